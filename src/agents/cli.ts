@@ -1,0 +1,81 @@
+import path from 'node:path'
+import type { Config } from '../config/load.js'
+import { baseChildEnv } from '../process/child-env.js'
+import type { AgentEvent } from '../protocol/events.js'
+import { findOnPath, resolveCodexBinary } from './codex-binary.js'
+import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
+import { notStarted } from './codex-exec.js'
+import type { AgentDriver, AgentStatus, RunRequest } from './driver.js'
+import { runProcess } from './process-run.js'
+
+/**
+ * The raw `cli` driver (codex.serve's POST /run contract): runs an allowlisted CLI with the caller's args,
+ * stdin and env, and yields its stdout/stderr as `output` events. For codex, the gateway's provider settings
+ * are prepended as global `-c` overrides so the CLI reaches the configured endpoint.
+ */
+export class CliDriver implements AgentDriver {
+  readonly id = 'cli'
+  readonly capabilities = {
+    sessions: false,
+    approvals: false,
+    fork: false,
+    interrupt: false,
+    images: false,
+    outputSchema: false,
+  }
+
+  constructor(
+    private readonly config: Config,
+    private readonly serverEnv: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  /** The executable for an allowlisted CLI name, or null when it is not installed. */
+  resolve(cli: string): string | null {
+    if (cli === 'codex') return resolveCodexBinary(this.config.CODEX_PATH)
+    const localBin = path.resolve('node_modules', '.bin')
+    return findOnPath(cli, `${localBin}${path.delimiter}${this.serverEnv.PATH ?? ''}`)
+  }
+
+  async probe(): Promise<AgentStatus> {
+    const missing = this.config.CLI_LIST.filter((cli) => this.resolve(cli) === null)
+    return {
+      id: this.id,
+      installed: missing.length === 0,
+      version: null,
+      authenticated: true,
+      hint: missing.length ? `not installed: ${missing.join(', ')}` : null,
+      binary: null,
+    }
+  }
+
+  async *run(req: RunRequest, signal: AbortSignal): AsyncGenerator<AgentEvent> {
+    const raw = req.raw
+    const binary = raw ? this.resolve(raw.cli) : null
+    if (!raw || !binary) {
+      yield { type: 'run.started', agent: this.id }
+      yield notStarted(raw ? `${raw.cli}: not installed` : 'the cli driver needs a command (raw)')
+      return
+    }
+    const isCodex = raw.cli === 'codex'
+    yield* runProcess(
+      {
+        agent: this.id,
+        spawn: {
+          command: binary,
+          args: isCodex ? [...codexProviderArgs(this.config), ...raw.args] : raw.args,
+          cwd: req.cwd,
+          env: {
+            ...baseChildEnv(this.serverEnv),
+            ...(isCodex ? codexEnv(this.config, this.serverEnv) : {}),
+            ...raw.env,
+          },
+          stdin: raw.stdin ?? null,
+          timeoutMs: req.timeoutMs ?? null,
+          killGraceMs: this.config.KILL_GRACE_MS,
+        },
+        stdout: { mode: 'text' },
+      },
+      signal,
+    )
+  }
+}

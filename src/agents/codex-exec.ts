@@ -1,0 +1,111 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import type { Config } from '../config/load.js'
+import { baseChildEnv } from '../process/child-env.js'
+import type { AgentEvent } from '../protocol/events.js'
+import { resolveCodexBinary } from './codex-binary.js'
+import { createCodexExecMapper } from './codex/exec-events.js'
+import { codexAuthHint, codexHasCredentials, codexInstallHint, readVersion } from './codex/probe.js'
+import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
+import type { AgentDriver, AgentStatus, RunRequest } from './driver.js'
+import { runProcess } from './process-run.js'
+
+/** `codex exec --json`: one process per run, no approvals (exec mode has none), sandbox chosen explicitly. */
+export class CodexExecDriver implements AgentDriver {
+  readonly id = 'codex-exec'
+  readonly capabilities = {
+    sessions: false,
+    approvals: false,
+    fork: false,
+    interrupt: false,
+    images: true,
+    outputSchema: true,
+  }
+  readonly binary: string | null
+  private version: Promise<string | null> | undefined
+
+  constructor(
+    private readonly config: Config,
+    private readonly serverEnv: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.binary = resolveCodexBinary(config.CODEX_PATH)
+  }
+
+  childEnv(): Record<string, string> {
+    return { ...baseChildEnv(this.serverEnv), ...codexEnv(this.config, this.serverEnv) }
+  }
+
+  async probe(): Promise<AgentStatus> {
+    const installed = this.binary !== null
+    this.version ??= installed ? readVersion(this.binary!, this.childEnv()) : Promise.resolve(null)
+    const version = await this.version
+    const authenticated = codexHasCredentials(this.config, this.serverEnv)
+    const ready = installed && version !== null
+    return {
+      id: this.id,
+      installed: ready,
+      version,
+      authenticated,
+      hint: !ready ? codexInstallHint : authenticated ? null : codexAuthHint,
+      binary: this.binary,
+    }
+  }
+
+  /** The argv after the binary; the prompt goes through stdin (`-`), so its size is not limited by argv. */
+  buildArgs(req: RunRequest, schemaFile?: string): string[] {
+    const args = ['exec', '--json', '--sandbox', req.sandbox ?? this.config.CODEX_SANDBOX]
+    const model = req.model && req.model !== 'auto' ? req.model : this.config.CODEX_MODEL
+    if (model) args.push('--model', model)
+    if (req.skipGitRepoCheck ?? true) args.push('--skip-git-repo-check')
+    if (schemaFile) args.push('--output-schema', schemaFile)
+    for (const image of req.images ?? []) args.push('--image', image)
+    args.push(...codexProviderArgs(this.config), '-')
+    return args
+  }
+
+  async *run(req: RunRequest, signal: AbortSignal): AsyncGenerator<AgentEvent> {
+    if (!this.binary) {
+      yield { type: 'run.started', agent: this.id }
+      yield notStarted(codexInstallHint)
+      return
+    }
+    let tempDir: string | undefined
+    let schemaFile: string | undefined
+    if (req.outputSchema) {
+      tempDir = await mkdtemp(path.join(os.tmpdir(), 'agent-gateway-schema-'))
+      schemaFile = path.join(tempDir, 'schema.json')
+      await writeFile(schemaFile, JSON.stringify(req.outputSchema))
+    }
+    yield* runProcess(
+      {
+        agent: this.id,
+        spawn: {
+          command: this.binary,
+          args: this.buildArgs(req, schemaFile),
+          cwd: req.cwd,
+          env: this.childEnv(),
+          stdin: req.prompt,
+          timeoutMs: req.timeoutMs ?? null,
+          killGraceMs: this.config.KILL_GRACE_MS,
+        },
+        stdout: { mode: 'lines', mapper: createCodexExecMapper(this.id) },
+        cleanup: tempDir ? () => rm(tempDir, { recursive: true, force: true }) : undefined,
+      },
+      signal,
+    )
+  }
+}
+
+export function notStarted(error: string): AgentEvent {
+  return {
+    type: 'run.completed',
+    status: 'failed',
+    exitCode: null,
+    signal: null,
+    reason: 'spawn_failed',
+    finalResponse: null,
+    usage: null,
+    error,
+  }
+}

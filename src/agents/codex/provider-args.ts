@@ -1,0 +1,52 @@
+import type { Config } from '../../config/load.js'
+
+/**
+ * Turns the gateway's provider settings into codex `-c` overrides, so codex talks to any OpenAI-compatible
+ * endpoint without anyone editing ~/.codex/config.toml. The key itself travels in the child's env
+ * (`env_key`), never on the command line.
+ */
+export const codexKeyEnv = 'CODEX_API_KEY'
+
+export function codexProviderArgs(config: Config): string[] {
+  const args: string[] = []
+  const c = (kv: string) => args.push('-c', kv)
+  if (config.CODEX_API_BASE_URL) {
+    const name = config.CODEX_MODEL_PROVIDER ?? 'agent-gateway'
+    const fields = [
+      `name=${toml(name)}`,
+      `base_url=${toml(config.CODEX_API_BASE_URL)}`,
+      'wire_api="responses"',
+      ...(config.CODEX_API_KEY ? [`env_key=${toml(codexKeyEnv)}`] : []),
+      ...(config.CODEX_MAX_RETRIES !== undefined
+        ? [`stream_max_retries=${config.CODEX_MAX_RETRIES}`, `request_max_retries=${config.CODEX_MAX_RETRIES}`]
+        : []),
+    ]
+    c(`model_provider=${toml(name)}`)
+    c(`model_providers.${tomlKey(name)}={${fields.join(',')}}`)
+  } else if (config.CODEX_MODEL_PROVIDER) {
+    c(`model_provider=${toml(config.CODEX_MODEL_PROVIDER)}`)
+  }
+  if (config.CODEX_MODEL_REASONING_EFFORT) c(`model_reasoning_effort=${toml(config.CODEX_MODEL_REASONING_EFFORT)}`)
+  for (const kv of splitOverrides(config.CODEX_CONFIG_OVERRIDES)) c(kv)
+  return args
+}
+
+/** The env codex needs on top of the base child env: its home and its key. */
+export function codexEnv(config: Config, serverEnv: NodeJS.ProcessEnv): Record<string, string> {
+  const env: Record<string, string> = {}
+  if (config.CODEX_HOME) env.CODEX_HOME = config.CODEX_HOME
+  if (config.CODEX_API_KEY) env[codexKeyEnv] = config.CODEX_API_KEY
+  if (serverEnv.OPENAI_API_KEY) env.OPENAI_API_KEY = serverEnv.OPENAI_API_KEY
+  return env
+}
+
+export function splitOverrides(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(/[;\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean)
+}
+
+/** A TOML basic string; JSON string escaping is a valid subset. */
+const toml = (s: string) => JSON.stringify(s)
+const tomlKey = (s: string) => (/^[A-Za-z0-9_-]+$/.test(s) ? s : toml(s))

@@ -1,0 +1,55 @@
+import type { SandboxMode } from '../config/schema.js'
+import type { AgentEvent } from '../protocol/events.js'
+
+/**
+ * The one interface every agent integration implements (codex-exec, codex app-server, claude, gemini,
+ * copilot, acp:<name>, cli). A driver builds argv/env and maps the agent's own output to normalized
+ * events; it never touches HTTP and never spawns except through src/process/spawn-group.ts.
+ */
+export interface AgentCapabilities {
+  sessions: boolean
+  approvals: boolean
+  fork: boolean
+  interrupt: boolean
+  images: boolean
+  outputSchema: boolean
+}
+
+export interface AgentStatus {
+  id: string
+  installed: boolean
+  version: string | null
+  /** Whether credentials are configured (an API key, a login, a custom provider). */
+  authenticated: boolean
+  /** What to do when not installed or not authenticated; null when ready. */
+  hint: string | null
+  binary: string | null
+}
+
+export interface RunRequest {
+  prompt: string
+  /** Absolute and already confined to a workspace root by the caller. */
+  cwd: string
+  model?: string
+  sandbox?: SandboxMode
+  skipGitRepoCheck?: boolean
+  /** A JSON Schema the final response must follow. */
+  outputSchema?: Record<string, unknown>
+  /** Absolute paths of images to attach. */
+  images?: string[]
+  timeoutMs?: number | null
+  /** For the raw `cli` driver only: the command line to run instead of a prompt. */
+  raw?: { cli: string; args: string[]; stdin?: string; env?: Record<string, string> }
+}
+
+export interface AgentDriver {
+  readonly id: string
+  readonly capabilities: AgentCapabilities
+  probe(): Promise<AgentStatus>
+  /**
+   * One-shot run. Yields `run.started` first and exactly one `run.completed` last, whatever happens
+   * (missing binary, crash, timeout, abort); never throws once iteration started.
+   * Aborting `signal` ends the agent's whole process group; `signal.reason` may name an EndReason.
+   */
+  run(req: RunRequest, signal: AbortSignal): AsyncIterable<AgentEvent>
+}

@@ -1,0 +1,98 @@
+import { readLines, readText } from '../process/lines.js'
+import { type ProcessOutcome, type SpawnSpec, spawnGroup } from '../process/spawn-group.js'
+import type { AgentEvent } from '../protocol/events.js'
+import type { Usage } from '../protocol/outcome.js'
+import { AsyncQueue } from '../util/async-queue.js'
+
+/** Maps one agent's stdout lines to normalized events and remembers what the outcome needs. */
+export interface LineMapper {
+  map(line: string): AgentEvent[]
+  finalResponse(): string | null
+  usage(): Usage | null
+  /** The agent's own failure message (e.g. turn.failed): the run failed even if the exit code is 0. */
+  failure(): string | null
+  /** The last error the agent reported without failing (explains a non-zero exit). */
+  lastError?(): string | null
+}
+
+export interface ProcessRunSpec {
+  agent: string
+  spawn: Omit<SpawnSpec, 'signal'>
+  /** `lines`: stdout is JSONL for `mapper`; `text`: stdout is passed through as `output` events. */
+  stdout: { mode: 'lines'; mapper: LineMapper } | { mode: 'text' }
+  /** Called once the process has ended (temp files, ...). */
+  cleanup?: () => Promise<void> | void
+}
+
+const stderrTailChars = 4000
+
+/**
+ * Runs one agent process and yields its events: `run.started`, the mapped stdout lines and stderr output
+ * in arrival order, then exactly one `run.completed` that records the outcome as data.
+ */
+export async function* runProcess(spec: ProcessRunSpec, signal: AbortSignal): AsyncGenerator<AgentEvent> {
+  const proc = spawnGroup({ ...spec.spawn, signal })
+  const queue = new AsyncQueue<AgentEvent>()
+  let stderrTail = ''
+  const mapper = spec.stdout.mode === 'lines' ? spec.stdout.mapper : undefined
+
+  const pumpStdout = async () => {
+    if (mapper) for await (const line of readLines(proc.stdout)) for (const ev of mapper.map(line)) queue.push(ev)
+    else for await (const data of readText(proc.stdout)) queue.push({ type: 'output', stream: 'stdout', data })
+  }
+  const pumpStderr = async () => {
+    for await (const data of readText(proc.stderr)) {
+      stderrTail = (stderrTail + data).slice(-stderrTailChars)
+      queue.push({ type: 'output', stream: 'stderr', data })
+    }
+  }
+  const finished = Promise.all([pumpStdout().catch(() => {}), pumpStderr().catch(() => {}), proc.done]).then(
+    async ([, , outcome]) => {
+      await Promise.resolve(spec.cleanup?.()).catch(() => {})
+      return outcome
+    },
+  )
+  finished.finally(() => queue.close())
+
+  try {
+    yield { type: 'run.started', agent: spec.agent, ...(proc.pid !== undefined ? { pid: proc.pid } : {}) }
+    for await (const ev of queue) yield ev
+  } finally {
+    // The consumer may stop early (client gone): the process group must not outlive the run.
+    proc.terminate('client_gone')
+  }
+  const outcome = await finished
+  yield completion(outcome, mapper, stderrTail)
+}
+
+function completion(outcome: ProcessOutcome, mapper: LineMapper | undefined, stderrTail: string): AgentEvent {
+  const failure = mapper?.failure() ?? null
+  const status =
+    outcome.reason === 'exited'
+      ? outcome.exitCode === 0 && !failure
+        ? 'succeeded'
+        : 'failed'
+      : outcome.reason === 'timed_out'
+        ? 'timed_out'
+        : outcome.reason === 'shutdown'
+          ? 'interrupted'
+          : outcome.reason === 'spawn_failed'
+            ? 'failed'
+            : 'cancelled'
+  const error =
+    status === 'succeeded'
+      ? undefined
+      : (outcome.error ?? failure ?? mapper?.lastError?.() ?? (lastLines(stderrTail) || `process ended: ${outcome.reason}`))
+  return {
+    type: 'run.completed',
+    status,
+    exitCode: outcome.exitCode,
+    signal: outcome.signal,
+    reason: outcome.reason,
+    finalResponse: mapper?.finalResponse() ?? null,
+    usage: mapper?.usage() ?? null,
+    ...(error ? { error } : {}),
+  }
+}
+
+const lastLines = (text: string) => text.trim().split('\n').slice(-5).join('\n')

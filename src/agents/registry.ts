@@ -1,0 +1,41 @@
+import type { Config } from '../config/load.js'
+import { AppError } from '../core/errors.js'
+import { CliDriver } from './cli.js'
+import { CodexExecDriver } from './codex-exec.js'
+import type { AgentDriver } from './driver.js'
+
+/** The drivers this server offers, by id, plus aliases (`codex` -> `codex-exec` until sessions land). */
+export class AgentRegistry {
+  private readonly drivers = new Map<string, AgentDriver>()
+  private readonly aliases = new Map<string, string>()
+
+  constructor(drivers: AgentDriver[], aliases: Record<string, string> = {}) {
+    for (const d of drivers) this.drivers.set(d.id, d)
+    for (const [alias, id] of Object.entries(aliases)) this.aliases.set(alias, id)
+  }
+
+  static fromConfig(config: Config, serverEnv: NodeJS.ProcessEnv): AgentRegistry {
+    return new AgentRegistry([new CodexExecDriver(config, serverEnv), new CliDriver(config, serverEnv)], {
+      codex: 'codex-exec',
+    })
+  }
+
+  list(): AgentDriver[] {
+    return [...this.drivers.values()]
+  }
+
+  find(id: string): AgentDriver | undefined {
+    return this.drivers.get(this.aliases.get(id) ?? id)
+  }
+
+  get(id: string): AgentDriver {
+    const driver = this.find(id)
+    if (!driver)
+      throw new AppError('unknown_agent', `unknown agent "${id}"; available: ${[...this.drivers.keys()].join(', ')}`)
+    return driver
+  }
+
+  cli(): CliDriver {
+    return this.get('cli') as CliDriver
+  }
+}

@@ -1,0 +1,39 @@
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { parse as parseDotenv } from 'dotenv'
+import { ConfigError } from './config-error.js'
+import { type RawSettings, envSchema } from './schema.js'
+
+/** The validated settings, with paths made absolute. */
+export interface Config extends RawSettings {
+  /** Absolute, in order: WORKSPACE_DIR first, then WORKSPACE_ROOTS. */
+  workspaceRoots: string[]
+}
+
+/** Reads `.env` (never overriding the real environment) and validates everything with one zod schema. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const merged = { ...readDotenv(cwd), ...env }
+  const parsed = envSchema.safeParse(merged)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
+    throw new ConfigError(`Invalid settings:\n  ${lines.join('\n  ')}`)
+  }
+  const s = parsed.data
+  const workspaceDir = path.resolve(cwd, s.WORKSPACE_DIR)
+  return {
+    ...s,
+    DATA_DIR: path.resolve(cwd, s.DATA_DIR),
+    WORKSPACE_DIR: workspaceDir,
+    CODEX_HOME: s.CODEX_HOME ? path.resolve(cwd, s.CODEX_HOME) : undefined,
+    workspaceRoots: [workspaceDir, ...s.WORKSPACE_ROOTS.map((r) => path.resolve(cwd, r))],
+  }
+}
+
+function readDotenv(cwd: string): Record<string, string> {
+  const file = path.join(cwd, '.env')
+  return existsSync(file) ? parseDotenv(readFileSync(file)) : {}
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}

@@ -1,0 +1,163 @@
+import { z } from 'zod'
+
+/**
+ * Every setting of agent-gateway, read from the environment (and `.env`).
+ * Names follow the seed systems so their deployments keep working (AI_PROVIDER, WORKSPACE_DIR, CLI_LIST, ...).
+ * The README's settings table is generated from `settingDocs` below and checked by a test.
+ */
+
+const list = (fallback: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v) =>
+      v === undefined || v.trim() === ''
+        ? fallback
+        : v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+    )
+
+const bool = (fallback: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback
+      if (/^(1|true|yes|on)$/i.test(v)) return true
+      if (/^(0|false|no|off)$/i.test(v)) return false
+      ctx.addIssue({ code: 'custom', message: `expected true/false, got "${v}"` })
+      return z.NEVER
+    })
+
+const int = (fallback: number, min = 0) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback
+      const n = Number(v)
+      if (!Number.isInteger(n) || n < min) {
+        ctx.addIssue({ code: 'custom', message: `expected an integer >= ${min}, got "${v}"` })
+        return z.NEVER
+      }
+      return n
+    })
+
+/** codex.serve semantics: empty, invalid or <= 0 disables the timeout. */
+const optionalTimeoutSeconds = z
+  .string()
+  .optional()
+  .transform((v) => {
+    const n = Number(v)
+    return v === undefined || v.trim() === '' || !Number.isFinite(n) || n <= 0 ? null : n
+  })
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
+
+const optionalInt = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v.trim() === '') return undefined
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < 0) {
+      ctx.addIssue({ code: 'custom', message: `expected an integer >= 0, got "${v}"` })
+      return z.NEVER
+    }
+    return n
+  })
+
+export const sandboxMode = z.enum(['read-only', 'workspace-write', 'danger-full-access'])
+export type SandboxMode = z.infer<typeof sandboxMode>
+
+export const envSchema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: int(8000, 0),
+  API_TOKENS: list([]),
+  DATA_DIR: z.string().default('./data'),
+  WORKSPACE_DIR: z.string().default('./data/workspaces'),
+  WORKSPACE_ROOTS: list([]),
+  AI_PROVIDER: z.string().default('codex'),
+  TIMEOUT_SECONDS: int(60, 1),
+  CLI_LIST: list(['codex']),
+  MODEL_LIST: list(['auto']),
+  RUN_RESPONSE_TIMEOUT_SECONDS: optionalTimeoutSeconds,
+  BODY_LIMIT_BYTES: int(1_048_576, 1024),
+  MAX_PROMPT_CHARS: int(100_000, 1),
+  KILL_GRACE_MS: int(2000, 0),
+  RUN_ALLOW_ENV: list([]),
+  RUN_ALLOW_UNSAFE_ARGS: bool(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CODEX_PATH: optionalString,
+  CODEX_HOME: optionalString,
+  CODEX_MODEL_PROVIDER: optionalString,
+  CODEX_MODEL: optionalString,
+  CODEX_MODEL_REASONING_EFFORT: optionalString,
+  CODEX_API_BASE_URL: optionalString.pipe(z.url().optional()),
+  CODEX_API_KEY: optionalString,
+  CODEX_MAX_RETRIES: optionalInt,
+  CODEX_SANDBOX: sandboxMode.default('read-only'),
+  CODEX_CONFIG_OVERRIDES: optionalString,
+})
+
+export type RawSettings = z.infer<typeof envSchema>
+
+/** One line of documentation per setting, in the README's order. */
+export const settingDocs: Record<keyof RawSettings, { default: string; description: string }> = {
+  HOST: { default: '127.0.0.1', description: 'Address to listen on. A non-loopback address requires API_TOKENS.' },
+  PORT: { default: '8000', description: 'Port to listen on (0 picks a free port).' },
+  API_TOKENS: { default: '(none)', description: 'Comma-separated bearer tokens; when set every request needs one.' },
+  DATA_DIR: { default: './data', description: 'Where the gateway keeps its state.' },
+  WORKSPACE_DIR: {
+    default: './data/workspaces',
+    description: 'Default working directory of agents, and the first workspace root (created if missing).',
+  },
+  WORKSPACE_ROOTS: {
+    default: '(none)',
+    description: 'More comma-separated directories a request `cwd` may point into.',
+  },
+  AI_PROVIDER: { default: 'codex', description: 'Agent behind /hello and /chat.' },
+  TIMEOUT_SECONDS: { default: '60', description: 'Time limit of an agent run (/hello, /chat) before 408.' },
+  CLI_LIST: { default: 'codex', description: 'CLIs that POST /run may execute (comma-separated).' },
+  MODEL_LIST: { default: 'auto', description: 'Model ids GET /models returns (comma-separated).' },
+  RUN_RESPONSE_TIMEOUT_SECONDS: {
+    default: '(disabled)',
+    description: 'Time limit of POST /run; the stream then ends with exit code 124. Empty or <= 0 disables it.',
+  },
+  BODY_LIMIT_BYTES: { default: '1048576', description: 'Largest request body accepted (413 beyond).' },
+  MAX_PROMPT_CHARS: { default: '100000', description: 'Longest prompt accepted (400 beyond).' },
+  KILL_GRACE_MS: { default: '2000', description: 'Time between SIGTERM and SIGKILL when a process group is ended.' },
+  RUN_ALLOW_ENV: {
+    default: '(none)',
+    description: 'Env names POST /run may set although the policy refuses them (e.g. PATH).',
+  },
+  RUN_ALLOW_UNSAFE_ARGS: {
+    default: 'false',
+    description: 'Let POST /run pass sandbox/approval-bypass flags and provider/sandbox -c overrides.',
+  },
+  LOG_LEVEL: { default: 'info', description: 'pino log level.' },
+  CODEX_PATH: { default: '(bundled)', description: 'Path of the codex binary; default: the pinned native binary.' },
+  CODEX_HOME: { default: '(codex default ~/.codex)', description: 'Codex home directory (config, auth, sessions).' },
+  CODEX_MODEL_PROVIDER: {
+    default: '(codex config)',
+    description: 'Provider name; with CODEX_API_BASE_URL it names a provider defined by override.',
+  },
+  CODEX_MODEL: { default: '(codex config)', description: 'Model passed to codex (-m).' },
+  CODEX_MODEL_REASONING_EFFORT: { default: '(codex config)', description: 'model_reasoning_effort override.' },
+  CODEX_API_BASE_URL: {
+    default: '(none)',
+    description: 'OpenAI-compatible endpoint (Responses API); passed to codex as a provider override.',
+  },
+  CODEX_API_KEY: { default: '(none)', description: 'Key for that endpoint; given to codex in its env, never logged.' },
+  CODEX_MAX_RETRIES: { default: '(codex default)', description: 'Stream and request retries of that provider.' },
+  CODEX_SANDBOX: { default: 'read-only', description: 'Default codex sandbox when a request does not choose one.' },
+  CODEX_CONFIG_OVERRIDES: {
+    default: '(none)',
+    description: 'Extra codex `-c key=value` overrides, separated by newlines or `;`.',
+  },
+}

@@ -1,0 +1,33 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import { registerAuth } from './auth.js'
+import { codexApiPlanRoutes } from './compat/codex-api-plan.js'
+import { codexServeRoutes } from './compat/codex-serve.js'
+import type { GatewayContext } from './context.js'
+import { errorHandler } from './errors.js'
+import { healthRoutes } from './health.js'
+
+/** Builds the Fastify app with every surface; no listening here (tests use `inject` or server.ts). */
+export async function buildApp(ctx: GatewayContext, opts: { logger?: boolean } = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: ctx.config.BODY_LIMIT_BYTES,
+    logger:
+      opts.logger === false
+        ? false
+        : {
+            level: ctx.config.LOG_LEVEL,
+            redact: ['req.headers.authorization', 'req.headers.cookie'],
+          },
+  }).withTypeProvider<ZodTypeProvider>()
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url}` } })
+  })
+  registerAuth(app, ctx.config.API_TOKENS)
+  await app.register(healthRoutes(ctx))
+  await app.register(codexApiPlanRoutes(ctx))
+  await app.register(codexServeRoutes(ctx))
+  return app
+}

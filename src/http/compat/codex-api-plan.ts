@@ -1,0 +1,85 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { AppError } from '../../core/errors.js'
+import { ensureReady, type RunCompleted, runToCompletion } from '../../core/one-shot.js'
+import { resolveCwd } from '../../core/workspace.js'
+import type { AgentEvent } from '../../protocol/events.js'
+import { clientSignal } from '../client-signal.js'
+import type { GatewayContext } from '../context.js'
+
+/**
+ * Seed 000 (the original plan): GET /hello asks the agent (AI_PROVIDER) for a random greeting as text/plain;
+ * POST /chat {prompt} -> {stdout, stderr, returncode}. Errors: 408 timeout, 500 agent failed,
+ * 503 not installed / not authenticated, as {error, details, provider}.
+ */
+export const greetingPrompt =
+  'Reply with one short, friendly greeting chosen at random. Output only the greeting, nothing else.'
+
+export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
+  const provider = ctx.config.AI_PROVIDER
+  const config = { errorShape: 'codex-api-plan' as const, provider }
+
+  const runPrompt = async (prompt: string, cwd: string | undefined, model: string | undefined, signal: AbortSignal) => {
+    const driver = ctx.registry.get(provider)
+    await ensureReady(driver)
+    const req = {
+      prompt,
+      cwd: resolveCwd(cwd, ctx.config.workspaceRoots),
+      timeoutMs: ctx.config.TIMEOUT_SECONDS * 1000,
+      ...(model ? { model } : {}),
+    }
+    const { events, completed } = await runToCompletion(driver, req, ctx.active, signal)
+    throwIfUnsuccessful(completed, ctx.config.TIMEOUT_SECONDS)
+    return { completed, stderr: stderrOf(events) }
+  }
+
+  return async (app) => {
+    app.get(
+      '/hello',
+      { config, schema: { response: { 200: z.string() } } },
+      async (request, reply) => {
+        const { completed } = await runPrompt(greetingPrompt, undefined, undefined, clientSignal(reply.raw))
+        return reply.type('text/plain; charset=utf-8').send((completed.finalResponse ?? '').trim())
+      },
+    )
+
+    app.post(
+      '/chat',
+      {
+        config,
+        schema: {
+          body: z.object({
+            prompt: z.string().min(1).max(ctx.config.MAX_PROMPT_CHARS),
+            cwd: z.string().optional(),
+            model: z.string().optional(),
+          }),
+          response: { 200: z.object({ stdout: z.string(), stderr: z.string(), returncode: z.number().int() }) },
+        },
+      },
+      async (request, reply) => {
+        const { prompt, cwd, model } = request.body
+        const { completed, stderr } = await runPrompt(prompt, cwd, model, clientSignal(reply.raw))
+        return { stdout: completed.finalResponse ?? '', stderr, returncode: completed.exitCode ?? 0 }
+      },
+    )
+  }
+}
+
+function throwIfUnsuccessful(completed: RunCompleted, timeoutSeconds: number): void {
+  if (completed.status === 'succeeded') return
+  if (completed.status === 'timed_out')
+    throw new AppError(
+      'timed_out',
+      `the agent did not finish within TIMEOUT_SECONDS=${timeoutSeconds}s; its process group was ended. Raise TIMEOUT_SECONDS for longer tasks.`,
+    )
+  throw new AppError(
+    'agent_failed',
+    `the agent ${completed.status} (exit code ${completed.exitCode ?? 'none'}${completed.signal ? `, signal ${completed.signal}` : ''}): ${completed.error ?? 'no details'}`,
+  )
+}
+
+const stderrOf = (events: AgentEvent[]) =>
+  events
+    .filter((e): e is Extract<AgentEvent, { type: 'output' }> => e.type === 'output' && e.stream === 'stderr')
+    .map((e) => e.data)
+    .join('')

@@ -1,0 +1,76 @@
+import { constants } from 'node:os'
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { AppError } from '../../core/errors.js'
+import { streamRun } from '../../core/one-shot.js'
+import { resolveCwd } from '../../core/workspace.js'
+import { checkRunArgs, checkRunEnv } from '../../process/policy.js'
+import type { GatewayContext } from '../context.js'
+import { NdjsonWriter } from '../ndjson.js'
+
+/**
+ * Seed 001 (codex.serve, behind a Gerrit plugin): POST /run streams an allowlisted CLI's output as NDJSON
+ * frames {"type":"stdout"|"stderr","data"} then {"type":"exit","code"}; GET /clis and GET /models.
+ * On RUN_RESPONSE_TIMEOUT_SECONDS the stream ends with a stderr message and exit code 124.
+ */
+const runBody = z.object({
+  cli: z.string().min(1),
+  args: z.array(z.string().max(100_000)).max(1000).default([]),
+  stdin: z.string().optional(),
+  env: z.record(z.string(), z.string()).default({}),
+  /** Extension: a working directory inside the workspace roots (default WORKSPACE_DIR). */
+  cwd: z.string().optional(),
+})
+
+export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
+  const config = { errorShape: 'plain' as const }
+  return async (app) => {
+    app.get('/clis', { config }, async () => ({ clis: ctx.config.CLI_LIST, count: ctx.config.CLI_LIST.length }))
+    app.get('/models', { config }, async () => ({ models: ctx.config.MODEL_LIST, count: ctx.config.MODEL_LIST.length }))
+
+    app.post('/run', { config, schema: { body: runBody } }, async (request, reply) => {
+      const { cli, args, stdin, env, cwd } = request.body
+      if (!ctx.config.CLI_LIST.includes(cli))
+        throw new AppError('unknown_cli', `cli "${cli}" is not allowed; CLI_LIST allows: ${ctx.config.CLI_LIST.join(', ')}`)
+      checkRunArgs(cli, args, ctx.config.RUN_ALLOW_UNSAFE_ARGS)
+      checkRunEnv(env, ctx.config.RUN_ALLOW_ENV)
+      const workdir = resolveCwd(cwd, ctx.config.workspaceRoots)
+      const driver = ctx.registry.cli()
+      if (!driver.resolve(cli))
+        throw new AppError('agent_not_installed', `cli "${cli}" is in CLI_LIST but not installed on this server`)
+
+      const timeoutSeconds = ctx.config.RUN_RESPONSE_TIMEOUT_SECONDS
+      const clientGone = new AbortController()
+      const out = new NdjsonWriter(reply, () => clientGone.abort('client_gone'))
+      const req = {
+        prompt: '',
+        cwd: workdir,
+        timeoutMs: timeoutSeconds ? timeoutSeconds * 1000 : null,
+        raw: { cli, args, env, ...(stdin !== undefined ? { stdin } : {}) },
+      }
+      for await (const ev of streamRun(driver, req, ctx.active, clientGone.signal)) {
+        if (ev.type === 'output') await out.write({ type: ev.stream, data: ev.data })
+        else if (ev.type === 'run.completed') {
+          if (ev.reason === 'timed_out') {
+            await out.write({
+              type: 'stderr',
+              data: `Request timed out while waiting for CLI response (${timeoutSeconds}s).`,
+            })
+            await out.write({ type: 'exit', code: 124 })
+          } else {
+            if (ev.reason !== 'exited' && ev.error) await out.write({ type: 'stderr', data: `${ev.error}\n` })
+            await out.write({ type: 'exit', code: exitCodeOf(ev.exitCode, ev.signal) })
+          }
+        }
+      }
+      out.end()
+    })
+  }
+}
+
+/** Shell convention for a process ended by a signal: 128 + signal number. */
+function exitCodeOf(exitCode: number | null, signal: string | null): number {
+  if (exitCode !== null) return exitCode
+  const num = signal ? constants.signals[signal as keyof typeof constants.signals] : undefined
+  return num ? 128 + num : 1
+}

@@ -1,0 +1,79 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
+import { AppError, type ErrorCode } from '../core/errors.js'
+
+/** Which body shape a route's errors take: the native /v1 one, or a seed system's own. */
+export type ErrorShape = 'v1' | 'codex-api-plan' | 'plain'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    errorShape?: ErrorShape
+    /** Agent named in seed 000 error bodies (`provider`). */
+    provider?: string
+  }
+}
+
+/** The one place where errors become HTTP responses. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err
+  const e = err as FastifyError
+  if (hasZodFastifySchemaValidationErrors(e)) {
+    const issues = e.validation.map((v) => ({
+      path: `${e.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`,
+      message: v.message ?? 'invalid',
+    }))
+    const summary = issues.map((i) => `${i.path}: ${i.message}`).join('; ')
+    return new AppError('invalid_request', `invalid request: ${summary}`, { issues }, { cause: err })
+  }
+  const byFastifyCode: Record<string, ErrorCode> = {
+    FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+    FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+    FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+    FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_request',
+    FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_request',
+  }
+  const code = e.code ? byFastifyCode[e.code] : undefined
+  if (code) return new AppError(code, messageFor(code, e), undefined, { cause: err })
+  if (e.statusCode === 400 || e instanceof SyntaxError)
+    return new AppError('invalid_request', `malformed request: ${e.message}`, undefined, { cause: err })
+  return new AppError('internal', 'internal error', undefined, { cause: err })
+}
+
+function messageFor(code: ErrorCode, e: FastifyError): string {
+  if (code === 'body_too_large') return 'request body is larger than BODY_LIMIT_BYTES allows'
+  if (code === 'unsupported_media_type') return 'send the body as application/json'
+  return `malformed JSON body: ${e.message}`
+}
+
+export function errorBody(err: AppError, shape: ErrorShape, provider?: string): unknown {
+  switch (shape) {
+    case 'codex-api-plan':
+      return { error: titleFor(err, provider), details: err.message, provider: provider ?? null }
+    case 'plain':
+      return { error: err.message, code: err.code, ...(err.details ? { details: err.details } : {}) }
+    default:
+      return { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } }
+  }
+}
+
+function titleFor(err: AppError, provider = 'agent'): string {
+  switch (err.code) {
+    case 'agent_not_installed':
+      return `${provider} CLI is not installed`
+    case 'agent_not_authenticated':
+      return `${provider} CLI is not authenticated`
+    case 'timed_out':
+      return `${provider} timed out`
+    case 'agent_failed':
+      return `${provider} failed`
+    default:
+      return err.status < 500 ? 'invalid request' : 'internal error'
+  }
+}
+
+export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const appError = toAppError(err)
+  if (appError.status >= 500 && appError.code === 'internal') request.log.error({ err }, 'request failed')
+  const { errorShape = 'plain', provider } = request.routeOptions.config ?? {}
+  reply.status(appError.status).send(errorBody(appError, errorShape, provider))
+}

@@ -1,0 +1,28 @@
+import { accessSync, constants } from 'node:fs'
+import type { FastifyPluginAsync } from 'fastify'
+import type { GatewayContext } from './context.js'
+
+/** GET /health: liveness plus readiness of the agents and the data directory. Open without a token. */
+export function healthRoutes(ctx: GatewayContext): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/health', async () => {
+      const agents = await Promise.all(
+        ctx.registry.list().map(async (d) => {
+          const s = await d.probe()
+          return { id: d.id, installed: s.installed, authenticated: s.authenticated, version: s.version }
+        }),
+      )
+      const store = { kind: 'filesystem', path: ctx.config.DATA_DIR, ready: writable(ctx.config.DATA_DIR) }
+      return { status: 'healthy', agents, store, activeRuns: ctx.active.size }
+    })
+  }
+}
+
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK)
+    return true
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+import { ConfigError } from './config/config-error.js'
+import { startServer } from './http/server.js'
+
+/** CLI entry: `agent-gateway serve` (default). */
+async function main(argv: string[]): Promise<void> {
+  const command = argv[0] ?? 'serve'
+  if (command !== 'serve') {
+    console.error(`unknown command "${command}"; usage: agent-gateway serve`)
+    process.exit(2)
+  }
+  const server = await startServer()
+  server.app.log.info({ url: server.url }, 'agent-gateway listening')
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    server.app.log.info({ signal }, 'shutting down')
+    await server.close()
+    process.exit(0)
+  }
+  process.once('SIGTERM', () => void stop('SIGTERM'))
+  process.once('SIGINT', () => void stop('SIGINT'))
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  if (err instanceof ConfigError) {
+    console.error(`agent-gateway: ${err.message}`)
+    process.exit(78)
+  }
+  console.error(err)
+  process.exit(1)
+})

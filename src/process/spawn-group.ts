@@ -1,0 +1,107 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import type { Readable } from 'node:stream'
+import type { EndReason } from '../protocol/outcome.js'
+import { killGroup, terminateGroup } from './terminate.js'
+
+/** What to run. `stdin` is written then closed; `null` closes it at once (codex waits on an open stdin). */
+export interface SpawnSpec {
+  command: string
+  args: string[]
+  cwd: string
+  env: NodeJS.ProcessEnv
+  stdin?: string | null
+  timeoutMs?: number | null
+  /** SIGTERM first, SIGKILL after this many ms. */
+  killGraceMs: number
+  /** Aborting ends the whole group; `signal.reason` may be an EndReason (default: cancelled). */
+  signal?: AbortSignal
+}
+
+/** Outcomes are data: how the process ended and why. */
+export interface ProcessOutcome {
+  exitCode: number | null
+  signal: NodeJS.Signals | null
+  reason: EndReason
+  durationMs: number
+  /** Set when the process could not be started (ENOENT, EACCES, ...). */
+  error?: string
+}
+
+export interface GroupProcess {
+  pid: number | undefined
+  stdout: Readable
+  stderr: Readable
+  /** Resolves once the process exited and its stdio closed; never rejects. */
+  done: Promise<ProcessOutcome>
+  /** End the whole process group, recording `reason`. Safe to call repeatedly. */
+  terminate(reason: EndReason): void
+}
+
+const endReasons = new Set<EndReason>(['timed_out', 'cancelled', 'client_gone', 'shutdown'])
+
+/**
+ * The only place in agent-gateway that starts a child process. Every child leads its own process group
+ * (`detached`), so helpers it spawns are ended with it on cancel, timeout, client loss or shutdown.
+ */
+export function spawnGroup(spec: SpawnSpec): GroupProcess {
+  const started = performance.now()
+  let reason: EndReason | undefined
+  let child: ChildProcess
+  let graceTimer: NodeJS.Timeout | undefined
+
+  child = spawn(spec.command, spec.args, {
+    cwd: spec.cwd,
+    env: spec.env,
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    windowsHide: true,
+  })
+  // An unread or closed stdin must not crash the server (EPIPE when the child exits early).
+  child.stdin?.on('error', () => {})
+  if (spec.stdin) child.stdin?.end(spec.stdin)
+  else child.stdin?.end()
+
+  const terminate = (why: EndReason) => {
+    if (reason === undefined) reason = why
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
+    if (!graceTimer) graceTimer = terminateGroup(child.pid, spec.killGraceMs)
+  }
+
+  const timeout = spec.timeoutMs ? setTimeout(() => terminate('timed_out'), spec.timeoutMs) : undefined
+  const onAbort = () => {
+    const r = spec.signal?.reason
+    terminate(typeof r === 'string' && endReasons.has(r as EndReason) ? (r as EndReason) : 'cancelled')
+  }
+  if (spec.signal?.aborted) queueMicrotask(onAbort)
+  else spec.signal?.addEventListener('abort', onAbort, { once: true })
+
+  const done = new Promise<ProcessOutcome>((resolve) => {
+    let spawnError: string | undefined
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      spawnError = err.code === 'ENOENT' ? `${spec.command}: not found` : err.message
+      if (child.pid === undefined) finish(null, null)
+    })
+    // 'exit' fires when the leader dies; anything it left in its group is ended right away.
+    child.once('exit', () => {
+      if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL')
+    })
+    child.once('close', (code, sig) => finish(code, sig))
+    let finished = false
+    function finish(code: number | null, sig: NodeJS.Signals | null) {
+      if (finished) return
+      finished = true
+      if (timeout) clearTimeout(timeout)
+      if (graceTimer) clearTimeout(graceTimer)
+      spec.signal?.removeEventListener('abort', onAbort)
+      resolve({
+        exitCode: code,
+        signal: sig,
+        reason: spawnError ? 'spawn_failed' : (reason ?? 'exited'),
+        durationMs: Math.round(performance.now() - started),
+        ...(spawnError ? { error: spawnError } : {}),
+      })
+    }
+  })
+
+  return { pid: child.pid, stdout: child.stdout!, stderr: child.stderr!, done, terminate }
+}

@@ -1,0 +1,96 @@
+import { z } from 'zod'
+import { item } from './items.js'
+import { endReason, usage } from './outcome.js'
+
+/**
+ * The normalized event model: one union keyed on `type`, shared by every layer.
+ * Drivers produce these (without seq/at); the core stamps `seq` and `at` when it stores them.
+ */
+
+/** The run was accepted and waits for a free slot. */
+export const runQueued = z.object({ type: z.literal('run.queued') })
+/** The agent process started. `agentSessionId` is the agent's own thread/session id once known. */
+export const runStarted = z.object({
+  type: z.literal('run.started'),
+  agent: z.string(),
+  pid: z.number().int().optional(),
+  agentSessionId: z.string().optional(),
+})
+/** The agent announced its own session/thread id (what `resume` needs later). */
+export const agentSession = z.object({ type: z.literal('agent.session'), agent: z.string(), agentSessionId: z.string() })
+/** The run ended; the outcome is data. */
+export const runCompleted = z.object({
+  type: z.literal('run.completed'),
+  status: z.enum(['succeeded', 'failed', 'cancelled', 'timed_out', 'interrupted']),
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  reason: endReason,
+  finalResponse: z.string().nullable(),
+  usage: usage.nullable(),
+  error: z.string().optional(),
+})
+/** The agent started working on a turn (one prompt). */
+export const turnStarted = z.object({ type: z.literal('turn.started') })
+/** The agent finished a turn. */
+export const turnCompleted = z.object({ type: z.literal('turn.completed'), usage: usage.nullable() })
+/** The turn failed; `error` says why in the agent's words. */
+export const turnFailed = z.object({ type: z.literal('turn.failed'), error: z.string() })
+/** An item began (for example a command started running). */
+export const itemStarted = z.object({ type: z.literal('item.started'), item })
+/** An item changed while in progress. */
+export const itemUpdated = z.object({ type: z.literal('item.updated'), item })
+/** An item reached its final state. */
+export const itemCompleted = z.object({ type: z.literal('item.completed'), item })
+/** A streamed fragment of an item's text. */
+export const itemDelta = z.object({ type: z.literal('item.delta'), itemId: z.string(), delta: z.string() })
+/** The agent asks permission to run a command, change files or widen its permissions. */
+export const approvalRequested = z.object({
+  type: z.literal('approval.requested'),
+  approvalId: z.string(),
+  kind: z.enum(['command', 'file_change', 'permission']),
+  command: z.string().optional(),
+  cwd: z.string().optional(),
+  changes: z.array(z.object({ path: z.string(), kind: z.string() })).optional(),
+  reason: z.string().optional(),
+  options: z.array(z.enum(['accept', 'accept_for_session', 'decline', 'cancel'])),
+})
+/** An approval was answered (by a client, or by the timeout). */
+export const approvalResolved = z.object({
+  type: z.literal('approval.resolved'),
+  approvalId: z.string(),
+  decision: z.enum(['accept', 'accept_for_session', 'decline', 'cancel']),
+  by: z.string(),
+})
+/** Raw process output of a plain `cli` run. */
+export const output = z.object({ type: z.literal('output'), stream: z.enum(['stdout', 'stderr']), data: z.string() })
+/** Anything an agent emitted that we do not map yet: kept, never dropped. */
+export const agentRaw = z.object({ type: z.literal('agent.raw'), agent: z.string(), payload: z.unknown() })
+
+export const agentEvent = z.discriminatedUnion('type', [
+  runQueued,
+  runStarted,
+  agentSession,
+  runCompleted,
+  turnStarted,
+  turnCompleted,
+  turnFailed,
+  itemStarted,
+  itemUpdated,
+  itemCompleted,
+  itemDelta,
+  approvalRequested,
+  approvalResolved,
+  output,
+  agentRaw,
+])
+export type AgentEvent = z.infer<typeof agentEvent>
+export type AgentEventType = AgentEvent['type']
+
+/** An event as stored and sent: stamped with its position and time. */
+export const storedEventMeta = z.object({
+  seq: z.number().int().positive(),
+  at: z.string(),
+  runId: z.string().optional(),
+  sessionId: z.string().optional(),
+})
+export type StoredEvent = AgentEvent & z.infer<typeof storedEventMeta>

@@ -1,0 +1,16 @@
+import { z } from 'zod'
+
+/** Why a process ended: the data every run outcome records (execa-style). */
+export const endReason = z.enum(['exited', 'timed_out', 'cancelled', 'client_gone', 'shutdown', 'spawn_failed'])
+export type EndReason = z.infer<typeof endReason>
+
+export const runStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'interrupted'])
+export type RunStatus = z.infer<typeof runStatus>
+
+export const usage = z.object({
+  inputTokens: z.number().int().nonnegative(),
+  cachedInputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  reasoningOutputTokens: z.number().int().nonnegative(),
+})
+export type Usage = z.infer<typeof usage>
