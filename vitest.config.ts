@@ -8,6 +8,7 @@ export default defineConfig({
     // Real CLIs and real servers: keep parallelism modest on 2-core machines.
     maxWorkers: 2,
     globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/leak-check.ts'],
     reporters: ['default'],
   },
 })

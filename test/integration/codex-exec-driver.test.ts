@@ -1,0 +1,79 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { CodexExecDriver } from '../../src/agents/codex-exec.js'
+import { loadConfig } from '../../src/config/load.js'
+import { agentEvent } from '../../src/protocol/events.js'
+import { collect, completionOf, describeDriverContract } from '../contract/driver-contract.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { gatewayEnv, testApiKey } from '../support/gateway.js'
+import { tempDir } from '../support/temp.js'
+
+function codexDriver(mock: MockLlm, overrides: Record<string, string | undefined> = {}) {
+  const { env, dir } = gatewayEnv(mock, overrides)
+  return new CodexExecDriver(loadConfig(env, dir), env)
+}
+
+describeDriverContract('codex-exec', {
+  create: (mock) => codexDriver(mock),
+  createMissing: (mock) => codexDriver(mock, { CODEX_PATH: '/nonexistent/codex' }),
+  writableRequest: { sandbox: 'workspace-write' },
+})
+
+describe('codex-exec specifics', () => {
+  it('passes the provider as -c overrides and the key only through the env', async () => {
+    const mock = await startMockLlm()
+    try {
+      const driver = codexDriver(mock)
+      const args = driver.buildArgs({ prompt: 'x', cwd: '/tmp' })
+      expect(args.join(' ')).toContain(`base_url="${mock.baseUrl}"`)
+      expect(args.join(' ')).not.toContain(testApiKey)
+      expect(args).toContain('--skip-git-repo-check')
+      expect(args.slice(args.indexOf('--sandbox'), args.indexOf('--sandbox') + 2)).toEqual(['--sandbox', 'read-only'])
+      mock.script({ kind: 'text', text: 'keyed' })
+      await collect(driver.run({ prompt: 'check the key', cwd: tempDir() }, new AbortController().signal))
+      expect(mock.requests[0]?.headers.authorization).toBe(`Bearer ${testApiKey}`)
+    } finally {
+      await mock.close()
+    }
+  })
+
+  it('the read-only default sandbox stops a command from writing', async () => {
+    const mock = await startMockLlm()
+    try {
+      const workspace = tempDir()
+      mock.script({ kind: 'exec_command', cmd: 'echo nope > blocked.txt' }, { kind: 'text', text: 'tried' })
+      const events = await collect(
+        codexDriver(mock).run({ prompt: 'try to write', cwd: workspace }, new AbortController().signal),
+      )
+      const cmd = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
+      expect(cmd).toBeDefined()
+      expect(existsSync(path.join(workspace, 'blocked.txt'))).toBe(false)
+    } finally {
+      await mock.close()
+    }
+  })
+
+  it('reports the agent thread id and usage', async () => {
+    const mock = await startMockLlm()
+    try {
+      mock.script({ kind: 'text', text: 'usage please' })
+      const events = await collect(codexDriver(mock).run({ prompt: 'u', cwd: tempDir() }, new AbortController().signal))
+      const session = events.find((e) => e.type === 'agent.session')
+      expect(session).toMatchObject({ agent: 'codex-exec', agentSessionId: expect.any(String) })
+      const done = completionOf(events)
+      expect(done.usage?.outputTokens).toBeGreaterThan(0)
+      for (const ev of events) expect(agentEvent.safeParse(ev).success).toBe(true)
+    } finally {
+      await mock.close()
+    }
+  })
+
+  it('probe says what to do when no credentials are configured', async () => {
+    const { env, dir } = gatewayEnv(null)
+    const status = await new CodexExecDriver(loadConfig(env, dir), env).probe()
+    expect(status.installed).toBe(true)
+    expect(status.authenticated).toBe(false)
+    expect(status.hint).toMatch(/CODEX_API_KEY/)
+  })
+})

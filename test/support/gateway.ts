@@ -1,0 +1,58 @@
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import { startServer } from '../../src/http/server.js'
+import type { MockLlm } from '../mock-llm/index.js'
+import { makeCodexHome } from './codex-home.js'
+import { tempDir } from './temp.js'
+
+export const testModel = 'gpt-5.5'
+export const testApiKey = 'sk-test-secret-key-0123456789'
+
+/** The environment of a gateway that runs the real codex against the mock model server. */
+export function gatewayEnv(mock: MockLlm | null, overrides: Record<string, string | undefined> = {}) {
+  const dir = tempDir('gw-')
+  const workspace = path.join(dir, 'workspace')
+  mkdirSync(workspace, { recursive: true })
+  const env: Record<string, string | undefined> = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: path.join(dir, 'data'),
+    WORKSPACE_DIR: workspace,
+    CODEX_HOME: makeCodexHome(),
+    CODEX_MODEL: testModel,
+    CODEX_MAX_RETRIES: '0',
+    KILL_GRACE_MS: '500',
+    ...(mock ? { CODEX_API_BASE_URL: mock.baseUrl, CODEX_API_KEY: testApiKey } : {}),
+    ...overrides,
+  }
+  return { env, dir, workspace }
+}
+
+/** A gateway in this process, listening on a free loopback port (real sockets). */
+export async function startGateway(mock: MockLlm | null, overrides: Record<string, string | undefined> = {}) {
+  const { env, dir, workspace } = gatewayEnv(mock, overrides)
+  const server = await startServer({ env, cwd: dir, logger: false })
+  return { ...server, env, dir, workspace }
+}
+
+export type TestGateway = Awaited<ReturnType<typeof startGateway>>
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  })
+}
+
+/** Reads an NDJSON response to the end. */
+export async function readNdjson(res: Response): Promise<Record<string, unknown>[]> {
+  const text = await res.text()
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+}

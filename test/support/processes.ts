@@ -1,0 +1,61 @@
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import path from 'node:path'
+
+/** A live process as /proc shows it (Linux). */
+export interface ProcInfo {
+  pid: number
+  ppid: number
+  pgid: number
+  cwd: string | null
+  cmd: string
+}
+
+export function listProcesses(): ProcInfo[] {
+  const out: ProcInfo[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      // Fields after the command name (which may contain spaces) start after the last ')'.
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (rest[0] === 'Z') continue
+      let cwd: string | null = null
+      try {
+        cwd = readlinkSync(`/proc/${name}/cwd`)
+      } catch {}
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()
+      out.push({ pid: Number(name), ppid: Number(rest[1]), pgid: Number(rest[2]), cwd, cmd })
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out
+}
+
+/** Processes whose working directory is `dir` or below it. */
+export function processesUnder(dir: string): ProcInfo[] {
+  return listProcesses().filter((p) => p.cwd !== null && (p.cwd === dir || p.cwd.startsWith(dir + path.sep)))
+}
+
+export function processesInGroup(pgid: number): ProcInfo[] {
+  return listProcesses().filter((p) => p.pgid === pgid)
+}
+
+/** Polls until `check` returns an empty list or the time is up; returns the last list. */
+export async function waitUntilGone(check: () => ProcInfo[], timeoutMs = 5000): Promise<ProcInfo[]> {
+  const deadline = Date.now() + timeoutMs
+  let left = check()
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50))
+    left = check()
+  }
+  return left
+}
+
+export function killAll(procs: ProcInfo[]): void {
+  for (const p of procs) {
+    try {
+      process.kill(p.pid, 'SIGKILL')
+    } catch {}
+  }
+}

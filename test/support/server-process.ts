@@ -1,0 +1,55 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+
+const root = path.resolve(import.meta.dirname, '../..')
+/** tsx's loader as a file URL, so the server runs as ONE node process (no tsx wrapper) from any cwd. */
+const tsxLoader = import.meta.resolve('tsx')
+
+export interface ServerProcess {
+  child: ChildProcess
+  url: string
+  output: string[]
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/**
+ * Starts `agent-gateway serve` as a real OS process (what `npm start` runs) and waits for its
+ * "listening" log line. Resolves with the exit if it refuses to start.
+ */
+export function startServerProcess(
+  env: Record<string, string | undefined>,
+  cwd: string,
+): Promise<ServerProcess | { exitCode: number | null; output: string[] }> {
+  const child = spawn(process.execPath, ['--import', tsxLoader, path.join(root, 'src/main.ts'), 'serve'], {
+    cwd,
+    env: { ...env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const output: string[] = []
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    return exited
+  }
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop('SIGKILL')
+      reject(new Error(`server did not start in time:\n${output.join('\n')}`))
+    }, 20_000)
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        output.push(line)
+        const url = /"url":"(http:\/\/[^"]+)"/.exec(line)?.[1]
+        if (url && line.includes('agent-gateway listening')) {
+          clearTimeout(timer)
+          resolve({ child, url, output, stop })
+        }
+      })
+    }
+    void exited.then((exitCode) => {
+      clearTimeout(timer)
+      resolve({ exitCode, output })
+    })
+  })
+}
