@@ -21,6 +21,7 @@ export const errorCodes = {
   internal: 500,
   agent_not_installed: 503,
   agent_not_authenticated: 503,
+  shutting_down: 503,
 } as const
 
 export type ErrorCode = keyof typeof errorCodes

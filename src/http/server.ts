@@ -44,7 +44,22 @@ export async function startServer(
     url: `http://${host}:${port}`,
     async close() {
       ctx.active.abortAll('shutdown')
-      await app.close()
+      await closeGracefully(app, config.KILL_GRACE_MS + 5000)
     },
+  }
+}
+
+/**
+ * Stops accepting, lets in-flight requests finish, and closes keep-alive connections as soon as they turn
+ * idle (Fastify only closes the ones idle at the moment close starts); after `ceilingMs` all are cut.
+ */
+async function closeGracefully(app: FastifyInstance, ceilingMs: number): Promise<void> {
+  const sweeper = setInterval(() => app.server.closeIdleConnections(), 50)
+  const ceiling = setTimeout(() => app.server.closeAllConnections(), ceilingMs)
+  try {
+    await app.close()
+  } finally {
+    clearInterval(sweeper)
+    clearTimeout(ceiling)
   }
 }

@@ -67,6 +67,8 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
 
 function throwIfUnsuccessful(completed: RunCompleted, timeoutSeconds: number): void {
   if (completed.status === 'succeeded') return
+  if (completed.reason === 'shutdown')
+    throw new AppError('shutting_down', 'the server is shutting down; the run was ended. Retry against a running server.')
   if (completed.status === 'timed_out')
     throw new AppError(
       'timed_out',

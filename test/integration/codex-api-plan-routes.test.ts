@@ -1,0 +1,104 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { postJson, startGateway, type TestGateway, testApiKey } from '../support/gateway.js'
+import { processesUnder, waitUntilGone } from '../support/processes.js'
+
+/** Seed 000 over real sockets with the real codex: GET /hello, POST /chat and their error statuses. */
+describe('GET /hello and POST /chat (seed 000)', () => {
+  let mock: MockLlm
+  let gw: TestGateway
+
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    gw = await startGateway(mock)
+  })
+  afterAll(async () => {
+    await gw.close()
+    await mock.close()
+  })
+  afterEach(() => mock.reset())
+
+  it('/hello returns the scripted greeting as text/plain', async () => {
+    mock.script({ kind: 'text', text: 'Ahoy, traveller!' })
+    const res = await fetch(`${gw.url}/hello`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
+    expect(await res.text()).toBe('Ahoy, traveller!')
+    expect(mock.lastUserText(mock.requests[0]!)).toMatch(/greeting/i)
+  })
+
+  it('/chat returns codex output and the mock received the prompt', async () => {
+    mock.script({ kind: 'text', text: 'hello.txt would say hi' })
+    const res = await postJson(`${gw.url}/chat`, { prompt: 'create hello.txt with a short greeting' })
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as { stdout: string; stderr: string; returncode: number }
+    expect(body).toMatchObject({ stdout: 'hello.txt would say hi', returncode: 0 })
+    expect(typeof body.stderr).toBe('string')
+    expect(mock.lastUserText(mock.requests[0]!)).toContain('create hello.txt with a short greeting')
+  })
+
+  it('/chat with a model failure answers 500 with {error, details, provider}', async () => {
+    mock.script({ kind: 'http_error', status: 500, body: '{"error":{"message":"upstream broke"}}' })
+    const res = await postJson(`${gw.url}/chat`, { prompt: 'break' })
+    expect(res.status).toBe(500)
+    const body = (await res.json()) as Record<string, string>
+    expect(body).toMatchObject({ error: 'codex failed', provider: 'codex' })
+    expect(body.details).toMatch(/failed/)
+  })
+
+  it('the provider key never appears in a response', async () => {
+    mock.script({ kind: 'text', text: 'no secrets here' })
+    const chat = await (await postJson(`${gw.url}/chat`, { prompt: 'p' })).text()
+    const health = await (await fetch(`${gw.url}/health`)).text()
+    expect(chat + health).not.toContain(testApiKey)
+  })
+})
+
+describe('timeouts (seed 000)', () => {
+  it('a slow model makes /hello answer 408 and leaves no codex process', async () => {
+    const mock = await startMockLlm()
+    const gw = await startGateway(mock, { TIMEOUT_SECONDS: '1' })
+    try {
+      mock.script({ kind: 'text', text: 'too slow', delayMs: 30_000 })
+      const res = await fetch(`${gw.url}/hello`)
+      expect(res.status).toBe(408)
+      const body = (await res.json()) as Record<string, string>
+      expect(body).toMatchObject({ error: 'codex timed out', provider: 'codex' })
+      expect(body.details).toContain('TIMEOUT_SECONDS')
+      expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
+    } finally {
+      await gw.close()
+      await mock.close()
+    }
+  })
+})
+
+describe('503 when the agent cannot run', () => {
+  it('codex missing: 503 saying how to install it', async () => {
+    const gw = await startGateway(null, { CODEX_PATH: '/nonexistent/codex', CODEX_API_KEY: 'k' })
+    try {
+      const res = await fetch(`${gw.url}/hello`)
+      expect(res.status).toBe(503)
+      const body = (await res.json()) as Record<string, string>
+      expect(body).toMatchObject({ error: 'codex CLI is not installed', provider: 'codex' })
+      expect(body.details).toMatch(/npm ci|CODEX_PATH/)
+    } finally {
+      await gw.close()
+    }
+  })
+
+  it('no credentials: 503 naming the variables to set, nothing spawned', async () => {
+    const gw = await startGateway(null)
+    try {
+      const res = await postJson(`${gw.url}/chat`, { prompt: 'hi' })
+      expect(res.status).toBe(503)
+      const body = (await res.json()) as Record<string, string>
+      expect(body).toMatchObject({ error: 'codex CLI is not authenticated', provider: 'codex' })
+      expect(body.details).toMatch(/CODEX_API_KEY/)
+      expect(body.details).toMatch(/codex login/)
+      expect(processesUnder(gw.workspace)).toEqual([])
+    } finally {
+      await gw.close()
+    }
+  })
+})

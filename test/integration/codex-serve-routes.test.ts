@@ -1,0 +1,156 @@
+import { mkdirSync, symlinkSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { waitFor } from '../contract/driver-contract.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { postJson, readNdjson, startGateway, type TestGateway } from '../support/gateway.js'
+import { processesUnder, waitUntilGone } from '../support/processes.js'
+import { tempDir } from '../support/temp.js'
+
+const execArgs = (prompt: string) => ['exec', '--json', '--skip-git-repo-check', prompt]
+
+/** Seed 001 (codex.serve) over real sockets with the real codex. */
+describe('POST /run (seed 001)', () => {
+  let mock: MockLlm
+  let gw: TestGateway
+
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    gw = await startGateway(mock)
+  })
+  afterAll(async () => {
+    await gw.close()
+    await mock.close()
+  })
+  afterEach(() => mock.reset())
+
+  it('streams codex JSONL as stdout frames, then exit 0', async () => {
+    mock.script({ kind: 'text', text: 'streamed answer' })
+    const res = await postJson(`${gw.url}/run`, { cli: 'codex', args: execArgs('stream please') })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^application\/x-ndjson/)
+    const frames = await readNdjson(res)
+    expect(frames.at(-1)).toEqual({ type: 'exit', code: 0 })
+    for (const f of frames.slice(0, -1)) expect(['stdout', 'stderr']).toContain(f.type)
+    const jsonl = frames
+      .filter((f) => f.type === 'stdout')
+      .map((f) => f.data)
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string; item?: { type: string; text?: string } })
+    expect(jsonl[0]?.type).toBe('thread.started')
+    expect(jsonl.find((e) => e.item?.type === 'agent_message')?.item?.text).toBe('streamed answer')
+    expect(mock.lastUserText(mock.requests[0]!)).toContain('stream please')
+  })
+
+  it('passes stdin as the prompt and closes it', async () => {
+    mock.script({ kind: 'text', text: 'from stdin' })
+    const res = await postJson(`${gw.url}/run`, {
+      cli: 'codex',
+      args: ['exec', '--json', '--skip-git-repo-check', '-'],
+      stdin: 'prompt through stdin',
+    })
+    const frames = await readNdjson(res)
+    expect(frames.at(-1)).toEqual({ type: 'exit', code: 0 })
+    expect(mock.lastUserText(mock.requests[0]!)).toContain('prompt through stdin')
+  })
+
+  it('flushes frames as they happen (the first frame arrives before the run ends)', async () => {
+    mock.script({ kind: 'text', text: 'late', delayMs: 1500 })
+    const res = await postJson(`${gw.url}/run`, { cli: 'codex', args: execArgs('slowly') })
+    const reader = res.body!.getReader()
+    const started = Date.now()
+    const first = await reader.read()
+    const firstAt = Date.now() - started
+    expect(first.done).toBe(false)
+    let rest = ''
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value)
+    const endAt = Date.now() - started
+    expect(endAt - firstAt).toBeGreaterThan(500)
+    expect(rest).toContain('"type":"exit"')
+  })
+
+  it('a model error ends with codex non-zero exit code', async () => {
+    mock.script({ kind: 'http_error', status: 400, body: '{"error":{"message":"bad"}}' })
+    const frames = await readNdjson(await postJson(`${gw.url}/run`, { cli: 'codex', args: execArgs('x') }))
+    const exit = frames.at(-1)
+    expect(exit?.type).toBe('exit')
+    expect(exit?.code).not.toBe(0)
+  })
+
+  it('closing the connection mid-stream ends the codex process group', async () => {
+    mock.script({ kind: 'text', text: 'never', delayMs: 30_000 })
+    const res = await postJson(`${gw.url}/run`, { cli: 'codex', args: execArgs('hang') })
+    const reader = res.body!.getReader()
+    await reader.read()
+    await waitFor(() => processesUnder(gw.workspace).length > 0)
+    await reader.cancel()
+    expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
+  })
+
+  it('GET /clis and GET /models answer in the seed shapes', async () => {
+    expect(await (await fetch(`${gw.url}/clis`)).json()).toEqual({ clis: ['codex'], count: 1 })
+    expect(await (await fetch(`${gw.url}/models`)).json()).toEqual({ models: ['auto'], count: 1 })
+  })
+
+  describe('bad input: 4xx with a clear message and nothing spawned', () => {
+    const cases: [string, unknown, number, RegExp][] = [
+      ['malformed JSON', '{"cli": "codex", ', 400, /JSON/],
+      ['wrong types', { cli: 'codex', args: 'exec' }, 400, /args/],
+      ['unknown cli', { cli: 'bash', args: ['-c', 'id'] }, 400, /CLI_LIST/],
+      ['cwd outside the roots', { cli: 'codex', args: execArgs('x'), cwd: '/etc' }, 400, /outside the workspace/],
+      ['bypass flag', { cli: 'codex', args: ['exec', '--dangerously-bypass-approvals-and-sandbox', 'x'] }, 400, /RUN_ALLOW_UNSAFE_ARGS/],
+      ['provider override', { cli: 'codex', args: ['-c', 'model_provider="evil"', 'exec', 'x'] }, 400, /model settings/],
+      ['codex sandbox subcommand', { cli: 'codex', args: ['sandbox', 'linux', 'sh'] }, 400, /subcommand/],
+      ['LD_PRELOAD env', { cli: 'codex', args: execArgs('x'), env: { LD_PRELOAD: '/tmp/x.so' } }, 400, /LD_PRELOAD/],
+      ['NODE_OPTIONS env', { cli: 'codex', args: execArgs('x'), env: { NODE_OPTIONS: '--require x' } }, 400, /NODE_OPTIONS/],
+      ['oversized body', { cli: 'codex', args: execArgs('x'.repeat(2_000_000)) }, 413, /BODY_LIMIT_BYTES/],
+    ]
+    for (const [name, body, status, message] of cases) {
+      it(name, async () => {
+        const before = mock.requests.length
+        const res = await postJson(`${gw.url}/run`, body)
+        expect(res.status).toBe(status)
+        expect(await res.text()).toMatch(message)
+        expect(processesUnder(gw.workspace)).toEqual([])
+        expect(mock.requests.length).toBe(before)
+      })
+    }
+
+    it('cwd escaping through a symlink inside the workspace', async () => {
+      const outside = tempDir('outside-')
+      const link = path.join(gw.workspace, 'escape')
+      symlinkSync(outside, link)
+      const res = await postJson(`${gw.url}/run`, { cli: 'codex', args: execArgs('x'), cwd: 'escape' })
+      expect(res.status).toBe(400)
+      expect(await res.text()).toMatch(/outside the workspace/)
+    })
+
+    it('cwd inside the workspace is accepted', async () => {
+      mkdirSync(path.join(gw.workspace, 'project'), { recursive: true })
+      mock.script({ kind: 'text', text: 'in project' })
+      const res = await postJson(`${gw.url}/run`, { cli: 'codex', args: execArgs('x'), cwd: 'project' })
+      expect((await readNdjson(res)).at(-1)).toEqual({ type: 'exit', code: 0 })
+    })
+  })
+})
+
+describe('RUN_RESPONSE_TIMEOUT_SECONDS', () => {
+  it('ends the stream with the timeout message and exit 124, and no codex process survives', async () => {
+    const mock = await startMockLlm()
+    const gw = await startGateway(mock, { RUN_RESPONSE_TIMEOUT_SECONDS: '1' })
+    try {
+      mock.script({ kind: 'text', text: 'too slow', delayMs: 30_000 })
+      const frames = await readNdjson(await postJson(`${gw.url}/run`, { cli: 'codex', args: execArgs('slow') }))
+      expect(frames.slice(-2)).toEqual([
+        { type: 'stderr', data: 'Request timed out while waiting for CLI response (1s).' },
+        { type: 'exit', code: 124 },
+      ])
+      expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
+    } finally {
+      await gw.close()
+      await mock.close()
+    }
+  })
+})

@@ -1,0 +1,78 @@
+/** Timing knobs every step may carry. */
+export interface StepTiming {
+  /** Wait this long before the first byte of the answer (headers included). */
+  delayMs?: number
+  /** Wait this long between SSE events. */
+  chunkDelayMs?: number
+}
+
+export type TextStep = StepTiming & { kind: 'text'; text: string; deltas?: boolean }
+export type ExecCommandStep = StepTiming & { kind: 'exec_command'; cmd: string; workdir?: string }
+export type ApplyPatchStep = StepTiming & { kind: 'apply_patch'; patch: string }
+export type HttpErrorStep = StepTiming & { kind: 'http_error'; status: number; body?: string }
+export type DropStep = StepTiming & { kind: 'drop' }
+
+/** One scripted model answer; one step is consumed per model request. */
+export type Step = TextStep | ExecCommandStep | ApplyPatchStep | HttpErrorStep | DropStep
+
+/** Steps that produce a 200 SSE stream with model output. */
+export type OutputStep = TextStep | ExecCommandStep | ApplyPatchStep
+
+export interface RecordedRequest {
+  method: string
+  path: string
+  headers: Record<string, string | string[] | undefined>
+  body: unknown
+  at: number
+}
+
+/** What a step factory sees when it is asked for the answer to a request. */
+export interface StepContext {
+  request: RecordedRequest
+  lastUserText: string
+  conversationKey: string
+  /** Output of the most recent tool call in the request, when the request is a tool follow-up. */
+  lastToolOutput?: string
+}
+
+/** Computes a step at answer time (echoes, random texts, answers that depend on tool output). */
+export type StepFactory = (ctx: StepContext) => Step
+
+export type StepSource = Step | StepFactory
+
+export interface Scenario {
+  /** Chosen when the last user message contains (string) or matches (RegExp) this; absent = any prompt. */
+  match?: string | RegExp
+  steps: StepSource[]
+}
+
+export interface MockLlm {
+  /** http://127.0.0.1:PORT */
+  url: string
+  /** http://127.0.0.1:PORT/v1 (what codex's base_url points at) */
+  baseUrl: string
+  port: number
+  /** Model requests (e.g. POST /v1/responses), recorded before they are answered. */
+  requests: RecordedRequest[]
+  /** Queue steps for the next model requests, FIFO, any prompt. */
+  script(...steps: StepSource[]): void
+  /** Scenario chosen when a new turn's last user message contains/matches `match`. */
+  on(match: string | RegExp, ...steps: StepSource[]): void
+  /** Answer used when nothing is queued or matched (initially text "OK"). */
+  setDefault(step: StepSource): void
+  /** Text of the last role:user message of a recorded model request. */
+  lastUserText(req: RecordedRequest): string
+  /** Clear queue, scenarios, conversations, recorded requests; the default answer goes back to "OK". */
+  reset(): void
+  /** Close the server and destroy open sockets; pending delays are cancelled. */
+  close(): Promise<void>
+}
+
+export interface StartMockLlmOptions {
+  /** 0 (default) picks a free port. */
+  port?: number
+  /** Default 127.0.0.1. */
+  host?: string
+  /** Called with one human-readable line per request (used by the CLI). */
+  log?: (line: string) => void
+}
