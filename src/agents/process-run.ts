@@ -37,8 +37,10 @@ export async function* runProcess(spec: ProcessRunSpec, signal: AbortSignal): As
   const mapper = spec.stdout.mode === 'lines' ? spec.stdout.mapper : undefined
 
   const pumpStdout = async () => {
-    if (mapper) for await (const line of readLines(proc.stdout)) for (const ev of mapper.map(line)) queue.push(ev)
-    else for await (const data of readText(proc.stdout)) queue.push({ type: 'output', stream: 'stdout', data })
+    if (mapper)
+      for await (const line of readLines(proc.stdout)) for (const ev of mapper.map(line)) queue.push(ev)
+    else
+      for await (const data of readText(proc.stdout)) queue.push({ type: 'output', stream: 'stdout', data })
   }
   const pumpStderr = async () => {
     for await (const data of readText(proc.stderr)) {
@@ -82,7 +84,10 @@ function completion(outcome: ProcessOutcome, mapper: LineMapper | undefined, std
   const error =
     status === 'succeeded'
       ? undefined
-      : (outcome.error ?? failure ?? mapper?.lastError?.() ?? (lastLines(stderrTail) || `process ended: ${outcome.reason}`))
+      : (outcome.error ??
+        failure ??
+        mapper?.lastError?.() ??
+        (lastLines(stderrTail) || `process ended: ${outcome.reason}`))
   return {
     type: 'run.completed',
     status,

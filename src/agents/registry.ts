@@ -31,7 +31,10 @@ export class AgentRegistry {
   get(id: string): AgentDriver {
     const driver = this.find(id)
     if (!driver)
-      throw new AppError('unknown_agent', `unknown agent "${id}"; available: ${[...this.drivers.keys()].join(', ')}`)
+      throw new AppError(
+        'unknown_agent',
+        `unknown agent "${id}"; available: ${[...this.drivers.keys()].join(', ')}`,
+      )
     return driver
   }
 

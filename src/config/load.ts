@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import { ConfigError } from './config-error.js'
-import { type RawSettings, envSchema } from './schema.js'
+import { envSchema, type RawSettings } from './schema.js'
 
 /** The validated settings, with paths made absolute. */
 export interface Config extends RawSettings {

@@ -109,9 +109,15 @@ export type RawSettings = z.infer<typeof envSchema>
 
 /** One line of documentation per setting, in the README's order. */
 export const settingDocs: Record<keyof RawSettings, { default: string; description: string }> = {
-  HOST: { default: '127.0.0.1', description: 'Address to listen on. A non-loopback address requires API_TOKENS.' },
+  HOST: {
+    default: '127.0.0.1',
+    description: 'Address to listen on. A non-loopback address requires API_TOKENS.',
+  },
   PORT: { default: '8000', description: 'Port to listen on (0 picks a free port).' },
-  API_TOKENS: { default: '(none)', description: 'Comma-separated bearer tokens; when set every request needs one.' },
+  API_TOKENS: {
+    default: '(none)',
+    description: 'Comma-separated bearer tokens; when set every request needs one.',
+  },
   DATA_DIR: { default: './data', description: 'Where the gateway keeps its state.' },
   WORKSPACE_DIR: {
     default: './data/workspaces',
@@ -127,11 +133,15 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
   MODEL_LIST: { default: 'auto', description: 'Model ids GET /models returns (comma-separated).' },
   RUN_RESPONSE_TIMEOUT_SECONDS: {
     default: '(disabled)',
-    description: 'Time limit of POST /run; the stream then ends with exit code 124. Empty or <= 0 disables it.',
+    description:
+      'Time limit of POST /run; the stream then ends with exit code 124. Empty or <= 0 disables it.',
   },
   BODY_LIMIT_BYTES: { default: '1048576', description: 'Largest request body accepted (413 beyond).' },
   MAX_PROMPT_CHARS: { default: '100000', description: 'Longest prompt accepted (400 beyond).' },
-  KILL_GRACE_MS: { default: '2000', description: 'Time between SIGTERM and SIGKILL when a process group is ended.' },
+  KILL_GRACE_MS: {
+    default: '2000',
+    description: 'Time between SIGTERM and SIGKILL when a process group is ended.',
+  },
   RUN_ALLOW_ENV: {
     default: '(none)',
     description: 'Env names POST /run may set although the policy refuses them (e.g. PATH).',
@@ -141,21 +151,39 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
     description: 'Let POST /run pass sandbox/approval-bypass flags and provider/sandbox -c overrides.',
   },
   LOG_LEVEL: { default: 'info', description: 'pino log level.' },
-  CODEX_PATH: { default: '(bundled)', description: 'Path of the codex binary; default: the pinned native binary.' },
-  CODEX_HOME: { default: '(codex default ~/.codex)', description: 'Codex home directory (config, auth, sessions).' },
+  CODEX_PATH: {
+    default: '(bundled)',
+    description: 'Path of the codex binary; default: the pinned native binary.',
+  },
+  CODEX_HOME: {
+    default: '(codex default ~/.codex)',
+    description: 'Codex home directory (config, auth, sessions).',
+  },
   CODEX_MODEL_PROVIDER: {
     default: '(codex config)',
     description: 'Provider name; with CODEX_API_BASE_URL it names a provider defined by override.',
   },
   CODEX_MODEL: { default: '(codex config)', description: 'Model passed to codex (-m).' },
-  CODEX_MODEL_REASONING_EFFORT: { default: '(codex config)', description: 'model_reasoning_effort override.' },
+  CODEX_MODEL_REASONING_EFFORT: {
+    default: '(codex config)',
+    description: 'model_reasoning_effort override.',
+  },
   CODEX_API_BASE_URL: {
     default: '(none)',
     description: 'OpenAI-compatible endpoint (Responses API); passed to codex as a provider override.',
   },
-  CODEX_API_KEY: { default: '(none)', description: 'Key for that endpoint; given to codex in its env, never logged.' },
-  CODEX_MAX_RETRIES: { default: '(codex default)', description: 'Stream and request retries of that provider.' },
-  CODEX_SANDBOX: { default: 'read-only', description: 'Default codex sandbox when a request does not choose one.' },
+  CODEX_API_KEY: {
+    default: '(none)',
+    description: 'Key for that endpoint; given to codex in its env, never logged.',
+  },
+  CODEX_MAX_RETRIES: {
+    default: '(codex default)',
+    description: 'Stream and request retries of that provider.',
+  },
+  CODEX_SANDBOX: {
+    default: 'read-only',
+    description: 'Default codex sandbox when a request does not choose one.',
+  },
   CODEX_CONFIG_OVERRIDES: {
     default: '(none)',
     description: 'Extra codex `-c key=value` overrides, separated by newlines or `;`.',

@@ -8,7 +8,8 @@ export type RunCompleted = Extract<AgentEvent, { type: 'run.completed' }>
 /** Refuses early with 503 when the agent is not installed or has no credentials, saying what to do. */
 export async function ensureReady(driver: AgentDriver): Promise<void> {
   const status = await driver.probe()
-  if (!status.installed) throw new AppError('agent_not_installed', status.hint ?? `${driver.id} is not installed`)
+  if (!status.installed)
+    throw new AppError('agent_not_installed', status.hint ?? `${driver.id} is not installed`)
   if (!status.authenticated)
     throw new AppError('agent_not_authenticated', status.hint ?? `${driver.id} has no credentials`)
 }

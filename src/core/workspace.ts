@@ -14,7 +14,9 @@ export function resolveCwd(requested: string | undefined, roots: readonly string
   try {
     real = realpathSync(wanted)
   } catch {
-    throw new AppError('invalid_cwd', `cwd "${requested}" does not exist inside the workspace`, { cwd: requested })
+    throw new AppError('invalid_cwd', `cwd "${requested}" does not exist inside the workspace`, {
+      cwd: requested,
+    })
   }
   for (const root of roots) {
     let realRoot: string

@@ -8,7 +8,10 @@ import { errorHandler } from './errors.js'
 import { healthRoutes } from './health.js'
 
 /** Builds the Fastify app with every surface; no listening here (tests use `inject` or server.ts). */
-export async function buildApp(ctx: GatewayContext, opts: { logger?: boolean } = {}): Promise<FastifyInstance> {
+export async function buildApp(
+  ctx: GatewayContext,
+  opts: { logger?: boolean } = {},
+): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: ctx.config.BODY_LIMIT_BYTES,
     logger:
@@ -23,7 +26,9 @@ export async function buildApp(ctx: GatewayContext, opts: { logger?: boolean } =
   app.setSerializerCompiler(serializerCompiler)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url}` } })
+    reply
+      .status(404)
+      .send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url}` } })
   })
   registerAuth(app, ctx.config.API_TOKENS)
   await app.register(healthRoutes(ctx))

@@ -16,7 +16,8 @@ export function registerAuth(app: FastifyInstance, tokens: readonly string[]): v
     if (open.has(request.url.split('?')[0] ?? '')) return
     const header = request.headers.authorization ?? ''
     const match = /^Bearer\s+(.+)$/i.exec(header)
-    if (!match) throw new AppError('unauthorized', 'missing bearer token: send `Authorization: Bearer <token>`')
+    if (!match)
+      throw new AppError('unauthorized', 'missing bearer token: send `Authorization: Bearer <token>`')
     const given = digest(match[1]!.trim())
     let ok = false
     for (const d of digests) ok = timingSafeEqual(d, given) || ok

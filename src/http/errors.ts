@@ -52,7 +52,9 @@ export function errorBody(err: AppError, shape: ErrorShape, provider?: string): 
     case 'plain':
       return { error: err.message, code: err.code, ...(err.details ? { details: err.details } : {}) }
     default:
-      return { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } }
+      return {
+        error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
+      }
   }
 }
 

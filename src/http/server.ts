@@ -32,7 +32,11 @@ export async function startServer(
   assertSafeToListen(config)
   mkdirSync(config.DATA_DIR, { recursive: true })
   mkdirSync(config.WORKSPACE_DIR, { recursive: true })
-  const ctx: GatewayContext = { config, registry: AgentRegistry.fromConfig(config, env), active: new ActiveRuns() }
+  const ctx: GatewayContext = {
+    config,
+    registry: AgentRegistry.fromConfig(config, env),
+    active: new ActiveRuns(),
+  }
   const app = await buildApp(ctx, opts.logger === undefined ? {} : { logger: opts.logger })
   await app.listen({ host: config.HOST, port: config.PORT })
   const address = app.server.address()

@@ -1,5 +1,5 @@
-import { StringDecoder } from 'node:string_decoder'
 import type { Readable } from 'node:stream'
+import { StringDecoder } from 'node:string_decoder'
 
 /**
  * Yields complete lines (without the newline) from a byte stream, UTF-8 safe across chunk borders.

@@ -17,11 +17,21 @@ const bypassFlags = new Set([
   '--allow-all',
 ])
 /** Flags that point the agent at paths outside the request's workspace. */
-const pathFlags = new Set(['-C', '--cd', '--add-dir', '-o', '--output-last-message', '--output-schema', '-i', '--image'])
+const pathFlags = new Set([
+  '-C',
+  '--cd',
+  '--add-dir',
+  '-o',
+  '--output-last-message',
+  '--output-schema',
+  '-i',
+  '--image',
+])
 const sandboxFlags = new Set(['-s', '--sandbox'])
 const configFlags = new Set(['-c', '--config'])
 /** Config keys a request may override with `-c`: model choice only, never providers, sandbox or commands. */
-const allowedConfigKeys = /^(model|model_reasoning_effort|model_reasoning_summary|model_verbosity|hide_agent_reasoning)$/
+const allowedConfigKeys =
+  /^(model|model_reasoning_effort|model_reasoning_summary|model_verbosity|hide_agent_reasoning)$/
 /** codex subcommands that run the agent non-interactively; others (sandbox, login, mcp, ...) are refused. */
 const codexSubcommands = new Set(['exec', 'e', 'review', 'help'])
 
@@ -31,22 +41,33 @@ export function checkRunArgs(cli: string, args: string[], allowUnsafe: boolean):
     const arg = args[i]!
     const [flag, inlineValue] = splitFlag(arg)
     const value = () => inlineValue ?? args[i + 1] ?? ''
-    if (bypassFlags.has(flag) || flag.startsWith('--dangerously')) refuse(arg, 'it disables the sandbox or approvals')
+    if (bypassFlags.has(flag) || flag.startsWith('--dangerously'))
+      refuse(arg, 'it disables the sandbox or approvals')
     if (pathFlags.has(flag)) refuse(arg, 'it reads or writes paths outside the workspace; use `cwd` instead')
-    if (sandboxFlags.has(flag) && value() === 'danger-full-access') refuse(`${arg} ${value()}`, 'it disables the sandbox')
+    if (sandboxFlags.has(flag) && value() === 'danger-full-access')
+      refuse(`${arg} ${value()}`, 'it disables the sandbox')
     if (flag === '--permission-mode' && value() === 'bypassPermissions') refuse(arg, 'it disables approvals')
     if (configFlags.has(flag)) {
       const key = value().split('=')[0]?.trim() ?? ''
       if (!allowedConfigKeys.test(key))
-        refuse(`${flag} ${value()}`, 'only model settings may be overridden (providers, sandbox and commands are fixed)')
+        refuse(
+          `${flag} ${value()}`,
+          'only model settings may be overridden (providers, sandbox and commands are fixed)',
+        )
     }
   }
   if (cli === 'codex') {
     const sub = firstPositional(args)
     if (sub !== undefined && !codexSubcommands.has(sub))
       refuse(sub, `codex subcommand not allowed here; use one of: ${[...codexSubcommands].join(', ')}`)
-    if (sub === undefined && !args.some((a) => a === '--version' || a === '--help' || a === '-V' || a === '-h'))
-      refuse(args.join(' ') || '(no arguments)', 'codex needs `exec` here (the interactive UI needs a terminal)')
+    if (
+      sub === undefined &&
+      !args.some((a) => a === '--version' || a === '--help' || a === '-V' || a === '-h')
+    )
+      refuse(
+        args.join(' ') || '(no arguments)',
+        'codex needs `exec` here (the interactive UI needs a terminal)',
+      )
   }
 }
 
@@ -73,7 +94,8 @@ const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 export function checkRunEnv(env: Record<string, string>, allowed: readonly string[]): void {
   for (const name of Object.keys(env)) {
-    if (!envName.test(name)) throw new AppError('invalid_request', `env name "${name}" is not a valid variable name`)
+    if (!envName.test(name))
+      throw new AppError('invalid_request', `env name "${name}" is not a valid variable name`)
     if (allowed.includes(name)) continue
     if (refusedEnv.some((re) => re.test(name)))
       throw new AppError(
@@ -90,7 +112,17 @@ function splitFlag(arg: string): [string, string | undefined] {
 }
 
 /** codex's global flags that take a value, so `-m exec` is not mistaken for a subcommand. */
-const codexValueFlags = new Set(['-c', '--config', '--enable', '--disable', '-m', '--model', '-p', '--profile', '-s'])
+const codexValueFlags = new Set([
+  '-c',
+  '--config',
+  '--enable',
+  '--disable',
+  '-m',
+  '--model',
+  '-p',
+  '--profile',
+  '-s',
+])
 for (const f of ['--sandbox', '-a', '--ask-for-approval', '--local-provider', '-i', '--image', '-C', '--cd'])
   codexValueFlags.add(f)
 

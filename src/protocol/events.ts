@@ -17,7 +17,11 @@ export const runStarted = z.object({
   agentSessionId: z.string().optional(),
 })
 /** The agent announced its own session/thread id (what `resume` needs later). */
-export const agentSession = z.object({ type: z.literal('agent.session'), agent: z.string(), agentSessionId: z.string() })
+export const agentSession = z.object({
+  type: z.literal('agent.session'),
+  agent: z.string(),
+  agentSessionId: z.string(),
+})
 /** The run ended; the outcome is data. */
 export const runCompleted = z.object({
   type: z.literal('run.completed'),
@@ -62,7 +66,11 @@ export const approvalResolved = z.object({
   by: z.string(),
 })
 /** Raw process output of a plain `cli` run. */
-export const output = z.object({ type: z.literal('output'), stream: z.enum(['stdout', 'stderr']), data: z.string() })
+export const output = z.object({
+  type: z.literal('output'),
+  stream: z.enum(['stdout', 'stderr']),
+  data: z.string(),
+})
 /** Anything an agent emitted that we do not map yet: kept, never dropped. */
 export const agentRaw = z.object({ type: z.literal('agent.raw'), agent: z.string(), payload: z.unknown() })
 

@@ -1,10 +1,25 @@
 import { z } from 'zod'
 
 /** Why a process ended: the data every run outcome records (execa-style). */
-export const endReason = z.enum(['exited', 'timed_out', 'cancelled', 'client_gone', 'shutdown', 'spawn_failed'])
+export const endReason = z.enum([
+  'exited',
+  'timed_out',
+  'cancelled',
+  'client_gone',
+  'shutdown',
+  'spawn_failed',
+])
 export type EndReason = z.infer<typeof endReason>
 
-export const runStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'interrupted'])
+export const runStatus = z.enum([
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'timed_out',
+  'interrupted',
+])
 export type RunStatus = z.infer<typeof runStatus>
 
 export const usage = z.object({

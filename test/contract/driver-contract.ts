@@ -83,7 +83,10 @@ export function describeDriverContract(name: string, subject: DriverUnderTest): 
     })
 
     it('a shell tool call becomes a command_execution item and really runs', async () => {
-      mock.script({ kind: 'exec_command', cmd: 'echo contract > proof.txt && echo wrote' }, { kind: 'text', text: 'done' })
+      mock.script(
+        { kind: 'exec_command', cmd: 'echo contract > proof.txt && echo wrote' },
+        { kind: 'text', text: 'done' },
+      )
       const events = await collect(
         driver.run(request('write the proof', subject.writableRequest), new AbortController().signal),
       )
@@ -99,14 +102,18 @@ export function describeDriverContract(name: string, subject: DriverUnderTest): 
 
     it('a model HTTP error fails the run with the agent error, without throwing', async () => {
       mock.script({ kind: 'http_error', status: 500, body: '{"error":{"message":"mock exploded"}}' })
-      const done = completionOf(await collect(driver.run(request('fail please'), new AbortController().signal)))
+      const done = completionOf(
+        await collect(driver.run(request('fail please'), new AbortController().signal)),
+      )
       expect(done.status).toBe('failed')
       expect(done.error).toBeTruthy()
     })
 
     it('a timeout ends the whole process group and records timed_out', async () => {
       mock.script({ kind: 'text', text: 'too late', delayMs: 20_000 })
-      const events = await collect(driver.run(request('be slow', { timeoutMs: 800 }), new AbortController().signal))
+      const events = await collect(
+        driver.run(request('be slow', { timeoutMs: 800 }), new AbortController().signal),
+      )
       expect(completionOf(events)).toMatchObject({ status: 'timed_out', reason: 'timed_out' })
       expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
     })

@@ -30,7 +30,10 @@ describe('agent-gateway serve (real process)', () => {
       expect(await (await fetch(`${server.url}/hello`)).text()).toBe('Hi from a real process')
       mock.script({ kind: 'text', text: 'streamed' })
       const frames = await readNdjson(
-        await postJson(`${server.url}/run`, { cli: 'codex', args: ['exec', '--json', '--skip-git-repo-check', 'x'] }),
+        await postJson(`${server.url}/run`, {
+          cli: 'codex',
+          args: ['exec', '--json', '--skip-git-repo-check', 'x'],
+        }),
       )
       expect(frames.at(-1)).toEqual({ type: 'exit', code: 0 })
     } finally {
@@ -45,7 +48,8 @@ describe('agent-gateway serve (real process)', () => {
     mock.script({ kind: 'text', text: 'never', delayMs: 30_000 })
     const pending = fetch(`${server.url}/hello`).catch(() => null)
     const deadline = Date.now() + 10_000
-    while (processesUnder(workspace).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+    while (processesUnder(workspace).length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 25))
     expect(processesUnder(workspace).length).toBeGreaterThan(0)
     await server.stop('SIGTERM')
     await pending

@@ -29,7 +29,10 @@ describe('codex-exec specifics', () => {
       expect(args.join(' ')).toContain(`base_url="${mock.baseUrl}"`)
       expect(args.join(' ')).not.toContain(testApiKey)
       expect(args).toContain('--skip-git-repo-check')
-      expect(args.slice(args.indexOf('--sandbox'), args.indexOf('--sandbox') + 2)).toEqual(['--sandbox', 'read-only'])
+      expect(args.slice(args.indexOf('--sandbox'), args.indexOf('--sandbox') + 2)).toEqual([
+        '--sandbox',
+        'read-only',
+      ])
       mock.script({ kind: 'text', text: 'keyed' })
       await collect(driver.run({ prompt: 'check the key', cwd: tempDir() }, new AbortController().signal))
       expect(mock.requests[0]?.headers.authorization).toBe(`Bearer ${testApiKey}`)
@@ -58,7 +61,9 @@ describe('codex-exec specifics', () => {
     const mock = await startMockLlm()
     try {
       mock.script({ kind: 'text', text: 'usage please' })
-      const events = await collect(codexDriver(mock).run({ prompt: 'u', cwd: tempDir() }, new AbortController().signal))
+      const events = await collect(
+        codexDriver(mock).run({ prompt: 'u', cwd: tempDir() }, new AbortController().signal),
+      )
       const session = events.find((e) => e.type === 'agent.session')
       expect(session).toMatchObject({ agent: 'codex-exec', agentSessionId: expect.any(String) })
       const done = completionOf(events)

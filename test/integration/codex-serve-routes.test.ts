@@ -65,7 +65,8 @@ describe('POST /run (seed 001)', () => {
     const firstAt = Date.now() - started
     expect(first.done).toBe(false)
     let rest = ''
-    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value)
+    for (let r = await reader.read(); !r.done; r = await reader.read())
+      rest += new TextDecoder().decode(r.value)
     const endAt = Date.now() - started
     expect(endAt - firstAt).toBeGreaterThan(500)
     expect(rest).toContain('"type":"exit"')
@@ -99,12 +100,37 @@ describe('POST /run (seed 001)', () => {
       ['malformed JSON', '{"cli": "codex", ', 400, /JSON/],
       ['wrong types', { cli: 'codex', args: 'exec' }, 400, /args/],
       ['unknown cli', { cli: 'bash', args: ['-c', 'id'] }, 400, /CLI_LIST/],
-      ['cwd outside the roots', { cli: 'codex', args: execArgs('x'), cwd: '/etc' }, 400, /outside the workspace/],
-      ['bypass flag', { cli: 'codex', args: ['exec', '--dangerously-bypass-approvals-and-sandbox', 'x'] }, 400, /RUN_ALLOW_UNSAFE_ARGS/],
-      ['provider override', { cli: 'codex', args: ['-c', 'model_provider="evil"', 'exec', 'x'] }, 400, /model settings/],
+      [
+        'cwd outside the roots',
+        { cli: 'codex', args: execArgs('x'), cwd: '/etc' },
+        400,
+        /outside the workspace/,
+      ],
+      [
+        'bypass flag',
+        { cli: 'codex', args: ['exec', '--dangerously-bypass-approvals-and-sandbox', 'x'] },
+        400,
+        /RUN_ALLOW_UNSAFE_ARGS/,
+      ],
+      [
+        'provider override',
+        { cli: 'codex', args: ['-c', 'model_provider="evil"', 'exec', 'x'] },
+        400,
+        /model settings/,
+      ],
       ['codex sandbox subcommand', { cli: 'codex', args: ['sandbox', 'linux', 'sh'] }, 400, /subcommand/],
-      ['LD_PRELOAD env', { cli: 'codex', args: execArgs('x'), env: { LD_PRELOAD: '/tmp/x.so' } }, 400, /LD_PRELOAD/],
-      ['NODE_OPTIONS env', { cli: 'codex', args: execArgs('x'), env: { NODE_OPTIONS: '--require x' } }, 400, /NODE_OPTIONS/],
+      [
+        'LD_PRELOAD env',
+        { cli: 'codex', args: execArgs('x'), env: { LD_PRELOAD: '/tmp/x.so' } },
+        400,
+        /LD_PRELOAD/,
+      ],
+      [
+        'NODE_OPTIONS env',
+        { cli: 'codex', args: execArgs('x'), env: { NODE_OPTIONS: '--require x' } },
+        400,
+        /NODE_OPTIONS/,
+      ],
       ['oversized body', { cli: 'codex', args: execArgs('x'.repeat(2_000_000)) }, 413, /BODY_LIMIT_BYTES/],
     ]
     for (const [name, body, status, message] of cases) {
@@ -142,7 +168,9 @@ describe('RUN_RESPONSE_TIMEOUT_SECONDS', () => {
     const gw = await startGateway(mock, { RUN_RESPONSE_TIMEOUT_SECONDS: '1' })
     try {
       mock.script({ kind: 'text', text: 'too slow', delayMs: 30_000 })
-      const frames = await readNdjson(await postJson(`${gw.url}/run`, { cli: 'codex', args: execArgs('slow') }))
+      const frames = await readNdjson(
+        await postJson(`${gw.url}/run`, { cli: 'codex', args: execArgs('slow') }),
+      )
       expect(frames.slice(-2)).toEqual([
         { type: 'stderr', data: 'Request timed out while waiting for CLI response (1s).' },
         { type: 'exit', code: 124 },

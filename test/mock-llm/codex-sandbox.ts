@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { testBase } from '../support/temp.js'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { testBase } from '../support/temp.js'
 import { codexConfigToml } from './codex-config.js'
 
 // Runs the real codex CLI against a mock-llm base URL, in throwaway CODEX_HOME and work dirs.

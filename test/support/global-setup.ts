@@ -15,6 +15,8 @@ export default function setup() {
     killAll(leaked)
     rmSync(root, { recursive: true, force: true })
     if (leaked.length > 0)
-      throw new Error(`child processes outlived the suite:\n${leaked.map((p) => `  ${p.pid} ${p.cmd}`).join('\n')}`)
+      throw new Error(
+        `child processes outlived the suite:\n${leaked.map((p) => `  ${p.pid} ${p.cmd}`).join('\n')}`,
+      )
   }
 }

@@ -7,5 +7,8 @@ afterAll(async () => {
   const base = testBase()
   const leaked = await waitUntilGone(() => processesUnder(base), 5000)
   killAll(leaked)
-  expect(leaked.map((p) => `${p.pid} ${p.cmd}`), 'child processes outlived their test file').toEqual([])
+  expect(
+    leaked.map((p) => `${p.pid} ${p.cmd}`),
+    'child processes outlived their test file',
+  ).toEqual([])
 })

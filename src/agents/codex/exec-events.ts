@@ -26,7 +26,9 @@ const codexItem = z.discriminatedUnion('type', [
   z.object({
     id: z.string(),
     type: z.literal('file_change'),
-    changes: z.array(z.object({ path: z.string(), kind: z.enum(['add', 'delete', 'update']).catch('update') })),
+    changes: z.array(
+      z.object({ path: z.string(), kind: z.enum(['add', 'delete', 'update']).catch('update') }),
+    ),
     status,
   }),
   z.object({
@@ -131,7 +133,12 @@ export function createCodexExecMapper(agent = 'codex'): LineMapper & { threadId(
           return [{ type: 'turn.failed', error: ev.error.message }]
         case 'error':
           lastError = ev.message
-          return [{ type: 'item.completed', item: { id: `error_${Date.now()}`, type: 'error', message: ev.message } }]
+          return [
+            {
+              type: 'item.completed',
+              item: { id: `error_${Date.now()}`, type: 'error', message: ev.message },
+            },
+          ]
         default: {
           const item = toItem(ev.item)
           if (!item) return raw(json)

@@ -7,7 +7,14 @@ import { spawnGroup } from '../../process/spawn-group.js'
 
 /** Runs `<binary> --version` (bounded) and returns the version string, or null when it cannot run. */
 export async function readVersion(binary: string, env: Record<string, string>): Promise<string | null> {
-  const proc = spawnGroup({ command: binary, args: ['--version'], cwd: os.tmpdir(), env, timeoutMs: 10_000, killGraceMs: 500 })
+  const proc = spawnGroup({
+    command: binary,
+    args: ['--version'],
+    cwd: os.tmpdir(),
+    env,
+    timeoutMs: 10_000,
+    killGraceMs: 500,
+  })
   let out = ''
   const reading = (async () => {
     for await (const t of readText(proc.stdout)) out += t

@@ -18,7 +18,10 @@ export function codexProviderArgs(config: Config): string[] {
       'wire_api="responses"',
       ...(config.CODEX_API_KEY ? [`env_key=${toml(codexKeyEnv)}`] : []),
       ...(config.CODEX_MAX_RETRIES !== undefined
-        ? [`stream_max_retries=${config.CODEX_MAX_RETRIES}`, `request_max_retries=${config.CODEX_MAX_RETRIES}`]
+        ? [
+            `stream_max_retries=${config.CODEX_MAX_RETRIES}`,
+            `request_max_retries=${config.CODEX_MAX_RETRIES}`,
+          ]
         : []),
     ]
     c(`model_provider=${toml(name)}`)
@@ -26,7 +29,8 @@ export function codexProviderArgs(config: Config): string[] {
   } else if (config.CODEX_MODEL_PROVIDER) {
     c(`model_provider=${toml(config.CODEX_MODEL_PROVIDER)}`)
   }
-  if (config.CODEX_MODEL_REASONING_EFFORT) c(`model_reasoning_effort=${toml(config.CODEX_MODEL_REASONING_EFFORT)}`)
+  if (config.CODEX_MODEL_REASONING_EFFORT)
+    c(`model_reasoning_effort=${toml(config.CODEX_MODEL_REASONING_EFFORT)}`)
   for (const kv of splitOverrides(config.CODEX_CONFIG_OVERRIDES)) c(kv)
   return args
 }

@@ -19,7 +19,12 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   const provider = ctx.config.AI_PROVIDER
   const config = { errorShape: 'codex-api-plan' as const, provider }
 
-  const runPrompt = async (prompt: string, cwd: string | undefined, model: string | undefined, signal: AbortSignal) => {
+  const runPrompt = async (
+    prompt: string,
+    cwd: string | undefined,
+    model: string | undefined,
+    signal: AbortSignal,
+  ) => {
     const driver = ctx.registry.get(provider)
     await ensureReady(driver)
     const req = {
@@ -34,14 +39,10 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   }
 
   return async (app) => {
-    app.get(
-      '/hello',
-      { config, schema: { response: { 200: z.string() } } },
-      async (request, reply) => {
-        const { completed } = await runPrompt(greetingPrompt, undefined, undefined, clientSignal(reply.raw))
-        return reply.type('text/plain; charset=utf-8').send((completed.finalResponse ?? '').trim())
-      },
-    )
+    app.get('/hello', { config, schema: { response: { 200: z.string() } } }, async (_request, reply) => {
+      const { completed } = await runPrompt(greetingPrompt, undefined, undefined, clientSignal(reply.raw))
+      return reply.type('text/plain; charset=utf-8').send((completed.finalResponse ?? '').trim())
+    })
 
     app.post(
       '/chat',
@@ -53,7 +54,9 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
             cwd: z.string().optional(),
             model: z.string().optional(),
           }),
-          response: { 200: z.object({ stdout: z.string(), stderr: z.string(), returncode: z.number().int() }) },
+          response: {
+            200: z.object({ stdout: z.string(), stderr: z.string(), returncode: z.number().int() }),
+          },
         },
       },
       async (request, reply) => {
@@ -68,7 +71,10 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
 function throwIfUnsuccessful(completed: RunCompleted, timeoutSeconds: number): void {
   if (completed.status === 'succeeded') return
   if (completed.reason === 'shutdown')
-    throw new AppError('shutting_down', 'the server is shutting down; the run was ended. Retry against a running server.')
+    throw new AppError(
+      'shutting_down',
+      'the server is shutting down; the run was ended. Retry against a running server.',
+    )
   if (completed.status === 'timed_out')
     throw new AppError(
       'timed_out',

@@ -25,19 +25,31 @@ const runBody = z.object({
 export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   const config = { errorShape: 'plain' as const }
   return async (app) => {
-    app.get('/clis', { config }, async () => ({ clis: ctx.config.CLI_LIST, count: ctx.config.CLI_LIST.length }))
-    app.get('/models', { config }, async () => ({ models: ctx.config.MODEL_LIST, count: ctx.config.MODEL_LIST.length }))
+    app.get('/clis', { config }, async () => ({
+      clis: ctx.config.CLI_LIST,
+      count: ctx.config.CLI_LIST.length,
+    }))
+    app.get('/models', { config }, async () => ({
+      models: ctx.config.MODEL_LIST,
+      count: ctx.config.MODEL_LIST.length,
+    }))
 
     app.post('/run', { config, schema: { body: runBody } }, async (request, reply) => {
       const { cli, args, stdin, env, cwd } = request.body
       if (!ctx.config.CLI_LIST.includes(cli))
-        throw new AppError('unknown_cli', `cli "${cli}" is not allowed; CLI_LIST allows: ${ctx.config.CLI_LIST.join(', ')}`)
+        throw new AppError(
+          'unknown_cli',
+          `cli "${cli}" is not allowed; CLI_LIST allows: ${ctx.config.CLI_LIST.join(', ')}`,
+        )
       checkRunArgs(cli, args, ctx.config.RUN_ALLOW_UNSAFE_ARGS)
       checkRunEnv(env, ctx.config.RUN_ALLOW_ENV)
       const workdir = resolveCwd(cwd, ctx.config.workspaceRoots)
       const driver = ctx.registry.cli()
       if (!driver.resolve(cli))
-        throw new AppError('agent_not_installed', `cli "${cli}" is in CLI_LIST but not installed on this server`)
+        throw new AppError(
+          'agent_not_installed',
+          `cli "${cli}" is in CLI_LIST but not installed on this server`,
+        )
 
       const timeoutSeconds = ctx.config.RUN_RESPONSE_TIMEOUT_SECONDS
       const clientGone = new AbortController()
