@@ -57,7 +57,12 @@ export async function* runProcess(spec: ProcessRunSpec, signal: AbortSignal): As
   finished.finally(() => queue.close())
 
   try {
-    yield { type: 'run.started', agent: spec.agent, ...(proc.pid !== undefined ? { pid: proc.pid } : {}) }
+    yield {
+      type: 'run.started',
+      agent: spec.agent,
+      command: spec.spawn.command,
+      ...(proc.pid !== undefined ? { pid: proc.pid } : {}),
+    }
     for await (const ev of queue) yield ev
   } finally {
     // The consumer may stop early (client gone): the process group must not outlive the run.

@@ -31,15 +31,15 @@ const bool = (fallback: boolean) =>
       return z.NEVER
     })
 
-const int = (fallback: number, min = 0) =>
+const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z
     .string()
     .optional()
     .transform((v, ctx) => {
       if (v === undefined || v.trim() === '') return fallback
       const n = Number(v)
-      if (!Number.isInteger(n) || n < min) {
-        ctx.addIssue({ code: 'custom', message: `expected an integer >= ${min}, got "${v}"` })
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `expected an integer from ${min} to ${max}, got "${v}"` })
         return z.NEVER
       }
       return n
@@ -77,7 +77,7 @@ export type SandboxMode = z.infer<typeof sandboxMode>
 
 export const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
-  PORT: int(8000, 0),
+  PORT: int(8000, 0, 65_535),
   API_TOKENS: list([]),
   DATA_DIR: z.string().default('./data'),
   WORKSPACE_DIR: z.string().default('./data/workspaces'),
@@ -88,6 +88,11 @@ export const envSchema = z.object({
   MODEL_LIST: list(['auto']),
   RUN_RESPONSE_TIMEOUT_SECONDS: optionalTimeoutSeconds,
   BODY_LIMIT_BYTES: int(1_048_576, 1024),
+  MAX_CONCURRENT_RUNS: int(4, 1),
+  MAX_QUEUED_RUNS: int(100, 0),
+  RUN_RETENTION_DAYS: int(30, 0),
+  SHUTDOWN_GRACE_SECONDS: int(10, 0),
+  SSE_KEEPALIVE_SECONDS: int(15, 1),
   MAX_PROMPT_CHARS: int(100_000, 1),
   KILL_GRACE_MS: int(2000, 0),
   RUN_ALLOW_ENV: list([]),
@@ -137,6 +142,17 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
       'Time limit of POST /run; the stream then ends with exit code 124. Empty or <= 0 disables it.',
   },
   BODY_LIMIT_BYTES: { default: '1048576', description: 'Largest request body accepted (413 beyond).' },
+  MAX_CONCURRENT_RUNS: { default: '4', description: 'Agent runs executing at once; more wait as `queued`.' },
+  MAX_QUEUED_RUNS: { default: '100', description: 'Queued runs beyond which POST /v1/runs answers 429.' },
+  RUN_RETENTION_DAYS: {
+    default: '30',
+    description: 'Finished runs older than this are deleted (0 keeps all).',
+  },
+  SHUTDOWN_GRACE_SECONDS: {
+    default: '10',
+    description: 'On SIGTERM, time runs in flight get to finish before they are ended.',
+  },
+  SSE_KEEPALIVE_SECONDS: { default: '15', description: 'Interval of SSE keep-alive comments.' },
   MAX_PROMPT_CHARS: { default: '100000', description: 'Longest prompt accepted (400 beyond).' },
   KILL_GRACE_MS: {
     default: '2000',

@@ -3,6 +3,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { registerAuth } from './auth.js'
 import { codexApiPlanRoutes } from './compat/codex-api-plan.js'
 import { codexServeRoutes } from './compat/codex-serve.js'
+import { codexStreamingRoutes } from './compat/codex-streaming.js'
 import type { GatewayContext } from './context.js'
 import { errorHandler } from './errors.js'
 import { healthRoutes } from './health.js'
@@ -34,5 +35,6 @@ export async function buildApp(
   await app.register(healthRoutes(ctx))
   await app.register(codexApiPlanRoutes(ctx))
   await app.register(codexServeRoutes(ctx))
+  await app.register(codexStreamingRoutes(ctx))
   return app
 }

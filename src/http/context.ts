@@ -1,10 +1,14 @@
 import type { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
 import type { ActiveRuns } from '../core/active-runs.js'
+import type { RunManager } from '../core/run-manager.js'
+import type { Store } from '../store/store.js'
 
-/** What every surface gets: settings, the agents, and the runs in flight. Surfaces never spawn. */
+/** What every surface gets: settings, the agents, the runs. Surfaces never spawn. */
 export interface GatewayContext {
   config: Config
   registry: AgentRegistry
   active: ActiveRuns
+  store: Store
+  runs: RunManager
 }

@@ -1,9 +1,8 @@
 import { mkdirSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
-import { AgentRegistry } from '../agents/registry.js'
 import { ConfigError } from '../config/config-error.js'
 import { type Config, isLoopbackHost, loadConfig } from '../config/load.js'
-import { ActiveRuns } from '../core/active-runs.js'
+import { createGateway, stopGateway } from '../core/gateway.js'
 import { buildApp } from './app.js'
 import type { GatewayContext } from './context.js'
 
@@ -11,8 +10,8 @@ export interface RunningServer {
   app: FastifyInstance
   ctx: GatewayContext
   url: string
-  /** Stop accepting, end runs in flight (recorded as `shutdown`), close. */
-  close(): Promise<void>
+  /** Stop accepting, give runs in flight `graceMs` (default SHUTDOWN_GRACE_SECONDS), end the rest, close. */
+  close(graceMs?: number): Promise<void>
 }
 
 /** Refuses settings that would expose agents to strangers. */
@@ -32,13 +31,14 @@ export async function startServer(
   assertSafeToListen(config)
   mkdirSync(config.DATA_DIR, { recursive: true })
   mkdirSync(config.WORKSPACE_DIR, { recursive: true })
-  const ctx: GatewayContext = {
-    config,
-    registry: AgentRegistry.fromConfig(config, env),
-    active: new ActiveRuns(),
-  }
+  const ctx = await createGateway(config, env)
   const app = await buildApp(ctx, opts.logger === undefined ? {} : { logger: opts.logger })
-  await app.listen({ host: config.HOST, port: config.PORT })
+  try {
+    await app.listen({ host: config.HOST, port: config.PORT })
+  } catch (err) {
+    await stopGateway(ctx, 0)
+    throw err
+  }
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.PORT
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST
@@ -46,9 +46,11 @@ export async function startServer(
     app,
     ctx,
     url: `http://${host}:${port}`,
-    async close() {
-      ctx.active.abortAll('shutdown')
-      await closeGracefully(app, config.KILL_GRACE_MS + 5000)
+    async close(graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000) {
+      // Stop accepting connections first, then let runs finish within the grace period, then end them.
+      const closing = closeGracefully(app, graceMs + config.KILL_GRACE_MS + 5000)
+      await stopGateway(ctx, graceMs)
+      await closing
     },
   }
 }

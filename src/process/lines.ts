@@ -2,27 +2,31 @@ import type { Readable } from 'node:stream'
 import { StringDecoder } from 'node:string_decoder'
 
 /**
- * Yields complete lines (without the newline) from a byte stream, UTF-8 safe across chunk borders.
- * A line longer than `maxLineChars` is cut and yielded in pieces so one runaway line cannot exhaust memory.
+ * Yields complete lines (without the newline, CRLF-safe) from a byte stream, UTF-8 safe across chunk borders.
+ * A line longer than `maxLineChars` is yielded in pieces of that size, so one runaway line cannot exhaust memory.
  */
 export async function* readLines(stream: Readable, maxLineChars = 8 * 1024 * 1024): AsyncGenerator<string> {
   const decoder = new StringDecoder('utf8')
   let buffered = ''
   for await (const chunk of stream) {
     buffered += decoder.write(chunk as Buffer)
-    let newline = buffered.indexOf('\n')
+    let start = 0
+    let newline = buffered.indexOf('\n', start)
     while (newline !== -1) {
-      yield stripCr(buffered.slice(0, newline))
-      buffered = buffered.slice(newline + 1)
-      newline = buffered.indexOf('\n')
+      yield* pieces(stripCr(buffered.slice(start, newline)), maxLineChars)
+      start = newline + 1
+      newline = buffered.indexOf('\n', start)
     }
+    buffered = buffered.slice(start)
+    // Keep a trailing '\r' with the rest: it may be the first half of a CRLF split across chunks.
     while (buffered.length > maxLineChars) {
+      if (buffered.length === maxLineChars + 1 && buffered.endsWith('\r')) break
       yield buffered.slice(0, maxLineChars)
       buffered = buffered.slice(maxLineChars)
     }
   }
   buffered += decoder.end()
-  if (buffered.length > 0) yield stripCr(buffered)
+  if (buffered.length > 0) yield* pieces(stripCr(buffered), maxLineChars)
 }
 
 /** Yields decoded text chunks as they arrive (for raw stdout/stderr frames). */
@@ -34,6 +38,14 @@ export async function* readText(stream: Readable): AsyncGenerator<string> {
   }
   const rest = decoder.end()
   if (rest) yield rest
+}
+
+function* pieces(line: string, max: number): Generator<string> {
+  if (line.length <= max) {
+    yield line
+    return
+  }
+  for (let i = 0; i < line.length; i += max) yield line.slice(i, i + max)
 }
 
 const stripCr = (line: string) => (line.endsWith('\r') ? line.slice(0, -1) : line)

@@ -6,18 +6,12 @@ import { AppError } from '../core/errors.js'
  * is refused unless the operator allows it (RUN_ALLOW_UNSAFE_ARGS, RUN_ALLOW_ENV).
  */
 
-/** Flags that disable sandboxes or approvals, in every agent CLI we know. */
-const bypassFlags = new Set([
-  '--dangerously-bypass-approvals-and-sandbox',
-  '--dangerously-bypass-hook-trust',
-  '--dangerously-skip-permissions',
-  '--yolo',
-  '--allow-all-tools',
-  '--allow-all-paths',
-  '--allow-all',
-])
-/** Flags that point the agent at paths outside the request's workspace. */
-const pathFlags = new Set([
+/** Flags that disable sandboxes or approvals, in every agent CLI we know (any `--dangerously-*` too). */
+const bypassFlags = new Set(['--yolo', '--allow-all-tools', '--allow-all-paths', '--allow-all'])
+const bypassValues: Record<string, string[]> = { '--permission-mode': ['bypassPermissions'] }
+
+/** codex: flags that point the agent at paths outside the request's workspace. */
+const codexPathFlags = new Set([
   '-C',
   '--cd',
   '--add-dir',
@@ -27,48 +21,88 @@ const pathFlags = new Set([
   '-i',
   '--image',
 ])
-const sandboxFlags = new Set(['-s', '--sandbox'])
-const configFlags = new Set(['-c', '--config'])
-/** Config keys a request may override with `-c`: model choice only, never providers, sandbox or commands. */
-const allowedConfigKeys =
+/** codex: short flags that take a value, which clap also accepts attached (`-sX`, `-s=X`). */
+const codexShortValueFlags = new Set(['-c', '-m', '-p', '-s', '-a', '-i', '-C', '-o'])
+/** codex: every global flag that takes a value, so `-m exec` is not mistaken for a subcommand. */
+const codexValueFlags = new Set([
+  ...codexShortValueFlags,
+  '--config',
+  '--enable',
+  '--disable',
+  '--model',
+  '--profile',
+  '--sandbox',
+  '--ask-for-approval',
+  '--local-provider',
+  '--image',
+  '--cd',
+])
+const codexSandboxes = new Set(['read-only', 'workspace-write'])
+/** codex: config keys a request may override with `-c`: model choice only, never providers, sandbox or commands. */
+const codexConfigKeys =
   /^(model|model_reasoning_effort|model_reasoning_summary|model_verbosity|hide_agent_reasoning)$/
 /** codex subcommands that run the agent non-interactively; others (sandbox, login, mcp, ...) are refused. */
 const codexSubcommands = new Set(['exec', 'e', 'review', 'help'])
 
 export function checkRunArgs(cli: string, args: string[], allowUnsafe: boolean): void {
   if (allowUnsafe) return
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!
-    const [flag, inlineValue] = splitFlag(arg)
-    const value = () => inlineValue ?? args[i + 1] ?? ''
+  const parsed = args.map(splitFlag)
+  parsed.forEach(([flag, inline], i) => {
+    const value = inline ?? args[i + 1] ?? ''
     if (bypassFlags.has(flag) || flag.startsWith('--dangerously'))
-      refuse(arg, 'it disables the sandbox or approvals')
-    if (pathFlags.has(flag)) refuse(arg, 'it reads or writes paths outside the workspace; use `cwd` instead')
-    if (sandboxFlags.has(flag) && value() === 'danger-full-access')
-      refuse(`${arg} ${value()}`, 'it disables the sandbox')
-    if (flag === '--permission-mode' && value() === 'bypassPermissions') refuse(arg, 'it disables approvals')
-    if (configFlags.has(flag)) {
-      const key = value().split('=')[0]?.trim() ?? ''
-      if (!allowedConfigKeys.test(key))
-        refuse(
-          `${flag} ${value()}`,
-          'only model settings may be overridden (providers, sandbox and commands are fixed)',
-        )
-    }
-  }
-  if (cli === 'codex') {
-    const sub = firstPositional(args)
-    if (sub !== undefined && !codexSubcommands.has(sub))
-      refuse(sub, `codex subcommand not allowed here; use one of: ${[...codexSubcommands].join(', ')}`)
-    if (
-      sub === undefined &&
-      !args.some((a) => a === '--version' || a === '--help' || a === '-V' || a === '-h')
-    )
+      refuse(args[i]!, 'it disables the sandbox or approvals')
+    if (bypassValues[flag]?.includes(value)) refuse(`${flag} ${value}`, 'it disables approvals')
+    if (cli === 'codex') checkCodexFlag(flag, value, args[i]!)
+  })
+  if (cli === 'codex') checkCodexSubcommand(parsed)
+}
+
+function checkCodexFlag(flag: string, value: string, arg: string): void {
+  if (codexPathFlags.has(flag))
+    refuse(arg, 'it reads or writes paths outside the workspace; use `cwd` instead')
+  if ((flag === '-s' || flag === '--sandbox') && !codexSandboxes.has(value))
+    refuse(`${flag} ${value}`, `only sandboxes ${[...codexSandboxes].join(', ')} are allowed`)
+  if (flag === '-c' || flag === '--config') {
+    const key = value.split('=')[0]?.trim() ?? ''
+    if (!codexConfigKeys.test(key))
       refuse(
-        args.join(' ') || '(no arguments)',
-        'codex needs `exec` here (the interactive UI needs a terminal)',
+        `${flag} ${value}`,
+        'only model settings may be overridden (providers, sandbox and commands are fixed)',
       )
   }
+}
+
+function checkCodexSubcommand(parsed: [string, string | undefined][]): void {
+  let sub: string | undefined
+  for (let i = 0; i < parsed.length; i++) {
+    const [flag, inline] = parsed[i]!
+    if (!flag.startsWith('-')) {
+      sub = flag
+      break
+    }
+    if (codexValueFlags.has(flag) && inline === undefined) i++
+  }
+  if (sub !== undefined && !codexSubcommands.has(sub))
+    refuse(sub, `codex subcommand not allowed here; use one of: ${[...codexSubcommands].join(', ')}`)
+  const info = parsed.some(([f]) => ['--version', '--help', '-V', '-h'].includes(f))
+  if (sub === undefined && !info)
+    refuse(
+      parsed.map(([f]) => f).join(' ') || '(no arguments)',
+      'codex needs `exec` here (the interactive UI needs a terminal)',
+    )
+}
+
+/** `--flag=value` -> [--flag, value]; `-sX` / `-s=X` -> [-s, X] for short value flags; else [arg]. */
+function splitFlag(arg: string): [string, string | undefined] {
+  if (arg.startsWith('--')) {
+    const eq = arg.indexOf('=')
+    return eq === -1 ? [arg, undefined] : [arg.slice(0, eq), arg.slice(eq + 1)]
+  }
+  if (arg.startsWith('-') && arg.length > 2 && codexShortValueFlags.has(arg.slice(0, 2))) {
+    const rest = arg.slice(2)
+    return [arg.slice(0, 2), rest.startsWith('=') ? rest.slice(1) : rest]
+  }
+  return [arg, undefined]
 }
 
 /** Names that change how a child loads code or finds binaries, or that point the agent at other state. */
@@ -93,9 +127,10 @@ const refusedEnv = [
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 export function checkRunEnv(env: Record<string, string>, allowed: readonly string[]): void {
-  for (const name of Object.keys(env)) {
+  for (const [name, value] of Object.entries(env)) {
     if (!envName.test(name))
       throw new AppError('invalid_request', `env name "${name}" is not a valid variable name`)
+    if (value.includes('\0')) throw new AppError('invalid_request', `env ${name} contains a NUL byte`)
     if (allowed.includes(name)) continue
     if (refusedEnv.some((re) => re.test(name)))
       throw new AppError(
@@ -103,36 +138,6 @@ export function checkRunEnv(env: Record<string, string>, allowed: readonly strin
         `env ${name} is not allowed: it changes how the child process loads code or where it runs; an operator can allow it with RUN_ALLOW_ENV=${name}`,
       )
   }
-}
-
-function splitFlag(arg: string): [string, string | undefined] {
-  if (!arg.startsWith('--')) return [arg, undefined]
-  const eq = arg.indexOf('=')
-  return eq === -1 ? [arg, undefined] : [arg.slice(0, eq), arg.slice(eq + 1)]
-}
-
-/** codex's global flags that take a value, so `-m exec` is not mistaken for a subcommand. */
-const codexValueFlags = new Set([
-  '-c',
-  '--config',
-  '--enable',
-  '--disable',
-  '-m',
-  '--model',
-  '-p',
-  '--profile',
-  '-s',
-])
-for (const f of ['--sandbox', '-a', '--ask-for-approval', '--local-provider', '-i', '--image', '-C', '--cd'])
-  codexValueFlags.add(f)
-
-function firstPositional(args: string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!
-    if (!arg.startsWith('-')) return arg
-    if (codexValueFlags.has(arg)) i++
-  }
-  return undefined
 }
 
 function refuse(arg: string, why: string): never {

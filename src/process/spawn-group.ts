@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import type { Readable } from 'node:stream'
+import { existsSync } from 'node:fs'
+import { Readable } from 'node:stream'
 import type { EndReason } from '../protocol/outcome.js'
 import { killGroup, terminateGroup } from './terminate.js'
 
@@ -48,14 +49,18 @@ export function spawnGroup(spec: SpawnSpec): GroupProcess {
   let reason: EndReason | undefined
   let child: ChildProcess
   let graceTimer: NodeJS.Timeout | undefined
-
-  child = spawn(spec.command, spec.args, {
-    cwd: spec.cwd,
-    env: spec.env,
-    detached: true,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    windowsHide: true,
-  })
+  try {
+    child = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env,
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      windowsHide: true,
+    })
+  } catch (err) {
+    // Some failures (ENOTDIR cwd, NUL bytes in args/env) throw synchronously: report them as data too.
+    return notSpawned(spawnErrorMessage(spec, err as NodeJS.ErrnoException), started)
+  }
   // An unread or closed stdin must not crash the server (EPIPE when the child exits early).
   child.stdin?.on('error', () => {})
   if (spec.stdin) child.stdin?.end(spec.stdin)
@@ -78,7 +83,7 @@ export function spawnGroup(spec: SpawnSpec): GroupProcess {
   const done = new Promise<ProcessOutcome>((resolve) => {
     let spawnError: string | undefined
     child.once('error', (err: NodeJS.ErrnoException) => {
-      spawnError = err.code === 'ENOENT' ? `${spec.command}: not found` : err.message
+      spawnError = spawnErrorMessage(spec, err)
       if (child.pid === undefined) finish(null, null)
     })
     // 'exit' fires when the leader dies; anything it left in its group is ended right away.
@@ -104,4 +109,28 @@ export function spawnGroup(spec: SpawnSpec): GroupProcess {
   })
 
   return { pid: child.pid, stdout: child.stdout!, stderr: child.stderr!, done, terminate }
+}
+
+function spawnErrorMessage(spec: SpawnSpec, err: NodeJS.ErrnoException): string {
+  if (err.code === 'ENOENT')
+    return existsSync(spec.cwd) ? `${spec.command}: not found` : `cwd ${spec.cwd}: not found`
+  if (err.code === 'ENOTDIR') return `cwd ${spec.cwd}: not a directory`
+  return err.message
+}
+
+function notSpawned(error: string, started: number): GroupProcess {
+  const empty = () => Readable.from([])
+  return {
+    pid: undefined,
+    stdout: empty(),
+    stderr: empty(),
+    done: Promise.resolve({
+      exitCode: null,
+      signal: null,
+      reason: 'spawn_failed',
+      durationMs: Math.round(performance.now() - started),
+      error,
+    }),
+    terminate: () => {},
+  }
 }

@@ -9,12 +9,13 @@ import { endReason, usage } from './outcome.js'
 
 /** The run was accepted and waits for a free slot. */
 export const runQueued = z.object({ type: z.literal('run.queued') })
-/** The agent process started. `agentSessionId` is the agent's own thread/session id once known. */
+/** The agent process started (its process group id is `pid`). */
 export const runStarted = z.object({
   type: z.literal('run.started'),
   agent: z.string(),
   pid: z.number().int().optional(),
-  agentSessionId: z.string().optional(),
+  /** The executable that was started (lets a restarted server recognise an orphaned process group). */
+  command: z.string().optional(),
 })
 /** The agent announced its own session/thread id (what `resume` needs later). */
 export const agentSession = z.object({
@@ -31,6 +32,8 @@ export const runCompleted = z.object({
   reason: endReason,
   finalResponse: z.string().nullable(),
   usage: usage.nullable(),
+  /** With an outputSchema: the final response parsed as JSON and validated against it. */
+  result: z.unknown().optional(),
   error: z.string().optional(),
 })
 /** The agent started working on a turn (one prompt). */

@@ -8,6 +8,8 @@ export const endReason = z.enum([
   'client_gone',
   'shutdown',
   'spawn_failed',
+  /** The server stopped without ending the run (crash, SIGKILL); recorded at the next start. */
+  'server_lost',
 ])
 export type EndReason = z.infer<typeof endReason>
 

@@ -105,6 +105,7 @@ export function createCodexExecMapper(agent = 'codex'): LineMapper & { threadId(
   let failure: string | null = null
   let threadId: string | null = null
   let lastError: string | null = null
+  let errors = 0
   const raw = (payload: unknown): AgentEvent[] => [{ type: 'agent.raw', agent, payload }]
 
   return {
@@ -136,7 +137,7 @@ export function createCodexExecMapper(agent = 'codex'): LineMapper & { threadId(
           return [
             {
               type: 'item.completed',
-              item: { id: `error_${Date.now()}`, type: 'error', message: ev.message },
+              item: { id: `error_${++errors}`, type: 'error', message: ev.message },
             },
           ]
         default: {

@@ -1,0 +1,46 @@
+import { Ajv, type ErrorObject } from 'ajv'
+import type { AgentEvent } from '../protocol/events.js'
+import { AppError } from './errors.js'
+
+type RunCompleted = Extract<AgentEvent, { type: 'run.completed' }>
+export type OutputValidator = (completed: RunCompleted) => RunCompleted
+
+const ajv = new Ajv({ allErrors: true, strict: false })
+
+/**
+ * Compiles a run's outputSchema (400 when it is not a valid JSON Schema) into a check of the final response:
+ * valid JSON that matches becomes `result`; anything else fails the run with the reason.
+ */
+export function compileOutputSchema(schema: Record<string, unknown>): OutputValidator {
+  let validate: ReturnType<Ajv['compile']>
+  try {
+    validate = ajv.compile(schema)
+  } catch (err) {
+    throw new AppError(
+      'invalid_request',
+      `outputSchema is not a valid JSON Schema: ${(err as Error).message}`,
+    )
+  }
+  return (completed) => {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(completed.finalResponse ?? '')
+    } catch {
+      return {
+        ...completed,
+        status: 'failed',
+        error: 'the final response is not JSON, but an outputSchema was given',
+      }
+    }
+    if (!validate(parsed))
+      return {
+        ...completed,
+        status: 'failed',
+        error: `the final response does not match outputSchema: ${describe(validate.errors ?? [])}`,
+      }
+    return { ...completed, result: parsed }
+  }
+}
+
+const describe = (errors: ErrorObject[]) =>
+  errors.map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')

@@ -1,0 +1,295 @@
+import { randomBytes } from 'node:crypto'
+import type { AgentDriver, RunRequest } from '../agents/driver.js'
+import type { AgentRegistry } from '../agents/registry.js'
+import type { Config } from '../config/load.js'
+import { killOrphanedGroup } from '../process/orphans.js'
+import type { AgentEvent, StoredEvent } from '../protocol/events.js'
+import { type Run, type RunRequestFields, terminalStatuses } from '../protocol/runs.js'
+import type { RunFilter, Store } from '../store/store.js'
+import type { ActiveRuns } from './active-runs.js'
+import { AppError } from './errors.js'
+import type { EventLog } from './event-log.js'
+import { ensureReady } from './one-shot.js'
+import { compileOutputSchema, type OutputValidator } from './output-schema.js'
+import { resolveCwd } from './workspace.js'
+
+type RunCompleted = Extract<AgentEvent, { type: 'run.completed' }>
+
+interface Pending {
+  run: Run
+  req: RunRequest
+  driver: AgentDriver
+  validate: OutputValidator | undefined
+  controller: AbortController
+  /** Settles when the run is recorded as finished. */
+  done: Promise<void>
+  markDone: () => void
+}
+
+/**
+ * One-shot runs as durable resources: accepted runs are stored, queued beyond MAX_CONCURRENT_RUNS,
+ * refused (429) beyond MAX_QUEUED_RUNS, executed through their driver, and every event goes through the
+ * EventLog (stored, then published). A client leaving never ends a run; cancel() or shutdown() do.
+ */
+export class RunManager {
+  private readonly queue: Pending[] = []
+  private readonly running = new Map<string, Pending>()
+  private readonly finished = new Map<string, Promise<void>>()
+  private accepting = true
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: EventLog,
+    private readonly registry: AgentRegistry,
+    private readonly config: Config,
+    private readonly active: ActiveRuns,
+  ) {}
+
+  /** Records runs a previous server left unfinished as `interrupted` and ends their orphaned processes. */
+  async recover(): Promise<number> {
+    const left = await this.store.unfinishedRuns()
+    for (const run of left) {
+      if (run.pid && run.command) killOrphanedGroup(run.pid, run.command)
+      const completed: RunCompleted = {
+        type: 'run.completed',
+        status: 'interrupted',
+        exitCode: null,
+        signal: null,
+        reason: 'server_lost',
+        finalResponse: run.finalResponse,
+        usage: run.usage,
+        error: 'the server stopped before this run finished',
+      }
+      await this.store.updateRun(run.id, this.terminalPatch(completed))
+      await this.log.append(run.id, completed)
+    }
+    return left.length
+  }
+
+  async pruneOlderThan(days: number): Promise<number> {
+    if (days <= 0) return 0
+    return this.store.deleteFinishedBefore(new Date(Date.now() - days * 86_400_000).toISOString())
+  }
+
+  async submit(agent: string, fields: RunRequestFields): Promise<Run> {
+    if (!this.accepting)
+      throw new AppError('shutting_down', 'the server is shutting down and accepts no new runs')
+    const driver = this.registry.get(agent)
+    if (fields.outputSchema && !driver.capabilities.outputSchema)
+      throw new AppError('invalid_request', `agent ${driver.id} does not support outputSchema`)
+    const validate = fields.outputSchema ? compileOutputSchema(fields.outputSchema) : undefined
+    const cwd = resolveCwd(fields.cwd, this.config.workspaceRoots)
+    const images = fields.images?.map((img) =>
+      resolveCwd(img, [cwd, ...this.config.workspaceRoots], { allowFiles: true }),
+    )
+    await ensureReady(driver)
+    if (
+      this.running.size >= this.config.MAX_CONCURRENT_RUNS &&
+      this.queue.length >= this.config.MAX_QUEUED_RUNS
+    )
+      throw new AppError(
+        'over_capacity',
+        `over capacity: ${this.running.size} runs running and ${this.queue.length} queued (MAX_QUEUED_RUNS); retry later`,
+        { retryAfterSeconds: 5 },
+      )
+    const timeoutMs = fields.timeoutMs ?? this.config.TIMEOUT_SECONDS * 1000
+    const run: Run = {
+      id: newRunId(),
+      agent: driver.id,
+      status: 'queued',
+      request: { ...fields, cwd, ...(images ? { images } : {}), timeoutMs },
+      createdAt: new Date().toISOString(),
+      startedAt: null,
+      finishedAt: null,
+      exitCode: null,
+      signal: null,
+      reason: null,
+      finalResponse: null,
+      usage: null,
+      error: null,
+      agentSessionId: null,
+      pid: null,
+      command: null,
+      lastSeq: 0,
+    }
+    await this.store.createRun(run)
+    await this.log.append(run.id, { type: 'run.queued' })
+    const req: RunRequest = {
+      prompt: fields.prompt,
+      cwd,
+      timeoutMs,
+      ...(fields.model ? { model: fields.model } : {}),
+      ...(fields.sandbox ? { sandbox: fields.sandbox } : {}),
+      ...(fields.skipGitRepoCheck !== undefined ? { skipGitRepoCheck: fields.skipGitRepoCheck } : {}),
+      ...(fields.outputSchema ? { outputSchema: fields.outputSchema } : {}),
+      ...(images ? { images } : {}),
+    }
+    let markDone!: () => void
+    const done = new Promise<void>((resolve) => {
+      markDone = resolve
+    })
+    const pending: Pending = { run, req, driver, validate, controller: this.active.track(), done, markDone }
+    this.finished.set(run.id, done)
+    pending.controller.signal.addEventListener('abort', () => this.dequeue(pending), { once: true })
+    this.queue.push(pending)
+    this.pump()
+    return (await this.store.getRun(run.id)) ?? run
+  }
+
+  get(id: string): Promise<Run | undefined> {
+    return this.store.getRun(id)
+  }
+
+  async mustGet(id: string): Promise<Run> {
+    const run = await this.store.getRun(id)
+    if (!run) throw new AppError('not_found', `no run ${id}`)
+    return run
+  }
+
+  list(filter: RunFilter): Promise<Run[]> {
+    return this.store.listRuns(filter)
+  }
+
+  /** Resolves once the run is finished (immediately if it already is). */
+  async wait(id: string): Promise<Run> {
+    await this.finished.get(id)
+    return this.mustGet(id)
+  }
+
+  async cancel(id: string): Promise<Run> {
+    const run = await this.mustGet(id)
+    if (terminalStatuses.has(run.status))
+      throw new AppError('conflict', `run ${id} already finished (${run.status})`)
+    const pending = this.running.get(id) ?? this.queue.find((p) => p.run.id === id)
+    pending?.controller.abort('cancelled')
+    return this.wait(id)
+  }
+
+  events(id: string, after: number, signal?: AbortSignal): AsyncGenerator<StoredEvent> {
+    return this.log.subscribe(
+      id,
+      after,
+      (ev) => ev.type === 'run.completed',
+      async () => terminalStatuses.has((await this.store.getRun(id))?.status ?? 'failed'),
+      signal,
+    )
+  }
+
+  get stats() {
+    return { running: this.running.size, queued: this.queue.length }
+  }
+
+  /** Stop accepting new runs; runs still queued are recorded as interrupted and never start. */
+  stopAccepting(): void {
+    this.accepting = false
+    for (const p of [...this.queue]) p.controller.abort('shutdown')
+  }
+
+  /** Resolves when every run this manager started is recorded as finished. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.finished.values()])
+  }
+
+  private pump(): void {
+    while (this.running.size < this.config.MAX_CONCURRENT_RUNS && this.queue.length > 0) {
+      const next = this.queue.shift()!
+      this.running.set(next.run.id, next)
+      void this.execute(next).finally(() => {
+        this.running.delete(next.run.id)
+        this.settle(next)
+        this.pump()
+      })
+    }
+  }
+
+  /** A queued run that is cancelled never starts: it is recorded as cancelled right away. */
+  private dequeue(pending: Pending): void {
+    const index = this.queue.indexOf(pending)
+    if (index === -1) return
+    this.queue.splice(index, 1)
+    const reason = pending.controller.signal.reason === 'shutdown' ? 'shutdown' : 'cancelled'
+    const completed: RunCompleted = {
+      type: 'run.completed',
+      status: reason === 'shutdown' ? 'interrupted' : 'cancelled',
+      exitCode: null,
+      signal: null,
+      reason,
+      finalResponse: null,
+      usage: null,
+      error:
+        reason === 'shutdown'
+          ? 'the server shut down before this run started'
+          : 'cancelled before it started',
+    }
+    void this.finish(pending, completed).finally(() => this.settle(pending))
+  }
+
+  private settle(p: Pending): void {
+    this.active.release(p.controller)
+    this.finished.delete(p.run.id)
+    p.markDone()
+  }
+
+  private async execute(p: Pending): Promise<void> {
+    let completed: RunCompleted | undefined
+    try {
+      for await (const ev of p.driver.run(p.req, p.controller.signal)) {
+        if (ev.type === 'run.completed') {
+          completed = ev
+          break
+        }
+        if (ev.type === 'run.started')
+          await this.store.updateRun(p.run.id, {
+            status: 'running',
+            startedAt: new Date().toISOString(),
+            pid: ev.pid ?? null,
+            command: ev.command ?? null,
+          })
+        if (ev.type === 'agent.session')
+          await this.store.updateRun(p.run.id, { agentSessionId: ev.agentSessionId })
+        await this.log.append(p.run.id, ev)
+      }
+    } catch (err) {
+      completed = failed(`driver error: ${(err as Error).message}`)
+    }
+    await this.finish(p, completed ?? failed(`${p.driver.id} ended without a run.completed event`))
+  }
+
+  private async finish(p: Pending, completed: RunCompleted): Promise<void> {
+    const checked = p.validate && completed.status === 'succeeded' ? p.validate(completed) : completed
+    await this.store.updateRun(p.run.id, this.terminalPatch(checked))
+    await this.log.append(p.run.id, checked)
+  }
+
+  private terminalPatch(c: RunCompleted): Partial<Run> {
+    return {
+      status: c.status,
+      finishedAt: new Date().toISOString(),
+      exitCode: c.exitCode,
+      signal: c.signal,
+      reason: c.reason,
+      finalResponse: c.finalResponse,
+      usage: c.usage,
+      error: c.error ?? null,
+      ...(c.result !== undefined ? { result: c.result } : {}),
+    }
+  }
+}
+
+function failed(error: string): RunCompleted {
+  return {
+    type: 'run.completed',
+    status: 'failed',
+    exitCode: null,
+    signal: null,
+    reason: 'exited',
+    finalResponse: null,
+    usage: null,
+    error,
+  }
+}
+
+/** Time-sortable ids: creation order is id order, which cursor pagination relies on. */
+function newRunId(): string {
+  return `run_${Date.now().toString(36).padStart(10, '0')}${randomBytes(5).toString('hex')}`
+}

@@ -1,0 +1,215 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { sandboxMode } from '../../config/schema.js'
+import { AppError } from '../../core/errors.js'
+import { ensureReady, type RunCompleted, streamRun } from '../../core/one-shot.js'
+import { resolveCwd } from '../../core/workspace.js'
+import type { AgentEvent } from '../../protocol/events.js'
+import { clientSignal } from '../client-signal.js'
+import type { GatewayContext } from '../context.js'
+import { SseWriter } from '../sse.js'
+
+/**
+ * Seed 002 (a FastAPI wrapper around `codex exec --json`): POST /api/codex/stream sends every codex JSONL event
+ * verbatim as an SSE `data:` line, in order, until codex exits; POST /api/codex/run answers
+ * {events, final_response} (the text of the last agent_message, or null). Both carry codex's OWN event JSON,
+ * not the normalized events. A stdout line that is not a JSON object is kept as {"type":"agent.raw","line"};
+ * stderr is not part of either answer.
+ * Differences from the seed: `sandbox` defaults to CODEX_SANDBOX (read-only) where the seed used
+ * workspace-write, and danger-full-access needs RUN_ALLOW_UNSAFE_ARGS; `working_directory` defaults to
+ * WORKSPACE_DIR and must stay inside the workspace roots (400). Both routes end codex after TIMEOUT_SECONDS:
+ * the stream then sends {"type":"error","message":"timed out after Ns"} and closes, /run answers 408.
+ * A failed codex run still answers 200 with whatever codex emitted. A client that disconnects ends codex.
+ */
+export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
+  const config = { errorShape: 'plain' as const }
+  const timeoutSeconds = ctx.config.TIMEOUT_SECONDS
+  const body = z.object({
+    prompt: z.string().min(1).max(ctx.config.MAX_PROMPT_CHARS),
+    model: z.string().optional(),
+    sandbox: sandboxMode.optional(),
+    working_directory: z.string().optional(),
+    skip_git_repo_check: z.boolean().default(true),
+  })
+
+  /** Checks the request and codex, and builds the run; throws before anything is spawned. */
+  const prepare = async (b: z.infer<typeof body>) => {
+    const sandbox = b.sandbox ?? ctx.config.CODEX_SANDBOX
+    if (sandbox === 'danger-full-access' && !ctx.config.RUN_ALLOW_UNSAFE_ARGS)
+      throw new AppError(
+        'forbidden_argument',
+        'sandbox "danger-full-access" is refused; set RUN_ALLOW_UNSAFE_ARGS=true to allow it',
+      )
+    const cwd = resolveCwd(b.working_directory, ctx.config.workspaceRoots)
+    await ensureReady(ctx.registry.get('codex'))
+    const args = [
+      'exec',
+      '--json',
+      '--sandbox',
+      sandbox,
+      ...(b.model && b.model !== 'auto' ? ['--model', b.model] : []),
+      ...(b.skip_git_repo_check ? ['--skip-git-repo-check'] : []),
+      '-',
+    ]
+    const req = {
+      prompt: '',
+      cwd,
+      timeoutMs: timeoutSeconds * 1000,
+      raw: { cli: 'codex', args, stdin: b.prompt },
+    }
+    return (signal: AbortSignal) => codexOutput(streamRun(ctx.registry.cli(), req, ctx.active, signal))
+  }
+
+  return async (app) => {
+    app.post('/api/codex/stream', { config, schema: { body } }, async (request, reply) => {
+      const run = await prepare(request.body)
+      const clientGone = new AbortController()
+      const out = new SseWriter(reply, () => clientGone.abort('client_gone'))
+      try {
+        for await (const chunk of run(clientGone.signal)) {
+          if ('json' in chunk) await out.write({ data: chunk.json })
+          else {
+            const message = endMessage(chunk.completed, timeoutSeconds)
+            if (message) await out.write({ data: { type: 'error', message } })
+          }
+        }
+      } finally {
+        out.end()
+      }
+    })
+
+    app.post(
+      '/api/codex/run',
+      {
+        config,
+        schema: {
+          body,
+          response: {
+            200: z.object({
+              events: z.array(z.record(z.string(), z.unknown())),
+              final_response: z.string().nullable(),
+            }),
+          },
+        },
+      },
+      async (request, reply) => {
+        const run = await prepare(request.body)
+        const events: Record<string, unknown>[] = []
+        for await (const chunk of run(clientSignal(reply.raw))) {
+          if ('json' in chunk) events.push(chunk.event)
+          else throwIfEndedEarly(chunk.completed, timeoutSeconds)
+        }
+        return { events, final_response: finalResponseOf(events) }
+      },
+    )
+  }
+}
+
+/** One codex stdout line: the JSON text to send and its parsed form. */
+export interface CodexLine {
+  json: string
+  event: Record<string, unknown>
+}
+
+/**
+ * Turns a `cli` run's events into codex's own JSONL events: stdout chunks are split into lines (a partial
+ * line waits for the rest), each line is parsed; stderr is left out. Ends with the run's completion.
+ */
+export async function* codexOutput(
+  events: AsyncIterable<AgentEvent>,
+): AsyncGenerator<CodexLine | { completed: RunCompleted }> {
+  const lines = new LineSplitter()
+  for await (const ev of events) {
+    if (ev.type === 'output' && ev.stream === 'stdout') {
+      for (const line of lines.push(ev.data)) {
+        const parsed = parseCodexLine(line)
+        if (parsed) yield parsed
+      }
+    } else if (ev.type === 'run.completed') {
+      for (const line of lines.end()) {
+        const parsed = parseCodexLine(line)
+        if (parsed) yield parsed
+      }
+      yield { completed: ev }
+    }
+  }
+}
+
+/** Splits text chunks into lines, keeping a partial line until its newline arrives; runaway lines are cut. */
+export class LineSplitter {
+  private buffered = ''
+
+  constructor(private readonly maxLineChars = 8 * 1024 * 1024) {}
+
+  push(chunk: string): string[] {
+    const parts = chunk.split('\n')
+    const rest = parts.pop() ?? ''
+    const lines = parts.length ? [this.buffered + parts[0], ...parts.slice(1)] : []
+    this.buffered = parts.length ? rest : this.buffered + rest
+    while (this.buffered.length > this.maxLineChars) {
+      lines.push(this.buffered.slice(0, this.maxLineChars))
+      this.buffered = this.buffered.slice(this.maxLineChars)
+    }
+    return lines.map(stripCr)
+  }
+
+  end(): string[] {
+    const rest = this.buffered
+    this.buffered = ''
+    return rest ? [stripCr(rest)] : []
+  }
+}
+
+/** A JSON object line as itself; any other non-blank line as {"type":"agent.raw","line"}; blank lines: null. */
+export function parseCodexLine(line: string): CodexLine | null {
+  const json = line.trim()
+  if (!json) return null
+  try {
+    const event: unknown = JSON.parse(json)
+    if (event && typeof event === 'object' && !Array.isArray(event))
+      return { json, event: event as Record<string, unknown> }
+  } catch {}
+  const raw = { type: 'agent.raw', line }
+  return { json: JSON.stringify(raw), event: raw }
+}
+
+/** The text of the last completed agent_message item, or null. */
+export function finalResponseOf(events: Record<string, unknown>[]): string | null {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const ev = events[i]!
+    const item = ev.type === 'item.completed' ? (ev.item as Record<string, unknown> | undefined) : undefined
+    if (item?.type === 'agent_message' && typeof item.text === 'string') return item.text
+  }
+  return null
+}
+
+/** What the stream says before closing when the run did not end on its own; null when codex just exited. */
+function endMessage(completed: RunCompleted, timeoutSeconds: number): string | null {
+  switch (completed.reason) {
+    case 'timed_out':
+      return `timed out after ${timeoutSeconds}s`
+    case 'shutdown':
+      return 'the server is shutting down; codex was ended'
+    case 'spawn_failed':
+      return completed.error ?? 'codex could not be started'
+    default:
+      return null
+  }
+}
+
+function throwIfEndedEarly(completed: RunCompleted, timeoutSeconds: number): void {
+  if (completed.reason === 'timed_out')
+    throw new AppError(
+      'timed_out',
+      `codex did not finish within TIMEOUT_SECONDS=${timeoutSeconds}s; its process group was ended. Raise TIMEOUT_SECONDS for longer tasks.`,
+    )
+  if (completed.reason === 'shutdown')
+    throw new AppError(
+      'shutting_down',
+      'the server is shutting down; the run was ended. Retry against a running server.',
+    )
+  if (completed.reason === 'spawn_failed')
+    throw new AppError('agent_failed', completed.error ?? 'codex could not be started')
+}
+
+const stripCr = (line: string) => (line.endsWith('\r') ? line.slice(0, -1) : line)

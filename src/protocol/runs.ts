@@ -1,0 +1,44 @@
+import { z } from 'zod'
+import { sandboxMode } from '../config/schema.js'
+import { endReason, runStatus, usage } from './outcome.js'
+
+/** The durable run resource of the /v1 API. */
+export const runRequestFields = z.object({
+  prompt: z.string().min(1),
+  model: z.string().optional(),
+  sandbox: sandboxMode.optional(),
+  /** Relative to WORKSPACE_DIR, or absolute inside a workspace root. */
+  cwd: z.string().optional(),
+  skipGitRepoCheck: z.boolean().optional(),
+  /** A JSON Schema the final response must follow; the parsed JSON becomes the run's `result`. */
+  outputSchema: z.record(z.string(), z.unknown()).optional(),
+  /** Image paths inside the workspace to attach to the prompt. */
+  images: z.array(z.string()).max(16).optional(),
+  timeoutMs: z.number().int().positive().optional(),
+})
+export type RunRequestFields = z.infer<typeof runRequestFields>
+
+export const run = z.object({
+  id: z.string(),
+  agent: z.string(),
+  status: runStatus,
+  request: runRequestFields.extend({ cwd: z.string() }),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  reason: endReason.nullable(),
+  finalResponse: z.string().nullable(),
+  result: z.unknown().optional(),
+  usage: usage.nullable(),
+  error: z.string().nullable(),
+  agentSessionId: z.string().nullable(),
+  pid: z.number().int().nullable(),
+  command: z.string().nullable(),
+  /** Number of events stored so far (the last `seq`). */
+  lastSeq: z.number().int(),
+})
+export type Run = z.infer<typeof run>
+
+export const terminalStatuses = new Set(['succeeded', 'failed', 'cancelled', 'timed_out', 'interrupted'])

@@ -1,0 +1,236 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { LineSplitter, parseCodexLine } from '../../src/http/compat/codex-streaming.js'
+import { encodeSse } from '../../src/http/sse.js'
+import { waitFor } from '../contract/driver-contract.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { processesUnder, waitUntilGone } from '../support/processes.js'
+
+type CodexEvent = { type: string; item?: { type: string; text?: string; command?: string } }
+
+/** The `data:` payloads of an SSE body, parsed as JSON. */
+function sseData(text: string): CodexEvent[] {
+  return text
+    .split('\n\n')
+    .map((frame) =>
+      frame
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => l.slice('data: '.length))
+        .join('\n'),
+    )
+    .filter(Boolean)
+    .map((d) => JSON.parse(d) as CodexEvent)
+}
+
+/** Seed 002 (FastAPI around `codex exec --json`) over real sockets with the real codex. */
+describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
+  let mock: MockLlm
+  let gw: TestGateway
+
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    gw = await startGateway(mock)
+  })
+  afterAll(async () => {
+    await gw.close()
+    await mock.close()
+  })
+  afterEach(() => mock.reset())
+
+  it('streams codex events verbatim as SSE data lines, in order', async () => {
+    mock.script({ kind: 'text', text: 'streamed answer' })
+    const res = await postJson(`${gw.url}/api/codex/stream`, { prompt: 'stream please' })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    const text = await res.text()
+    for (const frame of text.split('\n\n').filter(Boolean)) expect(frame).toMatch(/^(data: |: keep-alive)/)
+    const events = sseData(text)
+    const types = events.map((e) => e.type)
+    expect(types[0]).toBe('thread.started')
+    const message = events.findIndex((e) => e.item?.type === 'agent_message')
+    expect(events[message]?.item?.text).toBe('streamed answer')
+    expect(types.indexOf('turn.started')).toBeGreaterThan(0)
+    expect(types.indexOf('turn.started')).toBeLessThan(message)
+    expect(types.at(-1)).toBe('turn.completed')
+    expect(events[message]?.type).toBe('item.completed')
+    expect(mock.lastUserText(mock.requests[0]!)).toContain('stream please')
+  })
+
+  it('/api/codex/run answers {events, final_response}', async () => {
+    mock.script({ kind: 'text', text: 'the final answer' })
+    const res = await postJson(`${gw.url}/api/codex/run`, { prompt: 'run please', model: 'auto' })
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as { events: CodexEvent[]; final_response: string | null }
+    expect(body.final_response).toBe('the final answer')
+    expect(body.events[0]?.type).toBe('thread.started')
+    expect(body.events.at(-1)?.type).toBe('turn.completed')
+    expect(mock.lastUserText(mock.requests[0]!)).toContain('run please')
+  })
+
+  it('an exec_command step with sandbox workspace-write gives a command_execution item', async () => {
+    mock.script(
+      { kind: 'exec_command', cmd: 'echo wrote > made.txt && echo done' },
+      { kind: 'text', text: 'ok' },
+    )
+    const res = await postJson(`${gw.url}/api/codex/run`, {
+      prompt: 'make a file',
+      sandbox: 'workspace-write',
+    })
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as { events: CodexEvent[]; final_response: string | null }
+    const command = body.events.find(
+      (e) => e.type === 'item.completed' && e.item?.type === 'command_execution',
+    )
+    expect(command?.item?.command).toContain('echo wrote > made.txt')
+    expect(body.final_response).toBe('ok')
+    expect(existsSync(path.join(gw.workspace, 'made.txt'))).toBe(true)
+  })
+
+  it('without a sandbox the default CODEX_SANDBOX (read-only) stops a command from writing', async () => {
+    mock.script({ kind: 'exec_command', cmd: 'echo nope > blocked.txt' }, { kind: 'text', text: 'tried' })
+    const res = await postJson(`${gw.url}/api/codex/run`, { prompt: 'try to write' })
+    const body = (await res.json()) as { events: CodexEvent[] }
+    expect(body.events.some((e) => e.item?.type === 'command_execution')).toBe(true)
+    expect(existsSync(path.join(gw.workspace, 'blocked.txt'))).toBe(false)
+  })
+
+  it('closing the SSE connection mid-stream ends the codex process group', async () => {
+    mock.script({ kind: 'text', text: 'never', delayMs: 30_000 })
+    const res = await postJson(`${gw.url}/api/codex/stream`, { prompt: 'hang' })
+    const reader = res.body!.getReader()
+    await reader.read()
+    await waitFor(() => processesUnder(gw.workspace).length > 0)
+    await reader.cancel()
+    expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
+  })
+
+  describe('bad input: 400 with a clear message and nothing spawned', () => {
+    const cases: [string, string, unknown, RegExp][] = [
+      ['missing prompt', 'stream', { model: 'gpt-5-codex' }, /prompt/],
+      ['empty prompt', 'run', { prompt: '' }, /prompt/],
+      [
+        'working_directory outside the workspace',
+        'stream',
+        { prompt: 'x', working_directory: '/tmp' },
+        /outside the workspace/,
+      ],
+      [
+        'working_directory outside the workspace',
+        'run',
+        { prompt: 'x', working_directory: '/etc' },
+        /outside the workspace/,
+      ],
+      ['unknown sandbox', 'run', { prompt: 'x', sandbox: 'none' }, /sandbox/],
+      [
+        'danger-full-access without RUN_ALLOW_UNSAFE_ARGS',
+        'stream',
+        { prompt: 'x', sandbox: 'danger-full-access' },
+        /RUN_ALLOW_UNSAFE_ARGS/,
+      ],
+    ]
+    for (const [name, route, body, message] of cases) {
+      it(`${name} (${route})`, async () => {
+        const before = mock.requests.length
+        const res = await postJson(`${gw.url}/api/codex/${route}`, body)
+        expect(res.status).toBe(400)
+        expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+        const error = (await res.json()) as { error: string; code: string }
+        expect(error.error).toMatch(message)
+        expect(processesUnder(gw.workspace)).toEqual([])
+        expect(mock.requests.length).toBe(before)
+      })
+    }
+  })
+})
+
+describe('TIMEOUT_SECONDS on seed 002', () => {
+  it('the stream ends with an error event, /run answers 408, and no codex process survives', async () => {
+    const mock = await startMockLlm()
+    const gw = await startGateway(mock, { TIMEOUT_SECONDS: '1' })
+    try {
+      mock.script({ kind: 'text', text: 'too slow', delayMs: 30_000 })
+      const events = sseData(await (await postJson(`${gw.url}/api/codex/stream`, { prompt: 'slow' })).text())
+      expect(events.at(-1)).toEqual({ type: 'error', message: 'timed out after 1s' })
+      expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
+
+      mock.script({ kind: 'text', text: 'too slow', delayMs: 30_000 })
+      const res = await postJson(`${gw.url}/api/codex/run`, { prompt: 'slow' })
+      expect(res.status).toBe(408)
+      expect(await res.json()).toMatchObject({
+        code: 'timed_out',
+        error: expect.stringMatching(/TIMEOUT_SECONDS/),
+      })
+      expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
+    } finally {
+      await gw.close()
+      await mock.close()
+    }
+  })
+})
+
+describe('shutdown on seed 002', () => {
+  it('ends a running stream with an error event and leaves no codex process', async () => {
+    const mock = await startMockLlm()
+    const gw = await startGateway(mock, { SHUTDOWN_GRACE_SECONDS: '0' })
+    try {
+      mock.script({ kind: 'text', text: 'never', delayMs: 30_000 })
+      const res = await postJson(`${gw.url}/api/codex/stream`, { prompt: 'hang' })
+      const reader = res.body!.getReader()
+      const decoder = new TextDecoder()
+      let text = ''
+      while (!text.includes('thread.started')) text += decoder.decode((await reader.read()).value)
+      const closed = gw.close()
+      for (let r = await reader.read(); !r.done; r = await reader.read()) text += decoder.decode(r.value)
+      await closed
+      const events = sseData(text)
+      expect(events[0]?.type).toBe('thread.started')
+      expect(events.at(-1)).toEqual({
+        type: 'error',
+        message: 'the server is shutting down; codex was ended',
+      })
+      expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
+    } finally {
+      await mock.close()
+    }
+  })
+})
+
+describe('codex stdout lines', () => {
+  it('a line split across chunks is joined before parsing', () => {
+    const lines = new LineSplitter()
+    expect(lines.push('{"type":"thread.st')).toEqual([])
+    expect(lines.push('arted"}\n{"type":')).toEqual(['{"type":"thread.started"}'])
+    expect(lines.push('"turn.started"}\r\n\n{"a"')).toEqual(['{"type":"turn.started"}', ''])
+    expect(lines.end()).toEqual(['{"a"'])
+    expect(lines.end()).toEqual([])
+  })
+
+  it('cuts a runaway line into pieces', () => {
+    const lines = new LineSplitter(4)
+    expect(lines.push('abcdefghij')).toEqual(['abcd', 'efgh'])
+    expect(lines.push('k\n')).toEqual(['ijk'])
+  })
+
+  it('keeps JSON objects verbatim, wraps anything else as agent.raw, skips blank lines', () => {
+    expect(parseCodexLine('{"type": "x"}')).toEqual({ json: '{"type": "x"}', event: { type: 'x' } })
+    expect(parseCodexLine('not json')).toEqual({
+      json: '{"type":"agent.raw","line":"not json"}',
+      event: { type: 'agent.raw', line: 'not json' },
+    })
+    expect(parseCodexLine('[1]')?.event).toEqual({ type: 'agent.raw', line: '[1]' })
+    expect(parseCodexLine('  ')).toBeNull()
+  })
+})
+
+describe('SSE encoding', () => {
+  it('frames id, event and data; strings as-is, other values as JSON, line breaks split into data lines', () => {
+    expect(encodeSse({ data: '{"type":"x"}' })).toBe('data: {"type":"x"}\n\n')
+    expect(encodeSse({ id: 3, event: 'run\nevent', data: { a: 1 } })).toBe(
+      'id: 3\nevent: run event\ndata: {"a":1}\n\n',
+    )
+    expect(encodeSse({ data: 'one\ntwo' })).toBe('data: one\ndata: two\n\n')
+  })
+})

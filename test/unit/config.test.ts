@@ -1,0 +1,230 @@
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ConfigError } from '../../src/config/config-error.js'
+import { isLoopbackHost, loadConfig } from '../../src/config/load.js'
+import { envSchema, settingDocs } from '../../src/config/schema.js'
+import { removeDir, tempDir } from '../support/temp.js'
+
+const dirs: string[] = []
+function dir(): string {
+  const d = tempDir('config-')
+  dirs.push(d)
+  return d
+}
+
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeDir(d)
+})
+
+/** loadConfig with an explicit env (never the test runner's) and an empty cwd without `.env`. */
+function load(env: Record<string, string> = {}, cwd = dir()) {
+  return loadConfig(env, cwd)
+}
+
+function configErrorOf(env: Record<string, string>): ConfigError {
+  try {
+    load(env)
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError)
+    return err as ConfigError
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`)
+}
+
+describe('loadConfig defaults', () => {
+  it('uses the documented defaults when nothing is set', () => {
+    const c = load()
+    expect(c.HOST).toBe('127.0.0.1')
+    expect(c.PORT).toBe(8000)
+    expect(c.CLI_LIST).toEqual(['codex'])
+    expect(c.MODEL_LIST).toEqual(['auto'])
+    expect(c.TIMEOUT_SECONDS).toBe(60)
+    expect(c.CODEX_SANDBOX).toBe('read-only')
+    expect(c.API_TOKENS).toEqual([])
+    expect(c.RUN_RESPONSE_TIMEOUT_SECONDS).toBeNull()
+    expect(c.RUN_ALLOW_UNSAFE_ARGS).toBe(false)
+    expect(c.LOG_LEVEL).toBe('info')
+    expect(c.CODEX_HOME).toBeUndefined()
+    expect(c.CODEX_API_BASE_URL).toBeUndefined()
+  })
+
+  it('treats empty lists as their default', () => {
+    const c = load({ CLI_LIST: '  ', MODEL_LIST: '' })
+    expect(c.CLI_LIST).toEqual(['codex'])
+    expect(c.MODEL_LIST).toEqual(['auto'])
+  })
+})
+
+describe('comma-separated lists', () => {
+  it('trims entries and drops empty ones', () => {
+    const c = load({
+      CLI_LIST: ' codex , claude,, gemini ',
+      MODEL_LIST: 'gpt-5, o3 ',
+      API_TOKENS: ' a-token ,b-token',
+      RUN_ALLOW_ENV: 'PATH, HOME',
+    })
+    expect(c.CLI_LIST).toEqual(['codex', 'claude', 'gemini'])
+    expect(c.MODEL_LIST).toEqual(['gpt-5', 'o3'])
+    expect(c.API_TOKENS).toEqual(['a-token', 'b-token'])
+    expect(c.RUN_ALLOW_ENV).toEqual(['PATH', 'HOME'])
+  })
+})
+
+describe('RUN_RESPONSE_TIMEOUT_SECONDS', () => {
+  it('is null when unset', () => {
+    expect(load().RUN_RESPONSE_TIMEOUT_SECONDS).toBeNull()
+  })
+
+  it.each(['', '   ', 'abc', '0', '-5', 'Infinity'])('is null (disabled) for %j', (value) => {
+    expect(load({ RUN_RESPONSE_TIMEOUT_SECONDS: value }).RUN_RESPONSE_TIMEOUT_SECONDS).toBeNull()
+  })
+
+  it.each([
+    ['2.5', 2.5],
+    ['30', 30],
+  ])('is a number of seconds for %j', (value, expected) => {
+    expect(load({ RUN_RESPONSE_TIMEOUT_SECONDS: value }).RUN_RESPONSE_TIMEOUT_SECONDS).toBe(expected)
+  })
+})
+
+describe('invalid settings', () => {
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['TIMEOUT_SECONDS', 'soon'],
+    ['TIMEOUT_SECONDS', '0'],
+    ['TIMEOUT_SECONDS', '1.5'],
+    ['LOG_LEVEL', 'verbose'],
+    ['CODEX_API_BASE_URL', 'not a url'],
+    ['CODEX_SANDBOX', 'yolo'],
+    ['RUN_ALLOW_UNSAFE_ARGS', 'maybe'],
+    ['BODY_LIMIT_BYTES', '10'],
+  ])('%s=%j throws a ConfigError naming the variable', (name, value) => {
+    const err = configErrorOf({ [name]: value })
+    expect(err.name).toBe('ConfigError')
+    expect(err.message).toContain(`${name}:`)
+  })
+
+  it('names every invalid variable at once', () => {
+    const err = configErrorOf({ PORT: 'x', LOG_LEVEL: 'loud' })
+    expect(err.message).toContain('PORT:')
+    expect(err.message).toContain('LOG_LEVEL:')
+  })
+
+  it('refuses a PORT above 65535', () => {
+    // A TCP port is 0..65535; anything larger only fails later, inside listen().
+    const err = configErrorOf({ PORT: '70000' })
+    expect(err.message).toContain('PORT:')
+  })
+
+  it('accepts valid values of the same settings', () => {
+    const c = load({
+      PORT: '0',
+      TIMEOUT_SECONDS: '5',
+      LOG_LEVEL: 'debug',
+      CODEX_API_BASE_URL: ' http://127.0.0.1:9999/v1 ',
+      RUN_ALLOW_UNSAFE_ARGS: 'TRUE',
+    })
+    expect(c.PORT).toBe(0)
+    expect(c.TIMEOUT_SECONDS).toBe(5)
+    expect(c.LOG_LEVEL).toBe('debug')
+    expect(c.CODEX_API_BASE_URL).toBe('http://127.0.0.1:9999/v1')
+    expect(c.RUN_ALLOW_UNSAFE_ARGS).toBe(true)
+  })
+})
+
+describe('.env file', () => {
+  it('is read from cwd', () => {
+    const cwd = dir()
+    writeFileSync(path.join(cwd, '.env'), 'PORT=9100\nMODEL_LIST=a,b\n')
+    const c = load({}, cwd)
+    expect(c.PORT).toBe(9100)
+    expect(c.MODEL_LIST).toEqual(['a', 'b'])
+  })
+
+  it('never overrides a real environment variable', () => {
+    const cwd = dir()
+    writeFileSync(path.join(cwd, '.env'), 'PORT=9100\nHOST=0.0.0.0\nMODEL_LIST=from-file\n')
+    const c = load({ PORT: '9200', HOST: '127.0.0.1' }, cwd)
+    expect(c.PORT).toBe(9200)
+    expect(c.HOST).toBe('127.0.0.1')
+    expect(c.MODEL_LIST).toEqual(['from-file'])
+  })
+
+  it('is optional', () => {
+    expect(() => load({}, dir())).not.toThrow()
+  })
+
+  it('is validated like the environment', () => {
+    const cwd = dir()
+    writeFileSync(path.join(cwd, '.env'), 'TIMEOUT_SECONDS=never\n')
+    expect(() => load({}, cwd)).toThrow(/TIMEOUT_SECONDS/)
+  })
+})
+
+describe('paths', () => {
+  it('resolves relative paths against cwd', () => {
+    const cwd = dir()
+    const c = load({ DATA_DIR: 'state', WORKSPACE_DIR: 'ws', CODEX_HOME: 'codex-home' }, cwd)
+    expect(c.DATA_DIR).toBe(path.join(cwd, 'state'))
+    expect(c.WORKSPACE_DIR).toBe(path.join(cwd, 'ws'))
+    expect(c.CODEX_HOME).toBe(path.join(cwd, 'codex-home'))
+  })
+
+  it('resolves the defaults against cwd', () => {
+    const cwd = dir()
+    const c = load({}, cwd)
+    expect(c.DATA_DIR).toBe(path.join(cwd, 'data'))
+    expect(c.WORKSPACE_DIR).toBe(path.join(cwd, 'data', 'workspaces'))
+  })
+
+  it('keeps absolute paths', () => {
+    const cwd = dir()
+    const elsewhere = dir()
+    const c = load({ DATA_DIR: elsewhere, WORKSPACE_DIR: path.join(elsewhere, 'ws') }, cwd)
+    expect(c.DATA_DIR).toBe(elsewhere)
+    expect(c.WORKSPACE_DIR).toBe(path.join(elsewhere, 'ws'))
+  })
+
+  it('lists WORKSPACE_DIR first, then WORKSPACE_ROOTS, all absolute', () => {
+    const cwd = dir()
+    const abs = dir()
+    const c = load({ WORKSPACE_DIR: 'main-ws', WORKSPACE_ROOTS: ` extra , ${abs} ` }, cwd)
+    expect(c.workspaceRoots).toEqual([path.join(cwd, 'main-ws'), path.join(cwd, 'extra'), abs])
+  })
+
+  it('has only WORKSPACE_DIR as root by default', () => {
+    const cwd = dir()
+    expect(load({}, cwd).workspaceRoots).toEqual([path.join(cwd, 'data', 'workspaces')])
+  })
+})
+
+describe('isLoopbackHost', () => {
+  it.each(['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]'])('%s is loopback', (host) => {
+    expect(isLoopbackHost(host)).toBe(true)
+  })
+
+  it.each(['0.0.0.0', '192.168.1.1', '::', '10.0.0.1', '127.0.0.1.example.com', 'localhost.example.com', ''])(
+    '%j is not loopback',
+    (host) => {
+      expect(isLoopbackHost(host)).toBe(false)
+    },
+  )
+})
+
+describe('settingDocs', () => {
+  it('documents every setting of envSchema and nothing else', () => {
+    const schemaKeys = Object.keys(envSchema.shape).sort()
+    const docKeys = Object.keys(settingDocs).sort()
+    expect(docKeys).toEqual(schemaKeys)
+  })
+
+  it('has a default and a description for each setting', () => {
+    for (const [name, doc] of Object.entries(settingDocs)) {
+      expect(doc.default, name).not.toBe('')
+      expect(doc.description, name).not.toBe('')
+    }
+  })
+})

@@ -1,0 +1,116 @@
+import { Readable } from 'node:stream'
+import { describe, expect, it } from 'vitest'
+import { readLines, readText } from '../../src/process/lines.js'
+
+const chunks = (...parts: (string | Buffer)[]) =>
+  Readable.from(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)))
+
+async function collect(gen: AsyncGenerator<string>): Promise<string[]> {
+  const out: string[] = []
+  for await (const item of gen) out.push(item)
+  return out
+}
+
+const euro = Buffer.from('€', 'utf8') // 3 bytes: e2 82 ac
+const grin = Buffer.from('😀', 'utf8') // 4 bytes, 2 UTF-16 units
+
+describe('readLines', () => {
+  it('yields complete lines without the newline', async () => {
+    expect(await collect(readLines(chunks('one\ntwo\nthree\n')))).toEqual(['one', 'two', 'three'])
+  })
+
+  it('joins a line split across chunks', async () => {
+    expect(await collect(readLines(chunks('{"type":', '"turn.', 'started"}\n{"a"', ':1}\n')))).toEqual([
+      '{"type":"turn.started"}',
+      '{"a":1}',
+    ])
+  })
+
+  it('handles a newline at the very start of a chunk', async () => {
+    expect(await collect(readLines(chunks('a', '\nb', '\n')))).toEqual(['a', 'b'])
+  })
+
+  it('strips CR of CRLF line ends, also when CR and LF arrive in different chunks', async () => {
+    expect(await collect(readLines(chunks('one\r\ntwo\r', '\nthree\r\n')))).toEqual(['one', 'two', 'three'])
+  })
+
+  it('keeps a CR that is not at the end of a line', async () => {
+    expect(await collect(readLines(chunks('a\rb\n')))).toEqual(['a\rb'])
+  })
+
+  it('yields a final line without newline', async () => {
+    expect(await collect(readLines(chunks('one\ntw', 'o')))).toEqual(['one', 'two'])
+    expect(await collect(readLines(chunks('last\r')))).toEqual(['last'])
+  })
+
+  it('keeps empty lines in the middle', async () => {
+    expect(await collect(readLines(chunks('a\n\n\nb\n')))).toEqual(['a', '', '', 'b'])
+  })
+
+  it('decodes a multi-byte UTF-8 character split across chunks', async () => {
+    const stream = chunks(
+      Buffer.concat([Buffer.from('price: '), euro.subarray(0, 1)]),
+      euro.subarray(1, 2),
+      Buffer.concat([euro.subarray(2), Buffer.from('5\n')]),
+    )
+    expect(await collect(readLines(stream))).toEqual(['price: €5'])
+  })
+
+  it('decodes a 4-byte character split at every byte', async () => {
+    const stream = chunks(...[...grin].map((b) => Buffer.from([b])), Buffer.from('!\n'))
+    expect(await collect(readLines(stream))).toEqual(['😀!'])
+  })
+
+  it('cuts a huge line that arrives in many chunks into pieces of maxLineChars', async () => {
+    const stream = chunks('x'.repeat(6), 'x'.repeat(6), 'x'.repeat(3), '\nnext\n')
+    const lines = await collect(readLines(stream, 4))
+    expect(lines.join('')).toBe(`${'x'.repeat(15)}next`)
+    expect(lines.every((l) => l.length <= 4)).toBe(true)
+    expect(lines.at(-1)).toBe('next')
+    expect(lines.length).toBe(5)
+  })
+
+  it('never yields a piece longer than maxLineChars, however the input is chunked', async () => {
+    // Documented: "A line longer than maxLineChars is cut and yielded in pieces".
+    const lines = await collect(readLines(chunks(`${'y'.repeat(10)}\nok\n`), 4))
+    expect(lines).toEqual(['yyyy', 'yyyy', 'yy', 'ok'])
+  })
+
+  it('does not invent an empty line when a cut piece is followed by CRLF split across chunks', async () => {
+    const lines = await collect(readLines(chunks('abcd\r', '\nnext\n'), 4))
+    expect(lines).toEqual(['abcd', 'next'])
+  })
+
+  it('yields nothing for empty input', async () => {
+    expect(await collect(readLines(chunks()))).toEqual([])
+    expect(await collect(readLines(chunks('')))).toEqual([])
+  })
+
+  it('yields one empty line for a lone newline', async () => {
+    expect(await collect(readLines(chunks('\n')))).toEqual([''])
+  })
+})
+
+describe('readText', () => {
+  it('yields decoded text as it arrives', async () => {
+    expect((await collect(readText(chunks('hello ', 'world\n')))).join('')).toBe('hello world\n')
+  })
+
+  it('never yields a broken multi-byte character', async () => {
+    const parts = await collect(
+      readText(chunks(Buffer.from('a'), grin.subarray(0, 2), grin.subarray(2), Buffer.from('b'))),
+    )
+    expect(parts.join('')).toBe('a😀b')
+    expect(parts.some((p) => p.includes('\uFFFD'))).toBe(false)
+  })
+
+  it('flushes an incomplete character at the end as a replacement character', async () => {
+    expect((await collect(readText(chunks(Buffer.from('ok'), euro.subarray(0, 2))))).join('')).toBe(
+      'ok\uFFFD',
+    )
+  })
+
+  it('yields nothing for empty input', async () => {
+    expect(await collect(readText(chunks()))).toEqual([])
+  })
+})

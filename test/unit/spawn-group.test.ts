@@ -1,0 +1,229 @@
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import type { Readable } from 'node:stream'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { readText } from '../../src/process/lines.js'
+import { type GroupProcess, type SpawnSpec, spawnGroup } from '../../src/process/spawn-group.js'
+import { killAll, processesInGroup, waitUntilGone } from '../support/processes.js'
+import { removeDir, tempDir } from '../support/temp.js'
+
+let cwd: string
+const started: GroupProcess[] = []
+
+beforeEach(() => {
+  cwd = tempDir('spawn-')
+})
+
+afterEach(async () => {
+  // Safety net only: a test that leaves a group behind has already failed its own assertions.
+  for (const proc of started.splice(0)) if (proc.pid !== undefined) killAll(processesInGroup(proc.pid))
+  removeDir(cwd)
+})
+
+function run(spec: Partial<SpawnSpec> & { command: string; args: string[] }) {
+  const proc = spawnGroup({
+    cwd,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    killGraceMs: 2000,
+    ...spec,
+  })
+  started.push(proc)
+  const collect = async (stream: Readable) => {
+    let text = ''
+    for await (const t of readText(stream)) text += t
+    return text
+  }
+  const stdout = collect(proc.stdout)
+  const stderr = collect(proc.stderr)
+  return { proc, stdout, stderr }
+}
+
+const sh = (script: string) => ({ command: '/bin/sh', args: ['-c', script] })
+
+/** Waits until the group has at least `count` live members (so a signal reaches a running script). */
+async function waitForMembers(pid: number, count: number, cmd?: string): Promise<void> {
+  const deadline = Date.now() + 5000
+  while (Date.now() < deadline) {
+    const members = processesInGroup(pid).filter((p) => (cmd ? p.cmd === cmd : true))
+    if (members.length >= count) return
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  throw new Error(`group ${pid} never reached ${count} members`)
+}
+
+describe('spawnGroup', () => {
+  it('reports the exit code with reason exited', async () => {
+    const { proc, stdout } = run(sh('echo out; echo err >&2; exit 3'))
+    const outcome = await proc.done
+    expect(outcome).toMatchObject({ exitCode: 3, signal: null, reason: 'exited' })
+    expect(outcome.error).toBeUndefined()
+    expect(outcome.durationMs).toBeGreaterThanOrEqual(0)
+    expect(await stdout).toBe('out\n')
+  })
+
+  it('leads its own process group', async () => {
+    const { proc } = run(sh('sleep 0.3'))
+    expect(proc.pid).toBeTypeOf('number')
+    const me = processesInGroup(proc.pid!).find((p) => p.pid === proc.pid)
+    expect(me?.pgid).toBe(proc.pid)
+    await proc.done
+  })
+
+  it('runs in the given cwd with the given env', async () => {
+    const { proc, stdout } = run({
+      ...sh('pwd; echo "$GREETING"'),
+      env: { PATH: '/usr/bin:/bin', GREETING: 'hi' },
+    })
+    expect((await proc.done).exitCode).toBe(0)
+    expect((await stdout).split('\n').slice(0, 2)).toEqual([cwd, 'hi'])
+  })
+
+  it('delivers a stdin string and closes stdin', async () => {
+    const { proc, stdout } = run({ command: 'cat', args: [], stdin: 'line one\nline two' })
+    const outcome = await proc.done
+    expect(outcome).toMatchObject({ exitCode: 0, reason: 'exited' })
+    expect(await stdout).toBe('line one\nline two')
+  })
+
+  it('closes stdin at once when stdin is null', async () => {
+    const { proc, stdout } = run({ command: 'cat', args: [], stdin: null, timeoutMs: 5000 })
+    const outcome = await proc.done
+    expect(outcome).toMatchObject({ exitCode: 0, reason: 'exited' })
+    expect(outcome.durationMs).toBeLessThan(4000)
+    expect(await stdout).toBe('')
+  })
+
+  it('ends the whole group on timeout', async () => {
+    const { proc } = run({ ...sh('sleep 30 & sleep 30 & wait'), timeoutMs: 500 })
+    await waitForMembers(proc.pid!, 3)
+    const outcome = await proc.done
+    expect(outcome.reason).toBe('timed_out')
+    expect(outcome.exitCode).toBeNull()
+    expect(outcome.signal).toBe('SIGTERM')
+    expect(outcome.durationMs).toBeLessThan(10_000)
+    expect(await waitUntilGone(() => processesInGroup(proc.pid!), 1000)).toEqual([])
+  })
+
+  it('ends the whole group when aborted, recording the abort reason', async () => {
+    const controller = new AbortController()
+    const { proc } = run({ ...sh('sleep 30 & sleep 30 & wait'), signal: controller.signal })
+    await waitForMembers(proc.pid!, 3)
+    controller.abort('client_gone')
+    const outcome = await proc.done
+    expect(outcome.reason).toBe('client_gone')
+    expect(outcome.signal).toBe('SIGTERM')
+    expect(await waitUntilGone(() => processesInGroup(proc.pid!), 1000)).toEqual([])
+  })
+
+  it('records an abort without a known reason as cancelled', async () => {
+    const controller = new AbortController()
+    const { proc } = run({ ...sh('sleep 30'), signal: controller.signal })
+    await waitForMembers(proc.pid!, 1)
+    controller.abort(new Error('whatever'))
+    expect((await proc.done).reason).toBe('cancelled')
+  })
+
+  it('ends the process at once when the signal is already aborted', async () => {
+    const controller = new AbortController()
+    controller.abort('shutdown')
+    const { proc } = run({ ...sh('sleep 30'), signal: controller.signal })
+    const outcome = await proc.done
+    expect(outcome.reason).toBe('shutdown')
+    expect(outcome.durationMs).toBeLessThan(5000)
+  })
+
+  it('terminate() keeps the first reason', async () => {
+    const { proc } = run(sh('sleep 30'))
+    await waitForMembers(proc.pid!, 1)
+    proc.terminate('shutdown')
+    proc.terminate('cancelled')
+    expect((await proc.done).reason).toBe('shutdown')
+  })
+
+  it('SIGKILLs a group that ignores SIGTERM after killGraceMs', async () => {
+    const { proc } = run({ ...sh('trap "" TERM; sleep 30; echo survived'), killGraceMs: 400 })
+    // `sleep` exists only once the trap is set, so SIGTERM cannot arrive before it.
+    await waitForMembers(proc.pid!, 1, 'sleep 30')
+    const t0 = Date.now()
+    proc.terminate('cancelled')
+    const outcome = await proc.done
+    const elapsed = Date.now() - t0
+    expect(outcome.reason).toBe('cancelled')
+    expect(outcome.signal).toBe('SIGKILL')
+    expect(elapsed).toBeGreaterThanOrEqual(350)
+    expect(elapsed).toBeLessThan(5000)
+    expect(await waitUntilGone(() => processesInGroup(proc.pid!), 1000)).toEqual([])
+  })
+
+  it('kills a helper the leader left in its group when the leader exits normally', async () => {
+    const { proc, stdout } = run(sh('sleep 30 & echo started'))
+    const outcome = await proc.done
+    expect(outcome).toMatchObject({ exitCode: 0, signal: null, reason: 'exited' })
+    // Without the group kill, `close` would wait for the helper holding stdout (30 s).
+    expect(outcome.durationMs).toBeLessThan(5000)
+    expect(await stdout).toBe('started\n')
+    expect(await waitUntilGone(() => processesInGroup(proc.pid!), 1000)).toEqual([])
+  })
+
+  it('reports a missing binary as spawn_failed without throwing', async () => {
+    const missing = path.join(cwd, 'no-such-binary')
+    let outcome: Awaited<GroupProcess['done']> | undefined
+    expect(() => {
+      const { proc } = run({ command: missing, args: [] })
+      proc.done.then((o) => {
+        outcome = o
+      })
+    }).not.toThrow()
+    await expect.poll(() => outcome, { timeout: 5000 }).toBeDefined()
+    expect(outcome).toMatchObject({ exitCode: null, signal: null, reason: 'spawn_failed' })
+    expect(outcome?.error).toContain('not found')
+    expect(outcome?.error).toContain(missing)
+  })
+
+  it('reports a file that is not executable as spawn_failed', async () => {
+    const file = path.join(cwd, 'not-executable')
+    writeFileSync(file, '#!/bin/sh\necho hi\n', { mode: 0o644 })
+    const { proc } = run({ command: file, args: [] })
+    const outcome = await proc.done
+    expect(outcome.reason).toBe('spawn_failed')
+    expect(outcome.error).toContain('EACCES')
+  })
+
+  it('does not blame the binary when the cwd is missing', async () => {
+    const gone = path.join(cwd, 'gone')
+    const { proc } = run({ ...sh('true'), cwd: gone })
+    const outcome = await proc.done
+    expect(outcome.reason).toBe('spawn_failed')
+    // /bin/sh exists; the error must point at the working directory instead.
+    expect(outcome.error).not.toBe('/bin/sh: not found')
+    expect(outcome.error).toContain(gone)
+  })
+
+  it('reports a cwd that is a file as spawn_failed instead of throwing', async () => {
+    const file = path.join(cwd, 'a-file')
+    writeFileSync(file, 'x')
+    let proc: GroupProcess | undefined
+    expect(() => {
+      proc = run({ ...sh('true'), cwd: file }).proc
+    }).not.toThrow()
+    const outcome = await proc?.done
+    expect(outcome?.reason).toBe('spawn_failed')
+  })
+
+  it('reports an env value with a NUL byte as spawn_failed instead of throwing', async () => {
+    let proc: GroupProcess | undefined
+    expect(() => {
+      proc = run({ ...sh('true'), env: { PATH: '/usr/bin:/bin', BAD: 'a\u0000b' } }).proc
+    }).not.toThrow()
+    const outcome = await proc?.done
+    expect(outcome?.reason).toBe('spawn_failed')
+  })
+
+  it('records the signal when the leader is killed from outside', async () => {
+    const { proc } = run(sh('sleep 30'))
+    await waitForMembers(proc.pid!, 1)
+    process.kill(proc.pid!, 'SIGKILL')
+    const outcome = await proc.done
+    expect(outcome).toMatchObject({ exitCode: null, signal: 'SIGKILL', reason: 'exited' })
+  })
+})
