@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { registerAuth } from './auth.js'
@@ -7,6 +8,11 @@ import { codexStreamingRoutes } from './compat/codex-streaming.js'
 import type { GatewayContext } from './context.js'
 import { errorHandler } from './errors.js'
 import { healthRoutes } from './health.js'
+import { registerOpenApi } from './openapi.js'
+import { v1AgentRoutes } from './v1/agents.js'
+import { v1RunRoutes } from './v1/runs.js'
+
+const packageVersion = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
 
 /** Builds the Fastify app with every surface; no listening here (tests use `inject` or server.ts). */
 export async function buildApp(
@@ -32,7 +38,10 @@ export async function buildApp(
       .send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url}` } })
   })
   registerAuth(app, ctx.config.API_TOKENS)
+  await registerOpenApi(app, packageVersion)
   await app.register(healthRoutes(ctx))
+  await app.register(v1AgentRoutes(ctx))
+  await app.register(v1RunRoutes(ctx))
   await app.register(codexApiPlanRoutes(ctx))
   await app.register(codexServeRoutes(ctx))
   await app.register(codexStreamingRoutes(ctx))

@@ -77,5 +77,7 @@ export function errorHandler(err: unknown, request: FastifyRequest, reply: Fasti
   const appError = toAppError(err)
   if (appError.status >= 500 && appError.code === 'internal') request.log.error({ err }, 'request failed')
   const { errorShape = 'plain', provider } = request.routeOptions.config ?? {}
+  const retryAfter = (appError.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds
+  if (retryAfter) reply.header('retry-after', String(retryAfter))
   reply.status(appError.status).send(errorBody(appError, errorShape, provider))
 }

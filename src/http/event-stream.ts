@@ -1,0 +1,41 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { StoredEvent } from '../protocol/events.js'
+import { NdjsonWriter } from './ndjson.js'
+import { SseWriter } from './sse.js'
+
+export type StreamFormat = 'sse' | 'ndjson'
+
+/** The stream format a client asked for with Accept, or null for plain JSON. */
+export function acceptedStream(request: FastifyRequest): StreamFormat | null {
+  const accept = request.headers.accept ?? ''
+  if (accept.includes('text/event-stream')) return 'sse'
+  if (accept.includes('application/x-ndjson')) return 'ndjson'
+  return null
+}
+
+/**
+ * Encodes stored events to the client: SSE with `id:` = seq and `event:` = type, or NDJSON lines.
+ * Detaches (aborts `detach`) when the client leaves; the run itself goes on unless the caller decides otherwise.
+ */
+export async function sendEventStream(
+  reply: FastifyReply,
+  format: StreamFormat,
+  events: (signal: AbortSignal) => AsyncIterable<StoredEvent>,
+  opts: { keepAliveMs: number; headers?: Record<string, string>; onClientGone?: () => void },
+): Promise<void> {
+  const detach = new AbortController()
+  const gone = () => {
+    detach.abort('client_gone')
+    opts.onClientGone?.()
+  }
+  const headers = opts.headers ?? {}
+  if (format === 'sse') {
+    const out = new SseWriter(reply, gone, { keepAliveMs: opts.keepAliveMs, headers })
+    for await (const ev of events(detach.signal)) await out.write({ id: ev.seq, event: ev.type, data: ev })
+    out.end()
+  } else {
+    const out = new NdjsonWriter(reply, gone, headers)
+    for await (const ev of events(detach.signal)) await out.write(ev)
+    out.end()
+  }
+}

@@ -1,0 +1,76 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { GatewayContext } from '../context.js'
+import { errorResponses } from './schemas.js'
+
+const config = { errorShape: 'v1' as const }
+const tags = ['agents']
+
+const agentInfo = z.object({
+  id: z.string(),
+  installed: z.boolean(),
+  version: z.string().nullable(),
+  authenticated: z.boolean(),
+  hint: z.string().nullable(),
+  capabilities: z.object({
+    sessions: z.boolean(),
+    approvals: z.boolean(),
+    fork: z.boolean(),
+    interrupt: z.boolean(),
+    images: z.boolean(),
+    outputSchema: z.boolean(),
+  }),
+})
+
+/** GET /v1/agents and GET /v1/models. */
+export function v1AgentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get(
+      '/v1/agents',
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'Drivers with installed version, auth state and capabilities',
+          response: { 200: z.object({ agents: z.array(agentInfo), default: z.string() }) },
+        },
+      },
+      async () => ({
+        default: ctx.config.AI_PROVIDER,
+        agents: await Promise.all(
+          ctx.registry.list().map(async (d) => {
+            const s = await d.probe()
+            return {
+              id: d.id,
+              installed: s.installed,
+              version: s.version,
+              authenticated: s.authenticated,
+              hint: s.hint,
+              capabilities: d.capabilities,
+            }
+          }),
+        ),
+      }),
+    )
+
+    app.get(
+      '/v1/models',
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'Models an agent offers (MODEL_LIST)',
+          querystring: z.object({ agent: z.string().optional() }),
+          response: {
+            200: z.object({ agent: z.string(), models: z.array(z.string()) }),
+            400: errorResponses[400],
+          },
+        },
+      },
+      async (request) => {
+        const agent = ctx.registry.get(request.query.agent ?? ctx.config.AI_PROVIDER)
+        return { agent: agent.id, models: ctx.config.MODEL_LIST }
+      },
+    )
+  }
+}

@@ -1,0 +1,148 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { AppError } from '../../core/errors.js'
+import { run } from '../../protocol/runs.js'
+import type { GatewayContext } from '../context.js'
+import { acceptedStream, sendEventStream } from '../event-stream.js'
+import {
+  booleanQuery,
+  createRunBody,
+  errorResponses,
+  eventsQuery,
+  listRunsQuery,
+  runIdParams,
+  runList,
+} from './schemas.js'
+
+const config = { errorShape: 'v1' as const }
+const tags = ['runs']
+
+/** The native run API: durable one-shot runs with replayable event streams. */
+export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
+  const keepAliveMs = ctx.config.SSE_KEEPALIVE_SECONDS * 1000
+  return async (app) => {
+    app.post(
+      '/v1/runs',
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'Start a one-shot run',
+          description:
+            'Answers 202 with the run; streams its events when Accept is text/event-stream or application/x-ndjson; with ?wait=true answers 200 with the finished run.',
+          querystring: z.object({ wait: booleanQuery }),
+          body: createRunBody,
+          response: { 200: run, 202: run, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const { agent, cancelOnDisconnect, ...fields } = request.body
+        const created = await ctx.runs.submit(agent ?? ctx.config.AI_PROVIDER, fields)
+        const location = `/v1/runs/${created.id}`
+        const format = acceptedStream(request)
+        if (format) {
+          await sendEventStream(reply, format, (signal) => ctx.runs.events(created.id, 0, signal), {
+            keepAliveMs,
+            headers: { location, 'x-run-id': created.id },
+            onClientGone: () => {
+              if (cancelOnDisconnect) ctx.runs.cancel(created.id).catch(() => {})
+            },
+          })
+          return reply
+        }
+        if (request.query.wait)
+          return reply
+            .header('location', location)
+            .status(200)
+            .send(await ctx.runs.wait(created.id))
+        return reply.header('location', location).status(202).send(created)
+      },
+    )
+
+    app.get(
+      '/v1/runs',
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'List runs, newest first',
+          querystring: listRunsQuery,
+          response: { 200: runList, 400: errorResponses[400] },
+        },
+      },
+      async (request) => {
+        const { status, agent, cursor, limit } = request.query
+        const runs = await ctx.runs.list({
+          limit: limit + 1,
+          ...(status ? { status } : {}),
+          ...(agent ? { agent } : {}),
+          ...(cursor ? { before: cursor } : {}),
+        })
+        const page = runs.slice(0, limit)
+        return { runs: page, nextCursor: runs.length > limit ? (page.at(-1)?.id ?? null) : null }
+      },
+    )
+
+    app.get(
+      '/v1/runs/:id',
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'One run: status, outcome, final response, usage',
+          params: runIdParams,
+          response: { 200: run, 404: errorResponses[404] },
+        },
+      },
+      async (request) => ctx.runs.mustGet(request.params.id),
+    )
+
+    app.get(
+      '/v1/runs/:id/events',
+      {
+        config,
+        schema: {
+          tags,
+          summary: "A run's events: SSE (default) or NDJSON, replayed from Last-Event-ID or ?after=",
+          params: runIdParams,
+          querystring: eventsQuery,
+          headers: z.object({ 'last-event-id': z.string().optional() }),
+          response: { 400: errorResponses[400], 404: errorResponses[404] },
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params
+        await ctx.runs.mustGet(id)
+        const after = cursorFrom(request.headers['last-event-id'], request.query.after)
+        const format = acceptedStream(request) ?? 'sse'
+        await sendEventStream(reply, format, (signal) => ctx.runs.events(id, after, signal), { keepAliveMs })
+        return reply
+      },
+    )
+
+    app.post(
+      '/v1/runs/:id/cancel',
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'Cancel a queued or running run',
+          params: runIdParams,
+          response: { 200: run, ...errorResponses },
+        },
+      },
+      async (request) => ctx.runs.cancel(request.params.id),
+    )
+  }
+}
+
+/** Last-Event-ID wins over ?after=; it must be a non-negative integer (an SSE id we sent). */
+function cursorFrom(lastEventId: string | undefined, after: number | undefined): number {
+  if (lastEventId === undefined) return after ?? 0
+  if (!/^\d+$/.test(lastEventId.trim()))
+    throw new AppError(
+      'invalid_request',
+      `Last-Event-ID must be an event seq (a non-negative integer), got "${lastEventId}"`,
+    )
+  return Number(lastEventId.trim())
+}

@@ -1,0 +1,37 @@
+import { z } from 'zod'
+import { run, runRequestFields } from '../../protocol/runs.js'
+
+/** Request and response shapes of the /v1 API (the OpenAPI document is generated from these). */
+export const v1Error = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+})
+
+export const createRunBody = runRequestFields.extend({
+  /** Agent id from GET /v1/agents (default AI_PROVIDER). */
+  agent: z.string().optional(),
+  /** When streaming: cancel the run if this client disconnects (default false: the run goes on). */
+  cancelOnDisconnect: z.boolean().default(false),
+})
+
+export const runIdParams = z.object({ id: z.string().min(1) })
+
+export const listRunsQuery = z.object({
+  status: run.shape.status.optional(),
+  agent: z.string().optional(),
+  cursor: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+})
+
+export const runList = z.object({ runs: z.array(run), nextCursor: z.string().nullable() })
+
+export const eventsQuery = z.object({
+  /** Replay events with seq greater than this (same as the Last-Event-ID header). */
+  after: z.coerce.number().int().min(0).optional(),
+})
+
+export const booleanQuery = z
+  .enum(['true', 'false', '1', '0'])
+  .optional()
+  .transform((v) => v === 'true' || v === '1')
+
+export const errorResponses = { 400: v1Error, 404: v1Error, 409: v1Error, 429: v1Error, 503: v1Error }

@@ -1,0 +1,266 @@
+import { Validator } from '@seriousme/openapi-schema-validator'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { StoredEvent } from '../../src/protocol/events.js'
+import type { Run } from '../../src/protocol/runs.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { readSse, readSseUntil } from '../support/sse-client.js'
+
+/** The native /v1 run API over real sockets with the real codex. */
+describe('/v1/runs', () => {
+  let mock: MockLlm
+  let gw: TestGateway
+
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    gw = await startGateway(mock)
+  })
+  afterAll(async () => {
+    await gw.close()
+    await mock.close()
+  })
+  afterEach(() => mock.reset())
+
+  const submit = async (body: Record<string, unknown>, query = '') => {
+    const res = await postJson(`${gw.url}/v1/runs${query}`, body)
+    return { res, run: (await res.json()) as Run }
+  }
+  const events = async (id: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${gw.url}/v1/runs/${id}/events`, {
+      headers: { accept: 'application/x-ndjson', ...headers },
+    })
+    return (await res.text())
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as StoredEvent)
+  }
+
+  it('POST answers 202 with the queued run and a Location; GET shows the finished outcome', async () => {
+    mock.script({ kind: 'text', text: 'durable hello' })
+    const { res, run } = await submit({ prompt: 'hello durable' })
+    expect(res.status).toBe(202)
+    expect(res.headers.get('location')).toBe(`/v1/runs/${run.id}`)
+    expect(run).toMatchObject({ agent: 'codex-exec', status: expect.stringMatching(/queued|running/) })
+    const all = await events(run.id)
+    expect(all.at(-1)).toMatchObject({
+      type: 'run.completed',
+      status: 'succeeded',
+      finalResponse: 'durable hello',
+    })
+    const done = (await (await fetch(`${gw.url}/v1/runs/${run.id}`)).json()) as Run
+    expect(done).toMatchObject({
+      status: 'succeeded',
+      exitCode: 0,
+      reason: 'exited',
+      finalResponse: 'durable hello',
+    })
+    expect(done.usage?.outputTokens).toBeGreaterThan(0)
+    expect(done.agentSessionId).toEqual(expect.any(String))
+  })
+
+  it('?wait=true returns the finished run', async () => {
+    mock.script({ kind: 'text', text: 'waited' })
+    const { res, run } = await submit({ prompt: 'wait for me' }, '?wait=true')
+    expect(res.status).toBe(200)
+    expect(run).toMatchObject({ status: 'succeeded', finalResponse: 'waited' })
+  })
+
+  it('streams SSE when asked (id = seq, event = type) and NDJSON when asked', async () => {
+    mock.script({ kind: 'text', text: 'streamed' })
+    const sse = await fetch(`${gw.url}/v1/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ prompt: 'stream it' }),
+    })
+    expect(sse.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    const frames = await readSse(sse)
+    expect(frames.map((f) => Number(f.id))).toEqual(frames.map((_, i) => i + 1))
+    expect(frames.map((f) => f.event)).toContain('item.completed')
+    expect(frames.at(-1)?.event).toBe('run.completed')
+
+    mock.script({ kind: 'text', text: 'ndjson' })
+    const nd = await fetch(`${gw.url}/v1/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
+      body: JSON.stringify({ prompt: 'ndjson it' }),
+    })
+    expect(nd.headers.get('content-type')).toMatch(/^application\/x-ndjson/)
+    const lines = (await nd.text())
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as StoredEvent)
+    expect(lines[0]).toMatchObject({ type: 'run.queued', seq: 1 })
+    expect(lines.at(-1)).toMatchObject({ type: 'run.completed', finalResponse: 'ndjson' })
+  })
+
+  it('reconnect with Last-Event-ID: exactly the remaining events, no gap, no duplicate', async () => {
+    mock.script(
+      { kind: 'exec_command', cmd: 'echo one' },
+      { kind: 'text', text: 'after the command', delayMs: 800 },
+    )
+    const { run } = await submit({ prompt: 'several events', sandbox: 'workspace-write' })
+    const first = await fetch(`${gw.url}/v1/runs/${run.id}/events`, {
+      headers: { accept: 'text/event-stream' },
+    })
+    const part = await readSseUntil(first, (f) => f.event === 'run.started')
+    const lastId = part.at(-1)!.id!
+    const rest = await readSse(
+      await fetch(`${gw.url}/v1/runs/${run.id}/events`, {
+        headers: { accept: 'text/event-stream', 'last-event-id': lastId },
+      }),
+    )
+    const seqs = [...part, ...rest].map((f) => Number(f.id))
+    const full = await events(run.id)
+    expect(seqs).toEqual(full.map((e) => e.seq))
+    expect(rest.map((f) => JSON.parse(f.data))).toEqual(full.slice(part.length))
+    expect(full.at(-1)?.type).toBe('run.completed')
+    // ?after= does the same as Last-Event-ID
+    const after = await fetch(`${gw.url}/v1/runs/${run.id}/events?after=${lastId}`, {
+      headers: { accept: 'text/event-stream' },
+    })
+    expect((await readSse(after)).map((f) => f.id)).toEqual(rest.map((f) => f.id))
+  })
+
+  it('two concurrent subscribers receive identical sequences', async () => {
+    mock.script(
+      { kind: 'exec_command', cmd: 'echo two' },
+      { kind: 'text', text: 'both see this', delayMs: 500 },
+    )
+    const { run } = await submit({ prompt: 'fan out', sandbox: 'workspace-write' })
+    const open = () =>
+      fetch(`${gw.url}/v1/runs/${run.id}/events`, { headers: { accept: 'text/event-stream' } })
+    const [a, b] = await Promise.all([open().then(readSse), open().then(readSse)])
+    expect(a.length).toBeGreaterThan(4)
+    expect(a).toEqual(b)
+  })
+
+  it('outputSchema reaches the model as text.format and the result is the parsed JSON', async () => {
+    const schema = {
+      type: 'object',
+      properties: { greeting: { type: 'string' }, count: { type: 'integer' } },
+      required: ['greeting', 'count'],
+      additionalProperties: false,
+    }
+    mock.script({ kind: 'text', text: '{"greeting":"hi","count":3}' })
+    const { run } = await submit({ prompt: 'structured please', outputSchema: schema }, '?wait=true')
+    expect(run).toMatchObject({ status: 'succeeded', result: { greeting: 'hi', count: 3 } })
+    const body = mock.requests.at(-1)?.body as { text?: { format?: { schema?: unknown; type?: string } } }
+    expect(body.text?.format?.type).toBe('json_schema')
+    expect(body.text?.format?.schema).toMatchObject({ properties: schema.properties })
+  })
+
+  it('a final response that does not match outputSchema fails the run with the reason', async () => {
+    mock.script({ kind: 'text', text: '{"greeting":42}' })
+    const schema = { type: 'object', properties: { greeting: { type: 'string' } }, required: ['greeting'] }
+    const { run } = await submit({ prompt: 'bad structure', outputSchema: schema }, '?wait=true')
+    expect(run.status).toBe('failed')
+    expect(run.error).toMatch(/outputSchema/)
+  })
+
+  it('lists runs newest first with filters and a cursor', async () => {
+    mock.setDefault({ kind: 'text', text: 'listed' })
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) ids.push((await submit({ prompt: `list ${i}` }, '?wait=true')).run.id)
+    const page1 = (await (await fetch(`${gw.url}/v1/runs?limit=2&status=succeeded`)).json()) as {
+      runs: Run[]
+      nextCursor: string | null
+    }
+    expect(page1.runs.map((r) => r.id)).toEqual([ids[2], ids[1]])
+    expect(page1.nextCursor).toBe(ids[1])
+    const page2 = (await (await fetch(`${gw.url}/v1/runs?limit=2&cursor=${page1.nextCursor}`)).json()) as {
+      runs: Run[]
+    }
+    expect(page2.runs[0]?.id).toBe(ids[0])
+    const other = (await (await fetch(`${gw.url}/v1/runs?agent=nobody`)).json()) as { runs: Run[] }
+    expect(other.runs).toEqual([])
+  })
+
+  describe('bad input', () => {
+    it('unknown run: 404 on get, events and cancel', async () => {
+      for (const [method, path] of [
+        ['GET', '/v1/runs/run_nope'],
+        ['GET', '/v1/runs/run_nope/events'],
+        ['POST', '/v1/runs/run_nope/cancel'],
+      ] as const) {
+        const res = await fetch(`${gw.url}${path}`, { method })
+        expect(res.status, path).toBe(404)
+        expect(await res.json()).toMatchObject({ error: { code: 'not_found' } })
+      }
+    })
+
+    it('malformed Last-Event-ID: 400', async () => {
+      mock.script({ kind: 'text', text: 'x' })
+      const { run } = await submit({ prompt: 'x' }, '?wait=true')
+      const res = await fetch(`${gw.url}/v1/runs/${run.id}/events`, { headers: { 'last-event-id': 'abc' } })
+      expect(res.status).toBe(400)
+      expect(await res.json()).toMatchObject({
+        error: { code: 'invalid_request', message: expect.stringMatching(/Last-Event-ID/) },
+      })
+    })
+
+    it('cancel of a finished run: 409', async () => {
+      mock.script({ kind: 'text', text: 'x' })
+      const { run } = await submit({ prompt: 'x' }, '?wait=true')
+      const res = await fetch(`${gw.url}/v1/runs/${run.id}/cancel`, { method: 'POST' })
+      expect(res.status).toBe(409)
+      expect(await res.json()).toMatchObject({ error: { code: 'conflict' } })
+    })
+
+    it('invalid outputSchema: 400 and nothing runs', async () => {
+      const before = mock.requests.length
+      const { res, run } = await submit({ prompt: 'x', outputSchema: { type: 'no-such-type' } })
+      expect(res.status).toBe(400)
+      expect(run).toMatchObject({
+        error: { code: 'invalid_request', message: expect.stringMatching(/outputSchema/) },
+      })
+      expect(mock.requests.length).toBe(before)
+    })
+
+    it('wrong types, unknown agent and cwd outside the workspace: 400', async () => {
+      expect((await submit({ prompt: 42 })).res.status).toBe(400)
+      const unknown = await submit({ prompt: 'x', agent: 'nobody' })
+      expect(unknown.res.status).toBe(400)
+      expect(JSON.stringify(unknown.run)).toMatch(/unknown agent/)
+      const outside = await submit({ prompt: 'x', cwd: '/etc' })
+      expect(outside.res.status).toBe(400)
+      expect(JSON.stringify(outside.run)).toMatch(/outside the workspace/)
+    })
+  })
+
+  it('GET /v1/agents and /v1/models', async () => {
+    const agents = (await (await fetch(`${gw.url}/v1/agents`)).json()) as {
+      agents: { id: string; installed: boolean }[]
+    }
+    expect(agents.agents.find((a) => a.id === 'codex-exec')).toMatchObject({
+      installed: true,
+      version: expect.any(String),
+    })
+    expect(await (await fetch(`${gw.url}/v1/models?agent=codex`)).json()).toEqual({
+      agent: 'codex-exec',
+      models: ['auto'],
+    })
+  })
+
+  it('/openapi.json is a valid OpenAPI 3.1 document listing every /v1 route; /docs serves the UI', async () => {
+    const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as {
+      openapi: string
+      paths: Record<string, unknown>
+    }
+    const result = await new Validator().validate(doc as unknown as Parameters<Validator['validate']>[0])
+    expect(result.errors ?? [], JSON.stringify(result.errors)).toEqual([])
+    expect(result.valid).toBe(true)
+    expect(doc.openapi).toBe('3.1.0')
+    for (const path of [
+      '/v1/runs',
+      '/v1/runs/{id}',
+      '/v1/runs/{id}/events',
+      '/v1/runs/{id}/cancel',
+      '/v1/agents',
+      '/v1/models',
+    ])
+      expect(Object.keys(doc.paths), path).toContain(path)
+    const docs = await fetch(`${gw.url}/docs/`)
+    expect(docs.status).toBe(200)
+    expect(await docs.text()).toMatch(/swagger/i)
+  })
+})
