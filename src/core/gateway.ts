@@ -14,7 +14,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const active = new ActiveRuns()
   const runs = new RunManager(store, new EventLog(store), registry, config, active)
   await runs.recover()
-  await runs.pruneOlderThan(config.RUN_RETENTION_DAYS)
+  await runs.startRetention()
   return { config, registry, active, store, runs }
 }
 

@@ -36,6 +36,7 @@ export class RunManager {
   private readonly running = new Map<string, Pending>()
   private readonly finished = new Map<string, Promise<void>>()
   private accepting = true
+  private retention: NodeJS.Timeout | undefined
 
   constructor(
     private readonly store: Store,
@@ -66,9 +67,15 @@ export class RunManager {
     return left.length
   }
 
-  async pruneOlderThan(days: number): Promise<number> {
-    if (days <= 0) return 0
-    return this.store.deleteFinishedBefore(new Date(Date.now() - days * 86_400_000).toISOString())
+  /** Deletes finished runs older than RUN_RETENTION_DAYS now and then hourly, until stopAccepting(). */
+  async startRetention(): Promise<void> {
+    const days = this.config.RUN_RETENTION_DAYS
+    if (days <= 0) return
+    const prune = () =>
+      this.store.deleteFinishedBefore(new Date(Date.now() - days * 86_400_000).toISOString())
+    await prune()
+    this.retention = setInterval(() => void prune().catch(() => {}), 3_600_000)
+    this.retention.unref()
   }
 
   async submit(agent: string, fields: RunRequestFields): Promise<Run> {
@@ -182,6 +189,7 @@ export class RunManager {
   /** Stop accepting new runs; runs still queued are recorded as interrupted and never start. */
   stopAccepting(): void {
     this.accepting = false
+    clearInterval(this.retention)
     for (const p of [...this.queue]) p.controller.abort('shutdown')
   }
 

@@ -2,7 +2,7 @@ import { accessSync, constants } from 'node:fs'
 import type { FastifyPluginAsync } from 'fastify'
 import type { GatewayContext } from './context.js'
 
-/** GET /health: liveness plus readiness of the agents and the data directory. Open without a token. */
+/** GET /health: liveness plus readiness of the agents and the store. Open without a token. */
 export function healthRoutes(ctx: GatewayContext): FastifyPluginAsync {
   return async (app) => {
     app.get('/health', async () => {
@@ -12,8 +12,9 @@ export function healthRoutes(ctx: GatewayContext): FastifyPluginAsync {
           return { id: d.id, installed: s.installed, authenticated: s.authenticated, version: s.version }
         }),
       )
-      const store = { kind: 'filesystem', path: ctx.config.DATA_DIR, ready: writable(ctx.config.DATA_DIR) }
-      return { status: 'healthy', agents, store, activeRuns: ctx.active.size }
+      const ready = await ctx.store.ping().catch(() => false)
+      const store = { kind: ctx.store.kind, ready, dataDirWritable: writable(ctx.config.DATA_DIR) }
+      return { status: 'healthy', agents, store, runs: ctx.runs.stats }
     })
   }
 }
