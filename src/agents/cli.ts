@@ -13,6 +13,13 @@ import { runProcess } from './process-run.js'
  * stdin and env, and yields its stdout/stderr as `output` events. For codex, the gateway's provider settings
  * are prepended as global `-c` overrides so the CLI reaches the configured endpoint.
  */
+/** The CLIs this package pins (node_modules/.bin), found before PATH. */
+const packageBin = path.resolve(import.meta.dirname, '../../node_modules/.bin')
+
+/** CODEX_MODEL as a global `-c model=` default; a `--model` in the request's own args still wins. */
+const codexModelArgs = (config: Config) =>
+  config.CODEX_MODEL ? ['-c', `model=${JSON.stringify(config.CODEX_MODEL)}`] : []
+
 export class CliDriver implements AgentDriver {
   readonly id = 'cli'
   readonly capabilities = {
@@ -29,11 +36,18 @@ export class CliDriver implements AgentDriver {
     private readonly serverEnv: NodeJS.ProcessEnv = process.env,
   ) {}
 
-  /** The executable for an allowlisted CLI name, or null when it is not installed. */
+  private readonly resolved = new Map<string, string>()
+
+  /** The executable for an allowlisted CLI name (found ones are cached), or null when it is not installed. */
   resolve(cli: string): string | null {
-    if (cli === 'codex') return resolveCodexBinary(this.config.CODEX_PATH)
-    const localBin = path.resolve('node_modules', '.bin')
-    return findOnPath(cli, `${localBin}${path.delimiter}${this.serverEnv.PATH ?? ''}`)
+    const cached = this.resolved.get(cli)
+    if (cached) return cached
+    const found =
+      cli === 'codex'
+        ? resolveCodexBinary(this.config.CODEX_PATH)
+        : findOnPath(cli, `${packageBin}${path.delimiter}${this.serverEnv.PATH ?? ''}`)
+    if (found) this.resolved.set(cli, found)
+    return found
   }
 
   async probe(): Promise<AgentStatus> {
@@ -62,7 +76,9 @@ export class CliDriver implements AgentDriver {
         agent: this.id,
         spawn: {
           command: binary,
-          args: isCodex ? [...codexProviderArgs(this.config), ...raw.args] : raw.args,
+          args: isCodex
+            ? [...codexProviderArgs(this.config), ...codexModelArgs(this.config), ...raw.args]
+            : raw.args,
           cwd: req.cwd,
           env: {
             ...baseChildEnv(this.serverEnv),

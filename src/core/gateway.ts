@@ -15,6 +15,8 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const runs = new RunManager(store, new EventLog(store), registry, config, active)
   await runs.recover()
   await runs.startRetention()
+  // Warm the probes (codex --version) so the first request does not pay for them.
+  for (const driver of registry.list()) void driver.probe().catch(() => {})
   return { config, registry, active, store, runs }
 }
 

@@ -31,11 +31,17 @@ export async function sendEventStream(
   const headers = opts.headers ?? {}
   if (format === 'sse') {
     const out = new SseWriter(reply, gone, { keepAliveMs: opts.keepAliveMs, headers })
-    for await (const ev of events(detach.signal)) await out.write({ id: ev.seq, event: ev.type, data: ev })
-    out.end()
+    try {
+      for await (const ev of events(detach.signal)) await out.write({ id: ev.seq, event: ev.type, data: ev })
+    } finally {
+      out.end()
+    }
   } else {
     const out = new NdjsonWriter(reply, gone, headers)
-    for await (const ev of events(detach.signal)) await out.write(ev)
-    out.end()
+    try {
+      for await (const ev of events(detach.signal)) await out.write(ev)
+    } finally {
+      out.end()
+    }
   }
 }

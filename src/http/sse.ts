@@ -1,5 +1,5 @@
-import type { ServerResponse } from 'node:http'
 import type { FastifyReply } from 'fastify'
+import { StreamWriter } from './stream-writer.js'
 
 /** One Server-Sent Event. A string `data` is sent as-is (one `data:` line per line), anything else as JSON. */
 export interface SseEvent {
@@ -14,61 +14,20 @@ export interface SseOptions {
   headers?: Record<string, string>
 }
 
-/**
- * Streams Server-Sent Events on a hijacked reply, flushed as they are written, with backpressure.
- * `onClientGone` fires if the client disconnects before `end()`.
- */
-export class SseWriter {
-  private readonly raw: ServerResponse
-  private readonly keepAlive: NodeJS.Timeout | undefined
-  private ended = false
-
+/** Streams Server-Sent Events, with a keep-alive comment while the stream is open. */
+export class SseWriter extends StreamWriter {
   constructor(reply: FastifyReply, onClientGone: () => void, opts: SseOptions = {}) {
-    reply.hijack()
-    this.raw = reply.raw
-    this.raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      'x-accel-buffering': 'no',
-      ...opts.headers,
-    })
-    this.raw.flushHeaders()
+    super(reply, 'text/event-stream; charset=utf-8', onClientGone, opts.headers)
     const keepAliveMs = opts.keepAliveMs ?? 15_000
     if (keepAliveMs > 0) {
-      this.keepAlive = setInterval(() => {
-        if (!this.closed) this.raw.write(': keep-alive\n\n')
-      }, keepAliveMs)
-      this.keepAlive.unref()
-    }
-    this.raw.on('close', () => {
-      clearInterval(this.keepAlive)
-      if (!this.ended) onClientGone()
-    })
-  }
-
-  get closed(): boolean {
-    return this.raw.destroyed || this.raw.writableEnded
-  }
-
-  async write(event: SseEvent): Promise<void> {
-    if (this.closed) return
-    if (!this.raw.write(encodeSse(event))) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.raw.off('drain', done)
-          this.raw.off('close', done)
-          resolve()
-        }
-        this.raw.on('drain', done)
-        this.raw.on('close', done)
-      })
+      const timer = setInterval(() => void this.send(': keep-alive\n\n'), keepAliveMs)
+      timer.unref()
+      this.onClose(() => clearInterval(timer))
     }
   }
 
-  end(): void {
-    this.ended = true
-    clearInterval(this.keepAlive)
-    if (!this.closed) this.raw.end()
+  write(event: SseEvent): Promise<void> {
+    return this.send(encodeSse(event))
   }
 }
 

@@ -49,8 +49,9 @@ describe('codex-exec specifics', () => {
       const events = await collect(
         codexDriver(mock).run({ prompt: 'try to write', cwd: workspace }, new AbortController().signal),
       )
-      const cmd = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
-      expect(cmd).toBeDefined()
+      // codex does not always report a command the sandbox refused as an item; the model does get the result back.
+      expect(completionOf(events).status).toBe('succeeded')
+      expect(mock.requests.length).toBe(2)
       expect(existsSync(path.join(workspace, 'blocked.txt'))).toBe(false)
     } finally {
       await mock.close()

@@ -42,6 +42,16 @@ describe('POST /run (seed 001)', () => {
     expect(jsonl[0]?.type).toBe('thread.started')
     expect(jsonl.find((e) => e.item?.type === 'agent_message')?.item?.text).toBe('streamed answer')
     expect(mock.lastUserText(mock.requests[0]!)).toContain('stream please')
+    // CODEX_MODEL applies to /run too, unless the request's args choose a model.
+    expect((mock.requests[0]!.body as { model: string }).model).toBe('gpt-5.5')
+  })
+
+  it('a --model in the request args wins over CODEX_MODEL', async () => {
+    mock.script({ kind: 'text', text: 'other model' })
+    const args = ['exec', '--json', '--skip-git-repo-check', '--model', 'gpt-5.6-luna', 'x']
+    const frames = await readNdjson(await postJson(`${gw.url}/run`, { cli: 'codex', args }))
+    expect(frames.at(-1)).toEqual({ type: 'exit', code: 0 })
+    expect((mock.requests[0]!.body as { model: string }).model).toBe('gpt-5.6-luna')
   })
 
   it('passes stdin as the prompt and closes it', async () => {

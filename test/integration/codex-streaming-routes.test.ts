@@ -92,8 +92,10 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
   it('without a sandbox the default CODEX_SANDBOX (read-only) stops a command from writing', async () => {
     mock.script({ kind: 'exec_command', cmd: 'echo nope > blocked.txt' }, { kind: 'text', text: 'tried' })
     const res = await postJson(`${gw.url}/api/codex/run`, { prompt: 'try to write' })
-    const body = (await res.json()) as { events: CodexEvent[] }
-    expect(body.events.some((e) => e.item?.type === 'command_execution')).toBe(true)
+    expect(((await res.json()) as { final_response: string }).final_response).toBe('tried')
+    // codex ran the command and sent its output back (it does not always report a command_execution
+    // item for a command the sandbox refused, so the item is not asserted here).
+    expect(mock.requests).toHaveLength(2)
     expect(existsSync(path.join(gw.workspace, 'blocked.txt'))).toBe(false)
   })
 
@@ -175,15 +177,17 @@ describe('shutdown on seed 002', () => {
   it('ends a running stream with an error event and leaves no codex process', async () => {
     const mock = await startMockLlm()
     const gw = await startGateway(mock, { SHUTDOWN_GRACE_SECONDS: '0' })
+    let closed: Promise<void> | undefined
     try {
       mock.script({ kind: 'text', text: 'never', delayMs: 30_000 })
       const res = await postJson(`${gw.url}/api/codex/stream`, { prompt: 'hang' })
       const reader = res.body!.getReader()
       const decoder = new TextDecoder()
       let text = ''
-      while (!text.includes('thread.started')) text += decoder.decode((await reader.read()).value)
-      const closed = gw.close()
-      for (let r = await reader.read(); !r.done; r = await reader.read()) text += decoder.decode(r.value)
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        text += decoder.decode(r.value, { stream: true })
+        if (!closed && text.includes('thread.started')) closed = gw.close()
+      }
       await closed
       const events = sseData(text)
       expect(events[0]?.type).toBe('thread.started')
@@ -193,6 +197,7 @@ describe('shutdown on seed 002', () => {
       })
       expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
     } finally {
+      await (closed ?? gw.close())
       await mock.close()
     }
   })

@@ -19,7 +19,9 @@ import { SseWriter } from '../sse.js'
  * workspace-write, and danger-full-access needs RUN_ALLOW_UNSAFE_ARGS; `working_directory` defaults to
  * WORKSPACE_DIR and must stay inside the workspace roots (400). Both routes end codex after TIMEOUT_SECONDS:
  * the stream then sends {"type":"error","message":"timed out after Ns"} and closes, /run answers 408.
- * A failed codex run still answers 200 with whatever codex emitted. A client that disconnects ends codex.
+ * On shutdown the stream ends with an `error` event too and /run answers 503. A failed codex run still answers
+ * 200 with whatever codex emitted. A client that disconnects ends codex. Without `model` (or with "auto") CODEX_MODEL
+ * applies, then codex's own default, as on every other route.
  */
 export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   const config = { errorShape: 'plain' as const }
@@ -41,13 +43,14 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
         'sandbox "danger-full-access" is refused; set RUN_ALLOW_UNSAFE_ARGS=true to allow it',
       )
     const cwd = resolveCwd(b.working_directory, ctx.config.workspaceRoots)
+    const model = b.model && b.model !== 'auto' ? b.model : ctx.config.CODEX_MODEL
     await ensureReady(ctx.registry.get('codex'))
     const args = [
       'exec',
       '--json',
       '--sandbox',
       sandbox,
-      ...(b.model && b.model !== 'auto' ? ['--model', b.model] : []),
+      ...(model ? ['--model', model] : []),
       ...(b.skip_git_repo_check ? ['--skip-git-repo-check'] : []),
       '-',
     ]

@@ -1,0 +1,67 @@
+/** Small order statistics for the benchmark (no dependencies). */
+
+export function sorted(values: readonly number[]): number[] {
+  return [...values].sort((a, b) => a - b)
+}
+
+/** Median; the mean of the two middle values for an even count. */
+export function median(values: readonly number[]): number {
+  const s = sorted(values)
+  if (s.length === 0) return Number.NaN
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
+/** Nearest-rank percentile (p in 0..100). */
+export function percentile(values: readonly number[], p: number): number {
+  const s = sorted(values)
+  if (s.length === 0) return Number.NaN
+  const rank = Math.max(1, Math.ceil((p / 100) * s.length))
+  return s[Math.min(rank, s.length) - 1]!
+}
+
+/**
+ * Distribution-free confidence interval of the median (binomial order statistics, no resampling): the
+ * interval [x(k), x(n-k+1)] with the largest k whose coverage is at least `confidence`. Null when there are
+ * too few values for that coverage (n < 6 at 95%).
+ */
+export function medianCi(values: readonly number[], confidence = 0.95): [number, number] | null {
+  const s = sorted(values)
+  const n = s.length
+  const tail = (1 - confidence) / 2
+  // P(B <= j) for B ~ Binomial(n, 1/2), summed term by term.
+  let term = 0.5 ** n
+  let cumulative = term
+  let k = 0
+  for (let j = 0; j < n && cumulative <= tail; j++) {
+    k = j + 1
+    term = (term * (n - j)) / (j + 1)
+    cumulative += term
+  }
+  if (k === 0) return null
+  return [s[k - 1]!, s[n - k]!]
+}
+
+export function min(values: readonly number[]): number {
+  return values.length === 0 ? Number.NaN : Math.min(...values)
+}
+
+export interface Summary {
+  median: number
+  p90: number
+  min: number
+}
+
+export function summarize(values: readonly number[]): Summary {
+  return { median: median(values), p90: percentile(values, 90), min: min(values) }
+}
+
+/** Renders rows as a Markdown table (the first row is the header), columns padded for the terminal. */
+export function markdownTable(rows: string[][], alignRight: boolean[] = []): string {
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length)))
+  const pad = (cell: string, col: number) =>
+    alignRight[col] ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!)
+  const line = (r: string[]) => `| ${r.map((c, i) => pad(c, i)).join(' | ')} |`
+  const rule = `| ${widths.map((w, i) => (alignRight[i] ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`
+  return [line(rows[0]!), rule, ...rows.slice(1).map(line)].join('\n')
+}

@@ -1,0 +1,67 @@
+import type { ServerResponse } from 'node:http'
+import type { FastifyReply } from 'fastify'
+
+/**
+ * A streamed response on a hijacked reply: headers flushed at once, every write flushed as it happens,
+ * backpressure honoured, `onClientGone` called if the client disconnects before `end()`. The encoders
+ * (NDJSON, SSE) are thin subclasses.
+ */
+export class StreamWriter {
+  protected readonly raw: ServerResponse
+  private ended = false
+  private readonly cleanups: (() => void)[] = []
+
+  constructor(
+    reply: FastifyReply,
+    contentType: string,
+    onClientGone: () => void,
+    headers: Record<string, string> = {},
+  ) {
+    reply.hijack()
+    this.raw = reply.raw
+    this.raw.writeHead(200, {
+      'content-type': contentType,
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+      ...headers,
+    })
+    this.raw.flushHeaders()
+    this.raw.on('close', () => {
+      this.runCleanups()
+      if (!this.ended) onClientGone()
+    })
+  }
+
+  get closed(): boolean {
+    return this.raw.destroyed || this.raw.writableEnded
+  }
+
+  /** Runs `fn` once when the stream ends or the client leaves (timers, listeners). */
+  protected onClose(fn: () => void): void {
+    this.cleanups.push(fn)
+  }
+
+  protected async send(text: string): Promise<void> {
+    if (this.closed) return
+    if (this.raw.write(text)) return
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.raw.off('drain', done)
+        this.raw.off('close', done)
+        resolve()
+      }
+      this.raw.on('drain', done)
+      this.raw.on('close', done)
+    })
+  }
+
+  end(): void {
+    this.ended = true
+    this.runCleanups()
+    if (!this.closed) this.raw.end()
+  }
+
+  private runCleanups(): void {
+    for (const fn of this.cleanups.splice(0)) fn()
+  }
+}
