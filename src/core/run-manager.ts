@@ -3,6 +3,7 @@ import type { AgentDriver, RunRequest } from '../agents/driver.js'
 import type { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
 import { killOrphanedGroup } from '../process/orphans.js'
+import { checkRunArgs, checkRunEnv } from '../process/policy.js'
 import type { AgentEvent, StoredEvent } from '../protocol/events.js'
 import { type Run, type RunRequestFields, terminalStatuses } from '../protocol/runs.js'
 import type { RunFilter, Store } from '../store/store.js'
@@ -82,6 +83,7 @@ export class RunManager {
     if (!this.accepting)
       throw new AppError('shutting_down', 'the server is shutting down and accepts no new runs')
     const driver = this.registry.get(agent)
+    this.checkCommand(driver.id, fields)
     if (fields.outputSchema && !driver.capabilities.outputSchema)
       throw new AppError('invalid_request', `agent ${driver.id} does not support outputSchema`)
     const validate = fields.outputSchema ? compileOutputSchema(fields.outputSchema) : undefined
@@ -122,8 +124,9 @@ export class RunManager {
     await this.store.createRun(run)
     await this.log.append(run.id, { type: 'run.queued' })
     const req: RunRequest = {
-      prompt: fields.prompt,
+      prompt: fields.prompt ?? '',
       cwd,
+      ...(fields.command ? { raw: fields.command } : {}),
       timeoutMs,
       ...(fields.model ? { model: fields.model } : {}),
       ...(fields.sandbox ? { sandbox: fields.sandbox } : {}),
@@ -141,6 +144,31 @@ export class RunManager {
     this.queue.push(pending)
     this.pump()
     return (await this.store.getRun(run.id)) ?? run
+  }
+
+  /** A prompt for agents; an allowlisted command, checked like POST /run, for the `cli` agent. */
+  private checkCommand(driverId: string, fields: RunRequestFields): void {
+    if (driverId !== 'cli') {
+      if (fields.command)
+        throw new AppError('invalid_request', '`command` is only for the cli agent; send `prompt`')
+      if (!fields.prompt) throw new AppError('invalid_request', '`prompt` is required')
+      return
+    }
+    const command = fields.command
+    if (!command)
+      throw new AppError('invalid_request', 'the cli agent needs `command` {cli, args, stdin?, env?}')
+    if (!this.config.CLI_LIST.includes(command.cli))
+      throw new AppError(
+        'unknown_cli',
+        `cli "${command.cli}" is not allowed; CLI_LIST allows: ${this.config.CLI_LIST.join(', ')}`,
+      )
+    checkRunArgs(command.cli, command.args, this.config.RUN_ALLOW_UNSAFE_ARGS)
+    checkRunEnv(command.env, this.config.RUN_ALLOW_ENV)
+    if (!this.registry.cli().resolve(command.cli))
+      throw new AppError(
+        'agent_not_installed',
+        `cli "${command.cli}" is in CLI_LIST but not installed on this server`,
+      )
   }
 
   get(id: string): Promise<Run | undefined> {

@@ -4,7 +4,17 @@ import { endReason, runStatus, usage } from './outcome.js'
 
 /** The durable run resource of the /v1 API. */
 export const runRequestFields = z.object({
-  prompt: z.string().min(1),
+  /** What to ask the agent; required except for the `cli` agent, which runs `command`. */
+  prompt: z.string().min(1).optional(),
+  /** For the `cli` agent: an allowlisted CLI (CLI_LIST) with its args, stdin and env, under the /run policy. */
+  command: z
+    .object({
+      cli: z.string().min(1),
+      args: z.array(z.string()).max(1000).default([]),
+      stdin: z.string().optional(),
+      env: z.record(z.string(), z.string()).default({}),
+    })
+    .optional(),
   model: z.string().optional(),
   sandbox: sandboxMode.optional(),
   /** Relative to WORKSPACE_DIR, or absolute inside a workspace root. */

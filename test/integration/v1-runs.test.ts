@@ -264,3 +264,39 @@ describe('/v1/runs', () => {
     expect(await docs.text()).toMatch(/swagger/i)
   })
 })
+
+describe('/v1/runs with the cli agent', () => {
+  it('runs an allowlisted command durably: output events, exit code, replayable', async () => {
+    const gw = await startGateway(null, { CLI_LIST: 'codex,cat' })
+    try {
+      const res = await postJson(`${gw.url}/v1/runs?wait=true`, {
+        agent: 'cli',
+        command: { cli: 'cat', args: [], stdin: 'line one\nline two\n' },
+      })
+      const run = (await res.json()) as Run
+      expect(run).toMatchObject({ agent: 'cli', status: 'succeeded', exitCode: 0 })
+      const ev = await fetch(`${gw.url}/v1/runs/${run.id}/events`, {
+        headers: { accept: 'application/x-ndjson' },
+      })
+      const lines = (await ev.text())
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as StoredEvent)
+      const stdout = lines.filter((e) => e.type === 'output' && e.stream === 'stdout')
+      expect(stdout.map((e) => (e.type === 'output' ? e.data : '')).join('')).toBe('line one\nline two\n')
+      const refused = await postJson(`${gw.url}/v1/runs`, {
+        agent: 'cli',
+        command: { cli: 'bash', args: ['-c', 'id'] },
+      })
+      expect(refused.status).toBe(400)
+      expect(await refused.text()).toMatch(/CLI_LIST/)
+      const noCommand = await postJson(`${gw.url}/v1/runs`, { agent: 'cli', prompt: 'x' })
+      expect(noCommand.status).toBe(400)
+      const noPrompt = await postJson(`${gw.url}/v1/runs`, {})
+      expect(noPrompt.status).toBe(400)
+      expect(await noPrompt.text()).toMatch(/prompt/)
+    } finally {
+      await gw.close()
+    }
+  })
+})
