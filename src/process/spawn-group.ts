@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { Readable } from 'node:stream'
 import type { EndReason } from '../protocol/outcome.js'
-import { killGroup, terminateGroup } from './terminate.js'
+import { killGroup, type Termination, terminateGroup } from './terminate.js'
 
 /** What to run. `stdin` is written then closed; `null` closes it at once (codex waits on an open stdin). */
 export interface SpawnSpec {
@@ -48,7 +48,7 @@ export function spawnGroup(spec: SpawnSpec): GroupProcess {
   const started = performance.now()
   let reason: EndReason | undefined
   let child: ChildProcess
-  let graceTimer: NodeJS.Timeout | undefined
+  let termination: Termination | undefined
   try {
     child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
@@ -69,7 +69,7 @@ export function spawnGroup(spec: SpawnSpec): GroupProcess {
   const terminate = (why: EndReason) => {
     if (reason === undefined) reason = why
     if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
-    if (!graceTimer) graceTimer = terminateGroup(child.pid, spec.killGraceMs)
+    termination ??= terminateGroup(child.pid, spec.killGraceMs)
   }
 
   const timeout = spec.timeoutMs ? setTimeout(() => terminate('timed_out'), spec.timeoutMs) : undefined
@@ -86,9 +86,11 @@ export function spawnGroup(spec: SpawnSpec): GroupProcess {
       spawnError = spawnErrorMessage(spec, err)
       if (child.pid === undefined) finish(null, null)
     })
-    // 'exit' fires when the leader dies; anything it left in its group is ended right away.
+    // 'exit' fires when the leader dies; anything it left in its group (or, when we were ending it, anywhere
+    // in its tree) is ended right away.
     child.once('exit', () => {
-      if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL')
+      if (termination) termination.killNow()
+      else if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL')
     })
     child.once('close', (code, sig) => finish(code, sig))
     let finished = false
@@ -96,7 +98,7 @@ export function spawnGroup(spec: SpawnSpec): GroupProcess {
       if (finished) return
       finished = true
       if (timeout) clearTimeout(timeout)
-      if (graceTimer) clearTimeout(graceTimer)
+      termination?.cancel()
       spec.signal?.removeEventListener('abort', onAbort)
       resolve({
         exitCode: code,

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { readText } from '../../src/process/lines.js'
 import { type GroupProcess, type SpawnSpec, spawnGroup } from '../../src/process/spawn-group.js'
-import { killAll, processesInGroup, waitUntilGone } from '../support/processes.js'
+import { killAll, processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 let cwd: string
@@ -102,6 +102,16 @@ describe('spawnGroup', () => {
     expect(outcome.signal).toBe('SIGTERM')
     expect(outcome.durationMs).toBeLessThan(10_000)
     expect(await waitUntilGone(() => processesInGroup(proc.pid!), 1000)).toEqual([])
+  })
+
+  it('ends descendants that moved to a session of their own (as codex does with commands)', async () => {
+    const { proc } = run({ ...sh('setsid sleep 31 & echo started; wait'), timeoutMs: 500 })
+    const deadline = Date.now() + 5000
+    const escaped = () => processesUnder(cwd).filter((p) => p.cmd === 'sleep 31' && p.pgid !== proc.pid)
+    while (escaped().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    expect(escaped()).toHaveLength(1)
+    expect((await proc.done).reason).toBe('timed_out')
+    expect(await waitUntilGone(escaped, 3000)).toEqual([])
   })
 
   it('ends the whole group when aborted, recording the abort reason', async () => {

@@ -1,0 +1,233 @@
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Run } from '../../src/protocol/runs.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { gatewayEnv, postJson, readNdjson } from '../support/gateway.js'
+import { killAll, processesUnder, waitUntilGone } from '../support/processes.js'
+import { type ServerProcess, startServerProcess } from '../support/server-process.js'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+function assertStarted(s: Awaited<ReturnType<typeof startServerProcess>>): ServerProcess {
+  if (!('url' in s)) throw new Error(`server exited (${s.exitCode}):\n${s.output.join('\n')}`)
+  return s
+}
+
+async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(50)
+  }
+}
+
+async function getRun(url: string, id: string): Promise<Run> {
+  const res = await fetch(`${url}/v1/runs/${id}`)
+  expect(res.status).toBe(200)
+  return (await res.json()) as Run
+}
+
+async function listRuns(url: string, status: string): Promise<Run[]> {
+  const res = await fetch(`${url}/v1/runs?status=${status}&limit=100`)
+  expect(res.status).toBe(200)
+  return ((await res.json()) as { runs: Run[] }).runs
+}
+
+async function submit(url: string, body: Record<string, unknown>): Promise<Run> {
+  const res = await postJson(`${url}/v1/runs`, body)
+  expect(res.status).toBe(202)
+  return (await res.json()) as Run
+}
+
+async function eventsOf(url: string, id: string, headers: Record<string, string> = {}) {
+  const res = await fetch(`${url}/v1/runs/${id}/events`, {
+    headers: { accept: 'application/x-ndjson', ...headers },
+  })
+  expect(res.status).toBe(200)
+  expect(res.headers.get('content-type')).toMatch(/^application\/x-ndjson/)
+  return readNdjson(res)
+}
+
+/** The codex processes a server process started: its direct children working in the workspace. */
+const codexChildren = (server: ServerProcess, workspace: string) =>
+  processesUnder(workspace).filter((p) => p.ppid === server.child.pid)
+
+const alive = (server: ServerProcess) => server.child.exitCode === null && server.child.signalCode === null
+
+/** Runs are durable: a crash, a graceful stop and a restart keep their records and event logs. */
+describe('durable runs across server restarts (real processes)', () => {
+  let mock: MockLlm
+  const servers: ServerProcess[] = []
+  const workspaces: string[] = []
+
+  /** Starts a server process that afterEach stops if the test did not. */
+  async function start(env: Record<string, string | undefined>, dir: string): Promise<ServerProcess> {
+    const server = assertStarted(await startServerProcess(env, dir))
+    servers.push(server)
+    return server
+  }
+
+  beforeAll(async () => {
+    mock = await startMockLlm()
+  })
+  afterEach(async () => {
+    for (const server of servers.splice(0)) if (alive(server)) await server.stop('SIGTERM')
+    for (const workspace of workspaces.splice(0))
+      killAll(await waitUntilGone(() => processesUnder(workspace), 5000))
+    mock.reset()
+  })
+  afterAll(async () => {
+    await mock.close()
+  })
+
+  it('after SIGKILL, a new server records the running runs as interrupted (server_lost) and ends their processes', async () => {
+    mock.setDefault({ kind: 'text', text: 'never', delayMs: 30_000 })
+    const { env, dir, workspace } = gatewayEnv(mock, { MAX_CONCURRENT_RUNS: '5' })
+    workspaces.push(workspace)
+    const first = await start(env, dir)
+    const runs = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => submit(first.url, { prompt: `crash ${i}` })),
+    )
+    await waitFor(
+      async () =>
+        (await listRuns(first.url, 'running')).length === 5 && codexChildren(first, workspace).length === 5,
+      'five running runs with five codex processes',
+    )
+    const before = new Map(
+      await Promise.all(runs.map(async (r) => [r.id, await getRun(first.url, r.id)] as const)),
+    )
+    for (const r of before.values()) expect(r.pid).toBeTypeOf('number')
+
+    first.child.kill('SIGKILL')
+    expect(await first.stop()).toBeNull()
+    expect(first.child.signalCode).toBe('SIGKILL')
+    // Nothing ended the codex process groups (they lead their own): they outlive the server...
+    const pids = new Set([...before.values()].map((r) => r.pid))
+    expect(processesUnder(workspace).filter((p) => pids.has(p.pid))).toHaveLength(5)
+
+    const second = await start(env, dir)
+    for (const { id } of runs) {
+      const run = await getRun(second.url, id)
+      expect(run.status).toBe('interrupted')
+      expect(run.reason).toBe('server_lost')
+      expect(run.finishedAt).not.toBeNull()
+      expect(run.startedAt).toBe(before.get(id)!.startedAt)
+      const events = await eventsOf(second.url, id)
+      const types = events.map((e) => e.type)
+      expect(types).toContain('run.queued')
+      expect(types).toContain('run.started')
+      expect(types.indexOf('run.queued')).toBeLessThan(types.indexOf('run.started'))
+      expect(types.filter((t) => t === 'run.completed')).toHaveLength(1)
+      expect(events.at(-1)).toMatchObject({
+        type: 'run.completed',
+        status: 'interrupted',
+        reason: 'server_lost',
+        runId: id,
+      })
+      expect(events.map((e) => e.seq)).toEqual(Array.from({ length: events.length }, (_, i) => i + 1))
+      expect(run.lastSeq).toBe(events.length)
+    }
+    expect((await listRuns(second.url, 'running')).length).toBe(0)
+    expect((await listRuns(second.url, 'interrupted')).length).toBe(5)
+    // ...until the new server's recovery ends them.
+    expect(await waitUntilGone(() => processesUnder(workspace), 10_000)).toEqual([])
+
+    // The store opened cleanly: new runs are accepted and finish.
+    mock.script({ kind: 'text', text: 'fresh after the crash' })
+    const fresh = await postJson(`${second.url}/v1/runs?wait=true`, { prompt: 'fresh' })
+    expect(fresh.status).toBe(200)
+    const freshRun = (await fresh.json()) as Run
+    expect(freshRun.status).toBe('succeeded')
+    expect(freshRun.finalResponse).toBe('fresh after the crash')
+
+    expect(await second.stop('SIGTERM')).toBe(0)
+    const db = new Database(path.join(env.DATA_DIR!, 'agent-gateway.db'))
+    try {
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok')
+      const rows = db.prepare('SELECT status, COUNT(*) AS n FROM runs GROUP BY status ORDER BY status').all()
+      expect(rows).toEqual([
+        { status: 'interrupted', n: 5 },
+        { status: 'succeeded', n: 1 },
+      ])
+    } finally {
+      db.close()
+    }
+  }, 90_000)
+
+  it('SIGTERM lets a running run finish within SHUTDOWN_GRACE_SECONDS, then exits 0', async () => {
+    mock.setDefault({ kind: 'text', text: 'finished during shutdown', delayMs: 1500 })
+    const { env, dir, workspace } = gatewayEnv(mock, { SHUTDOWN_GRACE_SECONDS: '10' })
+    workspaces.push(workspace)
+    const first = await start(env, dir)
+    const { id } = await submit(first.url, { prompt: 'finish me' })
+    await waitFor(async () => (await getRun(first.url, id)).status === 'running', 'the run to start', 10_000)
+
+    expect(await first.stop('SIGTERM')).toBe(0)
+    const exitedAt = Date.now()
+    expect(processesUnder(workspace).filter((p) => p.ppid === first.child.pid)).toEqual([])
+
+    const second = await start(env, dir)
+    const run = await getRun(second.url, id)
+    expect(run.status).toBe('succeeded')
+    expect(run.reason).toBe('exited')
+    expect(run.finalResponse).toBe('finished during shutdown')
+    expect(Date.parse(run.finishedAt!)).toBeLessThanOrEqual(exitedAt)
+    const events = await eventsOf(second.url, id)
+    expect(events.at(-1)).toMatchObject({ type: 'run.completed', status: 'succeeded' })
+    expect(await second.stop('SIGTERM')).toBe(0)
+    expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
+  }, 60_000)
+
+  it('SIGTERM ends a run that outlasts SHUTDOWN_GRACE_SECONDS as interrupted (shutdown)', async () => {
+    mock.setDefault({ kind: 'text', text: 'never', delayMs: 30_000 })
+    const { env, dir, workspace } = gatewayEnv(mock, { SHUTDOWN_GRACE_SECONDS: '1' })
+    workspaces.push(workspace)
+    const first = await start(env, dir)
+    const { id } = await submit(first.url, { prompt: 'too long for the grace period' })
+    await waitFor(
+      async () =>
+        (await getRun(first.url, id)).status === 'running' && codexChildren(first, workspace).length === 1,
+      'the run and its codex process',
+      10_000,
+    )
+
+    const stopping = Date.now()
+    expect(await first.stop('SIGTERM')).toBe(0)
+    expect(Date.now() - stopping).toBeLessThan(6000)
+    expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
+
+    const second = await start(env, dir)
+    const run = await getRun(second.url, id)
+    expect(run.status).toBe('interrupted')
+    expect(run.reason).toBe('shutdown')
+    const events = await eventsOf(second.url, id)
+    expect(events.filter((e) => e.type === 'run.completed')).toHaveLength(1)
+    expect(events.at(-1)).toMatchObject({ type: 'run.completed', status: 'interrupted', reason: 'shutdown' })
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: events.length }, (_, i) => i + 1))
+    expect(await second.stop('SIGTERM')).toBe(0)
+  }, 60_000)
+
+  it("a finished run's events are replayed after a restart from Last-Event-ID", async () => {
+    mock.script({ kind: 'text', text: 'kept across restarts' })
+    const { env, dir, workspace } = gatewayEnv(mock)
+    workspaces.push(workspace)
+    const first = await start(env, dir)
+    const done = await postJson(`${first.url}/v1/runs?wait=true`, { prompt: 'persist me' })
+    expect(done.status).toBe(200)
+    const finished = (await done.json()) as Run
+    expect(finished.status).toBe('succeeded')
+    const before = await eventsOf(first.url, finished.id)
+    expect(before.length).toBeGreaterThan(3)
+    expect(before.at(-1)).toMatchObject({ type: 'run.completed', status: 'succeeded' })
+    expect(await first.stop('SIGTERM')).toBe(0)
+
+    const second = await start(env, dir)
+    const after = await eventsOf(second.url, finished.id, { 'last-event-id': '2' })
+    expect(after[0]?.seq).toBe(3)
+    expect(after.at(-1)?.seq).toBe(before.at(-1)?.seq)
+    expect(after).toEqual(before.filter((e) => (e.seq as number) > 2))
+    expect(await getRun(second.url, finished.id)).toEqual(finished)
+    expect(await second.stop('SIGTERM')).toBe(0)
+  }, 60_000)
+})
