@@ -31,12 +31,13 @@ const bool = (fallback: boolean) =>
       return z.NEVER
     })
 
-const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+/** An integer setting in [min, max]; empty or unset gives undefined. */
+const optionalInt = (min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z
     .string()
     .optional()
     .transform((v, ctx) => {
-      if (v === undefined || v.trim() === '') return fallback
+      if (v === undefined || v.trim() === '') return undefined
       const n = Number(v)
       if (!Number.isInteger(n) || n < min || n > max) {
         ctx.addIssue({ code: 'custom', message: `expected an integer from ${min} to ${max}, got "${v}"` })
@@ -44,6 +45,10 @@ const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
       }
       return n
     })
+
+/** An integer setting in [min, max] with a default. */
+const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  optionalInt(min, max).transform((n) => n ?? fallback)
 
 /** codex.serve semantics: empty, invalid or <= 0 disables the timeout. */
 const optionalTimeoutSeconds = z
@@ -58,19 +63,6 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
-
-const optionalInt = z
-  .string()
-  .optional()
-  .transform((v, ctx) => {
-    if (v === undefined || v.trim() === '') return undefined
-    const n = Number(v)
-    if (!Number.isInteger(n) || n < 0) {
-      ctx.addIssue({ code: 'custom', message: `expected an integer >= 0, got "${v}"` })
-      return z.NEVER
-    }
-    return n
-  })
 
 export const sandboxMode = z.enum(['read-only', 'workspace-write', 'danger-full-access'])
 export type SandboxMode = z.infer<typeof sandboxMode>
@@ -105,7 +97,7 @@ export const envSchema = z.object({
   CODEX_MODEL_REASONING_EFFORT: optionalString,
   CODEX_API_BASE_URL: optionalString.pipe(z.url().optional()),
   CODEX_API_KEY: optionalString,
-  CODEX_MAX_RETRIES: optionalInt,
+  CODEX_MAX_RETRIES: optionalInt(0),
   CODEX_SANDBOX: sandboxMode.default('read-only'),
   CODEX_CONFIG_OVERRIDES: optionalString,
 })

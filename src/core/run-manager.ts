@@ -5,7 +5,7 @@ import type { Config } from '../config/load.js'
 import { killOrphanedGroup } from '../process/orphans.js'
 import { checkRunArgs, checkRunEnv } from '../process/policy.js'
 import type { AgentEvent, StoredEvent } from '../protocol/events.js'
-import { type Run, type RunRequestFields, terminalStatuses } from '../protocol/runs.js'
+import { queuedRun, type Run, type RunRequestFields, terminalStatuses } from '../protocol/runs.js'
 import type { RunFilter, Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import { AppError } from './errors.js'
@@ -102,25 +102,8 @@ export class RunManager {
         { retryAfterSeconds: 5 },
       )
     const timeoutMs = fields.timeoutMs ?? this.config.TIMEOUT_SECONDS * 1000
-    const run: Run = {
-      id: newRunId(),
-      agent: driver.id,
-      status: 'queued',
-      request: { ...fields, cwd, ...(images ? { images } : {}), timeoutMs },
-      createdAt: new Date().toISOString(),
-      startedAt: null,
-      finishedAt: null,
-      exitCode: null,
-      signal: null,
-      reason: null,
-      finalResponse: null,
-      usage: null,
-      error: null,
-      agentSessionId: null,
-      pid: null,
-      command: null,
-      lastSeq: 0,
-    }
+    const request = { ...fields, cwd, ...(images ? { images } : {}), timeoutMs }
+    const run = queuedRun(newRunId(), driver.id, request, new Date().toISOString())
     await this.store.createRun(run)
     await this.log.append(run.id, { type: 'run.queued' })
     const req: RunRequest = {

@@ -52,3 +52,26 @@ export const run = z.object({
 export type Run = z.infer<typeof run>
 
 export const terminalStatuses = new Set(['succeeded', 'failed', 'cancelled', 'timed_out', 'interrupted'])
+
+/** A new run as accepted: queued, no outcome yet. */
+export function queuedRun(id: string, agent: string, request: Run['request'], createdAt: string): Run {
+  return {
+    id,
+    agent,
+    status: 'queued',
+    request,
+    createdAt,
+    startedAt: null,
+    finishedAt: null,
+    exitCode: null,
+    signal: null,
+    reason: null,
+    finalResponse: null,
+    usage: null,
+    error: null,
+    agentSessionId: null,
+    pid: null,
+    command: null,
+    lastSeq: 0,
+  }
+}

@@ -1,22 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, startGateway, type TestGateway, testApiKey } from '../support/gateway.js'
+import { postJson, sharedGateway, startGateway, type TestGateway, testApiKey } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 
 /** Seed 000 over real sockets with the real codex: GET /hello, POST /chat and their error statuses. */
 describe('GET /hello and POST /chat (seed 000)', () => {
+  const shared = sharedGateway()
   let mock: MockLlm
   let gw: TestGateway
-
-  beforeAll(async () => {
-    mock = await startMockLlm()
-    gw = await startGateway(mock)
-  })
-  afterAll(async () => {
-    await gw.close()
-    await mock.close()
-  })
-  afterEach(() => mock.reset())
+  beforeEach(() => ({ mock, gw } = shared))
 
   it('/hello returns the scripted greeting as text/plain', async () => {
     mock.script({ kind: 'text', text: 'Ahoy, traveller!' })

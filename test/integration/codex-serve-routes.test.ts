@@ -1,9 +1,9 @@
 import { mkdirSync, symlinkSync } from 'node:fs'
 import path from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { waitFor } from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, readNdjson, startGateway, type TestGateway } from '../support/gateway.js'
+import { postJson, readNdjson, sharedGateway, startGateway, type TestGateway } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 import { tempDir } from '../support/temp.js'
 
@@ -11,18 +11,10 @@ const execArgs = (prompt: string) => ['exec', '--json', '--skip-git-repo-check',
 
 /** Seed 001 (codex.serve) over real sockets with the real codex. */
 describe('POST /run (seed 001)', () => {
+  const shared = sharedGateway()
   let mock: MockLlm
   let gw: TestGateway
-
-  beforeAll(async () => {
-    mock = await startMockLlm()
-    gw = await startGateway(mock)
-  })
-  afterAll(async () => {
-    await gw.close()
-    await mock.close()
-  })
-  afterEach(() => mock.reset())
+  beforeEach(() => ({ mock, gw } = shared))
 
   it('streams codex JSONL as stdout frames, then exit 0', async () => {
     mock.script({ kind: 'text', text: 'streamed answer' })

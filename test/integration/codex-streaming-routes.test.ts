@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { LineSplitter, parseCodexLine } from '../../src/http/compat/codex-streaming.js'
 import { encodeSse } from '../../src/http/sse.js'
 import { waitFor } from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { postJson, sharedGateway, startGateway, type TestGateway } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 
 type CodexEvent = { type: string; item?: { type: string; text?: string; command?: string } }
@@ -27,18 +27,10 @@ function sseData(text: string): CodexEvent[] {
 
 /** Seed 002 (FastAPI around `codex exec --json`) over real sockets with the real codex. */
 describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
+  const shared = sharedGateway()
   let mock: MockLlm
   let gw: TestGateway
-
-  beforeAll(async () => {
-    mock = await startMockLlm()
-    gw = await startGateway(mock)
-  })
-  afterAll(async () => {
-    await gw.close()
-    await mock.close()
-  })
-  afterEach(() => mock.reset())
+  beforeEach(() => ({ mock, gw } = shared))
 
   it('streams codex events verbatim as SSE data lines, in order', async () => {
     mock.script({ kind: 'text', text: 'streamed answer' })

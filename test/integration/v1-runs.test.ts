@@ -1,25 +1,17 @@
 import { Validator } from '@seriousme/openapi-schema-validator'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
-import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import type { MockLlm } from '../mock-llm/index.js'
+import { postJson, sharedGateway, startGateway, type TestGateway } from '../support/gateway.js'
 import { readSse, readSseUntil } from '../support/sse-client.js'
 
 /** The native /v1 run API over real sockets with the real codex. */
 describe('/v1/runs', () => {
+  const shared = sharedGateway()
   let mock: MockLlm
   let gw: TestGateway
-
-  beforeAll(async () => {
-    mock = await startMockLlm()
-    gw = await startGateway(mock)
-  })
-  afterAll(async () => {
-    await gw.close()
-    await mock.close()
-  })
-  afterEach(() => mock.reset())
+  beforeEach(() => ({ mock, gw } = shared))
 
   const submit = async (body: Record<string, unknown>, query = '') => {
     const res = await postJson(`${gw.url}/v1/runs${query}`, body)

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
+import { afterAll, afterEach, beforeAll } from 'vitest'
 import { startServer } from '../../src/http/server.js'
-import type { MockLlm } from '../mock-llm/index.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { makeCodexHome } from './codex-home.js'
 import { tempDir } from './temp.js'
 
@@ -55,4 +56,22 @@ export async function readNdjson(res: Response): Promise<Record<string, unknown>
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Record<string, unknown>)
+}
+
+/**
+ * One mock model and one gateway for a whole describe block (started before, closed after); the mock's
+ * script and recordings are reset after each test. Read `mock` and `gw` inside tests, not at collection time.
+ */
+export function sharedGateway(overrides: Record<string, string | undefined> = {}) {
+  const shared = {} as { mock: MockLlm; gw: TestGateway }
+  beforeAll(async () => {
+    shared.mock = await startMockLlm()
+    shared.gw = await startGateway(shared.mock, overrides)
+  })
+  afterAll(async () => {
+    await shared.gw?.close()
+    await shared.mock?.close()
+  })
+  afterEach(() => shared.mock?.reset())
+  return shared
 }

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { EventLog } from '../../src/core/event-log.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
-import type { Run } from '../../src/protocol/runs.js'
+import { queuedRun, type Run } from '../../src/protocol/runs.js'
 import { migrations } from '../../src/store/migrations/index.js'
 import { SqliteStore } from '../../src/store/sqlite.js'
 import { tempDir } from '../support/temp.js'
@@ -20,26 +20,7 @@ function open(file = path.join(tempDir('store-'), 'gw.db')) {
 }
 
 function newRun(id: string, patch: Partial<Run> = {}): Run {
-  return {
-    id,
-    agent: 'codex-exec',
-    status: 'queued',
-    request: { prompt: 'p', cwd: '/w' },
-    createdAt: new Date().toISOString(),
-    startedAt: null,
-    finishedAt: null,
-    exitCode: null,
-    signal: null,
-    reason: null,
-    finalResponse: null,
-    usage: null,
-    error: null,
-    agentSessionId: null,
-    pid: null,
-    command: null,
-    lastSeq: 0,
-    ...patch,
-  }
+  return { ...queuedRun(id, 'codex-exec', { prompt: 'p', cwd: '/w' }, new Date().toISOString()), ...patch }
 }
 
 describe('SqliteStore', () => {
