@@ -1,16 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { Readable } from 'node:stream'
+import { PassThrough, Readable, type Writable } from 'node:stream'
 import type { EndReason } from '../protocol/outcome.js'
 import { killGroup, type Termination, terminateGroup } from './terminate.js'
 
-/** What to run. `stdin` is written then closed; `null` closes it at once (codex waits on an open stdin). */
+/**
+ * What to run. `stdin`: a string is written then closed; `null`/absent closes it at once (codex exec waits on an
+ * open stdin); `{ keepOpen: true }` leaves it open for a long-lived peer (codex app-server) via `GroupProcess.stdin`.
+ */
 export interface SpawnSpec {
   command: string
   args: string[]
   cwd: string
   env: NodeJS.ProcessEnv
-  stdin?: string | null
+  stdin?: string | null | { keepOpen: true }
   timeoutMs?: number | null
   /** SIGTERM first, SIGKILL after this many ms. */
   killGraceMs: number
@@ -30,6 +33,8 @@ export interface ProcessOutcome {
 
 export interface GroupProcess {
   pid: number | undefined
+  /** Writable only with `stdin: { keepOpen: true }`; already ended otherwise. */
+  stdin: Writable
   stdout: Readable
   stderr: Readable
   /** Resolves once the process exited and its stdio closed; never rejects. */
@@ -63,8 +68,8 @@ export function spawnGroup(spec: SpawnSpec): GroupProcess {
   }
   // An unread or closed stdin must not crash the server (EPIPE when the child exits early).
   child.stdin?.on('error', () => {})
-  if (spec.stdin) child.stdin?.end(spec.stdin)
-  else child.stdin?.end()
+  if (typeof spec.stdin === 'string' && spec.stdin) child.stdin?.end(spec.stdin)
+  else if (!(typeof spec.stdin === 'object' && spec.stdin?.keepOpen)) child.stdin?.end()
 
   const terminate = (why: EndReason) => {
     if (reason === undefined) reason = why
@@ -110,7 +115,7 @@ export function spawnGroup(spec: SpawnSpec): GroupProcess {
     }
   })
 
-  return { pid: child.pid, stdout: child.stdout!, stderr: child.stderr!, done, terminate }
+  return { pid: child.pid, stdin: child.stdin!, stdout: child.stdout!, stderr: child.stderr!, done, terminate }
 }
 
 function spawnErrorMessage(spec: SpawnSpec, err: NodeJS.ErrnoException): string {
@@ -124,6 +129,7 @@ function notSpawned(error: string, started: number): GroupProcess {
   const empty = () => Readable.from([])
   return {
     pid: undefined,
+    stdin: new PassThrough().end() as Writable,
     stdout: empty(),
     stderr: empty(),
     done: Promise.resolve({
