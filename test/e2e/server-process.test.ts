@@ -42,8 +42,8 @@ describe('agent-gateway serve (real process)', () => {
     expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
   })
 
-  it('SIGTERM during a run ends the run and its codex process group', async () => {
-    const { env, dir, workspace } = gatewayEnv(mock)
+  it('SIGTERM during a run ends the run and its codex process group after the grace period', async () => {
+    const { env, dir, workspace } = gatewayEnv(mock, { SHUTDOWN_GRACE_SECONDS: '1' })
     const server = assertStarted(await startServerProcess(env, dir))
     mock.script({ kind: 'text', text: 'never', delayMs: 30_000 })
     const pending = fetch(`${server.url}/hello`).catch(() => null)
