@@ -115,7 +115,14 @@ export function spawnGroup(spec: SpawnSpec): GroupProcess {
     }
   })
 
-  return { pid: child.pid, stdin: child.stdin!, stdout: child.stdout!, stderr: child.stderr!, done, terminate }
+  return {
+    pid: child.pid,
+    stdin: child.stdin!,
+    stdout: child.stdout!,
+    stderr: child.stderr!,
+    done,
+    terminate,
+  }
 }
 
 function spawnErrorMessage(spec: SpawnSpec, err: NodeJS.ErrnoException): string {

@@ -1,0 +1,222 @@
+import type { Readable, Writable } from 'node:stream'
+import { z } from 'zod'
+import type { Config } from '../../config/load.js'
+import { AppError } from '../../core/errors.js'
+import { baseChildEnv } from '../../process/child-env.js'
+import { readLines } from '../../process/lines.js'
+import { type GroupProcess, type SpawnSpec, spawnGroup } from '../../process/spawn-group.js'
+import { codexInstallHint } from '../codex/probe.js'
+import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
+import { resolveCodexBinary } from '../codex-binary.js'
+import { describeExit, StderrTail } from './exit-reason.js'
+import type { ClientRequest } from './generated/ClientRequest.js'
+import { type NotificationHandler, type RequestHandler, RpcPeer, type UnknownHandler } from './rpc.js'
+import { RpcClosedError } from './rpc-errors.js'
+
+/** Every method a client may call, and the params the pinned codex expects for it. */
+export type ClientMethod = ClientRequest['method']
+export type ParamsOf<M extends ClientMethod> = Extract<ClientRequest, { method: M }>['params']
+
+export interface AppServerProcessOptions {
+  config: Config
+  serverEnv?: NodeJS.ProcessEnv
+  /** `clientInfo.name` of `initialize`; codex records it as the thread's originator. */
+  clientName: string
+  clientVersion?: string
+  /** Working directory of the process (each thread sets its own cwd). */
+  cwd: string
+  /** The CODEX_HOME this process serves (default: config.CODEX_HOME). */
+  codexHome?: string
+  /** Time limit of requests that do not pass their own (default 30 s). */
+  requestTimeoutMs?: number
+  onUnknown?: UnknownHandler
+  /** Each line the process writes to stderr (its log). */
+  onStderr?: (line: string) => void
+}
+
+/** What `initialize` told about the server (the fields the gateway uses). */
+const initializeResponse = z.looseObject({ userAgent: z.string(), codexHome: z.string() })
+export type AppServerInfo = z.infer<typeof initializeResponse>
+
+interface Connection {
+  peer: RpcPeer
+  info: AppServerInfo
+}
+
+interface Running {
+  proc: GroupProcess
+  /** Settles once `initialize` answered and `initialized` was sent. */
+  ready: Promise<Connection>
+}
+
+const name = 'codex app-server'
+
+/**
+ * One long-lived `codex app-server` for one CODEX_HOME, started on the first call and again on the next call
+ * after it died. Configured like `codex exec`: the provider as `-c` overrides, the same allowlisted env.
+ */
+export class AppServerProcess {
+  readonly binary: string | null
+  private running: Running | undefined
+  private closed = false
+  private readonly notificationHandlers = new Set<NotificationHandler>()
+  private requestHandler: RequestHandler | undefined
+
+  constructor(private readonly options: AppServerProcessOptions) {
+    this.binary = resolveCodexBinary(options.config.CODEX_PATH)
+  }
+
+  /** The pid of the running process, if one is running. */
+  get pid(): number | undefined {
+    return this.running?.proc.pid
+  }
+
+  /** Starts the process if none runs; resolves with what its `initialize` answered. */
+  async start(): Promise<AppServerInfo> {
+    return (await this.connection()).info
+  }
+
+  /** Sends a request, starting the process first when none runs. */
+  async request<M extends ClientMethod>(
+    method: M,
+    params: ParamsOf<M>,
+    timeoutMs?: number,
+  ): Promise<unknown> {
+    const { peer } = await this.connection()
+    return peer.request(method, params, timeoutMs ?? this.timeoutMs)
+  }
+
+  /** Listens to the server's notifications, across restarts; returns a function that stops listening. */
+  onNotification(handler: NotificationHandler): () => void {
+    this.notificationHandlers.add(handler)
+    return () => this.notificationHandlers.delete(handler)
+  }
+
+  /** Answers the server's requests (approvals): the result, or thrown error, becomes the response. */
+  onRequest(handler: RequestHandler | undefined): void {
+    this.requestHandler = handler
+  }
+
+  /** Ends the process group and rejects what is pending; later calls fail. */
+  async close(): Promise<void> {
+    this.closed = true
+    const running = this.running
+    this.running = undefined
+    if (!running) return
+    running.proc.terminate('shutdown')
+    await running.proc.done
+    // the exit handler has closed the connection; this only covers a process that never started
+    await running.ready.catch(() => {})
+  }
+
+  private get timeoutMs(): number {
+    return this.options.requestTimeoutMs ?? 30_000
+  }
+
+  private connection(): Promise<Connection> {
+    if (this.closed) return Promise.reject(new RpcClosedError(`${name} was closed`))
+    try {
+      this.running ??= this.spawn()
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.running.ready
+  }
+
+  private spawn(): Running {
+    const { config, serverEnv = process.env } = this.options
+    if (!this.binary) throw new AppError('agent_not_installed', codexInstallHint)
+    const spec: SpawnSpec = {
+      command: this.binary,
+      args: ['app-server', ...codexProviderArgs(config)],
+      cwd: this.options.cwd,
+      env: {
+        ...baseChildEnv(serverEnv),
+        ...codexEnv(config, serverEnv),
+        ...(this.options.codexHome ? { CODEX_HOME: this.options.codexHome } : {}),
+      },
+      stdin: { keepOpen: true },
+      timeoutMs: null,
+      killGraceMs: config.KILL_GRACE_MS,
+    }
+    const proc: GroupProcess = spawnGroup(spec)
+    const stderr = new StderrTail()
+    void (async () => {
+      for await (const line of readLines(proc.stderr)) {
+        stderr.push(line)
+        this.options.onStderr?.(line)
+      }
+    })().catch(() => {})
+    const exited = proc.done.then((outcome) => new RpcClosedError(describeExit(name, outcome, stderr)))
+
+    let ready: Promise<Connection>
+    if (proc.pid === undefined) {
+      ready = exited.then((error) => Promise.reject(error))
+    } else if (!proc.stdin) {
+      proc.terminate('cancelled')
+      ready = Promise.reject(
+        new Error(`spawnGroup closed the stdin of ${name}: spawn-group.ts needs keepStdinOpen`),
+      )
+    } else {
+      const peer = this.connect(proc.stdout, proc.stdin)
+      void exited.then((error) => peer.close(error))
+      ready = this.initialize(peer)
+    }
+    const running: Running = { proc, ready }
+    void exited.then(() => {
+      if (this.running === running) this.running = undefined
+    })
+    ready.catch(() => {
+      // a process that cannot be initialized is not kept: the next call starts a new one
+      if (this.running === running) this.running = undefined
+      proc.terminate('cancelled')
+    })
+    return running
+  }
+
+  private connect(stdout: Readable, stdin: Writable): RpcPeer {
+    const peer = new RpcPeer({
+      input: stdout,
+      output: stdin,
+      name,
+      ...(this.options.onUnknown ? { onUnknown: this.options.onUnknown } : {}),
+      // the exit closes the connection, with the reason (see spawn)
+      onInputEnd: () => {},
+    })
+    peer.onNotification((method, params) => this.fanOut(method, params))
+    peer.onRequest((method, params, id) => {
+      if (!this.requestHandler) throw new Error(`the gateway has no handler for ${method}`)
+      return this.requestHandler(method, params, id)
+    })
+    return peer
+  }
+
+  private async initialize(peer: RpcPeer): Promise<Connection> {
+    const params: ParamsOf<'initialize'> = {
+      clientInfo: {
+        name: this.options.clientName,
+        title: null,
+        version: this.options.clientVersion ?? '0.0.0',
+      },
+      capabilities: null,
+    }
+    const answer = initializeResponse.safeParse(await peer.request('initialize', params, this.timeoutMs))
+    if (!answer.success)
+      throw new Error(`${name}: unexpected initialize response: ${z.prettifyError(answer.error)}`)
+    peer.notify('initialized')
+    return { peer, info: answer.data }
+  }
+
+  private fanOut(method: string, params: unknown): void {
+    for (const handler of this.notificationHandlers) {
+      try {
+        handler(method, params)
+      } catch (err) {
+        this.options.onUnknown?.(
+          JSON.stringify({ method }),
+          `notification handler failed: ${(err as Error).message}`,
+        )
+      }
+    }
+  }
+}

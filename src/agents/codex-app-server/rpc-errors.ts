@@ -1,0 +1,35 @@
+/** Why a JSON-RPC request did not get a result: a timeout, an error response, or a peer that went away. */
+
+/** No response within the request's time limit; the request is forgotten (a late answer is ignored). */
+export class RpcTimeoutError extends Error {
+  override name = 'RpcTimeoutError'
+  constructor(
+    readonly method: string,
+    readonly timeoutMs: number,
+    peer: string,
+  ) {
+    super(`${peer}: ${method} got no response within ${timeoutMs} ms`)
+  }
+}
+
+/** The peer answered with a JSON-RPC error object. */
+export class RpcResponseError extends Error {
+  override name = 'RpcResponseError'
+  constructor(
+    readonly method: string,
+    readonly code: number,
+    readonly rpcMessage: string,
+    readonly data: unknown,
+    peer: string,
+  ) {
+    super(`${peer}: ${method} failed (${code}): ${rpcMessage}`)
+  }
+}
+
+/** The connection ended (the process died, was closed, or its output ended) before the response came. */
+export class RpcClosedError extends Error {
+  override name = 'RpcClosedError'
+}
+
+/** JSON-RPC error codes used when answering the peer's requests. */
+export const rpcErrorCodes = { methodNotFound: -32601, internalError: -32603 } as const

@@ -1,0 +1,187 @@
+import type { Readable, Writable } from 'node:stream'
+import { readLines } from '../../process/lines.js'
+import { RpcClosedError, RpcResponseError, RpcTimeoutError, rpcErrorCodes } from './rpc-errors.js'
+import { parseMessage, type RequestId, type RpcErrorObject } from './rpc-message.js'
+
+export type NotificationHandler = (method: string, params: unknown) => void
+/** Answers a request from the peer: the return value becomes `result`, a thrown error becomes `error`. */
+export type RequestHandler = (method: string, params: unknown, id: RequestId) => unknown
+/** A line that is not a usable message (malformed, or a response nobody waits for). */
+export type UnknownHandler = (line: string, reason: string) => void
+
+export interface RpcPeerOptions {
+  /** The peer's output (a child's stdout): one JSON message per line. */
+  input: Readable
+  /** The peer's input (a child's stdin). */
+  output: Writable
+  /** Names the peer in error messages, e.g. `codex app-server`. */
+  name: string
+  onUnknown?: UnknownHandler
+  /** Called when `input` ends or fails; by default the peer closes itself with a generic error. */
+  onInputEnd?: () => void
+  /** Longest line accepted as one message (longer lines arrive in pieces and are reported unknown). */
+  maxLineChars?: number
+}
+
+interface Pending {
+  method: string
+  resolve: (result: unknown) => void
+  reject: (error: Error) => void
+  timer: NodeJS.Timeout | undefined
+}
+
+/**
+ * A JSON-RPC 2.0 peer over newline-delimited JSON in both directions (codex app-server's stdio transport).
+ * Outbound messages omit `"jsonrpc"` as codex does; inbound lines are parsed one by one and never crash it.
+ */
+export class RpcPeer {
+  private nextId = 1
+  private readonly pending = new Map<RequestId, Pending>()
+  private readonly notificationHandlers = new Set<NotificationHandler>()
+  private requestHandler: RequestHandler | undefined
+  private closedWith: Error | undefined
+
+  constructor(private readonly options: RpcPeerOptions) {
+    options.output.on('error', (err) =>
+      this.close(new RpcClosedError(`${options.name}: cannot write: ${err.message}`)),
+    )
+    void this.read()
+  }
+
+  /** Set once the connection ended; every later request fails with it. */
+  get closedError(): Error | undefined {
+    return this.closedWith
+  }
+
+  /** Sends a request; settles with its result, or rejects on an error response, timeout (ms > 0) or close. */
+  request(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
+    if (this.closedWith) return Promise.reject(this.closedWith)
+    const id = this.nextId++
+    let line: string
+    try {
+      line = serialize({ id, method, params })
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return new Promise((resolve, reject) => {
+      const timer =
+        timeoutMs > 0
+          ? setTimeout(() => {
+              this.pending.delete(id)
+              reject(new RpcTimeoutError(method, timeoutMs, this.options.name))
+            }, timeoutMs)
+          : undefined
+      this.pending.set(id, { method, resolve, reject, timer })
+      this.write(line)
+    })
+  }
+
+  /** Sends a notification (no response). Throws when the connection is closed. */
+  notify(method: string, params?: unknown): void {
+    if (this.closedWith) throw this.closedWith
+    this.write(serialize({ method, params }))
+  }
+
+  /** Registers a listener for the peer's notifications; returns a function that removes it. */
+  onNotification(handler: NotificationHandler): () => void {
+    this.notificationHandlers.add(handler)
+    return () => this.notificationHandlers.delete(handler)
+  }
+
+  /** Sets the one handler that answers the peer's requests (without one they get "method not found"). */
+  onRequest(handler: RequestHandler | undefined): void {
+    this.requestHandler = handler
+  }
+
+  /** Ends the connection: pending requests reject with `error`, later calls fail with it. Idempotent. */
+  close(error: Error): void {
+    if (this.closedWith) return
+    this.closedWith = error
+    for (const p of this.pending.values()) {
+      if (p.timer) clearTimeout(p.timer)
+      p.reject(error)
+    }
+    this.pending.clear()
+  }
+
+  private write(line: string): void {
+    if (this.closedWith || this.options.output.writableEnded) return
+    this.options.output.write(line)
+  }
+
+  private async read(): Promise<void> {
+    try {
+      for await (const line of readLines(this.options.input, this.options.maxLineChars)) {
+        if (line.trim() !== '') this.dispatch(line)
+      }
+    } catch {
+      // a failing stream ends the connection like a closed one
+    }
+    if (this.options.onInputEnd) this.options.onInputEnd()
+    else this.close(new RpcClosedError(`${this.options.name} closed the connection`))
+  }
+
+  private dispatch(line: string): void {
+    const message = parseMessage(line)
+    if (message.kind === 'invalid') this.options.onUnknown?.(line, message.reason)
+    else if (message.kind === 'notification') this.deliver(line, message.method, message.params)
+    else if (message.kind === 'request') void this.answer(message.id, message.method, message.params)
+    else {
+      const pending = message.id === null ? undefined : this.pending.get(message.id)
+      if (!pending || message.id === null) {
+        this.options.onUnknown?.(line, 'a response to no pending request')
+        return
+      }
+      this.pending.delete(message.id)
+      if (pending.timer) clearTimeout(pending.timer)
+      if (message.kind === 'response') pending.resolve(message.result)
+      else {
+        const { code, message: text, data } = message.error
+        pending.reject(new RpcResponseError(pending.method, code, text, data, this.options.name))
+      }
+    }
+  }
+
+  private deliver(line: string, method: string, params: unknown): void {
+    for (const handler of this.notificationHandlers) {
+      try {
+        handler(method, params)
+      } catch (err) {
+        this.options.onUnknown?.(line, `notification handler failed: ${(err as Error).message}`)
+      }
+    }
+  }
+
+  private async answer(id: RequestId, method: string, params: unknown): Promise<void> {
+    const handler = this.requestHandler
+    if (!handler) {
+      this.reply(id, { error: { code: rpcErrorCodes.methodNotFound, message: `no handler for ${method}` } })
+      return
+    }
+    try {
+      const result = await handler(method, params, id)
+      this.reply(id, { result: result === undefined ? null : result })
+    } catch (err) {
+      this.reply(id, { error: toRpcError(err) })
+    }
+  }
+
+  private reply(id: RequestId, body: { result: unknown } | { error: RpcErrorObject }): void {
+    try {
+      this.write(serialize({ id, ...body }))
+    } catch (err) {
+      // an unserializable result still gets an answer, or the peer would wait forever
+      this.write(serialize({ id, error: toRpcError(err) }))
+    }
+  }
+}
+
+function serialize(message: Record<string, unknown>): string {
+  return `${JSON.stringify(message)}\n`
+}
+
+function toRpcError(err: unknown): RpcErrorObject {
+  if (err instanceof RpcResponseError) return { code: err.code, message: err.rpcMessage, data: err.data }
+  const message = err instanceof Error ? err.message : String(err)
+  return { code: rpcErrorCodes.internalError, message }
+}
