@@ -36,12 +36,26 @@ export const runCompleted = z.object({
   result: z.unknown().optional(),
   error: z.string().optional(),
 })
-/** The agent started working on a turn (one prompt). */
-export const turnStarted = z.object({ type: z.literal('turn.started') })
-/** The agent finished a turn. */
-export const turnCompleted = z.object({ type: z.literal('turn.completed'), usage: usage.nullable() })
+/** The agent started working on a turn (one prompt). Sessions give the turn's id. */
+export const turnStarted = z.object({ type: z.literal('turn.started'), turnId: z.string().optional() })
+/** The agent finished a turn; `interrupted` when it was stopped before the end. */
+export const turnCompleted = z.object({
+  type: z.literal('turn.completed'),
+  turnId: z.string().optional(),
+  status: z.enum(['completed', 'interrupted']).optional(),
+  usage: usage.nullable(),
+})
 /** The turn failed; `error` says why in the agent's words. */
-export const turnFailed = z.object({ type: z.literal('turn.failed'), error: z.string() })
+export const turnFailed = z.object({
+  type: z.literal('turn.failed'),
+  turnId: z.string().optional(),
+  error: z.string(),
+})
+/** A session changed state (idle, running, waiting_for_approval, archived). */
+export const sessionStatus = z.object({
+  type: z.literal('session.status'),
+  status: z.enum(['idle', 'running', 'waiting_for_approval', 'archived']),
+})
 /** An item began (for example a command started running). */
 export const itemStarted = z.object({ type: z.literal('item.started'), item })
 /** An item changed while in progress. */
@@ -85,6 +99,7 @@ export const agentEvent = z.discriminatedUnion('type', [
   turnStarted,
   turnCompleted,
   turnFailed,
+  sessionStatus,
   itemStarted,
   itemUpdated,
   itemCompleted,

@@ -86,7 +86,9 @@ describe('docs/events.md', () => {
       expect(meta.success, `${where}: seq/at/runId: ${meta.error ? z.prettifyError(meta.error) : ''}`).toBe(
         true,
       )
-      expect(runId, `${where}: examples carry a runId`).toEqual(expect.any(String))
+      expect(runId ?? sessionId, `${where}: examples carry a runId or a sessionId`).toEqual(
+        expect.any(String),
+      )
 
       const parsed = agentEvent.safeParse(event)
       if (!parsed.success)

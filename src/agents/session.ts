@@ -1,0 +1,73 @@
+import type { SandboxMode } from '../config/schema.js'
+import type { AgentEvent } from '../protocol/events.js'
+import type { AgentDriver } from './driver.js'
+
+/**
+ * Persistent sessions (DESIGN.md section 2: `openSession`): a session is the agent's own thread. Drivers that
+ * support them implement SessionDriver; the core (SessionManager) stores and streams what they yield.
+ */
+export type ApprovalPolicy = 'untrusted' | 'on-request' | 'on-failure' | 'never'
+export type ApprovalDecision = 'accept' | 'accept_for_session' | 'decline' | 'cancel'
+
+export interface SessionRequest {
+  /** Absolute and already confined to a workspace root. */
+  cwd: string
+  model?: string
+  sandbox?: SandboxMode
+  approvalPolicy?: ApprovalPolicy
+}
+
+/** One input item of a turn. */
+export type TurnInput = { type: 'text'; text: string }[]
+
+/** What the agent asks permission for; the core turns it into a stored approval and an event. */
+export interface ApprovalAsk {
+  kind: 'command' | 'file_change' | 'permission'
+  command?: string
+  cwd?: string
+  changes?: { path: string; kind: string }[]
+  reason?: string
+  /** The decisions this request accepts. */
+  options: ApprovalDecision[]
+  turnId?: string
+  itemId?: string
+}
+
+export interface SessionHooks {
+  /** Asked for every approval request of the agent; resolves with the decision to send back. */
+  requestApproval(ask: ApprovalAsk, signal: AbortSignal): Promise<ApprovalDecision>
+}
+
+export interface AgentSession {
+  /** The agent's own id for this session (codex: the thread id); stored, and used to resume. */
+  readonly agentSessionId: string
+  /**
+   * One turn. Yields `turn.started` first (with the turn id), then item events, and exactly one `turn.completed`
+   * (status completed or interrupted) or `turn.failed` last; never throws once iteration started.
+   * Aborting `signal` interrupts the turn.
+   */
+  turn(input: TurnInput, signal: AbortSignal): AsyncIterable<AgentEvent>
+  /** Adds input to the turn in progress (codex `turn/steer`); rejects when no turn runs. */
+  steer(input: TurnInput): Promise<void>
+  /** Interrupts the turn in progress, if any. */
+  interrupt(): Promise<void>
+  /** A new session that starts with this one's history (up to now). */
+  fork(): Promise<AgentSession>
+  /** The agent's own record of the thread, with its turns (raw agent JSON). */
+  read(includeTurns: boolean): Promise<unknown>
+  archive(): Promise<void>
+  /** Releases what the driver holds for this session (not the agent's history). */
+  close(): Promise<void>
+}
+
+export interface SessionDriver extends AgentDriver {
+  openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession>
+  /** Reopens a session the agent still knows (after a gateway or agent restart). */
+  resumeSession(agentSessionId: string, req: SessionRequest, hooks: SessionHooks): Promise<AgentSession>
+  /** Agent-specific calls the compatibility APIs pass through (codex: skills/list, skills/config/write, ...). */
+  call(method: string, params: unknown): Promise<unknown>
+  /** Models the agent offers, when it can list them. */
+  listModels?(): Promise<string[]>
+}
+
+export const isSessionDriver = (d: AgentDriver): d is SessionDriver => 'openSession' in d
