@@ -52,4 +52,6 @@ export interface AgentDriver {
    * Aborting `signal` ends the agent's whole process group; `signal.reason` may name an EndReason.
    */
   run(req: RunRequest, signal: AbortSignal): AsyncIterable<AgentEvent>
+  /** Ends long-lived processes the driver keeps (called on shutdown). */
+  close?(): Promise<void>
 }

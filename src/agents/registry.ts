@@ -38,6 +38,11 @@ export class AgentRegistry {
     return driver
   }
 
+  /** Ends what drivers keep running between requests (codex app-server). */
+  async closeAll(): Promise<void> {
+    for (const d of this.drivers.values()) await d.close?.().catch(() => {})
+  }
+
   cli(): CliDriver {
     return this.get('cli') as CliDriver
   }

@@ -85,6 +85,11 @@ export const envSchema = z.object({
   RUN_RETENTION_DAYS: int(30, 0),
   SHUTDOWN_GRACE_SECONDS: int(10, 0),
   SSE_KEEPALIVE_SECONDS: int(15, 1),
+  APPROVAL_TIMEOUT_SECONDS: int(300, 1),
+  MAX_QUEUED_TURNS: int(20, 0),
+  CODEX_REQUEST_TIMEOUT: int(300, 1),
+  CODEX_CLIENT_NAME: z.string().default('agent-gateway'),
+  CODEX_LOG_LEVEL: optionalString,
   MAX_PROMPT_CHARS: int(100_000, 1),
   KILL_GRACE_MS: int(2000, 0),
   RUN_ALLOW_ENV: list([]),
@@ -145,6 +150,27 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
     description: 'On SIGTERM, time runs in flight get to finish before they are ended.',
   },
   SSE_KEEPALIVE_SECONDS: { default: '15', description: 'Interval of SSE keep-alive comments.' },
+  APPROVAL_TIMEOUT_SECONDS: {
+    default: '300',
+    description: 'An approval nobody answers within this time is declined (the turn goes on).',
+  },
+  MAX_QUEUED_TURNS: {
+    default: '20',
+    description: 'Turns one session may queue behind the running one (429 beyond).',
+  },
+  CODEX_REQUEST_TIMEOUT: {
+    default: '300',
+    description:
+      'Seconds POST /api/turn/start waits for the turn (seed 003); also bounds app-server requests.',
+  },
+  CODEX_CLIENT_NAME: {
+    default: 'agent-gateway',
+    description: 'Client name the gateway gives codex app-server.',
+  },
+  CODEX_LOG_LEVEL: {
+    default: '(codex default)',
+    description: 'Log level of codex app-server (RUST_LOG), e.g. info.',
+  },
   MAX_PROMPT_CHARS: { default: '100000', description: 'Longest prompt accepted (400 beyond).' },
   KILL_GRACE_MS: {
     default: '2000',

@@ -22,6 +22,17 @@ export class EventLog {
     return stored
   }
 
+  /** Every stored event of an owner, in order (no live part). */
+  async *replay(ownerId: string): AsyncGenerator<StoredEvent> {
+    let last = 0
+    while (true) {
+      const page = await this.store.eventsAfter(ownerId, last, pageSize)
+      yield* page
+      if (page.length < pageSize) return
+      last = page.at(-1)!.seq
+    }
+  }
+
   /**
    * Events of `runId` with seq > `after`, ending after the terminal event (`isTerminal`), or at once when the
    * run is already finished (`isFinished`) and nothing is left to send. `signal` detaches the subscriber.

@@ -4,26 +4,40 @@ import type { Config } from '../config/load.js'
 import type { GatewayContext } from '../http/context.js'
 import { SqliteStore } from '../store/sqlite.js'
 import { ActiveRuns } from './active-runs.js'
+import { ApprovalBroker } from './approvals.js'
 import { EventLog } from './event-log.js'
 import { RunManager } from './run-manager.js'
+import { SessionManager } from './session-manager.js'
 
 /** Builds the core: the store (crash recovery and retention run here), the agents, the run manager. */
 export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv): Promise<GatewayContext> {
   const store = new SqliteStore(path.join(config.DATA_DIR, 'agent-gateway.db'))
   const registry = AgentRegistry.fromConfig(config, serverEnv)
   const active = new ActiveRuns()
-  const runs = new RunManager(store, new EventLog(store), registry, config, active)
+  const log = new EventLog(store)
+  const runs = new RunManager(store, log, registry, config, active)
+  const sessions = new SessionManager(store, log, registry, config, active)
+  const approvals = new ApprovalBroker(store, log, config.APPROVAL_TIMEOUT_SECONDS * 1000, (id) =>
+    sessions.refreshStatus(id),
+  )
+  sessions.approvals = approvals
   await runs.recover()
+  await approvals.recover()
+  await sessions.recover()
   await runs.startRetention()
   // Warm the probes (codex --version) so the first request does not pay for them.
   for (const driver of registry.list()) void driver.probe().catch(() => {})
-  return { config, registry, active, store, runs }
+  return { config, registry, active, store, runs, sessions, approvals }
 }
 
 /** Graceful stop of the core: no new runs, in-flight ones get the grace period, then are ended. */
 export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise<void> {
   ctx.runs.stopAccepting()
+  ctx.sessions.stopAccepting()
   await ctx.active.drain(graceMs)
   await ctx.runs.idle()
+  await ctx.sessions.idle()
+  await ctx.sessions.closeAll()
+  await ctx.registry.closeAll()
   await ctx.store.close()
 }

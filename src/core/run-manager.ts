@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import type { AgentDriver, RunRequest } from '../agents/driver.js'
 import type { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
@@ -10,6 +9,7 @@ import type { RunFilter, Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import { AppError } from './errors.js'
 import type { EventLog } from './event-log.js'
+import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
 import { compileOutputSchema, type OutputValidator } from './output-schema.js'
 import { resolveCwd } from './workspace.js'
@@ -103,7 +103,7 @@ export class RunManager {
       )
     const timeoutMs = fields.timeoutMs ?? this.config.TIMEOUT_SECONDS * 1000
     const request = { ...fields, cwd, ...(images ? { images } : {}), timeoutMs }
-    const run = queuedRun(newRunId(), driver.id, request, new Date().toISOString())
+    const run = queuedRun(newId('run'), driver.id, request, new Date().toISOString())
     await this.store.createRun(run)
     await this.log.append(run.id, { type: 'run.queued' })
     const req: RunRequest = {
@@ -306,9 +306,4 @@ function failed(error: string): RunCompleted {
     usage: null,
     error,
   }
-}
-
-/** Time-sortable ids: creation order is id order, which cursor pagination relies on. */
-function newRunId(): string {
-  return `run_${Date.now().toString(36).padStart(10, '0')}${randomBytes(5).toString('hex')}`
 }

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { registerAuth } from './auth.js'
+import { codexAgentServerRoutes } from './compat/codex-agent-server.js'
 import { codexApiPlanRoutes } from './compat/codex-api-plan.js'
 import { codexServeRoutes } from './compat/codex-serve.js'
 import { codexStreamingRoutes } from './compat/codex-streaming.js'
@@ -10,7 +11,9 @@ import { errorHandler } from './errors.js'
 import { healthRoutes } from './health.js'
 import { registerOpenApi } from './openapi.js'
 import { v1AgentRoutes } from './v1/agents.js'
+import { v1ApprovalRoutes } from './v1/approvals.js'
 import { v1RunRoutes } from './v1/runs.js'
+import { v1SessionRoutes } from './v1/sessions.js'
 
 const packageVersion = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
 
@@ -42,8 +45,11 @@ export async function buildApp(
   await app.register(healthRoutes(ctx))
   await app.register(v1AgentRoutes(ctx))
   await app.register(v1RunRoutes(ctx))
+  await app.register(v1SessionRoutes(ctx))
+  await app.register(v1ApprovalRoutes(ctx))
   await app.register(codexApiPlanRoutes(ctx))
   await app.register(codexServeRoutes(ctx))
   await app.register(codexStreamingRoutes(ctx))
+  await app.register(codexAgentServerRoutes(ctx))
   return app
 }

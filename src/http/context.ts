@@ -1,7 +1,9 @@
 import type { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
 import type { ActiveRuns } from '../core/active-runs.js'
+import type { ApprovalBroker } from '../core/approvals.js'
 import type { RunManager } from '../core/run-manager.js'
+import type { SessionManager } from '../core/session-manager.js'
 import type { Store } from '../store/store.js'
 
 /** What every surface gets: settings, the agents, the runs. Surfaces never spawn. */
@@ -11,4 +13,6 @@ export interface GatewayContext {
   active: ActiveRuns
   store: Store
   runs: RunManager
+  sessions: SessionManager
+  approvals: ApprovalBroker
 }

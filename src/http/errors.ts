@@ -3,7 +3,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { AppError, type ErrorCode } from '../core/errors.js'
 
 /** Which body shape a route's errors take: the native /v1 one, or a seed system's own. */
-export type ErrorShape = 'v1' | 'codex-api-plan' | 'plain'
+export type ErrorShape = 'v1' | 'codex-api-plan' | 'plain' | 'fastapi'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -49,6 +49,8 @@ export function errorBody(err: AppError, shape: ErrorShape, provider?: string): 
   switch (shape) {
     case 'codex-api-plan':
       return { error: titleFor(err, provider), details: err.message, provider: provider ?? null }
+    case 'fastapi':
+      return { detail: err.message }
     case 'plain':
       return { error: err.message, code: err.code, ...(err.details ? { details: err.details } : {}) }
     default:

@@ -3,16 +3,22 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import type { AgentEvent, StoredEvent } from '../protocol/events.js'
 import type { Run } from '../protocol/runs.js'
+import type { Approval, Session, Turn } from '../protocol/sessions.js'
+import { JsonTable } from './json-table.js'
 import { migrations } from './migrations/index.js'
-import type { RunFilter, Store } from './store.js'
+import type { ApprovalFilter, RunFilter, SessionFilter, Store } from './store.js'
 
 /**
- * The embedded store: one SQLite file in WAL mode under DATA_DIR. A run's queryable columns are real
- * columns; the rest of the record is JSON in `body`.
+ * The embedded store: one SQLite file in WAL mode under DATA_DIR. Each resource is a JSON document with its
+ * queryable fields mirrored in real columns; events are rows keyed by (owner, seq).
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite'
   private readonly db: Database.Database
+  private readonly runs: JsonTable<Run>
+  private readonly sessions: JsonTable<Session>
+  private readonly turns: JsonTable<Turn>
+  private readonly approvals: JsonTable<Approval>
   private readonly stmts
 
   constructor(readonly file: string) {
@@ -23,21 +29,33 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON')
     this.db.pragma('busy_timeout = 5000')
     this.migrate()
+    this.runs = new JsonTable(
+      this.db,
+      'runs',
+      { agent: 'agent', status: 'status', created_at: 'createdAt', finished_at: 'finishedAt' },
+      true,
+    )
+    this.sessions = new JsonTable(
+      this.db,
+      'sessions',
+      { agent: 'agent', agent_session_id: 'agentSessionId', status: 'status' },
+      true,
+    )
+    this.turns = new JsonTable(this.db, 'turns', { session_id: 'sessionId', status: 'status' })
+    this.approvals = new JsonTable(this.db, 'approvals', { session_id: 'sessionId', state: 'state' })
     this.stmts = {
-      insertRun: this.db.prepare(
-        'INSERT INTO runs (id, agent, status, created_at, finished_at, last_seq, body) VALUES (@id, @agent, @status, @createdAt, @finishedAt, @lastSeq, @body)',
+      bumpRunSeq: this.db.prepare('UPDATE runs SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq'),
+      bumpSessionSeq: this.db.prepare(
+        'UPDATE sessions SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq',
       ),
-      updateRun: this.db.prepare(
-        'UPDATE runs SET status = @status, finished_at = @finishedAt, last_seq = @lastSeq, body = @body WHERE id = @id',
+      insertEvent: this.db.prepare(
+        'INSERT INTO events (owner_id, seq, type, at, body) VALUES (?, ?, ?, ?, ?)',
       ),
-      getRun: this.db.prepare('SELECT body, last_seq FROM runs WHERE id = ?'),
-      bumpSeq: this.db.prepare('UPDATE runs SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq'),
-      insertEvent: this.db.prepare('INSERT INTO events (run_id, seq, type, at, body) VALUES (?, ?, ?, ?, ?)'),
       eventsAfter: this.db.prepare(
-        'SELECT body FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+        'SELECT body FROM events WHERE owner_id = ? AND seq > ? ORDER BY seq LIMIT ?',
       ),
-      unfinished: this.db.prepare(
-        "SELECT body, last_seq FROM runs WHERE status IN ('queued', 'running') ORDER BY id",
+      deleteFinishedEvents: this.db.prepare(
+        'DELETE FROM events WHERE owner_id IN (SELECT id FROM runs WHERE finished_at IS NOT NULL AND finished_at < ?)',
       ),
       deleteFinished: this.db.prepare('DELETE FROM runs WHERE finished_at IS NOT NULL AND finished_at < ?'),
     }
@@ -54,59 +72,112 @@ export class SqliteStore implements Store {
   }
 
   async createRun(run: Run): Promise<void> {
-    this.stmts.insertRun.run(row(run))
+    this.runs.insert(run)
   }
 
   async updateRun(id: string, patch: Partial<Omit<Run, 'id'>>): Promise<void> {
-    this.db.transaction(() => {
-      const current = this.read(id)
-      if (!current) return
-      this.stmts.updateRun.run(row({ ...current, ...patch, lastSeq: current.lastSeq }))
-    })()
+    this.runs.update(id, patch)
   }
 
   async getRun(id: string): Promise<Run | undefined> {
-    return this.read(id)
-  }
-
-  private read(id: string): Run | undefined {
-    const r = this.stmts.getRun.get(id) as { body: string; last_seq: number } | undefined
-    return r ? { ...(JSON.parse(r.body) as Run), lastSeq: r.last_seq } : undefined
+    return this.runs.get(id)
   }
 
   async listRuns(filter: RunFilter): Promise<Run[]> {
-    const where: string[] = []
-    const params: unknown[] = []
-    if (filter.status) where.push('status = ?') && params.push(filter.status)
-    if (filter.agent) where.push('agent = ?') && params.push(filter.agent)
-    if (filter.before) where.push('id < ?') && params.push(filter.before)
-    const sql = `SELECT body, last_seq FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`
-    const rows = this.db.prepare(sql).all(...params, filter.limit) as { body: string; last_seq: number }[]
-    return rows.map((r) => ({ ...(JSON.parse(r.body) as Run), lastSeq: r.last_seq }))
+    return this.runs.where(
+      { status: filter.status, agent: filter.agent },
+      { limit: filter.limit, before: filter.before },
+    )
   }
 
-  async appendEvent(runId: string, event: AgentEvent, at: string): Promise<StoredEvent> {
+  async unfinishedRuns(): Promise<Run[]> {
+    return [...this.runs.where({ status: 'queued' }), ...this.runs.where({ status: 'running' })].sort(
+      (a, b) => a.id.localeCompare(b.id),
+    )
+  }
+
+  async deleteFinishedBefore(cutoff: string): Promise<number> {
     return this.db.transaction(() => {
-      const bumped = this.stmts.bumpSeq.get(runId) as { last_seq: number } | undefined
-      if (!bumped) throw new Error(`appendEvent: unknown run ${runId}`)
-      const stored = { ...event, seq: bumped.last_seq, at, runId } as StoredEvent
-      this.stmts.insertEvent.run(runId, stored.seq, event.type, at, JSON.stringify(stored))
+      this.stmts.deleteFinishedEvents.run(cutoff)
+      return this.stmts.deleteFinished.run(cutoff).changes
+    })()
+  }
+
+  /** Events belong to a run (`run_…`) or a session (`ses_…`); seq is per owner, assigned in the same transaction. */
+  async appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent> {
+    const isSession = ownerId.startsWith('ses_')
+    return this.db.transaction(() => {
+      const bump = isSession ? this.stmts.bumpSessionSeq : this.stmts.bumpRunSeq
+      const bumped = bump.get(ownerId) as { last_seq: number } | undefined
+      if (!bumped) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
+      const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
+      const stored = { ...event, seq: bumped.last_seq, at, ...owner } as StoredEvent
+      this.stmts.insertEvent.run(ownerId, stored.seq, event.type, at, JSON.stringify(stored))
       return stored
     })()
   }
 
-  async eventsAfter(runId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
-    const rows = this.stmts.eventsAfter.all(runId, afterSeq, limit) as { body: string }[]
+  async eventsAfter(ownerId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
+    const rows = this.stmts.eventsAfter.all(ownerId, afterSeq, limit) as { body: string }[]
     return rows.map((r) => JSON.parse(r.body) as StoredEvent)
   }
 
-  async unfinishedRuns(): Promise<Run[]> {
-    const rows = this.stmts.unfinished.all() as { body: string; last_seq: number }[]
-    return rows.map((r) => ({ ...(JSON.parse(r.body) as Run), lastSeq: r.last_seq }))
+  async createSession(s: Session): Promise<void> {
+    this.sessions.insert(s)
   }
 
-  async deleteFinishedBefore(cutoff: string): Promise<number> {
-    return this.stmts.deleteFinished.run(cutoff).changes
+  async updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined> {
+    return this.sessions.update(id, patch)
+  }
+
+  async getSession(id: string): Promise<Session | undefined> {
+    return this.sessions.get(id)
+  }
+
+  async findSessionByAgentId(agentSessionId: string): Promise<Session | undefined> {
+    return this.sessions.where({ agent_session_id: agentSessionId }, { limit: 1 })[0]
+  }
+
+  async listSessions(filter: SessionFilter): Promise<Session[]> {
+    return this.sessions.where(
+      { status: filter.status, agent: filter.agent },
+      { limit: filter.limit, before: filter.before },
+    )
+  }
+
+  async createTurn(t: Turn): Promise<void> {
+    this.turns.insert(t)
+  }
+
+  async updateTurn(id: string, patch: Partial<Omit<Turn, 'id'>>): Promise<Turn | undefined> {
+    return this.turns.update(id, patch)
+  }
+
+  async getTurn(id: string): Promise<Turn | undefined> {
+    return this.turns.get(id)
+  }
+
+  async listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]> {
+    return this.turns.where({ session_id: sessionId, status }, { ascending: true })
+  }
+
+  async createApproval(a: Approval): Promise<void> {
+    this.approvals.insert(a)
+  }
+
+  async updateApproval(id: string, patch: Partial<Omit<Approval, 'id'>>): Promise<Approval | undefined> {
+    return this.approvals.update(id, patch)
+  }
+
+  async getApproval(id: string): Promise<Approval | undefined> {
+    return this.approvals.get(id)
+  }
+
+  async listApprovals(filter: ApprovalFilter): Promise<Approval[]> {
+    return this.approvals.where(
+      { state: filter.state, session_id: filter.sessionId },
+      { limit: filter.limit },
+    )
   }
 
   async ping(): Promise<boolean> {
@@ -115,17 +186,5 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close()
-  }
-}
-
-function row(run: Run) {
-  return {
-    id: run.id,
-    agent: run.agent,
-    status: run.status,
-    createdAt: run.createdAt,
-    finishedAt: run.finishedAt,
-    lastSeq: run.lastSeq,
-    body: JSON.stringify(run),
   }
 }

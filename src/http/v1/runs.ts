@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { AppError } from '../../core/errors.js'
 import { run } from '../../protocol/runs.js'
 import type { GatewayContext } from '../context.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
@@ -9,7 +8,9 @@ import {
   createRunBody,
   errorResponses,
   eventsQuery,
+  lastEventIdHeaders,
   listRunsQuery,
+  resolveEventCursor,
   runIdParams,
   runList,
 } from './schemas.js'
@@ -106,14 +107,14 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           summary: "A run's events: SSE (default) or NDJSON, replayed from Last-Event-ID or ?after=",
           params: runIdParams,
           querystring: eventsQuery,
-          headers: z.object({ 'last-event-id': z.string().optional() }),
+          headers: lastEventIdHeaders,
           response: { 400: errorResponses[400], 404: errorResponses[404] },
         },
       },
       async (request, reply) => {
         const { id } = request.params
         await ctx.runs.mustGet(id)
-        const after = cursorFrom(request.headers['last-event-id'], request.query.after)
+        const after = resolveEventCursor(request.headers['last-event-id'], request.query.after)
         const format = acceptedStream(request) ?? 'sse'
         await sendEventStream(reply, format, (signal) => ctx.runs.events(id, after, signal), { keepAliveMs })
         return reply
@@ -134,15 +135,4 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       async (request) => ctx.runs.cancel(request.params.id),
     )
   }
-}
-
-/** Last-Event-ID wins over ?after=; it must be a non-negative integer (an SSE id we sent). */
-function cursorFrom(lastEventId: string | undefined, after: number | undefined): number {
-  if (lastEventId === undefined) return after ?? 0
-  if (!/^\d+$/.test(lastEventId.trim()))
-    throw new AppError(
-      'invalid_request',
-      `Last-Event-ID must be an event seq (a non-negative integer), got "${lastEventId}"`,
-    )
-  return Number(lastEventId.trim())
 }

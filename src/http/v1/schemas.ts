@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { AppError } from '../../core/errors.js'
 import { run, runRequestFields } from '../../protocol/runs.js'
 
 /** Request and response shapes of the /v1 API (the OpenAPI document is generated from these). */
@@ -28,6 +29,19 @@ export const eventsQuery = z.object({
   /** Replay events with seq greater than this (same as the Last-Event-ID header). */
   after: z.coerce.number().int().min(0).optional(),
 })
+
+export const lastEventIdHeaders = z.object({ 'last-event-id': z.string().optional() })
+
+/** Last-Event-ID wins over ?after=; it must be a non-negative integer (an SSE id we sent). */
+export function resolveEventCursor(lastEventId: string | undefined, after: number | undefined): number {
+  if (lastEventId === undefined) return after ?? 0
+  if (!/^\d+$/.test(lastEventId.trim()))
+    throw new AppError(
+      'invalid_request',
+      `Last-Event-ID must be an event seq (a non-negative integer), got "${lastEventId}"`,
+    )
+  return Number(lastEventId.trim())
+}
 
 export const booleanQuery = z
   .enum(['true', 'false', '1', '0'])

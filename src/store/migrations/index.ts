@@ -23,3 +23,41 @@ export const migrations: string[] = [
   ) WITHOUT ROWID;
   `,
 ]
+
+/** 2: sessions, turns and approvals; events belong to a run or a session (`owner_id`). */
+migrations.push(`
+  CREATE TABLE events_by_owner (
+    owner_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (owner_id, seq)
+  ) WITHOUT ROWID;
+  INSERT INTO events_by_owner SELECT run_id, seq, type, at, body FROM events;
+  DROP TABLE events;
+  ALTER TABLE events_by_owner RENAME TO events;
+  CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    agent TEXT NOT NULL,
+    agent_session_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    body TEXT NOT NULL
+  );
+  CREATE INDEX sessions_agent_session ON sessions (agent_session_id);
+  CREATE TABLE turns (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    body TEXT NOT NULL
+  );
+  CREATE INDEX turns_session ON turns (session_id, id);
+  CREATE TABLE approvals (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    body TEXT NOT NULL
+  );
+  CREATE INDEX approvals_state ON approvals (state, id);
+`)

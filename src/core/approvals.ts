@@ -1,0 +1,157 @@
+import type { ApprovalAsk, ApprovalDecision } from '../agents/session.js'
+import type { Approval } from '../protocol/sessions.js'
+import type { Store } from '../store/store.js'
+import { AppError } from './errors.js'
+import type { EventLog } from './event-log.js'
+import { newId } from './ids.js'
+
+interface Waiting {
+  resolve: (decision: ApprovalDecision) => void
+  timer: NodeJS.Timeout
+}
+
+/**
+ * Turns an agent's permission requests into stored approvals and `approval.requested` events, and clients'
+ * answers (POST /v1/approvals/:id) into decisions sent back to the agent. The first answer wins (409 after);
+ * nobody answering within APPROVAL_TIMEOUT_SECONDS declines; the turn ending cancels.
+ */
+export class ApprovalBroker {
+  private readonly waiting = new Map<string, Waiting>()
+  private readonly settling = new Set<string>()
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: EventLog,
+    private readonly timeoutMs: number,
+    private readonly onChange: (sessionId: string) => Promise<void>,
+  ) {}
+
+  /** Records the request and waits for its answer. */
+  async request(
+    sessionId: string,
+    turnId: string | null,
+    ask: ApprovalAsk,
+    signal: AbortSignal,
+  ): Promise<ApprovalDecision> {
+    const now = Date.now()
+    const approval: Approval = {
+      id: newId('apr'),
+      sessionId,
+      turnId,
+      kind: ask.kind,
+      command: ask.command ?? null,
+      cwd: ask.cwd ?? null,
+      changes: ask.changes ?? null,
+      reason: ask.reason ?? null,
+      options: ask.options,
+      state: 'pending',
+      decision: null,
+      by: null,
+      createdAt: new Date(now).toISOString(),
+      resolvedAt: null,
+      expiresAt: new Date(now + this.timeoutMs).toISOString(),
+    }
+    await this.store.createApproval(approval)
+    const decided = new Promise<ApprovalDecision>((resolve) => {
+      const timer = setTimeout(
+        () => void this.settle(approval.id, 'decline', 'timeout').catch(() => {}),
+        this.timeoutMs,
+      )
+      timer.unref()
+      this.waiting.set(approval.id, { resolve, timer })
+    })
+    const onAbort = () => void this.settle(approval.id, 'cancel', 'turn_ended').catch(() => {})
+    signal.addEventListener('abort', onAbort, { once: true })
+    await this.log.append(sessionId, {
+      type: 'approval.requested',
+      approvalId: approval.id,
+      kind: ask.kind,
+      options: ask.options,
+      ...(ask.command !== undefined ? { command: ask.command } : {}),
+      ...(ask.cwd !== undefined ? { cwd: ask.cwd } : {}),
+      ...(ask.changes !== undefined ? { changes: ask.changes } : {}),
+      ...(ask.reason !== undefined ? { reason: ask.reason } : {}),
+    })
+    await this.onChange(sessionId)
+    try {
+      return await decided
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** A client's answer: 404 unknown, 409 already answered, 400 a decision the request did not offer. */
+  async answer(id: string, decision: ApprovalDecision, by = 'client'): Promise<Approval> {
+    const approval = await this.store.getApproval(id)
+    if (!approval) throw new AppError('not_found', `no approval ${id}`)
+    if (approval.state === 'resolved')
+      throw new AppError(
+        'conflict',
+        `approval ${id} was already answered (${approval.decision} by ${approval.by})`,
+      )
+    if (!approval.options.includes(decision))
+      throw new AppError(
+        'invalid_request',
+        `decision "${decision}" is not offered; choose one of: ${approval.options.join(', ')}`,
+      )
+    return this.settle(id, decision, by)
+  }
+
+  get(id: string): Promise<Approval | undefined> {
+    return this.store.getApproval(id)
+  }
+
+  list(state?: Approval['state'], sessionId?: string): Promise<Approval[]> {
+    return this.store.listApprovals({
+      ...(state ? { state } : {}),
+      ...(sessionId ? { sessionId } : {}),
+      limit: 500,
+    })
+  }
+
+  /** Approvals a previous server left pending can no longer reach their agent: recorded as cancelled. */
+  async recover(): Promise<void> {
+    for (const a of await this.list('pending'))
+      await this.record(a.id, a.sessionId, 'cancel', 'server_restart')
+  }
+
+  /** The first caller wins: later or concurrent ones get 409, decided before anything awaits. */
+  private async settle(id: string, decision: ApprovalDecision, by: string): Promise<Approval> {
+    if (this.settling.has(id)) throw new AppError('conflict', `approval ${id} was already answered`)
+    this.settling.add(id)
+    try {
+      const waiting = this.waiting.get(id)
+      this.waiting.delete(id)
+      if (waiting) clearTimeout(waiting.timer)
+      const current = await this.store.getApproval(id)
+      if (!current) throw new AppError('not_found', `no approval ${id}`)
+      if (current.state === 'resolved') throw new AppError('conflict', `approval ${id} was already answered`)
+      const resolved = await this.record(id, current.sessionId, decision, by)
+      waiting?.resolve(decision)
+      await this.onChange(resolved.sessionId)
+      return resolved
+    } finally {
+      this.settling.delete(id)
+    }
+  }
+
+  private async record(
+    id: string,
+    sessionId: string,
+    decision: ApprovalDecision,
+    by: string,
+  ): Promise<Approval> {
+    const resolved = await this.store.updateApproval(id, {
+      state: 'resolved',
+      decision,
+      by,
+      resolvedAt: new Date().toISOString(),
+    })
+    await this.log.append(sessionId, { type: 'approval.resolved', approvalId: id, decision, by })
+    return resolved!
+  }
+
+  get pendingCount(): number {
+    return this.waiting.size
+  }
+}

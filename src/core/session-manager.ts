@@ -1,0 +1,438 @@
+import type { AgentRegistry } from '../agents/registry.js'
+import {
+  type AgentSession,
+  type ApprovalPolicy,
+  isSessionDriver,
+  type SessionDriver,
+  type SessionHooks,
+  type SessionRequest,
+  type TurnInput,
+} from '../agents/session.js'
+import type { Config } from '../config/load.js'
+import type { SandboxMode } from '../config/schema.js'
+import type { AgentEvent, StoredEvent } from '../protocol/events.js'
+import type { Item } from '../protocol/items.js'
+import type { Session, Turn } from '../protocol/sessions.js'
+import type { SessionFilter, Store } from '../store/store.js'
+import type { ActiveRuns } from './active-runs.js'
+import type { ApprovalBroker } from './approvals.js'
+import { AppError } from './errors.js'
+import type { EventLog } from './event-log.js'
+import { newId } from './ids.js'
+import { ensureReady } from './one-shot.js'
+import { resolveCwd } from './workspace.js'
+
+export type OnBusy = 'queue' | 'steer' | 'reject'
+
+export interface CreateSession {
+  cwd?: string
+  model?: string
+  sandbox?: SandboxMode
+  approvalPolicy?: ApprovalPolicy
+}
+
+interface Live {
+  agent: AgentSession
+  queue: Turn[]
+  current?: { turn: Turn; controller: AbortController }
+}
+
+/**
+ * Sessions as durable resources: a session is the agent's own thread; its turns run one at a time (others
+ * queue, steer or are refused), and every event goes through the EventLog under the session's id, so clients
+ * replay and follow a session like a run. The session's state (idle, running, waiting_for_approval, archived)
+ * is computed here and always visible. Live agent sessions are reopened lazily (`resumeSession`) after a
+ * restart of the gateway or of the agent.
+ */
+export class SessionManager {
+  private readonly live = new Map<string, Live>()
+  private readonly opening = new Map<string, Promise<Live>>()
+  private readonly turnsDone = new Map<string, Promise<void>>()
+  private readonly markTurnDone = new Map<string, () => void>()
+  private accepting = true
+  approvals!: ApprovalBroker
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: EventLog,
+    private readonly registry: AgentRegistry,
+    private readonly config: Config,
+    private readonly active: ActiveRuns,
+  ) {}
+
+  /** Turns and sessions a previous server left mid-way: turns failed, sessions idle (their threads live on). */
+  async recover(): Promise<void> {
+    for (const status of ['queued', 'running'] as const)
+      for (const s of await this.store.listSessions({ limit: 10_000 }))
+        for (const t of await this.store.listTurns(s.id, status))
+          await this.finishTurn(s.id, t.id, {
+            status: 'failed',
+            error: 'the server stopped before this turn finished',
+          })
+    for (const status of ['running', 'waiting_for_approval'] as const)
+      for (const s of await this.store.listSessions({ status, limit: 10_000 }))
+        await this.setStatus(s.id, 'idle')
+  }
+
+  async create(agentId: string, fields: CreateSession): Promise<Session> {
+    this.assertAccepting()
+    const driver = this.sessionDriver(agentId)
+    const req = this.request(fields)
+    await ensureReady(driver)
+    const id = newId('ses')
+    const agent = await driver.openSession(req, this.hooks(id))
+    return this.record(id, driver.id, agent, req, null)
+  }
+
+  async fork(id: string): Promise<Session> {
+    this.assertAccepting()
+    const parent = await this.mustGet(id)
+    const live = await this.ensureLive(parent)
+    const forkId = newId('ses')
+    const agent = await live.agent.fork()
+    return this.record(forkId, parent.agent, agent, this.requestOf(parent), parent.id)
+  }
+
+  async archive(id: string): Promise<Session> {
+    const session = await this.mustGet(id)
+    if (session.status === 'archived') return session
+    const live = await this.ensureLive(session)
+    live.current?.controller.abort('cancelled')
+    for (const t of live.queue.splice(0)) {
+      await this.finishTurn(id, t.id, { status: 'interrupted', error: 'session archived' })
+      this.releaseTurn(t.id)
+    }
+    await live.agent.archive()
+    await live.agent.close()
+    this.live.delete(id)
+    await this.setStatus(id, 'archived')
+    return this.mustGet(id)
+  }
+
+  get(id: string): Promise<Session | undefined> {
+    return this.store.getSession(id)
+  }
+
+  async mustGet(id: string): Promise<Session> {
+    const session = await this.store.getSession(id)
+    if (!session) throw new AppError('not_found', `no session ${id}`)
+    return session
+  }
+
+  /** Looks a session up by the agent's own id (the seed 003 API speaks codex thread ids). */
+  async byAgentSessionId(agentSessionId: string): Promise<Session> {
+    const session = await this.store.findSessionByAgentId(agentSessionId)
+    if (!session) throw new AppError('not_found', `no thread ${agentSessionId}`)
+    return session
+  }
+
+  list(filter: SessionFilter): Promise<Session[]> {
+    return this.store.listSessions(filter)
+  }
+
+  turns(id: string): Promise<Turn[]> {
+    return this.store.listTurns(id)
+  }
+
+  async getTurn(turnId: string): Promise<Turn> {
+    const turn = await this.store.getTurn(turnId)
+    if (!turn) throw new AppError('not_found', `no turn ${turnId}`)
+    return turn
+  }
+
+  /** Starts a turn, or follows `onBusy` when one runs: queue it (default), steer the running one, or 409. */
+  async startTurn(id: string, input: TurnInput, onBusy: OnBusy = 'queue'): Promise<Turn> {
+    this.assertAccepting()
+    const session = await this.mustGet(id)
+    if (session.status === 'archived') throw new AppError('conflict', `session ${id} is archived`)
+    const live = await this.ensureLive(session)
+    if (live.current || live.queue.length > 0) {
+      if (onBusy === 'reject')
+        throw new AppError('conflict', `session ${id} is busy with turn ${live.current?.turn.id}`)
+      if (onBusy === 'steer' && live.current) {
+        await live.agent.steer(input)
+        return live.current.turn
+      }
+      if (live.queue.length >= this.config.MAX_QUEUED_TURNS)
+        throw new AppError('over_capacity', `session ${id} already has ${live.queue.length} queued turns`, {
+          retryAfterSeconds: 5,
+        })
+    }
+    const turn: Turn = {
+      id: newId('turn'),
+      sessionId: id,
+      agentTurnId: null,
+      status: 'queued',
+      input,
+      createdAt: new Date().toISOString(),
+      startedAt: null,
+      finishedAt: null,
+      finalResponse: null,
+      usage: null,
+      error: null,
+    }
+    await this.store.createTurn(turn)
+    let done!: () => void
+    this.turnsDone.set(turn.id, new Promise<void>((resolve) => (done = resolve)))
+    this.markTurnDone.set(turn.id, done)
+    live.queue.push(turn)
+    this.pump(id, live)
+    return turn
+  }
+
+  /** Resolves with the turn once it finished (or at once if it already did). */
+  async waitTurn(turnId: string, timeoutMs?: number): Promise<Turn> {
+    const done = this.turnsDone.get(turnId)
+    if (done && timeoutMs) await Promise.race([done, new Promise((r) => setTimeout(r, timeoutMs).unref())])
+    else if (done) await done
+    return this.getTurn(turnId)
+  }
+
+  /** Interrupts the running turn; resolves with it once it ended. 409 when nothing runs. */
+  async interrupt(id: string): Promise<Turn> {
+    await this.mustGet(id)
+    const current = this.live.get(id)?.current
+    if (!current) throw new AppError('conflict', `session ${id} has no turn in progress`)
+    current.controller.abort('cancelled')
+    return this.waitTurn(current.turn.id)
+  }
+
+  events(id: string, after: number, signal?: AbortSignal): AsyncGenerator<StoredEvent> {
+    return this.log.subscribe(
+      id,
+      after,
+      (ev) => ev.type === 'session.status' && ev.status === 'archived',
+      async () => (await this.store.getSession(id))?.status === 'archived',
+      signal,
+    )
+  }
+
+  /** The agent's own record of the thread (codex `thread/read`), reopening the session if needed. */
+  async read(id: string, includeTurns: boolean): Promise<unknown> {
+    const live = await this.ensureLive(await this.mustGet(id))
+    return live.agent.read(includeTurns)
+  }
+
+  /** Reopens the session in the agent now (seed 003 `thread/resume`); a no-op when it is already open. */
+  async resume(id: string): Promise<Session> {
+    await this.ensureLive(await this.mustGet(id))
+    return this.mustGet(id)
+  }
+
+  /** The items a turn completed, from the stored events (between its turn.started and its end). */
+  async itemsOfTurn(sessionId: string, turnId: string): Promise<Item[]> {
+    const items: Item[] = []
+    let inside = false
+    for await (const ev of this.log.replay(sessionId)) {
+      if (ev.type === 'turn.started' && ev.turnId === turnId) inside = true
+      else if (inside && ev.type === 'item.completed') items.push(ev.item)
+      else if (inside && (ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === turnId)
+        break
+    }
+    return items
+  }
+
+  /** Passes an agent-specific call through (seed 003: skills/list, skills/config/write, thread/read). */
+  call(agentId: string, method: string, params: unknown): Promise<unknown> {
+    return this.sessionDriver(agentId).call(method, params)
+  }
+
+  /** Recomputes and records the session's state when it changed. */
+  async refreshStatus(id: string): Promise<void> {
+    const session = await this.store.getSession(id)
+    if (!session || session.status === 'archived') return
+    const pending = (await this.store.listApprovals({ state: 'pending', sessionId: id, limit: 1 })).length > 0
+    const live = this.live.get(id)
+    const next = pending ? 'waiting_for_approval' : live?.current ? 'running' : 'idle'
+    if (next !== session.status) await this.setStatus(id, next)
+  }
+
+  stopAccepting(): void {
+    this.accepting = false
+  }
+
+  /** Ends what the drivers hold for live sessions (the agents' histories stay). */
+  async closeAll(): Promise<void> {
+    for (const live of this.live.values()) await live.agent.close().catch(() => {})
+    this.live.clear()
+  }
+
+  async idle(): Promise<void> {
+    await Promise.all([...this.turnsDone.values()])
+  }
+
+  private pump(id: string, live: Live): void {
+    if (live.current || live.queue.length === 0) return
+    const turn = live.queue.shift()!
+    const controller = this.active.track()
+    live.current = { turn, controller }
+    void this.execute(id, live, turn, controller).finally(() => {
+      this.active.release(controller)
+      live.current = undefined
+      this.releaseTurn(turn.id)
+      if (this.accepting) this.pump(id, live)
+    })
+  }
+
+  private releaseTurn(turnId: string): void {
+    this.markTurnDone.get(turnId)?.()
+    this.markTurnDone.delete(turnId)
+    this.turnsDone.delete(turnId)
+  }
+
+  private async execute(id: string, live: Live, turn: Turn, controller: AbortController): Promise<void> {
+    await this.store.updateTurn(turn.id, { status: 'running', startedAt: new Date().toISOString() })
+    await this.refreshStatus(id)
+    let finalResponse: string | null = null
+    let ended: Partial<Turn> = { status: 'failed', error: 'the agent ended the turn without a result' }
+    try {
+      for await (const raw of live.agent.turn(turn.input, controller.signal)) {
+        // The manager owns the session state; the agent's own status changes only trigger a recompute.
+        if (raw.type === 'session.status') {
+          await this.refreshStatus(id)
+          continue
+        }
+        const ev = withTurnId(raw, turn.id)
+        if (ev.type === 'turn.started' && raw.type === 'turn.started' && raw.turnId)
+          await this.store.updateTurn(turn.id, { agentTurnId: raw.turnId })
+        if (ev.type === 'item.completed' && ev.item.type === 'agent_message') finalResponse = ev.item.text
+        if (ev.type === 'turn.completed')
+          ended = { status: ev.status ?? 'completed', usage: ev.usage, error: null }
+        if (ev.type === 'turn.failed') ended = { status: 'failed', error: ev.error }
+        await this.log.append(id, ev)
+      }
+    } catch (err) {
+      ended = { status: 'failed', error: `driver error: ${(err as Error).message}` }
+      await this.log.append(id, { type: 'turn.failed', turnId: turn.id, error: ended.error! })
+    }
+    await this.finishTurn(id, turn.id, { ...ended, finalResponse }, false)
+    const session = await this.store.getSession(id)
+    if (session)
+      await this.store.updateSession(id, {
+        turnCount: session.turnCount + 1,
+        updatedAt: new Date().toISOString(),
+      })
+    live.current = undefined
+    await this.refreshStatus(id)
+  }
+
+  private async finishTurn(
+    sessionId: string,
+    turnId: string,
+    patch: Partial<Turn>,
+    announce = true,
+  ): Promise<void> {
+    await this.store.updateTurn(turnId, { ...patch, finishedAt: new Date().toISOString() })
+    if (announce && patch.status === 'failed')
+      await this.log.append(sessionId, { type: 'turn.failed', turnId, error: patch.error ?? 'failed' })
+    if (announce && patch.status === 'interrupted')
+      await this.log.append(sessionId, { type: 'turn.completed', turnId, status: 'interrupted', usage: null })
+  }
+
+  private async setStatus(id: string, status: Session['status']): Promise<void> {
+    await this.store.updateSession(id, { status, updatedAt: new Date().toISOString() })
+    await this.log.append(id, { type: 'session.status', status })
+  }
+
+  private async record(
+    id: string,
+    agentId: string,
+    agent: AgentSession,
+    req: SessionRequest,
+    forkedFrom: string | null,
+  ): Promise<Session> {
+    const now = new Date().toISOString()
+    const session: Session = {
+      id,
+      agent: agentId,
+      agentSessionId: agent.agentSessionId,
+      status: 'idle',
+      cwd: req.cwd,
+      model: req.model ?? null,
+      sandbox: req.sandbox ?? null,
+      approvalPolicy: req.approvalPolicy ?? null,
+      forkedFrom,
+      createdAt: now,
+      updatedAt: now,
+      turnCount: 0,
+      lastSeq: 0,
+    }
+    await this.store.createSession(session)
+    this.live.set(id, { agent, queue: [] })
+    await this.log.append(id, { type: 'session.status', status: 'idle' })
+    return this.mustGet(id)
+  }
+
+  /** The live agent session, reopened with `resumeSession` when this process does not hold it. */
+  private ensureLive(session: Session): Promise<Live> {
+    const live = this.live.get(session.id)
+    if (live) return Promise.resolve(live)
+    const pending = this.opening.get(session.id)
+    if (pending) return pending
+    const opening = (async () => {
+      const driver = this.sessionDriver(session.agent)
+      await ensureReady(driver)
+      const agent = await driver.resumeSession(
+        session.agentSessionId,
+        this.requestOf(session),
+        this.hooks(session.id),
+      )
+      const opened: Live = { agent, queue: [] }
+      this.live.set(session.id, opened)
+      return opened
+    })().finally(() => this.opening.delete(session.id))
+    this.opening.set(session.id, opening)
+    return opening
+  }
+
+  private hooks(sessionId: string): SessionHooks {
+    return {
+      requestApproval: (ask, signal) =>
+        this.approvals.request(sessionId, this.live.get(sessionId)?.current?.turn.id ?? null, ask, signal),
+    }
+  }
+
+  private sessionDriver(agentId: string): SessionDriver {
+    const driver = this.registry.get(agentId)
+    if (!isSessionDriver(driver))
+      throw new AppError(
+        'invalid_request',
+        `agent ${driver.id} has no sessions; use POST /v1/runs for one-shot runs`,
+      )
+    return driver
+  }
+
+  private request(fields: CreateSession): SessionRequest {
+    return {
+      cwd: resolveCwd(fields.cwd, this.config.workspaceRoots),
+      ...(fields.model && fields.model !== 'auto'
+        ? { model: fields.model }
+        : this.config.CODEX_MODEL
+          ? { model: this.config.CODEX_MODEL }
+          : {}),
+      ...(fields.sandbox ? { sandbox: fields.sandbox } : {}),
+      ...(fields.approvalPolicy ? { approvalPolicy: fields.approvalPolicy } : {}),
+    }
+  }
+
+  private requestOf(s: Session): SessionRequest {
+    return {
+      cwd: s.cwd,
+      ...(s.model ? { model: s.model } : {}),
+      ...(s.sandbox ? { sandbox: s.sandbox } : {}),
+      ...(s.approvalPolicy ? { approvalPolicy: s.approvalPolicy } : {}),
+    }
+  }
+
+  private assertAccepting(): void {
+    if (!this.accepting)
+      throw new AppError('shutting_down', 'the server is shutting down and accepts no new turns')
+  }
+}
+
+/** Turn events carry the gateway's turn id (the agent's own is kept on the turn as `agentTurnId`). */
+function withTurnId(ev: AgentEvent, turnId: string): AgentEvent {
+  if (ev.type === 'turn.started' || ev.type === 'turn.completed' || ev.type === 'turn.failed')
+    return { ...ev, turnId }
+  return ev
+}

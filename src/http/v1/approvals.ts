@@ -1,0 +1,65 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { AppError } from '../../core/errors.js'
+import { approval, approvalDecision } from '../../protocol/sessions.js'
+import type { GatewayContext } from '../context.js'
+import { errorResponses } from './schemas.js'
+
+const config = { errorShape: 'v1' as const }
+const tags = ['approvals']
+const idParams = z.object({ id: z.string().min(1) })
+
+/** Remote approvals: what agents asked, and the answers any client may give (the first one wins). */
+export function v1ApprovalRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get(
+      '/v1/approvals',
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'Approvals, newest first',
+          querystring: z.object({ state: approval.shape.state.optional(), sessionId: z.string().optional() }),
+          response: { 200: z.object({ approvals: z.array(approval) }) },
+        },
+      },
+      async (request) => ({
+        approvals: await ctx.approvals.list(request.query.state, request.query.sessionId),
+      }),
+    )
+
+    app.get(
+      '/v1/approvals/:id',
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'One approval',
+          params: idParams,
+          response: { 200: approval, 404: errorResponses[404] },
+        },
+      },
+      async (request) => {
+        const found = await ctx.approvals.get(request.params.id)
+        if (!found) throw new AppError('not_found', `no approval ${request.params.id}`)
+        return found
+      },
+    )
+
+    app.post(
+      '/v1/approvals/:id',
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'Answer an approval',
+          description: '400 when the request did not offer this decision, 409 when it was already answered.',
+          params: idParams,
+          body: z.object({ decision: approvalDecision }),
+          response: { 200: approval, ...errorResponses },
+        },
+      },
+      async (request) => ctx.approvals.answer(request.params.id, request.body.decision),
+    )
+  }
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod'
+import { sandboxMode } from '../config/schema.js'
+import { usage } from './outcome.js'
+
+/** Sessions, turns and approvals: the durable resources of the /v1 session API. */
+export const approvalPolicy = z.enum(['untrusted', 'on-request', 'on-failure', 'never'])
+export const approvalDecision = z.enum(['accept', 'accept_for_session', 'decline', 'cancel'])
+export const sessionState = z.enum(['idle', 'running', 'waiting_for_approval', 'archived'])
+export const turnInput = z.array(z.object({ type: z.literal('text'), text: z.string().min(1) })).min(1)
+
+export const session = z.object({
+  id: z.string(),
+  agent: z.string(),
+  /** The agent's own id (codex thread id). */
+  agentSessionId: z.string(),
+  status: sessionState,
+  cwd: z.string(),
+  model: z.string().nullable(),
+  sandbox: sandboxMode.nullable(),
+  approvalPolicy: approvalPolicy.nullable(),
+  forkedFrom: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  turnCount: z.number().int(),
+  lastSeq: z.number().int(),
+})
+export type Session = z.infer<typeof session>
+
+export const turnStatus = z.enum(['queued', 'running', 'completed', 'interrupted', 'failed'])
+export const turn = z.object({
+  id: z.string(),
+  sessionId: z.string(),
+  agentTurnId: z.string().nullable(),
+  status: turnStatus,
+  input: turnInput,
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  finalResponse: z.string().nullable(),
+  usage: usage.nullable(),
+  error: z.string().nullable(),
+})
+export type Turn = z.infer<typeof turn>
+
+export const approval = z.object({
+  id: z.string(),
+  sessionId: z.string(),
+  turnId: z.string().nullable(),
+  kind: z.enum(['command', 'file_change', 'permission']),
+  command: z.string().nullable(),
+  cwd: z.string().nullable(),
+  changes: z.array(z.object({ path: z.string(), kind: z.string() })).nullable(),
+  reason: z.string().nullable(),
+  options: z.array(approvalDecision),
+  state: z.enum(['pending', 'resolved']),
+  decision: approvalDecision.nullable(),
+  /** Who answered: `client`, `timeout`, `turn_ended`, `server_restart`. */
+  by: z.string().nullable(),
+  createdAt: z.string(),
+  resolvedAt: z.string().nullable(),
+  expiresAt: z.string(),
+})
+export type Approval = z.infer<typeof approval>

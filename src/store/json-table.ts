@@ -1,0 +1,88 @@
+import type Database from 'better-sqlite3'
+
+/**
+ * A table whose rows are JSON documents plus a few real columns for lookups. `columns` maps each column to
+ * the document field it mirrors (kept in sync on every write).
+ */
+interface Row {
+  body: string
+  last_seq?: number
+}
+
+export class JsonTable<T extends { id: string }> {
+  private readonly insertStmt
+  private readonly updateStmt
+  private readonly getStmt
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly table: string,
+    private readonly columns: Record<string, keyof T>,
+    /** The table has a `last_seq` column owned by event appends; it is read into `lastSeq`, never written here. */
+    private readonly withSeq = false,
+  ) {
+    const names = ['id', ...Object.keys(columns), 'body']
+    this.insertStmt = db.prepare(
+      `INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`,
+    )
+    const sets = [...Object.keys(columns), 'body'].map((n) => `${n} = @${n}`).join(', ')
+    this.updateStmt = db.prepare(`UPDATE ${table} SET ${sets} WHERE id = @id`)
+    this.getStmt = db.prepare(`SELECT ${this.select} FROM ${table} WHERE id = ?`)
+  }
+
+  insert(doc: T): void {
+    this.insertStmt.run(this.row(doc))
+  }
+
+  /** Merges `patch` into the stored document; returns the result, or undefined when there is no such row. */
+  update(id: string, patch: Partial<T>): T | undefined {
+    return this.db.transaction(() => {
+      const current = this.get(id)
+      if (!current) return undefined
+      const next = { ...current, ...patch, id }
+      this.updateStmt.run(this.row(next))
+      return next
+    })()
+  }
+
+  get(id: string): T | undefined {
+    const r = this.getStmt.get(id) as Row | undefined
+    return r ? this.parse(r) : undefined
+  }
+
+  /** Rows matching every given column value, ordered by id (descending unless `ascending`). */
+  where(
+    filter: Record<string, unknown>,
+    opts: { limit?: number; before?: string; ascending?: boolean } = {},
+  ): T[] {
+    const clauses: string[] = []
+    const params: unknown[] = []
+    for (const [column, value] of Object.entries(filter)) {
+      if (value === undefined) continue
+      clauses.push(`${column} = ?`)
+      params.push(value)
+    }
+    if (opts.before) {
+      clauses.push('id < ?')
+      params.push(opts.before)
+    }
+    const sql = `SELECT ${this.select} FROM ${this.table} ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY id ${opts.ascending ? 'ASC' : 'DESC'} LIMIT ?`
+    const rows = this.db.prepare(sql).all(...params, opts.limit ?? -1) as Row[]
+    return rows.map((r) => this.parse(r))
+  }
+
+  private get select(): string {
+    return this.withSeq ? 'body, last_seq' : 'body'
+  }
+
+  private parse(r: Row): T {
+    const doc = JSON.parse(r.body) as T
+    return r.last_seq === undefined ? doc : { ...doc, lastSeq: r.last_seq }
+  }
+
+  private row(doc: T): Record<string, unknown> {
+    const row: Record<string, unknown> = { id: doc.id, body: JSON.stringify(doc) }
+    for (const [column, field] of Object.entries(this.columns)) row[column] = doc[field] ?? null
+    return row
+  }
+}
