@@ -1,0 +1,777 @@
+/**
+ * Event relay, concurrency and SSE memory of the /v1 runs API (`npx tsx bench/event-relay.ts`).
+ *
+ * Starts a gateway in this process (`startServer`, CLI_LIST=node, MAX_CONCURRENT_RUNS=100) and drives it with
+ * bench/replay-agent.mjs, a plain Node script that writes timestamped JSONL lines like a chatty agent:
+ *   1. relay   the agent read directly (spawn, read stdout to the end) vs through the gateway (POST /v1/runs
+ *              {agent:'cli', command:{cli:'node', args}} with Accept: text/event-stream, stdout lines rebuilt
+ *              from the `output` events), interleaved: lines/s, per-line latency (receive time - the time the
+ *              agent wrote the line), and the events the gateway stored per run. Two workloads: `burst` (the
+ *              agent writes as fast as it can: throughput, latency includes queueing) and `paced` (~1000
+ *              lines/s: latency of the relay itself).
+ *   2. concurrency  100 runs at once, each streamed over its own SSE connection; every one must complete
+ *              `succeeded` with all its lines.
+ *   3. memory  one long-running run (--slow), K SSE subscribers to /v1/runs/:id/events opened from a separate
+ *              process (bench/sse-subscribers.mjs, so client sockets do not count), the gateway's memory
+ *              before and after (after gc): bytes per open connection.
+ * docs/benchmarks.md explains the output.
+ *
+ * Usage: npx tsx bench/event-relay.ts [--events N] [--reps N] [--runs N] [--run-events N] [--subscribers K]
+ *          [--only relay,concurrency,memory]
+ *   --events       lines per relay run (burst), default 20000; --reps repetitions per mode, default 3
+ *   --runs         concurrent runs, default 100; --run-events lines per concurrent run, default 500
+ *   --subscribers  SSE connections for the memory measurement, default 200
+ *   --only         run only these phases
+ * For exact heap numbers run it as `node --expose-gc --import tsx bench/event-relay.ts`; without the flag it
+ * enables gc through v8.setFlagsFromString. Exits 0 when every check passed, 1 otherwise (or on Ctrl-C).
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { createInterface } from 'node:readline'
+import { StringDecoder } from 'node:string_decoder'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import v8 from 'node:v8'
+import vm from 'node:vm'
+import { type RunningServer, startServer } from '../src/http/server.js'
+import { baseChildEnv } from '../src/process/child-env.js'
+import { gatewayEnv } from '../test/support/gateway.js'
+import { readSseUntil } from '../test/support/sse-client.js'
+import { markdownTable, median, percentile } from './stats.js'
+
+const agentScript = path.join(import.meta.dirname, 'replay-agent.mjs')
+const subscriberScript = path.join(import.meta.dirname, 'sse-subscribers.mjs')
+const opTimeoutMs = 120_000
+
+class BenchError extends Error {}
+
+/** CLOCK_MONOTONIC on Linux: the same clock in every process, so agent and reader timestamps compare exactly. */
+const monoMs = () => Number(process.hrtime.bigint()) / 1e6
+/** Wall clock with fractions, as the agent's `t` (a cross-check of the monotonic latencies). */
+const wallMs = () => performance.timeOrigin + performance.now()
+
+interface Options {
+  events: number
+  reps: number
+  runs: number
+  runEvents: number
+  subscribers: number
+  only: Set<Phase>
+}
+
+type Phase = 'relay' | 'concurrency' | 'memory'
+const phases: Phase[] = ['relay', 'concurrency', 'memory']
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      events: { type: 'string' },
+      reps: { type: 'string' },
+      runs: { type: 'string' },
+      'run-events': { type: 'string' },
+      subscribers: { type: 'string' },
+      only: { type: 'string' },
+    },
+    strict: true,
+  })
+  const count = (raw: string | undefined, fallback: number, name: string) => {
+    if (raw === undefined || raw.trim() === '') return fallback
+    const n = Number(raw)
+    if (!Number.isInteger(n) || n < 1) throw new BenchError(`--${name} must be an integer >= 1, got "${raw}"`)
+    return n
+  }
+  return {
+    events: count(values.events, 20_000, 'events'),
+    reps: count(values.reps, 3, 'reps'),
+    runs: count(values.runs, 100, 'runs'),
+    runEvents: count(values['run-events'], 500, 'run-events'),
+    subscribers: count(values.subscribers, 200, 'subscribers'),
+    only: new Set(values.only ? values.only.split(',').map((p) => phase(p.trim())) : phases),
+  }
+}
+
+function phase(name: string): Phase {
+  if ((phases as string[]).includes(name)) return name as Phase
+  throw new BenchError(`--only takes ${phases.join(', ')} (comma-separated), got "${name}"`)
+}
+
+// ---------------------------------------------------------------- reading the agent's lines
+
+interface ReplayLine {
+  i: number
+  t: number
+  m: number
+}
+
+/** Rebuilds lines from text chunks (partial lines are kept across chunks) and timestamps each on arrival. */
+class LineCollector {
+  lines = 0
+  outOfOrder = 0
+  firstRecv: number | null = null
+  lastRecv = 0
+  firstSent: number | null = null
+  lastSent = 0
+  /** Receive time - agent write time, monotonic clock, ms. */
+  readonly latency: number[] = []
+  /** The same on the wall clock (`t`), to check the two clocks agree. */
+  readonly wallLatency: number[] = []
+  private partial = ''
+
+  feed(text: string, recvMono: number, recvWall: number): void {
+    const parts = (this.partial + text).split('\n')
+    this.partial = parts.pop() ?? ''
+    for (const raw of parts) {
+      if (!raw) continue
+      const line = JSON.parse(raw) as ReplayLine
+      if (line.i !== this.lines) this.outOfOrder++
+      this.lines++
+      this.firstRecv ??= recvMono
+      this.lastRecv = recvMono
+      this.firstSent ??= line.m
+      this.lastSent = line.m
+      this.latency.push(recvMono - line.m)
+      this.wallLatency.push(recvWall - line.t)
+    }
+  }
+
+  /** Text left without a newline at the end of the stream (should be none). */
+  get leftover(): string {
+    return this.partial
+  }
+}
+
+interface RelaySample {
+  /** Start (spawn / fetch) to the last line received. */
+  totalMs: number
+  lines: number
+  /** First line received to last line received. */
+  streamMs: number
+  /** The agent's own first-to-last line span (it slows down when the CPU is shared). */
+  agentSpanMs: number
+  /** Start to the first line received. */
+  firstLineMs: number
+  latency: number[]
+  wallLatency: number[]
+  outOfOrder: number
+  /** direct: stdout chunks read; via server: `output` events received. */
+  chunks: number
+  /** via server: the run's lastSeq (every event it stored). */
+  storedEvents: number | null
+  /** Event-loop delay of this process during the run (the gateway, and the client, live here). */
+  loopP99Ms: number
+  loopMaxMs: number
+  /** direct: how long child_process.spawn() blocked this process's event loop. */
+  spawnCallMs?: number
+  /** CPU (user + system) this process used during the run: the gateway and the client, or the reader. */
+  cpuMs: number
+}
+
+const cpuMsSince = (start: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(start)
+  return (used.user + used.system) / 1000
+}
+
+function sampleFrom(
+  c: LineCollector,
+  t0: number,
+  cpu0: NodeJS.CpuUsage,
+  chunks: number,
+  storedEvents: number | null,
+  loop: ReturnType<typeof monitorEventLoopDelay> | null,
+): RelaySample {
+  return {
+    totalMs: c.lastRecv - t0,
+    lines: c.lines,
+    streamMs: c.lastRecv - (c.firstRecv ?? c.lastRecv),
+    agentSpanMs: c.lastSent - (c.firstSent ?? c.lastSent),
+    firstLineMs: (c.firstRecv ?? Number.NaN) - t0,
+    latency: c.latency,
+    wallLatency: c.wallLatency,
+    outOfOrder: c.outOfOrder,
+    chunks,
+    storedEvents,
+    loopP99Ms: loop ? loop.percentile(99) / 1e6 : Number.NaN,
+    loopMaxMs: loop ? loop.max / 1e6 : Number.NaN,
+    cpuMs: cpuMsSince(cpu0),
+  }
+}
+
+const loopMonitor = () => {
+  const loop = monitorEventLoopDelay({ resolution: 1 })
+  loop.enable()
+  return loop
+}
+
+// ---------------------------------------------------------------- direct and via the gateway
+
+interface Gateway {
+  server: RunningServer
+  /** The gateway's environment: direct agents get the same child env as the gateway's (baseChildEnv of it). */
+  env: NodeJS.ProcessEnv
+  /** The node binary the gateway's cli driver resolves, so direct runs the same one. */
+  node: string
+  workspace: string
+  children: Set<ChildProcess>
+}
+
+/**
+ * Spawns the agent like src/process/spawn-group.ts (own group, three pipes) with the env the cli driver
+ * gives it. Not process.env: variables such as NODE_EXTRA_CA_CERTS cost a child node ~40 ms at startup.
+ */
+async function runDirect(g: Gateway, args: string[], expected: number, monitor = true): Promise<RelaySample> {
+  const collector = new LineCollector()
+  const loop = monitor ? loopMonitor() : null
+  const decoder = new StringDecoder('utf8')
+  let chunks = 0
+  let stderr = ''
+  const cpu0 = process.cpuUsage()
+  const t0 = monoMs()
+  const child = spawn(g.node, [agentScript, ...args], {
+    cwd: g.workspace,
+    env: baseChildEnv(g.env),
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    windowsHide: true,
+  })
+  const spawnCallMs = monoMs() - t0
+  g.children.add(child)
+  child.stdin.end()
+  child.stdout.on('data', (buf: Buffer) => {
+    const recvMono = monoMs()
+    const recvWall = wallMs()
+    chunks++
+    collector.feed(decoder.write(buf), recvMono, recvWall)
+  })
+  child.stderr.on('data', (buf: Buffer) => {
+    stderr += buf.toString('utf8')
+  })
+  const killer = setTimeout(() => killGroup(child), opTimeoutMs)
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', (c) => resolve(c))
+  }).finally(() => {
+    clearTimeout(killer)
+    g.children.delete(child)
+    loop?.disable()
+  })
+  if (code !== 0 || collector.lines !== expected || collector.outOfOrder > 0 || collector.leftover)
+    throw new BenchError(
+      `direct: exit ${code}, ${collector.lines}/${expected} lines, ${collector.outOfOrder} out of order\n${stderr}`,
+    )
+  return { ...sampleFrom(collector, t0, cpu0, chunks, null, loop), spawnCallMs }
+}
+
+interface ServerRun {
+  sample: RelaySample
+  runId: string
+  status: string | null
+  stderr: string
+}
+
+/**
+ * POST /v1/runs with Accept: text/event-stream; rebuilds stdout lines from the `output` events. `monitor`
+ * records the event-loop delay during the run (off when many run at once).
+ */
+async function runViaServer(g: Gateway, args: string[], monitor = true): Promise<ServerRun> {
+  const loop = monitor ? loopMonitor() : null
+  const collector = new LineCollector()
+  let outputs = 0
+  let stderr = ''
+  let status: string | null = null
+  const cpu0 = process.cpuUsage()
+  const t0 = monoMs()
+  const res = await fetch(`${g.server.url}/v1/runs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: JSON.stringify({ agent: 'cli', command: { cli: 'node', args: [agentScript, ...args] } }),
+    signal: AbortSignal.timeout(opTimeoutMs),
+  })
+  const runId = res.headers.get('x-run-id')
+  if (res.status !== 200 || !runId)
+    throw new BenchError(`POST /v1/runs: HTTP ${res.status} ${await res.text()}`)
+  await readSseUntil(res, (frame) => {
+    const recvMono = monoMs()
+    const recvWall = wallMs()
+    if (frame.event === 'output') {
+      const ev = JSON.parse(frame.data) as { stream: string; data: string }
+      if (ev.stream === 'stdout') {
+        outputs++
+        collector.feed(ev.data, recvMono, recvWall)
+      } else stderr += ev.data
+    }
+    if (frame.event !== 'run.completed') return false
+    status = (JSON.parse(frame.data) as { status: string }).status
+    return true
+  })
+  loop?.disable()
+  const run = (await (await fetch(`${g.server.url}/v1/runs/${runId}`)).json()) as { lastSeq: number }
+  return { sample: sampleFrom(collector, t0, cpu0, outputs, run.lastSeq, loop), runId, status, stderr }
+}
+
+function checkServerRun(r: ServerRun, expected: number): string | null {
+  const s = r.sample
+  if (r.status !== 'succeeded') return `${r.runId}: status ${r.status}${r.stderr ? `: ${r.stderr}` : ''}`
+  if (s.lines !== expected) return `${r.runId}: ${s.lines}/${expected} lines`
+  if (s.outOfOrder > 0) return `${r.runId}: ${s.outOfOrder} lines out of order`
+  return null
+}
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
+  try {
+    process.kill(-child.pid, 'SIGKILL')
+  } catch {
+    // already gone
+  }
+}
+
+// ---------------------------------------------------------------- 1. relay
+
+type Mode = 'direct' | 'via server'
+
+interface Workload {
+  name: string
+  args: string[]
+  lines: number
+}
+
+async function relay(g: Gateway, o: Options, stop: () => void) {
+  const workloads: Workload[] = [
+    { name: 'burst', args: ['--events', String(o.events)], lines: o.events },
+    // 10 lines every 10 ms: ~1000 lines/s, well under what either path can take.
+    { name: 'paced', args: ['--events', '2000', '--batch', '10', '--interval', '10'], lines: 2000 },
+  ]
+  const results = new Map<string, Record<Mode, RelaySample[]>>()
+  for (const w of workloads) {
+    const samples: Record<Mode, RelaySample[]> = { direct: [], 'via server': [] }
+    // One warm-up pair (JIT, SQLite pages, sockets), then the repetitions, alternating which goes first.
+    await runDirect(g, w.args, w.lines)
+    await runViaServer(g, w.args)
+    for (let rep = 0; rep < o.reps; rep++) {
+      const order: Mode[] = rep % 2 === 0 ? ['direct', 'via server'] : ['via server', 'direct']
+      for (const mode of order) {
+        if (mode === 'direct') samples.direct.push(await runDirect(g, w.args, w.lines))
+        else {
+          const r = await runViaServer(g, w.args)
+          const error = checkServerRun(r, w.lines)
+          if (error) throw new BenchError(`via server: ${error}`)
+          samples['via server'].push(r.sample)
+        }
+        stop()
+      }
+    }
+    results.set(w.name, samples)
+  }
+  return { workloads, results }
+}
+
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-')
+const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-')
+const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-')
+const signed = (n: number) => `${n >= 0 ? '+' : ''}${n.toFixed(2)}`
+const perSec = (lines: number, ms: number) => (lines / ms) * 1000
+
+function reportRelay(o: Options, r: Awaited<ReturnType<typeof relay>>): void {
+  const rows = [
+    [
+      'workload',
+      'mode',
+      'first line ms',
+      'total ms',
+      'lines/s',
+      'stream lines/s',
+      'agent span ms',
+      'latency p50 ms',
+      'p99 ms',
+      'max ms',
+      'chunks / events',
+      'stored events',
+      'loop p99 ms',
+      'cpu ms',
+    ],
+  ]
+  const summary: string[] = []
+  for (const w of r.workloads) {
+    const samples = r.results.get(w.name)!
+    const med = (mode: Mode, pick: (s: RelaySample) => number) => median(samples[mode].map(pick))
+    const lat = (mode: Mode, p: number) => med(mode, (s) => percentile(s.latency, p))
+    for (const mode of ['direct', 'via server'] as Mode[]) {
+      rows.push([
+        w.name,
+        mode,
+        f1(med(mode, (s) => s.firstLineMs)),
+        f1(med(mode, (s) => s.totalMs)),
+        int(med(mode, (s) => perSec(s.lines, s.totalMs))),
+        int(med(mode, (s) => perSec(s.lines - 1, s.streamMs))),
+        f1(med(mode, (s) => s.agentSpanMs)),
+        f2(lat(mode, 50)),
+        f2(lat(mode, 99)),
+        f2(med(mode, (s) => Math.max(...s.latency))),
+        int(med(mode, (s) => s.chunks)),
+        mode === 'direct' ? '-' : int(med(mode, (s) => s.storedEvents ?? Number.NaN)),
+        f1(med(mode, (s) => s.loopP99Ms)),
+        f1(med(mode, (s) => s.cpuMs)),
+      ])
+    }
+    const ratio = (pick: (s: RelaySample) => number) => med('via server', pick) / med('direct', pick)
+    const addedCpu = med('via server', (s) => s.cpuMs) - med('direct', (s) => s.cpuMs)
+    summary.push(
+      `${w.name}: via server / direct lines/s ${ratio((s) => perSec(s.lines, s.totalMs)).toFixed(3)} ` +
+        `(stream ${ratio((s) => perSec(s.lines - 1, s.streamMs)).toFixed(3)}); added latency ` +
+        `p50 ${signed(lat('via server', 50) - lat('direct', 50))} ms, p99 ${signed(lat('via server', 99) - lat('direct', 99))} ms; ` +
+        `added CPU in this process ${f2((addedCpu / w.lines) * 1000)} µs per line, ` +
+        `${f2(addedCpu / med('via server', (s) => s.chunks))} ms per output event`,
+    )
+  }
+  console.log(
+    `\n## 1. Relay: ${o.events} lines burst and 2000 lines paced, medians of ${o.reps} interleaved reps\n`,
+  )
+  console.log(
+    markdownTable(
+      rows,
+      rows[0]!.map((_, col) => col > 1),
+    ),
+  )
+  console.log(`\n${summary.join('\n')}`)
+  const all = [...r.results.values()].flatMap((s) => [...s.direct, ...s['via server']])
+  const skew = median(all.map((s) => Math.abs(median(s.wallLatency) - median(s.latency))))
+  console.log(
+    `clock check: wall-clock (t) vs monotonic (m) median latency differ by ${f2(skew)} ms (median over runs)`,
+  )
+}
+
+// ---------------------------------------------------------------- 2. concurrency
+
+interface Batch {
+  wallMs: number
+  ok: RelaySample[]
+  errors: string[]
+  /** The most runs the gateway had running at once (sampled every 5 ms); direct: null. */
+  peak: number | null
+  loopP99Ms: number
+  loopMaxMs: number
+  cpuMs: number
+}
+
+/** Starts `o.runs` agents at once, directly or through the gateway, and waits for all of them. */
+async function batch(g: Gateway, o: Options, mode: Mode): Promise<Batch> {
+  let peak = 0
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, g.server.ctx.runs.stats.running)
+  }, 5)
+  const loop = loopMonitor()
+  const args = ['--events', String(o.runEvents)]
+  const errors: string[] = []
+  const ok: RelaySample[] = []
+  const cpu0 = process.cpuUsage()
+  const t0 = monoMs()
+  const one = async () => {
+    if (mode === 'direct') return { sample: await runDirect(g, args, o.runEvents, false), error: null }
+    const r = await runViaServer(g, args, false)
+    return { sample: r.sample, error: checkServerRun(r, o.runEvents) }
+  }
+  const settled = await Promise.allSettled(Array.from({ length: o.runs }, one))
+  const wallMs = monoMs() - t0
+  clearInterval(sampler)
+  loop.disable()
+  for (const s of settled) {
+    if (s.status === 'rejected') errors.push(s.reason instanceof Error ? s.reason.message : String(s.reason))
+    else if (s.value.error) errors.push(s.value.error)
+    else ok.push(s.value.sample)
+  }
+  return {
+    wallMs,
+    ok,
+    errors,
+    peak: mode === 'direct' ? null : peak,
+    loopP99Ms: loop.percentile(99) / 1e6,
+    loopMaxMs: loop.max / 1e6,
+    cpuMs: cpuMsSince(cpu0),
+  }
+}
+
+async function concurrency(g: Gateway, o: Options): Promise<boolean> {
+  const direct = await batch(g, o, 'direct')
+  const server = await batch(g, o, 'via server')
+  const cols = [direct, server]
+  const row = (name: string, f: (b: Batch) => string) => [name, ...cols.map(f)]
+  const pick = (b: Batch, f: (s: RelaySample) => number) => b.ok.map(f)
+  const lines = (b: Batch) => b.ok.reduce((n, s) => n + s.lines, 0)
+  const rows = [
+    ['', 'direct', 'via server'],
+    row('errors', (b) => String(b.errors.length)),
+    row('succeeded with every line', (b) => `${b.ok.length}/${o.runs}`),
+    row('peak running at once', (b) => (b.peak === null ? '-' : String(b.peak))),
+    row('wall time ms', (b) => f1(b.wallMs)),
+    row('total lines/s', (b) => int(perSec(lines(b), b.wallMs))),
+    row('CPU of this process per run ms', (b) => f1(b.cpuMs / o.runs)),
+    row('spawn() blocked the loop, ms in total', (b) =>
+      b === direct ? f1(b.ok.reduce((n, s) => n + (s.spawnCallMs ?? 0), 0)) : '-',
+    ),
+    row('per run: first line ms p50 / p99', (b) => {
+      const first = pick(b, (s) => s.firstLineMs)
+      return `${f1(median(first))} / ${f1(percentile(first, 99))}`
+    }),
+    row('per run: total ms p50 / max', (b) => {
+      const total = pick(b, (s) => s.totalMs)
+      return `${f1(median(total))} / ${f1(Math.max(...total))}`
+    }),
+    row('line latency ms p50 / p99', (b) => {
+      const latency = b.ok.flatMap((s) => s.latency)
+      return `${f2(percentile(latency, 50))} / ${f2(percentile(latency, 99))}`
+    }),
+    row('stored events per run (median)', (b) =>
+      b === direct ? '-' : int(median(pick(b, (s) => s.storedEvents ?? Number.NaN))),
+    ),
+    row('event-loop delay ms p99 / max', (b) => `${f1(b.loopP99Ms)} / ${f1(b.loopMaxMs)}`),
+  ]
+  console.log(
+    `\n## 2. Concurrency: ${o.runs} runs of ${o.runEvents} lines at once (via server: one SSE connection each)\n`,
+  )
+  console.log(markdownTable(rows, [false, true, true]))
+  for (const [mode, b] of [
+    ['direct', direct],
+    ['via server', server],
+  ] as const)
+    for (const e of b.errors.slice(0, 10)) console.log(`error (${mode}): ${e}`)
+  return direct.errors.length === 0 && server.errors.length === 0
+}
+
+// ---------------------------------------------------------------- 3. memory per SSE connection
+
+function findGc(): { gc: (() => void) | null; how: string } {
+  const exposed = (globalThis as { gc?: () => void }).gc
+  if (typeof exposed === 'function') return { gc: exposed, how: 'node --expose-gc' }
+  try {
+    v8.setFlagsFromString('--expose-gc')
+    const gc = vm.runInNewContext('gc') as unknown
+    if (typeof gc === 'function') return { gc: gc as () => void, how: 'v8.setFlagsFromString("--expose-gc")' }
+  } catch {
+    // not available
+  }
+  return { gc: null, how: 'unavailable: numbers include garbage' }
+}
+
+interface Mem {
+  rss: number
+  heapTotal: number
+  heapUsed: number
+  external: number
+  connections: number
+}
+
+async function measure(g: Gateway, gc: (() => void) | null): Promise<Mem> {
+  for (let i = 0; i < 3; i++) {
+    gc?.()
+    await sleep(20)
+  }
+  const m = process.memoryUsage()
+  const connections = await new Promise<number>((resolve) =>
+    g.server.app.server.getConnections((err, n) => resolve(err ? -1 : n)),
+  )
+  return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, connections }
+}
+
+/** Reads JSON lines from the subscriber process until `want` matches one. */
+function nextMessage(
+  lines: AsyncIterator<string>,
+  want: (m: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown>> {
+  return (async () => {
+    for (let r = await lines.next(); !r.done; r = await lines.next()) {
+      const m = JSON.parse(r.value) as Record<string, unknown>
+      if (m.error) throw new BenchError(`subscribers: ${m.error}`)
+      if (want(m)) return m
+    }
+    throw new BenchError('subscribers: ended early')
+  })()
+}
+
+/** Starts bench/sse-subscribers.mjs with `k` connections to `url`; resolves once each got an event. */
+async function openSubscribers(g: Gateway, url: string, k: number) {
+  const child = spawn(process.execPath, [subscriberScript, url, String(k)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  g.children.add(child)
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()))
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
+  const t0 = monoMs()
+  const ready = await nextMessage(lines, (m) => m.ready !== undefined)
+  return {
+    ready,
+    connectMs: monoMs() - t0,
+    /** Closes every connection (the process exits); resolves with its last report. */
+    async close() {
+      child.stdin!.end()
+      const closed = await nextMessage(lines, (m) => m.closed !== undefined)
+      await exited
+      g.children.delete(child)
+      return closed
+    },
+  }
+}
+
+async function memory(g: Gateway, o: Options): Promise<boolean> {
+  const { gc, how } = findGc()
+  const url = g.server.url
+  const created = await fetch(`${url}/v1/runs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ agent: 'cli', command: { cli: 'node', args: [agentScript, '--slow'] } }),
+  })
+  const run = (await created.json()) as { id: string }
+  if (created.status !== 202) throw new BenchError(`POST /v1/runs (slow): HTTP ${created.status}`)
+  const lastSeq = async () =>
+    (await (await fetch(`${url}/v1/runs/${run.id}`)).json()) as { lastSeq: number; status: string }
+  // run.queued, run.started and a few lines stored, then let the event loop settle.
+  const deadline = monoMs() + 10_000
+  while ((await lastSeq()).lastSeq < 5) {
+    if (monoMs() > deadline) throw new BenchError('the slow run wrote nothing within 10 s')
+    await sleep(50)
+  }
+  // Warm-up: a few subscribers come and go first, so code compiled on the first connection does not count.
+  const eventsUrl = `${url}/v1/runs/${run.id}/events`
+  const warm = await openSubscribers(g, eventsUrl, Math.min(20, o.subscribers))
+  await sleep(300)
+  await warm.close()
+  await sleep(300)
+  const before = await measure(g, gc)
+
+  const subs = await openSubscribers(g, eventsUrl, o.subscribers)
+  // A second of live events (about 10 lines) fanned out to every subscriber.
+  await sleep(1000)
+  const after = await measure(g, gc)
+  const during = await lastSeq()
+  const closed = await subs.close()
+  await sleep(300)
+  const released = await measure(g, gc)
+
+  const cancel = await fetch(`${url}/v1/runs/${run.id}/cancel`, { method: 'POST' })
+  const cancelled = (await cancel.json()) as { status: string; lastSeq: number }
+
+  const k = o.subscribers
+  const kb = (n: number) => (n / 1024).toFixed(1)
+  const mb = (n: number) => (n / 1024 ** 2).toFixed(1)
+  const rows = [
+    ['', 'before', `with ${k} subscribers`, 'after closing them', 'per connection KB'],
+    ['rss MB', mb(before.rss), mb(after.rss), mb(released.rss), kb((after.rss - before.rss) / k)],
+    [
+      'heapTotal MB',
+      mb(before.heapTotal),
+      mb(after.heapTotal),
+      mb(released.heapTotal),
+      kb((after.heapTotal - before.heapTotal) / k),
+    ],
+    [
+      'heapUsed MB',
+      mb(before.heapUsed),
+      mb(after.heapUsed),
+      mb(released.heapUsed),
+      kb((after.heapUsed - before.heapUsed) / k),
+    ],
+    [
+      'external MB',
+      mb(before.external),
+      mb(after.external),
+      mb(released.external),
+      kb((after.external - before.external) / k),
+    ],
+    [
+      'open server connections',
+      String(before.connections),
+      String(after.connections),
+      String(released.connections),
+      '-',
+    ],
+  ]
+  console.log(`\n## 3. Memory per open SSE connection (${k} subscribers to one running run)\n`)
+  console.log(markdownTable(rows, [false, true, true, true, true]))
+  console.log(
+    `\ngc: ${how}; ${k} subscribers connected and got their first event in ${f1(subs.connectMs)} ms; ` +
+      `${subs.ready.frames} frames at ready, ${closed.frames} when closed (run at seq ${during.lastSeq} by then)`,
+  )
+  console.log(`cancel: HTTP ${cancel.status}, status ${cancelled.status}, ${cancelled.lastSeq} events stored`)
+  return (
+    cancel.status === 200 && cancelled.status === 'cancelled' && after.connections >= before.connections + k
+  )
+}
+
+// ---------------------------------------------------------------- main
+
+function machine(): string[] {
+  const cpus = os.cpus()
+  return [
+    `date:    ${new Date().toISOString()}`,
+    `cpu:     ${cpus[0]?.model ?? 'unknown'} (${cpus.length} cores)`,
+    `memory:  ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
+    `os:      ${os.type()} ${os.release()} ${os.arch()}`,
+    `node:    ${process.version}`,
+  ]
+}
+
+const loadavg = (when: string) =>
+  `load:    ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} (1/5/15 min, ${when})`
+
+async function main(): Promise<void> {
+  const o = parseOptions()
+  const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'agw-relay-bench-'))
+  const interrupted = new AbortController()
+  const onSigint = () => interrupted.abort()
+  process.once('SIGINT', onSigint)
+  const stop = () => {
+    if (interrupted.signal.aborted) throw new BenchError('interrupted')
+  }
+  process.env.AGW_TEST_TMP = tmpRoot
+  const children = new Set<ChildProcess>()
+  let server: RunningServer | undefined
+  let ok = true
+  try {
+    const { env, dir, workspace } = gatewayEnv(null, {
+      CLI_LIST: 'node',
+      MAX_CONCURRENT_RUNS: String(Math.max(100, o.runs)),
+      MAX_QUEUED_RUNS: String(Math.max(100, o.runs)),
+      TIMEOUT_SECONDS: '300',
+    })
+    server = await startServer({ env, cwd: dir, logger: false })
+    const node = server.ctx.registry.cli().resolve('node')
+    if (!node) throw new BenchError('node is not on PATH')
+    const g: Gateway = { server, env, node, workspace, children }
+
+    console.log('agent-gateway benchmark: event relay, concurrency and SSE memory (/v1/runs)\n')
+    console.log(machine().join('\n'))
+    console.log(loadavg('at the start'))
+    console.log(`agent:   ${node} ${path.relative(process.cwd(), agentScript)}`)
+
+    if (o.only.has('relay')) reportRelay(o, await relay(g, o, stop))
+    stop()
+    if (o.only.has('concurrency')) ok = (await concurrency(g, o)) && ok
+    stop()
+    if (o.only.has('memory')) ok = (await memory(g, o)) && ok
+    console.log(`\n${loadavg('at the end')}`)
+    if (!ok) throw new BenchError('some checks failed (see above)')
+  } finally {
+    for (const child of children) killGroupOrChild(child)
+    // Nothing runs by now unless a check failed: end any leftover run at once instead of after the grace.
+    await server?.close(0)
+    rmSync(tmpRoot, { recursive: true, force: true })
+    process.off('SIGINT', onSigint)
+  }
+}
+
+/** Direct agents lead their own group; the subscriber process does not. */
+function killGroupOrChild(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
+  if (child.spawnargs.includes(subscriberScript)) child.kill('SIGKILL')
+  else killGroup(child)
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof BenchError ? `bench failed: ${error.message}` : error)
+  process.exitCode = 1
+})

@@ -1,0 +1,272 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startServer } from '../../src/http/server.js'
+import type { StoredEvent } from '../../src/protocol/events.js'
+import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { listProcesses } from '../support/processes.js'
+import { readSseUntil } from '../support/sse-client.js'
+
+/** Sessions on the real codex app-server through the HTTP API, with the mock model. */
+describe('/v1/sessions on codex app-server', () => {
+  let mock: MockLlm
+  let gw: TestGateway
+
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    gw = await startGateway(mock, { APPROVAL_TIMEOUT_SECONDS: '2' })
+  })
+  afterAll(async () => {
+    await gw.close()
+    await mock.close()
+  })
+  afterEach(() => mock.reset())
+
+  const json = async <T>(res: Response | Promise<Response>) => (await (await res).json()) as T
+  const createSession = (body: Record<string, unknown> = {}) => json<Session>(postJson(`${gw.url}/v1/sessions`, body))
+  const turn = (id: string, input: string, query = '?wait=true', extra: Record<string, unknown> = {}) =>
+    postJson(`${gw.url}/v1/sessions/${id}/turns${query}`, { input, ...extra })
+  const requestText = (i: number) => JSON.stringify((mock.requests[i]?.body as { input?: unknown })?.input ?? '')
+
+  it('three turns in one session: the model receives the whole history on the third', async () => {
+    const session = await createSession()
+    expect(session).toMatchObject({ agent: 'codex', status: 'idle', agentSessionId: expect.any(String) })
+    mock.script(
+      { kind: 'text', text: 'first answer alpha' },
+      { kind: 'text', text: 'second answer beta' },
+      { kind: 'text', text: 'third answer gamma' },
+    )
+    for (const prompt of ['first question one', 'second question two', 'third question three']) {
+      const t = await json<Turn>(turn(session.id, prompt))
+      expect(t.status).toBe('completed')
+    }
+    const third = requestText(2)
+    for (const part of ['first question one', 'first answer alpha', 'second question two', 'second answer beta'])
+      expect(third).toContain(part)
+    const full = await json<Session & { turns: Turn[] }>(fetch(`${gw.url}/v1/sessions/${session.id}`))
+    expect(full.turns.map((t) => [t.status, t.finalResponse])).toEqual([
+      ['completed', 'first answer alpha'],
+      ['completed', 'second answer beta'],
+      ['completed', 'third answer gamma'],
+    ])
+    expect(full).toMatchObject({ status: 'idle', turnCount: 3 })
+  })
+
+  it('approval round trip: approval.requested, accepted over HTTP, the command writes the file', async () => {
+    const session = await createSession({ approvalPolicy: 'untrusted', sandbox: 'workspace-write' })
+    mock.script({ kind: 'exec_command', cmd: 'echo yes > approved.txt' }, { kind: 'text', text: 'wrote it' })
+    const stream = fetch(`${gw.url}/v1/sessions/${session.id}/events`, { headers: { accept: 'text/event-stream' } })
+    const started = await json<Turn>(turn(session.id, 'please write the file', ''))
+    const frames = await readSseUntil(await stream, (f) => f.event === 'approval.requested')
+    const requested = JSON.parse(frames.at(-1)!.data) as StoredEvent & { approvalId: string; command?: string }
+    expect(requested).toMatchObject({ kind: 'command', command: expect.stringContaining('approved.txt') })
+    const waiting = await json<Session>(fetch(`${gw.url}/v1/sessions/${session.id}`))
+    expect(waiting.status).toBe('waiting_for_approval')
+    const pending = await json<{ approvals: Approval[] }>(fetch(`${gw.url}/v1/approvals?state=pending`))
+    expect(pending.approvals.map((a) => a.id)).toContain(requested.approvalId)
+    const answered = await postJson(`${gw.url}/v1/approvals/${requested.approvalId}`, { decision: 'accept' })
+    expect(answered.status).toBe(200)
+    expect(await answered.json()).toMatchObject({ state: 'resolved', decision: 'accept', by: 'client' })
+    const again = await postJson(`${gw.url}/v1/approvals/${requested.approvalId}`, { decision: 'decline' })
+    expect(again.status).toBe(409)
+    const done = await json<Turn>(fetch(`${gw.url}/v1/sessions/${session.id}`).then(async (r) => {
+      const s = (await r.json()) as { turns: Turn[] }
+      return new Response(JSON.stringify(s.turns.find((t) => t.id === started.id)))
+    }))
+    expect(['running', 'completed']).toContain(done.status)
+    const finished = await waitForTurn(gw.url, session.id, started.id)
+    expect(finished.status).toBe('completed')
+    expect(existsSync(path.join(session.cwd, 'approved.txt'))).toBe(true)
+  })
+
+  it('decline: no file, the command item is declined, the turn completes', async () => {
+    const session = await createSession({ approvalPolicy: 'untrusted', sandbox: 'workspace-write' })
+    mock.script({ kind: 'exec_command', cmd: 'echo no > declined.txt' }, { kind: 'text', text: 'ok, not writing' })
+    const started = await json<Turn>(turn(session.id, 'try to write', ''))
+    const approval = await waitForPendingApproval(gw.url, session.id)
+    const res = await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'decline' })
+    expect(res.status).toBe(200)
+    const finished = await waitForTurn(gw.url, session.id, started.id)
+    expect(finished.status).toBe('completed')
+    expect(existsSync(path.join(session.cwd, 'declined.txt'))).toBe(false)
+    const events = await sessionEvents(gw.url, session.id)
+    const item = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
+    expect(item?.type === 'item.completed' && item.item.type === 'command_execution' && item.item.status).toMatch(/declined|failed/)
+  })
+
+  it('nobody answers: declined after APPROVAL_TIMEOUT_SECONDS, the turn completes', async () => {
+    const session = await createSession({ approvalPolicy: 'untrusted', sandbox: 'workspace-write' })
+    mock.script({ kind: 'exec_command', cmd: 'echo late > timeout.txt' }, { kind: 'text', text: 'gave up' })
+    const t = await json<Turn>(turn(session.id, 'wait for nobody'))
+    expect(t.status).toBe('completed')
+    expect(existsSync(path.join(session.cwd, 'timeout.txt'))).toBe(false)
+    const all = await json<{ approvals: Approval[] }>(fetch(`${gw.url}/v1/approvals?sessionId=${session.id}`))
+    expect(all.approvals[0]).toMatchObject({ state: 'resolved', decision: 'decline', by: 'timeout' })
+  })
+
+  it('a decision the request did not offer: 400; unknown approval: 404', async () => {
+    expect((await postJson(`${gw.url}/v1/approvals/apr_nope`, { decision: 'accept' })).status).toBe(404)
+    expect((await postJson(`${gw.url}/v1/approvals/apr_nope`, { decision: 'maybe' })).status).toBe(400)
+  })
+
+  it('interrupt during a slow turn: interrupted within a second or two, and the next turn works', async () => {
+    const session = await createSession()
+    mock.script({ kind: 'text', text: 'never arrives', delayMs: 30_000 }, { kind: 'text', text: 'after the interrupt' })
+    const started = await json<Turn>(turn(session.id, 'be slow', ''))
+    await waitForStatus(gw.url, session.id, 'running')
+    const t0 = Date.now()
+    const interrupted = await json<Turn>(postJson(`${gw.url}/v1/sessions/${session.id}/interrupt`, {}))
+    expect(interrupted).toMatchObject({ id: started.id, status: 'interrupted' })
+    expect(Date.now() - t0).toBeLessThan(5000)
+    const next = await json<Turn>(turn(session.id, 'are you back'))
+    expect(next).toMatchObject({ status: 'completed', finalResponse: 'after the interrupt' })
+  })
+
+  it('onBusy: reject answers 409, queue runs the turn after the running one', async () => {
+    const session = await createSession()
+    mock.script({ kind: 'text', text: 'slow one', delayMs: 1500 }, { kind: 'text', text: 'queued one' })
+    const first = await json<Turn>(turn(session.id, 'first', ''))
+    await waitForStatus(gw.url, session.id, 'running')
+    const rejected = await turn(session.id, 'no room', '', { onBusy: 'reject' })
+    expect(rejected.status).toBe(409)
+    const queued = await json<Turn>(turn(session.id, 'second', ''))
+    expect(queued.status).toBe('queued')
+    expect((await waitForTurn(gw.url, session.id, first.id)).finalResponse).toBe('slow one')
+    expect((await waitForTurn(gw.url, session.id, queued.id)).finalResponse).toBe('queued one')
+  })
+
+  it('fork: the fork carries the parent history to the fork point; the parent is unchanged', async () => {
+    const parent = await createSession()
+    mock.script({ kind: 'text', text: 'parent answer one' })
+    await turn(parent.id, 'parent question one')
+    const fork = await json<Session>(postJson(`${gw.url}/v1/sessions/${parent.id}/fork`, {}))
+    expect(fork).toMatchObject({ forkedFrom: parent.id, status: 'idle' })
+    expect(fork.agentSessionId).not.toBe(parent.agentSessionId)
+    mock.script({ kind: 'text', text: 'fork answer' }, { kind: 'text', text: 'parent answer two' })
+    await turn(fork.id, 'fork only question')
+    const forkRequest = requestText(mock.requests.length - 1)
+    expect(forkRequest).toContain('parent question one')
+    expect(forkRequest).toContain('parent answer one')
+    await turn(parent.id, 'parent question two')
+    const parentRequest = requestText(mock.requests.length - 1)
+    expect(parentRequest).toContain('parent question one')
+    expect(parentRequest).not.toContain('fork only question')
+  })
+
+  it('archive: a turn on an archived session is refused with 409; the event stream ends', async () => {
+    const session = await createSession()
+    const archived = await json<Session>(postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {}))
+    expect(archived.status).toBe('archived')
+    const res = await turn(session.id, 'too late')
+    expect(res.status).toBe(409)
+    const events = await sessionEvents(gw.url, session.id)
+    expect(events.at(-1)).toMatchObject({ type: 'session.status', status: 'archived' })
+  })
+
+  it('unknown session: 404 everywhere', async () => {
+    expect((await fetch(`${gw.url}/v1/sessions/ses_nope`)).status).toBe(404)
+    expect((await turn('ses_nope', 'x')).status).toBe(404)
+    expect((await postJson(`${gw.url}/v1/sessions/ses_nope/fork`, {})).status).toBe(404)
+  })
+
+  it('killing app-server mid-turn fails the turn with a clear error; the next turn works with history', async () => {
+    const session = await createSession()
+    mock.script({ kind: 'text', text: 'remember kiwi' })
+    await turn(session.id, 'the word is kiwi')
+    mock.script({ kind: 'text', text: 'never', delayMs: 30_000 }, { kind: 'text', text: 'still here' })
+    const started = await json<Turn>(turn(session.id, 'slow again', ''))
+    await waitForStatus(gw.url, session.id, 'running')
+    const appServer = listProcesses().find((p) => p.ppid === process.pid && p.cmd.includes('app-server'))
+    expect(appServer).toBeDefined()
+    process.kill(appServer!.pid, 'SIGKILL')
+    const failed = await waitForTurn(gw.url, session.id, started.id)
+    expect(failed.status).toBe('failed')
+    expect(failed.error).toMatch(/app-server/)
+    const next = await json<Turn>(turn(session.id, 'what was the word'))
+    expect(next).toMatchObject({ status: 'completed', finalResponse: 'still here' })
+    expect(requestText(mock.requests.length - 1)).toContain('the word is kiwi')
+  })
+})
+
+describe('sessions survive a gateway restart', () => {
+  it('restart between turns: the session continues with its history', async () => {
+    const mock = await startMockLlm()
+    const first = await startGateway(mock)
+    try {
+      const session = (await (await postJson(`${first.url}/v1/sessions`, {})).json()) as Session
+      mock.script({ kind: 'text', text: 'noted: mango' })
+      await postJson(`${first.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'remember mango' })
+      await first.close()
+      const second = await startServer({ env: first.env, cwd: first.dir, logger: false })
+      try {
+        mock.script({ kind: 'text', text: 'it was mango' })
+        const res = await postJson(`${second.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'which fruit' })
+        const t = (await res.json()) as Turn
+        expect(t).toMatchObject({ status: 'completed', finalResponse: 'it was mango' })
+        expect(JSON.stringify((mock.requests.at(-1)?.body as { input: unknown }).input)).toContain('remember mango')
+      } finally {
+        await second.close()
+      }
+    } finally {
+      await first.close().catch(() => {})
+      await mock.close()
+    }
+  })
+})
+
+async function waitForTurn(url: string, sessionId: string, turnId: string): Promise<Turn> {
+  const deadline = Date.now() + 20_000
+  while (Date.now() < deadline) {
+    const s = (await (await fetch(`${url}/v1/sessions/${sessionId}`)).json()) as { turns: Turn[] }
+    const t = s.turns.find((x) => x.id === turnId)
+    if (t && !['queued', 'running'].includes(t.status)) return t
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`turn ${turnId} did not finish`)
+}
+
+async function waitForStatus(url: string, sessionId: string, status: Session['status']): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (Date.now() < deadline) {
+    const s = (await (await fetch(`${url}/v1/sessions/${sessionId}`)).json()) as Session
+    if (s.status === status) return
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  throw new Error(`session ${sessionId} never became ${status}`)
+}
+
+async function waitForPendingApproval(url: string, sessionId: string): Promise<Approval> {
+  const deadline = Date.now() + 10_000
+  while (Date.now() < deadline) {
+    const list = (await (await fetch(`${url}/v1/approvals?state=pending&sessionId=${sessionId}`)).json()) as {
+      approvals: Approval[]
+    }
+    if (list.approvals[0]) return list.approvals[0]
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  throw new Error('no approval was requested')
+}
+
+async function sessionEvents(url: string, sessionId: string): Promise<StoredEvent[]> {
+  const controller = new AbortController()
+  const res = await fetch(`${url}/v1/sessions/${sessionId}/events`, {
+    headers: { accept: 'application/x-ndjson' },
+    signal: controller.signal,
+  })
+  // A live session's stream stays open: read what is stored, then stop.
+  const reader = res.body!.getReader()
+  let text = ''
+  const deadline = Date.now() + 500
+  while (Date.now() < deadline) {
+    const chunk = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), 200))])
+    if (!chunk || chunk.done) break
+    text += new TextDecoder().decode(chunk.value)
+  }
+  controller.abort()
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as StoredEvent)
+}
