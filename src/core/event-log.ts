@@ -4,6 +4,8 @@ import type { Store } from '../store/store.js'
 import { AsyncQueue } from '../util/async-queue.js'
 
 const pageSize = 500
+/** Live events buffered for one slow subscriber before it falls back to re-reading the store. */
+const maxBuffered = 1000
 
 /**
  * Every event is stored, then published. A subscriber replays what is stored after its cursor, then follows
@@ -45,7 +47,16 @@ export class EventLog {
     signal?: AbortSignal,
   ): AsyncGenerator<StoredEvent> {
     const queue = new AsyncQueue<StoredEvent>()
-    const onEvent = (ev: StoredEvent) => queue.push(ev)
+    let overflowed = false
+    // A subscriber that does not keep up must not hold a run's output in memory: everything is in the store,
+    // so past a bound its buffer is dropped and it catches up from there.
+    const onEvent = (ev: StoredEvent) => {
+      if (queue.size >= maxBuffered) {
+        overflowed = true
+        queue.clear()
+      }
+      queue.push(ev)
+    }
     const onAbort = () => queue.close()
     this.live.on(runId, onEvent)
     signal?.addEventListener('abort', onAbort, { once: true })
@@ -65,11 +76,15 @@ export class EventLog {
         for (const ev of await this.store.eventsAfter(runId, last, Number.MAX_SAFE_INTEGER)) yield ev
         return
       }
-      for await (const ev of queue) {
-        if (ev.seq <= last) continue
-        yield ev
-        last = ev.seq
-        if (isTerminal(ev)) return
+      for await (const live of queue) {
+        const batch = overflowed ? await this.store.eventsAfter(runId, last, Number.MAX_SAFE_INTEGER) : [live]
+        overflowed = false
+        for (const ev of batch) {
+          if (ev.seq <= last) continue
+          yield ev
+          last = ev.seq
+          if (isTerminal(ev)) return
+        }
       }
     } finally {
       this.live.off(runId, onEvent)

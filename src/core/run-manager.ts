@@ -125,7 +125,8 @@ export class RunManager {
     this.finished.set(run.id, done)
     pending.controller.signal.addEventListener('abort', () => this.dequeue(pending), { once: true })
     this.queue.push(pending)
-    this.pump()
+    // Spawning blocks the event loop for a few ms: answer the request first.
+    setImmediate(() => this.pump())
     return (await this.store.getRun(run.id)) ?? run
   }
 

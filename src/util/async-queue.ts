@@ -13,6 +13,15 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     } else this.items.push(item)
   }
 
+  get size(): number {
+    return this.items.length
+  }
+
+  /** Drops everything buffered (the consumer will re-read it from elsewhere). */
+  clear(): void {
+    this.items.length = 0
+  }
+
   close(): void {
     this.closed = true
     const waiter = this.waiting

@@ -127,6 +127,23 @@ describe('EventLog', () => {
     expect(seen).toEqual(Array.from({ length: 22 }, (_, i) => i + 2))
   })
 
+  it('a slow subscriber past the buffer bound catches up from the store: no gap, no duplicate', async () => {
+    const store = open()
+    await store.createRun(newRun('run_a'))
+    const log = new EventLog(store)
+    const sub = log.subscribe('run_a', 0, terminal, async () => false)
+    await log.append('run_a', { type: 'run.queued' })
+    const first = await sub.next()
+    expect(first.value?.seq).toBe(1)
+    // The subscriber is now live and reads nothing while 2,500 events arrive (more than it may buffer).
+    for (let i = 0; i < 2500; i++)
+      await log.append('run_a', { type: 'item.delta', itemId: 'i', delta: String(i) })
+    await log.append('run_a', completed)
+    const seen: number[] = [1]
+    for await (const ev of sub) seen.push(ev.seq)
+    expect(seen).toEqual(Array.from({ length: 2502 }, (_, i) => i + 1))
+  })
+
   it('a subscriber of a finished run with nothing left ends at once', async () => {
     const store = open()
     await store.createRun(newRun('run_a'))

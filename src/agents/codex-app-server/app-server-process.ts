@@ -17,6 +17,9 @@ import { RpcClosedError } from './rpc-errors.js'
 export type ClientMethod = ClientRequest['method']
 export type ParamsOf<M extends ClientMethod> = Extract<ClientRequest, { method: M }>['params']
 
+/** Called once per process that ended, with why (an RpcClosedError naming the exit) and its generation. */
+export type ExitHandler = (error: RpcClosedError, generation: number) => void
+
 export interface AppServerProcessOptions {
   config: Config
   serverEnv?: NodeJS.ProcessEnv
@@ -41,10 +44,13 @@ export type AppServerInfo = z.infer<typeof initializeResponse>
 interface Connection {
   peer: RpcPeer
   info: AppServerInfo
+  generation: number
 }
 
 interface Running {
   proc: GroupProcess
+  /** 1 for the first process, +1 for each restart: tells which process a thread was loaded into. */
+  generation: number
   /** Settles once `initialize` answered and `initialized` was sent. */
   ready: Promise<Connection>
 }
@@ -60,7 +66,9 @@ export class AppServerProcess {
   private running: Running | undefined
   private closed = false
   private readonly notificationHandlers = new Set<NotificationHandler>()
+  private readonly exitHandlers = new Set<ExitHandler>()
   private requestHandler: RequestHandler | undefined
+  private spawned = 0
 
   constructor(private readonly options: AppServerProcessOptions) {
     this.binary = resolveCodexBinary(options.config.CODEX_PATH)
@@ -69,6 +77,11 @@ export class AppServerProcess {
   /** The pid of the running process, if one is running. */
   get pid(): number | undefined {
     return this.running?.proc.pid
+  }
+
+  /** The generation of the running process, if one is running (see `send`). */
+  get generation(): number | undefined {
+    return this.running?.generation
   }
 
   /** Starts the process if none runs; resolves with what its `initialize` answered. */
@@ -82,8 +95,24 @@ export class AppServerProcess {
     params: ParamsOf<M>,
     timeoutMs?: number,
   ): Promise<unknown> {
-    const { peer } = await this.connection()
-    return peer.request(method, params, timeoutMs ?? this.timeoutMs)
+    return (await this.send(method, params, timeoutMs)).result
+  }
+
+  /** Like `request`, and says which process generation answered (a restarted process forgot its threads). */
+  async send<M extends ClientMethod>(
+    method: M,
+    params: ParamsOf<M>,
+    timeoutMs?: number,
+  ): Promise<{ result: unknown; generation: number }> {
+    const { peer, generation } = await this.connection()
+    const result = await peer.request(method, params, timeoutMs ?? this.timeoutMs)
+    return { result, generation }
+  }
+
+  /** Listens to process exits (crash, kill, close); returns a function that stops listening. */
+  onExit(handler: ExitHandler): () => void {
+    this.exitHandlers.add(handler)
+    return () => this.exitHandlers.delete(handler)
   }
 
   /** Listens to the server's notifications, across restarts; returns a function that stops listening. */
@@ -134,11 +163,13 @@ export class AppServerProcess {
         ...baseChildEnv(serverEnv),
         ...codexEnv(config, serverEnv),
         ...(this.options.codexHome ? { CODEX_HOME: this.options.codexHome } : {}),
+        ...(config.CODEX_LOG_LEVEL ? { RUST_LOG: config.CODEX_LOG_LEVEL } : {}),
       },
       stdin: { keepOpen: true },
       timeoutMs: null,
       killGraceMs: config.KILL_GRACE_MS,
     }
+    const generation = ++this.spawned
     const proc: GroupProcess = spawnGroup(spec)
     const stderr = new StderrTail()
     void (async () => {
@@ -160,11 +191,18 @@ export class AppServerProcess {
     } else {
       const peer = this.connect(proc.stdout, proc.stdin)
       void exited.then((error) => peer.close(error))
-      ready = this.initialize(peer)
+      ready = this.initialize(peer, generation)
     }
-    const running: Running = { proc, ready }
-    void exited.then(() => {
+    const running: Running = { proc, ready, generation }
+    void exited.then((error) => {
       if (this.running === running) this.running = undefined
+      for (const handler of this.exitHandlers) {
+        try {
+          handler(error, generation)
+        } catch {
+          // a failing listener must not keep the others from hearing about the exit
+        }
+      }
     })
     ready.catch(() => {
       // a process that cannot be initialized is not kept: the next call starts a new one
@@ -191,7 +229,7 @@ export class AppServerProcess {
     return peer
   }
 
-  private async initialize(peer: RpcPeer): Promise<Connection> {
+  private async initialize(peer: RpcPeer, generation: number): Promise<Connection> {
     const params: ParamsOf<'initialize'> = {
       clientInfo: {
         name: this.options.clientName,
@@ -204,7 +242,7 @@ export class AppServerProcess {
     if (!answer.success)
       throw new Error(`${name}: unexpected initialize response: ${z.prettifyError(answer.error)}`)
     peer.notify('initialized')
-    return { peer, info: answer.data }
+    return { peer, info: answer.data, generation }
   }
 
   private fanOut(method: string, params: unknown): void {

@@ -1,0 +1,85 @@
+import { z } from 'zod'
+
+/**
+ * The parts of codex app-server messages the session driver reads, as zod schemas (loose: codex adds fields
+ * often). Everything inbound is parsed with safeParse against these; nothing is cast.
+ */
+
+/** Any message about a thread (v2 `threadId`). */
+export const threadRef = z.looseObject({ threadId: z.string() })
+/** Legacy (v1) requests name the thread `conversationId`. */
+export const conversationRef = z.looseObject({ conversationId: z.string() })
+/** Any message about a turn. */
+export const turnRef = z.looseObject({ threadId: z.string(), turnId: z.string() })
+
+export const turnNotification = z.looseObject({
+  threadId: z.string(),
+  turn: z.looseObject({
+    id: z.string(),
+    status: z.string(),
+    error: z.looseObject({ message: z.string() }).nullish(),
+  }),
+})
+
+export const itemNotification = z.looseObject({
+  threadId: z.string(),
+  turnId: z.string(),
+  item: z.looseObject({ type: z.string(), id: z.string() }),
+})
+
+export const deltaNotification = z.looseObject({
+  threadId: z.string(),
+  turnId: z.string(),
+  itemId: z.string(),
+  delta: z.string(),
+})
+
+export const statusChanged = z.looseObject({
+  threadId: z.string(),
+  status: z.looseObject({ type: z.string(), activeFlags: z.array(z.string()).optional() }),
+})
+
+const tokenBreakdown = z.looseObject({
+  inputTokens: z.number(),
+  cachedInputTokens: z.number(),
+  outputTokens: z.number(),
+  reasoningOutputTokens: z.number(),
+})
+export type TokenBreakdown = z.infer<typeof tokenBreakdown>
+
+export const tokenUsageUpdated = z.looseObject({
+  threadId: z.string(),
+  turnId: z.string(),
+  tokenUsage: z.looseObject({ total: tokenBreakdown, last: tokenBreakdown }),
+})
+
+export const errorNotification = z.looseObject({
+  threadId: z.string(),
+  turnId: z.string(),
+  error: z.looseObject({ message: z.string() }),
+  willRetry: z.boolean().optional(),
+})
+
+export const planUpdated = z.looseObject({
+  threadId: z.string(),
+  turnId: z.string(),
+  plan: z.array(z.looseObject({ step: z.string(), status: z.string() })),
+})
+
+export const serverRequestResolved = z.looseObject({
+  threadId: z.string(),
+  requestId: z.union([z.string(), z.number()]),
+})
+
+/** `thread/start`, `thread/resume`, `thread/fork` answer with the thread and the model it runs. */
+export const threadResponse = z.looseObject({
+  thread: z.looseObject({ id: z.string() }),
+  model: z.string().optional(),
+})
+
+export const turnStartResponse = z.looseObject({ turn: z.looseObject({ id: z.string() }) })
+
+export const modelListResponse = z.looseObject({
+  data: z.array(z.looseObject({ id: z.string() })),
+  nextCursor: z.string().nullish(),
+})
