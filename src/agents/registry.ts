@@ -1,10 +1,10 @@
 import type { Config } from '../config/load.js'
 import { AppError } from '../core/errors.js'
 import { CliDriver } from './cli.js'
-import { CodexExecDriver } from './codex-exec.js'
+import { CodexDriver } from './codex.js'
 import type { AgentDriver } from './driver.js'
 
-/** The drivers this server offers, by id, plus aliases (`codex` -> `codex-exec` until sessions land). */
+/** The drivers this server offers, by id (plus optional aliases). */
 export class AgentRegistry {
   private readonly drivers = new Map<string, AgentDriver>()
   private readonly aliases = new Map<string, string>()
@@ -15,9 +15,8 @@ export class AgentRegistry {
   }
 
   static fromConfig(config: Config, serverEnv: NodeJS.ProcessEnv): AgentRegistry {
-    return new AgentRegistry([new CodexExecDriver(config, serverEnv), new CliDriver(config, serverEnv)], {
-      codex: 'codex-exec',
-    })
+    const codex = new CodexDriver(config, serverEnv)
+    return new AgentRegistry([codex, codex.exec, new CliDriver(config, serverEnv)])
   }
 
   list(): AgentDriver[] {

@@ -8,6 +8,8 @@ import { envSchema, type RawSettings } from './schema.js'
 export interface Config extends RawSettings {
   /** Absolute, in order: WORKSPACE_DIR first, then WORKSPACE_ROOTS. */
   workspaceRoots: string[]
+  /** Whether MODEL_LIST was set (then it overrides the models an agent lists itself on /v1/models). */
+  modelListConfigured: boolean
 }
 
 /** Reads `.env` (never overriding the real environment) and validates everything with one zod schema. */
@@ -26,6 +28,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     WORKSPACE_DIR: workspaceDir,
     CODEX_HOME: s.CODEX_HOME ? path.resolve(cwd, s.CODEX_HOME) : undefined,
     workspaceRoots: [workspaceDir, ...s.WORKSPACE_ROOTS.map((r) => path.resolve(cwd, r))],
+    modelListConfigured: (merged.MODEL_LIST ?? '').trim() !== '',
   }
 }
 

@@ -32,7 +32,7 @@ describe('/v1/runs', () => {
     const { res, run } = await submit({ prompt: 'hello durable' })
     expect(res.status).toBe(202)
     expect(res.headers.get('location')).toBe(`/v1/runs/${run.id}`)
-    expect(run).toMatchObject({ agent: 'codex-exec', status: expect.stringMatching(/queued|running/) })
+    expect(run).toMatchObject({ agent: 'codex', status: expect.stringMatching(/queued|running/) })
     const all = await events(run.id)
     expect(all.at(-1)).toMatchObject({
       type: 'run.completed',
@@ -221,16 +221,44 @@ describe('/v1/runs', () => {
 
   it('GET /v1/agents and /v1/models', async () => {
     const agents = (await (await fetch(`${gw.url}/v1/agents`)).json()) as {
-      agents: { id: string; installed: boolean }[]
+      agents: {
+        id: string
+        installed: boolean
+        capabilities: { sessions: boolean }
+        skills: string[] | null
+      }[]
     }
-    expect(agents.agents.find((a) => a.id === 'codex-exec')).toMatchObject({
+    expect(agents.agents.map((a) => a.id)).toEqual(['codex', 'codex-exec', 'cli'])
+    const codex = agents.agents.find((a) => a.id === 'codex')
+    expect(codex).toMatchObject({
       installed: true,
       version: expect.any(String),
+      capabilities: { sessions: true },
     })
-    expect(await (await fetch(`${gw.url}/v1/models?agent=codex`)).json()).toEqual({
+    expect(Array.isArray(codex?.skills)).toBe(true)
+    // MODEL_LIST is not set: the models come from codex app-server's model/list.
+    const models = (await (await fetch(`${gw.url}/v1/models?agent=codex`)).json()) as {
+      agent: string
+      models: string[]
+    }
+    expect(models.agent).toBe('codex')
+    expect(models.models).toContain('gpt-5.5')
+    expect(await (await fetch(`${gw.url}/v1/models?agent=codex-exec`)).json()).toEqual({
       agent: 'codex-exec',
       models: ['auto'],
     })
+  })
+
+  it('MODEL_LIST, when set, overrides the agent own list', async () => {
+    const other = await startGateway(mock, { MODEL_LIST: 'gpt-a,gpt-b' })
+    try {
+      expect(await (await fetch(`${other.url}/v1/models?agent=codex`)).json()).toEqual({
+        agent: 'codex',
+        models: ['gpt-a', 'gpt-b'],
+      })
+    } finally {
+      await other.close()
+    }
   })
 
   it('/openapi.json is a valid OpenAPI 3.1 document listing every /v1 route; /docs serves the UI', async () => {

@@ -25,10 +25,12 @@ describe('/v1/sessions on codex app-server', () => {
   afterEach(() => mock.reset())
 
   const json = async <T>(res: Response | Promise<Response>) => (await (await res).json()) as T
-  const createSession = (body: Record<string, unknown> = {}) => json<Session>(postJson(`${gw.url}/v1/sessions`, body))
+  const createSession = (body: Record<string, unknown> = {}) =>
+    json<Session>(postJson(`${gw.url}/v1/sessions`, body))
   const turn = (id: string, input: string, query = '?wait=true', extra: Record<string, unknown> = {}) =>
     postJson(`${gw.url}/v1/sessions/${id}/turns${query}`, { input, ...extra })
-  const requestText = (i: number) => JSON.stringify((mock.requests[i]?.body as { input?: unknown })?.input ?? '')
+  const requestText = (i: number) =>
+    JSON.stringify((mock.requests[i]?.body as { input?: unknown })?.input ?? '')
 
   it('three turns in one session: the model receives the whole history on the third', async () => {
     const session = await createSession()
@@ -43,7 +45,12 @@ describe('/v1/sessions on codex app-server', () => {
       expect(t.status).toBe('completed')
     }
     const third = requestText(2)
-    for (const part of ['first question one', 'first answer alpha', 'second question two', 'second answer beta'])
+    for (const part of [
+      'first question one',
+      'first answer alpha',
+      'second question two',
+      'second answer beta',
+    ])
       expect(third).toContain(part)
     const full = await json<Session & { turns: Turn[] }>(fetch(`${gw.url}/v1/sessions/${session.id}`))
     expect(full.turns.map((t) => [t.status, t.finalResponse])).toEqual([
@@ -57,10 +64,15 @@ describe('/v1/sessions on codex app-server', () => {
   it('approval round trip: approval.requested, accepted over HTTP, the command writes the file', async () => {
     const session = await createSession({ approvalPolicy: 'untrusted', sandbox: 'workspace-write' })
     mock.script({ kind: 'exec_command', cmd: 'echo yes > approved.txt' }, { kind: 'text', text: 'wrote it' })
-    const stream = fetch(`${gw.url}/v1/sessions/${session.id}/events`, { headers: { accept: 'text/event-stream' } })
+    const stream = fetch(`${gw.url}/v1/sessions/${session.id}/events`, {
+      headers: { accept: 'text/event-stream' },
+    })
     const started = await json<Turn>(turn(session.id, 'please write the file', ''))
     const frames = await readSseUntil(await stream, (f) => f.event === 'approval.requested')
-    const requested = JSON.parse(frames.at(-1)!.data) as StoredEvent & { approvalId: string; command?: string }
+    const requested = JSON.parse(frames.at(-1)!.data) as StoredEvent & {
+      approvalId: string
+      command?: string
+    }
     expect(requested).toMatchObject({ kind: 'command', command: expect.stringContaining('approved.txt') })
     const waiting = await json<Session>(fetch(`${gw.url}/v1/sessions/${session.id}`))
     expect(waiting.status).toBe('waiting_for_approval')
@@ -71,10 +83,12 @@ describe('/v1/sessions on codex app-server', () => {
     expect(await answered.json()).toMatchObject({ state: 'resolved', decision: 'accept', by: 'client' })
     const again = await postJson(`${gw.url}/v1/approvals/${requested.approvalId}`, { decision: 'decline' })
     expect(again.status).toBe(409)
-    const done = await json<Turn>(fetch(`${gw.url}/v1/sessions/${session.id}`).then(async (r) => {
-      const s = (await r.json()) as { turns: Turn[] }
-      return new Response(JSON.stringify(s.turns.find((t) => t.id === started.id)))
-    }))
+    const done = await json<Turn>(
+      fetch(`${gw.url}/v1/sessions/${session.id}`).then(async (r) => {
+        const s = (await r.json()) as { turns: Turn[] }
+        return new Response(JSON.stringify(s.turns.find((t) => t.id === started.id)))
+      }),
+    )
     expect(['running', 'completed']).toContain(done.status)
     const finished = await waitForTurn(gw.url, session.id, started.id)
     expect(finished.status).toBe('completed')
@@ -83,7 +97,10 @@ describe('/v1/sessions on codex app-server', () => {
 
   it('decline: no file, the command item is declined, the turn completes', async () => {
     const session = await createSession({ approvalPolicy: 'untrusted', sandbox: 'workspace-write' })
-    mock.script({ kind: 'exec_command', cmd: 'echo no > declined.txt' }, { kind: 'text', text: 'ok, not writing' })
+    mock.script(
+      { kind: 'exec_command', cmd: 'echo no > declined.txt' },
+      { kind: 'text', text: 'ok, not writing' },
+    )
     const started = await json<Turn>(turn(session.id, 'try to write', ''))
     const approval = await waitForPendingApproval(gw.url, session.id)
     const res = await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'decline' })
@@ -93,7 +110,9 @@ describe('/v1/sessions on codex app-server', () => {
     expect(existsSync(path.join(session.cwd, 'declined.txt'))).toBe(false)
     const events = await sessionEvents(gw.url, session.id)
     const item = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
-    expect(item?.type === 'item.completed' && item.item.type === 'command_execution' && item.item.status).toMatch(/declined|failed/)
+    expect(
+      item?.type === 'item.completed' && item.item.type === 'command_execution' && item.item.status,
+    ).toMatch(/declined|failed/)
   })
 
   it('nobody answers: declined after APPROVAL_TIMEOUT_SECONDS, the turn completes', async () => {
@@ -113,9 +132,13 @@ describe('/v1/sessions on codex app-server', () => {
 
   it('interrupt during a slow turn: interrupted within a second or two, and the next turn works', async () => {
     const session = await createSession()
-    mock.script({ kind: 'text', text: 'never arrives', delayMs: 30_000 }, { kind: 'text', text: 'after the interrupt' })
+    mock.script(
+      { kind: 'text', text: 'never arrives', delayMs: 30_000 },
+      { kind: 'text', text: 'after the interrupt' },
+    )
     const started = await json<Turn>(turn(session.id, 'be slow', ''))
     await waitForStatus(gw.url, session.id, 'running')
+    await waitUntil(() => mock.requests.length > 0) // the slow model request is in flight
     const t0 = Date.now()
     const interrupted = await json<Turn>(postJson(`${gw.url}/v1/sessions/${session.id}/interrupt`, {}))
     expect(interrupted).toMatchObject({ id: started.id, status: 'interrupted' })
@@ -178,6 +201,7 @@ describe('/v1/sessions on codex app-server', () => {
     mock.script({ kind: 'text', text: 'never', delayMs: 30_000 }, { kind: 'text', text: 'still here' })
     const started = await json<Turn>(turn(session.id, 'slow again', ''))
     await waitForStatus(gw.url, session.id, 'running')
+    await waitUntil(() => mock.requests.length > 1)
     const appServer = listProcesses().find((p) => p.ppid === process.pid && p.cmd.includes('app-server'))
     expect(appServer).toBeDefined()
     process.kill(appServer!.pid, 'SIGKILL')
@@ -202,10 +226,14 @@ describe('sessions survive a gateway restart', () => {
       const second = await startServer({ env: first.env, cwd: first.dir, logger: false })
       try {
         mock.script({ kind: 'text', text: 'it was mango' })
-        const res = await postJson(`${second.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'which fruit' })
+        const res = await postJson(`${second.url}/v1/sessions/${session.id}/turns?wait=true`, {
+          input: 'which fruit',
+        })
         const t = (await res.json()) as Turn
         expect(t).toMatchObject({ status: 'completed', finalResponse: 'it was mango' })
-        expect(JSON.stringify((mock.requests.at(-1)?.body as { input: unknown }).input)).toContain('remember mango')
+        expect(JSON.stringify((mock.requests.at(-1)?.body as { input: unknown }).input)).toContain(
+          'remember mango',
+        )
       } finally {
         await second.close()
       }
@@ -215,6 +243,14 @@ describe('sessions survive a gateway restart', () => {
     }
   })
 })
+
+async function waitUntil(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
 
 async function waitForTurn(url: string, sessionId: string, turnId: string): Promise<Turn> {
   const deadline = Date.now() + 20_000
@@ -260,7 +296,10 @@ async function sessionEvents(url: string, sessionId: string): Promise<StoredEven
   let text = ''
   const deadline = Date.now() + 500
   while (Date.now() < deadline) {
-    const chunk = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), 200))])
+    const chunk = await Promise.race([
+      reader.read(),
+      new Promise<null>((r) => setTimeout(() => r(null), 200)),
+    ])
     if (!chunk || chunk.done) break
     text += new TextDecoder().decode(chunk.value)
   }

@@ -47,7 +47,7 @@ export class CodexSandbox {
   spawn(args: string[], stdin: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
     const child = spawn(codexBin, args, {
       cwd: this.workdir,
-      env: { ...process.env, MOCK_KEY: 'mock-key', CODEX_HOME: this.home },
+      env: { ...process.env, HOME: this.home, MOCK_KEY: 'mock-key', CODEX_HOME: this.home },
       detached: true,
       stdio: [stdin, 'pipe', 'pipe'],
     })

@@ -14,9 +14,13 @@ export function gatewayEnv(mock: MockLlm | null, overrides: Record<string, strin
   const dir = tempDir('gw-')
   const workspace = path.join(dir, 'workspace')
   mkdirSync(workspace, { recursive: true })
+  const home = path.join(dir, 'home')
+  mkdirSync(home, { recursive: true })
   const env: Record<string, string | undefined> = {
     PATH: process.env.PATH,
-    HOME: process.env.HOME,
+    // An empty HOME: the `bash -lc` codex runs commands with must not source this machine's ~/.bashrc
+    // (here it runs `pyenv rehash`, whose lock, left behind by a killed shell, stalls every later shell 60 s).
+    HOME: home,
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'silent',

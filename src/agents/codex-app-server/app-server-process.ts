@@ -10,6 +10,7 @@ import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { resolveCodexBinary } from '../codex-binary.js'
 import { describeExit, StderrTail } from './exit-reason.js'
 import type { ClientRequest } from './generated/ClientRequest.js'
+import { endMarked, markerVariable, newMarker } from './orphan-sweep.js'
 import { type NotificationHandler, type RequestHandler, RpcPeer, type UnknownHandler } from './rpc.js'
 import { RpcClosedError } from './rpc-errors.js'
 
@@ -155,6 +156,7 @@ export class AppServerProcess {
   private spawn(): Running {
     const { config, serverEnv = process.env } = this.options
     if (!this.binary) throw new AppError('agent_not_installed', codexInstallHint)
+    const marker = newMarker()
     const spec: SpawnSpec = {
       command: this.binary,
       args: ['app-server', ...codexProviderArgs(config)],
@@ -164,6 +166,7 @@ export class AppServerProcess {
         ...codexEnv(config, serverEnv),
         ...(this.options.codexHome ? { CODEX_HOME: this.options.codexHome } : {}),
         ...(config.CODEX_LOG_LEVEL ? { RUST_LOG: config.CODEX_LOG_LEVEL } : {}),
+        [markerVariable]: marker,
       },
       stdin: { keepOpen: true },
       timeoutMs: null,
@@ -196,6 +199,8 @@ export class AppServerProcess {
     const running: Running = { proc, ready, generation }
     void exited.then((error) => {
       if (this.running === running) this.running = undefined
+      // helpers it started in sessions of their own outlive a crashed app-server (see orphan-sweep.ts)
+      endMarked(marker, config.KILL_GRACE_MS)
       for (const handler of this.exitHandlers) {
         try {
           handler(error, generation)

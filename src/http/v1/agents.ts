@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { isSessionDriver, type SessionDriver } from '../../agents/session.js'
 import type { GatewayContext } from '../context.js'
 import { errorResponses } from './schemas.js'
 
@@ -20,6 +21,8 @@ const agentInfo = z.object({
     images: z.boolean(),
     outputSchema: z.boolean(),
   }),
+  /** Skills the agent offers (codex app-server `skills/list`); null when it has none or cannot list them. */
+  skills: z.array(z.string()).nullable(),
 })
 
 /** GET /v1/agents and GET /v1/models. */
@@ -40,6 +43,7 @@ export function v1AgentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         agents: await Promise.all(
           ctx.registry.list().map(async (d) => {
             const s = await d.probe()
+            const skills = s.installed && s.authenticated && isSessionDriver(d) ? await listSkills(d) : null
             return {
               id: d.id,
               installed: s.installed,
@@ -47,6 +51,7 @@ export function v1AgentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
               authenticated: s.authenticated,
               hint: s.hint,
               capabilities: d.capabilities,
+              skills,
             }
           }),
         ),
@@ -59,7 +64,8 @@ export function v1AgentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         config,
         schema: {
           tags,
-          summary: 'Models an agent offers (MODEL_LIST)',
+          summary:
+            "Models an agent offers: MODEL_LIST when set, else the agent's own list (codex model/list)",
           querystring: z.object({ agent: z.string().optional() }),
           response: {
             200: z.object({ agent: z.string(), models: z.array(z.string()) }),
@@ -69,8 +75,22 @@ export function v1AgentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
       async (request) => {
         const agent = ctx.registry.get(request.query.agent ?? ctx.config.AI_PROVIDER)
-        return { agent: agent.id, models: ctx.config.MODEL_LIST }
+        if (ctx.config.modelListConfigured || !isSessionDriver(agent) || !agent.listModels)
+          return { agent: agent.id, models: ctx.config.MODEL_LIST }
+        const models = await agent.listModels().catch(() => ctx.config.MODEL_LIST)
+        return { agent: agent.id, models: models.length ? models : ctx.config.MODEL_LIST }
       },
     )
   }
 }
+
+/** Skill names from the agent (codex `skills/list` answers `{data: [{skills: [{name}]}]}` per cwd). */
+async function listSkills(driver: SessionDriver): Promise<string[] | null> {
+  const parsed = skillsList.safeParse(await driver.call('skills/list', {}).catch(() => null))
+  if (!parsed.success) return null
+  return parsed.data.data.flatMap((entry) => entry.skills.map((skill) => skill.name))
+}
+
+const skillsList = z.object({
+  data: z.array(z.looseObject({ skills: z.array(z.looseObject({ name: z.string() })) })),
+})

@@ -1,0 +1,159 @@
+import {
+  AppServerProcess,
+  type AppServerProcessOptions,
+  type ClientMethod,
+  type ParamsOf,
+} from './app-server-process.js'
+import { approvalMethods, parseApproval } from './approvals.js'
+import type { RpcClosedError } from './rpc-errors.js'
+import type { RequestId } from './rpc-message.js'
+import { type ThreadSettings, threadParams } from './thread-settings.js'
+import { conversationRef, statusChanged, threadRef, threadResponse } from './wire-schemas.js'
+
+/** A session as the host sees it: what codex says about its thread, and the process ending under it. */
+export interface ThreadListener {
+  notification(method: string, params: unknown): void
+  /** Answers a server request (approvals) about the thread. */
+  request(method: string, params: unknown, id: RequestId): Promise<unknown>
+  /** The app-server process of `generation` ended. */
+  exit(error: RpcClosedError, generation: number): void
+}
+
+export interface OpenedThread {
+  threadId: string
+  /** The model codex runs the thread with. */
+  model: string | undefined
+}
+
+/**
+ * One codex app-server (one CODEX_HOME) shared by every session: routes notifications and approval requests to
+ * the session of their thread, and knows which threads the running process has loaded. A restarted process
+ * knows none of them, so `ensureLoaded` resumes a thread (`thread/resume`) before it is used again.
+ */
+export class AppServerHost {
+  readonly process: AppServerProcess
+  private readonly listeners = new Map<string, ThreadListener>()
+  /** thread id -> the process generation it is loaded in. */
+  private readonly loaded = new Map<string, number>()
+  /** Why recent generations ended (an answer can arrive just before its process is reported gone). */
+  private readonly exits = new Map<number, RpcClosedError>()
+
+  constructor(options: AppServerProcessOptions) {
+    this.process = new AppServerProcess(options)
+    this.process.onNotification((method, params) => this.route(method, params))
+    this.process.onRequest((method, params, id) => this.answer(method, params, id))
+    this.process.onExit((error, generation) => this.exited(error, generation))
+  }
+
+  listen(threadId: string, listener: ThreadListener): void {
+    this.listeners.set(threadId, listener)
+  }
+
+  unlisten(threadId: string, listener: ThreadListener): void {
+    if (this.listeners.get(threadId) === listener) this.listeners.delete(threadId)
+  }
+
+  listener(threadId: string): ThreadListener | undefined {
+    return this.listeners.get(threadId)
+  }
+
+  /** Whether the running process has the thread loaded. */
+  isLoaded(threadId: string): boolean {
+    const generation = this.process.generation
+    return generation !== undefined && this.loaded.get(threadId) === generation
+  }
+
+  /** The thread must be resumed before its next use (archived, unsubscribed, unknown to the process). */
+  forget(threadId: string): void {
+    this.loaded.delete(threadId)
+  }
+
+  /** Why the process of `generation` ended, if it did. */
+  exitOf(generation: number): RpcClosedError | undefined {
+    return this.exits.get(generation)
+  }
+
+  async startThread(settings: ThreadSettings): Promise<OpenedThread> {
+    const { result, generation } = await this.process.send('thread/start', threadParams(settings))
+    const opened = parseThread('thread/start', result)
+    this.loaded.set(opened.threadId, generation)
+    return opened
+  }
+
+  async forkThread(threadId: string, settings: ThreadSettings): Promise<OpenedThread> {
+    const { result, generation } = await this.process.send('thread/fork', {
+      ...threadParams(settings),
+      threadId,
+      excludeTurns: true,
+    })
+    const opened = parseThread('thread/fork', result)
+    this.loaded.set(opened.threadId, generation)
+    return opened
+  }
+
+  /** `thread/resume` into the running process (starting one if needed). */
+  async resumeThread(threadId: string, settings: ThreadSettings): Promise<OpenedThread> {
+    const { result, generation } = await this.process.send('thread/resume', {
+      ...threadParams(settings),
+      threadId,
+      excludeTurns: true,
+    })
+    const opened = parseThread('thread/resume', result)
+    this.loaded.set(threadId, generation)
+    return opened
+  }
+
+  /** Resumes the thread unless the running process has it loaded already. */
+  async ensureLoaded(threadId: string, settings: ThreadSettings): Promise<void> {
+    if (!this.isLoaded(threadId)) await this.resumeThread(threadId, settings)
+  }
+
+  send<M extends ClientMethod>(method: M, params: ParamsOf<M>) {
+    return this.process.send(method, params)
+  }
+
+  request<M extends ClientMethod>(method: M, params: ParamsOf<M>) {
+    return this.process.request(method, params)
+  }
+
+  close(): Promise<void> {
+    return this.process.close()
+  }
+
+  private route(method: string, params: unknown): void {
+    const ref = threadRef.safeParse(params)
+    // account, config and other process-wide notifications belong to no session
+    if (!ref.success) return
+    const { threadId } = ref.data
+    if (method === 'thread/closed' || method === 'thread/archived') this.forget(threadId)
+    if (
+      method === 'thread/status/changed' &&
+      statusChanged.safeParse(params).data?.status.type === 'notLoaded'
+    )
+      this.forget(threadId)
+    this.listeners.get(threadId)?.notification(method, params)
+  }
+
+  private answer(method: string, params: unknown, id: RequestId): Promise<unknown> | unknown {
+    const threadId =
+      threadRef.safeParse(params).data?.threadId ?? conversationRef.safeParse(params).data?.conversationId
+    const listener = threadId === undefined ? undefined : this.listeners.get(threadId)
+    if (listener) return listener.request(method, params, id)
+    // a thread no open session holds: nobody can approve, so stop what asks
+    const approval = approvalMethods.has(method) ? parseApproval(method, params) : null
+    if (approval) return approval.answer('cancel')
+    throw new Error(`agent-gateway does not answer ${method} here`)
+  }
+
+  private exited(error: RpcClosedError, generation: number): void {
+    this.exits.set(generation, error)
+    for (const old of this.exits.keys()) if (old < generation - 16) this.exits.delete(old)
+    for (const listener of [...this.listeners.values()]) listener.exit(error, generation)
+  }
+}
+
+function parseThread(method: string, result: unknown): OpenedThread {
+  const parsed = threadResponse.safeParse(result)
+  if (!parsed.success) throw new Error(`codex app-server answered ${method} without a thread id`)
+  return { threadId: parsed.data.thread.id, model: parsed.data.model }
+}

@@ -1,0 +1,212 @@
+import { AppError } from '../../core/errors.js'
+import type { AgentEvent } from '../../protocol/events.js'
+import type { AgentSession, SessionHooks, TurnInput } from '../session.js'
+import type { AppServerHost, ThreadListener } from './app-server-host.js'
+import { parseApproval } from './approvals.js'
+import { RpcClosedError, RpcResponseError } from './rpc-errors.js'
+import type { RequestId } from './rpc-message.js'
+import { type ThreadSettings, userInput } from './thread-settings.js'
+import { TurnRun } from './turn-run.js'
+import { serverRequestResolved, turnStartResponse } from './wire-schemas.js'
+
+/** How long an interrupted turn may take to report its end before the gateway ends it. */
+export const interruptGraceMs = 10_000
+/** How long `close()` waits for codex to confirm the interrupt of a running turn. */
+const closeGraceMs = 2000
+
+/**
+ * One codex thread as an AgentSession. Turns run one at a time: `turn()` sends `turn/start` and yields the
+ * turn's mapped notifications until its turn/completed; approval requests go to `hooks.requestApproval` and
+ * its decision goes back to codex. When the app-server dies, the running turn fails at once; the next turn
+ * resumes the thread in the new process first (via the host).
+ */
+export class CodexSession implements AgentSession, ThreadListener {
+  private active: TurnRun | undefined
+  private closed = false
+  private readonly pendingApprovals = new Map<RequestId, AbortController>()
+
+  constructor(
+    private readonly host: AppServerHost,
+    readonly agentSessionId: string,
+    readonly settings: ThreadSettings,
+    public hooks: SessionHooks,
+  ) {
+    host.listen(agentSessionId, this)
+  }
+
+  get isOpen(): boolean {
+    return !this.closed
+  }
+
+  async *turn(input: TurnInput, signal: AbortSignal): AsyncGenerator<AgentEvent> {
+    const run = new TurnRun({
+      end: () => {
+        if (this.active === run) this.active = undefined
+      },
+      agentStarted: () => {
+        if (run.interruptRequested) void this.interruptRun(run)
+      },
+    })
+    if (this.closed) run.fail('the session is closed')
+    else if (this.active) run.fail('a turn is already running in this session')
+    else {
+      this.active = run
+      void this.startTurn(run, input, signal)
+    }
+    const onAbort = () => void this.interruptRun(run)
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      yield* run.events
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+      if (!run.isFinished) {
+        // the consumer stopped reading: the agent must not go on unobserved
+        void this.interruptRun(run)
+        run.fail('the turn was abandoned by its reader')
+      }
+    }
+  }
+
+  async steer(input: TurnInput): Promise<void> {
+    const turnId = this.active?.turnId
+    if (!turnId) throw new AppError('conflict', 'no turn is running in this session')
+    await this.host.request('turn/steer', {
+      threadId: this.agentSessionId,
+      input: userInput(input),
+      expectedTurnId: turnId,
+    })
+  }
+
+  async interrupt(): Promise<void> {
+    if (this.active) await this.interruptRun(this.active)
+  }
+
+  async fork(): Promise<AgentSession> {
+    const opened = await this.host.forkThread(this.agentSessionId, this.settings)
+    const model = this.settings.model ?? opened.model
+    return new CodexSession(
+      this.host,
+      opened.threadId,
+      { ...this.settings, ...(model ? { model } : {}) },
+      this.hooks,
+    )
+  }
+
+  read(includeTurns: boolean): Promise<unknown> {
+    return this.host.request('thread/read', { threadId: this.agentSessionId, includeTurns })
+  }
+
+  async archive(): Promise<void> {
+    await this.host.request('thread/archive', { threadId: this.agentSessionId })
+    this.host.forget(this.agentSessionId)
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    const run = this.active
+    if (run && !run.isFinished) {
+      await this.interruptRun(run)
+      await run.settled(closeGraceMs)
+      run.fail('the session was closed')
+    }
+    this.host.unlisten(this.agentSessionId, this)
+    // only a running process that holds the thread is asked to let go (never start one for that)
+    if (this.host.isLoaded(this.agentSessionId))
+      await this.host.request('thread/unsubscribe', { threadId: this.agentSessionId }).catch(() => {})
+    this.host.forget(this.agentSessionId)
+  }
+
+  notification(method: string, params: unknown): void {
+    if (method === 'serverRequest/resolved') {
+      // codex settled a request itself (e.g. the turn ended): stop waiting for an answer nobody needs
+      const resolved = serverRequestResolved.safeParse(params)
+      if (resolved.success) this.pendingApprovals.get(resolved.data.requestId)?.abort()
+    }
+    // outside a turn there is no stream to put a notification in
+    this.active?.notify(method, params)
+  }
+
+  async request(method: string, params: unknown, id: RequestId): Promise<unknown> {
+    const run = this.active
+    const approval = parseApproval(method, params, (itemId) => run?.mapper.item(itemId))
+    if (!approval) {
+      run?.notify(method, { request: params })
+      throw new Error(`agent-gateway does not answer ${method}`)
+    }
+    const controller = new AbortController()
+    this.pendingApprovals.set(id, controller)
+    const signal = run ? AbortSignal.any([controller.signal, run.signal]) : controller.signal
+    try {
+      return approval.answer(await this.hooks.requestApproval(approval.ask, signal))
+    } catch {
+      return approval.answer('cancel')
+    } finally {
+      this.pendingApprovals.delete(id)
+    }
+  }
+
+  exit(error: RpcClosedError, generation: number): void {
+    const run = this.active
+    if (run && run.generation === generation)
+      run.fail(`codex app-server died during the turn: ${error.message}`)
+  }
+
+  private async startTurn(run: TurnRun, input: TurnInput, signal: AbortSignal): Promise<void> {
+    const threadId = this.agentSessionId
+    try {
+      for (let attempt = 1; ; attempt++) {
+        if (signal.aborted) return run.interrupted()
+        await this.host.ensureLoaded(threadId, this.settings)
+        if (run.isFinished) return
+        if (signal.aborted) return run.interrupted()
+        let sent: { result: unknown; generation: number }
+        try {
+          sent = await this.host.send('turn/start', { threadId, input: userInput(input) })
+        } catch (err) {
+          // the process lost the thread (restarted between resume and start, or unloaded it): once more
+          if (attempt === 1 && err instanceof RpcResponseError && /thread not found/i.test(err.rpcMessage)) {
+            this.host.forget(threadId)
+            continue
+          }
+          throw err
+        }
+        const started = turnStartResponse.safeParse(sent.result)
+        if (!started.success) return run.fail('codex app-server answered turn/start without a turn id')
+        run.generation = sent.generation
+        const died = this.host.exitOf(sent.generation)
+        if (died) return run.fail(`codex app-server died during the turn: ${died.message}`)
+        run.begin(started.data.turn.id)
+        if (run.interruptRequested || signal.aborted) await this.interruptRun(run)
+        return
+      }
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err)
+      const when = run.turnId ? 'during the turn' : 'before the turn started'
+      run.fail(err instanceof RpcClosedError ? `codex app-server died ${when}: ${message}` : message)
+    }
+  }
+
+  /**
+   * Asks codex to stop the turn; the turn ends when codex confirms (turn/completed, status interrupted), or
+   * fails after `interruptGraceMs`. Sent once codex reported the turn started (see TurnRun.agentStarted).
+   */
+  private async interruptRun(run: TurnRun): Promise<void> {
+    if (run.isFinished) return
+    run.interruptRequested = true
+    const turnId = run.turnId
+    // no id yet: startTurn comes back here as soon as codex names the turn
+    if (!turnId) return
+    run.deadline(
+      interruptGraceMs,
+      `codex app-server did not confirm the interrupt within ${interruptGraceMs / 1000} s`,
+    )
+    if (!run.agentStarted) return
+    // the process that runs the turn is gone: its exit ends the turn (and no new process is started for this)
+    const current = this.host.process.generation
+    if (current === undefined || (run.generation !== undefined && run.generation !== current)) return
+    await this.host.request('turn/interrupt', { threadId: this.agentSessionId, turnId }).catch(() => {
+      // the turn may have ended meanwhile; its end (or the deadline) settles it
+    })
+  }
+}

@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+
+/**
+ * codex app-server starts helpers in sessions of their own (its shell snapshot, the commands it runs), so when
+ * the app-server itself dies (crash, SIGKILL) they are reparented to init and a process-group kill misses them.
+ * Every app-server gets a unique value in this variable, which its descendants inherit; after it ended, the
+ * processes still carrying that value are its orphans and are ended. Linux only (/proc); best effort (a
+ * command run with a scrubbed environment is not found).
+ */
+export const markerVariable = 'AGENT_GATEWAY_APP_SERVER'
+
+export function newMarker(): string {
+  return randomUUID()
+}
+
+/** Live processes (of this user) whose environment carries `marker`. */
+export function markedProcesses(marker: string): number[] {
+  const wanted = `${markerVariable}=${marker}`
+  let names: string[]
+  try {
+    names = readdirSync('/proc')
+  } catch {
+    return []
+  }
+  const found: number[] = []
+  for (const name of names) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue
+    try {
+      if (readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').includes(wanted))
+        found.push(Number(name))
+    } catch {
+      // exited meanwhile, or not ours to read
+    }
+  }
+  return found
+}
+
+/**
+ * Ends every process left with `marker`: SIGTERM now (shell scripts run their exit traps and release their
+ * locks), SIGKILL after `graceMs` for what is still there (including children forked meanwhile).
+ */
+export function endMarked(marker: string, graceMs: number): void {
+  const signalAll = (signal: NodeJS.Signals) => {
+    const pids = markedProcesses(marker)
+    for (const pid of pids) {
+      try {
+        process.kill(pid, signal)
+      } catch {
+        // already gone
+      }
+    }
+    return pids.length
+  }
+  if (signalAll('SIGTERM') === 0) return
+  setTimeout(() => signalAll('SIGKILL'), graceMs).unref()
+}

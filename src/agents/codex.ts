@@ -1,0 +1,138 @@
+import { existsSync } from 'node:fs'
+import os from 'node:os'
+import type { Config } from '../config/load.js'
+import type { AgentEvent } from '../protocol/events.js'
+import { AppServerHost } from './codex-app-server/app-server-host.js'
+import type { AppServerProcess, ClientMethod, ParamsOf } from './codex-app-server/app-server-process.js'
+import { CodexSession } from './codex-app-server/codex-session.js'
+import type { UnknownHandler } from './codex-app-server/rpc.js'
+import { threadSettings } from './codex-app-server/thread-settings.js'
+import { modelListResponse } from './codex-app-server/wire-schemas.js'
+import { CodexExecDriver } from './codex-exec.js'
+import type { AgentStatus, RunRequest } from './driver.js'
+import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
+
+export interface CodexDriverOptions {
+  /** `clientInfo.name` given to codex app-server (codex records it as the threads' originator). */
+  clientName?: string
+  clientVersion?: string
+  /** Time limit of app-server requests (not of turns). Default: CODEX_REQUEST_TIMEOUT. */
+  requestTimeoutMs?: number
+  /** Each line the app-server writes to stderr (its log). */
+  onStderr?: (line: string) => void
+  /** Lines from the app-server that are not usable JSON-RPC messages. */
+  onUnknown?: UnknownHandler
+}
+
+/** Pages of model/list read at most (the catalog is small; this only bounds a misbehaving server). */
+const maxModelPages = 20
+
+/**
+ * `codex`: sessions on ONE long-lived `codex app-server` (threads, turns, approvals, fork, interrupt, resume),
+ * one-shot runs on `codex exec` (CodexExecDriver). The app-server starts on first use and again after it died;
+ * `close()` ends it.
+ */
+export class CodexDriver implements SessionDriver {
+  readonly id = 'codex'
+  readonly capabilities = {
+    sessions: true,
+    approvals: true,
+    fork: true,
+    interrupt: true,
+    images: true,
+    outputSchema: true,
+  }
+  readonly exec: CodexExecDriver
+  private readonly host: AppServerHost
+
+  constructor(
+    private readonly config: Config,
+    serverEnv: NodeJS.ProcessEnv = process.env,
+    options: CodexDriverOptions = {},
+  ) {
+    this.exec = new CodexExecDriver(config, serverEnv)
+    this.host = new AppServerHost({
+      config,
+      serverEnv,
+      clientName: options.clientName ?? config.CODEX_CLIENT_NAME ?? 'agent-gateway',
+      ...(options.clientVersion ? { clientVersion: options.clientVersion } : {}),
+      cwd: existsSync(config.WORKSPACE_DIR) ? config.WORKSPACE_DIR : os.tmpdir(),
+      requestTimeoutMs: options.requestTimeoutMs ?? config.CODEX_REQUEST_TIMEOUT * 1000,
+      ...(options.onStderr ? { onStderr: options.onStderr } : {}),
+      ...(options.onUnknown ? { onUnknown: options.onUnknown } : {}),
+    })
+  }
+
+  get binary(): string | null {
+    return this.exec.binary
+  }
+
+  /** The app-server's pid while one runs (it starts on first use). */
+  get appServerPid(): number | undefined {
+    return this.host.process.pid
+  }
+
+  /** Hears every app-server exit (crash, kill, close): `generation` counts restarts from 1. */
+  onAppServerExit(listener: Parameters<AppServerProcess['onExit']>[0]): () => void {
+    return this.host.process.onExit(listener)
+  }
+
+  async probe(): Promise<AgentStatus> {
+    return { ...(await this.exec.probe()), id: this.id }
+  }
+
+  /** One-shot runs are `codex exec`; their events name this driver. */
+  async *run(req: RunRequest, signal: AbortSignal): AsyncGenerator<AgentEvent> {
+    for await (const ev of this.exec.run(req, signal)) yield 'agent' in ev ? { ...ev, agent: this.id } : ev
+  }
+
+  async openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession> {
+    const settings = threadSettings(req, this.config)
+    const opened = await this.host.startThread(settings)
+    const model = settings.model ?? opened.model
+    return new CodexSession(this.host, opened.threadId, { ...settings, ...(model ? { model } : {}) }, hooks)
+  }
+
+  /** `thread/resume` in the running app-server; an open session of the thread is reused (with these hooks). */
+  async resumeSession(
+    agentSessionId: string,
+    req: SessionRequest,
+    hooks: SessionHooks,
+  ): Promise<AgentSession> {
+    const existing = this.host.listener(agentSessionId)
+    if (existing instanceof CodexSession && existing.isOpen) {
+      existing.hooks = hooks
+      return existing
+    }
+    const settings = threadSettings(req, this.config)
+    const opened = await this.host.resumeThread(agentSessionId, settings)
+    const model = settings.model ?? opened.model
+    return new CodexSession(this.host, agentSessionId, { ...settings, ...(model ? { model } : {}) }, hooks)
+  }
+
+  /** Passes a request through to the app-server as is (skills/list, skills/config/write, thread/read, ...). */
+  call(method: string, params: unknown): Promise<unknown> {
+    return this.host.request(method as ClientMethod, params as ParamsOf<ClientMethod>)
+  }
+
+  /** The ids of the models codex offers (`model/list`, every page). */
+  async listModels(): Promise<string[]> {
+    const ids: string[] = []
+    let cursor: string | null | undefined
+    for (let page = 0; page < maxModelPages; page++) {
+      const answer = modelListResponse.safeParse(
+        await this.host.request('model/list', cursor ? { cursor } : {}),
+      )
+      if (!answer.success) throw new Error('codex app-server answered model/list with no model list')
+      ids.push(...answer.data.data.map((m) => m.id))
+      cursor = answer.data.nextCursor
+      if (!cursor) break
+    }
+    return ids
+  }
+
+  /** Ends the app-server (running turns fail with "codex app-server was closed"); later calls fail. */
+  close(): Promise<void> {
+    return this.host.close()
+  }
+}

@@ -1,0 +1,425 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { CodexDriver } from '../../src/agents/codex.js'
+import type {
+  AgentSession,
+  ApprovalAsk,
+  ApprovalDecision,
+  SessionHooks,
+  SessionRequest,
+} from '../../src/agents/session.js'
+import { loadConfig } from '../../src/config/load.js'
+import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
+import { type MockLlm, type RecordedRequest, startMockLlm } from '../mock-llm/index.js'
+import { gatewayEnv, testModel } from '../support/gateway.js'
+import { processesUnder, waitUntilGone } from '../support/processes.js'
+
+// The codex session driver on the real pinned `codex app-server` against the mock model.
+
+interface Harness {
+  driver: CodexDriver
+  workspace: string
+  req: SessionRequest
+  asks: ApprovalAsk[]
+  hooks: SessionHooks
+  /** The answer the approval hook gives. */
+  decision: ApprovalDecision
+  env: Record<string, string | undefined>
+  dir: string
+}
+
+function harness(mock: MockLlm): Harness {
+  const { env, dir, workspace } = gatewayEnv(mock)
+  const config = loadConfig(env, dir)
+  const h: Harness = {
+    driver: new CodexDriver(config, env, { clientName: 'agent_gateway_test' }),
+    workspace,
+    req: { cwd: workspace, model: testModel },
+    asks: [],
+    decision: 'decline',
+    hooks: {
+      requestApproval: async (ask) => {
+        h.asks.push(ask)
+        return h.decision
+      },
+    },
+    env,
+    dir,
+  }
+  return h
+}
+
+async function collect(session: AgentSession, text: string, signal = new AbortController().signal) {
+  const events: AgentEvent[] = []
+  for await (const ev of session.turn([{ type: 'text', text }], signal)) events.push(ev)
+  return events
+}
+
+const body = (r: RecordedRequest | undefined) => JSON.stringify(r?.body ?? null)
+const lastOf = (events: AgentEvent[]) => events.at(-1)!
+const messages = (events: AgentEvent[]) =>
+  events.flatMap((e) => (e.type === 'item.completed' && e.item.type === 'agent_message' ? [e.item.text] : []))
+
+/** Every turn: valid events, turn.started first (with codex's turn id), one end event, last. */
+function expectWellFormed(events: AgentEvent[]) {
+  for (const ev of events) expect(agentEvent.safeParse(ev).success, JSON.stringify(ev)).toBe(true)
+  expect(events[0]?.type).toBe('turn.started')
+  const ends = events.filter((e) => e.type === 'turn.completed' || e.type === 'turn.failed')
+  expect(ends).toHaveLength(1)
+  expect(lastOf(events)).toBe(ends[0])
+}
+
+describe('codex session driver', () => {
+  let mock: MockLlm
+  let h: Harness
+  const extra: CodexDriver[] = []
+
+  beforeAll(async () => {
+    mock = await startMockLlm()
+  })
+  afterAll(async () => {
+    await mock?.close()
+  })
+  afterEach(async () => {
+    await h?.driver.close()
+    for (const d of extra.splice(0)) await d.close()
+    expect(await waitUntilGone(() => processesUnder(h.workspace))).toEqual([])
+    mock.reset()
+  })
+
+  it('three turns in one session: the third model request carries the whole history', async () => {
+    h = harness(mock)
+    mock.script(
+      { kind: 'text', text: 'answer one' },
+      { kind: 'text', text: 'answer two', deltas: true },
+      { kind: 'text', text: 'answer three' },
+    )
+    const session = await h.driver.openSession(h.req, h.hooks)
+    expect(session.agentSessionId).toMatch(/^[0-9a-f-]{36}$/)
+
+    const turns = [
+      await collect(session, 'prompt one'),
+      await collect(session, 'prompt two'),
+      await collect(session, 'prompt three'),
+    ]
+    for (const [i, events] of turns.entries()) {
+      expectWellFormed(events)
+      expect(events[0]).toEqual({ type: 'turn.started', turnId: expect.any(String) })
+      expect(lastOf(events)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+      expect(messages(events)).toEqual([['answer one', 'answer two', 'answer three'][i]])
+    }
+    const done = lastOf(turns[0]!)
+    expect(done.type === 'turn.completed' && done.usage?.outputTokens).toBeGreaterThan(0)
+    expect(turns[1]!.filter((e) => e.type === 'item.delta').length).toBeGreaterThan(1)
+    expect(new Set(turns.map((t) => (t[0]?.type === 'turn.started' ? t[0].turnId : null))).size).toBe(3)
+    const statuses = turns[0]!.flatMap((e) => (e.type === 'session.status' ? [e.status] : []))
+    expect(statuses).toEqual(['running', 'idle'])
+
+    expect(mock.requests).toHaveLength(3)
+    const third = body(mock.requests[2])
+    for (const text of ['prompt one', 'answer one', 'prompt two', 'answer two', 'prompt three'])
+      expect(third).toContain(text)
+    expect(body(mock.requests[0])).not.toContain('prompt two')
+  })
+
+  it('approval accepted: the hook gets the command, codex runs it', async () => {
+    h = harness(mock)
+    h.decision = 'accept'
+    mock.script({ kind: 'exec_command', cmd: 'echo hi > approved.txt' }, { kind: 'text', text: 'wrote it' })
+    const session = await h.driver.openSession(
+      { ...h.req, approvalPolicy: 'untrusted', sandbox: 'workspace-write' },
+      h.hooks,
+    )
+    const events = await collect(session, 'write the file')
+    expectWellFormed(events)
+    expect(h.asks).toHaveLength(1)
+    expect(h.asks[0]).toMatchObject({ kind: 'command', cwd: h.workspace, itemId: expect.any(String) })
+    expect(h.asks[0]!.command).toContain('echo hi > approved.txt')
+    expect(h.asks[0]!.options).toEqual(expect.arrayContaining(['accept', 'decline', 'cancel']))
+    expect(existsSync(path.join(h.workspace, 'approved.txt'))).toBe(true)
+    const command = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
+    expect(command).toMatchObject({ item: { status: 'completed', exitCode: 0 } })
+    expect(events.some((e) => e.type === 'session.status' && e.status === 'waiting_for_approval')).toBe(true)
+    expect(lastOf(events)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+    expect(messages(events)).toEqual(['wrote it'])
+  })
+
+  it('approval declined: nothing runs, the item is declined, the turn still completes', async () => {
+    h = harness(mock)
+    h.decision = 'decline'
+    mock.script({ kind: 'exec_command', cmd: 'echo hi > approved.txt' }, { kind: 'text', text: 'did not' })
+    const session = await h.driver.openSession(
+      { ...h.req, approvalPolicy: 'untrusted', sandbox: 'workspace-write' },
+      h.hooks,
+    )
+    const events = await collect(session, 'write the file')
+    expectWellFormed(events)
+    expect(h.asks).toHaveLength(1)
+    expect(existsSync(path.join(h.workspace, 'approved.txt'))).toBe(false)
+    const command = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
+    expect(command?.type === 'item.completed' && command.item.type === 'command_execution').toBe(true)
+    if (command?.type === 'item.completed' && command.item.type === 'command_execution')
+      expect(['declined', 'failed']).toContain(command.item.status)
+    expect(lastOf(events)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+  })
+
+  it('a file change asks with its changes; accepted, the patch is applied', async () => {
+    h = harness(mock)
+    h.decision = 'accept'
+    mock.script(
+      { kind: 'apply_patch', patch: '*** Begin Patch\n*** Add File: patched.txt\n+hello\n*** End Patch\n' },
+      { kind: 'text', text: 'patched' },
+    )
+    const session = await h.driver.openSession(
+      { ...h.req, approvalPolicy: 'untrusted', sandbox: 'read-only' },
+      h.hooks,
+    )
+    const events = await collect(session, 'add a file')
+    expectWellFormed(events)
+    expect(h.asks).toEqual([
+      expect.objectContaining({
+        kind: 'file_change',
+        changes: [{ path: path.join(h.workspace, 'patched.txt'), kind: 'add' }],
+        options: ['accept', 'accept_for_session', 'decline', 'cancel'],
+      }),
+    ])
+    expect(existsSync(path.join(h.workspace, 'patched.txt'))).toBe(true)
+    const change = events.find((e) => e.type === 'item.completed' && e.item.type === 'file_change')
+    expect(change).toMatchObject({ item: { status: 'completed' } })
+  })
+
+  it('aborting the signal interrupts a slow turn within a second or two; the next turn works', async () => {
+    h = harness(mock)
+    mock.script({ kind: 'text', text: 'too late', delayMs: 20_000 }, { kind: 'text', text: 'back again' })
+    const session = await h.driver.openSession(h.req, h.hooks)
+    const controller = new AbortController()
+    const events: AgentEvent[] = []
+    let abortedAt = 0
+    for await (const ev of session.turn([{ type: 'text', text: 'take your time' }], controller.signal)) {
+      events.push(ev)
+      if (ev.type === 'turn.started')
+        setTimeout(() => {
+          abortedAt = Date.now()
+          controller.abort('cancelled')
+        }, 500)
+    }
+    const took = Date.now() - abortedAt
+    expectWellFormed(events)
+    expect(lastOf(events)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
+    expect(took).toBeLessThan(2000)
+
+    const next = await collect(session, 'are you there')
+    expectWellFormed(next)
+    expect(lastOf(next)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+    expect(messages(next)).toEqual(['back again'])
+
+    // aborted before it started: codex never sees the turn
+    const requests = mock.requests.length
+    const early = await collect(session, 'never mind', AbortSignal.abort('cancelled'))
+    expect(early).toEqual([
+      { type: 'turn.started' },
+      { type: 'turn.completed', status: 'interrupted', usage: null },
+    ])
+    expect(mock.requests.length).toBe(requests)
+  })
+
+  it('steer adds input to the running turn; interrupt() right after the start ends it', async () => {
+    h = harness(mock)
+    mock.script({ kind: 'text', text: 'first part', delayMs: 1500 }, { kind: 'text', text: 'after steer' })
+    const session = await h.driver.openSession(h.req, h.hooks)
+    await expect(session.steer([{ type: 'text', text: 'nothing runs' }])).rejects.toThrow(/no turn/)
+    const steered: AgentEvent[] = []
+    let steering: Promise<void> | undefined
+    for await (const ev of session.turn(
+      [{ type: 'text', text: 'long task' }],
+      new AbortController().signal,
+    )) {
+      steered.push(ev)
+      if (ev.type === 'turn.started')
+        steering = new Promise((r) => setTimeout(r, 300)).then(() =>
+          session.steer([{ type: 'text', text: 'steered words' }]),
+        )
+    }
+    await steering
+    expectWellFormed(steered)
+    expect(lastOf(steered)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+    expect(messages(steered)).toContain('after steer')
+    expect(mock.requests.some((r) => body(r).includes('steered words'))).toBe(true)
+
+    // codex refuses turn/interrupt until it reported turn/started; the driver waits for that
+    mock.script({ kind: 'text', text: 'slow', delayMs: 20_000 })
+    const events: AgentEvent[] = []
+    let interruptedAt = 0
+    for await (const ev of session.turn([{ type: 'text', text: 'slow one' }], new AbortController().signal)) {
+      events.push(ev)
+      if (ev.type === 'turn.started') {
+        interruptedAt = Date.now()
+        void session.interrupt()
+      }
+    }
+    expectWellFormed(events)
+    expect(lastOf(events)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
+    expect(Date.now() - interruptedAt).toBeLessThan(2000)
+  })
+
+  it('closing a session interrupts its turn; the thread can be resumed', async () => {
+    h = harness(mock)
+    // by prompt: the interrupt may come before codex asked the model anything
+    mock.on('closing soon', { kind: 'text', text: 'slow', delayMs: 20_000 })
+    mock.on('still there', { kind: 'text', text: 'resumed fine' })
+    const session = await h.driver.openSession(h.req, h.hooks)
+    const events: AgentEvent[] = []
+    let closing: Promise<void> | undefined
+    for await (const ev of session.turn(
+      [{ type: 'text', text: 'closing soon' }],
+      new AbortController().signal,
+    )) {
+      events.push(ev)
+      if (ev.type === 'turn.started') closing = session.close()
+    }
+    await closing
+    expectWellFormed(events)
+    expect(lastOf(events)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
+    expect(lastOf(await collect(session, 'closed?'))).toMatchObject({
+      type: 'turn.failed',
+      error: 'the session is closed',
+    })
+    const again = await h.driver.resumeSession(session.agentSessionId, h.req, h.hooks)
+    expect(again).not.toBe(session)
+    expect(messages(await collect(again, 'still there'))).toEqual(['resumed fine'])
+  })
+
+  it('fork: the fork continues from the parent history, the parent does not see the fork', async () => {
+    h = harness(mock)
+    mock.on('parent prompt', { kind: 'text', text: 'parent answer' })
+    mock.on('child prompt', { kind: 'text', text: 'child answer' })
+    mock.on('parent again', { kind: 'text', text: 'parent second answer' })
+    const parent = await h.driver.openSession(h.req, h.hooks)
+    expectWellFormed(await collect(parent, 'parent prompt'))
+    const child = await parent.fork()
+    expect(child.agentSessionId).not.toBe(parent.agentSessionId)
+
+    const childTurn = await collect(child, 'child prompt')
+    expectWellFormed(childTurn)
+    expect(messages(childTurn)).toEqual(['child answer'])
+    const parentTurn = await collect(parent, 'parent again')
+    expect(messages(parentTurn)).toEqual(['parent second answer'])
+
+    const childRequest = mock.requests.find((r) => mock.lastUserText(r) === 'child prompt')
+    expect(body(childRequest)).toContain('parent prompt')
+    expect(body(childRequest)).toContain('parent answer')
+    expect(childRequest?.body).toMatchObject({ model: testModel })
+    const parentRequest = mock.requests.find((r) => mock.lastUserText(r) === 'parent again')
+    expect(body(parentRequest)).toContain('parent answer')
+    expect(body(parentRequest)).not.toContain('child prompt')
+    expect(body(parentRequest)).not.toContain('child answer')
+  })
+
+  it('resume: a new driver (a restarted gateway) resumes the thread and its turn carries the history', async () => {
+    h = harness(mock)
+    mock.script({ kind: 'text', text: 'noted the banana' }, { kind: 'text', text: 'it was banana' })
+    const first = await h.driver.openSession(h.req, h.hooks)
+    expectWellFormed(await collect(first, 'remember the word banana'))
+    await h.driver.close()
+    expect(await waitUntilGone(() => processesUnder(h.workspace))).toEqual([])
+
+    const restarted = new CodexDriver(loadConfig(h.env, h.dir), h.env)
+    extra.push(restarted)
+    const resumed = await restarted.resumeSession(first.agentSessionId, h.req, h.hooks)
+    expect(resumed.agentSessionId).toBe(first.agentSessionId)
+    const events = await collect(resumed, 'which word was it')
+    expectWellFormed(events)
+    expect(messages(events)).toEqual(['it was banana'])
+    const request = body(mock.requests.at(-1))
+    expect(request).toContain('remember the word banana')
+    expect(request).toContain('noted the banana')
+    await expect(
+      restarted.resumeSession('00000000-0000-0000-0000-000000000000', h.req, h.hooks),
+    ).rejects.toThrow(/thread\/resume failed/)
+  })
+
+  it('a killed app-server fails the running turn once; the next turn restarts it with the history', async () => {
+    h = harness(mock)
+    mock.script(
+      { kind: 'text', text: 'first answer before the kill' },
+      { kind: 'text', text: 'never sent', delayMs: 20_000 },
+      { kind: 'text', text: 'alive again' },
+    )
+    const exits: number[] = []
+    h.driver.onAppServerExit((_error, generation) => exits.push(generation))
+    const session = await h.driver.openSession(h.req, h.hooks)
+    expectWellFormed(await collect(session, 'first prompt before the kill'))
+    const firstPid = h.driver.appServerPid!
+
+    const events: AgentEvent[] = []
+    let killedAt = 0
+    for await (const ev of session.turn(
+      [{ type: 'text', text: 'doomed prompt' }],
+      new AbortController().signal,
+    )) {
+      events.push(ev)
+      if (ev.type === 'turn.started')
+        setTimeout(() => {
+          killedAt = Date.now()
+          process.kill(firstPid, 'SIGKILL')
+        }, 300)
+    }
+    expectWellFormed(events)
+    expect(Date.now() - killedAt).toBeLessThan(2000)
+    const failed = lastOf(events)
+    expect(failed.type).toBe('turn.failed')
+    expect(failed.type === 'turn.failed' && failed.error).toMatch(/codex app-server.*killed by SIGKILL/)
+    expect(exits).toEqual([1])
+
+    const next = await collect(session, 'still there')
+    expectWellFormed(next)
+    expect(lastOf(next)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+    expect(messages(next)).toEqual(['alive again'])
+    expect(h.driver.appServerPid).not.toBe(firstPid)
+    const request = body(mock.requests.at(-1))
+    expect(request).toContain('first prompt before the kill')
+    expect(request).toContain('first answer before the kill')
+  })
+
+  it('passes calls through and lists models; one-shot runs go to codex exec under its own id', async () => {
+    h = harness(mock)
+    expect((await h.driver.probe()).id).toBe('codex')
+    const skills = (await h.driver.call('skills/list', {})) as { data?: unknown }
+    expect(Array.isArray(skills.data)).toBe(true)
+    const models = await h.driver.listModels()
+    expect(models.length).toBeGreaterThan(0)
+    for (const m of models) expect(typeof m).toBe('string')
+
+    // (a real `codex exec` run is codex-exec-driver.test.ts's business; here: delegated and relabelled)
+    const { env, dir } = gatewayEnv(mock, { CODEX_PATH: '/nonexistent/codex' })
+    const missing = new CodexDriver(loadConfig(env, dir), env)
+    extra.push(missing)
+    expect(await missing.probe()).toMatchObject({ id: 'codex', installed: false })
+    const run: AgentEvent[] = []
+    for await (const ev of missing.run({ prompt: 'once', cwd: h.workspace }, new AbortController().signal))
+      run.push(ev)
+    expect(run).toEqual([
+      { type: 'run.started', agent: 'codex' },
+      expect.objectContaining({ type: 'run.completed', status: 'failed', reason: 'spawn_failed' }),
+    ])
+    await expect(missing.openSession(h.req, h.hooks)).rejects.toMatchObject({ code: 'agent_not_installed' })
+  })
+
+  it('closing the driver fails a running turn and ends the app-server', async () => {
+    h = harness(mock)
+    mock.script({ kind: 'text', text: 'slow', delayMs: 20_000 })
+    const session = await h.driver.openSession(h.req, h.hooks)
+    const events: AgentEvent[] = []
+    for await (const ev of session.turn(
+      [{ type: 'text', text: 'before shutdown' }],
+      new AbortController().signal,
+    )) {
+      events.push(ev)
+      if (ev.type === 'turn.started') setTimeout(() => void h.driver.close(), 300)
+    }
+    expectWellFormed(events)
+    expect(lastOf(events)).toMatchObject({ type: 'turn.failed', error: expect.stringMatching(/was closed/) })
+    await expect(h.driver.openSession(h.req, h.hooks)).rejects.toThrow(/closed/)
+  })
+})
