@@ -78,6 +78,10 @@ describe('/v1/sessions on codex app-server', () => {
     expect(waiting.status).toBe('waiting_for_approval')
     const pending = await json<{ approvals: Approval[] }>(fetch(`${gw.url}/v1/approvals?state=pending`))
     expect(pending.approvals.map((a) => a.id)).toContain(requested.approvalId)
+    const offered = (requested as unknown as { options: string[] }).options
+    expect(offered).toEqual(expect.arrayContaining(['accept', 'decline']))
+    const invalid = await postJson(`${gw.url}/v1/approvals/${requested.approvalId}`, { decision: 'maybe' })
+    expect(invalid.status).toBe(400)
     const answered = await postJson(`${gw.url}/v1/approvals/${requested.approvalId}`, { decision: 'accept' })
     expect(answered.status).toBe(200)
     expect(await answered.json()).toMatchObject({ state: 'resolved', decision: 'accept', by: 'client' })
@@ -158,6 +162,22 @@ describe('/v1/sessions on codex app-server', () => {
     expect(queued.status).toBe('queued')
     expect((await waitForTurn(gw.url, session.id, first.id)).finalResponse).toBe('slow one')
     expect((await waitForTurn(gw.url, session.id, queued.id)).finalResponse).toBe('queued one')
+  })
+
+  it('onBusy: steer adds the input to the running turn', async () => {
+    const session = await createSession()
+    mock.script(
+      { kind: 'text', text: 'streaming slowly', chunkDelayMs: 700 },
+      { kind: 'text', text: 'steered answer' },
+    )
+    const first = await json<Turn>(turn(session.id, 'start something long', ''))
+    await waitForStatus(gw.url, session.id, 'running')
+    await waitUntil(() => mock.requests.length > 0)
+    const steered = await json<Turn>(turn(session.id, 'also mention pineapples', '', { onBusy: 'steer' }))
+    expect(steered.id).toBe(first.id)
+    const done = await waitForTurn(gw.url, session.id, first.id)
+    expect(done.status).toBe('completed')
+    expect(mock.requests.map((_, i) => requestText(i)).join('\n')).toContain('also mention pineapples')
   })
 
   it('fork: the fork carries the parent history to the fork point; the parent is unchanged', async () => {

@@ -1,0 +1,125 @@
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { Session } from '../../src/protocol/sessions.js'
+import type { MockLlm } from '../mock-llm/index.js'
+import { postJson, sharedGateway, type TestGateway } from '../support/gateway.js'
+
+/** Seed 003 (Codex Agent Server) with the real codex app-server: the seed's own examples, unchanged. */
+describe('/api/thread/* and /api/turn/start (seed 003)', () => {
+  const shared = sharedGateway()
+  let mock: MockLlm
+  let gw: TestGateway
+  beforeEach(() => ({ mock, gw } = shared))
+
+  const post = async (path: string, body: unknown) => {
+    const res = await postJson(`${gw.url}${path}`, body)
+    return { status: res.status, body: (await res.json()) as Record<string, any> }
+  }
+
+  it("runs the seed's complete conversation flow unchanged (cwd /workspace, two turns, read with turns)", async () => {
+    mock.script(
+      { kind: 'text', text: 'print("Hello, world!")' },
+      { kind: 'text', text: 'def greet(name): print(f"Hello, {name}!")' },
+    )
+    // 1. Create a new thread
+    const start = await post('/api/thread/start', { cwd: '/workspace' })
+    expect(start.status).toBe(200)
+    const threadId = start.body.thread.id as string
+    expect(start.body.thread).toEqual({ id: threadId, preview: '', createdAt: expect.any(Number) })
+    // 2. Send a message
+    const first = await post('/api/turn/start', {
+      threadId,
+      input: [{ type: 'text', text: 'Write a hello world program in Python' }],
+    })
+    expect(first.status).toBe(200)
+    expect(first.body.turn).toMatchObject({ id: expect.any(String), status: 'completed' })
+    expect(first.body.turn.items).toContainEqual(
+      expect.objectContaining({ type: 'agent_message', text: 'print("Hello, world!")' }),
+    )
+    // 3. Continue the conversation
+    const second = await post('/api/turn/start', {
+      threadId,
+      input: [{ type: 'text', text: 'Now add a function to greet a specific name' }],
+    })
+    expect(second.body.turn.status).toBe('completed')
+    expect(JSON.stringify((mock.requests.at(-1)?.body as { input: unknown }).input)).toContain(
+      'Write a hello world program in Python',
+    )
+    // 4. Read thread history
+    const read = await post('/api/thread/read', { threadId, includeTurns: true })
+    expect(read.status).toBe(200)
+    expect(read.body.thread.id).toBe(threadId)
+    expect(read.body.thread.turns).toHaveLength(2)
+    // The thread is a gateway session too, with both turns stored.
+    const sessions = (await (await fetch(`${gw.url}/v1/sessions`)).json()) as { sessions: Session[] }
+    const session = sessions.sessions.find((s) => s.agentSessionId === threadId)
+    expect(session).toMatchObject({ turnCount: 2, status: 'idle' })
+  })
+
+  it('the Python client example: start with a cwd, one turn, status and items', async () => {
+    mock.script({ kind: 'text', text: 'I can write and run code.' })
+    const { body } = await post('/api/thread/start', { cwd: '/workspace' })
+    const turn = await post('/api/turn/start', {
+      threadId: body.thread.id,
+      input: [{ type: 'text', text: 'Hello, what can you do?' }],
+    })
+    expect(turn.body.turn.status).toBe('completed')
+    expect(Array.isArray(turn.body.turn.items)).toBe(true)
+  })
+
+  it('resume and fork answer {thread}; the fork has its own id and the parent history', async () => {
+    mock.script({ kind: 'text', text: 'parent says hi' }, { kind: 'text', text: 'fork says hi' })
+    const { body } = await post('/api/thread/start', { approvalPolicy: 'never' })
+    const threadId = body.thread.id as string
+    await post('/api/turn/start', { threadId, input: [{ type: 'text', text: 'parent prompt' }] })
+    const resumed = await post('/api/thread/resume', { threadId })
+    expect(resumed.body.thread).toMatchObject({ id: threadId, preview: 'parent prompt' })
+    const fork = await post('/api/thread/fork', { threadId })
+    expect(fork.status).toBe(200)
+    expect(fork.body.thread.id).not.toBe(threadId)
+    await post('/api/turn/start', {
+      threadId: fork.body.thread.id,
+      input: [{ type: 'text', text: 'fork prompt' }],
+    })
+    expect(JSON.stringify((mock.requests.at(-1)?.body as { input: unknown }).input)).toContain(
+      'parent prompt',
+    )
+  })
+
+  it('skills: list answers codex skills/list; config/write passes through', async () => {
+    const list = await post('/api/skills/list', {})
+    expect(list.status).toBe(200)
+    expect(Array.isArray(list.body.data)).toBe(true)
+    const skill = list.body.data[0].skills[0] as { name: string; path: string; enabled: boolean }
+    expect(skill).toMatchObject({ name: expect.any(String), path: expect.any(String) })
+    const off = await post('/api/skills/config/write', { path: skill.path, enabled: false })
+    expect(off).toEqual({ status: 200, body: { effectiveEnabled: false } })
+    const after = await post('/api/skills/list', {})
+    const listed = (after.body.data[0].skills as { path: string; enabled: boolean }[]).find(
+      (s) => s.path === skill.path,
+    )
+    expect(listed?.enabled).toBe(false)
+    const on = await post('/api/skills/config/write', { path: skill.path, enabled: true })
+    expect(on).toEqual({ status: 200, body: { effectiveEnabled: true } })
+    const bad = await post('/api/skills/config/write', { path: skill.path })
+    expect(bad.status).toBe(400)
+  })
+
+  it('bad input: unknown thread 404, missing fields 400, in FastAPI shape {detail}', async () => {
+    for (const path of ['/api/thread/resume', '/api/thread/read', '/api/thread/fork']) {
+      const res = await post(path, { threadId: 'no-such-thread' })
+      expect(res.status, path).toBe(404)
+      expect(res.body.detail).toMatch(/no thread/)
+    }
+    const turn = await post('/api/turn/start', {
+      threadId: 'no-such-thread',
+      input: [{ type: 'text', text: 'x' }],
+    })
+    expect(turn.status).toBe(404)
+    const missing = await post('/api/turn/start', { threadId: 'x' })
+    expect(missing.status).toBe(400)
+    expect(missing.body.detail).toMatch(/input/)
+    const outside = await post('/api/thread/start', { cwd: '/etc' })
+    expect(outside.status).toBe(400)
+    expect(outside.body.detail).toMatch(/outside the workspace/)
+  })
+})
