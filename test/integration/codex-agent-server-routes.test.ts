@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Session } from '../../src/protocol/sessions.js'
 import type { MockLlm } from '../mock-llm/index.js'
-import { postJson, sharedGateway, type TestGateway } from '../support/gateway.js'
+import { postJson, requestInput, sharedGateway, type TestGateway } from '../support/gateway.js'
 
 /** Seed 003 (Codex Agent Server) with the real codex app-server: the seed's own examples, unchanged. */
 describe('/api/thread/* and /api/turn/start (seed 003)', () => {
@@ -12,6 +12,7 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
 
   const post = async (path: string, body: unknown) => {
     const res = await postJson(`${gw.url}${path}`, body)
+    // biome-ignore lint/suspicious/noExplicitAny: the test walks arbitrary JSON answers
     return { status: res.status, body: (await res.json()) as Record<string, any> }
   }
 
@@ -41,9 +42,7 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
       input: [{ type: 'text', text: 'Now add a function to greet a specific name' }],
     })
     expect(second.body.turn.status).toBe('completed')
-    expect(JSON.stringify((mock.requests.at(-1)?.body as { input: unknown }).input)).toContain(
-      'Write a hello world program in Python',
-    )
+    expect(requestInput(mock)).toContain('Write a hello world program in Python')
     // 4. Read thread history
     const read = await post('/api/thread/read', { threadId, includeTurns: true })
     expect(read.status).toBe(200)
@@ -80,9 +79,7 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
       threadId: fork.body.thread.id,
       input: [{ type: 'text', text: 'fork prompt' }],
     })
-    expect(JSON.stringify((mock.requests.at(-1)?.body as { input: unknown }).input)).toContain(
-      'parent prompt',
-    )
+    expect(requestInput(mock)).toContain('parent prompt')
   })
 
   it('skills: list answers codex skills/list; config/write passes through', async () => {

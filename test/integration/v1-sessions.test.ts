@@ -5,7 +5,7 @@ import { startServer } from '../../src/http/server.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { postJson, requestInput, startGateway, type TestGateway } from '../support/gateway.js'
 import { listProcesses } from '../support/processes.js'
 import { readSseUntil } from '../support/sse-client.js'
 
@@ -251,9 +251,7 @@ describe('sessions survive a gateway restart', () => {
         })
         const t = (await res.json()) as Turn
         expect(t).toMatchObject({ status: 'completed', finalResponse: 'it was mango' })
-        expect(JSON.stringify((mock.requests.at(-1)?.body as { input: unknown }).input)).toContain(
-          'remember mango',
-        )
+        expect(requestInput(mock)).toContain('remember mango')
       } finally {
         await second.close()
       }

@@ -79,3 +79,10 @@ export function sharedGateway(overrides: Record<string, string | undefined> = {}
   afterEach(() => shared.mock?.reset())
   return shared
 }
+
+/** The conversation a model request carried (its `input`), as text, for history assertions. */
+export function requestInput(mock: MockLlm, index = -1): string {
+  const request = mock.requests.at(index)
+  if (!request) throw new Error(`the mock has no request at ${index}`)
+  return JSON.stringify((request.body as { input?: unknown }).input ?? '')
+}
