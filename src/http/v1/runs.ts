@@ -9,6 +9,7 @@ import {
   errorResponses,
   eventsQuery,
   lastEventIdHeaders,
+  listPage,
   listRunsQuery,
   resolveEventCursor,
   runIdParams,
@@ -72,15 +73,8 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         },
       },
       async (request) => {
-        const { status, agent, cursor, limit } = request.query
-        const runs = await ctx.runs.list({
-          limit: limit + 1,
-          ...(status ? { status } : {}),
-          ...(agent ? { agent } : {}),
-          ...(cursor ? { before: cursor } : {}),
-        })
-        const page = runs.slice(0, limit)
-        return { runs: page, nextCursor: runs.length > limit ? (page.at(-1)?.id ?? null) : null }
+        const { items, nextCursor } = await listPage(request.query, (filter) => ctx.runs.list(filter))
+        return { runs: items, nextCursor }
       },
     )
 

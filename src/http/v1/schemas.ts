@@ -16,12 +16,17 @@ export const createRunBody = runRequestFields.extend({
 
 export const runIdParams = z.object({ id: z.string().min(1) })
 
-export const listRunsQuery = z.object({
-  status: run.shape.status.optional(),
-  agent: z.string().optional(),
-  cursor: z.string().optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-})
+/** Query of the list routes: filters plus a cursor (the last id of the previous page). */
+export function listQuery<S extends z.ZodType>(status: S) {
+  return z.object({
+    status: status.optional(),
+    agent: z.string().optional(),
+    cursor: z.string().optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+  })
+}
+
+export const listRunsQuery = listQuery(run.shape.status)
 
 export const runList = z.object({ runs: z.array(run), nextCursor: z.string().nullable() })
 
@@ -49,3 +54,22 @@ export const booleanQuery = z
   .transform((v) => v === 'true' || v === '1')
 
 export const errorResponses = { 400: v1Error, 404: v1Error, 409: v1Error, 429: v1Error, 503: v1Error }
+
+/**
+ * Lists one page newest first: asks for one row more than `limit` to know whether a next page exists.
+ * Ids sort by creation time, so the cursor is the last id of the page.
+ */
+export async function listPage<T extends { id: string }>(
+  query: { status?: unknown; agent?: string; cursor?: string; limit: number },
+  load: (filter: { limit: number; status?: never; agent?: string; before?: string }) => Promise<T[]>,
+): Promise<{ items: T[]; nextCursor: string | null }> {
+  const { status, agent, cursor, limit } = query
+  const found = await load({
+    limit: limit + 1,
+    ...(status ? { status: status as never } : {}),
+    ...(agent ? { agent } : {}),
+    ...(cursor ? { before: cursor } : {}),
+  })
+  const items = found.slice(0, limit)
+  return { items, nextCursor: found.length > limit ? (items.at(-1)?.id ?? null) : null }
+}

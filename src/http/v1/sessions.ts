@@ -9,6 +9,8 @@ import {
   errorResponses,
   eventsQuery,
   lastEventIdHeaders,
+  listPage,
+  listQuery,
   resolveEventCursor,
 } from './schemas.js'
 
@@ -64,25 +66,13 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         schema: {
           tags,
           summary: 'List sessions, newest first',
-          querystring: z.object({
-            status: session.shape.status.optional(),
-            agent: z.string().optional(),
-            cursor: z.string().optional(),
-            limit: z.coerce.number().int().min(1).max(100).default(20),
-          }),
+          querystring: listQuery(session.shape.status),
           response: { 200: z.object({ sessions: z.array(session), nextCursor: z.string().nullable() }) },
         },
       },
       async (request) => {
-        const { status, agent, cursor, limit } = request.query
-        const found = await ctx.sessions.list({
-          limit: limit + 1,
-          ...(status ? { status } : {}),
-          ...(agent ? { agent } : {}),
-          ...(cursor ? { before: cursor } : {}),
-        })
-        const page = found.slice(0, limit)
-        return { sessions: page, nextCursor: found.length > limit ? (page.at(-1)?.id ?? null) : null }
+        const { items, nextCursor } = await listPage(request.query, (filter) => ctx.sessions.list(filter))
+        return { sessions: items, nextCursor }
       },
     )
 
