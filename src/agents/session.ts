@@ -39,7 +39,10 @@ export interface SessionHooks {
 }
 
 export interface AgentSession {
-  /** The agent's own id for this session (codex: the thread id); stored, and used to resume. */
+  /**
+   * The agent's own id for this session (codex: the thread id); stored, and used to resume. A CLI that names
+   * its session only when the first turn ran may change it then: the manager stores it after every turn.
+   */
   readonly agentSessionId: string
   /**
    * One turn. Yields `turn.started` first (with the turn id), then item events, and exactly one `turn.completed`
