@@ -1,0 +1,912 @@
+/**
+ * Warm session turns vs cold runs, the gateway's cost per turn, and memory per idle session
+ * (`npx tsx bench/session-turns.ts`).
+ *
+ * Starts the mock model server (text answer, no delay) and a gateway in this process, configured exactly like
+ * the integration tests (`gatewayEnv(mock)`: empty HOME, throwaway CODEX_HOME, the mock as provider), creates
+ * ONE session (POST /v1/sessions {}) and, next to the gateway, a direct client of its own `codex app-server`
+ * (AppServerProcess with the gateway's config and env, one thread started with the same params as the
+ * gateway's). Then, interleaved per iteration:
+ *   turn    POST /v1/sessions/:id/turns?wait=true {input} on the one session (a warm turn)
+ *   direct  turn/start on the direct client's thread, until its turn/completed notification
+ *   exec    POST /v1/runs?wait=true {prompt}: one cold `codex exec` per run
+ * Reports
+ *   1. warm turn vs cold exec: medians, p90, ratio turn/exec;
+ *   2. the gateway's added ms per turn (turn - direct, paired per iteration; target <= 5 ms), then a profile
+ *      from extra instrumented turns: a timeline (before turn/start, in the app-server, after turn/completed),
+ *      the SQLite calls and the event mapping per turn, and the HTTP floor;
+ *   3. memory per idle session: K sessions created with no turn; this process's heapUsed (after gc) and RSS,
+ *      the VmRSS of the gateway's app-server (the child of this process whose cmdline has `app-server`) and
+ *      the threads it holds (thread/loaded/list); then the same after thread/unsubscribe of those K threads.
+ * Every thread's history grows by one exchange per turn, in both `turn` and `direct` (same number of turns).
+ * docs/benchmarks.md explains the output.
+ *
+ * Usage: npx tsx bench/session-turns.ts [--iterations N] [--warmup N] [--order permute|fixed] [--profile N]
+ *          [--sessions K] [--direct-home shared|own]
+ *   --iterations (or BENCH_ITERATIONS) measured iterations, default 30; --warmup rounds, default 3;
+ *   --order permute (default) cycles through the 6 orders of the three modes, so each mode follows each other
+ *     equally often (rotating one order would keep its cycle: `turn` would always come right after `exec`);
+ *     fixed runs turn, direct, exec every iteration;
+ *   --profile instrumented rounds after the measurement, default 20 (0: none); --sessions K, default 50;
+ *   --direct-home shared (default): the direct app-server uses the gateway's CODEX_HOME, like its config and
+ *     env; own: a CODEX_HOME of its own with the same config.toml (then only the gateway's home gets the exec
+ *     runs' rollouts and state).
+ * For exact heap numbers run it as `node --expose-gc --import tsx bench/session-turns.ts`; without the flag it
+ * enables gc through v8.setFlagsFromString. Not a test: exits 0 when every turn and run gave the expected answer
+ * and nothing was left running, 1 otherwise (or on Ctrl-C, after cleaning up).
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import v8 from 'node:v8'
+import vm from 'node:vm'
+import { CodexDriver } from '../src/agents/codex.js'
+import type { AppServerHost } from '../src/agents/codex-app-server/app-server-host.js'
+import { AppServerProcess } from '../src/agents/codex-app-server/app-server-process.js'
+import { threadParams, threadSettings } from '../src/agents/codex-app-server/thread-settings.js'
+import { TurnEventMapper } from '../src/agents/codex-app-server/turn-mapper.js'
+import { type RunningServer, startServer } from '../src/http/server.js'
+import { type MockLlm, startMockLlm } from '../test/mock-llm/index.js'
+import { makeCodexHome } from '../test/support/codex-home.js'
+import { gatewayEnv, testModel } from '../test/support/gateway.js'
+import { listProcesses } from '../test/support/processes.js'
+import { markdownTable, median, medianCi, percentile, summarize } from './stats.js'
+
+const answer = 'ok'
+const prompt = 'Say ok.'
+const opTimeoutMs = 60_000
+/** The issue's target for the gateway's cost per warm turn. */
+const targetAddedMs = 5
+/** Sessions created (and not counted) before the memory baseline, so first-use allocations are not counted. */
+const warmSessions = 5
+
+type Mode = 'turn' | 'direct' | 'exec'
+const modes: Mode[] = ['turn', 'direct', 'exec']
+type Order = 'permute' | 'fixed'
+/** The 6 orders of the three modes; `permute` cycles through them. */
+const permutations: Mode[][] = [
+  ['turn', 'direct', 'exec'],
+  ['direct', 'exec', 'turn'],
+  ['exec', 'turn', 'direct'],
+  ['turn', 'exec', 'direct'],
+  ['exec', 'direct', 'turn'],
+  ['direct', 'turn', 'exec'],
+]
+
+class BenchError extends Error {}
+
+interface Options {
+  iterations: number
+  warmup: number
+  order: Order
+  profile: number
+  sessions: number
+  directHome: 'shared' | 'own'
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      iterations: { type: 'string', short: 'n' },
+      warmup: { type: 'string' },
+      order: { type: 'string' },
+      profile: { type: 'string' },
+      sessions: { type: 'string' },
+      'direct-home': { type: 'string' },
+    },
+    strict: true,
+  })
+  const order = values.order ?? 'permute'
+  if (order !== 'fixed' && order !== 'permute')
+    throw new BenchError(`order must be permute or fixed, got "${order}"`)
+  const directHome = values['direct-home'] ?? 'shared'
+  if (directHome !== 'shared' && directHome !== 'own')
+    throw new BenchError(`direct-home must be shared or own, got "${directHome}"`)
+  const count = (raw: string | undefined, fallback: number, name: string, minimum: number) => {
+    if (raw === undefined || raw.trim() === '') return fallback
+    const n = Number(raw)
+    if (!Number.isInteger(n) || n < minimum)
+      throw new BenchError(`${name} must be an integer >= ${minimum}, got "${raw}"`)
+    return n
+  }
+  return {
+    iterations: count(values.iterations ?? process.env.BENCH_ITERATIONS, 30, 'iterations', 1),
+    warmup: count(values.warmup, 3, 'warmup', 0),
+    order,
+    profile: count(values.profile, 20, 'profile', 0),
+    sessions: count(values.sessions, 50, 'sessions', 1),
+    directHome,
+  }
+}
+
+interface Bench {
+  mock: MockLlm
+  server: RunningServer
+  codex: CodexDriver
+  /** The one session every `turn` goes to. */
+  sessionId: string
+  direct: DirectClient
+  /** The direct client's thread. */
+  threadId: string
+}
+
+interface Sample {
+  totalMs: number
+  /** Model requests the mock recorded during this turn or run. */
+  modelRequests: number
+  /** The model of the first of them. */
+  model: string | null
+  /** Size of the first request's JSON body (the history grows with every turn). */
+  bodyBytes: number | null
+  /** The mode that ran just before this one (null for the first). */
+  after?: Mode | null
+}
+
+// ---------------------------------------------------------------- the direct app-server client
+
+interface DirectTurn {
+  /** From just before turn/start was written until the turn/completed notification arrived. */
+  totalMs: number
+  turnId: string | undefined
+  completedTurnId: string | undefined
+  status: string | undefined
+  texts: string[]
+}
+
+/**
+ * A minimal client of `codex app-server` for one thread: turn/start, then wait for turn/completed. It does as
+ * little as it can per notification (two property reads), so it is the floor the gateway is compared with;
+ * the answer is checked after the clock stopped.
+ */
+class DirectClient {
+  private waiting:
+    | {
+        threadId: string
+        texts: string[]
+        resolve: (done: { at: number; turnId?: string; status?: string }) => void
+      }
+    | undefined
+
+  constructor(readonly proc: AppServerProcess) {
+    proc.onNotification((method, params) => this.notified(method, params))
+  }
+
+  async turn(threadId: string, text: string): Promise<DirectTurn> {
+    if (this.waiting) throw new BenchError('direct: a turn is already running')
+    const texts: string[] = []
+    const completed = new Promise<{ at: number; turnId?: string; status?: string }>((resolve) => {
+      this.waiting = { threadId, texts, resolve }
+    })
+    const t0 = performance.now()
+    const started = (await this.proc.request('turn/start', {
+      threadId,
+      input: [{ type: 'text', text, text_elements: [] }],
+    })) as { turn?: { id?: string } } | null
+    const done = await withTimeout(completed, 'direct: no turn/completed')
+    return {
+      totalMs: done.at - t0,
+      turnId: started?.turn?.id,
+      completedTurnId: done.turnId,
+      status: done.status,
+      texts,
+    }
+  }
+
+  private notified(method: string, params: unknown): void {
+    const w = this.waiting
+    if (!w) return
+    const p = params as {
+      threadId?: string
+      turn?: { id?: string; status?: string }
+      item?: { type?: string; text?: string }
+    } | null
+    if (p?.threadId !== w.threadId) return
+    if (method === 'item/completed' && p.item?.type === 'agentMessage' && typeof p.item.text === 'string')
+      w.texts.push(p.item.text)
+    else if (method === 'turn/completed') {
+      this.waiting = undefined
+      w.resolve({ at: performance.now(), turnId: p.turn?.id, status: p.turn?.status })
+    }
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new BenchError(`${message} within ${opTimeoutMs} ms`)), opTimeoutMs)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+// ---------------------------------------------------------------- the three modes
+
+const json = { 'content-type': 'application/json' }
+const turnBody = JSON.stringify({ input: prompt })
+const runBody = JSON.stringify({ prompt })
+
+async function runTurn(b: Bench): Promise<Sample> {
+  const before = b.mock.requests.length
+  const t0 = performance.now()
+  const res = await fetch(`${b.server.url}/v1/sessions/${b.sessionId}/turns?wait=true`, {
+    method: 'POST',
+    headers: json,
+    body: turnBody,
+    signal: AbortSignal.timeout(opTimeoutMs),
+  })
+  const turn = (await res.json()) as { status?: string; finalResponse?: string | null }
+  const totalMs = performance.now() - t0
+  if (res.status !== 200 || turn.status !== 'completed' || turn.finalResponse !== answer)
+    throw new BenchError(`turn: HTTP ${res.status} without the expected answer: ${JSON.stringify(turn)}`)
+  return { totalMs, ...modelRequests(b.mock, before) }
+}
+
+async function runDirect(b: Bench): Promise<Sample> {
+  const before = b.mock.requests.length
+  const t = await b.direct.turn(b.threadId, prompt)
+  if (!t.turnId || t.completedTurnId !== t.turnId || t.status !== 'completed' || !t.texts.includes(answer))
+    throw new BenchError(`direct: the turn ended without the expected answer: ${JSON.stringify(t)}`)
+  return { totalMs: t.totalMs, ...modelRequests(b.mock, before) }
+}
+
+async function runExec(b: Bench): Promise<Sample> {
+  const before = b.mock.requests.length
+  const t0 = performance.now()
+  const res = await fetch(`${b.server.url}/v1/runs?wait=true`, {
+    method: 'POST',
+    headers: json,
+    body: runBody,
+    signal: AbortSignal.timeout(opTimeoutMs),
+  })
+  const run = (await res.json()) as { status?: string; finalResponse?: string | null }
+  const totalMs = performance.now() - t0
+  if (res.status !== 200 || run.status !== 'succeeded' || run.finalResponse !== answer)
+    throw new BenchError(`exec: HTTP ${res.status} without the expected answer: ${JSON.stringify(run)}`)
+  return { totalMs, ...modelRequests(b.mock, before) }
+}
+
+const runners: Record<Mode, (b: Bench) => Promise<Sample>> = {
+  turn: runTurn,
+  direct: runDirect,
+  exec: runExec,
+}
+
+function modelRequests(mock: MockLlm, before: number): Omit<Sample, 'totalMs'> {
+  const made = mock.requests.slice(before).filter((r) => r.path.endsWith('/responses'))
+  const first = made[0]?.body as { model?: unknown } | undefined
+  return {
+    modelRequests: made.length,
+    model: typeof first?.model === 'string' ? first.model : null,
+    bodyBytes: first === undefined ? null : JSON.stringify(first).length,
+  }
+}
+
+// ---------------------------------------------------------------- profile of the gateway's turn
+
+type Phase = 'pre' | 'during' | 'post'
+
+interface TurnProfile {
+  totalMs: number
+  /** Client fetch -> the gateway writes turn/start. */
+  preMs: number
+  /** turn/start written -> turn/completed reached the gateway's AppServerProcess. */
+  agentMs: number
+  /** turn/completed reached the gateway -> the client has parsed the finished turn. */
+  postMs: number
+  sqliteMs: Record<Phase, number>
+  sqliteCalls: Map<string, number>
+  mapMs: number
+  mapCalls: number
+}
+
+interface Profile {
+  turns: TurnProfile[]
+  direct: number[]
+  /** POST /v1/sessions/:id/turns with an empty body: HTTP, routing and zod, answered 400, nothing else. */
+  floor: number[]
+}
+
+/**
+ * Extra rounds of `turn` and `direct` (alternating which goes first) with the gateway instrumented from here,
+ * at run time, not in src/: the gateway's AppServerProcess (a private field of CodexDriver) gets a wrapped
+ * `send` and one more notification listener for the timeline, every SqliteStore method of the gateway's store
+ * is timed (they are synchronous better-sqlite3 calls behind an async signature), and so is
+ * TurnEventMapper.prototype.map. Everything is restored afterwards.
+ */
+async function profile(b: Bench, rounds: number): Promise<Profile> {
+  const proc = (b.codex as unknown as { host: AppServerHost }).host.process
+  let current: { t0: number; sent?: number; completed?: number; p: TurnProfile } | undefined
+  const phase = (): Phase | null => {
+    if (!current) return null
+    if (current.sent === undefined) return 'pre'
+    return current.completed === undefined ? 'during' : 'post'
+  }
+  const restore: (() => void)[] = []
+  const send = proc.send.bind(proc)
+  ;(proc as unknown as { send: (...args: unknown[]) => unknown }).send = (...args: unknown[]) => {
+    if (args[0] === 'turn/start' && current) current.sent ??= performance.now()
+    return (send as (...a: unknown[]) => unknown)(...args)
+  }
+  restore.push(() => delete (proc as unknown as { send?: unknown }).send)
+  const gatewayThread = (await gatewaySession(b)).agentSessionId
+  restore.push(
+    proc.onNotification((method, params) => {
+      if (
+        method === 'turn/completed' &&
+        current &&
+        (params as { threadId?: string })?.threadId === gatewayThread
+      )
+        current.completed ??= performance.now()
+    }),
+  )
+
+  const store = b.server.ctx.store as unknown as Record<string, (...args: unknown[]) => unknown>
+  const names = Object.getOwnPropertyNames(Object.getPrototypeOf(store)).filter(
+    (n) => n !== 'constructor' && typeof store[n] === 'function',
+  )
+  for (const name of names) {
+    const original = store[name]!
+    store[name] = function (this: unknown, ...args: unknown[]) {
+      const at = phase()
+      const t0 = performance.now()
+      try {
+        return original.apply(this, args)
+      } finally {
+        if (at && current) {
+          current.p.sqliteMs[at] += performance.now() - t0
+          current.p.sqliteCalls.set(name, (current.p.sqliteCalls.get(name) ?? 0) + 1)
+        }
+      }
+    }
+    restore.push(() => delete store[name])
+  }
+  const map = Object.getOwnPropertyDescriptor(TurnEventMapper.prototype, 'map')!
+  const originalMap = TurnEventMapper.prototype.map
+  TurnEventMapper.prototype.map = function (this: TurnEventMapper, method: string, params: unknown) {
+    const t0 = performance.now()
+    try {
+      return originalMap.call(this, method, params)
+    } finally {
+      if (current) {
+        current.p.mapMs += performance.now() - t0
+        current.p.mapCalls += 1
+      }
+    }
+  }
+  restore.push(() => Object.defineProperty(TurnEventMapper.prototype, 'map', map))
+
+  const result: Profile = { turns: [], direct: [], floor: [] }
+  try {
+    for (let i = 0; i < rounds; i++) {
+      const gatewayTurn = async () => {
+        const p: TurnProfile = {
+          totalMs: 0,
+          preMs: 0,
+          agentMs: 0,
+          postMs: 0,
+          sqliteMs: { pre: 0, during: 0, post: 0 },
+          sqliteCalls: new Map(),
+          mapMs: 0,
+          mapCalls: 0,
+        }
+        current = { t0: performance.now(), p }
+        await runTurn(b)
+        const end = performance.now()
+        const { t0, sent, completed } = current
+        current = undefined
+        if (sent === undefined || completed === undefined)
+          throw new BenchError('profile: the gateway turn was not seen on its app-server')
+        p.totalMs = end - t0
+        p.preMs = sent - t0
+        p.agentMs = completed - sent
+        p.postMs = end - completed
+        result.turns.push(p)
+      }
+      const directTurn = async () => result.direct.push((await runDirect(b)).totalMs)
+      if (i % 2 === 0) {
+        await gatewayTurn()
+        await directTurn()
+      } else {
+        await directTurn()
+        await gatewayTurn()
+      }
+    }
+  } finally {
+    current = undefined
+    for (const undo of restore.reverse()) undo()
+  }
+  for (let i = 0; i < 50; i++) {
+    const t0 = performance.now()
+    const res = await fetch(`${b.server.url}/v1/sessions/${b.sessionId}/turns`, {
+      method: 'POST',
+      headers: json,
+      body: '{}',
+      signal: AbortSignal.timeout(opTimeoutMs),
+    })
+    await res.json()
+    result.floor.push(performance.now() - t0)
+    if (res.status !== 400) throw new BenchError(`POST .../turns {} answered ${res.status}, not 400`)
+  }
+  return result
+}
+
+async function gatewaySession(
+  b: Bench,
+): Promise<{ agentSessionId: string; lastSeq: number; turnCount: number }> {
+  const res = await fetch(`${b.server.url}/v1/sessions/${b.sessionId}`, {
+    signal: AbortSignal.timeout(opTimeoutMs),
+  })
+  return (await res.json()) as { agentSessionId: string; lastSeq: number; turnCount: number }
+}
+
+// ---------------------------------------------------------------- memory per idle session
+
+function findGc(): { gc: (() => void) | null; how: string } {
+  const exposed = (globalThis as { gc?: () => void }).gc
+  if (typeof exposed === 'function') return { gc: exposed, how: 'node --expose-gc' }
+  try {
+    v8.setFlagsFromString('--expose-gc')
+    const gc = vm.runInNewContext('gc') as unknown
+    if (typeof gc === 'function') return { gc: gc as () => void, how: 'v8.setFlagsFromString("--expose-gc")' }
+  } catch {
+    // not available
+  }
+  return { gc: null, how: 'unavailable: numbers include garbage' }
+}
+
+/** VmRSS of a process in bytes (Linux /proc), or null when it is gone. */
+function vmRss(pid: number): number | null {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmRSS:'))
+    const kb = line ? Number(line.split(/\s+/)[1]) : Number.NaN
+    return Number.isFinite(kb) ? kb * 1024 : null
+  } catch {
+    return null
+  }
+}
+
+/** Children of this process running `codex app-server`. */
+const appServerChildren = () =>
+  listProcesses().filter((p) => p.ppid === process.pid && p.cmd.includes('app-server'))
+
+function descendants(pid: number): number[] {
+  const all = listProcesses()
+  const found: number[] = []
+  const walk = (parent: number) => {
+    for (const p of all)
+      if (p.ppid === parent) {
+        found.push(p.pid)
+        walk(p.pid)
+      }
+  }
+  walk(pid)
+  return found
+}
+
+interface Mem {
+  heapUsed: number
+  rss: number
+  external: number
+  appServerRss: number
+  /** RSS of processes the app-server started (0 when it started none). */
+  appServerChildrenRss: number
+  /** Threads the app-server holds in memory (thread/loaded/list). */
+  loadedThreads: number
+}
+
+async function measure(b: Bench, gc: (() => void) | null, appServerPid: number): Promise<Mem> {
+  const loaded = (await b.codex.call('thread/loaded/list', {})) as { data?: unknown[]; nextCursor?: unknown }
+  if (!Array.isArray(loaded.data) || loaded.nextCursor)
+    throw new BenchError(`thread/loaded/list answered ${JSON.stringify(loaded).slice(0, 200)}`)
+  for (let i = 0; i < 3; i++) {
+    gc?.()
+    await sleep(20)
+  }
+  const m = process.memoryUsage()
+  const appServerRss = vmRss(appServerPid)
+  if (appServerRss === null) throw new BenchError(`the app-server (pid ${appServerPid}) is gone`)
+  const childrenRss = descendants(appServerPid)
+    .map(vmRss)
+    .reduce<number>((sum, r) => sum + (r ?? 0), 0)
+  return {
+    heapUsed: m.heapUsed,
+    rss: m.rss,
+    external: m.external,
+    appServerRss,
+    appServerChildrenRss: childrenRss,
+    loadedThreads: loaded.data.length,
+  }
+}
+
+async function createSession(
+  url: string,
+): Promise<{ id: string; agentSessionId: string; cwd: string; model: string | null }> {
+  const res = await fetch(`${url}/v1/sessions`, {
+    method: 'POST',
+    headers: json,
+    body: '{}',
+    signal: AbortSignal.timeout(opTimeoutMs),
+  })
+  const body = (await res.json()) as {
+    id: string
+    agentSessionId: string
+    cwd: string
+    model: string | null
+    status: string
+  }
+  if (res.status !== 201 || body.status !== 'idle')
+    throw new BenchError(`POST /v1/sessions: HTTP ${res.status}: ${JSON.stringify(body)}`)
+  return body
+}
+
+interface MemoryResult {
+  k: number
+  how: string
+  pid: number
+  before: Mem
+  after: Mem
+  /** After thread/unsubscribe of the K threads (the gateway still holds its sessions). */
+  unloaded: Mem
+  unsubscribeAnswers: string[]
+  createMs: number[]
+}
+
+async function idleSessions(b: Bench, k: number): Promise<MemoryResult> {
+  const { gc, how } = findGc()
+  const found = appServerChildren()
+  const pid = found[0]?.pid
+  if (found.length !== 1 || pid === undefined || pid !== b.codex.appServerPid)
+    throw new BenchError(
+      `expected one app-server child (the gateway's, pid ${b.codex.appServerPid}), found ${JSON.stringify(found)}`,
+    )
+  for (let i = 0; i < warmSessions; i++) await createSession(b.server.url)
+  // the recorded model requests hold every history sent: drop them so gc has less to walk
+  b.mock.requests.length = 0
+  await sleep(500)
+  const before = await measure(b, gc, pid)
+  const createMs: number[] = []
+  const threads: string[] = []
+  for (let i = 0; i < k; i++) {
+    const t0 = performance.now()
+    threads.push((await createSession(b.server.url)).agentSessionId)
+    createMs.push(performance.now() - t0)
+  }
+  await sleep(1000)
+  const after = await measure(b, gc, pid)
+  // What unloading idle threads would give back: the app-server lets go of them (the gateway's sessions stay;
+  // a next turn would resume the thread).
+  const answers = new Set<string>()
+  for (const threadId of threads)
+    answers.add(JSON.stringify(await b.codex.call('thread/unsubscribe', { threadId })))
+  await sleep(1000)
+  const unloaded = await measure(b, gc, pid)
+  return { k, how, pid, before, after, unloaded, unsubscribeAnswers: [...answers], createMs }
+}
+
+// ---------------------------------------------------------------- report
+
+const ms = (n: number | null | undefined) =>
+  n === null || n === undefined || Number.isNaN(n) ? '-' : n.toFixed(1)
+const ms2 = (n: number) => n.toFixed(2)
+const signed = (n: number) => `${n >= 0 ? '+' : ''}${n.toFixed(1)}`
+const ci = (values: number[]) => {
+  const c = medianCi(values)
+  return c ? `${signed(c[0])} .. ${signed(c[1])}` : '-'
+}
+
+function machine(codexVersion: string | null, binary: string | null): string[] {
+  const cpus = os.cpus()
+  return [
+    `date:    ${new Date().toISOString()}`,
+    `cpu:     ${cpus[0]?.model ?? 'unknown'} (${cpus.length} cores)`,
+    `memory:  ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
+    `os:      ${os.type()} ${os.release()} ${os.arch()}`,
+    `node:    ${process.version}`,
+    `codex:   ${codexVersion ?? 'unknown'} (${binary ?? 'not found'})`,
+  ]
+}
+
+const loadavg = (when: string) =>
+  `load:    ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} (1/5/15 min, ${when})`
+
+function reportTurns(samples: Record<Mode, Sample[]>): void {
+  const total = (m: Mode) => samples[m].map((s) => s.totalMs)
+  const rows = [['mode', 'what', 'median ms', 'p90 ms', 'min ms']]
+  const what: Record<Mode, string> = {
+    turn: 'POST /v1/sessions/:id/turns?wait=true (warm)',
+    direct: 'direct app-server turn/start -> turn/completed',
+    exec: 'POST /v1/runs?wait=true (cold codex exec)',
+  }
+  for (const m of modes) {
+    const s = summarize(total(m))
+    rows.push([m, what[m], ms(s.median), ms(s.p90), ms(s.min)])
+  }
+  console.log(markdownTable(rows, [false, false, true, true, true]))
+
+  const turn = total('turn')
+  const exec = total('exec')
+  const direct = total('direct')
+  const ratios = turn.map((t, i) => t / exec[i]!)
+  console.log(
+    `\n1. warm turn vs cold exec: median(turn) / median(exec) = ${(median(turn) / median(exec)).toFixed(3)}` +
+      ` (paired per iteration: median ${median(ratios).toFixed(3)}, p90 ${percentile(ratios, 90).toFixed(3)});` +
+      ` a warm turn saves ${ms(median(exec) - median(turn))} ms`,
+  )
+  const added = turn.map((t, i) => t - direct[i]!)
+  const paired = median(added)
+  console.log(
+    `2. gateway added per turn: median(turn) - median(direct) = ${signed(median(turn) - median(direct))} ms;` +
+      ` paired per iteration: median ${signed(paired)} ms (95% CI ${ci(added)}), p90 ${signed(percentile(added, 90))} ms;` +
+      ` ratio ${(median(turn) / median(direct)).toFixed(3)}.` +
+      ` Target <= ${targetAddedMs} ms: ${paired <= targetAddedMs ? 'met' : `MISSED by ${(paired - targetAddedMs).toFixed(1)} ms`}`,
+  )
+  const models = modes
+    .map((m) => {
+      const counts = [...new Set(samples[m].map((s) => s.modelRequests))].join('/')
+      const names = [...new Set(samples[m].map((s) => s.model ?? '?'))].join('/')
+      return `${m} ${counts} (${names})`
+    })
+    .join(', ')
+  console.log(`\nmodel requests per turn or run: ${models}`)
+  const bytes = (m: Mode) => {
+    const b = samples[m].map((s) => s.bodyBytes)
+    return `${b[0] ?? '-'} -> ${b.at(-1) ?? '-'}`
+  }
+  console.log(
+    `model request body bytes, first -> last measured (the thread's history grows every turn): turn ${bytes('turn')}, direct ${bytes('direct')}, exec ${bytes('exec')}`,
+  )
+  const byPrevious = (m: Mode) =>
+    modes
+      .filter((p) => p !== m)
+      .map((p) => {
+        const v = samples[m].filter((x) => x.after === p).map((x) => x.totalMs)
+        return `after ${p} ${ms(median(v))} (${v.length})`
+      })
+      .join(', ')
+  console.log(
+    `median ms by the mode that ran just before: turn: ${byPrevious('turn')}; direct: ${byPrevious('direct')}; exec: ${byPrevious('exec')}`,
+  )
+}
+
+function reportProfile(p: Profile, turnsBefore: number): void {
+  const col = (pick: (t: TurnProfile) => number) => p.turns.map(pick)
+  const rows = [['part', 'median ms', 'p90 ms']]
+  const row = (name: string, values: number[]) =>
+    rows.push([name, ms2(median(values)), ms2(percentile(values, 90))])
+  row(
+    'client fetch -> gateway writes turn/start',
+    col((t) => t.preMs),
+  )
+  row(
+    'turn/start written -> turn/completed received (gateway app-server)',
+    col((t) => t.agentMs),
+  )
+  row('the same, direct app-server (whole direct turn)', p.direct)
+  row(
+    'turn/completed received -> client has the finished turn',
+    col((t) => t.postMs),
+  )
+  row(
+    'gateway turn, total (instrumented)',
+    col((t) => t.totalMs),
+  )
+  row(
+    'SQLite, before turn/start',
+    col((t) => t.sqliteMs.pre),
+  )
+  row(
+    'SQLite, during the turn',
+    col((t) => t.sqliteMs.during),
+  )
+  row(
+    'SQLite, after turn/completed',
+    col((t) => t.sqliteMs.post),
+  )
+  row(
+    'TurnEventMapper.map, all notifications',
+    col((t) => t.mapMs),
+  )
+  row('HTTP floor: POST .../turns {} answered 400', p.floor)
+  console.log(
+    `\nWhere the gateway's time goes: ${p.turns.length} more turns each (turns ${turnsBefore + 1}-${turnsBefore + p.turns.length} of each thread), gateway instrumented, medians per turn:\n`,
+  )
+  console.log(markdownTable(rows, [false, true, true]))
+  const calls = new Map<string, number[]>()
+  for (const t of p.turns)
+    for (const [name, n] of t.sqliteCalls) calls.set(name, [...(calls.get(name) ?? []), n])
+  const perTurn = [...calls.entries()]
+    .map(([name, n]) => [name, n.reduce((a, c) => a + c, 0) / p.turns.length] as const)
+    .sort((a, c) => c[1] - a[1])
+  const sum = perTurn.reduce((a, [, n]) => a + n, 0)
+  console.log(
+    `\nstore calls per turn (${sum.toFixed(1)}): ${perTurn.map(([name, n]) => `${name} ${n.toFixed(1)}`).join(', ')}`,
+  )
+  console.log(`notifications mapped per turn: ${median(col((t) => t.mapCalls))}`)
+}
+
+function reportMemory(r: MemoryResult): void {
+  const kb = (n: number) => (n / 1024).toFixed(1)
+  const mb = (n: number) => (n / 1024 ** 2).toFixed(1)
+  const rows = [
+    [
+      '',
+      'before',
+      `with ${r.k} more sessions`,
+      'growth MB',
+      'per idle session KB',
+      'after unsubscribing their threads',
+    ],
+  ]
+  const line = (name: string, pick: (m: Mem) => number) =>
+    rows.push([
+      name,
+      mb(pick(r.before)),
+      mb(pick(r.after)),
+      mb(pick(r.after) - pick(r.before)),
+      kb((pick(r.after) - pick(r.before)) / r.k),
+      mb(pick(r.unloaded)),
+    ])
+  line('gateway heapUsed MB', (m) => m.heapUsed)
+  line('gateway external MB', (m) => m.external)
+  line('gateway RSS MB', (m) => m.rss)
+  line(`app-server VmRSS MB (pid ${r.pid})`, (m) => m.appServerRss)
+  line('processes the app-server started, RSS MB', (m) => m.appServerChildrenRss)
+  rows.push([
+    'threads loaded in the app-server',
+    String(r.before.loadedThreads),
+    String(r.after.loadedThreads),
+    String(r.after.loadedThreads - r.before.loadedThreads),
+    '-',
+    String(r.unloaded.loadedThreads),
+  ])
+  console.log(
+    `\n3. Memory per idle session: ${r.k} sessions created (POST /v1/sessions {}, no turn) after ${warmSessions} warm-up sessions\n`,
+  )
+  console.log(markdownTable(rows, [false, true, true, true, true, true]))
+  const s = summarize(r.createMs)
+  console.log(
+    `\ngc: ${r.how}; POST /v1/sessions took median ${ms(s.median)} ms, p90 ${ms(s.p90)} ms (thread/start in the app-server)`,
+  )
+  console.log(
+    `last column: after thread/unsubscribe of the ${r.k} threads through the gateway's driver (answers: ${r.unsubscribeAnswers.join(', ')}), 1 s later`,
+  )
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const o = parseOptions()
+  // Every temp dir the test helpers create (gateway dirs, CODEX_HOMEs) lands under this root.
+  const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'agw-bench-'))
+  const stop = new AbortController()
+  const onSigint = () => stop.abort()
+  process.once('SIGINT', onSigint)
+  const checkStop = () => {
+    if (stop.signal.aborted) throw new BenchError('interrupted')
+  }
+  process.env.AGW_TEST_TMP = tmpRoot
+  let mock: MockLlm | undefined
+  let server: RunningServer | undefined
+  let direct: AppServerProcess | undefined
+  try {
+    mock = await startMockLlm()
+    mock.setDefault({ kind: 'text', text: answer })
+    const { env, dir } = gatewayEnv(mock)
+    server = await startServer({ env, cwd: dir, logger: false })
+    const config = server.ctx.config
+    const codex = server.ctx.registry.get('codex')
+    if (!(codex instanceof CodexDriver) || !codex.binary)
+      throw new BenchError('codex is not installed (npm ci installs the pinned @openai/codex)')
+    if (config.CODEX_MODEL !== testModel) throw new BenchError('the gateway is not configured like the tests')
+    const status = await codex.probe()
+
+    const session = await createSession(server.url)
+    // The direct client: the gateway's config and env (so the same argv, provider overrides, child env and,
+    // unless --direct-home own, CODEX_HOME), the same process cwd, a thread with the same params.
+    direct = new AppServerProcess({
+      config,
+      serverEnv: env,
+      clientName: config.CODEX_CLIENT_NAME,
+      cwd: existsSync(config.WORKSPACE_DIR) ? config.WORKSPACE_DIR : os.tmpdir(),
+      ...(o.directHome === 'own' ? { codexHome: makeCodexHome() } : {}),
+      requestTimeoutMs: config.CODEX_REQUEST_TIMEOUT * 1000,
+    })
+    const client = new DirectClient(direct)
+    const settings = threadSettings(
+      { cwd: session.cwd, ...(session.model ? { model: session.model } : {}) },
+      config,
+    )
+    const thread = (await direct.request('thread/start', threadParams(settings))) as {
+      thread?: { id?: string }
+    }
+    if (!thread.thread?.id) throw new BenchError(`direct: thread/start answered ${JSON.stringify(thread)}`)
+    const b: Bench = {
+      mock,
+      server,
+      codex,
+      sessionId: session.id,
+      direct: client,
+      threadId: thread.thread.id,
+    }
+
+    console.log(
+      'agent-gateway benchmark: warm session turns, the gateway per turn, memory per idle session\n',
+    )
+    console.log(machine(status.version, codex.binary).join('\n'))
+    console.log(loadavg('at the start'))
+    console.log(
+      `runs:    ${o.warmup} warm-up rounds, then ${o.iterations} iterations, interleaved ${modes.join(', ')}${o.order === 'permute' ? ' (cycling through their 6 orders)' : ' (this order)'}; ${o.profile} profile rounds; ${o.sessions} idle sessions; direct app-server CODEX_HOME: ${o.directHome === 'shared' ? "the gateway's" : 'its own'}\n`,
+    )
+
+    for (let i = 0; i < o.warmup; i++) {
+      for (const m of modes) await runners[m](b)
+      checkStop()
+    }
+    const samples: Record<Mode, Sample[]> = { turn: [], direct: [], exec: [] }
+    let previous: Mode | null = null
+    for (let i = 0; i < o.iterations; i++) {
+      for (const m of o.order === 'permute' ? permutations[i % permutations.length]! : modes) {
+        samples[m].push({ ...(await runners[m](b)), after: previous })
+        previous = m
+      }
+      checkStop()
+      if (process.stderr.isTTY)
+        process.stderr.write(`\r${i + 1}/${o.iterations}${i + 1 === o.iterations ? '\n' : ''}`)
+    }
+    reportTurns(samples)
+
+    if (o.profile > 0) {
+      const p = await profile(b, o.profile)
+      checkStop()
+      reportProfile(p, o.warmup + o.iterations)
+    }
+    const gw = await gatewaySession(b)
+    const turnsEach = o.warmup + o.iterations + o.profile
+    if (gw.turnCount !== turnsEach)
+      throw new BenchError(`the session has ${gw.turnCount} turns, expected ${turnsEach}`)
+    console.log(
+      `\nthe session: ${gw.turnCount} turns, ${gw.lastSeq} events stored (${(gw.lastSeq / gw.turnCount).toFixed(1)} per turn); the direct thread: ${turnsEach} turns`,
+    )
+
+    // The direct app-server is done: close it, so the gateway's is the only app-server child left.
+    await direct.close()
+    const memory = await idleSessions(b, o.sessions)
+    reportMemory(memory)
+    console.log(`\n${loadavg('at the end')}`)
+  } finally {
+    await direct?.close()
+    await server?.close()
+    await mock?.close()
+    const left = appServerChildren()
+    if (left.length > 0) {
+      console.error(
+        `left running after cleanup (killed now): ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`,
+      )
+      for (const p of left) {
+        try {
+          process.kill(p.pid, 'SIGKILL')
+        } catch {
+          // gone meanwhile
+        }
+      }
+      process.exitCode = 1
+    } else console.log('cleanup: the gateway and both app-servers are closed, no app-server left running')
+    rmSync(tmpRoot, { recursive: true, force: true })
+    process.off('SIGINT', onSigint)
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof BenchError ? `bench failed: ${error.message}` : error)
+  process.exitCode = 1
+})
