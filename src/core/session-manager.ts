@@ -405,11 +405,8 @@ export class SessionManager {
   private request(fields: CreateSession): SessionRequest {
     return {
       cwd: resolveCwd(fields.cwd, this.config.workspaceRoots),
-      ...(fields.model && fields.model !== 'auto'
-        ? { model: fields.model }
-        : this.config.CODEX_MODEL
-          ? { model: this.config.CODEX_MODEL }
-          : {}),
+      // Without a model each driver applies its own default (CODEX_MODEL, CLAUDE_MODEL, ...).
+      ...(fields.model && fields.model !== 'auto' ? { model: fields.model } : {}),
       ...(fields.sandbox ? { sandbox: fields.sandbox } : {}),
       ...(fields.approvalPolicy ? { approvalPolicy: fields.approvalPolicy } : {}),
     }
