@@ -1,8 +1,12 @@
 import type { Config } from '../config/load.js'
 import { AppError } from '../core/errors.js'
+import { ClaudeDriver } from './claude.js'
+import { AcpDriver } from './acp.js'
 import { CliDriver } from './cli.js'
 import { CodexDriver } from './codex.js'
+import { CopilotDriver } from './copilot.js'
 import type { AgentDriver } from './driver.js'
+import { GeminiDriver } from './gemini.js'
 
 /** The drivers this server offers, by id (plus optional aliases). */
 export class AgentRegistry {
@@ -14,9 +18,20 @@ export class AgentRegistry {
     for (const [alias, id] of Object.entries(aliases)) this.aliases.set(alias, id)
   }
 
+  /** Every driver this build knows, filtered by AGENTS (`codex` and `cli` are always on). */
   static fromConfig(config: Config, serverEnv: NodeJS.ProcessEnv): AgentRegistry {
     const codex = new CodexDriver(config, serverEnv)
-    return new AgentRegistry([codex, codex.exec, new CliDriver(config, serverEnv)])
+    const all: AgentDriver[] = [
+      codex,
+      codex.exec,
+      new ClaudeDriver(config, serverEnv),
+      new GeminiDriver(config, serverEnv),
+      new CopilotDriver(config, serverEnv),
+      ...AcpDriver.all(config, serverEnv),
+      new CliDriver(config, serverEnv),
+    ]
+    const enabled = new Set(config.AGENTS ?? all.map((d) => d.id))
+    return new AgentRegistry(all.filter((d) => enabled.has(d.id) || d.id === 'codex' || d.id === 'cli'))
   }
 
   list(): AgentDriver[] {

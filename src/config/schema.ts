@@ -75,6 +75,17 @@ export const envSchema = z.object({
   WORKSPACE_DIR: z.string().default('./data/workspaces'),
   WORKSPACE_ROOTS: list([]),
   AI_PROVIDER: z.string().default('codex'),
+  AGENTS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      v === undefined || v.trim() === ''
+        ? undefined
+        : v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+    ),
   TIMEOUT_SECONDS: int(60, 1),
   CLI_LIST: list(['codex']),
   MODEL_LIST: list(['auto']),
@@ -105,6 +116,19 @@ export const envSchema = z.object({
   CODEX_MAX_RETRIES: optionalInt(0),
   CODEX_SANDBOX: sandboxMode.default('read-only'),
   CODEX_CONFIG_OVERRIDES: optionalString,
+  ACP_AGENTS: optionalString,
+  GEMINI_PATH: optionalString,
+  GOOGLE_GEMINI_BASE_URL: optionalString.pipe(z.url().optional()),
+  GEMINI_API_KEY: optionalString,
+  GEMINI_MODEL: optionalString,
+  CLAUDE_PATH: optionalString,
+  ANTHROPIC_BASE_URL: optionalString.pipe(z.url().optional()),
+  ANTHROPIC_API_KEY: optionalString,
+  CLAUDE_MODEL: optionalString,
+  COPILOT_PATH: optionalString,
+  COPILOT_PROVIDER_BASE_URL: optionalString.pipe(z.url().optional()),
+  COPILOT_PROVIDER_API_KEY: optionalString,
+  COPILOT_MODEL: optionalString,
 })
 
 export type RawSettings = z.infer<typeof envSchema>
@@ -129,7 +153,14 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
     default: '(none)',
     description: 'More comma-separated directories a request `cwd` may point into.',
   },
-  AI_PROVIDER: { default: 'codex', description: 'Agent behind /hello and /chat.' },
+  AI_PROVIDER: {
+    default: 'codex',
+    description: 'Agent behind /hello and /chat (codex, claude, gemini, copilot, ...).',
+  },
+  AGENTS: {
+    default: '(all)',
+    description: 'Comma-separated agents to offer (GET /v1/agents); `codex` and `cli` are always on.',
+  },
   TIMEOUT_SECONDS: { default: '60', description: 'Time limit of an agent run (/hello, /chat) before 408.' },
   CLI_LIST: { default: 'codex', description: 'CLIs that POST /run may execute (comma-separated).' },
   MODEL_LIST: { default: 'auto', description: 'Model ids GET /models returns (comma-separated).' },
@@ -221,5 +252,55 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
   CODEX_CONFIG_OVERRIDES: {
     default: '(none)',
     description: 'Extra codex `-c key=value` overrides, separated by newlines or `;`.',
+  },
+  ACP_AGENTS: {
+    default: '(presets only)',
+    description:
+      'More ACP agents, `name=command args,...` (driver `acp:<name>`); presets: codex-acp, claude-agent-acp.',
+  },
+  GEMINI_PATH: {
+    default: '(bundled)',
+    description: 'Path of the gemini binary; default: the pinned @google/gemini-cli, else `gemini` on PATH.',
+  },
+  GOOGLE_GEMINI_BASE_URL: {
+    default: '(Gemini API)',
+    description: 'Gemini API endpoint Gemini CLI talks to (a proxy or gateway).',
+  },
+  GEMINI_API_KEY: {
+    default: '(none)',
+    description: 'Key Gemini CLI uses; given to gemini in its env, never logged.',
+  },
+  GEMINI_MODEL: { default: '(gemini default)', description: 'Model passed to gemini (-m).' },
+  CLAUDE_PATH: {
+    default: '(bundled)',
+    description:
+      'Path of the claude binary; default: the pinned @anthropic-ai/claude-code, else `claude` on PATH.',
+  },
+  ANTHROPIC_BASE_URL: {
+    default: '(Anthropic API)',
+    description: 'Anthropic Messages endpoint Claude Code talks to (a proxy or gateway).',
+  },
+  ANTHROPIC_API_KEY: {
+    default: '(none)',
+    description: 'Key Claude Code uses; given to claude in its env, never logged.',
+  },
+  CLAUDE_MODEL: { default: '(claude default)', description: 'Model passed to claude (--model).' },
+  COPILOT_PATH: {
+    default: '(bundled)',
+    description:
+      'Path of the copilot binary; default: the pinned native @github/copilot, else `copilot` on PATH.',
+  },
+  COPILOT_PROVIDER_BASE_URL: {
+    default: '(GitHub Copilot)',
+    description:
+      'OpenAI-compatible endpoint (Chat Completions) for copilot (BYOK); copilot then runs offline.',
+  },
+  COPILOT_PROVIDER_API_KEY: {
+    default: '(none)',
+    description: 'Key for that endpoint; given to copilot in its env, never logged.',
+  },
+  COPILOT_MODEL: {
+    default: '(copilot default)',
+    description: 'Model for copilot (its COPILOT_MODEL env; requests may pass --model); BYOK needs one.',
   },
 }

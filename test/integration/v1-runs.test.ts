@@ -228,7 +228,16 @@ describe('/v1/runs', () => {
         skills: string[] | null
       }[]
     }
-    expect(agents.agents.map((a) => a.id)).toEqual(['codex', 'codex-exec', 'cli'])
+    expect(agents.agents.map((a) => a.id)).toEqual([
+      'codex',
+      'codex-exec',
+      'claude',
+      'gemini',
+      'copilot',
+      'acp:codex-acp',
+      'acp:claude-agent-acp',
+      'cli',
+    ])
     const codex = agents.agents.find((a) => a.id === 'codex')
     expect(codex).toMatchObject({
       installed: true,

@@ -1,0 +1,208 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import type { Config } from '../config/load.js'
+import { AppError } from '../core/errors.js'
+import type { AgentEvent } from '../protocol/events.js'
+import type { EndReason } from '../protocol/outcome.js'
+import { AcpProcess } from './acp/acp-process.js'
+import { AcpSession, errorMessage } from './acp/acp-session.js'
+import { type AcpAgentSpec, acpAgentSpecs } from './acp/agent-spec.js'
+import { type AcpLaunchSettings, acpLaunch, claudeHasCredentials } from './acp/launch.js'
+import { acpRunCompleted, type OneShotTurn } from './acp/one-shot.js'
+import { codexAuthHint, codexHasCredentials } from './codex/probe.js'
+import { findOnPath } from './codex-binary.js'
+import type { AgentStatus, RunRequest } from './driver.js'
+import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
+
+/** Time limit of `initialize` and `session/new` / `session/load` (not of turns). */
+const setupTimeoutMs = 60_000
+
+const endReasons = new Set<EndReason>(['timed_out', 'cancelled', 'client_gone', 'shutdown'])
+/** An abort's reason may name an EndReason (as spawnGroup reads it); anything else is `cancelled`. */
+const abortReason = (reason: unknown): EndReason =>
+  typeof reason === 'string' && endReasons.has(reason as EndReason) ? (reason as EndReason) : 'cancelled'
+
+/** One-shot runs have nobody to ask: every permission request is declined. */
+const declineAll: SessionHooks = { requestApproval: async () => 'decline' }
+
+/**
+ * `acp:<name>`: any Agent Client Protocol agent over stdio (@agentclientprotocol/sdk), one agent process
+ * per session: `initialize`, `session/new` {cwd, mcpServers: []}, a turn is `session/prompt`, an interrupt
+ * `session/cancel`, a permission request an approval. `run()` is a session of one turn.
+ */
+export class AcpDriver implements SessionDriver {
+  readonly id: string
+  readonly capabilities = {
+    sessions: true,
+    approvals: true,
+    fork: false,
+    interrupt: true,
+    images: false,
+    outputSchema: false,
+  }
+
+  constructor(
+    private readonly config: Config,
+    readonly spec: AcpAgentSpec,
+    private readonly serverEnv: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.id = `acp:${spec.name}`
+  }
+
+  /** The preset and configured ACP agents (ACP_AGENTS) as drivers. */
+  static all(config: Config, serverEnv: NodeJS.ProcessEnv = process.env): AcpDriver[] {
+    return acpAgentSpecs(config.ACP_AGENTS).map((spec) => new AcpDriver(config, spec, serverEnv))
+  }
+
+  get binary(): string | null {
+    const command = this.spec.command
+    if (!command) return null
+    if (path.isAbsolute(command) || command.includes('/')) return existsSync(command) ? command : null
+    return findOnPath(command, this.serverEnv.PATH)
+  }
+
+  async probe(): Promise<AgentStatus> {
+    const binary = this.binary
+    const authenticated =
+      this.spec.flavor === 'codex-acp'
+        ? codexHasCredentials(this.config, this.serverEnv)
+        : this.spec.flavor === 'claude-agent-acp'
+          ? claudeHasCredentials(this.config, this.serverEnv)
+          : true
+    const hint = !binary
+      ? `${this.spec.name} is not installed: run \`npm ci\` or name its command in ACP_AGENTS`
+      : !authenticated
+        ? this.spec.flavor === 'codex-acp'
+          ? codexAuthHint
+          : 'claude-agent-acp has no credentials: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for another endpoint)'
+        : null
+    return {
+      id: this.id,
+      installed: binary !== null,
+      version: this.spec.version,
+      authenticated,
+      hint,
+      binary,
+    }
+  }
+
+  async *run(req: RunRequest, signal: AbortSignal): AsyncGenerator<AgentEvent> {
+    // nobody can answer a permission request in a one-shot run; codex-acp is told not to ask (like codex exec)
+    const agent = this.spawn(req, { approvalPolicy: 'never' })
+    const turn: OneShotTurn = { ok: false, error: null, finalResponse: null, endedByAgent: false }
+    // timeout and abort are recorded here first, so a turn they end is not taken for the agent's own end
+    let stoppedBy: EndReason | undefined
+    const stop = (reason: EndReason) => {
+      stoppedBy ??= reason
+      agent.proc.terminate(reason)
+    }
+    const timer = req.timeoutMs ? setTimeout(() => stop('timed_out'), req.timeoutMs) : undefined
+    const onAbort = () => stop(abortReason(signal.reason))
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+    let consumed = false
+    try {
+      yield {
+        type: 'run.started',
+        agent: this.id,
+        command: agent.launch.command,
+        ...(agent.pid !== undefined ? { pid: agent.pid } : {}),
+      }
+      const session = await this.start(agent, req.cwd, declineAll)
+      yield { type: 'agent.session', agent: this.id, agentSessionId: session.agentSessionId }
+      for await (const ev of session.turn(
+        [{ type: 'text', text: req.prompt }],
+        new AbortController().signal,
+      )) {
+        if (ev.type === 'item.completed' && ev.item.type === 'agent_message')
+          turn.finalResponse = ev.item.text
+        if (ev.type === 'turn.completed') turn.ok = ev.status !== 'interrupted'
+        if (ev.type === 'turn.failed') turn.error = ev.error
+        if (ev.type === 'turn.completed' || ev.type === 'turn.failed')
+          turn.endedByAgent = !agent.exited && stoppedBy === undefined
+        yield ev
+      }
+      consumed = true
+    } catch (err) {
+      turn.error = errorMessage(err)
+      consumed = true
+    } finally {
+      if (timer) clearTimeout(timer)
+      signal.removeEventListener('abort', onAbort)
+      // a consumer that stopped early: the process group must not outlive the run
+      if (!consumed) stop('client_gone')
+    }
+    const outcome = await agent.terminate('cancelled')
+    yield acpRunCompleted(outcome, turn)
+  }
+
+  async openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession> {
+    return this.start(this.spawn(req, {}), req.cwd, hooks)
+  }
+
+  /** `session/load` in a new agent process, when the agent supports it (`loadSession`). */
+  async resumeSession(
+    agentSessionId: string,
+    req: SessionRequest,
+    hooks: SessionHooks,
+  ): Promise<AgentSession> {
+    return this.start(this.spawn(req, {}), req.cwd, hooks, agentSessionId)
+  }
+
+  async call(method: string): Promise<unknown> {
+    throw new AppError('invalid_request', `${this.id} has no agent-specific call ${method}`)
+  }
+
+  private spawn(req: SessionRequest | RunRequest, extra: Partial<AcpLaunchSettings>): AcpProcess {
+    const command = this.spec.command ?? `${this.spec.name} (not installed)`
+    return new AcpProcess(
+      acpLaunch({ ...this.spec, command }, this.config, this.serverEnv, {
+        cwd: req.cwd,
+        ...(req.model ? { model: req.model } : {}),
+        ...(req.sandbox ? { sandbox: req.sandbox } : {}),
+        ...('approvalPolicy' in req && req.approvalPolicy ? { approvalPolicy: req.approvalPolicy } : {}),
+        ...extra,
+      }),
+    )
+  }
+
+  /** initialize, then session/new (or session/load); the process is ended when either fails. */
+  private async start(
+    agent: AcpProcess,
+    cwd: string,
+    hooks: SessionHooks,
+    loadId?: string,
+  ): Promise<AcpSession> {
+    const options = { cancellationSignal: AbortSignal.timeout(setupTimeoutMs), stopWaitingOnCancel: true }
+    try {
+      const init = await agent.initialize()
+      let sessionId: string
+      if (loadId) {
+        if (!init.agentCapabilities?.loadSession)
+          throw new AppError('invalid_request', `${this.id} cannot load a previous session`)
+        // the history the agent replays arrives before the session listens: not a turn's events
+        await agent.connection.agent.request(
+          'session/load',
+          { sessionId: loadId, cwd, mcpServers: [] },
+          options,
+        )
+        sessionId = loadId
+      } else {
+        const created = await agent.connection.agent.request('session/new', { cwd, mcpServers: [] }, options)
+        sessionId = created.sessionId
+      }
+      return new AcpSession(agent, sessionId, init, hooks, this.id)
+    } catch (err) {
+      await agent.terminate('cancelled')
+      if (err instanceof AppError) throw err
+      throw new AppError(
+        'agent_failed',
+        `${this.id} could not start a session: ${errorMessage(err)}`,
+        undefined,
+        {
+          cause: err,
+        },
+      )
+    }
+  }
+}

@@ -1,0 +1,145 @@
+import { Readable, type Writable } from 'node:stream'
+import {
+  type ClientConnection,
+  client,
+  type InitializeResponse,
+  ndJsonStream,
+  PROTOCOL_VERSION,
+  type RequestPermissionRequest,
+  type RequestPermissionResponse,
+} from '@agentclientprotocol/sdk'
+import { readText } from '../../process/lines.js'
+import { type GroupProcess, type ProcessOutcome, spawnGroup } from '../../process/spawn-group.js'
+import type { EndReason } from '../../protocol/outcome.js'
+import { FsAccess } from './fs-access.js'
+import type { AcpLaunch } from './launch.js'
+
+/** What the session wires into the connection once it knows its ACP session id. */
+export interface AcpPeer {
+  update(sessionId: string, update: unknown): void
+  permission(params: RequestPermissionRequest, signal: AbortSignal): Promise<RequestPermissionResponse>
+}
+
+const stderrTailChars = 4000
+
+/**
+ * One ACP agent process (spawned through spawnGroup, stdin kept open) and the SDK's client connection over
+ * its stdio (newline-delimited JSON-RPC). The client answers `session/update`, `session/request_permission`
+ * (through `peer`) and `fs/*` (confined to the cwd); the agent gets no terminal capability.
+ */
+export class AcpProcess {
+  readonly proc: GroupProcess
+  readonly connection: ClientConnection
+  readonly done: Promise<ProcessOutcome>
+  peer: AcpPeer | undefined
+  private stderrTail = ''
+  private ended = false
+
+  constructor(readonly launch: AcpLaunch) {
+    const proc = spawnGroup({
+      command: launch.command,
+      args: launch.args,
+      cwd: launch.cwd,
+      env: launch.env,
+      stdin: { keepOpen: true },
+      killGraceMs: launch.killGraceMs,
+      ...(launch.timeoutMs ? { timeoutMs: launch.timeoutMs } : {}),
+      ...(launch.signal ? { signal: launch.signal } : {}),
+    })
+    this.proc = proc
+    void (async () => {
+      for await (const t of readText(proc.stderr))
+        this.stderrTail = (this.stderrTail + t).slice(-stderrTailChars)
+    })().catch(() => {})
+    const fs = new FsAccess(launch.cwd)
+    const stream = ndJsonStream(
+      toWebWritable(proc.stdin),
+      Readable.toWeb(proc.stdout) as ReadableStream<Uint8Array>,
+    )
+    this.connection = client({ name: 'agent-gateway' })
+      // parsed by the session (an update we cannot parse becomes agent.raw instead of being dropped)
+      .onNotification('session/update', identity, ({ params }) => {
+        const p = params as { sessionId?: unknown; update?: unknown }
+        if (typeof p?.sessionId === 'string') this.peer?.update(p.sessionId, p.update)
+      })
+      .onRequest('session/request_permission', async ({ params, signal }) => {
+        if (!this.peer) return { outcome: { outcome: 'cancelled' } }
+        return this.peer.permission(params, signal)
+      })
+      .onRequest('fs/read_text_file', async ({ params }) => ({
+        content: await fs.read(params.path, params.line, params.limit),
+      }))
+      .onRequest('fs/write_text_file', async ({ params }) => {
+        await fs.write(params.path, params.content)
+        return {}
+      })
+      .connect(stream)
+    this.done = proc.done.then((outcome) => {
+      this.ended = true
+      this.connection.close(new Error(this.exitMessage(outcome)))
+      return outcome
+    })
+  }
+
+  /** Whether the process has ended (by itself or because it was ended). */
+  get exited(): boolean {
+    return this.ended
+  }
+
+  get pid(): number | undefined {
+    return this.proc.pid
+  }
+
+  /** `initialize`: our protocol version and capabilities (fs inside the cwd, no terminal). */
+  initialize(): Promise<InitializeResponse> {
+    return this.connection.agent.request('initialize', {
+      protocolVersion: PROTOCOL_VERSION,
+      clientCapabilities: { fs: { readTextFile: true, writeTextFile: true }, terminal: false },
+      clientInfo: { name: 'agent-gateway', version: '0.1.0' },
+    })
+  }
+
+  /** Why the agent process ended, in words (with the end of its stderr). */
+  exitMessage(outcome: ProcessOutcome): string {
+    const how =
+      outcome.error ??
+      (outcome.signal ? `signal ${outcome.signal}` : `exit code ${outcome.exitCode}`) +
+        (outcome.reason === 'exited' ? '' : ` (${outcome.reason})`)
+    const tail = this.stderrTail.trim().split('\n').slice(-5).join('\n')
+    return `${this.launch.command} ended: ${how}${tail ? `\n${tail}` : ''}`
+  }
+
+  /**
+   * Closes stdin, then ends the group if it is still there after the grace (codex-acp, for one, does not exit
+   * at EOF: an ACP agent is a server that runs until it is stopped).
+   */
+  async close(reason: EndReason = 'cancelled', graceMs = this.launch.killGraceMs): Promise<ProcessOutcome> {
+    this.proc.stdin.end()
+    const timer = setTimeout(() => this.proc.terminate(reason), graceMs)
+    const outcome = await this.done
+    clearTimeout(timer)
+    return outcome
+  }
+
+  /** Ends the whole process group now (TERM, then KILL). */
+  terminate(reason: EndReason): Promise<ProcessOutcome> {
+    this.proc.terminate(reason)
+    return this.done
+  }
+}
+
+const identity = (params: unknown) => params
+
+/** A web WritableStream over the child's stdin that never throws once the child is gone (EPIPE). */
+function toWebWritable(stdin: Writable): WritableStream<Uint8Array> {
+  return new WritableStream<Uint8Array>({
+    write: (chunk) =>
+      new Promise<void>((resolve) => {
+        if (stdin.destroyed || stdin.writableEnded) return resolve()
+        stdin.write(chunk, () => resolve())
+      }),
+    close: () => {
+      stdin.end()
+    },
+  })
+}

@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto'
+import type {
+  ContentBlock,
+  InitializeResponse,
+  RequestPermissionRequest,
+  RequestPermissionResponse,
+} from '@agentclientprotocol/sdk'
+import { AppError } from '../../core/errors.js'
+import type { AgentEvent } from '../../protocol/events.js'
+import type { AgentSession, ApprovalDecision, SessionHooks, TurnInput } from '../session.js'
+import type { AcpPeer, AcpProcess } from './acp-process.js'
+import { AcpTurn } from './acp-turn.js'
+import { permissionAnswer, permissionAsk } from './permission.js'
+import { mergeToolCall } from './tool-items.js'
+import { toolCallFields } from './wire.js'
+
+/** How long a cancelled turn may take to answer its prompt before the gateway fails it. */
+export const cancelGraceMs = 10_000
+/** How long a finished prompt waits for the last updates of its tool calls. */
+const toolSettleMs = 1000
+/** How long `close()` waits for a running turn to confirm the cancel. */
+const closeGraceMs = 2000
+
+/**
+ * One ACP session on its own agent process. `turn()` is `session/prompt`: the session's updates stream in
+ * as mapped events until the prompt's answer (stopReason) ends the turn. Permission requests go to
+ * `hooks.requestApproval`; `interrupt()` is `session/cancel`. The process ends with `close()`.
+ */
+export class AcpSession implements AgentSession, AcpPeer {
+  private active: AcpTurn | undefined
+  private closed = false
+
+  constructor(
+    private readonly agent: AcpProcess,
+    readonly agentSessionId: string,
+    readonly init: InitializeResponse,
+    public hooks: SessionHooks,
+    private readonly agentName: string,
+  ) {
+    agent.peer = this
+    void agent.done.then((outcome) => this.active?.fail(agent.exitMessage(outcome)))
+  }
+
+  get pid(): number | undefined {
+    return this.agent.pid
+  }
+
+  async *turn(input: TurnInput, signal: AbortSignal): AsyncGenerator<AgentEvent> {
+    const run = new AcpTurn(this.agentName, randomUUID())
+    run.push([{ type: 'turn.started', turnId: run.turnId }])
+    if (this.closed) run.fail('the session is closed')
+    else if (this.active) run.fail('a turn is already running in this session')
+    else this.start(run, input)
+    const onAbort = () => void this.cancel(run)
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      yield* run.events
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+      if (!run.isFinished) {
+        // the consumer stopped reading: the agent must not go on unobserved
+        void this.cancel(run)
+        run.fail('the turn was abandoned by its reader')
+      }
+    }
+  }
+
+  async steer(): Promise<void> {
+    throw new AppError('conflict', 'ACP agents take no input while a turn runs; queue the turn instead')
+  }
+
+  async interrupt(): Promise<void> {
+    if (this.active) await this.cancel(this.active)
+  }
+
+  async fork(): Promise<AgentSession> {
+    throw new AppError('invalid_request', `${this.agentName} cannot fork sessions`)
+  }
+
+  async read(): Promise<unknown> {
+    return { sessionId: this.agentSessionId, agentInfo: this.init.agentInfo ?? null }
+  }
+
+  /** ACP has no archive: the session's process is ended (the agent keeps its history). */
+  archive(): Promise<void> {
+    return this.close()
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    const run = this.active
+    if (run && !run.isFinished) {
+      await this.cancel(run)
+      await Promise.race([run.settled, new Promise((r) => setTimeout(r, closeGraceMs))])
+      run.fail('the session was closed')
+    }
+    await this.agent.close()
+  }
+
+  update(sessionId: string, update: unknown): void {
+    // outside a turn (e.g. the history session/load replays) there is no stream to put it in
+    if (sessionId === this.agentSessionId) this.active?.push(this.active.mapper.map(update))
+  }
+
+  async permission(
+    params: RequestPermissionRequest,
+    signal: AbortSignal,
+  ): Promise<RequestPermissionResponse> {
+    const run = this.active
+    const fields = toolCallFields.safeParse(params.toolCall)
+    if (!fields.success || params.sessionId !== this.agentSessionId)
+      return permissionAnswer('cancel', params.options)
+    if (run) run.push(run.mapper.toolCallAsked(fields.data))
+    const tool = run?.mapper.toolCall(fields.data.toolCallId) ?? mergeToolCall(undefined, fields.data)
+    const ask = permissionAsk(tool, params.options, this.agent.launch.cwd, run?.turnId)
+    const ended = AbortSignal.any(run ? [signal, run.approvalSignal] : [signal])
+    const decision = await decide(this.hooks, ask, ended)
+    if (decision === 'decline' || decision === 'cancel') run?.mapper.declined(tool.id)
+    return permissionAnswer(decision, params.options)
+  }
+
+  private start(run: AcpTurn, input: TurnInput): void {
+    this.active = run
+    void run.settled.then(() => {
+      if (this.active === run) this.active = undefined
+    })
+    const prompt: ContentBlock[] = input.map((i) => ({ type: 'text', text: i.text }))
+    this.agent.connection.agent
+      .request('session/prompt', { sessionId: this.agentSessionId, prompt })
+      .then(async (answer) => {
+        if (answer.stopReason !== 'cancelled') await run.toolsSettled(toolSettleMs)
+        run.completed(answer.stopReason === 'cancelled' ? 'interrupted' : 'completed')
+      })
+      .catch((err: unknown) => run.fail(errorMessage(err)))
+  }
+
+  /** `session/cancel`: pending approvals are answered `cancelled`; the agent answers the prompt `cancelled`. */
+  private async cancel(run: AcpTurn): Promise<void> {
+    if (run.isFinished) return
+    run.cancelApprovals()
+    run.deadline(cancelGraceMs, `the agent did not confirm the cancel within ${cancelGraceMs / 1000} s`)
+    await this.agent.connection.agent
+      .notify('session/cancel', { sessionId: this.agentSessionId })
+      .catch(() => {})
+  }
+}
+
+/** The hook's decision; `cancel` when it fails or the request ends first (the hook may ignore `signal`). */
+async function decide(
+  hooks: SessionHooks,
+  ask: Parameters<SessionHooks['requestApproval']>[0],
+  signal: AbortSignal,
+): Promise<ApprovalDecision> {
+  if (signal.aborted) return 'cancel'
+  const ended = new Promise<ApprovalDecision>((resolve) =>
+    signal.addEventListener('abort', () => resolve('cancel'), { once: true }),
+  )
+  return Promise.race([hooks.requestApproval(ask, signal).catch(() => 'cancel' as const), ended])
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) {
+    const data = (err as { data?: unknown }).data
+    const detail = typeof data === 'string' ? data : data ? JSON.stringify(data) : ''
+    return detail && !err.message.includes(detail) ? `${err.message}: ${detail}` : err.message
+  }
+  return String(err)
+}

@@ -1,0 +1,78 @@
+import type { AgentEvent } from '../../protocol/events.js'
+import { AsyncQueue } from '../../util/async-queue.js'
+import { UpdateMapper } from './update-mapper.js'
+
+/**
+ * One prompt turn in flight: its event queue, its update mapper, and a signal that ends the approvals it
+ * waits on. `end` closes it exactly once (open items first, then the end event).
+ */
+export class AcpTurn {
+  readonly events = new AsyncQueue<AgentEvent>()
+  readonly mapper: UpdateMapper
+  private readonly approvals = new AbortController()
+  private timer: NodeJS.Timeout | undefined
+  private finished = false
+  private settle: () => void = () => {}
+  /** Resolves when the turn ended. */
+  readonly settled = new Promise<void>((resolve) => {
+    this.settle = resolve
+  })
+
+  constructor(
+    agent: string,
+    readonly turnId: string,
+  ) {
+    this.mapper = new UpdateMapper(agent, turnId)
+  }
+
+  get isFinished(): boolean {
+    return this.finished
+  }
+
+  /** Aborted when the turn is cancelled or ends: pending approvals are answered `cancelled`. */
+  get approvalSignal(): AbortSignal {
+    return this.approvals.signal
+  }
+
+  push(events: AgentEvent[]): void {
+    if (!this.finished) for (const ev of events) this.events.push(ev)
+  }
+
+  cancelApprovals(): void {
+    this.approvals.abort()
+  }
+
+  completed(status: 'completed' | 'interrupted'): void {
+    this.end({ type: 'turn.completed', turnId: this.turnId, status, usage: null })
+  }
+
+  /**
+   * Waits (at most `ms`) until every tool call reported its end: an agent may send a tool's last update
+   * just after the prompt's answer (codex-acp does under load).
+   */
+  async toolsSettled(ms: number): Promise<void> {
+    const deadline = Date.now() + ms
+    while (this.mapper.hasOpenTools && !this.finished && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20))
+  }
+
+  fail(error: string): void {
+    this.end({ type: 'turn.failed', turnId: this.turnId, error })
+  }
+
+  /** Fails the turn unless it ended within `ms`. */
+  deadline(ms: number, error: string): void {
+    this.timer ??= setTimeout(() => this.fail(error), ms)
+  }
+
+  private end(last: AgentEvent): void {
+    if (this.finished) return
+    this.push(this.mapper.finish())
+    this.push([last])
+    this.finished = true
+    if (this.timer) clearTimeout(this.timer)
+    this.approvals.abort()
+    this.events.close()
+    this.settle()
+  }
+}

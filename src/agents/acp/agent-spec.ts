@@ -1,0 +1,93 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+
+/**
+ * Which ACP agents the gateway knows: two presets resolved from the pinned packages (`codex-acp`,
+ * `claude-agent-acp`), plus the operator's own in ACP_AGENTS (`name=command args,...`; a name that
+ * equals a preset replaces its command, keeping its provider wiring). The driver id is `acp:<name>`.
+ */
+export type AcpPresetName = 'codex-acp' | 'claude-agent-acp'
+
+export interface AcpAgentSpec {
+  name: string
+  /** Absolute path, or a name looked up on PATH; null when a preset's package is not installed. */
+  command: string | null
+  args: string[]
+  /** How to point the agent at its provider (presets only; `custom` gets the base env). */
+  flavor: AcpPresetName | 'custom'
+  /** The installed package version of a preset. */
+  version: string | null
+}
+
+const require = createRequire(import.meta.url)
+
+function packageDir(name: string): string | null {
+  try {
+    return path.dirname(require.resolve(`${name}/package.json`))
+  } catch {
+    return null
+  }
+}
+
+function packageVersion(dir: string | null): string | null {
+  if (!dir) return null
+  const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version?: unknown }
+  return typeof pkg.version === 'string' ? pkg.version : null
+}
+
+/** codex-acp's native binary (skips its Node wrapper), else the wrapper. */
+function codexAcpPreset(): AcpAgentSpec {
+  const wrapper = packageDir('@zed-industries/codex-acp')
+  const nativeDir = packageDir(`@zed-industries/codex-acp-${process.platform}-${process.arch}`)
+  const exe = process.platform === 'win32' ? 'codex-acp.exe' : 'codex-acp'
+  const native = nativeDir ? path.join(nativeDir, 'bin', exe) : null
+  const command =
+    native && existsSync(native) ? native : wrapper ? path.join(wrapper, 'bin', 'codex-acp.js') : null
+  return { name: 'codex-acp', command, args: [], flavor: 'codex-acp', version: packageVersion(wrapper) }
+}
+
+function claudeAgentAcpPreset(): AcpAgentSpec {
+  const dir = packageDir('@agentclientprotocol/claude-agent-acp')
+  return {
+    name: 'claude-agent-acp',
+    command: dir ? path.join(dir, 'dist', 'index.js') : null,
+    args: [],
+    flavor: 'claude-agent-acp',
+    version: packageVersion(dir),
+  }
+}
+
+export function acpPreset(name: AcpPresetName): AcpAgentSpec {
+  return name === 'codex-acp' ? codexAcpPreset() : claudeAgentAcpPreset()
+}
+
+/** `name=command args,...` (args split on whitespace). Throws on an entry without a name or command. */
+export function parseAcpAgents(value: string | undefined): AcpAgentSpec[] {
+  const specs: AcpAgentSpec[] = []
+  for (const entry of (value ?? '').split(',')) {
+    if (!entry.trim()) continue
+    const eq = entry.indexOf('=')
+    const name = entry.slice(0, eq).trim()
+    const [command, ...args] = entry
+      .slice(eq + 1)
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+    if (eq < 1 || !/^[A-Za-z0-9._-]+$/.test(name) || !command)
+      throw new Error(`ACP_AGENTS: "${entry.trim()}" is not name=command [args]`)
+    specs.push({ name, command, args, flavor: 'custom', version: null })
+  }
+  return specs
+}
+
+/** The presets and the configured agents, by name (configured ones win). */
+export function acpAgentSpecs(acpAgents: string | undefined): AcpAgentSpec[] {
+  const byName = new Map<string, AcpAgentSpec>()
+  for (const preset of ['codex-acp', 'claude-agent-acp'] as const) byName.set(preset, acpPreset(preset))
+  for (const spec of parseAcpAgents(acpAgents)) {
+    const preset = byName.get(spec.name)
+    byName.set(spec.name, preset ? { ...spec, flavor: preset.flavor } : spec)
+  }
+  return [...byName.values()]
+}

@@ -1,0 +1,50 @@
+import { realpathSync } from 'node:fs'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { RequestError } from '@agentclientprotocol/sdk'
+
+/**
+ * The client side of ACP `fs/read_text_file` and `fs/write_text_file`, confined to the session's cwd: a path
+ * that resolves (after symlinks of its existing part) outside it is refused.
+ */
+export class FsAccess {
+  private readonly root: string
+
+  constructor(cwd: string) {
+    this.root = realpathSync(cwd)
+  }
+
+  async read(file: string, line?: number | null, limit?: number | null): Promise<string> {
+    const text = await readFile(this.confine(file), 'utf8')
+    if (!line && !limit) return text
+    const lines = text.split('\n')
+    const start = Math.max((line ?? 1) - 1, 0)
+    return lines.slice(start, limit ? start + limit : undefined).join('\n')
+  }
+
+  async write(file: string, content: string): Promise<void> {
+    const target = this.confine(file)
+    await mkdir(path.dirname(target), { recursive: true })
+    await writeFile(target, content)
+  }
+
+  /** The real path of `file`, or a JSON-RPC error when it lies outside the root. */
+  confine(file: string): string {
+    if (!path.isAbsolute(file)) throw RequestError.invalidParams(undefined, `${file}: not an absolute path`)
+    const real = realExisting(path.resolve(file))
+    if (real !== this.root && !real.startsWith(this.root + path.sep))
+      throw RequestError.invalidParams(undefined, `${file}: outside the session's working directory`)
+    return real
+  }
+}
+
+/** realpath of the longest existing prefix, with the rest appended. */
+function realExisting(p: string): string {
+  try {
+    return realpathSync(p)
+  } catch {
+    const parent = path.dirname(p)
+    if (parent === p) return p
+    return path.join(realExisting(parent), path.basename(p))
+  }
+}

@@ -1,0 +1,127 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import type { Config } from '../../config/load.js'
+import type { SandboxMode } from '../../config/schema.js'
+import { baseChildEnv } from '../../process/child-env.js'
+import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
+import { askForApproval } from '../codex-app-server/thread-settings.js'
+import { resolveCodexBinary } from '../codex-binary.js'
+import type { ApprovalPolicy } from '../session.js'
+import type { AcpAgentSpec } from './agent-spec.js'
+
+/** Everything spawnGroup needs to start one ACP agent process. */
+export interface AcpLaunch {
+  command: string
+  args: string[]
+  env: Record<string, string>
+  cwd: string
+  killGraceMs: number
+  timeoutMs?: number | null
+  signal?: AbortSignal
+}
+
+export interface AcpLaunchSettings {
+  cwd: string
+  model?: string
+  sandbox?: SandboxMode
+  approvalPolicy?: ApprovalPolicy
+  timeoutMs?: number | null
+  signal?: AbortSignal
+}
+
+/**
+ * argv and env of one agent process. codex-acp is configured like codex (CODEX_HOME + the provider `-c`
+ * overrides, plus model, sandbox_mode and approval_policy per session); claude-agent-acp gets the Anthropic
+ * settings of the server's env with Claude Code's nonessential traffic off; a custom agent gets the base env.
+ */
+export function acpLaunch(
+  spec: AcpAgentSpec & { command: string },
+  config: Config,
+  serverEnv: NodeJS.ProcessEnv,
+  s: AcpLaunchSettings,
+): AcpLaunch {
+  const base = baseChildEnv(serverEnv)
+  let extraArgs: string[] = []
+  let env: Record<string, string> = base
+  if (spec.flavor === 'codex-acp') {
+    extraArgs = codexAcpArgs(config, s)
+    env = { ...base, ...codexEnv(config, serverEnv), PATH: withSandboxHelpers(base.PATH) }
+  } else if (spec.flavor === 'claude-agent-acp') {
+    env = { ...base, ...claudeEnv(config, serverEnv, s.model) }
+  }
+  const js = spec.command.endsWith('.js')
+  return {
+    command: js ? process.execPath : spec.command,
+    args: [...(js ? [spec.command] : []), ...spec.args, ...extraArgs],
+    env,
+    cwd: s.cwd,
+    killGraceMs: config.KILL_GRACE_MS,
+    ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}),
+    ...(s.signal ? { signal: s.signal } : {}),
+  }
+}
+
+function codexAcpArgs(config: Config, s: AcpLaunchSettings): string[] {
+  const c = (kv: string) => ['-c', kv]
+  const model = s.model && s.model !== 'auto' ? s.model : config.CODEX_MODEL
+  return [
+    ...codexProviderArgs(config),
+    ...(model ? c(`model=${JSON.stringify(model)}`) : []),
+    ...c(`sandbox_mode=${JSON.stringify(s.sandbox ?? config.CODEX_SANDBOX)}`),
+    ...(s.approvalPolicy ? c(`approval_policy=${JSON.stringify(askForApproval(s.approvalPolicy))}`) : []),
+  ]
+}
+
+/**
+ * codex-acp ships no bubblewrap of its own and looks for `bwrap` on PATH; the pinned @openai/codex package
+ * bundles one (codex-resources/), so its directory goes last on the child's PATH.
+ */
+function withSandboxHelpers(pathVar: string | undefined): string {
+  const codex = resolveCodexBinary()
+  const resources = codex ? path.join(path.dirname(path.dirname(codex)), 'codex-resources') : null
+  if (!resources || !existsSync(path.join(resources, 'bwrap'))) return pathVar ?? ''
+  return pathVar ? `${pathVar}${path.delimiter}${resources}` : resources
+}
+
+const claudePassThrough = [
+  'ANTHROPIC_API_KEY',
+  'ANTHROPIC_AUTH_TOKEN',
+  'ANTHROPIC_BASE_URL',
+  'ANTHROPIC_MODEL',
+  'ANTHROPIC_SMALL_FAST_MODEL',
+  'CLAUDE_CODE_OAUTH_TOKEN',
+  'CLAUDE_CONFIG_DIR',
+  'CLAUDE_CODE_MAX_RETRIES',
+]
+
+/** The Anthropic settings (ANTHROPIC_BASE_URL, ANTHROPIC_API_KEY, CLAUDE_MODEL), else the server env's. */
+function claudeEnv(
+  config: Config,
+  serverEnv: NodeJS.ProcessEnv,
+  model: string | undefined,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    DISABLE_AUTOUPDATER: '1',
+    DISABLE_TELEMETRY: '1',
+  }
+  for (const name of claudePassThrough) {
+    const value = serverEnv[name]
+    if (value) env[name] = value
+  }
+  if (config.ANTHROPIC_BASE_URL) env.ANTHROPIC_BASE_URL = config.ANTHROPIC_BASE_URL
+  if (config.ANTHROPIC_API_KEY) env.ANTHROPIC_API_KEY = config.ANTHROPIC_API_KEY
+  const chosen = model && model !== 'auto' ? model : config.CLAUDE_MODEL
+  if (chosen) env.ANTHROPIC_MODEL = chosen
+  return env
+}
+
+/** Whether the agent has credentials, where that is knowable without starting it. */
+export function claudeHasCredentials(config: Config, serverEnv: NodeJS.ProcessEnv): boolean {
+  return Boolean(
+    config.ANTHROPIC_API_KEY ||
+      serverEnv.ANTHROPIC_API_KEY ||
+      serverEnv.ANTHROPIC_AUTH_TOKEN ||
+      serverEnv.CLAUDE_CODE_OAUTH_TOKEN,
+  )
+}

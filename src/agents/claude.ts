@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto'
+import type { Config } from '../config/load.js'
+import type { SandboxMode } from '../config/schema.js'
+import { AppError } from '../core/errors.js'
+import type { AgentEvent } from '../protocol/events.js'
+import { type ClaudeThread, claudeArgs, claudeEnv } from './claude/command.js'
+import {
+  claudeAuthHint,
+  claudeHasCredentials,
+  claudeInstallHint,
+  readClaudeVersion,
+  resolveClaudeBinary,
+} from './claude/probe.js'
+import { ClaudeSession } from './claude/session.js'
+import { createClaudeMapper } from './claude/stream-events.js'
+import { notStarted } from './codex-exec.js'
+import type { AgentStatus, RunRequest } from './driver.js'
+import { runProcess } from './process-run.js'
+import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
+
+interface ClaudeProcessSpec {
+  prompt: string
+  cwd: string
+  model?: string
+  sandbox?: SandboxMode
+  timeoutMs?: number | null
+  thread?: ClaudeThread
+}
+
+/**
+ * Claude Code: `claude -p --output-format stream-json --verbose` per run and per session turn (the prompt on
+ * stdin). Sessions continue by id (--session-id first, --resume later, --resume --fork-session to fork); no
+ * remote approvals in -p mode (see claude/permissions.ts). The default sandbox is read-only, as for codex.
+ */
+export class ClaudeDriver implements SessionDriver {
+  readonly id = 'claude'
+  readonly capabilities = {
+    sessions: true,
+    approvals: false,
+    fork: true,
+    interrupt: true,
+    images: false,
+    outputSchema: false,
+  }
+  readonly binary: string | null
+  private version: Promise<string | null> | undefined
+
+  constructor(
+    private readonly config: Config,
+    private readonly serverEnv: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.binary = resolveClaudeBinary(config.CLAUDE_PATH)
+  }
+
+  childEnv(sandbox: SandboxMode = 'read-only'): Record<string, string> {
+    return claudeEnv(this.config, this.serverEnv, sandbox)
+  }
+
+  buildArgs(spec: Omit<ClaudeProcessSpec, 'prompt' | 'cwd'>): string[] {
+    const model = spec.model && spec.model !== 'auto' ? spec.model : this.config.CLAUDE_MODEL
+    return claudeArgs({
+      sandbox: spec.sandbox ?? 'read-only',
+      ...(model ? { model } : {}),
+      ...(spec.thread ? { thread: spec.thread } : {}),
+    })
+  }
+
+  async probe(): Promise<AgentStatus> {
+    this.version ??= this.binary ? readClaudeVersion(this.binary, this.childEnv()) : Promise.resolve(null)
+    const version = await this.version
+    const ready = this.binary !== null && version !== null
+    const authenticated = claudeHasCredentials(this.config, this.serverEnv)
+    return {
+      id: this.id,
+      installed: ready,
+      version,
+      authenticated,
+      hint: !ready ? claudeInstallHint : authenticated ? null : claudeAuthHint,
+      binary: this.binary,
+    }
+  }
+
+  run(req: RunRequest, signal: AbortSignal): AsyncIterable<AgentEvent> {
+    return this.execute(req, signal)
+  }
+
+  /** Approvals are not remote in -p mode (see claude/permissions.ts): the hooks are never asked. */
+  async openSession(req: SessionRequest, _hooks?: SessionHooks): Promise<AgentSession> {
+    return new ClaudeSession(this, req, { id: randomUUID(), exists: false })
+  }
+
+  async resumeSession(
+    agentSessionId: string,
+    req: SessionRequest,
+    _hooks?: SessionHooks,
+  ): Promise<AgentSession> {
+    return new ClaudeSession(this, req, { id: agentSessionId, exists: true })
+  }
+
+  async call(method: string, _params: unknown): Promise<unknown> {
+    throw new AppError('invalid_request', `claude has no method ${method}`)
+  }
+
+  runTurn(prompt: string, req: SessionRequest, thread: ClaudeThread, signal: AbortSignal) {
+    return this.execute({ ...req, prompt, thread }, signal)
+  }
+
+  /** One `claude -p` process: run.started first, exactly one run.completed last, never throws. */
+  private async *execute(spec: ClaudeProcessSpec, signal: AbortSignal): AsyncGenerator<AgentEvent> {
+    if (!this.binary) {
+      yield { type: 'run.started', agent: this.id }
+      yield notStarted(claudeInstallHint)
+      return
+    }
+    yield* runProcess(
+      {
+        agent: this.id,
+        spawn: {
+          command: this.binary,
+          args: this.buildArgs(spec),
+          cwd: spec.cwd,
+          env: this.childEnv(spec.sandbox ?? 'read-only'),
+          stdin: spec.prompt,
+          timeoutMs: spec.timeoutMs ?? null,
+          killGraceMs: this.config.KILL_GRACE_MS,
+        },
+        stdout: { mode: 'lines', mapper: createClaudeMapper(this.id) },
+      },
+      signal,
+    )
+  }
+}

@@ -1,0 +1,65 @@
+import type { Config } from '../../config/load.js'
+import type { SandboxMode } from '../../config/schema.js'
+import { baseChildEnv } from '../../process/child-env.js'
+import { permissionArgs, permissionEnv } from './permissions.js'
+
+/** Which conversation a `claude -p` process continues. */
+export type ClaudeThread =
+  | { kind: 'new'; sessionId?: string }
+  | { kind: 'resume'; sessionId: string }
+  | { kind: 'fork'; from: string; sessionId: string }
+
+export interface ClaudeCommand {
+  sandbox: SandboxMode
+  model?: string
+  thread?: ClaudeThread
+}
+
+/** The argv after the binary; the prompt goes through stdin, so its size is not limited by argv. */
+export function claudeArgs(cmd: ClaudeCommand): string[] {
+  const args = ['-p', '--output-format', 'stream-json', '--verbose', '--include-partial-messages']
+  if (cmd.model) args.push('--model', cmd.model)
+  args.push(...permissionArgs(cmd.sandbox))
+  const thread = cmd.thread ?? { kind: 'new' }
+  if (thread.kind === 'resume') args.push('--resume', thread.sessionId)
+  if (thread.kind === 'fork')
+    args.push('--resume', thread.from, '--fork-session', '--session-id', thread.sessionId)
+  if (thread.kind === 'new' && thread.sessionId) args.push('--session-id', thread.sessionId)
+  return args
+}
+
+/** Claude Code's own knobs an operator may set in the server env; passed on as they are. */
+const passThrough = [
+  'ANTHROPIC_AUTH_TOKEN',
+  'CLAUDE_CODE_OAUTH_TOKEN',
+  'CLAUDE_CONFIG_DIR',
+  'CLAUDE_CODE_MAX_RETRIES',
+  'API_TIMEOUT_MS',
+]
+
+/**
+ * baseChildEnv + the endpoint and key + every switch that keeps Claude Code from calling home (telemetry,
+ * error reports, update checks, surveys); the key is only ever in the env, never on the command line.
+ */
+export function claudeEnv(
+  config: Config,
+  serverEnv: NodeJS.ProcessEnv,
+  sandbox: SandboxMode,
+): Record<string, string> {
+  const env: Record<string, string> = { ...baseChildEnv(serverEnv) }
+  for (const name of passThrough) {
+    const value = serverEnv[name]
+    if (value) env[name] = value
+  }
+  if (config.ANTHROPIC_BASE_URL) env.ANTHROPIC_BASE_URL = config.ANTHROPIC_BASE_URL
+  if (config.ANTHROPIC_API_KEY) env.ANTHROPIC_API_KEY = config.ANTHROPIC_API_KEY
+  return {
+    ...env,
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    DISABLE_AUTOUPDATER: '1',
+    DISABLE_TELEMETRY: '1',
+    DISABLE_ERROR_REPORTING: '1',
+    CLAUDE_CODE_DISABLE_FEEDBACK_SURVEY: '1',
+    ...permissionEnv(sandbox),
+  }
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod'
+
+/**
+ * What `claude -p --output-format stream-json --verbose --include-partial-messages` prints, one JSON object per
+ * line, parsed at the boundary (never cast). Objects are loose: Claude Code adds fields often.
+ */
+export const textBlock = z.looseObject({ type: z.literal('text'), text: z.string() })
+export const thinkingBlock = z.looseObject({ type: z.literal('thinking'), thinking: z.string() })
+export const toolUseBlock = z.looseObject({
+  type: z.literal('tool_use'),
+  id: z.string(),
+  name: z.string(),
+  input: z.unknown().optional(),
+})
+export const toolResultBlock = z.looseObject({
+  type: z.literal('tool_result'),
+  tool_use_id: z.string(),
+  content: z
+    .union([z.string(), z.array(z.looseObject({ type: z.string(), text: z.string().optional() }))])
+    .optional(),
+  is_error: z.boolean().optional(),
+})
+
+export const claudeUsage = z.looseObject({
+  input_tokens: z.number().default(0),
+  output_tokens: z.number().default(0),
+  cache_read_input_tokens: z.number().nullish(),
+  cache_creation_input_tokens: z.number().nullish(),
+  output_tokens_details: z.looseObject({ thinking_tokens: z.number().nullish() }).nullish(),
+})
+
+const systemInit = z.looseObject({
+  type: z.literal('system'),
+  subtype: z.literal('init'),
+  session_id: z.string(),
+})
+const assistantLine = z.looseObject({
+  type: z.literal('assistant'),
+  message: z.looseObject({ id: z.string(), content: z.array(z.unknown()) }),
+  /** Set on Claude's own API error messages ("model_not_found", ...). */
+  error: z.string().optional(),
+})
+const userLine = z.looseObject({
+  type: z.literal('user'),
+  message: z.looseObject({ content: z.union([z.string(), z.array(z.unknown())]) }),
+})
+const streamEvent = z.looseObject({
+  type: z.literal('stream_event'),
+  event: z.looseObject({
+    type: z.string(),
+    index: z.number().optional(),
+    content_block: z.looseObject({ type: z.string() }).optional(),
+    delta: z.looseObject({ type: z.string(), text: z.string().optional() }).optional(),
+    message: z.looseObject({ id: z.string() }).optional(),
+  }),
+  api_message_id: z.string().optional(),
+})
+const resultLine = z.looseObject({
+  type: z.literal('result'),
+  subtype: z.string(),
+  is_error: z.boolean().default(false),
+  result: z.string().optional(),
+  errors: z.array(z.string()).optional(),
+  usage: claudeUsage.nullish(),
+  session_id: z.string().optional(),
+})
+
+export const claudeLine = z.union([systemInit, assistantLine, userLine, streamEvent, resultLine])
+export type ClaudeLine = z.infer<typeof claudeLine>
+export type ClaudeUsage = z.infer<typeof claudeUsage>
+export type ToolResultBlock = z.infer<typeof toolResultBlock>

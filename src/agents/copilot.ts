@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto'
+import type { Config } from '../config/load.js'
+import type { SandboxMode } from '../config/schema.js'
+import { AppError } from '../core/errors.js'
+import type { AgentEvent } from '../protocol/events.js'
+import { notStarted } from './codex-exec.js'
+import { type CopilotInvocation, copilotArgs } from './copilot/args.js'
+import { resolveCopilotBinary } from './copilot/binary.js'
+import { copilotAuthHint, copilotEnv, copilotHasCredentials, copilotInstallHint } from './copilot/env.js'
+import { createCopilotMapper } from './copilot/mapper.js'
+import { readCopilotVersion } from './copilot/probe.js'
+import { CopilotSession } from './copilot/session.js'
+import type { AgentStatus, RunRequest } from './driver.js'
+import { runProcess } from './process-run.js'
+import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
+
+export interface CopilotDriverOptions {
+  /**
+   * Model request failures tolerated before a run is given up and failed. copilot retries a failed model
+   * request 5 times with backoff (about 17 s) and has no setting for it; undefined keeps copilot's behaviour.
+   */
+  maxModelRetries?: number
+  /** Sandbox when a request names none (default read-only). */
+  defaultSandbox?: SandboxMode
+}
+
+/** What one copilot process needs: the invocation plus where and how long it runs. */
+export type CopilotExecution = CopilotInvocation & { cwd: string; timeoutMs?: number | null }
+
+/**
+ * GitHub Copilot CLI: `copilot -p --output-format json`, one process per run or session turn; a session is
+ * copilot's own (`--session-id` on the first turn, `--resume` after). No approvals: see copilot/permissions.ts.
+ */
+export class CopilotDriver implements SessionDriver {
+  readonly id = 'copilot'
+  readonly capabilities = {
+    sessions: true,
+    approvals: false,
+    fork: false,
+    interrupt: true,
+    images: true,
+    outputSchema: false,
+  }
+  readonly binary: string | null
+  private version: Promise<string | null> | undefined
+
+  constructor(
+    private readonly config: Config,
+    private readonly serverEnv: NodeJS.ProcessEnv = process.env,
+    private readonly options: CopilotDriverOptions = {},
+  ) {
+    this.binary = resolveCopilotBinary(config.COPILOT_PATH)
+  }
+
+  childEnv(): Record<string, string> {
+    return copilotEnv(this.config, this.serverEnv)
+  }
+
+  async probe(): Promise<AgentStatus> {
+    const installed = this.binary !== null
+    this.version ??= installed ? readCopilotVersion(this.binary!, this.childEnv()) : Promise.resolve(null)
+    const version = await this.version
+    const authenticated = copilotHasCredentials(this.config, this.serverEnv)
+    const ready = installed && version !== null
+    return {
+      id: this.id,
+      installed: ready,
+      version,
+      authenticated,
+      hint: !ready ? copilotInstallHint : authenticated ? null : copilotAuthHint,
+      binary: this.binary,
+    }
+  }
+
+  /** The model a request asks for; none (or `auto`) leaves it to COPILOT_MODEL in the env. */
+  model(requested?: string): string | undefined {
+    return requested && requested !== 'auto' ? requested : undefined
+  }
+
+  sandbox(requested?: SandboxMode): SandboxMode {
+    return requested ?? this.options.defaultSandbox ?? 'read-only'
+  }
+
+  run(req: RunRequest, signal: AbortSignal): AsyncGenerator<AgentEvent> {
+    return this.execute(
+      {
+        prompt: req.prompt,
+        cwd: req.cwd,
+        model: this.model(req.model),
+        sandbox: this.sandbox(req.sandbox),
+        images: req.images,
+        timeoutMs: req.timeoutMs ?? null,
+      },
+      signal,
+    )
+  }
+
+  /** One copilot process: `run.started`, mapped events, exactly one `run.completed`; never throws. */
+  async *execute(exec: CopilotExecution, signal: AbortSignal): AsyncGenerator<AgentEvent> {
+    if (!this.binary) {
+      yield { type: 'run.started', agent: this.id }
+      yield notStarted(copilotInstallHint)
+      return
+    }
+    const giveUp = new AbortController()
+    const mapper = createCopilotMapper({
+      agent: this.id,
+      maxModelRetries: this.options.maxModelRetries,
+      onGiveUp: () => giveUp.abort('cancelled'),
+    })
+    const events = runProcess(
+      {
+        agent: this.id,
+        spawn: {
+          command: this.binary,
+          args: copilotArgs(exec),
+          cwd: exec.cwd,
+          env: this.childEnv(),
+          timeoutMs: exec.timeoutMs ?? null,
+          killGraceMs: this.config.KILL_GRACE_MS,
+        },
+        stdout: { mode: 'lines', mapper },
+      },
+      AbortSignal.any([signal, giveUp.signal]),
+    )
+    for await (const ev of events) {
+      // Ended by us because the model kept failing: that is the agent's failure, not a cancel.
+      if (ev.type === 'run.completed' && mapper.gaveUp() && !signal.aborted)
+        yield { ...ev, status: 'failed', error: mapper.failure() ?? ev.error }
+      else yield ev
+    }
+  }
+
+  /** copilot -p asks for no approvals, so `hooks` is never called. */
+  async openSession(req: SessionRequest, _hooks?: SessionHooks): Promise<AgentSession> {
+    return new CopilotSession(this, req, randomUUID(), false)
+  }
+
+  async resumeSession(
+    agentSessionId: string,
+    req: SessionRequest,
+    _hooks?: SessionHooks,
+  ): Promise<AgentSession> {
+    return new CopilotSession(this, req, agentSessionId, true)
+  }
+
+  async call(method: string): Promise<unknown> {
+    throw new AppError('invalid_request', `copilot has no method ${method}`)
+  }
+}

@@ -1,0 +1,53 @@
+import type { Config } from '../../config/load.js'
+import { baseChildEnv } from '../../process/child-env.js'
+
+/** GitHub tokens copilot accepts, in its order of precedence. */
+const githubTokens = ['COPILOT_GITHUB_TOKEN', 'GH_TOKEN', 'GITHUB_TOKEN']
+/** Where copilot keeps state and its unpacked package (~235 MB per cache dir): passed through when set. */
+const locations = [
+  'COPILOT_HOME',
+  'COPILOT_PKG_CACHE_HOME',
+  'XDG_CACHE_HOME',
+  'XDG_CONFIG_HOME',
+  'XDG_STATE_HOME',
+]
+
+export const copilotInstallHint =
+  'copilot is not installed: npm install @github/copilot, or set COPILOT_PATH to the copilot binary'
+export const copilotAuthHint =
+  'copilot has no credentials: set COPILOT_PROVIDER_BASE_URL (+ COPILOT_PROVIDER_API_KEY, COPILOT_MODEL) for a ' +
+  'custom OpenAI-compatible provider, or COPILOT_GITHUB_TOKEN / GH_TOKEN / GITHUB_TOKEN for GitHub Copilot'
+
+/**
+ * The child's environment: the allowlisted base, copilot's own locations, and either the custom provider
+ * (BYOK, which also switches copilot offline: no GitHub auth, telemetry, web tools or auto-update) or a
+ * GitHub token. Auto-update is always off so the pinned version runs.
+ */
+export function copilotEnv(config: Config, serverEnv: NodeJS.ProcessEnv): Record<string, string> {
+  const env: Record<string, string> = {
+    ...baseChildEnv(serverEnv),
+    COPILOT_AUTO_UPDATE: 'false',
+    NO_COLOR: '1',
+  }
+  for (const name of locations) {
+    const value = serverEnv[name]
+    if (value) env[name] = value
+  }
+  if (config.COPILOT_MODEL) env.COPILOT_MODEL = config.COPILOT_MODEL
+  if (config.COPILOT_PROVIDER_BASE_URL) {
+    env.COPILOT_OFFLINE = 'true'
+    env.COPILOT_PROVIDER_BASE_URL = config.COPILOT_PROVIDER_BASE_URL
+    if (config.COPILOT_PROVIDER_API_KEY) env.COPILOT_PROVIDER_API_KEY = config.COPILOT_PROVIDER_API_KEY
+    return env
+  }
+  for (const name of githubTokens) {
+    const value = serverEnv[name]
+    if (value) env[name] = value
+  }
+  return env
+}
+
+/** A custom provider, or a GitHub token (a stored `copilot login` lives in the OS keychain: not checked). */
+export function copilotHasCredentials(config: Config, serverEnv: NodeJS.ProcessEnv): boolean {
+  return Boolean(config.COPILOT_PROVIDER_BASE_URL) || githubTokens.some((name) => Boolean(serverEnv[name]))
+}

@@ -1,0 +1,130 @@
+import type { SandboxMode } from '../../config/schema.js'
+import { AppError } from '../../core/errors.js'
+import type { AgentEvent } from '../../protocol/events.js'
+import type { AgentSession, SessionRequest, TurnInput } from '../session.js'
+import { createGeminiStreamMapper } from './stream-events.js'
+
+/** One Gemini CLI process: a prompt in a session, new (`--session-id`) or resumed (`--resume`). */
+export interface GeminiInvocation {
+  prompt: string
+  cwd: string
+  model?: string
+  sandbox?: SandboxMode
+  /** Start a new session with this id, or resume the existing one with it. */
+  session?: { id: string; resume: boolean }
+  timeoutMs?: number | null
+}
+
+/** What a session needs from the driver: run one invocation and map its output. */
+export interface GeminiProcessHost {
+  readonly id: string
+  /** Whether Gemini has this chat on disk (then a turn resumes it; a first turn creates it). */
+  chatExists(agentSessionId: string): Promise<boolean>
+  invoke(
+    call: GeminiInvocation,
+    mapper: ReturnType<typeof createGeminiStreamMapper>,
+    signal: AbortSignal,
+  ): AsyncIterable<AgentEvent>
+}
+
+interface TurnRecord {
+  input: TurnInput
+  status: 'completed' | 'interrupted' | 'failed'
+  finalResponse: string | null
+  error?: string
+}
+
+/**
+ * A Gemini CLI session: every turn is one `gemini -p` process. The first turn creates the chat with an id the
+ * gateway chose (`--session-id`), later turns `--resume` it by that id. Gemini stores chats per project
+ * directory, so a session resumes only with the same cwd (the session's). No steer, no fork.
+ */
+export class GeminiSession implements AgentSession {
+  private current: AbortController | undefined
+  private readonly turns: TurnRecord[] = []
+  private id: string
+
+  constructor(
+    private readonly host: GeminiProcessHost,
+    private readonly req: SessionRequest,
+    agentSessionId: string,
+  ) {
+    this.id = agentSessionId
+  }
+
+  get agentSessionId(): string {
+    return this.id
+  }
+
+  async *turn(input: TurnInput, signal: AbortSignal): AsyncGenerator<AgentEvent> {
+    yield { type: 'turn.started' }
+    if (this.current) {
+      yield { type: 'turn.failed', error: 'a turn is already running in this session' }
+      return
+    }
+    const controller = new AbortController()
+    const onAbort = () => controller.abort(signal.reason ?? 'cancelled')
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+    this.current = controller
+    const mapper = createGeminiStreamMapper(this.host.id)
+    const call: GeminiInvocation = {
+      prompt: input.map((part) => part.text).join('\n'),
+      cwd: this.req.cwd,
+      ...(this.req.model ? { model: this.req.model } : {}),
+      ...(this.req.sandbox ? { sandbox: this.req.sandbox } : {}),
+      session: { id: this.id, resume: await this.host.chatExists(this.id) },
+    }
+    let record: TurnRecord = { input, status: 'failed', finalResponse: null }
+    try {
+      for await (const ev of this.host.invoke(call, mapper, controller.signal)) {
+        // The turn's own start and end are decided here, from the process outcome.
+        if (ev.type === 'run.started' || ev.type === 'turn.started') continue
+        if (ev.type === 'turn.completed' || ev.type === 'turn.failed') continue
+        if (ev.type === 'agent.session') this.id = ev.agentSessionId
+        if (ev.type !== 'run.completed') {
+          yield ev
+          continue
+        }
+        record = { input, status: 'failed', finalResponse: ev.finalResponse }
+        if (ev.status === 'succeeded') {
+          record.status = 'completed'
+          yield { type: 'turn.completed', status: 'completed', usage: ev.usage }
+        } else if (ev.status === 'cancelled' || ev.status === 'interrupted') {
+          record.status = 'interrupted'
+          yield { type: 'turn.completed', status: 'interrupted', usage: ev.usage }
+        } else {
+          record.error = ev.error ?? `gemini ended: ${ev.reason}`
+          yield { type: 'turn.failed', error: record.error }
+        }
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+      this.current = undefined
+      this.turns.push(record)
+    }
+  }
+
+  async steer(): Promise<void> {
+    throw new AppError('conflict', 'gemini cannot add input to a running turn; queue a new turn instead')
+  }
+
+  async interrupt(): Promise<void> {
+    this.current?.abort('cancelled')
+  }
+
+  async fork(): Promise<AgentSession> {
+    throw new AppError('invalid_request', 'gemini sessions cannot be forked')
+  }
+
+  /** The turns this gateway process ran (Gemini's own chat file is not parsed). */
+  async read(includeTurns: boolean): Promise<unknown> {
+    return { sessionId: this.id, turns: includeTurns ? this.turns : [] }
+  }
+
+  async archive(): Promise<void> {}
+
+  async close(): Promise<void> {
+    await this.interrupt()
+  }
+}

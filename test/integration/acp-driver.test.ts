@@ -1,0 +1,263 @@
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { acpPreset } from '../../src/agents/acp/agent-spec.js'
+import { AcpDriver } from '../../src/agents/acp.js'
+import type { AgentSession, ApprovalAsk, ApprovalDecision, SessionHooks } from '../../src/agents/session.js'
+import { loadConfig } from '../../src/config/load.js'
+import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
+import { describeDriverContract, waitFor } from '../contract/driver-contract.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { gatewayEnv, requestInput } from '../support/gateway.js'
+import { processesUnder, waitUntilGone } from '../support/processes.js'
+
+// acp:codex-acp (the real pinned codex-acp) against the mock model, configured exactly like codex.
+
+function codexAcp(mock: MockLlm, command?: string) {
+  const { env, dir, workspace } = gatewayEnv(mock)
+  const spec = acpPreset('codex-acp')
+  return {
+    driver: new AcpDriver(loadConfig(env, dir), command ? { ...spec, command } : spec, env),
+    workspace,
+  }
+}
+
+describeDriverContract('acp:codex-acp', {
+  create: (mock) => codexAcp(mock).driver,
+  createMissing: (mock) => codexAcp(mock, '/nonexistent/codex-acp').driver,
+  writableRequest: { sandbox: 'workspace-write' },
+})
+
+async function collect(session: AgentSession, text: string, signal = new AbortController().signal) {
+  const events: AgentEvent[] = []
+  for await (const ev of session.turn([{ type: 'text', text }], signal)) events.push(ev)
+  return events
+}
+
+function expectWellFormed(events: AgentEvent[]) {
+  for (const ev of events) expect(agentEvent.safeParse(ev).success, JSON.stringify(ev)).toBe(true)
+  expect(events[0]?.type).toBe('turn.started')
+  const ends = events.filter((e) => e.type === 'turn.completed' || e.type === 'turn.failed')
+  expect(ends).toHaveLength(1)
+  expect(events.at(-1)).toBe(ends[0])
+}
+
+const messages = (events: AgentEvent[]) =>
+  events.flatMap((e) => (e.type === 'item.completed' && e.item.type === 'agent_message' ? [e.item.text] : []))
+
+describe('acp:codex-acp sessions', () => {
+  let mock: MockLlm
+  let session: AgentSession | undefined
+  let workspace: string
+  const asks: ApprovalAsk[] = []
+  let decision: ApprovalDecision = 'decline'
+  const hooks: SessionHooks = {
+    requestApproval: async (ask) => {
+      asks.push(ask)
+      return decision
+    },
+  }
+
+  const open = async (extra: { approvalPolicy?: 'untrusted'; sandbox?: 'workspace-write' } = {}) => {
+    const h = codexAcp(mock)
+    workspace = h.workspace
+    session = await h.driver.openSession({ cwd: workspace, ...extra }, hooks)
+    return session
+  }
+
+  beforeAll(async () => {
+    mock = await startMockLlm()
+  })
+  afterAll(async () => {
+    await mock?.close()
+  })
+  afterEach(async () => {
+    await session?.close()
+    session = undefined
+    expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
+    asks.length = 0
+    mock.reset()
+  })
+
+  it('two turns in one session: the second model request carries the first', async () => {
+    mock.script({ kind: 'text', text: 'answer one' }, { kind: 'text', text: 'answer two', deltas: true })
+    const s = await open()
+    expect(s.agentSessionId).toMatch(/^[0-9a-f-]{36}$/)
+    const first = await collect(s, 'prompt one')
+    const second = await collect(s, 'prompt two')
+    for (const [i, events] of [first, second].entries()) {
+      expectWellFormed(events)
+      expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+      expect(messages(events)).toEqual([['answer one', 'answer two'][i]])
+    }
+    expect(second.filter((e) => e.type === 'item.delta').length).toBeGreaterThan(1)
+    expect(mock.requests).toHaveLength(2)
+    for (const text of ['prompt one', 'answer one', 'prompt two'])
+      expect(requestInput(mock, 1)).toContain(text)
+  })
+
+  it('a shell tool call is a command_execution item with its output', async () => {
+    mock.script({ kind: 'exec_command', cmd: 'echo tool-output' }, { kind: 'text', text: 'ran it' })
+    const events = await collect(await open({ sandbox: 'workspace-write' }), 'run it')
+    expectWellFormed(events)
+    const started = events.find((e) => e.type === 'item.started' && e.item.type === 'command_execution')
+    expect(started).toBeDefined()
+    const done = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
+    expect(done).toMatchObject({
+      item: { command: 'echo tool-output', status: 'completed', exitCode: 0 },
+    })
+    if (done?.type === 'item.completed' && done.item.type === 'command_execution')
+      expect(done.item.aggregatedOutput).toContain('tool-output')
+    expect(messages(events)).toEqual(['ran it'])
+  })
+
+  it('a permission request goes to the hook; accepted, the file is written', async () => {
+    decision = 'accept'
+    mock.script({ kind: 'exec_command', cmd: 'echo hi > approved.txt' }, { kind: 'text', text: 'wrote it' })
+    const events = await collect(
+      await open({ approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
+      'write the file',
+    )
+    expectWellFormed(events)
+    expect(asks).toHaveLength(1)
+    expect(asks[0]).toMatchObject({
+      kind: 'command',
+      command: 'echo hi > approved.txt',
+      cwd: workspace,
+      options: ['accept', 'accept_for_session', 'decline', 'cancel'],
+      itemId: expect.any(String),
+    })
+    expect(readFileSync(path.join(workspace, 'approved.txt'), 'utf8').trim()).toBe('hi')
+    expect(
+      events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution'),
+    ).toMatchObject({ item: { status: 'completed', exitCode: 0 } })
+  })
+
+  it('a permission request declined by the hook: the file is not written', async () => {
+    decision = 'decline'
+    mock.script({ kind: 'exec_command', cmd: 'echo hi > approved.txt' }, { kind: 'text', text: 'did not' })
+    const events = await collect(
+      await open({ approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
+      'write the file',
+    )
+    expectWellFormed(events)
+    expect(asks).toHaveLength(1)
+    expect(existsSync(path.join(workspace, 'approved.txt'))).toBe(false)
+    const item = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
+    expect(item).toMatchObject({ item: { status: 'declined' } })
+    // codex-acp's reject option is codex's `abort`: codex ends the turn (stopReason cancelled)
+    expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
+  })
+
+  it('aborting a slow turn cancels it (interrupted); close leaves no process', async () => {
+    mock.script({ kind: 'text', text: 'too late', delayMs: 20_000 })
+    const s = await open()
+    const controller = new AbortController()
+    const events: AgentEvent[] = []
+    const started = Date.now()
+    for await (const ev of s.turn([{ type: 'text', text: 'take your time' }], controller.signal)) {
+      events.push(ev)
+      if (ev.type === 'turn.started') {
+        await waitFor(() => mock.requests.length > 0)
+        controller.abort()
+      }
+    }
+    expectWellFormed(events)
+    expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
+    expect(Date.now() - started).toBeLessThan(8000)
+    await s.close()
+    expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
+  })
+
+  it('steer is a conflict and fork is unsupported', async () => {
+    const s = await open()
+    await expect(s.steer([{ type: 'text', text: 'x' }])).rejects.toMatchObject({ code: 'conflict' })
+    await expect(s.fork()).rejects.toMatchObject({ code: 'invalid_request' })
+  })
+
+  it('resumeSession loads the session in a new process (session/load) and carries its history', async () => {
+    mock.script({ kind: 'text', text: 'remembered answer' }, { kind: 'text', text: 'second answer' })
+    const h = codexAcp(mock)
+    workspace = h.workspace
+    const first = await h.driver.openSession({ cwd: workspace }, hooks)
+    await collect(first, 'first prompt')
+    await first.close()
+    session = await h.driver.resumeSession(first.agentSessionId, { cwd: workspace }, hooks)
+    expect(session.agentSessionId).toBe(first.agentSessionId)
+    const events = await collect(session, 'second prompt')
+    expectWellFormed(events)
+    expect(messages(events)).toEqual(['second answer'])
+    expect(requestInput(mock, 1)).toContain('remembered answer')
+  })
+})
+
+// acp:claude-agent-acp (Claude Code behind ACP) against the mock's Anthropic Messages format.
+describe('acp:claude-agent-acp permissions', () => {
+  let mock: MockLlm
+  let session: AgentSession | undefined
+  let workspace: string
+  const asks: ApprovalAsk[] = []
+
+  const open = async (decision: ApprovalDecision) => {
+    const {
+      env,
+      dir,
+      workspace: ws,
+    } = gatewayEnv(null, {
+      ANTHROPIC_BASE_URL: mock.url,
+      ANTHROPIC_API_KEY: 'sk-ant-test',
+      CLAUDE_CODE_MAX_RETRIES: '0',
+    })
+    workspace = ws
+    const driver = new AcpDriver(loadConfig(env, dir), acpPreset('claude-agent-acp'), env)
+    expect((await driver.probe()).authenticated).toBe(true)
+    session = await driver.openSession(
+      { cwd: workspace },
+      {
+        requestApproval: async (ask) => {
+          asks.push(ask)
+          return decision
+        },
+      },
+    )
+    return session
+  }
+
+  beforeAll(async () => {
+    mock = await startMockLlm()
+  })
+  afterAll(async () => {
+    await mock?.close()
+  })
+  afterEach(async () => {
+    await session?.close()
+    session = undefined
+    expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
+    asks.length = 0
+    mock.reset()
+  })
+
+  for (const [decision, written] of [
+    ['accept', true],
+    ['decline', false],
+  ] as const) {
+    it(`a Bash permission request answered ${decision}: the file is ${written ? '' : 'not '}written`, async () => {
+      mock.on(
+        'write the file',
+        { kind: 'exec_command', cmd: 'echo hi > claude.txt' },
+        { kind: 'text', text: 'done' },
+      )
+      mock.setDefault({ kind: 'text', text: 'OK' })
+      const events = await collect(await open(decision), 'write the file')
+      expectWellFormed(events)
+      expect(asks.length).toBeGreaterThanOrEqual(1)
+      expect(asks[0]).toMatchObject({
+        kind: 'command',
+        options: expect.arrayContaining(['accept', 'decline']),
+      })
+      expect(asks[0]!.command).toContain('echo hi > claude.txt')
+      expect(existsSync(path.join(workspace, 'claude.txt'))).toBe(written)
+      expect(events.at(-1)?.type).toBe('turn.completed')
+    }, 60_000)
+  }
+})

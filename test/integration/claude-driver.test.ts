@@ -1,0 +1,210 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { ClaudeDriver } from '../../src/agents/claude.js'
+import type { AgentSession, SessionHooks } from '../../src/agents/session.js'
+import { loadConfig } from '../../src/config/load.js'
+import { AppError } from '../../src/core/errors.js'
+import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
+import { collect, completionOf, describeDriverContract, waitFor } from '../contract/driver-contract.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { gatewayEnv, testApiKey } from '../support/gateway.js'
+import { processesUnder, waitUntilGone } from '../support/processes.js'
+import { tempDir } from '../support/temp.js'
+
+function claudeDriver(mock: MockLlm | null, overrides: Record<string, string | undefined> = {}) {
+  const { env, dir } = gatewayEnv(mock, {
+    ...(mock ? { ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: testApiKey } : {}),
+    // Claude Code retries a 5xx answer; the mock would answer the retry with its default step.
+    CLAUDE_CODE_MAX_RETRIES: '0',
+    ...overrides,
+  })
+  return new ClaudeDriver(loadConfig(env, dir), env)
+}
+
+describeDriverContract('claude', {
+  create: (mock) => claudeDriver(mock),
+  createMissing: (mock) => claudeDriver(mock, { CLAUDE_PATH: '/nonexistent/claude' }),
+  writableRequest: { sandbox: 'workspace-write' },
+})
+
+const hooks: SessionHooks = {
+  requestApproval: async () => 'decline',
+}
+
+const turnText = (text: string) => [{ type: 'text' as const, text }]
+
+function lastOf(events: AgentEvent[]) {
+  const last = events.at(-1)
+  if (last?.type !== 'turn.completed' && last?.type !== 'turn.failed')
+    throw new Error(`last is ${last?.type}`)
+  return last
+}
+
+describe('claude specifics', () => {
+  let mock: MockLlm
+  let driver: ClaudeDriver
+  let workspace: string
+
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    driver = claudeDriver(mock)
+  })
+  afterAll(async () => {
+    await mock.close()
+  })
+  beforeEach(() => {
+    mock.reset()
+    workspace = tempDir('claude-ws-')
+  })
+
+  const open = () => driver.openSession({ cwd: workspace, sandbox: 'workspace-write' }, hooks)
+
+  it('passes the endpoint and key only through the env, and reports the session id and usage', async () => {
+    const args = driver.buildArgs({ sandbox: 'read-only' })
+    expect(args.join(' ')).not.toContain(testApiKey)
+    expect(args).toEqual(expect.arrayContaining(['-p', '--output-format', 'stream-json', '--verbose']))
+    expect(args.slice(args.indexOf('--permission-mode'), args.indexOf('--permission-mode') + 2)).toEqual([
+      '--permission-mode',
+      'dontAsk',
+    ])
+    mock.script({ kind: 'text', text: 'keyed' })
+    const events = await collect(
+      driver.run({ prompt: 'check the key', cwd: workspace }, new AbortController().signal),
+    )
+    expect(mock.requests[0]?.headers['x-api-key']).toBe(testApiKey)
+    expect(events.find((e) => e.type === 'agent.session')).toMatchObject({
+      agent: 'claude',
+      agentSessionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    })
+    const done = completionOf(events)
+    expect(done).toMatchObject({ status: 'succeeded', finalResponse: 'keyed' })
+    expect(done.usage?.outputTokens).toBeGreaterThan(0)
+  })
+
+  it('streams deltas as item.delta of the agent message they complete', async () => {
+    mock.script({ kind: 'text', text: 'one two three four', deltas: true })
+    const events = await collect(
+      driver.run({ prompt: 'deltas', cwd: workspace }, new AbortController().signal),
+    )
+    const message = events.find((e) => e.type === 'item.completed' && e.item.type === 'agent_message')
+    const deltas = events.filter((e) => e.type === 'item.delta')
+    expect(deltas.length).toBeGreaterThan(1)
+    if (message?.type !== 'item.completed') throw new Error('no agent message')
+    expect(deltas.every((d) => d.type === 'item.delta' && d.itemId === message.item.id)).toBe(true)
+    expect(deltas.map((d) => (d.type === 'item.delta' ? d.delta : '')).join('')).toBe('one two three four')
+  })
+
+  it('a two-turn session carries the history (--session-id, then --resume)', async () => {
+    const session = await open()
+    mock.script({ kind: 'text', text: 'first answer beta' }, { kind: 'text', text: 'second answer' })
+    const first = await collect(session.turn(turnText('first prompt alpha'), new AbortController().signal))
+    expect(first[0]?.type).toBe('turn.started')
+    expect(lastOf(first)).toMatchObject({ type: 'turn.completed' })
+    const id = session.agentSessionId
+    const second = await collect(session.turn(turnText('second prompt gamma'), new AbortController().signal))
+    expect(lastOf(second)).toMatchObject({ type: 'turn.completed' })
+    for (const ev of [...first, ...second])
+      expect(agentEvent.safeParse(ev).success, JSON.stringify(ev)).toBe(true)
+    expect(second.filter((e) => e.type === 'run.started' || e.type === 'run.completed')).toEqual([])
+    expect(session.agentSessionId).toBe(id)
+    expect(second.find((e) => e.type === 'agent.session')).toMatchObject({ agentSessionId: id })
+    const history = JSON.stringify(mock.requests.at(-1)?.body)
+    expect(history).toContain('first prompt alpha')
+    expect(history).toContain('first answer beta')
+    expect(mock.lastUserText(mock.requests.at(-1)!)).toContain('second prompt gamma')
+    expect(await session.read(false)).toEqual({ sessionId: id, turns: 2 })
+  })
+
+  it('a failing command is a command_execution item with its exit code', async () => {
+    const session = await driver.openSession({ cwd: workspace, sandbox: 'danger-full-access' }, hooks)
+    mock.script({ kind: 'exec_command', cmd: 'echo oops; exit 3' }, { kind: 'text', text: 'it failed' })
+    const events = await collect(
+      session.turn(turnText('run the failing command'), new AbortController().signal),
+    )
+    const started = events.find((e) => e.type === 'item.started' && e.item.type === 'command_execution')
+    const done = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
+    expect(started, JSON.stringify(events)).toBeDefined()
+    expect(done).toMatchObject({
+      item: { command: 'echo oops; exit 3', exitCode: 3, status: 'failed', aggregatedOutput: 'oops' },
+    })
+    expect(mock.requests.at(-1) && mock.lastUserText(mock.requests.at(-1)!)).toContain(
+      'run the failing command',
+    )
+    expect(lastOf(events)).toMatchObject({ type: 'turn.completed' })
+  })
+
+  it('a command the permission mode refuses is a declined command_execution', async () => {
+    const session = await driver.openSession({ cwd: workspace, sandbox: 'read-only' }, hooks)
+    mock.script({ kind: 'exec_command', cmd: 'echo nope > blocked.txt' }, { kind: 'text', text: 'refused' })
+    const events = await collect(session.turn(turnText('try to write'), new AbortController().signal))
+    expect(
+      events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution'),
+    ).toMatchObject({
+      item: { exitCode: null, status: 'declined' },
+    })
+    expect(existsSync(path.join(workspace, 'blocked.txt'))).toBe(false)
+    expect(lastOf(events)).toMatchObject({ type: 'turn.completed' })
+  })
+
+  it('aborting a turn ends its process group and reports the turn interrupted', async () => {
+    const session = await open()
+    mock.script({ kind: 'text', text: 'never seen', delayMs: 20_000 })
+    const controller = new AbortController()
+    const seen: AgentEvent[] = []
+    for await (const ev of session.turn(turnText('wait forever'), controller.signal)) {
+      seen.push(ev)
+      if (ev.type === 'turn.started') {
+        await waitFor(() => processesUnder(workspace).length > 0)
+        controller.abort('cancelled')
+      }
+    }
+    expect(lastOf(seen)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
+    expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
+  })
+
+  it('interrupt() ends the running turn; steer is refused', async () => {
+    const session = await open()
+    mock.script({ kind: 'text', text: 'never seen', delayMs: 20_000 })
+    const turn = collect(session.turn(turnText('wait again'), new AbortController().signal))
+    await waitFor(() => processesUnder(workspace).length > 0)
+    await expect(session.steer(turnText('more'))).rejects.toMatchObject({ code: 'conflict' })
+    await session.interrupt()
+    expect(lastOf(await turn)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
+    expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
+  })
+
+  it('fork starts from the parent history under a new id and leaves the parent alone', async () => {
+    const parent: AgentSession = await open()
+    mock.script({ kind: 'text', text: 'parent answer delta' }, { kind: 'text', text: 'fork answer' })
+    await collect(parent.turn(turnText('parent prompt epsilon'), new AbortController().signal))
+    const fork = await parent.fork()
+    expect(fork.agentSessionId).not.toBe(parent.agentSessionId)
+    const events = await collect(fork.turn(turnText('fork prompt zeta'), new AbortController().signal))
+    expect(lastOf(events)).toMatchObject({ type: 'turn.completed' })
+    expect(events.find((e) => e.type === 'agent.session')).toMatchObject({
+      agentSessionId: fork.agentSessionId,
+    })
+    const history = JSON.stringify(mock.requests.at(-1)?.body)
+    expect(history).toContain('parent prompt epsilon')
+    expect(history).toContain('parent answer delta')
+  })
+
+  it('a model error fails the turn with the agent error', async () => {
+    const session = await open()
+    mock.script({ kind: 'http_error', status: 500 })
+    const events = await collect(session.turn(turnText('fail this turn'), new AbortController().signal))
+    expect(lastOf(events)).toMatchObject({ type: 'turn.failed', error: expect.any(String) })
+  })
+
+  it('probe says what to do when no credentials are configured', async () => {
+    const status = await claudeDriver(null).probe()
+    expect(status.installed).toBe(true)
+    expect(status.authenticated).toBe(false)
+    expect(status.hint).toMatch(/ANTHROPIC_API_KEY/)
+  })
+
+  it('call() is refused with an AppError', async () => {
+    await expect(driver.call('skills/list', {})).rejects.toBeInstanceOf(AppError)
+  })
+})

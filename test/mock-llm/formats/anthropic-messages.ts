@@ -1,0 +1,173 @@
+import { z } from 'zod'
+import type { OutputStep } from '../types.js'
+import { splitIntoDeltas } from './openai-responses.js'
+import type { RenderContext, SseEvent, TurnInfo, WireFormat } from './wire-format.js'
+
+// Anthropic Messages API (POST /v1/messages?beta=true, stream: true), as Claude Code speaks it.
+// Only /v1/messages is handled: side calls such as /v1/messages/count_tokens get the server's 404 and never
+// consume a scripted step.
+
+const blockSchema = z.looseObject({
+  type: z.string().optional(),
+  text: z.string().optional(),
+  content: z.unknown().optional(),
+})
+
+const messageSchema = z.looseObject({
+  role: z.string().optional(),
+  content: z.union([z.string(), z.array(z.unknown())]).optional(),
+})
+
+const bodySchema = z.looseObject({
+  model: z.string().optional(),
+  messages: z.array(z.unknown()).optional(),
+})
+
+type Block = z.infer<typeof blockSchema>
+type Message = { role?: string; blocks: Block[] }
+
+function parseBody(body: unknown): z.infer<typeof bodySchema> {
+  const parsed = bodySchema.safeParse(body)
+  return parsed.success ? parsed.data : {}
+}
+
+function toBlocks(content: string | unknown[] | undefined): Block[] {
+  if (content === undefined) return []
+  if (typeof content === 'string') return [{ type: 'text', text: content }]
+  return content.flatMap((raw) => {
+    const parsed = blockSchema.safeParse(raw)
+    return parsed.success ? [parsed.data] : []
+  })
+}
+
+function messages(body: unknown): Message[] {
+  return (parseBody(body).messages ?? []).map((raw) => {
+    const parsed = messageSchema.safeParse(raw)
+    return parsed.success ? { role: parsed.data.role, blocks: toBlocks(parsed.data.content) } : { blocks: [] }
+  })
+}
+
+/** Reminders Claude Code adds to user messages (`<system-reminder>...`), not the user's prompt. */
+const isContextualText = (text: string) => /^<([a-z-_]+)>[\s\S]*<\/\1>\s*$/.test(text.trim())
+
+const hasToolResult = (m: Message) => m.blocks.some((b) => b.type === 'tool_result')
+const isPrompt = (m: Message) => m.role === 'user' && !hasToolResult(m)
+
+/** The prompt text of a user message: its text blocks without the injected reminders. */
+function promptText(m: Message): string {
+  const texts = m.blocks.filter((b) => b.type === 'text' && typeof b.text === 'string').map((b) => b.text!)
+  const real = texts.filter((t) => !isContextualText(t))
+  return (real.length > 0 ? real : texts).join('\n')
+}
+
+/** tool_result content is a string or a list of text blocks. */
+function toolResultText(block: Block): string {
+  if (typeof block.content === 'string') return block.content
+  return toBlocks(Array.isArray(block.content) ? block.content : undefined)
+    .map((b) => b.text ?? '')
+    .join('\n')
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
+
+function describeTurn(headers: Record<string, string | string[] | undefined>, body: unknown): TurnInfo {
+  const all = messages(body)
+  const lastPromptIndex = all.findLastIndex(isPrompt)
+  const lastPrompt = all[lastPromptIndex]
+  const trailing = all.slice(lastPromptIndex + 1).filter((m) => m.role === 'user')
+  const lastResult = trailing.flatMap((m) => m.blocks).findLast((b) => b.type === 'tool_result')
+  const firstPrompt = all.find(isPrompt)
+  const session = headerValue(headers['x-claude-code-session-id'])
+  return {
+    lastUserText: lastPrompt ? promptText(lastPrompt) : '',
+    conversationKey: session
+      ? `session:${session}`
+      : `first-user:${firstPrompt ? promptText(firstPrompt) : ''}`,
+    isFollowUp: lastResult !== undefined,
+    ...(lastResult ? { lastToolOutput: toolResultText(lastResult) } : {}),
+  }
+}
+
+const estimateTokens = (text: string) => Math.max(1, Math.ceil(text.length / 4))
+
+function event(type: string, fields: Record<string, unknown> = {}): SseEvent {
+  return { event: type, data: { type, ...fields } }
+}
+
+/** The content block of a step and the deltas that stream it. */
+function blockEvents(
+  step: OutputStep,
+  ctx: RenderContext,
+): { start: unknown; deltas: unknown[]; stop: string } {
+  if (step.kind === 'text') {
+    const pieces = step.deltas ? splitIntoDeltas(step.text) : [step.text]
+    return {
+      start: { type: 'text', text: '' },
+      deltas: pieces.map((text) => ({ type: 'text_delta', text })),
+      stop: 'end_turn',
+    }
+  }
+  // Claude Code has no patch tool: an apply_patch step is played as a Bash command that applies it.
+  const command =
+    step.kind === 'exec_command'
+      ? step.workdir
+        ? `cd ${JSON.stringify(step.workdir)} && ${step.cmd}`
+        : step.cmd
+      : `git apply <<'PATCH'\n${step.patch}\nPATCH`
+  return {
+    start: { type: 'tool_use', id: ctx.nextId('toolu'), name: 'Bash', input: {} },
+    deltas: [{ type: 'input_json_delta', partial_json: JSON.stringify({ command }) }],
+    stop: 'tool_use',
+  }
+}
+
+function render(step: OutputStep, ctx: RenderContext): SseEvent[] {
+  const model = parseBody(ctx.body).model ?? 'mock-model'
+  const inputTokens = estimateTokens(JSON.stringify(ctx.body ?? ''))
+  const { start, deltas, stop } = blockEvents(step, ctx)
+  const outputTokens = estimateTokens(JSON.stringify(deltas))
+  return [
+    event('message_start', {
+      message: {
+        id: ctx.nextId('msg'),
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: inputTokens, output_tokens: 1 },
+      },
+    }),
+    event('content_block_start', { index: 0, content_block: start }),
+    ...deltas.map((delta) => event('content_block_delta', { index: 0, delta })),
+    event('content_block_stop', { index: 0 }),
+    event('message_delta', {
+      delta: { stop_reason: stop, stop_sequence: null },
+      usage: { output_tokens: outputTokens },
+    }),
+    event('message_stop'),
+  ]
+}
+
+export const anthropicMessages: WireFormat = {
+  name: 'anthropic-messages',
+  handles: (method, path) => method === 'POST' && (path === '/v1/messages' || path === '/messages'),
+  describeTurn,
+  render,
+  renderDropPrelude: (ctx) => [
+    event('message_start', {
+      message: { id: ctx.nextId('msg'), type: 'message', role: 'assistant', content: [], usage: {} },
+    }),
+  ],
+  errorBody: (status) =>
+    JSON.stringify({
+      type: 'error',
+      error: {
+        type: status === 429 ? 'rate_limit_error' : status >= 500 ? 'api_error' : 'invalid_request_error',
+        message: `mock-llm http_error ${status}`,
+      },
+    }),
+}
