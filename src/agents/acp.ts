@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { Config } from '../config/load.js'
+import type { SandboxMode } from '../config/schema.js'
 import { AppError } from '../core/errors.js'
 import type { AgentEvent } from '../protocol/events.js'
 import type { EndReason } from '../protocol/outcome.js'
@@ -22,8 +23,25 @@ const endReasons = new Set<EndReason>(['timed_out', 'cancelled', 'client_gone', 
 const abortReason = (reason: unknown): EndReason =>
   typeof reason === 'string' && endReasons.has(reason as EndReason) ? (reason as EndReason) : 'cancelled'
 
-/** One-shot runs have nobody to ask: every permission request is declined. */
-const declineAll: SessionHooks = { requestApproval: async () => 'decline' }
+/**
+ * One-shot runs have nobody to ask, so the run's sandbox answers: read-only declines everything,
+ * workspace-write accepts what happens inside the run's cwd (commands run there, files changed there),
+ * danger-full-access accepts everything. The agent's own sandbox (codex-acp's sandbox_mode) still applies.
+ */
+function sandboxHooks(sandbox: SandboxMode | undefined, cwd: string): SessionHooks {
+  const inside = (p: string) => {
+    const rel = path.relative(cwd, path.resolve(cwd, p))
+    return rel === '' || (!rel.startsWith(`..${path.sep}`) && rel !== '..' && !path.isAbsolute(rel))
+  }
+  return {
+    requestApproval: async (ask) => {
+      if (sandbox === 'danger-full-access') return 'accept'
+      if (sandbox !== 'workspace-write') return 'decline'
+      const paths = [...(ask.cwd ? [ask.cwd] : []), ...(ask.changes ?? []).map((c) => c.path)]
+      return ask.kind !== 'permission' && paths.length > 0 && paths.every(inside) ? 'accept' : 'decline'
+    },
+  }
+}
 
 /**
  * `acp:<name>`: any Agent Client Protocol agent over stdio (@agentclientprotocol/sdk), one agent process
@@ -108,7 +126,7 @@ export class AcpDriver implements SessionDriver {
         command: agent.launch.command,
         ...(agent.pid !== undefined ? { pid: agent.pid } : {}),
       }
-      const session = await this.start(agent, req.cwd, declineAll)
+      const session = await this.start(agent, req.cwd, sandboxHooks(req.sandbox, req.cwd))
       yield { type: 'agent.session', agent: this.id, agentSessionId: session.agentSessionId }
       for await (const ev of session.turn(
         [{ type: 'text', text: req.prompt }],
