@@ -6,7 +6,9 @@ export function renderCapabilityMatrix(drivers: readonly AgentDriver[]): string 
   const rows = drivers.map(
     (d) => `| \`${d.id}\` | ${columns.map((c) => (d.capabilities[c] ? 'yes' : '-')).join(' | ')} |`,
   )
-  return [`| agent | ${columns.join(' | ')} |`, `|---|${columns.map(() => '---').join('|')}|`, ...rows].join('\n')
+  return [`| agent | ${columns.join(' | ')} |`, `|---|${columns.map(() => '---').join('|')}|`, ...rows].join(
+    '\n',
+  )
 }
 
 export const capabilityMatrixMarkers = ['<!-- capabilities:start -->', '<!-- capabilities:end -->'] as const

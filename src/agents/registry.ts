@@ -1,7 +1,7 @@
 import type { Config } from '../config/load.js'
 import { AppError } from '../core/errors.js'
-import { ClaudeDriver } from './claude.js'
 import { AcpDriver } from './acp.js'
+import { ClaudeDriver } from './claude.js'
 import { CliDriver } from './cli.js'
 import { CodexDriver } from './codex.js'
 import { CopilotDriver } from './copilot.js'
