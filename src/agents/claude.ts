@@ -13,6 +13,7 @@ import {
 } from './claude/probe.js'
 import { ClaudeSession } from './claude/session.js'
 import { createClaudeMapper } from './claude/stream-events.js'
+import { cliStatus } from './cli-status.js'
 import { notStarted } from './codex-exec.js'
 import type { AgentStatus, RunRequest } from './driver.js'
 import { runProcess } from './process-run.js'
@@ -68,16 +69,14 @@ export class ClaudeDriver implements SessionDriver {
   async probe(): Promise<AgentStatus> {
     this.version ??= this.binary ? readClaudeVersion(this.binary, this.childEnv()) : Promise.resolve(null)
     const version = await this.version
-    const ready = this.binary !== null && version !== null
-    const authenticated = claudeHasCredentials(this.config, this.serverEnv)
-    return {
+    return cliStatus({
       id: this.id,
-      installed: ready,
-      version,
-      authenticated,
-      hint: !ready ? claudeInstallHint : authenticated ? null : claudeAuthHint,
       binary: this.binary,
-    }
+      version,
+      authenticated: claudeHasCredentials(this.config, this.serverEnv),
+      installHint: claudeInstallHint,
+      authHint: claudeAuthHint,
+    })
   }
 
   run(req: RunRequest, signal: AbortSignal): AsyncIterable<AgentEvent> {

@@ -4,6 +4,7 @@ import path from 'node:path'
 import type { Config } from '../config/load.js'
 import { baseChildEnv } from '../process/child-env.js'
 import type { AgentEvent } from '../protocol/events.js'
+import { cliStatus } from './cli-status.js'
 import { createCodexExecMapper } from './codex/exec-events.js'
 import { codexAuthHint, codexHasCredentials, codexInstallHint, readVersion } from './codex/probe.js'
 import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
@@ -40,16 +41,14 @@ export class CodexExecDriver implements AgentDriver {
     const installed = this.binary !== null
     this.version ??= installed ? readVersion(this.binary!, this.childEnv()) : Promise.resolve(null)
     const version = await this.version
-    const authenticated = codexHasCredentials(this.config, this.serverEnv)
-    const ready = installed && version !== null
-    return {
+    return cliStatus({
       id: this.id,
-      installed: ready,
-      version,
-      authenticated,
-      hint: !ready ? codexInstallHint : authenticated ? null : codexAuthHint,
       binary: this.binary,
-    }
+      version,
+      authenticated: codexHasCredentials(this.config, this.serverEnv),
+      installHint: codexInstallHint,
+      authHint: codexAuthHint,
+    })
   }
 
   /** The argv after the binary; the prompt goes through stdin (`-`), so its size is not limited by argv. */

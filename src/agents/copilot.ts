@@ -3,6 +3,7 @@ import type { Config } from '../config/load.js'
 import type { SandboxMode } from '../config/schema.js'
 import { AppError } from '../core/errors.js'
 import type { AgentEvent } from '../protocol/events.js'
+import { cliStatus } from './cli-status.js'
 import { notStarted } from './codex-exec.js'
 import { type CopilotInvocation, copilotArgs } from './copilot/args.js'
 import { resolveCopilotBinary } from './copilot/binary.js'
@@ -60,16 +61,14 @@ export class CopilotDriver implements SessionDriver {
     const installed = this.binary !== null
     this.version ??= installed ? readCopilotVersion(this.binary!, this.childEnv()) : Promise.resolve(null)
     const version = await this.version
-    const authenticated = copilotHasCredentials(this.config, this.serverEnv)
-    const ready = installed && version !== null
-    return {
+    return cliStatus({
       id: this.id,
-      installed: ready,
-      version,
-      authenticated,
-      hint: !ready ? copilotInstallHint : authenticated ? null : copilotAuthHint,
       binary: this.binary,
-    }
+      version,
+      authenticated: copilotHasCredentials(this.config, this.serverEnv),
+      installHint: copilotInstallHint,
+      authHint: copilotAuthHint,
+    })
   }
 
   /** The model a request asks for; none (or `auto`) leaves it to COPILOT_MODEL in the env. */

@@ -3,6 +3,7 @@ import type { Config } from '../config/load.js'
 import { AppError } from '../core/errors.js'
 import { baseChildEnv } from '../process/child-env.js'
 import type { AgentEvent } from '../protocol/events.js'
+import { cliStatus } from './cli-status.js'
 import { readVersion } from './codex/probe.js'
 import { notStarted } from './codex-exec.js'
 import type { AgentStatus, RunRequest } from './driver.js'
@@ -66,16 +67,14 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
     const installed = this.binary !== null
     this.version ??= installed ? readVersion(this.binary!, this.childEnv()) : Promise.resolve(null)
     const version = await this.version
-    const authenticated = geminiHasCredentials(this.config, this.home)
-    const ready = installed && version !== null
-    return {
+    return cliStatus({
       id: this.id,
-      installed: ready,
-      version,
-      authenticated,
-      hint: !ready ? geminiInstallHint : authenticated ? null : geminiAuthHint(this.home),
       binary: this.binary,
-    }
+      version,
+      authenticated: geminiHasCredentials(this.config, this.home),
+      installHint: geminiInstallHint,
+      authHint: geminiAuthHint(this.home),
+    })
   }
 
   /** The argv after the binary; the prompt goes through stdin (`-p ''` appends nothing to it). */

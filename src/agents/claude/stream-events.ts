@@ -1,6 +1,7 @@
 import type { AgentEvent } from '../../protocol/events.js'
 import type { Item } from '../../protocol/items.js'
 import type { Usage } from '../../protocol/outcome.js'
+import { parseAgentLine } from '../json-lines.js'
 import type { LineMapper } from '../process-run.js'
 import {
   type ClaudeLine,
@@ -160,16 +161,9 @@ export function createClaudeMapper(agent = 'claude'): LineMapper & { sessionId()
 
   return {
     map(line) {
-      if (line.trim() === '') return []
-      let json: unknown
-      try {
-        json = JSON.parse(line)
-      } catch {
-        return raw(line)
-      }
-      const parsed = claudeLine.safeParse(json)
-      if (!parsed.success) return raw(json)
-      const ev = parsed.data
+      const parsed = parseAgentLine(line, claudeLine, agent)
+      if ('events' in parsed) return parsed.events
+      const { event: ev, json } = parsed
       switch (ev.type) {
         case 'system':
           sessionId = ev.session_id

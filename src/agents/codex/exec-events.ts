@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { AgentEvent } from '../../protocol/events.js'
 import type { Item } from '../../protocol/items.js'
 import type { Usage } from '../../protocol/outcome.js'
+import { parseAgentLine } from '../json-lines.js'
 import type { LineMapper } from '../process-run.js'
 
 /** The JSONL that `codex exec --json` prints, parsed at the boundary (never cast). */
@@ -110,16 +111,9 @@ export function createCodexExecMapper(agent = 'codex'): LineMapper & { threadId(
 
   return {
     map(line) {
-      if (line.trim() === '') return []
-      let json: unknown
-      try {
-        json = JSON.parse(line)
-      } catch {
-        return raw(line)
-      }
-      const parsed = codexExecEvent.safeParse(json)
-      if (!parsed.success) return raw(json)
-      const ev = parsed.data
+      const parsed = parseAgentLine(line, codexExecEvent, agent)
+      if ('events' in parsed) return parsed.events
+      const { event: ev, json } = parsed
       switch (ev.type) {
         case 'thread.started':
           threadId = ev.thread_id

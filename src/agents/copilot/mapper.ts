@@ -1,6 +1,7 @@
 import type { AgentEvent } from '../../protocol/events.js'
 import type { Item } from '../../protocol/items.js'
 import type { Usage } from '../../protocol/outcome.js'
+import { parseAgentLine } from '../json-lines.js'
 import type { LineMapper } from '../process-run.js'
 import { type CopilotEvent, copilotEvent, shellArguments, shellTools } from './events.js'
 
@@ -152,15 +153,8 @@ export function createCopilotMapper(opts: CopilotMapperOptions = {}): CopilotMap
 
   return {
     map(line) {
-      if (line.trim() === '') return []
-      let json: unknown
-      try {
-        json = JSON.parse(line)
-      } catch {
-        return raw(line)
-      }
-      const parsed = copilotEvent.safeParse(json)
-      return parsed.success ? mapEvent(parsed.data, json) : raw(json)
+      const parsed = parseAgentLine(line, copilotEvent, agent)
+      return 'events' in parsed ? parsed.events : mapEvent(parsed.event, parsed.json)
     },
     finalResponse: () => finalResponse,
     usage: () => usage,

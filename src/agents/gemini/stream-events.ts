@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { AgentEvent } from '../../protocol/events.js'
 import type { Item } from '../../protocol/items.js'
 import type { Usage } from '../../protocol/outcome.js'
+import { parseAgentLine } from '../json-lines.js'
 import type { LineMapper } from '../process-run.js'
 
 /** The JSONL that `gemini -o stream-json` prints (init, message, tool_use, tool_result, error, result). */
@@ -175,15 +176,8 @@ export function createGeminiStreamMapper(agent = 'gemini'): LineMapper & { sessi
 
   return {
     map(line) {
-      if (line.trim() === '') return []
-      let json: unknown
-      try {
-        json = JSON.parse(line)
-      } catch {
-        return raw(line)
-      }
-      const parsed = geminiStreamEvent.safeParse(json)
-      return parsed.success ? map(parsed.data, json) : raw(json)
+      const parsed = parseAgentLine(line, geminiStreamEvent, agent)
+      return 'events' in parsed ? parsed.events : map(parsed.event, parsed.json)
     },
     finalResponse: () => finalResponse ?? message?.text ?? null,
     usage: () => usage,
