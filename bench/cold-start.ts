@@ -1,0 +1,289 @@
+/**
+ * Cold start per agent: one one-shot run with a trivial prompt and an instant mock text answer, through the
+ * gateway (POST /v1/runs?wait=true {agent, prompt}) vs the same CLI spawned directly with the argv and env
+ * its driver builds (stdout read to the end), interleaved per iteration.
+ *
+ * Agents: codex-exec, claude, gemini, copilot (direct and gateway); acp:codex-acp through the gateway only
+ * (a direct run would need an ACP client: initialize, session/new, session/prompt).
+ *
+ * Usage: npx tsx bench/cold-start.ts [--iterations N] [--warmup N]   (defaults 8 and 1)
+ * Not a test: exits 0 when every run produced the expected answer, 1 otherwise (after cleaning up).
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import type { ClaudeDriver } from '../src/agents/claude.js'
+import type { CodexExecDriver } from '../src/agents/codex-exec.js'
+import { copilotArgs } from '../src/agents/copilot/args.js'
+import type { CopilotDriver } from '../src/agents/copilot.js'
+import { ensureGeminiSettings } from '../src/agents/gemini/home.js'
+import type { GeminiDriver } from '../src/agents/gemini.js'
+import { type RunningServer, startServer } from '../src/http/server.js'
+import { type MockLlm, startMockLlm } from '../test/mock-llm/index.js'
+import { gatewayEnv, testApiKey, testModel } from '../test/support/gateway.js'
+import { tempDir, testBase } from '../test/support/temp.js'
+import { markdownTable, median } from './stats.js'
+
+const answer = 'Hello from the cold-start mock.'
+const prompt = 'Say hello.'
+const opTimeoutMs = 120_000
+
+class BenchError extends Error {}
+
+/** How to spawn one agent directly: binary, argv, env and stdin, as its driver would. */
+interface DirectCommand {
+  binary: string
+  args: string[]
+  env: NodeJS.ProcessEnv
+  stdin: string | null
+}
+
+interface Agent {
+  id: string
+  direct: (() => Promise<DirectCommand>) | null
+}
+
+function parseOptions(): { iterations: number; warmup: number } {
+  const { values } = parseArgs({
+    options: { iterations: { type: 'string', short: 'n' }, warmup: { type: 'string' } },
+    strict: true,
+  })
+  const count = (raw: string | undefined, fallback: number, name: string, minimum: number) => {
+    if (raw === undefined || raw.trim() === '') return fallback
+    const n = Number(raw)
+    if (!Number.isInteger(n) || n < minimum)
+      throw new BenchError(`${name} must be an integer >= ${minimum}, got "${raw}"`)
+    return n
+  }
+  return {
+    iterations: count(values.iterations ?? process.env.BENCH_ITERATIONS, 8, 'iterations', 1),
+    warmup: count(values.warmup, 1, 'warmup', 0),
+  }
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL')
+  } catch {
+    // already gone
+  }
+}
+
+/** Spawns like src/process/spawn-group.ts (own process group, three pipes), reads stdout to the end. */
+async function runDirect(id: string, cmd: DirectCommand, cwd: string): Promise<number> {
+  const t0 = performance.now()
+  const child: ChildProcessWithoutNullStreams = spawn(cmd.binary, cmd.args, {
+    cwd,
+    env: cmd.env,
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    windowsHide: true,
+  })
+  child.stdin.on('error', () => {})
+  if (cmd.stdin) child.stdin.end(cmd.stdin)
+  else child.stdin.end()
+  const out: Buffer[] = []
+  const err: Buffer[] = []
+  child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
+  child.stderr.on('data', (chunk: Buffer) => err.push(chunk))
+  const killer = setTimeout(() => {
+    if (child.pid !== undefined) killGroup(child.pid)
+  }, opTimeoutMs)
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', (c) => resolve(c))
+  }).finally(() => clearTimeout(killer))
+  const totalMs = performance.now() - t0
+  const stdout = Buffer.concat(out).toString('utf8')
+  if (code !== 0 || !stdout.includes(answer))
+    throw new BenchError(
+      `direct ${id}: exited ${code} without the expected answer\nstdout:\n${stdout}\nstderr:\n${Buffer.concat(err).toString('utf8')}`,
+    )
+  return totalMs
+}
+
+async function runGateway(id: string, server: RunningServer): Promise<number> {
+  const body = JSON.stringify({ agent: id, prompt })
+  const t0 = performance.now()
+  const res = await fetch(`${server.url}/v1/runs?wait=true`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    signal: AbortSignal.timeout(opTimeoutMs),
+  })
+  const run = (await res.json()) as { status?: string; finalResponse?: string }
+  const totalMs = performance.now() - t0
+  if (res.status !== 200 || run.status !== 'succeeded' || run.finalResponse?.trim() !== answer)
+    throw new BenchError(
+      `gateway ${id}: HTTP ${res.status} without the expected answer: ${JSON.stringify(run)}`,
+    )
+  return totalMs
+}
+
+function agents(server: RunningServer, workspace: string): Agent[] {
+  const registry = server.ctx.registry
+  const codex = registry.get('codex-exec') as CodexExecDriver
+  const claude = registry.get('claude') as ClaudeDriver
+  const gemini = registry.get('gemini') as GeminiDriver
+  const copilot = registry.get('copilot') as CopilotDriver
+  const need = (binary: string | null, id: string) => {
+    if (!binary) throw new BenchError(`${id} is not installed (npm ci installs the pinned CLIs)`)
+    return binary
+  }
+  return [
+    {
+      id: 'codex-exec',
+      direct: async () => ({
+        binary: need(codex.binary, 'codex'),
+        args: codex.buildArgs({ prompt, cwd: workspace }),
+        env: codex.childEnv(),
+        stdin: prompt,
+      }),
+    },
+    {
+      id: 'claude',
+      direct: async () => ({
+        binary: need(claude.binary, 'claude'),
+        args: claude.buildArgs({}),
+        env: claude.childEnv('read-only'),
+        stdin: prompt,
+      }),
+    },
+    {
+      id: 'gemini',
+      direct: async () => {
+        // The driver writes its settings once before the first run; the direct run needs the same files.
+        await ensureGeminiSettings(gemini.home)
+        return {
+          binary: need(gemini.binary, 'gemini'),
+          args: gemini.buildArgs({}),
+          env: gemini.childEnv(),
+          stdin: prompt,
+        }
+      },
+    },
+    {
+      id: 'copilot',
+      direct: async () => ({
+        binary: need(copilot.binary, 'copilot'),
+        args: copilotArgs({ prompt, sandbox: copilot.sandbox() }),
+        env: copilot.childEnv(),
+        stdin: null,
+      }),
+    },
+    { id: 'acp:codex-acp', direct: null },
+  ]
+}
+
+function machine(): string[] {
+  const cpus = os.cpus()
+  return [
+    `date:    ${new Date().toISOString()}`,
+    `cpu:     ${cpus[0]?.model ?? 'unknown'} (${cpus.length} cores)`,
+    `memory:  ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
+    `os:      ${os.type()} ${os.release()} ${os.arch()}`,
+    `node:    ${process.version}`,
+    `load:    ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (1/5/15 min, at the start)`,
+  ]
+}
+
+async function main(): Promise<void> {
+  const { iterations, warmup } = parseOptions()
+  // Every temp dir the test helpers create (gateway dirs, CODEX_HOME, agent homes) lands under this root.
+  const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'agw-bench-'))
+  const stop = new AbortController()
+  const onSigint = () => stop.abort()
+  process.once('SIGINT', onSigint)
+  process.env.AGW_TEST_TMP = tmpRoot
+  let mock: MockLlm | undefined
+  let server: RunningServer | undefined
+  try {
+    mock = await startMockLlm()
+    mock.setDefault({ kind: 'text', text: answer })
+    // The env each agent needs against the mock, as in test/integration/ai-provider-agents.test.ts.
+    const { env, dir, workspace } = gatewayEnv(mock, {
+      ANTHROPIC_BASE_URL: mock.url,
+      ANTHROPIC_API_KEY: testApiKey,
+      CLAUDE_CODE_MAX_RETRIES: '0',
+      GEMINI_API_KEY: testApiKey,
+      GOOGLE_GEMINI_BASE_URL: mock.url,
+      GEMINI_MODEL: 'gemini-2.5-flash',
+      GEMINI_CLI_HOME: tempDir('gemini-home-'),
+      TMPDIR: tempDir('gemini-tmp-'),
+      COPILOT_PROVIDER_BASE_URL: mock.baseUrl,
+      COPILOT_PROVIDER_API_KEY: testApiKey,
+      COPILOT_MODEL: testModel,
+      COPILOT_PKG_CACHE_HOME: `${testBase()}/copilot-pkg-cache`,
+    })
+    server = await startServer({ env, cwd: dir, logger: false })
+    const cwd = realpathSync(workspace)
+    const list = agents(server, cwd)
+    const commands = new Map<string, DirectCommand>()
+    for (const a of list) if (a.direct) commands.set(a.id, await a.direct())
+
+    console.log('agent-gateway benchmark: cold start per agent, direct CLI vs POST /v1/runs?wait=true\n')
+    console.log(machine().join('\n'))
+    console.log(
+      `runs:    ${warmup} warm-up round(s), then ${iterations} iterations per mode, interleaved direct, gateway\n`,
+    )
+
+    const samples = new Map(list.map((a) => [a.id, { direct: [] as number[], gateway: [] as number[] }]))
+    for (const a of list) {
+      const cmd = commands.get(a.id)
+      const s = samples.get(a.id)!
+      for (let i = 0; i < warmup + iterations; i++) {
+        if (stop.signal.aborted) throw new BenchError('interrupted')
+        // Alternate which mode goes first, so neither always follows the other.
+        const order = i % 2 === 0 ? (['direct', 'gateway'] as const) : (['gateway', 'direct'] as const)
+        for (const mode of order) {
+          if (mode === 'direct' && !cmd) continue
+          const t = mode === 'direct' ? await runDirect(a.id, cmd!, cwd) : await runGateway(a.id, server)
+          if (i >= warmup) s[mode].push(t)
+        }
+        if (process.stderr.isTTY) process.stderr.write(`\r${a.id} ${i + 1}/${warmup + iterations}   `)
+      }
+      if (process.stderr.isTTY) process.stderr.write('\n')
+    }
+
+    const rows = [['agent', 'direct median ms', 'gateway median ms', 'ratio', 'added ms']]
+    for (const a of list) {
+      const s = samples.get(a.id)!
+      const g = median(s.gateway)
+      if (s.direct.length === 0) {
+        rows.push([a.id, '- (gateway only)', g.toFixed(1), '-', '-'])
+        continue
+      }
+      const d = median(s.direct)
+      const added = g - d
+      rows.push([
+        a.id,
+        d.toFixed(1),
+        g.toFixed(1),
+        (g / d).toFixed(3),
+        `${added >= 0 ? '+' : ''}${added.toFixed(1)}`,
+      ])
+    }
+    console.log(markdownTable(rows, [false, true, true, true, true]))
+    console.log(
+      `\nload:    ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} (1/5/15 min, at the end)`,
+    )
+  } finally {
+    await server?.close()
+    await mock?.close()
+    rmSync(tmpRoot, { recursive: true, force: true })
+    process.off('SIGINT', onSigint)
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof BenchError ? `bench failed: ${error.message}` : error)
+  process.exitCode = 1
+})
