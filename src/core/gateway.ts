@@ -25,8 +25,11 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   await approvals.recover()
   await sessions.recover()
   await runs.startRetention()
-  // Warm the probes (codex --version) so the first request does not pay for them.
-  for (const driver of registry.list()) void driver.probe().catch(() => {})
+  // Warm the default agent's probe (its --version) so the first /hello or /chat does not pay for it.
+  void registry
+    .find(config.AI_PROVIDER)
+    ?.probe()
+    .catch(() => {})
   return { config, registry, active, store, runs, sessions, approvals }
 }
 

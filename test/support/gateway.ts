@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll } from 'vitest'
 import { startServer } from '../../src/http/server.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { makeCodexHome } from './codex-home.js'
-import { tempDir } from './temp.js'
+import { tempDir, testBase } from './temp.js'
 
 export const testModel = 'gpt-5.5'
 export const testApiKey = 'sk-test-secret-key-0123456789'
@@ -30,6 +30,8 @@ export function gatewayEnv(mock: MockLlm | null, overrides: Record<string, strin
     CODEX_MODEL: testModel,
     CODEX_MAX_RETRIES: '0',
     KILL_GRACE_MS: '500',
+    // copilot unpacks ~235 MB on its first start (any probe of it, e.g. GET /health): once per worker.
+    COPILOT_PKG_CACHE_HOME: path.join(testBase(), 'copilot-pkg-cache'),
     ...(mock ? { CODEX_API_BASE_URL: mock.baseUrl, CODEX_API_KEY: testApiKey } : {}),
     ...overrides,
   }

@@ -28,6 +28,8 @@ async function makeApp(settings: Record<string, string> = {}) {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: cwd,
     CODEX_HOME: codexHome,
+    // Only the agents these routes use: GET /health probes every offered agent.
+    AGENTS: 'codex',
     ...settings,
   }
   const config = loadConfig(env, cwd)
