@@ -55,6 +55,28 @@ describe.each(Object.keys(agents))('AI_PROVIDER=%s', (agent) => {
     expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
   })
 
+  it('not installed: 503 saying so, and codex still answers', async () => {
+    const gw = await startGateway(mock, {
+      AI_PROVIDER: agent,
+      [`${agent.toUpperCase()}_PATH`]: '/nonexistent/agent-cli',
+      ...agents[agent]!(mock),
+    })
+    try {
+      const res = await fetch(`${gw.url}/hello`)
+      expect(res.status).toBe(503)
+      expect(await res.json()).toMatchObject({ error: `${agent} CLI is not installed`, provider: agent })
+      const listed = (await (await fetch(`${gw.url}/v1/agents`)).json()) as {
+        agents: { id: string; installed: boolean }[]
+      }
+      expect(listed.agents.find((a) => a.id === agent)?.installed).toBe(false)
+      mock.setDefault({ kind: 'text', text: 'codex still works' })
+      const run = await postJson(`${gw.url}/v1/runs?wait=true`, { agent: 'codex', prompt: 'are you there' })
+      expect(await run.json()).toMatchObject({ status: 'succeeded', finalResponse: 'codex still works' })
+    } finally {
+      await gw.close()
+    }
+  })
+
   it('without credentials: 503 naming what to set', async () => {
     const gw = await startGateway(null, { AI_PROVIDER: agent, GEMINI_CLI_HOME: tempDir('gemini-home-') })
     try {
