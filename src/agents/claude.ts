@@ -8,12 +8,12 @@ import {
   claudeAuthHint,
   claudeHasCredentials,
   claudeInstallHint,
-  readClaudeVersion,
   resolveClaudeBinary,
 } from './claude/probe.js'
 import { ClaudeSession } from './claude/session.js'
 import { createClaudeMapper } from './claude/stream-events.js'
 import { cliStatus } from './cli-status.js'
+import { readCliVersion } from './cli-version.js'
 import { notStarted } from './codex-exec.js'
 import type { AgentStatus, RunRequest } from './driver.js'
 import { runProcess } from './process-run.js'
@@ -67,7 +67,7 @@ export class ClaudeDriver implements SessionDriver {
   }
 
   async probe(): Promise<AgentStatus> {
-    this.version ??= this.binary ? readClaudeVersion(this.binary, this.childEnv()) : Promise.resolve(null)
+    this.version ??= this.binary ? readCliVersion(this.binary, this.childEnv()) : Promise.resolve(null)
     const version = await this.version
     return cliStatus({
       id: this.id,

@@ -5,8 +5,9 @@ import type { Config } from '../config/load.js'
 import { baseChildEnv } from '../process/child-env.js'
 import type { AgentEvent } from '../protocol/events.js'
 import { cliStatus } from './cli-status.js'
+import { readCliVersion } from './cli-version.js'
 import { createCodexExecMapper } from './codex/exec-events.js'
-import { codexAuthHint, codexHasCredentials, codexInstallHint, readVersion } from './codex/probe.js'
+import { codexAuthHint, codexHasCredentials, codexInstallHint } from './codex/probe.js'
 import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
 import { resolveCodexBinary } from './codex-binary.js'
 import type { AgentDriver, AgentStatus, RunRequest } from './driver.js'
@@ -39,7 +40,7 @@ export class CodexExecDriver implements AgentDriver {
 
   async probe(): Promise<AgentStatus> {
     const installed = this.binary !== null
-    this.version ??= installed ? readVersion(this.binary!, this.childEnv()) : Promise.resolve(null)
+    this.version ??= installed ? readCliVersion(this.binary!, this.childEnv()) : Promise.resolve(null)
     const version = await this.version
     return cliStatus({
       id: this.id,

@@ -4,12 +4,12 @@ import type { SandboxMode } from '../config/schema.js'
 import { AppError } from '../core/errors.js'
 import type { AgentEvent } from '../protocol/events.js'
 import { cliStatus } from './cli-status.js'
+import { readCliVersion } from './cli-version.js'
 import { notStarted } from './codex-exec.js'
 import { type CopilotInvocation, copilotArgs } from './copilot/args.js'
 import { resolveCopilotBinary } from './copilot/binary.js'
 import { copilotAuthHint, copilotEnv, copilotHasCredentials, copilotInstallHint } from './copilot/env.js'
 import { createCopilotMapper } from './copilot/mapper.js'
-import { readCopilotVersion } from './copilot/probe.js'
 import { CopilotSession } from './copilot/session.js'
 import type { AgentStatus, RunRequest } from './driver.js'
 import { runProcess } from './process-run.js'
@@ -59,7 +59,7 @@ export class CopilotDriver implements SessionDriver {
 
   async probe(): Promise<AgentStatus> {
     const installed = this.binary !== null
-    this.version ??= installed ? readCopilotVersion(this.binary!, this.childEnv()) : Promise.resolve(null)
+    this.version ??= installed ? readCliVersion(this.binary!, this.childEnv()) : Promise.resolve(null)
     const version = await this.version
     return cliStatus({
       id: this.id,

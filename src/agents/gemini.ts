@@ -4,7 +4,7 @@ import { AppError } from '../core/errors.js'
 import { baseChildEnv } from '../process/child-env.js'
 import type { AgentEvent } from '../protocol/events.js'
 import { cliStatus } from './cli-status.js'
-import { readVersion } from './codex/probe.js'
+import { readCliVersion } from './cli-version.js'
 import { notStarted } from './codex-exec.js'
 import type { AgentStatus, RunRequest } from './driver.js'
 import { chatExists, ensureGeminiSettings, geminiHome } from './gemini/home.js'
@@ -65,7 +65,7 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
 
   async probe(): Promise<AgentStatus> {
     const installed = this.binary !== null
-    this.version ??= installed ? readVersion(this.binary!, this.childEnv()) : Promise.resolve(null)
+    this.version ??= installed ? readCliVersion(this.binary!, this.childEnv()) : Promise.resolve(null)
     const version = await this.version
     return cliStatus({
       id: this.id,

@@ -2,29 +2,6 @@ import { existsSync, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { Config } from '../../config/load.js'
-import { readText } from '../../process/lines.js'
-import { spawnGroup } from '../../process/spawn-group.js'
-
-/** Runs `<binary> --version` (bounded) and returns the version string, or null when it cannot run. */
-export async function readVersion(binary: string, env: Record<string, string>): Promise<string | null> {
-  const proc = spawnGroup({
-    command: binary,
-    args: ['--version'],
-    cwd: os.tmpdir(),
-    env,
-    timeoutMs: 10_000,
-    killGraceMs: 500,
-  })
-  let out = ''
-  const reading = (async () => {
-    for await (const t of readText(proc.stdout)) out += t
-  })()
-  proc.stderr.resume()
-  const outcome = await proc.done
-  await reading.catch(() => {})
-  if (outcome.exitCode !== 0) return null
-  return out.trim().split(/\s+/).pop() ?? null
-}
 
 /**
  * Whether codex has credentials: a key from the gateway's settings or env, a custom endpoint, a login

@@ -1,18 +1,22 @@
 import os from 'node:os'
-import { readText } from '../../process/lines.js'
-import { spawnGroup } from '../../process/spawn-group.js'
+import { readText } from '../process/lines.js'
+import { spawnGroup } from '../process/spawn-group.js'
 
-/** Runs `copilot --version` (bounded): "GitHub Copilot CLI 1.0.102." -> "1.0.102"; null when it cannot run. */
-export async function readCopilotVersion(
+/**
+ * Runs `<binary> --version` (bounded) and returns the first version number it prints ("codex-cli 0.169.0",
+ * "2.1.330 (Claude Code)", "GitHub Copilot CLI 1.0.102." all work), or null when it cannot run.
+ */
+export async function readCliVersion(
   binary: string,
   env: Record<string, string>,
+  timeoutMs = 15_000,
 ): Promise<string | null> {
   const proc = spawnGroup({
     command: binary,
     args: ['--version'],
     cwd: os.tmpdir(),
     env,
-    timeoutMs: 15_000,
+    timeoutMs,
     killGraceMs: 500,
   })
   let out = ''
@@ -23,5 +27,5 @@ export async function readCopilotVersion(
   const outcome = await proc.done
   await reading.catch(() => {})
   if (outcome.exitCode !== 0) return null
-  return /\d+\.\d+\.\d+(?:[-+][\w.]+)?/.exec(out)?.[0] ?? null
+  return /\d+\.\d+(?:\.\d+)?(?:[-+][\w.]*\w)?/.exec(out)?.[0] ?? null
 }
