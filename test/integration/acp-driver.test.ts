@@ -28,6 +28,28 @@ describeDriverContract('acp:codex-acp', {
   writableRequest: { sandbox: 'workspace-write' },
 })
 
+// acp:claude-agent-acp (Claude Code behind ACP) against the mock's Anthropic Messages format. Claude Code
+// also asks the model for a session title: the mock answers that side request itself (`side: true`).
+
+function claudeAcp(mock: MockLlm, command?: string) {
+  const { env, dir, workspace } = gatewayEnv(null, {
+    ANTHROPIC_BASE_URL: mock.url,
+    ANTHROPIC_API_KEY: 'sk-ant-test',
+    CLAUDE_CODE_MAX_RETRIES: '0',
+  })
+  const spec = acpPreset('claude-agent-acp')
+  return {
+    driver: new AcpDriver(loadConfig(env, dir), command ? { ...spec, command } : spec, env),
+    workspace,
+  }
+}
+
+describeDriverContract('acp:claude-agent-acp', {
+  create: (mock) => claudeAcp(mock).driver,
+  createMissing: (mock) => claudeAcp(mock, '/nonexistent/claude-agent-acp').driver,
+  writableRequest: { sandbox: 'danger-full-access' },
+})
+
 async function collect(session: AgentSession, text: string, signal = new AbortController().signal) {
   const events: AgentEvent[] = []
   for await (const ev of session.turn([{ type: 'text', text }], signal)) events.push(ev)
@@ -191,7 +213,6 @@ describe('acp:codex-acp sessions', () => {
   })
 })
 
-// acp:claude-agent-acp (Claude Code behind ACP) against the mock's Anthropic Messages format.
 describe('acp:claude-agent-acp permissions', () => {
   let mock: MockLlm
   let session: AgentSession | undefined
@@ -260,4 +281,63 @@ describe('acp:claude-agent-acp permissions', () => {
       expect(events.at(-1)?.type).toBe('turn.completed')
     }, 60_000)
   }
+})
+
+describe('acp:claude-agent-acp sessions', () => {
+  let mock: MockLlm
+  let session: AgentSession | undefined
+  let workspace: string
+
+  const open = async () => {
+    const h = claudeAcp(mock)
+    workspace = h.workspace
+    session = await h.driver.openSession({ cwd: workspace }, { requestApproval: async () => 'decline' })
+    return session
+  }
+
+  beforeAll(async () => {
+    mock = await startMockLlm()
+  })
+  afterAll(async () => {
+    await mock?.close()
+  })
+  afterEach(async () => {
+    await session?.close()
+    session = undefined
+    expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
+    mock.reset()
+  })
+
+  it('two turns in one session: the last model request carries the first turn', async () => {
+    mock.script({ kind: 'text', text: 'answer one' }, { kind: 'text', text: 'answer two' })
+    const s = await open()
+    const first = await collect(s, 'prompt one')
+    const second = await collect(s, 'prompt two')
+    for (const [i, events] of [first, second].entries()) {
+      expectWellFormed(events)
+      expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+      expect(messages(events)).toEqual([['answer one', 'answer two'][i]])
+    }
+    for (const text of ['prompt one', 'answer one', 'prompt two']) expect(requestInput(mock)).toContain(text)
+  }, 60_000)
+
+  it('aborting a slow turn cancels it (interrupted); close leaves no process', async () => {
+    mock.script({ kind: 'text', text: 'too late', delayMs: 20_000 })
+    const s = await open()
+    const controller = new AbortController()
+    const events: AgentEvent[] = []
+    const started = Date.now()
+    for await (const ev of s.turn([{ type: 'text', text: 'take your time' }], controller.signal)) {
+      events.push(ev)
+      if (ev.type === 'turn.started') {
+        await waitFor(() => mock.requests.some((r) => !r.side))
+        controller.abort()
+      }
+    }
+    expectWellFormed(events)
+    expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
+    expect(Date.now() - started).toBeLessThan(8000)
+    await s.close()
+    expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
+  }, 60_000)
 })

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { findWireFormat } from './formats/index.js'
+import { findWireFormat, type TurnInfo } from './formats/index.js'
 import { modelList } from './models.js'
 import { readBody } from './read-body.js'
 import { playStep, sendJson } from './respond.js'
@@ -22,6 +22,12 @@ export async function startMockLlm(opts: StartMockLlmOptions = {}): Promise<Mock
   const closing = new AbortController()
   let idCounter = 0
   const nextId = (prefix: string) => `${prefix}_${++idCounter}`
+
+  function pickStep(turn: TurnInfo, request: RecordedRequest): Step {
+    const source = book.pick(turn)
+    const context: StepContext = { request, ...turn }
+    return typeof source === 'function' ? checkStep(source(context)) : source
+  }
 
   async function answerModelRequest(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const format = findWireFormat(req.method ?? '', path)
@@ -49,11 +55,11 @@ export async function startMockLlm(opts: StartMockLlmOptions = {}): Promise<Mock
       return
     }
     const turn = format.describeTurn(request.headers, body)
-    const source = book.pick(turn)
-    const context: StepContext = { request, ...turn }
-    const step: Step = typeof source === 'function' ? checkStep(source(context)) : source
+    const sideStep = format.sideAnswer?.(request.headers, body)
+    if (sideStep) request.side = true
+    const step: Step = sideStep ?? pickStep(turn, request)
     log(
-      `${req.method} ${req.url} ${preview(turn.lastUserText)}${turn.isFollowUp ? ' (tool result)' : ''} -> ${step.kind}`,
+      `${req.method} ${req.url} ${preview(turn.lastUserText)}${turn.isFollowUp ? ' (tool result)' : ''}${sideStep ? ' (side)' : ''} -> ${step.kind}`,
     )
     const gone = new AbortController()
     const goAway = () => gone.abort(new Error('mock-llm: client went away'))

@@ -24,6 +24,8 @@ export interface RecordedRequest {
   headers: Record<string, string | string[] | undefined>
   body: unknown
   at: number
+  /** A side request (answered by the format's `sideAnswer`, no scripted step consumed). */
+  side?: boolean
 }
 
 /** What a step factory sees when it is asked for the answer to a request. */
@@ -52,7 +54,10 @@ export interface MockLlm {
   /** http://127.0.0.1:PORT/v1 (what codex's base_url points at) */
   baseUrl: string
   port: number
-  /** Model requests (e.g. POST /v1/responses), recorded before they are answered. */
+  /**
+   * Model requests (e.g. POST /v1/responses), recorded before they are answered. Side requests are recorded
+   * too, flagged `side: true` (filter them out when counting the scripted ones).
+   */
   requests: RecordedRequest[]
   /** Queue steps for the next model requests, FIFO, any prompt. */
   script(...steps: StepSource[]): void

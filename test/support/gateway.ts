@@ -82,9 +82,15 @@ export function sharedGateway(overrides: Record<string, string | undefined> = {}
   return shared
 }
 
-/** The conversation a model request carried (its `input`), as text, for history assertions. */
+/**
+ * The conversation a model request carried, as text, for history assertions: its `input` (OpenAI Responses),
+ * `messages` (Anthropic Messages, Chat Completions) or `contents` (Gemini). Side requests (`side: true`, e.g.
+ * Claude Code naming the session) are skipped: `index` counts the scripted requests only, so -1 is the last
+ * non-side request.
+ */
 export function requestInput(mock: MockLlm, index = -1): string {
-  const request = mock.requests.at(index)
-  if (!request) throw new Error(`the mock has no request at ${index}`)
-  return JSON.stringify((request.body as { input?: unknown }).input ?? '')
+  const request = mock.requests.filter((r) => !r.side).at(index)
+  if (!request) throw new Error(`the mock has no (non-side) request at ${index}`)
+  const body = (request.body ?? {}) as { input?: unknown; messages?: unknown; contents?: unknown }
+  return JSON.stringify(body.input ?? body.messages ?? body.contents ?? '')
 }

@@ -345,3 +345,49 @@ describe('mock-llm demo script', () => {
     await res.body?.cancel()
   })
 })
+
+describe('mock-llm: Anthropic side requests', () => {
+  const messagesBody = (prompt: string, extra: Record<string, unknown> = {}) => ({
+    model: 'claude-test',
+    stream: true,
+    messages: [{ role: 'user', content: [{ type: 'text', text: prompt }] }],
+    ...extra,
+  })
+
+  async function postMessages(body: unknown) {
+    const res = await fetch(`${mock.url}/v1/messages?beta=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    return parseSse(await res.text())
+  }
+
+  const textOf = (events: ReturnType<typeof parseSse>) =>
+    events.map((e) => (e.data as { delta?: { text?: string } }).delta?.text ?? '').join('')
+
+  it('a session-title request is answered without consuming a scripted step and is recorded as side', async () => {
+    mock.script({ kind: 'text', text: 'scripted answer' })
+    const title = await postMessages(
+      messagesBody('<session>\nhello\n</session>', {
+        tools: [],
+        system: [{ type: 'text', text: 'You are naming a coding session so the user can pick it out.' }],
+      }),
+    )
+    expect(JSON.parse(textOf(title))).toEqual({ title: 'Mock session' })
+    const real = await postMessages(
+      messagesBody('hello', { tools: [{ name: 'Bash' }], system: 'You are an agent' }),
+    )
+    expect(textOf(real)).toBe('scripted answer')
+    expect(mock.requests.map((r) => r.side ?? false)).toEqual([true, false])
+  })
+
+  it('the same system prompt with tools is a real turn', async () => {
+    mock.script({ kind: 'text', text: 'scripted answer' })
+    const events = await postMessages(
+      messagesBody('hello', { tools: [{ name: 'Bash' }], system: 'You are naming a coding session' }),
+    )
+    expect(textOf(events)).toBe('scripted answer')
+    expect(mock.requests[0]?.side).toBeUndefined()
+  })
+})

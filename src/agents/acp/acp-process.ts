@@ -90,11 +90,18 @@ export class AcpProcess {
     return this.proc.pid
   }
 
-  /** `initialize`: our protocol version and capabilities (fs inside the cwd, no terminal). */
+  /**
+   * `initialize`: our protocol version and capabilities (fs inside the cwd, no terminal). `_meta.terminal_output`
+   * asks agents that know the terminal extension (claude-agent-acp) to report a command's output and exit code.
+   */
   initialize(): Promise<InitializeResponse> {
     return this.connection.agent.request('initialize', {
       protocolVersion: PROTOCOL_VERSION,
-      clientCapabilities: { fs: { readTextFile: true, writeTextFile: true }, terminal: false },
+      clientCapabilities: {
+        fs: { readTextFile: true, writeTextFile: true },
+        terminal: false,
+        _meta: { terminal_output: true },
+      },
       clientInfo: { name: 'agent-gateway', version: '0.1.0' },
     })
   }

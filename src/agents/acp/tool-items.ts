@@ -13,6 +13,9 @@ export interface ToolCallState {
   rawOutput?: unknown
   /** The gateway's approval hook declined it. */
   declined?: boolean
+  /** Output (chunks appended) and exit code from the terminal extension (`_meta.terminal_output` / `terminal_exit`). */
+  terminalOutput?: string
+  terminalExitCode?: number | null
 }
 
 export function mergeToolCall(prev: ToolCallState | undefined, f: ToolCallFields): ToolCallState {
@@ -24,6 +27,10 @@ export function mergeToolCall(prev: ToolCallState | undefined, f: ToolCallFields
   if (f.locations) next.locations = f.locations
   if (f.rawInput !== undefined) next.rawInput = f.rawInput
   if (f.rawOutput !== undefined) next.rawOutput = f.rawOutput
+  // terminal_output chunks are appended (codex-acp streams them; claude-agent-acp sends the output once)
+  if (f._meta?.terminal_output)
+    next.terminalOutput = (next.terminalOutput ?? '') + f._meta.terminal_output.data
+  if (f._meta?.terminal_exit) next.terminalExitCode = f._meta.terminal_exit.exit_code ?? null
   return next
 }
 
@@ -44,7 +51,7 @@ export function toolItem(t: ToolCallState, status: ItemStatus = itemStatus(t)): 
       type: 'command_execution',
       command: commandOf(t),
       aggregatedOutput: outputOf(t),
-      exitCode: exitCodeOf(t.rawOutput),
+      exitCode: exitCodeOf(t.rawOutput) ?? t.terminalExitCode ?? null,
       status,
     }
   if (t.kind === 'edit' || t.kind === 'delete')
@@ -80,6 +87,7 @@ function outputOf(t: ToolCallState): string {
   const out = record(t.rawOutput)
   for (const key of ['aggregated_output', 'formatted_output', 'output', 'stdout'])
     if (typeof out?.[key] === 'string' && out[key]) return out[key] as string
+  if (t.terminalOutput) return t.terminalOutput
   // the output may have streamed as content while the final rawOutput has none
   return textOf(t.content)
 }

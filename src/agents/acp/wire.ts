@@ -32,6 +32,17 @@ export const toolCallFields = z.object({
   locations: z.array(z.object({ path: z.string() }).loose()).nullish(),
   rawInput: z.unknown().optional(),
   rawOutput: z.unknown().optional(),
+  /**
+   * The terminal extension (we declare `_meta.terminal_output` in the client capabilities): a command's output
+   * and exit code, as claude-agent-acp reports them. A shape we do not expect is ignored, not an error.
+   */
+  _meta: z
+    .looseObject({
+      terminal_output: z.looseObject({ data: z.string() }).optional(),
+      terminal_exit: z.looseObject({ exit_code: z.number().int().nullish() }).optional(),
+    })
+    .nullish()
+    .catch(undefined),
 })
 export type ToolCallFields = z.infer<typeof toolCallFields>
 export type ToolContent = z.infer<typeof toolContent>

@@ -5,7 +5,7 @@ import type { RenderContext, SseEvent, TurnInfo, WireFormat } from './wire-forma
 
 // Anthropic Messages API (POST /v1/messages?beta=true, stream: true), as Claude Code speaks it.
 // Only /v1/messages is handled: side calls such as /v1/messages/count_tokens get the server's 404 and never
-// consume a scripted step.
+// consume a scripted step. Side requests on /v1/messages itself (see `sideAnswer`) are answered without one.
 
 const blockSchema = z.looseObject({
   type: z.string().optional(),
@@ -21,6 +21,8 @@ const messageSchema = z.looseObject({
 const bodySchema = z.looseObject({
   model: z.string().optional(),
   messages: z.array(z.unknown()).optional(),
+  system: z.union([z.string(), z.array(z.unknown())]).optional(),
+  tools: z.array(z.unknown()).optional(),
 })
 
 type Block = z.infer<typeof blockSchema>
@@ -90,6 +92,24 @@ function describeTurn(headers: Record<string, string | string[] | undefined>, bo
   }
 }
 
+/** The system prompt Claude Code sends when it asks the model for a session title (structured JSON output). */
+const sessionTitlePrompt = 'You are naming a coding session'
+
+/**
+ * Claude Code's side requests: the session-title request (no tools, a system prompt that starts with
+ * `sessionTitlePrompt`, JSON output `{"title": ...}`) sent beside the first turn of a session.
+ */
+function sideAnswer(
+  _headers: Record<string, string | string[] | undefined>,
+  body: unknown,
+): OutputStep | undefined {
+  const { system, tools } = parseBody(body)
+  if (tools !== undefined && tools.length > 0) return undefined
+  const systemTexts = toBlocks(system).map((b) => b.text ?? '')
+  if (!systemTexts.some((text) => text.startsWith(sessionTitlePrompt))) return undefined
+  return { kind: 'text', text: JSON.stringify({ title: 'Mock session' }) }
+}
+
 const estimateTokens = (text: string) => Math.max(1, Math.ceil(text.length / 4))
 
 function event(type: string, fields: Record<string, unknown> = {}): SseEvent {
@@ -156,6 +176,7 @@ export const anthropicMessages: WireFormat = {
   name: 'anthropic-messages',
   handles: (method, path) => method === 'POST' && (path === '/v1/messages' || path === '/messages'),
   describeTurn,
+  sideAnswer,
   render,
   renderDropPrelude: (ctx) => [
     event('message_start', {

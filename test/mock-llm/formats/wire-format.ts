@@ -27,6 +27,12 @@ export interface WireFormat {
   /** Does this format answer `method path` (path without query string)? */
   handles(method: string, path: string): boolean
   describeTurn(headers: Record<string, string | string[] | undefined>, body: unknown): TurnInfo
+  /**
+   * The answer to a side request the agent makes on its own (e.g. Claude Code naming the session), or
+   * undefined for a real model turn. Consulted before the scenario logic: a side request never consumes a
+   * scripted step and is recorded with `side: true`.
+   */
+  sideAnswer?(headers: Record<string, string | string[] | undefined>, body: unknown): OutputStep | undefined
   /** The full SSE stream for a step with model output. */
   render(step: OutputStep, ctx: RenderContext): SseEvent[]
   /** Events sent before the socket is destroyed for a `drop` step. */
