@@ -24,13 +24,12 @@ import { type RunningServer, startServer } from '../src/http/server.js'
 import { type MockLlm, startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv, testApiKey, testModel } from '../test/support/gateway.js'
 import { tempDir, testBase } from '../test/support/temp.js'
+import { BenchError, intOption } from './options.js'
 import { markdownTable, median } from './stats.js'
 
 const answer = 'Hello from the cold-start mock.'
 const prompt = 'Say hello.'
 const opTimeoutMs = 120_000
-
-class BenchError extends Error {}
 
 /** How to spawn one agent directly: binary, argv, env and stdin, as its driver would. */
 interface DirectCommand {
@@ -50,13 +49,7 @@ function parseOptions(): { iterations: number; warmup: number } {
     options: { iterations: { type: 'string', short: 'n' }, warmup: { type: 'string' } },
     strict: true,
   })
-  const count = (raw: string | undefined, fallback: number, name: string, minimum: number) => {
-    if (raw === undefined || raw.trim() === '') return fallback
-    const n = Number(raw)
-    if (!Number.isInteger(n) || n < minimum)
-      throw new BenchError(`${name} must be an integer >= ${minimum}, got "${raw}"`)
-    return n
-  }
+  const count = intOption
   return {
     iterations: count(values.iterations ?? process.env.BENCH_ITERATIONS, 8, 'iterations', 1),
     warmup: count(values.warmup, 1, 'warmup', 0),

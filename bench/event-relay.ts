@@ -40,13 +40,12 @@ import { type RunningServer, startServer } from '../src/http/server.js'
 import { baseChildEnv } from '../src/process/child-env.js'
 import { gatewayEnv } from '../test/support/gateway.js'
 import { readSseUntil } from '../test/support/sse-client.js'
+import { BenchError, intOption } from './options.js'
 import { markdownTable, median, percentile } from './stats.js'
 
 const agentScript = path.join(import.meta.dirname, 'replay-agent.mjs')
 const subscriberScript = path.join(import.meta.dirname, 'sse-subscribers.mjs')
 const opTimeoutMs = 120_000
-
-class BenchError extends Error {}
 
 /** CLOCK_MONOTONIC on Linux: the same clock in every process, so agent and reader timestamps compare exactly. */
 const monoMs = () => Number(process.hrtime.bigint()) / 1e6
@@ -77,12 +76,7 @@ function parseOptions(): Options {
     },
     strict: true,
   })
-  const count = (raw: string | undefined, fallback: number, name: string) => {
-    if (raw === undefined || raw.trim() === '') return fallback
-    const n = Number(raw)
-    if (!Number.isInteger(n) || n < 1) throw new BenchError(`--${name} must be an integer >= 1, got "${raw}"`)
-    return n
-  }
+  const count = intOption
   return {
     events: count(values.events, 20_000, 'events'),
     reps: count(values.reps, 3, 'reps'),

@@ -27,6 +27,7 @@ import { CodexExecDriver } from '../src/agents/codex-exec.js'
 import { type RunningServer, startServer } from '../src/http/server.js'
 import { type MockLlm, startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv, testModel } from '../test/support/gateway.js'
+import { BenchError, intOption } from './options.js'
 import { markdownTable, median, medianCi, summarize } from './stats.js'
 
 const answer = 'Hello from the benchmark mock.'
@@ -68,8 +69,6 @@ interface Sample {
   model: string | null
 }
 
-class BenchError extends Error {}
-
 type Order = 'fixed' | 'rotate'
 
 function parseOptions(): { iterations: number; warmup: number; order: Order } {
@@ -84,13 +83,7 @@ function parseOptions(): { iterations: number; warmup: number; order: Order } {
   const order = values.order ?? 'fixed'
   if (order !== 'fixed' && order !== 'rotate')
     throw new BenchError(`order must be fixed or rotate, got "${order}"`)
-  const count = (raw: string | undefined, fallback: number, name: string, minimum: number) => {
-    if (raw === undefined || raw.trim() === '') return fallback
-    const n = Number(raw)
-    if (!Number.isInteger(n) || n < minimum)
-      throw new BenchError(`${name} must be an integer >= ${minimum}, got "${raw}"`)
-    return n
-  }
+  const count = intOption
   return {
     iterations: count(values.iterations ?? process.env.BENCH_ITERATIONS, 30, 'iterations', 1),
     warmup: count(values.warmup, 3, 'warmup', 0),

@@ -52,6 +52,7 @@ import { type MockLlm, startMockLlm } from '../test/mock-llm/index.js'
 import { makeCodexHome } from '../test/support/codex-home.js'
 import { gatewayEnv, testModel } from '../test/support/gateway.js'
 import { listProcesses } from '../test/support/processes.js'
+import { BenchError, intOption } from './options.js'
 import { markdownTable, median, medianCi, percentile, summarize } from './stats.js'
 
 const answer = 'ok'
@@ -74,8 +75,6 @@ const permutations: Mode[][] = [
   ['exec', 'direct', 'turn'],
   ['direct', 'turn', 'exec'],
 ]
-
-class BenchError extends Error {}
 
 interface Options {
   iterations: number
@@ -104,13 +103,7 @@ function parseOptions(): Options {
   const directHome = values['direct-home'] ?? 'shared'
   if (directHome !== 'shared' && directHome !== 'own')
     throw new BenchError(`direct-home must be shared or own, got "${directHome}"`)
-  const count = (raw: string | undefined, fallback: number, name: string, minimum: number) => {
-    if (raw === undefined || raw.trim() === '') return fallback
-    const n = Number(raw)
-    if (!Number.isInteger(n) || n < minimum)
-      throw new BenchError(`${name} must be an integer >= ${minimum}, got "${raw}"`)
-    return n
-  }
+  const count = intOption
   return {
     iterations: count(values.iterations ?? process.env.BENCH_ITERATIONS, 30, 'iterations', 1),
     warmup: count(values.warmup, 3, 'warmup', 0),

@@ -1,7 +1,7 @@
 import { readLines, readText } from '../process/lines.js'
 import { type ProcessOutcome, type SpawnSpec, spawnGroup } from '../process/spawn-group.js'
 import type { AgentEvent } from '../protocol/events.js'
-import type { Usage } from '../protocol/outcome.js'
+import type { EndReason, Usage } from '../protocol/outcome.js'
 import { AsyncQueue } from '../util/async-queue.js'
 
 /** Maps one agent's stdout lines to normalized events and remembers what the outcome needs. */
@@ -74,18 +74,7 @@ export async function* runProcess(spec: ProcessRunSpec, signal: AbortSignal): As
 
 function completion(outcome: ProcessOutcome, mapper: LineMapper | undefined, stderrTail: string): AgentEvent {
   const failure = mapper?.failure() ?? null
-  const status =
-    outcome.reason === 'exited'
-      ? outcome.exitCode === 0 && !failure
-        ? 'succeeded'
-        : 'failed'
-      : outcome.reason === 'timed_out'
-        ? 'timed_out'
-        : outcome.reason === 'shutdown'
-          ? 'interrupted'
-          : outcome.reason === 'spawn_failed'
-            ? 'failed'
-            : 'cancelled'
+  const status = runStatusOf(outcome.reason, outcome.exitCode === 0 && !failure)
   const error =
     status === 'succeeded'
       ? undefined
@@ -106,3 +95,22 @@ function completion(outcome: ProcessOutcome, mapper: LineMapper | undefined, std
 }
 
 const lastLines = (text: string) => text.trim().split('\n').slice(-5).join('\n')
+
+/** A run's status from why its process ended; `ok` says whether a process that exited succeeded. */
+export function runStatusOf(reason: EndReason, ok: boolean): RunCompletedStatus {
+  switch (reason) {
+    case 'exited':
+      return ok ? 'succeeded' : 'failed'
+    case 'timed_out':
+      return 'timed_out'
+    case 'shutdown':
+    case 'server_lost':
+      return 'interrupted'
+    case 'spawn_failed':
+      return 'failed'
+    default:
+      return 'cancelled'
+  }
+}
+
+type RunCompletedStatus = Extract<AgentEvent, { type: 'run.completed' }>['status']

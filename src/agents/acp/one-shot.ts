@@ -1,5 +1,6 @@
 import type { ProcessOutcome } from '../../process/spawn-group.js'
 import type { AgentEvent } from '../../protocol/events.js'
+import { runStatusOf } from '../process-run.js'
 
 export interface OneShotTurn {
   ok: boolean
@@ -19,18 +20,7 @@ export function acpRunCompleted(real: ProcessOutcome, turn: OneShotTurn): AgentE
   const outcome: ProcessOutcome = turn.endedByAgent
     ? { ...real, exitCode: turn.ok ? 0 : 1, signal: null, reason: 'exited' }
     : real
-  const status =
-    outcome.reason === 'exited'
-      ? turn.ok
-        ? 'succeeded'
-        : 'failed'
-      : outcome.reason === 'timed_out'
-        ? 'timed_out'
-        : outcome.reason === 'shutdown'
-          ? 'interrupted'
-          : outcome.reason === 'spawn_failed'
-            ? 'failed'
-            : 'cancelled'
+  const status = runStatusOf(outcome.reason, turn.ok)
   const error =
     status === 'succeeded' ? undefined : (outcome.error ?? turn.error ?? `process ended: ${outcome.reason}`)
   return {
