@@ -1,12 +1,12 @@
 import type { Config } from '../config/load.js'
 import { AppError } from '../protocol/errors.js'
-import { AcpDriver } from './acp.js'
-import { ClaudeDriver } from './claude.js'
-import { CliDriver } from './cli.js'
-import { CodexDriver } from './codex.js'
-import { CopilotDriver } from './copilot.js'
+import { AcpDriver } from './acp/driver.js'
+import { ClaudeDriver } from './claude/driver.js'
+import { CliDriver } from './cli/driver.js'
+import { CodexDriver } from './codex/driver.js'
+import { CopilotDriver } from './copilot/driver.js'
 import type { AgentDriver } from './driver.js'
-import { GeminiDriver } from './gemini.js'
+import { GeminiDriver } from './gemini/driver.js'
 
 /** The drivers this server offers, by id (plus optional aliases). */
 export class AgentRegistry {

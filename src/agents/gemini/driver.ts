@@ -1,24 +1,24 @@
 import { randomUUID } from 'node:crypto'
-import type { Config } from '../config/load.js'
-import { baseChildEnv } from '../process/child-env.js'
-import { AppError } from '../protocol/errors.js'
-import type { AgentEvent } from '../protocol/events.js'
-import { runNotStarted } from '../protocol/run-completed.js'
-import { cliStatus } from './cli-status.js'
-import { readCliVersion } from './cli-version.js'
-import type { AgentStatus, RunRequest } from './driver.js'
-import { chatExists, ensureGeminiSettings, geminiHome } from './gemini/home.js'
-import { approvalArgs, defaultGeminiSandbox } from './gemini/permissions.js'
+import type { Config } from '../../config/load.js'
+import { baseChildEnv } from '../../process/child-env.js'
+import { AppError } from '../../protocol/errors.js'
+import type { AgentEvent } from '../../protocol/events.js'
+import { runNotStarted } from '../../protocol/run-completed.js'
+import { cliStatus } from '../cli-status.js'
+import { readCliVersion } from '../cli-version.js'
+import type { AgentStatus, RunRequest } from '../driver.js'
+import { chatExists, ensureGeminiSettings, geminiHome } from './home.js'
+import { approvalArgs, defaultGeminiSandbox } from './permissions.js'
 import {
   geminiAuthHint,
   geminiHasCredentials,
   geminiInstallHint,
   resolveGeminiBinary,
-} from './gemini/probe.js'
-import { type GeminiInvocation, type GeminiProcessHost, GeminiSession } from './gemini/session.js'
-import { createGeminiStreamMapper } from './gemini/stream-events.js'
-import { runProcess } from './process-run.js'
-import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
+} from './probe.js'
+import { type GeminiInvocation, type GeminiProcessHost, GeminiSession } from './session.js'
+import { createGeminiStreamMapper } from './stream-events.js'
+import { runProcess } from '../process-run.js'
+import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 
 /**
  * Gemini CLI in headless mode: `gemini -p '' -o stream-json` per run or turn, the prompt on stdin. Sessions

@@ -1,23 +1,23 @@
 import { randomUUID } from 'node:crypto'
-import type { Config } from '../config/load.js'
-import { AppError } from '../protocol/errors.js'
-import type { AgentEvent } from '../protocol/events.js'
-import type { SandboxMode } from '../protocol/policies.js'
-import { runNotStarted } from '../protocol/run-completed.js'
-import { type ClaudeThread, claudeArgs, claudeEnv } from './claude/command.js'
+import type { Config } from '../../config/load.js'
+import { AppError } from '../../protocol/errors.js'
+import type { AgentEvent } from '../../protocol/events.js'
+import type { SandboxMode } from '../../protocol/policies.js'
+import { runNotStarted } from '../../protocol/run-completed.js'
+import { type ClaudeThread, claudeArgs, claudeEnv } from './command.js'
 import {
   claudeAuthHint,
   claudeHasCredentials,
   claudeInstallHint,
   resolveClaudeBinary,
-} from './claude/probe.js'
-import { ClaudeSession } from './claude/session.js'
-import { createClaudeMapper } from './claude/stream-events.js'
-import { cliStatus } from './cli-status.js'
-import { readCliVersion } from './cli-version.js'
-import type { AgentStatus, RunRequest } from './driver.js'
-import { runProcess } from './process-run.js'
-import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
+} from './probe.js'
+import { ClaudeSession } from './session.js'
+import { createClaudeMapper } from './stream-events.js'
+import { cliStatus } from '../cli-status.js'
+import { readCliVersion } from '../cli-version.js'
+import type { AgentStatus, RunRequest } from '../driver.js'
+import { runProcess } from '../process-run.js'
+import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 
 interface ClaudeProcessSpec {
   prompt: string

@@ -1,12 +1,12 @@
 import path from 'node:path'
-import type { Config } from '../config/load.js'
-import { baseChildEnv } from '../process/child-env.js'
-import type { AgentEvent } from '../protocol/events.js'
-import { runNotStarted } from '../protocol/run-completed.js'
-import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
-import { findOnPath, resolveCodexBinary } from './codex-binary.js'
-import type { AgentDriver, AgentStatus, RunRequest } from './driver.js'
-import { runProcess } from './process-run.js'
+import type { Config } from '../../config/load.js'
+import { baseChildEnv } from '../../process/child-env.js'
+import type { AgentEvent } from '../../protocol/events.js'
+import { runNotStarted } from '../../protocol/run-completed.js'
+import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
+import { findOnPath, resolveCodexBinary } from '../codex-binary.js'
+import type { AgentDriver, AgentStatus, RunRequest } from '../driver.js'
+import { runProcess } from '../process-run.js'
 
 /**
  * The raw `cli` driver (codex.serve's POST /run contract): runs an allowlisted CLI with the caller's args,
@@ -14,7 +14,7 @@ import { runProcess } from './process-run.js'
  * are prepended as global `-c` overrides so the CLI reaches the configured endpoint.
  */
 /** The CLIs this package pins (node_modules/.bin), found before PATH. */
-const packageBin = path.resolve(import.meta.dirname, '../../node_modules/.bin')
+const packageBin = path.resolve(import.meta.dirname, '../../../node_modules/.bin')
 
 /** CODEX_MODEL as a global `-c model=` default; a `--model` in the request's own args still wins. */
 const codexModelArgs = (config: Config) =>
