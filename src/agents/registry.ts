@@ -1,12 +1,8 @@
 import type { Config } from '../config/load.js'
 import { AppError } from '../protocol/errors.js'
-import { AcpDriver } from './acp/driver.js'
-import { ClaudeDriver } from './claude/driver.js'
-import { CliDriver } from './cli/driver.js'
-import { CodexDriver } from './codex/driver.js'
-import { CopilotDriver } from './copilot/driver.js'
+import type { CliDriver } from './cli/driver.js'
 import type { AgentDriver } from './driver.js'
-import { GeminiDriver } from './gemini/driver.js'
+import { agentDescriptors } from './index.js'
 
 /** The drivers this server offers, by id (plus optional aliases). */
 export class AgentRegistry {
@@ -20,16 +16,7 @@ export class AgentRegistry {
 
   /** Every driver this build knows, filtered by AGENTS (`codex` and `cli` are always on). */
   static fromConfig(config: Config, serverEnv: NodeJS.ProcessEnv): AgentRegistry {
-    const codex = new CodexDriver(config, serverEnv)
-    const all: AgentDriver[] = [
-      codex,
-      codex.exec,
-      new ClaudeDriver(config, serverEnv),
-      new GeminiDriver(config, serverEnv),
-      new CopilotDriver(config, serverEnv),
-      ...AcpDriver.all(config, serverEnv),
-      new CliDriver(config, serverEnv),
-    ]
+    const all = agentDescriptors.flatMap((d) => d.create(config, serverEnv))
     const enabled = new Set(config.AGENTS ?? all.map((d) => d.id))
     return new AgentRegistry(all.filter((d) => enabled.has(d.id) || d.id === 'codex' || d.id === 'cli'))
   }

@@ -7,39 +7,91 @@ import { bool, int, list, optionalTimeoutSeconds, setting } from './setting-kind
  * in its folder (src/agents/<driver>/settings.ts); src/config/schema.ts puts them together.
  */
 export const serverSettings = z.object({
-  HOST: setting('127.0.0.1', 'Address to listen on. A non-loopback address requires API_TOKENS.', z.string().default('127.0.0.1')),
+  HOST: setting(
+    '127.0.0.1',
+    'Address to listen on. A non-loopback address requires API_TOKENS.',
+    z.string().default('127.0.0.1'),
+  ),
   PORT: setting('8000', 'Port to listen on (0 picks a free port).', int(8000, 0, 65_535)),
   API_TOKENS: setting('(none)', 'Comma-separated bearer tokens; when set every request needs one.', list([])),
   DATA_DIR: setting('./data', 'Where the gateway keeps its state.', z.string().default('./data')),
-  WORKSPACE_DIR: setting('./data/workspaces', 'Default working directory of agents, and the first workspace root (created if missing).', z.string().default('./data/workspaces')),
-  WORKSPACE_ROOTS: setting('(none)', 'More comma-separated directories a request `cwd` may point into.', list([])),
-  AI_PROVIDER: setting('codex', 'Agent behind /hello and /chat (codex, claude, gemini, copilot, ...).', z.string().default('codex')),
-  AGENTS: setting('(all)', 'Comma-separated agents to offer (GET /v1/agents); `codex` and `cli` are always on.', z
-    .string()
-    .optional()
-    .transform((v) =>
-      v === undefined || v.trim() === ''
-        ? undefined
-        : v
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean),
-    )),
+  WORKSPACE_DIR: setting(
+    './data/workspaces',
+    'Default working directory of agents, and the first workspace root (created if missing).',
+    z.string().default('./data/workspaces'),
+  ),
+  WORKSPACE_ROOTS: setting(
+    '(none)',
+    'More comma-separated directories a request `cwd` may point into.',
+    list([]),
+  ),
+  AI_PROVIDER: setting(
+    'codex',
+    'Agent behind /hello and /chat (codex, claude, gemini, copilot, ...).',
+    z.string().default('codex'),
+  ),
+  AGENTS: setting(
+    '(all)',
+    'Comma-separated agents to offer (GET /v1/agents); `codex` and `cli` are always on.',
+    z
+      .string()
+      .optional()
+      .transform((v) =>
+        v === undefined || v.trim() === ''
+          ? undefined
+          : v
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+      ),
+  ),
   TIMEOUT_SECONDS: setting('60', 'Time limit of an agent run (/hello, /chat) before 408.', int(60, 1)),
   CLI_LIST: setting('codex', 'CLIs that POST /run may execute (comma-separated).', list(['codex'])),
   MODEL_LIST: setting('auto', 'Model ids GET /models returns (comma-separated).', list(['auto'])),
-  RUN_RESPONSE_TIMEOUT_SECONDS: setting('(disabled)', 'Time limit of POST /run; the stream then ends with exit code 124. Empty or <= 0 disables it.', optionalTimeoutSeconds),
+  RUN_RESPONSE_TIMEOUT_SECONDS: setting(
+    '(disabled)',
+    'Time limit of POST /run; the stream then ends with exit code 124. Empty or <= 0 disables it.',
+    optionalTimeoutSeconds,
+  ),
   BODY_LIMIT_BYTES: setting('1048576', 'Largest request body accepted (413 beyond).', int(1_048_576, 1024)),
   MAX_CONCURRENT_RUNS: setting('4', 'Agent runs executing at once; more wait as `queued`.', int(4, 1)),
   MAX_QUEUED_RUNS: setting('100', 'Queued runs beyond which POST /v1/runs answers 429.', int(100, 0)),
   RUN_RETENTION_DAYS: setting('30', 'Finished runs older than this are deleted (0 keeps all).', int(30, 0)),
-  SHUTDOWN_GRACE_SECONDS: setting('10', 'On SIGTERM, time runs in flight get to finish before they are ended.', int(10, 0)),
+  SHUTDOWN_GRACE_SECONDS: setting(
+    '10',
+    'On SIGTERM, time runs in flight get to finish before they are ended.',
+    int(10, 0),
+  ),
   SSE_KEEPALIVE_SECONDS: setting('15', 'Interval of SSE keep-alive comments.', int(15, 1)),
-  APPROVAL_TIMEOUT_SECONDS: setting('300', 'An approval nobody answers within this time is declined (the turn goes on).', int(300, 1)),
-  MAX_QUEUED_TURNS: setting('20', 'Turns one session may queue behind the running one (429 beyond).', int(20, 0)),
+  APPROVAL_TIMEOUT_SECONDS: setting(
+    '300',
+    'An approval nobody answers within this time is declined (the turn goes on).',
+    int(300, 1),
+  ),
+  MAX_QUEUED_TURNS: setting(
+    '20',
+    'Turns one session may queue behind the running one (429 beyond).',
+    int(20, 0),
+  ),
   MAX_PROMPT_CHARS: setting('100000', 'Longest prompt accepted (400 beyond).', int(100_000, 1)),
-  KILL_GRACE_MS: setting('2000', 'Time between SIGTERM and SIGKILL when a process group is ended.', int(2000, 0)),
-  RUN_ALLOW_ENV: setting('(none)', 'Env names POST /run may set although the policy refuses them (e.g. PATH).', list([])),
-  RUN_ALLOW_UNSAFE_ARGS: setting('false', 'Let POST /run pass sandbox/approval-bypass flags and provider/sandbox -c overrides.', bool(false)),
-  LOG_LEVEL: setting('info', 'pino log level.', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  KILL_GRACE_MS: setting(
+    '2000',
+    'Time between SIGTERM and SIGKILL when a process group is ended.',
+    int(2000, 0),
+  ),
+  RUN_ALLOW_ENV: setting(
+    '(none)',
+    'Env names POST /run may set although the policy refuses them (e.g. PATH).',
+    list([]),
+  ),
+  RUN_ALLOW_UNSAFE_ARGS: setting(
+    'false',
+    'Let POST /run pass sandbox/approval-bypass flags and provider/sandbox -c overrides.',
+    bool(false),
+  ),
+  LOG_LEVEL: setting(
+    'info',
+    'pino log level.',
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
 })

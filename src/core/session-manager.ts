@@ -12,6 +12,7 @@ import type { Config } from '../config/load.js'
 import { AppError } from '../protocol/errors.js'
 import { type AgentEvent, assertNever, type StoredEvent } from '../protocol/events.js'
 import type { Item } from '../protocol/items.js'
+import { resolveModel } from '../protocol/models.js'
 import type { SandboxMode } from '../protocol/policies.js'
 import type { Session, Turn } from '../protocol/sessions.js'
 import type { SessionFilter, Store } from '../store/store.js'
@@ -426,7 +427,7 @@ export class SessionManager {
     return {
       cwd: resolveCwd(fields.cwd, this.config.workspaceRoots),
       // Without a model each driver applies its own default (CODEX_MODEL, CLAUDE_MODEL, ...).
-      ...(fields.model && fields.model !== 'auto' ? { model: fields.model } : {}),
+      ...(resolveModel(fields.model) ? { model: fields.model } : {}),
       ...(fields.sandbox ? { sandbox: fields.sandbox } : {}),
       ...(fields.approvalPolicy ? { approvalPolicy: fields.approvalPolicy } : {}),
     }

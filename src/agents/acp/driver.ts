@@ -5,15 +5,15 @@ import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import type { EndReason } from '../../protocol/outcome.js'
 import type { SandboxMode } from '../../protocol/policies.js'
+import { codexAuthHint, codexHasCredentials } from '../codex/probe.js'
+import { findOnPath } from '../codex-binary.js'
+import type { AgentCapabilities, AgentStatus, RunRequest } from '../driver.js'
+import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { AcpProcess } from './acp-process.js'
 import { AcpSession, errorMessage } from './acp-session.js'
 import { type AcpAgentSpec, acpAgentSpecs } from './agent-spec.js'
 import { type AcpLaunchSettings, acpLaunch, claudeHasCredentials } from './launch.js'
 import { acpRunCompleted, type OneShotTurn } from './one-shot.js'
-import { codexAuthHint, codexHasCredentials } from '../codex/probe.js'
-import { findOnPath } from '../codex-binary.js'
-import type { AgentStatus, RunRequest } from '../driver.js'
-import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 
 /** Time limit of `initialize` and `session/new` / `session/load` (not of turns). */
 const setupTimeoutMs = 60_000
@@ -43,6 +43,15 @@ function sandboxHooks(sandbox: SandboxMode | undefined, cwd: string): SessionHoo
   }
 }
 
+export const acpCapabilities: AgentCapabilities = {
+  sessions: true,
+  approvals: true,
+  fork: false,
+  interrupt: true,
+  images: false,
+  outputSchema: false,
+}
+
 /**
  * `acp:<name>`: any Agent Client Protocol agent over stdio (@agentclientprotocol/sdk), one agent process
  * per session: `initialize`, `session/new` {cwd, mcpServers: []}, a turn is `session/prompt`, an interrupt
@@ -50,14 +59,7 @@ function sandboxHooks(sandbox: SandboxMode | undefined, cwd: string): SessionHoo
  */
 export class AcpDriver implements SessionDriver {
   readonly id: string
-  readonly capabilities = {
-    sessions: true,
-    approvals: true,
-    fork: false,
-    interrupt: true,
-    images: false,
-    outputSchema: false,
-  }
+  readonly capabilities = acpCapabilities
 
   constructor(
     private readonly config: Config,

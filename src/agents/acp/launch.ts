@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { Config } from '../../config/load.js'
 import { baseChildEnv } from '../../process/child-env.js'
+import { resolveModel } from '../../protocol/models.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { askForApproval } from '../codex-app-server/thread-settings.js'
@@ -63,7 +64,7 @@ export function acpLaunch(
 
 function codexAcpArgs(config: Config, s: AcpLaunchSettings): string[] {
   const c = (kv: string) => ['-c', kv]
-  const model = s.model && s.model !== 'auto' ? s.model : config.CODEX_MODEL
+  const model = resolveModel(s.model, config.CODEX_MODEL)
   return [
     ...codexProviderArgs(config),
     ...(model ? c(`model=${JSON.stringify(model)}`) : []),
@@ -111,7 +112,7 @@ function claudeEnv(
   }
   if (config.ANTHROPIC_BASE_URL) env.ANTHROPIC_BASE_URL = config.ANTHROPIC_BASE_URL
   if (config.ANTHROPIC_API_KEY) env.ANTHROPIC_API_KEY = config.ANTHROPIC_API_KEY
-  const chosen = model && model !== 'auto' ? model : config.CLAUDE_MODEL
+  const chosen = resolveModel(model, config.CLAUDE_MODEL)
   if (chosen) env.ANTHROPIC_MODEL = chosen
   return env
 }

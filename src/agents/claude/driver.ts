@@ -2,22 +2,17 @@ import { randomUUID } from 'node:crypto'
 import type { Config } from '../../config/load.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
+import { resolveModel } from '../../protocol/models.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
-import { type ClaudeThread, claudeArgs, claudeEnv } from './command.js'
-import {
-  claudeAuthHint,
-  claudeHasCredentials,
-  claudeInstallHint,
-  resolveClaudeBinary,
-} from './probe.js'
-import { ClaudeSession } from './session.js'
-import { createClaudeMapper } from './stream-events.js'
-import { cliStatus } from '../cli-status.js'
-import { readCliVersion } from '../cli-version.js'
-import type { AgentStatus, RunRequest } from '../driver.js'
+import { CliProbe } from '../cli-probe.js'
+import type { AgentCapabilities, AgentStatus, RunRequest } from '../driver.js'
 import { runProcess } from '../process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
+import { type ClaudeThread, claudeArgs, claudeEnv } from './command.js'
+import { claudeAuthHint, claudeHasCredentials, claudeInstallHint, resolveClaudeBinary } from './probe.js'
+import { ClaudeSession } from './session.js'
+import { createClaudeMapper } from './stream-events.js'
 
 interface ClaudeProcessSpec {
   prompt: string
@@ -28,6 +23,15 @@ interface ClaudeProcessSpec {
   thread?: ClaudeThread
 }
 
+export const claudeCapabilities: AgentCapabilities = {
+  sessions: true,
+  approvals: false,
+  fork: true,
+  interrupt: true,
+  images: false,
+  outputSchema: false,
+}
+
 /**
  * Claude Code: `claude -p --output-format stream-json --verbose` per run and per session turn (the prompt on
  * stdin). Sessions continue by id (--session-id first, --resume later, --resume --fork-session to fork); no
@@ -35,22 +39,16 @@ interface ClaudeProcessSpec {
  */
 export class ClaudeDriver implements SessionDriver {
   readonly id = 'claude'
-  readonly capabilities = {
-    sessions: true,
-    approvals: false,
-    fork: true,
-    interrupt: true,
-    images: false,
-    outputSchema: false,
-  }
+  readonly capabilities = claudeCapabilities
   readonly binary: string | null
-  private version: Promise<string | null> | undefined
+  private readonly cliProbe: CliProbe
 
   constructor(
     private readonly config: Config,
     private readonly serverEnv: NodeJS.ProcessEnv = process.env,
   ) {
     this.binary = resolveClaudeBinary(config.CLAUDE_PATH)
+    this.cliProbe = new CliProbe(this.id, this.binary, () => this.childEnv())
   }
 
   childEnv(sandbox: SandboxMode = 'read-only'): Record<string, string> {
@@ -58,7 +56,7 @@ export class ClaudeDriver implements SessionDriver {
   }
 
   buildArgs(spec: Omit<ClaudeProcessSpec, 'prompt' | 'cwd'>): string[] {
-    const model = spec.model && spec.model !== 'auto' ? spec.model : this.config.CLAUDE_MODEL
+    const model = resolveModel(spec.model, this.config.CLAUDE_MODEL)
     return claudeArgs({
       sandbox: spec.sandbox ?? 'read-only',
       ...(model ? { model } : {}),
@@ -66,13 +64,8 @@ export class ClaudeDriver implements SessionDriver {
     })
   }
 
-  async probe(): Promise<AgentStatus> {
-    this.version ??= this.binary ? readCliVersion(this.binary, this.childEnv()) : Promise.resolve(null)
-    const version = await this.version
-    return cliStatus({
-      id: this.id,
-      binary: this.binary,
-      version,
+  probe(): Promise<AgentStatus> {
+    return this.cliProbe.status({
       authenticated: claudeHasCredentials(this.config, this.serverEnv),
       installHint: claudeInstallHint,
       authHint: claudeAuthHint,

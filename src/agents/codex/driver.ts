@@ -8,9 +8,9 @@ import { CodexSession } from '../codex-app-server/codex-session.js'
 import type { UnknownHandler } from '../codex-app-server/rpc.js'
 import { threadSettings } from '../codex-app-server/thread-settings.js'
 import { modelListResponse } from '../codex-app-server/wire-schemas.js'
-import { CodexExecDriver } from './exec-driver.js'
-import type { AgentStatus, RunRequest } from '../driver.js'
+import type { AgentCapabilities, AgentStatus, RunRequest } from '../driver.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
+import { CodexExecDriver } from './exec-driver.js'
 
 export interface CodexDriverOptions {
   /** `clientInfo.name` given to codex app-server (codex records it as the threads' originator). */
@@ -27,6 +27,15 @@ export interface CodexDriverOptions {
 /** Pages of model/list read at most (the catalog is small; this only bounds a misbehaving server). */
 const maxModelPages = 20
 
+export const codexCapabilities: AgentCapabilities = {
+  sessions: true,
+  approvals: true,
+  fork: true,
+  interrupt: true,
+  images: true,
+  outputSchema: true,
+}
+
 /**
  * `codex`: sessions on ONE long-lived `codex app-server` (threads, turns, approvals, fork, interrupt, resume),
  * one-shot runs on `codex exec` (CodexExecDriver). The app-server starts on first use and again after it died;
@@ -34,14 +43,7 @@ const maxModelPages = 20
  */
 export class CodexDriver implements SessionDriver {
   readonly id = 'codex'
-  readonly capabilities = {
-    sessions: true,
-    approvals: true,
-    fork: true,
-    interrupt: true,
-    images: true,
-    outputSchema: true,
-  }
+  readonly capabilities = codexCapabilities
   readonly exec: CodexExecDriver
   private readonly host: AppServerHost
 

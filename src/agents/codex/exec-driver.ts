@@ -4,49 +4,46 @@ import path from 'node:path'
 import type { Config } from '../../config/load.js'
 import { baseChildEnv } from '../../process/child-env.js'
 import type { AgentEvent } from '../../protocol/events.js'
+import { resolveModel } from '../../protocol/models.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
-import { cliStatus } from '../cli-status.js'
-import { readCliVersion } from '../cli-version.js'
+import { CliProbe } from '../cli-probe.js'
+import { resolveCodexBinary } from '../codex-binary.js'
+import type { AgentCapabilities, AgentDriver, AgentStatus, RunRequest } from '../driver.js'
+import { runProcess } from '../process-run.js'
 import { createCodexExecMapper } from './exec-events.js'
 import { codexAuthHint, codexHasCredentials, codexInstallHint } from './probe.js'
 import { codexEnv, codexProviderArgs } from './provider-args.js'
-import { resolveCodexBinary } from '../codex-binary.js'
-import type { AgentDriver, AgentStatus, RunRequest } from '../driver.js'
-import { runProcess } from '../process-run.js'
+
+export const codexExecCapabilities: AgentCapabilities = {
+  sessions: false,
+  approvals: false,
+  fork: false,
+  interrupt: false,
+  images: true,
+  outputSchema: true,
+}
 
 /** `codex exec --json`: one process per run, no approvals (exec mode has none), sandbox chosen explicitly. */
 export class CodexExecDriver implements AgentDriver {
   readonly id = 'codex-exec'
-  readonly capabilities = {
-    sessions: false,
-    approvals: false,
-    fork: false,
-    interrupt: false,
-    images: true,
-    outputSchema: true,
-  }
+  readonly capabilities = codexExecCapabilities
   readonly binary: string | null
-  private version: Promise<string | null> | undefined
+  private readonly cliProbe: CliProbe
 
   constructor(
     private readonly config: Config,
     private readonly serverEnv: NodeJS.ProcessEnv = process.env,
   ) {
     this.binary = resolveCodexBinary(config.CODEX_PATH)
+    this.cliProbe = new CliProbe(this.id, this.binary, () => this.childEnv())
   }
 
   childEnv(): Record<string, string> {
     return { ...baseChildEnv(this.serverEnv), ...codexEnv(this.config, this.serverEnv) }
   }
 
-  async probe(): Promise<AgentStatus> {
-    const installed = this.binary !== null
-    this.version ??= installed ? readCliVersion(this.binary!, this.childEnv()) : Promise.resolve(null)
-    const version = await this.version
-    return cliStatus({
-      id: this.id,
-      binary: this.binary,
-      version,
+  probe(): Promise<AgentStatus> {
+    return this.cliProbe.status({
       authenticated: codexHasCredentials(this.config, this.serverEnv),
       installHint: codexInstallHint,
       authHint: codexAuthHint,
@@ -56,7 +53,7 @@ export class CodexExecDriver implements AgentDriver {
   /** The argv after the binary; the prompt goes through stdin (`-`), so its size is not limited by argv. */
   buildArgs(req: RunRequest, schemaFile?: string): string[] {
     const args = ['exec', '--json', '--sandbox', req.sandbox ?? this.config.CODEX_SANDBOX]
-    const model = req.model && req.model !== 'auto' ? req.model : this.config.CODEX_MODEL
+    const model = resolveModel(req.model, this.config.CODEX_MODEL)
     if (model) args.push('--model', model)
     if (req.skipGitRepoCheck ?? true) args.push('--skip-git-repo-check')
     if (schemaFile) args.push('--output-schema', schemaFile)

@@ -2,18 +2,18 @@ import { randomUUID } from 'node:crypto'
 import type { Config } from '../../config/load.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
+import { resolveModel } from '../../protocol/models.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
-import { cliStatus } from '../cli-status.js'
-import { readCliVersion } from '../cli-version.js'
+import { CliProbe } from '../cli-probe.js'
+import type { AgentCapabilities, AgentStatus, RunRequest } from '../driver.js'
+import { runProcess } from '../process-run.js'
+import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { type CopilotInvocation, copilotArgs } from './args.js'
 import { resolveCopilotBinary } from './binary.js'
 import { copilotAuthHint, copilotEnv, copilotHasCredentials, copilotInstallHint } from './env.js'
 import { createCopilotMapper } from './mapper.js'
 import { CopilotSession } from './session.js'
-import type { AgentStatus, RunRequest } from '../driver.js'
-import { runProcess } from '../process-run.js'
-import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 
 export interface CopilotDriverOptions {
   /**
@@ -28,22 +28,24 @@ export interface CopilotDriverOptions {
 /** What one copilot process needs: the invocation plus where and how long it runs. */
 export type CopilotExecution = CopilotInvocation & { cwd: string; timeoutMs?: number | null }
 
+export const copilotCapabilities: AgentCapabilities = {
+  sessions: true,
+  approvals: false,
+  fork: false,
+  interrupt: true,
+  images: true,
+  outputSchema: false,
+}
+
 /**
  * GitHub Copilot CLI: `copilot -p --output-format json`, one process per run or session turn; a session is
  * copilot's own (`--session-id` on the first turn, `--resume` after). No approvals: see copilot/permissions.ts.
  */
 export class CopilotDriver implements SessionDriver {
   readonly id = 'copilot'
-  readonly capabilities = {
-    sessions: true,
-    approvals: false,
-    fork: false,
-    interrupt: true,
-    images: true,
-    outputSchema: false,
-  }
+  readonly capabilities = copilotCapabilities
   readonly binary: string | null
-  private version: Promise<string | null> | undefined
+  private readonly cliProbe: CliProbe
 
   constructor(
     private readonly config: Config,
@@ -51,20 +53,15 @@ export class CopilotDriver implements SessionDriver {
     private readonly options: CopilotDriverOptions = {},
   ) {
     this.binary = resolveCopilotBinary(config.COPILOT_PATH)
+    this.cliProbe = new CliProbe(this.id, this.binary, () => this.childEnv())
   }
 
   childEnv(): Record<string, string> {
     return copilotEnv(this.config, this.serverEnv)
   }
 
-  async probe(): Promise<AgentStatus> {
-    const installed = this.binary !== null
-    this.version ??= installed ? readCliVersion(this.binary!, this.childEnv()) : Promise.resolve(null)
-    const version = await this.version
-    return cliStatus({
-      id: this.id,
-      binary: this.binary,
-      version,
+  probe(): Promise<AgentStatus> {
+    return this.cliProbe.status({
       authenticated: copilotHasCredentials(this.config, this.serverEnv),
       installHint: copilotInstallHint,
       authHint: copilotAuthHint,
@@ -73,7 +70,7 @@ export class CopilotDriver implements SessionDriver {
 
   /** The model a request asks for; none (or `auto`) leaves it to COPILOT_MODEL in the env. */
   model(requested?: string): string | undefined {
-    return requested && requested !== 'auto' ? requested : undefined
+    return resolveModel(requested)
   }
 
   sandbox(requested?: SandboxMode): SandboxMode {

@@ -3,22 +3,26 @@ import type { Config } from '../../config/load.js'
 import { baseChildEnv } from '../../process/child-env.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
+import { resolveModel } from '../../protocol/models.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
-import { cliStatus } from '../cli-status.js'
-import { readCliVersion } from '../cli-version.js'
-import type { AgentStatus, RunRequest } from '../driver.js'
-import { chatExists, ensureGeminiSettings, geminiHome } from './home.js'
-import { approvalArgs, defaultGeminiSandbox } from './permissions.js'
-import {
-  geminiAuthHint,
-  geminiHasCredentials,
-  geminiInstallHint,
-  resolveGeminiBinary,
-} from './probe.js'
-import { type GeminiInvocation, type GeminiProcessHost, GeminiSession } from './session.js'
-import { createGeminiStreamMapper } from './stream-events.js'
+import { CliProbe } from '../cli-probe.js'
+import type { AgentCapabilities, AgentStatus, RunRequest } from '../driver.js'
 import { runProcess } from '../process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
+import { chatExists, ensureGeminiSettings, geminiHome } from './home.js'
+import { approvalArgs, defaultGeminiSandbox } from './permissions.js'
+import { geminiAuthHint, geminiHasCredentials, geminiInstallHint, resolveGeminiBinary } from './probe.js'
+import { type GeminiInvocation, type GeminiProcessHost, GeminiSession } from './session.js'
+import { createGeminiStreamMapper } from './stream-events.js'
+
+export const geminiCapabilities: AgentCapabilities = {
+  sessions: true,
+  approvals: false,
+  fork: false,
+  interrupt: true,
+  images: false,
+  outputSchema: false,
+}
 
 /**
  * Gemini CLI in headless mode: `gemini -p '' -o stream-json` per run or turn, the prompt on stdin. Sessions
@@ -26,18 +30,11 @@ import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '
  */
 export class GeminiDriver implements SessionDriver, GeminiProcessHost {
   readonly id = 'gemini'
-  readonly capabilities = {
-    sessions: true,
-    approvals: false,
-    fork: false,
-    interrupt: true,
-    images: false,
-    outputSchema: false,
-  }
+  readonly capabilities = geminiCapabilities
   readonly binary: string | null
   /** The directory that holds Gemini's `.gemini/` (settings, chats). */
   readonly home: string
-  private version: Promise<string | null> | undefined
+  private readonly cliProbe: CliProbe
   private settingsReady: Promise<void> | undefined
 
   constructor(
@@ -46,6 +43,7 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
   ) {
     this.binary = resolveGeminiBinary(config.GEMINI_PATH)
     this.home = geminiHome(config, serverEnv)
+    this.cliProbe = new CliProbe(this.id, this.binary, () => this.childEnv())
   }
 
   /** Allowlisted env plus Gemini's endpoint and key; no telemetry, no relaunch, the workspace trusted. */
@@ -63,14 +61,8 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
     }
   }
 
-  async probe(): Promise<AgentStatus> {
-    const installed = this.binary !== null
-    this.version ??= installed ? readCliVersion(this.binary!, this.childEnv()) : Promise.resolve(null)
-    const version = await this.version
-    return cliStatus({
-      id: this.id,
-      binary: this.binary,
-      version,
+  probe(): Promise<AgentStatus> {
+    return this.cliProbe.status({
       authenticated: geminiHasCredentials(this.config, this.home),
       installHint: geminiInstallHint,
       authHint: geminiAuthHint(this.home),
@@ -80,7 +72,7 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
   /** The argv after the binary; the prompt goes through stdin (`-p ''` appends nothing to it). */
   buildArgs(call: Omit<GeminiInvocation, 'prompt' | 'cwd'>): string[] {
     const args = ['-p', '', '-o', 'stream-json']
-    const model = call.model && call.model !== 'auto' ? call.model : this.config.GEMINI_MODEL
+    const model = resolveModel(call.model, this.config.GEMINI_MODEL)
     if (model) args.push('-m', model)
     args.push(...approvalArgs(call.sandbox ?? defaultGeminiSandbox))
     if (call.session) args.push(call.session.resume ? '--resume' : '--session-id', call.session.id)

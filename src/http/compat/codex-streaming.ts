@@ -5,6 +5,7 @@ import { ensureReady, streamRun } from '../../core/one-shot.js'
 import { resolveCwd } from '../../core/workspace.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent, RunCompletedEvent } from '../../protocol/events.js'
+import { resolveModel } from '../../protocol/models.js'
 import { sandboxMode } from '../../protocol/policies.js'
 import { clientSignal } from '../client-signal.js'
 import { SseWriter } from '../sse.js'
@@ -43,7 +44,7 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
         'sandbox "danger-full-access" is refused; set RUN_ALLOW_UNSAFE_ARGS=true to allow it',
       )
     const cwd = resolveCwd(b.working_directory, ctx.config.workspaceRoots)
-    const model = b.model && b.model !== 'auto' ? b.model : ctx.config.CODEX_MODEL
+    const model = resolveModel(b.model, ctx.config.CODEX_MODEL)
     await ensureReady(ctx.registry.get('codex'))
     const args = [
       'exec',
