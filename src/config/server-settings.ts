@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { bool, int, list, optionalTimeoutSeconds, setting } from './setting-kinds.js'
+import { bool, int, list, optionalList, optionalTimeoutSeconds, setting } from './setting-kinds.js'
 
 /**
  * The gateway's own settings, read from the environment (and `.env`). Names follow the seed systems so their
@@ -33,17 +33,7 @@ export const serverSettings = z.object({
   AGENTS: setting(
     '(all)',
     'Comma-separated agents to offer (GET /v1/agents); `codex` and `cli` are always on.',
-    z
-      .string()
-      .optional()
-      .transform((v) =>
-        v === undefined || v.trim() === ''
-          ? undefined
-          : v
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean),
-      ),
+    optionalList,
   ),
   TIMEOUT_SECONDS: setting('60', 'Time limit of an agent run (/hello, /chat) before 408.', int(60, 1)),
   CLI_LIST: setting('codex', 'CLIs that POST /run may execute (comma-separated).', list(['codex'])),

@@ -25,18 +25,24 @@ export function settingDocOf(schema: z.ZodType): SettingDoc | undefined {
     : undefined
 }
 
+const splitList = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+
+/** A comma-separated list; empty or unset gives `fallback`. */
 export const list = (fallback: string[]) =>
   z
     .string()
     .optional()
-    .transform((v) =>
-      v === undefined || v.trim() === ''
-        ? fallback
-        : v
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean),
-    )
+    .transform((v) => (v === undefined || v.trim() === '' ? fallback : splitList(v)))
+
+/** A comma-separated list; empty or unset gives undefined. */
+export const optionalList = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : splitList(v)))
 
 export const bool = (fallback: boolean) =>
   z

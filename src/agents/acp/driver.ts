@@ -7,7 +7,7 @@ import type { EndReason } from '../../protocol/outcome.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { codexAuthHint, codexHasCredentials } from '../codex/probe.js'
 import { findOnPath } from '../codex-binary.js'
-import type { AgentCapabilities, AgentStatus, RunRequest } from '../driver.js'
+import { type AgentStatus, capabilities, type RunRequest } from '../driver.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { AcpProcess } from './acp-process.js'
 import { AcpSession, errorMessage } from './acp-session.js'
@@ -43,14 +43,7 @@ function sandboxHooks(sandbox: SandboxMode | undefined, cwd: string): SessionHoo
   }
 }
 
-export const acpCapabilities: AgentCapabilities = {
-  sessions: true,
-  approvals: true,
-  fork: false,
-  interrupt: true,
-  images: false,
-  outputSchema: false,
-}
+export const acpCapabilities = capabilities('sessions', 'approvals', 'interrupt')
 
 /**
  * `acp:<name>`: any Agent Client Protocol agent over stdio (@agentclientprotocol/sdk), one agent process

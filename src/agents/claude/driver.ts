@@ -6,7 +6,7 @@ import { resolveModel } from '../../protocol/models.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
 import { CliProbe } from '../cli-probe.js'
-import type { AgentCapabilities, AgentStatus, RunRequest } from '../driver.js'
+import { type AgentStatus, capabilities, type RunRequest } from '../driver.js'
 import { runProcess } from '../process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { type ClaudeThread, claudeArgs, claudeEnv } from './command.js'
@@ -23,14 +23,7 @@ interface ClaudeProcessSpec {
   thread?: ClaudeThread
 }
 
-export const claudeCapabilities: AgentCapabilities = {
-  sessions: true,
-  approvals: false,
-  fork: true,
-  interrupt: true,
-  images: false,
-  outputSchema: false,
-}
+export const claudeCapabilities = capabilities('sessions', 'fork', 'interrupt')
 
 /**
  * Claude Code: `claude -p --output-format stream-json --verbose` per run and per session turn (the prompt on

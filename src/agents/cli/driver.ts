@@ -5,7 +5,7 @@ import type { AgentEvent } from '../../protocol/events.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { findOnPath, resolveCodexBinary } from '../codex-binary.js'
-import type { AgentCapabilities, AgentDriver, AgentStatus, RunRequest } from '../driver.js'
+import { type AgentDriver, type AgentStatus, capabilities, type RunRequest } from '../driver.js'
 import { runProcess } from '../process-run.js'
 
 /**
@@ -20,14 +20,7 @@ const packageBin = path.resolve(import.meta.dirname, '../../../node_modules/.bin
 const codexModelArgs = (config: Config) =>
   config.CODEX_MODEL ? ['-c', `model=${JSON.stringify(config.CODEX_MODEL)}`] : []
 
-export const cliCapabilities: AgentCapabilities = {
-  sessions: false,
-  approvals: false,
-  fork: false,
-  interrupt: false,
-  images: false,
-  outputSchema: false,
-}
+export const cliCapabilities = capabilities()
 
 export class CliDriver implements AgentDriver {
   readonly id = 'cli'

@@ -8,7 +8,7 @@ import { CodexSession } from '../codex-app-server/codex-session.js'
 import type { UnknownHandler } from '../codex-app-server/rpc.js'
 import { threadSettings } from '../codex-app-server/thread-settings.js'
 import { modelListResponse } from '../codex-app-server/wire-schemas.js'
-import type { AgentCapabilities, AgentStatus, RunRequest } from '../driver.js'
+import { type AgentStatus, capabilities, type RunRequest } from '../driver.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { CodexExecDriver } from './exec-driver.js'
 
@@ -27,14 +27,14 @@ export interface CodexDriverOptions {
 /** Pages of model/list read at most (the catalog is small; this only bounds a misbehaving server). */
 const maxModelPages = 20
 
-export const codexCapabilities: AgentCapabilities = {
-  sessions: true,
-  approvals: true,
-  fork: true,
-  interrupt: true,
-  images: true,
-  outputSchema: true,
-}
+export const codexCapabilities = capabilities(
+  'sessions',
+  'approvals',
+  'fork',
+  'interrupt',
+  'images',
+  'outputSchema',
+)
 
 /**
  * `codex`: sessions on ONE long-lived `codex app-server` (threads, turns, approvals, fork, interrupt, resume),

@@ -8,20 +8,13 @@ import { resolveModel } from '../../protocol/models.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
 import { CliProbe } from '../cli-probe.js'
 import { resolveCodexBinary } from '../codex-binary.js'
-import type { AgentCapabilities, AgentDriver, AgentStatus, RunRequest } from '../driver.js'
+import { type AgentDriver, type AgentStatus, capabilities, type RunRequest } from '../driver.js'
 import { runProcess } from '../process-run.js'
 import { createCodexExecMapper } from './exec-events.js'
 import { codexAuthHint, codexHasCredentials, codexInstallHint } from './probe.js'
 import { codexEnv, codexProviderArgs } from './provider-args.js'
 
-export const codexExecCapabilities: AgentCapabilities = {
-  sessions: false,
-  approvals: false,
-  fork: false,
-  interrupt: false,
-  images: true,
-  outputSchema: true,
-}
+export const codexExecCapabilities = capabilities('images', 'outputSchema')
 
 /** `codex exec --json`: one process per run, no approvals (exec mode has none), sandbox chosen explicitly. */
 export class CodexExecDriver implements AgentDriver {

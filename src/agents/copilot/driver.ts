@@ -6,7 +6,7 @@ import { resolveModel } from '../../protocol/models.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
 import { CliProbe } from '../cli-probe.js'
-import type { AgentCapabilities, AgentStatus, RunRequest } from '../driver.js'
+import { type AgentStatus, capabilities, type RunRequest } from '../driver.js'
 import { runProcess } from '../process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { type CopilotInvocation, copilotArgs } from './args.js'
@@ -28,14 +28,7 @@ export interface CopilotDriverOptions {
 /** What one copilot process needs: the invocation plus where and how long it runs. */
 export type CopilotExecution = CopilotInvocation & { cwd: string; timeoutMs?: number | null }
 
-export const copilotCapabilities: AgentCapabilities = {
-  sessions: true,
-  approvals: false,
-  fork: false,
-  interrupt: true,
-  images: true,
-  outputSchema: false,
-}
+export const copilotCapabilities = capabilities('sessions', 'interrupt', 'images')
 
 /**
  * GitHub Copilot CLI: `copilot -p --output-format json`, one process per run or session turn; a session is

@@ -6,7 +6,7 @@ import type { AgentEvent } from '../../protocol/events.js'
 import { resolveModel } from '../../protocol/models.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
 import { CliProbe } from '../cli-probe.js'
-import type { AgentCapabilities, AgentStatus, RunRequest } from '../driver.js'
+import { type AgentStatus, capabilities, type RunRequest } from '../driver.js'
 import { runProcess } from '../process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { chatExists, ensureGeminiSettings, geminiHome } from './home.js'
@@ -15,14 +15,7 @@ import { geminiAuthHint, geminiHasCredentials, geminiInstallHint, resolveGeminiB
 import { type GeminiInvocation, type GeminiProcessHost, GeminiSession } from './session.js'
 import { createGeminiStreamMapper } from './stream-events.js'
 
-export const geminiCapabilities: AgentCapabilities = {
-  sessions: true,
-  approvals: false,
-  fork: false,
-  interrupt: true,
-  images: false,
-  outputSchema: false,
-}
+export const geminiCapabilities = capabilities('sessions', 'interrupt')
 
 /**
  * Gemini CLI in headless mode: `gemini -p '' -o stream-json` per run or turn, the prompt on stdin. Sessions

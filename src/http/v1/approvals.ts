@@ -4,11 +4,11 @@ import type { GatewayContext } from '../../core/context.js'
 import { AppError } from '../../protocol/errors.js'
 import { approvalDecision } from '../../protocol/policies.js'
 import { approval } from '../../protocol/sessions.js'
-import { errorResponses } from './schemas.js'
+import { v1Config } from './route-kit.js'
+import { errorResponses, idParams } from './schemas.js'
 
-const config = { errorShape: 'v1' as const }
+const config = v1Config
 const tags = ['approvals']
-const idParams = z.object({ id: z.string().min(1) })
 
 /** Remote approvals: what agents asked, and the answers any client may give (the first one wins). */
 export function v1ApprovalRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {

@@ -3,20 +3,10 @@ import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
 import { run } from '../../protocol/runs.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
-import {
-  booleanQuery,
-  createRunBody,
-  errorResponses,
-  eventsQuery,
-  lastEventIdHeaders,
-  listPage,
-  listRunsQuery,
-  resolveEventCursor,
-  runIdParams,
-  runList,
-} from './schemas.js'
+import { eventsRoute, listRoute, v1Config } from './route-kit.js'
+import { booleanQuery, createRunBody, errorResponses, idParams } from './schemas.js'
 
-const config = { errorShape: 'v1' as const }
+const config = v1Config
 const tags = ['runs']
 
 /** The native run API: durable one-shot runs with replayable event streams. */
@@ -61,22 +51,15 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
     )
 
-    app.get(
-      '/v1/runs',
-      {
-        config,
-        schema: {
-          tags,
-          summary: 'List runs, newest first',
-          querystring: listRunsQuery,
-          response: { 200: runList, 400: errorResponses[400] },
-        },
-      },
-      async (request) => {
-        const { items, nextCursor } = await listPage(request.query, (filter) => ctx.runs.list(filter))
-        return { runs: items, nextCursor }
-      },
-    )
+    listRoute(app, {
+      url: '/v1/runs',
+      tags,
+      summary: 'List runs, newest first',
+      key: 'runs',
+      item: run,
+      status: run.shape.status,
+      load: (filter) => ctx.runs.list(filter),
+    })
 
     app.get(
       '/v1/runs/:id',
@@ -85,35 +68,21 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         schema: {
           tags,
           summary: 'One run: status, outcome, final response, usage',
-          params: runIdParams,
+          params: idParams,
           response: { 200: run, 404: errorResponses[404] },
         },
       },
       async (request) => ctx.runs.mustGet(request.params.id),
     )
 
-    app.get(
-      '/v1/runs/:id/events',
-      {
-        config,
-        schema: {
-          tags,
-          summary: "A run's events: SSE (default) or NDJSON, replayed from Last-Event-ID or ?after=",
-          params: runIdParams,
-          querystring: eventsQuery,
-          headers: lastEventIdHeaders,
-          response: { 400: errorResponses[400], 404: errorResponses[404] },
-        },
-      },
-      async (request, reply) => {
-        const { id } = request.params
-        await ctx.runs.mustGet(id)
-        const after = resolveEventCursor(request.headers['last-event-id'], request.query.after)
-        const format = acceptedStream(request) ?? 'sse'
-        await sendEventStream(reply, format, (signal) => ctx.runs.events(id, after, signal), { keepAliveMs })
-        return reply
-      },
-    )
+    eventsRoute(app, {
+      url: '/v1/runs/:id/events',
+      tags,
+      summary: "A run's events: SSE (default) or NDJSON, replayed from Last-Event-ID or ?after=",
+      keepAliveMs,
+      mustExist: (id) => ctx.runs.mustGet(id),
+      events: (id, after, signal) => ctx.runs.events(id, after, signal),
+    })
 
     app.post(
       '/v1/runs/:id/cancel',
@@ -122,7 +91,7 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         schema: {
           tags,
           summary: 'Cancel a queued or running run',
-          params: runIdParams,
+          params: idParams,
           response: { 200: run, ...errorResponses },
         },
       },

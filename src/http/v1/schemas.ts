@@ -12,7 +12,7 @@ export const createRunBody = runRequestFields.extend({
   cancelOnDisconnect: z.boolean().default(false),
 })
 
-export const runIdParams = z.object({ id: z.string().min(1) })
+export const idParams = z.object({ id: z.string().min(1) })
 
 /** Query of the list routes: filters plus a cursor (the last id of the previous page). */
 export function listQuery<S extends z.ZodType>(status: S) {
@@ -23,10 +23,6 @@ export function listQuery<S extends z.ZodType>(status: S) {
     limit: z.coerce.number().int().min(1).max(100).default(20),
   })
 }
-
-export const listRunsQuery = listQuery(run.shape.status)
-
-export const runList = z.object({ runs: z.array(run), nextCursor: z.string().nullable() })
 
 export const eventsQuery = z.object({
   /** Replay events with seq greater than this (same as the Last-Event-ID header). */

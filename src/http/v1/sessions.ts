@@ -4,19 +4,11 @@ import type { GatewayContext } from '../../core/context.js'
 import { approvalPolicy, sandboxMode } from '../../protocol/policies.js'
 import { session, turn, turnInput } from '../../protocol/sessions.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
-import {
-  booleanQuery,
-  errorResponses,
-  eventsQuery,
-  lastEventIdHeaders,
-  listPage,
-  listQuery,
-  resolveEventCursor,
-} from './schemas.js'
+import { eventsRoute, listRoute, v1Config } from './route-kit.js'
+import { booleanQuery, errorResponses, idParams } from './schemas.js'
 
-const config = { errorShape: 'v1' as const }
+const config = v1Config
 const tags = ['sessions']
-const idParams = z.object({ id: z.string().min(1) })
 
 const createSessionBody = z.object({
   /** An agent with sessions (GET /v1/agents: capabilities.sessions), default AI_PROVIDER. */
@@ -59,22 +51,15 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
     )
 
-    app.get(
-      '/v1/sessions',
-      {
-        config,
-        schema: {
-          tags,
-          summary: 'List sessions, newest first',
-          querystring: listQuery(session.shape.status),
-          response: { 200: z.object({ sessions: z.array(session), nextCursor: z.string().nullable() }) },
-        },
-      },
-      async (request) => {
-        const { items, nextCursor } = await listPage(request.query, (filter) => ctx.sessions.list(filter))
-        return { sessions: items, nextCursor }
-      },
-    )
+    listRoute(app, {
+      url: '/v1/sessions',
+      tags,
+      summary: 'List sessions, newest first',
+      key: 'sessions',
+      item: session,
+      status: session.shape.status,
+      load: (filter) => ctx.sessions.list(filter),
+    })
 
     app.get(
       '/v1/sessions/:id',
@@ -178,35 +163,15 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       async (request) => ctx.sessions.archive(request.params.id),
     )
 
-    app.get(
-      '/v1/sessions/:id/events',
-      {
-        config,
-        schema: {
-          tags,
-          summary:
-            "A session's events: SSE (default) or NDJSON, replayed from Last-Event-ID or ?after=, then live",
-          params: idParams,
-          querystring: eventsQuery,
-          headers: lastEventIdHeaders,
-          response: { 400: errorResponses[400], 404: errorResponses[404] },
-        },
-      },
-      async (request, reply) => {
-        const { id } = request.params
-        await ctx.sessions.mustGet(id)
-        const after = resolveEventCursor(request.headers['last-event-id'], request.query.after)
-        await sendEventStream(
-          reply,
-          acceptedStream(request) ?? 'sse',
-          (signal) => ctx.sessions.events(id, after, signal),
-          {
-            keepAliveMs,
-          },
-        )
-        return reply
-      },
-    )
+    eventsRoute(app, {
+      url: '/v1/sessions/:id/events',
+      tags,
+      summary:
+        "A session's events: SSE (default) or NDJSON, replayed from Last-Event-ID or ?after=, then live",
+      keepAliveMs,
+      mustExist: (id) => ctx.sessions.mustGet(id),
+      events: (id, after, signal) => ctx.sessions.events(id, after, signal),
+    })
   }
 }
 

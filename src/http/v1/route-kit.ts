@@ -1,0 +1,93 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { StoredEvent } from '../../protocol/events.js'
+import { acceptedStream, sendEventStream } from '../event-stream.js'
+import {
+  errorResponses,
+  eventsQuery,
+  idParams,
+  lastEventIdHeaders,
+  listPage,
+  listQuery,
+  resolveEventCursor,
+} from './schemas.js'
+
+/**
+ * The routes every /v1 resource has in the same shape: a paged list, and a replayable event stream.
+ * One resource = one call each, instead of a copied route.
+ */
+type App = Parameters<FastifyPluginAsyncZod>[0]
+
+export const v1Config = { errorShape: 'v1' as const }
+
+/** GET <url>: one page newest first, filtered by status and agent, with a cursor to the next page. */
+export function listRoute<T extends { id: string }, K extends string>(
+  app: App,
+  route: {
+    url: string
+    tags: string[]
+    summary: string
+    /** The key of the page's items in the body (`runs`, `sessions`). */
+    key: K
+    item: z.ZodType<T>
+    status: z.ZodType
+    load: (filter: { limit: number; status?: never; agent?: string; before?: string }) => Promise<T[]>
+  },
+): void {
+  const page = z.object({ [route.key]: z.array(route.item), nextCursor: z.string().nullable() })
+  app.get(
+    route.url,
+    {
+      config: v1Config,
+      schema: {
+        tags: route.tags,
+        summary: route.summary,
+        querystring: listQuery(route.status),
+        response: { 200: page, 400: errorResponses[400] },
+      },
+    },
+    async (request) => {
+      const { items, nextCursor } = await listPage(request.query, route.load)
+      return { [route.key]: items, nextCursor }
+    },
+  )
+}
+
+/** GET <url>/:id/events: SSE (default) or NDJSON, replayed from Last-Event-ID or ?after=, then live. */
+export function eventsRoute(
+  app: App,
+  route: {
+    url: string
+    tags: string[]
+    summary: string
+    keepAliveMs: number
+    /** Throws not_found for an unknown id. */
+    mustExist: (id: string) => Promise<unknown>
+    events: (id: string, after: number, signal: AbortSignal) => AsyncIterable<StoredEvent>
+  },
+): void {
+  app.get(
+    route.url,
+    {
+      config: v1Config,
+      schema: {
+        tags: route.tags,
+        summary: route.summary,
+        params: idParams,
+        querystring: eventsQuery,
+        headers: lastEventIdHeaders,
+        response: { 400: errorResponses[400], 404: errorResponses[404] },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params
+      await route.mustExist(id)
+      const after = resolveEventCursor(request.headers['last-event-id'], request.query.after)
+      const format = acceptedStream(request) ?? 'sse'
+      await sendEventStream(reply, format, (signal) => route.events(id, after, signal), {
+        keepAliveMs: route.keepAliveMs,
+      })
+      return reply
+    },
+  )
+}
