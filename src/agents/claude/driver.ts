@@ -5,8 +5,8 @@ import type { AgentEvent } from '../../protocol/events.js'
 import { resolveModel } from '../../protocol/models.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
-import { CliProbe } from '../cli-probe.js'
-import { type AgentStatus, capabilities, type RunRequest } from '../driver.js'
+import { CliAgentDriver, type CliCredentials } from '../cli-agent-driver.js'
+import { capabilities, type RunRequest } from '../driver.js'
 import { runProcess } from '../process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { type ClaudeThread, claudeArgs, claudeEnv } from './command.js'
@@ -30,18 +30,12 @@ export const claudeCapabilities = capabilities('sessions', 'fork', 'interrupt')
  * stdin). Sessions continue by id (--session-id first, --resume later, --resume --fork-session to fork); no
  * remote approvals in -p mode (see claude/permissions.ts). The default sandbox is read-only, as for codex.
  */
-export class ClaudeDriver implements SessionDriver {
+export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
   readonly id = 'claude'
   readonly capabilities = claudeCapabilities
-  readonly binary: string | null
-  private readonly cliProbe: CliProbe
 
-  constructor(
-    private readonly config: Config,
-    private readonly serverEnv: NodeJS.ProcessEnv = process.env,
-  ) {
-    this.binary = resolveClaudeBinary(config.CLAUDE_PATH)
-    this.cliProbe = new CliProbe(this.id, this.binary, () => this.childEnv())
+  constructor(config: Config, serverEnv: NodeJS.ProcessEnv = process.env) {
+    super(config, serverEnv, resolveClaudeBinary(config.CLAUDE_PATH))
   }
 
   childEnv(sandbox: SandboxMode = 'read-only'): Record<string, string> {
@@ -57,12 +51,12 @@ export class ClaudeDriver implements SessionDriver {
     })
   }
 
-  probe(): Promise<AgentStatus> {
-    return this.cliProbe.status({
+  protected credentials(): CliCredentials {
+    return {
       authenticated: claudeHasCredentials(this.config, this.serverEnv),
       installHint: claudeInstallHint,
       authHint: claudeAuthHint,
-    })
+    }
   }
 
   run(req: RunRequest, signal: AbortSignal): AsyncIterable<AgentEvent> {

@@ -6,9 +6,9 @@ import { baseChildEnv } from '../../process/child-env.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { resolveModel } from '../../protocol/models.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
-import { CliProbe } from '../cli-probe.js'
+import { CliAgentDriver, type CliCredentials } from '../cli-agent-driver.js'
 import { resolveCodexBinary } from '../codex-binary.js'
-import { type AgentDriver, type AgentStatus, capabilities, type RunRequest } from '../driver.js'
+import { type AgentDriver, capabilities, type RunRequest } from '../driver.js'
 import { runProcess } from '../process-run.js'
 import { createCodexExecMapper } from './exec-events.js'
 import { codexAuthHint, codexHasCredentials, codexInstallHint } from './probe.js'
@@ -17,30 +17,24 @@ import { codexEnv, codexProviderArgs } from './provider-args.js'
 export const codexExecCapabilities = capabilities('images', 'outputSchema')
 
 /** `codex exec --json`: one process per run, no approvals (exec mode has none), sandbox chosen explicitly. */
-export class CodexExecDriver implements AgentDriver {
+export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
   readonly id = 'codex-exec'
   readonly capabilities = codexExecCapabilities
-  readonly binary: string | null
-  private readonly cliProbe: CliProbe
 
-  constructor(
-    private readonly config: Config,
-    private readonly serverEnv: NodeJS.ProcessEnv = process.env,
-  ) {
-    this.binary = resolveCodexBinary(config.CODEX_PATH)
-    this.cliProbe = new CliProbe(this.id, this.binary, () => this.childEnv())
+  constructor(config: Config, serverEnv: NodeJS.ProcessEnv = process.env) {
+    super(config, serverEnv, resolveCodexBinary(config.CODEX_PATH))
   }
 
   childEnv(): Record<string, string> {
     return { ...baseChildEnv(this.serverEnv), ...codexEnv(this.config, this.serverEnv) }
   }
 
-  probe(): Promise<AgentStatus> {
-    return this.cliProbe.status({
+  protected credentials(): CliCredentials {
+    return {
       authenticated: codexHasCredentials(this.config, this.serverEnv),
       installHint: codexInstallHint,
       authHint: codexAuthHint,
-    })
+    }
   }
 
   /** The argv after the binary; the prompt goes through stdin (`-`), so its size is not limited by argv. */

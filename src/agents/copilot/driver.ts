@@ -5,8 +5,8 @@ import type { AgentEvent } from '../../protocol/events.js'
 import { resolveModel } from '../../protocol/models.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
-import { CliProbe } from '../cli-probe.js'
-import { type AgentStatus, capabilities, type RunRequest } from '../driver.js'
+import { CliAgentDriver, type CliCredentials } from '../cli-agent-driver.js'
+import { capabilities, type RunRequest } from '../driver.js'
 import { runProcess } from '../process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { type CopilotInvocation, copilotArgs } from './args.js'
@@ -34,31 +34,28 @@ export const copilotCapabilities = capabilities('sessions', 'interrupt', 'images
  * GitHub Copilot CLI: `copilot -p --output-format json`, one process per run or session turn; a session is
  * copilot's own (`--session-id` on the first turn, `--resume` after). No approvals: see copilot/permissions.ts.
  */
-export class CopilotDriver implements SessionDriver {
+export class CopilotDriver extends CliAgentDriver implements SessionDriver {
   readonly id = 'copilot'
   readonly capabilities = copilotCapabilities
-  readonly binary: string | null
-  private readonly cliProbe: CliProbe
 
   constructor(
-    private readonly config: Config,
-    private readonly serverEnv: NodeJS.ProcessEnv = process.env,
+    config: Config,
+    serverEnv: NodeJS.ProcessEnv = process.env,
     private readonly options: CopilotDriverOptions = {},
   ) {
-    this.binary = resolveCopilotBinary(config.COPILOT_PATH)
-    this.cliProbe = new CliProbe(this.id, this.binary, () => this.childEnv())
+    super(config, serverEnv, resolveCopilotBinary(config.COPILOT_PATH))
   }
 
   childEnv(): Record<string, string> {
     return copilotEnv(this.config, this.serverEnv)
   }
 
-  probe(): Promise<AgentStatus> {
-    return this.cliProbe.status({
+  protected credentials(): CliCredentials {
+    return {
       authenticated: copilotHasCredentials(this.config, this.serverEnv),
       installHint: copilotInstallHint,
       authHint: copilotAuthHint,
-    })
+    }
   }
 
   /** The model a request asks for; none (or `auto`) leaves it to COPILOT_MODEL in the env. */

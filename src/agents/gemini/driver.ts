@@ -5,8 +5,8 @@ import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { resolveModel } from '../../protocol/models.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
-import { CliProbe } from '../cli-probe.js'
-import { type AgentStatus, capabilities, type RunRequest } from '../driver.js'
+import { CliAgentDriver, type CliCredentials } from '../cli-agent-driver.js'
+import { capabilities, type RunRequest } from '../driver.js'
 import { runProcess } from '../process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { chatExists, ensureGeminiSettings, geminiHome } from './home.js'
@@ -21,22 +21,16 @@ export const geminiCapabilities = capabilities('sessions', 'interrupt')
  * Gemini CLI in headless mode: `gemini -p '' -o stream-json` per run or turn, the prompt on stdin. Sessions
  * are Gemini's own chats: created with `--session-id <uuid>`, continued with `--resume <uuid>`.
  */
-export class GeminiDriver implements SessionDriver, GeminiProcessHost {
+export class GeminiDriver extends CliAgentDriver implements SessionDriver, GeminiProcessHost {
   readonly id = 'gemini'
   readonly capabilities = geminiCapabilities
-  readonly binary: string | null
   /** The directory that holds Gemini's `.gemini/` (settings, chats). */
   readonly home: string
-  private readonly cliProbe: CliProbe
   private settingsReady: Promise<void> | undefined
 
-  constructor(
-    private readonly config: Config,
-    private readonly serverEnv: NodeJS.ProcessEnv = process.env,
-  ) {
-    this.binary = resolveGeminiBinary(config.GEMINI_PATH)
+  constructor(config: Config, serverEnv: NodeJS.ProcessEnv = process.env) {
+    super(config, serverEnv, resolveGeminiBinary(config.GEMINI_PATH))
     this.home = geminiHome(config, serverEnv)
-    this.cliProbe = new CliProbe(this.id, this.binary, () => this.childEnv())
   }
 
   /** Allowlisted env plus Gemini's endpoint and key; no telemetry, no relaunch, the workspace trusted. */
@@ -54,12 +48,12 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
     }
   }
 
-  probe(): Promise<AgentStatus> {
-    return this.cliProbe.status({
+  protected credentials(): CliCredentials {
+    return {
       authenticated: geminiHasCredentials(this.config, this.home),
       installHint: geminiInstallHint,
       authHint: geminiAuthHint(this.home),
-    })
+    }
   }
 
   /** The argv after the binary; the prompt goes through stdin (`-p ''` appends nothing to it). */

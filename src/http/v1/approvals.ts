@@ -4,7 +4,7 @@ import type { GatewayContext } from '../../core/context.js'
 import { AppError } from '../../protocol/errors.js'
 import { approvalDecision } from '../../protocol/policies.js'
 import { approval } from '../../protocol/sessions.js'
-import { v1Config } from './route-kit.js'
+import { getRoute, v1Config } from './route-kit.js'
 import { errorResponses, idParams } from './schemas.js'
 
 const config = v1Config
@@ -29,23 +29,17 @@ export function v1ApprovalRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       }),
     )
 
-    app.get(
-      '/v1/approvals/:id',
-      {
-        config,
-        schema: {
-          tags,
-          summary: 'One approval',
-          params: idParams,
-          response: { 200: approval, 404: errorResponses[404] },
-        },
-      },
-      async (request) => {
-        const found = await ctx.approvals.get(request.params.id)
-        if (!found) throw new AppError('not_found', `no approval ${request.params.id}`)
+    getRoute(app, {
+      url: '/v1/approvals/:id',
+      tags,
+      summary: 'One approval',
+      item: approval,
+      load: async (id) => {
+        const found = await ctx.approvals.get(id)
+        if (!found) throw new AppError('not_found', `no approval ${id}`)
         return found
       },
-    )
+    })
 
     app.post(
       '/v1/approvals/:id',

@@ -13,20 +13,24 @@ import {
 } from './schemas.js'
 
 /**
- * The routes every /v1 resource has in the same shape: a paged list, and a replayable event stream.
- * One resource = one call each, instead of a copied route.
+ * The routes every /v1 resource has in the same shape: a paged list, one item by id, and a replayable event
+ * stream. One resource = one call each, instead of a copied route.
  */
 type App = Parameters<FastifyPluginAsyncZod>[0]
 
 export const v1Config = { errorShape: 'v1' as const }
 
+/** Where a route is and how OpenAPI lists it. */
+interface RouteDoc {
+  url: string
+  tags: string[]
+  summary: string
+}
+
 /** GET <url>: one page newest first, filtered by status and agent, with a cursor to the next page. */
 export function listRoute<T extends { id: string }, K extends string>(
   app: App,
-  route: {
-    url: string
-    tags: string[]
-    summary: string
+  route: RouteDoc & {
     /** The key of the page's items in the body (`runs`, `sessions`). */
     key: K
     item: z.ZodType<T>
@@ -34,18 +38,12 @@ export function listRoute<T extends { id: string }, K extends string>(
     load: (filter: { limit: number; status?: never; agent?: string; before?: string }) => Promise<T[]>
   },
 ): void {
+  const { url, tags, summary } = route
   const page = z.object({ [route.key]: z.array(route.item), nextCursor: z.string().nullable() })
+  const schema = { tags, summary, querystring: listQuery(route.status) }
   app.get(
-    route.url,
-    {
-      config: v1Config,
-      schema: {
-        tags: route.tags,
-        summary: route.summary,
-        querystring: listQuery(route.status),
-        response: { 200: page, 400: errorResponses[400] },
-      },
-    },
+    url,
+    { config: v1Config, schema: { ...schema, response: { 200: page, 400: errorResponses[400] } } },
     async (request) => {
       const { items, nextCursor } = await listPage(request.query, route.load)
       return { [route.key]: items, nextCursor }
@@ -53,32 +51,34 @@ export function listRoute<T extends { id: string }, K extends string>(
   )
 }
 
+/** GET <url> with an `:id`: the item, or 404. */
+export function getRoute(
+  app: App,
+  route: RouteDoc & { item: z.ZodType; load: (id: string) => Promise<unknown> },
+): void {
+  const { url, tags, summary } = route
+  const response = { 200: route.item, 404: errorResponses[404] }
+  app.get(url, { config: v1Config, schema: { tags, summary, params: idParams, response } }, async (request) =>
+    route.load(request.params.id),
+  )
+}
+
 /** GET <url>/:id/events: SSE (default) or NDJSON, replayed from Last-Event-ID or ?after=, then live. */
 export function eventsRoute(
   app: App,
-  route: {
-    url: string
-    tags: string[]
-    summary: string
+  route: RouteDoc & {
     keepAliveMs: number
     /** Throws not_found for an unknown id. */
     mustExist: (id: string) => Promise<unknown>
     events: (id: string, after: number, signal: AbortSignal) => AsyncIterable<StoredEvent>
   },
 ): void {
+  const { url, tags, summary } = route
+  const request = { params: idParams, querystring: eventsQuery, headers: lastEventIdHeaders }
+  const response = { 400: errorResponses[400], 404: errorResponses[404] }
   app.get(
-    route.url,
-    {
-      config: v1Config,
-      schema: {
-        tags: route.tags,
-        summary: route.summary,
-        params: idParams,
-        querystring: eventsQuery,
-        headers: lastEventIdHeaders,
-        response: { 400: errorResponses[400], 404: errorResponses[404] },
-      },
-    },
+    url,
+    { config: v1Config, schema: { tags, summary, ...request, response } },
     async (request, reply) => {
       const { id } = request.params
       await route.mustExist(id)

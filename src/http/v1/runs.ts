@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
 import { run } from '../../protocol/runs.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
-import { eventsRoute, listRoute, v1Config } from './route-kit.js'
+import { eventsRoute, getRoute, listRoute, v1Config } from './route-kit.js'
 import { booleanQuery, createRunBody, errorResponses, idParams } from './schemas.js'
 
 const config = v1Config
@@ -61,19 +61,13 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       load: (filter) => ctx.runs.list(filter),
     })
 
-    app.get(
-      '/v1/runs/:id',
-      {
-        config,
-        schema: {
-          tags,
-          summary: 'One run: status, outcome, final response, usage',
-          params: idParams,
-          response: { 200: run, 404: errorResponses[404] },
-        },
-      },
-      async (request) => ctx.runs.mustGet(request.params.id),
-    )
+    getRoute(app, {
+      url: '/v1/runs/:id',
+      tags,
+      summary: 'One run: status, outcome, final response, usage',
+      item: run,
+      load: (id) => ctx.runs.mustGet(id),
+    })
 
     eventsRoute(app, {
       url: '/v1/runs/:id/events',

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { AppError, v1ErrorBody } from '../../protocol/errors.js'
-import { run, runRequestFields } from '../../protocol/runs.js'
+import { runRequestFields } from '../../protocol/runs.js'
 
 /** Request and response shapes of the /v1 API (the OpenAPI document is generated from these). */
 export const v1Error = v1ErrorBody

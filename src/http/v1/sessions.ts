@@ -4,7 +4,7 @@ import type { GatewayContext } from '../../core/context.js'
 import { approvalPolicy, sandboxMode } from '../../protocol/policies.js'
 import { session, turn, turnInput } from '../../protocol/sessions.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
-import { eventsRoute, listRoute, v1Config } from './route-kit.js'
+import { eventsRoute, getRoute, listRoute, v1Config } from './route-kit.js'
 import { booleanQuery, errorResponses, idParams } from './schemas.js'
 
 const config = v1Config
@@ -61,22 +61,16 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       load: (filter) => ctx.sessions.list(filter),
     })
 
-    app.get(
-      '/v1/sessions/:id',
-      {
-        config,
-        schema: {
-          tags,
-          summary: 'One session with its turns',
-          params: idParams,
-          response: { 200: sessionWithTurns, 404: errorResponses[404] },
-        },
-      },
-      async (request) => {
-        const found = await ctx.sessions.mustGet(request.params.id)
+    getRoute(app, {
+      url: '/v1/sessions/:id',
+      tags,
+      summary: 'One session with its turns',
+      item: sessionWithTurns,
+      load: async (id) => {
+        const found = await ctx.sessions.mustGet(id)
         return { ...found, turns: await ctx.sessions.turns(found.id) }
       },
-    )
+    })
 
     app.post(
       '/v1/sessions/:id/turns',

@@ -1,0 +1,49 @@
+import type { Config } from '../config/load.js'
+import { readCliVersion } from './cli-version.js'
+import type { AgentCapabilities, AgentStatus } from './driver.js'
+
+/** What a CLI driver knows about its credentials when it is probed. */
+export interface CliCredentials {
+  authenticated: boolean
+  /** What to do when the binary is missing. */
+  installHint: string
+  /** What to do when credentials are missing. */
+  authHint: string
+}
+
+/**
+ * What every driver of one CLI binary shares (codex-exec, claude, gemini, copilot): its settings, its binary,
+ * and the probe: installed means the binary exists AND answered `--version` (asked once, then remembered);
+ * credentials are checked on every probe.
+ */
+export abstract class CliAgentDriver {
+  abstract readonly id: string
+  abstract readonly capabilities: AgentCapabilities
+  private version: Promise<string | null> | undefined
+
+  constructor(
+    protected readonly config: Config,
+    protected readonly serverEnv: NodeJS.ProcessEnv,
+    readonly binary: string | null,
+  ) {}
+
+  /** The child's environment (allowlisted server env plus the agent's endpoint and key). */
+  abstract childEnv(): Record<string, string>
+  protected abstract credentials(): CliCredentials
+
+  async probe(): Promise<AgentStatus> {
+    const binary = this.binary
+    this.version ??= binary ? readCliVersion(binary, this.childEnv()) : Promise.resolve(null)
+    const version = await this.version
+    const ready = binary !== null && version !== null
+    const credentials = this.credentials()
+    return {
+      id: this.id,
+      installed: ready,
+      version,
+      authenticated: credentials.authenticated,
+      hint: !ready ? credentials.installHint : credentials.authenticated ? null : credentials.authHint,
+      binary,
+    }
+  }
+}
