@@ -2,6 +2,7 @@ import type { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
 import type { ActiveRuns } from '../core/active-runs.js'
 import type { ApprovalBroker } from '../core/approvals.js'
+import type { NodeMembership } from '../core/node-membership.js'
 import type { RunManager } from '../core/run-manager.js'
 import type { SessionManager } from '../core/session-manager.js'
 import type { Store } from '../store/store.js'
@@ -12,6 +13,7 @@ export interface GatewayContext {
   registry: AgentRegistry
   active: ActiveRuns
   store: Store
+  node: NodeMembership
   runs: RunManager
   sessions: SessionManager
   approvals: ApprovalBroker

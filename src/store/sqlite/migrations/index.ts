@@ -1,4 +1,4 @@
-/** Schema migrations, applied in order; `PRAGMA user_version` records the last one applied. */
+/** SQLite schema migrations, applied in order; `PRAGMA user_version` records the last one applied. */
 export const migrations: string[] = [
   `
   CREATE TABLE runs (
@@ -60,4 +60,26 @@ migrations.push(`
     body TEXT NOT NULL
   );
   CREATE INDEX approvals_state ON approvals (state, id);
+`)
+
+/**
+ * 3: nodes. Runs and sessions record the node (gateway process) that owns them; a run records when a node
+ * claimed it. What an older server left unfinished belongs to `node_legacy`, a node that is never alive.
+ */
+migrations.push(`
+  ALTER TABLE runs ADD COLUMN node_id TEXT;
+  ALTER TABLE runs ADD COLUMN claimed_at TEXT;
+  UPDATE runs SET node_id = 'node_legacy' WHERE status IN ('queued', 'running');
+  CREATE INDEX runs_node ON runs (node_id, status);
+  ALTER TABLE sessions ADD COLUMN node_id TEXT;
+  UPDATE sessions SET node_id = 'node_legacy';
+  CREATE INDEX sessions_node ON sessions (node_id, status);
+  CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL
+  );
 `)
