@@ -27,9 +27,8 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   // Only what lost nodes left unfinished is recovered: runs and sessions of live nodes are theirs.
   const lost = await node.lostNodes()
   await runs.recover(lost)
-  const orphaned = await store.sessionsOwnedBy(lost)
+  const orphaned = await sessions.recover(lost)
   await approvals.recover(orphaned.map((s) => s.id))
-  await sessions.recover(orphaned)
   await runs.startRetention()
   // Warm the default agent's probe (its --version) so the first /hello or /chat does not pay for it.
   void registry

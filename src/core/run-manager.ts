@@ -49,9 +49,9 @@ export class RunManager {
     private readonly node: string,
   ) {}
 
-  /** Records runs that `lost` nodes left unfinished as `interrupted` and ends their orphaned processes. */
+  /** Takes over the runs `lost` nodes left unfinished: recorded as `interrupted`, orphaned processes ended. */
   async recover(lost: readonly string[]): Promise<number> {
-    const left = await this.store.unfinishedRuns(lost)
+    const left = await this.store.takeOverRuns(lost, this.node)
     for (const run of left) {
       if (run.pid && run.command) killOrphanedGroup(run.pid, run.command)
       const completed: RunCompleted = {

@@ -64,9 +64,10 @@ export class SessionManager {
 
   /**
    * Sessions a lost node left mid-way: their turns failed, the sessions idle (their threads live on) and owned
-   * by this node, which reopens them when they are next used.
+   * by this node, which reopens them when they are next used. Returns them.
    */
-  async recover(orphaned: readonly Session[]): Promise<void> {
+  async recover(lost: readonly string[]): Promise<Session[]> {
+    const orphaned = await this.store.takeOverSessions(lost, this.node)
     for (const s of orphaned) {
       for (const status of ['queued', 'running'] as const)
         for (const t of await this.store.listTurns(s.id, status))
@@ -75,8 +76,8 @@ export class SessionManager {
             error: 'the server stopped before this turn finished',
           })
       if (s.status === 'running' || s.status === 'waiting_for_approval') await this.setStatus(s.id, 'idle')
-      await this.store.claimSession(s.id, this.node)
     }
+    return orphaned
   }
 
   async create(agentId: string, fields: CreateSession): Promise<Session> {

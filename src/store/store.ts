@@ -68,8 +68,11 @@ export interface Store {
   /** Stores the event with the next seq of its owner (a run or a session) and returns it stamped. */
   appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent>
   eventsAfter(ownerId: string, afterSeq: number, limit: number): Promise<StoredEvent[]>
-  /** Runs still `queued` or `running` owned by one of `nodes`, oldest first. */
-  unfinishedRuns(nodes: readonly string[]): Promise<Run[]>
+  /**
+   * Moves the runs still `queued` or `running` owned by one of `lost` to `to`, and returns them, oldest first:
+   * of several nodes taking over at once, each run goes to exactly one.
+   */
+  takeOverRuns(lost: readonly string[], to: string): Promise<Run[]>
   /** The node of a run or session (null when none owns it yet), undefined when there is no such resource. */
   ownerOf(id: string): Promise<string | null | undefined>
   /** Every node that owns an unfinished run or a session that is not archived. */
@@ -80,8 +83,8 @@ export interface Store {
   createSession(session: Session, owner: string): Promise<void>
   /** Moves a session to `node` (it reopened the agent's thread there). */
   claimSession(id: string, node: string): Promise<void>
-  /** Sessions (not archived) owned by one of `nodes`. */
-  sessionsOwnedBy(nodes: readonly string[]): Promise<Session[]>
+  /** Moves the sessions (not archived) owned by one of `lost` to `to` and returns them (each to one taker). */
+  takeOverSessions(lost: readonly string[], to: string): Promise<Session[]>
   updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined>
   getSession(id: string): Promise<Session | undefined>
   findSessionByAgentId(agentSessionId: string): Promise<Session | undefined>

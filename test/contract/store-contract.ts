@@ -234,8 +234,9 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect((await store.claimNextRun('node_elsewhere'))?.id).toBe('run_x')
     })
 
-    it('finds unfinished runs by owner, and every owner of unfinished work', async () => {
-      const { store } = await fresh()
+    it('takes over the unfinished runs of lost nodes, each run to exactly one taker; lists owners in use', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
       await store.admitRun(newRun('run_1'), 'node_a', 100)
       await store.admitRun(newRun('run_2'), 'node_b', 100)
       await store.admitRun(newRun('run_3'), 'node_a', 100)
@@ -244,10 +245,18 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       await store.updateRun('run_3', { status: 'failed', finishedAt: '2026-01-01T00:00:01.000Z' })
       await store.createSession(newSession('ses_1'), 'node_c')
       await store.createSession(newSession('ses_2', { status: 'archived' }), 'node_d')
-      expect(ids(await store.unfinishedRuns(['node_a']))).toEqual(['run_1'])
-      expect(ids(await store.unfinishedRuns(['node_a', 'node_b']))).toEqual(['run_1', 'run_2'])
-      expect(await store.unfinishedRuns([])).toEqual([])
       expect(await store.ownersInUse()).toEqual(['node_a', 'node_b', 'node_c'])
+      expect(await store.takeOverRuns([], 'node_x')).toEqual([])
+      const [first, second] = await Promise.all([
+        store.takeOverRuns(['node_a', 'node_b'], 'node_x'),
+        other.takeOverRuns(['node_a', 'node_b'], 'node_y'),
+      ])
+      expect(ids([...first!, ...second!]).sort()).toEqual(['run_1', 'run_2'])
+      expect(ids(first!.length ? first! : second!)).toEqual(['run_1', 'run_2'])
+      expect(await store.ownerOf('run_1')).toBe(first!.length ? 'node_x' : 'node_y')
+      expect(await store.ownerOf('run_3')).toBe('node_a')
+      expect(await store.ownerOf('run_4')).toBeNull()
+      expect(await store.ownersInUse()).toEqual(['node_c', first!.length ? 'node_x' : 'node_y'])
     })
 
     it('retention deletes finished runs before the cutoff with their events, and nothing else', async () => {
@@ -276,10 +285,14 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(ids(await store.listSessions({ limit: 10, status: 'running' }))).toEqual(['ses_2'])
       expect(ids(await store.listSessions({ limit: 10, agent: 'claude' }))).toEqual(['ses_1'])
       expect(ids(await store.listSessions({ limit: 10, before: 'ses_2' }))).toEqual(['ses_1'])
-      expect(ids(await store.sessionsOwnedBy(['node_a']))).toEqual(['ses_1', 'ses_2'])
       await store.claimSession('ses_2', 'node_b')
       expect(await store.ownerOf('ses_2')).toBe('node_b')
-      expect(ids(await store.sessionsOwnedBy(['node_b', 'node_z']))).toEqual(['ses_2'])
+      expect(ids(await store.takeOverSessions(['node_b', 'node_z'], 'node_c'))).toEqual(['ses_2'])
+      expect(await store.ownerOf('ses_2')).toBe('node_c')
+      expect(await store.takeOverSessions(['node_b'], 'node_c')).toEqual([])
+      // Archived sessions stay where they are.
+      expect(ids(await store.takeOverSessions(['node_a'], 'node_c'))).toEqual(['ses_1'])
+      expect(await store.ownerOf('ses_3')).toBe('node_a')
       expect(await store.updateSession('ses_1', { status: 'running' })).toMatchObject({ status: 'running' })
       expect(await store.updateSession('ses_missing', { status: 'running' })).toBeUndefined()
     })

@@ -61,7 +61,7 @@ describe('SqliteStore', () => {
     const store = open(file)
     expect(await store.ownerOf('run_live')).toBe('node_legacy')
     expect(await store.ownerOf('run_done')).toBeNull()
-    expect((await store.unfinishedRuns(['node_legacy'])).map((r) => r.id)).toEqual(['run_live'])
+    expect((await store.takeOverRuns(['node_legacy'], 'node_new')).map((r) => r.id)).toEqual(['run_live'])
   })
 })
 

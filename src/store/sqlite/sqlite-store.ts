@@ -158,12 +158,16 @@ export class SqliteStore implements Store {
     )
   }
 
-  async unfinishedRuns(nodes: readonly string[]): Promise<Run[]> {
-    if (nodes.length === 0) return []
-    return this.runs.select(
-      `WHERE status IN ('queued', 'running') AND node_id IN (${nodes.map(() => '?').join(', ')}) ORDER BY id`,
-      [...nodes],
-    )
+  async takeOverRuns(lost: readonly string[], to: string): Promise<Run[]> {
+    if (lost.length === 0) return []
+    const where = `WHERE status IN ('queued', 'running') AND node_id IN (${lost.map(() => '?').join(', ')})`
+    return this.db
+      .transaction(() => {
+        const runs = this.runs.select(`${where} ORDER BY id`, [...lost])
+        this.db.prepare(`UPDATE runs SET node_id = ? ${where}`).run(to, ...lost)
+        return runs
+      })
+      .immediate()
   }
 
   async ownerOf(id: string): Promise<string | null | undefined> {
@@ -213,12 +217,16 @@ export class SqliteStore implements Store {
     this.stmts.setSessionNode.run(node, id)
   }
 
-  async sessionsOwnedBy(nodes: readonly string[]): Promise<Session[]> {
-    if (nodes.length === 0) return []
-    return this.sessions.select(
-      `WHERE status != 'archived' AND node_id IN (${nodes.map(() => '?').join(', ')}) ORDER BY id`,
-      [...nodes],
-    )
+  async takeOverSessions(lost: readonly string[], to: string): Promise<Session[]> {
+    if (lost.length === 0) return []
+    const where = `WHERE status != 'archived' AND node_id IN (${lost.map(() => '?').join(', ')})`
+    return this.db
+      .transaction(() => {
+        const sessions = this.sessions.select(`${where} ORDER BY id`, [...lost])
+        this.db.prepare(`UPDATE sessions SET node_id = ? ${where}`).run(to, ...lost)
+        return sessions
+      })
+      .immediate()
   }
 
   async updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined> {
