@@ -1,7 +1,6 @@
 import type { AgentDriver, RunRequest } from '../agents/driver.js'
 import type { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
-import { killOrphanedGroup } from '../process/orphans.js'
 import { checkRunArgs, checkRunEnv } from '../process/policy.js'
 import type { AgentEvent, StoredEvent } from '../protocol/events.js'
 import { queuedRun, type Run, type RunRequestFields, terminalStatuses } from '../protocol/runs.js'
@@ -51,7 +50,7 @@ export class RunManager {
   async recover(): Promise<number> {
     const left = await this.store.unfinishedRuns()
     for (const run of left) {
-      if (run.pid && run.command) killOrphanedGroup(run.pid, run.command)
+      if (run.pid && run.command) await this.registry.runner.reclaim({ pid: run.pid, command: run.command })
       const completed: RunCompleted = {
         type: 'run.completed',
         status: 'interrupted',
