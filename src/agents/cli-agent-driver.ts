@@ -1,4 +1,5 @@
 import type { Config } from '../config/load.js'
+import type { ProcessRunner } from '../process/runner.js'
 import { readCliVersion } from './cli-version.js'
 import type { AgentCapabilities, AgentStatus } from './driver.js'
 
@@ -24,6 +25,7 @@ export abstract class CliAgentDriver {
   constructor(
     protected readonly config: Config,
     protected readonly serverEnv: NodeJS.ProcessEnv,
+    protected readonly runner: ProcessRunner,
     readonly binary: string | null,
   ) {}
 
@@ -33,7 +35,7 @@ export abstract class CliAgentDriver {
 
   async probe(): Promise<AgentStatus> {
     const binary = this.binary
-    this.version ??= binary ? readCliVersion(binary, this.childEnv()) : Promise.resolve(null)
+    this.version ??= binary ? readCliVersion(this.runner, binary, this.childEnv()) : Promise.resolve(null)
     const version = await this.version
     const ready = binary !== null && version !== null
     const credentials = this.credentials()

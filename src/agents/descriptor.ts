@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import type { Config } from '../config/load.js'
+import type { ProcessRunner } from '../process/runner.js'
 import type { AgentCapabilities, AgentDriver } from './driver.js'
 
 /**
@@ -14,5 +15,5 @@ export interface AgentDescriptor<S extends z.ZodObject = z.ZodObject> {
   /** The driver's settings (environment variables). */
   readonly settings: S
   /** The drivers this descriptor offers under these settings. */
-  create(config: Config, serverEnv: NodeJS.ProcessEnv): AgentDriver[]
+  create(config: Config, serverEnv: NodeJS.ProcessEnv, runner: ProcessRunner): AgentDriver[]
 }

@@ -1,4 +1,6 @@
 import type { Config } from '../config/load.js'
+import { localRunner } from '../process/local-runner.js'
+import type { ProcessRunner } from '../process/runner.js'
 import { AppError } from '../protocol/errors.js'
 import type { CliDriver } from './cli/driver.js'
 import type { AgentDriver } from './driver.js'
@@ -9,16 +11,26 @@ export class AgentRegistry {
   private readonly drivers = new Map<string, AgentDriver>()
   private readonly aliases = new Map<string, string>()
 
-  constructor(drivers: AgentDriver[], aliases: Record<string, string> = {}) {
+  constructor(
+    drivers: AgentDriver[],
+    aliases: Record<string, string> = {},
+    /** Where the drivers run their agents; the core reclaims a crashed predecessor's leftovers through it. */
+    readonly runner: ProcessRunner = localRunner,
+  ) {
     for (const d of drivers) this.drivers.set(d.id, d)
     for (const [alias, id] of Object.entries(aliases)) this.aliases.set(alias, id)
   }
 
   /** Every driver this build knows, filtered by AGENTS (`codex` and `cli` are always on). */
-  static fromConfig(config: Config, serverEnv: NodeJS.ProcessEnv): AgentRegistry {
-    const all = agentDescriptors.flatMap((d) => d.create(config, serverEnv))
+  static fromConfig(
+    config: Config,
+    serverEnv: NodeJS.ProcessEnv,
+    runner: ProcessRunner = localRunner,
+  ): AgentRegistry {
+    const all = agentDescriptors.flatMap((d) => d.create(config, serverEnv, runner))
     const enabled = new Set(config.AGENTS ?? all.map((d) => d.id))
-    return new AgentRegistry(all.filter((d) => enabled.has(d.id) || d.id === 'codex' || d.id === 'cli'))
+    const on = all.filter((d) => enabled.has(d.id) || d.id === 'codex' || d.id === 'cli')
+    return new AgentRegistry(on, {}, runner)
   }
 
   list(): AgentDriver[] {

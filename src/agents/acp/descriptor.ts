@@ -7,5 +7,5 @@ export const acpAgent: AgentDescriptor<typeof acpSettings> = {
   id: 'acp',
   capabilities: acpCapabilities,
   settings: acpSettings,
-  create: (config, env) => AcpDriver.all(config, env),
+  create: (config, env, runner) => AcpDriver.all(config, env, runner),
 }

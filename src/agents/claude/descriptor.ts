@@ -7,5 +7,5 @@ export const claudeAgent: AgentDescriptor<typeof claudeSettings> = {
   id: 'claude',
   capabilities: claudeCapabilities,
   settings: claudeSettings,
-  create: (config, env) => [new ClaudeDriver(config, env)],
+  create: (config, env, runner) => [new ClaudeDriver(config, env, runner)],
 }

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Config } from '../../config/load.js'
+import { localRunner } from '../../process/local-runner.js'
+import type { ProcessRunner } from '../../process/runner.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { resolveModel } from '../../protocol/models.js'
@@ -34,8 +36,12 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
   readonly id = 'claude'
   readonly capabilities = claudeCapabilities
 
-  constructor(config: Config, serverEnv: NodeJS.ProcessEnv = process.env) {
-    super(config, serverEnv, resolveClaudeBinary(config.CLAUDE_PATH))
+  constructor(
+    config: Config,
+    serverEnv: NodeJS.ProcessEnv = process.env,
+    runner: ProcessRunner = localRunner,
+  ) {
+    super(config, serverEnv, runner, resolveClaudeBinary(config.CLAUDE_PATH))
   }
 
   childEnv(sandbox: SandboxMode = 'read-only'): Record<string, string> {
@@ -94,6 +100,7 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
     yield* runProcess(
       {
         agent: this.id,
+        runner: this.runner,
         spawn: {
           command: this.binary,
           args: this.buildArgs(spec),

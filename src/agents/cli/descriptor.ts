@@ -10,5 +10,5 @@ export const cliAgent: AgentDescriptor<typeof cliSettings> = {
   id: 'cli',
   capabilities: cliCapabilities,
   settings: cliSettings,
-  create: (config, env) => [new CliDriver(config, env)],
+  create: (config, env, runner) => [new CliDriver(config, env, runner)],
 }

@@ -7,8 +7,8 @@ export const codexAgent: AgentDescriptor<typeof codexSettings> = {
   id: 'codex',
   capabilities: codexCapabilities,
   settings: codexSettings,
-  create: (config, env) => {
-    const codex = new CodexDriver(config, env)
+  create: (config, env, runner) => {
+    const codex = new CodexDriver(config, env, { runner })
     return [codex, codex.exec]
   },
 }

@@ -1,8 +1,7 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
 import type { Config } from '../../config/load.js'
 import { baseChildEnv } from '../../process/child-env.js'
+import { localRunner } from '../../process/local-runner.js'
+import { type ProcessRunner, stagedPath } from '../../process/runner.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { resolveModel } from '../../protocol/models.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
@@ -21,8 +20,12 @@ export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
   readonly id = 'codex-exec'
   readonly capabilities = codexExecCapabilities
 
-  constructor(config: Config, serverEnv: NodeJS.ProcessEnv = process.env) {
-    super(config, serverEnv, resolveCodexBinary(config.CODEX_PATH))
+  constructor(
+    config: Config,
+    serverEnv: NodeJS.ProcessEnv = process.env,
+    runner: ProcessRunner = localRunner,
+  ) {
+    super(config, serverEnv, runner, resolveCodexBinary(config.CODEX_PATH))
   }
 
   childEnv(): Record<string, string> {
@@ -55,19 +58,17 @@ export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
       yield runNotStarted(codexInstallHint)
       return
     }
-    let tempDir: string | undefined
-    let schemaFile: string | undefined
-    if (req.outputSchema) {
-      tempDir = await mkdtemp(path.join(os.tmpdir(), 'agent-gateway-schema-'))
-      schemaFile = path.join(tempDir, 'schema.json')
-      await writeFile(schemaFile, JSON.stringify(req.outputSchema))
-    }
+    const schema = req.outputSchema
+      ? { name: 'schema.json', content: JSON.stringify(req.outputSchema) }
+      : null
     yield* runProcess(
       {
         agent: this.id,
+        runner: this.runner,
         spawn: {
           command: this.binary,
-          args: this.buildArgs(req, schemaFile),
+          args: this.buildArgs(req, schema ? stagedPath(schema.name) : undefined),
+          ...(schema ? { files: [schema] } : {}),
           cwd: req.cwd,
           env: this.childEnv(),
           stdin: req.prompt,
@@ -75,7 +76,6 @@ export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
           killGraceMs: this.config.KILL_GRACE_MS,
         },
         stdout: { mode: 'lines', mapper: createCodexExecMapper(this.id) },
-        cleanup: tempDir ? () => rm(tempDir, { recursive: true, force: true }) : undefined,
       },
       signal,
     )

@@ -7,5 +7,5 @@ export const copilotAgent: AgentDescriptor<typeof copilotSettings> = {
   id: 'copilot',
   capabilities: copilotCapabilities,
   settings: copilotSettings,
-  create: (config, env) => [new CopilotDriver(config, env)],
+  create: (config, env, runner) => [new CopilotDriver(config, env, { runner })],
 }

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Config } from '../../config/load.js'
+import { localRunner } from '../../process/local-runner.js'
+import type { ProcessRunner } from '../../process/runner.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { resolveModel } from '../../protocol/models.js'
@@ -21,6 +23,8 @@ export interface CopilotDriverOptions {
    * request 5 times with backoff (about 17 s) and has no setting for it; undefined keeps copilot's behaviour.
    */
   maxModelRetries?: number
+  /** Where copilot runs (default: a local process group). */
+  runner?: ProcessRunner
   /** Sandbox when a request names none (default read-only). */
   defaultSandbox?: SandboxMode
 }
@@ -43,7 +47,7 @@ export class CopilotDriver extends CliAgentDriver implements SessionDriver {
     serverEnv: NodeJS.ProcessEnv = process.env,
     private readonly options: CopilotDriverOptions = {},
   ) {
-    super(config, serverEnv, resolveCopilotBinary(config.COPILOT_PATH))
+    super(config, serverEnv, options.runner ?? localRunner, resolveCopilotBinary(config.COPILOT_PATH))
   }
 
   childEnv(): Record<string, string> {
@@ -97,6 +101,7 @@ export class CopilotDriver extends CliAgentDriver implements SessionDriver {
     const events = runProcess(
       {
         agent: this.id,
+        runner: this.runner,
         spawn: {
           command: this.binary,
           args: copilotArgs(exec),

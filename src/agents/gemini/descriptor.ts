@@ -7,5 +7,5 @@ export const geminiAgent: AgentDescriptor<typeof geminiSettings> = {
   id: 'gemini',
   capabilities: geminiCapabilities,
   settings: geminiSettings,
-  create: (config, env) => [new GeminiDriver(config, env)],
+  create: (config, env, runner) => [new GeminiDriver(config, env, runner)],
 }

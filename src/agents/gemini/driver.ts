@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Config } from '../../config/load.js'
 import { baseChildEnv } from '../../process/child-env.js'
+import { localRunner } from '../../process/local-runner.js'
+import type { ProcessRunner } from '../../process/runner.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { resolveModel } from '../../protocol/models.js'
@@ -28,8 +30,12 @@ export class GeminiDriver extends CliAgentDriver implements SessionDriver, Gemin
   readonly home: string
   private settingsReady: Promise<void> | undefined
 
-  constructor(config: Config, serverEnv: NodeJS.ProcessEnv = process.env) {
-    super(config, serverEnv, resolveGeminiBinary(config.GEMINI_PATH))
+  constructor(
+    config: Config,
+    serverEnv: NodeJS.ProcessEnv = process.env,
+    runner: ProcessRunner = localRunner,
+  ) {
+    super(config, serverEnv, runner, resolveGeminiBinary(config.GEMINI_PATH))
     this.home = geminiHome(config, serverEnv)
   }
 
@@ -88,6 +94,7 @@ export class GeminiDriver extends CliAgentDriver implements SessionDriver, Gemin
     yield* runProcess(
       {
         agent: this.id,
+        runner: this.runner,
         spawn: {
           command: this.binary,
           args: this.buildArgs(call),
