@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
+import { type ApiToken, parseApiTokens } from './api-tokens.js'
 import { ConfigError } from './config-error.js'
 import { envSchema, type RawSettings } from './schema.js'
 
@@ -10,6 +11,8 @@ export interface Config extends RawSettings {
   workspaceRoots: string[]
   /** Whether MODEL_LIST was set (then it overrides the models an agent lists itself on /v1/models). */
   modelListConfigured: boolean
+  /** API_TOKENS parsed: names, scopes, tenants. */
+  apiTokens: ApiToken[]
 }
 
 /** Reads `.env` (never overriding the real environment) and validates everything with one zod schema. */
@@ -29,6 +32,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     CODEX_HOME: s.CODEX_HOME ? path.resolve(cwd, s.CODEX_HOME) : undefined,
     workspaceRoots: [workspaceDir, ...s.WORKSPACE_ROOTS.map((r) => path.resolve(cwd, r))],
     modelListConfigured: (merged.MODEL_LIST ?? '').trim() !== '',
+    apiTokens: parseApiTokens(s.API_TOKENS),
   }
 }
 

@@ -71,6 +71,7 @@ export const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: int(8000, 0, 65_535),
   API_TOKENS: list([]),
+  METRICS_TOKEN: optionalString,
   DATA_DIR: z.string().default('./data'),
   WORKSPACE_DIR: z.string().default('./data/workspaces'),
   WORKSPACE_ROOTS: list([]),
@@ -142,7 +143,12 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
   PORT: { default: '8000', description: 'Port to listen on (0 picks a free port).' },
   API_TOKENS: {
     default: '(none)',
-    description: 'Comma-separated bearer tokens; when set every request needs one.',
+    description:
+      'Comma-separated bearer tokens; when set every request needs one. An entry is a bare `<token>` (every scope) or `<name>:<token>:<scopes>[:<tenant>]` with scopes `read`, `run`, `approve`, `admin` joined by `+` (see docs/OPERATIONS.md).',
+  },
+  METRICS_TOKEN: {
+    default: '(none)',
+    description: 'A bearer token that opens GET /metrics only (the API tokens with `read` open it too).',
   },
   DATA_DIR: { default: './data', description: 'Where the gateway keeps its state.' },
   WORKSPACE_DIR: {

@@ -6,6 +6,8 @@ import { SqliteStore } from '../store/sqlite.js'
 import { ActiveRuns } from './active-runs.js'
 import { ApprovalBroker } from './approvals.js'
 import { EventLog } from './event-log.js'
+import { GatewayMetrics } from './ops/metrics.js'
+import { metricsTap } from './ops/metrics-tap.js'
 import { RunManager } from './run-manager.js'
 import { SessionManager } from './session-manager.js'
 
@@ -21,6 +23,14 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     sessions.refreshStatus(id),
   )
   sessions.approvals = approvals
+  const metrics = new GatewayMetrics({
+    store,
+    runStats: () => runs.stats,
+    // Queued runs are tracked from the start; what remains are the running runs and turns.
+    inFlight: () => active.size - runs.stats.queued,
+    pendingApprovals: () => approvals.pendingCount,
+  })
+  log.tap(metricsTap(metrics, store))
   await runs.recover()
   await approvals.recover()
   await sessions.recover()
@@ -30,7 +40,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     .find(config.AI_PROVIDER)
     ?.probe()
     .catch(() => {})
-  return { config, registry, active, store, runs, sessions, approvals }
+  return { config, registry, active, store, runs, sessions, approvals, metrics }
 }
 
 /** Graceful stop of the core: no new runs, in-flight ones get the grace period, then are ended. */

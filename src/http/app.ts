@@ -9,6 +9,7 @@ import { codexStreamingRoutes } from './compat/codex-streaming.js'
 import type { GatewayContext } from './context.js'
 import { errorHandler } from './errors.js'
 import { healthRoutes } from './health.js'
+import { decorateMetrics, metricsRoutes } from './metrics.js'
 import { registerOpenApi } from './openapi.js'
 import { v1AgentRoutes } from './v1/agents.js'
 import { v1ApprovalRoutes } from './v1/approvals.js'
@@ -40,9 +41,11 @@ export async function buildApp(
       .status(404)
       .send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url}` } })
   })
-  registerAuth(app, ctx.config.API_TOKENS)
+  registerAuth(app, ctx.config.apiTokens, ctx.config.METRICS_TOKEN)
   await registerOpenApi(app, packageVersion)
+  decorateMetrics(app, ctx.metrics)
   await app.register(healthRoutes(ctx))
+  await app.register(metricsRoutes(ctx))
   await app.register(v1AgentRoutes(ctx))
   await app.register(v1RunRoutes(ctx))
   await app.register(v1SessionRoutes(ctx))

@@ -2,6 +2,7 @@ import type { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
 import type { ActiveRuns } from '../core/active-runs.js'
 import type { ApprovalBroker } from '../core/approvals.js'
+import type { GatewayMetrics } from '../core/ops/metrics.js'
 import type { RunManager } from '../core/run-manager.js'
 import type { SessionManager } from '../core/session-manager.js'
 import type { Store } from '../store/store.js'
@@ -15,4 +16,5 @@ export interface GatewayContext {
   runs: RunManager
   sessions: SessionManager
   approvals: ApprovalBroker
+  metrics: GatewayMetrics
 }
