@@ -40,7 +40,17 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     .find(config.AI_PROVIDER)
     ?.probe()
     .catch(() => {})
-  return { config, registry, active, store, runs, sessions, approvals, metrics }
+  return {
+    config,
+    registry,
+    active,
+    store,
+    runs,
+    sessions,
+    approvals,
+    metrics,
+    tapEvents: (listener) => log.tap(listener),
+  }
 }
 
 /** Graceful stop of the core: no new runs, in-flight ones get the grace period, then are ended. */

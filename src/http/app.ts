@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import type { DestinationStream } from 'pino'
+import { logTap } from '../core/ops/log-tap.js'
 import { registerAuth } from './auth.js'
 import { codexAgentServerRoutes } from './compat/codex-agent-server.js'
 import { codexApiPlanRoutes } from './compat/codex-api-plan.js'
@@ -11,6 +13,7 @@ import { errorHandler } from './errors.js'
 import { healthRoutes } from './health.js'
 import { decorateMetrics, metricsRoutes } from './metrics.js'
 import { registerOpenApi } from './openapi.js'
+import { genReqId, registerRequestLog } from './request-log.js'
 import { v1AgentRoutes } from './v1/agents.js'
 import { v1ApprovalRoutes } from './v1/approvals.js'
 import { v1RunRoutes } from './v1/runs.js'
@@ -21,16 +24,19 @@ const packageVersion = (createRequire(import.meta.url)('../../package.json') as 
 /** Builds the Fastify app with every surface; no listening here (tests use `inject` or server.ts). */
 export async function buildApp(
   ctx: GatewayContext,
-  opts: { logger?: boolean } = {},
+  opts: { logger?: boolean; logStream?: DestinationStream } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: ctx.config.BODY_LIMIT_BYTES,
+    requestIdHeader: false,
+    genReqId,
     logger:
       opts.logger === false
         ? false
         : {
             level: ctx.config.LOG_LEVEL,
             redact: ['req.headers.authorization', 'req.headers.cookie'],
+            ...(opts.logStream ? { stream: opts.logStream } : {}),
           },
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
@@ -41,6 +47,8 @@ export async function buildApp(
       .status(404)
       .send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url}` } })
   })
+  registerRequestLog(app)
+  ctx.tapEvents(logTap(app.log))
   registerAuth(app, ctx.config.apiTokens, ctx.config.METRICS_TOKEN)
   await registerOpenApi(app, packageVersion)
   decorateMetrics(app, ctx.metrics)

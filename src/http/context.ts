@@ -5,6 +5,7 @@ import type { ApprovalBroker } from '../core/approvals.js'
 import type { GatewayMetrics } from '../core/ops/metrics.js'
 import type { RunManager } from '../core/run-manager.js'
 import type { SessionManager } from '../core/session-manager.js'
+import type { StoredEvent } from '../protocol/events.js'
 import type { Store } from '../store/store.js'
 
 /** What every surface gets: settings, the agents, the runs. Surfaces never spawn. */
@@ -17,4 +18,6 @@ export interface GatewayContext {
   sessions: SessionManager
   approvals: ApprovalBroker
   metrics: GatewayMetrics
+  /** Sees every event once it is stored (logs, webhooks). */
+  tapEvents(listener: (ev: StoredEvent) => void): void
 }

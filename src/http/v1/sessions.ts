@@ -4,6 +4,7 @@ import { sandboxMode } from '../../config/schema.js'
 import { approvalPolicy, session, turn, turnInput } from '../../protocol/sessions.js'
 import type { GatewayContext } from '../context.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
+import { bindLog } from '../request-log.js'
 import {
   booleanQuery,
   errorResponses,
@@ -55,6 +56,7 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       async (request, reply) => {
         const { agent, ...fields } = request.body
         const created = await ctx.sessions.create(agent ?? ctx.config.AI_PROVIDER, fields)
+        bindLog(request, reply, { sessionId: created.id })
         return reply.status(201).header('location', `/v1/sessions/${created.id}`).send(created)
       },
     )
