@@ -4,6 +4,7 @@ import { parse as parseDotenv } from 'dotenv'
 import { type ApiToken, parseApiTokens } from './api-tokens.js'
 import { ConfigError } from './config-error.js'
 import { envSchema, type RawSettings } from './schema.js'
+import { parseWebhookSecret } from './webhook-secret.js'
 
 /** The validated settings, with paths made absolute. */
 export interface Config extends RawSettings {
@@ -24,6 +25,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError(`Invalid settings:\n  ${lines.join('\n  ')}`)
   }
   const s = parsed.data
+  if (s.WEBHOOK_URLS.length > 0 && !s.WEBHOOK_SECRET)
+    throw new ConfigError('WEBHOOK_URLS needs WEBHOOK_SECRET (`whsec_<base64 key>`) to sign the deliveries')
+  if (s.WEBHOOK_SECRET) {
+    try {
+      parseWebhookSecret(s.WEBHOOK_SECRET)
+    } catch (err) {
+      throw new ConfigError((err as Error).message)
+    }
+  }
   const workspaceDir = path.resolve(cwd, s.WORKSPACE_DIR)
   return {
     ...s,

@@ -8,6 +8,7 @@ import { ApprovalBroker } from './approvals.js'
 import { EventLog } from './event-log.js'
 import { GatewayMetrics } from './ops/metrics.js'
 import { metricsTap } from './ops/metrics-tap.js'
+import { Webhooks } from './ops/webhooks.js'
 import { RunManager } from './run-manager.js'
 import { SessionManager } from './session-manager.js'
 
@@ -31,10 +32,13 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     pendingApprovals: () => approvals.pendingCount,
   })
   log.tap(metricsTap(metrics, store))
+  const webhooks = new Webhooks(store, config, metrics)
+  log.tap(webhooks.tap)
   await runs.recover()
   await approvals.recover()
   await sessions.recover()
   await runs.startRetention()
+  webhooks.start()
   // Warm the default agent's probe (its --version) so the first /hello or /chat does not pay for it.
   void registry
     .find(config.AI_PROVIDER)
@@ -49,6 +53,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     sessions,
     approvals,
     metrics,
+    webhooks,
     tapEvents: (listener) => log.tap(listener),
   }
 }
@@ -62,5 +67,6 @@ export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise
   await ctx.sessions.idle()
   await ctx.sessions.closeAll()
   await ctx.registry.closeAll()
+  await ctx.webhooks.stop()
   await ctx.store.close()
 }

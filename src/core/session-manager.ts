@@ -13,6 +13,7 @@ import type { SandboxMode } from '../config/schema.js'
 import type { AgentEvent, StoredEvent } from '../protocol/events.js'
 import type { Item } from '../protocol/items.js'
 import type { Session, Turn } from '../protocol/sessions.js'
+import type { WebhookSpec } from '../protocol/webhooks.js'
 import type { SessionFilter, Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
@@ -29,6 +30,7 @@ export interface CreateSession {
   model?: string
   sandbox?: SandboxMode
   approvalPolicy?: ApprovalPolicy
+  webhook?: WebhookSpec
 }
 
 interface Live {
@@ -81,7 +83,9 @@ export class SessionManager {
     await ensureReady(driver)
     const id = newId('ses')
     const agent = await driver.openSession(req, this.hooks(id))
-    return this.record(id, driver.id, agent, req, null)
+    const created = await this.record(id, driver.id, agent, req, null)
+    if (!fields.webhook) return created
+    return (await this.store.updateSession(id, { webhook: fields.webhook })) ?? created
   }
 
   async fork(id: string): Promise<Session> {

@@ -3,6 +3,7 @@ import type { Config } from '../config/load.js'
 import type { ActiveRuns } from '../core/active-runs.js'
 import type { ApprovalBroker } from '../core/approvals.js'
 import type { GatewayMetrics } from '../core/ops/metrics.js'
+import type { Webhooks } from '../core/ops/webhooks.js'
 import type { RunManager } from '../core/run-manager.js'
 import type { SessionManager } from '../core/session-manager.js'
 import type { StoredEvent } from '../protocol/events.js'
@@ -18,6 +19,7 @@ export interface GatewayContext {
   sessions: SessionManager
   approvals: ApprovalBroker
   metrics: GatewayMetrics
+  webhooks: Webhooks
   /** Sees every event once it is stored (logs, webhooks). */
   tapEvents(listener: (ev: StoredEvent) => void): void
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { sandboxMode } from '../config/schema.js'
 import { endReason, runStatus, usage } from './outcome.js'
+import { webhookSpec } from './webhooks.js'
 
 /** The durable run resource of the /v1 API. */
 export const runRequestFields = z.object({
@@ -25,6 +26,8 @@ export const runRequestFields = z.object({
   /** Image paths inside the workspace to attach to the prompt. */
   images: z.array(z.string()).max(16).optional(),
   timeoutMs: z.number().int().positive().optional(),
+  /** Where to POST this run's `run.completed` (signed; see docs/OPERATIONS.md). */
+  webhook: webhookSpec.optional(),
 })
 export type RunRequestFields = z.infer<typeof runRequestFields>
 

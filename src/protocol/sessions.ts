@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { sandboxMode } from '../config/schema.js'
 import { usage } from './outcome.js'
+import { webhookSpec } from './webhooks.js'
 
 /** Sessions, turns and approvals: the durable resources of the /v1 session API. */
 export const approvalPolicy = z.enum(['untrusted', 'on-request', 'on-failure', 'never'])
@@ -23,6 +24,8 @@ export const session = z.object({
   updatedAt: z.string(),
   turnCount: z.number().int(),
   lastSeq: z.number().int(),
+  /** Where to POST this session's approval, turn and idle events (signed; see docs/OPERATIONS.md). */
+  webhook: webhookSpec.nullable().optional(),
 })
 export type Session = z.infer<typeof session>
 

@@ -40,6 +40,7 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const { agent, cancelOnDisconnect, ...fields } = request.body
+        await ctx.webhooks.check(fields.webhook)
         const created = await ctx.runs.submit(agent ?? ctx.config.AI_PROVIDER, fields)
         bindLog(request, reply, { runId: created.id })
         const location = `/v1/runs/${created.id}`

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { sandboxMode } from '../../config/schema.js'
 import { approvalPolicy, session, turn, turnInput } from '../../protocol/sessions.js'
+import { webhookSpec } from '../../protocol/webhooks.js'
 import type { GatewayContext } from '../context.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
 import { bindLog } from '../request-log.js'
@@ -27,6 +28,8 @@ const createSessionBody = z.object({
   sandbox: sandboxMode.optional(),
   /** When the agent must ask before acting: `untrusted` asks for every command not known safe. */
   approvalPolicy: approvalPolicy.optional(),
+  /** Where to POST this session's approval, turn and idle events. */
+  webhook: webhookSpec.optional(),
 })
 
 const turnBody = z.object({
@@ -55,6 +58,7 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const { agent, ...fields } = request.body
+        await ctx.webhooks.check(fields.webhook)
         const created = await ctx.sessions.create(agent ?? ctx.config.AI_PROVIDER, fields)
         bindLog(request, reply, { sessionId: created.id })
         return reply.status(201).header('location', `/v1/sessions/${created.id}`).send(created)
