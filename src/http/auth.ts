@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ApiToken, Scope } from '../config/api-tokens.js'
-import { AppError } from '../core/errors.js'
+import { AppError } from '../protocol/errors.js'
 
 /** Who is calling: a named API token (its scopes, its tenant), or anyone when no tokens are configured. */
 export interface Principal {

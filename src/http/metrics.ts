@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import type { GatewayContext } from '../core/context.js'
 import type { GatewayMetrics } from '../core/ops/metrics.js'
-import type { GatewayContext } from './context.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { StoredEvent } from '../../protocol/events.js'
-import { sessionState } from '../../protocol/sessions.js'
+import { sessionState } from '../../protocol/policies.js'
 import type { Store } from '../../store/store.js'
 
 /** What the gauges read when Prometheus scrapes (the live numbers the core already keeps). */

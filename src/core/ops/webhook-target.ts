@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import type { LookupFunction } from 'node:net'
 import ipaddr from 'ipaddr.js'
-import { AppError } from '../errors.js'
+import { AppError } from '../../protocol/errors.js'
 
 /**
  * Where webhooks may go. A target whose address (every address its name resolves to) is loopback, private,
