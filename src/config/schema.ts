@@ -70,6 +70,9 @@ export const envSchema = z.object({
   PORT: int(8000, 0, 65_535),
   API_TOKENS: list([]),
   METRICS_TOKEN: optionalString,
+  BUDGET_MAX_DURATION_SECONDS: optionalInt(1),
+  BUDGET_MAX_TURNS: optionalInt(1),
+  BUDGET_MAX_TOKENS: optionalInt(1),
   WEBHOOK_URLS: list([]),
   WEBHOOK_SECRET: optionalString,
   WEBHOOK_ALLOWED_HOSTS: list([]),
@@ -153,6 +156,16 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
   METRICS_TOKEN: {
     default: '(none)',
     description: 'A bearer token that opens GET /metrics only (the API tokens with `read` open it too).',
+  },
+  BUDGET_MAX_DURATION_SECONDS: {
+    default: '(none)',
+    description:
+      'Default and ceiling of `limits.maxDurationSeconds` (runs: wall time; sessions: total turn time).',
+  },
+  BUDGET_MAX_TURNS: { default: '(none)', description: 'Default and ceiling of `limits.maxTurns`.' },
+  BUDGET_MAX_TOKENS: {
+    default: '(none)',
+    description: 'Default and ceiling of `limits.maxTokens` (input plus output tokens).',
   },
   WEBHOOK_URLS: {
     default: '(none)',

@@ -8,6 +8,7 @@ import type { GatewayContext } from './context.js'
 import { EventLog } from './event-log.js'
 import { GatewayMetrics } from './ops/metrics.js'
 import { metricsTap } from './ops/metrics-tap.js'
+import { sessionBudgetGate } from './ops/session-budget.js'
 import { Webhooks } from './ops/webhooks.js'
 import { RunManager } from './run-manager.js'
 import { SessionManager } from './session-manager.js'
@@ -24,6 +25,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     sessions.refreshStatus(id),
   )
   sessions.approvals = approvals
+  sessions.budgetGate = sessionBudgetGate(store, () => approvals)
   const metrics = new GatewayMetrics({
     store,
     runStats: () => runs.stats,

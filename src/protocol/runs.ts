@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { limits } from './limits.js'
 import { endReason, runEndStatus, runStatus, usage } from './outcome.js'
 import { sandboxMode } from './policies.js'
 import { webhookSpec } from './webhooks.js'
@@ -28,6 +29,8 @@ export const runRequestFields = z.object({
   timeoutMs: z.number().int().positive().optional(),
   /** Where to POST this run's `run.completed` (signed; see docs/OPERATIONS.md). */
   webhook: webhookSpec.optional(),
+  /** Budget of this run (with the server's BUDGET_* settings as defaults and ceilings). */
+  limits: limits.optional(),
 })
 export type RunRequestFields = z.infer<typeof runRequestFields>
 

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { budgetBase, limits } from './limits.js'
 import { usage } from './outcome.js'
 import {
   approvalChange,
@@ -30,6 +31,10 @@ export const session = z.object({
   lastSeq: z.number().int(),
   /** Where to POST this session's approval, turn and idle events (signed; see docs/OPERATIONS.md). */
   webhook: webhookSpec.nullable().optional(),
+  /** Budget of this session; over it, the next turn waits for an approval to go on. */
+  limits: limits.nullable().optional(),
+  /** What the session had used when its budget was last granted again. */
+  budgetBase: budgetBase.nullable().optional(),
 })
 export type Session = z.infer<typeof session>
 

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
+import { limits } from '../../protocol/limits.js'
 import { approvalPolicy, sandboxMode } from '../../protocol/policies.js'
 import { session, turn, turnInput } from '../../protocol/sessions.js'
 import { webhookSpec } from '../../protocol/webhooks.js'
@@ -30,6 +31,8 @@ const createSessionBody = z.object({
   approvalPolicy: approvalPolicy.optional(),
   /** Where to POST this session's approval, turn and idle events. */
   webhook: webhookSpec.optional(),
+  /** Budget: over it, the next turn waits for an approval to go on (BUDGET_* settings are defaults and ceilings). */
+  limits: limits.optional(),
 })
 
 const turnBody = z.object({
