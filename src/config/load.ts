@@ -42,7 +42,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     CODEX_HOME: s.CODEX_HOME ? path.resolve(cwd, s.CODEX_HOME) : undefined,
     workspaceRoots: [workspaceDir, ...s.WORKSPACE_ROOTS.map((r) => path.resolve(cwd, r))],
     modelListConfigured: (merged.MODEL_LIST ?? '').trim() !== '',
-    apiTokens: parseApiTokens(s.API_TOKENS),
+    apiTokens: refuseTenants(parseApiTokens(s.API_TOKENS)),
   }
 }
 
@@ -53,4 +53,17 @@ function readDotenv(cwd: string): Record<string, string> {
 
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
+/**
+ * A token bound to a tenant must see only that tenant's resources; until tenant isolation exists, such an entry
+ * stops the server rather than silently sharing everything.
+ */
+function refuseTenants(tokens: ApiToken[]): ApiToken[] {
+  const bound = tokens.find((t) => t.tenant !== null)
+  if (bound)
+    throw new ConfigError(
+      `API_TOKENS: token "${bound.name}" names a tenant, but tenant isolation is not available in this version; remove the :<tenant> part`,
+    )
+  return tokens
 }

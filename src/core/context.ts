@@ -4,6 +4,7 @@ import type { StoredEvent } from '../protocol/events.js'
 import type { Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
+import type { NodeMembership } from './node-membership.js'
 import type { GatewayMetrics } from './ops/metrics.js'
 import type { Webhooks } from './ops/webhooks.js'
 import type { RunManager } from './run-manager.js'
@@ -15,6 +16,7 @@ export interface GatewayContext {
   registry: AgentRegistry
   active: ActiveRuns
   store: Store
+  node: NodeMembership
   runs: RunManager
   sessions: SessionManager
   approvals: ApprovalBroker

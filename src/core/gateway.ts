@@ -1,11 +1,12 @@
 import path from 'node:path'
 import { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
-import { SqliteStore } from '../store/sqlite.js'
+import { SqliteStore } from '../store/sqlite/sqlite-store.js'
 import { ActiveRuns } from './active-runs.js'
 import { ApprovalBroker } from './approvals.js'
 import type { GatewayContext } from './context.js'
 import { EventLog } from './event-log.js'
+import { NodeMembership } from './node-membership.js'
 import { GatewayMetrics } from './ops/metrics.js'
 import { metricsTap } from './ops/metrics-tap.js'
 import { sessionBudgetGate } from './ops/session-budget.js'
@@ -19,8 +20,10 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const registry = AgentRegistry.fromConfig(config, serverEnv)
   const active = new ActiveRuns()
   const log = new EventLog(store)
-  const runs = new RunManager(store, log, registry, config, active)
-  const sessions = new SessionManager(store, log, registry, config, active)
+  const node = new NodeMembership(store)
+  await node.join()
+  const runs = new RunManager(store, log, registry, config, active, node.id)
+  const sessions = new SessionManager(store, log, registry, config, active, node.id)
   const approvals = new ApprovalBroker(store, log, config.APPROVAL_TIMEOUT_SECONDS * 1000, (id) =>
     sessions.refreshStatus(id),
   )
@@ -36,9 +39,11 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   log.tap(metricsTap(metrics, store))
   const webhooks = new Webhooks(store, config, metrics)
   log.tap(webhooks.tap)
-  await runs.recover()
-  await approvals.recover()
-  await sessions.recover()
+  // Only what lost nodes left unfinished is recovered: runs and sessions of live nodes are theirs.
+  const lost = await node.lostNodes()
+  await runs.recover(lost)
+  const orphaned = await sessions.recover(lost)
+  await approvals.recover(orphaned.map((s) => s.id))
   await runs.startRetention()
   webhooks.start()
   // Warm the default agent's probe (its --version) so the first /hello or /chat does not pay for it.
@@ -51,6 +56,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     registry,
     active,
     store,
+    node,
     runs,
     sessions,
     approvals,
@@ -70,5 +76,6 @@ export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise
   await ctx.sessions.closeAll()
   await ctx.registry.closeAll()
   await ctx.webhooks.stop()
+  await ctx.node.leave()
   await ctx.store.close()
 }

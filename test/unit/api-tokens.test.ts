@@ -45,3 +45,11 @@ describe('API_TOKENS entries', () => {
     expect(() => parseApiTokens(['a:x:read', 'a:y:run'])).toThrow('used twice')
   })
 })
+
+it('a token bound to a tenant stops the server until tenant isolation exists', async () => {
+  const { loadConfig } = await import('../../src/config/load.js')
+  expect(() => loadConfig({ API_TOKENS: 'ci:t0k:read:team-a' }, '/tmp')).toThrow(
+    /tenant isolation is not available/,
+  )
+  expect(() => loadConfig({ API_TOKENS: 'ci:t0k:read' }, '/tmp')).not.toThrow()
+})
