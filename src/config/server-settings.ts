@@ -1,5 +1,14 @@
 import { z } from 'zod'
-import { bool, int, list, optionalList, optionalTimeoutSeconds, setting } from './setting-kinds.js'
+import {
+  bool,
+  int,
+  list,
+  optionalInt,
+  optionalList,
+  optionalString,
+  optionalTimeoutSeconds,
+  setting,
+} from './setting-kinds.js'
 
 /**
  * The gateway's own settings, read from the environment (and `.env`). Names follow the seed systems so their
@@ -13,7 +22,53 @@ export const serverSettings = z.object({
     z.string().default('127.0.0.1'),
   ),
   PORT: setting('8000', 'Port to listen on (0 picks a free port).', int(8000, 0, 65_535)),
-  API_TOKENS: setting('(none)', 'Comma-separated bearer tokens; when set every request needs one.', list([])),
+  API_TOKENS: setting(
+    '(none)',
+    'Comma-separated bearer tokens; when set every request needs one. An entry is a bare `<token>` (every scope) or `<name>:<token>:<scopes>` with scopes `read`, `run`, `approve`, `admin` joined by `+` (see docs/OPERATIONS.md).',
+    list([]),
+  ),
+  METRICS_TOKEN: setting(
+    '(none)',
+    'A bearer token that opens GET /metrics only (the API tokens with `read` open it too).',
+    optionalString,
+  ),
+  BUDGET_MAX_DURATION_SECONDS: setting(
+    '(none)',
+    'Default and ceiling of `limits.maxDurationSeconds` (runs: wall time; sessions: total turn time).',
+    optionalInt(1),
+  ),
+  BUDGET_MAX_TURNS: setting('(none)', 'Default and ceiling of `limits.maxTurns`.', optionalInt(1)),
+  BUDGET_MAX_TOKENS: setting(
+    '(none)',
+    'Default and ceiling of `limits.maxTokens` (input plus output tokens).',
+    optionalInt(1),
+  ),
+  WEBHOOK_URLS: setting(
+    '(none)',
+    'Comma-separated URLs that receive every webhook event (run.completed, approval.requested, approval.resolved, turn.completed, session.idle).',
+    list([]),
+  ),
+  WEBHOOK_SECRET: setting(
+    '(none)',
+    'Standard Webhooks signing secret, `whsec_<base64 key>`; required for any webhook (WEBHOOK_URLS or `webhook` on a run or session).',
+    optionalString,
+  ),
+  WEBHOOK_ALLOWED_HOSTS: setting(
+    '(none)',
+    'Host names, IPs or CIDRs webhooks may reach although they are loopback, private or link-local (refused otherwise).',
+    list([]),
+  ),
+  WEBHOOK_MAX_ATTEMPTS: setting(
+    '8',
+    'Attempts per webhook delivery before it is recorded as failed.',
+    int(8, 1, 100),
+  ),
+  WEBHOOK_RETRY_BASE_MS: setting(
+    '1000',
+    'First retry delay of a failed delivery; doubles with each attempt (capped at one hour).',
+    int(1000, 10),
+  ),
+  WEBHOOK_TIMEOUT_MS: setting('10000', 'Time one delivery attempt may take.', int(10_000, 100)),
   DATA_DIR: setting('./data', 'Where the gateway keeps its state.', z.string().default('./data')),
   WORKSPACE_DIR: setting(
     './data/workspaces',
