@@ -105,6 +105,7 @@ export const envSchema = z.object({
   KILL_GRACE_MS: int(2000, 0),
   RUN_ALLOW_ENV: list([]),
   RUN_ALLOW_UNSAFE_ARGS: bool(false),
+  ALLOW_DANGER_FULL_ACCESS: bool(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CODEX_PATH: optionalString,
   CODEX_HOME: optionalString,
@@ -214,6 +215,11 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
   RUN_ALLOW_UNSAFE_ARGS: {
     default: 'false',
     description: 'Let POST /run pass sandbox/approval-bypass flags and provider/sandbox -c overrides.',
+  },
+  ALLOW_DANGER_FULL_ACCESS: {
+    default: 'false',
+    description:
+      'Let requests ask for sandbox `danger-full-access` (no sandbox: the agent may write anywhere, run anything) on every route.',
   },
   LOG_LEVEL: { default: 'info', description: 'pino log level.' },
   CODEX_PATH: {

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import { Redactor } from '../process/secrets.js'
 import type { AgentEvent, StoredEvent } from '../protocol/events.js'
 import type { Store } from '../store/store.js'
 import { AsyncQueue } from '../util/async-queue.js'
@@ -14,12 +15,21 @@ const maxBuffered = 1000
 export class EventLog {
   private readonly live = new EventEmitter()
 
-  constructor(private readonly store: Store) {
+  /** `redactor` replaces the gateway's secret values in every event before it is stored or published. */
+  constructor(
+    private readonly store: Store,
+    readonly redactor: Redactor = new Redactor([]),
+  ) {
     this.live.setMaxListeners(0)
   }
 
+  /** The event with every known secret value replaced (the last line of defence; agents are told first). */
+  redact<E extends AgentEvent>(event: E): E {
+    return this.redactor.value(event)
+  }
+
   async append(runId: string, event: AgentEvent): Promise<StoredEvent> {
-    const stored = await this.store.appendEvent(runId, event, new Date().toISOString())
+    const stored = await this.store.appendEvent(runId, this.redact(event), new Date().toISOString())
     this.live.emit(runId, stored)
     return stored
   }

@@ -2,6 +2,7 @@ import path from 'node:path'
 import { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
 import type { GatewayContext } from '../http/context.js'
+import { Redactor, secretValues } from '../process/secrets.js'
 import { SqliteStore } from '../store/sqlite.js'
 import { ActiveRuns } from './active-runs.js'
 import { ApprovalBroker } from './approvals.js'
@@ -14,7 +15,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const store = new SqliteStore(path.join(config.DATA_DIR, 'agent-gateway.db'))
   const registry = AgentRegistry.fromConfig(config, serverEnv)
   const active = new ActiveRuns()
-  const log = new EventLog(store)
+  const log = new EventLog(store, new Redactor(secretValues(config, serverEnv)))
   const runs = new RunManager(store, log, registry, config, active)
   const sessions = new SessionManager(store, log, registry, config, active)
   const approvals = new ApprovalBroker(store, log, config.APPROVAL_TIMEOUT_SECONDS * 1000, (id) =>
@@ -30,7 +31,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     .find(config.AI_PROVIDER)
     ?.probe()
     .catch(() => {})
-  return { config, registry, active, store, runs, sessions, approvals }
+  return { config, registry, active, store, runs, sessions, approvals, redactor: log.redactor }
 }
 
 /** Graceful stop of the core: no new runs, in-flight ones get the grace period, then are ended. */

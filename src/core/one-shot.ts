@@ -1,4 +1,5 @@
 import type { AgentDriver, RunRequest } from '../agents/driver.js'
+import type { Redactor } from '../process/secrets.js'
 import type { AgentEvent } from '../protocol/events.js'
 import type { ActiveRuns } from './active-runs.js'
 import { AppError } from './errors.js'
@@ -23,12 +24,13 @@ export async function* streamRun(
   req: RunRequest,
   active: ActiveRuns,
   parent?: AbortSignal,
+  redactor?: Redactor,
 ): AsyncGenerator<AgentEvent> {
   const controller = active.track()
   const onParentAbort = () => controller.abort(parent?.reason)
   parent?.addEventListener('abort', onParentAbort, { once: true })
   try {
-    yield* driver.run(req, controller.signal)
+    for await (const ev of driver.run(req, controller.signal)) yield redactor ? redactor.value(ev) : ev
   } finally {
     parent?.removeEventListener('abort', onParentAbort)
     active.release(controller)
@@ -41,9 +43,10 @@ export async function runToCompletion(
   req: RunRequest,
   active: ActiveRuns,
   parent?: AbortSignal,
+  redactor?: Redactor,
 ): Promise<{ events: AgentEvent[]; completed: RunCompleted }> {
   const events: AgentEvent[] = []
-  for await (const ev of streamRun(driver, req, active, parent)) events.push(ev)
+  for await (const ev of streamRun(driver, req, active, parent, redactor)) events.push(ev)
   const completed = events.findLast((e): e is RunCompleted => e.type === 'run.completed')
   if (!completed) throw new AppError('internal', `${driver.id} ended without a run.completed event`)
   return { events, completed }

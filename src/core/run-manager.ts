@@ -12,6 +12,7 @@ import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
 import { compileOutputSchema, type OutputValidator } from './output-schema.js'
+import { checkSandbox } from './sandbox-policy.js'
 import { resolveCwd } from './workspace.js'
 
 type RunCompleted = Extract<AgentEvent, { type: 'run.completed' }>
@@ -84,6 +85,7 @@ export class RunManager {
       throw new AppError('shutting_down', 'the server is shutting down and accepts no new runs')
     const driver = this.registry.get(agent)
     this.checkCommand(driver.id, fields)
+    checkSandbox(fields.sandbox, this.config)
     if (fields.outputSchema && !driver.capabilities.outputSchema)
       throw new AppError('invalid_request', `agent ${driver.id} does not support outputSchema`)
     const validate = fields.outputSchema ? compileOutputSchema(fields.outputSchema) : undefined
@@ -253,7 +255,8 @@ export class RunManager {
   private async execute(p: Pending): Promise<void> {
     let completed: RunCompleted | undefined
     try {
-      for await (const ev of p.driver.run(p.req, p.controller.signal)) {
+      for await (const raw of p.driver.run(p.req, p.controller.signal)) {
+        const ev = this.log.redact(raw)
         if (ev.type === 'run.completed') {
           completed = ev
           break
@@ -276,7 +279,8 @@ export class RunManager {
   }
 
   private async finish(p: Pending, completed: RunCompleted): Promise<void> {
-    const checked = p.validate && completed.status === 'succeeded' ? p.validate(completed) : completed
+    const clean = this.log.redact(completed)
+    const checked = p.validate && clean.status === 'succeeded' ? p.validate(clean) : clean
     await this.store.updateRun(p.run.id, this.terminalPatch(checked))
     await this.log.append(p.run.id, checked)
   }

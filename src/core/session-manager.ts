@@ -20,6 +20,7 @@ import { AppError } from './errors.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
+import { checkSandbox } from './sandbox-policy.js'
 import { resolveCwd } from './workspace.js'
 
 export type OnBusy = 'queue' | 'steer' | 'reject'
@@ -292,7 +293,7 @@ export class SessionManager {
           await this.refreshStatus(id)
           continue
         }
-        const ev = withTurnId(raw, turn.id)
+        const ev = withTurnId(this.log.redact(raw), turn.id)
         if (ev.type === 'turn.started' && raw.type === 'turn.started' && raw.turnId)
           await this.store.updateTurn(turn.id, { agentTurnId: raw.turnId })
         if (ev.type === 'item.completed' && ev.item.type === 'agent_message') finalResponse = ev.item.text
@@ -302,7 +303,7 @@ export class SessionManager {
         await this.log.append(id, ev)
       }
     } catch (err) {
-      ended = { status: 'failed', error: `driver error: ${(err as Error).message}` }
+      ended = { status: 'failed', error: this.log.redactor.text(`driver error: ${(err as Error).message}`) }
       await this.log.append(id, { type: 'turn.failed', turnId: turn.id, error: ended.error! })
     }
     await this.finishTurn(id, turn.id, { ...ended, finalResponse }, false)
@@ -403,6 +404,7 @@ export class SessionManager {
   }
 
   private request(fields: CreateSession): SessionRequest {
+    checkSandbox(fields.sandbox, this.config)
     return {
       cwd: resolveCwd(fields.cwd, this.config.workspaceRoots),
       // Without a model each driver applies its own default (CODEX_MODEL, CLAUDE_MODEL, ...).

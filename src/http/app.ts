@@ -9,6 +9,7 @@ import { codexStreamingRoutes } from './compat/codex-streaming.js'
 import type { GatewayContext } from './context.js'
 import { errorHandler } from './errors.js'
 import { healthRoutes } from './health.js'
+import { type LogSink, loggerOptions } from './logging.js'
 import { registerOpenApi } from './openapi.js'
 import { v1AgentRoutes } from './v1/agents.js'
 import { v1ApprovalRoutes } from './v1/approvals.js'
@@ -20,17 +21,11 @@ const packageVersion = (createRequire(import.meta.url)('../../package.json') as 
 /** Builds the Fastify app with every surface; no listening here (tests use `inject` or server.ts). */
 export async function buildApp(
   ctx: GatewayContext,
-  opts: { logger?: boolean } = {},
+  opts: { logger?: boolean; logSink?: LogSink } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: ctx.config.BODY_LIMIT_BYTES,
-    logger:
-      opts.logger === false
-        ? false
-        : {
-            level: ctx.config.LOG_LEVEL,
-            redact: ['req.headers.authorization', 'req.headers.cookie'],
-          },
+    logger: opts.logger === false ? false : loggerOptions(ctx.config, ctx.redactor, opts.logSink),
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)

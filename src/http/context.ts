@@ -4,6 +4,7 @@ import type { ActiveRuns } from '../core/active-runs.js'
 import type { ApprovalBroker } from '../core/approvals.js'
 import type { RunManager } from '../core/run-manager.js'
 import type { SessionManager } from '../core/session-manager.js'
+import type { Redactor } from '../process/secrets.js'
 import type { Store } from '../store/store.js'
 
 /** What every surface gets: settings, the agents, the runs. Surfaces never spawn. */
@@ -15,4 +16,6 @@ export interface GatewayContext {
   runs: RunManager
   sessions: SessionManager
   approvals: ApprovalBroker
+  /** Replaces the gateway's secret values in anything sent to a client or a log. */
+  redactor: Redactor
 }

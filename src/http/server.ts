@@ -5,6 +5,7 @@ import { type Config, isLoopbackHost, loadConfig } from '../config/load.js'
 import { createGateway, stopGateway } from '../core/gateway.js'
 import { buildApp } from './app.js'
 import type { GatewayContext } from './context.js'
+import type { LogSink } from './logging.js'
 
 export interface RunningServer {
   app: FastifyInstance
@@ -24,7 +25,7 @@ export function assertSafeToListen(config: Config): void {
 }
 
 export async function startServer(
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; config?: Config; logger?: boolean } = {},
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; config?: Config; logger?: boolean; logSink?: LogSink } = {},
 ): Promise<RunningServer> {
   const env = opts.env ?? process.env
   const config = opts.config ?? loadConfig(env, opts.cwd)
@@ -32,7 +33,10 @@ export async function startServer(
   mkdirSync(config.DATA_DIR, { recursive: true })
   mkdirSync(config.WORKSPACE_DIR, { recursive: true })
   const ctx = await createGateway(config, env)
-  const app = await buildApp(ctx, opts.logger === undefined ? {} : { logger: opts.logger })
+  const app = await buildApp(ctx, {
+    ...(opts.logger === undefined ? {} : { logger: opts.logger }),
+    ...(opts.logSink ? { logSink: opts.logSink } : {}),
+  })
   try {
     await app.listen({ host: config.HOST, port: config.PORT })
   } catch (err) {

@@ -33,7 +33,7 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       timeoutMs: ctx.config.TIMEOUT_SECONDS * 1000,
       ...(model ? { model } : {}),
     }
-    const { events, completed } = await runToCompletion(driver, req, ctx.active, signal)
+    const { events, completed } = await runToCompletion(driver, req, ctx.active, signal, ctx.redactor)
     throwIfUnsuccessful(completed, ctx.config.TIMEOUT_SECONDS)
     return { completed, stderr: stderrOf(events) }
   }

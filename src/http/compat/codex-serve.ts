@@ -60,7 +60,7 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         timeoutMs: timeoutSeconds ? timeoutSeconds * 1000 : null,
         raw: { cli, args, env, ...(stdin !== undefined ? { stdin } : {}) },
       }
-      for await (const ev of streamRun(driver, req, ctx.active, clientGone.signal)) {
+      for await (const ev of streamRun(driver, req, ctx.active, clientGone.signal, ctx.redactor)) {
         if (ev.type === 'output') await out.write({ type: ev.stream, data: ev.data })
         else if (ev.type === 'run.completed') {
           if (ev.reason === 'timed_out') {

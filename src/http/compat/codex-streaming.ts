@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { sandboxMode } from '../../config/schema.js'
 import { AppError } from '../../core/errors.js'
 import { ensureReady, type RunCompleted, streamRun } from '../../core/one-shot.js'
+import { checkSandbox } from '../../core/sandbox-policy.js'
 import { resolveCwd } from '../../core/workspace.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { clientSignal } from '../client-signal.js'
@@ -16,7 +17,7 @@ import { SseWriter } from '../sse.js'
  * not the normalized events. A stdout line that is not a JSON object is kept as {"type":"agent.raw","line"};
  * stderr is not part of either answer.
  * Differences from the seed: `sandbox` defaults to CODEX_SANDBOX (read-only) where the seed used
- * workspace-write, and danger-full-access needs RUN_ALLOW_UNSAFE_ARGS; `working_directory` defaults to
+ * workspace-write, and danger-full-access needs ALLOW_DANGER_FULL_ACCESS; `working_directory` defaults to
  * WORKSPACE_DIR and must stay inside the workspace roots (400). Both routes end codex after TIMEOUT_SECONDS:
  * the stream then sends {"type":"error","message":"timed out after Ns"} and closes, /run answers 408.
  * On shutdown the stream ends with an `error` event too and /run answers 503. A failed codex run still answers
@@ -36,12 +37,8 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
 
   /** Checks the request and codex, and builds the run; throws before anything is spawned. */
   const prepare = async (b: z.infer<typeof body>) => {
+    checkSandbox(b.sandbox, ctx.config)
     const sandbox = b.sandbox ?? ctx.config.CODEX_SANDBOX
-    if (sandbox === 'danger-full-access' && !ctx.config.RUN_ALLOW_UNSAFE_ARGS)
-      throw new AppError(
-        'forbidden_argument',
-        'sandbox "danger-full-access" is refused; set RUN_ALLOW_UNSAFE_ARGS=true to allow it',
-      )
     const cwd = resolveCwd(b.working_directory, ctx.config.workspaceRoots)
     const model = b.model && b.model !== 'auto' ? b.model : ctx.config.CODEX_MODEL
     await ensureReady(ctx.registry.get('codex'))
@@ -60,7 +57,8 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
       timeoutMs: timeoutSeconds * 1000,
       raw: { cli: 'codex', args, stdin: b.prompt },
     }
-    return (signal: AbortSignal) => codexOutput(streamRun(ctx.registry.cli(), req, ctx.active, signal))
+    return (signal: AbortSignal) =>
+      codexOutput(streamRun(ctx.registry.cli(), req, ctx.active, signal, ctx.redactor))
   }
 
   return async (app) => {
