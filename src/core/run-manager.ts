@@ -254,6 +254,17 @@ export class RunManager {
 
   private async execute(p: Pending): Promise<void> {
     let completed: RunCompleted | undefined
+    // Admission checked the cwd; a queued run starts later, and the directory may have been replaced (e.g. by
+    // a symlink out of the workspace) meanwhile: confinement must hold when the process starts.
+    try {
+      resolveCwd(p.req.cwd, this.config.workspaceRoots)
+    } catch (err) {
+      await this.finish(p, {
+        ...failed(`${(err as Error).message}; the run was not started`),
+        reason: 'spawn_failed',
+      })
+      return
+    }
     try {
       for await (const raw of p.driver.run(p.req, p.controller.signal)) {
         const ev = this.log.redact(raw)

@@ -146,6 +146,7 @@ export class SessionManager {
     this.assertAccepting()
     const session = await this.mustGet(id)
     if (session.status === 'archived') throw new AppError('conflict', `session ${id} is archived`)
+    this.confine(session)
     const live = await this.ensureLive(session)
     if (live.current || live.queue.length > 0) {
       if (onBusy === 'reject')
@@ -287,6 +288,10 @@ export class SessionManager {
     let finalResponse: string | null = null
     let ended: Partial<Turn> = { status: 'failed', error: 'the agent ended the turn without a result' }
     try {
+      // The directory may have been replaced (e.g. by a symlink out of the workspace) since the session
+      // was created or the turn queued: check again right before the agent works in it.
+      const session = await this.store.getSession(id)
+      if (session) this.confine(session)
       for await (const raw of live.agent.turn(turn.input, controller.signal)) {
         // The manager owns the session state; the agent's own status changes only trigger a recompute.
         if (raw.type === 'session.status') {
@@ -303,7 +308,8 @@ export class SessionManager {
         await this.log.append(id, ev)
       }
     } catch (err) {
-      ended = { status: 'failed', error: this.log.redactor.text(`driver error: ${(err as Error).message}`) }
+      const message = err instanceof AppError ? err.message : `driver error: ${(err as Error).message}`
+      ended = { status: 'failed', error: this.log.redactor.text(message) }
       await this.log.append(id, { type: 'turn.failed', turnId: turn.id, error: ended.error! })
     }
     await this.finishTurn(id, turn.id, { ...ended, finalResponse }, false)
@@ -371,6 +377,7 @@ export class SessionManager {
     const pending = this.opening.get(session.id)
     if (pending) return pending
     const opening = (async () => {
+      this.confine(session)
       const driver = this.sessionDriver(session.agent)
       await ensureReady(driver)
       const agent = await driver.resumeSession(
@@ -412,6 +419,11 @@ export class SessionManager {
       ...(fields.sandbox ? { sandbox: fields.sandbox } : {}),
       ...(fields.approvalPolicy ? { approvalPolicy: fields.approvalPolicy } : {}),
     }
+  }
+
+  /** Confinement holds for every turn, not only at creation: the session's cwd must still resolve inside a root. */
+  private confine(s: Session): void {
+    resolveCwd(s.cwd, this.config.workspaceRoots)
   }
 
   private requestOf(s: Session): SessionRequest {
