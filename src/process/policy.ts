@@ -21,7 +21,10 @@ const codexConfigKeys =
 
 export function checkRunArgs(cli: string, args: string[], allowUnsafe: boolean): void {
   if (allowUnsafe) return
-  if (cli === 'codex') return checkCodexArgs(args)
+  if (cli === 'codex') {
+    checkCodexArgs(args)
+    return
+  }
   args.forEach((arg, i) => {
     const [flag, inline] = splitLong(arg)
     const value = inline ?? args[i + 1] ?? ''
