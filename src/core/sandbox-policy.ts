@@ -1,6 +1,6 @@
 import type { Config } from '../config/load.js'
-import type { SandboxMode } from '../config/schema.js'
-import { AppError } from './errors.js'
+import { AppError } from '../protocol/errors.js'
+import type { SandboxMode } from '../protocol/policies.js'
 
 /**
  * One rule for `sandbox: "danger-full-access"` on every surface (/v1/runs, /v1/sessions, the seed routes):

@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs'
 import path from 'node:path'
 import { z } from 'zod'
 import type { Config } from '../config/load.js'
-import { AppError } from './errors.js'
+import { AppError } from '../protocol/errors.js'
 import { resolveCwd } from './workspace.js'
 
 /** What the skills routes need from the sessions core: a pass-through call to the agent's app-server. */

@@ -1,4 +1,4 @@
-import { AppError } from '../core/errors.js'
+import { AppError } from '../protocol/errors.js'
 import { isSecretName } from './secrets.js'
 
 /**

@@ -1,4 +1,4 @@
-import { AppError } from '../core/errors.js'
+import { AppError } from '../protocol/errors.js'
 import { type CommandSpec, codexGrammar, type OptionSpec } from './codex-grammar.js'
 
 /**
