@@ -99,7 +99,7 @@ describe('secrets never reach commands, events or agent files', () => {
         /^(CODEX_API_KEY|ANTHROPIC_API_KEY|GEMINI_API_KEY|COPILOT_PROVIDER_API_KEY|API_TOKENS)=/m,
       )
       for (const s of secrets) expect(JSON.stringify(events)).not.toContain(s)
-    })
+    }, 120_000)
 
   it("neither the store nor any agent's home holds a secret after runs that printed the environment", async () => {
     await runAndRead('codex', 'env; printenv CODEX_API_KEY; echo done')
