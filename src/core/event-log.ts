@@ -1,6 +1,6 @@
-import { EventEmitter } from 'node:events'
 import { Redactor } from '../process/secrets.js'
 import type { AgentEvent, StoredEvent } from '../protocol/events.js'
+import { type EventBus, InProcessEventBus } from '../store/event-bus.js'
 import type { Store } from '../store/store.js'
 import { AsyncQueue } from '../util/async-queue.js'
 
@@ -9,19 +9,17 @@ const pageSize = 500
 const maxBuffered = 1000
 
 /**
- * Every event is stored, then published. A subscriber replays what is stored after its cursor, then follows
- * live events; it listens before it reads, and skips what it already sent, so it sees no gap and no duplicate.
+ * Every event is stored, then published on the EventBus. A subscriber replays what is stored after its cursor,
+ * then follows live events; it listens before it reads, and skips what it already sent, so it sees no gap and
+ * no duplicate, whichever process published.
  */
 export class EventLog {
-  private readonly live = new EventEmitter()
-
   /** `redactor` replaces the gateway's secret values in every event before it is stored or published. */
   constructor(
     private readonly store: Store,
+    private readonly bus: EventBus = new InProcessEventBus(),
     readonly redactor: Redactor = new Redactor([]),
-  ) {
-    this.live.setMaxListeners(0)
-  }
+  ) {}
 
   /** The event with every known secret value replaced (the last line of defence; agents are told first). */
   redact<E extends AgentEvent>(event: E): E {
@@ -30,7 +28,7 @@ export class EventLog {
 
   async append(runId: string, event: AgentEvent): Promise<StoredEvent> {
     const stored = await this.store.appendEvent(runId, this.redact(event), new Date().toISOString())
-    this.live.emit(runId, stored)
+    this.bus.publish(runId, stored)
     return stored
   }
 
@@ -68,7 +66,7 @@ export class EventLog {
       queue.push(ev)
     }
     const onAbort = () => queue.close()
-    this.live.on(runId, onEvent)
+    const unsubscribe = this.bus.subscribe(runId, onEvent)
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
       let last = after
@@ -87,7 +85,10 @@ export class EventLog {
         return
       }
       for await (const live of queue) {
-        const batch = overflowed ? await this.store.eventsAfter(runId, last, Number.MAX_SAFE_INTEGER) : [live]
+        // Past the buffer bound, or a live event beyond the next seq (a bus across processes may skip or
+        // reorder): read what is missing from the store.
+        const behind = overflowed || live.seq > last + 1
+        const batch = behind ? await this.store.eventsAfter(runId, last, Number.MAX_SAFE_INTEGER) : [live]
         overflowed = false
         for (const ev of batch) {
           if (ev.seq <= last) continue
@@ -97,7 +98,7 @@ export class EventLog {
         }
       }
     } finally {
-      this.live.off(runId, onEvent)
+      unsubscribe()
       signal?.removeEventListener('abort', onAbort)
     }
   }

@@ -177,6 +177,22 @@ describe('POST /run (seed 001)', () => {
       })
     }
 
+    it('the cli agent of /v1/runs applies the same argument and env policy', async () => {
+      const before = mock.requests.length
+      for (const [command, message] of [
+        [{ cli: 'codex', args: ['exec', 'resume', '--last'] }, /another session.*RUN_ALLOW_UNSAFE_ARGS/],
+        [
+          { cli: 'codex', args: execArgs('x'), env: { https_proxy: 'http://127.0.0.1:9' } },
+          /RUN_ALLOW_ENV=https_proxy/,
+        ],
+      ] as const) {
+        const res = await postJson(`${gw.url}/v1/runs`, { agent: 'cli', command })
+        expect(res.status).toBe(400)
+        expect(await res.text()).toMatch(message)
+      }
+      expect(mock.requests.length).toBe(before)
+    })
+
     it('cwd escaping through a symlink inside the workspace', async () => {
       const outside = tempDir('outside-')
       const link = path.join(gw.workspace, 'escape')

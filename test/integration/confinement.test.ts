@@ -118,6 +118,28 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
     })
   })
 
+  it('workspace-write in a codex session (app-server): writes in the cwd, not under /tmp', async () => {
+    mkdirSync(path.join(gw.workspace, 'ws-session'))
+    const tmpFile = path.join('/tmp', `agw-session-escape-${process.pid}-${Date.now()}`)
+    const session = await json<Session>(
+      postJson(`${gw.url}/v1/sessions`, {
+        cwd: 'ws-session',
+        sandbox: 'workspace-write',
+        approvalPolicy: 'never',
+      }),
+    )
+    mock.script(
+      { kind: 'exec_command', cmd: `echo in > inside.txt; echo out > ${tmpFile}; true` },
+      { kind: 'text', text: 'tried both' },
+    )
+    const turn = await json<Turn>(
+      postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'write both' }),
+    )
+    expect(turn.status).toBe('completed')
+    expect(existsSync(path.join(gw.workspace, 'ws-session', 'inside.txt'))).toBe(true)
+    expect(existsSync(tmpFile)).toBe(false)
+  })
+
   it('workspace-write: a command may write in its cwd but not under /tmp or $TMPDIR', async () => {
     const cwd = path.join(gw.workspace, 'ww-proj')
     mkdirSync(cwd)
