@@ -25,7 +25,14 @@ export function assertSafeToListen(config: Config): void {
 }
 
 export async function startServer(
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; config?: Config; logger?: boolean; logSink?: LogSink } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv
+    cwd?: string
+    config?: Config
+    logger?: boolean
+    /** Where log lines go (default stdout); tests read them. */
+    logStream?: LogSink
+  } = {},
 ): Promise<RunningServer> {
   const env = opts.env ?? process.env
   const config = opts.config ?? loadConfig(env, opts.cwd)
@@ -35,7 +42,7 @@ export async function startServer(
   const ctx = await createGateway(config, env)
   const app = await buildApp(ctx, {
     ...(opts.logger === undefined ? {} : { logger: opts.logger }),
-    ...(opts.logSink ? { logSink: opts.logSink } : {}),
+    ...(opts.logStream ? { logStream: opts.logStream } : {}),
   })
   try {
     await app.listen({ host: config.HOST, port: config.PORT })

@@ -49,7 +49,7 @@ export async function startGateway(
   const server = await startServer({
     env,
     cwd: dir,
-    ...(opts.logSink ? { logger: true, logSink: opts.logSink } : { logger: false }),
+    ...(opts.logSink ? { logger: true, logStream: opts.logSink } : { logger: false }),
   })
   return { ...server, env, dir, workspace }
 }
