@@ -9,6 +9,7 @@ import { codexStreamingRoutes } from './compat/codex-streaming.js'
 import type { GatewayContext } from './context.js'
 import { errorHandler } from './errors.js'
 import { healthRoutes } from './health.js'
+import { registerInputGuard } from './input-guard.js'
 import { registerOpenApi } from './openapi.js'
 import { v1AgentRoutes } from './v1/agents.js'
 import { v1ApprovalRoutes } from './v1/approvals.js'
@@ -41,6 +42,7 @@ export async function buildApp(
       .send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url}` } })
   })
   registerAuth(app, ctx.config.API_TOKENS)
+  registerInputGuard(app)
   await registerOpenApi(app, packageVersion)
   await app.register(healthRoutes(ctx))
   await app.register(v1AgentRoutes(ctx))

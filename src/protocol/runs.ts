@@ -24,7 +24,8 @@ export const runRequestFields = z.object({
   outputSchema: z.record(z.string(), z.unknown()).optional(),
   /** Image paths inside the workspace to attach to the prompt. */
   images: z.array(z.string()).max(16).optional(),
-  timeoutMs: z.number().int().positive().optional(),
+  /** Ends the run after this many ms (at most 2^31-1, the longest delay a timer holds: about 24.8 days). */
+  timeoutMs: z.number().int().positive().max(2_147_483_647).optional(),
 })
 export type RunRequestFields = z.infer<typeof runRequestFields>
 
