@@ -1,7 +1,7 @@
 import { readLines, readText } from '../process/lines.js'
 import { type ProcessOutcome, type SpawnSpec, spawnGroup } from '../process/spawn-group.js'
 import type { AgentEvent } from '../protocol/events.js'
-import type { EndReason, Usage } from '../protocol/outcome.js'
+import { type EndReason, endedBecause, type Usage } from '../protocol/outcome.js'
 import { AsyncQueue } from '../util/async-queue.js'
 
 /** Maps one agent's stdout lines to normalized events and remembers what the outcome needs. */
@@ -78,7 +78,8 @@ function completion(outcome: ProcessOutcome, mapper: LineMapper | undefined, std
   const error =
     status === 'succeeded'
       ? undefined
-      : (outcome.error ??
+      : (endedBecause(outcome.reason) ??
+        outcome.error ??
         failure ??
         mapper?.lastError?.() ??
         (lastLines(stderrTail) || `process ended: ${outcome.reason}`))

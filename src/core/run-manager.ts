@@ -16,6 +16,16 @@ import { resolveCwd } from './workspace.js'
 
 type RunCompleted = Extract<AgentEvent, { type: 'run.completed' }>
 
+/** How a route other than POST /v1/runs submits a run on its caller's behalf (the seed routes). */
+export interface SubmitOptions {
+  /** The route that asked, kept on the run (`POST /chat`); absent for POST /v1/runs. */
+  origin?: string
+  /** `null`: no time limit (codex.serve without RUN_RESPONSE_TIMEOUT_SECONDS). Default: TIMEOUT_SECONDS. */
+  timeoutMs?: number | null
+  /** The route built the command itself (codex exec for /api/codex/*): the /run policy does not apply. */
+  builtCommand?: boolean
+}
+
 interface Pending {
   run: Run
   req: RunRequest
@@ -79,11 +89,11 @@ export class RunManager {
     this.retention.unref()
   }
 
-  async submit(agent: string, fields: RunRequestFields): Promise<Run> {
+  async submit(agent: string, fields: RunRequestFields, opts: SubmitOptions = {}): Promise<Run> {
     if (!this.accepting)
       throw new AppError('shutting_down', 'the server is shutting down and accepts no new runs')
     const driver = this.registry.get(agent)
-    this.checkCommand(driver.id, fields)
+    if (!opts.builtCommand) this.checkCommand(driver.id, fields)
     if (fields.outputSchema && !driver.capabilities.outputSchema)
       throw new AppError('invalid_request', `agent ${driver.id} does not support outputSchema`)
     const validate = fields.outputSchema ? compileOutputSchema(fields.outputSchema) : undefined
@@ -101,9 +111,15 @@ export class RunManager {
         `over capacity: ${this.running.size} runs running and ${this.queue.length} queued (MAX_QUEUED_RUNS); retry later`,
         { retryAfterSeconds: 5 },
       )
-    const timeoutMs = fields.timeoutMs ?? this.config.TIMEOUT_SECONDS * 1000
-    const request = { ...fields, cwd, ...(images ? { images } : {}), timeoutMs }
-    const run = queuedRun(newId('run'), driver.id, request, new Date().toISOString())
+    const timeoutMs =
+      opts.timeoutMs === null
+        ? null
+        : (opts.timeoutMs ?? fields.timeoutMs ?? this.config.TIMEOUT_SECONDS * 1000)
+    const request = { ...fields, cwd, ...(images ? { images } : {}), ...(timeoutMs ? { timeoutMs } : {}) }
+    const run = {
+      ...queuedRun(newId('run'), driver.id, request, new Date().toISOString()),
+      ...(opts.origin ? { origin: opts.origin } : {}),
+    }
     await this.store.createRun(run)
     await this.log.append(run.id, { type: 'run.queued' })
     const req: RunRequest = {
@@ -175,12 +191,13 @@ export class RunManager {
     return this.mustGet(id)
   }
 
-  async cancel(id: string): Promise<Run> {
+  /** Ends a run; `reason` says why (`client_gone`: the seed routes end their run when the client leaves). */
+  async cancel(id: string, reason: 'cancelled' | 'client_gone' = 'cancelled'): Promise<Run> {
     const run = await this.mustGet(id)
     if (terminalStatuses.has(run.status))
       throw new AppError('conflict', `run ${id} already finished (${run.status})`)
     const pending = this.running.get(id) ?? this.queue.find((p) => p.run.id === id)
-    pending?.controller.abort('cancelled')
+    pending?.controller.abort(reason)
     return this.wait(id)
   }
 

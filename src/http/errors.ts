@@ -81,6 +81,8 @@ function titleFor(err: AppError, provider = 'agent'): string {
       return `${provider} timed out`
     case 'agent_failed':
       return `${provider} failed`
+    case 'over_capacity':
+      return `${provider} is busy`
     default:
       return err.status < 500 ? 'invalid request' : 'internal error'
   }

@@ -31,3 +31,19 @@ export const usage = z.object({
   reasoningOutputTokens: z.number().int().nonnegative(),
 })
 export type Usage = z.infer<typeof usage>
+
+/** A run's `error` when something ended it (not the agent itself): says why first, in words. */
+export function endedBecause(reason: EndReason): string | undefined {
+  switch (reason) {
+    case 'cancelled':
+      return 'cancelled: the run was cancelled on request'
+    case 'client_gone':
+      return 'cancelled: the client that started the run disconnected'
+    case 'timed_out':
+      return 'timed out: the run reached its time limit (timeoutMs, default TIMEOUT_SECONDS) and was ended'
+    case 'shutdown':
+      return 'interrupted: the server shut down during the run'
+    default:
+      return undefined
+  }
+}

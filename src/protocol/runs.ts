@@ -49,6 +49,8 @@ export const run = z.object({
   command: z.string().nullable(),
   /** Number of events stored so far (the last `seq`). */
   lastSeq: z.number().int(),
+  /** The route that started it when not POST /v1/runs (a seed route: `POST /chat`, `GET /hello`, ...). */
+  origin: z.string().optional(),
 })
 export type Run = z.infer<typeof run>
 

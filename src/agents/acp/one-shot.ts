@@ -1,5 +1,6 @@
 import type { ProcessOutcome } from '../../process/spawn-group.js'
 import type { AgentEvent } from '../../protocol/events.js'
+import { endedBecause } from '../../protocol/outcome.js'
 import { runStatusOf } from '../process-run.js'
 
 export interface OneShotTurn {
@@ -22,7 +23,9 @@ export function acpRunCompleted(real: ProcessOutcome, turn: OneShotTurn): AgentE
     : real
   const status = runStatusOf(outcome.reason, turn.ok)
   const error =
-    status === 'succeeded' ? undefined : (outcome.error ?? turn.error ?? `process ended: ${outcome.reason}`)
+    status === 'succeeded'
+      ? undefined
+      : (endedBecause(outcome.reason) ?? outcome.error ?? turn.error ?? `process ended: ${outcome.reason}`)
   return {
     type: 'run.completed',
     status,

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { sandboxMode } from '../../config/schema.js'
 import { AppError } from '../../core/errors.js'
-import { ensureReady, type RunCompleted, streamRun } from '../../core/one-shot.js'
+import { ensureReady, type RunCompleted, startRun } from '../../core/one-shot.js'
 import { resolveCwd } from '../../core/workspace.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { clientSignal } from '../client-signal.js'
@@ -35,7 +35,7 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
   })
 
   /** Checks the request and codex, and builds the run; throws before anything is spawned. */
-  const prepare = async (b: z.infer<typeof body>) => {
+  const prepare = async (b: z.infer<typeof body>, origin: string) => {
     const sandbox = b.sandbox ?? ctx.config.CODEX_SANDBOX
     if (sandbox === 'danger-full-access' && !ctx.config.RUN_ALLOW_UNSAFE_ARGS)
       throw new AppError(
@@ -54,18 +54,18 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
       ...(b.skip_git_repo_check ? ['--skip-git-repo-check'] : []),
       '-',
     ]
-    const req = {
-      prompt: '',
-      cwd,
-      timeoutMs: timeoutSeconds * 1000,
-      raw: { cli: 'codex', args, stdin: b.prompt },
-    }
-    return (signal: AbortSignal) => codexOutput(streamRun(ctx.registry.cli(), req, ctx.active, signal))
+    const follow = await startRun(
+      ctx.runs,
+      'cli',
+      { cwd, command: { cli: 'codex', args, stdin: b.prompt, env: {} } },
+      { origin, timeoutMs: timeoutSeconds * 1000, builtCommand: true },
+    )
+    return (signal: AbortSignal) => codexOutput(follow(signal))
   }
 
   return async (app) => {
     app.post('/api/codex/stream', { config, schema: { body } }, async (request, reply) => {
-      const run = await prepare(request.body)
+      const run = await prepare(request.body, 'POST /api/codex/stream')
       const clientGone = new AbortController()
       const out = new SseWriter(reply, () => clientGone.abort('client_gone'))
       try {
@@ -96,7 +96,7 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
         },
       },
       async (request, reply) => {
-        const run = await prepare(request.body)
+        const run = await prepare(request.body, 'POST /api/codex/run')
         const events: Record<string, unknown>[] = []
         for await (const chunk of run(clientSignal(reply.raw))) {
           if ('json' in chunk) events.push(chunk.event)
