@@ -3,6 +3,7 @@ import type { Config } from '../config/load.js'
 import { baseChildEnv } from '../process/child-env.js'
 import type { AgentEvent } from '../protocol/events.js'
 import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
+import { dropCodexStartupNoise } from './codex/stderr-noise.js'
 import { findOnPath, resolveCodexBinary } from './codex-binary.js'
 import { notStarted } from './codex-exec.js'
 import type { AgentDriver, AgentStatus, RunRequest } from './driver.js'
@@ -90,6 +91,7 @@ export class CliDriver implements AgentDriver {
           killGraceMs: this.config.KILL_GRACE_MS,
         },
         stdout: { mode: 'text' },
+        ...(isCodex ? { stderrFilter: dropCodexStartupNoise } : {}),
       },
       signal,
     )

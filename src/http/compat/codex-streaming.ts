@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { sandboxMode } from '../../config/schema.js'
@@ -43,6 +45,11 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
         'sandbox "danger-full-access" is refused; set RUN_ALLOW_UNSAFE_ARGS=true to allow it',
       )
     const cwd = resolveCwd(b.working_directory, ctx.config.workspaceRoots)
+    if (!b.skip_git_repo_check && !insideGitRepo(cwd))
+      throw new AppError(
+        'invalid_request',
+        `working_directory ${cwd} is not inside a git repository, and codex refuses to run there; send "skip_git_repo_check": true (the default) or use a directory of a git repository`,
+      )
     const model = b.model && b.model !== 'auto' ? b.model : ctx.config.CODEX_MODEL
     await ensureReady(ctx.registry.get('codex'))
     const args = [
@@ -50,7 +57,8 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
       '--json',
       '--sandbox',
       sandbox,
-      ...(model ? ['--model', model] : []),
+      // one argument, so a model name that starts with "-" cannot be read as a flag
+      ...(model ? [`--model=${model}`] : []),
       ...(b.skip_git_repo_check ? ['--skip-git-repo-check'] : []),
       '-',
     ]
@@ -69,10 +77,13 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
       const clientGone = new AbortController()
       const out = new SseWriter(reply, () => clientGone.abort('client_gone'))
       try {
+        let emitted = false
         for await (const chunk of run(clientGone.signal)) {
-          if ('json' in chunk) await out.write({ data: chunk.json })
-          else {
-            const message = endMessage(chunk.completed, timeoutSeconds)
+          if ('json' in chunk) {
+            emitted = true
+            await out.write({ data: chunk.json })
+          } else {
+            const message = endMessage(chunk.completed, timeoutSeconds, emitted)
             if (message) await out.write({ data: { type: 'error', message } })
           }
         }
@@ -100,7 +111,7 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
         const events: Record<string, unknown>[] = []
         for await (const chunk of run(clientSignal(reply.raw))) {
           if ('json' in chunk) events.push(chunk.event)
-          else throwIfEndedEarly(chunk.completed, timeoutSeconds)
+          else throwIfEndedEarly(chunk.completed, timeoutSeconds, events.length > 0)
         }
         return { events, final_response: finalResponseOf(events) }
       },
@@ -187,7 +198,8 @@ export function finalResponseOf(events: Record<string, unknown>[]): string | nul
 }
 
 /** What the stream says before closing when the run did not end on its own; null when codex just exited. */
-function endMessage(completed: RunCompleted, timeoutSeconds: number): string | null {
+function endMessage(completed: RunCompleted, timeoutSeconds: number, emitted: boolean): string | null {
+  if (!emitted && completed.status === 'failed') return failedToStart(completed)
   switch (completed.reason) {
     case 'timed_out':
       return `timed out after ${timeoutSeconds}s`
@@ -200,7 +212,21 @@ function endMessage(completed: RunCompleted, timeoutSeconds: number): string | n
   }
 }
 
-function throwIfEndedEarly(completed: RunCompleted, timeoutSeconds: number): void {
+/** codex failed before it emitted any event: it refused to start, and its stderr says why. */
+function failedToStart(completed: RunCompleted): string {
+  return `codex failed before emitting any event (exit code ${completed.exitCode ?? 'none'}): ${completed.error ?? 'no details'}`
+}
+
+/** Walks up from `dir` looking for `.git` (a directory, or a file in worktrees and submodules). */
+function insideGitRepo(dir: string): boolean {
+  for (let current = dir; ; current = path.dirname(current)) {
+    if (existsSync(path.join(current, '.git'))) return true
+    if (path.dirname(current) === current) return false
+  }
+}
+
+function throwIfEndedEarly(completed: RunCompleted, timeoutSeconds: number, emitted: boolean): void {
+  if (!emitted && completed.status === 'failed') throw new AppError('agent_failed', failedToStart(completed))
   if (completed.reason === 'timed_out')
     throw new AppError(
       'timed_out',

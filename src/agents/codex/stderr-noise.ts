@@ -1,0 +1,11 @@
+/**
+ * codex warns on every start when it cannot put its helper binaries on PATH (e.g. CODEX_HOME under /tmp).
+ * It is about codex's own setup, not the task, so it stays out of run output and error messages.
+ */
+const helperBinaryWarning =
+  /^WARNING: proceeding, even though we could not create PATH aliases:.*(?:\r?\n|$)/gm
+
+/** stderr text without codex's helper-binary warnings. */
+export function dropCodexStartupNoise(text: string): string {
+  return text.replace(helperBinaryWarning, '')
+}
