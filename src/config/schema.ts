@@ -112,6 +112,7 @@ export const envSchema = z.object({
   RUN_ALLOW_ENV: list([]),
   RUN_ALLOW_UNSAFE_ARGS: bool(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   CODEX_PATH: optionalString,
   CODEX_HOME: optionalString,
   CODEX_MODEL_PROVIDER: optionalString,
@@ -222,6 +223,11 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
     description: 'Let POST /run pass sandbox/approval-bypass flags and provider/sandbox -c overrides.',
   },
   LOG_LEVEL: { default: 'info', description: 'pino log level.' },
+  LOG_FORMAT: {
+    default: 'auto',
+    description:
+      '`pretty`: readable lines; `json`: one JSON object per line; `auto`: pretty on a terminal, JSON otherwise.',
+  },
   CODEX_PATH: {
     default: '(bundled)',
     description: 'Path of the codex binary; default: the pinned native binary.',

@@ -18,6 +18,15 @@ import { v1SessionRoutes } from './v1/sessions.js'
 
 const packageVersion = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
 
+/** Readable lines on a terminal (pino-pretty), one JSON object per line otherwise (for log collectors). */
+function logTransport(format: 'auto' | 'pretty' | 'json') {
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true)
+  if (!pretty) return {}
+  return {
+    transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } },
+  }
+}
+
 /** Builds the Fastify app with every surface; no listening here (tests use `inject` or server.ts). */
 export async function buildApp(
   ctx: GatewayContext,
@@ -31,6 +40,7 @@ export async function buildApp(
         : {
             level: ctx.config.LOG_LEVEL,
             redact: ['req.headers.authorization', 'req.headers.cookie'],
+            ...logTransport(ctx.config.LOG_FORMAT),
           },
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)

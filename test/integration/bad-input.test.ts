@@ -108,7 +108,9 @@ describe('bad input gets a clear 4xx at once', () => {
   it('codex refusing the parameters of a compatibility call is a 400 naming the call', async () => {
     const res = await postJson(`${gw.url}/api/skills/list`, { cwds: 5 })
     expect(res.status).toBe(400)
-    expect(await res.json()).toMatchObject({ detail: expect.stringMatching(/codex refused skills\/list/) })
+    expect(await res.json()).toMatchObject({
+      detail: expect.stringMatching(/skills\/list failed \(-32600\)/),
+    })
   })
 
   it('a docs page asked for with a query redirects once, not forever', async () => {

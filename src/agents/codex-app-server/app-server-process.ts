@@ -115,9 +115,7 @@ export class AppServerProcess {
     } catch (err) {
       // codex refusing what it was asked is the caller's mistake (400), not the gateway's (500)
       if (err instanceof RpcResponseError && invalidRequestCodes.has(err.code))
-        throw new AppError('invalid_request', `codex refused ${method}: ${err.rpcMessage}`, undefined, {
-          cause: err,
-        })
+        throw new AppError('invalid_request', err.message, undefined, { cause: err })
       throw err
     }
   }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
@@ -217,10 +217,17 @@ function failedToStart(completed: RunCompleted): string {
   return `codex failed before emitting any event (exit code ${completed.exitCode ?? 'none'}): ${completed.error ?? 'no details'}`
 }
 
-/** Walks up from `dir` looking for `.git` (a directory, or a file in worktrees and submodules). */
+/**
+ * Walks up from `dir` looking for a git repository as git sees one: a `.git` directory with a HEAD, or a
+ * `.git` file (worktrees, submodules). A stray empty `.git` directory is not one (codex refuses it too).
+ */
 function insideGitRepo(dir: string): boolean {
   for (let current = dir; ; current = path.dirname(current)) {
-    if (existsSync(path.join(current, '.git'))) return true
+    const dotGit = path.join(current, '.git')
+    if (existsSync(path.join(dotGit, 'HEAD'))) return true
+    try {
+      if (statSync(dotGit).isFile()) return true
+    } catch {}
     if (path.dirname(current) === current) return false
   }
 }
