@@ -1,10 +1,8 @@
 import type { AgentDriver } from '../agents/driver.js'
-import type { AgentEvent, StoredEvent } from '../protocol/events.js'
+import { AppError } from '../protocol/errors.js'
+import type { RunCompletedEvent, StoredEvent } from '../protocol/events.js'
 import type { RunRequestFields } from '../protocol/runs.js'
-import { AppError } from './errors.js'
 import type { RunManager, SubmitOptions } from './run-manager.js'
-
-export type RunCompleted = Extract<AgentEvent, { type: 'run.completed' }>
 
 /** Refuses early with 503 when the agent is not installed or has no credentials, saying what to do. */
 export async function ensureReady(driver: AgentDriver): Promise<void> {
@@ -57,11 +55,11 @@ export async function runToCompletion(
   fields: RunRequestFields,
   opts: SubmitOptions,
   parent?: AbortSignal,
-): Promise<{ events: StoredEvent[]; completed: RunCompleted }> {
+): Promise<{ events: StoredEvent[]; completed: RunCompletedEvent }> {
   const follow = await startRun(runs, agent, fields, opts)
   const events: StoredEvent[] = []
   for await (const ev of follow(parent)) events.push(ev)
-  const completed = events.findLast((e): e is StoredEvent & RunCompleted => e.type === 'run.completed')
+  const completed = events.findLast((e): e is StoredEvent & RunCompletedEvent => e.type === 'run.completed')
   if (!completed) throw new AppError('internal', `run of ${agent} ended without a run.completed event`)
   return { events, completed }
 }

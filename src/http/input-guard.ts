@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { AppError } from '../core/errors.js'
+import { AppError } from '../protocol/errors.js'
 
 /** A NUL, or a UTF-16 surrogate without its pair: JSON allows both, no process argument, env or pipe does. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding NUL is the point

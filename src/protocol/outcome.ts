@@ -13,15 +13,11 @@ export const endReason = z.enum([
 ])
 export type EndReason = z.infer<typeof endReason>
 
-export const runStatus = z.enum([
-  'queued',
-  'running',
-  'succeeded',
-  'failed',
-  'cancelled',
-  'timed_out',
-  'interrupted',
-])
+/** How a run ended. */
+export const runEndStatus = z.enum(['succeeded', 'failed', 'cancelled', 'timed_out', 'interrupted'])
+export type RunEndStatus = z.infer<typeof runEndStatus>
+
+export const runStatus = z.enum(['queued', 'running', ...runEndStatus.options])
 export type RunStatus = z.infer<typeof runStatus>
 
 export const usage = z.object({
@@ -31,19 +27,3 @@ export const usage = z.object({
   reasoningOutputTokens: z.number().int().nonnegative(),
 })
 export type Usage = z.infer<typeof usage>
-
-/** A run's `error` when something ended it (not the agent itself): says why first, in words. */
-export function endedBecause(reason: EndReason): string | undefined {
-  switch (reason) {
-    case 'cancelled':
-      return 'cancelled: the run was cancelled on request'
-    case 'client_gone':
-      return 'cancelled: the client that started the run disconnected'
-    case 'timed_out':
-      return 'timed out: the run reached its time limit (timeoutMs, default TIMEOUT_SECONDS) and was ended'
-    case 'shutdown':
-      return 'interrupted: the server shut down during the run'
-    default:
-      return undefined
-  }
-}

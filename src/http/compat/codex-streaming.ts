@@ -2,13 +2,13 @@ import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { sandboxMode } from '../../config/schema.js'
-import { AppError } from '../../core/errors.js'
-import { ensureReady, type RunCompleted, startRun } from '../../core/one-shot.js'
+import type { GatewayContext } from '../../core/context.js'
+import { ensureReady, startRun } from '../../core/one-shot.js'
 import { resolveCwd } from '../../core/workspace.js'
-import type { AgentEvent } from '../../protocol/events.js'
+import { AppError } from '../../protocol/errors.js'
+import type { AgentEvent, RunCompletedEvent } from '../../protocol/events.js'
+import { sandboxMode } from '../../protocol/policies.js'
 import { clientSignal } from '../client-signal.js'
-import type { GatewayContext } from '../context.js'
 import { SseWriter } from '../sse.js'
 
 /**
@@ -131,7 +131,7 @@ export interface CodexLine {
  */
 export async function* codexOutput(
   events: AsyncIterable<AgentEvent>,
-): AsyncGenerator<CodexLine | { completed: RunCompleted }> {
+): AsyncGenerator<CodexLine | { completed: RunCompletedEvent }> {
   const lines = new LineSplitter()
   for await (const ev of events) {
     if (ev.type === 'output' && ev.stream === 'stdout') {
@@ -198,7 +198,7 @@ export function finalResponseOf(events: Record<string, unknown>[]): string | nul
 }
 
 /** What the stream says before closing when the run did not end on its own; null when codex just exited. */
-function endMessage(completed: RunCompleted, timeoutSeconds: number, emitted: boolean): string | null {
+function endMessage(completed: RunCompletedEvent, timeoutSeconds: number, emitted: boolean): string | null {
   if (!emitted && completed.status === 'failed') return failedToStart(completed)
   switch (completed.reason) {
     case 'timed_out':
@@ -213,7 +213,7 @@ function endMessage(completed: RunCompleted, timeoutSeconds: number, emitted: bo
 }
 
 /** codex failed before it emitted any event: it refused to start, and its stderr says why. */
-function failedToStart(completed: RunCompleted): string {
+function failedToStart(completed: RunCompletedEvent): string {
   return `codex failed before emitting any event (exit code ${completed.exitCode ?? 'none'}): ${completed.error ?? 'no details'}`
 }
 
@@ -232,7 +232,7 @@ function insideGitRepo(dir: string): boolean {
   }
 }
 
-function throwIfEndedEarly(completed: RunCompleted, timeoutSeconds: number, emitted: boolean): void {
+function throwIfEndedEarly(completed: RunCompletedEvent, timeoutSeconds: number, emitted: boolean): void {
   if (!emitted && completed.status === 'failed') throw new AppError('agent_failed', failedToStart(completed))
   if (completed.reason === 'timed_out')
     throw new AppError(
