@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
+import { endOrphanedProcesses } from '../process/server-marker.js'
 import { SqliteStore } from '../store/sqlite.js'
 import { ActiveRuns } from './active-runs.js'
 import { ApprovalBroker } from './approvals.js'
@@ -21,6 +22,8 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     sessions.refreshStatus(id),
   )
   sessions.approvals = approvals
+  // what a crashed server left running (session agents as well as runs) ends before anything new starts
+  endOrphanedProcesses([...config.workspaceRoots, config.DATA_DIR])
   await runs.recover()
   await approvals.recover()
   await sessions.recover()

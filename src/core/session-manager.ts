@@ -261,7 +261,8 @@ export class SessionManager {
 
   /** Ends what the drivers hold for live sessions (the agents' histories stay). */
   async closeAll(): Promise<void> {
-    for (const live of this.live.values()) await live.agent.close().catch(() => {})
+    // all at once: each may wait KILL_GRACE_MS for its agent to exit, and 20 in a row outlasted any grace
+    await Promise.all([...this.live.values()].map((live) => live.agent.close().catch(() => {})))
     this.live.clear()
   }
 

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { PassThrough, Readable, type Writable } from 'node:stream'
 import type { EndReason } from '../protocol/outcome.js'
+import { serverMarker, serverMarkerVariable } from './server-marker.js'
 import { killGroup, type Termination, terminateGroup } from './terminate.js'
 
 /**
@@ -57,7 +58,8 @@ export function spawnGroup(spec: SpawnSpec): GroupProcess {
   try {
     child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
-      env: spec.env,
+      // marks the child and its descendants as this server's (a restart after a crash ends them)
+      env: { ...spec.env, [serverMarkerVariable]: serverMarker() },
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,

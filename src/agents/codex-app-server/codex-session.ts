@@ -113,7 +113,9 @@ export class CodexSession implements AgentSession, ThreadListener {
     this.host.unlisten(this.agentSessionId, this)
     // only a running process that holds the thread is asked to let go (never start one for that)
     if (this.host.isLoaded(this.agentSessionId))
-      await this.host.request('thread/unsubscribe', { threadId: this.agentSessionId }).catch(() => {})
+      await this.host
+        .request('thread/unsubscribe', { threadId: this.agentSessionId }, closeGraceMs)
+        .catch(() => {})
     this.host.forget(this.agentSessionId)
   }
 
