@@ -97,6 +97,8 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
     const reader = res.body!.getReader()
     await reader.read()
     await waitFor(() => processesUnder(gw.workspace).length > 0)
+    // the model request is on its way: let it arrive before ending codex, or it lands in the next test
+    await waitFor(() => mock.requests.length > 0)
     await reader.cancel()
     expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
   })
