@@ -1,7 +1,6 @@
 import type { AgentDriver, RunRequest } from '../agents/driver.js'
 import type { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
-import { killOrphanedGroup } from '../process/orphans.js'
 import { checkRunArgs, checkRunEnv } from '../process/policy.js'
 import { AppError } from '../protocol/errors.js'
 import { type AgentEvent, assertNever, type RunCompletedEvent, type StoredEvent } from '../protocol/events.js'
@@ -12,6 +11,7 @@ import type { ActiveRuns } from './active-runs.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
+import { effectiveLimits, RunBudget } from './ops/budget.js'
 import { compileOutputSchema, type OutputValidator } from './output-schema.js'
 import { resolveCwd } from './workspace.js'
 
@@ -62,7 +62,7 @@ export class RunManager {
   async recover(lost: readonly string[]): Promise<number> {
     const left = await this.store.takeOverRuns(lost, this.node)
     for (const run of left) {
-      if (run.pid && run.command) killOrphanedGroup(run.pid, run.command)
+      if (run.pid && run.command) await this.registry.runner.reclaim({ pid: run.pid, command: run.command })
       const completed = runCompletedWithout(
         'interrupted',
         'server_lost',
@@ -103,7 +103,14 @@ export class RunManager {
       opts.timeoutMs === null
         ? null
         : (opts.timeoutMs ?? fields.timeoutMs ?? this.config.TIMEOUT_SECONDS * 1000)
-    const request = { ...fields, cwd, ...(images ? { images } : {}), ...(timeoutMs ? { timeoutMs } : {}) }
+    const limits = effectiveLimits(fields.limits, this.config)
+    const request = {
+      ...fields,
+      cwd,
+      ...(images ? { images } : {}),
+      ...(timeoutMs ? { timeoutMs } : {}),
+      ...(limits ? { limits } : {}),
+    }
     const run = {
       ...queuedRun(newId('run'), driver.id, request, new Date().toISOString()),
       ...(opts.origin ? { origin: opts.origin } : {}),
@@ -257,19 +264,24 @@ export class RunManager {
     // Claiming makes sure no other node (or a second pump) ever executes the same run.
     if (!(await this.store.claimRun(p.run.id, this.node))) return
     let completed: RunCompletedEvent | undefined
+    const budget = new RunBudget(p.run.request.limits, p.controller)
     try {
       for await (const ev of p.driver.run(p.req, p.controller.signal)) {
         if (ev.type === 'run.completed') {
           completed = ev
           break
         }
+        budget.observe(ev)
         await this.record(p.run.id, ev)
         await this.log.append(p.run.id, ev)
       }
     } catch (err) {
       completed = failed(`driver error: ${(err as Error).message}`)
+    } finally {
+      budget.stop()
     }
-    await this.finish(p, completed ?? failed(`${p.driver.id} ended without a run.completed event`))
+    const outcome = completed ?? failed(`${p.driver.id} ended without a run.completed event`)
+    await this.finish(p, budget.outcome(outcome))
   }
 
   /** What an event changes on the stored run (besides being appended to its events). */
