@@ -10,6 +10,7 @@ import { codexServeRoutes } from './compat/codex-serve.js'
 import { codexStreamingRoutes } from './compat/codex-streaming.js'
 import { errorHandler } from './errors.js'
 import { healthRoutes } from './health.js'
+import { registerInputGuard } from './input-guard.js'
 import { type LogSink, loggerOptions } from './logging.js'
 import { decorateMetrics, metricsRoutes } from './metrics.js'
 import { registerOpenApi } from './openapi.js'
@@ -43,6 +44,7 @@ export async function buildApp(
   registerRequestLog(app)
   ctx.tapEvents(logTap(app.log))
   registerAuth(app, ctx.config.apiTokens, ctx.config.METRICS_TOKEN)
+  registerInputGuard(app)
   await registerOpenApi(app, packageVersion)
   decorateMetrics(app, ctx.metrics)
   await app.register(healthRoutes(ctx))

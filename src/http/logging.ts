@@ -1,4 +1,5 @@
 import type { FastifyRequest, FastifyServerOptions, RawServerDefault } from 'fastify'
+import PinoPretty from 'pino-pretty'
 import type { Config } from '../config/load.js'
 import { type Redactor, redactedMarker } from '../process/secrets.js'
 
@@ -30,6 +31,16 @@ export function loggableUrl(url: string): string {
 }
 
 /**
+ * Where the server's lines go when no sink is given: readable lines on a terminal (pino-pretty, in-process so
+ * they pass the redactor first), one JSON object per line otherwise (for log collectors).
+ */
+function defaultSink(format: Config['LOG_FORMAT']): LogSink {
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true)
+  if (!pretty) return process.stdout
+  return PinoPretty({ translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', sync: true })
+}
+
+/**
  * pino settings of the server: requests are logged with a query-free URL and no credential header, and every
  * finished line passes through the redactor, so a known secret (API_TOKENS, provider keys) never reaches the
  * log whatever field it ended up in.
@@ -37,7 +48,7 @@ export function loggableUrl(url: string): string {
 export function loggerOptions(
   config: Config,
   redactor: Redactor,
-  sink: LogSink = process.stdout,
+  sink: LogSink = defaultSink(config.LOG_FORMAT),
 ): FastifyServerOptions<RawServerDefault>['logger'] {
   return {
     level: config.LOG_LEVEL,

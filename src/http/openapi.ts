@@ -27,6 +27,11 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   })
+  // swagger-ui redirects /docs/static/index.html to /docs/ only when no query follows; with one it
+  // redirected to itself forever. Any query on that page is dropped here instead.
+  app.addHook('onRequest', async (request, reply) => {
+    if (/^\/docs\/static\/index\.html\?/.test(request.url)) return reply.redirect('/docs/')
+  })
   await app.register(swaggerUi, { routePrefix: '/docs' })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 }
