@@ -105,11 +105,11 @@ describe('bad input gets a clear 4xx at once', () => {
     }
   })
 
-  it('codex refusing the parameters of a compatibility call is a 400 naming the call', async () => {
+  it('bad parameters of a compatibility call are a 400 naming the field, before codex sees them', async () => {
     const res = await postJson(`${gw.url}/api/skills/list`, { cwds: 5 })
     expect(res.status).toBe(400)
     expect(await res.json()).toMatchObject({
-      detail: expect.stringMatching(/skills\/list failed \(-32600\)/),
+      detail: expect.stringMatching(/body\.cwds: .*expected array/),
     })
   })
 
