@@ -32,10 +32,6 @@ export const serveCommand: CliCommand = {
     // loaded here, so that --help and --version answer without loading the server
     const { startServer } = await import('../../http/server.js')
     const server = await startServer({ env })
-    server.app.log.info(
-      { url: server.url, docs: `${server.url}/docs`, openapi: `${server.url}/openapi.json` },
-      `agent-gateway listening on ${server.url} (docs: ${server.url}/docs)`,
-    )
     let stopping = false
     const stop = async (signal: string) => {
       if (stopping) return
@@ -46,6 +42,11 @@ export const serveCommand: CliCommand = {
     }
     process.once('SIGTERM', () => void stop('SIGTERM'))
     process.once('SIGINT', () => void stop('SIGINT'))
+    // announced only once the handlers are in place: whoever waits for this line may send SIGTERM at once
+    server.app.log.info(
+      { url: server.url, docs: `${server.url}/docs`, openapi: `${server.url}/openapi.json` },
+      `agent-gateway listening on ${server.url} (docs: ${server.url}/docs)`,
+    )
     return 'running'
   },
 }
