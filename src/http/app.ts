@@ -6,9 +6,11 @@ import { codexAgentServerRoutes } from './compat/codex-agent-server.js'
 import { codexApiPlanRoutes } from './compat/codex-api-plan.js'
 import { codexServeRoutes } from './compat/codex-serve.js'
 import { codexStreamingRoutes } from './compat/codex-streaming.js'
+import { registerConsole } from './console.js'
 import type { GatewayContext } from './context.js'
 import { errorHandler } from './errors.js'
 import { healthRoutes } from './health.js'
+import './openapi-components.js'
 import { registerOpenApi } from './openapi.js'
 import { v1AgentRoutes } from './v1/agents.js'
 import { v1ApprovalRoutes } from './v1/approvals.js'
@@ -51,5 +53,6 @@ export async function buildApp(
   await app.register(codexServeRoutes(ctx))
   await app.register(codexStreamingRoutes(ctx))
   await app.register(codexAgentServerRoutes(ctx))
+  await registerConsole(app)
   return app
 }

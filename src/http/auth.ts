@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { AppError } from '../core/errors.js'
+import { isPublicPage } from './console.js'
 
 /** Paths anyone may call: liveness only, no agent work. */
 const open = new Set(['/health'])
@@ -13,7 +14,7 @@ export function registerAuth(app: FastifyInstance, tokens: readonly string[]): v
   if (tokens.length === 0) return
   const digests = tokens.map(digest)
   app.addHook('onRequest', async (request) => {
-    if (open.has(request.url.split('?')[0] ?? '')) return
+    if (open.has(request.url.split('?')[0] ?? '') || isPublicPage(request.url)) return
     const header = request.headers.authorization ?? ''
     const match = /^Bearer\s+(.+)$/i.exec(header)
     if (!match)

@@ -2,9 +2,12 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod'
+import { swaggerRequestInterceptor } from './docs-token.js'
+import { registerRedoc } from './redoc.js'
 
 /**
- * OpenAPI 3.1 generated from the routes' zod schemas: the document at /openapi.json, a browsable UI at /docs.
+ * OpenAPI 3.1 generated from the routes' zod schemas: the document at /openapi.json, Swagger UI at /docs and
+ * ReDoc at /redoc (both send the token the console saved).
  * Must be registered before the routes so it sees them.
  */
 export async function registerOpenApi(app: FastifyInstance, version: string): Promise<void> {
@@ -27,6 +30,10 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { requestInterceptor: swaggerRequestInterceptor as never, persistAuthorization: false },
+  })
+  registerRedoc(app)
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 }
