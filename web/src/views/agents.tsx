@@ -9,7 +9,7 @@ export function AgentsView() {
     loadAgents(true).catch((err) => setProblem(errorText(err)))
   }, [])
   return (
-    <section aria-labelledby="agents-title">
+    <section aria-labelledby="agents-title" data-loaded={agents.value ? true : undefined}>
       <h1 id="agents-title">Agents</h1>
       {problem && (
         <p class="error-text" role="alert">

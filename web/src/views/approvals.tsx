@@ -18,10 +18,14 @@ const labels: Record<Decision, string> = {
 export function ApprovalsView() {
   const [resolved, setResolved] = useState<Approval[]>([])
   const [problem, setProblem] = useState<string | null>(null)
+  const [loaded, setLoaded] = useState(false)
   const pending = pendingApprovals.value
   useEffect(() => {
     call(client.api.GET('/v1/approvals', { params: { query: { state: 'resolved' } } }))
-      .then((r) => setResolved(r.approvals.slice(0, 20)))
+      .then((r) => {
+        setResolved(r.approvals.slice(0, 20))
+        setLoaded(true)
+      })
       .catch(() => {})
   }, [pending.length])
   const answer = async (a: Approval, decision: Decision) => {
@@ -38,7 +42,7 @@ export function ApprovalsView() {
     }
   }
   return (
-    <section aria-labelledby="approvals-title">
+    <section aria-labelledby="approvals-title" data-loaded={loaded || undefined}>
       <h1 id="approvals-title">Approvals</h1>
       {problem && (
         <p class="error-text" role="alert">

@@ -45,7 +45,7 @@ export function ComposeView() {
     setBusy(true)
     try {
       const body = {
-        agent: chosen,
+        ...(chosen ? { agent: chosen } : {}),
         prompt,
         sandbox,
         skipGitRepoCheck: skipGit,
@@ -66,7 +66,7 @@ export function ComposeView() {
   }
 
   return (
-    <section aria-labelledby="compose-title">
+    <section aria-labelledby="compose-title" data-loaded={list ? true : undefined}>
       <h1 id="compose-title">New run</h1>
       <form
         class="compose"

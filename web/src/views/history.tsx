@@ -23,6 +23,7 @@ export function HistoryView() {
   const [runs, setRuns] = useState<Run[]>([])
   const [next, setNext] = useState<string | null>(null)
   const [problem, setProblem] = useState<string | null>(null)
+  const [loaded, setLoaded] = useState(false)
   const cursor = pages.at(-1)
   useEffect(() => {
     loadAgents().catch(() => {})
@@ -38,11 +39,12 @@ export function HistoryView() {
       .then((page) => {
         setRuns(page.runs)
         setNext(page.nextCursor)
+        setLoaded(true)
       })
       .catch((err) => setProblem(errorText(err)))
   }, [status, agent, cursor])
   return (
-    <section aria-labelledby="history-title">
+    <section aria-labelledby="history-title" data-loaded={loaded || undefined}>
       <h1 id="history-title">History</h1>
       <div class="filters">
         <label>

@@ -24,7 +24,7 @@ export function RunView({ id }: { id: string }) {
       .then(setRun)
       .catch((err) => setProblem(errorText(err)))
   return (
-    <section aria-labelledby="run-title">
+    <section aria-labelledby="run-title" data-loaded={run ? true : undefined}>
       <h1 id="run-title">
         Run <code>{id}</code>
       </h1>

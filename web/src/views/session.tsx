@@ -47,7 +47,7 @@ export function SessionView({ id }: { id: string }) {
   const busy = session?.status === 'running' || session?.status === 'waiting_for_approval'
   const archived = session?.status === 'archived'
   return (
-    <section aria-labelledby="session-title">
+    <section aria-labelledby="session-title" data-loaded={session ? true : undefined}>
       <h1 id="session-title">
         Session <code>{id}</code>
       </h1>

@@ -12,6 +12,7 @@ const sandboxes = ['read-only', 'workspace-write', 'danger-full-access'] as cons
 export function SessionsView() {
   const [sessions, setSessions] = useState<Session[]>([])
   const [problem, setProblem] = useState<string | null>(null)
+  const [loaded, setLoaded] = useState(false)
   const [agent, setAgent] = useState('')
   const [cwd, setCwd] = useState('')
   const [model, setModel] = useState('')
@@ -20,7 +21,10 @@ export function SessionsView() {
   useEffect(() => {
     loadAgents().catch(() => {})
     call(client.api.GET('/v1/sessions', { params: { query: { limit: 50 } } }))
-      .then((page) => setSessions(page.sessions))
+      .then((page) => {
+        setSessions(page.sessions)
+        setLoaded(true)
+      })
       .catch((err) => setProblem(errorText(err)))
   }, [])
   const withSessions = agents.value?.agents.filter((a) => a.capabilities.sessions) ?? []
@@ -44,7 +48,7 @@ export function SessionsView() {
     }
   }
   return (
-    <section aria-labelledby="sessions-title">
+    <section aria-labelledby="sessions-title" data-loaded={loaded || undefined}>
       <h1 id="sessions-title">Sessions</h1>
       <form class="compose" onSubmit={create} aria-label="New session">
         <div class="grid">
