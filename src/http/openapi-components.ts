@@ -27,5 +27,24 @@ const named: [z.ZodType, string, string][] = [
   [v1Error, 'Error', 'The error body of every /v1 route.'],
 ]
 
+/** `run.completed` -> `RunCompletedEvent`, `agent_message` -> `AgentMessageItem`. */
+const pascal = (type: string) =>
+  type
+    .split(/[._]/)
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join('')
+for (const variant of agentEvent.options)
+  named.push([
+    variant,
+    `${pascal(variant.shape.type.value)}Event`,
+    `The \`${variant.shape.type.value}\` event.`,
+  ])
+for (const variant of item.options)
+  named.push([
+    variant,
+    `${pascal(variant.shape.type.value)}Item`,
+    `The \`${variant.shape.type.value}\` item.`,
+  ])
+
 for (const [schema, id, description] of named)
   if (!z.globalRegistry.has(schema)) z.globalRegistry.add(schema, { id, description })

@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod'
 import { swaggerRequestInterceptor } from './docs-token.js'
+import { completeDocument } from './openapi-complete.js'
 import { registerRedoc } from './redoc.js'
 
 /**
@@ -28,7 +29,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (input) => completeDocument(jsonSchemaTransformObject(input) as never) as never,
   })
   await app.register(swaggerUi, {
     routePrefix: '/docs',

@@ -236,7 +236,14 @@ describe('web console with API_TOKENS', { timeout: 120_000 }, () => {
 
   it('asks for a token (the API answers 401 without it), then runs and streams with it in a header only', async () => {
     expect((await fetch(`${gw.url}/v1/agents`)).status).toBe(401)
-    expect((await fetch(`${gw.url}/`)).status).toBe(200)
+    const index = await fetch(`${gw.url}/`)
+    expect(index.status).toBe(200)
+    expect(index.headers.get('cache-control')).toBe('no-cache')
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(await index.text())![1]!
+    const asset = await fetch(`${gw.url}${script}`)
+    expect(asset.status).toBe(200)
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+    expect((await fetch(`${gw.url}/openapi.json`)).status).toBe(401)
     const context = await browser.newContext()
     const page = await context.newPage()
     const urls: string[] = []

@@ -57,7 +57,8 @@ export function ComposeView() {
       const run = await call(
         client.api.POST('/v1/runs', { params: { query: mode === 'wait' ? { wait: 'true' } : {} }, body }),
       )
-      navigate('runs', run.id)
+      // The answer is JSON here (no Accept: text/event-stream), so it is the run.
+      if ('id' in run) navigate('runs', run.id)
     } catch (err) {
       setProblem(errorText(err))
     } finally {
