@@ -1,4 +1,4 @@
-import { AppError, type ErrorCode, errorCodes } from '../core/errors.js'
+import { AppError, type ErrorCode, errorRegistry } from '../protocol/errors.js'
 import { type ErrorShape, errorBody } from './errors.js'
 import { type OperationDoc, operationDocs, tagDocs } from './openapi-operations.js'
 
@@ -101,9 +101,9 @@ export function completeDocument(doc: Json): Json {
   const responses: Json = doc.components.responses
   schemas.ErrorCode = {
     type: 'string',
-    enum: Object.keys(errorCodes),
-    description: `Error codes and their HTTP status: ${Object.entries(errorCodes)
-      .map(([code, status]) => `${code} ${status}`)
+    enum: Object.keys(errorRegistry),
+    description: `Error codes and their HTTP status: ${Object.entries(errorRegistry)
+      .map(([code, { status }]) => `${code} ${status}`)
       .join(', ')}.`,
   }
   if (schemas.Error?.properties?.error?.properties)
@@ -140,7 +140,9 @@ export function completeDocument(doc: Json): Json {
     const { schema, prefix } = shapes[shape]
     const name = `${prefix}${status}`
     if (!responses[name]) {
-      const codes = (Object.keys(errorCodes) as ErrorCode[]).filter((c) => errorCodes[c] === status)
+      const codes = (Object.keys(errorRegistry) as ErrorCode[]).filter(
+        (c) => errorRegistry[c].status === status,
+      )
       const examples: Json = {}
       for (const code of codes)
         examples[code] = {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { openApiDocument } from '../../scripts/openapi-document.js'
-import { errorCodes } from '../../src/core/errors.js'
+import { errorRegistry } from '../../src/protocol/errors.js'
 import { agentEvent } from '../../src/protocol/events.js'
 import { item } from '../../src/protocol/items.js'
 
@@ -60,11 +60,11 @@ describe('OpenAPI document completeness', () => {
     const examples = Object.values<Json>(doc.components.responses).flatMap((r) =>
       Object.keys(r.content['application/json'].examples),
     )
-    for (const code of Object.keys(errorCodes).filter(
+    for (const code of Object.keys(errorRegistry).filter(
       (c) => !['forbidden', 'unsupported_media_type', 'internal'].includes(c),
     ))
       expect(examples, code).toContain(code)
-    expect(doc.components.schemas.ErrorCode.enum).toEqual(Object.keys(errorCodes))
+    expect(doc.components.schemas.ErrorCode.enum).toEqual(Object.keys(errorRegistry))
     const ref = (key: string, status: number) =>
       operations.find(([k]) => k === key)![1].responses[status].$ref as string
     expect(ref('POST /v1/runs', 400)).toBe('#/components/responses/V1Error400')

@@ -748,7 +748,8 @@ export interface components {
         /** @description The error body of every /v1 route. */
         ErrorInput: {
             error: {
-                code: string;
+                /** @enum {string} */
+                code: "invalid_request" | "invalid_cwd" | "forbidden_argument" | "forbidden_env" | "unknown_cli" | "unknown_agent" | "unauthorized" | "forbidden" | "not_found" | "timed_out" | "conflict" | "body_too_large" | "unsupported_media_type" | "over_capacity" | "agent_failed" | "internal" | "agent_not_installed" | "agent_not_authenticated" | "shutting_down";
                 details?: unknown;
                 message: string;
             };
