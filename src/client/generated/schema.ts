@@ -656,11 +656,11 @@ export interface components {
         };
         CliRunRequest: {
             /** @default [] */
-            args: string[];
+            args?: string[];
             cli: string;
             cwd?: string;
             /** @default {} */
-            env: {
+            env?: {
                 [key: string]: string;
             };
             stdin?: string;
@@ -677,7 +677,7 @@ export interface components {
             /** @enum {string} */
             sandbox?: "read-only" | "workspace-write" | "danger-full-access";
             /** @default true */
-            skip_git_repo_check: boolean;
+            skip_git_repo_check?: boolean;
             working_directory?: string;
         };
         CodexRunResponse: {
@@ -700,13 +700,13 @@ export interface components {
         CreateRunRequest: {
             agent?: string;
             /** @default false */
-            cancelOnDisconnect: boolean;
+            cancelOnDisconnect?: boolean;
             command?: {
                 /** @default [] */
-                args: string[];
+                args?: string[];
                 cli: string;
                 /** @default {} */
-                env: {
+                env?: {
                     [key: string]: string;
                 };
                 stdin?: string;
@@ -924,10 +924,10 @@ export interface components {
             request: {
                 command?: {
                     /** @default [] */
-                    args: string[];
+                    args?: string[];
                     cli: string;
                     /** @default {} */
-                    env: {
+                    env?: {
                         [key: string]: string;
                     };
                     stdin?: string;
@@ -1053,7 +1053,7 @@ export interface components {
         };
         ThreadReadRequest: {
             /** @default false */
-            includeTurns: boolean;
+            includeTurns?: boolean;
             threadId: string;
         };
         /** @description app-server's own answer, passed through as it is. */
@@ -1145,7 +1145,7 @@ export interface components {
              * @default queue
              * @enum {string}
              */
-            onBusy: "queue" | "steer" | "reject";
+            onBusy?: "queue" | "steer" | "reject";
         };
         /** @description The `turn.started` event. */
         TurnStartedEvent: {
