@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
+import type { DestinationStream } from 'pino'
 import { ConfigError } from '../config/config-error.js'
 import { type Config, isLoopbackHost, loadConfig } from '../config/load.js'
 import type { GatewayContext } from '../core/context.js'
@@ -24,7 +25,14 @@ export function assertSafeToListen(config: Config): void {
 }
 
 export async function startServer(
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; config?: Config; logger?: boolean } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv
+    cwd?: string
+    config?: Config
+    logger?: boolean
+    /** Where log lines go (default stdout); tests read them. */
+    logStream?: DestinationStream
+  } = {},
 ): Promise<RunningServer> {
   const env = opts.env ?? process.env
   const config = opts.config ?? loadConfig(env, opts.cwd)
@@ -32,7 +40,10 @@ export async function startServer(
   mkdirSync(config.DATA_DIR, { recursive: true })
   mkdirSync(config.WORKSPACE_DIR, { recursive: true })
   const ctx = await createGateway(config, env)
-  const app = await buildApp(ctx, opts.logger === undefined ? {} : { logger: opts.logger })
+  const app = await buildApp(ctx, {
+    ...(opts.logger === undefined ? {} : { logger: opts.logger }),
+    ...(opts.logStream ? { logStream: opts.logStream } : {}),
+  })
   try {
     await app.listen({ host: config.HOST, port: config.PORT })
   } catch (err) {

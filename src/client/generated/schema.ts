@@ -713,6 +713,11 @@ export interface components {
             };
             cwd?: string;
             images?: string[];
+            limits?: {
+                maxDurationSeconds?: number;
+                maxTokens?: number;
+                maxTurns?: number;
+            };
             model?: string;
             outputSchema?: {
                 [key: string]: unknown;
@@ -722,15 +727,30 @@ export interface components {
             sandbox?: "read-only" | "workspace-write" | "danger-full-access";
             skipGitRepoCheck?: boolean;
             timeoutMs?: number;
+            webhook?: {
+                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                /** Format: uri */
+                url: string;
+            };
         };
         CreateSessionRequest: {
             agent?: string;
             /** @enum {string} */
             approvalPolicy?: "untrusted" | "on-request" | "on-failure" | "never";
             cwd?: string;
+            limits?: {
+                maxDurationSeconds?: number;
+                maxTokens?: number;
+                maxTurns?: number;
+            };
             model?: string;
             /** @enum {string} */
             sandbox?: "read-only" | "workspace-write" | "danger-full-access";
+            webhook?: {
+                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                /** Format: uri */
+                url: string;
+            };
         };
         /** @description The error body of every /v1 route. */
         Error: {
@@ -861,7 +881,7 @@ export interface components {
             id: string;
             lastSeq: number;
             pid: number | null;
-            reason: ("exited" | "timed_out" | "cancelled" | "client_gone" | "shutdown" | "spawn_failed" | "server_lost") | null;
+            reason: ("exited" | "timed_out" | "cancelled" | "client_gone" | "shutdown" | "spawn_failed" | "server_lost" | "budget_exceeded") | null;
             request: {
                 command?: {
                     /** @default [] */
@@ -875,6 +895,11 @@ export interface components {
                 };
                 cwd: string;
                 images?: string[];
+                limits?: {
+                    maxDurationSeconds?: number;
+                    maxTokens?: number;
+                    maxTurns?: number;
+                };
                 model?: string;
                 outputSchema?: {
                     [key: string]: unknown;
@@ -884,6 +909,11 @@ export interface components {
                 sandbox?: "read-only" | "workspace-write" | "danger-full-access";
                 skipGitRepoCheck?: boolean;
                 timeoutMs?: number;
+                webhook?: {
+                    events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                    /** Format: uri */
+                    url: string;
+                };
             };
             result?: unknown;
             signal: string | null;
@@ -898,7 +928,7 @@ export interface components {
             exitCode: number | null;
             finalResponse: string | null;
             /** @enum {string} */
-            reason: "exited" | "timed_out" | "cancelled" | "client_gone" | "shutdown" | "spawn_failed" | "server_lost";
+            reason: "exited" | "timed_out" | "cancelled" | "client_gone" | "shutdown" | "spawn_failed" | "server_lost" | "budget_exceeded";
             result?: unknown;
             signal: string | null;
             /** @enum {string} */
@@ -920,7 +950,7 @@ export interface components {
             id: string;
             lastSeq: number;
             pid: number | null;
-            reason: ("exited" | "timed_out" | "cancelled" | "client_gone" | "shutdown" | "spawn_failed" | "server_lost") | null;
+            reason: ("exited" | "timed_out" | "cancelled" | "client_gone" | "shutdown" | "spawn_failed" | "server_lost" | "budget_exceeded") | null;
             request: {
                 command?: {
                     /** @default [] */
@@ -934,6 +964,11 @@ export interface components {
                 };
                 cwd: string;
                 images?: string[];
+                limits?: {
+                    maxDurationSeconds?: number;
+                    maxTokens?: number;
+                    maxTurns?: number;
+                };
                 model?: string;
                 outputSchema?: {
                     [key: string]: unknown;
@@ -943,6 +978,11 @@ export interface components {
                 sandbox?: "read-only" | "workspace-write" | "danger-full-access";
                 skipGitRepoCheck?: boolean;
                 timeoutMs?: number;
+                webhook?: {
+                    events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                    /** Format: uri */
+                    url: string;
+                };
             };
             result?: unknown;
             signal: string | null;
@@ -983,17 +1023,32 @@ export interface components {
             agent: string;
             agentSessionId: string;
             approvalPolicy: ("untrusted" | "on-request" | "on-failure" | "never") | null;
+            budgetBase?: {
+                seconds: number;
+                tokens: number;
+                turns: number;
+            } | null;
             createdAt: string;
             cwd: string;
             forkedFrom: string | null;
             id: string;
             lastSeq: number;
+            limits?: {
+                maxDurationSeconds?: number;
+                maxTokens?: number;
+                maxTurns?: number;
+            } | null;
             model: string | null;
             sandbox: ("read-only" | "workspace-write" | "danger-full-access") | null;
             /** @enum {string} */
             status: "idle" | "running" | "waiting_for_approval" | "archived";
             turnCount: number;
             updatedAt: string;
+            webhook?: {
+                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                /** Format: uri */
+                url: string;
+            } | null;
         };
         SessionList: {
             nextCursor: string | null;
@@ -1010,11 +1065,21 @@ export interface components {
             agent: string;
             agentSessionId: string;
             approvalPolicy: ("untrusted" | "on-request" | "on-failure" | "never") | null;
+            budgetBase?: {
+                seconds: number;
+                tokens: number;
+                turns: number;
+            } | null;
             createdAt: string;
             cwd: string;
             forkedFrom: string | null;
             id: string;
             lastSeq: number;
+            limits?: {
+                maxDurationSeconds?: number;
+                maxTokens?: number;
+                maxTurns?: number;
+            } | null;
             model: string | null;
             sandbox: ("read-only" | "workspace-write" | "danger-full-access") | null;
             /** @enum {string} */
@@ -1022,6 +1087,11 @@ export interface components {
             turnCount: number;
             turns: components["schemas"]["Turn"][];
             updatedAt: string;
+            webhook?: {
+                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                /** Format: uri */
+                url: string;
+            } | null;
         };
         SkillsConfigWriteRequest: {
             enabled: boolean;

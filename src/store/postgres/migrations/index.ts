@@ -62,3 +62,14 @@ export const migrations: string[] = [
   );
   `,
 ]
+
+/** 2: the webhook outbox (delivered after a restart; `id` is the webhook-id every retry carries). */
+migrations.push(`
+  CREATE TABLE webhook_outbox (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    state TEXT NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    body TEXT NOT NULL
+  );
+  CREATE INDEX webhook_outbox_due ON webhook_outbox (state, next_attempt_at);
+`)
