@@ -12,6 +12,7 @@ import { codexStreamingRoutes } from './compat/codex-streaming.js'
 import { registerConsole } from './console.js'
 import { errorHandler } from './errors.js'
 import { healthRoutes } from './health.js'
+import { registerInputGuard } from './input-guard.js'
 import { decorateMetrics, metricsRoutes } from './metrics.js'
 import './openapi-components.js'
 import { registerOpenApi } from './openapi.js'
@@ -22,6 +23,15 @@ import { v1RunRoutes } from './v1/runs.js'
 import { v1SessionRoutes } from './v1/sessions.js'
 
 const packageVersion = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
+
+/** Readable lines on a terminal (pino-pretty), one JSON object per line otherwise (for log collectors). */
+function logTransport(format: 'auto' | 'pretty' | 'json') {
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true)
+  if (!pretty) return {}
+  return {
+    transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } },
+  }
+}
 
 /** Builds the Fastify app with every surface; no listening here (tests use `inject` or server.ts). */
 export async function buildApp(
@@ -38,7 +48,7 @@ export async function buildApp(
         : {
             level: ctx.config.LOG_LEVEL,
             redact: ['req.headers.authorization', 'req.headers.cookie'],
-            ...(opts.logStream ? { stream: opts.logStream } : {}),
+            ...(opts.logStream ? { stream: opts.logStream } : logTransport(ctx.config.LOG_FORMAT)),
           },
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
@@ -52,6 +62,7 @@ export async function buildApp(
   registerRequestLog(app)
   ctx.tapEvents(logTap(app.log))
   registerAuth(app, ctx.config.apiTokens, ctx.config.METRICS_TOKEN)
+  registerInputGuard(app)
   await registerOpenApi(app, packageVersion)
   decorateMetrics(app, ctx.metrics)
   await app.register(healthRoutes(ctx))

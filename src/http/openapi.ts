@@ -31,6 +31,11 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
     transform: jsonSchemaTransform,
     transformObject: (input) => completeDocument(jsonSchemaTransformObject(input) as never) as never,
   })
+  // swagger-ui redirects /docs/static/index.html to /docs/ only when no query follows; with one it
+  // redirected to itself forever. Any query on that page is dropped here instead.
+  app.addHook('onRequest', async (request, reply) => {
+    if (/^\/docs\/static\/index\.html\?/.test(request.url)) return reply.redirect('/docs/')
+  })
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     uiConfig: { requestInterceptor: swaggerRequestInterceptor as never, persistAuthorization: false },

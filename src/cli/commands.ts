@@ -1,0 +1,5 @@
+import type { CliCommand } from './command.js'
+import { serveCommand } from './commands/serve.js'
+
+/** Every subcommand; a new one is one file under commands/ plus one line here. */
+export const commands: readonly CliCommand[] = [serveCommand]
