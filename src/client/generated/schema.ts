@@ -880,6 +880,7 @@ export interface components {
             finishedAt: string | null;
             id: string;
             lastSeq: number;
+            origin?: string;
             pid: number | null;
             reason: ("exited" | "timed_out" | "cancelled" | "client_gone" | "shutdown" | "spawn_failed" | "server_lost" | "budget_exceeded") | null;
             request: {
@@ -949,6 +950,7 @@ export interface components {
             finishedAt: string | null;
             id: string;
             lastSeq: number;
+            origin?: string;
             pid: number | null;
             reason: ("exited" | "timed_out" | "cancelled" | "client_gone" | "shutdown" | "spawn_failed" | "server_lost" | "budget_exceeded") | null;
             request: {
