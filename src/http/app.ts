@@ -8,11 +8,13 @@ import { codexAgentServerRoutes } from './compat/codex-agent-server.js'
 import { codexApiPlanRoutes } from './compat/codex-api-plan.js'
 import { codexServeRoutes } from './compat/codex-serve.js'
 import { codexStreamingRoutes } from './compat/codex-streaming.js'
+import { registerConsole } from './console.js'
 import { errorHandler } from './errors.js'
 import { healthRoutes } from './health.js'
 import { registerInputGuard } from './input-guard.js'
 import { type LogSink, loggerOptions } from './logging.js'
 import { decorateMetrics, metricsRoutes } from './metrics.js'
+import './openapi-components.js'
 import { registerOpenApi } from './openapi.js'
 import { genReqId, registerRequestLog } from './request-log.js'
 import { v1AgentRoutes } from './v1/agents.js'
@@ -57,5 +59,6 @@ export async function buildApp(
   await app.register(codexServeRoutes(ctx))
   await app.register(codexStreamingRoutes(ctx))
   await app.register(codexAgentServerRoutes(ctx))
+  await registerConsole(app)
   return app
 }
