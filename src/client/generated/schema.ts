@@ -1109,7 +1109,8 @@ export interface components {
         };
         /** @default {} */
         SkillsListRequest: {
-            [key: string]: unknown;
+            cwds?: string[];
+            forceReload?: boolean;
         };
         /** @description An event as stored and sent: one AgentEvent plus seq (the SSE id), time and owner. */
         StoredEvent: components["schemas"]["AgentEvent"] & components["schemas"]["StoredEventMeta"];
