@@ -105,6 +105,12 @@ export const envSchema = z.object({
   KILL_GRACE_MS: int(2000, 0),
   RUN_ALLOW_ENV: list([]),
   RUN_ALLOW_UNSAFE_ARGS: bool(false),
+  TLS_CERT_PATH: optionalString,
+  TLS_KEY_PATH: optionalString,
+  CODEX_API_USE_TLS: bool(false),
+  CODEX_API_TLS_CERT_PATH: z.string().default('./certs/localhost.pem'),
+  CODEX_API_TLS_KEY_PATH: z.string().default('./certs/localhost-key.pem'),
+  AGENT_STREAM_HEARTBEAT_SECONDS: int(30, 1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CODEX_PATH: optionalString,
   CODEX_HOME: optionalString,
@@ -214,6 +220,29 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
   RUN_ALLOW_UNSAFE_ARGS: {
     default: 'false',
     description: 'Let POST /run pass sandbox/approval-bypass flags and provider/sandbox -c overrides.',
+  },
+  TLS_CERT_PATH: {
+    default: '(none)',
+    description:
+      'PEM certificate; with TLS_KEY_PATH the port speaks TLS, HTTP/2 and HTTP/1.1 chosen by ALPN (else cleartext HTTP/1.1 and h2c).',
+  },
+  TLS_KEY_PATH: { default: '(none)', description: 'PEM private key for TLS_CERT_PATH.' },
+  CODEX_API_USE_TLS: {
+    default: 'false',
+    description:
+      'Seed 004 alias: `true` turns TLS on with CODEX_API_TLS_CERT_PATH and CODEX_API_TLS_KEY_PATH.',
+  },
+  CODEX_API_TLS_CERT_PATH: {
+    default: './certs/localhost.pem',
+    description: 'Seed 004: certificate used when CODEX_API_USE_TLS=true (TLS_CERT_PATH wins).',
+  },
+  CODEX_API_TLS_KEY_PATH: {
+    default: './certs/localhost-key.pem',
+    description: 'Seed 004: private key used when CODEX_API_USE_TLS=true (TLS_KEY_PATH wins).',
+  },
+  AGENT_STREAM_HEARTBEAT_SECONDS: {
+    default: '30',
+    description: 'Interval of `heartbeat` frames on /agent/stream and /agent/ws.',
   },
   LOG_LEVEL: { default: 'info', description: 'pino log level.' },
   CODEX_PATH: {

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { registerAuth } from './auth.js'
 import { codexAgentServerRoutes } from './compat/codex-agent-server.js'
@@ -20,9 +20,10 @@ const packageVersion = (createRequire(import.meta.url)('../../package.json') as 
 /** Builds the Fastify app with every surface; no listening here (tests use `inject` or server.ts). */
 export async function buildApp(
   ctx: GatewayContext,
-  opts: { logger?: boolean } = {},
+  opts: { logger?: boolean; serverFactory?: FastifyServerFactory } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(opts.serverFactory ? { serverFactory: opts.serverFactory } : {}),
     bodyLimit: ctx.config.BODY_LIMIT_BYTES,
     logger:
       opts.logger === false

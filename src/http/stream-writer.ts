@@ -33,7 +33,9 @@ export class StreamWriter {
   }
 
   get closed(): boolean {
-    return this.raw.destroyed || this.raw.writableEnded
+    // An HTTP/2 compatibility response has no `destroyed`; its stream does.
+    const h2 = (this.raw as { stream?: { destroyed: boolean } }).stream
+    return this.raw.destroyed || this.raw.writableEnded || h2?.destroyed === true
   }
 
   /** Runs `fn` once when the stream ends or the client leaves (timers, listeners). */
