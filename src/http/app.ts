@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { registerAuth } from './auth.js'
+import { agentStreamRoutes } from './compat/agent-stream-h2.js'
 import { codexAgentServerRoutes } from './compat/codex-agent-server.js'
 import { codexApiPlanRoutes } from './compat/codex-api-plan.js'
 import { codexServeRoutes } from './compat/codex-serve.js'
@@ -52,5 +53,6 @@ export async function buildApp(
   await app.register(codexServeRoutes(ctx))
   await app.register(codexStreamingRoutes(ctx))
   await app.register(codexAgentServerRoutes(ctx))
+  await app.register(agentStreamRoutes(ctx))
   return app
 }

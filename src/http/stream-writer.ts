@@ -43,9 +43,9 @@ export class StreamWriter {
     this.cleanups.push(fn)
   }
 
-  protected async send(text: string): Promise<void> {
+  protected async send(chunk: string | Uint8Array): Promise<void> {
     if (this.closed) return
-    if (this.raw.write(text)) return
+    if (this.raw.write(chunk)) return
     await new Promise<void>((resolve) => {
       const done = () => {
         this.raw.off('drain', done)

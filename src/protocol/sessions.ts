@@ -23,6 +23,8 @@ export const session = z.object({
   updatedAt: z.string(),
   turnCount: z.number().int(),
   lastSeq: z.number().int(),
+  /** An id the client chose for the session (seed 004's `sessionId` on /agent/stream); unique. */
+  externalId: z.string().optional(),
 })
 export type Session = z.infer<typeof session>
 
