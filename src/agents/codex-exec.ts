@@ -4,6 +4,7 @@ import path from 'node:path'
 import type { Config } from '../config/load.js'
 import { baseChildEnv } from '../process/child-env.js'
 import type { AgentEvent } from '../protocol/events.js'
+import { runNotStarted } from '../protocol/run-completed.js'
 import { cliStatus } from './cli-status.js'
 import { readCliVersion } from './cli-version.js'
 import { createCodexExecMapper } from './codex/exec-events.js'
@@ -67,7 +68,7 @@ export class CodexExecDriver implements AgentDriver {
   async *run(req: RunRequest, signal: AbortSignal): AsyncGenerator<AgentEvent> {
     if (!this.binary) {
       yield { type: 'run.started', agent: this.id }
-      yield notStarted(codexInstallHint)
+      yield runNotStarted(codexInstallHint)
       return
     }
     let tempDir: string | undefined
@@ -94,18 +95,5 @@ export class CodexExecDriver implements AgentDriver {
       },
       signal,
     )
-  }
-}
-
-export function notStarted(error: string): AgentEvent {
-  return {
-    type: 'run.completed',
-    status: 'failed',
-    exitCode: null,
-    signal: null,
-    reason: 'spawn_failed',
-    finalResponse: null,
-    usage: null,
-    error,
   }
 }

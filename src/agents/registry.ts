@@ -1,5 +1,5 @@
 import type { Config } from '../config/load.js'
-import { AppError } from '../core/errors.js'
+import { AppError } from '../protocol/errors.js'
 import { AcpDriver } from './acp.js'
 import { ClaudeDriver } from './claude.js'
 import { CliDriver } from './cli.js'

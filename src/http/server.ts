@@ -3,9 +3,9 @@ import type { Server } from 'node:http'
 import type { FastifyInstance, FastifyServerFactory } from 'fastify'
 import { ConfigError } from '../config/config-error.js'
 import { type Config, isLoopbackHost, loadConfig } from '../config/load.js'
+import type { GatewayContext } from '../core/context.js'
 import { createGateway, stopGateway } from '../core/gateway.js'
 import { buildApp } from './app.js'
-import type { GatewayContext } from './context.js'
 import { createListener, type Listener } from './listener.js'
 
 export interface RunningServer {

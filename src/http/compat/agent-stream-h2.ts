@@ -1,6 +1,6 @@
 import { constants, type ServerHttp2Stream } from 'node:http2'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
-import type { GatewayContext } from '../context.js'
+import type { GatewayContext } from '../../core/context.js'
 import { StreamWriter } from '../stream-writer.js'
 import {
   encodeFrame,

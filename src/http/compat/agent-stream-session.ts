@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
-import { AppError } from '../../core/errors.js'
+import type { GatewayContext } from '../../core/context.js'
+import { AppError } from '../../protocol/errors.js'
 import type { StoredEvent } from '../../protocol/events.js'
 import type { Approval, Session } from '../../protocol/sessions.js'
-import type { GatewayContext } from '../context.js'
 import {
   type ApproveFrame,
   clientFrame,
