@@ -4,6 +4,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { GatewayContext } from '../core/context.js'
 import { registerAuth } from './auth.js'
 import { agentStreamRoutes } from './compat/agent-stream-h2.js'
+import { agentStreamWsRoutes } from './compat/agent-stream-ws.js'
 import { codexAgentServerRoutes } from './compat/codex-agent-server.js'
 import { codexApiPlanRoutes } from './compat/codex-api-plan.js'
 import { codexServeRoutes } from './compat/codex-serve.js'
@@ -54,5 +55,6 @@ export async function buildApp(
   await app.register(codexStreamingRoutes(ctx))
   await app.register(codexAgentServerRoutes(ctx))
   await app.register(agentStreamRoutes(ctx))
+  await app.register(agentStreamWsRoutes(ctx))
   return app
 }

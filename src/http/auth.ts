@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { AppError } from '../protocol/errors.js'
+import { bearerFromSubprotocol } from './ws-bearer.js'
 
 /** Paths anyone may call: liveness only, no agent work. */
 const open = new Set(['/health'])
@@ -15,10 +16,10 @@ export function registerAuth(app: FastifyInstance, tokens: readonly string[]): v
   app.addHook('onRequest', async (request) => {
     if (open.has(request.url.split('?')[0] ?? '')) return
     const header = request.headers.authorization ?? ''
-    const match = /^Bearer\s+(.+)$/i.exec(header)
-    if (!match)
+    const token = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim() ?? bearerFromSubprotocol(request.headers)
+    if (!token)
       throw new AppError('unauthorized', 'missing bearer token: send `Authorization: Bearer <token>`')
-    const given = digest(match[1]!.trim())
+    const given = digest(token)
     let ok = false
     for (const d of digests) ok = timingSafeEqual(d, given) || ok
     if (!ok) throw new AppError('unauthorized', 'invalid bearer token')

@@ -14,8 +14,8 @@ export interface Listener {
   protocol: 'http' | 'https'
   /** Sends GOAWAY to every HTTP/2 session: no new streams; streams in flight finish. */
   closeHttp2Sessions(): void
-  /** Ends every HTTP/2 session at once (the close ceiling). */
-  destroyHttp2Sessions(): void
+  /** Ends every connection at once, HTTP/2 sessions and upgraded (WebSocket) sockets included: the close ceiling. */
+  destroyAll(): void
 }
 
 const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
@@ -40,8 +40,15 @@ export function createListener(config: Config, handler: Handler): Listener {
   const closeHttp2Sessions = () => {
     for (const s of sessions) s.close()
   }
-  const destroyHttp2Sessions = () => {
+  // Upgraded and refused-upgrade sockets are not the HTTP server's any more; closing must still end them.
+  const sockets = new Set<Socket>()
+  const trackSocket = (socket: Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  }
+  const destroyAll = () => {
     for (const s of sessions) s.destroy()
+    for (const s of sockets) s.destroy()
   }
   if (config.tls) {
     const server = http2.createSecureServer(
@@ -54,13 +61,15 @@ export function createListener(config: Config, handler: Handler): Listener {
       h2Handler,
     )
     server.on('session', track)
-    return { server, protocol: 'https', closeHttp2Sessions, destroyHttp2Sessions }
+    server.on('connection', trackSocket)
+    return { server, protocol: 'https', closeHttp2Sessions, destroyAll }
   }
   const server = http.createServer(handler)
   const h2c = http2.createServer(h2Settings, h2Handler)
   h2c.on('session', track)
   routeH2cConnections(server, h2c)
-  return { server, protocol: 'http', closeHttp2Sessions, destroyHttp2Sessions }
+  server.on('connection', trackSocket)
+  return { server, protocol: 'http', closeHttp2Sessions, destroyAll }
 }
 
 /**

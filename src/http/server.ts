@@ -83,7 +83,7 @@ async function closeGracefully(
   }, 50)
   const ceiling = setTimeout(() => {
     server.closeAllConnections?.()
-    listener?.destroyHttp2Sessions()
+    listener?.destroyAll()
   }, ceilingMs)
   try {
     await app.close()

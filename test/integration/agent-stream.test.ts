@@ -193,7 +193,7 @@ describe('POST /agent/stream (h2c)', () => {
     expect(c.texts()).toEqual([])
     c.end()
     await c.ended
-  })
+  }, 120_000)
 
   it('a second user_message interrupts the first and runs', async () => {
     mock.script(
