@@ -2,11 +2,16 @@
 import { ConfigError } from './config/config-error.js'
 import { startServer } from './http/server.js'
 
-/** CLI entry: `agent-gateway serve` (default). */
+/** CLI entry: `agent-gateway serve` (default), `agent-gateway stream [sessionId] [prompt]` (seed 004 demo client). */
 async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? 'serve'
+  if (command === 'stream') {
+    const client = await import('./http/compat/agent-stream-demo-client.js')
+    const opts = client.streamClientOptions(argv.slice(1), process.env)
+    return client.runStreamClient({ ...opts, input: process.stdin, output: process.stdout })
+  }
   if (command !== 'serve') {
-    console.error(`unknown command "${command}"; usage: agent-gateway serve`)
+    console.error(`unknown command "${command}"; usage: agent-gateway serve | stream [sessionId] [prompt]`)
     process.exit(2)
   }
   const server = await startServer()

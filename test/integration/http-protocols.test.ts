@@ -6,6 +6,7 @@ import { promisify } from 'node:util'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { AgentStreamClient } from '../support/agent-stream-client.js'
 import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { h2connect, h2request, selfSignedCert } from '../support/h2-client.js'
 
@@ -138,6 +139,23 @@ describe('TLS: h2 and HTTP/1.1 through ALPN', () => {
       for (const s of await manySse(session, queued.id, 10)) {
         expect(sseEvents(s.body).at(-1)).toBe('run.completed')
         expect(s.body).toContain('over tls h2')
+      }
+    } finally {
+      session.close()
+    }
+  })
+
+  it('POST /agent/stream over TLS h2, both framings, on one connection', async () => {
+    const session = h2connect(gw.url, ca)
+    try {
+      for (const framing of ['ndjson', 'length-prefixed'] as const) {
+        mock.script({ kind: 'text', text: `tls ${framing}` })
+        const c = new AgentStreamClient(session, framing)
+        await c.send({ type: 'user_message', sessionId: `tls-${framing}-${process.pid}`, content: 'hi' })
+        await c.status_('Agent run completed.')
+        expect(c.texts()).toEqual([`tls ${framing}`])
+        c.end()
+        await c.ended
       }
     } finally {
       session.close()
