@@ -97,6 +97,9 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
     const reader = res.body!.getReader()
     await reader.read()
     await waitFor(() => processesUnder(gw.workspace).length > 0)
+    // The model request must reach the mock inside this test: arriving after the reset, it was counted
+    // against the next test's "nothing was sent".
+    await waitFor(() => mock.requests.length > 0)
     await reader.cancel()
     expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
   })

@@ -1,4 +1,4 @@
-/** Schema migrations, applied in order; `PRAGMA user_version` records the last one applied. */
+/** SQLite schema migrations, applied in order; `PRAGMA user_version` records the last one applied. */
 export const migrations: string[] = [
   `
   CREATE TABLE runs (
@@ -62,7 +62,29 @@ migrations.push(`
   CREATE INDEX approvals_state ON approvals (state, id);
 `)
 
-/** 3: a client-chosen session id (seed 004's `sessionId` on /agent/stream), unique when present. */
+/**
+ * 3: nodes. Runs and sessions record the node (gateway process) that owns them; a run records when a node
+ * claimed it. What an older server left unfinished belongs to `node_legacy`, a node that is never alive.
+ */
+migrations.push(`
+  ALTER TABLE runs ADD COLUMN node_id TEXT;
+  ALTER TABLE runs ADD COLUMN claimed_at TEXT;
+  UPDATE runs SET node_id = 'node_legacy' WHERE status IN ('queued', 'running');
+  CREATE INDEX runs_node ON runs (node_id, status);
+  ALTER TABLE sessions ADD COLUMN node_id TEXT;
+  UPDATE sessions SET node_id = 'node_legacy';
+  CREATE INDEX sessions_node ON sessions (node_id, status);
+  CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL
+  );
+`)
+
+/** 4: a client-chosen session id (seed 004's `sessionId` on /agent/stream), unique when present. */
 migrations.push(`
   ALTER TABLE sessions ADD COLUMN external_id TEXT;
   CREATE UNIQUE INDEX sessions_external_id ON sessions (external_id) WHERE external_id IS NOT NULL;

@@ -1,0 +1,70 @@
+/**
+ * PostgreSQL schema migrations, applied in order under an advisory lock; `agw_schema_version` records the last
+ * one applied. Ids are compared byte-wise (`COLLATE "C"`): creation order is id order, which cursors rely on.
+ */
+export const migrations: string[] = [
+  `
+  CREATE TABLE runs (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    agent TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    finished_at TEXT,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    node_id TEXT,
+    claimed_at TEXT,
+    body TEXT NOT NULL
+  );
+  CREATE INDEX runs_status ON runs (status, id);
+  CREATE INDEX runs_agent ON runs (agent, id);
+  CREATE INDEX runs_finished ON runs (finished_at);
+  CREATE INDEX runs_node ON runs (node_id, status);
+  CREATE TABLE events (
+    owner_id TEXT COLLATE "C" NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (owner_id, seq)
+  );
+  CREATE TABLE sessions (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    agent TEXT NOT NULL,
+    agent_session_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    node_id TEXT,
+    body TEXT NOT NULL
+  );
+  CREATE INDEX sessions_agent_session ON sessions (agent_session_id);
+  CREATE INDEX sessions_node ON sessions (node_id, status);
+  CREATE TABLE turns (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    body TEXT NOT NULL
+  );
+  CREATE INDEX turns_session ON turns (session_id, id);
+  CREATE TABLE approvals (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    body TEXT NOT NULL
+  );
+  CREATE INDEX approvals_state ON approvals (state, id);
+  CREATE TABLE nodes (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    role TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL
+  );
+  `,
+]
+
+/** 2: a client-chosen session id (seed 004's `sessionId` on /agent/stream), unique when present. */
+migrations.push(`
+  ALTER TABLE sessions ADD COLUMN external_id TEXT;
+  CREATE UNIQUE INDEX sessions_external_id ON sessions (external_id) WHERE external_id IS NOT NULL;
+`)
