@@ -1,6 +1,8 @@
 import path from 'node:path'
 import type { Config } from '../config/load.js'
 import { baseChildEnv } from '../process/child-env.js'
+import { localRunner } from '../process/local-runner.js'
+import type { ProcessRunner } from '../process/runner.js'
 import type { AgentEvent } from '../protocol/events.js'
 import { runNotStarted } from '../protocol/run-completed.js'
 import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
@@ -34,6 +36,7 @@ export class CliDriver implements AgentDriver {
   constructor(
     private readonly config: Config,
     private readonly serverEnv: NodeJS.ProcessEnv = process.env,
+    private readonly runner: ProcessRunner = localRunner,
   ) {}
 
   private readonly resolved = new Map<string, string>()
@@ -74,6 +77,7 @@ export class CliDriver implements AgentDriver {
     yield* runProcess(
       {
         agent: this.id,
+        runner: this.runner,
         spawn: {
           command: binary,
           args: isCodex

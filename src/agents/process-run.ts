@@ -1,5 +1,5 @@
 import { readLines, readText } from '../process/lines.js'
-import { type ProcessOutcome, type SpawnSpec, spawnGroup } from '../process/spawn-group.js'
+import type { LaunchSpec, ProcessOutcome, ProcessRunner } from '../process/runner.js'
 import type { AgentEvent } from '../protocol/events.js'
 import type { Usage } from '../protocol/outcome.js'
 import { runCompletedAfter } from '../protocol/run-completed.js'
@@ -18,7 +18,9 @@ export interface LineMapper {
 
 export interface ProcessRunSpec {
   agent: string
-  spawn: Omit<SpawnSpec, 'signal'>
+  spawn: Omit<LaunchSpec, 'signal'>
+  /** Where it runs (a local process group, a container). */
+  runner: ProcessRunner
   /** `lines`: stdout is JSONL for `mapper`; `text`: stdout is passed through as `output` events. */
   stdout: { mode: 'lines'; mapper: LineMapper } | { mode: 'text' }
   /** Called once the process has ended (temp files, ...). */
@@ -32,7 +34,7 @@ const stderrTailChars = 4000
  * in arrival order, then exactly one `run.completed` that records the outcome as data.
  */
 export async function* runProcess(spec: ProcessRunSpec, signal: AbortSignal): AsyncGenerator<AgentEvent> {
-  const proc = spawnGroup({ ...spec.spawn, signal })
+  const proc = spec.runner.start({ ...spec.spawn, signal })
   const queue = new AsyncQueue<AgentEvent>()
   let stderrTail = ''
   const mapper = spec.stdout.mode === 'lines' ? spec.stdout.mapper : undefined

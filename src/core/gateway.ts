@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
+import { LocalProcessRunner } from '../process/local-runner.js'
 import { SqliteStore } from '../store/sqlite/sqlite-store.js'
 import { ActiveRuns } from './active-runs.js'
 import { ApprovalBroker } from './approvals.js'
@@ -13,7 +14,7 @@ import { SessionManager } from './session-manager.js'
 /** Builds the core: the store (crash recovery and retention run here), the agents, the run manager. */
 export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv): Promise<GatewayContext> {
   const store = new SqliteStore(path.join(config.DATA_DIR, 'agent-gateway.db'))
-  const registry = AgentRegistry.fromConfig(config, serverEnv)
+  const registry = AgentRegistry.fromConfig(config, serverEnv, new LocalProcessRunner())
   const active = new ActiveRuns()
   const log = new EventLog(store)
   const node = new NodeMembership(store)

@@ -1,7 +1,6 @@
 import type { AgentDriver, RunRequest } from '../agents/driver.js'
 import type { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
-import { killOrphanedGroup } from '../process/orphans.js'
 import { checkRunArgs, checkRunEnv } from '../process/policy.js'
 import { AppError } from '../protocol/errors.js'
 import { type AgentEvent, assertNever, type RunCompletedEvent, type StoredEvent } from '../protocol/events.js'
@@ -52,7 +51,7 @@ export class RunManager {
   async recover(lost: readonly string[]): Promise<number> {
     const left = await this.store.takeOverRuns(lost, this.node)
     for (const run of left) {
-      if (run.pid && run.command) killOrphanedGroup(run.pid, run.command)
+      if (run.pid && run.command) await this.registry.runner.reclaim({ pid: run.pid, command: run.command })
       const completed = runCompletedWithout(
         'interrupted',
         'server_lost',

@@ -9,7 +9,7 @@ import { resolveCodexBinary } from '../codex-binary.js'
 import type { ApprovalPolicy } from '../session.js'
 import type { AcpAgentSpec } from './agent-spec.js'
 
-/** Everything spawnGroup needs to start one ACP agent process. */
+/** Everything the runner needs to start one ACP agent process. */
 export interface AcpLaunch {
   command: string
   args: string[]
