@@ -59,8 +59,11 @@ function openStream(session: http2.ClientHttp2Session) {
 }
 
 /** SSE of a session's events with arrival times. */
-function openSse(session: http2.ClientHttp2Session, sessionId: string) {
-  const req = session.request({ ':path': `/v1/sessions/${sessionId}/events`, accept: 'text/event-stream' })
+function openSse(session: http2.ClientHttp2Session, sessionId: string, after: number) {
+  const req = session.request({
+    ':path': `/v1/sessions/${sessionId}/events?after=${after}`,
+    accept: 'text/event-stream',
+  })
   const events: { data: Record<string, unknown>; at: number }[] = []
   let buffered = ''
   req.setEncoding('utf8')
@@ -101,7 +104,8 @@ async function main(): Promise<void> {
     }
     const gwSession = list.sessions.find((s) => s.externalId === clientId)
     if (!gwSession) throw new BenchError('the stream created no session')
-    const sse = openSse(h2, gwSession.id)
+    // Only the measured turns: the SSE client starts after what the warm-up turn stored.
+    const sse = openSse(h2, gwSession.id, gwSession.lastSeq)
     const started = performance.now()
     const streamFramesBefore = stream.frames.length
     for (let i = 0; i < turns; i++) {
