@@ -1,8 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
+import { type ApiToken, parseApiTokens } from './api-tokens.js'
 import { ConfigError } from './config-error.js'
 import { envSchema, type RawSettings } from './schema.js'
+import { parseWebhookSecret } from './webhook-secret.js'
 
 /** The validated settings, with paths made absolute. */
 export interface Config extends RawSettings {
@@ -12,6 +14,8 @@ export interface Config extends RawSettings {
   modelListConfigured: boolean
   /** Absolute key and certificate paths when TLS is on (TLS_* or seed 004's CODEX_API_*), else null. */
   tls: { certPath: string; keyPath: string } | null
+  /** API_TOKENS parsed: names, scopes, tenants. */
+  apiTokens: ApiToken[]
 }
 
 /** Reads `.env` (never overriding the real environment) and validates everything with one zod schema. */
@@ -23,6 +27,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError(`Invalid settings:\n  ${lines.join('\n  ')}`)
   }
   const s = parsed.data
+  if (s.WEBHOOK_URLS.length > 0 && !s.WEBHOOK_SECRET)
+    throw new ConfigError('WEBHOOK_URLS needs WEBHOOK_SECRET (`whsec_<base64 key>`) to sign the deliveries')
+  if (s.WEBHOOK_SECRET) {
+    try {
+      parseWebhookSecret(s.WEBHOOK_SECRET)
+    } catch (err) {
+      throw new ConfigError((err as Error).message)
+    }
+  }
   const workspaceDir = path.resolve(cwd, s.WORKSPACE_DIR)
   return {
     ...s,
@@ -31,6 +44,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     CODEX_HOME: s.CODEX_HOME ? path.resolve(cwd, s.CODEX_HOME) : undefined,
     workspaceRoots: [workspaceDir, ...s.WORKSPACE_ROOTS.map((r) => path.resolve(cwd, r))],
     modelListConfigured: (merged.MODEL_LIST ?? '').trim() !== '',
+    apiTokens: refuseTenants(parseApiTokens(s.API_TOKENS)),
     tls: tlsFiles(s, cwd),
   }
 }
@@ -56,4 +70,17 @@ function readDotenv(cwd: string): Record<string, string> {
 
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
+/**
+ * A token bound to a tenant must see only that tenant's resources; until tenant isolation exists, such an entry
+ * stops the server rather than silently sharing everything.
+ */
+function refuseTenants(tokens: ApiToken[]): ApiToken[] {
+  const bound = tokens.find((t) => t.tenant !== null)
+  if (bound)
+    throw new ConfigError(
+      `API_TOKENS: token "${bound.name}" names a tenant, but tenant isolation is not available in this version; remove the :<tenant> part`,
+    )
+  return tokens
 }

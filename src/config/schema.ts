@@ -69,6 +69,16 @@ export const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: int(8000, 0, 65_535),
   API_TOKENS: list([]),
+  METRICS_TOKEN: optionalString,
+  BUDGET_MAX_DURATION_SECONDS: optionalInt(1),
+  BUDGET_MAX_TURNS: optionalInt(1),
+  BUDGET_MAX_TOKENS: optionalInt(1),
+  WEBHOOK_URLS: list([]),
+  WEBHOOK_SECRET: optionalString,
+  WEBHOOK_ALLOWED_HOSTS: list([]),
+  WEBHOOK_MAX_ATTEMPTS: int(8, 1, 100),
+  WEBHOOK_RETRY_BASE_MS: int(1000, 10),
+  WEBHOOK_TIMEOUT_MS: int(10_000, 100),
   DATA_DIR: z.string().default('./data'),
   WORKSPACE_DIR: z.string().default('./data/workspaces'),
   WORKSPACE_ROOTS: list([]),
@@ -146,8 +156,47 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
   PORT: { default: '8000', description: 'Port to listen on (0 picks a free port).' },
   API_TOKENS: {
     default: '(none)',
-    description: 'Comma-separated bearer tokens; when set every request needs one.',
+    description:
+      'Comma-separated bearer tokens; when set every request needs one. An entry is a bare `<token>` (every scope) or `<name>:<token>:<scopes>` with scopes `read`, `run`, `approve`, `admin` joined by `+` (see docs/OPERATIONS.md).',
   },
+  METRICS_TOKEN: {
+    default: '(none)',
+    description: 'A bearer token that opens GET /metrics only (the API tokens with `read` open it too).',
+  },
+  BUDGET_MAX_DURATION_SECONDS: {
+    default: '(none)',
+    description:
+      'Default and ceiling of `limits.maxDurationSeconds` (runs: wall time; sessions: total turn time).',
+  },
+  BUDGET_MAX_TURNS: { default: '(none)', description: 'Default and ceiling of `limits.maxTurns`.' },
+  BUDGET_MAX_TOKENS: {
+    default: '(none)',
+    description: 'Default and ceiling of `limits.maxTokens` (input plus output tokens).',
+  },
+  WEBHOOK_URLS: {
+    default: '(none)',
+    description:
+      'Comma-separated URLs that receive every webhook event (run.completed, approval.requested, approval.resolved, turn.completed, session.idle).',
+  },
+  WEBHOOK_SECRET: {
+    default: '(none)',
+    description:
+      'Standard Webhooks signing secret, `whsec_<base64 key>`; required for any webhook (WEBHOOK_URLS or `webhook` on a run or session).',
+  },
+  WEBHOOK_ALLOWED_HOSTS: {
+    default: '(none)',
+    description:
+      'Host names, IPs or CIDRs webhooks may reach although they are loopback, private or link-local (refused otherwise).',
+  },
+  WEBHOOK_MAX_ATTEMPTS: {
+    default: '8',
+    description: 'Attempts per webhook delivery before it is recorded as failed.',
+  },
+  WEBHOOK_RETRY_BASE_MS: {
+    default: '1000',
+    description: 'First retry delay of a failed delivery; doubles with each attempt (capped at one hour).',
+  },
+  WEBHOOK_TIMEOUT_MS: { default: '10000', description: 'Time one delivery attempt may take.' },
   DATA_DIR: { default: './data', description: 'Where the gateway keeps its state.' },
   WORKSPACE_DIR: {
     default: './data/workspaces',

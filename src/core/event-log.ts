@@ -13,6 +13,8 @@ const maxBuffered = 1000
  * no duplicate, whichever process published.
  */
 export class EventLog {
+  private readonly taps: ((ev: StoredEvent) => void)[] = []
+
   constructor(
     private readonly store: Store,
     private readonly bus: EventBus = new InProcessEventBus(),
@@ -21,7 +23,13 @@ export class EventLog {
   async append(runId: string, event: AgentEvent): Promise<StoredEvent> {
     const stored = await this.store.appendEvent(runId, event, new Date().toISOString())
     this.bus.publish(runId, stored)
+    for (const tap of this.taps) tap(stored)
     return stored
+  }
+
+  /** Sees every event once it is stored (metrics, webhooks, logs); a tap must not throw or block. */
+  tap(listener: (ev: StoredEvent) => void): void {
+    this.taps.push(listener)
   }
 
   /** Every stored event of an owner, in order (no live part). */

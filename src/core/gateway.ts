@@ -8,6 +8,10 @@ import { ApprovalBroker } from './approvals.js'
 import type { GatewayContext } from './context.js'
 import { EventLog } from './event-log.js'
 import { NodeMembership } from './node-membership.js'
+import { GatewayMetrics } from './ops/metrics.js'
+import { metricsTap } from './ops/metrics-tap.js'
+import { sessionBudgetGate } from './ops/session-budget.js'
+import { Webhooks } from './ops/webhooks.js'
 import { RunManager } from './run-manager.js'
 import { SessionManager } from './session-manager.js'
 
@@ -25,18 +29,42 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     sessions.refreshStatus(id),
   )
   sessions.approvals = approvals
+  sessions.budgetGate = sessionBudgetGate(store, () => approvals)
+  const metrics = new GatewayMetrics({
+    store,
+    runStats: () => runs.stats,
+    // Queued runs are tracked from the start; what remains are the running runs and turns.
+    inFlight: () => active.size - runs.stats.queued,
+    pendingApprovals: () => approvals.pendingCount,
+  })
+  log.tap(metricsTap(metrics, store))
+  const webhooks = new Webhooks(store, config, metrics)
+  log.tap(webhooks.tap)
   // Only what lost nodes left unfinished is recovered: runs and sessions of live nodes are theirs.
   const lost = await node.lostNodes()
   await runs.recover(lost)
   const orphaned = await sessions.recover(lost)
   await approvals.recover(orphaned.map((s) => s.id))
   await runs.startRetention()
+  webhooks.start()
   // Warm the default agent's probe (its --version) so the first /hello or /chat does not pay for it.
   void registry
     .find(config.AI_PROVIDER)
     ?.probe()
     .catch(() => {})
-  return { config, registry, active, store, node, runs, sessions, approvals }
+  return {
+    config,
+    registry,
+    active,
+    store,
+    node,
+    runs,
+    sessions,
+    approvals,
+    metrics,
+    webhooks,
+    tapEvents: (listener) => log.tap(listener),
+  }
 }
 
 /** Graceful stop of the core: no new runs, in-flight ones get the grace period, then are ended. */
@@ -48,6 +76,7 @@ export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise
   await ctx.sessions.idle()
   await ctx.sessions.closeAll()
   await ctx.registry.closeAll()
+  await ctx.webhooks.stop()
   await ctx.node.leave()
   await ctx.store.close()
 }

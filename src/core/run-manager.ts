@@ -11,6 +11,7 @@ import type { ActiveRuns } from './active-runs.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
+import { effectiveLimits, RunBudget } from './ops/budget.js'
 import { compileOutputSchema, type OutputValidator } from './output-schema.js'
 import { resolveCwd } from './workspace.js'
 
@@ -89,7 +90,14 @@ export class RunManager {
     )
     await ensureReady(driver)
     const timeoutMs = fields.timeoutMs ?? this.config.TIMEOUT_SECONDS * 1000
-    const request = { ...fields, cwd, ...(images ? { images } : {}), timeoutMs }
+    const limits = effectiveLimits(fields.limits, this.config)
+    const request = {
+      ...fields,
+      cwd,
+      ...(images ? { images } : {}),
+      timeoutMs,
+      ...(limits ? { limits } : {}),
+    }
     const run = queuedRun(newId('run'), driver.id, request, new Date().toISOString())
     // Admission is one store operation: the count and the insert cannot interleave with another request's.
     const capacity = this.config.MAX_CONCURRENT_RUNS + this.config.MAX_QUEUED_RUNS
@@ -239,19 +247,24 @@ export class RunManager {
     // Claiming makes sure no other node (or a second pump) ever executes the same run.
     if (!(await this.store.claimRun(p.run.id, this.node))) return
     let completed: RunCompletedEvent | undefined
+    const budget = new RunBudget(p.run.request.limits, p.controller)
     try {
       for await (const ev of p.driver.run(p.req, p.controller.signal)) {
         if (ev.type === 'run.completed') {
           completed = ev
           break
         }
+        budget.observe(ev)
         await this.record(p.run.id, ev)
         await this.log.append(p.run.id, ev)
       }
     } catch (err) {
       completed = failed(`driver error: ${(err as Error).message}`)
+    } finally {
+      budget.stop()
     }
-    await this.finish(p, completed ?? failed(`${p.driver.id} ended without a run.completed event`))
+    const outcome = completed ?? failed(`${p.driver.id} ended without a run.completed event`)
+    await this.finish(p, budget.outcome(outcome))
   }
 
   /** What an event changes on the stored run (besides being appended to its events). */

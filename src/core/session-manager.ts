@@ -12,14 +12,17 @@ import type { Config } from '../config/load.js'
 import { AppError } from '../protocol/errors.js'
 import { type AgentEvent, assertNever, type StoredEvent } from '../protocol/events.js'
 import type { Item } from '../protocol/items.js'
+import type { Limits } from '../protocol/limits.js'
 import type { SandboxMode } from '../protocol/policies.js'
 import type { Session, Turn } from '../protocol/sessions.js'
+import type { WebhookSpec } from '../protocol/webhooks.js'
 import type { SessionFilter, Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
+import { effectiveLimits } from './ops/budget.js'
 import { resolveCwd } from './workspace.js'
 
 export type OnBusy = 'queue' | 'steer' | 'reject'
@@ -31,6 +34,8 @@ export interface CreateSession {
   approvalPolicy?: ApprovalPolicy
   /** A client-chosen id, unique (seed 004's `sessionId`); `byExternalId` finds the session again. */
   externalId?: string
+  webhook?: WebhookSpec
+  limits?: Limits
 }
 
 interface Live {
@@ -53,6 +58,8 @@ export class SessionManager {
   private readonly markTurnDone = new Map<string, () => void>()
   private accepting = true
   approvals!: ApprovalBroker
+  /** Runs before each turn: null to go on, or why the turn may not run (budgets, core/ops/session-budget.ts). */
+  budgetGate?: (sessionId: string, turnId: string, signal: AbortSignal) => Promise<string | null>
 
   constructor(
     private readonly store: Store,
@@ -86,15 +93,20 @@ export class SessionManager {
     this.assertAccepting()
     const driver = this.sessionDriver(agentId)
     const req = this.request(fields)
+    const limits = effectiveLimits(fields.limits, this.config)
     await ensureReady(driver)
     const id = newId('ses')
     const agent = await driver.openSession(req, this.hooks(id))
+    let created: Session
     try {
-      return await this.record(id, driver.id, agent, req, null, fields.externalId)
+      created = await this.record(id, driver.id, agent, req, null, fields.externalId)
     } catch (err) {
       await agent.close().catch(() => {})
       throw err
     }
+    if (!fields.webhook && !limits) return created
+    const extra = { ...(fields.webhook ? { webhook: fields.webhook } : {}), ...(limits ? { limits } : {}) }
+    return (await this.store.updateSession(id, extra)) ?? created
   }
 
   /** The session a client named itself, or undefined. */
@@ -309,6 +321,8 @@ export class SessionManager {
     let finalResponse: string | null = null
     let ended: Partial<Turn> = { status: 'failed', error: 'the agent ended the turn without a result' }
     try {
+      const refused = await this.budgetGate?.(id, turn.id, controller.signal)
+      if (refused) throw new BudgetRefused(refused)
       for await (const raw of live.agent.turn(turn.input, controller.signal)) {
         switch (raw.type) {
           case 'session.status':
@@ -345,7 +359,8 @@ export class SessionManager {
         await this.log.append(id, withTurnId(raw, turn.id))
       }
     } catch (err) {
-      ended = { status: 'failed', error: `driver error: ${(err as Error).message}` }
+      const message = (err as Error).message
+      ended = { status: 'failed', error: err instanceof BudgetRefused ? message : `driver error: ${message}` }
       await this.log.append(id, { type: 'turn.failed', turnId: turn.id, error: ended.error! })
     }
     const now = new Date().toISOString()
@@ -474,3 +489,6 @@ function withTurnId(ev: AgentEvent, turnId: string): AgentEvent {
     return { ...ev, turnId }
   return ev
 }
+
+/** A turn the budget gate did not let run. */
+class BudgetRefused extends Error {}

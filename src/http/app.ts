@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module'
 import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import type { DestinationStream } from 'pino'
 import type { GatewayContext } from '../core/context.js'
+import { logTap } from '../core/ops/log-tap.js'
 import { registerAuth } from './auth.js'
 import { agentStreamRoutes } from './compat/agent-stream-h2.js'
 import { agentStreamWsRoutes } from './compat/agent-stream-ws.js'
@@ -11,7 +13,9 @@ import { codexServeRoutes } from './compat/codex-serve.js'
 import { codexStreamingRoutes } from './compat/codex-streaming.js'
 import { errorHandler } from './errors.js'
 import { healthRoutes } from './health.js'
+import { decorateMetrics, metricsRoutes } from './metrics.js'
 import { registerOpenApi } from './openapi.js'
+import { genReqId, registerRequestLog } from './request-log.js'
 import { v1AgentRoutes } from './v1/agents.js'
 import { v1ApprovalRoutes } from './v1/approvals.js'
 import { v1RunRoutes } from './v1/runs.js'
@@ -22,17 +26,20 @@ const packageVersion = (createRequire(import.meta.url)('../../package.json') as 
 /** Builds the Fastify app with every surface; no listening here (tests use `inject` or server.ts). */
 export async function buildApp(
   ctx: GatewayContext,
-  opts: { logger?: boolean; serverFactory?: FastifyServerFactory } = {},
+  opts: { logger?: boolean; logStream?: DestinationStream; serverFactory?: FastifyServerFactory } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
     ...(opts.serverFactory ? { serverFactory: opts.serverFactory } : {}),
     bodyLimit: ctx.config.BODY_LIMIT_BYTES,
+    requestIdHeader: false,
+    genReqId,
     logger:
       opts.logger === false
         ? false
         : {
             level: ctx.config.LOG_LEVEL,
             redact: ['req.headers.authorization', 'req.headers.cookie'],
+            ...(opts.logStream ? { stream: opts.logStream } : {}),
           },
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
@@ -43,9 +50,13 @@ export async function buildApp(
       .status(404)
       .send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url}` } })
   })
-  registerAuth(app, ctx.config.API_TOKENS)
+  registerRequestLog(app)
+  ctx.tapEvents(logTap(app.log))
+  registerAuth(app, ctx.config.apiTokens, ctx.config.METRICS_TOKEN)
   await registerOpenApi(app, packageVersion)
+  decorateMetrics(app, ctx.metrics)
   await app.register(healthRoutes(ctx))
+  await app.register(metricsRoutes(ctx))
   await app.register(v1AgentRoutes(ctx))
   await app.register(v1RunRoutes(ctx))
   await app.register(v1SessionRoutes(ctx))

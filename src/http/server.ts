@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import type { Server } from 'node:http'
 import type { FastifyInstance, FastifyServerFactory } from 'fastify'
+import type { DestinationStream } from 'pino'
 import { ConfigError } from '../config/config-error.js'
 import { type Config, isLoopbackHost, loadConfig } from '../config/load.js'
 import type { GatewayContext } from '../core/context.js'
@@ -26,7 +27,14 @@ export function assertSafeToListen(config: Config): void {
 }
 
 export async function startServer(
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; config?: Config; logger?: boolean } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv
+    cwd?: string
+    config?: Config
+    logger?: boolean
+    /** Where log lines go (default stdout); tests read them. */
+    logStream?: DestinationStream
+  } = {},
 ): Promise<RunningServer> {
   const env = opts.env ?? process.env
   const config = opts.config ?? loadConfig(env, opts.cwd)
@@ -42,6 +50,7 @@ export async function startServer(
   const app = await buildApp(ctx, {
     serverFactory,
     ...(opts.logger === undefined ? {} : { logger: opts.logger }),
+    ...(opts.logStream ? { logStream: opts.logStream } : {}),
   })
   try {
     await app.listen({ host: config.HOST, port: config.PORT })

@@ -14,6 +14,7 @@ export function runStatusOf(reason: EndReason, ok: boolean): RunEndStatus {
     case 'server_lost':
       return 'interrupted'
     case 'spawn_failed':
+    case 'budget_exceeded':
       return 'failed'
     case 'cancelled':
     case 'client_gone':

@@ -1,6 +1,8 @@
 import { z } from 'zod'
+import { limits } from './limits.js'
 import { endReason, runEndStatus, runStatus, usage } from './outcome.js'
 import { sandboxMode } from './policies.js'
+import { webhookSpec } from './webhooks.js'
 
 /** The durable run resource of the /v1 API. */
 export const runRequestFields = z.object({
@@ -25,6 +27,10 @@ export const runRequestFields = z.object({
   /** Image paths inside the workspace to attach to the prompt. */
   images: z.array(z.string()).max(16).optional(),
   timeoutMs: z.number().int().positive().optional(),
+  /** Where to POST this run's `run.completed` (signed; see docs/OPERATIONS.md). */
+  webhook: webhookSpec.optional(),
+  /** Budget of this run (with the server's BUDGET_* settings as defaults and ceilings). */
+  limits: limits.optional(),
 })
 export type RunRequestFields = z.infer<typeof runRequestFields>
 

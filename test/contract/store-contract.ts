@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { queuedRun, type Run } from '../../src/protocol/runs.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
+import type { WebhookDelivery } from '../../src/protocol/webhooks.js'
 import type { NodeRecord, Store } from '../../src/store/store.js'
 
 /**
@@ -374,6 +375,33 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       await store.removeNode('node_b')
       expect(await store.heartbeat('node_b', '2026-01-01T00:00:06.000Z')).toBe(false)
       expect(ids(await store.listNodes())).toEqual(['node_a'])
+    })
+
+    it('webhook outbox: due deliveries are found, kept for another connection, and leave when delivered', async () => {
+      const { store, connect } = await fresh()
+      const delivery = (id: string, nextAttemptAt: string): WebhookDelivery => ({
+        id,
+        url: 'https://example.test/hook',
+        event: 'run.completed',
+        body: '{"type":"run.completed"}',
+        state: 'pending',
+        attempts: 0,
+        nextAttemptAt,
+        lastError: null,
+        createdAt: '2026-01-01T00:00:00.000Z',
+        deliveredAt: null,
+      })
+      expect(await store.nextWebhookAt()).toBeNull()
+      await store.enqueueWebhook(delivery('msg_a', '2026-01-01T00:00:01.000Z'))
+      await store.enqueueWebhook(delivery('msg_b', '2026-01-01T00:10:00.000Z'))
+      expect(await store.nextWebhookAt()).toBe('2026-01-01T00:00:01.000Z')
+      const other = await connect()
+      expect(ids(await other.dueWebhooks('2026-01-01T00:00:05.000Z', 10))).toEqual(['msg_a'])
+      await other.updateWebhook('msg_a', { state: 'delivered', attempts: 1, deliveredAt: 't' })
+      expect(await store.getWebhook('msg_a')).toMatchObject({ state: 'delivered', attempts: 1 })
+      expect(await store.dueWebhooks('2026-01-01T00:00:05.000Z', 10)).toEqual([])
+      expect(await store.nextWebhookAt()).toBe('2026-01-01T00:10:00.000Z')
+      expect(ids(await store.dueWebhooks('2026-01-01T01:00:00.000Z', 10))).toEqual(['msg_b'])
     })
   })
 }
