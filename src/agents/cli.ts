@@ -6,6 +6,7 @@ import type { ProcessRunner } from '../process/runner.js'
 import type { AgentEvent } from '../protocol/events.js'
 import { runNotStarted } from '../protocol/run-completed.js'
 import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
+import { dropCodexStartupNoise } from './codex/stderr-noise.js'
 import { findOnPath, resolveCodexBinary } from './codex-binary.js'
 import type { AgentDriver, AgentStatus, RunRequest } from './driver.js'
 import { runProcess } from './process-run.js'
@@ -94,6 +95,7 @@ export class CliDriver implements AgentDriver {
           killGraceMs: this.config.KILL_GRACE_MS,
         },
         stdout: { mode: 'text' },
+        ...(isCodex ? { stderrFilter: dropCodexStartupNoise } : {}),
       },
       signal,
     )

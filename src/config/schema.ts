@@ -47,6 +47,10 @@ const optionalInt = (min = 0, max = Number.MAX_SAFE_INTEGER) =>
       return n
     })
 
+/** Node timers hold at most 2^31-1 ms; a longer delay fires at once. Every duration setting stays below. */
+export const maxTimerMs = 2_147_483_647
+const maxTimerSeconds = Math.floor(maxTimerMs / 1000)
+
 /** An integer setting in [min, max] with a default. */
 const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   optionalInt(min, max).transform((n) => n ?? fallback)
@@ -57,7 +61,9 @@ const optionalTimeoutSeconds = z
   .optional()
   .transform((v) => {
     const n = Number(v)
-    return v === undefined || v.trim() === '' || !Number.isFinite(n) || n <= 0 ? null : n
+    return v === undefined || v.trim() === '' || !Number.isFinite(n) || n <= 0
+      ? null
+      : Math.min(n, maxTimerSeconds)
   })
 
 const optionalString = z
@@ -94,7 +100,7 @@ export const envSchema = z.object({
             .map((s) => s.trim())
             .filter(Boolean),
     ),
-  TIMEOUT_SECONDS: int(60, 1),
+  TIMEOUT_SECONDS: int(60, 1, maxTimerSeconds),
   CLI_LIST: list(['codex']),
   MODEL_LIST: list(['auto']),
   RUN_RESPONSE_TIMEOUT_SECONDS: optionalTimeoutSeconds,
@@ -102,15 +108,15 @@ export const envSchema = z.object({
   MAX_CONCURRENT_RUNS: int(4, 1),
   MAX_QUEUED_RUNS: int(100, 0),
   RUN_RETENTION_DAYS: int(30, 0),
-  SHUTDOWN_GRACE_SECONDS: int(10, 0),
-  SSE_KEEPALIVE_SECONDS: int(15, 1),
-  APPROVAL_TIMEOUT_SECONDS: int(300, 1),
+  SHUTDOWN_GRACE_SECONDS: int(10, 0, maxTimerSeconds),
+  SSE_KEEPALIVE_SECONDS: int(15, 1, maxTimerSeconds),
+  APPROVAL_TIMEOUT_SECONDS: int(300, 1, maxTimerSeconds),
   MAX_QUEUED_TURNS: int(20, 0),
-  CODEX_REQUEST_TIMEOUT: int(300, 1),
+  CODEX_REQUEST_TIMEOUT: int(300, 1, maxTimerSeconds),
   CODEX_CLIENT_NAME: z.string().default('agent-gateway'),
   CODEX_LOG_LEVEL: optionalString,
   MAX_PROMPT_CHARS: int(100_000, 1),
-  KILL_GRACE_MS: int(2000, 0),
+  KILL_GRACE_MS: int(2000, 0, maxTimerMs),
   RUN_ALLOW_ENV: list([]),
   RUN_ALLOW_UNSAFE_ARGS: bool(false),
   TLS_CERT_PATH: optionalString,
@@ -120,6 +126,7 @@ export const envSchema = z.object({
   CODEX_API_TLS_KEY_PATH: z.string().default('./certs/localhost-key.pem'),
   AGENT_STREAM_HEARTBEAT_SECONDS: int(30, 1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   CODEX_PATH: optionalString,
   CODEX_HOME: optionalString,
   CODEX_MODEL_PROVIDER: optionalString,
@@ -292,6 +299,11 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
     description: 'Interval of `heartbeat` frames on /agent/stream and /agent/ws.',
   },
   LOG_LEVEL: { default: 'info', description: 'pino log level.' },
+  LOG_FORMAT: {
+    default: 'auto',
+    description:
+      '`pretty`: readable lines; `json`: one JSON object per line; `auto`: pretty on a terminal, JSON otherwise.',
+  },
   CODEX_PATH: {
     default: '(bundled)',
     description: 'Path of the codex binary; default: the pinned native binary.',

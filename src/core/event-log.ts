@@ -91,6 +91,8 @@ export class EventLog {
         const batch = behind ? await this.store.eventsAfter(runId, last, Number.MAX_SAFE_INTEGER) : [live]
         overflowed = false
         for (const ev of batch) {
+          // A reader that resumed past the end of a live run still ends with it.
+          if (ev.seq <= last && isTerminal(ev)) return
           if (ev.seq <= last) continue
           yield ev
           last = ev.seq

@@ -2,6 +2,7 @@ import path from 'node:path'
 import { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
 import { LocalProcessRunner } from '../process/local-runner.js'
+import { endOrphanedProcesses } from '../process/server-marker.js'
 import { SqliteStore } from '../store/sqlite/sqlite-store.js'
 import { ActiveRuns } from './active-runs.js'
 import { ApprovalBroker } from './approvals.js'
@@ -40,6 +41,8 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   log.tap(metricsTap(metrics, store))
   const webhooks = new Webhooks(store, config, metrics)
   log.tap(webhooks.tap)
+  // what a crashed server left running (session agents as well as runs) ends before anything new starts
+  endOrphanedProcesses([...config.workspaceRoots, config.DATA_DIR])
   // Only what lost nodes left unfinished is recovered: runs and sessions of live nodes are theirs.
   const lost = await node.lostNodes()
   await runs.recover(lost)

@@ -15,6 +15,16 @@ import { effectiveLimits, RunBudget } from './ops/budget.js'
 import { compileOutputSchema, type OutputValidator } from './output-schema.js'
 import { resolveCwd } from './workspace.js'
 
+/** How a route other than POST /v1/runs submits a run on its caller's behalf (the seed routes). */
+export interface SubmitOptions {
+  /** The route that asked, kept on the run (`POST /chat`); absent for POST /v1/runs. */
+  origin?: string
+  /** `null`: no time limit (codex.serve without RUN_RESPONSE_TIMEOUT_SECONDS). Default: TIMEOUT_SECONDS. */
+  timeoutMs?: number | null
+  /** The route built the command itself (codex exec for /api/codex/*): the /run policy does not apply. */
+  builtCommand?: boolean
+}
+
 interface Pending {
   run: Run
   req: RunRequest
@@ -76,11 +86,11 @@ export class RunManager {
     this.retention.unref()
   }
 
-  async submit(agent: string, fields: RunRequestFields): Promise<Run> {
+  async submit(agent: string, fields: RunRequestFields, opts: SubmitOptions = {}): Promise<Run> {
     if (!this.accepting)
       throw new AppError('shutting_down', 'the server is shutting down and accepts no new runs')
     const driver = this.registry.get(agent)
-    this.checkCommand(driver.id, fields)
+    if (!opts.builtCommand) this.checkCommand(driver.id, fields)
     if (fields.outputSchema && !driver.capabilities.outputSchema)
       throw new AppError('invalid_request', `agent ${driver.id} does not support outputSchema`)
     const validate = fields.outputSchema ? compileOutputSchema(fields.outputSchema) : undefined
@@ -89,16 +99,22 @@ export class RunManager {
       resolveCwd(img, [cwd, ...this.config.workspaceRoots], { allowFiles: true }),
     )
     await ensureReady(driver)
-    const timeoutMs = fields.timeoutMs ?? this.config.TIMEOUT_SECONDS * 1000
+    const timeoutMs =
+      opts.timeoutMs === null
+        ? null
+        : (opts.timeoutMs ?? fields.timeoutMs ?? this.config.TIMEOUT_SECONDS * 1000)
     const limits = effectiveLimits(fields.limits, this.config)
     const request = {
       ...fields,
       cwd,
       ...(images ? { images } : {}),
-      timeoutMs,
+      ...(timeoutMs ? { timeoutMs } : {}),
       ...(limits ? { limits } : {}),
     }
-    const run = queuedRun(newId('run'), driver.id, request, new Date().toISOString())
+    const run = {
+      ...queuedRun(newId('run'), driver.id, request, new Date().toISOString()),
+      ...(opts.origin ? { origin: opts.origin } : {}),
+    }
     // Admission is one store operation: the count and the insert cannot interleave with another request's.
     const capacity = this.config.MAX_CONCURRENT_RUNS + this.config.MAX_QUEUED_RUNS
     if (!(await this.store.admitRun(run, this.node, capacity)))
@@ -177,12 +193,13 @@ export class RunManager {
     return this.mustGet(id)
   }
 
-  async cancel(id: string): Promise<Run> {
+  /** Ends a run; `reason` says why (`client_gone`: the seed routes end their run when the client leaves). */
+  async cancel(id: string, reason: 'cancelled' | 'client_gone' = 'cancelled'): Promise<Run> {
     const run = await this.mustGet(id)
     if (terminalStatuses.has(run.status))
       throw new AppError('conflict', `run ${id} already finished (${run.status})`)
     const pending = this.running.get(id) ?? this.queue.find((p) => p.run.id === id)
-    pending?.controller.abort('cancelled')
+    pending?.controller.abort(reason)
     return this.wait(id)
   }
 

@@ -122,6 +122,12 @@ export class SessionManager {
   async fork(id: string): Promise<Session> {
     this.assertAccepting()
     const parent = await this.mustGet(id)
+    // An agent keeps no thread on disk before its first turn, so there is nothing to copy yet.
+    if (parent.turnCount === 0)
+      throw new AppError(
+        'conflict',
+        `session ${id} has no turns yet; start a turn (POST /v1/sessions/${id}/turns), then fork it`,
+      )
     const live = await this.ensureLive(parent)
     const forkId = newId('ses')
     const agent = await live.agent.fork()
@@ -244,8 +250,10 @@ export class SessionManager {
 
   /** The agent's own record of the thread (codex `thread/read`), reopening the session if needed. */
   async read(id: string, includeTurns: boolean): Promise<unknown> {
-    const live = await this.ensureLive(await this.mustGet(id))
-    return live.agent.read(includeTurns)
+    const session = await this.mustGet(id)
+    const live = await this.ensureLive(session)
+    // codex cannot list the turns of a thread that has none yet ("not supported yet"); there are none to list
+    return live.agent.read(includeTurns && session.turnCount > 0)
   }
 
   /** Reopens the session in the agent now (seed 003 `thread/resume`); a no-op when it is already open. */
@@ -288,7 +296,8 @@ export class SessionManager {
 
   /** Ends what the drivers hold for live sessions (the agents' histories stay). */
   async closeAll(): Promise<void> {
-    for (const live of this.live.values()) await live.agent.close().catch(() => {})
+    // all at once: each may wait KILL_GRACE_MS for its agent to exit, and 20 in a row outlasted any grace
+    await Promise.all([...this.live.values()].map((live) => live.agent.close().catch(() => {})))
     this.live.clear()
   }
 
@@ -420,6 +429,13 @@ export class SessionManager {
 
   /** The live agent session, reopened with `resumeSession` when this process does not hold it. */
   private ensureLive(session: Session): Promise<Live> {
+    if (session.status === 'archived')
+      return Promise.reject(
+        new AppError(
+          'conflict',
+          `session ${session.id} is archived; its thread can no longer be used: start a new session (POST /v1/sessions)`,
+        ),
+      )
     const live = this.live.get(session.id)
     if (live) return Promise.resolve(live)
     const pending = this.opening.get(session.id)

@@ -11,9 +11,12 @@ import { codexAgentServerRoutes } from './compat/codex-agent-server.js'
 import { codexApiPlanRoutes } from './compat/codex-api-plan.js'
 import { codexServeRoutes } from './compat/codex-serve.js'
 import { codexStreamingRoutes } from './compat/codex-streaming.js'
+import { registerConsole } from './console.js'
 import { errorHandler } from './errors.js'
 import { healthRoutes } from './health.js'
+import { registerInputGuard } from './input-guard.js'
 import { decorateMetrics, metricsRoutes } from './metrics.js'
+import './openapi-components.js'
 import { registerOpenApi } from './openapi.js'
 import { genReqId, registerRequestLog } from './request-log.js'
 import { v1AgentRoutes } from './v1/agents.js'
@@ -22,6 +25,15 @@ import { v1RunRoutes } from './v1/runs.js'
 import { v1SessionRoutes } from './v1/sessions.js'
 
 const packageVersion = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
+
+/** Readable lines on a terminal (pino-pretty), one JSON object per line otherwise (for log collectors). */
+function logTransport(format: 'auto' | 'pretty' | 'json') {
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true)
+  if (!pretty) return {}
+  return {
+    transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } },
+  }
+}
 
 /** Builds the Fastify app with every surface; no listening here (tests use `inject` or server.ts). */
 export async function buildApp(
@@ -39,7 +51,7 @@ export async function buildApp(
         : {
             level: ctx.config.LOG_LEVEL,
             redact: ['req.headers.authorization', 'req.headers.cookie'],
-            ...(opts.logStream ? { stream: opts.logStream } : {}),
+            ...(opts.logStream ? { stream: opts.logStream } : logTransport(ctx.config.LOG_FORMAT)),
           },
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
@@ -53,6 +65,7 @@ export async function buildApp(
   registerRequestLog(app)
   ctx.tapEvents(logTap(app.log))
   registerAuth(app, ctx.config.apiTokens, ctx.config.METRICS_TOKEN)
+  registerInputGuard(app)
   await registerOpenApi(app, packageVersion)
   decorateMetrics(app, ctx.metrics)
   await app.register(healthRoutes(ctx))
@@ -67,5 +80,6 @@ export async function buildApp(
   await app.register(codexAgentServerRoutes(ctx))
   await app.register(agentStreamRoutes(ctx))
   await app.register(agentStreamWsRoutes(ctx))
+  await registerConsole(app)
   return app
 }

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ApiToken, Scope } from '../config/api-tokens.js'
 import { AppError } from '../protocol/errors.js'
+import { isPublicPage } from './console.js'
 import { bearerFromSubprotocol } from './ws-bearer.js'
 
 /** Who is calling: a named API token (its scopes, its tenant), or anyone when no tokens are configured. */
@@ -39,7 +40,7 @@ export function registerAuth(app: FastifyInstance, tokens: readonly ApiToken[], 
   app.addHook('onRequest', async (request) => {
     request.principal = anonymous
     const path = request.url.split('?')[0] ?? ''
-    if (open.has(path)) return
+    if (open.has(path) || isPublicPage(path)) return
     const isMetrics = path === '/metrics'
     if (entries.length === 0 && !(isMetrics && metricsDigest)) return
     const given = bearer(request)

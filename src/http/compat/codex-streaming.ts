@@ -1,7 +1,9 @@
+import { existsSync, statSync } from 'node:fs'
+import path from 'node:path'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
-import { ensureReady, streamRun } from '../../core/one-shot.js'
+import { ensureReady, startRun } from '../../core/one-shot.js'
 import { resolveCwd } from '../../core/workspace.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent, RunCompletedEvent } from '../../protocol/events.js'
@@ -35,7 +37,7 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
   })
 
   /** Checks the request and codex, and builds the run; throws before anything is spawned. */
-  const prepare = async (b: z.infer<typeof body>) => {
+  const prepare = async (b: z.infer<typeof body>, origin: string) => {
     const sandbox = b.sandbox ?? ctx.config.CODEX_SANDBOX
     if (sandbox === 'danger-full-access' && !ctx.config.RUN_ALLOW_UNSAFE_ARGS)
       throw new AppError(
@@ -43,6 +45,11 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
         'sandbox "danger-full-access" is refused; set RUN_ALLOW_UNSAFE_ARGS=true to allow it',
       )
     const cwd = resolveCwd(b.working_directory, ctx.config.workspaceRoots)
+    if (!b.skip_git_repo_check && !insideGitRepo(cwd))
+      throw new AppError(
+        'invalid_request',
+        `working_directory ${cwd} is not inside a git repository, and codex refuses to run there; send "skip_git_repo_check": true (the default) or use a directory of a git repository`,
+      )
     const model = b.model && b.model !== 'auto' ? b.model : ctx.config.CODEX_MODEL
     await ensureReady(ctx.registry.get('codex'))
     const args = [
@@ -50,29 +57,33 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
       '--json',
       '--sandbox',
       sandbox,
-      ...(model ? ['--model', model] : []),
+      // one argument, so a model name that starts with "-" cannot be read as a flag
+      ...(model ? [`--model=${model}`] : []),
       ...(b.skip_git_repo_check ? ['--skip-git-repo-check'] : []),
       '-',
     ]
-    const req = {
-      prompt: '',
-      cwd,
-      timeoutMs: timeoutSeconds * 1000,
-      raw: { cli: 'codex', args, stdin: b.prompt },
-    }
-    return (signal: AbortSignal) => codexOutput(streamRun(ctx.registry.cli(), req, ctx.active, signal))
+    const follow = await startRun(
+      ctx.runs,
+      'cli',
+      { cwd, command: { cli: 'codex', args, stdin: b.prompt, env: {} } },
+      { origin, timeoutMs: timeoutSeconds * 1000, builtCommand: true },
+    )
+    return (signal: AbortSignal) => codexOutput(follow(signal))
   }
 
   return async (app) => {
     app.post('/api/codex/stream', { config, schema: { body } }, async (request, reply) => {
-      const run = await prepare(request.body)
+      const run = await prepare(request.body, 'POST /api/codex/stream')
       const clientGone = new AbortController()
       const out = new SseWriter(reply, () => clientGone.abort('client_gone'))
       try {
+        let emitted = false
         for await (const chunk of run(clientGone.signal)) {
-          if ('json' in chunk) await out.write({ data: chunk.json })
-          else {
-            const message = endMessage(chunk.completed, timeoutSeconds)
+          if ('json' in chunk) {
+            emitted = true
+            await out.write({ data: chunk.json })
+          } else {
+            const message = endMessage(chunk.completed, timeoutSeconds, emitted)
             if (message) await out.write({ data: { type: 'error', message } })
           }
         }
@@ -96,11 +107,11 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
         },
       },
       async (request, reply) => {
-        const run = await prepare(request.body)
+        const run = await prepare(request.body, 'POST /api/codex/run')
         const events: Record<string, unknown>[] = []
         for await (const chunk of run(clientSignal(reply.raw))) {
           if ('json' in chunk) events.push(chunk.event)
-          else throwIfEndedEarly(chunk.completed, timeoutSeconds)
+          else throwIfEndedEarly(chunk.completed, timeoutSeconds, events.length > 0)
         }
         return { events, final_response: finalResponseOf(events) }
       },
@@ -187,7 +198,8 @@ export function finalResponseOf(events: Record<string, unknown>[]): string | nul
 }
 
 /** What the stream says before closing when the run did not end on its own; null when codex just exited. */
-function endMessage(completed: RunCompletedEvent, timeoutSeconds: number): string | null {
+function endMessage(completed: RunCompletedEvent, timeoutSeconds: number, emitted: boolean): string | null {
+  if (!emitted && completed.status === 'failed') return failedToStart(completed)
   switch (completed.reason) {
     case 'timed_out':
       return `timed out after ${timeoutSeconds}s`
@@ -200,7 +212,28 @@ function endMessage(completed: RunCompletedEvent, timeoutSeconds: number): strin
   }
 }
 
-function throwIfEndedEarly(completed: RunCompletedEvent, timeoutSeconds: number): void {
+/** codex failed before it emitted any event: it refused to start, and its stderr says why. */
+function failedToStart(completed: RunCompletedEvent): string {
+  return `codex failed before emitting any event (exit code ${completed.exitCode ?? 'none'}): ${completed.error ?? 'no details'}`
+}
+
+/**
+ * Walks up from `dir` looking for a git repository as git sees one: a `.git` directory with a HEAD, or a
+ * `.git` file (worktrees, submodules). A stray empty `.git` directory is not one (codex refuses it too).
+ */
+function insideGitRepo(dir: string): boolean {
+  for (let current = dir; ; current = path.dirname(current)) {
+    const dotGit = path.join(current, '.git')
+    if (existsSync(path.join(dotGit, 'HEAD'))) return true
+    try {
+      if (statSync(dotGit).isFile()) return true
+    } catch {}
+    if (path.dirname(current) === current) return false
+  }
+}
+
+function throwIfEndedEarly(completed: RunCompletedEvent, timeoutSeconds: number, emitted: boolean): void {
+  if (!emitted && completed.status === 'failed') throw new AppError('agent_failed', failedToStart(completed))
   if (completed.reason === 'timed_out')
     throw new AppError(
       'timed_out',
