@@ -49,7 +49,11 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         config,
         schema: {
           body: z.object({
-            prompt: z.string().min(1).max(ctx.config.MAX_PROMPT_CHARS),
+            prompt: z
+              .string()
+              .min(1)
+              .max(ctx.config.MAX_PROMPT_CHARS)
+              .refine((p) => p.trim() !== '', 'prompt must contain more than whitespace'),
             cwd: z.string().optional(),
             model: z.string().optional(),
           }),
@@ -79,6 +83,11 @@ function throwIfUnsuccessful(completed: RunCompletedEvent, timeoutSeconds: numbe
     throw new AppError(
       'shutting_down',
       'the server is shutting down; the run was ended. Retry against a running server.',
+    )
+  if (completed.status === 'cancelled')
+    throw new AppError(
+      'conflict',
+      `the run was cancelled before it finished (POST /v1/runs/:id/cancel, or the client left): ${completed.error ?? 'cancelled'}; send the request again`,
     )
   if (completed.status === 'timed_out')
     throw new AppError(

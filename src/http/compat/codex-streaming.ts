@@ -29,7 +29,11 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
   const config = { errorShape: 'plain' as const }
   const timeoutSeconds = ctx.config.TIMEOUT_SECONDS
   const body = z.object({
-    prompt: z.string().min(1).max(ctx.config.MAX_PROMPT_CHARS),
+    prompt: z
+      .string()
+      .min(1)
+      .max(ctx.config.MAX_PROMPT_CHARS)
+      .refine((p) => p.trim() !== '', 'prompt must contain more than whitespace (codex reads none)'),
     model: z.string().optional(),
     sandbox: sandboxMode.optional(),
     working_directory: z.string().optional(),
