@@ -12,6 +12,8 @@ export interface Config extends RawSettings {
   workspaceRoots: string[]
   /** Whether MODEL_LIST was set (then it overrides the models an agent lists itself on /v1/models). */
   modelListConfigured: boolean
+  /** Absolute key and certificate paths when TLS is on (TLS_* or seed 004's CODEX_API_*), else null. */
+  tls: { certPath: string; keyPath: string } | null
   /** API_TOKENS parsed: names, scopes, tenants. */
   apiTokens: ApiToken[]
 }
@@ -43,6 +45,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     workspaceRoots: [workspaceDir, ...s.WORKSPACE_ROOTS.map((r) => path.resolve(cwd, r))],
     modelListConfigured: (merged.MODEL_LIST ?? '').trim() !== '',
     apiTokens: refuseTenants(parseApiTokens(s.API_TOKENS)),
+    tls: tlsFiles(s, cwd),
+  }
+}
+
+/** TLS_CERT_PATH + TLS_KEY_PATH, else seed 004's CODEX_API_USE_TLS with its paths; one without the other is an error. */
+function tlsFiles(s: RawSettings, cwd: string): Config['tls'] {
+  if (s.TLS_CERT_PATH || s.TLS_KEY_PATH) {
+    if (!s.TLS_CERT_PATH || !s.TLS_KEY_PATH)
+      throw new ConfigError('TLS needs both TLS_CERT_PATH and TLS_KEY_PATH')
+    return { certPath: path.resolve(cwd, s.TLS_CERT_PATH), keyPath: path.resolve(cwd, s.TLS_KEY_PATH) }
+  }
+  if (!s.CODEX_API_USE_TLS) return null
+  return {
+    certPath: path.resolve(cwd, s.CODEX_API_TLS_CERT_PATH),
+    keyPath: path.resolve(cwd, s.CODEX_API_TLS_KEY_PATH),
   }
 }
 

@@ -120,6 +120,12 @@ export const envSchema = z.object({
   RUN_ALLOW_ENV: list([]),
   RUN_ALLOW_UNSAFE_ARGS: bool(false),
   ALLOW_DANGER_FULL_ACCESS: bool(false),
+  TLS_CERT_PATH: optionalString,
+  TLS_KEY_PATH: optionalString,
+  CODEX_API_USE_TLS: bool(false),
+  CODEX_API_TLS_CERT_PATH: z.string().default('./certs/localhost.pem'),
+  CODEX_API_TLS_KEY_PATH: z.string().default('./certs/localhost-key.pem'),
+  AGENT_STREAM_HEARTBEAT_SECONDS: int(30, 1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   CODEX_PATH: optionalString,
@@ -274,6 +280,29 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
     default: 'false',
     description:
       'Let requests ask for sandbox `danger-full-access` (no sandbox: the agent may write anywhere, run anything) on every route.',
+  },
+  TLS_CERT_PATH: {
+    default: '(none)',
+    description:
+      'PEM certificate; with TLS_KEY_PATH the port speaks TLS, HTTP/2 and HTTP/1.1 chosen by ALPN (else cleartext HTTP/1.1 and h2c).',
+  },
+  TLS_KEY_PATH: { default: '(none)', description: 'PEM private key for TLS_CERT_PATH.' },
+  CODEX_API_USE_TLS: {
+    default: 'false',
+    description:
+      'Seed 004 alias: `true` turns TLS on with CODEX_API_TLS_CERT_PATH and CODEX_API_TLS_KEY_PATH.',
+  },
+  CODEX_API_TLS_CERT_PATH: {
+    default: './certs/localhost.pem',
+    description: 'Seed 004: certificate used when CODEX_API_USE_TLS=true (TLS_CERT_PATH wins).',
+  },
+  CODEX_API_TLS_KEY_PATH: {
+    default: './certs/localhost-key.pem',
+    description: 'Seed 004: private key used when CODEX_API_USE_TLS=true (TLS_KEY_PATH wins).',
+  },
+  AGENT_STREAM_HEARTBEAT_SECONDS: {
+    default: '30',
+    description: 'Interval of `heartbeat` frames on /agent/stream and /agent/ws.',
   },
   LOG_LEVEL: { default: 'info', description: 'pino log level.' },
   LOG_FORMAT: {

@@ -33,6 +33,8 @@ export interface CreateSession {
   model?: string
   sandbox?: SandboxMode
   approvalPolicy?: ApprovalPolicy
+  /** A client-chosen id, unique (seed 004's `sessionId`); `byExternalId` finds the session again. */
+  externalId?: string
   webhook?: WebhookSpec
   limits?: Limits
 }
@@ -96,10 +98,26 @@ export class SessionManager {
     await ensureReady(driver)
     const id = newId('ses')
     const agent = await driver.openSession(req, this.hooks(id))
-    const created = await this.record(id, driver.id, agent, req, null)
+    let created: Session
+    try {
+      created = await this.record(id, driver.id, agent, req, null, fields.externalId)
+    } catch (err) {
+      await agent.close().catch(() => {})
+      throw err
+    }
     if (!fields.webhook && !limits) return created
     const extra = { ...(fields.webhook ? { webhook: fields.webhook } : {}), ...(limits ? { limits } : {}) }
     return (await this.store.updateSession(id, extra)) ?? created
+  }
+
+  /** The session a client named itself, or undefined. */
+  byExternalId(externalId: string): Promise<Session | undefined> {
+    return this.store.findSessionByExternalId(externalId)
+  }
+
+  /** Whether a turn of the session is running in this process now. */
+  isBusy(id: string): boolean {
+    return this.live.get(id)?.current !== undefined
   }
 
   async fork(id: string): Promise<Session> {
@@ -395,6 +413,7 @@ export class SessionManager {
     agent: AgentSession,
     req: SessionRequest,
     forkedFrom: string | null,
+    externalId?: string,
   ): Promise<Session> {
     const now = new Date().toISOString()
     const session: Session = {
@@ -411,6 +430,7 @@ export class SessionManager {
       updatedAt: now,
       turnCount: 0,
       lastSeq: 0,
+      ...(externalId ? { externalId } : {}),
     }
     await this.store.createSession(session, this.node)
     this.live.set(id, { agent, queue: [] })

@@ -1,9 +1,11 @@
 import { createRequire } from 'node:module'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { GatewayContext } from '../core/context.js'
 import { logTap } from '../core/ops/log-tap.js'
 import { registerAuth } from './auth.js'
+import { agentStreamRoutes } from './compat/agent-stream-h2.js'
+import { agentStreamWsRoutes } from './compat/agent-stream-ws.js'
 import { codexAgentServerRoutes } from './compat/codex-agent-server.js'
 import { codexApiPlanRoutes } from './compat/codex-api-plan.js'
 import { codexServeRoutes } from './compat/codex-serve.js'
@@ -27,9 +29,10 @@ const packageVersion = (createRequire(import.meta.url)('../../package.json') as 
 /** Builds the Fastify app with every surface; no listening here (tests use `inject` or server.ts). */
 export async function buildApp(
   ctx: GatewayContext,
-  opts: { logger?: boolean; logStream?: LogSink } = {},
+  opts: { logger?: boolean; logStream?: LogSink; serverFactory?: FastifyServerFactory } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(opts.serverFactory ? { serverFactory: opts.serverFactory } : {}),
     bodyLimit: ctx.config.BODY_LIMIT_BYTES,
     requestIdHeader: false,
     genReqId,
@@ -59,6 +62,8 @@ export async function buildApp(
   await app.register(codexServeRoutes(ctx))
   await app.register(codexStreamingRoutes(ctx))
   await app.register(codexAgentServerRoutes(ctx))
+  await app.register(agentStreamRoutes(ctx))
+  await app.register(agentStreamWsRoutes(ctx))
   await registerConsole(app)
   return app
 }

@@ -52,6 +52,11 @@ export const tagDocs = [
     name: 'seed 003: codex agent server',
     description: "`/api/thread/*`, `/api/turn/start`, `/api/skills/*` with app-server's shapes.",
   },
+  {
+    name: 'seed 004: agent stream',
+    description:
+      'The bidirectional agent stream: `POST /agent/stream` over HTTP/2 (NDJSON or length-prefixed JSON frames) and the same frames over WebSocket at `/agent/ws`. Protocol: docs/agent-stream.md.',
+  },
 ]
 
 const countedList = (key: string) => ({
@@ -348,6 +353,39 @@ export const operationDocs: Record<string, OperationDoc> = {
     stream: 'cli-ndjson',
     errors: [400, 413, 503],
     errorShape: 'plain',
+  },
+  'POST /agent/stream': {
+    tag: 'seed 004: agent stream',
+    summary:
+      'A bidirectional agent session on one HTTP/2 stream: user_message, approve and cancel frames in; status, item and command_prompt frames out',
+    requestExample: { type: 'user_message', sessionId: 'demo-1', content: 'List the files here' },
+    response: 'AgentStreamFrame',
+    responseSchema: {
+      type: 'object',
+      description:
+        'One frame of docs/agent-stream.md (status, item, command_prompt, error, heartbeat, terminate).',
+      properties: { type: { type: 'string' } },
+      required: ['type'],
+    },
+    responseExample: { type: 'status', sessionId: 'demo-1', status: 'Agent run started.' },
+    errors: [],
+    errorShape: 'v1',
+  },
+  'GET /agent/ws': {
+    tag: 'seed 004: agent stream',
+    summary:
+      "The agent stream's frames over WebSocket (subprotocol agent-stream; token in Authorization or a bearer subprotocol)",
+    response: 'AgentStreamFrame',
+    responseSchema: {
+      type: 'object',
+      description:
+        'One frame of docs/agent-stream.md (status, item, command_prompt, error, heartbeat, terminate).',
+      properties: { type: { type: 'string' } },
+      required: ['type'],
+    },
+    responseExample: { type: 'status', sessionId: 'demo-1', status: 'Agent run started.' },
+    errors: [],
+    errorShape: 'v1',
   },
   'POST /api/codex/stream': {
     tag: 'seed 002: codex streaming',

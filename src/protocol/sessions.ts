@@ -29,6 +29,8 @@ export const session = z.object({
   updatedAt: z.string(),
   turnCount: z.number().int(),
   lastSeq: z.number().int(),
+  /** An id the client chose for the session (seed 004's `sessionId` on /agent/stream); unique. */
+  externalId: z.string().optional(),
   /** Where to POST this session's approval, turn and idle events (signed; see docs/OPERATIONS.md). */
   webhook: webhookSpec.nullable().optional(),
   /** Budget of this session; over it, the next turn waits for an approval to go on. */

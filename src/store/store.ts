@@ -89,6 +89,8 @@ export interface Store {
   updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined>
   getSession(id: string): Promise<Session | undefined>
   findSessionByAgentId(agentSessionId: string): Promise<Session | undefined>
+  /** The session a client named itself (unique; seed 004's `sessionId`). */
+  findSessionByExternalId(externalId: string): Promise<Session | undefined>
   listSessions(filter: SessionFilter): Promise<Session[]>
   createTurn(turn: Turn): Promise<void>
   updateTurn(id: string, patch: Partial<Omit<Turn, 'id'>>): Promise<Turn | undefined>

@@ -274,6 +274,17 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(ids(await store.listRuns({ limit: 10 })).sort()).toEqual(['run_live', 'run_new'])
     })
 
+    it('sessions: a client-chosen externalId (seed 004 sessionId) finds its session and is unique', async () => {
+      const { store } = await fresh()
+      await store.createSession(newSession('ses_e1', { externalId: 'client-a' }), 'node_a')
+      await store.createSession(newSession('ses_e2'), 'node_a')
+      expect((await store.findSessionByExternalId('client-a'))?.id).toBe('ses_e1')
+      expect(await store.findSessionByExternalId('client-b')).toBeUndefined()
+      await expect(
+        store.createSession(newSession('ses_e3', { externalId: 'client-a' }), 'node_a'),
+      ).rejects.toThrow()
+    })
+
     it('sessions: stored with their owner, found by agent id, listed, moved to another node', async () => {
       const { store } = await fresh()
       await store.createSession(newSession('ses_1', { agent: 'claude' }), 'node_a')

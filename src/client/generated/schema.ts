@@ -1,6 +1,23 @@
 // Generated from /openapi.json by `npm run generate:client`. Do not edit.
 
 export interface paths {
+    "/agent/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A bidirectional agent session on one HTTP/2 stream: user_message, approve and cancel frames in; status, item and command_prompt frames out */
+        post: operations["postAgentStream"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/codex/run": {
         parameters: {
             query?: never;
@@ -569,6 +586,10 @@ export interface components {
             /** @constant */
             type: "agent.session";
         };
+        /** @description One frame of docs/agent-stream.md (status, item, command_prompt, error, heartbeat, terminate). */
+        AgentStreamFrame: {
+            type: string;
+        };
         /** @description Seed 000's error body: a title, what happened, and the agent (AI_PROVIDER). */
         ApiPlanError: {
             details: string;
@@ -1032,6 +1053,7 @@ export interface components {
             } | null;
             createdAt: string;
             cwd: string;
+            externalId?: string;
             forkedFrom: string | null;
             id: string;
             lastSeq: number;
@@ -1074,6 +1096,7 @@ export interface components {
             } | null;
             createdAt: string;
             cwd: string;
+            externalId?: string;
             forkedFrom: string | null;
             id: string;
             lastSeq: number;
@@ -1494,6 +1517,34 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    postAgentStream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "status",
+                     *       "sessionId": "demo-1",
+                     *       "status": "Agent run started."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgentStreamFrame"];
+                };
+            };
+            401: components["responses"]["V1Error401"];
+        };
+    };
     postApiCodexRun: {
         parameters: {
             query?: never;

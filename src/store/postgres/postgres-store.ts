@@ -30,7 +30,7 @@ export class PostgresStore implements Store {
   )
   private readonly sessions = new PgJsonTable<Session>(
     'sessions',
-    { agent: 'agent', agent_session_id: 'agentSessionId', status: 'status' },
+    { agent: 'agent', agent_session_id: 'agentSessionId', status: 'status', external_id: 'externalId' },
     true,
   )
   private readonly turns = new PgJsonTable<Turn>('turns', { session_id: 'sessionId', status: 'status' })
@@ -253,6 +253,10 @@ export class PostgresStore implements Store {
 
   async findSessionByAgentId(agentSessionId: string): Promise<Session | undefined> {
     return (await this.sessions.where(this.pool, { agent_session_id: agentSessionId }, { limit: 1 }))[0]
+  }
+
+  async findSessionByExternalId(externalId: string): Promise<Session | undefined> {
+    return (await this.sessions.where(this.pool, { external_id: externalId }, { limit: 1 }))[0]
   }
 
   async listSessions(filter: SessionFilter): Promise<Session[]> {

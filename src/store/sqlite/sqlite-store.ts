@@ -46,7 +46,7 @@ export class SqliteStore implements Store {
     this.sessions = new JsonTable(
       this.db,
       'sessions',
-      { agent: 'agent', agent_session_id: 'agentSessionId', status: 'status' },
+      { agent: 'agent', agent_session_id: 'agentSessionId', status: 'status', external_id: 'externalId' },
       true,
     )
     this.turns = new JsonTable(this.db, 'turns', { session_id: 'sessionId', status: 'status' })
@@ -251,6 +251,10 @@ export class SqliteStore implements Store {
 
   async findSessionByAgentId(agentSessionId: string): Promise<Session | undefined> {
     return this.sessions.where({ agent_session_id: agentSessionId }, { limit: 1 })[0]
+  }
+
+  async findSessionByExternalId(externalId: string): Promise<Session | undefined> {
+    return this.sessions.where({ external_id: externalId }, { limit: 1 })[0]
   }
 
   async listSessions(filter: SessionFilter): Promise<Session[]> {

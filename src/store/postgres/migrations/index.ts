@@ -73,3 +73,9 @@ migrations.push(`
   );
   CREATE INDEX webhook_outbox_due ON webhook_outbox (state, next_attempt_at);
 `)
+
+/** 3: a client-chosen session id (seed 004's `sessionId` on /agent/stream), unique when present. */
+migrations.push(`
+  ALTER TABLE sessions ADD COLUMN external_id TEXT;
+  CREATE UNIQUE INDEX sessions_external_id ON sessions (external_id) WHERE external_id IS NOT NULL;
+`)
