@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import http from 'node:http'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Approval, Session } from '../../src/protocol/sessions.js'
@@ -260,6 +261,46 @@ describe('POST /agent/stream (h2c)', () => {
     )
     second.end()
     await second.ended
+  })
+
+  it('over HTTP/1.1 with a chunked request body: the same frames, then terminate when the client ends', async () => {
+    mock.script({ kind: 'text', text: 'over http/1.1' })
+    const req = http.request(`${gw.url}/agent/stream`, {
+      method: 'POST',
+      agent: false,
+      headers: { 'content-type': 'application/x-ndjson', 'transfer-encoding': 'chunked' },
+    })
+    const frames: Frame[] = []
+    let wake = () => {}
+    const until = async (check: () => boolean) => {
+      while (!check()) await new Promise<void>((r) => (wake = r))
+    }
+    const responded = new Promise<http.IncomingMessage>((resolve) => req.on('response', resolve))
+    req.write(encode('ndjson', { type: 'user_message', sessionId: newSessionId(), content: 'plain http' }))
+    const res = await responded
+    expect(res.httpVersion).toBe('1.1')
+    expect(res.headers['content-type']).toContain('application/x-ndjson')
+    let buffered = ''
+    const ended = new Promise<void>((resolve) => res.on('end', resolve))
+    res.setEncoding('utf8')
+    res.on('data', (chunk: string) => {
+      buffered += chunk
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+        frames.push(JSON.parse(buffered.slice(0, nl)) as Frame)
+        buffered = buffered.slice(nl + 1)
+      }
+      wake()
+    })
+    res.on('end', () => wake())
+    await until(() => frames.some((f) => f.type === 'status' && f.message === 'Agent run completed.'))
+    const texts = frames
+      .filter((f) => f.type === 'item')
+      .map((f) => JSON.stringify(f.responseItem))
+      .join('')
+    expect(texts).toContain('over http/1.1')
+    req.end()
+    await ended
+    expect(frames.at(-1)).toMatchObject({ type: 'terminate' })
   })
 
   it('SESSION_ID_REQUIRED ends the stream; SESSION_NOT_INIT and SESSION_ID_MISMATCH do not', async () => {
