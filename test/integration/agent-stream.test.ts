@@ -303,6 +303,28 @@ describe('POST /agent/stream (h2c)', () => {
     expect(frames.at(-1)).toMatchObject({ type: 'terminate' })
   })
 
+  it('a reader that stops reading holds only its own stream: others on the connection go on, it loses nothing', async () => {
+    // Far beyond HTTP/2's 64 KiB stream window: the server's write waits for the reader (no queue behind it).
+    const big = 'x'.repeat(600_000)
+    mock.script({ kind: 'text', text: big }, { kind: 'text', text: 'fast' })
+    const slow = open()
+    slow.pause()
+    await slow.send({ type: 'user_message', sessionId: newSessionId(), content: 'a large answer' })
+    await waitFor(() => mock.requests.length === 1)
+    const fast = open()
+    await fast.send({ type: 'user_message', sessionId: newSessionId(), content: 'a small one' })
+    await fast.status_('Agent run completed.')
+    expect(fast.texts()).toEqual(['fast'])
+    expect(slow.frames.some((f) => f.type === 'item')).toBe(false)
+    slow.resume()
+    await slow.status_('Agent run completed.')
+    expect(slow.texts()).toEqual([big])
+    for (const c of [slow, fast]) {
+      c.end()
+      await c.ended
+    }
+  })
+
   it('SESSION_ID_REQUIRED ends the stream; SESSION_NOT_INIT and SESSION_ID_MISMATCH do not', async () => {
     const a = open()
     await a.send({ type: 'user_message', content: 'no id' })
