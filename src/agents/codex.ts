@@ -8,6 +8,7 @@ import type { AppServerProcess, ClientMethod, ParamsOf } from './codex-app-serve
 import { CodexSession } from './codex-app-server/codex-session.js'
 import type { UnknownHandler } from './codex-app-server/rpc.js'
 import { threadSettings } from './codex-app-server/thread-settings.js'
+import { warmable, warmRun } from './codex-app-server/warm-run.js'
 import { modelListResponse } from './codex-app-server/wire-schemas.js'
 import { CodexExecDriver } from './codex-exec.js'
 import type { AgentStatus, RunRequest } from './driver.js'
@@ -31,8 +32,9 @@ export interface CodexDriverOptions {
 const maxModelPages = 20
 
 /**
- * `codex`: sessions on ONE long-lived `codex app-server` (threads, turns, approvals, fork, interrupt, resume),
- * one-shot runs on `codex exec` (CodexExecDriver). The app-server starts on first use and again after it died;
+ * `codex`: sessions on ONE long-lived `codex app-server` (threads, turns, approvals, fork, interrupt, resume);
+ * one-shot runs on an ephemeral thread of the same app-server when they can (warm-run.ts), else on `codex exec`
+ * (CodexExecDriver). The app-server starts on first use and again after it died;
  * `close()` ends it.
  */
 export class CodexDriver implements SessionDriver {
@@ -85,8 +87,15 @@ export class CodexDriver implements SessionDriver {
     return { ...(await this.exec.probe()), id: this.id }
   }
 
-  /** One-shot runs are `codex exec`; their events name this driver. */
+  /**
+   * One-shot runs: an ephemeral thread on the running app-server when the run allows it (warmable) and
+   * CODEX_WARM_RUNS is on, else `codex exec`; the same events either way, which name this driver.
+   */
   async *run(req: RunRequest, signal: AbortSignal): AsyncGenerator<AgentEvent> {
+    if (this.config.CODEX_WARM_RUNS && this.exec.binary && warmable(req)) {
+      yield* warmRun(this.host, this.id, threadSettings(req, this.config), req, signal)
+      return
+    }
     for await (const ev of this.exec.run(req, signal)) yield 'agent' in ev ? { ...ev, agent: this.id } : ev
   }
 

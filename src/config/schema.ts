@@ -138,6 +138,7 @@ export const envSchema = z.object({
   CODEX_MAX_RETRIES: optionalInt(0),
   CODEX_SANDBOX: sandboxMode.default('read-only'),
   CODEX_CONFIG_OVERRIDES: optionalString,
+  CODEX_WARM_RUNS: bool(true),
   ACP_AGENTS: optionalString,
   GEMINI_PATH: optionalString,
   GOOGLE_GEMINI_BASE_URL: optionalString.pipe(z.url().optional()),
@@ -346,6 +347,11 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
   CODEX_CONFIG_OVERRIDES: {
     default: '(none)',
     description: 'Extra codex `-c key=value` overrides, separated by newlines or `;`.',
+  },
+  CODEX_WARM_RUNS: {
+    default: 'true',
+    description:
+      'One-shot codex runs use an ephemeral thread on the running codex app-server when their options allow (no output schema, no images); false: always `codex exec`.',
   },
   ACP_AGENTS: {
     default: '(presets only)',

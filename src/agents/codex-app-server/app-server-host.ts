@@ -108,6 +108,15 @@ export class AppServerHost {
     if (!this.isLoaded(threadId)) await this.resumeThread(threadId, settings)
   }
 
+  /**
+   * Ends the commands codex keeps running for the thread in the background (unified exec terminals outlive an
+   * interrupted turn). Experimental in codex 0.169, hence not in the generated method list.
+   */
+  async cleanBackgroundTerminals(threadId: string, timeoutMs?: number): Promise<void> {
+    const method = 'thread/backgroundTerminals/clean' as ClientMethod
+    await this.process.request(method, { threadId } as ParamsOf<ClientMethod>, timeoutMs)
+  }
+
   send<M extends ClientMethod>(method: M, params: ParamsOf<M>) {
     return this.process.send(method, params)
   }

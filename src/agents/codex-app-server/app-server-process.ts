@@ -251,7 +251,8 @@ export class AppServerProcess {
         title: null,
         version: this.options.clientVersion ?? '0.0.0',
       },
-      capabilities: null,
+      // experimentalApi: for thread/backgroundTerminals/clean (a one-shot run's commands end with the run)
+      capabilities: { experimentalApi: true, requestAttestation: false },
     }
     const answer = initializeResponse.safeParse(await peer.request('initialize', params, this.timeoutMs))
     if (!answer.success)
