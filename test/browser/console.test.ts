@@ -248,14 +248,17 @@ describe('web console with API_TOKENS', { timeout: 120_000 }, () => {
     const page = await context.newPage()
     const urls: string[] = []
     const streamAuth: (string | undefined)[] = []
+    let loggedIn = false
     page.on('request', (r) => {
       urls.push(r.url())
-      if (r.url().includes('/events')) streamAuth.push(r.headers().authorization)
+      // Streams opened before the token was typed (the inbox) are answered 401 and end.
+      if (loggedIn && r.url().includes('/events')) streamAuth.push(r.headers().authorization)
     })
     await page.goto(`${gw.url}/`)
     await page.getByLabel('API token').waitFor()
     await screenshot(page, 'login')
     await page.getByLabel('API token').fill('console-token-123')
+    loggedIn = true
     await page.getByRole('button', { name: 'Use this token' }).click()
     await poll(() => page.locator('#agent option').count()).toBeGreaterThan(0)
     mock.on('token run', { kind: 'text', text: 'streamed with a token' })
