@@ -617,6 +617,7 @@ export interface components {
         Approval: {
             by: string | null;
             changes: {
+                diff?: string;
                 kind: string;
                 path: string;
             }[] | null;
@@ -647,6 +648,7 @@ export interface components {
         ApprovalRequestedEvent: {
             approvalId: string;
             changes?: {
+                diff?: string;
                 kind: string;
                 path: string;
             }[];
@@ -826,6 +828,7 @@ export interface components {
         /** @description The `file_change` item. */
         FileChangeItem: {
             changes: {
+                diff?: string;
                 /** @enum {string} */
                 kind: "add" | "delete" | "update";
                 path: string;
