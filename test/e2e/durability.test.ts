@@ -83,7 +83,9 @@ describe('durable runs across server restarts (real processes)', () => {
 
   it('after SIGKILL, a new server records the running runs as interrupted (server_lost) and ends their processes', async () => {
     mock.setDefault({ kind: 'text', text: 'never', delayMs: 30_000 })
-    const { env, dir, workspace } = gatewayEnv(mock, { MAX_CONCURRENT_RUNS: '5' })
+    // One `codex exec` process group per run (the warm app-server path has no process of the run's own to
+    // outlive the server): this is what recovery must find and end.
+    const { env, dir, workspace } = gatewayEnv(mock, { MAX_CONCURRENT_RUNS: '5', CODEX_WARM_RUNS: 'false' })
     workspaces.push(workspace)
     const first = await start(env, dir)
     const runs = await Promise.all(

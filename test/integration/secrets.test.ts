@@ -107,9 +107,10 @@ describe('secrets never reach commands, events or agent files', () => {
       (f) => !f.includes(`${path.sep}bin${path.sep}`),
     )
     // codex's home, claude's and copilot's (under HOME) and gemini's.
-    const codexFiles = [gw.env.CODEX_HOME!, gw.env.HOME!, gw.env.GEMINI_CLI_HOME!].flatMap((d) =>
-      filesUnder(d),
-    )
+    // Not codex's own executables (a running app-server keeps links to its binary under tmp/arg0-linux).
+    const codexFiles = [gw.env.CODEX_HOME!, gw.env.HOME!, gw.env.GEMINI_CLI_HOME!]
+      .flatMap((d) => filesUnder(d))
+      .filter((f) => !f.includes(`${path.sep}tmp${path.sep}arg0-linux${path.sep}`))
     expect(dataFiles.some((f) => f.endsWith('.db'))).toBe(true)
     expect(codexFiles.some((f) => f.includes(`${path.sep}sessions${path.sep}`))).toBe(true)
     for (const file of [...dataFiles, ...codexFiles]) {
