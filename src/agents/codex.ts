@@ -62,7 +62,9 @@ export class CodexDriver implements SessionDriver {
       ...(options.runner ? { runner: options.runner } : {}),
       clientName: options.clientName ?? config.CODEX_CLIENT_NAME ?? 'agent-gateway',
       ...(options.clientVersion ? { clientVersion: options.clientVersion } : {}),
-      cwd: existsSync(config.WORKSPACE_DIR) ? config.WORKSPACE_DIR : os.tmpdir(),
+      // Not a workspace: the app-server serves every session and run (each thread has its own cwd), and
+      // nothing of it should look like a process a run or session left in its directory.
+      cwd: existsSync(config.DATA_DIR) ? config.DATA_DIR : os.tmpdir(),
       requestTimeoutMs: options.requestTimeoutMs ?? config.CODEX_REQUEST_TIMEOUT * 1000,
       ...(options.onStderr ? { onStderr: options.onStderr } : {}),
       ...(options.onUnknown ? { onUnknown: options.onUnknown } : {}),

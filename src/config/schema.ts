@@ -112,6 +112,7 @@ export const envSchema = z.object({
   SSE_KEEPALIVE_SECONDS: int(15, 1, maxTimerSeconds),
   APPROVAL_TIMEOUT_SECONDS: int(300, 1, maxTimerSeconds),
   MAX_QUEUED_TURNS: int(20, 0),
+  SESSION_IDLE_SECONDS: int(600, 0, maxTimerSeconds),
   CODEX_REQUEST_TIMEOUT: int(300, 1, maxTimerSeconds),
   CODEX_CLIENT_NAME: z.string().default('agent-gateway'),
   CODEX_LOG_LEVEL: optionalString,
@@ -250,6 +251,11 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
   MAX_QUEUED_TURNS: {
     default: '20',
     description: 'Turns one session may queue behind the running one (429 beyond).',
+  },
+  SESSION_IDLE_SECONDS: {
+    default: '600',
+    description:
+      'A session with no turn for this long is unloaded from its agent (threads, processes); its next turn resumes it. 0: never.',
   },
   CODEX_REQUEST_TIMEOUT: {
     default: '300',

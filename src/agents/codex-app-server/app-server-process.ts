@@ -170,7 +170,9 @@ export class AppServerProcess {
     if (!this.binary) throw new AppError('agent_not_installed', codexInstallHint)
     const spec: LaunchSpec = {
       command: this.binary,
-      args: ['app-server', ...codexProviderArgs(config)],
+      // A thread nobody is subscribed to is unloaded at once (default: kept for minutes): the gateway
+      // unsubscribes when a run ends or a session went idle (SESSION_IDLE_SECONDS), and resumes it when needed.
+      args: ['app-server', '-c', 'thread_unload_delay_secs=0', ...codexProviderArgs(config)],
       cwd: this.options.cwd,
       env: {
         ...baseChildEnv(serverEnv),
