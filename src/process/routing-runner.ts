@@ -1,0 +1,41 @@
+import { notStarted } from './not-started.js'
+import type { LaunchSpec, Leftover, ProcessRunner, RunnerInfo, RunningProcess } from './runner.js'
+
+/**
+ * The runner the gateway injects into its drivers: each launch goes where its `isolation` says, a local
+ * process group by default or a container when one is configured. Without a container runner, a container
+ * launch fails as `spawn_failed` (the API refuses such requests before they get here).
+ */
+export class RoutingRunner implements ProcessRunner {
+  readonly kind = 'local'
+
+  constructor(
+    readonly local: ProcessRunner,
+    readonly container: ProcessRunner | undefined,
+  ) {}
+
+  start(spec: LaunchSpec): RunningProcess {
+    if (spec.isolation === 'container') {
+      if (this.container) return this.container.start(spec)
+      return notStarted(
+        'container isolation is not configured on this server (CONTAINER_ENGINE, CONTAINER_IMAGE)',
+      )
+    }
+    return this.local.start(spec)
+  }
+
+  async reclaim(leftover?: Leftover): Promise<boolean> {
+    const local = await this.local.reclaim(leftover)
+    const container = leftover ? false : ((await this.container?.reclaim()) ?? false)
+    return local || container
+  }
+
+  async describe(): Promise<RunnerInfo> {
+    return this.local.describe()
+  }
+
+  /** The container engine, for /health and /v1/agents (null when containers are not configured). */
+  async containers(): Promise<RunnerInfo | null> {
+    return this.container ? this.container.describe() : null
+  }
+}
