@@ -32,6 +32,10 @@ const stringList = z
       .filter(Boolean),
   )
 
+/** `registry.example/name:tag`: a registry host (with a dot or a port, or localhost) before the first slash. */
+const fullyQualified = /^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+|[a-z0-9-]+:\d+)(:\d+)?\/[a-z0-9._\/-]+([:@][\w.:-]+)?$/i
+const imageName = z.string().regex(fullyQualified, 'expected a fully qualified image (registry/name:tag)')
+
 export const containerSettings = {
   CODEX_DOCKER_IMAGE: optionalString,
   LITELLM_BASE_URL: optionalString,
@@ -45,8 +49,8 @@ export const containerSettings = {
     .optional()
     .transform((v) => (v === undefined || v.trim() === '' ? 'bridge' : v.trim()))
     .pipe(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected none, host, bridge or a network name')),
-  CONTAINER_IMAGE: optionalString,
-  CONTAINER_IMAGES: stringList,
+  CONTAINER_IMAGE: optionalString.pipe(imageName.optional()),
+  CONTAINER_IMAGES: stringList.pipe(z.array(imageName)),
   CONTAINER_MEMORY: optionalString.pipe(
     z
       .string()

@@ -2,18 +2,19 @@ import path from 'node:path'
 import { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
 import type { GatewayContext } from '../http/context.js'
-import { LocalProcessRunner } from '../process/local-runner.js'
 import { SqliteStore } from '../store/sqlite.js'
 import { ActiveRuns } from './active-runs.js'
 import { ApprovalBroker } from './approvals.js'
 import { EventLog } from './event-log.js'
+import { createRunner, usesContainers } from './runners.js'
 import { RunManager } from './run-manager.js'
 import { SessionManager } from './session-manager.js'
 
 /** Builds the core: the store (crash recovery and retention run here), the agents, the run manager. */
 export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv): Promise<GatewayContext> {
   const store = new SqliteStore(path.join(config.DATA_DIR, 'agent-gateway.db'))
-  const registry = AgentRegistry.fromConfig(config, serverEnv, new LocalProcessRunner())
+  const runner = createRunner(config, serverEnv)
+  const registry = AgentRegistry.fromConfig(config, serverEnv, runner)
   const active = new ActiveRuns()
   const log = new EventLog(store)
   const runs = new RunManager(store, log, registry, config, active)
@@ -22,6 +23,8 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     sessions.refreshStatus(id),
   )
   sessions.approvals = approvals
+  // containers a crashed predecessor (same GATEWAY_INSTANCE) left are removed before anything starts
+  if (usesContainers(config)) await runner.reclaim()
   await runs.recover()
   await approvals.recover()
   await sessions.recover()

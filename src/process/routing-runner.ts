@@ -11,7 +11,7 @@ export class RoutingRunner implements ProcessRunner {
 
   constructor(
     readonly local: ProcessRunner,
-    readonly container: ProcessRunner | undefined,
+    readonly container?: ProcessRunner,
   ) {}
 
   start(spec: LaunchSpec): RunningProcess {
@@ -30,12 +30,10 @@ export class RoutingRunner implements ProcessRunner {
     return local || container
   }
 
+  /** Local processes, and the container engine when an image is configured (for /health and /v1/agents). */
   async describe(): Promise<RunnerInfo> {
-    return this.local.describe()
-  }
-
-  /** The container engine, for /health and /v1/agents (null when containers are not configured). */
-  async containers(): Promise<RunnerInfo | null> {
-    return this.container ? this.container.describe() : null
+    const local = await this.local.describe()
+    const container = this.container ? await this.container.describe() : null
+    return { ...local, container: container?.image ? container : null }
   }
 }

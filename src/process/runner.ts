@@ -102,6 +102,10 @@ export interface RunnerInfo {
   engine?: string
   version?: string | null
   available: boolean
+  /** The default image of a container runner (none: containers are not configured). */
+  image?: string | null
+  /** For a runner that also starts containers: that engine (null when not configured). */
+  container?: RunnerInfo | null
 }
 
 export interface ProcessRunner {

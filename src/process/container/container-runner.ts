@@ -31,6 +31,8 @@ const stderrTailChars = 4000
 export class ContainerProcessRunner implements ProcessRunner {
   readonly kind = 'container'
 
+  private described: { at: number; info: Promise<RunnerInfo> } | undefined
+
   constructor(readonly options: ContainerOptions) {}
 
   start(spec: LaunchSpec): RunningProcess {
@@ -120,10 +122,23 @@ export class ContainerProcessRunner implements ProcessRunner {
     return listed.stdout.split('\n').filter(Boolean)
   }
 
-  async describe(): Promise<RunnerInfo> {
+  /** The engine and its version (asked once a minute at most: /health must stay cheap). */
+  describe(): Promise<RunnerInfo> {
+    const now = Date.now()
+    if (!this.described || now - this.described.at > 60_000) this.described = { at: now, info: this.askEngine() }
+    return this.described.info
+  }
+
+  private async askEngine(): Promise<RunnerInfo> {
     const answer = await this.engine(['version', '--format', '{{.Client.Version}}'], 10_000)
     const version = answer.exitCode === 0 ? answer.stdout.trim() || null : null
-    return { kind: 'container', engine: this.options.engine, version, available: version !== null }
+    return {
+      kind: 'container',
+      engine: this.options.engine,
+      version,
+      available: version !== null,
+      image: this.options.image ?? null,
+    }
   }
 
   private engine(args: string[], timeoutMs?: number) {
