@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import type { Config } from '../config/load.js'
-import type { SandboxMode } from '../config/schema.js'
-import { AppError } from '../core/errors.js'
 import { localRunner } from '../process/local-runner.js'
 import type { ProcessRunner } from '../process/runner.js'
+import { AppError } from '../protocol/errors.js'
 import type { AgentEvent } from '../protocol/events.js'
+import type { SandboxMode } from '../protocol/policies.js'
+import { runNotStarted } from '../protocol/run-completed.js'
 import { type ClaudeThread, claudeArgs, claudeEnv } from './claude/command.js'
 import {
   claudeAuthHint,
@@ -16,7 +17,6 @@ import { ClaudeSession } from './claude/session.js'
 import { createClaudeMapper } from './claude/stream-events.js'
 import { cliStatus } from './cli-status.js'
 import { readCliVersion } from './cli-version.js'
-import { notStarted } from './codex-exec.js'
 import type { AgentStatus, RunRequest } from './driver.js'
 import { runProcess } from './process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
@@ -113,7 +113,7 @@ export class ClaudeDriver implements SessionDriver {
   private async *execute(spec: ClaudeProcessSpec, signal: AbortSignal): AsyncGenerator<AgentEvent> {
     if (!this.binary) {
       yield { type: 'run.started', agent: this.id }
-      yield notStarted(claudeInstallHint)
+      yield runNotStarted(claudeInstallHint)
       return
     }
     yield* runProcess(

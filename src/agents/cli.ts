@@ -4,9 +4,9 @@ import { baseChildEnv } from '../process/child-env.js'
 import { localRunner } from '../process/local-runner.js'
 import type { ProcessRunner } from '../process/runner.js'
 import type { AgentEvent } from '../protocol/events.js'
+import { runNotStarted } from '../protocol/run-completed.js'
 import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
 import { findOnPath, resolveCodexBinary } from './codex-binary.js'
-import { notStarted } from './codex-exec.js'
 import type { AgentDriver, AgentStatus, RunRequest } from './driver.js'
 import { runProcess } from './process-run.js'
 
@@ -70,7 +70,7 @@ export class CliDriver implements AgentDriver {
     const binary = raw ? this.resolve(raw.cli) : null
     if (!raw || !binary) {
       yield { type: 'run.started', agent: this.id }
-      yield notStarted(raw ? `${raw.cli}: not installed` : 'the cli driver needs a command (raw)')
+      yield runNotStarted(raw ? `${raw.cli}: not installed` : 'the cli driver needs a command (raw)')
       return
     }
     const isCodex = raw.cli === 'codex'

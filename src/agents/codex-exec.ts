@@ -3,6 +3,7 @@ import { baseChildEnv } from '../process/child-env.js'
 import { localRunner } from '../process/local-runner.js'
 import { type ProcessRunner, stagedPath } from '../process/runner.js'
 import type { AgentEvent } from '../protocol/events.js'
+import { runNotStarted } from '../protocol/run-completed.js'
 import { cliStatus } from './cli-status.js'
 import { readCliVersion } from './cli-version.js'
 import { createCodexExecMapper } from './codex/exec-events.js'
@@ -69,7 +70,7 @@ export class CodexExecDriver implements AgentDriver {
   async *run(req: RunRequest, signal: AbortSignal): AsyncGenerator<AgentEvent> {
     if (!this.binary) {
       yield { type: 'run.started', agent: this.id }
-      yield notStarted(codexInstallHint)
+      yield runNotStarted(codexInstallHint)
       return
     }
     const schema = req.outputSchema
@@ -93,18 +94,5 @@ export class CodexExecDriver implements AgentDriver {
       },
       signal,
     )
-  }
-}
-
-export function notStarted(error: string): AgentEvent {
-  return {
-    type: 'run.completed',
-    status: 'failed',
-    exitCode: null,
-    signal: null,
-    reason: 'spawn_failed',
-    finalResponse: null,
-    usage: null,
-    error,
   }
 }

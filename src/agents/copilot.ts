@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import type { Config } from '../config/load.js'
-import type { SandboxMode } from '../config/schema.js'
-import { AppError } from '../core/errors.js'
 import { localRunner } from '../process/local-runner.js'
 import type { ProcessRunner } from '../process/runner.js'
+import { AppError } from '../protocol/errors.js'
 import type { AgentEvent } from '../protocol/events.js'
+import type { SandboxMode } from '../protocol/policies.js'
+import { runNotStarted } from '../protocol/run-completed.js'
 import { cliStatus } from './cli-status.js'
 import { readCliVersion } from './cli-version.js'
-import { notStarted } from './codex-exec.js'
 import { type CopilotInvocation, copilotArgs } from './copilot/args.js'
 import { resolveCopilotBinary } from './copilot/binary.js'
 import { copilotAuthHint, copilotEnv, copilotHasCredentials, copilotInstallHint } from './copilot/env.js'
@@ -106,7 +106,7 @@ export class CopilotDriver implements SessionDriver {
   async *execute(exec: CopilotExecution, signal: AbortSignal): AsyncGenerator<AgentEvent> {
     if (!this.binary) {
       yield { type: 'run.started', agent: this.id }
-      yield notStarted(copilotInstallHint)
+      yield runNotStarted(copilotInstallHint)
       return
     }
     const giveUp = new AbortController()

@@ -1,5 +1,5 @@
-import type { SandboxMode } from '../config/schema.js'
 import type { AgentEvent } from '../protocol/events.js'
+import type { SandboxMode } from '../protocol/policies.js'
 
 /**
  * The one interface every agent integration implements (codex-exec, codex app-server, claude, gemini,

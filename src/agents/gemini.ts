@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import type { Config } from '../config/load.js'
-import { AppError } from '../core/errors.js'
 import { baseChildEnv } from '../process/child-env.js'
 import { localRunner } from '../process/local-runner.js'
 import type { ProcessRunner } from '../process/runner.js'
+import { AppError } from '../protocol/errors.js'
 import type { AgentEvent } from '../protocol/events.js'
+import { runNotStarted } from '../protocol/run-completed.js'
 import { cliStatus } from './cli-status.js'
 import { readCliVersion } from './cli-version.js'
-import { notStarted } from './codex-exec.js'
 import type { AgentStatus, RunRequest } from './driver.js'
 import { chatExists, ensureGeminiSettings, geminiHome } from './gemini/home.js'
 import { approvalArgs, defaultGeminiSandbox } from './gemini/permissions.js'
@@ -99,7 +99,7 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
   ): AsyncGenerator<AgentEvent> {
     if (!this.binary) {
       yield { type: 'run.started', agent: this.id }
-      yield notStarted(geminiInstallHint)
+      yield runNotStarted(geminiInstallHint)
       return
     }
     this.settingsReady ??= ensureGeminiSettings(this.home)
@@ -108,7 +108,7 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
     } catch (error) {
       this.settingsReady = undefined
       yield { type: 'run.started', agent: this.id }
-      yield notStarted(`cannot write Gemini settings under ${this.home}: ${(error as Error).message}`)
+      yield runNotStarted(`cannot write Gemini settings under ${this.home}: ${(error as Error).message}`)
       return
     }
     yield* runProcess(

@@ -1,7 +1,8 @@
 import { readLines, readText } from '../process/lines.js'
 import type { LaunchSpec, ProcessOutcome, ProcessRunner } from '../process/runner.js'
 import type { AgentEvent } from '../protocol/events.js'
-import type { EndReason, Usage } from '../protocol/outcome.js'
+import type { Usage } from '../protocol/outcome.js'
+import { runCompletedAfter } from '../protocol/run-completed.js'
 import { AsyncQueue } from '../util/async-queue.js'
 
 /** Maps one agent's stdout lines to normalized events and remembers what the outcome needs. */
@@ -76,43 +77,12 @@ export async function* runProcess(spec: ProcessRunSpec, signal: AbortSignal): As
 
 function completion(outcome: ProcessOutcome, mapper: LineMapper | undefined, stderrTail: string): AgentEvent {
   const failure = mapper?.failure() ?? null
-  const status = runStatusOf(outcome.reason, outcome.exitCode === 0 && !failure)
-  const error =
-    status === 'succeeded'
-      ? undefined
-      : (outcome.error ??
-        failure ??
-        mapper?.lastError?.() ??
-        (lastLines(stderrTail) || `process ended: ${outcome.reason}`))
-  return {
-    type: 'run.completed',
-    status,
-    exitCode: outcome.exitCode,
-    signal: outcome.signal,
-    reason: outcome.reason,
+  return runCompletedAfter(outcome, {
+    ok: outcome.exitCode === 0 && !failure,
     finalResponse: mapper?.finalResponse() ?? null,
     usage: mapper?.usage() ?? null,
-    ...(error ? { error } : {}),
-  }
+    error: outcome.error ?? failure ?? mapper?.lastError?.() ?? (lastLines(stderrTail) || undefined),
+  })
 }
 
 const lastLines = (text: string) => text.trim().split('\n').slice(-5).join('\n')
-
-/** A run's status from why its process ended; `ok` says whether a process that exited succeeded. */
-export function runStatusOf(reason: EndReason, ok: boolean): RunCompletedStatus {
-  switch (reason) {
-    case 'exited':
-      return ok ? 'succeeded' : 'failed'
-    case 'timed_out':
-      return 'timed_out'
-    case 'shutdown':
-    case 'server_lost':
-      return 'interrupted'
-    case 'spawn_failed':
-      return 'failed'
-    default:
-      return 'cancelled'
-  }
-}
-
-type RunCompletedStatus = Extract<AgentEvent, { type: 'run.completed' }>['status']

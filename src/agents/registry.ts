@@ -1,7 +1,7 @@
 import type { Config } from '../config/load.js'
-import { AppError } from '../core/errors.js'
 import { localRunner } from '../process/local-runner.js'
 import type { ProcessRunner } from '../process/runner.js'
+import { AppError } from '../protocol/errors.js'
 import { AcpDriver } from './acp.js'
 import { ClaudeDriver } from './claude.js'
 import { CliDriver } from './cli.js'

@@ -1,13 +1,12 @@
-import type { SandboxMode } from '../config/schema.js'
 import type { AgentEvent } from '../protocol/events.js'
+import type { ApprovalDecision, ApprovalKind, ApprovalPolicy, SandboxMode } from '../protocol/policies.js'
 import type { AgentDriver } from './driver.js'
 
 /**
  * Persistent sessions (DESIGN.md section 2: `openSession`): a session is the agent's own thread. Drivers that
  * support them implement SessionDriver; the core (SessionManager) stores and streams what they yield.
  */
-export type ApprovalPolicy = 'untrusted' | 'on-request' | 'on-failure' | 'never'
-export type ApprovalDecision = 'accept' | 'accept_for_session' | 'decline' | 'cancel'
+export type { ApprovalDecision, ApprovalPolicy }
 
 export interface SessionRequest {
   /** Absolute and already confined to a workspace root. */
@@ -22,7 +21,7 @@ export type TurnInput = { type: 'text'; text: string }[]
 
 /** What the agent asks permission for; the core turns it into a stored approval and an event. */
 export interface ApprovalAsk {
-  kind: 'command' | 'file_change' | 'permission'
+  kind: ApprovalKind
   command?: string
   cwd?: string
   changes?: { path: string; kind: string }[]

@@ -33,7 +33,8 @@ const stringList = z
   )
 
 /** `registry.example/name:tag`: a registry host (with a dot or a port, or localhost) before the first slash. */
-const fullyQualified = /^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+|[a-z0-9-]+:\d+)(:\d+)?\/[a-z0-9._\/-]+([:@][\w.:-]+)?$/i
+const fullyQualified =
+  /^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+|[a-z0-9-]+:\d+)(:\d+)?\/[a-z0-9._/-]+([:@][\w.:-]+)?$/i
 const imageName = z.string().regex(fullyQualified, 'expected a fully qualified image (registry/name:tag)')
 
 export const containerSettings = {

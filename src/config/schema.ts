@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { sandboxMode } from '../protocol/policies.js'
 import { containerSettingDocs, containerSettings } from './container-settings.js'
 
 /**
@@ -64,9 +65,6 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
-
-export const sandboxMode = z.enum(['read-only', 'workspace-write', 'danger-full-access'])
-export type SandboxMode = z.infer<typeof sandboxMode>
 
 export const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),

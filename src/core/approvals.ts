@@ -1,7 +1,7 @@
 import type { ApprovalAsk, ApprovalDecision } from '../agents/session.js'
+import { AppError } from '../protocol/errors.js'
 import type { Approval } from '../protocol/sessions.js'
 import type { Store } from '../store/store.js'
-import { AppError } from './errors.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 

@@ -1,13 +1,13 @@
 import path from 'node:path'
 import { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
-import type { GatewayContext } from '../http/context.js'
 import { SqliteStore } from '../store/sqlite.js'
 import { ActiveRuns } from './active-runs.js'
 import { ApprovalBroker } from './approvals.js'
+import type { GatewayContext } from './context.js'
 import { EventLog } from './event-log.js'
-import { createRunner, usesContainers } from './runners.js'
 import { RunManager } from './run-manager.js'
+import { createRunner, usesContainers } from './runners.js'
 import { SessionManager } from './session-manager.js'
 
 /** Builds the core: the store (crash recovery and retention run here), the agents, the run manager. */

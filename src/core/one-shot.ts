@@ -1,9 +1,7 @@
 import type { AgentDriver, RunRequest } from '../agents/driver.js'
-import type { AgentEvent } from '../protocol/events.js'
+import { AppError } from '../protocol/errors.js'
+import type { AgentEvent, RunCompletedEvent } from '../protocol/events.js'
 import type { ActiveRuns } from './active-runs.js'
-import { AppError } from './errors.js'
-
-export type RunCompleted = Extract<AgentEvent, { type: 'run.completed' }>
 
 /** Refuses early with 503 when the agent is not installed or has no credentials, saying what to do. */
 export async function ensureReady(driver: AgentDriver): Promise<void> {
@@ -41,10 +39,10 @@ export async function runToCompletion(
   req: RunRequest,
   active: ActiveRuns,
   parent?: AbortSignal,
-): Promise<{ events: AgentEvent[]; completed: RunCompleted }> {
+): Promise<{ events: AgentEvent[]; completed: RunCompletedEvent }> {
   const events: AgentEvent[] = []
   for await (const ev of streamRun(driver, req, active, parent)) events.push(ev)
-  const completed = events.findLast((e): e is RunCompleted => e.type === 'run.completed')
+  const completed = events.findLast((e): e is RunCompletedEvent => e.type === 'run.completed')
   if (!completed) throw new AppError('internal', `${driver.id} ended without a run.completed event`)
   return { events, completed }
 }

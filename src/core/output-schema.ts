@@ -1,9 +1,8 @@
 import { Ajv, type ErrorObject } from 'ajv'
-import type { AgentEvent } from '../protocol/events.js'
-import { AppError } from './errors.js'
+import { AppError } from '../protocol/errors.js'
+import type { RunCompletedEvent } from '../protocol/events.js'
 
-type RunCompleted = Extract<AgentEvent, { type: 'run.completed' }>
-export type OutputValidator = (completed: RunCompleted) => RunCompleted
+export type OutputValidator = (completed: RunCompletedEvent) => RunCompletedEvent
 
 const ajv = new Ajv({ allErrors: true, strict: false })
 

@@ -2,18 +2,17 @@ import type { AgentDriver, RunRequest } from '../agents/driver.js'
 import type { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
 import { checkRunArgs, checkRunEnv } from '../process/policy.js'
-import type { AgentEvent, StoredEvent } from '../protocol/events.js'
+import { AppError } from '../protocol/errors.js'
+import { type AgentEvent, assertNever, type RunCompletedEvent, type StoredEvent } from '../protocol/events.js'
+import { runCompletedWithout } from '../protocol/run-completed.js'
 import { queuedRun, type Run, type RunRequestFields, terminalStatuses } from '../protocol/runs.js'
 import type { RunFilter, Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
-import { AppError } from './errors.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
 import { compileOutputSchema, type OutputValidator } from './output-schema.js'
 import { resolveCwd } from './workspace.js'
-
-type RunCompleted = Extract<AgentEvent, { type: 'run.completed' }>
 
 interface Pending {
   run: Run
@@ -51,16 +50,12 @@ export class RunManager {
     const left = await this.store.unfinishedRuns()
     for (const run of left) {
       if (run.pid && run.command) await this.registry.runner.reclaim({ pid: run.pid, command: run.command })
-      const completed: RunCompleted = {
-        type: 'run.completed',
-        status: 'interrupted',
-        exitCode: null,
-        signal: null,
-        reason: 'server_lost',
-        finalResponse: run.finalResponse,
-        usage: run.usage,
-        error: 'the server stopped before this run finished',
-      }
+      const completed = runCompletedWithout(
+        'interrupted',
+        'server_lost',
+        'the server stopped before this run finished',
+        run,
+      )
       await this.store.updateRun(run.id, this.terminalPatch(completed))
       await this.log.append(run.id, completed)
     }
@@ -227,19 +222,10 @@ export class RunManager {
     if (index === -1) return
     this.queue.splice(index, 1)
     const reason = pending.controller.signal.reason === 'shutdown' ? 'shutdown' : 'cancelled'
-    const completed: RunCompleted = {
-      type: 'run.completed',
-      status: reason === 'shutdown' ? 'interrupted' : 'cancelled',
-      exitCode: null,
-      signal: null,
-      reason,
-      finalResponse: null,
-      usage: null,
-      error:
-        reason === 'shutdown'
-          ? 'the server shut down before this run started'
-          : 'cancelled before it started',
-    }
+    const completed =
+      reason === 'shutdown'
+        ? runCompletedWithout('interrupted', reason, 'the server shut down before this run started')
+        : runCompletedWithout('cancelled', reason, 'cancelled before it started')
     void this.finish(pending, completed).finally(() => this.settle(pending))
   }
 
@@ -250,22 +236,14 @@ export class RunManager {
   }
 
   private async execute(p: Pending): Promise<void> {
-    let completed: RunCompleted | undefined
+    let completed: RunCompletedEvent | undefined
     try {
       for await (const ev of p.driver.run(p.req, p.controller.signal)) {
         if (ev.type === 'run.completed') {
           completed = ev
           break
         }
-        if (ev.type === 'run.started')
-          await this.store.updateRun(p.run.id, {
-            status: 'running',
-            startedAt: new Date().toISOString(),
-            pid: ev.pid ?? null,
-            command: ev.command ?? null,
-          })
-        if (ev.type === 'agent.session')
-          await this.store.updateRun(p.run.id, { agentSessionId: ev.agentSessionId })
+        await this.record(p.run.id, ev)
         await this.log.append(p.run.id, ev)
       }
     } catch (err) {
@@ -274,13 +252,44 @@ export class RunManager {
     await this.finish(p, completed ?? failed(`${p.driver.id} ended without a run.completed event`))
   }
 
-  private async finish(p: Pending, completed: RunCompleted): Promise<void> {
+  /** What an event changes on the stored run (besides being appended to its events). */
+  private async record(runId: string, ev: Exclude<AgentEvent, RunCompletedEvent>): Promise<void> {
+    switch (ev.type) {
+      case 'run.started':
+        return this.store.updateRun(runId, {
+          status: 'running',
+          startedAt: new Date().toISOString(),
+          pid: ev.pid ?? null,
+          command: ev.command ?? null,
+        })
+      case 'agent.session':
+        return this.store.updateRun(runId, { agentSessionId: ev.agentSessionId })
+      case 'run.queued':
+      case 'turn.started':
+      case 'turn.completed':
+      case 'turn.failed':
+      case 'session.status':
+      case 'item.started':
+      case 'item.updated':
+      case 'item.completed':
+      case 'item.delta':
+      case 'approval.requested':
+      case 'approval.resolved':
+      case 'output':
+      case 'agent.raw':
+        return
+      default:
+        return assertNever(ev, 'event type')
+    }
+  }
+
+  private async finish(p: Pending, completed: RunCompletedEvent): Promise<void> {
     const checked = p.validate && completed.status === 'succeeded' ? p.validate(completed) : completed
     await this.store.updateRun(p.run.id, this.terminalPatch(checked))
     await this.log.append(p.run.id, checked)
   }
 
-  private terminalPatch(c: RunCompleted): Partial<Run> {
+  private terminalPatch(c: RunCompletedEvent): Partial<Run> {
     return {
       status: c.status,
       finishedAt: new Date().toISOString(),
@@ -295,15 +304,4 @@ export class RunManager {
   }
 }
 
-function failed(error: string): RunCompleted {
-  return {
-    type: 'run.completed',
-    status: 'failed',
-    exitCode: null,
-    signal: null,
-    reason: 'exited',
-    finalResponse: null,
-    usage: null,
-    error,
-  }
-}
+const failed = (error: string) => runCompletedWithout('failed', 'exited', error)

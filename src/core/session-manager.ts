@@ -9,14 +9,14 @@ import {
   type TurnInput,
 } from '../agents/session.js'
 import type { Config } from '../config/load.js'
-import type { SandboxMode } from '../config/schema.js'
-import type { AgentEvent, StoredEvent } from '../protocol/events.js'
+import { AppError } from '../protocol/errors.js'
+import { type AgentEvent, assertNever, type StoredEvent } from '../protocol/events.js'
 import type { Item } from '../protocol/items.js'
+import type { SandboxMode } from '../protocol/policies.js'
 import type { Session, Turn } from '../protocol/sessions.js'
 import type { SessionFilter, Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
-import { AppError } from './errors.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
@@ -287,19 +287,39 @@ export class SessionManager {
     let ended: Partial<Turn> = { status: 'failed', error: 'the agent ended the turn without a result' }
     try {
       for await (const raw of live.agent.turn(turn.input, controller.signal)) {
-        // The manager owns the session state; the agent's own status changes only trigger a recompute.
-        if (raw.type === 'session.status') {
-          await this.refreshStatus(id)
-          continue
+        switch (raw.type) {
+          case 'session.status':
+            // The manager owns the session state; the agent's own status changes only trigger a recompute.
+            await this.refreshStatus(id)
+            continue
+          case 'turn.started':
+            if (raw.turnId) await this.store.updateTurn(turn.id, { agentTurnId: raw.turnId })
+            break
+          case 'item.completed':
+            if (raw.item.type === 'agent_message') finalResponse = raw.item.text
+            break
+          case 'turn.completed':
+            ended = { status: raw.status ?? 'completed', usage: raw.usage, error: null }
+            break
+          case 'turn.failed':
+            ended = { status: 'failed', error: raw.error }
+            break
+          case 'run.queued':
+          case 'run.started':
+          case 'agent.session':
+          case 'run.completed':
+          case 'item.started':
+          case 'item.updated':
+          case 'item.delta':
+          case 'approval.requested':
+          case 'approval.resolved':
+          case 'output':
+          case 'agent.raw':
+            break
+          default:
+            assertNever(raw, 'event type')
         }
-        const ev = withTurnId(raw, turn.id)
-        if (ev.type === 'turn.started' && raw.type === 'turn.started' && raw.turnId)
-          await this.store.updateTurn(turn.id, { agentTurnId: raw.turnId })
-        if (ev.type === 'item.completed' && ev.item.type === 'agent_message') finalResponse = ev.item.text
-        if (ev.type === 'turn.completed')
-          ended = { status: ev.status ?? 'completed', usage: ev.usage, error: null }
-        if (ev.type === 'turn.failed') ended = { status: 'failed', error: ev.error }
-        await this.log.append(id, ev)
+        await this.log.append(id, withTurnId(raw, turn.id))
       }
     } catch (err) {
       ended = { status: 'failed', error: `driver error: ${(err as Error).message}` }

@@ -1,6 +1,6 @@
 import { realpathSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { AppError } from './errors.js'
+import { AppError } from '../protocol/errors.js'
 
 /**
  * Resolves a requested working directory (or, with allowFiles, a file) and confines it to the workspace roots. Symlinks are resolved

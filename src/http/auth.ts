@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { AppError } from '../core/errors.js'
+import { AppError } from '../protocol/errors.js'
 
 /** Paths anyone may call: liveness only, no agent work. */
 const open = new Set(['/health'])

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
-import { AppError, type ErrorCode } from '../core/errors.js'
+import { AppError, type ErrorCode, errorRegistry } from '../protocol/errors.js'
 
 /** Which body shape a route's errors take: the native /v1 one, or a seed system's own. */
 export type ErrorShape = 'v1' | 'codex-api-plan' | 'plain' | 'fastapi'
@@ -40,9 +40,7 @@ export function toAppError(err: unknown): AppError {
 }
 
 function messageFor(code: ErrorCode, e: FastifyError): string {
-  if (code === 'body_too_large') return 'request body is larger than BODY_LIMIT_BYTES allows'
-  if (code === 'unsupported_media_type') return 'send the body as application/json'
-  return `malformed JSON body: ${e.message}`
+  return code === 'invalid_request' ? `malformed JSON body: ${e.message}` : errorRegistry[code].message
 }
 
 export function errorBody(err: AppError, shape: ErrorShape, provider?: string): unknown {

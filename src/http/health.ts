@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs'
 import type { FastifyPluginAsync } from 'fastify'
-import type { GatewayContext } from './context.js'
+import type { GatewayContext } from '../core/context.js'
 
 /** GET /health: liveness plus readiness of the agents and the store. Open without a token. */
 export function healthRoutes(ctx: GatewayContext): FastifyPluginAsync {

@@ -2,9 +2,9 @@ import { mkdirSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { ConfigError } from '../config/config-error.js'
 import { type Config, isLoopbackHost, loadConfig } from '../config/load.js'
+import type { GatewayContext } from '../core/context.js'
 import { createGateway, stopGateway } from '../core/gateway.js'
 import { buildApp } from './app.js'
-import type { GatewayContext } from './context.js'
 
 export interface RunningServer {
   app: FastifyInstance

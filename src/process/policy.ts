@@ -1,4 +1,4 @@
-import { AppError } from '../core/errors.js'
+import { AppError } from '../protocol/errors.js'
 
 /**
  * What a request may pass to a CLI through POST /run. Agents execute commands, so anything that widens

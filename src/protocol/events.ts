@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { item } from './items.js'
-import { endReason, usage } from './outcome.js'
+import { endReason, runEndStatus, usage } from './outcome.js'
+import { approvalChange, approvalDecision, approvalKind, sessionState } from './policies.js'
 
 /**
  * The normalized event model: one union keyed on `type`, shared by every layer.
@@ -26,7 +27,7 @@ export const agentSession = z.object({
 /** The run ended; the outcome is data. */
 export const runCompleted = z.object({
   type: z.literal('run.completed'),
-  status: z.enum(['succeeded', 'failed', 'cancelled', 'timed_out', 'interrupted']),
+  status: runEndStatus,
   exitCode: z.number().int().nullable(),
   signal: z.string().nullable(),
   reason: endReason,
@@ -54,7 +55,7 @@ export const turnFailed = z.object({
 /** A session changed state (idle, running, waiting_for_approval, archived). */
 export const sessionStatus = z.object({
   type: z.literal('session.status'),
-  status: z.enum(['idle', 'running', 'waiting_for_approval', 'archived']),
+  status: sessionState,
 })
 /** An item began (for example a command started running). */
 export const itemStarted = z.object({ type: z.literal('item.started'), item })
@@ -68,18 +69,18 @@ export const itemDelta = z.object({ type: z.literal('item.delta'), itemId: z.str
 export const approvalRequested = z.object({
   type: z.literal('approval.requested'),
   approvalId: z.string(),
-  kind: z.enum(['command', 'file_change', 'permission']),
+  kind: approvalKind,
   command: z.string().optional(),
   cwd: z.string().optional(),
-  changes: z.array(z.object({ path: z.string(), kind: z.string() })).optional(),
+  changes: z.array(approvalChange).optional(),
   reason: z.string().optional(),
-  options: z.array(z.enum(['accept', 'accept_for_session', 'decline', 'cancel'])),
+  options: z.array(approvalDecision),
 })
 /** An approval was answered (by a client, or by the timeout). */
 export const approvalResolved = z.object({
   type: z.literal('approval.resolved'),
   approvalId: z.string(),
-  decision: z.enum(['accept', 'accept_for_session', 'decline', 'cancel']),
+  decision: approvalDecision,
   by: z.string(),
 })
 /** Raw process output of a plain `cli` run. */
@@ -111,6 +112,33 @@ export const agentEvent = z.discriminatedUnion('type', [
 ])
 export type AgentEvent = z.infer<typeof agentEvent>
 export type AgentEventType = AgentEvent['type']
+/** Every event type, in the union's order (the event reference and OpenAPI list them). */
+export const agentEventTypes = agentEvent.options.map((o) => o.shape.type.value) as AgentEventType[]
+
+export type RunQueuedEvent = z.infer<typeof runQueued>
+export type RunStartedEvent = z.infer<typeof runStarted>
+export type AgentSessionEvent = z.infer<typeof agentSession>
+export type RunCompletedEvent = z.infer<typeof runCompleted>
+export type TurnStartedEvent = z.infer<typeof turnStarted>
+export type TurnCompletedEvent = z.infer<typeof turnCompleted>
+export type TurnFailedEvent = z.infer<typeof turnFailed>
+export type SessionStatusEvent = z.infer<typeof sessionStatus>
+export type ItemStartedEvent = z.infer<typeof itemStarted>
+export type ItemUpdatedEvent = z.infer<typeof itemUpdated>
+export type ItemCompletedEvent = z.infer<typeof itemCompleted>
+export type ItemDeltaEvent = z.infer<typeof itemDelta>
+export type ApprovalRequestedEvent = z.infer<typeof approvalRequested>
+export type ApprovalResolvedEvent = z.infer<typeof approvalResolved>
+export type OutputEvent = z.infer<typeof output>
+export type AgentRawEvent = z.infer<typeof agentRaw>
+
+/**
+ * The default branch of every switch over `event.type`: a new event type makes each such switch fail to
+ * compile until it is handled.
+ */
+export function assertNever(value: never, what = 'value'): never {
+  throw new Error(`unhandled ${what}: ${JSON.stringify(value)}`)
+}
 
 /** An event as stored and sent: stamped with its position and time. */
 export const storedEventMeta = z.object({

@@ -13,15 +13,11 @@ export const endReason = z.enum([
 ])
 export type EndReason = z.infer<typeof endReason>
 
-export const runStatus = z.enum([
-  'queued',
-  'running',
-  'succeeded',
-  'failed',
-  'cancelled',
-  'timed_out',
-  'interrupted',
-])
+/** How a run ended. */
+export const runEndStatus = z.enum(['succeeded', 'failed', 'cancelled', 'timed_out', 'interrupted'])
+export type RunEndStatus = z.infer<typeof runEndStatus>
+
+export const runStatus = z.enum(['queued', 'running', ...runEndStatus.options])
 export type RunStatus = z.infer<typeof runStatus>
 
 export const usage = z.object({

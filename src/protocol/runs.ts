@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import { sandboxMode } from '../config/schema.js'
-import { endReason, runStatus, usage } from './outcome.js'
+import { endReason, runEndStatus, runStatus, usage } from './outcome.js'
+import { sandboxMode } from './policies.js'
 
 /** The durable run resource of the /v1 API. */
 export const runRequestFields = z.object({
@@ -51,7 +51,7 @@ export const run = z.object({
 })
 export type Run = z.infer<typeof run>
 
-export const terminalStatuses = new Set(['succeeded', 'failed', 'cancelled', 'timed_out', 'interrupted'])
+export const terminalStatuses: ReadonlySet<string> = new Set(runEndStatus.options)
 
 /** A new run as accepted: queued, no outcome yet. */
 export function queuedRun(id: string, agent: string, request: Run['request'], createdAt: string): Run {

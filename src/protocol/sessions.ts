@@ -1,11 +1,15 @@
 import { z } from 'zod'
-import { sandboxMode } from '../config/schema.js'
 import { usage } from './outcome.js'
+import {
+  approvalChange,
+  approvalDecision,
+  approvalKind,
+  approvalPolicy,
+  sandboxMode,
+  sessionState,
+} from './policies.js'
 
 /** Sessions, turns and approvals: the durable resources of the /v1 session API. */
-export const approvalPolicy = z.enum(['untrusted', 'on-request', 'on-failure', 'never'])
-export const approvalDecision = z.enum(['accept', 'accept_for_session', 'decline', 'cancel'])
-export const sessionState = z.enum(['idle', 'running', 'waiting_for_approval', 'archived'])
 export const turnInput = z.array(z.object({ type: z.literal('text'), text: z.string().min(1) })).min(1)
 
 export const session = z.object({
@@ -46,10 +50,10 @@ export const approval = z.object({
   id: z.string(),
   sessionId: z.string(),
   turnId: z.string().nullable(),
-  kind: z.enum(['command', 'file_change', 'permission']),
+  kind: approvalKind,
   command: z.string().nullable(),
   cwd: z.string().nullable(),
-  changes: z.array(z.object({ path: z.string(), kind: z.string() })).nullable(),
+  changes: z.array(approvalChange).nullable(),
   reason: z.string().nullable(),
   options: z.array(approvalDecision),
   state: z.enum(['pending', 'resolved']),

@@ -3,9 +3,9 @@ import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load.js'
+import type { GatewayContext } from '../../src/core/context.js'
 import { createGateway, stopGateway } from '../../src/core/gateway.js'
 import { buildApp } from '../../src/http/app.js'
-import type { GatewayContext } from '../../src/http/context.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 let app: FastifyInstance | undefined

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { AppError } from '../../src/core/errors.js'
 import { checkRunArgs, checkRunEnv } from '../../src/process/policy.js'
+import { AppError } from '../../src/protocol/errors.js'
 
 function refusal(fn: () => void): AppError {
   try {

@@ -1,8 +1,8 @@
 import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { AppError } from '../../src/core/errors.js'
 import { resolveCwd } from '../../src/core/workspace.js'
+import { AppError } from '../../src/protocol/errors.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 let base: string

@@ -5,7 +5,7 @@ import type {
   RequestPermissionRequest,
   RequestPermissionResponse,
 } from '@agentclientprotocol/sdk'
-import { AppError } from '../../core/errors.js'
+import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import type { AgentSession, ApprovalDecision, SessionHooks, TurnInput } from '../session.js'
 import type { AcpPeer, AcpProcess } from './acp-process.js'

@@ -1,6 +1,6 @@
 import type { ProcessOutcome } from '../../process/runner.js'
 import type { AgentEvent } from '../../protocol/events.js'
-import { runStatusOf } from '../process-run.js'
+import { runCompletedAfter } from '../../protocol/run-completed.js'
 
 export interface OneShotTurn {
   ok: boolean
@@ -20,17 +20,10 @@ export function acpRunCompleted(real: ProcessOutcome, turn: OneShotTurn): AgentE
   const outcome: ProcessOutcome = turn.endedByAgent
     ? { ...real, exitCode: turn.ok ? 0 : 1, signal: null, reason: 'exited' }
     : real
-  const status = runStatusOf(outcome.reason, turn.ok)
-  const error =
-    status === 'succeeded' ? undefined : (outcome.error ?? turn.error ?? `process ended: ${outcome.reason}`)
-  return {
-    type: 'run.completed',
-    status,
-    exitCode: outcome.exitCode,
-    signal: outcome.signal,
-    reason: outcome.reason,
+  return runCompletedAfter(outcome, {
+    ok: turn.ok,
     finalResponse: turn.finalResponse,
     usage: null,
-    ...(error ? { error } : {}),
-  }
+    error: outcome.error ?? turn.error ?? undefined,
+  })
 }

@@ -1,6 +1,6 @@
 import type { Config } from '../../config/load.js'
-import type { SandboxMode } from '../../config/schema.js'
 import { baseChildEnv } from '../../process/child-env.js'
+import type { SandboxMode } from '../../protocol/policies.js'
 import { permissionArgs, permissionEnv } from './permissions.js'
 
 /** Which conversation a `claude -p` process continues. */

@@ -1,4 +1,4 @@
-import type { SandboxMode } from '../../config/schema.js'
+import type { SandboxMode } from '../../protocol/policies.js'
 
 /**
  * The gateway's sandbox modes as Claude Code permission modes (verified with claude 2.1.330 in `-p` mode):

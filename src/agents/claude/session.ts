@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { AppError } from '../../core/errors.js'
-import type { AgentEvent } from '../../protocol/events.js'
+import { AppError } from '../../protocol/errors.js'
+import type { AgentEvent, TurnCompletedEvent, TurnFailedEvent } from '../../protocol/events.js'
 import type { AgentSession, SessionRequest, TurnInput } from '../session.js'
+import { runEventInTurn, turnEndOf } from '../turn-from-run.js'
 import type { ClaudeThread } from './command.js'
 
 /** What a session needs from the driver: one `claude -p` process per turn (run.started ... run.completed). */
@@ -62,26 +63,20 @@ export class ClaudeSession implements AgentSession {
     else signal.addEventListener('abort', forward, { once: true })
     this.running = controller
     const prompt = input.map((part) => part.text).join('\n')
-    let outcome: AgentEvent | undefined
+    let outcome: TurnCompletedEvent | TurnFailedEvent | undefined
     try {
       for await (const ev of this.runner.runTurn(prompt, this.req, this.thread(), controller.signal)) {
+        const part = runEventInTurn(ev)
         // turn.started once the process runs (so an abort right after it finds the process to end).
-        if (ev.type === 'run.started') yield { type: 'turn.started' }
-        if (ev.type === 'run.started' || ev.type === 'turn.started') continue
-        if (ev.type === 'turn.completed' || ev.type === 'turn.failed') {
-          outcome = ev
-          continue
-        }
-        if (ev.type === 'agent.session') {
+        if (part.role === 'process-started') yield { type: 'turn.started' }
+        else if (part.role === 'agent-turn-end') outcome = part.event
+        else if (part.role === 'run-ended') yield turnEndOf(part.event, 'claude', outcome)
+        else if (part.role === 'agent-session') {
           this.exists = true
           this.forkFrom = undefined
-          this.agentSessionId = ev.agentSessionId
-        }
-        if (ev.type === 'run.completed') {
-          yield endOfTurn(ev, outcome)
-          continue
-        }
-        yield ev
+          this.agentSessionId = part.agentSessionId
+          yield ev
+        } else if (part.role === 'content') yield ev
       }
     } finally {
       signal.removeEventListener('abort', forward)
@@ -117,19 +112,4 @@ export class ClaudeSession implements AgentSession {
   async close(): Promise<void> {
     this.running?.abort('shutdown')
   }
-}
-
-/** The one terminal turn event, from the process outcome and the agent's own result line. */
-function endOfTurn(
-  done: Extract<AgentEvent, { type: 'run.completed' }>,
-  result: AgentEvent | undefined,
-): AgentEvent {
-  if (done.status === 'succeeded')
-    return result?.type === 'turn.completed'
-      ? result
-      : { type: 'turn.completed', status: 'completed', usage: done.usage }
-  if (done.status === 'cancelled' || done.status === 'interrupted')
-    return { type: 'turn.completed', status: 'interrupted', usage: done.usage }
-  const agentError = result?.type === 'turn.failed' ? result.error : undefined
-  return { type: 'turn.failed', error: done.error ?? agentError ?? `claude ended: ${done.reason}` }
 }

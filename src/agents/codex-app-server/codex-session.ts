@@ -1,4 +1,4 @@
-import { AppError } from '../../core/errors.js'
+import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import type { AgentSession, SessionHooks, TurnInput } from '../session.js'
 import type { AppServerHost, ThreadListener } from './app-server-host.js'

@@ -1,5 +1,5 @@
 import type { Config } from '../../config/load.js'
-import type { SandboxMode } from '../../config/schema.js'
+import type { SandboxMode } from '../../protocol/policies.js'
 import type { ApprovalPolicy, SessionRequest, TurnInput } from '../session.js'
 import type { AskForApproval } from './generated/v2/AskForApproval.js'
 import type { UserInput } from './generated/v2/UserInput.js'

@@ -1,4 +1,4 @@
-import type { AgentEvent } from '../../protocol/events.js'
+import type { AgentEvent, SessionStatusEvent } from '../../protocol/events.js'
 import type { Item } from '../../protocol/items.js'
 import type { Usage } from '../../protocol/outcome.js'
 import { mapThreadItem } from './item-mapping.js'
@@ -13,7 +13,7 @@ import {
   turnNotification,
 } from './wire-schemas.js'
 
-type SessionStatus = Extract<AgentEvent, { type: 'session.status' }>['status']
+type SessionStatus = SessionStatusEvent['status']
 type TodoList = Extract<Item, { type: 'todo_list' }>
 
 /** Notifications whose `delta` extends the text of an item. */

@@ -1,4 +1,4 @@
-import type { SandboxMode } from '../../config/schema.js'
+import type { SandboxMode } from '../../protocol/policies.js'
 import { permissionArgs } from './permissions.js'
 
 export interface CopilotInvocation {

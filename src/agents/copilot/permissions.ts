@@ -1,4 +1,4 @@
-import type { SandboxMode } from '../../config/schema.js'
+import type { SandboxMode } from '../../protocol/policies.js'
 
 /**
  * Sandbox modes as copilot permission flags. `copilot -p` cannot ask anyone, so a tool that is not allowed

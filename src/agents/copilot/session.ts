@@ -1,7 +1,8 @@
-import { AppError } from '../../core/errors.js'
+import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import type { CopilotDriver } from '../copilot.js'
 import type { AgentSession, SessionRequest, TurnInput } from '../session.js'
+import { runEventInTurn, turnEndOf } from '../turn-from-run.js'
 
 interface TurnRecord {
   turnId: string
@@ -55,23 +56,15 @@ export class CopilotSession implements AgentSession {
         controller.signal,
       )
       for await (const ev of events) {
-        if (ev.type === 'run.started' || ev.type === 'turn.started') continue
-        if (ev.type === 'turn.completed' || ev.type === 'turn.failed') continue
-        if (ev.type === 'agent.session') {
+        const part = runEventInTurn(ev)
+        if (part.role === 'run-ended') {
+          finalResponse = part.event.finalResponse
+          end = { ...turnEndOf(part.event, 'copilot'), turnId }
+        } else if (part.role === 'agent-session') {
           this.exists = true
-          this.agentSessionId = ev.agentSessionId
-        }
-        if (ev.type === 'run.completed') {
-          finalResponse = ev.finalResponse
-          end =
-            ev.status === 'succeeded'
-              ? { type: 'turn.completed', turnId, status: 'completed', usage: ev.usage }
-              : ev.status === 'cancelled' || ev.status === 'interrupted'
-                ? { type: 'turn.completed', turnId, status: 'interrupted', usage: ev.usage }
-                : { type: 'turn.failed', turnId, error: ev.error ?? `copilot ${ev.status}` }
-          continue
-        }
-        yield ev
+          this.agentSessionId = part.agentSessionId
+          yield ev
+        } else if (part.role === 'content') yield ev
       }
     } finally {
       signal.removeEventListener('abort', onAbort)

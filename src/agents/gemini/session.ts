@@ -1,7 +1,8 @@
-import type { SandboxMode } from '../../config/schema.js'
-import { AppError } from '../../core/errors.js'
+import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
+import type { SandboxMode } from '../../protocol/policies.js'
 import type { AgentSession, SessionRequest, TurnInput } from '../session.js'
+import { runEventInTurn, turnEndOf } from '../turn-from-run.js'
 import { createGeminiStreamMapper } from './stream-events.js'
 
 /** One Gemini CLI process: a prompt in a session, new (`--session-id`) or resumed (`--resume`). */
@@ -79,24 +80,15 @@ export class GeminiSession implements AgentSession {
     try {
       for await (const ev of this.host.invoke(call, mapper, controller.signal)) {
         // The turn's own start and end are decided here, from the process outcome.
-        if (ev.type === 'run.started' || ev.type === 'turn.started') continue
-        if (ev.type === 'turn.completed' || ev.type === 'turn.failed') continue
-        if (ev.type === 'agent.session') this.id = ev.agentSessionId
-        if (ev.type !== 'run.completed') {
-          yield ev
-          continue
-        }
-        record = { input, status: 'failed', finalResponse: ev.finalResponse }
-        if (ev.status === 'succeeded') {
-          record.status = 'completed'
-          yield { type: 'turn.completed', status: 'completed', usage: ev.usage }
-        } else if (ev.status === 'cancelled' || ev.status === 'interrupted') {
-          record.status = 'interrupted'
-          yield { type: 'turn.completed', status: 'interrupted', usage: ev.usage }
-        } else {
-          record.error = ev.error ?? `gemini ended: ${ev.reason}`
-          yield { type: 'turn.failed', error: record.error }
-        }
+        const part = runEventInTurn(ev)
+        if (part.role === 'agent-session') this.id = part.agentSessionId
+        if (part.role === 'content' || part.role === 'agent-session') yield ev
+        if (part.role !== 'run-ended') continue
+        const end = turnEndOf(part.event, 'gemini')
+        record = { input, status: 'failed', finalResponse: part.event.finalResponse }
+        if (end.type === 'turn.completed') record.status = end.status ?? 'completed'
+        else record.error = end.error
+        yield end
       }
     } finally {
       signal.removeEventListener('abort', onAbort)

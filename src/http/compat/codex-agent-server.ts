@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { AppError } from '../../core/errors.js'
+import type { GatewayContext } from '../../core/context.js'
+import { AppError } from '../../protocol/errors.js'
+import { approvalPolicy } from '../../protocol/policies.js'
 import type { Session, Turn } from '../../protocol/sessions.js'
-import { approvalPolicy } from '../../protocol/sessions.js'
-import type { GatewayContext } from '../context.js'
 
 /**
  * Seed 003 (Codex Agent Server, a REST bridge to `codex app-server`): /api/thread/start|resume|read|fork,

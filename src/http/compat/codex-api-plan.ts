@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { AppError } from '../../core/errors.js'
-import { ensureReady, type RunCompleted, runToCompletion } from '../../core/one-shot.js'
+import type { GatewayContext } from '../../core/context.js'
+import { ensureReady, runToCompletion } from '../../core/one-shot.js'
 import { resolveCwd } from '../../core/workspace.js'
-import type { AgentEvent } from '../../protocol/events.js'
+import { AppError } from '../../protocol/errors.js'
+import type { AgentEvent, OutputEvent, RunCompletedEvent } from '../../protocol/events.js'
 import { clientSignal } from '../client-signal.js'
-import type { GatewayContext } from '../context.js'
 
 /**
  * Seed 000 (the original plan): GET /hello asks the agent (AI_PROVIDER) for a random greeting as text/plain;
@@ -68,7 +68,7 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   }
 }
 
-function throwIfUnsuccessful(completed: RunCompleted, timeoutSeconds: number): void {
+function throwIfUnsuccessful(completed: RunCompletedEvent, timeoutSeconds: number): void {
   if (completed.status === 'succeeded') return
   if (completed.reason === 'shutdown')
     throw new AppError(
@@ -88,6 +88,6 @@ function throwIfUnsuccessful(completed: RunCompleted, timeoutSeconds: number): v
 
 const stderrOf = (events: AgentEvent[]) =>
   events
-    .filter((e): e is Extract<AgentEvent, { type: 'output' }> => e.type === 'output' && e.stream === 'stderr')
+    .filter((e): e is OutputEvent => e.type === 'output' && e.stream === 'stderr')
     .map((e) => e.data)
     .join('')

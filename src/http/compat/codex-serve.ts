@@ -1,11 +1,12 @@
 import { constants } from 'node:os'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { AppError } from '../../core/errors.js'
+import type { GatewayContext } from '../../core/context.js'
 import { streamRun } from '../../core/one-shot.js'
 import { resolveCwd } from '../../core/workspace.js'
 import { checkRunArgs, checkRunEnv } from '../../process/policy.js'
-import type { GatewayContext } from '../context.js'
+import { AppError } from '../../protocol/errors.js'
+import { assertNever } from '../../protocol/events.js'
 import { NdjsonWriter } from '../ndjson.js'
 
 /**
@@ -61,18 +62,41 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         raw: { cli, args, env, ...(stdin !== undefined ? { stdin } : {}) },
       }
       for await (const ev of streamRun(driver, req, ctx.active, clientGone.signal)) {
-        if (ev.type === 'output') await out.write({ type: ev.stream, data: ev.data })
-        else if (ev.type === 'run.completed') {
-          if (ev.reason === 'timed_out') {
-            await out.write({
-              type: 'stderr',
-              data: `Request timed out while waiting for CLI response (${timeoutSeconds}s).`,
-            })
-            await out.write({ type: 'exit', code: 124 })
-          } else {
-            if (ev.reason !== 'exited' && ev.error) await out.write({ type: 'stderr', data: `${ev.error}\n` })
-            await out.write({ type: 'exit', code: exitCodeOf(ev.exitCode, ev.signal) })
-          }
+        switch (ev.type) {
+          case 'output':
+            await out.write({ type: ev.stream, data: ev.data })
+            break
+          case 'run.completed':
+            if (ev.reason === 'timed_out') {
+              await out.write({
+                type: 'stderr',
+                data: `Request timed out while waiting for CLI response (${timeoutSeconds}s).`,
+              })
+              await out.write({ type: 'exit', code: 124 })
+            } else {
+              if (ev.reason !== 'exited' && ev.error)
+                await out.write({ type: 'stderr', data: `${ev.error}\n` })
+              await out.write({ type: 'exit', code: exitCodeOf(ev.exitCode, ev.signal) })
+            }
+            break
+          // A raw cli run has no other events worth a /run line.
+          case 'run.queued':
+          case 'run.started':
+          case 'agent.session':
+          case 'turn.started':
+          case 'turn.completed':
+          case 'turn.failed':
+          case 'session.status':
+          case 'item.started':
+          case 'item.updated':
+          case 'item.completed':
+          case 'item.delta':
+          case 'approval.requested':
+          case 'approval.resolved':
+          case 'agent.raw':
+            break
+          default:
+            assertNever(ev, 'event type')
         }
       }
       out.end()

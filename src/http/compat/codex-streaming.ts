@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { sandboxMode } from '../../config/schema.js'
-import { AppError } from '../../core/errors.js'
-import { ensureReady, type RunCompleted, streamRun } from '../../core/one-shot.js'
+import type { GatewayContext } from '../../core/context.js'
+import { ensureReady, streamRun } from '../../core/one-shot.js'
 import { resolveCwd } from '../../core/workspace.js'
-import type { AgentEvent } from '../../protocol/events.js'
+import { AppError } from '../../protocol/errors.js'
+import type { AgentEvent, RunCompletedEvent } from '../../protocol/events.js'
+import { sandboxMode } from '../../protocol/policies.js'
 import { clientSignal } from '../client-signal.js'
-import type { GatewayContext } from '../context.js'
 import { SseWriter } from '../sse.js'
 
 /**
@@ -120,7 +120,7 @@ export interface CodexLine {
  */
 export async function* codexOutput(
   events: AsyncIterable<AgentEvent>,
-): AsyncGenerator<CodexLine | { completed: RunCompleted }> {
+): AsyncGenerator<CodexLine | { completed: RunCompletedEvent }> {
   const lines = new LineSplitter()
   for await (const ev of events) {
     if (ev.type === 'output' && ev.stream === 'stdout') {
@@ -187,7 +187,7 @@ export function finalResponseOf(events: Record<string, unknown>[]): string | nul
 }
 
 /** What the stream says before closing when the run did not end on its own; null when codex just exited. */
-function endMessage(completed: RunCompleted, timeoutSeconds: number): string | null {
+function endMessage(completed: RunCompletedEvent, timeoutSeconds: number): string | null {
   switch (completed.reason) {
     case 'timed_out':
       return `timed out after ${timeoutSeconds}s`
@@ -200,7 +200,7 @@ function endMessage(completed: RunCompleted, timeoutSeconds: number): string | n
   }
 }
 
-function throwIfEndedEarly(completed: RunCompleted, timeoutSeconds: number): void {
+function throwIfEndedEarly(completed: RunCompletedEvent, timeoutSeconds: number): void {
   if (completed.reason === 'timed_out')
     throw new AppError(
       'timed_out',

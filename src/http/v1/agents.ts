@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { isSessionDriver, type SessionDriver } from '../../agents/session.js'
-import type { GatewayContext } from '../context.js'
+import type { GatewayContext } from '../../core/context.js'
 import { errorResponses } from './schemas.js'
 
 const config = { errorShape: 'v1' as const }

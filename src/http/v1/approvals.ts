@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { AppError } from '../../core/errors.js'
-import { approval, approvalDecision } from '../../protocol/sessions.js'
-import type { GatewayContext } from '../context.js'
+import type { GatewayContext } from '../../core/context.js'
+import { AppError } from '../../protocol/errors.js'
+import { approvalDecision } from '../../protocol/policies.js'
+import { approval } from '../../protocol/sessions.js'
 import { errorResponses } from './schemas.js'
 
 const config = { errorShape: 'v1' as const }

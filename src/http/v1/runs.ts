@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import type { GatewayContext } from '../../core/context.js'
 import { run } from '../../protocol/runs.js'
-import type { GatewayContext } from '../context.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
 import {
   booleanQuery,

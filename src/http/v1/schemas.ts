@@ -1,11 +1,9 @@
 import { z } from 'zod'
-import { AppError } from '../../core/errors.js'
+import { AppError, v1ErrorBody } from '../../protocol/errors.js'
 import { run, runRequestFields } from '../../protocol/runs.js'
 
 /** Request and response shapes of the /v1 API (the OpenAPI document is generated from these). */
-export const v1Error = z.object({
-  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
-})
+export const v1Error = v1ErrorBody
 
 export const createRunBody = runRequestFields.extend({
   /** Agent id from GET /v1/agents (default AI_PROVIDER). */

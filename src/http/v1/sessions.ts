@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { sandboxMode } from '../../config/schema.js'
-import { approvalPolicy, session, turn, turnInput } from '../../protocol/sessions.js'
-import type { GatewayContext } from '../context.js'
+import type { GatewayContext } from '../../core/context.js'
+import { approvalPolicy, sandboxMode } from '../../protocol/policies.js'
+import { session, turn, turnInput } from '../../protocol/sessions.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
 import {
   booleanQuery,

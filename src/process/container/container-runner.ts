@@ -125,7 +125,8 @@ export class ContainerProcessRunner implements ProcessRunner {
   /** The engine and its version (asked once a minute at most: /health must stay cheap). */
   describe(): Promise<RunnerInfo> {
     const now = Date.now()
-    if (!this.described || now - this.described.at > 60_000) this.described = { at: now, info: this.askEngine() }
+    if (!this.described || now - this.described.at > 60_000)
+      this.described = { at: now, info: this.askEngine() }
     return this.described.info
   }
 

@@ -1,10 +1,10 @@
 import type { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
-import type { ActiveRuns } from '../core/active-runs.js'
-import type { ApprovalBroker } from '../core/approvals.js'
-import type { RunManager } from '../core/run-manager.js'
-import type { SessionManager } from '../core/session-manager.js'
 import type { Store } from '../store/store.js'
+import type { ActiveRuns } from './active-runs.js'
+import type { ApprovalBroker } from './approvals.js'
+import type { RunManager } from './run-manager.js'
+import type { SessionManager } from './session-manager.js'
 
 /** What every surface gets: settings, the agents, the runs. Surfaces never spawn. */
 export interface GatewayContext {

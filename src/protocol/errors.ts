@@ -1,0 +1,50 @@
+import { z } from 'zod'
+
+/**
+ * The error registry: every code with its HTTP status and a default message. One error class (AppError);
+ * surfaces turn AppErrors into their own body shapes in exactly one place (src/http/errors.ts); `cause` is kept
+ * for logs. `errorCode` enumerates the codes so OpenAPI and clients can list them.
+ */
+export const errorRegistry = {
+  invalid_request: { status: 400, message: 'invalid request' },
+  invalid_cwd: { status: 400, message: 'cwd is outside the workspace roots' },
+  forbidden_argument: { status: 400, message: 'argument refused by policy' },
+  forbidden_env: { status: 400, message: 'environment variable refused by policy' },
+  unknown_cli: { status: 400, message: 'unknown CLI' },
+  unknown_agent: { status: 400, message: 'unknown agent' },
+  unauthorized: { status: 401, message: 'missing or invalid bearer token' },
+  forbidden: { status: 403, message: 'forbidden' },
+  not_found: { status: 404, message: 'not found' },
+  timed_out: { status: 408, message: 'run timed out' },
+  conflict: { status: 409, message: 'conflict' },
+  body_too_large: { status: 413, message: 'request body is larger than BODY_LIMIT_BYTES allows' },
+  unsupported_media_type: { status: 415, message: 'send the body as application/json' },
+  over_capacity: { status: 429, message: 'over capacity' },
+  agent_failed: { status: 500, message: 'agent failed' },
+  internal: { status: 500, message: 'internal error' },
+  agent_not_installed: { status: 503, message: 'agent not installed' },
+  agent_not_authenticated: { status: 503, message: 'agent not authenticated' },
+  shutting_down: { status: 503, message: 'server is shutting down' },
+} as const satisfies Record<string, { status: number; message: string }>
+
+export type ErrorCode = keyof typeof errorRegistry
+export const errorCode = z.enum(Object.keys(errorRegistry) as [ErrorCode, ...ErrorCode[]])
+
+/** The /v1 error body. */
+export const v1ErrorBody = z.object({
+  error: z.object({ code: errorCode, message: z.string(), details: z.unknown().optional() }),
+})
+
+export class AppError extends Error {
+  override name = 'AppError'
+  readonly status: number
+  constructor(
+    readonly code: ErrorCode,
+    message: string = errorRegistry[code].message,
+    readonly details?: unknown,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+    this.status = errorRegistry[code].status
+  }
+}

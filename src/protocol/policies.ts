@@ -1,0 +1,26 @@
+import { z } from 'zod'
+
+/** The sandbox and approval vocabulary every layer shares (request fields, settings, events, stored approvals). */
+
+/** How much of the machine the agent may touch. */
+export const sandboxMode = z.enum(['read-only', 'workspace-write', 'danger-full-access'])
+export type SandboxMode = z.infer<typeof sandboxMode>
+
+/** When the agent asks before acting (codex's `approval_policy`). */
+export const approvalPolicy = z.enum(['untrusted', 'on-request', 'on-failure', 'never'])
+export type ApprovalPolicy = z.infer<typeof approvalPolicy>
+
+/** An answer to an approval request. */
+export const approvalDecision = z.enum(['accept', 'accept_for_session', 'decline', 'cancel'])
+export type ApprovalDecision = z.infer<typeof approvalDecision>
+
+/** What an approval request asks permission for. */
+export const approvalKind = z.enum(['command', 'file_change', 'permission'])
+export type ApprovalKind = z.infer<typeof approvalKind>
+
+/** A file an approval request would change. */
+export const approvalChange = z.object({ path: z.string(), kind: z.string() })
+
+/** A session's state (also the payload of `session.status`). */
+export const sessionState = z.enum(['idle', 'running', 'waiting_for_approval', 'archived'])
+export type SessionState = z.infer<typeof sessionState>

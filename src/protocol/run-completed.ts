@@ -1,0 +1,74 @@
+import type { RunCompletedEvent } from './events.js'
+import type { EndReason, RunEndStatus, Usage } from './outcome.js'
+
+/** The ways a `run.completed` event is made: every producer goes through one of these. */
+
+/** A run's status from why its process ended; `ok` says whether a process that exited succeeded. */
+export function runStatusOf(reason: EndReason, ok: boolean): RunEndStatus {
+  switch (reason) {
+    case 'exited':
+      return ok ? 'succeeded' : 'failed'
+    case 'timed_out':
+      return 'timed_out'
+    case 'shutdown':
+    case 'server_lost':
+      return 'interrupted'
+    case 'spawn_failed':
+      return 'failed'
+    case 'cancelled':
+    case 'client_gone':
+      return 'cancelled'
+  }
+}
+
+/** How the agent process ended (the process layer's outcome, as data). */
+export interface ProcessEnd {
+  exitCode: number | null
+  signal: string | null
+  reason: EndReason
+}
+
+/**
+ * A run whose process ended: the status follows from the end reason and `ok`; a run that did not succeed
+ * carries `error` (the caller's explanation, or the end reason).
+ */
+export function runCompletedAfter(
+  end: ProcessEnd,
+  result: { ok: boolean; finalResponse: string | null; usage: Usage | null; error?: string | undefined },
+): RunCompletedEvent {
+  const status = runStatusOf(end.reason, result.ok)
+  const error = status === 'succeeded' ? undefined : (result.error ?? `process ended: ${end.reason}`)
+  return {
+    type: 'run.completed',
+    status,
+    exitCode: end.exitCode,
+    signal: end.signal,
+    reason: end.reason,
+    finalResponse: result.finalResponse,
+    usage: result.usage,
+    ...(error ? { error } : {}),
+  }
+}
+
+/** A run that ended without an agent outcome (never started, stopped while queued, lost by the server). */
+export function runCompletedWithout(
+  status: Exclude<RunEndStatus, 'succeeded'>,
+  reason: EndReason,
+  error: string,
+  kept: { finalResponse?: string | null; usage?: Usage | null } = {},
+): RunCompletedEvent {
+  return {
+    type: 'run.completed',
+    status,
+    exitCode: null,
+    signal: null,
+    reason,
+    finalResponse: kept.finalResponse ?? null,
+    usage: kept.usage ?? null,
+    error,
+  }
+}
+
+/** A run whose agent could not be started (not installed, no command, setup failed). */
+export const runNotStarted = (error: string): RunCompletedEvent =>
+  runCompletedWithout('failed', 'spawn_failed', error)
