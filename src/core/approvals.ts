@@ -17,7 +17,6 @@ interface Waiting {
  */
 export class ApprovalBroker {
   private readonly waiting = new Map<string, Waiting>()
-  private readonly settling = new Set<string>()
 
   constructor(
     private readonly store: Store,
@@ -109,46 +108,36 @@ export class ApprovalBroker {
     })
   }
 
-  /** Approvals a previous server left pending can no longer reach their agent: recorded as cancelled. */
-  async recover(): Promise<void> {
-    for (const a of await this.list('pending'))
-      await this.record(a.id, a.sessionId, 'cancel', 'server_restart')
+  /** Approvals left pending in sessions whose node is gone can no longer reach their agent: recorded as cancelled. */
+  async recover(sessionIds: readonly string[]): Promise<void> {
+    for (const sessionId of sessionIds)
+      for (const a of await this.list('pending', sessionId))
+        await this.record(a.id, 'cancel', 'server_restart')
   }
 
-  /** The first caller wins: later or concurrent ones get 409, decided before anything awaits. */
+  /** The first answer wins, in the store (across processes too); later or concurrent ones get 409. */
   private async settle(id: string, decision: ApprovalDecision, by: string): Promise<Approval> {
-    if (this.settling.has(id)) throw new AppError('conflict', `approval ${id} was already answered`)
-    this.settling.add(id)
-    try {
-      const waiting = this.waiting.get(id)
-      this.waiting.delete(id)
-      if (waiting) clearTimeout(waiting.timer)
-      const current = await this.store.getApproval(id)
-      if (!current) throw new AppError('not_found', `no approval ${id}`)
-      if (current.state === 'resolved') throw new AppError('conflict', `approval ${id} was already answered`)
-      const resolved = await this.record(id, current.sessionId, decision, by)
-      waiting?.resolve(decision)
-      await this.onChange(resolved.sessionId)
-      return resolved
-    } finally {
-      this.settling.delete(id)
-    }
+    const resolved = await this.record(id, decision, by)
+    const waiting = this.waiting.get(id)
+    this.waiting.delete(id)
+    if (waiting) clearTimeout(waiting.timer)
+    waiting?.resolve(decision)
+    await this.onChange(resolved.sessionId)
+    return resolved
   }
 
-  private async record(
-    id: string,
-    sessionId: string,
-    decision: ApprovalDecision,
-    by: string,
-  ): Promise<Approval> {
-    const resolved = await this.store.updateApproval(id, {
-      state: 'resolved',
+  private async record(id: string, decision: ApprovalDecision, by: string): Promise<Approval> {
+    const resolved = await this.store.resolveApproval(id, {
       decision,
       by,
       resolvedAt: new Date().toISOString(),
     })
-    await this.log.append(sessionId, { type: 'approval.resolved', approvalId: id, decision, by })
-    return resolved!
+    if (!resolved) {
+      if (!(await this.store.getApproval(id))) throw new AppError('not_found', `no approval ${id}`)
+      throw new AppError('conflict', `approval ${id} was already answered`)
+    }
+    await this.log.append(resolved.sessionId, { type: 'approval.resolved', approvalId: id, decision, by })
+    return resolved
   }
 
   get pendingCount(): number {

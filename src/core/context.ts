@@ -3,6 +3,7 @@ import type { Config } from '../config/load.js'
 import type { Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
+import type { NodeMembership } from './node-membership.js'
 import type { RunManager } from './run-manager.js'
 import type { SessionManager } from './session-manager.js'
 
@@ -12,6 +13,7 @@ export interface GatewayContext {
   registry: AgentRegistry
   active: ActiveRuns
   store: Store
+  node: NodeMembership
   runs: RunManager
   sessions: SessionManager
   approvals: ApprovalBroker

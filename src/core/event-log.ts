@@ -1,5 +1,5 @@
-import { EventEmitter } from 'node:events'
 import type { AgentEvent, StoredEvent } from '../protocol/events.js'
+import { type EventBus, InProcessEventBus } from '../store/event-bus.js'
 import type { Store } from '../store/store.js'
 import { AsyncQueue } from '../util/async-queue.js'
 
@@ -8,19 +8,19 @@ const pageSize = 500
 const maxBuffered = 1000
 
 /**
- * Every event is stored, then published. A subscriber replays what is stored after its cursor, then follows
- * live events; it listens before it reads, and skips what it already sent, so it sees no gap and no duplicate.
+ * Every event is stored, then published on the EventBus. A subscriber replays what is stored after its cursor,
+ * then follows live events; it listens before it reads, and skips what it already sent, so it sees no gap and
+ * no duplicate, whichever process published.
  */
 export class EventLog {
-  private readonly live = new EventEmitter()
-
-  constructor(private readonly store: Store) {
-    this.live.setMaxListeners(0)
-  }
+  constructor(
+    private readonly store: Store,
+    private readonly bus: EventBus = new InProcessEventBus(),
+  ) {}
 
   async append(runId: string, event: AgentEvent): Promise<StoredEvent> {
     const stored = await this.store.appendEvent(runId, event, new Date().toISOString())
-    this.live.emit(runId, stored)
+    this.bus.publish(runId, stored)
     return stored
   }
 
@@ -58,7 +58,7 @@ export class EventLog {
       queue.push(ev)
     }
     const onAbort = () => queue.close()
-    this.live.on(runId, onEvent)
+    const unsubscribe = this.bus.subscribe(runId, onEvent)
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
       let last = after
@@ -77,7 +77,10 @@ export class EventLog {
         return
       }
       for await (const live of queue) {
-        const batch = overflowed ? await this.store.eventsAfter(runId, last, Number.MAX_SAFE_INTEGER) : [live]
+        // Past the buffer bound, or a live event beyond the next seq (a bus across processes may skip or
+        // reorder): read what is missing from the store.
+        const behind = overflowed || live.seq > last + 1
+        const batch = behind ? await this.store.eventsAfter(runId, last, Number.MAX_SAFE_INTEGER) : [live]
         overflowed = false
         for (const ev of batch) {
           if (ev.seq <= last) continue
@@ -87,7 +90,7 @@ export class EventLog {
         }
       }
     } finally {
-      this.live.off(runId, onEvent)
+      unsubscribe()
       signal?.removeEventListener('abort', onAbort)
     }
   }

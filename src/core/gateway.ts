@@ -1,11 +1,12 @@
 import path from 'node:path'
 import { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
-import { SqliteStore } from '../store/sqlite.js'
+import { SqliteStore } from '../store/sqlite/sqlite-store.js'
 import { ActiveRuns } from './active-runs.js'
 import { ApprovalBroker } from './approvals.js'
 import type { GatewayContext } from './context.js'
 import { EventLog } from './event-log.js'
+import { NodeMembership } from './node-membership.js'
 import { RunManager } from './run-manager.js'
 import { createRunner, usesContainers } from './runners.js'
 import { SessionManager } from './session-manager.js'
@@ -17,24 +18,28 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const registry = AgentRegistry.fromConfig(config, serverEnv, runner)
   const active = new ActiveRuns()
   const log = new EventLog(store)
-  const runs = new RunManager(store, log, registry, config, active)
-  const sessions = new SessionManager(store, log, registry, config, active)
+  const node = new NodeMembership(store)
+  await node.join()
+  const runs = new RunManager(store, log, registry, config, active, node.id)
+  const sessions = new SessionManager(store, log, registry, config, active, node.id)
   const approvals = new ApprovalBroker(store, log, config.APPROVAL_TIMEOUT_SECONDS * 1000, (id) =>
     sessions.refreshStatus(id),
   )
   sessions.approvals = approvals
   // containers a crashed predecessor (same GATEWAY_INSTANCE) left are removed before anything starts
   if (usesContainers(config)) await runner.reclaim()
-  await runs.recover()
-  await approvals.recover()
-  await sessions.recover()
+  // Only what lost nodes left unfinished is recovered: runs and sessions of live nodes are theirs.
+  const lost = await node.lostNodes()
+  await runs.recover(lost)
+  const orphaned = await sessions.recover(lost)
+  await approvals.recover(orphaned.map((s) => s.id))
   await runs.startRetention()
   // Warm the default agent's probe (its --version) so the first /hello or /chat does not pay for it.
   void registry
     .find(config.AI_PROVIDER)
     ?.probe()
     .catch(() => {})
-  return { config, registry, active, store, runs, sessions, approvals }
+  return { config, registry, active, store, node, runs, sessions, approvals }
 }
 
 /** Graceful stop of the core: no new runs, in-flight ones get the grace period, then are ended. */
@@ -46,5 +51,6 @@ export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise
   await ctx.sessions.idle()
   await ctx.sessions.closeAll()
   await ctx.registry.closeAll()
+  await ctx.node.leave()
   await ctx.store.close()
 }

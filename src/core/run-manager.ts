@@ -43,11 +43,13 @@ export class RunManager {
     private readonly registry: AgentRegistry,
     private readonly config: Config,
     private readonly active: ActiveRuns,
+    /** The node (this gateway process) that owns the runs it admits. */
+    private readonly node: string,
   ) {}
 
-  /** Records runs a previous server left unfinished as `interrupted` and ends their orphaned processes. */
-  async recover(): Promise<number> {
-    const left = await this.store.unfinishedRuns()
+  /** Takes over the runs `lost` nodes left unfinished: recorded as `interrupted`, orphaned processes ended. */
+  async recover(lost: readonly string[]): Promise<number> {
+    const left = await this.store.takeOverRuns(lost, this.node)
     for (const run of left) {
       if (run.pid && run.command) await this.registry.runner.reclaim({ pid: run.pid, command: run.command })
       const completed = runCompletedWithout(
@@ -86,19 +88,17 @@ export class RunManager {
       resolveCwd(img, [cwd, ...this.config.workspaceRoots], { allowFiles: true }),
     )
     await ensureReady(driver)
-    if (
-      this.running.size >= this.config.MAX_CONCURRENT_RUNS &&
-      this.queue.length >= this.config.MAX_QUEUED_RUNS
-    )
+    const timeoutMs = fields.timeoutMs ?? this.config.TIMEOUT_SECONDS * 1000
+    const request = { ...fields, cwd, ...(images ? { images } : {}), timeoutMs }
+    const run = queuedRun(newId('run'), driver.id, request, new Date().toISOString())
+    // Admission is one store operation: the count and the insert cannot interleave with another request's.
+    const capacity = this.config.MAX_CONCURRENT_RUNS + this.config.MAX_QUEUED_RUNS
+    if (!(await this.store.admitRun(run, this.node, capacity)))
       throw new AppError(
         'over_capacity',
         `over capacity: ${this.running.size} runs running and ${this.queue.length} queued (MAX_QUEUED_RUNS); retry later`,
         { retryAfterSeconds: 5 },
       )
-    const timeoutMs = fields.timeoutMs ?? this.config.TIMEOUT_SECONDS * 1000
-    const request = { ...fields, cwd, ...(images ? { images } : {}), timeoutMs }
-    const run = queuedRun(newId('run'), driver.id, request, new Date().toISOString())
-    await this.store.createRun(run)
     await this.log.append(run.id, { type: 'run.queued' })
     const req: RunRequest = {
       prompt: fields.prompt ?? '',
@@ -236,6 +236,8 @@ export class RunManager {
   }
 
   private async execute(p: Pending): Promise<void> {
+    // Claiming makes sure no other node (or a second pump) ever executes the same run.
+    if (!(await this.store.claimRun(p.run.id, this.node))) return
     let completed: RunCompletedEvent | undefined
     try {
       for await (const ev of p.driver.run(p.req, p.controller.signal)) {

@@ -58,20 +58,26 @@ export class SessionManager {
     private readonly registry: AgentRegistry,
     private readonly config: Config,
     private readonly active: ActiveRuns,
+    /** The node (this gateway process) whose agent processes hold the sessions it opens. */
+    private readonly node: string,
   ) {}
 
-  /** Turns and sessions a previous server left mid-way: turns failed, sessions idle (their threads live on). */
-  async recover(): Promise<void> {
-    for (const status of ['queued', 'running'] as const)
-      for (const s of await this.store.listSessions({ limit: 10_000 }))
+  /**
+   * Sessions a lost node left mid-way: their turns failed, the sessions idle (their threads live on) and owned
+   * by this node, which reopens them when they are next used. Returns them.
+   */
+  async recover(lost: readonly string[]): Promise<Session[]> {
+    const orphaned = await this.store.takeOverSessions(lost, this.node)
+    for (const s of orphaned) {
+      for (const status of ['queued', 'running'] as const)
         for (const t of await this.store.listTurns(s.id, status))
           await this.finishTurn(s.id, t.id, {
             status: 'failed',
             error: 'the server stopped before this turn finished',
           })
-    for (const status of ['running', 'waiting_for_approval'] as const)
-      for (const s of await this.store.listSessions({ status, limit: 10_000 }))
-        await this.setStatus(s.id, 'idle')
+      if (s.status === 'running' || s.status === 'waiting_for_approval') await this.setStatus(s.id, 'idle')
+    }
+    return orphaned
   }
 
   async create(agentId: string, fields: CreateSession): Promise<Session> {
@@ -325,13 +331,8 @@ export class SessionManager {
       ended = { status: 'failed', error: `driver error: ${(err as Error).message}` }
       await this.log.append(id, { type: 'turn.failed', turnId: turn.id, error: ended.error! })
     }
-    await this.finishTurn(id, turn.id, { ...ended, finalResponse }, false)
-    const session = await this.store.getSession(id)
-    if (session)
-      await this.store.updateSession(id, {
-        turnCount: session.turnCount + 1,
-        updatedAt: new Date().toISOString(),
-      })
+    const now = new Date().toISOString()
+    await this.store.completeTurn(turn.id, { ...ended, finalResponse, finishedAt: now }, now)
     live.current = undefined
     await this.refreshStatus(id)
   }
@@ -377,7 +378,7 @@ export class SessionManager {
       turnCount: 0,
       lastSeq: 0,
     }
-    await this.store.createSession(session)
+    await this.store.createSession(session, this.node)
     this.live.set(id, { agent, queue: [] })
     await this.log.append(id, { type: 'session.status', status: 'idle' })
     return this.mustGet(id)
@@ -398,6 +399,7 @@ export class SessionManager {
         this.hooks(session.id),
       )
       const opened: Live = { agent, queue: [] }
+      await this.store.claimSession(session.id, this.node)
       this.live.set(session.id, opened)
       return opened
     })().finally(() => this.opening.delete(session.id))

@@ -17,6 +17,24 @@ export interface SessionFilter {
   limit: number
 }
 
+/** A gateway process as the store knows it: who it is, where it runs, when it last said it is alive. */
+export interface NodeRecord {
+  id: string
+  /** `all`, `api` or `worker`. */
+  role: string
+  host: string
+  pid: number
+  startedAt: string
+  heartbeatAt: string
+}
+
+/** How an approval was answered (the fields `resolveApproval` writes). */
+export interface ApprovalAnswer {
+  decision: NonNullable<Approval['decision']>
+  by: string
+  resolvedAt: string
+}
+
 export interface ApprovalFilter {
   state?: Approval['state']
   sessionId?: string
@@ -26,21 +44,47 @@ export interface ApprovalFilter {
 /**
  * Durable state: runs, sessions, turns, approvals and their events. Everything is written here before a client sees it.
  * SQLite is the embedded default; the interface is async so a networked store fits behind it.
+ *
+ * Transitions several gateway processes may race for are single operations here, atomic in the store itself:
+ * admitting a run against the capacity, claiming a queued run, answering a pending approval, counting a
+ * finished turn. Runs and sessions record the node (gateway process) that owns them. Every implementation
+ * passes test/contract/store-contract.ts.
  */
 export interface Store {
   readonly kind: string
   createRun(run: Run): Promise<void>
+  /**
+   * Stores `run` (queued) owned by `owner` (null: not yet owned by any node, waiting for a worker), unless
+   * `maxUnfinished` runs are already queued or running; returns whether it was admitted.
+   */
+  admitRun(run: Run, owner: string | null, maxUnfinished: number): Promise<boolean>
+  /** Makes `node` the owner of queued run `id` unless another node claimed it first; the run, or undefined. */
+  claimRun(id: string, node: string): Promise<Run | undefined>
+  /** Claims the oldest queued run nobody has claimed (see claimRun). */
+  claimNextRun(node: string): Promise<Run | undefined>
   updateRun(id: string, patch: Partial<Omit<Run, 'id'>>): Promise<void>
   getRun(id: string): Promise<Run | undefined>
   listRuns(filter: RunFilter): Promise<Run[]>
   /** Stores the event with the next seq of its owner (a run or a session) and returns it stamped. */
   appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent>
   eventsAfter(ownerId: string, afterSeq: number, limit: number): Promise<StoredEvent[]>
-  /** Runs left `queued` or `running` by a server that stopped without finishing them. */
-  unfinishedRuns(): Promise<Run[]>
+  /**
+   * Moves the runs still `queued` or `running` owned by one of `lost` to `to`, and returns them, oldest first:
+   * of several nodes taking over at once, each run goes to exactly one.
+   */
+  takeOverRuns(lost: readonly string[], to: string): Promise<Run[]>
+  /** The node of a run or session (null when none owns it yet), undefined when there is no such resource. */
+  ownerOf(id: string): Promise<string | null | undefined>
+  /** Every node that owns an unfinished run or a session that is not archived. */
+  ownersInUse(): Promise<string[]>
   /** Deletes finished runs (and their events) that finished before `cutoff`; returns how many. */
   deleteFinishedBefore(cutoff: string): Promise<number>
-  createSession(session: Session): Promise<void>
+  /** Stores a new session owned by `owner` (the node whose agent process holds its thread). */
+  createSession(session: Session, owner: string): Promise<void>
+  /** Moves a session to `node` (it reopened the agent's thread there). */
+  claimSession(id: string, node: string): Promise<void>
+  /** Moves the sessions (not archived) owned by one of `lost` to `to` and returns them (each to one taker). */
+  takeOverSessions(lost: readonly string[], to: string): Promise<Session[]>
   updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined>
   getSession(id: string): Promise<Session | undefined>
   findSessionByAgentId(agentSessionId: string): Promise<Session | undefined>
@@ -48,12 +92,26 @@ export interface Store {
   createTurn(turn: Turn): Promise<void>
   updateTurn(id: string, patch: Partial<Omit<Turn, 'id'>>): Promise<Turn | undefined>
   getTurn(id: string): Promise<Turn | undefined>
+  /** Records a turn's end and counts it on its session (turnCount + 1, updatedAt) in one step. */
+  completeTurn(
+    id: string,
+    patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
+    at: string,
+  ): Promise<Turn | undefined>
   /** A session's turns, oldest first. */
   listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]>
   createApproval(approval: Approval): Promise<void>
   updateApproval(id: string, patch: Partial<Omit<Approval, 'id'>>): Promise<Approval | undefined>
   getApproval(id: string): Promise<Approval | undefined>
+  /** Answers the approval only if it is still pending: the first answer wins; undefined for every later one. */
+  resolveApproval(id: string, answer: ApprovalAnswer): Promise<Approval | undefined>
   listApprovals(filter: ApprovalFilter): Promise<Approval[]>
+  /** Adds or refreshes a node's record. */
+  registerNode(node: NodeRecord): Promise<void>
+  /** Marks a node alive at `at`; false when the node is not registered (someone declared it dead). */
+  heartbeat(id: string, at: string): Promise<boolean>
+  listNodes(): Promise<NodeRecord[]>
+  removeNode(id: string): Promise<void>
   ping(): Promise<boolean>
   close(): Promise<void>
 }

@@ -93,12 +93,13 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
 
   it('closing the SSE connection mid-stream ends the codex process group', async () => {
     mock.script({ kind: 'text', text: 'never', delayMs: 30_000 })
-    const before = mock.requests.length
     const res = await postJson(`${gw.url}/api/codex/stream`, { prompt: 'hang' })
     const reader = res.body!.getReader()
     await reader.read()
-    // the model request must have arrived, or it could arrive during (and be counted by) the next test
-    await waitFor(() => processesUnder(gw.workspace).length > 0 && mock.requests.length > before)
+    await waitFor(() => processesUnder(gw.workspace).length > 0)
+    // The model request must reach the mock inside this test: arriving after the reset, it was counted
+    // against the next test's "nothing was sent".
+    await waitFor(() => mock.requests.length > 0)
     await reader.cancel()
     expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
   })

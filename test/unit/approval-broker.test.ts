@@ -5,7 +5,7 @@ import { ApprovalBroker } from '../../src/core/approvals.js'
 import { EventLog } from '../../src/core/event-log.js'
 import type { AppError } from '../../src/protocol/errors.js'
 import type { Session } from '../../src/protocol/sessions.js'
-import { SqliteStore } from '../../src/store/sqlite.js'
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { tempDir } from '../support/temp.js'
 
 const stores: SqliteStore[] = []
@@ -32,7 +32,7 @@ async function setup(timeoutMs = 10_000) {
     turnCount: 0,
     lastSeq: 0,
   }
-  await store.createSession(session)
+  await store.createSession(session, 'node_test')
   const log = new EventLog(store)
   const changes: string[] = []
   const broker = new ApprovalBroker(store, log, timeoutMs, async (id) => {
@@ -125,12 +125,12 @@ describe('ApprovalBroker', () => {
     expect((await broker.list('resolved'))[0]).toMatchObject({ by: 'turn_ended' })
   })
 
-  it('recover() records approvals a previous server left pending as cancelled', async () => {
+  it('recover() records approvals left pending in orphaned sessions as cancelled', async () => {
     const { broker, store, log } = await setup()
     void broker.request('ses_1', null, ask, new AbortController().signal)
     const id = await pendingId(broker)
     const restarted = new ApprovalBroker(store, log, 10_000, async () => {})
-    await restarted.recover()
+    await restarted.recover(['ses_1'])
     expect(await restarted.get(id)).toMatchObject({
       state: 'resolved',
       decision: 'cancel',

@@ -4,8 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { EventLog } from '../../src/core/event-log.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import { queuedRun, type Run } from '../../src/protocol/runs.js'
-import { migrations } from '../../src/store/migrations/index.js'
-import { SqliteStore } from '../../src/store/sqlite.js'
+import { migrations } from '../../src/store/sqlite/migrations/index.js'
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
+import { describeStoreContract } from '../contract/store-contract.js'
 import { tempDir } from '../support/temp.js'
 
 const stores: SqliteStore[] = []
@@ -35,65 +36,40 @@ describe('SqliteStore', () => {
     db.close()
   })
 
-  it('reopening keeps runs and events, and does not re-run migrations', async () => {
+  it('migrating from schema 2 gives what an older server left unfinished to node_legacy', async () => {
     const file = path.join(tempDir('store-'), 'gw.db')
-    const first = open(file)
-    await first.createRun(newRun('run_a'))
-    await first.appendEvent('run_a', { type: 'run.queued' }, 't1')
-    await first.close()
-    const second = open(file)
-    expect((await second.getRun('run_a'))?.lastSeq).toBe(1)
-    expect(await second.eventsAfter('run_a', 0, 10)).toEqual([
-      { type: 'run.queued', seq: 1, at: 't1', runId: 'run_a' },
-    ])
+    const db = new Database(file)
+    db.exec(migrations[0]!)
+    db.exec(migrations[1]!)
+    db.pragma('user_version = 2')
+    const insert = db.prepare('INSERT INTO runs (id, agent, status, created_at, body) VALUES (?, ?, ?, ?, ?)')
+    insert.run(
+      'run_live',
+      'codex-exec',
+      'running',
+      't',
+      JSON.stringify(newRun('run_live', { status: 'running' })),
+    )
+    insert.run(
+      'run_done',
+      'codex-exec',
+      'succeeded',
+      't',
+      JSON.stringify(newRun('run_done', { status: 'succeeded' })),
+    )
+    db.close()
+    const store = open(file)
+    expect(await store.ownerOf('run_live')).toBe('node_legacy')
+    expect(await store.ownerOf('run_done')).toBeNull()
+    expect((await store.takeOverRuns(['node_legacy'], 'node_new')).map((r) => r.id)).toEqual(['run_live'])
   })
+})
 
-  it('numbers events 1..n per run and pages them after a cursor', async () => {
-    const store = open()
-    await store.createRun(newRun('run_a'))
-    await store.createRun(newRun('run_b'))
-    for (let i = 0; i < 5; i++) await store.appendEvent('run_a', { type: 'turn.started' }, `t${i}`)
-    await store.appendEvent('run_b', { type: 'run.queued' }, 't')
-    expect((await store.eventsAfter('run_a', 0, 100)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5])
-    expect((await store.eventsAfter('run_a', 2, 2)).map((e) => e.seq)).toEqual([3, 4])
-    expect((await store.eventsAfter('run_b', 0, 100)).map((e) => e.seq)).toEqual([1])
-    await expect(store.appendEvent('run_x', { type: 'run.queued' }, 't')).rejects.toThrow(/unknown run/)
-  })
-
-  it('updateRun never moves lastSeq backwards (events own it)', async () => {
-    const store = open()
-    await store.createRun(newRun('run_a'))
-    await store.appendEvent('run_a', { type: 'run.queued' }, 't')
-    await store.updateRun('run_a', { status: 'running', lastSeq: 0 })
-    expect(await store.getRun('run_a')).toMatchObject({ status: 'running', lastSeq: 1 })
-  })
-
-  it('lists by status and agent, newest id first, before a cursor; finds unfinished runs', async () => {
-    const store = open()
-    await store.createRun(newRun('run_1', { status: 'succeeded', finishedAt: '2020-01-01T00:00:00.000Z' }))
-    await store.createRun(newRun('run_2', { status: 'running' }))
-    await store.createRun(newRun('run_3', { status: 'queued', agent: 'cli' }))
-    expect((await store.listRuns({ limit: 10 })).map((r) => r.id)).toEqual(['run_3', 'run_2', 'run_1'])
-    expect((await store.listRuns({ limit: 10, status: 'running' })).map((r) => r.id)).toEqual(['run_2'])
-    expect((await store.listRuns({ limit: 10, agent: 'cli' })).map((r) => r.id)).toEqual(['run_3'])
-    expect((await store.listRuns({ limit: 10, before: 'run_3' })).map((r) => r.id)).toEqual([
-      'run_2',
-      'run_1',
-    ])
-    expect((await store.unfinishedRuns()).map((r) => r.id)).toEqual(['run_2', 'run_3'])
-  })
-
-  it('retention deletes finished runs before the cutoff with their events, and nothing else', async () => {
-    const store = open()
-    await store.createRun(newRun('run_old', { status: 'succeeded', finishedAt: '2020-01-01T00:00:00.000Z' }))
-    await store.appendEvent('run_old', { type: 'run.queued' }, 't')
-    await store.createRun(newRun('run_new', { status: 'succeeded', finishedAt: new Date().toISOString() }))
-    await store.createRun(newRun('run_live', { status: 'running' }))
-    expect(await store.deleteFinishedBefore('2021-01-01T00:00:00.000Z')).toBe(1)
-    expect(await store.getRun('run_old')).toBeUndefined()
-    expect(await store.eventsAfter('run_old', 0, 10)).toEqual([])
-    expect((await store.listRuns({ limit: 10 })).map((r) => r.id).sort()).toEqual(['run_live', 'run_new'])
-  })
+describeStoreContract('sqlite', {
+  async fresh() {
+    const file = path.join(tempDir('store-'), 'gw.db')
+    return { store: new SqliteStore(file), connect: async () => new SqliteStore(file) }
+  },
 })
 
 describe('EventLog', () => {

@@ -1,63 +1,64 @@
-/** Schema migrations, applied in order; `PRAGMA user_version` records the last one applied. */
+/**
+ * PostgreSQL schema migrations, applied in order under an advisory lock; `agw_schema_version` records the last
+ * one applied. Ids are compared byte-wise (`COLLATE "C"`): creation order is id order, which cursors rely on.
+ */
 export const migrations: string[] = [
   `
   CREATE TABLE runs (
-    id TEXT PRIMARY KEY,
+    id TEXT COLLATE "C" PRIMARY KEY,
     agent TEXT NOT NULL,
     status TEXT NOT NULL,
     created_at TEXT NOT NULL,
     finished_at TEXT,
     last_seq INTEGER NOT NULL DEFAULT 0,
+    node_id TEXT,
+    claimed_at TEXT,
     body TEXT NOT NULL
   );
   CREATE INDEX runs_status ON runs (status, id);
   CREATE INDEX runs_agent ON runs (agent, id);
   CREATE INDEX runs_finished ON runs (finished_at);
+  CREATE INDEX runs_node ON runs (node_id, status);
   CREATE TABLE events (
-    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL,
-    type TEXT NOT NULL,
-    at TEXT NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (run_id, seq)
-  ) WITHOUT ROWID;
-  `,
-]
-
-/** 2: sessions, turns and approvals; events belong to a run or a session (`owner_id`). */
-migrations.push(`
-  CREATE TABLE events_by_owner (
-    owner_id TEXT NOT NULL,
+    owner_id TEXT COLLATE "C" NOT NULL,
     seq INTEGER NOT NULL,
     type TEXT NOT NULL,
     at TEXT NOT NULL,
     body TEXT NOT NULL,
     PRIMARY KEY (owner_id, seq)
-  ) WITHOUT ROWID;
-  INSERT INTO events_by_owner SELECT run_id, seq, type, at, body FROM events;
-  DROP TABLE events;
-  ALTER TABLE events_by_owner RENAME TO events;
+  );
   CREATE TABLE sessions (
-    id TEXT PRIMARY KEY,
+    id TEXT COLLATE "C" PRIMARY KEY,
     agent TEXT NOT NULL,
     agent_session_id TEXT NOT NULL,
     status TEXT NOT NULL,
     last_seq INTEGER NOT NULL DEFAULT 0,
+    node_id TEXT,
     body TEXT NOT NULL
   );
   CREATE INDEX sessions_agent_session ON sessions (agent_session_id);
+  CREATE INDEX sessions_node ON sessions (node_id, status);
   CREATE TABLE turns (
-    id TEXT PRIMARY KEY,
+    id TEXT COLLATE "C" PRIMARY KEY,
     session_id TEXT NOT NULL,
     status TEXT NOT NULL,
     body TEXT NOT NULL
   );
   CREATE INDEX turns_session ON turns (session_id, id);
   CREATE TABLE approvals (
-    id TEXT PRIMARY KEY,
+    id TEXT COLLATE "C" PRIMARY KEY,
     session_id TEXT NOT NULL,
     state TEXT NOT NULL,
     body TEXT NOT NULL
   );
   CREATE INDEX approvals_state ON approvals (state, id);
-`)
+  CREATE TABLE nodes (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    role TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL
+  );
+  `,
+]

@@ -27,7 +27,7 @@ export class JsonTable<T extends { id: string }> {
     )
     const sets = [...Object.keys(columns), 'body'].map((n) => `${n} = @${n}`).join(', ')
     this.updateStmt = db.prepare(`UPDATE ${table} SET ${sets} WHERE id = @id`)
-    this.getStmt = db.prepare(`SELECT ${this.select} FROM ${table} WHERE id = ?`)
+    this.getStmt = db.prepare(`SELECT ${this.readColumns} FROM ${table} WHERE id = ?`)
   }
 
   insert(doc: T): void {
@@ -66,12 +66,26 @@ export class JsonTable<T extends { id: string }> {
       clauses.push('id < ?')
       params.push(opts.before)
     }
-    const sql = `SELECT ${this.select} FROM ${this.table} ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY id ${opts.ascending ? 'ASC' : 'DESC'} LIMIT ?`
+    const sql = `SELECT ${this.readColumns} FROM ${this.table} ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY id ${opts.ascending ? 'ASC' : 'DESC'} LIMIT ?`
     const rows = this.db.prepare(sql).all(...params, opts.limit ?? -1) as Row[]
     return rows.map((r) => this.parse(r))
   }
 
-  private get select(): string {
+  /** Rows selected by a raw SQL tail (`WHERE … ORDER BY …`) over this table. */
+  select(tail: string, params: unknown[] = []): T[] {
+    const rows = this.db
+      .prepare(`SELECT ${this.readColumns} FROM ${this.table} ${tail}`)
+      .all(...params) as Row[]
+    return rows.map((r) => this.parse(r))
+  }
+
+  /** A statement's single returned row (`RETURNING body[, last_seq]`) as a document. */
+  parseRow(r: unknown): T | undefined {
+    return r ? this.parse(r as Row) : undefined
+  }
+
+  /** The columns a document is read from (for `RETURNING`). */
+  get readColumns(): string {
     return this.withSeq ? 'body, last_seq' : 'body'
   }
 

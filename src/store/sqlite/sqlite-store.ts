@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import type { AgentEvent, StoredEvent } from '../protocol/events.js'
-import type { Run } from '../protocol/runs.js'
-import type { Approval, Session, Turn } from '../protocol/sessions.js'
+import type { AgentEvent, StoredEvent } from '../../protocol/events.js'
+import type { Run } from '../../protocol/runs.js'
+import type { Approval, Session, Turn } from '../../protocol/sessions.js'
+import type { ApprovalAnswer, ApprovalFilter, NodeRecord, RunFilter, SessionFilter, Store } from '../store.js'
 import { JsonTable } from './json-table.js'
 import { migrations } from './migrations/index.js'
-import type { ApprovalFilter, RunFilter, SessionFilter, Store } from './store.js'
 
 /**
  * The embedded store: one SQLite file in WAL mode under DATA_DIR. Each resource is a JSON document with its
@@ -64,6 +64,39 @@ export class SqliteStore implements Store {
         'DELETE FROM events WHERE owner_id IN (SELECT id FROM runs WHERE finished_at IS NOT NULL AND finished_at < ?)',
       ),
       deleteFinished: this.db.prepare('DELETE FROM runs WHERE finished_at IS NOT NULL AND finished_at < ?'),
+      countUnfinished: this.db.prepare(
+        "SELECT count(*) AS n FROM runs WHERE status IN ('queued', 'running')",
+      ),
+      setRunNode: this.db.prepare('UPDATE runs SET node_id = ? WHERE id = ?'),
+      setSessionNode: this.db.prepare('UPDATE sessions SET node_id = ? WHERE id = ?'),
+      claimRun: this.db.prepare(
+        `UPDATE runs SET node_id = @node, claimed_at = @at WHERE id = @id AND status = 'queued'
+         AND claimed_at IS NULL AND (node_id IS NULL OR node_id = @node) RETURNING ${this.runs.readColumns}`,
+      ),
+      nextClaimable: this.db.prepare(
+        `SELECT id FROM runs WHERE status = 'queued' AND claimed_at IS NULL AND (node_id IS NULL OR node_id = ?)
+         ORDER BY id LIMIT 1`,
+      ),
+      runOwner: this.db.prepare('SELECT node_id FROM runs WHERE id = ?'),
+      sessionOwner: this.db.prepare('SELECT node_id FROM sessions WHERE id = ?'),
+      ownersInUse: this.db.prepare(
+        `SELECT node_id FROM runs WHERE status IN ('queued', 'running') AND node_id IS NOT NULL
+         UNION SELECT node_id FROM sessions WHERE status != 'archived' AND node_id IS NOT NULL`,
+      ),
+      countTurn: this.db.prepare(
+        `UPDATE sessions SET body = json_set(body, '$.turnCount', json_extract(body, '$.turnCount') + 1,
+         '$.updatedAt', ?) WHERE id = ?`,
+      ),
+      upsertNode: this.db.prepare(
+        `INSERT INTO nodes (id, role, host, pid, started_at, heartbeat_at)
+         VALUES (@id, @role, @host, @pid, @startedAt, @heartbeatAt)
+         ON CONFLICT (id) DO UPDATE SET role = @role, host = @host, pid = @pid, heartbeat_at = @heartbeatAt`,
+      ),
+      heartbeat: this.db.prepare('UPDATE nodes SET heartbeat_at = ? WHERE id = ?'),
+      listNodes: this.db.prepare(
+        `SELECT id, role, host, pid, started_at AS startedAt, heartbeat_at AS heartbeatAt FROM nodes ORDER BY id`,
+      ),
+      removeNode: this.db.prepare('DELETE FROM nodes WHERE id = ?'),
     }
   }
 
@@ -81,6 +114,35 @@ export class SqliteStore implements Store {
     this.runs.insert(run)
   }
 
+  async admitRun(run: Run, owner: string | null, maxUnfinished: number): Promise<boolean> {
+    // IMMEDIATE: the count and the insert hold the write lock together, also against other processes.
+    return this.db
+      .transaction(() => {
+        const { n } = this.stmts.countUnfinished.get() as { n: number }
+        if (n >= maxUnfinished) return false
+        this.runs.insert(run)
+        this.stmts.setRunNode.run(owner, run.id)
+        return true
+      })
+      .immediate()
+  }
+
+  async claimRun(id: string, node: string): Promise<Run | undefined> {
+    return this.runs.parseRow(this.stmts.claimRun.get({ id, node, at: new Date().toISOString() }))
+  }
+
+  async claimNextRun(node: string): Promise<Run | undefined> {
+    return this.db
+      .transaction(() => {
+        const next = this.stmts.nextClaimable.get(node) as { id: string } | undefined
+        if (!next) return undefined
+        return this.runs.parseRow(
+          this.stmts.claimRun.get({ id: next.id, node, at: new Date().toISOString() }),
+        )
+      })
+      .immediate()
+  }
+
   async updateRun(id: string, patch: Partial<Omit<Run, 'id'>>): Promise<void> {
     this.runs.update(id, patch)
   }
@@ -96,10 +158,26 @@ export class SqliteStore implements Store {
     )
   }
 
-  async unfinishedRuns(): Promise<Run[]> {
-    return [...this.runs.where({ status: 'queued' }), ...this.runs.where({ status: 'running' })].sort(
-      (a, b) => a.id.localeCompare(b.id),
-    )
+  async takeOverRuns(lost: readonly string[], to: string): Promise<Run[]> {
+    if (lost.length === 0) return []
+    const where = `WHERE status IN ('queued', 'running') AND node_id IN (${lost.map(() => '?').join(', ')})`
+    return this.db
+      .transaction(() => {
+        const runs = this.runs.select(`${where} ORDER BY id`, [...lost])
+        this.db.prepare(`UPDATE runs SET node_id = ? ${where}`).run(to, ...lost)
+        return runs
+      })
+      .immediate()
+  }
+
+  async ownerOf(id: string): Promise<string | null | undefined> {
+    const stmt = id.startsWith('ses_') ? this.stmts.sessionOwner : this.stmts.runOwner
+    const row = stmt.get(id) as { node_id: string | null } | undefined
+    return row ? row.node_id : undefined
+  }
+
+  async ownersInUse(): Promise<string[]> {
+    return (this.stmts.ownersInUse.all() as { node_id: string }[]).map((r) => r.node_id).sort()
   }
 
   async deleteFinishedBefore(cutoff: string): Promise<number> {
@@ -128,8 +206,27 @@ export class SqliteStore implements Store {
     return rows.map((r) => JSON.parse(r.body) as StoredEvent)
   }
 
-  async createSession(s: Session): Promise<void> {
-    this.sessions.insert(s)
+  async createSession(s: Session, owner: string): Promise<void> {
+    this.db.transaction(() => {
+      this.sessions.insert(s)
+      this.stmts.setSessionNode.run(owner, s.id)
+    })()
+  }
+
+  async claimSession(id: string, node: string): Promise<void> {
+    this.stmts.setSessionNode.run(node, id)
+  }
+
+  async takeOverSessions(lost: readonly string[], to: string): Promise<Session[]> {
+    if (lost.length === 0) return []
+    const where = `WHERE status != 'archived' AND node_id IN (${lost.map(() => '?').join(', ')})`
+    return this.db
+      .transaction(() => {
+        const sessions = this.sessions.select(`${where} ORDER BY id`, [...lost])
+        this.db.prepare(`UPDATE sessions SET node_id = ? ${where}`).run(to, ...lost)
+        return sessions
+      })
+      .immediate()
   }
 
   async updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined> {
@@ -163,6 +260,20 @@ export class SqliteStore implements Store {
     return this.turns.get(id)
   }
 
+  async completeTurn(
+    id: string,
+    patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
+    at: string,
+  ): Promise<Turn | undefined> {
+    return this.db
+      .transaction(() => {
+        const turn = this.turns.update(id, patch)
+        if (turn) this.stmts.countTurn.run(at, turn.sessionId)
+        return turn
+      })
+      .immediate()
+  }
+
   async listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]> {
     return this.turns.where({ session_id: sessionId, status }, { ascending: true })
   }
@@ -179,11 +290,36 @@ export class SqliteStore implements Store {
     return this.approvals.get(id)
   }
 
+  async resolveApproval(id: string, answer: ApprovalAnswer): Promise<Approval | undefined> {
+    return this.db
+      .transaction(() => {
+        if (this.approvals.get(id)?.state !== 'pending') return undefined
+        return this.approvals.update(id, { state: 'resolved', ...answer })
+      })
+      .immediate()
+  }
+
   async listApprovals(filter: ApprovalFilter): Promise<Approval[]> {
     return this.approvals.where(
       { state: filter.state, session_id: filter.sessionId },
       { limit: filter.limit },
     )
+  }
+
+  async registerNode(node: NodeRecord): Promise<void> {
+    this.stmts.upsertNode.run(node)
+  }
+
+  async heartbeat(id: string, at: string): Promise<boolean> {
+    return this.stmts.heartbeat.run(at, id).changes === 1
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    return this.stmts.listNodes.all() as NodeRecord[]
+  }
+
+  async removeNode(id: string): Promise<void> {
+    this.stmts.removeNode.run(id)
   }
 
   async ping(): Promise<boolean> {

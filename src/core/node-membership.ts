@@ -1,0 +1,80 @@
+import { hostname } from 'node:os'
+import { isProcessAlive } from '../process/alive.js'
+import type { NodeRecord, Store } from '../store/store.js'
+import { newId } from './ids.js'
+
+export type NodeRole = 'all' | 'api' | 'worker'
+
+export interface MembershipTiming {
+  /** How often this node says it is alive. */
+  heartbeatMs: number
+  /** A node silent for this long is dead. */
+  deadAfterMs: number
+}
+
+const defaultTiming: MembershipTiming = { heartbeatMs: 2000, deadAfterMs: 10_000 }
+
+/**
+ * This gateway process as a node of the store: a fresh id per process, a heartbeat, and the judgement of
+ * which other nodes are dead. Runs and sessions of a dead node (or of a node the store no longer knows)
+ * are this node's to recover; those of live nodes are left alone.
+ */
+export class NodeMembership {
+  readonly id = newId('node')
+  private readonly host = hostname()
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly store: Store,
+    readonly role: NodeRole = 'all',
+    private readonly timing: MembershipTiming = defaultTiming,
+  ) {}
+
+  /** Registers this node and starts its heartbeat. */
+  async join(): Promise<void> {
+    await this.store.registerNode(this.record())
+    this.timer = setInterval(() => void this.beat().catch(() => {}), this.timing.heartbeatMs)
+    this.timer.unref()
+  }
+
+  /**
+   * Nodes that own unfinished work but are gone: dead by heartbeat or process, or unknown to the store.
+   * Their records are removed, so they stay gone.
+   */
+  async lostNodes(now = Date.now()): Promise<string[]> {
+    const nodes = await this.store.listNodes()
+    const dead = nodes.filter((n) => n.id !== this.id && this.isDead(n, now))
+    for (const n of dead) await this.store.removeNode(n.id)
+    const alive = new Set(nodes.filter((n) => !dead.includes(n)).map((n) => n.id))
+    return (await this.store.ownersInUse()).filter((owner) => !alive.has(owner))
+  }
+
+  /** Stops the heartbeat and removes this node's record. */
+  async leave(): Promise<void> {
+    clearInterval(this.timer)
+    await this.store.removeNode(this.id)
+  }
+
+  private async beat(): Promise<void> {
+    if (!(await this.store.heartbeat(this.id, new Date().toISOString())))
+      await this.store.registerNode(this.record())
+  }
+
+  /** On this machine a node is dead when its process is (or when it had this process's pid); elsewhere by heartbeat. */
+  private isDead(n: NodeRecord, now: number): boolean {
+    if (n.host === this.host && (n.pid === process.pid || !isProcessAlive(n.pid))) return true
+    return now - Date.parse(n.heartbeatAt) > this.timing.deadAfterMs
+  }
+
+  private record(): NodeRecord {
+    const now = new Date().toISOString()
+    return {
+      id: this.id,
+      role: this.role,
+      host: this.host,
+      pid: process.pid,
+      startedAt: now,
+      heartbeatAt: now,
+    }
+  }
+}

@@ -1,0 +1,121 @@
+import { EventEmitter } from 'node:events'
+import pg from 'pg'
+import type { StoredEvent } from '../../protocol/events.js'
+import type { EventBus } from '../event-bus.js'
+
+const channel = 'agw_events'
+/** NOTIFY payloads are limited to 8000 bytes: larger events travel as a pointer and are read from the table. */
+const maxInlineBytes = 7000
+const reconnectMs = 500
+
+interface Notice {
+  /** The publishing node (it delivered to its own subscribers already). */
+  n: string
+  /** The owner (run or session id). */
+  o: string
+  s: number
+  /** The event itself when it fits. */
+  e?: StoredEvent
+}
+
+/**
+ * The EventBus of a cluster: every stored event is announced with NOTIFY, and every node LISTENs on one
+ * dedicated connection, so a subscriber on any API node follows a run executing on any worker. Subscribers
+ * of this process get their events at once; the EventLog reads the table for anything the bus skipped or
+ * reordered (a seq ahead of the next), and after a lost LISTEN connection every owner with subscribers is
+ * nudged with its latest event so its subscribers catch up from the table.
+ */
+export class PgEventBus implements EventBus {
+  private readonly local = new EventEmitter()
+  private listener: pg.Client | undefined
+  private closed = false
+  private reconnecting: NodeJS.Timeout | undefined
+
+  private constructor(
+    private readonly url: string,
+    private readonly pool: pg.Pool,
+    private readonly node: string,
+  ) {
+    this.local.setMaxListeners(0)
+  }
+
+  /** A bus publishing through `pool` (the store's) and listening on a connection of its own. */
+  static async start(url: string, pool: pg.Pool, node: string): Promise<PgEventBus> {
+    const bus = new PgEventBus(url, pool, node)
+    await bus.listen()
+    return bus
+  }
+
+  publish(ownerId: string, event: StoredEvent): void {
+    this.local.emit(ownerId, event)
+    let payload = JSON.stringify({ n: this.node, o: ownerId, s: event.seq, e: event } satisfies Notice)
+    if (Buffer.byteLength(payload) > maxInlineBytes)
+      payload = JSON.stringify({ n: this.node, o: ownerId, s: event.seq } satisfies Notice)
+    this.pool.query('SELECT pg_notify($1, $2)', [channel, payload]).catch(() => {
+      // Subscribers elsewhere read the table when a later event (or a reconnect nudge) reaches them.
+    })
+  }
+
+  subscribe(ownerId: string, listener: (event: StoredEvent) => void): () => void {
+    this.local.on(ownerId, listener)
+    return () => this.local.off(ownerId, listener)
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    clearTimeout(this.reconnecting)
+    this.local.removeAllListeners()
+    await this.listener?.end().catch(() => {})
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url })
+    client.on('notification', (msg) => void this.deliver(msg.payload))
+    client.on('error', () => this.reconnect(client))
+    client.on('end', () => this.reconnect(client))
+    await client.connect()
+    await client.query(`LISTEN ${channel}`)
+    this.listener = client
+  }
+
+  private reconnect(lost: pg.Client): void {
+    if (this.closed || this.listener !== lost || this.reconnecting) return
+    this.listener = undefined
+    this.reconnecting = setTimeout(() => {
+      this.reconnecting = undefined
+      this.listen()
+        .then(() => this.nudgeAll())
+        .catch(() => this.reconnect(lost))
+    }, reconnectMs)
+    this.reconnecting.unref()
+  }
+
+  private async deliver(payload: string | undefined): Promise<void> {
+    if (!payload) return
+    const notice = JSON.parse(payload) as Notice
+    if (notice.n === this.node || this.local.listenerCount(notice.o) === 0) return
+    const event = notice.e ?? (await this.read(notice.o, notice.s))
+    if (event) this.local.emit(notice.o, event)
+  }
+
+  /** Events missed while the LISTEN connection was down: each owner's latest event makes its subscribers catch up. */
+  private async nudgeAll(): Promise<void> {
+    for (const owner of this.local.eventNames()) {
+      const { rows } = await this.pool.query(
+        'SELECT body FROM events WHERE owner_id = $1 ORDER BY seq DESC LIMIT 1',
+        [owner],
+      )
+      const latest = rows[0] as { body: string } | undefined
+      if (latest) this.local.emit(owner, JSON.parse(latest.body) as StoredEvent)
+    }
+  }
+
+  private async read(owner: string, seq: number): Promise<StoredEvent | undefined> {
+    const { rows } = await this.pool.query('SELECT body FROM events WHERE owner_id = $1 AND seq = $2', [
+      owner,
+      seq,
+    ])
+    const row = rows[0] as { body: string } | undefined
+    return row ? (JSON.parse(row.body) as StoredEvent) : undefined
+  }
+}

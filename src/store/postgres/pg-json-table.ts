@@ -1,0 +1,106 @@
+import type pg from 'pg'
+
+/** Something that runs a query: the pool, or one client inside a transaction. */
+export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>
+
+interface Row {
+  body: string
+  last_seq?: number
+}
+
+/**
+ * The PostgreSQL twin of the SQLite JsonTable: rows are JSON documents plus a few real columns for lookups.
+ * Bodies are JSON text, not JSONB: JSONB refuses strings JSON allows (NUL, lone surrogates).
+ * `columns` maps each column to the document field it mirrors (kept in sync on every write).
+ */
+export class PgJsonTable<T extends { id: string }> {
+  constructor(
+    private readonly table: string,
+    private readonly columns: Record<string, keyof T>,
+    /** The table has a `last_seq` column owned by event appends; it is read into `lastSeq`, never written here. */
+    private readonly withSeq = false,
+  ) {}
+
+  /** The columns a document is read from (for `RETURNING`). */
+  get readColumns(): string {
+    return this.withSeq ? 'body, last_seq' : 'body'
+  }
+
+  async insert(db: Queryable, doc: T, extra: Record<string, unknown> = {}): Promise<void> {
+    const values = this.values(doc)
+    const names = [...Object.keys(values), ...Object.keys(extra)]
+    const params = [...Object.values(values), ...Object.values(extra)]
+    await db.query(
+      `INSERT INTO ${this.table} (${names.join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')})`,
+      params,
+    )
+  }
+
+  /** Merges `patch` into the stored document under a row lock; the result, or undefined when there is no row. */
+  async update(db: Queryable, id: string, patch: Partial<T>): Promise<T | undefined> {
+    const current = this.parseRow(
+      (await db.query(`${this.selectSql} WHERE id = $1 FOR UPDATE`, [id])).rows[0],
+    )
+    if (!current) return undefined
+    const next = { ...current, ...patch, id } as T
+    const values = this.values(next)
+    const names = Object.keys(values).filter((n) => n !== 'id')
+    await db.query(
+      `UPDATE ${this.table} SET ${names.map((n, i) => `${n} = $${i + 2}`).join(', ')} WHERE id = $1`,
+      [id, ...names.map((n) => values[n])],
+    )
+    return next
+  }
+
+  async get(db: Queryable, id: string): Promise<T | undefined> {
+    return this.parseRow((await db.query(`${this.selectSql} WHERE id = $1`, [id])).rows[0])
+  }
+
+  /** Rows matching every given column value, ordered by id (descending unless `ascending`). */
+  async where(
+    db: Queryable,
+    filter: Record<string, unknown>,
+    opts: { limit?: number; before?: string; ascending?: boolean } = {},
+  ): Promise<T[]> {
+    const clauses: string[] = []
+    const params: unknown[] = []
+    for (const [column, value] of Object.entries(filter)) {
+      if (value === undefined) continue
+      params.push(value)
+      clauses.push(`${column} = $${params.length}`)
+    }
+    if (opts.before) {
+      params.push(opts.before)
+      clauses.push(`id < $${params.length}`)
+    }
+    let sql = `${this.selectSql} ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY id ${opts.ascending ? 'ASC' : 'DESC'}`
+    if (opts.limit !== undefined) {
+      params.push(opts.limit)
+      sql += ` LIMIT $${params.length}`
+    }
+    return this.select(db, sql, params)
+  }
+
+  /** Rows of a full SQL statement that returns this table's read columns. */
+  async select(db: Queryable, sql: string, params: unknown[] = []): Promise<T[]> {
+    return (await db.query(sql, params)).rows.map((r) => this.parseRow(r)!)
+  }
+
+  /** `SELECT <read columns> FROM <table>`, to which a caller appends its clauses. */
+  get selectSql(): string {
+    return `SELECT ${this.readColumns} FROM ${this.table}`
+  }
+
+  parseRow(r: unknown): T | undefined {
+    if (!r) return undefined
+    const row = r as Row
+    const doc = JSON.parse(row.body) as T
+    return row.last_seq === undefined ? doc : { ...doc, lastSeq: row.last_seq }
+  }
+
+  private values(doc: T): Record<string, unknown> {
+    const values: Record<string, unknown> = { id: doc.id, body: JSON.stringify(doc) }
+    for (const [column, field] of Object.entries(this.columns)) values[column] = doc[field] ?? null
+    return values
+  }
+}

@@ -1,0 +1,360 @@
+import pg from 'pg'
+import type { AgentEvent, StoredEvent } from '../../protocol/events.js'
+import type { Run } from '../../protocol/runs.js'
+import type { Approval, Session, Turn } from '../../protocol/sessions.js'
+import type { ApprovalAnswer, ApprovalFilter, NodeRecord, RunFilter, SessionFilter, Store } from '../store.js'
+import { migrations } from './migrations/index.js'
+import { PgJsonTable, type Queryable } from './pg-json-table.js'
+
+/** Advisory lock keys (any constant 64-bit numbers, unique to this project). */
+const migrationLock = 7_265_310_001
+const admissionLock = 7_265_310_002
+
+const inList = (values: readonly string[], from = 1) => values.map((_, i) => `$${i + from}`).join(', ')
+
+/**
+ * The shared store of a gateway cluster: PostgreSQL through node-postgres, one pool per process. Documents
+ * and columns as in SQLite; the transitions nodes race for are single statements or short transactions
+ * (row locks, `FOR UPDATE SKIP LOCKED`, an advisory lock for admission), so they hold across processes.
+ */
+export class PostgresStore implements Store {
+  readonly kind = 'postgres'
+  readonly pool: pg.Pool
+  private readonly runs = new PgJsonTable<Run>(
+    'runs',
+    { agent: 'agent', status: 'status', created_at: 'createdAt', finished_at: 'finishedAt' },
+    true,
+  )
+  private readonly sessions = new PgJsonTable<Session>(
+    'sessions',
+    { agent: 'agent', agent_session_id: 'agentSessionId', status: 'status' },
+    true,
+  )
+  private readonly turns = new PgJsonTable<Turn>('turns', { session_id: 'sessionId', status: 'status' })
+  private readonly approvals = new PgJsonTable<Approval>('approvals', {
+    session_id: 'sessionId',
+    state: 'state',
+  })
+
+  private constructor(
+    readonly url: string,
+    poolSize: number,
+  ) {
+    this.pool = new pg.Pool({ connectionString: url, max: poolSize })
+    // An idle client losing its connection must not crash the process; the pool replaces it.
+    this.pool.on('error', () => {})
+  }
+
+  /** Connects and applies any migration not yet applied. */
+  static async open(url: string, poolSize = 10): Promise<PostgresStore> {
+    const store = new PostgresStore(url, poolSize)
+    try {
+      await store.migrate()
+    } catch (err) {
+      await store.pool.end()
+      throw err
+    }
+    return store
+  }
+
+  private async migrate(): Promise<void> {
+    await this.transaction(async (db) => {
+      await db.query('SELECT pg_advisory_xact_lock($1)', [migrationLock])
+      await db.query('CREATE TABLE IF NOT EXISTS agw_schema_version (version INTEGER NOT NULL)')
+      const row = (await db.query('SELECT version FROM agw_schema_version')).rows[0] as
+        | { version: number }
+        | undefined
+      if (!row) await db.query('INSERT INTO agw_schema_version (version) VALUES (0)')
+      for (let v = row?.version ?? 0; v < migrations.length; v++) {
+        await db.query(migrations[v]!)
+        await db.query('UPDATE agw_schema_version SET version = $1', [v + 1])
+      }
+    })
+  }
+
+  /** Runs `fn` in one transaction on one client (READ COMMITTED; callers lock what they change). */
+  private async transaction<T>(fn: (db: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect()
+    try {
+      await client.query('BEGIN')
+      const result = await fn(client)
+      await client.query('COMMIT')
+      return result
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw err
+    } finally {
+      client.release()
+    }
+  }
+
+  async createRun(run: Run): Promise<void> {
+    await this.runs.insert(this.pool, run)
+  }
+
+  async admitRun(run: Run, owner: string | null, maxUnfinished: number): Promise<boolean> {
+    return this.transaction(async (db) => {
+      // One admission at a time across the cluster: the count and the insert cannot interleave.
+      await db.query('SELECT pg_advisory_xact_lock($1)', [admissionLock])
+      const { n } = (
+        await db.query("SELECT count(*)::int AS n FROM runs WHERE status IN ('queued', 'running')")
+      ).rows[0] as { n: number }
+      if (n >= maxUnfinished) return false
+      await this.runs.insert(db, run, { node_id: owner })
+      return true
+    })
+  }
+
+  async claimRun(id: string, node: string): Promise<Run | undefined> {
+    return this.claim(this.pool, id, node)
+  }
+
+  private async claim(db: Queryable, id: string, node: string): Promise<Run | undefined> {
+    const { rows } = await db.query(
+      `UPDATE runs SET node_id = $2, claimed_at = $3 WHERE id = $1 AND status = 'queued' AND claimed_at IS NULL
+       AND (node_id IS NULL OR node_id = $2) RETURNING ${this.runs.readColumns}`,
+      [id, node, new Date().toISOString()],
+    )
+    return this.runs.parseRow(rows[0])
+  }
+
+  async claimNextRun(node: string): Promise<Run | undefined> {
+    return this.transaction(async (db) => {
+      const next = (
+        await db.query(
+          `SELECT id FROM runs WHERE status = 'queued' AND claimed_at IS NULL AND (node_id IS NULL OR node_id = $1)
+           ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+          [node],
+        )
+      ).rows[0] as { id: string } | undefined
+      return next ? this.claim(db, next.id, node) : undefined
+    })
+  }
+
+  async updateRun(id: string, patch: Partial<Omit<Run, 'id'>>): Promise<void> {
+    await this.transaction((db) => this.runs.update(db, id, patch))
+  }
+
+  async getRun(id: string): Promise<Run | undefined> {
+    return this.runs.get(this.pool, id)
+  }
+
+  async listRuns(filter: RunFilter): Promise<Run[]> {
+    return this.runs.where(
+      this.pool,
+      { status: filter.status, agent: filter.agent },
+      { limit: filter.limit, before: filter.before },
+    )
+  }
+
+  async takeOverRuns(lost: readonly string[], to: string): Promise<Run[]> {
+    if (lost.length === 0) return []
+    const taken = await this.runs.select(
+      this.pool,
+      `UPDATE runs SET node_id = $1 WHERE status IN ('queued', 'running') AND node_id IN (${inList(lost, 2)})
+       RETURNING ${this.runs.readColumns}`,
+      [to, ...lost],
+    )
+    return taken.sort((a, b) => (a.id < b.id ? -1 : 1))
+  }
+
+  async ownerOf(id: string): Promise<string | null | undefined> {
+    const table = id.startsWith('ses_') ? 'sessions' : 'runs'
+    const row = (await this.pool.query(`SELECT node_id FROM ${table} WHERE id = $1`, [id])).rows[0] as
+      | { node_id: string | null }
+      | undefined
+    return row ? row.node_id : undefined
+  }
+
+  async ownersInUse(): Promise<string[]> {
+    const { rows } = await this.pool.query(
+      `SELECT node_id FROM runs WHERE status IN ('queued', 'running') AND node_id IS NOT NULL
+       UNION SELECT node_id FROM sessions WHERE status != 'archived' AND node_id IS NOT NULL`,
+    )
+    return (rows as { node_id: string }[]).map((r) => r.node_id).sort()
+  }
+
+  async deleteFinishedBefore(cutoff: string): Promise<number> {
+    return this.transaction(async (db) => {
+      await db.query(
+        'DELETE FROM events WHERE owner_id IN (SELECT id FROM runs WHERE finished_at IS NOT NULL AND finished_at < $1)',
+        [cutoff],
+      )
+      return (await db.query('DELETE FROM runs WHERE finished_at IS NOT NULL AND finished_at < $1', [cutoff]))
+        .rowCount!
+    })
+  }
+
+  /** Events belong to a run (`run_…`) or a session (`ses_…`); the owner's row lock orders its seqs. */
+  async appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent> {
+    const isSession = ownerId.startsWith('ses_')
+    return this.transaction(async (db) => {
+      const bumped = (
+        await db.query(
+          `UPDATE ${isSession ? 'sessions' : 'runs'} SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq`,
+          [ownerId],
+        )
+      ).rows[0] as { last_seq: number } | undefined
+      if (!bumped) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
+      const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
+      const stored = { ...event, seq: bumped.last_seq, at, ...owner } as StoredEvent
+      await db.query('INSERT INTO events (owner_id, seq, type, at, body) VALUES ($1, $2, $3, $4, $5)', [
+        ownerId,
+        stored.seq,
+        event.type,
+        at,
+        JSON.stringify(stored),
+      ])
+      return stored
+    })
+  }
+
+  async eventsAfter(ownerId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
+    const { rows } = await this.pool.query(
+      'SELECT body FROM events WHERE owner_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+      [ownerId, afterSeq, Math.min(limit, 2_147_483_647)],
+    )
+    return (rows as { body: string }[]).map((r) => JSON.parse(r.body) as StoredEvent)
+  }
+
+  async createSession(s: Session, owner: string): Promise<void> {
+    await this.sessions.insert(this.pool, s, { node_id: owner })
+  }
+
+  async claimSession(id: string, node: string): Promise<void> {
+    await this.pool.query('UPDATE sessions SET node_id = $2 WHERE id = $1', [id, node])
+  }
+
+  async takeOverSessions(lost: readonly string[], to: string): Promise<Session[]> {
+    if (lost.length === 0) return []
+    const taken = await this.sessions.select(
+      this.pool,
+      `UPDATE sessions SET node_id = $1 WHERE status != 'archived' AND node_id IN (${inList(lost, 2)})
+       RETURNING ${this.sessions.readColumns}`,
+      [to, ...lost],
+    )
+    return taken.sort((a, b) => (a.id < b.id ? -1 : 1))
+  }
+
+  async updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined> {
+    return this.transaction((db) => this.sessions.update(db, id, patch))
+  }
+
+  async getSession(id: string): Promise<Session | undefined> {
+    return this.sessions.get(this.pool, id)
+  }
+
+  async findSessionByAgentId(agentSessionId: string): Promise<Session | undefined> {
+    return (await this.sessions.where(this.pool, { agent_session_id: agentSessionId }, { limit: 1 }))[0]
+  }
+
+  async listSessions(filter: SessionFilter): Promise<Session[]> {
+    return this.sessions.where(
+      this.pool,
+      { status: filter.status, agent: filter.agent },
+      { limit: filter.limit, before: filter.before },
+    )
+  }
+
+  async createTurn(t: Turn): Promise<void> {
+    await this.turns.insert(this.pool, t)
+  }
+
+  async updateTurn(id: string, patch: Partial<Omit<Turn, 'id'>>): Promise<Turn | undefined> {
+    return this.transaction((db) => this.turns.update(db, id, patch))
+  }
+
+  async getTurn(id: string): Promise<Turn | undefined> {
+    return this.turns.get(this.pool, id)
+  }
+
+  async completeTurn(
+    id: string,
+    patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
+    at: string,
+  ): Promise<Turn | undefined> {
+    return this.transaction(async (db) => {
+      const turn = await this.turns.update(db, id, patch)
+      if (!turn) return undefined
+      // Read under the session's row lock: concurrent completions each add one.
+      const [session] = await this.sessions.select(
+        db,
+        `${this.sessions.selectSql} WHERE id = $1 FOR UPDATE`,
+        [turn.sessionId],
+      )
+      if (session)
+        await this.sessions.update(db, session.id, { turnCount: session.turnCount + 1, updatedAt: at })
+      return turn
+    })
+  }
+
+  async listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]> {
+    return this.turns.where(this.pool, { session_id: sessionId, status }, { ascending: true })
+  }
+
+  async createApproval(a: Approval): Promise<void> {
+    await this.approvals.insert(this.pool, a)
+  }
+
+  async updateApproval(id: string, patch: Partial<Omit<Approval, 'id'>>): Promise<Approval | undefined> {
+    return this.transaction((db) => this.approvals.update(db, id, patch))
+  }
+
+  async getApproval(id: string): Promise<Approval | undefined> {
+    return this.approvals.get(this.pool, id)
+  }
+
+  async resolveApproval(id: string, answer: ApprovalAnswer): Promise<Approval | undefined> {
+    return this.transaction(async (db) => {
+      const current = await this.approvals.select(
+        db,
+        `${this.approvals.selectSql} WHERE id = $1 FOR UPDATE`,
+        [id],
+      )
+      if (current[0]?.state !== 'pending') return undefined
+      return this.approvals.update(db, id, { state: 'resolved', ...answer })
+    })
+  }
+
+  async listApprovals(filter: ApprovalFilter): Promise<Approval[]> {
+    return this.approvals.where(
+      this.pool,
+      { state: filter.state, session_id: filter.sessionId },
+      filter.limit !== undefined ? { limit: filter.limit } : {},
+    )
+  }
+
+  async registerNode(node: NodeRecord): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO nodes (id, role, host, pid, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (id) DO UPDATE SET role = $2, host = $3, pid = $4, heartbeat_at = $6`,
+      [node.id, node.role, node.host, node.pid, node.startedAt, node.heartbeatAt],
+    )
+  }
+
+  async heartbeat(id: string, at: string): Promise<boolean> {
+    return (
+      (await this.pool.query('UPDATE nodes SET heartbeat_at = $2 WHERE id = $1', [id, at])).rowCount === 1
+    )
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    const { rows } = await this.pool.query(
+      'SELECT id, role, host, pid, started_at AS "startedAt", heartbeat_at AS "heartbeatAt" FROM nodes ORDER BY id',
+    )
+    return rows as NodeRecord[]
+  }
+
+  async removeNode(id: string): Promise<void> {
+    await this.pool.query('DELETE FROM nodes WHERE id = $1', [id])
+  }
+
+  async ping(): Promise<boolean> {
+    return (await this.pool.query('SELECT 1 AS ok')).rows[0]?.ok === 1
+  }
+
+  async close(): Promise<void> {
+    if (this.pool.ended) return
+    await this.pool.end()
+  }
+}

@@ -1,0 +1,85 @@
+/** SQLite schema migrations, applied in order; `PRAGMA user_version` records the last one applied. */
+export const migrations: string[] = [
+  `
+  CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    agent TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    finished_at TEXT,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    body TEXT NOT NULL
+  );
+  CREATE INDEX runs_status ON runs (status, id);
+  CREATE INDEX runs_agent ON runs (agent, id);
+  CREATE INDEX runs_finished ON runs (finished_at);
+  CREATE TABLE events (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+  ) WITHOUT ROWID;
+  `,
+]
+
+/** 2: sessions, turns and approvals; events belong to a run or a session (`owner_id`). */
+migrations.push(`
+  CREATE TABLE events_by_owner (
+    owner_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (owner_id, seq)
+  ) WITHOUT ROWID;
+  INSERT INTO events_by_owner SELECT run_id, seq, type, at, body FROM events;
+  DROP TABLE events;
+  ALTER TABLE events_by_owner RENAME TO events;
+  CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    agent TEXT NOT NULL,
+    agent_session_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    body TEXT NOT NULL
+  );
+  CREATE INDEX sessions_agent_session ON sessions (agent_session_id);
+  CREATE TABLE turns (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    body TEXT NOT NULL
+  );
+  CREATE INDEX turns_session ON turns (session_id, id);
+  CREATE TABLE approvals (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    body TEXT NOT NULL
+  );
+  CREATE INDEX approvals_state ON approvals (state, id);
+`)
+
+/**
+ * 3: nodes. Runs and sessions record the node (gateway process) that owns them; a run records when a node
+ * claimed it. What an older server left unfinished belongs to `node_legacy`, a node that is never alive.
+ */
+migrations.push(`
+  ALTER TABLE runs ADD COLUMN node_id TEXT;
+  ALTER TABLE runs ADD COLUMN claimed_at TEXT;
+  UPDATE runs SET node_id = 'node_legacy' WHERE status IN ('queued', 'running');
+  CREATE INDEX runs_node ON runs (node_id, status);
+  ALTER TABLE sessions ADD COLUMN node_id TEXT;
+  UPDATE sessions SET node_id = 'node_legacy';
+  CREATE INDEX sessions_node ON sessions (node_id, status);
+  CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL
+  );
+`)

@@ -1,0 +1,368 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { queuedRun, type Run } from '../../src/protocol/runs.js'
+import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
+import type { NodeRecord, Store } from '../../src/store/store.js'
+
+/**
+ * The behaviour every Store must show. A store implementation reuses this unchanged: it only supplies how to
+ * open a fresh, empty database, and a second connection to the same database (what another gateway process
+ * would hold), so the atomic operations are raced across connections.
+ */
+export interface StoreUnderTest {
+  /** A fresh empty database: a store on it, and a way to open further connections to it. */
+  fresh(): Promise<{ store: Store; connect(): Promise<Store> }>
+}
+
+export function newRun(id: string, patch: Partial<Run> = {}): Run {
+  return { ...queuedRun(id, 'codex-exec', { prompt: 'p', cwd: '/w' }, '2026-01-01T00:00:00.000Z'), ...patch }
+}
+
+export function newSession(id: string, patch: Partial<Session> = {}): Session {
+  return {
+    id,
+    agent: 'codex',
+    agentSessionId: `thread-${id}`,
+    status: 'idle',
+    cwd: '/w',
+    model: null,
+    sandbox: null,
+    approvalPolicy: null,
+    forkedFrom: null,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+    turnCount: 0,
+    lastSeq: 0,
+    ...patch,
+  }
+}
+
+function newTurn(id: string, sessionId: string, patch: Partial<Turn> = {}): Turn {
+  return {
+    id,
+    sessionId,
+    agentTurnId: null,
+    status: 'queued',
+    input: [{ type: 'text', text: 'hi' }],
+    createdAt: '2026-01-01T00:00:00.000Z',
+    startedAt: null,
+    finishedAt: null,
+    finalResponse: null,
+    usage: null,
+    error: null,
+    ...patch,
+  }
+}
+
+function newApproval(id: string, sessionId: string, patch: Partial<Approval> = {}): Approval {
+  return {
+    id,
+    sessionId,
+    turnId: null,
+    kind: 'command',
+    command: 'ls',
+    cwd: '/w',
+    changes: null,
+    reason: null,
+    options: ['accept', 'decline'],
+    state: 'pending',
+    decision: null,
+    by: null,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    resolvedAt: null,
+    expiresAt: '2026-01-01T00:10:00.000Z',
+    ...patch,
+  }
+}
+
+function nodeRecord(id: string, heartbeatAt = '2026-01-01T00:00:00.000Z'): NodeRecord {
+  return { id, role: 'all', host: 'h', pid: 1, startedAt: '2026-01-01T00:00:00.000Z', heartbeatAt }
+}
+
+const ids = (rows: { id: string }[]) => rows.map((r) => r.id)
+
+export function describeStoreContract(name: string, subject: StoreUnderTest): void {
+  describe(`store contract: ${name}`, () => {
+    const opened: Store[] = []
+    afterEach(async () => {
+      for (const s of opened.splice(0).reverse()) await s.close()
+    })
+
+    async function fresh() {
+      const db = await subject.fresh()
+      opened.push(db.store)
+      const connect = async () => {
+        const other = await db.connect()
+        opened.push(other)
+        return other
+      }
+      return { store: db.store, connect }
+    }
+
+    it('pings, and keeps what it stored for another connection', async () => {
+      const { store, connect } = await fresh()
+      expect(await store.ping()).toBe(true)
+      await store.createRun(newRun('run_a'))
+      await store.appendEvent('run_a', { type: 'run.queued' }, 't1')
+      const other = await connect()
+      expect((await other.getRun('run_a'))?.lastSeq).toBe(1)
+      expect(await other.eventsAfter('run_a', 0, 10)).toEqual([
+        { type: 'run.queued', seq: 1, at: 't1', runId: 'run_a' },
+      ])
+    })
+
+    it('numbers events 1..n per owner, pages them after a cursor, refuses unknown owners', async () => {
+      const { store } = await fresh()
+      await store.createRun(newRun('run_a'))
+      await store.createRun(newRun('run_b'))
+      await store.createSession(newSession('ses_a'), 'node_1')
+      for (let i = 0; i < 5; i++) await store.appendEvent('run_a', { type: 'turn.started' }, `t${i}`)
+      await store.appendEvent('run_b', { type: 'run.queued' }, 't')
+      await store.appendEvent('ses_a', { type: 'session.status', status: 'idle' }, 't')
+      expect((await store.eventsAfter('run_a', 0, 100)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5])
+      expect((await store.eventsAfter('run_a', 2, 2)).map((e) => e.seq)).toEqual([3, 4])
+      expect((await store.eventsAfter('run_b', 0, 100)).map((e) => e.seq)).toEqual([1])
+      expect(await store.eventsAfter('ses_a', 0, 100)).toEqual([
+        { type: 'session.status', status: 'idle', seq: 1, at: 't', sessionId: 'ses_a' },
+      ])
+      expect((await store.getSession('ses_a'))?.lastSeq).toBe(1)
+      await expect(store.appendEvent('run_x', { type: 'run.queued' }, 't')).rejects.toThrow(/unknown run/)
+      await expect(store.appendEvent('ses_x', { type: 'run.queued' }, 't')).rejects.toThrow(/unknown session/)
+    })
+
+    it('events appended concurrently from two connections get distinct consecutive seqs', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.createRun(newRun('run_a'))
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          (i % 2 ? store : other).appendEvent(
+            'run_a',
+            { type: 'item.delta', itemId: 'i', delta: `${i}` },
+            't',
+          ),
+        ),
+      )
+      const seqs = (await store.eventsAfter('run_a', 0, 100)).map((e) => e.seq)
+      expect(seqs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1))
+    })
+
+    it('updateRun merges a patch and never moves lastSeq backwards (events own it)', async () => {
+      const { store } = await fresh()
+      await store.createRun(newRun('run_a'))
+      await store.appendEvent('run_a', { type: 'run.queued' }, 't')
+      await store.updateRun('run_a', { status: 'running', lastSeq: 0, pid: 42 })
+      expect(await store.getRun('run_a')).toMatchObject({
+        status: 'running',
+        lastSeq: 1,
+        pid: 42,
+        agent: 'codex-exec',
+      })
+      expect(await store.getRun('run_missing')).toBeUndefined()
+    })
+
+    it('lists runs by status and agent, newest id first, before a cursor', async () => {
+      const { store } = await fresh()
+      await store.createRun(newRun('run_1', { status: 'succeeded', finishedAt: '2020-01-01T00:00:00.000Z' }))
+      await store.createRun(newRun('run_2', { status: 'running' }))
+      await store.createRun(newRun('run_3', { status: 'queued', agent: 'cli' }))
+      expect(ids(await store.listRuns({ limit: 10 }))).toEqual(['run_3', 'run_2', 'run_1'])
+      expect(ids(await store.listRuns({ limit: 2 }))).toEqual(['run_3', 'run_2'])
+      expect(ids(await store.listRuns({ limit: 10, status: 'running' }))).toEqual(['run_2'])
+      expect(ids(await store.listRuns({ limit: 10, agent: 'cli' }))).toEqual(['run_3'])
+      expect(ids(await store.listRuns({ limit: 10, before: 'run_3' }))).toEqual(['run_2', 'run_1'])
+    })
+
+    it('admits runs up to the bound of unfinished runs, and again once one finished', async () => {
+      const { store } = await fresh()
+      expect(await store.admitRun(newRun('run_1'), 'node_a', 2)).toBe(true)
+      expect(await store.admitRun(newRun('run_2'), null, 2)).toBe(true)
+      expect(await store.admitRun(newRun('run_3'), 'node_a', 2)).toBe(false)
+      expect(await store.getRun('run_3')).toBeUndefined()
+      await store.updateRun('run_1', { status: 'succeeded', finishedAt: '2026-01-01T00:00:01.000Z' })
+      expect(await store.admitRun(newRun('run_3'), 'node_a', 2)).toBe(true)
+      expect(await store.ownerOf('run_3')).toBe('node_a')
+      expect(await store.ownerOf('run_2')).toBeNull()
+      expect(await store.ownerOf('run_missing')).toBeUndefined()
+    })
+
+    it('a burst of admissions from two connections admits exactly the bound', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      const results = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          (i % 2 ? store : other).admitRun(newRun(`run_${String(i).padStart(3, '0')}`), 'node_a', 7),
+        ),
+      )
+      expect(results.filter(Boolean)).toHaveLength(7)
+      expect(await store.listRuns({ limit: 100 })).toHaveLength(7)
+    })
+
+    it('claims a queued run once: the owner or anyone for unowned runs, never twice', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.admitRun(newRun('run_mine'), 'node_a', 100)
+      await store.admitRun(newRun('run_free'), null, 100)
+      expect(await store.claimRun('run_mine', 'node_b')).toBeUndefined()
+      expect(await store.claimRun('run_mine', 'node_a')).toMatchObject({ id: 'run_mine', status: 'queued' })
+      expect(await store.claimRun('run_mine', 'node_a')).toBeUndefined()
+      const racing = await Promise.all([
+        store.claimRun('run_free', 'node_a'),
+        other.claimRun('run_free', 'node_b'),
+      ])
+      expect(racing.filter(Boolean)).toHaveLength(1)
+      const winner = racing[0] ? 'node_a' : 'node_b'
+      expect(await store.ownerOf('run_free')).toBe(winner)
+      await store.admitRun(newRun('run_done', { status: 'cancelled' }), null, 100)
+      expect(await store.claimRun('run_done', 'node_a')).toBeUndefined()
+      expect(await store.claimRun('run_missing', 'node_a')).toBeUndefined()
+    })
+
+    it('claimNextRun hands out the oldest claimable run, each exactly once across connections', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      for (let i = 0; i < 10; i++) await store.admitRun(newRun(`run_${i}`), null, 100)
+      await store.admitRun(newRun('run_x'), 'node_elsewhere', 100)
+      expect((await store.claimNextRun('node_a'))?.id).toBe('run_0')
+      const claims = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          (i % 2 ? store : other).claimNextRun(i % 2 ? 'node_a' : 'node_b'),
+        ),
+      )
+      const claimed = claims.filter((r): r is Run => r !== undefined).map((r) => r.id)
+      expect(claimed.sort()).toEqual(Array.from({ length: 9 }, (_, i) => `run_${i + 1}`))
+      expect(await store.claimNextRun('node_a')).toBeUndefined()
+      expect((await store.claimNextRun('node_elsewhere'))?.id).toBe('run_x')
+    })
+
+    it('takes over the unfinished runs of lost nodes, each run to exactly one taker; lists owners in use', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.admitRun(newRun('run_1'), 'node_a', 100)
+      await store.admitRun(newRun('run_2'), 'node_b', 100)
+      await store.admitRun(newRun('run_3'), 'node_a', 100)
+      await store.admitRun(newRun('run_4'), null, 100)
+      await store.updateRun('run_2', { status: 'running' })
+      await store.updateRun('run_3', { status: 'failed', finishedAt: '2026-01-01T00:00:01.000Z' })
+      await store.createSession(newSession('ses_1'), 'node_c')
+      await store.createSession(newSession('ses_2', { status: 'archived' }), 'node_d')
+      expect(await store.ownersInUse()).toEqual(['node_a', 'node_b', 'node_c'])
+      expect(await store.takeOverRuns([], 'node_x')).toEqual([])
+      const [first, second] = await Promise.all([
+        store.takeOverRuns(['node_a', 'node_b'], 'node_x'),
+        other.takeOverRuns(['node_a', 'node_b'], 'node_y'),
+      ])
+      expect(ids([...first!, ...second!]).sort()).toEqual(['run_1', 'run_2'])
+      expect(ids(first!.length ? first! : second!)).toEqual(['run_1', 'run_2'])
+      expect(await store.ownerOf('run_1')).toBe(first!.length ? 'node_x' : 'node_y')
+      expect(await store.ownerOf('run_3')).toBe('node_a')
+      expect(await store.ownerOf('run_4')).toBeNull()
+      expect(await store.ownersInUse()).toEqual(['node_c', first!.length ? 'node_x' : 'node_y'])
+    })
+
+    it('retention deletes finished runs before the cutoff with their events, and nothing else', async () => {
+      const { store } = await fresh()
+      await store.createRun(
+        newRun('run_old', { status: 'succeeded', finishedAt: '2020-01-01T00:00:00.000Z' }),
+      )
+      await store.appendEvent('run_old', { type: 'run.queued' }, 't')
+      await store.createRun(newRun('run_new', { status: 'succeeded', finishedAt: new Date().toISOString() }))
+      await store.createRun(newRun('run_live', { status: 'running' }))
+      expect(await store.deleteFinishedBefore('2021-01-01T00:00:00.000Z')).toBe(1)
+      expect(await store.getRun('run_old')).toBeUndefined()
+      expect(await store.eventsAfter('run_old', 0, 10)).toEqual([])
+      expect(ids(await store.listRuns({ limit: 10 })).sort()).toEqual(['run_live', 'run_new'])
+    })
+
+    it('sessions: stored with their owner, found by agent id, listed, moved to another node', async () => {
+      const { store } = await fresh()
+      await store.createSession(newSession('ses_1', { agent: 'claude' }), 'node_a')
+      await store.createSession(newSession('ses_2', { status: 'running' }), 'node_a')
+      await store.createSession(newSession('ses_3', { status: 'archived' }), 'node_a')
+      expect(await store.getSession('ses_1')).toMatchObject({ agent: 'claude', lastSeq: 0 })
+      expect((await store.findSessionByAgentId('thread-ses_2'))?.id).toBe('ses_2')
+      expect(await store.findSessionByAgentId('thread-none')).toBeUndefined()
+      expect(ids(await store.listSessions({ limit: 10 }))).toEqual(['ses_3', 'ses_2', 'ses_1'])
+      expect(ids(await store.listSessions({ limit: 10, status: 'running' }))).toEqual(['ses_2'])
+      expect(ids(await store.listSessions({ limit: 10, agent: 'claude' }))).toEqual(['ses_1'])
+      expect(ids(await store.listSessions({ limit: 10, before: 'ses_2' }))).toEqual(['ses_1'])
+      await store.claimSession('ses_2', 'node_b')
+      expect(await store.ownerOf('ses_2')).toBe('node_b')
+      expect(ids(await store.takeOverSessions(['node_b', 'node_z'], 'node_c'))).toEqual(['ses_2'])
+      expect(await store.ownerOf('ses_2')).toBe('node_c')
+      expect(await store.takeOverSessions(['node_b'], 'node_c')).toEqual([])
+      // Archived sessions stay where they are.
+      expect(ids(await store.takeOverSessions(['node_a'], 'node_c'))).toEqual(['ses_1'])
+      expect(await store.ownerOf('ses_3')).toBe('node_a')
+      expect(await store.updateSession('ses_1', { status: 'running' })).toMatchObject({ status: 'running' })
+      expect(await store.updateSession('ses_missing', { status: 'running' })).toBeUndefined()
+    })
+
+    it('turns: listed oldest first by status; completeTurn ends a turn and counts it atomically', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.createSession(newSession('ses_1'), 'node_a')
+      for (let i = 0; i < 10; i++) await store.createTurn(newTurn(`turn_${i}`, 'ses_1'))
+      await store.updateTurn('turn_0', { status: 'running' })
+      expect(ids(await store.listTurns('ses_1', 'running'))).toEqual(['turn_0'])
+      expect(ids(await store.listTurns('ses_1')).slice(0, 3)).toEqual(['turn_0', 'turn_1', 'turn_2'])
+      const done = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 ? store : other).completeTurn(
+            `turn_${i}`,
+            { status: 'completed', finalResponse: `r${i}`, finishedAt: `2026-01-01T00:00:0${i}.000Z` },
+            `2026-01-01T00:00:0${i}.000Z`,
+          ),
+        ),
+      )
+      expect(done.every((t) => t?.status === 'completed')).toBe(true)
+      expect(await store.getTurn('turn_3')).toMatchObject({ finalResponse: 'r3', sessionId: 'ses_1' })
+      expect((await store.getSession('ses_1'))?.turnCount).toBe(10)
+      expect(await store.completeTurn('turn_missing', { status: 'failed' }, 't')).toBeUndefined()
+    })
+
+    it('approvals: the first answer wins across connections; later ones change nothing', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.createSession(newSession('ses_1'), 'node_a')
+      await store.createApproval(newApproval('apr_1', 'ses_1'))
+      await store.createApproval(newApproval('apr_2', 'ses_1'))
+      expect(ids(await store.listApprovals({ state: 'pending' }))).toEqual(['apr_2', 'apr_1'])
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 ? store : other).resolveApproval('apr_1', {
+            decision: i % 2 ? 'accept' : 'decline',
+            by: `client_${i}`,
+            resolvedAt: 't',
+          }),
+        ),
+      )
+      const winners = answers.filter((a): a is Approval => a !== undefined)
+      expect(winners).toHaveLength(1)
+      expect(await store.getApproval('apr_1')).toMatchObject({
+        state: 'resolved',
+        decision: winners[0]!.decision,
+        by: winners[0]!.by,
+      })
+      expect(
+        await store.resolveApproval('apr_missing', { decision: 'accept', by: 'c', resolvedAt: 't' }),
+      ).toBeUndefined()
+      expect(ids(await store.listApprovals({ state: 'pending', sessionId: 'ses_1' }))).toEqual(['apr_2'])
+      expect(ids(await store.listApprovals({ state: 'resolved' }))).toEqual(['apr_1'])
+      expect(await store.updateApproval('apr_2', { reason: 'why' })).toMatchObject({ reason: 'why' })
+    })
+
+    it('nodes: registered, heartbeats recorded, removed (a removed node heartbeats false)', async () => {
+      const { store } = await fresh()
+      await store.registerNode(nodeRecord('node_a'))
+      await store.registerNode(nodeRecord('node_b'))
+      expect(await store.heartbeat('node_a', '2026-01-01T00:00:05.000Z')).toBe(true)
+      expect(await store.listNodes()).toEqual([
+        nodeRecord('node_a', '2026-01-01T00:00:05.000Z'),
+        nodeRecord('node_b'),
+      ])
+      await store.removeNode('node_b')
+      expect(await store.heartbeat('node_b', '2026-01-01T00:00:06.000Z')).toBe(false)
+      expect(ids(await store.listNodes())).toEqual(['node_a'])
+    })
+  })
+}

@@ -1,0 +1,74 @@
+import { spawnSync } from 'node:child_process'
+import { hostname } from 'node:os'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { NodeMembership } from '../../src/core/node-membership.js'
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
+import { newRun, newSession } from '../contract/store-contract.js'
+import { tempDir } from '../support/temp.js'
+
+const stores: SqliteStore[] = []
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close()
+})
+
+function open() {
+  const store = new SqliteStore(path.join(tempDir('nodes-'), 'gw.db'))
+  stores.push(store)
+  return store
+}
+
+/** A pid that belonged to a process that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'])
+  return Number(child.stdout.toString())
+}
+
+describe('NodeMembership', () => {
+  it('only nodes that are gone are lost: a dead process here, silent ones, unknown ones', async () => {
+    const store = open()
+    const now = Date.now()
+    const at = (msAgo: number) => new Date(now - msAgo).toISOString()
+    const node = (id: string, host: string, pid: number, heartbeatAt: string) =>
+      store.registerNode({ id, role: 'all', host, pid, startedAt: heartbeatAt, heartbeatAt })
+    await node('node_deadproc', hostname(), deadPid(), at(0))
+    await node('node_liveproc', hostname(), process.ppid, at(1000))
+    await node('node_remote_fresh', 'elsewhere', 1, at(1000))
+    await node('node_remote_silent', 'elsewhere', 1, at(60_000))
+    for (const [i, owner] of [
+      'node_deadproc',
+      'node_liveproc',
+      'node_remote_fresh',
+      'node_remote_silent',
+      'node_unknown',
+    ].entries())
+      await store.admitRun(newRun(`run_${i}`), owner, 100)
+    await store.createSession(newSession('ses_1'), 'node_remote_fresh')
+
+    const me = new NodeMembership(store, 'all', { heartbeatMs: 50, deadAfterMs: 10_000 })
+    await me.join()
+    const lost = await me.lostNodes(now)
+    expect(lost.sort()).toEqual(['node_deadproc', 'node_remote_silent', 'node_unknown'])
+    // The dead ones are forgotten; the live ones and this node stay registered.
+    expect((await store.listNodes()).map((n) => n.id).sort()).toEqual(
+      ['node_liveproc', 'node_remote_fresh', me.id].sort(),
+    )
+    await me.leave()
+    expect((await store.listNodes()).map((n) => n.id)).not.toContain(me.id)
+  })
+
+  it('heartbeats keep the record fresh, and re-register a node someone removed', async () => {
+    const store = open()
+    const me = new NodeMembership(store, 'worker', { heartbeatMs: 20, deadAfterMs: 10_000 })
+    await me.join()
+    const first = (await store.listNodes())[0]!
+    await store.removeNode(me.id)
+    const deadline = Date.now() + 5000
+    while (!(await store.listNodes()).some((n) => n.id === me.id && n.heartbeatAt > first.heartbeatAt)) {
+      if (Date.now() > deadline) throw new Error('no heartbeat re-registered the node')
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    expect((await store.listNodes()).find((n) => n.id === me.id)).toMatchObject({ role: 'worker' })
+    await me.leave()
+  })
+})
