@@ -22,7 +22,7 @@ describe('POST /run in Docker mode (CODEX_DOCKER_IMAGE)', () => {
       MODEL_LIST: 'auto,gpt-litellm-1,gpt-litellm-2',
       LITELLM_BASE_URL: 'http://litellm.internal:4000',
       LITELLM_API_KEY: 'sk-litellm-from-server',
-      RUN_RESPONSE_TIMEOUT_SECONDS: '3',
+      RUN_RESPONSE_TIMEOUT_SECONDS: '12',
     })
   }, 120_000)
 
@@ -85,7 +85,7 @@ describe('POST /run in Docker mode (CODEX_DOCKER_IMAGE)', () => {
       args: ['exec', '--json', '--skip-git-repo-check', 'say hello'],
     })
     const frames = await readNdjson(res)
-    expect(frames.at(-1)).toEqual({ type: 'exit', code: 0 })
+    expect(frames.at(-1), text(frames, 'stderr')).toEqual({ type: 'exit', code: 0 })
     expect(text(frames, 'stdout')).toContain('answer from inside a container')
     expect(mock.lastUserText(mock.requests[0]!)).toContain('say hello')
   })
