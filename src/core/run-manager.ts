@@ -12,6 +12,7 @@ import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
 import { compileOutputSchema, type OutputValidator } from './output-schema.js'
+import { containerPlacement } from './runners.js'
 import { resolveCwd } from './workspace.js'
 
 interface Pending {
@@ -84,6 +85,7 @@ export class RunManager {
       throw new AppError('invalid_request', `agent ${driver.id} does not support outputSchema`)
     const validate = fields.outputSchema ? compileOutputSchema(fields.outputSchema) : undefined
     const cwd = resolveCwd(fields.cwd, this.config.workspaceRoots)
+    const placement = containerPlacement(fields, this.config)
     const images = fields.images?.map((img) =>
       resolveCwd(img, [cwd, ...this.config.workspaceRoots], { allowFiles: true }),
     )
@@ -110,6 +112,7 @@ export class RunManager {
       ...(fields.skipGitRepoCheck !== undefined ? { skipGitRepoCheck: fields.skipGitRepoCheck } : {}),
       ...(fields.outputSchema ? { outputSchema: fields.outputSchema } : {}),
       ...(images ? { images } : {}),
+      ...(placement ? { ...placement, labels: { run: run.id } } : {}),
     }
     let markDone!: () => void
     const done = new Promise<void>((resolve) => {

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto'
+import type { Placement } from '../agents/placement.js'
 import type { Config } from '../config/load.js'
 import { defaultContainerUser, engineEnvOf } from '../process/container/container-options.js'
 import { ContainerProcessRunner } from '../process/container/container-runner.js'
 import { LocalProcessRunner } from '../process/local-runner.js'
 import { RoutingRunner } from '../process/routing-runner.js'
+import { AppError } from '../protocol/errors.js'
 
 /** The image `isolation: "container"` uses when a request names none (CONTAINER_IMAGE, else Docker mode's). */
 export function defaultImage(config: Config): string | undefined {
@@ -42,4 +44,30 @@ export function createRunner(config: Config, serverEnv: NodeJS.ProcessEnv): Rout
     engineEnv: engineEnvOf(serverEnv),
   })
   return new RoutingRunner(new LocalProcessRunner(), containers)
+}
+
+/**
+ * The placement a request asked for (`isolation`, `image`), checked: a container needs a configured image,
+ * and a named image must be on the allowlist. Undefined for a local run.
+ */
+export function containerPlacement(
+  fields: { isolation?: 'process' | 'container' | undefined; image?: string | undefined },
+  config: Config,
+): Placement | undefined {
+  if (fields.isolation !== 'container') {
+    if (fields.image) throw new AppError('invalid_request', '`image` needs `isolation: "container"`')
+    return undefined
+  }
+  const image = fields.image ?? defaultImage(config)
+  if (!image)
+    throw new AppError(
+      'invalid_request',
+      'container isolation is not configured on this server (CONTAINER_IMAGE)',
+    )
+  if (!allowedImages(config).includes(image))
+    throw new AppError(
+      'invalid_request',
+      `image "${image}" is not allowed; allowed: ${allowedImages(config).join(', ')} (CONTAINER_IMAGE, CONTAINER_IMAGES)`,
+    )
+  return { isolation: 'container', image }
 }

@@ -25,6 +25,10 @@ export const runRequestFields = z.object({
   /** Image paths inside the workspace to attach to the prompt. */
   images: z.array(z.string()).max(16).optional(),
   timeoutMs: z.number().int().positive().optional(),
+  /** Where the agent runs: a local process group (default) or a fresh container (`container`). */
+  isolation: z.enum(['process', 'container']).optional(),
+  /** With `isolation: "container"`: an image from CONTAINER_IMAGES (default CONTAINER_IMAGE). */
+  image: z.string().min(1).optional(),
 })
 export type RunRequestFields = z.infer<typeof runRequestFields>
 

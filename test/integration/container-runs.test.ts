@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Run } from '../../src/protocol/runs.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { startContainerGateway } from '../support/container-gateway.js'
+import { gatewayContainers } from '../support/containers.js'
+import { postJson, testApiKey } from '../support/gateway.js'
+
+type Gateway = Awaited<ReturnType<typeof startContainerGateway>>
+
+/** /v1 runs with `isolation: "container"`: the agent runs in a fresh hardened container (real podman). */
+describe('/v1 runs with isolation "container"', () => {
+  let mock: MockLlm
+  let gw: Gateway
+
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    gw = await startContainerGateway(mock, {
+      CLI_LIST: 'sh',
+      ANTHROPIC_BASE_URL: mock.url,
+      ANTHROPIC_API_KEY: testApiKey,
+      CLAUDE_CODE_MAX_RETRIES: '0',
+    })
+  }, 120_000)
+
+  afterAll(async () => {
+    await gw?.close()
+    await mock?.close()
+    expect(await gatewayContainers(gw.instance)).toEqual([])
+  })
+
+  const submit = async (body: Record<string, unknown>) => {
+    const res = await postJson(`${gw.url}/v1/runs?wait=true`, body)
+    return { res, run: (await res.json()) as Run & { error: string | null } }
+  }
+
+  it('codex runs in a container and answers from the mock', async () => {
+    mock.script({ kind: 'text', text: 'codex inside a container' })
+    const { res, run } = await submit({ agent: 'codex', prompt: 'hello from v1', isolation: 'container' })
+    expect(res.status).toBe(200)
+    expect(run.status, run.error ?? '').toBe('succeeded')
+    expect(run.finalResponse).toBe('codex inside a container')
+    expect(run.request.isolation).toBe('container')
+    expect(await gatewayContainers(gw.instance)).toEqual([])
+  })
+
+  it('claude runs in a container and answers from the mock', async () => {
+    mock.script({ kind: 'text', text: 'claude inside a container' })
+    const { run } = await submit({ agent: 'claude', prompt: 'hello claude', isolation: 'container' })
+    expect(run.status, run.error ?? '').toBe('succeeded')
+    expect(run.finalResponse).toBe('claude inside a container')
+  })
+
+  it('a command that writes outside the mounted workspace fails; inside it succeeds', async () => {
+    const outside = await submit({
+      agent: 'cli',
+      isolation: 'container',
+      command: { cli: 'sh', args: ['-c', 'hostname; echo x > /opt-escape.txt'] },
+    })
+    expect(outside.run.status).toBe('failed')
+    expect(outside.run.exitCode).not.toBe(0)
+    const inside = await submit({
+      agent: 'cli',
+      isolation: 'container',
+      command: { cli: 'sh', args: ['-c', 'echo x > inside.txt'] },
+    })
+    expect(inside.run.status, inside.run.error ?? '').toBe('succeeded')
+    expect(existsSync(path.join(gw.workspace, 'inside.txt'))).toBe(true)
+  })
+
+  it('refuses an image outside the allowlist, and an image without container isolation', async () => {
+    const other = await postJson(`${gw.url}/v1/runs`, {
+      agent: 'codex',
+      prompt: 'x',
+      isolation: 'container',
+      image: 'docker.io/library/alpine:3',
+    })
+    expect(other.status).toBe(400)
+    expect(await other.text()).toMatch(/not allowed/)
+    const noIsolation = await postJson(`${gw.url}/v1/runs`, {
+      agent: 'codex',
+      prompt: 'x',
+      image: 'x.io/y:1',
+    })
+    expect(noIsolation.status).toBe(400)
+  })
+
+  it('/health and /v1/agents report the container engine', async () => {
+    const health = (await (await fetch(`${gw.url}/health`)).json()) as { containers: Record<string, unknown> }
+    expect(health.containers).toMatchObject({ kind: 'container', engine: 'podman', available: true })
+    expect(health.containers.version).toMatch(/^\d+\.\d+/)
+    const agents = (await (await fetch(`${gw.url}/v1/agents`)).json()) as {
+      containers: Record<string, unknown>
+    }
+    expect(agents.containers).toMatchObject({ engine: 'podman', available: true })
+  })
+})
