@@ -43,7 +43,7 @@ export function createRunner(config: Config, serverEnv: NodeJS.ProcessEnv): Rout
     instance: gatewayInstance(config),
     engineEnv: engineEnvOf(serverEnv),
   })
-  return new RoutingRunner(new LocalProcessRunner(), containers)
+  return new RoutingRunner(new LocalProcessRunner(), containers, image !== undefined)
 }
 
 /**

@@ -12,6 +12,8 @@ export class RoutingRunner implements ProcessRunner {
   constructor(
     readonly local: ProcessRunner,
     readonly container?: ProcessRunner,
+    /** Whether a container image is configured (CONTAINER_IMAGE or CODEX_DOCKER_IMAGE). */
+    private readonly containersConfigured = container !== undefined,
   ) {}
 
   start(spec: LaunchSpec): RunningProcess {
@@ -33,7 +35,8 @@ export class RoutingRunner implements ProcessRunner {
   /** Local processes, and the container engine when an image is configured (for /health and /v1/agents). */
   async describe(): Promise<RunnerInfo> {
     const local = await this.local.describe()
-    const container = this.container ? await this.container.describe() : null
-    return { ...local, container: container?.image ? container : null }
+    // the engine is asked only when containers are configured: /health must not spawn otherwise
+    const container = this.containersConfigured ? ((await this.container?.describe()) ?? null) : null
+    return { ...local, container }
   }
 }
