@@ -7,6 +7,7 @@ import type { AgentEvent } from '../protocol/events.js'
 import { runNotStarted } from '../protocol/run-completed.js'
 import { dockerModeEnv } from './cli/docker-mode.js'
 import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
+import { dropCodexStartupNoise } from './codex/stderr-noise.js'
 import { findOnPath, resolveCodexBinary } from './codex-binary.js'
 import type { AgentDriver, AgentStatus, RunRequest } from './driver.js'
 import { placed } from './placement.js'
@@ -100,6 +101,7 @@ export class CliDriver implements AgentDriver {
           killGraceMs: this.config.KILL_GRACE_MS,
         },
         stdout: { mode: 'text' },
+        ...(isCodex ? { stderrFilter: dropCodexStartupNoise } : {}),
       },
       signal,
     )

@@ -9,6 +9,7 @@ import { readCliVersion } from './cli-version.js'
 import { createCodexExecMapper } from './codex/exec-events.js'
 import { codexAuthHint, codexHasCredentials, codexInstallHint } from './codex/probe.js'
 import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
+import { dropCodexStartupNoise } from './codex/stderr-noise.js'
 import { resolveCodexBinary } from './codex-binary.js'
 import type { AgentDriver, AgentStatus, RunRequest } from './driver.js'
 import { placed } from './placement.js'
@@ -98,6 +99,7 @@ export class CodexExecDriver implements AgentDriver {
           killGraceMs: this.config.KILL_GRACE_MS,
         },
         stdout: { mode: 'lines', mapper: createCodexExecMapper(this.id) },
+        stderrFilter: dropCodexStartupNoise,
       },
       signal,
     )

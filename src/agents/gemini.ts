@@ -62,6 +62,11 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
       GEMINI_CLI_NO_RELAUNCH: 'true',
       GEMINI_TELEMETRY_ENABLED: 'false',
       NO_BROWSER: 'true',
+      // Gemini CLI's strict environment sanitization for the shell commands it runs (the mode it uses in
+      // GitHub Actions): they get PATH, HOME, locale, TMPDIR and the like, never GEMINI_API_KEY or any other
+      // credential. Settings cannot turn it off (a workspace's .gemini/settings.json could turn the
+      // non-strict mode off); SURFACE is otherwise only a telemetry label, and telemetry is off.
+      SURFACE: 'Github',
       ...(key ? { GEMINI_API_KEY: key } : {}),
       ...(baseUrl ? { GOOGLE_GEMINI_BASE_URL: baseUrl } : {}),
     }

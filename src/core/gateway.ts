@@ -1,12 +1,18 @@
 import path from 'node:path'
 import { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
+import { Redactor, secretValues } from '../process/secrets.js'
+import { endOrphanedProcesses } from '../process/server-marker.js'
 import { SqliteStore } from '../store/sqlite/sqlite-store.js'
 import { ActiveRuns } from './active-runs.js'
 import { ApprovalBroker } from './approvals.js'
 import type { GatewayContext } from './context.js'
 import { EventLog } from './event-log.js'
 import { NodeMembership } from './node-membership.js'
+import { GatewayMetrics } from './ops/metrics.js'
+import { metricsTap } from './ops/metrics-tap.js'
+import { sessionBudgetGate } from './ops/session-budget.js'
+import { Webhooks } from './ops/webhooks.js'
 import { RunManager } from './run-manager.js'
 import { createRunner, usesContainers } from './runners.js'
 import { SessionManager } from './session-manager.js'
@@ -17,7 +23,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const runner = createRunner(config, serverEnv)
   const registry = AgentRegistry.fromConfig(config, serverEnv, runner)
   const active = new ActiveRuns()
-  const log = new EventLog(store)
+  const log = new EventLog(store, undefined, new Redactor(secretValues(config, serverEnv)))
   const node = new NodeMembership(store)
   await node.join()
   const runs = new RunManager(store, log, registry, config, active, node.id)
@@ -26,7 +32,20 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     sessions.refreshStatus(id),
   )
   sessions.approvals = approvals
-  // containers a crashed predecessor (same GATEWAY_INSTANCE) left are removed before anything starts
+  sessions.budgetGate = sessionBudgetGate(store, () => approvals)
+  const metrics = new GatewayMetrics({
+    store,
+    runStats: () => runs.stats,
+    // Queued runs are tracked from the start; what remains are the running runs and turns.
+    inFlight: () => active.size - runs.stats.queued,
+    pendingApprovals: () => approvals.pendingCount,
+  })
+  log.tap(metricsTap(metrics, store))
+  const webhooks = new Webhooks(store, config, metrics)
+  log.tap(webhooks.tap)
+  // what a crashed server left running (session agents as well as runs) ends before anything new starts
+  endOrphanedProcesses([...config.workspaceRoots, config.DATA_DIR])
+  // and so do the containers a crashed predecessor (same GATEWAY_INSTANCE) left
   if (usesContainers(config)) await runner.reclaim()
   // Only what lost nodes left unfinished is recovered: runs and sessions of live nodes are theirs.
   const lost = await node.lostNodes()
@@ -34,12 +53,26 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const orphaned = await sessions.recover(lost)
   await approvals.recover(orphaned.map((s) => s.id))
   await runs.startRetention()
+  webhooks.start()
   // Warm the default agent's probe (its --version) so the first /hello or /chat does not pay for it.
   void registry
     .find(config.AI_PROVIDER)
     ?.probe()
     .catch(() => {})
-  return { config, registry, active, store, node, runs, sessions, approvals }
+  return {
+    config,
+    registry,
+    active,
+    store,
+    node,
+    runs,
+    sessions,
+    approvals,
+    metrics,
+    webhooks,
+    tapEvents: (listener) => log.tap(listener),
+    redactor: log.redactor,
+  }
 }
 
 /** Graceful stop of the core: no new runs, in-flight ones get the grace period, then are ended. */
@@ -51,6 +84,7 @@ export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise
   await ctx.sessions.idle()
   await ctx.sessions.closeAll()
   await ctx.registry.closeAll()
+  await ctx.webhooks.stop()
   await ctx.node.leave()
   await ctx.store.close()
 }

@@ -17,10 +17,10 @@ export function usesContainers(config: Config): boolean {
   return defaultImage(config) !== undefined
 }
 
-/** The images a request may name: the default and CONTAINER_IMAGES. */
+/** The images a request may name: CONTAINER_IMAGE, Docker mode's CODEX_DOCKER_IMAGE and CONTAINER_IMAGES. */
 export function allowedImages(config: Config): string[] {
-  const image = defaultImage(config)
-  return [...(image ? [image] : []), ...config.CONTAINER_IMAGES]
+  const images = [config.CONTAINER_IMAGE, config.CODEX_DOCKER_IMAGE, ...config.CONTAINER_IMAGES]
+  return [...new Set(images.filter((i): i is string => !!i))]
 }
 
 /** GATEWAY_INSTANCE, else a hash of DATA_DIR: a restarted gateway finds its predecessor's containers. */

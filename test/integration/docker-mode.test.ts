@@ -22,7 +22,7 @@ describe('POST /run in Docker mode (CODEX_DOCKER_IMAGE)', () => {
       MODEL_LIST: 'auto,gpt-litellm-1,gpt-litellm-2',
       LITELLM_BASE_URL: 'http://litellm.internal:4000',
       LITELLM_API_KEY: 'sk-litellm-from-server',
-      RUN_RESPONSE_TIMEOUT_SECONDS: '12',
+      RUN_RESPONSE_TIMEOUT_SECONDS: '8',
     })
   }, 120_000)
 
@@ -51,7 +51,7 @@ describe('POST /run in Docker mode (CODEX_DOCKER_IMAGE)', () => {
     const res = await postJson(`${gw.url}/run`, {
       cli: 'sh',
       args: ['-c', script, 'sh', '--model', 'auto'],
-      env: { LITELLM_API_KEY: 'sk-from-request', EXTRA_SETTING: 'request-value' },
+      env: { EXTRA_SETTING: 'request-value' },
     })
     expect(res.status).toBe(200)
     const frames = await readNdjson(res)
@@ -62,20 +62,31 @@ describe('POST /run in Docker mode (CODEX_DOCKER_IMAGE)', () => {
       '1000',
       'provider=sh',
       'base=http://litellm.internal:4000',
-      'key=sk-from-request',
+      // the inherited key reached the container; the gateway scrubs its value from the output (issue 9)
+      'key=[REDACTED]',
       'model=gpt-litellm-1',
       'extra=request-value',
     ])
     expect(await gatewayContainers(gw.instance)).toEqual([])
   })
 
-  it('infers LITELLM_MODEL from -m and keeps the inherited key when the request gives none', async () => {
-    const res = await postJson(`${gw.url}/run`, {
+  it('infers LITELLM_MODEL from -m; a LITELLM_MODEL in the request env wins', async () => {
+    const script = 'echo "$LITELLM_MODEL $(printf %s "$LITELLM_API_KEY" | wc -c)"'
+    const inferred = await postJson(`${gw.url}/run`, {
       cli: 'sh',
-      args: ['-c', 'echo "$LITELLM_MODEL $LITELLM_API_KEY"', 'sh', '-m', 'gpt-explicit'],
+      args: ['-c', script, 'sh', '-m', 'gpt-explicit'],
     })
-    const frames = await readNdjson(res)
-    expect(text(frames, 'stdout')).toBe('gpt-explicit sk-litellm-from-server\n')
+    expect(text(await readNdjson(inferred), 'stdout')).toBe(
+      `gpt-explicit ${'sk-litellm-from-server'.length}\n`,
+    )
+    const given = await postJson(`${gw.url}/run`, {
+      cli: 'sh',
+      args: ['-c', script, 'sh', '-m', 'gpt-explicit'],
+      env: { LITELLM_MODEL: 'model-from-request' },
+    })
+    expect(text(await readNdjson(given), 'stdout')).toBe(
+      `model-from-request ${'sk-litellm-from-server'.length}\n`,
+    )
   })
 
   it('codex in the container answers from the mock model', async () => {
@@ -98,6 +109,15 @@ describe('POST /run in Docker mode (CODEX_DOCKER_IMAGE)', () => {
     })
     expect(res.status).toBe(400)
     expect(await res.text()).toMatch(/LD_PRELOAD/)
+    // a request may not choose the credentials either: the key comes from the server only
+    const key = await postJson(`${gw.url}/run`, {
+      cli: 'sh',
+      args: ['-c', 'true'],
+      env: { LITELLM_API_KEY: 'sk-from-request' },
+    })
+    expect(key.status).toBe(400)
+    expect(await key.text()).toMatch(/LITELLM_API_KEY/)
+    expect(await gatewayContainers(gw.instance)).toEqual([])
   })
 
   it('a timeout ends the stream with exit 124 and stops the container through the engine', async () => {

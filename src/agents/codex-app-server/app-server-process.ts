@@ -12,9 +12,12 @@ import { resolveCodexBinary } from '../codex-binary.js'
 import { describeExit, StderrTail } from './exit-reason.js'
 import type { ClientRequest } from './generated/ClientRequest.js'
 import { type NotificationHandler, type RequestHandler, RpcPeer, type UnknownHandler } from './rpc.js'
-import { RpcClosedError } from './rpc-errors.js'
+import { RpcClosedError, RpcResponseError } from './rpc-errors.js'
 
 /** Every method a client may call, and the params the pinned codex expects for it. */
+/** JSON-RPC codes for an invalid request and invalid params. */
+const invalidRequestCodes = new Set([-32600, -32602])
+
 export type ClientMethod = ClientRequest['method']
 export type ParamsOf<M extends ClientMethod> = Extract<ClientRequest, { method: M }>['params']
 
@@ -108,8 +111,15 @@ export class AppServerProcess {
     timeoutMs?: number,
   ): Promise<{ result: unknown; generation: number }> {
     const { peer, generation } = await this.connection()
-    const result = await peer.request(method, params, timeoutMs ?? this.timeoutMs)
-    return { result, generation }
+    try {
+      const result = await peer.request(method, params, timeoutMs ?? this.timeoutMs)
+      return { result, generation }
+    } catch (err) {
+      // codex refusing what it was asked is the caller's mistake (400), not the gateway's (500)
+      if (err instanceof RpcResponseError && invalidRequestCodes.has(err.code))
+        throw new AppError('invalid_request', err.message, undefined, { cause: err })
+      throw err
+    }
   }
 
   /** Listens to process exits (crash, kill, close); returns a function that stops listening. */
