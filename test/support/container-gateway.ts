@@ -2,6 +2,7 @@ import { chmodSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import type { MockLlm } from '../mock-llm/index.js'
 import { engineEnv, testEngine, testImage } from './container-image.js'
+import { testInstance } from './containers.js'
 import { startGateway } from './gateway.js'
 
 /**
@@ -13,7 +14,7 @@ export async function startContainerGateway(
   mock: MockLlm | null,
   overrides: Record<string, string | undefined> = {},
 ) {
-  const instance = `agwtest-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
+  const instance = testInstance()
   const gw = await startGateway(mock, {
     ...engineEnv(),
     CONTAINER_ENGINE: testEngine,

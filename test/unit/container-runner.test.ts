@@ -6,11 +6,11 @@ import { readText } from '../../src/process/lines.js'
 import type { LaunchSpec } from '../../src/process/runner.js'
 import { runnerContract } from '../contract/runner-contract.js'
 import { engineEnv, testEngine, testImage } from '../support/container-image.js'
-import { gatewayContainers } from '../support/containers.js'
+import { gatewayContainers, testInstance } from '../support/containers.js'
 import { processesUnder } from '../support/processes.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
-const instance = `t${process.pid}`
+const instance = testInstance()
 let image = ''
 
 function options(extra: Partial<ContainerOptions> = {}): ContainerOptions {

@@ -563,6 +563,14 @@ export interface components {
                 skills: string[] | null;
                 version: string | null;
             }[];
+            containers: {
+                available: boolean;
+                engine?: string;
+                image?: string | null;
+                /** @enum {string} */
+                kind: "local" | "container";
+                version?: string | null;
+            } | null;
             default: string;
         };
         /** @description The `agent_message` item. */
@@ -733,7 +741,10 @@ export interface components {
                 stdin?: string;
             };
             cwd?: string;
+            image?: string;
             images?: string[];
+            /** @enum {string} */
+            isolation?: "process" | "container";
             limits?: {
                 maxDurationSeconds?: number;
                 maxTokens?: number;
@@ -916,7 +927,10 @@ export interface components {
                     stdin?: string;
                 };
                 cwd: string;
+                image?: string;
                 images?: string[];
+                /** @enum {string} */
+                isolation?: "process" | "container";
                 limits?: {
                     maxDurationSeconds?: number;
                     maxTokens?: number;
@@ -986,7 +1000,10 @@ export interface components {
                     stdin?: string;
                 };
                 cwd: string;
+                image?: string;
                 images?: string[];
+                /** @enum {string} */
+                isolation?: "process" | "container";
                 limits?: {
                     maxDurationSeconds?: number;
                     maxTokens?: number;

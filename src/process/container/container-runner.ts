@@ -109,17 +109,21 @@ export class ContainerProcessRunner implements ProcessRunner {
     return true
   }
 
-  /** Names of the containers carrying this gateway's instance label (running or not). */
+  /**
+   * Names of the containers carrying this gateway's instance label (running or not). An engine that fails
+   * to answer is asked again (podman can fail on a busy lock); one that keeps failing is an error, never
+   * "nothing to remove".
+   */
   async ownContainers(): Promise<string[]> {
-    const listed = await this.engine([
-      'ps',
-      '--all',
-      '--filter',
-      `label=${instanceLabel}=${this.options.instance}`,
-      '--format',
-      '{{.Names}}',
-    ])
-    return listed.stdout.split('\n').filter(Boolean)
+    const args = ['ps', '--all', '--filter', `label=${instanceLabel}=${this.options.instance}`]
+    let failure = ''
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const listed = await this.engine([...args, '--format', '{{.Names}}'])
+      if (listed.exitCode === 0) return listed.stdout.split('\n').filter(Boolean)
+      failure = listed.stderr.trim() || `exit code ${listed.exitCode}`
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt))
+    }
+    throw new Error(`${this.options.engine} ps failed: ${failure}`)
   }
 
   /** The engine and its version (asked once a minute at most: /health must stay cheap). */
