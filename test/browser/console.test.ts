@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -248,14 +248,17 @@ describe('web console with API_TOKENS', { timeout: 120_000 }, () => {
     const page = await context.newPage()
     const urls: string[] = []
     const streamAuth: (string | undefined)[] = []
+    let loggedIn = false
     page.on('request', (r) => {
       urls.push(r.url())
-      if (r.url().includes('/events')) streamAuth.push(r.headers().authorization)
+      // Streams opened before the token was typed (the inbox) are answered 401 and end.
+      if (loggedIn && r.url().includes('/events')) streamAuth.push(r.headers().authorization)
     })
     await page.goto(`${gw.url}/`)
     await page.getByLabel('API token').waitFor()
     await screenshot(page, 'login')
     await page.getByLabel('API token').fill('console-token-123')
+    loggedIn = true
     await page.getByRole('button', { name: 'Use this token' }).click()
     await poll(() => page.locator('#agent option').count()).toBeGreaterThan(0)
     mock.on('token run', { kind: 'text', text: 'streamed with a token' })
@@ -265,6 +268,14 @@ describe('web console with API_TOKENS', { timeout: 120_000 }, () => {
     expect(streamAuth.length).toBeGreaterThan(0)
     expect(streamAuth.every((h) => h === 'Bearer console-token-123')).toBe(true)
     expect(urls.some((u) => u.includes('console-token-123'))).toBe(false)
+    // The OpenAPI document, which a plain link could not fetch with a token, downloads with it.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'OpenAPI' }).click(),
+    ])
+    expect(download.suggestedFilename()).toBe('openapi.json')
+    const document = JSON.parse(readFileSync((await download.path())!, 'utf8')) as { openapi: string }
+    expect(document.openapi).toMatch(/^3\.1/)
     // The documentation pages use the same saved token.
     await page.goto(`${gw.url}/redoc`)
     await page.locator('#redoc h1').first().waitFor({ timeout: 30_000 })
