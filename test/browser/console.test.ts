@@ -111,7 +111,10 @@ describe('web console', { timeout: 120_000 }, () => {
     )
     mock.on(
       'write the declined file',
-      { kind: 'exec_command', cmd: 'echo no > phone-declined.txt' },
+      {
+        kind: 'apply_patch',
+        patch: '*** Begin Patch\n*** Add File: phone-declined.txt\n+no\n*** End Patch\n',
+      },
       { kind: 'text', text: 'did not write' },
     )
     const first = await json<Turn>(
@@ -128,16 +131,21 @@ describe('web console', { timeout: 120_000 }, () => {
     await waitForTurn(session.id, first.id)
     expect(existsSync(path.join(session.cwd, 'phone-approved.txt'))).toBe(true)
 
+    // A file change (read-only: codex must ask to write), shown as its diff.
+    const patching = await json<Session>(
+      postJson(`${gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'read-only' }),
+    )
     const second = await json<Turn>(
-      postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'write the declined file' }),
+      postJson(`${gw.url}/v1/sessions/${patching.id}/turns`, { input: 'write the declined file' }),
     )
     const next = page.locator('.approval:not(.resolved)', { hasText: 'phone-declined.txt' })
     await next.waitFor({ timeout: 30_000 })
+    expect(await next.locator('.diff .diff-add').first().textContent()).toBe('+no\n')
     await next.getByRole('button', { name: 'Decline' }).click()
     const declined = page.locator('.approval.resolved', { hasText: 'phone-declined.txt' })
     await poll(() => declined.getByTestId('decision').textContent()).toBe('decline')
-    await waitForTurn(session.id, second.id)
-    expect(existsSync(path.join(session.cwd, 'phone-declined.txt'))).toBe(false)
+    await waitForTurn(patching.id, second.id)
+    expect(existsSync(path.join(patching.cwd, 'phone-declined.txt'))).toBe(false)
     await poll(() => page.getByTestId('approval-count').count()).toBe(0)
   })
 

@@ -625,6 +625,7 @@ export interface components {
         Approval: {
             by: string | null;
             changes: {
+                diff?: string;
                 kind: string;
                 path: string;
             }[] | null;
@@ -655,6 +656,7 @@ export interface components {
         ApprovalRequestedEvent: {
             approvalId: string;
             changes?: {
+                diff?: string;
                 kind: string;
                 path: string;
             }[];
@@ -837,6 +839,7 @@ export interface components {
         /** @description The `file_change` item. */
         FileChangeItem: {
             changes: {
+                diff?: string;
                 /** @enum {string} */
                 kind: "add" | "delete" | "update";
                 path: string;
