@@ -28,3 +28,12 @@ export function placed(
     ...(req?.labels ? { labels: req.labels } : {}),
   }
 }
+
+/** Only the placement of a request (a session's, carried into each of its turns). */
+export function placementOf(req: Placement): Placement {
+  return {
+    ...(req.isolation ? { isolation: req.isolation } : {}),
+    ...(req.image ? { image: req.image } : {}),
+    ...(req.labels ? { labels: req.labels } : {}),
+  }
+}

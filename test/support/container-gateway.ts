@@ -8,7 +8,8 @@ import { startGateway } from './gateway.js'
 /**
  * A gateway whose containers run with real podman in the test image: host networking (the mock model listens
  * on the host's loopback), its own GATEWAY_INSTANCE label (so a test can list exactly its containers), and a
- * workspace and CODEX_HOME the container's unprivileged user (1000) can write.
+ * workspace and agent homes (CODEX_HOME, GEMINI_CLI_HOME, CLAUDE_CONFIG_DIR) the container's unprivileged
+ * user (1000) can write.
  */
 export async function startContainerGateway(
   mock: MockLlm | null,
@@ -25,7 +26,8 @@ export async function startContainerGateway(
     ...overrides,
   })
   openUp(gw.workspace)
-  if (gw.env.CODEX_HOME) openUp(gw.env.CODEX_HOME)
+  for (const home of [gw.env.CODEX_HOME, gw.env.GEMINI_CLI_HOME, gw.env.CLAUDE_CONFIG_DIR])
+    if (home) openUp(home)
   return { ...gw, instance }
 }
 

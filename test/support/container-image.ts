@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import {
   chmodSync,
   copyFileSync,
+  cpSync,
   mkdirSync,
   mkdtempSync,
   rmSync,
@@ -12,8 +13,10 @@ import {
 } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { acpPreset } from '../../src/agents/acp/agent-spec.js'
 import { resolveClaudeBinary } from '../../src/agents/claude/probe.js'
 import { resolveCodexBinary } from '../../src/agents/codex-binary.js'
+import { resolveGeminiBinary } from '../../src/agents/gemini/probe.js'
 
 /** The containers.conf this machine's podman needs (runc; ulimits the VM can grant). */
 export const containersConf = path.resolve(import.meta.dirname, '../fixtures/containers/containers.conf')
@@ -33,21 +36,31 @@ export function testImage(): string {
   return process.env.AGW_TEST_IMAGE ?? ensureTestImage()
 }
 
+/** Where the Gemini CLI package lives inside the test image (`gemini` runs its bundle with node). */
+const geminiDir = '/opt/gemini-cli'
+
 /**
  * The test image, made offline from files on this machine (no registry is reachable): busybox-static for
- * a POSIX userland, codex's static native binary, claude's binary with the glibc libraries it links, an
- * unprivileged user 1000. Imported with `podman import` once and named by a hash of what went in, so a
- * later run (or another test file) reuses it.
+ * a POSIX userland; the native agents with the glibc libraries they link (codex, claude, codex-acp); node
+ * (this machine's, with its libraries) and the Gemini CLI package for gemini; an unprivileged user 1000.
+ * Imported with `podman import` once and named by a hash of what went in, so a later run (or another test
+ * file) reuses it.
  */
 export function ensureTestImage(): string {
   const busybox = '/bin/busybox'
   const codex = resolveCodexBinary()
   const claude = resolveClaudeBinary()
-  if (!codex || !claude) throw new Error('the container tests need codex and claude from node_modules')
-  const libs = sharedLibraries(claude)
-  const inputs = [busybox, codex, claude, ...libs]
+  const codexAcp = acpPreset('codex-acp').command
+  const gemini = resolveGeminiBinary()
+  const node = process.execPath
+  if (!codex || !claude || !codexAcp || !gemini)
+    throw new Error('the container tests need codex, claude, codex-acp and gemini from node_modules')
+  const natives: Record<string, string> = { codex, claude, 'codex-acp': codexAcp, node }
+  const geminiPackage = path.dirname(path.dirname(gemini))
+  const libs = [...new Set(Object.values(natives).flatMap(sharedLibraries))]
+  const inputs = [busybox, ...Object.values(natives), path.join(geminiPackage, 'package.json'), ...libs]
   const hash = createHash('sha256')
-  hash.update('recipe-1')
+  hash.update('recipe-2')
   for (const file of inputs) {
     const s = statSync(file)
     hash.update(`${file}:${s.size}:${s.mtimeMs}\n`)
@@ -58,7 +71,7 @@ export function ensureTestImage(): string {
 
   const root = mkdtempSync(path.join(os.tmpdir(), 'agw-rootfs-'))
   try {
-    for (const dir of ['bin', 'usr/local/bin', 'etc', 'tmp', 'home/agent', 'proc', 'sys', 'dev'])
+    for (const dir of ['bin', 'usr/bin', 'usr/local/bin', 'etc', 'tmp', 'home/agent', 'proc', 'sys', 'dev'])
       mkdirSync(path.join(root, dir), { recursive: true })
     chmodSync(path.join(root, 'tmp'), 0o1777)
     copyFileSync(busybox, path.join(root, 'bin/busybox'))
@@ -66,14 +79,22 @@ export function ensureTestImage(): string {
     const applets = execFileSync(busybox, ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean)
     for (const applet of applets)
       if (applet !== 'busybox') symlinkSync('busybox', path.join(root, 'bin', applet))
-    copyFileSync(codex, path.join(root, 'usr/local/bin/codex'))
-    copyFileSync(claude, path.join(root, 'usr/local/bin/claude'))
-    chmodSync(path.join(root, 'usr/local/bin/codex'), 0o755)
-    chmodSync(path.join(root, 'usr/local/bin/claude'), 0o755)
+    symlinkSync('/bin/env', path.join(root, 'usr/bin/env'))
+    for (const [name, file] of Object.entries(natives)) {
+      copyFileSync(file, path.join(root, 'usr/local/bin', name))
+      chmodSync(path.join(root, 'usr/local/bin', name), 0o755)
+    }
     for (const lib of libs) {
       mkdirSync(path.join(root, path.dirname(lib)), { recursive: true })
       copyFileSync(lib, path.join(root, lib))
     }
+    cpSync(geminiPackage, path.join(root, geminiDir), { recursive: true, dereference: true })
+    const geminiMain = path.join(geminiDir, path.relative(geminiPackage, gemini))
+    writeFileSync(
+      path.join(root, 'usr/local/bin/gemini'),
+      `#!/bin/sh\nexec /usr/local/bin/node ${geminiMain} "$@"\n`,
+      { mode: 0o755 },
+    )
     writeFileSync(
       path.join(root, 'etc/passwd'),
       'root:x:0:0:root:/root:/bin/sh\nagent:x:1000:1000:agent:/home/agent:/bin/sh\n',
@@ -96,11 +117,11 @@ export function ensureTestImage(): string {
   return tag
 }
 
-/** The shared libraries a dynamically linked binary loads (from ldd), the loader included. */
+/** The shared libraries a dynamically linked binary loads (from ldd), the loader included; none if static. */
 function sharedLibraries(binary: string): string[] {
-  const out = execFileSync('ldd', [binary], { encoding: 'utf8' })
+  const ldd = spawnSync('ldd', [binary], { encoding: 'utf8' })
   const libs = new Set<string>()
-  for (const line of out.split('\n')) {
+  for (const line of (ldd.stdout ?? '').split('\n')) {
     const m = /(\/\S+)\s+\(0x/.exec(line)
     if (m?.[1]) libs.add(m[1])
   }

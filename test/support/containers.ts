@@ -41,3 +41,19 @@ export async function removeContainers(names: string[]): Promise<void> {
   if (names.length > 0)
     execFileSync(testEngine, ['rm', '--force', ...names], { env: engineEnv(), stdio: 'pipe' })
 }
+
+/** Polls the instance's containers until `done` holds for them (bounded); returns the last list. */
+export async function waitForContainers(
+  instance: string,
+  done: (names: string[]) => boolean,
+  timeoutMs = 30_000,
+): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs
+  let names = await gatewayContainers(instance)
+  while (!done(names)) {
+    if (Date.now() > deadline) throw new Error(`containers of ${instance} stayed ${JSON.stringify(names)}`)
+    await new Promise((r) => setTimeout(r, 100))
+    names = await gatewayContainers(instance)
+  }
+  return names
+}

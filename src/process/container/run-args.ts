@@ -39,7 +39,7 @@ export function containerRunArgs(
     '--security-opt=no-new-privileges',
     '--read-only',
     '--tmpfs',
-    `${containerTmp}:rw,nosuid,nodev,size=${options.tmpfsSize}`,
+    `${containerTmp}:rw,nosuid,nodev,mode=1777,size=${options.tmpfsSize}`,
     '--pids-limit',
     String(options.pidsLimit),
     '--user',
