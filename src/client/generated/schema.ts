@@ -832,6 +832,9 @@ export interface components {
             /** @enum {string} */
             approvalPolicy?: "untrusted" | "on-request" | "on-failure" | "never";
             cwd?: string;
+            image?: string;
+            /** @enum {string} */
+            isolation?: "process" | "container";
             limits?: {
                 maxDurationSeconds?: number;
                 maxTokens?: number;
@@ -1136,6 +1139,9 @@ export interface components {
             externalId?: string;
             forkedFrom: string | null;
             id: string;
+            image?: string;
+            /** @enum {string} */
+            isolation?: "process" | "container";
             lastSeq: number;
             limits?: {
                 maxDurationSeconds?: number;
@@ -1179,6 +1185,9 @@ export interface components {
             externalId?: string;
             forkedFrom: string | null;
             id: string;
+            image?: string;
+            /** @enum {string} */
+            isolation?: "process" | "container";
             lastSeq: number;
             limits?: {
                 maxDurationSeconds?: number;
