@@ -2,12 +2,19 @@
 #   podman build -t localhost/agent-gateway:dev .      (or docker build)
 # The runtime stage runs as the unprivileged `node` user (uid 1000) and has a HEALTHCHECK on GET /health.
 FROM docker.io/library/node:20-bookworm-slim AS build
+# better-sqlite3 (and node-pty of a dev dependency) compile from source when no prebuilt binary can be fetched
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+# `npm ci` runs the `prepare` script (npm run build: tsc + the web console), so the sources come first
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
+COPY web ./web
 COPY src ./src
-RUN npm run build
+RUN npm ci --no-audit --no-fund \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
 
 FROM docker.io/library/node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
@@ -15,13 +22,15 @@ ENV NODE_ENV=production \
     PORT=8000 \
     DATA_DIR=/data \
     WORKSPACE_DIR=/data/workspaces
-WORKDIR /app
-COPY package.json package-lock.json ./
-# production dependencies only (the pinned @openai/codex comes with them); the docker CLI for Docker mode
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
- && apt-get update && apt-get install -y --no-install-recommends docker.io ca-certificates \
+# the docker CLI for Docker mode and `isolation: "container"` (the engine runs on the host; its socket is mounted)
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends docker.io ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /data/workspaces && chown -R node:node /data
+WORKDIR /app
+# production dependencies only (the pinned @openai/codex comes with them), built in the first stage
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 8000

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { chmodSync, readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ContainerOptions } from '../../src/process/container/container-options.js'
@@ -6,7 +7,7 @@ import { readText } from '../../src/process/lines.js'
 import type { LaunchSpec } from '../../src/process/runner.js'
 import { runnerContract } from '../contract/runner-contract.js'
 import { engineEnv, testEngine, testImage } from '../support/container-image.js'
-import { gatewayContainers, testInstance } from '../support/containers.js'
+import { gatewayContainers, removeContainers, testInstance } from '../support/containers.js'
 import { processesUnder } from '../support/processes.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
@@ -136,23 +137,36 @@ describe('the container runner', () => {
   })
 
   it('reclaim() removes the containers a crashed predecessor of the same instance left', async () => {
+    // what a gateway killed with -9 leaves: its containers, still running, with nobody to end them
+    // (test/e2e/container-leaks.test.ts does this with a real server process)
     const crashed = `${instance}-crashed`
-    const runner = new ContainerProcessRunner(options({ instance: crashed }))
-    const proc = runner.start({
-      command: 'sh',
-      args: ['-c', 'echo ready; sleep 60'],
-      cwd,
-      env: {},
-      killGraceMs: 500,
-    })
-    for await (const t of readText(proc.stdout)) if (t.includes('ready')) break
-    // the gateway "crashes": its engine client is killed, the container keeps running
-    process.kill(-proc.pid!, 'SIGKILL')
-    expect(await gatewayContainers(crashed)).toHaveLength(1)
+    const other = `${instance}-other`
+    for (const owner of [crashed, crashed, other])
+      execFileSync(
+        testEngine,
+        [
+          'run',
+          '-d',
+          '--name',
+          `agw-${owner}-${Math.random().toString(36).slice(2, 8)}`,
+          '--label',
+          'agent-gateway=1',
+          '--label',
+          `agent-gateway.instance=${owner}`,
+          image,
+          'sleep',
+          '60',
+        ],
+        { env: engineEnv(), stdio: 'pipe' },
+      )
+    expect(await gatewayContainers(crashed)).toHaveLength(2)
     const successor = new ContainerProcessRunner(options({ instance: crashed }))
     expect(await successor.reclaim()).toBe(true)
     expect(await gatewayContainers(crashed)).toEqual([])
-    await proc.done
+    expect(await successor.reclaim()).toBe(false)
+    // another instance's containers are not its to remove
+    expect(await gatewayContainers(other)).toHaveLength(1)
+    await removeContainers(await gatewayContainers(other))
   })
 
   it('describes the engine and its version', async () => {
