@@ -5,13 +5,14 @@ import { type ProcessRunner, stagedPath } from '../process/runner.js'
 import type { AgentEvent } from '../protocol/events.js'
 import { runNotStarted } from '../protocol/run-completed.js'
 import { cliStatus } from './cli-status.js'
-import { readCliVersion } from './cli-version.js'
+import { CliVersionCache, readCliVersion } from './cli-version.js'
 import { createCodexExecMapper } from './codex/exec-events.js'
 import { codexAuthHint, codexHasCredentials, codexInstallHint } from './codex/probe.js'
 import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
 import { dropCodexStartupNoise } from './codex/stderr-noise.js'
 import { resolveCodexBinary } from './codex-binary.js'
 import type { AgentDriver, AgentStatus, RunRequest } from './driver.js'
+import { placed } from './placement.js'
 import { runProcess } from './process-run.js'
 
 /** `codex exec --json`: one process per run, no approvals (exec mode has none), sandbox chosen explicitly. */
@@ -26,7 +27,9 @@ export class CodexExecDriver implements AgentDriver {
     outputSchema: true,
   }
   readonly binary: string | null
-  private version: Promise<string | null> | undefined
+  private readonly version = new CliVersionCache(async () =>
+    this.binary ? readCliVersion(this.runner, this.binary, this.childEnv()) : null,
+  )
 
   constructor(
     private readonly config: Config,
@@ -41,11 +44,7 @@ export class CodexExecDriver implements AgentDriver {
   }
 
   async probe(): Promise<AgentStatus> {
-    const installed = this.binary !== null
-    this.version ??= installed
-      ? readCliVersion(this.runner, this.binary!, this.childEnv())
-      : Promise.resolve(null)
-    const version = await this.version
+    const version = await this.version.get()
     return cliStatus({
       id: this.id,
       binary: this.binary,
@@ -86,6 +85,12 @@ export class CodexExecDriver implements AgentDriver {
           args: this.buildArgs(req, schema ? stagedPath(schema.name) : undefined),
           ...(schema ? { files: [schema] } : {}),
           cwd: req.cwd,
+          ...placed(
+            req,
+            'codex',
+            [this.config.CODEX_HOME],
+            (req.sandbox ?? this.config.CODEX_SANDBOX) !== 'read-only',
+          ),
           env: this.childEnv(),
           stdin: req.prompt,
           timeoutMs: req.timeoutMs ?? null,

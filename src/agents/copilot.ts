@@ -7,13 +7,14 @@ import type { AgentEvent } from '../protocol/events.js'
 import type { SandboxMode } from '../protocol/policies.js'
 import { runNotStarted } from '../protocol/run-completed.js'
 import { cliStatus } from './cli-status.js'
-import { readCliVersion } from './cli-version.js'
+import { CliVersionCache, readCliVersion } from './cli-version.js'
 import { type CopilotInvocation, copilotArgs } from './copilot/args.js'
 import { resolveCopilotBinary } from './copilot/binary.js'
 import { copilotAuthHint, copilotEnv, copilotHasCredentials, copilotInstallHint } from './copilot/env.js'
 import { createCopilotMapper } from './copilot/mapper.js'
 import { CopilotSession } from './copilot/session.js'
 import type { AgentStatus, RunRequest } from './driver.js'
+import { type Placement, placed } from './placement.js'
 import { runProcess } from './process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
 
@@ -30,7 +31,7 @@ export interface CopilotDriverOptions {
 }
 
 /** What one copilot process needs: the invocation plus where and how long it runs. */
-export type CopilotExecution = CopilotInvocation & { cwd: string; timeoutMs?: number | null }
+export type CopilotExecution = CopilotInvocation & Placement & { cwd: string; timeoutMs?: number | null }
 
 /**
  * GitHub Copilot CLI: `copilot -p --output-format json`, one process per run or session turn; a session is
@@ -48,7 +49,9 @@ export class CopilotDriver implements SessionDriver {
   }
   readonly binary: string | null
   private readonly runner: ProcessRunner
-  private version: Promise<string | null> | undefined
+  private readonly version = new CliVersionCache(async () =>
+    this.binary ? readCliVersion(this.runner, this.binary, this.childEnv()) : null,
+  )
 
   constructor(
     private readonly config: Config,
@@ -64,11 +67,7 @@ export class CopilotDriver implements SessionDriver {
   }
 
   async probe(): Promise<AgentStatus> {
-    const installed = this.binary !== null
-    this.version ??= installed
-      ? readCliVersion(this.runner, this.binary!, this.childEnv())
-      : Promise.resolve(null)
-    const version = await this.version
+    const version = await this.version.get()
     return cliStatus({
       id: this.id,
       binary: this.binary,
@@ -97,6 +96,7 @@ export class CopilotDriver implements SessionDriver {
         sandbox: this.sandbox(req.sandbox),
         images: req.images,
         timeoutMs: req.timeoutMs ?? null,
+        ...placed(req, 'copilot'),
       },
       signal,
     )
@@ -123,6 +123,7 @@ export class CopilotDriver implements SessionDriver {
           command: this.binary,
           args: copilotArgs(exec),
           cwd: exec.cwd,
+          ...placed(exec, 'copilot', [], exec.sandbox !== 'read-only'),
           env: this.childEnv(),
           timeoutMs: exec.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,

@@ -7,7 +7,7 @@ import { AppError } from '../protocol/errors.js'
 import type { AgentEvent } from '../protocol/events.js'
 import { runNotStarted } from '../protocol/run-completed.js'
 import { cliStatus } from './cli-status.js'
-import { readCliVersion } from './cli-version.js'
+import { CliVersionCache, readCliVersion } from './cli-version.js'
 import type { AgentStatus, RunRequest } from './driver.js'
 import { chatExists, ensureGeminiSettings, geminiHome } from './gemini/home.js'
 import { approvalArgs, defaultGeminiSandbox } from './gemini/permissions.js'
@@ -19,6 +19,7 @@ import {
 } from './gemini/probe.js'
 import { type GeminiInvocation, type GeminiProcessHost, GeminiSession } from './gemini/session.js'
 import { createGeminiStreamMapper } from './gemini/stream-events.js'
+import { placed } from './placement.js'
 import { runProcess } from './process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
 
@@ -39,7 +40,9 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
   readonly binary: string | null
   /** The directory that holds Gemini's `.gemini/` (settings, chats). */
   readonly home: string
-  private version: Promise<string | null> | undefined
+  private readonly version = new CliVersionCache(async () =>
+    this.binary ? readCliVersion(this.runner, this.binary, this.childEnv()) : null,
+  )
   private settingsReady: Promise<void> | undefined
 
   constructor(
@@ -72,11 +75,7 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
   }
 
   async probe(): Promise<AgentStatus> {
-    const installed = this.binary !== null
-    this.version ??= installed
-      ? readCliVersion(this.runner, this.binary!, this.childEnv())
-      : Promise.resolve(null)
-    const version = await this.version
+    const version = await this.version.get()
     return cliStatus({
       id: this.id,
       binary: this.binary,
@@ -124,6 +123,7 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
           command: this.binary,
           args: this.buildArgs(call),
           cwd: call.cwd,
+          ...placed(call, 'gemini', [this.home], (call.sandbox ?? 'read-only') !== 'read-only'),
           env: this.childEnv(),
           stdin: call.prompt,
           timeoutMs: call.timeoutMs ?? null,
@@ -142,6 +142,7 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
       ...(req.model ? { model: req.model } : {}),
       ...(req.sandbox ? { sandbox: req.sandbox } : {}),
       timeoutMs: req.timeoutMs ?? null,
+      ...placed(req, 'gemini'),
     }
     return this.invoke(call, createGeminiStreamMapper(this.id), signal)
   }

@@ -12,11 +12,13 @@ const cleanupTimeoutMs = 5000
 
 /**
  * Whether a one-shot run can be served by a thread on the running app-server with the meaning `codex exec`
- * gives it. Not: an output schema or images (turns here carry text only), a run that asks for the git-repo
- * check (only exec makes it), a raw command line.
+ * gives it. Not: a run in a container of its own (isolation, image), an output schema or images (turns here
+ * carry text only), a run that asks for the git-repo check (only exec makes it), a raw command line.
  */
 export function warmable(req: RunRequest): boolean {
   return (
+    req.isolation !== 'container' &&
+    req.image === undefined &&
     req.raw === undefined &&
     req.outputSchema === undefined &&
     (req.images ?? []).length === 0 &&
