@@ -320,7 +320,10 @@ export class SessionManager {
   }
 
   private pump(id: string, live: Live): void {
-    if (live.current || live.queue.length === 0) return this.unloadWhenIdle(id, live)
+    if (live.current || live.queue.length === 0) {
+      this.unloadWhenIdle(id, live)
+      return
+    }
     clearTimeout(live.idleTimer)
     const turn = live.queue.shift()!
     const controller = this.active.track()
