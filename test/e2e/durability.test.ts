@@ -184,7 +184,11 @@ describe('durable runs across server restarts (real processes)', () => {
 
   it('SIGTERM ends a run that outlasts SHUTDOWN_GRACE_SECONDS as interrupted (shutdown)', async () => {
     mock.setDefault({ kind: 'text', text: 'never', delayMs: 30_000 })
-    const { env, dir, workspace } = gatewayEnv(mock, { SHUTDOWN_GRACE_SECONDS: '1' })
+    // The run's own `codex exec` process group is what the shutdown must end (see the SIGKILL case).
+    const { env, dir, workspace } = gatewayEnv(mock, {
+      SHUTDOWN_GRACE_SECONDS: '1',
+      CODEX_WARM_RUNS: 'false',
+    })
     workspaces.push(workspace)
     const first = await start(env, dir)
     const { id } = await submit(first.url, { prompt: 'too long for the grace period' })
