@@ -106,7 +106,9 @@ export class CodexDriver implements SessionDriver {
    * CODEX_WARM_RUNS is on, else `codex exec`; the same events either way, which name this driver.
    */
   async *run(req: RunRequest, signal: AbortSignal): AsyncGenerator<AgentEvent> {
-    if (this.config.CODEX_WARM_RUNS && this.exec.binary && warmable(req)) {
+    // With a default container image (Docker mode) every run gets a container of its own: never the shared host.
+    const containersByDefault = (this.config.CONTAINER_IMAGE ?? this.config.CODEX_DOCKER_IMAGE) !== undefined
+    if (this.config.CODEX_WARM_RUNS && !containersByDefault && this.exec.binary && warmable(req)) {
       yield* warmRun(this.host, this.id, threadSettings(req, this.config), req, signal)
       return
     }
