@@ -37,6 +37,8 @@ export const session = z.object({
   limits: limits.nullable().optional(),
   /** What the session had used when its budget was last granted again. */
   budgetBase: budgetBase.nullable().optional(),
+  /** The tenant of the token that created it (its forks inherit it); absent or null: none. */
+  tenant: z.string().nullable().optional(),
 })
 export type Session = z.infer<typeof session>
 
