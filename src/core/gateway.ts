@@ -16,6 +16,7 @@ import { sessionBudgetGate } from './ops/session-budget.js'
 import { Webhooks } from './ops/webhooks.js'
 import { RunManager } from './run-manager.js'
 import { SessionManager } from './session-manager.js'
+import { Tenancy } from './tenancy/tenancy.js'
 
 /** Builds the core: the store (crash recovery and retention run here), the agents, the run manager. */
 export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv): Promise<GatewayContext> {
@@ -32,18 +33,22 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   )
   sessions.approvals = approvals
   sessions.budgetGate = sessionBudgetGate(store, () => approvals)
+  // Requests work in the scope of their token's tenant (untenanted: scope null); the managers above see every
+  // tenant's resources and are for the whole server: recovery, retention, shutdown.
+  const tenancy = new Tenancy({ store, log, config, serverEnv, active, node: node.id, registry })
+  tenancy.scope(null)
   const metrics = new GatewayMetrics({
     store,
-    runStats: () => runs.stats,
+    runStats: () => tenancy.stats,
     // Queued runs are tracked from the start; what remains are the running runs and turns.
-    inFlight: () => active.size - runs.stats.queued,
-    pendingApprovals: () => approvals.pendingCount,
+    inFlight: () => active.size - tenancy.stats.queued,
+    pendingApprovals: () => approvals.pendingCount + tenancy.stats.pendingApprovals,
   })
   log.tap(metricsTap(metrics, store))
   const webhooks = new Webhooks(store, config, metrics)
   log.tap(webhooks.tap)
   // what a crashed server left running (session agents as well as runs) ends before anything new starts
-  endOrphanedProcesses([...config.workspaceRoots, config.DATA_DIR])
+  endOrphanedProcesses([...config.workspaceRoots, config.DATA_DIR, config.tenantsDir])
   // Only what lost nodes left unfinished is recovered: runs and sessions of live nodes are theirs.
   const lost = await node.lostNodes()
   await runs.recover(lost)
@@ -67,6 +72,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     approvals,
     metrics,
     webhooks,
+    tenancy,
     tapEvents: (listener) => log.tap(listener),
     redactor: log.redactor,
   }
@@ -74,13 +80,20 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
 
 /** Graceful stop of the core: no new runs, in-flight ones get the grace period, then are ended. */
 export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise<void> {
-  ctx.runs.stopAccepting()
-  ctx.sessions.stopAccepting()
+  const scopes = ctx.tenancy.all()
+  const managers = [{ runs: ctx.runs, sessions: ctx.sessions }, ...scopes]
+  for (const m of managers) {
+    m.runs.stopAccepting()
+    m.sessions.stopAccepting()
+  }
   await ctx.active.drain(graceMs)
-  await ctx.runs.idle()
-  await ctx.sessions.idle()
-  await ctx.sessions.closeAll()
+  for (const m of managers) {
+    await m.runs.idle()
+    await m.sessions.idle()
+  }
+  await Promise.all(managers.map((m) => m.sessions.closeAll()))
   await ctx.registry.closeAll()
+  for (const s of scopes) if (s.registry !== ctx.registry) await s.registry.closeAll()
   await ctx.webhooks.stop()
   await ctx.node.leave()
   await ctx.store.close()

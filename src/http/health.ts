@@ -14,7 +14,12 @@ export function healthRoutes(ctx: GatewayContext): FastifyPluginAsync {
       )
       const ready = await ctx.store.ping().catch(() => false)
       const store = { kind: ctx.store.kind, ready, dataDirWritable: writable(ctx.config.DATA_DIR) }
-      return { status: 'healthy', agents, store, runs: ctx.runs.stats }
+      return {
+        status: 'healthy',
+        agents,
+        store,
+        runs: { running: ctx.tenancy.stats.running, queued: ctx.tenancy.stats.queued },
+      }
     })
   }
 }

@@ -323,7 +323,9 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       // The tenant survives updates, and another connection reads it.
       await store.updateRun('run_t1', { status: 'running' })
       const other = await connect()
-      expect(ids(await other.listRuns({ limit: 10, tenant: 'team-a', status: 'running' }))).toEqual(['run_t1'])
+      expect(ids(await other.listRuns({ limit: 10, tenant: 'team-a', status: 'running' }))).toEqual([
+        'run_t1',
+      ])
       await store.createSession(newSession('ses_t1', { tenant: 'team-a' }), 'node_a')
       await store.createSession(newSession('ses_t2', { tenant: 'team-b' }), 'node_a')
       await store.createSession(newSession('ses_t3'), 'node_a')

@@ -372,7 +372,6 @@ export class PostgresStore implements Store {
     return this.approvals.select(this.pool, sql, params)
   }
 
-
   async registerNode(node: NodeRecord): Promise<void> {
     await this.pool.query(
       `INSERT INTO nodes (id, role, host, pid, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, $6)
