@@ -166,7 +166,7 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
   API_TOKENS: {
     default: '(none)',
     description:
-      'Comma-separated bearer tokens; when set every request needs one. An entry is a bare `<token>` (every scope) or `<name>:<token>:<scopes>` with scopes `read`, `run`, `approve`, `admin` joined by `+` (see docs/OPERATIONS.md).',
+      'Comma-separated bearer tokens; when set every request needs one. An entry is a bare `<token>` (every scope) or `<name>:<token>:<scopes>[:<tenant>]` with scopes `read`, `run`, `approve`, `admin` joined by `+`; a tenant token sees only its tenant (see docs/OPERATIONS.md).',
   },
   METRICS_TOKEN: {
     default: '(none)',

@@ -962,6 +962,7 @@ export interface components {
             startedAt: string | null;
             /** @enum {string} */
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "interrupted";
+            tenant?: string | null;
             usage: components["schemas"]["Usage"] | null;
         };
         /** @description The `run.completed` event. */
@@ -1032,6 +1033,7 @@ export interface components {
             startedAt: string | null;
             /** @enum {string} */
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "interrupted";
+            tenant?: string | null;
             usage: components["schemas"]["Usage"] | null;
         };
         /** @description One page of runs, newest first; `nextCursor` fetches the next. */
@@ -1086,6 +1088,7 @@ export interface components {
             sandbox: ("read-only" | "workspace-write" | "danger-full-access") | null;
             /** @enum {string} */
             status: "idle" | "running" | "waiting_for_approval" | "archived";
+            tenant?: string | null;
             turnCount: number;
             updatedAt: string;
             webhook?: {
@@ -1129,6 +1132,7 @@ export interface components {
             sandbox: ("read-only" | "workspace-write" | "danger-full-access") | null;
             /** @enum {string} */
             status: "idle" | "running" | "waiting_for_approval" | "archived";
+            tenant?: string | null;
             turnCount: number;
             turns: components["schemas"]["Turn"][];
             updatedAt: string;
