@@ -5,6 +5,7 @@ import { LocalProcessRunner } from '../process/local-runner.js'
 import { Redactor, secretValues } from '../process/secrets.js'
 import { endOrphanedProcesses } from '../process/server-marker.js'
 import { SqliteStore } from '../store/sqlite/sqlite-store.js'
+import type { Store } from '../store/store.js'
 import { ActiveRuns } from './active-runs.js'
 import { ApprovalBroker } from './approvals.js'
 import type { GatewayContext } from './context.js'
@@ -16,7 +17,7 @@ import { sessionBudgetGate } from './ops/session-budget.js'
 import { Webhooks } from './ops/webhooks.js'
 import { RunManager } from './run-manager.js'
 import { SessionManager } from './session-manager.js'
-import { Tenancy } from './tenancy/tenancy.js'
+import { type Managers, Tenancy } from './tenancy/tenancy.js'
 
 /** Builds the core: the store (crash recovery and retention run here), the agents, the run manager. */
 export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv): Promise<GatewayContext> {
@@ -26,16 +27,20 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const log = new EventLog(store, undefined, new Redactor(secretValues(config, serverEnv)))
   const node = new NodeMembership(store)
   await node.join()
-  const runs = new RunManager(store, log, registry, config, active, node.id)
-  const sessions = new SessionManager(store, log, registry, config, active, node.id)
-  const approvals = new ApprovalBroker(store, log, config.APPROVAL_TIMEOUT_SECONDS * 1000, (id) =>
-    sessions.refreshStatus(id),
-  )
-  sessions.approvals = approvals
-  sessions.budgetGate = sessionBudgetGate(store, () => approvals)
-  // Requests work in the scope of their token's tenant (untenanted: scope null); the managers above see every
-  // tenant's resources and are for the whole server: recovery, retention, shutdown.
-  const tenancy = new Tenancy({ store, log, config, serverEnv, active, node: node.id, registry })
+  const managersFor = (view: Store, agents: AgentRegistry, settings: Config): Managers => {
+    const runs = new RunManager(view, log, agents, settings, active, node.id)
+    const sessions = new SessionManager(view, log, agents, settings, active, node.id)
+    const approvals = new ApprovalBroker(view, log, settings.APPROVAL_TIMEOUT_SECONDS * 1000, (id) =>
+      sessions.refreshStatus(id),
+    )
+    sessions.approvals = approvals
+    sessions.budgetGate = sessionBudgetGate(view, () => approvals)
+    return { runs, sessions, approvals }
+  }
+  // These see every tenant's resources and are for the whole server: recovery, retention, shutdown.
+  const { runs, sessions, approvals } = managersFor(store, registry, config)
+  // Requests work in the scope of their token's tenant (untenanted tokens: scope null), core/tenancy/.
+  const tenancy = new Tenancy({ store, config, serverEnv, registry, managers: managersFor })
   tenancy.scope(null)
   const metrics = new GatewayMetrics({
     store,

@@ -143,8 +143,8 @@ describe('tenants', () => {
     const own = await alpha.until(`/v1/runs/${alphaRun.id}/events`, (ev) => ev.type === 'run.completed')
     expect(own.at(-1)).toMatchObject({ type: 'run.completed', status: 'succeeded' })
     // A cwd outside the tenant's root is refused, also the server's own workspace.
-    const escape = await alpha.post('/v1/runs', { prompt: 'escape', cwd: gw.workspace })
-    expect(escape.status).toBe(400)
+    const outside = await alpha.post('/v1/runs', { prompt: 'escape', cwd: gw.workspace })
+    expect(outside.status).toBe(400)
   })
 
   it("sessions and approvals: the other tenant's are 404 everywhere; agents write in their own root", async () => {

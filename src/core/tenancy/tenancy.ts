@@ -1,12 +1,9 @@
 import { AgentRegistry } from '../../agents/registry.js'
 import type { Config } from '../../config/load.js'
 import type { Store } from '../../store/store.js'
-import type { ActiveRuns } from '../active-runs.js'
-import { ApprovalBroker } from '../approvals.js'
-import type { EventLog } from '../event-log.js'
-import { sessionBudgetGate } from '../ops/session-budget.js'
-import { RunManager } from '../run-manager.js'
-import { SessionManager } from '../session-manager.js'
+import type { ApprovalBroker } from '../approvals.js'
+import type { RunManager } from '../run-manager.js'
+import type { SessionManager } from '../session-manager.js'
 import { tenantLayout } from './tenant-homes.js'
 import { tenantStore } from './tenant-store.js'
 
@@ -20,15 +17,21 @@ export interface TenantScope {
   approvals: ApprovalBroker
 }
 
+/** A run manager, a session manager and the approval broker of its sessions, wired together. */
+export interface Managers {
+  runs: RunManager
+  sessions: SessionManager
+  approvals: ApprovalBroker
+}
+
 interface Shared {
   store: Store
-  log: EventLog
   config: Config
   serverEnv: NodeJS.ProcessEnv
-  active: ActiveRuns
-  node: string
   /** The server's own agents: the untenanted scope uses them; tenants get their own on the same runner. */
   registry: AgentRegistry
+  /** Builds managers over a store (view), agents and settings, exactly as the server's own are built. */
+  managers: (store: Store, registry: AgentRegistry, config: Config) => Managers
 }
 
 /**
@@ -69,20 +72,12 @@ export class Tenancy {
   }
 
   private build(tenant: string | null): TenantScope {
-    const { log, active, node } = this.shared
     const layout = tenant === null ? null : tenantLayout(this.shared.config, this.shared.serverEnv, tenant)
     const config = layout?.config ?? this.shared.config
     const registry = layout
       ? AgentRegistry.fromConfig(config, layout.serverEnv, this.shared.registry.runner)
       : this.shared.registry
-    const store = tenantStore(this.shared.store, tenant)
-    const runs = new RunManager(store, log, registry, config, active, node)
-    const sessions = new SessionManager(store, log, registry, config, active, node)
-    const approvals = new ApprovalBroker(store, log, config.APPROVAL_TIMEOUT_SECONDS * 1000, (id) =>
-      sessions.refreshStatus(id),
-    )
-    sessions.approvals = approvals
-    sessions.budgetGate = sessionBudgetGate(store, () => approvals)
-    return { tenant, config, registry, runs, sessions, approvals }
+    const managers = this.shared.managers(tenantStore(this.shared.store, tenant), registry, config)
+    return { tenant, config, registry, ...managers }
   }
 }
