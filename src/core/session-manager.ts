@@ -20,6 +20,7 @@ import type { SessionFilter, Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
 import type { EventLog } from './event-log.js'
+import { EventPipe } from './event-pipe.js'
 import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
 import { effectiveLimits } from './ops/budget.js'
@@ -331,6 +332,8 @@ export class SessionManager {
     await this.refreshStatus(id)
     let finalResponse: string | null = null
     let ended: Partial<Turn> = { status: 'failed', error: 'the agent ended the turn without a result' }
+    // The turn's events are not awaited one by one: what the agent sends together is stored in one commit.
+    const events = new EventPipe(this.log, id)
     try {
       const refused = await this.budgetGate?.(id, turn.id, controller.signal)
       if (refused) throw new BudgetRefused(refused)
@@ -372,9 +375,11 @@ export class SessionManager {
           default:
             assertNever(raw, 'event type')
         }
-        await this.log.append(id, withTurnId(raw, turn.id))
+        await events.push(withTurnId(raw, turn.id))
       }
+      await events.drain()
     } catch (err) {
+      await events.drain().catch(() => {})
       const message = (err as Error).message
       const plain = err instanceof BudgetRefused || err instanceof AppError
       ended = {
