@@ -1,7 +1,6 @@
 import path from 'node:path'
 import { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
-import { LocalProcessRunner } from '../process/local-runner.js'
 import { Redactor, secretValues } from '../process/secrets.js'
 import { endOrphanedProcesses } from '../process/server-marker.js'
 import { SqliteStore } from '../store/sqlite/sqlite-store.js'
@@ -16,13 +15,15 @@ import { metricsTap } from './ops/metrics-tap.js'
 import { sessionBudgetGate } from './ops/session-budget.js'
 import { Webhooks } from './ops/webhooks.js'
 import { RunManager } from './run-manager.js'
+import { createRunner, usesContainers } from './runners.js'
 import { SessionManager } from './session-manager.js'
 import { type Managers, Tenancy } from './tenancy/tenancy.js'
 
 /** Builds the core: the store (crash recovery and retention run here), the agents, the run manager. */
 export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv): Promise<GatewayContext> {
   const store = new SqliteStore(path.join(config.DATA_DIR, 'agent-gateway.db'))
-  const registry = AgentRegistry.fromConfig(config, serverEnv, new LocalProcessRunner())
+  const runner = createRunner(config, serverEnv)
+  const registry = AgentRegistry.fromConfig(config, serverEnv, runner)
   const active = new ActiveRuns()
   const log = new EventLog(store, undefined, new Redactor(secretValues(config, serverEnv)))
   const node = new NodeMembership(store)
@@ -54,6 +55,8 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   log.tap(webhooks.tap)
   // what a crashed server left running (session agents as well as runs) ends before anything new starts
   endOrphanedProcesses([...config.workspaceRoots, config.DATA_DIR, config.tenantsDir])
+  // and so do the containers a crashed predecessor (same GATEWAY_INSTANCE) left
+  if (usesContainers(config)) await runner.reclaim()
   // Only what lost nodes left unfinished is recovered: runs and sessions of live nodes are theirs.
   const lost = await node.lostNodes()
   await runs.recover(lost)

@@ -14,6 +14,7 @@ import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
 import { effectiveLimits, RunBudget } from './ops/budget.js'
 import { compileOutputSchema, type OutputValidator } from './output-schema.js'
+import { containerPlacement } from './runners.js'
 import { checkSandbox } from './sandbox-policy.js'
 import { resolveCwd } from './workspace.js'
 
@@ -98,6 +99,7 @@ export class RunManager {
       throw new AppError('invalid_request', `agent ${driver.id} does not support outputSchema`)
     const validate = fields.outputSchema ? compileOutputSchema(fields.outputSchema) : undefined
     const cwd = resolveCwd(fields.cwd, this.config.workspaceRoots)
+    const placement = containerPlacement(fields, this.config)
     const images = fields.images?.map((img) =>
       resolveCwd(img, [cwd, ...this.config.workspaceRoots], { allowFiles: true }),
     )
@@ -137,6 +139,7 @@ export class RunManager {
       ...(fields.skipGitRepoCheck !== undefined ? { skipGitRepoCheck: fields.skipGitRepoCheck } : {}),
       ...(fields.outputSchema ? { outputSchema: fields.outputSchema } : {}),
       ...(images ? { images } : {}),
+      ...(placement ? { ...placement, labels: { run: run.id } } : {}),
     }
     let markDone!: () => void
     const done = new Promise<void>((resolve) => {
@@ -169,7 +172,8 @@ export class RunManager {
       )
     checkRunArgs(command.cli, command.args, this.config.RUN_ALLOW_UNSAFE_ARGS)
     checkRunEnv(command.env, this.config.RUN_ALLOW_ENV)
-    if (!this.registry.cli().resolve(command.cli))
+    // in a container the cli is the executable inside the image: it need not exist on this host
+    if (fields.isolation !== 'container' && !this.registry.cli().resolve(command.cli))
       throw new AppError(
         'agent_not_installed',
         `cli "${command.cli}" is in CLI_LIST but not installed on this server`,

@@ -580,6 +580,14 @@ export interface components {
                 skills: string[] | null;
                 version: string | null;
             }[];
+            containers: {
+                available: boolean;
+                engine?: string;
+                image?: string | null;
+                /** @enum {string} */
+                kind: "local" | "container";
+                version?: string | null;
+            } | null;
             default: string;
         };
         /** @description The `agent_message` item. */
@@ -795,7 +803,10 @@ export interface components {
                 stdin?: string;
             };
             cwd?: string;
+            image?: string;
             images?: string[];
+            /** @enum {string} */
+            isolation?: "process" | "container";
             limits?: {
                 maxDurationSeconds?: number;
                 maxTokens?: number;
@@ -821,6 +832,9 @@ export interface components {
             /** @enum {string} */
             approvalPolicy?: "untrusted" | "on-request" | "on-failure" | "never";
             cwd?: string;
+            image?: string;
+            /** @enum {string} */
+            isolation?: "process" | "container";
             limits?: {
                 maxDurationSeconds?: number;
                 maxTokens?: number;
@@ -979,7 +993,10 @@ export interface components {
                     stdin?: string;
                 };
                 cwd: string;
+                image?: string;
                 images?: string[];
+                /** @enum {string} */
+                isolation?: "process" | "container";
                 limits?: {
                     maxDurationSeconds?: number;
                     maxTokens?: number;
@@ -1050,7 +1067,10 @@ export interface components {
                     stdin?: string;
                 };
                 cwd: string;
+                image?: string;
                 images?: string[];
+                /** @enum {string} */
+                isolation?: "process" | "container";
                 limits?: {
                     maxDurationSeconds?: number;
                     maxTokens?: number;
@@ -1121,6 +1141,9 @@ export interface components {
             externalId?: string;
             forkedFrom: string | null;
             id: string;
+            image?: string;
+            /** @enum {string} */
+            isolation?: "process" | "container";
             lastSeq: number;
             limits?: {
                 maxDurationSeconds?: number;
@@ -1165,6 +1188,9 @@ export interface components {
             externalId?: string;
             forkedFrom: string | null;
             id: string;
+            image?: string;
+            /** @enum {string} */
+            isolation?: "process" | "container";
             lastSeq: number;
             limits?: {
                 maxDurationSeconds?: number;
