@@ -89,6 +89,7 @@ export const envSchema = z.object({
   DATA_DIR: z.string().default('./data'),
   WORKSPACE_DIR: z.string().default('./data/workspaces'),
   WORKSPACE_ROOTS: list([]),
+  TENANTS_DIR: optionalString,
   AI_PROVIDER: z.string().default('codex'),
   AGENTS: z
     .string()
@@ -169,7 +170,7 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
   API_TOKENS: {
     default: '(none)',
     description:
-      'Comma-separated bearer tokens; when set every request needs one. An entry is a bare `<token>` (every scope) or `<name>:<token>:<scopes>` with scopes `read`, `run`, `approve`, `admin` joined by `+` (see docs/OPERATIONS.md).',
+      'Comma-separated bearer tokens; when set every request needs one. An entry is a bare `<token>` (every scope) or `<name>:<token>:<scopes>[:<tenant>]` with scopes `read`, `run`, `approve`, `admin` joined by `+`; a tenant token sees only its tenant (see docs/OPERATIONS.md).',
   },
   METRICS_TOKEN: {
     default: '(none)',
@@ -217,6 +218,11 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
   WORKSPACE_ROOTS: {
     default: '(none)',
     description: 'More comma-separated directories a request `cwd` may point into.',
+  },
+  TENANTS_DIR: {
+    default: 'DATA_DIR/tenants',
+    description:
+      'Per tenant (API_TOKENS `name:token:scopes:tenant`): `<dir>/<tenant>/workspace`, its only workspace root, and `<dir>/<tenant>/home`, its agent homes (HOME, CODEX_HOME, ...). Must not overlap a workspace root.',
   },
   AI_PROVIDER: {
     default: 'codex',
