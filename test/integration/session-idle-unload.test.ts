@@ -72,7 +72,7 @@ describe('idle sessions are unloaded and resumed without losing anything', () =>
       expect(first).toMatchObject({ status: 'completed', finalResponse: 'remembered the word pelican' })
 
       // Idle for SESSION_IDLE_SECONDS: the gateway lets go of it...
-      await waitFor(() => !gw.ctx.sessions.isLoaded(session.id), 15_000)
+      await waitFor(() => !gw.ctx.tenancy.scope(null).sessions.isLoaded(session.id), 15_000)
       // ...and so does the agent: codex unloaded the thread; no agent or command process of it is left.
       if (agent === 'codex') {
         const loaded = async () => ((await codex().call('thread/loaded/list', {})) as { data: string[] }).data
@@ -91,7 +91,7 @@ describe('idle sessions are unloaded and resumed without losing anything', () =>
       expect(second).toMatchObject({ status: 'completed', finalResponse: 'the word was pelican' })
       expect(lastUserText()).toContain('remember the word pelican')
       expect(lastUserText()).toContain('remembered the word pelican')
-      expect(gw.ctx.sessions.isLoaded(session.id)).toBe(true)
+      expect(gw.ctx.tenancy.scope(null).sessions.isLoaded(session.id)).toBe(true)
 
       const full = await json<Session & { turns: Turn[] }>(fetch(`${gw.url}/v1/sessions/${session.id}`))
       expect(full).toMatchObject({ turnCount: 2, agentSessionId: session.agentSessionId })
