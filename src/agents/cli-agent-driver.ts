@@ -1,6 +1,6 @@
 import type { Config } from '../config/load.js'
 import type { ProcessRunner } from '../process/runner.js'
-import { readCliVersion } from './cli-version.js'
+import { CliVersionCache, readCliVersion } from './cli-version.js'
 import type { AgentCapabilities, AgentStatus } from './driver.js'
 
 /** What a CLI driver knows about its credentials when it is probed. */
@@ -14,13 +14,15 @@ export interface CliCredentials {
 
 /**
  * What every driver of one CLI binary shares (codex-exec, claude, gemini, copilot): its settings, its binary,
- * and the probe: installed means the binary exists AND answered `--version` (asked once, then remembered);
- * credentials are checked on every probe.
+ * and the probe: installed means the binary exists AND answered `--version` (asked once and remembered; a failed
+ * read is asked again later, see CliVersionCache); credentials are checked on every probe.
  */
 export abstract class CliAgentDriver {
   abstract readonly id: string
   abstract readonly capabilities: AgentCapabilities
-  private version: Promise<string | null> | undefined
+  private readonly version = new CliVersionCache(async () =>
+    this.binary ? readCliVersion(this.runner, this.binary, this.childEnv()) : null,
+  )
 
   constructor(
     protected readonly config: Config,
@@ -35,8 +37,7 @@ export abstract class CliAgentDriver {
 
   async probe(): Promise<AgentStatus> {
     const binary = this.binary
-    this.version ??= binary ? readCliVersion(this.runner, binary, this.childEnv()) : Promise.resolve(null)
-    const version = await this.version
+    const version = await this.version.get()
     const ready = binary !== null && version !== null
     const credentials = this.credentials()
     return {

@@ -23,6 +23,8 @@ export interface ProcessRunSpec {
   runner: ProcessRunner
   /** `lines`: stdout is JSONL for `mapper`; `text`: stdout is passed through as `output` events. */
   stdout: { mode: 'lines'; mapper: LineMapper } | { mode: 'text' }
+  /** Removes the agent's own noise from stderr text (e.g. codex's helper-binary warnings). */
+  stderrFilter?: (text: string) => string
   /** Called once the process has ended (temp files, ...). */
   cleanup?: () => Promise<void> | void
 }
@@ -46,7 +48,9 @@ export async function* runProcess(spec: ProcessRunSpec, signal: AbortSignal): As
       for await (const data of readText(proc.stdout)) queue.push({ type: 'output', stream: 'stdout', data })
   }
   const pumpStderr = async () => {
-    for await (const data of readText(proc.stderr)) {
+    for await (const chunk of readText(proc.stderr)) {
+      const data = spec.stderrFilter ? spec.stderrFilter(chunk) : chunk
+      if (!data) continue
       stderrTail = (stderrTail + data).slice(-stderrTailChars)
       queue.push({ type: 'output', stream: 'stderr', data })
     }

@@ -1,11 +1,12 @@
 import { z } from 'zod'
 import { agentDescriptors } from '../agents/index.js'
+import { containerSettings } from './container-settings.js'
 import { serverSettings } from './server-settings.js'
 import { type SettingDoc, settingDocOf } from './setting-kinds.js'
 
 /**
  * Every setting of agent-gateway: the server's own, then each driver's (from its descriptor, in the order of
- * src/agents/index.ts). The README's settings table is generated from the documentation each setting carries.
+ * src/agents/index.ts), then the container runner's. The README's settings table is generated from the documentation each setting carries.
  */
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void
   ? I
@@ -15,6 +16,7 @@ type AgentSettingsShape = UnionToIntersection<(typeof agentDescriptors)[number][
 export const envSchema = z.object({
   ...serverSettings.shape,
   ...(Object.assign({}, ...agentDescriptors.map((d) => d.settings.shape)) as AgentSettingsShape),
+  ...containerSettings,
 })
 
 export type RawSettings = z.infer<typeof envSchema>

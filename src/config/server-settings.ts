@@ -3,6 +3,8 @@ import {
   bool,
   int,
   list,
+  maxTimerMs,
+  maxTimerSeconds,
   optionalInt,
   optionalList,
   optionalString,
@@ -24,7 +26,7 @@ export const serverSettings = z.object({
   PORT: setting('8000', 'Port to listen on (0 picks a free port).', int(8000, 0, 65_535)),
   API_TOKENS: setting(
     '(none)',
-    'Comma-separated bearer tokens; when set every request needs one. An entry is a bare `<token>` (every scope) or `<name>:<token>:<scopes>` with scopes `read`, `run`, `approve`, `admin` joined by `+` (see docs/OPERATIONS.md).',
+    'Comma-separated bearer tokens; when set every request needs one. An entry is a bare `<token>` (every scope) or `<name>:<token>:<scopes>[:<tenant>]` with scopes `read`, `run`, `approve`, `admin` joined by `+`; a tenant token sees only its tenant (see docs/OPERATIONS.md).',
     list([]),
   ),
   METRICS_TOKEN: setting(
@@ -80,6 +82,11 @@ export const serverSettings = z.object({
     'More comma-separated directories a request `cwd` may point into.',
     list([]),
   ),
+  TENANTS_DIR: setting(
+    'DATA_DIR/tenants',
+    'Per tenant (API_TOKENS `name:token:scopes:tenant`): `<dir>/<tenant>/workspace`, its only workspace root, and `<dir>/<tenant>/home`, its agent homes (HOME, CODEX_HOME, ...). Must not overlap a workspace root.',
+    optionalString,
+  ),
   AI_PROVIDER: setting(
     'codex',
     'Agent behind /hello and /chat (codex, claude, gemini, copilot, ...).',
@@ -90,7 +97,11 @@ export const serverSettings = z.object({
     'Comma-separated agents to offer (GET /v1/agents); `codex` and `cli` are always on.',
     optionalList,
   ),
-  TIMEOUT_SECONDS: setting('60', 'Time limit of an agent run (/hello, /chat) before 408.', int(60, 1)),
+  TIMEOUT_SECONDS: setting(
+    '60',
+    'Time limit of an agent run (/hello, /chat) before 408.',
+    int(60, 1, maxTimerSeconds),
+  ),
   CLI_LIST: setting('codex', 'CLIs that POST /run may execute (comma-separated).', list(['codex'])),
   MODEL_LIST: setting('auto', 'Model ids GET /models returns (comma-separated).', list(['auto'])),
   RUN_RESPONSE_TIMEOUT_SECONDS: setting(
@@ -105,24 +116,29 @@ export const serverSettings = z.object({
   SHUTDOWN_GRACE_SECONDS: setting(
     '10',
     'On SIGTERM, time runs in flight get to finish before they are ended.',
-    int(10, 0),
+    int(10, 0, maxTimerSeconds),
   ),
-  SSE_KEEPALIVE_SECONDS: setting('15', 'Interval of SSE keep-alive comments.', int(15, 1)),
+  SSE_KEEPALIVE_SECONDS: setting('15', 'Interval of SSE keep-alive comments.', int(15, 1, maxTimerSeconds)),
   APPROVAL_TIMEOUT_SECONDS: setting(
     '300',
     'An approval nobody answers within this time is declined (the turn goes on).',
-    int(300, 1),
+    int(300, 1, maxTimerSeconds),
   ),
   MAX_QUEUED_TURNS: setting(
     '20',
     'Turns one session may queue behind the running one (429 beyond).',
     int(20, 0),
   ),
+  SESSION_IDLE_SECONDS: setting(
+    '600',
+    'A session with no turn for this long is unloaded from its agent (threads, processes); its next turn resumes it. 0: never.',
+    int(600, 0, maxTimerSeconds),
+  ),
   MAX_PROMPT_CHARS: setting('100000', 'Longest prompt accepted (400 beyond).', int(100_000, 1)),
   KILL_GRACE_MS: setting(
     '2000',
     'Time between SIGTERM and SIGKILL when a process group is ended.',
-    int(2000, 0),
+    int(2000, 0, maxTimerMs),
   ),
   RUN_ALLOW_ENV: setting(
     '(none)',
@@ -134,9 +150,45 @@ export const serverSettings = z.object({
     'Let POST /run pass sandbox/approval-bypass flags and provider/sandbox -c overrides.',
     bool(false),
   ),
+  ALLOW_DANGER_FULL_ACCESS: setting(
+    'false',
+    'Let requests ask for sandbox `danger-full-access` (no sandbox: the agent may write anywhere, run anything) on every route.',
+    bool(false),
+  ),
+  TLS_CERT_PATH: setting(
+    '(none)',
+    'PEM certificate; with TLS_KEY_PATH the port speaks TLS, HTTP/2 and HTTP/1.1 chosen by ALPN (else cleartext HTTP/1.1 and h2c).',
+    optionalString,
+  ),
+  TLS_KEY_PATH: setting('(none)', 'PEM private key for TLS_CERT_PATH.', optionalString),
+  CODEX_API_USE_TLS: setting(
+    'false',
+    'Seed 004 alias: `true` turns TLS on with CODEX_API_TLS_CERT_PATH and CODEX_API_TLS_KEY_PATH.',
+    bool(false),
+  ),
+  CODEX_API_TLS_CERT_PATH: setting(
+    './certs/localhost.pem',
+    'Seed 004: certificate used when CODEX_API_USE_TLS=true (TLS_CERT_PATH wins).',
+    z.string().default('./certs/localhost.pem'),
+  ),
+  CODEX_API_TLS_KEY_PATH: setting(
+    './certs/localhost-key.pem',
+    'Seed 004: private key used when CODEX_API_USE_TLS=true (TLS_KEY_PATH wins).',
+    z.string().default('./certs/localhost-key.pem'),
+  ),
+  AGENT_STREAM_HEARTBEAT_SECONDS: setting(
+    '30',
+    'Interval of `heartbeat` frames on /agent/stream and /agent/ws.',
+    int(30, 1),
+  ),
   LOG_LEVEL: setting(
     'info',
     'pino log level.',
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+  LOG_FORMAT: setting(
+    'auto',
+    '`pretty`: readable lines; `json`: one JSON object per line; `auto`: pretty on a terminal, JSON otherwise.',
+    z.enum(['auto', 'pretty', 'json']).default('auto'),
   ),
 })

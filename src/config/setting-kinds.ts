@@ -71,6 +71,10 @@ export const optionalInt = (min = 0, max = Number.MAX_SAFE_INTEGER) =>
       return n
     })
 
+/** Node timers hold at most 2^31-1 ms; a longer delay fires at once. Every duration setting stays below. */
+export const maxTimerMs = 2_147_483_647
+export const maxTimerSeconds = Math.floor(maxTimerMs / 1000)
+
 /** An integer setting in [min, max] with a default. */
 export const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   optionalInt(min, max).transform((n) => n ?? fallback)
@@ -81,7 +85,9 @@ export const optionalTimeoutSeconds = z
   .optional()
   .transform((v) => {
     const n = Number(v)
-    return v === undefined || v.trim() === '' || !Number.isFinite(n) || n <= 0 ? null : n
+    return v === undefined || v.trim() === '' || !Number.isFinite(n) || n <= 0
+      ? null
+      : Math.min(n, maxTimerSeconds)
   })
 
 export const optionalString = z

@@ -1,5 +1,6 @@
 import type { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
+import type { Redactor } from '../process/secrets.js'
 import type { StoredEvent } from '../protocol/events.js'
 import type { Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
@@ -9,6 +10,7 @@ import type { GatewayMetrics } from './ops/metrics.js'
 import type { Webhooks } from './ops/webhooks.js'
 import type { RunManager } from './run-manager.js'
 import type { SessionManager } from './session-manager.js'
+import type { Tenancy } from './tenancy/tenancy.js'
 
 /** What every surface gets: settings, the agents, the runs. Surfaces never spawn. */
 export interface GatewayContext {
@@ -20,8 +22,15 @@ export interface GatewayContext {
   runs: RunManager
   sessions: SessionManager
   approvals: ApprovalBroker
+  /** Replaces the gateway's secret values in anything sent to a client or a log. */
+  redactor: Redactor
   metrics: GatewayMetrics
   webhooks: Webhooks
+  /**
+   * What a request may see and do: `tenancy.scope(principal.tenant)` (its own runs, sessions, approvals and
+   * agents). `runs`, `sessions` and `approvals` above span every tenant: for the server itself, never a request.
+   */
+  tenancy: Tenancy
   /** Sees every event once it is stored (logs, webhooks). */
   tapEvents(listener: (ev: StoredEvent) => void): void
 }

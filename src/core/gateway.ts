@@ -1,8 +1,10 @@
 import path from 'node:path'
 import { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
-import { LocalProcessRunner } from '../process/local-runner.js'
+import { Redactor, secretValues } from '../process/secrets.js'
+import { endOrphanedProcesses } from '../process/server-marker.js'
 import { SqliteStore } from '../store/sqlite/sqlite-store.js'
+import type { Store } from '../store/store.js'
 import { ActiveRuns } from './active-runs.js'
 import { ApprovalBroker } from './approvals.js'
 import type { GatewayContext } from './context.js'
@@ -13,33 +15,48 @@ import { metricsTap } from './ops/metrics-tap.js'
 import { sessionBudgetGate } from './ops/session-budget.js'
 import { Webhooks } from './ops/webhooks.js'
 import { RunManager } from './run-manager.js'
+import { createRunner, usesContainers } from './runners.js'
 import { SessionManager } from './session-manager.js'
+import { type Managers, Tenancy } from './tenancy/tenancy.js'
 
 /** Builds the core: the store (crash recovery and retention run here), the agents, the run manager. */
 export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv): Promise<GatewayContext> {
   const store = new SqliteStore(path.join(config.DATA_DIR, 'agent-gateway.db'))
-  const registry = AgentRegistry.fromConfig(config, serverEnv, new LocalProcessRunner())
+  const runner = createRunner(config, serverEnv)
+  const registry = AgentRegistry.fromConfig(config, serverEnv, runner)
   const active = new ActiveRuns()
-  const log = new EventLog(store)
+  const log = new EventLog(store, undefined, new Redactor(secretValues(config, serverEnv)))
   const node = new NodeMembership(store)
   await node.join()
-  const runs = new RunManager(store, log, registry, config, active, node.id)
-  const sessions = new SessionManager(store, log, registry, config, active, node.id)
-  const approvals = new ApprovalBroker(store, log, config.APPROVAL_TIMEOUT_SECONDS * 1000, (id) =>
-    sessions.refreshStatus(id),
-  )
-  sessions.approvals = approvals
-  sessions.budgetGate = sessionBudgetGate(store, () => approvals)
+  const managersFor = (view: Store, agents: AgentRegistry, settings: Config): Managers => {
+    const runs = new RunManager(view, log, agents, settings, active, node.id)
+    const sessions = new SessionManager(view, log, agents, settings, active, node.id)
+    const approvals = new ApprovalBroker(view, log, settings.APPROVAL_TIMEOUT_SECONDS * 1000, (id) =>
+      sessions.refreshStatus(id),
+    )
+    sessions.approvals = approvals
+    sessions.budgetGate = sessionBudgetGate(view, () => approvals)
+    return { runs, sessions, approvals }
+  }
+  // These see every tenant's resources and are for the whole server: recovery, retention, shutdown.
+  const { runs, sessions, approvals } = managersFor(store, registry, config)
+  // Requests work in the scope of their token's tenant (untenanted tokens: scope null), core/tenancy/.
+  const tenancy = new Tenancy({ store, config, serverEnv, registry, managers: managersFor })
+  tenancy.scope(null)
   const metrics = new GatewayMetrics({
     store,
-    runStats: () => runs.stats,
+    runStats: () => tenancy.stats,
     // Queued runs are tracked from the start; what remains are the running runs and turns.
-    inFlight: () => active.size - runs.stats.queued,
-    pendingApprovals: () => approvals.pendingCount,
+    inFlight: () => active.size - tenancy.stats.queued,
+    pendingApprovals: () => approvals.pendingCount + tenancy.stats.pendingApprovals,
   })
   log.tap(metricsTap(metrics, store))
   const webhooks = new Webhooks(store, config, metrics)
   log.tap(webhooks.tap)
+  // what a crashed server left running (session agents as well as runs) ends before anything new starts
+  endOrphanedProcesses([...config.workspaceRoots, config.DATA_DIR, config.tenantsDir])
+  // and so do the containers a crashed predecessor (same GATEWAY_INSTANCE) left
+  if (usesContainers(config)) await runner.reclaim()
   // Only what lost nodes left unfinished is recovered: runs and sessions of live nodes are theirs.
   const lost = await node.lostNodes()
   await runs.recover(lost)
@@ -63,19 +80,28 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     approvals,
     metrics,
     webhooks,
+    tenancy,
     tapEvents: (listener) => log.tap(listener),
+    redactor: log.redactor,
   }
 }
 
 /** Graceful stop of the core: no new runs, in-flight ones get the grace period, then are ended. */
 export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise<void> {
-  ctx.runs.stopAccepting()
-  ctx.sessions.stopAccepting()
+  const scopes = ctx.tenancy.all()
+  const managers = [{ runs: ctx.runs, sessions: ctx.sessions }, ...scopes]
+  for (const m of managers) {
+    m.runs.stopAccepting()
+    m.sessions.stopAccepting()
+  }
   await ctx.active.drain(graceMs)
-  await ctx.runs.idle()
-  await ctx.sessions.idle()
-  await ctx.sessions.closeAll()
+  for (const m of managers) {
+    await m.runs.idle()
+    await m.sessions.idle()
+  }
+  await Promise.all(managers.map((m) => m.sessions.closeAll()))
   await ctx.registry.closeAll()
+  for (const s of scopes) if (s.registry !== ctx.registry) await s.registry.closeAll()
   await ctx.webhooks.stop()
   await ctx.node.leave()
   await ctx.store.close()

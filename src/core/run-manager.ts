@@ -15,11 +15,24 @@ import { queuedRun, type Run, type RunRequestFields, terminalStatuses } from '..
 import type { RunFilter, Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { EventLog } from './event-log.js'
+import { EventPipe } from './event-pipe.js'
 import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
 import { effectiveLimits, RunBudget } from './ops/budget.js'
 import { compileOutputSchema, type OutputValidator } from './output-schema.js'
+import { containerPlacement } from './runners.js'
+import { checkSandbox } from './sandbox-policy.js'
 import { resolveCwd } from './workspace.js'
+
+/** How a route other than POST /v1/runs submits a run on its caller's behalf (the seed routes). */
+export interface SubmitOptions {
+  /** The route that asked, kept on the run (`POST /chat`); absent for POST /v1/runs. */
+  origin?: string
+  /** `null`: no time limit (codex.serve without RUN_RESPONSE_TIMEOUT_SECONDS). Default: TIMEOUT_SECONDS. */
+  timeoutMs?: number | null
+  /** The route built the command itself (codex exec for /api/codex/*): the /run policy does not apply. */
+  builtCommand?: boolean
+}
 
 interface Pending {
   run: Run
@@ -82,29 +95,37 @@ export class RunManager {
     this.retention.unref()
   }
 
-  async submit(agent: string, fields: RunRequestFields): Promise<Run> {
+  async submit(agent: string, fields: RunRequestFields, opts: SubmitOptions = {}): Promise<Run> {
     if (!this.accepting)
       throw new AppError('shutting_down', 'the server is shutting down and accepts no new runs')
     const driver = this.registry.get(agent)
-    this.checkCommand(driver.id, fields)
+    if (!opts.builtCommand) this.checkCommand(driver.id, fields)
+    checkSandbox(fields.sandbox, this.config)
     if (fields.outputSchema && !driver.capabilities.outputSchema)
       throw new AppError('invalid_request', `agent ${driver.id} does not support outputSchema`)
     const validate = fields.outputSchema ? compileOutputSchema(fields.outputSchema) : undefined
     const cwd = resolveCwd(fields.cwd, this.config.workspaceRoots)
+    const placement = containerPlacement(fields, this.config)
     const images = fields.images?.map((img) =>
       resolveCwd(img, [cwd, ...this.config.workspaceRoots], { allowFiles: true }),
     )
     await ensureReady(driver)
-    const timeoutMs = fields.timeoutMs ?? this.config.TIMEOUT_SECONDS * 1000
+    const timeoutMs =
+      opts.timeoutMs === null
+        ? null
+        : (opts.timeoutMs ?? fields.timeoutMs ?? this.config.TIMEOUT_SECONDS * 1000)
     const limits = effectiveLimits(fields.limits, this.config)
     const request = {
       ...fields,
       cwd,
       ...(images ? { images } : {}),
-      timeoutMs,
+      ...(timeoutMs ? { timeoutMs } : {}),
       ...(limits ? { limits } : {}),
     }
-    const run = queuedRun(newId('run'), driver.id, request, new Date().toISOString())
+    const run = {
+      ...queuedRun(newId('run'), driver.id, request, new Date().toISOString()),
+      ...(opts.origin ? { origin: opts.origin } : {}),
+    }
     // Admission is one store operation: the count and the insert cannot interleave with another request's.
     const capacity = this.config.MAX_CONCURRENT_RUNS + this.config.MAX_QUEUED_RUNS
     if (!(await this.store.admitRun(run, this.node, capacity)))
@@ -124,6 +145,7 @@ export class RunManager {
       ...(fields.skipGitRepoCheck !== undefined ? { skipGitRepoCheck: fields.skipGitRepoCheck } : {}),
       ...(fields.outputSchema ? { outputSchema: fields.outputSchema } : {}),
       ...(images ? { images } : {}),
+      ...(placement ? { ...placement, labels: { run: run.id } } : {}),
     }
     let markDone!: () => void
     const done = new Promise<void>((resolve) => {
@@ -156,7 +178,8 @@ export class RunManager {
       )
     checkRunArgs(command.cli, command.args, this.config.RUN_ALLOW_UNSAFE_ARGS)
     checkRunEnv(command.env, this.config.RUN_ALLOW_ENV)
-    if (!this.registry.cli().resolve(command.cli))
+    // in a container the cli is the executable inside the image: it need not exist on this host
+    if (fields.isolation !== 'container' && !this.registry.cli().resolve(command.cli))
       throw new AppError(
         'agent_not_installed',
         `cli "${command.cli}" is in CLI_LIST but not installed on this server`,
@@ -183,12 +206,13 @@ export class RunManager {
     return this.mustGet(id)
   }
 
-  async cancel(id: string): Promise<Run> {
+  /** Ends a run; `reason` says why (`client_gone`: the seed routes end their run when the client leaves). */
+  async cancel(id: string, reason: 'cancelled' | 'client_gone' = 'cancelled'): Promise<Run> {
     const run = await this.mustGet(id)
     if (terminalStatuses.has(run.status))
       throw new AppError('conflict', `run ${id} already finished (${run.status})`)
     const pending = this.running.get(id) ?? this.queue.find((p) => p.run.id === id)
-    pending?.controller.abort('cancelled')
+    pending?.controller.abort(reason)
     return this.wait(id)
   }
 
@@ -254,21 +278,39 @@ export class RunManager {
     if (!(await this.store.claimRun(p.run.id, this.node))) return
     let completed: RunCompletedEvent | undefined
     const budget = new RunBudget(p.run.request.limits, p.controller)
+    // Admission checked the cwd; a queued run starts later, and the directory may have been replaced (e.g. by
+    // a symlink out of the workspace) meanwhile: confinement must hold when the process starts.
     try {
-      for await (const ev of p.driver.run(p.req, p.controller.signal)) {
+      resolveCwd(p.req.cwd, this.config.workspaceRoots)
+    } catch (err) {
+      await this.finish(p, {
+        ...failed(`${(err as Error).message}; the run was not started`),
+        reason: 'spawn_failed',
+      })
+      return
+    }
+    // Events are not awaited one by one: a burst of output is stored in one group commit.
+    const events = new EventPipe(this.log, p.run.id)
+    try {
+      for await (const raw of p.driver.run(p.req, p.controller.signal)) {
+        const ev = this.log.redact(raw)
         if (ev.type === 'run.completed') {
           completed = ev
           break
         }
         budget.observe(ev)
         await this.record(p.run.id, ev)
-        await this.log.append(p.run.id, ev)
+        await events.push(ev)
       }
     } catch (err) {
       completed = failed(`driver error: ${(err as Error).message}`)
     } finally {
       budget.stop()
     }
+    // Every event is stored before the run is marked finished.
+    await events.drain().catch((err: unknown) => {
+      completed ??= failed(`storing its events failed: ${(err as Error).message}`)
+    })
     const outcome = completed ?? failed(`${p.driver.id} ended without a run.completed event`)
     await this.finish(p, budget.outcome(outcome))
   }
@@ -299,7 +341,8 @@ export class RunManager {
   }
 
   private async finish(p: Pending, completed: RunCompletedEvent): Promise<void> {
-    const checked = p.validate && completed.status === 'succeeded' ? p.validate(completed) : completed
+    const clean = this.log.redact(completed)
+    const checked = p.validate && clean.status === 'succeeded' ? p.validate(clean) : clean
     await this.store.updateRun(p.run.id, this.terminalPatch(checked))
     await this.log.append(p.run.id, checked)
   }

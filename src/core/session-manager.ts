@@ -21,9 +21,12 @@ import type { SessionFilter, Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
 import type { EventLog } from './event-log.js'
+import { EventPipe } from './event-pipe.js'
 import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
 import { effectiveLimits } from './ops/budget.js'
+import { containerPlacement } from './runners.js'
+import { checkSandbox } from './sandbox-policy.js'
 import { resolveCwd } from './workspace.js'
 
 export type OnBusy = 'queue' | 'steer' | 'reject'
@@ -33,14 +36,21 @@ export interface CreateSession {
   model?: string
   sandbox?: SandboxMode
   approvalPolicy?: ApprovalPolicy
+  /** A client-chosen id, unique (seed 004's `sessionId`); `byExternalId` finds the session again. */
+  externalId?: string
   webhook?: WebhookSpec
   limits?: Limits
+  /** `container`: the agent runs in a container (of `image`, default CONTAINER_IMAGE) for the session's life. */
+  isolation?: 'process' | 'container'
+  image?: string
 }
 
 interface Live {
   agent: AgentSession
   queue: Turn[]
   current?: { turn: Turn; controller: AbortController }
+  /** Unloads the session once it stayed idle for SESSION_IDLE_SECONDS. */
+  idleTimer?: NodeJS.Timeout
 }
 
 /**
@@ -53,6 +63,8 @@ interface Live {
 export class SessionManager {
   private readonly live = new Map<string, Live>()
   private readonly opening = new Map<string, Promise<Live>>()
+  /** Sessions being unloaded: reopening one waits until the driver let go of it. */
+  private readonly unloading = new Map<string, Promise<void>>()
   private readonly turnsDone = new Map<string, Promise<void>>()
   private readonly markTurnDone = new Map<string, () => void>()
   private accepting = true
@@ -91,20 +103,42 @@ export class SessionManager {
   async create(agentId: string, fields: CreateSession): Promise<Session> {
     this.assertAccepting()
     const driver = this.sessionDriver(agentId)
-    const req = this.request(fields)
+    const id = newId('ses')
+    const req = this.request(fields, id)
     const limits = effectiveLimits(fields.limits, this.config)
     await ensureReady(driver)
-    const id = newId('ses')
     const agent = await driver.openSession(req, this.hooks(id))
-    const created = await this.record(id, driver.id, agent, req, null)
+    let created: Session
+    try {
+      created = await this.record(id, driver.id, agent, req, null, fields.externalId)
+    } catch (err) {
+      await agent.close().catch(() => {})
+      throw err
+    }
     if (!fields.webhook && !limits) return created
     const extra = { ...(fields.webhook ? { webhook: fields.webhook } : {}), ...(limits ? { limits } : {}) }
     return (await this.store.updateSession(id, extra)) ?? created
   }
 
+  /** The session a client named itself, or undefined. */
+  byExternalId(externalId: string): Promise<Session | undefined> {
+    return this.store.findSessionByExternalId(externalId)
+  }
+
+  /** Whether a turn of the session is running in this process now. */
+  isBusy(id: string): boolean {
+    return this.live.get(id)?.current !== undefined
+  }
+
   async fork(id: string): Promise<Session> {
     this.assertAccepting()
     const parent = await this.mustGet(id)
+    // An agent keeps no thread on disk before its first turn, so there is nothing to copy yet.
+    if (parent.turnCount === 0)
+      throw new AppError(
+        'conflict',
+        `session ${id} has no turns yet; start a turn (POST /v1/sessions/${id}/turns), then fork it`,
+      )
     const live = await this.ensureLive(parent)
     const forkId = newId('ses')
     const agent = await live.agent.fork()
@@ -120,6 +154,7 @@ export class SessionManager {
       await this.finishTurn(id, t.id, { status: 'interrupted', error: 'session archived' })
       this.releaseTurn(t.id)
     }
+    clearTimeout(live.idleTimer)
     await live.agent.archive()
     await live.agent.close()
     this.live.delete(id)
@@ -163,6 +198,7 @@ export class SessionManager {
     this.assertAccepting()
     const session = await this.mustGet(id)
     if (session.status === 'archived') throw new AppError('conflict', `session ${id} is archived`)
+    this.confine(session)
     const live = await this.ensureLive(session)
     if (live.current || live.queue.length > 0) {
       if (onBusy === 'reject')
@@ -227,8 +263,10 @@ export class SessionManager {
 
   /** The agent's own record of the thread (codex `thread/read`), reopening the session if needed. */
   async read(id: string, includeTurns: boolean): Promise<unknown> {
-    const live = await this.ensureLive(await this.mustGet(id))
-    return live.agent.read(includeTurns)
+    const session = await this.mustGet(id)
+    const live = await this.ensureLive(session)
+    // codex cannot list the turns of a thread that has none yet ("not supported yet"); there are none to list
+    return live.agent.read(includeTurns && session.turnCount > 0)
   }
 
   /** Reopens the session in the agent now (seed 003 `thread/resume`); a no-op when it is already open. */
@@ -271,8 +309,11 @@ export class SessionManager {
 
   /** Ends what the drivers hold for live sessions (the agents' histories stay). */
   async closeAll(): Promise<void> {
-    for (const live of this.live.values()) await live.agent.close().catch(() => {})
+    // all at once: each may wait KILL_GRACE_MS for its agent to exit, and 20 in a row outlasted any grace
+    for (const live of this.live.values()) clearTimeout(live.idleTimer)
+    await Promise.all([...this.live.values()].map((live) => live.agent.close().catch(() => {})))
     this.live.clear()
+    await Promise.all(this.unloading.values())
   }
 
   async idle(): Promise<void> {
@@ -280,7 +321,11 @@ export class SessionManager {
   }
 
   private pump(id: string, live: Live): void {
-    if (live.current || live.queue.length === 0) return
+    if (live.current || live.queue.length === 0) {
+      this.unloadWhenIdle(id, live)
+      return
+    }
+    clearTimeout(live.idleTimer)
     const turn = live.queue.shift()!
     const controller = this.active.track()
     live.current = { turn, controller }
@@ -290,6 +335,33 @@ export class SessionManager {
       this.releaseTurn(turn.id)
       if (this.accepting) this.pump(id, live)
     })
+  }
+
+  /**
+   * A session idle for SESSION_IDLE_SECONDS is unloaded: the driver lets go of it (codex unloads the thread and
+   * ends its commands; a per-session agent process ends); the next use resumes it (ensureLive).
+   */
+  private unloadWhenIdle(id: string, live: Live): void {
+    const idleMs = this.config.SESSION_IDLE_SECONDS * 1000
+    if (idleMs === 0 || !this.accepting) return
+    clearTimeout(live.idleTimer)
+    live.idleTimer = setTimeout(() => {
+      if (this.live.get(id) !== live || live.current || live.queue.length > 0) return
+      this.live.delete(id)
+      const closing = live.agent
+        .close()
+        .catch(() => {})
+        .finally(() => {
+          if (this.unloading.get(id) === closing) this.unloading.delete(id)
+        })
+      this.unloading.set(id, closing)
+    }, idleMs)
+    live.idleTimer.unref()
+  }
+
+  /** Whether the session is loaded in its agent now (not unloaded for idleness, not yet resumed). */
+  isLoaded(id: string): boolean {
+    return this.live.has(id)
   }
 
   private releaseTurn(turnId: string): void {
@@ -303,10 +375,17 @@ export class SessionManager {
     await this.refreshStatus(id)
     let finalResponse: string | null = null
     let ended: Partial<Turn> = { status: 'failed', error: 'the agent ended the turn without a result' }
+    // The turn's events are not awaited one by one: what the agent sends together is stored in one commit.
+    const events = new EventPipe(this.log, id)
     try {
       const refused = await this.budgetGate?.(id, turn.id, controller.signal)
       if (refused) throw new BudgetRefused(refused)
-      for await (const raw of live.agent.turn(turn.input, controller.signal)) {
+      // The directory may have been replaced (e.g. by a symlink out of the workspace) since the session
+      // was created or the turn queued: check again right before the agent works in it.
+      const session = await this.store.getSession(id)
+      if (session) this.confine(session)
+      for await (const unredacted of live.agent.turn(turn.input, controller.signal)) {
+        const raw = this.log.redact(unredacted)
         if (raw.type === 'item.completed' && raw.item.type === 'agent_message') finalResponse = raw.item.text
         if (!isWorkEvent(raw))
           switch (raw.type) {
@@ -332,11 +411,17 @@ export class SessionManager {
             default:
               assertNever(raw, 'event type')
           }
-        await this.log.append(id, withTurnId(raw, turn.id))
+        await events.push(withTurnId(raw, turn.id))
       }
+      await events.drain()
     } catch (err) {
+      await events.drain().catch(() => {})
       const message = (err as Error).message
-      ended = { status: 'failed', error: err instanceof BudgetRefused ? message : `driver error: ${message}` }
+      const plain = err instanceof BudgetRefused || err instanceof AppError
+      ended = {
+        status: 'failed',
+        error: this.log.redactor.text(plain ? message : `driver error: ${message}`),
+      }
       await this.log.append(id, { type: 'turn.failed', turnId: turn.id, error: ended.error! })
     }
     const now = new Date().toISOString()
@@ -369,6 +454,7 @@ export class SessionManager {
     agent: AgentSession,
     req: SessionRequest,
     forkedFrom: string | null,
+    externalId?: string,
   ): Promise<Session> {
     const now = new Date().toISOString()
     const session: Session = {
@@ -380,25 +466,40 @@ export class SessionManager {
       model: req.model ?? null,
       sandbox: req.sandbox ?? null,
       approvalPolicy: req.approvalPolicy ?? null,
+      ...(req.isolation === 'container'
+        ? { isolation: 'container' as const, ...(req.image ? { image: req.image } : {}) }
+        : {}),
       forkedFrom,
       createdAt: now,
       updatedAt: now,
       turnCount: 0,
       lastSeq: 0,
+      ...(externalId ? { externalId } : {}),
     }
     await this.store.createSession(session, this.node)
-    this.live.set(id, { agent, queue: [] })
+    const live: Live = { agent, queue: [] }
+    this.live.set(id, live)
+    this.unloadWhenIdle(id, live)
     await this.log.append(id, { type: 'session.status', status: 'idle' })
     return this.mustGet(id)
   }
 
   /** The live agent session, reopened with `resumeSession` when this process does not hold it. */
   private ensureLive(session: Session): Promise<Live> {
+    if (session.status === 'archived')
+      return Promise.reject(
+        new AppError(
+          'conflict',
+          `session ${session.id} is archived; its thread can no longer be used: start a new session (POST /v1/sessions)`,
+        ),
+      )
     const live = this.live.get(session.id)
     if (live) return Promise.resolve(live)
     const pending = this.opening.get(session.id)
     if (pending) return pending
     const opening = (async () => {
+      await this.unloading.get(session.id)
+      this.confine(session)
       const driver = this.sessionDriver(session.agent)
       await ensureReady(driver)
       const agent = await driver.resumeSession(
@@ -409,6 +510,7 @@ export class SessionManager {
       const opened: Live = { agent, queue: [] }
       await this.store.claimSession(session.id, this.node)
       this.live.set(session.id, opened)
+      this.unloadWhenIdle(session.id, opened)
       return opened
     })().finally(() => this.opening.delete(session.id))
     this.opening.set(session.id, opening)
@@ -432,8 +534,11 @@ export class SessionManager {
     return driver
   }
 
-  private request(fields: CreateSession): SessionRequest {
+  private request(fields: CreateSession, id: string): SessionRequest {
+    checkSandbox(fields.sandbox, this.config)
+    const placement = containerPlacement(fields, this.config)
     return {
+      ...(placement ? { ...placement, labels: { session: id } } : {}),
       cwd: resolveCwd(fields.cwd, this.config.workspaceRoots),
       // Without a model each driver applies its own default (CODEX_MODEL, CLAUDE_MODEL, ...).
       ...(resolveModel(fields.model) ? { model: fields.model } : {}),
@@ -442,8 +547,20 @@ export class SessionManager {
     }
   }
 
+  /** Confinement holds for every turn, not only at creation: the session's cwd must still resolve inside a root. */
+  private confine(s: Session): void {
+    resolveCwd(s.cwd, this.config.workspaceRoots)
+  }
+
   private requestOf(s: Session): SessionRequest {
     return {
+      ...(s.isolation === 'container'
+        ? {
+            isolation: 'container' as const,
+            ...(s.image ? { image: s.image } : {}),
+            labels: { session: s.id },
+          }
+        : {}),
       cwd: s.cwd,
       ...(s.model ? { model: s.model } : {}),
       ...(s.sandbox ? { sandbox: s.sandbox } : {}),

@@ -1,17 +1,22 @@
 import { createRequire } from 'node:module'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
-import type { DestinationStream } from 'pino'
 import type { GatewayContext } from '../core/context.js'
 import { logTap } from '../core/ops/log-tap.js'
 import { registerAuth } from './auth.js'
+import { agentStreamRoutes } from './compat/agent-stream-h2.js'
+import { agentStreamWsRoutes } from './compat/agent-stream-ws.js'
 import { codexAgentServerRoutes } from './compat/codex-agent-server.js'
 import { codexApiPlanRoutes } from './compat/codex-api-plan.js'
 import { codexServeRoutes } from './compat/codex-serve.js'
 import { codexStreamingRoutes } from './compat/codex-streaming.js'
+import { registerConsole } from './console.js'
 import { errorHandler } from './errors.js'
 import { healthRoutes } from './health.js'
+import { registerInputGuard } from './input-guard.js'
+import { type LogSink, loggerOptions } from './logging.js'
 import { decorateMetrics, metricsRoutes } from './metrics.js'
+import './openapi-components.js'
 import { registerOpenApi } from './openapi.js'
 import { genReqId, registerRequestLog } from './request-log.js'
 import { v1AgentRoutes } from './v1/agents.js'
@@ -24,20 +29,14 @@ const packageVersion = (createRequire(import.meta.url)('../../package.json') as 
 /** Builds the Fastify app with every surface; no listening here (tests use `inject` or server.ts). */
 export async function buildApp(
   ctx: GatewayContext,
-  opts: { logger?: boolean; logStream?: DestinationStream } = {},
+  opts: { logger?: boolean; logStream?: LogSink; serverFactory?: FastifyServerFactory } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(opts.serverFactory ? { serverFactory: opts.serverFactory } : {}),
     bodyLimit: ctx.config.BODY_LIMIT_BYTES,
     requestIdHeader: false,
     genReqId,
-    logger:
-      opts.logger === false
-        ? false
-        : {
-            level: ctx.config.LOG_LEVEL,
-            redact: ['req.headers.authorization', 'req.headers.cookie'],
-            ...(opts.logStream ? { stream: opts.logStream } : {}),
-          },
+    logger: opts.logger === false ? false : loggerOptions(ctx.config, ctx.redactor, opts.logStream),
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
@@ -50,6 +49,7 @@ export async function buildApp(
   registerRequestLog(app)
   ctx.tapEvents(logTap(app.log))
   registerAuth(app, ctx.config.apiTokens, ctx.config.METRICS_TOKEN)
+  registerInputGuard(app)
   await registerOpenApi(app, packageVersion)
   decorateMetrics(app, ctx.metrics)
   await app.register(healthRoutes(ctx))
@@ -62,5 +62,8 @@ export async function buildApp(
   await app.register(codexServeRoutes(ctx))
   await app.register(codexStreamingRoutes(ctx))
   await app.register(codexAgentServerRoutes(ctx))
+  await app.register(agentStreamRoutes(ctx))
+  await app.register(agentStreamWsRoutes(ctx))
+  await registerConsole(app)
   return app
 }

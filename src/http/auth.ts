@@ -2,6 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ApiToken, Scope } from '../config/api-tokens.js'
 import { AppError } from '../protocol/errors.js'
+import { isPublicPage } from './console.js'
+import { bearerFromSubprotocol } from './ws-bearer.js'
 
 /** Who is calling: a named API token (its scopes, its tenant), or anyone when no tokens are configured. */
 export interface Principal {
@@ -38,7 +40,7 @@ export function registerAuth(app: FastifyInstance, tokens: readonly ApiToken[], 
   app.addHook('onRequest', async (request) => {
     request.principal = anonymous
     const path = request.url.split('?')[0] ?? ''
-    if (open.has(path)) return
+    if (open.has(path) || isPublicPage(path)) return
     const isMetrics = path === '/metrics'
     if (entries.length === 0 && !(isMetrics && metricsDigest)) return
     const given = bearer(request)
@@ -63,9 +65,11 @@ function requiredScope(request: FastifyRequest): Scope {
 }
 
 function bearer(request: FastifyRequest): Buffer {
-  const match = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')
-  if (!match) throw new AppError('unauthorized', 'missing bearer token: send `Authorization: Bearer <token>`')
-  return digest(match[1]!.trim())
+  const header = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1]?.trim()
+  // WebSocket upgrades from browsers carry it as the `bearer.<base64url>` subprotocol (ws-bearer.ts).
+  const token = header ?? bearerFromSubprotocol(request.headers)
+  if (!token) throw new AppError('unauthorized', 'missing bearer token: send `Authorization: Bearer <token>`')
+  return digest(token)
 }
 
 function principalOf(t: ApiToken): Principal {

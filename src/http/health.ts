@@ -14,7 +14,9 @@ export function healthRoutes(ctx: GatewayContext): FastifyPluginAsync {
       )
       const ready = await ctx.store.ping().catch(() => false)
       const store = { kind: ctx.store.kind, ready, dataDirWritable: writable(ctx.config.DATA_DIR) }
-      return { status: 'healthy', agents, store, runs: ctx.runs.stats }
+      const containers = (await ctx.registry.runner.describe()).container ?? null
+      const runs = { running: ctx.tenancy.stats.running, queued: ctx.tenancy.stats.queued }
+      return { status: 'healthy', agents, store, runs, containers }
     })
   }
 }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { PassThrough, Readable, type Writable } from 'node:stream'
 import type { EndReason } from '../protocol/outcome.js'
 import { abortReason, type ProcessOutcome, type RunningProcess, type StdinMode } from './runner.js'
+import { serverMarker, serverMarkerVariable } from './server-marker.js'
 import { killGroup, type Termination, terminateGroup } from './terminate.js'
 
 /**
@@ -40,7 +41,8 @@ export function spawnGroup(spec: SpawnSpec): GroupProcess {
   try {
     child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
-      env: spec.env,
+      // marks the child and its descendants as this server's (a restart after a crash ends them)
+      env: { ...spec.env, [serverMarkerVariable]: serverMarker() },
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,

@@ -9,6 +9,7 @@ import {
   sandboxMode,
   sessionState,
 } from './policies.js'
+import { runRequestFields } from './runs.js'
 import { webhookSpec } from './webhooks.js'
 
 /** Sessions, turns and approvals: the durable resources of the /v1 session API. */
@@ -29,12 +30,19 @@ export const session = z.object({
   updatedAt: z.string(),
   turnCount: z.number().int(),
   lastSeq: z.number().int(),
+  /** An id the client chose for the session (seed 004's `sessionId` on /agent/stream); unique. */
+  externalId: z.string().optional(),
   /** Where to POST this session's approval, turn and idle events (signed; see docs/OPERATIONS.md). */
   webhook: webhookSpec.nullable().optional(),
   /** Budget of this session; over it, the next turn waits for an approval to go on. */
   limits: limits.nullable().optional(),
   /** What the session had used when its budget was last granted again. */
   budgetBase: budgetBase.nullable().optional(),
+  /** `container`: the session's agent runs in a container of `image` (one per session for codex). */
+  isolation: runRequestFields.shape.isolation,
+  image: z.string().optional(),
+  /** The tenant of the token that created it (its forks inherit it); absent or null: none. */
+  tenant: z.string().nullable().optional(),
 })
 export type Session = z.infer<typeof session>
 

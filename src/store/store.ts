@@ -9,6 +9,8 @@ export interface RunFilter {
   /** Return runs older than this run id (ids sort by creation time). */
   before?: string
   limit: number
+  /** Only this tenant's runs; null: only runs without a tenant; undefined: every run. */
+  tenant?: string | null
 }
 
 export interface SessionFilter {
@@ -16,6 +18,15 @@ export interface SessionFilter {
   agent?: string
   before?: string
   limit: number
+  /** Only this tenant's sessions; null: only sessions without a tenant; undefined: every session. */
+  tenant?: string | null
+}
+
+/** One event waiting to be stored for its owner (a run or a session), stamped `at`. */
+export interface EventToAppend {
+  ownerId: string
+  event: AgentEvent
+  at: string
 }
 
 /** A gateway process as the store knows it: who it is, where it runs, when it last said it is alive. */
@@ -40,6 +51,8 @@ export interface ApprovalFilter {
   state?: Approval['state']
   sessionId?: string
   limit?: number
+  /** Only approvals of this tenant's sessions; null: of sessions without a tenant; undefined: all. */
+  tenant?: string | null
 }
 
 /**
@@ -68,6 +81,11 @@ export interface Store {
   listRuns(filter: RunFilter): Promise<Run[]>
   /** Stores the event with the next seq of its owner (a run or a session) and returns it stamped. */
   appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent>
+  /**
+   * Stores several events in one transaction (group commit), in order, each as appendEvent would; all or
+   * none: when one fails (an unknown owner), nothing of the batch is stored.
+   */
+  appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]>
   eventsAfter(ownerId: string, afterSeq: number, limit: number): Promise<StoredEvent[]>
   /**
    * Moves the runs still `queued` or `running` owned by one of `lost` to `to`, and returns them, oldest first:
@@ -89,6 +107,8 @@ export interface Store {
   updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined>
   getSession(id: string): Promise<Session | undefined>
   findSessionByAgentId(agentSessionId: string): Promise<Session | undefined>
+  /** The session a client named itself (unique; seed 004's `sessionId`). */
+  findSessionByExternalId(externalId: string): Promise<Session | undefined>
   listSessions(filter: SessionFilter): Promise<Session[]>
   createTurn(turn: Turn): Promise<void>
   updateTurn(id: string, patch: Partial<Omit<Turn, 'id'>>): Promise<Turn | undefined>

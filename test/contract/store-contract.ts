@@ -130,6 +130,37 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       await expect(store.appendEvent('ses_x', { type: 'run.queued' }, 't')).rejects.toThrow(/unknown session/)
     })
 
+    it('appendEvents stores a batch in order in one transaction, all or nothing', async () => {
+      const { store, connect } = await fresh()
+      await store.createRun(newRun('run_a'))
+      await store.createSession(newSession('ses_a'), 'node_1')
+      await store.appendEvent('run_a', { type: 'run.queued' }, 't0')
+      const stored = await store.appendEvents([
+        { ownerId: 'run_a', event: { type: 'turn.started' }, at: 't1' },
+        { ownerId: 'ses_a', event: { type: 'session.status', status: 'running' }, at: 't2' },
+        { ownerId: 'run_a', event: { type: 'item.delta', itemId: 'i', delta: 'x' }, at: 't3' },
+      ])
+      expect(stored).toEqual([
+        { type: 'turn.started', seq: 2, at: 't1', runId: 'run_a' },
+        { type: 'session.status', status: 'running', seq: 1, at: 't2', sessionId: 'ses_a' },
+        { type: 'item.delta', itemId: 'i', delta: 'x', seq: 3, at: 't3', runId: 'run_a' },
+      ])
+      const other = await connect()
+      expect(await other.eventsAfter('run_a', 0, 10)).toEqual([
+        { type: 'run.queued', seq: 1, at: 't0', runId: 'run_a' },
+        stored[0],
+        stored[2],
+      ])
+      await expect(
+        store.appendEvents([
+          { ownerId: 'run_a', event: { type: 'turn.started' }, at: 't4' },
+          { ownerId: 'run_x', event: { type: 'turn.started' }, at: 't5' },
+        ]),
+      ).rejects.toThrow(/unknown run run_x/)
+      expect((await other.eventsAfter('run_a', 3, 10)).length).toBe(0)
+      expect((await other.getRun('run_a'))?.lastSeq).toBe(3)
+    })
+
     it('events appended concurrently from two connections get distinct consecutive seqs', async () => {
       const { store, connect } = await fresh()
       const other = await connect()
@@ -274,6 +305,17 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(ids(await store.listRuns({ limit: 10 })).sort()).toEqual(['run_live', 'run_new'])
     })
 
+    it('sessions: a client-chosen externalId (seed 004 sessionId) finds its session and is unique', async () => {
+      const { store } = await fresh()
+      await store.createSession(newSession('ses_e1', { externalId: 'client-a' }), 'node_a')
+      await store.createSession(newSession('ses_e2'), 'node_a')
+      expect((await store.findSessionByExternalId('client-a'))?.id).toBe('ses_e1')
+      expect(await store.findSessionByExternalId('client-b')).toBeUndefined()
+      await expect(
+        store.createSession(newSession('ses_e3', { externalId: 'client-a' }), 'node_a'),
+      ).rejects.toThrow()
+    })
+
     it('sessions: stored with their owner, found by agent id, listed, moved to another node', async () => {
       const { store } = await fresh()
       await store.createSession(newSession('ses_1', { agent: 'claude' }), 'node_a')
@@ -296,6 +338,44 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(await store.ownerOf('ses_3')).toBe('node_a')
       expect(await store.updateSession('ses_1', { status: 'running' })).toMatchObject({ status: 'running' })
       expect(await store.updateSession('ses_missing', { status: 'running' })).toBeUndefined()
+    })
+
+    it('tenants: runs, sessions and (through their session) approvals are listed per tenant; null is untenanted', async () => {
+      const { store, connect } = await fresh()
+      await store.createRun(newRun('run_t1', { tenant: 'team-a' }))
+      await store.createRun(newRun('run_t2', { tenant: 'team-b' }))
+      await store.createRun(newRun('run_t3'))
+      expect(await store.admitRun(newRun('run_t4', { tenant: 'team-a' }), 'node_a', 100)).toBe(true)
+      expect(ids(await store.listRuns({ limit: 10, tenant: 'team-a' }))).toEqual(['run_t4', 'run_t1'])
+      expect(ids(await store.listRuns({ limit: 10, tenant: 'team-b' }))).toEqual(['run_t2'])
+      expect(ids(await store.listRuns({ limit: 10, tenant: null }))).toEqual(['run_t3'])
+      expect(ids(await store.listRuns({ limit: 10 }))).toEqual(['run_t4', 'run_t3', 'run_t2', 'run_t1'])
+      expect((await store.getRun('run_t2'))?.tenant).toBe('team-b')
+      // The tenant survives updates, and another connection reads it.
+      await store.updateRun('run_t1', { status: 'running' })
+      const other = await connect()
+      expect(ids(await other.listRuns({ limit: 10, tenant: 'team-a', status: 'running' }))).toEqual([
+        'run_t1',
+      ])
+      await store.createSession(newSession('ses_t1', { tenant: 'team-a' }), 'node_a')
+      await store.createSession(newSession('ses_t2', { tenant: 'team-b' }), 'node_a')
+      await store.createSession(newSession('ses_t3'), 'node_a')
+      await store.updateSession('ses_t1', { status: 'running' })
+      expect(ids(await store.listSessions({ limit: 10, tenant: 'team-a' }))).toEqual(['ses_t1'])
+      expect(ids(await store.listSessions({ limit: 10, tenant: null }))).toEqual(['ses_t3'])
+      expect(ids(await other.listSessions({ limit: 10, tenant: 'team-b' }))).toEqual(['ses_t2'])
+      expect((await store.getSession('ses_t1'))?.tenant).toBe('team-a')
+      await store.createApproval(newApproval('apr_t1', 'ses_t1'))
+      await store.createApproval(newApproval('apr_t2', 'ses_t2'))
+      await store.createApproval(newApproval('apr_t3', 'ses_t3', { state: 'resolved' }))
+      await store.createApproval(newApproval('apr_t4', 'ses_t1', { state: 'resolved' }))
+      expect(ids(await store.listApprovals({ tenant: 'team-a' }))).toEqual(['apr_t4', 'apr_t1'])
+      expect(ids(await store.listApprovals({ tenant: 'team-a', state: 'pending' }))).toEqual(['apr_t1'])
+      expect(ids(await store.listApprovals({ tenant: 'team-a', limit: 1 }))).toEqual(['apr_t4'])
+      expect(ids(await other.listApprovals({ tenant: 'team-b', sessionId: 'ses_t2' }))).toEqual(['apr_t2'])
+      expect(ids(await store.listApprovals({ tenant: 'team-b', sessionId: 'ses_t1' }))).toEqual([])
+      expect(ids(await store.listApprovals({ tenant: null }))).toEqual(['apr_t3'])
+      expect(ids(await store.listApprovals({}))).toEqual(['apr_t4', 'apr_t3', 'apr_t2', 'apr_t1'])
     })
 
     it('turns: listed oldest first by status; completeTurn ends a turn and counts it atomically', async () => {

@@ -36,7 +36,7 @@ export function startServerProcess(
     const timer = setTimeout(() => {
       void stop('SIGKILL')
       reject(new Error(`server did not start in time:\n${output.join('\n')}`))
-    }, 20_000)
+    }, 60_000)
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
         output.push(line)

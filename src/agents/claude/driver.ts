@@ -9,6 +9,7 @@ import type { SandboxMode } from '../../protocol/policies.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
 import { CliAgentDriver, type CliCredentials } from '../cli-agent-driver.js'
 import { capabilities, type RunRequest } from '../driver.js'
+import { type Placement, placed } from '../placement.js'
 import { runProcess } from '../process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { type ClaudeThread, claudeArgs, claudeEnv } from './command.js'
@@ -16,7 +17,7 @@ import { claudeAuthHint, claudeHasCredentials, claudeInstallHint, resolveClaudeB
 import { ClaudeSession } from './session.js'
 import { createClaudeMapper } from './stream-events.js'
 
-interface ClaudeProcessSpec {
+interface ClaudeProcessSpec extends Placement {
   prompt: string
   cwd: string
   model?: string
@@ -105,6 +106,12 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
           command: this.binary,
           args: this.buildArgs(spec),
           cwd: spec.cwd,
+          ...placed(
+            spec,
+            'claude',
+            [this.serverEnv.CLAUDE_CONFIG_DIR],
+            (spec.sandbox ?? 'read-only') !== 'read-only',
+          ),
           env: this.childEnv(spec.sandbox ?? 'read-only'),
           stdin: spec.prompt,
           timeoutMs: spec.timeoutMs ?? null,

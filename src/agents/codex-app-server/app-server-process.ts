@@ -12,9 +12,12 @@ import { resolveCodexBinary } from '../codex-binary.js'
 import { describeExit, StderrTail } from './exit-reason.js'
 import type { ClientRequest } from './generated/ClientRequest.js'
 import { type NotificationHandler, type RequestHandler, RpcPeer, type UnknownHandler } from './rpc.js'
-import { RpcClosedError } from './rpc-errors.js'
+import { RpcClosedError, RpcResponseError } from './rpc-errors.js'
 
 /** Every method a client may call, and the params the pinned codex expects for it. */
+/** JSON-RPC codes for an invalid request and invalid params. */
+const invalidRequestCodes = new Set([-32600, -32602])
+
 export type ClientMethod = ClientRequest['method']
 export type ParamsOf<M extends ClientMethod> = Extract<ClientRequest, { method: M }>['params']
 
@@ -38,6 +41,8 @@ export interface AppServerProcessOptions {
   onStderr?: (line: string) => void
   /** Where the process runs (default: a local process group). */
   runner?: ProcessRunner
+  /** Runs it in a container of the runner (a session's own app-server): image, labels, mounts. */
+  placement?: Pick<LaunchSpec, 'isolation' | 'image' | 'labels' | 'program' | 'mounts' | 'writableCwd'>
 }
 
 /** What `initialize` told about the server (the fields the gateway uses). */
@@ -108,8 +113,15 @@ export class AppServerProcess {
     timeoutMs?: number,
   ): Promise<{ result: unknown; generation: number }> {
     const { peer, generation } = await this.connection()
-    const result = await peer.request(method, params, timeoutMs ?? this.timeoutMs)
-    return { result, generation }
+    try {
+      const result = await peer.request(method, params, timeoutMs ?? this.timeoutMs)
+      return { result, generation }
+    } catch (err) {
+      // codex refusing what it was asked is the caller's mistake (400), not the gateway's (500)
+      if (err instanceof RpcResponseError && invalidRequestCodes.has(err.code))
+        throw new AppError('invalid_request', err.message, undefined, { cause: err })
+      throw err
+    }
   }
 
   /** Listens to process exits (crash, kill, close); returns a function that stops listening. */
@@ -160,7 +172,9 @@ export class AppServerProcess {
     if (!this.binary) throw new AppError('agent_not_installed', codexInstallHint)
     const spec: LaunchSpec = {
       command: this.binary,
-      args: ['app-server', ...codexProviderArgs(config)],
+      // A thread nobody is subscribed to is unloaded at once (default: kept for minutes): the gateway
+      // unsubscribes when a run ends or a session went idle (SESSION_IDLE_SECONDS), and resumes it when needed.
+      args: ['app-server', '-c', 'thread_unload_delay_secs=0', ...codexProviderArgs(config)],
       cwd: this.options.cwd,
       env: {
         ...baseChildEnv(serverEnv),
@@ -173,6 +187,7 @@ export class AppServerProcess {
       killGraceMs: config.KILL_GRACE_MS,
       // helpers it starts in sessions of their own outlive a crashed app-server
       sweepLeftovers: true,
+      ...this.options.placement,
     }
     const generation = ++this.spawned
     const proc = (this.options.runner ?? localRunner).start(spec)
@@ -241,7 +256,8 @@ export class AppServerProcess {
         title: null,
         version: this.options.clientVersion ?? '0.0.0',
       },
-      capabilities: null,
+      // experimentalApi: for thread/backgroundTerminals/clean (a one-shot run's commands end with the run)
+      capabilities: { experimentalApi: true, requestAttestation: false },
     }
     const answer = initializeResponse.safeParse(await peer.request('initialize', params, this.timeoutMs))
     if (!answer.success)

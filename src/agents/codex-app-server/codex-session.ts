@@ -3,6 +3,7 @@ import type { AgentEvent } from '../../protocol/events.js'
 import type { AgentSession, SessionHooks, TurnInput } from '../session.js'
 import type { AppServerHost, ThreadListener } from './app-server-host.js'
 import { parseApproval } from './approvals.js'
+import type { HostLease } from './host-lease.js'
 import { RpcClosedError, RpcResponseError } from './rpc-errors.js'
 import type { RequestId } from './rpc-message.js'
 import { type ThreadSettings, userInput } from './thread-settings.js'
@@ -30,7 +31,10 @@ export class CodexSession implements AgentSession, ThreadListener {
     readonly agentSessionId: string,
     readonly settings: ThreadSettings,
     public hooks: SessionHooks,
+    /** The session's own app-server (in its container), released on close; absent: the shared one. */
+    private readonly lease?: HostLease,
   ) {
+    lease?.acquire()
     host.listen(agentSessionId, this)
   }
 
@@ -84,11 +88,13 @@ export class CodexSession implements AgentSession, ThreadListener {
   async fork(): Promise<AgentSession> {
     const opened = await this.host.forkThread(this.agentSessionId, this.settings)
     const model = this.settings.model ?? opened.model
+    // a fork of a session in a container lives in the same container
     return new CodexSession(
       this.host,
       opened.threadId,
       { ...this.settings, ...(model ? { model } : {}) },
       this.hooks,
+      this.lease,
     )
   }
 
@@ -113,8 +119,11 @@ export class CodexSession implements AgentSession, ThreadListener {
     this.host.unlisten(this.agentSessionId, this)
     // only a running process that holds the thread is asked to let go (never start one for that)
     if (this.host.isLoaded(this.agentSessionId))
-      await this.host.request('thread/unsubscribe', { threadId: this.agentSessionId }).catch(() => {})
+      await this.host
+        .request('thread/unsubscribe', { threadId: this.agentSessionId }, closeGraceMs)
+        .catch(() => {})
     this.host.forget(this.agentSessionId)
+    await this.lease?.release()
   }
 
   notification(method: string, params: unknown): void {
@@ -165,7 +174,8 @@ export class CodexSession implements AgentSession, ThreadListener {
           sent = await this.host.send('turn/start', { threadId, input: userInput(input) })
         } catch (err) {
           // the process lost the thread (restarted between resume and start, or unloaded it): once more
-          if (attempt === 1 && err instanceof RpcResponseError && /thread not found/i.test(err.rpcMessage)) {
+          const rpc = err instanceof Error && err.cause instanceof RpcResponseError ? err.cause : err
+          if (attempt === 1 && rpc instanceof RpcResponseError && /thread not found/i.test(rpc.rpcMessage)) {
             this.host.forget(threadId)
             continue
           }

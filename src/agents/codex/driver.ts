@@ -4,12 +4,20 @@ import type { Config } from '../../config/load.js'
 import type { ProcessRunner } from '../../process/runner.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { AppServerHost } from '../codex-app-server/app-server-host.js'
-import type { AppServerProcess, ClientMethod, ParamsOf } from '../codex-app-server/app-server-process.js'
+import type {
+  AppServerProcess,
+  AppServerProcessOptions,
+  ClientMethod,
+  ParamsOf,
+} from '../codex-app-server/app-server-process.js'
 import { CodexSession } from '../codex-app-server/codex-session.js'
+import { HostLease } from '../codex-app-server/host-lease.js'
 import type { UnknownHandler } from '../codex-app-server/rpc.js'
-import { threadSettings } from '../codex-app-server/thread-settings.js'
+import { type ThreadSettings, threadSettings } from '../codex-app-server/thread-settings.js'
+import { warmable, warmRun } from '../codex-app-server/warm-run.js'
 import { modelListResponse } from '../codex-app-server/wire-schemas.js'
 import { type AgentStatus, capabilities, type RunRequest } from '../driver.js'
+import { innerSandbox, placed } from '../placement.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { CodexExecDriver } from './exec-driver.js'
 
@@ -40,15 +48,20 @@ export const codexCapabilities = capabilities(
 )
 
 /**
- * `codex`: sessions on ONE long-lived `codex app-server` (threads, turns, approvals, fork, interrupt, resume),
- * one-shot runs on `codex exec` (CodexExecDriver). The app-server starts on first use and again after it died;
- * `close()` ends it.
+ * `codex`: sessions on ONE long-lived `codex app-server` (threads, turns, approvals, fork, interrupt, resume);
+ * one-shot runs on a thread of their own on the same app-server when they can (warm-run.ts), else on
+ * `codex exec` (CodexExecDriver). The app-server starts on first use and again after it died; `close()` ends it.
+ * A session with `isolation: "container"` gets an app-server of its own in a container that lives as long as
+ * the session (and its forks): closing the session (archive, shutdown) ends the container.
  */
 export class CodexDriver implements SessionDriver {
   readonly id = 'codex'
   readonly capabilities = codexCapabilities
   readonly exec: CodexExecDriver
   private readonly host: AppServerHost
+  private readonly hostOptions: AppServerProcessOptions
+  /** The app-servers of sessions in containers. */
+  private readonly own = new Set<HostLease>()
 
   constructor(
     private readonly config: Config,
@@ -56,17 +69,20 @@ export class CodexDriver implements SessionDriver {
     options: CodexDriverOptions = {},
   ) {
     this.exec = new CodexExecDriver(config, serverEnv, options.runner)
-    this.host = new AppServerHost({
+    this.hostOptions = {
       config,
       serverEnv,
       ...(options.runner ? { runner: options.runner } : {}),
       clientName: options.clientName ?? config.CODEX_CLIENT_NAME ?? 'agent-gateway',
       ...(options.clientVersion ? { clientVersion: options.clientVersion } : {}),
-      cwd: existsSync(config.WORKSPACE_DIR) ? config.WORKSPACE_DIR : os.tmpdir(),
+      // Not a workspace: the app-server serves every session and run (each thread has its own cwd), and
+      // nothing of it should look like a process a run or session left in its directory.
+      cwd: existsSync(config.DATA_DIR) ? config.DATA_DIR : os.tmpdir(),
       requestTimeoutMs: options.requestTimeoutMs ?? config.CODEX_REQUEST_TIMEOUT * 1000,
       ...(options.onStderr ? { onStderr: options.onStderr } : {}),
       ...(options.onUnknown ? { onUnknown: options.onUnknown } : {}),
-    })
+    }
+    this.host = new AppServerHost(this.hostOptions)
   }
 
   get binary(): string | null {
@@ -87,16 +103,34 @@ export class CodexDriver implements SessionDriver {
     return { ...(await this.exec.probe()), id: this.id }
   }
 
-  /** One-shot runs are `codex exec`; their events name this driver. */
+  /**
+   * One-shot runs: a thread of their own on the shared running app-server when the run allows it (warmable) and
+   * CODEX_WARM_RUNS is on, else `codex exec`; the same events either way, which name this driver.
+   */
   async *run(req: RunRequest, signal: AbortSignal): AsyncGenerator<AgentEvent> {
+    // With a default container image (Docker mode) every run gets a container of its own: never the shared host.
+    const containersByDefault = (this.config.CONTAINER_IMAGE ?? this.config.CODEX_DOCKER_IMAGE) !== undefined
+    if (this.config.CODEX_WARM_RUNS && !containersByDefault && this.exec.binary && warmable(req)) {
+      yield* warmRun(this.host, this.id, threadSettings(req, this.config), req, signal)
+      return
+    }
     for await (const ev of this.exec.run(req, signal)) yield 'agent' in ev ? { ...ev, agent: this.id } : ev
   }
 
   async openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession> {
     const settings = threadSettings(req, this.config)
-    const opened = await this.host.startThread(settings)
-    const model = settings.model ?? opened.model
-    return new CodexSession(this.host, opened.threadId, { ...settings, ...(model ? { model } : {}) }, hooks)
+    const lease = req.isolation === 'container' ? this.containerHost(req, settings) : undefined
+    const host = lease?.host ?? this.host
+    const inner = { ...settings, sandbox: innerSandbox(req, settings.sandbox) }
+    try {
+      const opened = await host.startThread(inner)
+      const model = inner.model ?? opened.model
+      const full = { ...inner, ...(model ? { model } : {}) }
+      return new CodexSession(host, opened.threadId, full, hooks, lease)
+    } catch (err) {
+      await lease?.end()
+      throw err
+    }
   }
 
   /** `thread/resume` in the running app-server; an open session of the thread is reused (with these hooks). */
@@ -105,15 +139,37 @@ export class CodexDriver implements SessionDriver {
     req: SessionRequest,
     hooks: SessionHooks,
   ): Promise<AgentSession> {
-    const existing = this.host.listener(agentSessionId)
+    const hosts = [this.host, ...[...this.own].map((lease) => lease.host)]
+    const existing = hosts.map((host) => host.listener(agentSessionId)).find((l) => l !== undefined)
     if (existing instanceof CodexSession && existing.isOpen) {
       existing.hooks = hooks
       return existing
     }
     const settings = threadSettings(req, this.config)
-    const opened = await this.host.resumeThread(agentSessionId, settings)
-    const model = settings.model ?? opened.model
-    return new CodexSession(this.host, agentSessionId, { ...settings, ...(model ? { model } : {}) }, hooks)
+    const lease = req.isolation === 'container' ? this.containerHost(req, settings) : undefined
+    const host = lease?.host ?? this.host
+    const inner = { ...settings, sandbox: innerSandbox(req, settings.sandbox) }
+    try {
+      const opened = await host.resumeThread(agentSessionId, inner)
+      const model = inner.model ?? opened.model
+      const full = { ...inner, ...(model ? { model } : {}) }
+      return new CodexSession(host, agentSessionId, full, hooks, lease)
+    } catch (err) {
+      await lease?.end()
+      throw err
+    }
+  }
+
+  /** An app-server of its own for one session, in a container (CODEX_HOME mounted, the cwd per sandbox). */
+  private containerHost(req: SessionRequest, settings: ThreadSettings): HostLease {
+    const host = new AppServerHost({
+      ...this.hostOptions,
+      cwd: req.cwd,
+      placement: placed(req, 'codex', [this.config.CODEX_HOME], settings.sandbox !== 'read-only'),
+    })
+    const lease = new HostLease(host, () => this.own.delete(lease))
+    this.own.add(lease)
+    return lease
   }
 
   /** Passes a request through to the app-server as is (skills/list, skills/config/write, thread/read, ...). */
@@ -138,7 +194,7 @@ export class CodexDriver implements SessionDriver {
   }
 
   /** Ends the app-server (running turns fail with "codex app-server was closed"); later calls fail. */
-  close(): Promise<void> {
-    return this.host.close()
+  async close(): Promise<void> {
+    await Promise.all([this.host.close(), ...[...this.own].map((lease) => lease.end())])
   }
 }

@@ -15,6 +15,9 @@ import { codexEnv, codexProviderArgs } from './provider-args.js'
 
 export const codexExecCapabilities = capabilities('images', 'outputSchema')
 
+import { innerSandbox, placed } from '../placement.js'
+import { dropCodexStartupNoise } from './stderr-noise.js'
+
 /** `codex exec --json`: one process per run, no approvals (exec mode has none), sandbox chosen explicitly. */
 export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
   readonly id = 'codex-exec'
@@ -42,7 +45,7 @@ export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
 
   /** The argv after the binary; the prompt goes through stdin (`-`), so its size is not limited by argv. */
   buildArgs(req: RunRequest, schemaFile?: string): string[] {
-    const args = ['exec', '--json', '--sandbox', req.sandbox ?? this.config.CODEX_SANDBOX]
+    const args = ['exec', '--json', '--sandbox', innerSandbox(req, req.sandbox ?? this.config.CODEX_SANDBOX)]
     const model = resolveModel(req.model, this.config.CODEX_MODEL)
     if (model) args.push('--model', model)
     if (req.skipGitRepoCheck ?? true) args.push('--skip-git-repo-check')
@@ -70,12 +73,19 @@ export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
           args: this.buildArgs(req, schema ? stagedPath(schema.name) : undefined),
           ...(schema ? { files: [schema] } : {}),
           cwd: req.cwd,
+          ...placed(
+            req,
+            'codex',
+            [this.config.CODEX_HOME],
+            (req.sandbox ?? this.config.CODEX_SANDBOX) !== 'read-only',
+          ),
           env: this.childEnv(),
           stdin: req.prompt,
           timeoutMs: req.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,
         },
         stdout: { mode: 'lines', mapper: createCodexExecMapper(this.id) },
+        stderrFilter: dropCodexStartupNoise,
       },
       signal,
     )

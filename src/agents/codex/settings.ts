@@ -1,5 +1,12 @@
 import { z } from 'zod'
-import { int, optionalInt, optionalString, setting } from '../../config/setting-kinds.js'
+import {
+  bool,
+  int,
+  maxTimerSeconds,
+  optionalInt,
+  optionalString,
+  setting,
+} from '../../config/setting-kinds.js'
 import { sandboxMode } from '../../protocol/policies.js'
 
 /** The codex driver's settings (environment variables), each with its documentation. */
@@ -7,7 +14,7 @@ export const codexSettings = z.object({
   CODEX_REQUEST_TIMEOUT: setting(
     '300',
     'Seconds POST /api/turn/start waits for the turn (seed 003); also bounds app-server requests.',
-    int(300, 1),
+    int(300, 1, maxTimerSeconds),
   ),
   CODEX_CLIENT_NAME: setting(
     'agent-gateway',
@@ -60,5 +67,10 @@ export const codexSettings = z.object({
     '(none)',
     'Extra codex `-c key=value` overrides, separated by newlines or `;`.',
     optionalString,
+  ),
+  CODEX_WARM_RUNS: setting(
+    'true',
+    'One-shot codex runs use an ephemeral thread on the running codex app-server when their options allow (no output schema, no images); false: always `codex exec`.',
+    bool(true),
   ),
 })

@@ -9,6 +9,7 @@ import type { SandboxMode } from '../../protocol/policies.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
 import { CliAgentDriver, type CliCredentials } from '../cli-agent-driver.js'
 import { capabilities, type RunRequest } from '../driver.js'
+import { type Placement, placed } from '../placement.js'
 import { runProcess } from '../process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { type CopilotInvocation, copilotArgs } from './args.js'
@@ -30,7 +31,7 @@ export interface CopilotDriverOptions {
 }
 
 /** What one copilot process needs: the invocation plus where and how long it runs. */
-export type CopilotExecution = CopilotInvocation & { cwd: string; timeoutMs?: number | null }
+export type CopilotExecution = CopilotInvocation & Placement & { cwd: string; timeoutMs?: number | null }
 
 export const copilotCapabilities = capabilities('sessions', 'interrupt', 'images')
 
@@ -80,6 +81,7 @@ export class CopilotDriver extends CliAgentDriver implements SessionDriver {
         sandbox: this.sandbox(req.sandbox),
         images: req.images,
         timeoutMs: req.timeoutMs ?? null,
+        ...placed(req, 'copilot'),
       },
       signal,
     )
@@ -106,6 +108,7 @@ export class CopilotDriver extends CliAgentDriver implements SessionDriver {
           command: this.binary,
           args: copilotArgs(exec),
           cwd: exec.cwd,
+          ...placed(exec, 'copilot', [], exec.sandbox !== 'read-only'),
           env: this.childEnv(),
           timeoutMs: exec.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,

@@ -19,6 +19,8 @@ import { createGeminiStreamMapper } from './stream-events.js'
 
 export const geminiCapabilities = capabilities('sessions', 'interrupt')
 
+import { placed } from '../placement.js'
+
 /**
  * Gemini CLI in headless mode: `gemini -p '' -o stream-json` per run or turn, the prompt on stdin. Sessions
  * are Gemini's own chats: created with `--session-id <uuid>`, continued with `--resume <uuid>`.
@@ -49,6 +51,11 @@ export class GeminiDriver extends CliAgentDriver implements SessionDriver, Gemin
       GEMINI_CLI_NO_RELAUNCH: 'true',
       GEMINI_TELEMETRY_ENABLED: 'false',
       NO_BROWSER: 'true',
+      // Gemini CLI's strict environment sanitization for the shell commands it runs (the mode it uses in
+      // GitHub Actions): they get PATH, HOME, locale, TMPDIR and the like, never GEMINI_API_KEY or any other
+      // credential. Settings cannot turn it off (a workspace's .gemini/settings.json could turn the
+      // non-strict mode off); SURFACE is otherwise only a telemetry label, and telemetry is off.
+      SURFACE: 'Github',
       ...(key ? { GEMINI_API_KEY: key } : {}),
       ...(baseUrl ? { GOOGLE_GEMINI_BASE_URL: baseUrl } : {}),
     }
@@ -99,6 +106,7 @@ export class GeminiDriver extends CliAgentDriver implements SessionDriver, Gemin
           command: this.binary,
           args: this.buildArgs(call),
           cwd: call.cwd,
+          ...placed(call, 'gemini', [this.home], (call.sandbox ?? 'read-only') !== 'read-only'),
           env: this.childEnv(),
           stdin: call.prompt,
           timeoutMs: call.timeoutMs ?? null,
@@ -117,6 +125,7 @@ export class GeminiDriver extends CliAgentDriver implements SessionDriver, Gemin
       ...(req.model ? { model: req.model } : {}),
       ...(req.sandbox ? { sandbox: req.sandbox } : {}),
       timeoutMs: req.timeoutMs ?? null,
+      ...placed(req, 'gemini'),
     }
     return this.invoke(call, createGeminiStreamMapper(this.id), signal)
   }

@@ -2,11 +2,12 @@ import { constants } from 'node:os'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
-import { streamRun } from '../../core/one-shot.js'
+import { startRun } from '../../core/one-shot.js'
 import { resolveCwd } from '../../core/workspace.js'
 import { checkRunArgs, checkRunEnv } from '../../process/policy.js'
 import { AppError } from '../../protocol/errors.js'
 import { NdjsonWriter } from '../ndjson.js'
+import { scopeOf } from '../tenant-scope.js'
 
 /**
  * Seed 001 (codex.serve, behind a Gerrit plugin): POST /run streams an allowlisted CLI's output as NDJSON
@@ -43,24 +44,31 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         )
       checkRunArgs(cli, args, ctx.config.RUN_ALLOW_UNSAFE_ARGS)
       checkRunEnv(env, ctx.config.RUN_ALLOW_ENV)
-      const workdir = resolveCwd(cwd, ctx.config.workspaceRoots)
-      const driver = ctx.registry.cli()
-      if (!driver.resolve(cli))
+      const scope = scopeOf(ctx, request)
+      const workdir = resolveCwd(cwd, scope.config.workspaceRoots)
+      const driver = scope.registry.cli()
+      // seed 001's Docker mode: every request in a fresh container of CODEX_DOCKER_IMAGE
+      const image = ctx.config.CODEX_DOCKER_IMAGE
+      if (!image && !driver.resolve(cli))
         throw new AppError(
           'agent_not_installed',
           `cli "${cli}" is in CLI_LIST but not installed on this server`,
         )
 
       const timeoutSeconds = ctx.config.RUN_RESPONSE_TIMEOUT_SECONDS
+      const follow = await startRun(
+        scope.runs,
+        'cli',
+        {
+          cwd: workdir,
+          command: { cli, args, env, ...(stdin !== undefined ? { stdin } : {}) },
+          ...(image ? { isolation: 'container' as const, image } : {}),
+        },
+        { origin: 'POST /run', timeoutMs: timeoutSeconds ? timeoutSeconds * 1000 : null },
+      )
       const clientGone = new AbortController()
       const out = new NdjsonWriter(reply, () => clientGone.abort('client_gone'))
-      const req = {
-        prompt: '',
-        cwd: workdir,
-        timeoutMs: timeoutSeconds ? timeoutSeconds * 1000 : null,
-        raw: { cli, args, env, ...(stdin !== undefined ? { stdin } : {}) },
-      }
-      for await (const ev of streamRun(driver, req, ctx.active, clientGone.signal)) {
+      for await (const ev of follow(clientGone.signal)) {
         // a raw cli run yields output and its completion; nothing else is part of a /run answer
         if (ev.type === 'output') await out.write({ type: ev.stream, data: ev.data })
         else if (ev.type === 'run.completed') {

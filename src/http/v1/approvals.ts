@@ -4,10 +4,14 @@ import type { GatewayContext } from '../../core/context.js'
 import { AppError } from '../../protocol/errors.js'
 import { approvalDecision } from '../../protocol/policies.js'
 import { approval } from '../../protocol/sessions.js'
+import { sendSnapshots } from '../snapshot-stream.js'
+import { scopeOf } from '../tenant-scope.js'
 import { getRoute, v1Config } from './route-kit.js'
 import { errorResponses, idParams } from './schemas.js'
 
 const config = v1Config
+/** The inbox stream re-reads the store this often too: approvals raised on other nodes are seen within it. */
+const pendingRefreshMs = 10_000
 const tags = ['approvals']
 
 /** Remote approvals: what agents asked, and the answers any client may give (the first one wins). */
@@ -25,8 +29,22 @@ export function v1ApprovalRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         },
       },
       async (request) => ({
-        approvals: await ctx.approvals.list(request.query.state, request.query.sessionId),
+        approvals: await scopeOf(ctx, request).approvals.list(request.query.state, request.query.sessionId),
       }),
+    )
+
+    app.get(
+      '/v1/approvals/events',
+      { config, schema: { tags, summary: 'Pending approvals across sessions, live (Server-Sent Events)' } },
+      async (request, reply) => {
+        const { approvals } = scopeOf(ctx, request)
+        const pending = async () => ({ approvals: await approvals.list('pending') })
+        await sendSnapshots(reply, pending, (wake) => approvals.watch(wake), {
+          keepAliveMs: ctx.config.SSE_KEEPALIVE_SECONDS * 1000,
+          refreshMs: pendingRefreshMs,
+          event: 'approvals',
+        })
+      },
     )
 
     getRoute(app, {
@@ -34,8 +52,8 @@ export function v1ApprovalRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       tags,
       summary: 'One approval',
       item: approval,
-      load: async (id) => {
-        const found = await ctx.approvals.get(id)
+      load: async (id, request) => {
+        const found = await scopeOf(ctx, request).approvals.get(id)
         if (!found) throw new AppError('not_found', `no approval ${id}`)
         return found
       },
@@ -55,7 +73,11 @@ export function v1ApprovalRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         },
       },
       async (request) =>
-        ctx.approvals.answer(request.params.id, request.body.decision, request.principal.name),
+        scopeOf(ctx, request).approvals.answer(
+          request.params.id,
+          request.body.decision,
+          request.principal.name,
+        ),
     )
   }
 }

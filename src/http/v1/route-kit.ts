@@ -1,5 +1,6 @@
+import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { z } from 'zod'
+import type { z } from 'zod'
 import type { StoredEvent } from '../../protocol/events.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
 import {
@@ -14,7 +15,8 @@ import {
 
 /**
  * The routes every /v1 resource has in the same shape: a paged list, one item by id, and a replayable event
- * stream. One resource = one call each, instead of a copied route.
+ * stream. One resource = one call each, instead of a copied route. Each loader gets the request, so it can
+ * scope what it reads (the tenant, scopeOf).
  */
 type App = Parameters<FastifyPluginAsyncZod>[0]
 
@@ -33,19 +35,23 @@ export function listRoute<T extends { id: string }, K extends string>(
   route: RouteDoc & {
     /** The key of the page's items in the body (`runs`, `sessions`). */
     key: K
-    item: z.ZodType<T>
+    /** The page's schema, `{ [key]: item[], nextCursor }` (named, so OpenAPI lists it once). */
+    page: z.ZodType
     status: z.ZodType
-    load: (filter: { limit: number; status?: never; agent?: string; before?: string }) => Promise<T[]>
+    load: (
+      filter: { limit: number; status?: never; agent?: string; before?: string },
+      request: FastifyRequest,
+    ) => Promise<T[]>
   },
 ): void {
   const { url, tags, summary } = route
-  const page = z.object({ [route.key]: z.array(route.item), nextCursor: z.string().nullable() })
+  const page = route.page
   const schema = { tags, summary, querystring: listQuery(route.status) }
   app.get(
     url,
     { config: v1Config, schema: { ...schema, response: { 200: page, 400: errorResponses[400] } } },
     async (request) => {
-      const { items, nextCursor } = await listPage(request.query, route.load)
+      const { items, nextCursor } = await listPage(request.query, (filter) => route.load(filter, request))
       return { [route.key]: items, nextCursor }
     },
   )
@@ -54,12 +60,12 @@ export function listRoute<T extends { id: string }, K extends string>(
 /** GET <url> with an `:id`: the item, or 404. */
 export function getRoute(
   app: App,
-  route: RouteDoc & { item: z.ZodType; load: (id: string) => Promise<unknown> },
+  route: RouteDoc & { item: z.ZodType; load: (id: string, request: FastifyRequest) => Promise<unknown> },
 ): void {
   const { url, tags, summary } = route
   const response = { 200: route.item, 404: errorResponses[404] }
   app.get(url, { config: v1Config, schema: { tags, summary, params: idParams, response } }, async (request) =>
-    route.load(request.params.id),
+    route.load(request.params.id, request),
   )
 }
 
@@ -69,8 +75,13 @@ export function eventsRoute(
   route: RouteDoc & {
     keepAliveMs: number
     /** Throws not_found for an unknown id. */
-    mustExist: (id: string) => Promise<unknown>
-    events: (id: string, after: number, signal: AbortSignal) => AsyncIterable<StoredEvent>
+    mustExist: (id: string, request: FastifyRequest) => Promise<unknown>
+    events: (
+      id: string,
+      after: number,
+      signal: AbortSignal,
+      request: FastifyRequest,
+    ) => AsyncIterable<StoredEvent>
   },
 ): void {
   const { url, tags, summary } = route
@@ -81,10 +92,10 @@ export function eventsRoute(
     { config: v1Config, schema: { tags, summary, ...request, response } },
     async (request, reply) => {
       const { id } = request.params
-      await route.mustExist(id)
+      await route.mustExist(id, request)
       const after = resolveEventCursor(request.headers['last-event-id'], request.query.after)
       const format = acceptedStream(request) ?? 'sse'
-      await sendEventStream(reply, format, (signal) => route.events(id, after, signal), {
+      await sendEventStream(reply, format, (signal) => route.events(id, after, signal, request), {
         keepAliveMs: route.keepAliveMs,
       })
       return reply

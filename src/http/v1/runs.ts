@@ -4,8 +4,9 @@ import type { GatewayContext } from '../../core/context.js'
 import { run } from '../../protocol/runs.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
 import { bindLog } from '../request-log.js'
+import { scopeOf } from '../tenant-scope.js'
 import { eventsRoute, getRoute, listRoute, v1Config } from './route-kit.js'
-import { booleanQuery, createRunBody, errorResponses, idParams } from './schemas.js'
+import { booleanQuery, createRunBody, errorResponses, idParams, runList } from './schemas.js'
 
 const config = v1Config
 const tags = ['runs']
@@ -31,25 +32,33 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       async (request, reply) => {
         const { agent, cancelOnDisconnect, ...fields } = request.body
         await ctx.webhooks.check(fields.webhook)
-        const created = await ctx.runs.submit(agent ?? ctx.config.AI_PROVIDER, fields)
+        const created = await scopeOf(ctx, request).runs.submit(agent ?? ctx.config.AI_PROVIDER, fields)
         bindLog(request, reply, { runId: created.id })
         const location = `/v1/runs/${created.id}`
         const format = acceptedStream(request)
         if (format) {
-          await sendEventStream(reply, format, (signal) => ctx.runs.events(created.id, 0, signal), {
-            keepAliveMs,
-            headers: { location, 'x-run-id': created.id },
-            onClientGone: () => {
-              if (cancelOnDisconnect) ctx.runs.cancel(created.id).catch(() => {})
+          await sendEventStream(
+            reply,
+            format,
+            (signal) => scopeOf(ctx, request).runs.events(created.id, 0, signal),
+            {
+              keepAliveMs,
+              headers: { location, 'x-run-id': created.id },
+              onClientGone: () => {
+                if (cancelOnDisconnect)
+                  scopeOf(ctx, request)
+                    .runs.cancel(created.id)
+                    .catch(() => {})
+              },
             },
-          })
+          )
           return reply
         }
         if (request.query.wait)
           return reply
             .header('location', location)
             .status(200)
-            .send(await ctx.runs.wait(created.id))
+            .send(await scopeOf(ctx, request).runs.wait(created.id))
         return reply.header('location', location).status(202).send(created)
       },
     )
@@ -59,9 +68,9 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       tags,
       summary: 'List runs, newest first',
       key: 'runs',
-      item: run,
+      page: runList,
       status: run.shape.status,
-      load: (filter) => ctx.runs.list(filter),
+      load: (filter, request) => scopeOf(ctx, request).runs.list(filter),
     })
 
     getRoute(app, {
@@ -69,7 +78,7 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       tags,
       summary: 'One run: status, outcome, final response, usage',
       item: run,
-      load: (id) => ctx.runs.mustGet(id),
+      load: (id, request) => scopeOf(ctx, request).runs.mustGet(id),
     })
 
     eventsRoute(app, {
@@ -77,8 +86,8 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       tags,
       summary: "A run's events: SSE (default) or NDJSON, replayed from Last-Event-ID or ?after=",
       keepAliveMs,
-      mustExist: (id) => ctx.runs.mustGet(id),
-      events: (id, after, signal) => ctx.runs.events(id, after, signal),
+      mustExist: (id, request) => scopeOf(ctx, request).runs.mustGet(id),
+      events: (id, after, signal, request) => scopeOf(ctx, request).runs.events(id, after, signal),
     })
 
     app.post(
@@ -92,7 +101,7 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           response: { 200: run, ...errorResponses },
         },
       },
-      async (request) => ctx.runs.cancel(request.params.id),
+      async (request) => scopeOf(ctx, request).runs.cancel(request.params.id),
     )
   }
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { AppError, v1ErrorBody } from '../../protocol/errors.js'
-import { runRequestFields } from '../../protocol/runs.js'
+import { run, runRequestFields } from '../../protocol/runs.js'
+import { session } from '../../protocol/sessions.js'
 
 /** Request and response shapes of the /v1 API (the OpenAPI document is generated from these). */
 export const v1Error = v1ErrorBody
@@ -23,6 +24,10 @@ export function listQuery<S extends z.ZodType>(status: S) {
     limit: z.coerce.number().int().min(1).max(100).default(20),
   })
 }
+
+export const runList = z.object({ runs: z.array(run), nextCursor: z.string().nullable() })
+
+export const sessionList = z.object({ sessions: z.array(session), nextCursor: z.string().nullable() })
 
 export const eventsQuery = z.object({
   /** Replay events with seq greater than this (same as the Last-Event-ID header). */

@@ -7,8 +7,9 @@ import { session, turn, turnInput } from '../../protocol/sessions.js'
 import { webhookSpec } from '../../protocol/webhooks.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
 import { bindLog } from '../request-log.js'
+import { scopeOf } from '../tenant-scope.js'
 import { eventsRoute, getRoute, listRoute, v1Config } from './route-kit.js'
-import { booleanQuery, errorResponses, idParams } from './schemas.js'
+import { booleanQuery, errorResponses, idParams, sessionList } from './schemas.js'
 
 const config = v1Config
 const tags = ['sessions']
@@ -25,6 +26,10 @@ const createSessionBody = z.object({
   webhook: webhookSpec.optional(),
   /** Budget: over it, the next turn waits for an approval to go on (BUDGET_* settings are defaults and ceilings). */
   limits: limits.optional(),
+  /** `container`: the agent runs in a container for the session's whole life (CONTAINER_IMAGE). */
+  isolation: z.enum(['process', 'container']).optional(),
+  /** With `isolation: "container"`: an image from CONTAINER_IMAGES (default CONTAINER_IMAGE). */
+  image: z.string().min(1).optional(),
 })
 
 const turnBody = z.object({
@@ -54,7 +59,7 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       async (request, reply) => {
         const { agent, ...fields } = request.body
         await ctx.webhooks.check(fields.webhook)
-        const created = await ctx.sessions.create(agent ?? ctx.config.AI_PROVIDER, fields)
+        const created = await scopeOf(ctx, request).sessions.create(agent ?? ctx.config.AI_PROVIDER, fields)
         bindLog(request, reply, { sessionId: created.id })
         return reply.status(201).header('location', `/v1/sessions/${created.id}`).send(created)
       },
@@ -65,9 +70,9 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       tags,
       summary: 'List sessions, newest first',
       key: 'sessions',
-      item: session,
+      page: sessionList,
       status: session.shape.status,
-      load: (filter) => ctx.sessions.list(filter),
+      load: (filter, request) => scopeOf(ctx, request).sessions.list(filter),
     })
 
     getRoute(app, {
@@ -75,9 +80,10 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       tags,
       summary: 'One session with its turns',
       item: sessionWithTurns,
-      load: async (id) => {
-        const found = await ctx.sessions.mustGet(id)
-        return { ...found, turns: await ctx.sessions.turns(found.id) }
+      load: async (id, request) => {
+        const { sessions } = scopeOf(ctx, request)
+        const found = await sessions.mustGet(id)
+        return { ...found, turns: await sessions.turns(found.id) }
       },
     })
 
@@ -102,8 +108,8 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           typeof request.body.input === 'string'
             ? [{ type: 'text' as const, text: request.body.input }]
             : request.body.input
-        const before = (await ctx.sessions.mustGet(id)).lastSeq
-        const started = await ctx.sessions.startTurn(id, input, request.body.onBusy)
+        const before = (await scopeOf(ctx, request).sessions.mustGet(id)).lastSeq
+        const started = await scopeOf(ctx, request).sessions.startTurn(id, input, request.body.onBusy)
         const format = acceptedStream(request)
         if (format) {
           const done = (ev: { type: string; turnId?: string }) =>
@@ -111,7 +117,7 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           await sendEventStream(
             reply,
             format,
-            (signal) => untilTurnEnds(ctx.sessions.events(id, before, signal), done),
+            (signal) => untilTurnEnds(scopeOf(ctx, request).sessions.events(id, before, signal), done),
             {
               keepAliveMs,
               headers: { 'x-turn-id': started.id },
@@ -119,7 +125,8 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           )
           return reply
         }
-        if (request.query.wait) return reply.status(200).send(await ctx.sessions.waitTurn(started.id))
+        if (request.query.wait)
+          return reply.status(200).send(await scopeOf(ctx, request).sessions.waitTurn(started.id))
         return reply.status(202).send(started)
       },
     )
@@ -135,7 +142,7 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           response: { 200: turn, ...errorResponses },
         },
       },
-      async (request) => ctx.sessions.interrupt(request.params.id),
+      async (request) => scopeOf(ctx, request).sessions.interrupt(request.params.id),
     )
 
     app.post(
@@ -149,7 +156,8 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           response: { 201: session, ...errorResponses },
         },
       },
-      async (request, reply) => reply.status(201).send(await ctx.sessions.fork(request.params.id)),
+      async (request, reply) =>
+        reply.status(201).send(await scopeOf(ctx, request).sessions.fork(request.params.id)),
     )
 
     app.post(
@@ -163,7 +171,7 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           response: { 200: session, ...errorResponses },
         },
       },
-      async (request) => ctx.sessions.archive(request.params.id),
+      async (request) => scopeOf(ctx, request).sessions.archive(request.params.id),
     )
 
     eventsRoute(app, {
@@ -172,8 +180,8 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       summary:
         "A session's events: SSE (default) or NDJSON, replayed from Last-Event-ID or ?after=, then live",
       keepAliveMs,
-      mustExist: (id) => ctx.sessions.mustGet(id),
-      events: (id, after, signal) => ctx.sessions.events(id, after, signal),
+      mustExist: (id, request) => scopeOf(ctx, request).sessions.mustGet(id),
+      events: (id, after, signal, request) => scopeOf(ctx, request).sessions.events(id, after, signal),
     })
   }
 }

@@ -3,7 +3,16 @@ import type { AgentEvent, StoredEvent } from '../../protocol/events.js'
 import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
-import type { ApprovalAnswer, ApprovalFilter, NodeRecord, RunFilter, SessionFilter, Store } from '../store.js'
+import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
+import type {
+  ApprovalAnswer,
+  ApprovalFilter,
+  EventToAppend,
+  NodeRecord,
+  RunFilter,
+  SessionFilter,
+  Store,
+} from '../store.js'
 import { migrations } from './migrations/index.js'
 import { PgJsonTable, type Queryable } from './pg-json-table.js'
 
@@ -25,12 +34,24 @@ export class PostgresStore implements Store {
   readonly pool: pg.Pool
   private readonly runs = new PgJsonTable<Run>(
     'runs',
-    { agent: 'agent', status: 'status', created_at: 'createdAt', finished_at: 'finishedAt' },
+    {
+      agent: 'agent',
+      status: 'status',
+      created_at: 'createdAt',
+      finished_at: 'finishedAt',
+      tenant: 'tenant',
+    },
     true,
   )
   private readonly sessions = new PgJsonTable<Session>(
     'sessions',
-    { agent: 'agent', agent_session_id: 'agentSessionId', status: 'status' },
+    {
+      agent: 'agent',
+      agent_session_id: 'agentSessionId',
+      status: 'status',
+      external_id: 'externalId',
+      tenant: 'tenant',
+    },
     true,
   )
   private readonly turns = new PgJsonTable<Turn>('turns', { session_id: 'sessionId', status: 'status' })
@@ -149,7 +170,7 @@ export class PostgresStore implements Store {
   async listRuns(filter: RunFilter): Promise<Run[]> {
     return this.runs.where(
       this.pool,
-      { status: filter.status, agent: filter.agent },
+      { status: filter.status, agent: filter.agent, tenant: filter.tenant },
       { limit: filter.limit, before: filter.before },
     )
   }
@@ -194,24 +215,13 @@ export class PostgresStore implements Store {
 
   /** Events belong to a run (`run_…`) or a session (`ses_…`); the owner's row lock orders its seqs. */
   async appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent> {
-    const isSession = ownerId.startsWith('ses_')
+    return this.transaction((db) => insertEvent(db, ownerId, event, at))
+  }
+
+  async appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
     return this.transaction(async (db) => {
-      const bumped = (
-        await db.query(
-          `UPDATE ${isSession ? 'sessions' : 'runs'} SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq`,
-          [ownerId],
-        )
-      ).rows[0] as { last_seq: number } | undefined
-      if (!bumped) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
-      const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
-      const stored = { ...event, seq: bumped.last_seq, at, ...owner } as StoredEvent
-      await db.query('INSERT INTO events (owner_id, seq, type, at, body) VALUES ($1, $2, $3, $4, $5)', [
-        ownerId,
-        stored.seq,
-        event.type,
-        at,
-        JSON.stringify(stored),
-      ])
+      const stored: StoredEvent[] = []
+      for (const b of batch) stored.push(await insertEvent(db, b.ownerId, b.event, b.at))
       return stored
     })
   }
@@ -221,7 +231,7 @@ export class PostgresStore implements Store {
       'SELECT body FROM events WHERE owner_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
       [ownerId, afterSeq, Math.min(limit, 2_147_483_647)],
     )
-    return (rows as { body: string }[]).map((r) => JSON.parse(r.body) as StoredEvent)
+    return (rows as { body: string }[]).map((r) => parseJsonOnce<StoredEvent>(r.body))
   }
 
   async createSession(s: Session, owner: string): Promise<void> {
@@ -255,10 +265,14 @@ export class PostgresStore implements Store {
     return (await this.sessions.where(this.pool, { agent_session_id: agentSessionId }, { limit: 1 }))[0]
   }
 
+  async findSessionByExternalId(externalId: string): Promise<Session | undefined> {
+    return (await this.sessions.where(this.pool, { external_id: externalId }, { limit: 1 }))[0]
+  }
+
   async listSessions(filter: SessionFilter): Promise<Session[]> {
     return this.sessions.where(
       this.pool,
-      { status: filter.status, agent: filter.agent },
+      { status: filter.status, agent: filter.agent, tenant: filter.tenant },
       { limit: filter.limit, before: filter.before },
     )
   }
@@ -324,11 +338,36 @@ export class PostgresStore implements Store {
   }
 
   async listApprovals(filter: ApprovalFilter): Promise<Approval[]> {
+    if (filter.tenant !== undefined) return this.approvalsOfTenant(filter, filter.tenant)
     return this.approvals.where(
       this.pool,
       { state: filter.state, session_id: filter.sessionId },
       filter.limit !== undefined ? { limit: filter.limit } : {},
     )
+  }
+  /** Approvals belong to a tenant through their session. */
+  private approvalsOfTenant(filter: ApprovalFilter, tenant: string | null): Promise<Approval[]> {
+    const params: unknown[] = []
+    const clauses: string[] = []
+    if (tenant === null) clauses.push('session_id IN (SELECT id FROM sessions WHERE tenant IS NULL)')
+    else {
+      params.push(tenant)
+      clauses.push(`session_id IN (SELECT id FROM sessions WHERE tenant = $${params.length})`)
+    }
+    if (filter.state) {
+      params.push(filter.state)
+      clauses.push(`state = $${params.length}`)
+    }
+    if (filter.sessionId) {
+      params.push(filter.sessionId)
+      clauses.push(`session_id = $${params.length}`)
+    }
+    let sql = `${this.approvals.selectSql} WHERE ${clauses.join(' AND ')} ORDER BY id DESC`
+    if (filter.limit !== undefined) {
+      params.push(filter.limit)
+      sql += ` LIMIT $${params.length}`
+    }
+    return this.approvals.select(this.pool, sql, params)
   }
 
   async registerNode(node: NodeRecord): Promise<void> {
@@ -399,4 +438,31 @@ export class PostgresStore implements Store {
     if (this.pool.ended) return
     await this.pool.end()
   }
+}
+
+/** Inside a transaction: the owner's next seq (its row lock orders concurrent appends), then the event row. */
+async function insertEvent(
+  db: pg.PoolClient,
+  ownerId: string,
+  event: AgentEvent,
+  at: string,
+): Promise<StoredEvent> {
+  const isSession = ownerId.startsWith('ses_')
+  const bumped = (
+    await db.query(
+      `UPDATE ${isSession ? 'sessions' : 'runs'} SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq`,
+      [ownerId],
+    )
+  ).rows[0] as { last_seq: number } | undefined
+  if (!bumped) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
+  const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
+  const stored = { ...event, seq: bumped.last_seq, at, ...owner } as StoredEvent
+  await db.query('INSERT INTO events (owner_id, seq, type, at, body) VALUES ($1, $2, $3, $4, $5)', [
+    ownerId,
+    stored.seq,
+    event.type,
+    at,
+    jsonOnce(stored),
+  ])
+  return stored
 }

@@ -5,7 +5,16 @@ import type { AgentEvent, StoredEvent } from '../../protocol/events.js'
 import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
-import type { ApprovalAnswer, ApprovalFilter, NodeRecord, RunFilter, SessionFilter, Store } from '../store.js'
+import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
+import type {
+  ApprovalAnswer,
+  ApprovalFilter,
+  EventToAppend,
+  NodeRecord,
+  RunFilter,
+  SessionFilter,
+  Store,
+} from '../store.js'
 import { JsonTable } from './json-table.js'
 import { migrations } from './migrations/index.js'
 
@@ -40,13 +49,25 @@ export class SqliteStore implements Store {
     this.runs = new JsonTable(
       this.db,
       'runs',
-      { agent: 'agent', status: 'status', created_at: 'createdAt', finished_at: 'finishedAt' },
+      {
+        agent: 'agent',
+        status: 'status',
+        created_at: 'createdAt',
+        finished_at: 'finishedAt',
+        tenant: 'tenant',
+      },
       true,
     )
     this.sessions = new JsonTable(
       this.db,
       'sessions',
-      { agent: 'agent', agent_session_id: 'agentSessionId', status: 'status' },
+      {
+        agent: 'agent',
+        agent_session_id: 'agentSessionId',
+        status: 'status',
+        external_id: 'externalId',
+        tenant: 'tenant',
+      },
       true,
     )
     this.turns = new JsonTable(this.db, 'turns', { session_id: 'sessionId', status: 'status' })
@@ -165,7 +186,7 @@ export class SqliteStore implements Store {
 
   async listRuns(filter: RunFilter): Promise<Run[]> {
     return this.runs.where(
-      { status: filter.status, agent: filter.agent },
+      { status: filter.status, agent: filter.agent, tenant: filter.tenant },
       { limit: filter.limit, before: filter.before },
     )
   }
@@ -201,21 +222,28 @@ export class SqliteStore implements Store {
 
   /** Events belong to a run (`run_…`) or a session (`ses_…`); seq is per owner, assigned in the same transaction. */
   async appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent> {
-    const isSession = ownerId.startsWith('ses_')
-    return this.db.transaction(() => {
-      const bump = isSession ? this.stmts.bumpSessionSeq : this.stmts.bumpRunSeq
-      const bumped = bump.get(ownerId) as { last_seq: number } | undefined
-      if (!bumped) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
-      const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
-      const stored = { ...event, seq: bumped.last_seq, at, ...owner } as StoredEvent
-      this.stmts.insertEvent.run(ownerId, stored.seq, event.type, at, JSON.stringify(stored))
-      return stored
-    })()
+    return this.db.transaction(() => this.insertEvent(ownerId, event, at))()
+  }
+
+  async appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
+    return this.db.transaction(() => batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at)))()
   }
 
   async eventsAfter(ownerId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
     const rows = this.stmts.eventsAfter.all(ownerId, afterSeq, limit) as { body: string }[]
-    return rows.map((r) => JSON.parse(r.body) as StoredEvent)
+    return rows.map((r) => parseJsonOnce<StoredEvent>(r.body))
+  }
+
+  /** Inside a transaction: the owner's next seq, then the event row. */
+  private insertEvent(ownerId: string, event: AgentEvent, at: string): StoredEvent {
+    const isSession = ownerId.startsWith('ses_')
+    const bump = isSession ? this.stmts.bumpSessionSeq : this.stmts.bumpRunSeq
+    const bumped = bump.get(ownerId) as { last_seq: number } | undefined
+    if (!bumped) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
+    const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
+    const stored = { ...event, seq: bumped.last_seq, at, ...owner } as StoredEvent
+    this.stmts.insertEvent.run(ownerId, stored.seq, event.type, at, jsonOnce(stored))
+    return stored
   }
 
   async createSession(s: Session, owner: string): Promise<void> {
@@ -253,9 +281,13 @@ export class SqliteStore implements Store {
     return this.sessions.where({ agent_session_id: agentSessionId }, { limit: 1 })[0]
   }
 
+  async findSessionByExternalId(externalId: string): Promise<Session | undefined> {
+    return this.sessions.where({ external_id: externalId }, { limit: 1 })[0]
+  }
+
   async listSessions(filter: SessionFilter): Promise<Session[]> {
     return this.sessions.where(
-      { status: filter.status, agent: filter.agent },
+      { status: filter.status, agent: filter.agent, tenant: filter.tenant },
       { limit: filter.limit, before: filter.before },
     )
   }
@@ -312,10 +344,31 @@ export class SqliteStore implements Store {
   }
 
   async listApprovals(filter: ApprovalFilter): Promise<Approval[]> {
+    if (filter.tenant !== undefined) return this.approvalsOfTenant(filter, filter.tenant)
     return this.approvals.where(
       { state: filter.state, session_id: filter.sessionId },
       { limit: filter.limit },
     )
+  }
+
+  /** Approvals belong to a tenant through their session. */
+  private approvalsOfTenant(filter: ApprovalFilter, tenant: string | null): Approval[] {
+    const clauses = [
+      tenant === null
+        ? 'session_id IN (SELECT id FROM sessions WHERE tenant IS NULL)'
+        : 'session_id IN (SELECT id FROM sessions WHERE tenant = ?)',
+    ]
+    const params: unknown[] = tenant === null ? [] : [tenant]
+    if (filter.state) {
+      clauses.push('state = ?')
+      params.push(filter.state)
+    }
+    if (filter.sessionId) {
+      clauses.push('session_id = ?')
+      params.push(filter.sessionId)
+    }
+    params.push(filter.limit ?? -1)
+    return this.approvals.select(`WHERE ${clauses.join(' AND ')} ORDER BY id DESC LIMIT ?`, params)
   }
 
   async enqueueWebhook(delivery: WebhookDelivery): Promise<void> {

@@ -1,0 +1,56 @@
+import type { StoredEvent } from '../protocol/events.js'
+import { ApiError, delay, sseFrames } from './sse-connection.js'
+
+export interface FollowOptions {
+  /** The event stream's URL (`/v1/runs/{id}/events` or `/v1/sessions/{id}/events`). */
+  url: string
+  /** Start after this seq (0 = from the first event). */
+  after?: number
+  /** Stop after the event this returns true for (e.g. `run.completed`). */
+  until?: (event: StoredEvent) => boolean
+  signal?: AbortSignal
+  /** Wait this long before reconnecting after the connection dropped (default 1000 ms). */
+  retryMs?: number
+  /** The Authorization header value, asked before every connection. */
+  authorization?: () => string | undefined
+  fetch?: typeof fetch
+  /** Told whenever the connection drops and a reconnect is scheduled (for a "reconnecting" indicator). */
+  onReconnect?: (lastSeq: number, error: unknown) => void
+}
+
+/**
+ * Follows a Server-Sent Events stream of stored events through fetch (so the token travels in a header, never
+ * in the URL). When the connection drops it reconnects with `Last-Event-ID` = the last seq seen, so nothing is
+ * lost or doubled. It ends when `until` matches, when the server ends the stream without sending anything new
+ * (a finished run), or when `signal` aborts. HTTP errors (401, 404, ...) are thrown as ApiError, not retried.
+ */
+export async function* followEvents(opts: FollowOptions): AsyncGenerator<StoredEvent> {
+  let lastSeq = opts.after ?? 0
+  for (;;) {
+    let received = 0
+    try {
+      const headers: Record<string, string> = {}
+      if (lastSeq > 0) headers['last-event-id'] = String(lastSeq)
+      const authorization = opts.authorization?.()
+      if (authorization) headers.authorization = authorization
+      const frames = sseFrames(opts.url, {
+        headers,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      })
+      for await (const frame of frames) {
+        const event = JSON.parse(frame.data) as StoredEvent
+        if (event.seq <= lastSeq) continue
+        lastSeq = event.seq
+        received++
+        yield event
+        if (opts.until?.(event)) return
+      }
+      if (received === 0) return
+    } catch (err) {
+      if (err instanceof ApiError || opts.signal?.aborted) throw err
+      opts.onReconnect?.(lastSeq, err)
+    }
+    await delay(opts.retryMs ?? 1000, opts.signal)
+  }
+}

@@ -1,0 +1,109 @@
+import { useEffect, useState } from 'preact/hooks'
+import type { Schemas } from '../../../src/client/index.js'
+import { agentProblem, agents, loadAgents } from '../agents.js'
+import { call, client, errorText } from '../api.js'
+import { AgentField, ChoiceField, type Sandbox, sandboxes, TextField } from '../components/fields.js'
+import { href, navigate } from '../router.js'
+
+type Session = Schemas['Session']
+const policies = ['untrusted', 'on-request', 'on-failure', 'never'] as const
+
+/** Sessions: start one (agent, cwd, model, sandbox, approval policy) and the list of existing ones. */
+export function SessionsView() {
+  const [sessions, setSessions] = useState<Session[]>([])
+  const [problem, setProblem] = useState<string | null>(null)
+  const [loaded, setLoaded] = useState(false)
+  const [agent, setAgent] = useState('')
+  const [cwd, setCwd] = useState('')
+  const [model, setModel] = useState('')
+  const [sandbox, setSandbox] = useState<Sandbox>('workspace-write')
+  const [policy, setPolicy] = useState<(typeof policies)[number]>('on-request')
+  useEffect(() => {
+    loadAgents().catch(() => {})
+    call(client.api.GET('/v1/sessions', { params: { query: { limit: 50 } } }))
+      .then((page) => {
+        setSessions(page.sessions)
+        setLoaded(true)
+      })
+      .catch((err) => setProblem(errorText(err)))
+  }, [])
+  const withSessions = agents.value?.agents.filter((a) => a.capabilities.sessions) ?? []
+  const create = async (e: Event) => {
+    e.preventDefault()
+    try {
+      const created = await call(
+        client.api.POST('/v1/sessions', {
+          body: {
+            sandbox,
+            approvalPolicy: policy,
+            ...(agent ? { agent } : {}),
+            ...(cwd ? { cwd } : {}),
+            ...(model ? { model } : {}),
+          },
+        }),
+      )
+      navigate('sessions', created.id)
+    } catch (err) {
+      setProblem(errorText(err))
+    }
+  }
+  return (
+    <section aria-labelledby="sessions-title" data-loaded={loaded || undefined}>
+      <h1 id="sessions-title">Sessions</h1>
+      <form class="compose" onSubmit={create} aria-label="New session">
+        <div class="grid">
+          <AgentField
+            id="s-agent"
+            value={agent}
+            agents={withSessions}
+            disabled={(a) => agentProblem(a) !== null}
+            onChange={setAgent}
+          >
+            <option value="">default</option>
+          </AgentField>
+          <TextField
+            id="s-cwd"
+            label="Working directory"
+            value={cwd}
+            placeholder="workspace root"
+            onInput={setCwd}
+          />
+          <TextField id="s-model" label="Model" value={model} placeholder="default" onInput={setModel} />
+          <ChoiceField
+            id="s-sandbox"
+            label="Sandbox"
+            value={sandbox}
+            choices={sandboxes}
+            onChange={setSandbox}
+          />
+          <ChoiceField
+            id="s-policy"
+            label="Approval policy"
+            value={policy}
+            choices={policies}
+            onChange={setPolicy}
+          />
+        </div>
+        <div class="actions">
+          <button type="submit">Start session</button>
+        </div>
+      </form>
+      {problem && (
+        <p class="error-text" role="alert">
+          {problem}
+        </p>
+      )}
+      <ul class="cards">
+        {sessions.map((s) => (
+          <li key={s.id} class="card">
+            <a href={href('sessions', s.id)}>
+              <span class={`status s-${s.status}`}>{s.status}</span> <strong>{s.agent}</strong> {s.turnCount}{' '}
+              turns <span class="quiet">{new Date(s.updatedAt).toLocaleString()}</span>
+              <code class="excerpt">{s.cwd}</code>
+            </a>
+          </li>
+        ))}
+      </ul>
+    </section>
+  )
+}
