@@ -74,19 +74,21 @@ export class WalCheckpointer {
     }
     const worker = this.start()
     return new Promise<void>((resolve) => {
-      const done = (answer: { error: string | null } | Error) => {
-        worker.off('message', done)
-        worker.off('error', done)
-        worker.off('exit', done)
-        if (answer instanceof Error || typeof answer !== 'object') {
+      const answered = () => settle(true)
+      const broke = () => settle(false)
+      const settle = (ok: boolean) => {
+        worker.off('message', answered)
+        worker.off('error', broke)
+        worker.off('exit', broke)
+        if (!ok) {
           this.fail()
           this.fallback()
         }
         resolve()
       }
-      worker.on('message', done)
-      worker.on('error', done)
-      worker.on('exit', done)
+      worker.on('message', answered)
+      worker.on('error', broke)
+      worker.on('exit', broke)
       worker.postMessage('checkpoint')
     })
   }
