@@ -21,7 +21,9 @@ function walDatabase(rows: number): { file: string; db: Database.Database } {
   db.transaction(() => {
     for (let i = 0; i < rows; i++) insert.run('x'.repeat(1024))
   })()
-  cleanups.push(() => db.close())
+  cleanups.push(() => {
+    db.close()
+  })
   return { file, db }
 }
 
