@@ -1,9 +1,8 @@
-import path from 'node:path'
 import { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
-import { SqliteStore } from '../store/sqlite/sqlite-store.js'
 import { ActiveRuns } from './active-runs.js'
 import { ApprovalBroker } from './approvals.js'
+import { openBackend } from './backend.js'
 import type { GatewayContext } from './context.js'
 import { EventLog } from './event-log.js'
 import { NodeMembership } from './node-membership.js'
@@ -12,13 +11,26 @@ import { SessionManager } from './session-manager.js'
 
 /** Builds the core: the store (crash recovery and retention run here), the agents, the run manager. */
 export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv): Promise<GatewayContext> {
-  const store = new SqliteStore(path.join(config.DATA_DIR, 'agent-gateway.db'))
+  const backend = await openBackend(config)
+  const store = backend.store
   const registry = AgentRegistry.fromConfig(config, serverEnv)
   const active = new ActiveRuns()
-  const log = new EventLog(store)
-  const node = new NodeMembership(store)
+  const timeoutMs = config.NODE_TIMEOUT_SECONDS * 1000
+  const node = new NodeMembership(store, config.GATEWAY_ROLE, {
+    heartbeatMs: timeoutMs / 5,
+    deadAfterMs: timeoutMs,
+  })
   await node.join()
-  const runs = new RunManager(store, log, registry, config, active, node.id)
+  const bus = await backend.openBus(node.id)
+  const signals = await backend.openSignals(node.id)
+  const queue = await backend.openQueue()
+  const log = new EventLog(store, bus)
+  const runs = new RunManager(store, log, registry, config, active, node.id, {
+    role: config.GATEWAY_ROLE,
+    membership: node,
+    ...(queue ? { queue } : {}),
+    ...(signals ? { signals } : {}),
+  })
   const sessions = new SessionManager(store, log, registry, config, active, node.id)
   const approvals = new ApprovalBroker(store, log, config.APPROVAL_TIMEOUT_SECONDS * 1000, (id) =>
     sessions.refreshStatus(id),
@@ -30,12 +42,34 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const orphaned = await sessions.recover(lost)
   await approvals.recover(orphaned.map((s) => s.id))
   await runs.startRetention()
+  if (config.GATEWAY_ROLE === 'worker') runs.startWorking()
+  // Sharing the store, nodes die while this one runs: whoever notices first takes over their work.
+  const watch = backend.shared
+    ? setInterval(
+        () =>
+          void (async () => {
+            const gone = await node.lostNodes()
+            if (gone.length === 0) return
+            await runs.recover(gone, 'worker_lost')
+            const moved = await sessions.recover(gone)
+            await approvals.recover(moved.map((s) => s.id))
+          })().catch(() => {}),
+        timeoutMs / 5,
+      )
+    : undefined
+  watch?.unref()
   // Warm the default agent's probe (its --version) so the first /hello or /chat does not pay for it.
   void registry
     .find(config.AI_PROVIDER)
     ?.probe()
     .catch(() => {})
-  return { config, registry, active, store, node, runs, sessions, approvals }
+  const close = async () => {
+    clearInterval(watch)
+    await queue?.stop()
+    await signals?.close()
+    await bus.close()
+  }
+  return { config, registry, active, store, node, runs, sessions, approvals, closeCluster: close }
 }
 
 /** Graceful stop of the core: no new runs, in-flight ones get the grace period, then are ended. */
@@ -47,6 +81,7 @@ export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise
   await ctx.sessions.idle()
   await ctx.sessions.closeAll()
   await ctx.registry.closeAll()
+  await ctx.closeCluster()
   await ctx.node.leave()
   await ctx.store.close()
 }

@@ -23,6 +23,8 @@ export class NodeMembership {
   readonly id = newId('node')
   private readonly host = hostname()
   private timer: NodeJS.Timeout | undefined
+  /** The hosts of nodes found lost (to know whose leftover processes are on this machine). */
+  private readonly lostHosts = new Map<string, string>()
 
   constructor(
     private readonly store: Store,
@@ -44,9 +46,24 @@ export class NodeMembership {
   async lostNodes(now = Date.now()): Promise<string[]> {
     const nodes = await this.store.listNodes()
     const dead = nodes.filter((n) => n.id !== this.id && this.isDead(n, now))
-    for (const n of dead) await this.store.removeNode(n.id)
+    for (const n of dead) {
+      this.lostHosts.set(n.id, n.host)
+      await this.store.removeNode(n.id)
+    }
     const alive = new Set(nodes.filter((n) => !dead.includes(n)).map((n) => n.id))
     return (await this.store.ownersInUse()).filter((owner) => !alive.has(owner))
+  }
+
+  /** Whether a lost node ran on this machine (or is unknown: then its processes, if any, could only be here). */
+  wasLocal(node: string): boolean {
+    const host = this.lostHosts.get(node)
+    return host === undefined || host === this.host
+  }
+
+  /** Live nodes that run agents (`all` and `worker`), this one included. */
+  async liveRunners(now = Date.now()): Promise<number> {
+    const nodes = await this.store.listNodes()
+    return nodes.filter((n) => n.role !== 'api' && (n.id === this.id || !this.isDead(n, now))).length
   }
 
   /** Stops the heartbeat and removes this node's record. */
