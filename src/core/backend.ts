@@ -37,7 +37,9 @@ export async function openBackend(config: Config): Promise<Backend> {
       openQueue: async () => undefined,
     }
   }
-  const store = await PostgresStore.open(url)
+  const store = await PostgresStore.open(url).catch((err: Error) => {
+    throw new ConfigError(`cannot use DATABASE_URL (${redacted(url)}): ${err.message}`)
+  })
   return {
     store,
     shared: true,
@@ -45,4 +47,9 @@ export async function openBackend(config: Config): Promise<Backend> {
     openSignals: (node) => PgNodeSignals.start(url, store.pool, node),
     openQueue: async () => (config.GATEWAY_ROLE === 'all' ? undefined : PgBossRunQueue.start(url)),
   }
+}
+
+/** The URL without its password, for messages. */
+function redacted(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')
 }
