@@ -32,8 +32,12 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     ...(signals ? { signals } : {}),
   })
   const sessions = new SessionManager(store, log, registry, config, active, node.id)
-  const approvals = new ApprovalBroker(store, log, config.APPROVAL_TIMEOUT_SECONDS * 1000, (id) =>
-    sessions.refreshStatus(id),
+  const approvals = new ApprovalBroker(
+    store,
+    log,
+    config.APPROVAL_TIMEOUT_SECONDS * 1000,
+    (id) => sessions.refreshStatus(id),
+    signals ? { node: node.id, signals } : undefined,
   )
   sessions.approvals = approvals
   // Only what lost nodes left unfinished is recovered: runs and sessions of live nodes are theirs.

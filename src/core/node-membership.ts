@@ -77,9 +77,15 @@ export class NodeMembership {
       await this.store.registerNode(this.record())
   }
 
-  /** On this machine a node is dead when its process is (or when it had this process's pid); elsewhere by heartbeat. */
+  /**
+   * On this machine a node is dead when its process is, or when it had this process's pid but started before
+   * this process did (a restarted container); everywhere, when its heartbeat is older than deadAfterMs.
+   */
   private isDead(n: NodeRecord, now: number): boolean {
-    if (n.host === this.host && (n.pid === process.pid || !isProcessAlive(n.pid))) return true
+    const thisProcessStarted = Date.now() - process.uptime() * 1000
+    if (n.host === this.host && n.pid === process.pid && Date.parse(n.startedAt) < thisProcessStarted)
+      return true
+    if (n.host === this.host && n.pid !== process.pid && !isProcessAlive(n.pid)) return true
     return now - Date.parse(n.heartbeatAt) > this.timing.deadAfterMs
   }
 

@@ -385,9 +385,15 @@ export class SessionManager {
   }
 
   /** The live agent session, reopened with `resumeSession` when this process does not hold it. */
-  private ensureLive(session: Session): Promise<Live> {
+  private async ensureLive(session: Session): Promise<Live> {
     const live = this.live.get(session.id)
-    if (live) return Promise.resolve(live)
+    if (live) {
+      // Another node that reopened the thread since holds the newer copy: this one is dropped (unless busy).
+      if (live.current || live.queue.length > 0 || (await this.store.ownerOf(session.id)) === this.node)
+        return live
+      this.live.delete(session.id)
+      await live.agent.close().catch(() => {})
+    }
     const pending = this.opening.get(session.id)
     if (pending) return pending
     const opening = (async () => {

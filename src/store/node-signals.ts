@@ -1,5 +1,9 @@
-/** What one node asks another: control of runs it does not hold. */
-export type NodeMessage = { kind: 'cancel'; runId: string }
+import type { Approval } from '../protocol/sessions.js'
+
+/** What one node tells another: control of runs, and answers to approvals its agents asked for. */
+export type NodeMessage =
+  | { kind: 'cancel'; runId: string }
+  | { kind: 'approval'; approvalId: string; decision: NonNullable<Approval['decision']> }
 
 /** Messages between gateway nodes, addressed by node id (delivered at most once; senders confirm by state). */
 export interface NodeSignals {

@@ -1,0 +1,71 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { StoredEvent } from '../../src/protocol/events.js'
+import type { Session, Turn } from '../../src/protocol/sessions.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { startPostgres, type TestPostgres } from '../support/postgres.js'
+import { readSseUntil } from '../support/sse-client.js'
+
+/**
+ * Issue 13: sessions on two gateway nodes (role `all`, real codex, one PostgreSQL): an approval the agent on
+ * node A asked for is answered on node B (and its stream is followed on B).
+ */
+describe('sessions across two nodes on PostgreSQL (real codex)', () => {
+  let pg: TestPostgres
+  let mock: MockLlm
+  let a: TestGateway
+  let b: TestGateway
+
+  beforeAll(async () => {
+    pg = await startPostgres()
+    mock = await startMockLlm()
+    const url = await pg.createDatabase()
+    a = await startGateway(mock, { DATABASE_URL: url })
+    b = await startGateway(mock, {
+      DATABASE_URL: url,
+      WORKSPACE_DIR: a.workspace,
+      CODEX_HOME: a.env.CODEX_HOME,
+    })
+  }, 60_000)
+  afterAll(async () => {
+    await b?.close()
+    await a?.close()
+    await mock?.close()
+    await pg?.stop()
+  })
+
+  const json = async <T>(res: Response | Promise<Response>) => (await (await res).json()) as T
+
+  it('an approval asked on node A is answered on node B and reaches the agent', async () => {
+    mock.reset()
+    const session = await json<Session>(
+      postJson(`${a.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
+    )
+    mock.script({ kind: 'exec_command', cmd: 'echo yes > approved.txt' }, { kind: 'text', text: 'wrote it' })
+    const stream = fetch(`${b.url}/v1/sessions/${session.id}/events`, {
+      headers: { accept: 'text/event-stream' },
+    })
+    const started = await json<Turn>(
+      postJson(`${a.url}/v1/sessions/${session.id}/turns`, { input: 'write it' }),
+    )
+    const frames = await readSseUntil(await stream, (f) => f.event === 'approval.requested')
+    const requested = JSON.parse(frames.at(-1)!.data) as StoredEvent & { approvalId: string }
+    const answered = await postJson(`${b.url}/v1/approvals/${requested.approvalId}`, { decision: 'accept' })
+    expect(answered.status).toBe(200)
+    expect(
+      (await postJson(`${a.url}/v1/approvals/${requested.approvalId}`, { decision: 'decline' })).status,
+    ).toBe(409)
+    const deadline = Date.now() + 30_000
+    let turn = started
+    while (turn.status !== 'completed' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100))
+      turn = (
+        await json<Session & { turns: Turn[] }>(fetch(`${a.url}/v1/sessions/${session.id}`))
+      ).turns.find((t) => t.id === started.id)!
+    }
+    expect(turn).toMatchObject({ status: 'completed', finalResponse: 'wrote it' })
+    expect(existsSync(path.join(session.cwd, 'approved.txt'))).toBe(true)
+  }, 60_000)
+})
