@@ -57,7 +57,11 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     const dataDir = path.join(path.dirname(workspace), `data-${name}`)
     mkdirSync(dataDir, { recursive: true })
     const node = started(
-      await startServerProcess({ ...env, GATEWAY_ROLE: role, DATA_DIR: dataDir }, path.dirname(workspace)),
+      await startServerProcess(
+        { ...env, GATEWAY_ROLE: role, DATA_DIR: dataDir },
+        path.dirname(workspace),
+        90_000,
+      ),
     )
     nodes.push(node)
     return node
@@ -88,7 +92,7 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     apiA = await startNode('api', 'a')
     apiB = await startNode('api', 'b')
     workers = [await startNode('worker', 'w1'), await startNode('worker', 'w2')]
-  }, 120_000)
+  }, 400_000)
 
   afterAll(async () => {
     for (const node of nodes)

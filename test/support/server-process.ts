@@ -20,6 +20,8 @@ export interface ServerProcess {
 export function startServerProcess(
   env: Record<string, string | undefined>,
   cwd: string,
+  /** How long it may take to say it listens (several processes starting on a busy machine need more). */
+  startTimeoutMs = 20_000,
 ): Promise<ServerProcess | { exitCode: number | null; output: string[] }> {
   const child = spawn(process.execPath, ['--import', tsxLoader, path.join(root, 'src/main.ts'), 'serve'], {
     cwd,
@@ -36,7 +38,7 @@ export function startServerProcess(
     const timer = setTimeout(() => {
       void stop('SIGKILL')
       reject(new Error(`server did not start in time:\n${output.join('\n')}`))
-    }, 20_000)
+    }, startTimeoutMs)
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
         output.push(line)
