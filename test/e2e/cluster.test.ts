@@ -109,7 +109,7 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     await waitFor(
       async () => (await store.listRuns({ limit: 1000, status: 'succeeded' })).length >= 200,
       'all 200 runs to succeed',
-      90_000,
+      180_000,
     )
     const workerIds = await Promise.all(workers.map(nodeIdOf))
     const ranOn = new Map<string, number>()
@@ -127,7 +127,7 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
       expect(stdout).toBe(`run ${i}\n`)
     }
     expect([...ranOn.keys()].sort()).toEqual([...workerIds].sort())
-  }, 120_000)
+  }, 240_000)
 
   it('an SSE stream from API node A of a run on a worker is complete and ordered; Last-Event-ID on node B resumes it', async () => {
     const run = await submit(
@@ -212,5 +212,5 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     apiA = await startNode('api', 'a2')
     expect(await eventsOf(apiA, after.id)).toEqual(before)
     expect(await getRun(apiA, after.id)).toMatchObject({ status: 'succeeded' })
-  }, 90_000)
+  }, 240_000)
 })
