@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { Config } from '../config/load.js'
+import { localRunner } from '../process/local-runner.js'
+import { abortReason, type ProcessRunner } from '../process/runner.js'
 import { AppError } from '../protocol/errors.js'
 import type { AgentEvent } from '../protocol/events.js'
 import type { EndReason } from '../protocol/outcome.js'
@@ -17,11 +19,6 @@ import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '
 
 /** Time limit of `initialize` and `session/new` / `session/load` (not of turns). */
 const setupTimeoutMs = 60_000
-
-const endReasons = new Set<EndReason>(['timed_out', 'cancelled', 'client_gone', 'shutdown'])
-/** An abort's reason may name an EndReason (as spawnGroup reads it); anything else is `cancelled`. */
-const abortReason = (reason: unknown): EndReason =>
-  typeof reason === 'string' && endReasons.has(reason as EndReason) ? (reason as EndReason) : 'cancelled'
 
 /**
  * One-shot runs have nobody to ask, so the run's sandbox answers: read-only declines everything,
@@ -63,13 +60,18 @@ export class AcpDriver implements SessionDriver {
     private readonly config: Config,
     readonly spec: AcpAgentSpec,
     private readonly serverEnv: NodeJS.ProcessEnv = process.env,
+    private readonly runner: ProcessRunner = localRunner,
   ) {
     this.id = `acp:${spec.name}`
   }
 
   /** The preset and configured ACP agents (ACP_AGENTS) as drivers. */
-  static all(config: Config, serverEnv: NodeJS.ProcessEnv = process.env): AcpDriver[] {
-    return acpAgentSpecs(config.ACP_AGENTS).map((spec) => new AcpDriver(config, spec, serverEnv))
+  static all(
+    config: Config,
+    serverEnv: NodeJS.ProcessEnv = process.env,
+    runner: ProcessRunner = localRunner,
+  ): AcpDriver[] {
+    return acpAgentSpecs(config.ACP_AGENTS).map((spec) => new AcpDriver(config, spec, serverEnv, runner))
   }
 
   get binary(): string | null {
@@ -115,7 +117,7 @@ export class AcpDriver implements SessionDriver {
       agent.proc.terminate(reason)
     }
     const timer = req.timeoutMs ? setTimeout(() => stop('timed_out'), req.timeoutMs) : undefined
-    const onAbort = () => stop(abortReason(signal.reason))
+    const onAbort = () => stop(abortReason(signal))
     if (signal.aborted) onAbort()
     else signal.addEventListener('abort', onAbort, { once: true })
     let consumed = false
@@ -174,6 +176,7 @@ export class AcpDriver implements SessionDriver {
   private spawn(req: SessionRequest | RunRequest, extra: Partial<AcpLaunchSettings>): AcpProcess {
     const command = this.spec.command ?? `${this.spec.name} (not installed)`
     return new AcpProcess(
+      this.runner,
       acpLaunch({ ...this.spec, command }, this.config, this.serverEnv, {
         cwd: req.cwd,
         ...(req.model ? { model: req.model } : {}),

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Config } from '../config/load.js'
+import { localRunner } from '../process/local-runner.js'
+import type { ProcessRunner } from '../process/runner.js'
 import { AppError } from '../protocol/errors.js'
 import type { AgentEvent } from '../protocol/events.js'
 import type { SandboxMode } from '../protocol/policies.js'
@@ -49,6 +51,7 @@ export class ClaudeDriver implements SessionDriver {
   constructor(
     private readonly config: Config,
     private readonly serverEnv: NodeJS.ProcessEnv = process.env,
+    private readonly runner: ProcessRunner = localRunner,
   ) {
     this.binary = resolveClaudeBinary(config.CLAUDE_PATH)
   }
@@ -67,7 +70,9 @@ export class ClaudeDriver implements SessionDriver {
   }
 
   async probe(): Promise<AgentStatus> {
-    this.version ??= this.binary ? readCliVersion(this.binary, this.childEnv()) : Promise.resolve(null)
+    this.version ??= this.binary
+      ? readCliVersion(this.runner, this.binary, this.childEnv())
+      : Promise.resolve(null)
     const version = await this.version
     return cliStatus({
       id: this.id,
@@ -114,6 +119,7 @@ export class ClaudeDriver implements SessionDriver {
     yield* runProcess(
       {
         agent: this.id,
+        runner: this.runner,
         spawn: {
           command: this.binary,
           args: this.buildArgs(spec),

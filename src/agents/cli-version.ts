@@ -1,17 +1,18 @@
 import os from 'node:os'
 import { readText } from '../process/lines.js'
-import { spawnGroup } from '../process/spawn-group.js'
+import type { ProcessRunner } from '../process/runner.js'
 
 /**
  * Runs `<binary> --version` (bounded) and returns the first version number it prints ("codex-cli 0.169.0",
  * "2.1.330 (Claude Code)", "GitHub Copilot CLI 1.0.102." all work), or null when it cannot run.
  */
 export async function readCliVersion(
+  runner: ProcessRunner,
   binary: string,
   env: Record<string, string>,
   timeoutMs = 15_000,
 ): Promise<string | null> {
-  const proc = spawnGroup({
+  const proc = runner.start({
     command: binary,
     args: ['--version'],
     cwd: os.tmpdir(),

@@ -1,9 +1,12 @@
 import path from 'node:path'
 import type { Config } from '../config/load.js'
 import { baseChildEnv } from '../process/child-env.js'
+import { localRunner } from '../process/local-runner.js'
+import type { ProcessRunner } from '../process/runner.js'
 import type { AgentEvent } from '../protocol/events.js'
 import { runNotStarted } from '../protocol/run-completed.js'
 import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
+import { dropCodexStartupNoise } from './codex/stderr-noise.js'
 import { findOnPath, resolveCodexBinary } from './codex-binary.js'
 import type { AgentDriver, AgentStatus, RunRequest } from './driver.js'
 import { runProcess } from './process-run.js'
@@ -34,6 +37,7 @@ export class CliDriver implements AgentDriver {
   constructor(
     private readonly config: Config,
     private readonly serverEnv: NodeJS.ProcessEnv = process.env,
+    private readonly runner: ProcessRunner = localRunner,
   ) {}
 
   private readonly resolved = new Map<string, string>()
@@ -74,6 +78,7 @@ export class CliDriver implements AgentDriver {
     yield* runProcess(
       {
         agent: this.id,
+        runner: this.runner,
         spawn: {
           command: binary,
           args: isCodex
@@ -90,6 +95,7 @@ export class CliDriver implements AgentDriver {
           killGraceMs: this.config.KILL_GRACE_MS,
         },
         stdout: { mode: 'text' },
+        ...(isCodex ? { stderrFilter: dropCodexStartupNoise } : {}),
       },
       signal,
     )

@@ -1,8 +1,7 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
 import type { Config } from '../config/load.js'
 import { baseChildEnv } from '../process/child-env.js'
+import { localRunner } from '../process/local-runner.js'
+import { type ProcessRunner, stagedPath } from '../process/runner.js'
 import type { AgentEvent } from '../protocol/events.js'
 import { runNotStarted } from '../protocol/run-completed.js'
 import { cliStatus } from './cli-status.js'
@@ -10,6 +9,7 @@ import { readCliVersion } from './cli-version.js'
 import { createCodexExecMapper } from './codex/exec-events.js'
 import { codexAuthHint, codexHasCredentials, codexInstallHint } from './codex/probe.js'
 import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
+import { dropCodexStartupNoise } from './codex/stderr-noise.js'
 import { resolveCodexBinary } from './codex-binary.js'
 import type { AgentDriver, AgentStatus, RunRequest } from './driver.js'
 import { runProcess } from './process-run.js'
@@ -31,6 +31,7 @@ export class CodexExecDriver implements AgentDriver {
   constructor(
     private readonly config: Config,
     private readonly serverEnv: NodeJS.ProcessEnv = process.env,
+    private readonly runner: ProcessRunner = localRunner,
   ) {
     this.binary = resolveCodexBinary(config.CODEX_PATH)
   }
@@ -41,7 +42,9 @@ export class CodexExecDriver implements AgentDriver {
 
   async probe(): Promise<AgentStatus> {
     const installed = this.binary !== null
-    this.version ??= installed ? readCliVersion(this.binary!, this.childEnv()) : Promise.resolve(null)
+    this.version ??= installed
+      ? readCliVersion(this.runner, this.binary!, this.childEnv())
+      : Promise.resolve(null)
     const version = await this.version
     return cliStatus({
       id: this.id,
@@ -71,19 +74,17 @@ export class CodexExecDriver implements AgentDriver {
       yield runNotStarted(codexInstallHint)
       return
     }
-    let tempDir: string | undefined
-    let schemaFile: string | undefined
-    if (req.outputSchema) {
-      tempDir = await mkdtemp(path.join(os.tmpdir(), 'agent-gateway-schema-'))
-      schemaFile = path.join(tempDir, 'schema.json')
-      await writeFile(schemaFile, JSON.stringify(req.outputSchema))
-    }
+    const schema = req.outputSchema
+      ? { name: 'schema.json', content: JSON.stringify(req.outputSchema) }
+      : null
     yield* runProcess(
       {
         agent: this.id,
+        runner: this.runner,
         spawn: {
           command: this.binary,
-          args: this.buildArgs(req, schemaFile),
+          args: this.buildArgs(req, schema ? stagedPath(schema.name) : undefined),
+          ...(schema ? { files: [schema] } : {}),
           cwd: req.cwd,
           env: this.childEnv(),
           stdin: req.prompt,
@@ -91,7 +92,7 @@ export class CodexExecDriver implements AgentDriver {
           killGraceMs: this.config.KILL_GRACE_MS,
         },
         stdout: { mode: 'lines', mapper: createCodexExecMapper(this.id) },
-        cleanup: tempDir ? () => rm(tempDir, { recursive: true, force: true }) : undefined,
+        stderrFilter: dropCodexStartupNoise,
       },
       signal,
     )

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import os from 'node:os'
 import type { Config } from '../config/load.js'
+import type { ProcessRunner } from '../process/runner.js'
 import type { AgentEvent } from '../protocol/events.js'
 import { AppServerHost } from './codex-app-server/app-server-host.js'
 import type { AppServerProcess, ClientMethod, ParamsOf } from './codex-app-server/app-server-process.js'
@@ -22,6 +23,8 @@ export interface CodexDriverOptions {
   onStderr?: (line: string) => void
   /** Lines from the app-server that are not usable JSON-RPC messages. */
   onUnknown?: UnknownHandler
+  /** Where codex runs (default: a local process group). */
+  runner?: ProcessRunner
 }
 
 /** Pages of model/list read at most (the catalog is small; this only bounds a misbehaving server). */
@@ -50,10 +53,11 @@ export class CodexDriver implements SessionDriver {
     serverEnv: NodeJS.ProcessEnv = process.env,
     options: CodexDriverOptions = {},
   ) {
-    this.exec = new CodexExecDriver(config, serverEnv)
+    this.exec = new CodexExecDriver(config, serverEnv, options.runner)
     this.host = new AppServerHost({
       config,
       serverEnv,
+      ...(options.runner ? { runner: options.runner } : {}),
       clientName: options.clientName ?? config.CODEX_CLIENT_NAME ?? 'agent-gateway',
       ...(options.clientVersion ? { clientVersion: options.clientVersion } : {}),
       cwd: existsSync(config.WORKSPACE_DIR) ? config.WORKSPACE_DIR : os.tmpdir(),

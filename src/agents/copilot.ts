@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Config } from '../config/load.js'
+import { localRunner } from '../process/local-runner.js'
+import type { ProcessRunner } from '../process/runner.js'
 import { AppError } from '../protocol/errors.js'
 import type { AgentEvent } from '../protocol/events.js'
 import type { SandboxMode } from '../protocol/policies.js'
@@ -21,6 +23,8 @@ export interface CopilotDriverOptions {
    * request 5 times with backoff (about 17 s) and has no setting for it; undefined keeps copilot's behaviour.
    */
   maxModelRetries?: number
+  /** Where copilot runs (default: a local process group). */
+  runner?: ProcessRunner
   /** Sandbox when a request names none (default read-only). */
   defaultSandbox?: SandboxMode
 }
@@ -43,6 +47,7 @@ export class CopilotDriver implements SessionDriver {
     outputSchema: false,
   }
   readonly binary: string | null
+  private readonly runner: ProcessRunner
   private version: Promise<string | null> | undefined
 
   constructor(
@@ -51,6 +56,7 @@ export class CopilotDriver implements SessionDriver {
     private readonly options: CopilotDriverOptions = {},
   ) {
     this.binary = resolveCopilotBinary(config.COPILOT_PATH)
+    this.runner = options.runner ?? localRunner
   }
 
   childEnv(): Record<string, string> {
@@ -59,7 +65,9 @@ export class CopilotDriver implements SessionDriver {
 
   async probe(): Promise<AgentStatus> {
     const installed = this.binary !== null
-    this.version ??= installed ? readCliVersion(this.binary!, this.childEnv()) : Promise.resolve(null)
+    this.version ??= installed
+      ? readCliVersion(this.runner, this.binary!, this.childEnv())
+      : Promise.resolve(null)
     const version = await this.version
     return cliStatus({
       id: this.id,
@@ -110,6 +118,7 @@ export class CopilotDriver implements SessionDriver {
     const events = runProcess(
       {
         agent: this.id,
+        runner: this.runner,
         spawn: {
           command: this.binary,
           args: copilotArgs(exec),

@@ -4,7 +4,7 @@ import type { SandboxMode } from '../protocol/policies.js'
 /**
  * The one interface every agent integration implements (codex-exec, codex app-server, claude, gemini,
  * copilot, acp:<name>, cli). A driver builds argv/env and maps the agent's own output to normalized
- * events; it never touches HTTP and never spawns except through src/process/spawn-group.ts.
+ * events; it never touches HTTP and never spawns except through the ProcessRunner it is given (src/process/runner.ts).
  */
 export interface AgentCapabilities {
   sessions: boolean

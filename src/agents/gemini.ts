@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Config } from '../config/load.js'
 import { baseChildEnv } from '../process/child-env.js'
+import { localRunner } from '../process/local-runner.js'
+import type { ProcessRunner } from '../process/runner.js'
 import { AppError } from '../protocol/errors.js'
 import type { AgentEvent } from '../protocol/events.js'
 import { runNotStarted } from '../protocol/run-completed.js'
@@ -43,6 +45,7 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
   constructor(
     private readonly config: Config,
     private readonly serverEnv: NodeJS.ProcessEnv = process.env,
+    private readonly runner: ProcessRunner = localRunner,
   ) {
     this.binary = resolveGeminiBinary(config.GEMINI_PATH)
     this.home = geminiHome(config, serverEnv)
@@ -58,6 +61,11 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
       GEMINI_CLI_NO_RELAUNCH: 'true',
       GEMINI_TELEMETRY_ENABLED: 'false',
       NO_BROWSER: 'true',
+      // Gemini CLI's strict environment sanitization for the shell commands it runs (the mode it uses in
+      // GitHub Actions): they get PATH, HOME, locale, TMPDIR and the like, never GEMINI_API_KEY or any other
+      // credential. Settings cannot turn it off (a workspace's .gemini/settings.json could turn the
+      // non-strict mode off); SURFACE is otherwise only a telemetry label, and telemetry is off.
+      SURFACE: 'Github',
       ...(key ? { GEMINI_API_KEY: key } : {}),
       ...(baseUrl ? { GOOGLE_GEMINI_BASE_URL: baseUrl } : {}),
     }
@@ -65,7 +73,9 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
 
   async probe(): Promise<AgentStatus> {
     const installed = this.binary !== null
-    this.version ??= installed ? readCliVersion(this.binary!, this.childEnv()) : Promise.resolve(null)
+    this.version ??= installed
+      ? readCliVersion(this.runner, this.binary!, this.childEnv())
+      : Promise.resolve(null)
     const version = await this.version
     return cliStatus({
       id: this.id,
@@ -109,6 +119,7 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
     yield* runProcess(
       {
         agent: this.id,
+        runner: this.runner,
         spawn: {
           command: this.binary,
           args: this.buildArgs(call),

@@ -1,5 +1,5 @@
 import { readLines, readText } from '../process/lines.js'
-import { type ProcessOutcome, type SpawnSpec, spawnGroup } from '../process/spawn-group.js'
+import type { LaunchSpec, ProcessOutcome, ProcessRunner } from '../process/runner.js'
 import type { AgentEvent } from '../protocol/events.js'
 import type { Usage } from '../protocol/outcome.js'
 import { runCompletedAfter } from '../protocol/run-completed.js'
@@ -18,9 +18,13 @@ export interface LineMapper {
 
 export interface ProcessRunSpec {
   agent: string
-  spawn: Omit<SpawnSpec, 'signal'>
+  spawn: Omit<LaunchSpec, 'signal'>
+  /** Where it runs (a local process group, a container). */
+  runner: ProcessRunner
   /** `lines`: stdout is JSONL for `mapper`; `text`: stdout is passed through as `output` events. */
   stdout: { mode: 'lines'; mapper: LineMapper } | { mode: 'text' }
+  /** Removes the agent's own noise from stderr text (e.g. codex's helper-binary warnings). */
+  stderrFilter?: (text: string) => string
   /** Called once the process has ended (temp files, ...). */
   cleanup?: () => Promise<void> | void
 }
@@ -32,7 +36,7 @@ const stderrTailChars = 4000
  * in arrival order, then exactly one `run.completed` that records the outcome as data.
  */
 export async function* runProcess(spec: ProcessRunSpec, signal: AbortSignal): AsyncGenerator<AgentEvent> {
-  const proc = spawnGroup({ ...spec.spawn, signal })
+  const proc = spec.runner.start({ ...spec.spawn, signal })
   const queue = new AsyncQueue<AgentEvent>()
   let stderrTail = ''
   const mapper = spec.stdout.mode === 'lines' ? spec.stdout.mapper : undefined
@@ -44,7 +48,9 @@ export async function* runProcess(spec: ProcessRunSpec, signal: AbortSignal): As
       for await (const data of readText(proc.stdout)) queue.push({ type: 'output', stream: 'stdout', data })
   }
   const pumpStderr = async () => {
-    for await (const data of readText(proc.stderr)) {
+    for await (const chunk of readText(proc.stderr)) {
+      const data = spec.stderrFilter ? spec.stderrFilter(chunk) : chunk
+      if (!data) continue
       stderrTail = (stderrTail + data).slice(-stderrTailChars)
       queue.push({ type: 'output', stream: 'stderr', data })
     }

@@ -1,4 +1,6 @@
 import type { Config } from '../config/load.js'
+import { localRunner } from '../process/local-runner.js'
+import type { ProcessRunner } from '../process/runner.js'
 import { AppError } from '../protocol/errors.js'
 import { AcpDriver } from './acp.js'
 import { ClaudeDriver } from './claude.js'
@@ -13,25 +15,35 @@ export class AgentRegistry {
   private readonly drivers = new Map<string, AgentDriver>()
   private readonly aliases = new Map<string, string>()
 
-  constructor(drivers: AgentDriver[], aliases: Record<string, string> = {}) {
+  constructor(
+    drivers: AgentDriver[],
+    aliases: Record<string, string> = {},
+    /** Where the drivers run their agents; the core reclaims a crashed predecessor's leftovers through it. */
+    readonly runner: ProcessRunner = localRunner,
+  ) {
     for (const d of drivers) this.drivers.set(d.id, d)
     for (const [alias, id] of Object.entries(aliases)) this.aliases.set(alias, id)
   }
 
   /** Every driver this build knows, filtered by AGENTS (`codex` and `cli` are always on). */
-  static fromConfig(config: Config, serverEnv: NodeJS.ProcessEnv): AgentRegistry {
-    const codex = new CodexDriver(config, serverEnv)
+  static fromConfig(
+    config: Config,
+    serverEnv: NodeJS.ProcessEnv,
+    runner: ProcessRunner = localRunner,
+  ): AgentRegistry {
+    const codex = new CodexDriver(config, serverEnv, { runner })
     const all: AgentDriver[] = [
       codex,
       codex.exec,
-      new ClaudeDriver(config, serverEnv),
-      new GeminiDriver(config, serverEnv),
-      new CopilotDriver(config, serverEnv),
-      ...AcpDriver.all(config, serverEnv),
-      new CliDriver(config, serverEnv),
+      new ClaudeDriver(config, serverEnv, runner),
+      new GeminiDriver(config, serverEnv, runner),
+      new CopilotDriver(config, serverEnv, { runner }),
+      ...AcpDriver.all(config, serverEnv, runner),
+      new CliDriver(config, serverEnv, runner),
     ]
     const enabled = new Set(config.AGENTS ?? all.map((d) => d.id))
-    return new AgentRegistry(all.filter((d) => enabled.has(d.id) || d.id === 'codex' || d.id === 'cli'))
+    const on = all.filter((d) => enabled.has(d.id) || d.id === 'codex' || d.id === 'cli')
+    return new AgentRegistry(on, {}, runner)
   }
 
   list(): AgentDriver[] {

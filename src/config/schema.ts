@@ -47,6 +47,10 @@ const optionalInt = (min = 0, max = Number.MAX_SAFE_INTEGER) =>
       return n
     })
 
+/** Node timers hold at most 2^31-1 ms; a longer delay fires at once. Every duration setting stays below. */
+export const maxTimerMs = 2_147_483_647
+const maxTimerSeconds = Math.floor(maxTimerMs / 1000)
+
 /** An integer setting in [min, max] with a default. */
 const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   optionalInt(min, max).transform((n) => n ?? fallback)
@@ -57,7 +61,9 @@ const optionalTimeoutSeconds = z
   .optional()
   .transform((v) => {
     const n = Number(v)
-    return v === undefined || v.trim() === '' || !Number.isFinite(n) || n <= 0 ? null : n
+    return v === undefined || v.trim() === '' || !Number.isFinite(n) || n <= 0
+      ? null
+      : Math.min(n, maxTimerSeconds)
   })
 
 const optionalString = z
@@ -69,6 +75,16 @@ export const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: int(8000, 0, 65_535),
   API_TOKENS: list([]),
+  METRICS_TOKEN: optionalString,
+  BUDGET_MAX_DURATION_SECONDS: optionalInt(1),
+  BUDGET_MAX_TURNS: optionalInt(1),
+  BUDGET_MAX_TOKENS: optionalInt(1),
+  WEBHOOK_URLS: list([]),
+  WEBHOOK_SECRET: optionalString,
+  WEBHOOK_ALLOWED_HOSTS: list([]),
+  WEBHOOK_MAX_ATTEMPTS: int(8, 1, 100),
+  WEBHOOK_RETRY_BASE_MS: int(1000, 10),
+  WEBHOOK_TIMEOUT_MS: int(10_000, 100),
   DATA_DIR: z.string().default('./data'),
   WORKSPACE_DIR: z.string().default('./data/workspaces'),
   WORKSPACE_ROOTS: list([]),
@@ -84,7 +100,7 @@ export const envSchema = z.object({
             .map((s) => s.trim())
             .filter(Boolean),
     ),
-  TIMEOUT_SECONDS: int(60, 1),
+  TIMEOUT_SECONDS: int(60, 1, maxTimerSeconds),
   CLI_LIST: list(['codex']),
   MODEL_LIST: list(['auto']),
   RUN_RESPONSE_TIMEOUT_SECONDS: optionalTimeoutSeconds,
@@ -99,19 +115,27 @@ export const envSchema = z.object({
       .optional(),
   ),
   GATEWAY_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
-  NODE_TIMEOUT_SECONDS: int(10, 2),
-  SHUTDOWN_GRACE_SECONDS: int(10, 0),
-  SSE_KEEPALIVE_SECONDS: int(15, 1),
-  APPROVAL_TIMEOUT_SECONDS: int(300, 1),
+  NODE_TIMEOUT_SECONDS: int(10, 2, maxTimerSeconds),
+  SHUTDOWN_GRACE_SECONDS: int(10, 0, maxTimerSeconds),
+  SSE_KEEPALIVE_SECONDS: int(15, 1, maxTimerSeconds),
+  APPROVAL_TIMEOUT_SECONDS: int(300, 1, maxTimerSeconds),
   MAX_QUEUED_TURNS: int(20, 0),
-  CODEX_REQUEST_TIMEOUT: int(300, 1),
+  CODEX_REQUEST_TIMEOUT: int(300, 1, maxTimerSeconds),
   CODEX_CLIENT_NAME: z.string().default('agent-gateway'),
   CODEX_LOG_LEVEL: optionalString,
   MAX_PROMPT_CHARS: int(100_000, 1),
-  KILL_GRACE_MS: int(2000, 0),
+  KILL_GRACE_MS: int(2000, 0, maxTimerMs),
   RUN_ALLOW_ENV: list([]),
   RUN_ALLOW_UNSAFE_ARGS: bool(false),
+  ALLOW_DANGER_FULL_ACCESS: bool(false),
+  TLS_CERT_PATH: optionalString,
+  TLS_KEY_PATH: optionalString,
+  CODEX_API_USE_TLS: bool(false),
+  CODEX_API_TLS_CERT_PATH: z.string().default('./certs/localhost.pem'),
+  CODEX_API_TLS_KEY_PATH: z.string().default('./certs/localhost-key.pem'),
+  AGENT_STREAM_HEARTBEAT_SECONDS: int(30, 1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   CODEX_PATH: optionalString,
   CODEX_HOME: optionalString,
   CODEX_MODEL_PROVIDER: optionalString,
@@ -148,8 +172,47 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
   PORT: { default: '8000', description: 'Port to listen on (0 picks a free port).' },
   API_TOKENS: {
     default: '(none)',
-    description: 'Comma-separated bearer tokens; when set every request needs one.',
+    description:
+      'Comma-separated bearer tokens; when set every request needs one. An entry is a bare `<token>` (every scope) or `<name>:<token>:<scopes>` with scopes `read`, `run`, `approve`, `admin` joined by `+` (see docs/OPERATIONS.md).',
   },
+  METRICS_TOKEN: {
+    default: '(none)',
+    description: 'A bearer token that opens GET /metrics only (the API tokens with `read` open it too).',
+  },
+  BUDGET_MAX_DURATION_SECONDS: {
+    default: '(none)',
+    description:
+      'Default and ceiling of `limits.maxDurationSeconds` (runs: wall time; sessions: total turn time).',
+  },
+  BUDGET_MAX_TURNS: { default: '(none)', description: 'Default and ceiling of `limits.maxTurns`.' },
+  BUDGET_MAX_TOKENS: {
+    default: '(none)',
+    description: 'Default and ceiling of `limits.maxTokens` (input plus output tokens).',
+  },
+  WEBHOOK_URLS: {
+    default: '(none)',
+    description:
+      'Comma-separated URLs that receive every webhook event (run.completed, approval.requested, approval.resolved, turn.completed, session.idle).',
+  },
+  WEBHOOK_SECRET: {
+    default: '(none)',
+    description:
+      'Standard Webhooks signing secret, `whsec_<base64 key>`; required for any webhook (WEBHOOK_URLS or `webhook` on a run or session).',
+  },
+  WEBHOOK_ALLOWED_HOSTS: {
+    default: '(none)',
+    description:
+      'Host names, IPs or CIDRs webhooks may reach although they are loopback, private or link-local (refused otherwise).',
+  },
+  WEBHOOK_MAX_ATTEMPTS: {
+    default: '8',
+    description: 'Attempts per webhook delivery before it is recorded as failed.',
+  },
+  WEBHOOK_RETRY_BASE_MS: {
+    default: '1000',
+    description: 'First retry delay of a failed delivery; doubles with each attempt (capped at one hour).',
+  },
+  WEBHOOK_TIMEOUT_MS: { default: '10000', description: 'Time one delivery attempt may take.' },
   DATA_DIR: { default: './data', description: 'Where the gateway keeps its state.' },
   WORKSPACE_DIR: {
     default: './data/workspaces',
@@ -236,7 +299,40 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
     default: 'false',
     description: 'Let POST /run pass sandbox/approval-bypass flags and provider/sandbox -c overrides.',
   },
+  ALLOW_DANGER_FULL_ACCESS: {
+    default: 'false',
+    description:
+      'Let requests ask for sandbox `danger-full-access` (no sandbox: the agent may write anywhere, run anything) on every route.',
+  },
+  TLS_CERT_PATH: {
+    default: '(none)',
+    description:
+      'PEM certificate; with TLS_KEY_PATH the port speaks TLS, HTTP/2 and HTTP/1.1 chosen by ALPN (else cleartext HTTP/1.1 and h2c).',
+  },
+  TLS_KEY_PATH: { default: '(none)', description: 'PEM private key for TLS_CERT_PATH.' },
+  CODEX_API_USE_TLS: {
+    default: 'false',
+    description:
+      'Seed 004 alias: `true` turns TLS on with CODEX_API_TLS_CERT_PATH and CODEX_API_TLS_KEY_PATH.',
+  },
+  CODEX_API_TLS_CERT_PATH: {
+    default: './certs/localhost.pem',
+    description: 'Seed 004: certificate used when CODEX_API_USE_TLS=true (TLS_CERT_PATH wins).',
+  },
+  CODEX_API_TLS_KEY_PATH: {
+    default: './certs/localhost-key.pem',
+    description: 'Seed 004: private key used when CODEX_API_USE_TLS=true (TLS_KEY_PATH wins).',
+  },
+  AGENT_STREAM_HEARTBEAT_SECONDS: {
+    default: '30',
+    description: 'Interval of `heartbeat` frames on /agent/stream and /agent/ws.',
+  },
   LOG_LEVEL: { default: 'info', description: 'pino log level.' },
+  LOG_FORMAT: {
+    default: 'auto',
+    description:
+      '`pretty`: readable lines; `json`: one JSON object per line; `auto`: pretty on a terminal, JSON otherwise.',
+  },
   CODEX_PATH: {
     default: '(bundled)',
     description: 'Path of the codex binary; default: the pinned native binary.',

@@ -9,3 +9,19 @@ export function renderSettingsTable(): string {
 }
 
 export const settingsTableMarkers = ['<!-- settings:start -->', '<!-- settings:end -->'] as const
+
+/**
+ * `.env.example`: every setting, commented out at its default, with its description (generated with the
+ * README table by `npm run docs:settings`; a test keeps it in sync).
+ */
+export function renderEnvExample(): string {
+  const lines = [
+    '# agent-gateway settings. Copy to .env (read from the working directory at start) and uncomment what you change.',
+    '# Environment variables win over .env. Generated from src/config/schema.ts by `npm run docs:settings`.',
+  ]
+  for (const [name, doc] of Object.entries(settingDocs)) {
+    const value = /^\(.*\)$/.test(doc.default) ? '' : doc.default
+    lines.push('', `# ${doc.description} Default: ${doc.default}.`, `# ${name}=${value}`)
+  }
+  return `${lines.join('\n')}\n`
+}

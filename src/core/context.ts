@@ -1,9 +1,13 @@
 import type { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
+import type { Redactor } from '../process/secrets.js'
+import type { StoredEvent } from '../protocol/events.js'
 import type { Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
 import type { NodeMembership } from './node-membership.js'
+import type { GatewayMetrics } from './ops/metrics.js'
+import type { Webhooks } from './ops/webhooks.js'
 import type { RunManager } from './run-manager.js'
 import type { SessionManager } from './session-manager.js'
 
@@ -19,4 +23,10 @@ export interface GatewayContext {
   runs: RunManager
   sessions: SessionManager
   approvals: ApprovalBroker
+  /** Replaces the gateway's secret values in anything sent to a client or a log. */
+  redactor: Redactor
+  metrics: GatewayMetrics
+  webhooks: Webhooks
+  /** Sees every event once it is stored (logs, webhooks). */
+  tapEvents(listener: (ev: StoredEvent) => void): void
 }

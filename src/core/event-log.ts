@@ -1,3 +1,4 @@
+import { Redactor } from '../process/secrets.js'
 import type { AgentEvent, StoredEvent } from '../protocol/events.js'
 import { type EventBus, InProcessEventBus } from '../store/event-bus.js'
 import type { Store } from '../store/store.js'
@@ -13,15 +14,30 @@ const maxBuffered = 1000
  * no duplicate, whichever process published.
  */
 export class EventLog {
+  private readonly taps: ((ev: StoredEvent) => void)[] = []
+
+  /** `redactor` replaces the gateway's secret values in every event before it is stored or published. */
   constructor(
     private readonly store: Store,
     private readonly bus: EventBus = new InProcessEventBus(),
+    readonly redactor: Redactor = new Redactor([]),
   ) {}
 
+  /** The event with every known secret value replaced (the last line of defence; agents are told first). */
+  redact<E extends AgentEvent>(event: E): E {
+    return this.redactor.value(event)
+  }
+
   async append(runId: string, event: AgentEvent): Promise<StoredEvent> {
-    const stored = await this.store.appendEvent(runId, event, new Date().toISOString())
+    const stored = await this.store.appendEvent(runId, this.redact(event), new Date().toISOString())
     this.bus.publish(runId, stored)
+    for (const tap of this.taps) tap(stored)
     return stored
+  }
+
+  /** Sees every event once it is stored (metrics, webhooks, logs); a tap must not throw or block. */
+  tap(listener: (ev: StoredEvent) => void): void {
+    this.taps.push(listener)
   }
 
   /** Every stored event of an owner, in order (no live part). */
@@ -83,6 +99,8 @@ export class EventLog {
         const batch = behind ? await this.store.eventsAfter(runId, last, Number.MAX_SAFE_INTEGER) : [live]
         overflowed = false
         for (const ev of batch) {
+          // A reader that resumed past the end of a live run still ends with it.
+          if (ev.seq <= last && isTerminal(ev)) return
           if (ev.seq <= last) continue
           yield ev
           last = ev.seq

@@ -1,11 +1,18 @@
 import { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
+import { LocalProcessRunner } from '../process/local-runner.js'
+import { Redactor, secretValues } from '../process/secrets.js'
+import { endOrphanedProcesses } from '../process/server-marker.js'
 import { ActiveRuns } from './active-runs.js'
 import { ApprovalBroker } from './approvals.js'
 import { openBackend } from './backend.js'
 import type { GatewayContext } from './context.js'
 import { EventLog } from './event-log.js'
 import { NodeMembership } from './node-membership.js'
+import { GatewayMetrics } from './ops/metrics.js'
+import { metricsTap } from './ops/metrics-tap.js'
+import { sessionBudgetGate } from './ops/session-budget.js'
+import { Webhooks } from './ops/webhooks.js'
 import { RunManager } from './run-manager.js'
 import { SessionManager } from './session-manager.js'
 
@@ -13,7 +20,7 @@ import { SessionManager } from './session-manager.js'
 export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv): Promise<GatewayContext> {
   const backend = await openBackend(config)
   const store = backend.store
-  const registry = AgentRegistry.fromConfig(config, serverEnv)
+  const registry = AgentRegistry.fromConfig(config, serverEnv, new LocalProcessRunner())
   const active = new ActiveRuns()
   const timeoutMs = config.NODE_TIMEOUT_SECONDS * 1000
   const node = new NodeMembership(store, config.GATEWAY_ROLE, {
@@ -24,7 +31,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const bus = await backend.openBus(node.id)
   const signals = await backend.openSignals(node.id)
   const queue = await backend.openQueue()
-  const log = new EventLog(store, bus)
+  const log = new EventLog(store, bus, new Redactor(secretValues(config, serverEnv)))
   const runs = new RunManager(store, log, registry, config, active, node.id, {
     role: config.GATEWAY_ROLE,
     membership: node,
@@ -40,6 +47,19 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     signals ? { node: node.id, signals } : undefined,
   )
   sessions.approvals = approvals
+  sessions.budgetGate = sessionBudgetGate(store, () => approvals)
+  const metrics = new GatewayMetrics({
+    store,
+    runStats: () => runs.stats,
+    // Queued runs are tracked from the start; what remains are the running runs and turns.
+    inFlight: () => active.size - runs.stats.queued,
+    pendingApprovals: () => approvals.pendingCount,
+  })
+  log.tap(metricsTap(metrics, store))
+  const webhooks = new Webhooks(store, config, metrics)
+  log.tap(webhooks.tap)
+  // what a crashed server left running (session agents as well as runs) ends before anything new starts
+  endOrphanedProcesses([...config.workspaceRoots, config.DATA_DIR])
   // Only what lost nodes left unfinished is recovered: runs and sessions of live nodes are theirs.
   const lost = await node.lostNodes()
   await runs.recover(lost)
@@ -62,18 +82,33 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
       )
     : undefined
   watch?.unref()
+  webhooks.start()
   // Warm the default agent's probe (its --version) so the first /hello or /chat does not pay for it.
   void registry
     .find(config.AI_PROVIDER)
     ?.probe()
     .catch(() => {})
-  const close = async () => {
+  const closeCluster = async () => {
     clearInterval(watch)
     await queue?.stop()
     await signals?.close()
     await bus.close()
   }
-  return { config, registry, active, store, node, runs, sessions, approvals, closeCluster: close }
+  return {
+    config,
+    registry,
+    active,
+    store,
+    node,
+    runs,
+    sessions,
+    approvals,
+    metrics,
+    webhooks,
+    tapEvents: (listener) => log.tap(listener),
+    redactor: log.redactor,
+    closeCluster,
+  }
 }
 
 /** Graceful stop of the core: no new runs, in-flight ones get the grace period, then are ended. */
@@ -85,6 +120,7 @@ export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise
   await ctx.sessions.idle()
   await ctx.sessions.closeAll()
   await ctx.registry.closeAll()
+  await ctx.webhooks.stop()
   await ctx.closeCluster()
   await ctx.node.leave()
   await ctx.store.close()

@@ -1,7 +1,6 @@
 import type { AgentDriver, RunRequest } from '../agents/driver.js'
 import type { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
-import { killOrphanedGroup } from '../process/orphans.js'
 import { checkRunArgs, checkRunEnv } from '../process/policy.js'
 import { AppError } from '../protocol/errors.js'
 import { type AgentEvent, assertNever, type RunCompletedEvent, type StoredEvent } from '../protocol/events.js'
@@ -12,10 +11,22 @@ import type { ActiveRuns } from './active-runs.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
+import { effectiveLimits, RunBudget } from './ops/budget.js'
 import { compileOutputSchema, type OutputValidator } from './output-schema.js'
 import type { RunCluster } from './run-cluster.js'
 import { runRequestOf } from './run-request.js'
+import { checkSandbox } from './sandbox-policy.js'
 import { resolveCwd } from './workspace.js'
+
+/** How a route other than POST /v1/runs submits a run on its caller's behalf (the seed routes). */
+export interface SubmitOptions {
+  /** The route that asked, kept on the run (`POST /chat`); absent for POST /v1/runs. */
+  origin?: string
+  /** `null`: no time limit (codex.serve without RUN_RESPONSE_TIMEOUT_SECONDS). Default: TIMEOUT_SECONDS. */
+  timeoutMs?: number | null
+  /** The route built the command itself (codex exec for /api/codex/*): the /run policy does not apply. */
+  builtCommand?: boolean
+}
 
 interface Pending {
   run: Run
@@ -55,7 +66,7 @@ export class RunManager {
     private readonly cluster?: RunCluster,
   ) {
     cluster?.signals?.onMessage((message) => {
-      if (message.kind === 'cancel' && !this.cancelLocal(message.runId)) {
+      if (message.kind === 'cancel' && !this.cancelLocal(message.runId, message.reason ?? 'cancelled')) {
         // Claimed a moment ago and not queued yet: cancelled when it is (forgotten after a minute).
         this.cancelled.add(message.runId)
         setTimeout(() => this.cancelled.delete(message.runId), 60_000).unref()
@@ -75,7 +86,9 @@ export class RunManager {
     for (const node of lost) {
       const taken = await this.store.takeOverRuns([node], this.node)
       const local = this.cluster?.membership.wasLocal(node) ?? true
-      for (const run of taken) if (local && run.pid && run.command) killOrphanedGroup(run.pid, run.command)
+      for (const run of taken)
+        if (local && run.pid && run.command)
+          await this.registry.runner.reclaim({ pid: run.pid, command: run.command })
       left.push(...taken)
     }
     for (const run of left) {
@@ -104,11 +117,12 @@ export class RunManager {
     this.retention.unref()
   }
 
-  async submit(agent: string, fields: RunRequestFields): Promise<Run> {
+  async submit(agent: string, fields: RunRequestFields, opts: SubmitOptions = {}): Promise<Run> {
     if (!this.accepting)
       throw new AppError('shutting_down', 'the server is shutting down and accepts no new runs')
     const driver = this.registry.get(agent)
-    this.checkCommand(driver.id, fields)
+    if (!opts.builtCommand) this.checkCommand(driver.id, fields)
+    checkSandbox(fields.sandbox, this.config)
     if (fields.outputSchema && !driver.capabilities.outputSchema)
       throw new AppError('invalid_request', `agent ${driver.id} does not support outputSchema`)
     const validate = fields.outputSchema ? compileOutputSchema(fields.outputSchema) : undefined
@@ -117,9 +131,22 @@ export class RunManager {
       resolveCwd(img, [cwd, ...this.config.workspaceRoots], { allowFiles: true }),
     )
     await ensureReady(driver)
-    const timeoutMs = fields.timeoutMs ?? this.config.TIMEOUT_SECONDS * 1000
-    const request = { ...fields, cwd, ...(images ? { images } : {}), timeoutMs }
-    const run = queuedRun(newId('run'), driver.id, request, new Date().toISOString())
+    const timeoutMs =
+      opts.timeoutMs === null
+        ? null
+        : (opts.timeoutMs ?? fields.timeoutMs ?? this.config.TIMEOUT_SECONDS * 1000)
+    const limits = effectiveLimits(fields.limits, this.config)
+    const request = {
+      ...fields,
+      cwd,
+      ...(images ? { images } : {}),
+      ...(timeoutMs ? { timeoutMs } : {}),
+      ...(limits ? { limits } : {}),
+    }
+    const run = {
+      ...queuedRun(newId('run'), driver.id, request, new Date().toISOString()),
+      ...(opts.origin ? { origin: opts.origin } : {}),
+    }
     // Admission is one store operation: the count and the insert cannot interleave with another request's.
     // An API node leaves the run unowned: a worker claims it from the queue.
     const dispatch = this.cluster?.role === 'api' && this.cluster.queue
@@ -246,12 +273,15 @@ export class RunManager {
     return this.mustGet(id)
   }
 
-  /** Cancels the run wherever it is: here, waiting in the cluster's queue, or on the node that runs it. */
-  async cancel(id: string): Promise<Run> {
+  /**
+   * Ends a run wherever it is: here, waiting in the cluster's queue, or on the node that runs it. `reason` says
+   * why (`client_gone`: the seed routes end their run when the client leaves).
+   */
+  async cancel(id: string, reason: 'cancelled' | 'client_gone' = 'cancelled'): Promise<Run> {
     const run = await this.mustGet(id)
     if (terminalStatuses.has(run.status))
       throw new AppError('conflict', `run ${id} already finished (${run.status})`)
-    if (this.cancelLocal(id)) return this.wait(id)
+    if (this.cancelLocal(id, reason)) return this.wait(id)
     // Still in the queue: claiming it here keeps every worker from starting it.
     const owner = await this.store.ownerOf(id)
     if (owner === null && (await this.store.claimRun(id, this.node))) {
@@ -262,14 +292,14 @@ export class RunManager {
     }
     const holder = await this.store.ownerOf(id)
     if (holder && holder !== this.node)
-      await this.cluster?.signals?.send(holder, { kind: 'cancel', runId: id })
+      await this.cluster?.signals?.send(holder, { kind: 'cancel', runId: id, reason })
     return this.wait(id)
   }
 
   /** Aborts a run this node holds; false when it holds no such run. */
-  private cancelLocal(id: string): boolean {
+  private cancelLocal(id: string, reason: 'cancelled' | 'client_gone'): boolean {
     const pending = this.running.get(id) ?? this.queue.find((p) => p.run.id === id)
-    pending?.controller.abort('cancelled')
+    pending?.controller.abort(reason)
     return pending !== undefined
   }
 
@@ -334,19 +364,36 @@ export class RunManager {
     // Claiming makes sure no other node (or a second pump) ever executes the same run.
     if (!p.claimed && !(await this.store.claimRun(p.run.id, this.node))) return
     let completed: RunCompletedEvent | undefined
+    const budget = new RunBudget(p.run.request.limits, p.controller)
+    // Admission checked the cwd; a queued run starts later, and the directory may have been replaced (e.g. by
+    // a symlink out of the workspace) meanwhile: confinement must hold when the process starts.
     try {
-      for await (const ev of p.driver.run(p.req, p.controller.signal)) {
+      resolveCwd(p.req.cwd, this.config.workspaceRoots)
+    } catch (err) {
+      await this.finish(p, {
+        ...failed(`${(err as Error).message}; the run was not started`),
+        reason: 'spawn_failed',
+      })
+      return
+    }
+    try {
+      for await (const raw of p.driver.run(p.req, p.controller.signal)) {
+        const ev = this.log.redact(raw)
         if (ev.type === 'run.completed') {
           completed = ev
           break
         }
+        budget.observe(ev)
         await this.record(p.run.id, ev)
         await this.log.append(p.run.id, ev)
       }
     } catch (err) {
       completed = failed(`driver error: ${(err as Error).message}`)
+    } finally {
+      budget.stop()
     }
-    await this.finish(p, completed ?? failed(`${p.driver.id} ended without a run.completed event`))
+    const outcome = completed ?? failed(`${p.driver.id} ended without a run.completed event`)
+    await this.finish(p, budget.outcome(outcome))
   }
 
   /** What an event changes on the stored run (besides being appended to its events). */
@@ -381,7 +428,8 @@ export class RunManager {
   }
 
   private async finish(p: Pending, completed: RunCompletedEvent): Promise<void> {
-    const checked = p.validate && completed.status === 'succeeded' ? p.validate(completed) : completed
+    const clean = this.log.redact(completed)
+    const checked = p.validate && clean.status === 'succeeded' ? p.validate(clean) : clean
     await this.store.updateRun(p.run.id, this.terminalPatch(checked))
     await this.log.append(p.run.id, checked)
   }

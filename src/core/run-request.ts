@@ -7,7 +7,8 @@ export function runRequestOf(request: Run['request']): RunRequest {
     prompt: request.prompt ?? '',
     cwd: request.cwd,
     ...(request.command ? { raw: request.command } : {}),
-    ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
+    // Admission always sets it, unless the route asked for no limit at all.
+    timeoutMs: request.timeoutMs ?? null,
     ...(request.model ? { model: request.model } : {}),
     ...(request.sandbox ? { sandbox: request.sandbox } : {}),
     ...(request.skipGitRepoCheck !== undefined ? { skipGitRepoCheck: request.skipGitRepoCheck } : {}),

@@ -12,14 +12,18 @@ import type { Config } from '../config/load.js'
 import { AppError } from '../protocol/errors.js'
 import { type AgentEvent, assertNever, type StoredEvent } from '../protocol/events.js'
 import type { Item } from '../protocol/items.js'
+import type { Limits } from '../protocol/limits.js'
 import type { SandboxMode } from '../protocol/policies.js'
 import type { Session, Turn } from '../protocol/sessions.js'
+import type { WebhookSpec } from '../protocol/webhooks.js'
 import type { SessionFilter, Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
+import { effectiveLimits } from './ops/budget.js'
+import { checkSandbox } from './sandbox-policy.js'
 import { resolveCwd } from './workspace.js'
 
 export type OnBusy = 'queue' | 'steer' | 'reject'
@@ -29,6 +33,10 @@ export interface CreateSession {
   model?: string
   sandbox?: SandboxMode
   approvalPolicy?: ApprovalPolicy
+  /** A client-chosen id, unique (seed 004's `sessionId`); `byExternalId` finds the session again. */
+  externalId?: string
+  webhook?: WebhookSpec
+  limits?: Limits
 }
 
 interface Live {
@@ -51,6 +59,8 @@ export class SessionManager {
   private readonly markTurnDone = new Map<string, () => void>()
   private accepting = true
   approvals!: ApprovalBroker
+  /** Runs before each turn: null to go on, or why the turn may not run (budgets, core/ops/session-budget.ts). */
+  budgetGate?: (sessionId: string, turnId: string, signal: AbortSignal) => Promise<string | null>
 
   constructor(
     private readonly store: Store,
@@ -84,15 +94,41 @@ export class SessionManager {
     this.assertAccepting()
     const driver = this.sessionDriver(agentId)
     const req = this.request(fields)
+    const limits = effectiveLimits(fields.limits, this.config)
     await ensureReady(driver)
     const id = newId('ses')
     const agent = await driver.openSession(req, this.hooks(id))
-    return this.record(id, driver.id, agent, req, null)
+    let created: Session
+    try {
+      created = await this.record(id, driver.id, agent, req, null, fields.externalId)
+    } catch (err) {
+      await agent.close().catch(() => {})
+      throw err
+    }
+    if (!fields.webhook && !limits) return created
+    const extra = { ...(fields.webhook ? { webhook: fields.webhook } : {}), ...(limits ? { limits } : {}) }
+    return (await this.store.updateSession(id, extra)) ?? created
+  }
+
+  /** The session a client named itself, or undefined. */
+  byExternalId(externalId: string): Promise<Session | undefined> {
+    return this.store.findSessionByExternalId(externalId)
+  }
+
+  /** Whether a turn of the session is running in this process now. */
+  isBusy(id: string): boolean {
+    return this.live.get(id)?.current !== undefined
   }
 
   async fork(id: string): Promise<Session> {
     this.assertAccepting()
     const parent = await this.mustGet(id)
+    // An agent keeps no thread on disk before its first turn, so there is nothing to copy yet.
+    if (parent.turnCount === 0)
+      throw new AppError(
+        'conflict',
+        `session ${id} has no turns yet; start a turn (POST /v1/sessions/${id}/turns), then fork it`,
+      )
     const live = await this.ensureLive(parent)
     const forkId = newId('ses')
     const agent = await live.agent.fork()
@@ -151,6 +187,7 @@ export class SessionManager {
     this.assertAccepting()
     const session = await this.mustGet(id)
     if (session.status === 'archived') throw new AppError('conflict', `session ${id} is archived`)
+    this.confine(session)
     const live = await this.ensureLive(session)
     if (live.current || live.queue.length > 0) {
       if (onBusy === 'reject')
@@ -215,8 +252,10 @@ export class SessionManager {
 
   /** The agent's own record of the thread (codex `thread/read`), reopening the session if needed. */
   async read(id: string, includeTurns: boolean): Promise<unknown> {
-    const live = await this.ensureLive(await this.mustGet(id))
-    return live.agent.read(includeTurns)
+    const session = await this.mustGet(id)
+    const live = await this.ensureLive(session)
+    // codex cannot list the turns of a thread that has none yet ("not supported yet"); there are none to list
+    return live.agent.read(includeTurns && session.turnCount > 0)
   }
 
   /** Reopens the session in the agent now (seed 003 `thread/resume`); a no-op when it is already open. */
@@ -259,7 +298,8 @@ export class SessionManager {
 
   /** Ends what the drivers hold for live sessions (the agents' histories stay). */
   async closeAll(): Promise<void> {
-    for (const live of this.live.values()) await live.agent.close().catch(() => {})
+    // all at once: each may wait KILL_GRACE_MS for its agent to exit, and 20 in a row outlasted any grace
+    await Promise.all([...this.live.values()].map((live) => live.agent.close().catch(() => {})))
     this.live.clear()
   }
 
@@ -292,7 +332,14 @@ export class SessionManager {
     let finalResponse: string | null = null
     let ended: Partial<Turn> = { status: 'failed', error: 'the agent ended the turn without a result' }
     try {
-      for await (const raw of live.agent.turn(turn.input, controller.signal)) {
+      const refused = await this.budgetGate?.(id, turn.id, controller.signal)
+      if (refused) throw new BudgetRefused(refused)
+      // The directory may have been replaced (e.g. by a symlink out of the workspace) since the session
+      // was created or the turn queued: check again right before the agent works in it.
+      const session = await this.store.getSession(id)
+      if (session) this.confine(session)
+      for await (const unredacted of live.agent.turn(turn.input, controller.signal)) {
+        const raw = this.log.redact(unredacted)
         switch (raw.type) {
           case 'session.status':
             // The manager owns the session state; the agent's own status changes only trigger a recompute.
@@ -328,7 +375,12 @@ export class SessionManager {
         await this.log.append(id, withTurnId(raw, turn.id))
       }
     } catch (err) {
-      ended = { status: 'failed', error: `driver error: ${(err as Error).message}` }
+      const message = (err as Error).message
+      const plain = err instanceof BudgetRefused || err instanceof AppError
+      ended = {
+        status: 'failed',
+        error: this.log.redactor.text(plain ? message : `driver error: ${message}`),
+      }
       await this.log.append(id, { type: 'turn.failed', turnId: turn.id, error: ended.error! })
     }
     const now = new Date().toISOString()
@@ -361,6 +413,7 @@ export class SessionManager {
     agent: AgentSession,
     req: SessionRequest,
     forkedFrom: string | null,
+    externalId?: string,
   ): Promise<Session> {
     const now = new Date().toISOString()
     const session: Session = {
@@ -377,6 +430,7 @@ export class SessionManager {
       updatedAt: now,
       turnCount: 0,
       lastSeq: 0,
+      ...(externalId ? { externalId } : {}),
     }
     await this.store.createSession(session, this.node)
     this.live.set(id, { agent, queue: [] })
@@ -386,6 +440,11 @@ export class SessionManager {
 
   /** The live agent session, reopened with `resumeSession` when this process does not hold it. */
   private async ensureLive(session: Session): Promise<Live> {
+    if (session.status === 'archived')
+      throw new AppError(
+        'conflict',
+        `session ${session.id} is archived; its thread can no longer be used: start a new session (POST /v1/sessions)`,
+      )
     const live = this.live.get(session.id)
     if (live) {
       // Another node that reopened the thread since holds the newer copy: this one is dropped (unless busy).
@@ -397,6 +456,7 @@ export class SessionManager {
     const pending = this.opening.get(session.id)
     if (pending) return pending
     const opening = (async () => {
+      this.confine(session)
       const driver = this.sessionDriver(session.agent)
       await ensureReady(driver)
       const agent = await driver.resumeSession(
@@ -431,6 +491,7 @@ export class SessionManager {
   }
 
   private request(fields: CreateSession): SessionRequest {
+    checkSandbox(fields.sandbox, this.config)
     return {
       cwd: resolveCwd(fields.cwd, this.config.workspaceRoots),
       // Without a model each driver applies its own default (CODEX_MODEL, CLAUDE_MODEL, ...).
@@ -438,6 +499,11 @@ export class SessionManager {
       ...(fields.sandbox ? { sandbox: fields.sandbox } : {}),
       ...(fields.approvalPolicy ? { approvalPolicy: fields.approvalPolicy } : {}),
     }
+  }
+
+  /** Confinement holds for every turn, not only at creation: the session's cwd must still resolve inside a root. */
+  private confine(s: Session): void {
+    resolveCwd(s.cwd, this.config.workspaceRoots)
   }
 
   private requestOf(s: Session): SessionRequest {
@@ -461,3 +527,6 @@ function withTurnId(ev: AgentEvent, turnId: string): AgentEvent {
     return { ...ev, turnId }
   return ev
 }
+
+/** A turn the budget gate did not let run. */
+class BudgetRefused extends Error {}

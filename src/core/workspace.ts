@@ -18,12 +18,17 @@ export function resolveCwd(
   try {
     real = realpathSync(wanted)
   } catch {
-    throw new AppError('invalid_cwd', `cwd "${requested}" does not exist inside the workspace`, {
-      cwd: requested,
-    })
+    throw new AppError(
+      'invalid_cwd',
+      `cwd "${requested}" does not exist (relative paths are under ${defaultRoot}); ${rootsHint(roots)}`,
+      { cwd: requested, workspaceRoots: roots },
+    )
   }
   if (!opts.allowFiles && !statSync(real).isDirectory())
-    throw new AppError('invalid_cwd', `cwd "${requested}" is not a directory`, { cwd: requested })
+    throw new AppError('invalid_cwd', `cwd "${requested}" is not a directory; ${rootsHint(roots)}`, {
+      cwd: requested,
+      workspaceRoots: roots,
+    })
   for (const root of roots) {
     let realRoot: string
     try {
@@ -36,7 +41,12 @@ export function resolveCwd(
   }
   throw new AppError(
     'invalid_cwd',
-    `cwd "${requested}" is outside the workspace roots (${roots.join(', ')}); symlinks are resolved before this check`,
-    { cwd: requested },
+    `cwd "${requested}" is outside the workspace roots (symlinks are resolved before this check); ${rootsHint(roots)}`,
+    { cwd: requested, workspaceRoots: roots },
   )
+}
+
+/** Names the roots a cwd may be in and the settings that change them. */
+function rootsHint(roots: readonly string[]): string {
+  return `a cwd must be inside one of the workspace roots: ${roots.join(', ')} (WORKSPACE_DIR is the default root; add more with WORKSPACE_ROOTS=/path/one,/path/two)`
 }

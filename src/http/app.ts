@@ -1,15 +1,24 @@
 import { createRequire } from 'node:module'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { GatewayContext } from '../core/context.js'
+import { logTap } from '../core/ops/log-tap.js'
 import { registerAuth } from './auth.js'
+import { agentStreamRoutes } from './compat/agent-stream-h2.js'
+import { agentStreamWsRoutes } from './compat/agent-stream-ws.js'
 import { codexAgentServerRoutes } from './compat/codex-agent-server.js'
 import { codexApiPlanRoutes } from './compat/codex-api-plan.js'
 import { codexServeRoutes } from './compat/codex-serve.js'
 import { codexStreamingRoutes } from './compat/codex-streaming.js'
+import { registerConsole } from './console.js'
 import { errorHandler } from './errors.js'
 import { healthRoutes } from './health.js'
+import { registerInputGuard } from './input-guard.js'
+import { type LogSink, loggerOptions } from './logging.js'
+import { decorateMetrics, metricsRoutes } from './metrics.js'
+import './openapi-components.js'
 import { registerOpenApi } from './openapi.js'
+import { genReqId, registerRequestLog } from './request-log.js'
 import { v1AgentRoutes } from './v1/agents.js'
 import { v1ApprovalRoutes } from './v1/approvals.js'
 import { v1RunRoutes } from './v1/runs.js'
@@ -20,17 +29,14 @@ const packageVersion = (createRequire(import.meta.url)('../../package.json') as 
 /** Builds the Fastify app with every surface; no listening here (tests use `inject` or server.ts). */
 export async function buildApp(
   ctx: GatewayContext,
-  opts: { logger?: boolean } = {},
+  opts: { logger?: boolean; logStream?: LogSink; serverFactory?: FastifyServerFactory } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(opts.serverFactory ? { serverFactory: opts.serverFactory } : {}),
     bodyLimit: ctx.config.BODY_LIMIT_BYTES,
-    logger:
-      opts.logger === false
-        ? false
-        : {
-            level: ctx.config.LOG_LEVEL,
-            redact: ['req.headers.authorization', 'req.headers.cookie'],
-          },
+    requestIdHeader: false,
+    genReqId,
+    logger: opts.logger === false ? false : loggerOptions(ctx.config, ctx.redactor, opts.logStream),
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
@@ -40,9 +46,14 @@ export async function buildApp(
       .status(404)
       .send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url}` } })
   })
-  registerAuth(app, ctx.config.API_TOKENS)
+  registerRequestLog(app)
+  ctx.tapEvents(logTap(app.log))
+  registerAuth(app, ctx.config.apiTokens, ctx.config.METRICS_TOKEN)
+  registerInputGuard(app)
   await registerOpenApi(app, packageVersion)
+  decorateMetrics(app, ctx.metrics)
   await app.register(healthRoutes(ctx))
+  await app.register(metricsRoutes(ctx))
   await app.register(v1AgentRoutes(ctx))
   await app.register(v1RunRoutes(ctx))
   await app.register(v1SessionRoutes(ctx))
@@ -51,5 +62,8 @@ export async function buildApp(
   await app.register(codexServeRoutes(ctx))
   await app.register(codexStreamingRoutes(ctx))
   await app.register(codexAgentServerRoutes(ctx))
+  await app.register(agentStreamRoutes(ctx))
+  await app.register(agentStreamWsRoutes(ctx))
+  await registerConsole(app)
   return app
 }

@@ -1,28 +1,79 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { ApiToken, Scope } from '../config/api-tokens.js'
 import { AppError } from '../protocol/errors.js'
+import { isPublicPage } from './console.js'
+import { bearerFromSubprotocol } from './ws-bearer.js'
+
+/** Who is calling: a named API token (its scopes, its tenant), or anyone when no tokens are configured. */
+export interface Principal {
+  name: string
+  scopes: ReadonlySet<Scope>
+  tenant: string | null
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal
+  }
+  interface FastifyContextConfig {
+    /** The scope a route needs; default `read` for GET and HEAD, `run` for everything else. */
+    scope?: Scope
+  }
+}
 
 /** Paths anyone may call: liveness only, no agent work. */
 const open = new Set(['/health'])
+const everyScope: ReadonlySet<Scope> = new Set(['read', 'run', 'approve', 'admin'])
+const anonymous: Principal = { name: 'client', scopes: everyScope, tenant: null }
+const metricsScraper: Principal = { name: 'metrics', scopes: new Set(['read']), tenant: null }
 
 /**
- * Bearer-token check on every request when API_TOKENS is set. Tokens are compared as SHA-256 digests
- * with timingSafeEqual (constant time, any length) and are never logged.
+ * Bearer tokens and their scopes. With API_TOKENS set every request needs one of them (401 without, 403 when
+ * its scopes lack the route's); /metrics also takes METRICS_TOKEN. Tokens are compared as SHA-256 digests with
+ * timingSafeEqual against every entry (constant time, any length) and are never logged.
  */
-export function registerAuth(app: FastifyInstance, tokens: readonly string[]): void {
-  if (tokens.length === 0) return
-  const digests = tokens.map(digest)
+export function registerAuth(app: FastifyInstance, tokens: readonly ApiToken[], metricsToken?: string): void {
+  const entries = tokens.map((t) => ({ digest: digest(t.token), principal: principalOf(t) }))
+  const metricsDigest = metricsToken ? digest(metricsToken) : undefined
+  app.decorateRequest('principal', null as unknown as Principal)
   app.addHook('onRequest', async (request) => {
-    if (open.has(request.url.split('?')[0] ?? '')) return
-    const header = request.headers.authorization ?? ''
-    const match = /^Bearer\s+(.+)$/i.exec(header)
-    if (!match)
-      throw new AppError('unauthorized', 'missing bearer token: send `Authorization: Bearer <token>`')
-    const given = digest(match[1]!.trim())
-    let ok = false
-    for (const d of digests) ok = timingSafeEqual(d, given) || ok
-    if (!ok) throw new AppError('unauthorized', 'invalid bearer token')
+    request.principal = anonymous
+    const path = request.url.split('?')[0] ?? ''
+    if (open.has(path) || isPublicPage(path)) return
+    const isMetrics = path === '/metrics'
+    if (entries.length === 0 && !(isMetrics && metricsDigest)) return
+    const given = bearer(request)
+    if (isMetrics && metricsDigest && timingSafeEqual(metricsDigest, given)) {
+      request.principal = metricsScraper
+      return
+    }
+    let found: Principal | undefined
+    for (const e of entries) if (timingSafeEqual(e.digest, given)) found = e.principal
+    if (!found) throw new AppError('unauthorized', 'invalid bearer token')
+    const needed = requiredScope(request)
+    if (!found.scopes.has(needed))
+      throw new AppError('forbidden', `token "${found.name}" lacks the "${needed}" scope this request needs`)
+    request.principal = found
   })
+}
+
+function requiredScope(request: FastifyRequest): Scope {
+  const configured = request.routeOptions.config?.scope
+  if (configured) return configured
+  return request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'run'
+}
+
+function bearer(request: FastifyRequest): Buffer {
+  const header = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1]?.trim()
+  // WebSocket upgrades from browsers carry it as the `bearer.<base64url>` subprotocol (ws-bearer.ts).
+  const token = header ?? bearerFromSubprotocol(request.headers)
+  if (!token) throw new AppError('unauthorized', 'missing bearer token: send `Authorization: Bearer <token>`')
+  return digest(token)
+}
+
+function principalOf(t: ApiToken): Principal {
+  return { name: t.name, scopes: t.scopes, tenant: t.tenant }
 }
 
 const digest = (token: string) => createHash('sha256').update(token).digest()

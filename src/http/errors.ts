@@ -39,6 +39,17 @@ export function toAppError(err: unknown): AppError {
   return new AppError('internal', 'internal error', undefined, { cause: err })
 }
 
+/** A 500 nobody planned for still tells the client what to do: the id finds the details in the server log. */
+function withRequestId(err: AppError, requestId: string): AppError {
+  if (err.code !== 'internal' || err.message !== 'internal error') return err
+  return new AppError(
+    'internal',
+    `internal error (request ${requestId}): the gateway failed unexpectedly; retry, and if it persists report it with this request id (the server log has the cause)`,
+    { requestId },
+    { cause: err.cause },
+  )
+}
+
 function messageFor(code: ErrorCode, e: FastifyError): string {
   return code === 'invalid_request' ? `malformed JSON body: ${e.message}` : errorRegistry[code].message
 }
@@ -68,13 +79,15 @@ function titleFor(err: AppError, provider = 'agent'): string {
       return `${provider} timed out`
     case 'agent_failed':
       return `${provider} failed`
+    case 'over_capacity':
+      return `${provider} is busy`
     default:
       return err.status < 500 ? 'invalid request' : 'internal error'
   }
 }
 
 export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  const appError = toAppError(err)
+  const appError = withRequestId(toAppError(err), request.id)
   if (appError.status >= 500 && appError.code === 'internal') request.log.error({ err }, 'request failed')
   const { errorShape = 'plain', provider } = request.routeOptions.config ?? {}
   const retryAfter = (appError.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds

@@ -29,19 +29,31 @@ export async function sendEventStream(
     opts.onClientGone?.()
   }
   const headers = opts.headers ?? {}
-  if (format === 'sse') {
-    const out = new SseWriter(reply, gone, { keepAliveMs: opts.keepAliveMs, headers })
-    try {
-      for await (const ev of events(detach.signal)) await out.write({ id: ev.seq, event: ev.type, data: ev })
-    } finally {
-      out.end()
+  const write = encoder(reply, format, gone, headers, opts.keepAliveMs)
+  const metrics = reply.server.gatewayMetrics
+  metrics?.streamOpened(format)
+  try {
+    for await (const ev of events(detach.signal)) {
+      await write.event(ev)
+      metrics?.relayed(format)
     }
-  } else {
-    const out = new NdjsonWriter(reply, gone, headers)
-    try {
-      for await (const ev of events(detach.signal)) await out.write(ev)
-    } finally {
-      out.end()
-    }
+  } finally {
+    write.end()
+    metrics?.streamClosed(format)
   }
+}
+
+function encoder(
+  reply: FastifyReply,
+  format: StreamFormat,
+  gone: () => void,
+  headers: Record<string, string>,
+  keepAliveMs: number,
+): { event: (ev: StoredEvent) => Promise<void>; end: () => void } {
+  if (format === 'sse') {
+    const out = new SseWriter(reply, gone, { keepAliveMs, headers })
+    return { event: (ev) => out.write({ id: ev.seq, event: ev.type, data: ev }), end: () => out.end() }
+  }
+  const out = new NdjsonWriter(reply, gone, headers)
+  return { event: (ev) => out.write(ev), end: () => out.end() }
 }

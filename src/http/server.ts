@@ -1,10 +1,13 @@
 import { mkdirSync } from 'node:fs'
-import type { FastifyInstance } from 'fastify'
+import type { Server } from 'node:http'
+import type { FastifyInstance, FastifyServerFactory } from 'fastify'
 import { ConfigError } from '../config/config-error.js'
 import { type Config, isLoopbackHost, loadConfig } from '../config/load.js'
 import type { GatewayContext } from '../core/context.js'
 import { createGateway, stopGateway } from '../core/gateway.js'
 import { buildApp } from './app.js'
+import { createListener, type Listener } from './listener.js'
+import type { LogSink } from './logging.js'
 
 export interface RunningServer {
   app: FastifyInstance
@@ -24,7 +27,14 @@ export function assertSafeToListen(config: Config): void {
 }
 
 export async function startServer(
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; config?: Config; logger?: boolean } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv
+    cwd?: string
+    config?: Config
+    logger?: boolean
+    /** Where log lines go (default stdout); tests read them. */
+    logStream?: LogSink
+  } = {},
 ): Promise<RunningServer> {
   const env = opts.env ?? process.env
   const config = opts.config ?? loadConfig(env, opts.cwd)
@@ -32,7 +42,16 @@ export async function startServer(
   mkdirSync(config.DATA_DIR, { recursive: true })
   mkdirSync(config.WORKSPACE_DIR, { recursive: true })
   const ctx = await createGateway(config, env)
-  const app = await buildApp(ctx, opts.logger === undefined ? {} : { logger: opts.logger })
+  let listener: Listener | undefined
+  const serverFactory: FastifyServerFactory = (handler) => {
+    listener = createListener(config, handler)
+    return listener.server as unknown as Server
+  }
+  const app = await buildApp(ctx, {
+    serverFactory,
+    ...(opts.logger === undefined ? {} : { logger: opts.logger }),
+    ...(opts.logStream ? { logStream: opts.logStream } : {}),
+  })
   try {
     await app.listen({ host: config.HOST, port: config.PORT })
   } catch (err) {
@@ -45,10 +64,10 @@ export async function startServer(
   return {
     app,
     ctx,
-    url: `http://${host}:${port}`,
+    url: `${listener?.protocol ?? 'http'}://${host}:${port}`,
     async close(graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000) {
       // Stop accepting connections first, then let runs finish within the grace period, then end them.
-      const closing = closeGracefully(app, graceMs + config.KILL_GRACE_MS + 5000)
+      const closing = closeGracefully(app, listener, graceMs + config.KILL_GRACE_MS + 5000)
       await stopGateway(ctx, graceMs)
       await closing
     },
@@ -59,9 +78,22 @@ export async function startServer(
  * Stops accepting, lets in-flight requests finish, and closes keep-alive connections as soon as they turn
  * idle (Fastify only closes the ones idle at the moment close starts); after `ceilingMs` all are cut.
  */
-async function closeGracefully(app: FastifyInstance, ceilingMs: number): Promise<void> {
-  const sweeper = setInterval(() => app.server.closeIdleConnections(), 50)
-  const ceiling = setTimeout(() => app.server.closeAllConnections(), ceilingMs)
+async function closeGracefully(
+  app: FastifyInstance,
+  listener: Listener | undefined,
+  ceilingMs: number,
+): Promise<void> {
+  // HTTP/2 sessions get GOAWAY (streams in flight finish); HTTP/1.1 keep-alive sockets close when idle.
+  const server = app.server as Partial<Server>
+  listener?.closeHttp2Sessions()
+  const sweeper = setInterval(() => {
+    server.closeIdleConnections?.()
+    listener?.closeHttp2Sessions()
+  }, 50)
+  const ceiling = setTimeout(() => {
+    server.closeAllConnections?.()
+    listener?.destroyAll()
+  }, ceilingMs)
   try {
     await app.close()
   } finally {

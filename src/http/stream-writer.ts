@@ -33,7 +33,9 @@ export class StreamWriter {
   }
 
   get closed(): boolean {
-    return this.raw.destroyed || this.raw.writableEnded
+    // An HTTP/2 compatibility response has no `destroyed`; its stream does.
+    const h2 = (this.raw as { stream?: { destroyed: boolean } }).stream
+    return this.raw.destroyed || this.raw.writableEnded || h2?.destroyed === true
   }
 
   /** Runs `fn` once when the stream ends or the client leaves (timers, listeners). */
@@ -41,9 +43,9 @@ export class StreamWriter {
     this.cleanups.push(fn)
   }
 
-  protected async send(text: string): Promise<void> {
+  protected async send(chunk: string | Uint8Array): Promise<void> {
     if (this.closed) return
-    if (this.raw.write(text)) return
+    if (this.raw.write(chunk)) return
     await new Promise<void>((resolve) => {
       const done = () => {
         this.raw.off('drain', done)

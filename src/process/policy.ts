@@ -1,148 +1,148 @@
 import { AppError } from '../protocol/errors.js'
+import { type CommandSpec, codexGrammar, type OptionSpec } from './codex-grammar.js'
 
 /**
- * What a request may pass to a CLI through POST /run. Agents execute commands, so anything that widens
- * their sandbox, skips approvals, reads or writes outside the workspace, or changes how the child is loaded
- * is refused unless the operator allows it (RUN_ALLOW_UNSAFE_ARGS, RUN_ALLOW_ENV).
+ * What a request may pass to a CLI through POST /run (and the `cli` agent of /v1/runs). Agents execute
+ * commands, so anything that widens their sandbox, skips approvals, reads or writes outside the workspace,
+ * reaches other state, or changes how the child is loaded is refused unless the operator allows it
+ * (RUN_ALLOW_UNSAFE_ARGS, RUN_ALLOW_ENV). codex's arguments are parsed with its real grammar
+ * (codex-grammar.ts) and allowlisted; other CLIs get the bypass checks below.
  */
+export { checkRunEnv } from './env-policy.js'
 
 /** Flags that disable sandboxes or approvals, in every agent CLI we know (any `--dangerously-*` too). */
 const bypassFlags = new Set(['--yolo', '--allow-all-tools', '--allow-all-paths', '--allow-all'])
 const bypassValues: Record<string, string[]> = { '--permission-mode': ['bypassPermissions'] }
 
-/** codex: flags that point the agent at paths outside the request's workspace. */
-const codexPathFlags = new Set([
-  '-C',
-  '--cd',
-  '--add-dir',
-  '-o',
-  '--output-last-message',
-  '--output-schema',
-  '-i',
-  '--image',
-])
-/** codex: short flags that take a value, which clap also accepts attached (`-sX`, `-s=X`). */
-const codexShortValueFlags = new Set(['-c', '-m', '-p', '-s', '-a', '-i', '-C', '-o'])
-/** codex: every global flag that takes a value, so `-m exec` is not mistaken for a subcommand. */
-const codexValueFlags = new Set([
-  ...codexShortValueFlags,
-  '--config',
-  '--enable',
-  '--disable',
-  '--model',
-  '--profile',
-  '--sandbox',
-  '--ask-for-approval',
-  '--local-provider',
-  '--image',
-  '--cd',
-])
 const codexSandboxes = new Set(['read-only', 'workspace-write'])
 /** codex: config keys a request may override with `-c`: model choice only, never providers, sandbox or commands. */
 const codexConfigKeys =
   /^(model|model_reasoning_effort|model_reasoning_summary|model_verbosity|hide_agent_reasoning)$/
-/** codex subcommands that run the agent non-interactively; others (sandbox, login, mcp, ...) are refused. */
-const codexSubcommands = new Set(['exec', 'e', 'review', 'help'])
 
 export function checkRunArgs(cli: string, args: string[], allowUnsafe: boolean): void {
   if (allowUnsafe) return
-  const parsed = args.map(splitFlag)
-  parsed.forEach(([flag, inline], i) => {
+  if (cli === 'codex') {
+    checkCodexArgs(args)
+    return
+  }
+  args.forEach((arg, i) => {
+    const [flag, inline] = splitLong(arg)
     const value = inline ?? args[i + 1] ?? ''
     if (bypassFlags.has(flag) || flag.startsWith('--dangerously'))
-      refuse(args[i]!, 'it disables the sandbox or approvals')
+      refuse(arg, 'it disables the sandbox or approvals')
     if (bypassValues[flag]?.includes(value)) refuse(`${flag} ${value}`, 'it disables approvals')
-    if (cli === 'codex') checkCodexFlag(flag, value, args[i]!)
   })
-  if (cli === 'codex') checkCodexSubcommand(parsed)
 }
 
-function checkCodexFlag(flag: string, value: string, arg: string): void {
-  if (codexPathFlags.has(flag))
-    refuse(arg, 'it reads or writes paths outside the workspace; use `cwd` instead')
-  if ((flag === '-s' || flag === '--sandbox') && !codexSandboxes.has(value))
-    refuse(`${flag} ${value}`, `only sandboxes ${[...codexSandboxes].join(', ')} are allowed`)
-  if (flag === '-c' || flag === '--config') {
-    const key = value.split('=')[0]?.trim() ?? ''
-    if (!codexConfigKeys.test(key))
-      refuse(
-        `${flag} ${value}`,
-        'only model settings may be overridden (providers, sandbox and commands are fixed)',
-      )
-  }
-}
-
-function checkCodexSubcommand(parsed: [string, string | undefined][]): void {
-  let sub: string | undefined
-  for (let i = 0; i < parsed.length; i++) {
-    const [flag, inline] = parsed[i]!
-    if (!flag.startsWith('-')) {
-      sub = flag
+/**
+ * Walks codex's argv as clap does: options of the current command (value-taking ones consume their value,
+ * attached or not), the first positional naming a subcommand descends into it, `--` ends options.
+ */
+export function checkCodexArgs(args: readonly string[]): void {
+  let command: CommandSpec = codexGrammar
+  let path = 'codex'
+  let ranSomething = false
+  let info = false
+  let positionals = 0
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (arg === '--') {
+      if (!command.prompt) refuse(arg, 'codex needs `exec` here (the interactive UI needs a terminal)')
       break
     }
-    if (codexValueFlags.has(flag) && inline === undefined) i++
+    if (arg.startsWith('-') && arg !== '-') {
+      const { name, spec, inline } = lookupOption(command, path, arg)
+      let value = inline
+      if (spec.value && value === undefined) {
+        value = args[++i]
+        if (value === undefined) refuse(arg, `${name} needs a value`)
+      }
+      checkVerdict(name, spec, value ?? '', arg)
+      if (name === '--help' || name === '--version') info = true
+      continue
+    }
+    const sub = positionals === 0 ? command.subcommands[arg] : undefined
+    if (sub !== undefined) {
+      if (typeof sub === 'string') refuse(arg, sub)
+      command = sub
+      path = `${path} ${arg}`
+      ranSomething = true
+      continue
+    }
+    if (!command.prompt) refuse(arg, 'codex needs `exec` here (the interactive UI needs a terminal)')
+    positionals++
   }
-  if (sub !== undefined && !codexSubcommands.has(sub))
-    refuse(sub, `codex subcommand not allowed here; use one of: ${[...codexSubcommands].join(', ')}`)
-  const info = parsed.some(([f]) => ['--version', '--help', '-V', '-h'].includes(f))
-  if (sub === undefined && !info)
+  if (!ranSomething && !info)
     refuse(
-      parsed.map(([f]) => f).join(' ') || '(no arguments)',
+      args.join(' ') || '(no arguments)',
       'codex needs `exec` here (the interactive UI needs a terminal)',
     )
 }
 
-/** `--flag=value` -> [--flag, value]; `-sX` / `-s=X` -> [-s, X] for short value flags; else [arg]. */
-function splitFlag(arg: string): [string, string | undefined] {
+function lookupOption(
+  command: CommandSpec,
+  path: string,
+  arg: string,
+): { name: string; spec: OptionSpec; inline: string | undefined } {
   if (arg.startsWith('--')) {
-    const eq = arg.indexOf('=')
-    return eq === -1 ? [arg, undefined] : [arg.slice(0, eq), arg.slice(eq + 1)]
+    const [name, inline] = splitLong(arg)
+    const spec = command.options[name]
+    if (!spec) refuse(arg, `\`${path}\` has no option ${name} that /run allows`)
+    if (!spec.value && inline !== undefined) refuse(arg, `${name} takes no value`)
+    return { name, spec, inline }
   }
-  if (arg.startsWith('-') && arg.length > 2 && codexShortValueFlags.has(arg.slice(0, 2))) {
+  // Short options: `-m X`, `-mX`, `-m=X`; clap also bundles boolean ones (`-hV`).
+  const long = command.short[arg.slice(0, 2)]
+  const spec = long ? command.options[long] : undefined
+  if (!long || !spec) refuse(arg, `\`${path}\` has no option ${arg.slice(0, 2)} that /run allows`)
+  if (arg.length === 2) return { name: long, spec, inline: undefined }
+  if (spec.value) {
     const rest = arg.slice(2)
-    return [arg.slice(0, 2), rest.startsWith('=') ? rest.slice(1) : rest]
+    return { name: long, spec, inline: rest.startsWith('=') ? rest.slice(1) : rest }
   }
-  return [arg, undefined]
+  for (const ch of arg.slice(2)) {
+    const other = command.short[`-${ch}`]
+    const otherSpec = other ? command.options[other] : undefined
+    if (!other || !otherSpec || otherSpec.value)
+      refuse(arg, 'bundled short options are allowed only for -h and -V')
+    checkVerdict(other, otherSpec, '', arg)
+  }
+  return { name: long, spec, inline: undefined }
 }
 
-/** Names that change how a child loads code or finds binaries, or that point the agent at other state. */
-const refusedEnv = [
-  /^LD_/,
-  /^DYLD_/,
-  /^NODE_OPTIONS$/,
-  /^NODE_PATH$/,
-  /^PATH$/,
-  /^HOME$/,
-  /^SHELL$/,
-  /^BASH_ENV$/,
-  /^ENV$/,
-  /^IFS$/,
-  /^PYTHON(PATH|STARTUP|HOME)$/,
-  /^PERL5(OPT|LIB)$/,
-  /^RUBY(OPT|LIB)$/,
-  /^GIT_(SSH|SSH_COMMAND|EXEC_PATH|CONFIG.*|ASKPASS)$/,
-  /^CODEX_HOME$/,
-  /^CODEX_PATH$/,
-]
-const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
-
-export function checkRunEnv(env: Record<string, string>, allowed: readonly string[]): void {
-  for (const [name, value] of Object.entries(env)) {
-    if (!envName.test(name))
-      throw new AppError('invalid_request', `env name "${name}" is not a valid variable name`)
-    if (value.includes('\0')) throw new AppError('invalid_request', `env ${name} contains a NUL byte`)
-    if (allowed.includes(name)) continue
-    if (refusedEnv.some((re) => re.test(name)))
-      throw new AppError(
-        'forbidden_env',
-        `env ${name} is not allowed: it changes how the child process loads code or where it runs; an operator can allow it with RUN_ALLOW_ENV=${name}`,
-      )
+function checkVerdict(name: string, spec: OptionSpec, value: string, arg: string): void {
+  switch (spec.verdict) {
+    case 'ok':
+      return
+    case 'sandbox':
+      if (!codexSandboxes.has(value))
+        refuse(`${name} ${value}`, `only sandboxes ${[...codexSandboxes].join(', ')} are allowed`)
+      return
+    case 'model-config': {
+      const key = value.split('=')[0]?.trim() ?? ''
+      if (!value.includes('=') || !codexConfigKeys.test(key))
+        refuse(
+          `${name} ${value}`,
+          'only model settings may be overridden (providers, sandbox, features and commands are fixed)',
+        )
+      return
+    }
+    default:
+      refuse(arg, spec.verdict)
   }
+}
+
+/** `--flag=value` -> [--flag, value]; anything else -> [arg]. */
+function splitLong(arg: string): [string, string | undefined] {
+  if (!arg.startsWith('--')) return [arg, undefined]
+  const eq = arg.indexOf('=')
+  return eq === -1 ? [arg, undefined] : [arg.slice(0, eq), arg.slice(eq + 1)]
 }
 
 function refuse(arg: string, why: string): never {
   throw new AppError(
     'forbidden_argument',
     `argument "${arg}" is not allowed: ${why}. An operator can allow it with RUN_ALLOW_UNSAFE_ARGS=true`,
+    { argument: arg },
   )
 }

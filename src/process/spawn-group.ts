@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { PassThrough, Readable, type Writable } from 'node:stream'
 import type { EndReason } from '../protocol/outcome.js'
+import { abortReason, type ProcessOutcome, type RunningProcess, type StdinMode } from './runner.js'
+import { serverMarker, serverMarkerVariable } from './server-marker.js'
 import { killGroup, type Termination, terminateGroup } from './terminate.js'
 
 /**
@@ -13,7 +15,7 @@ export interface SpawnSpec {
   args: string[]
   cwd: string
   env: NodeJS.ProcessEnv
-  stdin?: string | null | { keepOpen: true }
+  stdin?: StdinMode
   timeoutMs?: number | null
   /** SIGTERM first, SIGKILL after this many ms. */
   killGraceMs: number
@@ -21,33 +23,15 @@ export interface SpawnSpec {
   signal?: AbortSignal
 }
 
-/** Outcomes are data: how the process ended and why. */
-export interface ProcessOutcome {
-  exitCode: number | null
-  signal: NodeJS.Signals | null
-  reason: EndReason
-  durationMs: number
-  /** Set when the process could not be started (ENOENT, EACCES, ...). */
-  error?: string
-}
+export type { ProcessOutcome }
 
-export interface GroupProcess {
-  pid: number | undefined
-  /** Writable only with `stdin: { keepOpen: true }`; already ended otherwise. */
-  stdin: Writable
-  stdout: Readable
-  stderr: Readable
-  /** Resolves once the process exited and its stdio closed; never rejects. */
-  done: Promise<ProcessOutcome>
-  /** End the whole process group, recording `reason`. Safe to call repeatedly. */
-  terminate(reason: EndReason): void
-}
-
-const endReasons = new Set<EndReason>(['timed_out', 'cancelled', 'client_gone', 'shutdown'])
+/** A local process group (the local runner's RunningProcess). */
+export type GroupProcess = RunningProcess
 
 /**
- * The only place in agent-gateway that starts a child process. Every child leads its own process group
- * (`detached`), so helpers it spawns are ended with it on cancel, timeout, client loss or shutdown.
+ * The only place in agent-gateway that starts a child process (the core of local-runner.ts). Every child leads
+ * its own process group (`detached`), so helpers it spawns are ended with it on cancel, timeout, client loss or
+ * shutdown.
  */
 export function spawnGroup(spec: SpawnSpec): GroupProcess {
   const started = performance.now()
@@ -57,7 +41,8 @@ export function spawnGroup(spec: SpawnSpec): GroupProcess {
   try {
     child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
-      env: spec.env,
+      // marks the child and its descendants as this server's (a restart after a crash ends them)
+      env: { ...spec.env, [serverMarkerVariable]: serverMarker() },
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
@@ -78,10 +63,7 @@ export function spawnGroup(spec: SpawnSpec): GroupProcess {
   }
 
   const timeout = spec.timeoutMs ? setTimeout(() => terminate('timed_out'), spec.timeoutMs) : undefined
-  const onAbort = () => {
-    const r = spec.signal?.reason
-    terminate(typeof r === 'string' && endReasons.has(r as EndReason) ? (r as EndReason) : 'cancelled')
-  }
+  const onAbort = () => terminate(abortReason(spec.signal))
   if (spec.signal?.aborted) queueMicrotask(onAbort)
   else spec.signal?.addEventListener('abort', onAbort, { once: true })
 

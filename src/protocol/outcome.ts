@@ -12,6 +12,8 @@ export const endReason = z.enum([
   'server_lost',
   /** The cluster worker running it stopped sending heartbeats; recorded by another node. */
   'worker_lost',
+  /** The run went over its `limits` (duration, turns or tokens) and was ended. */
+  'budget_exceeded',
 ])
 export type EndReason = z.infer<typeof endReason>
 

@@ -15,6 +15,7 @@ export function runStatusOf(reason: EndReason, ok: boolean): RunEndStatus {
     case 'worker_lost':
       return 'interrupted'
     case 'spawn_failed':
+    case 'budget_exceeded':
       return 'failed'
     case 'cancelled':
     case 'client_gone':
@@ -38,7 +39,10 @@ export function runCompletedAfter(
   result: { ok: boolean; finalResponse: string | null; usage: Usage | null; error?: string | undefined },
 ): RunCompletedEvent {
   const status = runStatusOf(end.reason, result.ok)
-  const error = status === 'succeeded' ? undefined : (result.error ?? `process ended: ${end.reason}`)
+  const error =
+    status === 'succeeded'
+      ? undefined
+      : (endedBecause(end.reason) ?? result.error ?? `process ended: ${end.reason}`)
   return {
     type: 'run.completed',
     status,
@@ -73,3 +77,19 @@ export function runCompletedWithout(
 /** A run whose agent could not be started (not installed, no command, setup failed). */
 export const runNotStarted = (error: string): RunCompletedEvent =>
   runCompletedWithout('failed', 'spawn_failed', error)
+
+/** A run's `error` when something ended it (not the agent itself): says why first, in words. */
+export function endedBecause(reason: EndReason): string | undefined {
+  switch (reason) {
+    case 'cancelled':
+      return 'cancelled: the run was cancelled on request'
+    case 'client_gone':
+      return 'cancelled: the client that started the run disconnected'
+    case 'timed_out':
+      return 'timed out: the run reached its time limit (timeoutMs, default TIMEOUT_SECONDS) and was ended'
+    case 'shutdown':
+      return 'interrupted: the server shut down during the run'
+    default:
+      return undefined
+  }
+}

@@ -1,6 +1,8 @@
 import { z } from 'zod'
+import { limits } from './limits.js'
 import { endReason, runEndStatus, runStatus, usage } from './outcome.js'
 import { sandboxMode } from './policies.js'
+import { webhookSpec } from './webhooks.js'
 
 /** The durable run resource of the /v1 API. */
 export const runRequestFields = z.object({
@@ -24,7 +26,12 @@ export const runRequestFields = z.object({
   outputSchema: z.record(z.string(), z.unknown()).optional(),
   /** Image paths inside the workspace to attach to the prompt. */
   images: z.array(z.string()).max(16).optional(),
-  timeoutMs: z.number().int().positive().optional(),
+  /** Ends the run after this many ms (at most 2^31-1, the longest delay a timer holds: about 24.8 days). */
+  timeoutMs: z.number().int().positive().max(2_147_483_647).optional(),
+  /** Where to POST this run's `run.completed` (signed; see docs/OPERATIONS.md). */
+  webhook: webhookSpec.optional(),
+  /** Budget of this run (with the server's BUDGET_* settings as defaults and ceilings). */
+  limits: limits.optional(),
 })
 export type RunRequestFields = z.infer<typeof runRequestFields>
 
@@ -48,6 +55,8 @@ export const run = z.object({
   command: z.string().nullable(),
   /** Number of events stored so far (the last `seq`). */
   lastSeq: z.number().int(),
+  /** The route that started it when not POST /v1/runs (a seed route: `POST /chat`, `GET /hello`, ...). */
+  origin: z.string().optional(),
 })
 export type Run = z.infer<typeof run>
 

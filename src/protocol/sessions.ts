@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { budgetBase, limits } from './limits.js'
 import { usage } from './outcome.js'
 import {
   approvalChange,
@@ -8,6 +9,7 @@ import {
   sandboxMode,
   sessionState,
 } from './policies.js'
+import { webhookSpec } from './webhooks.js'
 
 /** Sessions, turns and approvals: the durable resources of the /v1 session API. */
 export const turnInput = z.array(z.object({ type: z.literal('text'), text: z.string().min(1) })).min(1)
@@ -27,6 +29,14 @@ export const session = z.object({
   updatedAt: z.string(),
   turnCount: z.number().int(),
   lastSeq: z.number().int(),
+  /** An id the client chose for the session (seed 004's `sessionId` on /agent/stream); unique. */
+  externalId: z.string().optional(),
+  /** Where to POST this session's approval, turn and idle events (signed; see docs/OPERATIONS.md). */
+  webhook: webhookSpec.nullable().optional(),
+  /** Budget of this session; over it, the next turn waits for an approval to go on. */
+  limits: limits.nullable().optional(),
+  /** What the session had used when its budget was last granted again. */
+  budgetBase: budgetBase.nullable().optional(),
 })
 export type Session = z.infer<typeof session>
 
@@ -58,7 +68,7 @@ export const approval = z.object({
   options: z.array(approvalDecision),
   state: z.enum(['pending', 'resolved']),
   decision: approvalDecision.nullable(),
-  /** Who answered: `client`, `timeout`, `turn_ended`, `server_restart`. */
+  /** Who answered: the deciding API token's name (`client` without API_TOKENS), `timeout`, `turn_ended`, `server_restart`. */
   by: z.string().nullable(),
   createdAt: z.string(),
   resolvedAt: z.string().nullable(),

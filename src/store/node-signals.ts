@@ -2,7 +2,7 @@ import type { Approval } from '../protocol/sessions.js'
 
 /** What one node tells another: control of runs, and answers to approvals its agents asked for. */
 export type NodeMessage =
-  | { kind: 'cancel'; runId: string }
+  | { kind: 'cancel'; runId: string; reason?: 'cancelled' | 'client_gone' }
   | { kind: 'approval'; approvalId: string; decision: NonNullable<Approval['decision']> }
 
 /** Messages between gateway nodes, addressed by node id (delivered at most once; senders confirm by state). */

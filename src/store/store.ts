@@ -1,6 +1,7 @@
 import type { AgentEvent, StoredEvent } from '../protocol/events.js'
 import type { Run } from '../protocol/runs.js'
 import type { Approval, Session, Turn } from '../protocol/sessions.js'
+import type { WebhookDelivery } from '../protocol/webhooks.js'
 
 export interface RunFilter {
   status?: Run['status']
@@ -88,6 +89,8 @@ export interface Store {
   updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined>
   getSession(id: string): Promise<Session | undefined>
   findSessionByAgentId(agentSessionId: string): Promise<Session | undefined>
+  /** The session a client named itself (unique; seed 004's `sessionId`). */
+  findSessionByExternalId(externalId: string): Promise<Session | undefined>
   listSessions(filter: SessionFilter): Promise<Session[]>
   createTurn(turn: Turn): Promise<void>
   updateTurn(id: string, patch: Partial<Omit<Turn, 'id'>>): Promise<Turn | undefined>
@@ -112,6 +115,14 @@ export interface Store {
   heartbeat(id: string, at: string): Promise<boolean>
   listNodes(): Promise<NodeRecord[]>
   removeNode(id: string): Promise<void>
+  /** The webhook outbox: deliveries are stored before they are attempted, so a restart still sends them. */
+  enqueueWebhook(delivery: WebhookDelivery): Promise<void>
+  updateWebhook(id: string, patch: Partial<Omit<WebhookDelivery, 'id'>>): Promise<WebhookDelivery | undefined>
+  getWebhook(id: string): Promise<WebhookDelivery | undefined>
+  /** Pending deliveries whose next attempt is due at `now`, oldest first. */
+  dueWebhooks(now: string, limit: number): Promise<WebhookDelivery[]>
+  /** When the next pending delivery is due, or null when none is pending. */
+  nextWebhookAt(): Promise<string | null>
   ping(): Promise<boolean>
   close(): Promise<void>
 }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { queuedRun, type Run } from '../../src/protocol/runs.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
+import type { WebhookDelivery } from '../../src/protocol/webhooks.js'
 import type { NodeRecord, Store } from '../../src/store/store.js'
 
 /**
@@ -273,6 +274,17 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(ids(await store.listRuns({ limit: 10 })).sort()).toEqual(['run_live', 'run_new'])
     })
 
+    it('sessions: a client-chosen externalId (seed 004 sessionId) finds its session and is unique', async () => {
+      const { store } = await fresh()
+      await store.createSession(newSession('ses_e1', { externalId: 'client-a' }), 'node_a')
+      await store.createSession(newSession('ses_e2'), 'node_a')
+      expect((await store.findSessionByExternalId('client-a'))?.id).toBe('ses_e1')
+      expect(await store.findSessionByExternalId('client-b')).toBeUndefined()
+      await expect(
+        store.createSession(newSession('ses_e3', { externalId: 'client-a' }), 'node_a'),
+      ).rejects.toThrow()
+    })
+
     it('sessions: stored with their owner, found by agent id, listed, moved to another node', async () => {
       const { store } = await fresh()
       await store.createSession(newSession('ses_1', { agent: 'claude' }), 'node_a')
@@ -363,6 +375,33 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       await store.removeNode('node_b')
       expect(await store.heartbeat('node_b', '2026-01-01T00:00:06.000Z')).toBe(false)
       expect(ids(await store.listNodes())).toEqual(['node_a'])
+    })
+
+    it('webhook outbox: due deliveries are found, kept for another connection, and leave when delivered', async () => {
+      const { store, connect } = await fresh()
+      const delivery = (id: string, nextAttemptAt: string): WebhookDelivery => ({
+        id,
+        url: 'https://example.test/hook',
+        event: 'run.completed',
+        body: '{"type":"run.completed"}',
+        state: 'pending',
+        attempts: 0,
+        nextAttemptAt,
+        lastError: null,
+        createdAt: '2026-01-01T00:00:00.000Z',
+        deliveredAt: null,
+      })
+      expect(await store.nextWebhookAt()).toBeNull()
+      await store.enqueueWebhook(delivery('msg_a', '2026-01-01T00:00:01.000Z'))
+      await store.enqueueWebhook(delivery('msg_b', '2026-01-01T00:10:00.000Z'))
+      expect(await store.nextWebhookAt()).toBe('2026-01-01T00:00:01.000Z')
+      const other = await connect()
+      expect(ids(await other.dueWebhooks('2026-01-01T00:00:05.000Z', 10))).toEqual(['msg_a'])
+      await other.updateWebhook('msg_a', { state: 'delivered', attempts: 1, deliveredAt: 't' })
+      expect(await store.getWebhook('msg_a')).toMatchObject({ state: 'delivered', attempts: 1 })
+      expect(await store.dueWebhooks('2026-01-01T00:00:05.000Z', 10)).toEqual([])
+      expect(await store.nextWebhookAt()).toBe('2026-01-01T00:10:00.000Z')
+      expect(ids(await store.dueWebhooks('2026-01-01T01:00:00.000Z', 10))).toEqual(['msg_b'])
     })
   })
 }

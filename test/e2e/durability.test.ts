@@ -102,9 +102,10 @@ describe('durable runs across server restarts (real processes)', () => {
     first.child.kill('SIGKILL')
     expect(await first.stop()).toBeNull()
     expect(first.child.signalCode).toBe('SIGKILL')
-    // Nothing ended the codex process groups (they lead their own): they outlive the server...
+    // Nothing ended the codex process groups (they lead their own): they outlive the server... (a codex that
+    // writes its first event after its reader died ends itself with SIGPIPE, so not necessarily all five)
     const pids = new Set([...before.values()].map((r) => r.pid))
-    expect(processesUnder(workspace).filter((p) => pids.has(p.pid))).toHaveLength(5)
+    expect(processesUnder(workspace).filter((p) => pids.has(p.pid)).length).toBeGreaterThan(0)
 
     const second = await start(env, dir)
     for (const { id } of runs) {

@@ -35,7 +35,10 @@ describe.each(Object.keys(agents))('AI_PROVIDER=%s', (agent) => {
     await mock.close()
   })
 
-  it('/hello answers the greeting as text/plain and /chat answers {stdout, stderr, returncode}', async () => {
+  // two cold starts of a Node CLI (gemini loads ~6 s before its first byte on a busy 2-core machine)
+  it('/hello answers the greeting as text/plain and /chat answers {stdout, stderr, returncode}', {
+    timeout: 90_000,
+  }, async () => {
     const gw = await startGateway(mock, { AI_PROVIDER: agent, ...agents[agent]!(mock) })
     try {
       mock.setDefault({ kind: 'text', text: `Greetings from ${agent}!` })

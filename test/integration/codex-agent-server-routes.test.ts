@@ -1,7 +1,10 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Session } from '../../src/protocol/sessions.js'
 import type { MockLlm } from '../mock-llm/index.js'
 import { postJson, requestInput, sharedGateway, type TestGateway } from '../support/gateway.js'
+import { tempDir } from '../support/temp.js'
 
 /** Seed 003 (Codex Agent Server) with the real codex app-server: the seed's own examples, unchanged. */
 describe('/api/thread/* and /api/turn/start (seed 003)', () => {
@@ -99,6 +102,39 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     expect(on).toEqual({ status: 200, body: { effectiveEnabled: true } })
     const bad = await post('/api/skills/config/write', { path: skill.path })
     expect(bad.status).toBe(400)
+  })
+
+  // Issue 9 item 6: every path a route accepts is confined; nothing unconfined is persisted into codex's config.
+  it('skills: directories outside the workspace are not listed, and no arbitrary path reaches codex config', async () => {
+    const outside = tempDir('skills-outside-')
+    mkdirSync(path.join(outside, '.codex', 'skills', 'evil'), { recursive: true })
+    writeFileSync(
+      path.join(outside, '.codex', 'skills', 'evil', 'SKILL.md'),
+      '---\nname: evil\ndescription: outside\n---\nx\n',
+    )
+    for (const cwds of [[outside], ['/etc'], ['../..'], [gw.workspace, '/']]) {
+      const res = await post('/api/skills/list', { cwds })
+      expect(res.status, JSON.stringify(cwds)).toBe(400)
+      expect(res.body.detail).toMatch(/outside the workspace/)
+    }
+    const unknownField = await post('/api/skills/list', { cwds: [], extraRoots: [outside] })
+    expect(unknownField.status).toBe(400)
+    const inside = await post('/api/skills/list', { cwds: ['/workspace'] })
+    expect(inside.status).toBe(200)
+    expect(JSON.stringify(inside.body)).not.toContain(outside)
+
+    const configFile = path.join(gw.env.CODEX_HOME!, 'config.toml')
+    const before = readFileSync(configFile, 'utf8')
+    for (const target of [
+      path.join(outside, '.codex', 'skills', 'evil', 'SKILL.md'),
+      '/etc/passwd',
+      'relative/SKILL.md',
+    ]) {
+      const res = await post('/api/skills/config/write', { path: target, enabled: false })
+      expect(res.status, target).toBe(400)
+      expect(res.body.detail).toMatch(/skills\/list|absolute/)
+    }
+    expect(readFileSync(configFile, 'utf8')).toBe(before)
   })
 
   it('bad input: unknown thread 404, missing fields 400, in FastAPI shape {detail}', async () => {

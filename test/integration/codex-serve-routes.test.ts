@@ -133,6 +133,37 @@ describe('POST /run (seed 001)', () => {
         400,
         /NODE_OPTIONS/,
       ],
+      // Issue 9 item 2: env that redirects the agent's traffic or trust, in any spelling.
+      [
+        'HTTP_PROXY env',
+        { cli: 'codex', args: execArgs('x'), env: { HTTP_PROXY: 'http://127.0.0.1:9' } },
+        400,
+        /RUN_ALLOW_ENV=HTTP_PROXY/,
+      ],
+      [
+        'http_proxy env',
+        { cli: 'codex', args: execArgs('x'), env: { http_proxy: 'http://127.0.0.1:9' } },
+        400,
+        /RUN_ALLOW_ENV=http_proxy/,
+      ],
+      [
+        'OPENAI_BASE_URL env',
+        { cli: 'codex', args: execArgs('x'), env: { OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' } },
+        400,
+        /traffic/,
+      ],
+      [
+        'SSL_CERT_FILE env',
+        { cli: 'codex', args: execArgs('x'), env: { SSL_CERT_FILE: '/tmp/ca.pem' } },
+        400,
+        /trusts/,
+      ],
+      ['Path env', { cli: 'codex', args: execArgs('x'), env: { Path: '/tmp' } }, 400, /RUN_ALLOW_ENV=Path/],
+      // Issue 9 item 7: codex's grammar, allowlisted.
+      ['exec resume --last', { cli: 'codex', args: ['exec', 'resume', '--last'] }, 400, /another session/],
+      ['--enable', { cli: 'codex', args: ['exec', '--enable', 'web_search', 'x'] }, 400, /features/],
+      ['--profile', { cli: 'codex', args: ['exec', '-p', 'other', 'x'] }, 400, /RUN_ALLOW_UNSAFE_ARGS/],
+      ['-c features', { cli: 'codex', args: ['exec', '-c', 'features.x=true', 'x'] }, 400, /model settings/],
       ['oversized body', { cli: 'codex', args: execArgs('x'.repeat(2_000_000)) }, 413, /BODY_LIMIT_BYTES/],
     ]
     for (const [name, body, status, message] of cases) {
@@ -145,6 +176,22 @@ describe('POST /run (seed 001)', () => {
         expect(mock.requests.length).toBe(before)
       })
     }
+
+    it('the cli agent of /v1/runs applies the same argument and env policy', async () => {
+      const before = mock.requests.length
+      for (const [command, message] of [
+        [{ cli: 'codex', args: ['exec', 'resume', '--last'] }, /another session.*RUN_ALLOW_UNSAFE_ARGS/],
+        [
+          { cli: 'codex', args: execArgs('x'), env: { https_proxy: 'http://127.0.0.1:9' } },
+          /RUN_ALLOW_ENV=https_proxy/,
+        ],
+      ] as const) {
+        const res = await postJson(`${gw.url}/v1/runs`, { agent: 'cli', command })
+        expect(res.status).toBe(400)
+        expect(await res.text()).toMatch(message)
+      }
+      expect(mock.requests.length).toBe(before)
+    })
 
     it('cwd escaping through a symlink inside the workspace', async () => {
       const outside = tempDir('outside-')

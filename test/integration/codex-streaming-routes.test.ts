@@ -122,10 +122,10 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
       ],
       ['unknown sandbox', 'run', { prompt: 'x', sandbox: 'none' }, /sandbox/],
       [
-        'danger-full-access without RUN_ALLOW_UNSAFE_ARGS',
+        'danger-full-access without ALLOW_DANGER_FULL_ACCESS',
         'stream',
         { prompt: 'x', sandbox: 'danger-full-access' },
-        /RUN_ALLOW_UNSAFE_ARGS/,
+        /ALLOW_DANGER_FULL_ACCESS/,
       ],
     ]
     for (const [name, route, body, message] of cases) {

@@ -119,7 +119,7 @@ describe('gemini specifics', () => {
     expect(third.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
     expect(JSON.stringify(mock.requests.at(-1)?.body)).toContain('it was kiwi')
     expect(await resumed.read(true)).toMatchObject({ sessionId: id, turns: [{ status: 'completed' }] })
-  })
+  }, 90_000) // three Gemini CLI processes: under load each takes 10+ s to start
 
   it('a shell tool call in a session turn becomes a command_execution item', async () => {
     const session = await driver.openSession({ cwd: workspace, sandbox: 'workspace-write' }, noHooks)

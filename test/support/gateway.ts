@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll } from 'vitest'
+import type { LogSink } from '../../src/http/logging.js'
 import { startServer } from '../../src/http/server.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { makeCodexHome } from './codex-home.js'
@@ -39,9 +40,17 @@ export function gatewayEnv(mock: MockLlm | null, overrides: Record<string, strin
 }
 
 /** A gateway in this process, listening on a free loopback port (real sockets). */
-export async function startGateway(mock: MockLlm | null, overrides: Record<string, string | undefined> = {}) {
+export async function startGateway(
+  mock: MockLlm | null,
+  overrides: Record<string, string | undefined> = {},
+  opts: { logSink?: LogSink } = {},
+) {
   const { env, dir, workspace } = gatewayEnv(mock, overrides)
-  const server = await startServer({ env, cwd: dir, logger: false })
+  const server = await startServer({
+    env,
+    cwd: dir,
+    ...(opts.logSink ? { logger: true, logStream: opts.logSink } : { logger: false }),
+  })
   return { ...server, env, dir, workspace }
 }
 

@@ -21,7 +21,7 @@ export function startServerProcess(
   env: Record<string, string | undefined>,
   cwd: string,
   /** How long it may take to say it listens (several processes starting on a busy machine need more). */
-  startTimeoutMs = 20_000,
+  startTimeoutMs = 60_000,
 ): Promise<ServerProcess | { exitCode: number | null; output: string[] }> {
   const child = spawn(process.execPath, ['--import', tsxLoader, path.join(root, 'src/main.ts'), 'serve'], {
     cwd,

@@ -18,6 +18,10 @@ const forbidden: Record<string, string[]> = {
   agents: ['store', 'core', 'http'],
   core: ['http'],
   http: [],
+  /** The typed HTTP client (agent-gateway/client) runs in browsers and other programs: protocol types only. */
+  client: ['config', 'util', 'store', 'process', 'agents', 'core', 'http'],
+  /** The command line (src/main.ts dispatches to it): the top, above http. */
+  cli: [],
 }
 /** Packages a layer may import besides Node's own modules (protocol: zod alone, not even node:). */
 const packagesAllowed: Record<string, (spec: string) => boolean> = {

@@ -118,10 +118,16 @@ describe('checkRunArgs: -c / --config overrides', () => {
     [['exec', '--config=notify=["sh","-c","id"]', 'hi']],
     [['exec', '-c', 'mcp_servers.x.command="sh"', 'hi']],
     [['exec', '-c', 'model.extra=1', 'hi']],
-    [['exec', '-c']],
+    [['exec', '-c', 'features.web_search=true', 'hi']],
+    [['exec', '-c', 'shell_environment_policy.inherit=all', 'hi']],
+    [['exec', '-c', 'model', 'hi']],
   ])('refuses %j', (args) => {
     const err = expectArgsRefused(args)
     expect(err.message).toContain('only model settings')
+  })
+
+  it('refuses -c without its value', () => {
+    expect(expectArgsRefused(['exec', '-c']).message).toContain('needs a value')
   })
 
   it('refuses the attached short form -cKEY=VALUE', () => {
@@ -134,7 +140,6 @@ describe('checkRunArgs: codex subcommands', () => {
     [['exec', '--json', 'hi']],
     [['e', 'hi']],
     [['review']],
-    [['exec', 'resume', '--last']],
     [['-m', 'exec', 'exec', 'hi']],
     [['--model', 'gpt-5', 'exec', 'hi']],
     [['--version']],
@@ -155,10 +160,13 @@ describe('checkRunArgs: codex subcommands', () => {
     expect(err.message).toContain(`"${sub}"`)
   })
 
-  it.each([[[]], [['--json']], [['-m', 'gpt-5']]])('refuses %j without a subcommand', (args) => {
-    const err = expectArgsRefused(args)
-    expect(err.message).toContain('exec')
-  })
+  it.each([[[]], [['-m', 'gpt-5']], [['hello']], [['--', 'exec']]])(
+    'refuses %j without a subcommand',
+    (args) => {
+      const err = expectArgsRefused(args)
+      expect(err.message).toContain('exec')
+    },
+  )
 
   it('does not apply codex subcommand rules to other CLIs', () => {
     expectArgsAllowed(['login'], 'claude')
@@ -204,7 +212,7 @@ describe('checkRunEnv', () => {
     expect(err.message).toContain(`RUN_ALLOW_ENV=${name}`)
   })
 
-  it.each(['OPENAI_API_KEY', 'FOO', '_X1', 'PATHS', 'MY_HOME'])('allows %s', (name) => {
+  it.each(['FOO', '_X1', 'PATHS', 'MY_HOME', 'RUST_LOG', 'LANG', 'TZ', 'DEBUG'])('allows %s', (name) => {
     expect(() => checkRunEnv({ [name]: 'x' }, [])).not.toThrow()
   })
 
@@ -230,5 +238,115 @@ describe('checkRunEnv', () => {
 
   it('accepts an empty env', () => {
     expect(() => checkRunEnv({}, [])).not.toThrow()
+  })
+})
+
+/** Issue 9 item 7: codex 0.169's grammar (`codex --help`, `codex exec --help`, `codex review --help`). */
+describe('checkRunArgs: codex grammar', () => {
+  it.each<[string[], string]>([
+    [['exec', 'resume', '--last'], 'another session'],
+    [['exec', 'resume', '019a-id', 'hi'], 'another session'],
+    [['exec', 'fork', '019a-id'], 'another session'],
+    [['resume', '--last'], 'another session'],
+    [['fork', '--last'], 'another session'],
+    [['exec', '--enable', 'web_search', 'hi'], 'features'],
+    [['exec', '--enable=web_search', 'hi'], 'features'],
+    [['--disable', 'shell_snapshot', 'exec', 'hi'], 'features'],
+    [['exec', '--profile', 'evil', 'hi'], 'profiles'],
+    [['exec', '-p', 'evil', 'hi'], 'profiles'],
+    [['exec', '-pevil', 'hi'], 'profiles'],
+    [['-p', 'evil', 'exec', 'hi'], 'profiles'],
+    [['exec', '--trust', 'hi'], 'trust'],
+    [['exec', '--ignore-rules', 'hi'], 'sandbox or approvals'],
+    [['exec', '--ignore-user-config', 'hi'], 'config'],
+    [['exec', '--oss', 'hi'], 'provider'],
+    [['exec', '--local-provider', 'ollama', 'hi'], 'provider'],
+    [['exec', '--approve-for-me', 'hi'], 'sandbox or approvals'],
+    [['exec', '--worktree', 'hi'], 'worktree'],
+    [['exec', '--thread-source', 'x', 'hi'], 'state'],
+    [['--remote', 'ws://127.0.0.1:1', 'exec', 'hi'], 'app server'],
+    [['--search', 'exec', 'hi'], 'web search'],
+    [['exec', '--no-such-flag', 'hi'], 'has no option --no-such-flag'],
+    [['exec', '--json=yes', 'hi'], 'takes no value'],
+    [['exec', '-x', 'hi'], 'has no option -x'],
+    [['exec', '-hC', '/'], 'bundled'],
+    [['review', '--enable', 'x'], 'features'],
+    [['review', '--trust'], 'trust'],
+    [['review', '-m', 'x'], 'has no option -m'],
+    [['exec', 'review', '-o', '/tmp/x'], 'paths'],
+    [['exec', 'review', '--enable', 'x'], 'features'],
+    [['features', 'list'], 'not allowed on /run'],
+    [['app-server'], 'not allowed on /run'],
+    [['apply'], 'not allowed on /run'],
+    [['-m', 'exec', 'login'], 'not allowed on /run'],
+  ])('refuses %j (%s)', (args, why) => {
+    expect(expectArgsRefused(args).message).toContain(why)
+  })
+
+  it.each<[string[]]>([
+    [['exec', '--json', '--skip-git-repo-check', '--ephemeral', 'hi']],
+    [['exec', '-m', 'login', 'hi']], // `login` is the model, not a subcommand
+    [['exec', '--model=resume', 'hi']],
+    [['exec', '-mresume', 'hi']],
+    [['exec', '--color', 'never', 'hi']],
+    [['exec', '--', 'resume']], // after `--`, a prompt
+    [['exec', '-']],
+    [['exec', 'hi', 'resume']], // only the first positional names a subcommand
+    [['exec', '--strict-config', 'hi']],
+    [['exec', 'review', '--uncommitted']],
+    [['exec', 'review', '--base', 'main', '--json']],
+    [['review', '--commit', 'abc123', '--title', 'T']],
+    [['review', '--base=main']],
+    [['exec', 'help']],
+    [['help', 'exec']],
+    [['-hV']],
+    [['--no-alt-screen', 'exec', 'hi']],
+  ])('allows %j', (args) => {
+    expectArgsAllowed(args)
+  })
+})
+
+/** Issue 9 item 2: env that redirects traffic or trust, in any spelling. */
+describe('checkRunEnv: traffic, trust and spelling', () => {
+  it.each<[string, string]>([
+    ['HTTP_PROXY', 'traffic'],
+    ['http_proxy', 'traffic'],
+    ['Https_Proxy', 'traffic'],
+    ['ALL_PROXY', 'traffic'],
+    ['NO_PROXY', 'traffic'],
+    ['no_proxy', 'traffic'],
+    ['OPENAI_BASE_URL', 'traffic'],
+    ['openai_api_key', 'traffic'],
+    ['ANTHROPIC_BASE_URL', 'traffic'],
+    ['GOOGLE_GEMINI_BASE_URL', 'traffic'],
+    ['MY_SERVICE_BASE_URL', 'traffic'],
+    ['SSL_CERT_FILE', 'trusts'],
+    ['SSL_CERT_DIR', 'trusts'],
+    ['NODE_EXTRA_CA_CERTS', 'trusts'],
+    ['REQUESTS_CA_BUNDLE', 'trusts'],
+    ['CURL_CA_BUNDLE', 'trusts'],
+    ['GIT_SSL_CAINFO', 'trusts'],
+    ['NODE_TLS_REJECT_UNAUTHORIZED', 'trusts'],
+    ['Path', 'loads code'],
+    ['path', 'loads code'],
+    ['ld_preload', 'loads code'],
+    ['Node_Options', 'loads code'],
+    ['home', 'other state'],
+    ['codex_home', 'other state'],
+    ['XDG_CONFIG_HOME', 'other state'],
+    ['GITHUB_TOKEN', 'credential'],
+    ['MY_SECRET', 'credential'],
+  ])('refuses %s (%s) and names the override', (name, why) => {
+    const err = refusal(() => checkRunEnv({ [name]: 'x' }, []))
+    expect(err.code).toBe('forbidden_env')
+    expect(err.message).toContain(why)
+    expect(err.message).toContain(`RUN_ALLOW_ENV=${name}`)
+  })
+
+  it('RUN_ALLOW_ENV allows exactly the spelling it lists', () => {
+    expect(() => checkRunEnv({ HTTP_PROXY: 'http://127.0.0.1:1' }, ['HTTP_PROXY'])).not.toThrow()
+    expect(refusal(() => checkRunEnv({ http_proxy: 'x' }, ['HTTP_PROXY'])).message).toContain(
+      'RUN_ALLOW_ENV=http_proxy',
+    )
   })
 })

@@ -59,7 +59,8 @@ describe('resolveCwd', () => {
     expect(err.code).toBe('invalid_cwd')
     expect(err.status).toBe(400)
     expect(err.message).toContain('outside the workspace roots')
-    expect(err.details).toEqual({ cwd: '../outside' })
+    expect(err.details).toMatchObject({ cwd: '../outside' })
+    expect(err.message).toContain('WORKSPACE_ROOTS')
   })
 
   it('refuses an escape to a sibling whose name starts with the root name', () => {

@@ -9,7 +9,7 @@ import {
   type RequestPermissionResponse,
 } from '@agentclientprotocol/sdk'
 import { readText } from '../../process/lines.js'
-import { type GroupProcess, type ProcessOutcome, spawnGroup } from '../../process/spawn-group.js'
+import type { ProcessOutcome, ProcessRunner, RunningProcess } from '../../process/runner.js'
 import type { EndReason } from '../../protocol/outcome.js'
 import { FsAccess } from './fs-access.js'
 import type { AcpLaunch } from './launch.js'
@@ -23,20 +23,23 @@ export interface AcpPeer {
 const stderrTailChars = 4000
 
 /**
- * One ACP agent process (spawned through spawnGroup, stdin kept open) and the SDK's client connection over
+ * One ACP agent process (started by the runner, stdin kept open) and the SDK's client connection over
  * its stdio (newline-delimited JSON-RPC). The client answers `session/update`, `session/request_permission`
  * (through `peer`) and `fs/*` (confined to the cwd); the agent gets no terminal capability.
  */
 export class AcpProcess {
-  readonly proc: GroupProcess
+  readonly proc: RunningProcess
   readonly connection: ClientConnection
   readonly done: Promise<ProcessOutcome>
   peer: AcpPeer | undefined
   private stderrTail = ''
   private ended = false
 
-  constructor(readonly launch: AcpLaunch) {
-    const proc = spawnGroup({
+  constructor(
+    runner: ProcessRunner,
+    readonly launch: AcpLaunch,
+  ) {
+    const proc = runner.start({
       command: launch.command,
       args: launch.args,
       cwd: launch.cwd,

@@ -3,13 +3,14 @@ import path from 'node:path'
 import type { Config } from '../../config/load.js'
 import { baseChildEnv } from '../../process/child-env.js'
 import type { SandboxMode } from '../../protocol/policies.js'
+import { scrubbedShellEnv } from '../claude/scrubbed-shell.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { askForApproval } from '../codex-app-server/thread-settings.js'
 import { resolveCodexBinary } from '../codex-binary.js'
 import type { ApprovalPolicy } from '../session.js'
 import type { AcpAgentSpec } from './agent-spec.js'
 
-/** Everything spawnGroup needs to start one ACP agent process. */
+/** Everything the runner needs to start one ACP agent process. */
 export interface AcpLaunch {
   command: string
   args: string[]
@@ -47,7 +48,8 @@ export function acpLaunch(
     extraArgs = codexAcpArgs(config, s)
     env = { ...base, ...codexEnv(config, serverEnv), PATH: withSandboxHelpers(base.PATH) }
   } else if (spec.flavor === 'claude-agent-acp') {
-    env = { ...base, ...claudeEnv(config, serverEnv, s.model) }
+    const claude = { ...base, ...claudeEnv(config, serverEnv, s.model) }
+    env = { ...claude, ...scrubbedShellEnv(config, claude) }
   }
   const js = spec.command.endsWith('.js')
   return {

@@ -1,4 +1,4 @@
-import type { ProcessOutcome } from '../../process/spawn-group.js'
+import type { ProcessOutcome } from '../../process/runner.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { runCompletedAfter } from '../../protocol/run-completed.js'
 

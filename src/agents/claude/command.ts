@@ -2,6 +2,7 @@ import type { Config } from '../../config/load.js'
 import { baseChildEnv } from '../../process/child-env.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { permissionArgs, permissionEnv } from './permissions.js'
+import { scrubbedShellEnv } from './scrubbed-shell.js'
 
 /** Which conversation a `claude -p` process continues. */
 export type ClaudeThread =
@@ -55,6 +56,7 @@ export function claudeEnv(
   if (config.ANTHROPIC_API_KEY) env.ANTHROPIC_API_KEY = config.ANTHROPIC_API_KEY
   return {
     ...env,
+    ...scrubbedShellEnv(config, env),
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     DISABLE_AUTOUPDATER: '1',
     DISABLE_TELEMETRY: '1',

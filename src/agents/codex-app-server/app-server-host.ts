@@ -112,8 +112,9 @@ export class AppServerHost {
     return this.process.send(method, params)
   }
 
-  request<M extends ClientMethod>(method: M, params: ParamsOf<M>) {
-    return this.process.request(method, params)
+  /** `timeoutMs` bounds this request (default: CODEX_REQUEST_TIMEOUT). */
+  request<M extends ClientMethod>(method: M, params: ParamsOf<M>, timeoutMs?: number) {
+    return this.process.request(method, params, timeoutMs)
   }
 
   close(): Promise<void> {

@@ -3,18 +3,21 @@ import { z } from 'zod'
 import type { Config } from '../../config/load.js'
 import { baseChildEnv } from '../../process/child-env.js'
 import { readLines } from '../../process/lines.js'
-import { type GroupProcess, type SpawnSpec, spawnGroup } from '../../process/spawn-group.js'
+import { localRunner } from '../../process/local-runner.js'
+import type { LaunchSpec, ProcessRunner, RunningProcess } from '../../process/runner.js'
 import { AppError } from '../../protocol/errors.js'
 import { codexInstallHint } from '../codex/probe.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { resolveCodexBinary } from '../codex-binary.js'
 import { describeExit, StderrTail } from './exit-reason.js'
 import type { ClientRequest } from './generated/ClientRequest.js'
-import { endMarked, markerVariable, newMarker } from './orphan-sweep.js'
 import { type NotificationHandler, type RequestHandler, RpcPeer, type UnknownHandler } from './rpc.js'
-import { RpcClosedError } from './rpc-errors.js'
+import { RpcClosedError, RpcResponseError } from './rpc-errors.js'
 
 /** Every method a client may call, and the params the pinned codex expects for it. */
+/** JSON-RPC codes for an invalid request and invalid params. */
+const invalidRequestCodes = new Set([-32600, -32602])
+
 export type ClientMethod = ClientRequest['method']
 export type ParamsOf<M extends ClientMethod> = Extract<ClientRequest, { method: M }>['params']
 
@@ -36,6 +39,8 @@ export interface AppServerProcessOptions {
   onUnknown?: UnknownHandler
   /** Each line the process writes to stderr (its log). */
   onStderr?: (line: string) => void
+  /** Where the process runs (default: a local process group). */
+  runner?: ProcessRunner
 }
 
 /** What `initialize` told about the server (the fields the gateway uses). */
@@ -49,7 +54,7 @@ interface Connection {
 }
 
 interface Running {
-  proc: GroupProcess
+  proc: RunningProcess
   /** 1 for the first process, +1 for each restart: tells which process a thread was loaded into. */
   generation: number
   /** Settles once `initialize` answered and `initialized` was sent. */
@@ -106,8 +111,15 @@ export class AppServerProcess {
     timeoutMs?: number,
   ): Promise<{ result: unknown; generation: number }> {
     const { peer, generation } = await this.connection()
-    const result = await peer.request(method, params, timeoutMs ?? this.timeoutMs)
-    return { result, generation }
+    try {
+      const result = await peer.request(method, params, timeoutMs ?? this.timeoutMs)
+      return { result, generation }
+    } catch (err) {
+      // codex refusing what it was asked is the caller's mistake (400), not the gateway's (500)
+      if (err instanceof RpcResponseError && invalidRequestCodes.has(err.code))
+        throw new AppError('invalid_request', err.message, undefined, { cause: err })
+      throw err
+    }
   }
 
   /** Listens to process exits (crash, kill, close); returns a function that stops listening. */
@@ -156,8 +168,7 @@ export class AppServerProcess {
   private spawn(): Running {
     const { config, serverEnv = process.env } = this.options
     if (!this.binary) throw new AppError('agent_not_installed', codexInstallHint)
-    const marker = newMarker()
-    const spec: SpawnSpec = {
+    const spec: LaunchSpec = {
       command: this.binary,
       args: ['app-server', ...codexProviderArgs(config)],
       cwd: this.options.cwd,
@@ -166,14 +177,15 @@ export class AppServerProcess {
         ...codexEnv(config, serverEnv),
         ...(this.options.codexHome ? { CODEX_HOME: this.options.codexHome } : {}),
         ...(config.CODEX_LOG_LEVEL ? { RUST_LOG: config.CODEX_LOG_LEVEL } : {}),
-        [markerVariable]: marker,
       },
       stdin: { keepOpen: true },
       timeoutMs: null,
       killGraceMs: config.KILL_GRACE_MS,
+      // helpers it starts in sessions of their own outlive a crashed app-server
+      sweepLeftovers: true,
     }
     const generation = ++this.spawned
-    const proc: GroupProcess = spawnGroup(spec)
+    const proc = (this.options.runner ?? localRunner).start(spec)
     const stderr = new StderrTail()
     void (async () => {
       for await (const line of readLines(proc.stderr)) {
@@ -189,7 +201,7 @@ export class AppServerProcess {
     } else if (!proc.stdin) {
       proc.terminate('cancelled')
       ready = Promise.reject(
-        new Error(`spawnGroup closed the stdin of ${name}: spawn-group.ts needs keepStdinOpen`),
+        new Error(`the runner closed the stdin of ${name}: it must honour stdin keepOpen`),
       )
     } else {
       const peer = this.connect(proc.stdout, proc.stdin)
@@ -199,8 +211,6 @@ export class AppServerProcess {
     const running: Running = { proc, ready, generation }
     void exited.then((error) => {
       if (this.running === running) this.running = undefined
-      // helpers it started in sessions of their own outlive a crashed app-server (see orphan-sweep.ts)
-      endMarked(marker, config.KILL_GRACE_MS)
       for (const handler of this.exitHandlers) {
         try {
           handler(error, generation)

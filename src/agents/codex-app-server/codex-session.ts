@@ -113,7 +113,9 @@ export class CodexSession implements AgentSession, ThreadListener {
     this.host.unlisten(this.agentSessionId, this)
     // only a running process that holds the thread is asked to let go (never start one for that)
     if (this.host.isLoaded(this.agentSessionId))
-      await this.host.request('thread/unsubscribe', { threadId: this.agentSessionId }).catch(() => {})
+      await this.host
+        .request('thread/unsubscribe', { threadId: this.agentSessionId }, closeGraceMs)
+        .catch(() => {})
     this.host.forget(this.agentSessionId)
   }
 
@@ -165,7 +167,8 @@ export class CodexSession implements AgentSession, ThreadListener {
           sent = await this.host.send('turn/start', { threadId, input: userInput(input) })
         } catch (err) {
           // the process lost the thread (restarted between resume and start, or unloaded it): once more
-          if (attempt === 1 && err instanceof RpcResponseError && /thread not found/i.test(err.rpcMessage)) {
+          const rpc = err instanceof Error && err.cause instanceof RpcResponseError ? err.cause : err
+          if (attempt === 1 && rpc instanceof RpcResponseError && /thread not found/i.test(rpc.rpcMessage)) {
             this.host.forget(threadId)
             continue
           }

@@ -1,4 +1,4 @@
-import type { ProcessOutcome } from '../../process/spawn-group.js'
+import type { ProcessOutcome } from '../../process/runner.js'
 
 /** The last lines a process wrote to stderr (ANSI colors removed), kept to explain why it ended. */
 export class StderrTail {

@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { baseChildEnv } from '../../process/child-env.js'
 import { readText } from '../../process/lines.js'
-import { spawnGroup } from '../../process/spawn-group.js'
+import { localRunner } from '../../process/local-runner.js'
 import { addJsExtensions } from './esm-imports.js'
 
 /** Where the committed bindings live (`npm run generate:app-server-types` rewrites them). */
@@ -19,7 +19,7 @@ export async function generateAppServerTypes(binary: string, outDir: string): Pr
   // An empty CODEX_HOME: the user's config must not influence the output.
   const codexHome = await mkdtemp(path.join(os.tmpdir(), 'agent-gateway-codegen-'))
   try {
-    const proc = spawnGroup({
+    const proc = localRunner.start({
       command: binary,
       args: ['app-server', 'generate-ts', '--out', outDir],
       cwd: path.dirname(outDir),

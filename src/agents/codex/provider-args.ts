@@ -1,4 +1,5 @@
 import type { Config } from '../../config/load.js'
+import { knownSecretNames, secretNameFragments } from '../../process/secrets.js'
 
 /**
  * Turns the gateway's provider settings into codex `-c` overrides, so codex talks to any OpenAI-compatible
@@ -10,6 +11,7 @@ export const codexKeyEnv = 'CODEX_API_KEY'
 export function codexProviderArgs(config: Config): string[] {
   const args: string[] = []
   const c = (kv: string) => args.push('-c', kv)
+  for (const kv of codexConfinementOverrides()) c(kv)
   if (config.CODEX_API_BASE_URL) {
     const name = config.CODEX_MODEL_PROVIDER ?? 'agent-gateway'
     const fields = [
@@ -33,6 +35,21 @@ export function codexProviderArgs(config: Config): string[] {
     c(`model_reasoning_effort=${toml(config.CODEX_MODEL_REASONING_EFFORT)}`)
   for (const kv of splitOverrides(config.CODEX_CONFIG_OVERRIDES)) c(kv)
   return args
+}
+
+/**
+ * Overrides every codex process gets, before the operator's own (CODEX_CONFIG_OVERRIDES may change them):
+ * - commands the model runs never see a secret: the gateway's known secret names and every name that looks
+ *   like a credential are excluded from their environment (codex applies `exclude` after `inherit`);
+ * - workspace-write means the workspace only: neither $TMPDIR nor /tmp is writable.
+ */
+export function codexConfinementOverrides(): string[] {
+  const patterns = [...knownSecretNames, ...secretNameFragments.map((f) => `*${f}*`)]
+  return [
+    `shell_environment_policy.exclude=[${patterns.map(toml).join(',')}]`,
+    'sandbox_workspace_write.exclude_tmpdir_env_var=true',
+    'sandbox_workspace_write.exclude_slash_tmp=true',
+  ]
 }
 
 /** The env codex needs on top of the base child env: its home and its key. */

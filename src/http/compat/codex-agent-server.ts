@@ -3,6 +3,7 @@ import path from 'node:path'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
+import { Skills } from '../../core/skills.js'
 import { AppError } from '../../protocol/errors.js'
 import { approvalPolicy } from '../../protocol/policies.js'
 import type { Session, Turn } from '../../protocol/sessions.js'
@@ -101,16 +102,32 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
       },
     )
 
+    // Every path is confined (core/skills.ts); unknown fields are refused rather than passed to codex.
+    const skills = new Skills(ctx.sessions, ctx.config, agent)
     app.post(
       '/api/skills/list',
-      { config, schema: { body: z.record(z.string(), z.unknown()).default({}) } },
-      async (request) => ctx.sessions.call(agent, 'skills/list', request.body),
+      {
+        config,
+        schema: {
+          body: z
+            .strictObject({
+              cwds: z.array(z.string().min(1)).max(64).optional(),
+              forceReload: z.boolean().optional(),
+            })
+            .default({}),
+        },
+      },
+      async (request) =>
+        skills.list(
+          request.body.cwds?.map((c) => seedCwd(c) ?? c),
+          request.body.forceReload,
+        ),
     )
 
     app.post(
       '/api/skills/config/write',
-      { config, schema: { body: z.object({ path: z.string().min(1), enabled: z.boolean() }) } },
-      async (request) => ctx.sessions.call(agent, 'skills/config/write', request.body),
+      { config, schema: { body: z.strictObject({ path: z.string().min(1), enabled: z.boolean() }) } },
+      async (request) => skills.setEnabled(request.body.path, request.body.enabled),
     )
   }
 }

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
-import { ensureReady, runToCompletion } from '../../core/one-shot.js'
-import { resolveCwd } from '../../core/workspace.js'
+import { runToCompletion } from '../../core/one-shot.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent, OutputEvent, RunCompletedEvent } from '../../protocol/events.js'
 import { clientSignal } from '../client-signal.js'
@@ -20,27 +19,27 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   const config = { errorShape: 'codex-api-plan' as const, provider }
 
   const runPrompt = async (
+    origin: string,
     prompt: string,
     cwd: string | undefined,
     model: string | undefined,
     signal: AbortSignal,
   ) => {
-    const driver = ctx.registry.get(provider)
-    await ensureReady(driver)
-    const req = {
-      prompt,
-      cwd: resolveCwd(cwd, ctx.config.workspaceRoots),
-      timeoutMs: ctx.config.TIMEOUT_SECONDS * 1000,
-      ...(model ? { model } : {}),
-    }
-    const { events, completed } = await runToCompletion(driver, req, ctx.active, signal)
+    const fields = { prompt, ...(cwd !== undefined ? { cwd } : {}), ...(model ? { model } : {}) }
+    const { events, completed } = await runToCompletion(ctx.runs, provider, fields, { origin }, signal)
     throwIfUnsuccessful(completed, ctx.config.TIMEOUT_SECONDS)
     return { completed, stderr: stderrOf(events) }
   }
 
   return async (app) => {
     app.get('/hello', { config, schema: { response: { 200: z.string() } } }, async (_request, reply) => {
-      const { completed } = await runPrompt(greetingPrompt, undefined, undefined, clientSignal(reply.raw))
+      const { completed } = await runPrompt(
+        'GET /hello',
+        greetingPrompt,
+        undefined,
+        undefined,
+        clientSignal(reply.raw),
+      )
       return reply.type('text/plain; charset=utf-8').send((completed.finalResponse ?? '').trim())
     })
 
@@ -50,7 +49,11 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         config,
         schema: {
           body: z.object({
-            prompt: z.string().min(1).max(ctx.config.MAX_PROMPT_CHARS),
+            prompt: z
+              .string()
+              .min(1)
+              .max(ctx.config.MAX_PROMPT_CHARS)
+              .refine((p) => p.trim() !== '', 'prompt must contain more than whitespace'),
             cwd: z.string().optional(),
             model: z.string().optional(),
           }),
@@ -61,7 +64,13 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const { prompt, cwd, model } = request.body
-        const { completed, stderr } = await runPrompt(prompt, cwd, model, clientSignal(reply.raw))
+        const { completed, stderr } = await runPrompt(
+          'POST /chat',
+          prompt,
+          cwd,
+          model,
+          clientSignal(reply.raw),
+        )
         return { stdout: completed.finalResponse ?? '', stderr, returncode: completed.exitCode ?? 0 }
       },
     )
@@ -74,6 +83,11 @@ function throwIfUnsuccessful(completed: RunCompletedEvent, timeoutSeconds: numbe
     throw new AppError(
       'shutting_down',
       'the server is shutting down; the run was ended. Retry against a running server.',
+    )
+  if (completed.status === 'cancelled')
+    throw new AppError(
+      'conflict',
+      `the run was cancelled before it finished (POST /v1/runs/:id/cancel, or the client left): ${completed.error ?? 'cancelled'}; send the request again`,
     )
   if (completed.status === 'timed_out')
     throw new AppError(

@@ -2,7 +2,7 @@ import { constants } from 'node:os'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
-import { streamRun } from '../../core/one-shot.js'
+import { startRun } from '../../core/one-shot.js'
 import { resolveCwd } from '../../core/workspace.js'
 import { checkRunArgs, checkRunEnv } from '../../process/policy.js'
 import { AppError } from '../../protocol/errors.js'
@@ -53,15 +53,15 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         )
 
       const timeoutSeconds = ctx.config.RUN_RESPONSE_TIMEOUT_SECONDS
+      const follow = await startRun(
+        ctx.runs,
+        'cli',
+        { cwd: workdir, command: { cli, args, env, ...(stdin !== undefined ? { stdin } : {}) } },
+        { origin: 'POST /run', timeoutMs: timeoutSeconds ? timeoutSeconds * 1000 : null },
+      )
       const clientGone = new AbortController()
       const out = new NdjsonWriter(reply, () => clientGone.abort('client_gone'))
-      const req = {
-        prompt: '',
-        cwd: workdir,
-        timeoutMs: timeoutSeconds ? timeoutSeconds * 1000 : null,
-        raw: { cli, args, env, ...(stdin !== undefined ? { stdin } : {}) },
-      }
-      for await (const ev of streamRun(driver, req, ctx.active, clientGone.signal)) {
+      for await (const ev of follow(clientGone.signal)) {
         switch (ev.type) {
           case 'output':
             await out.write({ type: ev.stream, data: ev.data })

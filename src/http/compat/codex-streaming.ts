@@ -1,7 +1,10 @@
+import { existsSync, statSync } from 'node:fs'
+import path from 'node:path'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
-import { ensureReady, streamRun } from '../../core/one-shot.js'
+import { ensureReady, startRun } from '../../core/one-shot.js'
+import { checkSandbox } from '../../core/sandbox-policy.js'
 import { resolveCwd } from '../../core/workspace.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent, RunCompletedEvent } from '../../protocol/events.js'
@@ -16,7 +19,7 @@ import { SseWriter } from '../sse.js'
  * not the normalized events. A stdout line that is not a JSON object is kept as {"type":"agent.raw","line"};
  * stderr is not part of either answer.
  * Differences from the seed: `sandbox` defaults to CODEX_SANDBOX (read-only) where the seed used
- * workspace-write, and danger-full-access needs RUN_ALLOW_UNSAFE_ARGS; `working_directory` defaults to
+ * workspace-write, and danger-full-access needs ALLOW_DANGER_FULL_ACCESS; `working_directory` defaults to
  * WORKSPACE_DIR and must stay inside the workspace roots (400). Both routes end codex after TIMEOUT_SECONDS:
  * the stream then sends {"type":"error","message":"timed out after Ns"} and closes, /run answers 408.
  * On shutdown the stream ends with an `error` event too and /run answers 503. A failed codex run still answers
@@ -27,7 +30,11 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
   const config = { errorShape: 'plain' as const }
   const timeoutSeconds = ctx.config.TIMEOUT_SECONDS
   const body = z.object({
-    prompt: z.string().min(1).max(ctx.config.MAX_PROMPT_CHARS),
+    prompt: z
+      .string()
+      .min(1)
+      .max(ctx.config.MAX_PROMPT_CHARS)
+      .refine((p) => p.trim() !== '', 'prompt must contain more than whitespace (codex reads none)'),
     model: z.string().optional(),
     sandbox: sandboxMode.optional(),
     working_directory: z.string().optional(),
@@ -35,14 +42,15 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
   })
 
   /** Checks the request and codex, and builds the run; throws before anything is spawned. */
-  const prepare = async (b: z.infer<typeof body>) => {
+  const prepare = async (b: z.infer<typeof body>, origin: string) => {
+    checkSandbox(b.sandbox, ctx.config)
     const sandbox = b.sandbox ?? ctx.config.CODEX_SANDBOX
-    if (sandbox === 'danger-full-access' && !ctx.config.RUN_ALLOW_UNSAFE_ARGS)
-      throw new AppError(
-        'forbidden_argument',
-        'sandbox "danger-full-access" is refused; set RUN_ALLOW_UNSAFE_ARGS=true to allow it',
-      )
     const cwd = resolveCwd(b.working_directory, ctx.config.workspaceRoots)
+    if (!b.skip_git_repo_check && !insideGitRepo(cwd))
+      throw new AppError(
+        'invalid_request',
+        `working_directory ${cwd} is not inside a git repository, and codex refuses to run there; send "skip_git_repo_check": true (the default) or use a directory of a git repository`,
+      )
     const model = b.model && b.model !== 'auto' ? b.model : ctx.config.CODEX_MODEL
     await ensureReady(ctx.registry.get('codex'))
     const args = [
@@ -50,29 +58,33 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
       '--json',
       '--sandbox',
       sandbox,
-      ...(model ? ['--model', model] : []),
+      // one argument, so a model name that starts with "-" cannot be read as a flag
+      ...(model ? [`--model=${model}`] : []),
       ...(b.skip_git_repo_check ? ['--skip-git-repo-check'] : []),
       '-',
     ]
-    const req = {
-      prompt: '',
-      cwd,
-      timeoutMs: timeoutSeconds * 1000,
-      raw: { cli: 'codex', args, stdin: b.prompt },
-    }
-    return (signal: AbortSignal) => codexOutput(streamRun(ctx.registry.cli(), req, ctx.active, signal))
+    const follow = await startRun(
+      ctx.runs,
+      'cli',
+      { cwd, command: { cli: 'codex', args, stdin: b.prompt, env: {} } },
+      { origin, timeoutMs: timeoutSeconds * 1000, builtCommand: true },
+    )
+    return (signal: AbortSignal) => codexOutput(follow(signal))
   }
 
   return async (app) => {
     app.post('/api/codex/stream', { config, schema: { body } }, async (request, reply) => {
-      const run = await prepare(request.body)
+      const run = await prepare(request.body, 'POST /api/codex/stream')
       const clientGone = new AbortController()
       const out = new SseWriter(reply, () => clientGone.abort('client_gone'))
       try {
+        let emitted = false
         for await (const chunk of run(clientGone.signal)) {
-          if ('json' in chunk) await out.write({ data: chunk.json })
-          else {
-            const message = endMessage(chunk.completed, timeoutSeconds)
+          if ('json' in chunk) {
+            emitted = true
+            await out.write({ data: chunk.json })
+          } else {
+            const message = endMessage(chunk.completed, timeoutSeconds, emitted)
             if (message) await out.write({ data: { type: 'error', message } })
           }
         }
@@ -96,11 +108,11 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
         },
       },
       async (request, reply) => {
-        const run = await prepare(request.body)
+        const run = await prepare(request.body, 'POST /api/codex/run')
         const events: Record<string, unknown>[] = []
         for await (const chunk of run(clientSignal(reply.raw))) {
           if ('json' in chunk) events.push(chunk.event)
-          else throwIfEndedEarly(chunk.completed, timeoutSeconds)
+          else throwIfEndedEarly(chunk.completed, timeoutSeconds, events.length > 0)
         }
         return { events, final_response: finalResponseOf(events) }
       },
@@ -187,7 +199,8 @@ export function finalResponseOf(events: Record<string, unknown>[]): string | nul
 }
 
 /** What the stream says before closing when the run did not end on its own; null when codex just exited. */
-function endMessage(completed: RunCompletedEvent, timeoutSeconds: number): string | null {
+function endMessage(completed: RunCompletedEvent, timeoutSeconds: number, emitted: boolean): string | null {
+  if (!emitted && completed.status === 'failed') return failedToStart(completed)
   switch (completed.reason) {
     case 'timed_out':
       return `timed out after ${timeoutSeconds}s`
@@ -200,7 +213,28 @@ function endMessage(completed: RunCompletedEvent, timeoutSeconds: number): strin
   }
 }
 
-function throwIfEndedEarly(completed: RunCompletedEvent, timeoutSeconds: number): void {
+/** codex failed before it emitted any event: it refused to start, and its stderr says why. */
+function failedToStart(completed: RunCompletedEvent): string {
+  return `codex failed before emitting any event (exit code ${completed.exitCode ?? 'none'}): ${completed.error ?? 'no details'}`
+}
+
+/**
+ * Walks up from `dir` looking for a git repository as git sees one: a `.git` directory with a HEAD, or a
+ * `.git` file (worktrees, submodules). A stray empty `.git` directory is not one (codex refuses it too).
+ */
+function insideGitRepo(dir: string): boolean {
+  for (let current = dir; ; current = path.dirname(current)) {
+    const dotGit = path.join(current, '.git')
+    if (existsSync(path.join(dotGit, 'HEAD'))) return true
+    try {
+      if (statSync(dotGit).isFile()) return true
+    } catch {}
+    if (path.dirname(current) === current) return false
+  }
+}
+
+function throwIfEndedEarly(completed: RunCompletedEvent, timeoutSeconds: number, emitted: boolean): void {
+  if (!emitted && completed.status === 'failed') throw new AppError('agent_failed', failedToStart(completed))
   if (completed.reason === 'timed_out')
     throw new AppError(
       'timed_out',

@@ -50,7 +50,7 @@ export function v1ApprovalRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
     app.post(
       '/v1/approvals/:id',
       {
-        config,
+        config: { ...config, scope: 'approve' },
         schema: {
           tags,
           summary: 'Answer an approval',
@@ -60,7 +60,8 @@ export function v1ApprovalRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           response: { 200: approval, ...errorResponses },
         },
       },
-      async (request) => ctx.approvals.answer(request.params.id, request.body.decision),
+      async (request) =>
+        ctx.approvals.answer(request.params.id, request.body.decision, request.principal.name),
     )
   }
 }

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
 import { run } from '../../protocol/runs.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
+import { bindLog } from '../request-log.js'
 import {
   booleanQuery,
   createRunBody,
@@ -39,7 +40,9 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const { agent, cancelOnDisconnect, ...fields } = request.body
+        await ctx.webhooks.check(fields.webhook)
         const created = await ctx.runs.submit(agent ?? ctx.config.AI_PROVIDER, fields)
+        bindLog(request, reply, { runId: created.id })
         const location = `/v1/runs/${created.id}`
         const format = acceptedStream(request)
         if (format) {

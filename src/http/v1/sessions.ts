@@ -1,9 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
+import { limits } from '../../protocol/limits.js'
 import { approvalPolicy, sandboxMode } from '../../protocol/policies.js'
 import { session, turn, turnInput } from '../../protocol/sessions.js'
+import { webhookSpec } from '../../protocol/webhooks.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
+import { bindLog } from '../request-log.js'
 import {
   booleanQuery,
   errorResponses,
@@ -26,6 +29,10 @@ const createSessionBody = z.object({
   sandbox: sandboxMode.optional(),
   /** When the agent must ask before acting: `untrusted` asks for every command not known safe. */
   approvalPolicy: approvalPolicy.optional(),
+  /** Where to POST this session's approval, turn and idle events. */
+  webhook: webhookSpec.optional(),
+  /** Budget: over it, the next turn waits for an approval to go on (BUDGET_* settings are defaults and ceilings). */
+  limits: limits.optional(),
 })
 
 const turnBody = z.object({
@@ -54,7 +61,9 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const { agent, ...fields } = request.body
+        await ctx.webhooks.check(fields.webhook)
         const created = await ctx.sessions.create(agent ?? ctx.config.AI_PROVIDER, fields)
+        bindLog(request, reply, { sessionId: created.id })
         return reply.status(201).header('location', `/v1/sessions/${created.id}`).send(created)
       },
     )

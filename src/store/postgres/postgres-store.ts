@@ -2,6 +2,7 @@ import pg from 'pg'
 import type { AgentEvent, StoredEvent } from '../../protocol/events.js'
 import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
+import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import type { ApprovalAnswer, ApprovalFilter, NodeRecord, RunFilter, SessionFilter, Store } from '../store.js'
 import { migrations } from './migrations/index.js'
 import { PgJsonTable, type Queryable } from './pg-json-table.js'
@@ -9,6 +10,8 @@ import { PgJsonTable, type Queryable } from './pg-json-table.js'
 /** Advisory lock keys (any constant 64-bit numbers, unique to this project). */
 const migrationLock = 7_265_310_001
 const admissionLock = 7_265_310_002
+/** How long a node holds the webhook deliveries it claimed before another node may try them. */
+const webhookLeaseMs = 300_000
 
 const inList = (values: readonly string[], from = 1) => values.map((_, i) => `$${i + from}`).join(', ')
 
@@ -27,13 +30,17 @@ export class PostgresStore implements Store {
   )
   private readonly sessions = new PgJsonTable<Session>(
     'sessions',
-    { agent: 'agent', agent_session_id: 'agentSessionId', status: 'status' },
+    { agent: 'agent', agent_session_id: 'agentSessionId', status: 'status', external_id: 'externalId' },
     true,
   )
   private readonly turns = new PgJsonTable<Turn>('turns', { session_id: 'sessionId', status: 'status' })
   private readonly approvals = new PgJsonTable<Approval>('approvals', {
     session_id: 'sessionId',
     state: 'state',
+  })
+  private readonly webhooks = new PgJsonTable<WebhookDelivery>('webhook_outbox', {
+    state: 'state',
+    next_attempt_at: 'nextAttemptAt',
   })
 
   private constructor(
@@ -248,6 +255,10 @@ export class PostgresStore implements Store {
     return (await this.sessions.where(this.pool, { agent_session_id: agentSessionId }, { limit: 1 }))[0]
   }
 
+  async findSessionByExternalId(externalId: string): Promise<Session | undefined> {
+    return (await this.sessions.where(this.pool, { external_id: externalId }, { limit: 1 }))[0]
+  }
+
   async listSessions(filter: SessionFilter): Promise<Session[]> {
     return this.sessions.where(
       this.pool,
@@ -343,6 +354,41 @@ export class PostgresStore implements Store {
       'SELECT id, role, host, pid, started_at AS "startedAt", heartbeat_at AS "heartbeatAt" FROM nodes ORDER BY id',
     )
     return rows as NodeRecord[]
+  }
+
+  async enqueueWebhook(delivery: WebhookDelivery): Promise<void> {
+    await this.webhooks.insert(this.pool, delivery)
+  }
+
+  async updateWebhook(
+    id: string,
+    patch: Partial<Omit<WebhookDelivery, 'id'>>,
+  ): Promise<WebhookDelivery | undefined> {
+    return this.transaction((db) => this.webhooks.update(db, id, patch))
+  }
+
+  async getWebhook(id: string): Promise<WebhookDelivery | undefined> {
+    return this.webhooks.get(this.pool, id)
+  }
+
+  /** Claims due deliveries for this node (their next attempt moves out by a lease), so nodes do not race. */
+  async dueWebhooks(now: string, limit: number): Promise<WebhookDelivery[]> {
+    const lease = new Date(Date.parse(now) + webhookLeaseMs).toISOString()
+    const { rows } = await this.pool.query(
+      `UPDATE webhook_outbox SET next_attempt_at = $1 WHERE id IN (
+         SELECT id FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at <= $2
+         ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+       RETURNING body`,
+      [lease, now, limit],
+    )
+    return (rows as { body: string }[]).map((r) => JSON.parse(r.body) as WebhookDelivery)
+  }
+
+  async nextWebhookAt(): Promise<string | null> {
+    const { rows } = await this.pool.query(
+      "SELECT MIN(next_attempt_at) AS at FROM webhook_outbox WHERE state = 'pending'",
+    )
+    return (rows[0] as { at: string | null } | undefined)?.at ?? null
   }
 
   async removeNode(id: string): Promise<void> {

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3'
 import type { AgentEvent, StoredEvent } from '../../protocol/events.js'
 import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
+import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import type { ApprovalAnswer, ApprovalFilter, NodeRecord, RunFilter, SessionFilter, Store } from '../store.js'
 import { JsonTable } from './json-table.js'
 import { migrations } from './migrations/index.js'
@@ -19,6 +20,7 @@ export class SqliteStore implements Store {
   private readonly sessions: JsonTable<Session>
   private readonly turns: JsonTable<Turn>
   private readonly approvals: JsonTable<Approval>
+  private readonly webhooks: JsonTable<WebhookDelivery>
   private readonly stmts
   private readonly checkpoints: NodeJS.Timeout
 
@@ -44,12 +46,22 @@ export class SqliteStore implements Store {
     this.sessions = new JsonTable(
       this.db,
       'sessions',
-      { agent: 'agent', agent_session_id: 'agentSessionId', status: 'status' },
+      { agent: 'agent', agent_session_id: 'agentSessionId', status: 'status', external_id: 'externalId' },
       true,
     )
     this.turns = new JsonTable(this.db, 'turns', { session_id: 'sessionId', status: 'status' })
     this.approvals = new JsonTable(this.db, 'approvals', { session_id: 'sessionId', state: 'state' })
+    this.webhooks = new JsonTable(this.db, 'webhook_outbox', {
+      state: 'state',
+      next_attempt_at: 'nextAttemptAt',
+    })
     this.stmts = {
+      dueWebhooks: this.db.prepare(
+        "SELECT body FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+      ),
+      nextWebhookAt: this.db.prepare(
+        "SELECT MIN(next_attempt_at) AS at FROM webhook_outbox WHERE state = 'pending'",
+      ),
       bumpRunSeq: this.db.prepare('UPDATE runs SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq'),
       bumpSessionSeq: this.db.prepare(
         'UPDATE sessions SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq',
@@ -241,6 +253,10 @@ export class SqliteStore implements Store {
     return this.sessions.where({ agent_session_id: agentSessionId }, { limit: 1 })[0]
   }
 
+  async findSessionByExternalId(externalId: string): Promise<Session | undefined> {
+    return this.sessions.where({ external_id: externalId }, { limit: 1 })[0]
+  }
+
   async listSessions(filter: SessionFilter): Promise<Session[]> {
     return this.sessions.where(
       { status: filter.status, agent: filter.agent },
@@ -304,6 +320,30 @@ export class SqliteStore implements Store {
       { state: filter.state, session_id: filter.sessionId },
       { limit: filter.limit },
     )
+  }
+
+  async enqueueWebhook(delivery: WebhookDelivery): Promise<void> {
+    this.webhooks.insert(delivery)
+  }
+
+  async updateWebhook(
+    id: string,
+    patch: Partial<Omit<WebhookDelivery, 'id'>>,
+  ): Promise<WebhookDelivery | undefined> {
+    return this.webhooks.update(id, patch)
+  }
+
+  async getWebhook(id: string): Promise<WebhookDelivery | undefined> {
+    return this.webhooks.get(id)
+  }
+
+  async dueWebhooks(now: string, limit: number): Promise<WebhookDelivery[]> {
+    const rows = this.stmts.dueWebhooks.all(now, limit) as { body: string }[]
+    return rows.map((r) => JSON.parse(r.body) as WebhookDelivery)
+  }
+
+  async nextWebhookAt(): Promise<string | null> {
+    return (this.stmts.nextWebhookAt.get() as { at: string | null }).at
   }
 
   async registerNode(node: NodeRecord): Promise<void> {

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 
 /**
- * codex app-server starts helpers in sessions of their own (its shell snapshot, the commands it runs), so when
- * the app-server itself dies (crash, SIGKILL) they are reparented to init and a process-group kill misses them.
- * Every app-server gets a unique value in this variable, which its descendants inherit; after it ended, the
- * processes still carrying that value are its orphans and are ended. Linux only (/proc); best effort (a
- * command run with a scrubbed environment is not found).
+ * Some programs (codex app-server) start helpers in sessions of their own (its shell snapshot, the commands it
+ * runs), so when the program itself dies (crash, SIGKILL) they are reparented to init and a process-group kill
+ * misses them. Such a program gets a unique value in this variable, which its descendants inherit; after it
+ * ended, the processes still carrying that value are its leftovers and are ended. Linux only (/proc); best
+ * effort (a command run with a scrubbed environment is not found).
  */
 export const markerVariable = 'AGENT_GATEWAY_APP_SERVER'
 

@@ -1,0 +1,41 @@
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import type { Config } from '../../config/load.js'
+import { secretNamesIn } from '../../process/secrets.js'
+
+/**
+ * Claude Code runs each Bash command with its own environment, which holds the provider key. Its
+ * CLAUDE_CODE_SHELL_PREFIX names a program that gets the whole command line as its argument: the gateway's
+ * prefix unsets every secret name (listed in AGW_SCRUB_ENV) and then runs the command with bash, so `env`
+ * inside a command shows none of them. (CLAUDE_CODE_SUBPROCESS_ENV_SCRUB needs bubblewrap; this does not.)
+ */
+const script = `#!/bin/sh
+# Written by agent-gateway: runs a Claude Code command without the gateway's secrets in its environment.
+for name in $AGW_SCRUB_ENV; do unset "$name"; done
+unset AGW_SCRUB_ENV
+exec bash -c "$@"
+`
+
+/** Writes the prefix program under DATA_DIR/bin (once; rewritten when it differs) and returns its path. */
+export function scrubbedShellPath(config: Config): string {
+  const file = path.join(config.DATA_DIR, 'bin', 'agw-scrubbed-shell')
+  let current: string | undefined
+  try {
+    current = readFileSync(file, 'utf8')
+  } catch {
+    current = undefined
+  }
+  if (current !== script) {
+    mkdirSync(path.dirname(file), { recursive: true })
+    writeFileSync(file, script, { mode: 0o755 })
+    chmodSync(file, 0o755)
+  }
+  return file
+}
+
+/** The variables that make Claude Code's commands start without the secrets found in `env`. */
+export function scrubbedShellEnv(config: Config, env: Record<string, string>): Record<string, string> {
+  const names = secretNamesIn(env)
+  if (names.length === 0) return {}
+  return { CLAUDE_CODE_SHELL_PREFIX: scrubbedShellPath(config), AGW_SCRUB_ENV: names.join(' ') }
+}

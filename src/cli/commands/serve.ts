@@ -1,0 +1,60 @@
+import { parseArgs } from 'node:util'
+import type { CliCommand } from '../command.js'
+import { UsageError } from '../command.js'
+
+/** `agent-gateway serve`: the HTTP server, configured by env and .env; stops gracefully on SIGTERM/SIGINT. */
+export const serveCommand: CliCommand = {
+  name: 'serve',
+  summary: 'start the HTTP server (settings from the environment and .env)',
+  usage: [
+    'usage: agent-gateway serve [--host <address>] [--port <port>] [--role all|api|worker]',
+    '',
+    'Starts the server. Every setting is an environment variable (see .env.example and the README);',
+    '--host, --port and --role override HOST, PORT and GATEWAY_ROLE. SIGTERM or SIGINT stop it gracefully.',
+  ].join('\n'),
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        role: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    })
+    if (values.help) {
+      console.log(serveCommand.usage)
+      return 0
+    }
+    if (values.port !== undefined && !/^\d+$/.test(values.port))
+      throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}"`)
+    if (values.role !== undefined && !['all', 'api', 'worker'].includes(values.role))
+      throw new UsageError(`--role must be all, api or worker, got "${values.role}"`)
+    const env = {
+      ...process.env,
+      ...(values.host !== undefined ? { HOST: values.host } : {}),
+      ...(values.port !== undefined ? { PORT: values.port } : {}),
+      ...(values.role !== undefined ? { GATEWAY_ROLE: values.role } : {}),
+    }
+    // loaded here, so that --help and --version answer without loading the server
+    const { startServer } = await import('../../http/server.js')
+    const server = await startServer({ env })
+    let stopping = false
+    const stop = async (signal: string) => {
+      if (stopping) return
+      stopping = true
+      server.app.log.info({ signal }, 'shutting down')
+      await server.close()
+      process.exit(0)
+    }
+    process.once('SIGTERM', () => void stop('SIGTERM'))
+    process.once('SIGINT', () => void stop('SIGINT'))
+    // announced only once the handlers are in place: whoever waits for this line may send SIGTERM at once
+    server.app.log.info(
+      { url: server.url, docs: `${server.url}/docs`, openapi: `${server.url}/openapi.json` },
+      `agent-gateway listening on ${server.url} (docs: ${server.url}/docs)`,
+    )
+    return 'running'
+  },
+}

@@ -1,0 +1,3205 @@
+// Generated from /openapi.json by `npm run generate:client`. Do not edit.
+
+export interface paths {
+    "/agent/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A bidirectional agent session on one HTTP/2 stream: user_message, approve and cancel frames in; status, item and command_prompt frames out */
+        post: operations["postAgentStream"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/codex/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run codex exec and answer all of codex's events and the final response */
+        post: operations["postApiCodexRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/codex/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run codex exec and stream codex's own JSONL events as SSE */
+        post: operations["postApiCodexStream"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/skills/config/write": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Enable or disable a codex skill (app-server skills/config/write) */
+        post: operations["postApiSkillsConfigWrite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/skills/list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Codex's skills (app-server skills/list) */
+        post: operations["postApiSkillsList"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/thread/fork": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Fork a codex thread */
+        post: operations["postApiThreadFork"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/thread/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A codex thread as app-server records it (with its turns when includeTurns) */
+        post: operations["postApiThreadRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/thread/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a codex thread */
+        post: operations["postApiThreadResume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/thread/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a codex thread (a gateway session) */
+        post: operations["postApiThreadStart"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/turn/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a turn on a codex thread and answer it once it ended */
+        post: operations["postApiTurnStart"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a prompt; answers the agent's final response as stdout */
+        post: operations["postChat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The CLIs POST /run may start (CLI_LIST) */
+        get: operations["getClis"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Liveness and readiness: agents, store, runs */
+        get: operations["getHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hello": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A short random greeting from the AI_PROVIDER agent, as text/plain */
+        get: operations["getHello"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The model ids (MODEL_LIST) */
+        get: operations["getModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run an allowlisted CLI; its output streams as NDJSON frames, then its exit code */
+        post: operations["postRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Drivers with installed version, auth state and capabilities */
+        get: operations["getV1Agents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Approvals, newest first */
+        get: operations["getV1Approvals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/approvals/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One approval */
+        get: operations["getV1ApprovalsId"];
+        put?: never;
+        /**
+         * Answer an approval
+         * @description 400 when the request did not offer this decision, 409 when it was already answered.
+         */
+        post: operations["postV1ApprovalsId"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Models an agent offers: MODEL_LIST when set, else the agent's own list (codex model/list) */
+        get: operations["getV1Models"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List runs, newest first */
+        get: operations["getV1Runs"];
+        put?: never;
+        /**
+         * Start a one-shot run
+         * @description Answers 202 with the run; streams its events when Accept is text/event-stream or application/x-ndjson; with ?wait=true answers 200 with the finished run.
+         */
+        post: operations["postV1Runs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One run: status, outcome, final response, usage */
+        get: operations["getV1RunsId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a queued or running run */
+        post: operations["postV1RunsIdCancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A run's events: SSE (default) or NDJSON, replayed from Last-Event-ID or ?after= */
+        get: operations["getV1RunsIdEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List sessions, newest first */
+        get: operations["getV1Sessions"];
+        put?: never;
+        /** Start a session */
+        post: operations["postV1Sessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One session with its turns */
+        get: operations["getV1SessionsId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{id}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Archive a session (no more turns) */
+        post: operations["postV1SessionsIdArchive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A session's events: SSE (default) or NDJSON, replayed from Last-Event-ID or ?after=, then live */
+        get: operations["getV1SessionsIdEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{id}/fork": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new session with this one's history */
+        post: operations["postV1SessionsIdFork"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{id}/interrupt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Interrupt the running turn */
+        post: operations["postV1SessionsIdInterrupt"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{id}/turns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a turn
+         * @description Answers 202 with the turn; with ?wait=true answers 200 once it ended. Accept: text/event-stream or application/x-ndjson streams the session events until this turn ends.
+         */
+        post: operations["postV1SessionsIdTurns"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        /** @description One normalized event, keyed on `type`. */
+        AgentEvent: components["schemas"]["RunQueuedEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["AgentSessionEvent"] | components["schemas"]["RunCompletedEvent"] | components["schemas"]["TurnStartedEvent"] | components["schemas"]["TurnCompletedEvent"] | components["schemas"]["TurnFailedEvent"] | components["schemas"]["SessionStatusEvent"] | components["schemas"]["ItemStartedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["ItemCompletedEvent"] | components["schemas"]["ItemDeltaEvent"] | components["schemas"]["ApprovalRequestedEvent"] | components["schemas"]["ApprovalResolvedEvent"] | components["schemas"]["OutputEvent"] | components["schemas"]["AgentRawEvent"];
+        AgentList: {
+            agents: {
+                authenticated: boolean;
+                capabilities: {
+                    approvals: boolean;
+                    fork: boolean;
+                    images: boolean;
+                    interrupt: boolean;
+                    outputSchema: boolean;
+                    sessions: boolean;
+                };
+                hint: string | null;
+                id: string;
+                installed: boolean;
+                skills: string[] | null;
+                version: string | null;
+            }[];
+            default: string;
+        };
+        /** @description The `agent_message` item. */
+        AgentMessageItem: {
+            id: string;
+            text: string;
+            /** @constant */
+            type: "agent_message";
+        };
+        /** @description The `agent.raw` event. */
+        AgentRawEvent: {
+            agent: string;
+            payload: unknown;
+            /** @constant */
+            type: "agent.raw";
+        };
+        /** @description The `agent.session` event. */
+        AgentSessionEvent: {
+            agent: string;
+            agentSessionId: string;
+            /** @constant */
+            type: "agent.session";
+        };
+        /** @description One frame of docs/agent-stream.md (status, item, command_prompt, error, heartbeat, terminate). */
+        AgentStreamFrame: {
+            type: string;
+        };
+        /** @description Seed 000's error body: a title, what happened, and the agent (AI_PROVIDER). */
+        ApiPlanError: {
+            details: string;
+            error: string;
+            provider: string | null;
+        };
+        /** @description Something an agent asked permission for, and the answer. */
+        Approval: {
+            by: string | null;
+            changes: {
+                kind: string;
+                path: string;
+            }[] | null;
+            command: string | null;
+            createdAt: string;
+            cwd: string | null;
+            decision: ("accept" | "accept_for_session" | "decline" | "cancel") | null;
+            expiresAt: string;
+            id: string;
+            /** @enum {string} */
+            kind: "command" | "file_change" | "permission";
+            options: ("accept" | "accept_for_session" | "decline" | "cancel")[];
+            reason: string | null;
+            resolvedAt: string | null;
+            sessionId: string;
+            /** @enum {string} */
+            state: "pending" | "resolved";
+            turnId: string | null;
+        };
+        ApprovalAnswer: {
+            /** @enum {string} */
+            decision: "accept" | "accept_for_session" | "decline" | "cancel";
+        };
+        ApprovalList: {
+            approvals: components["schemas"]["Approval"][];
+        };
+        /** @description The `approval.requested` event. */
+        ApprovalRequestedEvent: {
+            approvalId: string;
+            changes?: {
+                kind: string;
+                path: string;
+            }[];
+            command?: string;
+            cwd?: string;
+            /** @enum {string} */
+            kind: "command" | "file_change" | "permission";
+            options: ("accept" | "accept_for_session" | "decline" | "cancel")[];
+            reason?: string;
+            /** @constant */
+            type: "approval.requested";
+        };
+        /** @description The `approval.resolved` event. */
+        ApprovalResolvedEvent: {
+            approvalId: string;
+            by: string;
+            /** @enum {string} */
+            decision: "accept" | "accept_for_session" | "decline" | "cancel";
+            /** @constant */
+            type: "approval.resolved";
+        };
+        ChatRequest: {
+            cwd?: string;
+            model?: string;
+            prompt: string;
+        };
+        ChatResponse: {
+            returncode: number;
+            stderr: string;
+            stdout: string;
+        };
+        /** @description One NDJSON frame of POST /run: the CLI's output, then its exit code. */
+        CliFrame: {
+            data: string;
+            /** @enum {unknown} */
+            type: "stdout" | "stderr";
+        } | {
+            code: number;
+            /** @constant */
+            type: "exit";
+        };
+        CliList: {
+            clis: string[];
+            count: number;
+        };
+        CliRunRequest: {
+            /** @default [] */
+            args?: string[];
+            cli: string;
+            cwd?: string;
+            /** @default {} */
+            env?: {
+                [key: string]: string;
+            };
+            stdin?: string;
+        };
+        /** @description One of codex's own JSONL events (`codex exec --json`), verbatim. */
+        CodexEvent: {
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        CodexRunRequest: {
+            model?: string;
+            prompt: string;
+            /** @enum {string} */
+            sandbox?: "read-only" | "workspace-write" | "danger-full-access";
+            /** @default true */
+            skip_git_repo_check?: boolean;
+            working_directory?: string;
+        };
+        CodexRunResponse: {
+            events: {
+                [key: string]: unknown;
+            }[];
+            final_response: string | null;
+        };
+        /** @description The `command_execution` item. */
+        CommandExecutionItem: {
+            aggregatedOutput: string;
+            command: string;
+            exitCode: number | null;
+            id: string;
+            /** @enum {string} */
+            status: "in_progress" | "completed" | "failed" | "declined";
+            /** @constant */
+            type: "command_execution";
+        };
+        CreateRunRequest: {
+            agent?: string;
+            /** @default false */
+            cancelOnDisconnect?: boolean;
+            command?: {
+                /** @default [] */
+                args?: string[];
+                cli: string;
+                /** @default {} */
+                env?: {
+                    [key: string]: string;
+                };
+                stdin?: string;
+            };
+            cwd?: string;
+            images?: string[];
+            limits?: {
+                maxDurationSeconds?: number;
+                maxTokens?: number;
+                maxTurns?: number;
+            };
+            model?: string;
+            outputSchema?: {
+                [key: string]: unknown;
+            };
+            prompt?: string;
+            /** @enum {string} */
+            sandbox?: "read-only" | "workspace-write" | "danger-full-access";
+            skipGitRepoCheck?: boolean;
+            timeoutMs?: number;
+            webhook?: {
+                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                /** Format: uri */
+                url: string;
+            };
+        };
+        CreateSessionRequest: {
+            agent?: string;
+            /** @enum {string} */
+            approvalPolicy?: "untrusted" | "on-request" | "on-failure" | "never";
+            cwd?: string;
+            limits?: {
+                maxDurationSeconds?: number;
+                maxTokens?: number;
+                maxTurns?: number;
+            };
+            model?: string;
+            /** @enum {string} */
+            sandbox?: "read-only" | "workspace-write" | "danger-full-access";
+            webhook?: {
+                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                /** Format: uri */
+                url: string;
+            };
+        };
+        /** @description The error body of every /v1 route. */
+        Error: {
+            error: {
+                code: components["schemas"]["ErrorCode"];
+                details?: unknown;
+                message: string;
+            };
+        };
+        /**
+         * @description Error codes and their HTTP status: invalid_request 400, invalid_cwd 400, forbidden_argument 400, forbidden_env 400, unknown_cli 400, unknown_agent 400, unauthorized 401, forbidden 403, not_found 404, timed_out 408, conflict 409, body_too_large 413, unsupported_media_type 415, over_capacity 429, agent_failed 500, internal 500, agent_not_installed 503, agent_not_authenticated 503, shutting_down 503.
+         * @enum {string}
+         */
+        ErrorCode: "invalid_request" | "invalid_cwd" | "forbidden_argument" | "forbidden_env" | "unknown_cli" | "unknown_agent" | "unauthorized" | "forbidden" | "not_found" | "timed_out" | "conflict" | "body_too_large" | "unsupported_media_type" | "over_capacity" | "agent_failed" | "internal" | "agent_not_installed" | "agent_not_authenticated" | "shutting_down";
+        /** @description The error body of every /v1 route. */
+        ErrorInput: {
+            error: {
+                /** @enum {string} */
+                code: "invalid_request" | "invalid_cwd" | "forbidden_argument" | "forbidden_env" | "unknown_cli" | "unknown_agent" | "unauthorized" | "forbidden" | "not_found" | "timed_out" | "conflict" | "body_too_large" | "unsupported_media_type" | "over_capacity" | "agent_failed" | "internal" | "agent_not_installed" | "agent_not_authenticated" | "shutting_down";
+                details?: unknown;
+                message: string;
+            };
+        };
+        /** @description The `error` item. */
+        ErrorItem: {
+            id: string;
+            message: string;
+            /** @constant */
+            type: "error";
+        };
+        /** @description Seed 003's (FastAPI's) error body. */
+        FastApiError: {
+            detail: string;
+        };
+        /** @description The `file_change` item. */
+        FileChangeItem: {
+            changes: {
+                /** @enum {string} */
+                kind: "add" | "delete" | "update";
+                path: string;
+            }[];
+            id: string;
+            /** @enum {string} */
+            status: "in_progress" | "completed" | "failed" | "declined";
+            /** @constant */
+            type: "file_change";
+        };
+        Health: {
+            agents: {
+                authenticated?: boolean;
+                id?: string;
+                installed?: boolean;
+                version?: string | null;
+            }[];
+            runs: {
+                [key: string]: number;
+            };
+            /** @constant */
+            status: "healthy";
+            store: {
+                dataDirWritable?: boolean;
+                kind?: string;
+                ready?: boolean;
+            };
+        };
+        /** @description A unit of work inside a turn (message, command, file change, ...). */
+        Item: components["schemas"]["AgentMessageItem"] | components["schemas"]["ReasoningItem"] | components["schemas"]["CommandExecutionItem"] | components["schemas"]["FileChangeItem"] | components["schemas"]["ToolCallItem"] | components["schemas"]["WebSearchItem"] | components["schemas"]["TodoListItem"] | components["schemas"]["ErrorItem"];
+        /** @description The `item.completed` event. */
+        ItemCompletedEvent: {
+            item: components["schemas"]["Item"];
+            /** @constant */
+            type: "item.completed";
+        };
+        /** @description The `item.delta` event. */
+        ItemDeltaEvent: {
+            delta: string;
+            itemId: string;
+            /** @constant */
+            type: "item.delta";
+        };
+        /** @description The `item.started` event. */
+        ItemStartedEvent: {
+            item: components["schemas"]["Item"];
+            /** @constant */
+            type: "item.started";
+        };
+        /** @description The `item.updated` event. */
+        ItemUpdatedEvent: {
+            item: components["schemas"]["Item"];
+            /** @constant */
+            type: "item.updated";
+        };
+        ModelList: {
+            agent: string;
+            models: string[];
+        };
+        /** @description The `output` event. */
+        OutputEvent: {
+            data: string;
+            /** @enum {string} */
+            stream: "stdout" | "stderr";
+            /** @constant */
+            type: "output";
+        };
+        /** @description The error body of the seed 001 and 002 routes. */
+        PlainError: {
+            code: components["schemas"]["ErrorCode"];
+            details?: unknown;
+            error: string;
+        };
+        /** @description The `reasoning` item. */
+        ReasoningItem: {
+            id: string;
+            text: string;
+            /** @constant */
+            type: "reasoning";
+        };
+        /** @description A durable one-shot run: request, status, outcome, final response, usage. */
+        Run: {
+            agent: string;
+            agentSessionId: string | null;
+            command: string | null;
+            createdAt: string;
+            error: string | null;
+            exitCode: number | null;
+            finalResponse: string | null;
+            finishedAt: string | null;
+            id: string;
+            lastSeq: number;
+            origin?: string;
+            pid: number | null;
+            reason: ("exited" | "timed_out" | "cancelled" | "client_gone" | "shutdown" | "spawn_failed" | "server_lost" | "budget_exceeded") | null;
+            request: {
+                command?: {
+                    /** @default [] */
+                    args: string[];
+                    cli: string;
+                    /** @default {} */
+                    env: {
+                        [key: string]: string;
+                    };
+                    stdin?: string;
+                };
+                cwd: string;
+                images?: string[];
+                limits?: {
+                    maxDurationSeconds?: number;
+                    maxTokens?: number;
+                    maxTurns?: number;
+                };
+                model?: string;
+                outputSchema?: {
+                    [key: string]: unknown;
+                };
+                prompt?: string;
+                /** @enum {string} */
+                sandbox?: "read-only" | "workspace-write" | "danger-full-access";
+                skipGitRepoCheck?: boolean;
+                timeoutMs?: number;
+                webhook?: {
+                    events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                    /** Format: uri */
+                    url: string;
+                };
+            };
+            result?: unknown;
+            signal: string | null;
+            startedAt: string | null;
+            /** @enum {string} */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "interrupted";
+            usage: components["schemas"]["Usage"] | null;
+        };
+        /** @description The `run.completed` event. */
+        RunCompletedEvent: {
+            error?: string;
+            exitCode: number | null;
+            finalResponse: string | null;
+            /** @enum {string} */
+            reason: "exited" | "timed_out" | "cancelled" | "client_gone" | "shutdown" | "spawn_failed" | "server_lost" | "budget_exceeded";
+            result?: unknown;
+            signal: string | null;
+            /** @enum {string} */
+            status: "succeeded" | "failed" | "cancelled" | "timed_out" | "interrupted";
+            /** @constant */
+            type: "run.completed";
+            usage: components["schemas"]["Usage"] | null;
+        };
+        /** @description A durable one-shot run: request, status, outcome, final response, usage. */
+        RunInput: {
+            agent: string;
+            agentSessionId: string | null;
+            command: string | null;
+            createdAt: string;
+            error: string | null;
+            exitCode: number | null;
+            finalResponse: string | null;
+            finishedAt: string | null;
+            id: string;
+            lastSeq: number;
+            origin?: string;
+            pid: number | null;
+            reason: ("exited" | "timed_out" | "cancelled" | "client_gone" | "shutdown" | "spawn_failed" | "server_lost" | "budget_exceeded") | null;
+            request: {
+                command?: {
+                    /** @default [] */
+                    args?: string[];
+                    cli: string;
+                    /** @default {} */
+                    env?: {
+                        [key: string]: string;
+                    };
+                    stdin?: string;
+                };
+                cwd: string;
+                images?: string[];
+                limits?: {
+                    maxDurationSeconds?: number;
+                    maxTokens?: number;
+                    maxTurns?: number;
+                };
+                model?: string;
+                outputSchema?: {
+                    [key: string]: unknown;
+                };
+                prompt?: string;
+                /** @enum {string} */
+                sandbox?: "read-only" | "workspace-write" | "danger-full-access";
+                skipGitRepoCheck?: boolean;
+                timeoutMs?: number;
+                webhook?: {
+                    events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                    /** Format: uri */
+                    url: string;
+                };
+            };
+            result?: unknown;
+            signal: string | null;
+            startedAt: string | null;
+            /** @enum {string} */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "interrupted";
+            usage: components["schemas"]["Usage"] | null;
+        };
+        /** @description One page of runs, newest first; `nextCursor` fetches the next. */
+        RunList: {
+            nextCursor: string | null;
+            runs: components["schemas"]["Run"][];
+        };
+        /** @description One page of runs, newest first; `nextCursor` fetches the next. */
+        RunListInput: {
+            nextCursor: string | null;
+            runs: components["schemas"]["RunInput"][];
+        };
+        /** @description The `run.queued` event. */
+        RunQueuedEvent: {
+            /** @constant */
+            type: "run.queued";
+        };
+        /** @description The `run.started` event. */
+        RunStartedEvent: {
+            agent: string;
+            command?: string;
+            pid?: number;
+            /** @constant */
+            type: "run.started";
+        };
+        SeedModelList: {
+            count: number;
+            models: string[];
+        };
+        /** @description A session: the agent's own thread, its state and settings. */
+        Session: {
+            agent: string;
+            agentSessionId: string;
+            approvalPolicy: ("untrusted" | "on-request" | "on-failure" | "never") | null;
+            budgetBase?: {
+                seconds: number;
+                tokens: number;
+                turns: number;
+            } | null;
+            createdAt: string;
+            cwd: string;
+            externalId?: string;
+            forkedFrom: string | null;
+            id: string;
+            lastSeq: number;
+            limits?: {
+                maxDurationSeconds?: number;
+                maxTokens?: number;
+                maxTurns?: number;
+            } | null;
+            model: string | null;
+            sandbox: ("read-only" | "workspace-write" | "danger-full-access") | null;
+            /** @enum {string} */
+            status: "idle" | "running" | "waiting_for_approval" | "archived";
+            turnCount: number;
+            updatedAt: string;
+            webhook?: {
+                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                /** Format: uri */
+                url: string;
+            } | null;
+        };
+        SessionList: {
+            nextCursor: string | null;
+            sessions: components["schemas"]["Session"][];
+        };
+        /** @description The `session.status` event. */
+        SessionStatusEvent: {
+            /** @enum {string} */
+            status: "idle" | "running" | "waiting_for_approval" | "archived";
+            /** @constant */
+            type: "session.status";
+        };
+        SessionWithTurns: {
+            agent: string;
+            agentSessionId: string;
+            approvalPolicy: ("untrusted" | "on-request" | "on-failure" | "never") | null;
+            budgetBase?: {
+                seconds: number;
+                tokens: number;
+                turns: number;
+            } | null;
+            createdAt: string;
+            cwd: string;
+            externalId?: string;
+            forkedFrom: string | null;
+            id: string;
+            lastSeq: number;
+            limits?: {
+                maxDurationSeconds?: number;
+                maxTokens?: number;
+                maxTurns?: number;
+            } | null;
+            model: string | null;
+            sandbox: ("read-only" | "workspace-write" | "danger-full-access") | null;
+            /** @enum {string} */
+            status: "idle" | "running" | "waiting_for_approval" | "archived";
+            turnCount: number;
+            turns: components["schemas"]["Turn"][];
+            updatedAt: string;
+            webhook?: {
+                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                /** Format: uri */
+                url: string;
+            } | null;
+        };
+        SkillsConfigWriteRequest: {
+            enabled: boolean;
+            path: string;
+        };
+        /** @description app-server's own answer, passed through as it is. */
+        SkillsConfigWriteResponse: {
+            [key: string]: unknown;
+        };
+        /** @description app-server's own answer, passed through as it is. */
+        SkillsList: {
+            [key: string]: unknown;
+        };
+        /** @default {} */
+        SkillsListRequest: {
+            cwds?: string[];
+            forceReload?: boolean;
+        };
+        /** @description An event as stored and sent: one AgentEvent plus seq (the SSE id), time and owner. */
+        StoredEvent: components["schemas"]["AgentEvent"] & components["schemas"]["StoredEventMeta"];
+        /** @description What every stored event carries besides its fields: seq, time, owner. */
+        StoredEventMeta: {
+            at: string;
+            runId?: string;
+            seq: number;
+            sessionId?: string;
+        };
+        ThreadIdRequest: {
+            threadId: string;
+        };
+        ThreadReadRequest: {
+            /** @default false */
+            includeTurns?: boolean;
+            threadId: string;
+        };
+        /** @description app-server's own answer, passed through as it is. */
+        ThreadRecord: {
+            [key: string]: unknown;
+        };
+        ThreadResponse: {
+            thread: {
+                /** @description Unix seconds */
+                createdAt: number;
+                /** @description codex's thread id */
+                id: string;
+                /** @description the first input of the thread */
+                preview: string;
+            };
+        };
+        /** @default {} */
+        ThreadStartRequest: {
+            /** @enum {string} */
+            approvalPolicy?: "untrusted" | "on-request" | "on-failure" | "never";
+            cwd?: string;
+            model?: string;
+        };
+        /** @description The `todo_list` item. */
+        TodoListItem: {
+            id: string;
+            items: {
+                completed: boolean;
+                text: string;
+            }[];
+            /** @constant */
+            type: "todo_list";
+        };
+        /** @description The `tool_call` item. */
+        ToolCallItem: {
+            arguments?: unknown;
+            error?: string;
+            id: string;
+            result?: unknown;
+            server?: string;
+            /** @enum {string} */
+            status: "in_progress" | "completed" | "failed" | "declined";
+            tool: string;
+            /** @constant */
+            type: "tool_call";
+        };
+        /** @description One turn of a session: its input, status and final response. */
+        Turn: {
+            agentTurnId: string | null;
+            createdAt: string;
+            error: string | null;
+            finalResponse: string | null;
+            finishedAt: string | null;
+            id: string;
+            input: {
+                text: string;
+                /** @constant */
+                type: "text";
+            }[];
+            sessionId: string;
+            startedAt: string | null;
+            /** @enum {string} */
+            status: "queued" | "running" | "completed" | "interrupted" | "failed";
+            usage: components["schemas"]["Usage"] | null;
+        };
+        /** @description The `turn.completed` event. */
+        TurnCompletedEvent: {
+            /** @enum {string} */
+            status?: "completed" | "interrupted";
+            turnId?: string;
+            /** @constant */
+            type: "turn.completed";
+            usage: components["schemas"]["Usage"] | null;
+        };
+        /** @description The `turn.failed` event. */
+        TurnFailedEvent: {
+            error: string;
+            turnId?: string;
+            /** @constant */
+            type: "turn.failed";
+        };
+        TurnRequest: {
+            input: string | {
+                text: string;
+                /** @enum {string} */
+                type: "text";
+            }[];
+            /**
+             * @default queue
+             * @enum {string}
+             */
+            onBusy?: "queue" | "steer" | "reject";
+        };
+        /** @description The `turn.started` event. */
+        TurnStartedEvent: {
+            turnId?: string;
+            /** @constant */
+            type: "turn.started";
+        };
+        TurnStartRequest: {
+            input: {
+                text: string;
+                /** @enum {string} */
+                type: "text";
+            }[];
+            threadId: string;
+        };
+        TurnStartResponse: {
+            turn: {
+                error?: string;
+                id: string;
+                items: {
+                    [key: string]: unknown;
+                }[];
+                /** @enum {unknown} */
+                status: "completed" | "interrupted" | "failed" | "inProgress";
+            };
+        };
+        /** @description Tokens a run or turn used. */
+        Usage: {
+            cachedInputTokens: number;
+            inputTokens: number;
+            outputTokens: number;
+            reasoningOutputTokens: number;
+        };
+        /** @description The `web_search` item. */
+        WebSearchItem: {
+            id: string;
+            query: string;
+            /** @constant */
+            type: "web_search";
+        };
+    };
+    responses: {
+        /** @description Invalid input */
+        ApiPlanError400: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiPlanError"];
+            };
+        };
+        /** @description Missing or wrong bearer token (when API_TOKENS is set) */
+        ApiPlanError401: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiPlanError"];
+            };
+        };
+        /** @description The agent did not finish in time */
+        ApiPlanError408: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiPlanError"];
+            };
+        };
+        /** @description Body too large */
+        ApiPlanError413: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiPlanError"];
+            };
+        };
+        /** @description The agent failed */
+        ApiPlanError500: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiPlanError"];
+            };
+        };
+        /** @description The agent is not installed or not authenticated, or the server is shutting down */
+        ApiPlanError503: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiPlanError"];
+            };
+        };
+        /** @description Invalid input */
+        FastApiError400: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["FastApiError"];
+            };
+        };
+        /** @description Missing or wrong bearer token (when API_TOKENS is set) */
+        FastApiError401: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["FastApiError"];
+            };
+        };
+        /** @description No such resource */
+        FastApiError404: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["FastApiError"];
+            };
+        };
+        /** @description The agent did not finish in time */
+        FastApiError408: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["FastApiError"];
+            };
+        };
+        /** @description Conflict with the current state */
+        FastApiError409: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["FastApiError"];
+            };
+        };
+        /** @description The agent is not installed or not authenticated, or the server is shutting down */
+        FastApiError503: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["FastApiError"];
+            };
+        };
+        /** @description Invalid input */
+        PlainError400: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["PlainError"];
+            };
+        };
+        /** @description Missing or wrong bearer token (when API_TOKENS is set) */
+        PlainError401: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["PlainError"];
+            };
+        };
+        /** @description The agent did not finish in time */
+        PlainError408: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["PlainError"];
+            };
+        };
+        /** @description Body too large */
+        PlainError413: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["PlainError"];
+            };
+        };
+        /** @description The agent is not installed or not authenticated, or the server is shutting down */
+        PlainError503: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["PlainError"];
+            };
+        };
+        /** @description Invalid input */
+        V1Error400: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Missing or wrong bearer token (when API_TOKENS is set) */
+        V1Error401: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description No such resource */
+        V1Error404: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The agent did not finish in time */
+        V1Error408: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Conflict with the current state */
+        V1Error409: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Body too large */
+        V1Error413: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Over capacity (see Retry-After) */
+        V1Error429: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The agent is not installed or not authenticated, or the server is shutting down */
+        V1Error503: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+    };
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+    postAgentStream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "status",
+                     *       "sessionId": "demo-1",
+                     *       "status": "Agent run started."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgentStreamFrame"];
+                };
+            };
+            401: components["responses"]["V1Error401"];
+        };
+    };
+    postApiCodexRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "prompt": "Write a hello world program",
+                 *       "working_directory": "demo"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CodexRunRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "events": [
+                     *         {
+                     *           "type": "thread.started",
+                     *           "thread_id": "019a6b3c-7d2e-7f00-8000-1234567890ab"
+                     *         },
+                     *         {
+                     *           "type": "turn.started"
+                     *         },
+                     *         {
+                     *           "type": "item.completed",
+                     *           "item": {
+                     *             "id": "item_0",
+                     *             "type": "agent_message",
+                     *             "text": "print(\"hello\")"
+                     *           }
+                     *         },
+                     *         {
+                     *           "type": "turn.completed",
+                     *           "usage": {
+                     *             "input_tokens": 1200,
+                     *             "cached_input_tokens": 0,
+                     *             "output_tokens": 12
+                     *           }
+                     *         }
+                     *       ],
+                     *       "final_response": "print(\"hello\")"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CodexRunResponse"];
+                };
+            };
+            400: components["responses"]["PlainError400"];
+            401: components["responses"]["PlainError401"];
+            408: components["responses"]["PlainError408"];
+            413: components["responses"]["PlainError413"];
+            503: components["responses"]["PlainError503"];
+        };
+    };
+    postApiCodexStream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "prompt": "Create a Python function to calculate fibonacci numbers",
+                 *       "sandbox": "workspace-write"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CodexRunRequest"];
+            };
+        };
+        responses: {
+            /** @description Server-Sent Events: one `data:` line per codex JSONL event, verbatim, until codex exits; `{type: 'error', message}` when it was ended early. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example data: {"type":"item.completed","item":{"id":"item_0","type":"agent_message","text":"Done."}} */
+                    "text/event-stream": components["schemas"]["CodexEvent"];
+                };
+            };
+            400: components["responses"]["PlainError400"];
+            401: components["responses"]["PlainError401"];
+            413: components["responses"]["PlainError413"];
+            503: components["responses"]["PlainError503"];
+        };
+    };
+    postApiSkillsConfigWrite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "path": "/workspace/.codex/skills/lint/SKILL.md",
+                 *       "enabled": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["SkillsConfigWriteRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {} */
+                    "application/json": components["schemas"]["SkillsConfigWriteResponse"];
+                };
+            };
+            400: components["responses"]["FastApiError400"];
+            401: components["responses"]["FastApiError401"];
+            503: components["responses"]["FastApiError503"];
+        };
+    };
+    postApiSkillsList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": components["schemas"]["SkillsListRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "cwd": "/workspace",
+                     *           "skills": [
+                     *             {
+                     *               "name": "lint",
+                     *               "enabled": true
+                     *             }
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SkillsList"];
+                };
+            };
+            400: components["responses"]["FastApiError400"];
+            401: components["responses"]["FastApiError401"];
+            503: components["responses"]["FastApiError503"];
+        };
+    };
+    postApiThreadFork: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "threadId": "019a6b3c-7d2e-7f00-8000-1234567890ab"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ThreadIdRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "thread": {
+                     *         "id": "019a6b3c-7d2e-7f00-8000-1234567890ab",
+                     *         "preview": "Add a README",
+                     *         "createdAt": 1796126400
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ThreadResponse"];
+                };
+            };
+            400: components["responses"]["FastApiError400"];
+            401: components["responses"]["FastApiError401"];
+            404: components["responses"]["FastApiError404"];
+            503: components["responses"]["FastApiError503"];
+        };
+    };
+    postApiThreadRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "threadId": "019a6b3c-7d2e-7f00-8000-1234567890ab",
+                 *       "includeTurns": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["ThreadReadRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "thread": {
+                     *         "id": "019a6b3c-7d2e-7f00-8000-1234567890ab",
+                     *         "preview": "Add a README",
+                     *         "turns": []
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ThreadRecord"];
+                };
+            };
+            400: components["responses"]["FastApiError400"];
+            401: components["responses"]["FastApiError401"];
+            404: components["responses"]["FastApiError404"];
+            503: components["responses"]["FastApiError503"];
+        };
+    };
+    postApiThreadResume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "threadId": "019a6b3c-7d2e-7f00-8000-1234567890ab"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ThreadIdRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "thread": {
+                     *         "id": "019a6b3c-7d2e-7f00-8000-1234567890ab",
+                     *         "preview": "Add a README",
+                     *         "createdAt": 1796126400
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ThreadResponse"];
+                };
+            };
+            400: components["responses"]["FastApiError400"];
+            401: components["responses"]["FastApiError401"];
+            404: components["responses"]["FastApiError404"];
+            503: components["responses"]["FastApiError503"];
+        };
+    };
+    postApiThreadStart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "cwd": "/workspace",
+                 *       "approvalPolicy": "never"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ThreadStartRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "thread": {
+                     *         "id": "019a6b3c-7d2e-7f00-8000-1234567890ab",
+                     *         "preview": "Add a README",
+                     *         "createdAt": 1796126400
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ThreadResponse"];
+                };
+            };
+            400: components["responses"]["FastApiError400"];
+            401: components["responses"]["FastApiError401"];
+            503: components["responses"]["FastApiError503"];
+        };
+    };
+    postApiTurnStart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "threadId": "019a6b3c-7d2e-7f00-8000-1234567890ab",
+                 *       "input": [
+                 *         {
+                 *           "type": "text",
+                 *           "text": "Add a README"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["TurnStartRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "turn": {
+                     *         "id": "1",
+                     *         "status": "completed",
+                     *         "items": [
+                     *           {
+                     *             "type": "agentMessage",
+                     *             "id": "item_0",
+                     *             "text": "Added README.md."
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TurnStartResponse"];
+                };
+            };
+            400: components["responses"]["FastApiError400"];
+            401: components["responses"]["FastApiError401"];
+            404: components["responses"]["FastApiError404"];
+            408: components["responses"]["FastApiError408"];
+            409: components["responses"]["FastApiError409"];
+            503: components["responses"]["FastApiError503"];
+        };
+    };
+    postChat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "prompt": "What does this repository do?"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ChatRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "stdout": "It serves coding agents over HTTP.",
+                     *       "stderr": "",
+                     *       "returncode": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ChatResponse"];
+                };
+            };
+            400: components["responses"]["ApiPlanError400"];
+            401: components["responses"]["ApiPlanError401"];
+            408: components["responses"]["ApiPlanError408"];
+            413: components["responses"]["ApiPlanError413"];
+            500: components["responses"]["ApiPlanError500"];
+            503: components["responses"]["ApiPlanError503"];
+        };
+    };
+    getClis: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "clis": [
+                     *         "codex"
+                     *       ],
+                     *       "count": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CliList"];
+                };
+            };
+            401: components["responses"]["PlainError401"];
+        };
+    };
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "healthy",
+                     *       "agents": [
+                     *         {
+                     *           "id": "codex",
+                     *           "installed": true,
+                     *           "authenticated": true,
+                     *           "version": "0.169.0"
+                     *         }
+                     *       ],
+                     *       "store": {
+                     *         "kind": "sqlite",
+                     *         "ready": true,
+                     *         "dataDirWritable": true
+                     *       },
+                     *       "runs": {
+                     *         "running": 0,
+                     *         "queued": 0
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    getHello: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The text, as text/plain. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example Hello there, have a great day! */
+                    "text/plain": string;
+                };
+            };
+            401: components["responses"]["ApiPlanError401"];
+            408: components["responses"]["ApiPlanError408"];
+            500: components["responses"]["ApiPlanError500"];
+            503: components["responses"]["ApiPlanError503"];
+        };
+    };
+    getModels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "models": [
+                     *         "auto"
+                     *       ],
+                     *       "count": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SeedModelList"];
+                };
+            };
+            401: components["responses"]["PlainError401"];
+        };
+    };
+    postRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "cli": "codex",
+                 *       "args": [
+                 *         "exec",
+                 *         "--json",
+                 *         "say hi"
+                 *       ],
+                 *       "stdin": ""
+                 *     }
+                 */
+                "application/json": components["schemas"]["CliRunRequest"];
+            };
+        };
+        responses: {
+            /** @description NDJSON: `{type: stdout|stderr, data}` frames as the CLI writes, then `{type: exit, code}` (124 after RUN_RESPONSE_TIMEOUT_SECONDS). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "stdout",
+                     *       "data": "hi\n"
+                     *     }
+                     */
+                    "application/x-ndjson": components["schemas"]["CliFrame"];
+                };
+            };
+            400: components["responses"]["PlainError400"];
+            401: components["responses"]["PlainError401"];
+            413: components["responses"]["PlainError413"];
+            503: components["responses"]["PlainError503"];
+        };
+    };
+    getV1Agents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "default": "codex",
+                     *       "agents": [
+                     *         {
+                     *           "id": "codex",
+                     *           "installed": true,
+                     *           "version": "0.169.0",
+                     *           "authenticated": true,
+                     *           "hint": null,
+                     *           "capabilities": {
+                     *             "sessions": true,
+                     *             "approvals": true,
+                     *             "fork": true,
+                     *             "interrupt": true,
+                     *             "images": true,
+                     *             "outputSchema": true
+                     *           },
+                     *           "skills": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgentList"];
+                };
+            };
+            401: components["responses"]["V1Error401"];
+        };
+    };
+    getV1Approvals: {
+        parameters: {
+            query?: {
+                sessionId?: string;
+                state?: "pending" | "resolved";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "approvals": [
+                     *         {
+                     *           "id": "apr_01JD4ZE3D4E5F6G7H8J9K0L1M2",
+                     *           "sessionId": "ses_01JD4ZC1B2C3D4E5F6G7H8J9K0",
+                     *           "turnId": "turn_01JD4ZD2C3D4E5F6G7H8J9K0L1",
+                     *           "kind": "command",
+                     *           "command": "echo hello > hello.txt",
+                     *           "cwd": "/srv/agent-gateway/workspaces",
+                     *           "changes": null,
+                     *           "reason": "The command writes a file.",
+                     *           "options": [
+                     *             "accept",
+                     *             "accept_for_session",
+                     *             "decline",
+                     *             "cancel"
+                     *           ],
+                     *           "state": "resolved",
+                     *           "decision": "accept",
+                     *           "by": "client",
+                     *           "createdAt": "2026-12-01T12:00:12.000Z",
+                     *           "resolvedAt": "2026-12-01T12:00:15.000Z",
+                     *           "expiresAt": "2026-12-01T12:10:12.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApprovalList"];
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+        };
+    };
+    getV1ApprovalsId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "apr_01JD4ZE3D4E5F6G7H8J9K0L1M2",
+                     *       "sessionId": "ses_01JD4ZC1B2C3D4E5F6G7H8J9K0",
+                     *       "turnId": "turn_01JD4ZD2C3D4E5F6G7H8J9K0L1",
+                     *       "kind": "command",
+                     *       "command": "echo hello > hello.txt",
+                     *       "cwd": "/srv/agent-gateway/workspaces",
+                     *       "changes": null,
+                     *       "reason": "The command writes a file.",
+                     *       "options": [
+                     *         "accept",
+                     *         "accept_for_session",
+                     *         "decline",
+                     *         "cancel"
+                     *       ],
+                     *       "state": "resolved",
+                     *       "decision": "accept",
+                     *       "by": "client",
+                     *       "createdAt": "2026-12-01T12:00:12.000Z",
+                     *       "resolvedAt": "2026-12-01T12:00:15.000Z",
+                     *       "expiresAt": "2026-12-01T12:10:12.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            401: components["responses"]["V1Error401"];
+            404: components["responses"]["V1Error404"];
+        };
+    };
+    postV1ApprovalsId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "decision": "accept"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ApprovalAnswer"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "apr_01JD4ZE3D4E5F6G7H8J9K0L1M2",
+                     *       "sessionId": "ses_01JD4ZC1B2C3D4E5F6G7H8J9K0",
+                     *       "turnId": "turn_01JD4ZD2C3D4E5F6G7H8J9K0L1",
+                     *       "kind": "command",
+                     *       "command": "echo hello > hello.txt",
+                     *       "cwd": "/srv/agent-gateway/workspaces",
+                     *       "changes": null,
+                     *       "reason": "The command writes a file.",
+                     *       "options": [
+                     *         "accept",
+                     *         "accept_for_session",
+                     *         "decline",
+                     *         "cancel"
+                     *       ],
+                     *       "state": "resolved",
+                     *       "decision": "accept",
+                     *       "by": "client",
+                     *       "createdAt": "2026-12-01T12:00:12.000Z",
+                     *       "resolvedAt": "2026-12-01T12:00:15.000Z",
+                     *       "expiresAt": "2026-12-01T12:10:12.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+        };
+    };
+    getV1Models: {
+        parameters: {
+            query?: {
+                agent?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "agent": "codex",
+                     *       "models": [
+                     *         "gpt-5.5",
+                     *         "gpt-5.5-mini"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ModelList"];
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+        };
+    };
+    getV1Runs: {
+        parameters: {
+            query?: {
+                agent?: string;
+                cursor?: string;
+                limit?: number;
+                status?: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "interrupted";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "runs": [
+                     *         {
+                     *           "id": "run_01JD4Z8Q6N7W3V2K5M9P0R1S2T",
+                     *           "agent": "codex",
+                     *           "status": "succeeded",
+                     *           "request": {
+                     *             "prompt": "List the files",
+                     *             "cwd": "/srv/agent-gateway/workspaces",
+                     *             "sandbox": "read-only"
+                     *           },
+                     *           "createdAt": "2026-12-01T12:00:00.000Z",
+                     *           "startedAt": "2026-12-01T12:00:00.050Z",
+                     *           "finishedAt": "2026-12-01T12:00:04.200Z",
+                     *           "exitCode": 0,
+                     *           "signal": null,
+                     *           "reason": "exited",
+                     *           "finalResponse": "There are 3 files: README.md, package.json, src/.",
+                     *           "usage": {
+                     *             "inputTokens": 1200,
+                     *             "cachedInputTokens": 0,
+                     *             "outputTokens": 40,
+                     *             "reasoningOutputTokens": 0
+                     *           },
+                     *           "error": null,
+                     *           "agentSessionId": "019a6b3c-7d2e-7f00-8000-1234567890ab",
+                     *           "pid": 4242,
+                     *           "command": "/usr/lib/node_modules/@openai/codex-linux-x64/vendor/codex",
+                     *           "lastSeq": 9
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RunList"];
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+        };
+    };
+    postV1Runs: {
+        parameters: {
+            query?: {
+                wait?: "0" | "1" | "true" | "false";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "prompt": "List the files",
+                 *       "agent": "codex",
+                 *       "sandbox": "read-only"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateRunRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "run_01JD4Z8Q6N7W3V2K5M9P0R1S2T",
+                     *       "agent": "codex",
+                     *       "status": "succeeded",
+                     *       "request": {
+                     *         "prompt": "List the files",
+                     *         "cwd": "/srv/agent-gateway/workspaces",
+                     *         "sandbox": "read-only"
+                     *       },
+                     *       "createdAt": "2026-12-01T12:00:00.000Z",
+                     *       "startedAt": "2026-12-01T12:00:00.050Z",
+                     *       "finishedAt": "2026-12-01T12:00:04.200Z",
+                     *       "exitCode": 0,
+                     *       "signal": null,
+                     *       "reason": "exited",
+                     *       "finalResponse": "There are 3 files: README.md, package.json, src/.",
+                     *       "usage": {
+                     *         "inputTokens": 1200,
+                     *         "cachedInputTokens": 0,
+                     *         "outputTokens": 40,
+                     *         "reasoningOutputTokens": 0
+                     *       },
+                     *       "error": null,
+                     *       "agentSessionId": "019a6b3c-7d2e-7f00-8000-1234567890ab",
+                     *       "pid": 4242,
+                     *       "command": "/usr/lib/node_modules/@openai/codex-linux-x64/vendor/codex",
+                     *       "lastSeq": 9
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Run"];
+                    /**
+                     * @example {
+                     *       "type": "run.queued",
+                     *       "seq": 1,
+                     *       "at": "2026-12-01T12:00:00.000Z",
+                     *       "runId": "run_01JD4Z8Q6N7W3V2K5M9P0R1S2T"
+                     *     }
+                     */
+                    "application/x-ndjson": components["schemas"]["StoredEvent"];
+                    /**
+                     * @example id: 1
+                     *     event: run.queued
+                     *     data: {"type":"run.queued","seq":1,"at":"2026-12-01T12:00:00.000Z","runId":"run_01JD4Z8Q6N7W3V2K5M9P0R1S2T"}
+                     */
+                    "text/event-stream": components["schemas"]["StoredEvent"];
+                };
+            };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "run_01JD4Z8Q6N7W3V2K5M9P0R1S2T",
+                     *       "agent": "codex",
+                     *       "status": "succeeded",
+                     *       "request": {
+                     *         "prompt": "List the files",
+                     *         "cwd": "/srv/agent-gateway/workspaces",
+                     *         "sandbox": "read-only"
+                     *       },
+                     *       "createdAt": "2026-12-01T12:00:00.000Z",
+                     *       "startedAt": "2026-12-01T12:00:00.050Z",
+                     *       "finishedAt": "2026-12-01T12:00:04.200Z",
+                     *       "exitCode": 0,
+                     *       "signal": null,
+                     *       "reason": "exited",
+                     *       "finalResponse": "There are 3 files: README.md, package.json, src/.",
+                     *       "usage": {
+                     *         "inputTokens": 1200,
+                     *         "cachedInputTokens": 0,
+                     *         "outputTokens": 40,
+                     *         "reasoningOutputTokens": 0
+                     *       },
+                     *       "error": null,
+                     *       "agentSessionId": "019a6b3c-7d2e-7f00-8000-1234567890ab",
+                     *       "pid": 4242,
+                     *       "command": "/usr/lib/node_modules/@openai/codex-linux-x64/vendor/codex",
+                     *       "lastSeq": 9
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            408: components["responses"]["V1Error408"];
+            413: components["responses"]["V1Error413"];
+            429: components["responses"]["V1Error429"];
+            503: components["responses"]["V1Error503"];
+        };
+    };
+    getV1RunsId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "run_01JD4Z8Q6N7W3V2K5M9P0R1S2T",
+                     *       "agent": "codex",
+                     *       "status": "succeeded",
+                     *       "request": {
+                     *         "prompt": "List the files",
+                     *         "cwd": "/srv/agent-gateway/workspaces",
+                     *         "sandbox": "read-only"
+                     *       },
+                     *       "createdAt": "2026-12-01T12:00:00.000Z",
+                     *       "startedAt": "2026-12-01T12:00:00.050Z",
+                     *       "finishedAt": "2026-12-01T12:00:04.200Z",
+                     *       "exitCode": 0,
+                     *       "signal": null,
+                     *       "reason": "exited",
+                     *       "finalResponse": "There are 3 files: README.md, package.json, src/.",
+                     *       "usage": {
+                     *         "inputTokens": 1200,
+                     *         "cachedInputTokens": 0,
+                     *         "outputTokens": 40,
+                     *         "reasoningOutputTokens": 0
+                     *       },
+                     *       "error": null,
+                     *       "agentSessionId": "019a6b3c-7d2e-7f00-8000-1234567890ab",
+                     *       "pid": 4242,
+                     *       "command": "/usr/lib/node_modules/@openai/codex-linux-x64/vendor/codex",
+                     *       "lastSeq": 9
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            401: components["responses"]["V1Error401"];
+            404: components["responses"]["V1Error404"];
+        };
+    };
+    postV1RunsIdCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "run_01JD4Z8Q6N7W3V2K5M9P0R1S2T",
+                     *       "agent": "codex",
+                     *       "status": "cancelled",
+                     *       "request": {
+                     *         "prompt": "List the files",
+                     *         "cwd": "/srv/agent-gateway/workspaces",
+                     *         "sandbox": "read-only"
+                     *       },
+                     *       "createdAt": "2026-12-01T12:00:00.000Z",
+                     *       "startedAt": "2026-12-01T12:00:00.050Z",
+                     *       "finishedAt": "2026-12-01T12:00:04.200Z",
+                     *       "exitCode": null,
+                     *       "signal": "SIGTERM",
+                     *       "reason": "cancelled",
+                     *       "finalResponse": "There are 3 files: README.md, package.json, src/.",
+                     *       "usage": {
+                     *         "inputTokens": 1200,
+                     *         "cachedInputTokens": 0,
+                     *         "outputTokens": 40,
+                     *         "reasoningOutputTokens": 0
+                     *       },
+                     *       "error": null,
+                     *       "agentSessionId": "019a6b3c-7d2e-7f00-8000-1234567890ab",
+                     *       "pid": 4242,
+                     *       "command": "/usr/lib/node_modules/@openai/codex-linux-x64/vendor/codex",
+                     *       "lastSeq": 9
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            401: components["responses"]["V1Error401"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+        };
+    };
+    getV1RunsIdEvents: {
+        parameters: {
+            query?: {
+                after?: number;
+            };
+            header?: {
+                "last-event-id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server-Sent Events (default): `id:` = seq, `event:` = type, `data:` = the StoredEvent as JSON, `: keep-alive` comments; or NDJSON (Accept: application/x-ndjson), one StoredEvent per line. Replays from Last-Event-ID or ?after=, then follows live. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "item.completed",
+                     *       "item": {
+                     *         "id": "item_1",
+                     *         "type": "agent_message",
+                     *         "text": "Done."
+                     *       },
+                     *       "seq": 7,
+                     *       "at": "2026-12-01T12:00:04.100Z",
+                     *       "runId": "run_01JD4Z8Q6N7W3V2K5M9P0R1S2T"
+                     *     }
+                     */
+                    "application/x-ndjson": components["schemas"]["StoredEvent"];
+                    /**
+                     * @example id: 7
+                     *     event: item.completed
+                     *     data: {"type":"item.completed","item":{"id":"item_1","type":"agent_message","text":"Done."},"seq":7,"at":"2026-12-01T12:00:04.100Z","runId":"run_01JD4Z8Q6N7W3V2K5M9P0R1S2T"}
+                     */
+                    "text/event-stream": components["schemas"]["StoredEvent"];
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            404: components["responses"]["V1Error404"];
+        };
+    };
+    getV1Sessions: {
+        parameters: {
+            query?: {
+                agent?: string;
+                cursor?: string;
+                limit?: number;
+                status?: "idle" | "running" | "waiting_for_approval" | "archived";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "sessions": [
+                     *         {
+                     *           "id": "ses_01JD4ZC1B2C3D4E5F6G7H8J9K0",
+                     *           "agent": "codex",
+                     *           "agentSessionId": "019a6b3c-7d2e-7f00-8000-1234567890ab",
+                     *           "status": "idle",
+                     *           "cwd": "/srv/agent-gateway/workspaces",
+                     *           "model": null,
+                     *           "sandbox": "workspace-write",
+                     *           "approvalPolicy": "untrusted",
+                     *           "forkedFrom": null,
+                     *           "createdAt": "2026-12-01T12:00:00.000Z",
+                     *           "updatedAt": "2026-12-01T12:01:00.000Z",
+                     *           "turnCount": 1,
+                     *           "lastSeq": 12
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+        };
+    };
+    postV1Sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "agent": "codex",
+                 *       "sandbox": "workspace-write",
+                 *       "approvalPolicy": "untrusted"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateSessionRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "ses_01JD4ZC1B2C3D4E5F6G7H8J9K0",
+                     *       "agent": "codex",
+                     *       "agentSessionId": "019a6b3c-7d2e-7f00-8000-1234567890ab",
+                     *       "status": "idle",
+                     *       "cwd": "/srv/agent-gateway/workspaces",
+                     *       "model": null,
+                     *       "sandbox": "workspace-write",
+                     *       "approvalPolicy": "untrusted",
+                     *       "forkedFrom": null,
+                     *       "createdAt": "2026-12-01T12:00:00.000Z",
+                     *       "updatedAt": "2026-12-01T12:01:00.000Z",
+                     *       "turnCount": 1,
+                     *       "lastSeq": 12
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            429: components["responses"]["V1Error429"];
+            503: components["responses"]["V1Error503"];
+        };
+    };
+    getV1SessionsId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "ses_01JD4ZC1B2C3D4E5F6G7H8J9K0",
+                     *       "agent": "codex",
+                     *       "agentSessionId": "019a6b3c-7d2e-7f00-8000-1234567890ab",
+                     *       "status": "idle",
+                     *       "cwd": "/srv/agent-gateway/workspaces",
+                     *       "model": null,
+                     *       "sandbox": "workspace-write",
+                     *       "approvalPolicy": "untrusted",
+                     *       "forkedFrom": null,
+                     *       "createdAt": "2026-12-01T12:00:00.000Z",
+                     *       "updatedAt": "2026-12-01T12:01:00.000Z",
+                     *       "turnCount": 1,
+                     *       "lastSeq": 12,
+                     *       "turns": [
+                     *         {
+                     *           "id": "turn_01JD4ZD2C3D4E5F6G7H8J9K0L1",
+                     *           "sessionId": "ses_01JD4ZC1B2C3D4E5F6G7H8J9K0",
+                     *           "agentTurnId": "1",
+                     *           "status": "completed",
+                     *           "input": [
+                     *             {
+                     *               "type": "text",
+                     *               "text": "Add a README"
+                     *             }
+                     *           ],
+                     *           "createdAt": "2026-12-01T12:00:10.000Z",
+                     *           "startedAt": "2026-12-01T12:00:10.010Z",
+                     *           "finishedAt": "2026-12-01T12:00:20.000Z",
+                     *           "finalResponse": "Added README.md.",
+                     *           "usage": {
+                     *             "inputTokens": 2100,
+                     *             "cachedInputTokens": 1024,
+                     *             "outputTokens": 80,
+                     *             "reasoningOutputTokens": 0
+                     *           },
+                     *           "error": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SessionWithTurns"];
+                };
+            };
+            401: components["responses"]["V1Error401"];
+            404: components["responses"]["V1Error404"];
+        };
+    };
+    postV1SessionsIdArchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "ses_01JD4ZC1B2C3D4E5F6G7H8J9K0",
+                     *       "agent": "codex",
+                     *       "agentSessionId": "019a6b3c-7d2e-7f00-8000-1234567890ab",
+                     *       "status": "archived",
+                     *       "cwd": "/srv/agent-gateway/workspaces",
+                     *       "model": null,
+                     *       "sandbox": "workspace-write",
+                     *       "approvalPolicy": "untrusted",
+                     *       "forkedFrom": null,
+                     *       "createdAt": "2026-12-01T12:00:00.000Z",
+                     *       "updatedAt": "2026-12-01T12:01:00.000Z",
+                     *       "turnCount": 1,
+                     *       "lastSeq": 12
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            401: components["responses"]["V1Error401"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+        };
+    };
+    getV1SessionsIdEvents: {
+        parameters: {
+            query?: {
+                after?: number;
+            };
+            header?: {
+                "last-event-id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server-Sent Events (default): `id:` = seq, `event:` = type, `data:` = the StoredEvent as JSON, `: keep-alive` comments; or NDJSON (Accept: application/x-ndjson), one StoredEvent per line. Replays from Last-Event-ID or ?after=, then follows live. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "item.completed",
+                     *       "item": {
+                     *         "id": "item_1",
+                     *         "type": "agent_message",
+                     *         "text": "Done."
+                     *       },
+                     *       "seq": 7,
+                     *       "at": "2026-12-01T12:00:04.100Z",
+                     *       "sessionId": "ses_01JD4ZC1B2C3D4E5F6G7H8J9K0"
+                     *     }
+                     */
+                    "application/x-ndjson": components["schemas"]["StoredEvent"];
+                    /**
+                     * @example id: 7
+                     *     event: item.completed
+                     *     data: {"type":"item.completed","item":{"id":"item_1","type":"agent_message","text":"Done."},"seq":7,"at":"2026-12-01T12:00:04.100Z","sessionId":"ses_01JD4ZC1B2C3D4E5F6G7H8J9K0"}
+                     */
+                    "text/event-stream": components["schemas"]["StoredEvent"];
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            404: components["responses"]["V1Error404"];
+        };
+    };
+    postV1SessionsIdFork: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "ses_01JD4ZF4E5F6G7H8J9K0L1M2N3",
+                     *       "agent": "codex",
+                     *       "agentSessionId": "019a6b3c-7d2e-7f00-8000-1234567890ab",
+                     *       "status": "idle",
+                     *       "cwd": "/srv/agent-gateway/workspaces",
+                     *       "model": null,
+                     *       "sandbox": "workspace-write",
+                     *       "approvalPolicy": "untrusted",
+                     *       "forkedFrom": "ses_01JD4ZC1B2C3D4E5F6G7H8J9K0",
+                     *       "createdAt": "2026-12-01T12:00:00.000Z",
+                     *       "updatedAt": "2026-12-01T12:01:00.000Z",
+                     *       "turnCount": 1,
+                     *       "lastSeq": 12
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            401: components["responses"]["V1Error401"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            503: components["responses"]["V1Error503"];
+        };
+    };
+    postV1SessionsIdInterrupt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "turn_01JD4ZD2C3D4E5F6G7H8J9K0L1",
+                     *       "sessionId": "ses_01JD4ZC1B2C3D4E5F6G7H8J9K0",
+                     *       "agentTurnId": "1",
+                     *       "status": "interrupted",
+                     *       "input": [
+                     *         {
+                     *           "type": "text",
+                     *           "text": "Add a README"
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-12-01T12:00:10.000Z",
+                     *       "startedAt": "2026-12-01T12:00:10.010Z",
+                     *       "finishedAt": "2026-12-01T12:00:20.000Z",
+                     *       "finalResponse": null,
+                     *       "usage": {
+                     *         "inputTokens": 2100,
+                     *         "cachedInputTokens": 1024,
+                     *         "outputTokens": 80,
+                     *         "reasoningOutputTokens": 0
+                     *       },
+                     *       "error": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Turn"];
+                };
+            };
+            401: components["responses"]["V1Error401"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+        };
+    };
+    postV1SessionsIdTurns: {
+        parameters: {
+            query?: {
+                wait?: "0" | "1" | "true" | "false";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "input": "Add a README",
+                 *       "onBusy": "queue"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TurnRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "turn_01JD4ZD2C3D4E5F6G7H8J9K0L1",
+                     *       "sessionId": "ses_01JD4ZC1B2C3D4E5F6G7H8J9K0",
+                     *       "agentTurnId": "1",
+                     *       "status": "completed",
+                     *       "input": [
+                     *         {
+                     *           "type": "text",
+                     *           "text": "Add a README"
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-12-01T12:00:10.000Z",
+                     *       "startedAt": "2026-12-01T12:00:10.010Z",
+                     *       "finishedAt": "2026-12-01T12:00:20.000Z",
+                     *       "finalResponse": "Added README.md.",
+                     *       "usage": {
+                     *         "inputTokens": 2100,
+                     *         "cachedInputTokens": 1024,
+                     *         "outputTokens": 80,
+                     *         "reasoningOutputTokens": 0
+                     *       },
+                     *       "error": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Turn"];
+                    /**
+                     * @example {
+                     *       "type": "run.queued",
+                     *       "seq": 1,
+                     *       "at": "2026-12-01T12:00:00.000Z",
+                     *       "runId": "run_01JD4Z8Q6N7W3V2K5M9P0R1S2T"
+                     *     }
+                     */
+                    "application/x-ndjson": components["schemas"]["StoredEvent"];
+                    /**
+                     * @example id: 1
+                     *     event: run.queued
+                     *     data: {"type":"run.queued","seq":1,"at":"2026-12-01T12:00:00.000Z","runId":"run_01JD4Z8Q6N7W3V2K5M9P0R1S2T"}
+                     */
+                    "text/event-stream": components["schemas"]["StoredEvent"];
+                };
+            };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "turn_01JD4ZD2C3D4E5F6G7H8J9K0L1",
+                     *       "sessionId": "ses_01JD4ZC1B2C3D4E5F6G7H8J9K0",
+                     *       "agentTurnId": "1",
+                     *       "status": "completed",
+                     *       "input": [
+                     *         {
+                     *           "type": "text",
+                     *           "text": "Add a README"
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-12-01T12:00:10.000Z",
+                     *       "startedAt": "2026-12-01T12:00:10.010Z",
+                     *       "finishedAt": "2026-12-01T12:00:20.000Z",
+                     *       "finalResponse": "Added README.md.",
+                     *       "usage": {
+                     *         "inputTokens": 2100,
+                     *         "cachedInputTokens": 1024,
+                     *         "outputTokens": 80,
+                     *         "reasoningOutputTokens": 0
+                     *       },
+                     *       "error": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Turn"];
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            429: components["responses"]["V1Error429"];
+            503: components["responses"]["V1Error503"];
+        };
+    };
+}

@@ -1,0 +1,149 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { StoredEvent } from '../../protocol/events.js'
+import { sessionState } from '../../protocol/policies.js'
+import type { Store } from '../../store/store.js'
+
+/** What the gauges read when Prometheus scrapes (the live numbers the core already keeps). */
+export interface MetricsSources {
+  store: Store
+  runStats: () => { running: number; queued: number }
+  inFlight: () => number
+  pendingApprovals: () => number
+}
+
+export type WebhookOutcome = 'delivered' | 'failed_attempt' | 'gave_up' | 'refused'
+
+/**
+ * The gateway's Prometheus metrics, one registry per gateway (tests run several in one process).
+ * Counters move from stored events (`observe`), the stream encoders and the webhook dispatcher; gauges are
+ * read at scrape time. Node's default metrics include the event-loop delay (`nodejs_eventloop_lag_*`).
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry()
+  private readonly runsTotal: Counter<'agent' | 'status'>
+  private readonly runDuration: Histogram<'agent' | 'status'>
+  private readonly eventsStored: Counter<'type'>
+  private readonly eventsRelayed: Counter<'format'>
+  private readonly streamsOpen: Gauge<'format'>
+  private readonly webhookDeliveries: Counter<'event' | 'outcome'>
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry]
+    collectDefaultMetrics({ register: this.registry })
+    this.runsTotal = new Counter({
+      name: 'agent_gateway_runs_total',
+      help: 'Runs by agent and status: `submitted` when accepted, then the terminal status they ended with.',
+      labelNames: ['agent', 'status'],
+      registers,
+    })
+    this.runDuration = new Histogram({
+      name: 'agent_gateway_run_duration_seconds',
+      help: 'Time from a run being accepted to it finishing, by agent and terminal status.',
+      labelNames: ['agent', 'status'],
+      buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+      registers,
+    })
+    new Gauge({
+      name: 'agent_gateway_runs_queued',
+      help: 'Runs waiting for a free slot (MAX_CONCURRENT_RUNS): the queue depth.',
+      registers,
+      collect() {
+        this.set(sources.runStats().queued)
+      },
+    })
+    new Gauge({
+      name: 'agent_gateway_runs_running',
+      help: 'One-shot runs executing now.',
+      registers,
+      collect() {
+        this.set(sources.runStats().running)
+      },
+    })
+    new Gauge({
+      name: 'agent_gateway_running_processes',
+      help: 'Agent runs and session turns in flight (each drives an agent process).',
+      registers,
+      collect() {
+        this.set(sources.inFlight())
+      },
+    })
+    new Gauge({
+      name: 'agent_gateway_sessions',
+      help: 'Sessions by state.',
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        for (const state of sessionState.options)
+          this.set({ state }, (await sources.store.listSessions({ status: state, limit: 1_000_000 })).length)
+      },
+    })
+    new Gauge({
+      name: 'agent_gateway_approvals_pending',
+      help: 'Approvals waiting for an answer.',
+      registers,
+      collect() {
+        this.set(sources.pendingApprovals())
+      },
+    })
+    this.eventsStored = new Counter({
+      name: 'agent_gateway_events_total',
+      help: 'Events stored (runs and sessions), by type.',
+      labelNames: ['type'],
+      registers,
+    })
+    this.eventsRelayed = new Counter({
+      name: 'agent_gateway_events_relayed_total',
+      help: 'Events written to clients on event streams, by format.',
+      labelNames: ['format'],
+      registers,
+    })
+    this.streamsOpen = new Gauge({
+      name: 'agent_gateway_streams_open',
+      help: 'Event streams open to clients now, by format.',
+      labelNames: ['format'],
+      registers,
+    })
+    this.webhookDeliveries = new Counter({
+      name: 'agent_gateway_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by event and outcome (delivered, failed_attempt, gave_up, refused).',
+      labelNames: ['event', 'outcome'],
+      registers,
+    })
+  }
+
+  /** Every stored event passes here (EventLog tap); run outcomes also need the run's agent and start. */
+  observe(ev: StoredEvent, run?: { agent: string; createdAt: string }): void {
+    this.eventsStored.inc({ type: ev.type })
+    if (!run) return
+    if (ev.type === 'run.queued') this.runsTotal.inc({ agent: run.agent, status: 'submitted' })
+    if (ev.type === 'run.completed') {
+      const labels = { agent: run.agent, status: ev.status }
+      this.runsTotal.inc(labels)
+      this.runDuration.observe(labels, Math.max(0, (Date.parse(ev.at) - Date.parse(run.createdAt)) / 1000))
+    }
+  }
+
+  streamOpened(format: string): void {
+    this.streamsOpen.inc({ format })
+  }
+
+  streamClosed(format: string): void {
+    this.streamsOpen.dec({ format })
+  }
+
+  relayed(format: string): void {
+    this.eventsRelayed.inc({ format })
+  }
+
+  webhook(event: string, outcome: WebhookOutcome): void {
+    this.webhookDeliveries.inc({ event, outcome })
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics()
+  }
+
+  get contentType(): string {
+    return this.registry.contentType
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Seed 004's two framings of JSON frames on one byte stream. The request's content type chooses; the
+ * response mirrors it. Decoding is incremental (a frame may be split across chunks, several may share one)
+ * and bounded: no frame may exceed `maxFrameBytes`.
+ */
+export type Framing = 'ndjson' | 'length-prefixed'
+
+export const framingContentType: Record<Framing, string> = {
+  ndjson: 'application/x-ndjson',
+  'length-prefixed': 'application/length-prefixed-json',
+}
+
+/** `application/length-prefixed-json` selects length prefixes; anything else (or nothing) is NDJSON. */
+export function framingOf(contentType: string | undefined): Framing {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase()
+  return type === framingContentType['length-prefixed'] ? 'length-prefixed' : 'ndjson'
+}
+
+export class FrameDecodeError extends Error {}
+
+const newline = 0x0a
+const prefixBytes = 4
+
+/** Turns bytes into parsed JSON values, frame by frame. */
+export class FrameDecoder {
+  private pending: Buffer = Buffer.alloc(0)
+
+  constructor(
+    private readonly framing: Framing,
+    private readonly maxFrameBytes: number,
+  ) {}
+
+  /** The values of every frame completed by `chunk`. Throws FrameDecodeError on bad input. */
+  push(chunk: Buffer): unknown[] {
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk
+    return this.framing === 'ndjson' ? this.lines() : this.prefixed()
+  }
+
+  /** At the end of the stream: a last unterminated NDJSON line still counts; a partial prefixed frame is an error. */
+  end(): unknown[] {
+    const rest = this.pending
+    this.pending = Buffer.alloc(0)
+    if (rest.length === 0) return []
+    if (this.framing === 'ndjson') return isBlank(rest) ? [] : [parse(rest)]
+    throw new FrameDecodeError(`stream ended inside a frame (${rest.length} bytes left)`)
+  }
+
+  private lines(): unknown[] {
+    const out: unknown[] = []
+    let start = 0
+    for (let nl = this.pending.indexOf(newline); nl !== -1; nl = this.pending.indexOf(newline, start)) {
+      const line = this.pending.subarray(start, nl)
+      start = nl + 1
+      this.checkSize(line.length)
+      if (!isBlank(line)) out.push(parse(line))
+    }
+    this.pending = this.pending.subarray(start)
+    this.checkSize(this.pending.length)
+    return out
+  }
+
+  private prefixed(): unknown[] {
+    const out: unknown[] = []
+    while (this.pending.length >= prefixBytes) {
+      const size = this.pending.readUInt32BE(0)
+      this.checkSize(size)
+      if (this.pending.length < prefixBytes + size) break
+      out.push(parse(this.pending.subarray(prefixBytes, prefixBytes + size)))
+      this.pending = this.pending.subarray(prefixBytes + size)
+    }
+    return out
+  }
+
+  private checkSize(size: number): void {
+    if (size > this.maxFrameBytes)
+      throw new FrameDecodeError(`frame of ${size} bytes exceeds the limit of ${this.maxFrameBytes} bytes`)
+  }
+}
+
+/** One frame on the wire. */
+export function encodeFrame(framing: Framing, value: unknown): Buffer {
+  const json = Buffer.from(JSON.stringify(value), 'utf8')
+  if (framing === 'ndjson') return Buffer.concat([json, Buffer.from('\n')])
+  const prefix = Buffer.alloc(prefixBytes)
+  prefix.writeUInt32BE(json.length, 0)
+  return Buffer.concat([prefix, json])
+}
+
+function parse(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'))
+  } catch (err) {
+    throw new FrameDecodeError((err as Error).message)
+  }
+}
+
+const isBlank = (bytes: Buffer) => bytes.toString('utf8').trim() === ''

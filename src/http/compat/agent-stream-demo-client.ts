@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto'
+import http2 from 'node:http2'
+import { createInterface } from 'node:readline'
+import { encodeFrame, FrameDecoder } from './agent-stream-codec.js'
+
+interface Options {
+  /** Server URL: `CODEX_API_URL` (seed 004), else `AGENT_GATEWAY_URL`, else http://127.0.0.1:8000. */
+  url: string
+  token?: string
+  sessionId: string
+  prompt?: string
+  input: NodeJS.ReadableStream
+  output: NodeJS.WritableStream
+}
+
+type Frame = Record<string, unknown> & { type: string }
+
+/**
+ * `agent-gateway stream [sessionId] [prompt]`: seed 004's demo client. One HTTP/2 stream for the whole
+ * conversation (the original opened one per frame, so its `approve` reached a stream without a session).
+ * Prints the `output_text` of items, asks "Approve? (yes/no)" on a command prompt, and knows /cancel,
+ * /quit and /exit. Resolves when the stream ended.
+ */
+export async function runStreamClient(opts: Options): Promise<void> {
+  const print = (line: string) => opts.output.write(`${line}\n`)
+  const session = http2.connect(opts.url)
+  session.on('error', (err) => print(`connection error: ${err.message}`))
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': '/agent/stream',
+    'content-type': 'application/x-ndjson',
+    ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+  })
+  const send = (frame: Record<string, unknown>) => {
+    if (!stream.writable) return
+    stream.write(encodeFrame('ndjson', { id: randomUUID(), ...frame }))
+  }
+  const rl = createInterface({ input: opts.input, terminal: false })
+  let asking: ((answer: string) => void) | undefined
+  const decoder = new FrameDecoder('ndjson', 16 * 1024 * 1024)
+
+  const show = (f: Frame) => {
+    if (f.type === 'item') {
+      const item = f.responseItem as { type: string; content?: { type: string; text?: string }[] }
+      for (const part of item.content ?? []) if (part.type === 'output_text') print(part.text ?? '')
+    } else if (f.type === 'status') print(`[status] ${f.message}`)
+    else if (f.type === 'error') print(`[error${f.code ? ` ${f.code}` : ''}] ${f.message}`)
+    else if (f.type === 'terminate') print(`[terminate] ${f.reason}`)
+    else if (f.type === 'command_prompt') {
+      print(`The agent wants to run: ${(f.command as string[]).join(' ')}`)
+      const patch = (f.applyPatch as { patch?: string } | undefined)?.patch
+      if (patch) print(patch)
+      print('Approve? (yes/no)')
+      asking = (answer) => {
+        const allow = /^y(es)?$/i.test(answer.trim())
+        send({
+          type: 'approve',
+          sessionId: opts.sessionId,
+          commandId: f.commandId,
+          decision: allow ? 'allow' : 'deny',
+        })
+      }
+    }
+  }
+  stream.on('data', (chunk: Buffer) => {
+    for (const value of decoder.push(chunk)) show(value as Frame)
+  })
+  const ended = new Promise<void>((resolve) => {
+    stream.on('close', () => {
+      rl.close()
+      session.close()
+      resolve()
+    })
+    stream.on('error', (err) => print(`stream error: ${err.message}`))
+  })
+
+  const message = (content: string) => send({ type: 'user_message', sessionId: opts.sessionId, content })
+  if (opts.prompt) message(opts.prompt)
+  print(`session ${opts.sessionId} on ${opts.url}; type a message, /cancel, /quit or /exit`)
+  rl.on('line', (line) => {
+    const text = line.trim()
+    if (asking) {
+      const answer = asking
+      asking = undefined
+      answer(text)
+    } else if (text === '/cancel') send({ type: 'cancel', sessionId: opts.sessionId })
+    else if (text === '/quit' || text === '/exit') stream.end()
+    else if (text) message(text)
+  })
+  // The input ending (a pipe, Ctrl-D) ends the conversation too.
+  rl.on('close', () => {
+    if (stream.writable) stream.end()
+  })
+  await ended
+}
+
+/** Reads the demo client's arguments and environment. */
+export function streamClientOptions(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): Omit<Options, 'input' | 'output'> {
+  const [sessionId, ...words] = argv
+  const token = env.AGENT_GATEWAY_TOKEN ?? env.API_TOKENS?.split(',')[0]?.trim()
+  return {
+    url: env.CODEX_API_URL ?? env.AGENT_GATEWAY_URL ?? 'http://127.0.0.1:8000',
+    sessionId: sessionId ?? `demo-${randomUUID()}`,
+    ...(words.length ? { prompt: words.join(' ') } : {}),
+    ...(token ? { token } : {}),
+  }
+}

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto'
+import { z } from 'zod'
+
+/**
+ * Seed 004's frame protocol (`@openai/codex-api`, POST /agent/stream): what its clients send and receive.
+ * Every frame may carry `id` (a UUID). Extra fields on `configOverrides` (`agent`, `cwd`) are the gateway's.
+ */
+
+const frameId = z.string().optional()
+
+/** The policies of the original codex-cli; the gateway maps them onto sandbox + approvals (docs/agent-stream.md). */
+export const streamApprovalPolicy = z.enum(['suggest', 'auto-edit', 'full-auto'])
+export type StreamApprovalPolicy = z.infer<typeof streamApprovalPolicy>
+
+export const userMessageFrame = z.object({
+  type: z.literal('user_message'),
+  id: frameId,
+  sessionId: z.string().min(1).max(200).optional(),
+  content: z.string(),
+  imagePaths: z.array(z.string()).optional(),
+  configOverrides: z
+    .object({
+      model: z.string().optional(),
+      approvalPolicy: streamApprovalPolicy.optional(),
+      /** Gateway extension: any session-capable agent (default `codex`). */
+      agent: z.string().optional(),
+      /** Gateway extension: the working directory, inside a workspace root. */
+      cwd: z.string().optional(),
+    })
+    .optional(),
+})
+
+export const approveFrame = z.object({
+  type: z.literal('approve'),
+  id: frameId,
+  sessionId: z.string(),
+  commandId: z.string(),
+  decision: z.enum(['allow', 'deny']),
+  explanation: z.string().optional(),
+})
+
+export const cancelFrame = z.object({ type: z.literal('cancel'), id: frameId, sessionId: z.string() })
+
+export const clientFrame = z.discriminatedUnion('type', [userMessageFrame, approveFrame, cancelFrame])
+export type ClientFrame = z.infer<typeof clientFrame>
+export type UserMessageFrame = z.infer<typeof userMessageFrame>
+export type ApproveFrame = z.infer<typeof approveFrame>
+
+/** Server-to-client frames (the gateway always sets `id` to a fresh UUID: defect 2 of the original). */
+export type ServerFrame =
+  | { type: 'item'; id: string; responseItem: Record<string, unknown> }
+  | {
+      type: 'command_prompt'
+      id: string
+      commandId: string
+      command: string[]
+      applyPatch?: { patch: string }
+      explanation?: string
+    }
+  | { type: 'status'; id: string; message: string; details?: Record<string, unknown> }
+  | {
+      type: 'error'
+      id: string
+      message: string
+      code?: string
+      retryable?: boolean
+      details?: Record<string, unknown>
+    }
+  | { type: 'heartbeat'; id: string; timestamp: string }
+  | { type: 'terminate'; id: string; reason: string; details?: Record<string, unknown> }
+
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never
+export type ServerFrameBody = WithoutId<ServerFrame>
+
+export const frame = (body: ServerFrameBody): ServerFrame => ({ id: randomUUID(), ...body }) as ServerFrame
+
+/** The original's error codes and messages. */
+export const streamErrors = {
+  sessionIdRequired: {
+    code: 'SESSION_ID_REQUIRED',
+    message: 'Session ID must be provided by the backend service in the first user_message frame.',
+  },
+  notInitialized: {
+    code: 'SESSION_NOT_INIT',
+    message: 'Session not initialized. Send user_message first with sessionId.',
+  },
+  mismatch: (kind: 'approve' | 'cancel') => ({
+    code: 'SESSION_ID_MISMATCH',
+    message: `Session ID mismatch in ${kind} frame.`,
+  }),
+} as const
+
+/** The original's status strings. */
+export const streamStatus = {
+  initialized: (sessionId: string) => `Session ${sessionId} initialized.`,
+  processing: 'Agent processing... ',
+  thinking: 'Agent thinking...',
+  idle: 'Agent idle...',
+  completed: 'Agent run completed.',
+  cancelled: 'Agent run cancelled by client.',
+  aborted: 'Agent run successfully aborted.',
+  terminated: 'Stream ended from server side.',
+} as const

@@ -1,0 +1,73 @@
+import { constants, type ServerHttp2Stream } from 'node:http2'
+import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import type { GatewayContext } from '../../core/context.js'
+import { StreamWriter } from '../stream-writer.js'
+import {
+  encodeFrame,
+  FrameDecodeError,
+  FrameDecoder,
+  type Framing,
+  framingContentType,
+  framingOf,
+} from './agent-stream-codec.js'
+import type { ServerFrame } from './agent-stream-frames.js'
+import { AgentStreamConnection, type FrameSink } from './agent-stream-session.js'
+
+/** Frames on a streamed response body, in the request's framing; writes wait while the client is slow. */
+class ResponseFrameSink extends StreamWriter implements FrameSink {
+  constructor(
+    reply: FastifyReply,
+    private readonly framing: Framing,
+    onClientGone: () => void,
+  ) {
+    super(reply, framingContentType[framing], onClientGone)
+  }
+
+  write(f: ServerFrame): Promise<void> {
+    return this.send(encodeFrame(this.framing, f))
+  }
+
+  /**
+   * Ends the response; on HTTP/2 a client still sending is then told to stop without error (RST_STREAM
+   * NO_ERROR after the complete response, RFC 9113 section 8.1), so the stream closes on both sides.
+   */
+  override end(): void {
+    super.end()
+    // Http2Stream.close waits for the written frames to flush, then sends RST_STREAM.
+    const stream = (this.raw as { stream?: ServerHttp2Stream }).stream
+    if (stream && !stream.closed) stream.close(constants.NGHTTP2_NO_ERROR)
+  }
+}
+
+/**
+ * Seed 004's `POST /agent/stream`: one long-lived bidirectional stream (HTTP/2; HTTP/1.1 with a chunked body
+ * works too). The request body is read frame by frame as it arrives, only as fast as frames are handled.
+ */
+export function agentStreamRoutes(ctx: GatewayContext): FastifyPluginAsync {
+  return async (app) => {
+    // The body is the frame stream: no parser may buffer it (this plugin's routes only).
+    app.removeAllContentTypeParsers()
+    app.addContentTypeParser('*', (_request, _payload, done) => done(null))
+
+    app.post('/agent/stream', { config: { errorShape: 'v1' } }, async (request, reply) => {
+      const framing = framingOf(request.headers['content-type'])
+      let connection: AgentStreamConnection | undefined
+      const sink = new ResponseFrameSink(reply, framing, () => void connection?.close())
+      connection = new AgentStreamConnection(ctx, sink)
+      const decoder = new FrameDecoder(framing, ctx.config.BODY_LIMIT_BYTES)
+      try {
+        for await (const chunk of request.raw as AsyncIterable<Buffer>) {
+          for (const value of decoder.push(chunk)) if ((await connection.receive(value)) === 'end') return
+          if (sink.closed) return
+        }
+        for (const value of decoder.end()) if ((await connection.receive(value)) === 'end') return
+        await connection.clientEnded()
+      } catch (err) {
+        if (err instanceof FrameDecodeError) await connection.decodeError(err.message)
+        else if (!sink.closed) await connection.fatal(err)
+      } finally {
+        await connection.close()
+      }
+    })
+  }
+}

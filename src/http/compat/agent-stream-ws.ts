@@ -1,0 +1,78 @@
+import websocket from '@fastify/websocket'
+import type { FastifyPluginAsync } from 'fastify'
+import type { WebSocket } from 'ws'
+import type { GatewayContext } from '../../core/context.js'
+import type { ServerFrame } from './agent-stream-frames.js'
+import { AgentStreamConnection, type FrameSink } from './agent-stream-session.js'
+
+/** The subprotocol a client offers (with `bearer.<base64url token>` when it cannot send Authorization). */
+export const agentStreamProtocol = 'agent-stream'
+
+/** Frames as WebSocket text messages; a write resolves once the socket took it (backpressure). */
+class WsFrameSink implements FrameSink {
+  constructor(private readonly ws: WebSocket) {}
+
+  get closed(): boolean {
+    return this.ws.readyState !== this.ws.OPEN
+  }
+
+  write(f: ServerFrame): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    return new Promise((resolve) => this.ws.send(JSON.stringify(f), () => resolve()))
+  }
+
+  end(): void {
+    if (!this.closed) this.ws.close(1000)
+  }
+}
+
+/**
+ * The frames of /agent/stream over WebSocket at `/agent/ws` (the original's named next transport): one frame
+ * per message, same sessions, same approvals, same auth. Messages are handled one at a time; while one is
+ * handled the socket is paused, so a fast sender cannot queue work without bound.
+ */
+export function agentStreamWsRoutes(ctx: GatewayContext): FastifyPluginAsync {
+  return async (app) => {
+    await app.register(websocket, {
+      options: {
+        maxPayload: ctx.config.BODY_LIMIT_BYTES,
+        // Select the real subprotocol, never the token carrier, so the token is not echoed back.
+        handleProtocols: (offered) => (offered.has(agentStreamProtocol) ? agentStreamProtocol : false),
+      },
+    })
+    // An upgrade refused (401, 404, ...) must not leave its socket open: it is no longer the HTTP server's.
+    app.addHook('onResponse', async (request, reply) => {
+      if (reply.statusCode !== 101 && request.headers.upgrade?.toLowerCase() === 'websocket')
+        request.raw.socket.destroy()
+    })
+    app.get('/agent/ws', { websocket: true, config: { errorShape: 'v1' } }, (ws) => {
+      const connection = new AgentStreamConnection(ctx, new WsFrameSink(ws))
+      let closing = false
+      const stop = () => {
+        if (closing) return
+        closing = true
+        void connection.close()
+      }
+      ws.on('message', (data, isBinary) => {
+        ws.pause()
+        // Resumed also when closing: the close handshake needs the socket read.
+        void handle(data.toString(), isBinary).finally(() => ws.resume())
+      })
+      ws.on('close', stop)
+      ws.on('error', stop)
+
+      async function handle(text: string, isBinary: boolean): Promise<void> {
+        let value: unknown
+        try {
+          value = JSON.parse(text)
+        } catch (err) {
+          await connection.decodeError(
+            `${isBinary ? 'binary ' : ''}message is not JSON: ${(err as Error).message}`,
+          )
+          return stop()
+        }
+        if ((await connection.receive(value)) === 'end') stop()
+      }
+    })
+  }
+}

@@ -1,0 +1,52 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import fastifyStatic from '@fastify/static'
+import type { FastifyInstance } from 'fastify'
+
+/** Where `vite build web` puts the console (the same place from src/http and from dist/http). */
+export const consoleDir = path.resolve(import.meta.dirname, '../../dist/web')
+
+/**
+ * The web console at `/`: the files Vite built. Hashed assets are cached for a year (their names change
+ * with their content); index.html is revalidated every time so a new build is picked up at once.
+ * The files hold no data: every call they make carries the token, and the API checks it.
+ */
+export async function registerConsole(app: FastifyInstance, dir = consoleDir): Promise<void> {
+  if (!existsSync(path.join(dir, 'index.html'))) {
+    app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .status(503)
+        .type('text/plain; charset=utf-8')
+        .send('The web console is not built: run `npm run build:web` (npm ci and npm start do it).\n'),
+    )
+    return
+  }
+  await app.register(fastifyStatic, {
+    root: dir,
+    prefix: '/',
+    wildcard: false,
+    index: ['index.html'],
+    cacheControl: false,
+    setHeaders(reply, filePath) {
+      reply.header(
+        'cache-control',
+        filePath.includes(`${path.sep}assets${path.sep}`)
+          ? 'public, max-age=31536000, immutable'
+          : 'no-cache',
+      )
+    },
+  })
+}
+
+/** Paths of the console and the documentation pages: open without a token (they carry no data). */
+export function isPublicPage(url: string): boolean {
+  const p = url.split('?')[0] ?? ''
+  return (
+    p === '/' ||
+    p === '/index.html' ||
+    p.startsWith('/assets/') ||
+    p === '/redoc' ||
+    p.startsWith('/redoc/') ||
+    ((p === '/docs' || p.startsWith('/docs/')) && !/^\/docs\/(json|yaml)$/.test(p))
+  )
+}

@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs'
+import http from 'node:http'
+import http2 from 'node:http2'
+import type { Socket } from 'node:net'
+import type { Config } from '../config/load.js'
+
+/** What Fastify hands a server factory; it serves HTTP/2 compatibility requests as well. */
+type Handler = http.RequestListener
+type H2Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void
+
+/** The listening server plus what a graceful close needs beyond `server.close()`. */
+export interface Listener {
+  server: http.Server | http2.Http2SecureServer
+  protocol: 'http' | 'https'
+  /** Sends GOAWAY to every HTTP/2 session: no new streams; streams in flight finish. */
+  closeHttp2Sessions(): void
+  /** Ends every connection at once, HTTP/2 sessions and upgraded (WebSocket) sockets included: the close ceiling. */
+  destroyAll(): void
+}
+
+const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
+
+/**
+ * One port for every protocol (DESIGN.md: server.ts h1/h2c/h2+TLS). With TLS: Node's HTTP/2 secure server
+ * with `allowHTTP1`, so ALPN picks h2 or http/1.1. Without TLS: an HTTP/1.1 server whose connections are
+ * sniffed first; a connection that opens with the HTTP/2 preface (h2c with prior knowledge) goes to an
+ * HTTP/2 server instead. Both feed the same Fastify handler.
+ */
+export function createListener(config: Config, handler: Handler): Listener {
+  const h2Handler = handler as unknown as H2Handler
+  const sessions = new Set<http2.ServerHttp2Session>()
+  const track = (session: http2.ServerHttp2Session) => {
+    sessions.add(session)
+    session.once('close', () => sessions.delete(session))
+  }
+  const h2Settings: http2.ServerOptions = {
+    // Many long-lived streams (SSE, /agent/stream) share one connection.
+    settings: { maxConcurrentStreams: 1000 },
+  }
+  const closeHttp2Sessions = () => {
+    for (const s of sessions) s.close()
+  }
+  // Upgraded and refused-upgrade sockets are not the HTTP server's any more; closing must still end them.
+  const sockets = new Set<Socket>()
+  const trackSocket = (socket: Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  }
+  const destroyAll = () => {
+    for (const s of sessions) s.destroy()
+    for (const s of sockets) s.destroy()
+  }
+  if (config.tls) {
+    const server = http2.createSecureServer(
+      {
+        ...h2Settings,
+        allowHTTP1: true,
+        cert: readFileSync(config.tls.certPath),
+        key: readFileSync(config.tls.keyPath),
+      },
+      h2Handler,
+    )
+    server.on('session', track)
+    server.on('connection', trackSocket)
+    return { server, protocol: 'https', closeHttp2Sessions, destroyAll }
+  }
+  const server = http.createServer(handler)
+  const h2c = http2.createServer(h2Settings, h2Handler)
+  h2c.on('session', track)
+  routeH2cConnections(server, h2c)
+  server.on('connection', trackSocket)
+  return { server, protocol: 'http', closeHttp2Sessions, destroyAll }
+}
+
+/**
+ * Puts a sniffer in front of the HTTP/1.1 server's own connection handler: the first bytes are read, put
+ * back (`unshift`), and the socket goes to `h2c` when they are the HTTP/2 connection preface.
+ */
+function routeH2cConnections(server: http.Server, h2c: http2.Http2Server): void {
+  const own = server.listeners('connection')
+  if (own.length !== 1) throw new Error('unexpected HTTP server connection listeners')
+  const http1 = own[0] as (socket: Socket) => void
+  server.removeAllListeners('connection')
+  server.on('connection', (socket: Socket) => {
+    // A client that resets before it spoke goes quietly.
+    const onError = () => socket.destroy()
+    socket.on('error', onError)
+    sniff(socket, Buffer.alloc(0), onError)
+  })
+  const sniff = (socket: Socket, seen: Buffer, onError: () => void): void => {
+    const chunk = socket.read() as Buffer | null
+    if (chunk === null) {
+      socket.once('readable', () => sniff(socket, seen, onError))
+      return
+    }
+    const data = seen.length ? Buffer.concat([seen, chunk]) : chunk
+    const n = Math.min(data.length, preface.length)
+    const couldBeH2 = data.subarray(0, n).equals(preface.subarray(0, n))
+    if (couldBeH2 && data.length < preface.length) {
+      socket.once('readable', () => sniff(socket, data, onError))
+      return
+    }
+    socket.off('error', onError)
+    socket.unshift(data)
+    if (couldBeH2) h2c.emit('connection', socket)
+    else http1.call(server, socket)
+  }
+}

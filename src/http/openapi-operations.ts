@@ -1,0 +1,528 @@
+/**
+ * What the OpenAPI document says about each operation beyond what its route's zod schemas give: tags,
+ * summaries for the seed routes, a named request/response, examples, the error statuses it answers, and what
+ * its stream carries. `src/http/openapi-document.ts` applies it; a test fails when an operation is missing here.
+ */
+import type { ErrorShape } from './errors.js'
+
+export interface OperationDoc {
+  tag: string
+  summary?: string
+  /** Names for the inline request body and 2xx response schemas (they become components). */
+  request?: string
+  response?: string
+  requestExample?: unknown
+  /** The JSON Schema of the success answer, for routes whose zod schemas do not declare it. */
+  responseSchema?: Record<string, unknown>
+  /** An example of the success answer (for streams: of one event or frame). */
+  responseExample: unknown
+  /** Error statuses the operation answers besides 401 (which every protected operation may answer). */
+  errors: number[]
+  /** A streamed answer: SSE of stored events, NDJSON of stored events, seed 002's SSE, seed 001's NDJSON frames, text. */
+  stream?: 'events' | 'codex-sse' | 'cli-ndjson' | 'text'
+  /** The body shape of its errors (default by path: /v1 -> v1). */
+  errorShape?: ErrorShape
+}
+
+export const tagDocs = [
+  { name: 'runs', description: 'Durable one-shot runs with replayable event streams (the native /v1 API).' },
+  {
+    name: 'sessions',
+    description: 'Sessions (agent threads) with turns, interrupt, fork, archive and live events.',
+  },
+  {
+    name: 'approvals',
+    description: 'What agents asked permission for, answered by any client; the first answer wins.',
+  },
+  { name: 'agents', description: 'The agents this gateway runs, their state, capabilities and models.' },
+  { name: 'health', description: 'Liveness and readiness; open without a token.' },
+  {
+    name: 'seed 000: codex api plan',
+    description: '`/hello` and `/chat` as the original plan specified them.',
+  },
+  {
+    name: 'seed 001: codex.serve',
+    description: '`/run`, `/clis`, `/models` as the Gerrit plugin calls them.',
+  },
+  {
+    name: 'seed 002: codex streaming',
+    description: "`/api/codex/*` with codex's own JSONL events, as the FastAPI wrapper served them.",
+  },
+  {
+    name: 'seed 003: codex agent server',
+    description: "`/api/thread/*`, `/api/turn/start`, `/api/skills/*` with app-server's shapes.",
+  },
+  {
+    name: 'seed 004: agent stream',
+    description:
+      'The bidirectional agent stream: `POST /agent/stream` over HTTP/2 (NDJSON or length-prefixed JSON frames) and the same frames over WebSocket at `/agent/ws`. Protocol: docs/agent-stream.md.',
+  },
+]
+
+const countedList = (key: string) => ({
+  type: 'object',
+  properties: { [key]: { type: 'array', items: { type: 'string' } }, count: { type: 'integer' } },
+  required: [key, 'count'],
+})
+
+const runExample = {
+  id: 'run_01JD4Z8Q6N7W3V2K5M9P0R1S2T',
+  agent: 'codex',
+  status: 'succeeded',
+  request: { prompt: 'List the files', cwd: '/srv/agent-gateway/workspaces', sandbox: 'read-only' },
+  createdAt: '2026-12-01T12:00:00.000Z',
+  startedAt: '2026-12-01T12:00:00.050Z',
+  finishedAt: '2026-12-01T12:00:04.200Z',
+  exitCode: 0,
+  signal: null,
+  reason: 'exited',
+  finalResponse: 'There are 3 files: README.md, package.json, src/.',
+  usage: { inputTokens: 1200, cachedInputTokens: 0, outputTokens: 40, reasoningOutputTokens: 0 },
+  error: null,
+  agentSessionId: '019a6b3c-7d2e-7f00-8000-1234567890ab',
+  pid: 4242,
+  command: '/usr/lib/node_modules/@openai/codex-linux-x64/vendor/codex',
+  lastSeq: 9,
+}
+const sessionExample = {
+  id: 'ses_01JD4ZC1B2C3D4E5F6G7H8J9K0',
+  agent: 'codex',
+  agentSessionId: '019a6b3c-7d2e-7f00-8000-1234567890ab',
+  status: 'idle',
+  cwd: '/srv/agent-gateway/workspaces',
+  model: null,
+  sandbox: 'workspace-write',
+  approvalPolicy: 'untrusted',
+  forkedFrom: null,
+  createdAt: '2026-12-01T12:00:00.000Z',
+  updatedAt: '2026-12-01T12:01:00.000Z',
+  turnCount: 1,
+  lastSeq: 12,
+}
+const turnExample = {
+  id: 'turn_01JD4ZD2C3D4E5F6G7H8J9K0L1',
+  sessionId: sessionExample.id,
+  agentTurnId: '1',
+  status: 'completed',
+  input: [{ type: 'text', text: 'Add a README' }],
+  createdAt: '2026-12-01T12:00:10.000Z',
+  startedAt: '2026-12-01T12:00:10.010Z',
+  finishedAt: '2026-12-01T12:00:20.000Z',
+  finalResponse: 'Added README.md.',
+  usage: { inputTokens: 2100, cachedInputTokens: 1024, outputTokens: 80, reasoningOutputTokens: 0 },
+  error: null,
+}
+const approvalExample = {
+  id: 'apr_01JD4ZE3D4E5F6G7H8J9K0L1M2',
+  sessionId: sessionExample.id,
+  turnId: turnExample.id,
+  kind: 'command',
+  command: 'echo hello > hello.txt',
+  cwd: '/srv/agent-gateway/workspaces',
+  changes: null,
+  reason: 'The command writes a file.',
+  options: ['accept', 'accept_for_session', 'decline', 'cancel'],
+  state: 'resolved',
+  decision: 'accept',
+  by: 'client',
+  createdAt: '2026-12-01T12:00:12.000Z',
+  resolvedAt: '2026-12-01T12:00:15.000Z',
+  expiresAt: '2026-12-01T12:10:12.000Z',
+}
+const eventExample = {
+  type: 'item.completed',
+  item: { id: 'item_1', type: 'agent_message', text: 'Done.' },
+  seq: 7,
+  at: '2026-12-01T12:00:04.100Z',
+  runId: runExample.id,
+}
+const v1Events = {
+  tag: 'runs',
+  responseExample: eventExample,
+  errors: [400, 404],
+  stream: 'events' as const,
+}
+const v1Session = { tag: 'sessions', responseExample: sessionExample }
+const threadExample = {
+  thread: { id: sessionExample.agentSessionId, preview: 'Add a README', createdAt: 1796126400 },
+}
+
+export const operationDocs: Record<string, OperationDoc> = {
+  'GET /health': {
+    tag: 'health',
+    summary: 'Liveness and readiness: agents, store, runs',
+    response: 'Health',
+    responseSchema: {
+      type: 'object',
+      properties: {
+        status: { const: 'healthy' },
+        agents: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              id: { type: 'string' },
+              installed: { type: 'boolean' },
+              authenticated: { type: 'boolean' },
+              version: { type: ['string', 'null'] },
+            },
+          },
+        },
+        store: {
+          type: 'object',
+          properties: {
+            kind: { type: 'string' },
+            ready: { type: 'boolean' },
+            dataDirWritable: { type: 'boolean' },
+          },
+        },
+        runs: { type: 'object', additionalProperties: { type: 'integer' } },
+      },
+      required: ['status', 'agents', 'store', 'runs'],
+    },
+    responseExample: {
+      status: 'healthy',
+      agents: [{ id: 'codex', installed: true, authenticated: true, version: '0.169.0' }],
+      store: { kind: 'sqlite', ready: true, dataDirWritable: true },
+      runs: { running: 0, queued: 0 },
+    },
+    errors: [],
+  },
+  'GET /v1/agents': {
+    tag: 'agents',
+    response: 'AgentList',
+    responseExample: {
+      default: 'codex',
+      agents: [
+        {
+          id: 'codex',
+          installed: true,
+          version: '0.169.0',
+          authenticated: true,
+          hint: null,
+          capabilities: {
+            sessions: true,
+            approvals: true,
+            fork: true,
+            interrupt: true,
+            images: true,
+            outputSchema: true,
+          },
+          skills: null,
+        },
+      ],
+    },
+    errors: [],
+  },
+  'GET /v1/models': {
+    tag: 'agents',
+    response: 'ModelList',
+    responseExample: { agent: 'codex', models: ['gpt-5.5', 'gpt-5.5-mini'] },
+    errors: [400],
+  },
+  'POST /v1/runs': {
+    tag: 'runs',
+    request: 'CreateRunRequest',
+    requestExample: { prompt: 'List the files', agent: 'codex', sandbox: 'read-only' },
+    responseExample: runExample,
+    errors: [400, 408, 413, 429, 503],
+  },
+  'GET /v1/runs': {
+    tag: 'runs',
+    responseExample: { runs: [runExample], nextCursor: null },
+    errors: [400],
+  },
+  'GET /v1/runs/{id}': { tag: 'runs', responseExample: runExample, errors: [404] },
+  'GET /v1/runs/{id}/events': v1Events,
+  'POST /v1/runs/{id}/cancel': {
+    tag: 'runs',
+    responseExample: {
+      ...runExample,
+      status: 'cancelled',
+      exitCode: null,
+      signal: 'SIGTERM',
+      reason: 'cancelled',
+    },
+    errors: [404, 409],
+  },
+  'POST /v1/sessions': {
+    ...v1Session,
+    request: 'CreateSessionRequest',
+    requestExample: { agent: 'codex', sandbox: 'workspace-write', approvalPolicy: 'untrusted' },
+    errors: [400, 429, 503],
+  },
+  'GET /v1/sessions': {
+    tag: 'sessions',
+    response: 'SessionList',
+    responseExample: { sessions: [sessionExample], nextCursor: null },
+    errors: [400],
+  },
+  'GET /v1/sessions/{id}': {
+    tag: 'sessions',
+    response: 'SessionWithTurns',
+    responseExample: { ...sessionExample, turns: [turnExample] },
+    errors: [404],
+  },
+  'POST /v1/sessions/{id}/turns': {
+    tag: 'sessions',
+    request: 'TurnRequest',
+    requestExample: { input: 'Add a README', onBusy: 'queue' },
+    responseExample: turnExample,
+    errors: [400, 404, 409, 429, 503],
+  },
+  'POST /v1/sessions/{id}/interrupt': {
+    tag: 'sessions',
+    responseExample: { ...turnExample, status: 'interrupted', finalResponse: null },
+    errors: [404, 409],
+  },
+  'POST /v1/sessions/{id}/fork': {
+    tag: 'sessions',
+    responseExample: {
+      ...sessionExample,
+      id: 'ses_01JD4ZF4E5F6G7H8J9K0L1M2N3',
+      forkedFrom: sessionExample.id,
+    },
+    errors: [404, 409, 503],
+  },
+  'POST /v1/sessions/{id}/archive': {
+    tag: 'sessions',
+    responseExample: { ...sessionExample, status: 'archived' },
+    errors: [404, 409],
+  },
+  'GET /v1/sessions/{id}/events': {
+    ...v1Events,
+    tag: 'sessions',
+    responseExample: { ...eventExample, runId: undefined, sessionId: sessionExample.id },
+  },
+  'GET /v1/approvals': {
+    tag: 'approvals',
+    response: 'ApprovalList',
+    responseExample: { approvals: [approvalExample] },
+    errors: [400],
+  },
+  'GET /v1/approvals/{id}': { tag: 'approvals', responseExample: approvalExample, errors: [404] },
+  'POST /v1/approvals/{id}': {
+    tag: 'approvals',
+    request: 'ApprovalAnswer',
+    requestExample: { decision: 'accept' },
+    responseExample: approvalExample,
+    errors: [400, 404, 409],
+  },
+  'GET /hello': {
+    tag: 'seed 000: codex api plan',
+    summary: 'A short random greeting from the AI_PROVIDER agent, as text/plain',
+    responseExample: 'Hello there, have a great day!',
+    stream: 'text',
+    errors: [408, 500, 503],
+    errorShape: 'codex-api-plan',
+  },
+  'POST /chat': {
+    tag: 'seed 000: codex api plan',
+    summary: "Run a prompt; answers the agent's final response as stdout",
+    request: 'ChatRequest',
+    response: 'ChatResponse',
+    requestExample: { prompt: 'What does this repository do?' },
+    responseExample: { stdout: 'It serves coding agents over HTTP.', stderr: '', returncode: 0 },
+    errors: [400, 408, 413, 500, 503],
+    errorShape: 'codex-api-plan',
+  },
+  'GET /clis': {
+    tag: 'seed 001: codex.serve',
+    summary: 'The CLIs POST /run may start (CLI_LIST)',
+    response: 'CliList',
+    responseSchema: countedList('clis'),
+    responseExample: { clis: ['codex'], count: 1 },
+    errors: [],
+    errorShape: 'plain',
+  },
+  'GET /models': {
+    tag: 'seed 001: codex.serve',
+    summary: 'The model ids (MODEL_LIST)',
+    response: 'SeedModelList',
+    responseSchema: countedList('models'),
+    responseExample: { models: ['auto'], count: 1 },
+    errors: [],
+    errorShape: 'plain',
+  },
+  'POST /run': {
+    tag: 'seed 001: codex.serve',
+    summary: 'Run an allowlisted CLI; its output streams as NDJSON frames, then its exit code',
+    request: 'CliRunRequest',
+    requestExample: { cli: 'codex', args: ['exec', '--json', 'say hi'], stdin: '' },
+    responseExample: { type: 'stdout', data: 'hi\n' },
+    stream: 'cli-ndjson',
+    errors: [400, 413, 503],
+    errorShape: 'plain',
+  },
+  'POST /agent/stream': {
+    tag: 'seed 004: agent stream',
+    summary:
+      'A bidirectional agent session on one HTTP/2 stream: user_message, approve and cancel frames in; status, item and command_prompt frames out',
+    requestExample: { type: 'user_message', sessionId: 'demo-1', content: 'List the files here' },
+    response: 'AgentStreamFrame',
+    responseSchema: {
+      type: 'object',
+      description:
+        'One frame of docs/agent-stream.md (status, item, command_prompt, error, heartbeat, terminate).',
+      properties: { type: { type: 'string' } },
+      required: ['type'],
+    },
+    responseExample: { type: 'status', sessionId: 'demo-1', status: 'Agent run started.' },
+    errors: [],
+    errorShape: 'v1',
+  },
+  'GET /agent/ws': {
+    tag: 'seed 004: agent stream',
+    summary:
+      "The agent stream's frames over WebSocket (subprotocol agent-stream; token in Authorization or a bearer subprotocol)",
+    response: 'AgentStreamFrame',
+    responseSchema: {
+      type: 'object',
+      description:
+        'One frame of docs/agent-stream.md (status, item, command_prompt, error, heartbeat, terminate).',
+      properties: { type: { type: 'string' } },
+      required: ['type'],
+    },
+    responseExample: { type: 'status', sessionId: 'demo-1', status: 'Agent run started.' },
+    errors: [],
+    errorShape: 'v1',
+  },
+  'POST /api/codex/stream': {
+    tag: 'seed 002: codex streaming',
+    summary: "Run codex exec and stream codex's own JSONL events as SSE",
+    request: 'CodexRunRequest',
+    requestExample: {
+      prompt: 'Create a Python function to calculate fibonacci numbers',
+      sandbox: 'workspace-write',
+    },
+    responseExample: { type: 'item.completed', item: { id: 'item_0', type: 'agent_message', text: 'Done.' } },
+    stream: 'codex-sse',
+    errors: [400, 413, 503],
+    errorShape: 'plain',
+  },
+  'POST /api/codex/run': {
+    tag: 'seed 002: codex streaming',
+    summary: "Run codex exec and answer all of codex's events and the final response",
+    request: 'CodexRunRequest',
+    response: 'CodexRunResponse',
+    requestExample: { prompt: 'Write a hello world program', working_directory: 'demo' },
+    responseExample: {
+      events: [
+        { type: 'thread.started', thread_id: '019a6b3c-7d2e-7f00-8000-1234567890ab' },
+        { type: 'turn.started' },
+        { type: 'item.completed', item: { id: 'item_0', type: 'agent_message', text: 'print("hello")' } },
+        { type: 'turn.completed', usage: { input_tokens: 1200, cached_input_tokens: 0, output_tokens: 12 } },
+      ],
+      final_response: 'print("hello")',
+    },
+    errors: [400, 408, 413, 503],
+    errorShape: 'plain',
+  },
+  'POST /api/thread/start': {
+    tag: 'seed 003: codex agent server',
+    summary: 'Start a codex thread (a gateway session)',
+    request: 'ThreadStartRequest',
+    response: 'ThreadResponse',
+    responseSchema: {
+      type: 'object',
+      properties: {
+        thread: {
+          type: 'object',
+          properties: {
+            id: { type: 'string', description: "codex's thread id" },
+            preview: { type: 'string', description: 'the first input of the thread' },
+            createdAt: { type: 'integer', description: 'Unix seconds' },
+          },
+          required: ['id', 'preview', 'createdAt'],
+        },
+      },
+      required: ['thread'],
+    },
+    requestExample: { cwd: '/workspace', approvalPolicy: 'never' },
+    responseExample: threadExample,
+    errors: [400, 503],
+    errorShape: 'fastapi',
+  },
+  'POST /api/thread/resume': {
+    tag: 'seed 003: codex agent server',
+    summary: 'Resume a codex thread',
+    request: 'ThreadIdRequest',
+    response: 'ThreadResponse',
+    requestExample: { threadId: threadExample.thread.id },
+    responseExample: threadExample,
+    errors: [400, 404, 503],
+    errorShape: 'fastapi',
+  },
+  'POST /api/thread/read': {
+    tag: 'seed 003: codex agent server',
+    summary: 'A codex thread as app-server records it (with its turns when includeTurns)',
+    request: 'ThreadReadRequest',
+    response: 'ThreadRecord',
+    requestExample: { threadId: threadExample.thread.id, includeTurns: true },
+    responseExample: { thread: { id: threadExample.thread.id, preview: 'Add a README', turns: [] } },
+    errors: [400, 404, 503],
+    errorShape: 'fastapi',
+  },
+  'POST /api/thread/fork': {
+    tag: 'seed 003: codex agent server',
+    summary: 'Fork a codex thread',
+    request: 'ThreadIdRequest',
+    response: 'ThreadResponse',
+    requestExample: { threadId: threadExample.thread.id },
+    responseExample: threadExample,
+    errors: [400, 404, 503],
+    errorShape: 'fastapi',
+  },
+  'POST /api/turn/start': {
+    tag: 'seed 003: codex agent server',
+    summary: 'Run a turn on a codex thread and answer it once it ended',
+    request: 'TurnStartRequest',
+    response: 'TurnStartResponse',
+    responseSchema: {
+      type: 'object',
+      properties: {
+        turn: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            status: { enum: ['completed', 'interrupted', 'failed', 'inProgress'] },
+            items: { type: 'array', items: { type: 'object', additionalProperties: true } },
+            error: { type: 'string' },
+          },
+          required: ['id', 'status', 'items'],
+        },
+      },
+      required: ['turn'],
+    },
+    requestExample: { threadId: threadExample.thread.id, input: [{ type: 'text', text: 'Add a README' }] },
+    responseExample: {
+      turn: {
+        id: '1',
+        status: 'completed',
+        items: [{ type: 'agentMessage', id: 'item_0', text: 'Added README.md.' }],
+      },
+    },
+    errors: [400, 404, 408, 409, 503],
+    errorShape: 'fastapi',
+  },
+  'POST /api/skills/list': {
+    tag: 'seed 003: codex agent server',
+    summary: "Codex's skills (app-server skills/list)",
+    request: 'SkillsListRequest',
+    response: 'SkillsList',
+    requestExample: {},
+    responseExample: { data: [{ cwd: '/workspace', skills: [{ name: 'lint', enabled: true }] }] },
+    errors: [400, 503],
+    errorShape: 'fastapi',
+  },
+  'POST /api/skills/config/write': {
+    tag: 'seed 003: codex agent server',
+    summary: 'Enable or disable a codex skill (app-server skills/config/write)',
+    request: 'SkillsConfigWriteRequest',
+    response: 'SkillsConfigWriteResponse',
+    requestExample: { path: '/workspace/.codex/skills/lint/SKILL.md', enabled: false },
+    responseExample: {},
+    errors: [400, 503],
+    errorShape: 'fastapi',
+  },
+}

@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { endMarked, markerVariable, newMarker } from './marked-processes.js'
+import { killOrphanedGroup } from './orphans.js'
+import type { LaunchSpec, Leftover, ProcessRunner, RunnerInfo, RunningProcess } from './runner.js'
+import { stagedDirToken } from './runner.js'
+import { spawnGroup } from './spawn-group.js'
+
+/**
+ * The first ProcessRunner: a local process group per program (spawn-group.ts), its files staged in a temp
+ * directory, its leftovers in other sessions swept after it ended (marked-processes.ts).
+ */
+export class LocalProcessRunner implements ProcessRunner {
+  readonly kind = 'local'
+
+  start(spec: LaunchSpec): RunningProcess {
+    let staging: string | undefined
+    let args = spec.args
+    if (spec.files?.length) {
+      staging = mkdtempSync(path.join(os.tmpdir(), 'agent-gateway-staged-'))
+      for (const file of spec.files) writeFileSync(path.join(staging, path.basename(file.name)), file.content)
+      const dir = staging
+      args = args.map((a) => a.replaceAll(stagedDirToken, dir))
+    }
+    const marker = spec.sweepLeftovers ? newMarker() : undefined
+    const proc = spawnGroup({
+      command: spec.command,
+      args,
+      cwd: spec.cwd,
+      env: marker ? { ...spec.env, [markerVariable]: marker } : spec.env,
+      killGraceMs: spec.killGraceMs,
+      ...(spec.stdin !== undefined ? { stdin: spec.stdin } : {}),
+      ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}),
+      ...(spec.signal ? { signal: spec.signal } : {}),
+    })
+    const done = proc.done.then((outcome) => {
+      if (marker) endMarked(marker, spec.killGraceMs)
+      if (staging) rmSync(staging, { recursive: true, force: true })
+      return outcome
+    })
+    return { ...proc, done, terminate: proc.terminate }
+  }
+
+  async reclaim(leftover?: Leftover): Promise<boolean> {
+    return leftover ? killOrphanedGroup(leftover.pid, leftover.command) : false
+  }
+
+  async describe(): Promise<RunnerInfo> {
+    return { kind: 'local', available: true }
+  }
+}
+
+/** The runner used when none is injected (tests and scripts that build a driver by hand). */
+export const localRunner: ProcessRunner = new LocalProcessRunner()

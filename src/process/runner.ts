@@ -1,0 +1,109 @@
+import type { Readable, Writable } from 'node:stream'
+import type { EndReason } from '../protocol/outcome.js'
+
+/**
+ * The process-runner port: the one way agent-gateway starts a program. A driver describes what to launch as
+ * data (a LaunchSpec); a runner starts it somewhere (a local process group, a container), streams its
+ * stdio, ends its whole tree and sweeps what it left. Nothing outside src/process spawns, signals or reads /proc.
+ */
+
+/**
+ * How stdin is fed: a string is written then closed; `null`/absent closes it at once (codex exec waits on an
+ * open stdin); `{ keepOpen: true }` leaves it open for a long-lived peer (codex app-server, ACP agents).
+ */
+export type StdinMode = string | null | { keepOpen: true }
+
+/** A file the runner writes before the start and removes after the end; `args` name it with `stagedPath`. */
+export interface StagedFile {
+  /** A plain file name (no directories). */
+  name: string
+  content: string
+}
+
+/** Where a run's files are staged, as args spell it; each runner substitutes the real directory. */
+export const stagedDirToken = '{{staged}}'
+
+/** The path of a staged file as it appears in args (`--output-schema {{staged}}/schema.json`). */
+export const stagedPath = (name: string): string => `${stagedDirToken}/${name}`
+
+/** What to launch: data only, the same for every runner. */
+export interface LaunchSpec {
+  command: string
+  args: string[]
+  cwd: string
+  env: NodeJS.ProcessEnv
+  stdin?: StdinMode
+  timeoutMs?: number | null
+  /** SIGTERM first, SIGKILL after this many ms. */
+  killGraceMs: number
+  /** Aborting ends the whole tree; `signal.reason` may be an EndReason (default: cancelled). */
+  signal?: AbortSignal
+  files?: StagedFile[]
+  /**
+   * The program starts helpers in sessions of their own that can outlive it (codex app-server): once it
+   * ended, the runner ends whatever it left anywhere.
+   */
+  sweepLeftovers?: boolean
+  /** Whether the program may write in `cwd` (a container mounts it read-write or read-only). */
+  writableCwd?: boolean
+  /** Recorded on what the runner creates (a container's labels), so leftovers can be found by run. */
+  labels?: Record<string, string>
+}
+
+/** Outcomes are data: how the process ended and why. */
+export interface ProcessOutcome {
+  exitCode: number | null
+  signal: NodeJS.Signals | null
+  reason: EndReason
+  durationMs: number
+  /** Set when the process could not be started (ENOENT, EACCES, ...). */
+  error?: string
+}
+
+/** A started program. */
+export interface RunningProcess {
+  /** The local pid of what was started (for a container: its engine client), undefined if it never started. */
+  pid: number | undefined
+  /** Writable only with `stdin: { keepOpen: true }`; already ended otherwise. */
+  stdin: Writable
+  stdout: Readable
+  stderr: Readable
+  /** Resolves once the process ended, its stdio closed and its leftovers were swept; never rejects. */
+  done: Promise<ProcessOutcome>
+  /** End the whole tree, recording `reason` (TERM, then KILL after killGraceMs). Safe to call repeatedly. */
+  terminate(reason: EndReason): void
+}
+
+/** What a previous server recorded about a process it started, to end it after a crash. */
+export interface Leftover {
+  pid: number
+  command: string
+}
+
+/** What /health and /v1/agents tell about a runner. */
+export interface RunnerInfo {
+  kind: 'local' | 'container'
+  /** For containers: the engine (docker, podman, a path) and its version; null when it does not answer. */
+  engine?: string
+  version?: string | null
+  available: boolean
+}
+
+export interface ProcessRunner {
+  readonly kind: RunnerInfo['kind']
+  start(spec: LaunchSpec): RunningProcess
+  /**
+   * Ends what a crashed predecessor left: the recorded process (only if it is still the program that was
+   * started; a pid may have been reused), or, with no record, everything this runner tags as its own.
+   */
+  reclaim(leftover?: Leftover): Promise<boolean>
+  describe(): Promise<RunnerInfo>
+}
+
+const endReasons = new Set<EndReason>(['timed_out', 'cancelled', 'client_gone', 'shutdown'])
+
+/** An abort's reason when it names an EndReason; anything else is `cancelled`. */
+export function abortReason(signal: AbortSignal | undefined): EndReason {
+  const r = signal?.reason
+  return typeof r === 'string' && endReasons.has(r as EndReason) ? (r as EndReason) : 'cancelled'
+}

@@ -1,0 +1,133 @@
+/**
+ * What counts as a secret of the gateway or of a provider, and how it is kept out of agents' commands, stored
+ * events and logs. Three lines of defence use this module:
+ * 1. each agent CLI is told to strip these names from the environment of the commands it runs
+ *    (codex `shell_environment_policy.exclude`, claude's shell prefix, gemini's env redaction, copilot
+ *    `--secret-env-vars`), so `env` inside a run shows none of them;
+ * 2. every event is passed through a `Redactor` before it is stored or sent, replacing any known secret value;
+ * 3. the logger redacts the same values and the usual credential-carrying fields.
+ */
+
+/** Variables the gateway itself reads that hold a secret (never given to a command, never logged). */
+export const knownSecretNames = [
+  'API_TOKENS',
+  'CODEX_API_KEY',
+  'OPENAI_API_KEY',
+  'ANTHROPIC_API_KEY',
+  'ANTHROPIC_AUTH_TOKEN',
+  'CLAUDE_CODE_OAUTH_TOKEN',
+  'GEMINI_API_KEY',
+  'GOOGLE_API_KEY',
+  'COPILOT_PROVIDER_API_KEY',
+  'COPILOT_GITHUB_TOKEN',
+  'GH_TOKEN',
+  'GITHUB_TOKEN',
+] as const
+
+/** Name fragments that mark a variable as a credential, whatever agent or tool it belongs to. */
+export const secretNameFragments = [
+  'KEY',
+  'SECRET',
+  'TOKEN',
+  'PASSWORD',
+  'PASSWD',
+  'CREDENTIAL',
+  'AUTH',
+  'PRIVATE',
+] as const
+
+const secretName = new RegExp(secretNameFragments.join('|'), 'i')
+
+export function isSecretName(name: string): boolean {
+  return (knownSecretNames as readonly string[]).includes(name.toUpperCase()) || secretName.test(name)
+}
+
+/** The names in `env` a command must not see. */
+export function secretNamesIn(env: Record<string, string | undefined>): string[] {
+  return Object.keys(env).filter(isSecretName)
+}
+
+/**
+ * Names whose values are redacted from events and logs: narrower than the names kept from commands, so that
+ * e.g. SSH_AUTH_SOCK's path is not rewritten wherever it appears.
+ */
+const valueName = /(^|_)(API_?KEY|KEY|SECRET|TOKENS?|PASSWORD|PASSWD)($|_)/i
+
+function holdsSecretValue(name: string): boolean {
+  return (knownSecretNames as readonly string[]).includes(name.toUpperCase()) || valueName.test(name)
+}
+
+/** Values shorter than this are not treated as secrets (redacting "1" or "true" would garble everything). */
+const minSecretLength = 8
+
+/**
+ * Every secret value the gateway knows: the values of secret-named variables of its environment and of its
+ * settings (which may come from `.env`), with API_TOKENS split into its tokens.
+ */
+export function secretValues(...sources: object[]): string[] {
+  const values = new Set<string>()
+  const add = (v: string) => {
+    const t = v.trim()
+    if (t.length >= minSecretLength) values.add(t)
+  }
+  for (const source of sources)
+    for (const [name, value] of Object.entries(source)) {
+      if (!holdsSecretValue(name)) continue
+      if (typeof value === 'string') {
+        add(value)
+        for (const part of value.split(',')) add(part)
+      } else if (Array.isArray(value)) for (const v of value) if (typeof v === 'string') add(v)
+    }
+  return [...values].sort((a, b) => b.length - a.length)
+}
+
+export const redactedMarker = '[REDACTED]'
+
+/** Replaces known secret values in strings and in any JSON-like value (returns the input when nothing matched). */
+export class Redactor {
+  private readonly values: string[]
+
+  constructor(values: readonly string[]) {
+    this.values = [...values].sort((a, b) => b.length - a.length)
+  }
+
+  get empty(): boolean {
+    return this.values.length === 0
+  }
+
+  text(s: string): string {
+    let out = s
+    for (const v of this.values) if (out.includes(v)) out = out.split(v).join(redactedMarker)
+    return out
+  }
+
+  /** A deep copy with every string redacted; the same object when it holds no secret. */
+  value<T>(input: T): T {
+    if (this.empty) return input
+    return this.walk(input) as T
+  }
+
+  private walk(input: unknown): unknown {
+    if (typeof input === 'string') return this.text(input)
+    if (Array.isArray(input)) {
+      let changed = false
+      const out = input.map((v) => {
+        const r = this.walk(v)
+        if (r !== v) changed = true
+        return r
+      })
+      return changed ? out : input
+    }
+    if (input && typeof input === 'object') {
+      let changed = false
+      const out: Record<string, unknown> = {}
+      for (const [k, v] of Object.entries(input)) {
+        const r = this.walk(v)
+        if (r !== v) changed = true
+        out[k] = r
+      }
+      return changed ? out : input
+    }
+    return input
+  }
+}

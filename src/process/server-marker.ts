@@ -1,0 +1,100 @@
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs'
+import path from 'node:path'
+
+/**
+ * Every process the gateway starts carries `AGENT_GATEWAY_SERVER=<server pid>:<its start time>` in its
+ * environment, and so do its descendants (helpers in other process groups and sessions included). After a
+ * crash (kill -9) nothing ends them; the next server to start on the same directories finds the processes
+ * whose server no longer runs and that work inside those directories (its workspace roots, its data dir),
+ * and ends them, for sessions (ACP agents, app-servers) as for runs. Another gateway's orphans, elsewhere, are
+ * left to that gateway. Linux only (/proc); a process that scrubbed its environment is not found (process
+ * groups recorded with runs cover those).
+ */
+export const serverMarkerVariable = 'AGENT_GATEWAY_SERVER'
+
+let own: string | undefined
+
+/** This server's marker (pid plus start time, so a reused pid is not mistaken for it). */
+export function serverMarker(): string {
+  own ??= `${process.pid}:${startTimeOf(process.pid) ?? Date.now()}`
+  return own
+}
+
+/** The start time of a process in clock ticks since boot (/proc/<pid>/stat field 22), or null. */
+function startTimeOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null
+  } catch {
+    return null
+  }
+}
+
+/** Whether the server that wrote `marker` still runs (same pid, same start time). */
+function serverAlive(marker: string): boolean {
+  const [pid, started] = marker.split(':')
+  if (!pid || !/^\d+$/.test(pid)) return false
+  return startTimeOf(Number(pid)) === started
+}
+
+/** Whether the working directory of `pid` is one of `dirs` or below one. */
+function worksIn(pid: string, dirs: readonly string[]): boolean {
+  let cwd: string
+  try {
+    cwd = readlinkSync(`/proc/${pid}/cwd`)
+  } catch {
+    return false
+  }
+  return dirs.some((d) => cwd === d || cwd.startsWith(d + path.sep))
+}
+
+const real = (dir: string) => {
+  try {
+    return realpathSync(dir)
+  } catch {
+    return path.resolve(dir)
+  }
+}
+
+/** Processes working inside `dirs` that carry a marker of a server that no longer runs. */
+export function orphanedProcesses(dirs: readonly string[]): number[] {
+  const within = dirs.map(real)
+  let names: string[]
+  try {
+    names = readdirSync('/proc')
+  } catch {
+    return []
+  }
+  const prefix = `${serverMarkerVariable}=`
+  const found: number[] = []
+  const alive = new Map<string, boolean>()
+  for (const name of names) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue
+    let marker: string | undefined
+    try {
+      marker = readFileSync(`/proc/${name}/environ`, 'latin1')
+        .split('\0')
+        .find((v) => v.startsWith(prefix))
+        ?.slice(prefix.length)
+    } catch {
+      continue // exited meanwhile, or not ours to read
+    }
+    if (!marker || !worksIn(name, within)) continue
+    if (!alive.has(marker)) alive.set(marker, serverAlive(marker))
+    if (!alive.get(marker)) found.push(Number(name))
+  }
+  return found
+}
+
+/** Ends (SIGKILL) what dead servers left running inside `dirs`; returns how many processes were found. */
+export function endOrphanedProcesses(dirs: readonly string[]): number {
+  const pids = orphanedProcesses(dirs)
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+  return pids.length
+}

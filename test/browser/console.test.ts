@@ -1,0 +1,275 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { StoredEvent } from '../../src/protocol/events.js'
+import type { Session, Turn } from '../../src/protocol/sessions.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { ensureConsoleBuilt, launchChromium, screenshot, seriousA11yViolations } from '../support/browser.js'
+import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+
+/** Waits for what the page shows (the page updates from events; nothing here sleeps). */
+const poll = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 30_000, interval: 100 })
+
+/** The web console in real Chromium, against the real server running the real codex and the mock model. */
+describe('web console', { timeout: 120_000 }, () => {
+  let mock: MockLlm
+  let gw: TestGateway
+  let browser: Browser
+  const contexts: BrowserContext[] = []
+
+  beforeAll(async () => {
+    ensureConsoleBuilt()
+    mock = await startMockLlm()
+    gw = await startGateway(mock, { AGENTS: 'codex', APPROVAL_TIMEOUT_SECONDS: '60' })
+    browser = await launchChromium()
+  }, 60_000)
+  afterAll(async () => {
+    await browser?.close()
+    await gw?.close()
+    await mock?.close()
+  })
+  afterEach(async () => {
+    for (const c of contexts.splice(0)) await c.close()
+    mock.reset()
+  })
+
+  async function open(hash = '', viewport = { width: 1100, height: 900 }): Promise<Page> {
+    const context = await browser.newContext({ viewport })
+    contexts.push(context)
+    const page = await context.newPage()
+    await page.goto(`${gw.url}/${hash}`)
+    return page
+  }
+  const json = async <T>(res: Response | Promise<Response>) => (await (await res).json()) as T
+
+  it('compose and stream a run: the answer as Markdown and the command with its exit code', async () => {
+    mock.on(
+      'count the files',
+      { kind: 'exec_command', cmd: 'echo console-says-hi' },
+      { kind: 'text', text: 'The answer is **forty-two**.' },
+    )
+    const page = await open()
+    await page.getByLabel('Prompt').fill('please count the files')
+    await page.getByLabel('Sandbox').selectOption('workspace-write')
+    await screenshot(page, 'compose')
+    await page.getByRole('button', { name: 'Stream' }).click()
+    await page.waitForURL(/#\/runs\/run_/)
+    const command = page.getByTestId('command')
+    await poll(() => command.textContent()).toContain('echo console-says-hi')
+    await poll(() => command.textContent()).toContain('exit 0')
+    await poll(() => command.locator('pre.output').textContent()).toContain('console-says-hi')
+    const message = page.getByTestId('agent-message')
+    await poll(() => message.textContent()).toContain('The answer is forty-two.')
+    expect(await message.locator('strong').textContent()).toBe('forty-two')
+    await poll(() => page.getByTestId('run-status').textContent()).toBe('succeeded')
+    await screenshot(page, 'run')
+  })
+
+  it('reloading mid-run loses nothing and doubles nothing', async () => {
+    mock.on(
+      'slow work',
+      { kind: 'exec_command', cmd: 'echo before-reload' },
+      { kind: 'exec_command', cmd: 'sleep 2 && echo after-reload' },
+      { kind: 'text', text: 'all done after the reload' },
+    )
+    const page = await open()
+    await page.getByLabel('Prompt').fill('do the slow work')
+    await page.getByLabel('Sandbox').selectOption('workspace-write')
+    await page.getByRole('button', { name: 'Stream' }).click()
+    await page.waitForURL(/#\/runs\/run_/)
+    const runId = decodeURIComponent(page.url().split('/').at(-1)!)
+    await poll(() => page.getByTestId('command').first().textContent()).toContain('before-reload')
+    const run = await json<{ status: string }>(fetch(`${gw.url}/v1/runs/${runId}`))
+    expect(run.status).toBe('running')
+    await page.reload()
+    await poll(() => page.getByTestId('agent-message').textContent()).toContain('all done after the reload')
+    await page.getByLabel('Raw events').check()
+    const shown = await page
+      .locator('[data-raw-seq]')
+      .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-raw-seq'))))
+    const stored = (
+      await (
+        await fetch(`${gw.url}/v1/runs/${runId}/events`, { headers: { accept: 'application/x-ndjson' } })
+      ).text()
+    )
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as StoredEvent).seq)
+    expect(shown).toEqual(stored)
+    expect(new Set(shown).size).toBe(shown.length)
+  })
+
+  it('approvals from a phone: accept one (the file appears), decline another (no file); the count shows', async () => {
+    const session = await json<Session>(
+      postJson(`${gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
+    )
+    mock.on(
+      'write the approved file',
+      { kind: 'exec_command', cmd: 'echo yes > phone-approved.txt' },
+      { kind: 'text', text: 'wrote it' },
+    )
+    mock.on(
+      'write the declined file',
+      { kind: 'exec_command', cmd: 'echo no > phone-declined.txt' },
+      { kind: 'text', text: 'did not write' },
+    )
+    const first = await json<Turn>(
+      postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'write the approved file' }),
+    )
+    const page = await open('#/approvals', { width: 390, height: 844 })
+    const card = page.locator('.approval:not(.resolved)', { hasText: 'phone-approved.txt' })
+    await card.waitFor({ timeout: 30_000 })
+    expect(await page.getByTestId('approval-count').textContent()).toMatch(/^1/)
+    await screenshot(page, 'approvals-phone')
+    await card.getByRole('button', { name: 'Accept', exact: true }).click()
+    const resolved = page.locator('.approval.resolved', { hasText: 'phone-approved.txt' })
+    await poll(() => resolved.getByTestId('decision').textContent()).toBe('accept')
+    await waitForTurn(session.id, first.id)
+    expect(existsSync(path.join(session.cwd, 'phone-approved.txt'))).toBe(true)
+
+    const second = await json<Turn>(
+      postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'write the declined file' }),
+    )
+    const next = page.locator('.approval:not(.resolved)', { hasText: 'phone-declined.txt' })
+    await next.waitFor({ timeout: 30_000 })
+    await next.getByRole('button', { name: 'Decline' }).click()
+    const declined = page.locator('.approval.resolved', { hasText: 'phone-declined.txt' })
+    await poll(() => declined.getByTestId('decision').textContent()).toBe('decline')
+    await waitForTurn(session.id, second.id)
+    expect(existsSync(path.join(session.cwd, 'phone-declined.txt'))).toBe(false)
+    await poll(() => page.getByTestId('approval-count').count()).toBe(0)
+  })
+
+  it('a session with two turns, and a second tab on it stays in sync', async () => {
+    mock.on('first turn please', { kind: 'text', text: 'first reply from the agent' })
+    mock.on('second turn please', { kind: 'text', text: 'second reply from the agent' })
+    const page = await open('#/sessions')
+    await page.getByLabel('Approval policy').selectOption('never')
+    await page.getByRole('button', { name: 'Start session' }).click()
+    await page.waitForURL(/#\/sessions\/ses_/)
+    const other = await page.context().newPage()
+    await other.goto(page.url())
+    await other.getByTestId('session-status').waitFor()
+
+    await page.getByLabel('Message').fill('first turn please')
+    await page.getByRole('button', { name: 'Send' }).click()
+    for (const tab of [page, other])
+      await poll(() => tab.locator('.turn').nth(0).textContent()).toContain('first reply from the agent')
+    await poll(() => page.getByTestId('session-status').textContent()).toBe('idle')
+
+    await other.getByLabel('Message').fill('second turn please')
+    await other.getByRole('button', { name: 'Send' }).click()
+    for (const tab of [page, other])
+      await poll(() => tab.locator('.turn').nth(1).textContent()).toContain('second reply from the agent')
+    expect(await page.locator('.turn').count()).toBe(2)
+    expect(await page.locator('.turn').nth(0).textContent()).toContain('first turn please')
+    await screenshot(page, 'session')
+  })
+
+  it('history lists runs by status and replays one; the agents view shows codex', async () => {
+    const page = await open('#/runs')
+    await page.getByLabel('Status').selectOption('succeeded')
+    const first = page.locator('[data-run-id]').first()
+    await first.waitFor({ timeout: 10_000 })
+    await screenshot(page, 'history')
+    await first.locator('a').click()
+    await page.waitForURL(/#\/runs\/run_/)
+    await poll(() => page.getByTestId('run-status').textContent()).toBe('succeeded')
+    await page.getByTestId('agent-message').first().waitFor()
+    await page.goto(`${gw.url}/#/agents`)
+    const codex = page.locator('tr[data-agent="codex"]')
+    await poll(() => codex.textContent()).toContain('sessions')
+    await screenshot(page, 'agents')
+  })
+
+  it('no serious or critical accessibility violations in any view, light and dark', async () => {
+    const runs = await json<{ runs: { id: string }[] }>(fetch(`${gw.url}/v1/runs`))
+    const sessions = await json<{ sessions: { id: string }[] }>(fetch(`${gw.url}/v1/sessions`))
+    const views = [
+      '#/new',
+      '#/runs',
+      `#/runs/${runs.runs[0]!.id}`,
+      '#/sessions',
+      `#/sessions/${sessions.sessions[0]!.id}`,
+      '#/approvals',
+      '#/agents',
+    ]
+    for (const scheme of ['light', 'dark'] as const) {
+      const page = await open()
+      await page.emulateMedia({ colorScheme: scheme })
+      for (const view of views) {
+        await page.goto(`${gw.url}/${view}`)
+        await page.locator('main h1').waitFor()
+        await page.locator('[data-loaded]').waitFor()
+        expect(await seriousA11yViolations(page), `${view} (${scheme})`).toEqual([])
+      }
+    }
+  })
+
+  async function waitForTurn(sessionId: string, turnId: string): Promise<Turn> {
+    for (;;) {
+      const s = await json<{ turns: Turn[] }>(fetch(`${gw.url}/v1/sessions/${sessionId}`))
+      const t = s.turns.find((x) => x.id === turnId)
+      if (t && ['completed', 'failed', 'interrupted'].includes(t.status)) return t
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+})
+
+describe('web console with API_TOKENS', { timeout: 120_000 }, () => {
+  let mock: MockLlm
+  let gw: TestGateway
+  let browser: Browser
+
+  beforeAll(async () => {
+    ensureConsoleBuilt()
+    mock = await startMockLlm()
+    gw = await startGateway(mock, { AGENTS: 'codex', API_TOKENS: 'console-token-123' })
+    browser = await launchChromium()
+  }, 60_000)
+  afterAll(async () => {
+    await browser?.close()
+    await gw?.close()
+    await mock?.close()
+  })
+
+  it('asks for a token (the API answers 401 without it), then runs and streams with it in a header only', async () => {
+    expect((await fetch(`${gw.url}/v1/agents`)).status).toBe(401)
+    const index = await fetch(`${gw.url}/`)
+    expect(index.status).toBe(200)
+    expect(index.headers.get('cache-control')).toBe('no-cache')
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(await index.text())![1]!
+    const asset = await fetch(`${gw.url}${script}`)
+    expect(asset.status).toBe(200)
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+    expect((await fetch(`${gw.url}/openapi.json`)).status).toBe(401)
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    const urls: string[] = []
+    const streamAuth: (string | undefined)[] = []
+    page.on('request', (r) => {
+      urls.push(r.url())
+      if (r.url().includes('/events')) streamAuth.push(r.headers().authorization)
+    })
+    await page.goto(`${gw.url}/`)
+    await page.getByLabel('API token').waitFor()
+    await screenshot(page, 'login')
+    await page.getByLabel('API token').fill('console-token-123')
+    await page.getByRole('button', { name: 'Use this token' }).click()
+    await poll(() => page.locator('#agent option').count()).toBeGreaterThan(0)
+    mock.on('token run', { kind: 'text', text: 'streamed with a token' })
+    await page.getByLabel('Prompt').fill('a token run')
+    await page.getByRole('button', { name: 'Stream' }).click()
+    await poll(() => page.getByTestId('agent-message').textContent()).toContain('streamed with a token')
+    expect(streamAuth.length).toBeGreaterThan(0)
+    expect(streamAuth.every((h) => h === 'Bearer console-token-123')).toBe(true)
+    expect(urls.some((u) => u.includes('console-token-123'))).toBe(false)
+    // The documentation pages use the same saved token.
+    await page.goto(`${gw.url}/redoc`)
+    await page.locator('#redoc h1').first().waitFor({ timeout: 30_000 })
+    await page.goto(`${gw.url}/docs`)
+    await page.locator('.swagger-ui .info .title').waitFor({ timeout: 30_000 })
+    await context.close()
+  })
+})

@@ -1,0 +1,219 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import type { Readable } from 'node:stream'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { readLines } from '../../src/process/lines.js'
+import {
+  type LaunchSpec,
+  type ProcessRunner,
+  type RunningProcess,
+  stagedPath,
+} from '../../src/process/runner.js'
+import { removeDir, tempDir } from '../support/temp.js'
+
+/**
+ * The behaviour every ProcessRunner must show (the local process-group runner, the container runner): a
+ * program described as data starts, streams, ends with its whole tree and leaves nothing. Programs are POSIX
+ * `sh` scripts, so the same tests run on the host and inside a busybox image.
+ */
+export interface RunnerUnderTest {
+  create(): ProcessRunner
+  /** The env every program gets (PATH and what the runner needs). */
+  env: Record<string, string>
+  /** What a runner left behind for programs started in `cwd` (processes, containers); empty when clean. */
+  leftovers(cwd: string): Promise<string[]>
+  /** How long to wait for leftovers to disappear after `done` (container engines clean up asynchronously). */
+  settleMs?: number
+}
+
+export function runnerContract(name: string, subject: RunnerUnderTest): void {
+  describe(`ProcessRunner contract: ${name}`, () => {
+    let runner: ProcessRunner
+    let cwd: string
+    const started: RunningProcess[] = []
+
+    beforeEach(() => {
+      runner = subject.create()
+      cwd = tempDir('runner-')
+    })
+
+    afterEach(async () => {
+      for (const proc of started.splice(0)) {
+        proc.terminate('shutdown')
+        await proc.done
+      }
+      const left = await settled(() => subject.leftovers(cwd), subject.settleMs ?? 2000)
+      removeDir(cwd)
+      expect(left, 'the runner left something behind').toEqual([])
+    })
+
+    function start(spec: Partial<LaunchSpec> & { args: string[] }) {
+      const proc = runner.start({ command: 'sh', cwd, env: subject.env, killGraceMs: 1000, ...spec })
+      started.push(proc)
+      return { proc, stdout: lines(proc.stdout), stderr: text(proc.stderr) }
+    }
+    const sh = (script: string) => ({ args: ['-c', script] })
+
+    it('streams stdout and stderr and reports the exit code as data', async () => {
+      const { proc, stdout, stderr } = start(sh('echo out; echo err >&2; exit 3'))
+      const outcome = await proc.done
+      expect(outcome).toMatchObject({ exitCode: 3, reason: 'exited' })
+      expect(outcome.error).toBeUndefined()
+      expect(await stdout.all).toEqual(['out'])
+      expect(await stderr).toBe('err\n')
+    })
+
+    it('runs in the given cwd with the given env', async () => {
+      const { proc, stdout } = start({
+        ...sh('pwd; echo "$GREETING"'),
+        env: { ...subject.env, GREETING: 'hello there' },
+      })
+      expect((await proc.done).exitCode).toBe(0)
+      expect(await stdout.all).toEqual([cwd, 'hello there'])
+    })
+
+    it('delivers a stdin string and closes stdin', async () => {
+      const { proc, stdout } = start({ command: 'cat', args: [], stdin: 'line one\nline two\n' })
+      expect(await proc.done).toMatchObject({ exitCode: 0, reason: 'exited' })
+      expect(await stdout.all).toEqual(['line one', 'line two'])
+    })
+
+    it('closes stdin at once when stdin is null', async () => {
+      const { proc, stdout } = start({ command: 'cat', args: [], stdin: null, timeoutMs: 20_000 })
+      expect(await proc.done).toMatchObject({ exitCode: 0, reason: 'exited' })
+      expect(await stdout.all).toEqual([])
+    })
+
+    it('keeps stdin open for a long-lived peer', async () => {
+      const { proc, stdout } = start({
+        ...sh('while read l; do echo "got $l"; done'),
+        stdin: { keepOpen: true },
+      })
+      proc.stdin.write('one\n')
+      expect(await stdout.next()).toBe('got one')
+      proc.stdin.write('two\n')
+      expect(await stdout.next()).toBe('got two')
+      proc.stdin.end()
+      expect(await proc.done).toMatchObject({ exitCode: 0, reason: 'exited' })
+    })
+
+    it('stages files the args name, and removes them after the end', async () => {
+      const { proc, stdout } = start({
+        ...sh(`cat ${stagedPath('schema.json')}; echo; echo ${stagedPath('schema.json')}`),
+        files: [{ name: 'schema.json', content: '{"type":"object"}' }],
+      })
+      expect((await proc.done).exitCode).toBe(0)
+      const [content, where] = await stdout.all
+      expect(content).toBe('{"type":"object"}')
+      expect(where).not.toContain('{{staged}}')
+      if (where && path.isAbsolute(where) && !where.startsWith('/staged'))
+        expect(existsSync(where)).toBe(false)
+    })
+
+    it('ends the whole tree on timeout, recording timed_out', async () => {
+      const { proc, stdout } = start({ ...sh('sleep 30 & sleep 30 & echo ready; wait'), timeoutMs: 1500 })
+      expect(await stdout.next()).toBe('ready')
+      const outcome = await proc.done
+      expect(outcome.reason).toBe('timed_out')
+      expect(outcome.exitCode).not.toBe(0)
+    })
+
+    it('ends the tree when aborted, recording the abort reason', async () => {
+      const controller = new AbortController()
+      const { proc, stdout } = start({ ...sh('sleep 30 & echo ready; wait'), signal: controller.signal })
+      expect(await stdout.next()).toBe('ready')
+      controller.abort('client_gone')
+      expect((await proc.done).reason).toBe('client_gone')
+    })
+
+    it('records an abort without a known reason as cancelled, even one that came before the start', async () => {
+      const { proc } = start({ ...sh('sleep 30'), signal: AbortSignal.abort(new Error('x')) })
+      expect((await proc.done).reason).toBe('cancelled')
+    })
+
+    it('terminate() keeps the first reason', async () => {
+      const { proc, stdout } = start(sh('echo ready; sleep 30'))
+      expect(await stdout.next()).toBe('ready')
+      proc.terminate('shutdown')
+      proc.terminate('cancelled')
+      expect((await proc.done).reason).toBe('shutdown')
+    })
+
+    it('kills a program that ignores TERM once the grace is over', async () => {
+      const { proc, stdout } = start({
+        ...sh("trap '' TERM; echo ready; while true; do sleep 1; done"),
+        killGraceMs: 500,
+      })
+      expect(await stdout.next()).toBe('ready')
+      proc.terminate('cancelled')
+      const outcome = await proc.done
+      expect(outcome.reason).toBe('cancelled')
+      expect(outcome.exitCode).not.toBe(0)
+    })
+
+    it('ends helpers that moved to a session of their own once the program ended', async () => {
+      const { proc, stdout } = start({
+        ...sh('setsid sleep 33 </dev/null >/dev/null 2>&1 & echo ready'),
+        sweepLeftovers: true,
+      })
+      expect(await stdout.next()).toBe('ready')
+      expect((await proc.done).exitCode).toBe(0)
+      // the afterEach leftovers check proves the helper is gone
+    })
+
+    it('reports a program that does not exist as spawn_failed, without throwing', async () => {
+      const { proc, stdout } = start({ command: 'no-such-program-agw', args: [] })
+      const outcome = await proc.done
+      expect(outcome.reason === 'spawn_failed' || outcome.exitCode === 127).toBe(true)
+      expect(await stdout.all).toEqual([])
+    })
+
+    it('describes itself', async () => {
+      const info = await runner.describe()
+      expect(info.kind).toBe(runner.kind)
+      expect(info.available).toBe(true)
+    })
+  })
+}
+
+/** Lines of a stream: `next()` waits for the next one, `all` resolves with every line once it closed. */
+function lines(stream: Readable) {
+  const seen: string[] = []
+  const waiting: ((line: string | undefined) => void)[] = []
+  let read = 0
+  let closed = false
+  const all = (async () => {
+    for await (const line of readLines(stream)) {
+      seen.push(line)
+      waiting.shift()?.(seen[read++])
+    }
+    closed = true
+    for (const w of waiting.splice(0)) w(undefined)
+    return seen
+  })()
+  return {
+    all,
+    next: () =>
+      new Promise<string | undefined>((resolve) => {
+        if (read < seen.length) resolve(seen[read++])
+        else if (closed) resolve(undefined)
+        else waiting.push(resolve)
+      }),
+  }
+}
+
+async function text(stream: Readable): Promise<string> {
+  let out = ''
+  for await (const chunk of stream) out += chunk
+  return out
+}
+
+async function settled(check: () => Promise<string[]>, timeoutMs: number): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs
+  let left = await check()
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50))
+    left = await check()
+  }
+  return left
+}

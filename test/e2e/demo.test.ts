@@ -1,0 +1,43 @@
+import { spawn } from 'node:child_process'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { steps } from '../../scripts/demo/walkthrough.js'
+import { tempDir, testBase } from '../support/temp.js'
+
+const root = path.resolve(import.meta.dirname, '../..')
+const tsxLoader = import.meta.resolve('tsx')
+
+/** `npm run demo -- --check`: every agent on the mock model, every step of the printed walkthrough sent. */
+describe('npm run demo', () => {
+  it('answers every step of its walkthrough (native API, every agent, every seed API)', {
+    timeout: 600_000,
+  }, async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', tsxLoader, 'scripts/demo.ts', '--check', '--port', '0'],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          LOG_LEVEL: 'warn',
+          // an empty HOME (codex's `bash -lc` must not source this machine's ~/.bashrc), the shared copilot cache
+          HOME: tempDir('demo-home-'),
+          COPILOT_PKG_CACHE_HOME: path.join(testBase(), 'copilot-pkg-cache'),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    let output = ''
+    child.stdout.on('data', (d: Buffer) => (output += d))
+    child.stderr.on('data', (d: Buffer) => (output += d))
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    expect(output).toContain(`all ${steps.length} steps answered as expected`)
+    expect(code).toBe(0)
+    for (const agent of ['claude', 'gemini', 'copilot', 'acp:codex-acp', 'acp:claude-agent-acp'])
+      expect(output).toMatch(
+        new RegExp(`ok {3}200 POST /v1/runs\\?wait=true \\(Every agent on the same API: ${agent}\\)`),
+      )
+    for (const route of ['/hello', '/chat', '/run', '/api/codex/run', '/api/codex/stream', '/api/turn/start'])
+      expect(output).toContain(` ${route} (Seed`)
+  })
+})

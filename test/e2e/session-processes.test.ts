@@ -1,0 +1,90 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Session } from '../../src/protocol/sessions.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { gatewayEnv, postJson } from '../support/gateway.js'
+import { killAll, processesUnder, waitUntilGone } from '../support/processes.js'
+import { type ServerProcess, startServerProcess } from '../support/server-process.js'
+
+const sessionCount = 12
+
+function assertStarted(s: Awaited<ReturnType<typeof startServerProcess>>): ServerProcess {
+  if (!('url' in s)) throw new Error(`server exited (${s.exitCode}):\n${s.output.join('\n')}`)
+  return s
+}
+
+const alive = (server: ServerProcess) => server.child.exitCode === null && server.child.signalCode === null
+
+/** Opens idle acp:codex-acp sessions (one agent process each) and returns the agent processes. */
+async function openSessions(url: string, workspace: string) {
+  const created = await Promise.all(
+    Array.from({ length: sessionCount }, async () => {
+      const res = await postJson(`${url}/v1/sessions`, { agent: 'acp:codex-acp' })
+      expect(res.status).toBe(201)
+      return (await res.json()) as Session
+    }),
+  )
+  expect(created.every((s) => s.status === 'idle')).toBe(true)
+  const agents = processesUnder(workspace)
+  expect(agents.length).toBeGreaterThanOrEqual(sessionCount)
+  return agents
+}
+
+/** Session agents end with the server: on SIGTERM within the grace, and after a crash at the next start. */
+describe('session agent processes across shutdown and crash (real processes)', () => {
+  let mock: MockLlm
+  const servers: ServerProcess[] = []
+  const workspaces: string[] = []
+
+  beforeAll(async () => {
+    mock = await startMockLlm()
+  })
+  afterEach(async () => {
+    for (const server of servers.splice(0)) if (alive(server)) await server.stop('SIGTERM')
+    for (const workspace of workspaces.splice(0))
+      killAll(await waitUntilGone(() => processesUnder(workspace), 5000))
+  })
+  afterAll(async () => {
+    await mock.close()
+  })
+
+  it(`SIGTERM with ${sessionCount} idle acp:codex-acp sessions ends every agent within the grace`, async () => {
+    const grace = 5
+    const { env, dir, workspace } = gatewayEnv(mock, { SHUTDOWN_GRACE_SECONDS: String(grace) })
+    workspaces.push(workspace)
+    const server = assertStarted(await startServerProcess(env, dir))
+    servers.push(server)
+    await openSessions(server.url, workspace)
+
+    const started = Date.now()
+    expect(await server.stop('SIGTERM')).toBe(0)
+    const took = Date.now() - started
+    // the grace is for work in flight; idle sessions are ended together, within it
+    expect(took).toBeLessThan(grace * 1000)
+    expect(await waitUntilGone(() => processesUnder(workspace), 2000)).toEqual([])
+  }, 120_000)
+
+  it('after kill -9, the next server ends the session agents the crashed one left', async () => {
+    const { env, dir, workspace } = gatewayEnv(mock)
+    workspaces.push(workspace)
+    const first = assertStarted(await startServerProcess(env, dir))
+    servers.push(first)
+    const agents = await openSessions(first.url, workspace)
+
+    first.child.kill('SIGKILL')
+    expect(await first.stop()).toBeNull()
+    // nothing ended them: each leads its own process group, and the server died without a word
+    const pids = new Set(agents.map((p) => p.pid))
+    expect(processesUnder(workspace).filter((p) => pids.has(p.pid)).length).toBeGreaterThanOrEqual(
+      sessionCount,
+    )
+
+    const second = assertStarted(await startServerProcess(env, dir))
+    servers.push(second)
+    expect(await waitUntilGone(() => processesUnder(workspace), 5000)).toEqual([])
+    // the sessions themselves are kept: the next turn reopens them
+    const list = (await (await fetch(`${second.url}/v1/sessions?limit=100`)).json()) as {
+      sessions: Session[]
+    }
+    expect(list.sessions).toHaveLength(sessionCount)
+  }, 120_000)
+})

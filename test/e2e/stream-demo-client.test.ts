@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Session } from '../../src/protocol/sessions.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { startGateway, type TestGateway } from '../support/gateway.js'
+
+const root = path.resolve(import.meta.dirname, '../..')
+const tsxLoader = import.meta.resolve('tsx')
+
+/** `agent-gateway stream` as a real process with a piped terminal: lines out, answers in. */
+function demoClient(env: Record<string, string>, args: string[]) {
+  const child = spawn(
+    process.execPath,
+    ['--import', tsxLoader, path.join(root, 'src/main.ts'), 'stream', ...args],
+    {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  )
+  let out = ''
+  const waiters: (() => void)[] = []
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString()
+    for (const w of waiters.splice(0)) w()
+  })
+  child.stderr.on('data', (d: Buffer) => {
+    out += d.toString()
+  })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+  const waitFor = async (text: string) => {
+    while (!out.includes(text)) {
+      if (child.exitCode !== null) throw new Error(`client exited; output:\n${out}`)
+      await new Promise<void>((resolve) => waiters.push(resolve))
+    }
+  }
+  return { child, output: () => out, waitFor, exited, type: (line: string) => child.stdin.write(`${line}\n`) }
+}
+
+describe('agent-gateway stream (the demo client)', () => {
+  let mock: MockLlm
+  let gw: TestGateway
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    gw = await startGateway(mock)
+  })
+  afterAll(async () => {
+    await gw?.close()
+    await mock?.close()
+  })
+
+  it('prints the output text, asks "Approve? (yes/no)", runs the command on yes, and quits on /quit', async () => {
+    mock.script(
+      { kind: 'exec_command', cmd: 'echo demo > demo.txt' },
+      { kind: 'text', text: 'demo wrote the file' },
+      { kind: 'text', text: 'second reply' },
+    )
+    const sessionId = `demo-${process.pid}`
+    const c = demoClient({ CODEX_API_URL: gw.url }, [sessionId, 'please', 'write', 'demo.txt'])
+    await c.waitFor('Approve? (yes/no)')
+    expect(c.output()).toContain('echo demo > demo.txt')
+    c.type('yes')
+    await c.waitFor('demo wrote the file')
+    await c.waitFor('Agent run completed.')
+    c.type('and again')
+    await c.waitFor('second reply')
+    c.type('/quit')
+    expect(await c.exited).toBe(0)
+    expect(c.output()).toContain('[terminate] Stream ended from server side.')
+    const sessions = (await (await fetch(`${gw.url}/v1/sessions`)).json()) as { sessions: Session[] }
+    const session = sessions.sessions.find((s) => s.externalId === sessionId)!
+    expect(existsSync(path.join(session.cwd, 'demo.txt'))).toBe(true)
+  }, 120_000)
+
+  it('/cancel stops a slow run', async () => {
+    mock.script({ kind: 'text', text: 'too slow', delayMs: 30_000 })
+    const c = demoClient({ CODEX_API_URL: gw.url }, [`demo-cancel-${process.pid}`, 'be slow'])
+    await c.waitFor('Agent thinking...')
+    c.type('/cancel')
+    await c.waitFor('Agent run cancelled by client.')
+    await c.waitFor('Agent run successfully aborted.')
+    c.type('/exit')
+    expect(await c.exited).toBe(0)
+    expect(c.output()).not.toContain('too slow')
+  }, 120_000)
+})

@@ -1,0 +1,136 @@
+import { existsSync } from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import type { Session } from '../../src/protocol/sessions.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { AgentStreamClient, type Frame } from '../support/agent-stream-client.js'
+import { startGateway, type TestGateway } from '../support/gateway.js'
+import { h2connect } from '../support/h2-client.js'
+
+const token = 'ws-test-token-0123456789'
+
+/** A WebSocket client of /agent/ws that collects frames and waits for them by predicate. */
+function wsClient(url: string, protocols: string[], headers: Record<string, string> = {}) {
+  const ws = new WebSocket(url, protocols, { headers })
+  const frames: Frame[] = []
+  const waiters: (() => void)[] = []
+  let closed = false
+  ws.on('message', (data) => {
+    frames.push(JSON.parse(data.toString()) as Frame)
+    for (const w of waiters.splice(0)) w()
+  })
+  ws.on('close', () => {
+    closed = true
+    for (const w of waiters.splice(0)) w()
+  })
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('unexpected-response', (req, res) => {
+      req.destroy()
+      reject(new Error(`HTTP ${res.statusCode}`))
+    })
+    ws.once('error', reject)
+  })
+  const next = async (match: (f: Frame) => boolean): Promise<Frame> => {
+    for (;;) {
+      const found = frames.find(match)
+      if (found) return found
+      if (closed) throw new Error(`closed without the frame; got ${JSON.stringify(frames)}`)
+      await new Promise<void>((resolve) => waiters.push(resolve))
+    }
+  }
+  const send = (f: unknown) => ws.send(JSON.stringify(f))
+  return { ws, frames, opened, next, send }
+}
+
+describe('/agent/ws and API tokens', () => {
+  let mock: MockLlm
+  let gw: TestGateway
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    gw = await startGateway(mock, { API_TOKENS: token })
+  })
+  afterAll(async () => {
+    await gw?.close()
+    await mock?.close()
+  })
+  afterEach(() => mock.reset())
+
+  const wsUrl = () => `${gw.url.replace(/^http/, 'ws')}/agent/ws`
+  const bearerProtocol = `bearer.${Buffer.from(token).toString('base64url')}`
+
+  it('without a token the upgrade is refused with 401; a wrong subprotocol token too', async () => {
+    await expect(wsClient(wsUrl(), ['agent-stream']).opened).rejects.toThrow('HTTP 401')
+    const wrong = `bearer.${Buffer.from('nope').toString('base64url')}`
+    await expect(wsClient(wsUrl(), ['agent-stream', wrong]).opened).rejects.toThrow('HTTP 401')
+    // A client that keeps the refused socket open does not keep it: the server closes it.
+    const { port } = new URL(gw.url)
+    const raw = net.connect(Number(port), '127.0.0.1')
+    let answer = ''
+    raw.on('data', (d) => {
+      answer += d.toString()
+    })
+    raw.write(
+      'GET /agent/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    )
+    await new Promise((resolve) => raw.once('close', resolve))
+    expect(answer).toMatch(/^HTTP\/1.1 401/)
+  })
+
+  it('a browser-style client (token as subprotocol) runs a prompt with an approval', async () => {
+    mock.script(
+      { kind: 'exec_command', cmd: 'echo ws > over-ws.txt' },
+      { kind: 'text', text: 'wrote over ws' },
+    )
+    const c = wsClient(wsUrl(), ['agent-stream', bearerProtocol])
+    await c.opened
+    expect(c.ws.protocol).toBe('agent-stream')
+    const sessionId = `ws-session-${process.pid}`
+    c.send({ type: 'user_message', sessionId, content: 'write over ws' })
+    const prompt = await c.next((f) => f.type === 'command_prompt')
+    expect(prompt.commandId).toMatch(new RegExp(`^${sessionId}-cmd-`))
+    c.send({ type: 'approve', sessionId, commandId: prompt.commandId, decision: 'allow' })
+    await c.next((f) => f.type === 'status' && f.message === 'Agent run completed.')
+    const texts = c.frames
+      .filter((f) => f.type === 'item' && (f.responseItem as Frame).type === 'message')
+      .map((f) => ((f.responseItem as Frame).content as { text: string }[])[0]!.text)
+    expect(texts).toEqual(['wrote over ws'])
+    const sessions = (await (
+      await fetch(`${gw.url}/v1/sessions`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { sessions: Session[] }
+    const session = sessions.sessions.find((s) => s.externalId === sessionId)!
+    expect(existsSync(path.join(session.cwd, 'over-ws.txt'))).toBe(true)
+    c.ws.close()
+  })
+
+  it('an Authorization header works on /agent/ws; bad JSON gets a decode error and a close', async () => {
+    const c = wsClient(wsUrl(), ['agent-stream'], { authorization: `Bearer ${token}` })
+    await c.opened
+    c.ws.send('{nope')
+    const error = await c.next((f) => f.type === 'error')
+    expect(error.message).toMatch(/^Frame decoding error: /)
+    await new Promise((resolve) => c.ws.once('close', resolve))
+  })
+
+  it('POST /agent/stream needs the token too', async () => {
+    const h2 = h2connect(gw.url)
+    try {
+      const refused = new AgentStreamClient(h2, 'ndjson')
+      refused.end()
+      await refused.ended
+      expect(refused.status).toBe(401)
+      mock.script({ kind: 'text', text: 'with token' })
+      const c = new AgentStreamClient(h2, 'ndjson', { authorization: `Bearer ${token}` })
+      await c.send({ type: 'user_message', sessionId: `h2-auth-${process.pid}`, content: 'hi' })
+      await c.status_('Agent run completed.')
+      expect(c.texts()).toEqual(['with token'])
+      c.end()
+      await c.ended
+    } finally {
+      h2.close()
+    }
+  })
+})

@@ -1,0 +1,302 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Approval, Session } from '../../src/protocol/sessions.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { AgentStreamClient, encode, type Frame } from '../support/agent-stream-client.js'
+import { postJson, requestInput, startGateway, type TestGateway } from '../support/gateway.js'
+import { h2connect, h2request } from '../support/h2-client.js'
+import { processesUnder } from '../support/processes.js'
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+let counter = 0
+const newSessionId = () => `client-session-${process.pid}-${++counter}`
+
+/** Seed 004's POST /agent/stream over h2c with the real codex and the mock model. */
+describe('POST /agent/stream (h2c)', () => {
+  let mock: MockLlm
+  let gw: TestGateway
+  let h2: ReturnType<typeof h2connect>
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    gw = await startGateway(mock, { APPROVAL_TIMEOUT_SECONDS: '4' })
+    h2 = h2connect(gw.url)
+  })
+  afterAll(async () => {
+    h2?.close()
+    await gw?.close()
+    await mock?.close()
+  })
+  afterEach(() => mock.reset())
+
+  const open = (framing: 'ndjson' | 'length-prefixed' = 'ndjson') => new AgentStreamClient(h2, framing)
+  const sessionOf = async (clientId: string) => {
+    const list = (await (await fetch(`${gw.url}/v1/sessions?limit=100`)).json()) as { sessions: Session[] }
+    const found = list.sessions.find((s) => s.externalId === clientId)
+    if (!found) throw new Error(`no gateway session for ${clientId}`)
+    return found
+  }
+
+  for (const framing of ['ndjson', 'length-prefixed'] as const)
+    it(`${framing}: status frames, the mock's text as an item, "Agent run completed."`, async () => {
+      mock.script({ kind: 'text', text: `hello over ${framing}` })
+      const c = open(framing)
+      const sessionId = newSessionId()
+      await c.send({ type: 'user_message', id: crypto.randomUUID(), sessionId, content: 'say hello' })
+      await c.status_('Agent run completed.')
+      expect(c.status).toBe(200)
+      expect(c.headers['content-type']).toContain(
+        framing === 'ndjson' ? 'application/x-ndjson' : 'application/length-prefixed-json',
+      )
+      const statuses = c.frames.filter((f) => f.type === 'status').map((f) => f.message)
+      expect(statuses).toEqual([
+        `Session ${sessionId} initialized.`,
+        'Agent processing... ',
+        'Agent thinking...',
+        'Agent idle...',
+        'Agent run completed.',
+      ])
+      expect(c.texts()).toEqual([`hello over ${framing}`])
+      const item = c.frames.find((f) => f.type === 'item')!
+      expect(item.responseItem).toMatchObject({ type: 'message', role: 'assistant' })
+      for (const f of c.frames) expect(f.id).toMatch(uuid)
+      c.end()
+      await c.next((f) => f.type === 'terminate')
+      expect(c.frames.at(-1)).toMatchObject({ type: 'terminate', reason: 'Stream ended from server side.' })
+      await c.ended
+    })
+
+  it('a frame split across DATA frames, and several frames in one chunk, decode', async () => {
+    for (const framing of ['ndjson', 'length-prefixed'] as const) {
+      mock.script({ kind: 'text', text: `split ${framing}` })
+      const c = open(framing)
+      const sessionId = newSessionId()
+      // One chunk: a cancel before any user_message (SESSION_NOT_INIT) and the start of the user_message.
+      const cancel = encode(framing, { type: 'cancel', sessionId })
+      const message = encode(framing, { type: 'user_message', sessionId, content: 'split me please' })
+      await c.writeRaw(Buffer.concat([cancel, message.subarray(0, 3)]))
+      await c.writeRaw(message.subarray(3, 10))
+      await c.writeRaw(message.subarray(10))
+      await c.status_('Agent run completed.')
+      expect(c.frames[0]).toMatchObject({ type: 'error', code: 'SESSION_NOT_INIT' })
+      expect(c.texts()).toEqual([`split ${framing}`])
+      c.end()
+      await c.ended
+    }
+  })
+
+  it('command_prompt, approve allow: the command ran', async () => {
+    mock.script({ kind: 'exec_command', cmd: 'echo yes > allowed.txt' }, { kind: 'text', text: 'wrote it' })
+    const c = open()
+    const sessionId = newSessionId()
+    await c.send({ type: 'user_message', sessionId, content: 'write the file' })
+    const prompt = await c.next((f) => f.type === 'command_prompt')
+    expect(prompt.commandId).toMatch(new RegExp(`^${sessionId}-cmd-[0-9a-f-]{36}$`))
+    expect((prompt.command as string[]).join(' ')).toContain('allowed.txt')
+    await c.send({ type: 'approve', sessionId, commandId: prompt.commandId, decision: 'allow' })
+    await c.status_('Agent run completed.')
+    const session = await sessionOf(sessionId)
+    expect(existsSync(path.join(session.cwd, 'allowed.txt'))).toBe(true)
+    const kinds = c.frames.filter((f) => f.type === 'item').map((f) => (f.responseItem as Frame).type)
+    expect(kinds).toEqual(['local_shell_call', 'function_call_output', 'message'])
+    expect(c.texts()).toEqual(['wrote it'])
+    c.end()
+    await c.ended
+  })
+
+  it('approve deny: the command did not run, the explanation reached the agent, it went on', async () => {
+    mock.script(
+      { kind: 'exec_command', cmd: 'echo no > denied.txt' },
+      { kind: 'text', text: 'ok, not writing' },
+      { kind: 'text', text: 'noted' },
+    )
+    const c = open()
+    const sessionId = newSessionId()
+    await c.send({ type: 'user_message', sessionId, content: 'try to write' })
+    const prompt = await c.next((f) => f.type === 'command_prompt')
+    await c.send({
+      type: 'approve',
+      sessionId,
+      commandId: prompt.commandId,
+      decision: 'deny',
+      explanation: 'never write files named denied',
+    })
+    await c.status_('Agent run completed.')
+    const session = await sessionOf(sessionId)
+    expect(existsSync(path.join(session.cwd, 'denied.txt'))).toBe(false)
+    // The refusal and the explanation (steered into the turn) reach the model; it answers and the run ends.
+    expect(c.texts().length).toBeGreaterThan(0)
+    for (const text of c.texts()) expect(['ok, not writing', 'noted']).toContain(text)
+    const sent = mock.requests.map((r) => JSON.stringify(r.body)).join('\n')
+    expect(sent).toContain('never write files named denied')
+    c.end()
+    await c.ended
+  })
+
+  it('the same approval answered through /v1/approvals instead; the stream answer after it is refused', async () => {
+    mock.script({ kind: 'exec_command', cmd: 'echo v1 > via-v1.txt' }, { kind: 'text', text: 'done via v1' })
+    const c = open()
+    const sessionId = newSessionId()
+    await c.send({ type: 'user_message', sessionId, content: 'write via v1' })
+    const prompt = await c.next((f) => f.type === 'command_prompt')
+    const session = await sessionOf(sessionId)
+    const pending = (await (
+      await fetch(`${gw.url}/v1/approvals?state=pending&sessionId=${session.id}`)
+    ).json()) as { approvals: Approval[] }
+    expect(pending.approvals).toHaveLength(1)
+    const answered = await postJson(`${gw.url}/v1/approvals/${pending.approvals[0]!.id}`, {
+      decision: 'accept',
+    })
+    expect(answered.status).toBe(200)
+    await c.send({ type: 'approve', sessionId, commandId: prompt.commandId, decision: 'deny' })
+    const refused = await c.next((f) => f.type === 'error')
+    expect(refused).toMatchObject({ code: 'FRAME_PROCESSING_ERROR' })
+    expect(refused.message).toMatch(/already answered/)
+    await c.status_('Agent run completed.')
+    expect(existsSync(path.join(session.cwd, 'via-v1.txt'))).toBe(true)
+    c.end()
+    await c.ended
+  })
+
+  it('an approval nobody answers: APPROVAL_TIMEOUT, counted as deny, the agent goes on', async () => {
+    mock.script({ kind: 'exec_command', cmd: 'echo late > late.txt' }, { kind: 'text', text: 'gave up' })
+    const c = open()
+    const sessionId = newSessionId()
+    await c.send({ type: 'user_message', sessionId, content: 'wait for nobody' })
+    const prompt = await c.next((f) => f.type === 'command_prompt')
+    const timeout = await c.next((f) => f.type === 'error' && f.code === 'APPROVAL_TIMEOUT')
+    expect(timeout.message).toContain(prompt.commandId as string)
+    await c.status_('Agent run completed.')
+    expect(existsSync(path.join((await sessionOf(sessionId)).cwd, 'late.txt'))).toBe(false)
+    c.end()
+    await c.ended
+  })
+
+  it('cancel mid-run: "Agent run cancelled by client.", then aborted; the command process is gone', async () => {
+    mock.script({ kind: 'exec_command', cmd: 'sleep 37' }, { kind: 'text', text: 'never' })
+    const c = open()
+    const sessionId = newSessionId()
+    await c.send({
+      type: 'user_message',
+      sessionId,
+      content: 'sleep a while',
+      configOverrides: { approvalPolicy: 'full-auto' },
+    })
+    await c.status_('Agent thinking...')
+    const session = await sessionOf(sessionId)
+    const sleeping = () => processesUnder(session.cwd).some((p) => p.cmd.includes('sleep 37'))
+    await waitFor(sleeping)
+    await c.send({ type: 'cancel', sessionId })
+    await c.status_('Agent run cancelled by client.')
+    await c.status_('Agent run successfully aborted.')
+    await waitFor(() => !sleeping())
+    expect(c.texts()).toEqual([])
+    c.end()
+    await c.ended
+  }, 120_000)
+
+  it('a second user_message interrupts the first and runs', async () => {
+    mock.script(
+      { kind: 'text', text: 'first never arrives', delayMs: 30_000 },
+      { kind: 'text', text: 'second answer' },
+    )
+    const c = open()
+    const sessionId = newSessionId()
+    await c.send({ type: 'user_message', sessionId, content: 'first, slow' })
+    await c.status_('Agent thinking...')
+    await waitFor(() => mock.requests.length > 0)
+    await c.send({ type: 'user_message', sessionId, content: 'second, fast' })
+    await c.status_('Agent run interrupted.')
+    await c.status_('Agent run completed.')
+    expect(c.texts()).toEqual(['second answer'])
+    c.end()
+    await c.ended
+  })
+
+  it('reconnecting with the same sessionId continues the thread: the model sees the earlier turn', async () => {
+    const sessionId = newSessionId()
+    mock.script({ kind: 'text', text: 'first answer alpha' }, { kind: 'text', text: 'second answer beta' })
+    const first = open()
+    await first.send({ type: 'user_message', sessionId, content: 'first question one' })
+    await first.status_('Agent run completed.')
+    first.end()
+    await first.ended
+    const second = open('length-prefixed')
+    await second.send({ type: 'user_message', sessionId, content: 'second question two' })
+    await second.status_('Agent run completed.')
+    expect(second.texts()).toEqual(['second answer beta'])
+    const history = requestInput(mock)
+    for (const part of ['first question one', 'first answer alpha', 'second question two'])
+      expect(history).toContain(part)
+    second.end()
+    await second.ended
+  })
+
+  it('SESSION_ID_REQUIRED ends the stream; SESSION_NOT_INIT and SESSION_ID_MISMATCH do not', async () => {
+    const a = open()
+    await a.send({ type: 'user_message', content: 'no id' })
+    await a.ended
+    expect(a.frames).toEqual([
+      expect.objectContaining({
+        type: 'error',
+        code: 'SESSION_ID_REQUIRED',
+        message: 'Session ID must be provided by the backend service in the first user_message frame.',
+      }),
+    ])
+    mock.script({ kind: 'text', text: 'fine' })
+    const b = open()
+    const sessionId = newSessionId()
+    await b.send({ type: 'approve', sessionId, commandId: 'x', decision: 'allow' })
+    await b.next((f) => f.code === 'SESSION_NOT_INIT')
+    await b.send({ type: 'user_message', sessionId, content: 'hello' })
+    await b.status_('Agent run completed.')
+    await b.send({ type: 'approve', sessionId: 'someone-else', commandId: 'x', decision: 'allow' })
+    await b.send({ type: 'cancel', sessionId: 'someone-else' })
+    const approveMismatch = await b.next((f) => f.message === 'Session ID mismatch in approve frame.')
+    const cancelMismatch = await b.next((f) => f.message === 'Session ID mismatch in cancel frame.')
+    expect([approveMismatch.code, cancelMismatch.code]).toEqual([
+      'SESSION_ID_MISMATCH',
+      'SESSION_ID_MISMATCH',
+    ])
+    b.end()
+    await b.ended
+  })
+
+  it('decode errors end only their own stream; 404 elsewhere', async () => {
+    mock.script({ kind: 'text', text: 'survivor', delayMs: 500 })
+    const survivor = open()
+    const sessionId = newSessionId()
+    await survivor.send({ type: 'user_message', sessionId, content: 'keep going' })
+    const cases: [AgentStreamClient, Buffer, RegExp][] = [
+      [open(), Buffer.from('{not json\n'), /^Frame decoding error: /],
+      [open(), encode('ndjson', { type: 'explode', sessionId }), /unknown frame type "explode"/],
+      [open(), encode('ndjson', { type: 'approve', sessionId }), /commandId/],
+    ]
+    const huge = open('length-prefixed')
+    const prefix = Buffer.alloc(4)
+    prefix.writeUInt32BE(50 * 1024 * 1024)
+    cases.push([huge, prefix, /exceeds the limit/])
+    for (const [client, bytes, message] of cases) {
+      await client.writeRaw(bytes)
+      await client.ended
+      expect(client.frames).toEqual([
+        expect.objectContaining({ type: 'error', message: expect.stringMatching(message) }),
+      ])
+      expect(client.frames[0]!.message).toMatch(/^Frame decoding error: /)
+    }
+    await survivor.status_('Agent run completed.')
+    expect(survivor.texts()).toEqual(['survivor'])
+    survivor.end()
+    await survivor.ended
+    expect((await h2request(h2, 'GET', '/agent/stream')).status).toBe(404)
+    expect((await h2request(h2, 'POST', '/agent/other', {})).status).toBe(404)
+  })
+})
+
+async function waitFor(check: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}

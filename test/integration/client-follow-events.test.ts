@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest'
+import { createClient, type StoredEvent } from '../../src/client/index.js'
+import { sharedGateway } from '../support/gateway.js'
+
+/** The typed client's event follower against a real gateway: a dropped connection resumes with Last-Event-ID. */
+describe('client event follower', () => {
+  const shared = sharedGateway({ AGENTS: 'codex' })
+
+  it('the connection drops mid-run: it reconnects after the last seq seen, nothing lost or doubled', async () => {
+    const { mock, gw } = shared
+    mock.script(
+      { kind: 'exec_command', cmd: 'echo one' },
+      { kind: 'exec_command', cmd: 'echo two' },
+      { kind: 'text', text: 'finished' },
+    )
+    const lastEventIds: (string | null)[] = []
+    // The first connection breaks after its second SSE frame, as a lost network would break it.
+    const flaky: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init)
+      if (!String(input instanceof Request ? input.url : input).endsWith('/events')) return res
+      lastEventIds.push(new Headers(init?.headers).get('last-event-id'))
+      if (lastEventIds.length > 1 || !res.body) return res
+      const reader = res.body.getReader()
+      let frames = 0
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { done, value } = await reader.read()
+          if (done) return controller.close()
+          controller.enqueue(value)
+          frames += new TextDecoder().decode(value).split('\n\n').length - 1
+          if (frames >= 2) {
+            await reader.cancel()
+            controller.error(new TypeError('network connection lost'))
+          }
+        },
+      })
+      return new Response(body, { status: res.status, headers: res.headers })
+    }
+    const client = createClient({ baseUrl: gw.url, fetch: flaky })
+    const { data: run } = await client.api.POST('/v1/runs', {
+      body: { prompt: 'several steps', sandbox: 'workspace-write' },
+    })
+    if (!run || !('id' in run)) throw new Error('no run')
+    const reconnects: number[] = []
+    const seen: StoredEvent[] = []
+    for await (const ev of client.runEvents(run.id, {
+      retryMs: 50,
+      onReconnect: (seq) => reconnects.push(seq),
+    }))
+      seen.push(ev)
+    expect(reconnects.length).toBeGreaterThanOrEqual(1)
+    expect(lastEventIds[0]).toBeNull()
+    expect(lastEventIds[1]).toBe(String(reconnects[0]))
+    expect(seen.map((e) => e.seq)).toEqual(seen.map((_, i) => i + 1))
+    expect(seen.at(-1)?.type).toBe('run.completed')
+    const stored = await fetch(`${gw.url}/v1/runs/${run.id}`).then(
+      (r) => r.json() as Promise<{ lastSeq: number }>,
+    )
+    expect(seen.length).toBe(stored.lastSeq)
+  })
+
+  it('an HTTP error is thrown with its status and body, not retried', async () => {
+    const client = createClient({ baseUrl: shared.gw.url })
+    const follow = client.runEvents('run_does_not_exist')
+    await expect(follow.next()).rejects.toMatchObject({ name: 'ApiError', status: 404 })
+  })
+})

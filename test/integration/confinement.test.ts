@@ -1,0 +1,166 @@
+import { existsSync, mkdirSync, readdirSync, renameSync, symlinkSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Run } from '../../src/protocol/runs.js'
+import type { Session, Turn } from '../../src/protocol/sessions.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { readSse, readSseUntil } from '../support/sse-client.js'
+import { tempDir } from '../support/temp.js'
+
+/** Issue 9 items 3, 4 and 5 over real sockets, with the real codex and the mock model. */
+describe('confinement: cwd at start and every turn, one danger-full-access policy, workspace-write', () => {
+  let mock: MockLlm
+  let gw: TestGateway
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    gw = await startGateway(mock, { MAX_CONCURRENT_RUNS: '1' })
+  })
+  afterAll(async () => {
+    await gw?.close()
+    await mock?.close()
+  })
+  afterEach(() => mock.reset())
+
+  const json = async <T>(res: Response | Promise<Response>) => (await (await res).json()) as T
+  /** A directory inside the workspace, and a function that swaps it for a symlink to a directory outside. */
+  const swappable = (name: string) => {
+    const dir = path.join(gw.workspace, name)
+    mkdirSync(dir)
+    const outside = tempDir('outside-')
+    const swap = () => {
+      renameSync(dir, `${dir}-moved`)
+      symlinkSync(outside, dir)
+    }
+    return { dir, outside, swap }
+  }
+
+  it('a queued run whose cwd became a symlink out of the workspace does not start', async () => {
+    const { outside, swap } = swappable('queued-proj')
+    mock.script(
+      { kind: 'text', text: 'slow first', delayMs: 60_000 },
+      { kind: 'exec_command', cmd: 'echo escaped > marker.txt' },
+      { kind: 'text', text: 'escaped' },
+    )
+    const first = await json<Run>(postJson(`${gw.url}/v1/runs`, { prompt: 'hold the slot' }))
+    await readSseUntil(
+      await fetch(`${gw.url}/v1/runs/${first.id}/events`, { headers: { accept: 'text/event-stream' } }),
+      (f) => f.event === 'run.started',
+    )
+    const queued = await json<Run>(
+      postJson(`${gw.url}/v1/runs`, {
+        prompt: 'write a marker',
+        cwd: 'queued-proj',
+        sandbox: 'workspace-write',
+      }),
+    )
+    expect(queued.status).toBe('queued')
+    swap()
+    await postJson(`${gw.url}/v1/runs/${first.id}/cancel`, {})
+    const frames = await readSse(
+      await fetch(`${gw.url}/v1/runs/${queued.id}/events`, { headers: { accept: 'text/event-stream' } }),
+    )
+    expect(frames.map((f) => f.event)).not.toContain('run.started')
+    const done = await json<Run>(fetch(`${gw.url}/v1/runs/${queued.id}`))
+    expect(done).toMatchObject({ status: 'failed', reason: 'spawn_failed' })
+    expect(done.error).toMatch(/outside the workspace roots/)
+    expect(JSON.stringify(mock.requests.map((r) => r.body))).not.toContain('write a marker')
+    expect(readdirSync(outside)).toEqual([])
+  })
+
+  it('a session turn after its cwd became a symlink out of the workspace is refused', async () => {
+    const { outside, swap } = swappable('session-proj')
+    const session = await json<Session>(postJson(`${gw.url}/v1/sessions`, { cwd: 'session-proj' }))
+    mock.script({ kind: 'text', text: 'first turn' })
+    const t1 = await json<Turn>(
+      postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'one' }),
+    )
+    expect(t1.status).toBe('completed')
+    swap()
+    mock.script({ kind: 'exec_command', cmd: 'echo escaped > marker.txt' }, { kind: 'text', text: 'escaped' })
+    const before = mock.requests.length
+    const res = await postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'two' })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+      /outside the workspace/,
+    )
+    expect(mock.requests.length).toBe(before)
+    expect(readdirSync(outside)).toEqual([])
+  })
+
+  describe('danger-full-access: one policy on every surface', () => {
+    const refused = /ALLOW_DANGER_FULL_ACCESS=true/
+    it.each<[string, string, Record<string, unknown>]>([
+      ['/v1/runs', '/v1/runs', { prompt: 'x', sandbox: 'danger-full-access' }],
+      ['/v1/sessions', '/v1/sessions', { sandbox: 'danger-full-access' }],
+      ['/api/codex/run', '/api/codex/run', { prompt: 'x', sandbox: 'danger-full-access' }],
+      ['/api/codex/stream', '/api/codex/stream', { prompt: 'x', sandbox: 'danger-full-access' }],
+    ])('%s refuses it without the operator’s consent', async (_name, route, body) => {
+      const res = await postJson(`${gw.url}${route}`, body)
+      expect(res.status).toBe(400)
+      expect(await res.text()).toMatch(refused)
+      expect(mock.requests).toHaveLength(0)
+    })
+
+    it('ALLOW_DANGER_FULL_ACCESS=true lets /v1/runs and /v1/sessions use it', async () => {
+      const allowed = await startGateway(mock, { ALLOW_DANGER_FULL_ACCESS: 'true' })
+      try {
+        mock.script({ kind: 'text', text: 'full access' })
+        const run = await json<Run>(
+          postJson(`${allowed.url}/v1/runs?wait=true`, { prompt: 'x', sandbox: 'danger-full-access' }),
+        )
+        expect(run).toMatchObject({ status: 'succeeded', finalResponse: 'full access' })
+        const res = await postJson(`${allowed.url}/v1/sessions`, { sandbox: 'danger-full-access' })
+        expect(res.status).toBe(201)
+      } finally {
+        await allowed.close()
+      }
+    })
+  })
+
+  it('workspace-write in a codex session (app-server): writes in the cwd, not under /tmp', async () => {
+    mkdirSync(path.join(gw.workspace, 'ws-session'))
+    const tmpFile = path.join('/tmp', `agw-session-escape-${process.pid}-${Date.now()}`)
+    const session = await json<Session>(
+      postJson(`${gw.url}/v1/sessions`, {
+        cwd: 'ws-session',
+        sandbox: 'workspace-write',
+        approvalPolicy: 'never',
+      }),
+    )
+    mock.script(
+      { kind: 'exec_command', cmd: `echo in > inside.txt; echo out > ${tmpFile}; true` },
+      { kind: 'text', text: 'tried both' },
+    )
+    const turn = await json<Turn>(
+      postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'write both' }),
+    )
+    expect(turn.status).toBe('completed')
+    expect(existsSync(path.join(gw.workspace, 'ws-session', 'inside.txt'))).toBe(true)
+    expect(existsSync(tmpFile)).toBe(false)
+  })
+
+  it('workspace-write: a command may write in its cwd but not under /tmp or $TMPDIR', async () => {
+    const cwd = path.join(gw.workspace, 'ww-proj')
+    mkdirSync(cwd)
+    const tmpFile = path.join('/tmp', `agw-escape-${process.pid}-${Date.now()}`)
+    mock.script(
+      {
+        kind: 'exec_command',
+        cmd: `echo in > inside.txt; echo out > ${tmpFile}; echo tmp > "\${TMPDIR:-/tmp}/agw-tmpdir-${process.pid}"; true`,
+      },
+      { kind: 'text', text: 'tried both' },
+    )
+    const run = await json<Run>(
+      postJson(`${gw.url}/v1/runs?wait=true`, {
+        prompt: 'write',
+        cwd: 'ww-proj',
+        sandbox: 'workspace-write',
+      }),
+    )
+    expect(run.status).toBe('succeeded')
+    expect(existsSync(path.join(cwd, 'inside.txt'))).toBe(true)
+    expect(existsSync(tmpFile)).toBe(false)
+    expect(existsSync(`/tmp/agw-tmpdir-${process.pid}`)).toBe(false)
+  })
+})

@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Run } from '../../src/protocol/runs.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { parsePrometheus, sample } from '../support/prometheus.js'
+import { readSseUntil } from '../support/sse-client.js'
+
+const ops = 'ops-secret-0123'
+const dash = 'dash-secret-4567'
+const scrape = 'scrape-secret-89'
+
+/** GET /metrics scraped while real codex runs are queued and running, parsed with a Prometheus text parser. */
+describe('GET /metrics', () => {
+  let mock: MockLlm
+  let gw: TestGateway
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    gw = await startGateway(mock, {
+      API_TOKENS: `ops:${ops}:read+run+approve,dash:${dash}:read`,
+      METRICS_TOKEN: scrape,
+      MAX_CONCURRENT_RUNS: '2',
+    })
+  })
+  afterAll(async () => {
+    await gw?.close()
+    await mock?.close()
+  })
+
+  const auth = (token: string) => ({ authorization: `Bearer ${token}` })
+  let lastText = ''
+  const metrics = async (token = scrape) => {
+    const res = await fetch(`${gw.url}/metrics`, { headers: auth(token) })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toContain('text/plain')
+    lastText = await res.text()
+    return parsePrometheus(lastText)
+  }
+  /** The parser folds labelled histograms into one sample, so their _count/_sum lines are read directly. */
+  const histogramLine = (suffix: 'count' | 'sum') =>
+    Number(
+      new RegExp(
+        `^agent_gateway_run_duration_seconds_${suffix}\\{agent="codex",status="succeeded"\\} (\\S+)$`,
+        'm',
+      ).exec(lastText)?.[1] ?? 0,
+    )
+
+  it('needs a token: METRICS_TOKEN or an API token with read; nothing else', async () => {
+    expect((await fetch(`${gw.url}/metrics`)).status).toBe(401)
+    expect((await fetch(`${gw.url}/metrics`, { headers: auth('wrong') })).status).toBe(401)
+    await metrics(scrape)
+    await metrics(dash)
+    // METRICS_TOKEN opens /metrics only.
+    expect((await fetch(`${gw.url}/v1/runs`, { headers: auth(scrape) })).status).toBe(401)
+  })
+
+  it('counters and gauges move under load', async () => {
+    const before = await metrics()
+    for (const name of [
+      'agent_gateway_runs_total',
+      'agent_gateway_run_duration_seconds',
+      'agent_gateway_runs_queued',
+      'agent_gateway_running_processes',
+      'agent_gateway_sessions',
+      'agent_gateway_approvals_pending',
+      'agent_gateway_events_total',
+      'agent_gateway_events_relayed_total',
+      'agent_gateway_streams_open',
+      'agent_gateway_webhook_deliveries_total',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_eventloop_lag_p99_seconds',
+    ])
+      expect(before.has(name), name).toBe(true)
+    const succeededBefore = sample(before, 'agent_gateway_runs_total', {
+      agent: 'codex',
+      status: 'succeeded',
+    })
+
+    // Four slow runs, two slots: two run, two queue.
+    mock.script(
+      ...Array.from({ length: 4 }, (_, i) => ({ kind: 'text' as const, text: `loaded ${i}`, delayMs: 1500 })),
+    )
+    const runs: Run[] = []
+    for (let i = 0; i < 4; i++) {
+      const res = await postJson(`${gw.url}/v1/runs`, { prompt: `load ${i}` }, auth(ops))
+      expect(res.status).toBe(202)
+      runs.push((await res.json()) as Run)
+    }
+    const stream = await fetch(`${gw.url}/v1/runs/${runs[0]!.id}/events`, {
+      headers: { accept: 'text/event-stream', ...auth(dash) },
+    })
+    // Synchronise on the stream: once the first run has started, it is in flight and the last ones wait.
+    const frames = readSseUntil(stream, (f) => f.event === 'run.completed')
+    await until(async () => sample(await metrics(), 'agent_gateway_running_processes') === 2)
+    const during = await metrics()
+    expect(sample(during, 'agent_gateway_runs_running')).toBe(2)
+    expect(sample(during, 'agent_gateway_runs_queued')).toBe(2)
+    expect(sample(during, 'agent_gateway_streams_open', { format: 'sse' })).toBe(1)
+    expect(sample(during, 'agent_gateway_runs_total', { agent: 'codex', status: 'submitted' })).toBe(
+      sample(before, 'agent_gateway_runs_total', { agent: 'codex', status: 'submitted' }) + 4,
+    )
+    await frames
+    for (const r of runs)
+      await fetch(`${gw.url}/v1/runs/${r.id}/events`, {
+        headers: { accept: 'application/x-ndjson', ...auth(dash) },
+      }).then((res) => res.text())
+
+    const after = await metrics()
+    expect(sample(after, 'agent_gateway_runs_total', { agent: 'codex', status: 'succeeded' })).toBe(
+      succeededBefore + 4,
+    )
+    expect(after.get('agent_gateway_run_duration_seconds')?.type).toBe('HISTOGRAM')
+    expect(histogramLine('count')).toBe(succeededBefore + 4)
+    expect(histogramLine('sum')).toBeGreaterThan(4 * 1.5)
+    expect(sample(after, 'agent_gateway_events_total', { type: 'run.completed' })).toBe(
+      sample(before, 'agent_gateway_events_total', { type: 'run.completed' }) + 4,
+    )
+    expect(sample(after, 'agent_gateway_events_relayed_total', { format: 'sse' })).toBeGreaterThan(0)
+    expect(sample(after, 'agent_gateway_events_relayed_total', { format: 'ndjson' })).toBeGreaterThan(0)
+    expect(sample(after, 'agent_gateway_streams_open', { format: 'sse' })).toBe(0)
+    expect(sample(after, 'agent_gateway_runs_queued')).toBe(0)
+    expect(sample(after, 'agent_gateway_running_processes')).toBe(0)
+  })
+})
+
+async function until(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}

@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto'
+import path from 'node:path'
+import { Webhook } from 'standardwebhooks'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { StoredEvent } from '../../src/protocol/events.js'
+import type { Run } from '../../src/protocol/runs.js'
+import type { Session, Turn } from '../../src/protocol/sessions.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { apiClient } from '../support/api-client.js'
+import { startGateway, type TestGateway } from '../support/gateway.js'
+import { parsePrometheus, sample } from '../support/prometheus.js'
+import { tempDir } from '../support/temp.js'
+import {
+  type ReceivedWebhook,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '../support/webhook-receiver.js'
+
+const secret = `whsec_${randomBytes(32).toString('base64')}`
+const verifier = new Webhook(secret)
+
+interface Payload {
+  type: string
+  timestamp: string
+  data: StoredEvent
+}
+
+/** Verifies the Standard Webhooks signature with the reference library and returns the parsed payload. */
+function verified(r: ReceivedWebhook): Payload {
+  return verifier.verify(r.body, r.headers as Record<string, string>) as Payload
+}
+
+const idOf = (r: ReceivedWebhook) => String(r.headers['webhook-id'])
+
+describe('webhooks', () => {
+  let mock: MockLlm
+  let receiver: WebhookReceiver
+  const gateways: TestGateway[] = []
+  beforeAll(async () => {
+    mock = await startMockLlm()
+  })
+  afterEach(async () => {
+    for (const gw of gateways.splice(0)) await gw.close()
+    await receiver?.close()
+    mock.reset()
+  })
+  afterAll(async () => {
+    await mock?.close()
+  })
+
+  const gateway = async (overrides: Record<string, string> = {}) => {
+    const gw = await startGateway(mock, {
+      WEBHOOK_SECRET: secret,
+      WEBHOOK_RETRY_BASE_MS: '50',
+      ...overrides,
+    })
+    gateways.push(gw)
+    return gw
+  }
+
+  it('run.completed reaches the run webhook signed; after two failures it is retried under the same webhook-id', async () => {
+    receiver = await startWebhookReceiver()
+    receiver.respond(500, 503)
+    const gw = await gateway({ WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' })
+    const api = apiClient(gw.url)
+    mock.script({ kind: 'text', text: 'hooked' })
+    const run = await api.json<Run>(
+      api.post('/v1/runs?wait=true', { prompt: 'hook me', webhook: { url: receiver.url } }),
+      200,
+    )
+    expect(run.request.webhook).toEqual({ url: receiver.url })
+    const all = await receiver.waitFor((r) => r.some((x) => x.status === 200))
+    expect(all.map((r) => r.status)).toEqual([500, 503, 200])
+    expect(new Set(all.map(idOf)).size).toBe(1)
+    for (const r of all) {
+      const payload = verified(r)
+      expect(payload).toMatchObject({ type: 'run.completed', data: { type: 'run.completed', runId: run.id } })
+      expect(payload.data).toMatchObject({ status: 'succeeded', finalResponse: 'hooked' })
+    }
+    const metrics = parsePrometheus(await (await fetch(`${gw.url}/metrics`)).text())
+    expect(
+      sample(metrics, 'agent_gateway_webhook_deliveries_total', {
+        event: 'run.completed',
+        outcome: 'failed_attempt',
+      }),
+    ).toBe(2)
+    expect(
+      sample(metrics, 'agent_gateway_webhook_deliveries_total', {
+        event: 'run.completed',
+        outcome: 'delivered',
+      }),
+    ).toBe(1)
+    // A tampered body does not verify.
+    expect(() => verifier.verify(`${all[2]!.body} `, all[2]!.headers as Record<string, string>)).toThrow()
+  })
+
+  it('a session webhook gets approval.requested, approval.resolved, turn.completed and session.idle, each once per id', async () => {
+    receiver = await startWebhookReceiver()
+    const gw = await gateway({ WEBHOOK_ALLOWED_HOSTS: 'localhost,127.0.0.1' })
+    const api = apiClient(gw.url)
+    const session = await api.json<Session>(
+      api.post('/v1/sessions', {
+        approvalPolicy: 'untrusted',
+        sandbox: 'workspace-write',
+        webhook: { url: receiver.url.replace('127.0.0.1', 'localhost') },
+      }),
+      201,
+    )
+    expect(session.webhook?.url).toContain('localhost')
+    mock.script({ kind: 'exec_command', cmd: 'echo hi > hooked.txt' }, { kind: 'text', text: 'done' })
+    const turn = await api.json<Turn>(api.post(`/v1/sessions/${session.id}/turns`, { input: 'write' }))
+    const [requested] = await receiver.waitFor((r) =>
+      r.some((x) => verified(x).type === 'approval.requested'),
+    )
+    const approvalId = (verified(requested!).data as Extract<StoredEvent, { type: 'approval.requested' }>)
+      .approvalId
+    await api.json(api.post(`/v1/approvals/${approvalId}`, { decision: 'accept' }), 200)
+    const all = await receiver.waitFor((r) => r.some((x) => verified(x).type === 'session.idle'))
+    const types = all.map((r) => verified(r).type)
+    expect(types).toEqual(
+      expect.arrayContaining(['approval.requested', 'approval.resolved', 'turn.completed', 'session.idle']),
+    )
+    // Each delivery id arrives once (nothing failed, so nothing was retried) and each event once.
+    expect(new Set(all.map(idOf)).size).toBe(all.length)
+    for (const type of ['approval.requested', 'approval.resolved', 'turn.completed'])
+      expect(types.filter((t) => t === type)).toHaveLength(1)
+    const completed = verified(all.find((r) => verified(r).type === 'turn.completed')!)
+    expect(completed.data).toMatchObject({ sessionId: session.id, turnId: turn.id })
+  })
+
+  it('a delivery pending when the gateway stops is delivered by the next start, under the same webhook-id', async () => {
+    receiver = await startWebhookReceiver()
+    // Fails until the first gateway is gone (its retry may come before it stops: that one fails too).
+    receiver.respond(500, 500)
+    const dataDir = path.join(tempDir('webhook-restart-'), 'data')
+    const settings = {
+      DATA_DIR: dataDir,
+      WEBHOOK_URLS: receiver.url,
+      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+      WEBHOOK_RETRY_BASE_MS: '2000',
+    }
+    const first = await gateway(settings)
+    const api = apiClient(first.url)
+    mock.script({ kind: 'text', text: 'before restart' })
+    const run = await api.json<Run>(api.post('/v1/runs?wait=true', { prompt: 'restart' }), 200)
+    const [failed] = await receiver.waitFor((r) => r.some((x) => x.status === 500))
+    const deliveryId = idOf(failed!)
+    await first.close()
+    gateways.splice(gateways.indexOf(first), 1)
+    const restartedAt = Date.now()
+
+    await gateway(settings)
+    const all = await receiver.waitFor((r) => r.some((x) => idOf(x) === deliveryId && x.status === 200))
+    const attempts = all.filter((r) => idOf(r) === deliveryId)
+    expect(attempts.at(-1)!.at).toBeGreaterThanOrEqual(restartedAt)
+    expect(attempts.map((r) => r.status).slice(0, 1)).toEqual([500])
+    expect(attempts.filter((r) => r.status === 200)).toHaveLength(1)
+    for (const r of attempts) expect(verified(r).data).toMatchObject({ type: 'run.completed', runId: run.id })
+    // The only delivery: one id for every attempt.
+    expect(new Set(all.map(idOf))).toEqual(new Set([deliveryId]))
+  })
+
+  it('private, loopback and link-local targets are refused without WEBHOOK_ALLOWED_HOSTS', async () => {
+    receiver = await startWebhookReceiver()
+    const gw = await gateway({ WEBHOOK_URLS: receiver.url })
+    const api = apiClient(gw.url)
+    for (const url of [
+      receiver.url,
+      receiver.url.replace('127.0.0.1', 'localhost'),
+      'http://10.1.2.3/hook',
+      'http://192.168.1.10/hook',
+      'http://169.254.169.254/latest/meta-data',
+      'http://[::1]:9/hook',
+    ]) {
+      const res = await api.post('/v1/runs', { prompt: 'no', webhook: { url } })
+      expect(res.status, url).toBe(400)
+      expect(((await res.json()) as { error: { message: string } }).error.message).toContain(
+        'WEBHOOK_ALLOWED_HOSTS',
+      )
+    }
+    expect((await api.post('/v1/sessions', { webhook: { url: receiver.url } })).status).toBe(400)
+    // WEBHOOK_URLS pointing at loopback: the delivery is refused at connect time, the receiver gets nothing.
+    mock.script({ kind: 'text', text: 'unsent' })
+    await api.json<Run>(api.post('/v1/runs?wait=true', { prompt: 'global hook' }), 200)
+    const deadline = Date.now() + 10_000
+    let refused = 0
+    while (refused === 0 && Date.now() < deadline) {
+      const metrics = parsePrometheus(await (await fetch(`${gw.url}/metrics`)).text())
+      refused = sample(metrics, 'agent_gateway_webhook_deliveries_total', {
+        event: 'run.completed',
+        outcome: 'refused',
+      })
+      if (refused === 0) await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(refused).toBe(1)
+    expect(receiver.received).toHaveLength(0)
+  })
+
+  it('a webhook without WEBHOOK_SECRET is a 400', async () => {
+    const gw = await startGateway(mock, { WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' })
+    gateways.push(gw)
+    const res = await apiClient(gw.url).post('/v1/runs', {
+      prompt: 'x',
+      webhook: { url: 'http://127.0.0.1:9/h' },
+    })
+    expect(res.status).toBe(400)
+  })
+})

@@ -1,0 +1,106 @@
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { Run } from '../../src/protocol/runs.js'
+import type { MockLlm } from '../mock-llm/index.js'
+import { postJson, sharedGateway, type TestGateway } from '../support/gateway.js'
+
+const listRuns = async (url: string) =>
+  ((await (await fetch(`${url}/v1/runs?limit=100`)).json()) as { runs: Run[] }).runs
+
+/** The seed routes' runs are durable runs: in history, under the same capacity as /v1/runs. */
+describe('seed route runs are durable runs', () => {
+  const shared = sharedGateway({ MAX_CONCURRENT_RUNS: '1', MAX_QUEUED_RUNS: '0' })
+  let mock: MockLlm
+  let gw: TestGateway
+  beforeEach(() => ({ mock, gw } = shared))
+
+  it('every seed route run is listed in /v1/runs with the route that started it, events kept', async () => {
+    mock.script({ kind: 'text', text: 'chat answer' })
+    const chat = await postJson(`${gw.url}/chat`, { prompt: 'seed chat' })
+    expect(await chat.json()).toMatchObject({ stdout: 'chat answer', returncode: 0 })
+    mock.script({ kind: 'text', text: 'greetings' })
+    expect(await (await fetch(`${gw.url}/hello`)).text()).toBe('greetings')
+    mock.script({ kind: 'text', text: 'from api codex' })
+    const api = await postJson(`${gw.url}/api/codex/run`, { prompt: 'seed api' })
+    expect(await api.json()).toMatchObject({ final_response: 'from api codex' })
+    const run = await postJson(`${gw.url}/run`, { cli: 'codex', args: ['--version'] })
+    expect(await run.text()).toMatch(/"type":"exit","code":0/)
+
+    const runs = await listRuns(gw.url)
+    const byOrigin = Object.fromEntries(runs.map((r) => [r.origin, r]))
+    expect(byOrigin['POST /chat']).toMatchObject({
+      agent: 'codex',
+      status: 'succeeded',
+      finalResponse: 'chat answer',
+    })
+    expect(byOrigin['GET /hello']).toMatchObject({ status: 'succeeded', finalResponse: 'greetings' })
+    expect(byOrigin['POST /api/codex/run']).toMatchObject({ agent: 'cli', status: 'succeeded' })
+    expect(byOrigin['POST /run']).toMatchObject({ agent: 'cli', status: 'succeeded', exitCode: 0 })
+    const chatRun = byOrigin['POST /chat']!
+    const events = await (
+      await fetch(`${gw.url}/v1/runs/${chatRun.id}/events`, { headers: { accept: 'application/x-ndjson' } })
+    ).text()
+    expect(events).toMatch(/"type":"run.completed"/)
+  })
+
+  it('beyond MAX_CONCURRENT_RUNS + MAX_QUEUED_RUNS every route answers 429 in its own shape', async () => {
+    mock.script({ kind: 'text', text: 'slow', delayMs: 3000 })
+    const busy = (await (await postJson(`${gw.url}/v1/runs`, { prompt: 'occupy' })).json()) as Run
+    // wait until it holds the one slot
+    for (
+      let i = 0;
+      i < 100 && (await listRuns(gw.url)).find((r) => r.id === busy.id)?.status !== 'running';
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 50))
+
+    const chat = await postJson(`${gw.url}/chat`, { prompt: 'no room' })
+    expect(chat.status).toBe(429)
+    expect(chat.headers.get('retry-after')).toBe('5')
+    expect(await chat.json()).toMatchObject({
+      error: 'codex is busy',
+      details: expect.stringMatching(/MAX_QUEUED_RUNS/),
+      provider: 'codex',
+    })
+    const hello = await fetch(`${gw.url}/hello`)
+    expect(hello.status).toBe(429)
+    await hello.text()
+    const run = await postJson(`${gw.url}/run`, { cli: 'codex', args: ['--version'] })
+    expect(run.status).toBe(429)
+    expect(await run.json()).toMatchObject({ code: 'over_capacity' })
+    for (const route of ['/api/codex/run', '/api/codex/stream']) {
+      const res = await postJson(gw.url + route, { prompt: 'no room' })
+      expect(res.status, route).toBe(429)
+      expect(await res.json()).toMatchObject({ code: 'over_capacity' })
+    }
+    const v1 = await postJson(`${gw.url}/v1/runs`, { prompt: 'no room' })
+    expect(v1.status).toBe(429)
+    await v1.text()
+    await fetch(`${gw.url}/v1/runs/${busy.id}/cancel`, { method: 'POST' })
+  })
+
+  it('a client leaving a seed route ends its run, recorded as such', async () => {
+    mock.script({ kind: 'text', text: 'never read', delayMs: 5000 })
+    const controller = new AbortController()
+    const res = fetch(`${gw.url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'leave early' }),
+      signal: controller.signal,
+    }).catch(() => null)
+    let chatRun: Run | undefined
+    for (let i = 0; i < 100 && chatRun?.status !== 'running'; i++) {
+      await new Promise((r) => setTimeout(r, 50))
+      chatRun = (await listRuns(gw.url)).find((r) => r.origin === 'POST /chat' && r.status === 'running')
+    }
+    expect(chatRun).toBeDefined()
+    controller.abort()
+    await res
+    let final = chatRun!
+    for (let i = 0; i < 100 && final.status === 'running'; i++) {
+      await new Promise((r) => setTimeout(r, 50))
+      final = (await (await fetch(`${gw.url}/v1/runs/${chatRun!.id}`)).json()) as Run
+    }
+    expect(final).toMatchObject({ status: 'cancelled', reason: 'client_gone' })
+    expect(final.error).toMatch(/cancel/i)
+  })
+})

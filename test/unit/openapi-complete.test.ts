@@ -1,0 +1,112 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { openApiDocument } from '../../scripts/openapi-document.js'
+import { errorRegistry } from '../../src/protocol/errors.js'
+import { agentEvent } from '../../src/protocol/events.js'
+import { item } from '../../src/protocol/items.js'
+
+// biome-ignore lint/suspicious/noExplicitAny: walking a JSON document
+type Json = Record<string, any>
+
+const fix = 'describe it in src/http/openapi-operations.ts'
+
+/** Every operation of /openapi.json is documented: what a reader of /docs or /redoc needs, and names to generate from. */
+describe('OpenAPI document completeness', () => {
+  let doc: Json
+  const operations: [string, Json][] = []
+  beforeAll(async () => {
+    doc = await openApiDocument()
+    for (const [path, ops] of Object.entries<Json>(doc.paths))
+      for (const [method, op] of Object.entries<Json>(ops))
+        operations.push([`${method.toUpperCase()} ${path}`, op])
+  }, 60_000)
+
+  it('every operation has a summary, a tag and at least one example', () => {
+    expect(operations.length).toBeGreaterThan(30)
+    for (const [key, op] of operations) {
+      expect(op.summary, `${key} has no summary: ${fix}`).toBeTruthy()
+      expect(op.tags?.length, `${key} has no tag: ${fix}`).toBeGreaterThan(0)
+      const media = [
+        ...Object.values<Json>(op.requestBody?.content ?? {}),
+        ...Object.values<Json>(op.responses ?? {}).flatMap((r) => Object.values<Json>(r.content ?? {})),
+      ]
+      expect(
+        media.some((m) => m.example !== undefined || m.examples !== undefined),
+        `${key} has no example: ${fix}`,
+      ).toBe(true)
+    }
+  })
+
+  it('request bodies, JSON answers and errors are named components', () => {
+    for (const [key, op] of operations) {
+      const body = op.requestBody?.content?.['application/json']
+      if (body) expect(body.schema.$ref, `${key} request body`).toMatch(/^#\/components\/schemas\//)
+      for (const [status, response] of Object.entries<Json>(op.responses)) {
+        if (Number(status) >= 400) {
+          expect(response.$ref, `${key} ${status}`).toMatch(/^#\/components\/responses\//)
+          continue
+        }
+        for (const [type, media] of Object.entries<Json>(response.content ?? {}))
+          if (type !== 'text/plain')
+            expect(media.schema.$ref ?? media.schema.items?.$ref, `${key} ${status} ${type}`).toMatch(
+              /^#\/components\/schemas\//,
+            )
+      }
+      if (!key.startsWith('GET /health'))
+        expect(Object.keys(op.responses), `${key} answers 401`).toContain('401')
+    }
+  })
+
+  it('every error code has a named example in the error responses, with the route family’s body shape', () => {
+    const examples = Object.values<Json>(doc.components.responses).flatMap((r) =>
+      Object.keys(r.content['application/json'].examples),
+    )
+    for (const code of Object.keys(errorRegistry).filter(
+      (c) => !['forbidden', 'unsupported_media_type', 'internal'].includes(c),
+    ))
+      expect(examples, code).toContain(code)
+    expect(doc.components.schemas.ErrorCode.enum).toEqual(Object.keys(errorRegistry))
+    const ref = (key: string, status: number) =>
+      operations.find(([k]) => k === key)![1].responses[status].$ref as string
+    expect(ref('POST /v1/runs', 400)).toBe('#/components/responses/V1Error400')
+    expect(ref('POST /chat', 503)).toBe('#/components/responses/ApiPlanError503')
+    expect(ref('POST /run', 400)).toBe('#/components/responses/PlainError400')
+    expect(ref('POST /api/turn/start', 404)).toBe('#/components/responses/FastApiError404')
+    const fastapi =
+      doc.components.responses.FastApiError404.content['application/json'].examples.not_found.value
+    expect(Object.keys(fastapi)).toEqual(['detail'])
+  })
+
+  it('every event and item type is a named component; streams say what they carry', () => {
+    const schemas = Object.values<Json>(doc.components.schemas)
+    const types = (s: Json) => s.properties?.type?.const
+    for (const variant of agentEvent.options)
+      expect(schemas.map(types), variant.shape.type.value).toContain(variant.shape.type.value)
+    for (const variant of item.options)
+      expect(schemas.map(types), variant.shape.type.value).toContain(variant.shape.type.value)
+    const content = (key: string) => operations.find(([k]) => k === key)![1].responses[200].content
+    for (const key of [
+      'GET /v1/runs/{id}/events',
+      'GET /v1/sessions/{id}/events',
+      'POST /v1/runs',
+      'POST /v1/sessions/{id}/turns',
+    ]) {
+      expect(content(key)['text/event-stream'].schema.$ref, key).toBe('#/components/schemas/StoredEvent')
+      expect(content(key)['application/x-ndjson'].schema.$ref, key).toBe('#/components/schemas/StoredEvent')
+    }
+    expect(content('POST /api/codex/stream')['text/event-stream'].schema.$ref).toBe(
+      '#/components/schemas/CodexEvent',
+    )
+    expect(content('POST /run')['application/x-ndjson'].schema.$ref).toBe('#/components/schemas/CliFrame')
+    expect(Object.keys(content('GET /hello'))).toEqual(['text/plain'])
+  })
+
+  it('the seed routes are grouped under their own tags', () => {
+    const tagOf = (key: string) => operations.find(([k]) => k === key)![1].tags[0]
+    expect(tagOf('GET /hello')).toBe('seed 000: codex api plan')
+    expect(tagOf('POST /run')).toBe('seed 001: codex.serve')
+    expect(tagOf('POST /api/codex/stream')).toBe('seed 002: codex streaming')
+    expect(tagOf('POST /api/thread/start')).toBe('seed 003: codex agent server')
+    const declared = doc.tags.map((t: Json) => t.name)
+    for (const [key, op] of operations) expect(declared, key).toContain(op.tags[0])
+  })
+})

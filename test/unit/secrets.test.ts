@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest'
+import { isSecretName, Redactor, secretNamesIn, secretValues } from '../../src/process/secrets.js'
+
+describe('secrets', () => {
+  it('names: known secrets and anything that looks like a credential, in any case', () => {
+    for (const name of [
+      'CODEX_API_KEY',
+      'api_tokens',
+      'GH_TOKEN',
+      'MY_SECRET',
+      'db_password',
+      'SSH_AUTH_SOCK',
+    ])
+      expect(isSecretName(name), name).toBe(true)
+    for (const name of ['PATH', 'HOME', 'LANG', 'TERM', 'CODEX_HOME'])
+      expect(isSecretName(name), name).toBe(false)
+    expect(secretNamesIn({ PATH: '/bin', OPENAI_API_KEY: 'x', HOME: '/h' })).toEqual(['OPENAI_API_KEY'])
+  })
+
+  it('values: from settings and env, API_TOKENS split, short values and non-secret names ignored', () => {
+    const values = secretValues(
+      { API_TOKENS: ['token-one-123', 'token-two-456'], CODEX_API_KEY: 'sk-abcdefgh', PORT: 8000 },
+      {
+        GITHUB_TOKEN: 'ghp_0123456789',
+        SHORT_KEY: 'abc',
+        SSH_AUTH_SOCK: '/tmp/ssh-agent.sock',
+        PATH: '/usr/bin',
+      },
+    )
+    expect(values.sort()).toEqual(['ghp_0123456789', 'sk-abcdefgh', 'token-one-123', 'token-two-456'])
+  })
+
+  it('Redactor replaces every occurrence in strings and nested values, longest first', () => {
+    const r = new Redactor(['sk-abcdefgh', 'sk-abcdefgh-longer'])
+    expect(r.text('a sk-abcdefgh-longer b sk-abcdefgh')).toBe('a [REDACTED] b [REDACTED]')
+    const input = { type: 'output', data: ['x', { deep: 'key=sk-abcdefgh' }], n: 1 }
+    expect(r.value(input)).toEqual({ type: 'output', data: ['x', { deep: 'key=[REDACTED]' }], n: 1 })
+    const clean = { type: 'output', data: 'nothing here' }
+    expect(r.value(clean)).toBe(clean)
+    expect(new Redactor([]).value(input)).toBe(input)
+  })
+})

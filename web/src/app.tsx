@@ -1,0 +1,75 @@
+import { needsToken, setToken, token } from './api.js'
+import { pendingApprovals, usePendingApprovals } from './pending.js'
+import { href, route } from './router.js'
+import { AgentsView } from './views/agents.js'
+import { ApprovalsView } from './views/approvals.js'
+import { ComposeView } from './views/compose.js'
+import { HistoryView } from './views/history.js'
+import { LoginView } from './views/login.js'
+import { RunView } from './views/run.js'
+import { SessionView } from './views/session.js'
+import { SessionsView } from './views/sessions.js'
+
+const sections = [
+  ['new', 'New run'],
+  ['runs', 'History'],
+  ['sessions', 'Sessions'],
+  ['approvals', 'Approvals'],
+  ['agents', 'Agents'],
+] as const
+
+/** The shell: navigation, the token prompt when the API answers 401, and the view the hash names. */
+export function App() {
+  usePendingApprovals()
+  const [section = 'new', id] = route.value
+  const count = pendingApprovals.value.length
+  return (
+    <>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="top">
+        <a class="brand" href={href('new')}>
+          agent-gateway
+        </a>
+        <nav aria-label="Sections">
+          {sections.map(([key, label]) => (
+            <a key={key} href={href(key)} aria-current={section === key ? 'page' : undefined} data-nav={key}>
+              {label}
+              {key === 'approvals' && count > 0 && (
+                <span class="count" data-testid="approval-count">
+                  {count}
+                  <span class="sr-only"> pending</span>
+                </span>
+              )}
+            </a>
+          ))}
+        </nav>
+        <div class="links">
+          <a href="/docs">API docs</a>
+          {token.value && (
+            <button type="button" class="link" onClick={() => setToken(null)}>
+              Forget token
+            </button>
+          )}
+        </div>
+      </header>
+      <main id="main">{needsToken.value ? <LoginView /> : <View section={section} id={id} />}</main>
+    </>
+  )
+}
+
+function View({ section, id }: { section: string; id: string | undefined }) {
+  switch (section) {
+    case 'runs':
+      return id ? <RunView key={id} id={id} /> : <HistoryView />
+    case 'sessions':
+      return id ? <SessionView key={id} id={id} /> : <SessionsView />
+    case 'approvals':
+      return <ApprovalsView />
+    case 'agents':
+      return <AgentsView />
+    default:
+      return <ComposeView />
+  }
+}

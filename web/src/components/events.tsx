@@ -1,0 +1,261 @@
+import type { StoredEvent } from '../../../src/protocol/events.js'
+import type { Item } from '../../../src/protocol/items.js'
+import { Markdown } from './markdown.js'
+
+type Block =
+  | { kind: 'item'; seq: number; item: Item; final: boolean }
+  | { kind: 'event'; seq: number; event: StoredEvent }
+  | { kind: 'output'; seq: number; stream: string; text: string }
+
+/**
+ * Folds a stream of events into what a person reads: one block per item (its latest state, deltas appended
+ * while it runs), one per other event; consecutive output of one stream joined.
+ */
+export function foldEvents(events: StoredEvent[]): Block[] {
+  const blocks: Block[] = []
+  const items = new Map<string, Extract<Block, { kind: 'item' }>>()
+  for (const ev of events) {
+    switch (ev.type) {
+      case 'item.started':
+      case 'item.updated':
+      case 'item.completed': {
+        const known = items.get(ev.item.id)
+        if (known) {
+          known.item = ev.item
+          known.final = ev.type === 'item.completed'
+        } else {
+          const block = {
+            kind: 'item' as const,
+            seq: ev.seq,
+            item: ev.item,
+            final: ev.type === 'item.completed',
+          }
+          items.set(ev.item.id, block)
+          blocks.push(block)
+        }
+        break
+      }
+      case 'item.delta': {
+        const known = items.get(ev.itemId)
+        if (known && 'text' in known.item) known.item = { ...known.item, text: known.item.text + ev.delta }
+        else if (!known) {
+          const block = {
+            kind: 'item' as const,
+            seq: ev.seq,
+            item: { id: ev.itemId, type: 'agent_message' as const, text: ev.delta },
+            final: false,
+          }
+          items.set(ev.itemId, block)
+          blocks.push(block)
+        }
+        break
+      }
+      case 'output': {
+        const last = blocks.at(-1)
+        if (last?.kind === 'output' && last.stream === ev.stream) last.text += ev.data
+        else blocks.push({ kind: 'output', seq: ev.seq, stream: ev.stream, text: ev.data })
+        break
+      }
+      default:
+        blocks.push({ kind: 'event', seq: ev.seq, event: ev })
+    }
+  }
+  return blocks
+}
+
+/** The events of a run or a session, rendered by kind. */
+export function EventList({ events }: { events: StoredEvent[] }) {
+  return (
+    <ol class="events" aria-label="Events">
+      {foldEvents(events).map((b) => (
+        <li key={b.seq} class={`block ${blockClass(b)}`} data-seq={b.seq}>
+          {b.kind === 'item' ? (
+            <ItemView item={b.item} final={b.final} />
+          ) : b.kind === 'output' ? (
+            <>
+              <Badge type={`output.${b.stream}`} />
+              <pre class="output">{b.text}</pre>
+            </>
+          ) : (
+            <EventView event={b.event} />
+          )}
+        </li>
+      ))}
+    </ol>
+  )
+}
+
+/** Every event as it came, one line each, colour-coded by type (what seed 002's page showed). */
+export function RawEvents({ events }: { events: StoredEvent[] }) {
+  return (
+    <ol class="raw-events" aria-label="Raw events">
+      {events.map((ev) => (
+        <li key={ev.seq} data-raw-seq={ev.seq}>
+          <span class="seq">{ev.seq}</span> <Badge type={ev.type} />{' '}
+          <code>{JSON.stringify(withoutMeta(ev))}</code>
+        </li>
+      ))}
+    </ol>
+  )
+}
+
+function withoutMeta(ev: StoredEvent) {
+  const { seq: _s, at: _a, runId: _r, sessionId: _i, type: _t, ...rest } = ev
+  return rest
+}
+
+const blockClass = (b: Block) =>
+  b.kind === 'item'
+    ? `item-${b.item.type}`
+    : b.kind === 'output'
+      ? 'output'
+      : `ev-${b.event.type.replace('.', '-')}`
+
+export function Badge({ type }: { type: string }) {
+  return <span class={`badge t-${type.split('.')[0]}`}>{type}</span>
+}
+
+function ItemView({ item, final }: { item: Item; final: boolean }) {
+  switch (item.type) {
+    case 'agent_message':
+      return (
+        <div class="message" data-testid="agent-message">
+          <Markdown text={item.text} />
+        </div>
+      )
+    case 'reasoning':
+      return (
+        <details class="reasoning">
+          <summary>Reasoning</summary>
+          <Markdown text={item.text} />
+        </details>
+      )
+    case 'command_execution':
+      return (
+        <div class="command" data-testid="command">
+          <div class="command-head">
+            <Badge type="command" />
+            <code class="cmd">$ {item.command}</code>
+            <span class={`status s-${item.status}`}>
+              {item.status}
+              {item.exitCode !== null && ` · exit ${item.exitCode}`}
+            </span>
+          </div>
+          {item.aggregatedOutput && <pre class="output">{item.aggregatedOutput}</pre>}
+        </div>
+      )
+    case 'file_change':
+      return (
+        <div class="file-change" data-testid="file-change">
+          <Badge type="file_change" /> <span class={`status s-${item.status}`}>{item.status}</span>
+          <pre class="diff">
+            {item.changes.map((c) => (
+              <span key={c.path} class={`diff-${c.kind}`}>
+                {c.kind === 'add' ? '+++ ' : c.kind === 'delete' ? '--- ' : '~~~ '}
+                {c.path}
+                {'\n'}
+              </span>
+            ))}
+          </pre>
+        </div>
+      )
+    case 'tool_call':
+      return (
+        <details class="tool-call" open={!final}>
+          <summary>
+            <Badge type="tool_call" /> {item.server ? `${item.server}.` : ''}
+            {item.tool} <span class={`status s-${item.status}`}>{item.status}</span>
+          </summary>
+          {item.arguments !== undefined && <pre>{JSON.stringify(item.arguments, null, 2)}</pre>}
+          {item.result !== undefined && <pre>{JSON.stringify(item.result, null, 2)}</pre>}
+          {item.error && <p class="error-text">{item.error}</p>}
+        </details>
+      )
+    case 'web_search':
+      return (
+        <p>
+          <Badge type="web_search" /> {item.query}
+        </p>
+      )
+    case 'todo_list':
+      return (
+        <ul class="todo">
+          {item.items.map((t) => (
+            <li key={t.text}>
+              <input type="checkbox" checked={t.completed} disabled aria-label={t.text} /> {t.text}
+            </li>
+          ))}
+        </ul>
+      )
+    case 'error':
+      return (
+        <p class="error-text" role="alert">
+          <Badge type="error" /> {item.message}
+        </p>
+      )
+  }
+}
+
+function EventView({ event }: { event: StoredEvent }) {
+  switch (event.type) {
+    case 'run.completed':
+      return (
+        <p>
+          <Badge type={event.type} /> <strong class={`status s-${event.status}`}>{event.status}</strong>
+          {event.exitCode !== null && ` · exit ${event.exitCode}`}
+          {event.reason && ` · ${event.reason}`}
+          {event.error && <span class="error-text"> · {event.error}</span>}
+        </p>
+      )
+    case 'turn.failed':
+      return (
+        <p class="error-text">
+          <Badge type={event.type} /> {event.error}
+        </p>
+      )
+    case 'approval.requested':
+      return (
+        <p>
+          <Badge type={event.type} /> {event.kind}:{' '}
+          <code>{event.command ?? event.changes?.map((c) => c.path).join(', ')}</code>{' '}
+          <a href={`#/approvals`}>answer in the inbox</a>
+        </p>
+      )
+    case 'approval.resolved':
+      return (
+        <p>
+          <Badge type={event.type} /> {event.decision} by {event.by}
+        </p>
+      )
+    case 'agent.raw':
+      return (
+        <details>
+          <summary>
+            <Badge type={event.type} /> {event.agent}
+          </summary>
+          <pre>{JSON.stringify(event.payload, null, 2)}</pre>
+        </details>
+      )
+    default:
+      return (
+        <p class="quiet">
+          <Badge type={event.type} /> {summary(event)}
+        </p>
+      )
+  }
+}
+
+function summary(event: StoredEvent): string {
+  switch (event.type) {
+    case 'run.started':
+      return `${event.agent}${event.pid ? ` · pid ${event.pid}` : ''}`
+    case 'turn.completed':
+      return `${event.status ?? 'completed'}${event.usage ? ` · ${event.usage.inputTokens}→${event.usage.outputTokens} tokens` : ''}`
+    case 'session.status':
+      return event.status
+    case 'agent.session':
+      return event.agentSessionId
+    default:
+      return ''
+  }
+}

@@ -1,0 +1,197 @@
+import { useEffect, useState } from 'preact/hooks'
+import { agentProblem, agents, loadAgents } from '../agents.js'
+import { call, client, errorText } from '../api.js'
+import { navigate } from '../router.js'
+
+const sandboxes = ['read-only', 'workspace-write', 'danger-full-access'] as const
+type Sandbox = (typeof sandboxes)[number]
+
+/** Compose a run: seed 002's prompt box, model, sandbox and directory, plus agent and output schema. */
+export function ComposeView() {
+  const [agent, setAgent] = useState('')
+  const [models, setModels] = useState<string[]>([])
+  const [model, setModel] = useState('')
+  const [sandbox, setSandbox] = useState<Sandbox>('read-only')
+  const [cwd, setCwd] = useState('')
+  const [skipGit, setSkipGit] = useState(true)
+  const [schema, setSchema] = useState('')
+  const [prompt, setPrompt] = useState('')
+  const [busy, setBusy] = useState(false)
+  const [problem, setProblem] = useState<string | null>(null)
+
+  useEffect(() => {
+    loadAgents().catch((err) => setProblem(errorText(err)))
+  }, [])
+  const list = agents.value
+  const chosen = agent || list?.default || ''
+  const info = list?.agents.find((a) => a.id === chosen)
+  useEffect(() => {
+    if (!chosen) return
+    call(client.api.GET('/v1/models', { params: { query: { agent: chosen } } }))
+      .then((m) => setModels(m.models))
+      .catch(() => setModels([]))
+  }, [chosen])
+
+  const submit = async (mode: 'stream' | 'wait') => {
+    setProblem(null)
+    let outputSchema: Record<string, unknown> | undefined
+    if (schema.trim()) {
+      try {
+        outputSchema = JSON.parse(schema) as Record<string, unknown>
+      } catch (err) {
+        return setProblem(`The output schema is not JSON: ${errorText(err)}`)
+      }
+    }
+    setBusy(true)
+    try {
+      const body = {
+        ...(chosen ? { agent: chosen } : {}),
+        prompt,
+        sandbox,
+        skipGitRepoCheck: skipGit,
+        cancelOnDisconnect: false,
+        ...(model && model !== 'auto' ? { model } : {}),
+        ...(cwd ? { cwd } : {}),
+        ...(outputSchema ? { outputSchema } : {}),
+      }
+      const run = await call(
+        client.api.POST('/v1/runs', { params: { query: mode === 'wait' ? { wait: 'true' } : {} }, body }),
+      )
+      // The answer is JSON here (no Accept: text/event-stream), so it is the run.
+      if ('id' in run) navigate('runs', run.id)
+    } catch (err) {
+      setProblem(errorText(err))
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  return (
+    <section aria-labelledby="compose-title" data-loaded={list ? true : undefined}>
+      <h1 id="compose-title">New run</h1>
+      <form
+        class="compose"
+        onSubmit={(e) => {
+          e.preventDefault()
+          void submit('stream')
+        }}
+      >
+        <label for="prompt">Prompt</label>
+        <textarea
+          id="prompt"
+          rows={5}
+          required
+          value={prompt}
+          placeholder="What should the agent do? (Ctrl+Enter streams it)"
+          onInput={(e) => setPrompt(e.currentTarget.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+              e.preventDefault()
+              void submit('stream')
+            }
+          }}
+        />
+        <div class="grid">
+          <div>
+            <label for="agent">Agent</label>
+            <select id="agent" value={chosen} onChange={(e) => setAgent(e.currentTarget.value)}>
+              {list?.agents.map((a) => (
+                <option key={a.id} value={a.id} disabled={!a.installed}>
+                  {a.id}
+                  {agentProblem(a) ? ' (unavailable)' : ''}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div>
+            <label for="model">Model</label>
+            <input
+              id="model"
+              list="models"
+              value={model}
+              placeholder={models[0] ?? 'default'}
+              onInput={(e) => setModel(e.currentTarget.value)}
+            />
+            <datalist id="models">
+              {models.map((m) => (
+                <option key={m} value={m} />
+              ))}
+            </datalist>
+          </div>
+          <div>
+            <label for="sandbox">Sandbox</label>
+            <select
+              id="sandbox"
+              value={sandbox}
+              onChange={(e) => setSandbox(e.currentTarget.value as Sandbox)}
+            >
+              {sandboxes.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div>
+            <label for="cwd">Working directory</label>
+            <input
+              id="cwd"
+              value={cwd}
+              placeholder="inside the workspace (default: its root)"
+              onInput={(e) => setCwd(e.currentTarget.value)}
+            />
+          </div>
+        </div>
+        {info && (
+          <p class="hint" data-testid="agent-hint">
+            {agentProblem(info) ? (
+              <span class="error-text">{agentProblem(info)}</span>
+            ) : (
+              <>
+                {info.id} {info.version ?? ''} ·{' '}
+                {Object.entries(info.capabilities)
+                  .filter(([, on]) => on)
+                  .map(([k]) => k)
+                  .join(', ') || 'runs only'}
+              </>
+            )}
+          </p>
+        )}
+        <label class="inline">
+          <input type="checkbox" checked={skipGit} onChange={(e) => setSkipGit(e.currentTarget.checked)} />{' '}
+          Skip the git repository check
+        </label>
+        <details>
+          <summary>Output schema (optional)</summary>
+          <label for="schema">JSON Schema the final answer must follow</label>
+          <textarea
+            id="schema"
+            rows={4}
+            value={schema}
+            disabled={info ? !info.capabilities.outputSchema : false}
+            placeholder='{"type": "object", "properties": {"answer": {"type": "string"}}}'
+            onInput={(e) => setSchema(e.currentTarget.value)}
+          />
+        </details>
+        {problem && (
+          <p class="error-text" role="alert">
+            {problem}
+          </p>
+        )}
+        <div class="actions">
+          <button type="submit" disabled={busy || !prompt.trim()}>
+            Stream
+          </button>
+          <button
+            type="button"
+            class="secondary"
+            disabled={busy || !prompt.trim()}
+            onClick={() => submit('wait')}
+          >
+            {busy ? 'Running…' : 'Run and wait'}
+          </button>
+        </div>
+      </form>
+    </section>
+  )
+}

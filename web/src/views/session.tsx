@@ -1,0 +1,173 @@
+import { useEffect, useState } from 'preact/hooks'
+import type { Schemas } from '../../../src/client/index.js'
+import type { StoredEvent } from '../../../src/protocol/events.js'
+import { call, client, errorText } from '../api.js'
+import { EventList } from '../components/events.js'
+import { href, navigate } from '../router.js'
+import { useEvents } from '../use-events.js'
+
+type SessionWithTurns = Schemas['Session'] & { turns: Schemas['Turn'][] }
+
+/**
+ * One session as a conversation: each turn's input, then its events. Live through the session's event stream,
+ * so two tabs on one session show the same thing. Send (queue / steer / reject while busy), interrupt, fork,
+ * archive.
+ */
+export function SessionView({ id }: { id: string }) {
+  const { events, state } = useEvents('session', id)
+  const [session, setSession] = useState<SessionWithTurns | null>(null)
+  const [input, setInput] = useState('')
+  const [onBusy, setOnBusy] = useState<'queue' | 'steer' | 'reject'>('queue')
+  const [problem, setProblem] = useState<string | null>(null)
+  const turnEvents = events.filter((e) => e.type.startsWith('turn.') || e.type === 'session.status').length
+  useEffect(() => {
+    call(client.api.GET('/v1/sessions/{id}', { params: { path: { id } } }))
+      .then((s) => setSession(s as SessionWithTurns))
+      .catch((err) => setProblem(errorText(err)))
+  }, [id, turnEvents])
+  const act = async (action: () => Promise<unknown>) => {
+    setProblem(null)
+    try {
+      await action()
+    } catch (err) {
+      setProblem(errorText(err))
+    }
+  }
+  const send = (e: Event) => {
+    e.preventDefault()
+    if (!input.trim()) return
+    void act(async () => {
+      await call(
+        client.api.POST('/v1/sessions/{id}/turns', { params: { path: { id } }, body: { input, onBusy } }),
+      )
+      setInput('')
+    })
+  }
+  const path = { params: { path: { id } } }
+  const busy = session?.status === 'running' || session?.status === 'waiting_for_approval'
+  const archived = session?.status === 'archived'
+  return (
+    <section aria-labelledby="session-title" data-loaded={session ? true : undefined}>
+      <h1 id="session-title">
+        Session <code>{id}</code>
+      </h1>
+      {session && (
+        <dl class="facts">
+          <dt>State</dt>
+          <dd>
+            <span class={`status s-${session.status}`} data-testid="session-status">
+              {session.status}
+            </span>
+          </dd>
+          <dt>Agent</dt>
+          <dd>{session.agent}</dd>
+          <dt>Directory</dt>
+          <dd>
+            <code>{session.cwd}</code>
+          </dd>
+          <dt>Sandbox</dt>
+          <dd>{session.sandbox ?? 'default'}</dd>
+          <dt>Approvals</dt>
+          <dd>{session.approvalPolicy ?? 'default'}</dd>
+          {session.forkedFrom && (
+            <>
+              <dt>Forked from</dt>
+              <dd>
+                <a href={href('sessions', session.forkedFrom)}>{session.forkedFrom}</a>
+              </dd>
+            </>
+          )}
+        </dl>
+      )}
+      <div class="toolbar">
+        <span class={`stream-state st-${state}`} role="status">
+          {state}
+        </span>
+        <button
+          type="button"
+          class="secondary"
+          disabled={!busy}
+          onClick={() => act(() => call(client.api.POST('/v1/sessions/{id}/interrupt', path)))}
+        >
+          Interrupt
+        </button>
+        <button
+          type="button"
+          class="secondary"
+          onClick={() =>
+            act(async () =>
+              navigate('sessions', (await call(client.api.POST('/v1/sessions/{id}/fork', path))).id),
+            )
+          }
+        >
+          Fork
+        </button>
+        <button
+          type="button"
+          class="secondary"
+          disabled={archived}
+          onClick={() => act(() => call(client.api.POST('/v1/sessions/{id}/archive', path)))}
+        >
+          Archive
+        </button>
+      </div>
+      {problem && (
+        <p class="error-text" role="alert">
+          {problem}
+        </p>
+      )}
+      <ol class="conversation" aria-label="Turns">
+        {(session?.turns ?? []).map((t, i) => (
+          <li key={t.id} class="turn" data-turn-id={t.id}>
+            <div class="user-input">
+              <span class="quiet">
+                Turn {i + 1} · <span class={`status s-${t.status}`}>{t.status}</span>
+              </span>
+              <p>{t.input.map((part) => part.text).join('\n')}</p>
+            </div>
+            <EventList events={eventsOfTurn(events, t.id)} />
+          </li>
+        ))}
+      </ol>
+      <form class="compose" onSubmit={send} aria-label="Send a turn">
+        <label for="turn-input">Message</label>
+        <textarea
+          id="turn-input"
+          rows={3}
+          value={input}
+          disabled={archived}
+          placeholder="Ask the agent (Ctrl+Enter sends)"
+          onInput={(e) => setInput(e.currentTarget.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) send(e)
+          }}
+        />
+        <div class="actions">
+          <label>
+            While busy{' '}
+            <select value={onBusy} onChange={(e) => setOnBusy(e.currentTarget.value as typeof onBusy)}>
+              <option value="queue">queue</option>
+              <option value="steer">steer the running turn</option>
+              <option value="reject">reject</option>
+            </select>
+          </label>
+          <button type="submit" disabled={archived || !input.trim()}>
+            Send
+          </button>
+        </div>
+      </form>
+    </section>
+  )
+}
+
+/** The events between a turn's turn.started and its end (session events carry no turn id on items). */
+function eventsOfTurn(events: StoredEvent[], turnId: string): StoredEvent[] {
+  const out: StoredEvent[] = []
+  let inside = false
+  for (const ev of events) {
+    if (ev.type === 'turn.started') inside = ev.turnId === turnId
+    if (inside && ev.type !== 'session.status') out.push(ev)
+    if ((ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === turnId) inside = false
+  }
+  return out
+}
