@@ -903,7 +903,7 @@ export interface components {
             lastSeq: number;
             origin?: string;
             pid: number | null;
-            reason: ("exited" | "timed_out" | "cancelled" | "client_gone" | "shutdown" | "spawn_failed" | "server_lost" | "budget_exceeded") | null;
+            reason: ("exited" | "timed_out" | "cancelled" | "client_gone" | "shutdown" | "spawn_failed" | "server_lost" | "worker_lost" | "budget_exceeded") | null;
             request: {
                 command?: {
                     /** @default [] */
@@ -950,7 +950,7 @@ export interface components {
             exitCode: number | null;
             finalResponse: string | null;
             /** @enum {string} */
-            reason: "exited" | "timed_out" | "cancelled" | "client_gone" | "shutdown" | "spawn_failed" | "server_lost" | "budget_exceeded";
+            reason: "exited" | "timed_out" | "cancelled" | "client_gone" | "shutdown" | "spawn_failed" | "server_lost" | "worker_lost" | "budget_exceeded";
             result?: unknown;
             signal: string | null;
             /** @enum {string} */
@@ -973,7 +973,7 @@ export interface components {
             lastSeq: number;
             origin?: string;
             pid: number | null;
-            reason: ("exited" | "timed_out" | "cancelled" | "client_gone" | "shutdown" | "spawn_failed" | "server_lost" | "budget_exceeded") | null;
+            reason: ("exited" | "timed_out" | "cancelled" | "client_gone" | "shutdown" | "spawn_failed" | "server_lost" | "worker_lost" | "budget_exceeded") | null;
             request: {
                 command?: {
                     /** @default [] */
