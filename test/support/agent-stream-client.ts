@@ -76,6 +76,15 @@ export class AgentStreamClient {
     this.stream.end()
   }
 
+  /** Stops reading: HTTP/2 flow control then holds the server's writes (a slow reader). */
+  pause(): void {
+    this.stream.pause()
+  }
+
+  resume(): void {
+    this.stream.resume()
+  }
+
   /** Resets the stream (the client vanishes). */
   reset(): void {
     this.stream.close()

@@ -38,6 +38,9 @@ const policySettings = {
 /** Session creation is serialised per client session id, so two streams naming a new id get one session. */
 const creating = new Map<string, Promise<Session>>()
 
+/** Streams attached to each gateway session (this process): the last one to leave ends the running turn. */
+const attachedStreams = new Map<string, number>()
+
 /**
  * One /agent/stream (or /agent/ws) connection: seed 004's frames on one side, a durable gateway session on
  * the other. The session is found (or created) by the client's `sessionId`; a turn per `user_message`; the
@@ -53,6 +56,7 @@ export class AgentStreamConnection {
   private readonly detach = new AbortController()
   private writing: Promise<void> = Promise.resolve()
   private pendingWrites = 0
+  private closed = false
   private readonly heartbeat: NodeJS.Timeout
 
   constructor(
@@ -116,15 +120,22 @@ export class AgentStreamConnection {
   }
 
   /**
-   * The stream is over (ended or gone): stop following the session and interrupt its running turn, as the
-   * original ended its agent with the stream. The thread stays: the same `sessionId` continues it later.
+   * The stream is over (ended or gone): stop following the session and, when no other stream follows it,
+   * interrupt its running turn, as the original ended its agent with the stream. The thread stays: the same
+   * `sessionId` continues it later.
    */
   async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
     clearInterval(this.heartbeat)
     this.detach.abort()
     this.sink.end()
     const session = this.session
-    if (session && this.ctx.sessions.isBusy(session.id))
+    if (!session) return
+    const others = (attachedStreams.get(session.id) ?? 1) - 1
+    if (others > 0) attachedStreams.set(session.id, others)
+    else attachedStreams.delete(session.id)
+    if (others === 0 && this.ctx.sessions.isBusy(session.id))
       await this.ctx.sessions.interrupt(session.id).catch(() => {})
   }
 
@@ -139,6 +150,7 @@ export class AgentStreamConnection {
         return this.fail({ code: 'AGENT_INIT_FAILED', message }, 'end')
       }
       this.clientSessionId = f.sessionId
+      attachedStreams.set(this.session.id, (attachedStreams.get(this.session.id) ?? 0) + 1)
       await this.send({ type: 'status', message: streamStatus.initialized(f.sessionId) })
       void this.follow(this.session)
     } else if (f.sessionId !== undefined && f.sessionId !== this.clientSessionId) {
