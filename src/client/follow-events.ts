@@ -1,17 +1,5 @@
-import { EventSourceParserStream } from 'eventsource-parser/stream'
 import type { StoredEvent } from '../protocol/events.js'
-
-/** An answer other than 2xx, with the gateway's error body (`{error: {code, message}}` on /v1). */
-export class ApiError extends Error {
-  override name = 'ApiError'
-  constructor(
-    readonly status: number,
-    readonly body: unknown,
-  ) {
-    const error = (body as { error?: { message?: string } } | null)?.error
-    super(error?.message ?? `HTTP ${status}`)
-  }
-}
+import { ApiError, delay, sseFrames } from './sse-connection.js'
 
 export interface FollowOptions {
   /** The event stream's URL (`/v1/runs/{id}/events` or `/v1/sessions/{id}/events`). */
@@ -38,19 +26,19 @@ export interface FollowOptions {
  */
 export async function* followEvents(opts: FollowOptions): AsyncGenerator<StoredEvent> {
   let lastSeq = opts.after ?? 0
-  const doFetch = opts.fetch ?? fetch
   for (;;) {
     let received = 0
     try {
-      const headers: Record<string, string> = { accept: 'text/event-stream' }
+      const headers: Record<string, string> = {}
       if (lastSeq > 0) headers['last-event-id'] = String(lastSeq)
       const authorization = opts.authorization?.()
       if (authorization) headers.authorization = authorization
-      const res = await doFetch(opts.url, { headers, ...(opts.signal ? { signal: opts.signal } : {}) })
-      if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null))
-      if (!res.body) throw new Error('the event stream has no body')
-      const frames = res.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream())
-      for await (const frame of frames as unknown as AsyncIterable<{ id?: string; data: string }>) {
+      const frames = sseFrames(opts.url, {
+        headers,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      })
+      for await (const frame of frames) {
         const event = JSON.parse(frame.data) as StoredEvent
         if (event.seq <= lastSeq) continue
         lastSeq = event.seq
@@ -65,19 +53,4 @@ export async function* followEvents(opts: FollowOptions): AsyncGenerator<StoredE
     }
     await delay(opts.retryMs ?? 1000, opts.signal)
   }
-}
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer)
-        reject(signal.reason)
-      },
-      { once: true },
-    )
-  })
 }

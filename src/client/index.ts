@@ -1,11 +1,15 @@
 import createFetchClient, { type Client, type Middleware } from 'openapi-fetch'
 import type { StoredEvent } from '../protocol/events.js'
+import type { Approval } from '../protocol/sessions.js'
+import { type FollowApprovalsOptions, followPendingApprovals } from './follow-approvals.js'
 import { type FollowOptions, followEvents } from './follow-events.js'
 import type { components, paths } from './generated/schema.js'
 
 export type { StoredEvent } from '../protocol/events.js'
-export { ApiError, type FollowOptions, followEvents } from './follow-events.js'
+export { type FollowApprovalsOptions, followPendingApprovals } from './follow-approvals.js'
+export { type FollowOptions, followEvents } from './follow-events.js'
 export type { components, paths } from './generated/schema.js'
+export { ApiError } from './sse-connection.js'
 
 export interface ClientOptions {
   /** The gateway's origin, e.g. `http://127.0.0.1:8080` ('' in a page the gateway served). */
@@ -23,6 +27,8 @@ export interface GatewayClient {
   runEvents(id: string, opts?: Omit<FollowOptions, 'url'>): AsyncGenerator<StoredEvent>
   /** A session's events from `after`, live; resumes with Last-Event-ID when the connection drops. */
   sessionEvents(id: string, opts?: Omit<FollowOptions, 'url'>): AsyncGenerator<StoredEvent>
+  /** Every pending approval across sessions, again whenever one is requested or answered (live inbox). */
+  pendingApprovals(opts?: Omit<FollowApprovalsOptions, 'url'>): AsyncGenerator<Approval[]>
 }
 
 export type Schemas = components['schemas']
@@ -60,5 +66,12 @@ export function createClient(opts: ClientOptions): GatewayClient {
         ...rest,
       }),
     sessionEvents: (id, rest) => follow(`/v1/sessions/${encodeURIComponent(id)}/events`, rest),
+    pendingApprovals: (rest = {}) =>
+      followPendingApprovals({
+        ...rest,
+        url: `${opts.baseUrl}/v1/approvals/events`,
+        authorization,
+        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      }),
   }
 }

@@ -18,6 +18,7 @@ interface Waiting {
  */
 export class ApprovalBroker {
   private readonly waiting = new Map<string, Waiting>()
+  private readonly watchers = new Set<() => void>()
 
   constructor(
     private readonly store: Store,
@@ -79,6 +80,7 @@ export class ApprovalBroker {
       ...(ask.reason !== undefined ? { reason: ask.reason } : {}),
     })
     await this.onChange(sessionId)
+    this.changed()
     try {
       return await decided
     } finally {
@@ -101,6 +103,19 @@ export class ApprovalBroker {
         `decision "${decision}" is not offered; choose one of: ${approval.options.join(', ')}`,
       )
     return this.settle(id, decision, by)
+  }
+
+  /**
+   * Calls `listener` whenever an approval of this node is requested or resolved (the live inbox); returns the
+   * function that stops it. Approvals of other nodes are not seen here (the inbox also refreshes on a timer).
+   */
+  watch(listener: () => void): () => void {
+    this.watchers.add(listener)
+    return () => this.watchers.delete(listener)
+  }
+
+  private changed(): void {
+    for (const w of this.watchers) w()
   }
 
   get(id: string): Promise<Approval | undefined> {
@@ -158,6 +173,7 @@ export class ApprovalBroker {
       throw new AppError('conflict', `approval ${id} was already answered`)
     }
     await this.log.append(resolved.sessionId, { type: 'approval.resolved', approvalId: id, decision, by })
+    this.changed()
     return resolved
   }
 

@@ -237,6 +237,18 @@ function completeSuccess(
         },
       }
       return
+    case 'approvals-sse':
+      op.responses[200] = {
+        description:
+          'Server-Sent Events: `event: approvals`, `data:` = every pending approval ({approvals: [...]}), sent at once, whenever one is requested or answered, and at least every 10 s; `: keep-alive` comments.',
+        content: {
+          [streamMedia.sse]: {
+            schema: { $ref: '#/components/schemas/ApprovalList' },
+            example: `event: approvals\ndata: ${JSON.stringify(d.responseExample)}\n\n`,
+          },
+        },
+      }
+      return
     case 'text':
       op.responses[200] = {
         description: 'The text, as text/plain.',

@@ -19,7 +19,7 @@ export interface OperationDoc {
   /** Error statuses the operation answers besides 401 (which every protected operation may answer). */
   errors: number[]
   /** A streamed answer: SSE of stored events, NDJSON of stored events, seed 002's SSE, seed 001's NDJSON frames, text. */
-  stream?: 'events' | 'codex-sse' | 'cli-ndjson' | 'text'
+  stream?: 'events' | 'codex-sse' | 'cli-ndjson' | 'text' | 'approvals-sse'
   /** The body shape of its errors (default by path: /v1 -> v1). */
   errorShape?: ErrorShape
 }
@@ -299,6 +299,13 @@ export const operationDocs: Record<string, OperationDoc> = {
     response: 'ApprovalList',
     responseExample: { approvals: [approvalExample] },
     errors: [400],
+  },
+  'GET /v1/approvals/events': {
+    tag: 'approvals',
+    summary: 'Pending approvals across sessions, live (Server-Sent Events)',
+    responseExample: { approvals: [approvalExample] },
+    errors: [],
+    stream: 'approvals-sse',
   },
   'GET /v1/approvals/{id}': { tag: 'approvals', responseExample: approvalExample, errors: [404] },
   'POST /v1/approvals/{id}': {

@@ -22,7 +22,14 @@ export const commandExecutionItem = z.object({
 export const fileChangeItem = z.object({
   ...itemBase,
   type: z.literal('file_change'),
-  changes: z.array(z.object({ path: z.string(), kind: z.enum(['add', 'delete', 'update']) })),
+  changes: z.array(
+    z.object({
+      path: z.string(),
+      kind: z.enum(['add', 'delete', 'update']),
+      /** The change as a unified diff, when the agent reports one. */
+      diff: z.string().optional(),
+    }),
+  ),
   status,
 })
 /** A call of an MCP or agent-specific tool. */

@@ -19,7 +19,8 @@ export const approvalKind = z.enum(['command', 'file_change', 'permission'])
 export type ApprovalKind = z.infer<typeof approvalKind>
 
 /** A file an approval request would change. */
-export const approvalChange = z.object({ path: z.string(), kind: z.string() })
+/** A file an approval would change; `diff` is the change as a unified diff when the agent sent one. */
+export const approvalChange = z.object({ path: z.string(), kind: z.string(), diff: z.string().optional() })
 
 /** A session's state (also the payload of `session.status`). */
 export const sessionState = z.enum(['idle', 'running', 'waiting_for_approval', 'archived'])

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -111,7 +111,10 @@ describe('web console', { timeout: 120_000 }, () => {
     )
     mock.on(
       'write the declined file',
-      { kind: 'exec_command', cmd: 'echo no > phone-declined.txt' },
+      {
+        kind: 'apply_patch',
+        patch: '*** Begin Patch\n*** Add File: phone-declined.txt\n+no\n*** End Patch\n',
+      },
       { kind: 'text', text: 'did not write' },
     )
     const first = await json<Turn>(
@@ -128,16 +131,21 @@ describe('web console', { timeout: 120_000 }, () => {
     await waitForTurn(session.id, first.id)
     expect(existsSync(path.join(session.cwd, 'phone-approved.txt'))).toBe(true)
 
+    // A file change (read-only: codex must ask to write), shown as its diff.
+    const patching = await json<Session>(
+      postJson(`${gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'read-only' }),
+    )
     const second = await json<Turn>(
-      postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'write the declined file' }),
+      postJson(`${gw.url}/v1/sessions/${patching.id}/turns`, { input: 'write the declined file' }),
     )
     const next = page.locator('.approval:not(.resolved)', { hasText: 'phone-declined.txt' })
     await next.waitFor({ timeout: 30_000 })
+    expect(await next.locator('.diff .diff-add').first().textContent()).toBe('+no\n')
     await next.getByRole('button', { name: 'Decline' }).click()
     const declined = page.locator('.approval.resolved', { hasText: 'phone-declined.txt' })
     await poll(() => declined.getByTestId('decision').textContent()).toBe('decline')
-    await waitForTurn(session.id, second.id)
-    expect(existsSync(path.join(session.cwd, 'phone-declined.txt'))).toBe(false)
+    await waitForTurn(patching.id, second.id)
+    expect(existsSync(path.join(patching.cwd, 'phone-declined.txt'))).toBe(false)
     await poll(() => page.getByTestId('approval-count').count()).toBe(0)
   })
 
@@ -248,14 +256,17 @@ describe('web console with API_TOKENS', { timeout: 120_000 }, () => {
     const page = await context.newPage()
     const urls: string[] = []
     const streamAuth: (string | undefined)[] = []
+    let loggedIn = false
     page.on('request', (r) => {
       urls.push(r.url())
-      if (r.url().includes('/events')) streamAuth.push(r.headers().authorization)
+      // Streams opened before the token was typed (the inbox) are answered 401 and end.
+      if (loggedIn && r.url().includes('/events')) streamAuth.push(r.headers().authorization)
     })
     await page.goto(`${gw.url}/`)
     await page.getByLabel('API token').waitFor()
     await screenshot(page, 'login')
     await page.getByLabel('API token').fill('console-token-123')
+    loggedIn = true
     await page.getByRole('button', { name: 'Use this token' }).click()
     await poll(() => page.locator('#agent option').count()).toBeGreaterThan(0)
     mock.on('token run', { kind: 'text', text: 'streamed with a token' })
@@ -265,6 +276,14 @@ describe('web console with API_TOKENS', { timeout: 120_000 }, () => {
     expect(streamAuth.length).toBeGreaterThan(0)
     expect(streamAuth.every((h) => h === 'Bearer console-token-123')).toBe(true)
     expect(urls.some((u) => u.includes('console-token-123'))).toBe(false)
+    // The OpenAPI document, which a plain link could not fetch with a token, downloads with it.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'OpenAPI' }).click(),
+    ])
+    expect(download.suggestedFilename()).toBe('openapi.json')
+    const document = JSON.parse(readFileSync((await download.path())!, 'utf8')) as { openapi: string }
+    expect(document.openapi).toMatch(/^3\.1/)
     // The documentation pages use the same saved token.
     await page.goto(`${gw.url}/redoc`)
     await page.locator('#redoc h1').first().waitFor({ timeout: 30_000 })

@@ -180,13 +180,15 @@ describe('codex session driver', () => {
     expect(h.asks).toEqual([
       expect.objectContaining({
         kind: 'file_change',
-        changes: [{ path: path.join(h.workspace, 'patched.txt'), kind: 'add' }],
+        changes: [{ path: path.join(h.workspace, 'patched.txt'), kind: 'add', diff: '+hello' }],
         options: ['accept', 'accept_for_session', 'decline', 'cancel'],
       }),
     ])
     expect(existsSync(path.join(h.workspace, 'patched.txt'))).toBe(true)
     const change = events.find((e) => e.type === 'item.completed' && e.item.type === 'file_change')
-    expect(change).toMatchObject({ item: { status: 'completed' } })
+    expect(change).toMatchObject({
+      item: { status: 'completed', changes: [{ kind: 'add', diff: '+hello' }] },
+    })
   })
 
   it('aborting the signal interrupts a slow turn within a second or two; the next turn works', async () => {

@@ -317,7 +317,7 @@ describe('codex thread items', () => {
     ).toEqual({
       id: 'call_2',
       type: 'file_change',
-      changes: [{ path: '/ws/new.txt', kind: 'add' }],
+      changes: [{ path: '/ws/new.txt', kind: 'add', diff: '+hello' }],
       status: 'completed',
     })
     expect(

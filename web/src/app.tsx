@@ -47,6 +47,7 @@ export function App() {
         </nav>
         <div class="links">
           <a href="/docs">API docs</a>
+          <OpenApiDownload />
           {token.value && (
             <button type="button" class="link" onClick={() => setToken(null)}>
               Forget token
@@ -72,4 +73,26 @@ function View({ section, id }: { section: string; id: string | undefined }) {
     default:
       return <ComposeView />
   }
+}
+
+/**
+ * /openapi.json with the saved token in a header (a plain link could not send it when API_TOKENS is set):
+ * fetched, then saved as a file.
+ */
+function OpenApiDownload() {
+  const download = async () => {
+    const headers: Record<string, string> = token.value ? { authorization: `Bearer ${token.value}` } : {}
+    const res = await fetch('/openapi.json', { headers })
+    if (res.status === 401) needsToken.value = true
+    if (!res.ok) return
+    const url = URL.createObjectURL(await res.blob())
+    const a = Object.assign(document.createElement('a'), { href: url, download: 'openapi.json' })
+    a.click()
+    setTimeout(() => URL.revokeObjectURL(url), 10_000)
+  }
+  return (
+    <button type="button" class="link" onClick={() => void download()}>
+      OpenAPI
+    </button>
+  )
 }

@@ -1,6 +1,6 @@
 import { signal } from '@preact/signals'
 import { useEffect } from 'preact/hooks'
-import type { Schemas } from '../../src/client/index.js'
+import { ApiError, type Schemas } from '../../src/client/index.js'
 import { client, needsToken } from './api.js'
 
 export type Approval = Schemas['Approval']
@@ -8,7 +8,7 @@ export type Approval = Schemas['Approval']
 /** Pending approvals across all sessions, for the inbox and the count in the navigation. */
 export const pendingApprovals = signal<Approval[]>([])
 
-/** Refreshes now (after an answer) and keeps refreshing every two seconds while the page is visible. */
+/** Reads the list once (right after an answer, before the stream reports it). */
 export async function refreshPending(): Promise<void> {
   if (needsToken.value) return
   const { data, response } = await client.api.GET('/v1/approvals', {
@@ -18,17 +18,19 @@ export async function refreshPending(): Promise<void> {
   if (data) pendingApprovals.value = data.approvals
 }
 
+/** Follows GET /v1/approvals/events: the server pushes the list whenever an approval is asked or answered. */
 export function usePendingApprovals(): void {
   useEffect(() => {
-    const tick = () => {
-      if (document.visibilityState === 'visible') refreshPending().catch(() => {})
-    }
-    tick()
-    const timer = setInterval(tick, 2000)
-    document.addEventListener('visibilitychange', tick)
-    return () => {
-      clearInterval(timer)
-      document.removeEventListener('visibilitychange', tick)
-    }
+    if (needsToken.value) return
+    const abort = new AbortController()
+    ;(async () => {
+      try {
+        for await (const approvals of client.pendingApprovals({ signal: abort.signal }))
+          pendingApprovals.value = approvals
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) needsToken.value = true
+      }
+    })()
+    return () => abort.abort()
   }, [needsToken.value])
 }

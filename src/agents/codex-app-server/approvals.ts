@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { Item } from '../../protocol/items.js'
 import type { ApprovalAsk, ApprovalDecision } from '../session.js'
+import { changeDiff } from './change-diff.js'
 
 /**
  * codex app-server approval requests (server -> client) -> the gateway's ApprovalAsk, and our decision back
@@ -174,7 +175,10 @@ export function parseApproval(
         threadId: p.data.conversationId,
         ask: {
           kind: 'file_change',
-          changes: Object.entries(p.data.fileChanges).map(([path, change]) => ({ path, kind: change.type })),
+          changes: Object.entries(p.data.fileChanges).map(([path, change]) => {
+            const diff = changeDiff(change.type, legacyText(change))
+            return { path, kind: change.type, ...(diff ? { diff } : {}) }
+          }),
           reason: withGrantRoot(p.data.reason, p.data.grantRoot),
           options: allDecisions,
           itemId: p.data.callId,
@@ -236,4 +240,10 @@ function describePermissions(reason: string | null | undefined, network: unknown
 /** An argv as one readable command line (single quotes where the shell would need them). */
 function shellJoin(argv: string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ')
+}
+
+/** What a legacy `applyPatchApproval` change carries: an update's unified diff, an added or deleted file's text. */
+function legacyText(change: { type: string; unified_diff?: unknown; content?: unknown }): string | undefined {
+  const text = change.type === 'update' ? change.unified_diff : change.content
+  return typeof text === 'string' ? text : undefined
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { Item } from '../../protocol/items.js'
+import { changeDiff } from './change-diff.js'
 
 /**
  * codex app-server thread items (v2 `ThreadItem`) -> the gateway's item schemas. Each kind is parsed with zod;
@@ -39,6 +40,7 @@ const fileChange = z.looseObject({
     z.looseObject({
       path: z.string(),
       kind: z.looseObject({ type: z.enum(['add', 'delete', 'update']) }),
+      diff: z.string().optional(),
     }),
   ),
   status: itemStatus,
@@ -104,7 +106,10 @@ export function mapThreadItem(raw: unknown): Item | null {
       return {
         id: item.id,
         type: 'file_change',
-        changes: item.changes.map((c) => ({ path: c.path, kind: c.kind.type })),
+        changes: item.changes.map((c) => {
+          const diff = changeDiff(c.kind.type, c.diff)
+          return { path: c.path, kind: c.kind.type, ...(diff ? { diff } : {}) }
+        }),
         status: statusNames[item.status],
       }
     case 'mcpToolCall':

@@ -328,6 +328,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/approvals/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Pending approvals across sessions, live (Server-Sent Events) */
+        get: operations["getV1ApprovalsEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/models": {
         parameters: {
             query?: never;
@@ -600,6 +617,7 @@ export interface components {
         Approval: {
             by: string | null;
             changes: {
+                diff?: string;
                 kind: string;
                 path: string;
             }[] | null;
@@ -630,6 +648,7 @@ export interface components {
         ApprovalRequestedEvent: {
             approvalId: string;
             changes?: {
+                diff?: string;
                 kind: string;
                 path: string;
             }[];
@@ -809,6 +828,7 @@ export interface components {
         /** @description The `file_change` item. */
         FileChangeItem: {
             changes: {
+                diff?: string;
                 /** @enum {string} */
                 kind: "add" | "delete" | "update";
                 path: string;
@@ -2361,6 +2381,31 @@ export interface operations {
             401: components["responses"]["V1Error401"];
             404: components["responses"]["V1Error404"];
             409: components["responses"]["V1Error409"];
+        };
+    };
+    getV1ApprovalsEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server-Sent Events: `event: approvals`, `data:` = every pending approval ({approvals: [...]}), sent at once, whenever one is requested or answered, and at least every 10 s; `: keep-alive` comments. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example event: approvals
+                     *     data: {"approvals":[{"id":"apr_01JD4ZE3D4E5F6G7H8J9K0L1M2","sessionId":"ses_01JD4ZC1B2C3D4E5F6G7H8J9K0","turnId":"turn_01JD4ZD2C3D4E5F6G7H8J9K0L1","kind":"command","command":"echo hello > hello.txt","cwd":"/srv/agent-gateway/workspaces","changes":null,"reason":"The command writes a file.","options":["accept","accept_for_session","decline","cancel"],"state":"resolved","decision":"accept","by":"client","createdAt":"2026-12-01T12:00:12.000Z","resolvedAt":"2026-12-01T12:00:15.000Z","expiresAt":"2026-12-01T12:10:12.000Z"}]}
+                     */
+                    "text/event-stream": components["schemas"]["ApprovalList"];
+                };
+            };
+            401: components["responses"]["V1Error401"];
         };
     };
     getV1Models: {

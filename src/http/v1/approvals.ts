@@ -4,9 +4,12 @@ import type { GatewayContext } from '../../core/context.js'
 import { AppError } from '../../protocol/errors.js'
 import { approvalDecision } from '../../protocol/policies.js'
 import { approval } from '../../protocol/sessions.js'
+import { sendSnapshots } from '../snapshot-stream.js'
 import { errorResponses } from './schemas.js'
 
 const config = { errorShape: 'v1' as const }
+/** The inbox stream re-reads the store this often too: approvals raised on other nodes are seen within it. */
+const pendingRefreshMs = 10_000
 const tags = ['approvals']
 const idParams = z.object({ id: z.string().min(1) })
 
@@ -27,6 +30,19 @@ export function v1ApprovalRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       async (request) => ({
         approvals: await ctx.approvals.list(request.query.state, request.query.sessionId),
       }),
+    )
+
+    app.get(
+      '/v1/approvals/events',
+      { config, schema: { tags, summary: 'Pending approvals across sessions, live (Server-Sent Events)' } },
+      async (_request, reply) => {
+        const pending = async () => ({ approvals: await ctx.approvals.list('pending') })
+        await sendSnapshots(reply, pending, (wake) => ctx.approvals.watch(wake), {
+          keepAliveMs: ctx.config.SSE_KEEPALIVE_SECONDS * 1000,
+          refreshMs: pendingRefreshMs,
+          event: 'approvals',
+        })
+      },
     )
 
     app.get(

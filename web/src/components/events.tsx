@@ -1,5 +1,6 @@
 import type { StoredEvent } from '../../../src/protocol/events.js'
 import type { Item } from '../../../src/protocol/items.js'
+import { FileChanges } from './file-changes.js'
 import { Markdown } from './markdown.js'
 
 type Block =
@@ -148,15 +149,7 @@ function ItemView({ item, final }: { item: Item; final: boolean }) {
       return (
         <div class="file-change" data-testid="file-change">
           <Badge type="file_change" /> <span class={`status s-${item.status}`}>{item.status}</span>
-          <pre class="diff">
-            {item.changes.map((c) => (
-              <span key={c.path} class={`diff-${c.kind}`}>
-                {c.kind === 'add' ? '+++ ' : c.kind === 'delete' ? '--- ' : '~~~ '}
-                {c.path}
-                {'\n'}
-              </span>
-            ))}
-          </pre>
+          <FileChanges changes={item.changes} />
         </div>
       )
     case 'tool_call':

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks'
 import type { Schemas } from '../../../src/client/index.js'
 import { call, client, errorText } from '../api.js'
+import { FileChanges } from '../components/file-changes.js'
 import { pendingApprovals, refreshPending } from '../pending.js'
 import { href } from '../router.js'
 
@@ -105,16 +106,7 @@ function ApprovalBody({ approval: a }: { approval: Approval }) {
         </a>
       </p>
       {a.command && <pre class="cmd">$ {a.command}</pre>}
-      {a.changes && (
-        <pre class="diff">
-          {a.changes.map((c) => (
-            <span key={c.path} class={`diff-${c.kind}`}>
-              {c.kind} {c.path}
-              {'\n'}
-            </span>
-          ))}
-        </pre>
-      )}
+      {a.changes && <FileChanges changes={a.changes} />}
       {a.cwd && (
         <p class="quiet">
           in <code>{a.cwd}</code>

@@ -1,0 +1,37 @@
+import type { Approval } from '../protocol/sessions.js'
+import { ApiError, delay, sseFrames } from './sse-connection.js'
+
+export interface FollowApprovalsOptions {
+  /** The stream's URL (`/v1/approvals/events`). */
+  url: string
+  signal?: AbortSignal
+  /** Wait this long before reconnecting after the connection dropped (default 1000 ms). */
+  retryMs?: number
+  authorization?: () => string | undefined
+  fetch?: typeof fetch
+  onReconnect?: (error: unknown) => void
+}
+
+/**
+ * Every pending approval across sessions, as a new list each time one is requested or answered; reconnects
+ * when the connection drops (each connection starts with the whole list, so nothing is missed). Ends when
+ * `signal` aborts; HTTP errors (401, 403) are thrown as ApiError, not retried.
+ */
+export async function* followPendingApprovals(opts: FollowApprovalsOptions): AsyncGenerator<Approval[]> {
+  for (;;) {
+    try {
+      const authorization = opts.authorization?.()
+      const frames = sseFrames(opts.url, {
+        headers: authorization ? { authorization } : {},
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      })
+      for await (const frame of frames)
+        if (frame.event === 'approvals') yield (JSON.parse(frame.data) as { approvals: Approval[] }).approvals
+    } catch (err) {
+      if (err instanceof ApiError || opts.signal?.aborted) throw err
+      opts.onReconnect?.(err)
+    }
+    await delay(opts.retryMs ?? 1000, opts.signal)
+  }
+}

@@ -1,0 +1,57 @@
+import { EventSourceParserStream } from 'eventsource-parser/stream'
+
+/** An answer other than 2xx, with the gateway's error body (`{error: {code, message}}` on /v1). */
+export class ApiError extends Error {
+  override name = 'ApiError'
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    const error = (body as { error?: { message?: string } } | null)?.error
+    super(error?.message ?? `HTTP ${status}`)
+  }
+}
+
+/** One Server-Sent Event as the parser gives it. */
+export interface SseFrame {
+  id?: string
+  event?: string
+  data: string
+}
+
+export interface SseConnectOptions {
+  headers: Record<string, string>
+  signal?: AbortSignal
+  fetch?: typeof fetch
+}
+
+/**
+ * One SSE connection through fetch (so a token travels in a header, never in the URL): its frames until the
+ * server ends the stream. An answer other than 2xx is thrown as ApiError.
+ */
+export async function* sseFrames(url: string, opts: SseConnectOptions): AsyncGenerator<SseFrame> {
+  const res = await (opts.fetch ?? fetch)(url, {
+    headers: { accept: 'text/event-stream', ...opts.headers },
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  })
+  if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null))
+  if (!res.body) throw new Error('the event stream has no body')
+  const frames = res.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream())
+  yield* frames as unknown as AsyncIterable<SseFrame>
+}
+
+/** Waits `ms`, or rejects when `signal` aborts. */
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason)
+    const timer = setTimeout(resolve, ms)
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer)
+        reject(signal.reason)
+      },
+      { once: true },
+    )
+  })
+}
