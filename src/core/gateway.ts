@@ -6,8 +6,10 @@ import { endOrphanedProcesses } from '../process/server-marker.js'
 import { ActiveRuns } from './active-runs.js'
 import { ApprovalBroker } from './approvals.js'
 import { openBackend } from './backend.js'
+import { ClusterSessions } from './cluster-sessions.js'
 import type { GatewayContext } from './context.js'
 import { EventLog } from './event-log.js'
+import { NodeCalls } from './node-calls.js'
 import { NodeMembership } from './node-membership.js'
 import { GatewayMetrics } from './ops/metrics.js'
 import { metricsTap } from './ops/metrics-tap.js'
@@ -38,7 +40,15 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     ...(queue ? { queue } : {}),
     ...(signals ? { signals } : {}),
   })
-  const sessions = new SessionManager(store, log, registry, config, active, node.id)
+  // With signals (PostgreSQL) a session lives on one node that runs agents; other nodes forward to it.
+  const sessions = signals
+    ? new ClusterSessions(store, log, registry, config, active, node.id, {
+        membership: node,
+        calls: new NodeCalls(node.id, signals, (id) => node.isLive(id), timeoutMs / 5),
+        recoverLost: () => recoverLost(),
+        callTimeoutMs: config.CODEX_REQUEST_TIMEOUT * 1000,
+      })
+    : new SessionManager(store, log, registry, config, active, node.id)
   const approvals = new ApprovalBroker(
     store,
     log,
@@ -67,19 +77,21 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   await approvals.recover(orphaned.map((s) => s.id))
   await runs.startRetention()
   if (config.GATEWAY_ROLE === 'worker') runs.startWorking()
-  // Sharing the store, nodes die while this one runs: whoever notices first takes over their work.
+  // Sharing the store, nodes die while this one runs: whoever notices first takes over their work (one pass
+  // at a time; a session whose node died is also recovered on its next use).
+  let recovering: Promise<void> | undefined
+  const recoverLost = (): Promise<void> =>
+    (recovering ??= (async () => {
+      const gone = await node.lostNodes()
+      if (gone.length === 0) return
+      await runs.recover(gone, 'worker_lost')
+      const moved = await sessions.recover(gone)
+      await approvals.recover(moved.map((s) => s.id))
+    })().finally(() => {
+      recovering = undefined
+    }))
   const watch = backend.shared
-    ? setInterval(
-        () =>
-          void (async () => {
-            const gone = await node.lostNodes()
-            if (gone.length === 0) return
-            await runs.recover(gone, 'worker_lost')
-            const moved = await sessions.recover(gone)
-            await approvals.recover(moved.map((s) => s.id))
-          })().catch(() => {}),
-        timeoutMs / 5,
-      )
+    ? setInterval(() => void recoverLost().catch(() => {}), timeoutMs / 5)
     : undefined
   watch?.unref()
   webhooks.start()

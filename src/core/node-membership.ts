@@ -62,8 +62,22 @@ export class NodeMembership {
 
   /** Live nodes that run agents (`all` and `worker`), this one included. */
   async liveRunners(now = Date.now()): Promise<number> {
+    return (await this.liveRunnerIds(now)).length
+  }
+
+  /** The ids of the live nodes that run agents, this one included. */
+  async liveRunnerIds(now = Date.now()): Promise<string[]> {
     const nodes = await this.store.listNodes()
-    return nodes.filter((n) => n.role !== 'api' && (n.id === this.id || !this.isDead(n, now))).length
+    return nodes
+      .filter((n) => n.role !== 'api' && (n.id === this.id || !this.isDead(n, now)))
+      .map((n) => n.id)
+  }
+
+  /** Whether node `id` is registered and not dead. */
+  async isLive(id: string, now = Date.now()): Promise<boolean> {
+    if (id === this.id) return true
+    const node = (await this.store.listNodes()).find((n) => n.id === id)
+    return node !== undefined && !this.isDead(node, now)
   }
 
   /** Stops the heartbeat and removes this node's record. */

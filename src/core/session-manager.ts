@@ -63,13 +63,13 @@ export class SessionManager {
   budgetGate?: (sessionId: string, turnId: string, signal: AbortSignal) => Promise<string | null>
 
   constructor(
-    private readonly store: Store,
+    protected readonly store: Store,
     private readonly log: EventLog,
     private readonly registry: AgentRegistry,
     private readonly config: Config,
     private readonly active: ActiveRuns,
     /** The node (this gateway process) whose agent processes hold the sessions it opens. */
-    private readonly node: string,
+    protected readonly node: string,
   ) {}
 
   /**
@@ -231,6 +231,11 @@ export class SessionManager {
     return this.getTurn(turnId)
   }
 
+  /** Whether the turn was started by this process and has not ended yet. */
+  protected holdsTurn(turnId: string): boolean {
+    return this.turnsDone.has(turnId)
+  }
+
   /** Interrupts the running turn; resolves with it once it ended. 409 when nothing runs. */
   async interrupt(id: string): Promise<Turn> {
     await this.mustGet(id)
@@ -331,6 +336,8 @@ export class SessionManager {
     await this.refreshStatus(id)
     let finalResponse: string | null = null
     let ended: Partial<Turn> = { status: 'failed', error: 'the agent ended the turn without a result' }
+    // The turn's end is announced once the turn is stored as ended: whoever sees it reads the final turn.
+    let end: AgentEvent | undefined
     try {
       const refused = await this.budgetGate?.(id, turn.id, controller.signal)
       if (refused) throw new BudgetRefused(refused)
@@ -372,7 +379,9 @@ export class SessionManager {
           default:
             assertNever(raw, 'event type')
         }
-        await this.log.append(id, withTurnId(raw, turn.id))
+        const ev = withTurnId(raw, turn.id)
+        if (ev.type === 'turn.completed' || ev.type === 'turn.failed') end = ev
+        else await this.log.append(id, ev)
       }
     } catch (err) {
       const message = (err as Error).message
@@ -381,10 +390,11 @@ export class SessionManager {
         status: 'failed',
         error: this.log.redactor.text(plain ? message : `driver error: ${message}`),
       }
-      await this.log.append(id, { type: 'turn.failed', turnId: turn.id, error: ended.error! })
+      end = { type: 'turn.failed', turnId: turn.id, error: ended.error! }
     }
     const now = new Date().toISOString()
     await this.store.completeTurn(turn.id, { ...ended, finalResponse, finishedAt: now }, now)
+    if (end) await this.log.append(id, end)
     live.current = undefined
     await this.refreshStatus(id)
   }

@@ -4,13 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { postJson, requestInput, startGateway, type TestGateway } from '../support/gateway.js'
 import { startPostgres, type TestPostgres } from '../support/postgres.js'
 import { readSseUntil } from '../support/sse-client.js'
 
 /**
  * Issue 13: sessions on two gateway nodes (role `all`, real codex, one PostgreSQL): an approval the agent on
- * node A asked for is answered on node B (and its stream is followed on B).
+ * node A asked for is answered on node B (and its stream is followed on B); a turn sent to B runs on A.
  */
 describe('sessions across two nodes on PostgreSQL (real codex)', () => {
   let pg: TestPostgres
@@ -67,5 +67,14 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
     }
     expect(turn).toMatchObject({ status: 'completed', finalResponse: 'wrote it' })
     expect(existsSync(path.join(session.cwd, 'approved.txt'))).toBe(true)
+
+    // A turn sent to node B runs on node A, which holds the thread (B forwards it; nothing is reopened on B).
+    mock.script({ kind: 'text', text: 'via b' })
+    const viaB = await json<Turn>(
+      postJson(`${b.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'through b' }),
+    )
+    expect(viaB).toMatchObject({ status: 'completed', finalResponse: 'via b' })
+    expect(await a.ctx.store.ownerOf(session.id)).toBe(a.ctx.node.id)
+    expect(requestInput(mock)).toContain('write it')
   }, 60_000)
 })

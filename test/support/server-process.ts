@@ -22,12 +22,18 @@ export function startServerProcess(
   cwd: string,
   /** How long it may take to say it listens (several processes starting on a busy machine need more). */
   startTimeoutMs = 60_000,
+  /** More arguments after `serve` (e.g. `--role worker`). */
+  args: string[] = [],
 ): Promise<ServerProcess | { exitCode: number | null; output: string[] }> {
-  const child = spawn(process.execPath, ['--import', tsxLoader, path.join(root, 'src/main.ts'), 'serve'], {
-    cwd,
-    env: { ...env, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    ['--import', tsxLoader, path.join(root, 'src/main.ts'), 'serve', ...args],
+    {
+      cwd,
+      env: { ...env, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   const output: string[] = []
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {

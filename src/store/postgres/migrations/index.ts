@@ -79,3 +79,12 @@ migrations.push(`
   ALTER TABLE sessions ADD COLUMN external_id TEXT;
   CREATE UNIQUE INDEX sessions_external_id ON sessions (external_id) WHERE external_id IS NOT NULL;
 `)
+
+/** 4: node signals too large for a NOTIFY payload wait here until their node takes them (pg-node-signals.ts). */
+migrations.push(`
+  CREATE TABLE node_signals (
+    id BIGSERIAL PRIMARY KEY,
+    body TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+  );
+`)
