@@ -1,20 +1,31 @@
 import { Redactor } from '../process/secrets.js'
 import type { AgentEvent, StoredEvent } from '../protocol/events.js'
 import { type EventBus, InProcessEventBus } from '../store/event-bus.js'
-import type { Store } from '../store/store.js'
+import type { EventToAppend, Store } from '../store/store.js'
 import { AsyncQueue } from '../util/async-queue.js'
 
 const pageSize = 500
+/** The most events one group commit stores in one transaction. */
+const maxBatch = 500
 /** Live events buffered for one slow subscriber before it falls back to re-reading the store. */
 const maxBuffered = 1000
 
+interface Queued extends EventToAppend {
+  stored: (ev: StoredEvent) => void
+  failed: (err: unknown) => void
+}
+
 /**
- * Every event is stored, then published on the EventBus. A subscriber replays what is stored after its cursor,
+ * Every event is stored, then published on the EventBus. Appends are group-committed: the events queued
+ * by the time the event loop comes round (a burst of agent output) are stored in one transaction, then
+ * published in order; nothing is published before it is stored. A subscriber replays what is stored after its cursor,
  * then follows live events; it listens before it reads, and skips what it already sent, so it sees no gap and
  * no duplicate, whichever process published.
  */
 export class EventLog {
   private readonly taps: ((ev: StoredEvent) => void)[] = []
+  private readonly queue: Queued[] = []
+  private flushing = false
 
   /** `redactor` replaces the gateway's secret values in every event before it is stored or published. */
   constructor(
@@ -28,11 +39,49 @@ export class EventLog {
     return this.redactor.value(event)
   }
 
-  async append(runId: string, event: AgentEvent): Promise<StoredEvent> {
-    const stored = await this.store.appendEvent(runId, this.redact(event), new Date().toISOString())
-    this.bus.publish(runId, stored)
-    for (const tap of this.taps) tap(stored)
-    return stored
+  /** Stores the event (with the others queued by now, in one transaction), then publishes it. */
+  append(ownerId: string, event: AgentEvent): Promise<StoredEvent> {
+    return new Promise((stored, failed) => {
+      this.queue.push({ ownerId, event: this.redact(event), at: new Date().toISOString(), stored, failed })
+      if (this.queue.length === 1 && !this.flushing) setImmediate(() => void this.flush())
+    })
+  }
+
+  /** Events queued and not yet stored. */
+  get backlog(): number {
+    return this.queue.length
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return
+    this.flushing = true
+    try {
+      while (this.queue.length > 0) await this.commit(this.queue.splice(0, maxBatch))
+    } finally {
+      this.flushing = false
+    }
+  }
+
+  private async commit(batch: Queued[]): Promise<void> {
+    let stored: StoredEvent[]
+    try {
+      stored = batch.length === 1 ? [await this.storeOne(batch[0]!)] : await this.store.appendEvents(batch)
+    } catch (err) {
+      // One bad event (an owner deleted meanwhile) must not fail the others: store them one by one.
+      if (batch.length === 1) return batch[0]!.failed(err)
+      for (const q of batch) await this.commit([q])
+      return
+    }
+    for (const [i, ev] of stored.entries()) {
+      const q = batch[i]!
+      this.bus.publish(q.ownerId, ev)
+      for (const tap of this.taps) tap(ev)
+      q.stored(ev)
+    }
+  }
+
+  private storeOne(q: Queued): Promise<StoredEvent> {
+    return this.store.appendEvent(q.ownerId, q.event, q.at)
   }
 
   /** Sees every event once it is stored (metrics, webhooks, logs); a tap must not throw or block. */

@@ -9,6 +9,7 @@ import { queuedRun, type Run, type RunRequestFields, terminalStatuses } from '..
 import type { RunFilter, Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { EventLog } from './event-log.js'
+import { EventPipe } from './event-pipe.js'
 import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
 import { effectiveLimits, RunBudget } from './ops/budget.js'
@@ -376,6 +377,8 @@ export class RunManager {
       })
       return
     }
+    // Events are not awaited one by one: a burst of output is stored in one group commit.
+    const events = new EventPipe(this.log, p.run.id)
     try {
       for await (const raw of p.driver.run(p.req, p.controller.signal)) {
         const ev = this.log.redact(raw)
@@ -385,13 +388,17 @@ export class RunManager {
         }
         budget.observe(ev)
         await this.record(p.run.id, ev)
-        await this.log.append(p.run.id, ev)
+        await events.push(ev)
       }
     } catch (err) {
       completed = failed(`driver error: ${(err as Error).message}`)
     } finally {
       budget.stop()
     }
+    // Every event is stored before the run is marked finished.
+    await events.drain().catch((err: unknown) => {
+      completed ??= failed(`storing its events failed: ${(err as Error).message}`)
+    })
     const outcome = completed ?? failed(`${p.driver.id} ended without a run.completed event`)
     await this.finish(p, budget.outcome(outcome))
   }

@@ -20,6 +20,7 @@ import type { SessionFilter, Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
 import type { EventLog } from './event-log.js'
+import { EventPipe } from './event-pipe.js'
 import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
 import { effectiveLimits } from './ops/budget.js'
@@ -336,6 +337,8 @@ export class SessionManager {
     await this.refreshStatus(id)
     let finalResponse: string | null = null
     let ended: Partial<Turn> = { status: 'failed', error: 'the agent ended the turn without a result' }
+    // The turn's events are not awaited one by one: what the agent sends together is stored in one commit.
+    const events = new EventPipe(this.log, id)
     // The turn's end is announced once the turn is stored as ended: whoever sees it reads the final turn.
     let end: AgentEvent | undefined
     try {
@@ -381,9 +384,11 @@ export class SessionManager {
         }
         const ev = withTurnId(raw, turn.id)
         if (ev.type === 'turn.completed' || ev.type === 'turn.failed') end = ev
-        else await this.log.append(id, ev)
+        else await events.push(ev)
       }
+      await events.drain()
     } catch (err) {
+      await events.drain().catch(() => {})
       const message = (err as Error).message
       const plain = err instanceof BudgetRefused || err instanceof AppError
       ended = {

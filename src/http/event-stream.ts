@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { StoredEvent } from '../protocol/events.js'
+import { jsonOnce } from '../util/json-once.js'
 import { NdjsonWriter } from './ndjson.js'
-import { SseWriter } from './sse.js'
+import { encodeSse, SseWriter } from './sse.js'
 
 export type StreamFormat = 'sse' | 'ndjson'
 
@@ -52,8 +53,30 @@ function encoder(
 ): { event: (ev: StoredEvent) => Promise<void>; end: () => void } {
   if (format === 'sse') {
     const out = new SseWriter(reply, gone, { keepAliveMs, headers })
-    return { event: (ev) => out.write({ id: ev.seq, event: ev.type, data: ev }), end: () => out.end() }
+    return { event: (ev) => out.writeFrame(sseFrame(ev)), end: () => out.end() }
   }
   const out = new NdjsonWriter(reply, gone, headers)
-  return { event: (ev) => out.write(ev), end: () => out.end() }
+  return { event: (ev) => out.writeLine(ndjsonLine(ev)), end: () => out.end() }
+}
+
+// A live event is the same object for every subscriber: its wire form is built once, not once per stream.
+const sseFrames = new WeakMap<StoredEvent, string>()
+const ndjsonLines = new WeakMap<StoredEvent, string>()
+
+function sseFrame(ev: StoredEvent): string {
+  let frame = sseFrames.get(ev)
+  if (frame === undefined) {
+    frame = encodeSse({ id: ev.seq, event: ev.type, data: jsonOnce(ev) })
+    sseFrames.set(ev, frame)
+  }
+  return frame
+}
+
+function ndjsonLine(ev: StoredEvent): string {
+  let line = ndjsonLines.get(ev)
+  if (line === undefined) {
+    line = `${jsonOnce(ev)}\n`
+    ndjsonLines.set(ev, line)
+  }
+  return line
 }

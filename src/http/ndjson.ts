@@ -10,4 +10,9 @@ export class NdjsonWriter extends StreamWriter {
   write(frame: unknown): Promise<void> {
     return this.send(`${JSON.stringify(frame)}\n`)
   }
+
+  /** Sends a line already encoded (JSON text ending in a newline). */
+  writeLine(line: string): Promise<void> {
+    return this.send(line)
+  }
 }

@@ -29,6 +29,11 @@ export class SseWriter extends StreamWriter {
   write(event: SseEvent): Promise<void> {
     return this.send(encodeSse(event))
   }
+
+  /** Sends an event already encoded with encodeSse. */
+  writeFrame(frame: string): Promise<void> {
+    return this.send(frame)
+  }
 }
 
 /** The wire form of one event; line breaks in fields cannot break the framing. */

@@ -18,6 +18,13 @@ export interface SessionFilter {
   limit: number
 }
 
+/** One event waiting to be stored for its owner (a run or a session), stamped `at`. */
+export interface EventToAppend {
+  ownerId: string
+  event: AgentEvent
+  at: string
+}
+
 /** A gateway process as the store knows it: who it is, where it runs, when it last said it is alive. */
 export interface NodeRecord {
   id: string
@@ -68,6 +75,11 @@ export interface Store {
   listRuns(filter: RunFilter): Promise<Run[]>
   /** Stores the event with the next seq of its owner (a run or a session) and returns it stamped. */
   appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent>
+  /**
+   * Stores several events in one transaction (group commit), in order, each as appendEvent would; all or
+   * none: when one fails (an unknown owner), nothing of the batch is stored.
+   */
+  appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]>
   eventsAfter(ownerId: string, afterSeq: number, limit: number): Promise<StoredEvent[]>
   /**
    * Moves the runs still `queued` or `running` owned by one of `lost` to `to`, and returns them, oldest first:

@@ -130,6 +130,37 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       await expect(store.appendEvent('ses_x', { type: 'run.queued' }, 't')).rejects.toThrow(/unknown session/)
     })
 
+    it('appendEvents stores a batch in order in one transaction, all or nothing', async () => {
+      const { store, connect } = await fresh()
+      await store.createRun(newRun('run_a'))
+      await store.createSession(newSession('ses_a'), 'node_1')
+      await store.appendEvent('run_a', { type: 'run.queued' }, 't0')
+      const stored = await store.appendEvents([
+        { ownerId: 'run_a', event: { type: 'turn.started' }, at: 't1' },
+        { ownerId: 'ses_a', event: { type: 'session.status', status: 'running' }, at: 't2' },
+        { ownerId: 'run_a', event: { type: 'item.delta', itemId: 'i', delta: 'x' }, at: 't3' },
+      ])
+      expect(stored).toEqual([
+        { type: 'turn.started', seq: 2, at: 't1', runId: 'run_a' },
+        { type: 'session.status', status: 'running', seq: 1, at: 't2', sessionId: 'ses_a' },
+        { type: 'item.delta', itemId: 'i', delta: 'x', seq: 3, at: 't3', runId: 'run_a' },
+      ])
+      const other = await connect()
+      expect(await other.eventsAfter('run_a', 0, 10)).toEqual([
+        { type: 'run.queued', seq: 1, at: 't0', runId: 'run_a' },
+        stored[0],
+        stored[2],
+      ])
+      await expect(
+        store.appendEvents([
+          { ownerId: 'run_a', event: { type: 'turn.started' }, at: 't4' },
+          { ownerId: 'run_x', event: { type: 'turn.started' }, at: 't5' },
+        ]),
+      ).rejects.toThrow(/unknown run run_x/)
+      expect((await other.eventsAfter('run_a', 3, 10)).length).toBe(0)
+      expect((await other.getRun('run_a'))?.lastSeq).toBe(3)
+    })
+
     it('events appended concurrently from two connections get distinct consecutive seqs', async () => {
       const { store, connect } = await fresh()
       const other = await connect()

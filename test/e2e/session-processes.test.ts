@@ -5,7 +5,7 @@ import { gatewayEnv, postJson } from '../support/gateway.js'
 import { killAll, processesUnder, waitUntilGone } from '../support/processes.js'
 import { type ServerProcess, startServerProcess } from '../support/server-process.js'
 
-const sessionCount = 12
+const sessionCount = 20
 
 function assertStarted(s: Awaited<ReturnType<typeof startServerProcess>>): ServerProcess {
   if (!('url' in s)) throw new Error(`server exited (${s.exitCode}):\n${s.output.join('\n')}`)

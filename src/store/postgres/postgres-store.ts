@@ -3,7 +3,16 @@ import type { AgentEvent, StoredEvent } from '../../protocol/events.js'
 import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
-import type { ApprovalAnswer, ApprovalFilter, NodeRecord, RunFilter, SessionFilter, Store } from '../store.js'
+import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
+import type {
+  ApprovalAnswer,
+  ApprovalFilter,
+  EventToAppend,
+  NodeRecord,
+  RunFilter,
+  SessionFilter,
+  Store,
+} from '../store.js'
 import { migrations } from './migrations/index.js'
 import { PgJsonTable, type Queryable } from './pg-json-table.js'
 
@@ -194,24 +203,13 @@ export class PostgresStore implements Store {
 
   /** Events belong to a run (`run_…`) or a session (`ses_…`); the owner's row lock orders its seqs. */
   async appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent> {
-    const isSession = ownerId.startsWith('ses_')
+    return this.transaction((db) => insertEvent(db, ownerId, event, at))
+  }
+
+  async appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
     return this.transaction(async (db) => {
-      const bumped = (
-        await db.query(
-          `UPDATE ${isSession ? 'sessions' : 'runs'} SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq`,
-          [ownerId],
-        )
-      ).rows[0] as { last_seq: number } | undefined
-      if (!bumped) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
-      const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
-      const stored = { ...event, seq: bumped.last_seq, at, ...owner } as StoredEvent
-      await db.query('INSERT INTO events (owner_id, seq, type, at, body) VALUES ($1, $2, $3, $4, $5)', [
-        ownerId,
-        stored.seq,
-        event.type,
-        at,
-        JSON.stringify(stored),
-      ])
+      const stored: StoredEvent[] = []
+      for (const b of batch) stored.push(await insertEvent(db, b.ownerId, b.event, b.at))
       return stored
     })
   }
@@ -221,7 +219,7 @@ export class PostgresStore implements Store {
       'SELECT body FROM events WHERE owner_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
       [ownerId, afterSeq, Math.min(limit, 2_147_483_647)],
     )
-    return (rows as { body: string }[]).map((r) => JSON.parse(r.body) as StoredEvent)
+    return (rows as { body: string }[]).map((r) => parseJsonOnce<StoredEvent>(r.body))
   }
 
   async createSession(s: Session, owner: string): Promise<void> {
@@ -403,4 +401,31 @@ export class PostgresStore implements Store {
     if (this.pool.ended) return
     await this.pool.end()
   }
+}
+
+/** Inside a transaction: the owner's next seq (its row lock orders concurrent appends), then the event row. */
+async function insertEvent(
+  db: pg.PoolClient,
+  ownerId: string,
+  event: AgentEvent,
+  at: string,
+): Promise<StoredEvent> {
+  const isSession = ownerId.startsWith('ses_')
+  const bumped = (
+    await db.query(
+      `UPDATE ${isSession ? 'sessions' : 'runs'} SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq`,
+      [ownerId],
+    )
+  ).rows[0] as { last_seq: number } | undefined
+  if (!bumped) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
+  const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
+  const stored = { ...event, seq: bumped.last_seq, at, ...owner } as StoredEvent
+  await db.query('INSERT INTO events (owner_id, seq, type, at, body) VALUES ($1, $2, $3, $4, $5)', [
+    ownerId,
+    stored.seq,
+    event.type,
+    at,
+    jsonOnce(stored),
+  ])
+  return stored
 }

@@ -5,7 +5,16 @@ import type { AgentEvent, StoredEvent } from '../../protocol/events.js'
 import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
-import type { ApprovalAnswer, ApprovalFilter, NodeRecord, RunFilter, SessionFilter, Store } from '../store.js'
+import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
+import type {
+  ApprovalAnswer,
+  ApprovalFilter,
+  EventToAppend,
+  NodeRecord,
+  RunFilter,
+  SessionFilter,
+  Store,
+} from '../store.js'
 import { JsonTable } from './json-table.js'
 import { migrations } from './migrations/index.js'
 
@@ -201,21 +210,28 @@ export class SqliteStore implements Store {
 
   /** Events belong to a run (`run_…`) or a session (`ses_…`); seq is per owner, assigned in the same transaction. */
   async appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent> {
-    const isSession = ownerId.startsWith('ses_')
-    return this.db.transaction(() => {
-      const bump = isSession ? this.stmts.bumpSessionSeq : this.stmts.bumpRunSeq
-      const bumped = bump.get(ownerId) as { last_seq: number } | undefined
-      if (!bumped) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
-      const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
-      const stored = { ...event, seq: bumped.last_seq, at, ...owner } as StoredEvent
-      this.stmts.insertEvent.run(ownerId, stored.seq, event.type, at, JSON.stringify(stored))
-      return stored
-    })()
+    return this.db.transaction(() => this.insertEvent(ownerId, event, at))()
+  }
+
+  async appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
+    return this.db.transaction(() => batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at)))()
   }
 
   async eventsAfter(ownerId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
     const rows = this.stmts.eventsAfter.all(ownerId, afterSeq, limit) as { body: string }[]
-    return rows.map((r) => JSON.parse(r.body) as StoredEvent)
+    return rows.map((r) => parseJsonOnce<StoredEvent>(r.body))
+  }
+
+  /** Inside a transaction: the owner's next seq, then the event row. */
+  private insertEvent(ownerId: string, event: AgentEvent, at: string): StoredEvent {
+    const isSession = ownerId.startsWith('ses_')
+    const bump = isSession ? this.stmts.bumpSessionSeq : this.stmts.bumpRunSeq
+    const bumped = bump.get(ownerId) as { last_seq: number } | undefined
+    if (!bumped) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
+    const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
+    const stored = { ...event, seq: bumped.last_seq, at, ...owner } as StoredEvent
+    this.stmts.insertEvent.run(ownerId, stored.seq, event.type, at, jsonOnce(stored))
+    return stored
   }
 
   async createSession(s: Session, owner: string): Promise<void> {

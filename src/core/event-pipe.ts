@@ -1,0 +1,42 @@
+import type { AgentEvent } from '../protocol/events.js'
+import type { EventLog } from './event-log.js'
+
+/** Events in flight (queued, not yet stored) before `push` waits for the store. */
+const maxInFlight = 1000
+
+/**
+ * Appends one owner's stream of events (an agent's output) without waiting for each to be stored, so the
+ * events that arrive together share a group commit. Order is kept (the log stores in append order);
+ * `drain` waits until all are stored and throws the first store error.
+ */
+export class EventPipe {
+  private last: Promise<unknown> = Promise.resolve()
+  private inFlight = 0
+  private error: unknown
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly ownerId: string,
+  ) {}
+
+  async push(event: AgentEvent): Promise<void> {
+    if (this.error !== undefined) throw this.error
+    this.inFlight++
+    const appended = this.log.append(this.ownerId, event).then(
+      () => {
+        this.inFlight--
+      },
+      (err: unknown) => {
+        this.inFlight--
+        this.error ??= err
+      },
+    )
+    this.last = appended
+    if (this.inFlight >= maxInFlight) await appended
+  }
+
+  async drain(): Promise<void> {
+    await this.last
+    if (this.error !== undefined) throw this.error
+  }
+}

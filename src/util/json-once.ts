@@ -1,0 +1,22 @@
+/**
+ * The JSON text of values that are never changed once built (stored events), kept beside the value so it is
+ * encoded once however many writers need it: the store, then every subscriber's stream.
+ */
+const texts = new WeakMap<object, string>()
+
+/** `JSON.stringify(value)`, computed on the first call for this object and remembered while it lives. */
+export function jsonOnce(value: object): string {
+  let text = texts.get(value)
+  if (text === undefined) {
+    text = JSON.stringify(value)
+    texts.set(value, text)
+  }
+  return text
+}
+
+/** Parses JSON text read back (from the store) and remembers the text as the value's encoding. */
+export function parseJsonOnce<T extends object>(text: string): T {
+  const value = JSON.parse(text) as T
+  texts.set(value, text)
+  return value
+}
