@@ -10,7 +10,8 @@ import { readSseUntil } from '../support/sse-client.js'
 
 /**
  * Issue 13: sessions on two gateway nodes (role `all`, real codex, one PostgreSQL): an approval the agent on
- * node A asked for is answered on node B (and its stream is followed on B); a turn sent to B runs on A.
+ * node A asked for is answered on node B (and its stream is followed on B); a turn sent to B runs on A; the
+ * cluster-wide MAX_QUEUED_RUNS bound answers 429 on either node.
  */
 describe('sessions across two nodes on PostgreSQL (real codex)', () => {
   let pg: TestPostgres
@@ -22,9 +23,11 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
     pg = await startPostgres()
     mock = await startMockLlm()
     const url = await pg.createDatabase()
-    a = await startGateway(mock, { DATABASE_URL: url })
+    const limits = { CLI_LIST: 'sleep', MAX_CONCURRENT_RUNS: '1', MAX_QUEUED_RUNS: '2' }
+    a = await startGateway(mock, { DATABASE_URL: url, ...limits })
     b = await startGateway(mock, {
       DATABASE_URL: url,
+      ...limits,
       WORKSPACE_DIR: a.workspace,
       CODEX_HOME: a.env.CODEX_HOME,
     })
@@ -76,5 +79,30 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
     expect(viaB).toMatchObject({ status: 'completed', finalResponse: 'via b' })
     expect(await a.ctx.store.ownerOf(session.id)).toBe(a.ctx.node.id)
     expect(requestInput(mock)).toContain('write it')
+  }, 60_000)
+
+  it('MAX_QUEUED_RUNS holds across nodes: the run beyond the bound gets 429 whichever node it reaches', async () => {
+    const sleep = { agent: 'cli', command: { cli: 'sleep', args: ['30'] } }
+    const admitted: string[] = []
+    // one running + MAX_QUEUED_RUNS=2 queued, over both nodes
+    for (let i = 0; i < 3; i++) {
+      const res = await postJson(`${(i % 2 ? b : a).url}/v1/runs`, sleep)
+      expect(res.status).toBe(202)
+      admitted.push(((await res.json()) as { id: string }).id)
+    }
+    for (const node of [a, b]) {
+      const res = await postJson(`${node.url}/v1/runs`, sleep)
+      expect(res.status).toBe(429)
+      expect(res.headers.get('retry-after')).toBe('5')
+    }
+    // cancelled through the other node than the one that admitted them: room again
+    for (const [i, id] of admitted.entries())
+      expect((await postJson(`${(i % 2 ? a : b).url}/v1/runs/${id}/cancel`, {})).status).toBe(200)
+    const again = await postJson(`${b.url}/v1/runs`, sleep)
+    expect(again.status).toBe(202)
+    const { id } = (await again.json()) as { id: string }
+    expect(await (await postJson(`${a.url}/v1/runs/${id}/cancel`, {})).json()).toMatchObject({
+      status: 'cancelled',
+    })
   }, 60_000)
 })
