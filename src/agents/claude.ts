@@ -16,7 +16,7 @@ import {
 import { ClaudeSession } from './claude/session.js'
 import { createClaudeMapper } from './claude/stream-events.js'
 import { cliStatus } from './cli-status.js'
-import { readCliVersion } from './cli-version.js'
+import { CliVersionCache, readCliVersion } from './cli-version.js'
 import type { AgentStatus, RunRequest } from './driver.js'
 import { runProcess } from './process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
@@ -46,7 +46,9 @@ export class ClaudeDriver implements SessionDriver {
     outputSchema: false,
   }
   readonly binary: string | null
-  private version: Promise<string | null> | undefined
+  private readonly version = new CliVersionCache(async () =>
+    this.binary ? readCliVersion(this.runner, this.binary, this.childEnv()) : null,
+  )
 
   constructor(
     private readonly config: Config,
@@ -70,10 +72,7 @@ export class ClaudeDriver implements SessionDriver {
   }
 
   async probe(): Promise<AgentStatus> {
-    this.version ??= this.binary
-      ? readCliVersion(this.runner, this.binary, this.childEnv())
-      : Promise.resolve(null)
-    const version = await this.version
+    const version = await this.version.get()
     return cliStatus({
       id: this.id,
       binary: this.binary,

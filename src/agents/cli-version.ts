@@ -30,3 +30,30 @@ export async function readCliVersion(
   if (outcome.exitCode !== 0) return null
   return /\d+\.\d+(?:\.\d+)?(?:[-+][\w.]*\w)?/.exec(out)?.[0] ?? null
 }
+
+/**
+ * A CLI's version, read once. A failed read (null) is tried again after `retryMs`: on a busy machine
+ * `--version` can time out, and that must not leave the agent "not installed" until the server restarts.
+ */
+export class CliVersionCache {
+  private pending: Promise<string | null> | undefined
+  private failedAt: number | null = null
+
+  constructor(
+    private readonly read: () => Promise<string | null>,
+    private readonly retryMs = 30_000,
+  ) {}
+
+  async get(): Promise<string | null> {
+    if (
+      this.pending === undefined ||
+      (this.failedAt !== null && Date.now() - this.failedAt >= this.retryMs)
+    ) {
+      this.failedAt = null
+      this.pending = this.read()
+    }
+    const version = await this.pending
+    if (version === null) this.failedAt ??= Date.now()
+    return version
+  }
+}

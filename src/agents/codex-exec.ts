@@ -5,7 +5,7 @@ import { type ProcessRunner, stagedPath } from '../process/runner.js'
 import type { AgentEvent } from '../protocol/events.js'
 import { runNotStarted } from '../protocol/run-completed.js'
 import { cliStatus } from './cli-status.js'
-import { readCliVersion } from './cli-version.js'
+import { CliVersionCache, readCliVersion } from './cli-version.js'
 import { createCodexExecMapper } from './codex/exec-events.js'
 import { codexAuthHint, codexHasCredentials, codexInstallHint } from './codex/probe.js'
 import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
@@ -26,7 +26,9 @@ export class CodexExecDriver implements AgentDriver {
     outputSchema: true,
   }
   readonly binary: string | null
-  private version: Promise<string | null> | undefined
+  private readonly version = new CliVersionCache(async () =>
+    this.binary ? readCliVersion(this.runner, this.binary, this.childEnv()) : null,
+  )
 
   constructor(
     private readonly config: Config,
@@ -41,11 +43,7 @@ export class CodexExecDriver implements AgentDriver {
   }
 
   async probe(): Promise<AgentStatus> {
-    const installed = this.binary !== null
-    this.version ??= installed
-      ? readCliVersion(this.runner, this.binary!, this.childEnv())
-      : Promise.resolve(null)
-    const version = await this.version
+    const version = await this.version.get()
     return cliStatus({
       id: this.id,
       binary: this.binary,

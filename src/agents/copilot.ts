@@ -7,7 +7,7 @@ import type { AgentEvent } from '../protocol/events.js'
 import type { SandboxMode } from '../protocol/policies.js'
 import { runNotStarted } from '../protocol/run-completed.js'
 import { cliStatus } from './cli-status.js'
-import { readCliVersion } from './cli-version.js'
+import { CliVersionCache, readCliVersion } from './cli-version.js'
 import { type CopilotInvocation, copilotArgs } from './copilot/args.js'
 import { resolveCopilotBinary } from './copilot/binary.js'
 import { copilotAuthHint, copilotEnv, copilotHasCredentials, copilotInstallHint } from './copilot/env.js'
@@ -48,7 +48,9 @@ export class CopilotDriver implements SessionDriver {
   }
   readonly binary: string | null
   private readonly runner: ProcessRunner
-  private version: Promise<string | null> | undefined
+  private readonly version = new CliVersionCache(async () =>
+    this.binary ? readCliVersion(this.runner, this.binary, this.childEnv()) : null,
+  )
 
   constructor(
     private readonly config: Config,
@@ -64,11 +66,7 @@ export class CopilotDriver implements SessionDriver {
   }
 
   async probe(): Promise<AgentStatus> {
-    const installed = this.binary !== null
-    this.version ??= installed
-      ? readCliVersion(this.runner, this.binary!, this.childEnv())
-      : Promise.resolve(null)
-    const version = await this.version
+    const version = await this.version.get()
     return cliStatus({
       id: this.id,
       binary: this.binary,

@@ -7,7 +7,7 @@ import { AppError } from '../protocol/errors.js'
 import type { AgentEvent } from '../protocol/events.js'
 import { runNotStarted } from '../protocol/run-completed.js'
 import { cliStatus } from './cli-status.js'
-import { readCliVersion } from './cli-version.js'
+import { CliVersionCache, readCliVersion } from './cli-version.js'
 import type { AgentStatus, RunRequest } from './driver.js'
 import { chatExists, ensureGeminiSettings, geminiHome } from './gemini/home.js'
 import { approvalArgs, defaultGeminiSandbox } from './gemini/permissions.js'
@@ -39,7 +39,9 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
   readonly binary: string | null
   /** The directory that holds Gemini's `.gemini/` (settings, chats). */
   readonly home: string
-  private version: Promise<string | null> | undefined
+  private readonly version = new CliVersionCache(async () =>
+    this.binary ? readCliVersion(this.runner, this.binary, this.childEnv()) : null,
+  )
   private settingsReady: Promise<void> | undefined
 
   constructor(
@@ -72,11 +74,7 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
   }
 
   async probe(): Promise<AgentStatus> {
-    const installed = this.binary !== null
-    this.version ??= installed
-      ? readCliVersion(this.runner, this.binary!, this.childEnv())
-      : Promise.resolve(null)
-    const version = await this.version
+    const version = await this.version.get()
     return cliStatus({
       id: this.id,
       binary: this.binary,

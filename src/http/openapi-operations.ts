@@ -147,6 +147,50 @@ const threadExample = {
   thread: { id: sessionExample.agentSessionId, preview: 'Add a README', createdAt: 1796126400 },
 }
 
+/** What seed 004's server frames are (docs/agent-stream.md), for both of its transports. */
+const agentStreamFrames = {
+  response: 'AgentStreamFrame',
+  responseSchema: {
+    description: 'One server frame of docs/agent-stream.md; `id` is a fresh UUID on every frame.',
+    oneOf: [
+      frameSchema('status', { message: { type: 'string' }, details: { type: 'object' } }, ['message']),
+      frameSchema('item', { responseItem: { type: 'object' } }, ['responseItem']),
+      frameSchema(
+        'command_prompt',
+        {
+          commandId: { type: 'string' },
+          command: { type: 'array', items: { type: 'string' } },
+          applyPatch: { type: 'object', properties: { patch: { type: 'string' } } },
+          explanation: { type: 'string' },
+        },
+        ['commandId', 'command'],
+      ),
+      frameSchema(
+        'error',
+        { message: { type: 'string' }, code: { type: 'string' }, retryable: { type: 'boolean' } },
+        ['message'],
+      ),
+      frameSchema('heartbeat', { timestamp: { type: 'string', format: 'date-time' } }, ['timestamp']),
+      frameSchema('terminate', { reason: { type: 'string' } }, ['reason']),
+    ],
+  },
+  responseExample: {
+    type: 'status',
+    id: '5f0c2a9e-8d1b-4c3e-9a7f-2b6d4e8c1a30',
+    message: 'Agent run completed.',
+  },
+  errors: [],
+  errorShape: 'v1' as const,
+}
+
+function frameSchema(type: string, properties: Record<string, unknown>, required: string[]) {
+  return {
+    type: 'object',
+    properties: { type: { const: type }, id: { type: 'string', format: 'uuid' }, ...properties },
+    required: ['type', 'id', ...required],
+  }
+}
+
 export const operationDocs: Record<string, OperationDoc> = {
   'GET /health': {
     tag: 'health',
@@ -366,33 +410,13 @@ export const operationDocs: Record<string, OperationDoc> = {
     summary:
       'A bidirectional agent session on one HTTP/2 stream: user_message, approve and cancel frames in; status, item and command_prompt frames out',
     requestExample: { type: 'user_message', sessionId: 'demo-1', content: 'List the files here' },
-    response: 'AgentStreamFrame',
-    responseSchema: {
-      type: 'object',
-      description:
-        'One frame of docs/agent-stream.md (status, item, command_prompt, error, heartbeat, terminate).',
-      properties: { type: { type: 'string' } },
-      required: ['type'],
-    },
-    responseExample: { type: 'status', sessionId: 'demo-1', status: 'Agent run started.' },
-    errors: [],
-    errorShape: 'v1',
+    ...agentStreamFrames,
   },
   'GET /agent/ws': {
     tag: 'seed 004: agent stream',
     summary:
       "The agent stream's frames over WebSocket (subprotocol agent-stream; token in Authorization or a bearer subprotocol)",
-    response: 'AgentStreamFrame',
-    responseSchema: {
-      type: 'object',
-      description:
-        'One frame of docs/agent-stream.md (status, item, command_prompt, error, heartbeat, terminate).',
-      properties: { type: { type: 'string' } },
-      required: ['type'],
-    },
-    responseExample: { type: 'status', sessionId: 'demo-1', status: 'Agent run started.' },
-    errors: [],
-    errorShape: 'v1',
+    ...agentStreamFrames,
   },
   'POST /api/codex/stream': {
     tag: 'seed 002: codex streaming',

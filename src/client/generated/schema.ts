@@ -603,9 +603,52 @@ export interface components {
             /** @constant */
             type: "agent.session";
         };
-        /** @description One frame of docs/agent-stream.md (status, item, command_prompt, error, heartbeat, terminate). */
+        /** @description One server frame of docs/agent-stream.md; `id` is a fresh UUID on every frame. */
         AgentStreamFrame: {
-            type: string;
+            details?: Record<string, never>;
+            /** Format: uuid */
+            id: string;
+            message: string;
+            /** @constant */
+            type: "status";
+        } | {
+            /** Format: uuid */
+            id: string;
+            responseItem: Record<string, never>;
+            /** @constant */
+            type: "item";
+        } | {
+            applyPatch?: {
+                patch?: string;
+            };
+            command: string[];
+            commandId: string;
+            explanation?: string;
+            /** Format: uuid */
+            id: string;
+            /** @constant */
+            type: "command_prompt";
+        } | {
+            code?: string;
+            /** Format: uuid */
+            id: string;
+            message: string;
+            retryable?: boolean;
+            /** @constant */
+            type: "error";
+        } | {
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            timestamp: string;
+            /** @constant */
+            type: "heartbeat";
+        } | {
+            /** Format: uuid */
+            id: string;
+            reason: string;
+            /** @constant */
+            type: "terminate";
         };
         /** @description Seed 000's error body: a title, what happened, and the agent (AI_PROVIDER). */
         ApiPlanError: {
@@ -1555,8 +1598,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "status",
-                     *       "sessionId": "demo-1",
-                     *       "status": "Agent run started."
+                     *       "id": "5f0c2a9e-8d1b-4c3e-9a7f-2b6d4e8c1a30",
+                     *       "message": "Agent run completed."
                      *     }
                      */
                     "application/json": components["schemas"]["AgentStreamFrame"];

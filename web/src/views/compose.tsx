@@ -1,10 +1,8 @@
 import { useEffect, useState } from 'preact/hooks'
 import { agentProblem, agents, loadAgents } from '../agents.js'
 import { call, client, errorText } from '../api.js'
+import { AgentField, ChoiceField, type Sandbox, sandboxes, TextField } from '../components/fields.js'
 import { navigate } from '../router.js'
-
-const sandboxes = ['read-only', 'workspace-write', 'danger-full-access'] as const
-type Sandbox = (typeof sandboxes)[number]
 
 /** Compose a run: seed 002's prompt box, model, sandbox and directory, plus agent and output schema. */
 export function ComposeView() {
@@ -92,55 +90,35 @@ export function ComposeView() {
           }}
         />
         <div class="grid">
-          <div>
-            <label for="agent">Agent</label>
-            <select id="agent" value={chosen} onChange={(e) => setAgent(e.currentTarget.value)}>
-              {list?.agents.map((a) => (
-                <option key={a.id} value={a.id} disabled={!a.installed}>
-                  {a.id}
-                  {agentProblem(a) ? ' (unavailable)' : ''}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div>
-            <label for="model">Model</label>
-            <input
-              id="model"
-              list="models"
-              value={model}
-              placeholder={models[0] ?? 'default'}
-              onInput={(e) => setModel(e.currentTarget.value)}
-            />
-            <datalist id="models">
-              {models.map((m) => (
-                <option key={m} value={m} />
-              ))}
-            </datalist>
-          </div>
-          <div>
-            <label for="sandbox">Sandbox</label>
-            <select
-              id="sandbox"
-              value={sandbox}
-              onChange={(e) => setSandbox(e.currentTarget.value as Sandbox)}
-            >
-              {sandboxes.map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div>
-            <label for="cwd">Working directory</label>
-            <input
-              id="cwd"
-              value={cwd}
-              placeholder="inside the workspace (default: its root)"
-              onInput={(e) => setCwd(e.currentTarget.value)}
-            />
-          </div>
+          <AgentField
+            id="agent"
+            value={chosen}
+            agents={list?.agents ?? []}
+            disabled={(a) => !a.installed}
+            onChange={setAgent}
+          />
+          <TextField
+            id="model"
+            label="Model"
+            value={model}
+            placeholder={models[0] ?? 'default'}
+            suggestions={models}
+            onInput={setModel}
+          />
+          <ChoiceField
+            id="sandbox"
+            label="Sandbox"
+            value={sandbox}
+            choices={sandboxes}
+            onChange={setSandbox}
+          />
+          <TextField
+            id="cwd"
+            label="Working directory"
+            value={cwd}
+            placeholder="inside the workspace (default: its root)"
+            onInput={setCwd}
+          />
         </div>
         {info && (
           <p class="hint" data-testid="agent-hint">

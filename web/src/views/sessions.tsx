@@ -1,12 +1,12 @@
 import { useEffect, useState } from 'preact/hooks'
 import type { Schemas } from '../../../src/client/index.js'
-import { agents, loadAgents } from '../agents.js'
+import { agentProblem, agents, loadAgents } from '../agents.js'
 import { call, client, errorText } from '../api.js'
+import { AgentField, ChoiceField, type Sandbox, sandboxes, TextField } from '../components/fields.js'
 import { href, navigate } from '../router.js'
 
 type Session = Schemas['Session']
 const policies = ['untrusted', 'on-request', 'on-failure', 'never'] as const
-const sandboxes = ['read-only', 'workspace-write', 'danger-full-access'] as const
 
 /** Sessions: start one (agent, cwd, model, sandbox, approval policy) and the list of existing ones. */
 export function SessionsView() {
@@ -16,7 +16,7 @@ export function SessionsView() {
   const [agent, setAgent] = useState('')
   const [cwd, setCwd] = useState('')
   const [model, setModel] = useState('')
-  const [sandbox, setSandbox] = useState<(typeof sandboxes)[number]>('workspace-write')
+  const [sandbox, setSandbox] = useState<Sandbox>('workspace-write')
   const [policy, setPolicy] = useState<(typeof policies)[number]>('on-request')
   useEffect(() => {
     loadAgents().catch(() => {})
@@ -52,59 +52,37 @@ export function SessionsView() {
       <h1 id="sessions-title">Sessions</h1>
       <form class="compose" onSubmit={create} aria-label="New session">
         <div class="grid">
-          <div>
-            <label for="s-agent">Agent</label>
-            <select id="s-agent" value={agent} onChange={(e) => setAgent(e.currentTarget.value)}>
-              <option value="">default</option>
-              {withSessions.map((a) => (
-                <option key={a.id} value={a.id} disabled={!a.installed || !a.authenticated}>
-                  {a.id}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div>
-            <label for="s-cwd">Working directory</label>
-            <input
-              id="s-cwd"
-              value={cwd}
-              placeholder="workspace root"
-              onInput={(e) => setCwd(e.currentTarget.value)}
-            />
-          </div>
-          <div>
-            <label for="s-model">Model</label>
-            <input
-              id="s-model"
-              value={model}
-              placeholder="default"
-              onInput={(e) => setModel(e.currentTarget.value)}
-            />
-          </div>
-          <div>
-            <label for="s-sandbox">Sandbox</label>
-            <select
-              id="s-sandbox"
-              value={sandbox}
-              onChange={(e) => setSandbox(e.currentTarget.value as (typeof sandboxes)[number])}
-            >
-              {sandboxes.map((s) => (
-                <option key={s}>{s}</option>
-              ))}
-            </select>
-          </div>
-          <div>
-            <label for="s-policy">Approval policy</label>
-            <select
-              id="s-policy"
-              value={policy}
-              onChange={(e) => setPolicy(e.currentTarget.value as (typeof policies)[number])}
-            >
-              {policies.map((p) => (
-                <option key={p}>{p}</option>
-              ))}
-            </select>
-          </div>
+          <AgentField
+            id="s-agent"
+            value={agent}
+            agents={withSessions}
+            disabled={(a) => agentProblem(a) !== null}
+            onChange={setAgent}
+          >
+            <option value="">default</option>
+          </AgentField>
+          <TextField
+            id="s-cwd"
+            label="Working directory"
+            value={cwd}
+            placeholder="workspace root"
+            onInput={setCwd}
+          />
+          <TextField id="s-model" label="Model" value={model} placeholder="default" onInput={setModel} />
+          <ChoiceField
+            id="s-sandbox"
+            label="Sandbox"
+            value={sandbox}
+            choices={sandboxes}
+            onChange={setSandbox}
+          />
+          <ChoiceField
+            id="s-policy"
+            label="Approval policy"
+            value={policy}
+            choices={policies}
+            onChange={setPolicy}
+          />
         </div>
         <div class="actions">
           <button type="submit">Start session</button>
