@@ -182,6 +182,7 @@ export class AcpDriver implements SessionDriver {
         ...(req.model ? { model: req.model } : {}),
         ...(req.sandbox ? { sandbox: req.sandbox } : {}),
         ...('approvalPolicy' in req && req.approvalPolicy ? { approvalPolicy: req.approvalPolicy } : {}),
+        ...(req.isolation === 'container' ? { placement: req } : {}),
         ...extra,
       }),
     )

@@ -18,10 +18,11 @@ import { createClaudeMapper } from './claude/stream-events.js'
 import { cliStatus } from './cli-status.js'
 import { CliVersionCache, readCliVersion } from './cli-version.js'
 import type { AgentStatus, RunRequest } from './driver.js'
+import { type Placement, placed } from './placement.js'
 import { runProcess } from './process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
 
-interface ClaudeProcessSpec {
+interface ClaudeProcessSpec extends Placement {
   prompt: string
   cwd: string
   model?: string
@@ -123,6 +124,12 @@ export class ClaudeDriver implements SessionDriver {
           command: this.binary,
           args: this.buildArgs(spec),
           cwd: spec.cwd,
+          ...placed(
+            spec,
+            'claude',
+            [this.serverEnv.CLAUDE_CONFIG_DIR],
+            (spec.sandbox ?? 'read-only') !== 'read-only',
+          ),
           env: this.childEnv(spec.sandbox ?? 'read-only'),
           stdin: spec.prompt,
           timeoutMs: spec.timeoutMs ?? null,

@@ -5,10 +5,12 @@ import { localRunner } from '../process/local-runner.js'
 import type { ProcessRunner } from '../process/runner.js'
 import type { AgentEvent } from '../protocol/events.js'
 import { runNotStarted } from '../protocol/run-completed.js'
+import { dockerModeEnv } from './cli/docker-mode.js'
 import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
 import { dropCodexStartupNoise } from './codex/stderr-noise.js'
 import { findOnPath, resolveCodexBinary } from './codex-binary.js'
 import type { AgentDriver, AgentStatus, RunRequest } from './driver.js'
+import { placed } from './placement.js'
 import { runProcess } from './process-run.js'
 
 /**
@@ -68,7 +70,9 @@ export class CliDriver implements AgentDriver {
 
   async *run(req: RunRequest, signal: AbortSignal): AsyncGenerator<AgentEvent> {
     const raw = req.raw
-    const binary = raw ? this.resolve(raw.cli) : null
+    // in a container the cli is the executable inside the image: it need not exist on this host
+    const inContainer = req.isolation === 'container'
+    const binary = raw ? (inContainer ? raw.cli : this.resolve(raw.cli)) : null
     if (!raw || !binary) {
       yield { type: 'run.started', agent: this.id }
       yield runNotStarted(raw ? `${raw.cli}: not installed` : 'the cli driver needs a command (raw)')
@@ -88,8 +92,10 @@ export class CliDriver implements AgentDriver {
           env: {
             ...baseChildEnv(this.serverEnv),
             ...(isCodex ? codexEnv(this.config, this.serverEnv) : {}),
-            ...raw.env,
+            ...(inContainer ? dockerModeEnv(this.config, raw.cli, raw.args, raw.env) : raw.env),
           },
+          // a raw command may write where it runs, as it does on the host
+          ...placed(req, raw.cli, isCodex ? [this.config.CODEX_HOME] : [], true),
           stdin: raw.stdin ?? null,
           timeoutMs: req.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,

@@ -12,6 +12,7 @@ import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
 import { dropCodexStartupNoise } from './codex/stderr-noise.js'
 import { resolveCodexBinary } from './codex-binary.js'
 import type { AgentDriver, AgentStatus, RunRequest } from './driver.js'
+import { placed } from './placement.js'
 import { runProcess } from './process-run.js'
 
 /** `codex exec --json`: one process per run, no approvals (exec mode has none), sandbox chosen explicitly. */
@@ -84,6 +85,12 @@ export class CodexExecDriver implements AgentDriver {
           args: this.buildArgs(req, schema ? stagedPath(schema.name) : undefined),
           ...(schema ? { files: [schema] } : {}),
           cwd: req.cwd,
+          ...placed(
+            req,
+            'codex',
+            [this.config.CODEX_HOME],
+            (req.sandbox ?? this.config.CODEX_SANDBOX) !== 'read-only',
+          ),
           env: this.childEnv(),
           stdin: req.prompt,
           timeoutMs: req.timeoutMs ?? null,

@@ -4,13 +4,20 @@ import type { Config } from '../config/load.js'
 import type { ProcessRunner } from '../process/runner.js'
 import type { AgentEvent } from '../protocol/events.js'
 import { AppServerHost } from './codex-app-server/app-server-host.js'
-import type { AppServerProcess, ClientMethod, ParamsOf } from './codex-app-server/app-server-process.js'
+import type {
+  AppServerProcess,
+  AppServerProcessOptions,
+  ClientMethod,
+  ParamsOf,
+} from './codex-app-server/app-server-process.js'
 import { CodexSession } from './codex-app-server/codex-session.js'
+import { HostLease } from './codex-app-server/host-lease.js'
 import type { UnknownHandler } from './codex-app-server/rpc.js'
-import { threadSettings } from './codex-app-server/thread-settings.js'
+import { type ThreadSettings, threadSettings } from './codex-app-server/thread-settings.js'
 import { modelListResponse } from './codex-app-server/wire-schemas.js'
 import { CodexExecDriver } from './codex-exec.js'
 import type { AgentStatus, RunRequest } from './driver.js'
+import { placed } from './placement.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
 
 export interface CodexDriverOptions {
@@ -33,7 +40,8 @@ const maxModelPages = 20
 /**
  * `codex`: sessions on ONE long-lived `codex app-server` (threads, turns, approvals, fork, interrupt, resume),
  * one-shot runs on `codex exec` (CodexExecDriver). The app-server starts on first use and again after it died;
- * `close()` ends it.
+ * `close()` ends it. A session with `isolation: "container"` gets an app-server of its own in a container that
+ * lives as long as the session (and its forks): closing the session (archive, shutdown) ends the container.
  */
 export class CodexDriver implements SessionDriver {
   readonly id = 'codex'
@@ -47,6 +55,9 @@ export class CodexDriver implements SessionDriver {
   }
   readonly exec: CodexExecDriver
   private readonly host: AppServerHost
+  private readonly hostOptions: AppServerProcessOptions
+  /** The app-servers of sessions in containers. */
+  private readonly own = new Set<HostLease>()
 
   constructor(
     private readonly config: Config,
@@ -54,7 +65,7 @@ export class CodexDriver implements SessionDriver {
     options: CodexDriverOptions = {},
   ) {
     this.exec = new CodexExecDriver(config, serverEnv, options.runner)
-    this.host = new AppServerHost({
+    this.hostOptions = {
       config,
       serverEnv,
       ...(options.runner ? { runner: options.runner } : {}),
@@ -64,7 +75,8 @@ export class CodexDriver implements SessionDriver {
       requestTimeoutMs: options.requestTimeoutMs ?? config.CODEX_REQUEST_TIMEOUT * 1000,
       ...(options.onStderr ? { onStderr: options.onStderr } : {}),
       ...(options.onUnknown ? { onUnknown: options.onUnknown } : {}),
-    })
+    }
+    this.host = new AppServerHost(this.hostOptions)
   }
 
   get binary(): string | null {
@@ -92,9 +104,17 @@ export class CodexDriver implements SessionDriver {
 
   async openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession> {
     const settings = threadSettings(req, this.config)
-    const opened = await this.host.startThread(settings)
-    const model = settings.model ?? opened.model
-    return new CodexSession(this.host, opened.threadId, { ...settings, ...(model ? { model } : {}) }, hooks)
+    const lease = req.isolation === 'container' ? this.containerHost(req, settings) : undefined
+    const host = lease?.host ?? this.host
+    try {
+      const opened = await host.startThread(settings)
+      const model = settings.model ?? opened.model
+      const full = { ...settings, ...(model ? { model } : {}) }
+      return new CodexSession(host, opened.threadId, full, hooks, lease)
+    } catch (err) {
+      await lease?.end()
+      throw err
+    }
   }
 
   /** `thread/resume` in the running app-server; an open session of the thread is reused (with these hooks). */
@@ -103,15 +123,36 @@ export class CodexDriver implements SessionDriver {
     req: SessionRequest,
     hooks: SessionHooks,
   ): Promise<AgentSession> {
-    const existing = this.host.listener(agentSessionId)
+    const hosts = [this.host, ...[...this.own].map((lease) => lease.host)]
+    const existing = hosts.map((host) => host.listener(agentSessionId)).find((l) => l !== undefined)
     if (existing instanceof CodexSession && existing.isOpen) {
       existing.hooks = hooks
       return existing
     }
     const settings = threadSettings(req, this.config)
-    const opened = await this.host.resumeThread(agentSessionId, settings)
-    const model = settings.model ?? opened.model
-    return new CodexSession(this.host, agentSessionId, { ...settings, ...(model ? { model } : {}) }, hooks)
+    const lease = req.isolation === 'container' ? this.containerHost(req, settings) : undefined
+    const host = lease?.host ?? this.host
+    try {
+      const opened = await host.resumeThread(agentSessionId, settings)
+      const model = settings.model ?? opened.model
+      const full = { ...settings, ...(model ? { model } : {}) }
+      return new CodexSession(host, agentSessionId, full, hooks, lease)
+    } catch (err) {
+      await lease?.end()
+      throw err
+    }
+  }
+
+  /** An app-server of its own for one session, in a container (CODEX_HOME mounted, the cwd per sandbox). */
+  private containerHost(req: SessionRequest, settings: ThreadSettings): HostLease {
+    const host = new AppServerHost({
+      ...this.hostOptions,
+      cwd: req.cwd,
+      placement: placed(req, 'codex', [this.config.CODEX_HOME], settings.sandbox !== 'read-only'),
+    })
+    const lease = new HostLease(host, () => this.own.delete(lease))
+    this.own.add(lease)
+    return lease
   }
 
   /** Passes a request through to the app-server as is (skills/list, skills/config/write, thread/read, ...). */
@@ -136,7 +177,7 @@ export class CodexDriver implements SessionDriver {
   }
 
   /** Ends the app-server (running turns fail with "codex app-server was closed"); later calls fail. */
-  close(): Promise<void> {
-    return this.host.close()
+  async close(): Promise<void> {
+    await Promise.all([this.host.close(), ...[...this.own].map((lease) => lease.end())])
   }
 }

@@ -14,6 +14,7 @@ import { copilotAuthHint, copilotEnv, copilotHasCredentials, copilotInstallHint 
 import { createCopilotMapper } from './copilot/mapper.js'
 import { CopilotSession } from './copilot/session.js'
 import type { AgentStatus, RunRequest } from './driver.js'
+import { type Placement, placed } from './placement.js'
 import { runProcess } from './process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
 
@@ -30,7 +31,7 @@ export interface CopilotDriverOptions {
 }
 
 /** What one copilot process needs: the invocation plus where and how long it runs. */
-export type CopilotExecution = CopilotInvocation & { cwd: string; timeoutMs?: number | null }
+export type CopilotExecution = CopilotInvocation & Placement & { cwd: string; timeoutMs?: number | null }
 
 /**
  * GitHub Copilot CLI: `copilot -p --output-format json`, one process per run or session turn; a session is
@@ -95,6 +96,7 @@ export class CopilotDriver implements SessionDriver {
         sandbox: this.sandbox(req.sandbox),
         images: req.images,
         timeoutMs: req.timeoutMs ?? null,
+        ...placed(req, 'copilot'),
       },
       signal,
     )
@@ -121,6 +123,7 @@ export class CopilotDriver implements SessionDriver {
           command: this.binary,
           args: copilotArgs(exec),
           cwd: exec.cwd,
+          ...placed(exec, 'copilot', [], exec.sandbox !== 'read-only'),
           env: this.childEnv(),
           timeoutMs: exec.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,

@@ -1,5 +1,6 @@
 import type { AgentEvent } from '../protocol/events.js'
 import type { SandboxMode } from '../protocol/policies.js'
+import type { Placement } from './placement.js'
 
 /**
  * The one interface every agent integration implements (codex-exec, codex app-server, claude, gemini,
@@ -26,7 +27,8 @@ export interface AgentStatus {
   binary: string | null
 }
 
-export interface RunRequest {
+/** `isolation`, `image` and `labels` say where the agent runs (see placement.ts). */
+export interface RunRequest extends Placement {
   prompt: string
   /** Absolute and already confined to a workspace root by the caller. */
   cwd: string

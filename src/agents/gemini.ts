@@ -19,6 +19,7 @@ import {
 } from './gemini/probe.js'
 import { type GeminiInvocation, type GeminiProcessHost, GeminiSession } from './gemini/session.js'
 import { createGeminiStreamMapper } from './gemini/stream-events.js'
+import { placed } from './placement.js'
 import { runProcess } from './process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
 
@@ -122,6 +123,7 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
           command: this.binary,
           args: this.buildArgs(call),
           cwd: call.cwd,
+          ...placed(call, 'gemini', [this.home], (call.sandbox ?? 'read-only') !== 'read-only'),
           env: this.childEnv(),
           stdin: call.prompt,
           timeoutMs: call.timeoutMs ?? null,
@@ -140,6 +142,7 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
       ...(req.model ? { model: req.model } : {}),
       ...(req.sandbox ? { sandbox: req.sandbox } : {}),
       timeoutMs: req.timeoutMs ?? null,
+      ...placed(req, 'gemini'),
     }
     return this.invoke(call, createGeminiStreamMapper(this.id), signal)
   }

@@ -1,6 +1,7 @@
 import type { AgentEvent } from '../protocol/events.js'
 import type { ApprovalDecision, ApprovalKind, ApprovalPolicy, SandboxMode } from '../protocol/policies.js'
 import type { AgentDriver } from './driver.js'
+import type { Placement } from './placement.js'
 
 /**
  * Persistent sessions (DESIGN.md section 2: `openSession`): a session is the agent's own thread. Drivers that
@@ -8,7 +9,7 @@ import type { AgentDriver } from './driver.js'
  */
 export type { ApprovalDecision, ApprovalPolicy }
 
-export interface SessionRequest {
+export interface SessionRequest extends Placement {
   /** Absolute and already confined to a workspace root. */
   cwd: string
   model?: string

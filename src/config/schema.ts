@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { sandboxMode } from '../protocol/policies.js'
+import { containerSettingDocs, containerSettings } from './container-settings.js'
 
 /**
  * Every setting of agent-gateway, read from the environment (and `.env`).
@@ -159,6 +160,7 @@ export const envSchema = z.object({
   COPILOT_PROVIDER_BASE_URL: optionalString.pipe(z.url().optional()),
   COPILOT_PROVIDER_API_KEY: optionalString,
   COPILOT_MODEL: optionalString,
+  ...containerSettings,
 })
 
 export type RawSettings = z.infer<typeof envSchema>
@@ -420,4 +422,5 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
     default: '(copilot default)',
     description: 'Model for copilot (its COPILOT_MODEL env; requests may pass --model); BYOK needs one.',
   },
+  ...containerSettingDocs,
 }

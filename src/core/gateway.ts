@@ -1,6 +1,5 @@
 import { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
-import { LocalProcessRunner } from '../process/local-runner.js'
 import { Redactor, secretValues } from '../process/secrets.js'
 import { endOrphanedProcesses } from '../process/server-marker.js'
 import { ActiveRuns } from './active-runs.js'
@@ -16,13 +15,15 @@ import { metricsTap } from './ops/metrics-tap.js'
 import { sessionBudgetGate } from './ops/session-budget.js'
 import { Webhooks } from './ops/webhooks.js'
 import { RunManager } from './run-manager.js'
+import { createRunner, usesContainers } from './runners.js'
 import { SessionManager } from './session-manager.js'
 
 /** Builds the core: the store (crash recovery and retention run here), the agents, the run manager. */
 export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv): Promise<GatewayContext> {
   const backend = await openBackend(config)
   const store = backend.store
-  const registry = AgentRegistry.fromConfig(config, serverEnv, new LocalProcessRunner())
+  const runner = createRunner(config, serverEnv)
+  const registry = AgentRegistry.fromConfig(config, serverEnv, runner)
   const active = new ActiveRuns()
   const timeoutMs = config.NODE_TIMEOUT_SECONDS * 1000
   const node = new NodeMembership(store, config.GATEWAY_ROLE, {
@@ -70,6 +71,8 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   log.tap(webhooks.tap)
   // what a crashed server left running (session agents as well as runs) ends before anything new starts
   endOrphanedProcesses([...config.workspaceRoots, config.DATA_DIR])
+  // and so do the containers a crashed predecessor (same GATEWAY_INSTANCE) left
+  if (usesContainers(config)) await runner.reclaim()
   // Only what lost nodes left unfinished is recovered: runs and sessions of live nodes are theirs.
   const lost = await node.lostNodes()
   await runs.recover(lost)

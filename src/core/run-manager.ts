@@ -16,6 +16,7 @@ import { effectiveLimits, RunBudget } from './ops/budget.js'
 import { compileOutputSchema, type OutputValidator } from './output-schema.js'
 import type { RunCluster } from './run-cluster.js'
 import { runRequestOf } from './run-request.js'
+import { containerPlacement } from './runners.js'
 import { checkSandbox } from './sandbox-policy.js'
 import { resolveCwd } from './workspace.js'
 
@@ -128,6 +129,8 @@ export class RunManager {
       throw new AppError('invalid_request', `agent ${driver.id} does not support outputSchema`)
     const validate = fields.outputSchema ? compileOutputSchema(fields.outputSchema) : undefined
     const cwd = resolveCwd(fields.cwd, this.config.workspaceRoots)
+    // `isolation`/`image` are checked here; the node that runs it places it (enqueue)
+    containerPlacement(fields, this.config)
     const images = fields.images?.map((img) =>
       resolveCwd(img, [cwd, ...this.config.workspaceRoots], { allowFiles: true }),
     )
@@ -182,7 +185,12 @@ export class RunManager {
     const done = new Promise<void>((resolve) => {
       markDone = resolve
     })
-    const req = runRequestOf(run.request)
+    // checked at admission; a worker without the image refuses it here (the caller records the failure)
+    const placement = containerPlacement(run.request, this.config)
+    const req = {
+      ...runRequestOf(run.request),
+      ...(placement ? { ...placement, labels: { run: run.id } } : {}),
+    }
     const pending: Pending = {
       run,
       req,
@@ -242,7 +250,8 @@ export class RunManager {
       )
     checkRunArgs(command.cli, command.args, this.config.RUN_ALLOW_UNSAFE_ARGS)
     checkRunEnv(command.env, this.config.RUN_ALLOW_ENV)
-    if (!this.registry.cli().resolve(command.cli))
+    // in a container the cli is the executable inside the image: it need not exist on this host
+    if (fields.isolation !== 'container' && !this.registry.cli().resolve(command.cli))
       throw new AppError(
         'agent_not_installed',
         `cli "${command.cli}" is in CLI_LIST but not installed on this server`,

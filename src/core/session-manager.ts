@@ -24,6 +24,7 @@ import { EventPipe } from './event-pipe.js'
 import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
 import { effectiveLimits } from './ops/budget.js'
+import { containerPlacement } from './runners.js'
 import { checkSandbox } from './sandbox-policy.js'
 import { resolveCwd } from './workspace.js'
 
@@ -38,6 +39,9 @@ export interface CreateSession {
   externalId?: string
   webhook?: WebhookSpec
   limits?: Limits
+  /** `container`: the agent runs in a container (of `image`, default CONTAINER_IMAGE) for the session's life. */
+  isolation?: 'process' | 'container'
+  image?: string
 }
 
 interface Live {
@@ -94,10 +98,10 @@ export class SessionManager {
   async create(agentId: string, fields: CreateSession): Promise<Session> {
     this.assertAccepting()
     const driver = this.sessionDriver(agentId)
-    const req = this.request(fields)
+    const id = newId('ses')
+    const req = this.request(fields, id)
     const limits = effectiveLimits(fields.limits, this.config)
     await ensureReady(driver)
-    const id = newId('ses')
     const agent = await driver.openSession(req, this.hooks(id))
     let created: Session
     try {
@@ -440,6 +444,9 @@ export class SessionManager {
       model: req.model ?? null,
       sandbox: req.sandbox ?? null,
       approvalPolicy: req.approvalPolicy ?? null,
+      ...(req.isolation === 'container'
+        ? { isolation: 'container' as const, ...(req.image ? { image: req.image } : {}) }
+        : {}),
       forkedFrom,
       createdAt: now,
       updatedAt: now,
@@ -505,9 +512,11 @@ export class SessionManager {
     return driver
   }
 
-  private request(fields: CreateSession): SessionRequest {
+  private request(fields: CreateSession, id: string): SessionRequest {
     checkSandbox(fields.sandbox, this.config)
+    const placement = containerPlacement(fields, this.config)
     return {
+      ...(placement ? { ...placement, labels: { session: id } } : {}),
       cwd: resolveCwd(fields.cwd, this.config.workspaceRoots),
       // Without a model each driver applies its own default (CODEX_MODEL, CLAUDE_MODEL, ...).
       ...(fields.model && fields.model !== 'auto' ? { model: fields.model } : {}),
@@ -523,6 +532,13 @@ export class SessionManager {
 
   private requestOf(s: Session): SessionRequest {
     return {
+      ...(s.isolation === 'container'
+        ? {
+            isolation: 'container' as const,
+            ...(s.image ? { image: s.image } : {}),
+            labels: { session: s.id },
+          }
+        : {}),
       cwd: s.cwd,
       ...(s.model ? { model: s.model } : {}),
       ...(s.sandbox ? { sandbox: s.sandbox } : {}),

@@ -14,7 +14,8 @@ export function healthRoutes(ctx: GatewayContext): FastifyPluginAsync {
       )
       const ready = await ctx.store.ping().catch(() => false)
       const store = { kind: ctx.store.kind, ready, dataDirWritable: writable(ctx.config.DATA_DIR) }
-      return { status: 'healthy', agents, store, runs: ctx.runs.stats }
+      const containers = (await ctx.registry.runner.describe()).container ?? null
+      return { status: 'healthy', agents, store, runs: ctx.runs.stats, containers }
     })
   }
 }

@@ -48,6 +48,21 @@ export interface LaunchSpec {
   writableCwd?: boolean
   /** Recorded on what the runner creates (a container's labels), so leftovers can be found by run. */
   labels?: Record<string, string>
+  /** Where to run it: a local process group (default) or a container (see container/). */
+  isolation?: Isolation
+  /** The image of a container launch (fully qualified); default: the runner's. */
+  image?: string
+  /** The program's name inside an image when `command` is a host path (default: its basename). */
+  program?: string
+  /** Directories besides `cwd` the program needs (its home, its config); a container mounts them. */
+  mounts?: Mount[]
+}
+
+export type Isolation = 'process' | 'container'
+
+export interface Mount {
+  path: string
+  writable: boolean
 }
 
 /** Outcomes are data: how the process ended and why. */
@@ -87,6 +102,10 @@ export interface RunnerInfo {
   engine?: string
   version?: string | null
   available: boolean
+  /** The default image of a container runner (none: containers are not configured). */
+  image?: string | null
+  /** For a runner that also starts containers: that engine (null when not configured). */
+  container?: RunnerInfo | null
 }
 
 export interface ProcessRunner {

@@ -26,6 +26,10 @@ export const runRequestFields = z.object({
   outputSchema: z.record(z.string(), z.unknown()).optional(),
   /** Image paths inside the workspace to attach to the prompt. */
   images: z.array(z.string()).max(16).optional(),
+  /** Where the agent runs: a local process group (default) or a fresh container (`container`). */
+  isolation: z.enum(['process', 'container']).optional(),
+  /** With `isolation: "container"`: an image from CONTAINER_IMAGES (default CONTAINER_IMAGE). */
+  image: z.string().min(1).optional(),
   /** Ends the run after this many ms (at most 2^31-1, the longest delay a timer holds: about 24.8 days). */
   timeoutMs: z.number().int().positive().max(2_147_483_647).optional(),
   /** Where to POST this run's `run.completed` (signed; see docs/OPERATIONS.md). */

@@ -9,6 +9,7 @@ import {
   sandboxMode,
   sessionState,
 } from './policies.js'
+import { runRequestFields } from './runs.js'
 import { webhookSpec } from './webhooks.js'
 
 /** Sessions, turns and approvals: the durable resources of the /v1 session API. */
@@ -37,6 +38,9 @@ export const session = z.object({
   limits: limits.nullable().optional(),
   /** What the session had used when its budget was last granted again. */
   budgetBase: budgetBase.nullable().optional(),
+  /** `container`: the session's agent runs in a container of `image` (one per session for codex). */
+  isolation: runRequestFields.shape.isolation,
+  image: z.string().optional(),
 })
 export type Session = z.infer<typeof session>
 

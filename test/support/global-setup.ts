@@ -1,19 +1,34 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { containersConf, ensureTestImage } from './container-image.js'
+import { removeContainers, suiteContainers } from './containers.js'
 import { killAll, processesUnder, waitUntilGone } from './processes.js'
 
 /**
- * One temp root for the whole suite (workers inherit it through AGW_TEST_TMP). At the end, any process
- * still running inside it is a leak: it is killed and the suite fails.
+ * One temp root for the whole suite (workers inherit it through AGW_TEST_TMP), and the container test image
+ * (AGW_TEST_IMAGE, built once and cached by content hash). At the end, any process still running inside the
+ * root, or any container of this suite's gateways, is a leak: it is removed and the suite fails.
  */
 export default function setup() {
   const root = mkdtempSync(path.join(os.tmpdir(), 'agw-tests-'))
   process.env.AGW_TEST_TMP = root
+  // names this suite's container instances (test/support/containers.ts): its teardown touches only those
+  process.env.AGW_TEST_SUITE = path
+    .basename(root)
+    .replace(/[^a-zA-Z0-9]/g, '')
+    .toLowerCase()
+  // podman on this machine needs runc and ulimits it can grant; the container tests share one image
+  process.env.CONTAINERS_CONF ??= containersConf
+  process.env.AGW_TEST_IMAGE = ensureTestImage()
   return async () => {
+    const containers = await suiteContainers()
+    await removeContainers(containers)
     const leaked = await waitUntilGone(() => processesUnder(root), 5000)
     killAll(leaked)
     rmSync(root, { recursive: true, force: true })
+    if (containers.length > 0)
+      throw new Error(`containers outlived the suite (removed now): ${containers.join(', ')}`)
     if (leaked.length > 0)
       throw new Error(
         `child processes outlived the suite:\n${leaked.map((p) => `  ${p.pid} ${p.cmd}`).join('\n')}`,

@@ -48,6 +48,7 @@ export class AcpProcess {
       killGraceMs: launch.killGraceMs,
       ...(launch.timeoutMs ? { timeoutMs: launch.timeoutMs } : {}),
       ...(launch.signal ? { signal: launch.signal } : {}),
+      ...launch.placement,
     })
     this.proc = proc
     void (async () => {

@@ -2,11 +2,13 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { Config } from '../../config/load.js'
 import { baseChildEnv } from '../../process/child-env.js'
+import type { LaunchSpec } from '../../process/runner.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { scrubbedShellEnv } from '../claude/scrubbed-shell.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { askForApproval } from '../codex-app-server/thread-settings.js'
 import { resolveCodexBinary } from '../codex-binary.js'
+import { type Placement, placed } from '../placement.js'
 import type { ApprovalPolicy } from '../session.js'
 import type { AcpAgentSpec } from './agent-spec.js'
 
@@ -19,6 +21,8 @@ export interface AcpLaunch {
   killGraceMs: number
   timeoutMs?: number | null
   signal?: AbortSignal
+  /** Where it runs (`isolation: "container"`): the LaunchSpec fields of placement.ts. */
+  placement?: Pick<LaunchSpec, 'isolation' | 'image' | 'labels' | 'program' | 'mounts' | 'writableCwd'>
 }
 
 export interface AcpLaunchSettings {
@@ -28,6 +32,7 @@ export interface AcpLaunchSettings {
   approvalPolicy?: ApprovalPolicy
   timeoutMs?: number | null
   signal?: AbortSignal
+  placement?: Placement
 }
 
 /**
@@ -60,7 +65,32 @@ export function acpLaunch(
     killGraceMs: config.KILL_GRACE_MS,
     ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}),
     ...(s.signal ? { signal: s.signal } : {}),
+    ...(s.placement?.isolation === 'container'
+      ? { placement: containerPlacement(spec, config, serverEnv, s, js) }
+      : {}),
   }
+}
+
+/**
+ * In a container the agent is the image's program of the same name (`codex-acp`; `node` for a JS agent,
+ * whose script must then be at the same path in the image), with its home mounted (CODEX_HOME,
+ * CLAUDE_CONFIG_DIR) and the cwd writable unless the sandbox is read-only.
+ */
+function containerPlacement(
+  spec: AcpAgentSpec & { command: string },
+  config: Config,
+  serverEnv: NodeJS.ProcessEnv,
+  s: AcpLaunchSettings,
+  js: boolean,
+): AcpLaunch['placement'] {
+  const homes =
+    spec.flavor === 'codex-acp'
+      ? [config.CODEX_HOME]
+      : spec.flavor === 'claude-agent-acp'
+        ? [serverEnv.CLAUDE_CONFIG_DIR]
+        : []
+  const program = js ? 'node' : path.basename(spec.command)
+  return placed(s.placement, program, homes, (s.sandbox ?? config.CODEX_SANDBOX) !== 'read-only')
 }
 
 function codexAcpArgs(config: Config, s: AcpLaunchSettings): string[] {

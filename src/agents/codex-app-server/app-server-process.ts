@@ -41,6 +41,8 @@ export interface AppServerProcessOptions {
   onStderr?: (line: string) => void
   /** Where the process runs (default: a local process group). */
   runner?: ProcessRunner
+  /** Runs it in a container of the runner (a session's own app-server): image, labels, mounts. */
+  placement?: Pick<LaunchSpec, 'isolation' | 'image' | 'labels' | 'program' | 'mounts' | 'writableCwd'>
 }
 
 /** What `initialize` told about the server (the fields the gateway uses). */
@@ -183,6 +185,7 @@ export class AppServerProcess {
       killGraceMs: config.KILL_GRACE_MS,
       // helpers it starts in sessions of their own outlive a crashed app-server
       sweepLeftovers: true,
+      ...this.options.placement,
     }
     const generation = ++this.spawned
     const proc = (this.options.runner ?? localRunner).start(spec)

@@ -3,6 +3,7 @@ import type { AgentEvent } from '../../protocol/events.js'
 import type { AgentSession, SessionHooks, TurnInput } from '../session.js'
 import type { AppServerHost, ThreadListener } from './app-server-host.js'
 import { parseApproval } from './approvals.js'
+import type { HostLease } from './host-lease.js'
 import { RpcClosedError, RpcResponseError } from './rpc-errors.js'
 import type { RequestId } from './rpc-message.js'
 import { type ThreadSettings, userInput } from './thread-settings.js'
@@ -30,7 +31,10 @@ export class CodexSession implements AgentSession, ThreadListener {
     readonly agentSessionId: string,
     readonly settings: ThreadSettings,
     public hooks: SessionHooks,
+    /** The session's own app-server (in its container), released on close; absent: the shared one. */
+    private readonly lease?: HostLease,
   ) {
+    lease?.acquire()
     host.listen(agentSessionId, this)
   }
 
@@ -84,11 +88,13 @@ export class CodexSession implements AgentSession, ThreadListener {
   async fork(): Promise<AgentSession> {
     const opened = await this.host.forkThread(this.agentSessionId, this.settings)
     const model = this.settings.model ?? opened.model
+    // a fork of a session in a container lives in the same container
     return new CodexSession(
       this.host,
       opened.threadId,
       { ...this.settings, ...(model ? { model } : {}) },
       this.hooks,
+      this.lease,
     )
   }
 
@@ -117,6 +123,7 @@ export class CodexSession implements AgentSession, ThreadListener {
         .request('thread/unsubscribe', { threadId: this.agentSessionId }, closeGraceMs)
         .catch(() => {})
     this.host.forget(this.agentSessionId)
+    await this.lease?.release()
   }
 
   notification(method: string, params: unknown): void {

@@ -1,6 +1,7 @@
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import type { CopilotDriver } from '../copilot.js'
+import { placementOf } from '../placement.js'
 import type { AgentSession, SessionRequest, TurnInput } from '../session.js'
 import { runEventInTurn, turnEndOf } from '../turn-from-run.js'
 
@@ -52,6 +53,7 @@ export class CopilotSession implements AgentSession {
           model: this.driver.model(this.req.model),
           sandbox: this.driver.sandbox(this.req.sandbox),
           session: { id: this.agentSessionId, mode: this.exists ? 'resume' : 'new' },
+          ...placementOf(this.req),
         },
         controller.signal,
       )

@@ -1,12 +1,13 @@
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import type { SandboxMode } from '../../protocol/policies.js'
+import { type Placement, placementOf } from '../placement.js'
 import type { AgentSession, SessionRequest, TurnInput } from '../session.js'
 import { runEventInTurn, turnEndOf } from '../turn-from-run.js'
 import { createGeminiStreamMapper } from './stream-events.js'
 
 /** One Gemini CLI process: a prompt in a session, new (`--session-id`) or resumed (`--resume`). */
-export interface GeminiInvocation {
+export interface GeminiInvocation extends Placement {
   prompt: string
   cwd: string
   model?: string
@@ -75,6 +76,7 @@ export class GeminiSession implements AgentSession {
       ...(this.req.model ? { model: this.req.model } : {}),
       ...(this.req.sandbox ? { sandbox: this.req.sandbox } : {}),
       session: { id: this.id, resume: await this.host.chatExists(this.id) },
+      ...placementOf(this.req),
     }
     let record: TurnRecord = { input, status: 'failed', finalResponse: null }
     try {

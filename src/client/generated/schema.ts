@@ -580,6 +580,14 @@ export interface components {
                 skills: string[] | null;
                 version: string | null;
             }[];
+            containers: {
+                available: boolean;
+                engine?: string;
+                image?: string | null;
+                /** @enum {string} */
+                kind: "local" | "container";
+                version?: string | null;
+            } | null;
             default: string;
         };
         /** @description The `agent_message` item. */
@@ -795,7 +803,10 @@ export interface components {
                 stdin?: string;
             };
             cwd?: string;
+            image?: string;
             images?: string[];
+            /** @enum {string} */
+            isolation?: "process" | "container";
             limits?: {
                 maxDurationSeconds?: number;
                 maxTokens?: number;
@@ -821,6 +832,9 @@ export interface components {
             /** @enum {string} */
             approvalPolicy?: "untrusted" | "on-request" | "on-failure" | "never";
             cwd?: string;
+            image?: string;
+            /** @enum {string} */
+            isolation?: "process" | "container";
             limits?: {
                 maxDurationSeconds?: number;
                 maxTokens?: number;
@@ -979,7 +993,10 @@ export interface components {
                     stdin?: string;
                 };
                 cwd: string;
+                image?: string;
                 images?: string[];
+                /** @enum {string} */
+                isolation?: "process" | "container";
                 limits?: {
                     maxDurationSeconds?: number;
                     maxTokens?: number;
@@ -1049,7 +1066,10 @@ export interface components {
                     stdin?: string;
                 };
                 cwd: string;
+                image?: string;
                 images?: string[];
+                /** @enum {string} */
+                isolation?: "process" | "container";
                 limits?: {
                     maxDurationSeconds?: number;
                     maxTokens?: number;
@@ -1119,6 +1139,9 @@ export interface components {
             externalId?: string;
             forkedFrom: string | null;
             id: string;
+            image?: string;
+            /** @enum {string} */
+            isolation?: "process" | "container";
             lastSeq: number;
             limits?: {
                 maxDurationSeconds?: number;
@@ -1162,6 +1185,9 @@ export interface components {
             externalId?: string;
             forkedFrom: string | null;
             id: string;
+            image?: string;
+            /** @enum {string} */
+            isolation?: "process" | "container";
             lastSeq: number;
             limits?: {
                 maxDurationSeconds?: number;

@@ -46,7 +46,9 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       checkRunEnv(env, ctx.config.RUN_ALLOW_ENV)
       const workdir = resolveCwd(cwd, ctx.config.workspaceRoots)
       const driver = ctx.registry.cli()
-      if (!driver.resolve(cli))
+      // seed 001's Docker mode: every request in a fresh container of CODEX_DOCKER_IMAGE
+      const image = ctx.config.CODEX_DOCKER_IMAGE
+      if (!image && !driver.resolve(cli))
         throw new AppError(
           'agent_not_installed',
           `cli "${cli}" is in CLI_LIST but not installed on this server`,
@@ -56,7 +58,11 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       const follow = await startRun(
         ctx.runs,
         'cli',
-        { cwd: workdir, command: { cli, args, env, ...(stdin !== undefined ? { stdin } : {}) } },
+        {
+          cwd: workdir,
+          command: { cli, args, env, ...(stdin !== undefined ? { stdin } : {}) },
+          ...(image ? { isolation: 'container' as const, image } : {}),
+        },
         { origin: 'POST /run', timeoutMs: timeoutSeconds ? timeoutSeconds * 1000 : null },
       )
       const clientGone = new AbortController()

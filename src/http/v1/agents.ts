@@ -25,6 +25,17 @@ const agentInfo = z.object({
   skills: z.array(z.string()).nullable(),
 })
 
+/** The container engine behind `isolation: "container"` (null when no image is configured). */
+const containerInfo = z
+  .object({
+    kind: z.enum(['local', 'container']),
+    engine: z.string().optional(),
+    version: z.string().nullable().optional(),
+    available: z.boolean(),
+    image: z.string().nullable().optional(),
+  })
+  .nullable()
+
 /** GET /v1/agents and GET /v1/models. */
 export function v1AgentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   return async (app) => {
@@ -35,11 +46,14 @@ export function v1AgentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         schema: {
           tags,
           summary: 'Drivers with installed version, auth state and capabilities',
-          response: { 200: z.object({ agents: z.array(agentInfo), default: z.string() }) },
+          response: {
+            200: z.object({ agents: z.array(agentInfo), default: z.string(), containers: containerInfo }),
+          },
         },
       },
       async () => ({
         default: ctx.config.AI_PROVIDER,
+        containers: (await ctx.registry.runner.describe()).container ?? null,
         agents: await Promise.all(
           ctx.registry.list().map(async (d) => {
             const s = await d.probe()

@@ -33,6 +33,10 @@ const createSessionBody = z.object({
   webhook: webhookSpec.optional(),
   /** Budget: over it, the next turn waits for an approval to go on (BUDGET_* settings are defaults and ceilings). */
   limits: limits.optional(),
+  /** `container`: the agent runs in a container for the session's whole life (CONTAINER_IMAGE). */
+  isolation: z.enum(['process', 'container']).optional(),
+  /** With `isolation: "container"`: an image from CONTAINER_IMAGES (default CONTAINER_IMAGE). */
+  image: z.string().min(1).optional(),
 })
 
 const turnBody = z.object({

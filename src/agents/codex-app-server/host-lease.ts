@@ -1,0 +1,32 @@
+import type { AppServerHost } from './app-server-host.js'
+
+/**
+ * An app-server that belongs to some sessions only (a session in its own container, and the forks made from
+ * it): each holder releases it when it closes, and the last release ends it (its container with it).
+ */
+export class HostLease {
+  private holders = 0
+  private ended: Promise<void> | undefined
+
+  constructor(
+    readonly host: AppServerHost,
+    private readonly onEnd: () => void = () => {},
+  ) {}
+
+  acquire(): this {
+    this.holders++
+    return this
+  }
+
+  release(): Promise<void> {
+    this.holders = Math.max(0, this.holders - 1)
+    if (this.holders > 0) return Promise.resolve()
+    return this.end()
+  }
+
+  /** Ends the app-server now, whoever still holds it (gateway shutdown). */
+  end(): Promise<void> {
+    this.ended ??= this.host.close().finally(this.onEnd)
+    return this.ended
+  }
+}

@@ -1,0 +1,39 @@
+import type { Isolation, LaunchSpec, Mount } from '../process/runner.js'
+
+/** Where a request wants its agent to run (from /v1 `isolation` and `image`, or Docker mode). */
+export interface Placement {
+  isolation?: Isolation
+  image?: string
+  /** Recorded on the container (run id, session id), so a leftover can be traced to its run. */
+  labels?: Record<string, string>
+}
+
+/**
+ * The LaunchSpec fields that say where and how a driver's program runs: the request's placement, the
+ * program's name inside an image, the directories it needs besides its cwd, whether it may write the cwd.
+ */
+export function placed(
+  req: Placement | undefined,
+  program: string,
+  mounts: (string | undefined)[] = [],
+  writableCwd = false,
+): Pick<LaunchSpec, 'isolation' | 'image' | 'labels' | 'program' | 'mounts' | 'writableCwd'> {
+  const dirs: Mount[] = mounts.filter((m): m is string => !!m).map((path) => ({ path, writable: true }))
+  return {
+    program,
+    writableCwd,
+    ...(dirs.length ? { mounts: dirs } : {}),
+    ...(req?.isolation ? { isolation: req.isolation } : {}),
+    ...(req?.image ? { image: req.image } : {}),
+    ...(req?.labels ? { labels: req.labels } : {}),
+  }
+}
+
+/** Only the placement of a request (a session's, carried into each of its turns). */
+export function placementOf(req: Placement): Placement {
+  return {
+    ...(req.isolation ? { isolation: req.isolation } : {}),
+    ...(req.image ? { image: req.image } : {}),
+    ...(req.labels ? { labels: req.labels } : {}),
+  }
+}

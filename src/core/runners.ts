@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto'
+import type { Placement } from '../agents/placement.js'
+import type { Config } from '../config/load.js'
+import { defaultContainerUser, engineEnvOf } from '../process/container/container-options.js'
+import { ContainerProcessRunner } from '../process/container/container-runner.js'
+import { LocalProcessRunner } from '../process/local-runner.js'
+import { RoutingRunner } from '../process/routing-runner.js'
+import { AppError } from '../protocol/errors.js'
+
+/** The image `isolation: "container"` uses when a request names none (CONTAINER_IMAGE, else Docker mode's). */
+export function defaultImage(config: Config): string | undefined {
+  return config.CONTAINER_IMAGE ?? config.CODEX_DOCKER_IMAGE
+}
+
+/** Whether this gateway runs anything in containers (an image is configured). */
+export function usesContainers(config: Config): boolean {
+  return defaultImage(config) !== undefined
+}
+
+/** The images a request may name: CONTAINER_IMAGE, Docker mode's CODEX_DOCKER_IMAGE and CONTAINER_IMAGES. */
+export function allowedImages(config: Config): string[] {
+  const images = [config.CONTAINER_IMAGE, config.CODEX_DOCKER_IMAGE, ...config.CONTAINER_IMAGES]
+  return [...new Set(images.filter((i): i is string => !!i))]
+}
+
+/** GATEWAY_INSTANCE, else a hash of DATA_DIR: a restarted gateway finds its predecessor's containers. */
+export function gatewayInstance(config: Config): string {
+  return config.GATEWAY_INSTANCE ?? createHash('sha256').update(config.DATA_DIR).digest('hex').slice(0, 12)
+}
+
+/** The runner injected into every driver: local process groups, and containers for `isolation: "container"`. */
+export function createRunner(config: Config, serverEnv: NodeJS.ProcessEnv): RoutingRunner {
+  const image = defaultImage(config)
+  const containers = new ContainerProcessRunner({
+    engine: config.CONTAINER_ENGINE,
+    ...(image ? { image } : {}),
+    network: config.CONTAINER_NETWORK,
+    ...(config.CONTAINER_MEMORY ? { memory: config.CONTAINER_MEMORY } : {}),
+    ...(config.CONTAINER_CPUS ? { cpus: config.CONTAINER_CPUS } : {}),
+    pidsLimit: config.CONTAINER_PIDS_LIMIT,
+    user: config.CONTAINER_USER ?? defaultContainerUser(),
+    tmpfsSize: config.CONTAINER_TMPFS_SIZE,
+    instance: gatewayInstance(config),
+    engineEnv: engineEnvOf(serverEnv),
+  })
+  return new RoutingRunner(new LocalProcessRunner(), containers, image !== undefined)
+}
+
+/**
+ * The placement a request asked for (`isolation`, `image`), checked: a container needs a configured image,
+ * and a named image must be on the allowlist. Undefined for a local run.
+ */
+export function containerPlacement(
+  fields: { isolation?: 'process' | 'container' | undefined; image?: string | undefined },
+  config: Config,
+): Placement | undefined {
+  if (fields.isolation !== 'container') {
+    if (fields.image) throw new AppError('invalid_request', '`image` needs `isolation: "container"`')
+    return undefined
+  }
+  const image = fields.image ?? defaultImage(config)
+  if (!image)
+    throw new AppError(
+      'invalid_request',
+      'container isolation is not configured on this server (CONTAINER_IMAGE)',
+    )
+  if (!allowedImages(config).includes(image))
+    throw new AppError(
+      'invalid_request',
+      `image "${image}" is not allowed; allowed: ${allowedImages(config).join(', ')} (CONTAINER_IMAGE, CONTAINER_IMAGES)`,
+    )
+  return { isolation: 'container', image }
+}

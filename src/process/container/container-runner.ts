@@ -1,0 +1,184 @@
+import { randomBytes } from 'node:crypto'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { PassThrough } from 'node:stream'
+import type { EndReason } from '../../protocol/outcome.js'
+import { notStarted } from '../not-started.js'
+import {
+  abortReason,
+  type LaunchSpec,
+  type Leftover,
+  type ProcessOutcome,
+  type ProcessRunner,
+  type RunnerInfo,
+  type RunningProcess,
+  stagedDirToken,
+} from '../runner.js'
+import { spawnGroup } from '../spawn-group.js'
+import { type ContainerOptions, instanceLabel } from './container-options.js'
+import { engineCommand } from './engine.js'
+import { containerRunArgs } from './run-args.js'
+
+const stderrTailChars = 4000
+
+/**
+ * The second ProcessRunner: every launch runs in a fresh container (`<engine> run --rm -i`), named and
+ * labelled so it can always be found again. Ending it goes through the engine (`stop`, then `rm -f`): killing
+ * the `run` client alone would leave the container running. At start, `reclaim()` removes every container a
+ * crashed predecessor with the same instance label left.
+ */
+export class ContainerProcessRunner implements ProcessRunner {
+  readonly kind = 'container'
+
+  private described: { at: number; info: Promise<RunnerInfo> } | undefined
+
+  constructor(readonly options: ContainerOptions) {}
+
+  start(spec: LaunchSpec): RunningProcess {
+    const started = performance.now()
+    const image = spec.image ?? this.options.image
+    if (!image) return notStarted('no container image configured (CONTAINER_IMAGE)', started)
+    let staging: string | undefined
+    let args = spec.args
+    if (spec.files?.length) {
+      staging = mkdtempSync(path.join(os.tmpdir(), 'agent-gateway-staged-'))
+      // readable by the container's unprivileged user (staged files are inputs such as a schema, not secrets)
+      chmodSync(staging, 0o755)
+      for (const file of spec.files)
+        writeFileSync(path.join(staging, path.basename(file.name)), file.content, { mode: 0o644 })
+      const dir = staging
+      args = args.map((a) => a.replaceAll(stagedDirToken, dir))
+    }
+    const name = `agw-${this.options.instance}-${randomBytes(6).toString('hex')}`
+    const run = containerRunArgs({ ...spec, args }, this.options, name, image, staging)
+    const client = spawnGroup({
+      command: this.options.engine,
+      args: run.args,
+      cwd: os.tmpdir(),
+      env: run.clientEnv,
+      killGraceMs: 1000,
+      ...(spec.stdin !== undefined ? { stdin: spec.stdin } : {}),
+    })
+
+    // the engine reports its own failures on stderr: keep the end of it for the outcome
+    let stderrTail = ''
+    const stderr = new PassThrough()
+    client.stderr.on('data', (chunk: Buffer) => {
+      stderrTail = (stderrTail + chunk.toString('utf8')).slice(-stderrTailChars)
+    })
+    client.stderr.pipe(stderr)
+
+    let reason: EndReason | undefined
+    let stopping: Promise<void> | undefined
+    const engine = (a: string[], timeoutMs?: number) => this.engine(a, timeoutMs)
+    const graceSeconds = Math.max(1, Math.ceil(spec.killGraceMs / 1000))
+    const terminate = (why: EndReason) => {
+      reason ??= why
+      stopping ??= (async () => {
+        await engine(['stop', '--time', String(graceSeconds), name], (graceSeconds + 30) * 1000)
+        // a container that was not created yet cannot be stopped: end the client, the sweep below removes it
+        client.terminate(why)
+      })()
+    }
+    const timer = spec.timeoutMs ? setTimeout(() => terminate('timed_out'), spec.timeoutMs) : undefined
+    const onAbort = () => terminate(abortReason(spec.signal))
+    if (spec.signal?.aborted) queueMicrotask(onAbort)
+    else spec.signal?.addEventListener('abort', onAbort, { once: true })
+
+    const done = client.done.then(async (outcome): Promise<ProcessOutcome> => {
+      if (timer) clearTimeout(timer)
+      spec.signal?.removeEventListener('abort', onAbort)
+      // `--rm` removes a container that ended by itself; one we ended, or whose client died, is removed here
+      if (reason !== undefined || outcome.exitCode === null || outcome.exitCode >= 125) {
+        await stopping
+        await engine(['rm', '--force', name])
+      }
+      if (staging) rmSync(staging, { recursive: true, force: true })
+      return containerOutcome(outcome, reason, stderrTail, spec, image, started)
+    })
+    return { pid: client.pid, stdin: client.stdin, stdout: client.stdout, stderr, done, terminate }
+  }
+
+  /** Removes every container this gateway instance left (a crashed predecessor's); a Leftover pid is a client. */
+  async reclaim(leftover?: Leftover): Promise<boolean> {
+    if (leftover) return false
+    const names = await this.ownContainers()
+    if (names.length === 0) return false
+    await this.engine(['rm', '--force', ...names])
+    return true
+  }
+
+  /**
+   * Names of the containers carrying this gateway's instance label (running or not). An engine that fails
+   * to answer is asked again (podman can fail on a busy lock); one that keeps failing is an error, never
+   * "nothing to remove".
+   */
+  async ownContainers(): Promise<string[]> {
+    const args = ['ps', '--all', '--filter', `label=${instanceLabel}=${this.options.instance}`]
+    let failure = ''
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const listed = await this.engine([...args, '--format', '{{.Names}}'])
+      if (listed.exitCode === 0) return listed.stdout.split('\n').filter(Boolean)
+      failure = listed.stderr.trim() || `exit code ${listed.exitCode}`
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt))
+    }
+    throw new Error(`${this.options.engine} ps failed: ${failure}`)
+  }
+
+  /** The engine and its version (asked once a minute at most: /health must stay cheap). */
+  describe(): Promise<RunnerInfo> {
+    const now = Date.now()
+    if (!this.described || now - this.described.at > 60_000)
+      this.described = { at: now, info: this.askEngine() }
+    return this.described.info
+  }
+
+  private async askEngine(): Promise<RunnerInfo> {
+    const answer = await this.engine(['version', '--format', '{{.Client.Version}}'], 10_000)
+    const version = answer.exitCode === 0 ? answer.stdout.trim() || null : null
+    return {
+      kind: 'container',
+      engine: this.options.engine,
+      version,
+      available: version !== null,
+      image: this.options.image ?? null,
+    }
+  }
+
+  private engine(args: string[], timeoutMs?: number) {
+    return engineCommand(this.options.engine, args, this.options.engineEnv, timeoutMs)
+  }
+}
+
+/**
+ * The client's exit is the container's: `run` exits with the program's code. 125 means the engine could not
+ * run the container; the init or the runtime saying it could not exec the program means it is not in the
+ * image: those are `spawn_failed`.
+ */
+function containerOutcome(
+  outcome: ProcessOutcome,
+  reason: EndReason | undefined,
+  stderrTail: string,
+  spec: LaunchSpec,
+  image: string,
+  started: number,
+): ProcessOutcome {
+  const durationMs = Math.round(performance.now() - started)
+  if (outcome.reason === 'spawn_failed') return { ...outcome, durationMs }
+  if (reason !== undefined) return { ...outcome, reason, durationMs }
+  const code = outcome.exitCode
+  // the init process (catatonit, tini) or the OCI runtime reports a program it could not start
+  const notStartable = /failed to exec pid1|executable file not found|OCI runtime|exec format error/i
+  const engineFailed = code === 125 || (code !== 0 && notStartable.test(stderrTail))
+  if (!engineFailed) return { ...outcome, durationMs }
+  const program = spec.program ?? path.basename(spec.command)
+  const last = stderrTail.trim().split('\n').slice(-3).join('\n')
+  return {
+    ...outcome,
+    reason: 'spawn_failed',
+    durationMs,
+    error:
+      code === 125 ? `container engine failed: ${last}` : `${program}: not found in image ${image}: ${last}`,
+  }
+}

@@ -1,0 +1,66 @@
+import path from 'node:path'
+import type { LaunchSpec } from '../runner.js'
+import { type ContainerOptions, instanceLabel, labelPrefix } from './container-options.js'
+
+/** Host identity that must not enter a container (the image has its own PATH; HOME is the tmpfs). */
+const hostOnlyEnv = new Set(['PATH', 'HOME', 'TMPDIR', 'SHELL', 'USER', 'LOGNAME', 'PWD', 'OLDPWD'])
+
+/** Where a container's writable scratch space and HOME live (the root filesystem is read-only). */
+export const containerTmp = '/tmp'
+
+export interface ContainerRun {
+  /** argv after the engine binary. */
+  args: string[]
+  /** The env of the engine client: its own env plus the values `-e NAME` hands into the container. */
+  clientEnv: Record<string, string>
+}
+
+/**
+ * `<engine> run` for one launch: named and labelled (instance + the launch's labels), hardened (no
+ * capabilities, no new privileges, read-only root with a tmpfs, a pid limit, a non-root user), the cwd and the
+ * launch's mounts at their own paths (read-only unless writable), the env by name only (`-e NAME` takes the
+ * value from the client's env: no value, secret or not, appears on a command line).
+ */
+export function containerRunArgs(
+  spec: LaunchSpec,
+  options: ContainerOptions,
+  name: string,
+  image: string,
+  staging: string | undefined,
+): ContainerRun {
+  const args = ['run', '--rm', '-i', '--init', '--name', name, '--hostname', name.slice(0, 63)]
+  args.push('--label', `${labelPrefix}=1`, '--label', `${instanceLabel}=${options.instance}`)
+  for (const [key, value] of Object.entries(spec.labels ?? {}))
+    args.push('--label', `${labelPrefix}.${key}=${value}`)
+  args.push(
+    '--network',
+    options.network,
+    '--cap-drop=ALL',
+    '--security-opt=no-new-privileges',
+    '--read-only',
+    '--tmpfs',
+    `${containerTmp}:rw,nosuid,nodev,mode=1777,size=${options.tmpfsSize}`,
+    '--pids-limit',
+    String(options.pidsLimit),
+    '--user',
+    options.user,
+  )
+  if (options.memory) args.push('--memory', options.memory)
+  if (options.cpus) args.push('--cpus', options.cpus)
+  const mounts = new Map<string, boolean>()
+  mounts.set(spec.cwd, spec.writableCwd ?? false)
+  for (const m of spec.mounts ?? []) mounts.set(m.path, (mounts.get(m.path) ?? false) || m.writable)
+  if (staging) mounts.set(staging, false)
+  for (const [dir, writable] of mounts) args.push('-v', `${dir}:${dir}:${writable ? 'rw' : 'ro'}`)
+  args.push('--workdir', spec.cwd)
+
+  const clientEnv: Record<string, string> = { ...options.engineEnv }
+  args.push('-e', `HOME=${containerTmp}`, '-e', `TMPDIR=${containerTmp}`)
+  for (const [key, value] of Object.entries(spec.env)) {
+    if (value === undefined || hostOnlyEnv.has(key) || key in options.engineEnv) continue
+    clientEnv[key] = value
+    args.push('-e', key)
+  }
+  args.push(image, spec.program ?? path.basename(spec.command), ...spec.args)
+  return { args, clientEnv }
+}

@@ -1,0 +1,42 @@
+import { chmodSync, readdirSync } from 'node:fs'
+import path from 'node:path'
+import type { MockLlm } from '../mock-llm/index.js'
+import { engineEnv, testEngine, testImage } from './container-image.js'
+import { testInstance } from './containers.js'
+import { startGateway } from './gateway.js'
+
+/**
+ * A gateway whose containers run with real podman in the test image: host networking (the mock model listens
+ * on the host's loopback), its own GATEWAY_INSTANCE label (so a test can list exactly its containers), and a
+ * workspace and agent homes (CODEX_HOME, GEMINI_CLI_HOME, CLAUDE_CONFIG_DIR) the container's unprivileged
+ * user (1000) can write.
+ */
+export async function startContainerGateway(
+  mock: MockLlm | null,
+  overrides: Record<string, string | undefined> = {},
+) {
+  const instance = testInstance()
+  const gw = await startGateway(mock, {
+    ...engineEnv(),
+    CONTAINER_ENGINE: testEngine,
+    CONTAINER_NETWORK: 'host',
+    CONTAINER_USER: '1000:1000',
+    CONTAINER_IMAGE: testImage(),
+    GATEWAY_INSTANCE: instance,
+    ...overrides,
+  })
+  openUp(gw.workspace)
+  for (const home of [gw.env.CODEX_HOME, gw.env.GEMINI_CLI_HOME, gw.env.CLAUDE_CONFIG_DIR])
+    if (home) openUp(home)
+  return { ...gw, instance }
+}
+
+/** Lets uid 1000 inside a container write a root-owned test directory (and read what is in it). */
+export function openUp(dir: string): void {
+  chmodSync(dir, 0o777)
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name)
+    if (entry.isDirectory()) openUp(p)
+    else chmodSync(p, 0o666)
+  }
+}

@@ -1,0 +1,59 @@
+import { execFileSync } from 'node:child_process'
+import { engineEnv, testEngine } from './container-image.js'
+
+/**
+ * A GATEWAY_INSTANCE for one test gateway: `agwtest-<suite>-<random>`, where the suite id comes from
+ * global-setup (AGW_TEST_SUITE). The suite's teardown removes only its own instances' containers, so two
+ * suites running at once on one machine never touch each other's containers.
+ */
+export function testInstance(): string {
+  return `${suitePrefix()}${Math.random().toString(36).slice(2, 8)}`
+}
+
+function suitePrefix(): string {
+  return `agwtest-${process.env.AGW_TEST_SUITE ?? `p${process.pid}`}-`
+}
+
+function list(filter: string): string[] {
+  const out = execFileSync(testEngine, ['ps', '--all', '--filter', filter, '--format', '{{.Names}}'], {
+    env: engineEnv(),
+    encoding: 'utf8',
+  })
+  return out.split('\n').filter(Boolean)
+}
+
+/** Containers (running or not) carrying a gateway instance label; every test must leave none. */
+export async function gatewayContainers(instance: string): Promise<string[]> {
+  return list(`label=agent-gateway.instance=${instance}`)
+}
+
+/** Containers carrying a label (`agent-gateway.session=<id>`, `agent-gateway.run=<id>`). */
+export async function containersLabelled(label: string): Promise<string[]> {
+  return list(`label=${label}`)
+}
+
+/** Every container of this suite's gateways (named `agw-<instance>-...`, see testInstance). */
+export async function suiteContainers(): Promise<string[]> {
+  return list('label=agent-gateway=1').filter((name) => name.startsWith(`agw-${suitePrefix()}`))
+}
+
+export async function removeContainers(names: string[]): Promise<void> {
+  if (names.length > 0)
+    execFileSync(testEngine, ['rm', '--force', ...names], { env: engineEnv(), stdio: 'pipe' })
+}
+
+/** Polls the instance's containers until `done` holds for them (bounded); returns the last list. */
+export async function waitForContainers(
+  instance: string,
+  done: (names: string[]) => boolean,
+  timeoutMs = 30_000,
+): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs
+  let names = await gatewayContainers(instance)
+  while (!done(names)) {
+    if (Date.now() > deadline) throw new Error(`containers of ${instance} stayed ${JSON.stringify(names)}`)
+    await new Promise((r) => setTimeout(r, 100))
+    names = await gatewayContainers(instance)
+  }
+  return names
+}

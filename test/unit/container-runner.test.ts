@@ -1,0 +1,177 @@
+import { execFileSync } from 'node:child_process'
+import { chmodSync, readFileSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ContainerOptions } from '../../src/process/container/container-options.js'
+import { ContainerProcessRunner } from '../../src/process/container/container-runner.js'
+import { readText } from '../../src/process/lines.js'
+import type { LaunchSpec } from '../../src/process/runner.js'
+import { runnerContract } from '../contract/runner-contract.js'
+import { engineEnv, testEngine, testImage } from '../support/container-image.js'
+import { gatewayContainers, removeContainers, testInstance } from '../support/containers.js'
+import { processesUnder } from '../support/processes.js'
+import { removeDir, tempDir } from '../support/temp.js'
+
+const instance = testInstance()
+let image = ''
+
+function options(extra: Partial<ContainerOptions> = {}): ContainerOptions {
+  return {
+    engine: testEngine,
+    image,
+    network: 'none',
+    pidsLimit: 64,
+    user: '1000:1000',
+    tmpfsSize: '64m',
+    instance,
+    engineEnv: engineEnv(),
+    ...extra,
+  }
+}
+
+beforeAll(() => {
+  image = testImage()
+}, 300_000)
+
+afterAll(async () => {
+  expect(await gatewayContainers(instance)).toEqual([])
+})
+
+runnerContract('containers (podman)', {
+  create: () => new ContainerProcessRunner(options()),
+  env: { PATH: '/bin' },
+  leftovers: async (cwd) => [
+    ...(await gatewayContainers(instance)),
+    ...processesUnder(cwd).map((p) => `${p.pid} ${p.cmd}`),
+  ],
+  settleMs: 5000,
+})
+
+async function output(
+  runner: ContainerProcessRunner,
+  spec: Partial<LaunchSpec> & { args: string[]; cwd: string },
+) {
+  const proc = runner.start({ command: 'sh', env: { PATH: '/bin' }, killGraceMs: 1000, ...spec })
+  let stdout = ''
+  let stderr = ''
+  await Promise.all([
+    (async () => {
+      for await (const t of readText(proc.stdout)) stdout += t
+    })(),
+    (async () => {
+      for await (const t of readText(proc.stderr)) stderr += t
+    })(),
+  ])
+  return { outcome: await proc.done, stdout, stderr }
+}
+
+describe('the container runner', () => {
+  let cwd: string
+  beforeAll(() => {
+    cwd = tempDir('container-')
+    chmodSync(cwd, 0o777)
+  })
+  afterAll(() => removeDir(cwd))
+
+  it('runs hardened: non-root, no capabilities, no new privileges, read-only root, a pid limit', async () => {
+    const runner = new ContainerProcessRunner(options())
+    const { outcome, stdout } = await output(runner, {
+      cwd,
+      args: [
+        '-c',
+        'id -u; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status; touch /etc/x 2>/dev/null || echo root-ro; ' +
+          'touch /tmp/x && echo tmp-rw; cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max',
+      ],
+    })
+    expect(outcome).toMatchObject({ exitCode: 0, reason: 'exited' })
+    const lines = stdout.trim().split('\n')
+    expect(lines[0]).toBe('1000')
+    expect(stdout).toMatch(/CapEff:\s+0000000000000000/)
+    expect(stdout).toMatch(/NoNewPrivs:\s+1/)
+    expect(lines).toContain('root-ro')
+    expect(lines).toContain('tmp-rw')
+    expect(lines.at(-1)).toBe('64')
+  })
+
+  it('mounts the cwd read-only unless the launch may write there', async () => {
+    const runner = new ContainerProcessRunner(options())
+    const ro = await output(runner, { cwd, args: ['-c', 'echo x > written.txt'] })
+    expect(ro.outcome.exitCode).not.toBe(0)
+    expect(ro.stderr).toMatch(/Read-only file system/)
+    const rw = await output(runner, {
+      cwd,
+      writableCwd: true,
+      args: ['-c', 'echo x > written.txt && cat written.txt'],
+    })
+    expect(rw.outcome.exitCode).toBe(0)
+    expect(rw.stdout).toBe('x\n')
+  })
+
+  it('hands env in by name only: no value appears on the engine command line', async () => {
+    const runner = new ContainerProcessRunner(options())
+    const secret = 'sk-secret-value-42'
+    const proc = runner.start({
+      command: 'sh',
+      args: ['-c', 'echo ready; echo "$API_KEY"; sleep 30'],
+      cwd,
+      env: { PATH: '/bin', API_KEY: secret },
+      killGraceMs: 500,
+    })
+    const chunks: string[] = []
+    const lines = (async () => {
+      for await (const t of readText(proc.stdout)) chunks.push(t)
+    })()
+    while (!chunks.join('').includes(secret)) await new Promise((r) => setTimeout(r, 20))
+    const cmdline = readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
+    expect(cmdline).toContain('-e API_KEY')
+    expect(cmdline).not.toContain(secret)
+    proc.terminate('cancelled')
+    expect((await proc.done).reason).toBe('cancelled')
+    await lines
+  })
+
+  it('a program missing from the image is spawn_failed, naming the image', async () => {
+    const runner = new ContainerProcessRunner(options())
+    const { outcome } = await output(runner, { cwd, command: 'no-such-agent', args: [] })
+    expect(outcome.reason).toBe('spawn_failed')
+    expect(outcome.error).toContain(image)
+  })
+
+  it('reclaim() removes the containers a crashed predecessor of the same instance left', async () => {
+    // what a gateway killed with -9 leaves: its containers, still running, with nobody to end them
+    // (test/e2e/container-leaks.test.ts does this with a real server process)
+    const crashed = `${instance}-crashed`
+    const other = `${instance}-other`
+    for (const owner of [crashed, crashed, other])
+      execFileSync(
+        testEngine,
+        [
+          'run',
+          '-d',
+          '--name',
+          `agw-${owner}-${Math.random().toString(36).slice(2, 8)}`,
+          '--label',
+          'agent-gateway=1',
+          '--label',
+          `agent-gateway.instance=${owner}`,
+          image,
+          'sleep',
+          '60',
+        ],
+        { env: engineEnv(), stdio: 'pipe' },
+      )
+    expect(await gatewayContainers(crashed)).toHaveLength(2)
+    const successor = new ContainerProcessRunner(options({ instance: crashed }))
+    expect(await successor.reclaim()).toBe(true)
+    expect(await gatewayContainers(crashed)).toEqual([])
+    expect(await successor.reclaim()).toBe(false)
+    // another instance's containers are not its to remove
+    expect(await gatewayContainers(other)).toHaveLength(1)
+    await removeContainers(await gatewayContainers(other))
+  })
+
+  it('describes the engine and its version', async () => {
+    const info = await new ContainerProcessRunner(options()).describe()
+    expect(info).toMatchObject({ kind: 'container', engine: testEngine, available: true })
+    expect(info.version).toMatch(/^\d+\.\d+/)
+  })
+})
