@@ -135,7 +135,8 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
       CLI_LIST: 'echo,sleep,sh',
       MAX_CONCURRENT_RUNS: '4',
       MAX_QUEUED_RUNS: '1000',
-      NODE_TIMEOUT_SECONDS: '3',
+      // long enough that a node stalled by a loaded machine is not taken for dead
+      NODE_TIMEOUT_SECONDS: '10',
       KILL_GRACE_MS: '200',
     })
     env = base.env
@@ -280,7 +281,7 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
       (_, ev) => ev.type === 'turn.started' && ev.turnId === slow.id,
     )
     const interrupted = await postJson(`${apiA.url}/v1/sessions/${session.id}/interrupt`, {})
-    expect(interrupted.status).toBe(200)
+    expect(interrupted.status, await interrupted.clone().text()).toBe(200)
     expect(await interrupted.json()).toMatchObject({ id: slow.id, status: 'interrupted' })
 
     // A fork lives where its parent's thread is; archived through the other node.
@@ -336,7 +337,7 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
           (r) => r.status === 'interrupted' && r.reason === 'worker_lost',
         ),
       'the lost worker runs to be interrupted',
-      30_000,
+      60_000,
     )
     for (const r of lost) {
       const events = await eventsOf(apiA, r.id)
