@@ -1,5 +1,6 @@
 # agent-gateway's own image (issue 12). Multi-stage: build with dev dependencies, run with production ones only.
-#   podman build -t localhost/agent-gateway:dev .      (or docker build)
+#   docker build -t localhost/agent-gateway:dev .
+#   podman build --format docker -t localhost/agent-gateway:dev .   (the OCI format drops HEALTHCHECK)
 # The runtime stage runs as the unprivileged `node` user (uid 1000) and has a HEALTHCHECK on GET /health.
 FROM docker.io/library/node:20-bookworm-slim AS build
 # better-sqlite3 (and node-pty of a dev dependency) compile from source when no prebuilt binary can be fetched

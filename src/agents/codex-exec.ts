@@ -12,7 +12,7 @@ import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
 import { dropCodexStartupNoise } from './codex/stderr-noise.js'
 import { resolveCodexBinary } from './codex-binary.js'
 import type { AgentDriver, AgentStatus, RunRequest } from './driver.js'
-import { placed } from './placement.js'
+import { innerSandbox, placed } from './placement.js'
 import { runProcess } from './process-run.js'
 
 /** `codex exec --json`: one process per run, no approvals (exec mode has none), sandbox chosen explicitly. */
@@ -57,7 +57,7 @@ export class CodexExecDriver implements AgentDriver {
 
   /** The argv after the binary; the prompt goes through stdin (`-`), so its size is not limited by argv. */
   buildArgs(req: RunRequest, schemaFile?: string): string[] {
-    const args = ['exec', '--json', '--sandbox', req.sandbox ?? this.config.CODEX_SANDBOX]
+    const args = ['exec', '--json', '--sandbox', innerSandbox(req, req.sandbox ?? this.config.CODEX_SANDBOX)]
     const model = req.model && req.model !== 'auto' ? req.model : this.config.CODEX_MODEL
     if (model) args.push('--model', model)
     if (req.skipGitRepoCheck ?? true) args.push('--skip-git-repo-check')

@@ -17,7 +17,7 @@ import { type ThreadSettings, threadSettings } from './codex-app-server/thread-s
 import { modelListResponse } from './codex-app-server/wire-schemas.js'
 import { CodexExecDriver } from './codex-exec.js'
 import type { AgentStatus, RunRequest } from './driver.js'
-import { placed } from './placement.js'
+import { innerSandbox, placed } from './placement.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
 
 export interface CodexDriverOptions {
@@ -106,10 +106,11 @@ export class CodexDriver implements SessionDriver {
     const settings = threadSettings(req, this.config)
     const lease = req.isolation === 'container' ? this.containerHost(req, settings) : undefined
     const host = lease?.host ?? this.host
+    const inner = { ...settings, sandbox: innerSandbox(req, settings.sandbox) }
     try {
-      const opened = await host.startThread(settings)
-      const model = settings.model ?? opened.model
-      const full = { ...settings, ...(model ? { model } : {}) }
+      const opened = await host.startThread(inner)
+      const model = inner.model ?? opened.model
+      const full = { ...inner, ...(model ? { model } : {}) }
       return new CodexSession(host, opened.threadId, full, hooks, lease)
     } catch (err) {
       await lease?.end()
@@ -132,10 +133,11 @@ export class CodexDriver implements SessionDriver {
     const settings = threadSettings(req, this.config)
     const lease = req.isolation === 'container' ? this.containerHost(req, settings) : undefined
     const host = lease?.host ?? this.host
+    const inner = { ...settings, sandbox: innerSandbox(req, settings.sandbox) }
     try {
-      const opened = await host.resumeThread(agentSessionId, settings)
-      const model = settings.model ?? opened.model
-      const full = { ...settings, ...(model ? { model } : {}) }
+      const opened = await host.resumeThread(agentSessionId, inner)
+      const model = inner.model ?? opened.model
+      const full = { ...inner, ...(model ? { model } : {}) }
       return new CodexSession(host, agentSessionId, full, hooks, lease)
     } catch (err) {
       await lease?.end()

@@ -1,4 +1,5 @@
 import type { Isolation, LaunchSpec, Mount } from '../process/runner.js'
+import type { SandboxMode } from '../protocol/policies.js'
 
 /** Where a request wants its agent to run (from /v1 `isolation` and `image`, or Docker mode). */
 export interface Placement {
@@ -36,4 +37,13 @@ export function placementOf(req: Placement): Placement {
     ...(req.image ? { image: req.image } : {}),
     ...(req.labels ? { labels: req.labels } : {}),
   }
+}
+
+/**
+ * The sandbox codex applies itself. In a container the container is the sandbox (the workspace is mounted
+ * read-only unless the requested sandbox writes, the root is read-only): codex's own bubblewrap cannot nest
+ * in it, so codex runs there with `danger-full-access` of what the container lets it see.
+ */
+export function innerSandbox(req: Placement, requested: SandboxMode): SandboxMode {
+  return req.isolation === 'container' ? 'danger-full-access' : requested
 }

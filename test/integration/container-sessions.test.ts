@@ -17,8 +17,7 @@ describe('/v1 sessions with isolation "container"', () => {
 
   beforeAll(async () => {
     mock = await startMockLlm()
-    // the container is the sandbox: codex runs its commands without its own (bubblewrap cannot nest here)
-    gw = await startContainerGateway(mock, { ALLOW_DANGER_FULL_ACCESS: 'true' })
+    gw = await startContainerGateway(mock)
   }, 120_000)
   afterEach(() => mock.reset())
   afterAll(async () => {
@@ -37,7 +36,7 @@ describe('/v1 sessions with isolation "container"', () => {
     const created = await postJson(`${gw.url}/v1/sessions`, {
       agent: 'codex',
       isolation: 'container',
-      sandbox: 'danger-full-access',
+      sandbox: 'workspace-write',
       approvalPolicy: 'never',
     })
     expect(created.status).toBe(201)
@@ -71,6 +70,27 @@ describe('/v1 sessions with isolation "container"', () => {
 
     const archived = await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {})
     expect(archived.status).toBe(200)
+    expect(await sessionContainers(session.id)).toEqual([])
+  })
+
+  it('a read-only session gets the workspace mounted read-only: a command cannot write it', async () => {
+    const session = await json<Session>(
+      postJson(`${gw.url}/v1/sessions`, {
+        agent: 'codex',
+        isolation: 'container',
+        sandbox: 'read-only',
+        approvalPolicy: 'never',
+      }),
+    )
+    mock.script(
+      { kind: 'exec_command', cmd: 'echo x > ro.txt || echo refused' },
+      { kind: 'text', text: 'tried' },
+    )
+    const t = await turn(session.id, 'try to write')
+    expect(t.status, t.error ?? '').toBe('completed')
+    expect(JSON.stringify(mock.requests.at(-1)?.body)).toContain('refused')
+    expect(existsSync(path.join(gw.workspace, 'ro.txt'))).toBe(false)
+    await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {})
     expect(await sessionContainers(session.id)).toEqual([])
   })
 

@@ -22,7 +22,6 @@ describe('POST /run in Docker mode (CODEX_DOCKER_IMAGE)', () => {
       MODEL_LIST: 'auto,gpt-litellm-1,gpt-litellm-2',
       LITELLM_BASE_URL: 'http://litellm.internal:4000',
       LITELLM_API_KEY: 'sk-litellm-from-server',
-      RUN_RESPONSE_TIMEOUT_SECONDS: '8',
     })
   }, 120_000)
 
@@ -121,11 +120,23 @@ describe('POST /run in Docker mode (CODEX_DOCKER_IMAGE)', () => {
   })
 
   it('a timeout ends the stream with exit 124 and stops the container through the engine', async () => {
-    const res = await postJson(`${gw.url}/run`, { cli: 'sh', args: ['-c', 'echo started; sleep 60'] })
-    const frames = await readNdjson(res)
-    expect(frames.at(-1)).toEqual({ type: 'exit', code: 124 })
-    expect(await gatewayContainers(gw.instance)).toEqual([])
-    expect(processesUnder(gw.workspace)).toEqual([])
+    // a gateway of its own with a short RUN_RESPONSE_TIMEOUT_SECONDS (the others' runs must not race it)
+    const short = await startContainerGateway(mock, {
+      CODEX_DOCKER_IMAGE: testImage(),
+      CONTAINER_IMAGE: undefined,
+      CLI_LIST: 'sh',
+      RUN_RESPONSE_TIMEOUT_SECONDS: '3',
+    })
+    try {
+      const res = await postJson(`${short.url}/run`, { cli: 'sh', args: ['-c', 'echo started; sleep 60'] })
+      const frames = await readNdjson(res)
+      expect(frames.at(-1)).toEqual({ type: 'exit', code: 124 })
+      expect(text(frames, 'stderr')).toContain('timed out')
+      expect(await gatewayContainers(short.instance)).toEqual([])
+      expect(processesUnder(short.workspace)).toEqual([])
+    } finally {
+      await short.close()
+    }
   })
 
   it('a client that disconnects stops its container', async () => {

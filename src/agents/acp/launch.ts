@@ -8,7 +8,7 @@ import { scrubbedShellEnv } from '../claude/scrubbed-shell.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { askForApproval } from '../codex-app-server/thread-settings.js'
 import { resolveCodexBinary } from '../codex-binary.js'
-import { type Placement, placed } from '../placement.js'
+import { innerSandbox, type Placement, placed } from '../placement.js'
 import type { ApprovalPolicy } from '../session.js'
 import type { AcpAgentSpec } from './agent-spec.js'
 
@@ -99,7 +99,9 @@ function codexAcpArgs(config: Config, s: AcpLaunchSettings): string[] {
   return [
     ...codexProviderArgs(config),
     ...(model ? c(`model=${JSON.stringify(model)}`) : []),
-    ...c(`sandbox_mode=${JSON.stringify(s.sandbox ?? config.CODEX_SANDBOX)}`),
+    ...c(
+      `sandbox_mode=${JSON.stringify(innerSandbox(s.placement ?? {}, s.sandbox ?? config.CODEX_SANDBOX))}`,
+    ),
     ...(s.approvalPolicy ? c(`approval_policy=${JSON.stringify(askForApproval(s.approvalPolicy))}`) : []),
   ]
 }
