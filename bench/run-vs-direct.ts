@@ -6,7 +6,11 @@
  * so machine noise hits all of them alike:
  *   direct  the native codex binary with the argv and env the codex-exec driver would use
  *   /run    POST /run {cli:'codex', ...} (the provider -c overrides are prepended by the gateway)
- *   /chat   POST /chat {prompt} (the codex-exec driver, plus probe(), cached after the first call)
+ *   /chat   POST /chat {prompt} (the codex driver, plus probe(), cached after the first call)
+ *   /v1/runs  POST /v1/runs?wait=true {prompt} until the finished run's JSON is read
+ * /chat and /v1/runs are one-shot codex runs: with CODEX_WARM_RUNS (the default) a thread on the gateway's
+ * already running codex app-server (started by the warm-up rounds), else `codex exec` like direct.
+ * BENCH_WARM_RUNS=false runs the gateway with CODEX_WARM_RUNS=false (every run a cold `codex exec`).
  * Then, to show where the added time goes: HTTP round trips that spawn nothing, the gateway's fixed cost
  * per request measured on `codex --version` (direct vs /run, paired), the time child_process.spawn()
  * blocks, and probe() cold vs cached. docs/benchmarks.md explains the output.
@@ -51,8 +55,8 @@ const runArgs = (b: Bench) => [
 const opTimeoutMs = 60_000
 const targetRatio = 1.05
 
-type Mode = 'direct' | '/run' | '/chat'
-const modes: Mode[] = ['direct', '/run', '/chat']
+type Mode = 'direct' | '/run' | '/chat' | '/v1/runs'
+const modes: Mode[] = ['direct', '/run', '/chat', '/v1/runs']
 
 interface Sample {
   /** Start to last byte read and (direct) process closed. */
@@ -226,10 +230,29 @@ async function runViaChat(b: Bench): Promise<Sample> {
   return { totalMs, headersMs, spawnCallMs: null, firstStdoutMs: null, ...modelRequests(b.mock, before) }
 }
 
+async function runViaV1Runs(b: Bench): Promise<Sample> {
+  const body = JSON.stringify({ prompt })
+  const before = b.mock.requests.length
+  const t0 = performance.now()
+  const res = await fetch(`${b.server.url}/v1/runs?wait=true`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    signal: AbortSignal.timeout(opTimeoutMs),
+  })
+  const headersMs = performance.now() - t0
+  const json = (await res.json()) as { status?: string; finalResponse?: string | null }
+  const totalMs = performance.now() - t0
+  if (res.status !== 200 || json.status !== 'succeeded' || json.finalResponse?.trim() !== answer)
+    throw new BenchError(`/v1/runs: HTTP ${res.status} without the expected answer: ${JSON.stringify(json)}`)
+  return { totalMs, headersMs, spawnCallMs: null, firstStdoutMs: null, ...modelRequests(b.mock, before) }
+}
+
 const runners: Record<Mode, (b: Bench) => Promise<Sample>> = {
   direct: runDirect,
   '/run': runViaRun,
   '/chat': runViaChat,
+  '/v1/runs': runViaV1Runs,
 }
 
 /** The texts of codex's agent_message items in `codex exec --json` output. */
@@ -461,7 +484,8 @@ async function main(): Promise<void> {
   try {
     mock = await startMockLlm()
     mock.setDefault({ kind: 'text', text: answer })
-    const { env, dir, workspace } = gatewayEnv(mock)
+    const warmRuns = process.env.BENCH_WARM_RUNS ?? 'true'
+    const { env, dir, workspace } = gatewayEnv(mock, { CODEX_WARM_RUNS: warmRuns })
     server = await startServer({ env, cwd: dir, logger: false })
     const driver = new CodexExecDriver(server.ctx.config, env)
     if (!driver.binary)
@@ -471,10 +495,11 @@ async function main(): Promise<void> {
     const b: Bench = { mock, server, driver, env, binary: driver.binary, workspace: realpathSync(workspace) }
 
     const probe = await probeCost(b)
-    console.log(`agent-gateway benchmark: direct codex vs POST /run vs POST /chat\n`)
+    console.log(`agent-gateway benchmark: direct codex vs POST /run, POST /chat, POST /v1/runs?wait=true\n`)
     console.log(machine(probe.version).join('\n'))
     console.log(loadavg('at the start'))
     console.log(`binary:  ${b.binary}`)
+    console.log(`gateway: CODEX_WARM_RUNS=${server.ctx.config.CODEX_WARM_RUNS} (/chat and /v1/runs)`)
     console.log(
       `runs:    ${warmup} warm-up rounds, then ${iterations} iterations, interleaved ${modes.join(', ')}${order === 'rotate' ? ' (order rotated per iteration)' : ''}\n`,
     )
@@ -483,7 +508,7 @@ async function main(): Promise<void> {
       for (const m of modes) await runners[m](b)
       checkStop()
     }
-    const samples: Record<Mode, Sample[]> = { direct: [], '/run': [], '/chat': [] }
+    const samples: Record<Mode, Sample[]> = { direct: [], '/run': [], '/chat': [], '/v1/runs': [] }
     for (let i = 0; i < iterations; i++) {
       // fixed: direct, /run, /chat every iteration; rotate: each mode takes each position equally often.
       const shift = order === 'rotate' ? i % modes.length : 0

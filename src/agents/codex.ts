@@ -14,6 +14,7 @@ import { CodexSession } from './codex-app-server/codex-session.js'
 import { HostLease } from './codex-app-server/host-lease.js'
 import type { UnknownHandler } from './codex-app-server/rpc.js'
 import { type ThreadSettings, threadSettings } from './codex-app-server/thread-settings.js'
+import { warmable, warmRun } from './codex-app-server/warm-run.js'
 import { modelListResponse } from './codex-app-server/wire-schemas.js'
 import { CodexExecDriver } from './codex-exec.js'
 import type { AgentStatus, RunRequest } from './driver.js'
@@ -38,10 +39,11 @@ export interface CodexDriverOptions {
 const maxModelPages = 20
 
 /**
- * `codex`: sessions on ONE long-lived `codex app-server` (threads, turns, approvals, fork, interrupt, resume),
- * one-shot runs on `codex exec` (CodexExecDriver). The app-server starts on first use and again after it died;
- * `close()` ends it. A session with `isolation: "container"` gets an app-server of its own in a container that
- * lives as long as the session (and its forks): closing the session (archive, shutdown) ends the container.
+ * `codex`: sessions on ONE long-lived `codex app-server` (threads, turns, approvals, fork, interrupt, resume);
+ * one-shot runs on a thread of their own on the same app-server when they can (warm-run.ts), else on
+ * `codex exec` (CodexExecDriver). The app-server starts on first use and again after it died; `close()` ends it.
+ * A session with `isolation: "container"` gets an app-server of its own in a container that lives as long as
+ * the session (and its forks): closing the session (archive, shutdown) ends the container.
  */
 export class CodexDriver implements SessionDriver {
   readonly id = 'codex'
@@ -71,7 +73,9 @@ export class CodexDriver implements SessionDriver {
       ...(options.runner ? { runner: options.runner } : {}),
       clientName: options.clientName ?? config.CODEX_CLIENT_NAME ?? 'agent-gateway',
       ...(options.clientVersion ? { clientVersion: options.clientVersion } : {}),
-      cwd: existsSync(config.WORKSPACE_DIR) ? config.WORKSPACE_DIR : os.tmpdir(),
+      // Not a workspace: the app-server serves every session and run (each thread has its own cwd), and
+      // nothing of it should look like a process a run or session left in its directory.
+      cwd: existsSync(config.DATA_DIR) ? config.DATA_DIR : os.tmpdir(),
       requestTimeoutMs: options.requestTimeoutMs ?? config.CODEX_REQUEST_TIMEOUT * 1000,
       ...(options.onStderr ? { onStderr: options.onStderr } : {}),
       ...(options.onUnknown ? { onUnknown: options.onUnknown } : {}),
@@ -97,8 +101,17 @@ export class CodexDriver implements SessionDriver {
     return { ...(await this.exec.probe()), id: this.id }
   }
 
-  /** One-shot runs are `codex exec`; their events name this driver. */
+  /**
+   * One-shot runs: a thread of their own on the shared running app-server when the run allows it (warmable) and
+   * CODEX_WARM_RUNS is on, else `codex exec`; the same events either way, which name this driver.
+   */
   async *run(req: RunRequest, signal: AbortSignal): AsyncGenerator<AgentEvent> {
+    // With a default container image (Docker mode) every run gets a container of its own: never the shared host.
+    const containersByDefault = (this.config.CONTAINER_IMAGE ?? this.config.CODEX_DOCKER_IMAGE) !== undefined
+    if (this.config.CODEX_WARM_RUNS && !containersByDefault && this.exec.binary && warmable(req)) {
+      yield* warmRun(this.host, this.id, threadSettings(req, this.config), req, signal)
+      return
+    }
     for await (const ev of this.exec.run(req, signal)) yield 'agent' in ev ? { ...ev, agent: this.id } : ev
   }
 

@@ -16,6 +16,8 @@ export interface Config extends RawSettings {
   tls: { certPath: string; keyPath: string } | null
   /** API_TOKENS parsed: names, scopes, tenants. */
   apiTokens: ApiToken[]
+  /** Absolute TENANTS_DIR (default DATA_DIR/tenants): each tenant's workspace root and agent homes. */
+  tenantsDir: string
 }
 
 /** Reads `.env` (never overriding the real environment) and validates everything with one zod schema. */
@@ -37,14 +39,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     }
   }
   const workspaceDir = path.resolve(cwd, s.WORKSPACE_DIR)
+  const workspaceRoots = [workspaceDir, ...s.WORKSPACE_ROOTS.map((r) => path.resolve(cwd, r))]
+  const dataDir = path.resolve(cwd, s.DATA_DIR)
+  const tenantsDir = path.resolve(cwd, s.TENANTS_DIR ?? path.join(dataDir, 'tenants'))
+  const apiTokens = parseApiTokens(s.API_TOKENS)
+  if (apiTokens.some((t) => t.tenant !== null)) checkTenantsDir(tenantsDir, workspaceRoots)
   return {
     ...s,
-    DATA_DIR: path.resolve(cwd, s.DATA_DIR),
+    DATA_DIR: dataDir,
     WORKSPACE_DIR: workspaceDir,
     CODEX_HOME: s.CODEX_HOME ? path.resolve(cwd, s.CODEX_HOME) : undefined,
-    workspaceRoots: [workspaceDir, ...s.WORKSPACE_ROOTS.map((r) => path.resolve(cwd, r))],
+    workspaceRoots,
     modelListConfigured: (merged.MODEL_LIST ?? '').trim() !== '',
-    apiTokens: refuseTenants(parseApiTokens(s.API_TOKENS)),
+    apiTokens,
+    tenantsDir,
     tls: tlsFiles(s, cwd),
   }
 }
@@ -73,14 +81,17 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * A token bound to a tenant must see only that tenant's resources; until tenant isolation exists, such an entry
- * stops the server rather than silently sharing everything.
+ * A tenant's files must be out of reach of every other token: the tenants' directory may neither lie inside a
+ * workspace root (an untenanted `cwd` could point into it) nor contain one.
  */
-function refuseTenants(tokens: ApiToken[]): ApiToken[] {
-  const bound = tokens.find((t) => t.tenant !== null)
-  if (bound)
-    throw new ConfigError(
-      `API_TOKENS: token "${bound.name}" names a tenant, but tenant isolation is not available in this version; remove the :<tenant> part`,
-    )
-  return tokens
+function checkTenantsDir(tenantsDir: string, roots: readonly string[]): void {
+  const inside = (child: string, parent: string) => {
+    const rel = path.relative(parent, child)
+    return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel))
+  }
+  for (const root of roots)
+    if (inside(tenantsDir, root) || inside(root, tenantsDir))
+      throw new ConfigError(
+        `TENANTS_DIR (${tenantsDir}) overlaps the workspace root ${root}; tenants' workspaces and homes must be apart from every workspace root (set TENANTS_DIR elsewhere)`,
+      )
 }

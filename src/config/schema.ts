@@ -89,6 +89,7 @@ export const envSchema = z.object({
   DATA_DIR: z.string().default('./data'),
   WORKSPACE_DIR: z.string().default('./data/workspaces'),
   WORKSPACE_ROOTS: list([]),
+  TENANTS_DIR: optionalString,
   AI_PROVIDER: z.string().default('codex'),
   AGENTS: z
     .string()
@@ -121,6 +122,7 @@ export const envSchema = z.object({
   SSE_KEEPALIVE_SECONDS: int(15, 1, maxTimerSeconds),
   APPROVAL_TIMEOUT_SECONDS: int(300, 1, maxTimerSeconds),
   MAX_QUEUED_TURNS: int(20, 0),
+  SESSION_IDLE_SECONDS: int(600, 0, maxTimerSeconds),
   CODEX_REQUEST_TIMEOUT: int(300, 1, maxTimerSeconds),
   CODEX_CLIENT_NAME: z.string().default('agent-gateway'),
   CODEX_LOG_LEVEL: optionalString,
@@ -147,6 +149,7 @@ export const envSchema = z.object({
   CODEX_MAX_RETRIES: optionalInt(0),
   CODEX_SANDBOX: sandboxMode.default('read-only'),
   CODEX_CONFIG_OVERRIDES: optionalString,
+  CODEX_WARM_RUNS: bool(true),
   ACP_AGENTS: optionalString,
   GEMINI_PATH: optionalString,
   GOOGLE_GEMINI_BASE_URL: optionalString.pipe(z.url().optional()),
@@ -175,7 +178,7 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
   API_TOKENS: {
     default: '(none)',
     description:
-      'Comma-separated bearer tokens; when set every request needs one. An entry is a bare `<token>` (every scope) or `<name>:<token>:<scopes>` with scopes `read`, `run`, `approve`, `admin` joined by `+` (see docs/OPERATIONS.md).',
+      'Comma-separated bearer tokens; when set every request needs one. An entry is a bare `<token>` (every scope) or `<name>:<token>:<scopes>[:<tenant>]` with scopes `read`, `run`, `approve`, `admin` joined by `+`; a tenant token sees only its tenant (see docs/OPERATIONS.md).',
   },
   METRICS_TOKEN: {
     default: '(none)',
@@ -223,6 +226,11 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
   WORKSPACE_ROOTS: {
     default: '(none)',
     description: 'More comma-separated directories a request `cwd` may point into.',
+  },
+  TENANTS_DIR: {
+    default: 'DATA_DIR/tenants',
+    description:
+      'Per tenant (API_TOKENS `name:token:scopes:tenant`): `<dir>/<tenant>/workspace`, its only workspace root, and `<dir>/<tenant>/home`, its agent homes (HOME, CODEX_HOME, ...). Must not overlap a workspace root.',
   },
   AI_PROVIDER: {
     default: 'codex',
@@ -274,6 +282,11 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
   MAX_QUEUED_TURNS: {
     default: '20',
     description: 'Turns one session may queue behind the running one (429 beyond).',
+  },
+  SESSION_IDLE_SECONDS: {
+    default: '600',
+    description:
+      'A session with no turn for this long is unloaded from its agent (threads, processes); its next turn resumes it. 0: never.',
   },
   CODEX_REQUEST_TIMEOUT: {
     default: '300',
@@ -371,6 +384,11 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
   CODEX_CONFIG_OVERRIDES: {
     default: '(none)',
     description: 'Extra codex `-c key=value` overrides, separated by newlines or `;`.',
+  },
+  CODEX_WARM_RUNS: {
+    default: 'true',
+    description:
+      'One-shot codex runs use an ephemeral thread on the running codex app-server when their options allow (no output schema, no images); false: always `codex exec`.',
   },
   ACP_AGENTS: {
     default: '(presets only)',

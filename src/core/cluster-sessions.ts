@@ -19,6 +19,8 @@ export interface SessionCluster {
   recoverLost(): Promise<void>
   /** The longest a call to another node may take (it ends sooner when that node dies). */
   callTimeoutMs: number
+  /** The tenant whose sessions these are (null: untenanted); a node serving a forwarded call works in its scope. */
+  tenant: string | null
 }
 
 /**
@@ -39,24 +41,18 @@ export class ClusterSessions extends SessionManager {
     private readonly cluster: SessionCluster,
   ) {
     super(store, log, registry, config, active, node)
-    const { calls } = cluster
-    // What other nodes ask this one: always done here, never forwarded again.
-    calls.handle<{ agentId: string; fields: CreateSession }>('session.create', (p) =>
-      super.create(p.agentId, p.fields),
-    )
-    calls.handle<{ id: string; input: TurnInput; onBusy: OnBusy }>('session.turn', (p) =>
-      super.startTurn(p.id, p.input, p.onBusy),
-    )
-    calls.handle<{ id: string }>('session.interrupt', async (p) => (await super.interrupt(p.id)).id)
-    calls.handle<{ id: string }>('session.fork', (p) => super.fork(p.id))
-    calls.handle<{ id: string }>('session.archive', (p) => super.archive(p.id))
-    calls.handle<{ id: string; includeTurns: boolean }>('session.read', (p) =>
-      super.read(p.id, p.includeTurns),
-    )
-    calls.handle<{ id: string }>('session.resume', (p) => super.resume(p.id))
-    calls.handle<{ agentId: string; method: string; params: unknown }>('agent.call', (p) =>
-      super.call(p.agentId, p.method, p.params),
-    )
+  }
+
+  /** This node doing what another node asked of it (serve-session-calls.ts): never forwarded again. */
+  readonly here = {
+    create: (agentId: string, fields: CreateSession) => super.create(agentId, fields),
+    startTurn: (id: string, input: TurnInput, onBusy: OnBusy) => super.startTurn(id, input, onBusy),
+    interrupt: async (id: string) => (await super.interrupt(id)).id,
+    fork: (id: string) => super.fork(id),
+    archive: (id: string) => super.archive(id),
+    read: (id: string, includeTurns: boolean) => super.read(id, includeTurns),
+    resume: (id: string) => super.resume(id),
+    call: (agentId: string, method: string, params: unknown) => super.call(agentId, method, params),
   }
 
   override async create(agentId: string, fields: CreateSession): Promise<Session> {
@@ -98,6 +94,15 @@ export class ClusterSessions extends SessionManager {
   override async call(agentId: string, method: string, params: unknown): Promise<unknown> {
     if (this.cluster.membership.role !== 'api') return super.call(agentId, method, params)
     return this.forward(await this.pickRunner(newId('call')), 'agent.call', { agentId, method, params })
+  }
+
+  /** Held here: this process knows; held by another node: its session's status in the store says. */
+  override async busy(id: string): Promise<boolean> {
+    if (this.isBusy(id)) return true
+    const owner = await this.store.ownerOf(id)
+    if (!owner || owner === this.node) return false
+    const status = (await this.store.getSession(id))?.status
+    return status === 'running' || status === 'waiting_for_approval'
   }
 
   /** Waits for a turn running on any node: from its events (the owner stores the turn before announcing its end). */
@@ -148,8 +153,13 @@ export class ClusterSessions extends SessionManager {
     return runners[hash % runners.length]!
   }
 
-  private forward<T>(to: string, method: string, params: unknown): Promise<T> {
-    return this.cluster.calls.call<T>(to, method, params, this.cluster.callTimeoutMs)
+  /**
+   * Asks node `to` to do `method` in this tenant's scope: there, as here, another tenant's session is not found
+   * (so a session id alone never reaches across tenants).
+   */
+  private forward<T>(to: string, method: string, params: object): Promise<T> {
+    const call = { tenant: this.cluster.tenant, ...params }
+    return this.cluster.calls.call<T>(to, method, call, this.cluster.callTimeoutMs)
   }
 }
 

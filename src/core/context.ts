@@ -10,6 +10,7 @@ import type { GatewayMetrics } from './ops/metrics.js'
 import type { Webhooks } from './ops/webhooks.js'
 import type { RunManager } from './run-manager.js'
 import type { SessionManager } from './session-manager.js'
+import type { Tenancy } from './tenancy/tenancy.js'
 
 /** What every surface gets: settings, the agents, the runs. Surfaces never spawn. */
 export interface GatewayContext {
@@ -27,6 +28,11 @@ export interface GatewayContext {
   redactor: Redactor
   metrics: GatewayMetrics
   webhooks: Webhooks
+  /**
+   * What a request may see and do: `tenancy.scope(principal.tenant)` (its own runs, sessions, approvals and
+   * agents). `runs`, `sessions` and `approvals` above span every tenant: for the server itself, never a request.
+   */
+  tenancy: Tenancy
   /** Sees every event once it is stored (logs, webhooks). */
   tapEvents(listener: (ev: StoredEvent) => void): void
 }

@@ -2,6 +2,7 @@ import { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
 import { Redactor, secretValues } from '../process/secrets.js'
 import { endOrphanedProcesses } from '../process/server-marker.js'
+import type { Store } from '../store/store.js'
 import { ActiveRuns } from './active-runs.js'
 import { ApprovalBroker } from './approvals.js'
 import { openBackend } from './backend.js'
@@ -15,8 +16,11 @@ import { metricsTap } from './ops/metrics-tap.js'
 import { sessionBudgetGate } from './ops/session-budget.js'
 import { Webhooks } from './ops/webhooks.js'
 import { RunManager } from './run-manager.js'
+import { startRunWorker } from './run-worker.js'
 import { createRunner, usesContainers } from './runners.js'
+import { serveSessionCalls } from './serve-session-calls.js'
 import { SessionManager } from './session-manager.js'
+import { type Managers, Tenancy } from './tenancy/tenancy.js'
 
 /** Builds the core: the store (crash recovery and retention run here), the agents, the run manager. */
 export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv): Promise<GatewayContext> {
@@ -35,42 +39,59 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const signals = await backend.openSignals(node.id)
   const queue = await backend.openQueue()
   const log = new EventLog(store, bus, new Redactor(secretValues(config, serverEnv)))
-  const runs = new RunManager(store, log, registry, config, active, node.id, {
-    role: config.GATEWAY_ROLE,
-    membership: node,
-    ...(queue ? { queue } : {}),
-    ...(signals ? { signals } : {}),
-  })
-  // With signals (PostgreSQL) a session lives on one node that runs agents; other nodes forward to it.
-  const sessions = signals
-    ? new ClusterSessions(store, log, registry, config, active, node.id, {
-        membership: node,
-        calls: new NodeCalls(node.id, signals, (id) => node.isLive(id), timeoutMs / 5),
-        recoverLost: () => recoverLost(),
-        callTimeoutMs: config.CODEX_REQUEST_TIMEOUT * 1000,
-      })
-    : new SessionManager(store, log, registry, config, active, node.id)
-  const approvals = new ApprovalBroker(
-    store,
-    log,
-    config.APPROVAL_TIMEOUT_SECONDS * 1000,
-    (id) => sessions.refreshStatus(id),
-    signals ? { node: node.id, signals } : undefined,
-  )
-  sessions.approvals = approvals
-  sessions.budgetGate = sessionBudgetGate(store, () => approvals)
+  // With signals (PostgreSQL) a session lives on one node that runs agents; other nodes forward calls to it.
+  const calls = signals ? new NodeCalls(node.id, signals, (id) => node.isLive(id), timeoutMs / 5) : undefined
+  const managersFor = (
+    view: Store,
+    agents: AgentRegistry,
+    settings: Config,
+    tenant: string | null,
+  ): Managers => {
+    const runs = new RunManager(view, log, agents, settings, active, node.id, {
+      role: config.GATEWAY_ROLE,
+      membership: node,
+      ...(queue ? { queue } : {}),
+      ...(signals ? { signals } : {}),
+    })
+    const sessions = calls
+      ? new ClusterSessions(view, log, agents, settings, active, node.id, {
+          membership: node,
+          calls,
+          recoverLost: () => recoverLost(),
+          callTimeoutMs: config.CODEX_REQUEST_TIMEOUT * 1000,
+          tenant,
+        })
+      : new SessionManager(view, log, agents, settings, active, node.id)
+    const approvals = new ApprovalBroker(
+      view,
+      log,
+      settings.APPROVAL_TIMEOUT_SECONDS * 1000,
+      (id) => sessions.refreshStatus(id),
+      signals ? { node: node.id, signals } : undefined,
+    )
+    sessions.approvals = approvals
+    sessions.budgetGate = sessionBudgetGate(view, () => approvals)
+    return { runs, sessions, approvals }
+  }
+  // These see every tenant's resources and are for the whole server: recovery, retention, shutdown.
+  const { runs, sessions, approvals } = managersFor(store, registry, config, null)
+  // Requests work in the scope of their token's tenant (untenanted tokens: scope null), core/tenancy/.
+  const tenancy = new Tenancy({ store, config, serverEnv, registry, managers: managersFor })
+  tenancy.scope(null)
+  // Calls forwarded by other nodes are done in the caller's tenant scope.
+  if (calls) serveSessionCalls(calls, (tenant) => tenancy.scope(tenant).sessions as ClusterSessions)
   const metrics = new GatewayMetrics({
     store,
-    runStats: () => runs.stats,
+    runStats: () => tenancy.stats,
     // Queued runs are tracked from the start; what remains are the running runs and turns.
-    inFlight: () => active.size - runs.stats.queued,
-    pendingApprovals: () => approvals.pendingCount,
+    inFlight: () => active.size - tenancy.stats.queued,
+    pendingApprovals: () => approvals.pendingCount + tenancy.stats.pendingApprovals,
   })
   log.tap(metricsTap(metrics, store))
   const webhooks = new Webhooks(store, config, metrics)
   log.tap(webhooks.tap)
   // what a crashed server left running (session agents as well as runs) ends before anything new starts
-  endOrphanedProcesses([...config.workspaceRoots, config.DATA_DIR])
+  endOrphanedProcesses([...config.workspaceRoots, config.DATA_DIR, config.tenantsDir])
   // and so do the containers a crashed predecessor (same GATEWAY_INSTANCE) left
   if (usesContainers(config)) await runner.reclaim()
   // Only what lost nodes left unfinished is recovered: runs and sessions of live nodes are theirs.
@@ -79,7 +100,20 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const orphaned = await sessions.recover(lost)
   await approvals.recover(orphaned.map((s) => s.id))
   await runs.startRetention()
-  if (config.GATEWAY_ROLE === 'worker') runs.startWorking()
+  // A worker takes queued runs while it has room (MAX_CONCURRENT_RUNS for the node, all tenants together) and
+  // runs each in its tenant's scope.
+  if (config.GATEWAY_ROLE === 'worker' && queue)
+    startRunWorker({
+      queue,
+      store,
+      node: node.id,
+      room: () => {
+        if (!runs.isAccepting) return 0
+        const { running, queued } = tenancy.stats
+        return config.MAX_CONCURRENT_RUNS - running - queued
+      },
+      runsOf: (tenant) => tenancy.scope(tenant).runs,
+    })
   // Sharing the store, nodes die while this one runs: whoever notices first takes over their work (one pass
   // at a time; a session whose node died is also recovered on its next use).
   let recovering: Promise<void> | undefined
@@ -120,6 +154,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     approvals,
     metrics,
     webhooks,
+    tenancy,
     tapEvents: (listener) => log.tap(listener),
     redactor: log.redactor,
     closeCluster,
@@ -128,13 +163,20 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
 
 /** Graceful stop of the core: no new runs, in-flight ones get the grace period, then are ended. */
 export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise<void> {
-  ctx.runs.stopAccepting()
-  ctx.sessions.stopAccepting()
+  const scopes = ctx.tenancy.all()
+  const managers = [{ runs: ctx.runs, sessions: ctx.sessions }, ...scopes]
+  for (const m of managers) {
+    m.runs.stopAccepting()
+    m.sessions.stopAccepting()
+  }
   await ctx.active.drain(graceMs)
-  await ctx.runs.idle()
-  await ctx.sessions.idle()
-  await ctx.sessions.closeAll()
+  for (const m of managers) {
+    await m.runs.idle()
+    await m.sessions.idle()
+  }
+  await Promise.all(managers.map((m) => m.sessions.closeAll()))
   await ctx.registry.closeAll()
+  for (const s of scopes) if (s.registry !== ctx.registry) await s.registry.closeAll()
   await ctx.webhooks.stop()
   await ctx.closeCluster()
   await ctx.node.leave()

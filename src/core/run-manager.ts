@@ -209,18 +209,17 @@ export class RunManager {
     setImmediate(() => this.pump())
   }
 
-  /** A worker takes runs from the cluster's queue whenever it has room below MAX_CONCURRENT_RUNS. */
-  startWorking(): void {
-    this.cluster?.queue?.work(
-      () => (this.accepting ? this.config.MAX_CONCURRENT_RUNS - this.running.size - this.queue.length : 0),
-      (runId) => this.adopt(runId),
-    )
-  }
-
-  /** Claims a run from the queue and queues it here; a run another node claimed first is left alone. */
-  private async adopt(runId: string): Promise<void> {
-    const run = await this.store.claimRun(runId, this.node)
-    if (!run) return
+  /**
+   * Queues here a run this node claimed from the cluster's queue (run-worker.ts picks the manager of the run's
+   * tenant). A run this node cannot run (unknown agent, missing image) is recorded as failed.
+   */
+  async adopt(run: Run): Promise<void> {
+    if (!this.accepting) {
+      const completed = runCompletedWithout('interrupted', 'shutdown', 'the worker stopped before it started')
+      await this.store.updateRun(run.id, this.terminalPatch(completed))
+      await this.log.append(run.id, completed)
+      return
+    }
     try {
       const driver = this.registry.get(run.agent)
       const schema = run.request.outputSchema
@@ -325,6 +324,10 @@ export class RunManager {
 
   get stats() {
     return { running: this.running.size, queued: this.queue.length }
+  }
+
+  get isAccepting(): boolean {
+    return this.accepting
   }
 
   /** Stop accepting new runs; runs still queued are recorded as interrupted and never start. */

@@ -48,6 +48,8 @@ interface Live {
   agent: AgentSession
   queue: Turn[]
   current?: { turn: Turn; controller: AbortController }
+  /** Unloads the session once it stayed idle for SESSION_IDLE_SECONDS. */
+  idleTimer?: NodeJS.Timeout
 }
 
 /**
@@ -60,6 +62,8 @@ interface Live {
 export class SessionManager {
   private readonly live = new Map<string, Live>()
   private readonly opening = new Map<string, Promise<Live>>()
+  /** Sessions being unloaded: reopening one waits until the driver let go of it. */
+  private readonly unloading = new Map<string, Promise<void>>()
   private readonly turnsDone = new Map<string, Promise<void>>()
   private readonly markTurnDone = new Map<string, () => void>()
   private accepting = true
@@ -125,6 +129,11 @@ export class SessionManager {
     return this.live.get(id)?.current !== undefined
   }
 
+  /** Whether a turn of the session is running now, wherever the session lives (ClusterSessions). */
+  async busy(id: string): Promise<boolean> {
+    return this.isBusy(id)
+  }
+
   async fork(id: string): Promise<Session> {
     this.assertAccepting()
     const parent = await this.mustGet(id)
@@ -149,6 +158,7 @@ export class SessionManager {
       await this.finishTurn(id, t.id, { status: 'interrupted', error: 'session archived' })
       this.releaseTurn(t.id)
     }
+    clearTimeout(live.idleTimer)
     await live.agent.archive()
     await live.agent.close()
     this.live.delete(id)
@@ -309,8 +319,10 @@ export class SessionManager {
   /** Ends what the drivers hold for live sessions (the agents' histories stay). */
   async closeAll(): Promise<void> {
     // all at once: each may wait KILL_GRACE_MS for its agent to exit, and 20 in a row outlasted any grace
+    for (const live of this.live.values()) clearTimeout(live.idleTimer)
     await Promise.all([...this.live.values()].map((live) => live.agent.close().catch(() => {})))
     this.live.clear()
+    await Promise.all(this.unloading.values())
   }
 
   async idle(): Promise<void> {
@@ -318,7 +330,11 @@ export class SessionManager {
   }
 
   private pump(id: string, live: Live): void {
-    if (live.current || live.queue.length === 0) return
+    if (live.current || live.queue.length === 0) {
+      this.unloadWhenIdle(id, live)
+      return
+    }
+    clearTimeout(live.idleTimer)
     const turn = live.queue.shift()!
     const controller = this.active.track()
     live.current = { turn, controller }
@@ -328,6 +344,33 @@ export class SessionManager {
       this.releaseTurn(turn.id)
       if (this.accepting) this.pump(id, live)
     })
+  }
+
+  /**
+   * A session idle for SESSION_IDLE_SECONDS is unloaded: the driver lets go of it (codex unloads the thread and
+   * ends its commands; a per-session agent process ends); the next use resumes it (ensureLive).
+   */
+  private unloadWhenIdle(id: string, live: Live): void {
+    const idleMs = this.config.SESSION_IDLE_SECONDS * 1000
+    if (idleMs === 0 || !this.accepting) return
+    clearTimeout(live.idleTimer)
+    live.idleTimer = setTimeout(() => {
+      if (this.live.get(id) !== live || live.current || live.queue.length > 0) return
+      this.live.delete(id)
+      const closing = live.agent
+        .close()
+        .catch(() => {})
+        .finally(() => {
+          if (this.unloading.get(id) === closing) this.unloading.delete(id)
+        })
+      this.unloading.set(id, closing)
+    }, idleMs)
+    live.idleTimer.unref()
+  }
+
+  /** Whether the session is loaded in its agent now (not unloaded for idleness, not yet resumed). */
+  isLoaded(id: string): boolean {
+    return this.live.has(id)
   }
 
   private releaseTurn(turnId: string): void {
@@ -455,7 +498,9 @@ export class SessionManager {
       ...(externalId ? { externalId } : {}),
     }
     await this.store.createSession(session, this.node)
-    this.live.set(id, { agent, queue: [] })
+    const live: Live = { agent, queue: [] }
+    this.live.set(id, live)
+    this.unloadWhenIdle(id, live)
     await this.log.append(id, { type: 'session.status', status: 'idle' })
     return this.mustGet(id)
   }
@@ -478,6 +523,7 @@ export class SessionManager {
     const pending = this.opening.get(session.id)
     if (pending) return pending
     const opening = (async () => {
+      await this.unloading.get(session.id)
       this.confine(session)
       const driver = this.sessionDriver(session.agent)
       await ensureReady(driver)
@@ -489,6 +535,7 @@ export class SessionManager {
       const opened: Live = { agent, queue: [] }
       await this.store.claimSession(session.id, this.node)
       this.live.set(session.id, opened)
+      this.unloadWhenIdle(session.id, opened)
       return opened
     })().finally(() => this.opening.delete(session.id))
     this.opening.set(session.id, opening)

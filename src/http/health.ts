@@ -15,7 +15,8 @@ export function healthRoutes(ctx: GatewayContext): FastifyPluginAsync {
       const ready = await ctx.store.ping().catch(() => false)
       const store = { kind: ctx.store.kind, ready, dataDirWritable: writable(ctx.config.DATA_DIR) }
       const containers = (await ctx.registry.runner.describe()).container ?? null
-      return { status: 'healthy', agents, store, runs: ctx.runs.stats, containers }
+      const runs = { running: ctx.tenancy.stats.running, queued: ctx.tenancy.stats.queued }
+      return { status: 'healthy', agents, store, runs, containers }
     })
   }
 }

@@ -61,6 +61,8 @@ export const run = z.object({
   lastSeq: z.number().int(),
   /** The route that started it when not POST /v1/runs (a seed route: `POST /chat`, `GET /hello`, ...). */
   origin: z.string().optional(),
+  /** The tenant of the token that created it (API_TOKENS `name:token:scopes:tenant`); absent or null: none. */
+  tenant: z.string().nullable().optional(),
 })
 export type Run = z.infer<typeof run>
 

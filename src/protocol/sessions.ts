@@ -41,6 +41,8 @@ export const session = z.object({
   /** `container`: the session's agent runs in a container of `image` (one per session for codex). */
   isolation: runRequestFields.shape.isolation,
   image: z.string().optional(),
+  /** The tenant of the token that created it (its forks inherit it); absent or null: none. */
+  tenant: z.string().nullable().optional(),
 })
 export type Session = z.infer<typeof session>
 

@@ -9,6 +9,8 @@ export interface RunFilter {
   /** Return runs older than this run id (ids sort by creation time). */
   before?: string
   limit: number
+  /** Only this tenant's runs; null: only runs without a tenant; undefined: every run. */
+  tenant?: string | null
 }
 
 export interface SessionFilter {
@@ -16,6 +18,8 @@ export interface SessionFilter {
   agent?: string
   before?: string
   limit: number
+  /** Only this tenant's sessions; null: only sessions without a tenant; undefined: every session. */
+  tenant?: string | null
 }
 
 /** One event waiting to be stored for its owner (a run or a session), stamped `at`. */
@@ -47,6 +51,8 @@ export interface ApprovalFilter {
   state?: Approval['state']
   sessionId?: string
   limit?: number
+  /** Only approvals of this tenant's sessions; null: of sessions without a tenant; undefined: all. */
+  tenant?: string | null
 }
 
 /**

@@ -43,7 +43,11 @@ describe('agent-gateway serve (real process)', () => {
   })
 
   it('SIGTERM during a run ends the run and its codex process group after the grace period', async () => {
-    const { env, dir, workspace } = gatewayEnv(mock, { SHUTDOWN_GRACE_SECONDS: '1' })
+    // The run's own `codex exec` process group (a warm run has none; its cancel is in codex-warm-runs.test.ts).
+    const { env, dir, workspace } = gatewayEnv(mock, {
+      SHUTDOWN_GRACE_SECONDS: '1',
+      CODEX_WARM_RUNS: 'false',
+    })
     const server = assertStarted(await startServerProcess(env, dir))
     mock.script({ kind: 'text', text: 'never', delayMs: 30_000 })
     const pending = fetch(`${server.url}/hello`).catch(() => null)

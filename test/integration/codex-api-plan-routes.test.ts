@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest'
+import type { CodexDriver } from '../../src/agents/codex.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, sharedGateway, startGateway, type TestGateway, testApiKey } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
@@ -57,7 +58,11 @@ describe('timeouts (seed 000)', () => {
       const body = (await res.json()) as Record<string, string>
       expect(body).toMatchObject({ error: 'codex timed out', provider: 'codex' })
       expect(body.details).toContain('TIMEOUT_SECONDS')
-      expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
+      // The run's commands and processes are gone; the shared warm app-server (if the run used it) stays.
+      const engine = (gw.ctx.registry.get('codex') as CodexDriver).appServerPid
+      expect(await waitUntilGone(() => processesUnder(gw.workspace).filter((p) => p.pid !== engine))).toEqual(
+        [],
+      )
     } finally {
       await gw.close()
       await mock.close()

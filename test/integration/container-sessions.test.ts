@@ -101,8 +101,9 @@ describe('/v1 sessions with isolation "container"', () => {
     mock.script({ kind: 'text', text: 'one' }, { kind: 'text', text: 'two' })
     expect((await turn(session.id, 'first')).status).toBe('completed')
     const [before] = await sessionContainers(session.id)
-    // what shutdown does to every live session: the container goes with it
-    await gw.ctx.sessions.closeAll()
+    // what shutdown does to every live session: the container goes with it (requests' sessions live in the
+    // untenanted scope, core/tenancy/)
+    await gw.ctx.tenancy.scope(null).sessions.closeAll()
     expect(await sessionContainers(session.id)).toEqual([])
     const again = await turn(session.id, 'second')
     expect(again.status, again.error ?? '').toBe('completed')

@@ -41,8 +41,9 @@ describe('budgets (limits)', () => {
     expect(run).toMatchObject({ status: 'failed', reason: 'budget_exceeded' })
     expect(run.error).toContain('maxDurationSeconds')
     expect(Date.parse(run.finishedAt!) - Date.parse(run.startedAt!)).toBeLessThan(15_000)
-    expect(pid).toBeGreaterThan(0)
-    expect(processesInGroup(pid!)).toEqual([])
+    // A run on the warm app-server has no process of its own (its commands run under its cwd, checked below);
+    // a `codex exec` run's process group must be gone.
+    if (pid !== undefined) expect(processesInGroup(pid)).toEqual([])
     expect(processesUnder(started.request.cwd).filter((p) => p.cmd.includes('codex'))).toEqual([])
   })
 

@@ -33,6 +33,12 @@ async function submit(gw: TestGateway, body: Record<string, unknown>): Promise<R
   return (await res.json()) as Run
 }
 
+/**
+ * These tests follow each run's own `codex exec` process (capacity, cancel, disconnect, timeout end it), so the
+ * gateway runs every one-shot run on exec; the same on warm runs: test/integration/codex-warm-runs.test.ts.
+ */
+const execRuns = { CODEX_WARM_RUNS: 'false' }
+
 /** Polls GET /v1/runs/:id until the run is finished. */
 async function finished(gw: TestGateway, id: string, timeoutMs = 30_000): Promise<Run> {
   let run = await getRun(gw, id)
@@ -77,7 +83,7 @@ describe('/v1/runs capacity and run lifecycle (real codex)', () => {
   })
 
   it('runs at most MAX_CONCURRENT_RUNS at once, queues up to MAX_QUEUED_RUNS, then answers 429', async () => {
-    gw = await startGateway(mock, { MAX_CONCURRENT_RUNS: '2', MAX_QUEUED_RUNS: '4' })
+    gw = await startGateway(mock, { ...execRuns, MAX_CONCURRENT_RUNS: '2', MAX_QUEUED_RUNS: '4' })
     const g = gw
     mock.setDefault({ kind: 'text', text: 'capacity ok', delayMs: 1500 })
     let maxProcesses = 0
@@ -118,7 +124,7 @@ describe('/v1/runs capacity and run lifecycle (real codex)', () => {
   }, 60_000)
 
   it('cancels a queued run (it never starts) and a running run (its process ends); a second cancel is 409', async () => {
-    gw = await startGateway(mock, { MAX_CONCURRENT_RUNS: '1' })
+    gw = await startGateway(mock, { ...execRuns, MAX_CONCURRENT_RUNS: '1' })
     const g = gw
     mock.setDefault({ kind: 'text', text: 'never', delayMs: 30_000 })
     const running = await submit(g, { prompt: 'the running one' })
@@ -160,7 +166,7 @@ describe('/v1/runs capacity and run lifecycle (real codex)', () => {
   }, 60_000)
 
   it('a streaming client that disconnects does not end the run', async () => {
-    gw = await startGateway(mock)
+    gw = await startGateway(mock, execRuns)
     const g = gw
     mock.setDefault({ kind: 'text', text: 'finished without a listener', delayMs: 1500 })
     const res = await postJson(
@@ -186,7 +192,7 @@ describe('/v1/runs capacity and run lifecycle (real codex)', () => {
   }, 60_000)
 
   it('with cancelOnDisconnect a streaming client that disconnects cancels the run', async () => {
-    gw = await startGateway(mock)
+    gw = await startGateway(mock, execRuns)
     const g = gw
     mock.setDefault({ kind: 'text', text: 'never', delayMs: 30_000 })
     const res = await postJson(
@@ -209,7 +215,7 @@ describe('/v1/runs capacity and run lifecycle (real codex)', () => {
   }, 60_000)
 
   it('timeoutMs ends a slow run as timed_out', async () => {
-    gw = await startGateway(mock)
+    gw = await startGateway(mock, execRuns)
     const g = gw
     mock.setDefault({ kind: 'text', text: 'too slow', delayMs: 30_000 })
     const res = await postJson(`${g.url}/v1/runs?wait=true`, { prompt: 'slow', timeoutMs: 800 })

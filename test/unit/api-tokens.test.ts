@@ -46,10 +46,16 @@ describe('API_TOKENS entries', () => {
   })
 })
 
-it('a token bound to a tenant stops the server until tenant isolation exists', async () => {
+it('tenants live in TENANTS_DIR (default DATA_DIR/tenants), which may not overlap a workspace root', async () => {
   const { loadConfig } = await import('../../src/config/load.js')
-  expect(() => loadConfig({ API_TOKENS: 'ci:t0k:read:team-a' }, '/tmp')).toThrow(
-    /tenant isolation is not available/,
+  const tenanted = { API_TOKENS: 'ci:t0k:read:team-a' }
+  expect(loadConfig(tenanted, '/tmp/agw').tenantsDir).toBe('/tmp/agw/data/tenants')
+  expect(loadConfig({ ...tenanted, TENANTS_DIR: '/srv/tenants' }, '/tmp/agw').tenantsDir).toBe('/srv/tenants')
+  // Inside the workspace an untenanted token could read a tenant's files; containing it, the other way round.
+  expect(() => loadConfig({ ...tenanted, WORKSPACE_DIR: '/tmp/agw' }, '/tmp/agw')).toThrow(
+    /TENANTS_DIR .* overlaps the workspace root \/tmp\/agw/,
   )
-  expect(() => loadConfig({ API_TOKENS: 'ci:t0k:read' }, '/tmp')).not.toThrow()
+  expect(() => loadConfig({ ...tenanted, TENANTS_DIR: '/tmp' }, '/tmp/agw')).toThrow(/overlaps/)
+  // Without a tenant token, nothing lives there: an overlapping layout is no error.
+  expect(() => loadConfig({ API_TOKENS: 'ci:t0k:read', WORKSPACE_DIR: '/tmp/agw' }, '/tmp/agw')).not.toThrow()
 })

@@ -10,6 +10,10 @@ import type { RequestId } from './rpc-message.js'
 import { type ThreadSettings, threadParams } from './thread-settings.js'
 import { conversationRef, statusChanged, threadRef, threadResponse } from './wire-schemas.js'
 
+/** How often, and how far apart, a resume is retried while codex is still closing the thread. */
+const closingRetries = 40
+const closingRetryMs = 50
+
 /** A session as the host sees it: what codex says about its thread, and the process ending under it. */
 export interface ThreadListener {
   notification(method: string, params: unknown): void
@@ -93,11 +97,19 @@ export class AppServerHost {
 
   /** `thread/resume` into the running process (starting one if needed). */
   async resumeThread(threadId: string, settings: ThreadSettings): Promise<OpenedThread> {
-    const { result, generation } = await this.process.send('thread/resume', {
-      ...threadParams(settings),
-      threadId,
-      excludeTurns: true,
-    })
+    const params = { ...threadParams(settings), threadId, excludeTurns: true }
+    // A thread just let go of is unloaded at once (thread_unload_delay_secs=0); while it closes, codex asks
+    // to retry the resume after it closed.
+    let sent: { result: unknown; generation: number } | undefined
+    for (let attempt = 1; !sent; attempt++) {
+      try {
+        sent = await this.process.send('thread/resume', params)
+      } catch (err) {
+        if (attempt >= closingRetries || !/is closing; retry/i.test((err as Error).message)) throw err
+        await new Promise((resolve) => setTimeout(resolve, closingRetryMs))
+      }
+    }
+    const { result, generation } = sent
     const opened = parseThread('thread/resume', result)
     this.loaded.set(threadId, generation)
     return opened
@@ -106,6 +118,15 @@ export class AppServerHost {
   /** Resumes the thread unless the running process has it loaded already. */
   async ensureLoaded(threadId: string, settings: ThreadSettings): Promise<void> {
     if (!this.isLoaded(threadId)) await this.resumeThread(threadId, settings)
+  }
+
+  /**
+   * Ends the commands codex keeps running for the thread in the background (unified exec terminals outlive an
+   * interrupted turn). Experimental in codex 0.169, hence not in the generated method list.
+   */
+  async cleanBackgroundTerminals(threadId: string, timeoutMs?: number): Promise<void> {
+    const method = 'thread/backgroundTerminals/clean' as ClientMethod
+    await this.process.request(method, { threadId } as ParamsOf<ClientMethod>, timeoutMs)
   }
 
   send<M extends ClientMethod>(method: M, params: ParamsOf<M>) {

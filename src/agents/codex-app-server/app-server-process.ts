@@ -172,7 +172,9 @@ export class AppServerProcess {
     if (!this.binary) throw new AppError('agent_not_installed', codexInstallHint)
     const spec: LaunchSpec = {
       command: this.binary,
-      args: ['app-server', ...codexProviderArgs(config)],
+      // A thread nobody is subscribed to is unloaded at once (default: kept for minutes): the gateway
+      // unsubscribes when a run ends or a session went idle (SESSION_IDLE_SECONDS), and resumes it when needed.
+      args: ['app-server', '-c', 'thread_unload_delay_secs=0', ...codexProviderArgs(config)],
       cwd: this.options.cwd,
       env: {
         ...baseChildEnv(serverEnv),
@@ -254,7 +256,8 @@ export class AppServerProcess {
         title: null,
         version: this.options.clientVersion ?? '0.0.0',
       },
-      capabilities: null,
+      // experimentalApi: for thread/backgroundTerminals/clean (a one-shot run's commands end with the run)
+      capabilities: { experimentalApi: true, requestAttestation: false },
     }
     const answer = initializeResponse.safeParse(await peer.request('initialize', params, this.timeoutMs))
     if (!answer.success)

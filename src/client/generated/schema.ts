@@ -1022,6 +1022,7 @@ export interface components {
             startedAt: string | null;
             /** @enum {string} */
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "interrupted";
+            tenant?: string | null;
             usage: components["schemas"]["Usage"] | null;
         };
         /** @description The `run.completed` event. */
@@ -1095,6 +1096,7 @@ export interface components {
             startedAt: string | null;
             /** @enum {string} */
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "interrupted";
+            tenant?: string | null;
             usage: components["schemas"]["Usage"] | null;
         };
         /** @description One page of runs, newest first; `nextCursor` fetches the next. */
@@ -1152,6 +1154,7 @@ export interface components {
             sandbox: ("read-only" | "workspace-write" | "danger-full-access") | null;
             /** @enum {string} */
             status: "idle" | "running" | "waiting_for_approval" | "archived";
+            tenant?: string | null;
             turnCount: number;
             updatedAt: string;
             webhook?: {
@@ -1198,6 +1201,7 @@ export interface components {
             sandbox: ("read-only" | "workspace-write" | "danger-full-access") | null;
             /** @enum {string} */
             status: "idle" | "running" | "waiting_for_approval" | "archived";
+            tenant?: string | null;
             turnCount: number;
             turns: components["schemas"]["Turn"][];
             updatedAt: string;

@@ -2,6 +2,7 @@ import { constants, type ServerHttp2Stream } from 'node:http2'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import type { GatewayContext } from '../../core/context.js'
 import { StreamWriter } from '../stream-writer.js'
+import { scopeOf } from '../tenant-scope.js'
 import {
   encodeFrame,
   FrameDecodeError,
@@ -53,7 +54,7 @@ export function agentStreamRoutes(ctx: GatewayContext): FastifyPluginAsync {
       const framing = framingOf(request.headers['content-type'])
       let connection: AgentStreamConnection | undefined
       const sink = new ResponseFrameSink(reply, framing, () => void connection?.close())
-      connection = new AgentStreamConnection(ctx, sink)
+      connection = new AgentStreamConnection(ctx, sink, scopeOf(ctx, request))
       const decoder = new FrameDecoder(framing, ctx.config.BODY_LIMIT_BYTES)
       try {
         for await (const chunk of request.raw as AsyncIterable<Buffer>) {

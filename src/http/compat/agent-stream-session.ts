@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { GatewayContext } from '../../core/context.js'
+import type { TenantScope } from '../../core/tenancy/tenancy.js'
 import { AppError } from '../../protocol/errors.js'
 import type { StoredEvent } from '../../protocol/events.js'
 import type { Approval, Session } from '../../protocol/sessions.js'
@@ -35,7 +36,7 @@ const policySettings = {
   'full-auto': { sandbox: 'workspace-write', approvalPolicy: 'never' },
 } as const
 
-/** Session creation is serialised per client session id, so two streams naming a new id get one session. */
+/** Session creation is serialised per tenant and client session id, so two streams naming a new id get one session. */
 const creating = new Map<string, Promise<Session>>()
 
 /** Streams attached to each gateway session (this process): the last one to leave ends the running turn. */
@@ -62,6 +63,8 @@ export class AgentStreamConnection {
   constructor(
     private readonly ctx: GatewayContext,
     private readonly sink: FrameSink,
+    /** The caller's tenant scope: the sessions it may find, create and answer for. */
+    private readonly scope: TenantScope,
   ) {
     this.heartbeat = setInterval(() => {
       // A client that does not read gets no pile of heartbeats.
@@ -135,8 +138,8 @@ export class AgentStreamConnection {
     const others = (attachedStreams.get(session.id) ?? 1) - 1
     if (others > 0) attachedStreams.set(session.id, others)
     else attachedStreams.delete(session.id)
-    if (others === 0 && this.ctx.sessions.isBusy(session.id))
-      await this.ctx.sessions.interrupt(session.id).catch(() => {})
+    if (others === 0 && (await this.scope.sessions.busy(session.id)))
+      await this.scope.sessions.interrupt(session.id).catch(() => {})
   }
 
   private async userMessage(f: UserMessageFrame): Promise<Next> {
@@ -161,29 +164,33 @@ export class AgentStreamConnection {
     if (f.content.trim() === '') throw new AppError('invalid_request', 'content must not be empty')
     const id = this.session.id
     // A new message interrupts the running one (seed 004), then starts.
-    if (this.ctx.sessions.isBusy(id)) await this.ctx.sessions.interrupt(id).catch(() => {})
+    if (await this.scope.sessions.busy(id)) await this.scope.sessions.interrupt(id).catch(() => {})
     await this.send({ type: 'status', message: streamStatus.processing })
-    await this.ctx.sessions.startTurn(id, [{ type: 'text', text: f.content }], 'queue')
+    await this.scope.sessions.startTurn(id, [{ type: 'text', text: f.content }], 'queue')
     return 'continue'
   }
 
   /** The session the client names, created with the first message's settings when it is new. */
   private async attach(f: UserMessageFrame): Promise<Session> {
     const externalId = f.sessionId!
-    const existing = await this.ctx.sessions.byExternalId(externalId)
+    const existing = await this.scope.sessions.byExternalId(externalId)
     if (existing) return existing
-    let pending = creating.get(externalId)
+    // Client session ids are unique server-wide; one of another tenant is never joined, nor named.
+    if (await this.ctx.store.findSessionByExternalId(externalId))
+      throw new AppError('conflict', `sessionId "${externalId}" is taken; choose another`)
+    const key = `${this.scope.tenant ?? ''}\0${externalId}`
+    let pending = creating.get(key)
     if (!pending) {
       const o = f.configOverrides ?? {}
-      pending = this.ctx.sessions
+      pending = this.scope.sessions
         .create(o.agent ?? 'codex', {
           externalId,
           ...policySettings[this.policy],
           ...(o.model ? { model: o.model } : {}),
           ...(o.cwd ? { cwd: o.cwd } : {}),
         })
-        .finally(() => creating.delete(externalId))
-      creating.set(externalId, pending)
+        .finally(() => creating.delete(key))
+      creating.set(key, pending)
     }
     return pending
   }
@@ -192,9 +199,9 @@ export class AgentStreamConnection {
   private async follow(session: Session): Promise<void> {
     try {
       // Approvals still waiting from an earlier stream are asked again.
-      for (const a of await this.ctx.approvals.list('pending', session.id)) await this.prompt(a)
+      for (const a of await this.scope.approvals.list('pending', session.id)) await this.prompt(a)
       // From the position read when the stream attached: nothing after it is missed.
-      for await (const ev of this.ctx.sessions.events(session.id, session.lastSeq, this.detach.signal))
+      for await (const ev of this.scope.sessions.events(session.id, session.lastSeq, this.detach.signal))
         await this.forward(ev)
     } catch (err) {
       if (!this.detach.signal.aborted) await this.fatal(err).catch(() => {})
@@ -209,7 +216,7 @@ export class AgentStreamConnection {
         for (const responseItem of responseItems(ev.item)) await this.send({ type: 'item', responseItem })
         return
       case 'approval.requested': {
-        const approval = await this.ctx.approvals.get(ev.approvalId)
+        const approval = await this.scope.approvals.get(ev.approvalId)
         if (approval) await this.prompt(approval)
         return
       }
@@ -247,7 +254,7 @@ export class AgentStreamConnection {
     if (approval.state !== 'pending' || this.prompted.has(approval.id)) return
     this.prompted.add(approval.id)
     if (this.policy === 'auto-edit' && approval.kind === 'file_change') {
-      await this.ctx.approvals.answer(approval.id, 'accept', 'policy:auto-edit').catch(() => {})
+      await this.scope.approvals.answer(approval.id, 'accept', 'policy:auto-edit').catch(() => {})
       return
     }
     const changes = approval.changes ?? []
@@ -264,30 +271,30 @@ export class AgentStreamConnection {
 
   private async approve(f: ApproveFrame): Promise<void> {
     const sessionId = this.session!.id
-    const all = await this.ctx.approvals.list(undefined, sessionId)
+    const all = await this.scope.approvals.list(undefined, sessionId)
     const approval = all.find((a) => this.commandId(a.id) === f.commandId)
     if (!approval) throw new AppError('not_found', `Unknown commandId ${f.commandId}.`)
-    await this.ctx.approvals.answer(
+    await this.scope.approvals.answer(
       approval.id,
       f.decision === 'allow' ? 'accept' : 'decline',
       'agent-stream',
     )
     // A deny's explanation goes to the agent as input to the turn it refused.
-    if (f.decision === 'deny' && f.explanation && this.ctx.sessions.isBusy(sessionId))
-      await this.ctx.sessions
+    if (f.decision === 'deny' && f.explanation && (await this.scope.sessions.busy(sessionId)))
+      await this.scope.sessions
         .startTurn(sessionId, [{ type: 'text', text: f.explanation }], 'steer')
         .catch(() => {})
   }
 
   private async cancel(): Promise<void> {
     const id = this.session!.id
-    if (!this.ctx.sessions.isBusy(id)) {
+    if (!(await this.scope.sessions.busy(id))) {
       await this.send({ type: 'status', message: 'No agent run in progress.' })
       return
     }
     this.cancelling = true
     await this.send({ type: 'status', message: streamStatus.cancelled })
-    await this.ctx.sessions.interrupt(id).catch(() => {})
+    await this.scope.sessions.interrupt(id).catch(() => {})
   }
 
   /** `<sessionId>-cmd-<uuid>`, the uuid derived from the approval id (stable across reconnects). */

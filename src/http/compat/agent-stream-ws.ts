@@ -2,6 +2,7 @@ import websocket from '@fastify/websocket'
 import type { FastifyPluginAsync } from 'fastify'
 import type { WebSocket } from 'ws'
 import type { GatewayContext } from '../../core/context.js'
+import { scopeOf } from '../tenant-scope.js'
 import type { ServerFrame } from './agent-stream-frames.js'
 import { AgentStreamConnection, type FrameSink } from './agent-stream-session.js'
 
@@ -45,8 +46,8 @@ export function agentStreamWsRoutes(ctx: GatewayContext): FastifyPluginAsync {
       if (reply.statusCode !== 101 && request.headers.upgrade?.toLowerCase() === 'websocket')
         request.raw.socket.destroy()
     })
-    app.get('/agent/ws', { websocket: true, config: { errorShape: 'v1' } }, (ws) => {
-      const connection = new AgentStreamConnection(ctx, new WsFrameSink(ws))
+    app.get('/agent/ws', { websocket: true, config: { errorShape: 'v1' } }, (ws, request) => {
+      const connection = new AgentStreamConnection(ctx, new WsFrameSink(ws), scopeOf(ctx, request))
       let closing = false
       const stop = () => {
         if (closing) return

@@ -4,9 +4,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
 import { Skills } from '../../core/skills.js'
+import type { TenantScope } from '../../core/tenancy/tenancy.js'
 import { AppError } from '../../protocol/errors.js'
 import { approvalPolicy } from '../../protocol/policies.js'
 import type { Session, Turn } from '../../protocol/sessions.js'
+import { scopeOf } from '../tenant-scope.js'
 
 /**
  * Seed 003 (Codex Agent Server, a REST bridge to `codex app-server`): /api/thread/start|resume|read|fork,
@@ -22,15 +24,17 @@ const textInput = z.array(z.object({ type: z.literal('text'), text: z.string().m
 export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   const config = { errorShape: 'fastapi' as const }
   const agent = 'codex'
-  const thread = async (s: Session) => ({
+  const thread = async (scope: TenantScope, s: Session) => ({
     id: s.agentSessionId,
-    preview: (await ctx.sessions.turns(s.id))[0]?.input[0]?.text ?? '',
+    preview: (await scope.sessions.turns(s.id))[0]?.input[0]?.text ?? '',
     createdAt: Math.floor(Date.parse(s.createdAt) / 1000),
   })
-  const seedCwd = (cwd: string | undefined) => {
+  const seedCwd = (scope: TenantScope, cwd: string | undefined) => {
     if (!cwd || existsSync(cwd) || !/^\/workspace(\/|$)/.test(cwd)) return cwd
-    return path.join(ctx.config.WORKSPACE_DIR, cwd.slice('/workspace'.length))
+    return path.join(scope.config.WORKSPACE_DIR, cwd.slice('/workspace'.length))
   }
+  // Every path is confined (core/skills.ts); unknown fields are refused rather than passed to codex.
+  const skillsOf = (scope: TenantScope) => new Skills(scope.sessions, scope.config, agent)
 
   return async (app) => {
     app.post(
@@ -49,43 +53,48 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
         },
       },
       async (request) => {
+        const scope = scopeOf(ctx, request)
         const { cwd, approvalPolicy: policy, model } = request.body
-        const created = await ctx.sessions.create(agent, {
-          ...(seedCwd(cwd) ? { cwd: seedCwd(cwd)! } : {}),
+        const created = await scope.sessions.create(agent, {
+          ...(seedCwd(scope, cwd) ? { cwd: seedCwd(scope, cwd)! } : {}),
           ...(policy ? { approvalPolicy: policy } : {}),
           ...(model ? { model } : {}),
         })
-        return { thread: await thread(created) }
+        return { thread: await thread(scope, created) }
       },
     )
 
     app.post('/api/thread/resume', { config, schema: { body: threadId } }, async (request) => {
-      const s = await ctx.sessions.byAgentSessionId(request.body.threadId)
-      return { thread: await thread(await ctx.sessions.resume(s.id)) }
+      const scope = scopeOf(ctx, request)
+      const s = await scope.sessions.byAgentSessionId(request.body.threadId)
+      return { thread: await thread(scope, await scope.sessions.resume(s.id)) }
     })
 
     app.post(
       '/api/thread/read',
       { config, schema: { body: threadId.extend({ includeTurns: z.boolean().default(false) }) } },
       async (request) => {
-        const s = await ctx.sessions.byAgentSessionId(request.body.threadId)
-        return ctx.sessions.read(s.id, request.body.includeTurns)
+        const { sessions } = scopeOf(ctx, request)
+        const s = await sessions.byAgentSessionId(request.body.threadId)
+        return sessions.read(s.id, request.body.includeTurns)
       },
     )
 
     app.post('/api/thread/fork', { config, schema: { body: threadId } }, async (request) => {
-      const s = await ctx.sessions.byAgentSessionId(request.body.threadId)
-      return { thread: await thread(await ctx.sessions.fork(s.id)) }
+      const scope = scopeOf(ctx, request)
+      const s = await scope.sessions.byAgentSessionId(request.body.threadId)
+      return { thread: await thread(scope, await scope.sessions.fork(s.id)) }
     })
 
     app.post(
       '/api/turn/start',
       { config, schema: { body: threadId.extend({ input: textInput }) } },
       async (request) => {
-        const s = await ctx.sessions.byAgentSessionId(request.body.threadId)
-        const started = await ctx.sessions.startTurn(s.id, request.body.input, 'queue')
+        const { sessions } = scopeOf(ctx, request)
+        const s = await sessions.byAgentSessionId(request.body.threadId)
+        const started = await sessions.startTurn(s.id, request.body.input, 'queue')
         const timeoutSeconds = ctx.config.CODEX_REQUEST_TIMEOUT
-        const ended = await ctx.sessions.waitTurn(started.id, timeoutSeconds * 1000)
+        const ended = await sessions.waitTurn(started.id, timeoutSeconds * 1000)
         if (ended.status === 'queued' || ended.status === 'running')
           throw new AppError(
             'timed_out',
@@ -95,15 +104,13 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
           turn: {
             id: ended.agentTurnId ?? ended.id,
             status: seedStatus(ended),
-            items: await ctx.sessions.itemsOfTurn(s.id, ended.id),
+            items: await sessions.itemsOfTurn(s.id, ended.id),
             ...(ended.error ? { error: ended.error } : {}),
           },
         }
       },
     )
 
-    // Every path is confined (core/skills.ts); unknown fields are refused rather than passed to codex.
-    const skills = new Skills(ctx.sessions, ctx.config, agent)
     app.post(
       '/api/skills/list',
       {
@@ -117,17 +124,19 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
             .default({}),
         },
       },
-      async (request) =>
-        skills.list(
-          request.body.cwds?.map((c) => seedCwd(c) ?? c),
+      async (request) => {
+        const scope = scopeOf(ctx, request)
+        return skillsOf(scope).list(
+          request.body.cwds?.map((c) => seedCwd(scope, c) ?? c),
           request.body.forceReload,
-        ),
+        )
+      },
     )
 
     app.post(
       '/api/skills/config/write',
       { config, schema: { body: z.strictObject({ path: z.string().min(1), enabled: z.boolean() }) } },
-      async (request) => skills.setEnabled(request.body.path, request.body.enabled),
+      async (request) => skillsOf(scopeOf(ctx, request)).setEnabled(request.body.path, request.body.enabled),
     )
   }
 }

@@ -2,9 +2,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
 import { runToCompletion } from '../../core/one-shot.js'
+import type { TenantScope } from '../../core/tenancy/tenancy.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent, OutputEvent, RunCompletedEvent } from '../../protocol/events.js'
 import { clientSignal } from '../client-signal.js'
+import { scopeOf } from '../tenant-scope.js'
 
 /**
  * Seed 000 (the original plan): GET /hello asks the agent (AI_PROVIDER) for a random greeting as text/plain;
@@ -19,6 +21,7 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   const config = { errorShape: 'codex-api-plan' as const, provider }
 
   const runPrompt = async (
+    scope: TenantScope,
     origin: string,
     prompt: string,
     cwd: string | undefined,
@@ -26,14 +29,15 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
     signal: AbortSignal,
   ) => {
     const fields = { prompt, ...(cwd !== undefined ? { cwd } : {}), ...(model ? { model } : {}) }
-    const { events, completed } = await runToCompletion(ctx.runs, provider, fields, { origin }, signal)
+    const { events, completed } = await runToCompletion(scope.runs, provider, fields, { origin }, signal)
     throwIfUnsuccessful(completed, ctx.config.TIMEOUT_SECONDS)
     return { completed, stderr: stderrOf(events) }
   }
 
   return async (app) => {
-    app.get('/hello', { config, schema: { response: { 200: z.string() } } }, async (_request, reply) => {
+    app.get('/hello', { config, schema: { response: { 200: z.string() } } }, async (request, reply) => {
       const { completed } = await runPrompt(
+        scopeOf(ctx, request),
         'GET /hello',
         greetingPrompt,
         undefined,
@@ -65,6 +69,7 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       async (request, reply) => {
         const { prompt, cwd, model } = request.body
         const { completed, stderr } = await runPrompt(
+          scopeOf(ctx, request),
           'POST /chat',
           prompt,
           cwd,

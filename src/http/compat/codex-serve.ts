@@ -8,6 +8,7 @@ import { checkRunArgs, checkRunEnv } from '../../process/policy.js'
 import { AppError } from '../../protocol/errors.js'
 import { assertNever } from '../../protocol/events.js'
 import { NdjsonWriter } from '../ndjson.js'
+import { scopeOf } from '../tenant-scope.js'
 
 /**
  * Seed 001 (codex.serve, behind a Gerrit plugin): POST /run streams an allowlisted CLI's output as NDJSON
@@ -44,8 +45,9 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         )
       checkRunArgs(cli, args, ctx.config.RUN_ALLOW_UNSAFE_ARGS)
       checkRunEnv(env, ctx.config.RUN_ALLOW_ENV)
-      const workdir = resolveCwd(cwd, ctx.config.workspaceRoots)
-      const driver = ctx.registry.cli()
+      const scope = scopeOf(ctx, request)
+      const workdir = resolveCwd(cwd, scope.config.workspaceRoots)
+      const driver = scope.registry.cli()
       // seed 001's Docker mode: every request in a fresh container of CODEX_DOCKER_IMAGE
       const image = ctx.config.CODEX_DOCKER_IMAGE
       if (!image && !driver.resolve(cli))
@@ -56,7 +58,7 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
 
       const timeoutSeconds = ctx.config.RUN_RESPONSE_TIMEOUT_SECONDS
       const follow = await startRun(
-        ctx.runs,
+        scope.runs,
         'cli',
         {
           cwd: workdir,

@@ -5,12 +5,14 @@ import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
 import { ensureReady, startRun } from '../../core/one-shot.js'
 import { checkSandbox } from '../../core/sandbox-policy.js'
+import type { TenantScope } from '../../core/tenancy/tenancy.js'
 import { resolveCwd } from '../../core/workspace.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent, RunCompletedEvent } from '../../protocol/events.js'
 import { sandboxMode } from '../../protocol/policies.js'
 import { clientSignal } from '../client-signal.js'
 import { SseWriter } from '../sse.js'
+import { scopeOf } from '../tenant-scope.js'
 
 /**
  * Seed 002 (a FastAPI wrapper around `codex exec --json`): POST /api/codex/stream sends every codex JSONL event
@@ -42,17 +44,17 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
   })
 
   /** Checks the request and codex, and builds the run; throws before anything is spawned. */
-  const prepare = async (b: z.infer<typeof body>, origin: string) => {
+  const prepare = async (scope: TenantScope, b: z.infer<typeof body>, origin: string) => {
     checkSandbox(b.sandbox, ctx.config)
     const sandbox = b.sandbox ?? ctx.config.CODEX_SANDBOX
-    const cwd = resolveCwd(b.working_directory, ctx.config.workspaceRoots)
+    const cwd = resolveCwd(b.working_directory, scope.config.workspaceRoots)
     if (!b.skip_git_repo_check && !insideGitRepo(cwd))
       throw new AppError(
         'invalid_request',
         `working_directory ${cwd} is not inside a git repository, and codex refuses to run there; send "skip_git_repo_check": true (the default) or use a directory of a git repository`,
       )
     const model = b.model && b.model !== 'auto' ? b.model : ctx.config.CODEX_MODEL
-    await ensureReady(ctx.registry.get('codex'))
+    await ensureReady(scope.registry.get('codex'))
     const args = [
       'exec',
       '--json',
@@ -64,7 +66,7 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
       '-',
     ]
     const follow = await startRun(
-      ctx.runs,
+      scope.runs,
       'cli',
       { cwd, command: { cli: 'codex', args, stdin: b.prompt, env: {} } },
       { origin, timeoutMs: timeoutSeconds * 1000, builtCommand: true },
@@ -74,7 +76,7 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
 
   return async (app) => {
     app.post('/api/codex/stream', { config, schema: { body } }, async (request, reply) => {
-      const run = await prepare(request.body, 'POST /api/codex/stream')
+      const run = await prepare(scopeOf(ctx, request), request.body, 'POST /api/codex/stream')
       const clientGone = new AbortController()
       const out = new SseWriter(reply, () => clientGone.abort('client_gone'))
       try {
@@ -108,7 +110,7 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
         },
       },
       async (request, reply) => {
-        const run = await prepare(request.body, 'POST /api/codex/run')
+        const run = await prepare(scopeOf(ctx, request), request.body, 'POST /api/codex/run')
         const events: Record<string, unknown>[] = []
         for await (const chunk of run(clientSignal(reply.raw))) {
           if ('json' in chunk) events.push(chunk.event)

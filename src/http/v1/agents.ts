@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { isSessionDriver, type SessionDriver } from '../../agents/session.js'
 import type { GatewayContext } from '../../core/context.js'
+import { scopeOf } from '../tenant-scope.js'
 import { errorResponses } from './schemas.js'
 
 const config = { errorShape: 'v1' as const }
@@ -51,23 +52,25 @@ export function v1AgentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           },
         },
       },
-      async () => ({
+      async (request) => ({
         default: ctx.config.AI_PROVIDER,
         containers: (await ctx.registry.runner.describe()).container ?? null,
         agents: await Promise.all(
-          ctx.registry.list().map(async (d) => {
-            const s = await d.probe()
-            const skills = s.installed && s.authenticated && isSessionDriver(d) ? await listSkills(d) : null
-            return {
-              id: d.id,
-              installed: s.installed,
-              version: s.version,
-              authenticated: s.authenticated,
-              hint: s.hint,
-              capabilities: d.capabilities,
-              skills,
-            }
-          }),
+          scopeOf(ctx, request)
+            .registry.list()
+            .map(async (d) => {
+              const s = await d.probe()
+              const skills = s.installed && s.authenticated && isSessionDriver(d) ? await listSkills(d) : null
+              return {
+                id: d.id,
+                installed: s.installed,
+                version: s.version,
+                authenticated: s.authenticated,
+                hint: s.hint,
+                capabilities: d.capabilities,
+                skills,
+              }
+            }),
         ),
       }),
     )
@@ -88,7 +91,7 @@ export function v1AgentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         },
       },
       async (request) => {
-        const agent = ctx.registry.get(request.query.agent ?? ctx.config.AI_PROVIDER)
+        const agent = scopeOf(ctx, request).registry.get(request.query.agent ?? ctx.config.AI_PROVIDER)
         if (ctx.config.modelListConfigured || !isSessionDriver(agent) || !agent.listModels)
           return { agent: agent.id, models: ctx.config.MODEL_LIST }
         const models = await agent.listModels().catch(() => ctx.config.MODEL_LIST)

@@ -5,6 +5,7 @@ import { AppError } from '../../protocol/errors.js'
 import { approvalDecision } from '../../protocol/policies.js'
 import { approval } from '../../protocol/sessions.js'
 import { sendSnapshots } from '../snapshot-stream.js'
+import { scopeOf } from '../tenant-scope.js'
 import { errorResponses } from './schemas.js'
 
 const config = { errorShape: 'v1' as const }
@@ -28,16 +29,17 @@ export function v1ApprovalRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         },
       },
       async (request) => ({
-        approvals: await ctx.approvals.list(request.query.state, request.query.sessionId),
+        approvals: await scopeOf(ctx, request).approvals.list(request.query.state, request.query.sessionId),
       }),
     )
 
     app.get(
       '/v1/approvals/events',
       { config, schema: { tags, summary: 'Pending approvals across sessions, live (Server-Sent Events)' } },
-      async (_request, reply) => {
-        const pending = async () => ({ approvals: await ctx.approvals.list('pending') })
-        await sendSnapshots(reply, pending, (wake) => ctx.approvals.watch(wake), {
+      async (request, reply) => {
+        const { approvals } = scopeOf(ctx, request)
+        const pending = async () => ({ approvals: await approvals.list('pending') })
+        await sendSnapshots(reply, pending, (wake) => approvals.watch(wake), {
           keepAliveMs: ctx.config.SSE_KEEPALIVE_SECONDS * 1000,
           refreshMs: pendingRefreshMs,
           event: 'approvals',
@@ -57,7 +59,7 @@ export function v1ApprovalRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         },
       },
       async (request) => {
-        const found = await ctx.approvals.get(request.params.id)
+        const found = await scopeOf(ctx, request).approvals.get(request.params.id)
         if (!found) throw new AppError('not_found', `no approval ${request.params.id}`)
         return found
       },
@@ -77,7 +79,11 @@ export function v1ApprovalRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         },
       },
       async (request) =>
-        ctx.approvals.answer(request.params.id, request.body.decision, request.principal.name),
+        scopeOf(ctx, request).approvals.answer(
+          request.params.id,
+          request.body.decision,
+          request.principal.name,
+        ),
     )
   }
 }

@@ -4,6 +4,7 @@ import type { GatewayContext } from '../../core/context.js'
 import { run } from '../../protocol/runs.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
 import { bindLog } from '../request-log.js'
+import { scopeOf } from '../tenant-scope.js'
 import {
   booleanQuery,
   createRunBody,
@@ -41,25 +42,33 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       async (request, reply) => {
         const { agent, cancelOnDisconnect, ...fields } = request.body
         await ctx.webhooks.check(fields.webhook)
-        const created = await ctx.runs.submit(agent ?? ctx.config.AI_PROVIDER, fields)
+        const created = await scopeOf(ctx, request).runs.submit(agent ?? ctx.config.AI_PROVIDER, fields)
         bindLog(request, reply, { runId: created.id })
         const location = `/v1/runs/${created.id}`
         const format = acceptedStream(request)
         if (format) {
-          await sendEventStream(reply, format, (signal) => ctx.runs.events(created.id, 0, signal), {
-            keepAliveMs,
-            headers: { location, 'x-run-id': created.id },
-            onClientGone: () => {
-              if (cancelOnDisconnect) ctx.runs.cancel(created.id).catch(() => {})
+          await sendEventStream(
+            reply,
+            format,
+            (signal) => scopeOf(ctx, request).runs.events(created.id, 0, signal),
+            {
+              keepAliveMs,
+              headers: { location, 'x-run-id': created.id },
+              onClientGone: () => {
+                if (cancelOnDisconnect)
+                  scopeOf(ctx, request)
+                    .runs.cancel(created.id)
+                    .catch(() => {})
+              },
             },
-          })
+          )
           return reply
         }
         if (request.query.wait)
           return reply
             .header('location', location)
             .status(200)
-            .send(await ctx.runs.wait(created.id))
+            .send(await scopeOf(ctx, request).runs.wait(created.id))
         return reply.header('location', location).status(202).send(created)
       },
     )
@@ -76,7 +85,9 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         },
       },
       async (request) => {
-        const { items, nextCursor } = await listPage(request.query, (filter) => ctx.runs.list(filter))
+        const { items, nextCursor } = await listPage(request.query, (filter) =>
+          scopeOf(ctx, request).runs.list(filter),
+        )
         return { runs: items, nextCursor }
       },
     )
@@ -92,7 +103,7 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           response: { 200: run, 404: errorResponses[404] },
         },
       },
-      async (request) => ctx.runs.mustGet(request.params.id),
+      async (request) => scopeOf(ctx, request).runs.mustGet(request.params.id),
     )
 
     app.get(
@@ -110,10 +121,15 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const { id } = request.params
-        await ctx.runs.mustGet(id)
+        await scopeOf(ctx, request).runs.mustGet(id)
         const after = resolveEventCursor(request.headers['last-event-id'], request.query.after)
         const format = acceptedStream(request) ?? 'sse'
-        await sendEventStream(reply, format, (signal) => ctx.runs.events(id, after, signal), { keepAliveMs })
+        await sendEventStream(
+          reply,
+          format,
+          (signal) => scopeOf(ctx, request).runs.events(id, after, signal),
+          { keepAliveMs },
+        )
         return reply
       },
     )
@@ -129,7 +145,7 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           response: { 200: run, ...errorResponses },
         },
       },
-      async (request) => ctx.runs.cancel(request.params.id),
+      async (request) => scopeOf(ctx, request).runs.cancel(request.params.id),
     )
   }
 }

@@ -7,6 +7,7 @@ import { session, turn, turnInput } from '../../protocol/sessions.js'
 import { webhookSpec } from '../../protocol/webhooks.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
 import { bindLog } from '../request-log.js'
+import { scopeOf } from '../tenant-scope.js'
 import {
   booleanQuery,
   errorResponses,
@@ -66,7 +67,7 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       async (request, reply) => {
         const { agent, ...fields } = request.body
         await ctx.webhooks.check(fields.webhook)
-        const created = await ctx.sessions.create(agent ?? ctx.config.AI_PROVIDER, fields)
+        const created = await scopeOf(ctx, request).sessions.create(agent ?? ctx.config.AI_PROVIDER, fields)
         bindLog(request, reply, { sessionId: created.id })
         return reply.status(201).header('location', `/v1/sessions/${created.id}`).send(created)
       },
@@ -84,7 +85,9 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         },
       },
       async (request) => {
-        const { items, nextCursor } = await listPage(request.query, (filter) => ctx.sessions.list(filter))
+        const { items, nextCursor } = await listPage(request.query, (filter) =>
+          scopeOf(ctx, request).sessions.list(filter),
+        )
         return { sessions: items, nextCursor }
       },
     )
@@ -101,8 +104,8 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         },
       },
       async (request) => {
-        const found = await ctx.sessions.mustGet(request.params.id)
-        return { ...found, turns: await ctx.sessions.turns(found.id) }
+        const found = await scopeOf(ctx, request).sessions.mustGet(request.params.id)
+        return { ...found, turns: await scopeOf(ctx, request).sessions.turns(found.id) }
       },
     )
 
@@ -127,8 +130,8 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           typeof request.body.input === 'string'
             ? [{ type: 'text' as const, text: request.body.input }]
             : request.body.input
-        const before = (await ctx.sessions.mustGet(id)).lastSeq
-        const started = await ctx.sessions.startTurn(id, input, request.body.onBusy)
+        const before = (await scopeOf(ctx, request).sessions.mustGet(id)).lastSeq
+        const started = await scopeOf(ctx, request).sessions.startTurn(id, input, request.body.onBusy)
         const format = acceptedStream(request)
         if (format) {
           const done = (ev: { type: string; turnId?: string }) =>
@@ -136,7 +139,7 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           await sendEventStream(
             reply,
             format,
-            (signal) => untilTurnEnds(ctx.sessions.events(id, before, signal), done),
+            (signal) => untilTurnEnds(scopeOf(ctx, request).sessions.events(id, before, signal), done),
             {
               keepAliveMs,
               headers: { 'x-turn-id': started.id },
@@ -144,7 +147,8 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           )
           return reply
         }
-        if (request.query.wait) return reply.status(200).send(await ctx.sessions.waitTurn(started.id))
+        if (request.query.wait)
+          return reply.status(200).send(await scopeOf(ctx, request).sessions.waitTurn(started.id))
         return reply.status(202).send(started)
       },
     )
@@ -160,7 +164,7 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           response: { 200: turn, ...errorResponses },
         },
       },
-      async (request) => ctx.sessions.interrupt(request.params.id),
+      async (request) => scopeOf(ctx, request).sessions.interrupt(request.params.id),
     )
 
     app.post(
@@ -174,7 +178,8 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           response: { 201: session, ...errorResponses },
         },
       },
-      async (request, reply) => reply.status(201).send(await ctx.sessions.fork(request.params.id)),
+      async (request, reply) =>
+        reply.status(201).send(await scopeOf(ctx, request).sessions.fork(request.params.id)),
     )
 
     app.post(
@@ -188,7 +193,7 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           response: { 200: session, ...errorResponses },
         },
       },
-      async (request) => ctx.sessions.archive(request.params.id),
+      async (request) => scopeOf(ctx, request).sessions.archive(request.params.id),
     )
 
     app.get(
@@ -207,12 +212,12 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const { id } = request.params
-        await ctx.sessions.mustGet(id)
+        await scopeOf(ctx, request).sessions.mustGet(id)
         const after = resolveEventCursor(request.headers['last-event-id'], request.query.after)
         await sendEventStream(
           reply,
           acceptedStream(request) ?? 'sse',
-          (signal) => ctx.sessions.events(id, after, signal),
+          (signal) => scopeOf(ctx, request).sessions.events(id, after, signal),
           {
             keepAliveMs,
           },

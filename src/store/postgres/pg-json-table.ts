@@ -56,7 +56,7 @@ export class PgJsonTable<T extends { id: string }> {
     return this.parseRow((await db.query(`${this.selectSql} WHERE id = $1`, [id])).rows[0])
   }
 
-  /** Rows matching every given column value, ordered by id (descending unless `ascending`). */
+  /** Rows matching every given column value (null: the column IS NULL), ordered by id (descending unless `ascending`). */
   async where(
     db: Queryable,
     filter: Record<string, unknown>,
@@ -66,6 +66,10 @@ export class PgJsonTable<T extends { id: string }> {
     const params: unknown[] = []
     for (const [column, value] of Object.entries(filter)) {
       if (value === undefined) continue
+      if (value === null) {
+        clauses.push(`${column} IS NULL`)
+        continue
+      }
       params.push(value)
       clauses.push(`${column} = $${params.length}`)
     }

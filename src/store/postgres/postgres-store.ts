@@ -34,12 +34,24 @@ export class PostgresStore implements Store {
   readonly pool: pg.Pool
   private readonly runs = new PgJsonTable<Run>(
     'runs',
-    { agent: 'agent', status: 'status', created_at: 'createdAt', finished_at: 'finishedAt' },
+    {
+      agent: 'agent',
+      status: 'status',
+      created_at: 'createdAt',
+      finished_at: 'finishedAt',
+      tenant: 'tenant',
+    },
     true,
   )
   private readonly sessions = new PgJsonTable<Session>(
     'sessions',
-    { agent: 'agent', agent_session_id: 'agentSessionId', status: 'status', external_id: 'externalId' },
+    {
+      agent: 'agent',
+      agent_session_id: 'agentSessionId',
+      status: 'status',
+      external_id: 'externalId',
+      tenant: 'tenant',
+    },
     true,
   )
   private readonly turns = new PgJsonTable<Turn>('turns', { session_id: 'sessionId', status: 'status' })
@@ -158,7 +170,7 @@ export class PostgresStore implements Store {
   async listRuns(filter: RunFilter): Promise<Run[]> {
     return this.runs.where(
       this.pool,
-      { status: filter.status, agent: filter.agent },
+      { status: filter.status, agent: filter.agent, tenant: filter.tenant },
       { limit: filter.limit, before: filter.before },
     )
   }
@@ -260,7 +272,7 @@ export class PostgresStore implements Store {
   async listSessions(filter: SessionFilter): Promise<Session[]> {
     return this.sessions.where(
       this.pool,
-      { status: filter.status, agent: filter.agent },
+      { status: filter.status, agent: filter.agent, tenant: filter.tenant },
       { limit: filter.limit, before: filter.before },
     )
   }
@@ -326,11 +338,36 @@ export class PostgresStore implements Store {
   }
 
   async listApprovals(filter: ApprovalFilter): Promise<Approval[]> {
+    if (filter.tenant !== undefined) return this.approvalsOfTenant(filter, filter.tenant)
     return this.approvals.where(
       this.pool,
       { state: filter.state, session_id: filter.sessionId },
       filter.limit !== undefined ? { limit: filter.limit } : {},
     )
+  }
+  /** Approvals belong to a tenant through their session. */
+  private approvalsOfTenant(filter: ApprovalFilter, tenant: string | null): Promise<Approval[]> {
+    const params: unknown[] = []
+    const clauses: string[] = []
+    if (tenant === null) clauses.push('session_id IN (SELECT id FROM sessions WHERE tenant IS NULL)')
+    else {
+      params.push(tenant)
+      clauses.push(`session_id IN (SELECT id FROM sessions WHERE tenant = $${params.length})`)
+    }
+    if (filter.state) {
+      params.push(filter.state)
+      clauses.push(`state = $${params.length}`)
+    }
+    if (filter.sessionId) {
+      params.push(filter.sessionId)
+      clauses.push(`session_id = $${params.length}`)
+    }
+    let sql = `${this.approvals.selectSql} WHERE ${clauses.join(' AND ')} ORDER BY id DESC`
+    if (filter.limit !== undefined) {
+      params.push(filter.limit)
+      sql += ` LIMIT $${params.length}`
+    }
+    return this.approvals.select(this.pool, sql, params)
   }
 
   async registerNode(node: NodeRecord): Promise<void> {

@@ -50,7 +50,7 @@ export class JsonTable<T extends { id: string }> {
     return r ? this.parse(r) : undefined
   }
 
-  /** Rows matching every given column value, ordered by id (descending unless `ascending`). */
+  /** Rows matching every given column value (null: the column IS NULL), ordered by id (descending unless `ascending`). */
   where(
     filter: Record<string, unknown>,
     opts: { limit?: number; before?: string; ascending?: boolean } = {},
@@ -59,6 +59,10 @@ export class JsonTable<T extends { id: string }> {
     const params: unknown[] = []
     for (const [column, value] of Object.entries(filter)) {
       if (value === undefined) continue
+      if (value === null) {
+        clauses.push(`${column} IS NULL`)
+        continue
+      }
       clauses.push(`${column} = ?`)
       params.push(value)
     }

@@ -49,13 +49,25 @@ export class SqliteStore implements Store {
     this.runs = new JsonTable(
       this.db,
       'runs',
-      { agent: 'agent', status: 'status', created_at: 'createdAt', finished_at: 'finishedAt' },
+      {
+        agent: 'agent',
+        status: 'status',
+        created_at: 'createdAt',
+        finished_at: 'finishedAt',
+        tenant: 'tenant',
+      },
       true,
     )
     this.sessions = new JsonTable(
       this.db,
       'sessions',
-      { agent: 'agent', agent_session_id: 'agentSessionId', status: 'status', external_id: 'externalId' },
+      {
+        agent: 'agent',
+        agent_session_id: 'agentSessionId',
+        status: 'status',
+        external_id: 'externalId',
+        tenant: 'tenant',
+      },
       true,
     )
     this.turns = new JsonTable(this.db, 'turns', { session_id: 'sessionId', status: 'status' })
@@ -174,7 +186,7 @@ export class SqliteStore implements Store {
 
   async listRuns(filter: RunFilter): Promise<Run[]> {
     return this.runs.where(
-      { status: filter.status, agent: filter.agent },
+      { status: filter.status, agent: filter.agent, tenant: filter.tenant },
       { limit: filter.limit, before: filter.before },
     )
   }
@@ -275,7 +287,7 @@ export class SqliteStore implements Store {
 
   async listSessions(filter: SessionFilter): Promise<Session[]> {
     return this.sessions.where(
-      { status: filter.status, agent: filter.agent },
+      { status: filter.status, agent: filter.agent, tenant: filter.tenant },
       { limit: filter.limit, before: filter.before },
     )
   }
@@ -332,10 +344,31 @@ export class SqliteStore implements Store {
   }
 
   async listApprovals(filter: ApprovalFilter): Promise<Approval[]> {
+    if (filter.tenant !== undefined) return this.approvalsOfTenant(filter, filter.tenant)
     return this.approvals.where(
       { state: filter.state, session_id: filter.sessionId },
       { limit: filter.limit },
     )
+  }
+
+  /** Approvals belong to a tenant through their session. */
+  private approvalsOfTenant(filter: ApprovalFilter, tenant: string | null): Approval[] {
+    const clauses = [
+      tenant === null
+        ? 'session_id IN (SELECT id FROM sessions WHERE tenant IS NULL)'
+        : 'session_id IN (SELECT id FROM sessions WHERE tenant = ?)',
+    ]
+    const params: unknown[] = tenant === null ? [] : [tenant]
+    if (filter.state) {
+      clauses.push('state = ?')
+      params.push(filter.state)
+    }
+    if (filter.sessionId) {
+      clauses.push('session_id = ?')
+      params.push(filter.sessionId)
+    }
+    params.push(filter.limit ?? -1)
+    return this.approvals.select(`WHERE ${clauses.join(' AND ')} ORDER BY id DESC LIMIT ?`, params)
   }
 
   async enqueueWebhook(delivery: WebhookDelivery): Promise<void> {

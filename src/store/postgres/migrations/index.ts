@@ -80,7 +80,15 @@ migrations.push(`
   CREATE UNIQUE INDEX sessions_external_id ON sessions (external_id) WHERE external_id IS NOT NULL;
 `)
 
-/** 4: node signals too large for a NOTIFY payload wait here until their node takes them (pg-node-signals.ts). */
+/** 4: tenants. A run or session records the tenant of the token that created it (null: none); approvals follow their session. */
+migrations.push(`
+  ALTER TABLE runs ADD COLUMN tenant TEXT;
+  CREATE INDEX runs_tenant ON runs (tenant, id);
+  ALTER TABLE sessions ADD COLUMN tenant TEXT;
+  CREATE INDEX sessions_tenant ON sessions (tenant, id);
+`)
+
+/** 5: node signals too large for a NOTIFY payload wait here until their node takes them (pg-node-signals.ts). */
 migrations.push(`
   CREATE TABLE node_signals (
     id BIGSERIAL PRIMARY KEY,

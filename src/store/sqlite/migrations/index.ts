@@ -100,3 +100,11 @@ migrations.push(`
   ALTER TABLE sessions ADD COLUMN external_id TEXT;
   CREATE UNIQUE INDEX sessions_external_id ON sessions (external_id) WHERE external_id IS NOT NULL;
 `)
+
+/** 6: tenants. A run or session records the tenant of the token that created it (null: none); approvals follow their session. */
+migrations.push(`
+  ALTER TABLE runs ADD COLUMN tenant TEXT;
+  CREATE INDEX runs_tenant ON runs (tenant, id);
+  ALTER TABLE sessions ADD COLUMN tenant TEXT;
+  CREATE INDEX sessions_tenant ON sessions (tenant, id);
+`)

@@ -1,0 +1,89 @@
+import { abortReason } from '../../process/runner.js'
+import type { AgentEvent } from '../../protocol/events.js'
+import type { EndReason, Usage } from '../../protocol/outcome.js'
+import { runCompletedAfter } from '../../protocol/run-completed.js'
+import type { RunRequest } from '../driver.js'
+import type { AppServerHost } from './app-server-host.js'
+import { CodexSession } from './codex-session.js'
+import type { ThreadSettings } from './thread-settings.js'
+
+/** How long the end of a run waits for codex to end the commands it left running. */
+const cleanupTimeoutMs = 5000
+
+/**
+ * Whether a one-shot run can be served by a thread on the running app-server with the meaning `codex exec`
+ * gives it. Not: a run in a container of its own (isolation, image), an output schema or images (turns here
+ * carry text only), a run that asks for the git-repo check (only exec makes it), a raw command line.
+ */
+export function warmable(req: RunRequest): boolean {
+  return (
+    req.isolation !== 'container' &&
+    req.image === undefined &&
+    req.raw === undefined &&
+    req.outputSchema === undefined &&
+    (req.images ?? []).length === 0 &&
+    req.skipGitRepoCheck !== false
+  )
+}
+
+/**
+ * A one-shot run as a thread of its own on the already running codex app-server: one turn, then the thread is
+ * unloaded (its commands ended, the app-server unsubscribed). It yields what `codex exec` yields for the same run: `run.started` first, the turn and its items,
+ * exactly one `run.completed` last with the final response and usage; approvals are never asked (exec's
+ * policy), the sandbox is the run's. No process is its own: `run.started` names none, and aborting (cancel,
+ * client gone, timeout) interrupts the turn, which ends the commands codex started for it.
+ */
+export async function* warmRun(
+  host: AppServerHost,
+  agent: string,
+  settings: ThreadSettings,
+  req: RunRequest,
+  signal: AbortSignal,
+): AsyncGenerator<AgentEvent> {
+  yield { type: 'run.started', agent }
+  const stop = new AbortController()
+  const onAbort = () => stop.abort(abortReason(signal))
+  signal.addEventListener('abort', onAbort, { once: true })
+  if (signal.aborted) onAbort()
+  const timer =
+    req.timeoutMs != null
+      ? setTimeout(() => stop.abort('timed_out' satisfies EndReason), req.timeoutMs)
+      : undefined
+  let finalResponse: string | null = null
+  let usage: Usage | null = null
+  let failure: string | null = null
+  let session: CodexSession | undefined
+  try {
+    const opened = await host.startThread({ ...settings, approvalPolicy: 'never' })
+    // Like exec, codex keeps the thread's rollout: the run's agentSessionId can be resumed later.
+    yield { type: 'agent.session', agent, agentSessionId: opened.threadId }
+    session = new CodexSession(host, opened.threadId, settings, {
+      requestApproval: async () => 'decline',
+    })
+    for await (const ev of session.turn([{ type: 'text', text: req.prompt }], stop.signal)) {
+      // The session's own state is the gateway's business in sessions; a run has none.
+      if (ev.type === 'session.status') continue
+      if (ev.type === 'item.completed' && ev.item.type === 'agent_message') finalResponse = ev.item.text
+      if (ev.type === 'turn.completed') usage = ev.usage
+      if (ev.type === 'turn.failed') failure = ev.error
+      yield ev
+    }
+  } catch (err) {
+    failure = err instanceof Error ? err.message : String(err)
+  } finally {
+    clearTimeout(timer)
+    signal.removeEventListener('abort', onAbort)
+    if (session) {
+      // exec's commands die with its process group; here they end with the run the same way
+      if (host.isLoaded(session.agentSessionId))
+        await host.cleanBackgroundTerminals(session.agentSessionId, cleanupTimeoutMs).catch(() => {})
+      await session.close().catch(() => {})
+    }
+  }
+  const reason: EndReason = stop.signal.aborted ? abortReason(stop.signal) : 'exited'
+  const ok = failure === null
+  yield runCompletedAfter(
+    { exitCode: reason === 'exited' ? (ok ? 0 : 1) : null, signal: null, reason },
+    { ok, finalResponse, usage, ...(failure ? { error: failure } : {}) },
+  )
+}

@@ -1,0 +1,218 @@
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { CodexDriver } from '../../src/agents/codex.js'
+import type { RunRequest } from '../../src/agents/driver.js'
+import { loadConfig } from '../../src/config/load.js'
+import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
+import { collect, completionOf, waitFor } from '../contract/driver-contract.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { gatewayEnv } from '../support/gateway.js'
+import { listProcesses, processesUnder, waitUntilGone } from '../support/processes.js'
+import { tempDir } from '../support/temp.js'
+
+// One-shot codex runs on the warm app-server (CODEX_WARM_RUNS, the default) against the same runs on
+// `codex exec` (CODEX_WARM_RUNS=false): the real pinned codex, the mock model, the same scripts.
+
+let mock: MockLlm
+let warm: CodexDriver
+let cold: CodexDriver
+let workspace: string
+
+beforeAll(async () => {
+  mock = await startMockLlm()
+  const make = (overrides: Record<string, string>) => {
+    const { env, dir } = gatewayEnv(mock, overrides)
+    return new CodexDriver(loadConfig(env, dir), env)
+  }
+  warm = make({})
+  cold = make({ CODEX_WARM_RUNS: 'false' })
+})
+afterAll(async () => {
+  await warm?.close()
+  await cold?.close()
+  await mock?.close()
+})
+beforeEach(() => {
+  mock.reset()
+  workspace = tempDir('warm-ws-')
+})
+
+const request = (prompt: string, extra: Partial<RunRequest> = {}): RunRequest => ({
+  prompt,
+  cwd: workspace,
+  ...extra,
+})
+
+/** What a client observes of a run: the completed items in order, and how it ended. */
+function observed(events: AgentEvent[]) {
+  for (const ev of events) expect(agentEvent.safeParse(ev).success, JSON.stringify(ev)).toBe(true)
+  expect(events[0]?.type).toBe('run.started')
+  expect(events.filter((e) => e.type === 'run.completed')).toHaveLength(1)
+  const items = events.flatMap((e): Record<string, unknown>[] => {
+    if (e.type !== 'item.completed') return []
+    const item = e.item
+    if (item.type === 'agent_message') return [{ type: item.type, text: item.text }]
+    if (item.type === 'command_execution')
+      return [{ type: item.type, command: item.command, exitCode: item.exitCode }]
+    return [{ type: item.type }]
+  })
+  const { status, exitCode, reason, finalResponse, usage } = completionOf(events)
+  return {
+    items,
+    /** The run's frame: run.started, agent.session, turn.started, turn.completed|failed, run.completed. */
+    frame: events
+      .filter((e) =>
+        [
+          'run.started',
+          'agent.session',
+          'turn.started',
+          'turn.completed',
+          'turn.failed',
+          'run.completed',
+        ].includes(e.type),
+      )
+      .map((e) => e.type),
+    completed: { status, exitCode, reason, finalResponse, hasUsage: (usage?.outputTokens ?? 0) > 0 },
+  }
+}
+
+/** Runs the same script on both paths, one after the other. */
+async function both(script: () => void, req: () => RunRequest) {
+  script()
+  const onWarm = await collect(warm.run(req(), new AbortController().signal))
+  const warmRequests = mock.requests.length
+  mock.reset()
+  script()
+  const onCold = await collect(cold.run(req(), new AbortController().signal))
+  return { onWarm, onCold, warmRequests, coldRequests: mock.requests.length }
+}
+
+describe('warm one-shot codex runs', () => {
+  it('a text run gives the same items, final response, usage and end as codex exec, on the running app-server', async () => {
+    const { onWarm, onCold } = await both(
+      () => mock.script({ kind: 'text', text: 'warm hello' }),
+      () => request('say hello'),
+    )
+    expect(observed(onWarm)).toEqual(observed(onCold))
+    expect(observed(onWarm).completed).toEqual({
+      status: 'succeeded',
+      exitCode: 0,
+      reason: 'exited',
+      finalResponse: 'warm hello',
+      hasUsage: true,
+    })
+    // exec started a process of its own; the warm run names none (it ran on the app-server).
+    expect(onCold[0]).toMatchObject({ type: 'run.started', pid: expect.any(Number) })
+    expect(onWarm[0]).toEqual({ type: 'run.started', agent: 'codex' })
+    // both name a thread codex keeps, so the run can be resumed later either way
+    for (const events of [onWarm, onCold])
+      expect(events.find((e) => e.type === 'agent.session')).toMatchObject({
+        agent: 'codex',
+        agentSessionId: expect.any(String),
+      })
+    const server = warm.appServerPid
+    expect(server).toBeGreaterThan(0)
+    mock.script({ kind: 'text', text: 'again' })
+    const again = await collect(warm.run(request('again'), new AbortController().signal))
+    expect(completionOf(again).finalResponse).toBe('again')
+    expect(warm.appServerPid).toBe(server)
+  })
+
+  it('a command the workspace-write sandbox allows runs the same way on both', async () => {
+    let n = 0
+    const { onWarm, onCold } = await both(
+      () =>
+        mock.script(
+          { kind: 'exec_command', cmd: `echo run${++n} > proof${n}.txt && echo wrote` },
+          { kind: 'text', text: 'done' },
+        ),
+      () => request('write the proof', { sandbox: 'workspace-write' }),
+    )
+    const w = observed(onWarm)
+    const c = observed(onCold)
+    expect(w.completed).toEqual(c.completed)
+    expect(w.items.map((i) => i.type)).toEqual(c.items.map((i) => i.type))
+    expect(w.items.find((i) => i.type === 'command_execution')).toMatchObject({ exitCode: 0 })
+    expect(readFileSync(path.join(workspace, 'proof1.txt'), 'utf8').trim()).toBe('run1')
+    expect(readFileSync(path.join(workspace, 'proof2.txt'), 'utf8').trim()).toBe('run2')
+  })
+
+  it('the read-only sandbox refuses a write on the warm path as on exec', async () => {
+    let n = 0
+    const { onWarm, onCold, warmRequests, coldRequests } = await both(
+      () =>
+        mock.script(
+          { kind: 'exec_command', cmd: `echo no > blocked${++n}.txt` },
+          { kind: 'text', text: 'tried' },
+        ),
+      () => request('try to write'),
+    )
+    expect(observed(onWarm).completed).toEqual(observed(onCold).completed)
+    expect(observed(onWarm).completed.finalResponse).toBe('tried')
+    // the model got the refused command's result back on both paths, and nothing was written
+    expect(warmRequests).toBe(2)
+    expect(coldRequests).toBe(2)
+    expect(existsSync(path.join(workspace, 'blocked1.txt'))).toBe(false)
+    expect(existsSync(path.join(workspace, 'blocked2.txt'))).toBe(false)
+  })
+
+  it('a model error fails the run on both paths', async () => {
+    const { onWarm, onCold } = await both(
+      () => mock.script({ kind: 'http_error', status: 500, body: '{"error":{"message":"mock exploded"}}' }),
+      () => request('fail please'),
+    )
+    for (const events of [onWarm, onCold]) {
+      expect(completionOf(events)).toMatchObject({ status: 'failed', reason: 'exited', exitCode: 1 })
+      expect(completionOf(events).error).toBeTruthy()
+    }
+  })
+
+  it('cancel stops a running command and leaves no process, on both paths', async () => {
+    for (const driver of [warm, cold]) {
+      const ws = tempDir('warm-cancel-')
+      mock.reset()
+      mock.script({ kind: 'exec_command', cmd: 'sleep 30' }, { kind: 'text', text: 'never' })
+      const controller = new AbortController()
+      const seen: AgentEvent[] = []
+      let aborted = false
+      for await (const ev of driver.run({ prompt: 'sleep', cwd: ws }, controller.signal)) {
+        seen.push(ev)
+        if (!aborted && ev.type === 'item.started' && ev.item.type === 'command_execution') {
+          await waitFor(() => processesUnder(ws).some((p) => p.cmd.includes('sleep 30')))
+          aborted = true
+          controller.abort('cancelled')
+        }
+      }
+      expect(aborted, JSON.stringify(seen)).toBe(true)
+      expect(completionOf(seen)).toMatchObject({ status: 'cancelled', reason: 'cancelled' })
+      expect(await waitUntilGone(() => processesUnder(ws))).toEqual([])
+    }
+    // the warm app-server itself goes on serving
+    expect(listProcesses().some((p) => p.pid === warm.appServerPid)).toBe(true)
+  })
+
+  it('a timeout ends the warm run as timed_out', async () => {
+    mock.script({ kind: 'text', text: 'too late', delayMs: 20_000 })
+    const events = await collect(
+      warm.run(request('be slow', { timeoutMs: 800 }), new AbortController().signal),
+    )
+    expect(completionOf(events)).toMatchObject({ status: 'timed_out', reason: 'timed_out' })
+    expect(events[0]).toEqual({ type: 'run.started', agent: 'codex' })
+  })
+
+  it('a run the app-server cannot serve (output schema) falls back to codex exec', async () => {
+    mock.script({ kind: 'text', text: '{"answer":"yes"}' })
+    const schema = {
+      type: 'object',
+      properties: { answer: { type: 'string' } },
+      required: ['answer'],
+      additionalProperties: false,
+    }
+    const events = await collect(
+      warm.run(request('schema', { outputSchema: schema }), new AbortController().signal),
+    )
+    expect(events[0]).toMatchObject({ type: 'run.started', pid: expect.any(Number) })
+    expect(completionOf(events)).toMatchObject({ status: 'succeeded', finalResponse: '{"answer":"yes"}' })
+  })
+})

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { CodexDriver } from '../../src/agents/codex.js'
+import type { StoredEvent } from '../../src/protocol/events.js'
+import type { Session, Turn } from '../../src/protocol/sessions.js'
+import { waitFor } from '../contract/driver-contract.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { processesUnder, waitUntilGone } from '../support/processes.js'
+
+// SESSION_IDLE_SECONDS: a session with no turn for that long is unloaded from its agent and resumed,
+// transparently, by its next turn. Real codex app-server and codex-acp against the mock model.
+
+describe('idle sessions are unloaded and resumed without losing anything', () => {
+  let mock: MockLlm
+  let gw: TestGateway
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    gw = await startGateway(mock, { SESSION_IDLE_SECONDS: '1' })
+  })
+  afterAll(async () => {
+    await gw?.close()
+    await mock?.close()
+  })
+
+  const json = async <T>(res: Response | Promise<Response>) => (await (await res).json()) as T
+  const turn = (id: string, input: string) =>
+    json<Turn>(postJson(`${gw.url}/v1/sessions/${id}/turns?wait=true`, { input }))
+  /** The session's stream (it stays open) read until the turn `untilTurn` completed. */
+  const sessionEvents = async (id: string, untilTurn: string) => {
+    const stop = new AbortController()
+    const res = await fetch(`${gw.url}/v1/sessions/${id}/events`, {
+      headers: { accept: 'application/x-ndjson' },
+      signal: stop.signal,
+    })
+    const events: StoredEvent[] = []
+    let text = ''
+    const decoder = new TextDecoder()
+    try {
+      for await (const chunk of res.body ?? []) {
+        text += decoder.decode(chunk, { stream: true })
+        const lines = text.split('\n')
+        text = lines.pop() ?? ''
+        for (const line of lines.filter(Boolean)) {
+          const ev = JSON.parse(line) as StoredEvent
+          events.push(ev)
+          if (ev.type === 'turn.completed' && ev.turnId === untilTurn) return events
+        }
+      }
+    } finally {
+      stop.abort()
+    }
+    return events
+  }
+  const lastUserText = () => JSON.stringify(mock.requests.at(-1)?.body ?? null)
+  const codex = () => gw.ctx.registry.get('codex') as CodexDriver
+  /** Processes working in the workspace, except the shared codex app-server (one per gateway, not per session). */
+  const sessionProcesses = () => processesUnder(gw.workspace).filter((p) => p.pid !== codex().appServerPid)
+
+  for (const agent of ['codex', 'acp:codex-acp'])
+    it(`${agent}: unloaded when idle (no thread, no process kept), the next turn resumes it with its history`, async () => {
+      mock.reset()
+      const session = await json<Session>(
+        postJson(`${gw.url}/v1/sessions`, { agent, sandbox: 'workspace-write' }),
+      )
+      expect(session.status).toBe('idle')
+      mock.script(
+        { kind: 'exec_command', cmd: 'echo first > first.txt' },
+        { kind: 'text', text: 'remembered the word pelican' },
+        { kind: 'text', text: 'the word was pelican' },
+      )
+      const first = await turn(session.id, 'remember the word pelican')
+      expect(first).toMatchObject({ status: 'completed', finalResponse: 'remembered the word pelican' })
+
+      // Idle for SESSION_IDLE_SECONDS: the gateway lets go of it...
+      await waitFor(() => !gw.ctx.tenancy.scope(null).sessions.isLoaded(session.id), 15_000)
+      // ...and so does the agent: codex unloaded the thread; no agent or command process of it is left.
+      if (agent === 'codex') {
+        const loaded = async () => ((await codex().call('thread/loaded/list', {})) as { data: string[] }).data
+        let threads = await loaded()
+        for (let i = 0; i < 100 && threads.includes(session.agentSessionId); i++) {
+          await new Promise((r) => setTimeout(r, 100))
+          threads = await loaded()
+        }
+        expect(threads).not.toContain(session.agentSessionId)
+      }
+      expect(await waitUntilGone(sessionProcesses)).toEqual([])
+      expect((await json<Session>(fetch(`${gw.url}/v1/sessions/${session.id}`))).status).toBe('idle')
+
+      // The next turn resumes it: the model gets the whole history, the session goes on where it was.
+      const second = await turn(session.id, 'which word did I ask you to remember?')
+      expect(second).toMatchObject({ status: 'completed', finalResponse: 'the word was pelican' })
+      expect(lastUserText()).toContain('remember the word pelican')
+      expect(lastUserText()).toContain('remembered the word pelican')
+      expect(gw.ctx.tenancy.scope(null).sessions.isLoaded(session.id)).toBe(true)
+
+      const full = await json<Session & { turns: Turn[] }>(fetch(`${gw.url}/v1/sessions/${session.id}`))
+      expect(full).toMatchObject({ turnCount: 2, agentSessionId: session.agentSessionId })
+      expect(full.turns.map((t) => [t.status, t.finalResponse])).toEqual([
+        ['completed', 'remembered the word pelican'],
+        ['completed', 'the word was pelican'],
+      ])
+      // One event stream across the unload: every seq once, both turns' events, in order.
+      const events = await sessionEvents(session.id, second.id)
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
+      const ends = events
+        .filter((e) => e.type === 'turn.completed')
+        .map((e) => (e as { turnId?: string }).turnId)
+      expect(ends).toEqual([first.id, second.id])
+      // the first turn's command is in its part of the stream
+      const firstEnd = events.findIndex((e) => e.type === 'turn.completed')
+      expect(
+        events
+          .slice(0, firstEnd)
+          .some((e) => e.type === 'item.completed' && e.item.type === 'command_execution'),
+      ).toBe(true)
+    }, 90_000)
+})
