@@ -518,6 +518,7 @@ export class SessionManager {
       if (live.current || live.queue.length > 0 || (await this.store.ownerOf(session.id)) === this.node)
         return live
       this.live.delete(session.id)
+      clearTimeout(live.idleTimer)
       await live.agent.close().catch(() => {})
     }
     const pending = this.opening.get(session.id)
