@@ -127,6 +127,8 @@ describe("tenants in a cluster: a tenant's runs and sessions go from an API node
     )!
     expect(session).toMatchObject({ tenant: 'team-a' })
     expect(await worker.ctx.store.ownerOf(session.id)).toBe(worker.ctx.node.id)
+    const closed = new Promise((resolve) => c.ws.once('close', resolve))
     c.ws.close()
+    await closed
   })
 })

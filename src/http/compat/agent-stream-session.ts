@@ -138,7 +138,8 @@ export class AgentStreamConnection {
     const others = (attachedStreams.get(session.id) ?? 1) - 1
     if (others > 0) attachedStreams.set(session.id, others)
     else attachedStreams.delete(session.id)
-    if (others === 0 && (await this.scope.sessions.busy(session.id)))
+    // Nobody waits for this (the transport is gone); a store closed by a shutdown meanwhile is no error.
+    if (others === 0 && (await this.scope.sessions.busy(session.id).catch(() => false)))
       await this.scope.sessions.interrupt(session.id).catch(() => {})
   }
 
