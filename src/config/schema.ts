@@ -151,6 +151,7 @@ export const envSchema = z.object({
   CODEX_CONFIG_OVERRIDES: optionalString,
   CODEX_WARM_RUNS: bool(true),
   ACP_AGENTS: optionalString,
+  ACP_SESSIONS_PER_PROCESS: int(8, 1),
   GEMINI_PATH: optionalString,
   GOOGLE_GEMINI_BASE_URL: optionalString.pipe(z.url().optional()),
   GEMINI_API_KEY: optionalString,
@@ -394,6 +395,11 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
     default: '(presets only)',
     description:
       'More ACP agents, `name=command args,...` (driver `acp:<name>`); presets: codex-acp, claude-agent-acp.',
+  },
+  ACP_SESSIONS_PER_PROCESS: {
+    default: '8',
+    description:
+      'Sessions one ACP agent process serves over its life (same agent and settings; not in containers); it ends with its last session. 1: a process per session.',
   },
   GEMINI_PATH: {
     default: '(bundled)',
