@@ -113,6 +113,26 @@ export const serverSettings = z.object({
   MAX_CONCURRENT_RUNS: setting('4', 'Agent runs executing at once; more wait as `queued`.', int(4, 1)),
   MAX_QUEUED_RUNS: setting('100', 'Queued runs beyond which POST /v1/runs answers 429.', int(100, 0)),
   RUN_RETENTION_DAYS: setting('30', 'Finished runs older than this are deleted (0 keeps all).', int(30, 0)),
+  DATABASE_URL: setting(
+    '(SQLite in DATA_DIR)',
+    'postgres://… selects the PostgreSQL store shared by several gateway nodes (runs reach workers through pg-boss).',
+    optionalString.pipe(
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'expected postgres://user@host:port/database')
+        .optional(),
+    ),
+  ),
+  GATEWAY_ROLE: setting(
+    'all',
+    '`all` takes requests and runs agents; with DATABASE_URL, `api` only takes requests and serves streams, `worker` only runs agents. Also `serve --role`.',
+    z.enum(['all', 'api', 'worker']).default('all'),
+  ),
+  NODE_TIMEOUT_SECONDS: setting(
+    '10',
+    'A node silent this long is dead: its runs become `interrupted` (`worker_lost`), its sessions move on. Heartbeat: a fifth of it.',
+    int(10, 2, maxTimerSeconds),
+  ),
   SHUTDOWN_GRACE_SECONDS: setting(
     '10',
     'On SIGTERM, time runs in flight get to finish before they are ended.',
