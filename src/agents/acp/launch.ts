@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { Config } from '../../config/load.js'
-import { baseChildEnv } from '../../process/child-env.js'
+import { baseChildEnv, passedThrough } from '../../process/child-env.js'
 import type { LaunchSpec } from '../../process/runner.js'
 import { resolveModel } from '../../protocol/models.js'
 import type { SandboxMode } from '../../protocol/policies.js'
@@ -140,10 +140,7 @@ function claudeEnv(
     DISABLE_AUTOUPDATER: '1',
     DISABLE_TELEMETRY: '1',
   }
-  for (const name of claudePassThrough) {
-    const value = serverEnv[name]
-    if (value) env[name] = value
-  }
+  Object.assign(env, passedThrough(serverEnv, claudePassThrough))
   if (config.ANTHROPIC_BASE_URL) env.ANTHROPIC_BASE_URL = config.ANTHROPIC_BASE_URL
   if (config.ANTHROPIC_API_KEY) env.ANTHROPIC_API_KEY = config.ANTHROPIC_API_KEY
   const chosen = resolveModel(model, config.CLAUDE_MODEL)

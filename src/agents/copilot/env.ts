@@ -1,5 +1,5 @@
 import type { Config } from '../../config/load.js'
-import { baseChildEnv } from '../../process/child-env.js'
+import { baseChildEnv, passedThrough } from '../../process/child-env.js'
 
 /** GitHub tokens copilot accepts, in its order of precedence. */
 const githubTokens = ['COPILOT_GITHUB_TOKEN', 'GH_TOKEN', 'GITHUB_TOKEN']
@@ -29,10 +29,7 @@ export function copilotEnv(config: Config, serverEnv: NodeJS.ProcessEnv): Record
     COPILOT_AUTO_UPDATE: 'false',
     NO_COLOR: '1',
   }
-  for (const name of locations) {
-    const value = serverEnv[name]
-    if (value) env[name] = value
-  }
+  Object.assign(env, passedThrough(serverEnv, locations))
   if (config.COPILOT_MODEL) env.COPILOT_MODEL = config.COPILOT_MODEL
   if (config.COPILOT_PROVIDER_BASE_URL) {
     env.COPILOT_OFFLINE = 'true'
@@ -40,10 +37,7 @@ export function copilotEnv(config: Config, serverEnv: NodeJS.ProcessEnv): Record
     if (config.COPILOT_PROVIDER_API_KEY) env.COPILOT_PROVIDER_API_KEY = config.COPILOT_PROVIDER_API_KEY
     return env
   }
-  for (const name of githubTokens) {
-    const value = serverEnv[name]
-    if (value) env[name] = value
-  }
+  Object.assign(env, passedThrough(serverEnv, githubTokens))
   return env
 }
 

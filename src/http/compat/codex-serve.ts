@@ -3,9 +3,6 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
 import { startRun } from '../../core/one-shot.js'
-import { resolveCwd } from '../../core/workspace.js'
-import { checkRunArgs, checkRunEnv } from '../../process/policy.js'
-import { AppError } from '../../protocol/errors.js'
 import { NdjsonWriter } from '../ndjson.js'
 import { scopeOf } from '../tenant-scope.js'
 
@@ -37,30 +34,16 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
 
     app.post('/run', { config, schema: { body: runBody } }, async (request, reply) => {
       const { cli, args, stdin, env, cwd } = request.body
-      if (!ctx.config.CLI_LIST.includes(cli))
-        throw new AppError(
-          'unknown_cli',
-          `cli "${cli}" is not allowed; CLI_LIST allows: ${ctx.config.CLI_LIST.join(', ')}`,
-        )
-      checkRunArgs(cli, args, ctx.config.RUN_ALLOW_UNSAFE_ARGS)
-      checkRunEnv(env, ctx.config.RUN_ALLOW_ENV)
-      const scope = scopeOf(ctx, request)
-      const workdir = resolveCwd(cwd, scope.config.workspaceRoots)
-      const driver = scope.registry.cli()
       // seed 001's Docker mode: every request in a fresh container of CODEX_DOCKER_IMAGE
       const image = ctx.config.CODEX_DOCKER_IMAGE
-      if (!image && !driver.resolve(cli))
-        throw new AppError(
-          'agent_not_installed',
-          `cli "${cli}" is in CLI_LIST but not installed on this server`,
-        )
-
       const timeoutSeconds = ctx.config.RUN_RESPONSE_TIMEOUT_SECONDS
+      // The cli policy (CLI_LIST, args, env, installed) and the cwd are checked where every cli run is:
+      // RunManager.submit, which throws before anything is spawned or streamed.
       const follow = await startRun(
-        scope.runs,
+        scopeOf(ctx, request).runs,
         'cli',
         {
-          cwd: workdir,
+          ...(cwd !== undefined ? { cwd } : {}),
           command: { cli, args, env, ...(stdin !== undefined ? { stdin } : {}) },
           ...(image ? { isolation: 'container' as const, image } : {}),
         },

@@ -102,3 +102,23 @@ export function eventsRoute(
     },
   )
 }
+
+/** POST <url> with an `:id` and no body (cancel, interrupt, fork, archive): `act`'s result, with `status`. */
+export function actionRoute(
+  app: App,
+  route: RouteDoc & {
+    item: z.ZodType
+    /** 200 (default), or 201 when the action creates a resource. */
+    status?: 200 | 201
+    act: (id: string, request: FastifyRequest) => Promise<unknown>
+  },
+): void {
+  const { url, tags, summary } = route
+  const status = route.status ?? 200
+  const response: Record<number, z.ZodType> = { [status]: route.item, ...errorResponses }
+  app.post(
+    url,
+    { config: v1Config, schema: { tags, summary, params: idParams, response } },
+    async (request, reply) => reply.status(status).send(await route.act(request.params.id, request)),
+  )
+}

@@ -5,8 +5,8 @@ import { run } from '../../protocol/runs.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
 import { bindLog } from '../request-log.js'
 import { scopeOf } from '../tenant-scope.js'
-import { eventsRoute, getRoute, listRoute, v1Config } from './route-kit.js'
-import { booleanQuery, createRunBody, errorResponses, idParams, runList } from './schemas.js'
+import { actionRoute, eventsRoute, getRoute, listRoute, v1Config } from './route-kit.js'
+import { booleanQuery, createRunBody, errorResponses, runList } from './schemas.js'
 
 const config = v1Config
 const tags = ['runs']
@@ -90,18 +90,12 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       events: (id, after, signal, request) => scopeOf(ctx, request).runs.events(id, after, signal),
     })
 
-    app.post(
-      '/v1/runs/:id/cancel',
-      {
-        config,
-        schema: {
-          tags,
-          summary: 'Cancel a queued or running run',
-          params: idParams,
-          response: { 200: run, ...errorResponses },
-        },
-      },
-      async (request) => scopeOf(ctx, request).runs.cancel(request.params.id),
-    )
+    actionRoute(app, {
+      url: '/v1/runs/:id/cancel',
+      tags,
+      summary: 'Cancel a queued or running run',
+      item: run,
+      act: (id, request) => scopeOf(ctx, request).runs.cancel(id),
+    })
   }
 }

@@ -8,7 +8,7 @@ import { webhookSpec } from '../../protocol/webhooks.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
 import { bindLog } from '../request-log.js'
 import { scopeOf } from '../tenant-scope.js'
-import { eventsRoute, getRoute, listRoute, v1Config } from './route-kit.js'
+import { actionRoute, eventsRoute, getRoute, listRoute, v1Config } from './route-kit.js'
 import { booleanQuery, errorResponses, idParams, sessionList } from './schemas.js'
 
 const config = v1Config
@@ -131,48 +131,30 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
     )
 
-    app.post(
-      '/v1/sessions/:id/interrupt',
-      {
-        config,
-        schema: {
-          tags,
-          summary: 'Interrupt the running turn',
-          params: idParams,
-          response: { 200: turn, ...errorResponses },
-        },
-      },
-      async (request) => scopeOf(ctx, request).sessions.interrupt(request.params.id),
-    )
+    actionRoute(app, {
+      url: '/v1/sessions/:id/interrupt',
+      tags,
+      summary: 'Interrupt the running turn',
+      item: turn,
+      act: (id, request) => scopeOf(ctx, request).sessions.interrupt(id),
+    })
 
-    app.post(
-      '/v1/sessions/:id/fork',
-      {
-        config,
-        schema: {
-          tags,
-          summary: "A new session with this one's history",
-          params: idParams,
-          response: { 201: session, ...errorResponses },
-        },
-      },
-      async (request, reply) =>
-        reply.status(201).send(await scopeOf(ctx, request).sessions.fork(request.params.id)),
-    )
+    actionRoute(app, {
+      url: '/v1/sessions/:id/fork',
+      tags,
+      summary: "A new session with this one's history",
+      item: session,
+      status: 201,
+      act: (id, request) => scopeOf(ctx, request).sessions.fork(id),
+    })
 
-    app.post(
-      '/v1/sessions/:id/archive',
-      {
-        config,
-        schema: {
-          tags,
-          summary: 'Archive a session (no more turns)',
-          params: idParams,
-          response: { 200: session, ...errorResponses },
-        },
-      },
-      async (request) => scopeOf(ctx, request).sessions.archive(request.params.id),
-    )
+    actionRoute(app, {
+      url: '/v1/sessions/:id/archive',
+      tags,
+      summary: 'Archive a session (no more turns)',
+      item: session,
+      act: (id, request) => scopeOf(ctx, request).sessions.archive(id),
+    })
 
     eventsRoute(app, {
       url: '/v1/sessions/:id/events',
