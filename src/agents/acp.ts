@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import type { Config } from '../config/load.js'
 import { localRunner } from '../process/local-runner.js'
@@ -7,6 +8,7 @@ import { AppError } from '../protocol/errors.js'
 import type { AgentEvent } from '../protocol/events.js'
 import type { EndReason } from '../protocol/outcome.js'
 import type { SandboxMode } from '../protocol/policies.js'
+import { type AcpLease, AcpPool } from './acp/acp-pool.js'
 import { AcpProcess } from './acp/acp-process.js'
 import { AcpSession, errorMessage } from './acp/acp-session.js'
 import { type AcpAgentSpec, acpAgentSpecs } from './acp/agent-spec.js'
@@ -19,6 +21,16 @@ import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '
 
 /** Time limit of `initialize` and `session/new` / `session/load` (not of turns). */
 const setupTimeoutMs = 60_000
+
+/** The data dir (created when missing), else the system's temp dir. */
+function dataDir(dir: string): string {
+  try {
+    mkdirSync(dir, { recursive: true })
+    return dir
+  } catch {
+    return os.tmpdir()
+  }
+}
 
 /**
  * One-shot runs have nobody to ask, so the run's sandbox answers: read-only declines everything,
@@ -41,9 +53,11 @@ function sandboxHooks(sandbox: SandboxMode | undefined, cwd: string): SessionHoo
 }
 
 /**
- * `acp:<name>`: any Agent Client Protocol agent over stdio (@agentclientprotocol/sdk), one agent process
- * per session: `initialize`, `session/new` {cwd, mcpServers: []}, a turn is `session/prompt`, an interrupt
- * `session/cancel`, a permission request an approval. `run()` is a session of one turn.
+ * `acp:<name>`: any Agent Client Protocol agent over stdio (@agentclientprotocol/sdk): `initialize`,
+ * `session/new` {cwd, mcpServers: []}, a turn is `session/prompt`, an interrupt `session/cancel`, a
+ * permission request an approval. Sessions started the same way (model, sandbox, approval policy) share
+ * agent processes, up to ACP_SESSIONS_PER_PROCESS each (AcpPool); a session in a container has its own.
+ * `run()` is a session of one turn on a process of its own (its timeout and cancel end the process).
  */
 export class AcpDriver implements SessionDriver {
   readonly id: string
@@ -63,6 +77,14 @@ export class AcpDriver implements SessionDriver {
     private readonly runner: ProcessRunner = localRunner,
   ) {
     this.id = `acp:${spec.name}`
+    this.pool = new AcpPool(config.ACP_SESSIONS_PER_PROCESS)
+  }
+
+  private readonly pool: AcpPool
+
+  /** Agent processes sessions share now. */
+  get sharedProcesses(): number {
+    return this.pool.sharedProcesses
   }
 
   /** The preset and configured ACP agents (ACP_AGENTS) as drivers. */
@@ -108,7 +130,8 @@ export class AcpDriver implements SessionDriver {
 
   async *run(req: RunRequest, signal: AbortSignal): AsyncGenerator<AgentEvent> {
     // nobody can answer a permission request in a one-shot run; codex-acp is told not to ask (like codex exec)
-    const agent = this.spawn(req, { approvalPolicy: 'never' })
+    const launch = this.launch(req, { approvalPolicy: 'never' })
+    const agent = new AcpProcess(this.runner, launch)
     const turn: OneShotTurn = { ok: false, error: null, finalResponse: null, endedByAgent: false }
     // timeout and abort are recorded here first, so a turn they end is not taken for the agent's own end
     let stoppedBy: EndReason | undefined
@@ -128,7 +151,8 @@ export class AcpDriver implements SessionDriver {
         command: agent.launch.command,
         ...(agent.pid !== undefined ? { pid: agent.pid } : {}),
       }
-      const session = await this.start(agent, req.cwd, sandboxHooks(req.sandbox, req.cwd))
+      const lease = this.pool.lease(launch, false, () => agent)
+      const session = await this.start(lease, req.cwd, sandboxHooks(req.sandbox, req.cwd))
       yield { type: 'agent.session', agent: this.id, agentSessionId: session.agentSessionId }
       for await (const ev of session.turn(
         [{ type: 'text', text: req.prompt }],
@@ -157,47 +181,58 @@ export class AcpDriver implements SessionDriver {
   }
 
   async openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession> {
-    return this.start(this.spawn(req, {}), req.cwd, hooks)
+    return this.start(this.lease(req), req.cwd, hooks)
   }
 
-  /** `session/load` in a new agent process, when the agent supports it (`loadSession`). */
+  /** `session/load`, when the agent supports it (`loadSession`). */
   async resumeSession(
     agentSessionId: string,
     req: SessionRequest,
     hooks: SessionHooks,
   ): Promise<AgentSession> {
-    return this.start(this.spawn(req, {}), req.cwd, hooks, agentSessionId)
+    return this.start(this.lease(req), req.cwd, hooks, agentSessionId)
   }
 
   async call(method: string): Promise<unknown> {
     throw new AppError('invalid_request', `${this.id} has no agent-specific call ${method}`)
   }
 
-  private spawn(req: SessionRequest | RunRequest, extra: Partial<AcpLaunchSettings>): AcpProcess {
+  private launch(req: SessionRequest | RunRequest, extra: Partial<AcpLaunchSettings>) {
     const command = this.spec.command ?? `${this.spec.name} (not installed)`
-    return new AcpProcess(
-      this.runner,
-      acpLaunch({ ...this.spec, command }, this.config, this.serverEnv, {
-        cwd: req.cwd,
-        ...(req.model ? { model: req.model } : {}),
-        ...(req.sandbox ? { sandbox: req.sandbox } : {}),
-        ...('approvalPolicy' in req && req.approvalPolicy ? { approvalPolicy: req.approvalPolicy } : {}),
-        ...(req.isolation === 'container' ? { placement: req } : {}),
-        ...extra,
-      }),
-    )
+    return acpLaunch({ ...this.spec, command }, this.config, this.serverEnv, {
+      cwd: req.cwd,
+      ...(req.model ? { model: req.model } : {}),
+      ...(req.sandbox ? { sandbox: req.sandbox } : {}),
+      ...('approvalPolicy' in req && req.approvalPolicy ? { approvalPolicy: req.approvalPolicy } : {}),
+      ...(req.isolation === 'container' ? { placement: req } : {}),
+      ...extra,
+    })
   }
 
-  /** initialize, then session/new (or session/load); the process is ended when either fails. */
+  /**
+   * A session's place on an agent process. A shared process runs in the data dir, outside every session's
+   * workspace (each session names its own cwd), like the codex app-server.
+   */
+  private lease(req: SessionRequest): Promise<AcpLease> {
+    const launch = this.launch(req, {})
+    const shareable = !launch.placement && this.config.ACP_SESSIONS_PER_PROCESS > 1
+    const cwd = dataDir(this.config.DATA_DIR)
+    const started = shareable ? { ...launch, cwd } : launch
+    return this.pool.lease(started, shareable, () => new AcpProcess(this.runner, started))
+  }
+
+  /** session/new (or session/load) on an initialized process; the lease is given back when either fails. */
   private async start(
-    agent: AcpProcess,
+    leased: Promise<AcpLease>,
     cwd: string,
     hooks: SessionHooks,
     loadId?: string,
   ): Promise<AcpSession> {
     const options = { cancellationSignal: AbortSignal.timeout(setupTimeoutMs), stopWaitingOnCancel: true }
+    let lease: AcpLease | undefined
     try {
-      const init = await agent.initialize()
+      lease = await leased
+      const { agent, init } = lease
       let sessionId: string
       if (loadId) {
         if (!init.agentCapabilities?.loadSession)
@@ -213,9 +248,9 @@ export class AcpDriver implements SessionDriver {
         const created = await agent.connection.agent.request('session/new', { cwd, mcpServers: [] }, options)
         sessionId = created.sessionId
       }
-      return new AcpSession(agent, sessionId, init, hooks, this.id)
+      return new AcpSession(lease, sessionId, cwd, hooks, this.id)
     } catch (err) {
-      await agent.terminate('cancelled')
+      await lease?.release(null, true)
       if (err instanceof AppError) throw err
       throw new AppError(
         'agent_failed',

@@ -110,6 +110,14 @@ export const envSchema = z.object({
   MAX_CONCURRENT_RUNS: int(4, 1),
   MAX_QUEUED_RUNS: int(100, 0),
   RUN_RETENTION_DAYS: int(30, 0),
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'expected postgres://user@host:port/database')
+      .optional(),
+  ),
+  GATEWAY_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  NODE_TIMEOUT_SECONDS: int(10, 2, maxTimerSeconds),
   SHUTDOWN_GRACE_SECONDS: int(10, 0, maxTimerSeconds),
   SSE_KEEPALIVE_SECONDS: int(15, 1, maxTimerSeconds),
   APPROVAL_TIMEOUT_SECONDS: int(300, 1, maxTimerSeconds),
@@ -143,6 +151,7 @@ export const envSchema = z.object({
   CODEX_CONFIG_OVERRIDES: optionalString,
   CODEX_WARM_RUNS: bool(true),
   ACP_AGENTS: optionalString,
+  ACP_SESSIONS_PER_PROCESS: int(8, 1),
   GEMINI_PATH: optionalString,
   GOOGLE_GEMINI_BASE_URL: optionalString.pipe(z.url().optional()),
   GEMINI_API_KEY: optionalString,
@@ -246,6 +255,21 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
   RUN_RETENTION_DAYS: {
     default: '30',
     description: 'Finished runs older than this are deleted (0 keeps all).',
+  },
+  DATABASE_URL: {
+    default: '(SQLite in DATA_DIR)',
+    description:
+      'postgres://… selects the PostgreSQL store shared by several gateway nodes (runs reach workers through pg-boss).',
+  },
+  GATEWAY_ROLE: {
+    default: 'all',
+    description:
+      '`all` takes requests and runs agents; with DATABASE_URL, `api` only takes requests and serves streams, `worker` only runs agents. Also `serve --role`.',
+  },
+  NODE_TIMEOUT_SECONDS: {
+    default: '10',
+    description:
+      'A node silent this long is dead: its runs become `interrupted` (`worker_lost`), its sessions move on. Heartbeat: a fifth of it.',
   },
   SHUTDOWN_GRACE_SECONDS: {
     default: '10',
@@ -371,6 +395,11 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
     default: '(presets only)',
     description:
       'More ACP agents, `name=command args,...` (driver `acp:<name>`); presets: codex-acp, claude-agent-acp.',
+  },
+  ACP_SESSIONS_PER_PROCESS: {
+    default: '8',
+    description:
+      'Sessions one ACP agent process serves over its life (same agent and settings; not in containers); it ends with its last session. 1: a process per session.',
   },
   GEMINI_PATH: {
     default: '(bundled)',

@@ -11,6 +11,7 @@ import type {
 } from '../../src/agents/session.js'
 import { loadConfig } from '../../src/config/load.js'
 import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
+import { waitFor } from '../contract/driver-contract.js'
 import { type MockLlm, type RecordedRequest, startMockLlm } from '../mock-llm/index.js'
 import { gatewayEnv, testModel } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
@@ -224,6 +225,25 @@ describe('codex session driver', () => {
       { type: 'turn.completed', status: 'interrupted', usage: null },
     ])
     expect(mock.requests.length).toBe(requests)
+  })
+
+  it('an interrupted turn leaves no command behind, even one codex moved to a background terminal', async () => {
+    h = harness(mock)
+    // the command outlives its 300 ms yield: codex tells the model it still runs and asks it what next
+    mock.script(
+      { kind: 'exec_command', cmd: 'sleep 41', yieldTimeMs: 300 },
+      { kind: 'text', text: 'still waiting', delayMs: 20_000 },
+    )
+    const session = await h.driver.openSession({ ...h.req, sandbox: 'danger-full-access' }, h.hooks)
+    const controller = new AbortController()
+    const sleeping = () => processesUnder(h.workspace).filter((p) => p.cmd.includes('sleep 41'))
+    const turn = collect(session, 'sleep in the background', controller.signal)
+    await waitFor(() => mock.requests.length === 2 && sleeping().length > 0)
+    controller.abort('cancelled')
+    const events = await turn
+    expect(lastOf(events)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
+    // ended with the turn (codex's clean signals it; the exit follows within moments), not 41 s later
+    expect(await waitUntilGone(sleeping)).toEqual([])
   })
 
   it('steer adds input to the running turn; interrupt() right after the start ends it', async () => {

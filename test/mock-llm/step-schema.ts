@@ -12,6 +12,7 @@ export const stepSchema = z.discriminatedUnion('kind', [
     kind: z.literal('exec_command'),
     cmd: z.string().min(1),
     workdir: z.string().optional(),
+    yieldTimeMs: z.number().int().positive().optional(),
     ...timing,
   }),
   z.object({ kind: z.literal('apply_patch'), patch: z.string().min(1), ...timing }),

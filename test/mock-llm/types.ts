@@ -7,7 +7,13 @@ export interface StepTiming {
 }
 
 export type TextStep = StepTiming & { kind: 'text'; text: string; deltas?: boolean }
-export type ExecCommandStep = StepTiming & { kind: 'exec_command'; cmd: string; workdir?: string }
+export type ExecCommandStep = StepTiming & {
+  kind: 'exec_command'
+  cmd: string
+  workdir?: string
+  /** codex's `yield_time_ms`: after this long a still running command goes on in a background terminal. */
+  yieldTimeMs?: number
+}
 export type ApplyPatchStep = StepTiming & { kind: 'apply_patch'; patch: string }
 export type HttpErrorStep = StepTiming & { kind: 'http_error'; status: number; body?: string }
 export type DropStep = StepTiming & { kind: 'drop' }

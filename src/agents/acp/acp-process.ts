@@ -5,17 +5,20 @@ import {
   type InitializeResponse,
   ndJsonStream,
   PROTOCOL_VERSION,
+  RequestError,
   type RequestPermissionRequest,
   type RequestPermissionResponse,
 } from '@agentclientprotocol/sdk'
 import { readText } from '../../process/lines.js'
 import type { ProcessOutcome, ProcessRunner, RunningProcess } from '../../process/runner.js'
 import type { EndReason } from '../../protocol/outcome.js'
-import { FsAccess } from './fs-access.js'
+import type { FsAccess } from './fs-access.js'
 import type { AcpLaunch } from './launch.js'
 
-/** What the session wires into the connection once it knows its ACP session id. */
+/** What a session wires into the connection once it knows its ACP session id. */
 export interface AcpPeer {
+  /** File access confined to the session's cwd. */
+  readonly fs: FsAccess
   update(sessionId: string, update: unknown): void
   permission(params: RequestPermissionRequest, signal: AbortSignal): Promise<RequestPermissionResponse>
 }
@@ -24,14 +27,15 @@ const stderrTailChars = 4000
 
 /**
  * One ACP agent process (started by the runner, stdin kept open) and the SDK's client connection over
- * its stdio (newline-delimited JSON-RPC). The client answers `session/update`, `session/request_permission`
- * (through `peer`) and `fs/*` (confined to the cwd); the agent gets no terminal capability.
+ * its stdio (newline-delimited JSON-RPC). It may serve several sessions: `session/update`,
+ * `session/request_permission` and `fs/*` (confined to that session's cwd) go to the peer of the session
+ * they name; the agent gets no terminal capability.
  */
 export class AcpProcess {
   readonly proc: RunningProcess
   readonly connection: ClientConnection
   readonly done: Promise<ProcessOutcome>
-  peer: AcpPeer | undefined
+  private readonly peers = new Map<string, AcpPeer>()
   private stderrTail = ''
   private ended = false
 
@@ -55,7 +59,6 @@ export class AcpProcess {
       for await (const t of readText(proc.stderr))
         this.stderrTail = (this.stderrTail + t).slice(-stderrTailChars)
     })().catch(() => {})
-    const fs = new FsAccess(launch.cwd)
     const stream = ndJsonStream(
       toWebWritable(proc.stdin),
       Readable.toWeb(proc.stdout) as ReadableStream<Uint8Array>,
@@ -64,17 +67,18 @@ export class AcpProcess {
       // parsed by the session (an update we cannot parse becomes agent.raw instead of being dropped)
       .onNotification('session/update', identity, ({ params }) => {
         const p = params as { sessionId?: unknown; update?: unknown }
-        if (typeof p?.sessionId === 'string') this.peer?.update(p.sessionId, p.update)
+        if (typeof p?.sessionId === 'string') this.peers.get(p.sessionId)?.update(p.sessionId, p.update)
       })
       .onRequest('session/request_permission', async ({ params, signal }) => {
-        if (!this.peer) return { outcome: { outcome: 'cancelled' } }
-        return this.peer.permission(params, signal)
+        const peer = this.peers.get(params.sessionId)
+        if (!peer) return { outcome: { outcome: 'cancelled' } }
+        return peer.permission(params, signal)
       })
       .onRequest('fs/read_text_file', async ({ params }) => ({
-        content: await fs.read(params.path, params.line, params.limit),
+        content: await this.fsOf(params.sessionId).read(params.path, params.line, params.limit),
       }))
       .onRequest('fs/write_text_file', async ({ params }) => {
-        await fs.write(params.path, params.content)
+        await this.fsOf(params.sessionId).write(params.path, params.content)
         return {}
       })
       .connect(stream)
@@ -83,6 +87,22 @@ export class AcpProcess {
       this.connection.close(new Error(this.exitMessage(outcome)))
       return outcome
     })
+  }
+
+  /** Routes the session's updates, permission requests and file access to `peer`. */
+  attach(sessionId: string, peer: AcpPeer): void {
+    this.peers.set(sessionId, peer)
+  }
+
+  detach(sessionId: string, peer: AcpPeer): void {
+    if (this.peers.get(sessionId) === peer) this.peers.delete(sessionId)
+  }
+
+  /** A session we do not serve (any more) reads and writes nothing. */
+  private fsOf(sessionId: string): FsAccess {
+    const peer = this.peers.get(sessionId)
+    if (!peer) throw RequestError.invalidParams({ sessionId }, 'unknown session')
+    return peer.fs
   }
 
   /** Whether the process has ended (by itself or because it was ended). */

@@ -8,8 +8,10 @@ import type {
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import type { AgentSession, ApprovalDecision, SessionHooks, TurnInput } from '../session.js'
+import type { AcpLease } from './acp-pool.js'
 import type { AcpPeer, AcpProcess } from './acp-process.js'
 import { AcpTurn } from './acp-turn.js'
+import { FsAccess } from './fs-access.js'
 import { permissionAnswer, permissionAsk } from './permission.js'
 import { mergeToolCall } from './tool-items.js'
 import { toolCallFields } from './wire.js'
@@ -22,22 +24,31 @@ const toolSettleMs = 3000
 const closeGraceMs = 2000
 
 /**
- * One ACP session on its own agent process. `turn()` is `session/prompt`: the session's updates stream in
- * as mapped events until the prompt's answer (stopReason) ends the turn. Permission requests go to
- * `hooks.requestApproval`; `interrupt()` is `session/cancel`. The process ends with `close()`.
+ * One ACP session on an agent process it may share with other sessions (see AcpPool). `turn()` is
+ * `session/prompt`: the session's updates stream in as mapped events until the prompt's answer
+ * (stopReason) ends the turn. Permission requests go to `hooks.requestApproval`; `interrupt()` is
+ * `session/cancel`; file access stays inside `cwd`. `close()` gives the process back (it ends with its
+ * last session).
  */
 export class AcpSession implements AgentSession, AcpPeer {
+  readonly fs: FsAccess
+  readonly init: InitializeResponse
+  private readonly agent: AcpProcess
   private active: AcpTurn | undefined
   private closed = false
 
   constructor(
-    private readonly agent: AcpProcess,
+    private readonly lease: AcpLease,
     readonly agentSessionId: string,
-    readonly init: InitializeResponse,
+    private readonly cwd: string,
     public hooks: SessionHooks,
     private readonly agentName: string,
   ) {
-    agent.peer = this
+    this.agent = lease.agent
+    this.init = lease.init
+    this.fs = new FsAccess(cwd)
+    this.agent.attach(agentSessionId, this)
+    const agent = this.agent
     void agent.done.then((outcome) => this.active?.fail(agent.exitMessage(outcome)))
   }
 
@@ -82,7 +93,7 @@ export class AcpSession implements AgentSession, AcpPeer {
     return { sessionId: this.agentSessionId, agentInfo: this.init.agentInfo ?? null }
   }
 
-  /** ACP has no archive: the session's process is ended (the agent keeps its history). */
+  /** ACP has no archive: the session is closed (the agent keeps its history). */
   archive(): Promise<void> {
     return this.close()
   }
@@ -96,7 +107,8 @@ export class AcpSession implements AgentSession, AcpPeer {
       await Promise.race([run.settled, new Promise((r) => setTimeout(r, closeGraceMs))])
       run.fail('the session was closed')
     }
-    await this.agent.close()
+    this.agent.detach(this.agentSessionId, this)
+    await this.lease.release(this.agentSessionId)
   }
 
   update(sessionId: string, update: unknown): void {
@@ -114,7 +126,7 @@ export class AcpSession implements AgentSession, AcpPeer {
       return permissionAnswer('cancel', params.options)
     if (run) run.push(run.mapper.toolCallAsked(fields.data))
     const tool = run?.mapper.toolCall(fields.data.toolCallId) ?? mergeToolCall(undefined, fields.data)
-    const ask = permissionAsk(tool, params.options, this.agent.launch.cwd, run?.turnId)
+    const ask = permissionAsk(tool, params.options, this.cwd, run?.turnId)
     const ended = AbortSignal.any(run ? [signal, run.approvalSignal] : [signal])
     const decision = await decide(this.hooks, ask, ended)
     if (decision === 'decline' || decision === 'cancel') run?.mapper.declined(tool.id)

@@ -14,6 +14,8 @@ import { serverRequestResolved, turnStartResponse } from './wire-schemas.js'
 export const interruptGraceMs = 10_000
 /** How long `close()` waits for codex to confirm the interrupt of a running turn. */
 const closeGraceMs = 2000
+/** How long cleaning an interrupted turn's background commands may take. */
+const cleanTerminalsTimeoutMs = 5000
 
 /**
  * One codex thread as an AgentSession. Turns run one at a time: `turn()` sends `turn/start` and yields the
@@ -68,7 +70,20 @@ export class CodexSession implements AgentSession, ThreadListener {
         void this.interruptRun(run)
         run.fail('the turn was abandoned by its reader')
       }
+      if (run.interruptRequested) await this.cleanTerminals()
     }
+  }
+
+  /**
+   * Ends the commands an interrupted turn left running: codex's interrupt stops the turn, but a command it
+   * already moved to a background terminal (unified exec) runs on. Done before the turn's generator returns,
+   * so a session is idle again only once nothing of the interrupted turn runs.
+   */
+  private async cleanTerminals(): Promise<void> {
+    if (!this.host.isLoaded(this.agentSessionId)) return
+    await this.host.cleanBackgroundTerminals(this.agentSessionId, cleanTerminalsTimeoutMs).catch(() => {
+      // an older codex without the method, or the process went away: nothing left to clean then
+    })
   }
 
   async steer(input: TurnInput): Promise<void> {

@@ -136,7 +136,11 @@ function textItems(
 }
 
 function execCommandItem(step: ExecCommandStep, ctx: RenderContext): Record<string, unknown> {
-  const args = { cmd: step.cmd, ...(step.workdir ? { workdir: step.workdir } : {}) }
+  const args = {
+    cmd: step.cmd,
+    ...(step.workdir ? { workdir: step.workdir } : {}),
+    ...(step.yieldTimeMs ? { yield_time_ms: step.yieldTimeMs } : {}),
+  }
   return {
     type: 'function_call',
     id: ctx.nextId('fc'),

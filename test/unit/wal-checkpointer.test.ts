@@ -1,0 +1,78 @@
+import { statSync } from 'node:fs'
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import { afterEach, describe, expect, it } from 'vitest'
+import { WalCheckpointer } from '../../src/store/sqlite/wal-checkpointer.js'
+import { tempDir } from '../support/temp.js'
+
+const cleanups: (() => Promise<void> | void)[] = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+/** A WAL database that never checkpoints by itself, with `rows` rows of 1 KB written to its WAL. */
+function walDatabase(rows: number): { file: string; db: Database.Database } {
+  const file = path.join(tempDir('wal-'), 'gw.db')
+  const db = new Database(file)
+  db.pragma('journal_mode = WAL')
+  db.pragma('wal_autocheckpoint = 0')
+  db.exec('CREATE TABLE t (v TEXT)')
+  const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+  db.transaction(() => {
+    for (let i = 0; i < rows; i++) insert.run('x'.repeat(1024))
+  })()
+  cleanups.push(() => {
+    db.close()
+  })
+  return { file, db }
+}
+
+describe('WalCheckpointer', () => {
+  it('copies the WAL into the database file from its worker thread, not the caller', async () => {
+    const { file, db } = walDatabase(500)
+    const before = statSync(file).size
+    let fallbacks = 0
+    const checkpointer = new WalCheckpointer(file, () => fallbacks++, 60_000)
+    cleanups.push(() => checkpointer.close())
+    await checkpointer.checkpoint()
+    expect(fallbacks).toBe(0)
+    // the 500 rows are in the database file now
+    expect(statSync(file).size).toBeGreaterThan(before + 500 * 1024)
+    // and nothing is left to copy: a checkpoint here finds every frame already backfilled
+    const [r] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[]
+    expect(r!.checkpointed).toBe(r!.log)
+    // the writer goes on while the worker holds its connection
+    db.prepare('INSERT INTO t (v) VALUES (?)').run('after')
+    expect((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n).toBe(501)
+  })
+
+  it('checks the WAL on its timer and checkpoints only what was written since', async () => {
+    const { file } = walDatabase(200)
+    const before = statSync(file).size
+    const checkpointer = new WalCheckpointer(file, () => {}, 50)
+    cleanups.push(() => checkpointer.close())
+    await expect
+      .poll(() => statSync(file).size, { timeout: 10_000, interval: 50 })
+      .toBeGreaterThan(before + 200 * 1024)
+  })
+
+  it('falls back to the calling thread when its worker cannot open the file', async () => {
+    const file = path.join(tempDir('wal-'), 'missing.db')
+    let fallbacks = 0
+    const checkpointer = new WalCheckpointer(file, () => fallbacks++, 60_000)
+    cleanups.push(() => checkpointer.close())
+    await checkpointer.checkpoint()
+    expect(fallbacks).toBe(1)
+    await checkpointer.checkpoint()
+    expect(fallbacks).toBe(2)
+  })
+
+  it('close() ends the worker and leaves the file to the store', async () => {
+    const { file, db } = walDatabase(10)
+    const checkpointer = new WalCheckpointer(file, () => {}, 60_000)
+    await checkpointer.checkpoint()
+    await checkpointer.close()
+    db.pragma('wal_checkpoint(TRUNCATE)')
+    expect(statSync(`${file}-wal`).size).toBe(0)
+  })
+})
