@@ -118,6 +118,16 @@ export const containerSettings = {
     'Size of the tmpfs at /tmp (the root is read-only).',
     optionalString.transform((v) => v ?? '256m'),
   ),
+  CONTAINER_ULIMITS: setting(
+    "(the engine's)",
+    'ulimits of agent containers, comma-separated `name=soft[:hard]` (e.g. nofile=1024:20000,nproc=1000:1000); ' +
+      "needed where the engine's defaults exceed what the host grants (podman's Docker API ignores containers.conf's).",
+    stringList.pipe(
+      z.array(
+        z.string().regex(/^[a-z]+=-?\d+(:-?\d+)?$/, 'expected name=soft[:hard], e.g. nofile=1024:20000'),
+      ),
+    ),
+  ),
   GATEWAY_INSTANCE: setting(
     '(hash of DATA_DIR)',
     'Label on every container this gateway starts; at start it removes containers a crashed predecessor left.',

@@ -173,6 +173,8 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     )
     const workerIds = await Promise.all(workers.map(nodeIdOf))
     const ranOn = new Map<string, number>()
+    /** Per worker, +1 when one of its runs started and -1 when it completed, at the event's time. */
+    const steps = new Map<string, { at: number; step: number }[]>()
     for (const [i, r] of ids.entries()) {
       const run = await store.getRun(r.id)
       expect(run).toMatchObject({ status: 'succeeded', exitCode: 0 })
@@ -180,13 +182,34 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
       expect(workerIds).toContain(owner)
       ranOn.set(owner, (ranOn.get(owner) ?? 0) + 1)
       const events = await store.eventsAfter(r.id, 0, 1000)
-      expect(events.filter((e) => e.type === 'run.started')).toHaveLength(1)
-      expect(events.filter((e) => e.type === 'run.completed')).toHaveLength(1)
+      const startedEvents = events.filter((e) => e.type === 'run.started')
+      const completedEvents = events.filter((e) => e.type === 'run.completed')
+      expect(startedEvents).toHaveLength(1)
+      expect(completedEvents).toHaveLength(1)
+      const list = steps.get(owner) ?? []
+      list.push({ at: Date.parse(startedEvents[0]!.at), step: 1 })
+      list.push({ at: Date.parse(completedEvents[0]!.at), step: -1 })
+      steps.set(owner, list)
       expect(events.map((e) => e.seq)).toEqual(events.map((_, k) => k + 1))
       const stdout = events.map((e) => (e.type === 'output' ? e.data : '')).join('')
       expect(stdout).toBe(`run ${i}\n`)
     }
     expect([...ranOn.keys()].sort()).toEqual([...workerIds].sort())
+    // MAX_CONCURRENT_RUNS (4) holds per worker: a run's start is stored after it took a slot and its end before
+    // the slot is freed, so at no moment were more than 4 of a worker's runs between the two (ends first on ties).
+    const peaks = [...steps.values()].map((list) => {
+      list.sort((x, y) => x.at - y.at || x.step - y.step)
+      let running = 0
+      let most = 0
+      for (const { step } of list) {
+        running += step
+        most = Math.max(most, running)
+      }
+      return most
+    })
+    for (const most of peaks) expect(most).toBeLessThanOrEqual(4)
+    // and the workers did run several at once (the bound was reached for, not trivially kept)
+    expect(Math.max(...peaks)).toBeGreaterThan(1)
   }, 240_000)
 
   it('an SSE stream from API node A of a run on a worker is complete and ordered; Last-Event-ID on node B resumes it', async () => {

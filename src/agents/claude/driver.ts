@@ -14,6 +14,7 @@ import { runProcess } from '../process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { type ClaudeThread, claudeArgs, claudeEnv } from './command.js'
 import { claudeAuthHint, claudeHasCredentials, claudeInstallHint, resolveClaudeBinary } from './probe.js'
+import { scrubbedShellMount } from './scrubbed-shell.js'
 import { ClaudeSession } from './session.js'
 import { createClaudeMapper } from './stream-events.js'
 
@@ -98,6 +99,7 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
       yield runNotStarted(claudeInstallHint)
       return
     }
+    const env = this.childEnv(spec.sandbox ?? 'read-only')
     yield* runProcess(
       {
         agent: this.id,
@@ -109,10 +111,10 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
           ...placed(
             spec,
             'claude',
-            [this.serverEnv.CLAUDE_CONFIG_DIR],
+            [this.serverEnv.CLAUDE_CONFIG_DIR, scrubbedShellMount(env)],
             (spec.sandbox ?? 'read-only') !== 'read-only',
           ),
-          env: this.childEnv(spec.sandbox ?? 'read-only'),
+          env,
           stdin: spec.prompt,
           timeoutMs: spec.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,

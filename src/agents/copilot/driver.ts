@@ -51,8 +51,8 @@ export class CopilotDriver extends CliAgentDriver implements SessionDriver {
     super(config, serverEnv, options.runner ?? localRunner, resolveCopilotBinary(config.COPILOT_PATH))
   }
 
-  childEnv(): Record<string, string> {
-    return copilotEnv(this.config, this.serverEnv)
+  childEnv(inContainer = false): Record<string, string> {
+    return copilotEnv(this.config, this.serverEnv, inContainer)
   }
 
   protected credentials(): CliCredentials {
@@ -108,8 +108,9 @@ export class CopilotDriver extends CliAgentDriver implements SessionDriver {
           command: this.binary,
           args: copilotArgs(exec),
           cwd: exec.cwd,
-          ...placed(exec, 'copilot', [], exec.sandbox !== 'read-only'),
-          env: this.childEnv(),
+          // COPILOT_HOME (sessions, settings) is mounted so a session's turns share it across containers
+          ...placed(exec, 'copilot', [this.serverEnv.COPILOT_HOME], exec.sandbox !== 'read-only'),
+          env: this.childEnv(exec.isolation === 'container'),
           timeoutMs: exec.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,
         },
