@@ -1,4 +1,5 @@
 import type { Config } from '../config/load.js'
+import { localRunner } from '../process/local-runner.js'
 import type { ProcessRunner } from '../process/runner.js'
 import { CliVersionCache, readCliVersion } from './cli-version.js'
 import type { AgentCapabilities, AgentStatus } from './driver.js'
@@ -24,12 +25,19 @@ export abstract class CliAgentDriver {
     this.binary ? readCliVersion(this.runner, this.binary, this.childEnv()) : null,
   )
 
+  /** The CLI's path; null when it is not installed. */
+  readonly binary: string | null
+
   constructor(
     protected readonly config: Config,
-    protected readonly serverEnv: NodeJS.ProcessEnv,
-    protected readonly runner: ProcessRunner,
-    readonly binary: string | null,
-  ) {}
+    protected readonly serverEnv: NodeJS.ProcessEnv = process.env,
+    protected readonly runner: ProcessRunner = localRunner,
+  ) {
+    this.binary = this.findBinary(config)
+  }
+
+  /** Where the CLI is (its configured path, else the pinned package's, else PATH); called once, from the constructor. */
+  protected abstract findBinary(config: Config): string | null
 
   /** The child's environment (allowlisted server env plus the agent's endpoint and key). */
   abstract childEnv(): Record<string, string>

@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto'
 import type { Config } from '../../config/load.js'
-import { localRunner } from '../../process/local-runner.js'
-import type { ProcessRunner } from '../../process/runner.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { resolveModel } from '../../protocol/models.js'
@@ -38,12 +36,8 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
   readonly id = 'claude'
   readonly capabilities = claudeCapabilities
 
-  constructor(
-    config: Config,
-    serverEnv: NodeJS.ProcessEnv = process.env,
-    runner: ProcessRunner = localRunner,
-  ) {
-    super(config, serverEnv, runner, resolveClaudeBinary(config.CLAUDE_PATH))
+  protected findBinary(config: Config): string | null {
+    return resolveClaudeBinary(config.CLAUDE_PATH)
   }
 
   childEnv(sandbox: SandboxMode = 'read-only'): Record<string, string> {

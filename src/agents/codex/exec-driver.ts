@@ -1,7 +1,6 @@
 import type { Config } from '../../config/load.js'
 import { baseChildEnv } from '../../process/child-env.js'
-import { localRunner } from '../../process/local-runner.js'
-import { type ProcessRunner, stagedPath } from '../../process/runner.js'
+import { stagedPath } from '../../process/runner.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { resolveModel } from '../../protocol/models.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
@@ -23,12 +22,8 @@ export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
   readonly id = 'codex-exec'
   readonly capabilities = codexExecCapabilities
 
-  constructor(
-    config: Config,
-    serverEnv: NodeJS.ProcessEnv = process.env,
-    runner: ProcessRunner = localRunner,
-  ) {
-    super(config, serverEnv, runner, resolveCodexBinary(config.CODEX_PATH))
+  protected findBinary(config: Config): string | null {
+    return resolveCodexBinary(config.CODEX_PATH)
   }
 
   childEnv(): Record<string, string> {

@@ -48,7 +48,11 @@ export class CopilotDriver extends CliAgentDriver implements SessionDriver {
     serverEnv: NodeJS.ProcessEnv = process.env,
     private readonly options: CopilotDriverOptions = {},
   ) {
-    super(config, serverEnv, options.runner ?? localRunner, resolveCopilotBinary(config.COPILOT_PATH))
+    super(config, serverEnv, options.runner ?? localRunner)
+  }
+
+  protected findBinary(config: Config): string | null {
+    return resolveCopilotBinary(config.COPILOT_PATH)
   }
 
   childEnv(inContainer = false): Record<string, string> {

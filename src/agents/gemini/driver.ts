@@ -37,8 +37,12 @@ export class GeminiDriver extends CliAgentDriver implements SessionDriver, Gemin
     serverEnv: NodeJS.ProcessEnv = process.env,
     runner: ProcessRunner = localRunner,
   ) {
-    super(config, serverEnv, runner, resolveGeminiBinary(config.GEMINI_PATH))
+    super(config, serverEnv, runner)
     this.home = geminiHome(config, serverEnv)
+  }
+
+  protected findBinary(config: Config): string | null {
+    return resolveGeminiBinary(config.GEMINI_PATH)
   }
 
   /** Allowlisted env plus Gemini's endpoint and key; no telemetry, no relaunch, the workspace trusted. */
