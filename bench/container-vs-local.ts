@@ -7,7 +7,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { CodexExecDriver } from '../src/agents/codex-exec.js'
+import { CodexExecDriver } from '../src/agents/codex/exec-driver.js'
 import { loadConfig } from '../src/config/load.js'
 import { createRunner } from '../src/core/runners.js'
 import type { AgentEvent } from '../src/protocol/events.js'
