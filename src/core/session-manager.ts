@@ -418,11 +418,35 @@ export class SessionManager {
       }
       end = { type: 'turn.failed', turnId: turn.id, error: ended.error! }
     }
+    // Taken over meanwhile (this node was taken for dead): the turn stays as the node that took it recorded it.
+    if (!(await this.stillOwns(id))) return
     const now = new Date().toISOString()
     await this.store.completeTurn(turn.id, { ...ended, finalResponse, finishedAt: now }, now)
     if (end) await this.log.append(id, end)
     live.current = undefined
     await this.refreshStatus(id)
+  }
+
+  /** Whether this node still holds the session (in a cluster another node may have taken it over). */
+  protected async stillOwns(_id: string): Promise<boolean> {
+    return true
+  }
+
+  /**
+   * After this node was taken for dead: lets go of the sessions another node took over (their running turn is
+   * interrupted and not recorded, their agent closed); their next use reopens them where they are placed.
+   */
+  async dropTakenOver(): Promise<number> {
+    const lost: [string, Live][] = []
+    for (const [id, live] of this.live) if (!(await this.stillOwns(id))) lost.push([id, live])
+    for (const [id, live] of lost) {
+      if (this.live.get(id) === live) this.live.delete(id)
+      clearTimeout(live.idleTimer)
+      for (const t of live.queue.splice(0)) this.releaseTurn(t.id)
+      live.current?.controller.abort()
+    }
+    await Promise.all(lost.map(([, live]) => live.agent.close().catch(() => {})))
+    return lost.length
   }
 
   private async finishTurn(
