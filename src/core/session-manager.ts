@@ -10,9 +10,10 @@ import {
 } from '../agents/session.js'
 import type { Config } from '../config/load.js'
 import { AppError } from '../protocol/errors.js'
-import { type AgentEvent, assertNever, type StoredEvent } from '../protocol/events.js'
+import { type AgentEvent, assertNever, isWorkEvent, type StoredEvent } from '../protocol/events.js'
 import type { Item } from '../protocol/items.js'
 import type { Limits } from '../protocol/limits.js'
+import { resolveModel } from '../protocol/models.js'
 import type { SandboxMode } from '../protocol/policies.js'
 import type { Session, Turn } from '../protocol/sessions.js'
 import type { WebhookSpec } from '../protocol/webhooks.js'
@@ -397,38 +398,31 @@ export class SessionManager {
       if (session) this.confine(session)
       for await (const unredacted of live.agent.turn(turn.input, controller.signal)) {
         const raw = this.log.redact(unredacted)
-        switch (raw.type) {
-          case 'session.status':
-            // The manager owns the session state; the agent's own status changes only trigger a recompute.
-            await this.refreshStatus(id)
-            continue
-          case 'turn.started':
-            if (raw.turnId) await this.store.updateTurn(turn.id, { agentTurnId: raw.turnId })
-            break
-          case 'item.completed':
-            if (raw.item.type === 'agent_message') finalResponse = raw.item.text
-            break
-          case 'turn.completed':
-            ended = { status: raw.status ?? 'completed', usage: raw.usage, error: null }
-            break
-          case 'turn.failed':
-            ended = { status: 'failed', error: raw.error }
-            break
-          case 'run.queued':
-          case 'run.started':
-          case 'agent.session':
-          case 'run.completed':
-          case 'item.started':
-          case 'item.updated':
-          case 'item.delta':
-          case 'approval.requested':
-          case 'approval.resolved':
-          case 'output':
-          case 'agent.raw':
-            break
-          default:
-            assertNever(raw, 'event type')
-        }
+        if (raw.type === 'item.completed' && raw.item.type === 'agent_message') finalResponse = raw.item.text
+        if (!isWorkEvent(raw))
+          switch (raw.type) {
+            case 'session.status':
+              // The manager owns the session state; the agent's own status changes only trigger a recompute.
+              await this.refreshStatus(id)
+              continue
+            case 'turn.started':
+              if (raw.turnId) await this.store.updateTurn(turn.id, { agentTurnId: raw.turnId })
+              break
+            case 'turn.completed':
+              ended = { status: raw.status ?? 'completed', usage: raw.usage, error: null }
+              break
+            case 'turn.failed':
+              ended = { status: 'failed', error: raw.error }
+              break
+            // run events of the agent's own process: stored as they are
+            case 'run.queued':
+            case 'run.started':
+            case 'agent.session':
+            case 'run.completed':
+              break
+            default:
+              assertNever(raw, 'event type')
+          }
         const ev = withTurnId(raw, turn.id)
         if (ev.type === 'turn.completed' || ev.type === 'turn.failed') end = ev
         else await events.push(ev)
@@ -567,7 +561,7 @@ export class SessionManager {
       ...(placement ? { ...placement, labels: { session: id } } : {}),
       cwd: resolveCwd(fields.cwd, this.config.workspaceRoots),
       // Without a model each driver applies its own default (CODEX_MODEL, CLAUDE_MODEL, ...).
-      ...(fields.model && fields.model !== 'auto' ? { model: fields.model } : {}),
+      ...(resolveModel(fields.model) ? { model: fields.model } : {}),
       ...(fields.sandbox ? { sandbox: fields.sandbox } : {}),
       ...(fields.approvalPolicy ? { approvalPolicy: fields.approvalPolicy } : {}),
     }

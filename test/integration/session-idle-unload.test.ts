@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CodexDriver } from '../../src/agents/codex.js'
+import type { CodexDriver } from '../../src/agents/codex/driver.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { waitFor } from '../contract/driver-contract.js'

@@ -9,6 +9,7 @@ import type { TenantScope } from '../../core/tenancy/tenancy.js'
 import { resolveCwd } from '../../core/workspace.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent, RunCompletedEvent } from '../../protocol/events.js'
+import { resolveModel } from '../../protocol/models.js'
 import { sandboxMode } from '../../protocol/policies.js'
 import { clientSignal } from '../client-signal.js'
 import { SseWriter } from '../sse.js'
@@ -53,7 +54,7 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
         'invalid_request',
         `working_directory ${cwd} is not inside a git repository, and codex refuses to run there; send "skip_git_repo_check": true (the default) or use a directory of a git repository`,
       )
-    const model = b.model && b.model !== 'auto' ? b.model : ctx.config.CODEX_MODEL
+    const model = resolveModel(b.model, ctx.config.CODEX_MODEL)
     await ensureReady(scope.registry.get('codex'))
     const args = [
       'exec',

@@ -1,23 +1,23 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import type { Config } from '../config/load.js'
-import { localRunner } from '../process/local-runner.js'
-import { abortReason, type ProcessRunner } from '../process/runner.js'
-import { AppError } from '../protocol/errors.js'
-import type { AgentEvent } from '../protocol/events.js'
-import type { EndReason } from '../protocol/outcome.js'
-import type { SandboxMode } from '../protocol/policies.js'
-import { type AcpLease, AcpPool } from './acp/acp-pool.js'
-import { AcpProcess } from './acp/acp-process.js'
-import { AcpSession, errorMessage } from './acp/acp-session.js'
-import { type AcpAgentSpec, acpAgentSpecs } from './acp/agent-spec.js'
-import { type AcpLaunchSettings, acpLaunch, claudeHasCredentials } from './acp/launch.js'
-import { acpRunCompleted, type OneShotTurn } from './acp/one-shot.js'
-import { codexAuthHint, codexHasCredentials } from './codex/probe.js'
-import { findOnPath } from './codex-binary.js'
-import type { AgentStatus, RunRequest } from './driver.js'
-import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
+import type { Config } from '../../config/load.js'
+import { localRunner } from '../../process/local-runner.js'
+import { abortReason, type ProcessRunner } from '../../process/runner.js'
+import { AppError } from '../../protocol/errors.js'
+import type { AgentEvent } from '../../protocol/events.js'
+import type { EndReason } from '../../protocol/outcome.js'
+import type { SandboxMode } from '../../protocol/policies.js'
+import { codexAuthHint, codexHasCredentials } from '../codex/probe.js'
+import { findOnPath } from '../codex-binary.js'
+import { type AgentStatus, capabilities, type RunRequest } from '../driver.js'
+import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
+import { type AcpLease, AcpPool } from './acp-pool.js'
+import { AcpProcess } from './acp-process.js'
+import { AcpSession, errorMessage } from './acp-session.js'
+import { type AcpAgentSpec, acpAgentSpecs } from './agent-spec.js'
+import { type AcpLaunchSettings, acpLaunch, claudeHasCredentials } from './launch.js'
+import { acpRunCompleted, type OneShotTurn } from './one-shot.js'
 
 /** Time limit of `initialize` and `session/new` / `session/load` (not of turns). */
 const setupTimeoutMs = 60_000
@@ -52,6 +52,8 @@ function sandboxHooks(sandbox: SandboxMode | undefined, cwd: string): SessionHoo
   }
 }
 
+export const acpCapabilities = capabilities('sessions', 'approvals', 'interrupt')
+
 /**
  * `acp:<name>`: any Agent Client Protocol agent over stdio (@agentclientprotocol/sdk): `initialize`,
  * `session/new` {cwd, mcpServers: []}, a turn is `session/prompt`, an interrupt `session/cancel`, a
@@ -61,14 +63,7 @@ function sandboxHooks(sandbox: SandboxMode | undefined, cwd: string): SessionHoo
  */
 export class AcpDriver implements SessionDriver {
   readonly id: string
-  readonly capabilities = {
-    sessions: true,
-    approvals: true,
-    fork: false,
-    interrupt: true,
-    images: false,
-    outputSchema: false,
-  }
+  readonly capabilities = acpCapabilities
 
   constructor(
     private readonly config: Config,
