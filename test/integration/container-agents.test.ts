@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, statSync } from 'node:fs'
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -35,6 +35,9 @@ describe('every agent runs inside its container', () => {
     mock = await startMockLlm()
     const geminiHome = tempDir('gemini-home-')
     mkdirSync(path.join(geminiHome, '.gemini'))
+    // an ACP agent installed on the host only: its program is not in the image
+    const hostOnlyAgent = path.join(tempDir('host-only-agent-'), 'host-only-acp')
+    writeFileSync(hostOnlyAgent, '#!/bin/sh\nexit 0\n', { mode: 0o755 })
     gw = await startContainerGateway(mock, {
       ANTHROPIC_BASE_URL: mock.url,
       ANTHROPIC_API_KEY: testApiKey,
@@ -48,6 +51,7 @@ describe('every agent runs inside its container', () => {
       COPILOT_MODEL: testModel,
       // the container is the sandbox here; claude-agent-acp needs full access to run a command unasked
       ALLOW_DANGER_FULL_ACCESS: 'true',
+      ACP_AGENTS: `host-only=${hostOnlyAgent}`,
     })
   }, 120_000)
 
@@ -62,6 +66,13 @@ describe('every agent runs inside its container', () => {
     expect(res.status).toBe(200)
     return (await res.json()) as Run & { error: string | null }
   }
+
+  it('an agent missing from the image fails and says so (not "cancelled"); nothing is left', async () => {
+    const run = await submit({ agent: 'acp:host-only', prompt: 'hello', isolation: 'container' })
+    expect(run.status).toBe('failed')
+    expect(run.error).toMatch(/host-only-acp: not found in image/)
+    expect(await gatewayContainers(gw.instance)).toEqual([])
+  })
 
   for (const { agent, sandbox } of agents) {
     const file = `where-${agent.replace(/\W/g, '-')}.txt`

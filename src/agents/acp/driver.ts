@@ -171,7 +171,10 @@ export class AcpDriver implements SessionDriver {
       // a consumer that stopped early: the process group must not outlive the run
       if (!consumed) stop('client_gone')
     }
-    const outcome = await agent.terminate('cancelled')
+    // An agent that failed before its turn ended (crashed at start, not in the image) is ending by itself:
+    // let it, so its own outcome is reported rather than the gateway's stop (`cancelled`) racing it.
+    const failedEarly = turn.error !== null && !turn.endedByAgent && stoppedBy === undefined
+    const outcome = await (failedEarly ? agent.close() : agent.terminate('cancelled'))
     yield acpRunCompleted(outcome, turn)
   }
 
