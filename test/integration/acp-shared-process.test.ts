@@ -1,4 +1,4 @@
-import { mkdirSync, realpathSync } from 'node:fs'
+import { mkdirSync, readFileSync, realpathSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { acpPreset } from '../../src/agents/acp/agent-spec.js'
@@ -46,10 +46,15 @@ describe('acp:codex-acp sessions share agent processes', () => {
     return new AcpDriver(loadConfig(g.env, g.dir), acpPreset('codex-acp'), g.env)
   }
 
-  async function open(d: AcpDriver, name: string): Promise<AgentSession & { pid?: number }> {
+  /** Read-only sessions share a process whatever their cwd; workspace-write ones only within one cwd. */
+  async function open(
+    d: AcpDriver,
+    name: string,
+    sandbox: 'read-only' | 'workspace-write' = 'read-only',
+  ): Promise<AgentSession & { pid?: number }> {
     const cwd = path.join(dir, name)
     mkdirSync(cwd, { recursive: true })
-    const s = await d.openSession({ cwd, sandbox: 'workspace-write' }, hooks)
+    const s = await d.openSession({ cwd, sandbox }, hooks)
     sessions.push(s)
     return s
   }
@@ -145,11 +150,38 @@ describe('acp:codex-acp sessions share agent processes', () => {
   it('sessions with other settings (sandbox) get another process', async () => {
     const d = driver()
     const a = await open(d, 'a')
-    const cwd = path.join(dir, 'b')
-    mkdirSync(cwd, { recursive: true })
-    const b: AgentSession & { pid?: number } = await d.openSession({ cwd, sandbox: 'read-only' }, hooks)
-    sessions.push(b)
+    const b = await open(d, 'b', 'workspace-write')
     expect(b.pid).not.toBe(a.pid)
     expect(d.sharedProcesses).toBe(2)
+  })
+
+  // codex-acp's sandbox makes its process's cwd writable: a workspace-write session's process runs in it
+  it('workspace-write sessions share a process only within one cwd, and each writes its own', async () => {
+    for (const file of ['a', 'b', 'c'])
+      mock.on(
+        `write ${file}`,
+        { kind: 'exec_command', cmd: `echo hi > ${file}.txt` },
+        { kind: 'text', text: 'written' },
+      )
+    const d = driver()
+    const a = await open(d, 'one', 'workspace-write')
+    const b = await open(d, 'one', 'workspace-write')
+    const c = await open(d, 'two', 'workspace-write')
+    expect(b.pid).toBe(a.pid)
+    expect(c.pid).not.toBe(a.pid)
+    for (const [s, file] of [
+      [a, 'a'],
+      [b, 'b'],
+      [c, 'c'],
+    ] as const) {
+      const events = await collect(s, `write ${file}`)
+      expect(events.at(-1), JSON.stringify(events)).toMatchObject({
+        type: 'turn.completed',
+        status: 'completed',
+      })
+    }
+    expect(readFileSync(path.join(dir, 'one', 'a.txt'), 'utf8')).toBe('hi\n')
+    expect(readFileSync(path.join(dir, 'one', 'b.txt'), 'utf8')).toBe('hi\n')
+    expect(readFileSync(path.join(dir, 'two', 'c.txt'), 'utf8')).toBe('hi\n')
   })
 })

@@ -108,7 +108,13 @@ export class AcpPool {
   }
 }
 
-/** Sessions may share a process when it would be started the same way (its cwd aside). */
+/** Sessions may share a process when it would be started the same way, in the same directory. */
 function launchKey(launch: AcpLaunch): string {
-  return JSON.stringify([launch.command, launch.args, Object.entries(launch.env).sort(), launch.killGraceMs])
+  return JSON.stringify([
+    launch.command,
+    launch.args,
+    Object.entries(launch.env).sort(),
+    launch.cwd,
+    launch.killGraceMs,
+  ])
 }

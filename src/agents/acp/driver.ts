@@ -209,13 +209,15 @@ export class AcpDriver implements SessionDriver {
 
   /**
    * A session's place on an agent process. A shared process runs in the data dir, outside every session's
-   * workspace (each session names its own cwd), like the codex app-server.
+   * workspace (each session names its own cwd), like the codex app-server, except under workspace-write:
+   * codex-acp's sandbox makes the process's cwd writable, not the session's, so such sessions share a
+   * process only with sessions of the same cwd, and the process runs there.
    */
   private lease(req: SessionRequest): Promise<AcpLease> {
     const launch = this.launch(req, {})
     const shareable = !launch.placement && this.config.ACP_SESSIONS_PER_PROCESS > 1
-    const cwd = dataDir(this.config.DATA_DIR)
-    const started = shareable ? { ...launch, cwd } : launch
+    const writesCwd = (req.sandbox ?? this.config.CODEX_SANDBOX) === 'workspace-write'
+    const started = shareable && !writesCwd ? { ...launch, cwd: dataDir(this.config.DATA_DIR) } : launch
     return this.pool.lease(started, shareable, () => new AcpProcess(this.runner, started))
   }
 
