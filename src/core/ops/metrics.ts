@@ -85,24 +85,26 @@ export class GatewayMetrics {
         this.set(sources.pendingApprovals())
       },
     })
-    this.eventsStored = new Counter({
-      name: 'agent_gateway_events_total',
-      help: 'Events stored (runs and sessions), by type.',
-      labelNames: ['type'],
+    /** A metric of this registry with its labels. */
+    const labelled = <K extends string>(name: string, help: string, label: K) => ({
+      name,
+      help,
+      labelNames: [label],
       registers,
     })
-    this.eventsRelayed = new Counter({
-      name: 'agent_gateway_events_relayed_total',
-      help: 'Events written to clients on event streams, by format.',
-      labelNames: ['format'],
-      registers,
-    })
-    this.streamsOpen = new Gauge({
-      name: 'agent_gateway_streams_open',
-      help: 'Event streams open to clients now, by format.',
-      labelNames: ['format'],
-      registers,
-    })
+    this.eventsStored = new Counter(
+      labelled('agent_gateway_events_total', 'Events stored (runs and sessions), by type.', 'type'),
+    )
+    this.eventsRelayed = new Counter(
+      labelled(
+        'agent_gateway_events_relayed_total',
+        'Events written to clients on event streams, by format.',
+        'format',
+      ),
+    )
+    this.streamsOpen = new Gauge(
+      labelled('agent_gateway_streams_open', 'Event streams open to clients now, by format.', 'format'),
+    )
     this.webhookDeliveries = new Counter({
       name: 'agent_gateway_webhook_deliveries_total',
       help: 'Webhook delivery attempts by event and outcome (delivered, failed_attempt, gave_up, refused).',

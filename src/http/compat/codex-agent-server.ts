@@ -64,11 +64,18 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
       },
     )
 
-    app.post('/api/thread/resume', { config, schema: { body: threadId } }, async (request) => {
-      const scope = scopeOf(ctx, request)
-      const s = await scope.sessions.byAgentSessionId(request.body.threadId)
-      return { thread: await thread(scope, await scope.sessions.resume(s.id)) }
-    })
+    /** POST <url> {threadId}: `act` on the thread's session, answered as {thread}. */
+    const threadAction = (
+      url: string,
+      act: (sessions: TenantScope['sessions'], id: string) => Promise<Session>,
+    ) =>
+      app.post(url, { config, schema: { body: threadId } }, async (request) => {
+        const scope = scopeOf(ctx, request)
+        const s = await scope.sessions.byAgentSessionId(request.body.threadId)
+        return { thread: await thread(scope, await act(scope.sessions, s.id)) }
+      })
+
+    threadAction('/api/thread/resume', (sessions, id) => sessions.resume(id))
 
     app.post(
       '/api/thread/read',
@@ -80,11 +87,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
       },
     )
 
-    app.post('/api/thread/fork', { config, schema: { body: threadId } }, async (request) => {
-      const scope = scopeOf(ctx, request)
-      const s = await scope.sessions.byAgentSessionId(request.body.threadId)
-      return { thread: await thread(scope, await scope.sessions.fork(s.id)) }
-    })
+    threadAction('/api/thread/fork', (sessions, id) => sessions.fork(id))
 
     app.post(
       '/api/turn/start',
