@@ -1,5 +1,5 @@
 import os from 'node:os'
-import { readText } from '../process/lines.js'
+import { collectOutput } from '../process/collect-output.js'
 import type { ProcessRunner } from '../process/runner.js'
 
 /**
@@ -12,7 +12,7 @@ export async function readCliVersion(
   env: Record<string, string>,
   timeoutMs = 15_000,
 ): Promise<string | null> {
-  const proc = runner.start({
+  const { outcome, text: out } = await collectOutput(runner, {
     command: binary,
     args: ['--version'],
     cwd: os.tmpdir(),
@@ -20,13 +20,6 @@ export async function readCliVersion(
     timeoutMs,
     killGraceMs: 500,
   })
-  let out = ''
-  const reading = (async () => {
-    for await (const text of readText(proc.stdout)) out += text
-  })()
-  proc.stderr.resume()
-  const outcome = await proc.done
-  await reading.catch(() => {})
   if (outcome.exitCode !== 0) return null
   return /\d+\.\d+(?:\.\d+)?(?:[-+][\w.]*\w)?/.exec(out)?.[0] ?? null
 }

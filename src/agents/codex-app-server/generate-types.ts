@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import os from 'node:os'
 import path from 'node:path'
 import { baseChildEnv } from '../../process/child-env.js'
-import { readText } from '../../process/lines.js'
+import { collectOutput } from '../../process/collect-output.js'
 import { localRunner } from '../../process/local-runner.js'
 import { addJsExtensions } from './esm-imports.js'
 
@@ -19,22 +19,19 @@ export async function generateAppServerTypes(binary: string, outDir: string): Pr
   // An empty CODEX_HOME: the user's config must not influence the output.
   const codexHome = await mkdtemp(path.join(os.tmpdir(), 'agent-gateway-codegen-'))
   try {
-    const proc = localRunner.start({
-      command: binary,
-      args: ['app-server', 'generate-ts', '--out', outDir],
-      cwd: path.dirname(outDir),
-      env: { ...baseChildEnv(), CODEX_HOME: codexHome },
-      stdin: null,
-      timeoutMs: 60_000,
-      killGraceMs: 1000,
-    })
-    let stderr = ''
-    const reading = (async () => {
-      for await (const t of readText(proc.stderr)) stderr += t
-    })()
-    proc.stdout.resume()
-    const outcome = await proc.done
-    await reading.catch(() => {})
+    const { outcome, text: stderr } = await collectOutput(
+      localRunner,
+      {
+        command: binary,
+        args: ['app-server', 'generate-ts', '--out', outDir],
+        cwd: path.dirname(outDir),
+        env: { ...baseChildEnv(), CODEX_HOME: codexHome },
+        stdin: null,
+        timeoutMs: 60_000,
+        killGraceMs: 1000,
+      },
+      'stderr',
+    )
     if (outcome.exitCode !== 0)
       throw new Error(
         `codex app-server generate-ts failed (${outcome.error ?? `exit ${outcome.exitCode}, ${outcome.reason}`}): ${stderr.trim()}`,
