@@ -1,6 +1,6 @@
-import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { placementOf } from '../placement.js'
+import { ProcessPerTurnSession } from '../process-per-turn-session.js'
 import type { AgentSession, SessionRequest, TurnInput } from '../session.js'
 import { runEventInTurn, turnEndOf } from '../turn-from-run.js'
 import type { CopilotDriver } from './driver.js'
@@ -18,8 +18,7 @@ interface TurnRecord {
  * with `--session-id` on the first turn) and later turns `--resume` it, so it is known before any turn ran;
  * should copilot report another id, `agentSessionId` follows it (the manager stores it after each turn).
  */
-export class CopilotSession implements AgentSession {
-  private current: AbortController | undefined
+export class CopilotSession extends ProcessPerTurnSession implements AgentSession {
   private readonly turns: TurnRecord[] = []
 
   constructor(
@@ -28,7 +27,9 @@ export class CopilotSession implements AgentSession {
     public agentSessionId: string,
     /** Whether copilot already has this session on disk (resume instead of create). */
     private exists: boolean,
-  ) {}
+  ) {
+    super('copilot')
+  }
 
   async *turn(input: TurnInput, signal: AbortSignal): AsyncGenerator<AgentEvent> {
     const turnId = `copilot_turn_${this.turns.length + 1}`
@@ -80,18 +81,6 @@ export class CopilotSession implements AgentSession {
       })
     }
     yield end
-  }
-
-  async steer(): Promise<void> {
-    throw new AppError('conflict', 'copilot cannot add input to a running turn; queue a new turn instead')
-  }
-
-  async interrupt(): Promise<void> {
-    this.current?.abort('cancelled')
-  }
-
-  async fork(): Promise<AgentSession> {
-    throw new AppError('invalid_request', 'copilot sessions cannot be forked')
   }
 
   async read(includeTurns: boolean): Promise<unknown> {

@@ -1,7 +1,7 @@
-import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { type Placement, placementOf } from '../placement.js'
+import { ProcessPerTurnSession } from '../process-per-turn-session.js'
 import type { AgentSession, SessionRequest, TurnInput } from '../session.js'
 import { runEventInTurn, turnEndOf } from '../turn-from-run.js'
 import { createGeminiStreamMapper } from './stream-events.js'
@@ -41,8 +41,7 @@ interface TurnRecord {
  * gateway chose (`--session-id`), later turns `--resume` it by that id. Gemini stores chats per project
  * directory, so a session resumes only with the same cwd (the session's). No steer, no fork.
  */
-export class GeminiSession implements AgentSession {
-  private current: AbortController | undefined
+export class GeminiSession extends ProcessPerTurnSession implements AgentSession {
   private readonly turns: TurnRecord[] = []
   private id: string
 
@@ -51,6 +50,7 @@ export class GeminiSession implements AgentSession {
     private readonly req: SessionRequest,
     agentSessionId: string,
   ) {
+    super('gemini')
     this.id = agentSessionId
   }
 
@@ -97,18 +97,6 @@ export class GeminiSession implements AgentSession {
       this.current = undefined
       this.turns.push(record)
     }
-  }
-
-  async steer(): Promise<void> {
-    throw new AppError('conflict', 'gemini cannot add input to a running turn; queue a new turn instead')
-  }
-
-  async interrupt(): Promise<void> {
-    this.current?.abort('cancelled')
-  }
-
-  async fork(): Promise<AgentSession> {
-    throw new AppError('invalid_request', 'gemini sessions cannot be forked')
   }
 
   /** The turns this gateway process ran (Gemini's own chat file is not parsed). */
