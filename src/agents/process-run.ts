@@ -64,12 +64,7 @@ export async function* runProcess(spec: ProcessRunSpec, signal: AbortSignal): As
   finished.finally(() => queue.close())
 
   try {
-    yield {
-      type: 'run.started',
-      agent: spec.agent,
-      command: spec.spawn.command,
-      ...(proc.pid !== undefined ? { pid: proc.pid } : {}),
-    }
+    yield processStarted(spec.agent, spec.spawn.command, proc.pid)
     for await (const ev of queue) yield ev
   } finally {
     // The consumer may stop early (client gone): the process group must not outlive the run.
@@ -90,6 +85,11 @@ function completion(outcome: ProcessOutcome, mapper: LineMapper | undefined, std
 }
 
 const lastLines = (text: string) => text.trim().split('\n').slice(-5).join('\n')
+
+/** `run.started` of a run that is one agent process: its command and, once spawned, its pid. */
+export function processStarted(agent: string, command: string, pid: number | undefined): AgentEvent {
+  return { type: 'run.started', agent, command, ...(pid !== undefined ? { pid } : {}) }
+}
 
 /** What a LineMapper learns of how the run ended, as it maps lines. */
 export interface MapperOutcome {

@@ -11,6 +11,7 @@ import type { SandboxMode } from '../../protocol/policies.js'
 import { codexAuthHint, codexHasCredentials } from '../codex/probe.js'
 import { findOnPath } from '../codex-binary.js'
 import { type AgentStatus, capabilities, type RunRequest } from '../driver.js'
+import { processStarted } from '../process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { type AcpLease, AcpPool } from './acp-pool.js'
 import { AcpProcess } from './acp-process.js'
@@ -140,12 +141,7 @@ export class AcpDriver implements SessionDriver {
     else signal.addEventListener('abort', onAbort, { once: true })
     let consumed = false
     try {
-      yield {
-        type: 'run.started',
-        agent: this.id,
-        command: agent.launch.command,
-        ...(agent.pid !== undefined ? { pid: agent.pid } : {}),
-      }
+      yield processStarted(this.id, agent.launch.command, agent.pid)
       const lease = this.pool.lease(launch, false, () => agent)
       const session = await this.start(lease, req.cwd, sandboxHooks(req.sandbox, req.cwd))
       yield { type: 'agent.session', agent: this.id, agentSessionId: session.agentSessionId }
