@@ -614,7 +614,13 @@ async function memory(g: Gateway, o: Options): Promise<boolean> {
   const created = await fetch(`${url}/v1/runs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ agent: 'cli', command: { cli: 'node', args: [agentScript, '--slow'] } }),
+    body: JSON.stringify({
+      agent: 'cli',
+      command: {
+        cli: 'node',
+        args: [agentScript, '--slow', '--events', String(Math.max(200, o.subscribers))],
+      },
+    }),
   })
   const run = (await created.json()) as { id: string }
   if (created.status !== 202) throw new BenchError(`POST /v1/runs (slow): HTTP ${created.status}`)

@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs'
-import os from 'node:os'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { Config } from '../config/load.js'
 import { localRunner } from '../process/local-runner.js'
@@ -14,6 +13,7 @@ import { AcpSession, errorMessage } from './acp/acp-session.js'
 import { type AcpAgentSpec, acpAgentSpecs } from './acp/agent-spec.js'
 import { type AcpLaunchSettings, acpLaunch, claudeHasCredentials } from './acp/launch.js'
 import { acpRunCompleted, type OneShotTurn } from './acp/one-shot.js'
+import { acpWarmable, acpWarmRun } from './acp/warm-run.js'
 import { codexAuthHint, codexHasCredentials } from './codex/probe.js'
 import { findOnPath } from './codex-binary.js'
 import type { AgentStatus, RunRequest } from './driver.js'
@@ -21,16 +21,8 @@ import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '
 
 /** Time limit of `initialize` and `session/new` / `session/load` (not of turns). */
 const setupTimeoutMs = 60_000
-
-/** The data dir (created when missing), else the system's temp dir. */
-function dataDir(dir: string): string {
-  try {
-    mkdirSync(dir, { recursive: true })
-    return dir
-  } catch {
-    return os.tmpdir()
-  }
-}
+/** How long an agent process kept ready for one-shot runs waits for the next one. */
+const warmKeepMs = 300_000
 
 /**
  * One-shot runs have nobody to ask, so the run's sandbox answers: read-only declines everything,
@@ -55,9 +47,10 @@ function sandboxHooks(sandbox: SandboxMode | undefined, cwd: string): SessionHoo
 /**
  * `acp:<name>`: any Agent Client Protocol agent over stdio (@agentclientprotocol/sdk): `initialize`,
  * `session/new` {cwd, mcpServers: []}, a turn is `session/prompt`, an interrupt `session/cancel`, a
- * permission request an approval. Sessions started the same way (model, sandbox, approval policy) share
- * agent processes, up to ACP_SESSIONS_PER_PROCESS each (AcpPool); a session in a container has its own.
- * `run()` is a session of one turn on a process of its own (its timeout and cancel end the process).
+ * permission request an approval. Sessions started the same way (cwd, model, sandbox, approval policy)
+ * share agent processes, up to ACP_SESSIONS_PER_PROCESS each (AcpPool); a session in a container has its own.
+ * `run()` is a session of one turn: on a process kept ready for one-shot runs (ACP_WARM_RUNS; cancel and
+ * timeout are `session/cancel`), else on a process of its own (its timeout and cancel end the process).
  */
 export class AcpDriver implements SessionDriver {
   readonly id: string
@@ -77,7 +70,7 @@ export class AcpDriver implements SessionDriver {
     private readonly runner: ProcessRunner = localRunner,
   ) {
     this.id = `acp:${spec.name}`
-    this.pool = new AcpPool(config.ACP_SESSIONS_PER_PROCESS)
+    this.pool = new AcpPool(config.ACP_SESSIONS_PER_PROCESS, warmKeepMs)
   }
 
   private readonly pool: AcpPool
@@ -129,6 +122,15 @@ export class AcpDriver implements SessionDriver {
   }
 
   async *run(req: RunRequest, signal: AbortSignal): AsyncGenerator<AgentEvent> {
+    // With a default container image (Docker mode) every run gets a container of its own: never a kept process.
+    const containersByDefault = (this.config.CONTAINER_IMAGE ?? this.config.CODEX_DOCKER_IMAGE) !== undefined
+    const warm = this.config.ACP_WARM_RUNS && this.config.ACP_SESSIONS_PER_PROCESS > 1
+    if (warm && !containersByDefault && acpWarmable(req)) {
+      const hooks = sandboxHooks(req.sandbox, req.cwd)
+      const extra = { approvalPolicy: 'never' } as const
+      yield* acpWarmRun(this.id, () => this.start(this.lease(req, extra, true), req.cwd, hooks), req, signal)
+      return
+    }
     // nobody can answer a permission request in a one-shot run; codex-acp is told not to ask (like codex exec)
     const launch = this.launch(req, { approvalPolicy: 'never' })
     const agent = new AcpProcess(this.runner, launch)
@@ -210,15 +212,22 @@ export class AcpDriver implements SessionDriver {
   }
 
   /**
-   * A session's place on an agent process. A shared process runs in the data dir, outside every session's
-   * workspace (each session names its own cwd), like the codex app-server.
+   * A session's place on an agent process. Only sessions with the same cwd share one: codex-acp takes the
+   * sandbox's writable root from its process's cwd, not from the session's.
    */
-  private lease(req: SessionRequest): Promise<AcpLease> {
-    const launch = this.launch(req, {})
+  private lease(
+    req: SessionRequest | RunRequest,
+    extra: Partial<AcpLaunchSettings> = {},
+    warm = false,
+  ): Promise<AcpLease> {
+    const launch = this.launch(req, extra)
     const shareable = !launch.placement && this.config.ACP_SESSIONS_PER_PROCESS > 1
-    const cwd = dataDir(this.config.DATA_DIR)
-    const started = shareable ? { ...launch, cwd } : launch
-    return this.pool.lease(started, shareable, () => new AcpProcess(this.runner, started))
+    return this.pool.lease(launch, shareable, () => new AcpProcess(this.runner, launch), warm)
+  }
+
+  /** Ends the processes kept ready for one-shot runs (shutdown); sessions end their own. */
+  async close(): Promise<void> {
+    await this.pool.close()
   }
 
   /** session/new (or session/load) on an initialized process; the lease is given back when either fails. */

@@ -144,6 +144,7 @@ export const envSchema = z.object({
   CODEX_WARM_RUNS: bool(true),
   ACP_AGENTS: optionalString,
   ACP_SESSIONS_PER_PROCESS: int(8, 1),
+  ACP_WARM_RUNS: bool(true),
   GEMINI_PATH: optionalString,
   GOOGLE_GEMINI_BASE_URL: optionalString.pipe(z.url().optional()),
   GEMINI_API_KEY: optionalString,
@@ -377,6 +378,11 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
     default: '8',
     description:
       'Sessions one ACP agent process serves over its life (same agent and settings; not in containers); it ends with its last session. 1: a process per session.',
+  },
+  ACP_WARM_RUNS: {
+    default: 'true',
+    description:
+      'One-shot ACP runs are sessions on an agent process kept ready (5 min after its last run; needs ACP_SESSIONS_PER_PROCESS > 1; not in containers); false: a process per run.',
   },
   GEMINI_PATH: {
     default: '(bundled)',

@@ -1,4 +1,3 @@
-import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Session } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
@@ -16,10 +15,10 @@ function assertStarted(s: Awaited<ReturnType<typeof startServerProcess>>): Serve
 const alive = (server: ServerProcess) => server.child.exitCode === null && server.child.signalCode === null
 
 /**
- * Opens idle acp:codex-acp sessions and returns the agent processes: they share processes
- * (ACP_SESSIONS_PER_PROCESS, default 8), each leading its own process group, run in the data dir.
+ * Opens idle acp:codex-acp sessions and returns the agent processes: sessions of one cwd share processes
+ * (ACP_SESSIONS_PER_PROCESS, default 8), each leading its own process group.
  */
-async function openSessions(url: string, data: string) {
+async function openSessions(url: string, workspace: string) {
   const created = await Promise.all(
     Array.from({ length: sessionCount }, async () => {
       const res = await postJson(`${url}/v1/sessions`, { agent: 'acp:codex-acp' })
@@ -28,7 +27,7 @@ async function openSessions(url: string, data: string) {
     }),
   )
   expect(created.every((s) => s.status === 'idle')).toBe(true)
-  const agents = processesUnder(data)
+  const agents = processesUnder(workspace)
   expect(new Set(agents.map((p) => p.pgid)).size).toBe(Math.ceil(sessionCount / 8))
   return agents
 }
@@ -37,14 +36,15 @@ async function openSessions(url: string, data: string) {
 describe('session agent processes across shutdown and crash (real processes)', () => {
   let mock: MockLlm
   const servers: ServerProcess[] = []
-  const dirs: string[] = []
+  const workspaces: string[] = []
 
   beforeAll(async () => {
     mock = await startMockLlm()
   })
   afterEach(async () => {
     for (const server of servers.splice(0)) if (alive(server)) await server.stop('SIGTERM')
-    for (const dir of dirs.splice(0)) killAll(await waitUntilGone(() => processesUnder(dir), 5000))
+    for (const workspace of workspaces.splice(0))
+      killAll(await waitUntilGone(() => processesUnder(workspace), 5000))
   })
   afterAll(async () => {
     await mock.close()
@@ -52,38 +52,36 @@ describe('session agent processes across shutdown and crash (real processes)', (
 
   it(`SIGTERM with ${sessionCount} idle acp:codex-acp sessions ends every agent within the grace`, async () => {
     const grace = 5
-    const { env, dir } = gatewayEnv(mock, { SHUTDOWN_GRACE_SECONDS: String(grace) })
-    const data = path.join(dir, 'data')
-    dirs.push(data)
+    const { env, dir, workspace } = gatewayEnv(mock, { SHUTDOWN_GRACE_SECONDS: String(grace) })
+    workspaces.push(workspace)
     const server = assertStarted(await startServerProcess(env, dir))
     servers.push(server)
-    await openSessions(server.url, data)
+    await openSessions(server.url, workspace)
 
     const started = Date.now()
     expect(await server.stop('SIGTERM')).toBe(0)
     const took = Date.now() - started
     // the grace is for work in flight; idle sessions are ended together, within it
     expect(took).toBeLessThan(grace * 1000)
-    expect(await waitUntilGone(() => processesUnder(data), 2000)).toEqual([])
+    expect(await waitUntilGone(() => processesUnder(workspace), 2000)).toEqual([])
   }, 120_000)
 
   it('after kill -9, the next server ends the session agents the crashed one left', async () => {
-    const { env, dir } = gatewayEnv(mock)
-    const data = path.join(dir, 'data')
-    dirs.push(data)
+    const { env, dir, workspace } = gatewayEnv(mock)
+    workspaces.push(workspace)
     const first = assertStarted(await startServerProcess(env, dir))
     servers.push(first)
-    const agents = await openSessions(first.url, data)
+    const agents = await openSessions(first.url, workspace)
 
     first.child.kill('SIGKILL')
     expect(await first.stop()).toBeNull()
     // nothing ended them: each leads its own process group, and the server died without a word
     const pids = new Set(agents.map((p) => p.pid))
-    expect(processesUnder(data).filter((p) => pids.has(p.pid)).length).toBeGreaterThan(0)
+    expect(processesUnder(workspace).filter((p) => pids.has(p.pid)).length).toBeGreaterThan(0)
 
     const second = assertStarted(await startServerProcess(env, dir))
     servers.push(second)
-    expect(await waitUntilGone(() => processesUnder(data), 5000)).toEqual([])
+    expect(await waitUntilGone(() => processesUnder(workspace), 5000)).toEqual([])
     // the sessions themselves are kept: the next turn reopens them
     const list = (await (await fetch(`${second.url}/v1/sessions?limit=100`)).json()) as {
       sessions: Session[]
