@@ -13,6 +13,7 @@ import {
   claudeInstallHint,
   resolveClaudeBinary,
 } from './claude/probe.js'
+import { scrubbedShellMount } from './claude/scrubbed-shell.js'
 import { ClaudeSession } from './claude/session.js'
 import { createClaudeMapper } from './claude/stream-events.js'
 import { cliStatus } from './cli-status.js'
@@ -116,6 +117,7 @@ export class ClaudeDriver implements SessionDriver {
       yield runNotStarted(claudeInstallHint)
       return
     }
+    const env = this.childEnv(spec.sandbox ?? 'read-only')
     yield* runProcess(
       {
         agent: this.id,
@@ -127,10 +129,10 @@ export class ClaudeDriver implements SessionDriver {
           ...placed(
             spec,
             'claude',
-            [this.serverEnv.CLAUDE_CONFIG_DIR],
+            [this.serverEnv.CLAUDE_CONFIG_DIR, scrubbedShellMount(env)],
             (spec.sandbox ?? 'read-only') !== 'read-only',
           ),
-          env: this.childEnv(spec.sandbox ?? 'read-only'),
+          env,
           stdin: spec.prompt,
           timeoutMs: spec.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,

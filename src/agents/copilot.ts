@@ -62,8 +62,8 @@ export class CopilotDriver implements SessionDriver {
     this.runner = options.runner ?? localRunner
   }
 
-  childEnv(): Record<string, string> {
-    return copilotEnv(this.config, this.serverEnv)
+  childEnv(inContainer = false): Record<string, string> {
+    return copilotEnv(this.config, this.serverEnv, inContainer)
   }
 
   async probe(): Promise<AgentStatus> {
@@ -123,8 +123,9 @@ export class CopilotDriver implements SessionDriver {
           command: this.binary,
           args: copilotArgs(exec),
           cwd: exec.cwd,
-          ...placed(exec, 'copilot', [], exec.sandbox !== 'read-only'),
-          env: this.childEnv(),
+          // COPILOT_HOME (sessions, settings) is mounted so a session's turns share it across containers
+          ...placed(exec, 'copilot', [this.serverEnv.COPILOT_HOME], exec.sandbox !== 'read-only'),
+          env: this.childEnv(exec.isolation === 'container'),
           timeoutMs: exec.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,
         },

@@ -11,15 +11,18 @@ export interface Placement {
 
 /**
  * The LaunchSpec fields that say where and how a driver's program runs: the request's placement, the
- * program's name inside an image, the directories it needs besides its cwd, whether it may write the cwd.
+ * program's name inside an image, the directories it needs besides its cwd (a path is mounted writable),
+ * whether it may write the cwd.
  */
 export function placed(
   req: Placement | undefined,
   program: string,
-  mounts: (string | undefined)[] = [],
+  mounts: (string | Mount | undefined)[] = [],
   writableCwd = false,
 ): Pick<LaunchSpec, 'isolation' | 'image' | 'labels' | 'program' | 'mounts' | 'writableCwd'> {
-  const dirs: Mount[] = mounts.filter((m): m is string => !!m).map((path) => ({ path, writable: true }))
+  const dirs: Mount[] = mounts
+    .filter((m): m is string | Mount => !!m)
+    .map((m) => (typeof m === 'string' ? { path: m, writable: true } : m))
   return {
     program,
     writableCwd,

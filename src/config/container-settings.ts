@@ -72,6 +72,9 @@ export const containerSettings = {
       .optional(),
   ),
   CONTAINER_TMPFS_SIZE: optionalString.transform((v) => v ?? '256m'),
+  CONTAINER_ULIMITS: stringList.pipe(
+    z.array(z.string().regex(/^[a-z]+=-?\d+(:-?\d+)?$/, 'expected name=soft[:hard], e.g. nofile=1024:20000')),
+  ),
   GATEWAY_INSTANCE: optionalString.pipe(
     z
       .string()
@@ -126,6 +129,12 @@ export const containerSettingDocs: Record<
   CONTAINER_TMPFS_SIZE: {
     default: '256m',
     description: 'Size of the tmpfs at /tmp (the root is read-only).',
+  },
+  CONTAINER_ULIMITS: {
+    default: "(the engine's)",
+    description:
+      'ulimits of agent containers, comma-separated `name=soft[:hard]` (e.g. nofile=1024:20000,nproc=1000:1000); ' +
+      "needed where the engine's defaults exceed what the host grants (podman's Docker API ignores containers.conf's).",
   },
   GATEWAY_INSTANCE: {
     default: '(hash of DATA_DIR)',

@@ -110,6 +110,14 @@ export const envSchema = z.object({
   MAX_CONCURRENT_RUNS: int(4, 1),
   MAX_QUEUED_RUNS: int(100, 0),
   RUN_RETENTION_DAYS: int(30, 0),
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'expected postgres://user@host:port/database')
+      .optional(),
+  ),
+  GATEWAY_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  NODE_TIMEOUT_SECONDS: int(10, 2, maxTimerSeconds),
   SHUTDOWN_GRACE_SECONDS: int(10, 0, maxTimerSeconds),
   SSE_KEEPALIVE_SECONDS: int(15, 1, maxTimerSeconds),
   APPROVAL_TIMEOUT_SECONDS: int(300, 1, maxTimerSeconds),
@@ -248,6 +256,21 @@ export const settingDocs: Record<keyof RawSettings, { default: string; descripti
   RUN_RETENTION_DAYS: {
     default: '30',
     description: 'Finished runs older than this are deleted (0 keeps all).',
+  },
+  DATABASE_URL: {
+    default: '(SQLite in DATA_DIR)',
+    description:
+      'postgres://… selects the PostgreSQL store shared by several gateway nodes (runs reach workers through pg-boss).',
+  },
+  GATEWAY_ROLE: {
+    default: 'all',
+    description:
+      '`all` takes requests and runs agents; with DATABASE_URL, `api` only takes requests and serves streams, `worker` only runs agents. Also `serve --role`.',
+  },
+  NODE_TIMEOUT_SECONDS: {
+    default: '10',
+    description:
+      'A node silent this long is dead: its runs become `interrupted` (`worker_lost`), its sessions move on. Heartbeat: a fifth of it.',
   },
   SHUTDOWN_GRACE_SECONDS: {
     default: '10',

@@ -1,6 +1,7 @@
 import type { ApprovalAsk, ApprovalDecision } from '../agents/session.js'
 import { AppError } from '../protocol/errors.js'
 import type { Approval } from '../protocol/sessions.js'
+import type { NodeSignals } from '../store/node-signals.js'
 import type { Store } from '../store/store.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
@@ -24,7 +25,13 @@ export class ApprovalBroker {
     private readonly log: EventLog,
     private readonly timeoutMs: number,
     private readonly onChange: (sessionId: string) => Promise<void>,
-  ) {}
+    /** This node, and the signals that carry an answer to the node whose agent asked (in a cluster). */
+    private readonly cluster?: { node: string; signals: NodeSignals },
+  ) {
+    cluster?.signals.onMessage((message) => {
+      if (message.kind === 'approval') void this.deliver(message.approvalId, message.decision).catch(() => {})
+    })
+  }
 
   /** Records the request and waits for its answer. */
   async request(
@@ -133,12 +140,26 @@ export class ApprovalBroker {
   /** The first answer wins, in the store (across processes too); later or concurrent ones get 409. */
   private async settle(id: string, decision: ApprovalDecision, by: string): Promise<Approval> {
     const resolved = await this.record(id, decision, by)
-    const waiting = this.waiting.get(id)
-    this.waiting.delete(id)
-    if (waiting) clearTimeout(waiting.timer)
-    waiting?.resolve(decision)
-    await this.onChange(resolved.sessionId)
+    if (this.waiting.has(id)) await this.deliver(id, decision)
+    else if (!this.cluster) await this.onChange(resolved.sessionId)
+    else {
+      // The agent that asked runs on the node that owns the session.
+      const owner = await this.store.ownerOf(resolved.sessionId)
+      if (owner && owner !== this.cluster.node)
+        await this.cluster.signals.send(owner, { kind: 'approval', approvalId: id, decision })
+    }
     return resolved
+  }
+
+  /** Hands a recorded answer to the agent waiting here for it. */
+  private async deliver(id: string, decision: ApprovalDecision): Promise<void> {
+    const waiting = this.waiting.get(id)
+    if (!waiting) return
+    this.waiting.delete(id)
+    clearTimeout(waiting.timer)
+    waiting.resolve(decision)
+    const approval = await this.store.getApproval(id)
+    if (approval) await this.onChange(approval.sessionId)
   }
 
   private async record(id: string, decision: ApprovalDecision, by: string): Promise<Approval> {

@@ -19,6 +19,8 @@ export interface GatewayContext {
   active: ActiveRuns
   store: Store
   node: NodeMembership
+  /** Stops watching other nodes and closes the queue, signals and bus connections. */
+  closeCluster(): Promise<void>
   runs: RunManager
   sessions: SessionManager
   approvals: ApprovalBroker

@@ -1,48 +1,85 @@
-import path from 'node:path'
 import { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
 import { Redactor, secretValues } from '../process/secrets.js'
 import { endOrphanedProcesses } from '../process/server-marker.js'
-import { SqliteStore } from '../store/sqlite/sqlite-store.js'
 import type { Store } from '../store/store.js'
 import { ActiveRuns } from './active-runs.js'
 import { ApprovalBroker } from './approvals.js'
+import { openBackend } from './backend.js'
+import { ClusterSessions } from './cluster-sessions.js'
 import type { GatewayContext } from './context.js'
 import { EventLog } from './event-log.js'
+import { NodeCalls } from './node-calls.js'
 import { NodeMembership } from './node-membership.js'
 import { GatewayMetrics } from './ops/metrics.js'
 import { metricsTap } from './ops/metrics-tap.js'
 import { sessionBudgetGate } from './ops/session-budget.js'
 import { Webhooks } from './ops/webhooks.js'
 import { RunManager } from './run-manager.js'
+import { startRunWorker } from './run-worker.js'
 import { createRunner, usesContainers } from './runners.js'
+import { serveSessionCalls } from './serve-session-calls.js'
 import { SessionManager } from './session-manager.js'
 import { type Managers, Tenancy } from './tenancy/tenancy.js'
 
 /** Builds the core: the store (crash recovery and retention run here), the agents, the run manager. */
 export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv): Promise<GatewayContext> {
-  const store = new SqliteStore(path.join(config.DATA_DIR, 'agent-gateway.db'))
+  const backend = await openBackend(config)
+  const store = backend.store
   const runner = createRunner(config, serverEnv)
   const registry = AgentRegistry.fromConfig(config, serverEnv, runner)
   const active = new ActiveRuns()
-  const log = new EventLog(store, undefined, new Redactor(secretValues(config, serverEnv)))
-  const node = new NodeMembership(store)
+  const timeoutMs = config.NODE_TIMEOUT_SECONDS * 1000
+  const node = new NodeMembership(store, config.GATEWAY_ROLE, {
+    heartbeatMs: timeoutMs / 5,
+    deadAfterMs: timeoutMs,
+  })
   await node.join()
-  const managersFor = (view: Store, agents: AgentRegistry, settings: Config): Managers => {
-    const runs = new RunManager(view, log, agents, settings, active, node.id)
-    const sessions = new SessionManager(view, log, agents, settings, active, node.id)
-    const approvals = new ApprovalBroker(view, log, settings.APPROVAL_TIMEOUT_SECONDS * 1000, (id) =>
-      sessions.refreshStatus(id),
+  const bus = await backend.openBus(node.id)
+  const signals = await backend.openSignals(node.id)
+  const queue = await backend.openQueue()
+  const log = new EventLog(store, bus, new Redactor(secretValues(config, serverEnv)))
+  // With signals (PostgreSQL) a session lives on one node that runs agents; other nodes forward calls to it.
+  const calls = signals ? new NodeCalls(node.id, signals, (id) => node.isLive(id), timeoutMs / 5) : undefined
+  const managersFor = (
+    view: Store,
+    agents: AgentRegistry,
+    settings: Config,
+    tenant: string | null,
+  ): Managers => {
+    const runs = new RunManager(view, log, agents, settings, active, node.id, {
+      role: config.GATEWAY_ROLE,
+      membership: node,
+      ...(queue ? { queue } : {}),
+      ...(signals ? { signals } : {}),
+    })
+    const sessions = calls
+      ? new ClusterSessions(view, log, agents, settings, active, node.id, {
+          membership: node,
+          calls,
+          recoverLost: () => recoverLost(),
+          callTimeoutMs: config.CODEX_REQUEST_TIMEOUT * 1000,
+          tenant,
+        })
+      : new SessionManager(view, log, agents, settings, active, node.id)
+    const approvals = new ApprovalBroker(
+      view,
+      log,
+      settings.APPROVAL_TIMEOUT_SECONDS * 1000,
+      (id) => sessions.refreshStatus(id),
+      signals ? { node: node.id, signals } : undefined,
     )
     sessions.approvals = approvals
     sessions.budgetGate = sessionBudgetGate(view, () => approvals)
     return { runs, sessions, approvals }
   }
   // These see every tenant's resources and are for the whole server: recovery, retention, shutdown.
-  const { runs, sessions, approvals } = managersFor(store, registry, config)
+  const { runs, sessions, approvals } = managersFor(store, registry, config, null)
   // Requests work in the scope of their token's tenant (untenanted tokens: scope null), core/tenancy/.
   const tenancy = new Tenancy({ store, config, serverEnv, registry, managers: managersFor })
   tenancy.scope(null)
+  // Calls forwarded by other nodes are done in the caller's tenant scope.
+  if (calls) serveSessionCalls(calls, (tenant) => tenancy.scope(tenant).sessions as ClusterSessions)
   const metrics = new GatewayMetrics({
     store,
     runStats: () => tenancy.stats,
@@ -63,12 +100,49 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const orphaned = await sessions.recover(lost)
   await approvals.recover(orphaned.map((s) => s.id))
   await runs.startRetention()
+  // A worker takes queued runs while it has room (MAX_CONCURRENT_RUNS for the node, all tenants together) and
+  // runs each in its tenant's scope.
+  if (config.GATEWAY_ROLE === 'worker' && queue)
+    startRunWorker({
+      queue,
+      store,
+      node: node.id,
+      room: () => {
+        if (!runs.isAccepting) return 0
+        const { running, queued } = tenancy.stats
+        return config.MAX_CONCURRENT_RUNS - running - queued
+      },
+      runsOf: (tenant) => tenancy.scope(tenant).runs,
+    })
+  // Sharing the store, nodes die while this one runs: whoever notices first takes over their work (one pass
+  // at a time; a session whose node died is also recovered on its next use).
+  let recovering: Promise<void> | undefined
+  const recoverLost = (): Promise<void> =>
+    (recovering ??= (async () => {
+      const gone = await node.lostNodes()
+      if (gone.length === 0) return
+      await runs.recover(gone, 'worker_lost')
+      const moved = await sessions.recover(gone)
+      await approvals.recover(moved.map((s) => s.id))
+    })().finally(() => {
+      recovering = undefined
+    }))
+  const watch = backend.shared
+    ? setInterval(() => void recoverLost().catch(() => {}), timeoutMs / 5)
+    : undefined
+  watch?.unref()
   webhooks.start()
   // Warm the default agent's probe (its --version) so the first /hello or /chat does not pay for it.
   void registry
     .find(config.AI_PROVIDER)
     ?.probe()
     .catch(() => {})
+  const closeCluster = async () => {
+    clearInterval(watch)
+    await queue?.stop()
+    await signals?.close()
+    await bus.close()
+  }
   return {
     config,
     registry,
@@ -83,6 +157,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     tenancy,
     tapEvents: (listener) => log.tap(listener),
     redactor: log.redactor,
+    closeCluster,
   }
 }
 
@@ -103,6 +178,7 @@ export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise
   await ctx.registry.closeAll()
   for (const s of scopes) if (s.registry !== ctx.registry) await s.registry.closeAll()
   await ctx.webhooks.stop()
+  await ctx.closeCluster()
   await ctx.node.leave()
   await ctx.store.close()
 }

@@ -23,6 +23,8 @@ export class NodeMembership {
   readonly id = newId('node')
   private readonly host = hostname()
   private timer: NodeJS.Timeout | undefined
+  /** The hosts of nodes found lost (to know whose leftover processes are on this machine). */
+  private readonly lostHosts = new Map<string, string>()
 
   constructor(
     private readonly store: Store,
@@ -44,9 +46,38 @@ export class NodeMembership {
   async lostNodes(now = Date.now()): Promise<string[]> {
     const nodes = await this.store.listNodes()
     const dead = nodes.filter((n) => n.id !== this.id && this.isDead(n, now))
-    for (const n of dead) await this.store.removeNode(n.id)
+    for (const n of dead) {
+      this.lostHosts.set(n.id, n.host)
+      await this.store.removeNode(n.id)
+    }
     const alive = new Set(nodes.filter((n) => !dead.includes(n)).map((n) => n.id))
     return (await this.store.ownersInUse()).filter((owner) => !alive.has(owner))
+  }
+
+  /** Whether a lost node ran on this machine (or is unknown: then its processes, if any, could only be here). */
+  wasLocal(node: string): boolean {
+    const host = this.lostHosts.get(node)
+    return host === undefined || host === this.host
+  }
+
+  /** Live nodes that run agents (`all` and `worker`), this one included. */
+  async liveRunners(now = Date.now()): Promise<number> {
+    return (await this.liveRunnerIds(now)).length
+  }
+
+  /** The ids of the live nodes that run agents, this one included. */
+  async liveRunnerIds(now = Date.now()): Promise<string[]> {
+    const nodes = await this.store.listNodes()
+    return nodes
+      .filter((n) => n.role !== 'api' && (n.id === this.id || !this.isDead(n, now)))
+      .map((n) => n.id)
+  }
+
+  /** Whether node `id` is registered and not dead. */
+  async isLive(id: string, now = Date.now()): Promise<boolean> {
+    if (id === this.id) return true
+    const node = (await this.store.listNodes()).find((n) => n.id === id)
+    return node !== undefined && !this.isDead(node, now)
   }
 
   /** Stops the heartbeat and removes this node's record. */
@@ -60,9 +91,15 @@ export class NodeMembership {
       await this.store.registerNode(this.record())
   }
 
-  /** On this machine a node is dead when its process is (or when it had this process's pid); elsewhere by heartbeat. */
+  /**
+   * On this machine a node is dead when its process is, or when it had this process's pid but started before
+   * this process did (a restarted container); everywhere, when its heartbeat is older than deadAfterMs.
+   */
   private isDead(n: NodeRecord, now: number): boolean {
-    if (n.host === this.host && (n.pid === process.pid || !isProcessAlive(n.pid))) return true
+    const thisProcessStarted = Date.now() - process.uptime() * 1000
+    if (n.host === this.host && n.pid === process.pid && Date.parse(n.startedAt) < thisProcessStarted)
+      return true
+    if (n.host === this.host && n.pid !== process.pid && !isProcessAlive(n.pid)) return true
     return now - Date.parse(n.heartbeatAt) > this.timing.deadAfterMs
   }
 

@@ -14,6 +14,8 @@ import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
 import { effectiveLimits, RunBudget } from './ops/budget.js'
 import { compileOutputSchema, type OutputValidator } from './output-schema.js'
+import type { RunCluster } from './run-cluster.js'
+import { runRequestOf } from './run-request.js'
 import { containerPlacement } from './runners.js'
 import { checkSandbox } from './sandbox-policy.js'
 import { resolveCwd } from './workspace.js'
@@ -37,6 +39,8 @@ interface Pending {
   /** Settles when the run is recorded as finished. */
   done: Promise<void>
   markDone: () => void
+  /** Taken from the cluster's queue: already claimed by this node. */
+  claimed: boolean
 }
 
 /**
@@ -50,6 +54,8 @@ export class RunManager {
   private readonly finished = new Map<string, Promise<void>>()
   private accepting = true
   private retention: NodeJS.Timeout | undefined
+  /** Cancels that arrived for runs this node claimed but has not queued yet. */
+  private readonly cancelled = new Set<string>()
 
   constructor(
     private readonly store: Store,
@@ -59,17 +65,41 @@ export class RunManager {
     private readonly active: ActiveRuns,
     /** The node (this gateway process) that owns the runs it admits. */
     private readonly node: string,
-  ) {}
+    private readonly cluster?: RunCluster,
+  ) {
+    cluster?.signals?.onMessage((message) => {
+      if (message.kind === 'cancel' && !this.cancelLocal(message.runId, message.reason ?? 'cancelled')) {
+        // Claimed a moment ago and not queued yet: cancelled when it is (forgotten after a minute).
+        this.cancelled.add(message.runId)
+        setTimeout(() => this.cancelled.delete(message.runId), 60_000).unref()
+      }
+    })
+  }
 
-  /** Takes over the runs `lost` nodes left unfinished: recorded as `interrupted`, orphaned processes ended. */
-  async recover(lost: readonly string[]): Promise<number> {
-    const left = await this.store.takeOverRuns(lost, this.node)
+  /**
+   * Takes over the runs `lost` nodes left unfinished: recorded as `interrupted` (`server_lost` at start,
+   * `worker_lost` when a live cluster notices a dead node), orphaned processes on this machine ended.
+   */
+  async recover(
+    lost: readonly string[],
+    reason: 'server_lost' | 'worker_lost' = 'server_lost',
+  ): Promise<number> {
+    const left: Run[] = []
+    for (const node of lost) {
+      const taken = await this.store.takeOverRuns([node], this.node)
+      const local = this.cluster?.membership.wasLocal(node) ?? true
+      for (const run of taken)
+        if (local && run.pid && run.command)
+          await this.registry.runner.reclaim({ pid: run.pid, command: run.command })
+      left.push(...taken)
+    }
     for (const run of left) {
-      if (run.pid && run.command) await this.registry.runner.reclaim({ pid: run.pid, command: run.command })
       const completed = runCompletedWithout(
         'interrupted',
-        'server_lost',
-        'the server stopped before this run finished',
+        reason,
+        reason === 'worker_lost'
+          ? 'the worker running this run stopped (no heartbeat)'
+          : 'the server stopped before this run finished',
         run,
       )
       await this.store.updateRun(run.id, this.terminalPatch(completed))
@@ -99,7 +129,8 @@ export class RunManager {
       throw new AppError('invalid_request', `agent ${driver.id} does not support outputSchema`)
     const validate = fields.outputSchema ? compileOutputSchema(fields.outputSchema) : undefined
     const cwd = resolveCwd(fields.cwd, this.config.workspaceRoots)
-    const placement = containerPlacement(fields, this.config)
+    // `isolation`/`image` are checked here; the node that runs it places it (enqueue)
+    containerPlacement(fields, this.config)
     const images = fields.images?.map((img) =>
       resolveCwd(img, [cwd, ...this.config.workspaceRoots], { allowFiles: true }),
     )
@@ -121,37 +152,83 @@ export class RunManager {
       ...(opts.origin ? { origin: opts.origin } : {}),
     }
     // Admission is one store operation: the count and the insert cannot interleave with another request's.
-    const capacity = this.config.MAX_CONCURRENT_RUNS + this.config.MAX_QUEUED_RUNS
-    if (!(await this.store.admitRun(run, this.node, capacity)))
+    // An API node leaves the run unowned: a worker claims it from the queue.
+    const dispatch = this.cluster?.role === 'api' && this.cluster.queue
+    if (!(await this.store.admitRun(run, dispatch ? null : this.node, await this.capacity())))
       throw new AppError(
         'over_capacity',
         `over capacity: ${this.running.size} runs running and ${this.queue.length} queued (MAX_QUEUED_RUNS); retry later`,
         { retryAfterSeconds: 5 },
       )
     await this.log.append(run.id, { type: 'run.queued' })
-    const req: RunRequest = {
-      prompt: fields.prompt ?? '',
-      cwd,
-      ...(fields.command ? { raw: fields.command } : {}),
-      timeoutMs,
-      ...(fields.model ? { model: fields.model } : {}),
-      ...(fields.sandbox ? { sandbox: fields.sandbox } : {}),
-      ...(fields.skipGitRepoCheck !== undefined ? { skipGitRepoCheck: fields.skipGitRepoCheck } : {}),
-      ...(fields.outputSchema ? { outputSchema: fields.outputSchema } : {}),
-      ...(images ? { images } : {}),
-      ...(placement ? { ...placement, labels: { run: run.id } } : {}),
-    }
+    if (dispatch) await dispatch.send(run.id)
+    else this.enqueue(run, driver, validate, false)
+    return (await this.store.getRun(run.id)) ?? run
+  }
+
+  /**
+   * Unfinished runs the cluster may hold: MAX_QUEUED_RUNS plus MAX_CONCURRENT_RUNS per live node that runs
+   * agents (this node alone without a cluster).
+   */
+  private async capacity(): Promise<number> {
+    const runners = this.cluster?.role === 'api' ? await this.cluster.membership.liveRunners() : 1
+    return this.config.MAX_QUEUED_RUNS + this.config.MAX_CONCURRENT_RUNS * Math.max(runners, 1)
+  }
+
+  private enqueue(
+    run: Run,
+    driver: AgentDriver,
+    validate: OutputValidator | undefined,
+    claimed: boolean,
+  ): void {
     let markDone!: () => void
     const done = new Promise<void>((resolve) => {
       markDone = resolve
     })
-    const pending: Pending = { run, req, driver, validate, controller: this.active.track(), done, markDone }
+    // checked at admission; a worker without the image refuses it here (the caller records the failure)
+    const placement = containerPlacement(run.request, this.config)
+    const req = {
+      ...runRequestOf(run.request),
+      ...(placement ? { ...placement, labels: { run: run.id } } : {}),
+    }
+    const pending: Pending = {
+      run,
+      req,
+      driver,
+      validate,
+      controller: this.active.track(),
+      done,
+      markDone,
+      claimed,
+    }
     this.finished.set(run.id, done)
     pending.controller.signal.addEventListener('abort', () => this.dequeue(pending), { once: true })
     this.queue.push(pending)
+    if (this.cancelled.delete(run.id)) pending.controller.abort('cancelled')
     // Spawning blocks the event loop for a few ms: answer the request first.
     setImmediate(() => this.pump())
-    return (await this.store.getRun(run.id)) ?? run
+  }
+
+  /**
+   * Queues here a run this node claimed from the cluster's queue (run-worker.ts picks the manager of the run's
+   * tenant). A run this node cannot run (unknown agent, missing image) is recorded as failed.
+   */
+  async adopt(run: Run): Promise<void> {
+    if (!this.accepting) {
+      const completed = runCompletedWithout('interrupted', 'shutdown', 'the worker stopped before it started')
+      await this.store.updateRun(run.id, this.terminalPatch(completed))
+      await this.log.append(run.id, completed)
+      return
+    }
+    try {
+      const driver = this.registry.get(run.agent)
+      const schema = run.request.outputSchema
+      this.enqueue(run, driver, schema ? compileOutputSchema(schema) : undefined, true)
+    } catch (err) {
+      const completed = failed(`this worker cannot run it: ${(err as Error).message}`)
+      await this.store.updateRun(run.id, this.terminalPatch(completed))
+      await this.log.append(run.id, completed)
+    }
   }
 
   /** A prompt for agents; an allowlisted command, checked like POST /run, for the `cli` agent. */
@@ -194,20 +271,45 @@ export class RunManager {
     return this.store.listRuns(filter)
   }
 
-  /** Resolves once the run is finished (immediately if it already is). */
+  /** Resolves once the run is finished (immediately if it already is), wherever it runs. */
   async wait(id: string): Promise<Run> {
-    await this.finished.get(id)
+    const local = this.finished.get(id)
+    if (local) await local
+    else {
+      const run = await this.mustGet(id)
+      if (!terminalStatuses.has(run.status)) for await (const _ of this.events(id, run.lastSeq));
+    }
     return this.mustGet(id)
   }
 
-  /** Ends a run; `reason` says why (`client_gone`: the seed routes end their run when the client leaves). */
+  /**
+   * Ends a run wherever it is: here, waiting in the cluster's queue, or on the node that runs it. `reason` says
+   * why (`client_gone`: the seed routes end their run when the client leaves).
+   */
   async cancel(id: string, reason: 'cancelled' | 'client_gone' = 'cancelled'): Promise<Run> {
     const run = await this.mustGet(id)
     if (terminalStatuses.has(run.status))
       throw new AppError('conflict', `run ${id} already finished (${run.status})`)
+    if (this.cancelLocal(id, reason)) return this.wait(id)
+    // Still in the queue: claiming it here keeps every worker from starting it.
+    const owner = await this.store.ownerOf(id)
+    if (owner === null && (await this.store.claimRun(id, this.node))) {
+      const completed = runCompletedWithout('cancelled', 'cancelled', 'cancelled before it started')
+      await this.store.updateRun(id, this.terminalPatch(completed))
+      await this.log.append(id, completed)
+      return this.mustGet(id)
+    }
+    const holder = await this.store.ownerOf(id)
+    if (holder && holder !== this.node)
+      await this.cluster?.signals?.send(holder, { kind: 'cancel', runId: id, reason })
+    return this.wait(id)
+  }
+
+  /** Aborts a run this node holds; false when it holds no such run. */
+  private cancelLocal(id: string, reason: 'cancelled' | 'client_gone'): boolean {
     const pending = this.running.get(id) ?? this.queue.find((p) => p.run.id === id)
     pending?.controller.abort(reason)
-    return this.wait(id)
+    return pending !== undefined
   }
 
   events(id: string, after: number, signal?: AbortSignal): AsyncGenerator<StoredEvent> {
@@ -222,6 +324,10 @@ export class RunManager {
 
   get stats() {
     return { running: this.running.size, queued: this.queue.length }
+  }
+
+  get isAccepting(): boolean {
+    return this.accepting
   }
 
   /** Stop accepting new runs; runs still queued are recorded as interrupted and never start. */
@@ -269,7 +375,7 @@ export class RunManager {
 
   private async execute(p: Pending): Promise<void> {
     // Claiming makes sure no other node (or a second pump) ever executes the same run.
-    if (!(await this.store.claimRun(p.run.id, this.node))) return
+    if (!p.claimed && !(await this.store.claimRun(p.run.id, this.node))) return
     let completed: RunCompletedEvent | undefined
     const budget = new RunBudget(p.run.request.limits, p.controller)
     // Admission checked the cwd; a queued run starts later, and the directory may have been replaced (e.g. by

@@ -40,6 +40,7 @@ export function createRunner(config: Config, serverEnv: NodeJS.ProcessEnv): Rout
     pidsLimit: config.CONTAINER_PIDS_LIMIT,
     user: config.CONTAINER_USER ?? defaultContainerUser(),
     tmpfsSize: config.CONTAINER_TMPFS_SIZE,
+    ...(config.CONTAINER_ULIMITS.length ? { ulimits: config.CONTAINER_ULIMITS } : {}),
     instance: gatewayInstance(config),
     engineEnv: engineEnvOf(serverEnv),
   })

@@ -72,13 +72,13 @@ export class SessionManager {
   budgetGate?: (sessionId: string, turnId: string, signal: AbortSignal) => Promise<string | null>
 
   constructor(
-    private readonly store: Store,
+    protected readonly store: Store,
     private readonly log: EventLog,
     private readonly registry: AgentRegistry,
     private readonly config: Config,
     private readonly active: ActiveRuns,
     /** The node (this gateway process) whose agent processes hold the sessions it opens. */
-    private readonly node: string,
+    protected readonly node: string,
   ) {}
 
   /**
@@ -127,6 +127,11 @@ export class SessionManager {
   /** Whether a turn of the session is running in this process now. */
   isBusy(id: string): boolean {
     return this.live.get(id)?.current !== undefined
+  }
+
+  /** Whether a turn of the session is running now, wherever the session lives (ClusterSessions). */
+  async busy(id: string): Promise<boolean> {
+    return this.isBusy(id)
   }
 
   async fork(id: string): Promise<Session> {
@@ -239,6 +244,11 @@ export class SessionManager {
     if (done && timeoutMs) await Promise.race([done, new Promise((r) => setTimeout(r, timeoutMs).unref())])
     else if (done) await done
     return this.getTurn(turnId)
+  }
+
+  /** Whether the turn was started by this process and has not ended yet. */
+  protected holdsTurn(turnId: string): boolean {
+    return this.turnsDone.has(turnId)
   }
 
   /** Interrupts the running turn; resolves with it once it ended. 409 when nothing runs. */
@@ -376,6 +386,8 @@ export class SessionManager {
     let ended: Partial<Turn> = { status: 'failed', error: 'the agent ended the turn without a result' }
     // The turn's events are not awaited one by one: what the agent sends together is stored in one commit.
     const events = new EventPipe(this.log, id)
+    // The turn's end is announced once the turn is stored as ended: whoever sees it reads the final turn.
+    let end: AgentEvent | undefined
     try {
       const refused = await this.budgetGate?.(id, turn.id, controller.signal)
       if (refused) throw new BudgetRefused(refused)
@@ -417,7 +429,9 @@ export class SessionManager {
           default:
             assertNever(raw, 'event type')
         }
-        await events.push(withTurnId(raw, turn.id))
+        const ev = withTurnId(raw, turn.id)
+        if (ev.type === 'turn.completed' || ev.type === 'turn.failed') end = ev
+        else await events.push(ev)
       }
       await events.drain()
     } catch (err) {
@@ -428,10 +442,11 @@ export class SessionManager {
         status: 'failed',
         error: this.log.redactor.text(plain ? message : `driver error: ${message}`),
       }
-      await this.log.append(id, { type: 'turn.failed', turnId: turn.id, error: ended.error! })
+      end = { type: 'turn.failed', turnId: turn.id, error: ended.error! }
     }
     const now = new Date().toISOString()
     await this.store.completeTurn(turn.id, { ...ended, finalResponse, finishedAt: now }, now)
+    if (end) await this.log.append(id, end)
     live.current = undefined
     await this.refreshStatus(id)
   }
@@ -491,16 +506,21 @@ export class SessionManager {
   }
 
   /** The live agent session, reopened with `resumeSession` when this process does not hold it. */
-  private ensureLive(session: Session): Promise<Live> {
+  private async ensureLive(session: Session): Promise<Live> {
     if (session.status === 'archived')
-      return Promise.reject(
-        new AppError(
-          'conflict',
-          `session ${session.id} is archived; its thread can no longer be used: start a new session (POST /v1/sessions)`,
-        ),
+      throw new AppError(
+        'conflict',
+        `session ${session.id} is archived; its thread can no longer be used: start a new session (POST /v1/sessions)`,
       )
     const live = this.live.get(session.id)
-    if (live) return Promise.resolve(live)
+    if (live) {
+      // Another node that reopened the thread since holds the newer copy: this one is dropped (unless busy).
+      if (live.current || live.queue.length > 0 || (await this.store.ownerOf(session.id)) === this.node)
+        return live
+      this.live.delete(session.id)
+      clearTimeout(live.idleTimer)
+      await live.agent.close().catch(() => {})
+    }
     const pending = this.opening.get(session.id)
     if (pending) return pending
     const opening = (async () => {

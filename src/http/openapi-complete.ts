@@ -71,6 +71,8 @@ const exampleMessages: Record<ErrorCode, string> = {
   agent_not_installed: 'codex is not installed: npm install @openai/codex',
   agent_not_authenticated: 'codex has no credentials: set CODEX_API_KEY or run `codex login`',
   shutting_down: 'the server is shutting down; retry against a running server',
+  worker_unavailable:
+    'the node holding it (node_01JD4Z8Q6N7W3V2K5M9P0R1S2T) stopped while handling session.turn; retry',
 }
 
 const reasons: Record<number, string> = {

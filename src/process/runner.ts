@@ -96,6 +96,16 @@ export interface Leftover {
 }
 
 /** What /health and /v1/agents tell about a runner. */
+export interface ContainerLimits {
+  network: string
+  memory: string | null
+  cpus: string | null
+  pidsLimit: number
+  user: string
+  tmpfsSize: string
+  ulimits: string[]
+}
+
 export interface RunnerInfo {
   kind: 'local' | 'container'
   /** For containers: the engine (docker, podman, a path) and its version; null when it does not answer. */
@@ -104,6 +114,8 @@ export interface RunnerInfo {
   available: boolean
   /** The default image of a container runner (none: containers are not configured). */
   image?: string | null
+  /** What every container of a container runner is limited to (the CONTAINER_* settings). */
+  limits?: ContainerLimits
   /** For a runner that also starts containers: that engine (null when not configured). */
   container?: RunnerInfo | null
 }

@@ -25,6 +25,7 @@ export const errorRegistry = {
   agent_not_installed: { status: 503, message: 'agent not installed' },
   agent_not_authenticated: { status: 503, message: 'agent not authenticated' },
   shutting_down: { status: 503, message: 'server is shutting down' },
+  worker_unavailable: { status: 503, message: 'no worker is available' },
 } as const satisfies Record<string, { status: number; message: string }>
 
 export type ErrorCode = keyof typeof errorRegistry

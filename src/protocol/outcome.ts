@@ -10,6 +10,8 @@ export const endReason = z.enum([
   'spawn_failed',
   /** The server stopped without ending the run (crash, SIGKILL); recorded at the next start. */
   'server_lost',
+  /** The cluster worker running it stopped sending heartbeats; recorded by another node. */
+  'worker_lost',
   /** The run went over its `limits` (duration, turns or tokens) and was ended. */
   'budget_exceeded',
 ])

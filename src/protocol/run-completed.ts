@@ -12,6 +12,7 @@ export function runStatusOf(reason: EndReason, ok: boolean): RunEndStatus {
       return 'timed_out'
     case 'shutdown':
     case 'server_lost':
+    case 'worker_lost':
       return 'interrupted'
     case 'spawn_failed':
     case 'budget_exceeded':

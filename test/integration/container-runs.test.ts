@@ -163,7 +163,12 @@ describe('/v1 runs with isolation "container"', () => {
 
   it('/health and /v1/agents report the container engine', async () => {
     const health = (await (await fetch(`${gw.url}/health`)).json()) as { containers: Record<string, unknown> }
-    expect(health.containers).toMatchObject({ kind: 'container', engine: 'podman', available: true })
+    expect(health.containers).toMatchObject({
+      kind: 'container',
+      engine: 'podman',
+      available: true,
+      limits: { network: 'host', pidsLimit: 256, user: '1000:1000', tmpfsSize: '256m', memory: null },
+    })
     expect(health.containers.version).toMatch(/^\d+\.\d+/)
     const agents = (await (await fetch(`${gw.url}/v1/agents`)).json()) as {
       containers: Record<string, unknown>

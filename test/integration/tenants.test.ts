@@ -1,31 +1,18 @@
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs'
+import { existsSync, readFileSync, realpathSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import type { Frame } from '../support/agent-stream-client.js'
+import { wsClient } from '../support/agent-ws-client.js'
 import { apiClient } from '../support/api-client.js'
+import { homeKnowsThread } from '../support/codex-home.js'
 import { startGateway, type TestGateway } from '../support/gateway.js'
 import { listProcesses } from '../support/processes.js'
 import { readSseUntil } from '../support/sse-client.js'
 
 type Client = ReturnType<typeof apiClient>
-
-/** Every file under `dir` (recursively), as absolute paths. */
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.join(e.parentPath, e.name))
-}
-
-/** Whether some file codex keeps in `codexHome` (its thread rollouts) names `threadId`. */
-function homeKnowsThread(codexHome: string, threadId: string): boolean {
-  return filesUnder(path.join(codexHome, 'sessions')).some((f) => readFileSync(f, 'utf8').includes(threadId))
-}
 
 /** CODEX_HOME of every live `codex app-server` process (from /proc/<pid>/environ). */
 function appServerHomes(): string[] {
@@ -39,34 +26,6 @@ function appServerHomes(): string[] {
     } catch {}
   }
   return homes
-}
-
-function wsClient(url: string, token: string) {
-  const ws = new WebSocket(url, ['agent-stream'], { headers: { authorization: `Bearer ${token}` } })
-  const frames: Frame[] = []
-  const waiters: (() => void)[] = []
-  let closed = false
-  ws.on('message', (data) => {
-    frames.push(JSON.parse(data.toString()) as Frame)
-    for (const w of waiters.splice(0)) w()
-  })
-  ws.on('close', () => {
-    closed = true
-    for (const w of waiters.splice(0)) w()
-  })
-  const opened = new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve())
-    ws.once('error', reject)
-  })
-  const next = async (match: (f: Frame) => boolean): Promise<Frame> => {
-    for (;;) {
-      const found = frames.find(match)
-      if (found) return found
-      if (closed) throw new Error(`closed without the frame; got ${JSON.stringify(frames)}`)
-      await new Promise<void>((resolve) => waiters.push(resolve))
-    }
-  }
-  return { ws, frames, opened, next, send: (f: unknown) => ws.send(JSON.stringify(f)) }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { tempDir } from './temp.js'
 
@@ -13,4 +13,17 @@ export function makeCodexHome(): string {
     ['[analytics]', 'enabled = false', '', '[features]', 'plugins = false', 'apps = false', ''].join('\n'),
   )
   return home
+}
+
+/** Every file under `dir` (recursively), as absolute paths. */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name))
+}
+
+/** Whether some file codex keeps in `codexHome` (its thread rollouts) names `threadId`. */
+export function homeKnowsThread(codexHome: string, threadId: string): boolean {
+  return filesUnder(path.join(codexHome, 'sessions')).some((f) => readFileSync(f, 'utf8').includes(threadId))
 }

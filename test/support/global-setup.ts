@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { containersConf, ensureTestImage } from './container-image.js'
+import { containersConf, ensureTestImage, pruneTestImages } from './container-image.js'
 import { removeContainers, suiteContainers } from './containers.js'
 import { killAll, processesUnder, waitUntilGone } from './processes.js'
 
 /**
  * One temp root for the whole suite (workers inherit it through AGW_TEST_TMP), and the container test image
- * (AGW_TEST_IMAGE, built once and cached by content hash). At the end, any process still running inside the
+ * (AGW_TEST_IMAGE, built once and cached by content hash; older test images are pruned). At the end, any process still running inside the
  * root, or any container of this suite's gateways, is a leak: it is removed and the suite fails.
  */
 export default function setup() {
@@ -21,6 +21,8 @@ export default function setup() {
   // podman on this machine needs runc and ulimits it can grant; the container tests share one image
   process.env.CONTAINERS_CONF ??= containersConf
   process.env.AGW_TEST_IMAGE = ensureTestImage()
+  // each node_modules builds its own test image: drop this project's older ones (labelled, unused)
+  pruneTestImages(process.env.AGW_TEST_IMAGE)
   return async () => {
     const containers = await suiteContainers()
     await removeContainers(containers)

@@ -20,12 +20,20 @@ export interface ServerProcess {
 export function startServerProcess(
   env: Record<string, string | undefined>,
   cwd: string,
+  /** How long it may take to say it listens (several processes starting on a busy machine need more). */
+  startTimeoutMs = 60_000,
+  /** More arguments after `serve` (e.g. `--role worker`). */
+  args: string[] = [],
 ): Promise<ServerProcess | { exitCode: number | null; output: string[] }> {
-  const child = spawn(process.execPath, ['--import', tsxLoader, path.join(root, 'src/main.ts'), 'serve'], {
-    cwd,
-    env: { ...env, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    ['--import', tsxLoader, path.join(root, 'src/main.ts'), 'serve', ...args],
+    {
+      cwd,
+      env: { ...env, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   const output: string[] = []
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
@@ -36,7 +44,7 @@ export function startServerProcess(
     const timer = setTimeout(() => {
       void stop('SIGKILL')
       reject(new Error(`server did not start in time:\n${output.join('\n')}`))
-    }, 60_000)
+    }, startTimeoutMs)
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
         output.push(line)

@@ -92,6 +92,14 @@ describe('the container runner', () => {
     expect(lines.at(-1)).toBe('64')
   })
 
+  it('applies CONTAINER_ULIMITS as --ulimit', async () => {
+    // (a --ulimit replaces podman's default_ulimits: nproc stays at what this VM can grant)
+    const runner = new ContainerProcessRunner(options({ ulimits: ['nofile=512:4096', 'nproc=1000:1000'] }))
+    const { outcome, stdout } = await output(runner, { cwd, args: ['-c', 'ulimit -Sn; ulimit -Hn'] })
+    expect(outcome.exitCode).toBe(0)
+    expect(stdout).toBe('512\n4096\n')
+  })
+
   it('mounts the cwd read-only unless the launch may write there', async () => {
     const runner = new ContainerProcessRunner(options())
     const ro = await output(runner, { cwd, args: ['-c', 'echo x > written.txt'] })

@@ -4,7 +4,7 @@ import type { Config } from '../../config/load.js'
 import { baseChildEnv } from '../../process/child-env.js'
 import type { LaunchSpec } from '../../process/runner.js'
 import type { SandboxMode } from '../../protocol/policies.js'
-import { scrubbedShellEnv } from '../claude/scrubbed-shell.js'
+import { scrubbedShellEnv, scrubbedShellMount } from '../claude/scrubbed-shell.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { askForApproval } from '../codex-app-server/thread-settings.js'
 import { resolveCodexBinary } from '../codex-binary.js'
@@ -57,29 +57,32 @@ export function acpLaunch(
     env = { ...claude, ...scrubbedShellEnv(config, claude) }
   }
   const js = spec.command.endsWith('.js')
+  const inContainer = s.placement?.isolation === 'container'
+  // a preset runs in an image as the program of its name; a custom JS agent as node with its script
+  const script = js && !(inContainer && spec.flavor !== 'custom') ? [spec.command] : []
   return {
     command: js ? process.execPath : spec.command,
-    args: [...(js ? [spec.command] : []), ...spec.args, ...extraArgs],
+    args: [...script, ...spec.args, ...extraArgs],
     env,
     cwd: s.cwd,
     killGraceMs: config.KILL_GRACE_MS,
     ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}),
     ...(s.signal ? { signal: s.signal } : {}),
-    ...(s.placement?.isolation === 'container'
-      ? { placement: containerPlacement(spec, config, serverEnv, s, js) }
-      : {}),
+    ...(inContainer ? { placement: containerPlacement(spec, config, serverEnv, env, s, js) } : {}),
   }
 }
 
 /**
- * In a container the agent is the image's program of the same name (`codex-acp`; `node` for a JS agent,
- * whose script must then be at the same path in the image), with its home mounted (CODEX_HOME,
- * CLAUDE_CONFIG_DIR) and the cwd writable unless the sandbox is read-only.
+ * In a container the agent is the image's program of the same name (`codex-acp`, `claude-agent-acp`; `node`
+ * for a custom JS agent, whose script must then be at the same path in the image), with its home mounted
+ * (CODEX_HOME, CLAUDE_CONFIG_DIR), Claude Code's secret-scrubbing shell prefix read-only, and the cwd
+ * writable unless the sandbox is read-only.
  */
 function containerPlacement(
   spec: AcpAgentSpec & { command: string },
   config: Config,
   serverEnv: NodeJS.ProcessEnv,
+  env: Record<string, string>,
   s: AcpLaunchSettings,
   js: boolean,
 ): AcpLaunch['placement'] {
@@ -87,9 +90,9 @@ function containerPlacement(
     spec.flavor === 'codex-acp'
       ? [config.CODEX_HOME]
       : spec.flavor === 'claude-agent-acp'
-        ? [serverEnv.CLAUDE_CONFIG_DIR]
+        ? [serverEnv.CLAUDE_CONFIG_DIR, scrubbedShellMount(env)]
         : []
-  const program = js ? 'node' : path.basename(spec.command)
+  const program = spec.flavor !== 'custom' ? spec.name : js ? 'node' : path.basename(spec.command)
   return placed(s.placement, program, homes, (s.sandbox ?? config.CODEX_SANDBOX) !== 'read-only')
 }
 

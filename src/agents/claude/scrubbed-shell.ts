@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Config } from '../../config/load.js'
+import type { Mount } from '../../process/runner.js'
 import { secretNamesIn } from '../../process/secrets.js'
 
 /**
@@ -38,4 +39,10 @@ export function scrubbedShellEnv(config: Config, env: Record<string, string>): R
   const names = secretNamesIn(env)
   if (names.length === 0) return {}
   return { CLAUDE_CODE_SHELL_PREFIX: scrubbedShellPath(config), AGW_SCRUB_ENV: names.join(' ') }
+}
+
+/** In a container the prefix program is mounted read-only at its own path (when `env` uses one). */
+export function scrubbedShellMount(env: Record<string, string>): Mount | undefined {
+  const prefix = env.CLAUDE_CODE_SHELL_PREFIX
+  return prefix ? { path: path.dirname(prefix), writable: false } : undefined
 }

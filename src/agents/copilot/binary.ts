@@ -13,9 +13,9 @@ export function resolveCopilotBinary(override?: string): string | null {
   const require = createRequire(import.meta.url)
   const exe = process.platform === 'win32' ? 'copilot.exe' : 'copilot'
   try {
-    const pkgJson = require.resolve(`@github/copilot-${process.platform}-${process.arch}/package.json`)
-    const native = path.join(path.dirname(pkgJson), exe)
-    if (existsSync(native)) return native
+    // the platform package exports only its binary (`"exports": {".": "./copilot"}`), not package.json
+    const native = require.resolve(`@github/copilot-${process.platform}-${process.arch}`)
+    if (path.basename(native) === exe && existsSync(native)) return native
   } catch {
     // platform package not installed: fall through to the loader
   }

@@ -19,17 +19,23 @@ export const copilotAuthHint =
   'custom OpenAI-compatible provider, or COPILOT_GITHUB_TOKEN / GH_TOKEN / GITHUB_TOKEN for GitHub Copilot'
 
 /**
- * The child's environment: the allowlisted base, copilot's own locations, and either the custom provider
+ * The child's environment: the allowlisted base, copilot's own locations (only COPILOT_HOME in a container), and either the custom provider
  * (BYOK, which also switches copilot offline: no GitHub auth, telemetry, web tools or auto-update) or a
  * GitHub token. Auto-update is always off so the pinned version runs.
  */
-export function copilotEnv(config: Config, serverEnv: NodeJS.ProcessEnv): Record<string, string> {
+export function copilotEnv(
+  config: Config,
+  serverEnv: NodeJS.ProcessEnv,
+  inContainer = false,
+): Record<string, string> {
   const env: Record<string, string> = {
     ...baseChildEnv(serverEnv),
     COPILOT_AUTO_UPDATE: 'false',
     NO_COLOR: '1',
   }
-  for (const name of locations) {
+  // In a container the host's cache and XDG paths do not exist: the image's own apply (a package unpacked
+  // at build time, COPILOT_PKG_CACHE_HOME in the image, or the tmpfs HOME); COPILOT_HOME is mounted.
+  for (const name of inContainer ? ['COPILOT_HOME'] : locations) {
     const value = serverEnv[name]
     if (value) env[name] = value
   }

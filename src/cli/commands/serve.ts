@@ -7,15 +7,20 @@ export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'start the HTTP server (settings from the environment and .env)',
   usage: [
-    'usage: agent-gateway serve [--host <address>] [--port <port>]',
+    'usage: agent-gateway serve [--host <address>] [--port <port>] [--role all|api|worker]',
     '',
     'Starts the server. Every setting is an environment variable (see .env.example and the README);',
-    '--host and --port override HOST and PORT. SIGTERM or SIGINT stop it gracefully.',
+    '--host, --port and --role override HOST, PORT and GATEWAY_ROLE. SIGTERM or SIGINT stop it gracefully.',
   ].join('\n'),
   async run(args) {
     const { values } = parseArgs({
       args,
-      options: { host: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        role: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
     })
     if (values.help) {
@@ -24,10 +29,13 @@ export const serveCommand: CliCommand = {
     }
     if (values.port !== undefined && !/^\d+$/.test(values.port))
       throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}"`)
+    if (values.role !== undefined && !['all', 'api', 'worker'].includes(values.role))
+      throw new UsageError(`--role must be all, api or worker, got "${values.role}"`)
     const env = {
       ...process.env,
       ...(values.host !== undefined ? { HOST: values.host } : {}),
       ...(values.port !== undefined ? { PORT: values.port } : {}),
+      ...(values.role !== undefined ? { GATEWAY_ROLE: values.role } : {}),
     }
     // loaded here, so that --help and --version answer without loading the server
     const { startServer } = await import('../../http/server.js')

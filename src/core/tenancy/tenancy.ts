@@ -31,7 +31,7 @@ interface Shared {
   /** The server's own agents: the untenanted scope uses them; tenants get their own on the same runner. */
   registry: AgentRegistry
   /** Builds managers over a store (view), agents and settings, exactly as the server's own are built. */
-  managers: (store: Store, registry: AgentRegistry, config: Config) => Managers
+  managers: (store: Store, registry: AgentRegistry, config: Config, tenant: string | null) => Managers
 }
 
 /**
@@ -77,7 +77,7 @@ export class Tenancy {
     const registry = layout
       ? AgentRegistry.fromConfig(config, layout.serverEnv, this.shared.registry.runner)
       : this.shared.registry
-    const managers = this.shared.managers(tenantStore(this.shared.store, tenant), registry, config)
+    const managers = this.shared.managers(tenantStore(this.shared.store, tenant), registry, config, tenant)
     return { tenant, config, registry, ...managers }
   }
 }

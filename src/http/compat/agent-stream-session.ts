@@ -138,7 +138,8 @@ export class AgentStreamConnection {
     const others = (attachedStreams.get(session.id) ?? 1) - 1
     if (others > 0) attachedStreams.set(session.id, others)
     else attachedStreams.delete(session.id)
-    if (others === 0 && this.scope.sessions.isBusy(session.id))
+    // Nobody waits for this (the transport is gone); a store closed by a shutdown meanwhile is no error.
+    if (others === 0 && (await this.scope.sessions.busy(session.id).catch(() => false)))
       await this.scope.sessions.interrupt(session.id).catch(() => {})
   }
 
@@ -164,7 +165,7 @@ export class AgentStreamConnection {
     if (f.content.trim() === '') throw new AppError('invalid_request', 'content must not be empty')
     const id = this.session.id
     // A new message interrupts the running one (seed 004), then starts.
-    if (this.scope.sessions.isBusy(id)) await this.scope.sessions.interrupt(id).catch(() => {})
+    if (await this.scope.sessions.busy(id)) await this.scope.sessions.interrupt(id).catch(() => {})
     await this.send({ type: 'status', message: streamStatus.processing })
     await this.scope.sessions.startTurn(id, [{ type: 'text', text: f.content }], 'queue')
     return 'continue'
@@ -280,7 +281,7 @@ export class AgentStreamConnection {
       'agent-stream',
     )
     // A deny's explanation goes to the agent as input to the turn it refused.
-    if (f.decision === 'deny' && f.explanation && this.scope.sessions.isBusy(sessionId))
+    if (f.decision === 'deny' && f.explanation && (await this.scope.sessions.busy(sessionId)))
       await this.scope.sessions
         .startTurn(sessionId, [{ type: 'text', text: f.explanation }], 'steer')
         .catch(() => {})
@@ -288,7 +289,7 @@ export class AgentStreamConnection {
 
   private async cancel(): Promise<void> {
     const id = this.session!.id
-    if (!this.scope.sessions.isBusy(id)) {
+    if (!(await this.scope.sessions.busy(id))) {
       await this.send({ type: 'status', message: 'No agent run in progress.' })
       return
     }

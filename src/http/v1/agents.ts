@@ -34,6 +34,18 @@ const containerInfo = z
     version: z.string().nullable().optional(),
     available: z.boolean(),
     image: z.string().nullable().optional(),
+    /** What every agent container is limited to (CONTAINER_NETWORK, _MEMORY, _CPUS, _PIDS_LIMIT, ...). */
+    limits: z
+      .object({
+        network: z.string(),
+        memory: z.string().nullable(),
+        cpus: z.string().nullable(),
+        pidsLimit: z.number().int(),
+        user: z.string(),
+        tmpfsSize: z.string(),
+        ulimits: z.array(z.string()),
+      })
+      .optional(),
   })
   .nullable()
 

@@ -12,6 +12,8 @@ export interface ContainerOptions {
   /** uid[:gid] inside the container; never root. */
   user: string
   tmpfsSize: string
+  /** `name=soft[:hard]` entries passed as `--ulimit` (none: the engine's defaults). */
+  ulimits?: string[]
   /** Label value shared by every container of this gateway (found again after a crash). */
   instance: string
   /** The environment the engine CLI itself needs (PATH, CONTAINERS_CONF, DOCKER_HOST, ...). */

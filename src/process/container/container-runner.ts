@@ -35,6 +35,14 @@ export class ContainerProcessRunner implements ProcessRunner {
 
   constructor(readonly options: ContainerOptions) {}
 
+  /**
+   * podman's CLI removes a `--rm` container itself; docker's asks the daemon (AutoRemove), which a daemon
+   * may not honour (podman's Docker API leaves it exited): with any engine but podman, remove it explicitly.
+   */
+  private get cliRemoves(): boolean {
+    return path.basename(this.options.engine).startsWith('podman')
+  }
+
   start(spec: LaunchSpec): RunningProcess {
     const started = performance.now()
     const image = spec.image ?? this.options.image
@@ -72,6 +80,7 @@ export class ContainerProcessRunner implements ProcessRunner {
     let reason: EndReason | undefined
     let stopping: Promise<void> | undefined
     const engine = (a: string[], timeoutMs?: number) => this.engine(a, timeoutMs)
+    const cliRemoves = this.cliRemoves
     const graceSeconds = Math.max(1, Math.ceil(spec.killGraceMs / 1000))
     const terminate = (why: EndReason) => {
       reason ??= why
@@ -90,7 +99,7 @@ export class ContainerProcessRunner implements ProcessRunner {
       if (timer) clearTimeout(timer)
       spec.signal?.removeEventListener('abort', onAbort)
       // `--rm` removes a container that ended by itself; one we ended, or whose client died, is removed here
-      if (reason !== undefined || outcome.exitCode === null || outcome.exitCode >= 125) {
+      if (reason !== undefined || outcome.exitCode === null || outcome.exitCode >= 125 || !cliRemoves) {
         await stopping
         await engine(['rm', '--force', name])
       }
@@ -143,6 +152,15 @@ export class ContainerProcessRunner implements ProcessRunner {
       version,
       available: version !== null,
       image: this.options.image ?? null,
+      limits: {
+        network: this.options.network,
+        memory: this.options.memory ?? null,
+        cpus: this.options.cpus ?? null,
+        pidsLimit: this.options.pidsLimit,
+        user: this.options.user,
+        tmpfsSize: this.options.tmpfsSize,
+        ulimits: this.options.ulimits ?? [],
+      },
     }
   }
 

@@ -47,6 +47,7 @@ export function containerRunArgs(
   )
   if (options.memory) args.push('--memory', options.memory)
   if (options.cpus) args.push('--cpus', options.cpus)
+  for (const ulimit of options.ulimits ?? []) args.push('--ulimit', ulimit)
   const mounts = new Map<string, boolean>()
   mounts.set(spec.cwd, spec.writableCwd ?? false)
   for (const m of spec.mounts ?? []) mounts.set(m.path, (mounts.get(m.path) ?? false) || m.writable)

@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events'
-import pg from 'pg'
+import type pg from 'pg'
 import type { StoredEvent } from '../../protocol/events.js'
 import type { EventBus } from '../event-bus.js'
+import { PgListener } from './pg-listener.js'
 
 const channel = 'agw_events'
 /** NOTIFY payloads are limited to 8000 bytes: larger events travel as a pointer and are read from the table. */
 const maxInlineBytes = 7000
-const reconnectMs = 500
 
 interface Notice {
   /** The publishing node (it delivered to its own subscribers already). */
@@ -27,12 +27,9 @@ interface Notice {
  */
 export class PgEventBus implements EventBus {
   private readonly local = new EventEmitter()
-  private listener: pg.Client | undefined
-  private closed = false
-  private reconnecting: NodeJS.Timeout | undefined
+  private listener: PgListener | undefined
 
   private constructor(
-    private readonly url: string,
     private readonly pool: pg.Pool,
     private readonly node: string,
   ) {
@@ -41,8 +38,12 @@ export class PgEventBus implements EventBus {
 
   /** A bus publishing through `pool` (the store's) and listening on a connection of its own. */
   static async start(url: string, pool: pg.Pool, node: string): Promise<PgEventBus> {
-    const bus = new PgEventBus(url, pool, node)
-    await bus.listen()
+    const bus = new PgEventBus(pool, node)
+    bus.listener = await PgListener.start(
+      url,
+      { [channel]: (payload) => void bus.deliver(payload).catch(() => {}) },
+      () => void bus.nudgeAll().catch(() => {}),
+    )
     return bus
   }
 
@@ -62,36 +63,11 @@ export class PgEventBus implements EventBus {
   }
 
   async close(): Promise<void> {
-    this.closed = true
-    clearTimeout(this.reconnecting)
     this.local.removeAllListeners()
-    await this.listener?.end().catch(() => {})
+    await this.listener?.close()
   }
 
-  private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url })
-    client.on('notification', (msg) => void this.deliver(msg.payload))
-    client.on('error', () => this.reconnect(client))
-    client.on('end', () => this.reconnect(client))
-    await client.connect()
-    await client.query(`LISTEN ${channel}`)
-    this.listener = client
-  }
-
-  private reconnect(lost: pg.Client): void {
-    if (this.closed || this.listener !== lost || this.reconnecting) return
-    this.listener = undefined
-    this.reconnecting = setTimeout(() => {
-      this.reconnecting = undefined
-      this.listen()
-        .then(() => this.nudgeAll())
-        .catch(() => this.reconnect(lost))
-    }, reconnectMs)
-    this.reconnecting.unref()
-  }
-
-  private async deliver(payload: string | undefined): Promise<void> {
-    if (!payload) return
+  private async deliver(payload: string): Promise<void> {
     const notice = JSON.parse(payload) as Notice
     if (notice.n === this.node || this.local.listenerCount(notice.o) === 0) return
     const event = notice.e ?? (await this.read(notice.o, notice.s))
@@ -103,7 +79,7 @@ export class PgEventBus implements EventBus {
     for (const owner of this.local.eventNames()) {
       const { rows } = await this.pool.query(
         'SELECT body FROM events WHERE owner_id = $1 ORDER BY seq DESC LIMIT 1',
-        [owner],
+        [String(owner)],
       )
       const latest = rows[0] as { body: string } | undefined
       if (latest) this.local.emit(owner, JSON.parse(latest.body) as StoredEvent)

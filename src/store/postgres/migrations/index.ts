@@ -87,3 +87,12 @@ migrations.push(`
   ALTER TABLE sessions ADD COLUMN tenant TEXT;
   CREATE INDEX sessions_tenant ON sessions (tenant, id);
 `)
+
+/** 5: node signals too large for a NOTIFY payload wait here until their node takes them (pg-node-signals.ts). */
+migrations.push(`
+  CREATE TABLE node_signals (
+    id BIGSERIAL PRIMARY KEY,
+    body TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+  );
+`)

@@ -1,0 +1,55 @@
+import path from 'node:path'
+import { ConfigError } from '../config/config-error.js'
+import type { Config } from '../config/load.js'
+import { type EventBus, InProcessEventBus } from '../store/event-bus.js'
+import type { NodeSignals } from '../store/node-signals.js'
+import { PgBossRunQueue } from '../store/postgres/pg-boss-run-queue.js'
+import { PgEventBus } from '../store/postgres/pg-event-bus.js'
+import { PgNodeSignals } from '../store/postgres/pg-node-signals.js'
+import { PostgresStore } from '../store/postgres/postgres-store.js'
+import type { RunQueue } from '../store/run-queue.js'
+import { SqliteStore } from '../store/sqlite/sqlite-store.js'
+import type { Store } from '../store/store.js'
+
+/** The store and what goes with it: SQLite alone, or PostgreSQL with a cross-node bus, signals and queue. */
+export interface Backend {
+  store: Store
+  /** Whether other nodes may share the store (then lost nodes are watched while running). */
+  shared: boolean
+  openBus(node: string): Promise<EventBus>
+  openSignals(node: string): Promise<NodeSignals | undefined>
+  /** The run queue between API nodes and workers (PostgreSQL with a role other than `all`). */
+  openQueue(): Promise<RunQueue | undefined>
+}
+
+export async function openBackend(config: Config): Promise<Backend> {
+  const url = config.DATABASE_URL
+  if (!url) {
+    if (config.GATEWAY_ROLE !== 'all')
+      throw new ConfigError(
+        `GATEWAY_ROLE=${config.GATEWAY_ROLE} needs DATABASE_URL (postgres://…): API nodes and workers share a PostgreSQL store`,
+      )
+    return {
+      store: new SqliteStore(path.join(config.DATA_DIR, 'agent-gateway.db')),
+      shared: false,
+      openBus: async () => new InProcessEventBus(),
+      openSignals: async () => undefined,
+      openQueue: async () => undefined,
+    }
+  }
+  const store = await PostgresStore.open(url).catch((err: Error) => {
+    throw new ConfigError(`cannot use DATABASE_URL (${redacted(url)}): ${err.message}`)
+  })
+  return {
+    store,
+    shared: true,
+    openBus: (node) => PgEventBus.start(url, store.pool, node),
+    openSignals: (node) => PgNodeSignals.start(url, store.pool, node),
+    openQueue: async () => (config.GATEWAY_ROLE === 'all' ? undefined : PgBossRunQueue.start(url)),
+  }
+}
+
+/** The URL without its password, for messages. */
+function redacted(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')
+}

@@ -1,0 +1,166 @@
+import type { AgentRegistry } from '../agents/registry.js'
+import type { TurnInput } from '../agents/session.js'
+import type { Config } from '../config/load.js'
+import { AppError } from '../protocol/errors.js'
+import type { Session, Turn } from '../protocol/sessions.js'
+import type { Store } from '../store/store.js'
+import type { ActiveRuns } from './active-runs.js'
+import type { EventLog } from './event-log.js'
+import { newId } from './ids.js'
+import type { NodeCalls } from './node-calls.js'
+import type { NodeMembership } from './node-membership.js'
+import { type CreateSession, type OnBusy, SessionManager } from './session-manager.js'
+
+/** How the sessions of a node take part in a cluster (PostgreSQL with node signals). */
+export interface SessionCluster {
+  membership: NodeMembership
+  calls: NodeCalls
+  /** Recovers what dead nodes left (runs, sessions, approvals), as the periodic watch does. */
+  recoverLost(): Promise<void>
+  /** The longest a call to another node may take (it ends sooner when that node dies). */
+  callTimeoutMs: number
+  /** The tenant whose sessions these are (null: untenanted); a node serving a forwarded call works in its scope. */
+  tenant: string | null
+}
+
+/**
+ * Sessions in a cluster: a session lives on one node that runs agents (its owner in the store), whose agent
+ * process holds the thread. Whatever needs the agent (turns, interrupt, fork, archive, read, resume) is done by
+ * the owner: any other node forwards the call to it (NodeCalls) and relays the answer. An API node places new
+ * sessions, and sessions whose node died, on a live worker; that worker reopens the thread with the agent's
+ * own resume. Reads (the session, its turns, its events) come from the shared store on any node.
+ */
+export class ClusterSessions extends SessionManager {
+  constructor(
+    store: Store,
+    log: EventLog,
+    registry: AgentRegistry,
+    config: Config,
+    active: ActiveRuns,
+    node: string,
+    private readonly cluster: SessionCluster,
+  ) {
+    super(store, log, registry, config, active, node)
+  }
+
+  /** This node doing what another node asked of it (serve-session-calls.ts): never forwarded again. */
+  readonly here = {
+    create: (agentId: string, fields: CreateSession) => super.create(agentId, fields),
+    startTurn: (id: string, input: TurnInput, onBusy: OnBusy) => super.startTurn(id, input, onBusy),
+    interrupt: async (id: string) => (await super.interrupt(id)).id,
+    fork: (id: string) => super.fork(id),
+    archive: (id: string) => super.archive(id),
+    read: (id: string, includeTurns: boolean) => super.read(id, includeTurns),
+    resume: (id: string) => super.resume(id),
+    call: (agentId: string, method: string, params: unknown) => super.call(agentId, method, params),
+  }
+
+  override async create(agentId: string, fields: CreateSession): Promise<Session> {
+    if (this.cluster.membership.role !== 'api') return super.create(agentId, fields)
+    return this.forward(await this.pickRunner(newId('ses')), 'session.create', { agentId, fields })
+  }
+
+  override async startTurn(id: string, input: TurnInput, onBusy: OnBusy = 'queue'): Promise<Turn> {
+    const at = await this.ownerFor(id)
+    return at ? this.forward(at, 'session.turn', { id, input, onBusy }) : super.startTurn(id, input, onBusy)
+  }
+
+  override async interrupt(id: string): Promise<Turn> {
+    const at = await this.ownerFor(id)
+    if (!at) return super.interrupt(id)
+    return this.getTurn(await this.forward<string>(at, 'session.interrupt', { id }))
+  }
+
+  override async fork(id: string): Promise<Session> {
+    const at = await this.ownerFor(id)
+    return at ? this.forward(at, 'session.fork', { id }) : super.fork(id)
+  }
+
+  override async archive(id: string): Promise<Session> {
+    const at = await this.ownerFor(id)
+    return at ? this.forward(at, 'session.archive', { id }) : super.archive(id)
+  }
+
+  override async read(id: string, includeTurns: boolean): Promise<unknown> {
+    const at = await this.ownerFor(id)
+    return at ? this.forward(at, 'session.read', { id, includeTurns }) : super.read(id, includeTurns)
+  }
+
+  override async resume(id: string): Promise<Session> {
+    const at = await this.ownerFor(id)
+    return at ? this.forward(at, 'session.resume', { id }) : super.resume(id)
+  }
+
+  override async call(agentId: string, method: string, params: unknown): Promise<unknown> {
+    if (this.cluster.membership.role !== 'api') return super.call(agentId, method, params)
+    return this.forward(await this.pickRunner(newId('call')), 'agent.call', { agentId, method, params })
+  }
+
+  /** Held here: this process knows; held by another node: its session's status in the store says. */
+  override async busy(id: string): Promise<boolean> {
+    if (this.isBusy(id)) return true
+    const owner = await this.store.ownerOf(id)
+    if (!owner || owner === this.node) return false
+    const status = (await this.store.getSession(id))?.status
+    return status === 'running' || status === 'waiting_for_approval'
+  }
+
+  /** Waits for a turn running on any node: from its events (the owner stores the turn before announcing its end). */
+  override async waitTurn(turnId: string, timeoutMs?: number): Promise<Turn> {
+    if (this.holdsTurn(turnId)) return super.waitTurn(turnId, timeoutMs)
+    const first = await this.getTurn(turnId)
+    if (!isOpen(first)) return first
+    const from = (await this.mustGet(first.sessionId)).lastSeq
+    const turn = await this.getTurn(turnId)
+    if (!isOpen(turn)) return turn
+    const stop = new AbortController()
+    const timer = timeoutMs ? setTimeout(() => stop.abort(), timeoutMs) : undefined
+    try {
+      for await (const ev of this.events(turn.sessionId, from, stop.signal))
+        if ((ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === turnId) break
+    } catch (err) {
+      if (!stop.signal.aborted) throw err
+    } finally {
+      clearTimeout(timer)
+      stop.abort()
+    }
+    return this.getTurn(turnId)
+  }
+
+  /**
+   * The node that must act on the session, or undefined when this node does (or when there is no such session:
+   * then this node answers 404). A session whose node is gone is recovered first, then placed.
+   */
+  private async ownerFor(id: string): Promise<string | undefined> {
+    const owner = await this.store.ownerOf(id)
+    if (owner === undefined) return undefined
+    const { membership } = this.cluster
+    const runners = await membership.liveRunnerIds()
+    if (owner !== null && runners.includes(owner)) return owner === this.node ? undefined : owner
+    if (owner !== null && !(await membership.isLive(owner))) await this.cluster.recoverLost()
+    return membership.role === 'api' ? this.pickRunner(id, runners) : undefined
+  }
+
+  /** The worker a session goes to: spread by its id over the live runners, the same on every API node. */
+  private async pickRunner(key: string, known?: string[]): Promise<string> {
+    const runners = [...(known ?? (await this.cluster.membership.liveRunnerIds()))].sort()
+    if (runners.length === 0)
+      throw new AppError('worker_unavailable', 'no worker is running: start one (GATEWAY_ROLE=worker)', {
+        retryAfterSeconds: 5,
+      })
+    let hash = 0
+    for (const c of key) hash = (hash * 31 + c.charCodeAt(0)) >>> 0
+    return runners[hash % runners.length]!
+  }
+
+  /**
+   * Asks node `to` to do `method` in this tenant's scope: there, as here, another tenant's session is not found
+   * (so a session id alone never reaches across tenants).
+   */
+  private forward<T>(to: string, method: string, params: object): Promise<T> {
+    const call = { tenant: this.cluster.tenant, ...params }
+    return this.cluster.calls.call<T>(to, method, call, this.cluster.callTimeoutMs)
+  }
+}
+
+const isOpen = (t: Turn) => t.status === 'queued' || t.status === 'running'

@@ -1,0 +1,38 @@
+import type { TurnInput } from '../agents/session.js'
+import type { ClusterSessions } from './cluster-sessions.js'
+import type { NodeCalls } from './node-calls.js'
+import type { CreateSession, OnBusy } from './session-manager.js'
+
+/** Every forwarded session call names the tenant whose scope it was made in (null: untenanted). */
+interface Scoped {
+  tenant: string | null
+}
+
+/**
+ * Answers the session calls other nodes forward to this one: one handler per method for the whole node, which
+ * does the call with the session manager of the caller's tenant scope (each tenant has its own, with its own
+ * agents and view of the store). That scope's store hides other tenants' sessions, so a call about one of them
+ * is a 404 here as it would be on the caller.
+ */
+export function serveSessionCalls(
+  calls: NodeCalls,
+  sessionsOf: (tenant: string | null) => ClusterSessions,
+): void {
+  const here = (p: Scoped) => sessionsOf(p.tenant ?? null).here
+  calls.handle<Scoped & { agentId: string; fields: CreateSession }>('session.create', (p) =>
+    here(p).create(p.agentId, p.fields),
+  )
+  calls.handle<Scoped & { id: string; input: TurnInput; onBusy: OnBusy }>('session.turn', (p) =>
+    here(p).startTurn(p.id, p.input, p.onBusy),
+  )
+  calls.handle<Scoped & { id: string }>('session.interrupt', (p) => here(p).interrupt(p.id))
+  calls.handle<Scoped & { id: string }>('session.fork', (p) => here(p).fork(p.id))
+  calls.handle<Scoped & { id: string }>('session.archive', (p) => here(p).archive(p.id))
+  calls.handle<Scoped & { id: string; includeTurns: boolean }>('session.read', (p) =>
+    here(p).read(p.id, p.includeTurns),
+  )
+  calls.handle<Scoped & { id: string }>('session.resume', (p) => here(p).resume(p.id))
+  calls.handle<Scoped & { agentId: string; method: string; params: unknown }>('agent.call', (p) =>
+    here(p).call(p.agentId, p.method, p.params),
+  )
+}

@@ -1,0 +1,405 @@
+import { existsSync, mkdirSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { StoredEvent } from '../../src/protocol/events.js'
+import type { Run } from '../../src/protocol/runs.js'
+import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { gatewayEnv, postJson, readNdjson, requestInput } from '../support/gateway.js'
+import { startPostgres, type TestPostgres } from '../support/postgres.js'
+import {
+  killAll,
+  listProcesses,
+  processesInGroup,
+  processesUnder,
+  waitUntilGone,
+} from '../support/processes.js'
+import { type ServerProcess, startServerProcess } from '../support/server-process.js'
+import { readSseUntil, type SseFrame } from '../support/sse-client.js'
+
+function started(p: Awaited<ReturnType<typeof startServerProcess>>): ServerProcess {
+  if (!('url' in p)) throw new Error(`gateway exited ${p.exitCode}:\n${p.output.join('\n')}`)
+  return p
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+const cli = (name: string, args: string[]) => ({ agent: 'cli', command: { cli: name, args } })
+
+async function submit(node: ServerProcess, body: unknown, wait = false): Promise<Run> {
+  const res = await postJson(`${node.url}/v1/runs${wait ? '?wait=true' : ''}`, body)
+  if (res.status !== 202 && res.status !== 200) throw new Error(`submit: ${res.status} ${await res.text()}`)
+  return (await res.json()) as Run
+}
+
+const getRun = async (node: ServerProcess, id: string) =>
+  (await (await fetch(`${node.url}/v1/runs/${id}`)).json()) as Run
+
+async function createSession(node: ServerProcess, body: unknown = {}): Promise<Session> {
+  const res = await postJson(`${node.url}/v1/sessions`, body)
+  if (res.status !== 201) throw new Error(`create session: ${res.status} ${await res.text()}`)
+  return (await res.json()) as Session
+}
+
+/** Starts a turn through `node`; with `wait`, answers once the turn ended (wherever it ran). */
+async function sendTurn(node: ServerProcess, sessionId: string, input: string, wait: boolean): Promise<Turn> {
+  const res = await postJson(`${node.url}/v1/sessions/${sessionId}/turns${wait ? '?wait=true' : ''}`, {
+    input,
+  })
+  if (res.status !== (wait ? 200 : 202)) throw new Error(`turn: ${res.status} ${await res.text()}`)
+  return (await res.json()) as Turn
+}
+
+const getSession = async (node: ServerProcess, id: string) =>
+  (await (await fetch(`${node.url}/v1/sessions/${id}`)).json()) as Session & { turns: Turn[] }
+
+/** Follows a session's events through `node` from after `seq` until `stop` matches a frame. */
+async function followSession(
+  node: ServerProcess,
+  id: string,
+  after: number,
+  stop: (f: SseFrame, ev: StoredEvent & { turnId?: string }) => boolean,
+): Promise<SseFrame[]> {
+  const res = await fetch(`${node.url}/v1/sessions/${id}/events`, {
+    headers: { accept: 'text/event-stream', 'last-event-id': String(after) },
+  })
+  expect(res.status).toBe(200)
+  return readSseUntil(res, (f) => stop(f, JSON.parse(f.data)))
+}
+
+/** The pids of `pid` and of every process below it. */
+function processTree(pid: number): number[] {
+  const all = listProcesses()
+  const tree = [pid]
+  for (let i = 0; i < tree.length; i++) for (const p of all) if (p.ppid === tree[i]) tree.push(p.pid)
+  return tree
+}
+
+const eventsOf = async (node: ServerProcess, id: string) =>
+  (await readNdjson(
+    await fetch(`${node.url}/v1/runs/${id}/events`, { headers: { accept: 'application/x-ndjson' } }),
+  )) as unknown as StoredEvent[]
+
+/**
+ * Issue 13: two API nodes and two workers (real processes) on one PostgreSQL server. Runs use the `cli`
+ * agent (echo, sleep, sh), so the cluster, not an agent, is what is measured.
+ */
+describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', () => {
+  let pg: TestPostgres
+  let mock: MockLlm
+  let store: PostgresStore
+  let workspace: string
+  let env: Record<string, string | undefined>
+  const nodes: ServerProcess[] = []
+  let apiA: ServerProcess
+  let apiB: ServerProcess
+  let workers: ServerProcess[]
+
+  async function startNode(role: 'api' | 'worker', name: string): Promise<ServerProcess> {
+    const dataDir = path.join(path.dirname(workspace), `data-${name}`)
+    mkdirSync(dataDir, { recursive: true })
+    const node = started(
+      // the role as `serve --role` (GATEWAY_ROLE would do the same)
+      await startServerProcess({ ...env, DATA_DIR: dataDir }, path.dirname(workspace), 90_000, [
+        '--role',
+        role,
+      ]),
+    )
+    nodes.push(node)
+    return node
+  }
+
+  /** The node id a gateway process registered (by its pid). */
+  async function nodeIdOf(node: ServerProcess): Promise<string> {
+    const record = (await store.listNodes()).find((n) => n.pid === node.child.pid)
+    if (!record) throw new Error(`no node record for pid ${node.child.pid}`)
+    return record.id
+  }
+
+  beforeAll(async () => {
+    pg = await startPostgres()
+    mock = await startMockLlm()
+    const url = await pg.createDatabase()
+    store = await PostgresStore.open(url)
+    // One workspace and one CODEX_HOME for all nodes, like a shared volume: a worker can resume a thread another
+    // worker started.
+    const base = gatewayEnv(mock, {
+      DATABASE_URL: url,
+      CLI_LIST: 'echo,sleep,sh',
+      MAX_CONCURRENT_RUNS: '4',
+      MAX_QUEUED_RUNS: '1000',
+      // long enough that a node stalled by a loaded machine is not taken for dead
+      NODE_TIMEOUT_SECONDS: '10',
+      KILL_GRACE_MS: '200',
+    })
+    env = base.env
+    workspace = base.workspace
+    // One after the other: four processes compiling TypeScript at once take long on a busy machine.
+    apiA = await startNode('api', 'a')
+    apiB = await startNode('api', 'b')
+    workers = [await startNode('worker', 'w1'), await startNode('worker', 'w2')]
+  }, 400_000)
+
+  afterAll(async () => {
+    for (const node of nodes)
+      if (node.child.exitCode === null && node.child.signalCode === null) await node.stop()
+    if (workspace) killAll(await waitUntilGone(() => processesUnder(workspace), 5000))
+    await store?.close()
+    await mock?.close()
+    await pg?.stop()
+  }, 60_000)
+
+  it('serve --role refuses a role that does not exist', async () => {
+    const refused = await startServerProcess(env, path.dirname(workspace), 90_000, ['--role', 'boss'])
+    expect('exitCode' in refused && refused.exitCode).toBe(2)
+    expect(refused.output.join('\n')).toContain('--role must be all, api or worker, got "boss"')
+  }, 120_000)
+
+  it('200 runs submitted alternately to both API nodes each run exactly once, spread over both workers', async () => {
+    const ids = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => submit(i % 2 ? apiB : apiA, cli('echo', [`run ${i}`]))),
+    )
+    await waitFor(
+      async () => (await store.listRuns({ limit: 1000, status: 'succeeded' })).length >= 200,
+      'all 200 runs to succeed',
+      180_000,
+    )
+    const workerIds = await Promise.all(workers.map(nodeIdOf))
+    const ranOn = new Map<string, number>()
+    /** Per worker, +1 when one of its runs started and -1 when it completed, at the event's time. */
+    const steps = new Map<string, { at: number; step: number }[]>()
+    for (const [i, r] of ids.entries()) {
+      const run = await store.getRun(r.id)
+      expect(run).toMatchObject({ status: 'succeeded', exitCode: 0 })
+      const owner = (await store.ownerOf(r.id))!
+      expect(workerIds).toContain(owner)
+      ranOn.set(owner, (ranOn.get(owner) ?? 0) + 1)
+      const events = await store.eventsAfter(r.id, 0, 1000)
+      const startedEvents = events.filter((e) => e.type === 'run.started')
+      const completedEvents = events.filter((e) => e.type === 'run.completed')
+      expect(startedEvents).toHaveLength(1)
+      expect(completedEvents).toHaveLength(1)
+      const list = steps.get(owner) ?? []
+      list.push({ at: Date.parse(startedEvents[0]!.at), step: 1 })
+      list.push({ at: Date.parse(completedEvents[0]!.at), step: -1 })
+      steps.set(owner, list)
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, k) => k + 1))
+      const stdout = events.map((e) => (e.type === 'output' ? e.data : '')).join('')
+      expect(stdout).toBe(`run ${i}\n`)
+    }
+    expect([...ranOn.keys()].sort()).toEqual([...workerIds].sort())
+    // MAX_CONCURRENT_RUNS (4) holds per worker: a run's start is stored after it took a slot and its end before
+    // the slot is freed, so at no moment were more than 4 of a worker's runs between the two (ends first on ties).
+    const peaks = [...steps.values()].map((list) => {
+      list.sort((x, y) => x.at - y.at || x.step - y.step)
+      let running = 0
+      let most = 0
+      for (const { step } of list) {
+        running += step
+        most = Math.max(most, running)
+      }
+      return most
+    })
+    for (const most of peaks) expect(most).toBeLessThanOrEqual(4)
+    // and the workers did run several at once (the bound was reached for, not trivially kept)
+    expect(Math.max(...peaks)).toBeGreaterThan(1)
+  }, 240_000)
+
+  it('an SSE stream from API node A of a run on a worker is complete and ordered; Last-Event-ID on node B resumes it', async () => {
+    const run = await submit(
+      apiA,
+      cli('sh', ['-c', 'for i in $(seq 1 40); do echo line $i; sleep 0.02; done']),
+    )
+    const sse = await fetch(`${apiA.url}/v1/runs/${run.id}/events`, {
+      headers: { accept: 'text/event-stream' },
+    })
+    expect(sse.status).toBe(200)
+    const frames = await readSseUntil(sse, (f) => f.event === 'run.completed')
+    const seqs = frames.map((f) => Number(f.id))
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1))
+    expect(frames.at(-1)?.event).toBe('run.completed')
+    const stored = await eventsOf(apiB, run.id)
+    expect(frames.map((f) => JSON.parse(f.data))).toEqual(stored)
+    const lines = stored.map((e) => (e.type === 'output' ? e.data : '')).join('')
+    expect(lines.split('\n').filter(Boolean)).toHaveLength(40)
+    expect((await nodeIdOf(apiA)) === (await store.ownerOf(run.id))).toBe(false)
+
+    const resumed = await fetch(`${apiB.url}/v1/runs/${run.id}/events`, {
+      headers: { accept: 'text/event-stream', 'last-event-id': '5' },
+    })
+    const rest = await readSseUntil(resumed, (f) => f.event === 'run.completed')
+    expect(rest.map((f) => JSON.parse(f.data))).toEqual(stored.filter((e) => e.seq > 5))
+  }, 60_000)
+
+  it('a cancel sent to API node B reaches the worker running the run; its process ends', async () => {
+    const run = await submit(apiA, cli('sleep', ['60']))
+    await waitFor(async () => (await getRun(apiB, run.id)).status === 'running', 'the run to start', 30_000)
+    const pid = (await getRun(apiB, run.id)).pid!
+    expect(processesInGroup(pid).length).toBeGreaterThan(0)
+    const res = await postJson(`${apiB.url}/v1/runs/${run.id}/cancel`, {})
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ id: run.id, status: 'cancelled', reason: 'cancelled' })
+    expect(await waitUntilGone(() => processesInGroup(pid))).toEqual([])
+    const events = await eventsOf(apiA, run.id)
+    expect(events.filter((e) => e.type === 'run.completed')).toHaveLength(1)
+  }, 60_000)
+
+  it('a session lives on one worker: its turns sent alternately to both API nodes run there on one thread; an approval asked through A is answered on B; interrupt, fork and archive through either node', async () => {
+    mock.reset()
+    const session = await createSession(apiA, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' })
+    const workerIds = await Promise.all(workers.map(nodeIdOf))
+    const owner = await store.ownerOf(session.id)
+    expect(workerIds).toContain(owner)
+
+    for (let k = 0; k < 4; k++) {
+      mock.script({ kind: 'text', text: `answer ${k}` })
+      const done = await sendTurn(k % 2 ? apiB : apiA, session.id, `question ${k}`, true)
+      expect(done).toMatchObject({ status: 'completed', finalResponse: `answer ${k}` })
+      expect(await store.ownerOf(session.id)).toBe(owner)
+    }
+    // One agent thread: the model saw every earlier question with the last one.
+    const history = requestInput(mock)
+    for (let k = 0; k < 4; k++) expect(history).toContain(`question ${k}`)
+
+    // An approval the agent asks for through node A, answered on node B (first answer wins, on any node).
+    mock.script({ kind: 'exec_command', cmd: 'echo yes > approved.txt' }, { kind: 'text', text: 'wrote it' })
+    const before = (await getSession(apiB, session.id)).lastSeq
+    const asking = sendTurn(apiA, session.id, 'write it', false)
+    const asked = await followSession(apiB, session.id, before, (f) => f.event === 'approval.requested')
+    const write = await asking
+    const { approvalId } = JSON.parse(asked.at(-1)!.data) as { approvalId: string }
+    expect((await postJson(`${apiB.url}/v1/approvals/${approvalId}`, { decision: 'accept' })).status).toBe(
+      200,
+    )
+    expect((await postJson(`${apiA.url}/v1/approvals/${approvalId}`, { decision: 'decline' })).status).toBe(
+      409,
+    )
+    await followSession(
+      apiA,
+      session.id,
+      Number(asked.at(-1)!.id),
+      (_, ev) => ev.type === 'turn.completed' && ev.turnId === write.id,
+    )
+    expect((await getSession(apiB, session.id)).turns.find((t) => t.id === write.id)).toMatchObject({
+      status: 'completed',
+      finalResponse: 'wrote it',
+    })
+    expect(existsSync(path.join(session.cwd, 'approved.txt'))).toBe(true)
+
+    // Interrupt through node A of a turn started through node B.
+    mock.script({ kind: 'text', text: 'too late', delayMs: 120_000 })
+    const from = (await getSession(apiA, session.id)).lastSeq
+    const slow = await sendTurn(apiB, session.id, 'take your time', false)
+    await followSession(
+      apiA,
+      session.id,
+      from,
+      (_, ev) => ev.type === 'turn.started' && ev.turnId === slow.id,
+    )
+    const interrupted = await postJson(`${apiA.url}/v1/sessions/${session.id}/interrupt`, {})
+    expect(interrupted.status, await interrupted.clone().text()).toBe(200)
+    expect(await interrupted.json()).toMatchObject({ id: slow.id, status: 'interrupted' })
+
+    // A fork lives where its parent's thread is; archived through the other node.
+    const forked = await postJson(`${apiB.url}/v1/sessions/${session.id}/fork`, {})
+    expect(forked.status).toBe(201)
+    const fork = (await forked.json()) as Session
+    expect(fork).toMatchObject({ forkedFrom: session.id })
+    expect(await store.ownerOf(fork.id)).toBe(owner)
+    const archived = await postJson(`${apiA.url}/v1/sessions/${fork.id}/archive`, {})
+    expect(archived.status).toBe(200)
+    expect(await archived.json()).toMatchObject({ id: fork.id, status: 'archived' })
+    mock.reset()
+  }, 240_000)
+
+  it('kill -9 of a worker: its runs become interrupted (worker_lost), its session resumes on the other worker, no process is left; an API node restarts losing nothing', async () => {
+    // A session on the worker that will die, with a turn waiting for an approval when it does.
+    mock.reset()
+    const session = await createSession(apiB, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' })
+    mock.script({ kind: 'text', text: 'noted' })
+    await sendTurn(apiA, session.id, 'remember the word zebra', true)
+    mock.script({ kind: 'exec_command', cmd: 'echo never > never.txt' })
+    const mark = (await getSession(apiA, session.id)).lastSeq
+    const pendingTurn = await sendTurn(apiB, session.id, 'write never.txt', false)
+    const asked = await followSession(apiA, session.id, mark, (f) => f.event === 'approval.requested')
+    const { approvalId } = JSON.parse(asked.at(-1)!.data) as { approvalId: string }
+
+    const sleepers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => submit(i % 2 ? apiB : apiA, cli('sleep', ['60']))),
+    )
+    await waitFor(
+      async () =>
+        (await Promise.all(sleepers.map((r) => getRun(apiA, r.id)))).every((r) => r.status === 'running'),
+      'all eight runs to run',
+      30_000,
+    )
+    const sessionOwner = await store.ownerOf(session.id)
+    const workerIds = await Promise.all(workers.map(nodeIdOf))
+    const victim = workers[workerIds.indexOf(sessionOwner!)]!
+    const survivor = workers.find((w) => w !== victim)!
+    const victimId = await nodeIdOf(victim)
+    const victimTree = processTree(victim.child.pid!)
+    expect(victimTree.length).toBeGreaterThan(1)
+    const owners = await Promise.all(sleepers.map((r) => store.ownerOf(r.id)))
+    const lost = sleepers.filter((_, i) => owners[i] === victimId)
+    const kept = sleepers.filter((_, i) => owners[i] !== victimId)
+    expect(lost.length).toBe(4)
+    const lostPids = await Promise.all(lost.map(async (r) => (await getRun(apiA, r.id)).pid!))
+    victim.child.kill('SIGKILL')
+
+    await waitFor(
+      async () =>
+        (await Promise.all(lost.map((r) => getRun(apiB, r.id)))).every(
+          (r) => r.status === 'interrupted' && r.reason === 'worker_lost',
+        ),
+      'the lost worker runs to be interrupted',
+      60_000,
+    )
+    for (const r of lost) {
+      const events = await eventsOf(apiA, r.id)
+      expect(events.map((e) => e.type)).toEqual(['run.queued', 'run.started', 'run.completed'])
+    }
+    expect(await waitUntilGone(() => lostPids.flatMap((pid) => processesInGroup(pid)))).toEqual([])
+    for (const r of kept) expect((await getRun(apiA, r.id)).status).toBe('running')
+    // Everything the dead worker ran is gone too (its runs' groups and the session's agent process).
+    expect(
+      await waitUntilGone(() => listProcesses().filter((p) => victimTree.includes(p.pid)), 15_000),
+    ).toEqual([])
+
+    // Its session: the turn in flight failed, the approval can no longer be answered; the next turn, sent to
+    // any API node, runs on the surviving worker, which resumes the agent's thread (its history is there).
+    await followSession(
+      apiB,
+      session.id,
+      Number(asked.at(-1)!.id),
+      (_, ev) => ev.type === 'turn.failed' && ev.turnId === pendingTurn.id,
+    )
+    const approval = (await (await fetch(`${apiA.url}/v1/approvals/${approvalId}`)).json()) as Approval
+    expect(approval).toMatchObject({ state: 'resolved', decision: 'cancel' })
+    mock.script({ kind: 'text', text: 'zebra, still' })
+    const resumed = await sendTurn(apiB, session.id, 'which word?', true)
+    expect(resumed).toMatchObject({ status: 'completed', finalResponse: 'zebra, still' })
+    expect(await store.ownerOf(session.id)).toBe(await nodeIdOf(survivor))
+    expect(requestInput(mock)).toContain('remember the word zebra')
+    expect(existsSync(path.join(session.cwd, 'never.txt'))).toBe(false)
+
+    // The survivor is full (MAX_CONCURRENT_RUNS=4 sleepers): they are cancelled, then it takes new work.
+    for (const r of kept) expect((await postJson(`${apiA.url}/v1/runs/${r.id}/cancel`, {})).status).toBe(200)
+    const after = await submit(apiB, cli('echo', ['still here']), true)
+    expect(after.status).toBe('succeeded')
+    expect(await store.ownerOf(after.id)).toBe(await nodeIdOf(survivor))
+
+    const before = await eventsOf(apiA, after.id)
+    expect(await apiA.stop('SIGTERM')).toBe(0)
+    apiA = await startNode('api', 'a2')
+    expect(await eventsOf(apiA, after.id)).toEqual(before)
+    expect(await getRun(apiA, after.id)).toMatchObject({ status: 'succeeded' })
+  }, 240_000)
+})

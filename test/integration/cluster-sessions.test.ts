@@ -1,0 +1,108 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { StoredEvent } from '../../src/protocol/events.js'
+import type { Session, Turn } from '../../src/protocol/sessions.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { postJson, requestInput, startGateway, type TestGateway } from '../support/gateway.js'
+import { startPostgres, type TestPostgres } from '../support/postgres.js'
+import { readSseUntil } from '../support/sse-client.js'
+
+/**
+ * Issue 13: sessions on two gateway nodes (role `all`, real codex, one PostgreSQL): an approval the agent on
+ * node A asked for is answered on node B (and its stream is followed on B); a turn sent to B runs on A; the
+ * cluster-wide MAX_QUEUED_RUNS bound answers 429 on either node.
+ */
+describe('sessions across two nodes on PostgreSQL (real codex)', () => {
+  let pg: TestPostgres
+  let mock: MockLlm
+  let a: TestGateway
+  let b: TestGateway
+
+  beforeAll(async () => {
+    pg = await startPostgres()
+    mock = await startMockLlm()
+    const url = await pg.createDatabase()
+    const limits = { CLI_LIST: 'sleep', MAX_CONCURRENT_RUNS: '1', MAX_QUEUED_RUNS: '2' }
+    a = await startGateway(mock, { DATABASE_URL: url, ...limits })
+    b = await startGateway(mock, {
+      DATABASE_URL: url,
+      ...limits,
+      WORKSPACE_DIR: a.workspace,
+      CODEX_HOME: a.env.CODEX_HOME,
+    })
+  }, 60_000)
+  afterAll(async () => {
+    await b?.close()
+    await a?.close()
+    await mock?.close()
+    await pg?.stop()
+  })
+
+  const json = async <T>(res: Response | Promise<Response>) => (await (await res).json()) as T
+
+  it('an approval asked on node A is answered on node B and reaches the agent', async () => {
+    mock.reset()
+    const session = await json<Session>(
+      postJson(`${a.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
+    )
+    mock.script({ kind: 'exec_command', cmd: 'echo yes > approved.txt' }, { kind: 'text', text: 'wrote it' })
+    const stream = fetch(`${b.url}/v1/sessions/${session.id}/events`, {
+      headers: { accept: 'text/event-stream' },
+    })
+    const started = await json<Turn>(
+      postJson(`${a.url}/v1/sessions/${session.id}/turns`, { input: 'write it' }),
+    )
+    const frames = await readSseUntil(await stream, (f) => f.event === 'approval.requested')
+    const requested = JSON.parse(frames.at(-1)!.data) as StoredEvent & { approvalId: string }
+    const answered = await postJson(`${b.url}/v1/approvals/${requested.approvalId}`, { decision: 'accept' })
+    expect(answered.status).toBe(200)
+    expect(
+      (await postJson(`${a.url}/v1/approvals/${requested.approvalId}`, { decision: 'decline' })).status,
+    ).toBe(409)
+    const deadline = Date.now() + 30_000
+    let turn = started
+    while (turn.status !== 'completed' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100))
+      turn = (
+        await json<Session & { turns: Turn[] }>(fetch(`${a.url}/v1/sessions/${session.id}`))
+      ).turns.find((t) => t.id === started.id)!
+    }
+    expect(turn).toMatchObject({ status: 'completed', finalResponse: 'wrote it' })
+    expect(existsSync(path.join(session.cwd, 'approved.txt'))).toBe(true)
+
+    // A turn sent to node B runs on node A, which holds the thread (B forwards it; nothing is reopened on B).
+    mock.script({ kind: 'text', text: 'via b' })
+    const viaB = await json<Turn>(
+      postJson(`${b.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'through b' }),
+    )
+    expect(viaB).toMatchObject({ status: 'completed', finalResponse: 'via b' })
+    expect(await a.ctx.store.ownerOf(session.id)).toBe(a.ctx.node.id)
+    expect(requestInput(mock)).toContain('write it')
+  }, 60_000)
+
+  it('MAX_QUEUED_RUNS holds across nodes: the run beyond the bound gets 429 whichever node it reaches', async () => {
+    const sleep = { agent: 'cli', command: { cli: 'sleep', args: ['30'] } }
+    const admitted: string[] = []
+    // one running + MAX_QUEUED_RUNS=2 queued, over both nodes
+    for (let i = 0; i < 3; i++) {
+      const res = await postJson(`${(i % 2 ? b : a).url}/v1/runs`, sleep)
+      expect(res.status).toBe(202)
+      admitted.push(((await res.json()) as { id: string }).id)
+    }
+    for (const node of [a, b]) {
+      const res = await postJson(`${node.url}/v1/runs`, sleep)
+      expect(res.status).toBe(429)
+      expect(res.headers.get('retry-after')).toBe('5')
+    }
+    // cancelled through the other node than the one that admitted them: room again
+    for (const [i, id] of admitted.entries())
+      expect((await postJson(`${(i % 2 ? a : b).url}/v1/runs/${id}/cancel`, {})).status).toBe(200)
+    const again = await postJson(`${b.url}/v1/runs`, sleep)
+    expect(again.status).toBe(202)
+    const { id } = (await again.json()) as { id: string }
+    expect(await (await postJson(`${a.url}/v1/runs/${id}/cancel`, {})).json()).toMatchObject({
+      status: 'cancelled',
+    })
+  }, 60_000)
+})

@@ -1,0 +1,134 @@
+import { realpathSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Run } from '../../src/protocol/runs.js'
+import type { Session, Turn } from '../../src/protocol/sessions.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { wsClient } from '../support/agent-ws-client.js'
+import { apiClient } from '../support/api-client.js'
+import { homeKnowsThread } from '../support/codex-home.js'
+import { startGateway, type TestGateway } from '../support/gateway.js'
+import { startPostgres, type TestPostgres } from '../support/postgres.js'
+import { tempDir } from '../support/temp.js'
+
+async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/**
+ * Issues 13 and 15 together: an API node and a worker (GATEWAY_ROLE api / worker, real codex, one PostgreSQL,
+ * one TENANTS_DIR). What a tenant sends to the API node runs on the worker in the tenant's scope (its workspace
+ * root, its CODEX_HOME, its view of the store), and another tenant's calls forwarded to the worker find nothing.
+ */
+describe("tenants in a cluster: a tenant's runs and sessions go from an API node to a worker", () => {
+  let pg: TestPostgres
+  let mock: MockLlm
+  let api: TestGateway
+  let worker: TestGateway
+  let tenantsDir: string
+  let alpha: ReturnType<typeof apiClient>
+  let beta: ReturnType<typeof apiClient>
+
+  beforeAll(async () => {
+    pg = await startPostgres()
+    mock = await startMockLlm()
+    tenantsDir = tempDir('tenants-')
+    const shared = {
+      DATABASE_URL: await pg.createDatabase(),
+      TENANTS_DIR: tenantsDir,
+      API_TOKENS: 'alpha:alpha-secret-1:read+run+approve:team-a,beta:beta-secret-2:read+run+approve:team-b',
+      NODE_TIMEOUT_SECONDS: '10',
+    }
+    api = await startGateway(mock, { ...shared, GATEWAY_ROLE: 'api' })
+    // The worker shares the API node's workspace and server CODEX_HOME, as nodes share volumes.
+    worker = await startGateway(mock, {
+      ...shared,
+      GATEWAY_ROLE: 'worker',
+      WORKSPACE_DIR: api.workspace,
+      CODEX_HOME: api.env.CODEX_HOME,
+    })
+    alpha = apiClient(api.url, 'alpha-secret-1')
+    beta = apiClient(api.url, 'beta-secret-2')
+  }, 60_000)
+  afterAll(async () => {
+    await api?.close()
+    await worker?.close()
+    await mock?.close()
+    await pg?.stop()
+  })
+
+  const workspaceOf = (tenant: string) => realpathSync(path.join(tenantsDir, tenant, 'workspace'))
+  const codexHomeOf = (tenant: string) => path.join(tenantsDir, tenant, 'home', '.codex')
+
+  it("a tenant's run queued on the API node runs on the worker, with the tenant's agents in its workspace", async () => {
+    mock.reset()
+    mock.script({ kind: 'text', text: 'alpha on the worker' })
+    const run = await alpha.json<Run>(alpha.post('/v1/runs?wait=true', { prompt: 'alpha run' }), 200)
+    expect(run).toMatchObject({ status: 'succeeded', tenant: 'team-a', finalResponse: 'alpha on the worker' })
+    expect(run.request.cwd).toBe(workspaceOf('team-a'))
+    expect(await worker.ctx.store.ownerOf(run.id)).toBe(worker.ctx.node.id)
+    // The worker ran codex with the tenant's CODEX_HOME (its own agents), not the server's.
+    expect(homeKnowsThread(codexHomeOf('team-a'), run.agentSessionId!)).toBe(true)
+    expect(homeKnowsThread(api.env.CODEX_HOME!, run.agentSessionId!)).toBe(false)
+    // The worker counts it in the tenant's scope.
+    expect(worker.ctx.tenancy.all().map((s) => s.tenant)).toContain('team-a')
+    expect((await beta.get(`/v1/runs/${run.id}`)).status).toBe(404)
+    expect((await beta.post(`/v1/runs/${run.id}/cancel`)).status).toBe(404)
+  })
+
+  it("a tenant's session lives on the worker; the other tenant's calls, forwarded there too, find nothing", async () => {
+    mock.reset()
+    const session = await alpha.json<Session>(alpha.post('/v1/sessions', {}), 201)
+    expect(session).toMatchObject({ tenant: 'team-a', cwd: workspaceOf('team-a') })
+    expect(await worker.ctx.store.ownerOf(session.id)).toBe(worker.ctx.node.id)
+    mock.script({ kind: 'text', text: 'alpha session answer' })
+    const turn = await alpha.json<Turn>(
+      alpha.post(`/v1/sessions/${session.id}/turns?wait=true`, { input: 'hello' }),
+      200,
+    )
+    expect(turn).toMatchObject({ status: 'completed', finalResponse: 'alpha session answer' })
+    expect(homeKnowsThread(codexHomeOf('team-a'), session.agentSessionId)).toBe(true)
+    expect(homeKnowsThread(api.env.CODEX_HOME!, session.agentSessionId)).toBe(false)
+    // Beta's calls reach the worker in beta's scope, where alpha's session does not exist.
+    const asBeta = [
+      beta.post(`/v1/sessions/${session.id}/turns`, { input: 'let me in' }),
+      beta.post(`/v1/sessions/${session.id}/interrupt`),
+      beta.post(`/v1/sessions/${session.id}/fork`),
+      beta.post(`/v1/sessions/${session.id}/archive`),
+      beta.get(`/v1/sessions/${session.id}`),
+    ]
+    for (const res of await Promise.all(asBeta)) expect(res.status, await res.text()).toBe(404)
+    const after = await alpha.json<Session & { turns: Turn[] }>(alpha.get(`/v1/sessions/${session.id}`), 200)
+    expect(after).toMatchObject({ status: 'idle', turnCount: 1 })
+    expect(mock.requests.length).toBe(1)
+  })
+
+  it('/agent/ws on the API node steers the turn running on the worker: a second message interrupts the first', async () => {
+    mock.reset()
+    mock.script(
+      { kind: 'text', text: 'first never arrives', delayMs: 30_000 },
+      { kind: 'text', text: 'second answer' },
+    )
+    const c = wsClient(`${api.url.replace(/^http/, 'ws')}/agent/ws`, 'alpha-secret-1')
+    await c.opened
+    const sessionId = `cluster-stream-${process.pid}`
+    c.send({ type: 'user_message', sessionId, content: 'first, slow' })
+    await c.next((f) => f.type === 'status' && f.message === 'Agent thinking...')
+    await waitFor(() => mock.requests.length > 0, 'the first turn to reach the model')
+    c.send({ type: 'user_message', sessionId, content: 'second, fast' })
+    await c.next((f) => f.type === 'status' && f.message === 'Agent run interrupted.')
+    await c.next((f) => f.type === 'status' && f.message === 'Agent run completed.')
+    const session = (await alpha.json<{ sessions: Session[] }>(alpha.get('/v1/sessions'), 200)).sessions.find(
+      (s) => s.externalId === sessionId,
+    )!
+    expect(session).toMatchObject({ tenant: 'team-a' })
+    expect(await worker.ctx.store.ownerOf(session.id)).toBe(worker.ctx.node.id)
+    const closed = new Promise((resolve) => c.ws.once('close', resolve))
+    c.ws.close()
+    await closed
+  })
+})

@@ -1,0 +1,119 @@
+import { mkdirSync, readFileSync, statSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Run } from '../../src/protocol/runs.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { startContainerGateway } from '../support/container-gateway.js'
+import { containersLabelled, gatewayContainers, waitForContainers } from '../support/containers.js'
+import { postJson, testApiKey, testModel } from '../support/gateway.js'
+import { processesUnder } from '../support/processes.js'
+import { tempDir } from '../support/temp.js'
+
+type Gateway = Awaited<ReturnType<typeof startContainerGateway>>
+
+/**
+ * Every agent with `isolation: "container"` (real podman, the test image): the command the mock model asks
+ * for runs inside the run's container (it writes the container's hostname into the mounted workspace, as
+ * the container's uid 1000), and a cancelled run leaves no container behind.
+ */
+const agents: { agent: string; sandbox: string }[] = [
+  { agent: 'codex', sandbox: 'workspace-write' },
+  { agent: 'claude', sandbox: 'workspace-write' },
+  { agent: 'gemini', sandbox: 'workspace-write' },
+  { agent: 'copilot', sandbox: 'workspace-write' },
+  { agent: 'acp:codex-acp', sandbox: 'workspace-write' },
+  // Claude Code behind ACP asks before it writes; full access lets a one-shot run proceed
+  { agent: 'acp:claude-agent-acp', sandbox: 'danger-full-access' },
+]
+
+describe('every agent runs inside its container', () => {
+  let mock: MockLlm
+  let gw: Gateway
+
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    const geminiHome = tempDir('gemini-home-')
+    mkdirSync(path.join(geminiHome, '.gemini'))
+    gw = await startContainerGateway(mock, {
+      ANTHROPIC_BASE_URL: mock.url,
+      ANTHROPIC_API_KEY: testApiKey,
+      CLAUDE_CODE_MAX_RETRIES: '0',
+      GEMINI_CLI_HOME: geminiHome,
+      GEMINI_MODEL: 'gemini-2.5-flash',
+      GEMINI_API_KEY: 'gemini-test-key-0123456789',
+      GOOGLE_GEMINI_BASE_URL: mock.url,
+      COPILOT_PROVIDER_BASE_URL: mock.baseUrl,
+      COPILOT_PROVIDER_API_KEY: testApiKey,
+      COPILOT_MODEL: testModel,
+      // the container is the sandbox here; claude-agent-acp needs full access to run a command unasked
+      ALLOW_DANGER_FULL_ACCESS: 'true',
+    })
+  }, 120_000)
+
+  afterAll(async () => {
+    await gw?.close()
+    await mock?.close()
+    expect(await gatewayContainers(gw.instance)).toEqual([])
+  })
+
+  const submit = async (body: Record<string, unknown>) => {
+    const res = await postJson(`${gw.url}/v1/runs?wait=true`, body)
+    expect(res.status).toBe(200)
+    return (await res.json()) as Run & { error: string | null }
+  }
+
+  for (const { agent, sandbox } of agents) {
+    const file = `where-${agent.replace(/\W/g, '-')}.txt`
+
+    it(`${agent}: its shell command runs in the run's container`, async () => {
+      mock.reset()
+      mock.script(
+        { kind: 'exec_command', cmd: `hostname > ${file} && id -u >> ${file}` },
+        { kind: 'text', text: `${agent} ran it` },
+      )
+      const run = await submit({ agent, prompt: 'where are you?', isolation: 'container', sandbox })
+      expect(run.status, run.error ?? '').toBe('succeeded')
+      expect(run.finalResponse).toBe(`${agent} ran it`)
+      const written = path.join(gw.workspace, file)
+      const [hostname, uid] = readFileSync(written, 'utf8').trim().split('\n')
+      // the hostname is the container's name (agw-<instance>-...), not this machine's
+      expect(hostname).toMatch(new RegExp(`^agw-${gw.instance}-`))
+      expect(hostname).not.toBe(os.hostname())
+      // written by the container's unprivileged user, while the gateway runs as root
+      expect(uid).toBe('1000')
+      expect(statSync(written).uid).toBe(1000)
+      expect(await gatewayContainers(gw.instance)).toEqual([])
+    })
+
+    it(`${agent}: cancel stops the container through the engine`, async () => {
+      mock.reset()
+      mock.script({ kind: 'text', text: 'never seen', delayMs: 60_000 })
+      const res = await postJson(`${gw.url}/v1/runs`, {
+        agent,
+        prompt: 'wait for the model',
+        isolation: 'container',
+        sandbox,
+      })
+      expect(res.status).toBe(202)
+      const { id } = (await res.json()) as Run
+      await waitForContainers(gw.instance, (names) => names.length === 1)
+      expect(await containersLabelled(`agent-gateway.run=${id}`)).toHaveLength(1)
+      // the agent inside the container has reached the model: it is running, not starting
+      await waitUntil(() => mock.requests.some((r) => !r.side))
+      expect((await postJson(`${gw.url}/v1/runs/${id}/cancel`, {})).status).toBeLessThan(300)
+      await waitForContainers(gw.instance, (names) => names.length === 0)
+      const cancelled = (await (await fetch(`${gw.url}/v1/runs/${id}`)).json()) as Run
+      expect(cancelled.status).toBe('cancelled')
+      expect(processesUnder(gw.workspace)).toEqual([])
+    })
+  }
+})
+
+async function waitUntil(done: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}

@@ -1,0 +1,126 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { findOnPath } from '../../src/agents/codex-binary.js'
+import type { Run } from '../../src/protocol/runs.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { startContainerGateway } from '../support/container-gateway.js'
+import { engineEnv, testEngine } from '../support/container-image.js'
+import { containersLabelled, gatewayContainers, waitForContainers } from '../support/containers.js'
+import { postJson } from '../support/gateway.js'
+import { tempDir } from '../support/temp.js'
+
+type Gateway = Awaited<ReturnType<typeof startContainerGateway>>
+
+/** The real docker CLI, if this machine has one (there is no Docker engine: podman serves its API). */
+const docker = findOnPath('docker')
+
+/**
+ * CONTAINER_ENGINE=docker, the seed's default: the real docker CLI drives the containers, against podman's
+ * Docker-compatible API on a unix socket (DOCKER_HOST). Skipped only where no docker CLI is installed.
+ */
+describe.skipIf(!docker)('CONTAINER_ENGINE=docker (the docker CLI against podman’s Docker API)', () => {
+  let service: ChildProcess
+  let mock: MockLlm
+  let gw: Gateway
+
+  beforeAll(async () => {
+    const socket = path.join(tempDir('docker-api-'), 'podman.sock')
+    service = spawn(testEngine, ['system', 'service', '--time=0', `unix://${socket}`], {
+      env: engineEnv(),
+      stdio: 'ignore',
+    })
+    const dockerEnv = { ...engineEnv(), DOCKER_HOST: `unix://${socket}` }
+    await until(
+      () =>
+        existsSync(socket) &&
+        spawnSync(docker as string, ['version', '--format', '{{.Server.Version}}'], { env: dockerEnv })
+          .status === 0,
+    )
+    mock = await startMockLlm()
+    gw = await startContainerGateway(mock, {
+      CONTAINER_ENGINE: 'docker',
+      CLI_LIST: 'sh',
+      DOCKER_HOST: dockerEnv.DOCKER_HOST,
+      // podman's Docker API ignores containers.conf's default_ulimits; this VM cannot grant podman's own
+      CONTAINER_ULIMITS: 'nofile=1024:20000,nproc=1000:1000',
+    })
+  }, 120_000)
+
+  afterAll(async () => {
+    await gw?.close()
+    await mock?.close()
+    if (gw) expect(await gatewayContainers(gw.instance)).toEqual([])
+    if (service && service.exitCode === null) {
+      const exited = new Promise((resolve) => service.once('exit', resolve))
+      service.kill('SIGTERM')
+      await exited
+    }
+  })
+
+  it('/health reports the docker engine, its version and the limits', async () => {
+    const health = (await (await fetch(`${gw.url}/health`)).json()) as {
+      containers: Record<string, unknown>
+    }
+    expect(health.containers).toMatchObject({
+      kind: 'container',
+      engine: 'docker',
+      available: true,
+      limits: { network: 'host', ulimits: ['nofile=1024:20000', 'nproc=1000:1000'] },
+    })
+    // the docker client's version, not podman's
+    expect(health.containers.version).toMatch(/^\d+\.\d+/)
+    expect(health.containers.version).not.toBe(
+      spawnSync(testEngine, ['version', '--format', '{{.Client.Version}}'], {
+        env: engineEnv(),
+        encoding: 'utf8',
+      }).stdout.trim(),
+    )
+  })
+
+  it('codex runs in a container started by docker; its command runs there; nothing is left', async () => {
+    mock.script(
+      { kind: 'exec_command', cmd: 'hostname > docker-host.txt' },
+      { kind: 'text', text: 'codex via docker' },
+    )
+    const res = await postJson(`${gw.url}/v1/runs?wait=true`, {
+      agent: 'codex',
+      prompt: 'where are you?',
+      isolation: 'container',
+      sandbox: 'workspace-write',
+    })
+    const run = (await res.json()) as Run & { error: string | null }
+    expect(run.status, run.error ?? '').toBe('succeeded')
+    expect(run.finalResponse).toBe('codex via docker')
+    expect(readFileSync(path.join(gw.workspace, 'docker-host.txt'), 'utf8').trim()).toMatch(
+      new RegExp(`^agw-${gw.instance}-`),
+    )
+    // docker's --rm is the daemon's job, which podman's API does not do: the runner removes it
+    expect(await gatewayContainers(gw.instance)).toEqual([])
+  })
+
+  it('cancel stops the container through docker', async () => {
+    const res = await postJson(`${gw.url}/v1/runs`, {
+      agent: 'cli',
+      isolation: 'container',
+      command: { cli: 'sh', args: ['-c', 'exec sleep 3600'] },
+    })
+    expect(res.status).toBe(202)
+    const { id } = (await res.json()) as Run
+    await waitForContainers(gw.instance, (names) => names.length === 1)
+    expect(await containersLabelled(`agent-gateway.run=${id}`)).toHaveLength(1)
+    expect((await postJson(`${gw.url}/v1/runs/${id}/cancel`, {})).status).toBeLessThan(300)
+    await waitForContainers(gw.instance, (names) => names.length === 0)
+    const cancelled = (await (await fetch(`${gw.url}/v1/runs/${id}`)).json()) as Run
+    expect(cancelled.status).toBe('cancelled')
+  })
+})
+
+async function until(done: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('the podman API service did not come up')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
