@@ -82,7 +82,10 @@ async function once() {
     let healthMs = Number.NaN
     while (child.exitCode === null && performance.now() - t0 < 60_000) {
       const ok = await fetch(`http://127.0.0.1:${port}/health`)
-        .then(async (r) => (await r.text(), r.status === 200))
+        .then(async (r) => {
+          await r.text()
+          return r.status === 200
+        })
         .catch(() => false)
       if (ok) {
         healthMs = performance.now() - t0
