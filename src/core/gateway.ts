@@ -108,7 +108,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
       store,
       node: node.id,
       room: () => {
-        if (!runs.isAccepting) return 0
+        if (!runs.isAccepting || node.isFencing) return 0
         const { running, queued } = tenancy.stats
         return config.MAX_CONCURRENT_RUNS - running - queued
       },
@@ -127,6 +127,10 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     })().finally(() => {
       recovering = undefined
     }))
+  // Taken for dead by another node (stalled past NODE_TIMEOUT_SECONDS): what it took over stops here.
+  node.onFenced(async () => {
+    await Promise.all([runs, ...tenancy.all().map((s) => s.runs)].map((r) => r.dropTakenOver()))
+  })
   const watch = backend.shared
     ? setInterval(() => void recoverLost().catch(() => {}), timeoutMs / 5)
     : undefined

@@ -25,6 +25,8 @@ export class NodeMembership {
   private timer: NodeJS.Timeout | undefined
   /** The hosts of nodes found lost (to know whose leftover processes are on this machine). */
   private readonly lostHosts = new Map<string, string>()
+  /** Ends what this node lost when another node took it for dead (a stall past deadAfterMs). */
+  private fence: (() => Promise<void>) | undefined
 
   constructor(
     private readonly store: Store,
@@ -51,7 +53,16 @@ export class NodeMembership {
       await this.store.removeNode(n.id)
     }
     const alive = new Set(nodes.filter((n) => !dead.includes(n)).map((n) => n.id))
-    return (await this.store.ownersInUse()).filter((owner) => !alive.has(owner))
+    // Never this node itself, not even while its record is gone (taken for dead, not registered again yet).
+    return (await this.store.ownersInUse()).filter((owner) => !alive.has(owner) && owner !== this.id)
+  }
+
+  /**
+   * What to do when this node finds its record removed: another node took it for dead and took over its runs
+   * and sessions. The node registers again only once `fence` ended what it lost.
+   */
+  onFenced(fence: () => Promise<void>): void {
+    this.fence = fence
   }
 
   /** Whether a lost node ran on this machine (or is unknown: then its processes, if any, could only be here). */
@@ -86,9 +97,22 @@ export class NodeMembership {
     await this.store.removeNode(this.id)
   }
 
+  private fencing: Promise<void> | undefined
+
   private async beat(): Promise<void> {
-    if (!(await this.store.heartbeat(this.id, new Date().toISOString())))
+    if (this.fencing || (await this.store.heartbeat(this.id, new Date().toISOString()))) return
+    this.fencing = (async () => {
+      await this.fence?.()
       await this.store.registerNode(this.record())
+    })().finally(() => {
+      this.fencing = undefined
+    })
+    await this.fencing
+  }
+
+  /** Whether this node is ending what it lost after being taken for dead (it takes no new work meanwhile). */
+  get isFencing(): boolean {
+    return this.fencing !== undefined
   }
 
   /**

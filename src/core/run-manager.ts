@@ -326,6 +326,19 @@ export class RunManager {
     return { running: this.running.size, queued: this.queue.length }
   }
 
+  /**
+   * After this node was taken for dead: ends the runs it holds that another node took over (their processes
+   * stop; their records stay as that node wrote them). Resolves once they ended; answers how many.
+   */
+  async dropTakenOver(): Promise<number> {
+    const lost: Pending[] = []
+    for (const p of [...this.running.values(), ...this.queue])
+      if ((await this.store.ownerOf(p.run.id)) !== this.node) lost.push(p)
+    for (const p of lost) p.controller.abort('cancelled')
+    await Promise.all(lost.map((p) => p.done))
+    return lost.length
+  }
+
   get isAccepting(): boolean {
     return this.accepting
   }
@@ -447,6 +460,8 @@ export class RunManager {
   }
 
   private async finish(p: Pending, completed: RunCompletedEvent): Promise<void> {
+    // Taken over by another node (this one was taken for dead): the run stays as that node recorded it.
+    if (this.cluster?.signals && (await this.store.ownerOf(p.run.id)) !== this.node) return
     const clean = this.log.redact(completed)
     const checked = p.validate && clean.status === 'succeeded' ? p.validate(clean) : clean
     await this.store.updateRun(p.run.id, this.terminalPatch(checked))

@@ -402,4 +402,41 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     expect(await eventsOf(apiA, after.id)).toEqual(before)
     expect(await getRun(apiA, after.id)).toMatchObject({ status: 'succeeded' })
   }, 240_000)
+
+  it('a worker stalled past NODE_TIMEOUT_SECONDS is taken for dead: when it wakes, its lost run stays interrupted (worker_lost) and it takes new work', async () => {
+    const worker = workers.find((w) => w.child.exitCode === null && w.child.signalCode === null)!
+    const run = await submit(apiB, cli('sleep', ['60']))
+    await waitFor(async () => (await getRun(apiB, run.id)).status === 'running', 'the run to start', 30_000)
+    expect(await store.ownerOf(run.id)).toBe(await nodeIdOf(worker))
+    const pid = (await getRun(apiB, run.id)).pid!
+    process.kill(worker.child.pid!, 'SIGSTOP')
+    try {
+      await waitFor(
+        async () => {
+          const r = await getRun(apiB, run.id)
+          return r.status === 'interrupted' && r.reason === 'worker_lost'
+        },
+        'the stalled worker run to be interrupted',
+        60_000,
+      )
+    } finally {
+      process.kill(worker.child.pid!, 'SIGCONT')
+    }
+    // At its next heartbeat it finds its record gone, ends what was taken over, and only then registers again.
+    await waitFor(
+      async () => (await store.listNodes()).some((n) => n.pid === worker.child.pid),
+      'the worker to register again',
+      30_000,
+    )
+    expect(await getRun(apiB, run.id)).toMatchObject({ status: 'interrupted', reason: 'worker_lost' })
+    expect((await eventsOf(apiA, run.id)).map((e) => e.type)).toEqual([
+      'run.queued',
+      'run.started',
+      'run.completed',
+    ])
+    expect(await waitUntilGone(() => processesInGroup(pid))).toEqual([])
+    const next = await submit(apiA, cli('echo', ['awake']), true)
+    expect(next.status).toBe('succeeded')
+    expect(await store.ownerOf(next.id)).toBe(await nodeIdOf(worker))
+  }, 120_000)
 })

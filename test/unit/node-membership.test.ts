@@ -71,4 +71,32 @@ describe('NodeMembership', () => {
     expect((await store.listNodes()).find((n) => n.id === me.id)).toMatchObject({ role: 'worker' })
     await me.leave()
   })
+
+  it('a node whose record was removed (taken for dead) fences first: it registers again only after', async () => {
+    const store = open()
+    const me = new NodeMembership(store, 'worker', { heartbeatMs: 20, deadAfterMs: 10_000 })
+    let release!: () => void
+    const fenced = new Promise<boolean>((resolve) =>
+      me.onFenced(async () => {
+        resolve((await store.listNodes()).some((n) => n.id === me.id))
+        await new Promise<void>((r) => {
+          release = r
+        })
+      }),
+    )
+    await me.join()
+    await store.removeNode(me.id)
+    // While fencing it is not registered, takes no work, and does not count itself among the lost.
+    expect(await fenced).toBe(false)
+    expect(me.isFencing).toBe(true)
+    await store.admitRun(newRun('run_mine'), me.id, 10)
+    expect(await me.lostNodes()).toEqual([])
+    release()
+    const deadline = Date.now() + 5000
+    while (!(await store.listNodes()).some((n) => n.id === me.id)) {
+      if (Date.now() > deadline) throw new Error('the node did not register again after fencing')
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    await me.leave()
+  })
 })
