@@ -640,7 +640,9 @@ async function memory(g: Gateway, o: Options): Promise<boolean> {
   await sleep(300)
   const before = await measure(g, gc)
 
-  const subs = await openSubscribers(g, eventsUrl, o.subscribers)
+  // From the last stored event on (?after=): each connection gets one stored event, then the live ones, so
+  // thousands of connections do not each replay the run's whole history while they connect.
+  const subs = await openSubscribers(g, `${eventsUrl}?after=${(await lastSeq()).lastSeq - 1}`, o.subscribers)
   // A second of live events (about 10 lines) fanned out to every subscriber.
   await sleep(1000)
   const after = await measure(g, gc)

@@ -5,7 +5,8 @@
  * Each iteration starts the built server on a free loopback port with a fresh DATA_DIR and the integration
  * tests' env (no model provider needed: nothing is run), polls GET /health from the moment of spawn() until
  * it answers 200 (and times the "listening" log line on the way), then waits `--settle` seconds and reads the
- * server's VmRSS (and that of any process below it, e.g. a warm codex app-server). With `--entry src` it runs
+ * server's VmRSS (and that of any process below it, e.g. a warm codex app-server). It also reads the CPU time
+ * the server used until /health answered, which a loaded machine does not inflate as much as wall time. With `--entry src` it runs
  * `node --import tsx src/main.ts serve` instead (the development path) for comparison. Not a test: exits 0 when
  * every start answered /health, 1 otherwise. Every temp dir is removed and every server stopped.
  *
@@ -47,6 +48,17 @@ const rssKb = (pid: number): number => {
   }
 }
 
+/** CPU time (user + system) the process used so far, ms (/proc/<pid>/stat, 100 ticks per second). */
+const cpuMs = (pid: number): number => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) * 10
+  } catch {
+    return Number.NaN
+  }
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer()
@@ -80,6 +92,7 @@ async function once() {
   const exited = new Promise<void>((r) => child.once('exit', () => r()))
   try {
     let healthMs = Number.NaN
+    let healthCpuMs = Number.NaN
     while (child.exitCode === null && performance.now() - t0 < 60_000) {
       const ok = await fetch(`http://127.0.0.1:${port}/health`)
         .then(async (r) => {
@@ -89,6 +102,7 @@ async function once() {
         .catch(() => false)
       if (ok) {
         healthMs = performance.now() - t0
+        healthCpuMs = cpuMs(child.pid!)
         break
       }
       await sleep(5)
@@ -99,6 +113,7 @@ async function once() {
     return {
       listeningMs,
       healthMs,
+      healthCpuMs,
       rssMb: rssKb(child.pid!) / 1024,
       childrenMb: below.reduce((s, p) => s + rssKb(p.pid), 0) / 1024,
       children: below.length,
