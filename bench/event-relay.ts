@@ -618,7 +618,11 @@ async function memory(g: Gateway, o: Options): Promise<boolean> {
       agent: 'cli',
       command: {
         cli: 'node',
-        args: [agentScript, '--slow', '--events', String(Math.max(200, o.subscribers))],
+        // thousands of subscribers: a line a second (not ten), so the fan-out does not starve the connects
+        args:
+          o.subscribers > 1000
+            ? [agentScript, '--slow', '--interval', '1000', '--events', '1000']
+            : [agentScript, '--slow', '--events', '200'],
       },
     }),
   })

@@ -175,6 +175,10 @@ if (results.length > 0)
           results.map((r) => r.healthMs),
         ),
         row(
+          'CPU ms the server used until then',
+          results.map((r) => r.healthCpuMs),
+        ),
+        row(
           `server RSS MB, ${settle} s after /health`,
           results.map((r) => r.rssMb),
           1,
