@@ -1,18 +1,21 @@
 /**
  * Container one-shot vs local one-shot: the same `codex exec` run against the mock model, through the same
- * driver, once as a local process group and once in a fresh podman container (`isolation: "container"`).
- * Prints medians side by side, their ratio, and the bare start overhead of the engine (`true` in the image).
- * Run by hand, never with the test suite: `npx tsx bench/container-vs-local.ts --runs 10`.
+ * driver, once as a local process group and once in a fresh podman container (`isolation: "container"`),
+ * and, where a docker CLI exists, once more through `docker` against podman's Docker API (CONTAINER_ENGINE=
+ * docker). Prints medians side by side, the ratios, and the bare start overhead of each engine (`true` in
+ * the image). Run by hand, never with the test suite: `npx tsx bench/container-vs-local.ts --runs 10`.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { CodexExecDriver } from '../src/agents/codex-exec.js'
+import { findOnPath } from '../src/agents/cli-binary.js'
+import { CodexExecDriver } from '../src/agents/codex/exec-driver.js'
 import { loadConfig } from '../src/config/load.js'
 import { createRunner } from '../src/core/runners.js'
 import type { AgentEvent } from '../src/protocol/events.js'
 import { startMockLlm } from '../test/mock-llm/index.js'
-import { containersConf, ensureTestImage } from '../test/support/container-image.js'
+import { containersConf, engineEnv, ensureTestImage } from '../test/support/container-image.js'
 import { BenchError, intOption } from './options.js'
 import { median, percentile } from './stats.js'
 
@@ -33,6 +36,14 @@ async function main() {
     chmodSync(d, 0o777)
   }
   writeFileSync(path.join(codexHome, 'config.toml'), '[analytics]\nenabled = false\n')
+  const docker = findOnPath('docker')
+  const socket = path.join(root, 'podman.sock')
+  const service: ChildProcess | undefined = docker
+    ? spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], {
+        env: engineEnv(),
+        stdio: 'ignore',
+      })
+    : undefined
   // the container's user (1000) writes codex's state next to it
   chmodSync(path.join(codexHome, 'config.toml'), 0o666)
   try {
@@ -54,6 +65,15 @@ async function main() {
     }
     const config = loadConfig(env, dir)
     const runner = createRunner(config, env)
+    // the docker CLI against podman's Docker API (its ulimits: the API ignores containers.conf)
+    const dockerEnv: NodeJS.ProcessEnv = {
+      ...env,
+      CONTAINER_ENGINE: 'docker',
+      DOCKER_HOST: `unix://${socket}`,
+      CONTAINER_ULIMITS: 'nofile=1024:20000,nproc=1000:1000',
+    }
+    if (docker) await serviceUp(docker, dockerEnv)
+    const dockerRunner = docker ? createRunner(loadConfig(dockerEnv, dir), dockerEnv) : undefined
     // a CODEX_HOME of its own for the local runs: files codex writes there as root would be read-only to the
     // container's user
     const localHome = path.join(root, 'codex-home-local')
@@ -62,24 +82,25 @@ async function main() {
     const drivers = {
       process: new CodexExecDriver(localConfig, env, runner),
       container: new CodexExecDriver(config, env, runner),
+      docker: dockerRunner ? new CodexExecDriver(config, env, dockerRunner) : undefined,
     }
-    const once = async (isolation: 'process' | 'container') => {
+    const once = async (kind: 'process' | 'container' | 'docker') => {
+      const driver = drivers[kind]
+      if (!driver) throw new BenchError(`no ${kind} driver`)
       mock.script({ kind: 'text', text: 'bench answer' })
       const started = performance.now()
       let last: AgentEvent | undefined
-      const run = drivers[isolation].run(
-        { prompt: 'bench', cwd: dir, isolation },
-        new AbortController().signal,
-      )
+      const isolation = kind === 'process' ? 'process' : 'container'
+      const run = driver.run({ prompt: 'bench', cwd: dir, isolation }, new AbortController().signal)
       for await (const ev of run) last = ev
       const ms = performance.now() - started
       if (last?.type !== 'run.completed' || last.status !== 'succeeded')
-        throw new BenchError(`a ${isolation} run did not succeed: ${JSON.stringify(last)}`)
+        throw new BenchError(`a ${kind} run did not succeed: ${JSON.stringify(last)}`)
       return ms
     }
-    const bare = async () => {
+    const bare = async (on = runner) => {
       const started = performance.now()
-      const proc = runner.start({
+      const proc = on.start({
         command: 'true',
         args: [],
         cwd: dir,
@@ -94,24 +115,54 @@ async function main() {
     }
     await once('process')
     await once('container')
+    if (dockerRunner) await once('docker')
     const local: number[] = []
     const container: number[] = []
+    const viaDocker: number[] = []
     const starts: number[] = []
+    const dockerStarts: number[] = []
     for (let i = 0; i < runs; i++) {
       local.push(await once('process'))
       container.push(await once('container'))
       starts.push(await bare())
+      if (dockerRunner) {
+        viaDocker.push(await once('docker'))
+        dockerStarts.push(await bare(dockerRunner))
+      }
     }
     const fmt = (v: number) => `${v.toFixed(0)} ms`
+    const row = (label: string, v: number[]) =>
+      console.log(`  ${label.padEnd(30)}${fmt(median(v))} (${fmt(percentile(v, 90))})`)
     console.log(`codex exec one-shot, ${runs} runs each (interleaved), median (p90):`)
-    console.log(`  local process group   ${fmt(median(local))} (${fmt(percentile(local, 90))})`)
-    console.log(`  podman container      ${fmt(median(container))} (${fmt(percentile(container, 90))})`)
-    console.log(`  ratio container/local ${(median(container) / median(local)).toFixed(2)}x`)
-    console.log(`  added per run         ${fmt(median(container) - median(local))}`)
-    console.log(`  engine start overhead ${fmt(median(starts))} (\`true\` in the image, run to removal)`)
+    row('local process group', local)
+    row('podman container', container)
+    if (viaDocker.length) row('docker CLI -> podman API', viaDocker)
+    console.log(`  ratio podman/local            ${(median(container) / median(local)).toFixed(2)}x`)
+    if (viaDocker.length)
+      console.log(`  ratio docker/local            ${(median(viaDocker) / median(local)).toFixed(2)}x`)
+    console.log(`  added per run (podman)        ${fmt(median(container) - median(local))}`)
+    console.log(
+      `  start overhead podman         ${fmt(median(starts))} (\`true\` in the image, run to removal)`,
+    )
+    if (dockerStarts.length) console.log(`  start overhead docker         ${fmt(median(dockerStarts))}`)
   } finally {
     await mock.close()
+    if (service && service.exitCode === null) {
+      const exited = new Promise((resolve) => service.once('exit', resolve))
+      service.kill('SIGTERM')
+      await exited
+    }
     rmSync(root, { recursive: true, force: true })
+  }
+}
+
+/** Waits until podman's Docker API answers the docker CLI. */
+async function serviceUp(docker: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const socket = (env.DOCKER_HOST ?? '').replace('unix://', '')
+  const deadline = Date.now() + 30_000
+  while (!(existsSync(socket) && spawnSync(docker, ['version'], { env, stdio: 'ignore' }).status === 0)) {
+    if (Date.now() > deadline) throw new BenchError('podman system service did not come up')
+    await new Promise((r) => setTimeout(r, 100))
   }
 }
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
+import { findOnPath } from './cli-binary.js'
 
 /**
  * Finds codex's native binary inside its platform package (@openai/codex-<platform>-<arch>), skipping the
@@ -37,11 +38,4 @@ export function resolveCodexBinary(override?: string): string | null {
   }
 }
 
-export function findOnPath(name: string, pathVar = process.env.PATH ?? ''): string | null {
-  for (const dir of pathVar.split(path.delimiter)) {
-    if (!dir) continue
-    const candidate = path.join(dir, name)
-    if (existsSync(candidate)) return candidate
-  }
-  return null
-}
+export { findOnPath }

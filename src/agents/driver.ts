@@ -16,6 +16,14 @@ export interface AgentCapabilities {
   outputSchema: boolean
 }
 
+export type AgentCapability = keyof AgentCapabilities
+
+/** Capabilities from the ones a driver has (every other one is false). */
+export function capabilities(...has: AgentCapability[]): AgentCapabilities {
+  const all: AgentCapability[] = ['sessions', 'approvals', 'fork', 'interrupt', 'images', 'outputSchema']
+  return Object.fromEntries(all.map((c) => [c, has.includes(c)])) as unknown as AgentCapabilities
+}
+
 export interface AgentStatus {
   id: string
   installed: boolean

@@ -90,3 +90,28 @@ function completion(outcome: ProcessOutcome, mapper: LineMapper | undefined, std
 }
 
 const lastLines = (text: string) => text.trim().split('\n').slice(-5).join('\n')
+
+/** What a LineMapper learns of how the run ended, as it maps lines. */
+export interface MapperOutcome {
+  finalResponse: string | null
+  usage: Usage | null
+  failure: string | null
+  lastError: string | null
+}
+
+export const mapperOutcome = (): MapperOutcome => ({
+  finalResponse: null,
+  usage: null,
+  failure: null,
+  lastError: null,
+})
+
+/** A mapper's outcome as the LineMapper readers. */
+export function outcomeReaders(out: MapperOutcome): Omit<LineMapper, 'map'> {
+  return {
+    finalResponse: () => out.finalResponse,
+    usage: () => out.usage,
+    failure: () => out.failure,
+    lastError: () => out.lastError,
+  }
+}

@@ -2,13 +2,9 @@ import type { Config } from '../config/load.js'
 import { localRunner } from '../process/local-runner.js'
 import type { ProcessRunner } from '../process/runner.js'
 import { AppError } from '../protocol/errors.js'
-import { AcpDriver } from './acp.js'
-import { ClaudeDriver } from './claude.js'
-import { CliDriver } from './cli.js'
-import { CodexDriver } from './codex.js'
-import { CopilotDriver } from './copilot.js'
+import type { CliDriver } from './cli/driver.js'
 import type { AgentDriver } from './driver.js'
-import { GeminiDriver } from './gemini.js'
+import { agentDescriptors } from './index.js'
 
 /** The drivers this server offers, by id (plus optional aliases). */
 export class AgentRegistry {
@@ -31,16 +27,7 @@ export class AgentRegistry {
     serverEnv: NodeJS.ProcessEnv,
     runner: ProcessRunner = localRunner,
   ): AgentRegistry {
-    const codex = new CodexDriver(config, serverEnv, { runner })
-    const all: AgentDriver[] = [
-      codex,
-      codex.exec,
-      new ClaudeDriver(config, serverEnv, runner),
-      new GeminiDriver(config, serverEnv, runner),
-      new CopilotDriver(config, serverEnv, { runner }),
-      ...AcpDriver.all(config, serverEnv, runner),
-      new CliDriver(config, serverEnv, runner),
-    ]
+    const all = agentDescriptors.flatMap((d) => d.create(config, serverEnv, runner))
     const enabled = new Set(config.AGENTS ?? all.map((d) => d.id))
     const on = all.filter((d) => enabled.has(d.id) || d.id === 'codex' || d.id === 'cli')
     return new AgentRegistry(on, {}, runner)

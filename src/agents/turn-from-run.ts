@@ -1,6 +1,7 @@
 import {
   type AgentEvent,
   assertNever,
+  isWorkEvent,
   type RunCompletedEvent,
   type TurnCompletedEvent,
   type TurnFailedEvent,
@@ -19,6 +20,7 @@ export type RunEventInTurn =
   | { role: 'content'; event: AgentEvent }
 
 export function runEventInTurn(ev: AgentEvent): RunEventInTurn {
+  if (isWorkEvent(ev)) return { role: 'content', event: ev }
   switch (ev.type) {
     case 'run.started':
       return { role: 'process-started' }
@@ -33,14 +35,6 @@ export function runEventInTurn(ev: AgentEvent): RunEventInTurn {
     case 'run.completed':
       return { role: 'run-ended', event: ev }
     case 'session.status':
-    case 'item.started':
-    case 'item.updated':
-    case 'item.completed':
-    case 'item.delta':
-    case 'approval.requested':
-    case 'approval.resolved':
-    case 'output':
-    case 'agent.raw':
       return { role: 'content', event: ev }
     default:
       return assertNever(ev, 'event type')

@@ -96,6 +96,10 @@ export class ClusterSessions extends SessionManager {
     return this.forward(await this.pickRunner(newId('call')), 'agent.call', { agentId, method, params })
   }
 
+  protected override async stillOwns(id: string): Promise<boolean> {
+    return (await this.store.ownerOf(id)) === this.node
+  }
+
   /** Held here: this process knows; held by another node: its session's status in the store says. */
   override async busy(id: string): Promise<boolean> {
     if (this.isBusy(id)) return true

@@ -129,7 +129,8 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     }))
   // Taken for dead by another node (stalled past NODE_TIMEOUT_SECONDS): what it took over stops here.
   node.onFenced(async () => {
-    await Promise.all([runs, ...tenancy.all().map((s) => s.runs)].map((r) => r.dropTakenOver()))
+    const scopes = [{ runs, sessions }, ...tenancy.all()]
+    await Promise.all(scopes.flatMap((s) => [s.runs.dropTakenOver(), s.sessions.dropTakenOver()]))
   })
   const watch = backend.shared
     ? setInterval(() => void recoverLost().catch(() => {}), timeoutMs / 5)

@@ -3,7 +3,13 @@ import type { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
 import { checkRunArgs, checkRunEnv } from '../process/policy.js'
 import { AppError } from '../protocol/errors.js'
-import { type AgentEvent, assertNever, type RunCompletedEvent, type StoredEvent } from '../protocol/events.js'
+import {
+  type AgentEvent,
+  assertNever,
+  isWorkEvent,
+  type RunCompletedEvent,
+  type StoredEvent,
+} from '../protocol/events.js'
 import { runCompletedWithout } from '../protocol/run-completed.js'
 import { queuedRun, type Run, type RunRequestFields, terminalStatuses } from '../protocol/runs.js'
 import type { RunFilter, Store } from '../store/store.js'
@@ -430,6 +436,7 @@ export class RunManager {
 
   /** What an event changes on the stored run (besides being appended to its events). */
   private async record(runId: string, ev: Exclude<AgentEvent, RunCompletedEvent>): Promise<void> {
+    if (isWorkEvent(ev)) return
     switch (ev.type) {
       case 'run.started':
         return this.store.updateRun(runId, {
@@ -440,19 +447,12 @@ export class RunManager {
         })
       case 'agent.session':
         return this.store.updateRun(runId, { agentSessionId: ev.agentSessionId })
+      // a run's own turn and session events change nothing on the run record
       case 'run.queued':
       case 'turn.started':
       case 'turn.completed':
       case 'turn.failed':
       case 'session.status':
-      case 'item.started':
-      case 'item.updated':
-      case 'item.completed':
-      case 'item.delta':
-      case 'approval.requested':
-      case 'approval.resolved':
-      case 'output':
-      case 'agent.raw':
         return
       default:
         return assertNever(ev, 'event type')

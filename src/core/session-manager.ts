@@ -1,21 +1,10 @@
 import type { AgentRegistry } from '../agents/registry.js'
-import {
-  type AgentSession,
-  type ApprovalPolicy,
-  isSessionDriver,
-  type SessionDriver,
-  type SessionHooks,
-  type SessionRequest,
-  type TurnInput,
-} from '../agents/session.js'
+import type { AgentSession, SessionHooks, SessionRequest, TurnInput } from '../agents/session.js'
 import type { Config } from '../config/load.js'
 import { AppError } from '../protocol/errors.js'
-import { type AgentEvent, assertNever, type StoredEvent } from '../protocol/events.js'
+import { type AgentEvent, assertNever, isWorkEvent, type StoredEvent } from '../protocol/events.js'
 import type { Item } from '../protocol/items.js'
-import type { Limits } from '../protocol/limits.js'
-import type { SandboxMode } from '../protocol/policies.js'
 import type { Session, Turn } from '../protocol/sessions.js'
-import type { WebhookSpec } from '../protocol/webhooks.js'
 import type { SessionFilter, Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
@@ -24,25 +13,17 @@ import { EventPipe } from './event-pipe.js'
 import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
 import { effectiveLimits } from './ops/budget.js'
-import { containerPlacement } from './runners.js'
-import { checkSandbox } from './sandbox-policy.js'
+import {
+  type CreateSession,
+  newSessionRequest,
+  sessionDriverOf,
+  sessionRequestOf,
+  withTurnId,
+} from './session-request.js'
 import { resolveCwd } from './workspace.js'
 
 export type OnBusy = 'queue' | 'steer' | 'reject'
-
-export interface CreateSession {
-  cwd?: string
-  model?: string
-  sandbox?: SandboxMode
-  approvalPolicy?: ApprovalPolicy
-  /** A client-chosen id, unique (seed 004's `sessionId`); `byExternalId` finds the session again. */
-  externalId?: string
-  webhook?: WebhookSpec
-  limits?: Limits
-  /** `container`: the agent runs in a container (of `image`, default CONTAINER_IMAGE) for the session's life. */
-  isolation?: 'process' | 'container'
-  image?: string
-}
+export type { CreateSession }
 
 interface Live {
   agent: AgentSession
@@ -101,9 +82,9 @@ export class SessionManager {
 
   async create(agentId: string, fields: CreateSession): Promise<Session> {
     this.assertAccepting()
-    const driver = this.sessionDriver(agentId)
+    const driver = sessionDriverOf(this.registry, agentId)
     const id = newId('ses')
-    const req = this.request(fields, id)
+    const req = newSessionRequest(this.config, fields, id)
     const limits = effectiveLimits(fields.limits, this.config)
     await ensureReady(driver)
     const agent = await driver.openSession(req, this.hooks(id))
@@ -146,7 +127,7 @@ export class SessionManager {
     const live = await this.ensureLive(parent)
     const forkId = newId('ses')
     const agent = await live.agent.fork()
-    return this.record(forkId, parent.agent, agent, this.requestOf(parent), parent.id)
+    return this.record(forkId, parent.agent, agent, sessionRequestOf(parent), parent.id)
   }
 
   async archive(id: string): Promise<Session> {
@@ -299,7 +280,7 @@ export class SessionManager {
 
   /** Passes an agent-specific call through (seed 003: skills/list, skills/config/write, thread/read). */
   call(agentId: string, method: string, params: unknown): Promise<unknown> {
-    return this.sessionDriver(agentId).call(method, params)
+    return sessionDriverOf(this.registry, agentId).call(method, params)
   }
 
   /** Recomputes and records the session's state when it changed. */
@@ -397,38 +378,31 @@ export class SessionManager {
       if (session) this.confine(session)
       for await (const unredacted of live.agent.turn(turn.input, controller.signal)) {
         const raw = this.log.redact(unredacted)
-        switch (raw.type) {
-          case 'session.status':
-            // The manager owns the session state; the agent's own status changes only trigger a recompute.
-            await this.refreshStatus(id)
-            continue
-          case 'turn.started':
-            if (raw.turnId) await this.store.updateTurn(turn.id, { agentTurnId: raw.turnId })
-            break
-          case 'item.completed':
-            if (raw.item.type === 'agent_message') finalResponse = raw.item.text
-            break
-          case 'turn.completed':
-            ended = { status: raw.status ?? 'completed', usage: raw.usage, error: null }
-            break
-          case 'turn.failed':
-            ended = { status: 'failed', error: raw.error }
-            break
-          case 'run.queued':
-          case 'run.started':
-          case 'agent.session':
-          case 'run.completed':
-          case 'item.started':
-          case 'item.updated':
-          case 'item.delta':
-          case 'approval.requested':
-          case 'approval.resolved':
-          case 'output':
-          case 'agent.raw':
-            break
-          default:
-            assertNever(raw, 'event type')
-        }
+        if (raw.type === 'item.completed' && raw.item.type === 'agent_message') finalResponse = raw.item.text
+        if (!isWorkEvent(raw))
+          switch (raw.type) {
+            case 'session.status':
+              // The manager owns the session state; the agent's own status changes only trigger a recompute.
+              await this.refreshStatus(id)
+              continue
+            case 'turn.started':
+              if (raw.turnId) await this.store.updateTurn(turn.id, { agentTurnId: raw.turnId })
+              break
+            case 'turn.completed':
+              ended = { status: raw.status ?? 'completed', usage: raw.usage, error: null }
+              break
+            case 'turn.failed':
+              ended = { status: 'failed', error: raw.error }
+              break
+            // run events of the agent's own process: stored as they are
+            case 'run.queued':
+            case 'run.started':
+            case 'agent.session':
+            case 'run.completed':
+              break
+            default:
+              assertNever(raw, 'event type')
+          }
         const ev = withTurnId(raw, turn.id)
         if (ev.type === 'turn.completed' || ev.type === 'turn.failed') end = ev
         else await events.push(ev)
@@ -444,11 +418,35 @@ export class SessionManager {
       }
       end = { type: 'turn.failed', turnId: turn.id, error: ended.error! }
     }
+    // Taken over meanwhile (this node was taken for dead): the turn stays as the node that took it recorded it.
+    if (!(await this.stillOwns(id))) return
     const now = new Date().toISOString()
     await this.store.completeTurn(turn.id, { ...ended, finalResponse, finishedAt: now }, now)
     if (end) await this.log.append(id, end)
     live.current = undefined
     await this.refreshStatus(id)
+  }
+
+  /** Whether this node still holds the session (in a cluster another node may have taken it over). */
+  protected async stillOwns(_id: string): Promise<boolean> {
+    return true
+  }
+
+  /**
+   * After this node was taken for dead: lets go of the sessions another node took over (their running turn is
+   * interrupted and not recorded, their agent closed); their next use reopens them where they are placed.
+   */
+  async dropTakenOver(): Promise<number> {
+    const lost: [string, Live][] = []
+    for (const [id, live] of this.live) if (!(await this.stillOwns(id))) lost.push([id, live])
+    for (const [id, live] of lost) {
+      if (this.live.get(id) === live) this.live.delete(id)
+      clearTimeout(live.idleTimer)
+      for (const t of live.queue.splice(0)) this.releaseTurn(t.id)
+      live.current?.controller.abort()
+    }
+    await Promise.all(lost.map(([, live]) => live.agent.close().catch(() => {})))
+    return lost.length
   }
 
   private async finishTurn(
@@ -526,11 +524,11 @@ export class SessionManager {
     const opening = (async () => {
       await this.unloading.get(session.id)
       this.confine(session)
-      const driver = this.sessionDriver(session.agent)
+      const driver = sessionDriverOf(this.registry, session.agent)
       await ensureReady(driver)
       const agent = await driver.resumeSession(
         session.agentSessionId,
-        this.requestOf(session),
+        sessionRequestOf(session),
         this.hooks(session.id),
       )
       const opened: Live = { agent, queue: [] }
@@ -550,61 +548,15 @@ export class SessionManager {
     }
   }
 
-  private sessionDriver(agentId: string): SessionDriver {
-    const driver = this.registry.get(agentId)
-    if (!isSessionDriver(driver))
-      throw new AppError(
-        'invalid_request',
-        `agent ${driver.id} has no sessions; use POST /v1/runs for one-shot runs`,
-      )
-    return driver
-  }
-
-  private request(fields: CreateSession, id: string): SessionRequest {
-    checkSandbox(fields.sandbox, this.config)
-    const placement = containerPlacement(fields, this.config)
-    return {
-      ...(placement ? { ...placement, labels: { session: id } } : {}),
-      cwd: resolveCwd(fields.cwd, this.config.workspaceRoots),
-      // Without a model each driver applies its own default (CODEX_MODEL, CLAUDE_MODEL, ...).
-      ...(fields.model && fields.model !== 'auto' ? { model: fields.model } : {}),
-      ...(fields.sandbox ? { sandbox: fields.sandbox } : {}),
-      ...(fields.approvalPolicy ? { approvalPolicy: fields.approvalPolicy } : {}),
-    }
-  }
-
   /** Confinement holds for every turn, not only at creation: the session's cwd must still resolve inside a root. */
   private confine(s: Session): void {
     resolveCwd(s.cwd, this.config.workspaceRoots)
-  }
-
-  private requestOf(s: Session): SessionRequest {
-    return {
-      ...(s.isolation === 'container'
-        ? {
-            isolation: 'container' as const,
-            ...(s.image ? { image: s.image } : {}),
-            labels: { session: s.id },
-          }
-        : {}),
-      cwd: s.cwd,
-      ...(s.model ? { model: s.model } : {}),
-      ...(s.sandbox ? { sandbox: s.sandbox } : {}),
-      ...(s.approvalPolicy ? { approvalPolicy: s.approvalPolicy } : {}),
-    }
   }
 
   private assertAccepting(): void {
     if (!this.accepting)
       throw new AppError('shutting_down', 'the server is shutting down and accepts no new turns')
   }
-}
-
-/** Turn events carry the gateway's turn id (the agent's own is kept on the turn as `agentTurnId`). */
-function withTurnId(ev: AgentEvent, turnId: string): AgentEvent {
-  if (ev.type === 'turn.started' || ev.type === 'turn.completed' || ev.type === 'turn.failed')
-    return { ...ev, turnId }
-  return ev
 }
 
 /** A turn the budget gate did not let run. */

@@ -1,6 +1,11 @@
 import { createRequire } from 'node:module'
-import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify'
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerFactory } from 'fastify'
+import {
+  type FastifyPluginAsyncZod,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod'
 import type { GatewayContext } from '../core/context.js'
 import { logTap } from '../core/ops/log-tap.js'
 import { registerAuth } from './auth.js'
@@ -25,6 +30,22 @@ import { v1RunRoutes } from './v1/runs.js'
 import { v1SessionRoutes } from './v1/sessions.js'
 
 const packageVersion = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
+
+/** The routes of every surface, registered in this order (each gets the gateway context). */
+const surfaces: ((ctx: GatewayContext) => FastifyPluginAsync | FastifyPluginAsyncZod)[] = [
+  healthRoutes,
+  metricsRoutes,
+  v1AgentRoutes,
+  v1RunRoutes,
+  v1SessionRoutes,
+  v1ApprovalRoutes,
+  codexApiPlanRoutes,
+  codexServeRoutes,
+  codexStreamingRoutes,
+  codexAgentServerRoutes,
+  agentStreamRoutes,
+  agentStreamWsRoutes,
+]
 
 /** Builds the Fastify app with every surface; no listening here (tests use `inject` or server.ts). */
 export async function buildApp(
@@ -52,18 +73,7 @@ export async function buildApp(
   registerInputGuard(app)
   await registerOpenApi(app, packageVersion)
   decorateMetrics(app, ctx.metrics)
-  await app.register(healthRoutes(ctx))
-  await app.register(metricsRoutes(ctx))
-  await app.register(v1AgentRoutes(ctx))
-  await app.register(v1RunRoutes(ctx))
-  await app.register(v1SessionRoutes(ctx))
-  await app.register(v1ApprovalRoutes(ctx))
-  await app.register(codexApiPlanRoutes(ctx))
-  await app.register(codexServeRoutes(ctx))
-  await app.register(codexStreamingRoutes(ctx))
-  await app.register(codexAgentServerRoutes(ctx))
-  await app.register(agentStreamRoutes(ctx))
-  await app.register(agentStreamWsRoutes(ctx))
+  for (const routes of surfaces) await app.register(routes(ctx))
   await registerConsole(app)
   return app
 }

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { StoredEvent } from '../protocol/events.js'
 import { jsonOnce } from '../util/json-once.js'
+import type { EventSink } from './event-sink.js'
 import { NdjsonWriter } from './ndjson.js'
 import { encodeSse, SseWriter } from './sse.js'
 
@@ -30,33 +31,46 @@ export async function sendEventStream(
     opts.onClientGone?.()
   }
   const headers = opts.headers ?? {}
-  const write = encoder(reply, format, gone, headers, opts.keepAliveMs)
+  const sink = storedEventSink(reply, format, gone, headers, opts.keepAliveMs)
   const metrics = reply.server.gatewayMetrics
   metrics?.streamOpened(format)
   try {
     for await (const ev of events(detach.signal)) {
-      await write.event(ev)
+      await sink.write(ev)
       metrics?.relayed(format)
     }
   } finally {
-    write.end()
+    sink.end()
     metrics?.streamClosed(format)
   }
 }
 
-function encoder(
+/** Stored events onto a hijacked reply, as SSE frames or NDJSON lines. */
+function storedEventSink(
   reply: FastifyReply,
   format: StreamFormat,
   gone: () => void,
   headers: Record<string, string>,
   keepAliveMs: number,
-): { event: (ev: StoredEvent) => Promise<void>; end: () => void } {
+): EventSink<StoredEvent> {
+  let write: (ev: StoredEvent) => Promise<void>
+  let out: SseWriter | NdjsonWriter
   if (format === 'sse') {
-    const out = new SseWriter(reply, gone, { keepAliveMs, headers })
-    return { event: (ev) => out.writeFrame(sseFrame(ev)), end: () => out.end() }
+    const sse = new SseWriter(reply, gone, { keepAliveMs, headers })
+    write = (ev) => sse.writeFrame(sseFrame(ev))
+    out = sse
+  } else {
+    const ndjson = new NdjsonWriter(reply, gone, headers)
+    write = (ev) => ndjson.writeLine(ndjsonLine(ev))
+    out = ndjson
   }
-  const out = new NdjsonWriter(reply, gone, headers)
-  return { event: (ev) => out.writeLine(ndjsonLine(ev)), end: () => out.end() }
+  return {
+    write,
+    end: () => out.end(),
+    get closed() {
+      return out.closed
+    },
+  }
 }
 
 // A live event is the same object for every subscriber: its wire form is built once, not once per stream.

@@ -33,3 +33,13 @@ export function baseChildEnv(source: NodeJS.ProcessEnv = process.env): Record<st
   }
   return env
 }
+
+/** The variables of `names` the server has (non-empty), to give a child on top of its base env. */
+export function passedThrough(source: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const name of names) {
+    const value = source[name]
+    if (value) env[name] = value
+  }
+  return env
+}

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { PassThrough, Readable, type Writable } from 'node:stream'
 import type { EndReason } from '../protocol/outcome.js'
-import { abortReason, type ProcessOutcome, type RunningProcess, type StdinMode } from './runner.js'
+import { notStarted } from './not-started.js'
+import { abortReason, type LaunchSpec, type ProcessOutcome, type RunningProcess } from './runner.js'
 import { serverMarker, serverMarkerVariable } from './server-marker.js'
 import { killGroup, type Termination, terminateGroup } from './terminate.js'
 
@@ -10,18 +10,10 @@ import { killGroup, type Termination, terminateGroup } from './terminate.js'
  * What to run. `stdin`: a string is written then closed; `null`/absent closes it at once (codex exec waits on an
  * open stdin); `{ keepOpen: true }` leaves it open for a long-lived peer (codex app-server) via `GroupProcess.stdin`.
  */
-export interface SpawnSpec {
-  command: string
-  args: string[]
-  cwd: string
-  env: NodeJS.ProcessEnv
-  stdin?: StdinMode
-  timeoutMs?: number | null
-  /** SIGTERM first, SIGKILL after this many ms. */
-  killGraceMs: number
-  /** Aborting ends the whole group; `signal.reason` may be an EndReason (default: cancelled). */
-  signal?: AbortSignal
-}
+export type SpawnSpec = Pick<
+  LaunchSpec,
+  'command' | 'args' | 'cwd' | 'env' | 'stdin' | 'timeoutMs' | 'killGraceMs' | 'signal'
+>
 
 export type { ProcessOutcome }
 
@@ -49,7 +41,7 @@ export function spawnGroup(spec: SpawnSpec): GroupProcess {
     })
   } catch (err) {
     // Some failures (ENOTDIR cwd, NUL bytes in args/env) throw synchronously: report them as data too.
-    return notSpawned(spawnErrorMessage(spec, err as NodeJS.ErrnoException), started)
+    return notStarted(spawnErrorMessage(spec, err as NodeJS.ErrnoException), started)
   }
   // An unread or closed stdin must not crash the server (EPIPE when the child exits early).
   child.stdin?.on('error', () => {})
@@ -112,22 +104,4 @@ function spawnErrorMessage(spec: SpawnSpec, err: NodeJS.ErrnoException): string 
     return existsSync(spec.cwd) ? `${spec.command}: not found` : `cwd ${spec.cwd}: not found`
   if (err.code === 'ENOTDIR') return `cwd ${spec.cwd}: not a directory`
   return err.message
-}
-
-function notSpawned(error: string, started: number): GroupProcess {
-  const empty = () => Readable.from([])
-  return {
-    pid: undefined,
-    stdin: new PassThrough().end() as Writable,
-    stdout: empty(),
-    stderr: empty(),
-    done: Promise.resolve({
-      exitCode: null,
-      signal: null,
-      reason: 'spawn_failed',
-      durationMs: Math.round(performance.now() - started),
-      error,
-    }),
-    terminate: () => {},
-  }
 }

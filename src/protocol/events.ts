@@ -132,6 +132,45 @@ export type ApprovalResolvedEvent = z.infer<typeof approvalResolved>
 export type OutputEvent = z.infer<typeof output>
 export type AgentRawEvent = z.infer<typeof agentRaw>
 
+/** Events that carry the agent's work; whoever tracks runs, turns and sessions passes them on unchanged. */
+export type WorkEvent =
+  | ItemStartedEvent
+  | ItemUpdatedEvent
+  | ItemCompletedEvent
+  | ItemDeltaEvent
+  | ApprovalRequestedEvent
+  | ApprovalResolvedEvent
+  | OutputEvent
+  | AgentRawEvent
+/** Events that start, end or change the state of a run, a turn or a session. */
+export type LifecycleEvent = Exclude<AgentEvent, WorkEvent>
+
+/** Whether an event is work (true) or lifecycle (false): a new event type must be sorted here first. */
+export function isWorkEvent(ev: AgentEvent): ev is WorkEvent {
+  switch (ev.type) {
+    case 'item.started':
+    case 'item.updated':
+    case 'item.completed':
+    case 'item.delta':
+    case 'approval.requested':
+    case 'approval.resolved':
+    case 'output':
+    case 'agent.raw':
+      return true
+    case 'run.queued':
+    case 'run.started':
+    case 'agent.session':
+    case 'run.completed':
+    case 'turn.started':
+    case 'turn.completed':
+    case 'turn.failed':
+    case 'session.status':
+      return false
+    default:
+      return assertNever(ev, 'event type')
+  }
+}
+
 /**
  * The default branch of every switch over `event.type`: a new event type makes each such switch fail to
  * compile until it is handled.

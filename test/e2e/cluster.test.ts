@@ -403,11 +403,29 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     expect(await getRun(apiA, after.id)).toMatchObject({ status: 'succeeded' })
   }, 240_000)
 
-  it('a worker stalled past NODE_TIMEOUT_SECONDS is taken for dead: when it wakes, its lost run stays interrupted (worker_lost) and it takes new work', async () => {
-    const worker = workers.find((w) => w.child.exitCode === null && w.child.signalCode === null)!
-    const run = await submit(apiB, cli('sleep', ['60']))
-    await waitFor(async () => (await getRun(apiB, run.id)).status === 'running', 'the run to start', 30_000)
-    expect(await store.ownerOf(run.id)).toBe(await nodeIdOf(worker))
+  it('a worker stalled past NODE_TIMEOUT_SECONDS is taken for dead: when it wakes, its lost run and turn stay as recorded, and it takes new work', async () => {
+    const alive = workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null)
+    const ids = await Promise.all(alive.map(nodeIdOf))
+    // A session on the worker to stall, with a turn the model takes its time over
+    mock.reset()
+    mock.script(
+      { kind: 'text', text: 'too late', delayMs: 120_000 },
+      { kind: 'text', text: 'after the stall' },
+    )
+    const session = await createSession(apiA)
+    const workerId = (await store.ownerOf(session.id))!
+    const worker = alive[ids.indexOf(workerId)]!
+    const slow = await sendTurn(apiA, session.id, 'take your time', false)
+    await followSession(apiB, session.id, 0, (_, ev) => ev.type === 'turn.started' && ev.turnId === slow.id)
+    // and a run on it (the queue picks the worker: runs that land elsewhere are cancelled)
+    let run: Run | undefined
+    for (let i = 0; i < 20 && !run; i++) {
+      const r = await submit(apiB, cli('sleep', ['60']))
+      await waitFor(async () => (await getRun(apiB, r.id)).status === 'running', 'the run to start', 30_000)
+      if ((await store.ownerOf(r.id)) === workerId) run = r
+      else expect((await postJson(`${apiB.url}/v1/runs/${r.id}/cancel`, {})).status).toBe(200)
+    }
+    if (!run) throw new Error('no run landed on the worker to stall')
     const pid = (await getRun(apiB, run.id)).pid!
     process.kill(worker.child.pid!, 'SIGSTOP')
     try {
@@ -435,8 +453,25 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
       'run.completed',
     ])
     expect(await waitUntilGone(() => processesInGroup(pid))).toEqual([])
-    const next = await submit(apiA, cli('echo', ['awake']), true)
-    expect(next.status).toBe('succeeded')
-    expect(await store.ownerOf(next.id)).toBe(await nodeIdOf(worker))
-  }, 120_000)
+    // It takes new work again (runs go to whichever worker fetches first: a few until one lands there).
+    let ranThere = false
+    for (let i = 0; i < 20 && !ranThere; i++) {
+      const next = await submit(apiA, cli('echo', ['awake']), true)
+      expect(next.status).toBe('succeeded')
+      ranThere = (await store.ownerOf(next.id)) === workerId
+    }
+    expect(ranThere).toBe(true)
+    // The turn in flight failed when the worker was taken for dead, and stays so; the worker let go of the
+    // session's old copy (its turn would have held the next one back), so the next turn runs at once.
+    const turnOf = async (id: string) => (await getSession(apiB, session.id)).turns.find((t) => t.id === id)
+    expect(await turnOf(slow.id)).toMatchObject({ status: 'failed' })
+    const after = await sendTurn(apiB, session.id, 'still there?', true)
+    expect(after).toMatchObject({ status: 'completed', finalResponse: 'after the stall' })
+    expect(await turnOf(slow.id)).toMatchObject({ status: 'failed' })
+    const ends = (await store.eventsAfter(session.id, 0, 10_000)).filter(
+      (e) => (e.type === 'turn.completed' || e.type === 'turn.failed') && e.turnId === slow.id,
+    )
+    expect(ends.map((e) => e.type)).toEqual(['turn.failed'])
+    mock.reset()
+  }, 180_000)
 })

@@ -1,3 +1,4 @@
+import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Session } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
@@ -15,10 +16,10 @@ function assertStarted(s: Awaited<ReturnType<typeof startServerProcess>>): Serve
 const alive = (server: ServerProcess) => server.child.exitCode === null && server.child.signalCode === null
 
 /**
- * Opens idle acp:codex-acp sessions and returns the agent processes: sessions of one cwd share processes
- * (ACP_SESSIONS_PER_PROCESS, default 8), each leading its own process group.
+ * Opens idle acp:codex-acp sessions and returns the agent processes: they share processes
+ * (ACP_SESSIONS_PER_PROCESS, default 8), each leading its own process group, run in the data dir.
  */
-async function openSessions(url: string, workspace: string) {
+async function openSessions(url: string, data: string) {
   const created = await Promise.all(
     Array.from({ length: sessionCount }, async () => {
       const res = await postJson(`${url}/v1/sessions`, { agent: 'acp:codex-acp' })
@@ -27,7 +28,7 @@ async function openSessions(url: string, workspace: string) {
     }),
   )
   expect(created.every((s) => s.status === 'idle')).toBe(true)
-  const agents = processesUnder(workspace)
+  const agents = processesUnder(data)
   expect(new Set(agents.map((p) => p.pgid)).size).toBe(Math.ceil(sessionCount / 8))
   return agents
 }
@@ -36,15 +37,14 @@ async function openSessions(url: string, workspace: string) {
 describe('session agent processes across shutdown and crash (real processes)', () => {
   let mock: MockLlm
   const servers: ServerProcess[] = []
-  const workspaces: string[] = []
+  const dirs: string[] = []
 
   beforeAll(async () => {
     mock = await startMockLlm()
   })
   afterEach(async () => {
     for (const server of servers.splice(0)) if (alive(server)) await server.stop('SIGTERM')
-    for (const workspace of workspaces.splice(0))
-      killAll(await waitUntilGone(() => processesUnder(workspace), 5000))
+    for (const dir of dirs.splice(0)) killAll(await waitUntilGone(() => processesUnder(dir), 5000))
   })
   afterAll(async () => {
     await mock.close()
@@ -52,36 +52,38 @@ describe('session agent processes across shutdown and crash (real processes)', (
 
   it(`SIGTERM with ${sessionCount} idle acp:codex-acp sessions ends every agent within the grace`, async () => {
     const grace = 5
-    const { env, dir, workspace } = gatewayEnv(mock, { SHUTDOWN_GRACE_SECONDS: String(grace) })
-    workspaces.push(workspace)
+    const { env, dir } = gatewayEnv(mock, { SHUTDOWN_GRACE_SECONDS: String(grace) })
+    const data = path.join(dir, 'data')
+    dirs.push(data)
     const server = assertStarted(await startServerProcess(env, dir))
     servers.push(server)
-    await openSessions(server.url, workspace)
+    await openSessions(server.url, data)
 
     const started = Date.now()
     expect(await server.stop('SIGTERM')).toBe(0)
     const took = Date.now() - started
     // the grace is for work in flight; idle sessions are ended together, within it
     expect(took).toBeLessThan(grace * 1000)
-    expect(await waitUntilGone(() => processesUnder(workspace), 2000)).toEqual([])
+    expect(await waitUntilGone(() => processesUnder(data), 2000)).toEqual([])
   }, 120_000)
 
   it('after kill -9, the next server ends the session agents the crashed one left', async () => {
-    const { env, dir, workspace } = gatewayEnv(mock)
-    workspaces.push(workspace)
+    const { env, dir } = gatewayEnv(mock)
+    const data = path.join(dir, 'data')
+    dirs.push(data)
     const first = assertStarted(await startServerProcess(env, dir))
     servers.push(first)
-    const agents = await openSessions(first.url, workspace)
+    const agents = await openSessions(first.url, data)
 
     first.child.kill('SIGKILL')
     expect(await first.stop()).toBeNull()
     // nothing ended them: each leads its own process group, and the server died without a word
     const pids = new Set(agents.map((p) => p.pid))
-    expect(processesUnder(workspace).filter((p) => pids.has(p.pid)).length).toBeGreaterThan(0)
+    expect(processesUnder(data).filter((p) => pids.has(p.pid)).length).toBeGreaterThan(0)
 
     const second = assertStarted(await startServerProcess(env, dir))
     servers.push(second)
-    expect(await waitUntilGone(() => processesUnder(workspace), 5000)).toEqual([])
+    expect(await waitUntilGone(() => processesUnder(data), 5000)).toEqual([])
     // the sessions themselves are kept: the next turn reopens them
     const list = (await (await fetch(`${second.url}/v1/sessions?limit=100`)).json()) as {
       sessions: Session[]

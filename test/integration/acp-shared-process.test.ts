@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, realpathSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { acpPreset } from '../../src/agents/acp/agent-spec.js'
-import { AcpDriver } from '../../src/agents/acp.js'
+import { AcpDriver } from '../../src/agents/acp/driver.js'
 import type { AgentSession, SessionHooks } from '../../src/agents/session.js'
 import { loadConfig } from '../../src/config/load.js'
 import { isProcessAlive } from '../../src/process/alive.js'
@@ -25,7 +25,7 @@ async function collect(session: AgentSession, text: string, signal = new AbortCo
 const messages = (events: AgentEvent[]) =>
   events.flatMap((e) => (e.type === 'item.completed' && e.item.type === 'agent_message' ? [e.item.text] : []))
 
-/** The last (non-side) model request whose input contains `text`, as JSON text. */
+/** The (non-side) model request whose input contains `text`, as JSON text. */
 function requestWith(mock: MockLlm, text: string): string {
   const found = mock.requests
     .filter((r) => !r.side)
@@ -46,11 +46,15 @@ describe('acp:codex-acp sessions share agent processes', () => {
     return new AcpDriver(loadConfig(g.env, g.dir), acpPreset('codex-acp'), g.env)
   }
 
-  /** A session in `dir/name` (default: the one workspace all sessions share). */
-  async function open(d: AcpDriver, name = 'workspace'): Promise<AgentSession & { pid?: number }> {
+  /** Read-only sessions share a process whatever their cwd; workspace-write ones only within one cwd. */
+  async function open(
+    d: AcpDriver,
+    name: string,
+    sandbox: 'read-only' | 'workspace-write' = 'read-only',
+  ): Promise<AgentSession & { pid?: number }> {
     const cwd = path.join(dir, name)
     mkdirSync(cwd, { recursive: true })
-    const s = await d.openSession({ cwd, sandbox: 'workspace-write' }, hooks)
+    const s = await d.openSession({ cwd, sandbox }, hooks)
     sessions.push(s)
     return s
   }
@@ -67,14 +71,14 @@ describe('acp:codex-acp sessions share agent processes', () => {
     mock.reset()
   })
 
-  it('two sessions on one process keep their own history and events; the sandbox writes their cwd', async () => {
+  it('two sessions on one process keep their own history, cwd and events', async () => {
     mock.on('alpha first', { kind: 'text', text: 'alpha answer' })
     mock.on('beta first', { kind: 'text', text: 'beta answer' })
     mock.on('beta second', { kind: 'text', text: 'beta answer two' })
-    mock.on('write', { kind: 'exec_command', cmd: 'pwd > where.txt' }, { kind: 'text', text: 'wrote' })
+    mock.on('where', { kind: 'exec_command', cmd: 'pwd' }, { kind: 'text', text: 'here' })
     const d = driver()
-    const a = await open(d)
-    const b = await open(d)
+    const a = await open(d, 'alpha')
+    const b = await open(d, 'beta')
     expect(a.pid).toBeGreaterThan(0)
     expect(b.pid).toBe(a.pid)
     expect(d.sharedProcesses).toBe(1)
@@ -89,15 +93,11 @@ describe('acp:codex-acp sessions share agent processes', () => {
     const input = requestWith(mock, 'beta second')
     expect(input).toContain('beta answer')
     expect(input).not.toContain('alpha')
-    // the workspace-write sandbox of a shared process lets a session's command write its cwd
-    const wrote = await collect(b, 'write where you are')
-    expect(wrote.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
-    expect(
-      wrote.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution'),
-    ).toMatchObject({ item: { status: 'completed', exitCode: 0 } })
-    expect(readFileSync(path.join(dir, 'workspace', 'where.txt'), 'utf8').trim()).toBe(
-      realpathSync(path.join(dir, 'workspace')),
-    )
+    // each session's commands run in its own cwd: the command's output went back to the model
+    const where = await collect(b, 'where are you')
+    expect(where.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+    expect(where.some((e) => e.type === 'item.completed' && e.item.type === 'command_execution')).toBe(true)
+    expect(requestWith(mock, 'where are you')).toContain(realpathSync(path.join(dir, 'beta')))
   })
 
   it('cancelling one session leaves the other untouched; the process ends with its last session', async () => {
@@ -105,8 +105,8 @@ describe('acp:codex-acp sessions share agent processes', () => {
     mock.on('quick beta', { kind: 'text', text: 'beta done' })
     mock.on('beta after', { kind: 'text', text: 'beta still here' })
     const d = driver()
-    const a = await open(d)
-    const b = await open(d)
+    const a = await open(d, 'alpha')
+    const b = await open(d, 'beta')
     expect(b.pid).toBe(a.pid)
     const pid = a.pid!
 
@@ -136,30 +136,52 @@ describe('acp:codex-acp sessions share agent processes', () => {
 
   it('ACP_SESSIONS_PER_PROCESS bounds the sessions per process; 1 gives each session its own', async () => {
     const d = driver(2)
-    const [s1, s2, s3] = [await open(d), await open(d), await open(d)]
+    const [s1, s2, s3] = [await open(d, 's1'), await open(d, 's2'), await open(d, 's3')]
     expect(s2.pid).toBe(s1.pid)
     expect(s3.pid).not.toBe(s1.pid)
     expect(d.sharedProcesses).toBe(2)
 
     const own = driver(1)
-    const [o1, o2] = [await open(own), await open(own)]
+    const [o1, o2] = [await open(own, 'o1'), await open(own, 'o2')]
     expect(o2.pid).not.toBe(o1.pid)
     expect(own.sharedProcesses).toBe(0)
   })
 
-  it('sessions with another cwd or other settings (sandbox) get another process', async () => {
+  it('sessions with other settings (sandbox) get another process', async () => {
     const d = driver()
-    const a = await open(d)
-    const elsewhere = await open(d, 'elsewhere')
-    expect(elsewhere.pid).not.toBe(a.pid)
-    const cwd = path.join(dir, 'workspace')
-    const readOnly: AgentSession & { pid?: number } = await d.openSession(
-      { cwd, sandbox: 'read-only' },
-      hooks,
-    )
-    sessions.push(readOnly)
-    expect(readOnly.pid).not.toBe(a.pid)
-    expect(readOnly.pid).not.toBe(elsewhere.pid)
-    expect(d.sharedProcesses).toBe(3)
+    const a = await open(d, 'a')
+    const b = await open(d, 'b', 'workspace-write')
+    expect(b.pid).not.toBe(a.pid)
+    expect(d.sharedProcesses).toBe(2)
+  })
+
+  // codex-acp's sandbox makes its process's cwd writable: a workspace-write session's process runs in it
+  it('workspace-write sessions share a process only within one cwd, and each writes its own', async () => {
+    for (const file of ['a', 'b', 'c'])
+      mock.on(
+        `write ${file}`,
+        { kind: 'exec_command', cmd: `echo hi > ${file}.txt` },
+        { kind: 'text', text: 'written' },
+      )
+    const d = driver()
+    const a = await open(d, 'one', 'workspace-write')
+    const b = await open(d, 'one', 'workspace-write')
+    const c = await open(d, 'two', 'workspace-write')
+    expect(b.pid).toBe(a.pid)
+    expect(c.pid).not.toBe(a.pid)
+    for (const [s, file] of [
+      [a, 'a'],
+      [b, 'b'],
+      [c, 'c'],
+    ] as const) {
+      const events = await collect(s, `write ${file}`)
+      expect(events.at(-1), JSON.stringify(events)).toMatchObject({
+        type: 'turn.completed',
+        status: 'completed',
+      })
+    }
+    expect(readFileSync(path.join(dir, 'one', 'a.txt'), 'utf8')).toBe('hi\n')
+    expect(readFileSync(path.join(dir, 'one', 'b.txt'), 'utf8')).toBe('hi\n')
+    expect(readFileSync(path.join(dir, 'two', 'c.txt'), 'utf8')).toBe('hi\n')
   })
 })

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { acpPreset } from '../../src/agents/acp/agent-spec.js'
-import { AcpDriver } from '../../src/agents/acp.js'
+import { AcpDriver } from '../../src/agents/acp/driver.js'
 import type { RunRequest } from '../../src/agents/driver.js'
 import { loadConfig } from '../../src/config/load.js'
 import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
@@ -19,6 +19,7 @@ let mock: MockLlm
 let warm: AcpDriver
 let cold: AcpDriver
 let workspace: string
+let warmData: string
 const workspaces: string[] = []
 
 beforeAll(async () => {
@@ -27,12 +28,14 @@ beforeAll(async () => {
     const { env, dir } = gatewayEnv(mock, overrides)
     return new AcpDriver(loadConfig(env, dir), acpPreset('codex-acp'), env)
   }
-  warm = make({})
+  const warmEnv = gatewayEnv(mock, {})
+  warm = new AcpDriver(loadConfig(warmEnv.env, warmEnv.dir), acpPreset('codex-acp'), warmEnv.env)
+  warmData = warmEnv.env.DATA_DIR!
   cold = make({ ACP_WARM_RUNS: 'false' })
 })
 afterAll(async () => {
   await warm?.close()
-  for (const w of workspaces) expect(await waitUntilGone(() => processesUnder(w))).toEqual([])
+  for (const w of [...workspaces, warmData]) expect(await waitUntilGone(() => processesUnder(w))).toEqual([])
   await cold?.close()
   await mock?.close()
 })
@@ -77,8 +80,11 @@ function observed(events: AgentEvent[]) {
   return { items, frame, completed: { status, exitCode, reason, finalResponse } }
 }
 
-/** The agent processes the warm driver keeps for runs in this test's workspace. */
-const warmProcesses = () => processesUnder(workspace)
+/**
+ * The agent processes the warm driver keeps: read-only runs share one in its data dir, workspace-write runs
+ * one in their workspace.
+ */
+const warmProcesses = () => [...processesUnder(workspace), ...processesUnder(warmData)]
 
 async function both(script: () => void, req: () => RunRequest) {
   script()

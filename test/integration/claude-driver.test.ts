@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { ClaudeDriver } from '../../src/agents/claude.js'
+import { ClaudeDriver } from '../../src/agents/claude/driver.js'
 import type { AgentSession, SessionHooks } from '../../src/agents/session.js'
 import { loadConfig } from '../../src/config/load.js'
 import { AppError } from '../../src/protocol/errors.js'

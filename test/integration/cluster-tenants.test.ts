@@ -1,6 +1,7 @@
-import { realpathSync } from 'node:fs'
+import { readFileSync, realpathSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
@@ -105,6 +106,36 @@ describe("tenants in a cluster: a tenant's runs and sessions go from an API node
     const after = await alpha.json<Session & { turns: Turn[] }>(alpha.get(`/v1/sessions/${session.id}`), 200)
     expect(after).toMatchObject({ status: 'idle', turnCount: 1 })
     expect(mock.requests.length).toBe(1)
+  })
+
+  it("a tenant's approval asked by its agent on the worker is answered through the API node; not by another tenant", async () => {
+    mock.reset()
+    const session = await alpha.json<Session>(
+      alpha.post('/v1/sessions', { approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
+      201,
+    )
+    mock.script({ kind: 'exec_command', cmd: 'echo yes > approved.txt' }, { kind: 'text', text: 'wrote it' })
+    const turn = await alpha.json<Turn>(
+      alpha.post(`/v1/sessions/${session.id}/turns`, { input: 'write it' }),
+      202,
+    )
+    const seen = await alpha.until(
+      `/v1/sessions/${session.id}/events`,
+      (ev) => ev.type === 'approval.requested',
+    )
+    const { approvalId } = seen.at(-1) as StoredEvent & { approvalId: string }
+    expect((await beta.post(`/v1/approvals/${approvalId}`, { decision: 'decline' })).status).toBe(404)
+    expect((await alpha.post(`/v1/approvals/${approvalId}`, { decision: 'accept' })).status).toBe(200)
+    await alpha.until(
+      `/v1/sessions/${session.id}/events`,
+      (ev) => ev.type === 'turn.completed' && (ev as { turnId?: string }).turnId === turn.id,
+    )
+    const done = await alpha.json<Session & { turns: Turn[] }>(alpha.get(`/v1/sessions/${session.id}`), 200)
+    expect(done.turns.find((t) => t.id === turn.id)).toMatchObject({
+      status: 'completed',
+      finalResponse: 'wrote it',
+    })
+    expect(readFileSync(path.join(workspaceOf('team-a'), 'approved.txt'), 'utf8')).toBe('yes\n')
   })
 
   it('/agent/ws on the API node steers the turn running on the worker: a second message interrupts the first', async () => {

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { CodexDriver } from '../../src/agents/codex.js'
+import type { CodexDriver } from '../../src/agents/codex/driver.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, sharedGateway, startGateway, type TestGateway, testApiKey } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'

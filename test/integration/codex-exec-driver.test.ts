@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { CodexExecDriver } from '../../src/agents/codex-exec.js'
+import { CodexExecDriver } from '../../src/agents/codex/exec-driver.js'
 import { loadConfig } from '../../src/config/load.js'
 import { agentEvent } from '../../src/protocol/events.js'
 import { collect, completionOf, describeDriverContract } from '../contract/driver-contract.js'

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { CodexDriver } from '../../src/agents/codex.js'
+import { CodexDriver } from '../../src/agents/codex/driver.js'
 import type {
   AgentSession,
   ApprovalAsk,

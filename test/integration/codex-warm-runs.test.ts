@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { CodexDriver } from '../../src/agents/codex.js'
+import { CodexDriver } from '../../src/agents/codex/driver.js'
 import type { RunRequest } from '../../src/agents/driver.js'
 import { loadConfig } from '../../src/config/load.js'
 import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'

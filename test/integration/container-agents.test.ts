@@ -1,12 +1,13 @@
-import { mkdirSync, readFileSync, statSync } from 'node:fs'
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
+import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { startContainerGateway } from '../support/container-gateway.js'
 import { containersLabelled, gatewayContainers, waitForContainers } from '../support/containers.js'
-import { postJson, testApiKey, testModel } from '../support/gateway.js'
+import { postJson, requestInput, testApiKey, testModel } from '../support/gateway.js'
 import { processesUnder } from '../support/processes.js'
 import { tempDir } from '../support/temp.js'
 
@@ -35,6 +36,9 @@ describe('every agent runs inside its container', () => {
     mock = await startMockLlm()
     const geminiHome = tempDir('gemini-home-')
     mkdirSync(path.join(geminiHome, '.gemini'))
+    // an ACP agent installed on the host only: its program is not in the image
+    const hostOnlyAgent = path.join(tempDir('host-only-agent-'), 'host-only-acp')
+    writeFileSync(hostOnlyAgent, '#!/bin/sh\nexit 0\n', { mode: 0o755 })
     gw = await startContainerGateway(mock, {
       ANTHROPIC_BASE_URL: mock.url,
       ANTHROPIC_API_KEY: testApiKey,
@@ -48,6 +52,10 @@ describe('every agent runs inside its container', () => {
       COPILOT_MODEL: testModel,
       // the container is the sandbox here; claude-agent-acp needs full access to run a command unasked
       ALLOW_DANGER_FULL_ACCESS: 'true',
+      ACP_AGENTS: `host-only=${hostOnlyAgent}`,
+      // the agents' own session state, mounted into each turn's container (created empty, opened to uid 1000)
+      CLAUDE_CONFIG_DIR: tempDir('claude-config-'),
+      COPILOT_HOME: tempDir('copilot-home-'),
     })
   }, 120_000)
 
@@ -62,6 +70,13 @@ describe('every agent runs inside its container', () => {
     expect(res.status).toBe(200)
     return (await res.json()) as Run & { error: string | null }
   }
+
+  it('an agent missing from the image fails and says so (not "cancelled"); nothing is left', async () => {
+    const run = await submit({ agent: 'acp:host-only', prompt: 'hello', isolation: 'container' })
+    expect(run.status).toBe('failed')
+    expect(run.error).toMatch(/host-only-acp: not found in image/)
+    expect(await gatewayContainers(gw.instance)).toEqual([])
+  })
 
   for (const { agent, sandbox } of agents) {
     const file = `where-${agent.replace(/\W/g, '-')}.txt`
@@ -106,6 +121,35 @@ describe('every agent runs inside its container', () => {
       const cancelled = (await (await fetch(`${gw.url}/v1/runs/${id}`)).json()) as Run
       expect(cancelled.status).toBe('cancelled')
       expect(processesUnder(gw.workspace)).toEqual([])
+    })
+  }
+
+  // codex and acp:codex-acp sessions: container-sessions.test.ts
+  for (const { agent, sandbox } of agents.filter((a) => !['codex', 'acp:codex-acp'].includes(a.agent))) {
+    it(`${agent}: a session's turns run in its containers and carry the history`, async () => {
+      mock.reset()
+      const created = await postJson(`${gw.url}/v1/sessions`, { agent, isolation: 'container', sandbox })
+      expect(created.status).toBe(201)
+      const session = (await created.json()) as Session
+      const turn = async (input: string) => {
+        const res = await postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input })
+        return (await res.json()) as Turn & { error: string | null }
+      }
+      const inContainer = () => containersLabelled(`agent-gateway.session=${session.id}`)
+      // the first turn is seen in a container of the session while the model answers late
+      mock.script({ kind: 'text', text: 'noted: kiwi', delayMs: 1500 })
+      const first = turn('remember the word kiwi')
+      await waitForContainers(gw.instance, (names) => names.length > 0)
+      expect(await inContainer()).toHaveLength(1)
+      expect((await first).status, (await first).error ?? '').toBe('completed')
+      mock.script({ kind: 'text', text: 'the word was kiwi' })
+      const second = await turn('which word?')
+      expect(second.status, second.error ?? '').toBe('completed')
+      expect(second.finalResponse).toBe('the word was kiwi')
+      // the second turn's model request carried the first turn: the session resumed inside a container
+      expect(requestInput(mock)).toContain('remember the word kiwi')
+      expect((await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {})).status).toBe(200)
+      await waitForContainers(gw.instance, (names) => names.length === 0)
     })
   }
 })

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CodexDriver } from '../../src/agents/codex.js'
+import type { CodexDriver } from '../../src/agents/codex/driver.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { waitFor } from '../contract/driver-contract.js'
@@ -53,8 +53,14 @@ describe('idle sessions are unloaded and resumed without losing anything', () =>
   }
   const lastUserText = () => JSON.stringify(mock.requests.at(-1)?.body ?? null)
   const codex = () => gw.ctx.registry.get('codex') as CodexDriver
-  /** Processes working in the workspace, except the shared codex app-server (one per gateway, not per session). */
-  const sessionProcesses = () => processesUnder(gw.workspace).filter((p) => p.pid !== codex().appServerPid)
+  /**
+   * Processes working in the workspace or the data dir (where shared ACP agent processes run), except the
+   * shared codex app-server (one per gateway, not per session).
+   */
+  const sessionProcesses = () =>
+    [...processesUnder(gw.workspace), ...processesUnder(gw.env.DATA_DIR!)].filter(
+      (p) => p.pid !== codex().appServerPid,
+    )
 
   for (const agent of ['codex', 'acp:codex-acp'])
     it(`${agent}: unloaded when idle (no thread, no process kept), the next turn resumes it with its history`, async () => {

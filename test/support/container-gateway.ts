@@ -8,7 +8,7 @@ import { startGateway } from './gateway.js'
 /**
  * A gateway whose containers run with real podman in the test image: host networking (the mock model listens
  * on the host's loopback), its own GATEWAY_INSTANCE label (so a test can list exactly its containers), and a
- * workspace and agent homes (CODEX_HOME, GEMINI_CLI_HOME, CLAUDE_CONFIG_DIR) the container's unprivileged
+ * workspace and agent homes (CODEX_HOME, GEMINI_CLI_HOME, CLAUDE_CONFIG_DIR, COPILOT_HOME) the container's unprivileged
  * user (1000) can write.
  */
 export async function startContainerGateway(
@@ -26,7 +26,12 @@ export async function startContainerGateway(
     ...overrides,
   })
   openUp(gw.workspace)
-  for (const home of [gw.env.CODEX_HOME, gw.env.GEMINI_CLI_HOME, gw.env.CLAUDE_CONFIG_DIR])
+  for (const home of [
+    gw.env.CODEX_HOME,
+    gw.env.GEMINI_CLI_HOME,
+    gw.env.CLAUDE_CONFIG_DIR,
+    gw.env.COPILOT_HOME,
+  ])
     if (home) openUp(home)
   return { ...gw, instance }
 }

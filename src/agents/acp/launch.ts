@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { Config } from '../../config/load.js'
-import { baseChildEnv } from '../../process/child-env.js'
+import { baseChildEnv, passedThrough } from '../../process/child-env.js'
 import type { LaunchSpec } from '../../process/runner.js'
+import { resolveModel } from '../../protocol/models.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { scrubbedShellEnv, scrubbedShellMount } from '../claude/scrubbed-shell.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
@@ -98,7 +99,7 @@ function containerPlacement(
 
 function codexAcpArgs(config: Config, s: AcpLaunchSettings): string[] {
   const c = (kv: string) => ['-c', kv]
-  const model = s.model && s.model !== 'auto' ? s.model : config.CODEX_MODEL
+  const model = resolveModel(s.model, config.CODEX_MODEL)
   return [
     ...codexProviderArgs(config),
     ...(model ? c(`model=${JSON.stringify(model)}`) : []),
@@ -142,13 +143,10 @@ function claudeEnv(
     DISABLE_AUTOUPDATER: '1',
     DISABLE_TELEMETRY: '1',
   }
-  for (const name of claudePassThrough) {
-    const value = serverEnv[name]
-    if (value) env[name] = value
-  }
+  Object.assign(env, passedThrough(serverEnv, claudePassThrough))
   if (config.ANTHROPIC_BASE_URL) env.ANTHROPIC_BASE_URL = config.ANTHROPIC_BASE_URL
   if (config.ANTHROPIC_API_KEY) env.ANTHROPIC_API_KEY = config.ANTHROPIC_API_KEY
-  const chosen = model && model !== 'auto' ? model : config.CLAUDE_MODEL
+  const chosen = resolveModel(model, config.CLAUDE_MODEL)
   if (chosen) env.ANTHROPIC_MODEL = chosen
   return env
 }

@@ -1,5 +1,5 @@
 import type { Config } from '../../config/load.js'
-import { baseChildEnv } from '../../process/child-env.js'
+import { baseChildEnv, passedThrough } from '../../process/child-env.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { permissionArgs, permissionEnv } from './permissions.js'
 import { scrubbedShellEnv } from './scrubbed-shell.js'
@@ -48,10 +48,7 @@ export function claudeEnv(
   sandbox: SandboxMode,
 ): Record<string, string> {
   const env: Record<string, string> = { ...baseChildEnv(serverEnv) }
-  for (const name of passThrough) {
-    const value = serverEnv[name]
-    if (value) env[name] = value
-  }
+  Object.assign(env, passedThrough(serverEnv, passThrough))
   if (config.ANTHROPIC_BASE_URL) env.ANTHROPIC_BASE_URL = config.ANTHROPIC_BASE_URL
   if (config.ANTHROPIC_API_KEY) env.ANTHROPIC_API_KEY = config.ANTHROPIC_API_KEY
   return {

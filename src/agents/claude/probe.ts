@@ -1,21 +1,16 @@
 import { existsSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 import type { Config } from '../../config/load.js'
-import { findOnPath } from '../codex-binary.js'
+import { packageFile, resolveCliBinary } from '../cli-binary.js'
 
 /** CLAUDE_PATH, else the pinned @anthropic-ai/claude-code (a native binary), else `claude` on PATH. */
 export function resolveClaudeBinary(override?: string): string | null {
-  if (override) return existsSync(override) ? path.resolve(override) : null
-  try {
-    const pkgJson = createRequire(import.meta.url).resolve('@anthropic-ai/claude-code/package.json')
-    const bin = path.join(path.dirname(pkgJson), 'bin', 'claude.exe')
-    if (existsSync(bin)) return bin
-  } catch {
-    // not installed: fall through to PATH
-  }
-  return findOnPath('claude')
+  return resolveCliBinary(
+    override,
+    () => packageFile('@anthropic-ai/claude-code', 'bin', 'claude.exe'),
+    'claude',
+  )
 }
 
 /** A key in the settings or the server env, or a login stored by `claude` (CLAUDE_CONFIG_DIR or ~/.claude). */

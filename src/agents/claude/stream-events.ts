@@ -2,7 +2,7 @@ import type { AgentEvent } from '../../protocol/events.js'
 import type { Item } from '../../protocol/items.js'
 import type { Usage } from '../../protocol/outcome.js'
 import { parseAgentLine } from '../json-lines.js'
-import type { LineMapper } from '../process-run.js'
+import { type LineMapper, mapperOutcome, outcomeReaders } from '../process-run.js'
 import {
   type ClaudeLine,
   type ClaudeUsage,
@@ -58,11 +58,8 @@ function toolName(name: string): { server?: string; tool: string } {
  * - result -> turn.completed (usage, final response) or turn.failed.
  */
 export function createClaudeMapper(agent = 'claude'): LineMapper & { sessionId(): string | null } {
-  let finalResponse: string | null = null
+  const out = mapperOutcome()
   let lastText: string | null = null
-  let usage: Usage | null = null
-  let failure: string | null = null
-  let lastError: string | null = null
   let sessionId: string | null = null
   let counter = 0
   /** Ids of text blocks announced by content_block_start, completed by the next assistant text blocks. */
@@ -77,7 +74,7 @@ export function createClaudeMapper(agent = 'claude'): LineMapper & { sessionId()
       if (text.success) {
         const id = openTexts.shift() ?? `${line.message.id}_${++counter}`
         if (line.error) {
-          lastError = text.data.text
+          out.lastError = text.data.text
           events.push({ type: 'item.completed', item: { id, type: 'error', message: text.data.text } })
         } else {
           lastText = text.data.text
@@ -175,20 +172,18 @@ export function createClaudeMapper(agent = 'claude'): LineMapper & { sessionId()
         case 'stream_event':
           return partial(ev)
         case 'result': {
-          usage = ev.usage ? toUsage(ev.usage) : null
+          out.usage = ev.usage ? toUsage(ev.usage) : null
           if (!ev.is_error && ev.subtype === 'success') {
-            finalResponse = ev.result ?? lastText
-            return [{ type: 'turn.completed', usage }]
+            out.finalResponse = ev.result ?? lastText
+            return [{ type: 'turn.completed', usage: out.usage }]
           }
-          failure = ev.result || ev.errors?.join('\n') || lastError || `claude ended with ${ev.subtype}`
-          return [{ type: 'turn.failed', error: failure }]
+          out.failure =
+            ev.result || ev.errors?.join('\n') || out.lastError || `claude ended with ${ev.subtype}`
+          return [{ type: 'turn.failed', error: out.failure }]
         }
       }
     },
-    finalResponse: () => finalResponse,
-    usage: () => usage,
-    failure: () => failure,
-    lastError: () => lastError,
+    ...outcomeReaders(out),
     sessionId: () => sessionId,
   }
 }

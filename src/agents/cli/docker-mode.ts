@@ -1,4 +1,5 @@
 import type { Config } from '../../config/load.js'
+import { autoModel } from '../../protocol/models.js'
 
 /**
  * Seed 001's Docker mode env rules for one POST /run: LITELLM_BASE_URL and LITELLM_API_KEY from the server's
@@ -18,7 +19,8 @@ export function dockerModeEnv(
   env.CLI_PROVIDER_NAME = cli
   const model = requestedModel(args)
   if (model !== undefined && requestEnv.LITELLM_MODEL === undefined)
-    env.LITELLM_MODEL = model === 'auto' ? (config.MODEL_LIST.find((m) => m !== 'auto') ?? model) : model
+    env.LITELLM_MODEL =
+      model === autoModel ? (config.MODEL_LIST.find((m) => m !== autoModel) ?? model) : model
   return { ...env, ...requestEnv }
 }
 

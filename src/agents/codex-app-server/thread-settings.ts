@@ -1,4 +1,5 @@
 import type { Config } from '../../config/load.js'
+import { resolveModel } from '../../protocol/models.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import type { ApprovalPolicy, SessionRequest, TurnInput } from '../session.js'
 import type { AskForApproval } from './generated/v2/AskForApproval.js'
@@ -15,7 +16,7 @@ export interface ThreadSettings {
 
 /** The request's settings; model and sandbox default to CODEX_MODEL and CODEX_SANDBOX like `codex exec`. */
 export function threadSettings(req: SessionRequest, config: Config): ThreadSettings {
-  const model = req.model && req.model !== 'auto' ? req.model : config.CODEX_MODEL
+  const model = resolveModel(req.model, config.CODEX_MODEL)
   return {
     cwd: req.cwd,
     ...(model ? { model } : {}),

@@ -3,7 +3,7 @@ import type { AgentEvent } from '../../protocol/events.js'
 import type { Item } from '../../protocol/items.js'
 import type { Usage } from '../../protocol/outcome.js'
 import { parseAgentLine } from '../json-lines.js'
-import type { LineMapper } from '../process-run.js'
+import { type LineMapper, mapperOutcome, outcomeReaders } from '../process-run.js'
 
 /** The JSONL that `codex exec --json` prints, parsed at the boundary (never cast). */
 const codexUsage = z.object({
@@ -101,11 +101,8 @@ export function toItem(raw: unknown): Item | null {
 
 /** Maps codex exec JSONL lines to normalized events; unknown or malformed lines become `agent.raw`. */
 export function createCodexExecMapper(agent = 'codex'): LineMapper & { threadId(): string | null } {
-  let finalResponse: string | null = null
-  let usage: Usage | null = null
-  let failure: string | null = null
+  const out = mapperOutcome()
   let threadId: string | null = null
-  let lastError: string | null = null
   let errors = 0
   const raw = (payload: unknown): AgentEvent[] => [{ type: 'agent.raw', agent, payload }]
 
@@ -121,13 +118,13 @@ export function createCodexExecMapper(agent = 'codex'): LineMapper & { threadId(
         case 'turn.started':
           return [{ type: 'turn.started' }]
         case 'turn.completed':
-          usage = ev.usage ? toUsage(ev.usage) : null
-          return [{ type: 'turn.completed', usage }]
+          out.usage = ev.usage ? toUsage(ev.usage) : null
+          return [{ type: 'turn.completed', usage: out.usage }]
         case 'turn.failed':
-          failure = ev.error.message
+          out.failure = ev.error.message
           return [{ type: 'turn.failed', error: ev.error.message }]
         case 'error':
-          lastError = ev.message
+          out.lastError = ev.message
           return [
             {
               type: 'item.completed',
@@ -137,15 +134,12 @@ export function createCodexExecMapper(agent = 'codex'): LineMapper & { threadId(
         default: {
           const item = toItem(ev.item)
           if (!item) return raw(json)
-          if (ev.type === 'item.completed' && item.type === 'agent_message') finalResponse = item.text
+          if (ev.type === 'item.completed' && item.type === 'agent_message') out.finalResponse = item.text
           return [{ type: ev.type, item }]
         }
       }
     },
-    finalResponse: () => finalResponse,
-    usage: () => usage,
-    failure: () => failure,
-    lastError: () => lastError,
+    ...outcomeReaders(out),
     threadId: () => threadId,
   }
 }

@@ -1,5 +1,5 @@
 import type { Config } from '../../config/load.js'
-import { baseChildEnv } from '../../process/child-env.js'
+import { baseChildEnv, passedThrough } from '../../process/child-env.js'
 
 /** GitHub tokens copilot accepts, in its order of precedence. */
 const githubTokens = ['COPILOT_GITHUB_TOKEN', 'GH_TOKEN', 'GITHUB_TOKEN']
@@ -35,10 +35,7 @@ export function copilotEnv(
   }
   // In a container the host's cache and XDG paths do not exist: the image's own apply (a package unpacked
   // at build time, COPILOT_PKG_CACHE_HOME in the image, or the tmpfs HOME); COPILOT_HOME is mounted.
-  for (const name of inContainer ? ['COPILOT_HOME'] : locations) {
-    const value = serverEnv[name]
-    if (value) env[name] = value
-  }
+  Object.assign(env, passedThrough(serverEnv, inContainer ? ['COPILOT_HOME'] : locations))
   if (config.COPILOT_MODEL) env.COPILOT_MODEL = config.COPILOT_MODEL
   if (config.COPILOT_PROVIDER_BASE_URL) {
     env.COPILOT_OFFLINE = 'true'
@@ -46,10 +43,7 @@ export function copilotEnv(
     if (config.COPILOT_PROVIDER_API_KEY) env.COPILOT_PROVIDER_API_KEY = config.COPILOT_PROVIDER_API_KEY
     return env
   }
-  for (const name of githubTokens) {
-    const value = serverEnv[name]
-    if (value) env[name] = value
-  }
+  Object.assign(env, passedThrough(serverEnv, githubTokens))
   return env
 }
 

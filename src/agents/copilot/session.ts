@@ -1,9 +1,9 @@
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
-import type { CopilotDriver } from '../copilot.js'
 import { placementOf } from '../placement.js'
 import type { AgentSession, SessionRequest, TurnInput } from '../session.js'
 import { runEventInTurn, turnEndOf } from '../turn-from-run.js'
+import type { CopilotDriver } from './driver.js'
 
 interface TurnRecord {
   turnId: string

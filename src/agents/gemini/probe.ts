@@ -1,20 +1,11 @@
 import { existsSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import path from 'node:path'
 import type { Config } from '../../config/load.js'
-import { findOnPath } from '../codex-binary.js'
+import { packageFile, resolveCliBinary } from '../cli-binary.js'
 
 /** GEMINI_PATH, else the pinned @google/gemini-cli (its `bin` script), else `gemini` on PATH. */
 export function resolveGeminiBinary(override?: string): string | null {
-  if (override) return existsSync(override) ? path.resolve(override) : null
-  try {
-    const pkgJson = createRequire(import.meta.url).resolve('@google/gemini-cli/package.json')
-    const bundled = path.join(path.dirname(pkgJson), 'bundle', 'gemini.js')
-    if (existsSync(bundled)) return bundled
-  } catch {
-    // not installed: fall through to PATH
-  }
-  return findOnPath('gemini')
+  return resolveCliBinary(override, () => packageFile('@google/gemini-cli', 'bundle', 'gemini.js'), 'gemini')
 }
 
 /** An API key from the gateway's settings, or a Google login stored in the Gemini home. */

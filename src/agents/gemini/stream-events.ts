@@ -3,7 +3,7 @@ import type { AgentEvent } from '../../protocol/events.js'
 import type { Item } from '../../protocol/items.js'
 import type { Usage } from '../../protocol/outcome.js'
 import { parseAgentLine } from '../json-lines.js'
-import type { LineMapper } from '../process-run.js'
+import { type LineMapper, mapperOutcome, outcomeReaders } from '../process-run.js'
 
 /** The JSONL that `gemini -o stream-json` prints (init, message, tool_use, tool_result, error, result). */
 const stats = z.looseObject({
@@ -108,10 +108,7 @@ function completedItem(started: Item, ev: Extract<GeminiStreamEvent, { type: 'to
  */
 export function createGeminiStreamMapper(agent = 'gemini'): LineMapper & { sessionId(): string | null } {
   let sessionId: string | null = null
-  let finalResponse: string | null = null
-  let usage: Usage | null = null
-  let failure: string | null = null
-  let lastError: string | null = null
+  const out = mapperOutcome()
   let message: { id: string; text: string } | null = null
   let messages = 0
   let errors = 0
@@ -122,7 +119,7 @@ export function createGeminiStreamMapper(agent = 'gemini'): LineMapper & { sessi
   const closeMessage = (): AgentEvent[] => {
     if (!message) return []
     const item: Item = { id: message.id, type: 'agent_message', text: message.text }
-    finalResponse = message.text
+    out.finalResponse = message.text
     message = null
     return [{ type: 'item.completed', item }]
   }
@@ -159,17 +156,17 @@ export function createGeminiStreamMapper(agent = 'gemini'): LineMapper & { sessi
         return [...closeMessage(), { type: 'item.completed', item: completedItem(started, ev) }]
       }
       case 'error':
-        lastError = ev.message
+        out.lastError = ev.message
         return [
           ...closeMessage(),
           { type: 'item.completed', item: { id: `error_${++errors}`, type: 'error', message: ev.message } },
         ]
       case 'result': {
         const closed = closeMessage()
-        usage = ev.stats ? toUsage(ev.stats) : null
-        if (ev.status === 'success') return [...closed, { type: 'turn.completed', usage }]
-        failure = ev.error?.message ?? lastError ?? 'gemini reported an error'
-        return [...closed, { type: 'turn.failed', error: failure }]
+        out.usage = ev.stats ? toUsage(ev.stats) : null
+        if (ev.status === 'success') return [...closed, { type: 'turn.completed', usage: out.usage }]
+        out.failure = ev.error?.message ?? out.lastError ?? 'gemini reported an error'
+        return [...closed, { type: 'turn.failed', error: out.failure }]
       }
     }
   }
@@ -179,10 +176,8 @@ export function createGeminiStreamMapper(agent = 'gemini'): LineMapper & { sessi
       const parsed = parseAgentLine(line, geminiStreamEvent, agent)
       return 'events' in parsed ? parsed.events : map(parsed.event, parsed.json)
     },
-    finalResponse: () => finalResponse ?? message?.text ?? null,
-    usage: () => usage,
-    failure: () => failure,
-    lastError: () => lastError,
+    ...outcomeReaders(out),
+    finalResponse: () => out.finalResponse ?? message?.text ?? null,
     sessionId: () => sessionId,
   }
 }

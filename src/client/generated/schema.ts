@@ -586,6 +586,15 @@ export interface components {
                 image?: string | null;
                 /** @enum {string} */
                 kind: "local" | "container";
+                limits?: {
+                    cpus: string | null;
+                    memory: string | null;
+                    network: string;
+                    pidsLimit: number;
+                    tmpfsSize: string;
+                    ulimits: string[];
+                    user: string;
+                };
                 version?: string | null;
             } | null;
             default: string;

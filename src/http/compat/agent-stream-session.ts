@@ -4,6 +4,7 @@ import type { TenantScope } from '../../core/tenancy/tenancy.js'
 import { AppError } from '../../protocol/errors.js'
 import type { StoredEvent } from '../../protocol/events.js'
 import type { Approval, Session } from '../../protocol/sessions.js'
+import type { EventSink } from '../event-sink.js'
 import {
   type ApproveFrame,
   clientFrame,
@@ -18,13 +19,8 @@ import {
 import { responseItems } from './agent-stream-items.js'
 
 /** Where a connection's frames go: an HTTP/2 (or HTTP/1.1) response body, or a WebSocket. */
-export interface FrameSink {
-  /** Resolves once the transport took the frame (backpressure: the caller waits while the client is slow). */
-  write(frame: ServerFrame): Promise<void>
-  /** Ends the server's side. */
-  end(): void
-  readonly closed: boolean
-}
+/** The connection's frames go to a transport-neutral sink (HTTP/2 or HTTP/1.1 body, WebSocket). */
+export type FrameSink = EventSink<ServerFrame>
 
 /** Whether the connection keeps reading frames after one was handled. */
 export type Next = 'continue' | 'end'

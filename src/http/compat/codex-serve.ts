@@ -3,10 +3,6 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
 import { startRun } from '../../core/one-shot.js'
-import { resolveCwd } from '../../core/workspace.js'
-import { checkRunArgs, checkRunEnv } from '../../process/policy.js'
-import { AppError } from '../../protocol/errors.js'
-import { assertNever } from '../../protocol/events.js'
 import { NdjsonWriter } from '../ndjson.js'
 import { scopeOf } from '../tenant-scope.js'
 
@@ -38,30 +34,16 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
 
     app.post('/run', { config, schema: { body: runBody } }, async (request, reply) => {
       const { cli, args, stdin, env, cwd } = request.body
-      if (!ctx.config.CLI_LIST.includes(cli))
-        throw new AppError(
-          'unknown_cli',
-          `cli "${cli}" is not allowed; CLI_LIST allows: ${ctx.config.CLI_LIST.join(', ')}`,
-        )
-      checkRunArgs(cli, args, ctx.config.RUN_ALLOW_UNSAFE_ARGS)
-      checkRunEnv(env, ctx.config.RUN_ALLOW_ENV)
-      const scope = scopeOf(ctx, request)
-      const workdir = resolveCwd(cwd, scope.config.workspaceRoots)
-      const driver = scope.registry.cli()
       // seed 001's Docker mode: every request in a fresh container of CODEX_DOCKER_IMAGE
       const image = ctx.config.CODEX_DOCKER_IMAGE
-      if (!image && !driver.resolve(cli))
-        throw new AppError(
-          'agent_not_installed',
-          `cli "${cli}" is in CLI_LIST but not installed on this server`,
-        )
-
       const timeoutSeconds = ctx.config.RUN_RESPONSE_TIMEOUT_SECONDS
+      // The cli policy (CLI_LIST, args, env, installed) and the cwd are checked where every cli run is:
+      // RunManager.submit, which throws before anything is spawned or streamed.
       const follow = await startRun(
-        scope.runs,
+        scopeOf(ctx, request).runs,
         'cli',
         {
-          cwd: workdir,
+          ...(cwd !== undefined ? { cwd } : {}),
           command: { cli, args, env, ...(stdin !== undefined ? { stdin } : {}) },
           ...(image ? { isolation: 'container' as const, image } : {}),
         },
@@ -70,41 +52,19 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       const clientGone = new AbortController()
       const out = new NdjsonWriter(reply, () => clientGone.abort('client_gone'))
       for await (const ev of follow(clientGone.signal)) {
-        switch (ev.type) {
-          case 'output':
-            await out.write({ type: ev.stream, data: ev.data })
-            break
-          case 'run.completed':
-            if (ev.reason === 'timed_out') {
-              await out.write({
-                type: 'stderr',
-                data: `Request timed out while waiting for CLI response (${timeoutSeconds}s).`,
-              })
-              await out.write({ type: 'exit', code: 124 })
-            } else {
-              if (ev.reason !== 'exited' && ev.error)
-                await out.write({ type: 'stderr', data: `${ev.error}\n` })
-              await out.write({ type: 'exit', code: exitCodeOf(ev.exitCode, ev.signal) })
-            }
-            break
-          // A raw cli run has no other events worth a /run line.
-          case 'run.queued':
-          case 'run.started':
-          case 'agent.session':
-          case 'turn.started':
-          case 'turn.completed':
-          case 'turn.failed':
-          case 'session.status':
-          case 'item.started':
-          case 'item.updated':
-          case 'item.completed':
-          case 'item.delta':
-          case 'approval.requested':
-          case 'approval.resolved':
-          case 'agent.raw':
-            break
-          default:
-            assertNever(ev, 'event type')
+        // a raw cli run yields output and its completion; nothing else is part of a /run answer
+        if (ev.type === 'output') await out.write({ type: ev.stream, data: ev.data })
+        else if (ev.type === 'run.completed') {
+          if (ev.reason === 'timed_out') {
+            await out.write({
+              type: 'stderr',
+              data: `Request timed out while waiting for CLI response (${timeoutSeconds}s).`,
+            })
+            await out.write({ type: 'exit', code: 124 })
+          } else {
+            if (ev.reason !== 'exited' && ev.error) await out.write({ type: 'stderr', data: `${ev.error}\n` })
+            await out.write({ type: 'exit', code: exitCodeOf(ev.exitCode, ev.signal) })
+          }
         }
       }
       out.end()

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { isSessionDriver, type SessionDriver } from '../../agents/session.js'
+import { agentModels, describeAgent } from '../../core/agent-catalog.js'
 import type { GatewayContext } from '../../core/context.js'
 import { scopeOf } from '../tenant-scope.js'
 import { errorResponses } from './schemas.js'
@@ -67,23 +67,7 @@ export function v1AgentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       async (request) => ({
         default: ctx.config.AI_PROVIDER,
         containers: (await ctx.registry.runner.describe()).container ?? null,
-        agents: await Promise.all(
-          scopeOf(ctx, request)
-            .registry.list()
-            .map(async (d) => {
-              const s = await d.probe()
-              const skills = s.installed && s.authenticated && isSessionDriver(d) ? await listSkills(d) : null
-              return {
-                id: d.id,
-                installed: s.installed,
-                version: s.version,
-                authenticated: s.authenticated,
-                hint: s.hint,
-                capabilities: d.capabilities,
-                skills,
-              }
-            }),
-        ),
+        agents: await Promise.all(scopeOf(ctx, request).registry.list().map(describeAgent)),
       }),
     )
 
@@ -104,22 +88,8 @@ export function v1AgentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
       async (request) => {
         const agent = scopeOf(ctx, request).registry.get(request.query.agent ?? ctx.config.AI_PROVIDER)
-        if (ctx.config.modelListConfigured || !isSessionDriver(agent) || !agent.listModels)
-          return { agent: agent.id, models: ctx.config.MODEL_LIST }
-        const models = await agent.listModels().catch(() => ctx.config.MODEL_LIST)
-        return { agent: agent.id, models: models.length ? models : ctx.config.MODEL_LIST }
+        return { agent: agent.id, models: await agentModels(agent, ctx.config) }
       },
     )
   }
 }
-
-/** Skill names from the agent (codex `skills/list` answers `{data: [{skills: [{name}]}]}` per cwd). */
-async function listSkills(driver: SessionDriver): Promise<string[] | null> {
-  const parsed = skillsList.safeParse(await driver.call('skills/list', {}).catch(() => null))
-  if (!parsed.success) return null
-  return parsed.data.data.flatMap((entry) => entry.skills.map((skill) => skill.name))
-}
-
-const skillsList = z.object({
-  data: z.array(z.looseObject({ skills: z.array(z.looseObject({ name: z.string() })) })),
-})

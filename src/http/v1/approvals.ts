@@ -6,13 +6,13 @@ import { approvalDecision } from '../../protocol/policies.js'
 import { approval } from '../../protocol/sessions.js'
 import { sendSnapshots } from '../snapshot-stream.js'
 import { scopeOf } from '../tenant-scope.js'
-import { errorResponses } from './schemas.js'
+import { getRoute, v1Config } from './route-kit.js'
+import { errorResponses, idParams } from './schemas.js'
 
-const config = { errorShape: 'v1' as const }
+const config = v1Config
 /** The inbox stream re-reads the store this often too: approvals raised on other nodes are seen within it. */
 const pendingRefreshMs = 10_000
 const tags = ['approvals']
-const idParams = z.object({ id: z.string().min(1) })
 
 /** Remote approvals: what agents asked, and the answers any client may give (the first one wins). */
 export function v1ApprovalRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
@@ -47,23 +47,17 @@ export function v1ApprovalRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
     )
 
-    app.get(
-      '/v1/approvals/:id',
-      {
-        config,
-        schema: {
-          tags,
-          summary: 'One approval',
-          params: idParams,
-          response: { 200: approval, 404: errorResponses[404] },
-        },
-      },
-      async (request) => {
-        const found = await scopeOf(ctx, request).approvals.get(request.params.id)
-        if (!found) throw new AppError('not_found', `no approval ${request.params.id}`)
+    getRoute(app, {
+      url: '/v1/approvals/:id',
+      tags,
+      summary: 'One approval',
+      item: approval,
+      load: async (id, request) => {
+        const found = await scopeOf(ctx, request).approvals.get(id)
+        if (!found) throw new AppError('not_found', `no approval ${id}`)
         return found
       },
-    )
+    })
 
     app.post(
       '/v1/approvals/:id',

@@ -5,20 +5,10 @@ import { run } from '../../protocol/runs.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
 import { bindLog } from '../request-log.js'
 import { scopeOf } from '../tenant-scope.js'
-import {
-  booleanQuery,
-  createRunBody,
-  errorResponses,
-  eventsQuery,
-  lastEventIdHeaders,
-  listPage,
-  listRunsQuery,
-  resolveEventCursor,
-  runIdParams,
-  runList,
-} from './schemas.js'
+import { actionRoute, eventsRoute, getRoute, listRoute, v1Config } from './route-kit.js'
+import { booleanQuery, createRunBody, errorResponses, runList } from './schemas.js'
 
-const config = { errorShape: 'v1' as const }
+const config = v1Config
 const tags = ['runs']
 
 /** The native run API: durable one-shot runs with replayable event streams. */
@@ -73,79 +63,39 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
     )
 
-    app.get(
-      '/v1/runs',
-      {
-        config,
-        schema: {
-          tags,
-          summary: 'List runs, newest first',
-          querystring: listRunsQuery,
-          response: { 200: runList, 400: errorResponses[400] },
-        },
-      },
-      async (request) => {
-        const { items, nextCursor } = await listPage(request.query, (filter) =>
-          scopeOf(ctx, request).runs.list(filter),
-        )
-        return { runs: items, nextCursor }
-      },
-    )
+    listRoute(app, {
+      url: '/v1/runs',
+      tags,
+      summary: 'List runs, newest first',
+      key: 'runs',
+      page: runList,
+      status: run.shape.status,
+      load: (filter, request) => scopeOf(ctx, request).runs.list(filter),
+    })
 
-    app.get(
-      '/v1/runs/:id',
-      {
-        config,
-        schema: {
-          tags,
-          summary: 'One run: status, outcome, final response, usage',
-          params: runIdParams,
-          response: { 200: run, 404: errorResponses[404] },
-        },
-      },
-      async (request) => scopeOf(ctx, request).runs.mustGet(request.params.id),
-    )
+    getRoute(app, {
+      url: '/v1/runs/:id',
+      tags,
+      summary: 'One run: status, outcome, final response, usage',
+      item: run,
+      load: (id, request) => scopeOf(ctx, request).runs.mustGet(id),
+    })
 
-    app.get(
-      '/v1/runs/:id/events',
-      {
-        config,
-        schema: {
-          tags,
-          summary: "A run's events: SSE (default) or NDJSON, replayed from Last-Event-ID or ?after=",
-          params: runIdParams,
-          querystring: eventsQuery,
-          headers: lastEventIdHeaders,
-          response: { 400: errorResponses[400], 404: errorResponses[404] },
-        },
-      },
-      async (request, reply) => {
-        const { id } = request.params
-        await scopeOf(ctx, request).runs.mustGet(id)
-        const after = resolveEventCursor(request.headers['last-event-id'], request.query.after)
-        const format = acceptedStream(request) ?? 'sse'
-        await sendEventStream(
-          reply,
-          format,
-          (signal) => scopeOf(ctx, request).runs.events(id, after, signal),
-          { keepAliveMs },
-        )
-        return reply
-      },
-    )
+    eventsRoute(app, {
+      url: '/v1/runs/:id/events',
+      tags,
+      summary: "A run's events: SSE (default) or NDJSON, replayed from Last-Event-ID or ?after=",
+      keepAliveMs,
+      mustExist: (id, request) => scopeOf(ctx, request).runs.mustGet(id),
+      events: (id, after, signal, request) => scopeOf(ctx, request).runs.events(id, after, signal),
+    })
 
-    app.post(
-      '/v1/runs/:id/cancel',
-      {
-        config,
-        schema: {
-          tags,
-          summary: 'Cancel a queued or running run',
-          params: runIdParams,
-          response: { 200: run, ...errorResponses },
-        },
-      },
-      async (request) => scopeOf(ctx, request).runs.cancel(request.params.id),
-    )
+    actionRoute(app, {
+      url: '/v1/runs/:id/cancel',
+      tags,
+      summary: 'Cancel a queued or running run',
+      item: run,
+      act: (id, request) => scopeOf(ctx, request).runs.cancel(id),
+    })
   }
 }

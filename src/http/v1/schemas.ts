@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { AppError, v1ErrorBody } from '../../protocol/errors.js'
 import { run, runRequestFields } from '../../protocol/runs.js'
+import { session } from '../../protocol/sessions.js'
 
 /** Request and response shapes of the /v1 API (the OpenAPI document is generated from these). */
 export const v1Error = v1ErrorBody
@@ -12,7 +13,7 @@ export const createRunBody = runRequestFields.extend({
   cancelOnDisconnect: z.boolean().default(false),
 })
 
-export const runIdParams = z.object({ id: z.string().min(1) })
+export const idParams = z.object({ id: z.string().min(1) })
 
 /** Query of the list routes: filters plus a cursor (the last id of the previous page). */
 export function listQuery<S extends z.ZodType>(status: S) {
@@ -24,9 +25,9 @@ export function listQuery<S extends z.ZodType>(status: S) {
   })
 }
 
-export const listRunsQuery = listQuery(run.shape.status)
-
 export const runList = z.object({ runs: z.array(run), nextCursor: z.string().nullable() })
+
+export const sessionList = z.object({ sessions: z.array(session), nextCursor: z.string().nullable() })
 
 export const eventsQuery = z.object({
   /** Replay events with seq greater than this (same as the Last-Event-ID header). */

@@ -8,19 +8,11 @@ import { webhookSpec } from '../../protocol/webhooks.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
 import { bindLog } from '../request-log.js'
 import { scopeOf } from '../tenant-scope.js'
-import {
-  booleanQuery,
-  errorResponses,
-  eventsQuery,
-  lastEventIdHeaders,
-  listPage,
-  listQuery,
-  resolveEventCursor,
-} from './schemas.js'
+import { actionRoute, eventsRoute, getRoute, listRoute, v1Config } from './route-kit.js'
+import { booleanQuery, errorResponses, idParams, sessionList } from './schemas.js'
 
-const config = { errorShape: 'v1' as const }
+const config = v1Config
 const tags = ['sessions']
-const idParams = z.object({ id: z.string().min(1) })
 
 const createSessionBody = z.object({
   /** An agent with sessions (GET /v1/agents: capabilities.sessions), default AI_PROVIDER. */
@@ -73,41 +65,27 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
     )
 
-    app.get(
-      '/v1/sessions',
-      {
-        config,
-        schema: {
-          tags,
-          summary: 'List sessions, newest first',
-          querystring: listQuery(session.shape.status),
-          response: { 200: z.object({ sessions: z.array(session), nextCursor: z.string().nullable() }) },
-        },
-      },
-      async (request) => {
-        const { items, nextCursor } = await listPage(request.query, (filter) =>
-          scopeOf(ctx, request).sessions.list(filter),
-        )
-        return { sessions: items, nextCursor }
-      },
-    )
+    listRoute(app, {
+      url: '/v1/sessions',
+      tags,
+      summary: 'List sessions, newest first',
+      key: 'sessions',
+      page: sessionList,
+      status: session.shape.status,
+      load: (filter, request) => scopeOf(ctx, request).sessions.list(filter),
+    })
 
-    app.get(
-      '/v1/sessions/:id',
-      {
-        config,
-        schema: {
-          tags,
-          summary: 'One session with its turns',
-          params: idParams,
-          response: { 200: sessionWithTurns, 404: errorResponses[404] },
-        },
+    getRoute(app, {
+      url: '/v1/sessions/:id',
+      tags,
+      summary: 'One session with its turns',
+      item: sessionWithTurns,
+      load: async (id, request) => {
+        const { sessions } = scopeOf(ctx, request)
+        const found = await sessions.mustGet(id)
+        return { ...found, turns: await sessions.turns(found.id) }
       },
-      async (request) => {
-        const found = await scopeOf(ctx, request).sessions.mustGet(request.params.id)
-        return { ...found, turns: await scopeOf(ctx, request).sessions.turns(found.id) }
-      },
-    )
+    })
 
     app.post(
       '/v1/sessions/:id/turns',
@@ -153,78 +131,40 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
     )
 
-    app.post(
-      '/v1/sessions/:id/interrupt',
-      {
-        config,
-        schema: {
-          tags,
-          summary: 'Interrupt the running turn',
-          params: idParams,
-          response: { 200: turn, ...errorResponses },
-        },
-      },
-      async (request) => scopeOf(ctx, request).sessions.interrupt(request.params.id),
-    )
+    actionRoute(app, {
+      url: '/v1/sessions/:id/interrupt',
+      tags,
+      summary: 'Interrupt the running turn',
+      item: turn,
+      act: (id, request) => scopeOf(ctx, request).sessions.interrupt(id),
+    })
 
-    app.post(
-      '/v1/sessions/:id/fork',
-      {
-        config,
-        schema: {
-          tags,
-          summary: "A new session with this one's history",
-          params: idParams,
-          response: { 201: session, ...errorResponses },
-        },
-      },
-      async (request, reply) =>
-        reply.status(201).send(await scopeOf(ctx, request).sessions.fork(request.params.id)),
-    )
+    actionRoute(app, {
+      url: '/v1/sessions/:id/fork',
+      tags,
+      summary: "A new session with this one's history",
+      item: session,
+      status: 201,
+      act: (id, request) => scopeOf(ctx, request).sessions.fork(id),
+    })
 
-    app.post(
-      '/v1/sessions/:id/archive',
-      {
-        config,
-        schema: {
-          tags,
-          summary: 'Archive a session (no more turns)',
-          params: idParams,
-          response: { 200: session, ...errorResponses },
-        },
-      },
-      async (request) => scopeOf(ctx, request).sessions.archive(request.params.id),
-    )
+    actionRoute(app, {
+      url: '/v1/sessions/:id/archive',
+      tags,
+      summary: 'Archive a session (no more turns)',
+      item: session,
+      act: (id, request) => scopeOf(ctx, request).sessions.archive(id),
+    })
 
-    app.get(
-      '/v1/sessions/:id/events',
-      {
-        config,
-        schema: {
-          tags,
-          summary:
-            "A session's events: SSE (default) or NDJSON, replayed from Last-Event-ID or ?after=, then live",
-          params: idParams,
-          querystring: eventsQuery,
-          headers: lastEventIdHeaders,
-          response: { 400: errorResponses[400], 404: errorResponses[404] },
-        },
-      },
-      async (request, reply) => {
-        const { id } = request.params
-        await scopeOf(ctx, request).sessions.mustGet(id)
-        const after = resolveEventCursor(request.headers['last-event-id'], request.query.after)
-        await sendEventStream(
-          reply,
-          acceptedStream(request) ?? 'sse',
-          (signal) => scopeOf(ctx, request).sessions.events(id, after, signal),
-          {
-            keepAliveMs,
-          },
-        )
-        return reply
-      },
-    )
+    eventsRoute(app, {
+      url: '/v1/sessions/:id/events',
+      tags,
+      summary:
+        "A session's events: SSE (default) or NDJSON, replayed from Last-Event-ID or ?after=, then live",
+      keepAliveMs,
+      mustExist: (id, request) => scopeOf(ctx, request).sessions.mustGet(id),
+      events: (id, after, signal, request) => scopeOf(ctx, request).sessions.events(id, after, signal),
+    })
   }
 }
 

@@ -1,17 +1,17 @@
 import path from 'node:path'
-import type { Config } from '../config/load.js'
-import { baseChildEnv } from '../process/child-env.js'
-import { localRunner } from '../process/local-runner.js'
-import type { ProcessRunner } from '../process/runner.js'
-import type { AgentEvent } from '../protocol/events.js'
-import { runNotStarted } from '../protocol/run-completed.js'
-import { dockerModeEnv } from './cli/docker-mode.js'
-import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
-import { dropCodexStartupNoise } from './codex/stderr-noise.js'
-import { findOnPath, resolveCodexBinary } from './codex-binary.js'
-import type { AgentDriver, AgentStatus, RunRequest } from './driver.js'
-import { placed } from './placement.js'
-import { runProcess } from './process-run.js'
+import type { Config } from '../../config/load.js'
+import { baseChildEnv } from '../../process/child-env.js'
+import { localRunner } from '../../process/local-runner.js'
+import type { ProcessRunner } from '../../process/runner.js'
+import type { AgentEvent } from '../../protocol/events.js'
+import { runNotStarted } from '../../protocol/run-completed.js'
+import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
+import { dropCodexStartupNoise } from '../codex/stderr-noise.js'
+import { findOnPath, resolveCodexBinary } from '../codex-binary.js'
+import { type AgentDriver, type AgentStatus, capabilities, type RunRequest } from '../driver.js'
+import { placed } from '../placement.js'
+import { runProcess } from '../process-run.js'
+import { dockerModeEnv } from './docker-mode.js'
 
 /**
  * The raw `cli` driver (codex.serve's POST /run contract): runs an allowlisted CLI with the caller's args,
@@ -19,22 +19,17 @@ import { runProcess } from './process-run.js'
  * are prepended as global `-c` overrides so the CLI reaches the configured endpoint.
  */
 /** The CLIs this package pins (node_modules/.bin), found before PATH. */
-const packageBin = path.resolve(import.meta.dirname, '../../node_modules/.bin')
+const packageBin = path.resolve(import.meta.dirname, '../../../node_modules/.bin')
 
 /** CODEX_MODEL as a global `-c model=` default; a `--model` in the request's own args still wins. */
 const codexModelArgs = (config: Config) =>
   config.CODEX_MODEL ? ['-c', `model=${JSON.stringify(config.CODEX_MODEL)}`] : []
 
+export const cliCapabilities = capabilities()
+
 export class CliDriver implements AgentDriver {
   readonly id = 'cli'
-  readonly capabilities = {
-    sessions: false,
-    approvals: false,
-    fork: false,
-    interrupt: false,
-    images: false,
-    outputSchema: false,
-  }
+  readonly capabilities = cliCapabilities
 
   constructor(
     private readonly config: Config,

@@ -1,64 +1,47 @@
-import type { Config } from '../config/load.js'
-import { baseChildEnv } from '../process/child-env.js'
-import { localRunner } from '../process/local-runner.js'
-import { type ProcessRunner, stagedPath } from '../process/runner.js'
-import type { AgentEvent } from '../protocol/events.js'
-import { runNotStarted } from '../protocol/run-completed.js'
-import { cliStatus } from './cli-status.js'
-import { CliVersionCache, readCliVersion } from './cli-version.js'
-import { createCodexExecMapper } from './codex/exec-events.js'
-import { codexAuthHint, codexHasCredentials, codexInstallHint } from './codex/probe.js'
-import { codexEnv, codexProviderArgs } from './codex/provider-args.js'
-import { dropCodexStartupNoise } from './codex/stderr-noise.js'
-import { resolveCodexBinary } from './codex-binary.js'
-import type { AgentDriver, AgentStatus, RunRequest } from './driver.js'
-import { innerSandbox, placed } from './placement.js'
-import { runProcess } from './process-run.js'
+import type { Config } from '../../config/load.js'
+import { baseChildEnv } from '../../process/child-env.js'
+import { stagedPath } from '../../process/runner.js'
+import type { AgentEvent } from '../../protocol/events.js'
+import { resolveModel } from '../../protocol/models.js'
+import { runNotStarted } from '../../protocol/run-completed.js'
+import { CliAgentDriver, type CliCredentials } from '../cli-agent-driver.js'
+import { resolveCodexBinary } from '../codex-binary.js'
+import { type AgentDriver, capabilities, type RunRequest } from '../driver.js'
+import { runProcess } from '../process-run.js'
+import { createCodexExecMapper } from './exec-events.js'
+import { codexAuthHint, codexHasCredentials, codexInstallHint } from './probe.js'
+import { codexEnv, codexProviderArgs } from './provider-args.js'
+
+export const codexExecCapabilities = capabilities('images', 'outputSchema')
+
+import { innerSandbox, placed } from '../placement.js'
+import { dropCodexStartupNoise } from './stderr-noise.js'
 
 /** `codex exec --json`: one process per run, no approvals (exec mode has none), sandbox chosen explicitly. */
-export class CodexExecDriver implements AgentDriver {
+export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
   readonly id = 'codex-exec'
-  readonly capabilities = {
-    sessions: false,
-    approvals: false,
-    fork: false,
-    interrupt: false,
-    images: true,
-    outputSchema: true,
-  }
-  readonly binary: string | null
-  private readonly version = new CliVersionCache(async () =>
-    this.binary ? readCliVersion(this.runner, this.binary, this.childEnv()) : null,
-  )
+  readonly capabilities = codexExecCapabilities
 
-  constructor(
-    private readonly config: Config,
-    private readonly serverEnv: NodeJS.ProcessEnv = process.env,
-    private readonly runner: ProcessRunner = localRunner,
-  ) {
-    this.binary = resolveCodexBinary(config.CODEX_PATH)
+  protected findBinary(config: Config): string | null {
+    return resolveCodexBinary(config.CODEX_PATH)
   }
 
   childEnv(): Record<string, string> {
     return { ...baseChildEnv(this.serverEnv), ...codexEnv(this.config, this.serverEnv) }
   }
 
-  async probe(): Promise<AgentStatus> {
-    const version = await this.version.get()
-    return cliStatus({
-      id: this.id,
-      binary: this.binary,
-      version,
+  protected credentials(): CliCredentials {
+    return {
       authenticated: codexHasCredentials(this.config, this.serverEnv),
       installHint: codexInstallHint,
       authHint: codexAuthHint,
-    })
+    }
   }
 
   /** The argv after the binary; the prompt goes through stdin (`-`), so its size is not limited by argv. */
   buildArgs(req: RunRequest, schemaFile?: string): string[] {
     const args = ['exec', '--json', '--sandbox', innerSandbox(req, req.sandbox ?? this.config.CODEX_SANDBOX)]
-    const model = req.model && req.model !== 'auto' ? req.model : this.config.CODEX_MODEL
+    const model = resolveModel(req.model, this.config.CODEX_MODEL)
     if (model) args.push('--model', model)
     if (req.skipGitRepoCheck ?? true) args.push('--skip-git-repo-check')
     if (schemaFile) args.push('--output-schema', schemaFile)

@@ -1,28 +1,39 @@
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
-import type { Config } from '../config/load.js'
-import { localRunner } from '../process/local-runner.js'
-import { abortReason, type ProcessRunner } from '../process/runner.js'
-import { AppError } from '../protocol/errors.js'
-import type { AgentEvent } from '../protocol/events.js'
-import type { EndReason } from '../protocol/outcome.js'
-import type { SandboxMode } from '../protocol/policies.js'
-import { type AcpLease, AcpPool } from './acp/acp-pool.js'
-import { AcpProcess } from './acp/acp-process.js'
-import { AcpSession, errorMessage } from './acp/acp-session.js'
-import { type AcpAgentSpec, acpAgentSpecs } from './acp/agent-spec.js'
-import { type AcpLaunchSettings, acpLaunch, claudeHasCredentials } from './acp/launch.js'
-import { acpRunCompleted, type OneShotTurn } from './acp/one-shot.js'
-import { acpWarmable, acpWarmRun } from './acp/warm-run.js'
-import { codexAuthHint, codexHasCredentials } from './codex/probe.js'
-import { findOnPath } from './codex-binary.js'
-import type { AgentStatus, RunRequest } from './driver.js'
-import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
+import type { Config } from '../../config/load.js'
+import { localRunner } from '../../process/local-runner.js'
+import { abortReason, type ProcessRunner } from '../../process/runner.js'
+import { AppError } from '../../protocol/errors.js'
+import type { AgentEvent } from '../../protocol/events.js'
+import type { EndReason } from '../../protocol/outcome.js'
+import type { SandboxMode } from '../../protocol/policies.js'
+import { codexAuthHint, codexHasCredentials } from '../codex/probe.js'
+import { findOnPath } from '../codex-binary.js'
+import { type AgentStatus, capabilities, type RunRequest } from '../driver.js'
+import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
+import { type AcpLease, AcpPool } from './acp-pool.js'
+import { AcpProcess } from './acp-process.js'
+import { AcpSession, errorMessage } from './acp-session.js'
+import { type AcpAgentSpec, acpAgentSpecs } from './agent-spec.js'
+import { type AcpLaunchSettings, acpLaunch, claudeHasCredentials } from './launch.js'
+import { acpRunCompleted, type OneShotTurn } from './one-shot.js'
+import { acpWarmable, acpWarmRun } from './warm-run.js'
 
 /** Time limit of `initialize` and `session/new` / `session/load` (not of turns). */
 const setupTimeoutMs = 60_000
 /** How long an agent process kept ready for one-shot runs waits for the next one. */
 const warmKeepMs = 300_000
+
+/** The data dir (created when missing), else the system's temp dir. */
+function dataDir(dir: string): string {
+  try {
+    mkdirSync(dir, { recursive: true })
+    return dir
+  } catch {
+    return os.tmpdir()
+  }
+}
 
 /**
  * One-shot runs have nobody to ask, so the run's sandbox answers: read-only declines everything,
@@ -44,6 +55,8 @@ function sandboxHooks(sandbox: SandboxMode | undefined, cwd: string): SessionHoo
   }
 }
 
+export const acpCapabilities = capabilities('sessions', 'approvals', 'interrupt')
+
 /**
  * `acp:<name>`: any Agent Client Protocol agent over stdio (@agentclientprotocol/sdk): `initialize`,
  * `session/new` {cwd, mcpServers: []}, a turn is `session/prompt`, an interrupt `session/cancel`, a
@@ -54,14 +67,7 @@ function sandboxHooks(sandbox: SandboxMode | undefined, cwd: string): SessionHoo
  */
 export class AcpDriver implements SessionDriver {
   readonly id: string
-  readonly capabilities = {
-    sessions: true,
-    approvals: true,
-    fork: false,
-    interrupt: true,
-    images: false,
-    outputSchema: false,
-  }
+  readonly capabilities = acpCapabilities
 
   constructor(
     private readonly config: Config,
@@ -178,7 +184,10 @@ export class AcpDriver implements SessionDriver {
       // a consumer that stopped early: the process group must not outlive the run
       if (!consumed) stop('client_gone')
     }
-    const outcome = await agent.terminate('cancelled')
+    // An agent that failed before its turn ended (crashed at start, not in the image) is ending by itself:
+    // let it, so its own outcome is reported rather than the gateway's stop (`cancelled`) racing it.
+    const failedEarly = turn.error !== null && !turn.endedByAgent && stoppedBy === undefined
+    const outcome = await (failedEarly ? agent.close() : agent.terminate('cancelled'))
     yield acpRunCompleted(outcome, turn)
   }
 
@@ -212,8 +221,10 @@ export class AcpDriver implements SessionDriver {
   }
 
   /**
-   * A session's place on an agent process. Only sessions with the same cwd share one: codex-acp takes the
-   * sandbox's writable root from its process's cwd, not from the session's.
+   * A session's place on an agent process. A shared process runs in the data dir, outside every session's
+   * workspace (each session names its own cwd), like the codex app-server, except under workspace-write:
+   * codex-acp's sandbox makes the process's cwd writable, not the session's, so such sessions share a
+   * process only with sessions of the same cwd, and the process runs there.
    */
   private lease(
     req: SessionRequest | RunRequest,
@@ -222,7 +233,9 @@ export class AcpDriver implements SessionDriver {
   ): Promise<AcpLease> {
     const launch = this.launch(req, extra)
     const shareable = !launch.placement && this.config.ACP_SESSIONS_PER_PROCESS > 1
-    return this.pool.lease(launch, shareable, () => new AcpProcess(this.runner, launch), warm)
+    const writesCwd = (req.sandbox ?? this.config.CODEX_SANDBOX) === 'workspace-write'
+    const started = shareable && !writesCwd ? { ...launch, cwd: dataDir(this.config.DATA_DIR) } : launch
+    return this.pool.lease(started, shareable, () => new AcpProcess(this.runner, started), warm)
   }
 
   /** Ends the processes kept ready for one-shot runs (shutdown); sessions end their own. */

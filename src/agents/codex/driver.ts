@@ -1,25 +1,25 @@
 import { existsSync } from 'node:fs'
 import os from 'node:os'
-import type { Config } from '../config/load.js'
-import type { ProcessRunner } from '../process/runner.js'
-import type { AgentEvent } from '../protocol/events.js'
-import { AppServerHost } from './codex-app-server/app-server-host.js'
+import type { Config } from '../../config/load.js'
+import type { ProcessRunner } from '../../process/runner.js'
+import type { AgentEvent } from '../../protocol/events.js'
+import { AppServerHost } from '../codex-app-server/app-server-host.js'
 import type {
   AppServerProcess,
   AppServerProcessOptions,
   ClientMethod,
   ParamsOf,
-} from './codex-app-server/app-server-process.js'
-import { CodexSession } from './codex-app-server/codex-session.js'
-import { HostLease } from './codex-app-server/host-lease.js'
-import type { UnknownHandler } from './codex-app-server/rpc.js'
-import { type ThreadSettings, threadSettings } from './codex-app-server/thread-settings.js'
-import { warmable, warmRun } from './codex-app-server/warm-run.js'
-import { modelListResponse } from './codex-app-server/wire-schemas.js'
-import { CodexExecDriver } from './codex-exec.js'
-import type { AgentStatus, RunRequest } from './driver.js'
-import { innerSandbox, placed } from './placement.js'
-import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
+} from '../codex-app-server/app-server-process.js'
+import { CodexSession } from '../codex-app-server/codex-session.js'
+import { HostLease } from '../codex-app-server/host-lease.js'
+import type { UnknownHandler } from '../codex-app-server/rpc.js'
+import { type ThreadSettings, threadSettings } from '../codex-app-server/thread-settings.js'
+import { warmable, warmRun } from '../codex-app-server/warm-run.js'
+import { modelListResponse } from '../codex-app-server/wire-schemas.js'
+import { type AgentStatus, capabilities, type RunRequest } from '../driver.js'
+import { innerSandbox, placed } from '../placement.js'
+import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
+import { CodexExecDriver } from './exec-driver.js'
 
 export interface CodexDriverOptions {
   /** `clientInfo.name` given to codex app-server (codex records it as the threads' originator). */
@@ -38,6 +38,15 @@ export interface CodexDriverOptions {
 /** Pages of model/list read at most (the catalog is small; this only bounds a misbehaving server). */
 const maxModelPages = 20
 
+export const codexCapabilities = capabilities(
+  'sessions',
+  'approvals',
+  'fork',
+  'interrupt',
+  'images',
+  'outputSchema',
+)
+
 /**
  * `codex`: sessions on ONE long-lived `codex app-server` (threads, turns, approvals, fork, interrupt, resume);
  * one-shot runs on a thread of their own on the same app-server when they can (warm-run.ts), else on
@@ -47,14 +56,7 @@ const maxModelPages = 20
  */
 export class CodexDriver implements SessionDriver {
   readonly id = 'codex'
-  readonly capabilities = {
-    sessions: true,
-    approvals: true,
-    fork: true,
-    interrupt: true,
-    images: true,
-    outputSchema: true,
-  }
+  readonly capabilities = codexCapabilities
   readonly exec: CodexExecDriver
   private readonly host: AppServerHost
   private readonly hostOptions: AppServerProcessOptions

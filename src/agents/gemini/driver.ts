@@ -1,57 +1,48 @@
 import { randomUUID } from 'node:crypto'
-import type { Config } from '../config/load.js'
-import { baseChildEnv } from '../process/child-env.js'
-import { localRunner } from '../process/local-runner.js'
-import type { ProcessRunner } from '../process/runner.js'
-import { AppError } from '../protocol/errors.js'
-import type { AgentEvent } from '../protocol/events.js'
-import { runNotStarted } from '../protocol/run-completed.js'
-import { cliStatus } from './cli-status.js'
-import { CliVersionCache, readCliVersion } from './cli-version.js'
-import type { AgentStatus, RunRequest } from './driver.js'
-import { chatExists, ensureGeminiSettings, geminiHome } from './gemini/home.js'
-import { approvalArgs, defaultGeminiSandbox } from './gemini/permissions.js'
-import {
-  geminiAuthHint,
-  geminiHasCredentials,
-  geminiInstallHint,
-  resolveGeminiBinary,
-} from './gemini/probe.js'
-import { type GeminiInvocation, type GeminiProcessHost, GeminiSession } from './gemini/session.js'
-import { createGeminiStreamMapper } from './gemini/stream-events.js'
-import { placed } from './placement.js'
-import { runProcess } from './process-run.js'
-import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
+import type { Config } from '../../config/load.js'
+import { baseChildEnv } from '../../process/child-env.js'
+import { localRunner } from '../../process/local-runner.js'
+import type { ProcessRunner } from '../../process/runner.js'
+import { AppError } from '../../protocol/errors.js'
+import type { AgentEvent } from '../../protocol/events.js'
+import { resolveModel } from '../../protocol/models.js'
+import { runNotStarted } from '../../protocol/run-completed.js'
+import { CliAgentDriver, type CliCredentials } from '../cli-agent-driver.js'
+import { capabilities, type RunRequest } from '../driver.js'
+import { runProcess } from '../process-run.js'
+import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
+import { chatExists, ensureGeminiSettings, geminiHome } from './home.js'
+import { approvalArgs, defaultGeminiSandbox } from './permissions.js'
+import { geminiAuthHint, geminiHasCredentials, geminiInstallHint, resolveGeminiBinary } from './probe.js'
+import { type GeminiInvocation, type GeminiProcessHost, GeminiSession } from './session.js'
+import { createGeminiStreamMapper } from './stream-events.js'
+
+export const geminiCapabilities = capabilities('sessions', 'interrupt')
+
+import { placed } from '../placement.js'
 
 /**
  * Gemini CLI in headless mode: `gemini -p '' -o stream-json` per run or turn, the prompt on stdin. Sessions
  * are Gemini's own chats: created with `--session-id <uuid>`, continued with `--resume <uuid>`.
  */
-export class GeminiDriver implements SessionDriver, GeminiProcessHost {
+export class GeminiDriver extends CliAgentDriver implements SessionDriver, GeminiProcessHost {
   readonly id = 'gemini'
-  readonly capabilities = {
-    sessions: true,
-    approvals: false,
-    fork: false,
-    interrupt: true,
-    images: false,
-    outputSchema: false,
-  }
-  readonly binary: string | null
+  readonly capabilities = geminiCapabilities
   /** The directory that holds Gemini's `.gemini/` (settings, chats). */
   readonly home: string
-  private readonly version = new CliVersionCache(async () =>
-    this.binary ? readCliVersion(this.runner, this.binary, this.childEnv()) : null,
-  )
   private settingsReady: Promise<void> | undefined
 
   constructor(
-    private readonly config: Config,
-    private readonly serverEnv: NodeJS.ProcessEnv = process.env,
-    private readonly runner: ProcessRunner = localRunner,
+    config: Config,
+    serverEnv: NodeJS.ProcessEnv = process.env,
+    runner: ProcessRunner = localRunner,
   ) {
-    this.binary = resolveGeminiBinary(config.GEMINI_PATH)
+    super(config, serverEnv, runner)
     this.home = geminiHome(config, serverEnv)
+  }
+
+  protected findBinary(config: Config): string | null {
+    return resolveGeminiBinary(config.GEMINI_PATH)
   }
 
   /** Allowlisted env plus Gemini's endpoint and key; no telemetry, no relaunch, the workspace trusted. */
@@ -74,22 +65,18 @@ export class GeminiDriver implements SessionDriver, GeminiProcessHost {
     }
   }
 
-  async probe(): Promise<AgentStatus> {
-    const version = await this.version.get()
-    return cliStatus({
-      id: this.id,
-      binary: this.binary,
-      version,
+  protected credentials(): CliCredentials {
+    return {
       authenticated: geminiHasCredentials(this.config, this.home),
       installHint: geminiInstallHint,
       authHint: geminiAuthHint(this.home),
-    })
+    }
   }
 
   /** The argv after the binary; the prompt goes through stdin (`-p ''` appends nothing to it). */
   buildArgs(call: Omit<GeminiInvocation, 'prompt' | 'cwd'>): string[] {
     const args = ['-p', '', '-o', 'stream-json']
-    const model = call.model && call.model !== 'auto' ? call.model : this.config.GEMINI_MODEL
+    const model = resolveModel(call.model, this.config.GEMINI_MODEL)
     if (model) args.push('-m', model)
     args.push(...approvalArgs(call.sandbox ?? defaultGeminiSandbox))
     if (call.session) args.push(call.session.resume ? '--resume' : '--session-id', call.session.id)

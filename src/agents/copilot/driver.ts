@@ -1,22 +1,22 @@
 import { randomUUID } from 'node:crypto'
-import type { Config } from '../config/load.js'
-import { localRunner } from '../process/local-runner.js'
-import type { ProcessRunner } from '../process/runner.js'
-import { AppError } from '../protocol/errors.js'
-import type { AgentEvent } from '../protocol/events.js'
-import type { SandboxMode } from '../protocol/policies.js'
-import { runNotStarted } from '../protocol/run-completed.js'
-import { cliStatus } from './cli-status.js'
-import { CliVersionCache, readCliVersion } from './cli-version.js'
-import { type CopilotInvocation, copilotArgs } from './copilot/args.js'
-import { resolveCopilotBinary } from './copilot/binary.js'
-import { copilotAuthHint, copilotEnv, copilotHasCredentials, copilotInstallHint } from './copilot/env.js'
-import { createCopilotMapper } from './copilot/mapper.js'
-import { CopilotSession } from './copilot/session.js'
-import type { AgentStatus, RunRequest } from './driver.js'
-import { type Placement, placed } from './placement.js'
-import { runProcess } from './process-run.js'
-import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
+import type { Config } from '../../config/load.js'
+import { localRunner } from '../../process/local-runner.js'
+import type { ProcessRunner } from '../../process/runner.js'
+import { AppError } from '../../protocol/errors.js'
+import type { AgentEvent } from '../../protocol/events.js'
+import { resolveModel } from '../../protocol/models.js'
+import type { SandboxMode } from '../../protocol/policies.js'
+import { runNotStarted } from '../../protocol/run-completed.js'
+import { CliAgentDriver, type CliCredentials } from '../cli-agent-driver.js'
+import { capabilities, type RunRequest } from '../driver.js'
+import { type Placement, placed } from '../placement.js'
+import { runProcess } from '../process-run.js'
+import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
+import { type CopilotInvocation, copilotArgs } from './args.js'
+import { resolveCopilotBinary } from './binary.js'
+import { copilotAuthHint, copilotEnv, copilotHasCredentials, copilotInstallHint } from './env.js'
+import { createCopilotMapper } from './mapper.js'
+import { CopilotSession } from './session.js'
 
 export interface CopilotDriverOptions {
   /**
@@ -33,54 +33,43 @@ export interface CopilotDriverOptions {
 /** What one copilot process needs: the invocation plus where and how long it runs. */
 export type CopilotExecution = CopilotInvocation & Placement & { cwd: string; timeoutMs?: number | null }
 
+export const copilotCapabilities = capabilities('sessions', 'interrupt', 'images')
+
 /**
  * GitHub Copilot CLI: `copilot -p --output-format json`, one process per run or session turn; a session is
  * copilot's own (`--session-id` on the first turn, `--resume` after). No approvals: see copilot/permissions.ts.
  */
-export class CopilotDriver implements SessionDriver {
+export class CopilotDriver extends CliAgentDriver implements SessionDriver {
   readonly id = 'copilot'
-  readonly capabilities = {
-    sessions: true,
-    approvals: false,
-    fork: false,
-    interrupt: true,
-    images: true,
-    outputSchema: false,
-  }
-  readonly binary: string | null
-  private readonly runner: ProcessRunner
-  private readonly version = new CliVersionCache(async () =>
-    this.binary ? readCliVersion(this.runner, this.binary, this.childEnv()) : null,
-  )
+  readonly capabilities = copilotCapabilities
 
   constructor(
-    private readonly config: Config,
-    private readonly serverEnv: NodeJS.ProcessEnv = process.env,
+    config: Config,
+    serverEnv: NodeJS.ProcessEnv = process.env,
     private readonly options: CopilotDriverOptions = {},
   ) {
-    this.binary = resolveCopilotBinary(config.COPILOT_PATH)
-    this.runner = options.runner ?? localRunner
+    super(config, serverEnv, options.runner ?? localRunner)
+  }
+
+  protected findBinary(config: Config): string | null {
+    return resolveCopilotBinary(config.COPILOT_PATH)
   }
 
   childEnv(inContainer = false): Record<string, string> {
     return copilotEnv(this.config, this.serverEnv, inContainer)
   }
 
-  async probe(): Promise<AgentStatus> {
-    const version = await this.version.get()
-    return cliStatus({
-      id: this.id,
-      binary: this.binary,
-      version,
+  protected credentials(): CliCredentials {
+    return {
       authenticated: copilotHasCredentials(this.config, this.serverEnv),
       installHint: copilotInstallHint,
       authHint: copilotAuthHint,
-    })
+    }
   }
 
   /** The model a request asks for; none (or `auto`) leaves it to COPILOT_MODEL in the env. */
   model(requested?: string): string | undefined {
-    return requested && requested !== 'auto' ? requested : undefined
+    return resolveModel(requested)
   }
 
   sandbox(requested?: SandboxMode): SandboxMode {

@@ -1,27 +1,20 @@
 import { randomUUID } from 'node:crypto'
-import type { Config } from '../config/load.js'
-import { localRunner } from '../process/local-runner.js'
-import type { ProcessRunner } from '../process/runner.js'
-import { AppError } from '../protocol/errors.js'
-import type { AgentEvent } from '../protocol/events.js'
-import type { SandboxMode } from '../protocol/policies.js'
-import { runNotStarted } from '../protocol/run-completed.js'
-import { type ClaudeThread, claudeArgs, claudeEnv } from './claude/command.js'
-import {
-  claudeAuthHint,
-  claudeHasCredentials,
-  claudeInstallHint,
-  resolveClaudeBinary,
-} from './claude/probe.js'
-import { scrubbedShellMount } from './claude/scrubbed-shell.js'
-import { ClaudeSession } from './claude/session.js'
-import { createClaudeMapper } from './claude/stream-events.js'
-import { cliStatus } from './cli-status.js'
-import { CliVersionCache, readCliVersion } from './cli-version.js'
-import type { AgentStatus, RunRequest } from './driver.js'
-import { type Placement, placed } from './placement.js'
-import { runProcess } from './process-run.js'
-import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from './session.js'
+import type { Config } from '../../config/load.js'
+import { AppError } from '../../protocol/errors.js'
+import type { AgentEvent } from '../../protocol/events.js'
+import { resolveModel } from '../../protocol/models.js'
+import type { SandboxMode } from '../../protocol/policies.js'
+import { runNotStarted } from '../../protocol/run-completed.js'
+import { CliAgentDriver, type CliCredentials } from '../cli-agent-driver.js'
+import { capabilities, type RunRequest } from '../driver.js'
+import { type Placement, placed } from '../placement.js'
+import { runProcess } from '../process-run.js'
+import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
+import { type ClaudeThread, claudeArgs, claudeEnv } from './command.js'
+import { claudeAuthHint, claudeHasCredentials, claudeInstallHint, resolveClaudeBinary } from './probe.js'
+import { scrubbedShellMount } from './scrubbed-shell.js'
+import { ClaudeSession } from './session.js'
+import { createClaudeMapper } from './stream-events.js'
 
 interface ClaudeProcessSpec extends Placement {
   prompt: string
@@ -32,32 +25,19 @@ interface ClaudeProcessSpec extends Placement {
   thread?: ClaudeThread
 }
 
+export const claudeCapabilities = capabilities('sessions', 'fork', 'interrupt')
+
 /**
  * Claude Code: `claude -p --output-format stream-json --verbose` per run and per session turn (the prompt on
  * stdin). Sessions continue by id (--session-id first, --resume later, --resume --fork-session to fork); no
  * remote approvals in -p mode (see claude/permissions.ts). The default sandbox is read-only, as for codex.
  */
-export class ClaudeDriver implements SessionDriver {
+export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
   readonly id = 'claude'
-  readonly capabilities = {
-    sessions: true,
-    approvals: false,
-    fork: true,
-    interrupt: true,
-    images: false,
-    outputSchema: false,
-  }
-  readonly binary: string | null
-  private readonly version = new CliVersionCache(async () =>
-    this.binary ? readCliVersion(this.runner, this.binary, this.childEnv()) : null,
-  )
+  readonly capabilities = claudeCapabilities
 
-  constructor(
-    private readonly config: Config,
-    private readonly serverEnv: NodeJS.ProcessEnv = process.env,
-    private readonly runner: ProcessRunner = localRunner,
-  ) {
-    this.binary = resolveClaudeBinary(config.CLAUDE_PATH)
+  protected findBinary(config: Config): string | null {
+    return resolveClaudeBinary(config.CLAUDE_PATH)
   }
 
   childEnv(sandbox: SandboxMode = 'read-only'): Record<string, string> {
@@ -65,7 +45,7 @@ export class ClaudeDriver implements SessionDriver {
   }
 
   buildArgs(spec: Omit<ClaudeProcessSpec, 'prompt' | 'cwd'>): string[] {
-    const model = spec.model && spec.model !== 'auto' ? spec.model : this.config.CLAUDE_MODEL
+    const model = resolveModel(spec.model, this.config.CLAUDE_MODEL)
     return claudeArgs({
       sandbox: spec.sandbox ?? 'read-only',
       ...(model ? { model } : {}),
@@ -73,16 +53,12 @@ export class ClaudeDriver implements SessionDriver {
     })
   }
 
-  async probe(): Promise<AgentStatus> {
-    const version = await this.version.get()
-    return cliStatus({
-      id: this.id,
-      binary: this.binary,
-      version,
+  protected credentials(): CliCredentials {
+    return {
       authenticated: claudeHasCredentials(this.config, this.serverEnv),
       installHint: claudeInstallHint,
       authHint: claudeAuthHint,
-    })
+    }
   }
 
   run(req: RunRequest, signal: AbortSignal): AsyncIterable<AgentEvent> {

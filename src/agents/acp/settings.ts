@@ -1,0 +1,21 @@
+import { z } from 'zod'
+import { bool, int, optionalString, setting } from '../../config/setting-kinds.js'
+
+/** The acp driver's settings (environment variables), each with its documentation. */
+export const acpSettings = z.object({
+  ACP_AGENTS: setting(
+    '(presets only)',
+    'More ACP agents, `name=command args,...` (driver `acp:<name>`); presets: codex-acp, claude-agent-acp.',
+    optionalString,
+  ),
+  ACP_SESSIONS_PER_PROCESS: setting(
+    '8',
+    'Sessions one ACP agent process serves at a time (same agent and settings; not in containers); it ends with its last session. 1: a process per session.',
+    int(8, 1),
+  ),
+  ACP_WARM_RUNS: setting(
+    'true',
+    'One-shot ACP runs are sessions on an agent process kept ready (5 min after its last run; needs ACP_SESSIONS_PER_PROCESS > 1; not in containers); false: a process per run.',
+    bool(true),
+  ),
+})

@@ -1,0 +1,22 @@
+import { z } from 'zod'
+import { optionalString, setting } from '../../config/setting-kinds.js'
+
+/** The claude driver's settings (environment variables), each with its documentation. */
+export const claudeSettings = z.object({
+  CLAUDE_PATH: setting(
+    '(bundled)',
+    'Path of the claude binary; default: the pinned @anthropic-ai/claude-code, else `claude` on PATH.',
+    optionalString,
+  ),
+  ANTHROPIC_BASE_URL: setting(
+    '(Anthropic API)',
+    'Anthropic Messages endpoint Claude Code talks to (a proxy or gateway).',
+    optionalString.pipe(z.url().optional()),
+  ),
+  ANTHROPIC_API_KEY: setting(
+    '(none)',
+    'Key Claude Code uses; given to claude in its env, never logged.',
+    optionalString,
+  ),
+  CLAUDE_MODEL: setting('(claude default)', 'Model passed to claude (--model).', optionalString),
+})

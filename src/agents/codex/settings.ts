@@ -1,0 +1,76 @@
+import { z } from 'zod'
+import {
+  bool,
+  int,
+  maxTimerSeconds,
+  optionalInt,
+  optionalString,
+  setting,
+} from '../../config/setting-kinds.js'
+import { sandboxMode } from '../../protocol/policies.js'
+
+/** The codex driver's settings (environment variables), each with its documentation. */
+export const codexSettings = z.object({
+  CODEX_REQUEST_TIMEOUT: setting(
+    '300',
+    'Seconds POST /api/turn/start waits for the turn (seed 003); also bounds app-server requests.',
+    int(300, 1, maxTimerSeconds),
+  ),
+  CODEX_CLIENT_NAME: setting(
+    'agent-gateway',
+    'Client name the gateway gives codex app-server.',
+    z.string().default('agent-gateway'),
+  ),
+  CODEX_LOG_LEVEL: setting(
+    '(codex default)',
+    'Log level of codex app-server (RUST_LOG), e.g. info.',
+    optionalString,
+  ),
+  CODEX_PATH: setting(
+    '(bundled)',
+    'Path of the codex binary; default: the pinned native binary.',
+    optionalString,
+  ),
+  CODEX_HOME: setting(
+    '(codex default ~/.codex)',
+    'Codex home directory (config, auth, sessions).',
+    optionalString,
+  ),
+  CODEX_MODEL_PROVIDER: setting(
+    '(codex config)',
+    'Provider name; with CODEX_API_BASE_URL it names a provider defined by override.',
+    optionalString,
+  ),
+  CODEX_MODEL: setting('(codex config)', 'Model passed to codex (-m).', optionalString),
+  CODEX_MODEL_REASONING_EFFORT: setting('(codex config)', 'model_reasoning_effort override.', optionalString),
+  CODEX_API_BASE_URL: setting(
+    '(none)',
+    'OpenAI-compatible endpoint (Responses API); passed to codex as a provider override.',
+    optionalString.pipe(z.url().optional()),
+  ),
+  CODEX_API_KEY: setting(
+    '(none)',
+    'Key for that endpoint; given to codex in its env, never logged.',
+    optionalString,
+  ),
+  CODEX_MAX_RETRIES: setting(
+    '(codex default)',
+    'Stream and request retries of that provider.',
+    optionalInt(0),
+  ),
+  CODEX_SANDBOX: setting(
+    'read-only',
+    'Default codex sandbox when a request does not choose one.',
+    sandboxMode.default('read-only'),
+  ),
+  CODEX_CONFIG_OVERRIDES: setting(
+    '(none)',
+    'Extra codex `-c key=value` overrides, separated by newlines or `;`.',
+    optionalString,
+  ),
+  CODEX_WARM_RUNS: setting(
+    'true',
+    'One-shot codex runs use an ephemeral thread on the running codex app-server when their options allow (no output schema, no images); false: always `codex exec`.',
+    bool(true),
+  ),
+})

@@ -1,0 +1,26 @@
+import { z } from 'zod'
+import { optionalString, setting } from '../../config/setting-kinds.js'
+
+/** The copilot driver's settings (environment variables), each with its documentation. */
+export const copilotSettings = z.object({
+  COPILOT_PATH: setting(
+    '(bundled)',
+    'Path of the copilot binary; default: the pinned native @github/copilot, else `copilot` on PATH.',
+    optionalString,
+  ),
+  COPILOT_PROVIDER_BASE_URL: setting(
+    '(GitHub Copilot)',
+    'OpenAI-compatible endpoint (Chat Completions) for copilot (BYOK); copilot then runs offline.',
+    optionalString.pipe(z.url().optional()),
+  ),
+  COPILOT_PROVIDER_API_KEY: setting(
+    '(none)',
+    'Key for that endpoint; given to copilot in its env, never logged.',
+    optionalString,
+  ),
+  COPILOT_MODEL: setting(
+    '(copilot default)',
+    'Model for copilot (its COPILOT_MODEL env; requests may pass --model); BYOK needs one.',
+    optionalString,
+  ),
+})

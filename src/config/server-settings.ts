@@ -1,0 +1,214 @@
+import { z } from 'zod'
+import {
+  bool,
+  int,
+  list,
+  maxTimerMs,
+  maxTimerSeconds,
+  optionalInt,
+  optionalList,
+  optionalString,
+  optionalTimeoutSeconds,
+  setting,
+} from './setting-kinds.js'
+
+/**
+ * The gateway's own settings, read from the environment (and `.env`). Names follow the seed systems so their
+ * deployments keep working (AI_PROVIDER, WORKSPACE_DIR, CLI_LIST, ...). Each driver declares its own settings
+ * in its folder (src/agents/<driver>/settings.ts); src/config/schema.ts puts them together.
+ */
+export const serverSettings = z.object({
+  HOST: setting(
+    '127.0.0.1',
+    'Address to listen on. A non-loopback address requires API_TOKENS.',
+    z.string().default('127.0.0.1'),
+  ),
+  PORT: setting('8000', 'Port to listen on (0 picks a free port).', int(8000, 0, 65_535)),
+  API_TOKENS: setting(
+    '(none)',
+    'Comma-separated bearer tokens; when set every request needs one. An entry is a bare `<token>` (every scope) or `<name>:<token>:<scopes>[:<tenant>]` with scopes `read`, `run`, `approve`, `admin` joined by `+`; a tenant token sees only its tenant (see docs/OPERATIONS.md).',
+    list([]),
+  ),
+  METRICS_TOKEN: setting(
+    '(none)',
+    'A bearer token that opens GET /metrics only (the API tokens with `read` open it too).',
+    optionalString,
+  ),
+  BUDGET_MAX_DURATION_SECONDS: setting(
+    '(none)',
+    'Default and ceiling of `limits.maxDurationSeconds` (runs: wall time; sessions: total turn time).',
+    optionalInt(1),
+  ),
+  BUDGET_MAX_TURNS: setting('(none)', 'Default and ceiling of `limits.maxTurns`.', optionalInt(1)),
+  BUDGET_MAX_TOKENS: setting(
+    '(none)',
+    'Default and ceiling of `limits.maxTokens` (input plus output tokens).',
+    optionalInt(1),
+  ),
+  WEBHOOK_URLS: setting(
+    '(none)',
+    'Comma-separated URLs that receive every webhook event (run.completed, approval.requested, approval.resolved, turn.completed, session.idle).',
+    list([]),
+  ),
+  WEBHOOK_SECRET: setting(
+    '(none)',
+    'Standard Webhooks signing secret, `whsec_<base64 key>`; required for any webhook (WEBHOOK_URLS or `webhook` on a run or session).',
+    optionalString,
+  ),
+  WEBHOOK_ALLOWED_HOSTS: setting(
+    '(none)',
+    'Host names, IPs or CIDRs webhooks may reach although they are loopback, private or link-local (refused otherwise).',
+    list([]),
+  ),
+  WEBHOOK_MAX_ATTEMPTS: setting(
+    '8',
+    'Attempts per webhook delivery before it is recorded as failed.',
+    int(8, 1, 100),
+  ),
+  WEBHOOK_RETRY_BASE_MS: setting(
+    '1000',
+    'First retry delay of a failed delivery; doubles with each attempt (capped at one hour).',
+    int(1000, 10),
+  ),
+  WEBHOOK_TIMEOUT_MS: setting('10000', 'Time one delivery attempt may take.', int(10_000, 100)),
+  DATA_DIR: setting('./data', 'Where the gateway keeps its state.', z.string().default('./data')),
+  WORKSPACE_DIR: setting(
+    './data/workspaces',
+    'Default working directory of agents, and the first workspace root (created if missing).',
+    z.string().default('./data/workspaces'),
+  ),
+  WORKSPACE_ROOTS: setting(
+    '(none)',
+    'More comma-separated directories a request `cwd` may point into.',
+    list([]),
+  ),
+  TENANTS_DIR: setting(
+    'DATA_DIR/tenants',
+    'Per tenant (API_TOKENS `name:token:scopes:tenant`): `<dir>/<tenant>/workspace`, its only workspace root, and `<dir>/<tenant>/home`, its agent homes (HOME, CODEX_HOME, ...). Must not overlap a workspace root.',
+    optionalString,
+  ),
+  AI_PROVIDER: setting(
+    'codex',
+    'Agent behind /hello and /chat (codex, claude, gemini, copilot, ...).',
+    z.string().default('codex'),
+  ),
+  AGENTS: setting(
+    '(all)',
+    'Comma-separated agents to offer (GET /v1/agents); `codex` and `cli` are always on.',
+    optionalList,
+  ),
+  TIMEOUT_SECONDS: setting(
+    '60',
+    'Time limit of an agent run (/hello, /chat) before 408.',
+    int(60, 1, maxTimerSeconds),
+  ),
+  CLI_LIST: setting('codex', 'CLIs that POST /run may execute (comma-separated).', list(['codex'])),
+  MODEL_LIST: setting('auto', 'Model ids GET /models returns (comma-separated).', list(['auto'])),
+  RUN_RESPONSE_TIMEOUT_SECONDS: setting(
+    '(disabled)',
+    'Time limit of POST /run; the stream then ends with exit code 124. Empty or <= 0 disables it.',
+    optionalTimeoutSeconds,
+  ),
+  BODY_LIMIT_BYTES: setting('1048576', 'Largest request body accepted (413 beyond).', int(1_048_576, 1024)),
+  MAX_CONCURRENT_RUNS: setting('4', 'Agent runs executing at once; more wait as `queued`.', int(4, 1)),
+  MAX_QUEUED_RUNS: setting('100', 'Queued runs beyond which POST /v1/runs answers 429.', int(100, 0)),
+  RUN_RETENTION_DAYS: setting('30', 'Finished runs older than this are deleted (0 keeps all).', int(30, 0)),
+  DATABASE_URL: setting(
+    '(SQLite in DATA_DIR)',
+    'postgres://… selects the PostgreSQL store shared by several gateway nodes (runs reach workers through pg-boss).',
+    optionalString.pipe(
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'expected postgres://user@host:port/database')
+        .optional(),
+    ),
+  ),
+  GATEWAY_ROLE: setting(
+    'all',
+    '`all` takes requests and runs agents; with DATABASE_URL, `api` only takes requests and serves streams, `worker` only runs agents. Also `serve --role`.',
+    z.enum(['all', 'api', 'worker']).default('all'),
+  ),
+  NODE_TIMEOUT_SECONDS: setting(
+    '10',
+    'A node silent this long is dead: its runs become `interrupted` (`worker_lost`), its sessions move on. Heartbeat: a fifth of it.',
+    int(10, 2, maxTimerSeconds),
+  ),
+  SHUTDOWN_GRACE_SECONDS: setting(
+    '10',
+    'On SIGTERM, time runs in flight get to finish before they are ended.',
+    int(10, 0, maxTimerSeconds),
+  ),
+  SSE_KEEPALIVE_SECONDS: setting('15', 'Interval of SSE keep-alive comments.', int(15, 1, maxTimerSeconds)),
+  APPROVAL_TIMEOUT_SECONDS: setting(
+    '300',
+    'An approval nobody answers within this time is declined (the turn goes on).',
+    int(300, 1, maxTimerSeconds),
+  ),
+  MAX_QUEUED_TURNS: setting(
+    '20',
+    'Turns one session may queue behind the running one (429 beyond).',
+    int(20, 0),
+  ),
+  SESSION_IDLE_SECONDS: setting(
+    '600',
+    'A session with no turn for this long is unloaded from its agent (threads, processes); its next turn resumes it. 0: never.',
+    int(600, 0, maxTimerSeconds),
+  ),
+  MAX_PROMPT_CHARS: setting('100000', 'Longest prompt accepted (400 beyond).', int(100_000, 1)),
+  KILL_GRACE_MS: setting(
+    '2000',
+    'Time between SIGTERM and SIGKILL when a process group is ended.',
+    int(2000, 0, maxTimerMs),
+  ),
+  RUN_ALLOW_ENV: setting(
+    '(none)',
+    'Env names POST /run may set although the policy refuses them (e.g. PATH).',
+    list([]),
+  ),
+  RUN_ALLOW_UNSAFE_ARGS: setting(
+    'false',
+    'Let POST /run pass sandbox/approval-bypass flags and provider/sandbox -c overrides.',
+    bool(false),
+  ),
+  ALLOW_DANGER_FULL_ACCESS: setting(
+    'false',
+    'Let requests ask for sandbox `danger-full-access` (no sandbox: the agent may write anywhere, run anything) on every route.',
+    bool(false),
+  ),
+  TLS_CERT_PATH: setting(
+    '(none)',
+    'PEM certificate; with TLS_KEY_PATH the port speaks TLS, HTTP/2 and HTTP/1.1 chosen by ALPN (else cleartext HTTP/1.1 and h2c).',
+    optionalString,
+  ),
+  TLS_KEY_PATH: setting('(none)', 'PEM private key for TLS_CERT_PATH.', optionalString),
+  CODEX_API_USE_TLS: setting(
+    'false',
+    'Seed 004 alias: `true` turns TLS on with CODEX_API_TLS_CERT_PATH and CODEX_API_TLS_KEY_PATH.',
+    bool(false),
+  ),
+  CODEX_API_TLS_CERT_PATH: setting(
+    './certs/localhost.pem',
+    'Seed 004: certificate used when CODEX_API_USE_TLS=true (TLS_CERT_PATH wins).',
+    z.string().default('./certs/localhost.pem'),
+  ),
+  CODEX_API_TLS_KEY_PATH: setting(
+    './certs/localhost-key.pem',
+    'Seed 004: private key used when CODEX_API_USE_TLS=true (TLS_KEY_PATH wins).',
+    z.string().default('./certs/localhost-key.pem'),
+  ),
+  AGENT_STREAM_HEARTBEAT_SECONDS: setting(
+    '30',
+    'Interval of `heartbeat` frames on /agent/stream and /agent/ws.',
+    int(30, 1),
+  ),
+  LOG_LEVEL: setting(
+    'info',
+    'pino log level.',
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+  LOG_FORMAT: setting(
+    'auto',
+    '`pretty`: readable lines; `json`: one JSON object per line; `auto`: pretty on a terminal, JSON otherwise.',
+    z.enum(['auto', 'pretty', 'json']).default('auto'),
+  ),
+})

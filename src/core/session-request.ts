@@ -1,0 +1,85 @@
+import type { AgentRegistry } from '../agents/registry.js'
+import {
+  type ApprovalPolicy,
+  isSessionDriver,
+  type SessionDriver,
+  type SessionRequest,
+} from '../agents/session.js'
+import type { Config } from '../config/load.js'
+import { AppError } from '../protocol/errors.js'
+import type { AgentEvent } from '../protocol/events.js'
+import type { Limits } from '../protocol/limits.js'
+import { resolveModel } from '../protocol/models.js'
+import type { SandboxMode } from '../protocol/policies.js'
+import type { Session } from '../protocol/sessions.js'
+import type { WebhookSpec } from '../protocol/webhooks.js'
+import { containerPlacement } from './runners.js'
+import { checkSandbox } from './sandbox-policy.js'
+import { resolveCwd } from './workspace.js'
+
+/**
+ * What a session asks of its agent: the fields a client creates it with, checked and turned into the
+ * driver's SessionRequest (new sessions), or read back from the stored session (reopened ones).
+ */
+export interface CreateSession {
+  cwd?: string
+  model?: string
+  sandbox?: SandboxMode
+  approvalPolicy?: ApprovalPolicy
+  /** A client-chosen id, unique (seed 004's `sessionId`); `byExternalId` finds the session again. */
+  externalId?: string
+  webhook?: WebhookSpec
+  limits?: Limits
+  /** `container`: the agent runs in a container (of `image`, default CONTAINER_IMAGE) for the session's life. */
+  isolation?: 'process' | 'container'
+  image?: string
+}
+
+/** The agent behind a session: one with sessions (400 otherwise). */
+export function sessionDriverOf(registry: AgentRegistry, agentId: string): SessionDriver {
+  const driver = registry.get(agentId)
+  if (!isSessionDriver(driver))
+    throw new AppError(
+      'invalid_request',
+      `agent ${driver.id} has no sessions; use POST /v1/runs for one-shot runs`,
+    )
+  return driver
+}
+
+/** A new session's request: sandbox allowed, cwd confined, placement resolved (throws before anything starts). */
+export function newSessionRequest(config: Config, fields: CreateSession, id: string): SessionRequest {
+  checkSandbox(fields.sandbox, config)
+  const placement = containerPlacement(fields, config)
+  return {
+    ...(placement ? { ...placement, labels: { session: id } } : {}),
+    cwd: resolveCwd(fields.cwd, config.workspaceRoots),
+    // Without a model each driver applies its own default (CODEX_MODEL, CLAUDE_MODEL, ...).
+    ...(resolveModel(fields.model) ? { model: fields.model } : {}),
+    ...(fields.sandbox ? { sandbox: fields.sandbox } : {}),
+    ...(fields.approvalPolicy ? { approvalPolicy: fields.approvalPolicy } : {}),
+  }
+}
+
+/** A stored session's request, to reopen it on its agent. */
+export function sessionRequestOf(s: Session): SessionRequest {
+  return {
+    ...(s.isolation === 'container'
+      ? {
+          isolation: 'container' as const,
+          ...(s.image ? { image: s.image } : {}),
+          labels: { session: s.id },
+        }
+      : {}),
+    cwd: s.cwd,
+    ...(s.model ? { model: s.model } : {}),
+    ...(s.sandbox ? { sandbox: s.sandbox } : {}),
+    ...(s.approvalPolicy ? { approvalPolicy: s.approvalPolicy } : {}),
+  }
+}
+
+/** Turn events carry the gateway's turn id (the agent's own is kept on the turn as `agentTurnId`). */
+export function withTurnId(ev: AgentEvent, turnId: string): AgentEvent {
+  if (ev.type === 'turn.started' || ev.type === 'turn.completed' || ev.type === 'turn.failed')
+    return { ...ev, turnId }
+  return ev
+}
