@@ -2,7 +2,7 @@ import type { AgentDriver, RunRequest } from '../agents/driver.js'
 import type { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
 import { checkRunArgs, checkRunEnv } from '../process/policy.js'
-import { AppError } from '../protocol/errors.js'
+import { AppError, orNotFound } from '../protocol/errors.js'
 import {
   type AgentEvent,
   assertNever,
@@ -267,10 +267,8 @@ export class RunManager {
     return this.store.getRun(id)
   }
 
-  async mustGet(id: string): Promise<Run> {
-    const run = await this.store.getRun(id)
-    if (!run) throw new AppError('not_found', `no run ${id}`)
-    return run
+  mustGet(id: string): Promise<Run> {
+    return orNotFound(this.store.getRun(id), `run ${id}`)
   }
 
   list(filter: RunFilter): Promise<Run[]> {

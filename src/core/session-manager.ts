@@ -1,7 +1,7 @@
 import type { AgentRegistry } from '../agents/registry.js'
 import type { AgentSession, SessionHooks, SessionRequest, TurnInput } from '../agents/session.js'
 import type { Config } from '../config/load.js'
-import { AppError } from '../protocol/errors.js'
+import { AppError, orNotFound } from '../protocol/errors.js'
 import { type AgentEvent, assertNever, isWorkEvent, type StoredEvent } from '../protocol/events.js'
 import type { Item } from '../protocol/items.js'
 import type { Session, Turn } from '../protocol/sessions.js'
@@ -151,17 +151,13 @@ export class SessionManager {
     return this.store.getSession(id)
   }
 
-  async mustGet(id: string): Promise<Session> {
-    const session = await this.store.getSession(id)
-    if (!session) throw new AppError('not_found', `no session ${id}`)
-    return session
+  mustGet(id: string): Promise<Session> {
+    return orNotFound(this.store.getSession(id), `session ${id}`)
   }
 
   /** Looks a session up by the agent's own id (the seed 003 API speaks codex thread ids). */
-  async byAgentSessionId(agentSessionId: string): Promise<Session> {
-    const session = await this.store.findSessionByAgentId(agentSessionId)
-    if (!session) throw new AppError('not_found', `no thread ${agentSessionId}`)
-    return session
+  byAgentSessionId(agentSessionId: string): Promise<Session> {
+    return orNotFound(this.store.findSessionByAgentId(agentSessionId), `thread ${agentSessionId}`)
   }
 
   list(filter: SessionFilter): Promise<Session[]> {
@@ -172,10 +168,8 @@ export class SessionManager {
     return this.store.listTurns(id)
   }
 
-  async getTurn(turnId: string): Promise<Turn> {
-    const turn = await this.store.getTurn(turnId)
-    if (!turn) throw new AppError('not_found', `no turn ${turnId}`)
-    return turn
+  getTurn(turnId: string): Promise<Turn> {
+    return orNotFound(this.store.getTurn(turnId), `turn ${turnId}`)
   }
 
   /** Starts a turn, or follows `onBusy` when one runs: queue it (default), steer the running one, or 409. */

@@ -49,3 +49,10 @@ export class AppError extends Error {
     this.status = errorRegistry[code].status
   }
 }
+
+/** `found`, or a 404 saying `what` was not found (`run run_123`, `thread abc`). */
+export async function orNotFound<T>(found: Promise<T | undefined>, what: string): Promise<T> {
+  const value = await found
+  if (value === undefined || value === null) throw new AppError('not_found', `no ${what}`)
+  return value
+}

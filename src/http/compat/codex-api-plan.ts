@@ -7,6 +7,7 @@ import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent, OutputEvent, RunCompletedEvent } from '../../protocol/events.js'
 import { clientSignal } from '../client-signal.js'
 import { scopeOf } from '../tenant-scope.js'
+import { promptField } from './prompt-field.js'
 
 /**
  * Seed 000 (the original plan): GET /hello asks the agent (AI_PROVIDER) for a random greeting as text/plain;
@@ -53,11 +54,7 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         config,
         schema: {
           body: z.object({
-            prompt: z
-              .string()
-              .min(1)
-              .max(ctx.config.MAX_PROMPT_CHARS)
-              .refine((p) => p.trim() !== '', 'prompt must contain more than whitespace'),
+            prompt: promptField(ctx.config.MAX_PROMPT_CHARS, 'prompt must contain more than whitespace'),
             cwd: z.string().optional(),
             model: z.string().optional(),
           }),

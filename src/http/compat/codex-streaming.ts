@@ -9,6 +9,7 @@ import { sandboxMode } from '../../protocol/policies.js'
 import { clientSignal } from '../client-signal.js'
 import { SseWriter } from '../sse.js'
 import { scopeOf } from '../tenant-scope.js'
+import { promptField } from './prompt-field.js'
 
 /**
  * Seed 002 (a FastAPI wrapper around `codex exec --json`): POST /api/codex/stream sends every codex JSONL event
@@ -28,11 +29,10 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
   const config = { errorShape: 'plain' as const }
   const timeoutSeconds = ctx.config.TIMEOUT_SECONDS
   const body = z.object({
-    prompt: z
-      .string()
-      .min(1)
-      .max(ctx.config.MAX_PROMPT_CHARS)
-      .refine((p) => p.trim() !== '', 'prompt must contain more than whitespace (codex reads none)'),
+    prompt: promptField(
+      ctx.config.MAX_PROMPT_CHARS,
+      'prompt must contain more than whitespace (codex reads none)',
+    ),
     model: z.string().optional(),
     sandbox: sandboxMode.optional(),
     working_directory: z.string().optional(),

@@ -1,12 +1,8 @@
 import type pg from 'pg'
+import { type DocumentRow, documentOf, rowOf } from '../json-documents.js'
 
 /** Something that runs a query: the pool, or one client inside a transaction. */
 export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>
-
-interface Row {
-  body: string
-  last_seq?: number
-}
 
 /**
  * The PostgreSQL twin of the SQLite JsonTable: rows are JSON documents plus a few real columns for lookups.
@@ -96,15 +92,10 @@ export class PgJsonTable<T extends { id: string }> {
   }
 
   parseRow(r: unknown): T | undefined {
-    if (!r) return undefined
-    const row = r as Row
-    const doc = JSON.parse(row.body) as T
-    return row.last_seq === undefined ? doc : { ...doc, lastSeq: row.last_seq }
+    return r ? documentOf<T>(r as DocumentRow) : undefined
   }
 
   private values(doc: T): Record<string, unknown> {
-    const values: Record<string, unknown> = { id: doc.id, body: JSON.stringify(doc) }
-    for (const [column, field] of Object.entries(this.columns)) values[column] = doc[field] ?? null
-    return values
+    return rowOf(doc, this.columns)
   }
 }

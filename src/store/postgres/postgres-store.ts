@@ -4,6 +4,13 @@ import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
+import {
+  approvalColumns,
+  runColumns,
+  sessionColumns,
+  turnColumns,
+  webhookColumns,
+} from '../json-documents.js'
 import type {
   ApprovalAnswer,
   ApprovalFilter,
@@ -32,37 +39,11 @@ const inList = (values: readonly string[], from = 1) => values.map((_, i) => `$$
 export class PostgresStore implements Store {
   readonly kind = 'postgres'
   readonly pool: pg.Pool
-  private readonly runs = new PgJsonTable<Run>(
-    'runs',
-    {
-      agent: 'agent',
-      status: 'status',
-      created_at: 'createdAt',
-      finished_at: 'finishedAt',
-      tenant: 'tenant',
-    },
-    true,
-  )
-  private readonly sessions = new PgJsonTable<Session>(
-    'sessions',
-    {
-      agent: 'agent',
-      agent_session_id: 'agentSessionId',
-      status: 'status',
-      external_id: 'externalId',
-      tenant: 'tenant',
-    },
-    true,
-  )
-  private readonly turns = new PgJsonTable<Turn>('turns', { session_id: 'sessionId', status: 'status' })
-  private readonly approvals = new PgJsonTable<Approval>('approvals', {
-    session_id: 'sessionId',
-    state: 'state',
-  })
-  private readonly webhooks = new PgJsonTable<WebhookDelivery>('webhook_outbox', {
-    state: 'state',
-    next_attempt_at: 'nextAttemptAt',
-  })
+  private readonly runs = new PgJsonTable<Run>('runs', runColumns, true)
+  private readonly sessions = new PgJsonTable<Session>('sessions', sessionColumns, true)
+  private readonly turns = new PgJsonTable<Turn>('turns', turnColumns)
+  private readonly approvals = new PgJsonTable<Approval>('approvals', approvalColumns)
+  private readonly webhooks = new PgJsonTable<WebhookDelivery>('webhook_outbox', webhookColumns)
 
   private constructor(
     readonly url: string,

@@ -1,13 +1,10 @@
 import type Database from 'better-sqlite3'
+import { documentOf, type DocumentRow as Row, rowOf } from '../json-documents.js'
 
 /**
  * A table whose rows are JSON documents plus a few real columns for lookups. `columns` maps each column to
  * the document field it mirrors (kept in sync on every write).
  */
-interface Row {
-  body: string
-  last_seq?: number
-}
 
 export class JsonTable<T extends { id: string }> {
   private readonly insertStmt
@@ -94,13 +91,10 @@ export class JsonTable<T extends { id: string }> {
   }
 
   private parse(r: Row): T {
-    const doc = JSON.parse(r.body) as T
-    return r.last_seq === undefined ? doc : { ...doc, lastSeq: r.last_seq }
+    return documentOf<T>(r)
   }
 
   private row(doc: T): Record<string, unknown> {
-    const row: Record<string, unknown> = { id: doc.id, body: JSON.stringify(doc) }
-    for (const [column, field] of Object.entries(this.columns)) row[column] = doc[field] ?? null
-    return row
+    return rowOf(doc, this.columns)
   }
 }

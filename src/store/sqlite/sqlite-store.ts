@@ -6,6 +6,13 @@ import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
+import {
+  approvalColumns,
+  runColumns,
+  sessionColumns,
+  turnColumns,
+  webhookColumns,
+} from '../json-documents.js'
 import type {
   ApprovalAnswer,
   ApprovalFilter,
@@ -50,36 +57,11 @@ export class SqliteStore implements Store {
         ? undefined
         : new WalCheckpointer(file, () => this.db.pragma('wal_checkpoint(PASSIVE)'))
     this.migrate()
-    this.runs = new JsonTable(
-      this.db,
-      'runs',
-      {
-        agent: 'agent',
-        status: 'status',
-        created_at: 'createdAt',
-        finished_at: 'finishedAt',
-        tenant: 'tenant',
-      },
-      true,
-    )
-    this.sessions = new JsonTable(
-      this.db,
-      'sessions',
-      {
-        agent: 'agent',
-        agent_session_id: 'agentSessionId',
-        status: 'status',
-        external_id: 'externalId',
-        tenant: 'tenant',
-      },
-      true,
-    )
-    this.turns = new JsonTable(this.db, 'turns', { session_id: 'sessionId', status: 'status' })
-    this.approvals = new JsonTable(this.db, 'approvals', { session_id: 'sessionId', state: 'state' })
-    this.webhooks = new JsonTable(this.db, 'webhook_outbox', {
-      state: 'state',
-      next_attempt_at: 'nextAttemptAt',
-    })
+    this.runs = new JsonTable(this.db, 'runs', runColumns, true)
+    this.sessions = new JsonTable(this.db, 'sessions', sessionColumns, true)
+    this.turns = new JsonTable(this.db, 'turns', turnColumns)
+    this.approvals = new JsonTable(this.db, 'approvals', approvalColumns)
+    this.webhooks = new JsonTable(this.db, 'webhook_outbox', webhookColumns)
     this.stmts = {
       dueWebhooks: this.db.prepare(
         "SELECT body FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",

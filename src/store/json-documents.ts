@@ -1,0 +1,46 @@
+import type { Run } from '../protocol/runs.js'
+import type { Approval, Session, Turn } from '../protocol/sessions.js'
+import type { WebhookDelivery } from '../protocol/webhooks.js'
+
+/**
+ * What both stores keep the same way: a document table's row is the JSON document (`body`) plus a few real
+ * columns for lookups, each mirroring a document field (`columns`: column -> field, kept in sync on every
+ * write), and `last_seq` where events are appended.
+ */
+export interface DocumentRow {
+  body: string
+  last_seq?: number
+}
+
+export type Columns<T> = Record<string, keyof T>
+
+export const runColumns: Columns<Run> = {
+  agent: 'agent',
+  status: 'status',
+  created_at: 'createdAt',
+  finished_at: 'finishedAt',
+  tenant: 'tenant',
+}
+export const sessionColumns: Columns<Session> = {
+  agent: 'agent',
+  agent_session_id: 'agentSessionId',
+  status: 'status',
+  external_id: 'externalId',
+  tenant: 'tenant',
+}
+export const turnColumns: Columns<Turn> = { session_id: 'sessionId', status: 'status' }
+export const approvalColumns: Columns<Approval> = { session_id: 'sessionId', state: 'state' }
+export const webhookColumns: Columns<WebhookDelivery> = { state: 'state', next_attempt_at: 'nextAttemptAt' }
+
+/** The document a row holds, with `lastSeq` from the `last_seq` column where the table has one. */
+export function documentOf<T>(row: DocumentRow): T {
+  const doc = JSON.parse(row.body) as T
+  return row.last_seq === undefined ? doc : { ...doc, lastSeq: row.last_seq }
+}
+
+/** The row values of a document: its id, its body and the columns that mirror its fields. */
+export function rowOf<T extends { id: string }>(doc: T, columns: Columns<T>): Record<string, unknown> {
+  const row: Record<string, unknown> = { id: doc.id, body: JSON.stringify(doc) }
+  for (const [column, field] of Object.entries(columns)) row[column] = doc[field] ?? null
+  return row
+}
