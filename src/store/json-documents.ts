@@ -32,6 +32,15 @@ export const turnColumns: Columns<Turn> = { session_id: 'sessionId', status: 'st
 export const approvalColumns: Columns<Approval> = { session_id: 'sessionId', state: 'state' }
 export const webhookColumns: Columns<WebhookDelivery> = { state: 'state', next_attempt_at: 'nextAttemptAt' }
 
+/** Every document table's columns, by table. */
+export const documentColumns = {
+  runs: runColumns,
+  sessions: sessionColumns,
+  turns: turnColumns,
+  approvals: approvalColumns,
+  webhook_outbox: webhookColumns,
+}
+
 /** The document a row holds, with `lastSeq` from the `last_seq` column where the table has one. */
 export function documentOf<T>(row: DocumentRow): T {
   const doc = JSON.parse(row.body) as T
@@ -43,4 +52,28 @@ export function rowOf<T extends { id: string }>(doc: T, columns: Columns<T>): Re
   const row: Record<string, unknown> = { id: doc.id, body: JSON.stringify(doc) }
   for (const [column, field] of Object.entries(columns)) row[column] = doc[field] ?? null
   return row
+}
+
+/**
+ * The WHERE clauses of a document lookup: each given column equals its value (null: IS NULL), and `before`
+ * bounds the id. `placeholder(n)` writes the n-th parameter (`?` for SQLite, `$n` for PostgreSQL).
+ */
+export function whereClauses(
+  filter: Record<string, unknown>,
+  before: string | undefined,
+  placeholder: (n: number) => string,
+): { where: string; params: unknown[] } {
+  const clauses: string[] = []
+  const params: unknown[] = []
+  const bind = (sql: string, value: unknown) => {
+    params.push(value)
+    clauses.push(`${sql} ${placeholder(params.length)}`)
+  }
+  for (const [column, value] of Object.entries(filter)) {
+    if (value === undefined) continue
+    if (value === null) clauses.push(`${column} IS NULL`)
+    else bind(`${column} =`, value)
+  }
+  if (before) bind('id <', before)
+  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params }
 }

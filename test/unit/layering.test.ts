@@ -17,7 +17,8 @@ const forbidden: Record<string, string[]> = {
   process: ['store', 'agents', 'core', 'http'],
   agents: ['store', 'core', 'http'],
   core: ['http'],
-  http: [],
+  /** Surfaces call core services only: no driver, no store. */
+  http: ['agents', 'store'],
   /** The typed HTTP client (agent-gateway/client) runs in browsers and other programs: protocol types only. */
   client: ['config', 'util', 'store', 'process', 'agents', 'core', 'http'],
   /** The command line (src/main.ts dispatches to it): the top, above http. */

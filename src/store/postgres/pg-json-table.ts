@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import { type DocumentRow, documentOf, rowOf } from '../json-documents.js'
+import { type DocumentRow, documentOf, rowOf, whereClauses } from '../json-documents.js'
 
 /** Something that runs a query: the pool, or one client inside a transaction. */
 export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>
@@ -58,22 +58,8 @@ export class PgJsonTable<T extends { id: string }> {
     filter: Record<string, unknown>,
     opts: { limit?: number; before?: string; ascending?: boolean } = {},
   ): Promise<T[]> {
-    const clauses: string[] = []
-    const params: unknown[] = []
-    for (const [column, value] of Object.entries(filter)) {
-      if (value === undefined) continue
-      if (value === null) {
-        clauses.push(`${column} IS NULL`)
-        continue
-      }
-      params.push(value)
-      clauses.push(`${column} = $${params.length}`)
-    }
-    if (opts.before) {
-      params.push(opts.before)
-      clauses.push(`id < $${params.length}`)
-    }
-    let sql = `${this.selectSql} ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY id ${opts.ascending ? 'ASC' : 'DESC'}`
+    const { where, params } = whereClauses(filter, opts.before, (n) => `$${n}`)
+    let sql = `${this.selectSql} ${where} ORDER BY id ${opts.ascending ? 'ASC' : 'DESC'}`
     if (opts.limit !== undefined) {
       params.push(opts.limit)
       sql += ` LIMIT $${params.length}`

@@ -4,13 +4,7 @@ import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
-import {
-  approvalColumns,
-  runColumns,
-  sessionColumns,
-  turnColumns,
-  webhookColumns,
-} from '../json-documents.js'
+import { documentColumns as columns } from '../json-documents.js'
 import type {
   ApprovalAnswer,
   ApprovalFilter,
@@ -39,11 +33,11 @@ const inList = (values: readonly string[], from = 1) => values.map((_, i) => `$$
 export class PostgresStore implements Store {
   readonly kind = 'postgres'
   readonly pool: pg.Pool
-  private readonly runs = new PgJsonTable<Run>('runs', runColumns, true)
-  private readonly sessions = new PgJsonTable<Session>('sessions', sessionColumns, true)
-  private readonly turns = new PgJsonTable<Turn>('turns', turnColumns)
-  private readonly approvals = new PgJsonTable<Approval>('approvals', approvalColumns)
-  private readonly webhooks = new PgJsonTable<WebhookDelivery>('webhook_outbox', webhookColumns)
+  private readonly runs = new PgJsonTable<Run>('runs', columns.runs, true)
+  private readonly sessions = new PgJsonTable<Session>('sessions', columns.sessions, true)
+  private readonly turns = new PgJsonTable<Turn>('turns', columns.turns)
+  private readonly approvals = new PgJsonTable<Approval>('approvals', columns.approvals)
+  private readonly webhooks = new PgJsonTable<WebhookDelivery>('webhook_outbox', columns.webhook_outbox)
 
   private constructor(
     readonly url: string,

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import { documentOf, type DocumentRow as Row, rowOf } from '../json-documents.js'
+import { documentOf, type DocumentRow as Row, rowOf, whereClauses } from '../json-documents.js'
 
 /**
  * A table whose rows are JSON documents plus a few real columns for lookups. `columns` maps each column to
@@ -52,22 +52,8 @@ export class JsonTable<T extends { id: string }> {
     filter: Record<string, unknown>,
     opts: { limit?: number; before?: string; ascending?: boolean } = {},
   ): T[] {
-    const clauses: string[] = []
-    const params: unknown[] = []
-    for (const [column, value] of Object.entries(filter)) {
-      if (value === undefined) continue
-      if (value === null) {
-        clauses.push(`${column} IS NULL`)
-        continue
-      }
-      clauses.push(`${column} = ?`)
-      params.push(value)
-    }
-    if (opts.before) {
-      clauses.push('id < ?')
-      params.push(opts.before)
-    }
-    const sql = `SELECT ${this.readColumns} FROM ${this.table} ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY id ${opts.ascending ? 'ASC' : 'DESC'} LIMIT ?`
+    const { where, params } = whereClauses(filter, opts.before, () => '?')
+    const sql = `SELECT ${this.readColumns} FROM ${this.table} ${where} ORDER BY id ${opts.ascending ? 'ASC' : 'DESC'} LIMIT ?`
     const rows = this.db.prepare(sql).all(...params, opts.limit ?? -1) as Row[]
     return rows.map((r) => this.parse(r))
   }

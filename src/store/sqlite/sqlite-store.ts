@@ -6,13 +6,7 @@ import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
-import {
-  approvalColumns,
-  runColumns,
-  sessionColumns,
-  turnColumns,
-  webhookColumns,
-} from '../json-documents.js'
+import { documentColumns as columns } from '../json-documents.js'
 import type {
   ApprovalAnswer,
   ApprovalFilter,
@@ -57,11 +51,11 @@ export class SqliteStore implements Store {
         ? undefined
         : new WalCheckpointer(file, () => this.db.pragma('wal_checkpoint(PASSIVE)'))
     this.migrate()
-    this.runs = new JsonTable(this.db, 'runs', runColumns, true)
-    this.sessions = new JsonTable(this.db, 'sessions', sessionColumns, true)
-    this.turns = new JsonTable(this.db, 'turns', turnColumns)
-    this.approvals = new JsonTable(this.db, 'approvals', approvalColumns)
-    this.webhooks = new JsonTable(this.db, 'webhook_outbox', webhookColumns)
+    this.runs = new JsonTable(this.db, 'runs', columns.runs, true)
+    this.sessions = new JsonTable(this.db, 'sessions', columns.sessions, true)
+    this.turns = new JsonTable(this.db, 'turns', columns.turns)
+    this.approvals = new JsonTable(this.db, 'approvals', columns.approvals)
+    this.webhooks = new JsonTable(this.db, 'webhook_outbox', columns.webhook_outbox)
     this.stmts = {
       dueWebhooks: this.db.prepare(
         "SELECT body FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
