@@ -35,11 +35,14 @@ interface Slot {
  */
 export class AcpPool {
   private readonly slots = new Map<string, Slot[]>()
+  /** Warm processes no session holds, least recently used first. */
+  private readonly idleWarm = new Set<Slot>()
   private closed = false
 
   constructor(
     private readonly perProcess: number,
     private readonly warmMs = 0,
+    private readonly maxIdleWarm = 2,
   ) {}
 
   /**
@@ -57,6 +60,7 @@ export class AcpPool {
       (key ? this.slots.get(key)?.find((s) => s.taken < this.perProcess && !s.agent.exited) : undefined) ??
       this.open(key, spawn, warm && key !== null)
     clearTimeout(slot.idleTimer)
+    this.idleWarm.delete(slot)
     slot.live++
     slot.taken++
     let init: InitializeResponse
@@ -103,13 +107,22 @@ export class AcpPool {
     await Promise.all(idle.map((s) => this.end(s, false)))
   }
 
-  /** A warm process with no lease: ended after `warmMs`, or at once when it took all it may. */
+  /**
+   * A warm process with no lease: ended after `warmMs`, or at once when it took all it may. At most
+   * `maxIdleWarm` wait at a time (runs in many workspaces each warm one): past that the least recently used ends.
+   */
   private idle(slot: Slot): void {
     if (slot.live > 0) return
     if (slot.taken >= this.perProcess || this.closed || slot.agent.exited) {
       void this.end(slot, false)
       return
     }
+    this.idleWarm.add(slot)
+    for (const oldest of this.idleWarm) {
+      if (this.idleWarm.size <= this.maxIdleWarm) break
+      void this.end(oldest, false)
+    }
+    if (!this.idleWarm.has(slot)) return
     clearTimeout(slot.idleTimer)
     slot.idleTimer = setTimeout(() => {
       if (slot.live === 0) void this.end(slot, false)
@@ -133,6 +146,7 @@ export class AcpPool {
 
   private async end(slot: Slot, now: boolean): Promise<void> {
     clearTimeout(slot.idleTimer)
+    this.idleWarm.delete(slot)
     this.forget(slot)
     await (now ? slot.agent.terminate('cancelled') : slot.agent.close())
   }
