@@ -31,8 +31,25 @@ const fail = (error) => {
   say({ error })
 }
 
-for (let i = 0; i < k; i++) {
+// At most this many connections wait for their response headers at once: thousands of connects in one go
+// overflow the server's listen backlog (connections reset), which is the client's fault, not the relay's.
+const connecting = 200
+let pending = 0
+let next = 0
+const openMore = () => {
+  while (pending < connecting && next < k && !failed && !closing) {
+    pending++
+    open(next++)
+  }
+}
+const opened = () => {
+  pending--
+  openMore()
+}
+
+const open = (i) => {
   const req = http.get(url, { agent, headers: { accept: 'text/event-stream' } }, (res) => {
+    opened()
     if (res.statusCode !== 200) {
       fail(`subscriber ${i}: HTTP ${res.statusCode}`)
       res.resume()
@@ -56,6 +73,7 @@ for (let i = 0; i < k; i++) {
   })
   requests.push(req)
 }
+openMore()
 
 const close = () => {
   if (closing) return

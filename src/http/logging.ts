@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module'
 import type { FastifyRequest, FastifyServerOptions, RawServerDefault } from 'fastify'
-import PinoPretty from 'pino-pretty'
+import type PinoPretty from 'pino-pretty'
 import type { Config } from '../config/load.js'
 import { type Redactor, redactedMarker } from '../process/secrets.js'
 
@@ -37,7 +38,9 @@ export function loggableUrl(url: string): string {
 function defaultSink(format: Config['LOG_FORMAT']): LogSink {
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true)
   if (!pretty) return process.stdout
-  return PinoPretty({ translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', sync: true })
+  // loaded only for a terminal: a server whose lines go to a collector never pays for its 30 modules
+  const pinoPretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty
+  return pinoPretty({ translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', sync: true })
 }
 
 /**

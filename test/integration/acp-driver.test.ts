@@ -13,8 +13,9 @@ import { processesUnder, waitUntilGone } from '../support/processes.js'
 
 // acp:codex-acp (the real pinned codex-acp) against the mock model, configured exactly like codex.
 
+// The contract's one-shot runs are the cold path (a process per run); acp-warm-runs.test.ts compares the warm one.
 function codexAcp(mock: MockLlm, command?: string) {
-  const { env, dir, workspace } = gatewayEnv(mock)
+  const { env, dir, workspace } = gatewayEnv(mock, { ACP_WARM_RUNS: 'false' })
   const spec = acpPreset('codex-acp')
   return {
     driver: new AcpDriver(loadConfig(env, dir), command ? { ...spec, command } : spec, env),
@@ -36,6 +37,7 @@ function claudeAcp(mock: MockLlm, command?: string) {
     ANTHROPIC_BASE_URL: mock.url,
     ANTHROPIC_API_KEY: 'sk-ant-test',
     CLAUDE_CODE_MAX_RETRIES: '0',
+    ACP_WARM_RUNS: 'false',
   })
   const spec = acpPreset('claude-agent-acp')
   return {

@@ -15,6 +15,9 @@ export interface AcpLease {
 
 interface Slot {
   readonly key: string
+  /** Kept running (initialized, for the next lease) for `warmMs` after its last lease. */
+  readonly warm: boolean
+  idleTimer?: NodeJS.Timeout
   readonly agent: AcpProcess
   readonly init: Promise<InitializeResponse>
   /** Sessions it serves now. */
@@ -32,15 +35,32 @@ interface Slot {
  */
 export class AcpPool {
   private readonly slots = new Map<string, Slot[]>()
+  /** Warm processes no session holds, least recently used first. */
+  private readonly idleWarm = new Set<Slot>()
+  private closed = false
 
-  constructor(private readonly perProcess: number) {}
+  constructor(
+    private readonly perProcess: number,
+    private readonly warmMs = 0,
+    private readonly maxIdleWarm = 2,
+  ) {}
 
-  /** A lease on a process for `launch` (initialized), shared when `shareable` and the cap allows. */
-  async lease(launch: AcpLaunch, shareable: boolean, spawn: () => AcpProcess): Promise<AcpLease> {
-    const key = shareable && this.perProcess > 1 ? launchKey(launch) : null
+  /**
+   * A lease on a process for `launch` (initialized), shared when `shareable` and the cap allows. A `warm`
+   * process (shareable only) stays up after its last lease for the pool's `warmMs`, ready for the next one.
+   */
+  async lease(
+    launch: AcpLaunch,
+    shareable: boolean,
+    spawn: () => AcpProcess,
+    warm = false,
+  ): Promise<AcpLease> {
+    const key = shareable && (this.perProcess > 1 || warm) && !this.closed ? launchKey(launch, warm) : null
     const slot =
       (key ? this.slots.get(key)?.find((s) => s.taken < this.perProcess && !s.agent.exited) : undefined) ??
-      this.open(key, spawn)
+      this.open(key, spawn, warm && key !== null)
+    clearTimeout(slot.idleTimer)
+    this.idleWarm.delete(slot)
     slot.live++
     slot.taken++
     let init: InitializeResponse
@@ -48,9 +68,7 @@ export class AcpPool {
       init = await slot.init
     } catch (err) {
       slot.live--
-      // an agent whose initialize failed has usually ended (crashed, not in the image): closing (not
-      // terminating) keeps its own outcome, rather than a stop racing its exit, and ends it after the grace
-      if (slot.live === 0) await this.end(slot, false)
+      if (slot.live === 0) await this.end(slot, true)
       throw err
     }
     let released = false
@@ -61,7 +79,8 @@ export class AcpPool {
         if (released) return
         released = true
         slot.live--
-        if (slot.live === 0) return this.end(slot, now)
+        const keep = slot.warm && !now && !this.closed && !slot.agent.exited
+        if (slot.live === 0 && !keep) return this.end(slot, now)
         if (sessionId && init.agentCapabilities?.sessionCapabilities?.close) {
           const closed = await slot.agent.connection.agent
             .request('session/close', { sessionId })
@@ -69,6 +88,7 @@ export class AcpPool {
             .catch(() => false)
           if (closed) slot.taken--
         }
+        if (slot.live === 0) this.idle(slot)
       },
     }
   }
@@ -80,9 +100,39 @@ export class AcpPool {
     return n
   }
 
-  private open(key: string | null, spawn: () => AcpProcess): Slot {
+  /** Ends every process no session holds (warm ones) and keeps no more from now on (shutdown). */
+  async close(): Promise<void> {
+    this.closed = true
+    const idle = [...this.slots.values()].flat().filter((s) => s.live === 0)
+    await Promise.all(idle.map((s) => this.end(s, false)))
+  }
+
+  /**
+   * A warm process with no lease: ended after `warmMs`, or at once when it took all it may. At most
+   * `maxIdleWarm` wait at a time (runs in many workspaces each warm one): past that the least recently used ends.
+   */
+  private idle(slot: Slot): void {
+    if (slot.live > 0) return
+    if (slot.taken >= this.perProcess || this.closed || slot.agent.exited) {
+      void this.end(slot, false)
+      return
+    }
+    this.idleWarm.add(slot)
+    for (const oldest of this.idleWarm) {
+      if (this.idleWarm.size <= this.maxIdleWarm) break
+      void this.end(oldest, false)
+    }
+    if (!this.idleWarm.has(slot)) return
+    clearTimeout(slot.idleTimer)
+    slot.idleTimer = setTimeout(() => {
+      if (slot.live === 0) void this.end(slot, false)
+    }, this.warmMs)
+    slot.idleTimer.unref()
+  }
+
+  private open(key: string | null, spawn: () => AcpProcess, warm: boolean): Slot {
     const agent = spawn()
-    const slot: Slot = { key: key ?? '', agent, init: agent.initialize(), live: 0, taken: 0 }
+    const slot: Slot = { key: key ?? '', warm, agent, init: agent.initialize(), live: 0, taken: 0 }
     // a failed initialize is the lease's error; this keeps it from being an unhandled rejection meanwhile
     slot.init.catch(() => {})
     if (key) {
@@ -95,6 +145,8 @@ export class AcpPool {
   }
 
   private async end(slot: Slot, now: boolean): Promise<void> {
+    clearTimeout(slot.idleTimer)
+    this.idleWarm.delete(slot)
     this.forget(slot)
     await (now ? slot.agent.terminate('cancelled') : slot.agent.close())
   }
@@ -108,13 +160,14 @@ export class AcpPool {
   }
 }
 
-/** Sessions may share a process when it would be started the same way, in the same directory. */
-function launchKey(launch: AcpLaunch): string {
+/** Sessions may share a process when it would be started the same way. */
+function launchKey(launch: AcpLaunch, warm: boolean): string {
   return JSON.stringify([
+    warm,
+    launch.cwd,
     launch.command,
     launch.args,
     Object.entries(launch.env).sort(),
-    launch.cwd,
     launch.killGraceMs,
   ])
 }

@@ -19,9 +19,12 @@ import { AcpSession, errorMessage } from './acp-session.js'
 import { type AcpAgentSpec, acpAgentSpecs } from './agent-spec.js'
 import { type AcpLaunchSettings, acpLaunch, claudeHasCredentials } from './launch.js'
 import { acpRunCompleted, type OneShotTurn } from './one-shot.js'
+import { acpWarmable, acpWarmRun } from './warm-run.js'
 
 /** Time limit of `initialize` and `session/new` / `session/load` (not of turns). */
 const setupTimeoutMs = 60_000
+/** How long an agent process kept ready for one-shot runs waits for the next one. */
+const warmKeepMs = 300_000
 
 /** The data dir (created when missing), else the system's temp dir. */
 function dataDir(dir: string): string {
@@ -58,9 +61,10 @@ export const acpCapabilities = capabilities('sessions', 'approvals', 'interrupt'
 /**
  * `acp:<name>`: any Agent Client Protocol agent over stdio (@agentclientprotocol/sdk): `initialize`,
  * `session/new` {cwd, mcpServers: []}, a turn is `session/prompt`, an interrupt `session/cancel`, a
- * permission request an approval. Sessions started the same way (model, sandbox, approval policy) share
- * agent processes, up to ACP_SESSIONS_PER_PROCESS each (AcpPool); a session in a container has its own.
- * `run()` is a session of one turn on a process of its own (its timeout and cancel end the process).
+ * permission request an approval. Sessions started the same way (cwd, model, sandbox, approval policy)
+ * share agent processes, up to ACP_SESSIONS_PER_PROCESS each (AcpPool); a session in a container has its own.
+ * `run()` is a session of one turn: on a process kept ready for one-shot runs (ACP_WARM_RUNS; cancel and
+ * timeout are `session/cancel`), else on a process of its own (its timeout and cancel end the process).
  */
 export class AcpDriver implements SessionDriver {
   readonly id: string
@@ -73,7 +77,7 @@ export class AcpDriver implements SessionDriver {
     private readonly runner: ProcessRunner = localRunner,
   ) {
     this.id = `acp:${spec.name}`
-    this.pool = new AcpPool(config.ACP_SESSIONS_PER_PROCESS)
+    this.pool = new AcpPool(config.ACP_SESSIONS_PER_PROCESS, warmKeepMs)
   }
 
   private readonly pool: AcpPool
@@ -125,6 +129,15 @@ export class AcpDriver implements SessionDriver {
   }
 
   async *run(req: RunRequest, signal: AbortSignal): AsyncGenerator<AgentEvent> {
+    // With a default container image (Docker mode) every run gets a container of its own: never a kept process.
+    const containersByDefault = (this.config.CONTAINER_IMAGE ?? this.config.CODEX_DOCKER_IMAGE) !== undefined
+    const warm = this.config.ACP_WARM_RUNS && this.config.ACP_SESSIONS_PER_PROCESS > 1
+    if (warm && !containersByDefault && acpWarmable(req)) {
+      const hooks = sandboxHooks(req.sandbox, req.cwd)
+      const extra = { approvalPolicy: 'never' } as const
+      yield* acpWarmRun(this.id, () => this.start(this.lease(req, extra, true), req.cwd, hooks), req, signal)
+      return
+    }
     // nobody can answer a permission request in a one-shot run; codex-acp is told not to ask (like codex exec)
     const launch = this.launch(req, { approvalPolicy: 'never' })
     const agent = new AcpProcess(this.runner, launch)
@@ -209,12 +222,21 @@ export class AcpDriver implements SessionDriver {
    * codex-acp's sandbox makes the process's cwd writable, not the session's, so such sessions share a
    * process only with sessions of the same cwd, and the process runs there.
    */
-  private lease(req: SessionRequest): Promise<AcpLease> {
-    const launch = this.launch(req, {})
+  private lease(
+    req: SessionRequest | RunRequest,
+    extra: Partial<AcpLaunchSettings> = {},
+    warm = false,
+  ): Promise<AcpLease> {
+    const launch = this.launch(req, extra)
     const shareable = !launch.placement && this.config.ACP_SESSIONS_PER_PROCESS > 1
     const writesCwd = (req.sandbox ?? this.config.CODEX_SANDBOX) === 'workspace-write'
     const started = shareable && !writesCwd ? { ...launch, cwd: dataDir(this.config.DATA_DIR) } : launch
-    return this.pool.lease(started, shareable, () => new AcpProcess(this.runner, started))
+    return this.pool.lease(started, shareable, () => new AcpProcess(this.runner, started), warm)
+  }
+
+  /** Ends the processes kept ready for one-shot runs (shutdown); sessions end their own. */
+  async close(): Promise<void> {
+    await this.pool.close()
   }
 
   /** session/new (or session/load) on an initialized process; the lease is given back when either fails. */

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { int, optionalString, setting } from '../../config/setting-kinds.js'
+import { bool, int, optionalString, setting } from '../../config/setting-kinds.js'
 
 /** The acp driver's settings (environment variables), each with its documentation. */
 export const acpSettings = z.object({
@@ -10,7 +10,12 @@ export const acpSettings = z.object({
   ),
   ACP_SESSIONS_PER_PROCESS: setting(
     '8',
-    'Sessions one ACP agent process serves over its life (same agent and settings; not in containers); it ends with its last session. 1: a process per session.',
+    'Sessions one ACP agent process serves at a time (same agent and settings; not in containers); it ends with its last session. 1: a process per session.',
     int(8, 1),
+  ),
+  ACP_WARM_RUNS: setting(
+    'true',
+    'One-shot ACP runs are sessions on an agent process kept ready (5 min after its last run; needs ACP_SESSIONS_PER_PROCESS > 1; not in containers); false: a process per run.',
+    bool(true),
   ),
 })

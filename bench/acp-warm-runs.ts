@@ -1,0 +1,151 @@
+/**
+ * One-shot ACP runs on a kept-ready agent process vs a process per run (`npx tsx bench/acp-warm-runs.ts`).
+ *
+ * Starts the mock model (text answer, no delay) and two gateways in this process, configured like the
+ * integration tests: `warm` (ACP_WARM_RUNS=true, the default) and `cold` (ACP_WARM_RUNS=false: every run starts,
+ * initializes and ends its own agent process, as before). Then, interleaved per iteration with the order
+ * alternating, `POST /v1/runs?wait=true {agent, prompt}` on each until the finished run's JSON is read, and a
+ * cold direct `codex exec` of the same prompt (the codex-exec driver's argv and env) as the common yardstick.
+ * Prints medians, p90 and the ratios warm/cold and warm/direct exec. Not a test: exits 0 when every run gave
+ * the mock's answer, 1 otherwise. Traffic only to 127.0.0.1; temp dirs removed.
+ *
+ * Usage: npx tsx bench/acp-warm-runs.ts [--agent acp:codex-acp] [--iterations N] [--warmup N]
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import type { CodexExecDriver } from '../src/agents/codex/exec-driver.js'
+import { type RunningServer, startServer } from '../src/http/server.js'
+import { startMockLlm } from '../test/mock-llm/index.js'
+import { gatewayEnv } from '../test/support/gateway.js'
+import { BenchError, intOption } from './options.js'
+import { markdownTable, median, percentile } from './stats.js'
+
+const answer = 'ok'
+const prompt = 'Say ok.'
+const { values } = parseArgs({
+  options: {
+    agent: { type: 'string', default: 'acp:codex-acp' },
+    iterations: { type: 'string' },
+    warmup: { type: 'string' },
+  },
+})
+const agent = values.agent ?? 'acp:codex-acp'
+const iterations = intOption(values.iterations, 15, 'iterations')
+const warmup = intOption(values.warmup, 2, 'warmup', 0)
+
+async function gatewayRun(server: RunningServer): Promise<number> {
+  const t0 = performance.now()
+  const res = await fetch(`${server.url}/v1/runs?wait=true`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ agent, prompt }),
+    signal: AbortSignal.timeout(60_000),
+  })
+  const run = (await res.json()) as { status?: string; finalResponse?: string }
+  const ms = performance.now() - t0
+  if (res.status !== 200 || run.status !== 'succeeded' || run.finalResponse?.trim() !== answer)
+    throw new BenchError(`${agent}: HTTP ${res.status}: ${JSON.stringify(run)}`)
+  return ms
+}
+
+async function directExec(server: RunningServer, cwd: string): Promise<number> {
+  const exec = server.ctx.registry.get('codex-exec') as CodexExecDriver
+  if (!exec.binary) throw new BenchError('codex is not installed')
+  const t0 = performance.now()
+  const child = spawn(exec.binary, exec.buildArgs({ prompt, cwd }), {
+    cwd,
+    env: exec.childEnv(),
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  child.stdin.end(prompt)
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString()
+  })
+  child.stderr.resume()
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
+  const ms = performance.now() - t0
+  if (code !== 0 || !out.includes(answer)) throw new BenchError(`codex exec: exit ${code}\n${out}`)
+  return ms
+}
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'agw-bench-acp-warm-'))
+process.env.AGW_TEST_TMP = tmp
+const mock = await startMockLlm()
+mock.setDefault({ kind: 'text', text: answer })
+const servers: RunningServer[] = []
+let failed = false
+try {
+  const make = async (overrides: Record<string, string>) => {
+    const { env, dir, workspace } = gatewayEnv(mock, overrides)
+    const server = await startServer({ env, cwd: dir, logger: false })
+    servers.push(server)
+    return { server, workspace }
+  }
+  const warm = await make({})
+  const cold = await make({ ACP_WARM_RUNS: 'false' })
+  console.log(`one-shot ${agent} runs: kept-ready process (warm) vs a process per run (cold)`)
+  console.log(`date:    ${new Date().toISOString()}`)
+  console.log(
+    `cpu:     ${os.cpus()[0]?.model ?? '?'} (${os.cpus().length} cores), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+  )
+  console.log(
+    `node:    ${process.version}; load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  )
+  const times = { warm: [] as number[], cold: [] as number[], exec: [] as number[] }
+  const modes: [keyof typeof times, () => Promise<number>][] = [
+    ['warm', () => gatewayRun(warm.server)],
+    ['cold', () => gatewayRun(cold.server)],
+    ['exec', () => directExec(warm.server, warm.workspace)],
+  ]
+  for (let i = 0; i < warmup + iterations; i++) {
+    const order = i % 2 === 0 ? modes : [...modes].reverse()
+    for (const [name, run] of order) {
+      const ms = await run()
+      if (i >= warmup) times[name].push(ms)
+    }
+  }
+  console.log(
+    `load at the end: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  )
+  const row = (name: string, xs: number[]) => [
+    name,
+    median(xs).toFixed(1),
+    percentile(xs, 90).toFixed(1),
+    Math.min(...xs).toFixed(1),
+  ]
+  console.log(
+    markdownTable(
+      [
+        ['mode', 'median ms', 'p90 ms', 'min ms'],
+        row(`${agent} warm (POST /v1/runs?wait=true)`, times.warm),
+        row(`${agent} cold (ACP_WARM_RUNS=false)`, times.cold),
+        row('direct cold `codex exec`', times.exec),
+      ],
+      [false, true, true, true],
+    ),
+  )
+  console.log(
+    `ratios of medians: warm/cold ${(median(times.warm) / median(times.cold)).toFixed(3)}, ` +
+      `warm/direct exec ${(median(times.warm) / median(times.exec)).toFixed(3)}, ` +
+      `cold/direct exec ${(median(times.cold) / median(times.exec)).toFixed(3)} (${iterations} iterations)`,
+  )
+} catch (err) {
+  failed = true
+  console.error(String(err))
+} finally {
+  for (const s of servers) await s.close()
+  await mock.close()
+  rmSync(tmp, { recursive: true, force: true })
+}
+process.exit(failed ? 1 : 0)

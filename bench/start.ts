@@ -1,0 +1,199 @@
+/**
+ * Production start: how long `node dist/main.js serve` (what `npm start` runs) takes to answer GET /health,
+ * and its RSS once idle (`npm run build && npx tsx bench/start.ts`).
+ *
+ * Each iteration starts the built server on a free loopback port with a fresh DATA_DIR and the integration
+ * tests' env (no model provider needed: nothing is run), polls GET /health from the moment of spawn() until
+ * it answers 200 (and times the "listening" log line on the way), then waits `--settle` seconds and reads the
+ * server's VmRSS (and that of any process below it, e.g. a warm codex app-server). It also reads the CPU time
+ * the server used until /health answered, which a loaded machine does not inflate as much as wall time. With `--entry src` it runs
+ * `node --import tsx src/main.ts serve` instead (the development path) for comparison. Not a test: exits 0 when
+ * every start answered /health, 1 otherwise. Every temp dir is removed and every server stopped.
+ *
+ * Usage: npx tsx bench/start.ts [--iterations N] [--settle S] [--entry dist|src]
+ */
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { gatewayEnv } from '../test/support/gateway.js'
+import { listProcesses } from '../test/support/processes.js'
+import { BenchError, intOption } from './options.js'
+import { markdownTable, median, percentile } from './stats.js'
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
+const { values } = parseArgs({
+  options: {
+    iterations: { type: 'string' },
+    settle: { type: 'string' },
+    entry: { type: 'string', default: 'dist' },
+  },
+})
+const iterations = intOption(values.iterations, 5, 'iterations')
+const settle = intOption(values.settle, 5, 'settle', 0)
+const entry = values.entry === 'src' ? 'src' : 'dist'
+const main = path.join(root, entry === 'dist' ? 'dist/main.js' : 'src/main.ts')
+if (!existsSync(main)) throw new BenchError(`${main} is missing: run \`npm run build\` first`)
+const tsx = new URL('../node_modules/tsx/dist/esm/index.mjs', import.meta.url).href
+
+const rssKb = (pid: number): number => {
+  try {
+    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)
+  } catch {
+    return 0
+  }
+}
+
+/** CPU time (user + system) the process used so far, ms (/proc/<pid>/stat, 100 ticks per second). */
+const cpuMs = (pid: number): number => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) * 10
+  } catch {
+    return Number.NaN
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+async function once() {
+  const { env, dir } = gatewayEnv(null)
+  const port = await freePort()
+  const args = entry === 'dist' ? [main, 'serve'] : ['--import', tsx, main, 'serve']
+  const t0 = performance.now()
+  const child = spawn(process.execPath, args, {
+    cwd: dir,
+    env: { ...env, PORT: String(port), LOG_LEVEL: 'info', NODE_ENV: 'production' } as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let listeningMs = Number.NaN
+  let output = ''
+  const onData = (d: Buffer) => {
+    output += d.toString()
+    if (Number.isNaN(listeningMs) && output.includes('agent-gateway listening'))
+      listeningMs = performance.now() - t0
+  }
+  child.stdout.on('data', onData)
+  child.stderr.on('data', onData)
+  const exited = new Promise<void>((r) => child.once('exit', () => r()))
+  try {
+    let healthMs = Number.NaN
+    let healthCpuMs = Number.NaN
+    while (child.exitCode === null && performance.now() - t0 < 60_000) {
+      const ok = await fetch(`http://127.0.0.1:${port}/health`)
+        .then(async (r) => {
+          await r.text()
+          return r.status === 200
+        })
+        .catch(() => false)
+      if (ok) {
+        healthMs = performance.now() - t0
+        healthCpuMs = cpuMs(child.pid!)
+        break
+      }
+      await sleep(5)
+    }
+    if (Number.isNaN(healthMs)) throw new Error(`no /health answer:\n${output}`)
+    await sleep(settle * 1000)
+    const below = listProcesses().filter((p) => p.ppid === child.pid)
+    return {
+      listeningMs,
+      healthMs,
+      healthCpuMs,
+      rssMb: rssKb(child.pid!) / 1024,
+      childrenMb: below.reduce((s, p) => s + rssKb(p.pid), 0) / 1024,
+      children: below.length,
+    }
+  } finally {
+    child.kill('SIGTERM')
+    await exited
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'agw-bench-start-'))
+process.env.AGW_TEST_TMP = tmp
+console.log(
+  `production start (${entry === 'dist' ? 'node dist/main.js serve' : 'node --import tsx src/main.ts serve'})`,
+)
+console.log(`date:    ${new Date().toISOString()}`)
+console.log(
+  `cpu:     ${os.cpus()[0]?.model ?? '?'} (${os.cpus().length} cores), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+)
+console.log(
+  `node:    ${process.version}; load ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+)
+const results: Awaited<ReturnType<typeof once>>[] = []
+let failed = false
+try {
+  for (let i = 0; i < iterations; i++) {
+    try {
+      results.push(await once())
+    } catch (err) {
+      failed = true
+      console.error(String(err))
+    }
+  }
+} finally {
+  rmSync(tmp, { recursive: true, force: true })
+}
+const row = (name: string, xs: number[], digits = 0) => [
+  name,
+  median(xs).toFixed(digits),
+  percentile(xs, 90).toFixed(digits),
+  Math.min(...xs).toFixed(digits),
+  Math.max(...xs).toFixed(digits),
+]
+if (results.length > 0)
+  console.log(
+    markdownTable(
+      [
+        ['measure', 'median', 'p90', 'min', 'max'],
+        row(
+          '"listening" log line, ms after spawn',
+          results.map((r) => r.listeningMs),
+        ),
+        row(
+          'first 200 from GET /health, ms after spawn',
+          results.map((r) => r.healthMs),
+        ),
+        row(
+          'CPU ms the server used until then',
+          results.map((r) => r.healthCpuMs),
+        ),
+        row(
+          `server RSS MB, ${settle} s after /health`,
+          results.map((r) => r.rssMb),
+          1,
+        ),
+        row(
+          'RSS MB of its child processes',
+          results.map((r) => r.childrenMb),
+          1,
+        ),
+        row(
+          'child processes',
+          results.map((r) => r.children),
+        ),
+      ],
+      [false, true, true, true, true],
+    ),
+  )
+process.exit(failed ? 1 : 0)
