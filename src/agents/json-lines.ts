@@ -20,3 +20,18 @@ export function parseAgentLine<T>(line: string, schema: z.ZodType<T>, agent: str
     ? { event: parsed.data, json }
     : { events: [{ type: 'agent.raw', agent, payload: json }] }
 }
+
+/**
+ * A LineMapper's `map`: each line parsed against `schema`; blank lines map to nothing, malformed or unknown
+ * ones to `agent.raw`, and the agent's own events to what `handle` makes of them.
+ */
+export function mapParsedLines<T>(
+  schema: z.ZodType<T>,
+  agent: string,
+  handle: (ev: T, json: unknown) => AgentEvent[],
+): (line: string) => AgentEvent[] {
+  return (line) => {
+    const parsed = parseAgentLine(line, schema, agent)
+    return 'events' in parsed ? parsed.events : handle(parsed.event, parsed.json)
+  }
+}

@@ -106,6 +106,13 @@ export const mapperOutcome = (): MapperOutcome => ({
   lastError: null,
 })
 
+/** Notes what one of a turn's events says of the run's outcome: the last agent message, usage, a failure. */
+export function observeTurnEvent(out: MapperOutcome, ev: AgentEvent): void {
+  if (ev.type === 'item.completed' && ev.item.type === 'agent_message') out.finalResponse = ev.item.text
+  if (ev.type === 'turn.completed') out.usage = ev.usage ?? null
+  if (ev.type === 'turn.failed') out.failure = ev.error
+}
+
 /** A mapper's outcome as the LineMapper readers. */
 export function outcomeReaders(out: MapperOutcome): Omit<LineMapper, 'map'> {
   return {

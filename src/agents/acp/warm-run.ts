@@ -3,6 +3,8 @@ import type { AgentEvent } from '../../protocol/events.js'
 import type { EndReason } from '../../protocol/outcome.js'
 import { runCompletedAfter } from '../../protocol/run-completed.js'
 import type { RunRequest } from '../driver.js'
+import { mapperOutcome, observeTurnEvent } from '../process-run.js'
+import { runStop } from '../run-stop.js'
 import type { AgentSession } from '../session.js'
 import { errorMessage } from './acp-session.js'
 
@@ -25,39 +27,29 @@ export async function* acpWarmRun(
   signal: AbortSignal,
 ): AsyncGenerator<AgentEvent> {
   yield { type: 'run.started', agent }
-  const stop = new AbortController()
-  const onAbort = () => stop.abort(abortReason(signal))
-  signal.addEventListener('abort', onAbort, { once: true })
-  if (signal.aborted) onAbort()
-  const timer =
-    req.timeoutMs != null
-      ? setTimeout(() => stop.abort('timed_out' satisfies EndReason), req.timeoutMs)
-      : undefined
-  let finalResponse: string | null = null
+  const stop = runStop(signal, req.timeoutMs)
+  const out = mapperOutcome()
   let ok = false
-  let failure: string | null = null
   let session: AgentSession | undefined
   try {
     session = await open()
     yield { type: 'agent.session', agent, agentSessionId: session.agentSessionId }
     if (stop.signal.aborted) throw new Error('the run was stopped before its prompt')
     for await (const ev of session.turn([{ type: 'text', text: req.prompt }], stop.signal)) {
-      if (ev.type === 'item.completed' && ev.item.type === 'agent_message') finalResponse = ev.item.text
+      observeTurnEvent(out, ev)
       if (ev.type === 'turn.completed') ok = ev.status !== 'interrupted'
-      if (ev.type === 'turn.failed') failure = ev.error
       yield ev
     }
   } catch (err) {
-    failure = errorMessage(err)
+    out.failure = errorMessage(err)
   } finally {
-    clearTimeout(timer)
-    signal.removeEventListener('abort', onAbort)
+    stop.dispose()
     await session?.close().catch(() => {})
   }
   const reason: EndReason = stop.signal.aborted ? abortReason(stop.signal) : 'exited'
-  ok &&= failure === null
+  ok &&= out.failure === null
   yield runCompletedAfter(
     { exitCode: reason === 'exited' ? (ok ? 0 : 1) : null, signal: null, reason },
-    { ok, finalResponse, usage: null, ...(failure ? { error: failure } : {}) },
+    { ok, finalResponse: out.finalResponse, usage: null, ...(out.failure ? { error: out.failure } : {}) },
   )
 }

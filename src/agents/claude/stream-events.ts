@@ -1,7 +1,7 @@
 import type { AgentEvent } from '../../protocol/events.js'
 import type { Item } from '../../protocol/items.js'
 import type { Usage } from '../../protocol/outcome.js'
-import { parseAgentLine } from '../json-lines.js'
+import { mapParsedLines } from '../json-lines.js'
 import { type LineMapper, mapperOutcome, outcomeReaders } from '../process-run.js'
 import {
   type ClaudeLine,
@@ -157,10 +157,7 @@ export function createClaudeMapper(agent = 'claude'): LineMapper & { sessionId()
   }
 
   return {
-    map(line) {
-      const parsed = parseAgentLine(line, claudeLine, agent)
-      if ('events' in parsed) return parsed.events
-      const { event: ev, json } = parsed
+    map: mapParsedLines(claudeLine, agent, (ev, json) => {
       switch (ev.type) {
         case 'system':
           sessionId = ev.session_id
@@ -182,7 +179,7 @@ export function createClaudeMapper(agent = 'claude'): LineMapper & { sessionId()
           return [{ type: 'turn.failed', error: out.failure }]
         }
       }
-    },
+    }),
     ...outcomeReaders(out),
     sessionId: () => sessionId,
   }

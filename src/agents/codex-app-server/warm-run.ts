@@ -1,8 +1,10 @@
 import { abortReason } from '../../process/runner.js'
 import type { AgentEvent } from '../../protocol/events.js'
-import type { EndReason, Usage } from '../../protocol/outcome.js'
+import type { EndReason } from '../../protocol/outcome.js'
 import { runCompletedAfter } from '../../protocol/run-completed.js'
 import type { RunRequest } from '../driver.js'
+import { mapperOutcome, observeTurnEvent } from '../process-run.js'
+import { runStop } from '../run-stop.js'
 import type { AppServerHost } from './app-server-host.js'
 import { CodexSession } from './codex-session.js'
 import type { ThreadSettings } from './thread-settings.js'
@@ -41,17 +43,8 @@ export async function* warmRun(
   signal: AbortSignal,
 ): AsyncGenerator<AgentEvent> {
   yield { type: 'run.started', agent }
-  const stop = new AbortController()
-  const onAbort = () => stop.abort(abortReason(signal))
-  signal.addEventListener('abort', onAbort, { once: true })
-  if (signal.aborted) onAbort()
-  const timer =
-    req.timeoutMs != null
-      ? setTimeout(() => stop.abort('timed_out' satisfies EndReason), req.timeoutMs)
-      : undefined
-  let finalResponse: string | null = null
-  let usage: Usage | null = null
-  let failure: string | null = null
+  const stop = runStop(signal, req.timeoutMs)
+  const out = mapperOutcome()
   let session: CodexSession | undefined
   try {
     const opened = await host.startThread({ ...settings, approvalPolicy: 'never' })
@@ -63,16 +56,13 @@ export async function* warmRun(
     for await (const ev of session.turn([{ type: 'text', text: req.prompt }], stop.signal)) {
       // The session's own state is the gateway's business in sessions; a run has none.
       if (ev.type === 'session.status') continue
-      if (ev.type === 'item.completed' && ev.item.type === 'agent_message') finalResponse = ev.item.text
-      if (ev.type === 'turn.completed') usage = ev.usage
-      if (ev.type === 'turn.failed') failure = ev.error
+      observeTurnEvent(out, ev)
       yield ev
     }
   } catch (err) {
-    failure = err instanceof Error ? err.message : String(err)
+    out.failure = err instanceof Error ? err.message : String(err)
   } finally {
-    clearTimeout(timer)
-    signal.removeEventListener('abort', onAbort)
+    stop.dispose()
     if (session) {
       // exec's commands die with its process group; here they end with the run the same way
       if (host.isLoaded(session.agentSessionId))
@@ -81,9 +71,14 @@ export async function* warmRun(
     }
   }
   const reason: EndReason = stop.signal.aborted ? abortReason(stop.signal) : 'exited'
-  const ok = failure === null
+  const ok = out.failure === null
   yield runCompletedAfter(
     { exitCode: reason === 'exited' ? (ok ? 0 : 1) : null, signal: null, reason },
-    { ok, finalResponse, usage, ...(failure ? { error: failure } : {}) },
+    {
+      ok,
+      finalResponse: out.finalResponse,
+      usage: out.usage,
+      ...(out.failure ? { error: out.failure } : {}),
+    },
   )
 }

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import type { AgentEvent } from '../../protocol/events.js'
 import type { Item } from '../../protocol/items.js'
 import type { Usage } from '../../protocol/outcome.js'
-import { parseAgentLine } from '../json-lines.js'
+import { mapParsedLines } from '../json-lines.js'
 import { type LineMapper, mapperOutcome, outcomeReaders } from '../process-run.js'
 
 /** The JSONL that `codex exec --json` prints, parsed at the boundary (never cast). */
@@ -107,10 +107,7 @@ export function createCodexExecMapper(agent = 'codex'): LineMapper & { threadId(
   const raw = (payload: unknown): AgentEvent[] => [{ type: 'agent.raw', agent, payload }]
 
   return {
-    map(line) {
-      const parsed = parseAgentLine(line, codexExecEvent, agent)
-      if ('events' in parsed) return parsed.events
-      const { event: ev, json } = parsed
+    map: mapParsedLines(codexExecEvent, agent, (ev, json) => {
       switch (ev.type) {
         case 'thread.started':
           threadId = ev.thread_id
@@ -138,7 +135,7 @@ export function createCodexExecMapper(agent = 'codex'): LineMapper & { threadId(
           return [{ type: ev.type, item }]
         }
       }
-    },
+    }),
     ...outcomeReaders(out),
     threadId: () => threadId,
   }

@@ -1,7 +1,7 @@
 import type { AgentEvent } from '../../protocol/events.js'
 import type { Item } from '../../protocol/items.js'
 import type { Usage } from '../../protocol/outcome.js'
-import { parseAgentLine } from '../json-lines.js'
+import { mapParsedLines } from '../json-lines.js'
 import type { LineMapper } from '../process-run.js'
 import { type CopilotEvent, copilotEvent, shellArguments, shellTools } from './events.js'
 
@@ -152,10 +152,7 @@ export function createCopilotMapper(opts: CopilotMapperOptions = {}): CopilotMap
   }
 
   return {
-    map(line) {
-      const parsed = parseAgentLine(line, copilotEvent, agent)
-      return 'events' in parsed ? parsed.events : mapEvent(parsed.event, parsed.json)
-    },
+    map: mapParsedLines(copilotEvent, agent, mapEvent),
     finalResponse: () => finalResponse,
     usage: () => usage,
     failure: () => failure,

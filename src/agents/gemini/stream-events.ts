@@ -2,7 +2,7 @@ import { z } from 'zod'
 import type { AgentEvent } from '../../protocol/events.js'
 import type { Item } from '../../protocol/items.js'
 import type { Usage } from '../../protocol/outcome.js'
-import { parseAgentLine } from '../json-lines.js'
+import { mapParsedLines } from '../json-lines.js'
 import { type LineMapper, mapperOutcome, outcomeReaders } from '../process-run.js'
 
 /** The JSONL that `gemini -o stream-json` prints (init, message, tool_use, tool_result, error, result). */
@@ -172,10 +172,7 @@ export function createGeminiStreamMapper(agent = 'gemini'): LineMapper & { sessi
   }
 
   return {
-    map(line) {
-      const parsed = parseAgentLine(line, geminiStreamEvent, agent)
-      return 'events' in parsed ? parsed.events : map(parsed.event, parsed.json)
-    },
+    map: mapParsedLines(geminiStreamEvent, agent, map),
     ...outcomeReaders(out),
     finalResponse: () => out.finalResponse ?? message?.text ?? null,
     sessionId: () => sessionId,
