@@ -1,7 +1,6 @@
 import type { AgentDriver, RunRequest } from '../agents/driver.js'
 import type { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
-import { checkRunArgs, checkRunEnv } from '../process/policy.js'
 import { AppError, orNotFound } from '../protocol/errors.js'
 import {
   type AgentEvent,
@@ -14,6 +13,7 @@ import { runCompletedWithout } from '../protocol/run-completed.js'
 import { queuedRun, type Run, type RunRequestFields, terminalStatuses } from '../protocol/runs.js'
 import type { RunFilter, Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
+import { checkRunInput } from './cli-policy.js'
 import type { EventLog } from './event-log.js'
 import { EventPipe } from './event-pipe.js'
 import { newId } from './ids.js'
@@ -21,6 +21,7 @@ import { ensureReady } from './one-shot.js'
 import { effectiveLimits, RunBudget } from './ops/budget.js'
 import { compileOutputSchema, type OutputValidator } from './output-schema.js'
 import type { RunCluster } from './run-cluster.js'
+import { terminalPatch } from './run-record.js'
 import { runRequestOf } from './run-request.js'
 import { containerPlacement } from './runners.js'
 import { checkSandbox } from './sandbox-policy.js'
@@ -108,7 +109,7 @@ export class RunManager {
           : 'the server stopped before this run finished',
         run,
       )
-      await this.store.updateRun(run.id, this.terminalPatch(completed))
+      await this.store.updateRun(run.id, terminalPatch(completed))
       await this.log.append(run.id, completed)
     }
     return left.length
@@ -129,7 +130,7 @@ export class RunManager {
     if (!this.accepting)
       throw new AppError('shutting_down', 'the server is shutting down and accepts no new runs')
     const driver = this.registry.get(agent)
-    if (!opts.builtCommand) this.checkCommand(driver.id, fields)
+    if (!opts.builtCommand) checkRunInput(driver.id, fields, this.config, this.registry)
     checkSandbox(fields.sandbox, this.config)
     if (fields.outputSchema && !driver.capabilities.outputSchema)
       throw new AppError('invalid_request', `agent ${driver.id} does not support outputSchema`)
@@ -222,7 +223,7 @@ export class RunManager {
   async adopt(run: Run): Promise<void> {
     if (!this.accepting) {
       const completed = runCompletedWithout('interrupted', 'shutdown', 'the worker stopped before it started')
-      await this.store.updateRun(run.id, this.terminalPatch(completed))
+      await this.store.updateRun(run.id, terminalPatch(completed))
       await this.log.append(run.id, completed)
       return
     }
@@ -232,35 +233,9 @@ export class RunManager {
       this.enqueue(run, driver, schema ? compileOutputSchema(schema) : undefined, true)
     } catch (err) {
       const completed = failed(`this worker cannot run it: ${(err as Error).message}`)
-      await this.store.updateRun(run.id, this.terminalPatch(completed))
+      await this.store.updateRun(run.id, terminalPatch(completed))
       await this.log.append(run.id, completed)
     }
-  }
-
-  /** A prompt for agents; an allowlisted command, checked like POST /run, for the `cli` agent. */
-  private checkCommand(driverId: string, fields: RunRequestFields): void {
-    if (driverId !== 'cli') {
-      if (fields.command)
-        throw new AppError('invalid_request', '`command` is only for the cli agent; send `prompt`')
-      if (!fields.prompt) throw new AppError('invalid_request', '`prompt` is required')
-      return
-    }
-    const command = fields.command
-    if (!command)
-      throw new AppError('invalid_request', 'the cli agent needs `command` {cli, args, stdin?, env?}')
-    if (!this.config.CLI_LIST.includes(command.cli))
-      throw new AppError(
-        'unknown_cli',
-        `cli "${command.cli}" is not allowed; CLI_LIST allows: ${this.config.CLI_LIST.join(', ')}`,
-      )
-    checkRunArgs(command.cli, command.args, this.config.RUN_ALLOW_UNSAFE_ARGS)
-    checkRunEnv(command.env, this.config.RUN_ALLOW_ENV)
-    // in a container the cli is the executable inside the image: it need not exist on this host
-    if (fields.isolation !== 'container' && !this.registry.cli().resolve(command.cli))
-      throw new AppError(
-        'agent_not_installed',
-        `cli "${command.cli}" is in CLI_LIST but not installed on this server`,
-      )
   }
 
   get(id: string): Promise<Run | undefined> {
@@ -299,7 +274,7 @@ export class RunManager {
     const owner = await this.store.ownerOf(id)
     if (owner === null && (await this.store.claimRun(id, this.node))) {
       const completed = runCompletedWithout('cancelled', 'cancelled', 'cancelled before it started')
-      await this.store.updateRun(id, this.terminalPatch(completed))
+      await this.store.updateRun(id, terminalPatch(completed))
       await this.log.append(id, completed)
       return this.mustGet(id)
     }
@@ -462,22 +437,8 @@ export class RunManager {
     if (this.cluster?.signals && (await this.store.ownerOf(p.run.id)) !== this.node) return
     const clean = this.log.redact(completed)
     const checked = p.validate && clean.status === 'succeeded' ? p.validate(clean) : clean
-    await this.store.updateRun(p.run.id, this.terminalPatch(checked))
+    await this.store.updateRun(p.run.id, terminalPatch(checked))
     await this.log.append(p.run.id, checked)
-  }
-
-  private terminalPatch(c: RunCompletedEvent): Partial<Run> {
-    return {
-      status: c.status,
-      finishedAt: new Date().toISOString(),
-      exitCode: c.exitCode,
-      signal: c.signal,
-      reason: c.reason,
-      finalResponse: c.finalResponse,
-      usage: c.usage,
-      error: c.error ?? null,
-      ...(c.result !== undefined ? { result: c.result } : {}),
-    }
   }
 }
 
