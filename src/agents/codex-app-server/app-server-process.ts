@@ -1,14 +1,13 @@
 import type { Readable, Writable } from 'node:stream'
 import { z } from 'zod'
 import type { Config } from '../../config/load.js'
-import { baseChildEnv } from '../../process/child-env.js'
 import { readLines } from '../../process/lines.js'
 import { localRunner } from '../../process/local-runner.js'
 import type { LaunchSpec, ProcessRunner, RunningProcess } from '../../process/runner.js'
 import { AppError } from '../../protocol/errors.js'
 import { codexInstallHint } from '../codex/probe.js'
-import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { resolveCodexBinary } from '../codex-binary.js'
+import { appServerLaunch } from './app-server-launch.js'
 import { describeExit, StderrTail } from './exit-reason.js'
 import type { ClientRequest } from './generated/ClientRequest.js'
 import { type NotificationHandler, type RequestHandler, RpcPeer, type UnknownHandler } from './rpc.js'
@@ -168,27 +167,8 @@ export class AppServerProcess {
   }
 
   private spawn(): Running {
-    const { config, serverEnv = process.env } = this.options
     if (!this.binary) throw new AppError('agent_not_installed', codexInstallHint)
-    const spec: LaunchSpec = {
-      command: this.binary,
-      // A thread nobody is subscribed to is unloaded at once (default: kept for minutes): the gateway
-      // unsubscribes when a run ends or a session went idle (SESSION_IDLE_SECONDS), and resumes it when needed.
-      args: ['app-server', '-c', 'thread_unload_delay_secs=0', ...codexProviderArgs(config)],
-      cwd: this.options.cwd,
-      env: {
-        ...baseChildEnv(serverEnv),
-        ...codexEnv(config, serverEnv),
-        ...(this.options.codexHome ? { CODEX_HOME: this.options.codexHome } : {}),
-        ...(config.CODEX_LOG_LEVEL ? { RUST_LOG: config.CODEX_LOG_LEVEL } : {}),
-      },
-      stdin: { keepOpen: true },
-      timeoutMs: null,
-      killGraceMs: config.KILL_GRACE_MS,
-      // helpers it starts in sessions of their own outlive a crashed app-server
-      sweepLeftovers: true,
-      ...this.options.placement,
-    }
+    const spec = appServerLaunch(this.binary, this.options)
     const generation = ++this.spawned
     const proc = (this.options.runner ?? localRunner).start(spec)
     const stderr = new StderrTail()

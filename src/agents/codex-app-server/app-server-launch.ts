@@ -1,0 +1,32 @@
+import { baseChildEnv } from '../../process/child-env.js'
+import type { LaunchSpec } from '../../process/runner.js'
+import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
+import type { AppServerProcessOptions } from './app-server-process.js'
+
+/**
+ * What to launch for one `codex app-server` (data for the ProcessRunner): the provider overrides, the
+ * allowlisted env plus codex's own, stdin kept open for JSON-RPC, no timeout, leftovers swept, and the
+ * placement (a container) when the options ask for one.
+ */
+export function appServerLaunch(binary: string, options: AppServerProcessOptions): LaunchSpec {
+  const { config, serverEnv = process.env } = options
+  return {
+    command: binary,
+    // A thread nobody is subscribed to is unloaded at once (default: kept for minutes): the gateway
+    // unsubscribes when a run ends or a session went idle (SESSION_IDLE_SECONDS), and resumes it when needed.
+    args: ['app-server', '-c', 'thread_unload_delay_secs=0', ...codexProviderArgs(config)],
+    cwd: options.cwd,
+    env: {
+      ...baseChildEnv(serverEnv),
+      ...codexEnv(config, serverEnv),
+      ...(options.codexHome ? { CODEX_HOME: options.codexHome } : {}),
+      ...(config.CODEX_LOG_LEVEL ? { RUST_LOG: config.CODEX_LOG_LEVEL } : {}),
+    },
+    stdin: { keepOpen: true },
+    timeoutMs: null,
+    killGraceMs: config.KILL_GRACE_MS,
+    // helpers it starts in sessions of their own outlive a crashed app-server
+    sweepLeftovers: true,
+    ...options.placement,
+  }
+}
