@@ -68,7 +68,9 @@ export class AcpPool {
       init = await slot.init
     } catch (err) {
       slot.live--
-      if (slot.live === 0) await this.end(slot, true)
+      // an agent whose initialize failed has usually ended (crashed, not in the image): closing (not
+      // terminating) keeps its own outcome, rather than a stop racing its exit, and ends it after the grace
+      if (slot.live === 0) await this.end(slot, false)
       throw err
     }
     let released = false
