@@ -2,14 +2,13 @@ import type { AgentRegistry } from '../agents/registry.js'
 import type { AgentSession, SessionHooks, SessionRequest, TurnInput } from '../agents/session.js'
 import type { Config } from '../config/load.js'
 import { AppError, orNotFound } from '../protocol/errors.js'
-import { type AgentEvent, assertNever, isWorkEvent, type StoredEvent } from '../protocol/events.js'
+import type { StoredEvent } from '../protocol/events.js'
 import type { Item } from '../protocol/items.js'
 import type { Session, Turn } from '../protocol/sessions.js'
 import type { SessionFilter, Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
 import type { EventLog } from './event-log.js'
-import { EventPipe } from './event-pipe.js'
 import { newId } from './ids.js'
 import { ensureReady } from './one-shot.js'
 import { effectiveLimits } from './ops/budget.js'
@@ -17,9 +16,10 @@ import {
   type CreateSession,
   newSessionRequest,
   sessionDriverOf,
+  sessionRecord,
   sessionRequestOf,
-  withTurnId,
 } from './session-request.js'
+import { executeTurn, TurnRefused } from './turn-execution.js'
 import { resolveCwd } from './workspace.js'
 
 export type OnBusy = 'queue' | 'steer' | 'reject'
@@ -357,61 +357,25 @@ export class SessionManager {
   private async execute(id: string, live: Live, turn: Turn, controller: AbortController): Promise<void> {
     await this.store.updateTurn(turn.id, { status: 'running', startedAt: new Date().toISOString() })
     await this.refreshStatus(id)
-    let finalResponse: string | null = null
-    let ended: Partial<Turn> = { status: 'failed', error: 'the agent ended the turn without a result' }
-    // The turn's events are not awaited one by one: what the agent sends together is stored in one commit.
-    const events = new EventPipe(this.log, id)
-    // The turn's end is announced once the turn is stored as ended: whoever sees it reads the final turn.
-    let end: AgentEvent | undefined
-    try {
-      const refused = await this.budgetGate?.(id, turn.id, controller.signal)
-      if (refused) throw new BudgetRefused(refused)
-      // The directory may have been replaced (e.g. by a symlink out of the workspace) since the session
-      // was created or the turn queued: check again right before the agent works in it.
-      const session = await this.store.getSession(id)
-      if (session) this.confine(session)
-      for await (const unredacted of live.agent.turn(turn.input, controller.signal)) {
-        const raw = this.log.redact(unredacted)
-        if (raw.type === 'item.completed' && raw.item.type === 'agent_message') finalResponse = raw.item.text
-        if (!isWorkEvent(raw))
-          switch (raw.type) {
-            case 'session.status':
-              // The manager owns the session state; the agent's own status changes only trigger a recompute.
-              await this.refreshStatus(id)
-              continue
-            case 'turn.started':
-              if (raw.turnId) await this.store.updateTurn(turn.id, { agentTurnId: raw.turnId })
-              break
-            case 'turn.completed':
-              ended = { status: raw.status ?? 'completed', usage: raw.usage, error: null }
-              break
-            case 'turn.failed':
-              ended = { status: 'failed', error: raw.error }
-              break
-            // run events of the agent's own process: stored as they are
-            case 'run.queued':
-            case 'run.started':
-            case 'agent.session':
-            case 'run.completed':
-              break
-            default:
-              assertNever(raw, 'event type')
-          }
-        const ev = withTurnId(raw, turn.id)
-        if (ev.type === 'turn.completed' || ev.type === 'turn.failed') end = ev
-        else await events.push(ev)
-      }
-      await events.drain()
-    } catch (err) {
-      await events.drain().catch(() => {})
-      const message = (err as Error).message
-      const plain = err instanceof BudgetRefused || err instanceof AppError
-      ended = {
-        status: 'failed',
-        error: this.log.redactor.text(plain ? message : `driver error: ${message}`),
-      }
-      end = { type: 'turn.failed', turnId: turn.id, error: ended.error! }
-    }
+    const { ended, finalResponse, end } = await executeTurn(
+      {
+        log: this.log,
+        store: this.store,
+        refreshStatus: () => this.refreshStatus(id),
+        beforeStart: async () => {
+          const refused = await this.budgetGate?.(id, turn.id, controller.signal)
+          if (refused) throw new TurnRefused(refused)
+          // The directory may have been replaced (e.g. by a symlink out of the workspace) since the session
+          // was created or the turn queued: check again right before the agent works in it.
+          const session = await this.store.getSession(id)
+          if (session) this.confine(session)
+        },
+      },
+      id,
+      live.agent,
+      turn,
+      controller.signal,
+    )
     // Taken over meanwhile (this node was taken for dead): the turn stays as the node that took it recorded it.
     if (!(await this.stillOwns(id))) return
     const now = new Date().toISOString()
@@ -469,26 +433,14 @@ export class SessionManager {
     forkedFrom: string | null,
     externalId?: string,
   ): Promise<Session> {
-    const now = new Date().toISOString()
-    const session: Session = {
+    const session = sessionRecord({
       id,
-      agent: agentId,
+      agentId,
       agentSessionId: agent.agentSessionId,
-      status: 'idle',
-      cwd: req.cwd,
-      model: req.model ?? null,
-      sandbox: req.sandbox ?? null,
-      approvalPolicy: req.approvalPolicy ?? null,
-      ...(req.isolation === 'container'
-        ? { isolation: 'container' as const, ...(req.image ? { image: req.image } : {}) }
-        : {}),
+      req,
       forkedFrom,
-      createdAt: now,
-      updatedAt: now,
-      turnCount: 0,
-      lastSeq: 0,
-      ...(externalId ? { externalId } : {}),
-    }
+      externalId,
+    })
     await this.store.createSession(session, this.node)
     const live: Live = { agent, queue: [] }
     this.live.set(id, live)
@@ -552,6 +504,3 @@ export class SessionManager {
       throw new AppError('shutting_down', 'the server is shutting down and accepts no new turns')
   }
 }
-
-/** A turn the budget gate did not let run. */
-class BudgetRefused extends Error {}

@@ -83,3 +83,35 @@ export function withTurnId(ev: AgentEvent, turnId: string): AgentEvent {
     return { ...ev, turnId }
   return ev
 }
+
+/** A new session as stored: idle, no turns yet, with the request's settings. */
+export function sessionRecord(fields: {
+  id: string
+  agentId: string
+  agentSessionId: string
+  req: SessionRequest
+  forkedFrom: string | null
+  externalId?: string | undefined
+}): Session {
+  const { req } = fields
+  const now = new Date().toISOString()
+  return {
+    id: fields.id,
+    agent: fields.agentId,
+    agentSessionId: fields.agentSessionId,
+    status: 'idle',
+    cwd: req.cwd,
+    model: req.model ?? null,
+    sandbox: req.sandbox ?? null,
+    approvalPolicy: req.approvalPolicy ?? null,
+    ...(req.isolation === 'container'
+      ? { isolation: 'container' as const, ...(req.image ? { image: req.image } : {}) }
+      : {}),
+    forkedFrom: fields.forkedFrom,
+    createdAt: now,
+    updatedAt: now,
+    turnCount: 0,
+    lastSeq: 0,
+    ...(fields.externalId ? { externalId: fields.externalId } : {}),
+  }
+}

@@ -1,0 +1,88 @@
+import type { AgentSession } from '../agents/session.js'
+import { AppError } from '../protocol/errors.js'
+import { type AgentEvent, assertNever, isWorkEvent } from '../protocol/events.js'
+import type { Turn } from '../protocol/sessions.js'
+import type { Store } from '../store/store.js'
+import type { EventLog } from './event-log.js'
+import { EventPipe } from './event-pipe.js'
+import { withTurnId } from './session-request.js'
+
+/** A turn that may not run (a budget refused it): its message is the turn's error as it is. */
+export class TurnRefused extends Error {}
+
+/** How a turn ended, for the session manager to record. */
+export interface TurnOutcome {
+  /** The turn's final fields (status, usage, error). */
+  ended: Partial<Turn>
+  finalResponse: string | null
+  /** turn.completed / turn.failed: appended only once the turn is stored as ended. */
+  end: AgentEvent | undefined
+}
+
+export interface TurnExecutionContext {
+  log: EventLog
+  store: Store
+  /** The agent reported a status change: the manager recomputes the session's state. */
+  refreshStatus(): Promise<void>
+  /** Runs right before the agent works; throws (TurnRefused, AppError) to keep the turn from running. */
+  beforeStart(): Promise<void>
+}
+
+/**
+ * One turn of a live agent session: its events redacted, tagged with the turn id and stored as they come
+ * (what the agent sends together is stored in one commit), except the turn's end, which is returned.
+ */
+export async function executeTurn(
+  ctx: TurnExecutionContext,
+  sessionId: string,
+  agent: AgentSession,
+  turn: Turn,
+  signal: AbortSignal,
+): Promise<TurnOutcome> {
+  let finalResponse: string | null = null
+  let ended: Partial<Turn> = { status: 'failed', error: 'the agent ended the turn without a result' }
+  const events = new EventPipe(ctx.log, sessionId)
+  let end: AgentEvent | undefined
+  try {
+    await ctx.beforeStart()
+    for await (const unredacted of agent.turn(turn.input, signal)) {
+      const raw = ctx.log.redact(unredacted)
+      if (raw.type === 'item.completed' && raw.item.type === 'agent_message') finalResponse = raw.item.text
+      if (!isWorkEvent(raw))
+        switch (raw.type) {
+          case 'session.status':
+            // The manager owns the session state; the agent's own status changes only trigger a recompute.
+            await ctx.refreshStatus()
+            continue
+          case 'turn.started':
+            if (raw.turnId) await ctx.store.updateTurn(turn.id, { agentTurnId: raw.turnId })
+            break
+          case 'turn.completed':
+            ended = { status: raw.status ?? 'completed', usage: raw.usage, error: null }
+            break
+          case 'turn.failed':
+            ended = { status: 'failed', error: raw.error }
+            break
+          // run events of the agent's own process: stored as they are
+          case 'run.queued':
+          case 'run.started':
+          case 'agent.session':
+          case 'run.completed':
+            break
+          default:
+            assertNever(raw, 'event type')
+        }
+      const ev = withTurnId(raw, turn.id)
+      if (ev.type === 'turn.completed' || ev.type === 'turn.failed') end = ev
+      else await events.push(ev)
+    }
+    await events.drain()
+  } catch (err) {
+    await events.drain().catch(() => {})
+    const message = (err as Error).message
+    const plain = err instanceof TurnRefused || err instanceof AppError
+    ended = { status: 'failed', error: ctx.log.redactor.text(plain ? message : `driver error: ${message}`) }
+    end = { type: 'turn.failed', turnId: turn.id, error: ended.error! }
+  }
+  return { ended, finalResponse, end }
+}
