@@ -20,6 +20,7 @@ import type { CodexExecDriver } from '../src/agents/codex/exec-driver.js'
 import { type RunningServer, startServer } from '../src/http/server.js'
 import { startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv } from '../test/support/gateway.js'
+import { printMachine } from './machine.js'
 import { BenchError, intOption } from './options.js'
 import { markdownTable, median, percentile } from './stats.js'
 
@@ -89,16 +90,7 @@ try {
   const warm = await make({})
   const cold = await make({ ACP_WARM_RUNS: 'false' })
   console.log(`one-shot ${agent} runs: kept-ready process (warm) vs a process per run (cold)`)
-  console.log(`date:    ${new Date().toISOString()}`)
-  console.log(
-    `cpu:     ${os.cpus()[0]?.model ?? '?'} (${os.cpus().length} cores), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
-  )
-  console.log(
-    `node:    ${process.version}; load ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-  )
+  printMachine()
   const times = { warm: [] as number[], cold: [] as number[], exec: [] as number[] }
   const modes: [keyof typeof times, () => Promise<number>][] = [
     ['warm', () => gatewayRun(warm.server)],

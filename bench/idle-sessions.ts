@@ -24,6 +24,7 @@ import { type MockLlm, startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv } from '../test/support/gateway.js'
 import { listProcesses } from '../test/support/processes.js'
 import { startServerProcess } from '../test/support/server-process.js'
+import { printMachine } from './machine.js'
 import { intOption } from './options.js'
 import { markdownTable } from './stats.js'
 
@@ -154,16 +155,7 @@ process.env.AGW_TEST_TMP = tmp
 const mock = await startMockLlm()
 mock.setDefault({ kind: 'text', text: 'ok' })
 console.log(`idle sessions: ${sessions} x ${agent}${values.turn ? ' (one turn each)' : ''}`)
-console.log(`date:    ${new Date().toISOString()}`)
-console.log(
-  `cpu:     ${os.cpus()[0]?.model ?? '?'} (${os.cpus().length} cores), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
-)
-console.log(
-  `node:    ${process.version}; load ${os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
-)
+printMachine()
 const rows: string[][] = []
 let failed = false
 try {

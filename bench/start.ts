@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { gatewayEnv } from '../test/support/gateway.js'
 import { listProcesses } from '../test/support/processes.js'
+import { printMachine } from './machine.js'
 import { BenchError, intOption } from './options.js'
 import { markdownTable, median, percentile } from './stats.js'
 
@@ -130,16 +131,7 @@ process.env.AGW_TEST_TMP = tmp
 console.log(
   `production start (${entry === 'dist' ? 'node dist/main.js serve' : 'node --import tsx src/main.ts serve'})`,
 )
-console.log(`date:    ${new Date().toISOString()}`)
-console.log(
-  `cpu:     ${os.cpus()[0]?.model ?? '?'} (${os.cpus().length} cores), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
-)
-console.log(
-  `node:    ${process.version}; load ${os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
-)
+printMachine()
 const results: Awaited<ReturnType<typeof once>>[] = []
 let failed = false
 try {

@@ -2,48 +2,14 @@ import { existsSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
 import type { Session } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { AgentStreamClient, type Frame } from '../support/agent-stream-client.js'
+import { agentWsClient } from '../support/agent-ws-client.js'
 import { startGateway, type TestGateway } from '../support/gateway.js'
 import { h2connect } from '../support/h2-client.js'
 
 const token = 'ws-test-token-0123456789'
-
-/** A WebSocket client of /agent/ws that collects frames and waits for them by predicate. */
-function wsClient(url: string, protocols: string[], headers: Record<string, string> = {}) {
-  const ws = new WebSocket(url, protocols, { headers })
-  const frames: Frame[] = []
-  const waiters: (() => void)[] = []
-  let closed = false
-  ws.on('message', (data) => {
-    frames.push(JSON.parse(data.toString()) as Frame)
-    for (const w of waiters.splice(0)) w()
-  })
-  ws.on('close', () => {
-    closed = true
-    for (const w of waiters.splice(0)) w()
-  })
-  const opened = new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve())
-    ws.once('unexpected-response', (req, res) => {
-      req.destroy()
-      reject(new Error(`HTTP ${res.statusCode}`))
-    })
-    ws.once('error', reject)
-  })
-  const next = async (match: (f: Frame) => boolean): Promise<Frame> => {
-    for (;;) {
-      const found = frames.find(match)
-      if (found) return found
-      if (closed) throw new Error(`closed without the frame; got ${JSON.stringify(frames)}`)
-      await new Promise<void>((resolve) => waiters.push(resolve))
-    }
-  }
-  const send = (f: unknown) => ws.send(JSON.stringify(f))
-  return { ws, frames, opened, next, send }
-}
 
 describe('/agent/ws and API tokens', () => {
   let mock: MockLlm
@@ -62,9 +28,9 @@ describe('/agent/ws and API tokens', () => {
   const bearerProtocol = `bearer.${Buffer.from(token).toString('base64url')}`
 
   it('without a token the upgrade is refused with 401; a wrong subprotocol token too', async () => {
-    await expect(wsClient(wsUrl(), ['agent-stream']).opened).rejects.toThrow('HTTP 401')
+    await expect(agentWsClient(wsUrl(), ['agent-stream']).opened).rejects.toThrow('HTTP 401')
     const wrong = `bearer.${Buffer.from('nope').toString('base64url')}`
-    await expect(wsClient(wsUrl(), ['agent-stream', wrong]).opened).rejects.toThrow('HTTP 401')
+    await expect(agentWsClient(wsUrl(), ['agent-stream', wrong]).opened).rejects.toThrow('HTTP 401')
     // A client that keeps the refused socket open does not keep it: the server closes it.
     const { port } = new URL(gw.url)
     const raw = net.connect(Number(port), '127.0.0.1')
@@ -85,7 +51,7 @@ describe('/agent/ws and API tokens', () => {
       { kind: 'exec_command', cmd: 'echo ws > over-ws.txt' },
       { kind: 'text', text: 'wrote over ws' },
     )
-    const c = wsClient(wsUrl(), ['agent-stream', bearerProtocol])
+    const c = agentWsClient(wsUrl(), ['agent-stream', bearerProtocol])
     await c.opened
     expect(c.ws.protocol).toBe('agent-stream')
     const sessionId = `ws-session-${process.pid}`
@@ -107,7 +73,7 @@ describe('/agent/ws and API tokens', () => {
   })
 
   it('an Authorization header works on /agent/ws; bad JSON gets a decode error and a close', async () => {
-    const c = wsClient(wsUrl(), ['agent-stream'], { authorization: `Bearer ${token}` })
+    const c = agentWsClient(wsUrl(), ['agent-stream'], { authorization: `Bearer ${token}` })
     await c.opened
     c.ws.send('{nope')
     const error = await c.next((f) => f.type === 'error')

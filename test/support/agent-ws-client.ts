@@ -1,9 +1,16 @@
 import WebSocket from 'ws'
 import type { Frame } from './agent-stream-client.js'
 
-/** An /agent/ws connection with a bearer token: the frames it received, and a wait for the first that matches. */
-export function wsClient(url: string, token: string) {
-  const ws = new WebSocket(url, ['agent-stream'], { headers: { authorization: `Bearer ${token}` } })
+/**
+ * A WebSocket client of /agent/ws that collects frames and waits for the first that matches. `opened`
+ * rejects with `HTTP <status>` when the server refuses the upgrade.
+ */
+export function agentWsClient(
+  url: string,
+  protocols: string[] = ['agent-stream'],
+  headers: Record<string, string> = {},
+) {
+  const ws = new WebSocket(url, protocols, { headers })
   const frames: Frame[] = []
   const waiters: (() => void)[] = []
   let closed = false
@@ -17,6 +24,10 @@ export function wsClient(url: string, token: string) {
   })
   const opened = new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve())
+    ws.once('unexpected-response', (req, res) => {
+      req.destroy()
+      reject(new Error(`HTTP ${res.statusCode}`))
+    })
     ws.once('error', reject)
   })
   const next = async (match: (f: Frame) => boolean): Promise<Frame> => {
@@ -28,4 +39,9 @@ export function wsClient(url: string, token: string) {
     }
   }
   return { ws, frames, opened, next, send: (f: unknown) => ws.send(JSON.stringify(f)) }
+}
+
+/** An /agent/ws connection with a bearer token. */
+export function wsClient(url: string, token: string) {
+  return agentWsClient(url, ['agent-stream'], { authorization: `Bearer ${token}` })
 }
