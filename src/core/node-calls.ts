@@ -41,6 +41,8 @@ export class NodeCalls {
   async call<T>(to: string, method: string, params: unknown, timeoutMs: number): Promise<T> {
     const callId = newId('call')
     const answered = new Promise<unknown>((resolve, reject) => this.waiting.set(callId, { resolve, reject }))
+    // The answer can come while `send` is still settling, before the race below listens: not unhandled.
+    answered.catch(() => {})
     let timer: NodeJS.Timeout | undefined
     let check: NodeJS.Timeout | undefined
     const abandoned = new Promise<never>((_, reject) => {
