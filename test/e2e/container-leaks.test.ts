@@ -1,8 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { openUp } from '../support/container-gateway.js'
-import { engineEnv, testEngine, testImage } from '../support/container-image.js'
+import { containerSettings, openUp } from '../support/container-gateway.js'
 import { gatewayContainers, removeContainers, testInstance } from '../support/containers.js'
 import { gatewayEnv, postJson } from '../support/gateway.js'
 import { killAll, listProcesses, processesUnder, waitUntilGone } from '../support/processes.js'
@@ -49,12 +48,7 @@ describe('container runs across gateway stops and crashes (real podman, real ser
   function setup() {
     const instance = testInstance()
     const { env, dir, workspace } = gatewayEnv(mock, {
-      ...engineEnv(),
-      CONTAINER_ENGINE: testEngine,
-      CONTAINER_NETWORK: 'host',
-      CONTAINER_USER: '1000:1000',
-      CONTAINER_IMAGE: testImage(),
-      GATEWAY_INSTANCE: instance,
+      ...containerSettings(instance),
       CLI_LIST: 'sh',
       SHUTDOWN_GRACE_SECONDS: '1',
     })

@@ -6,6 +6,21 @@ import { testInstance } from './containers.js'
 import { startGateway } from './gateway.js'
 
 /**
+ * The settings of a gateway whose containers run with real podman in the test image: host networking (the
+ * mock model listens on the host's loopback), uid 1000, and `instance` as its GATEWAY_INSTANCE label.
+ */
+export function containerSettings(instance: string): Record<string, string | undefined> {
+  return {
+    ...engineEnv(),
+    CONTAINER_ENGINE: testEngine,
+    CONTAINER_NETWORK: 'host',
+    CONTAINER_USER: '1000:1000',
+    CONTAINER_IMAGE: testImage(),
+    GATEWAY_INSTANCE: instance,
+  }
+}
+
+/**
  * A gateway whose containers run with real podman in the test image: host networking (the mock model listens
  * on the host's loopback), its own GATEWAY_INSTANCE label (so a test can list exactly its containers), and a
  * workspace and agent homes (CODEX_HOME, GEMINI_CLI_HOME, CLAUDE_CONFIG_DIR, COPILOT_HOME) the container's unprivileged
@@ -16,15 +31,7 @@ export async function startContainerGateway(
   overrides: Record<string, string | undefined> = {},
 ) {
   const instance = testInstance()
-  const gw = await startGateway(mock, {
-    ...engineEnv(),
-    CONTAINER_ENGINE: testEngine,
-    CONTAINER_NETWORK: 'host',
-    CONTAINER_USER: '1000:1000',
-    CONTAINER_IMAGE: testImage(),
-    GATEWAY_INSTANCE: instance,
-    ...overrides,
-  })
+  const gw = await startGateway(mock, { ...containerSettings(instance), ...overrides })
   openUp(gw.workspace)
   for (const home of [
     gw.env.CODEX_HOME,
