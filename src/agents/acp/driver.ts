@@ -154,7 +154,7 @@ export class AcpDriver implements SessionDriver {
     else signal.addEventListener('abort', onAbort, { once: true })
     let consumed = false
     try {
-      yield processStarted(this.id, agent.launch.command, agent.pid)
+      yield processStarted(this.id, agent.launch.command, await agent.proc.started)
       const lease = this.pool.lease(launch, false, () => agent)
       const session = await this.start(lease, req.cwd, sandboxHooks(req.sandbox, req.cwd))
       yield { type: 'agent.session', agent: this.id, agentSessionId: session.agentSessionId }
