@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { PassThrough } from 'node:stream'
-import { finished } from 'node:stream/promises'
 import type { ChildExit, ChildHandle, ChildSpec } from './child-handle.js'
+import { deferredChild } from './deferred-child.js'
 import { paceSpawn } from './spawn-pacing.js'
 
 /** Spawns on this thread, at most one spawn per event-loop turn (spawn-pacing.ts). */
@@ -13,44 +13,12 @@ export function pacedSpawn(spec: ChildSpec): ChildHandle {
     attach?.(child)
   })
   if (child) return child
-  // its turn comes later: the caller gets stdio at once, through pass-throughs
-  const stdin = new PassThrough()
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  const later = new Promise<ChildHandle>((resolve) => {
-    attach = (spawned) => {
-      spawned.stdin.on('error', () => {})
-      stdin.pipe(spawned.stdin)
-      spawned.stdout.pipe(stdout)
-      spawned.stderr.pipe(stderr)
-      resolve(spawned)
-    }
-  })
-  return {
-    stdin,
-    stdout,
-    stderr,
-    started: later.then((spawned) => spawned.started),
-    exited: later.then((spawned) => spawned.exited),
-    // like a child's 'close': also what it wrote was read to the end
-    closed: later.then(async (spawned) => {
-      const read = Promise.all([drained(stdout, spawned.exited), drained(stderr, spawned.exited)])
-      const exit = await spawned.closed
-      await read
-      return exit
+  // its turn comes later
+  return deferredChild(
+    new Promise<ChildHandle>((resolve) => {
+      attach = resolve
     }),
-  }
-}
-
-/**
- * Resolves once `stream` ended. Like Node does for a child's own stdio, a stream nobody reads is flowed once the
- * child exited, so an unread stdout does not keep `closed` pending.
- */
-function drained(stream: PassThrough, exited: Promise<unknown>): Promise<void> {
-  void exited.then(() => {
-    if (stream.readableFlowing === null) stream.resume()
-  })
-  return finished(stream, { writable: false }).catch(() => {})
+  )
 }
 
 /** `child_process.spawn()` now: the child leads a process group of its own (`detached`). */
