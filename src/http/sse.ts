@@ -30,8 +30,8 @@ export class SseWriter extends StreamWriter {
     return this.send(encodeSse(event))
   }
 
-  /** Sends an event already encoded with encodeSse. */
-  writeFrame(frame: string): Promise<void> {
+  /** Sends an event already encoded with encodeSse (as text or UTF-8 bytes). */
+  writeFrame(frame: string | Uint8Array): Promise<void> {
     return this.send(frame)
   }
 }
