@@ -1,8 +1,9 @@
 /**
  * Event relay, concurrency and SSE memory of the /v1 runs API (`npx tsx bench/event-relay.ts`).
  *
- * Starts a gateway in this process (`startServer`, CLI_LIST=node, MAX_CONCURRENT_RUNS=100) and drives it with
- * bench/replay-agent.mjs, a plain Node script that writes timestamped JSONL lines like a chatty agent:
+ * Starts a gateway (CLI_LIST=node, MAX_CONCURRENT_RUNS=100; for the relay in a process of its own, see --gateway)
+ * and drives it with bench/replay-agent.mjs, a plain Node script that writes timestamped JSONL lines like a chatty
+ * agent:
  *   1. relay   the agent read directly (spawn, read stdout to the end) vs through the gateway (POST /v1/runs
  *              {agent:'cli', command:{cli:'node', args}} with Accept: text/event-stream, stdout lines rebuilt
  *              from the `output` events), interleaved: lines/s, per-line latency (receive time - the time the
@@ -22,10 +23,11 @@
  *   --runs         concurrent runs, default 100; --run-events lines per concurrent run, default 500
  *   --subscribers  SSE connections for the memory measurement, default 200
  *   --only         run only these phases
- *   --gateway      where the relay phase's gateway runs: `inline` (default; in this process, so the client's SSE
- *                  and JSON parsing shares the gateway's event loop) or `process` (bench/gateway-process.ts, its
- *                  own process, as deployed: "cpu ms" is then the client's plus the gateway process's, and
- *                  "loop p99 ms" the gateway's). Concurrency and memory always use an inline gateway.
+ *   --gateway      where the relay phase's gateway runs: `process` (default: bench/gateway-process.ts, a process
+ *                  of its own, as deployed; "cpu ms" via server is the client's plus the gateway process's, and
+ *                  "loop p99 ms" the gateway's) or `inline` (in this process, as before 2026-12-02: the client's
+ *                  HTTP, SSE and JSON parsing of every event then runs on the gateway's event loop, between its
+ *                  reads of the agent's pipe). Concurrency and memory always use a gateway in this process.
  * For exact heap numbers run it as `node --expose-gc --import tsx bench/event-relay.ts`; without the flag it
  * enables gc through v8.setFlagsFromString. Exits 0 when every check passed, 1 otherwise (or on Ctrl-C).
  */
@@ -91,7 +93,7 @@ function parseOptions(): Options {
     runEvents: count(values['run-events'], 500, 'run-events'),
     subscribers: count(values.subscribers, 200, 'subscribers'),
     only: new Set(values.only ? values.only.split(',').map((p) => phase(p.trim())) : phases),
-    gateway: gatewayWhere(values.gateway ?? 'inline'),
+    gateway: gatewayWhere(values.gateway ?? 'process'),
   }
 }
 
