@@ -71,7 +71,10 @@ describe('agent probes', () => {
     expect(packageVersionOf(binary, ['@acme/other'])).toBeNull()
     expect(packageVersionOf(binary, [])).toBeNull()
     // a nearer package.json of another package stops the walk: it is not the pinned one
-    writeFileSync(path.join(pkg, 'bin', 'package.json'), JSON.stringify({ name: 'wrapper', version: '1.0.0' }))
+    writeFileSync(
+      path.join(pkg, 'bin', 'package.json'),
+      JSON.stringify({ name: 'wrapper', version: '1.0.0' }),
+    )
     expect(packageVersionOf(binary, ['@acme/cli'])).toBeNull()
   })
 
