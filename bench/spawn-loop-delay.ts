@@ -30,8 +30,9 @@ import { BenchError, intOption } from './options.js'
 import { markdownTable, median } from './stats.js'
 
 type Spawner = (spec: ChildSpec) => ChildHandle
-const worker = await SpawnWorker.start()
-if (!worker) throw new Error('the spawn worker did not start')
+const started = await SpawnWorker.start()
+if (!started) throw new Error('the spawn worker did not start')
+const worker = started
 const strategies: Record<string, Spawner> = {
   direct: spawnNow,
   paced: pacedSpawn,

@@ -24,7 +24,13 @@ function failed(id, err) {
   parentPort.postMessage({ id, error: { code: err.code, message: String(err.message) } })
 }
 
-parentPort.on('message', async ({ id, token, command, args, cwd, env }) => {
+// one spawn at a time: spawn() blocks this thread anyway, and a burst must not overflow the listener's backlog
+let queue = Promise.resolve()
+parentPort.on('message', (request) => {
+  queue = queue.then(() => start(request)).catch((err) => failed(request.id, err))
+})
+
+async function start({ id, token, command, args, cwd, env }) {
   const connecting = await Promise.allSettled([0, 1, 2].map((role) => connect(token + role)))
   const sockets = connecting.filter((c) => c.status === 'fulfilled').map((c) => c.value)
   const refused = connecting.find((c) => c.status === 'rejected')
@@ -50,5 +56,5 @@ parentPort.on('message', async ({ id, token, command, args, cwd, env }) => {
   child.on('error', () => {})
   parentPort.postMessage({ id, pid: child.pid })
   child.once('exit', (code, signal) => parentPort.postMessage({ id, code, signal }))
-})
+}
 `

@@ -133,12 +133,14 @@ export class SpawnWorker {
       entry.pid = reply.pid
       this.settle(entry)
     } else if ('error' in reply) {
-      this.forget(reply.id, entry)
+      this.forget(reply.id)
+      this.byToken.delete(entry.token)
       for (const socket of entry.sockets) socket?.destroy()
       entry.settled = true
       entry.spawned(notSpawned(Object.assign(new Error(reply.error.message), { code: reply.error.code })))
     } else {
-      this.forget(reply.id, entry)
+      // a quick child can exit before its sockets were accepted here: they are still matched after this
+      this.forget(reply.id)
       entry.exit({ code: reply.code, signal: reply.signal })
     }
   }
@@ -159,9 +161,9 @@ export class SpawnWorker {
     })
   }
 
-  private forget(id: number, entry: InFlight): void {
+  /** Its exit status is known (or will never be): the worker need not keep this process alive for it. */
+  private forget(id: number): void {
     this.inFlight.delete(id)
-    this.byToken.delete(entry.token)
     if (this.inFlight.size === 0) this.worker.unref()
   }
 
@@ -173,17 +175,18 @@ export class SpawnWorker {
     if (this.failure) return
     this.failure = err
     for (const [id, entry] of this.inFlight) {
-      this.forget(id, entry)
-      if (entry.pid !== undefined) {
-        killGroup(entry.pid, 'SIGKILL')
-        entry.exit({ code: null, signal: 'SIGKILL' })
-      }
-      if (!entry.settled) {
-        entry.settled = true
-        for (const socket of entry.sockets) socket?.destroy()
-        entry.spawned(notSpawned(err))
-      }
+      this.forget(id)
+      if (entry.pid === undefined) continue
+      killGroup(entry.pid, 'SIGKILL')
+      entry.exit({ code: null, signal: 'SIGKILL' })
     }
+    for (const entry of this.byToken.values()) {
+      if (entry.settled) continue
+      entry.settled = true
+      for (const socket of entry.sockets) socket?.destroy()
+      entry.spawned(notSpawned(err))
+    }
+    this.byToken.clear()
     this.server.close()
     rmSync(this.dir, { recursive: true, force: true })
   }

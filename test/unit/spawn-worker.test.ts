@@ -65,6 +65,23 @@ describe('the spawn worker', () => {
     }
   })
 
+  it('hands over a child that exited before its sockets were accepted, with all it wrote', async () => {
+    const worker = (await SpawnWorker.start())!
+    try {
+      const procs = Array.from({ length: 40 }, (_, i) =>
+        spawnGroup({ command: 'echo', args: [`quick ${i}`], cwd, env, killGraceMs: 1000 }, (s) =>
+          worker.spawn(s),
+        ),
+      )
+      const outputs = await Promise.all(procs.map((p) => textOf(p.stdout)))
+      expect(outputs).toEqual(procs.map((_, i) => `quick ${i}\n`))
+      const outcomes = await Promise.all(procs.map((p) => p.done))
+      expect(outcomes.every((o) => o.exitCode === 0 && o.reason === 'exited')).toBe(true)
+    } finally {
+      await worker.stop()
+    }
+  })
+
   it('ends the children of a worker that stops, and reports them; later spawns do not use it', async () => {
     const worker = (await SpawnWorker.start())!
     const proc = spawnGroup(
