@@ -6,10 +6,15 @@ import { documentOf, type DocumentRow as Row, rowOf, whereClauses } from '../jso
  * the document field it mirrors (kept in sync on every write).
  */
 
+/** More distinct statements than this means callers build SQL with values in it: start over rather than grow. */
+const maxPrepared = 200
+
 export class JsonTable<T extends { id: string }> {
   private readonly insertStmt
   private readonly updateStmt
   private readonly getStmt
+  /** Statements of `where` and `select`, by their SQL: preparing one costs more than running it. */
+  private readonly prepared = new Map<string, Database.Statement>()
 
   constructor(
     private readonly db: Database.Database,
@@ -54,15 +59,15 @@ export class JsonTable<T extends { id: string }> {
   ): T[] {
     const { where, params } = whereClauses(filter, opts.before, () => '?')
     const sql = `SELECT ${this.readColumns} FROM ${this.table} ${where} ORDER BY id ${opts.ascending ? 'ASC' : 'DESC'} LIMIT ?`
-    const rows = this.db.prepare(sql).all(...params, opts.limit ?? -1) as Row[]
+    const rows = this.statement(sql).all(...params, opts.limit ?? -1) as Row[]
     return rows.map((r) => this.parse(r))
   }
 
   /** Rows selected by a raw SQL tail (`WHERE … ORDER BY …`) over this table. */
   select(tail: string, params: unknown[] = []): T[] {
-    const rows = this.db
-      .prepare(`SELECT ${this.readColumns} FROM ${this.table} ${tail}`)
-      .all(...params) as Row[]
+    const rows = this.statement(`SELECT ${this.readColumns} FROM ${this.table} ${tail}`).all(
+      ...params,
+    ) as Row[]
     return rows.map((r) => this.parse(r))
   }
 
@@ -74,6 +79,17 @@ export class JsonTable<T extends { id: string }> {
   /** The columns a document is read from (for `RETURNING`). */
   get readColumns(): string {
     return this.withSeq ? 'body, last_seq' : 'body'
+  }
+
+  /** A prepared statement for `sql`, kept for the next call (the SQL varies only with which filters are set). */
+  private statement(sql: string): Database.Statement {
+    let stmt = this.prepared.get(sql)
+    if (!stmt) {
+      if (this.prepared.size >= maxPrepared) this.prepared.clear()
+      stmt = this.db.prepare(sql)
+      this.prepared.set(sql, stmt)
+    }
+    return stmt
   }
 
   private parse(r: Row): T {

@@ -1,0 +1,93 @@
+import { mkdirSync } from 'node:fs'
+import os from 'node:os'
+import type { Config } from '../../config/load.js'
+import type { ProcessRunner } from '../../process/runner.js'
+import type { RunRequest } from '../driver.js'
+import type { SessionRequest } from '../session.js'
+import { type AcpLease, AcpPool } from './acp-pool.js'
+import { AcpProcess } from './acp-process.js'
+import type { AcpAgentSpec } from './agent-spec.js'
+import { type AcpLaunch, type AcpLaunchSettings, acpLaunch } from './launch.js'
+
+/** How long an agent process kept ready for one-shot runs waits for the next one. */
+const warmKeepMs = 300_000
+
+/** The data dir (created when missing), else the system's temp dir. */
+function dataDir(dir: string): string {
+  try {
+    mkdirSync(dir, { recursive: true })
+    return dir
+  } catch {
+    return os.tmpdir()
+  }
+}
+
+/**
+ * Where an agent's sessions run: how a request's agent process is launched, and leases on the processes of
+ * its AcpPool (shared by sessions started the same way, up to ACP_SESSIONS_PER_PROCESS each; warm ones kept
+ * ready for one-shot runs).
+ */
+export class AcpLeases {
+  private readonly pool: AcpPool
+
+  constructor(
+    private readonly config: Config,
+    private readonly spec: AcpAgentSpec,
+    private readonly serverEnv: NodeJS.ProcessEnv,
+    private readonly runner: ProcessRunner,
+  ) {
+    this.pool = new AcpPool(config.ACP_SESSIONS_PER_PROCESS, warmKeepMs)
+  }
+
+  /** Agent processes sessions share now. */
+  get sharedProcesses(): number {
+    return this.pool.sharedProcesses
+  }
+
+  /** How the agent process of `req` is started (its cwd, model, sandbox, approval policy, placement). */
+  launch(req: SessionRequest | RunRequest, extra: Partial<AcpLaunchSettings> = {}): AcpLaunch {
+    const command = this.spec.command ?? `${this.spec.name} (not installed)`
+    return acpLaunch({ ...this.spec, command }, this.config, this.serverEnv, {
+      cwd: req.cwd,
+      ...(req.model ? { model: req.model } : {}),
+      ...(req.sandbox ? { sandbox: req.sandbox } : {}),
+      ...('approvalPolicy' in req && req.approvalPolicy ? { approvalPolicy: req.approvalPolicy } : {}),
+      ...(req.isolation === 'container' ? { placement: req } : {}),
+      ...extra,
+    })
+  }
+
+  /**
+   * A session's place on an agent process. A shared process runs in the data dir, outside every session's
+   * workspace (each session names its own cwd), like the codex app-server, except under workspace-write:
+   * codex-acp's sandbox makes the process's cwd writable, not the session's, so such sessions share a
+   * process only with sessions of the same cwd, and the process runs there. A `warm` process stays ready
+   * for the next one-shot run after its last lease.
+   */
+  lease(
+    req: SessionRequest | RunRequest,
+    extra: Partial<AcpLaunchSettings> = {},
+    warm = false,
+  ): Promise<AcpLease> {
+    const launch = this.launch(req, extra)
+    const shareable = !launch.placement && this.config.ACP_SESSIONS_PER_PROCESS > 1
+    const writesCwd = (req.sandbox ?? this.config.CODEX_SANDBOX) === 'workspace-write'
+    const started = shareable && !writesCwd ? { ...launch, cwd: dataDir(this.config.DATA_DIR) } : launch
+    return this.pool.lease(started, shareable, () => new AcpProcess(this.runner, started), warm)
+  }
+
+  /** A lease on `agent`, a process of the caller's own (shared with nobody, ended with the lease). */
+  own(agent: AcpProcess): Promise<AcpLease> {
+    return this.pool.lease(agent.launch, false, () => agent)
+  }
+
+  /** A process of its own for `launch`, not started yet by anyone else. */
+  spawn(launch: AcpLaunch): AcpProcess {
+    return new AcpProcess(this.runner, launch)
+  }
+
+  /** Ends the processes kept ready for one-shot runs (shutdown); sessions end their own. */
+  close(): Promise<void> {
+    return this.pool.close()
+  }
+}
