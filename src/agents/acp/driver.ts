@@ -10,7 +10,7 @@ import { acpColdRun } from './cold-run.js'
 import { oneShotApprovals } from './one-shot-approvals.js'
 import { openAcpSession } from './open-session.js'
 import { acpBinary, acpStatus } from './probe.js'
-import { ReadySessions } from './ready-sessions.js'
+import { type ReadyFor, ReadySessions } from './ready-sessions.js'
 import { AcpLeases, warmKeepMs as defaultWarmKeepMs } from './session-leases.js'
 import { acpWarmable, acpWarmRun } from './warm-run.js'
 
@@ -47,9 +47,9 @@ export class AcpDriver implements SessionDriver {
     this.ready = new ReadySessions(warmKeepMs)
   }
 
-  /** The agent session ids opened ahead of time for the next one-shot runs. */
-  get readySessions(): string[] {
-    return [...this.ready.ids]
+  /** The sessions opened ahead of time for the next one-shot runs (agent session id, cwd, sandbox). */
+  get readySessions(): ({ agentSessionId: string } & ReadyFor)[] {
+    return [...this.ready.opened].map(([agentSessionId, readyFor]) => ({ agentSessionId, ...readyFor }))
   }
 
   /** Agent processes sessions share now. */
@@ -96,7 +96,12 @@ export class AcpDriver implements SessionDriver {
         yield* acpWarmRun(this.id, open, req, signal)
       } finally {
         // the next run started like this one finds its session opened (on the process this one used)
-        if (key && this.leases.warmRoom(req, oneShotLaunch)) this.ready.prepare(key, openNew)
+        if (key && this.leases.warmRoom(req, oneShotLaunch))
+          this.ready.prepare(
+            key,
+            { cwd: req.cwd, sandbox: req.sandbox ?? this.config.CODEX_SANDBOX },
+            openNew,
+          )
       }
       return
     }

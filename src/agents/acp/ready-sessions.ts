@@ -1,4 +1,11 @@
+import type { SandboxMode } from '../../protocol/policies.js'
 import type { AcpSession } from './acp-session.js'
+
+/** What a ready session is for, as far as a reader cares (the key fixes more: model, approval policy). */
+export interface ReadyFor {
+  cwd: string
+  sandbox: SandboxMode
+}
 
 interface Ready {
   readonly session: Promise<AcpSession | null>
@@ -22,8 +29,8 @@ export class ReadySessions {
     private readonly max = 2,
   ) {}
 
-  /** The agent session ids that wait now (opened ones; one still opening is not listed). */
-  readonly ids = new Set<string>()
+  /** The sessions that wait now, by agent session id, with what they are for (one still opening is not listed). */
+  readonly opened = new Map<string, ReadyFor>()
 
   /** Takes the session made for `key` (nobody else gets it), when one is there or on its way. */
   async take(key: string): Promise<AcpSession | null> {
@@ -32,16 +39,16 @@ export class ReadySessions {
     this.ready.delete(key)
     clearTimeout(r.timer)
     const session = await r.session
-    if (session) this.ids.delete(session.agentSessionId)
+    if (session) this.opened.delete(session.agentSessionId)
     return session
   }
 
   /** Opens a session for the next run of `key`, unless one waits for it already. A failure is dropped. */
-  prepare(key: string, open: () => Promise<AcpSession>): void {
+  prepare(key: string, readyFor: ReadyFor, open: () => Promise<AcpSession>): void {
     if (this.closed || this.ready.has(key)) return
     const session = open().then(
       (s) => {
-        this.ids.add(s.agentSessionId)
+        if (this.ready.get(key)?.session === session) this.opened.set(s.agentSessionId, readyFor)
         return s
       },
       () => null,
@@ -68,7 +75,7 @@ export class ReadySessions {
     clearTimeout(r.timer)
     const session = await r.session
     if (!session) return
-    this.ids.delete(session.agentSessionId)
+    this.opened.delete(session.agentSessionId)
     // unused until its keep-alive ended: the warm process need not wait another keep-alive after it
     await session.close(true)
   }
