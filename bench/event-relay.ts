@@ -1,8 +1,9 @@
 /**
  * Event relay, concurrency and SSE memory of the /v1 runs API (`npx tsx bench/event-relay.ts`).
  *
- * Starts a gateway in this process (`startServer`, CLI_LIST=node, MAX_CONCURRENT_RUNS=100) and drives it with
- * bench/replay-agent.mjs, a plain Node script that writes timestamped JSONL lines like a chatty agent:
+ * Starts a gateway (CLI_LIST=node, MAX_CONCURRENT_RUNS=100; for the relay in a process of its own, see --gateway)
+ * and drives it with bench/replay-agent.mjs, a plain Node script that writes timestamped JSONL lines like a chatty
+ * agent:
  *   1. relay   the agent read directly (spawn, read stdout to the end) vs through the gateway (POST /v1/runs
  *              {agent:'cli', command:{cli:'node', args}} with Accept: text/event-stream, stdout lines rebuilt
  *              from the `output` events), interleaved: lines/s, per-line latency (receive time - the time the
@@ -17,11 +18,16 @@
  * docs/benchmarks.md explains the output.
  *
  * Usage: npx tsx bench/event-relay.ts [--events N] [--reps N] [--runs N] [--run-events N] [--subscribers K]
- *          [--only relay,concurrency,memory]
+ *          [--only relay,concurrency,memory] [--gateway inline|process]
  *   --events       lines per relay run (burst), default 20000; --reps repetitions per mode, default 3
  *   --runs         concurrent runs, default 100; --run-events lines per concurrent run, default 500
  *   --subscribers  SSE connections for the memory measurement, default 200
  *   --only         run only these phases
+ *   --gateway      where the relay phase's gateway runs: `process` (default: bench/gateway-process.ts, a process
+ *                  of its own, as deployed; "cpu ms" via server is the client's plus the gateway process's, and
+ *                  "loop p99 ms" the gateway's) or `inline` (in this process, as before 2026-12-02: the client's
+ *                  HTTP, SSE and JSON parsing of every event then runs on the gateway's event loop, between its
+ *                  reads of the agent's pipe). Concurrency and memory always use a gateway in this process.
  * For exact heap numbers run it as `node --expose-gc --import tsx bench/event-relay.ts`; without the flag it
  * enables gc through v8.setFlagsFromString. Exits 0 when every check passed, 1 otherwise (or on Ctrl-C).
  */
@@ -45,6 +51,7 @@ import { markdownTable, median, percentile } from './stats.js'
 
 const agentScript = path.join(import.meta.dirname, 'replay-agent.mjs')
 const subscriberScript = path.join(import.meta.dirname, 'sse-subscribers.mjs')
+const gatewayScript = path.join(import.meta.dirname, 'gateway-process.ts')
 const opTimeoutMs = 120_000
 
 /** CLOCK_MONOTONIC on Linux: the same clock in every process, so agent and reader timestamps compare exactly. */
@@ -59,6 +66,7 @@ interface Options {
   runEvents: number
   subscribers: number
   only: Set<Phase>
+  gateway: 'inline' | 'process'
 }
 
 type Phase = 'relay' | 'concurrency' | 'memory'
@@ -73,6 +81,7 @@ function parseOptions(): Options {
       'run-events': { type: 'string' },
       subscribers: { type: 'string' },
       only: { type: 'string' },
+      gateway: { type: 'string' },
     },
     strict: true,
   })
@@ -84,7 +93,13 @@ function parseOptions(): Options {
     runEvents: count(values['run-events'], 500, 'run-events'),
     subscribers: count(values.subscribers, 200, 'subscribers'),
     only: new Set(values.only ? values.only.split(',').map((p) => phase(p.trim())) : phases),
+    gateway: gatewayWhere(values.gateway ?? 'process'),
   }
+}
+
+function gatewayWhere(name: string): Options['gateway'] {
+  if (name === 'inline' || name === 'process') return name
+  throw new BenchError(`--gateway takes inline or process, got "${name}"`)
 }
 
 function phase(name: string): Phase {
@@ -202,13 +217,67 @@ const loopMonitor = () => {
 // ---------------------------------------------------------------- direct and via the gateway
 
 interface Gateway {
-  server: RunningServer
+  url: string
+  /** The gateway in this process (`--gateway inline`, and always for concurrency and memory). */
+  server: RunningServer | null
+  /** The gateway in its own process (`--gateway process`, relay only). */
+  remote: GatewayProcess | null
   /** The gateway's environment: direct agents get the same child env as the gateway's (baseChildEnv of it). */
   env: NodeJS.ProcessEnv
   /** The node binary the gateway's cli driver resolves, so direct runs the same one. */
   node: string
   workspace: string
   children: Set<ChildProcess>
+}
+
+/** bench/gateway-process.ts: a gateway in a child process, and its CPU and event-loop delay on request. */
+class GatewayProcess {
+  private constructor(
+    readonly child: ChildProcess,
+    private readonly lines: AsyncIterator<string>,
+    readonly url: string,
+    readonly node: string | null,
+  ) {}
+
+  static async start(env: NodeJS.ProcessEnv, cwd: string): Promise<GatewayProcess> {
+    // tsx by its file URL: the gateway's directory (its cwd) has no node_modules
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), gatewayScript], {
+      cwd,
+      env,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    })
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
+    const first = await lines.next()
+    if (first.done) throw new BenchError('bench/gateway-process.ts exited before it listened')
+    const ready = JSON.parse(first.value) as { url: string; node: string | null }
+    return new GatewayProcess(child, lines, ready.url, ready.node)
+  }
+
+  private async ask<T>(command: string): Promise<T> {
+    this.child.stdin!.write(`${command}\n`)
+    const r = await this.lines.next()
+    if (r.done) throw new BenchError('the gateway process exited')
+    return JSON.parse(r.value) as T
+  }
+
+  /** Starts its CPU and event-loop measurement. */
+  mark(): Promise<unknown> {
+    return this.ask('mark')
+  }
+
+  /** CPU ms and event-loop delay since the last mark. */
+  usage(): Promise<{ cpuMs: number; loopP99Ms: number; loopMaxMs: number }> {
+    return this.ask('usage')
+  }
+
+  async close(): Promise<void> {
+    const exited = new Promise<void>((resolve) => {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) resolve()
+      else this.child.once('close', () => resolve())
+    })
+    this.child.stdin!.end()
+    await exited
+  }
 }
 
 /**
@@ -270,14 +339,15 @@ interface ServerRun {
  * records the event-loop delay during the run (off when many run at once).
  */
 async function runViaServer(g: Gateway, args: string[], monitor = true): Promise<ServerRun> {
-  const loop = monitor ? loopMonitor() : null
+  await g.remote?.mark()
+  const loop = monitor && !g.remote ? loopMonitor() : null
   const collector = new LineCollector()
   let outputs = 0
   let stderr = ''
   let status: string | null = null
   const cpu0 = process.cpuUsage()
   const t0 = monoMs()
-  const res = await fetch(`${g.server.url}/v1/runs`, {
+  const res = await fetch(`${g.url}/v1/runs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
     body: JSON.stringify({ agent: 'cli', command: { cli: 'node', args: [agentScript, ...args] } }),
@@ -301,8 +371,17 @@ async function runViaServer(g: Gateway, args: string[], monitor = true): Promise
     return true
   })
   loop?.disable()
-  const run = (await (await fetch(`${g.server.url}/v1/runs/${runId}`)).json()) as { lastSeq: number }
-  return { sample: sampleFrom(collector, t0, cpu0, outputs, run.lastSeq, loop), runId, status, stderr }
+  const sample = sampleFrom(collector, t0, cpu0, outputs, null, loop)
+  if (g.remote) {
+    // the client's CPU and the gateway process's; the event-loop delay is the gateway's
+    const remote = await g.remote.usage()
+    sample.cpuMs += remote.cpuMs
+    sample.loopP99Ms = remote.loopP99Ms
+    sample.loopMaxMs = remote.loopMaxMs
+  }
+  const run = (await (await fetch(`${g.url}/v1/runs/${runId}`)).json()) as { lastSeq: number }
+  sample.storedEvents = run.lastSeq
+  return { sample, runId, status, stderr }
 }
 
 function checkServerRun(r: ServerRun, expected: number): string | null {
@@ -416,7 +495,7 @@ function reportRelay(o: Options, r: Awaited<ReturnType<typeof relay>>): void {
       `${w.name}: via server / direct lines/s ${ratio((s) => perSec(s.lines, s.totalMs)).toFixed(3)} ` +
         `(stream ${ratio((s) => perSec(s.lines - 1, s.streamMs)).toFixed(3)}); added latency ` +
         `p50 ${signed(lat('via server', 50) - lat('direct', 50))} ms, p99 ${signed(lat('via server', 99) - lat('direct', 99))} ms; ` +
-        `added CPU in this process ${f2((addedCpu / w.lines) * 1000)} µs per line, ` +
+        `added CPU in ${o.gateway === 'inline' ? 'this process' : 'the client and the gateway process'} ${f2((addedCpu / w.lines) * 1000)} µs per line, ` +
         `${f2(addedCpu / med('via server', (s) => s.chunks))} ms per output event`,
     )
   }
@@ -439,6 +518,12 @@ function reportRelay(o: Options, r: Awaited<ReturnType<typeof relay>>): void {
 
 // ---------------------------------------------------------------- 2. concurrency
 
+/** The gateway in this process (concurrency and memory look inside it). */
+function inline(g: Gateway): RunningServer {
+  if (!g.server) throw new BenchError('this phase needs the gateway in this process')
+  return g.server
+}
+
 interface Batch {
   wallMs: number
   ok: RelaySample[]
@@ -454,7 +539,7 @@ interface Batch {
 async function batch(g: Gateway, o: Options, mode: Mode): Promise<Batch> {
   let peak = 0
   const sampler = setInterval(() => {
-    peak = Math.max(peak, g.server.ctx.runs.stats.running)
+    peak = Math.max(peak, inline(g).ctx.runs.stats.running)
   }, 5)
   const loop = loopMonitor()
   const args = ['--events', String(o.runEvents)]
@@ -564,7 +649,7 @@ async function measure(g: Gateway, gc: (() => void) | null): Promise<Mem> {
   }
   const m = process.memoryUsage()
   const connections = await new Promise<number>((resolve) =>
-    g.server.app.server.getConnections((err, n) => resolve(err ? -1 : n)),
+    inline(g).app.server.getConnections((err, n) => resolve(err ? -1 : n)),
   )
   return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, connections }
 }
@@ -610,7 +695,7 @@ async function openSubscribers(g: Gateway, url: string, k: number) {
 
 async function memory(g: Gateway, o: Options): Promise<boolean> {
   const { gc, how } = findGc()
-  const url = g.server.url
+  const url = g.url
   const created = await fetch(`${url}/v1/runs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -737,29 +822,50 @@ async function main(): Promise<void> {
   process.env.AGW_TEST_TMP = tmpRoot
   const children = new Set<ChildProcess>()
   let server: RunningServer | undefined
+  let remote: GatewayProcess | undefined
   let ok = true
   try {
-    const { env, dir, workspace } = gatewayEnv(null, {
-      CLI_LIST: 'node',
-      MAX_CONCURRENT_RUNS: String(Math.max(100, o.runs)),
-      MAX_QUEUED_RUNS: String(Math.max(100, o.runs)),
-      TIMEOUT_SECONDS: '300',
-    })
-    server = await startServer({ env, cwd: dir, logger: false })
-    const node = server.ctx.registry.cli().resolve('node')
-    if (!node) throw new BenchError('node is not on PATH')
-    const g: Gateway = { server, env, node, workspace, children }
+    const settings = () =>
+      gatewayEnv(null, {
+        CLI_LIST: 'node',
+        MAX_CONCURRENT_RUNS: String(Math.max(100, o.runs)),
+        MAX_QUEUED_RUNS: String(Math.max(100, o.runs)),
+        TIMEOUT_SECONDS: '300',
+      })
+    const inlineRelay = o.gateway === 'inline'
+    let g: Gateway | undefined
+    if (inlineRelay || o.only.has('concurrency') || o.only.has('memory')) {
+      const { env, dir, workspace } = settings()
+      server = await startServer({ env, cwd: dir, logger: false })
+      const node = server.ctx.registry.cli().resolve('node')
+      if (!node) throw new BenchError('node is not on PATH')
+      g = { url: server.url, server, remote: null, env, node, workspace, children }
+    }
+    let relayGateway = g
+    if (o.only.has('relay') && !inlineRelay) {
+      // its own data directory: two gateways never share a database
+      const { env, dir, workspace } = settings()
+      remote = await GatewayProcess.start(env, dir)
+      children.add(remote.child)
+      if (!remote.node) throw new BenchError('node is not on PATH')
+      relayGateway = { url: remote.url, server: null, remote, env, node: remote.node, workspace, children }
+    }
 
     console.log('agent-gateway benchmark: event relay, concurrency and SSE memory (/v1/runs)\n')
     console.log(machine().join('\n'))
     console.log(loadavg('at the start'))
-    console.log(`agent:   ${node} ${path.relative(process.cwd(), agentScript)}`)
+    console.log(`agent:   ${(g ?? relayGateway)?.node} ${path.relative(process.cwd(), agentScript)}`)
+    if (o.only.has('relay'))
+      console.log(
+        `gateway: ${inlineRelay ? 'in this process (the client shares its event loop)' : `its own process (${path.relative(process.cwd(), gatewayScript)}) for the relay`}`,
+      )
 
-    if (o.only.has('relay')) reportRelay(o, await relay(g, o, stop))
+    if (o.only.has('relay')) reportRelay(o, await relay(relayGateway!, o, stop))
+    await remote?.close()
     stop()
-    if (o.only.has('concurrency')) ok = (await concurrency(g, o)) && ok
+    if (o.only.has('concurrency')) ok = (await concurrency(g!, o)) && ok
     stop()
-    if (o.only.has('memory')) ok = (await memory(g, o)) && ok
+    if (o.only.has('memory')) ok = (await memory(g!, o)) && ok
     console.log(`\n${loadavg('at the end')}`)
     if (!ok) throw new BenchError('some checks failed (see above)')
   } finally {
@@ -771,10 +877,11 @@ async function main(): Promise<void> {
   }
 }
 
-/** Direct agents lead their own group; the subscriber process does not. */
+/** Direct agents lead their own group; the subscriber and gateway processes do not. */
 function killGroupOrChild(child: ChildProcess): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
-  if (child.spawnargs.includes(subscriberScript)) child.kill('SIGKILL')
+  if (child.spawnargs.includes(subscriberScript) || child.spawnargs.includes(gatewayScript))
+    child.kill('SIGKILL')
   else killGroup(child)
 }
 

@@ -34,9 +34,15 @@ export class EventLog {
     readonly redactor: Redactor = new Redactor([]),
   ) {}
 
+  /** Events this log redacted already (a run redacts before it looks at an event, then appends it). */
+  private readonly redacted = new WeakSet<AgentEvent>()
+
   /** The event with every known secret value replaced (the last line of defence; agents are told first). */
   redact<E extends AgentEvent>(event: E): E {
-    return this.redactor.value(event)
+    if (this.redactor.empty || this.redacted.has(event)) return event
+    const clean = this.redactor.value(event)
+    this.redacted.add(clean)
+    return clean
   }
 
   /** Stores the event (with the others queued by now, in one transaction), then publishes it. */

@@ -73,23 +73,25 @@ function storedEventSink(
   }
 }
 
-// A live event is the same object for every subscriber: its wire form is built once, not once per stream.
-const sseFrames = new WeakMap<StoredEvent, string>()
-const ndjsonLines = new WeakMap<StoredEvent, string>()
+// A live event is the same object for every subscriber: its wire form is built once, not once per stream, and
+// as UTF-8 bytes, so neither the chunked encoding (the chunk's byte length) nor the socket (the encoding) goes
+// over tens of KB of agent output again for each subscriber.
+const sseFrames = new WeakMap<StoredEvent, Buffer>()
+const ndjsonLines = new WeakMap<StoredEvent, Buffer>()
 
-function sseFrame(ev: StoredEvent): string {
+function sseFrame(ev: StoredEvent): Buffer {
   let frame = sseFrames.get(ev)
   if (frame === undefined) {
-    frame = encodeSse({ id: ev.seq, event: ev.type, data: jsonOnce(ev) })
+    frame = Buffer.from(encodeSse({ id: ev.seq, event: ev.type, data: jsonOnce(ev) }))
     sseFrames.set(ev, frame)
   }
   return frame
 }
 
-function ndjsonLine(ev: StoredEvent): string {
+function ndjsonLine(ev: StoredEvent): Buffer {
   let line = ndjsonLines.get(ev)
   if (line === undefined) {
-    line = `${jsonOnce(ev)}\n`
+    line = Buffer.from(`${jsonOnce(ev)}\n`)
     ndjsonLines.set(ev, line)
   }
   return line

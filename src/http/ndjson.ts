@@ -11,8 +11,8 @@ export class NdjsonWriter extends StreamWriter {
     return this.send(`${JSON.stringify(frame)}\n`)
   }
 
-  /** Sends a line already encoded (JSON text ending in a newline). */
-  writeLine(line: string): Promise<void> {
+  /** Sends a line already encoded (JSON text ending in a newline, as text or UTF-8 bytes). */
+  writeLine(line: string | Uint8Array): Promise<void> {
     return this.send(line)
   }
 }

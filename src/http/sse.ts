@@ -30,8 +30,8 @@ export class SseWriter extends StreamWriter {
     return this.send(encodeSse(event))
   }
 
-  /** Sends an event already encoded with encodeSse. */
-  writeFrame(frame: string): Promise<void> {
+  /** Sends an event already encoded with encodeSse (as text or UTF-8 bytes). */
+  writeFrame(frame: string | Uint8Array): Promise<void> {
     return this.send(frame)
   }
 }
@@ -42,6 +42,8 @@ export function encodeSse({ id, event, data }: SseEvent): string {
   let out = ''
   if (id !== undefined) out += `id: ${oneLine(String(id))}\n`
   if (event !== undefined) out += `event: ${oneLine(event)}\n`
+  // JSON text (every stored event) is one line: no split, no regex over tens of KB of agent output.
+  if (!text.includes('\n') && !text.includes('\r')) return `${out}data: ${text}\n\n`
   for (const line of text.split(/\r\n|\r|\n/)) out += `data: ${line}\n`
   return `${out}\n`
 }

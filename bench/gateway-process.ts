@@ -1,0 +1,40 @@
+/**
+ * A gateway in a process of its own, for bench/event-relay.ts (`--gateway process`): the bench's client then
+ * reads the relay from another process, as a real client does, instead of sharing the gateway's event loop.
+ *
+ * Usage: node --import tsx bench/gateway-process.ts  (environment: the gateway's settings; cwd: its directory)
+ * Prints one JSON line when it listens: {"url":...,"node":<the node binary its cli driver runs>}. Then reads
+ * commands, one a line, on stdin:
+ *   mark    starts measuring: CPU time and event-loop delay from now; answers {"marked":true}
+ *   usage   answers {"cpuMs":..,"loopP99Ms":..,"loopMaxMs":..} since the last mark
+ * Closing stdin stops the server and exits 0.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { createInterface } from 'node:readline'
+import { startServer } from '../src/http/server.js'
+
+const say = (msg: object) => process.stdout.write(`${JSON.stringify(msg)}\n`)
+
+const server = await startServer({ env: process.env, cwd: process.cwd(), logger: false })
+say({ url: server.url, node: server.ctx.registry.cli().resolve('node') })
+
+let cpu0 = process.cpuUsage()
+let loop = monitorEventLoopDelay({ resolution: 1 })
+for await (const line of createInterface({ input: process.stdin })) {
+  if (line === 'mark') {
+    loop.disable()
+    loop = monitorEventLoopDelay({ resolution: 1 })
+    loop.enable()
+    cpu0 = process.cpuUsage()
+    say({ marked: true })
+  } else if (line === 'usage') {
+    const used = process.cpuUsage(cpu0)
+    say({
+      cpuMs: (used.user + used.system) / 1000,
+      loopP99Ms: loop.percentile(99) / 1e6,
+      loopMaxMs: loop.max / 1e6,
+    })
+  }
+}
+loop.disable()
+await server.close(0)
