@@ -204,12 +204,17 @@ export const operationDocs: Record<string, OperationDoc> = {
           type: 'array',
           items: {
             type: 'object',
+            description:
+              'An agent as its probe last found it. /health never waits for a probe: one still running ' +
+              '(right after start) is `checking`, with installed, authenticated and version null until it answers.',
             properties: {
               id: { type: 'string' },
-              installed: { type: 'boolean' },
-              authenticated: { type: 'boolean' },
+              state: { enum: ['checking', 'ready', 'not_installed', 'not_authenticated'] },
+              installed: { type: ['boolean', 'null'] },
+              authenticated: { type: ['boolean', 'null'] },
               version: { type: ['string', 'null'] },
             },
+            required: ['id', 'state', 'installed', 'authenticated', 'version'],
           },
         },
         store: {
@@ -226,7 +231,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     },
     responseExample: {
       status: 'healthy',
-      agents: [{ id: 'codex', installed: true, authenticated: true, version: '0.169.0' }],
+      agents: [{ id: 'codex', state: 'ready', installed: true, authenticated: true, version: '0.169.0' }],
       store: { kind: 'sqlite', ready: true, dataDirWritable: true },
       runs: { running: 0, queued: 0 },
     },
