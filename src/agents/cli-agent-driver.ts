@@ -1,7 +1,7 @@
 import type { Config } from '../config/load.js'
 import { localRunner } from '../process/local-runner.js'
 import type { ProcessRunner } from '../process/runner.js'
-import { CliVersionCache, readCliVersion } from './cli-version.js'
+import { CliVersionCache, packageVersionOf, readCliVersion } from './cli-version.js'
 import type { AgentCapabilities, AgentStatus } from './driver.js'
 
 /** What a CLI driver knows about its credentials when it is probed. */
@@ -15,15 +15,26 @@ export interface CliCredentials {
 
 /**
  * What every driver of one CLI binary shares (codex-exec, claude, gemini, copilot): its settings, its binary,
- * and the probe: installed means the binary exists AND answered `--version` (asked once and remembered; a failed
- * read is asked again later, see CliVersionCache); credentials are checked on every probe.
+ * and the probe: installed means the binary exists AND has a version: that of its pinned npm package when it is
+ * one (pinnedPackages), else what it answered to `--version` (asked once and remembered; a failed read is asked
+ * again later, see CliVersionCache); credentials are checked on every probe.
  */
 export abstract class CliAgentDriver {
   abstract readonly id: string
   abstract readonly capabilities: AgentCapabilities
-  private readonly version = new CliVersionCache(async () =>
-    this.binary ? readCliVersion(this.runner, this.binary, this.childEnv()) : null,
-  )
+  private readonly version = new CliVersionCache(async () => {
+    if (!this.binary) return null
+    return (
+      packageVersionOf(this.binary, this.pinnedPackages) ??
+      readCliVersion(this.runner, this.binary, this.childEnv())
+    )
+  })
+
+  /**
+   * The npm packages this CLI ships in: a binary inside one of them gets its version from that package's
+   * package.json instead of from `--version` (see packageVersionOf). Empty: always ask the binary.
+   */
+  protected readonly pinnedPackages: readonly string[] = []
 
   /** The CLI's path; null when it is not installed. */
   readonly binary: string | null

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
 import { collectOutput } from '../process/collect-output.js'
 import type { ProcessRunner } from '../process/runner.js'
 
@@ -22,6 +24,30 @@ export async function readCliVersion(
   })
   if (outcome.exitCode !== 0) return null
   return /\d+\.\d+(?:\.\d+)?(?:[-+][\w.]*\w)?/.exec(out)?.[0] ?? null
+}
+
+/**
+ * The version of the npm package a CLI binary belongs to, when that package is one of `packages`: the
+ * package.json next to (or above) the binary, read in a millisecond where `--version` starts a whole CLI
+ * (gemini: about a second of CPU; copilot unpacks itself on its first start). Null for any other binary
+ * (a configured wrapper, one on PATH): those are asked with `--version`.
+ */
+export function packageVersionOf(binary: string, packages: readonly string[]): string | null {
+  if (packages.length === 0) return null
+  for (let dir = path.dirname(binary); ; dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+        name?: unknown
+        version?: unknown
+      }
+      return typeof pkg.name === 'string' && packages.includes(pkg.name) && typeof pkg.version === 'string'
+        ? pkg.version
+        : null
+    } catch {
+      // no package.json here (or not readable): look one level up, up to the root
+    }
+    if (path.dirname(dir) === dir) return null
+  }
 }
 
 /**

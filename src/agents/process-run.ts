@@ -64,7 +64,7 @@ export async function* runProcess(spec: ProcessRunSpec, signal: AbortSignal): As
   finished.finally(() => queue.close())
 
   try {
-    yield processStarted(spec.agent, spec.spawn.command, proc.pid)
+    yield processStarted(spec.agent, spec.spawn.command, await proc.started)
     for await (const ev of queue) yield ev
   } finally {
     // The consumer may stop early (client gone): the process group must not outlive the run.

@@ -137,11 +137,9 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     : undefined
   watch?.unref()
   webhooks.start()
-  // Warm the default agent's probe (its --version) so the first /hello or /chat does not pay for it.
-  void registry
-    .find(config.AI_PROVIDER)
-    ?.probe()
-    .catch(() => {})
+  // Start every agent's probe (a --version where the version cannot be read from a package.json) now, so that
+  // the first /health, /hello or /chat finds it answered; /health never waits for one (see health-report.ts).
+  for (const driver of registry.list()) void driver.probe().catch(() => {})
   const closeCluster = async () => {
     clearInterval(watch)
     await queue?.stop()

@@ -1,19 +1,48 @@
 import { accessSync, constants } from 'node:fs'
+import type { AgentDriver } from '../agents/driver.js'
 import type { GatewayContext } from './context.js'
 
-/** GET /health's answer: every agent's probe, the store's readiness, runs in flight, the container engine. */
+/**
+ * GET /health's answer: every agent's probe, the store's readiness, runs in flight, the container engine.
+ * It never waits for an agent's probe (a CLI's `--version` can take a second): an agent whose probe has not
+ * answered yet is reported as `checking` (installed and authenticated unknown, null), and the probe goes on,
+ * so a later /health reports its result. The gateway starts every probe at boot.
+ */
 export async function healthReport(ctx: GatewayContext) {
-  const agents = await Promise.all(
-    ctx.registry.list().map(async (d) => {
-      const s = await d.probe()
-      return { id: d.id, installed: s.installed, authenticated: s.authenticated, version: s.version }
-    }),
-  )
+  const agents = await Promise.all(ctx.registry.list().map(agentHealth))
   const ready = await ctx.store.ping().catch(() => false)
   const store = { kind: ctx.store.kind, ready, dataDirWritable: writable(ctx.config.DATA_DIR) }
   const containers = (await ctx.registry.runner.describe()).container ?? null
   const runs = { running: ctx.tenancy.stats.running, queued: ctx.tenancy.stats.queued }
   return { status: 'healthy', agents, store, runs, containers }
+}
+
+export type AgentHealthState = 'checking' | 'ready' | 'not_installed' | 'not_authenticated'
+
+async function agentHealth(driver: AgentDriver) {
+  const s = await settledNow(driver.probe())
+  if (s === undefined)
+    return {
+      id: driver.id,
+      state: 'checking' as AgentHealthState,
+      installed: null,
+      authenticated: null,
+      version: null,
+    }
+  const state: AgentHealthState = !s.installed
+    ? 'not_installed'
+    : !s.authenticated
+      ? 'not_authenticated'
+      : 'ready'
+  return { id: driver.id, state, installed: s.installed, authenticated: s.authenticated, version: s.version }
+}
+
+/**
+ * What a promise settles to within this turn of the event loop (a remembered probe answers at once), or
+ * undefined when it is still pending (a probe that is running a process); its rejection is rethrown.
+ */
+function settledNow<T>(promise: Promise<T>): Promise<T | undefined> {
+  return Promise.race([promise, new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)))])
 }
 
 function writable(dir: string): boolean {

@@ -39,7 +39,17 @@ export class LocalProcessRunner implements ProcessRunner {
       if (staging) rmSync(staging, { recursive: true, force: true })
       return outcome
     })
-    return { ...proc, done, terminate: proc.terminate }
+    return {
+      get pid() {
+        return proc.pid
+      },
+      started: proc.started,
+      stdin: proc.stdin,
+      stdout: proc.stdout,
+      stderr: proc.stderr,
+      done,
+      terminate: proc.terminate,
+    }
   }
 
   async reclaim(leftover?: Leftover): Promise<boolean> {

@@ -6,6 +6,7 @@ export function notStarted(error: string, started = performance.now()): RunningP
   const ended = () => new PassThrough().end()
   return {
     pid: undefined,
+    started: Promise.resolve(undefined),
     stdin: ended(),
     stdout: ended(),
     stderr: ended(),

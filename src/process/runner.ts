@@ -77,8 +77,16 @@ export interface ProcessOutcome {
 
 /** A started program. */
 export interface RunningProcess {
-  /** The local pid of what was started (for a container: its engine client), undefined if it never started. */
-  pid: number | undefined
+  /**
+   * The local pid of what was started (for a container: its engine client); undefined until `started`
+   * resolved, and if it never started.
+   */
+  readonly pid: number | undefined
+  /**
+   * Resolves with the pid once the program runs, undefined if it could not start (`done` says why). A runner
+   * may start a program a little later than `start()` returns (the local one spawns off the hot path).
+   */
+  started: Promise<number | undefined>
   /** Writable only with `stdin: { keepOpen: true }`; already ended otherwise. */
   stdin: Writable
   stdout: Readable

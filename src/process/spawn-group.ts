@@ -1,7 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import type { EndReason } from '../protocol/outcome.js'
-import { notStarted } from './not-started.js'
+import type { ChildExit, ChildHandle, ChildSpec } from './child-handle.js'
+import { pacedSpawn } from './paced-spawn.js'
 import { abortReason, type LaunchSpec, type ProcessOutcome, type RunningProcess } from './runner.js'
 import { serverMarker, serverMarkerVariable } from './server-marker.js'
 import { killGroup, type Termination, terminateGroup } from './terminate.js'
@@ -20,38 +20,36 @@ export type { ProcessOutcome }
 /** A local process group (the local runner's RunningProcess). */
 export type GroupProcess = RunningProcess
 
+/** How a child is spawned: paced on this thread by default (spawn-pacing.ts). */
+export type ChildSpawner = (spec: ChildSpec) => ChildHandle
+
 /**
  * The only place in agent-gateway that starts a child process (the core of local-runner.ts). Every child leads
  * its own process group (`detached`), so helpers it spawns are ended with it on cancel, timeout, client loss or
- * shutdown.
+ * shutdown. The spawn itself may happen a little later (spawn-pacing.ts): `started` says when, with the pid.
  */
-export function spawnGroup(spec: SpawnSpec): GroupProcess {
-  const started = performance.now()
+export function spawnGroup(spec: SpawnSpec, spawnChild: ChildSpawner = pacedSpawn): GroupProcess {
+  const startedAt = performance.now()
   let reason: EndReason | undefined
-  let child: ChildProcess
+  let pid: number | undefined
+  let exited = false
   let termination: Termination | undefined
-  try {
-    child = spawn(spec.command, spec.args, {
-      cwd: spec.cwd,
-      // marks the child and its descendants as this server's (a restart after a crash ends them)
-      env: { ...spec.env, [serverMarkerVariable]: serverMarker() },
-      detached: true,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      windowsHide: true,
-    })
-  } catch (err) {
-    // Some failures (ENOTDIR cwd, NUL bytes in args/env) throw synchronously: report them as data too.
-    return notStarted(spawnErrorMessage(spec, err as NodeJS.ErrnoException), started)
-  }
+  const child = spawnChild({
+    command: spec.command,
+    args: spec.args,
+    cwd: spec.cwd,
+    // marks the child and its descendants as this server's (a restart after a crash ends them)
+    env: { ...spec.env, [serverMarkerVariable]: serverMarker() },
+  })
   // An unread or closed stdin must not crash the server (EPIPE when the child exits early).
-  child.stdin?.on('error', () => {})
-  if (typeof spec.stdin === 'string' && spec.stdin) child.stdin?.end(spec.stdin)
-  else if (!(typeof spec.stdin === 'object' && spec.stdin?.keepOpen)) child.stdin?.end()
+  child.stdin.on('error', () => {})
+  if (typeof spec.stdin === 'string' && spec.stdin) child.stdin.end(spec.stdin)
+  else if (!(typeof spec.stdin === 'object' && spec.stdin?.keepOpen)) child.stdin.end()
 
   const terminate = (why: EndReason) => {
     if (reason === undefined) reason = why
-    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
-    termination ??= terminateGroup(child.pid, spec.killGraceMs)
+    if (pid === undefined || exited) return
+    termination ??= terminateGroup(pid, spec.killGraceMs)
   }
 
   const timeout = spec.timeoutMs ? setTimeout(() => terminate('timed_out'), spec.timeoutMs) : undefined
@@ -59,41 +57,57 @@ export function spawnGroup(spec: SpawnSpec): GroupProcess {
   if (spec.signal?.aborted) queueMicrotask(onAbort)
   else spec.signal?.addEventListener('abort', onAbort, { once: true })
 
+  let resolveDone: (outcome: ProcessOutcome) => void
   const done = new Promise<ProcessOutcome>((resolve) => {
-    let spawnError: string | undefined
-    child.once('error', (err: NodeJS.ErrnoException) => {
-      spawnError = spawnErrorMessage(spec, err)
-      if (child.pid === undefined) finish(null, null)
-    })
-    // 'exit' fires when the leader dies; anything it left in its group (or, when we were ending it, anywhere
-    // in its tree) is ended right away.
-    child.once('exit', () => {
-      if (termination) termination.killNow()
-      else if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL')
-    })
-    child.once('close', (code, sig) => finish(code, sig))
-    let finished = false
-    function finish(code: number | null, sig: NodeJS.Signals | null) {
-      if (finished) return
-      finished = true
-      if (timeout) clearTimeout(timeout)
-      termination?.cancel()
-      spec.signal?.removeEventListener('abort', onAbort)
-      resolve({
-        exitCode: code,
-        signal: sig,
-        reason: spawnError ? 'spawn_failed' : (reason ?? 'exited'),
-        durationMs: Math.round(performance.now() - started),
-        ...(spawnError ? { error: spawnError } : {}),
-      })
-    }
+    resolveDone = resolve
   })
+  let spawnError: string | undefined
+  let finished = false
+  const finish = ({ code, signal }: ChildExit) => {
+    if (finished) return
+    finished = true
+    if (timeout) clearTimeout(timeout)
+    termination?.cancel()
+    spec.signal?.removeEventListener('abort', onAbort)
+    resolveDone({
+      exitCode: code,
+      signal,
+      reason: spawnError ? 'spawn_failed' : (reason ?? 'exited'),
+      durationMs: Math.round(performance.now() - startedAt),
+      ...(spawnError ? { error: spawnError } : {}),
+    })
+  }
+
+  const started = child.started.then(
+    (spawned) => {
+      pid = spawned
+      // ended before it was spawned (cancel, timeout): end it now
+      if (reason !== undefined) terminate(reason)
+      return spawned
+    },
+    (err: NodeJS.ErrnoException) => {
+      spawnError = spawnErrorMessage(spec, err)
+      finish({ code: null, signal: null })
+      return undefined
+    },
+  )
+  // when the leader dies, anything it left in its group (or, when we were ending it, anywhere in its tree) is
+  // ended right away
+  void child.exited.then(() => {
+    exited = true
+    if (termination) termination.killNow()
+    else if (pid !== undefined) killGroup(pid, 'SIGKILL')
+  })
+  void child.closed.then(finish)
 
   return {
-    pid: child.pid,
-    stdin: child.stdin!,
-    stdout: child.stdout!,
-    stderr: child.stderr!,
+    get pid() {
+      return pid
+    },
+    started,
+    stdin: child.stdin,
+    stdout: child.stdout,
+    stderr: child.stderr,
     done,
     terminate,
   }

@@ -63,7 +63,7 @@ describe('spawnGroup', () => {
 
   it('leads its own process group', async () => {
     const { proc } = run(sh('sleep 0.3'))
-    expect(proc.pid).toBeTypeOf('number')
+    expect(await proc.started).toBeTypeOf('number')
     const me = processesInGroup(proc.pid!).find((p) => p.pid === proc.pid)
     expect(me?.pgid).toBe(proc.pid)
     await proc.done
@@ -95,7 +95,7 @@ describe('spawnGroup', () => {
 
   it('ends the whole group on timeout', async () => {
     const { proc } = run({ ...sh('sleep 30 & sleep 30 & wait'), timeoutMs: 500 })
-    await waitForMembers(proc.pid!, 3)
+    await waitForMembers((await proc.started)!, 3)
     const outcome = await proc.done
     expect(outcome.reason).toBe('timed_out')
     expect(outcome.exitCode).toBeNull()
@@ -117,7 +117,7 @@ describe('spawnGroup', () => {
   it('ends the whole group when aborted, recording the abort reason', async () => {
     const controller = new AbortController()
     const { proc } = run({ ...sh('sleep 30 & sleep 30 & wait'), signal: controller.signal })
-    await waitForMembers(proc.pid!, 3)
+    await waitForMembers((await proc.started)!, 3)
     controller.abort('client_gone')
     const outcome = await proc.done
     expect(outcome.reason).toBe('client_gone')
@@ -128,7 +128,7 @@ describe('spawnGroup', () => {
   it('records an abort without a known reason as cancelled', async () => {
     const controller = new AbortController()
     const { proc } = run({ ...sh('sleep 30'), signal: controller.signal })
-    await waitForMembers(proc.pid!, 1)
+    await waitForMembers((await proc.started)!, 1)
     controller.abort(new Error('whatever'))
     expect((await proc.done).reason).toBe('cancelled')
   })
@@ -144,7 +144,7 @@ describe('spawnGroup', () => {
 
   it('terminate() keeps the first reason', async () => {
     const { proc } = run(sh('sleep 30'))
-    await waitForMembers(proc.pid!, 1)
+    await waitForMembers((await proc.started)!, 1)
     proc.terminate('shutdown')
     proc.terminate('cancelled')
     expect((await proc.done).reason).toBe('shutdown')
@@ -153,7 +153,7 @@ describe('spawnGroup', () => {
   it('SIGKILLs a group that ignores SIGTERM after killGraceMs', async () => {
     const { proc } = run({ ...sh('trap "" TERM; sleep 30; echo survived'), killGraceMs: 400 })
     // `sleep` exists only once the trap is set, so SIGTERM cannot arrive before it.
-    await waitForMembers(proc.pid!, 1, 'sleep 30')
+    await waitForMembers((await proc.started)!, 1, 'sleep 30')
     const t0 = Date.now()
     proc.terminate('cancelled')
     const outcome = await proc.done
@@ -231,7 +231,7 @@ describe('spawnGroup', () => {
 
   it('records the signal when the leader is killed from outside', async () => {
     const { proc } = run(sh('sleep 30'))
-    await waitForMembers(proc.pid!, 1)
+    await waitForMembers((await proc.started)!, 1)
     process.kill(proc.pid!, 'SIGKILL')
     const outcome = await proc.done
     expect(outcome).toMatchObject({ exitCode: null, signal: 'SIGKILL', reason: 'exited' })

@@ -33,7 +33,7 @@ export async function* acpColdRun(
   else signal.addEventListener('abort', onAbort, { once: true })
   let consumed = false
   try {
-    yield processStarted(agentId, agent.launch.command, agent.pid)
+    yield processStarted(agentId, agent.launch.command, await agent.proc.started)
     const session = await open()
     yield { type: 'agent.session', agent: agentId, agentSessionId: session.agentSessionId }
     for await (const ev of session.turn([{ type: 'text', text: req.prompt }], new AbortController().signal)) {

@@ -35,6 +35,7 @@ export const claudeCapabilities = capabilities('sessions', 'fork', 'interrupt')
 export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
   readonly id = 'claude'
   readonly capabilities = claudeCapabilities
+  protected override readonly pinnedPackages = ['@anthropic-ai/claude-code']
 
   protected findBinary(config: Config): string | null {
     return resolveClaudeBinary(config.CLAUDE_PATH)

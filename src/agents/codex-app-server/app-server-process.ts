@@ -180,19 +180,16 @@ export class AppServerProcess {
     })().catch(() => {})
     const exited = proc.done.then((outcome) => new RpcClosedError(describeExit(name, outcome, stderr)))
 
-    let ready: Promise<Connection>
-    if (proc.pid === undefined) {
-      ready = exited.then((error) => Promise.reject(error))
-    } else if (!proc.stdin) {
-      proc.terminate('cancelled')
-      ready = Promise.reject(
-        new Error(`the runner closed the stdin of ${name}: it must honour stdin keepOpen`),
-      )
-    } else {
+    const ready: Promise<Connection> = proc.started.then((pid) => {
+      if (pid === undefined) return exited.then((error) => Promise.reject(error))
+      if (!proc.stdin) {
+        proc.terminate('cancelled')
+        throw new Error(`the runner closed the stdin of ${name}: it must honour stdin keepOpen`)
+      }
       const peer = this.connect(proc.stdout, proc.stdin)
       void exited.then((error) => peer.close(error))
-      ready = this.initialize(peer, generation)
-    }
+      return this.initialize(peer, generation)
+    })
     const running: Running = { proc, ready, generation }
     void exited.then((error) => {
       if (this.running === running) this.running = undefined

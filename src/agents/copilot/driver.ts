@@ -42,6 +42,10 @@ export const copilotCapabilities = capabilities('sessions', 'interrupt', 'images
 export class CopilotDriver extends CliAgentDriver implements SessionDriver {
   readonly id = 'copilot'
   readonly capabilities = copilotCapabilities
+  protected override readonly pinnedPackages = [
+    '@github/copilot',
+    `@github/copilot-${process.platform}-${process.arch}`,
+  ]
 
   constructor(
     config: Config,

@@ -28,6 +28,7 @@ import { placed } from '../placement.js'
 export class GeminiDriver extends CliAgentDriver implements SessionDriver, GeminiProcessHost {
   readonly id = 'gemini'
   readonly capabilities = geminiCapabilities
+  protected override readonly pinnedPackages = ['@google/gemini-cli']
   /** The directory that holds Gemini's `.gemini/` (settings, chats). */
   readonly home: string
   private settingsReady: Promise<void> | undefined

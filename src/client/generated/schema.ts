@@ -907,10 +907,12 @@ export interface components {
         };
         Health: {
             agents: {
-                authenticated?: boolean;
-                id?: string;
-                installed?: boolean;
-                version?: string | null;
+                authenticated: boolean | null;
+                id: string;
+                installed: boolean | null;
+                /** @enum {unknown} */
+                state: "checking" | "ready" | "not_installed" | "not_authenticated";
+                version: string | null;
             }[];
             runs: {
                 [key: string]: number;
@@ -2141,6 +2143,7 @@ export interface operations {
                      *       "agents": [
                      *         {
                      *           "id": "codex",
+                     *           "state": "ready",
                      *           "installed": true,
                      *           "authenticated": true,
                      *           "version": "0.169.0"

@@ -106,7 +106,17 @@ export class ContainerProcessRunner implements ProcessRunner {
       if (staging) rmSync(staging, { recursive: true, force: true })
       return containerOutcome(outcome, reason, stderrTail, spec, image, started)
     })
-    return { pid: client.pid, stdin: client.stdin, stdout: client.stdout, stderr, done, terminate }
+    return {
+      get pid() {
+        return client.pid
+      },
+      started: client.started,
+      stdin: client.stdin,
+      stdout: client.stdout,
+      stderr,
+      done,
+      terminate,
+    }
   }
 
   /** Removes every container this gateway instance left (a crashed predecessor's); a Leftover pid is a client. */
