@@ -22,6 +22,7 @@ function setup(maxQueued = 2) {
   const steered: TurnInput[] = []
   const live: LiveSession = {
     agent: { steer: async (input: TurnInput) => void steered.push(input) } as unknown as AgentSession,
+    cwd: dir,
     queue: [],
   }
   const started: string[] = []
