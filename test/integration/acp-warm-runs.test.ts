@@ -9,7 +9,7 @@ import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
 import { collect, completionOf, waitFor } from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayEnv } from '../support/gateway.js'
-import { processesUnder, waitUntilGone } from '../support/processes.js'
+import { killAll, processesUnder, waitUntilGone } from '../support/processes.js'
 import { tempDir } from '../support/temp.js'
 
 // One-shot acp:codex-acp runs on an agent process kept ready (ACP_WARM_RUNS, the default) against the same
@@ -86,9 +86,36 @@ function observed(events: AgentEvent[]) {
  */
 const warmProcesses = () => [...processesUnder(workspace), ...processesUnder(warmData)]
 
+const sessionOf = (events: AgentEvent[]) =>
+  events.find((e) => e.type === 'agent.session')?.agentSessionId ?? null
+
+/**
+ * A warm run like `req` (a text run), after which the driver opens the session for the next such run ahead
+ * of time; resolves when that session is ready, with the ids of the sessions ready then.
+ */
+async function prime(req: RunRequest): Promise<string[]> {
+  mock.script({ kind: 'text', text: 'primed' })
+  const events = await collect(warm.run(req, new AbortController().signal))
+  expect(completionOf(events)).toMatchObject({ status: 'succeeded', finalResponse: 'primed' })
+  await waitFor(() => readyIn(warm, req.sandbox).length > 0)
+  mock.reset()
+  return readyIn(warm, req.sandbox)
+}
+
+/** The sessions `driver` opened ahead of time for runs in this test's workspace (read-only unless named). */
+const readyIn = (driver: AcpDriver, sandbox: RunRequest['sandbox'] = 'read-only') =>
+  driver.readySessions
+    .filter((r) => r.cwd === workspace && r.sandbox === sandbox)
+    .map((r) => r.agentSessionId)
+
+/**
+ * The same run on the warm driver (on a session opened ahead of time, proven by its id) and on the cold one.
+ */
 async function both(script: () => void, req: () => RunRequest) {
+  const ready = await prime(req())
   script()
   const onWarm = await collect(warm.run(req(), new AbortController().signal))
+  expect(ready).toContain(sessionOf(onWarm))
   mock.reset()
   script()
   const onCold = await collect(cold.run(req(), new AbortController().signal))
@@ -110,16 +137,29 @@ describe('warm one-shot acp:codex-acp runs', () => {
     })
     expect(onCold[0]).toMatchObject({ type: 'run.started', pid: expect.any(Number) })
     expect(onWarm[0]).toEqual({ type: 'run.started', agent: 'acp:codex-acp' })
-    // the process stays ready after the run, and serves the next one
+    // the process stays ready after the run, and serves the next one, on a session opened ahead of time
     const kept = warmProcesses().map((p) => p.pid)
     expect(kept.length).toBeGreaterThan(0)
     expect(warm.sharedProcesses).toBe(1)
+    await waitFor(() => readyIn(warm).length > 0)
+    const ready = readyIn(warm)
+    expect(ready).not.toContain(sessionOf(onWarm))
     mock.script({ kind: 'text', text: 'again' })
-    const again = await collect(warm.run(request('again'), new AbortController().signal))
+    const again = await collect(warm.run(request('second-run-7c1e'), new AbortController().signal))
     expect(completionOf(again)).toMatchObject({ status: 'succeeded', finalResponse: 'again' })
+    expect(ready).toContain(sessionOf(again))
     expect(warmProcesses().map((p) => p.pid)).toEqual(kept)
     // each run is a session of its own: the second one's model request carries nothing of the first
     expect(JSON.stringify(mock.requests.at(-1)?.body)).not.toContain('warm hello')
+    expect(JSON.stringify(mock.requests.at(-1)?.body)).not.toContain('say hello')
+    // and a session serves one run only: the next run gets another one
+    await waitFor(() => readyIn(warm).length > 0)
+    expect(readyIn(warm)).not.toContain(sessionOf(again))
+    mock.script({ kind: 'text', text: 'third' })
+    const third = await collect(warm.run(request('third'), new AbortController().signal))
+    expect(completionOf(third)).toMatchObject({ status: 'succeeded', finalResponse: 'third' })
+    expect([sessionOf(onWarm), sessionOf(again)]).not.toContain(sessionOf(third))
+    expect(JSON.stringify(mock.requests.at(-1)?.body)).not.toContain('second-run-7c1e')
   })
 
   it('the run sandbox decides on the warm path as on the cold one: workspace-write writes in the run cwd, read-only does not', async () => {
@@ -156,13 +196,17 @@ describe('warm one-shot acp:codex-acp runs', () => {
     expect(existsSync(path.join(workspace, 'blocked4.txt'))).toBe(false)
   })
 
-  it('a timeout and a cancel end the run (timed_out, cancelled) and leave the process ready', async () => {
+  it('a timeout and a cancel end the run (timed_out, cancelled) on a session opened ahead, and leave the process ready', async () => {
+    let ready = await prime(request('prime'))
     mock.on('be slow', { kind: 'text', text: 'too late', delayMs: 20_000 })
     const timedOut = await collect(
       warm.run(request('be slow', { timeoutMs: 800 }), new AbortController().signal),
     )
     expect(completionOf(timedOut)).toMatchObject({ status: 'timed_out', reason: 'timed_out' })
+    expect(ready).toContain(sessionOf(timedOut))
 
+    await waitFor(() => readyIn(warm).length > 0)
+    ready = readyIn(warm)
     const controller = new AbortController()
     const seen: AgentEvent[] = []
     for await (const ev of warm.run(request('be slow again'), controller.signal)) {
@@ -173,10 +217,56 @@ describe('warm one-shot acp:codex-acp runs', () => {
       }
     }
     expect(completionOf(seen)).toMatchObject({ status: 'cancelled', reason: 'client_gone' })
+    expect(ready).toContain(sessionOf(seen))
 
     mock.script({ kind: 'text', text: 'still here' })
     const after = await collect(warm.run(request('are you there'), new AbortController().signal))
     expect(completionOf(after)).toMatchObject({ status: 'succeeded', finalResponse: 'still here' })
     expect(warm.sharedProcesses).toBeGreaterThan(0)
+  })
+
+  it('a session opened ahead on a process that died is not used: the run opens one on a new process', async () => {
+    const ready = await prime(request('prime'))
+    const agents = processesUnder(warmData).filter((p) => p.cmd.includes('codex-acp'))
+    expect(agents.length).toBeGreaterThan(0)
+    killAll(agents)
+    await waitFor(() => warm.sharedProcesses === 0)
+    mock.script({ kind: 'text', text: 'on a new process' })
+    const events = await collect(warm.run(request('after the crash'), new AbortController().signal))
+    expect(completionOf(events)).toMatchObject({ status: 'succeeded', finalResponse: 'on a new process' })
+    expect(ready).not.toContain(sessionOf(events))
+    expect(warm.sharedProcesses).toBe(1)
+  })
+})
+
+describe('sessions opened ahead of time', () => {
+  it('one left unused for the keep-alive is closed, and the warm process ends with it', async () => {
+    const { env, dir } = gatewayEnv(mock, {})
+    const data = env.DATA_DIR!
+    const brief = new AcpDriver(loadConfig(env, dir), acpPreset('codex-acp'), env, undefined, 1500)
+    try {
+      mock.script({ kind: 'text', text: 'once' })
+      const events = await collect(brief.run(request('once'), new AbortController().signal))
+      expect(completionOf(events)).toMatchObject({ status: 'succeeded', finalResponse: 'once' })
+      await waitFor(() => readyIn(brief).length === 1)
+      expect(processesUnder(data).length).toBeGreaterThan(0)
+      await waitFor(() => readyIn(brief).length === 0 && brief.sharedProcesses === 0, 15_000)
+      expect(await waitUntilGone(() => processesUnder(data))).toEqual([])
+    } finally {
+      await brief.close()
+    }
+  })
+
+  it('closing the driver closes the sessions opened ahead and ends their processes', async () => {
+    const { env, dir } = gatewayEnv(mock, {})
+    const data = env.DATA_DIR!
+    const driver = new AcpDriver(loadConfig(env, dir), acpPreset('codex-acp'), env)
+    mock.script({ kind: 'text', text: 'once' })
+    await collect(driver.run(request('once'), new AbortController().signal))
+    await waitFor(() => readyIn(driver).length === 1)
+    await driver.close()
+    expect(driver.readySessions).toEqual([])
+    expect(driver.sharedProcesses).toBe(0)
+    expect(await waitUntilGone(() => processesUnder(data))).toEqual([])
   })
 })

@@ -95,6 +95,12 @@ export class AcpPool {
     }
   }
 
+  /** Whether a process for `launch` (shared, or `warm`) runs now and can take another session. */
+  hasRoom(launch: AcpLaunch, warm: boolean): boolean {
+    const slots = this.slots.get(launchKey(launch, warm)) ?? []
+    return slots.some((s) => s.taken < this.perProcess && !s.agent.exited)
+  }
+
   /** Shared processes running now. */
   get sharedProcesses(): number {
     let n = 0
@@ -163,7 +169,7 @@ export class AcpPool {
 }
 
 /** Sessions may share a process when it would be started the same way. */
-function launchKey(launch: AcpLaunch, warm: boolean): string {
+export function launchKey(launch: AcpLaunch, warm: boolean): string {
   return JSON.stringify([
     warm,
     launch.cwd,

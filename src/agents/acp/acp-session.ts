@@ -98,7 +98,13 @@ export class AcpSession implements AgentSession, AcpPeer {
     return this.close()
   }
 
-  async close(): Promise<void> {
+  /** Whether a turn can still start here: not closed, and its agent process still runs. */
+  get usable(): boolean {
+    return !this.closed && !this.agent.exited
+  }
+
+  /** `endIdleProcess`: a warm process this session was the last on ends now rather than waiting for a run. */
+  async close(endIdleProcess = false): Promise<void> {
     if (this.closed) return
     this.closed = true
     const run = this.active
@@ -108,7 +114,7 @@ export class AcpSession implements AgentSession, AcpPeer {
       run.fail('the session was closed')
     }
     this.agent.detach(this.agentSessionId, this)
-    await this.lease.release(this.agentSessionId)
+    await this.lease.release(this.agentSessionId, endIdleProcess)
   }
 
   update(sessionId: string, update: unknown): void {

@@ -10,7 +10,8 @@ import { acpColdRun } from './cold-run.js'
 import { oneShotApprovals } from './one-shot-approvals.js'
 import { openAcpSession } from './open-session.js'
 import { acpBinary, acpStatus } from './probe.js'
-import { AcpLeases } from './session-leases.js'
+import { type ReadyFor, ReadySessions } from './ready-sessions.js'
+import { AcpLeases, warmKeepMs as defaultWarmKeepMs } from './session-leases.js'
 import { acpWarmable, acpWarmRun } from './warm-run.js'
 
 export const acpCapabilities = capabilities('sessions', 'approvals', 'interrupt')
@@ -24,21 +25,31 @@ const oneShotLaunch = { approvalPolicy: 'never' } as const
  * permission request an approval. Sessions started the same way (cwd, model, sandbox, approval policy)
  * share agent processes, up to ACP_SESSIONS_PER_PROCESS each (AcpLeases, AcpPool); a session in a container
  * has its own. `run()` is a session of one turn: on a process kept ready for one-shot runs (ACP_WARM_RUNS,
- * warm-run.ts), else on a process of its own (cold-run.ts).
+ * warm-run.ts; the session itself opened ahead by the previous run like it, ready-sessions.ts), else on a
+ * process of its own (cold-run.ts).
  */
 export class AcpDriver implements SessionDriver {
   readonly id: string
   readonly capabilities = acpCapabilities
   private readonly leases: AcpLeases
+  private readonly ready: ReadySessions
 
   constructor(
     private readonly config: Config,
     readonly spec: AcpAgentSpec,
     private readonly serverEnv: NodeJS.ProcessEnv = process.env,
     runner: ProcessRunner = localRunner,
+    /** How long a process kept ready for one-shot runs (and the session opened on it) waits for the next run. */
+    warmKeepMs = defaultWarmKeepMs,
   ) {
     this.id = `acp:${spec.name}`
-    this.leases = new AcpLeases(config, spec, serverEnv, runner)
+    this.leases = new AcpLeases(config, spec, serverEnv, runner, warmKeepMs)
+    this.ready = new ReadySessions(warmKeepMs)
+  }
+
+  /** The sessions opened ahead of time for the next one-shot runs (agent session id, cwd, sandbox). */
+  get readySessions(): ({ agentSessionId: string } & ReadyFor)[] {
+    return [...this.ready.opened].map(([agentSessionId, readyFor]) => ({ agentSessionId, ...readyFor }))
   }
 
   /** Agent processes sessions share now. */
@@ -69,8 +80,29 @@ export class AcpDriver implements SessionDriver {
     const containersByDefault = (this.config.CONTAINER_IMAGE ?? this.config.CODEX_DOCKER_IMAGE) !== undefined
     const warm = this.config.ACP_WARM_RUNS && this.config.ACP_SESSIONS_PER_PROCESS > 1
     if (warm && !containersByDefault && acpWarmable(req)) {
-      const open = () => openAcpSession(this.id, this.leases.lease(req, oneShotLaunch, true), req.cwd, hooks)
-      yield* acpWarmRun(this.id, open, req, signal)
+      const key = this.leases.warmKey(req, oneShotLaunch)
+      const openNew = () =>
+        openAcpSession(this.id, this.leases.lease(req, oneShotLaunch, true), req.cwd, hooks)
+      const open = async () => {
+        const ready = key ? await this.ready.take(key) : null
+        if (ready?.usable) {
+          ready.hooks = hooks
+          return ready
+        }
+        void ready?.close()
+        return openNew()
+      }
+      try {
+        yield* acpWarmRun(this.id, open, req, signal)
+      } finally {
+        // the next run started like this one finds its session opened (on the process this one used)
+        if (key && this.leases.warmRoom(req, oneShotLaunch))
+          this.ready.prepare(
+            key,
+            { cwd: req.cwd, sandbox: req.sandbox ?? this.config.CODEX_SANDBOX },
+            openNew,
+          )
+      }
       return
     }
     const agent = this.leases.spawn(this.leases.launch(req, oneShotLaunch))
@@ -97,6 +129,7 @@ export class AcpDriver implements SessionDriver {
 
   /** Ends the processes kept ready for one-shot runs (shutdown); sessions end their own. */
   async close(): Promise<void> {
+    await this.ready.close()
     await this.leases.close()
   }
 }

@@ -4,13 +4,13 @@ import type { Config } from '../../config/load.js'
 import type { ProcessRunner } from '../../process/runner.js'
 import type { RunRequest } from '../driver.js'
 import type { SessionRequest } from '../session.js'
-import { type AcpLease, AcpPool } from './acp-pool.js'
+import { type AcpLease, AcpPool, launchKey } from './acp-pool.js'
 import { AcpProcess } from './acp-process.js'
 import type { AcpAgentSpec } from './agent-spec.js'
 import { type AcpLaunch, type AcpLaunchSettings, acpLaunch } from './launch.js'
 
 /** How long an agent process kept ready for one-shot runs waits for the next one. */
-const warmKeepMs = 300_000
+export const warmKeepMs = 300_000
 
 /** The data dir (created when missing), else the system's temp dir. */
 function dataDir(dir: string): string {
@@ -35,8 +35,9 @@ export class AcpLeases {
     private readonly spec: AcpAgentSpec,
     private readonly serverEnv: NodeJS.ProcessEnv,
     private readonly runner: ProcessRunner,
+    keepMs = warmKeepMs,
   ) {
-    this.pool = new AcpPool(config.ACP_SESSIONS_PER_PROCESS, warmKeepMs)
+    this.pool = new AcpPool(config.ACP_SESSIONS_PER_PROCESS, keepMs)
   }
 
   /** Agent processes sessions share now. */
@@ -69,11 +70,30 @@ export class AcpLeases {
     extra: Partial<AcpLaunchSettings> = {},
     warm = false,
   ): Promise<AcpLease> {
+    const { started, shareable } = this.placed(req, extra)
+    return this.pool.lease(started, shareable, () => new AcpProcess(this.runner, started), warm)
+  }
+
+  /**
+   * What fixes a session opened ahead of time for a one-shot run like `req` on a warm process (its launch and
+   * the session's cwd); null when such runs get no shared process.
+   */
+  warmKey(req: RunRequest, extra: Partial<AcpLaunchSettings>): string | null {
+    const { started, shareable } = this.placed(req, extra)
+    return shareable ? JSON.stringify([launchKey(started, true), req.cwd]) : null
+  }
+
+  /** Whether the warm process runs like `req` would take it now has room for one more session. */
+  warmRoom(req: RunRequest, extra: Partial<AcpLaunchSettings>): boolean {
+    return this.pool.hasRoom(this.placed(req, extra).started, true)
+  }
+
+  private placed(req: SessionRequest | RunRequest, extra: Partial<AcpLaunchSettings>) {
     const launch = this.launch(req, extra)
     const shareable = !launch.placement && this.config.ACP_SESSIONS_PER_PROCESS > 1
     const writesCwd = (req.sandbox ?? this.config.CODEX_SANDBOX) === 'workspace-write'
     const started = shareable && !writesCwd ? { ...launch, cwd: dataDir(this.config.DATA_DIR) } : launch
-    return this.pool.lease(started, shareable, () => new AcpProcess(this.runner, started), warm)
+    return { started, shareable }
   }
 
   /** A lease on `agent`, a process of the caller's own (shared with nobody, ended with the lease). */

@@ -17,7 +17,7 @@ export function acpWarmable(req: RunRequest): boolean {
  * A one-shot run as a session of its own on an already initialized agent process (AcpPool, warm): one
  * `session/prompt`, then the session is closed and the process stays ready for the next run. It yields what
  * the cold run yields: `run.started` first (naming no process: none is the run's own), the turn and its items,
- * exactly one `run.completed` last. Approvals are declined or accepted by the run's sandbox (`hooks` of
+ * exactly one `run.completed` last (the session is closed after it). Approvals are declined or accepted by the run's sandbox (`hooks` of
  * `open`); aborting (cancel, client gone, timeout) is `session/cancel`, which ends the turn.
  */
 export async function* acpWarmRun(
@@ -32,24 +32,28 @@ export async function* acpWarmRun(
   let ok = false
   let session: AgentSession | undefined
   try {
-    session = await open()
-    yield { type: 'agent.session', agent, agentSessionId: session.agentSessionId }
-    if (stop.signal.aborted) throw new Error('the run was stopped before its prompt')
-    for await (const ev of session.turn([{ type: 'text', text: req.prompt }], stop.signal)) {
-      observeTurnEvent(out, ev)
-      if (ev.type === 'turn.completed') ok = ev.status !== 'interrupted'
-      yield ev
+    try {
+      session = await open()
+      yield { type: 'agent.session', agent, agentSessionId: session.agentSessionId }
+      if (stop.signal.aborted) throw new Error('the run was stopped before its prompt')
+      for await (const ev of session.turn([{ type: 'text', text: req.prompt }], stop.signal)) {
+        observeTurnEvent(out, ev)
+        if (ev.type === 'turn.completed') ok = ev.status !== 'interrupted'
+        yield ev
+      }
+    } catch (err) {
+      out.failure = errorMessage(err)
+    } finally {
+      stop.dispose()
     }
-  } catch (err) {
-    out.failure = errorMessage(err)
+    const reason: EndReason = stop.signal.aborted ? abortReason(stop.signal) : 'exited'
+    ok &&= out.failure === null
+    yield runCompletedAfter(
+      { exitCode: reason === 'exited' ? (ok ? 0 : 1) : null, signal: null, reason },
+      { ok, finalResponse: out.finalResponse, usage: null, ...(out.failure ? { error: out.failure } : {}) },
+    )
   } finally {
-    stop.dispose()
+    // after run.completed (off the run's critical path); also when the reader stops early
     await session?.close().catch(() => {})
   }
-  const reason: EndReason = stop.signal.aborted ? abortReason(stop.signal) : 'exited'
-  ok &&= out.failure === null
-  yield runCompletedAfter(
-    { exitCode: reason === 'exited' ? (ok ? 0 : 1) : null, signal: null, reason },
-    { ok, finalResponse: out.finalResponse, usage: null, ...(out.failure ? { error: out.failure } : {}) },
-  )
 }
