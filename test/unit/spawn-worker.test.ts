@@ -3,6 +3,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { readText } from '../../src/process/lines.js'
+import { spawnWorkerReady } from '../../src/process/spawn-child.js'
 import { spawnGroup } from '../../src/process/spawn-group.js'
 import { SpawnWorker } from '../../src/process/spawn-worker.js'
 import { listProcesses, processesInGroup, waitUntilGone } from '../support/processes.js'
@@ -23,19 +24,16 @@ async function textOf(stream: NodeJS.ReadableStream & import('node:stream').Read
 }
 
 describe('the spawn worker', () => {
-  it('spawns a child that is still this process’s own, its stdio sockets to this thread', async () => {
-    const worker = (await SpawnWorker.start())!
-    const proc = spawnGroup(
-      {
-        command: 'sh',
-        args: ['-c', 'cat; readlink /proc/$$/fd/0 /proc/$$/fd/1; sleep 0.2'],
-        cwd,
-        env,
-        killGraceMs: 1000,
-        stdin: 'through the socket\n',
-      },
-      (s) => worker.spawn(s),
-    )
+  it('is what spawnGroup uses once it runs: the child is still this process’s own, its stdio sockets', async () => {
+    expect(await spawnWorkerReady()).toBe(true)
+    const proc = spawnGroup({
+      command: 'sh',
+      args: ['-c', 'cat; readlink /proc/$$/fd/0 /proc/$$/fd/1; sleep 0.2'],
+      cwd,
+      env,
+      killGraceMs: 1000,
+      stdin: 'through the socket\n',
+    })
     const output = textOf(proc.stdout)
     const pid = await proc.started
     expect(listProcesses().find((p) => p.pid === pid)?.ppid).toBe(process.pid)
@@ -44,7 +42,6 @@ describe('the spawn worker', () => {
     expect(echoed).toBe('through the socket')
     expect(stdin).toMatch(/^socket:/)
     expect(stdout).toMatch(/^socket:/)
-    await worker.stop()
   })
 
   it('listens where only this user may connect, and drops a connection that does not name a spawn', async () => {
