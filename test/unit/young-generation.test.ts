@@ -35,7 +35,11 @@ function run(env: NodeJS.ProcessEnv = {}) {
     env: { ...process.env, NODE_OPTIONS: '', ...env },
   })
   expect(res.status, res.stderr).toBe(0)
-  return JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as { start: number; held: number; released: number }
+  return JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as {
+    start: number
+    held: number
+    released: number
+  }
 }
 
 describe('holdYoungGeneration', () => {
