@@ -10,6 +10,8 @@ import { sessionDriverOf, sessionRequestOf } from './session-request.js'
 /** A session open in its agent in this process, with the turns it holds (turn-queue.ts runs them). */
 export interface LiveSession {
   agent: AgentSession
+  /** The session's working directory (fixed at creation), confined again before every turn. */
+  cwd: string
   queue: Turn[]
   current?: { turn: Turn; controller: AbortController }
   /** Unloads the session once it stayed idle for SESSION_IDLE_SECONDS. */
@@ -58,8 +60,8 @@ export class LiveSessions {
   }
 
   /** Holds a session its agent just opened (a new one or a fork). */
-  add(id: string, agent: AgentSession): LiveSession {
-    const live: LiveSession = { agent, queue: [] }
+  add(id: string, agent: AgentSession, cwd: string): LiveSession {
+    const live: LiveSession = { agent, cwd, queue: [] }
     this.live.set(id, live)
     this.unloadWhenIdle(id, live)
     return live
@@ -97,7 +99,7 @@ export class LiveSessions {
       sessionRequestOf(session),
       this.ctx.hooks(session.id),
     )
-    const opened: LiveSession = { agent, queue: [] }
+    const opened: LiveSession = { agent, cwd: session.cwd, queue: [] }
     await this.ctx.store.claimSession(session.id, this.ctx.node)
     this.live.set(session.id, opened)
     this.unloadWhenIdle(session.id, opened)

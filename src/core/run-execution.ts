@@ -7,7 +7,7 @@ import { EventPipe } from './event-pipe.js'
 import type { HeldRun } from './node-run-queue.js'
 import { RunBudget } from './ops/budget.js'
 import type { RunCluster } from './run-cluster.js'
-import { terminalPatch } from './run-record.js'
+import { recordRunEnd } from './run-record.js'
 import { resolveCwd } from './workspace.js'
 
 export interface RunExecutionContext {
@@ -107,6 +107,5 @@ export async function finishRun(
   if (ctx.cluster?.signals && (await ctx.store.ownerOf(p.run.id)) !== ctx.node) return
   const clean = ctx.log.redact(completed)
   const checked = p.validate && clean.status === 'succeeded' ? p.validate(clean) : clean
-  await ctx.store.updateRun(p.run.id, terminalPatch(checked))
-  await ctx.log.append(p.run.id, checked)
+  await recordRunEnd(ctx.store, ctx.log, p.run.id, checked)
 }

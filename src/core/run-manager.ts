@@ -14,7 +14,7 @@ import { compileOutputSchema, type OutputValidator } from './output-schema.js'
 import { admitRequest, runCapacity, type SubmitOptions } from './run-admission.js'
 import type { RunCluster } from './run-cluster.js'
 import { executeRun, finishRun, type RunExecutionContext, runFailed } from './run-execution.js'
-import { terminalPatch } from './run-record.js'
+import { recordRunEnd } from './run-record.js'
 import { recoverRuns } from './run-recovery.js'
 import { RunRetention } from './run-retention.js'
 
@@ -119,8 +119,7 @@ export class RunManager {
   async adopt(run: Run): Promise<void> {
     if (!this.accepting) {
       const completed = runCompletedWithout('interrupted', 'shutdown', 'the worker stopped before it started')
-      await this.store.updateRun(run.id, terminalPatch(completed))
-      await this.log.append(run.id, completed)
+      await recordRunEnd(this.store, this.log, run.id, completed)
       return
     }
     try {
@@ -129,8 +128,7 @@ export class RunManager {
       this.enqueue(run, driver, schema ? compileOutputSchema(schema) : undefined, true)
     } catch (err) {
       const completed = runFailed(`this worker cannot run it: ${(err as Error).message}`)
-      await this.store.updateRun(run.id, terminalPatch(completed))
-      await this.log.append(run.id, completed)
+      await recordRunEnd(this.store, this.log, run.id, completed)
     }
   }
 
@@ -170,8 +168,7 @@ export class RunManager {
     const owner = await this.store.ownerOf(id)
     if (owner === null && (await this.store.claimRun(id, this.node))) {
       const completed = runCompletedWithout('cancelled', 'cancelled', 'cancelled before it started')
-      await this.store.updateRun(id, terminalPatch(completed))
-      await this.log.append(id, completed)
+      await recordRunEnd(this.store, this.log, id, completed)
       return this.mustGet(id)
     }
     const holder = await this.store.ownerOf(id)

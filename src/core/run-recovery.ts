@@ -4,7 +4,7 @@ import type { Run } from '../protocol/runs.js'
 import type { Store } from '../store/store.js'
 import type { EventLog } from './event-log.js'
 import type { RunCluster } from './run-cluster.js'
-import { terminalPatch } from './run-record.js'
+import { recordRunEnd } from './run-record.js'
 
 export interface RunRecoveryContext {
   store: Store
@@ -43,8 +43,7 @@ export async function recoverRuns(
         : 'the server stopped before this run finished',
       run,
     )
-    await ctx.store.updateRun(run.id, terminalPatch(completed))
-    await ctx.log.append(run.id, completed)
+    await recordRunEnd(ctx.store, ctx.log, run.id, completed)
   }
   return left.length
 }

@@ -84,7 +84,7 @@ async function record(
     externalId,
   })
   await ctx.store.createSession(session, ctx.node)
-  ctx.live.add(id, agent)
+  ctx.live.add(id, agent, session.cwd)
   await ctx.log.append(id, { type: 'session.status', status: 'idle' })
   return orNotFound(ctx.store.getSession(id), `session ${id}`)
 }

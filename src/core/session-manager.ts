@@ -255,7 +255,7 @@ export class SessionManager {
     turn: Turn,
     controller: AbortController,
   ): Promise<void> {
-    const recorded = await runTurn(
+    await runTurn(
       {
         log: this.log,
         store: this.store,
@@ -265,19 +265,18 @@ export class SessionManager {
           if (refused) throw new TurnRefused(refused)
           // The directory may have been replaced (e.g. by a symlink out of the workspace) since the session
           // was created or the turn queued: check again right before the agent works in it.
-          const session = await this.store.getSession(id)
-          if (session) this.confine(session)
+          resolveCwd(live.cwd, this.config.workspaceRoots)
         },
         stillOwns: () => this.stillOwns(id),
+        turnEnded: () => {
+          live.current = undefined
+        },
       },
       id,
       live.agent,
       turn,
       controller.signal,
     )
-    if (!recorded) return
-    live.current = undefined
-    await this.state.refresh(id)
   }
 
   private hooks(sessionId: string): SessionHooks {

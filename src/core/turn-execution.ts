@@ -28,12 +28,14 @@ export interface TurnExecutionContext {
   beforeStart(): Promise<void>
   /** Whether this node still holds the session (in a cluster another node may have taken it over). */
   stillOwns(): Promise<boolean>
+  /** The turn is stored as ended: the session no longer counts it as running. */
+  turnEnded(): void
 }
 
 /**
  * A queued turn from its start to its recorded end: marked running, executed, then stored as ended and its end
- * announced. False when another node took the session over meanwhile (this node was taken for dead): the turn
- * then stays as the node that took it recorded it.
+ * and the session's new state announced. False when another node took the session over meanwhile (this node
+ * was taken for dead): the turn then stays as the node that took it recorded it.
  */
 export async function runTurn(
   ctx: TurnExecutionContext,
@@ -48,7 +50,9 @@ export async function runTurn(
   if (!(await ctx.stillOwns())) return false
   const now = new Date().toISOString()
   await ctx.store.completeTurn(turn.id, { ...ended, finalResponse, finishedAt: now }, now)
-  if (end) await ctx.log.append(sessionId, end)
+  ctx.turnEnded()
+  // The end is queued first, so it is stored (often in the same commit) before the state it leads to.
+  await Promise.all([end && ctx.log.append(sessionId, end), ctx.refreshStatus()])
   return true
 }
 

@@ -6,6 +6,7 @@ import type { Session } from '../../protocol/sessions.js'
 import type { EventSink } from '../event-sink.js'
 import { commandIdOf, StreamApprovals } from './agent-stream-approvals.js'
 import { attachStream, detachStream, findOrCreateSession } from './agent-stream-attach.js'
+import { eventFrames } from './agent-stream-event-frames.js'
 import {
   type ApproveFrame,
   clientFrame,
@@ -17,7 +18,6 @@ import {
   streamStatus,
   type UserMessageFrame,
 } from './agent-stream-frames.js'
-import { responseItems } from './agent-stream-items.js'
 
 /** The connection's frames go to a transport-neutral sink (HTTP/2 or HTTP/1.1 body, WebSocket). */
 export type FrameSink = EventSink<ServerFrame>
@@ -27,9 +27,10 @@ export type Next = 'continue' | 'end'
 
 /**
  * One /agent/stream (or /agent/ws) connection: seed 004's frames on one side, a durable gateway session on
- * the other. The session is found (or created) by the client's `sessionId` (agent-stream-attach.ts); a turn per
- * `user_message`, which interrupts the running one; `cancel` interrupts it; the session's stored events become
- * `status`, `item`, `command_prompt` and `error` frames; approvals: agent-stream-approvals.ts.
+ * the other. The session is found (or created) by the client's `sessionId` (agent-stream-attach.ts); a turn
+ * per `user_message`, which interrupts the running one; `cancel` interrupts it; the session's stored events
+ * become `status`, `item`, `command_prompt` and `error` frames (agent-stream-event-frames.ts); approvals:
+ * agent-stream-approvals.ts. Frames go out in order, one write at a time.
  */
 export class AgentStreamConnection {
   private session: Session | undefined
@@ -171,41 +172,10 @@ export class AgentStreamConnection {
   }
 
   private async forward(ev: StoredEvent): Promise<void> {
-    switch (ev.type) {
-      case 'turn.started':
-        return this.send({ type: 'status', message: streamStatus.thinking })
-      case 'item.completed':
-        for (const responseItem of responseItems(ev.item)) await this.send({ type: 'item', responseItem })
-        return
-      case 'approval.requested':
-        return this.approvals.promptRequested(ev.approvalId, this.policy)
-      case 'approval.resolved':
-        if (ev.by === 'timeout')
-          await this.send({
-            type: 'error',
-            code: 'APPROVAL_TIMEOUT',
-            message: `No answer for ${this.commandId(ev.approvalId)}: the command was denied.`,
-            retryable: false,
-          })
-        return
-      case 'turn.completed':
-        if (ev.status === 'interrupted') {
-          const message = this.cancelling ? streamStatus.aborted : 'Agent run interrupted.'
-          this.cancelling = false
-          return this.send({ type: 'status', message })
-        }
-        await this.send({ type: 'status', message: streamStatus.idle })
-        return this.send({ type: 'status', message: streamStatus.completed })
-      case 'turn.failed':
-        return this.send({
-          type: 'error',
-          code: 'AGENT_ERROR',
-          message: `Agent run failed: ${ev.error}`,
-          retryable: true,
-        })
-      default:
-        return
-    }
+    if (ev.type === 'approval.requested') return this.approvals.promptRequested(ev.approvalId, this.policy)
+    const frames = eventFrames(ev, { cancelling: this.cancelling, commandId: (id) => this.commandId(id) })
+    if (ev.type === 'turn.completed' && ev.status === 'interrupted') this.cancelling = false
+    for (const body of frames) await this.send(body)
   }
 
   private async approve(f: ApproveFrame): Promise<void> {
