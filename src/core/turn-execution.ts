@@ -34,8 +34,8 @@ export interface TurnExecutionContext {
 
 /**
  * A queued turn from its start to its recorded end: marked running, executed, then stored as ended and its end
- * and the session's new state announced. False when another node took the session over meanwhile (this node was taken for dead): the turn
- * then stays as the node that took it recorded it.
+ * and the session's new state announced. False when another node took the session over meanwhile (this node
+ * was taken for dead): the turn then stays as the node that took it recorded it.
  */
 export async function runTurn(
   ctx: TurnExecutionContext,

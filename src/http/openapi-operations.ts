@@ -81,6 +81,16 @@ const v1Events = {
   stream: 'events' as const,
 }
 const v1Session = { tag: 'sessions', responseExample: sessionExample }
+/** Seed 003's thread operations that take a thread id and answer the thread. */
+const threadById = {
+  tag: 'seed 003: codex agent server',
+  request: 'ThreadIdRequest',
+  response: 'ThreadResponse',
+  requestExample: { threadId: threadExample.thread.id },
+  responseExample: threadExample,
+  errors: [400, 404, 503],
+  errorShape: 'fastapi',
+} satisfies Omit<OperationDoc, 'summary'>
 export const operationDocs: Record<string, OperationDoc> = {
   'GET /health': {
     tag: 'health',
@@ -369,16 +379,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     errors: [400, 503],
     errorShape: 'fastapi',
   },
-  'POST /api/thread/resume': {
-    tag: 'seed 003: codex agent server',
-    summary: 'Resume a codex thread',
-    request: 'ThreadIdRequest',
-    response: 'ThreadResponse',
-    requestExample: { threadId: threadExample.thread.id },
-    responseExample: threadExample,
-    errors: [400, 404, 503],
-    errorShape: 'fastapi',
-  },
+  'POST /api/thread/resume': { ...threadById, summary: 'Resume a codex thread' },
   'POST /api/thread/read': {
     tag: 'seed 003: codex agent server',
     summary: 'A codex thread as app-server records it (with its turns when includeTurns)',
@@ -389,16 +390,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     errors: [400, 404, 503],
     errorShape: 'fastapi',
   },
-  'POST /api/thread/fork': {
-    tag: 'seed 003: codex agent server',
-    summary: 'Fork a codex thread',
-    request: 'ThreadIdRequest',
-    response: 'ThreadResponse',
-    requestExample: { threadId: threadExample.thread.id },
-    responseExample: threadExample,
-    errors: [400, 404, 503],
-    errorShape: 'fastapi',
-  },
+  'POST /api/thread/fork': { ...threadById, summary: 'Fork a codex thread' },
   'POST /api/turn/start': {
     tag: 'seed 003: codex agent server',
     summary: 'Run a turn on a codex thread and answer it once it ended',
