@@ -176,6 +176,8 @@ interface RelaySample {
   spawnCallMs?: number
   /** CPU (user + system) this process used during the run: the gateway and the client, or the reader. */
   cpuMs: number
+  /** via server with --gateway process: the part of cpuMs the gateway process used. */
+  gatewayCpuMs?: number
 }
 
 const cpuMsSince = (start: NodeJS.CpuUsage) => {
@@ -376,6 +378,7 @@ async function runViaServer(g: Gateway, args: string[], monitor = true): Promise
     // the client's CPU and the gateway process's; the event-loop delay is the gateway's
     const remote = await g.remote.usage()
     sample.cpuMs += remote.cpuMs
+    sample.gatewayCpuMs = remote.cpuMs
     sample.loopP99Ms = remote.loopP99Ms
     sample.loopMaxMs = remote.loopMaxMs
   }
@@ -464,6 +467,7 @@ function reportRelay(o: Options, r: Awaited<ReturnType<typeof relay>>): void {
       'stored events',
       'loop p99 ms',
       'cpu ms',
+      'of it gateway',
     ],
   ]
   const summary: string[] = []
@@ -487,6 +491,7 @@ function reportRelay(o: Options, r: Awaited<ReturnType<typeof relay>>): void {
         mode === 'direct' ? '-' : int(med(mode, (s) => s.storedEvents ?? Number.NaN)),
         f1(med(mode, (s) => s.loopP99Ms)),
         f1(med(mode, (s) => s.cpuMs)),
+        f1(med(mode, (s) => s.gatewayCpuMs ?? Number.NaN)),
       ])
     }
     const ratio = (pick: (s: RelaySample) => number) => med('via server', pick) / med('direct', pick)
@@ -496,7 +501,10 @@ function reportRelay(o: Options, r: Awaited<ReturnType<typeof relay>>): void {
         `(stream ${ratio((s) => perSec(s.lines - 1, s.streamMs)).toFixed(3)}); added latency ` +
         `p50 ${signed(lat('via server', 50) - lat('direct', 50))} ms, p99 ${signed(lat('via server', 99) - lat('direct', 99))} ms; ` +
         `added CPU in ${o.gateway === 'inline' ? 'this process' : 'the client and the gateway process'} ${f2((addedCpu / w.lines) * 1000)} µs per line, ` +
-        `${f2(addedCpu / med('via server', (s) => s.chunks))} ms per output event`,
+        `${f2(addedCpu / med('via server', (s) => s.chunks))} ms per output event` +
+        (o.gateway === 'process'
+          ? `, of which the gateway process ${f2(med('via server', (s) => (s.gatewayCpuMs ?? Number.NaN) / s.chunks))} ms`
+          : ''),
     )
   }
   console.log(

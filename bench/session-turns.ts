@@ -794,7 +794,9 @@ async function main(): Promise<void> {
   try {
     mock = await startMockLlm()
     mock.setDefault({ kind: 'text', text: answer })
-    const { env, dir } = gatewayEnv(mock)
+    // CODEX_WARM_RUNS=false: `exec` is what it says, a cold `codex exec` per run. A warm one-shot run would be a
+    // thread on the same app-server as the session, and its ending would land in the next `turn`, not `direct`.
+    const { env, dir } = gatewayEnv(mock, { CODEX_WARM_RUNS: 'false' })
     server = await startServer({ env, cwd: dir, logger: false })
     const config = server.ctx.config
     const codex = server.ctx.registry.get('codex')

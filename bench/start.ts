@@ -10,7 +10,15 @@
  * `node --import tsx src/main.ts serve` instead (the development path) for comparison. Not a test: exits 0 when
  * every start answered /health, 1 otherwise. Every temp dir is removed and every server stopped.
  *
- * Usage: npx tsx bench/start.ts [--iterations N] [--settle S] [--entry dist|src]
+ * With `--baseline <dir>` (another checkout, built: e.g. `git archive <commit> | tar -x -C <dir>`, a
+ * node_modules link, `npx tsc -p tsconfig.build.json`) it starts that checkout's dist/main.js too, in turns
+ * with this one (alternating which goes first), and prints both side by side with the ratio this/baseline:
+ * on a shared machine the load changes from minute to minute, the ratio of paired runs much less.
+ *
+ * `--node-flags="<flags>"` adds Node/V8 flags to this checkout's server (not the baseline's), to weigh them.
+ *
+ * Usage: npx tsx bench/start.ts [--iterations N] [--settle S] [--entry dist|src] [--baseline <dir>]
+ *        [--node-flags="<flags>"]
  */
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -32,6 +40,8 @@ const { values } = parseArgs({
     iterations: { type: 'string' },
     settle: { type: 'string' },
     entry: { type: 'string', default: 'dist' },
+    baseline: { type: 'string' },
+    'node-flags': { type: 'string' },
   },
 })
 const iterations = intOption(values.iterations, 5, 'iterations')
@@ -39,6 +49,11 @@ const settle = intOption(values.settle, 5, 'settle', 0)
 const entry = values.entry === 'src' ? 'src' : 'dist'
 const main = path.join(root, entry === 'dist' ? 'dist/main.js' : 'src/main.ts')
 if (!existsSync(main)) throw new BenchError(`${main} is missing: run \`npm run build\` first`)
+/** Node or V8 flags for this checkout's server only (`--node-flags=--max-semi-space-size=1`), to weigh them. */
+const nodeFlags = values['node-flags']?.split(/\s+/).filter(Boolean) ?? []
+const baselineMain = values.baseline ? path.resolve(values.baseline, 'dist/main.js') : undefined
+if (baselineMain && !existsSync(baselineMain))
+  throw new BenchError(`${baselineMain} is missing: build the baseline checkout first`)
 const tsx = new URL('../node_modules/tsx/dist/esm/index.mjs', import.meta.url).href
 
 const rssKb = (pid: number): number => {
@@ -71,10 +86,10 @@ function freePort(): Promise<number> {
   })
 }
 
-async function once() {
+async function once(script = main, flags = nodeFlags) {
   const { env, dir } = gatewayEnv(null)
   const port = await freePort()
-  const args = entry === 'dist' ? [main, 'serve'] : ['--import', tsx, main, 'serve']
+  const args = [...flags, ...(entry === 'dist' || script !== main ? [] : ['--import', tsx]), script, 'serve']
   const t0 = performance.now()
   const child = spawn(process.execPath, args, {
     cwd: dir,
@@ -132,58 +147,71 @@ console.log(
   `production start (${entry === 'dist' ? 'node dist/main.js serve' : 'node --import tsx src/main.ts serve'})`,
 )
 printMachine()
-const results: Awaited<ReturnType<typeof once>>[] = []
+if (nodeFlags.length > 0) console.log(`node flags (this): ${nodeFlags.join(' ')}`)
+type Result = Awaited<ReturnType<typeof once>>
+const results: Result[] = []
+const baseline: Result[] = []
 let failed = false
+const attempt = async (into: Result[], script?: string) => {
+  try {
+    into.push(await (script ? once(script, []) : once()))
+  } catch (err) {
+    failed = true
+    console.error(String(err))
+  }
+}
 try {
   for (let i = 0; i < iterations; i++) {
-    try {
-      results.push(await once())
-    } catch (err) {
-      failed = true
-      console.error(String(err))
+    if (!baselineMain) await attempt(results)
+    else if (i % 2 === 0) {
+      await attempt(baseline, baselineMain)
+      await attempt(results)
+    } else {
+      await attempt(results)
+      await attempt(baseline, baselineMain)
     }
   }
 } finally {
   rmSync(tmp, { recursive: true, force: true })
 }
-const row = (name: string, xs: number[], digits = 0) => [
-  name,
-  median(xs).toFixed(digits),
-  percentile(xs, 90).toFixed(digits),
-  Math.min(...xs).toFixed(digits),
-  Math.max(...xs).toFixed(digits),
+const measures: [string, (r: Result) => number, number][] = [
+  ['"listening" log line, ms after spawn', (r) => r.listeningMs, 0],
+  ['first 200 from GET /health, ms after spawn', (r) => r.healthMs, 0],
+  ['CPU ms the server used until then', (r) => r.healthCpuMs, 0],
+  [`server RSS MB, ${settle} s after /health`, (r) => r.rssMb, 1],
+  ['RSS MB of its child processes', (r) => r.childrenMb, 1],
+  ['child processes', (r) => r.children, 0],
 ]
-if (results.length > 0)
+if (baselineMain && results.length > 0 && baseline.length > 0) {
+  console.log(`baseline: ${baselineMain}`)
+  console.log(
+    markdownTable(
+      [
+        ['measure (medians)', 'baseline', 'this', 'this/baseline'],
+        ...measures.map(([name, pick, digits]) => {
+          const b = median(baseline.map(pick))
+          const t = median(results.map(pick))
+          return [name, b.toFixed(digits), t.toFixed(digits), b > 0 ? (t / b).toFixed(2) : '-']
+        }),
+      ],
+      [false, true, true, true],
+    ),
+  )
+} else if (results.length > 0)
   console.log(
     markdownTable(
       [
         ['measure', 'median', 'p90', 'min', 'max'],
-        row(
-          '"listening" log line, ms after spawn',
-          results.map((r) => r.listeningMs),
-        ),
-        row(
-          'first 200 from GET /health, ms after spawn',
-          results.map((r) => r.healthMs),
-        ),
-        row(
-          'CPU ms the server used until then',
-          results.map((r) => r.healthCpuMs),
-        ),
-        row(
-          `server RSS MB, ${settle} s after /health`,
-          results.map((r) => r.rssMb),
-          1,
-        ),
-        row(
-          'RSS MB of its child processes',
-          results.map((r) => r.childrenMb),
-          1,
-        ),
-        row(
-          'child processes',
-          results.map((r) => r.children),
-        ),
+        ...measures.map(([name, pick, digits]) => {
+          const xs = results.map(pick)
+          return [
+            name,
+            median(xs).toFixed(digits),
+            percentile(xs, 90).toFixed(digits),
+            Math.min(...xs).toFixed(digits),
+            Math.max(...xs).toFixed(digits),
+          ]
+        }),
       ],
       [false, true, true, true, true],
     ),

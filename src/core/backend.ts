@@ -3,10 +3,6 @@ import { ConfigError } from '../config/config-error.js'
 import type { Config } from '../config/load.js'
 import { type EventBus, InProcessEventBus } from '../store/event-bus.js'
 import type { NodeSignals } from '../store/node-signals.js'
-import { PgBossRunQueue } from '../store/postgres/pg-boss-run-queue.js'
-import { PgEventBus } from '../store/postgres/pg-event-bus.js'
-import { PgNodeSignals } from '../store/postgres/pg-node-signals.js'
-import { PostgresStore } from '../store/postgres/postgres-store.js'
 import type { RunQueue } from '../store/run-queue.js'
 import { SqliteStore } from '../store/sqlite/sqlite-store.js'
 import type { Store } from '../store/store.js'
@@ -37,6 +33,10 @@ export async function openBackend(config: Config): Promise<Backend> {
       openQueue: async () => undefined,
     }
   }
+  // Loaded only here: pg and pg-boss are about 120 CommonJS files a SQLite gateway never needs at its start.
+  const { PostgresStore } = await import('../store/postgres/postgres-store.js')
+  const { PgEventBus } = await import('../store/postgres/pg-event-bus.js')
+  const { PgNodeSignals } = await import('../store/postgres/pg-node-signals.js')
   const store = await PostgresStore.open(url).catch((err: Error) => {
     throw new ConfigError(`cannot use DATABASE_URL (${redacted(url)}): ${err.message}`)
   })
@@ -45,7 +45,11 @@ export async function openBackend(config: Config): Promise<Backend> {
     shared: true,
     openBus: (node) => PgEventBus.start(url, store.pool, node),
     openSignals: (node) => PgNodeSignals.start(url, store.pool, node),
-    openQueue: async () => (config.GATEWAY_ROLE === 'all' ? undefined : PgBossRunQueue.start(url)),
+    openQueue: async () => {
+      if (config.GATEWAY_ROLE === 'all') return undefined
+      const { PgBossRunQueue } = await import('../store/postgres/pg-boss-run-queue.js')
+      return PgBossRunQueue.start(url)
+    },
   }
 }
 

@@ -2,7 +2,8 @@ import type { AgentDriver } from '../agents/driver.js'
 import { AppError } from '../protocol/errors.js'
 import type { RunCompletedEvent, StoredEvent } from '../protocol/events.js'
 import type { RunRequestFields } from '../protocol/runs.js'
-import type { RunManager, SubmitOptions } from './run-manager.js'
+import type { SubmitOptions } from './run-admission.js'
+import type { RunManager } from './run-manager.js'
 
 /** Refuses early with 503 when the agent is not installed or has no credentials, saying what to do. */
 export async function ensureReady(driver: AgentDriver): Promise<void> {

@@ -1,10 +1,19 @@
-import { Ajv, type ErrorObject } from 'ajv'
+import { createRequire } from 'node:module'
+import type { Ajv, ErrorObject } from 'ajv'
 import { AppError } from '../protocol/errors.js'
 import type { RunCompletedEvent } from '../protocol/events.js'
 
 export type OutputValidator = (completed: RunCompletedEvent) => RunCompletedEvent
 
-const ajv = new Ajv({ allErrors: true, strict: false })
+let shared: Ajv | undefined
+/** ajv (about 60 CommonJS files) is required on the first outputSchema, not at the start. */
+const ajv = (): Ajv => {
+  if (!shared) {
+    const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv')
+    shared = new Ajv({ allErrors: true, strict: false })
+  }
+  return shared
+}
 
 /**
  * Compiles a run's outputSchema (400 when it is not a valid JSON Schema) into a check of the final response:
@@ -13,7 +22,7 @@ const ajv = new Ajv({ allErrors: true, strict: false })
 export function compileOutputSchema(schema: Record<string, unknown>): OutputValidator {
   let validate: ReturnType<Ajv['compile']>
   try {
-    validate = ajv.compile(schema)
+    validate = ajv().compile(schema)
   } catch (err) {
     throw new AppError(
       'invalid_request',

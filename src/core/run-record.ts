@@ -1,5 +1,7 @@
 import type { RunCompletedEvent } from '../protocol/events.js'
 import type { Run } from '../protocol/runs.js'
+import type { Store } from '../store/store.js'
+import type { EventLog } from './event-log.js'
 
 /** What a run's record becomes when its run.completed arrives: status, outcome, final response, usage. */
 export function terminalPatch(c: RunCompletedEvent): Partial<Run> {
@@ -14,4 +16,15 @@ export function terminalPatch(c: RunCompletedEvent): Partial<Run> {
     error: c.error ?? null,
     ...(c.result !== undefined ? { result: c.result } : {}),
   }
+}
+
+/** Records a run's end: its record from the run.completed, then the event itself (in that order). */
+export async function recordRunEnd(
+  store: Store,
+  log: EventLog,
+  runId: string,
+  completed: RunCompletedEvent,
+): Promise<void> {
+  await store.updateRun(runId, terminalPatch(completed))
+  await log.append(runId, completed)
 }

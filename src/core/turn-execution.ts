@@ -26,6 +26,34 @@ export interface TurnExecutionContext {
   refreshStatus(): Promise<void>
   /** Runs right before the agent works; throws (TurnRefused, AppError) to keep the turn from running. */
   beforeStart(): Promise<void>
+  /** Whether this node still holds the session (in a cluster another node may have taken it over). */
+  stillOwns(): Promise<boolean>
+  /** The turn is stored as ended: the session no longer counts it as running. */
+  turnEnded(): void
+}
+
+/**
+ * A queued turn from its start to its recorded end: marked running, executed, then stored as ended and its end
+ * and the session's new state announced. False when another node took the session over meanwhile (this node
+ * was taken for dead): the turn then stays as the node that took it recorded it.
+ */
+export async function runTurn(
+  ctx: TurnExecutionContext,
+  sessionId: string,
+  agent: AgentSession,
+  turn: Turn,
+  signal: AbortSignal,
+): Promise<boolean> {
+  await ctx.store.updateTurn(turn.id, { status: 'running', startedAt: new Date().toISOString() })
+  await ctx.refreshStatus()
+  const { ended, finalResponse, end } = await executeTurn(ctx, sessionId, agent, turn, signal)
+  if (!(await ctx.stillOwns())) return false
+  const now = new Date().toISOString()
+  await ctx.store.completeTurn(turn.id, { ...ended, finalResponse, finishedAt: now }, now)
+  ctx.turnEnded()
+  // The end is queued first, so it is stored (often in the same commit) before the state it leads to.
+  await Promise.all([end && ctx.log.append(sessionId, end), ctx.refreshStatus()])
+  return true
 }
 
 /**

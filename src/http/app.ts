@@ -1,5 +1,10 @@
 import { createRequire } from 'node:module'
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerFactory } from 'fastify'
+import Fastify, {
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyServerFactory,
+  type FastifyServerOptions,
+} from 'fastify'
 import {
   type FastifyPluginAsyncZod,
   serializerCompiler,
@@ -47,6 +52,14 @@ const surfaces: ((ctx: GatewayContext) => FastifyPluginAsync | FastifyPluginAsyn
   agentStreamWsRoutes,
 ]
 
+/**
+ * zod validates and serializes every route (set again on the root below, for the types): given as Fastify's
+ * compilers from the start, Fastify does not load its default ones (ajv, about 60 CommonJS files).
+ */
+const zodCompilers = {
+  compilersFactory: { buildValidator: () => validatorCompiler, buildSerializer: () => serializerCompiler },
+} as unknown as FastifyServerOptions['schemaController']
+
 /** Builds the Fastify app with every surface; no listening here (tests use `inject` or server.ts). */
 export async function buildApp(
   ctx: GatewayContext,
@@ -57,6 +70,7 @@ export async function buildApp(
     bodyLimit: ctx.config.BODY_LIMIT_BYTES,
     requestIdHeader: false,
     genReqId,
+    schemaController: zodCompilers,
     logger: opts.logger === false ? false : loggerOptions(ctx.config, ctx.redactor, opts.logStream),
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)

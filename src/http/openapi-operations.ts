@@ -1,9 +1,18 @@
 /**
  * What the OpenAPI document says about each operation beyond what its route's zod schemas give: tags,
  * summaries for the seed routes, a named request/response, examples, the error statuses it answers, and what
- * its stream carries. `src/http/openapi-document.ts` applies it; a test fails when an operation is missing here.
+ * its stream carries. `src/http/openapi-complete.ts` applies it; a test fails when an operation is missing here.
  */
 import type { ErrorShape } from './errors.js'
+import {
+  approvalExample,
+  eventExample,
+  runExample,
+  sessionExample,
+  threadExample,
+  turnExample,
+} from './openapi-examples.js'
+import { agentStreamFrames } from './openapi-stream-frames.js'
 
 export interface OperationDoc {
   tag: string
@@ -65,77 +74,6 @@ const countedList = (key: string) => ({
   required: [key, 'count'],
 })
 
-const runExample = {
-  id: 'run_01JD4Z8Q6N7W3V2K5M9P0R1S2T',
-  agent: 'codex',
-  status: 'succeeded',
-  request: { prompt: 'List the files', cwd: '/srv/agent-gateway/workspaces', sandbox: 'read-only' },
-  createdAt: '2026-12-01T12:00:00.000Z',
-  startedAt: '2026-12-01T12:00:00.050Z',
-  finishedAt: '2026-12-01T12:00:04.200Z',
-  exitCode: 0,
-  signal: null,
-  reason: 'exited',
-  finalResponse: 'There are 3 files: README.md, package.json, src/.',
-  usage: { inputTokens: 1200, cachedInputTokens: 0, outputTokens: 40, reasoningOutputTokens: 0 },
-  error: null,
-  agentSessionId: '019a6b3c-7d2e-7f00-8000-1234567890ab',
-  pid: 4242,
-  command: '/usr/lib/node_modules/@openai/codex-linux-x64/vendor/codex',
-  lastSeq: 9,
-}
-const sessionExample = {
-  id: 'ses_01JD4ZC1B2C3D4E5F6G7H8J9K0',
-  agent: 'codex',
-  agentSessionId: '019a6b3c-7d2e-7f00-8000-1234567890ab',
-  status: 'idle',
-  cwd: '/srv/agent-gateway/workspaces',
-  model: null,
-  sandbox: 'workspace-write',
-  approvalPolicy: 'untrusted',
-  forkedFrom: null,
-  createdAt: '2026-12-01T12:00:00.000Z',
-  updatedAt: '2026-12-01T12:01:00.000Z',
-  turnCount: 1,
-  lastSeq: 12,
-}
-const turnExample = {
-  id: 'turn_01JD4ZD2C3D4E5F6G7H8J9K0L1',
-  sessionId: sessionExample.id,
-  agentTurnId: '1',
-  status: 'completed',
-  input: [{ type: 'text', text: 'Add a README' }],
-  createdAt: '2026-12-01T12:00:10.000Z',
-  startedAt: '2026-12-01T12:00:10.010Z',
-  finishedAt: '2026-12-01T12:00:20.000Z',
-  finalResponse: 'Added README.md.',
-  usage: { inputTokens: 2100, cachedInputTokens: 1024, outputTokens: 80, reasoningOutputTokens: 0 },
-  error: null,
-}
-const approvalExample = {
-  id: 'apr_01JD4ZE3D4E5F6G7H8J9K0L1M2',
-  sessionId: sessionExample.id,
-  turnId: turnExample.id,
-  kind: 'command',
-  command: 'echo hello > hello.txt',
-  cwd: '/srv/agent-gateway/workspaces',
-  changes: null,
-  reason: 'The command writes a file.',
-  options: ['accept', 'accept_for_session', 'decline', 'cancel'],
-  state: 'resolved',
-  decision: 'accept',
-  by: 'client',
-  createdAt: '2026-12-01T12:00:12.000Z',
-  resolvedAt: '2026-12-01T12:00:15.000Z',
-  expiresAt: '2026-12-01T12:10:12.000Z',
-}
-const eventExample = {
-  type: 'item.completed',
-  item: { id: 'item_1', type: 'agent_message', text: 'Done.' },
-  seq: 7,
-  at: '2026-12-01T12:00:04.100Z',
-  runId: runExample.id,
-}
 const v1Events = {
   tag: 'runs',
   responseExample: eventExample,
@@ -143,54 +81,16 @@ const v1Events = {
   stream: 'events' as const,
 }
 const v1Session = { tag: 'sessions', responseExample: sessionExample }
-const threadExample = {
-  thread: { id: sessionExample.agentSessionId, preview: 'Add a README', createdAt: 1796126400 },
-}
-
-/** What seed 004's server frames are (docs/agent-stream.md), for both of its transports. */
-const agentStreamFrames = {
-  response: 'AgentStreamFrame',
-  responseSchema: {
-    description: 'One server frame of docs/agent-stream.md; `id` is a fresh UUID on every frame.',
-    oneOf: [
-      frameSchema('status', { message: { type: 'string' }, details: { type: 'object' } }, ['message']),
-      frameSchema('item', { responseItem: { type: 'object' } }, ['responseItem']),
-      frameSchema(
-        'command_prompt',
-        {
-          commandId: { type: 'string' },
-          command: { type: 'array', items: { type: 'string' } },
-          applyPatch: { type: 'object', properties: { patch: { type: 'string' } } },
-          explanation: { type: 'string' },
-        },
-        ['commandId', 'command'],
-      ),
-      frameSchema(
-        'error',
-        { message: { type: 'string' }, code: { type: 'string' }, retryable: { type: 'boolean' } },
-        ['message'],
-      ),
-      frameSchema('heartbeat', { timestamp: { type: 'string', format: 'date-time' } }, ['timestamp']),
-      frameSchema('terminate', { reason: { type: 'string' } }, ['reason']),
-    ],
-  },
-  responseExample: {
-    type: 'status',
-    id: '5f0c2a9e-8d1b-4c3e-9a7f-2b6d4e8c1a30',
-    message: 'Agent run completed.',
-  },
-  errors: [],
-  errorShape: 'v1' as const,
-}
-
-function frameSchema(type: string, properties: Record<string, unknown>, required: string[]) {
-  return {
-    type: 'object',
-    properties: { type: { const: type }, id: { type: 'string', format: 'uuid' }, ...properties },
-    required: ['type', 'id', ...required],
-  }
-}
-
+/** Seed 003's thread operations that take a thread id and answer the thread. */
+const threadById = {
+  tag: 'seed 003: codex agent server',
+  request: 'ThreadIdRequest',
+  response: 'ThreadResponse',
+  requestExample: { threadId: threadExample.thread.id },
+  responseExample: threadExample,
+  errors: [400, 404, 503],
+  errorShape: 'fastapi',
+} satisfies Omit<OperationDoc, 'summary'>
 export const operationDocs: Record<string, OperationDoc> = {
   'GET /health': {
     tag: 'health',
@@ -479,16 +379,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     errors: [400, 503],
     errorShape: 'fastapi',
   },
-  'POST /api/thread/resume': {
-    tag: 'seed 003: codex agent server',
-    summary: 'Resume a codex thread',
-    request: 'ThreadIdRequest',
-    response: 'ThreadResponse',
-    requestExample: { threadId: threadExample.thread.id },
-    responseExample: threadExample,
-    errors: [400, 404, 503],
-    errorShape: 'fastapi',
-  },
+  'POST /api/thread/resume': { ...threadById, summary: 'Resume a codex thread' },
   'POST /api/thread/read': {
     tag: 'seed 003: codex agent server',
     summary: 'A codex thread as app-server records it (with its turns when includeTurns)',
@@ -499,16 +390,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     errors: [400, 404, 503],
     errorShape: 'fastapi',
   },
-  'POST /api/thread/fork': {
-    tag: 'seed 003: codex agent server',
-    summary: 'Fork a codex thread',
-    request: 'ThreadIdRequest',
-    response: 'ThreadResponse',
-    requestExample: { threadId: threadExample.thread.id },
-    responseExample: threadExample,
-    errors: [400, 404, 503],
-    errorShape: 'fastapi',
-  },
+  'POST /api/thread/fork': { ...threadById, summary: 'Fork a codex thread' },
   'POST /api/turn/start': {
     tag: 'seed 003: codex agent server',
     summary: 'Run a turn on a codex thread and answer it once it ended',

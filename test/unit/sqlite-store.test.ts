@@ -63,6 +63,49 @@ describe('SqliteStore', () => {
     expect(await store.ownerOf('run_done')).toBeNull()
     expect((await store.takeOverRuns(['node_legacy'], 'node_new')).map((r) => r.id)).toEqual(['run_live'])
   })
+
+  it('migrating from schema 6 moves every event into a rowid table, in order, and appends go on from there', async () => {
+    const file = path.join(tempDir('store-'), 'gw.db')
+    const db = new Database(file)
+    for (const m of migrations.slice(0, 6)) db.exec(m)
+    db.pragma('user_version = 6')
+    const run = newRun('run_old', { status: 'running' })
+    db.prepare(
+      'INSERT INTO runs (id, agent, status, created_at, last_seq, body) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(run.id, run.agent, run.status, run.createdAt, 3, JSON.stringify(run))
+    const insert = db.prepare('INSERT INTO events (owner_id, seq, type, at, body) VALUES (?, ?, ?, ?, ?)')
+    const old = [1, 2, 3].map((seq) => ({
+      type: 'output',
+      stream: 'stdout',
+      data: `${seq}\n`,
+      seq,
+      at: 't',
+      runId: run.id,
+    }))
+    for (const ev of old) insert.run(run.id, ev.seq, ev.type, ev.at, JSON.stringify(ev))
+    expect(db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'events'").pluck().get()).toMatch(
+      /WITHOUT ROWID/,
+    )
+    db.close()
+
+    const store = open(file)
+    const appended = await store.appendEvent(run.id, { type: 'output', stream: 'stdout', data: '4\n' }, 't')
+    expect(appended.seq).toBe(4)
+    expect(
+      (await store.eventsAfter(run.id, 0, 10)).map((e) => [e.seq, e.type === 'output' && e.data]),
+    ).toEqual([
+      [1, '1\n'],
+      [2, '2\n'],
+      [3, '3\n'],
+      [4, '4\n'],
+    ])
+    await store.close()
+    const after = new Database(file, { readonly: true })
+    const sql = after.prepare("SELECT sql FROM sqlite_schema WHERE name = 'events'").pluck().get() as string
+    expect(sql).not.toMatch(/WITHOUT ROWID/)
+    expect(sql).toMatch(/PRIMARY KEY \(owner_id, seq\)/)
+    after.close()
+  })
 })
 
 describeStoreContract('sqlite', {

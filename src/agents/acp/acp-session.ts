@@ -18,8 +18,11 @@ import { toolCallFields } from './wire.js'
 
 /** How long a cancelled turn may take to answer its prompt before the gateway fails it. */
 export const cancelGraceMs = 10_000
-/** How long a finished prompt waits for the last updates of its tool calls. */
-const toolSettleMs = 3000
+/**
+ * How long a finished prompt waits for the last updates of its tool calls (only while one is open: codex-acp
+ * may answer the prompt before its tool's last update, seconds before on a loaded machine).
+ */
+const toolSettleMs = 10_000
 /** How long `close()` waits for a running turn to confirm the cancel. */
 const closeGraceMs = 2000
 

@@ -13,6 +13,8 @@ export class AcpTurn {
   private timer: NodeJS.Timeout | undefined
   private finished = false
   private settle: () => void = () => {}
+  /** Set while the turn waits for its open tool calls to end. */
+  private toolsClosed: (() => void) | undefined
   /** Resolves when the turn ended. */
   readonly settled = new Promise<void>((resolve) => {
     this.settle = resolve
@@ -36,6 +38,7 @@ export class AcpTurn {
 
   push(events: AgentEvent[]): void {
     if (!this.finished) for (const ev of events) this.events.push(ev)
+    if (!this.mapper.hasOpenTools) this.toolsClosed?.()
   }
 
   cancelApprovals(): void {
@@ -51,9 +54,15 @@ export class AcpTurn {
    * just after the prompt's answer (codex-acp does under load).
    */
   async toolsSettled(ms: number): Promise<void> {
-    const deadline = Date.now() + ms
-    while (this.mapper.hasOpenTools && !this.finished && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20))
+    if (!this.mapper.hasOpenTools || this.finished) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      this.toolsClosed = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    this.toolsClosed = undefined
   }
 
   fail(error: string): void {
@@ -73,6 +82,7 @@ export class AcpTurn {
     if (this.timer) clearTimeout(this.timer)
     this.approvals.abort()
     this.events.close()
+    this.toolsClosed?.()
     this.settle()
   }
 }

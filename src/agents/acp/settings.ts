@@ -10,7 +10,7 @@ export const acpSettings = z.object({
   ),
   ACP_SESSIONS_PER_PROCESS: setting(
     '8',
-    'Sessions one ACP agent process serves at a time (same agent and settings; not in containers); it ends with its last session. 1: a process per session.',
+    'Sessions one ACP agent process serves at a time (same agent and settings; workspace-write sessions only with sessions of the same cwd; not in containers); it ends with its last session. 1: a process per session.',
     int(8, 1),
   ),
   ACP_WARM_RUNS: setting(

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import type { CliCommand } from '../command.js'
 import { UsageError } from '../command.js'
+import { holdYoungGeneration } from '../young-generation.js'
 
 /** `agent-gateway serve`: the HTTP server, configured by env and .env; stops gracefully on SIGTERM/SIGINT. */
 export const serveCommand: CliCommand = {
@@ -37,9 +38,10 @@ export const serveCommand: CliCommand = {
       ...(values.port !== undefined ? { PORT: values.port } : {}),
       ...(values.role !== undefined ? { GATEWAY_ROLE: values.role } : {}),
     }
+    const releaseYoungGeneration = holdYoungGeneration()
     // loaded here, so that --help and --version answer without loading the server
     const { startServer } = await import('../../http/server.js')
-    const server = await startServer({ env })
+    const server = await startServer({ env }).finally(releaseYoungGeneration)
     let stopping = false
     const stop = async (signal: string) => {
       if (stopping) return

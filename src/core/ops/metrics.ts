@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { createRequire } from 'node:module'
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { StoredEvent } from '../../protocol/events.js'
 import { sessionState } from '../../protocol/policies.js'
 import type { Store } from '../../store/store.js'
@@ -17,135 +18,158 @@ export type WebhookOutcome = 'delivered' | 'failed_attempt' | 'gave_up' | 'refus
  * The gateway's Prometheus metrics, one registry per gateway (tests run several in one process).
  * Counters move from stored events (`observe`), the stream encoders and the webhook dispatcher; gauges are
  * read at scrape time. Node's default metrics include the event-loop delay (`nodejs_eventloop_lag_*`).
+ * prom-client (with @opentelemetry/api, about 85 CommonJS files) is loaded on first use: the first event,
+ * stream, webhook or scrape, never by an idle start.
  */
 export class GatewayMetrics {
-  readonly registry = new Registry()
-  private readonly runsTotal: Counter<'agent' | 'status'>
-  private readonly runDuration: Histogram<'agent' | 'status'>
-  private readonly eventsStored: Counter<'type'>
-  private readonly eventsRelayed: Counter<'format'>
-  private readonly streamsOpen: Gauge<'format'>
-  private readonly webhookDeliveries: Counter<'event' | 'outcome'>
+  private built: PromMetrics | undefined
 
-  constructor(sources: MetricsSources) {
-    const registers = [this.registry]
-    collectDefaultMetrics({ register: this.registry })
-    this.runsTotal = new Counter({
-      name: 'agent_gateway_runs_total',
-      help: 'Runs by agent and status: `submitted` when accepted, then the terminal status they ended with.',
-      labelNames: ['agent', 'status'],
-      registers,
-    })
-    this.runDuration = new Histogram({
-      name: 'agent_gateway_run_duration_seconds',
-      help: 'Time from a run being accepted to it finishing, by agent and terminal status.',
-      labelNames: ['agent', 'status'],
-      buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
-      registers,
-    })
-    new Gauge({
-      name: 'agent_gateway_runs_queued',
-      help: 'Runs waiting for a free slot (MAX_CONCURRENT_RUNS): the queue depth.',
-      registers,
-      collect() {
-        this.set(sources.runStats().queued)
-      },
-    })
-    new Gauge({
-      name: 'agent_gateway_runs_running',
-      help: 'One-shot runs executing now.',
-      registers,
-      collect() {
-        this.set(sources.runStats().running)
-      },
-    })
-    new Gauge({
-      name: 'agent_gateway_running_processes',
-      help: 'Agent runs and session turns in flight (each drives an agent process).',
-      registers,
-      collect() {
-        this.set(sources.inFlight())
-      },
-    })
-    new Gauge({
-      name: 'agent_gateway_sessions',
-      help: 'Sessions by state.',
-      labelNames: ['state'],
-      registers,
-      async collect() {
-        for (const state of sessionState.options)
-          this.set({ state }, (await sources.store.listSessions({ status: state, limit: 1_000_000 })).length)
-      },
-    })
-    new Gauge({
-      name: 'agent_gateway_approvals_pending',
-      help: 'Approvals waiting for an answer.',
-      registers,
-      collect() {
-        this.set(sources.pendingApprovals())
-      },
-    })
-    /** A metric of this registry with its labels. */
-    const labelled = <K extends string>(name: string, help: string, label: K) => ({
-      name,
-      help,
-      labelNames: [label],
-      registers,
-    })
-    this.eventsStored = new Counter(
-      labelled('agent_gateway_events_total', 'Events stored (runs and sessions), by type.', 'type'),
-    )
-    this.eventsRelayed = new Counter(
-      labelled(
-        'agent_gateway_events_relayed_total',
-        'Events written to clients on event streams, by format.',
-        'format',
-      ),
-    )
-    this.streamsOpen = new Gauge(
-      labelled('agent_gateway_streams_open', 'Event streams open to clients now, by format.', 'format'),
-    )
-    this.webhookDeliveries = new Counter({
-      name: 'agent_gateway_webhook_deliveries_total',
-      help: 'Webhook delivery attempts by event and outcome (delivered, failed_attempt, gave_up, refused).',
-      labelNames: ['event', 'outcome'],
-      registers,
-    })
+  constructor(private readonly sources: MetricsSources) {}
+
+  private get m(): PromMetrics {
+    this.built ??= buildMetrics(this.sources)
+    return this.built
+  }
+
+  get registry(): Registry {
+    return this.m.registry
   }
 
   /** Every stored event passes here (EventLog tap); run outcomes also need the run's agent and start. */
   observe(ev: StoredEvent, run?: { agent: string; createdAt: string }): void {
-    this.eventsStored.inc({ type: ev.type })
+    this.m.eventsStored.inc({ type: ev.type })
     if (!run) return
-    if (ev.type === 'run.queued') this.runsTotal.inc({ agent: run.agent, status: 'submitted' })
+    if (ev.type === 'run.queued') this.m.runsTotal.inc({ agent: run.agent, status: 'submitted' })
     if (ev.type === 'run.completed') {
       const labels = { agent: run.agent, status: ev.status }
-      this.runsTotal.inc(labels)
-      this.runDuration.observe(labels, Math.max(0, (Date.parse(ev.at) - Date.parse(run.createdAt)) / 1000))
+      this.m.runsTotal.inc(labels)
+      this.m.runDuration.observe(labels, Math.max(0, (Date.parse(ev.at) - Date.parse(run.createdAt)) / 1000))
     }
   }
 
   streamOpened(format: string): void {
-    this.streamsOpen.inc({ format })
+    this.m.streamsOpen.inc({ format })
   }
 
   streamClosed(format: string): void {
-    this.streamsOpen.dec({ format })
+    this.m.streamsOpen.dec({ format })
   }
 
   relayed(format: string): void {
-    this.eventsRelayed.inc({ format })
+    this.m.eventsRelayed.inc({ format })
   }
 
   webhook(event: string, outcome: WebhookOutcome): void {
-    this.webhookDeliveries.inc({ event, outcome })
+    this.m.webhookDeliveries.inc({ event, outcome })
   }
 
   text(): Promise<string> {
-    return this.registry.metrics()
+    return this.m.registry.metrics()
   }
 
   get contentType(): string {
-    return this.registry.contentType
+    return this.m.registry.contentType
   }
+}
+
+interface PromMetrics {
+  registry: Registry
+  runsTotal: Counter<'agent' | 'status'>
+  runDuration: Histogram<'agent' | 'status'>
+  eventsStored: Counter<'type'>
+  eventsRelayed: Counter<'format'>
+  streamsOpen: Gauge<'format'>
+  webhookDeliveries: Counter<'event' | 'outcome'>
+}
+
+/** The registry and its metrics; prom-client is required here, on first use (a CommonJS package). */
+function buildMetrics(sources: MetricsSources): PromMetrics {
+  const { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } = createRequire(import.meta.url)(
+    'prom-client',
+  ) as typeof import('prom-client')
+  const registry = new Registry()
+  const registers = [registry]
+  collectDefaultMetrics({ register: registry })
+  const runsTotal = new Counter({
+    name: 'agent_gateway_runs_total',
+    help: 'Runs by agent and status: `submitted` when accepted, then the terminal status they ended with.',
+    labelNames: ['agent', 'status'],
+    registers,
+  })
+  const runDuration = new Histogram({
+    name: 'agent_gateway_run_duration_seconds',
+    help: 'Time from a run being accepted to it finishing, by agent and terminal status.',
+    labelNames: ['agent', 'status'],
+    buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+    registers,
+  })
+  new Gauge({
+    name: 'agent_gateway_runs_queued',
+    help: 'Runs waiting for a free slot (MAX_CONCURRENT_RUNS): the queue depth.',
+    registers,
+    collect() {
+      this.set(sources.runStats().queued)
+    },
+  })
+  new Gauge({
+    name: 'agent_gateway_runs_running',
+    help: 'One-shot runs executing now.',
+    registers,
+    collect() {
+      this.set(sources.runStats().running)
+    },
+  })
+  new Gauge({
+    name: 'agent_gateway_running_processes',
+    help: 'Agent runs and session turns in flight (each drives an agent process).',
+    registers,
+    collect() {
+      this.set(sources.inFlight())
+    },
+  })
+  new Gauge({
+    name: 'agent_gateway_sessions',
+    help: 'Sessions by state.',
+    labelNames: ['state'],
+    registers,
+    async collect() {
+      for (const state of sessionState.options)
+        this.set({ state }, (await sources.store.listSessions({ status: state, limit: 1_000_000 })).length)
+    },
+  })
+  new Gauge({
+    name: 'agent_gateway_approvals_pending',
+    help: 'Approvals waiting for an answer.',
+    registers,
+    collect() {
+      this.set(sources.pendingApprovals())
+    },
+  })
+  /** A metric of this registry with its labels. */
+  const labelled = <K extends string>(name: string, help: string, label: K) => ({
+    name,
+    help,
+    labelNames: [label],
+    registers,
+  })
+  const eventsStored = new Counter(
+    labelled('agent_gateway_events_total', 'Events stored (runs and sessions), by type.', 'type'),
+  )
+  const eventsRelayed = new Counter(
+    labelled(
+      'agent_gateway_events_relayed_total',
+      'Events written to clients on event streams, by format.',
+      'format',
+    ),
+  )
+  const streamsOpen = new Gauge(
+    labelled('agent_gateway_streams_open', 'Event streams open to clients now, by format.', 'format'),
+  )
+  const webhookDeliveries = new Counter({
+    name: 'agent_gateway_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by event and outcome (delivered, failed_attempt, gave_up, refused).',
+    labelNames: ['event', 'outcome'],
+    registers,
+  })
+  return { registry, runsTotal, runDuration, eventsStored, eventsRelayed, streamsOpen, webhookDeliveries }
 }

@@ -1,10 +1,12 @@
-import { createHash } from 'node:crypto'
 import type { GatewayContext } from '../../core/context.js'
 import type { TenantScope } from '../../core/tenancy/tenancy.js'
 import { AppError } from '../../protocol/errors.js'
 import type { StoredEvent } from '../../protocol/events.js'
-import type { Approval, Session } from '../../protocol/sessions.js'
+import type { Session } from '../../protocol/sessions.js'
 import type { EventSink } from '../event-sink.js'
+import { commandIdOf, StreamApprovals } from './agent-stream-approvals.js'
+import { attachStream, detachStream, findOrCreateSession } from './agent-stream-attach.js'
+import { eventFrames } from './agent-stream-event-frames.js'
 import {
   type ApproveFrame,
   clientFrame,
@@ -16,40 +18,26 @@ import {
   streamStatus,
   type UserMessageFrame,
 } from './agent-stream-frames.js'
-import { responseItems } from './agent-stream-items.js'
 
-/** Where a connection's frames go: an HTTP/2 (or HTTP/1.1) response body, or a WebSocket. */
 /** The connection's frames go to a transport-neutral sink (HTTP/2 or HTTP/1.1 body, WebSocket). */
 export type FrameSink = EventSink<ServerFrame>
 
 /** Whether the connection keeps reading frames after one was handled. */
 export type Next = 'continue' | 'end'
 
-/** approvalPolicy -> the session's sandbox and approval settings (docs/agent-stream.md has the table). */
-const policySettings = {
-  suggest: { sandbox: 'workspace-write', approvalPolicy: 'untrusted' },
-  'auto-edit': { sandbox: 'workspace-write', approvalPolicy: 'untrusted' },
-  'full-auto': { sandbox: 'workspace-write', approvalPolicy: 'never' },
-} as const
-
-/** Session creation is serialised per tenant and client session id, so two streams naming a new id get one session. */
-const creating = new Map<string, Promise<Session>>()
-
-/** Streams attached to each gateway session (this process): the last one to leave ends the running turn. */
-const attachedStreams = new Map<string, number>()
-
 /**
  * One /agent/stream (or /agent/ws) connection: seed 004's frames on one side, a durable gateway session on
- * the other. The session is found (or created) by the client's `sessionId`; a turn per `user_message`; the
- * session's stored events become `status`, `item`, `command_prompt` and `error` frames; approvals go through
- * the ApprovalBroker, so /v1/approvals sees and may answer them too (the first answer wins).
+ * the other. The session is found (or created) by the client's `sessionId` (agent-stream-attach.ts); a turn
+ * per `user_message`, which interrupts the running one; `cancel` interrupts it; the session's stored events
+ * become `status`, `item`, `command_prompt` and `error` frames (agent-stream-event-frames.ts); approvals:
+ * agent-stream-approvals.ts. Frames go out in order, one write at a time.
  */
 export class AgentStreamConnection {
   private session: Session | undefined
   private clientSessionId: string | undefined
   private policy: StreamApprovalPolicy = 'suggest'
   private cancelling = false
-  private readonly prompted = new Set<string>()
+  private readonly approvals: StreamApprovals
   private readonly detach = new AbortController()
   private writing: Promise<void> = Promise.resolve()
   private pendingWrites = 0
@@ -68,6 +56,11 @@ export class AgentStreamConnection {
         void this.send({ type: 'heartbeat', timestamp: new Date().toISOString() }).catch(() => {})
     }, ctx.config.AGENT_STREAM_HEARTBEAT_SECONDS * 1000)
     this.heartbeat.unref()
+    this.approvals = new StreamApprovals(
+      scope.approvals,
+      (body) => this.send(body),
+      (approvalId) => this.commandId(approvalId),
+    )
   }
 
   /** Handles one decoded frame value. */
@@ -131,9 +124,7 @@ export class AgentStreamConnection {
     this.sink.end()
     const session = this.session
     if (!session) return
-    const others = (attachedStreams.get(session.id) ?? 1) - 1
-    if (others > 0) attachedStreams.set(session.id, others)
-    else attachedStreams.delete(session.id)
+    const others = detachStream(session.id)
     // Nobody waits for this (the transport is gone); a store closed by a shutdown meanwhile is no error.
     if (others === 0 && (await this.scope.sessions.busy(session.id).catch(() => false)))
       await this.scope.sessions.interrupt(session.id).catch(() => {})
@@ -144,13 +135,13 @@ export class AgentStreamConnection {
     if (!this.session) {
       if (!f.sessionId) return this.fail(streamErrors.sessionIdRequired, 'end')
       try {
-        this.session = await this.attach(f)
+        this.session = await findOrCreateSession(this.ctx, this.scope, f, this.policy)
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err)
         return this.fail({ code: 'AGENT_INIT_FAILED', message }, 'end')
       }
       this.clientSessionId = f.sessionId
-      attachedStreams.set(this.session.id, (attachedStreams.get(this.session.id) ?? 0) + 1)
+      attachStream(this.session.id)
       await this.send({ type: 'status', message: streamStatus.initialized(f.sessionId) })
       void this.follow(this.session)
     } else if (f.sessionId !== undefined && f.sessionId !== this.clientSessionId) {
@@ -167,36 +158,11 @@ export class AgentStreamConnection {
     return 'continue'
   }
 
-  /** The session the client names, created with the first message's settings when it is new. */
-  private async attach(f: UserMessageFrame): Promise<Session> {
-    const externalId = f.sessionId!
-    const existing = await this.scope.sessions.byExternalId(externalId)
-    if (existing) return existing
-    // Client session ids are unique server-wide; one of another tenant is never joined, nor named.
-    if (await this.ctx.store.findSessionByExternalId(externalId))
-      throw new AppError('conflict', `sessionId "${externalId}" is taken; choose another`)
-    const key = `${this.scope.tenant ?? ''}\0${externalId}`
-    let pending = creating.get(key)
-    if (!pending) {
-      const o = f.configOverrides ?? {}
-      pending = this.scope.sessions
-        .create(o.agent ?? 'codex', {
-          externalId,
-          ...policySettings[this.policy],
-          ...(o.model ? { model: o.model } : {}),
-          ...(o.cwd ? { cwd: o.cwd } : {}),
-        })
-        .finally(() => creating.delete(key))
-      creating.set(key, pending)
-    }
-    return pending
-  }
-
   /** Streams the session's events as frames until the connection closes. */
   private async follow(session: Session): Promise<void> {
     try {
       // Approvals still waiting from an earlier stream are asked again.
-      for (const a of await this.scope.approvals.list('pending', session.id)) await this.prompt(a)
+      await this.approvals.promptPending(session.id, this.policy)
       // From the position read when the stream attached: nothing after it is missed.
       for await (const ev of this.scope.sessions.events(session.id, session.lastSeq, this.detach.signal))
         await this.forward(ev)
@@ -206,76 +172,15 @@ export class AgentStreamConnection {
   }
 
   private async forward(ev: StoredEvent): Promise<void> {
-    switch (ev.type) {
-      case 'turn.started':
-        return this.send({ type: 'status', message: streamStatus.thinking })
-      case 'item.completed':
-        for (const responseItem of responseItems(ev.item)) await this.send({ type: 'item', responseItem })
-        return
-      case 'approval.requested': {
-        const approval = await this.scope.approvals.get(ev.approvalId)
-        if (approval) await this.prompt(approval)
-        return
-      }
-      case 'approval.resolved':
-        if (ev.by === 'timeout')
-          await this.send({
-            type: 'error',
-            code: 'APPROVAL_TIMEOUT',
-            message: `No answer for ${this.commandId(ev.approvalId)}: the command was denied.`,
-            retryable: false,
-          })
-        return
-      case 'turn.completed':
-        if (ev.status === 'interrupted') {
-          const message = this.cancelling ? streamStatus.aborted : 'Agent run interrupted.'
-          this.cancelling = false
-          return this.send({ type: 'status', message })
-        }
-        await this.send({ type: 'status', message: streamStatus.idle })
-        return this.send({ type: 'status', message: streamStatus.completed })
-      case 'turn.failed':
-        return this.send({
-          type: 'error',
-          code: 'AGENT_ERROR',
-          message: `Agent run failed: ${ev.error}`,
-          retryable: true,
-        })
-      default:
-        return
-    }
-  }
-
-  /** A pending approval as a `command_prompt` (once per connection); auto-edit accepts file changes itself. */
-  private async prompt(approval: Approval): Promise<void> {
-    if (approval.state !== 'pending' || this.prompted.has(approval.id)) return
-    this.prompted.add(approval.id)
-    if (this.policy === 'auto-edit' && approval.kind === 'file_change') {
-      await this.scope.approvals.answer(approval.id, 'accept', 'policy:auto-edit').catch(() => {})
-      return
-    }
-    const changes = approval.changes ?? []
-    await this.send({
-      type: 'command_prompt',
-      commandId: this.commandId(approval.id),
-      command: approval.command ? [approval.command] : changes.length ? ['apply_patch'] : [],
-      ...(changes.length
-        ? { applyPatch: { patch: changes.map((c) => `*** ${c.kind} File: ${c.path}`).join('\n') } }
-        : {}),
-      ...(approval.reason ? { explanation: approval.reason } : {}),
-    })
+    if (ev.type === 'approval.requested') return this.approvals.promptRequested(ev.approvalId, this.policy)
+    const frames = eventFrames(ev, { cancelling: this.cancelling, commandId: (id) => this.commandId(id) })
+    if (ev.type === 'turn.completed' && ev.status === 'interrupted') this.cancelling = false
+    for (const body of frames) await this.send(body)
   }
 
   private async approve(f: ApproveFrame): Promise<void> {
     const sessionId = this.session!.id
-    const all = await this.scope.approvals.list(undefined, sessionId)
-    const approval = all.find((a) => this.commandId(a.id) === f.commandId)
-    if (!approval) throw new AppError('not_found', `Unknown commandId ${f.commandId}.`)
-    await this.scope.approvals.answer(
-      approval.id,
-      f.decision === 'allow' ? 'accept' : 'decline',
-      'agent-stream',
-    )
+    await this.approvals.answer(sessionId, f)
     // A deny's explanation goes to the agent as input to the turn it refused.
     if (f.decision === 'deny' && f.explanation && (await this.scope.sessions.busy(sessionId)))
       await this.scope.sessions
@@ -294,11 +199,8 @@ export class AgentStreamConnection {
     await this.scope.sessions.interrupt(id).catch(() => {})
   }
 
-  /** `<sessionId>-cmd-<uuid>`, the uuid derived from the approval id (stable across reconnects). */
   private commandId(approvalId: string): string {
-    const h = createHash('sha256').update(approvalId).digest('hex')
-    const uuid = `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`
-    return `${this.clientSessionId}-cmd-${uuid}`
+    return commandIdOf(this.clientSessionId, approvalId)
   }
 
   private async fail(error: { code: string; message: string }, next: Next = 'continue'): Promise<Next> {

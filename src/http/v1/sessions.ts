@@ -108,9 +108,10 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           typeof request.body.input === 'string'
             ? [{ type: 'text' as const, text: request.body.input }]
             : request.body.input
-        const before = (await scopeOf(ctx, request).sessions.mustGet(id)).lastSeq
-        const started = await scopeOf(ctx, request).sessions.startTurn(id, input, request.body.onBusy)
         const format = acceptedStream(request)
+        // A stream starts after what the session had stored before this turn.
+        const before = format ? (await scopeOf(ctx, request).sessions.mustGet(id)).lastSeq : 0
+        const started = await scopeOf(ctx, request).sessions.startTurn(id, input, request.body.onBusy)
         if (format) {
           const done = (ev: { type: string; turnId?: string }) =>
             (ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === started.id

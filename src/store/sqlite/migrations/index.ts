@@ -108,3 +108,23 @@ migrations.push(`
   ALTER TABLE sessions ADD COLUMN tenant TEXT;
   CREATE INDEX sessions_tenant ON sessions (tenant, id);
 `)
+
+/**
+ * 7: events in a rowid table (the same key, as its primary-key index). SQLite advises WITHOUT ROWID only for rows
+ * under about a twentieth of a page; an agent's output event is often tens of KB. Appending one 54 KB output
+ * event (JSON encode + transaction) took about 10% less CPU in the rowid table, and small events no more.
+ */
+migrations.push(`
+  CREATE TABLE events_rowid (
+    owner_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (owner_id, seq)
+  );
+  INSERT INTO events_rowid (owner_id, seq, type, at, body)
+    SELECT owner_id, seq, type, at, body FROM events ORDER BY owner_id, seq;
+  DROP TABLE events;
+  ALTER TABLE events_rowid RENAME TO events;
+`)

@@ -1,0 +1,163 @@
+import type { AgentRegistry } from '../agents/registry.js'
+import type { AgentSession, SessionHooks } from '../agents/session.js'
+import type { Config } from '../config/load.js'
+import { AppError } from '../protocol/errors.js'
+import type { Session, Turn } from '../protocol/sessions.js'
+import type { Store } from '../store/store.js'
+import { ensureReady } from './one-shot.js'
+import { sessionDriverOf, sessionRequestOf } from './session-request.js'
+
+/** A session open in its agent in this process, with the turns it holds (turn-queue.ts runs them). */
+export interface LiveSession {
+  agent: AgentSession
+  /** The session's working directory (fixed at creation), confined again before every turn. */
+  cwd: string
+  queue: Turn[]
+  current?: { turn: Turn; controller: AbortController }
+  /** Unloads the session once it stayed idle for SESSION_IDLE_SECONDS. */
+  idleTimer?: NodeJS.Timeout
+}
+
+export interface LiveSessionsContext {
+  store: Store
+  registry: AgentRegistry
+  config: Config
+  /** The node (this gateway process) whose agent processes hold the sessions it opens. */
+  node: string
+  /** What the agent asks of the gateway while it works for a session (approvals). */
+  hooks(sessionId: string): SessionHooks
+  /** Throws when the session's cwd no longer resolves inside a workspace root. */
+  confine(session: Session): void
+  /** False once the gateway shuts down: nothing is scheduled for unloading any more. */
+  accepting(): boolean
+  /** Whether this node still holds the session (in a cluster another node may have taken it over). */
+  stillOwns(sessionId: string): Promise<boolean>
+}
+
+/** Whether the session has a turn running or waiting. */
+export const hasTurns = (live: LiveSession): boolean => live.current !== undefined || live.queue.length > 0
+
+/**
+ * The cache of sessions open in their agents in this process: opened when created, reopened lazily with the
+ * driver's `resumeSession` (after a restart of the gateway or of the agent, an idle unload, or when another node
+ * held it meanwhile), unloaded after SESSION_IDLE_SECONDS idle, dropped when another node took them over.
+ */
+export class LiveSessions {
+  private readonly live = new Map<string, LiveSession>()
+  private readonly opening = new Map<string, Promise<LiveSession>>()
+  /** Sessions being unloaded: reopening one waits until the driver let go of it. */
+  private readonly unloading = new Map<string, Promise<void>>()
+
+  constructor(private readonly ctx: LiveSessionsContext) {}
+
+  get(id: string): LiveSession | undefined {
+    return this.live.get(id)
+  }
+
+  /** Whether the session is loaded in its agent now (not unloaded for idleness, not yet resumed). */
+  has(id: string): boolean {
+    return this.live.has(id)
+  }
+
+  /** Holds a session its agent just opened (a new one or a fork). */
+  add(id: string, agent: AgentSession, cwd: string): LiveSession {
+    const live: LiveSession = { agent, cwd, queue: [] }
+    this.live.set(id, live)
+    this.unloadWhenIdle(id, live)
+    return live
+  }
+
+  /** The live agent session, reopened with `resumeSession` when this process does not hold it. */
+  async ensure(session: Session): Promise<LiveSession> {
+    if (session.status === 'archived')
+      throw new AppError(
+        'conflict',
+        `session ${session.id} is archived; its thread can no longer be used: start a new session (POST /v1/sessions)`,
+      )
+    const live = this.live.get(session.id)
+    if (live) {
+      // Another node that reopened the thread since holds the newer copy: this one is dropped (unless busy).
+      if (hasTurns(live) || (await this.ctx.store.ownerOf(session.id)) === this.ctx.node) return live
+      this.live.delete(session.id)
+      clearTimeout(live.idleTimer)
+      await live.agent.close().catch(() => {})
+    }
+    const pending = this.opening.get(session.id)
+    if (pending) return pending
+    const opening = this.reopen(session).finally(() => this.opening.delete(session.id))
+    this.opening.set(session.id, opening)
+    return opening
+  }
+
+  private async reopen(session: Session): Promise<LiveSession> {
+    await this.unloading.get(session.id)
+    this.ctx.confine(session)
+    const driver = sessionDriverOf(this.ctx.registry, session.agent)
+    await ensureReady(driver)
+    const agent = await driver.resumeSession(
+      session.agentSessionId,
+      sessionRequestOf(session),
+      this.ctx.hooks(session.id),
+    )
+    const opened: LiveSession = { agent, cwd: session.cwd, queue: [] }
+    await this.ctx.store.claimSession(session.id, this.ctx.node)
+    this.live.set(session.id, opened)
+    this.unloadWhenIdle(session.id, opened)
+    return opened
+  }
+
+  /**
+   * A session idle for SESSION_IDLE_SECONDS is unloaded: the driver lets go of it (codex unloads the thread and
+   * ends its commands; a per-session agent process ends); the next use resumes it (ensure).
+   */
+  unloadWhenIdle(id: string, live: LiveSession): void {
+    const idleMs = this.ctx.config.SESSION_IDLE_SECONDS * 1000
+    if (idleMs === 0 || !this.ctx.accepting()) return
+    clearTimeout(live.idleTimer)
+    live.idleTimer = setTimeout(() => {
+      if (this.live.get(id) !== live || hasTurns(live)) return
+      this.live.delete(id)
+      const closing = live.agent
+        .close()
+        .catch(() => {})
+        .finally(() => {
+          if (this.unloading.get(id) === closing) this.unloading.delete(id)
+        })
+      this.unloading.set(id, closing)
+    }, idleMs)
+    live.idleTimer.unref()
+  }
+
+  /** Archives the session in its agent and lets go of it for good. */
+  async archive(id: string, live: LiveSession): Promise<void> {
+    clearTimeout(live.idleTimer)
+    await live.agent.archive()
+    await live.agent.close()
+    this.live.delete(id)
+  }
+
+  /**
+   * After this node was taken for dead: lets go of the sessions another node took over (`endTurns` ends the
+   * turns each held, their agent is closed); their next use reopens them where they are placed.
+   */
+  async dropTakenOver(endTurns: (live: LiveSession) => void): Promise<number> {
+    const lost: [string, LiveSession][] = []
+    for (const [id, live] of this.live) if (!(await this.ctx.stillOwns(id))) lost.push([id, live])
+    for (const [id, live] of lost) {
+      if (this.live.get(id) === live) this.live.delete(id)
+      clearTimeout(live.idleTimer)
+      endTurns(live)
+    }
+    await Promise.all(lost.map(([, live]) => live.agent.close().catch(() => {})))
+    return lost.length
+  }
+
+  /** Ends what the drivers hold for live sessions (the agents' histories stay). */
+  async closeAll(): Promise<void> {
+    // all at once: each may wait KILL_GRACE_MS for its agent to exit, and 20 in a row outlasted any grace
+    for (const live of this.live.values()) clearTimeout(live.idleTimer)
+    await Promise.all([...this.live.values()].map((live) => live.agent.close().catch(() => {})))
+    this.live.clear()
+    await Promise.all(this.unloading.values())
+  }
+}

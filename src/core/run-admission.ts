@@ -1,0 +1,74 @@
+import type { AgentDriver } from '../agents/driver.js'
+import type { AgentRegistry } from '../agents/registry.js'
+import type { Config } from '../config/load.js'
+import { AppError } from '../protocol/errors.js'
+import type { Run, RunRequestFields } from '../protocol/runs.js'
+import { checkRunInput } from './cli-policy.js'
+import { ensureReady } from './one-shot.js'
+import { effectiveLimits } from './ops/budget.js'
+import { compileOutputSchema, type OutputValidator } from './output-schema.js'
+import type { RunCluster } from './run-cluster.js'
+import { containerPlacement } from './runners.js'
+import { checkSandbox } from './sandbox-policy.js'
+import { resolveCwd } from './workspace.js'
+
+/** How a route other than POST /v1/runs submits a run on its caller's behalf (the seed routes). */
+export interface SubmitOptions {
+  /** The route that asked, kept on the run (`POST /chat`); absent for POST /v1/runs. */
+  origin?: string
+  /** `null`: no time limit (codex.serve without RUN_RESPONSE_TIMEOUT_SECONDS). Default: TIMEOUT_SECONDS. */
+  timeoutMs?: number | null
+  /** The route built the command itself (codex exec for /api/codex/*): the /run policy does not apply. */
+  builtCommand?: boolean
+}
+
+/** A run request as admitted: checked, its paths confined, its timeout and limits settled. */
+export interface AdmittedRequest {
+  request: Run['request']
+  validate: OutputValidator | undefined
+}
+
+/**
+ * Checks a run request before it is stored (the cli policy, sandbox, output schema, cwd and images inside the
+ * workspace roots, placement) and settles what it leaves to the server (timeout, limits). Throws what is wrong.
+ */
+export async function admitRequest(
+  driver: AgentDriver,
+  fields: RunRequestFields,
+  opts: SubmitOptions,
+  config: Config,
+  registry: AgentRegistry,
+): Promise<AdmittedRequest> {
+  if (!opts.builtCommand) checkRunInput(driver.id, fields, config, registry)
+  checkSandbox(fields.sandbox, config)
+  if (fields.outputSchema && !driver.capabilities.outputSchema)
+    throw new AppError('invalid_request', `agent ${driver.id} does not support outputSchema`)
+  const validate = fields.outputSchema ? compileOutputSchema(fields.outputSchema) : undefined
+  const cwd = resolveCwd(fields.cwd, config.workspaceRoots)
+  // `isolation`/`image` are checked here; the node that runs it places it (enqueue)
+  containerPlacement(fields, config)
+  const images = fields.images?.map((img) =>
+    resolveCwd(img, [cwd, ...config.workspaceRoots], { allowFiles: true }),
+  )
+  await ensureReady(driver)
+  const timeoutMs =
+    opts.timeoutMs === null ? null : (opts.timeoutMs ?? fields.timeoutMs ?? config.TIMEOUT_SECONDS * 1000)
+  const limits = effectiveLimits(fields.limits, config)
+  const request = {
+    ...fields,
+    cwd,
+    ...(images ? { images } : {}),
+    ...(timeoutMs ? { timeoutMs } : {}),
+    ...(limits ? { limits } : {}),
+  }
+  return { request, validate }
+}
+
+/**
+ * Unfinished runs the cluster may hold: MAX_QUEUED_RUNS plus MAX_CONCURRENT_RUNS per live node that runs
+ * agents (this node alone without a cluster).
+ */
+export async function runCapacity(config: Config, cluster?: RunCluster): Promise<number> {
+  const runners = cluster?.role === 'api' ? await cluster.membership.liveRunners() : 1
+  return config.MAX_QUEUED_RUNS + config.MAX_CONCURRENT_RUNS * Math.max(runners, 1)
+}

@@ -1,0 +1,111 @@
+import type { Config } from '../config/load.js'
+import { type AgentEvent, assertNever, isWorkEvent, type RunCompletedEvent } from '../protocol/events.js'
+import { runCompletedWithout } from '../protocol/run-completed.js'
+import type { Store } from '../store/store.js'
+import type { EventLog } from './event-log.js'
+import { EventPipe } from './event-pipe.js'
+import type { HeldRun } from './node-run-queue.js'
+import { RunBudget } from './ops/budget.js'
+import type { RunCluster } from './run-cluster.js'
+import { recordRunEnd } from './run-record.js'
+import { resolveCwd } from './workspace.js'
+
+export interface RunExecutionContext {
+  store: Store
+  log: EventLog
+  config: Config
+  /** The node (this gateway process) that executes the run. */
+  node: string
+  cluster?: RunCluster
+}
+
+/** A run that failed with `error` (its process exited or never started). */
+export const runFailed = (error: string) => runCompletedWithout('failed', 'exited', error)
+
+/**
+ * One run through its driver: claimed (unless already), its events redacted and stored as they come (what the
+ * driver sends together is stored in one group commit), its budget watched, and its end recorded last.
+ */
+export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<void> {
+  // Claiming makes sure no other node (or a second pump) ever executes the same run.
+  if (!p.claimed && !(await ctx.store.claimRun(p.run.id, ctx.node))) return
+  let completed: RunCompletedEvent | undefined
+  const budget = new RunBudget(p.run.request.limits, p.controller)
+  // Admission checked the cwd; a queued run starts later, and the directory may have been replaced (e.g. by
+  // a symlink out of the workspace) meanwhile: confinement must hold when the process starts.
+  try {
+    resolveCwd(p.req.cwd, ctx.config.workspaceRoots)
+  } catch (err) {
+    await finishRun(ctx, p, {
+      ...runFailed(`${(err as Error).message}; the run was not started`),
+      reason: 'spawn_failed',
+    })
+    return
+  }
+  // Events are not awaited one by one: a burst of output is stored in one group commit.
+  const events = new EventPipe(ctx.log, p.run.id)
+  try {
+    for await (const raw of p.driver.run(p.req, p.controller.signal)) {
+      const ev = ctx.log.redact(raw)
+      if (ev.type === 'run.completed') {
+        completed = ev
+        break
+      }
+      budget.observe(ev)
+      await recordEvent(ctx.store, p.run.id, ev)
+      await events.push(ev)
+    }
+  } catch (err) {
+    completed = runFailed(`driver error: ${(err as Error).message}`)
+  } finally {
+    budget.stop()
+  }
+  // Every event is stored before the run is marked finished.
+  await events.drain().catch((err: unknown) => {
+    completed ??= runFailed(`storing its events failed: ${(err as Error).message}`)
+  })
+  const outcome = completed ?? runFailed(`${p.driver.id} ended without a run.completed event`)
+  await finishRun(ctx, p, budget.outcome(outcome))
+}
+
+/** What an event changes on the stored run (besides being appended to its events). */
+async function recordEvent(
+  store: Store,
+  runId: string,
+  ev: Exclude<AgentEvent, RunCompletedEvent>,
+): Promise<void> {
+  if (isWorkEvent(ev)) return
+  switch (ev.type) {
+    case 'run.started':
+      return store.updateRun(runId, {
+        status: 'running',
+        startedAt: new Date().toISOString(),
+        pid: ev.pid ?? null,
+        command: ev.command ?? null,
+      })
+    case 'agent.session':
+      return store.updateRun(runId, { agentSessionId: ev.agentSessionId })
+    // a run's own turn and session events change nothing on the run record
+    case 'run.queued':
+    case 'turn.started':
+    case 'turn.completed':
+    case 'turn.failed':
+    case 'session.status':
+      return
+    default:
+      return assertNever(ev, 'event type')
+  }
+}
+
+/** Records the run's end (output-schema checked when it succeeded), unless another node took it over. */
+export async function finishRun(
+  ctx: RunExecutionContext,
+  p: HeldRun,
+  completed: RunCompletedEvent,
+): Promise<void> {
+  // Taken over by another node (this one was taken for dead): the run stays as that node recorded it.
+  if (ctx.cluster?.signals && (await ctx.store.ownerOf(p.run.id)) !== ctx.node) return
+  const clean = ctx.log.redact(completed)
+  const checked = p.validate && clean.status === 'succeeded' ? p.validate(clean) : clean
+  await recordRunEnd(ctx.store, ctx.log, p.run.id, checked)
+}

@@ -1,0 +1,90 @@
+import type { AgentRegistry } from '../agents/registry.js'
+import type { AgentSession, SessionHooks, SessionRequest } from '../agents/session.js'
+import type { Config } from '../config/load.js'
+import { AppError, orNotFound } from '../protocol/errors.js'
+import type { Session } from '../protocol/sessions.js'
+import type { Store } from '../store/store.js'
+import type { EventLog } from './event-log.js'
+import { newId } from './ids.js'
+import type { LiveSessions } from './live-sessions.js'
+import { ensureReady } from './one-shot.js'
+import { effectiveLimits } from './ops/budget.js'
+import {
+  type CreateSession,
+  newSessionRequest,
+  sessionDriverOf,
+  sessionRecord,
+  sessionRequestOf,
+} from './session-request.js'
+
+export interface SessionCreationContext {
+  store: Store
+  log: EventLog
+  registry: AgentRegistry
+  config: Config
+  /** The node (this gateway process) that owns the sessions it opens. */
+  node: string
+  live: LiveSessions
+  hooks(sessionId: string): SessionHooks
+}
+
+/** A new session: opened in its agent, stored (owned by this node), held live and announced idle. */
+export async function createSession(
+  ctx: SessionCreationContext,
+  agentId: string,
+  fields: CreateSession,
+): Promise<Session> {
+  const driver = sessionDriverOf(ctx.registry, agentId)
+  const id = newId('ses')
+  const req = newSessionRequest(ctx.config, fields, id)
+  const limits = effectiveLimits(fields.limits, ctx.config)
+  await ensureReady(driver)
+  const agent = await driver.openSession(req, ctx.hooks(id))
+  let created: Session
+  try {
+    created = await record(ctx, id, driver.id, agent, req, null, fields.externalId)
+  } catch (err) {
+    await agent.close().catch(() => {})
+    throw err
+  }
+  if (!fields.webhook && !limits) return created
+  const extra = { ...(fields.webhook ? { webhook: fields.webhook } : {}), ...(limits ? { limits } : {}) }
+  return (await ctx.store.updateSession(id, extra)) ?? created
+}
+
+/** A new session that continues a copy of `parent`'s thread (the agent's own fork). */
+export async function forkSession(ctx: SessionCreationContext, parent: Session): Promise<Session> {
+  // An agent keeps no thread on disk before its first turn, so there is nothing to copy yet.
+  if (parent.turnCount === 0)
+    throw new AppError(
+      'conflict',
+      `session ${parent.id} has no turns yet; start a turn (POST /v1/sessions/${parent.id}/turns), then fork it`,
+    )
+  const live = await ctx.live.ensure(parent)
+  const forkId = newId('ses')
+  const agent = await live.agent.fork()
+  return record(ctx, forkId, parent.agent, agent, sessionRequestOf(parent), parent.id)
+}
+
+async function record(
+  ctx: SessionCreationContext,
+  id: string,
+  agentId: string,
+  agent: AgentSession,
+  req: SessionRequest,
+  forkedFrom: string | null,
+  externalId?: string,
+): Promise<Session> {
+  const session = sessionRecord({
+    id,
+    agentId,
+    agentSessionId: agent.agentSessionId,
+    req,
+    forkedFrom,
+    externalId,
+  })
+  await ctx.store.createSession(session, ctx.node)
+  ctx.live.add(id, agent, session.cwd)
+  await ctx.log.append(id, { type: 'session.status', status: 'idle' })
+  return orNotFound(ctx.store.getSession(id), `session ${id}`)
+}

@@ -1,0 +1,64 @@
+import type { GatewayContext } from '../../core/context.js'
+import type { TenantScope } from '../../core/tenancy/tenancy.js'
+import { AppError } from '../../protocol/errors.js'
+import type { Session } from '../../protocol/sessions.js'
+import type { StreamApprovalPolicy, UserMessageFrame } from './agent-stream-frames.js'
+
+/** approvalPolicy -> the session's sandbox and approval settings (docs/agent-stream.md has the table). */
+const policySettings = {
+  suggest: { sandbox: 'workspace-write', approvalPolicy: 'untrusted' },
+  'auto-edit': { sandbox: 'workspace-write', approvalPolicy: 'untrusted' },
+  'full-auto': { sandbox: 'workspace-write', approvalPolicy: 'never' },
+} as const
+
+/** Session creation is serialised per tenant and client session id, so two streams naming a new id get one session. */
+const creating = new Map<string, Promise<Session>>()
+
+/** Streams attached to each gateway session (this process): the last one to leave ends the running turn. */
+const attachedStreams = new Map<string, number>()
+
+/**
+ * The session a stream's first `user_message` names by its client `sessionId` (in the caller's tenant scope),
+ * created with that message's settings when it is new.
+ */
+export async function findOrCreateSession(
+  ctx: GatewayContext,
+  scope: TenantScope,
+  f: UserMessageFrame,
+  policy: StreamApprovalPolicy,
+): Promise<Session> {
+  const externalId = f.sessionId!
+  const existing = await scope.sessions.byExternalId(externalId)
+  if (existing) return existing
+  // Client session ids are unique server-wide; one of another tenant is never joined, nor named.
+  if (await ctx.store.findSessionByExternalId(externalId))
+    throw new AppError('conflict', `sessionId "${externalId}" is taken; choose another`)
+  const key = `${scope.tenant ?? ''}\0${externalId}`
+  let pending = creating.get(key)
+  if (!pending) {
+    const o = f.configOverrides ?? {}
+    pending = scope.sessions
+      .create(o.agent ?? 'codex', {
+        externalId,
+        ...policySettings[policy],
+        ...(o.model ? { model: o.model } : {}),
+        ...(o.cwd ? { cwd: o.cwd } : {}),
+      })
+      .finally(() => creating.delete(key))
+    creating.set(key, pending)
+  }
+  return pending
+}
+
+/** A stream attached to the session. */
+export function attachStream(sessionId: string): void {
+  attachedStreams.set(sessionId, (attachedStreams.get(sessionId) ?? 0) + 1)
+}
+
+/** A stream left the session: how many others still follow it. */
+export function detachStream(sessionId: string): number {
+  const others = (attachedStreams.get(sessionId) ?? 1) - 1
+  if (others > 0) attachedStreams.set(sessionId, others)
+  else attachedStreams.delete(sessionId)
+  return others
+}

@@ -1,0 +1,128 @@
+import { AppError, type ErrorCode, errorRegistry } from '../protocol/errors.js'
+import { type ErrorShape, errorBody } from './errors.js'
+
+// biome-ignore lint/suspicious/noExplicitAny: a JSON document walked by key
+type Json = Record<string, any>
+
+/** The error body schema of each shape, and the name of its components (`V1Error404`, `PlainError400`, ...). */
+const shapes: Record<ErrorShape, { schema: string; prefix: string; json: Json }> = {
+  v1: { schema: 'Error', prefix: 'V1Error', json: {} },
+  'codex-api-plan': {
+    schema: 'ApiPlanError',
+    prefix: 'ApiPlanError',
+    json: {
+      type: 'object',
+      description: "Seed 000's error body: a title, what happened, and the agent (AI_PROVIDER).",
+      properties: {
+        error: { type: 'string' },
+        details: { type: 'string' },
+        provider: { type: ['string', 'null'] },
+      },
+      required: ['error', 'details', 'provider'],
+    },
+  },
+  plain: {
+    schema: 'PlainError',
+    prefix: 'PlainError',
+    json: {
+      type: 'object',
+      description: 'The error body of the seed 001 and 002 routes.',
+      properties: {
+        error: { type: 'string' },
+        code: { $ref: '#/components/schemas/ErrorCode' },
+        details: {},
+      },
+      required: ['error', 'code'],
+    },
+  },
+  fastapi: {
+    schema: 'FastApiError',
+    prefix: 'FastApiError',
+    json: {
+      type: 'object',
+      description: "Seed 003's (FastAPI's) error body.",
+      properties: { detail: { type: 'string' } },
+      required: ['detail'],
+    },
+  },
+}
+
+/** What each error code means, as its example message says. */
+const exampleMessages: Record<ErrorCode, string> = {
+  invalid_request: 'invalid request: body.prompt: Too small: expected string to have >=1 characters',
+  invalid_cwd: 'cwd "/etc" is outside the workspace roots (/srv/agent-gateway/workspaces)',
+  forbidden_argument:
+    'argument "--dangerously-bypass-approvals-and-sandbox" is refused; set RUN_ALLOW_UNSAFE_ARGS=true to allow it',
+  forbidden_env: 'env LD_PRELOAD is refused; RUN_ALLOW_ENV lists the names allowed',
+  unknown_cli: 'cli "rm" is not allowed; CLI_LIST allows: codex',
+  unknown_agent: 'unknown agent "foo"; GET /v1/agents lists the agents',
+  unauthorized: 'missing bearer token: send `Authorization: Bearer <token>`',
+  forbidden: 'this token may not do that',
+  not_found: 'no run run_01JD4Z8Q6N7W3V2K5M9P0R1S2T',
+  timed_out:
+    'the agent did not finish within TIMEOUT_SECONDS=300s; its process group was ended. Raise TIMEOUT_SECONDS for longer tasks.',
+  conflict: 'the run already finished (succeeded)',
+  body_too_large: 'request body is larger than BODY_LIMIT_BYTES allows',
+  unsupported_media_type: 'send the body as application/json',
+  over_capacity: 'too many runs queued (MAX_QUEUED_RUNS=100); retry later',
+  agent_failed: 'the agent failed (exit code 1): model request failed',
+  internal: 'internal error',
+  agent_not_installed: 'codex is not installed: npm install @openai/codex',
+  agent_not_authenticated: 'codex has no credentials: set CODEX_API_KEY or run `codex login`',
+  shutting_down: 'the server is shutting down; retry against a running server',
+  worker_unavailable:
+    'the node holding it (node_01JD4Z8Q6N7W3V2K5M9P0R1S2T) stopped while handling session.turn; retry',
+}
+
+const reasons: Record<number, string> = {
+  400: 'Invalid input',
+  401: 'Missing or wrong bearer token (when API_TOKENS is set)',
+  403: 'Forbidden',
+  404: 'No such resource',
+  408: 'The agent did not finish in time',
+  409: 'Conflict with the current state',
+  413: 'Body too large',
+  415: 'Unsupported media type',
+  429: 'Over capacity (see Retry-After)',
+  500: 'The agent failed',
+  503: 'The agent is not installed or not authenticated, or the server is shutting down',
+}
+
+/** The error code enum and the error body schema of every shape, as named components. */
+export function addErrorSchemas(schemas: Json): void {
+  schemas.ErrorCode = {
+    type: 'string',
+    enum: Object.keys(errorRegistry),
+    description: `Error codes and their HTTP status: ${Object.entries(errorRegistry)
+      .map(([code, { status }]) => `${code} ${status}`)
+      .join(', ')}.`,
+  }
+  if (schemas.Error?.properties?.error?.properties)
+    schemas.Error.properties.error.properties.code = { $ref: '#/components/schemas/ErrorCode' }
+  for (const shape of Object.values(shapes)) if (shape.schema !== 'Error') schemas[shape.schema] = shape.json
+}
+
+/**
+ * The named response (`V1Error404`, ...) of an error status in a shape, added to `responses` on first use: one
+ * example per error code of that status, made by the same `errorBody` the server answers with. Its $ref.
+ */
+export function errorResponse(responses: Json, shape: ErrorShape, status: number): Json {
+  const { schema, prefix } = shapes[shape]
+  const name = `${prefix}${status}`
+  if (!responses[name]) {
+    const codes = (Object.keys(errorRegistry) as ErrorCode[]).filter(
+      (c) => errorRegistry[c].status === status,
+    )
+    const examples: Json = {}
+    for (const code of codes)
+      examples[code] = {
+        summary: code,
+        value: errorBody(new AppError(code, exampleMessages[code]), shape, 'codex'),
+      }
+    responses[name] = {
+      description: reasons[status] ?? `HTTP ${status}`,
+      content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` }, examples } },
+    }
+  }
+  return { $ref: `#/components/responses/${name}` }
+}

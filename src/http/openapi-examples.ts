@@ -1,0 +1,76 @@
+/** The example resources the OpenAPI document shows (a run, a session, a turn, an approval, an event, a thread). */
+
+export const runExample = {
+  id: 'run_01JD4Z8Q6N7W3V2K5M9P0R1S2T',
+  agent: 'codex',
+  status: 'succeeded',
+  request: { prompt: 'List the files', cwd: '/srv/agent-gateway/workspaces', sandbox: 'read-only' },
+  createdAt: '2026-12-01T12:00:00.000Z',
+  startedAt: '2026-12-01T12:00:00.050Z',
+  finishedAt: '2026-12-01T12:00:04.200Z',
+  exitCode: 0,
+  signal: null,
+  reason: 'exited',
+  finalResponse: 'There are 3 files: README.md, package.json, src/.',
+  usage: { inputTokens: 1200, cachedInputTokens: 0, outputTokens: 40, reasoningOutputTokens: 0 },
+  error: null,
+  agentSessionId: '019a6b3c-7d2e-7f00-8000-1234567890ab',
+  pid: 4242,
+  command: '/usr/lib/node_modules/@openai/codex-linux-x64/vendor/codex',
+  lastSeq: 9,
+}
+export const sessionExample = {
+  id: 'ses_01JD4ZC1B2C3D4E5F6G7H8J9K0',
+  agent: 'codex',
+  agentSessionId: '019a6b3c-7d2e-7f00-8000-1234567890ab',
+  status: 'idle',
+  cwd: '/srv/agent-gateway/workspaces',
+  model: null,
+  sandbox: 'workspace-write',
+  approvalPolicy: 'untrusted',
+  forkedFrom: null,
+  createdAt: '2026-12-01T12:00:00.000Z',
+  updatedAt: '2026-12-01T12:01:00.000Z',
+  turnCount: 1,
+  lastSeq: 12,
+}
+export const turnExample = {
+  id: 'turn_01JD4ZD2C3D4E5F6G7H8J9K0L1',
+  sessionId: sessionExample.id,
+  agentTurnId: '1',
+  status: 'completed',
+  input: [{ type: 'text', text: 'Add a README' }],
+  createdAt: '2026-12-01T12:00:10.000Z',
+  startedAt: '2026-12-01T12:00:10.010Z',
+  finishedAt: '2026-12-01T12:00:20.000Z',
+  finalResponse: 'Added README.md.',
+  usage: { inputTokens: 2100, cachedInputTokens: 1024, outputTokens: 80, reasoningOutputTokens: 0 },
+  error: null,
+}
+export const approvalExample = {
+  id: 'apr_01JD4ZE3D4E5F6G7H8J9K0L1M2',
+  sessionId: sessionExample.id,
+  turnId: turnExample.id,
+  kind: 'command',
+  command: 'echo hello > hello.txt',
+  cwd: '/srv/agent-gateway/workspaces',
+  changes: null,
+  reason: 'The command writes a file.',
+  options: ['accept', 'accept_for_session', 'decline', 'cancel'],
+  state: 'resolved',
+  decision: 'accept',
+  by: 'client',
+  createdAt: '2026-12-01T12:00:12.000Z',
+  resolvedAt: '2026-12-01T12:00:15.000Z',
+  expiresAt: '2026-12-01T12:10:12.000Z',
+}
+export const eventExample = {
+  type: 'item.completed',
+  item: { id: 'item_1', type: 'agent_message', text: 'Done.' },
+  seq: 7,
+  at: '2026-12-01T12:00:04.100Z',
+  runId: runExample.id,
+}
+export const threadExample = {
+  thread: { id: sessionExample.agentSessionId, preview: 'Add a README', createdAt: 1796126400 },
+}

@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { gatewayEnv } from '../support/gateway.js'
+import { tempDir } from '../support/temp.js'
+
+// The server's start does not load what only some requests need; each is loaded on its first use and works.
+// Checked in a fresh Node process (what `agent-gateway serve` is), by the npm packages it has loaded.
+
+const root = path.resolve(import.meta.dirname, '../..')
+const tsxLoader = import.meta.resolve('tsx')
+
+/** Lazily loaded: prom-client (and @opentelemetry/api) on the first metric, ajv on the first outputSchema, pg on DATABASE_URL. */
+const lazy = ['prom-client', '@opentelemetry/api', 'ajv', 'pg', 'pg-boss']
+
+const childScript = `
+import { createRequire } from 'node:module'
+const require = createRequire(import.meta.url)
+const loaded = () => {
+  const names = new Set()
+  for (const file of Object.keys(require.cache)) {
+    const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\/[^]*$/.exec(file.slice(file.lastIndexOf('node_modules/')))
+    if (m) names.add(m[1])
+  }
+  return [...names].sort()
+}
+const { startServer } = await import(process.env.SERVER_MODULE)
+const server = await startServer({ logger: false })
+const report = {}
+try {
+  const health = await fetch(server.url + '/health')
+  report.health = health.status
+  await health.text()
+  report.idle = loaded()
+  const metrics = await fetch(server.url + '/metrics')
+  report.metricsStatus = metrics.status
+  report.metrics = await metrics.text()
+  report.afterMetrics = loaded()
+  const { compileOutputSchema } = await import(process.env.OUTPUT_SCHEMA_MODULE)
+  const check = compileOutputSchema({ type: 'object', required: ['a'] })
+  report.matched = check({ type: 'run.completed', status: 'succeeded', finalResponse: '{"a":1}' }).result
+  report.refused = check({ type: 'run.completed', status: 'succeeded', finalResponse: '{}' }).error
+  report.afterSchema = loaded()
+} finally {
+  await server.close(0)
+}
+console.log(JSON.stringify(report))
+`
+
+function runChild(env: Record<string, string | undefined>, cwd: string): Promise<Record<string, unknown>> {
+  const script = path.join(tempDir('lazy-'), 'start.mjs')
+  writeFileSync(script, childScript)
+  const child = spawn(process.execPath, ['--import', tsxLoader, script], {
+    cwd,
+    env: {
+      ...env,
+      SERVER_MODULE: pathToFileURL(path.join(root, 'src/http/server.ts')).href,
+      OUTPUT_SCHEMA_MODULE: pathToFileURL(path.join(root, 'src/core/output-schema.ts')).href,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString()
+  })
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString()
+  })
+  return new Promise((resolve, reject) => {
+    child.once('error', reject)
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`exit ${code}: ${err}`))
+      else resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, unknown>)
+    })
+  })
+}
+
+describe('lazily loaded modules', () => {
+  it('an idle start loads none of them; /metrics and an outputSchema load theirs and work', async () => {
+    const { env, dir } = gatewayEnv(null)
+    const report = await runChild(env, dir)
+    expect(report.health).toBe(200)
+    const idle = report.idle as string[]
+    expect(idle).toContain('fastify') // the check sees packages at all
+    for (const pkg of lazy) expect(idle).not.toContain(pkg)
+    // the first scrape loads prom-client; its metrics and Node's default ones are there
+    expect(report.metricsStatus).toBe(200)
+    expect(report.metrics).toContain('# TYPE agent_gateway_runs_total counter')
+    expect(report.metrics).toContain('agent_gateway_runs_queued 0')
+    expect(report.metrics).toContain('nodejs_eventloop_lag_seconds')
+    expect(report.afterMetrics).toContain('prom-client')
+    expect(report.afterMetrics).not.toContain('ajv')
+    // the first outputSchema loads ajv and checks with it
+    expect(report.matched).toEqual({ a: 1 })
+    expect(report.refused).toMatch(/does not match outputSchema: .*required property 'a'/)
+    expect(report.afterSchema).toContain('ajv')
+    expect(report.afterSchema).not.toContain('pg')
+  })
+})

@@ -1,0 +1,121 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { AgentSession, TurnInput } from '../../src/agents/session.js'
+import { loadConfig } from '../../src/config/load.js'
+import { ActiveRuns } from '../../src/core/active-runs.js'
+import type { LiveSession } from '../../src/core/live-sessions.js'
+import { queuedTurn, TurnQueue } from '../../src/core/turn-queue.js'
+import { AppError } from '../../src/protocol/errors.js'
+import { removeDir, tempDir } from '../support/temp.js'
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeDir(d)
+})
+
+const text = (t: string): TurnInput => [{ type: 'text', text: t }]
+
+/** A turn queue whose turns run until the test ends them; the live session's agent records what was steered. */
+function setup(maxQueued = 2) {
+  const dir = tempDir()
+  dirs.push(dir)
+  const config = loadConfig({ MAX_QUEUED_TURNS: String(maxQueued) }, dir)
+  const steered: TurnInput[] = []
+  const live: LiveSession = {
+    agent: { steer: async (input: TurnInput) => void steered.push(input) } as unknown as AgentSession,
+    cwd: dir,
+    queue: [],
+  }
+  const started: string[] = []
+  const endOf = new Map<string, () => void>()
+  let idleCalls = 0
+  let accepting = true
+  const queue = new TurnQueue({
+    config,
+    active: new ActiveRuns(),
+    accepting: () => accepting,
+    execute: (_id, _live, turn) => {
+      started.push(turn.id)
+      return new Promise<void>((resolve) => endOf.set(turn.id, resolve))
+    },
+    nothingToStart: () => void idleCalls++,
+  })
+  return {
+    queue,
+    live,
+    steered,
+    started,
+    end: (turnId: string) => endOf.get(turnId)!(),
+    idleCalls: () => idleCalls,
+    stopAccepting: () => {
+      accepting = false
+    },
+  }
+}
+
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+describe('TurnQueue', () => {
+  it('runs one turn of a session at a time, the next when the previous ended', async () => {
+    const { queue, live, started, end, idleCalls } = setup()
+    const first = queuedTurn('ses_1', text('one'))
+    const second = queuedTurn('ses_1', text('two'))
+    queue.push('ses_1', live, first)
+    queue.push('ses_1', live, second)
+    expect(started).toEqual([first.id])
+    expect(live.current?.turn.id).toBe(first.id)
+    expect(live.queue.map((t) => t.id)).toEqual([second.id])
+    expect(queue.holds(first.id) && queue.holds(second.id)).toBe(true)
+    end(first.id)
+    await queue.ended(first.id)
+    await settle()
+    expect(queue.holds(first.id)).toBe(false)
+    expect(started).toEqual([first.id, second.id])
+    end(second.id)
+    await queue.idle()
+    await settle()
+    expect(live.current).toBeUndefined()
+    expect(idleCalls()).toBeGreaterThan(0)
+  })
+
+  it('a busy session follows onBusy: queue, steer into the running turn, reject, or 429 when the queue is full', async () => {
+    const { queue, live, steered } = setup(1)
+    expect(await queue.whenBusy('ses_1', live, text('x'), 'reject')).toBeUndefined() // idle: nothing to follow
+    const running = queuedTurn('ses_1', text('one'))
+    queue.push('ses_1', live, running)
+    expect(await queue.whenBusy('ses_1', live, text('more'), 'queue')).toBeUndefined()
+    expect(await queue.whenBusy('ses_1', live, text('steer me'), 'steer')).toBe(running)
+    expect(steered).toEqual([text('steer me')])
+    await expect(queue.whenBusy('ses_1', live, text('x'), 'reject')).rejects.toMatchObject({
+      code: 'conflict',
+    })
+    queue.push('ses_1', live, queuedTurn('ses_1', text('two')))
+    const full = await queue.whenBusy('ses_1', live, text('three'), 'queue').catch((e: unknown) => e)
+    expect(full).toBeInstanceOf(AppError)
+    expect(full).toMatchObject({ code: 'over_capacity' })
+  })
+
+  it('waiting for a turn ends at its timeout; a released turn no longer holds anyone', async () => {
+    const { queue, live } = setup()
+    const turn = queuedTurn('ses_1', text('one'))
+    queue.push('ses_1', live, turn)
+    await queue.ended(turn.id, 20) // still running: the wait gives up
+    expect(queue.holds(turn.id)).toBe(true)
+    queue.release(turn.id)
+    expect(queue.holds(turn.id)).toBe(false)
+    await queue.ended(turn.id)
+  })
+
+  it('after shutdown a queued turn does not start', async () => {
+    const { queue, live, started, end, stopAccepting } = setup()
+    const first = queuedTurn('ses_1', text('one'))
+    const second = queuedTurn('ses_1', text('two'))
+    queue.push('ses_1', live, first)
+    queue.push('ses_1', live, second)
+    stopAccepting()
+    end(first.id)
+    await queue.ended(first.id)
+    await settle()
+    expect(started).toEqual([first.id])
+    expect(live.queue.map((t) => t.id)).toEqual([second.id])
+  })
+})
