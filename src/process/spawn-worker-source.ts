@@ -11,12 +11,25 @@ const { parentPort, workerData } = require('node:worker_threads')
 const { spawn } = require('node:child_process')
 const net = require('node:net')
 
-function connect(announce) {
+// the listener's backlog is full while the main thread is busy: wait for it (up to ~10 s), do not fail the spawn
+const busyRetries = 1000
+const busyRetryMs = 10
+
+function connect(announce, attempt = 0) {
   return new Promise((resolve, reject) => {
     const socket = net.connect(workerData.path)
+    let connected = false
     socket.pause()
-    socket.once('error', reject)
-    socket.once('connect', () => socket.write(announce, () => resolve(socket)))
+    socket.on('error', (err) => {
+      if (connected) return
+      socket.destroy()
+      if (err.code !== 'EAGAIN' || attempt >= busyRetries) return reject(err)
+      setTimeout(() => connect(announce, attempt + 1).then(resolve, reject), busyRetryMs)
+    })
+    socket.once('connect', () => {
+      connected = true
+      socket.write(announce, () => resolve(socket))
+    })
   })
 }
 

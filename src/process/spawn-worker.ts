@@ -67,7 +67,8 @@ export class SpawnWorker {
       const server = net.createServer()
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
-        server.listen(socketPath, () => resolve())
+        // a burst of spawns connects three sockets each before this thread gets to accept them
+        server.listen({ path: socketPath, backlog: 2048 }, () => resolve())
       })
       chmodSync(socketPath, 0o600)
       const worker = new Worker(spawnWorkerSource, { eval: true, workerData: { path: socketPath } })
