@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
+import { isProcessAlive } from './alive.js'
 import type { ChildExit, ChildHandle, ChildSpec } from './child-handle.js'
 import { deferredChild } from './deferred-child.js'
 import { notSpawned } from './paced-spawn.js'
@@ -62,7 +63,8 @@ export class SpawnWorker {
   static async start(): Promise<SpawnWorker | undefined> {
     let dir: string | undefined
     try {
-      dir = mkdtempSync(path.join(os.tmpdir(), 'agent-gateway-spawn-'))
+      sweepStaleDirs()
+      dir = mkdtempSync(path.join(os.tmpdir(), `${dirPrefix}${process.pid}-`))
       const socketPath = path.join(dir, 's')
       const server = net.createServer()
       await new Promise<void>((resolve, reject) => {
@@ -196,6 +198,27 @@ export class SpawnWorker {
   async stop(): Promise<void> {
     this.fail(new Error('the spawn worker was stopped'))
     await this.worker.terminate()
+  }
+}
+
+/** The listener's directory: `agent-gateway-spawn-<pid>-<random>` in the temp dir. */
+const dirPrefix = 'agent-gateway-spawn-'
+
+/**
+ * Removes the listener directories of processes that are gone (a process that was killed, or a test worker
+ * that never ran its exit handlers, leaves its directory behind).
+ */
+export function sweepStaleDirs(tmp = os.tmpdir()): void {
+  let names: string[]
+  try {
+    names = readdirSync(tmp)
+  } catch {
+    return
+  }
+  for (const name of names) {
+    const pid = Number(/^agent-gateway-spawn-(\d+)-/.exec(name)?.[1])
+    if (!pid || pid === process.pid || isProcessAlive(pid)) continue
+    rmSync(path.join(tmp, name), { recursive: true, force: true })
   }
 }
 

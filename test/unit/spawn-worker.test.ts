@@ -1,11 +1,11 @@
-import { statSync } from 'node:fs'
+import { existsSync, mkdirSync, statSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { readText } from '../../src/process/lines.js'
 import { spawnWorkerReady } from '../../src/process/spawn-child.js'
 import { spawnGroup } from '../../src/process/spawn-group.js'
-import { SpawnWorker } from '../../src/process/spawn-worker.js'
+import { SpawnWorker, sweepStaleDirs } from '../../src/process/spawn-worker.js'
 import { listProcesses, processesInGroup, waitUntilGone } from '../support/processes.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
@@ -80,6 +80,15 @@ describe('the spawn worker', () => {
     } finally {
       await worker.stop()
     }
+  })
+
+  it('removes the listener directories of processes that are gone, and only those', () => {
+    const gone = path.join(cwd, 'agent-gateway-spawn-2147483646-AbC123')
+    const alive = path.join(cwd, `agent-gateway-spawn-${process.ppid}-XyZ789`)
+    const other = path.join(cwd, 'agent-gateway-spawn-notapid')
+    for (const dir of [gone, alive, other]) mkdirSync(dir)
+    sweepStaleDirs(cwd)
+    expect([gone, alive, other].map((dir) => existsSync(dir))).toEqual([false, true, true])
   })
 
   it('ends the children of a worker that stops, and reports them; later spawns do not use it', async () => {
