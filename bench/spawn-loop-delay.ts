@@ -7,11 +7,12 @@
  * spawn strategy, interleaved over --reps rounds:
  *   direct   child_process.spawn() for each at once (how spawn-group.ts spawned before)
  *   paced    at most one spawn per event-loop turn (spawn-pacing.ts)
+ *   worker   spawned on the spawn worker thread (spawn-worker.ts; what the local runner uses)
  * Printed per strategy (medians over the rounds): the event-loop delay during the burst (perf_hooks histogram,
  * ms p50/p99/max), the latency of the pinger's requests answered during the burst (the delay another client
  * sees, measured in the pinger), the time until every child was spawned and until every child was done.
  *
- * Usage: npx tsx bench/spawn-loop-delay.ts [--spawns N] [--reps N] [--rss-mb N] [--only direct,paced]
+ * Usage: npx tsx bench/spawn-loop-delay.ts [--spawns N] [--reps N] [--rss-mb N] [--only direct,paced,worker]
  */
 import { spawn } from 'node:child_process'
 import http from 'node:http'
@@ -23,12 +24,20 @@ import { parseArgs } from 'node:util'
 import type { ChildHandle, ChildSpec } from '../src/process/child-handle.js'
 import { pacedSpawn, spawnNow } from '../src/process/paced-spawn.js'
 import { type GroupProcess, spawnGroup } from '../src/process/spawn-group.js'
+import { SpawnWorker } from '../src/process/spawn-worker.js'
 import { printMachine } from './machine.js'
 import { BenchError, intOption } from './options.js'
 import { markdownTable, median } from './stats.js'
 
 type Spawner = (spec: ChildSpec) => ChildHandle
-const strategies: Record<string, Spawner> = { direct: spawnNow, paced: pacedSpawn }
+const started = await SpawnWorker.start()
+if (!started) throw new Error('the spawn worker did not start')
+const worker = started
+const strategies: Record<string, Spawner> = {
+  direct: spawnNow,
+  paced: pacedSpawn,
+  worker: (spec) => worker.spawn(spec),
+}
 
 const { values } = parseArgs({
   options: {
@@ -131,6 +140,7 @@ async function main(): Promise<void> {
         await sleep(300)
       }
   } finally {
+    await worker.stop()
     pinger.kill('SIGKILL')
     server.closeAllConnections()
     server.close()

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs'
 import type { EndReason } from '../protocol/outcome.js'
 import type { ChildExit, ChildHandle, ChildSpec } from './child-handle.js'
-import { pacedSpawn } from './paced-spawn.js'
 import { abortReason, type LaunchSpec, type ProcessOutcome, type RunningProcess } from './runner.js'
 import { serverMarker, serverMarkerVariable } from './server-marker.js'
+import { spawnChild } from './spawn-child.js'
 import { killGroup, type Termination, terminateGroup } from './terminate.js'
 
 /**
@@ -20,21 +20,22 @@ export type { ProcessOutcome }
 /** A local process group (the local runner's RunningProcess). */
 export type GroupProcess = RunningProcess
 
-/** How a child is spawned: paced on this thread by default (spawn-pacing.ts). */
+/** How a child is spawned: by default on the spawn worker, paced on this thread until it runs (spawn-child.ts). */
 export type ChildSpawner = (spec: ChildSpec) => ChildHandle
 
 /**
  * The only place in agent-gateway that starts a child process (the core of local-runner.ts). Every child leads
  * its own process group (`detached`), so helpers it spawns are ended with it on cancel, timeout, client loss or
- * shutdown. The spawn itself may happen a little later (spawn-pacing.ts): `started` says when, with the pid.
+ * shutdown. The spawn itself happens off this thread or a little later (spawn-child.ts): `started` says when,
+ * with the pid.
  */
-export function spawnGroup(spec: SpawnSpec, spawnChild: ChildSpawner = pacedSpawn): GroupProcess {
+export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): GroupProcess {
   const startedAt = performance.now()
   let reason: EndReason | undefined
   let pid: number | undefined
   let exited = false
   let termination: Termination | undefined
-  const child = spawnChild({
+  const child = spawn({
     command: spec.command,
     args: spec.args,
     cwd: spec.cwd,

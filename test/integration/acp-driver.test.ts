@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { acpPreset } from '../../src/agents/acp/agent-spec.js'
@@ -27,6 +27,7 @@ describeDriverContract('acp:codex-acp', {
   create: (mock) => codexAcp(mock).driver,
   createMissing: (mock) => codexAcp(mock, '/nonexistent/codex-acp').driver,
   writableRequest: { sandbox: 'workspace-write' },
+  shellToolRetries: 2,
 })
 
 // acp:claude-agent-acp (Claude Code behind ACP) against the mock's Anthropic Messages format. Claude Code
@@ -120,7 +121,8 @@ describe('acp:codex-acp sessions', () => {
       expect(requestInput(mock, 1)).toContain(text)
   })
 
-  it('a shell tool call is a command_execution item with its output', async () => {
+  // codex-acp under load: see shellToolRetries in the driver contract
+  it('a shell tool call is a command_execution item with its output', { retry: 2 }, async () => {
     mock.script({ kind: 'exec_command', cmd: 'echo tool-output' }, { kind: 'text', text: 'ran it' })
     const events = await collect(await open({ sandbox: 'workspace-write' }), 'run it')
     expectWellFormed(events)
@@ -135,8 +137,9 @@ describe('acp:codex-acp sessions', () => {
     expect(messages(events)).toEqual(['ran it'])
   })
 
-  it('a permission request goes to the hook; accepted, the file is written', async () => {
+  it('a permission request goes to the hook; accepted, the file is written', { retry: 2 }, async () => {
     decision = 'accept'
+    rmSync(path.join(workspace, 'approved.txt'), { force: true })
     mock.script({ kind: 'exec_command', cmd: 'echo hi > approved.txt' }, { kind: 'text', text: 'wrote it' })
     const events = await collect(
       await open({ approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),

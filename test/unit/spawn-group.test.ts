@@ -1,14 +1,22 @@
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { readText } from '../../src/process/lines.js'
-import { type GroupProcess, type SpawnSpec, spawnGroup } from '../../src/process/spawn-group.js'
+import { pacedSpawn } from '../../src/process/paced-spawn.js'
+import {
+  type ChildSpawner,
+  type GroupProcess,
+  type SpawnSpec,
+  spawnGroup,
+} from '../../src/process/spawn-group.js'
+import { SpawnWorker } from '../../src/process/spawn-worker.js'
 import { killAll, processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 let cwd: string
 const started: GroupProcess[] = []
+let spawner: ChildSpawner
 
 beforeEach(() => {
   cwd = tempDir('spawn-')
@@ -21,12 +29,15 @@ afterEach(async () => {
 })
 
 function run(spec: Partial<SpawnSpec> & { command: string; args: string[] }) {
-  const proc = spawnGroup({
-    cwd,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    killGraceMs: 2000,
-    ...spec,
-  })
+  const proc = spawnGroup(
+    {
+      cwd,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      killGraceMs: 2000,
+      ...spec,
+    },
+    spawner,
+  )
   started.push(proc)
   const collect = async (stream: Readable) => {
     let text = ''
@@ -51,7 +62,21 @@ async function waitForMembers(pid: number, count: number, cmd?: string): Promise
   throw new Error(`group ${pid} never reached ${count} members`)
 }
 
-describe('spawnGroup', () => {
+let worker: SpawnWorker | undefined
+beforeAll(async () => {
+  worker = await SpawnWorker.start()
+})
+afterAll(() => worker?.stop())
+
+/** The same behaviour whether the child is spawned on this thread (paced) or by the spawn worker. */
+describe.each([
+  ['paced on this thread', () => pacedSpawn],
+  ['on the spawn worker', () => worker!.spawn.bind(worker)],
+])('spawnGroup, spawned %s', (_how, choose: () => ChildSpawner) => {
+  beforeEach(() => {
+    spawner = choose()
+  })
+
   it('reports the exit code with reason exited', async () => {
     const { proc, stdout } = run(sh('echo out; echo err >&2; exit 3'))
     const outcome = await proc.done

@@ -46,14 +46,36 @@ describe('WalCheckpointer', () => {
     expect((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n).toBe(501)
   })
 
-  it('checks the WAL on its timer and checkpoints only what was written since', async () => {
-    const { file } = walDatabase(200)
+  it('checks the WAL on its timer and checkpoints a large write in its worker', async () => {
+    const { file } = walDatabase(400)
     const before = statSync(file).size
-    const checkpointer = new WalCheckpointer(file, () => {}, 50)
+    let fallbacks = 0
+    const checkpointer = new WalCheckpointer(file, () => fallbacks++, 50)
     cleanups.push(() => checkpointer.close())
+    checkpointer.noteWritten(400 * 1024)
     await expect
       .poll(() => statSync(file).size, { timeout: 10_000, interval: 50 })
-      .toBeGreaterThan(before + 200 * 1024)
+      .toBeGreaterThan(before + 400 * 1024)
+    expect(fallbacks).toBe(0)
+  })
+
+  it('checkpoints a WAL of a few small writes on the calling thread, starting no worker', async () => {
+    const { file, db } = walDatabase(3)
+    const before = statSync(file).size
+    let inline = 0
+    const checkpointer = new WalCheckpointer(
+      file,
+      () => {
+        inline++
+        db.pragma('wal_checkpoint(PASSIVE)')
+      },
+      50,
+    )
+    cleanups.push(() => checkpointer.close())
+    checkpointer.noteWritten(3 * 1024)
+    await expect.poll(() => inline, { timeout: 10_000, interval: 50 }).toBeGreaterThan(0)
+    expect(statSync(file).size).toBeGreaterThan(before + 3 * 1024)
+    expect((checkpointer as unknown as { worker?: unknown }).worker).toBeUndefined()
   })
 
   it('falls back to the calling thread when its worker cannot open the file', async () => {

@@ -222,7 +222,9 @@ export class SqliteStore implements Store {
     if (!bumped) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
     const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
     const stored = { ...event, seq: bumped.last_seq, at, ...owner } as StoredEvent
-    this.stmts.insertEvent.run(ownerId, stored.seq, event.type, at, jsonOnce(stored))
+    const body = jsonOnce(stored)
+    this.stmts.insertEvent.run(ownerId, stored.seq, event.type, at, body)
+    this.checkpoints?.noteWritten(body.length)
     return stored
   }
 

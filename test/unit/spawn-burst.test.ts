@@ -1,15 +1,24 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { readText } from '../../src/process/lines.js'
-import { type GroupProcess, spawnGroup } from '../../src/process/spawn-group.js'
+import { pacedSpawn } from '../../src/process/paced-spawn.js'
+import { type ChildSpawner, type GroupProcess, spawnGroup } from '../../src/process/spawn-group.js'
+import { SpawnWorker } from '../../src/process/spawn-worker.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 /**
  * Spawning is synchronous (fork and exec in the calling thread), so a burst of spawns must not keep the event
- * loop from other work until all of them ran. Proven by order of events, never by timing.
+ * loop from other work until all of them ran, whether they are paced on this thread or done by the spawn
+ * worker. Proven by order of events, never by timing.
  */
 let cwd: string
+let spawner: ChildSpawner
+let worker: SpawnWorker | undefined
+beforeAll(async () => {
+  worker = await SpawnWorker.start()
+})
+afterAll(() => worker?.stop())
 beforeEach(() => {
   cwd = tempDir('pacing-')
 })
@@ -20,7 +29,10 @@ const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' }
 /** `count` spawns issued in one go, each echoing its stdin; `log` records when each one started. */
 function burst(count: number, log: string[]): GroupProcess[] {
   return Array.from({ length: count }, (_, i) => {
-    const proc = spawnGroup({ command: 'cat', args: [], cwd, env, killGraceMs: 1000, stdin: `child ${i}\n` })
+    const proc = spawnGroup(
+      { command: 'cat', args: [], cwd, env, killGraceMs: 1000, stdin: `child ${i}\n` },
+      spawner,
+    )
     void proc.started.then(() => log.push('spawned'))
     return proc
   })
@@ -32,7 +44,14 @@ async function outputOf(proc: GroupProcess): Promise<string> {
   return text
 }
 
-describe('a burst of spawns', () => {
+describe.each([
+  ['paced on this thread', () => pacedSpawn],
+  ['on the spawn worker', () => worker!.spawn.bind(worker)],
+])('a burst of spawns %s', (_how, choose: () => ChildSpawner) => {
+  beforeEach(() => {
+    spawner = choose()
+  })
+
   it('lets timers and I/O callbacks run between spawns, and every child still gets its stdin', async () => {
     const log: string[] = []
     const procs = burst(30, log)
@@ -72,14 +91,10 @@ describe('a burst of spawns', () => {
     const log: string[] = []
     const procs = burst(5, log)
     const controller = new AbortController()
-    const late = spawnGroup({
-      command: 'sleep',
-      args: ['30'],
-      cwd,
-      env,
-      killGraceMs: 1000,
-      signal: controller.signal,
-    })
+    const late = spawnGroup(
+      { command: 'sleep', args: ['30'], cwd, env, killGraceMs: 1000, signal: controller.signal },
+      spawner,
+    )
     controller.abort('cancelled')
     const outcome = await late.done
     expect(outcome.reason).toBe('cancelled')
