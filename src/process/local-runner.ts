@@ -4,7 +4,7 @@ import path from 'node:path'
 import { endMarked, markerVariable, newMarker } from './marked-processes.js'
 import { killOrphanedGroup } from './orphans.js'
 import type { LaunchSpec, Leftover, ProcessRunner, RunnerInfo, RunningProcess } from './runner.js'
-import { stagedDirToken } from './runner.js'
+import { stagedDirToken, wrappedProcess } from './runner.js'
 import { spawnGroup } from './spawn-group.js'
 
 /**
@@ -39,17 +39,7 @@ export class LocalProcessRunner implements ProcessRunner {
       if (staging) rmSync(staging, { recursive: true, force: true })
       return outcome
     })
-    return {
-      get pid() {
-        return proc.pid
-      },
-      started: proc.started,
-      stdin: proc.stdin,
-      stdout: proc.stdout,
-      stderr: proc.stderr,
-      done,
-      terminate: proc.terminate,
-    }
+    return wrappedProcess(proc, done)
   }
 
   async reclaim(leftover?: Leftover): Promise<boolean> {

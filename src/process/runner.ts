@@ -146,3 +146,25 @@ export function abortReason(signal: AbortSignal | undefined): EndReason {
   const r = signal?.reason
   return typeof r === 'string' && endReasons.has(r as EndReason) ? (r as EndReason) : 'cancelled'
 }
+
+/**
+ * `proc` as a runner hands it out after wrapping it: its own `done` (what the runner does once the process
+ * ended), and its own stderr or terminate where it replaces them.
+ */
+export function wrappedProcess(
+  proc: RunningProcess,
+  done: Promise<ProcessOutcome>,
+  replaced: Partial<Pick<RunningProcess, 'stderr' | 'terminate'>> = {},
+): RunningProcess {
+  return {
+    get pid() {
+      return proc.pid
+    },
+    started: proc.started,
+    stdin: proc.stdin,
+    stdout: proc.stdout,
+    stderr: replaced.stderr ?? proc.stderr,
+    done,
+    terminate: replaced.terminate ?? proc.terminate,
+  }
+}

@@ -14,6 +14,7 @@ import {
   type RunnerInfo,
   type RunningProcess,
   stagedDirToken,
+  wrappedProcess,
 } from '../runner.js'
 import { spawnGroup } from '../spawn-group.js'
 import { type ContainerOptions, instanceLabel } from './container-options.js'
@@ -106,17 +107,7 @@ export class ContainerProcessRunner implements ProcessRunner {
       if (staging) rmSync(staging, { recursive: true, force: true })
       return containerOutcome(outcome, reason, stderrTail, spec, image, started)
     })
-    return {
-      get pid() {
-        return client.pid
-      },
-      started: client.started,
-      stdin: client.stdin,
-      stdout: client.stdout,
-      stderr,
-      done,
-      terminate,
-    }
+    return wrappedProcess(client, done, { stderr, terminate })
   }
 
   /** Removes every container this gateway instance left (a crashed predecessor's); a Leftover pid is a client. */
