@@ -79,8 +79,9 @@ export async function executeTurn(
       if (!isWorkEvent(raw))
         switch (raw.type) {
           case 'session.status':
-            // The manager owns the session state; the agent's own status changes only trigger a recompute.
-            await ctx.refreshStatus()
+            // The manager owns the session state, and recomputes it when what it follows changes: a turn starts
+            // or ends (runTurn), an approval is asked or answered (the approval broker). The agent's own status
+            // notifications add nothing to that, and are not stored.
             continue
           case 'turn.started':
             if (raw.turnId) await ctx.store.updateTurn(turn.id, { agentTurnId: raw.turnId })
