@@ -30,6 +30,11 @@ function nextTurn(): void {
   spawn()
 }
 
+/** Whether a spawn asked for now would have to wait for a later turn (spawns come in a burst). */
+export function spawnMustWait(): boolean {
+  return spawnedThisTurn || waiting.length > 0
+}
+
 /** Spawns waiting for their turn (for tests and benchmarks). */
 export function pacedSpawnsWaiting(): number {
   return waiting.length
