@@ -51,8 +51,9 @@ export async function runTurn(
   const now = new Date().toISOString()
   await ctx.store.completeTurn(turn.id, { ...ended, finalResponse, finishedAt: now }, now)
   ctx.turnEnded()
-  // The end is queued first, so it is stored (often in the same commit) before the state it leads to.
-  await Promise.all([end && ctx.log.append(sessionId, end), ctx.refreshStatus()])
+  // The end first, then the state it leads to: what follows the events (webhooks too) sees them in that order.
+  if (end) await ctx.log.append(sessionId, end)
+  await ctx.refreshStatus()
   return true
 }
 
