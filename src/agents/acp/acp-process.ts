@@ -24,6 +24,8 @@ export interface AcpPeer {
 }
 
 const stderrTailChars = 4000
+/** How long a failed request waits for the process's exit, to report that instead. */
+const exitWaitMs = 2000
 
 /**
  * One ACP agent process (started by the runner, stdin kept open) and the SDK's client connection over
@@ -118,16 +120,35 @@ export class AcpProcess {
    * `initialize`: our protocol version and capabilities (fs inside the cwd, no terminal). `_meta.terminal_output`
    * asks agents that know the terminal extension (claude-agent-acp) to report a command's output and exit code.
    */
-  initialize(): Promise<InitializeResponse> {
-    return this.connection.agent.request('initialize', {
-      protocolVersion: PROTOCOL_VERSION,
-      clientCapabilities: {
-        fs: { readTextFile: true, writeTextFile: true },
-        terminal: false,
-        _meta: { terminal_output: true },
-      },
-      clientInfo: { name: 'agent-gateway', version: '0.1.0' },
-    })
+  async initialize(): Promise<InitializeResponse> {
+    try {
+      return await this.connection.agent.request('initialize', {
+        protocolVersion: PROTOCOL_VERSION,
+        clientCapabilities: {
+          fs: { readTextFile: true, writeTextFile: true },
+          terminal: false,
+          _meta: { terminal_output: true },
+        },
+        clientInfo: { name: 'agent-gateway', version: '0.1.0' },
+      })
+    } catch (err) {
+      throw await this.failureOf(err)
+    }
+  }
+
+  /**
+   * What a failed request says best: a connection closes because its process ended (crashed, not in the image),
+   * and its stdout may end before its exit is known; then why it ended (with its stderr) is the failure. An
+   * error the agent answered stays as it is, at once.
+   */
+  async failureOf(err: unknown): Promise<unknown> {
+    // an error the agent answered is its own word
+    if (err instanceof RequestError) return err
+    const outcome = await Promise.race([
+      this.done,
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), exitWaitMs).unref()),
+    ])
+    return outcome ? new Error(this.exitMessage(outcome)) : err
   }
 
   /** Why the agent process ended, in words (with the end of its stderr). */

@@ -38,7 +38,8 @@ export async function openAcpSession(
       sessionId = created.sessionId
     }
     return new AcpSession(lease, sessionId, cwd, hooks, agentId)
-  } catch (err) {
+  } catch (caught) {
+    const err = lease && !(caught instanceof AppError) ? await lease.agent.failureOf(caught) : caught
     await lease?.release(null, true)
     if (err instanceof AppError) throw err
     throw new AppError(
