@@ -33,7 +33,7 @@ import { gatewayEnv } from '../test/support/gateway.js'
 import { DirectAcpAgent } from './acp-direct.js'
 import { printMachine } from './machine.js'
 import { BenchError, intOption } from './options.js'
-import { markdownTable, median, percentile } from './stats.js'
+import { interleaved, median, timingTable } from './stats.js'
 
 const answer = 'ok'
 const prompt = 'Say ok.'
@@ -136,51 +136,31 @@ try {
   const direct = kept
   console.log(`one-shot ${agent} runs: the gateway (warm, cold) vs the agent driven directly (cold, warm)`)
   printMachine()
-  const times = {
-    warm: [] as number[],
-    cold: [] as number[],
-    acpCold: [] as number[],
-    acpWarm: [] as number[],
-    exec: [] as number[],
-  }
-  const modes: [keyof typeof times, () => Promise<number>][] = [
-    ['warm', () => gatewayRun(warm.server)],
-    ['cold', () => gatewayRun(cold.server)],
-    ['acpCold', () => directAcpCold(launch)],
-    ['acpWarm', () => directAcpWarm(direct, workspace)],
-    ['exec', () => directExec(warm.server, warm.workspace)],
-  ]
-  for (let i = 0; i < warmup + iterations; i++) {
-    const order = i % 2 === 0 ? modes : [...modes].reverse()
-    for (const [name, run] of order) {
-      const ms = await run()
-      if (i >= warmup) times[name].push(ms)
-    }
-  }
+  const times = await interleaved(
+    [
+      ['warm', () => gatewayRun(warm.server)],
+      ['cold', () => gatewayRun(cold.server)],
+      ['acpCold', () => directAcpCold(launch)],
+      ['acpWarm', () => directAcpWarm(direct, workspace)],
+      ['exec', () => directExec(warm.server, warm.workspace)],
+    ] as const,
+    warmup,
+    iterations,
+  )
   console.log(
     `load at the end: ${os
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   )
-  const row = (name: string, xs: number[]) => [
-    name,
-    median(xs).toFixed(1),
-    percentile(xs, 90).toFixed(1),
-    Math.min(...xs).toFixed(1),
-  ]
   console.log(
-    markdownTable(
-      [
-        ['mode', 'median ms', 'p90 ms', 'min ms'],
-        row(`${agent} warm (POST /v1/runs?wait=true)`, times.warm),
-        row(`${agent} cold (ACP_WARM_RUNS=false)`, times.cold),
-        row('direct cold codex-acp (spawn, initialize, session/new, prompt)', times.acpCold),
-        row('direct warm codex-acp (kept process: session/new, prompt)', times.acpWarm),
-        row('direct cold `codex exec`', times.exec),
-      ],
-      [false, true, true, true],
-    ),
+    timingTable([
+      [`${agent} warm (POST /v1/runs?wait=true)`, times.warm],
+      [`${agent} cold (ACP_WARM_RUNS=false)`, times.cold],
+      ['direct cold codex-acp (spawn, initialize, session/new, prompt)', times.acpCold],
+      ['direct warm codex-acp (kept process: session/new, prompt)', times.acpWarm],
+      ['direct cold `codex exec`', times.exec],
+    ]),
   )
   const ratio = (a: number[], b: number[]) => (median(a) / median(b)).toFixed(3)
   console.log(

@@ -27,7 +27,7 @@ import { startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv, testModel } from '../test/support/gateway.js'
 import { printMachine } from './machine.js'
 import { BenchError, intOption } from './options.js'
-import { markdownTable, median, percentile } from './stats.js'
+import { interleaved, median, timingTable } from './stats.js'
 
 const answer = 'ok'
 const prompt = 'Say ok.'
@@ -163,41 +163,27 @@ try {
   console.log(`opencode serve answered after ${(performance.now() - t0).toFixed(0)} ms`)
   console.log(`one-shot prompts: opencode serve (${bin}) vs the gateway, the same mock model`)
   printMachine()
-  const times = { opencode: [] as number[], codex: [] as number[], acp: [] as number[] }
-  const modes: [keyof typeof times, () => Promise<number>][] = [
-    ['opencode', () => opencodePrompt(started.url)],
-    ['codex', () => gatewayRun(gateway, 'codex')],
-    ['acp', () => gatewayRun(gateway, 'acp:codex-acp')],
-  ]
-  for (let i = 0; i < warmup + iterations; i++) {
-    const order = i % 2 === 0 ? modes : [...modes].reverse()
-    for (const [name, run] of order) {
-      const ms = await run()
-      if (i >= warmup) times[name].push(ms)
-    }
-  }
+  const times = await interleaved(
+    [
+      ['opencode', () => opencodePrompt(started.url)],
+      ['codex', () => gatewayRun(gateway, 'codex')],
+      ['acp', () => gatewayRun(gateway, 'acp:codex-acp')],
+    ] as const,
+    warmup,
+    iterations,
+  )
   console.log(
     `load at the end: ${os
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   )
-  const row = (name: string, xs: number[]) => [
-    name,
-    median(xs).toFixed(1),
-    percentile(xs, 90).toFixed(1),
-    Math.min(...xs).toFixed(1),
-  ]
   console.log(
-    markdownTable(
-      [
-        ['mode', 'median ms', 'p90 ms', 'min ms'],
-        row('opencode serve: POST /session + POST /session/:id/message', times.opencode),
-        row('gateway codex: POST /v1/runs?wait=true', times.codex),
-        row('gateway acp:codex-acp: POST /v1/runs?wait=true', times.acp),
-      ],
-      [false, true, true, true],
-    ),
+    timingTable([
+      ['opencode serve: POST /session + POST /session/:id/message', times.opencode],
+      ['gateway codex: POST /v1/runs?wait=true', times.codex],
+      ['gateway acp:codex-acp: POST /v1/runs?wait=true', times.acp],
+    ]),
   )
   const ratio = (a: number[]) => (median(a) / median(times.opencode)).toFixed(3)
   console.log(

@@ -65,3 +65,39 @@ export function markdownTable(rows: string[][], alignRight: boolean[] = []): str
   const rule = `| ${widths.map((w, i) => (alignRight[i] ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`
   return [line(rows[0]!), rule, ...rows.slice(1).map(line)].join('\n')
 }
+
+/**
+ * Runs every mode once per round, forward then reversed in turn (so each follows the others equally often), and
+ * keeps each mode's times after the first `warmup` rounds.
+ */
+export async function interleaved<K extends string>(
+  modes: readonly (readonly [K, () => Promise<number>])[],
+  warmup: number,
+  iterations: number,
+): Promise<Record<K, number[]>> {
+  const times = Object.fromEntries(modes.map(([name]) => [name, [] as number[]])) as Record<K, number[]>
+  for (let i = 0; i < warmup + iterations; i++) {
+    const order = i % 2 === 0 ? modes : [...modes].reverse()
+    for (const [name, run] of order) {
+      const ms = await run()
+      if (i >= warmup) times[name].push(ms)
+    }
+  }
+  return times
+}
+
+/** A table of modes' wall times in ms: median, p90 and minimum, one row per mode. */
+export function timingTable(rows: readonly (readonly [string, readonly number[]])[]): string {
+  return markdownTable(
+    [
+      ['mode', 'median ms', 'p90 ms', 'min ms'],
+      ...rows.map(([name, xs]) => [
+        name,
+        median(xs).toFixed(1),
+        percentile(xs, 90).toFixed(1),
+        min(xs).toFixed(1),
+      ]),
+    ],
+    [false, true, true, true],
+  )
+}
