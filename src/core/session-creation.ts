@@ -40,13 +40,7 @@ export async function createSession(
   const limits = effectiveLimits(fields.limits, ctx.config)
   await ensureReady(driver)
   const agent = await driver.openSession(req, ctx.hooks(id))
-  let created: Session
-  try {
-    created = await record(ctx, id, driver.id, agent, req, null, fields.externalId)
-  } catch (err) {
-    await agent.close().catch(() => {})
-    throw err
-  }
+  const created = await record(ctx, id, driver.id, agent, req, null, fields.externalId)
   if (!fields.webhook && !limits) return created
   const extra = { ...(fields.webhook ? { webhook: fields.webhook } : {}), ...(limits ? { limits } : {}) }
   return (await ctx.store.updateSession(id, extra)) ?? created
@@ -66,6 +60,7 @@ export async function forkSession(ctx: SessionCreationContext, parent: Session):
   return record(ctx, forkId, parent.agent, agent, sessionRequestOf(parent), parent.id)
 }
 
+/** Stores and announces a session its agent just opened; the agent is closed when that fails. */
 async function record(
   ctx: SessionCreationContext,
   id: string,
@@ -83,7 +78,12 @@ async function record(
     forkedFrom,
     externalId,
   })
-  await ctx.store.createSession(session, ctx.node)
+  try {
+    await ctx.store.createSession(session, ctx.node)
+  } catch (err) {
+    await agent.close().catch(() => {})
+    throw err
+  }
   ctx.live.add(id, agent, session.cwd)
   await ctx.log.append(id, { type: 'session.status', status: 'idle' })
   return orNotFound(ctx.store.getSession(id), `session ${id}`)

@@ -76,8 +76,11 @@ export class TurnQueue {
   /** Resolves once the turn ended (at once when this process does not hold it), or after `timeoutMs`. */
   async ended(turnId: string, timeoutMs?: number): Promise<void> {
     const done = this.turnsDone.get(turnId)
-    if (done && timeoutMs) await Promise.race([done, new Promise((r) => setTimeout(r, timeoutMs).unref())])
-    else if (done) await done
+    if (!done) return
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = timeoutMs ? new Promise((r) => (timer = setTimeout(r, timeoutMs).unref())) : undefined
+    await (timedOut ? Promise.race([done, timedOut]) : done)
+    clearTimeout(timer)
   }
 
   /** Whether the turn was started by this process and has not ended yet. */

@@ -34,8 +34,3 @@ function nextTurn(): void {
 export function spawnMustWait(): boolean {
   return spawnedThisTurn || waiting.length > 0
 }
-
-/** Spawns waiting for their turn (for tests and benchmarks). */
-export function pacedSpawnsWaiting(): number {
-  return waiting.length
-}

@@ -35,9 +35,9 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await warm?.close()
-  for (const w of [...workspaces, warmData]) expect(await waitUntilGone(() => processesUnder(w))).toEqual([])
   await cold?.close()
   await mock?.close()
+  for (const w of [...workspaces, warmData]) expect(await waitUntilGone(() => processesUnder(w))).toEqual([])
 })
 beforeEach(() => {
   mock.reset()
@@ -264,10 +264,13 @@ describe('sessions opened ahead of time', () => {
     const { env, dir } = gatewayEnv(mock, {})
     const data = env.DATA_DIR!
     const driver = new AcpDriver(loadConfig(env, dir), acpPreset('codex-acp'), env)
-    mock.script({ kind: 'text', text: 'once' })
-    await collect(driver.run(request('once'), new AbortController().signal))
-    await waitFor(() => readyIn(driver).length === 1)
-    await driver.close()
+    try {
+      mock.script({ kind: 'text', text: 'once' })
+      await collect(driver.run(request('once'), new AbortController().signal))
+      await waitFor(() => readyIn(driver).length === 1)
+    } finally {
+      await driver.close()
+    }
     expect(driver.readySessions).toEqual([])
     expect(driver.sharedProcesses).toBe(0)
     expect(await waitUntilGone(() => processesUnder(data))).toEqual([])

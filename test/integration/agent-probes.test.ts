@@ -124,7 +124,8 @@ describe('agent probes', () => {
  * Ends the probe's wait: once its shell holds the FIFO open for reading (until then a non-blocking open for
  * writing fails with ENXIO), writes a line to it.
  */
-async function release(fifo: string): Promise<void> {
+async function release(fifo: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
   for (;;) {
     try {
       const fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)
@@ -133,6 +134,7 @@ async function release(fifo: string): Promise<void> {
       return
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err
+      if (Date.now() > deadline) throw new Error(`nothing opened ${fifo} for reading`)
     }
     await new Promise((r) => setTimeout(r, 10))
   }

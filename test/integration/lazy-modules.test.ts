@@ -60,6 +60,7 @@ function runChild(env: Record<string, string | undefined>, cwd: string): Promise
       OUTPUT_SCHEMA_MODULE: pathToFileURL(path.join(root, 'src/core/output-schema.ts')).href,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 120_000,
   })
   let out = ''
   let err = ''

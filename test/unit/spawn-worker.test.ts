@@ -97,9 +97,13 @@ describe('the spawn worker', () => {
       { command: 'sh', args: ['-c', 'sleep 30 & sleep 30'], cwd, env, killGraceMs: 1000 },
       (s) => worker.spawn(s),
     )
-    const pid = (await proc.started)!
-    expect(processesInGroup(pid).length).toBeGreaterThan(0)
-    await worker.stop()
+    let pid: number
+    try {
+      pid = (await proc.started)!
+      expect(processesInGroup(pid).length).toBeGreaterThan(0)
+    } finally {
+      await worker.stop()
+    }
     expect(await proc.done).toMatchObject({ exitCode: null, signal: 'SIGKILL' })
     expect(await waitUntilGone(() => processesInGroup(pid), 3000)).toEqual([])
     expect(worker.usable).toBe(false)

@@ -33,6 +33,7 @@ function run(env: NodeJS.ProcessEnv = {}) {
   const res = spawnSync(process.execPath, ['--import', tsxLoader, '--input-type=module', '-e', script], {
     encoding: 'utf8',
     env: { ...process.env, NODE_OPTIONS: '', ...env },
+    timeout: 120_000,
   })
   expect(res.status, res.stderr).toBe(0)
   return JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as {

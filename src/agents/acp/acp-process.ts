@@ -144,10 +144,14 @@ export class AcpProcess {
   async failureOf(err: unknown): Promise<unknown> {
     // an error the agent answered is its own word
     if (err instanceof RequestError) return err
+    let timer: NodeJS.Timeout | undefined
     const outcome = await Promise.race([
       this.done,
-      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), exitWaitMs).unref()),
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), exitWaitMs)
+      }),
     ])
+    clearTimeout(timer)
     return outcome ? new Error(this.exitMessage(outcome)) : err
   }
 

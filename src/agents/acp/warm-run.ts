@@ -5,7 +5,7 @@ import { runCompletedAfter } from '../../protocol/run-completed.js'
 import type { RunRequest } from '../driver.js'
 import { mapperOutcome, observeTurnEvent } from '../process-run.js'
 import { runStop } from '../run-stop.js'
-import type { AgentSession } from '../session.js'
+import type { AcpSession } from './acp-session.js'
 import { errorMessage } from './acp-session.js'
 
 /** Whether a one-shot ACP run can be a session on a kept-ready agent process: not in a container of its own. */
@@ -22,7 +22,7 @@ export function acpWarmable(req: RunRequest): boolean {
  */
 export async function* acpWarmRun(
   agent: string,
-  open: () => Promise<AgentSession>,
+  open: () => Promise<AcpSession>,
   req: RunRequest,
   signal: AbortSignal,
 ): AsyncGenerator<AgentEvent> {
@@ -30,7 +30,7 @@ export async function* acpWarmRun(
   const stop = runStop(signal, req.timeoutMs)
   const out = mapperOutcome()
   let ok = false
-  let session: AgentSession | undefined
+  let session: AcpSession | undefined
   try {
     try {
       session = await open()
@@ -53,7 +53,8 @@ export async function* acpWarmRun(
       { ok, finalResponse: out.finalResponse, usage: null, ...(out.failure ? { error: out.failure } : {}) },
     )
   } finally {
-    // after run.completed (off the run's critical path); also when the reader stops early
-    await session?.close().catch(() => {})
+    // after run.completed (off the run's critical path); also when the reader stops early. A turn that failed
+    // (e.g. the agent never answered the cancel) may leave the process at work: it is not kept warm.
+    await session?.close(out.failure !== null).catch(() => {})
   }
 }
