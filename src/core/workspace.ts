@@ -2,6 +2,7 @@ import { realpathSync, statSync } from 'node:fs'
 
 /** One realpath(3) call, not an lstat per path component (checked before every turn). */
 const realpath = realpathSync.native
+
 import path from 'node:path'
 import { AppError } from '../protocol/errors.js'
 
