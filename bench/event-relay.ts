@@ -18,7 +18,7 @@
  * docs/benchmarks.md explains the output.
  *
  * Usage: npx tsx bench/event-relay.ts [--events N] [--reps N] [--runs N] [--run-events N] [--subscribers K]
- *          [--only relay,concurrency,memory] [--gateway inline|process]
+ *          [--only relay,concurrency,memory] [--gateway inline|process] [--gateway-node-args '--cpu-prof ...']
  *   --events       lines per relay run (burst), default 20000; --reps repetitions per mode, default 3
  *   --runs         concurrent runs, default 100; --run-events lines per concurrent run, default 500
  *   --subscribers  SSE connections for the memory measurement, default 200
@@ -28,6 +28,9 @@
  *                  "loop p99 ms" the gateway's) or `inline` (in this process, as before 2026-12-02: the client's
  *                  HTTP, SSE and JSON parsing of every event then runs on the gateway's event loop, between its
  *                  reads of the agent's pipe). Concurrency and memory always use a gateway in this process.
+ *   --workloads    the relay's workloads, default burst,paced
+ *   --gateway-node-args  node flags for that gateway process, space-separated (with =, e.g. a CPU profile of the gateway
+ *                  alone: --gateway-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof')
  * For exact heap numbers run it as `node --expose-gc --import tsx bench/event-relay.ts`; without the flag it
  * enables gc through v8.setFlagsFromString. Exits 0 when every check passed, 1 otherwise (or on Ctrl-C).
  */
@@ -67,6 +70,10 @@ interface Options {
   subscribers: number
   only: Set<Phase>
   gateway: 'inline' | 'process'
+  /** Extra node flags for the gateway process (e.g. `--cpu-prof --cpu-prof-dir=DIR`). */
+  gatewayNodeArgs: string[]
+  /** The relay's workloads to run (burst, paced). */
+  workloads: string[]
 }
 
 type Phase = 'relay' | 'concurrency' | 'memory'
@@ -82,6 +89,8 @@ function parseOptions(): Options {
       subscribers: { type: 'string' },
       only: { type: 'string' },
       gateway: { type: 'string' },
+      'gateway-node-args': { type: 'string' },
+      workloads: { type: 'string' },
     },
     strict: true,
   })
@@ -94,6 +103,8 @@ function parseOptions(): Options {
     subscribers: count(values.subscribers, 200, 'subscribers'),
     only: new Set(values.only ? values.only.split(',').map((p) => phase(p.trim())) : phases),
     gateway: gatewayWhere(values.gateway ?? 'process'),
+    gatewayNodeArgs: values['gateway-node-args']?.split(' ').filter(Boolean) ?? [],
+    workloads: values.workloads?.split(',').map((w) => w.trim()) ?? ['burst', 'paced'],
   }
 }
 
@@ -210,8 +221,15 @@ function sampleFrom(
   }
 }
 
+/**
+ * Event-loop delay sampled every 10 ms, as the gateway's own metrics do (prom-client). A 1 ms timer (before
+ * 2026-12-02) woke the process 1,000 times a second, which cost about 30 ms of CPU per second on this VM: a
+ * third of a paced run's gateway CPU was the bench's own probe, not the relay.
+ */
+const loopResolutionMs = 10
+
 const loopMonitor = () => {
-  const loop = monitorEventLoopDelay({ resolution: 1 })
+  const loop = monitorEventLoopDelay({ resolution: loopResolutionMs })
   loop.enable()
   return loop
 }
@@ -241,13 +259,17 @@ class GatewayProcess {
     readonly node: string | null,
   ) {}
 
-  static async start(env: NodeJS.ProcessEnv, cwd: string): Promise<GatewayProcess> {
+  static async start(env: NodeJS.ProcessEnv, cwd: string, nodeArgs: string[] = []): Promise<GatewayProcess> {
     // tsx by its file URL: the gateway's directory (its cwd) has no node_modules
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), gatewayScript], {
-      cwd,
-      env,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    })
+    const child = spawn(
+      process.execPath,
+      [...nodeArgs, '--import', import.meta.resolve('tsx'), gatewayScript],
+      {
+        cwd,
+        env,
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    )
     const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
     const first = await lines.next()
     if (first.done) throw new BenchError('bench/gateway-process.ts exited before it listened')
@@ -419,7 +441,7 @@ async function relay(g: Gateway, o: Options, stop: () => void) {
     { name: 'burst', args: ['--events', String(o.events)], lines: o.events },
     // 10 lines every 10 ms: ~1000 lines/s, well under what either path can take.
     { name: 'paced', args: ['--events', '2000', '--batch', '10', '--interval', '10'], lines: 2000 },
-  ]
+  ].filter((w) => o.workloads.includes(w.name))
   const results = new Map<string, Record<Mode, RelaySample[]>>()
   for (const w of workloads) {
     const samples: Record<Mode, RelaySample[]> = { direct: [], 'via server': [] }
@@ -853,7 +875,7 @@ async function main(): Promise<void> {
     if (o.only.has('relay') && !inlineRelay) {
       // its own data directory: two gateways never share a database
       const { env, dir, workspace } = settings()
-      remote = await GatewayProcess.start(env, dir)
+      remote = await GatewayProcess.start(env, dir, o.gatewayNodeArgs)
       children.add(remote.child)
       if (!remote.node) throw new BenchError('node is not on PATH')
       relayGateway = { url: remote.url, server: null, remote, env, node: remote.node, workspace, children }

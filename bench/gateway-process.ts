@@ -6,12 +6,16 @@
  * Prints one JSON line when it listens: {"url":...,"node":<the node binary its cli driver runs>}. Then reads
  * commands, one a line, on stdin:
  *   mark    starts measuring: CPU time and event-loop delay from now; answers {"marked":true}
- *   usage   answers {"cpuMs":..,"loopP99Ms":..,"loopMaxMs":..} since the last mark
+ *   usage   answers {"cpuMs":..,"loopP99Ms":..,"loopMaxMs":..} since the last mark (the delay sampled every 10 ms:
+ *           a 1 ms probe would be a third of a paced run's CPU here)
  * Closing stdin stops the server and exits 0.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { startServer } from '../src/http/server.js'
+
+/** As bench/event-relay.ts samples it (and the gateway's own metrics): every 10 ms. */
+const loopResolutionMs = 10
 
 const say = (msg: object) => process.stdout.write(`${JSON.stringify(msg)}\n`)
 
@@ -19,11 +23,11 @@ const server = await startServer({ env: process.env, cwd: process.cwd(), logger:
 say({ url: server.url, node: server.ctx.registry.cli().resolve('node') })
 
 let cpu0 = process.cpuUsage()
-let loop = monitorEventLoopDelay({ resolution: 1 })
+let loop = monitorEventLoopDelay({ resolution: loopResolutionMs })
 for await (const line of createInterface({ input: process.stdin })) {
   if (line === 'mark') {
     loop.disable()
-    loop = monitorEventLoopDelay({ resolution: 1 })
+    loop = monitorEventLoopDelay({ resolution: loopResolutionMs })
     loop.enable()
     cpu0 = process.cpuUsage()
     say({ marked: true })
