@@ -8,6 +8,7 @@ import { type AcpLease, AcpPool, launchKey } from './acp-pool.js'
 import { AcpProcess } from './acp-process.js'
 import type { AcpAgentSpec } from './agent-spec.js'
 import { type AcpLaunch, type AcpLaunchSettings, acpLaunch } from './launch.js'
+import { acpSdkLoaded, loadAcpSdk } from './sdk.js'
 
 /** How long an agent process kept ready for one-shot runs waits for the next one. */
 export const warmKeepMs = 300_000
@@ -71,7 +72,9 @@ export class AcpLeases {
     warm = false,
   ): Promise<AcpLease> {
     const { started, shareable } = this.placed(req, extra)
-    return this.pool.lease(started, shareable, () => new AcpProcess(this.runner, started), warm)
+    const lease = () => this.pool.lease(started, shareable, () => new AcpProcess(this.runner, started), warm)
+    // the SDK is loaded with the first process (synchronous from then on, as before)
+    return acpSdkLoaded() ? lease() : loadAcpSdk().then(lease)
   }
 
   /**
@@ -101,7 +104,7 @@ export class AcpLeases {
     return this.pool.lease(agent.launch, false, () => agent)
   }
 
-  /** A process of its own for `launch`, not started yet by anyone else. */
+  /** A process of its own for `launch`, not started yet by anyone else (the SDK loaded: loadAcpSdk()). */
   spawn(launch: AcpLaunch): AcpProcess {
     return new AcpProcess(this.runner, launch)
   }
