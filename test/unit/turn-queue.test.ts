@@ -123,7 +123,7 @@ describe('TurnQueue', () => {
     end(first.id)
     await settle()
     expect(queue.holds(first.id)).toBe(false)
-    expect(live.current?.turn.id).toBe(second.id)
+    expect((live.current as LiveSession['current'])?.turn.id).toBe(second.id)
     expect(queue.holds(second.id)).toBe(true)
     // a turn released without an answer (archived, taken over) gives its waiter nothing: it reads the store
     const waitingSecond = queue.ended(second.id)
