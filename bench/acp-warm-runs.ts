@@ -11,8 +11,9 @@
  *   baseline for an ACP agent;
  * - a warm direct run: one agent process the bench keeps, `session/new` + `session/prompt` + `session/close`
  *   per run: what the gateway's warm path adds over driving a kept agent yourself;
- * - a cold direct `codex exec` of the same prompt (the codex-exec driver's argv and env), the yardstick of
- *   issue 14 target 1.
+ * - a cold direct `codex exec` of the same prompt (the codex-exec driver's argv and env, less the system CA
+ *   bundle the gateway names for the codex it spawns: codex as a user runs it), the yardstick of issue 14
+ *   target 1.
  * Prints medians, p90 and the ratios. Not a test: exits 0 when every run gave the mock's answer, 1 otherwise.
  * Traffic only to 127.0.0.1; temp dirs removed.
  *

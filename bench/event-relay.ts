@@ -18,7 +18,7 @@
  * docs/benchmarks.md explains the output.
  *
  * Usage: npx tsx bench/event-relay.ts [--events N] [--reps N] [--runs N] [--run-events N] [--subscribers K]
- *          [--only relay,concurrency,memory] [--gateway inline|process]
+ *          [--only relay,concurrency,memory] [--gateway inline|process] [--gateway-node-args '--cpu-prof ...']
  *   --events       lines per relay run (burst), default 20000; --reps repetitions per mode, default 3
  *   --runs         concurrent runs, default 100; --run-events lines per concurrent run, default 500
  *   --subscribers  SSE connections for the memory measurement, default 200
@@ -28,10 +28,16 @@
  *                  "loop p99 ms" the gateway's) or `inline` (in this process, as before 2026-12-02: the client's
  *                  HTTP, SSE and JSON parsing of every event then runs on the gateway's event loop, between its
  *                  reads of the agent's pipe). Concurrency and memory always use a gateway in this process.
+ *   --workloads    the relay's workloads, default burst,paced
+ *   --baseline     a checkout (with node_modules) whose gateway also runs in a process of its own, with this
+ *                  bench's probe (bench/gateway-process.ts); the relay then alternates direct, via server and
+ *                  via baseline in each rep and prints the "via baseline" rows and ratios beside this build's
+ *   --gateway-node-args  node flags for that gateway process, space-separated (with =, e.g. a CPU profile of the gateway
+ *                  alone: --gateway-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof')
  * For exact heap numbers run it as `node --expose-gc --import tsx bench/event-relay.ts`; without the flag it
  * enables gc through v8.setFlagsFromString. Exits 0 when every check passed, 1 otherwise (or on Ctrl-C).
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -67,6 +73,12 @@ interface Options {
   subscribers: number
   only: Set<Phase>
   gateway: 'inline' | 'process'
+  /** Extra node flags for the gateway process (e.g. `--cpu-prof --cpu-prof-dir=DIR`). */
+  gatewayNodeArgs: string[]
+  /** The relay's workloads to run (burst, paced). */
+  workloads: string[]
+  /** Another checkout (built, with node_modules) whose gateway runs beside this one, interleaved. */
+  baseline: string | null
 }
 
 type Phase = 'relay' | 'concurrency' | 'memory'
@@ -82,6 +94,9 @@ function parseOptions(): Options {
       subscribers: { type: 'string' },
       only: { type: 'string' },
       gateway: { type: 'string' },
+      'gateway-node-args': { type: 'string' },
+      workloads: { type: 'string' },
+      baseline: { type: 'string' },
     },
     strict: true,
   })
@@ -94,6 +109,9 @@ function parseOptions(): Options {
     subscribers: count(values.subscribers, 200, 'subscribers'),
     only: new Set(values.only ? values.only.split(',').map((p) => phase(p.trim())) : phases),
     gateway: gatewayWhere(values.gateway ?? 'process'),
+    gatewayNodeArgs: values['gateway-node-args']?.split(' ').filter(Boolean) ?? [],
+    workloads: values.workloads?.split(',').map((w) => w.trim()) ?? ['burst', 'paced'],
+    baseline: values.baseline ? path.resolve(values.baseline) : null,
   }
 }
 
@@ -210,8 +228,15 @@ function sampleFrom(
   }
 }
 
+/**
+ * Event-loop delay sampled every 10 ms, as the gateway's own metrics do (prom-client). A 1 ms timer (before
+ * 2026-12-02) woke the process 1,000 times a second, which cost about 30 ms of CPU per second on this VM: a
+ * third of a paced run's gateway CPU was the bench's own probe, not the relay.
+ */
+const loopResolutionMs = 10
+
 const loopMonitor = () => {
-  const loop = monitorEventLoopDelay({ resolution: 1 })
+  const loop = monitorEventLoopDelay({ resolution: loopResolutionMs })
   loop.enable()
   return loop
 }
@@ -224,6 +249,8 @@ interface Gateway {
   server: RunningServer | null
   /** The gateway in its own process (`--gateway process`, relay only). */
   remote: GatewayProcess | null
+  /** The baseline checkout's gateway in its own process (`--baseline`). */
+  baseline?: { url: string; remote: GatewayProcess }
   /** The gateway's environment: direct agents get the same child env as the gateway's (baseChildEnv of it). */
   env: NodeJS.ProcessEnv
   /** The node binary the gateway's cli driver resolves, so direct runs the same one. */
@@ -241,13 +268,17 @@ class GatewayProcess {
     readonly node: string | null,
   ) {}
 
-  static async start(env: NodeJS.ProcessEnv, cwd: string): Promise<GatewayProcess> {
+  static async start(env: NodeJS.ProcessEnv, cwd: string, nodeArgs: string[] = []): Promise<GatewayProcess> {
     // tsx by its file URL: the gateway's directory (its cwd) has no node_modules
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), gatewayScript], {
-      cwd,
-      env,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    })
+    const child = spawn(
+      process.execPath,
+      [...nodeArgs, '--import', import.meta.resolve('tsx'), gatewayScript],
+      {
+        cwd,
+        env,
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    )
     const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
     const first = await lines.next()
     if (first.done) throw new BenchError('bench/gateway-process.ts exited before it listened')
@@ -340,16 +371,22 @@ interface ServerRun {
  * POST /v1/runs with Accept: text/event-stream; rebuilds stdout lines from the `output` events. `monitor`
  * records the event-loop delay during the run (off when many run at once).
  */
-async function runViaServer(g: Gateway, args: string[], monitor = true): Promise<ServerRun> {
-  await g.remote?.mark()
-  const loop = monitor && !g.remote ? loopMonitor() : null
+async function runViaServer(
+  g: Gateway,
+  args: string[],
+  monitor = true,
+  target: { url: string; remote: GatewayProcess | null } = g,
+): Promise<ServerRun> {
+  const url = target.url
+  await target.remote?.mark()
+  const loop = monitor && !target.remote ? loopMonitor() : null
   const collector = new LineCollector()
   let outputs = 0
   let stderr = ''
   let status: string | null = null
   const cpu0 = process.cpuUsage()
   const t0 = monoMs()
-  const res = await fetch(`${g.url}/v1/runs`, {
+  const res = await fetch(`${url}/v1/runs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
     body: JSON.stringify({ agent: 'cli', command: { cli: 'node', args: [agentScript, ...args] } }),
@@ -374,15 +411,15 @@ async function runViaServer(g: Gateway, args: string[], monitor = true): Promise
   })
   loop?.disable()
   const sample = sampleFrom(collector, t0, cpu0, outputs, null, loop)
-  if (g.remote) {
+  if (target.remote) {
     // the client's CPU and the gateway process's; the event-loop delay is the gateway's
-    const remote = await g.remote.usage()
+    const remote = await target.remote.usage()
     sample.cpuMs += remote.cpuMs
     sample.gatewayCpuMs = remote.cpuMs
     sample.loopP99Ms = remote.loopP99Ms
     sample.loopMaxMs = remote.loopMaxMs
   }
-  const run = (await (await fetch(`${g.url}/v1/runs/${runId}`)).json()) as { lastSeq: number }
+  const run = (await (await fetch(`${url}/v1/runs/${runId}`)).json()) as { lastSeq: number }
   sample.storedEvents = run.lastSeq
   return { sample, runId, status, stderr }
 }
@@ -406,7 +443,7 @@ function killGroup(child: ChildProcess): void {
 
 // ---------------------------------------------------------------- 1. relay
 
-type Mode = 'direct' | 'via server'
+type Mode = 'direct' | 'via server' | 'via baseline'
 
 interface Workload {
   name: string
@@ -419,22 +456,25 @@ async function relay(g: Gateway, o: Options, stop: () => void) {
     { name: 'burst', args: ['--events', String(o.events)], lines: o.events },
     // 10 lines every 10 ms: ~1000 lines/s, well under what either path can take.
     { name: 'paced', args: ['--events', '2000', '--batch', '10', '--interval', '10'], lines: 2000 },
-  ]
+  ].filter((w) => o.workloads.includes(w.name))
   const results = new Map<string, Record<Mode, RelaySample[]>>()
   for (const w of workloads) {
-    const samples: Record<Mode, RelaySample[]> = { direct: [], 'via server': [] }
-    // One warm-up pair (JIT, SQLite pages, sockets), then the repetitions, alternating which goes first.
+    const samples: Record<Mode, RelaySample[]> = { direct: [], 'via server': [], 'via baseline': [] }
+    const modes: Mode[] = g.baseline ? ['direct', 'via server', 'via baseline'] : ['direct', 'via server']
+    // One warm-up round (JIT, SQLite pages, sockets), then the repetitions, rotating which goes first.
     await runDirect(g, w.args, w.lines)
     await runViaServer(g, w.args)
+    if (g.baseline) await runViaServer(g, w.args, true, g.baseline)
     for (let rep = 0; rep < o.reps; rep++) {
-      const order: Mode[] = rep % 2 === 0 ? ['direct', 'via server'] : ['via server', 'direct']
+      const order = modes.map((_, i) => modes[(i + rep) % modes.length]!)
+      if (modes.length === 2 && rep % 2 === 1) order.reverse()
       for (const mode of order) {
         if (mode === 'direct') samples.direct.push(await runDirect(g, w.args, w.lines))
         else {
-          const r = await runViaServer(g, w.args)
+          const r = await runViaServer(g, w.args, true, mode === 'via baseline' ? g.baseline : g)
           const error = checkServerRun(r, w.lines)
-          if (error) throw new BenchError(`via server: ${error}`)
-          samples['via server'].push(r.sample)
+          if (error) throw new BenchError(`${mode}: ${error}`)
+          samples[mode].push(r.sample)
         }
         stop()
       }
@@ -475,7 +515,9 @@ function reportRelay(o: Options, r: Awaited<ReturnType<typeof relay>>): void {
     const samples = r.results.get(w.name)!
     const med = (mode: Mode, pick: (s: RelaySample) => number) => median(samples[mode].map(pick))
     const lat = (mode: Mode, p: number) => med(mode, (s) => percentile(s.latency, p))
-    for (const mode of ['direct', 'via server'] as Mode[]) {
+    const modes: Mode[] =
+      samples['via baseline'].length > 0 ? ['direct', 'via server', 'via baseline'] : ['direct', 'via server']
+    for (const mode of modes) {
       rows.push([
         w.name,
         mode,
@@ -494,18 +536,21 @@ function reportRelay(o: Options, r: Awaited<ReturnType<typeof relay>>): void {
         f1(med(mode, (s) => s.gatewayCpuMs ?? Number.NaN)),
       ])
     }
-    const ratio = (pick: (s: RelaySample) => number) => med('via server', pick) / med('direct', pick)
-    const addedCpu = med('via server', (s) => s.cpuMs) - med('direct', (s) => s.cpuMs)
-    summary.push(
-      `${w.name}: via server / direct lines/s ${ratio((s) => perSec(s.lines, s.totalMs)).toFixed(3)} ` +
-        `(stream ${ratio((s) => perSec(s.lines - 1, s.streamMs)).toFixed(3)}); added latency ` +
-        `p50 ${signed(lat('via server', 50) - lat('direct', 50))} ms, p99 ${signed(lat('via server', 99) - lat('direct', 99))} ms; ` +
-        `added CPU in ${o.gateway === 'inline' ? 'this process' : 'the client and the gateway process'} ${f2((addedCpu / w.lines) * 1000)} µs per line, ` +
-        `${f2(addedCpu / med('via server', (s) => s.chunks))} ms per output event` +
-        (o.gateway === 'process'
-          ? `, of which the gateway process ${f2(med('via server', (s) => (s.gatewayCpuMs ?? Number.NaN) / s.chunks))} ms`
-          : ''),
-    )
+    for (const via of modes.slice(1)) {
+      const ratio = (pick: (s: RelaySample) => number) => med(via, pick) / med('direct', pick)
+      const addedCpu = med(via, (s) => s.cpuMs) - med('direct', (s) => s.cpuMs)
+      summary.push(
+        `${w.name}: ${via} / direct lines/s ${ratio((s) => perSec(s.lines, s.totalMs)).toFixed(3)} ` +
+          `(stream ${ratio((s) => perSec(s.lines - 1, s.streamMs)).toFixed(3)}); added latency ` +
+          `p50 ${signed(lat(via, 50) - lat('direct', 50))} ms, p99 ${signed(lat(via, 99) - lat('direct', 99))} ms; ` +
+          `added CPU in ${o.gateway === 'inline' ? 'this process' : 'the client and the gateway process'} ${f2((addedCpu / w.lines) * 1000)} µs per line, ` +
+          `${f2(addedCpu / med(via, (s) => s.chunks))} ms per output event` +
+          (o.gateway === 'process'
+            ? `, of which the gateway process ${f2(med(via, (s) => (s.gatewayCpuMs ?? Number.NaN) / s.chunks))} ms` +
+              ` (${f1(med(via, (s) => s.gatewayCpuMs ?? Number.NaN))} ms per run)`
+            : ''),
+      )
+    }
   }
   console.log(
     `\n## 1. Relay: ${o.events} lines burst and 2000 lines paced, medians of ${o.reps} interleaved reps\n`,
@@ -831,6 +876,7 @@ async function main(): Promise<void> {
   const children = new Set<ChildProcess>()
   let server: RunningServer | undefined
   let remote: GatewayProcess | undefined
+  let baseline: GatewayProcess | undefined
   let ok = true
   try {
     const settings = () =>
@@ -853,10 +899,20 @@ async function main(): Promise<void> {
     if (o.only.has('relay') && !inlineRelay) {
       // its own data directory: two gateways never share a database
       const { env, dir, workspace } = settings()
-      remote = await GatewayProcess.start(env, dir)
+      remote = await GatewayProcess.start(env, dir, o.gatewayNodeArgs)
       children.add(remote.child)
       if (!remote.node) throw new BenchError('node is not on PATH')
       relayGateway = { url: remote.url, server: null, remote, env, node: remote.node, workspace, children }
+      if (o.baseline) {
+        const b = settings()
+        baseline = await GatewayProcess.start(
+          { ...b.env, AGW_BENCH_GATEWAY_ROOT: o.baseline },
+          b.dir,
+          o.gatewayNodeArgs,
+        )
+        children.add(baseline.child)
+        relayGateway.baseline = { url: baseline.url, remote: baseline }
+      }
     }
 
     console.log('agent-gateway benchmark: event relay, concurrency and SSE memory (/v1/runs)\n')
@@ -865,11 +921,13 @@ async function main(): Promise<void> {
     console.log(`agent:   ${(g ?? relayGateway)?.node} ${path.relative(process.cwd(), agentScript)}`)
     if (o.only.has('relay'))
       console.log(
-        `gateway: ${inlineRelay ? 'in this process (the client shares its event loop)' : `its own process (${path.relative(process.cwd(), gatewayScript)}) for the relay`}`,
+        `gateway: ${inlineRelay ? 'in this process (the client shares its event loop)' : `its own process (${path.relative(process.cwd(), gatewayScript)}) for the relay`}` +
+          (o.baseline ? `; baseline: ${o.baseline} (${gitHead(o.baseline)}), the same way` : ''),
       )
 
     if (o.only.has('relay')) reportRelay(o, await relay(relayGateway!, o, stop))
     await remote?.close()
+    await baseline?.close()
     stop()
     if (o.only.has('concurrency')) ok = (await concurrency(g!, o)) && ok
     stop()
@@ -882,6 +940,14 @@ async function main(): Promise<void> {
     await server?.close(0)
     rmSync(tmpRoot, { recursive: true, force: true })
     process.off('SIGINT', onSigint)
+  }
+}
+
+function gitHead(dir: string): string {
+  try {
+    return execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()
+  } catch {
+    return 'not a git checkout'
   }
 }
 

@@ -2,16 +2,30 @@
  * A gateway in a process of its own, for bench/event-relay.ts (`--gateway process`): the bench's client then
  * reads the relay from another process, as a real client does, instead of sharing the gateway's event loop.
  *
- * Usage: node --import tsx bench/gateway-process.ts  (environment: the gateway's settings; cwd: its directory)
+ * Usage: node --import tsx bench/gateway-process.ts  (environment: the gateway's settings; cwd: its directory;
+ *        AGW_BENCH_GATEWAY_ROOT=<checkout> runs that checkout's gateway, e.g. a baseline, with this same probe)
  * Prints one JSON line when it listens: {"url":...,"node":<the node binary its cli driver runs>}. Then reads
  * commands, one a line, on stdin:
  *   mark    starts measuring: CPU time and event-loop delay from now; answers {"marked":true}
- *   usage   answers {"cpuMs":..,"loopP99Ms":..,"loopMaxMs":..} since the last mark
+ *   usage   answers {"cpuMs":..,"loopP99Ms":..,"loopMaxMs":..} since the last mark (the delay sampled every 10 ms:
+ *           a 1 ms probe would be a third of a paced run's CPU here)
  * Closing stdin stops the server and exits 0.
  */
+
+import path from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
-import { startServer } from '../src/http/server.js'
+import { pathToFileURL } from 'node:url'
+import type { startServer as StartServer } from '../src/http/server.js'
+
+// AGW_BENCH_GATEWAY_ROOT: another checkout whose gateway runs here (event-relay.ts --baseline), with this probe
+const root = process.env.AGW_BENCH_GATEWAY_ROOT ?? path.join(import.meta.dirname, '..')
+const { startServer } = (await import(pathToFileURL(path.join(root, 'src/http/server.ts')).href)) as {
+  startServer: typeof StartServer
+}
+
+/** As bench/event-relay.ts samples it (and the gateway's own metrics): every 10 ms. */
+const loopResolutionMs = 10
 
 const say = (msg: object) => process.stdout.write(`${JSON.stringify(msg)}\n`)
 
@@ -19,11 +33,11 @@ const server = await startServer({ env: process.env, cwd: process.cwd(), logger:
 say({ url: server.url, node: server.ctx.registry.cli().resolve('node') })
 
 let cpu0 = process.cpuUsage()
-let loop = monitorEventLoopDelay({ resolution: 1 })
+let loop = monitorEventLoopDelay({ resolution: loopResolutionMs })
 for await (const line of createInterface({ input: process.stdin })) {
   if (line === 'mark') {
     loop.disable()
-    loop = monitorEventLoopDelay({ resolution: 1 })
+    loop = monitorEventLoopDelay({ resolution: loopResolutionMs })
     loop.enable()
     cpu0 = process.cpuUsage()
     say({ marked: true })

@@ -4,7 +4,8 @@
  * Starts the mock model server (text answer, no delay) and a gateway in this process, pointed at the mock
  * exactly like the tests do, then times three ways of getting one codex answer, interleaved per iteration
  * so machine noise hits all of them alike:
- *   direct  the native codex binary with the argv and env the codex-exec driver would use
+ *   direct  the native codex binary with the argv and env the codex-exec driver would use, less the system CA
+ *           bundle the gateway names for the codex it spawns (CODEX_CA_CERTIFICATE): codex as a user runs it
  *   /run    POST /run {cli:'codex', ...} (the provider -c overrides are prepended by the gateway)
  *   /chat   POST /chat {prompt} (the codex driver, plus probe(), cached after the first call)
  *   /v1/runs  POST /v1/runs?wait=true {prompt} until the finished run's JSON is read

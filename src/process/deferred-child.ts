@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream'
+import { PassThrough, pipeline } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import type { ChildHandle } from './child-handle.js'
 
@@ -14,8 +14,10 @@ export function deferredChild(later: Promise<ChildHandle>): ChildHandle {
   const wired = later.then((child) => {
     child.stdin.on('error', () => {})
     stdin.pipe(child.stdin)
-    child.stdout.pipe(stdout)
-    child.stderr.pipe(stderr)
+    // pipeline, not pipe: a reader that destroys its stream early also closes the child's end, as destroying a
+    // spawned child's own stdout does, rather than leaving the child blocked on a full, unread pipe
+    pipeline(child.stdout, stdout, () => {})
+    pipeline(child.stderr, stderr, () => {})
     return child
   })
   return {

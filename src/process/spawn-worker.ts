@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { readdir, rm } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -63,7 +64,8 @@ export class SpawnWorker {
   static async start(): Promise<SpawnWorker | undefined> {
     let dir: string | undefined
     try {
-      sweepStaleDirs()
+      // in the background: the worker starts during a burst, and the temp dir can be large
+      void sweepStaleDirs()
       dir = mkdtempSync(path.join(os.tmpdir(), `${dirPrefix}${process.pid}-`))
       const socketPath = path.join(dir, 's')
       const server = net.createServer()
@@ -208,17 +210,17 @@ const dirPrefix = 'agent-gateway-spawn-'
  * Removes the listener directories of processes that are gone (a process that was killed, or a test worker
  * that never ran its exit handlers, leaves its directory behind).
  */
-export function sweepStaleDirs(tmp = os.tmpdir()): void {
+export async function sweepStaleDirs(tmp = os.tmpdir()): Promise<void> {
   let names: string[]
   try {
-    names = readdirSync(tmp)
+    names = await readdir(tmp)
   } catch {
     return
   }
   for (const name of names) {
     const pid = Number(/^agent-gateway-spawn-(\d+)-/.exec(name)?.[1])
     if (!pid || pid === process.pid || isProcessAlive(pid)) continue
-    rmSync(path.join(tmp, name), { recursive: true, force: true })
+    await rm(path.join(tmp, name), { recursive: true, force: true }).catch(() => {})
   }
 }
 

@@ -12,15 +12,26 @@ import { tempDir } from '../support/temp.js'
 const root = path.resolve(import.meta.dirname, '../..')
 const tsxLoader = import.meta.resolve('tsx')
 
-/** Lazily loaded: prom-client (and @opentelemetry/api) on the first metric, ajv on the first outputSchema, pg on DATABASE_URL. */
-const lazy = ['prom-client', '@opentelemetry/api', 'ajv', 'pg', 'pg-boss']
+/**
+ * Lazily loaded: prom-client (and @opentelemetry/api) on the first metric, ajv on the first outputSchema, pg on
+ * DATABASE_URL, the ACP SDK (an ES module) with the first ACP agent process.
+ */
+const lazy = ['prom-client', '@opentelemetry/api', 'ajv', 'pg', 'pg-boss', '@agentclientprotocol/sdk']
 
+// CommonJS files are in require.cache; ES modules are seen by a resolve hook that reports each URL it resolved.
 const childScript = `
-import { createRequire } from 'node:module'
+import { createRequire, register } from 'node:module'
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads'
 const require = createRequire(import.meta.url)
+const { port1, port2 } = new MessageChannel()
+const hooks = 'let port; export function initialize(data) { port = data.port } ' +
+  'export async function resolve(specifier, context, next) { const r = await next(specifier, context); port.postMessage(r.url); return r }'
+register('data:text/javascript,' + encodeURIComponent(hooks), { data: { port: port2 }, transferList: [port2] })
+const esm = new Set()
 const loaded = () => {
+  for (let m = receiveMessageOnPort(port1); m; m = receiveMessageOnPort(port1)) esm.add(m.message)
   const names = new Set()
-  for (const file of Object.keys(require.cache)) {
+  for (const file of [...Object.keys(require.cache), ...esm]) {
     const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\/[^]*$/.exec(file.slice(file.lastIndexOf('node_modules/')))
     if (m) names.add(m[1])
   }
@@ -43,6 +54,10 @@ try {
   report.matched = check({ type: 'run.completed', status: 'succeeded', finalResponse: '{"a":1}' }).result
   report.refused = check({ type: 'run.completed', status: 'succeeded', finalResponse: '{}' }).error
   report.afterSchema = loaded()
+  const { loadAcpSdk, acpSdk } = await import(process.env.ACP_SDK_MODULE)
+  report.sdkBeforeLoad = (() => { try { acpSdk(); return 'loaded' } catch (err) { return err.message } })()
+  report.protocolVersion = (await loadAcpSdk()).PROTOCOL_VERSION
+  report.afterAcp = loaded()
 } finally {
   await server.close(0)
 }
@@ -58,6 +73,7 @@ function runChild(env: Record<string, string | undefined>, cwd: string): Promise
       ...env,
       SERVER_MODULE: pathToFileURL(path.join(root, 'src/http/server.ts')).href,
       OUTPUT_SCHEMA_MODULE: pathToFileURL(path.join(root, 'src/core/output-schema.ts')).href,
+      ACP_SDK_MODULE: pathToFileURL(path.join(root, 'src/agents/acp/sdk.ts')).href,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 120_000,
@@ -99,5 +115,10 @@ describe('lazily loaded modules', () => {
     expect(report.refused).toMatch(/does not match outputSchema: .*required property 'a'/)
     expect(report.afterSchema).toContain('ajv')
     expect(report.afterSchema).not.toContain('pg')
+    expect(report.afterSchema).not.toContain('@agentclientprotocol/sdk')
+    // the ACP SDK (an ES module, seen by the resolve hook) comes with the first ACP process: loadAcpSdk()
+    expect(report.sdkBeforeLoad).toMatch(/ACP SDK is not loaded yet/)
+    expect(report.protocolVersion).toBe(1)
+    expect(report.afterAcp).toContain('@agentclientprotocol/sdk')
   })
 })

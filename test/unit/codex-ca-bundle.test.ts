@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { codexSystemCaEnv } from '../../src/agents/codex/ca-bundle.js'
+import { CodexExecDriver } from '../../src/agents/codex/exec-driver.js'
+import { appServerLaunch } from '../../src/agents/codex-app-server/app-server-launch.js'
+import { loadConfig } from '../../src/config/load.js'
+import type { LaunchSpec, ProcessRunner } from '../../src/process/runner.js'
 
 const only = (file: string) => (f: string) => f === file
 
@@ -22,3 +26,50 @@ describe('codexSystemCaEnv', () => {
     expect(codexSystemCaEnv({}, 'linux', () => false)).toEqual({})
   })
 })
+
+describe('every codex the gateway launches on this host gets the system bundle, none in a container', () => {
+  const bundle = systemBundle()
+  const config = loadConfig({ CODEX_PATH: '/bin/true' }, '/tmp')
+
+  it.skipIf(!bundle)('codex app-server (sessions and warm one-shot runs)', () => {
+    const local = appServerLaunch('/bin/true', { config, serverEnv: {}, clientName: 't', cwd: '/tmp' })
+    expect(local.env.CODEX_CA_CERTIFICATE).toBe(bundle)
+    const boxed = appServerLaunch('/bin/true', {
+      config,
+      serverEnv: {},
+      clientName: 't',
+      cwd: '/tmp',
+      placement: { isolation: 'container', program: 'codex' },
+    })
+    expect(boxed.env).not.toHaveProperty('CODEX_CA_CERTIFICATE')
+  })
+
+  it.skipIf(!bundle)('codex exec (cold one-shot runs)', async () => {
+    const launched: LaunchSpec[] = []
+    const runner: ProcessRunner = {
+      kind: 'local',
+      start(spec) {
+        launched.push(spec)
+        throw new Error('recorded, not started')
+      },
+      reclaim: async () => false,
+      describe: async () => ({ kind: 'local' }) as Awaited<ReturnType<ProcessRunner['describe']>>,
+    }
+    const driver = new CodexExecDriver(config, {}, runner)
+    for (const isolation of [undefined, 'container'] as const) {
+      const run = driver.run(
+        { prompt: 'hi', cwd: '/tmp', ...(isolation ? { isolation } : {}) },
+        new AbortController().signal,
+      )
+      await expect(async () => {
+        for await (const _ of run) {
+        }
+      }).rejects.toThrow('recorded, not started')
+    }
+    expect(launched.map((s) => s.env?.CODEX_CA_CERTIFICATE)).toEqual([bundle, undefined])
+  })
+})
+
+function systemBundle(): string | undefined {
+  return codexSystemCaEnv({}).CODEX_CA_CERTIFICATE
+}

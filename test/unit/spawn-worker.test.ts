@@ -82,12 +82,12 @@ describe('the spawn worker', () => {
     }
   })
 
-  it('removes the listener directories of processes that are gone, and only those', () => {
+  it('removes the listener directories of processes that are gone, and only those', async () => {
     const gone = path.join(cwd, 'agent-gateway-spawn-2147483646-AbC123')
     const alive = path.join(cwd, `agent-gateway-spawn-${process.ppid}-XyZ789`)
     const other = path.join(cwd, 'agent-gateway-spawn-notapid')
     for (const dir of [gone, alive, other]) mkdirSync(dir)
-    sweepStaleDirs(cwd)
+    await sweepStaleDirs(cwd)
     expect([gone, alive, other].map((dir) => existsSync(dir))).toEqual([false, true, true])
   })
 

@@ -1,19 +1,16 @@
 import { Readable, type Writable } from 'node:stream'
-import {
-  type ClientConnection,
-  client,
-  type InitializeResponse,
-  ndJsonStream,
-  PROTOCOL_VERSION,
-  RequestError,
-  type RequestPermissionRequest,
-  type RequestPermissionResponse,
+import type {
+  ClientConnection,
+  InitializeResponse,
+  RequestPermissionRequest,
+  RequestPermissionResponse,
 } from '@agentclientprotocol/sdk'
 import { readText } from '../../process/lines.js'
 import type { ProcessOutcome, ProcessRunner, RunningProcess } from '../../process/runner.js'
 import type { EndReason } from '../../protocol/outcome.js'
 import type { FsAccess } from './fs-access.js'
 import type { AcpLaunch } from './launch.js'
+import { acpSdk } from './sdk.js'
 
 /** What a session wires into the connection once it knows its ACP session id. */
 export interface AcpPeer {
@@ -31,7 +28,7 @@ const exitWaitMs = 2000
  * One ACP agent process (started by the runner, stdin kept open) and the SDK's client connection over
  * its stdio (newline-delimited JSON-RPC). It may serve several sessions: `session/update`,
  * `session/request_permission` and `fs/*` (confined to that session's cwd) go to the peer of the session
- * they name; the agent gets no terminal capability.
+ * they name; the agent gets no terminal capability. The SDK must be loaded first (loadAcpSdk()).
  */
 export class AcpProcess {
   readonly proc: RunningProcess
@@ -45,6 +42,8 @@ export class AcpProcess {
     runner: ProcessRunner,
     readonly launch: AcpLaunch,
   ) {
+    // before the process starts: without the SDK there is no connection to give it
+    const { client, ndJsonStream } = acpSdk()
     const proc = runner.start({
       command: launch.command,
       args: launch.args,
@@ -103,7 +102,7 @@ export class AcpProcess {
   /** A session we do not serve (any more) reads and writes nothing. */
   private fsOf(sessionId: string): FsAccess {
     const peer = this.peers.get(sessionId)
-    if (!peer) throw RequestError.invalidParams({ sessionId }, 'unknown session')
+    if (!peer) throw acpSdk().RequestError.invalidParams({ sessionId }, 'unknown session')
     return peer.fs
   }
 
@@ -123,7 +122,7 @@ export class AcpProcess {
   async initialize(): Promise<InitializeResponse> {
     try {
       return await this.connection.agent.request('initialize', {
-        protocolVersion: PROTOCOL_VERSION,
+        protocolVersion: acpSdk().PROTOCOL_VERSION,
         clientCapabilities: {
           fs: { readTextFile: true, writeTextFile: true },
           terminal: false,
@@ -143,7 +142,7 @@ export class AcpProcess {
    */
   async failureOf(err: unknown): Promise<unknown> {
     // an error the agent answered is its own word
-    if (err instanceof RequestError) return err
+    if (err instanceof acpSdk().RequestError) return err
     let timer: NodeJS.Timeout | undefined
     const outcome = await Promise.race([
       this.done,

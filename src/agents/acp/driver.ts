@@ -11,6 +11,7 @@ import { oneShotApprovals } from './one-shot-approvals.js'
 import { openAcpSession } from './open-session.js'
 import { acpBinary, acpStatus } from './probe.js'
 import { type ReadyFor, ReadySessions } from './ready-sessions.js'
+import { loadAcpSdk } from './sdk.js'
 import { AcpLeases, warmKeepMs as defaultWarmKeepMs } from './session-leases.js'
 import { acpWarmable, acpWarmRun } from './warm-run.js'
 
@@ -106,6 +107,7 @@ export class AcpDriver implements SessionDriver {
       }
       return
     }
+    await loadAcpSdk()
     const agent = this.leases.spawn(this.leases.launch(req, oneShotLaunch))
     const open = () => openAcpSession(this.id, this.leases.own(agent), req.cwd, hooks)
     yield* acpColdRun(this.id, agent, open, req, signal)

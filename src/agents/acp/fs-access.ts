@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { RequestError } from '@agentclientprotocol/sdk'
+import { acpSdk } from './sdk.js'
 
 /**
  * The client side of ACP `fs/read_text_file` and `fs/write_text_file`, confined to the session's cwd: a path
@@ -30,10 +30,11 @@ export class FsAccess {
 
   /** The real path of `file`, or a JSON-RPC error when it lies outside the root. */
   confine(file: string): string {
-    if (!path.isAbsolute(file)) throw RequestError.invalidParams(undefined, `${file}: not an absolute path`)
+    if (!path.isAbsolute(file))
+      throw acpSdk().RequestError.invalidParams(undefined, `${file}: not an absolute path`)
     const real = realExisting(path.resolve(file))
     if (real !== this.root && !real.startsWith(this.root + path.sep))
-      throw RequestError.invalidParams(undefined, `${file}: outside the session's working directory`)
+      throw acpSdk().RequestError.invalidParams(undefined, `${file}: outside the session's working directory`)
     return real
   }
 }

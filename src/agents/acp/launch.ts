@@ -6,7 +6,7 @@ import type { LaunchSpec } from '../../process/runner.js'
 import { resolveModel } from '../../protocol/models.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { scrubbedShellEnv, scrubbedShellMount } from '../claude/scrubbed-shell.js'
-import { codexSystemCaEnv } from '../codex/ca-bundle.js'
+import { codexHostCaEnv } from '../codex/ca-bundle.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { askForApproval } from '../codex-app-server/thread-settings.js'
 import { resolveCodexBinary } from '../codex-binary.js'
@@ -53,9 +53,12 @@ export function acpLaunch(
   let env: Record<string, string> = base
   if (spec.flavor === 'codex-acp') {
     extraArgs = codexAcpArgs(config, s)
-    env = { ...base, ...codexEnv(config, serverEnv), PATH: withSandboxHelpers(base.PATH) }
-    // (in a container the image has its own trust store, at a path the host's need not match)
-    if (s.placement?.isolation !== 'container') Object.assign(env, codexSystemCaEnv(serverEnv))
+    env = {
+      ...base,
+      ...codexEnv(config, serverEnv),
+      ...codexHostCaEnv(serverEnv, s.placement?.isolation),
+      PATH: withSandboxHelpers(base.PATH),
+    }
   } else if (spec.flavor === 'claude-agent-acp') {
     const claude = { ...base, ...claudeEnv(config, serverEnv, s.model) }
     env = { ...claude, ...scrubbedShellEnv(config, claude) }

@@ -8,6 +8,7 @@ import { type AcpLease, AcpPool, launchKey } from './acp-pool.js'
 import { AcpProcess } from './acp-process.js'
 import type { AcpAgentSpec } from './agent-spec.js'
 import { type AcpLaunch, type AcpLaunchSettings, acpLaunch } from './launch.js'
+import { acpSdkLoaded, loadAcpSdk } from './sdk.js'
 
 /** Where a session runs: the launch of the process it goes on, whether that process is shared, the session's cwd. */
 export interface AcpPlace {
@@ -89,7 +90,9 @@ export class AcpLeases {
    * `warm` process stays ready for the next one-shot run after its last lease.
    */
   leaseAt({ started, shareable }: AcpPlace, warm = false): Promise<AcpLease> {
-    return this.pool.lease(started, shareable, () => new AcpProcess(this.runner, started), warm)
+    const lease = () => this.pool.lease(started, shareable, () => new AcpProcess(this.runner, started), warm)
+    // the SDK is loaded with the first process (synchronous from then on, as before)
+    return acpSdkLoaded() ? lease() : loadAcpSdk().then(lease)
   }
 
   /**
@@ -110,7 +113,7 @@ export class AcpLeases {
     return this.pool.lease(agent.launch, false, () => agent)
   }
 
-  /** A process of its own for `launch`, not started yet by anyone else. */
+  /** A process of its own for `launch`, not started yet by anyone else (the SDK loaded: loadAcpSdk()). */
   spawn(launch: AcpLaunch): AcpProcess {
     return new AcpProcess(this.runner, launch)
   }

@@ -1,5 +1,6 @@
 import { baseChildEnv } from '../../process/child-env.js'
 import type { LaunchSpec } from '../../process/runner.js'
+import { codexHostCaEnv } from '../codex/ca-bundle.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import type { AppServerProcessOptions } from './app-server-process.js'
 
@@ -19,6 +20,7 @@ export function appServerLaunch(binary: string, options: AppServerProcessOptions
     env: {
       ...baseChildEnv(serverEnv),
       ...codexEnv(config, serverEnv),
+      ...codexHostCaEnv(serverEnv, options.placement?.isolation),
       ...(options.codexHome ? { CODEX_HOME: options.codexHome } : {}),
       ...(config.CODEX_LOG_LEVEL ? { RUST_LOG: config.CODEX_LOG_LEVEL } : {}),
     },

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import type { LaunchSpec } from '../../process/runner.js'
 
 /** Where Linux distributions keep the system trust store as one PEM file (Debian/Ubuntu/Alpine, RHEL/Fedora, SUSE). */
 const systemBundles = [
@@ -26,4 +27,15 @@ export function codexSystemCaEnv(
   if (serverEnv.CODEX_CA_CERTIFICATE || serverEnv.SSL_CERT_FILE || serverEnv.SSL_CERT_DIR) return {}
   const bundle = systemBundles.find(exists)
   return bundle ? { CODEX_CA_CERTIFICATE: bundle } : {}
+}
+
+/**
+ * codexSystemCaEnv for a codex launched on this host; none in a container, where the image has its own trust
+ * store at a path the host's need not match.
+ */
+export function codexHostCaEnv(
+  serverEnv: NodeJS.ProcessEnv,
+  isolation: LaunchSpec['isolation'],
+): Record<string, string> {
+  return isolation === 'container' ? {} : codexSystemCaEnv(serverEnv)
 }

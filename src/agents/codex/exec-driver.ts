@@ -8,6 +8,7 @@ import { CliAgentDriver, type CliCredentials } from '../cli-agent-driver.js'
 import { resolveCodexBinary } from '../codex-binary.js'
 import { type AgentDriver, capabilities, type RunRequest } from '../driver.js'
 import { runProcess } from '../process-run.js'
+import { codexHostCaEnv } from './ca-bundle.js'
 import { createCodexExecMapper } from './exec-events.js'
 import { codexAuthHint, codexHasCredentials, codexInstallHint } from './probe.js'
 import { codexEnv, codexProviderArgs } from './provider-args.js'
@@ -74,7 +75,7 @@ export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
             [this.config.CODEX_HOME],
             (req.sandbox ?? this.config.CODEX_SANDBOX) !== 'read-only',
           ),
-          env: this.childEnv(),
+          env: { ...this.childEnv(), ...codexHostCaEnv(this.serverEnv, req.isolation) },
           stdin: req.prompt,
           timeoutMs: req.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,

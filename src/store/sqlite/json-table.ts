@@ -20,7 +20,7 @@ export class JsonTable<T extends { id: string }> {
     private readonly db: Database.Database,
     private readonly table: string,
     private readonly columns: Record<string, keyof T>,
-    /** The table has a `last_seq` column owned by event appends; it is read into `lastSeq`, never written here. */
+    /** The table's rows own events: `lastSeq` is read as their MAX(seq) (the old `last_seq` column is unused). */
     private readonly withSeq = false,
   ) {
     const names = ['id', ...Object.keys(columns), 'body']
@@ -78,7 +78,9 @@ export class JsonTable<T extends { id: string }> {
 
   /** The columns a document is read from (for `RETURNING`). */
   get readColumns(): string {
-    return this.withSeq ? 'body, last_seq' : 'body'
+    return this.withSeq
+      ? `body, (SELECT COALESCE(MAX(seq), 0) FROM events WHERE owner_id = ${this.table}.id) AS last_seq`
+      : 'body'
   }
 
   /** A prepared statement for `sql`, kept for the next call (the SQL varies only with which filters are set). */

@@ -17,6 +17,7 @@ import type {
   Store,
 } from '../store.js'
 import { JsonTable } from './json-table.js'
+import { LastSeqs } from './last-seqs.js'
 import { migrations } from './migrations/index.js'
 import { WalCheckpointer } from './wal-checkpointer.js'
 
@@ -34,6 +35,7 @@ export class SqliteStore implements Store {
   private readonly webhooks: JsonTable<WebhookDelivery>
   private readonly stmts
   private readonly checkpoints: WalCheckpointer | undefined
+  private readonly lastSeqs = new LastSeqs()
 
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true })
@@ -63,13 +65,14 @@ export class SqliteStore implements Store {
       nextWebhookAt: this.db.prepare(
         "SELECT MIN(next_attempt_at) AS at FROM webhook_outbox WHERE state = 'pending'",
       ),
-      bumpRunSeq: this.db.prepare('UPDATE runs SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq'),
-      bumpSessionSeq: this.db.prepare(
-        'UPDATE sessions SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq',
+      // The owner must exist; the row is read, not rewritten (its lastSeq is the events' MAX(seq)).
+      insertRunEvent: this.db.prepare(
+        'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?)',
       ),
-      insertEvent: this.db.prepare(
-        'INSERT INTO events (owner_id, seq, type, at, body) VALUES (?, ?, ?, ?, ?)',
+      insertSessionEvent: this.db.prepare(
+        'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?)',
       ),
+      lastSeq: this.db.prepare('SELECT MAX(seq) AS seq FROM events WHERE owner_id = ?').pluck(),
       eventsAfter: this.db.prepare(
         'SELECT body FROM events WHERE owner_id = ? AND seq > ? ORDER BY seq LIMIT ?',
       ),
@@ -99,6 +102,10 @@ export class SqliteStore implements Store {
       countTurn: this.db.prepare(
         `UPDATE sessions SET body = json_set(body, '$.turnCount', json_extract(body, '$.turnCount') + 1,
          '$.updatedAt', ?) WHERE id = ?`,
+      ),
+      countTurnWithStatus: this.db.prepare(
+        `UPDATE sessions SET status = @status, body = json_set(body, '$.turnCount',
+         json_extract(body, '$.turnCount') + 1, '$.updatedAt', @at, '$.status', @status) WHERE id = @id`,
       ),
       upsertNode: this.db.prepare(
         `INSERT INTO nodes (id, role, host, pid, started_at, heartbeat_at)
@@ -200,13 +207,22 @@ export class SqliteStore implements Store {
     })()
   }
 
-  /** Events belong to a run (`run_…`) or a session (`ses_…`); seq is per owner, assigned in the same transaction. */
+  /**
+   * Events belong to a run (`run_…`) or a session (`ses_…`); seq is per owner: the owner's MAX(seq) + 1, known
+   * from the last append (`lastSeqs`) or read back. One event is one INSERT, atomic by itself.
+   */
   async appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent> {
-    return this.db.transaction(() => this.insertEvent(ownerId, event, at))()
+    return this.insertEvent(ownerId, event, at)
   }
 
   async appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
-    return this.db.transaction(() => batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at)))()
+    try {
+      return this.db.transaction(() => batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at)))()
+    } catch (err) {
+      // Rolled back: the seqs noted for this batch were never stored.
+      for (const b of batch) this.lastSeqs.forget(b.ownerId)
+      throw err
+    }
   }
 
   async eventsAfter(ownerId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
@@ -214,18 +230,30 @@ export class SqliteStore implements Store {
     return rows.map((r) => parseJsonOnce<StoredEvent>(r.body))
   }
 
-  /** Inside a transaction: the owner's next seq, then the event row. */
+  /** The owner's next seq and its event row. Another connection may have appended meanwhile: then read again. */
   private insertEvent(ownerId: string, event: AgentEvent, at: string): StoredEvent {
     const isSession = ownerId.startsWith('ses_')
-    const bump = isSession ? this.stmts.bumpSessionSeq : this.stmts.bumpRunSeq
-    const bumped = bump.get(ownerId) as { last_seq: number } | undefined
-    if (!bumped) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
+    const insert = isSession ? this.stmts.insertSessionEvent : this.stmts.insertRunEvent
     const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
-    const stored = { ...event, seq: bumped.last_seq, at, ...owner } as StoredEvent
-    const body = jsonOnce(stored)
-    this.stmts.insertEvent.run(ownerId, stored.seq, event.type, at, body)
-    this.checkpoints?.noteWritten(body.length)
-    return stored
+    let last = this.lastSeqs.get(ownerId)
+    for (let attempt = 1; ; attempt++) {
+      last ??= (this.stmts.lastSeq.get(ownerId) as number | null) ?? 0
+      const stored = { ...event, seq: last + 1, at, ...owner } as StoredEvent
+      const body = jsonOnce(stored)
+      let inserted: number
+      try {
+        inserted = insert.run(ownerId, stored.seq, event.type, at, body, ownerId).changes
+      } catch (err) {
+        this.lastSeqs.forget(ownerId)
+        if (!isSeqTaken(err) || attempt >= maxSeqAttempts) throw err
+        last = undefined
+        continue
+      }
+      if (inserted === 0) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
+      this.lastSeqs.set(ownerId, stored.seq)
+      this.checkpoints?.noteWritten(body.length)
+      return stored
+    }
   }
 
   async createSession(s: Session, owner: string): Promise<void> {
@@ -290,11 +318,13 @@ export class SqliteStore implements Store {
     id: string,
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
+    status?: Session['status'],
   ): Promise<Turn | undefined> {
     return this.db
       .transaction(() => {
         const turn = this.turns.update(id, patch)
-        if (turn) this.stmts.countTurn.run(at, turn.sessionId)
+        if (turn && status) this.stmts.countTurnWithStatus.run({ status, at, id: turn.sessionId })
+        else if (turn) this.stmts.countTurn.run(at, turn.sessionId)
         return turn
       })
       .immediate()
@@ -404,3 +434,9 @@ export class SqliteStore implements Store {
     this.db.close()
   }
 }
+
+/** Appends that found their seq taken by another connection, one after the other, before giving up. */
+const maxSeqAttempts = 5
+
+/** The (owner, seq) primary key refused the row: another connection stored that seq first. */
+const isSeqTaken = (err: unknown) => (err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
