@@ -5,21 +5,30 @@ export interface SseFrame {
   data: string
 }
 
-/** Reads SSE frames until `stop` matches one (then cancels the stream) or the stream ends. */
-export async function readSseUntil(res: Response, stop: (f: SseFrame) => boolean): Promise<SseFrame[]> {
+/**
+ * Reads SSE frames until `stop` matches one (then cancels the stream) or the stream ends. `keep: false` returns
+ * none (a client that handles each frame in `stop` and holds on to nothing, as bench/event-relay.ts does).
+ */
+export async function readSseUntil(
+  res: Response,
+  stop: (f: SseFrame) => boolean,
+  opts: { keep?: boolean } = {},
+): Promise<SseFrame[]> {
   const reader = res.body!.getReader()
   const decoder = new TextDecoder()
   const frames: SseFrame[] = []
   let buffered = ''
   for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    // A frame's end may be in what just arrived or straddle its start: search from just before it.
+    const from = Math.max(0, buffered.length - 1)
     buffered += decoder.decode(r.value, { stream: true })
-    let end = buffered.indexOf('\n\n')
+    let end = buffered.indexOf('\n\n', from)
     while (end !== -1) {
       const frame = parseFrame(buffered.slice(0, end))
       buffered = buffered.slice(end + 2)
       end = buffered.indexOf('\n\n')
       if (!frame) continue
-      frames.push(frame)
+      if (opts.keep !== false) frames.push(frame)
       if (stop(frame)) {
         await reader.cancel()
         return frames
