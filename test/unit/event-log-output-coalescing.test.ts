@@ -32,7 +32,7 @@ const out = (data: string, stream: 'stdout' | 'stderr' = 'stdout'): AgentEvent =
 const shape = (ev: StoredEvent) => (ev.type === 'output' ? `${ev.stream}:${ev.data}` : ev.type)
 
 describe('EventLog: output chunks queued for one commit', () => {
-  it('consecutive chunks of an owner\'s stream are stored, published and resolved as one event; order and boundaries kept', async () => {
+  it("consecutive chunks of an owner's stream are stored, published and resolved as one event; order and boundaries kept", async () => {
     const { store, published, log } = await setup()
     const appends = [
       log.append('run_a', out('a')),
