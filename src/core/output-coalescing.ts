@@ -1,7 +1,11 @@
 import type { AgentEvent } from '../protocol/events.js'
 
-/** The most text one coalesced `output` event holds (a few pipe reads of a burst, not a whole run). */
-export const maxCoalescedChars = 1024 * 1024
+/**
+ * The most text one coalesced `output` event holds: what one full pipe read gives (64 KB), the size a loaded
+ * gateway's events had anyway. Larger events cost the gateway less but every client more (strings over ~128 KB go
+ * to V8's large-object space; an SSE client parses nothing of a frame before all of it arrived).
+ */
+export const maxCoalescedChars = 64 * 1024
 
 interface Appended {
   ownerId: string
