@@ -21,13 +21,19 @@
  * Every thread's history grows by one exchange per turn, in both `turn` and `direct` (same number of turns).
  * docs/benchmarks.md explains the output.
  *
+ * With `--baseline <dir>` (another checkout with node_modules, e.g. `git archive <commit> | tar -x -C <dir>` and
+ * `cp -al node_modules <dir>/`), a second gateway from that checkout runs in this process next to this one, with
+ * its own session on its own app-server: a fourth mode `base` (the same turn through it) is interleaved with the
+ * others, and the report adds the baseline's added ms and this checkout's difference to it, paired per iteration.
+ * `--no-exec` leaves out the cold `exec` runs (they take longest and do not go through the turn path).
+ *
  * Usage: npx tsx bench/session-turns.ts [--iterations N] [--warmup N] [--order permute|fixed] [--profile N]
- *          [--sessions K] [--direct-home shared|own]
+ *          [--sessions K] [--direct-home shared|own] [--baseline <dir>] [--no-exec]
  *   --iterations (or BENCH_ITERATIONS) measured iterations, default 30; --warmup rounds, default 3;
  *   --order permute (default) cycles through the 6 orders of the three modes, so each mode follows each other
  *     equally often (rotating one order would keep its cycle: `turn` would always come right after `exec`);
  *     fixed runs turn, direct, exec every iteration;
- *   --profile instrumented rounds after the measurement, default 20 (0: none); --sessions K, default 50;
+ *   --profile instrumented rounds after the measurement, default 20 (0: none); --sessions K, default 50 (0: no memory phase);
  *   --direct-home shared (default): the direct app-server uses the gateway's CODEX_HOME, like its config and
  *     env; own: a CODEX_HOME of its own with the same config.toml (then only the gateway's home gets the exec
  *     runs' rollouts and state).
@@ -39,6 +45,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import v8 from 'node:v8'
 import vm from 'node:vm'
@@ -64,11 +71,11 @@ const targetAddedMs = 2
 /** Sessions created (and not counted) before the memory baseline, so first-use allocations are not counted. */
 const warmSessions = 5
 
-type Mode = 'turn' | 'direct' | 'exec'
-const modes: Mode[] = ['turn', 'direct', 'exec']
+type Mode = 'turn' | 'base' | 'direct' | 'exec'
+const allModes: Mode[] = ['turn', 'base', 'direct', 'exec']
 type Order = 'permute' | 'fixed'
-/** The 6 orders of the three modes; `permute` cycles through them. */
-const permutations: Mode[][] = [
+/** The 6 orders of the three default modes; `permute` cycles through them. */
+const defaultPermutations: Mode[][] = [
   ['turn', 'direct', 'exec'],
   ['direct', 'exec', 'turn'],
   ['exec', 'turn', 'direct'],
@@ -77,7 +84,18 @@ const permutations: Mode[][] = [
   ['direct', 'turn', 'exec'],
 ]
 
+/** Every order of `items` (4 modes: 24), so that each follows each other equally often over a full cycle. */
+function permutationsOf<T>(items: readonly T[]): T[][] {
+  if (items.length <= 1) return [[...items]]
+  return items.flatMap((first, i) =>
+    permutationsOf([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [first, ...rest]),
+  )
+}
+
 interface Options {
+  /** Another checkout whose gateway runs the `base` mode. */
+  baseline: string | undefined
+  exec: boolean
   iterations: number
   warmup: number
   order: Order
@@ -95,6 +113,8 @@ function parseOptions(): Options {
       profile: { type: 'string' },
       sessions: { type: 'string' },
       'direct-home': { type: 'string' },
+      baseline: { type: 'string' },
+      'no-exec': { type: 'boolean' },
     },
     strict: true,
   })
@@ -105,12 +125,19 @@ function parseOptions(): Options {
   if (directHome !== 'shared' && directHome !== 'own')
     throw new BenchError(`direct-home must be shared or own, got "${directHome}"`)
   const count = intOption
+  const baseline = values.baseline ? path.resolve(values.baseline) : undefined
+  if (baseline && !existsSync(path.join(baseline, 'src/http/server.ts')))
+    throw new BenchError(`${baseline} is not a checkout of agent-gateway (no src/http/server.ts)`)
+  if (baseline && !existsSync(path.join(baseline, 'node_modules')))
+    throw new BenchError(`${baseline} has no node_modules (cp -al node_modules ${baseline}/)`)
   return {
+    baseline,
+    exec: !values['no-exec'],
     iterations: count(values.iterations ?? process.env.BENCH_ITERATIONS, 30, 'iterations', 1),
     warmup: count(values.warmup, 3, 'warmup', 0),
     order,
     profile: count(values.profile, 20, 'profile', 0),
-    sessions: count(values.sessions, 50, 'sessions', 1),
+    sessions: count(values.sessions, 50, 'sessions', 0),
     directHome,
   }
 }
@@ -118,6 +145,8 @@ function parseOptions(): Options {
 interface Bench {
   mock: MockLlm
   server: RunningServer
+  /** The baseline checkout's gateway and its one session, with --baseline. */
+  base?: { server: RunningServer; sessionId: string; mapper: Profiled['mapper'] }
   codex: CodexDriver
   /** The one session every `turn` goes to. */
   sessionId: string
@@ -224,10 +253,18 @@ const json = { 'content-type': 'application/json' }
 const turnBody = JSON.stringify({ input: prompt })
 const runBody = JSON.stringify({ prompt })
 
-async function runTurn(b: Bench): Promise<Sample> {
+const runTurn = (b: Bench): Promise<Sample> => turnThrough(b, b.server.url, b.sessionId)
+
+function runBase(b: Bench): Promise<Sample> {
+  if (!b.base) throw new BenchError('base: no --baseline given')
+  return turnThrough(b, b.base.server.url, b.base.sessionId)
+}
+
+/** One warm turn through a gateway: POST /v1/sessions/:id/turns?wait=true until the finished turn is parsed. */
+async function turnThrough(b: Bench, url: string, sessionId: string): Promise<Sample> {
   const before = b.mock.requests.length
   const t0 = performance.now()
-  const res = await fetch(`${b.server.url}/v1/sessions/${b.sessionId}/turns?wait=true`, {
+  const res = await fetch(`${url}/v1/sessions/${sessionId}/turns?wait=true`, {
     method: 'POST',
     headers: json,
     body: turnBody,
@@ -266,6 +303,7 @@ async function runExec(b: Bench): Promise<Sample> {
 
 const runners: Record<Mode, (b: Bench) => Promise<Sample>> = {
   turn: runTurn,
+  base: runBase,
   direct: runDirect,
   exec: runExec,
 }
@@ -300,20 +338,45 @@ interface TurnProfile {
 
 interface Profile {
   turns: TurnProfile[]
+  /** The baseline gateway's turns, profiled the same way (with --baseline). */
+  baseTurns: TurnProfile[]
   direct: number[]
   /** POST /v1/sessions/:id/turns with an empty body: HTTP, routing and zod, answered 400, nothing else. */
   floor: number[]
+  baseFloor: number[]
 }
 
+/** A gateway to profile: where its session is, and the parts instrumented (its own modules' classes). */
+interface Profiled {
+  url: string
+  sessionId: string
+  codex: CodexDriver
+  store: unknown
+  mapper: { prototype: TurnEventMapper }
+}
+
+const newTurnProfile = (): TurnProfile => ({
+  totalMs: 0,
+  preMs: 0,
+  agentMs: 0,
+  postMs: 0,
+  sqliteMs: { pre: 0, during: 0, post: 0 },
+  sqliteCalls: new Map(),
+  mapMs: 0,
+  mapCalls: 0,
+})
+
 /**
- * Extra rounds of `turn` and `direct` (alternating which goes first) with the gateway instrumented from here,
- * at run time, not in src/: the gateway's AppServerProcess (a private field of CodexDriver) gets a wrapped
- * `send` and one more notification listener for the timeline, every SqliteStore method of the gateway's store
- * is timed (they are synchronous better-sqlite3 calls behind an async signature), and so is
- * TurnEventMapper.prototype.map. Everything is restored afterwards.
+ * Instruments one gateway from here, at run time, not in src/: its AppServerProcess (a private field of
+ * CodexDriver) gets a wrapped `send` and one more notification listener for the timeline, every method of its
+ * SqliteStore is timed (synchronous better-sqlite3 calls behind an async signature), and so is its
+ * TurnEventMapper.prototype.map. Returns a timed turn, and the function that restores everything.
  */
-async function profile(b: Bench, rounds: number): Promise<Profile> {
-  const proc = (b.codex as unknown as { host: AppServerHost }).host.process
+async function instrument(
+  b: Bench,
+  g: Profiled,
+): Promise<{ turn: () => Promise<TurnProfile>; restore: () => void }> {
+  const proc = (g.codex as unknown as { host: AppServerHost }).host.process
   let current: { t0: number; sent?: number; completed?: number; p: TurnProfile } | undefined
   const phase = (): Phase | null => {
     if (!current) return null
@@ -327,7 +390,7 @@ async function profile(b: Bench, rounds: number): Promise<Profile> {
     return (send as (...a: unknown[]) => unknown)(...args)
   }
   restore.push(() => delete (proc as unknown as { send?: unknown }).send)
-  const gatewayThread = (await gatewaySession(b)).agentSessionId
+  const gatewayThread = (await gatewaySession(g.url, g.sessionId)).agentSessionId
   restore.push(
     proc.onNotification((method, params) => {
       if (
@@ -338,8 +401,7 @@ async function profile(b: Bench, rounds: number): Promise<Profile> {
         current.completed ??= performance.now()
     }),
   )
-
-  const store = b.server.ctx.store as unknown as Record<string, (...args: unknown[]) => unknown>
+  const store = g.store as Record<string, (...args: unknown[]) => unknown>
   const names = Object.getOwnPropertyNames(Object.getPrototypeOf(store)).filter(
     (n) => n !== 'constructor' && typeof store[n] === 'function',
   )
@@ -359,9 +421,10 @@ async function profile(b: Bench, rounds: number): Promise<Profile> {
     }
     restore.push(() => delete store[name])
   }
-  const map = Object.getOwnPropertyDescriptor(TurnEventMapper.prototype, 'map')!
-  const originalMap = TurnEventMapper.prototype.map
-  TurnEventMapper.prototype.map = function (this: TurnEventMapper, method: string, params: unknown) {
+  const proto = g.mapper.prototype
+  const map = Object.getOwnPropertyDescriptor(proto, 'map')!
+  const originalMap = proto.map
+  proto.map = function (this: TurnEventMapper, method: string, params: unknown) {
     const t0 = performance.now()
     try {
       return originalMap.call(this, method, params)
@@ -372,67 +435,89 @@ async function profile(b: Bench, rounds: number): Promise<Profile> {
       }
     }
   }
-  restore.push(() => Object.defineProperty(TurnEventMapper.prototype, 'map', map))
-
-  const result: Profile = { turns: [], direct: [], floor: [] }
-  try {
-    for (let i = 0; i < rounds; i++) {
-      const gatewayTurn = async () => {
-        const p: TurnProfile = {
-          totalMs: 0,
-          preMs: 0,
-          agentMs: 0,
-          postMs: 0,
-          sqliteMs: { pre: 0, during: 0, post: 0 },
-          sqliteCalls: new Map(),
-          mapMs: 0,
-          mapCalls: 0,
-        }
-        current = { t0: performance.now(), p }
-        await runTurn(b)
-        const end = performance.now()
-        const { t0, sent, completed } = current
-        current = undefined
-        if (sent === undefined || completed === undefined)
-          throw new BenchError('profile: the gateway turn was not seen on its app-server')
-        p.totalMs = end - t0
-        p.preMs = sent - t0
-        p.agentMs = completed - sent
-        p.postMs = end - completed
-        result.turns.push(p)
-      }
-      const directTurn = async () => result.direct.push((await runDirect(b)).totalMs)
-      if (i % 2 === 0) {
-        await gatewayTurn()
-        await directTurn()
-      } else {
-        await directTurn()
-        await gatewayTurn()
-      }
+  restore.push(() => Object.defineProperty(proto, 'map', map))
+  const turn = async (): Promise<TurnProfile> => {
+    const p = newTurnProfile()
+    current = { t0: performance.now(), p }
+    try {
+      await turnThrough(b, g.url, g.sessionId)
+    } finally {
+      const end = performance.now()
+      const { t0, sent, completed } = current
+      current = undefined
+      if (sent === undefined || completed === undefined)
+        // biome-ignore lint/correctness/noUnsafeFinally: a turn not seen on its app-server is the error to report
+        throw new BenchError('profile: the gateway turn was not seen on its app-server')
+      p.totalMs = end - t0
+      p.preMs = sent - t0
+      p.agentMs = completed - sent
+      p.postMs = end - completed
     }
-  } finally {
-    current = undefined
-    for (const undo of restore.reverse()) undo()
+    return p
   }
+  return {
+    turn,
+    restore: () => {
+      current = undefined
+      for (const undo of restore.reverse()) undo()
+    },
+  }
+}
+
+/** 50 times POST /v1/sessions/:id/turns {}: refused by zod with 400 (HTTP, routing, hooks, validation). */
+async function httpFloor(url: string, sessionId: string): Promise<number[]> {
+  const floor: number[] = []
   for (let i = 0; i < 50; i++) {
     const t0 = performance.now()
-    const res = await fetch(`${b.server.url}/v1/sessions/${b.sessionId}/turns`, {
+    const res = await fetch(`${url}/v1/sessions/${sessionId}/turns`, {
       method: 'POST',
       headers: json,
       body: '{}',
       signal: AbortSignal.timeout(opTimeoutMs),
     })
     await res.json()
-    result.floor.push(performance.now() - t0)
+    floor.push(performance.now() - t0)
     if (res.status !== 400) throw new BenchError(`POST .../turns {} answered ${res.status}, not 400`)
   }
+  return floor
+}
+
+/**
+ * Extra rounds of `turn` and `direct` (and, with --baseline, the baseline's turn), cycling through their
+ * orders, each gateway instrumented (`instrument`). Everything is restored afterwards.
+ */
+async function profile(b: Bench, rounds: number, base: Profiled | undefined): Promise<Profile> {
+  const own = await instrument(b, {
+    url: b.server.url,
+    sessionId: b.sessionId,
+    codex: b.codex,
+    store: b.server.ctx.store,
+    mapper: TurnEventMapper,
+  })
+  const other = base ? await instrument(b, base) : undefined
+  const result: Profile = { turns: [], baseTurns: [], direct: [], floor: [], baseFloor: [] }
+  try {
+    const steps: Record<string, () => Promise<unknown>> = {
+      turn: async () => result.turns.push(await own.turn()),
+      direct: async () => result.direct.push((await runDirect(b)).totalMs),
+      ...(other ? { base: async () => result.baseTurns.push(await other.turn()) } : {}),
+    }
+    const orders = permutationsOf(Object.keys(steps))
+    for (let i = 0; i < rounds; i++) for (const step of orders[i % orders.length]!) await steps[step]!()
+  } finally {
+    own.restore()
+    other?.restore()
+  }
+  result.floor = await httpFloor(b.server.url, b.sessionId)
+  if (base) result.baseFloor = await httpFloor(base.url, base.sessionId)
   return result
 }
 
 async function gatewaySession(
-  b: Bench,
+  url: string,
+  sessionId: string,
 ): Promise<{ agentSessionId: string; lastSeq: number; turnCount: number }> {
-  const res = await fetch(`${b.server.url}/v1/sessions/${b.sessionId}`, {
+  const res = await fetch(`${url}/v1/sessions/${sessionId}`, {
     signal: AbortSignal.timeout(opTimeoutMs),
   })
   return (await res.json()) as { agentSessionId: string; lastSeq: number; turnCount: number }
@@ -613,11 +698,12 @@ const loadavg = (when: string) =>
     .map((l) => l.toFixed(2))
     .join(' ')} (1/5/15 min, ${when})`
 
-function reportTurns(samples: Record<Mode, Sample[]>): void {
+function reportTurns(samples: Record<Mode, Sample[]>, modes: readonly Mode[]): void {
   const total = (m: Mode) => samples[m].map((s) => s.totalMs)
   const rows = [['mode', 'what', 'median ms', 'p90 ms', 'min ms']]
   const what: Record<Mode, string> = {
     turn: 'POST /v1/sessions/:id/turns?wait=true (warm)',
+    base: 'the same through the --baseline checkout',
     direct: 'direct app-server turn/start -> turn/completed',
     exec: 'POST /v1/runs?wait=true (cold codex exec)',
   }
@@ -631,11 +717,13 @@ function reportTurns(samples: Record<Mode, Sample[]>): void {
   const exec = total('exec')
   const direct = total('direct')
   const ratios = turn.map((t, i) => t / exec[i]!)
-  console.log(
-    `\n1. warm turn vs cold exec: median(turn) / median(exec) = ${(median(turn) / median(exec)).toFixed(3)}` +
-      ` (paired per iteration: median ${median(ratios).toFixed(3)}, p90 ${percentile(ratios, 90).toFixed(3)});` +
-      ` a warm turn saves ${ms(median(exec) - median(turn))} ms`,
-  )
+  if (exec.length > 0)
+    console.log(
+      `\n1. warm turn vs cold exec: median(turn) / median(exec) = ${(median(turn) / median(exec)).toFixed(3)}` +
+        ` (paired per iteration: median ${median(ratios).toFixed(3)}, p90 ${percentile(ratios, 90).toFixed(3)});` +
+        ` a warm turn saves ${ms(median(exec) - median(turn))} ms`,
+    )
+  else console.log('\n1. warm turn vs cold exec: not measured (--no-exec)')
   const added = turn.map((t, i) => t - direct[i]!)
   const paired = median(added)
   console.log(
@@ -644,6 +732,19 @@ function reportTurns(samples: Record<Mode, Sample[]>): void {
       ` ratio ${(median(turn) / median(direct)).toFixed(3)}.` +
       ` Target <= ${targetAddedMs} ms: ${paired <= targetAddedMs ? 'met' : `MISSED by ${(paired - targetAddedMs).toFixed(1)} ms`}`,
   )
+  if (modes.includes('base')) {
+    const base = total('base')
+    const baseAdded = base.map((t, i) => t - direct[i]!)
+    const change = turn.map((t, i) => t - base[i]!)
+    console.log(
+      `   the baseline's added per turn: median(base) - median(direct) = ${signed(median(base) - median(direct))} ms;` +
+        ` paired per iteration: median ${signed(median(baseAdded))} ms (95% CI ${ci(baseAdded)})`,
+    )
+    console.log(
+      `   this checkout vs the baseline: median(turn) - median(base) = ${signed(median(turn) - median(base))} ms;` +
+        ` paired per iteration: median ${signed(median(change))} ms (95% CI ${ci(change)})`,
+    )
+  }
   const models = modes
     .map((m) => {
       const counts = [...new Set(samples[m].map((s) => s.modelRequests))].join('/')
@@ -657,7 +758,7 @@ function reportTurns(samples: Record<Mode, Sample[]>): void {
     return `${b[0] ?? '-'} -> ${b.at(-1) ?? '-'}`
   }
   console.log(
-    `model request body bytes, first -> last measured (the thread's history grows every turn): turn ${bytes('turn')}, direct ${bytes('direct')}, exec ${bytes('exec')}`,
+    `model request body bytes, first -> last measured (the thread's history grows every turn): ${modes.map((m) => `${m} ${bytes(m)}`).join(', ')}`,
   )
   const byPrevious = (m: Mode) =>
     modes
@@ -668,64 +769,62 @@ function reportTurns(samples: Record<Mode, Sample[]>): void {
       })
       .join(', ')
   console.log(
-    `median ms by the mode that ran just before: turn: ${byPrevious('turn')}; direct: ${byPrevious('direct')}; exec: ${byPrevious('exec')}`,
+    `median ms by the mode that ran just before: ${modes.map((m) => `${m}: ${byPrevious(m)}`).join('; ')}`,
   )
 }
 
 function reportProfile(p: Profile, turnsBefore: number): void {
-  const col = (pick: (t: TurnProfile) => number) => p.turns.map(pick)
-  const rows = [['part', 'median ms', 'p90 ms']]
-  const row = (name: string, values: number[]) =>
-    rows.push([name, ms2(median(values)), ms2(percentile(values, 90))])
-  row(
-    'client fetch -> gateway writes turn/start',
-    col((t) => t.preMs),
-  )
-  row(
-    'turn/start written -> turn/completed received (gateway app-server)',
-    col((t) => t.agentMs),
-  )
-  row('the same, direct app-server (whole direct turn)', p.direct)
-  row(
-    'turn/completed received -> client has the finished turn',
-    col((t) => t.postMs),
-  )
-  row(
-    'gateway turn, total (instrumented)',
-    col((t) => t.totalMs),
-  )
-  row(
-    'SQLite, before turn/start',
-    col((t) => t.sqliteMs.pre),
-  )
-  row(
-    'SQLite, during the turn',
-    col((t) => t.sqliteMs.during),
-  )
-  row(
-    'SQLite, after turn/completed',
-    col((t) => t.sqliteMs.post),
-  )
-  row(
-    'TurnEventMapper.map, all notifications',
-    col((t) => t.mapMs),
-  )
-  row('HTTP floor: POST .../turns {} answered 400', p.floor)
+  const withBase = p.baseTurns.length > 0
+  const rows = [
+    withBase
+      ? ['part', 'median ms', 'p90 ms', 'baseline median ms', 'baseline p90 ms']
+      : ['part', 'median ms', 'p90 ms'],
+  ]
+  const stats = (values: number[]) => [ms2(median(values)), ms2(percentile(values, 90))]
+  const row = (name: string, pick: (t: TurnProfile) => number) =>
+    rows.push([name, ...stats(p.turns.map(pick)), ...(withBase ? stats(p.baseTurns.map(pick)) : [])])
+  const plain = (name: string, values: number[], baseValues: number[] | null) =>
+    rows.push([name, ...stats(values), ...(withBase ? (baseValues ? stats(baseValues) : ['', '']) : [])])
+  row('client fetch -> gateway writes turn/start', (t) => t.preMs)
+  row('turn/start written -> turn/completed received (gateway app-server)', (t) => t.agentMs)
+  plain('the same, direct app-server (whole direct turn)', p.direct, null)
+  row('turn/completed received -> client has the finished turn', (t) => t.postMs)
+  row('before turn/start + after turn/completed (the gateway alone)', (t) => t.preMs + t.postMs)
+  row('gateway turn, total (instrumented)', (t) => t.totalMs)
+  row('SQLite, before turn/start', (t) => t.sqliteMs.pre)
+  row('SQLite, during the turn', (t) => t.sqliteMs.during)
+  row('SQLite, after turn/completed', (t) => t.sqliteMs.post)
+  row('TurnEventMapper.map, all notifications', (t) => t.mapMs)
+  plain('HTTP floor: POST .../turns {} answered 400', p.floor, p.baseFloor)
   console.log(
     `\nWhere the gateway's time goes: ${p.turns.length} more turns each (turns ${turnsBefore + 1}-${turnsBefore + p.turns.length} of each thread), gateway instrumented, medians per turn:\n`,
   )
-  console.log(markdownTable(rows, [false, true, true]))
-  const calls = new Map<string, number[]>()
-  for (const t of p.turns)
-    for (const [name, n] of t.sqliteCalls) calls.set(name, [...(calls.get(name) ?? []), n])
-  const perTurn = [...calls.entries()]
-    .map(([name, n]) => [name, n.reduce((a, c) => a + c, 0) / p.turns.length] as const)
-    .sort((a, c) => c[1] - a[1])
-  const sum = perTurn.reduce((a, [, n]) => a + n, 0)
   console.log(
-    `\nstore calls per turn (${sum.toFixed(1)}): ${perTurn.map(([name, n]) => `${name} ${n.toFixed(1)}`).join(', ')}`,
+    markdownTable(
+      rows,
+      rows[0]!.map((_, i) => i > 0),
+    ),
   )
-  console.log(`notifications mapped per turn: ${median(col((t) => t.mapCalls))}`)
+  if (withBase) {
+    const change = p.turns.map(
+      (t, i) => t.preMs + t.postMs - (p.baseTurns[i]!.preMs + p.baseTurns[i]!.postMs),
+    )
+    console.log(
+      `\nthe gateway alone (before turn/start + after turn/completed), this checkout - baseline, paired per round: median ${signed(median(change))} ms (95% CI ${ci(change)})`,
+    )
+  }
+  const callsLine = (turns: TurnProfile[]) => {
+    const calls = new Map<string, number>()
+    for (const t of turns) for (const [name, n] of t.sqliteCalls) calls.set(name, (calls.get(name) ?? 0) + n)
+    const perTurn = [...calls.entries()]
+      .map(([name, n]) => [name, n / turns.length] as const)
+      .sort((a, c) => c[1] - a[1])
+    const sum = perTurn.reduce((a, [, n]) => a + n, 0)
+    return `(${sum.toFixed(1)}): ${perTurn.map(([name, n]) => `${name} ${n.toFixed(1)}`).join(', ')}`
+  }
+  console.log(`\nstore calls per turn ${callsLine(p.turns)}`)
+  if (withBase) console.log(`baseline's store calls per turn ${callsLine(p.baseTurns)}`)
+  console.log(`notifications mapped per turn: ${median(p.turns.map((t) => t.mapCalls))}`)
 }
 
 function reportMemory(r: MemoryResult): void {
@@ -791,6 +890,7 @@ async function main(): Promise<void> {
   process.env.AGW_TEST_TMP = tmpRoot
   let mock: MockLlm | undefined
   let server: RunningServer | undefined
+  let baseServer: RunningServer | undefined
   let direct: AppServerProcess | undefined
   try {
     mock = await startMockLlm()
@@ -834,6 +934,24 @@ async function main(): Promise<void> {
       direct: client,
       threadId: thread.thread.id,
     }
+    if (o.baseline) {
+      // The baseline's own server (its modules, its node_modules), configured like this one against the same
+      // mock (this checkout's test wiring: the baseline's imports vitest, which runs only under vitest).
+      const serverModule = pathToFileURL(path.join(o.baseline, 'src/http/server.ts')).href
+      const baseStart = ((await import(serverModule)) as { startServer: typeof startServer }).startServer
+      const wired = gatewayEnv(mock, { CODEX_WARM_RUNS: 'false' })
+      baseServer = await baseStart({ env: wired.env, cwd: wired.dir, logger: false })
+      const mapperModule = pathToFileURL(
+        path.join(o.baseline, 'src/agents/codex-app-server/turn-mapper.ts'),
+      ).href
+      b.base = {
+        server: baseServer,
+        sessionId: (await createSession(baseServer.url)).id,
+        mapper: ((await import(mapperModule)) as { TurnEventMapper: Profiled['mapper'] }).TurnEventMapper,
+      }
+    }
+    const modes = allModes.filter((m) => (m !== 'base' || o.baseline) && (m !== 'exec' || o.exec))
+    const permutations = modes.join() === 'turn,direct,exec' ? defaultPermutations : permutationsOf(modes)
 
     console.log(
       'agent-gateway benchmark: warm session turns, the gateway per turn, memory per idle session\n',
@@ -841,14 +959,15 @@ async function main(): Promise<void> {
     console.log(machine(status.version, codex.binary).join('\n'))
     console.log(loadavg('at the start'))
     console.log(
-      `runs:    ${o.warmup} warm-up rounds, then ${o.iterations} iterations, interleaved ${modes.join(', ')}${o.order === 'permute' ? ' (cycling through their 6 orders)' : ' (this order)'}; ${o.profile} profile rounds; ${o.sessions} idle sessions; direct app-server CODEX_HOME: ${o.directHome === 'shared' ? "the gateway's" : 'its own'}\n`,
+      `runs:    ${o.warmup} warm-up rounds, then ${o.iterations} iterations, interleaved ${modes.join(', ')}${o.order === 'permute' ? ` (cycling through their ${permutations.length} orders)` : ' (this order)'}; ${o.profile} profile rounds; ${o.sessions} idle sessions; direct app-server CODEX_HOME: ${o.directHome === 'shared' ? "the gateway's" : 'its own'}\n`,
     )
+    if (o.baseline) console.log(`baseline: ${o.baseline} (mode base)\n`)
 
     for (let i = 0; i < o.warmup; i++) {
       for (const m of modes) await runners[m](b)
       checkStop()
     }
-    const samples: Record<Mode, Sample[]> = { turn: [], direct: [], exec: [] }
+    const samples: Record<Mode, Sample[]> = { turn: [], base: [], direct: [], exec: [] }
     let previous: Mode | null = null
     for (let i = 0; i < o.iterations; i++) {
       for (const m of o.order === 'permute' ? permutations[i % permutations.length]! : modes) {
@@ -859,14 +978,21 @@ async function main(): Promise<void> {
       if (process.stderr.isTTY)
         process.stderr.write(`\r${i + 1}/${o.iterations}${i + 1 === o.iterations ? '\n' : ''}`)
     }
-    reportTurns(samples)
+    reportTurns(samples, modes)
 
     if (o.profile > 0) {
-      const p = await profile(b, o.profile)
+      const base = b.base && {
+        url: b.base.server.url,
+        sessionId: b.base.sessionId,
+        codex: b.base.server.ctx.registry.get('codex') as CodexDriver,
+        store: b.base.server.ctx.store,
+        mapper: b.base.mapper,
+      }
+      const p = await profile(b, o.profile, base)
       checkStop()
       reportProfile(p, o.warmup + o.iterations)
     }
-    const gw = await gatewaySession(b)
+    const gw = await gatewaySession(b.server.url, b.sessionId)
     const turnsEach = o.warmup + o.iterations + o.profile
     if (gw.turnCount !== turnsEach)
       throw new BenchError(`the session has ${gw.turnCount} turns, expected ${turnsEach}`)
@@ -874,13 +1000,15 @@ async function main(): Promise<void> {
       `\nthe session: ${gw.turnCount} turns, ${gw.lastSeq} events stored (${(gw.lastSeq / gw.turnCount).toFixed(1)} per turn); the direct thread: ${turnsEach} turns`,
     )
 
-    // The direct app-server is done: close it, so the gateway's is the only app-server child left.
+    // The direct app-server and the baseline are done: close them, so the gateway's is the only app-server left.
     await direct.close()
-    const memory = await idleSessions(b, o.sessions)
-    reportMemory(memory)
+    await baseServer?.close()
+    baseServer = undefined
+    if (o.sessions > 0) reportMemory(await idleSessions(b, o.sessions))
     console.log(`\n${loadavg('at the end')}`)
   } finally {
     await direct?.close()
+    await baseServer?.close()
     await server?.close()
     await mock?.close()
     const left = appServerChildren()

@@ -158,8 +158,8 @@ export class SessionManager {
 
   /** Resolves with the turn once it finished (or at once if it already did). */
   async waitTurn(turnId: string, timeoutMs?: number): Promise<Turn> {
-    await this.turnQueue.ended(turnId, timeoutMs)
-    return this.getTurn(turnId)
+    // the turn as its end was stored, when this process ran it to its end; read otherwise
+    return (await this.turnQueue.ended(turnId, timeoutMs)) ?? this.getTurn(turnId)
   }
 
   /** Whether the turn was started by this process and has not ended yet. */
@@ -259,7 +259,7 @@ export class SessionManager {
       {
         log: this.log,
         store: this.store,
-        refreshStatus: () => this.state.refresh(id),
+        updateStatus: () => this.state.update(id),
         beforeStart: async () => {
           const refused = await this.budgetGate?.(id, turn.id, controller.signal)
           if (refused) throw new TurnRefused(refused)
@@ -269,8 +269,9 @@ export class SessionManager {
         },
         stillOwns: () => this.stillOwns(id),
         turnEnded: () => {
-          live.current = undefined
+          if (live.current?.turn === turn) live.current = undefined
         },
+        recorded: (ended) => this.turnQueue.answer(turn.id, ended),
       },
       id,
       live.agent,

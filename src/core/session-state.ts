@@ -2,6 +2,13 @@ import type { Session, Turn } from '../protocol/sessions.js'
 import type { Store } from '../store/store.js'
 import type { EventLog } from './event-log.js'
 
+/** A state stored, and its announcement on the session's events, stored once `announced` resolves. */
+export interface StateChange {
+  announced: Promise<unknown>
+}
+
+const unchanged: StateChange = { announced: Promise.resolve() }
+
 /**
  * A session's state (idle, running, waiting_for_approval, archived) as stored and announced on its events, and
  * the turns that end without running to their end (archived, their node lost).
@@ -15,17 +22,33 @@ export class SessionState {
   ) {}
 
   async set(id: string, status: Session['status']): Promise<void> {
-    await this.store.updateSession(id, { status, updatedAt: new Date().toISOString() })
-    await this.log.append(id, { type: 'session.status', status })
+    await (await this.record(id, status)).announced
   }
 
   /** Recomputes and records the session's state when it changed. */
   async refresh(id: string): Promise<void> {
+    await (await this.update(id)).announced
+  }
+
+  /**
+   * Like `refresh`, but resolves once the new state is stored, with its `session.status` event queued on the
+   * log: stored after every event appended before it and before every event appended after it (the log keeps
+   * the order), so a turn goes on without waiting for that commit.
+   */
+  async update(id: string): Promise<StateChange> {
     const session = await this.store.getSession(id)
-    if (!session || session.status === 'archived') return
+    if (!session || session.status === 'archived') return unchanged
     const pending = (await this.store.listApprovals({ state: 'pending', sessionId: id, limit: 1 })).length > 0
     const next = pending ? 'waiting_for_approval' : this.running(id) ? 'running' : 'idle'
-    if (next !== session.status) await this.set(id, next)
+    return next === session.status ? unchanged : this.record(id, next)
+  }
+
+  private async record(id: string, status: Session['status']): Promise<StateChange> {
+    await this.store.updateSession(id, { status, updatedAt: new Date().toISOString() })
+    const announced = this.log.append(id, { type: 'session.status', status })
+    // awaited later (a store failure surfaces there), not unhandled in between
+    announced.catch(() => {})
+    return { announced }
   }
 
   /** Records a turn as ended from outside (failed or interrupted) and announces its end. */

@@ -6,6 +6,7 @@ import type { Store } from '../store/store.js'
 import type { EventLog } from './event-log.js'
 import { EventPipe } from './event-pipe.js'
 import { withTurnId } from './session-request.js'
+import type { StateChange } from './session-state.js'
 
 /** A turn that may not run (a budget refused it): its message is the turn's error as it is. */
 export class TurnRefused extends Error {}
@@ -17,25 +18,33 @@ export interface TurnOutcome {
   finalResponse: string | null
   /** turn.completed / turn.failed: appended only once the turn is stored as ended. */
   end: AgentEvent | undefined
+  /** The `running` state the turn's start led to, announced (or not: nothing changed). */
+  running: StateChange
 }
 
 export interface TurnExecutionContext {
   log: EventLog
   store: Store
-  /** The agent reported a status change: the manager recomputes the session's state. */
-  refreshStatus(): Promise<void>
+  /**
+   * A turn starts or ends: the manager recomputes the session's state; resolves once it is stored, its
+   * announcement queued on the log (session-state.ts `update`).
+   */
+  updateStatus(): Promise<StateChange>
   /** Runs right before the agent works; throws (TurnRefused, AppError) to keep the turn from running. */
   beforeStart(): Promise<void>
   /** Whether this node still holds the session (in a cluster another node may have taken it over). */
   stillOwns(): Promise<boolean>
   /** The turn is stored as ended: the session no longer counts it as running. */
   turnEnded(): void
+  /** The turn's end and the state it leads to are stored: whoever waits for the turn gets it now. */
+  recorded(turn: Turn | undefined): void
 }
 
 /**
- * A queued turn from its start to its recorded end: marked running, executed, then stored as ended and its end
- * and the session's new state announced. False when another node took the session over meanwhile (this node
- * was taken for dead): the turn then stays as the node that took it recorded it.
+ * A queued turn from its start to its recorded end: the agent is started, the turn marked running while the
+ * agent works, its events stored, then the turn stored as ended and its end and the session's new state
+ * announced. False when another node took the session over meanwhile (this node was taken for dead): the turn
+ * then stays as the node that took it recorded it.
  */
 export async function runTurn(
   ctx: TurnExecutionContext,
@@ -44,17 +53,30 @@ export async function runTurn(
   turn: Turn,
   signal: AbortSignal,
 ): Promise<boolean> {
-  await ctx.store.updateTurn(turn.id, { status: 'running', startedAt: new Date().toISOString() })
-  await ctx.refreshStatus()
-  const { ended, finalResponse, end } = await executeTurn(ctx, sessionId, agent, turn, signal)
-  if (!(await ctx.stillOwns())) return false
+  const { ended, finalResponse, end, running } = await executeTurn(ctx, sessionId, agent, turn, signal)
+  if (!(await ctx.stillOwns())) {
+    await running.announced
+    return false
+  }
   const now = new Date().toISOString()
-  await ctx.store.completeTurn(turn.id, { ...ended, finalResponse, finishedAt: now }, now)
+  const stored = await ctx.store.completeTurn(turn.id, { ...ended, finalResponse, finishedAt: now }, now)
   ctx.turnEnded()
   // The end first, then the state it leads to: what follows the events (webhooks too) sees them in that order.
   if (end) await ctx.log.append(sessionId, end)
-  await ctx.refreshStatus()
+  const after = await ctx.updateStatus()
+  // The client waiting for the turn is answered now; the state's announcement is stored meanwhile.
+  ctx.recorded(stored)
+  await Promise.all([running.announced, after.announced])
   return true
+}
+
+/** Until the microtasks queued now have run: an agent that was just asked to start has written its request. */
+const afterThisTick = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/** Marks the turn running and recomputes the session's state (running, or waiting for an approval). */
+async function markRunning(ctx: TurnExecutionContext, turn: Turn): Promise<StateChange> {
+  await ctx.store.updateTurn(turn.id, { status: 'running', startedAt: new Date().toISOString() })
+  return ctx.updateStatus()
 }
 
 /**
@@ -72,9 +94,27 @@ export async function executeTurn(
   let ended: Partial<Turn> = { status: 'failed', error: 'the agent ended the turn without a result' }
   const events = new EventPipe(ctx.log, sessionId)
   let end: AgentEvent | undefined
+  let running: StateChange = { announced: Promise.resolve() }
+  let agentTurn: AsyncIterator<AgentEvent> | undefined
   try {
-    await ctx.beforeStart()
-    for await (const unredacted of agent.turn(turn.input, signal)) {
+    let first: Promise<IteratorResult<AgentEvent>> | undefined
+    let refused: unknown
+    try {
+      await ctx.beforeStart()
+      // The agent starts first (codex writes `turn/start` within this tick); the turn is marked running and
+      // the session's state stored while it works. Its events are read (and stored) only after that.
+      agentTurn = agent.turn(turn.input, signal)[Symbol.asyncIterator]()
+      first = agentTurn.next()
+      first.catch(() => {})
+      await afterThisTick()
+    } catch (err) {
+      refused = err
+    }
+    // A turn refused before the agent started is recorded as started and failed, like one the agent failed.
+    running = await markRunning(ctx, turn)
+    if (first === undefined) throw refused
+    for (let next = await first; !next.done; next = await agentTurn!.next()) {
+      const unredacted = next.value
       const raw = ctx.log.redact(unredacted)
       if (raw.type === 'item.completed' && raw.item.type === 'agent_message') finalResponse = raw.item.text
       if (!isWorkEvent(raw))
@@ -106,13 +146,16 @@ export async function executeTurn(
       if (ev.type === 'turn.completed' || ev.type === 'turn.failed') end = ev
       else await events.push(ev)
     }
+    agentTurn = undefined
     await events.drain()
   } catch (err) {
+    // the reader stops: the agent must not go on unobserved (its generator interrupts the turn)
+    void agentTurn?.return?.()?.catch(() => {})
     await events.drain().catch(() => {})
     const message = (err as Error).message
     const plain = err instanceof TurnRefused || err instanceof AppError
     ended = { status: 'failed', error: ctx.log.redactor.text(plain ? message : `driver error: ${message}`) }
     end = { type: 'turn.failed', turnId: turn.id, error: ended.error! }
   }
-  return { ended, finalResponse, end }
+  return { ended, finalResponse, end, running }
 }

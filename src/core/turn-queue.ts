@@ -40,8 +40,7 @@ export const queuedTurn = (sessionId: string, input: TurnInput): Turn => ({
  * (at most MAX_QUEUED_TURNS); each can be waited for until it ended.
  */
 export class TurnQueue {
-  private readonly turnsDone = new Map<string, Promise<void>>()
-  private readonly markTurnDone = new Map<string, () => void>()
+  private readonly held = new Map<string, Held>()
 
   constructor(private readonly ctx: TurnQueueContext) {}
 
@@ -66,38 +65,52 @@ export class TurnQueue {
 
   /** Queues a stored turn: it starts once the turns before it ended. */
   push(sessionId: string, live: LiveSession, turn: Turn): void {
-    let done!: () => void
-    this.turnsDone.set(turn.id, new Promise<void>((resolve) => (done = resolve)))
-    this.markTurnDone.set(turn.id, done)
+    this.held.set(turn.id, held())
     live.queue.push(turn)
     this.pump(sessionId, live)
   }
 
-  /** Resolves once the turn ended (at once when this process does not hold it), or after `timeoutMs`. */
-  async ended(turnId: string, timeoutMs?: number): Promise<void> {
-    const done = this.turnsDone.get(turnId)
-    if (!done) return
+  /**
+   * Resolves once the turn ended (at once when this process does not hold it), or after `timeoutMs`: with the
+   * turn as its end was stored when this process recorded it (`answer`), undefined otherwise.
+   */
+  async ended(turnId: string, timeoutMs?: number): Promise<Turn | undefined> {
+    const h = this.held.get(turnId)
+    if (!h) return undefined
     let timer: NodeJS.Timeout | undefined
-    const timedOut = timeoutMs ? new Promise((r) => (timer = setTimeout(r, timeoutMs).unref())) : undefined
-    await (timedOut ? Promise.race([done, timedOut]) : done)
+    const timedOut = timeoutMs
+      ? new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), timeoutMs).unref()))
+      : undefined
+    const ended = await (timedOut ? Promise.race([h.ended, timedOut]) : h.ended)
     clearTimeout(timer)
+    return ended
   }
 
   /** Whether the turn was started by this process and has not ended yet. */
   holds(turnId: string): boolean {
-    return this.turnsDone.has(turnId)
+    return this.held.has(turnId)
+  }
+
+  /**
+   * The turn's end is stored (`turn`, as stored): whoever waits for it goes on now, before the rest of its
+   * bookkeeping (the state's announcement); the turn is held until `release`.
+   */
+  answer(turnId: string, turn: Turn | undefined): void {
+    this.held.get(turnId)?.answer(turn)
   }
 
   /** The turn will not run (or no longer runs here): whoever waits for it goes on. */
   release(turnId: string): void {
-    this.markTurnDone.get(turnId)?.()
-    this.markTurnDone.delete(turnId)
-    this.turnsDone.delete(turnId)
+    const h = this.held.get(turnId)
+    if (!h) return
+    this.held.delete(turnId)
+    h.answer(undefined)
+    h.release()
   }
 
   /** Resolves when every turn this process holds ended. */
   async idle(): Promise<void> {
-    await Promise.all([...this.turnsDone.values()])
+    await Promise.all([...this.held.values()].map((h) => h.released))
   }
 
   private pump(id: string, live: LiveSession): void {
@@ -111,9 +124,27 @@ export class TurnQueue {
     live.current = { turn, controller }
     void this.ctx.execute(id, live, turn, controller).finally(() => {
       this.ctx.active.release(controller)
-      live.current = undefined
+      // a client answered early may have started the next turn already
+      if (live.current?.turn === turn) live.current = undefined
       this.release(turn.id)
       if (this.ctx.accepting()) this.pump(id, live)
     })
   }
+}
+
+/** A turn this process holds: answered once its end is stored, released once nothing of it runs here. */
+interface Held {
+  /** The turn as stored when it ended here; undefined when it ended otherwise (released, timed out). */
+  ended: Promise<Turn | undefined>
+  answer(turn: Turn | undefined): void
+  released: Promise<void>
+  release(): void
+}
+
+function held(): Held {
+  let answer!: (turn: Turn | undefined) => void
+  let release!: () => void
+  const ended = new Promise<Turn | undefined>((resolve) => (answer = resolve))
+  const released = new Promise<void>((resolve) => (release = resolve))
+  return { ended, answer, released, release }
 }

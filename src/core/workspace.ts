@@ -1,4 +1,8 @@
 import { realpathSync, statSync } from 'node:fs'
+
+/** One realpath(3) call, not an lstat per path component (checked before every turn). */
+const realpath = realpathSync.native
+
 import path from 'node:path'
 import { AppError } from '../protocol/errors.js'
 
@@ -16,7 +20,7 @@ export function resolveCwd(
   const wanted = requested ? path.resolve(defaultRoot, requested) : defaultRoot
   let real: string
   try {
-    real = realpathSync(wanted)
+    real = realpath(wanted)
   } catch {
     throw new AppError(
       'invalid_cwd',
@@ -32,7 +36,7 @@ export function resolveCwd(
   for (const root of roots) {
     let realRoot: string
     try {
-      realRoot = realpathSync(root)
+      realRoot = realpath(root)
     } catch {
       continue
     }

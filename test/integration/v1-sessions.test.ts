@@ -40,9 +40,13 @@ describe('/v1/sessions on codex app-server', () => {
       { kind: 'text', text: 'second answer beta' },
       { kind: 'text', text: 'third answer gamma' },
     )
+    const answered: Turn[] = []
     for (const prompt of ['first question one', 'second question two', 'third question three']) {
       const t = await json<Turn>(turn(session.id, prompt))
       expect(t.status).toBe('completed')
+      answered.push(t)
+      // answered once the end and the state it leads to are stored (its announcement may still be committing)
+      expect((await json<Session>(fetch(`${gw.url}/v1/sessions/${session.id}`))).status).toBe('idle')
     }
     const third = requestText(2)
     for (const part of [
@@ -59,6 +63,14 @@ describe('/v1/sessions on codex app-server', () => {
       ['completed', 'third answer gamma'],
     ])
     expect(full).toMatchObject({ status: 'idle', turnCount: 3 })
+    // ?wait=true answers with the turn as stored
+    expect(full.turns).toEqual(answered)
+    // the agent starts before the turn is marked running, yet the session's events keep their order
+    const lifecycle = (await sessionEvents(gw.url, session.id))
+      .map((ev) => (ev.type === 'session.status' ? `status:${ev.status}` : ev.type))
+      .filter((t) => t.startsWith('status:') || t.startsWith('turn.'))
+    const oneTurn = ['status:running', 'turn.started', 'turn.completed', 'status:idle']
+    expect(lifecycle).toEqual(['status:idle', ...oneTurn, ...oneTurn, ...oneTurn]) // idle: created
   })
 
   it('approval round trip: approval.requested, accepted over HTTP, the command writes the file', async () => {

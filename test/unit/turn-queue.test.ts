@@ -105,6 +105,34 @@ describe('TurnQueue', () => {
     await queue.ended(turn.id)
   })
 
+  it('a turn answered as stored: its waiter gets it at once; a next turn started meanwhile keeps running when the first one is released', async () => {
+    const { queue, live, started, end } = setup()
+    const first = queuedTurn('ses_1', text('one'))
+    queue.push('ses_1', live, first)
+    const stored = { ...first, status: 'completed' as const, finalResponse: 'done' }
+    const waiting = queue.ended(first.id)
+    // runTurn: the end stored, the session no longer running this turn, the waiter answered
+    live.current = undefined
+    queue.answer(first.id, stored)
+    expect(await waiting).toBe(stored)
+    expect(queue.holds(first.id)).toBe(true) // held until its bookkeeping is done (idle() waits for it)
+    // the answered client sends its next turn before the first one's execute() returned
+    const second = queuedTurn('ses_1', text('two'))
+    queue.push('ses_1', live, second)
+    expect(started).toEqual([first.id, second.id])
+    end(first.id)
+    await settle()
+    expect(queue.holds(first.id)).toBe(false)
+    expect((live.current as LiveSession['current'])?.turn.id).toBe(second.id)
+    expect(queue.holds(second.id)).toBe(true)
+    // a turn released without an answer (archived, taken over) gives its waiter nothing: it reads the store
+    const waitingSecond = queue.ended(second.id)
+    queue.release(second.id)
+    expect(await waitingSecond).toBeUndefined()
+    end(second.id)
+    await queue.idle()
+  })
+
   it('after shutdown a queued turn does not start', async () => {
     const { queue, live, started, end, stopAccepting } = setup()
     const first = queuedTurn('ses_1', text('one'))
