@@ -15,10 +15,13 @@
  * with this one (alternating which goes first), and prints both side by side with the ratio this/baseline:
  * on a shared machine the load changes from minute to minute, the ratio of paired runs much less.
  *
- * `--node-flags="<flags>"` adds Node/V8 flags to this checkout's server (not the baseline's), to weigh them.
+ * `--node-flags="<flags>"` adds Node/V8 flags to this checkout's server (not the baseline's), to weigh them;
+ * `--env NAME=value` (repeatable) sets an environment variable for it the same way. Each checkout's server also
+ * gets the variables its package.json `start` script sets before `node` (e.g. `MALLOC_ARENA_MAX=2 node ...`):
+ * the bench starts what `npm start` starts.
  *
  * Usage: npx tsx bench/start.ts [--iterations N] [--settle S] [--entry dist|src] [--baseline <dir>]
- *        [--node-flags="<flags>"]
+ *        [--node-flags="<flags>"] [--env NAME=value ...]
  */
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -42,6 +45,7 @@ const { values } = parseArgs({
     entry: { type: 'string', default: 'dist' },
     baseline: { type: 'string' },
     'node-flags': { type: 'string' },
+    env: { type: 'string', multiple: true },
   },
 })
 const iterations = intOption(values.iterations, 5, 'iterations')
@@ -54,6 +58,31 @@ const nodeFlags = values['node-flags']?.split(/\s+/).filter(Boolean) ?? []
 const baselineMain = values.baseline ? path.resolve(values.baseline, 'dist/main.js') : undefined
 if (baselineMain && !existsSync(baselineMain))
   throw new BenchError(`${baselineMain} is missing: build the baseline checkout first`)
+/** `--env NAME=value` for this checkout's server only. */
+const extraEnv = Object.fromEntries(
+  (values.env ?? []).map((pair) => {
+    const eq = pair.indexOf('=')
+    if (eq < 1) throw new BenchError(`--env wants NAME=value, got "${pair}"`)
+    return [pair.slice(0, eq), pair.slice(eq + 1)]
+  }),
+)
+
+/** The variables a checkout's `npm start` sets before `node` (`"start": "A=1 B=2 node dist/main.js serve"`). */
+function startScriptEnv(checkout: string): Record<string, string> {
+  const pkg = JSON.parse(readFileSync(path.join(checkout, 'package.json'), 'utf8')) as {
+    scripts?: { start?: string }
+  }
+  const prefix = /^((?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*)node\s/.exec(pkg.scripts?.start ?? '')?.[1] ?? ''
+  return Object.fromEntries(
+    prefix
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]),
+  )
+}
+const thisStartEnv = { ...startScriptEnv(root), ...extraEnv }
+const baselineStartEnv = values.baseline ? startScriptEnv(path.resolve(values.baseline)) : {}
 const tsx = new URL('../node_modules/tsx/dist/esm/index.mjs', import.meta.url).href
 
 const rssKb = (pid: number): number => {
@@ -86,14 +115,20 @@ function freePort(): Promise<number> {
   })
 }
 
-async function once(script = main, flags = nodeFlags) {
+async function once(script = main, flags = nodeFlags, startEnv: Record<string, string> = thisStartEnv) {
   const { env, dir } = gatewayEnv(null)
   const port = await freePort()
   const args = [...flags, ...(entry === 'dist' || script !== main ? [] : ['--import', tsx]), script, 'serve']
   const t0 = performance.now()
   const child = spawn(process.execPath, args, {
     cwd: dir,
-    env: { ...env, PORT: String(port), LOG_LEVEL: 'info', NODE_ENV: 'production' } as NodeJS.ProcessEnv,
+    env: {
+      ...env,
+      ...startEnv,
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'production',
+    } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let listeningMs = Number.NaN
@@ -148,13 +183,19 @@ console.log(
 )
 printMachine()
 if (nodeFlags.length > 0) console.log(`node flags (this): ${nodeFlags.join(' ')}`)
+const envText = (e: Record<string, string>) =>
+  Object.entries(e)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ') || '(none)'
+console.log(`env (this): ${envText(thisStartEnv)}`)
+if (baselineMain) console.log(`env (baseline): ${envText(baselineStartEnv)}`)
 type Result = Awaited<ReturnType<typeof once>>
 const results: Result[] = []
 const baseline: Result[] = []
 let failed = false
 const attempt = async (into: Result[], script?: string) => {
   try {
-    into.push(await (script ? once(script, []) : once()))
+    into.push(await (script ? once(script, [], baselineStartEnv) : once()))
   } catch (err) {
     failed = true
     console.error(String(err))
