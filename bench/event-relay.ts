@@ -395,20 +395,24 @@ async function runViaServer(
   const runId = res.headers.get('x-run-id')
   if (res.status !== 200 || !runId)
     throw new BenchError(`POST /v1/runs: HTTP ${res.status} ${await res.text()}`)
-  await readSseUntil(res, (frame) => {
-    const recvMono = monoMs()
-    const recvWall = wallMs()
-    if (frame.event === 'output') {
-      const ev = JSON.parse(frame.data) as { stream: string; data: string }
-      if (ev.stream === 'stdout') {
-        outputs++
-        collector.feed(ev.data, recvMono, recvWall)
-      } else stderr += ev.data
-    }
-    if (frame.event !== 'run.completed') return false
-    status = (JSON.parse(frame.data) as { status: string }).status
-    return true
-  })
+  await readSseUntil(
+    res,
+    (frame) => {
+      const recvMono = monoMs()
+      const recvWall = wallMs()
+      if (frame.event === 'output') {
+        const ev = JSON.parse(frame.data) as { stream: string; data: string }
+        if (ev.stream === 'stdout') {
+          outputs++
+          collector.feed(ev.data, recvMono, recvWall)
+        } else stderr += ev.data
+      }
+      if (frame.event !== 'run.completed') return false
+      status = (JSON.parse(frame.data) as { status: string }).status
+      return true
+    },
+    { keep: false },
+  )
   loop?.disable()
   const sample = sampleFrom(collector, t0, cpu0, outputs, null, loop)
   if (target.remote) {

@@ -3,6 +3,7 @@ import type { AgentEvent, StoredEvent } from '../protocol/events.js'
 import { type EventBus, InProcessEventBus } from '../store/event-bus.js'
 import type { EventToAppend, Store } from '../store/store.js'
 import { AsyncQueue } from '../util/async-queue.js'
+import { coalesceOutput } from './output-coalescing.js'
 
 const pageSize = 500
 /** The most events one group commit stores in one transaction. */
@@ -20,7 +21,8 @@ interface Queued extends EventToAppend {
  * by the time the event loop comes round (a burst of agent output) are stored in one transaction, then
  * published in order; nothing is published before it is stored. A subscriber replays what is stored after its cursor,
  * then follows live events; it listens before it reads, and skips what it already sent, so it sees no gap and
- * no duplicate, whichever process published.
+ * no duplicate, whichever process published. Adjacent `output` chunks of one owner's stream queued for the same
+ * commit are stored as one event (output-coalescing.ts); each of their appends resolves with it.
  */
 export class EventLog {
   private readonly taps: ((ev: StoredEvent) => void)[] = []
@@ -62,7 +64,7 @@ export class EventLog {
     if (this.flushing) return
     this.flushing = true
     try {
-      while (this.queue.length > 0) await this.commit(this.queue.splice(0, maxBatch))
+      while (this.queue.length > 0) await this.commit(coalesceOutput(this.queue.splice(0, maxBatch), merged))
     } finally {
       this.flushing = false
     }
@@ -166,5 +168,20 @@ export class EventLog {
       unsubscribe()
       signal?.removeEventListener('abort', onAbort)
     }
+  }
+}
+
+/** One queued entry for several adjacent output chunks: stored as one event, settling every part's append. */
+function merged(first: Queued, data: string, parts: Queued[]): Queued {
+  return {
+    ownerId: first.ownerId,
+    event: { ...first.event, data } as AgentEvent,
+    at: first.at,
+    stored: (ev) => {
+      for (const q of parts) q.stored(ev)
+    },
+    failed: (err) => {
+      for (const q of parts) q.failed(err)
+    },
   }
 }

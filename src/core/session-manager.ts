@@ -260,6 +260,8 @@ export class SessionManager {
         log: this.log,
         store: this.store,
         updateStatus: () => this.state.update(id),
+        stateAfterTurn: () => this.state.afterTurn(id),
+        announce: (status) => this.state.announce(id, status),
         beforeStart: async () => {
           const refused = await this.budgetGate?.(id, turn.id, controller.signal)
           if (refused) throw new TurnRefused(refused)

@@ -36,19 +36,37 @@ export class SessionState {
    * the order), so a turn goes on without waiting for that commit.
    */
   async update(id: string): Promise<StateChange> {
-    const session = await this.store.getSession(id)
-    if (!session || session.status === 'archived') return unchanged
-    const pending = (await this.store.listApprovals({ state: 'pending', sessionId: id, limit: 1 })).length > 0
-    const next = pending ? 'waiting_for_approval' : this.running(id) ? 'running' : 'idle'
-    return next === session.status ? unchanged : this.record(id, next)
+    const next = await this.next(id, this.running(id))
+    return next ? this.record(id, next) : unchanged
   }
 
-  private async record(id: string, status: Session['status']): Promise<StateChange> {
-    await this.store.updateSession(id, { status, updatedAt: new Date().toISOString() })
+  /**
+   * The state the session goes to once its running turn ended (waiting for an approval, or idle), when that is
+   * a change: the caller stores it with the turn's end (Store.completeTurn), then `announce`s it.
+   */
+  afterTurn(id: string): Promise<Session['status'] | undefined> {
+    return this.next(id, false)
+  }
+
+  /** Queues the `session.status` event of a state already stored (see `update`). */
+  announce(id: string, status: Session['status']): StateChange {
     const announced = this.log.append(id, { type: 'session.status', status })
     // awaited later (a store failure surfaces there), not unhandled in between
     announced.catch(() => {})
     return { announced }
+  }
+
+  private async next(id: string, running: boolean): Promise<Session['status'] | undefined> {
+    const session = await this.store.getSession(id)
+    if (!session || session.status === 'archived') return undefined
+    const pending = (await this.store.listApprovals({ state: 'pending', sessionId: id, limit: 1 })).length > 0
+    const next = pending ? 'waiting_for_approval' : running ? 'running' : 'idle'
+    return next === session.status ? undefined : next
+  }
+
+  private async record(id: string, status: Session['status']): Promise<StateChange> {
+    await this.store.updateSession(id, { status, updatedAt: new Date().toISOString() })
+    return this.announce(id, status)
   }
 
   /** Records a turn as ended from outside (failed or interrupted) and announces its end. */

@@ -1,7 +1,7 @@
 import type { AgentSession } from '../agents/session.js'
 import { AppError } from '../protocol/errors.js'
 import { type AgentEvent, assertNever, isWorkEvent } from '../protocol/events.js'
-import type { Turn } from '../protocol/sessions.js'
+import type { Session, Turn } from '../protocol/sessions.js'
 import type { Store } from '../store/store.js'
 import type { EventLog } from './event-log.js'
 import { EventPipe } from './event-pipe.js'
@@ -30,6 +30,10 @@ export interface TurnExecutionContext {
    * announcement queued on the log (session-state.ts `update`).
    */
   updateStatus(): Promise<StateChange>
+  /** The session's state once this turn ended, when that is a change (stored with the turn's end). */
+  stateAfterTurn(): Promise<Session['status'] | undefined>
+  /** Queues the announcement of a state stored with the turn's end. */
+  announce(status: Session['status']): StateChange
   /** Runs right before the agent works; throws (TurnRefused, AppError) to keep the turn from running. */
   beforeStart(): Promise<void>
   /** Whether this node still holds the session (in a cluster another node may have taken it over). */
@@ -59,11 +63,14 @@ export async function runTurn(
     return false
   }
   const now = new Date().toISOString()
-  const stored = await ctx.store.completeTurn(turn.id, { ...ended, finalResponse, finishedAt: now }, now)
+  // The turn's end and the state it leads to are stored in one step (no other turn of the session runs now).
+  const next = await ctx.stateAfterTurn()
+  const patch = { ...ended, finalResponse, finishedAt: now }
+  const stored = await ctx.store.completeTurn(turn.id, patch, now, next)
   ctx.turnEnded()
   // The end first, then the state it leads to: what follows the events (webhooks too) sees them in that order.
   if (end) await ctx.log.append(sessionId, end)
-  const after = await ctx.updateStatus()
+  const after = next ? ctx.announce(next) : running
   // The client waiting for the turn is answered now; the state's announcement is stored meanwhile.
   ctx.recorded(stored)
   await Promise.all([running.announced, after.announced])

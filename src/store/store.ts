@@ -113,11 +113,15 @@ export interface Store {
   createTurn(turn: Turn): Promise<void>
   updateTurn(id: string, patch: Partial<Omit<Turn, 'id'>>): Promise<Turn | undefined>
   getTurn(id: string): Promise<Turn | undefined>
-  /** Records a turn's end and counts it on its session (turnCount + 1, updatedAt) in one step. */
+  /**
+   * Records a turn's end and counts it on its session (turnCount + 1, updatedAt) in one step; with `status`,
+   * the session's new state in the same step.
+   */
   completeTurn(
     id: string,
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
+    status?: Session['status'],
   ): Promise<Turn | undefined>
   /** A session's turns, oldest first. */
   listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]>

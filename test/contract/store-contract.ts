@@ -399,6 +399,22 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(await store.getTurn('turn_3')).toMatchObject({ finalResponse: 'r3', sessionId: 'ses_1' })
       expect((await store.getSession('ses_1'))?.turnCount).toBe(10)
       expect(await store.completeTurn('turn_missing', { status: 'failed' }, 't')).toBeUndefined()
+      // With a status, the session's new state is stored in the same step (document and its status column).
+      await store.updateSession('ses_1', { status: 'running' })
+      await store.createTurn(newTurn('turn_x', 'ses_1'))
+      const last = await store.completeTurn(
+        'turn_x',
+        { status: 'completed' },
+        '2026-01-01T00:01:00.000Z',
+        'idle',
+      )
+      expect(last).toMatchObject({ id: 'turn_x', status: 'completed' })
+      expect(await store.getSession('ses_1')).toMatchObject({
+        status: 'idle',
+        turnCount: 11,
+        updatedAt: '2026-01-01T00:01:00.000Z',
+      })
+      expect(ids(await store.listSessions({ status: 'idle', limit: 10 }))).toContain('ses_1')
     })
 
     it('approvals: the first answer wins across connections; later ones change nothing', async () => {

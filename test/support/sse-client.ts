@@ -5,21 +5,42 @@ export interface SseFrame {
   data: string
 }
 
-/** Reads SSE frames until `stop` matches one (then cancels the stream) or the stream ends. */
-export async function readSseUntil(res: Response, stop: (f: SseFrame) => boolean): Promise<SseFrame[]> {
+/**
+ * Reads SSE frames until `stop` matches one (then cancels the stream) or the stream ends. `keep: false` returns
+ * none (a client that handles each frame in `stop` and holds on to nothing, as bench/event-relay.ts does).
+ */
+export async function readSseUntil(
+  res: Response,
+  stop: (f: SseFrame) => boolean,
+  opts: { keep?: boolean } = {},
+): Promise<SseFrame[]> {
   const reader = res.body!.getReader()
   const decoder = new TextDecoder()
   const frames: SseFrame[] = []
-  let buffered = ''
+  // The text of a frame not yet ended, as it arrived: joined once its end is found, so a large frame that
+  // arrives in many chunks is not copied again for every chunk.
+  const parts: string[] = []
   for (let r = await reader.read(); !r.done; r = await reader.read()) {
-    buffered += decoder.decode(r.value, { stream: true })
-    let end = buffered.indexOf('\n\n')
-    while (end !== -1) {
-      const frame = parseFrame(buffered.slice(0, end))
-      buffered = buffered.slice(end + 2)
-      end = buffered.indexOf('\n\n')
+    let text = decoder.decode(r.value, { stream: true })
+    while (text) {
+      let block: string
+      if (parts.at(-1)?.endsWith('\n') && text.startsWith('\n')) {
+        // the blank line straddles two chunks
+        block = parts.join('').slice(0, -1)
+        text = text.slice(1)
+      } else {
+        const end = text.indexOf('\n\n')
+        if (end === -1) {
+          parts.push(text)
+          break
+        }
+        block = parts.join('') + text.slice(0, end)
+        text = text.slice(end + 2)
+      }
+      parts.length = 0
+      const frame = parseFrame(block)
       if (!frame) continue
-      frames.push(frame)
+      if (opts.keep !== false) frames.push(frame)
       if (stop(frame)) {
         await reader.cancel()
         return frames

@@ -125,10 +125,12 @@ describe('SQLite event seq', () => {
 
     // Through the EventLog (group commit): the bad event fails alone, the others are stored in order.
     const log = new EventLog(store, new InProcessEventBus())
+    // (item deltas: consecutive output chunks of one run would be stored as one event)
+    const delta = (d: string): AgentEvent => ({ type: 'item.delta', itemId: 'i', delta: d })
     const results = await Promise.allSettled([
-      log.append('run_a', output('3')),
-      log.append('run_gone', output('x')),
-      log.append('run_a', output('4')),
+      log.append('run_a', delta('3')),
+      log.append('run_gone', delta('x')),
+      log.append('run_a', delta('4')),
     ])
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
     expect(await seqsOf(store, 'run_a')).toEqual([1, 2, 3, 4])

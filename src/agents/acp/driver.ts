@@ -81,9 +81,10 @@ export class AcpDriver implements SessionDriver {
     const containersByDefault = (this.config.CONTAINER_IMAGE ?? this.config.CODEX_DOCKER_IMAGE) !== undefined
     const warm = this.config.ACP_WARM_RUNS && this.config.ACP_SESSIONS_PER_PROCESS > 1
     if (warm && !containersByDefault && acpWarmable(req)) {
-      const key = this.leases.warmKey(req, oneShotLaunch)
-      const openNew = () =>
-        openAcpSession(this.id, this.leases.lease(req, oneShotLaunch, true), req.cwd, hooks)
+      // where it runs, computed once: the ready session's key, the lease and the room for the next one
+      const place = this.leases.place(req, oneShotLaunch)
+      const key = this.leases.warmKey(place)
+      const openNew = () => openAcpSession(this.id, this.leases.leaseAt(place, true), req.cwd, hooks)
       const open = async () => {
         const ready = key ? await this.ready.take(key) : null
         if (ready?.usable) {
@@ -97,7 +98,7 @@ export class AcpDriver implements SessionDriver {
         yield* acpWarmRun(this.id, open, req, signal)
       } finally {
         // the next run started like this one finds its session opened (on the process this one used)
-        if (key && this.leases.warmRoom(req, oneShotLaunch))
+        if (key && this.leases.warmRoom(place))
           this.ready.prepare(
             key,
             { cwd: req.cwd, sandbox: req.sandbox ?? this.config.CODEX_SANDBOX },

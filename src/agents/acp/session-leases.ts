@@ -10,6 +10,13 @@ import type { AcpAgentSpec } from './agent-spec.js'
 import { type AcpLaunch, type AcpLaunchSettings, acpLaunch } from './launch.js'
 import { acpSdkLoaded, loadAcpSdk } from './sdk.js'
 
+/** Where a session runs: the launch of the process it goes on, whether that process is shared, the session's cwd. */
+export interface AcpPlace {
+  readonly started: AcpLaunch
+  readonly shareable: boolean
+  readonly cwd: string
+}
+
 /** How long an agent process kept ready for one-shot runs waits for the next one. */
 export const warmKeepMs = 300_000
 
@@ -63,40 +70,42 @@ export class AcpLeases {
    * A session's place on an agent process. A shared process runs in the data dir, outside every session's
    * workspace (each session names its own cwd), like the codex app-server, except under workspace-write:
    * codex-acp's sandbox makes the process's cwd writable, not the session's, so such sessions share a
-   * process only with sessions of the same cwd, and the process runs there. A `warm` process stays ready
-   * for the next one-shot run after its last lease.
+   * process only with sessions of the same cwd, and the process runs there.
    */
-  lease(
-    req: SessionRequest | RunRequest,
-    extra: Partial<AcpLaunchSettings> = {},
-    warm = false,
-  ): Promise<AcpLease> {
-    const { started, shareable } = this.placed(req, extra)
+  place(req: SessionRequest | RunRequest, extra: Partial<AcpLaunchSettings> = {}): AcpPlace {
+    const launch = this.launch(req, extra)
+    const shareable = !launch.placement && this.config.ACP_SESSIONS_PER_PROCESS > 1
+    const writesCwd = (req.sandbox ?? this.config.CODEX_SANDBOX) === 'workspace-write'
+    const started = shareable && !writesCwd ? { ...launch, cwd: dataDir(this.config.DATA_DIR) } : launch
+    return { started, shareable, cwd: req.cwd }
+  }
+
+  /** A lease at `req`'s place (see `place`). */
+  lease(req: SessionRequest | RunRequest, extra: Partial<AcpLaunchSettings> = {}): Promise<AcpLease> {
+    return this.leaseAt(this.place(req, extra))
+  }
+
+  /**
+   * A lease at a place computed once by `place` (a one-shot run asks three things of the same place). A
+   * `warm` process stays ready for the next one-shot run after its last lease.
+   */
+  leaseAt({ started, shareable }: AcpPlace, warm = false): Promise<AcpLease> {
     const lease = () => this.pool.lease(started, shareable, () => new AcpProcess(this.runner, started), warm)
     // the SDK is loaded with the first process (synchronous from then on, as before)
     return acpSdkLoaded() ? lease() : loadAcpSdk().then(lease)
   }
 
   /**
-   * What fixes a session opened ahead of time for a one-shot run like `req` on a warm process (its launch and
+   * What fixes a session opened ahead of time for a one-shot run at `place` on a warm process (its launch and
    * the session's cwd); null when such runs get no shared process.
    */
-  warmKey(req: RunRequest, extra: Partial<AcpLaunchSettings>): string | null {
-    const { started, shareable } = this.placed(req, extra)
-    return shareable ? JSON.stringify([launchKey(started, true), req.cwd]) : null
+  warmKey({ started, shareable, cwd }: AcpPlace): string | null {
+    return shareable ? JSON.stringify([launchKey(started, true), cwd]) : null
   }
 
-  /** Whether the warm process runs like `req` would take it now has room for one more session. */
-  warmRoom(req: RunRequest, extra: Partial<AcpLaunchSettings>): boolean {
-    return this.pool.hasRoom(this.placed(req, extra).started, true)
-  }
-
-  private placed(req: SessionRequest | RunRequest, extra: Partial<AcpLaunchSettings>) {
-    const launch = this.launch(req, extra)
-    const shareable = !launch.placement && this.config.ACP_SESSIONS_PER_PROCESS > 1
-    const writesCwd = (req.sandbox ?? this.config.CODEX_SANDBOX) === 'workspace-write'
-    const started = shareable && !writesCwd ? { ...launch, cwd: dataDir(this.config.DATA_DIR) } : launch
-    return { started, shareable }
+  /** Whether the warm process runs at `place` would take now has room for one more session. */
+  warmRoom({ started }: AcpPlace): boolean {
+    return this.pool.hasRoom(started, true)
   }
 
   /** A lease on `agent`, a process of the caller's own (shared with nobody, ended with the lease). */

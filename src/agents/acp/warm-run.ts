@@ -53,8 +53,10 @@ export async function* acpWarmRun(
       { ok, finalResponse: out.finalResponse, usage: null, ...(out.failure ? { error: out.failure } : {}) },
     )
   } finally {
-    // after run.completed (off the run's critical path); also when the reader stops early. A turn that failed
-    // (e.g. the agent never answered the cancel) may leave the process at work: it is not kept warm.
-    await session?.close(out.failure !== null).catch(() => {})
+    // After run.completed, and not awaited: the run's reader stops at run.completed and waits for this
+    // generator's end before it records the run, so awaiting `session/close` here would put the agent's answer
+    // to it on every run's critical path. Also when the reader stops early. A turn that failed (e.g. the agent
+    // never answered the cancel) may leave the process at work: it is not kept warm.
+    void session?.close(out.failure !== null).catch(() => {})
   }
 }

@@ -268,6 +268,7 @@ export class PostgresStore implements Store {
     id: string,
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
+    status?: Session['status'],
   ): Promise<Turn | undefined> {
     return this.transaction(async (db) => {
       const turn = await this.turns.update(db, id, patch)
@@ -279,7 +280,11 @@ export class PostgresStore implements Store {
         [turn.sessionId],
       )
       if (session)
-        await this.sessions.update(db, session.id, { turnCount: session.turnCount + 1, updatedAt: at })
+        await this.sessions.update(db, session.id, {
+          turnCount: session.turnCount + 1,
+          updatedAt: at,
+          ...(status ? { status } : {}),
+        })
       return turn
     })
   }

@@ -103,6 +103,10 @@ export class SqliteStore implements Store {
         `UPDATE sessions SET body = json_set(body, '$.turnCount', json_extract(body, '$.turnCount') + 1,
          '$.updatedAt', ?) WHERE id = ?`,
       ),
+      countTurnWithStatus: this.db.prepare(
+        `UPDATE sessions SET status = @status, body = json_set(body, '$.turnCount',
+         json_extract(body, '$.turnCount') + 1, '$.updatedAt', @at, '$.status', @status) WHERE id = @id`,
+      ),
       upsertNode: this.db.prepare(
         `INSERT INTO nodes (id, role, host, pid, started_at, heartbeat_at)
          VALUES (@id, @role, @host, @pid, @startedAt, @heartbeatAt)
@@ -314,11 +318,13 @@ export class SqliteStore implements Store {
     id: string,
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
+    status?: Session['status'],
   ): Promise<Turn | undefined> {
     return this.db
       .transaction(() => {
         const turn = this.turns.update(id, patch)
-        if (turn) this.stmts.countTurn.run(at, turn.sessionId)
+        if (turn && status) this.stmts.countTurnWithStatus.run({ status, at, id: turn.sessionId })
+        else if (turn) this.stmts.countTurn.run(at, turn.sessionId)
         return turn
       })
       .immediate()

@@ -1,0 +1,262 @@
+/**
+ * Where a one-shot run's time goes (`npx tsx bench/acp-timeline.ts`): per-step timestamps of
+ * - a warm `acp:codex-acp` run (`POST /v1/runs?wait=true`, session opened ahead on a kept process),
+ * - a warm `codex` run (a thread on the kept app-server),
+ * - a cold direct `codex exec` of the same prompt,
+ * interleaved (order alternating) in one gateway in this process, against the mock model (instant text answer).
+ *
+ * Timestamps (ms after the client sent the request / spawned codex exec):
+ * - `driver.run`: the gateway called the agent driver (the HTTP request was read, validated, the run stored);
+ * - agent stdio: every JSON-RPC line the gateway wrote to the agent process's stdin and read from its stdout
+ *   (the LocalProcessRunner is wrapped here, nothing in src/ changes), by method or by the answered request;
+ * - `mock <path>`: each request arriving at the mock model (after its body was read);
+ * - the driver's events as the run consumed them (`run.started` ... `run.completed`);
+ * - `http answered`: the client read the whole JSON answer.
+ * Prints each mode's median per step over the iterations, and the median gaps between steps.
+ * `--rust-log` sets RUST_LOG=<value> for the agent processes and prints the stderr lines of the last
+ * ACP run with their time after the request (codex-acp logs with timestamps).
+ *
+ * Usage: npx tsx bench/acp-timeline.ts [--iterations N] [--warmup N] [--rust-log codex_core=debug]
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import type { CodexExecDriver } from '../src/agents/codex/exec-driver.js'
+import type { AgentDriver } from '../src/agents/driver.js'
+import { type RunningServer, startServer } from '../src/http/server.js'
+import { LocalProcessRunner } from '../src/process/local-runner.js'
+import type { LaunchSpec } from '../src/process/runner.js'
+import { startMockLlm } from '../test/mock-llm/index.js'
+import { gatewayEnv } from '../test/support/gateway.js'
+import { printMachine } from './machine.js'
+import { BenchError, intOption } from './options.js'
+import { markdownTable, median } from './stats.js'
+
+const answer = 'ok'
+const prompt = 'Say ok.'
+const { values } = parseArgs({
+  options: {
+    iterations: { type: 'string' },
+    warmup: { type: 'string' },
+    'rust-log': { type: 'string' },
+  },
+})
+const iterations = intOption(values.iterations, 15, 'iterations')
+const warmup = intOption(values.warmup, 2, 'warmup', 0)
+const rustLog = values['rust-log']
+
+/** The marks of the run in progress: (label, ms since its start); null between runs. */
+let marks: [string, number][] | null = null
+let t0 = 0
+let stderrLines: [number, string][] = []
+const mark = (label: string) => marks?.push([label, performance.now() - t0])
+
+/** What a JSON-RPC line is: a request/notification by method, an answer by the method it answers. */
+const sentMethods = new Map<string, string>()
+function describe(direction: 'send' | 'recv', line: string): string | null {
+  let msg: { id?: number | string; method?: string; result?: unknown; error?: unknown; params?: unknown }
+  try {
+    msg = JSON.parse(line)
+  } catch {
+    return null
+  }
+  if (msg.method) {
+    if (msg.id !== undefined && direction === 'send') sentMethods.set(`${msg.id}`, msg.method)
+    const p = msg.params as { update?: { sessionUpdate?: string } } | undefined
+    const sub = p?.update?.sessionUpdate ? ` ${p.update.sessionUpdate}` : ''
+    return `${direction} ${msg.method}${sub}`
+  }
+  const answered = sentMethods.get(`${msg.id}`) ?? '?'
+  return `${direction} answer ${answered}${msg.error ? ' (error)' : ''}`
+}
+
+// Tap the stdio of every local agent process the gateway starts.
+const start = LocalProcessRunner.prototype.start
+LocalProcessRunner.prototype.start = function (spec: LaunchSpec) {
+  const tapped = rustLog ? { ...spec, env: { ...spec.env, RUST_LOG: rustLog } } : spec
+  const proc = start.call(this, tapped)
+  const write = proc.stdin.write.bind(proc.stdin) as (...a: unknown[]) => boolean
+  proc.stdin.write = ((chunk: unknown, ...rest: unknown[]) => {
+    const text = chunk instanceof Uint8Array ? Buffer.from(chunk).toString() : String(chunk)
+    for (const line of text.split('\n')) {
+      const d = line.trim() ? describe('send', line) : null
+      if (d) mark(d)
+    }
+    return write(chunk, ...rest)
+  }) as typeof proc.stdin.write
+  let buf = ''
+  proc.stdout.on('data', (d: Buffer) => {
+    buf += d.toString()
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const d = describe('recv', buf.slice(0, i))
+      buf = buf.slice(i + 1)
+      if (d) mark(d)
+    }
+  })
+  if (rustLog)
+    proc.stderr.on('data', (d: Buffer) => {
+      if (!marks) return
+      for (const line of d.toString().split('\n'))
+        if (line.trim()) stderrLines.push([performance.now() - t0, line])
+    })
+  return proc
+}
+
+/** Wraps a driver's run() so the events it yields are marked when the run consumes them. */
+function tapDriver(driver: AgentDriver): void {
+  const run = driver.run.bind(driver)
+  driver.run = async function* (req, signal) {
+    mark('driver.run')
+    for await (const ev of run(req, signal)) {
+      const item = 'item' in ev ? ` ${(ev.item as { type?: string }).type}` : ''
+      mark(`event ${ev.type}${item}`)
+      yield ev
+    }
+  }
+}
+
+async function gatewayRun(server: RunningServer, agent: string): Promise<[string, number][]> {
+  marks = []
+  stderrLines = []
+  t0 = performance.now()
+  const res = await fetch(`${server.url}/v1/runs?wait=true`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ agent, prompt }),
+    signal: AbortSignal.timeout(60_000),
+  })
+  const run = (await res.json()) as { status?: string; finalResponse?: string }
+  mark('http answered')
+  const got = marks
+  marks = null
+  if (res.status !== 200 || run.status !== 'succeeded' || run.finalResponse?.trim() !== answer)
+    throw new BenchError(`${agent}: HTTP ${res.status}: ${JSON.stringify(run)}`)
+  return got
+}
+
+async function directExec(server: RunningServer, cwd: string): Promise<[string, number][]> {
+  const exec = server.ctx.registry.get('codex-exec') as CodexExecDriver
+  if (!exec.binary) throw new BenchError('codex is not installed')
+  marks = []
+  t0 = performance.now()
+  const child = spawn(exec.binary, exec.buildArgs({ prompt, cwd }), {
+    cwd,
+    env: exec.childEnv(),
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  child.stdin.end(prompt)
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => {
+    if (!out) mark('exec first stdout')
+    out += d.toString()
+  })
+  child.stderr.resume()
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
+  mark('exec closed')
+  const got = marks
+  marks = null
+  if (code !== 0 || !out.includes(answer)) throw new BenchError(`codex exec: exit ${code}\n${out}`)
+  return got
+}
+
+/** Labels numbered by occurrence (`mock /v1/responses #2`), so repeated steps line up across runs. */
+function numbered(run: [string, number][]): [string, number][] {
+  const seen = new Map<string, number>()
+  return run.map(([label, ms]) => {
+    const n = (seen.get(label) ?? 0) + 1
+    seen.set(label, n)
+    return [n > 1 ? `${label} #${n}` : label, ms]
+  })
+}
+
+/** Median time of each step over the runs, in the order of the run that has the most steps. */
+function timeline(runs: [string, number][][]): string {
+  const all = runs.map(numbered)
+  const order = [...all].sort((a, b) => b.length - a.length)[0] ?? []
+  const rows = [['step', 'runs', 'median ms', 'gap ms']]
+  let prev = 0
+  const steps = order
+    .map(([label]) => {
+      const times = all.flatMap((r) => r.filter(([l]) => l === label).map(([, ms]) => ms))
+      return { label, n: times.length, med: median(times) }
+    })
+    .sort((a, b) => a.med - b.med)
+  for (const s of steps) {
+    rows.push([s.label, `${s.n}`, s.med.toFixed(1), (s.med - prev).toFixed(1)])
+    prev = s.med
+  }
+  return markdownTable(rows, [false, true, true, true])
+}
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'agw-bench-acp-timeline-'))
+process.env.AGW_TEST_TMP = tmp
+const mock = await startMockLlm({ log: (line) => mark(`mock ${line.split(' ')[1]?.split('?')[0]}`) })
+mock.setDefault({ kind: 'text', text: answer })
+let server: RunningServer | undefined
+let failed = false
+try {
+  const { env, dir, workspace } = gatewayEnv(mock, {})
+  server = await startServer({ env, cwd: dir, logger: false })
+  tapDriver(server.ctx.registry.get('acp:codex-acp'))
+  tapDriver(server.ctx.registry.get('codex'))
+  const gw = server
+  printMachine()
+  let acpStderr: [number, string][] = []
+  const modes = [
+    [
+      'acp',
+      async () => {
+        const got = await gatewayRun(gw, 'acp:codex-acp')
+        acpStderr = stderrLines
+        return got
+      },
+    ],
+    ['codex', () => gatewayRun(gw, 'codex')],
+    ['exec', () => directExec(gw, workspace)],
+  ] as const
+  const runs: Record<string, [string, number][][]> = { acp: [], codex: [], exec: [] }
+  for (let i = 0; i < warmup + iterations; i++) {
+    const order = i % 2 === 0 ? modes : [...modes].reverse()
+    for (const [name, fn] of order) {
+      const got = await fn()
+      if (i >= warmup) runs[name]!.push(got)
+    }
+  }
+  console.log(
+    `load at the end: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  )
+  for (const [name, title] of [
+    ['acp', 'warm acp:codex-acp, POST /v1/runs?wait=true'],
+    ['codex', 'warm codex (app-server thread), POST /v1/runs?wait=true'],
+    ['exec', 'cold direct codex exec'],
+  ] as const) {
+    console.log(`\n### ${title} (${runs[name]!.length} runs)\n`)
+    console.log(timeline(runs[name]!))
+  }
+  const total = (name: string) => median(runs[name]!.map((r) => r[r.length - 1]![1]))
+  console.log(
+    `\nmedian wall: acp ${total('acp').toFixed(1)} ms, codex ${total('codex').toFixed(1)} ms, exec ${total('exec').toFixed(1)} ms; ` +
+      `acp/exec ${(total('acp') / total('exec')).toFixed(3)}, codex/exec ${(total('codex') / total('exec')).toFixed(3)}`,
+  )
+  if (rustLog) {
+    console.log('\n### agent stderr of the last acp run (ms after the request)\n')
+    // without the ANSI colour codes of the agent's log
+    const colour = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g')
+    for (const [ms, line] of acpStderr)
+      console.log(`${ms.toFixed(1).padStart(8)}  ${line.replace(colour, '').slice(0, 3000)}`)
+  }
+} catch (err) {
+  failed = true
+  console.error(err)
+} finally {
+  await server?.close()
+  await mock.close()
+  rmSync(tmp, { recursive: true, force: true })
+}
+process.exit(failed ? 1 : 0)

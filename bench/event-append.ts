@@ -1,0 +1,123 @@
+/**
+ * What storing one agent event costs the SQLite store (`npx tsx bench/event-append.ts --baseline <checkout>`):
+ * `SqliteStore.appendEvent` of an `output` event (2 KB, as a paced agent writes; 54 KB, as the cli driver turns
+ * one 64 KB pipe read of a burst into one event), back to back ("hot") and after the event loop slept 10 ms
+ * ("after idle", as in a paced relay: the gateway wakes for each event with cold caches). This build's store and,
+ * with --baseline, another checkout's, interleaved round by round in one process, each on its own file.
+ *
+ * Usage: npx tsx bench/event-append.ts [--baseline <checkout with node_modules>] [--rounds N] [--events N]
+ *   --rounds  interleaved rounds per cell, default 5; --events appends per round, default 200
+ * Prints per cell the median over rounds of the median wall µs per append, and the CPU µs per append
+ * (process.cpuUsage: robust to a shared machine's noise for the hot case; after idle it also counts the wake-up).
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
+import type { AgentEvent, StoredEvent } from '../src/protocol/events.js'
+import { queuedRun } from '../src/protocol/runs.js'
+import { printMachine } from './machine.js'
+import { intOption } from './options.js'
+import { markdownTable, median } from './stats.js'
+
+interface AppendingStore {
+  createRun(run: unknown): Promise<void>
+  appendEvent(owner: string, event: AgentEvent, at: string): Promise<StoredEvent>
+  close(): Promise<void>
+}
+type StoreClass = new (file: string) => AppendingStore
+
+const { values } = parseArgs({
+  options: { baseline: { type: 'string' }, rounds: { type: 'string' }, events: { type: 'string' } },
+  strict: true,
+})
+const rounds = intOption(values.rounds, 5, 'rounds')
+const events = intOption(values.events, 200, 'events')
+
+async function storeClass(root: string): Promise<StoreClass> {
+  const url = pathToFileURL(path.join(root, 'src/store/sqlite/sqlite-store.ts')).href
+  return ((await import(url)) as { SqliteStore: StoreClass }).SqliteStore
+}
+
+/** Lines like bench/replay-agent.mjs writes, up to `bytes`. */
+function outputOf(bytes: number): AgentEvent {
+  let data = ''
+  for (let i = 0; data.length < bytes; i++)
+    data += `{"i":${i},"t":1796178204327.52,"m":40981545.95302,"pad":"${'x'.repeat(130)}"}\n`
+  return { type: 'output', stream: 'stdout', data }
+}
+
+interface Round {
+  wallUs: number
+  cpuUs: number
+}
+
+async function round(store: AppendingStore, event: AgentEvent, idleMs: number): Promise<Round> {
+  const walls: number[] = []
+  let cpu = 0
+  for (let i = 0; i < events; i++) {
+    if (idleMs > 0) await sleep(idleMs)
+    else await new Promise(setImmediate)
+    const c0 = process.cpuUsage()
+    const t0 = performance.now()
+    await store.appendEvent('run_bench', event, new Date().toISOString())
+    walls.push((performance.now() - t0) * 1000)
+    const c = process.cpuUsage(c0)
+    cpu += c.user + c.system
+  }
+  return { wallUs: median(walls), cpuUs: cpu / events }
+}
+
+async function main(): Promise<void> {
+  const builds: [string, StoreClass][] = [
+    ['this build', await storeClass(path.join(import.meta.dirname, '..'))],
+  ]
+  if (values.baseline) builds.push([`baseline`, await storeClass(path.resolve(values.baseline))])
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'agw-append-bench-'))
+  try {
+    const stores = await Promise.all(
+      builds.map(async ([name, Store], i) => {
+        const store = new Store(path.join(dir, `${i}.db`))
+        await store.createRun(
+          queuedRun('run_bench', 'cli', { prompt: 'p', cwd: '/w' }, new Date().toISOString()),
+        )
+        return [name, store] as const
+      }),
+    )
+    printMachine()
+    console.log(
+      `load: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} (1/5/15 min)`,
+    )
+    console.log(`${rounds} interleaved rounds of ${events} appends per cell\n`)
+    const rows = [['event', 'between appends', 'store', 'wall µs (median)', 'CPU µs per append']]
+    for (const bytes of [2000, 54000]) {
+      const event = outputOf(bytes)
+      for (const idleMs of [0, 10]) {
+        const got = new Map<string, Round[]>(stores.map(([name]) => [name, []]))
+        for (const [, store] of stores) await round(store, event, idleMs) // warm-up
+        for (let r = 0; r < rounds; r++)
+          for (const [name, store] of r % 2 === 0 ? stores : [...stores].reverse())
+            got.get(name)!.push(await round(store, event, idleMs))
+        for (const [name, rs] of got)
+          rows.push([
+            `${bytes / 1000} KB`,
+            idleMs ? `${idleMs} ms idle` : 'none (hot)',
+            name,
+            median(rs.map((r) => r.wallUs)).toFixed(1),
+            median(rs.map((r) => r.cpuUs)).toFixed(1),
+          ])
+      }
+    }
+    console.log(markdownTable(rows, [false, false, false, true, true]))
+    for (const [, store] of stores) await store.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+await main()
