@@ -18,10 +18,10 @@ RUN npm ci --no-audit --no-fund \
  && npm cache clean --force
 
 FROM docker.io/library/node:20-bookworm-slim AS runtime
-# MALLOC_ARENA_MAX=2: glibc's malloc keeps 2 arenas instead of one per thread (V8's helper threads each kept
-# a few MB of their own): about 4 MB less idle RSS (docs/benchmarks.md, "Target 7, third round"); npm start sets it too
+# MALLOC_ARENA_MAX=1: glibc's malloc keeps one arena instead of one per thread (V8's helper threads each kept
+# a few MB of their own): about 5-6 MB less idle RSS (docs/benchmarks.md, "Target 7, third round"); npm start sets it too
 ENV NODE_ENV=production \
-    MALLOC_ARENA_MAX=2 \
+    MALLOC_ARENA_MAX=1 \
     HOST=0.0.0.0 \
     PORT=8000 \
     DATA_DIR=/data \

@@ -806,12 +806,14 @@ function reportProfile(p: Profile, turnsBefore: number): void {
     ),
   )
   if (withBase) {
-    const change = p.turns.map(
-      (t, i) => t.preMs + t.postMs - (p.baseTurns[i]!.preMs + p.baseTurns[i]!.postMs),
-    )
-    console.log(
-      `\nthe gateway alone (before turn/start + after turn/completed), this checkout - baseline, paired per round: median ${signed(median(change))} ms (95% CI ${ci(change)})`,
-    )
+    const paired = (name: string, pick: (t: TurnProfile) => number) => {
+      const change = p.turns.map((t, i) => pick(t) - pick(p.baseTurns[i]!))
+      console.log(`  ${name}: median ${signed(median(change))} ms (95% CI ${ci(change)})`)
+    }
+    console.log('\nthis checkout - baseline, paired per round:')
+    paired('the gateway alone (before turn/start + after turn/completed)', (t) => t.preMs + t.postMs)
+    paired('turn/start written -> turn/completed received', (t) => t.agentMs)
+    paired('gateway turn, total (instrumented)', (t) => t.totalMs)
   }
   const callsLine = (turns: TurnProfile[]) => {
     const calls = new Map<string, number>()

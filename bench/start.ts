@@ -17,7 +17,7 @@
  *
  * `--node-flags="<flags>"` adds Node/V8 flags to this checkout's server (not the baseline's), to weigh them;
  * `--env NAME=value` (repeatable) sets an environment variable for it the same way. Each checkout's server also
- * gets the variables its package.json `start` script sets before `node` (e.g. `MALLOC_ARENA_MAX=2 node ...`):
+ * gets the variables its package.json `start` script sets before `node` (e.g. `MALLOC_ARENA_MAX=1 node ...`):
  * the bench starts what `npm start` starts.
  *
  * Usage: npx tsx bench/start.ts [--iterations N] [--settle S] [--entry dist|src] [--baseline <dir>]
