@@ -16,6 +16,8 @@ export interface LiveSession {
   current?: { turn: Turn; controller: AbortController }
   /** Unloads the session once it stayed idle for SESSION_IDLE_SECONDS. */
   idleTimer?: NodeJS.Timeout
+  /** Whether the session has limits, as read when its last turn was queued (false: no budget gate to run). */
+  limited?: boolean
 }
 
 export interface LiveSessionsContext {

@@ -148,6 +148,7 @@ export class SessionManager {
     if (session.status === 'archived') throw new AppError('conflict', `session ${id} is archived`)
     this.confine(session)
     const live = await this.live.ensure(session)
+    live.limited = Boolean(session.limits)
     const steered = await this.turnQueue.whenBusy(id, live, input, onBusy)
     if (steered) return steered
     const turn = queuedTurn(id, input)
@@ -263,7 +264,9 @@ export class SessionManager {
         stateAfterTurn: () => this.state.afterTurn(id),
         announce: (status) => this.state.announce(id, status),
         beforeStart: async () => {
-          const refused = await this.budgetGate?.(id, turn.id, controller.signal)
+          // limits are set when a session is created, never after: without them there is nothing to read
+          const refused =
+            live.limited === false ? null : await this.budgetGate?.(id, turn.id, controller.signal)
           if (refused) throw new TurnRefused(refused)
           // The directory may have been replaced (e.g. by a symlink out of the workspace) since the session
           // was created or the turn queued: check again right before the agent works in it.

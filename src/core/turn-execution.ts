@@ -69,7 +69,11 @@ export async function runTurn(
   const stored = await ctx.store.completeTurn(turn.id, patch, now, next)
   ctx.turnEnded()
   // The end first, then the state it leads to: what follows the events (webhooks too) sees them in that order.
-  if (end) await ctx.log.append(sessionId, end)
+  if (end) {
+    const endStored = ctx.log.append(sessionId, end)
+    ctx.log.commitNow()
+    await endStored
+  }
   const after = next ? ctx.announce(next) : running
   // The client waiting for the turn is answered now; the state's announcement is stored meanwhile.
   ctx.recorded(stored)
@@ -154,6 +158,8 @@ export async function executeTurn(
       else await events.push(ev)
     }
     agentTurn = undefined
+    // the agent's turn is over: what it sent last is stored now, not a loop turn later
+    ctx.log.commitNow()
     await events.drain()
   } catch (err) {
     // the reader stops: the agent must not go on unobserved (its generator interrupts the turn)
