@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
 import type { LaunchSpec } from '../../process/runner.js'
 
 /** Where Linux distributions keep the system trust store as one PEM file (Debian/Ubuntu/Alpine, RHEL/Fedora, SUSE). */
@@ -9,24 +10,65 @@ const systemBundles = [
   '/etc/ssl/ca-bundle.pem',
 ]
 
+/** Where the system keeps each trusted certificate as a file of its own, named by subject hash (`openssl rehash`). */
+const systemHashDirs = ['/etc/ssl/certs', '/etc/pki/ca-trust/extracted/pem/directory-hash']
+
 /**
- * `CODEX_CA_CERTIFICATE` naming the system's own CA bundle file, for a codex process on Linux whose server
- * environment chose no trust store of its own (CODEX_CA_CERTIFICATE, SSL_CERT_FILE, SSL_CERT_DIR).
+ * `CODEX_CA_CERTIFICATE` for a codex process on Linux whose server environment chose no trust store of its own
+ * (CODEX_CA_CERTIFICATE, SSL_CERT_FILE, SSL_CERT_DIR): one certificate of the system's own store.
  *
- * codex builds a new HTTP client for every model request; left to its defaults it loads the system roots
- * from both the bundle file and the certificate directory (~290 entries on Debian), which measured
- * 100-150 ms of every turn on a loaded machine. The bundle file holds the same certificates (the
- * directory's entries are links to them), so the trust is the same and a turn is that much faster.
+ * codex builds a new HTTP client for every model request. Its builder always loads the system roots
+ * (rustls-native-certs: the bundle file and the certificate directory, ~290 entries on Debian, about 6 ms);
+ * a custom CA file adds its certificates on top, each parsed once more by OpenSSL (~0.17 ms each), and with no
+ * custom file at all codex's default client costs more still. Measured per model request of codex-acp on this
+ * machine: the system bundle as CODEX_CA_CERTIFICATE ~24 ms of CPU in those OpenSSL parses; one certificate
+ * of it instead, nothing worth measuring. Since that certificate is already among the system roots the
+ * builder loads, the trust is exactly the system's either way (test/integration/codex-ca-anchor.test.ts shows
+ * that a custom file adds to the system roots, it does not replace them). Falls back to the whole bundle
+ * where no single-certificate file of the store is found.
  */
 export function codexSystemCaEnv(
   serverEnv: NodeJS.ProcessEnv,
   platform: NodeJS.Platform = process.platform,
   exists: (file: string) => boolean = existsSync,
+  anchorOf: (bundle: string) => string | null = systemAnchor,
 ): Record<string, string> {
   if (platform !== 'linux') return {}
   if (serverEnv.CODEX_CA_CERTIFICATE || serverEnv.SSL_CERT_FILE || serverEnv.SSL_CERT_DIR) return {}
   const bundle = systemBundles.find(exists)
-  return bundle ? { CODEX_CA_CERTIFICATE: bundle } : {}
+  return bundle ? { CODEX_CA_CERTIFICATE: anchorOf(bundle) ?? bundle } : {}
+}
+
+const anchors = new Map<string, string | null>()
+
+/**
+ * A file of the system store's hash directory that holds exactly one certificate, and one the system
+ * `bundle` holds too (so it is a root the system trusts); null when there is none. Looked up once per bundle.
+ */
+export function systemAnchor(bundle: string, dirs: readonly string[] = systemHashDirs): string | null {
+  const known = anchors.get(bundle)
+  if (known !== undefined) return known
+  let found: string | null = null
+  try {
+    const inBundle = readFileSync(bundle, 'utf8').replace(/\s+/g, '')
+    for (const dir of dirs) {
+      const names = existsSync(dir) ? readdirSync(dir).filter((n) => /^[0-9a-f]{8}\.[0-9]+$/.test(n)) : []
+      for (const name of names.sort()) {
+        const file = path.join(dir, name)
+        const pem = readFileSync(file, 'utf8')
+        const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []
+        if (blocks.length === 1 && inBundle.includes(blocks[0]!.replace(/\s+/g, ''))) {
+          found = file
+          break
+        }
+      }
+      if (found) break
+    }
+  } catch {
+    found = null
+  }
+  anchors.set(bundle, found)
+  return found
 }
 
 /**
