@@ -165,6 +165,11 @@ interface Sample {
   bodyBytes: number | null
   /** The mode that ran just before this one (null for the first). */
   after?: Mode | null
+  /**
+   * CPU this process used meanwhile (user + system): the gateway(s), the HTTP or JSON-RPC client and the mock,
+   * not the app-servers. Robust to other processes' load, unlike the wall times.
+   */
+  cpuMs?: number
 }
 
 // ---------------------------------------------------------------- the direct app-server client
@@ -745,6 +750,18 @@ function reportTurns(samples: Record<Mode, Sample[]>, modes: readonly Mode[]): v
         ` paired per iteration: median ${signed(median(change))} ms (95% CI ${ci(change)})`,
     )
   }
+  const cpu = (m: Mode) => samples[m].map((x) => x.cpuMs ?? Number.NaN)
+  const cpuPaired = (a: Mode, c: Mode) => {
+    const d = cpu(a).map((v, i) => v - cpu(c)[i]!)
+    return `${signed(median(d))} ms (95% CI ${ci(d)})`
+  }
+  console.log(
+    `\nCPU of this process per turn or run (the gateway(s), the clients and the mock; not the app-servers): medians ${modes.map((m) => `${m} ${ms2(median(cpu(m)))} ms`).join(', ')}` +
+      `; paired turn - direct ${cpuPaired('turn', 'direct')}` +
+      (modes.includes('base')
+        ? `, turn - base ${cpuPaired('turn', 'base')}, base - direct ${cpuPaired('base', 'direct')}`
+        : ''),
+  )
   const models = modes
     .map((m) => {
       const counts = [...new Set(samples[m].map((s) => s.modelRequests))].join('/')
@@ -973,7 +990,10 @@ async function main(): Promise<void> {
     let previous: Mode | null = null
     for (let i = 0; i < o.iterations; i++) {
       for (const m of o.order === 'permute' ? permutations[i % permutations.length]! : modes) {
-        samples[m].push({ ...(await runners[m](b)), after: previous })
+        const cpu0 = process.cpuUsage()
+        const sample = await runners[m](b)
+        const cpu = process.cpuUsage(cpu0)
+        samples[m].push({ ...sample, after: previous, cpuMs: (cpu.user + cpu.system) / 1000 })
         previous = m
       }
       checkStop()
