@@ -1029,10 +1029,12 @@ async function main(): Promise<void> {
     if (o.sessions > 0) reportMemory(await idleSessions(b, o.sessions))
     console.log(`\n${loadavg('at the end')}`)
   } finally {
-    await direct?.close()
-    await baseServer?.close()
-    await server?.close()
-    await mock?.close()
+    // Each is closed even when another one's close fails (a failure left the mock and a gateway running once).
+    for (const closing of [direct, baseServer, server, mock])
+      await closing?.close().catch((err: unknown) => {
+        console.error(`cleanup: ${(err as Error).message}`)
+        process.exitCode = 1
+      })
     const left = appServerChildren()
     if (left.length > 0) {
       console.error(
