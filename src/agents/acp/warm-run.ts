@@ -34,12 +34,26 @@ export async function* acpWarmRun(
   try {
     try {
       session = await open()
-      yield { type: 'agent.session', agent, agentSessionId: session.agentSessionId }
-      if (stop.signal.aborted) throw new Error('the run was stopped before its prompt')
-      for await (const ev of session.turn([{ type: 'text', text: req.prompt }], stop.signal)) {
-        observeTurnEvent(out, ev)
-        if (ev.type === 'turn.completed') ok = ev.status !== 'interrupted'
-        yield ev
+      // The prompt goes out before the run's session is recorded (the agent works while the gateway stores
+      // it); its first event (turn.started) is read only after agent.session. A stopped run sends none.
+      const turn = stop.signal.aborted
+        ? null
+        : session.turn([{ type: 'text', text: req.prompt }], stop.signal)
+      const first = turn?.next()
+      first?.catch(() => {})
+      let iterated = false
+      try {
+        yield { type: 'agent.session', agent, agentSessionId: session.agentSessionId }
+        if (!turn || !first) throw new Error('the run was stopped before its prompt')
+        iterated = true
+        for await (const ev of startedAt(turn, first)) {
+          observeTurnEvent(out, ev)
+          if (ev.type === 'turn.completed') ok = ev.status !== 'interrupted'
+          yield ev
+        }
+      } finally {
+        // a reader that stopped at agent.session: the turn ends as one abandoned by its reader
+        if (turn && !iterated) void turn.return(undefined).catch(() => {})
       }
     } catch (err) {
       out.failure = errorMessage(err)
@@ -58,5 +72,20 @@ export async function* acpWarmRun(
     // to it on every run's critical path. Also when the reader stops early. A turn that failed (e.g. the agent
     // never answered the cancel) may leave the process at work: it is not kept warm.
     void session?.close(out.failure !== null).catch(() => {})
+  }
+}
+
+/** The async iterator `it` whose first step (`first`) was already asked for, iterated and ended as usual. */
+function startedAt<T>(it: AsyncGenerator<T>, first: Promise<IteratorResult<T>>): AsyncIterable<T> {
+  let taken = false
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: () => {
+        if (taken) return it.next()
+        taken = true
+        return first
+      },
+      return: (value?: unknown) => it.return(value as never),
+    }),
   }
 }
