@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { codexSystemCaEnv, systemAnchor } from '../../src/agents/codex/ca-bundle.js'
@@ -55,6 +55,9 @@ describe('systemAnchor', () => {
     writeFileSync(path.join(dir, '00000003.0'), pem('QkJC\nQg=='))
     writeFileSync(path.join(dir, '00000004.0'), pem('Q0NDQw=='))
     expect(systemAnchor(bundle, [path.join(dir, 'missing'), dir])).toBe(path.join(dir, '00000003.0'))
+    // remembered; looked up again once that file is gone (the system store was rebuilt)
+    rmSync(path.join(dir, '00000003.0'))
+    expect(systemAnchor(bundle, [dir])).toBe(path.join(dir, '00000004.0'))
   })
 
   it('is null when no such file exists (codex then gets the whole bundle)', () => {

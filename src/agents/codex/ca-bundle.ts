@@ -43,11 +43,13 @@ const anchors = new Map<string, string | null>()
 
 /**
  * A file of the system store's hash directory that holds exactly one certificate, and one the system
- * `bundle` holds too (so it is a root the system trusts); null when there is none. Looked up once per bundle.
+ * `bundle` holds too (so it is a root the system trusts); null when there is none. Looked up once per bundle,
+ * and again when that file is gone.
  */
 export function systemAnchor(bundle: string, dirs: readonly string[] = systemHashDirs): string | null {
   const known = anchors.get(bundle)
-  if (known !== undefined) return known
+  // (update-ca-certificates rebuilds the directory: a removed file would fail every model request)
+  if (known === null || (known !== undefined && existsSync(known))) return known
   let found: string | null = null
   try {
     const inBundle = readFileSync(bundle, 'utf8').replace(/\s+/g, '')
