@@ -21,6 +21,13 @@ export interface Listener {
 const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
 
 /**
+ * How long an idle HTTP/1.1 connection is kept for the client's next request: Fastify's own default (it sets it
+ * only on a server it creates, not on one from a server factory, where Node's 5 s would apply), above the 60 s
+ * idle timeout of common load balancers, so a client with a pause between turns reuses its connection.
+ */
+export const keepAliveTimeoutMs = 72_000
+
+/**
  * One port for every protocol (DESIGN.md: server.ts h1/h2c/h2+TLS). With TLS: Node's HTTP/2 secure server
  * with `allowHTTP1`, so ALPN picks h2 or http/1.1. Without TLS: an HTTP/1.1 server whose connections are
  * sniffed first; a connection that opens with the HTTP/2 preface (h2c with prior knowledge) goes to an
@@ -60,11 +67,14 @@ export function createListener(config: Config, handler: Handler): Listener {
       },
       h2Handler,
     )
+    // read by Node's HTTP/1.1 connection handling of `allowHTTP1` connections
+    Object.assign(server, { keepAliveTimeout: keepAliveTimeoutMs })
     server.on('session', track)
     server.on('connection', trackSocket)
     return { server, protocol: 'https', closeHttp2Sessions, destroyAll }
   }
   const server = http.createServer(handler)
+  server.keepAliveTimeout = keepAliveTimeoutMs
   const h2c = http2.createServer(h2Settings, h2Handler)
   h2c.on('session', track)
   routeH2cConnections(server, h2c)

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs'
 import https from 'node:https'
 import type { TLSSocket } from 'node:tls'
 import { promisify } from 'node:util'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import { keepAliveTimeoutMs } from '../../src/http/listener.js'
 import type { Run } from '../../src/protocol/runs.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { AgentStreamClient } from '../support/agent-stream-client.js'
@@ -46,6 +47,8 @@ describe('one port: HTTP/1.1 and h2c (prior knowledge)', () => {
     const res = await postJson(`${gw.url}/v1/runs?wait=true`, { prompt: 'h1 please' })
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({ status: 'succeeded', finalResponse: 'over http one' })
+    // an idle connection is kept for the next request (Fastify's 72 s, not Node's 5 s)
+    expect(res.headers.get('keep-alive')).toBe(`timeout=${keepAliveTimeoutMs / 1000}`)
   })
 
   it('h2c: a run, then 25 SSE streams of it share one connection and each sees run.completed', async () => {
@@ -164,17 +167,22 @@ describe('TLS: h2 and HTTP/1.1 through ALPN', () => {
 
   it('ALPN http/1.1: the same API', async () => {
     mock.script({ kind: 'text', text: 'over tls h1' })
+    let keepAlive: string | undefined
+    // a keep-alive client (a new Agent's default is `Connection: close`, which the server answers in kind)
+    const agent = new https.Agent({ ca, ALPNProtocols: ['http/1.1'], keepAlive: true })
+    onTestFinished(() => agent.destroy())
     const { status, body, alpn } = await new Promise<{ status: number; body: string; alpn: string }>(
       (resolve, reject) => {
         const req = https.request(
           `${gw.url}/v1/runs?wait=true`,
           {
             method: 'POST',
-            agent: new https.Agent({ ca, ALPNProtocols: ['http/1.1'] }),
+            agent,
             headers: { 'content-type': 'application/json' },
           },
           (res) => {
             const alpn = String((res.socket as TLSSocket).alpnProtocol)
+            keepAlive = res.headers['keep-alive'] as string | undefined
             let text = ''
             res.setEncoding('utf8')
             res.on('data', (d: string) => {
@@ -194,6 +202,7 @@ describe('TLS: h2 and HTTP/1.1 through ALPN', () => {
       },
     )
     expect(alpn).toBe('http/1.1')
+    expect(keepAlive).toBe(`timeout=${keepAliveTimeoutMs / 1000}`)
     expect(status).toBe(200)
     expect(JSON.parse(body)).toMatchObject({ status: 'succeeded', finalResponse: 'over tls h1' })
   })
