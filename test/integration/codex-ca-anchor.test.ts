@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { createServer, type Server } from 'node:https'
@@ -9,6 +9,7 @@ import { AcpProcess } from '../../src/agents/acp/acp-process.js'
 import { acpPreset } from '../../src/agents/acp/agent-spec.js'
 import { acpLaunch } from '../../src/agents/acp/launch.js'
 import { loadAcpSdk } from '../../src/agents/acp/sdk.js'
+import { CodexExecDriver } from '../../src/agents/codex/exec-driver.js'
 import { loadConfig } from '../../src/config/load.js'
 import { localRunner } from '../../src/process/local-runner.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
@@ -17,7 +18,7 @@ import { processesUnder, waitUntilGone } from '../support/processes.js'
 import { tempDir } from '../support/temp.js'
 
 // What the gateway's CODEX_CA_CERTIFICATE (src/agents/codex/ca-bundle.ts: one certificate of the system store)
-// relies on, shown with the real pinned codex-acp: a custom CA file ADDS to the system roots codex loads (its
+// relies on, shown with the real pinned codex-acp and codex CLI: a custom CA file ADDS to the system roots codex loads (its
 // HTTP client builder loads them whatever the file holds), it does not replace them. The "system store" here
 // is a directory of our own named by SSL_CERT_DIR (which codex's system-root loader reads), holding a test CA;
 // the model endpoint is the mock behind HTTPS with a certificate that CA signed.
@@ -166,6 +167,43 @@ async function promptWith(store: string): Promise<{ stopReason?: string; error?:
   }
 }
 
+/**
+ * One `codex exec` (the codex CLI the exec and app-server drivers run) whose system store is `store`: its exit,
+ * or null once it reported that it could not connect (codex 0.169 then waits for the network and retries for
+ * good: it is ended there).
+ */
+async function execWith(store: string): Promise<{ code: number | null; out: string }> {
+  const { port } = front.address() as AddressInfo
+  const {
+    env,
+    dir: gwDir,
+    workspace,
+  } = gatewayEnv(mock, {
+    CODEX_API_BASE_URL: `https://127.0.0.1:${port}/v1`,
+  })
+  const exec = new CodexExecDriver(loadConfig(env, gwDir), env)
+  if (!exec.binary) throw new Error('codex is not installed')
+  const child = spawn(exec.binary, exec.buildArgs({ prompt: 'over https', cwd: workspace }), {
+    cwd: workspace,
+    env: { ...exec.childEnv(), CODEX_CA_CERTIFICATE: unrelated, SSL_CERT_DIR: store },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  const closed = new Promise<number | null>((resolve) => child.once('close', resolve))
+  child.stdin.end('over https')
+  let out = ''
+  const unreachable = new Promise<null>((resolve) =>
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (out.includes('Connection failed')) resolve(null)
+    }),
+  )
+  child.stderr.resume()
+  const code = await Promise.race([closed, unreachable])
+  child.kill('SIGKILL')
+  await closed
+  return { code, out }
+}
+
 describe.skipIf(!hasOpenssl)("codex's CODEX_CA_CERTIFICATE adds to the system roots", () => {
   it('a provider whose CA is a system root is trusted though the custom file names another CA', async () => {
     mock.script({ kind: 'text', text: 'trusted' })
@@ -182,5 +220,22 @@ describe.skipIf(!hasOpenssl)("codex's CODEX_CA_CERTIFICATE adds to the system ro
     expect(refused.stopReason).not.toBe('end_turn')
     expect(tlsFailures).toBeGreaterThan(0)
     expect(mock.requests.filter((r) => r.path.includes('/responses'))).toHaveLength(0)
+  })
+
+  it('the same for the codex CLI (`codex exec`; app-server is the same binary)', async () => {
+    mock.reset()
+    mock.script({ kind: 'text', text: 'exec trusted' })
+    const failuresBefore = tlsFailures
+    const trusted = await execWith(caDir)
+    expect(trusted.code).toBe(0)
+    expect(trusted.out).toContain('exec trusted')
+    expect(tlsFailures).toBe(failuresBefore)
+    mock.reset()
+    mock.setDefault({ kind: 'text', text: 'should not be reached' })
+    const refused = await execWith(emptyDir)
+    expect(refused.code).toBeNull()
+    expect(refused.out).toContain('Connection failed')
+    expect(mock.requests.filter((r) => r.path.includes('/responses'))).toHaveLength(0)
+    expect(tlsFailures).toBeGreaterThan(failuresBefore)
   })
 })
