@@ -1,29 +1,7 @@
-/**
- * Where a one-shot run's time goes (`npx tsx bench/acp-timeline.ts`): per-step timestamps of
- * - a warm `acp:codex-acp` run (`POST /v1/runs?wait=true`, session opened ahead on a kept process),
- * - a warm `codex` run (a thread on the kept app-server),
- * - a cold direct `codex exec` of the same prompt,
- * interleaved (order alternating) in one gateway in this process, against the mock model (instant text answer).
- *
- * Timestamps (ms after the client sent the request / spawned codex exec):
- * - `driver.run`: the gateway called the agent driver (the HTTP request was read, validated, the run stored);
- * - agent stdio: every JSON-RPC line the gateway wrote to the agent process's stdin and read from its stdout
- *   (the LocalProcessRunner is wrapped here, nothing in src/ changes), by method or by the answered request;
- * - `mock <path>`: each request arriving at the mock model (after its body was read);
- * - the driver's events as the run consumed them (`run.started` ... `run.completed`);
- * - `http answered`: the client read the whole JSON answer.
- * Prints each mode's median per step over the iterations, and the median gaps between steps.
- * `--rust-log` sets RUST_LOG=<value> for the agent processes and prints the stderr lines of the last
- * ACP run with their time after the request (codex-acp logs with timestamps).
- *
- * Usage: npx tsx bench/acp-timeline.ts [--iterations N] [--warmup N] [--rust-log codex_core=debug]
- */
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import type { CodexExecDriver } from '../src/agents/codex/exec-driver.js'
 import type { AgentDriver } from '../src/agents/driver.js'
 import { type RunningServer, startServer } from '../src/http/server.js'
 import { LocalProcessRunner } from '../src/process/local-runner.js'
@@ -31,7 +9,8 @@ import type { LaunchSpec } from '../src/process/runner.js'
 import { startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv } from '../test/support/gateway.js'
 import { printMachine } from './machine.js'
-import { BenchError, intOption } from './options.js'
+import { directCodexExec, gatewayRunAnswers } from './one-shot-runs.js'
+import { intOption } from './options.js'
 import { markdownTable, median } from './stats.js'
 
 const answer = 'ok'
@@ -121,44 +100,20 @@ async function gatewayRun(server: RunningServer, agent: string): Promise<[string
   marks = []
   stderrLines = []
   t0 = performance.now()
-  const res = await fetch(`${server.url}/v1/runs?wait=true`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ agent, prompt }),
-    signal: AbortSignal.timeout(60_000),
-  })
-  const run = (await res.json()) as { status?: string; finalResponse?: string }
+  await gatewayRunAnswers(server, agent, prompt, answer)
   mark('http answered')
   const got = marks
   marks = null
-  if (res.status !== 200 || run.status !== 'succeeded' || run.finalResponse?.trim() !== answer)
-    throw new BenchError(`${agent}: HTTP ${res.status}: ${JSON.stringify(run)}`)
   return got
 }
 
 async function directExec(server: RunningServer, cwd: string): Promise<[string, number][]> {
-  const exec = server.ctx.registry.get('codex-exec') as CodexExecDriver
-  if (!exec.binary) throw new BenchError('codex is not installed')
   marks = []
   t0 = performance.now()
-  const child = spawn(exec.binary, exec.buildArgs({ prompt, cwd }), {
-    cwd,
-    env: exec.childEnv(),
-    detached: true,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  child.stdin.end(prompt)
-  let out = ''
-  child.stdout.on('data', (d: Buffer) => {
-    if (!out) mark('exec first stdout')
-    out += d.toString()
-  })
-  child.stderr.resume()
-  const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
+  await directCodexExec(server, cwd, prompt, answer, () => mark('exec first stdout'))
   mark('exec closed')
   const got = marks
   marks = null
-  if (code !== 0 || !out.includes(answer)) throw new BenchError(`codex exec: exit ${code}\n${out}`)
   return got
 }
 

@@ -26,6 +26,7 @@ import { type RunningServer, startServer } from '../src/http/server.js'
 import { startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv, testModel } from '../test/support/gateway.js'
 import { printMachine } from './machine.js'
+import { gatewayRunAnswers } from './one-shot-runs.js'
 import { BenchError, intOption } from './options.js'
 import { interleaved, median, timingTable } from './stats.js'
 
@@ -134,17 +135,8 @@ async function opencodePrompt(url: string): Promise<number> {
 
 async function gatewayRun(server: RunningServer, agent: string): Promise<number> {
   const t0 = performance.now()
-  const res = await fetch(`${server.url}/v1/runs?wait=true`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ agent, prompt }),
-    signal: AbortSignal.timeout(60_000),
-  })
-  const run = (await res.json()) as { status?: string; finalResponse?: string }
-  const ms = performance.now() - t0
-  if (res.status !== 200 || run.status !== 'succeeded' || run.finalResponse?.trim() !== answer)
-    throw new BenchError(`${agent}: HTTP ${res.status}: ${JSON.stringify(run)}`)
-  return ms
+  await gatewayRunAnswers(server, agent, prompt, answer)
+  return performance.now() - t0
 }
 
 let opencode: ChildProcess | undefined
