@@ -2,7 +2,8 @@
  * Warm session turns vs cold runs, the gateway's cost per turn, and memory per idle session
  * (`npx tsx bench/session-turns.ts`).
  *
- * Starts the mock model server (text answer, no delay) and a gateway in this process, configured exactly like
+ * Starts the mock model server (text answer, no delay; on a thread of its own unless `--mock inline`, as a real
+ * model provider is not in the gateway's process: bench/mock-thread.ts) and a gateway in this process, configured exactly like
  * the integration tests (`gatewayEnv(mock)`: empty HOME, throwaway CODEX_HOME, the mock as provider), creates
  * ONE session (POST /v1/sessions {}) and, next to the gateway, a direct client of its own `codex app-server`
  * (AppServerProcess with the gateway's config and env, one thread started with the same params as the
@@ -28,7 +29,7 @@
  * `--no-exec` leaves out the cold `exec` runs (they take longest and do not go through the turn path).
  *
  * Usage: npx tsx bench/session-turns.ts [--iterations N] [--warmup N] [--order permute|fixed] [--profile N]
- *          [--sessions K] [--direct-home shared|own] [--baseline <dir>] [--no-exec]
+ *          [--sessions K] [--direct-home shared|own] [--baseline <dir>] [--no-exec] [--mock thread|inline]
  *   --iterations (or BENCH_ITERATIONS) measured iterations, default 30; --warmup rounds, default 3;
  *   --order permute (default) cycles through the 6 orders of the three modes, so each mode follows each other
  *     equally often (rotating one order would keep its cycle: `turn` would always come right after `exec`);
@@ -55,10 +56,10 @@ import { AppServerProcess } from '../src/agents/codex-app-server/app-server-proc
 import { threadParams, threadSettings } from '../src/agents/codex-app-server/thread-settings.js'
 import { TurnEventMapper } from '../src/agents/codex-app-server/turn-mapper.js'
 import { type RunningServer, startServer } from '../src/http/server.js'
-import { type MockLlm, startMockLlm } from '../test/mock-llm/index.js'
 import { makeCodexHome } from '../test/support/codex-home.js'
 import { gatewayEnv, testModel } from '../test/support/gateway.js'
 import { listProcesses } from '../test/support/processes.js'
+import { type BenchMock, type MockPlacement, startBenchMock } from './mock-thread.js'
 import { BenchError, intOption } from './options.js'
 import { markdownTable, median, medianCi, percentile, summarize } from './stats.js'
 
@@ -102,6 +103,7 @@ interface Options {
   profile: number
   sessions: number
   directHome: 'shared' | 'own'
+  mock: MockPlacement
 }
 
 function parseOptions(): Options {
@@ -115,6 +117,7 @@ function parseOptions(): Options {
       'direct-home': { type: 'string' },
       baseline: { type: 'string' },
       'no-exec': { type: 'boolean' },
+      mock: { type: 'string' },
     },
     strict: true,
   })
@@ -124,6 +127,9 @@ function parseOptions(): Options {
   const directHome = values['direct-home'] ?? 'shared'
   if (directHome !== 'shared' && directHome !== 'own')
     throw new BenchError(`direct-home must be shared or own, got "${directHome}"`)
+  const mock = values.mock ?? 'thread'
+  if (mock !== 'thread' && mock !== 'inline')
+    throw new BenchError(`mock must be thread or inline, got "${mock}"`)
   const count = intOption
   const baseline = values.baseline ? path.resolve(values.baseline) : undefined
   if (baseline && !existsSync(path.join(baseline, 'src/http/server.ts')))
@@ -139,11 +145,12 @@ function parseOptions(): Options {
     profile: count(values.profile, 20, 'profile', 0),
     sessions: count(values.sessions, 50, 'sessions', 0),
     directHome,
+    mock,
   }
 }
 
 interface Bench {
-  mock: MockLlm
+  mock: BenchMock
   server: RunningServer
   /** The baseline checkout's gateway and its one session, with --baseline. */
   base?: { server: RunningServer; sessionId: string; mapper: Profiled['mapper'] }
@@ -267,7 +274,7 @@ function runBase(b: Bench): Promise<Sample> {
 
 /** One warm turn through a gateway: POST /v1/sessions/:id/turns?wait=true until the finished turn is parsed. */
 async function turnThrough(b: Bench, url: string, sessionId: string): Promise<Sample> {
-  const before = b.mock.requests.length
+  const before = b.mock.count
   const t0 = performance.now()
   const res = await fetch(`${url}/v1/sessions/${sessionId}/turns?wait=true`, {
     method: 'POST',
@@ -283,7 +290,7 @@ async function turnThrough(b: Bench, url: string, sessionId: string): Promise<Sa
 }
 
 async function runDirect(b: Bench): Promise<Sample> {
-  const before = b.mock.requests.length
+  const before = b.mock.count
   const t = await b.direct.turn(b.threadId, prompt)
   if (!t.turnId || t.completedTurnId !== t.turnId || t.status !== 'completed' || !t.texts.includes(answer))
     throw new BenchError(`direct: the turn ended without the expected answer: ${JSON.stringify(t)}`)
@@ -291,7 +298,7 @@ async function runDirect(b: Bench): Promise<Sample> {
 }
 
 async function runExec(b: Bench): Promise<Sample> {
-  const before = b.mock.requests.length
+  const before = b.mock.count
   const t0 = performance.now()
   const res = await fetch(`${b.server.url}/v1/runs?wait=true`, {
     method: 'POST',
@@ -313,13 +320,12 @@ const runners: Record<Mode, (b: Bench) => Promise<Sample>> = {
   exec: runExec,
 }
 
-function modelRequests(mock: MockLlm, before: number): Omit<Sample, 'totalMs'> {
-  const made = mock.requests.slice(before).filter((r) => r.path.endsWith('/responses'))
-  const first = made[0]?.body as { model?: unknown } | undefined
+function modelRequests(mock: BenchMock, before: number): Omit<Sample, 'totalMs'> {
+  const made = mock.since(before).filter((r) => r.path.endsWith('/responses'))
   return {
     modelRequests: made.length,
-    model: typeof first?.model === 'string' ? first.model : null,
-    bodyBytes: first === undefined ? null : JSON.stringify(first).length,
+    model: made[0]?.model ?? null,
+    bodyBytes: made[0]?.bodyBytes ?? null,
   }
 }
 
@@ -652,7 +658,7 @@ async function idleSessions(b: Bench, k: number): Promise<MemoryResult> {
     )
   for (let i = 0; i < warmSessions; i++) await createSession(b.server.url)
   // the recorded model requests hold every history sent: drop them so gc has less to walk
-  b.mock.requests.length = 0
+  b.mock.clear()
   await sleep(500)
   const before = await measure(b, gc, pid)
   const createMs: number[] = []
@@ -907,13 +913,12 @@ async function main(): Promise<void> {
     if (stop.signal.aborted) throw new BenchError('interrupted')
   }
   process.env.AGW_TEST_TMP = tmpRoot
-  let mock: MockLlm | undefined
+  let mock: BenchMock | undefined
   let server: RunningServer | undefined
   let baseServer: RunningServer | undefined
   let direct: AppServerProcess | undefined
   try {
-    mock = await startMockLlm()
-    mock.setDefault({ kind: 'text', text: answer })
+    mock = await startBenchMock(answer, o.mock)
     // CODEX_WARM_RUNS=false: `exec` is what it says, a cold `codex exec` per run. A warm one-shot run would be a
     // thread on the same app-server as the session, and its ending would land in the next `turn`, not `direct`.
     const { env, dir } = gatewayEnv(mock, { CODEX_WARM_RUNS: 'false' })

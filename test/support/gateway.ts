@@ -11,7 +11,10 @@ export const testModel = 'gpt-5.5'
 export const testApiKey = 'sk-test-secret-key-0123456789'
 
 /** The environment of a gateway that runs the real codex against the mock model server. */
-export function gatewayEnv(mock: MockLlm | null, overrides: Record<string, string | undefined> = {}) {
+export function gatewayEnv(
+  mock: Pick<MockLlm, 'baseUrl'> | null,
+  overrides: Record<string, string | undefined> = {},
+) {
   const dir = tempDir('gw-')
   const workspace = path.join(dir, 'workspace')
   mkdirSync(workspace, { recursive: true })
