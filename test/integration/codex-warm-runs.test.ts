@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config/load.js'
 import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
 import { collect, completionOf, waitFor } from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { gatewayEnv } from '../support/gateway.js'
+import { gatewayEnv, requestInput } from '../support/gateway.js'
 import { listProcesses, processesUnder, waitUntilGone } from '../support/processes.js'
 import { tempDir } from '../support/temp.js'
 
@@ -117,6 +117,56 @@ describe('warm one-shot codex runs', () => {
     const again = await collect(warm.run(request('again'), new AbortController().signal))
     expect(completionOf(again).finalResponse).toBe('again')
     expect(warm.appServerPid).toBe(server)
+  })
+
+  it('the next run with the same settings takes a thread started ahead: a new thread, no history of the last run', async () => {
+    mock.script({ kind: 'text', text: 'first answer' })
+    const started = warm.readyThreads.started
+    const first = await collect(warm.run(request('first question'), new AbortController().signal))
+    expect(completionOf(first).finalResponse).toBe('first answer')
+    // started after run.completed, for the next run in this workspace
+    expect(warm.readyThreads.started).toBe(started + 1)
+    const served = warm.readyThreads.served
+    mock.script({ kind: 'text', text: 'second answer' })
+    const second = await collect(warm.run(request('second question'), new AbortController().signal))
+    expect(warm.readyThreads.served).toBe(served + 1)
+    expect(observed(second).completed).toEqual({
+      status: 'succeeded',
+      exitCode: 0,
+      reason: 'exited',
+      finalResponse: 'second answer',
+      hasUsage: true,
+    })
+    const threadOf = (events: AgentEvent[]) =>
+      events.find((e) => e.type === 'agent.session' && 'agentSessionId' in e)
+    expect(threadOf(second)).not.toEqual(threadOf(first))
+    // the model saw only this run's prompt
+    expect(requestInput(mock)).toContain('second question')
+    expect(requestInput(mock)).not.toContain('first question')
+    // a run in another workspace does not take it
+    const other = tempDir('warm-other-')
+    mock.script({ kind: 'text', text: 'elsewhere' })
+    const elsewhere = await collect(warm.run({ prompt: 'other', cwd: other }, new AbortController().signal))
+    expect(completionOf(elsewhere).finalResponse).toBe('elsewhere')
+    expect(warm.readyThreads.served).toBe(served + 1)
+  })
+
+  it('a thread started ahead and not taken within its keep-alive is let go', async () => {
+    const { env, dir } = gatewayEnv(mock, {})
+    const driver = new CodexDriver(loadConfig(env, dir), env, { readyThreadKeepMs: 300 })
+    try {
+      mock.script({ kind: 'text', text: 'once' })
+      const run = await collect(driver.run(request('once'), new AbortController().signal))
+      expect(completionOf(run).finalResponse).toBe('once')
+      await waitFor(() => driver.readyThreads.waiting === 1)
+      await waitFor(() => driver.readyThreads.waiting === 0)
+      mock.script({ kind: 'text', text: 'later' })
+      const later = await collect(driver.run(request('later'), new AbortController().signal))
+      expect(completionOf(later).finalResponse).toBe('later')
+      expect(driver.readyThreads.served).toBe(0)
+    } finally {
+      await driver.close()
+    }
   })
 
   it('a command the workspace-write sandbox allows runs the same way on both', async () => {

@@ -7,7 +7,8 @@ import { mapperOutcome, observeTurnEvent } from '../process-run.js'
 import { runStop } from '../run-stop.js'
 import type { AppServerHost } from './app-server-host.js'
 import { CodexSession } from './codex-session.js'
-import type { ThreadSettings } from './thread-settings.js'
+import type { ReadyThreads } from './ready-threads.js'
+import { type ThreadSettings, threadParams } from './thread-settings.js'
 
 /** How long the end of a run waits for codex to end the commands it left running. */
 const cleanupTimeoutMs = 5000
@@ -41,44 +42,60 @@ export async function* warmRun(
   settings: ThreadSettings,
   req: RunRequest,
   signal: AbortSignal,
+  ready?: ReadyThreads,
 ): AsyncGenerator<AgentEvent> {
   yield { type: 'run.started', agent }
   const stop = runStop(signal, req.timeoutMs)
   const out = mapperOutcome()
+  const runSettings: ThreadSettings = { ...settings, approvalPolicy: 'never' }
+  // the thread is started ahead for the next run with the same thread/start parameters (ready-threads.ts)
+  const key = JSON.stringify(threadParams(runSettings))
   let session: CodexSession | undefined
+  let endedWell = false
   try {
-    const opened = await host.startThread({ ...settings, approvalPolicy: 'never' })
-    // Like exec, codex keeps the thread's rollout: the run's agentSessionId can be resumed later.
-    yield { type: 'agent.session', agent, agentSessionId: opened.threadId }
-    session = new CodexSession(host, opened.threadId, settings, {
-      requestApproval: async () => 'decline',
-    })
-    for await (const ev of session.turn([{ type: 'text', text: req.prompt }], stop.signal)) {
-      // The session's own state is the gateway's business in sessions; a run has none.
-      if (ev.type === 'session.status') continue
-      observeTurnEvent(out, ev)
-      yield ev
-    }
-  } catch (err) {
-    out.failure = err instanceof Error ? err.message : String(err)
-  } finally {
-    stop.dispose()
-    if (session) {
+    try {
+      const opened = (await ready?.take(key)) ?? (await host.startThread(runSettings))
+      // Like exec, codex keeps the thread's rollout: the run's agentSessionId can be resumed later.
+      yield { type: 'agent.session', agent, agentSessionId: opened.threadId }
+      session = new CodexSession(host, opened.threadId, settings, {
+        requestApproval: async () => 'decline',
+      })
+      for await (const ev of session.turn([{ type: 'text', text: req.prompt }], stop.signal)) {
+        // The session's own state is the gateway's business in sessions; a run has none.
+        if (ev.type === 'session.status') continue
+        observeTurnEvent(out, ev)
+        yield ev
+      }
+    } catch (err) {
+      out.failure = err instanceof Error ? err.message : String(err)
+    } finally {
+      stop.dispose()
       // exec's commands die with its process group; here they end with the run the same way
-      if (host.isLoaded(session.agentSessionId))
+      if (session && host.isLoaded(session.agentSessionId))
         await host.cleanBackgroundTerminals(session.agentSessionId, cleanupTimeoutMs).catch(() => {})
-      await session.close().catch(() => {})
+    }
+    const reason: EndReason = stop.signal.aborted ? abortReason(stop.signal) : 'exited'
+    const ok = out.failure === null
+    endedWell = ok && !stop.signal.aborted
+    yield runCompletedAfter(
+      { exitCode: reason === 'exited' ? (ok ? 0 : 1) : null, signal: null, reason },
+      {
+        ok,
+        finalResponse: out.finalResponse,
+        usage: out.usage,
+        ...(out.failure ? { error: out.failure } : {}),
+      },
+    )
+  } finally {
+    if (endedWell) {
+      // After run.completed, not awaited: the run's reader waits for this generator's end before it records
+      // the run, so the app-server's answer to thread/unsubscribe would be on every run's path. The next run
+      // like this one gets a thread started now (a failing app-server, or a stopped run, starts none).
+      void session?.close().catch(() => {})
+      ready?.prepare(key, () => host.startThread(runSettings))
+    } else {
+      // a reader that stopped early, a failed or stopped turn: the turn is interrupted and the thread let go
+      await session?.close().catch(() => {})
     }
   }
-  const reason: EndReason = stop.signal.aborted ? abortReason(stop.signal) : 'exited'
-  const ok = out.failure === null
-  yield runCompletedAfter(
-    { exitCode: reason === 'exited' ? (ok ? 0 : 1) : null, signal: null, reason },
-    {
-      ok,
-      finalResponse: out.finalResponse,
-      usage: out.usage,
-      ...(out.failure ? { error: out.failure } : {}),
-    },
-  )
 }

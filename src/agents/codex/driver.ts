@@ -12,6 +12,7 @@ import type {
 } from '../codex-app-server/app-server-process.js'
 import { CodexSession } from '../codex-app-server/codex-session.js'
 import { HostLease } from '../codex-app-server/host-lease.js'
+import { ReadyThreads } from '../codex-app-server/ready-threads.js'
 import type { UnknownHandler } from '../codex-app-server/rpc.js'
 import { type ThreadSettings, threadSettings } from '../codex-app-server/thread-settings.js'
 import { warmable, warmRun } from '../codex-app-server/warm-run.js'
@@ -33,6 +34,8 @@ export interface CodexDriverOptions {
   onUnknown?: UnknownHandler
   /** Where codex runs (default: a local process group). */
   runner?: ProcessRunner
+  /** How long a thread started ahead for the next warm one-shot run waits for it (default 5 min). */
+  readyThreadKeepMs?: number
 }
 
 /** Pages of model/list read at most (the catalog is small; this only bounds a misbehaving server). */
@@ -59,6 +62,8 @@ export class CodexDriver implements SessionDriver {
   readonly capabilities = codexCapabilities
   readonly exec: CodexExecDriver
   private readonly host: AppServerHost
+  /** Threads started ahead for the next warm one-shot run (ready-threads.ts). */
+  readonly readyThreads: ReadyThreads
   private readonly hostOptions: AppServerProcessOptions
   /** The app-servers of sessions in containers. */
   private readonly own = new Set<HostLease>()
@@ -83,6 +88,7 @@ export class CodexDriver implements SessionDriver {
       ...(options.onUnknown ? { onUnknown: options.onUnknown } : {}),
     }
     this.host = new AppServerHost(this.hostOptions)
+    this.readyThreads = new ReadyThreads(this.host, options.readyThreadKeepMs)
   }
 
   get binary(): string | null {
@@ -111,7 +117,7 @@ export class CodexDriver implements SessionDriver {
     // With a default container image (Docker mode) every run gets a container of its own: never the shared host.
     const containersByDefault = (this.config.CONTAINER_IMAGE ?? this.config.CODEX_DOCKER_IMAGE) !== undefined
     if (this.config.CODEX_WARM_RUNS && !containersByDefault && this.exec.binary && warmable(req)) {
-      yield* warmRun(this.host, this.id, threadSettings(req, this.config), req, signal)
+      yield* warmRun(this.host, this.id, threadSettings(req, this.config), req, signal, this.readyThreads)
       return
     }
     for await (const ev of this.exec.run(req, signal)) yield 'agent' in ev ? { ...ev, agent: this.id } : ev
@@ -195,6 +201,7 @@ export class CodexDriver implements SessionDriver {
 
   /** Ends the app-server (running turns fail with "codex app-server was closed"); later calls fail. */
   async close(): Promise<void> {
+    await this.readyThreads.close()
     await Promise.all([this.host.close(), ...[...this.own].map((lease) => lease.end())])
   }
 }
