@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest'
+import { ReadyPool } from '../../src/agents/ready-pool.js'
+
+/** A pool of numbered things that records what it released; `released(n)` resolves once n were. */
+function pool(keepMs = 60_000, max = 2) {
+  const released: string[] = []
+  let waiters: (() => void)[] = []
+  const p = new ReadyPool<string>(
+    keepMs,
+    async (item) => {
+      released.push(item)
+      for (const w of waiters) w()
+      waiters = []
+    },
+    max,
+  )
+  const releasedCount = (n: number) =>
+    new Promise<void>((resolve) => {
+      const check = () => (released.length >= n ? resolve() : waiters.push(check))
+      check()
+    })
+  return { p, released, releasedCount }
+}
+
+describe('ReadyPool', () => {
+  it('hands what it made for a key to one run only, and counts it', async () => {
+    const { p } = pool()
+    const made: string[] = []
+    p.prepare(
+      'k',
+      async () => 'thing-1',
+      (it) => made.push(it),
+    )
+    expect(p.waiting).toBe(1)
+    expect(await p.take('k')).toBe('thing-1')
+    expect(made).toEqual(['thing-1'])
+    expect(await p.take('k')).toBeNull()
+    expect(await p.take('other')).toBeNull()
+    expect([p.started, p.served, p.waiting]).toEqual([1, 1, 0])
+  })
+
+  it('makes one per key at a time, and a thing no longer usable is not handed out', async () => {
+    const { p } = pool()
+    let calls = 0
+    const make = async () => `t${++calls}`
+    p.prepare('k', make)
+    p.prepare('k', make)
+    expect(calls).toBe(1)
+    expect(await p.take('k', () => false)).toBeNull()
+    expect(p.served).toBe(0)
+  })
+
+  it('drops a thing whose making failed', async () => {
+    const { p } = pool()
+    p.prepare('k', async () => {
+      throw new Error('no')
+    })
+    expect(await p.take('k')).toBeNull()
+  })
+
+  it('releases the oldest beyond max, one whose keep-alive ended, and all on close', async () => {
+    const full = pool(60_000, 2)
+    full.p.prepare('a', async () => 'A')
+    full.p.prepare('b', async () => 'B')
+    full.p.prepare('c', async () => 'C')
+    await full.releasedCount(1)
+    expect(full.released).toEqual(['A'])
+    await full.p.close()
+    expect(full.released.sort()).toEqual(['A', 'B', 'C'])
+    full.p.prepare('d', async () => 'D')
+    expect(full.p.waiting).toBe(0)
+
+    const brief = pool(10)
+    brief.p.prepare('k', async () => 'K')
+    await brief.releasedCount(1)
+    expect(brief.released).toEqual(['K'])
+    expect(await brief.p.take('k')).toBeNull()
+  })
+})
