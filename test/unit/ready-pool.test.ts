@@ -32,6 +32,8 @@ describe('ReadyPool', () => {
       (it) => made.push(it),
     )
     expect(p.waiting).toBe(1)
+    // `made` hears of it while it waits (not if it was taken before it was there)
+    await new Promise((resolve) => setImmediate(resolve))
     expect(await p.take('k')).toBe('thing-1')
     expect(made).toEqual(['thing-1'])
     expect(await p.take('k')).toBeNull()
