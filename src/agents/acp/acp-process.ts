@@ -23,6 +23,15 @@ export interface AcpPeer {
 const stderrTailChars = 4000
 /** How long a failed request waits for the process's exit, to report that instead. */
 const exitWaitMs = 2000
+/** How long an ended agent's stderr is read further before its end is reported. */
+const stderrWaitMs = 250
+
+/** Resolves when `p` settled, or after `ms`. */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))])
+  clearTimeout(timer)
+}
 
 /**
  * One ACP agent process (started by the runner, stdin kept open) and the SDK's client connection over
@@ -56,7 +65,7 @@ export class AcpProcess {
       ...launch.placement,
     })
     this.proc = proc
-    void (async () => {
+    const stderrRead = (async () => {
       for await (const t of readText(proc.stderr))
         this.stderrTail = (this.stderrTail + t).slice(-stderrTailChars)
     })().catch(() => {})
@@ -83,7 +92,10 @@ export class AcpProcess {
         return {}
       })
       .connect(stream)
-    this.done = proc.done.then((outcome) => {
+    this.done = proc.done.then(async (outcome) => {
+      // Its last stderr lines say why it ended, and may still be on their way when the exit is known (seen in
+      // CI: "not found in image" missing): read to the end first, but not for long (a child may hold it open).
+      await settledWithin(stderrRead, stderrWaitMs)
       this.ended = true
       this.connection.close(new Error(this.exitMessage(outcome)))
       return outcome
