@@ -8,7 +8,7 @@ import { LocalProcessRunner } from '../src/process/local-runner.js'
 import type { LaunchSpec } from '../src/process/runner.js'
 import { startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv } from '../test/support/gateway.js'
-import { printMachine } from './machine.js'
+import { loadLine, printMachine } from './machine.js'
 import { directCodexExec, gatewayRunAnswers } from './one-shot-runs.js'
 import { intOption } from './options.js'
 import { markdownTable, median } from './stats.js'
@@ -180,12 +180,7 @@ try {
       if (i >= warmup) runs[name]!.push(got)
     }
   }
-  console.log(
-    `load at the end: ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-  )
+  console.log(loadLine('at the end'))
   for (const [name, title] of [
     ['acp', 'warm acp:codex-acp, POST /v1/runs?wait=true'],
     ['codex', 'warm codex (app-server thread), POST /v1/runs?wait=true'],

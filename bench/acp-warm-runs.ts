@@ -9,7 +9,7 @@ import { type RunningServer, startServer } from '../src/http/server.js'
 import { startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv } from '../test/support/gateway.js'
 import { DirectAcpAgent } from './acp-direct.js'
-import { printMachine } from './machine.js'
+import { loadLine, printMachine } from './machine.js'
 import { directCodexExec, gatewayRunAnswers } from './one-shot-runs.js'
 import { BenchError, intOption } from './options.js'
 import { interleaved, median, timingTable } from './stats.js'
@@ -101,12 +101,7 @@ try {
     warmup,
     iterations,
   )
-  console.log(
-    `load at the end: ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-  )
+  console.log(loadLine('at the end'))
   console.log(
     timingTable([
       [`${agent} warm (POST /v1/runs?wait=true)`, times.warm],

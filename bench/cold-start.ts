@@ -24,6 +24,7 @@ import { type RunningServer, startServer } from '../src/http/server.js'
 import { type MockLlm, startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv, testApiKey, testModel } from '../test/support/gateway.js'
 import { tempDir, testBase } from '../test/support/temp.js'
+import { loadLine } from './machine.js'
 import { BenchError, intOption } from './options.js'
 import { markdownTable, median } from './stats.js'
 
@@ -178,10 +179,7 @@ function machine(): string[] {
     `memory:  ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
     `os:      ${os.type()} ${os.release()} ${os.arch()}`,
     `node:    ${process.version}`,
-    `load:    ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')} (1/5/15 min, at the start)`,
+    loadLine('at the start'),
   ]
 }
 
@@ -262,12 +260,7 @@ async function main(): Promise<void> {
       ])
     }
     console.log(markdownTable(rows, [false, true, true, true, true]))
-    console.log(
-      `\nload:    ${os
-        .loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')} (1/5/15 min, at the end)`,
-    )
+    console.log(`\n${loadLine('at the end')}`)
   } finally {
     await server?.close()
     await mock?.close()

@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { AgentEvent, StoredEvent } from '../src/protocol/events.js'
 import { queuedRun } from '../src/protocol/runs.js'
-import { printMachine } from './machine.js'
+import { loadLine, printMachine } from './machine.js'
 import { intOption } from './options.js'
 import { markdownTable, median } from './stats.js'
 
@@ -87,12 +87,7 @@ async function main(): Promise<void> {
       }),
     )
     printMachine()
-    console.log(
-      `load: ${os
-        .loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')} (1/5/15 min)`,
-    )
+    console.log(loadLine('at the start'))
     console.log(`${rounds} interleaved rounds of ${events} appends per cell\n`)
     const rows = [['event', 'between appends', 'store', 'wall µs (median)', 'CPU µs per append']]
     for (const bytes of [2000, 54000]) {

@@ -52,6 +52,7 @@ import { type RunningServer, startServer } from '../src/http/server.js'
 import { baseChildEnv } from '../src/process/child-env.js'
 import { gatewayEnv } from '../test/support/gateway.js'
 import { readSseUntil } from '../test/support/sse-client.js'
+import { loadLine } from './machine.js'
 import { BenchError, intOption } from './options.js'
 import { markdownTable, median, percentile } from './stats.js'
 
@@ -861,12 +862,6 @@ function machine(): string[] {
   ]
 }
 
-const loadavg = (when: string) =>
-  `load:    ${os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')} (1/5/15 min, ${when})`
-
 async function main(): Promise<void> {
   const o = parseOptions()
   const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'agw-relay-bench-'))
@@ -921,7 +916,7 @@ async function main(): Promise<void> {
 
     console.log('agent-gateway benchmark: event relay, concurrency and SSE memory (/v1/runs)\n')
     console.log(machine().join('\n'))
-    console.log(loadavg('at the start'))
+    console.log(loadLine('at the start'))
     console.log(`agent:   ${(g ?? relayGateway)?.node} ${path.relative(process.cwd(), agentScript)}`)
     if (o.only.has('relay'))
       console.log(
@@ -936,7 +931,7 @@ async function main(): Promise<void> {
     if (o.only.has('concurrency')) ok = (await concurrency(g!, o)) && ok
     stop()
     if (o.only.has('memory')) ok = (await memory(g!, o)) && ok
-    console.log(`\n${loadavg('at the end')}`)
+    console.log(`\n${loadLine('at the end')}`)
     if (!ok) throw new BenchError('some checks failed (see above)')
   } finally {
     for (const child of children) killGroupOrChild(child)

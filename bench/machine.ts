@@ -2,13 +2,21 @@ import os from 'node:os'
 
 /** The lines every benchmark prints first: when, on which machine, under which load (results are compared). */
 export function printMachine(): void {
-  const load = os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')
+  const load = loadNow()
   console.log(`date:    ${new Date().toISOString()}`)
   console.log(
     `cpu:     ${os.cpus()[0]?.model ?? '?'} (${os.cpus().length} cores), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
   )
   console.log(`node:    ${process.version}; load ${load}`)
 }
+
+/** The 1, 5 and 15 minute load averages, as printed. */
+export function loadNow(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')
+}
+
+/** `load:    1.00 0.80 0.50 (1/5/15 min, <when>)` */
+export const loadLine = (when: string) => `load:    ${loadNow()} (1/5/15 min, ${when})`

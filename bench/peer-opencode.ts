@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util'
 import { type RunningServer, startServer } from '../src/http/server.js'
 import { startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv, testModel } from '../test/support/gateway.js'
-import { printMachine } from './machine.js'
+import { loadLine, printMachine } from './machine.js'
 import { gatewayRunAnswers } from './one-shot-runs.js'
 import { BenchError, intOption } from './options.js'
 import { interleaved, median, timingTable } from './stats.js'
@@ -164,12 +164,7 @@ try {
     warmup,
     iterations,
   )
-  console.log(
-    `load at the end: ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-  )
+  console.log(loadLine('at the end'))
   console.log(
     timingTable([
       ['opencode serve: POST /session + POST /session/:id/message', times.opencode],

@@ -32,6 +32,7 @@ import { codexProviderArgs } from '../src/agents/codex/provider-args.js'
 import { type RunningServer, startServer } from '../src/http/server.js'
 import { type MockLlm, startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv, testModel } from '../test/support/gateway.js'
+import { loadLine } from './machine.js'
 import { BenchError, intOption } from './options.js'
 import { markdownTable, median, medianCi, summarize } from './stats.js'
 
@@ -369,12 +370,6 @@ function machine(codexVersion: string | null): string[] {
   ]
 }
 
-const loadavg = (when: string) =>
-  `load:    ${os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')} (1/5/15 min, ${when})`
-
 function report(
   samples: Record<Mode, Sample[]>,
   extra: {
@@ -498,7 +493,7 @@ async function main(): Promise<void> {
     const probe = await probeCost(b)
     console.log(`agent-gateway benchmark: direct codex vs POST /run, POST /chat, POST /v1/runs?wait=true\n`)
     console.log(machine(probe.version).join('\n'))
-    console.log(loadavg('at the start'))
+    console.log(loadLine('at the start'))
     console.log(`binary:  ${b.binary}`)
     console.log(`gateway: CODEX_WARM_RUNS=${server.ctx.config.CODEX_WARM_RUNS} (/chat and /v1/runs)`)
     console.log(
@@ -521,7 +516,7 @@ async function main(): Promise<void> {
     const floors = await httpFloors(b, 50)
     const fixed = await fixedCost(b, 50)
     report(samples, { floors, fixed, probe })
-    console.log(`\n${loadavg('at the end')}`)
+    console.log(`\n${loadLine('at the end')}`)
   } finally {
     await server?.close()
     await mock?.close()

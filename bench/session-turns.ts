@@ -59,6 +59,7 @@ import { type RunningServer, startServer } from '../src/http/server.js'
 import { makeCodexHome } from '../test/support/codex-home.js'
 import { gatewayEnv, testModel } from '../test/support/gateway.js'
 import { listProcesses } from '../test/support/processes.js'
+import { loadLine } from './machine.js'
 import { type BenchMock, type MockPlacement, startBenchMock } from './mock-thread.js'
 import { BenchError, intOption } from './options.js'
 import { markdownTable, median, medianCi, percentile, summarize } from './stats.js'
@@ -703,12 +704,6 @@ function machine(codexVersion: string | null, binary: string | null): string[] {
   ]
 }
 
-const loadavg = (when: string) =>
-  `load:    ${os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')} (1/5/15 min, ${when})`
-
 function reportTurns(samples: Record<Mode, Sample[]>, modes: readonly Mode[]): void {
   const total = (m: Mode) => samples[m].map((s) => s.totalMs)
   const rows = [['mode', 'what', 'median ms', 'p90 ms', 'min ms']]
@@ -981,7 +976,7 @@ async function main(): Promise<void> {
       'agent-gateway benchmark: warm session turns, the gateway per turn, memory per idle session\n',
     )
     console.log(machine(status.version, codex.binary).join('\n'))
-    console.log(loadavg('at the start'))
+    console.log(loadLine('at the start'))
     console.log(
       `runs:    ${o.warmup} warm-up rounds, then ${o.iterations} iterations, interleaved ${modes.join(', ')}${o.order === 'permute' ? ` (cycling through their ${permutations.length} orders)` : ' (this order)'}; ${o.profile} profile rounds; ${o.sessions} idle sessions; direct app-server CODEX_HOME: ${o.directHome === 'shared' ? "the gateway's" : 'its own'}\n`,
     )
@@ -1032,7 +1027,7 @@ async function main(): Promise<void> {
     await baseServer?.close()
     baseServer = undefined
     if (o.sessions > 0) reportMemory(await idleSessions(b, o.sessions))
-    console.log(`\n${loadavg('at the end')}`)
+    console.log(`\n${loadLine('at the end')}`)
   } finally {
     // Each is closed even when another one's close fails (a failure left the mock and a gateway running once).
     for (const closing of [direct, baseServer, server, mock])
