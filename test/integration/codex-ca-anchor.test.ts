@@ -198,10 +198,21 @@ async function execWith(store: string): Promise<{ code: number | null; out: stri
     }),
   )
   child.stderr.resume()
-  const code = await Promise.race([closed, unreachable])
-  child.kill('SIGKILL')
-  await closed
-  return { code, out }
+  // bounded: a codex that neither ends nor says so (another wording) fails the test, not hangs it
+  let timer: NodeJS.Timeout | undefined
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`codex exec neither ended nor failed to connect:\n${out}`)),
+      60_000,
+    )
+  })
+  try {
+    return { code: await Promise.race([closed, unreachable, stuck]), out }
+  } finally {
+    clearTimeout(timer)
+    child.kill('SIGKILL')
+    await closed
+  }
 }
 
 describe.skipIf(!hasOpenssl)("codex's CODEX_CA_CERTIFICATE adds to the system roots", () => {

@@ -27,6 +27,7 @@ describe('a deferred child', () => {
     ])
     if (exit === 'blocked' && pid) process.kill(-pid, 'SIGKILL')
     expect(exit).not.toBe('blocked')
-    expect(pid && isProcessAlive(pid)).toBeFalsy()
+    expect(pid).toBeGreaterThan(0)
+    expect(isProcessAlive(pid!)).toBe(false)
   })
 })

@@ -4,10 +4,10 @@ import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
 import { EventLog } from '../../src/core/event-log.js'
 import type { AgentEvent } from '../../src/protocol/events.js'
-import { queuedRun, type Run } from '../../src/protocol/runs.js'
 import { InProcessEventBus } from '../../src/store/event-bus.js'
 import { LastSeqs } from '../../src/store/sqlite/last-seqs.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
+import { newRun } from '../contract/store-contract.js'
 import { tempDir } from '../support/temp.js'
 
 // An event's seq is its owner's MAX(seq) + 1, remembered per connection (the owner's row is not rewritten on
@@ -24,8 +24,6 @@ function open(file: string) {
   return store
 }
 
-const newRun = (id: string): Run =>
-  queuedRun(id, 'codex-exec', { prompt: 'p', cwd: '/w' }, new Date().toISOString())
 const output = (data: string): AgentEvent => ({ type: 'output', stream: 'stdout', data })
 const now = () => new Date().toISOString()
 
@@ -45,7 +43,7 @@ describe('SQLite event seq', () => {
     // Another process appends as fast as it can (one event, then three in one transaction, ...) and prints
     // each seq once stored; it is killed without closing anything.
     const script = `
-      const { SqliteStore } = await import(${JSON.stringify(path.resolve('src/store/sqlite/sqlite-store.ts'))})
+      const { SqliteStore } = await import(${JSON.stringify(path.join(import.meta.dirname, '../../src/store/sqlite/sqlite-store.ts'))})
       const store = new SqliteStore(${JSON.stringify(file)})
       const ev = { type: 'output', stream: 'stdout', data: 'x'.repeat(3000) }
       for (let i = 0; ; i++) {

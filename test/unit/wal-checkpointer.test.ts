@@ -61,7 +61,6 @@ describe('WalCheckpointer', () => {
 
   it('checkpoints a WAL of a few small writes on the calling thread, starting no worker', async () => {
     const { file, db } = walDatabase(3)
-    const before = statSync(file).size
     let inline = 0
     const checkpointer = new WalCheckpointer(
       file,
@@ -74,7 +73,6 @@ describe('WalCheckpointer', () => {
     cleanups.push(() => checkpointer.close())
     checkpointer.noteWritten(3 * 1024)
     await expect.poll(() => inline, { timeout: 10_000, interval: 50 }).toBeGreaterThan(0)
-    expect(statSync(file).size).toBeGreaterThan(before + 3 * 1024)
     expect((checkpointer as unknown as { worker?: unknown }).worker).toBeUndefined()
   })
 
