@@ -69,12 +69,11 @@ export async function runTurn(
   const stored = await ctx.store.completeTurn(turn.id, patch, now, next)
   ctx.turnEnded()
   // The end first, then the state it leads to: what follows the events (webhooks too) sees them in that order.
-  if (end) {
-    const endStored = ctx.log.append(sessionId, end)
-    ctx.log.commitNow()
-    await endStored
-  }
+  // (queued in that order, so the state is announced even when storing the end failed)
+  const endStored = end ? ctx.log.append(sessionId, end) : undefined
+  if (end) ctx.log.commitNow()
   const after = next ? ctx.announce(next) : running
+  await endStored
   // The client waiting for the turn is answered now; the state's announcement is stored meanwhile.
   ctx.recorded(stored)
   await Promise.all([running.announced, after.announced])

@@ -122,13 +122,22 @@ export class TurnQueue {
     const turn = live.queue.shift()!
     const controller = this.ctx.active.track()
     live.current = { turn, controller }
-    void this.ctx.execute(id, live, turn, controller).finally(() => {
-      this.ctx.active.release(controller)
-      // a client answered early may have started the next turn already
-      if (live.current?.turn === turn) live.current = undefined
-      this.release(turn.id)
-      if (this.ctx.accepting()) this.pump(id, live)
-    })
+    void this.ctx
+      .execute(id, live, turn, controller)
+      // a turn whose end could not be stored (the store failed) must not end the gateway as an unhandled rejection
+      .catch((err: unknown) =>
+        process.emitWarning(
+          `turn ${turn.id} of session ${id}: ${(err as Error)?.message ?? err}`,
+          'TurnFailed',
+        ),
+      )
+      .finally(() => {
+        this.ctx.active.release(controller)
+        // a client answered early may have started the next turn already
+        if (live.current?.turn === turn) live.current = undefined
+        this.release(turn.id)
+        if (this.ctx.accepting()) this.pump(id, live)
+      })
   }
 }
 

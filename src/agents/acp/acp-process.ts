@@ -26,11 +26,19 @@ const exitWaitMs = 2000
 /** How long an ended agent's stderr is read further before its end is reported. */
 const stderrWaitMs = 250
 
-/** Resolves when `p` settled, or after `ms`. */
-async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+/** What `p` resolves to, or undefined after `ms`. */
+async function settledWithin<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined
-  await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))])
-  clearTimeout(timer)
+  try {
+    return await Promise.race([
+      p,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), ms)
+      }),
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /**
@@ -93,10 +101,11 @@ export class AcpProcess {
       })
       .connect(stream)
     this.done = proc.done.then(async (outcome) => {
-      // Its last stderr lines say why it ended, and may still be on their way when the exit is known (seen in
-      // CI: "not found in image" missing): read to the end first, but not for long (a child may hold it open).
-      await settledWithin(stderrRead, stderrWaitMs)
+      // ended at once (no session or lease goes to it now); its last stderr lines say why, and may still be on
+      // their way when the exit is known (seen in CI: "not found in image" missing): they are read to the end
+      // before the end is reported, but not for long (a child may hold stderr open)
       this.ended = true
+      await settledWithin(stderrRead, stderrWaitMs)
       this.connection.close(new Error(this.exitMessage(outcome)))
       return outcome
     })
@@ -155,14 +164,7 @@ export class AcpProcess {
   async failureOf(err: unknown): Promise<unknown> {
     // an error the agent answered is its own word
     if (err instanceof acpSdk().RequestError) return err
-    let timer: NodeJS.Timeout | undefined
-    const outcome = await Promise.race([
-      this.done,
-      new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), exitWaitMs)
-      }),
-    ])
-    clearTimeout(timer)
+    const outcome = await settledWithin(this.done, exitWaitMs)
     return outcome ? new Error(this.exitMessage(outcome)) : err
   }
 

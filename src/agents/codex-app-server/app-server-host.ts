@@ -67,6 +67,17 @@ export class AppServerHost {
     return generation !== undefined && this.loaded.get(threadId) === generation
   }
 
+  /**
+   * `thread/unsubscribe`, asked only of a running process that holds the thread (never start one for that),
+   * within `timeoutMs`. The thread counts as let go from now on, so a resume that comes while the answer is on
+   * its way resumes it.
+   */
+  async letGo(threadId: string, timeoutMs: number): Promise<void> {
+    const loaded = this.isLoaded(threadId)
+    this.forget(threadId)
+    if (loaded) await this.request('thread/unsubscribe', { threadId }, timeoutMs).catch(() => {})
+  }
+
   /** The thread must be resumed before its next use (archived, unsubscribed, unknown to the process). */
   forget(threadId: string): void {
     this.loaded.delete(threadId)

@@ -132,14 +132,7 @@ export class CodexSession implements AgentSession, ThreadListener {
       run.fail('the session was closed')
     }
     this.host.unlisten(this.agentSessionId, this)
-    // only a running process that holds the thread is asked to let go (never start one for that); it counts
-    // as let go from now on, so a resume that comes while the answer is on its way resumes it
-    const loaded = this.host.isLoaded(this.agentSessionId)
-    this.host.forget(this.agentSessionId)
-    if (loaded)
-      await this.host
-        .request('thread/unsubscribe', { threadId: this.agentSessionId }, closeGraceMs)
-        .catch(() => {})
+    await this.host.letGo(this.agentSessionId, closeGraceMs)
     await this.lease?.release()
   }
 

@@ -3,6 +3,7 @@ import type { AppServerHost, OpenedThread } from './app-server-host.js'
 
 /** How long a thread started ahead waits for its run: as long as an ACP agent kept ready for one-shot runs. */
 export const readyThreadKeepMs = 300_000
+const letGoTimeoutMs = 2000
 
 /**
  * Threads started ahead of time (`thread/start`) on the shared app-server, each for the next warm one-shot run
@@ -53,9 +54,8 @@ export class ReadyThreads {
     return this.pool.close()
   }
 
-  private async letGo(thread: OpenedThread): Promise<void> {
-    if (!this.host.isLoaded(thread.threadId)) return
-    this.host.forget(thread.threadId)
-    await this.host.request('thread/unsubscribe', { threadId: thread.threadId })
+  private letGo(thread: OpenedThread): Promise<void> {
+    // bounded like a session's close: shutdown waits for it
+    return this.host.letGo(thread.threadId, letGoTimeoutMs)
   }
 }
