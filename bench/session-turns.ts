@@ -42,7 +42,8 @@
  * enables gc through v8.setFlagsFromString. Not a test: exits 0 when every turn and run gave the expected answer
  * and nothing was left running, 1 otherwise (or on Ctrl-C, after cleaning up).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import inspector from 'node:inspector/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -105,6 +106,11 @@ interface Options {
   sessions: number
   directHome: 'shared' | 'own'
   mock: MockPlacement
+  /** Where to write the CPU profiles of `turn`-only and `direct`-only windows (--cpu-prof <prefix>). */
+  cpuProf: string | undefined
+  cpuProfTurns: number
+  /** CPU the direct client spends per notification of its turn, µs (a diagnostic: does the gateway's weigh?). */
+  directBusyUs: number
 }
 
 function parseOptions(): Options {
@@ -119,6 +125,9 @@ function parseOptions(): Options {
       baseline: { type: 'string' },
       'no-exec': { type: 'boolean' },
       mock: { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      'cpu-prof-turns': { type: 'string' },
+      'direct-busy-us': { type: 'string' },
     },
     strict: true,
   })
@@ -147,6 +156,9 @@ function parseOptions(): Options {
     sessions: count(values.sessions, 50, 'sessions', 0),
     directHome,
     mock,
+    cpuProf: values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined,
+    cpuProfTurns: count(values['cpu-prof-turns'], 40, 'cpu-prof-turns', 1),
+    directBusyUs: count(values['direct-busy-us'], 0, 'direct-busy-us', 0),
   }
 }
 
@@ -205,8 +217,15 @@ class DirectClient {
       }
     | undefined
 
-  constructor(readonly proc: AppServerProcess) {
-    proc.onNotification((method, params) => this.notified(method, params))
+  constructor(
+    readonly proc: AppServerProcess,
+    /** CPU (µs) the client spends on each notification of its turn (--direct-busy-us; 0: none). */
+    private readonly busyUs = 0,
+  ) {
+    proc.onNotification((method, params) => {
+      if (this.busyUs > 0 && this.waiting) busy(this.busyUs)
+      this.notified(method, params)
+    })
   }
 
   async turn(threadId: string, text: string): Promise<DirectTurn> {
@@ -245,6 +264,14 @@ class DirectClient {
       this.waiting = undefined
       w.resolve({ at: performance.now(), turnId: p.turn?.id, status: p.turn?.status })
     }
+  }
+}
+
+/** Spins this thread for `us` microseconds (a stand-in for work a client does per notification). */
+function busy(us: number): void {
+  const until = performance.now() + us / 1000
+  while (performance.now() < until) {
+    // spin
   }
 }
 
@@ -533,6 +560,36 @@ async function gatewaySession(
     signal: AbortSignal.timeout(opTimeoutMs),
   })
   return (await res.json()) as { agentSessionId: string; lastSeq: number; turnCount: number }
+}
+
+/**
+ * --cpu-prof <prefix>: N rounds of `turn` only, then N of `direct` only, each window under V8's sampling profiler
+ * (this process: the gateway, the clients, the mock's main-thread part), written to <prefix>-turn.cpuprofile and
+ * <prefix>-direct.cpuprofile (open in Chrome DevTools, or compare self times by function). Prints the CPU per
+ * turn of each window.
+ */
+async function cpuProfiles(b: Bench, prefix: string, rounds: number): Promise<void> {
+  const session = new inspector.Session()
+  session.connect()
+  try {
+    await session.post('Profiler.enable')
+    await session.post('Profiler.setSamplingInterval', { interval: 250 })
+    for (const mode of ['turn', 'direct'] as const) {
+      ;(globalThis as { gc?: () => void }).gc?.()
+      await session.post('Profiler.start')
+      const cpu0 = process.cpuUsage()
+      for (let i = 0; i < rounds; i++) await runners[mode](b)
+      const cpu = process.cpuUsage(cpu0)
+      const { profile } = await session.post('Profiler.stop')
+      const file = `${prefix}-${mode}.cpuprofile`
+      writeFileSync(file, JSON.stringify(profile))
+      console.log(
+        `cpu profile: ${rounds} ${mode} turns, ${((cpu.user + cpu.system) / 1000 / rounds).toFixed(2)} ms CPU per turn (user ${(cpu.user / 1000 / rounds).toFixed(2)}, system ${(cpu.system / 1000 / rounds).toFixed(2)}): ${file}`,
+      )
+    }
+  } finally {
+    session.disconnect()
+  }
 }
 
 // ---------------------------------------------------------------- memory per idle session
@@ -936,7 +993,7 @@ async function main(): Promise<void> {
       ...(o.directHome === 'own' ? { codexHome: makeCodexHome() } : {}),
       requestTimeoutMs: config.CODEX_REQUEST_TIMEOUT * 1000,
     })
-    const client = new DirectClient(direct)
+    const client = new DirectClient(direct, o.directBusyUs)
     const settings = threadSettings(
       { cwd: session.cwd, ...(session.model ? { model: session.model } : {}) },
       config,
@@ -1014,8 +1071,9 @@ async function main(): Promise<void> {
       checkStop()
       reportProfile(p, o.warmup + o.iterations)
     }
+    if (o.cpuProf) await cpuProfiles(b, o.cpuProf, o.cpuProfTurns)
     const gw = await gatewaySession(b.server.url, b.sessionId)
-    const turnsEach = o.warmup + o.iterations + o.profile
+    const turnsEach = o.warmup + o.iterations + o.profile + (o.cpuProf ? o.cpuProfTurns : 0)
     if (gw.turnCount !== turnsEach)
       throw new BenchError(`the session has ${gw.turnCount} turns, expected ${turnsEach}`)
     console.log(
