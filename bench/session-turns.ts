@@ -106,9 +106,10 @@ interface Options {
   sessions: number
   directHome: 'shared' | 'own'
   mock: MockPlacement
-  /** Where to write the CPU profiles of `turn`-only and `direct`-only windows (--cpu-prof <prefix>). */
+  /** Rounds of the `turn`-only and `direct`-only windows after the measurement (--windows N; 0: none). */
+  windows: number
+  /** Where to write the CPU profiles of those windows (--cpu-prof <prefix>). */
   cpuProf: string | undefined
-  cpuProfTurns: number
   /** CPU the direct client spends per notification of its turn, µs (a diagnostic: does the gateway's weigh?). */
   directBusyUs: number
 }
@@ -126,7 +127,7 @@ function parseOptions(): Options {
       'no-exec': { type: 'boolean' },
       mock: { type: 'string' },
       'cpu-prof': { type: 'string' },
-      'cpu-prof-turns': { type: 'string' },
+      windows: { type: 'string' },
       'direct-busy-us': { type: 'string' },
     },
     strict: true,
@@ -157,7 +158,7 @@ function parseOptions(): Options {
     directHome,
     mock,
     cpuProf: values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined,
-    cpuProfTurns: count(values['cpu-prof-turns'], 40, 'cpu-prof-turns', 1),
+    windows: count(values.windows, values['cpu-prof'] ? 40 : 0, 'windows', 0),
     directBusyUs: count(values['direct-busy-us'], 0, 'direct-busy-us', 0),
   }
 }
@@ -563,32 +564,37 @@ async function gatewaySession(
 }
 
 /**
- * --cpu-prof <prefix>: N rounds of `turn` only, then N of `direct` only, each window under V8's sampling profiler
- * (this process: the gateway, the clients, the mock's main-thread part), written to <prefix>-turn.cpuprofile and
- * <prefix>-direct.cpuprofile (open in Chrome DevTools, or compare self times by function). Prints the CPU per
- * turn of each window.
+ * --windows N: N rounds of `turn` only, then N of `direct` only (no other mode in between, so the CPU this process
+ * used in a window is that mode's alone); prints the CPU per turn of each window (user and system). With
+ * --cpu-prof <prefix>, each window runs under V8's sampling profiler (this thread: the gateway, the clients, not
+ * the mock's thread), written to <prefix>-turn.cpuprofile and <prefix>-direct.cpuprofile.
  */
-async function cpuProfiles(b: Bench, prefix: string, rounds: number): Promise<void> {
-  const session = new inspector.Session()
-  session.connect()
+async function windows(b: Bench, rounds: number, prefix: string | undefined): Promise<void> {
+  const session = prefix ? new inspector.Session() : undefined
+  session?.connect()
   try {
-    await session.post('Profiler.enable')
-    await session.post('Profiler.setSamplingInterval', { interval: 250 })
+    await session?.post('Profiler.enable')
+    await session?.post('Profiler.setSamplingInterval', { interval: 250 })
     for (const mode of ['turn', 'direct'] as const) {
       ;(globalThis as { gc?: () => void }).gc?.()
-      await session.post('Profiler.start')
+      await session?.post('Profiler.start')
       const cpu0 = process.cpuUsage()
+      const t0 = performance.now()
       for (let i = 0; i < rounds; i++) await runners[mode](b)
+      const wall = performance.now() - t0
       const cpu = process.cpuUsage(cpu0)
-      const { profile } = await session.post('Profiler.stop')
-      const file = `${prefix}-${mode}.cpuprofile`
-      writeFileSync(file, JSON.stringify(profile))
+      const written = session ? `: ${prefix}-${mode}.cpuprofile` : ''
+      if (session) {
+        const { profile } = await session.post('Profiler.stop')
+        writeFileSync(`${prefix}-${mode}.cpuprofile`, JSON.stringify(profile))
+      }
+      const per = (us: number) => (us / 1000 / rounds).toFixed(2)
       console.log(
-        `cpu profile: ${rounds} ${mode} turns, ${((cpu.user + cpu.system) / 1000 / rounds).toFixed(2)} ms CPU per turn (user ${(cpu.user / 1000 / rounds).toFixed(2)}, system ${(cpu.system / 1000 / rounds).toFixed(2)}): ${file}`,
+        `window: ${rounds} ${mode} turns in a row, ${per(cpu.user + cpu.system)} ms CPU per turn (user ${per(cpu.user)}, system ${per(cpu.system)}), ${(wall / rounds).toFixed(1)} ms wall per turn${written}`,
       )
     }
   } finally {
-    session.disconnect()
+    session?.disconnect()
   }
 }
 
@@ -1071,9 +1077,9 @@ async function main(): Promise<void> {
       checkStop()
       reportProfile(p, o.warmup + o.iterations)
     }
-    if (o.cpuProf) await cpuProfiles(b, o.cpuProf, o.cpuProfTurns)
+    if (o.windows > 0) await windows(b, o.windows, o.cpuProf)
     const gw = await gatewaySession(b.server.url, b.sessionId)
-    const turnsEach = o.warmup + o.iterations + o.profile + (o.cpuProf ? o.cpuProfTurns : 0)
+    const turnsEach = o.warmup + o.iterations + o.profile + o.windows
     if (gw.turnCount !== turnsEach)
       throw new BenchError(`the session has ${gw.turnCount} turns, expected ${turnsEach}`)
     console.log(
