@@ -52,6 +52,8 @@ export async function* warmRun(
   const key = JSON.stringify(threadParams(runSettings))
   let session: CodexSession | undefined
   let endedWell = false
+  // commands are what leave background terminals behind; a run that started none has none to clean
+  let ranCommands = false
   try {
     try {
       const opened = (await ready?.take(key)) ?? (await host.startThread(runSettings))
@@ -64,6 +66,7 @@ export async function* warmRun(
         // The session's own state is the gateway's business in sessions; a run has none.
         if (ev.type === 'session.status') continue
         observeTurnEvent(out, ev)
+        if (ev.type === 'item.started' && ev.item.type === 'command_execution') ranCommands = true
         yield ev
       }
     } catch (err) {
@@ -71,7 +74,7 @@ export async function* warmRun(
     } finally {
       stop.dispose()
       // exec's commands die with its process group; here they end with the run the same way
-      if (session && host.isLoaded(session.agentSessionId))
+      if (session && ranCommands && host.isLoaded(session.agentSessionId))
         await host.cleanBackgroundTerminals(session.agentSessionId, cleanupTimeoutMs).catch(() => {})
     }
     const reason: EndReason = stop.signal.aborted ? abortReason(stop.signal) : 'exited'
