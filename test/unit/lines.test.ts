@@ -133,11 +133,17 @@ describe('onText', () => {
     )
     expect(parts.join('')).toBe('a😀b\uFFFD')
     expect(parts.slice(0, -1).some((p) => p.includes('\uFFFD'))).toBe(false)
-    const split = await pushed(chunks(Buffer.concat([Buffer.from('x'), euro.subarray(0, 2)]), Buffer.from([0xac, 0x21])))
+    const split = await pushed(
+      chunks(Buffer.concat([Buffer.from('x'), euro.subarray(0, 2)]), Buffer.from([0xac, 0x21])),
+    )
     expect(split.join('')).toBe('x€!')
     // an ASCII chunk while a character is pending: decoded as readText does (the broken character first)
     const broken = chunks(Buffer.concat([Buffer.from('x'), euro.subarray(0, 2)]), Buffer.from('y'))
-    const expected = (await collect(readText(chunks(Buffer.concat([Buffer.from('x'), euro.subarray(0, 2)]), Buffer.from('y'))))).join('')
+    const expected = (
+      await collect(
+        readText(chunks(Buffer.concat([Buffer.from('x'), euro.subarray(0, 2)]), Buffer.from('y'))),
+      )
+    ).join('')
     expect(expected).toBe('x\uFFFDy')
     expect((await pushed(broken)).join('')).toBe(expected)
   })

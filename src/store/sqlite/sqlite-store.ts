@@ -5,7 +5,7 @@ import type { AgentEvent, StoredEvent } from '../../protocol/events.js'
 import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
-import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
+import { jsonBytesOnce, parseJsonOnce } from '../../util/json-once.js'
 import { documentColumns as columns } from '../json-documents.js'
 import type {
   ApprovalAnswer,
@@ -65,12 +65,13 @@ export class SqliteStore implements Store {
       nextWebhookAt: this.db.prepare(
         "SELECT MIN(next_attempt_at) AS at FROM webhook_outbox WHERE state = 'pending'",
       ),
-      // The owner must exist; the row is read, not rewritten (its lastSeq is the events' MAX(seq)).
+      // The owner must exist; the row is read, not rewritten (its lastSeq is the events' MAX(seq)). The body is
+      // bound as the JSON's UTF-8 bytes (encoded once, see jsonBytesOnce) and stored as the same TEXT.
       insertRunEvent: this.db.prepare(
-        'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?)',
+        'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, CAST(? AS TEXT) WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?)',
       ),
       insertSessionEvent: this.db.prepare(
-        'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?)',
+        'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, CAST(? AS TEXT) WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?)',
       ),
       lastSeq: this.db.prepare('SELECT MAX(seq) AS seq FROM events WHERE owner_id = ?').pluck(),
       eventsAfter: this.db.prepare(
@@ -239,7 +240,7 @@ export class SqliteStore implements Store {
     for (let attempt = 1; ; attempt++) {
       last ??= (this.stmts.lastSeq.get(ownerId) as number | null) ?? 0
       const stored = { ...event, seq: last + 1, at, ...owner } as StoredEvent
-      const body = jsonOnce(stored)
+      const body = jsonBytesOnce(stored)
       let inserted: number
       try {
         inserted = insert.run(ownerId, stored.seq, event.type, at, body, ownerId).changes
