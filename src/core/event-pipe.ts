@@ -19,7 +19,11 @@ export class EventPipe {
     private readonly ownerId: string,
   ) {}
 
-  async push(event: AgentEvent): Promise<void> {
+  /**
+   * Queues the event. Returns a promise only when the caller must wait (too many events in flight), so a
+   * producer that is ahead of nothing spends no await per event; throws the first store error.
+   */
+  push(event: AgentEvent): Promise<void> | undefined {
     if (this.error !== undefined) throw this.error
     this.inFlight++
     const appended = this.log.append(this.ownerId, event).then(
@@ -32,7 +36,7 @@ export class EventPipe {
       },
     )
     this.last = appended
-    if (this.inFlight >= maxInFlight) await appended
+    return this.inFlight >= maxInFlight ? appended : undefined
   }
 
   async drain(): Promise<void> {
