@@ -20,11 +20,11 @@ export class EventPipe {
   ) {}
 
   /**
-   * Queues the event. Returns a promise only when the caller must wait (too many events in flight), so a
-   * producer that is ahead of nothing spends no await per event; throws the first store error.
+   * Queues the event. Returns a promise only when the caller must wait (too many events in flight) or a store
+   * error refuses it (rejected with the first one), so a producer spends no await per event otherwise.
    */
   push(event: AgentEvent): Promise<void> | undefined {
-    if (this.error !== undefined) throw this.error
+    if (this.error !== undefined) return Promise.reject(this.error)
     this.inFlight++
     const appended = this.log.append(this.ownerId, event).then(
       () => {
