@@ -20,11 +20,14 @@ const { values } = parseArgs({
     iterations: { type: 'string' },
     warmup: { type: 'string' },
     'rust-log': { type: 'string' },
+    modes: { type: 'string' },
   },
 })
 const iterations = intOption(values.iterations, 15, 'iterations')
 const warmup = intOption(values.warmup, 2, 'warmup', 0)
 const rustLog = values['rust-log']
+/** Which of acp, codex, exec to run (comma-separated; default all three). */
+const only = new Set((values.modes ?? 'acp,codex,exec').split(','))
 
 /** The marks of the run in progress: (label, ms since its start); null between runs. */
 let marks: [string, number][] | null = null
@@ -81,6 +84,26 @@ LocalProcessRunner.prototype.start = function (spec: LaunchSpec) {
         if (line.trim()) stderrLines.push([performance.now() - t0, line])
     })
   return proc
+}
+
+/** Marks the end of every call of the store's methods (`store updateRun`), sync or async. */
+function tapStore(store: object): void {
+  const target = store as Record<string, unknown>
+  for (
+    let proto = Object.getPrototypeOf(store);
+    proto && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto)
+  )
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const fn = target[name]
+      if (name === 'constructor' || typeof fn !== 'function' || Object.hasOwn(target, name)) continue
+      target[name] = function (this: unknown, ...args: unknown[]) {
+        const out = (fn as (...a: unknown[]) => unknown).apply(this, args)
+        if (out instanceof Promise) return out.finally(() => mark(`store ${name}`))
+        mark(`store ${name}`)
+        return out
+      }
+    }
 }
 
 /** Wraps a driver's run() so the events it yields are marked when the run consumes them. */
@@ -155,23 +178,26 @@ let failed = false
 try {
   const { env, dir, workspace } = gatewayEnv(mock, {})
   server = await startServer({ env, cwd: dir, logger: false })
+  tapStore(server.ctx.store)
   tapDriver(server.ctx.registry.get('acp:codex-acp'))
   tapDriver(server.ctx.registry.get('codex'))
   const gw = server
   printMachine()
   let acpStderr: [number, string][] = []
-  const modes = [
+  const modes = (
     [
-      'acp',
-      async () => {
-        const got = await gatewayRun(gw, 'acp:codex-acp')
-        acpStderr = stderrLines
-        return got
-      },
-    ],
-    ['codex', () => gatewayRun(gw, 'codex')],
-    ['exec', () => directExec(gw, workspace)],
-  ] as const
+      [
+        'acp',
+        async () => {
+          const got = await gatewayRun(gw, 'acp:codex-acp')
+          acpStderr = stderrLines
+          return got
+        },
+      ],
+      ['codex', () => gatewayRun(gw, 'codex')],
+      ['exec', () => directExec(gw, workspace)],
+    ] as const
+  ).filter(([name]) => only.has(name))
   const runs: Record<string, [string, number][][]> = { acp: [], codex: [], exec: [] }
   for (let i = 0; i < warmup + iterations; i++) {
     const order = i % 2 === 0 ? modes : [...modes].reverse()
@@ -186,10 +212,12 @@ try {
     ['codex', 'warm codex (app-server thread), POST /v1/runs?wait=true'],
     ['exec', 'cold direct codex exec'],
   ] as const) {
+    if (!only.has(name)) continue
     console.log(`\n### ${title} (${runs[name]!.length} runs)\n`)
     console.log(timeline(runs[name]!))
   }
-  const total = (name: string) => median(runs[name]!.map((r) => r[r.length - 1]![1]))
+  const total = (name: string) =>
+    only.has(name) ? median(runs[name]!.map((r) => r[r.length - 1]![1])) : Number.NaN
   console.log(
     `\nmedian wall: acp ${total('acp').toFixed(1)} ms, codex ${total('codex').toFixed(1)} ms, exec ${total('exec').toFixed(1)} ms; ` +
       `acp/exec ${(total('acp') / total('exec')).toFixed(3)}, codex/exec ${(total('codex') / total('exec')).toFixed(3)}`,

@@ -42,7 +42,8 @@
  * enables gc through v8.setFlagsFromString. Not a test: exits 0 when every turn and run gave the expected answer
  * and nothing was left running, 1 otherwise (or on Ctrl-C, after cleaning up).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import inspector from 'node:inspector/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -105,6 +106,12 @@ interface Options {
   sessions: number
   directHome: 'shared' | 'own'
   mock: MockPlacement
+  /** Rounds of the `turn`-only and `direct`-only windows after the measurement (--windows N; 0: none). */
+  windows: number
+  /** Where to write the CPU profiles of those windows (--cpu-prof <prefix>). */
+  cpuProf: string | undefined
+  /** CPU the direct client spends per notification of its turn, µs (a diagnostic: does the gateway's weigh?). */
+  directBusyUs: number
 }
 
 function parseOptions(): Options {
@@ -119,6 +126,9 @@ function parseOptions(): Options {
       baseline: { type: 'string' },
       'no-exec': { type: 'boolean' },
       mock: { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      windows: { type: 'string' },
+      'direct-busy-us': { type: 'string' },
     },
     strict: true,
   })
@@ -147,6 +157,9 @@ function parseOptions(): Options {
     sessions: count(values.sessions, 50, 'sessions', 0),
     directHome,
     mock,
+    cpuProf: values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined,
+    windows: count(values.windows, values['cpu-prof'] ? 40 : 0, 'windows', 0),
+    directBusyUs: count(values['direct-busy-us'], 0, 'direct-busy-us', 0),
   }
 }
 
@@ -205,8 +218,15 @@ class DirectClient {
       }
     | undefined
 
-  constructor(readonly proc: AppServerProcess) {
-    proc.onNotification((method, params) => this.notified(method, params))
+  constructor(
+    readonly proc: AppServerProcess,
+    /** CPU (µs) the client spends on each notification of its turn (--direct-busy-us; 0: none). */
+    private readonly busyUs = 0,
+  ) {
+    proc.onNotification((method, params) => {
+      if (this.busyUs > 0 && this.waiting) busy(this.busyUs)
+      this.notified(method, params)
+    })
   }
 
   async turn(threadId: string, text: string): Promise<DirectTurn> {
@@ -245,6 +265,14 @@ class DirectClient {
       this.waiting = undefined
       w.resolve({ at: performance.now(), turnId: p.turn?.id, status: p.turn?.status })
     }
+  }
+}
+
+/** Spins this thread for `us` microseconds (a stand-in for work a client does per notification). */
+function busy(us: number): void {
+  const until = performance.now() + us / 1000
+  while (performance.now() < until) {
+    // spin
   }
 }
 
@@ -533,6 +561,41 @@ async function gatewaySession(
     signal: AbortSignal.timeout(opTimeoutMs),
   })
   return (await res.json()) as { agentSessionId: string; lastSeq: number; turnCount: number }
+}
+
+/**
+ * --windows N: N rounds of `turn` only, then N of `direct` only (no other mode in between, so the CPU this process
+ * used in a window is that mode's alone); prints the CPU per turn of each window (user and system). With
+ * --cpu-prof <prefix>, each window runs under V8's sampling profiler (this thread: the gateway, the clients, not
+ * the mock's thread), written to <prefix>-turn.cpuprofile and <prefix>-direct.cpuprofile.
+ */
+async function windows(b: Bench, rounds: number, prefix: string | undefined): Promise<void> {
+  const session = prefix ? new inspector.Session() : undefined
+  session?.connect()
+  try {
+    await session?.post('Profiler.enable')
+    await session?.post('Profiler.setSamplingInterval', { interval: 250 })
+    for (const mode of ['turn', 'direct'] as const) {
+      ;(globalThis as { gc?: () => void }).gc?.()
+      await session?.post('Profiler.start')
+      const cpu0 = process.cpuUsage()
+      const t0 = performance.now()
+      for (let i = 0; i < rounds; i++) await runners[mode](b)
+      const wall = performance.now() - t0
+      const cpu = process.cpuUsage(cpu0)
+      const written = session ? `: ${prefix}-${mode}.cpuprofile` : ''
+      if (session) {
+        const { profile } = await session.post('Profiler.stop')
+        writeFileSync(`${prefix}-${mode}.cpuprofile`, JSON.stringify(profile))
+      }
+      const per = (us: number) => (us / 1000 / rounds).toFixed(2)
+      console.log(
+        `window: ${rounds} ${mode} turns in a row, ${per(cpu.user + cpu.system)} ms CPU per turn (user ${per(cpu.user)}, system ${per(cpu.system)}), ${(wall / rounds).toFixed(1)} ms wall per turn${written}`,
+      )
+    }
+  } finally {
+    session?.disconnect()
+  }
 }
 
 // ---------------------------------------------------------------- memory per idle session
@@ -936,7 +999,7 @@ async function main(): Promise<void> {
       ...(o.directHome === 'own' ? { codexHome: makeCodexHome() } : {}),
       requestTimeoutMs: config.CODEX_REQUEST_TIMEOUT * 1000,
     })
-    const client = new DirectClient(direct)
+    const client = new DirectClient(direct, o.directBusyUs)
     const settings = threadSettings(
       { cwd: session.cwd, ...(session.model ? { model: session.model } : {}) },
       config,
@@ -1014,8 +1077,9 @@ async function main(): Promise<void> {
       checkStop()
       reportProfile(p, o.warmup + o.iterations)
     }
+    if (o.windows > 0) await windows(b, o.windows, o.cpuProf)
     const gw = await gatewaySession(b.server.url, b.sessionId)
-    const turnsEach = o.warmup + o.iterations + o.profile
+    const turnsEach = o.warmup + o.iterations + o.profile + o.windows
     if (gw.turnCount !== turnsEach)
       throw new BenchError(`the session has ${gw.turnCount} turns, expected ${turnsEach}`)
     console.log(

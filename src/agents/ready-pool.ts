@@ -1,16 +1,21 @@
 interface Ready<T> {
+  readonly key: string
   readonly item: Promise<T | null>
   readonly timer: NodeJS.Timeout
 }
 
 /**
- * Things made ahead of time (an ACP session, a codex thread) for the next one-shot run of a key: such a run
- * then finds its session or thread open. Each serves one run at most, so every run starts with no history;
- * one waits at most `keepMs`, then it is released; at most `max` wait at a time (the oldest goes first).
- * A thing whose making failed is dropped.
+ * Things made ahead of time (an ACP session, a codex thread) for the next one-shot runs of a key: such a run
+ * then finds its session or thread open. Each serves one run at most, so every run starts with no history.
+ * Up to `perKey` wait for one key (with 2, a run sent right after another still finds one made while the
+ * one before it ran); one waits at most `keepMs`, then it is released; at most `max` wait in all (the oldest
+ * goes first). A thing whose making failed is dropped.
  */
 export class ReadyPool<T> {
-  private readonly ready = new Map<string, Ready<T>>()
+  /** What waits for each key, oldest first. */
+  private readonly byKey = new Map<string, Ready<T>[]>()
+  /** Everything that waits, oldest first. */
+  private readonly all = new Set<Ready<T>>()
   private closed = false
   /** Things made ahead so far, and runs they served. */
   started = 0
@@ -21,44 +26,54 @@ export class ReadyPool<T> {
     /** Lets go of a thing nobody took (its keep-alive ended, the pool is full or closing). */
     private readonly release: (item: T) => Promise<void>,
     private readonly max = 2,
+    private readonly perKey = 1,
   ) {}
 
   /** Things made or being made that wait for their run now. */
   get waiting(): number {
-    return this.ready.size
-  }
-
-  /** Takes the thing made for `key` (nobody else gets it), if one is there or on its way and still `usable`. */
-  async take(key: string, usable: (item: T) => boolean = () => true): Promise<T | null> {
-    const r = this.ready.get(key)
-    if (!r) return null
-    this.ready.delete(key)
-    clearTimeout(r.timer)
-    const item = await r.item
-    if (!item || !usable(item)) return null
-    this.served++
-    return item
+    return this.all.size
   }
 
   /**
-   * Makes a thing for the next run of `key`, unless one waits for it already; `made` hears of it once it is
+   * Takes the oldest thing made for `key` (nobody else gets it), if one is there or on its way and still
+   * `usable`; one whose making failed, or that is no longer usable, is passed over.
+   */
+  async take(key: string, usable: (item: T) => boolean = () => true): Promise<T | null> {
+    for (let r = this.byKey.get(key)?.[0]; r; r = this.byKey.get(key)?.[0]) {
+      this.forget(r)
+      const item = await r.item
+      if (!item || !usable(item)) continue
+      this.served++
+      return item
+    }
+    return null
+  }
+
+  /**
+   * Makes things for the next runs of `key` until `perKey` wait for it; `made` hears of each once it is
    * there, if it still waits then.
    */
   prepare(key: string, make: () => Promise<T>, made?: (item: T) => void): void {
-    if (this.closed || this.ready.has(key)) return
-    this.started++
-    const item: Promise<T | null> = make().then(
-      (it) => {
-        if (this.ready.get(key)?.item === item) made?.(it)
-        return it
-      },
-      () => null,
-    )
-    const timer = setTimeout(() => void this.drop(key), this.keepMs)
-    timer.unref()
-    this.ready.set(key, { item, timer })
-    for (const oldest of this.ready.keys()) {
-      if (this.ready.size <= this.max) break
+    if (this.closed) return
+    const queue = this.byKey.get(key) ?? []
+    this.byKey.set(key, queue)
+    while (queue.length < this.perKey) {
+      this.started++
+      const item: Promise<T | null> = make().then(
+        (it) => {
+          if (this.all.has(ready)) made?.(it)
+          return it
+        },
+        () => null,
+      )
+      const timer = setTimeout(() => void this.drop(ready), this.keepMs)
+      timer.unref()
+      const ready: Ready<T> = { key, item, timer }
+      queue.push(ready)
+      this.all.add(ready)
+    }
+    for (const oldest of this.all) {
+      if (this.all.size <= this.max) break
       void this.drop(oldest)
     }
   }
@@ -66,14 +81,21 @@ export class ReadyPool<T> {
   /** Releases every waiting thing and makes no more (shutdown). */
   async close(): Promise<void> {
     this.closed = true
-    await Promise.all([...this.ready.keys()].map((key) => this.drop(key)))
+    await Promise.all([...this.all].map((r) => this.drop(r)))
   }
 
-  private async drop(key: string): Promise<void> {
-    const r = this.ready.get(key)
-    if (!r) return
-    this.ready.delete(key)
+  /** Takes `r` out of the pool: nobody else gets it, and its keep-alive no longer runs. */
+  private forget(r: Ready<T>): void {
+    this.all.delete(r)
     clearTimeout(r.timer)
+    const queue = this.byKey.get(r.key)
+    queue?.splice(queue.indexOf(r), 1)
+    if (queue?.length === 0) this.byKey.delete(r.key)
+  }
+
+  private async drop(r: Ready<T>): Promise<void> {
+    if (!this.all.has(r)) return
+    this.forget(r)
     const item = await r.item
     if (item) await this.release(item).catch(() => {})
   }

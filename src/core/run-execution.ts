@@ -62,7 +62,8 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
   } finally {
     budget.stop()
   }
-  // Every event is stored before the run is marked finished.
+  // Every event is stored before the run is marked finished; nothing more comes, so now, not a loop turn later.
+  ctx.log.commitNow()
   await events.drain().catch((err: unknown) => {
     completed ??= runFailed(`storing its events failed: ${(err as Error).message}`)
   })

@@ -96,7 +96,10 @@ export class RunManager {
         { retryAfterSeconds: 5 },
       )
     }
-    await this.log.append(run.id, { type: 'run.queued' })
+    // committed now, not a loop turn later: the run starts only once it is stored
+    const queued = this.log.append(run.id, { type: 'run.queued' })
+    this.log.commitNow()
+    await queued
     if (dispatch) await dispatch.send(run.id)
     else this.enqueue(run, driver, validate, false)
     return (await this.store.getRun(run.id)) ?? run

@@ -26,5 +26,8 @@ export async function recordRunEnd(
   completed: RunCompletedEvent,
 ): Promise<void> {
   await store.updateRun(runId, terminalPatch(completed))
-  await log.append(runId, completed)
+  // the run's last event: its waiters need not wait a loop turn for it
+  const stored = log.append(runId, completed)
+  log.commitNow()
+  await stored
 }

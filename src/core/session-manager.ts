@@ -260,7 +260,7 @@ export class SessionManager {
       {
         log: this.log,
         store: this.store,
-        updateStatus: () => this.state.update(id),
+        markRunning: (patch) => this.state.startTurn(id, turn.id, patch),
         stateAfterTurn: () => this.state.afterTurn(id),
         announce: (status) => this.state.announce(id, status),
         beforeStart: async () => {

@@ -41,6 +41,16 @@ export class SessionState {
   }
 
   /**
+   * A queued turn starts: `patch` (running, startedAt) is stored with the session's new state in one step, and
+   * that state's announcement queued (see `update`).
+   */
+  async startTurn(id: string, turnId: string, patch: Partial<Turn>): Promise<StateChange> {
+    const next = await this.next(id, this.running(id))
+    await this.store.updateTurn(turnId, patch, next && { status: next, at: new Date().toISOString() })
+    return next ? this.announce(id, next) : unchanged
+  }
+
+  /**
    * The state the session goes to once its running turn ended (waiting for an approval, or idle), when that is
    * a change: the caller stores it with the turn's end (Store.completeTurn), then `announce`s it.
    */
@@ -57,11 +67,11 @@ export class SessionState {
   }
 
   private async next(id: string, running: boolean): Promise<Session['status'] | undefined> {
-    const session = await this.store.getSession(id)
-    if (!session || session.status === 'archived') return undefined
-    const pending = (await this.store.listApprovals({ state: 'pending', sessionId: id, limit: 1 })).length > 0
-    const next = pending ? 'waiting_for_approval' : running ? 'running' : 'idle'
-    return next === session.status ? undefined : next
+    // one read: the stored state and whether an approval is pending (not the session's document)
+    const stored = await this.store.sessionState(id)
+    if (!stored || stored.status === 'archived') return undefined
+    const next = stored.pendingApproval ? 'waiting_for_approval' : running ? 'running' : 'idle'
+    return next === stored.status ? undefined : next
   }
 
   private async record(id: string, status: Session['status']): Promise<StateChange> {

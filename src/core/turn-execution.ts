@@ -26,10 +26,10 @@ export interface TurnExecutionContext {
   log: EventLog
   store: Store
   /**
-   * A turn starts or ends: the manager recomputes the session's state; resolves once it is stored, its
-   * announcement queued on the log (session-state.ts `update`).
+   * The turn starts: it is stored as `patch` says (running) with the session's new state, in one step; resolves
+   * once both are stored, the state's announcement queued on the log (session-state.ts `startTurn`).
    */
-  updateStatus(): Promise<StateChange>
+  markRunning(patch: Partial<Turn>): Promise<StateChange>
   /** The session's state once this turn ended, when that is a change (stored with the turn's end). */
   stateAfterTurn(): Promise<Session['status'] | undefined>
   /** Queues the announcement of a state stored with the turn's end. */
@@ -84,10 +84,8 @@ export async function runTurn(
 const afterThisTick = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 /** Marks the turn running and recomputes the session's state (running, or waiting for an approval). */
-async function markRunning(ctx: TurnExecutionContext, turn: Turn): Promise<StateChange> {
-  await ctx.store.updateTurn(turn.id, { status: 'running', startedAt: new Date().toISOString() })
-  return ctx.updateStatus()
-}
+const markRunning = (ctx: TurnExecutionContext): Promise<StateChange> =>
+  ctx.markRunning({ status: 'running', startedAt: new Date().toISOString() })
 
 /**
  * One turn of a live agent session: its events redacted, tagged with the turn id and stored as they come
@@ -121,7 +119,7 @@ export async function executeTurn(
       refused = err
     }
     // A turn refused before the agent started is recorded as started and failed, like one the agent failed.
-    running = await markRunning(ctx, turn)
+    running = await markRunning(ctx)
     if (first === undefined) throw refused
     for (let next = await first; !next.done; next = await agentTurn!.next()) {
       const unredacted = next.value

@@ -47,6 +47,13 @@ export interface ApprovalAnswer {
   resolvedAt: string
 }
 
+/** A session's new state, stored with another change (`updateTurn`). */
+export interface SessionStateChange {
+  status: Session['status']
+  /** The session's `updatedAt`. */
+  at: string
+}
+
 export interface ApprovalFilter {
   state?: Approval['state']
   sessionId?: string
@@ -105,13 +112,26 @@ export interface Store {
   /** Moves the sessions (not archived) owned by one of `lost` to `to` and returns them (each to one taker). */
   takeOverSessions(lost: readonly string[], to: string): Promise<Session[]>
   updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined>
+  /**
+   * What a session's state is computed from, in one read: its stored state and whether one of its approvals is
+   * pending; undefined when there is no such session.
+   */
+  sessionState(id: string): Promise<{ status: Session['status']; pendingApproval: boolean } | undefined>
   getSession(id: string): Promise<Session | undefined>
   findSessionByAgentId(agentSessionId: string): Promise<Session | undefined>
   /** The session a client named itself (unique; seed 004's `sessionId`). */
   findSessionByExternalId(externalId: string): Promise<Session | undefined>
   listSessions(filter: SessionFilter): Promise<Session[]>
   createTurn(turn: Turn): Promise<void>
-  updateTurn(id: string, patch: Partial<Omit<Turn, 'id'>>): Promise<Turn | undefined>
+  /**
+   * Merges `patch` into the turn; with `session`, the turn's session gets that state (and `updatedAt`) in the
+   * same step (a turn starts running: session-state.ts).
+   */
+  updateTurn(
+    id: string,
+    patch: Partial<Omit<Turn, 'id'>>,
+    session?: SessionStateChange,
+  ): Promise<Turn | undefined>
   getTurn(id: string): Promise<Turn | undefined>
   /**
    * Records a turn's end and counts it on its session (turnCount + 1, updatedAt) in one step; with `status`,

@@ -417,6 +417,52 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(ids(await store.listSessions({ status: 'idle', limit: 10 }))).toContain('ses_1')
     })
 
+    it("sessionState reads a session's state and pending approvals; updateTurn stores a new state with the turn", async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      expect(await store.sessionState('ses_missing')).toBeUndefined()
+      await store.createSession(newSession('ses_1'), 'node_a')
+      await store.createSession(newSession('ses_2'), 'node_a')
+      expect(await store.sessionState('ses_1')).toEqual({ status: 'idle', pendingApproval: false })
+      // only a pending approval of this session counts
+      await store.createApproval(newApproval('apr_1', 'ses_2'))
+      await store.createApproval(newApproval('apr_2', 'ses_1', { state: 'resolved', decision: 'accept' }))
+      expect(await other.sessionState('ses_1')).toEqual({ status: 'idle', pendingApproval: false })
+      expect(await other.sessionState('ses_2')).toEqual({ status: 'idle', pendingApproval: true })
+      await store.createApproval(newApproval('apr_3', 'ses_1'))
+      expect(await other.sessionState('ses_1')).toEqual({ status: 'idle', pendingApproval: true })
+      await store.resolveApproval('apr_3', { decision: 'decline', by: 'client', resolvedAt: 't' })
+      expect(await other.sessionState('ses_1')).toEqual({ status: 'idle', pendingApproval: false })
+
+      await store.createTurn(newTurn('turn_1', 'ses_1'))
+      const running = await store.updateTurn(
+        'turn_1',
+        { status: 'running', startedAt: '2026-01-01T00:02:00.000Z' },
+        { status: 'running', at: '2026-01-01T00:02:00.000Z' },
+      )
+      expect(running).toMatchObject({ id: 'turn_1', status: 'running', sessionId: 'ses_1' })
+      expect(await other.getTurn('turn_1')).toMatchObject({
+        status: 'running',
+        startedAt: '2026-01-01T00:02:00.000Z',
+      })
+      // the document and its status column, nothing else of the session changed
+      expect(await other.getSession('ses_1')).toEqual({
+        ...newSession('ses_1'),
+        status: 'running',
+        updatedAt: '2026-01-01T00:02:00.000Z',
+      })
+      expect(ids(await other.listSessions({ status: 'running', limit: 10 }))).toEqual(['ses_1'])
+      expect(await other.sessionState('ses_1')).toEqual({ status: 'running', pendingApproval: false })
+      // without a session change, only the turn
+      await store.updateTurn('turn_1', { agentTurnId: 'agent-1' })
+      expect(await other.getTurn('turn_1')).toMatchObject({ agentTurnId: 'agent-1', status: 'running' })
+      expect((await other.getSession('ses_1'))?.updatedAt).toBe('2026-01-01T00:02:00.000Z')
+      expect(
+        await store.updateTurn('turn_missing', { status: 'running' }, { status: 'running', at: 't' }),
+      ).toBeUndefined()
+      expect((await other.getSession('ses_1'))?.status).toBe('running')
+    })
+
     it('approvals: the first answer wins across connections; later ones change nothing', async () => {
       const { store, connect } = await fresh()
       const other = await connect()

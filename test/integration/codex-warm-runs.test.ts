@@ -124,8 +124,8 @@ describe('warm one-shot codex runs', () => {
     const started = warm.readyThreads.started
     const first = await collect(warm.run(request('first question'), new AbortController().signal))
     expect(completionOf(first).finalResponse).toBe('first answer')
-    // started after run.completed, for the next run in this workspace
-    expect(warm.readyThreads.started).toBe(started + 1)
+    // started after run.completed, for the next runs in this workspace
+    expect(warm.readyThreads.started).toBeGreaterThan(started)
     const served = warm.readyThreads.served
     mock.script({ kind: 'text', text: 'second answer' })
     const second = await collect(warm.run(request('second question'), new AbortController().signal))
@@ -151,6 +151,24 @@ describe('warm one-shot codex runs', () => {
     expect(warm.readyThreads.served).toBe(served + 1)
   })
 
+  it('runs sent one right after the other each take a thread started ahead, each a new one', async () => {
+    const cwd = tempDir('warm-back-to-back-')
+    mock.script({ kind: 'text', text: 'opening' })
+    await collect(warm.run({ prompt: 'opening', cwd }, new AbortController().signal))
+    const served = warm.readyThreads.served
+    const threads: unknown[] = []
+    for (const n of [1, 2, 3]) {
+      mock.script({ kind: 'text', text: `answer ${n}` })
+      const events = await collect(warm.run({ prompt: `question ${n}`, cwd }, new AbortController().signal))
+      expect(completionOf(events).finalResponse).toBe(`answer ${n}`)
+      expect(requestInput(mock)).toContain(`question ${n}`)
+      expect(requestInput(mock)).not.toContain(`question ${n - 1}`)
+      threads.push(events.find((e) => e.type === 'agent.session' && 'agentSessionId' in e))
+    }
+    expect(warm.readyThreads.served).toBe(served + 3)
+    expect(new Set(threads.map((t) => JSON.stringify(t))).size).toBe(3)
+  })
+
   it('a thread started ahead and not taken within its keep-alive is let go', async () => {
     const { env, dir } = gatewayEnv(mock, {})
     const driver = new CodexDriver(loadConfig(env, dir), env, { readyThreadKeepMs: 300 })
@@ -158,7 +176,7 @@ describe('warm one-shot codex runs', () => {
       mock.script({ kind: 'text', text: 'once' })
       const run = await collect(driver.run(request('once'), new AbortController().signal))
       expect(completionOf(run).finalResponse).toBe('once')
-      await waitFor(() => driver.readyThreads.waiting === 1)
+      await waitFor(() => driver.readyThreads.waiting === 2)
       await waitFor(() => driver.readyThreads.waiting === 0)
       mock.script({ kind: 'text', text: 'later' })
       const later = await collect(driver.run(request('later'), new AbortController().signal))
@@ -240,6 +258,31 @@ describe('warm one-shot codex runs', () => {
     }
     // the warm app-server itself goes on serving
     expect(listProcesses().some((p) => p.pid === warm.appServerPid)).toBe(true)
+  })
+
+  it('a command left running in a background terminal when the turn ends does not outlive the run, on both paths', async () => {
+    for (const driver of [warm, cold]) {
+      const ws = tempDir('warm-leftover-')
+      mock.reset()
+      // the command outlives its 300 ms yield (codex moves it to a background terminal), and the model ends
+      // the turn without waiting for it
+      mock.script(
+        { kind: 'exec_command', cmd: 'sleep 43', yieldTimeMs: 300 },
+        { kind: 'text', text: 'left it running' },
+      )
+      const events = await collect(
+        driver.run(
+          { prompt: 'start it', cwd: ws, sandbox: 'danger-full-access' },
+          new AbortController().signal,
+        ),
+      )
+      expect(completionOf(events)).toMatchObject({ status: 'succeeded', finalResponse: 'left it running' })
+      // it ran past its yield: still running when codex answered the model
+      expect(mock.requests.length).toBe(2)
+      expect(await waitUntilGone(() => processesUnder(ws).filter((p) => p.cmd.includes('sleep 43')))).toEqual(
+        [],
+      )
+    }
   })
 
   it('a timeout ends the warm run as timed_out', async () => {

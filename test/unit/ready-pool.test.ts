@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { ReadyPool } from '../../src/agents/ready-pool.js'
 
 /** A pool of numbered things that records what it released; `released(n)` resolves once n were. */
-function pool(keepMs = 60_000, max = 2) {
+function pool(keepMs = 60_000, max = 2, perKey = 1) {
   const released: string[] = []
   let waiters: (() => void)[] = []
   const p = new ReadyPool<string>(
@@ -13,6 +13,7 @@ function pool(keepMs = 60_000, max = 2) {
       waiters = []
     },
     max,
+    perKey,
   )
   const releasedCount = (n: number) =>
     new Promise<void>((resolve) => {
@@ -77,5 +78,43 @@ describe('ReadyPool', () => {
     await brief.releasedCount(1)
     expect(brief.released).toEqual(['K'])
     expect(await brief.p.take('k')).toBeNull()
+  })
+
+  it('with perKey 2, keeps two made for a key, hands out the oldest first and passes over a failed one', async () => {
+    const { p, released } = pool(60_000, 4, 2)
+    let calls = 0
+    const make = async () => {
+      calls++
+      if (calls === 3) throw new Error('no')
+      return `t${calls}`
+    }
+    p.prepare('k', make)
+    expect([calls, p.waiting]).toEqual([2, 2])
+    p.prepare('k', make)
+    expect(calls).toBe(2)
+    expect(await p.take('k')).toBe('t1')
+    // the run that took t1 ends: one more is made (t3, which fails), and t2 is still there
+    p.prepare('k', make)
+    expect([calls, p.waiting]).toEqual([3, 2])
+    expect(await p.take('k')).toBe('t2')
+    // t3 failed: passed over, nothing left
+    expect(await p.take('k')).toBeNull()
+    expect([p.served, p.waiting]).toEqual([2, 0])
+    expect(released).toEqual([])
+  })
+
+  it('with perKey 2, max counts what waits for every key: the oldest goes first', async () => {
+    const { p, released, releasedCount } = pool(60_000, 3, 2)
+    let n = 0
+    p.prepare('a', async () => `a${++n}`)
+    p.prepare('b', async () => `b${++n}`)
+    await releasedCount(1)
+    expect(released).toEqual(['a1'])
+    expect(p.waiting).toBe(3)
+    expect(await p.take('a')).toBe('a2')
+    expect(await p.take('b')).toBe('b3')
+    expect(await p.take('b')).toBe('b4')
+    await p.close()
+    expect(released).toEqual(['a1'])
   })
 })

@@ -8,9 +8,10 @@ const letGoTimeoutMs = 2000
 /**
  * Threads started ahead of time (`thread/start`) on the shared app-server, each for the next warm one-shot run
  * with the same thread parameters (cwd, model, sandbox, approval policy): such a run then sends only
- * `turn/start`. A ready thread serves one run at most, so every run starts with no history. One waits at most
- * `keepMs`, then the app-server lets go of it (`thread/unsubscribe`); at most `max` wait at a time (the oldest
- * goes first). Like `codex exec` at its start, codex reads the cwd's project docs (AGENTS.md) when the thread
+ * `turn/start`. A ready thread serves one run at most, so every run starts with no history. Two wait for the
+ * same parameters, so a run sent right after another (a script's runs one after the other) finds one that
+ * started while the run before it worked, not one still starting. One waits at most `keepMs`, then the
+ * app-server lets go of it (`thread/unsubscribe`); at most `max` wait at a time (the oldest goes first). Like `codex exec` at its start, codex reads the cwd's project docs (AGENTS.md) when the thread
  * starts, so a ready thread has them as they were when the run before it ended.
  */
 export class ReadyThreads {
@@ -19,9 +20,9 @@ export class ReadyThreads {
   constructor(
     private readonly host: AppServerHost,
     keepMs = readyThreadKeepMs,
-    max = 2,
+    max = 4,
   ) {
-    this.pool = new ReadyPool<OpenedThread>(keepMs, (thread) => this.letGo(thread), max)
+    this.pool = new ReadyPool<OpenedThread>(keepMs, (thread) => this.letGo(thread), max, 2)
   }
 
   /** Threads started ahead so far. */
@@ -44,7 +45,7 @@ export class ReadyThreads {
     return this.pool.take(key, (thread) => this.host.isLoaded(thread.threadId))
   }
 
-  /** Starts a thread for the next run of `key`, unless one waits for it already. A failure is dropped. */
+  /** Starts threads for the next runs of `key` until two wait for it. A failure is dropped. */
   prepare(key: string, start: () => Promise<OpenedThread>): void {
     this.pool.prepare(key, start)
   }

@@ -52,26 +52,40 @@ export async function* warmRun(
   const key = JSON.stringify(threadParams(runSettings))
   let session: CodexSession | undefined
   let endedWell = false
+  // commands are what leave background terminals behind; a run that started none has none to clean
+  let ranCommands = false
   try {
     try {
       const opened = (await ready?.take(key)) ?? (await host.startThread(runSettings))
-      // Like exec, codex keeps the thread's rollout: the run's agentSessionId can be resumed later.
-      yield { type: 'agent.session', agent, agentSessionId: opened.threadId }
       session = new CodexSession(host, opened.threadId, settings, {
         requestApproval: async () => 'decline',
       })
-      for await (const ev of session.turn([{ type: 'text', text: req.prompt }], stop.signal)) {
-        // The session's own state is the gateway's business in sessions; a run has none.
-        if (ev.type === 'session.status') continue
-        observeTurnEvent(out, ev)
-        yield ev
+      // The turn starts (codex gets turn/start) before the run's thread is recorded: codex works meanwhile.
+      const turn = session.turn([{ type: 'text', text: req.prompt }], stop.signal)[Symbol.asyncIterator]()
+      const first = turn.next()
+      // a reader that stops at agent.session never awaits it
+      first.catch(() => {})
+      try {
+        // Like exec, codex keeps the thread's rollout: the run's agentSessionId can be resumed later.
+        yield { type: 'agent.session', agent, agentSessionId: opened.threadId }
+        for (let next = await first; !next.done; next = await turn.next()) {
+          const ev = next.value
+          // The session's own state is the gateway's business in sessions; a run has none.
+          if (ev.type === 'session.status') continue
+          observeTurnEvent(out, ev)
+          if (ev.type === 'item.started' && ev.item.type === 'command_execution') ranCommands = true
+          yield ev
+        }
+      } finally {
+        // a reader that stopped early: the turn's own end (it is interrupted) runs now
+        await turn.return(undefined)
       }
     } catch (err) {
       out.failure = err instanceof Error ? err.message : String(err)
     } finally {
       stop.dispose()
       // exec's commands die with its process group; here they end with the run the same way
-      if (session && host.isLoaded(session.agentSessionId))
+      if (session && ranCommands && host.isLoaded(session.agentSessionId))
         await host.cleanBackgroundTerminals(session.agentSessionId, cleanupTimeoutMs).catch(() => {})
     }
     const reason: EndReason = stop.signal.aborted ? abortReason(stop.signal) : 'exited'

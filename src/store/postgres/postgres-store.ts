@@ -12,6 +12,7 @@ import type {
   NodeRecord,
   RunFilter,
   SessionFilter,
+  SessionStateChange,
   Store,
 } from '../store.js'
 import { migrations } from './migrations/index.js'
@@ -232,6 +233,18 @@ export class PostgresStore implements Store {
     return this.transaction((db) => this.sessions.update(db, id, patch))
   }
 
+  async sessionState(
+    id: string,
+  ): Promise<{ status: Session['status']; pendingApproval: boolean } | undefined> {
+    const { rows } = await this.pool.query(
+      `SELECT status, EXISTS (SELECT 1 FROM approvals WHERE session_id = sessions.id AND state = 'pending')
+       AS pending FROM sessions WHERE id = $1`,
+      [id],
+    )
+    const row = rows[0] as { status: Session['status']; pending: boolean } | undefined
+    return row && { status: row.status, pendingApproval: row.pending }
+  }
+
   async getSession(id: string): Promise<Session | undefined> {
     return this.sessions.get(this.pool, id)
   }
@@ -256,8 +269,17 @@ export class PostgresStore implements Store {
     await this.turns.insert(this.pool, t)
   }
 
-  async updateTurn(id: string, patch: Partial<Omit<Turn, 'id'>>): Promise<Turn | undefined> {
-    return this.transaction((db) => this.turns.update(db, id, patch))
+  async updateTurn(
+    id: string,
+    patch: Partial<Omit<Turn, 'id'>>,
+    session?: SessionStateChange,
+  ): Promise<Turn | undefined> {
+    return this.transaction(async (db) => {
+      const turn = await this.turns.update(db, id, patch)
+      if (turn && session)
+        await this.sessions.update(db, turn.sessionId, { status: session.status, updatedAt: session.at })
+      return turn
+    })
   }
 
   async getTurn(id: string): Promise<Turn | undefined> {

@@ -14,6 +14,7 @@ import type {
   NodeRecord,
   RunFilter,
   SessionFilter,
+  SessionStateChange,
   Store,
 } from '../store.js'
 import { JsonTable } from './json-table.js'
@@ -107,6 +108,14 @@ export class SqliteStore implements Store {
       countTurnWithStatus: this.db.prepare(
         `UPDATE sessions SET status = @status, body = json_set(body, '$.turnCount',
          json_extract(body, '$.turnCount') + 1, '$.updatedAt', @at, '$.status', @status) WHERE id = @id`,
+      ),
+      setSessionStatus: this.db.prepare(
+        `UPDATE sessions SET status = @status, body = json_set(body, '$.status', @status, '$.updatedAt', @at)
+         WHERE id = @id`,
+      ),
+      sessionState: this.db.prepare(
+        `SELECT status, EXISTS (SELECT 1 FROM approvals WHERE session_id = sessions.id AND state = 'pending')
+         AS pending FROM sessions WHERE id = ?`,
       ),
       upsertNode: this.db.prepare(
         `INSERT INTO nodes (id, role, host, pid, started_at, heartbeat_at)
@@ -288,6 +297,13 @@ export class SqliteStore implements Store {
     return this.sessions.get(id)
   }
 
+  async sessionState(
+    id: string,
+  ): Promise<{ status: Session['status']; pendingApproval: boolean } | undefined> {
+    const row = this.stmts.sessionState.get(id) as { status: Session['status']; pending: number } | undefined
+    return row && { status: row.status, pendingApproval: row.pending === 1 }
+  }
+
   async findSessionByAgentId(agentSessionId: string): Promise<Session | undefined> {
     return this.sessions.where({ agent_session_id: agentSessionId }, { limit: 1 })[0]
   }
@@ -307,8 +323,18 @@ export class SqliteStore implements Store {
     this.turns.insert(t)
   }
 
-  async updateTurn(id: string, patch: Partial<Omit<Turn, 'id'>>): Promise<Turn | undefined> {
-    return this.turns.update(id, patch)
+  async updateTurn(
+    id: string,
+    patch: Partial<Omit<Turn, 'id'>>,
+    session?: SessionStateChange,
+  ): Promise<Turn | undefined> {
+    if (!session) return this.turns.update(id, patch)
+    return this.db.transaction(() => {
+      const turn = this.turns.update(id, patch)
+      if (turn)
+        this.stmts.setSessionStatus.run({ status: session.status, at: session.at, id: turn.sessionId })
+      return turn
+    })()
   }
 
   async getTurn(id: string): Promise<Turn | undefined> {
