@@ -198,6 +198,9 @@ interface RelaySample {
   cpuMs: number
   /** via server with --gateway process: the part of cpuMs the gateway process used. */
   gatewayCpuMs?: number
+  /** via server with --gateway process: the gateway's garbage-collection pauses, total and longest, ms. */
+  gatewayGcMs?: number
+  gatewayGcMaxMs?: number
 }
 
 const cpuMsSince = (start: NodeJS.CpuUsage) => {
@@ -301,7 +304,7 @@ class GatewayProcess {
   }
 
   /** CPU ms and event-loop delay since the last mark. */
-  usage(): Promise<{ cpuMs: number; loopP99Ms: number; loopMaxMs: number }> {
+  usage(): Promise<{ cpuMs: number; loopP99Ms: number; loopMaxMs: number; gcMs?: number; gcMaxMs?: number }> {
     return this.ask('usage')
   }
 
@@ -422,6 +425,8 @@ async function runViaServer(
     const remote = await target.remote.usage()
     sample.cpuMs += remote.cpuMs
     sample.gatewayCpuMs = remote.cpuMs
+    sample.gatewayGcMs = remote.gcMs
+    sample.gatewayGcMaxMs = remote.gcMaxMs
     sample.loopP99Ms = remote.loopP99Ms
     sample.loopMaxMs = remote.loopMaxMs
   }
@@ -517,6 +522,7 @@ function reportRelay(o: Options, r: Awaited<ReturnType<typeof relay>>): void {
       'loop p99 ms',
       'cpu ms',
       'of it gateway',
+      'gateway gc ms / max',
     ],
   ]
   const summary: string[] = []
@@ -543,6 +549,9 @@ function reportRelay(o: Options, r: Awaited<ReturnType<typeof relay>>): void {
         f1(med(mode, (s) => s.loopP99Ms)),
         f1(med(mode, (s) => s.cpuMs)),
         f1(med(mode, (s) => s.gatewayCpuMs ?? Number.NaN)),
+        mode === 'direct' || o.gateway === 'inline'
+          ? '-'
+          : `${f1(med(mode, (s) => s.gatewayGcMs ?? Number.NaN))} / ${f2(med(mode, (s) => s.gatewayGcMaxMs ?? Number.NaN))}`,
       ])
     }
     for (const via of modes.slice(1)) {
