@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import type { CliCommand } from '../command.js'
 import { UsageError } from '../command.js'
+import { holdOptimizingCompilers } from '../optimizer-hold.js'
 import { holdYoungGeneration } from '../young-generation.js'
 
 /** `agent-gateway serve`: the HTTP server, configured by env and .env; stops gracefully on SIGTERM/SIGINT. */
@@ -39,9 +40,13 @@ export const serveCommand: CliCommand = {
       ...(values.role !== undefined ? { GATEWAY_ROLE: values.role } : {}),
     }
     const releaseYoungGeneration = holdYoungGeneration()
+    const releaseCompilers = holdOptimizingCompilers()
     // loaded here, so that --help and --version answer without loading the server
     const { startServer } = await import('../../http/server.js')
-    const server = await startServer({ env }).finally(releaseYoungGeneration)
+    const server = await startServer({ env }).finally(() => {
+      releaseYoungGeneration()
+      releaseCompilers()
+    })
     let stopping = false
     const stop = async (signal: string) => {
       if (stopping) return

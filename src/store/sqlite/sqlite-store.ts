@@ -37,6 +37,7 @@ export class SqliteStore implements Store {
   private readonly stmts
   private readonly checkpoints: WalCheckpointer | undefined
   private readonly lastSeqs = new LastSeqs()
+  private readonly tx
 
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true })
@@ -127,6 +128,34 @@ export class SqliteStore implements Store {
         `SELECT id, role, host, pid, started_at AS startedAt, heartbeat_at AS heartbeatAt FROM nodes ORDER BY id`,
       ),
       removeNode: this.db.prepare('DELETE FROM nodes WHERE id = ?'),
+    }
+    // The transactions of every turn and event batch, made once (better-sqlite3 builds four wrappers per
+    // `transaction()` call).
+    this.tx = {
+      appendEvents: this.db.transaction((batch: readonly EventToAppend[]) =>
+        batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at)),
+      ),
+      updateTurn: this.db.transaction(
+        (id: string, patch: Partial<Omit<Turn, 'id'>>, session: SessionStateChange) => {
+          const turn = this.turns.update(id, patch)
+          if (turn)
+            this.stmts.setSessionStatus.run({ status: session.status, at: session.at, id: turn.sessionId })
+          return turn
+        },
+      ),
+      completeTurn: this.db.transaction(
+        (
+          id: string,
+          patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
+          at: string,
+          status?: Session['status'],
+        ) => {
+          const turn = this.turns.update(id, patch)
+          if (turn && status) this.stmts.countTurnWithStatus.run({ status, at, id: turn.sessionId })
+          else if (turn) this.stmts.countTurn.run(at, turn.sessionId)
+          return turn
+        },
+      ),
     }
   }
 
@@ -227,7 +256,7 @@ export class SqliteStore implements Store {
 
   async appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
     try {
-      return this.db.transaction(() => batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at)))()
+      return this.tx.appendEvents(batch)
     } catch (err) {
       // Rolled back: the seqs noted for this batch were never stored.
       for (const b of batch) this.lastSeqs.forget(b.ownerId)
@@ -328,13 +357,7 @@ export class SqliteStore implements Store {
     patch: Partial<Omit<Turn, 'id'>>,
     session?: SessionStateChange,
   ): Promise<Turn | undefined> {
-    if (!session) return this.turns.update(id, patch)
-    return this.db.transaction(() => {
-      const turn = this.turns.update(id, patch)
-      if (turn)
-        this.stmts.setSessionStatus.run({ status: session.status, at: session.at, id: turn.sessionId })
-      return turn
-    })()
+    return session ? this.tx.updateTurn(id, patch, session) : this.turns.update(id, patch)
   }
 
   async getTurn(id: string): Promise<Turn | undefined> {
@@ -347,14 +370,7 @@ export class SqliteStore implements Store {
     at: string,
     status?: Session['status'],
   ): Promise<Turn | undefined> {
-    return this.db
-      .transaction(() => {
-        const turn = this.turns.update(id, patch)
-        if (turn && status) this.stmts.countTurnWithStatus.run({ status, at, id: turn.sessionId })
-        else if (turn) this.stmts.countTurn.run(at, turn.sessionId)
-        return turn
-      })
-      .immediate()
+    return this.tx.completeTurn.immediate(id, patch, at, status)
   }
 
   async listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]> {
