@@ -28,7 +28,8 @@
  *                  "loop p99 ms" the gateway's) or `inline` (in this process, as before 2026-12-02: the client's
  *                  HTTP, SSE and JSON parsing of every event then runs on the gateway's event loop, between its
  *                  reads of the agent's pipe). Concurrency and memory always use a gateway in this process.
- *   --workloads    the relay's workloads, default burst,paced
+ *   --workloads    the relay's workloads, default burst,paced; `steady` (54 KB every 2 ms) compares the gateway's
+ *                  CPU per event of two builds at the same event count (--baseline)
  *   --baseline     a checkout (with node_modules) whose gateway also runs in a process of its own, with this
  *                  bench's probe (bench/gateway-process.ts); the relay then alternates direct, via server and
  *                  via baseline in each rep and prints the "via baseline" rows and ratios beside this build's
@@ -197,6 +198,9 @@ interface RelaySample {
   cpuMs: number
   /** via server with --gateway process: the part of cpuMs the gateway process used. */
   gatewayCpuMs?: number
+  /** via server with --gateway process: the gateway's garbage-collection pauses, total and longest, ms. */
+  gatewayGcMs?: number
+  gatewayGcMaxMs?: number
 }
 
 const cpuMsSince = (start: NodeJS.CpuUsage) => {
@@ -300,7 +304,7 @@ class GatewayProcess {
   }
 
   /** CPU ms and event-loop delay since the last mark. */
-  usage(): Promise<{ cpuMs: number; loopP99Ms: number; loopMaxMs: number }> {
+  usage(): Promise<{ cpuMs: number; loopP99Ms: number; loopMaxMs: number; gcMs?: number; gcMaxMs?: number }> {
     return this.ask('usage')
   }
 
@@ -421,6 +425,8 @@ async function runViaServer(
     const remote = await target.remote.usage()
     sample.cpuMs += remote.cpuMs
     sample.gatewayCpuMs = remote.cpuMs
+    sample.gatewayGcMs = remote.gcMs
+    sample.gatewayGcMaxMs = remote.gcMaxMs
     sample.loopP99Ms = remote.loopP99Ms
     sample.loopMaxMs = remote.loopMaxMs
   }
@@ -461,6 +467,9 @@ async function relay(g: Gateway, o: Options, stop: () => void) {
     { name: 'burst', args: ['--events', String(o.events)], lines: o.events },
     // 10 lines every 10 ms: ~1000 lines/s, well under what either path can take.
     { name: 'paced', args: ['--events', '2000', '--batch', '10', '--interval', '10'], lines: 2000 },
+    // ~54 KB (270 lines) every 2 ms: full pipe reads, about one event each whichever build is faster, so the
+    // gateway's CPU per run compares builds at (about) the same event count; not in the default set.
+    { name: 'steady', args: ['--events', '20000', '--batch', '270', '--interval', '2'], lines: 20000 },
   ].filter((w) => o.workloads.includes(w.name))
   const results = new Map<string, Record<Mode, RelaySample[]>>()
   for (const w of workloads) {
@@ -513,6 +522,7 @@ function reportRelay(o: Options, r: Awaited<ReturnType<typeof relay>>): void {
       'loop p99 ms',
       'cpu ms',
       'of it gateway',
+      'gateway gc ms / max',
     ],
   ]
   const summary: string[] = []
@@ -539,6 +549,9 @@ function reportRelay(o: Options, r: Awaited<ReturnType<typeof relay>>): void {
         f1(med(mode, (s) => s.loopP99Ms)),
         f1(med(mode, (s) => s.cpuMs)),
         f1(med(mode, (s) => s.gatewayCpuMs ?? Number.NaN)),
+        mode === 'direct' || o.gateway === 'inline'
+          ? '-'
+          : `${f1(med(mode, (s) => s.gatewayGcMs ?? Number.NaN))} / ${f2(med(mode, (s) => s.gatewayGcMaxMs ?? Number.NaN))}`,
       ])
     }
     for (const via of modes.slice(1)) {

@@ -28,8 +28,16 @@
  * others, and the report adds the baseline's added ms and this checkout's difference to it, paired per iteration.
  * `--no-exec` leaves out the cold `exec` runs (they take longest and do not go through the turn path).
  *
+ * `--windows N` adds, after the measurement, N `turn` turns in a row and then N `direct` turns in a row, and prints
+ * the CPU per turn of each window (no other mode in between: a window's CPU is its mode's own); with `--cpu-prof
+ * <prefix>` each window is also profiled (V8 sampling, this thread) into <prefix>-turn/-direct.cpuprofile.
+ * `--direct-busy-us N` makes the direct client spend N µs of CPU on each notification of its turn, on its own
+ * thread (`--direct-busy-on main`, default) or on a spinning thread of its own (`thread`: the cores are taken,
+ * its reads are not delayed): a diagnostic of how much the gateway's CPU per turn weighs on codex's turn.
+ *
  * Usage: npx tsx bench/session-turns.ts [--iterations N] [--warmup N] [--order permute|fixed] [--profile N]
  *          [--sessions K] [--direct-home shared|own] [--baseline <dir>] [--no-exec] [--mock thread|inline]
+ *          [--windows N] [--cpu-prof <prefix>] [--direct-busy-us N] [--direct-busy-on main|thread]
  *   --iterations (or BENCH_ITERATIONS) measured iterations, default 30; --warmup rounds, default 3;
  *   --order permute (default) cycles through the 6 orders of the three modes, so each mode follows each other
  *     equally often (rotating one order would keep its cycle: `turn` would always come right after `exec`);
@@ -51,6 +59,7 @@ import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import v8 from 'node:v8'
 import vm from 'node:vm'
+import { Worker } from 'node:worker_threads'
 import { CodexDriver } from '../src/agents/codex/driver.js'
 import type { AppServerHost } from '../src/agents/codex-app-server/app-server-host.js'
 import { AppServerProcess } from '../src/agents/codex-app-server/app-server-process.js'
@@ -112,6 +121,8 @@ interface Options {
   cpuProf: string | undefined
   /** CPU the direct client spends per notification of its turn, µs (a diagnostic: does the gateway's weigh?). */
   directBusyUs: number
+  /** Where that CPU is spent: this thread (main) or a thread of its own (thread: contention for the cores only). */
+  directBusyOn: 'main' | 'thread'
 }
 
 function parseOptions(): Options {
@@ -129,6 +140,7 @@ function parseOptions(): Options {
       'cpu-prof': { type: 'string' },
       windows: { type: 'string' },
       'direct-busy-us': { type: 'string' },
+      'direct-busy-on': { type: 'string' },
     },
     strict: true,
   })
@@ -142,6 +154,9 @@ function parseOptions(): Options {
   if (mock !== 'thread' && mock !== 'inline')
     throw new BenchError(`mock must be thread or inline, got "${mock}"`)
   const count = intOption
+  const directBusyOn = values['direct-busy-on'] ?? 'main'
+  if (directBusyOn !== 'main' && directBusyOn !== 'thread')
+    throw new BenchError(`direct-busy-on must be main or thread, got "${directBusyOn}"`)
   const baseline = values.baseline ? path.resolve(values.baseline) : undefined
   if (baseline && !existsSync(path.join(baseline, 'src/http/server.ts')))
     throw new BenchError(`${baseline} is not a checkout of agent-gateway (no src/http/server.ts)`)
@@ -160,6 +175,7 @@ function parseOptions(): Options {
     cpuProf: values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined,
     windows: count(values.windows, values['cpu-prof'] ? 40 : 0, 'windows', 0),
     directBusyUs: count(values['direct-busy-us'], 0, 'direct-busy-us', 0),
+    directBusyOn,
   }
 }
 
@@ -220,11 +236,18 @@ class DirectClient {
 
   constructor(
     readonly proc: AppServerProcess,
-    /** CPU (µs) the client spends on each notification of its turn (--direct-busy-us; 0: none). */
+    /**
+     * CPU (µs) spent on each notification of its turn (--direct-busy-us; 0: none): on this thread, or, with
+     * `spinner`, on a thread of its own (the cores are taken, this thread is not).
+     */
     private readonly busyUs = 0,
+    private readonly spinner?: Spinner,
   ) {
     proc.onNotification((method, params) => {
-      if (this.busyUs > 0 && this.waiting) busy(this.busyUs)
+      if (this.busyUs > 0 && this.waiting) {
+        if (this.spinner) this.spinner.spin(this.busyUs)
+        else busy(this.busyUs)
+      }
       this.notified(method, params)
     })
   }
@@ -265,6 +288,39 @@ class DirectClient {
       this.waiting = undefined
       w.resolve({ at: performance.now(), turnId: p.turn?.id, status: p.turn?.status })
     }
+  }
+}
+
+/** A thread that spins for the microseconds it is handed (`spin` returns at once). */
+class Spinner {
+  private readonly shared = new Int32Array(new SharedArrayBuffer(8))
+  private readonly worker: Worker
+
+  constructor() {
+    this.worker = new Worker(
+      `const { workerData } = require('node:worker_threads')
+       const a = workerData
+       for (;;) {
+         Atomics.wait(a, 0, 0)
+         const us = Atomics.exchange(a, 0, 0)
+         if (us < 0) break
+         const until = performance.now() + us / 1000
+         while (performance.now() < until) {}
+       }`,
+      { eval: true, workerData: this.shared },
+    )
+    this.worker.unref()
+  }
+
+  spin(us: number): void {
+    Atomics.add(this.shared, 0, us)
+    Atomics.notify(this.shared, 0)
+  }
+
+  async close(): Promise<void> {
+    Atomics.store(this.shared, 0, -1)
+    Atomics.notify(this.shared, 0)
+    await this.worker.terminate()
   }
 }
 
@@ -975,6 +1031,7 @@ async function main(): Promise<void> {
   let server: RunningServer | undefined
   let baseServer: RunningServer | undefined
   let direct: AppServerProcess | undefined
+  let spinner: Spinner | undefined
   try {
     mock = await startBenchMock(answer, o.mock)
     // CODEX_WARM_RUNS=false: `exec` is what it says, a cold `codex exec` per run. A warm one-shot run would be a
@@ -999,7 +1056,8 @@ async function main(): Promise<void> {
       ...(o.directHome === 'own' ? { codexHome: makeCodexHome() } : {}),
       requestTimeoutMs: config.CODEX_REQUEST_TIMEOUT * 1000,
     })
-    const client = new DirectClient(direct, o.directBusyUs)
+    spinner = o.directBusyUs > 0 && o.directBusyOn === 'thread' ? new Spinner() : undefined
+    const client = new DirectClient(direct, o.directBusyUs, spinner)
     const settings = threadSettings(
       { cwd: session.cwd, ...(session.model ? { model: session.model } : {}) },
       config,
@@ -1094,7 +1152,7 @@ async function main(): Promise<void> {
     console.log(`\n${loadLine('at the end')}`)
   } finally {
     // Each is closed even when another one's close fails (a failure left the mock and a gateway running once).
-    for (const closing of [direct, baseServer, server, mock])
+    for (const closing of [spinner, direct, baseServer, server, mock])
       await closing?.close().catch((err: unknown) => {
         console.error(`cleanup: ${(err as Error).message}`)
         process.exitCode = 1

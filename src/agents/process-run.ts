@@ -1,4 +1,4 @@
-import { readLines, readText } from '../process/lines.js'
+import { onText, readLines } from '../process/lines.js'
 import type { LaunchSpec, ProcessOutcome, ProcessRunner } from '../process/runner.js'
 import type { AgentEvent } from '../protocol/events.js'
 import type { Usage } from '../protocol/outcome.js'
@@ -41,20 +41,19 @@ export async function* runProcess(spec: ProcessRunSpec, signal: AbortSignal): As
   let stderrTail = ''
   const mapper = spec.stdout.mode === 'lines' ? spec.stdout.mapper : undefined
 
+  // Raw output goes from each read straight onto the queue (onText: no async iterator per chunk).
   const pumpStdout = async () => {
     if (mapper)
       for await (const line of readLines(proc.stdout)) for (const ev of mapper.map(line)) queue.push(ev)
-    else
-      for await (const data of readText(proc.stdout)) queue.push({ type: 'output', stream: 'stdout', data })
+    else await onText(proc.stdout, (data) => queue.push({ type: 'output', stream: 'stdout', data }))
   }
-  const pumpStderr = async () => {
-    for await (const chunk of readText(proc.stderr)) {
+  const pumpStderr = () =>
+    onText(proc.stderr, (chunk) => {
       const data = spec.stderrFilter ? spec.stderrFilter(chunk) : chunk
-      if (!data) continue
+      if (!data) return
       stderrTail = (stderrTail + data).slice(-stderrTailChars)
       queue.push({ type: 'output', stream: 'stderr', data })
-    }
-  }
+    })
   const finished = Promise.all([pumpStdout().catch(() => {}), pumpStderr().catch(() => {}), proc.done]).then(
     async ([, , outcome]) => {
       await Promise.resolve(spec.cleanup?.()).catch(() => {})

@@ -19,8 +19,12 @@ export class EventPipe {
     private readonly ownerId: string,
   ) {}
 
-  async push(event: AgentEvent): Promise<void> {
-    if (this.error !== undefined) throw this.error
+  /**
+   * Queues the event. Returns a promise only when the caller must wait (too many events in flight) or a store
+   * error refuses it (rejected with the first one), so a producer spends no await per event otherwise.
+   */
+  push(event: AgentEvent): Promise<void> | undefined {
+    if (this.error !== undefined) return Promise.reject(this.error)
     this.inFlight++
     const appended = this.log.append(this.ownerId, event).then(
       () => {
@@ -32,7 +36,7 @@ export class EventPipe {
       },
     )
     this.last = appended
-    if (this.inFlight >= maxInFlight) await appended
+    return this.inFlight >= maxInFlight ? appended : undefined
   }
 
   async drain(): Promise<void> {

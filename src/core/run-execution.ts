@@ -52,8 +52,10 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
         break
       }
       budget.observe(ev)
-      await recordEvent(ctx.store, p.run.id, ev)
-      await events.push(ev)
+      // work events (the agent's output) change nothing on the run record: no store call, no await
+      if (!isWorkEvent(ev)) await recordEvent(ctx.store, p.run.id, ev)
+      const full = events.push(ev)
+      if (full) await full
     }
   } catch (err) {
     completed = runFailed(`driver error: ${(err as Error).message}`)

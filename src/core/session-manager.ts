@@ -34,6 +34,8 @@ export class SessionManager {
   private readonly state: SessionState
   private readonly creation: SessionCreationContext
   private accepting = true
+  /** The turn startTurn is queueing right after it confined the session's cwd (see beforeStart). */
+  private confinedNow: Turn | undefined
   approvals!: ApprovalBroker
   /** Runs before each turn: null to go on, or why the turn may not run (budgets, core/ops/session-budget.ts). */
   budgetGate?: (sessionId: string, turnId: string, signal: AbortSignal) => Promise<string | null>
@@ -153,7 +155,13 @@ export class SessionManager {
     if (steered) return steered
     const turn = queuedTurn(id, input)
     await this.store.createTurn(turn)
-    this.turnQueue.push(id, live, turn)
+    // A turn that starts at once (push runs its start up to the agent) was confined just now: see beforeStart.
+    this.confinedNow = turn
+    try {
+      this.turnQueue.push(id, live, turn)
+    } finally {
+      this.confinedNow = undefined
+    }
     return turn
   }
 
@@ -269,8 +277,9 @@ export class SessionManager {
             live.limited === false ? null : await this.budgetGate?.(id, turn.id, controller.signal)
           if (refused) throw new TurnRefused(refused)
           // The directory may have been replaced (e.g. by a symlink out of the workspace) since the session
-          // was created or the turn queued: check again right before the agent works in it.
-          resolveCwd(live.cwd, this.config.workspaceRoots)
+          // was created or the turn queued: check again right before the agent works in it (a turn that
+          // starts as it is queued was checked by startTurn a moment ago).
+          if (this.confinedNow !== turn) resolveCwd(live.cwd, this.config.workspaceRoots)
         },
         stillOwns: () => this.stillOwns(id),
         turnEnded: () => {

@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { StoredEvent } from '../protocol/events.js'
-import { jsonOnce } from '../util/json-once.js'
+import { jsonBytesOnce, jsonOnce } from '../util/json-once.js'
 import type { EventSink } from './event-sink.js'
 import { NdjsonWriter } from './ndjson.js'
-import { encodeSse, SseWriter } from './sse.js'
+import { encodeSse, SseWriter, sseFields } from './sse.js'
 
 export type StreamFormat = 'sse' | 'ndjson'
 
@@ -79,19 +79,29 @@ function storedEventSink(
 const sseFrames = new WeakMap<StoredEvent, Buffer>()
 const ndjsonLines = new WeakMap<StoredEvent, Buffer>()
 
-function sseFrame(ev: StoredEvent): Buffer {
+const blankLine = Buffer.from('\n\n')
+const newline = Buffer.from('\n')
+const [lf, cr] = [0x0a, 0x0d]
+
+/** `id`, `event`, then the event's JSON bytes (the store's, when it stored them) as its one `data:` line. */
+export function sseFrame(ev: StoredEvent): Buffer {
   let frame = sseFrames.get(ev)
   if (frame === undefined) {
-    frame = Buffer.from(encodeSse({ id: ev.seq, event: ev.type, data: jsonOnce(ev) }))
+    const json = jsonBytesOnce(ev)
+    // JSON.stringify escapes line breaks, so the text is one data line; anything else is framed line by line
+    frame =
+      json.includes(lf) || json.includes(cr)
+        ? Buffer.from(encodeSse({ id: ev.seq, event: ev.type, data: jsonOnce(ev) }))
+        : Buffer.concat([Buffer.from(`${sseFields(ev.seq, ev.type)}data: `), json, blankLine])
     sseFrames.set(ev, frame)
   }
   return frame
 }
 
-function ndjsonLine(ev: StoredEvent): Buffer {
+export function ndjsonLine(ev: StoredEvent): Buffer {
   let line = ndjsonLines.get(ev)
   if (line === undefined) {
-    line = Buffer.from(`${jsonOnce(ev)}\n`)
+    line = Buffer.concat([jsonBytesOnce(ev), newline])
     ndjsonLines.set(ev, line)
   }
   return line

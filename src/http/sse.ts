@@ -39,13 +39,19 @@ export class SseWriter extends StreamWriter {
 /** The wire form of one event; line breaks in fields cannot break the framing. */
 export function encodeSse({ id, event, data }: SseEvent): string {
   const text = typeof data === 'string' ? data : JSON.stringify(data ?? null)
-  let out = ''
-  if (id !== undefined) out += `id: ${oneLine(String(id))}\n`
-  if (event !== undefined) out += `event: ${oneLine(event)}\n`
+  let out = sseFields(id, event)
   // JSON text (every stored event) is one line: no split, no regex over tens of KB of agent output.
   if (!text.includes('\n') && !text.includes('\r')) return `${out}data: ${text}\n\n`
   for (const line of text.split(/\r\n|\r|\n/)) out += `data: ${line}\n`
   return `${out}\n`
+}
+
+/** The `id:` and `event:` lines of a frame (either may be absent). */
+export function sseFields(id: string | number | undefined, event: string | undefined): string {
+  let out = ''
+  if (id !== undefined) out += `id: ${oneLine(String(id))}\n`
+  if (event !== undefined) out += `event: ${oneLine(event)}\n`
+  return out
 }
 
 const oneLine = (s: string) => s.replace(/[\r\n]/g, ' ')

@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer'
 import type { Readable } from 'node:stream'
 import { StringDecoder } from 'node:string_decoder'
 
@@ -39,6 +40,41 @@ export async function* readText(stream: Readable): AsyncGenerator<string> {
   const rest = decoder.end()
   if (rest) yield rest
 }
+
+/**
+ * Calls `push` with each decoded text chunk as it is read (UTF-8 safe across chunk borders, like readText) and
+ * resolves once the stream ended, failed or closed. For a hot path (an agent's raw output): the chunk goes from
+ * the read callback to `push` directly, without an async iterator and a generator between them, and ASCII
+ * (most output) is copied, not decoded.
+ */
+export function onText(stream: Readable, push: (text: string) => void): Promise<void> {
+  const decoder = new StringDecoder('utf8')
+  return new Promise((resolve) => {
+    const onData = (chunk: Buffer) => {
+      const text = pending(decoder) === 0 && isAscii(chunk) ? chunk.toString('latin1') : decoder.write(chunk)
+      if (text) push(text)
+    }
+    const finish = () => {
+      stream.off('data', onData)
+      stream.off('end', finish)
+      stream.off('error', finish)
+      stream.off('close', finish)
+      const rest = decoder.end()
+      if (rest) push(rest)
+      resolve()
+    }
+    stream.on('data', onData)
+    stream.once('end', finish)
+    stream.once('error', finish)
+    stream.once('close', finish)
+  })
+}
+
+/**
+ * Bytes of a character split at the previous chunk's end that the decoder still waits for (its `lastNeed`, which
+ * Node 20-24 have but do not document); unknown counts as pending, so the decoder then decodes as always.
+ */
+const pending = (decoder: StringDecoder): number => (decoder as { lastNeed?: number }).lastNeed ?? 1
 
 function* pieces(line: string, max: number): Generator<string> {
   if (line.length <= max) {

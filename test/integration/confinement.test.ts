@@ -88,6 +88,31 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
     expect(readdirSync(outside)).toEqual([])
   })
 
+  it('a session turn queued behind another is checked again when it starts: a cwd swapped meanwhile fails it', async () => {
+    const { outside, swap } = swappable('queued-session-proj')
+    const session = await json<Session>(postJson(`${gw.url}/v1/sessions`, { cwd: 'queued-session-proj' }))
+    // the first turn runs until the model answers; the second waits behind it
+    mock.script({ kind: 'text', text: 'first turn', delayMs: 1500 })
+    const t1 = await json<Turn>(postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'one' }))
+    const t2 = await json<Turn>(postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'two' }))
+    expect(t2.status).toBe('queued')
+    swap()
+    mock.script({ kind: 'exec_command', cmd: 'echo escaped > marker.txt' }, { kind: 'text', text: 'escaped' })
+    const frames = await readSseUntil(
+      await fetch(`${gw.url}/v1/sessions/${session.id}/events`, { headers: { accept: 'text/event-stream' } }),
+      (f) => f.event === 'turn.failed' || (f.event === 'turn.completed' && f.data.includes(t2.id)),
+    )
+    const ends = frames.filter((f) => f.event === 'turn.completed' || f.event === 'turn.failed')
+    expect(ends.map((f) => [f.event, JSON.parse(f.data).turnId])).toEqual([
+      ['turn.completed', t1.id],
+      ['turn.failed', t2.id],
+    ])
+    expect(JSON.parse(ends[1]!.data).error).toMatch(/outside the workspace roots/)
+    expect(JSON.stringify(mock.requests.map((r) => r.body))).not.toContain('echo escaped')
+    expect(mock.requests.map((r) => JSON.stringify(r.body))).toHaveLength(1)
+    expect(readdirSync(outside)).toEqual([])
+  })
+
   describe('danger-full-access: one policy on every surface', () => {
     const refused = /ALLOW_DANGER_FULL_ACCESS=true/
     it.each<[string, string, Record<string, unknown>]>([

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { jsonOnce, parseJsonOnce } from '../../src/util/json-once.js'
+import { jsonBytesOnce, jsonOnce, parseJsonOnce } from '../../src/util/json-once.js'
 
 afterEach(() => vi.restoreAllMocks())
 
@@ -20,6 +20,31 @@ describe('jsonOnce', () => {
     const value = parseJsonOnce<{ a: number }>(text)
     expect(value).toEqual({ a: 1, b: [2] })
     expect(jsonOnce(value)).toBe(text)
+    expect(stringify).not.toHaveBeenCalled()
+  })
+})
+
+describe('jsonBytesOnce', () => {
+  it('is the UTF-8 of the JSON text, built once, for ASCII and for any other text', () => {
+    for (const data of [
+      'plain "quoted"\n',
+      'héllo wörld',
+      'price: €5 😀',
+      'lone \ud800 surrogate',
+      '\u2028',
+    ]) {
+      const ev = { type: 'output', seq: 1, data }
+      const bytes = jsonBytesOnce(ev)
+      expect(bytes.equals(Buffer.from(jsonOnce(ev), 'utf8'))).toBe(true)
+      expect(JSON.parse(bytes.toString('utf8'))).toEqual(ev)
+      expect(jsonBytesOnce(ev)).toBe(bytes)
+    }
+  })
+
+  it('reuses the text a value was read from', () => {
+    const stringify = vi.spyOn(JSON, 'stringify')
+    const value = parseJsonOnce<object>('{"data":"ü"}')
+    expect(jsonBytesOnce(value).toString('utf8')).toBe('{"data":"ü"}')
     expect(stringify).not.toHaveBeenCalled()
   })
 })

@@ -1,6 +1,6 @@
-import { Readable } from 'node:stream'
+import { PassThrough, Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { readLines, readText } from '../../src/process/lines.js'
+import { onText, readLines, readText } from '../../src/process/lines.js'
 
 const chunks = (...parts: (string | Buffer)[]) =>
   Readable.from(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)))
@@ -112,5 +112,60 @@ describe('readText', () => {
 
   it('yields nothing for empty input', async () => {
     expect(await collect(readText(chunks()))).toEqual([])
+  })
+})
+
+describe('onText', () => {
+  async function pushed(stream: Readable): Promise<string[]> {
+    const out: string[] = []
+    await onText(stream, (text) => out.push(text))
+    return out
+  }
+
+  it('pushes each chunk as it is read and resolves at the end', async () => {
+    expect(await pushed(chunks('hello ', 'world\n'))).toEqual(['hello ', 'world\n'])
+  })
+
+  it('never pushes a broken multi-byte character, also when ASCII follows the split', async () => {
+    // the chunk after the split is pure ASCII: it must not be copied as is while the decoder holds half a character
+    const parts = await pushed(
+      chunks(Buffer.from('a'), grin.subarray(0, 2), grin.subarray(2), Buffer.from('b'), euro.subarray(0, 1)),
+    )
+    expect(parts.join('')).toBe('a😀b\uFFFD')
+    expect(parts.slice(0, -1).some((p) => p.includes('\uFFFD'))).toBe(false)
+    const split = await pushed(
+      chunks(Buffer.concat([Buffer.from('x'), euro.subarray(0, 2)]), Buffer.from([0xac, 0x21])),
+    )
+    expect(split.join('')).toBe('x€!')
+    // an ASCII chunk while a character is pending: decoded as readText does (the broken character first)
+    const broken = chunks(Buffer.concat([Buffer.from('x'), euro.subarray(0, 2)]), Buffer.from('y'))
+    const expected = (
+      await collect(
+        readText(chunks(Buffer.concat([Buffer.from('x'), euro.subarray(0, 2)]), Buffer.from('y'))),
+      )
+    ).join('')
+    expect(expected).toBe('x\uFFFDy')
+    expect((await pushed(broken)).join('')).toBe(expected)
+  })
+
+  it('decodes UTF-8 and Latin-1 range characters, not only ASCII', async () => {
+    expect((await pushed(chunks('héllo ', 'wörld €'))).join('')).toBe('héllo wörld €')
+  })
+
+  it('resolves when the stream fails or is destroyed, after what was read', async () => {
+    const failing = new PassThrough()
+    const done = pushed(failing)
+    failing.write('partial')
+    await new Promise((r) => setImmediate(r))
+    failing.destroy(new Error('pipe broke'))
+    expect(await done).toEqual(['partial'])
+    const destroyed = new PassThrough()
+    const gone = pushed(destroyed)
+    destroyed.destroy()
+    expect(await gone).toEqual([])
+  })
+
+  it('pushes nothing for empty input', async () => {
+    expect(await pushed(chunks())).toEqual([])
   })
 })

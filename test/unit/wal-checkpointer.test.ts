@@ -95,4 +95,40 @@ describe('WalCheckpointer', () => {
     db.pragma('wal_checkpoint(TRUNCATE)')
     expect(statSync(`${file}-wal`).size).toBe(0)
   })
+
+  it('a check in flight when it is closed does not checkpoint on a connection closed meanwhile', async () => {
+    const { file, db } = walDatabase(10)
+    let fallbacks = 0
+    const checkpointer = new WalCheckpointer(
+      file,
+      () => {
+        fallbacks++
+        db.pragma('wal_checkpoint(PASSIVE)')
+      },
+      60_000,
+    )
+    // the timer's check, started just before the store closes (it awaits the WAL's stat first)
+    const tick = checkpointer.check()
+    await checkpointer.close()
+    db.close()
+    await expect(tick).resolves.toBeUndefined()
+    expect(fallbacks).toBe(0)
+  })
+
+  it('a checkpoint on the calling thread that throws (the WAL busy) does not reject: the next check retries', async () => {
+    const { file } = walDatabase(10)
+    let calls = 0
+    const checkpointer = new WalCheckpointer(
+      file,
+      () => {
+        calls++
+        throw new Error('database is locked')
+      },
+      60_000,
+    )
+    cleanups.push(() => checkpointer.close())
+    await expect(checkpointer.check()).resolves.toBeUndefined()
+    await expect(checkpointer.check()).resolves.toBeUndefined()
+    expect(calls).toBe(2)
+  })
 })

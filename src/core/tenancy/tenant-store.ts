@@ -34,11 +34,19 @@ export function tenantStore(store: Store, tenant: string | null): Store {
     },
     listApprovals: (filter) => store.listApprovals({ ...filter, tenant }),
   }
+  // each method bound once, not on every call (again when the store's method was replaced, e.g. by a spy)
+  const bound = new WeakMap<object, unknown>()
   return new Proxy(store, {
     get(target, prop) {
       if (Object.hasOwn(overrides, prop)) return overrides[prop as keyof Store]
       const value = Reflect.get(target, prop)
-      return typeof value === 'function' ? value.bind(target) : value
+      if (typeof value !== 'function') return value
+      let method = bound.get(value)
+      if (method === undefined) {
+        method = value.bind(target)
+        bound.set(value, method)
+      }
+      return method
     },
   })
 }

@@ -15,6 +15,8 @@ export class JsonTable<T extends { id: string }> {
   private readonly getStmt
   /** Statements of `where` and `select`, by their SQL: preparing one costs more than running it. */
   private readonly prepared = new Map<string, Database.Statement>()
+  /** `update` in a transaction of its own, made once (better-sqlite3 builds four wrappers per `transaction()`). */
+  private readonly updateTx: (id: string, patch: Partial<T>) => T | undefined
 
   constructor(
     private readonly db: Database.Database,
@@ -30,21 +32,27 @@ export class JsonTable<T extends { id: string }> {
     const sets = [...Object.keys(columns), 'body'].map((n) => `${n} = @${n}`).join(', ')
     this.updateStmt = db.prepare(`UPDATE ${table} SET ${sets} WHERE id = @id`)
     this.getStmt = db.prepare(`SELECT ${this.readColumns} FROM ${table} WHERE id = ?`)
+    this.updateTx = db.transaction((id: string, patch: Partial<T>) => this.merge(id, patch))
   }
 
   insert(doc: T): void {
     this.insertStmt.run(this.row(doc))
   }
 
-  /** Merges `patch` into the stored document; returns the result, or undefined when there is no such row. */
+  /**
+   * Merges `patch` into the stored document; returns the result, or undefined when there is no such row. Inside
+   * a caller's transaction it is part of that one (a failure rolls all of it back).
+   */
   update(id: string, patch: Partial<T>): T | undefined {
-    return this.db.transaction(() => {
-      const current = this.get(id)
-      if (!current) return undefined
-      const next = { ...current, ...patch, id }
-      this.updateStmt.run(this.row(next))
-      return next
-    })()
+    return this.db.inTransaction ? this.merge(id, patch) : this.updateTx(id, patch)
+  }
+
+  private merge(id: string, patch: Partial<T>): T | undefined {
+    const current = this.get(id)
+    if (!current) return undefined
+    const next = { ...current, ...patch, id }
+    this.updateStmt.run(this.row(next))
+    return next
   }
 
   get(id: string): T | undefined {

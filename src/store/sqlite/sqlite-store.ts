@@ -5,7 +5,7 @@ import type { AgentEvent, StoredEvent } from '../../protocol/events.js'
 import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
-import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
+import { jsonBytesOnce, parseJsonOnce } from '../../util/json-once.js'
 import { documentColumns as columns } from '../json-documents.js'
 import type {
   ApprovalAnswer,
@@ -37,6 +37,7 @@ export class SqliteStore implements Store {
   private readonly stmts
   private readonly checkpoints: WalCheckpointer | undefined
   private readonly lastSeqs = new LastSeqs()
+  private readonly tx
 
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true })
@@ -66,12 +67,13 @@ export class SqliteStore implements Store {
       nextWebhookAt: this.db.prepare(
         "SELECT MIN(next_attempt_at) AS at FROM webhook_outbox WHERE state = 'pending'",
       ),
-      // The owner must exist; the row is read, not rewritten (its lastSeq is the events' MAX(seq)).
+      // The owner must exist; the row is read, not rewritten (its lastSeq is the events' MAX(seq)). The body is
+      // bound as the JSON's UTF-8 bytes (encoded once, see jsonBytesOnce) and stored as the same TEXT.
       insertRunEvent: this.db.prepare(
-        'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?)',
+        'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, CAST(? AS TEXT) WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?)',
       ),
       insertSessionEvent: this.db.prepare(
-        'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?)',
+        'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, CAST(? AS TEXT) WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?)',
       ),
       lastSeq: this.db.prepare('SELECT MAX(seq) AS seq FROM events WHERE owner_id = ?').pluck(),
       eventsAfter: this.db.prepare(
@@ -126,6 +128,34 @@ export class SqliteStore implements Store {
         `SELECT id, role, host, pid, started_at AS startedAt, heartbeat_at AS heartbeatAt FROM nodes ORDER BY id`,
       ),
       removeNode: this.db.prepare('DELETE FROM nodes WHERE id = ?'),
+    }
+    // The transactions of every turn and event batch, made once (better-sqlite3 builds four wrappers per
+    // `transaction()` call).
+    this.tx = {
+      appendEvents: this.db.transaction((batch: readonly EventToAppend[]) =>
+        batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at)),
+      ),
+      updateTurn: this.db.transaction(
+        (id: string, patch: Partial<Omit<Turn, 'id'>>, session: SessionStateChange) => {
+          const turn = this.turns.update(id, patch)
+          if (turn)
+            this.stmts.setSessionStatus.run({ status: session.status, at: session.at, id: turn.sessionId })
+          return turn
+        },
+      ),
+      completeTurn: this.db.transaction(
+        (
+          id: string,
+          patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
+          at: string,
+          status?: Session['status'],
+        ) => {
+          const turn = this.turns.update(id, patch)
+          if (turn && status) this.stmts.countTurnWithStatus.run({ status, at, id: turn.sessionId })
+          else if (turn) this.stmts.countTurn.run(at, turn.sessionId)
+          return turn
+        },
+      ),
     }
   }
 
@@ -226,7 +256,7 @@ export class SqliteStore implements Store {
 
   async appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
     try {
-      return this.db.transaction(() => batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at)))()
+      return this.tx.appendEvents(batch)
     } catch (err) {
       // Rolled back: the seqs noted for this batch were never stored.
       for (const b of batch) this.lastSeqs.forget(b.ownerId)
@@ -248,7 +278,7 @@ export class SqliteStore implements Store {
     for (let attempt = 1; ; attempt++) {
       last ??= (this.stmts.lastSeq.get(ownerId) as number | null) ?? 0
       const stored = { ...event, seq: last + 1, at, ...owner } as StoredEvent
-      const body = jsonOnce(stored)
+      const body = jsonBytesOnce(stored)
       let inserted: number
       try {
         inserted = insert.run(ownerId, stored.seq, event.type, at, body, ownerId).changes
@@ -327,13 +357,7 @@ export class SqliteStore implements Store {
     patch: Partial<Omit<Turn, 'id'>>,
     session?: SessionStateChange,
   ): Promise<Turn | undefined> {
-    if (!session) return this.turns.update(id, patch)
-    return this.db.transaction(() => {
-      const turn = this.turns.update(id, patch)
-      if (turn)
-        this.stmts.setSessionStatus.run({ status: session.status, at: session.at, id: turn.sessionId })
-      return turn
-    })()
+    return session ? this.tx.updateTurn(id, patch, session) : this.turns.update(id, patch)
   }
 
   async getTurn(id: string): Promise<Turn | undefined> {
@@ -346,14 +370,7 @@ export class SqliteStore implements Store {
     at: string,
     status?: Session['status'],
   ): Promise<Turn | undefined> {
-    return this.db
-      .transaction(() => {
-        const turn = this.turns.update(id, patch)
-        if (turn && status) this.stmts.countTurnWithStatus.run({ status, at, id: turn.sessionId })
-        else if (turn) this.stmts.countTurn.run(at, turn.sessionId)
-        return turn
-      })
-      .immediate()
+    return this.tx.completeTurn.immediate(id, patch, at, status)
   }
 
   async listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]> {

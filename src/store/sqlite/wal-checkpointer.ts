@@ -45,6 +45,7 @@ export class WalCheckpointer {
   private lastWrite = 0
   private noted = 0
   private failed = false
+  private closed = false
   private readonly timer: NodeJS.Timeout
 
   constructor(
@@ -52,11 +53,12 @@ export class WalCheckpointer {
     private readonly fallback: () => void,
     intervalMs = 5000,
   ) {
-    this.timer = setInterval(() => void this.tick(), intervalMs)
+    this.timer = setInterval(() => void this.check(), intervalMs)
     this.timer.unref()
   }
 
-  private async tick(): Promise<void> {
+  /** What the timer runs: a checkpoint if the WAL was written since the last one. Never rejects. */
+  async check(): Promise<void> {
     if (this.busy) return
     this.busy = true
     try {
@@ -64,11 +66,12 @@ export class WalCheckpointer {
         (s) => s.mtimeMs,
         () => 0,
       )
-      if (written === 0 || written === this.lastWrite) return
+      // closed while the WAL was looked at: the store's connection may be closed by now
+      if (this.closed || written === 0 || written === this.lastWrite) return
       this.lastWrite = written
       const small = this.noted < inlineBytes && !this.worker
       this.noted = 0
-      if (small) this.fallback()
+      if (small) this.inline()
       else await this.checkpoint()
     } finally {
       this.busy = false
@@ -83,7 +86,7 @@ export class WalCheckpointer {
   /** One checkpoint in the worker (or on this thread if the worker failed). */
   checkpoint(): Promise<void> {
     if (this.failed) {
-      this.fallback()
+      this.inline()
       return Promise.resolve()
     }
     const worker = this.start()
@@ -96,7 +99,7 @@ export class WalCheckpointer {
         worker.off('exit', broke)
         if (!ok) {
           this.fail()
-          this.fallback()
+          this.inline()
         }
         resolve()
       }
@@ -117,6 +120,16 @@ export class WalCheckpointer {
     return worker
   }
 
+  /** A checkpoint on the calling thread, unless closed; one that fails (the WAL busy) is retried next tick. */
+  private inline(): void {
+    if (this.closed) return
+    try {
+      this.fallback()
+    } catch {
+      this.lastWrite = 0
+    }
+  }
+
   private fail(): void {
     this.failed = true
     const worker = this.worker
@@ -126,6 +139,7 @@ export class WalCheckpointer {
 
   /** Stops the timer and ends the worker (after the checkpoint it may be running). */
   async close(): Promise<void> {
+    this.closed = true
     clearInterval(this.timer)
     const worker = this.worker
     this.worker = undefined
