@@ -28,8 +28,16 @@
  * others, and the report adds the baseline's added ms and this checkout's difference to it, paired per iteration.
  * `--no-exec` leaves out the cold `exec` runs (they take longest and do not go through the turn path).
  *
+ * `--windows N` adds, after the measurement, N `turn` turns in a row and then N `direct` turns in a row, and prints
+ * the CPU per turn of each window (no other mode in between: a window's CPU is its mode's own); with `--cpu-prof
+ * <prefix>` each window is also profiled (V8 sampling, this thread) into <prefix>-turn/-direct.cpuprofile.
+ * `--direct-busy-us N` makes the direct client spend N µs of CPU on each notification of its turn, on its own
+ * thread (`--direct-busy-on main`, default) or on a spinning thread of its own (`thread`: the cores are taken,
+ * its reads are not delayed): a diagnostic of how much the gateway's CPU per turn weighs on codex's turn.
+ *
  * Usage: npx tsx bench/session-turns.ts [--iterations N] [--warmup N] [--order permute|fixed] [--profile N]
  *          [--sessions K] [--direct-home shared|own] [--baseline <dir>] [--no-exec] [--mock thread|inline]
+ *          [--windows N] [--cpu-prof <prefix>] [--direct-busy-us N] [--direct-busy-on main|thread]
  *   --iterations (or BENCH_ITERATIONS) measured iterations, default 30; --warmup rounds, default 3;
  *   --order permute (default) cycles through the 6 orders of the three modes, so each mode follows each other
  *     equally often (rotating one order would keep its cycle: `turn` would always come right after `exec`);

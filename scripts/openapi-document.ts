@@ -20,7 +20,7 @@ export async function openApiDocument(): Promise<Record<string, unknown>> {
   const app = await buildApp(ctx, { logger: false })
   try {
     await app.ready()
-    return app.swagger() as unknown as Record<string, unknown>
+    return (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as Record<string, unknown>
   } finally {
     await app.close()
     await stopGateway(ctx, 0)

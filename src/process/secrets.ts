@@ -103,8 +103,26 @@ export class Redactor {
 
   /** A deep copy with every string redacted; the same object when it holds no secret. */
   value<T>(input: T): T {
-    if (this.empty) return input
+    // most values hold none: looked for without copying anything, copied only when one is there
+    if (this.empty || !this.holdsSecret(input)) return input
     return this.walk(input) as T
+  }
+
+  /** Whether a string anywhere in `input` (not its keys: those are not redacted) contains a secret value. */
+  private holdsSecret(input: unknown): boolean {
+    if (typeof input === 'string') {
+      for (const v of this.values) if (input.includes(v)) return true
+      return false
+    }
+    if (Array.isArray(input)) {
+      for (const v of input) if (this.holdsSecret(v)) return true
+      return false
+    }
+    if (input && typeof input === 'object') {
+      for (const v of Object.values(input)) if (this.holdsSecret(v)) return true
+      return false
+    }
+    return false
   }
 
   private walk(input: unknown): unknown {

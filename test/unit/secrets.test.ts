@@ -39,4 +39,30 @@ describe('secrets', () => {
     expect(r.value(clean)).toBe(clean)
     expect(new Redactor([]).value(input)).toBe(input)
   })
+
+  it('Redactor.value copies only what holds a secret: a clean value is returned as it is, a dirty one copied', () => {
+    const r = new Redactor(['sk-abcdefgh'])
+    const clean = {
+      type: 'item.completed',
+      item: { id: 'i', text: 'ok', parts: ['a', { b: 'c' }] },
+      n: 2,
+      z: null,
+    }
+    const frozen = Object.freeze(clean)
+    expect(r.value(frozen)).toBe(frozen)
+    // keys are not redacted, only values
+    const keyed = { 'sk-abcdefgh': 'plain' }
+    expect(r.value(keyed)).toBe(keyed)
+    const dirty = {
+      type: 'item.completed',
+      item: { id: 'i', text: 'ok', parts: ['a', { b: 'x sk-abcdefgh' }] },
+    }
+    const out = r.value(dirty)
+    expect(out).toEqual({
+      type: 'item.completed',
+      item: { id: 'i', text: 'ok', parts: ['a', { b: 'x [REDACTED]' }] },
+    })
+    expect(dirty.item.parts[1]).toEqual({ b: 'x sk-abcdefgh' })
+    expect(out).not.toBe(dirty)
+  })
 })
