@@ -201,6 +201,8 @@ interface RelaySample {
   /** via server with --gateway process: the gateway's garbage-collection pauses, total and longest, ms. */
   gatewayGcMs?: number
   gatewayGcMaxMs?: number
+  /** ... and how many of them were full (mark-compact) collections. */
+  gatewayGcMajors?: number
 }
 
 const cpuMsSince = (start: NodeJS.CpuUsage) => {
@@ -304,7 +306,14 @@ class GatewayProcess {
   }
 
   /** CPU ms and event-loop delay since the last mark. */
-  usage(): Promise<{ cpuMs: number; loopP99Ms: number; loopMaxMs: number; gcMs?: number; gcMaxMs?: number }> {
+  usage(): Promise<{
+    cpuMs: number
+    loopP99Ms: number
+    loopMaxMs: number
+    gcMs?: number
+    gcMaxMs?: number
+    gcMajors?: number
+  }> {
     return this.ask('usage')
   }
 
@@ -427,6 +436,7 @@ async function runViaServer(
     sample.gatewayCpuMs = remote.cpuMs
     sample.gatewayGcMs = remote.gcMs
     sample.gatewayGcMaxMs = remote.gcMaxMs
+    sample.gatewayGcMajors = remote.gcMajors
     sample.loopP99Ms = remote.loopP99Ms
     sample.loopMaxMs = remote.loopMaxMs
   }
@@ -501,6 +511,7 @@ async function relay(g: Gateway, o: Options, stop: () => void) {
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-')
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-')
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-')
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
 const signed = (n: number) => `${n >= 0 ? '+' : ''}${n.toFixed(2)}`
 const perSec = (lines: number, ms: number) => (lines / ms) * 1000
 
@@ -522,7 +533,7 @@ function reportRelay(o: Options, r: Awaited<ReturnType<typeof relay>>): void {
       'loop p99 ms',
       'cpu ms',
       'of it gateway',
-      'gateway gc ms / max',
+      'gateway gc ms / max, full GCs in all reps',
     ],
   ]
   const summary: string[] = []
@@ -551,7 +562,7 @@ function reportRelay(o: Options, r: Awaited<ReturnType<typeof relay>>): void {
         f1(med(mode, (s) => s.gatewayCpuMs ?? Number.NaN)),
         mode === 'direct' || o.gateway === 'inline'
           ? '-'
-          : `${f1(med(mode, (s) => s.gatewayGcMs ?? Number.NaN))} / ${f2(med(mode, (s) => s.gatewayGcMaxMs ?? Number.NaN))}`,
+          : `${f1(med(mode, (s) => s.gatewayGcMs ?? Number.NaN))} / ${f2(med(mode, (s) => s.gatewayGcMaxMs ?? Number.NaN))} / ${sum(samples[mode].map((s) => s.gatewayGcMajors ?? 0))}`,
       ])
     }
     for (const via of modes.slice(1)) {

@@ -7,13 +7,13 @@
  * Prints one JSON line when it listens: {"url":...,"node":<the node binary its cli driver runs>}. Then reads
  * commands, one a line, on stdin:
  *   mark    starts measuring: CPU time and event-loop delay from now; answers {"marked":true}
- *   usage   answers {"cpuMs":..,"loopP99Ms":..,"loopMaxMs":..,"gcMs":..,"gcMaxMs":..} since the last mark (the delay
+ *   usage   answers {"cpuMs":..,"loopP99Ms":..,"loopMaxMs":..,"gcMs":..,"gcMaxMs":..,"gcMajors":..} since the last mark (the delay
  *           sampled every 10 ms: a 1 ms probe would be a third of a paced run's CPU here; gc: the pauses V8 reported)
  * Closing stdin stops the server and exits 0.
  */
 
 import path from 'node:path'
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
 import type { startServer as StartServer } from '../src/http/server.js'
@@ -35,11 +35,14 @@ say({ url: server.url, node: server.ctx.registry.cli().resolve('node') })
 let cpu0 = process.cpuUsage()
 let loop = monitorEventLoopDelay({ resolution: loopResolutionMs })
 // garbage collection pauses of the main thread since the mark (a paced event's tail may be one)
-let gc = { ms: 0, maxMs: 0 }
+let gc = { ms: 0, maxMs: 0, majors: 0 }
 const gcObserver = new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
     gc.ms += entry.duration
     gc.maxMs = Math.max(gc.maxMs, entry.duration)
+    // a mark-compact (full) collection, not a scavenge of the young generation
+    if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)
+      gc.majors++
   }
 })
 gcObserver.observe({ entryTypes: ['gc'] })
@@ -49,7 +52,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     loop = monitorEventLoopDelay({ resolution: loopResolutionMs })
     loop.enable()
     cpu0 = process.cpuUsage()
-    gc = { ms: 0, maxMs: 0 }
+    gc = { ms: 0, maxMs: 0, majors: 0 }
     say({ marked: true })
   } else if (line === 'usage') {
     const used = process.cpuUsage(cpu0)
@@ -59,6 +62,7 @@ for await (const line of createInterface({ input: process.stdin })) {
       loopMaxMs: loop.max / 1e6,
       gcMs: gc.ms,
       gcMaxMs: gc.maxMs,
+      gcMajors: gc.majors,
     })
   }
 }

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import path from 'node:path'
-import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
+import { forwardTo, innerApp, onFirstUse } from './inner-app.js'
 
 /** Where `vite build web` puts the console (the same place from src/http and from dist/http). */
 export const consoleDir = path.resolve(import.meta.dirname, '../../dist/web')
@@ -10,6 +10,8 @@ export const consoleDir = path.resolve(import.meta.dirname, '../../dist/web')
  * The web console at `/`: the files Vite built. Hashed assets are cached for a year (their names change
  * with their content); index.html is revalidated every time so a new build is picked up at once.
  * The files hold no data: every call they make carries the token, and the API checks it.
+ * @fastify/static (and glob, which it loads) serve them from an inner app (http/inner-app.ts) built on the first
+ * request for one of them, so an idle server does not load them.
  */
 export async function registerConsole(app: FastifyInstance, dir = consoleDir): Promise<void> {
   if (!existsSync(path.join(dir, 'index.html'))) {
@@ -21,21 +23,32 @@ export async function registerConsole(app: FastifyInstance, dir = consoleDir): P
     )
     return
   }
-  await app.register(fastifyStatic, {
-    root: dir,
-    prefix: '/',
-    wildcard: false,
-    index: ['index.html'],
-    cacheControl: false,
-    setHeaders(reply, filePath) {
-      reply.header(
-        'cache-control',
-        filePath.includes(`${path.sep}assets${path.sep}`)
-          ? 'public, max-age=31536000, immutable'
-          : 'no-cache',
-      )
-    },
+  const files = onFirstUse(async () => {
+    const { default: fastifyStatic } = await import('@fastify/static')
+    const inner = innerApp()
+    await inner.register(fastifyStatic, {
+      root: dir,
+      prefix: '/',
+      wildcard: false,
+      index: ['index.html'],
+      cacheControl: false,
+      setHeaders(reply, filePath) {
+        reply.header(
+          'cache-control',
+          filePath.includes(`${path.sep}assets${path.sep}`)
+            ? 'public, max-age=31536000, immutable'
+            : 'no-cache',
+        )
+      },
+    })
+    await inner.ready()
+    return inner
   })
+  // The paths that can be the console's, by its directory's top level: each file, everything under each folder.
+  const forward = forwardTo(files)
+  app.get('/', { schema: { hide: true } }, forward)
+  for (const entry of readdirSync(dir, { withFileTypes: true }))
+    app.get(entry.isDirectory() ? `/${entry.name}/*` : `/${entry.name}`, { schema: { hide: true } }, forward)
 }
 
 /** Paths of the console and the documentation pages: open without a token (they carry no data). */

@@ -1,23 +1,12 @@
-import type { FastifyInstance, FastifyServerOptions, RouteOptions } from 'fastify'
-import Fastify from 'fastify'
+import type { FastifyInstance, RouteOptions } from 'fastify'
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod'
 import { swaggerRequestInterceptor } from './docs-token.js'
+import { innerApp } from './inner-app.js'
 import { completeDocument } from './openapi-complete.js'
 
-/** The header the documentation app's not-found and error handlers mark their answers with. */
-export const docsMiss = 'x-agent-gateway-docs-miss'
-
-/** Routes are only described here, never validated nor serialized: no compilers (and so no ajv) at all. */
-const noCompilers = {
-  compilersFactory: {
-    buildValidator: () => () => () => true,
-    buildSerializer: () => () => (data: unknown) => JSON.stringify(data),
-  },
-} as unknown as FastifyServerOptions['schemaController']
-
 /**
- * The OpenAPI document and Swagger UI, in a Fastify instance of their own that never listens: built on the
- * first request for /openapi.json or /docs (http/openapi.ts forwards those), so an idle server never loads
+ * The OpenAPI document and Swagger UI, in an inner app (http/inner-app.ts) built on the first request for
+ * /openapi.json or /docs (http/openapi.ts forwards those), so an idle server never loads
  * @fastify/swagger, @fastify/swagger-ui and what they need (yaml, json-schema-resolver, @fastify/static, glob).
  * The gateway's routes, as its `onRoute` hook recorded them, are declared again here in the same order, so
  * @fastify/swagger sees what it would have seen registered on the gateway itself (hidden ones left out: the
@@ -31,13 +20,7 @@ export async function buildDocsApp(
     import('@fastify/swagger'),
     import('@fastify/swagger-ui'),
   ])
-  const docs = Fastify({ logger: false, exposeHeadRoutes: false, schemaController: noCompilers })
-  docs.setNotFoundHandler((_request, reply) => {
-    reply.header(docsMiss, 'not-found').status(404).send()
-  })
-  docs.setErrorHandler((_error, _request, reply) => {
-    reply.header(docsMiss, 'error').status(500).send()
-  })
+  const docs = innerApp()
   await docs.register(swagger, {
     openapi: {
       openapi: '3.1.0',

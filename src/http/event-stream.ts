@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { StoredEvent } from '../protocol/events.js'
-import { jsonBytesOnce, jsonOnce } from '../util/json-once.js'
+import { jsonBytesOnce, jsonFramed, jsonOnce } from '../util/json-once.js'
 import type { EventSink } from './event-sink.js'
 import { NdjsonWriter } from './ndjson.js'
 import { encodeSse, SseWriter, sseFields } from './sse.js'
@@ -79,8 +79,6 @@ function storedEventSink(
 const sseFrames = new WeakMap<StoredEvent, Buffer>()
 const ndjsonLines = new WeakMap<StoredEvent, Buffer>()
 
-const blankLine = Buffer.from('\n\n')
-const newline = Buffer.from('\n')
 const [lf, cr] = [0x0a, 0x0d]
 
 /** `id`, `event`, then the event's JSON bytes (the store's, when it stored them) as its one `data:` line. */
@@ -92,7 +90,7 @@ export function sseFrame(ev: StoredEvent): Buffer {
     frame =
       json.includes(lf) || json.includes(cr)
         ? Buffer.from(encodeSse({ id: ev.seq, event: ev.type, data: jsonOnce(ev) }))
-        : Buffer.concat([Buffer.from(`${sseFields(ev.seq, ev.type)}data: `), json, blankLine])
+        : jsonFramed(ev, `${sseFields(ev.seq, ev.type)}data: `, 2)
     sseFrames.set(ev, frame)
   }
   return frame
@@ -101,7 +99,7 @@ export function sseFrame(ev: StoredEvent): Buffer {
 export function ndjsonLine(ev: StoredEvent): Buffer {
   let line = ndjsonLines.get(ev)
   if (line === undefined) {
-    line = Buffer.concat([jsonBytesOnce(ev), newline])
+    line = jsonFramed(ev, '', 1)
     ndjsonLines.set(ev, line)
   }
   return line

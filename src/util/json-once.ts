@@ -15,20 +15,53 @@ export function jsonOnce(value: object): string {
 }
 
 const bytes = new WeakMap<object, Buffer>()
+/** The head written in front of a value's bytes (see jsonFramed). */
+const heads = new WeakMap<object, string>()
+
+/** Room kept before a value's JSON bytes for a frame's head, and after them for two newlines. */
+const headroom = 64
+const lf = 0x0a
 
 /**
  * The UTF-8 bytes of `jsonOnce(value)`, computed on the first call and remembered: the SQLite store binds them
- * and every SSE frame / NDJSON line of the event is built from them, so the text is encoded once. Text without
- * non-ASCII characters (most agent output; `byteLength` tells) is copied byte for byte instead of encoded.
+ * and every SSE frame / NDJSON line of the event is built around them (jsonFramed), so the text is encoded
+ * once and its bytes exist once. Text without non-ASCII characters (most agent output; `byteLength` tells)
+ * is copied byte for byte instead of encoded.
  */
 export function jsonBytesOnce(value: object): Buffer {
   let out = bytes.get(value)
   if (out === undefined) {
     const text = jsonOnce(value)
-    out = Buffer.from(text, Buffer.byteLength(text) === text.length ? 'latin1' : 'utf8')
+    const n = Buffer.byteLength(text)
+    const room = Buffer.allocUnsafe(headroom + n + 2)
+    room.write(text, headroom, n, n === text.length ? 'latin1' : 'utf8')
+    room[headroom + n] = lf
+    room[headroom + n + 1] = lf
+    out = room.subarray(headroom, headroom + n)
     bytes.set(value, out)
   }
   return out
+}
+
+/**
+ * `head`, the value's JSON bytes, then one or two newlines: an SSE frame or an NDJSON line. It is a view of
+ * jsonBytesOnce's memory with the head written into the room before it (no copy of the bytes, no second
+ * buffer of their size); a value gets one head that way, any other head (or a longer one) gets a copy.
+ * The newlines after the bytes are written once, with them.
+ */
+export function jsonFramed(value: object, head: string, newlines: 1 | 2): Buffer {
+  const json = jsonBytesOnce(value)
+  const size = Buffer.byteLength(head)
+  const whole = Buffer.from(json.buffer, json.byteOffset - size, size + json.length + newlines)
+  if (size === 0) return whole
+  const written = heads.get(value)
+  if (size > headroom || (written !== undefined && written !== head))
+    return Buffer.concat([Buffer.from(head), json, Buffer.from(newlines === 1 ? '\n' : '\n\n')])
+  if (written === undefined) {
+    whole.write(head, 0, size, 'utf8')
+    heads.set(value, head)
+  }
+  return whole
 }
 
 /** Parses JSON text read back (from the store) and remembers the text as the value's encoding. */

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { ensureConsoleBuilt } from '../support/browser.js'
 import { gatewayEnv } from '../support/gateway.js'
 import { tempDir } from '../support/temp.js'
 
@@ -15,9 +16,12 @@ const tsxLoader = import.meta.resolve('tsx')
 /**
  * Lazily loaded: prom-client (and @opentelemetry/api) on the first metric, ajv on the first outputSchema, pg on
  * DATABASE_URL, the ACP SDK (an ES module) with the first ACP agent process, the OpenAPI document and Swagger UI
- * (and what they need) with the first request for /openapi.json or /docs.
+ * (and what they need) with the first request for /openapi.json or /docs, the console's files with the first
+ * request for one.
  */
 const docsPackages = ['@fastify/swagger', '@fastify/swagger-ui', 'yaml', 'json-schema-resolver']
+/** The console's static files (@fastify/static, and glob which it loads) come with the first request for one. */
+const consolePackages = ['@fastify/static', 'glob']
 const lazy = [
   'prom-client',
   '@opentelemetry/api',
@@ -68,6 +72,10 @@ try {
   report.sdkBeforeLoad = (() => { try { acpSdk(); return 'loaded' } catch (err) { return err.message } })()
   report.protocolVersion = (await loadAcpSdk()).PROTOCOL_VERSION
   report.afterAcp = loaded()
+  const page = await fetch(server.url + '/')
+  report.consoleStatus = page.status
+  report.console = await page.text()
+  report.afterConsole = loaded()
   const openapi = await fetch(server.url + '/openapi.json')
   report.openapiStatus = openapi.status
   report.openapiPaths = Object.keys((await openapi.json()).paths ?? {})
@@ -113,7 +121,8 @@ function runChild(env: Record<string, string | undefined>, cwd: string): Promise
 }
 
 describe('lazily loaded modules', () => {
-  it('an idle start loads none of them; /metrics, an outputSchema, the ACP SDK and /openapi.json load theirs and work', async () => {
+  it('an idle start loads none of them; /metrics, an outputSchema, the ACP SDK, /openapi.json and / load theirs and work', async () => {
+    ensureConsoleBuilt()
     const { env, dir } = gatewayEnv(null)
     const report = await runChild(env, dir)
     expect(report.health).toBe(200)
@@ -137,7 +146,12 @@ describe('lazily loaded modules', () => {
     expect(report.sdkBeforeLoad).toMatch(/ACP SDK is not loaded yet/)
     expect(report.protocolVersion).toBe(1)
     expect(report.afterAcp).toContain('@agentclientprotocol/sdk')
-    for (const pkg of docsPackages) expect(report.afterAcp).not.toContain(pkg)
+    for (const pkg of [...docsPackages, ...consolePackages]) expect(report.afterAcp).not.toContain(pkg)
+    // the console's first page loads @fastify/static (and glob), not the documentation stack
+    expect(report.consoleStatus).toBe(200)
+    expect(report.console).toContain('<div id="app">')
+    for (const pkg of consolePackages) expect(report.afterConsole).toContain(pkg)
+    for (const pkg of docsPackages) expect(report.afterConsole).not.toContain(pkg)
     // the first /openapi.json builds the documentation app: the document lists the routes, /docs serves the UI
     expect(report.openapiStatus).toBe(200)
     expect(report.openapiPaths).toContain('/v1/runs')

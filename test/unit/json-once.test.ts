@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { jsonBytesOnce, jsonOnce, parseJsonOnce } from '../../src/util/json-once.js'
+import { jsonBytesOnce, jsonFramed, jsonOnce, parseJsonOnce } from '../../src/util/json-once.js'
 
 afterEach(() => vi.restoreAllMocks())
 
@@ -46,5 +46,36 @@ describe('jsonBytesOnce', () => {
     const value = parseJsonOnce<object>('{"data":"ü"}')
     expect(jsonBytesOnce(value).toString('utf8')).toBe('{"data":"ü"}')
     expect(stringify).not.toHaveBeenCalled()
+  })
+})
+
+describe('jsonFramed', () => {
+  it('is head + JSON bytes + newlines over the same memory as the bytes, without touching them', () => {
+    const ev = { type: 'output', seq: 4, data: 'héllo\n' }
+    const bytes = jsonBytesOnce(ev)
+    const json = JSON.stringify(ev)
+    const frame = jsonFramed(ev, 'id: 4\nevent: output\ndata: ', 2)
+    expect(frame.toString('utf8')).toBe(`id: 4\nevent: output\ndata: ${json}\n\n`)
+    expect(frame.buffer).toBe(bytes.buffer)
+    expect(jsonFramed(ev, '', 1).toString('utf8')).toBe(`${json}\n`)
+    expect(bytes.toString('utf8')).toBe(json)
+    // the same head again is the same view; another head is a copy and leaves the first frame as it was
+    expect(jsonFramed(ev, 'id: 4\nevent: output\ndata: ', 2).equals(frame)).toBe(true)
+    const other = jsonFramed(ev, 'data: ', 2)
+    expect(other.toString('utf8')).toBe(`data: ${json}\n\n`)
+    expect(frame.toString('utf8')).toBe(`id: 4\nevent: output\ndata: ${json}\n\n`)
+    const long = `event: ${'x'.repeat(100)}\ndata: `
+    expect(jsonFramed(ev, long, 2).toString('utf8')).toBe(`${long}${json}\n\n`)
+    expect(frame.toString('utf8')).toBe(`id: 4\nevent: output\ndata: ${json}\n\n`)
+  })
+
+  it("never writes into another value's memory (small values share Buffer's pool)", () => {
+    const values = Array.from({ length: 200 }, (_, i) => ({ seq: i, data: 'x'.repeat(i % 7) }))
+    const bytes = values.map((v) => jsonBytesOnce(v))
+    const frames = values.map((v) => jsonFramed(v, `id: ${v.seq}\ndata: `, 2))
+    values.forEach((v, i) => {
+      expect(bytes[i]!.toString('utf8')).toBe(JSON.stringify(v))
+      expect(frames[i]!.toString('utf8')).toBe(`id: ${v.seq}\ndata: ${JSON.stringify(v)}\n\n`)
+    })
   })
 })
