@@ -33,6 +33,25 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs: n
 
 const cli = (name: string, args: string[]) => ({ agent: 'cli', command: { cli: name, args } })
 
+/**
+ * `work` unless it takes longer than `ms`: then a failure that names the step and shows each node's last log
+ * lines (a request with ?wait=true would otherwise hang until the test's own timeout, saying nothing).
+ */
+async function within<T>(what: string, ms: number, nodes: ServerProcess[], work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const logs = nodes.map((n) => `--- pid ${n.child.pid}:\n${n.output.slice(-40).join('\n')}`)
+      reject(new Error(`${what} took over ${ms} ms\n${logs.join('\n')}`))
+    }, ms)
+  })
+  try {
+    return await Promise.race([work, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 async function submit(node: ServerProcess, body: unknown, wait = false): Promise<Run> {
   const res = await postJson(`${node.url}/v1/runs${wait ? '?wait=true' : ''}`, body)
   if (res.status !== 202 && res.status !== 200) throw new Error(`submit: ${res.status} ${await res.text()}`)
@@ -456,7 +475,12 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     // It takes new work again (runs go to whichever worker fetches first: a few until one lands there).
     let ranThere = false
     for (let i = 0; i < 20 && !ranThere; i++) {
-      const next = await submit(apiA, cli('echo', ['awake']), true)
+      const next = await within(
+        `run ${i} after the stall`,
+        60_000,
+        nodes,
+        submit(apiA, cli('echo', ['awake']), true),
+      )
       expect(next.status).toBe('succeeded')
       ranThere = (await store.ownerOf(next.id)) === workerId
     }
@@ -465,7 +489,12 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     // session's old copy (its turn would have held the next one back), so the next turn runs at once.
     const turnOf = async (id: string) => (await getSession(apiB, session.id)).turns.find((t) => t.id === id)
     expect(await turnOf(slow.id)).toMatchObject({ status: 'failed' })
-    const after = await sendTurn(apiB, session.id, 'still there?', true)
+    const after = await within(
+      'the turn after the stall',
+      60_000,
+      nodes,
+      sendTurn(apiB, session.id, 'still there?', true),
+    )
     expect(after).toMatchObject({ status: 'completed', finalResponse: 'after the stall' })
     expect(await turnOf(slow.id)).toMatchObject({ status: 'failed' })
     const ends = (await store.eventsAfter(session.id, 0, 10_000)).filter(
