@@ -26,7 +26,7 @@ const { values } = parseArgs({
 const iterations = intOption(values.iterations, 15, 'iterations')
 const warmup = intOption(values.warmup, 2, 'warmup', 0)
 const rustLog = values['rust-log']
-/** Which of acp, codex, exec to run (comma-separated; default all three). */
+/** Which of acp, codex, chat, exec to run (comma-separated; default acp, codex and exec). */
 const only = new Set((values.modes ?? 'acp,codex,exec').split(','))
 
 /** The marks of the run in progress: (label, ms since its start); null between runs. */
@@ -119,6 +119,24 @@ function tapDriver(driver: AgentDriver): void {
   }
 }
 
+/** A warm codex run through seed 000's POST /chat (it follows the run's events instead of waiting for its record). */
+async function chatRun(server: RunningServer): Promise<[string, number][]> {
+  marks = []
+  t0 = performance.now()
+  const res = await fetch(`${server.url}/chat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt }),
+  })
+  const body = (await res.json()) as { stdout?: string }
+  if (res.status !== 200 || body.stdout?.trim() !== answer)
+    throw new Error(`/chat: ${res.status} ${JSON.stringify(body)}`)
+  mark('http answered')
+  const got = marks
+  marks = null
+  return got
+}
+
 async function gatewayRun(server: RunningServer, agent: string): Promise<[string, number][]> {
   marks = []
   stderrLines = []
@@ -195,10 +213,11 @@ try {
         },
       ],
       ['codex', () => gatewayRun(gw, 'codex')],
+      ['chat', () => chatRun(gw)],
       ['exec', () => directExec(gw, workspace)],
     ] as const
   ).filter(([name]) => only.has(name))
-  const runs: Record<string, [string, number][][]> = { acp: [], codex: [], exec: [] }
+  const runs: Record<string, [string, number][][]> = { acp: [], codex: [], chat: [], exec: [] }
   for (let i = 0; i < warmup + iterations; i++) {
     const order = i % 2 === 0 ? modes : [...modes].reverse()
     for (const [name, fn] of order) {
@@ -210,6 +229,7 @@ try {
   for (const [name, title] of [
     ['acp', 'warm acp:codex-acp, POST /v1/runs?wait=true'],
     ['codex', 'warm codex (app-server thread), POST /v1/runs?wait=true'],
+    ['chat', 'warm codex (app-server thread), POST /chat'],
     ['exec', 'cold direct codex exec'],
   ] as const) {
     if (!only.has(name)) continue
@@ -219,8 +239,8 @@ try {
   const total = (name: string) =>
     only.has(name) ? median(runs[name]!.map((r) => r[r.length - 1]![1])) : Number.NaN
   console.log(
-    `\nmedian wall: acp ${total('acp').toFixed(1)} ms, codex ${total('codex').toFixed(1)} ms, exec ${total('exec').toFixed(1)} ms; ` +
-      `acp/exec ${(total('acp') / total('exec')).toFixed(3)}, codex/exec ${(total('codex') / total('exec')).toFixed(3)}`,
+    `\nmedian wall: acp ${total('acp').toFixed(1)} ms, codex ${total('codex').toFixed(1)} ms, chat ${total('chat').toFixed(1)} ms, exec ${total('exec').toFixed(1)} ms; ` +
+      `acp/exec ${(total('acp') / total('exec')).toFixed(3)}, codex/exec ${(total('codex') / total('exec')).toFixed(3)}, chat/exec ${(total('chat') / total('exec')).toFixed(3)}`,
   )
   if (rustLog) {
     console.log('\n### agent stderr of the last acp run (ms after the request)\n')
