@@ -9,7 +9,7 @@ import type { LaunchSpec } from '../src/process/runner.js'
 import { startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv } from '../test/support/gateway.js'
 import { loadLine, printMachine } from './machine.js'
-import { directCodexExec, gatewayRunAnswers } from './one-shot-runs.js'
+import { directCodexExec, gatewayChatAnswers, gatewayRunAnswers } from './one-shot-runs.js'
 import { intOption } from './options.js'
 import { markdownTable, median } from './stats.js'
 
@@ -119,44 +119,27 @@ function tapDriver(driver: AgentDriver): void {
   }
 }
 
-/** A warm codex run through seed 000's POST /chat (it follows the run's events instead of waiting for its record). */
-async function chatRun(server: RunningServer): Promise<[string, number][]> {
-  marks = []
-  t0 = performance.now()
-  const res = await fetch(`${server.url}/chat`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ prompt }),
-  })
-  const body = (await res.json()) as { stdout?: string }
-  if (res.status !== 200 || body.stdout?.trim() !== answer)
-    throw new Error(`/chat: ${res.status} ${JSON.stringify(body)}`)
-  mark('http answered')
-  const got = marks
-  marks = null
-  return got
-}
-
-async function gatewayRun(server: RunningServer, agent: string): Promise<[string, number][]> {
+/** The marks of one run: `work` timed from now, with `end` marked when it resolved. */
+async function recorded(work: () => Promise<void>, end: string): Promise<[string, number][]> {
   marks = []
   stderrLines = []
   t0 = performance.now()
-  await gatewayRunAnswers(server, agent, prompt, answer)
-  mark('http answered')
+  await work()
+  mark(end)
   const got = marks
   marks = null
   return got
 }
 
-async function directExec(server: RunningServer, cwd: string): Promise<[string, number][]> {
-  marks = []
-  t0 = performance.now()
-  await directCodexExec(server, cwd, prompt, answer, () => mark('exec first stdout'))
-  mark('exec closed')
-  const got = marks
-  marks = null
-  return got
-}
+const gatewayRun = (server: RunningServer, agent: string) =>
+  recorded(() => gatewayRunAnswers(server, agent, prompt, answer), 'http answered')
+
+/** A warm codex run through seed 000's POST /chat (it follows the run's events instead of waiting for its record). */
+const chatRun = (server: RunningServer) =>
+  recorded(() => gatewayChatAnswers(server, prompt, answer), 'http answered')
+
+const directExec = (server: RunningServer, cwd: string) =>
+  recorded(() => directCodexExec(server, cwd, prompt, answer, () => mark('exec first stdout')), 'exec closed')
 
 /** Labels numbered by occurrence (`mock /v1/responses #2`), so repeated steps line up across runs. */
 function numbered(run: [string, number][]): [string, number][] {
@@ -236,12 +219,16 @@ try {
     console.log(`\n### ${title} (${runs[name]!.length} runs)\n`)
     console.log(timeline(runs[name]!))
   }
-  const total = (name: string) =>
-    only.has(name) ? median(runs[name]!.map((r) => r[r.length - 1]![1])) : Number.NaN
-  console.log(
-    `\nmedian wall: acp ${total('acp').toFixed(1)} ms, codex ${total('codex').toFixed(1)} ms, chat ${total('chat').toFixed(1)} ms, exec ${total('exec').toFixed(1)} ms; ` +
-      `acp/exec ${(total('acp') / total('exec')).toFixed(3)}, codex/exec ${(total('codex') / total('exec')).toFixed(3)}, chat/exec ${(total('chat') / total('exec')).toFixed(3)}`,
-  )
+  const ran = ['acp', 'codex', 'chat', 'exec'].filter((name) => only.has(name))
+  const total = (name: string) => median(runs[name]!.map((r) => r[r.length - 1]![1]))
+  const walls = ran.map((name) => `${name} ${total(name).toFixed(1)} ms`).join(', ')
+  const ratios = only.has('exec')
+    ? `; ${ran
+        .filter((name) => name !== 'exec')
+        .map((name) => `${name}/exec ${(total(name) / total('exec')).toFixed(3)}`)
+        .join(', ')}`
+    : ''
+  console.log(`\nmedian wall: ${walls}${ratios}`)
   if (rustLog) {
     console.log('\n### agent stderr of the last acp run (ms after the request)\n')
     // without the ANSI colour codes of the agent's log

@@ -1,6 +1,6 @@
 /**
- * The two one-shot runs the ACP, timeline and peer benches time: a gateway run (`POST /v1/runs?wait=true`) and
- * a cold direct `codex exec` (the codex-exec driver's argv and env: codex as a user runs it). Each resolves when
+ * The one-shot runs the ACP, timeline and peer benches time: a gateway run (`POST /v1/runs?wait=true` or
+ * `POST /chat`) and a cold direct `codex exec` (the codex-exec driver's argv and env: codex as a user runs it). Each resolves when
  * the answer is in and checked; callers time around them.
  */
 import { spawn } from 'node:child_process'
@@ -24,6 +24,23 @@ export async function gatewayRunAnswers(
   const run = (await res.json()) as { status?: string; finalResponse?: string }
   if (res.status !== 200 || run.status !== 'succeeded' || run.finalResponse?.trim() !== answer)
     throw new BenchError(`${agent}: HTTP ${res.status}: ${JSON.stringify(run)}`)
+}
+
+/** `POST /chat {prompt}` (seed 000: a warm codex run that follows the run's events) until its JSON is read; throws unless it answered `answer`. */
+export async function gatewayChatAnswers(
+  server: RunningServer,
+  prompt: string,
+  answer: string,
+): Promise<void> {
+  const res = await fetch(`${server.url}/chat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt }),
+    signal: AbortSignal.timeout(60_000),
+  })
+  const body = (await res.json()) as { stdout?: string }
+  if (res.status !== 200 || body.stdout?.trim() !== answer)
+    throw new BenchError(`/chat: HTTP ${res.status}: ${JSON.stringify(body)}`)
 }
 
 /** A cold `codex exec` of `prompt` in `cwd`, read to its end; throws unless it printed `answer`. */
