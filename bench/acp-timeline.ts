@@ -35,9 +35,12 @@ let t0 = 0
 let stderrLines: [number, string][] = []
 const mark = (label: string) => marks?.push([label, performance.now() - t0])
 
-/** What a JSON-RPC line is: a request/notification by method, an answer by the method it answers. */
-const sentMethods = new Map<string, string>()
-function describe(direction: 'send' | 'recv', line: string): string | null {
+/**
+ * What a JSON-RPC line is: a request/notification by method, an answer by the method it answers. Lines of a
+ * process that works for another mode (a ready session or thread started after the last run) are marked too,
+ * named by their process.
+ */
+function describe(sentMethods: Map<string, string>, direction: 'send' | 'recv', line: string): string | null {
   let msg: { id?: number | string; method?: string; result?: unknown; error?: unknown; params?: unknown }
   try {
     msg = JSON.parse(line)
@@ -59,12 +62,15 @@ const start = LocalProcessRunner.prototype.start
 LocalProcessRunner.prototype.start = function (spec: LaunchSpec) {
   const tapped = rustLog ? { ...spec, env: { ...spec.env, RUST_LOG: rustLog } } : spec
   const proc = start.call(this, tapped)
+  // per process: ids are numbered by each connection, so an answer is matched within its own process
+  const sentMethods = new Map<string, string>()
+  const who = path.basename(spec.command)
   const write = proc.stdin.write.bind(proc.stdin) as (...a: unknown[]) => boolean
   proc.stdin.write = ((chunk: unknown, ...rest: unknown[]) => {
     const text = chunk instanceof Uint8Array ? Buffer.from(chunk).toString() : String(chunk)
     for (const line of text.split('\n')) {
-      const d = line.trim() ? describe('send', line) : null
-      if (d) mark(d)
+      const d = line.trim() ? describe(sentMethods, 'send', line) : null
+      if (d) mark(`${who} ${d}`)
     }
     return write(chunk, ...rest)
   }) as typeof proc.stdin.write
@@ -72,9 +78,9 @@ LocalProcessRunner.prototype.start = function (spec: LaunchSpec) {
   proc.stdout.on('data', (d: Buffer) => {
     buf += d.toString()
     for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const d = describe('recv', buf.slice(0, i))
+      const d = describe(sentMethods, 'recv', buf.slice(0, i))
       buf = buf.slice(i + 1)
-      if (d) mark(d)
+      if (d) mark(`${who} ${d}`)
     }
   })
   if (rustLog)
@@ -228,7 +234,9 @@ try {
         .map((name) => `${name}/exec ${(total(name) / total('exec')).toFixed(3)}`)
         .join(', ')}`
     : ''
-  console.log(`\nmedian wall: ${walls}${ratios}`)
+  // the gateway side carries this bench's taps (every stdio line parsed, store calls wrapped); the direct exec
+  // does not: bench/acp-warm-runs.ts and run-vs-direct.ts give the untapped ratios
+  console.log(`\nmedian wall (gateway instrumented): ${walls}${ratios}`)
   if (rustLog) {
     console.log('\n### agent stderr of the last acp run (ms after the request)\n')
     // without the ANSI colour codes of the agent's log

@@ -8,7 +8,7 @@
  * Usage: npx tsx bench/event-append.ts [--baseline <checkout with node_modules>] [--rounds N] [--events N]
  *   --rounds  interleaved rounds per cell, default 5; --events appends per round, default 200
  * Prints per cell the median over rounds of the median wall µs per append, and the CPU µs per append
- * (process.cpuUsage: robust to a shared machine's noise for the hot case; after idle it also counts the wake-up).
+ * (process.cpuUsage: robust to a shared machine's noise for the hot case; after idle the append runs on a cold cache; the wake-up itself is not counted).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
@@ -76,8 +76,9 @@ async function main(): Promise<void> {
   ]
   if (values.baseline) builds.push([`baseline`, await storeClass(path.resolve(values.baseline))])
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agw-append-bench-'))
+  let stores: (readonly [string, AppendingStore])[] = []
   try {
-    const stores = await Promise.all(
+    stores = await Promise.all(
       builds.map(async ([name, Store], i) => {
         const store = new Store(path.join(dir, `${i}.db`))
         await store.createRun(
@@ -109,8 +110,8 @@ async function main(): Promise<void> {
       }
     }
     console.log(markdownTable(rows, [false, false, false, true, true]))
-    for (const [, store] of stores) await store.close()
   } finally {
+    for (const [, store] of stores) await store.close()
     rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -1099,7 +1099,7 @@ async function main(): Promise<void> {
     console.log(machine(status.version, codex.binary).join('\n'))
     console.log(loadLine('at the start'))
     console.log(
-      `runs:    ${o.warmup} warm-up rounds, then ${o.iterations} iterations, interleaved ${modes.join(', ')}${o.order === 'permute' ? ` (cycling through their ${permutations.length} orders)` : ' (this order)'}; ${o.profile} profile rounds; ${o.sessions} idle sessions; direct app-server CODEX_HOME: ${o.directHome === 'shared' ? "the gateway's" : 'its own'}\n`,
+      `runs:    ${o.warmup} warm-up rounds, then ${o.iterations} iterations, interleaved ${modes.join(', ')}${o.order === 'permute' ? ` (cycling through their ${permutations.length} orders)` : ' (this order)'}; ${o.profile} profile rounds; ${o.sessions} idle sessions; direct app-server CODEX_HOME: ${o.directHome === 'shared' ? "the gateway's" : 'its own'}; the mock on ${o.mock === 'thread' ? 'a thread of its own' : "this process's event loop"}${o.directBusyUs > 0 ? `; THE DIRECT CLIENT IS HANDICAPPED: ${o.directBusyUs} µs of CPU per notification (on ${o.directBusyOn})` : ''}\n`,
     )
     if (o.baseline) console.log(`baseline: ${o.baseline} (mode base)\n`)
 

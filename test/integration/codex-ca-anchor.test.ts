@@ -127,16 +127,15 @@ afterAll(async () => {
   expect(await waitUntilGone(() => processesUnder(dir))).toEqual([])
 })
 
+/** A gateway's env whose model provider is the mock behind the HTTPS front. */
+function behindHttpsFront() {
+  const { port } = front.address() as AddressInfo
+  return gatewayEnv(mock, { CODEX_API_BASE_URL: `https://127.0.0.1:${port}/v1` })
+}
+
 /** One prompt to codex-acp whose system store is `store`, with `unrelated` as its CODEX_CA_CERTIFICATE. */
 async function promptWith(store: string): Promise<{ stopReason?: string; error?: string }> {
-  const { port } = front.address() as AddressInfo
-  const {
-    env,
-    dir: gwDir,
-    workspace,
-  } = gatewayEnv(mock, {
-    CODEX_API_BASE_URL: `https://127.0.0.1:${port}/v1`,
-  })
+  const { env, dir: gwDir, workspace } = behindHttpsFront()
   const config = loadConfig(env, gwDir)
   const preset = acpPreset('codex-acp')
   if (!preset.command) throw new Error('codex-acp is not installed')
@@ -173,14 +172,7 @@ async function promptWith(store: string): Promise<{ stopReason?: string; error?:
  * good: it is ended there).
  */
 async function execWith(store: string): Promise<{ code: number | null; out: string }> {
-  const { port } = front.address() as AddressInfo
-  const {
-    env,
-    dir: gwDir,
-    workspace,
-  } = gatewayEnv(mock, {
-    CODEX_API_BASE_URL: `https://127.0.0.1:${port}/v1`,
-  })
+  const { env, dir: gwDir, workspace } = behindHttpsFront()
   const exec = new CodexExecDriver(loadConfig(env, gwDir), env)
   if (!exec.binary) throw new Error('codex is not installed')
   const child = spawn(exec.binary, exec.buildArgs({ prompt: 'over https', cwd: workspace }), {

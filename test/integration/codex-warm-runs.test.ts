@@ -8,7 +8,7 @@ import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
 import { collect, completionOf, waitFor } from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayEnv, requestInput } from '../support/gateway.js'
-import { listProcesses, processesUnder, waitUntilGone } from '../support/processes.js'
+import { killAll, listProcesses, processesUnder, waitUntilGone } from '../support/processes.js'
 import { tempDir } from '../support/temp.js'
 
 // One-shot codex runs on the warm app-server (CODEX_WARM_RUNS, the default) against the same runs on
@@ -270,18 +270,22 @@ describe('warm one-shot codex runs', () => {
         { kind: 'exec_command', cmd: 'sleep 43', yieldTimeMs: 300 },
         { kind: 'text', text: 'left it running' },
       )
-      const events = await collect(
-        driver.run(
-          { prompt: 'start it', cwd: ws, sandbox: 'danger-full-access' },
-          new AbortController().signal,
-        ),
-      )
-      expect(completionOf(events)).toMatchObject({ status: 'succeeded', finalResponse: 'left it running' })
-      // it ran past its yield: still running when codex answered the model
-      expect(mock.requests.length).toBe(2)
-      expect(await waitUntilGone(() => processesUnder(ws).filter((p) => p.cmd.includes('sleep 43')))).toEqual(
-        [],
-      )
+      const sleeping = () => processesUnder(ws).filter((p) => p.cmd.includes('sleep 43'))
+      try {
+        const events = await collect(
+          driver.run(
+            { prompt: 'start it', cwd: ws, sandbox: 'danger-full-access' },
+            new AbortController().signal,
+          ),
+        )
+        expect(completionOf(events)).toMatchObject({ status: 'succeeded', finalResponse: 'left it running' })
+        // it ran past its yield: still running when codex answered the model
+        expect(mock.requests.length).toBe(2)
+        expect(await waitUntilGone(sleeping)).toEqual([])
+      } finally {
+        // a failed expectation above must not leave the command running for 43 s
+        killAll(sleeping())
+      }
     }
   })
 

@@ -92,11 +92,14 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
     const { outside, swap } = swappable('queued-session-proj')
     const session = await json<Session>(postJson(`${gw.url}/v1/sessions`, { cwd: 'queued-session-proj' }))
     // the first turn runs until the model answers; the second waits behind it
-    mock.script({ kind: 'text', text: 'first turn', delayMs: 1500 })
+    mock.script({ kind: 'text', text: 'first turn', delayMs: 4000 })
     const t1 = await json<Turn>(postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'one' }))
     const t2 = await json<Turn>(postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'two' }))
     expect(t2.status).toBe('queued')
     swap()
+    // the precondition: the second turn had not started when the cwd was swapped (the first still runs)
+    const { turns } = await json<Session & { turns: Turn[] }>(fetch(`${gw.url}/v1/sessions/${session.id}`))
+    expect(turns.find((t) => t.id === t2.id)?.status).toBe('queued')
     mock.script({ kind: 'exec_command', cmd: 'echo escaped > marker.txt' }, { kind: 'text', text: 'escaped' })
     const frames = await readSseUntil(
       await fetch(`${gw.url}/v1/sessions/${session.id}/events`, { headers: { accept: 'text/event-stream' } }),

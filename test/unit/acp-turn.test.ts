@@ -11,6 +11,13 @@ async function settledAtOnce(p: Promise<unknown>): Promise<boolean> {
   return done
 }
 
+/** The agent reports a command it started (a tool call still in progress). */
+function startCommand(turn: AcpTurn, toolCallId: string): void {
+  turn.push(
+    turn.mapper.map({ sessionUpdate: 'tool_call', toolCallId, kind: 'execute', status: 'in_progress' }),
+  )
+}
+
 describe('AcpTurn: the wait for open tool calls at the end of a turn', () => {
   it('a turn without tool calls (a text answer) does not wait at all', async () => {
     const turn = new AcpTurn('acp:test', 't1')
@@ -22,28 +29,14 @@ describe('AcpTurn: the wait for open tool calls at the end of a turn', () => {
 
   it('a turn whose tool calls all ended does not wait', async () => {
     const turn = new AcpTurn('acp:test', 't2')
-    turn.push(
-      turn.mapper.map({
-        sessionUpdate: 'tool_call',
-        toolCallId: 'c1',
-        kind: 'execute',
-        status: 'in_progress',
-      }),
-    )
+    startCommand(turn, 'c1')
     turn.push(turn.mapper.map({ sessionUpdate: 'tool_call_update', toolCallId: 'c1', status: 'completed' }))
     expect(await settledAtOnce(turn.toolsSettled(10_000))).toBe(true)
   })
 
   it('an open tool call is waited for until its last update arrives', async () => {
     const turn = new AcpTurn('acp:test', 't3')
-    turn.push(
-      turn.mapper.map({
-        sessionUpdate: 'tool_call',
-        toolCallId: 'c1',
-        kind: 'execute',
-        status: 'in_progress',
-      }),
-    )
+    startCommand(turn, 'c1')
     const settled = turn.toolsSettled(10_000)
     expect(await settledAtOnce(settled)).toBe(false)
     turn.push(turn.mapper.map({ sessionUpdate: 'tool_call_update', toolCallId: 'c1', status: 'completed' }))
