@@ -56,6 +56,16 @@ export class EventLog {
   }
 
   /**
+   * Appends `event` and commits what is queued at once: its producer knows nothing more comes with it (a run's
+   * first or last event, a turn's end), so its waiters need not wait a loop turn.
+   */
+  appendNow(ownerId: string, event: AgentEvent): Promise<StoredEvent> {
+    const stored = this.append(ownerId, event)
+    this.commitNow()
+    return stored
+  }
+
+  /**
    * Commits what is queued now instead of when the event loop comes round, for a producer that knows nothing
    * more is coming (a session turn that ended): its waiters need not wait a loop turn. Each append's own
    * promise still says when its event is stored.

@@ -1,5 +1,5 @@
 import type { Config } from '../config/load.js'
-import { type AgentEvent, assertNever, isWorkEvent, type RunCompletedEvent } from '../protocol/events.js'
+import { assertNever, isWorkEvent, type LifecycleEvent, type RunCompletedEvent } from '../protocol/events.js'
 import { runCompletedWithout } from '../protocol/run-completed.js'
 import type { Store } from '../store/store.js'
 import type { EventLog } from './event-log.js'
@@ -75,9 +75,8 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
 async function recordEvent(
   store: Store,
   runId: string,
-  ev: Exclude<AgentEvent, RunCompletedEvent>,
+  ev: Exclude<LifecycleEvent, RunCompletedEvent>,
 ): Promise<void> {
-  if (isWorkEvent(ev)) return
   switch (ev.type) {
     case 'run.started':
       return store.updateRun(runId, {

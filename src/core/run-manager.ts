@@ -96,10 +96,8 @@ export class RunManager {
         { retryAfterSeconds: 5 },
       )
     }
-    // committed now, not a loop turn later: the run starts only once it is stored
-    const queued = this.log.append(run.id, { type: 'run.queued' })
-    this.log.commitNow()
-    await queued
+    // the run starts only once this is stored
+    await this.log.appendNow(run.id, { type: 'run.queued' })
     if (dispatch) await dispatch.send(run.id)
     else this.enqueue(run, driver, validate, false)
     return (await this.store.getRun(run.id)) ?? run

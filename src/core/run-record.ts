@@ -26,8 +26,5 @@ export async function recordRunEnd(
   completed: RunCompletedEvent,
 ): Promise<void> {
   await store.updateRun(runId, terminalPatch(completed))
-  // the run's last event: its waiters need not wait a loop turn for it
-  const stored = log.append(runId, completed)
-  log.commitNow()
-  await stored
+  await log.appendNow(runId, completed)
 }

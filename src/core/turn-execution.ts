@@ -70,8 +70,7 @@ export async function runTurn(
   ctx.turnEnded()
   // The end first, then the state it leads to: what follows the events (webhooks too) sees them in that order.
   // (queued in that order, so the state is announced even when storing the end failed)
-  const endStored = end ? ctx.log.append(sessionId, end) : undefined
-  if (end) ctx.log.commitNow()
+  const endStored = end ? ctx.log.appendNow(sessionId, end) : undefined
   const after = next ? ctx.announce(next) : running
   await endStored
   // The client waiting for the turn is answered now; the state's announcement is stored meanwhile.
@@ -152,7 +151,10 @@ export async function executeTurn(
         }
       const ev = withTurnId(raw, turn.id)
       if (ev.type === 'turn.completed' || ev.type === 'turn.failed') end = ev
-      else await events.push(ev)
+      else {
+        const full = events.push(ev)
+        if (full) await full
+      }
     }
     agentTurn = undefined
     // the agent's turn is over: what it sent last is stored now, not a loop turn later

@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { StoredEvent } from '../protocol/events.js'
-import { jsonBytesOnce, jsonFramed, jsonOnce } from '../util/json-once.js'
+import { jsonFramed } from '../util/json-once.js'
 import type { EventSink } from './event-sink.js'
 import { NdjsonWriter } from './ndjson.js'
-import { encodeSse, SseWriter, sseFields } from './sse.js'
+import { SseWriter, sseFields } from './sse.js'
 
 export type StreamFormat = 'sse' | 'ndjson'
 
@@ -79,18 +79,12 @@ function storedEventSink(
 const sseFrames = new WeakMap<StoredEvent, Buffer>()
 const ndjsonLines = new WeakMap<StoredEvent, Buffer>()
 
-const [lf, cr] = [0x0a, 0x0d]
-
 /** `id`, `event`, then the event's JSON bytes (the store's, when it stored them) as its one `data:` line. */
 export function sseFrame(ev: StoredEvent): Buffer {
   let frame = sseFrames.get(ev)
   if (frame === undefined) {
-    const json = jsonBytesOnce(ev)
-    // JSON.stringify escapes line breaks, so the text is one data line; anything else is framed line by line
-    frame =
-      json.includes(lf) || json.includes(cr)
-        ? Buffer.from(encodeSse({ id: ev.seq, event: ev.type, data: jsonOnce(ev) }))
-        : jsonFramed(ev, `${sseFields(ev.seq, ev.type)}data: `, 2)
+    // compact JSON (JSON.stringify's, or the store's text of it) escapes every line break: one data line
+    frame = jsonFramed(ev, `${sseFields(ev.seq, ev.type)}data: `, 2)
     sseFrames.set(ev, frame)
   }
   return frame

@@ -52,11 +52,12 @@ export function jsonBytesOnce(value: object): Buffer {
 export function jsonFramed(value: object, head: string, newlines: 1 | 2): Buffer {
   const json = jsonBytesOnce(value)
   const size = Buffer.byteLength(head)
+  const written = heads.get(value)
+  if (size > headroom || (size > 0 && written !== undefined && written !== head))
+    return Buffer.concat([Buffer.from(head), json, Buffer.from(newlines === 1 ? '\n' : '\n\n')])
+  // (a longer head would start before the room: checked above)
   const whole = Buffer.from(json.buffer, json.byteOffset - size, size + json.length + newlines)
   if (size === 0) return whole
-  const written = heads.get(value)
-  if (size > headroom || (written !== undefined && written !== head))
-    return Buffer.concat([Buffer.from(head), json, Buffer.from(newlines === 1 ? '\n' : '\n\n')])
   if (written === undefined) {
     whole.write(head, 0, size, 'utf8')
     heads.set(value, head)

@@ -261,6 +261,35 @@ describe('sessions opened ahead of time', () => {
     }
   })
 
+  it('a run on a process its ready session filled still leaves one ready: opened once its own is closed', async () => {
+    // two sessions per process: the ready session of the first workspace and the run in a second fill it
+    const { env, dir } = gatewayEnv(mock, { ACP_SESSIONS_PER_PROCESS: '2' })
+    const data = env.DATA_DIR!
+    const pair = new AcpDriver(loadConfig(env, dir), acpPreset('codex-acp'), env)
+    const first = workspace
+    const second = tempDir('acp-warm-second-')
+    workspaces.push(second)
+    const readyFor = (cwd: string) => pair.readySessions.filter((r) => r.cwd === cwd)
+    try {
+      mock.script({ kind: 'text', text: 'one' })
+      expect(
+        completionOf(await collect(pair.run(request('one'), new AbortController().signal))),
+      ).toMatchObject({
+        finalResponse: 'one',
+      })
+      await waitFor(() => readyFor(first).length === 1)
+      mock.script({ kind: 'text', text: 'two' })
+      const two = await collect(pair.run({ prompt: 'two', cwd: second }, new AbortController().signal))
+      expect(completionOf(two)).toMatchObject({ finalResponse: 'two' })
+      expect(pair.sharedProcesses).toBe(1)
+      await waitFor(() => readyFor(second).length === 1)
+      expect(readyFor(first)).toHaveLength(1)
+    } finally {
+      await pair.close()
+    }
+    expect(await waitUntilGone(() => processesUnder(data))).toEqual([])
+  })
+
   it('closing the driver closes the sessions opened ahead and ends their processes', async () => {
     const { env, dir } = gatewayEnv(mock, {})
     const data = env.DATA_DIR!

@@ -94,10 +94,9 @@ export class AcpDriver implements SessionDriver {
         void ready?.close()
         return openNew()
       }
-      try {
-        yield* acpWarmRun(this.id, open, req, signal)
-      } finally {
-        // the next run started like this one finds its session opened (on the process this one used)
+      // The next run started like this one finds its session opened (on the process this one used), once this
+      // run's session is closed: until then the process counts it, and may have no room for another.
+      const prepareNext = () => {
         if (key && this.leases.warmRoom(place))
           this.ready.prepare(
             key,
@@ -105,6 +104,7 @@ export class AcpDriver implements SessionDriver {
             openNew,
           )
       }
+      yield* acpWarmRun(this.id, open, req, signal, prepareNext)
       return
     }
     await loadAcpSdk()

@@ -25,6 +25,8 @@ export async function* acpWarmRun(
   open: () => Promise<AcpSession>,
   req: RunRequest,
   signal: AbortSignal,
+  /** Runs once the run's session is closed (its process counts it no more), or at once when none opened. */
+  afterClose: () => void = () => {},
 ): AsyncGenerator<AgentEvent> {
   yield { type: 'run.started', agent }
   const stop = runStop(signal, req.timeoutMs)
@@ -71,7 +73,8 @@ export async function* acpWarmRun(
     // generator's end before it records the run, so awaiting `session/close` here would put the agent's answer
     // to it on every run's critical path. Also when the reader stops early. A turn that failed (e.g. the agent
     // never answered the cancel) may leave the process at work: it is not kept warm.
-    void session?.close(out.failure !== null).catch(() => {})
+    const closing = session ? session.close(out.failure !== null).catch(() => {}) : Promise.resolve()
+    void closing.then(afterClose).catch(() => {})
   }
 }
 

@@ -91,7 +91,11 @@ export class WalCheckpointer {
     }
     const worker = this.start()
     return new Promise<void>((resolve) => {
-      const answered = () => settle(true)
+      // a checkpoint the worker could not make (the WAL busy) is made at the next check, like an inline one
+      const answered = (message: { error: string | null }) => {
+        if (message.error) this.lastWrite = 0
+        settle(true)
+      }
       const broke = () => settle(false)
       const settle = (ok: boolean) => {
         worker.off('message', answered)
@@ -120,7 +124,7 @@ export class WalCheckpointer {
     return worker
   }
 
-  /** A checkpoint on the calling thread, unless closed; one that fails (the WAL busy) is retried next tick. */
+  /** A checkpoint on the calling thread, unless closed; one that fails (the WAL busy) is made at the next check. */
   private inline(): void {
     if (this.closed) return
     try {
