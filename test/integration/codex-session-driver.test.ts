@@ -12,7 +12,13 @@ import type {
 import { loadConfig } from '../../src/config/load.js'
 import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
 import { waitFor } from '../contract/driver-contract.js'
-import { type MockLlm, type RecordedRequest, startMockLlm } from '../mock-llm/index.js'
+import {
+  type MockLlm,
+  type RecordedRequest,
+  type Step,
+  type StepFactory,
+  startMockLlm,
+} from '../mock-llm/index.js'
 import { gatewayEnv, testModel } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 
@@ -58,6 +64,25 @@ async function collect(session: AgentSession, text: string, signal = new AbortCo
 }
 
 const body = (r: RecordedRequest | undefined) => JSON.stringify(r?.body ?? null)
+
+/**
+ * A step that says when the model was asked for it, so a test acts while codex waits for the answer. A guessed
+ * delay after turn.started is not enough: on a loaded machine codex may not have asked yet, and the next turn
+ * would then take this step.
+ */
+function whenAsked(step: Step): { step: StepFactory; asked: Promise<void> } {
+  let asked!: () => void
+  const promise = new Promise<void>((resolve) => {
+    asked = resolve
+  })
+  return {
+    step: () => {
+      asked()
+      return step
+    },
+    asked: promise,
+  }
+}
 const lastOf = (events: AgentEvent[]) => events.at(-1)!
 const messages = (events: AgentEvent[]) =>
   events.flatMap((e) => (e.type === 'item.completed' && e.item.type === 'agent_message' ? [e.item.text] : []))
@@ -194,19 +219,16 @@ describe('codex session driver', () => {
 
   it('aborting the signal interrupts a slow turn within a second or two; the next turn works', async () => {
     h = harness(mock)
-    mock.script({ kind: 'text', text: 'too late', delayMs: 20_000 }, { kind: 'text', text: 'back again' })
+    const slow = whenAsked({ kind: 'text', text: 'too late', delayMs: 20_000 })
+    mock.script(slow.step, { kind: 'text', text: 'back again' })
     const session = await h.driver.openSession(h.req, h.hooks)
     const controller = new AbortController()
-    const events: AgentEvent[] = []
     let abortedAt = 0
-    for await (const ev of session.turn([{ type: 'text', text: 'take your time' }], controller.signal)) {
-      events.push(ev)
-      if (ev.type === 'turn.started')
-        setTimeout(() => {
-          abortedAt = Date.now()
-          controller.abort('cancelled')
-        }, 500)
-    }
+    void slow.asked.then(() => {
+      abortedAt = Date.now()
+      controller.abort('cancelled')
+    })
+    const events = await collect(session, 'take your time', controller.signal)
     const took = Date.now() - abortedAt
     expectWellFormed(events)
     expect(lastOf(events)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
@@ -363,30 +385,23 @@ describe('codex session driver', () => {
 
   it('a killed app-server fails the running turn once; the next turn restarts it with the history', async () => {
     h = harness(mock)
-    mock.script(
-      { kind: 'text', text: 'first answer before the kill' },
-      { kind: 'text', text: 'never sent', delayMs: 20_000 },
-      { kind: 'text', text: 'alive again' },
-    )
+    const doomed = whenAsked({ kind: 'text', text: 'never sent', delayMs: 20_000 })
+    mock.script({ kind: 'text', text: 'first answer before the kill' }, doomed.step, {
+      kind: 'text',
+      text: 'alive again',
+    })
     const exits: number[] = []
     h.driver.onAppServerExit((_error, generation) => exits.push(generation))
     const session = await h.driver.openSession(h.req, h.hooks)
     expectWellFormed(await collect(session, 'first prompt before the kill'))
     const firstPid = h.driver.appServerPid!
 
-    const events: AgentEvent[] = []
     let killedAt = 0
-    for await (const ev of session.turn(
-      [{ type: 'text', text: 'doomed prompt' }],
-      new AbortController().signal,
-    )) {
-      events.push(ev)
-      if (ev.type === 'turn.started')
-        setTimeout(() => {
-          killedAt = Date.now()
-          process.kill(firstPid, 'SIGKILL')
-        }, 300)
-    }
+    void doomed.asked.then(() => {
+      killedAt = Date.now()
+      process.kill(firstPid, 'SIGKILL')
+    })
+    const events = await collect(session, 'doomed prompt')
     expectWellFormed(events)
     expect(Date.now() - killedAt).toBeLessThan(2000)
     const failed = lastOf(events)
