@@ -9,6 +9,8 @@
  *   mark    starts measuring: CPU time and event-loop delay from now; answers {"marked":true}
  *   usage   answers {"cpuMs":..,"loopP99Ms":..,"loopMaxMs":..,"gcMs":..,"gcMaxMs":..,"gcMajors":..} since the last mark (the delay
  *           sampled every 10 ms: a 1 ms probe would be a third of a paced run's CPU here; gc: the pauses V8 reported)
+ *   trace   with AGW_BENCH_TRACE=1 only: answers {"events":[..],"gc":[..]}, each event's step times since the last
+ *           mark (bench/relay-trace-gateway.ts)
  * Closing stdin stops the server and exits 0.
  */
 
@@ -17,6 +19,7 @@ import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf
 import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
 import type { startServer as StartServer } from '../src/http/server.js'
+import { installGatewayTrace } from './relay-trace-gateway.js'
 
 // AGW_BENCH_GATEWAY_ROOT: another checkout whose gateway runs here (event-relay.ts --baseline), with this probe
 const root = process.env.AGW_BENCH_GATEWAY_ROOT ?? path.join(import.meta.dirname, '..')
@@ -31,6 +34,14 @@ const say = (msg: object) => process.stdout.write(`${JSON.stringify(msg)}\n`)
 
 const server = await startServer({ env: process.env, cwd: process.cwd(), logger: false })
 say({ url: server.url, node: server.ctx.registry.cli().resolve('node') })
+// step timestamps per event (bench/event-relay.ts --trace): wraps a few calls, so only when asked
+const trace =
+  process.env.AGW_BENCH_TRACE === '1'
+    ? await installGatewayTrace(
+        root,
+        server.ctx.store as unknown as Parameters<typeof installGatewayTrace>[1],
+      )
+    : null
 
 let cpu0 = process.cpuUsage()
 let loop = monitorEventLoopDelay({ resolution: loopResolutionMs })
@@ -53,6 +64,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     loop.enable()
     cpu0 = process.cpuUsage()
     gc = { ms: 0, maxMs: 0, majors: 0 }
+    trace?.reset()
     say({ marked: true })
   } else if (line === 'usage') {
     const used = process.cpuUsage(cpu0)
@@ -64,6 +76,8 @@ for await (const line of createInterface({ input: process.stdin })) {
       gcMaxMs: gc.maxMs,
       gcMajors: gc.majors,
     })
+  } else if (line === 'trace') {
+    say(trace?.take() ?? { events: [], gc: [] })
   }
 }
 loop.disable()
