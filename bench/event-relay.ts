@@ -39,11 +39,13 @@
  *                  times (bench/relay-trace-gateway.ts), the client its receive times, run-queue waits and GC
  *                  pauses; prints the steps' distribution and the slowest 1% of events with what made them slow
  *                  (bench/relay-attribution.ts). Adds a few µs per event on both sides.
+ *   --trace-out    with --trace: also writes every run's raw times as JSON to this file (CLOCK_MONOTONIC ms, as
+ *                  `perf record -k CLOCK_MONOTONIC` stamps scheduler events, to join them)
  * For exact heap numbers run it as `node --expose-gc --import tsx bench/event-relay.ts`; without the flag it
  * enables gc through v8.setFlagsFromString. Exits 0 when every check passed, 1 otherwise (or on Ctrl-C).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { monitorEventLoopDelay, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks'
@@ -89,6 +91,7 @@ interface Options {
   baseline: string | null
   /** Per-event step times and their attribution (gateway process only). */
   trace: boolean
+  traceOut: string | null
 }
 
 type Phase = 'relay' | 'concurrency' | 'memory'
@@ -108,6 +111,7 @@ function parseOptions(): Options {
       workloads: { type: 'string' },
       baseline: { type: 'string' },
       trace: { type: 'boolean', default: false },
+      'trace-out': { type: 'string' },
     },
     strict: true,
   })
@@ -123,7 +127,8 @@ function parseOptions(): Options {
     gatewayNodeArgs: values['gateway-node-args']?.split(' ').filter(Boolean) ?? [],
     workloads: values.workloads?.split(',').map((w) => w.trim()) ?? ['burst', 'paced'],
     baseline: values.baseline ? path.resolve(values.baseline) : null,
-    trace: values.trace === true,
+    trace: values.trace === true || values['trace-out'] !== undefined,
+    traceOut: values['trace-out'] ?? null,
   }
 }
 
@@ -338,7 +343,14 @@ class GatewayProcess {
       [...nodeArgs, '--import', import.meta.resolve('tsx'), gatewayScript],
       {
         cwd,
-        env: trace ? { ...env, AGW_BENCH_TRACE: '1' } : env,
+        env: {
+          ...env,
+          ...(trace ? { AGW_BENCH_TRACE: '1' } : {}),
+          // bench/gateway-process.ts samples the gateway's allocations when this is set
+          ...(process.env.AGW_BENCH_HEAP_SAMPLE
+            ? { AGW_BENCH_HEAP_SAMPLE: process.env.AGW_BENCH_HEAP_SAMPLE }
+            : {}),
+        },
         stdio: ['pipe', 'pipe', 'inherit'],
       },
     )
@@ -415,7 +427,8 @@ async function runDirect(g: Gateway, args: string[], expected: number, monitor =
     const recvMono = monoMs()
     const recvWall = wallMs()
     const sent = collector.feed(decoder.write(buf), recvMono, recvWall)
-    tracer?.note(chunks++, sent, recvMono)
+    tracer?.note(chunks, sent, recvMono)
+    chunks++
   })
   child.stderr.on('data', (buf: Buffer) => {
     stderr += buf.toString('utf8')
@@ -485,7 +498,9 @@ async function runViaServer(
         const ev = JSON.parse(frame.data) as { stream: string; data: string }
         if (ev.stream === 'stdout') {
           outputs++
-          tracer?.note(Number(frame.id), collector.feed(ev.data, recvMono, recvWall), recvMono)
+          // (fed first: `tracer?.note(..)` evaluates no argument without a tracer)
+          const sent = collector.feed(ev.data, recvMono, recvWall)
+          tracer?.note(Number(frame.id), sent, recvMono)
         } else stderr += ev.data
       }
       if (frame.event !== 'run.completed') return false
@@ -1033,11 +1048,17 @@ async function main(): Promise<void> {
         for (const w of r.workloads) {
           const samples = r.results.get(w.name)!
           const traced = (mode: Mode) => samples[mode].flatMap((s) => (s.trace ? [s.trace] : []))
-          reportAttribution(w.name, {
+          const runs = {
             direct: traced('direct'),
             'via server': traced('via server'),
             'via baseline': traced('via baseline'),
-          })
+          }
+          reportAttribution(w.name, runs)
+          if (o.traceOut)
+            writeFileSync(
+              o.traceOut.replace(/(\.json)?$/, `-${w.name}.json`),
+              JSON.stringify({ ...runs, pids: tracedPids(relayGateway!) }),
+            )
         }
     }
     await remote?.close()
@@ -1055,6 +1076,11 @@ async function main(): Promise<void> {
     rmSync(tmpRoot, { recursive: true, force: true })
     process.off('SIGINT', onSigint)
   }
+}
+
+/** The processes whose scheduling a trace is joined with: this client and the gateways. */
+function tracedPids(g: Gateway) {
+  return { client: process.pid, gateway: g.remote?.child.pid, baseline: g.baseline?.remote.child.pid }
 }
 
 function gitHead(dir: string): string {

@@ -11,9 +11,13 @@
  *           sampled every 10 ms: a 1 ms probe would be a third of a paced run's CPU here; gc: the pauses V8 reported)
  *   trace   with AGW_BENCH_TRACE=1 only: answers {"events":[..],"gc":[..]}, each event's step times since the last
  *           mark (bench/relay-trace-gateway.ts)
+ * With AGW_BENCH_HEAP_SAMPLE=<file> every allocation between a mark and the next usage is sampled (V8's sampling heap
+ * profiler every 1 KB, objects a GC collected included) and written to <file>-<n>.heapprofile: what the relay allocates.
  * Closing stdin stops the server and exits 0.
  */
 
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import path from 'node:path'
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
@@ -43,6 +47,12 @@ const trace =
       )
     : null
 
+// allocation sampling (AGW_BENCH_HEAP_SAMPLE): where the relay's garbage comes from
+const heapSample = process.env.AGW_BENCH_HEAP_SAMPLE
+const inspector = heapSample ? new Session() : null
+inspector?.connect()
+let heapSamples = 0
+
 let cpu0 = process.cpuUsage()
 let loop = monitorEventLoopDelay({ resolution: loopResolutionMs })
 // garbage collection pauses of the main thread since the mark (a paced event's tail may be one)
@@ -65,9 +75,18 @@ for await (const line of createInterface({ input: process.stdin })) {
     cpu0 = process.cpuUsage()
     gc = { ms: 0, maxMs: 0, majors: 0 }
     trace?.reset()
+    await inspector?.post('HeapProfiler.startSampling', {
+      samplingInterval: 1024,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    })
     say({ marked: true })
   } else if (line === 'usage') {
     const used = process.cpuUsage(cpu0)
+    if (inspector) {
+      const { profile } = await inspector.post('HeapProfiler.stopSampling')
+      writeFileSync(`${heapSample}-${++heapSamples}.heapprofile`, JSON.stringify(profile))
+    }
     say({
       cpuMs: (used.user + used.system) / 1000,
       loopP99Ms: loop.percentile(99) / 1e6,

@@ -32,7 +32,8 @@ const steps = [
   ['queue', 'append -> commit starts'],
   ['store', 'commit (SQLite)'],
   ['publish', 'commit end -> res.write of the frame'],
-  ['deliver', 'res.write -> client has the frame (writev, wake-up, HTTP + SSE parse)'],
+  ['flush', 'res.write -> the socket write (the next tick)'],
+  ['deliver', 'socket write -> client has the frame (loopback, wake-up, HTTP + SSE parse)'],
 ] as const
 type Step = (typeof steps)[number][0]
 
@@ -66,7 +67,8 @@ function attribute(run: TracedRun): Attributed[] {
         queue: d(g?.commitStart, g?.append),
         store: d(g?.commitEnd, g?.commitStart),
         publish: d(g?.write, g?.commitEnd),
-        deliver: d(c.recv, g?.write),
+        flush: d(g?.flush, g?.write),
+        deliver: d(c.recv, g?.flush),
       },
       gatewayWait: d(g?.waitAtAppend, prev?.waitAtAppend),
       clientWait: prev ? c.waitAtRecv - prev.waitAtRecv : Number.NaN,
@@ -82,6 +84,12 @@ function attribute(run: TracedRun): Attributed[] {
   return out
 }
 
+const gcKinds: Record<number, string> = {
+  1: 'scavenge',
+  2: 'mark-compact',
+  4: 'incremental marking',
+  8: 'weak callbacks',
+}
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-')
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN)
 const finite = (xs: number[]) => xs.filter(Number.isFinite)
@@ -144,5 +152,20 @@ export function reportAttribution(workload: string, runs: Record<string, TracedR
     console.log(`slowest ${slow.length} (>= ${f2(slow.at(-1)!.total)} ms), largest part and what overlapped:`)
     for (const a of slow.slice(0, 12)) console.log(`  ${f2(a.total)} ms: ${blame(a)}`)
     console.log(`  by kind: ${[...counts].map(([k, n]) => `${n}x ${k}`).join('; ')}`)
+    const gcs = (pick: (r: TracedRun) => GcPause[]) => {
+      const pauses = list.flatMap(pick)
+      const kinds = [1, 2, 4, 8].map((k) => {
+        const of = pauses.filter((p) => p.kind === k)
+        return of.length ? `${of.length}x ${gcKinds[k]} (max ${f2(Math.max(...of.map((p) => p.ms)))} ms)` : ''
+      })
+      return kinds.filter(Boolean).join(', ') || 'none'
+    }
+    const young = list.map((r) => r.gateway?.newSpaceKb).filter((kb): kb is number => kb !== undefined)
+    console.log(
+      `GC pauses in ${list.length} runs: client ${gcs((r) => r.clientGc)}` +
+        (mode === 'direct'
+          ? ''
+          : `; gateway ${gcs((r) => r.gateway?.gc ?? [])}, young generation ${young.map((kb) => Math.round(kb)).join('/')} KB at the runs' ends`),
+    )
   }
 }

@@ -5,7 +5,8 @@
  *   append       EventLog.append called (the read callback's chunk, decoded, is queued for the group commit)
  *   commitStart  the store's appendEvent(s) called (the group commit began: setImmediate, or at once)
  *   commitEnd    it returned (SQLite done; the event is published right after)
- *   write        ServerResponse.write of the event's SSE frame (the writev follows in the same tick)
+ *   write        ServerResponse.write of the event's SSE frame
+ *   flush        the first write to a server socket after it (Node corks a chunked response until the next tick)
  * plus the gateway's main-thread scheduler counters at each append (/proc/thread-self/schedstat: time spent
  * runnable but waiting for a core) and its GC pauses, all on CLOCK_MONOTONIC in ms like the agent's `m`.
  * The bench runs one relay run at a time per gateway, so events are keyed by seq and cleared at each mark.
@@ -13,9 +14,11 @@
 
 import { readFileSync } from 'node:fs'
 import { ServerResponse } from 'node:http'
+import { Socket } from 'node:net'
 import path from 'node:path'
 import { PerformanceObserver } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
+import v8 from 'node:v8'
 
 /** CLOCK_MONOTONIC ms, as the agent's `m` and the bench's receive times. */
 export const monoMs = () => Number(process.hrtime.bigint()) / 1e6
@@ -40,6 +43,7 @@ export interface GatewayEventTrace {
   /** Events stored by the same store call (1: a lone event). */
   batch?: number
   write?: number
+  flush?: number
 }
 
 export interface GcPause {
@@ -52,6 +56,8 @@ export interface GcPause {
 export interface GatewayTrace {
   events: GatewayEventTrace[]
   gc: GcPause[]
+  /** V8's young generation (new space) capacity at the end, KB: a scavenge runs each time this much was allocated. */
+  newSpaceKb?: number
 }
 
 interface Appendable {
@@ -82,8 +88,9 @@ export async function installGatewayTrace(root: string, store: StoreLike) {
   }
   const append = EventLog.prototype.append
   EventLog.prototype.append = function (this: Appendable, ownerId, event) {
-    const t = monoMs()
+    // (the schedstat read first: its ~20 µs count as the wake-up's, not the queue's)
     const wait = event.type === 'output' ? runQueueWaitMs() : Number.NaN
+    const t = monoMs()
     const stored = append.call(this, ownerId, event)
     if (event.type === 'output')
       stored.then(
@@ -118,13 +125,30 @@ export async function installGatewayTrace(root: string, store: StoreLike) {
   store.appendEvent = timed(store.appendEvent.bind(store), (ev) => [ev])
   store.appendEvents = timed(store.appendEvents.bind(store), (evs) => evs)
 
+  // responses waiting for their socket write: the next write of a server socket flushes them
+  let unflushed: GatewayEventTrace[] = []
+  for (const method of ['_write', '_writev'] as const) {
+    const original = Socket.prototype[method] as (...a: unknown[]) => void
+    Socket.prototype[method] = function (this: Socket & { server?: unknown }, ...args: unknown[]) {
+      if (this.server && unflushed.length > 0) {
+        const t = monoMs()
+        for (const e of unflushed) e.flush = t
+        unflushed = []
+      }
+      return original.apply(this, args)
+    } as never
+  }
+
   const write = ServerResponse.prototype.write
   ServerResponse.prototype.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
     // an SSE frame of a stored event begins `id: <seq>\n`
     if (chunk instanceof Uint8Array && chunk[0] === 0x69 && chunk[1] === 0x64 && chunk[2] === 0x3a) {
       const end = chunk.indexOf(0x0a)
       const seq = Number(Buffer.from(chunk.buffer, chunk.byteOffset + 4, end - 4).toString('latin1'))
-      if (Number.isInteger(seq)) at(seq).write ??= monoMs()
+      if (Number.isInteger(seq) && at(seq).write === undefined) {
+        at(seq).write = monoMs()
+        unflushed.push(at(seq))
+      }
     }
     return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest)
   } as typeof write
@@ -144,9 +168,15 @@ export async function installGatewayTrace(root: string, store: StoreLike) {
     reset() {
       events = new Map()
       gc = []
+      unflushed = []
     },
     take(): GatewayTrace {
-      return { events: [...events.values()].sort((a, b) => a.seq - b.seq), gc }
+      const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')
+      return {
+        events: [...events.values()].sort((a, b) => a.seq - b.seq),
+        gc,
+        newSpaceKb: (young?.space_size ?? Number.NaN) / 1024,
+      }
     },
   }
 }
