@@ -199,7 +199,10 @@ export class CodexDriver implements SessionDriver {
     return ids
   }
 
-  /** Ends the app-server (running turns fail with "codex app-server was closed"); later calls fail. */
+  /**
+   * Ends the app-server (running turns fail with "codex app-server was closed"); later calls fail. The threads
+   * started ahead end with it, unsubscribed from nothing.
+   */
   async close(): Promise<void> {
     await this.readyThreads.close()
     await Promise.all([this.host.close(), ...[...this.own].map((lease) => lease.end())])
