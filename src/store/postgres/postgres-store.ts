@@ -277,7 +277,9 @@ export class PostgresStore implements Store {
     return this.transaction(async (db) => {
       const turn = await this.turns.update(db, id, patch)
       if (turn && session)
-        await this.sessions.update(db, turn.sessionId, { status: session.status, updatedAt: session.at })
+        await this.sessions.update(db, turn.sessionId, (current) =>
+          current.status === 'archived' ? null : { status: session.status, updatedAt: session.at },
+        )
       return turn
     })
   }
@@ -295,18 +297,12 @@ export class PostgresStore implements Store {
     return this.transaction(async (db) => {
       const turn = await this.turns.update(db, id, patch)
       if (!turn) return undefined
-      // Read under the session's row lock: concurrent completions each add one.
-      const [session] = await this.sessions.select(
-        db,
-        `${this.sessions.selectSql} WHERE id = $1 FOR UPDATE`,
-        [turn.sessionId],
-      )
-      if (session)
-        await this.sessions.update(db, session.id, {
-          turnCount: session.turnCount + 1,
-          updatedAt: at,
-          ...(status ? { status } : {}),
-        })
+      // Read under the session's row lock: concurrent completions each add one, and an archive stays.
+      await this.sessions.update(db, turn.sessionId, (session) => ({
+        turnCount: session.turnCount + 1,
+        updatedAt: at,
+        ...(status && session.status !== 'archived' ? { status } : {}),
+      }))
       return turn
     })
   }

@@ -20,7 +20,7 @@ import type {
 import { JsonTable } from './json-table.js'
 import { LastSeqs } from './last-seqs.js'
 import { migrations } from './migrations/index.js'
-import { WalCheckpointer } from './wal-checkpointer.js'
+import { inlineWalBytes, WalCheckpointer } from './wal-checkpointer.js'
 
 /**
  * The embedded store: one SQLite file in WAL mode under DATA_DIR. Each resource is a JSON document with its
@@ -50,6 +50,9 @@ export class SqliteStore implements Store {
     // blocked the event loop for 10-25 ms), nor on a timer on this thread (100-230 ms per 2 minutes under
     // load), but from a worker thread with its own connection.
     this.db.pragma('wal_autocheckpoint = 0')
+    // The WAL file is cut back to this size when it starts over, so its size tells the checkpointer how much
+    // was written since the last checkpoint.
+    this.db.pragma(`journal_size_limit = ${inlineWalBytes}`)
     this.checkpoints =
       file === ':memory:'
         ? undefined
@@ -102,17 +105,15 @@ export class SqliteStore implements Store {
         `SELECT node_id FROM runs WHERE status IN ('queued', 'running') AND node_id IS NOT NULL
          UNION SELECT node_id FROM sessions WHERE status != 'archived' AND node_id IS NOT NULL`,
       ),
+      // A turn's start and end write the session's state read in the same statement: an archive that landed
+      // since the caller computed the state is kept (the status is not written over 'archived').
       countTurn: this.db.prepare(
-        `UPDATE sessions SET body = json_set(body, '$.turnCount', json_extract(body, '$.turnCount') + 1,
-         '$.updatedAt', ?) WHERE id = ?`,
-      ),
-      countTurnWithStatus: this.db.prepare(
-        `UPDATE sessions SET status = @status, body = json_set(body, '$.turnCount',
-         json_extract(body, '$.turnCount') + 1, '$.updatedAt', @at, '$.status', @status) WHERE id = @id`,
+        `UPDATE sessions SET status = ${keptUnlessArchived}, body = json_set(body, '$.turnCount',
+         json_extract(body, '$.turnCount') + 1, '$.updatedAt', @at, '$.status', ${keptUnlessArchived}) WHERE id = @id`,
       ),
       setSessionStatus: this.db.prepare(
         `UPDATE sessions SET status = @status, body = json_set(body, '$.status', @status, '$.updatedAt', @at)
-         WHERE id = @id`,
+         WHERE id = @id AND status != 'archived'`,
       ),
       sessionState: this.db.prepare(
         `SELECT status, EXISTS (SELECT 1 FROM approvals WHERE session_id = sessions.id AND state = 'pending')
@@ -151,8 +152,7 @@ export class SqliteStore implements Store {
           status?: Session['status'],
         ) => {
           const turn = this.turns.update(id, patch)
-          if (turn && status) this.stmts.countTurnWithStatus.run({ status, at, id: turn.sessionId })
-          else if (turn) this.stmts.countTurn.run(at, turn.sessionId)
+          if (turn) this.stmts.countTurn.run({ status: status ?? null, at, id: turn.sessionId })
           return turn
         },
       ),
@@ -290,7 +290,6 @@ export class SqliteStore implements Store {
       }
       if (inserted === 0) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
       this.lastSeqs.set(ownerId, stored.seq)
-      this.checkpoints?.noteWritten(body.length)
       return stored
     }
   }
@@ -477,6 +476,9 @@ export class SqliteStore implements Store {
     this.db.close()
   }
 }
+
+/** A session's new status (`@status`; null: unchanged), unless it is archived: then it stays archived. */
+const keptUnlessArchived = "CASE WHEN status = 'archived' THEN status ELSE coalesce(@status, status) END"
 
 /** Appends that found their seq taken by another connection, one after the other, before giving up. */
 const maxSeqAttempts = 5
