@@ -6,7 +6,7 @@ import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonBytesOnce, parseJsonOnce } from '../../util/json-once.js'
-import { documentColumns as columns } from '../json-documents.js'
+import { documentColumns as columns, heldWhere, ownersInUseSql } from '../json-documents.js'
 import type {
   ApprovalAnswer,
   ApprovalFilter,
@@ -101,10 +101,7 @@ export class SqliteStore implements Store {
       ),
       runOwner: this.db.prepare('SELECT node_id FROM runs WHERE id = ?'),
       sessionOwner: this.db.prepare('SELECT node_id FROM sessions WHERE id = ?'),
-      ownersInUse: this.db.prepare(
-        `SELECT node_id FROM runs WHERE status IN ('queued', 'running') AND node_id IS NOT NULL
-         UNION SELECT node_id FROM sessions WHERE status != 'archived' AND node_id IS NOT NULL`,
-      ),
+      ownersInUse: this.db.prepare(ownersInUseSql),
       // A turn's start and end write the session's state read in the same statement: an archive that landed
       // since the caller computed the state is kept (the status is not written over 'archived').
       countTurn: this.db.prepare(
@@ -218,13 +215,23 @@ export class SqliteStore implements Store {
   }
 
   async takeOverRuns(lost: readonly string[], to: string): Promise<Run[]> {
+    return this.takeOver(this.runs, 'runs', lost, to)
+  }
+
+  /** What the `lost` nodes still hold of `table` (heldWhere) goes to `to`, each row to one taker; the rows taken. */
+  private takeOver<T extends { id: string }>(
+    docs: JsonTable<T>,
+    table: keyof typeof heldWhere,
+    lost: readonly string[],
+    to: string,
+  ): T[] {
     if (lost.length === 0) return []
-    const where = `WHERE status IN ('queued', 'running') AND node_id IN (${lost.map(() => '?').join(', ')})`
+    const where = `WHERE ${heldWhere[table]} AND node_id IN (${lost.map(() => '?').join(', ')})`
     return this.db
       .transaction(() => {
-        const runs = this.runs.select(`${where} ORDER BY id`, [...lost])
-        this.db.prepare(`UPDATE runs SET node_id = ? ${where}`).run(to, ...lost)
-        return runs
+        const taken = docs.select(`${where} ORDER BY id`, [...lost])
+        this.db.prepare(`UPDATE ${table} SET node_id = ? ${where}`).run(to, ...lost)
+        return taken
       })
       .immediate()
   }
@@ -306,15 +313,7 @@ export class SqliteStore implements Store {
   }
 
   async takeOverSessions(lost: readonly string[], to: string): Promise<Session[]> {
-    if (lost.length === 0) return []
-    const where = `WHERE status != 'archived' AND node_id IN (${lost.map(() => '?').join(', ')})`
-    return this.db
-      .transaction(() => {
-        const sessions = this.sessions.select(`${where} ORDER BY id`, [...lost])
-        this.db.prepare(`UPDATE sessions SET node_id = ? ${where}`).run(to, ...lost)
-        return sessions
-      })
-      .immediate()
+    return this.takeOver(this.sessions, 'sessions', lost, to)
   }
 
   async updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined> {
