@@ -17,9 +17,10 @@
  * process's less its client thread's), the wall ms per turn, and the turn's events stored. docs/benchmarks.md
  * explains the output.
  *
- * Usage: npx tsx bench/turn-cpu.ts [--turns N] [--rounds R] [--warmup W]
+ * Usage: npx tsx bench/turn-cpu.ts [--turns N] [--rounds R] [--warmup W] [--log]
  *   --turns per window, default 100; --rounds windows of each mode, default 5; --warmup turns of each mode first,
- *   default 100 (JIT tiers settle).
+ *   default 100 (JIT tiers settle); --log: the gateway logs as `npm start` does (LOG_LEVEL info, JSON lines; into a
+ *   sink that drops them, so their encoding counts, not a terminal's or a file's write), not at all otherwise.
  * Not a test: exits 0 when every turn ended as recorded and nothing was left running, 1 otherwise.
  */
 import { readFileSync } from 'node:fs'
@@ -52,12 +53,18 @@ interface Window {
 
 function options() {
   const { values } = parseArgs({
-    options: { turns: { type: 'string' }, rounds: { type: 'string' }, warmup: { type: 'string' } },
+    options: {
+      turns: { type: 'string' },
+      rounds: { type: 'string' },
+      warmup: { type: 'string' },
+      log: { type: 'boolean', default: false },
+    },
   })
   return {
     turns: intOption(values.turns, 100, '--turns'),
     rounds: intOption(values.rounds, 5, '--rounds'),
     warmup: intOption(values.warmup, 100, '--warmup', 0),
+    log: values.log === true,
   }
 }
 
@@ -157,7 +164,7 @@ async function main(): Promise<void> {
   printMachine()
   console.log(loadLine('at the start'))
   console.log(
-    `runs:    ${o.warmup} warm-up turns of each mode, then ${o.rounds} windows of ${o.turns} turns of each, alternating`,
+    `runs:    ${o.warmup} warm-up turns of each mode, then ${o.rounds} windows of ${o.turns} turns of each, alternating; the gateway ${o.log ? 'logs at info (into a sink that drops the lines)' : 'does not log'}`,
   )
   const { env, dir } = gatewayEnv(null, {
     CODEX_PATH: replayAppServer,
@@ -170,7 +177,11 @@ async function main(): Promise<void> {
   let direct: AppServerProcess | undefined
   let client: HttpClient | undefined
   try {
-    server = await startServer({ env, cwd: dir, logger: false })
+    server = await startServer({
+      env: { ...env, LOG_LEVEL: o.log ? 'info' : 'silent', LOG_FORMAT: 'json' },
+      cwd: dir,
+      ...(o.log ? { logStream: { write: () => {} } } : { logger: false }),
+    })
     const created = await fetch(`${server.url}/v1/sessions`, { method: 'POST', headers: json, body: '{}' })
     const session = (await created.json()) as { id: string; cwd: string }
     if (created.status !== 201) throw new BenchError(`POST /v1/sessions: ${JSON.stringify(session)}`)
