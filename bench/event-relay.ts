@@ -321,6 +321,17 @@ class ClientTracer {
   }
 }
 
+/**
+ * The gateway process's answers (JSON lines); anything else it prints on stdout (V8's --trace-gc with
+ * --gateway-node-args) goes to stderr, with the time, so GC reasons can be matched with slow events.
+ */
+async function* answers(lines: AsyncIterable<string>): AsyncGenerator<string> {
+  for await (const line of lines) {
+    if (line.startsWith('{')) yield line
+    else process.stderr.write(`gateway ${monoMs().toFixed(1)}: ${line}\n`)
+  }
+}
+
 /** bench/gateway-process.ts: a gateway in a child process, and its CPU and event-loop delay on request. */
 class GatewayProcess {
   private constructor(
@@ -353,7 +364,7 @@ class GatewayProcess {
         stdio: ['pipe', 'pipe', 'inherit'],
       },
     )
-    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
+    const lines = answers(createInterface({ input: child.stdout! }))
     const first = await lines.next()
     if (first.done) throw new BenchError('bench/gateway-process.ts exited before it listened')
     const ready = JSON.parse(first.value) as { url: string; node: string | null }

@@ -28,7 +28,8 @@ export interface TracedRun {
 }
 
 const steps = [
-  ['pipe', 'agent write -> gateway append (wake-up, read, decode)'],
+  ['pipe', 'agent write -> the gateway stream has the chunk (wake-up, libuv read)'],
+  ['read', 'chunk -> EventLog.append (decode, run and driver code)'],
   ['queue', 'append -> commit starts'],
   ['store', 'commit (SQLite)'],
   ['publish', 'commit end -> res.write of the frame'],
@@ -47,6 +48,8 @@ interface Attributed {
   /** GC pause time in the gateway / client overlapping [sent, recv]. */
   gatewayGc: number
   clientGc: number
+  /** A WAL checkpoint of the gateway's store ran during [sent, recv] (ms of overlap). */
+  checkpoint: number
 }
 
 const overlap = (gc: GcPause[], from: number, to: number) =>
@@ -63,7 +66,8 @@ function attribute(run: TracedRun): Attributed[] {
     out.push({
       total: c.recv - c.sent,
       step: {
-        pipe: d(g?.append, c.sent),
+        pipe: d(g?.read, c.sent),
+        read: d(g?.append, g?.read),
         queue: d(g?.commitStart, g?.append),
         store: d(g?.commitEnd, g?.commitStart),
         publish: d(g?.write, g?.commitEnd),
@@ -74,6 +78,11 @@ function attribute(run: TracedRun): Attributed[] {
       clientWait: prev ? c.waitAtRecv - prev.waitAtRecv : Number.NaN,
       gatewayGc: overlap(run.gateway?.gc ?? [], c.sent, c.recv),
       clientGc: overlap(run.clientGc, c.sent, c.recv),
+      checkpoint: overlap(
+        (run.gateway?.checkpoints ?? []).map((k) => ({ ...k, kind: 0 })),
+        c.sent,
+        c.recv,
+      ),
     })
     prev = {
       recv: c.recv,
@@ -107,6 +116,7 @@ function blame(a: Attributed): string {
   if (a.clientGc > 0.2) why.push(`client GC ${f2(a.clientGc)}`)
   if (a.gatewayWait > 0.2) why.push(`gateway waited for a core ${f2(a.gatewayWait)}`)
   if (a.clientWait > 0.2) why.push(`client waited for a core ${f2(a.clientWait)}`)
+  if (a.checkpoint > 0) why.push(`during a WAL checkpoint`)
   return `${Number.isFinite(ms) ? `${step} ${f2(ms)}` : 'direct'}${why.length ? `; ${why.join(', ')}` : ''}`
 }
 
@@ -160,6 +170,12 @@ export function reportAttribution(workload: string, runs: Record<string, TracedR
       })
       return kinds.filter(Boolean).join(', ') || 'none'
     }
+    const checkpoints = list.flatMap((r) => r.gateway?.checkpoints ?? [])
+    if (mode !== 'direct')
+      console.log(
+        `WAL checkpoints: ${checkpoints.length} in ${list.length} runs (${checkpoints.map((k) => f2(k.ms)).join(', ')} ms); ` +
+          `events during one: ${all.filter((a) => a.checkpoint > 0).length}, of the slowest: ${slow.filter((a) => a.checkpoint > 0).length}`,
+      )
     const young = list.map((r) => r.gateway?.newSpaceKb).filter((kb): kb is number => kb !== undefined)
     console.log(
       `GC pauses in ${list.length} runs: client ${gcs((r) => r.clientGc)}` +

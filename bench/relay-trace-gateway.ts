@@ -2,6 +2,7 @@
  * Per-event step timestamps inside a gateway process, for bench/event-relay.ts `--trace` (bench only: installed by
  * bench/gateway-process.ts when AGW_BENCH_TRACE=1, never in a deployed gateway). Wraps, at run time, the points an
  * `output` event passes between the agent's pipe read and the client's socket:
+ *   read         the last chunk a pipe (an agent's stdout) handed its stream before the append (Socket.push)
  *   append       EventLog.append called (the read callback's chunk, decoded, is queued for the group commit)
  *   commitStart  the store's appendEvent(s) called (the group commit began: setImmediate, or at once)
  *   commitEnd    it returned (SQLite done; the event is published right after)
@@ -35,6 +36,7 @@ export function runQueueWaitMs(): number {
 
 export interface GatewayEventTrace {
   seq: number
+  read?: number
   append?: number
   /** Run-queue wait of the gateway's main thread, ms since start, read at `append`. */
   waitAtAppend?: number
@@ -58,6 +60,8 @@ export interface GatewayTrace {
   gc: GcPause[]
   /** V8's young generation (new space) capacity at the end, KB: a scavenge runs each time this much was allocated. */
   newSpaceKb?: number
+  /** WAL checkpoints (from the check's start to its end: the worker's copy and fsync, or the inline one). */
+  checkpoints?: { start: number; ms: number }[]
 }
 
 interface Appendable {
@@ -86,8 +90,32 @@ export async function installGatewayTrace(root: string, store: StoreLike) {
   const { EventLog } = (await import(pathToFileURL(path.join(root, 'src/core/event-log.ts')).href)) as {
     EventLog: { prototype: Appendable }
   }
+  // the time a pipe (not a TCP socket) last handed a chunk to its stream
+  let lastPipeRead = Number.NaN
+  const push = Socket.prototype.push
+  Socket.prototype.push = function (this: Socket & { _handle?: object | null }, ...args: unknown[]) {
+    if (args[0] !== null && this._handle?.constructor.name === 'Pipe') lastPipeRead = monoMs()
+    return (push as (...a: unknown[]) => boolean).apply(this, args)
+  } as typeof push
+
+  // the store's WAL checkpoints (a worker thread's copy and fsync compete for the cores; an inline one blocks)
+  let checkpoints: { start: number; ms: number }[] = []
+  const walModule = pathToFileURL(path.join(root, 'src/store/sqlite/wal-checkpointer.ts')).href
+  const { WalCheckpointer } = (await import(walModule)) as {
+    WalCheckpointer: { prototype: { check(): Promise<void> } }
+  }
+  const check = WalCheckpointer.prototype.check
+  WalCheckpointer.prototype.check = async function (this: unknown) {
+    const start = monoMs()
+    await check.call(this)
+    const ms = monoMs() - start
+    // a check that found nothing to do is a stat: not a checkpoint
+    if (ms > 0.5) checkpoints.push({ start, ms })
+  }
+
   const append = EventLog.prototype.append
   EventLog.prototype.append = function (this: Appendable, ownerId, event) {
+    const read = lastPipeRead
     // (the schedstat read first: its ~20 µs count as the wake-up's, not the queue's)
     const wait = event.type === 'output' ? runQueueWaitMs() : Number.NaN
     const t = monoMs()
@@ -98,6 +126,7 @@ export async function installGatewayTrace(root: string, store: StoreLike) {
           // coalesced chunks resolve with one event: keep the first chunk's times
           const e = at(ev.seq)
           if (e.append === undefined) {
+            e.read = read
             e.append = t
             e.waitAtAppend = wait
           }
@@ -169,6 +198,7 @@ export async function installGatewayTrace(root: string, store: StoreLike) {
       events = new Map()
       gc = []
       unflushed = []
+      checkpoints = []
     },
     take(): GatewayTrace {
       const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')
@@ -176,6 +206,7 @@ export async function installGatewayTrace(root: string, store: StoreLike) {
         events: [...events.values()].sort((a, b) => a.seq - b.seq),
         gc,
         newSpaceKb: (young?.space_size ?? Number.NaN) / 1024,
+        checkpoints,
       }
     },
   }
