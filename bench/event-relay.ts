@@ -47,12 +47,11 @@ import { createInterface } from 'node:readline'
 import { StringDecoder } from 'node:string_decoder'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import v8 from 'node:v8'
-import vm from 'node:vm'
 import { type RunningServer, startServer } from '../src/http/server.js'
 import { baseChildEnv } from '../src/process/child-env.js'
 import { gatewayEnv } from '../test/support/gateway.js'
 import { readSseUntil } from '../test/support/sse-client.js'
+import { findGc } from './gc.js'
 import { loadLine } from './machine.js'
 import { BenchError, intOption } from './options.js'
 import { markdownTable, median, percentile } from './stats.js'
@@ -702,19 +701,6 @@ async function concurrency(g: Gateway, o: Options): Promise<boolean> {
 }
 
 // ---------------------------------------------------------------- 3. memory per SSE connection
-
-function findGc(): { gc: (() => void) | null; how: string } {
-  const exposed = (globalThis as { gc?: () => void }).gc
-  if (typeof exposed === 'function') return { gc: exposed, how: 'node --expose-gc' }
-  try {
-    v8.setFlagsFromString('--expose-gc')
-    const gc = vm.runInNewContext('gc') as unknown
-    if (typeof gc === 'function') return { gc: gc as () => void, how: 'v8.setFlagsFromString("--expose-gc")' }
-  } catch {
-    // not available
-  }
-  return { gc: null, how: 'unavailable: numbers include garbage' }
-}
 
 interface Mem {
   rss: number

@@ -69,17 +69,34 @@ async function startOnThread(answer: string): Promise<BenchMock> {
     register()
     await import(${JSON.stringify(new URL('./mock-thread-worker.ts', import.meta.url).href)})
   })()`
-  const worker = new Worker(bootstrap, { eval: true, workerData: { answer } })
+  return mockOnWorker(new Worker(bootstrap, { eval: true, workerData: { answer } }))
+}
+
+/**
+ * The mock of a worker that reports `ready`, each request, and `closed` once told to `close`. A worker that
+ * ends before it is ready fails the start; one that ends later is closed already (`close()` does not wait for it).
+ */
+export async function mockOnWorker(worker: Worker): Promise<BenchMock> {
   let requests: SeenRequest[] = []
   let closed: (() => void) | undefined
+  let exited = false
+  const exit = new Promise<void>((resolve) =>
+    worker.once('exit', () => {
+      exited = true
+      resolve()
+    }),
+  )
   const baseUrl = await new Promise<string>((resolve, reject) => {
     worker.once('error', reject)
+    void exit.then(() => reject(new Error("the mock's worker ended before it was ready")))
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'ready') resolve(m.baseUrl)
       else if (m.type === 'request') requests.push(m.request)
       else closed?.()
     })
   })
+  // a worker that fails later is ended by close()
+  worker.on('error', () => {})
   return {
     baseUrl,
     get count() {
@@ -90,11 +107,13 @@ async function startOnThread(answer: string): Promise<BenchMock> {
       requests = []
     },
     close: async () => {
-      const done = new Promise<void>((resolve) => {
-        closed = resolve
-      })
-      worker.postMessage('close')
-      await done
+      if (!exited) {
+        const done = new Promise<void>((resolve) => {
+          closed = resolve
+        })
+        worker.postMessage('close')
+        await Promise.race([done, exit])
+      }
       await worker.terminate()
     },
   }

@@ -57,8 +57,6 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import v8 from 'node:v8'
-import vm from 'node:vm'
 import { Worker } from 'node:worker_threads'
 import { CodexDriver } from '../src/agents/codex/driver.js'
 import type { AppServerHost } from '../src/agents/codex-app-server/app-server-host.js'
@@ -69,6 +67,7 @@ import { type RunningServer, startServer } from '../src/http/server.js'
 import { makeCodexHome } from '../test/support/codex-home.js'
 import { gatewayEnv, testModel } from '../test/support/gateway.js'
 import { listProcesses } from '../test/support/processes.js'
+import { findGc } from './gc.js'
 import { loadLine } from './machine.js'
 import { type BenchMock, type MockPlacement, startBenchMock } from './mock-thread.js'
 import { BenchError, intOption } from './options.js'
@@ -655,19 +654,6 @@ async function windows(b: Bench, rounds: number, prefix: string | undefined): Pr
 }
 
 // ---------------------------------------------------------------- memory per idle session
-
-function findGc(): { gc: (() => void) | null; how: string } {
-  const exposed = (globalThis as { gc?: () => void }).gc
-  if (typeof exposed === 'function') return { gc: exposed, how: 'node --expose-gc' }
-  try {
-    v8.setFlagsFromString('--expose-gc')
-    const gc = vm.runInNewContext('gc') as unknown
-    if (typeof gc === 'function') return { gc: gc as () => void, how: 'v8.setFlagsFromString("--expose-gc")' }
-  } catch {
-    // not available
-  }
-  return { gc: null, how: 'unavailable: numbers include garbage' }
-}
 
 /** VmRSS of a process in bytes (Linux /proc), or null when it is gone. */
 function vmRss(pid: number): number | null {

@@ -22,6 +22,7 @@ import Database from 'better-sqlite3'
 import { queuedRun } from '../src/protocol/runs.js'
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js'
 import { WalCheckpointer } from '../src/store/sqlite/wal-checkpointer.js'
+import { loadLine, printMachine } from './machine.js'
 import { intOption } from './options.js'
 import { markdownTable, median, percentile } from './stats.js'
 
@@ -86,15 +87,9 @@ async function one(mode: 'main' | 'worker', rep: number) {
 }
 
 console.log('WAL checkpoint on the main thread vs from a worker thread')
-console.log(`date:    ${new Date().toISOString()}`)
+printMachine()
 console.log(
-  `cpu:     ${os.cpus()[0]?.model ?? '?'} (${os.cpus().length} cores); node ${process.version}; load ${os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
-)
-console.log(
-  `load: ${rate} events/s of ${bytes} B for ${seconds} s, a checkpoint every ${interval} ms, ${reps} reps per mode`,
+  `work:    ${rate} events/s of ${bytes} B for ${seconds} s, a checkpoint every ${interval} ms, ${reps} reps per mode`,
 )
 const results: Record<'main' | 'worker', Awaited<ReturnType<typeof one>>[]> = { main: [], worker: [] }
 try {
@@ -120,10 +115,4 @@ console.log(
     [false, true, true, true, true],
   ),
 )
-console.log(
-  'load at the end:',
-  os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' '),
-)
+console.log(loadLine('at the end'))

@@ -36,13 +36,18 @@ export class ReadyPool<T> {
 
   /**
    * Takes the oldest thing made for `key` (nobody else gets it), if one is there or on its way and still
-   * `usable`; one whose making failed, or that is no longer usable, is passed over.
+   * `usable`; one whose making failed is passed over, one no longer usable is released (not awaited) and
+   * passed over.
    */
   async take(key: string, usable: (item: T) => boolean = () => true): Promise<T | null> {
     for (let r = this.byKey.get(key)?.[0]; r; r = this.byKey.get(key)?.[0]) {
       this.forget(r)
       const item = await r.item
-      if (!item || !usable(item)) continue
+      if (!item) continue
+      if (!usable(item)) {
+        void this.release(item).catch(() => {})
+        continue
+      }
       this.served++
       return item
     }
@@ -78,9 +83,13 @@ export class ReadyPool<T> {
     }
   }
 
-  /** Releases every waiting thing and makes no more (shutdown). */
-  async close(): Promise<void> {
+  /**
+   * Makes no more and releases every waiting thing (shutdown); with `release` false, only forgets them: what
+   * made them is ending, and they end with it.
+   */
+  async close(release = true): Promise<void> {
     this.closed = true
+    if (!release) for (const r of [...this.all]) this.forget(r)
     await Promise.all([...this.all].map((r) => this.drop(r)))
   }
 

@@ -32,6 +32,19 @@ export const turnColumns: Columns<Turn> = { session_id: 'sessionId', status: 'st
 export const approvalColumns: Columns<Approval> = { session_id: 'sessionId', state: 'state' }
 export const webhookColumns: Columns<WebhookDelivery> = { state: 'state', next_attempt_at: 'nextAttemptAt' }
 
+/**
+ * What a node still holds of each table it owns rows of (`node_id`): unfinished runs and sessions not archived.
+ * Those of a lost node are taken over; the owners of some are the owners in use.
+ */
+export const heldWhere = {
+  runs: "status IN ('queued', 'running')",
+  sessions: "status != 'archived'",
+} as const
+
+/** The owners in use: nodes that hold a run or session. */
+export const ownersInUseSql = `SELECT node_id FROM runs WHERE ${heldWhere.runs} AND node_id IS NOT NULL
+  UNION SELECT node_id FROM sessions WHERE ${heldWhere.sessions} AND node_id IS NOT NULL`
+
 /** Every document table's columns, by table. */
 export const documentColumns = {
   runs: runColumns,

@@ -125,7 +125,8 @@ export interface Store {
   createTurn(turn: Turn): Promise<void>
   /**
    * Merges `patch` into the turn; with `session`, the turn's session gets that state (and `updatedAt`) in the
-   * same step (a turn starts running: session-state.ts).
+   * same step (a turn starts running: session-state.ts), unless it is archived by then (read in that step: an
+   * archive that landed since the caller read the state stays).
    */
   updateTurn(
     id: string,
@@ -135,7 +136,7 @@ export interface Store {
   getTurn(id: string): Promise<Turn | undefined>
   /**
    * Records a turn's end and counts it on its session (turnCount + 1, updatedAt) in one step; with `status`,
-   * the session's new state in the same step.
+   * the session's new state in the same step, unless it is archived by then (as in `updateTurn`).
    */
   completeTurn(
     id: string,

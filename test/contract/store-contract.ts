@@ -463,6 +463,37 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect((await other.getSession('ses_1'))?.status).toBe('running')
     })
 
+    it("a turn's start or end does not write its state over an archive that landed after the state was read", async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.createSession(newSession('ses_1'), 'node_a')
+      await store.createTurn(newTurn('turn_1', 'ses_1'))
+      await store.createTurn(newTurn('turn_2', 'ses_1'))
+      // a turn starts: the state was read (idle -> running), then another connection archives the session
+      expect(await store.sessionState('ses_1')).toEqual({ status: 'idle', pendingApproval: false })
+      await other.updateSession('ses_1', { status: 'archived', updatedAt: '2026-01-01T00:03:00.000Z' })
+      expect(
+        await store.updateTurn(
+          'turn_1',
+          { status: 'running' },
+          { status: 'running', at: '2026-01-01T00:04:00.000Z' },
+        ),
+      ).toMatchObject({ status: 'running' })
+      expect(await other.getSession('ses_1')).toMatchObject({ status: 'archived', turnCount: 0 })
+      expect(await other.sessionState('ses_1')).toEqual({ status: 'archived', pendingApproval: false })
+      // the turn ends, its next state computed before the archive: counted, still archived
+      await store.completeTurn('turn_1', { status: 'interrupted' }, '2026-01-01T00:05:00.000Z', 'idle')
+      expect(await other.getSession('ses_1')).toMatchObject({
+        status: 'archived',
+        turnCount: 1,
+        updatedAt: '2026-01-01T00:05:00.000Z',
+      })
+      await store.completeTurn('turn_2', { status: 'failed' }, '2026-01-01T00:06:00.000Z')
+      expect(await other.getSession('ses_1')).toMatchObject({ status: 'archived', turnCount: 2 })
+      expect(ids(await other.listSessions({ status: 'archived', limit: 10 }))).toEqual(['ses_1'])
+      expect(await other.listSessions({ status: 'idle', limit: 10 })).toEqual([])
+    })
+
     it('approvals: the first answer wins across connections; later ones change nothing', async () => {
       const { store, connect } = await fresh()
       const other = await connect()

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { CodexDriver } from '../../src/agents/codex/driver.js'
 import type { RunRequest } from '../../src/agents/driver.js'
 import { loadConfig } from '../../src/config/load.js'
+import { localRunner } from '../../src/process/local-runner.js'
+import type { ProcessRunner } from '../../src/process/runner.js'
 import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
 import { collect, completionOf, waitFor } from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
@@ -184,6 +186,46 @@ describe('warm one-shot codex runs', () => {
       expect(driver.readyThreads.served).toBe(0)
     } finally {
       await driver.close()
+    }
+  })
+
+  it('closing a driver with threads started ahead ends its app-server without unsubscribing them first', async () => {
+    // the local runner, and every JSON-RPC message the gateway writes to the app-server, by method
+    const sent: string[] = []
+    const runner: ProcessRunner = {
+      kind: localRunner.kind,
+      start(spec) {
+        const proc = localRunner.start(spec)
+        const write = proc.stdin.write.bind(proc.stdin)
+        proc.stdin.write = ((chunk: string, ...rest: never[]) => {
+          const method = /"method":"([^"]+)"/.exec(String(chunk))?.[1]
+          if (method) sent.push(method)
+          return write(chunk, ...rest)
+        }) as typeof proc.stdin.write
+        return proc
+      },
+      reclaim: (leftover) => localRunner.reclaim(leftover),
+      describe: () => localRunner.describe(),
+    }
+    const { env, dir } = gatewayEnv(mock, {})
+    const driver = new CodexDriver(loadConfig(env, dir), env, { runner })
+    let closed = false
+    try {
+      mock.script({ kind: 'text', text: 'once' })
+      const run = await collect(driver.run(request('once'), new AbortController().signal))
+      expect(completionOf(run).finalResponse).toBe('once')
+      // the run's own thread is let go after its end; then two threads are started for the next runs
+      await waitFor(() => sent.filter((m) => m === 'thread/unsubscribe').length === 1)
+      await waitFor(() => sent.filter((m) => m === 'thread/start').length === 3)
+      expect(driver.readyThreads.waiting).toBe(2)
+      const server = driver.appServerPid
+      await driver.close()
+      closed = true
+      expect(sent.filter((m) => m === 'thread/unsubscribe')).toHaveLength(1)
+      expect(driver.readyThreads.waiting).toBe(0)
+      expect(listProcesses().some((p) => p.pid === server)).toBe(false)
+    } finally {
+      if (!closed) await driver.close()
     }
   })
 

@@ -42,8 +42,8 @@ describe('ReadyPool', () => {
     expect([p.started, p.served, p.waiting]).toEqual([1, 1, 0])
   })
 
-  it('makes one per key at a time, and a thing no longer usable is not handed out', async () => {
-    const { p } = pool()
+  it('makes one per key at a time, and a thing no longer usable is released, not handed out', async () => {
+    const { p, released } = pool()
     let calls = 0
     const make = async () => `t${++calls}`
     p.prepare('k', make)
@@ -51,6 +51,17 @@ describe('ReadyPool', () => {
     expect(calls).toBe(1)
     expect(await p.take('k', () => false)).toBeNull()
     expect(p.served).toBe(0)
+    // released as it is passed over (not awaited)
+    expect(released).toEqual(['t1'])
+  })
+
+  it('passes over an unusable thing to the next one of its key', async () => {
+    const { p, released } = pool(60_000, 4, 2)
+    let calls = 0
+    p.prepare('k', async () => `t${++calls}`)
+    expect(await p.take('k', (it) => it !== 't1')).toBe('t2')
+    expect(released).toEqual(['t1'])
+    expect([p.served, p.waiting]).toEqual([1, 0])
   })
 
   it('drops a thing whose making failed', async () => {
@@ -78,6 +89,17 @@ describe('ReadyPool', () => {
     await brief.releasedCount(1)
     expect(brief.released).toEqual(['K'])
     expect(await brief.p.take('k')).toBeNull()
+  })
+
+  it('closed without release, forgets what waits (releasing nothing) and makes no more', async () => {
+    const { p, released } = pool(60_000, 4, 2)
+    p.prepare('k', async () => 'K')
+    p.prepare('j', () => new Promise<string>(() => {}))
+    // a thing still being made does not hold the close up either
+    await p.close(false)
+    expect([released, p.waiting]).toEqual([[], 0])
+    p.prepare('k', async () => 'later')
+    expect(await p.take('k')).toBeNull()
   })
 
   it('with perKey 2, keeps two made for a key, hands out the oldest first and passes over a failed one', async () => {

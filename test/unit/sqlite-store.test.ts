@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -6,6 +7,7 @@ import type { StoredEvent } from '../../src/protocol/events.js'
 import { queuedRun, type Run } from '../../src/protocol/runs.js'
 import { migrations } from '../../src/store/sqlite/migrations/index.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
+import { inlineWalBytes } from '../../src/store/sqlite/wal-checkpointer.js'
 import { describeStoreContract } from '../contract/store-contract.js'
 import { tempDir } from '../support/temp.js'
 
@@ -34,6 +36,22 @@ describe('SqliteStore', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
     expect(db.pragma('user_version', { simple: true })).toBe(migrations.length)
     db.close()
+  })
+
+  it("keeps its WAL file at the checkpointer's inline limit once it starts over, so its size tells how much was written", async () => {
+    const file = path.join(tempDir('store-'), 'gw.db')
+    const store = open(file)
+    await store.createRun(newRun('run_1'))
+    // a burst: the WAL grows well past the limit
+    for (let i = 0; i < 20; i++)
+      await store.appendEvent('run_1', { type: 'output', stream: 'stdout', data: 'x'.repeat(64 * 1024) }, 't')
+    expect(statSync(`${file}-wal`).size).toBeGreaterThan(inlineWalBytes)
+    // checkpointed (as the worker does, on a connection of its own), then one small write starts the WAL over
+    const other = new Database(file)
+    other.pragma('wal_checkpoint(PASSIVE)')
+    other.close()
+    await store.updateRun('run_1', { status: 'running' })
+    expect(statSync(`${file}-wal`).size).toBeLessThanOrEqual(inlineWalBytes)
   })
 
   it('migrating from schema 2 gives what an older server left unfinished to node_legacy', async () => {

@@ -1,8 +1,8 @@
-import { statSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
-import { WalCheckpointer } from '../../src/store/sqlite/wal-checkpointer.js'
+import { inlineWalBytes, WalCheckpointer } from '../../src/store/sqlite/wal-checkpointer.js'
 import { tempDir } from '../support/temp.js'
 
 const cleanups: (() => Promise<void> | void)[] = []
@@ -10,12 +10,16 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-/** A WAL database that never checkpoints by itself, with `rows` rows of 1 KB written to its WAL. */
+/**
+ * A WAL database that never checkpoints by itself, its WAL limited like the store's, with `rows` rows of 1 KB
+ * written to its WAL.
+ */
 function walDatabase(rows: number): { file: string; db: Database.Database } {
   const file = path.join(tempDir('wal-'), 'gw.db')
   const db = new Database(file)
   db.pragma('journal_mode = WAL')
   db.pragma('wal_autocheckpoint = 0')
+  db.pragma(`journal_size_limit = ${inlineWalBytes}`)
   db.exec('CREATE TABLE t (v TEXT)')
   const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
   db.transaction(() => {
@@ -52,7 +56,6 @@ describe('WalCheckpointer', () => {
     let fallbacks = 0
     const checkpointer = new WalCheckpointer(file, () => fallbacks++, 50)
     cleanups.push(() => checkpointer.close())
-    checkpointer.noteWritten(400 * 1024)
     await expect
       .poll(() => statSync(file).size, { timeout: 10_000, interval: 50 })
       .toBeGreaterThan(before + 400 * 1024)
@@ -71,8 +74,35 @@ describe('WalCheckpointer', () => {
       50,
     )
     cleanups.push(() => checkpointer.close())
-    checkpointer.noteWritten(3 * 1024)
     await expect.poll(() => inline, { timeout: 10_000, interval: 50 }).toBeGreaterThan(0)
+    expect((checkpointer as unknown as { worker?: unknown }).worker).toBeUndefined()
+  })
+
+  it('checkpoints a WAL grown by many small commits (a busy session store) in its worker', async () => {
+    const { file, db } = walDatabase(1)
+    // each commit of a small document update adds at least a whole page to the WAL
+    const update = db.prepare('UPDATE t SET v = ?')
+    for (let i = 0; i < 100; i++) update.run(`small update ${i}`)
+    expect(statSync(`${file}-wal`).size).toBeGreaterThan(inlineWalBytes)
+    let fallbacks = 0
+    const checkpointer = new WalCheckpointer(file, () => fallbacks++, 60_000)
+    cleanups.push(() => checkpointer.close())
+    await checkpointer.check()
+    expect(fallbacks).toBe(0)
+    // the worker copied the last update into the database file
+    expect(readFileSync(file).includes('small update 99')).toBe(true)
+  })
+
+  it('a WAL that starts over after a checkpoint is cut back to the limit: a few small writes go inline again', async () => {
+    const { file, db } = walDatabase(400)
+    db.pragma('wal_checkpoint(PASSIVE)')
+    db.prepare('UPDATE t SET v = ? WHERE rowid = 1').run('one small update')
+    expect(statSync(`${file}-wal`).size).toBeLessThanOrEqual(inlineWalBytes)
+    let inline = 0
+    const checkpointer = new WalCheckpointer(file, () => inline++, 60_000)
+    cleanups.push(() => checkpointer.close())
+    await checkpointer.check()
+    expect(inline).toBe(1)
     expect((checkpointer as unknown as { worker?: unknown }).worker).toBeUndefined()
   })
 

@@ -8,6 +8,7 @@ import type {
 import { readText } from '../../process/lines.js'
 import type { ProcessOutcome, ProcessRunner, RunningProcess } from '../../process/runner.js'
 import type { EndReason } from '../../protocol/outcome.js'
+import { settledWithin } from '../../util/settled-within.js'
 import type { FsAccess } from './fs-access.js'
 import type { AcpLaunch } from './launch.js'
 import { acpSdk } from './sdk.js'
@@ -25,21 +26,6 @@ const stderrTailChars = 4000
 const exitWaitMs = 2000
 /** How long an ended agent's stderr is read further before its end is reported. */
 const stderrWaitMs = 250
-
-/** What `p` resolves to, or undefined after `ms`. */
-async function settledWithin<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([
-      p,
-      new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), ms)
-      }),
-    ])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 /**
  * One ACP agent process (started by the runner, stdin kept open) and the SDK's client connection over

@@ -7,6 +7,7 @@ import type {
 } from '@agentclientprotocol/sdk'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
+import { settledWithin } from '../../util/settled-within.js'
 import type { AgentSession, ApprovalDecision, SessionHooks, TurnInput } from '../session.js'
 import type { AcpLease } from './acp-pool.js'
 import type { AcpPeer, AcpProcess } from './acp-process.js'
@@ -113,7 +114,7 @@ export class AcpSession implements AgentSession, AcpPeer {
     const run = this.active
     if (run && !run.isFinished) {
       await this.cancel(run)
-      await Promise.race([run.settled, new Promise((r) => setTimeout(r, closeGraceMs))])
+      await settledWithin(run.settled, closeGraceMs)
       run.fail('the session was closed')
     }
     this.agent.detach(this.agentSessionId, this)

@@ -2,6 +2,9 @@ import type { AgentEvent } from '../../protocol/events.js'
 import { AsyncQueue } from '../../util/async-queue.js'
 import { UpdateMapper } from './update-mapper.js'
 
+/** Why a turn's approvals stop: made once (`abort()` without a reason builds a DOMException each time). */
+const approvalsEnded = new Error('the turn no longer waits for approvals')
+
 /**
  * One prompt turn in flight: its event queue, its update mapper, and a signal that ends the approvals it
  * waits on. `end` closes it exactly once (open items first, then the end event).
@@ -42,7 +45,7 @@ export class AcpTurn {
   }
 
   cancelApprovals(): void {
-    this.approvals.abort()
+    this.approvals.abort(approvalsEnded)
   }
 
   completed(status: 'completed' | 'interrupted'): void {
@@ -80,7 +83,7 @@ export class AcpTurn {
     this.push([last])
     this.finished = true
     if (this.timer) clearTimeout(this.timer)
-    this.approvals.abort()
+    this.approvals.abort(approvalsEnded)
     this.events.close()
     this.toolsClosed?.()
     this.settle()

@@ -87,12 +87,9 @@ export class AcpDriver implements SessionDriver {
       const openNew = () => openAcpSession(this.id, this.leases.leaseAt(place, true), req.cwd, hooks)
       const open = async () => {
         const ready = key ? await this.ready.take(key) : null
-        if (ready?.usable) {
-          ready.hooks = hooks
-          return ready
-        }
-        void ready?.close()
-        return openNew()
+        if (!ready) return openNew()
+        ready.hooks = hooks
+        return ready
       }
       // The next run started like this one finds its session opened (on the process this one used), once this
       // run's session is closed: until then the process counts it, and may have no room for another.

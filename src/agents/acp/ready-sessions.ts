@@ -33,9 +33,12 @@ export class ReadySessions {
     )
   }
 
-  /** Takes the session made for `key` (nobody else gets it), when one is there or on its way. */
+  /**
+   * Takes the session made for `key` (nobody else gets it), when one is there or on its way and still usable
+   * (one whose process ended meanwhile is closed and passed over).
+   */
   async take(key: string): Promise<AcpSession | null> {
-    const session = await this.pool.take(key)
+    const session = await this.pool.take(key, (s) => s.usable)
     if (session) this.opened.delete(session.agentSessionId)
     return session
   }

@@ -5,6 +5,7 @@ import { runCompletedAfter } from '../../protocol/run-completed.js'
 import type { RunRequest } from '../driver.js'
 import { mapperOutcome, observeTurnEvent } from '../process-run.js'
 import { runStop } from '../run-stop.js'
+import { startedTurn } from '../started-turn.js'
 import type { AcpSession } from './acp-session.js'
 import { errorMessage } from './acp-session.js'
 
@@ -36,26 +37,18 @@ export async function* acpWarmRun(
   try {
     try {
       session = await open()
-      // The prompt goes out before the run's session is recorded (the agent works while the gateway stores
-      // it); its first event (turn.started) is read only after agent.session. A stopped run sends none.
-      const turn = stop.signal.aborted
-        ? null
-        : session.turn([{ type: 'text', text: req.prompt }], stop.signal)
-      const first = turn?.next()
-      first?.catch(() => {})
-      let iterated = false
-      try {
-        yield { type: 'agent.session', agent, agentSessionId: session.agentSessionId }
-        if (!turn || !first) throw new Error('the run was stopped before its prompt')
-        iterated = true
-        for await (const ev of startedAt(turn, first)) {
-          observeTurnEvent(out, ev)
-          if (ev.type === 'turn.completed') ok = ev.status !== 'interrupted'
-          yield ev
-        }
-      } finally {
-        // a reader that stopped at agent.session: the turn ends as one abandoned by its reader
-        if (turn && !iterated) void turn.return(undefined).catch(() => {})
+      const announce: AgentEvent = { type: 'agent.session', agent, agentSessionId: session.agentSessionId }
+      // A stopped run sends no prompt; its session is still named.
+      if (stop.signal.aborted) {
+        yield announce
+        throw new Error('the run was stopped before its prompt')
+      }
+      // The prompt goes out before the run's session is recorded (the agent works while the gateway stores it).
+      const turn = session.turn([{ type: 'text', text: req.prompt }], stop.signal)
+      for await (const ev of startedTurn(announce, turn)) {
+        observeTurnEvent(out, ev)
+        if (ev.type === 'turn.completed') ok = ev.status !== 'interrupted'
+        yield ev
       }
     } catch (err) {
       out.failure = errorMessage(err)
@@ -75,20 +68,5 @@ export async function* acpWarmRun(
     // never answered the cancel) may leave the process at work: it is not kept warm.
     const closing = session ? session.close(out.failure !== null).catch(() => {}) : Promise.resolve()
     void closing.then(afterClose).catch(() => {})
-  }
-}
-
-/** The async iterator `it` whose first step (`first`) was already asked for, iterated and ended as usual. */
-function startedAt<T>(it: AsyncGenerator<T>, first: Promise<IteratorResult<T>>): AsyncIterable<T> {
-  let taken = false
-  return {
-    [Symbol.asyncIterator]: () => ({
-      next: () => {
-        if (taken) return it.next()
-        taken = true
-        return first
-      },
-      return: (value?: unknown) => it.return(value as never),
-    }),
   }
 }

@@ -50,9 +50,12 @@ export class ReadyThreads {
     this.pool.prepare(key, start)
   }
 
-  /** Lets go of every waiting thread (the app-server is closing) and starts no more. */
+  /**
+   * Starts no more and forgets the waiting threads: the app-server is closing, and they end with it (a
+   * `thread/unsubscribe` would only wait for a process about to be ended).
+   */
   close(): Promise<void> {
-    return this.pool.close()
+    return this.pool.close(false)
   }
 
   private letGo(thread: OpenedThread): Promise<void> {

@@ -3,6 +3,9 @@ import { AsyncQueue } from '../../util/async-queue.js'
 import { TurnEventMapper } from './turn-mapper.js'
 import { turnNotification } from './wire-schemas.js'
 
+/** The reason `signal` gives once a turn ended: made once (`abort()` without one builds a DOMException each time). */
+const turnEnded = new Error('the turn ended')
+
 /**
  * One turn of a session while it runs: the thread's notifications go in (`notify`), normalized events come out
  * (`events`), and it ends exactly once: with the agent's turn/completed, or `fail`/`interrupted` when the
@@ -130,7 +133,7 @@ export class TurnRun {
   private end(): void {
     this.finished = true
     if (this.timer) clearTimeout(this.timer)
-    this.ended.abort()
+    this.ended.abort(turnEnded)
     this.events.close()
     this.on.end?.()
   }

@@ -5,6 +5,7 @@ import { runCompletedAfter } from '../../protocol/run-completed.js'
 import type { RunRequest } from '../driver.js'
 import { mapperOutcome, observeTurnEvent } from '../process-run.js'
 import { runStop } from '../run-stop.js'
+import { startedTurn } from '../started-turn.js'
 import type { AppServerHost } from './app-server-host.js'
 import { CodexSession } from './codex-session.js'
 import type { ReadyThreads } from './ready-threads.js'
@@ -60,25 +61,16 @@ export async function* warmRun(
       session = new CodexSession(host, opened.threadId, settings, {
         requestApproval: async () => 'decline',
       })
-      // The turn starts (codex gets turn/start) before the run's thread is recorded: codex works meanwhile.
-      const turn = session.turn([{ type: 'text', text: req.prompt }], stop.signal)[Symbol.asyncIterator]()
-      const first = turn.next()
-      // a reader that stops at agent.session never awaits it
-      first.catch(() => {})
-      try {
-        // Like exec, codex keeps the thread's rollout: the run's agentSessionId can be resumed later.
-        yield { type: 'agent.session', agent, agentSessionId: opened.threadId }
-        for (let next = await first; !next.done; next = await turn.next()) {
-          const ev = next.value
-          // The session's own state is the gateway's business in sessions; a run has none.
-          if (ev.type === 'session.status') continue
-          observeTurnEvent(out, ev)
-          if (ev.type === 'item.started' && ev.item.type === 'command_execution') ranCommands = true
-          yield ev
-        }
-      } finally {
-        // a reader that stopped early: the turn's own end (it is interrupted) runs now
-        await turn.return(undefined)
+      // The turn starts (codex gets turn/start) before the run's thread is recorded: codex works meanwhile. Like
+      // exec, codex keeps the thread's rollout: the run's agentSessionId can be resumed later.
+      const announce: AgentEvent = { type: 'agent.session', agent, agentSessionId: opened.threadId }
+      const turn = session.turn([{ type: 'text', text: req.prompt }], stop.signal)
+      for await (const ev of startedTurn(announce, turn)) {
+        // The session's own state is the gateway's business in sessions; a run has none.
+        if (ev.type === 'session.status') continue
+        observeTurnEvent(out, ev)
+        if (ev.type === 'item.started' && ev.item.type === 'command_execution') ranCommands = true
+        yield ev
       }
     } catch (err) {
       out.failure = err instanceof Error ? err.message : String(err)

@@ -3,7 +3,7 @@ import os from 'node:os'
 import type { Config } from '../../config/load.js'
 import type { ProcessRunner } from '../../process/runner.js'
 import type { AgentEvent } from '../../protocol/events.js'
-import { AppServerHost } from '../codex-app-server/app-server-host.js'
+import { AppServerHost, type OpenedThread } from '../codex-app-server/app-server-host.js'
 import type {
   AppServerProcess,
   AppServerProcessOptions,
@@ -124,19 +124,7 @@ export class CodexDriver implements SessionDriver {
   }
 
   async openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession> {
-    const settings = threadSettings(req, this.config)
-    const lease = req.isolation === 'container' ? this.containerHost(req, settings) : undefined
-    const host = lease?.host ?? this.host
-    const inner = { ...settings, sandbox: innerSandbox(req, settings.sandbox) }
-    try {
-      const opened = await host.startThread(inner)
-      const model = inner.model ?? opened.model
-      const full = { ...inner, ...(model ? { model } : {}) }
-      return new CodexSession(host, opened.threadId, full, hooks, lease)
-    } catch (err) {
-      await lease?.end()
-      throw err
-    }
+    return this.sessionOn(req, hooks, (host, settings) => host.startThread(settings))
   }
 
   /** `thread/resume` in the running app-server; an open session of the thread is reused (with these hooks). */
@@ -151,15 +139,30 @@ export class CodexDriver implements SessionDriver {
       existing.hooks = hooks
       return existing
     }
+    return this.sessionOn(req, hooks, async (host, settings) => ({
+      ...(await host.resumeThread(agentSessionId, settings)),
+      threadId: agentSessionId,
+    }))
+  }
+
+  /**
+   * A session on the shared app-server, or on an app-server of its own in a container (`isolation`), whose
+   * thread `open` starts or resumes there; the model is the one asked for, else the one codex runs it with.
+   */
+  private async sessionOn(
+    req: SessionRequest,
+    hooks: SessionHooks,
+    open: (host: AppServerHost, settings: ThreadSettings) => Promise<OpenedThread>,
+  ): Promise<AgentSession> {
     const settings = threadSettings(req, this.config)
     const lease = req.isolation === 'container' ? this.containerHost(req, settings) : undefined
     const host = lease?.host ?? this.host
     const inner = { ...settings, sandbox: innerSandbox(req, settings.sandbox) }
     try {
-      const opened = await host.resumeThread(agentSessionId, inner)
+      const opened = await open(host, inner)
       const model = inner.model ?? opened.model
       const full = { ...inner, ...(model ? { model } : {}) }
-      return new CodexSession(host, agentSessionId, full, hooks, lease)
+      return new CodexSession(host, opened.threadId, full, hooks, lease)
     } catch (err) {
       await lease?.end()
       throw err
@@ -199,7 +202,10 @@ export class CodexDriver implements SessionDriver {
     return ids
   }
 
-  /** Ends the app-server (running turns fail with "codex app-server was closed"); later calls fail. */
+  /**
+   * Ends the app-server (running turns fail with "codex app-server was closed"); later calls fail. The threads
+   * started ahead end with it, unsubscribed from nothing.
+   */
   async close(): Promise<void> {
     await this.readyThreads.close()
     await Promise.all([this.host.close(), ...[...this.own].map((lease) => lease.end())])

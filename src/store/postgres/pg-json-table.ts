@@ -32,13 +32,22 @@ export class PgJsonTable<T extends { id: string }> {
     )
   }
 
-  /** Merges `patch` into the stored document under a row lock; the result, or undefined when there is no row. */
-  async update(db: Queryable, id: string, patch: Partial<T>): Promise<T | undefined> {
+  /**
+   * Merges `patch` into the stored document under a row lock; the result, or undefined when there is no row.
+   * `patch` may be made from the locked document (null: nothing written).
+   */
+  async update(
+    db: Queryable,
+    id: string,
+    patch: Partial<T> | ((current: T) => Partial<T> | null),
+  ): Promise<T | undefined> {
     const current = this.parseRow(
       (await db.query(`${this.selectSql} WHERE id = $1 FOR UPDATE`, [id])).rows[0],
     )
     if (!current) return undefined
-    const next = { ...current, ...patch, id } as T
+    const change = typeof patch === 'function' ? patch(current) : patch
+    if (!change) return current
+    const next = { ...current, ...change, id } as T
     const values = this.values(next)
     const names = Object.keys(values).filter((n) => n !== 'id')
     await db.query(

@@ -4,7 +4,7 @@ import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
-import { documentColumns as columns } from '../json-documents.js'
+import { documentColumns as columns, heldWhere, ownersInUseSql } from '../json-documents.js'
 import type {
   ApprovalAnswer,
   ApprovalFilter,
@@ -152,11 +152,21 @@ export class PostgresStore implements Store {
   }
 
   async takeOverRuns(lost: readonly string[], to: string): Promise<Run[]> {
+    return this.takeOver(this.runs, 'runs', lost, to)
+  }
+
+  /** What the `lost` nodes still hold of `table` (heldWhere) goes to `to`, each row to one taker; the rows taken. */
+  private async takeOver<T extends { id: string }>(
+    docs: PgJsonTable<T>,
+    table: keyof typeof heldWhere,
+    lost: readonly string[],
+    to: string,
+  ): Promise<T[]> {
     if (lost.length === 0) return []
-    const taken = await this.runs.select(
+    const taken = await docs.select(
       this.pool,
-      `UPDATE runs SET node_id = $1 WHERE status IN ('queued', 'running') AND node_id IN (${inList(lost, 2)})
-       RETURNING ${this.runs.readColumns}`,
+      `UPDATE ${table} SET node_id = $1 WHERE ${heldWhere[table]} AND node_id IN (${inList(lost, 2)})
+       RETURNING ${docs.readColumns}`,
       [to, ...lost],
     )
     return taken.sort((a, b) => (a.id < b.id ? -1 : 1))
@@ -171,10 +181,7 @@ export class PostgresStore implements Store {
   }
 
   async ownersInUse(): Promise<string[]> {
-    const { rows } = await this.pool.query(
-      `SELECT node_id FROM runs WHERE status IN ('queued', 'running') AND node_id IS NOT NULL
-       UNION SELECT node_id FROM sessions WHERE status != 'archived' AND node_id IS NOT NULL`,
-    )
+    const { rows } = await this.pool.query(ownersInUseSql)
     return (rows as { node_id: string }[]).map((r) => r.node_id).sort()
   }
 
@@ -219,14 +226,7 @@ export class PostgresStore implements Store {
   }
 
   async takeOverSessions(lost: readonly string[], to: string): Promise<Session[]> {
-    if (lost.length === 0) return []
-    const taken = await this.sessions.select(
-      this.pool,
-      `UPDATE sessions SET node_id = $1 WHERE status != 'archived' AND node_id IN (${inList(lost, 2)})
-       RETURNING ${this.sessions.readColumns}`,
-      [to, ...lost],
-    )
-    return taken.sort((a, b) => (a.id < b.id ? -1 : 1))
+    return this.takeOver(this.sessions, 'sessions', lost, to)
   }
 
   async updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined> {
@@ -277,7 +277,9 @@ export class PostgresStore implements Store {
     return this.transaction(async (db) => {
       const turn = await this.turns.update(db, id, patch)
       if (turn && session)
-        await this.sessions.update(db, turn.sessionId, { status: session.status, updatedAt: session.at })
+        await this.sessions.update(db, turn.sessionId, (current) =>
+          current.status === 'archived' ? null : { status: session.status, updatedAt: session.at },
+        )
       return turn
     })
   }
@@ -295,18 +297,12 @@ export class PostgresStore implements Store {
     return this.transaction(async (db) => {
       const turn = await this.turns.update(db, id, patch)
       if (!turn) return undefined
-      // Read under the session's row lock: concurrent completions each add one.
-      const [session] = await this.sessions.select(
-        db,
-        `${this.sessions.selectSql} WHERE id = $1 FOR UPDATE`,
-        [turn.sessionId],
-      )
-      if (session)
-        await this.sessions.update(db, session.id, {
-          turnCount: session.turnCount + 1,
-          updatedAt: at,
-          ...(status ? { status } : {}),
-        })
+      // Read under the session's row lock: concurrent completions each add one, and an archive stays.
+      await this.sessions.update(db, turn.sessionId, (session) => ({
+        turnCount: session.turnCount + 1,
+        updatedAt: at,
+        ...(status && session.status !== 'archived' ? { status } : {}),
+      }))
       return turn
     })
   }

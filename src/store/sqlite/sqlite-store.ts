@@ -6,7 +6,7 @@ import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonBytesOnce, parseJsonOnce } from '../../util/json-once.js'
-import { documentColumns as columns } from '../json-documents.js'
+import { documentColumns as columns, heldWhere, ownersInUseSql } from '../json-documents.js'
 import type {
   ApprovalAnswer,
   ApprovalFilter,
@@ -20,7 +20,7 @@ import type {
 import { JsonTable } from './json-table.js'
 import { LastSeqs } from './last-seqs.js'
 import { migrations } from './migrations/index.js'
-import { WalCheckpointer } from './wal-checkpointer.js'
+import { inlineWalBytes, WalCheckpointer } from './wal-checkpointer.js'
 
 /**
  * The embedded store: one SQLite file in WAL mode under DATA_DIR. Each resource is a JSON document with its
@@ -50,6 +50,9 @@ export class SqliteStore implements Store {
     // blocked the event loop for 10-25 ms), nor on a timer on this thread (100-230 ms per 2 minutes under
     // load), but from a worker thread with its own connection.
     this.db.pragma('wal_autocheckpoint = 0')
+    // The WAL file is cut back to this size when it starts over, so its size tells the checkpointer how much
+    // was written since the last checkpoint.
+    this.db.pragma(`journal_size_limit = ${inlineWalBytes}`)
     this.checkpoints =
       file === ':memory:'
         ? undefined
@@ -98,21 +101,16 @@ export class SqliteStore implements Store {
       ),
       runOwner: this.db.prepare('SELECT node_id FROM runs WHERE id = ?'),
       sessionOwner: this.db.prepare('SELECT node_id FROM sessions WHERE id = ?'),
-      ownersInUse: this.db.prepare(
-        `SELECT node_id FROM runs WHERE status IN ('queued', 'running') AND node_id IS NOT NULL
-         UNION SELECT node_id FROM sessions WHERE status != 'archived' AND node_id IS NOT NULL`,
-      ),
+      ownersInUse: this.db.prepare(ownersInUseSql),
+      // A turn's start and end write the session's state read in the same statement: an archive that landed
+      // since the caller computed the state is kept (the status is not written over 'archived').
       countTurn: this.db.prepare(
-        `UPDATE sessions SET body = json_set(body, '$.turnCount', json_extract(body, '$.turnCount') + 1,
-         '$.updatedAt', ?) WHERE id = ?`,
-      ),
-      countTurnWithStatus: this.db.prepare(
-        `UPDATE sessions SET status = @status, body = json_set(body, '$.turnCount',
-         json_extract(body, '$.turnCount') + 1, '$.updatedAt', @at, '$.status', @status) WHERE id = @id`,
+        `UPDATE sessions SET status = ${keptUnlessArchived}, body = json_set(body, '$.turnCount',
+         json_extract(body, '$.turnCount') + 1, '$.updatedAt', @at, '$.status', ${keptUnlessArchived}) WHERE id = @id`,
       ),
       setSessionStatus: this.db.prepare(
         `UPDATE sessions SET status = @status, body = json_set(body, '$.status', @status, '$.updatedAt', @at)
-         WHERE id = @id`,
+         WHERE id = @id AND status != 'archived'`,
       ),
       sessionState: this.db.prepare(
         `SELECT status, EXISTS (SELECT 1 FROM approvals WHERE session_id = sessions.id AND state = 'pending')
@@ -151,8 +149,7 @@ export class SqliteStore implements Store {
           status?: Session['status'],
         ) => {
           const turn = this.turns.update(id, patch)
-          if (turn && status) this.stmts.countTurnWithStatus.run({ status, at, id: turn.sessionId })
-          else if (turn) this.stmts.countTurn.run(at, turn.sessionId)
+          if (turn) this.stmts.countTurn.run({ status: status ?? null, at, id: turn.sessionId })
           return turn
         },
       ),
@@ -218,13 +215,23 @@ export class SqliteStore implements Store {
   }
 
   async takeOverRuns(lost: readonly string[], to: string): Promise<Run[]> {
+    return this.takeOver(this.runs, 'runs', lost, to)
+  }
+
+  /** What the `lost` nodes still hold of `table` (heldWhere) goes to `to`, each row to one taker; the rows taken. */
+  private takeOver<T extends { id: string }>(
+    docs: JsonTable<T>,
+    table: keyof typeof heldWhere,
+    lost: readonly string[],
+    to: string,
+  ): T[] {
     if (lost.length === 0) return []
-    const where = `WHERE status IN ('queued', 'running') AND node_id IN (${lost.map(() => '?').join(', ')})`
+    const where = `WHERE ${heldWhere[table]} AND node_id IN (${lost.map(() => '?').join(', ')})`
     return this.db
       .transaction(() => {
-        const runs = this.runs.select(`${where} ORDER BY id`, [...lost])
-        this.db.prepare(`UPDATE runs SET node_id = ? ${where}`).run(to, ...lost)
-        return runs
+        const taken = docs.select(`${where} ORDER BY id`, [...lost])
+        this.db.prepare(`UPDATE ${table} SET node_id = ? ${where}`).run(to, ...lost)
+        return taken
       })
       .immediate()
   }
@@ -290,7 +297,6 @@ export class SqliteStore implements Store {
       }
       if (inserted === 0) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
       this.lastSeqs.set(ownerId, stored.seq)
-      this.checkpoints?.noteWritten(body.length)
       return stored
     }
   }
@@ -307,15 +313,7 @@ export class SqliteStore implements Store {
   }
 
   async takeOverSessions(lost: readonly string[], to: string): Promise<Session[]> {
-    if (lost.length === 0) return []
-    const where = `WHERE status != 'archived' AND node_id IN (${lost.map(() => '?').join(', ')})`
-    return this.db
-      .transaction(() => {
-        const sessions = this.sessions.select(`${where} ORDER BY id`, [...lost])
-        this.db.prepare(`UPDATE sessions SET node_id = ? ${where}`).run(to, ...lost)
-        return sessions
-      })
-      .immediate()
+    return this.takeOver(this.sessions, 'sessions', lost, to)
   }
 
   async updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined> {
@@ -477,6 +475,9 @@ export class SqliteStore implements Store {
     this.db.close()
   }
 }
+
+/** A session's new status (`@status`; null: unchanged), unless it is archived: then it stays archived. */
+const keptUnlessArchived = "CASE WHEN status = 'archived' THEN status ELSE coalesce(@status, status) END"
 
 /** Appends that found their seq taken by another connection, one after the other, before giving up. */
 const maxSeqAttempts = 5

@@ -28,22 +28,25 @@ parentPort.on('message', (message) => {
 })
 `
 
-/** Below this many bytes of events written since the last checkpoint, the checkpoint runs on the calling thread. */
-const inlineBytes = 256 * 1024
+/**
+ * A WAL of at most this many bytes is checkpointed on the calling thread. The store limits the WAL file to it
+ * (`journal_size_limit`): SQLite truncates the file to it when the WAL starts over after a checkpoint, so a
+ * larger file means more than this was written since (every page a commit touched, documents and events alike).
+ */
+export const inlineWalBytes = 256 * 1024
 
 /**
  * Checkpoints a WAL database from a worker thread, so the copy and the fsync (10-230 ms under load) never
  * stall the event loop. Every `intervalMs` it checks whether the WAL was written since the last checkpoint
- * (its mtime). A WAL of a few small writes (a heartbeat, a session update: less than `inlineBytes` of events
- * noted by the store) is checkpointed on the calling thread, which takes well under a millisecond; only more
- * starts the worker (about 14 MB of RSS): a store that sees no burst never starts the thread. If the worker
- * cannot run, `fallback` checkpoints on the calling thread as before.
+ * (its mtime). A WAL of a few small writes (a heartbeat, a session update: a file of at most `inlineWalBytes`)
+ * is checkpointed on the calling thread, which takes well under a millisecond; only a larger one starts the
+ * worker (about 14 MB of RSS): a store that sees no burst never starts the thread. If the worker cannot run,
+ * `fallback` checkpoints on the calling thread as before.
  */
 export class WalCheckpointer {
   private worker: Worker | undefined
   private busy = false
   private lastWrite = 0
-  private noted = 0
   private failed = false
   private closed = false
   private readonly timer: NodeJS.Timeout
@@ -62,25 +65,16 @@ export class WalCheckpointer {
     if (this.busy) return
     this.busy = true
     try {
-      const written = await stat(`${this.file}-wal`).then(
-        (s) => s.mtimeMs,
-        () => 0,
-      )
+      const wal = await stat(`${this.file}-wal`).catch(() => undefined)
+      const written = wal?.mtimeMs ?? 0
       // closed while the WAL was looked at: the store's connection may be closed by now
       if (this.closed || written === 0 || written === this.lastWrite) return
       this.lastWrite = written
-      const small = this.noted < inlineBytes && !this.worker
-      this.noted = 0
-      if (small) this.inline()
+      if ((wal?.size ?? 0) <= inlineWalBytes && !this.worker) this.inline()
       else await this.checkpoint()
     } finally {
       this.busy = false
     }
-  }
-
-  /** The store wrote `bytes` (of events) to the WAL. */
-  noteWritten(bytes: number): void {
-    this.noted += bytes
   }
 
   /** One checkpoint in the worker (or on this thread if the worker failed). */

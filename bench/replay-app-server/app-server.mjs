@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+/**
+ * A stand-in for `codex app-server` that replays one recorded turn (codex-0.169.0-turn.jsonl: the answers to
+ * initialize, thread/start and turn/start and the turn's notifications, recorded from codex 0.169.0 against the
+ * mock model) on every turn/start, with fresh turn and item ids. It spends next to no CPU, so a bench that drives
+ * it (bench/turn-cpu.ts) measures the CPU of whoever drives it, the gateway or a direct client, without codex
+ * competing for the cores. Notifications go out one per write, REPLAY_GAP_MS apart (default 1), as codex sends
+ * them: each arrives on its own, not batched with the next.
+ *
+ * Usage (as CODEX_PATH): app-server.mjs app-server [...ignored]; any other first argument prints a version.
+ * Any other request is answered with an empty result. Plain Node, no dependencies.
+ */
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+
+if (process.argv[2] !== 'app-server') {
+  console.log('codex-cli 0.169.0')
+  process.exit(0)
+}
+
+const recorded = readFileSync(new URL('./codex-0.169.0-turn.jsonl', import.meta.url), 'utf8')
+  .trim()
+  .split('\n')
+  .map((line) => JSON.parse(line))
+const answerTo = (id) => recorded.find((m) => m.id === id).result
+const threadStarted = recorded.find((m) => m.method === 'thread/started')
+const turnAnswer = answerTo(3)
+const turnNotifications = recorded.slice(recorded.findIndex((m) => m.id === 3) + 1)
+/** The recorded turn's own ids (the turn's and its items'), replaced by fresh ones on every replay. */
+const turnIds = [
+  turnAnswer.turn.id,
+  ...new Set(turnNotifications.flatMap((m) => (m.params?.item?.id ? [m.params.item.id] : []))),
+]
+const gapMs = Number(process.env.REPLAY_GAP_MS ?? 1)
+
+const send = (message) => process.stdout.write(`${JSON.stringify(message)}\n`)
+
+function replayTurn(requestId) {
+  const fresh = new Map(turnIds.map((id) => [id, randomUUID()]))
+  const renew = (message) => {
+    let text = JSON.stringify(message)
+    for (const [old, now] of fresh) text = text.replaceAll(old, now)
+    return `${text}\n`
+  }
+  process.stdout.write(renew({ id: requestId, result: turnAnswer }))
+  let next = 0
+  const tick = () => {
+    process.stdout.write(renew(turnNotifications[next++]))
+    if (next < turnNotifications.length) setTimeout(tick, gapMs)
+  }
+  setTimeout(tick, gapMs)
+}
+
+createInterface({ input: process.stdin })
+  .on('line', (line) => {
+    const message = JSON.parse(line)
+    if (message.id === undefined) return
+    if (message.method === 'initialize') send({ id: message.id, result: answerTo(1) })
+    else if (message.method === 'thread/start') {
+      send({ id: message.id, result: answerTo(2) })
+      send(threadStarted)
+    } else if (message.method === 'turn/start') replayTurn(message.id)
+    else send({ id: message.id, result: {} })
+  })
+  .on('close', () => process.exit(0))

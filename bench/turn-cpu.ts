@@ -1,0 +1,187 @@
+/**
+ * The gateway's own CPU per warm session turn, without codex competing for the cores
+ * (`npx tsx bench/turn-cpu.ts`).
+ *
+ * bench/session-turns.ts compares a turn through the gateway with the same turn on a direct app-server, both with
+ * the real codex: on 2 cores codex's own work (about 25 ms of CPU before it asks the model) competes with the
+ * gateway's, so the added wall time mixes the gateway's critical path with that competition. Here the app-server is
+ * bench/replay-app-server/app-server.mjs, which replays a recorded codex 0.169.0 turn (same messages, sizes and
+ * order, one notification per write, 1 ms apart) at next to no CPU. In this one process:
+ *   turn    POST /v1/sessions/:id/turns?wait=true on one session of an in-process gateway (its HTTP client, undici's
+ *           fetch, runs in this process too, as a real client's would elsewhere)
+ *   direct  turn/start on a direct AppServerProcess client of its own replaying app-server, until turn/completed
+ * Windows of `--turns` turns of one mode, alternating turn, direct, turn, ... (`--rounds` of each); the process's
+ * CPU (user + system, process.cpuUsage) per turn of each window. Prints each mode's median CPU per turn, the
+ * difference per round (turn - direct: what the gateway and its HTTP client spend more per turn), the wall ms per
+ * turn, and the turn's events stored. docs/benchmarks.md explains the output.
+ *
+ * Usage: npx tsx bench/turn-cpu.ts [--turns N] [--rounds R] [--warmup W]
+ *   --turns per window, default 100; --rounds windows of each mode, default 5; --warmup turns of each mode first,
+ *   default 100 (JIT tiers settle).
+ * Not a test: exits 0 when every turn ended as recorded and nothing was left running, 1 otherwise.
+ */
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { AppServerProcess } from '../src/agents/codex-app-server/app-server-process.js'
+import { threadParams, threadSettings } from '../src/agents/codex-app-server/thread-settings.js'
+import { type RunningServer, startServer } from '../src/http/server.js'
+import { gatewayEnv } from '../test/support/gateway.js'
+import { listProcesses } from '../test/support/processes.js'
+import { loadLine, printMachine } from './machine.js'
+import { BenchError, intOption } from './options.js'
+import { markdownTable, median } from './stats.js'
+
+const replayAppServer = path.join(import.meta.dirname, 'replay-app-server', 'app-server.mjs')
+/** The recorded turn's answer. */
+const answer = 'ok'
+const json = { 'content-type': 'application/json' }
+
+interface Window {
+  cpuMsPerTurn: number
+  wallMsPerTurn: number
+}
+
+function options() {
+  const { values } = parseArgs({
+    options: { turns: { type: 'string' }, rounds: { type: 'string' }, warmup: { type: 'string' } },
+  })
+  return {
+    turns: intOption(values.turns, 100, '--turns'),
+    rounds: intOption(values.rounds, 5, '--rounds'),
+    warmup: intOption(values.warmup, 100, '--warmup', 0),
+  }
+}
+
+/** One warm turn through the gateway, checked. */
+async function gatewayTurn(url: string, sessionId: string): Promise<void> {
+  const res = await fetch(`${url}/v1/sessions/${sessionId}/turns?wait=true`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ input: 'Say ok.' }),
+  })
+  const turn = (await res.json()) as { status?: string; finalResponse?: string }
+  if (res.status !== 200 || turn.status !== 'completed' || turn.finalResponse !== answer)
+    throw new BenchError(`turn: HTTP ${res.status}: ${JSON.stringify(turn)}`)
+}
+
+/** A direct app-server client doing as little as a client can: turn/start, then wait for turn/completed. */
+function directClient(proc: AppServerProcess, threadId: string): () => Promise<void> {
+  let completed: ((status: string | undefined) => void) | undefined
+  proc.onNotification((method, params) => {
+    if (method !== 'turn/completed' || !completed) return
+    const p = params as { threadId?: string; turn?: { status?: string } } | null
+    if (p?.threadId === threadId) completed(p.turn?.status)
+  })
+  return async () => {
+    const done = new Promise<string | undefined>((resolve) => {
+      completed = resolve
+    })
+    await proc.request('turn/start', {
+      threadId,
+      input: [{ type: 'text', text: 'Say ok.', text_elements: [] }],
+    })
+    const status = await done
+    completed = undefined
+    if (status !== 'completed') throw new BenchError(`direct: the turn ended ${status}`)
+  }
+}
+
+async function window(turns: number, turn: () => Promise<void>): Promise<Window> {
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  for (let i = 0; i < turns; i++) await turn()
+  const wall = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
+  return { cpuMsPerTurn: (cpu.user + cpu.system) / 1000 / turns, wallMsPerTurn: wall / turns }
+}
+
+async function main(): Promise<void> {
+  const o = options()
+  printMachine()
+  console.log(loadLine('at the start'))
+  console.log(
+    `runs:    ${o.warmup} warm-up turns of each mode, then ${o.rounds} windows of ${o.turns} turns of each, alternating`,
+  )
+  const { env, dir } = gatewayEnv(null, {
+    CODEX_PATH: replayAppServer,
+    CODEX_WARM_RUNS: 'false',
+    // never asked: the replaying app-server answers by itself
+    CODEX_API_BASE_URL: 'http://127.0.0.1:9/v1',
+    CODEX_API_KEY: 'unused',
+  })
+  let server: RunningServer | undefined
+  let direct: AppServerProcess | undefined
+  try {
+    server = await startServer({ env, cwd: dir, logger: false })
+    const created = await fetch(`${server.url}/v1/sessions`, { method: 'POST', headers: json, body: '{}' })
+    const session = (await created.json()) as { id: string; cwd: string }
+    if (created.status !== 201) throw new BenchError(`POST /v1/sessions: ${JSON.stringify(session)}`)
+    const config = server.ctx.config
+    direct = new AppServerProcess({
+      config,
+      serverEnv: env,
+      clientName: config.CODEX_CLIENT_NAME,
+      cwd: os.tmpdir(),
+      requestTimeoutMs: 30_000,
+    })
+    const thread = (await direct.request(
+      'thread/start',
+      threadParams(threadSettings({ cwd: session.cwd }, config)),
+    )) as {
+      thread?: { id?: string }
+    }
+    if (!thread.thread?.id) throw new BenchError(`direct: thread/start answered ${JSON.stringify(thread)}`)
+    const url = server.url
+    const modes = {
+      turn: () => gatewayTurn(url, session.id),
+      direct: directClient(direct, thread.thread.id),
+    }
+    for (const run of Object.values(modes)) for (let i = 0; i < o.warmup; i++) await run()
+    const windows: Record<keyof typeof modes, Window[]> = { turn: [], direct: [] }
+    for (let r = 0; r < o.rounds; r++)
+      for (const mode of ['turn', 'direct'] as const) windows[mode].push(await window(o.turns, modes[mode]))
+
+    const cpu = (m: keyof typeof modes) => windows[m].map((w) => w.cpuMsPerTurn)
+    const wall = (m: keyof typeof modes) => windows[m].map((w) => w.wallMsPerTurn)
+    const added = windows.turn.map((w, i) => w.cpuMsPerTurn - windows.direct[i]!.cpuMsPerTurn)
+    console.log()
+    console.log(
+      markdownTable(
+        [
+          ['mode', 'CPU ms per turn (median)', 'per window', 'wall ms per turn (median)'],
+          ...(['turn', 'direct'] as const).map((m) => [
+            m,
+            median(cpu(m)).toFixed(2),
+            cpu(m)
+              .map((v) => v.toFixed(2))
+              .join(' '),
+            median(wall(m)).toFixed(1),
+          ]),
+        ],
+        [false, true, false, true],
+      ),
+    )
+    console.log(
+      `\nthe gateway and its HTTP client spend per turn: median ${median(added).toFixed(2)} ms of CPU more than the direct client (per round: ${added.map((v) => v.toFixed(2)).join(', ')})`,
+    )
+    const stored = await fetch(`${url}/v1/sessions/${session.id}`)
+    const body = (await stored.json()) as { lastSeq?: number; turns?: unknown[] }
+    const turns = body.turns?.length ?? 0
+    console.log(
+      `the session: ${turns} turns, ${body.lastSeq} events stored (${((body.lastSeq ?? 0) / turns).toFixed(1)} per turn)`,
+    )
+  } finally {
+    await direct?.close().catch(() => {})
+    await server?.close().catch(() => {})
+    console.log(loadLine('at the end'))
+  }
+  const left = listProcesses().filter((p) => p.cmd.includes(replayAppServer))
+  if (left.length > 0) throw new BenchError(`left running: ${left.map((p) => p.pid).join(', ')}`)
+  console.log('cleanup: the gateway and both replaying app-servers are closed')
+}
+
+main().catch((err) => {
+  console.error(err instanceof BenchError ? `turn-cpu: ${err.message}` : err)
+  process.exitCode = 1
+})
