@@ -35,14 +35,20 @@
  *                  via baseline in each rep and prints the "via baseline" rows and ratios beside this build's
  *   --gateway-node-args  node flags for that gateway process, space-separated (with =, e.g. a CPU profile of the gateway
  *                  alone: --gateway-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof')
+ *   --trace        where each event's latency goes (gateway process only): the gateway records each event's step
+ *                  times (bench/relay-trace-gateway.ts), the client its receive times, run-queue waits and GC
+ *                  pauses; prints the steps' distribution and the slowest 1% of events with what made them slow
+ *                  (bench/relay-attribution.ts). Adds a few µs per event on both sides.
+ *   --trace-out    with --trace: also writes every run's raw times as JSON to this file (CLOCK_MONOTONIC ms, as
+ *                  `perf record -k CLOCK_MONOTONIC` stamps scheduler events, to join them)
  * For exact heap numbers run it as `node --expose-gc --import tsx bench/event-relay.ts`; without the flag it
  * enables gc through v8.setFlagsFromString. Exits 0 when every check passed, 1 otherwise (or on Ctrl-C).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { monitorEventLoopDelay, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { StringDecoder } from 'node:string_decoder'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -54,6 +60,8 @@ import { readSseUntil } from '../test/support/sse-client.js'
 import { findGc } from './gc.js'
 import { loadLine } from './machine.js'
 import { BenchError, intOption } from './options.js'
+import { type ClientEvent, reportAttribution, type TracedRun } from './relay-attribution.js'
+import { type GcPause, runQueueWaitMs } from './relay-trace-gateway.js'
 import { markdownTable, median, percentile } from './stats.js'
 
 const agentScript = path.join(import.meta.dirname, 'replay-agent.mjs')
@@ -80,6 +88,9 @@ interface Options {
   workloads: string[]
   /** Another checkout (built, with node_modules) whose gateway runs beside this one, interleaved. */
   baseline: string | null
+  /** Per-event step times and their attribution (gateway process only). */
+  trace: boolean
+  traceOut: string | null
 }
 
 type Phase = 'relay' | 'concurrency' | 'memory'
@@ -98,6 +109,8 @@ function parseOptions(): Options {
       'gateway-node-args': { type: 'string' },
       workloads: { type: 'string' },
       baseline: { type: 'string' },
+      trace: { type: 'boolean', default: false },
+      'trace-out': { type: 'string' },
     },
     strict: true,
   })
@@ -113,6 +126,8 @@ function parseOptions(): Options {
     gatewayNodeArgs: values['gateway-node-args']?.split(' ').filter(Boolean) ?? [],
     workloads: values.workloads?.split(',').map((w) => w.trim()) ?? ['burst', 'paced'],
     baseline: values.baseline ? path.resolve(values.baseline) : null,
+    trace: values.trace === true || values['trace-out'] !== undefined,
+    traceOut: values['trace-out'] ?? null,
   }
 }
 
@@ -148,9 +163,11 @@ class LineCollector {
   readonly wallLatency: number[] = []
   private partial = ''
 
-  feed(text: string, recvMono: number, recvWall: number): void {
+  /** Returns the agent's write time (`m`) of the last line the text completed, or NaN if it completed none. */
+  feed(text: string, recvMono: number, recvWall: number): number {
     const parts = (this.partial + text).split('\n')
     this.partial = parts.pop() ?? ''
+    let sent = Number.NaN
     for (const raw of parts) {
       if (!raw) continue
       const line = JSON.parse(raw) as ReplayLine
@@ -162,7 +179,9 @@ class LineCollector {
       this.lastSent = line.m
       this.latency.push(recvMono - line.m)
       this.wallLatency.push(recvWall - line.t)
+      sent = line.m
     }
+    return sent
   }
 
   /** Text left without a newline at the end of the stream (should be none). */
@@ -202,6 +221,8 @@ interface RelaySample {
   gatewayGcMaxMs?: number
   /** ... and how many of them were full (mark-compact) collections. */
   gatewayGcMajors?: number
+  /** --trace: each event's (direct: each chunk's) times. */
+  trace?: TracedRun
 }
 
 const cpuMsSince = (start: NodeJS.CpuUsage) => {
@@ -263,6 +284,41 @@ interface Gateway {
   node: string
   workspace: string
   children: Set<ChildProcess>
+  /** --trace: record each event's times. */
+  trace?: boolean
+}
+
+/** --trace: the client's receive time, run-queue wait and GC pauses for each event of one run. */
+class ClientTracer {
+  readonly events: ClientEvent[] = []
+  private readonly gc: GcPause[] = []
+  private readonly observer: PerformanceObserver
+  private readonly offset = monoMs() - performance.now()
+
+  constructor() {
+    this.observer = new PerformanceObserver((list) => this.keep(list.getEntries()))
+    this.observer.observe({ entryTypes: ['gc'] })
+  }
+
+  private keep(entries: PerformanceEntry[]): void {
+    for (const e of entries)
+      this.gc.push({
+        start: e.startTime + this.offset,
+        ms: e.duration,
+        kind: (e as { detail?: { kind?: number } }).detail?.kind ?? 0,
+      })
+  }
+
+  /** An event (or chunk) that completed lines, the last of them written by the agent at `sent`. */
+  note(seq: number, sent: number, recv: number): void {
+    if (Number.isFinite(sent)) this.events.push({ seq, sent, recv, waitAtRecv: runQueueWaitMs() })
+  }
+
+  finish(gateway?: TracedRun['gateway']): TracedRun {
+    this.keep(this.observer.takeRecords())
+    this.observer.disconnect()
+    return { client: this.events, clientGc: this.gc, ...(gateway ? { gateway } : {}) }
+  }
 }
 
 /** bench/gateway-process.ts: a gateway in a child process, and its CPU and event-loop delay on request. */
@@ -274,14 +330,26 @@ class GatewayProcess {
     readonly node: string | null,
   ) {}
 
-  static async start(env: NodeJS.ProcessEnv, cwd: string, nodeArgs: string[] = []): Promise<GatewayProcess> {
+  static async start(
+    env: NodeJS.ProcessEnv,
+    cwd: string,
+    nodeArgs: string[] = [],
+    trace = false,
+  ): Promise<GatewayProcess> {
     // tsx by its file URL: the gateway's directory (its cwd) has no node_modules
     const child = spawn(
       process.execPath,
       [...nodeArgs, '--import', import.meta.resolve('tsx'), gatewayScript],
       {
         cwd,
-        env,
+        env: {
+          ...env,
+          ...(trace ? { AGW_BENCH_TRACE: '1' } : {}),
+          // bench/gateway-process.ts samples the gateway's allocations when this is set
+          ...(process.env.AGW_BENCH_HEAP_SAMPLE
+            ? { AGW_BENCH_HEAP_SAMPLE: process.env.AGW_BENCH_HEAP_SAMPLE }
+            : {}),
+        },
         stdio: ['pipe', 'pipe', 'inherit'],
       },
     )
@@ -316,6 +384,11 @@ class GatewayProcess {
     return this.ask('usage')
   }
 
+  /** The gateway's step times of each event since the last mark (started with trace). */
+  trace(): Promise<NonNullable<TracedRun['gateway']>> {
+    return this.ask('trace')
+  }
+
   async close(): Promise<void> {
     const exited = new Promise<void>((resolve) => {
       if (this.child.exitCode !== null || this.child.signalCode !== null) resolve()
@@ -333,6 +406,7 @@ class GatewayProcess {
 async function runDirect(g: Gateway, args: string[], expected: number, monitor = true): Promise<RelaySample> {
   const collector = new LineCollector()
   const loop = monitor ? loopMonitor() : null
+  const tracer = g.trace && monitor ? new ClientTracer() : null
   const decoder = new StringDecoder('utf8')
   let chunks = 0
   let stderr = ''
@@ -351,8 +425,9 @@ async function runDirect(g: Gateway, args: string[], expected: number, monitor =
   child.stdout.on('data', (buf: Buffer) => {
     const recvMono = monoMs()
     const recvWall = wallMs()
+    const sent = collector.feed(decoder.write(buf), recvMono, recvWall)
+    tracer?.note(chunks, sent, recvMono)
     chunks++
-    collector.feed(decoder.write(buf), recvMono, recvWall)
   })
   child.stderr.on('data', (buf: Buffer) => {
     stderr += buf.toString('utf8')
@@ -370,7 +445,11 @@ async function runDirect(g: Gateway, args: string[], expected: number, monitor =
     throw new BenchError(
       `direct: exit ${code}, ${collector.lines}/${expected} lines, ${collector.outOfOrder} out of order\n${stderr}`,
     )
-  return { ...sampleFrom(collector, t0, cpu0, chunks, null, loop), spawnCallMs }
+  return {
+    ...sampleFrom(collector, t0, cpu0, chunks, null, loop),
+    spawnCallMs,
+    ...(tracer ? { trace: tracer.finish() } : {}),
+  }
 }
 
 interface ServerRun {
@@ -393,6 +472,7 @@ async function runViaServer(
   const url = target.url
   await target.remote?.mark()
   const loop = monitor && !target.remote ? loopMonitor() : null
+  const tracer = g.trace && monitor && target.remote ? new ClientTracer() : null
   const collector = new LineCollector()
   let outputs = 0
   let stderr = ''
@@ -417,7 +497,9 @@ async function runViaServer(
         const ev = JSON.parse(frame.data) as { stream: string; data: string }
         if (ev.stream === 'stdout') {
           outputs++
-          collector.feed(ev.data, recvMono, recvWall)
+          // (fed first: `tracer?.note(..)` evaluates no argument without a tracer)
+          const sent = collector.feed(ev.data, recvMono, recvWall)
+          tracer?.note(Number(frame.id), sent, recvMono)
         } else stderr += ev.data
       }
       if (frame.event !== 'run.completed') return false
@@ -438,6 +520,7 @@ async function runViaServer(
     sample.gatewayGcMajors = remote.gcMajors
     sample.loopP99Ms = remote.loopP99Ms
     sample.loopMaxMs = remote.loopMaxMs
+    if (tracer) sample.trace = tracer.finish(await target.remote.trace())
   }
   const run = (await (await fetch(`${url}/v1/runs/${runId}`)).json()) as { lastSeq: number }
   sample.storedEvents = run.lastSeq
@@ -908,16 +991,26 @@ async function main(): Promise<void> {
     if (o.only.has('relay') && !inlineRelay) {
       // its own data directory: two gateways never share a database
       const { env, dir, workspace } = settings()
-      remote = await GatewayProcess.start(env, dir, o.gatewayNodeArgs)
+      remote = await GatewayProcess.start(env, dir, o.gatewayNodeArgs, o.trace)
       children.add(remote.child)
       if (!remote.node) throw new BenchError('node is not on PATH')
-      relayGateway = { url: remote.url, server: null, remote, env, node: remote.node, workspace, children }
+      relayGateway = {
+        url: remote.url,
+        server: null,
+        remote,
+        env,
+        node: remote.node,
+        workspace,
+        children,
+        trace: o.trace,
+      }
       if (o.baseline) {
         const b = settings()
         baseline = await GatewayProcess.start(
           { ...b.env, AGW_BENCH_GATEWAY_ROOT: o.baseline },
           b.dir,
           o.gatewayNodeArgs,
+          o.trace,
         )
         children.add(baseline.child)
         relayGateway.baseline = { url: baseline.url, remote: baseline }
@@ -934,7 +1027,26 @@ async function main(): Promise<void> {
           (o.baseline ? `; baseline: ${o.baseline} (${gitHead(o.baseline)}), the same way` : ''),
       )
 
-    if (o.only.has('relay')) reportRelay(o, await relay(relayGateway!, o, stop))
+    if (o.only.has('relay')) {
+      const r = await relay(relayGateway!, o, stop)
+      reportRelay(o, r)
+      if (o.trace)
+        for (const w of r.workloads) {
+          const samples = r.results.get(w.name)!
+          const traced = (mode: Mode) => samples[mode].flatMap((s) => (s.trace ? [s.trace] : []))
+          const runs = {
+            direct: traced('direct'),
+            'via server': traced('via server'),
+            'via baseline': traced('via baseline'),
+          }
+          reportAttribution(w.name, runs)
+          if (o.traceOut)
+            writeFileSync(
+              o.traceOut.replace(/(\.json)?$/, `-${w.name}.json`),
+              JSON.stringify({ ...runs, pids: tracedPids(relayGateway!) }),
+            )
+        }
+    }
     await remote?.close()
     await baseline?.close()
     stop()
@@ -950,6 +1062,11 @@ async function main(): Promise<void> {
     rmSync(tmpRoot, { recursive: true, force: true })
     process.off('SIGINT', onSigint)
   }
+}
+
+/** The processes whose scheduling a trace is joined with: this client and the gateways. */
+function tracedPids(g: Gateway) {
+  return { client: process.pid, gateway: g.remote?.child.pid, baseline: g.baseline?.remote.child.pid }
 }
 
 function gitHead(dir: string): string {

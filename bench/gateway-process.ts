@@ -9,14 +9,21 @@
  *   mark    starts measuring: CPU time and event-loop delay from now; answers {"marked":true}
  *   usage   answers {"cpuMs":..,"loopP99Ms":..,"loopMaxMs":..,"gcMs":..,"gcMaxMs":..,"gcMajors":..} since the last mark (the delay
  *           sampled every 10 ms: a 1 ms probe would be a third of a paced run's CPU here; gc: the pauses V8 reported)
+ *   trace   with AGW_BENCH_TRACE=1 only: answers {"events":[..],"gc":[..]}, each event's step times since the last
+ *           mark (bench/relay-trace-gateway.ts)
+ * With AGW_BENCH_HEAP_SAMPLE=<file> every allocation between a mark and the next usage is sampled (V8's sampling heap
+ * profiler every 1 KB, objects a GC collected included) and written to <file>-<n>.heapprofile: what the relay allocates.
  * Closing stdin stops the server and exits 0.
  */
 
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import path from 'node:path'
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
 import type { startServer as StartServer } from '../src/http/server.js'
+import { installGatewayTrace } from './relay-trace-gateway.js'
 
 // AGW_BENCH_GATEWAY_ROOT: another checkout whose gateway runs here (event-relay.ts --baseline), with this probe
 const root = process.env.AGW_BENCH_GATEWAY_ROOT ?? path.join(import.meta.dirname, '..')
@@ -31,6 +38,20 @@ const say = (msg: object) => process.stdout.write(`${JSON.stringify(msg)}\n`)
 
 const server = await startServer({ env: process.env, cwd: process.cwd(), logger: false })
 say({ url: server.url, node: server.ctx.registry.cli().resolve('node') })
+// step timestamps per event (bench/event-relay.ts --trace): wraps a few calls, so only when asked
+const trace =
+  process.env.AGW_BENCH_TRACE === '1'
+    ? await installGatewayTrace(
+        root,
+        server.ctx.store as unknown as Parameters<typeof installGatewayTrace>[1],
+      )
+    : null
+
+// allocation sampling (AGW_BENCH_HEAP_SAMPLE): where the relay's garbage comes from
+const heapSample = process.env.AGW_BENCH_HEAP_SAMPLE
+const inspector = heapSample ? new Session() : null
+inspector?.connect()
+let heapSamples = 0
 
 let cpu0 = process.cpuUsage()
 let loop = monitorEventLoopDelay({ resolution: loopResolutionMs })
@@ -53,9 +74,19 @@ for await (const line of createInterface({ input: process.stdin })) {
     loop.enable()
     cpu0 = process.cpuUsage()
     gc = { ms: 0, maxMs: 0, majors: 0 }
+    trace?.reset()
+    await inspector?.post('HeapProfiler.startSampling', {
+      samplingInterval: 1024,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    })
     say({ marked: true })
   } else if (line === 'usage') {
     const used = process.cpuUsage(cpu0)
+    if (inspector) {
+      const { profile } = await inspector.post('HeapProfiler.stopSampling')
+      writeFileSync(`${heapSample}-${++heapSamples}.heapprofile`, JSON.stringify(profile))
+    }
     say({
       cpuMs: (used.user + used.system) / 1000,
       loopP99Ms: loop.percentile(99) / 1e6,
@@ -64,6 +95,8 @@ for await (const line of createInterface({ input: process.stdin })) {
       gcMaxMs: gc.maxMs,
       gcMajors: gc.majors,
     })
+  } else if (line === 'trace') {
+    say(trace?.take() ?? { events: [], gc: [] })
   }
 }
 loop.disable()

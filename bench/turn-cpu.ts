@@ -7,22 +7,27 @@
  * gateway's, so the added wall time mixes the gateway's critical path with that competition. Here the app-server is
  * bench/replay-app-server/app-server.mjs, which replays a recorded codex 0.169.0 turn (same messages, sizes and
  * order, one notification per write, 1 ms apart) at next to no CPU. In this one process:
- *   turn    POST /v1/sessions/:id/turns?wait=true on one session of an in-process gateway (its HTTP client, undici's
- *           fetch, runs in this process too, as a real client's would elsewhere)
+ *   turn    POST /v1/sessions/:id/turns?wait=true on one session of an in-process gateway; the HTTP client (undici's
+ *           fetch) runs on a worker thread of its own, so its CPU is told apart from the gateway's
  *   direct  turn/start on a direct AppServerProcess client of its own replaying app-server, until turn/completed
  * Windows of `--turns` turns of one mode, alternating turn, direct, turn, ... (`--rounds` of each); the process's
- * CPU (user + system, process.cpuUsage) per turn of each window. Prints each mode's median CPU per turn, the
- * difference per round (turn - direct: what the gateway and its HTTP client spend more per turn), the wall ms per
- * turn, and the turn's events stored. docs/benchmarks.md explains the output.
+ * CPU (user + system, process.cpuUsage) per turn of each window, and the client thread's (/proc/self/task/TID/stat,
+ * in clock ticks of 10 ms: summed over all windows). Prints each mode's median CPU per turn, the difference per round
+ * (turn - direct: what the gateway and its HTTP client spend more per turn), the gateway's own CPU per turn (the
+ * process's less its client thread's), the wall ms per turn, and the turn's events stored. docs/benchmarks.md
+ * explains the output.
  *
- * Usage: npx tsx bench/turn-cpu.ts [--turns N] [--rounds R] [--warmup W]
+ * Usage: npx tsx bench/turn-cpu.ts [--turns N] [--rounds R] [--warmup W] [--log]
  *   --turns per window, default 100; --rounds windows of each mode, default 5; --warmup turns of each mode first,
- *   default 100 (JIT tiers settle).
+ *   default 100 (JIT tiers settle); --log: the gateway logs as `npm start` does (LOG_LEVEL info, JSON lines; into a
+ *   sink that drops them, so their encoding counts, not a terminal's or a file's write), not at all otherwise.
  * Not a test: exits 0 when every turn ended as recorded and nothing was left running, 1 otherwise.
  */
+import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { Worker } from 'node:worker_threads'
 import { AppServerProcess } from '../src/agents/codex-app-server/app-server-process.js'
 import { threadParams, threadSettings } from '../src/agents/codex-app-server/thread-settings.js'
 import { type RunningServer, startServer } from '../src/http/server.js'
@@ -36,33 +41,86 @@ const replayAppServer = path.join(import.meta.dirname, 'replay-app-server', 'app
 /** The recorded turn's answer. */
 const answer = 'ok'
 const json = { 'content-type': 'application/json' }
+/** /proc's CPU times are in clock ticks: 100 per second on Linux (CLK_TCK). */
+const clockTicksPerSecond = 100
 
 interface Window {
   cpuMsPerTurn: number
   wallMsPerTurn: number
+  /** The HTTP client thread's CPU ms in the window (turn windows). */
+  clientCpuMs: number
 }
 
 function options() {
   const { values } = parseArgs({
-    options: { turns: { type: 'string' }, rounds: { type: 'string' }, warmup: { type: 'string' } },
+    options: {
+      turns: { type: 'string' },
+      rounds: { type: 'string' },
+      warmup: { type: 'string' },
+      log: { type: 'boolean', default: false },
+    },
   })
   return {
     turns: intOption(values.turns, 100, '--turns'),
     rounds: intOption(values.rounds, 5, '--rounds'),
     warmup: intOption(values.warmup, 100, '--warmup', 0),
+    log: values.log === true,
   }
 }
 
-/** One warm turn through the gateway, checked. */
-async function gatewayTurn(url: string, sessionId: string): Promise<void> {
-  const res = await fetch(`${url}/v1/sessions/${sessionId}/turns?wait=true`, {
-    method: 'POST',
-    headers: json,
-    body: JSON.stringify({ input: 'Say ok.' }),
+/**
+ * The HTTP client, on a thread of its own: one warm turn through the gateway per message, checked. Its first
+ * message is its thread id (for its CPU time in /proc).
+ */
+const clientThread = `
+const { parentPort } = require('node:worker_threads')
+const { readlinkSync } = require('node:fs')
+parentPort.postMessage({ tid: Number(readlinkSync('/proc/thread-self').split('/').pop()) })
+parentPort.on('message', async ({ url, sessionId }) => {
+  try {
+    const res = await fetch(url + '/v1/sessions/' + sessionId + '/turns?wait=true', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input: 'Say ok.' }),
+    })
+    const turn = await res.json()
+    const ok = res.status === 200 && turn.status === 'completed' && turn.finalResponse === ${JSON.stringify(answer)}
+    parentPort.postMessage(ok ? { ok } : { error: 'HTTP ' + res.status + ': ' + JSON.stringify(turn) })
+  } catch (err) {
+    parentPort.postMessage({ error: String(err) })
+  }
+})
+`
+
+interface HttpClient {
+  turn: () => Promise<void>
+  /** The client thread's CPU ms so far (user + system, in 10 ms ticks). */
+  cpuMs: () => number
+  close: () => Promise<number>
+}
+
+async function httpClient(url: string, sessionId: string): Promise<HttpClient> {
+  const worker = new Worker(clientThread, { eval: true })
+  const tid = await new Promise<number>((resolve, reject) => {
+    worker.once('message', (m: { tid: number }) => resolve(m.tid))
+    worker.once('error', reject)
   })
-  const turn = (await res.json()) as { status?: string; finalResponse?: string }
-  if (res.status !== 200 || turn.status !== 'completed' || turn.finalResponse !== answer)
-    throw new BenchError(`turn: HTTP ${res.status}: ${JSON.stringify(turn)}`)
+  return {
+    turn: () =>
+      new Promise<void>((resolve, reject) => {
+        worker.once('message', (m: { ok?: boolean; error?: string }) =>
+          m.ok ? resolve() : reject(new BenchError(`turn: ${m.error}`)),
+        )
+        worker.postMessage({ url, sessionId })
+      }),
+    cpuMs: () => {
+      // fields after the command's closing parenthesis: state is the 3rd field, utime the 14th, stime the 15th
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond
+    },
+    close: () => worker.terminate(),
+  }
 }
 
 /** A direct app-server client doing as little as a client can: turn/start, then wait for turn/completed. */
@@ -87,13 +145,18 @@ function directClient(proc: AppServerProcess, threadId: string): () => Promise<v
   }
 }
 
-async function window(turns: number, turn: () => Promise<void>): Promise<Window> {
+async function window(turns: number, turn: () => Promise<void>, clientCpuMs = () => 0): Promise<Window> {
+  const client0 = clientCpuMs()
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   for (let i = 0; i < turns; i++) await turn()
   const wall = performance.now() - t0
   const cpu = process.cpuUsage(cpu0)
-  return { cpuMsPerTurn: (cpu.user + cpu.system) / 1000 / turns, wallMsPerTurn: wall / turns }
+  return {
+    cpuMsPerTurn: (cpu.user + cpu.system) / 1000 / turns,
+    wallMsPerTurn: wall / turns,
+    clientCpuMs: clientCpuMs() - client0,
+  }
 }
 
 async function main(): Promise<void> {
@@ -101,7 +164,7 @@ async function main(): Promise<void> {
   printMachine()
   console.log(loadLine('at the start'))
   console.log(
-    `runs:    ${o.warmup} warm-up turns of each mode, then ${o.rounds} windows of ${o.turns} turns of each, alternating`,
+    `runs:    ${o.warmup} warm-up turns of each mode, then ${o.rounds} windows of ${o.turns} turns of each, alternating; the gateway ${o.log ? 'logs at info (into a sink that drops the lines)' : 'does not log'}`,
   )
   const { env, dir } = gatewayEnv(null, {
     CODEX_PATH: replayAppServer,
@@ -112,8 +175,13 @@ async function main(): Promise<void> {
   })
   let server: RunningServer | undefined
   let direct: AppServerProcess | undefined
+  let client: HttpClient | undefined
   try {
-    server = await startServer({ env, cwd: dir, logger: false })
+    server = await startServer({
+      env: { ...env, LOG_LEVEL: o.log ? 'info' : 'silent', LOG_FORMAT: 'json' },
+      cwd: dir,
+      ...(o.log ? { logStream: { write: () => {} } } : { logger: false }),
+    })
     const created = await fetch(`${server.url}/v1/sessions`, { method: 'POST', headers: json, body: '{}' })
     const session = (await created.json()) as { id: string; cwd: string }
     if (created.status !== 201) throw new BenchError(`POST /v1/sessions: ${JSON.stringify(session)}`)
@@ -133,14 +201,14 @@ async function main(): Promise<void> {
     }
     if (!thread.thread?.id) throw new BenchError(`direct: thread/start answered ${JSON.stringify(thread)}`)
     const url = server.url
-    const modes = {
-      turn: () => gatewayTurn(url, session.id),
-      direct: directClient(direct, thread.thread.id),
-    }
+    client = await httpClient(url, session.id)
+    const modes = { turn: client.turn, direct: directClient(direct, thread.thread.id) }
     for (const run of Object.values(modes)) for (let i = 0; i < o.warmup; i++) await run()
     const windows: Record<keyof typeof modes, Window[]> = { turn: [], direct: [] }
-    for (let r = 0; r < o.rounds; r++)
-      for (const mode of ['turn', 'direct'] as const) windows[mode].push(await window(o.turns, modes[mode]))
+    for (let r = 0; r < o.rounds; r++) {
+      windows.turn.push(await window(o.turns, modes.turn, client.cpuMs))
+      windows.direct.push(await window(o.turns, modes.direct))
+    }
 
     const cpu = (m: keyof typeof modes) => windows[m].map((w) => w.cpuMsPerTurn)
     const wall = (m: keyof typeof modes) => windows[m].map((w) => w.wallMsPerTurn)
@@ -165,6 +233,12 @@ async function main(): Promise<void> {
     console.log(
       `\nthe gateway and its HTTP client spend per turn: median ${median(added).toFixed(2)} ms of CPU more than the direct client (per round: ${added.map((v) => v.toFixed(2)).join(', ')})`,
     )
+    const turnsMeasured = o.turns * o.rounds
+    const clientMs = windows.turn.reduce((sum, w) => sum + w.clientCpuMs, 0) / turnsMeasured
+    const processMs = windows.turn.reduce((sum, w) => sum + w.cpuMsPerTurn, 0) / o.rounds
+    console.log(
+      `of the turn's CPU (mean over its windows, ${processMs.toFixed(2)} ms): the HTTP client's thread ${clientMs.toFixed(2)} ms, the gateway ${(processMs - clientMs).toFixed(2)} ms; the direct client ${(windows.direct.reduce((sum, w) => sum + w.cpuMsPerTurn, 0) / o.rounds).toFixed(2)} ms`,
+    )
     const stored = await fetch(`${url}/v1/sessions/${session.id}`)
     const body = (await stored.json()) as { lastSeq?: number; turns?: unknown[] }
     const turns = body.turns?.length ?? 0
@@ -172,6 +246,7 @@ async function main(): Promise<void> {
       `the session: ${turns} turns, ${body.lastSeq} events stored (${((body.lastSeq ?? 0) / turns).toFixed(1)} per turn)`,
     )
   } finally {
+    await client?.close().catch(() => 0)
     await direct?.close().catch(() => {})
     await server?.close().catch(() => {})
     console.log(loadLine('at the end'))

@@ -10,6 +10,11 @@ const pageSize = 500
 const maxBatch = 500
 /** Live events buffered for one slow subscriber before it falls back to re-reading the store. */
 const maxBuffered = 1000
+/**
+ * A log that committed nothing for this long is idle: the next event is committed as soon as the code that
+ * appended it returns (process.nextTick) instead of when the event loop comes round (setImmediate).
+ */
+const idleAfterMs = 1
 
 interface Queued extends EventToAppend {
   stored: (ev: StoredEvent) => void
@@ -19,7 +24,10 @@ interface Queued extends EventToAppend {
 /**
  * Every event is stored, then published on the EventBus. Appends are group-committed: the events queued
  * by the time the event loop comes round (a burst of agent output) are stored in one transaction, then
- * published in order; nothing is published before it is stored. A subscriber replays what is stored after its cursor,
+ * published in order; nothing is published before it is stored. An event that arrives after a quiet spell (a
+ * paced agent's next line) does not wait for the loop to come round: what its producer appends in the same
+ * callback is committed once that callback returns, so it reaches subscribers a loop phase earlier; a burst
+ * finds the log busy and is grouped by loop turn as before. A subscriber replays what is stored after its cursor,
  * then follows live events; it listens before it reads, and skips what it already sent, so it sees no gap and
  * no duplicate, whichever process published. Adjacent `output` chunks of one owner's stream queued for the same
  * commit are stored as one event (output-coalescing.ts); each of their appends resolves with it.
@@ -28,6 +36,8 @@ export class EventLog {
   private readonly taps: ((ev: StoredEvent) => void)[] = []
   private readonly queue: Queued[] = []
   private flushing = false
+  /** When the last commit ended (performance.now()). */
+  private lastCommit = Number.NEGATIVE_INFINITY
 
   /** `redactor` replaces the gateway's secret values in every event before it is stored or published. */
   constructor(
@@ -51,7 +61,10 @@ export class EventLog {
   append(ownerId: string, event: AgentEvent): Promise<StoredEvent> {
     return new Promise((stored, failed) => {
       this.queue.push({ ownerId, event: this.redact(event), at: new Date().toISOString(), stored, failed })
-      if (this.queue.length === 1 && !this.flushing) setImmediate(() => void this.flush())
+      if (this.queue.length === 1 && !this.flushing) {
+        if (performance.now() - this.lastCommit > idleAfterMs) process.nextTick(() => void this.flush())
+        else setImmediate(() => void this.flush())
+      }
     })
   }
 
@@ -86,6 +99,7 @@ export class EventLog {
       while (this.queue.length > 0) await this.commit(coalesceOutput(this.queue.splice(0, maxBatch), merged))
     } finally {
       this.flushing = false
+      this.lastCommit = performance.now()
     }
   }
 

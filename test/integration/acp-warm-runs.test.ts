@@ -9,7 +9,7 @@ import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
 import { collect, completionOf, waitFor } from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayEnv } from '../support/gateway.js'
-import { killAll, processesUnder, waitUntilGone } from '../support/processes.js'
+import { killAll, processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
 import { tempDir } from '../support/temp.js'
 
 // One-shot acp:codex-acp runs on an agent process kept ready (ACP_WARM_RUNS, the default) against the same
@@ -119,6 +119,11 @@ async function both(script: () => void, req: () => RunRequest) {
   mock.reset()
   script()
   const onCold = await collect(cold.run(req(), new AbortController().signal))
+  // The cold run's process group ends with it. Awaited here: its codex-acp works in the same cwd as the warm
+  // driver's shared process, so a test counting the processes there would count it while it still exits.
+  const started = onCold[0]
+  const group = started?.type === 'run.started' ? started.pid : undefined
+  if (group) expect(await waitUntilGone(() => processesInGroup(group), 10_000)).toEqual([])
   return { onWarm, onCold }
 }
 

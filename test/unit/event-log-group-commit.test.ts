@@ -89,6 +89,30 @@ describe('EventLog group commit', () => {
     expect(store.commits).toEqual([1, 10])
   })
 
+  it('after a quiet spell an event is committed and published when its producer returns, before the loop comes round', async () => {
+    const { store, bus, log } = await setup()
+    await log.append('run_a', delta(0))
+    // the condition under test: nothing committed for over a millisecond (the log is idle)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    let loopCameRound = false
+    setImmediate(() => {
+      loopCameRound = true
+    })
+    const published: { seq: number; loopCameRound: boolean }[] = []
+    const inStore: Promise<boolean>[] = []
+    bus.subscribe('run_a', (ev) => {
+      published.push({ seq: ev.seq, loopCameRound })
+      // (SqliteStore reads at the call: what is stored when the event is published)
+      inStore.push(store.eventsAfter('run_a', ev.seq - 1, 1).then((rows) => rows[0]?.seq === ev.seq))
+    })
+    // what one callback appends (several events of one read) is still one commit, in order
+    const stored = await Promise.all([1, 2, 3].map((i) => log.append('run_a', delta(i))))
+    expect(stored.map((e) => e.seq)).toEqual([2, 3, 4])
+    expect(published).toEqual([2, 3, 4].map((seq) => ({ seq, loopCameRound: false })))
+    expect(await Promise.all(inStore)).toEqual([true, true, true])
+    expect(store.commits).toEqual([1, 3])
+  })
+
   it('an EventPipe keeps order without awaiting each event, and drain waits for all of them', async () => {
     const { store, log } = await setup()
     const pipe = new EventPipe(log, 'run_a')

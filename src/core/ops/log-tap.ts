@@ -13,29 +13,30 @@ export interface TapLogger {
  */
 export function logTap(logger: TapLogger): (ev: StoredEvent) => void {
   return (ev) => {
-    const owner = ev.runId ? { runId: ev.runId } : ev.sessionId ? { sessionId: ev.sessionId } : {}
-    const log = logger.child(owner)
+    // the child logger only for an event that is logged (most of a turn's are not)
+    const log = () =>
+      logger.child(ev.runId ? { runId: ev.runId } : ev.sessionId ? { sessionId: ev.sessionId } : {})
     switch (ev.type) {
       case 'run.queued':
       case 'run.started':
-        log.info({ event: ev.type }, ev.type)
+        log().info({ event: ev.type }, ev.type)
         break
       case 'run.completed':
-        log.info({ event: ev.type, status: ev.status, reason: ev.reason, exitCode: ev.exitCode }, ev.type)
+        log().info({ event: ev.type, status: ev.status, reason: ev.reason, exitCode: ev.exitCode }, ev.type)
         break
       case 'turn.started':
       case 'turn.completed':
       case 'turn.failed':
-        log.info({ event: ev.type, turnId: ev.turnId }, ev.type)
+        log().info({ event: ev.type, turnId: ev.turnId }, ev.type)
         break
       case 'approval.requested':
-        log.info({ event: ev.type, approvalId: ev.approvalId, kind: ev.kind }, ev.type)
+        log().info({ event: ev.type, approvalId: ev.approvalId, kind: ev.kind }, ev.type)
         break
       case 'approval.resolved':
-        log.info({ event: ev.type, approvalId: ev.approvalId, decision: ev.decision, by: ev.by }, ev.type)
+        log().info({ event: ev.type, approvalId: ev.approvalId, decision: ev.decision, by: ev.by }, ev.type)
         break
       case 'session.status':
-        log.debug({ event: ev.type, status: ev.status }, ev.type)
+        log().debug({ event: ev.type, status: ev.status }, ev.type)
         break
     }
   }
