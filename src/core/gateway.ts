@@ -95,10 +95,11 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   // and so do the containers a crashed predecessor (same GATEWAY_INSTANCE) left
   if (usesContainers(config)) await runner.reclaim()
   // Only what lost nodes left unfinished is recovered: runs and sessions of live nodes are theirs.
-  const lost = await node.lostNodes()
-  await runs.recover(lost)
-  const orphaned = await sessions.recover(lost)
-  await approvals.recover(orphaned.map((s) => s.id))
+  await node.recoverLost(async (lost) => {
+    await runs.recover(lost)
+    const orphaned = await sessions.recover(lost)
+    await approvals.recover(orphaned.map((s) => s.id))
+  })
   await runs.startRetention()
   // A worker takes queued runs while it has room (MAX_CONCURRENT_RUNS for the node, all tenants together) and
   // runs each in its tenant's scope.
@@ -118,15 +119,16 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   // at a time; a session whose node died is also recovered on its next use).
   let recovering: Promise<void> | undefined
   const recoverLost = (): Promise<void> =>
-    (recovering ??= (async () => {
-      const gone = await node.lostNodes()
-      if (gone.length === 0) return
-      await runs.recover(gone, 'worker_lost')
-      const moved = await sessions.recover(gone)
-      await approvals.recover(moved.map((s) => s.id))
-    })().finally(() => {
-      recovering = undefined
-    }))
+    (recovering ??= node
+      .recoverLost(async (gone) => {
+        await runs.recover(gone, 'worker_lost')
+        const moved = await sessions.recover(gone)
+        await approvals.recover(moved.map((s) => s.id))
+      })
+      .then(() => {})
+      .finally(() => {
+        recovering = undefined
+      }))
   // Taken for dead by another node (stalled past NODE_TIMEOUT_SECONDS): what it took over stops here.
   node.onFenced(async () => {
     const scopes = [{ runs, sessions }, ...tenancy.all()]

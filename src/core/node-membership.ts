@@ -42,19 +42,23 @@ export class NodeMembership {
   }
 
   /**
-   * Nodes that own unfinished work but are gone: dead by heartbeat or process, or unknown to the store.
-   * Their records are removed, so they stay gone.
+   * Finds the nodes that own unfinished work but are gone (dead by heartbeat or process, or unknown to the store),
+   * lets `takeOver` take their work over, and only then removes the records of the dead ones, so they stay gone.
+   * In that order, a node taken for dead that wakes finds its record gone only once nothing it held is its own
+   * any more: its fence (onFenced) then lets go of all of it. (Removed first, a node that woke in between fenced
+   * before the takeover, kept a session it no longer owned, and ran the session's next turn on that stale copy.)
+   * When `takeOver` throws, the records stay and the next call tries again. Returns the lost nodes.
    */
-  async lostNodes(now = Date.now()): Promise<string[]> {
+  async recoverLost(takeOver: (lost: string[]) => Promise<void>, now = Date.now()): Promise<string[]> {
     const nodes = await this.store.listNodes()
     const dead = nodes.filter((n) => n.id !== this.id && this.isDead(n, now))
-    for (const n of dead) {
-      this.lostHosts.set(n.id, n.host)
-      await this.store.removeNode(n.id)
-    }
+    for (const n of dead) this.lostHosts.set(n.id, n.host)
     const alive = new Set(nodes.filter((n) => !dead.includes(n)).map((n) => n.id))
     // Never this node itself, not even while its record is gone (taken for dead, not registered again yet).
-    return (await this.store.ownersInUse()).filter((owner) => !alive.has(owner) && owner !== this.id)
+    const lost = (await this.store.ownersInUse()).filter((owner) => !alive.has(owner) && owner !== this.id)
+    if (lost.length > 0) await takeOver(lost)
+    for (const n of dead) await this.store.removeNode(n.id)
+    return lost
   }
 
   /**

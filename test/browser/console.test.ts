@@ -179,7 +179,7 @@ describe('web console', { timeout: 120_000 }, () => {
     const page = await open('#/runs')
     await page.getByLabel('Status').selectOption('succeeded')
     const first = page.locator('[data-run-id]').first()
-    await first.waitFor({ timeout: 10_000 })
+    await first.waitFor({ timeout: 30_000 })
     await screenshot(page, 'history')
     await first.locator('a').click()
     await page.waitForURL(/#\/runs\/run_/)

@@ -164,7 +164,11 @@ export function describeDriverContract(name: string, subject: DriverUnderTest): 
   })
 }
 
-export async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+/**
+ * Polls `check` until it holds. The 30 s default bounds how long a loaded 2-core machine may take to get there
+ * (an agent CLI starting, asking the model, running a command); it ends as soon as the condition holds.
+ */
+export async function waitFor(check: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!check()) {
     if (Date.now() > deadline) throw new Error('condition not reached in time')

@@ -446,6 +446,7 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     }
     if (!run) throw new Error('no run landed on the worker to stall')
     const pid = (await getRun(apiB, run.id)).pid!
+    const stoppedAt = Date.now()
     process.kill(worker.child.pid!, 'SIGSTOP')
     try {
       await waitFor(
@@ -459,9 +460,13 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     } finally {
       process.kill(worker.child.pid!, 'SIGCONT')
     }
-    // At its next heartbeat it finds its record gone, ends what was taken over, and only then registers again.
+    // At its next heartbeat it finds its record gone, ends what was taken over, and only then registers again
+    // (a new record: one started after the stall; its old record may still be there while the takeover runs).
     await waitFor(
-      async () => (await store.listNodes()).some((n) => n.pid === worker.child.pid),
+      async () =>
+        (await store.listNodes()).some(
+          (n) => n.pid === worker.child.pid && Date.parse(n.startedAt) > stoppedAt,
+        ),
       'the worker to register again',
       30_000,
     )

@@ -51,7 +51,7 @@ describe('agent-gateway serve (real process)', () => {
     const server = assertStarted(await startServerProcess(env, dir))
     mock.script({ kind: 'text', text: 'never', delayMs: 30_000 })
     const pending = fetch(`${server.url}/hello`).catch(() => null)
-    const deadline = Date.now() + 10_000
+    const deadline = Date.now() + 30_000
     while (processesUnder(workspace).length === 0 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 25))
     expect(processesUnder(workspace).length).toBeGreaterThan(0)

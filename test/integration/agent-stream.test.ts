@@ -3,7 +3,7 @@ import http from 'node:http'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Approval, Session } from '../../src/protocol/sessions.js'
-import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { AgentStreamClient, encode, type Frame } from '../support/agent-stream-client.js'
 import { postJson, requestInput, startGateway, type TestGateway } from '../support/gateway.js'
 import { h2connect, h2request } from '../support/h2-client.js'
@@ -243,16 +243,19 @@ describe('POST /agent/stream (h2c)', () => {
 
   it('a stream that leaves while another follows the session does not end the running turn', async () => {
     const sessionId = newSessionId()
-    mock.script({ kind: 'text', text: 'one' }, { kind: 'text', text: 'two, after a while', delayMs: 3000 })
+    // the second answer is held until the first stream has left: the turn certainly still runs when it does
+    const two = held({ kind: 'text', text: 'two, after a while' })
+    mock.script({ kind: 'text', text: 'one' }, two.step)
     const first = open()
     await first.send({ type: 'user_message', sessionId, content: 'first' })
     await first.status_('Agent run completed.')
     const second = open()
     await second.send({ type: 'user_message', sessionId, content: 'second' })
     await second.status_('Agent thinking...')
-    await waitFor(() => mock.requests.length === 2)
+    await two.asked
     first.end()
     await first.ended
+    two.release()
     await second.status_('Agent run completed.')
     expect(second.texts()).toEqual(['two, after a while'])
     expect(second.frames.some((f) => f.type === 'status' && f.message === 'Agent run interrupted.')).toBe(
@@ -355,10 +358,13 @@ describe('POST /agent/stream (h2c)', () => {
   })
 
   it('decode errors end only their own stream; 404 elsewhere', async () => {
-    mock.script({ kind: 'text', text: 'survivor', delayMs: 500 })
+    // the survivor's answer is held until every other stream has failed: its turn certainly runs meanwhile
+    const answer = held({ kind: 'text', text: 'survivor' })
+    mock.script(answer.step)
     const survivor = open()
     const sessionId = newSessionId()
     await survivor.send({ type: 'user_message', sessionId, content: 'keep going' })
+    await answer.asked
     const cases: [AgentStreamClient, Buffer, RegExp][] = [
       [open(), Buffer.from('{not json\n'), /^Frame decoding error: /],
       [open(), encode('ndjson', { type: 'explode', sessionId }), /unknown frame type "explode"/],
@@ -376,6 +382,7 @@ describe('POST /agent/stream (h2c)', () => {
       ])
       expect(client.frames[0]!.message).toMatch(/^Frame decoding error: /)
     }
+    answer.release()
     await survivor.status_('Agent run completed.')
     expect(survivor.texts()).toEqual(['survivor'])
     survivor.end()

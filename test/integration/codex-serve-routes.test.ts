@@ -2,7 +2,7 @@ import { mkdirSync, symlinkSync } from 'node:fs'
 import path from 'node:path'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { waitFor } from '../contract/driver-contract.js'
-import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, readNdjson, sharedGateway, startGateway, type TestGateway } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 import { tempDir } from '../support/temp.js'
@@ -59,19 +59,26 @@ describe('POST /run (seed 001)', () => {
   })
 
   it('flushes frames as they happen (the first frame arrives before the run ends)', async () => {
-    mock.script({ kind: 'text', text: 'late', delayMs: 1500 })
-    const res = await postJson(`${gw.url}/run`, { cli: 'codex', args: execArgs('slowly') })
-    const reader = res.body!.getReader()
-    const started = Date.now()
-    const first = await reader.read()
-    const firstAt = Date.now() - started
+    // the answer is held back: whatever arrives before release() was sent while the run was still going
+    const answer = held({ kind: 'text', text: 'late' })
+    mock.script(answer.step)
+    const firstFrame = (async () => {
+      const res = await postJson(`${gw.url}/run`, { cli: 'codex', args: execArgs('slowly') })
+      const reader = res.body!.getReader()
+      return { reader, first: await reader.read() }
+    })()
+    // (a route that buffered to the end would send nothing while the answer is held: fail, not hang)
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('no frame before the model answered')), 30_000).unref(),
+    )
+    const { reader, first } = await Promise.race([firstFrame, timeout])
     expect(first.done).toBe(false)
+    answer.release()
     let rest = ''
     for (let r = await reader.read(); !r.done; r = await reader.read())
       rest += new TextDecoder().decode(r.value)
-    const endAt = Date.now() - started
-    expect(endAt - firstAt).toBeGreaterThan(500)
     expect(rest).toContain('"type":"exit"')
+    expect(rest).toContain('late')
   })
 
   it('a model error ends with codex non-zero exit code', async () => {

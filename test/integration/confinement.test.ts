@@ -3,7 +3,7 @@ import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
-import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { readSse, readSseUntil } from '../support/sse-client.js'
 import { tempDir } from '../support/temp.js'
@@ -91,8 +91,9 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
   it('a session turn queued behind another is checked again when it starts: a cwd swapped meanwhile fails it', async () => {
     const { outside, swap } = swappable('queued-session-proj')
     const session = await json<Session>(postJson(`${gw.url}/v1/sessions`, { cwd: 'queued-session-proj' }))
-    // the first turn runs until the model answers; the second waits behind it
-    mock.script({ kind: 'text', text: 'first turn', delayMs: 4000 })
+    // the first turn runs until the model answers (held until the swap was checked); the second waits behind it
+    const first = held({ kind: 'text', text: 'first turn' })
+    mock.script(first.step)
     const t1 = await json<Turn>(postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'one' }))
     const t2 = await json<Turn>(postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'two' }))
     expect(t2.status).toBe('queued')
@@ -101,6 +102,7 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
     const { turns } = await json<Session & { turns: Turn[] }>(fetch(`${gw.url}/v1/sessions/${session.id}`))
     expect(turns.find((t) => t.id === t2.id)?.status).toBe('queued')
     mock.script({ kind: 'exec_command', cmd: 'echo escaped > marker.txt' }, { kind: 'text', text: 'escaped' })
+    first.release()
     const frames = await readSseUntil(
       await fetch(`${gw.url}/v1/sessions/${session.id}/events`, { headers: { accept: 'text/event-stream' } }),
       (f) => f.event === 'turn.failed' || (f.event === 'turn.completed' && f.data.includes(t2.id)),

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
-import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { startContainerGateway } from '../support/container-gateway.js'
 import { containersLabelled, gatewayContainers, waitForContainers } from '../support/containers.js'
 import { postJson, requestInput, testApiKey, testModel } from '../support/gateway.js'
@@ -136,11 +136,13 @@ describe('every agent runs inside its container', () => {
         return (await res.json()) as Turn & { error: string | null }
       }
       const inContainer = () => containersLabelled(`agent-gateway.session=${session.id}`)
-      // the first turn is seen in a container of the session while the model answers late
-      mock.script({ kind: 'text', text: 'noted: kiwi', delayMs: 1500 })
+      // the first turn is seen in a container of the session while the model's answer is held
+      const noted = held({ kind: 'text', text: 'noted: kiwi' })
+      mock.script(noted.step)
       const first = turn('remember the word kiwi')
       await waitForContainers(gw.instance, (names) => names.length > 0)
       expect(await inContainer()).toHaveLength(1)
+      noted.release()
       expect((await first).status, (await first).error ?? '').toBe('completed')
       mock.script({ kind: 'text', text: 'the word was kiwi' })
       const second = await turn('which word?')

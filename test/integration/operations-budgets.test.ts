@@ -98,7 +98,7 @@ describe('budgets (limits)', () => {
 type Api = ReturnType<typeof apiClient>
 
 async function waitTurn(api: Api, sessionId: string, turnId: string): Promise<Turn> {
-  const deadline = Date.now() + 20_000
+  const deadline = Date.now() + 30_000
   while (Date.now() < deadline) {
     const s = await api.json<{ turns: Turn[] }>(api.get(`/v1/sessions/${sessionId}`), 200)
     const t = s.turns.find((x) => x.id === turnId)
@@ -109,7 +109,7 @@ async function waitTurn(api: Api, sessionId: string, turnId: string): Promise<Tu
 }
 
 async function waitPending(api: Api, sessionId: string): Promise<Approval> {
-  const deadline = Date.now() + 20_000
+  const deadline = Date.now() + 30_000
   while (Date.now() < deadline) {
     const { approvals } = await api.json<{ approvals: Approval[] }>(
       api.get(`/v1/approvals?state=pending&sessionId=${sessionId}`),

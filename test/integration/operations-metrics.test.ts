@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
-import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { parsePrometheus, sample } from '../support/prometheus.js'
 import { readSseUntil } from '../support/sse-client.js'
@@ -75,10 +75,12 @@ describe('GET /metrics', () => {
       status: 'succeeded',
     })
 
-    // Four slow runs, two slots: two run, two queue.
-    mock.script(
-      ...Array.from({ length: 4 }, (_, i) => ({ kind: 'text' as const, text: `loaded ${i}`, delayMs: 1500 })),
+    // Four slow runs, two slots: two run, two queue. Their answers are held until the gauges were read (the first
+    // two certainly still run then), and each takes 1.5 s once released.
+    const answers = Array.from({ length: 4 }, (_, i) =>
+      held({ kind: 'text', text: `loaded ${i}`, delayMs: 1500 }),
     )
+    mock.script(...answers.map((a) => a.step))
     const runs: Run[] = []
     for (let i = 0; i < 4; i++) {
       const res = await postJson(`${gw.url}/v1/runs`, { prompt: `load ${i}` }, auth(ops))
@@ -98,6 +100,7 @@ describe('GET /metrics', () => {
     expect(sample(during, 'agent_gateway_runs_total', { agent: 'codex', status: 'submitted' })).toBe(
       sample(before, 'agent_gateway_runs_total', { agent: 'codex', status: 'submitted' }) + 4,
     )
+    for (const a of answers) a.release()
     await frames
     for (const r of runs)
       await fetch(`${gw.url}/v1/runs/${r.id}/events`, {

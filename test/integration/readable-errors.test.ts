@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
-import type { MockLlm } from '../mock-llm/index.js'
+import { held, type MockLlm } from '../mock-llm/index.js'
 import { postJson, sharedGateway, startGateway, type TestGateway } from '../support/gateway.js'
 import { readSse } from '../support/sse-client.js'
 import { tempDir } from '../support/temp.js'
@@ -40,13 +40,11 @@ describe('readable errors', () => {
   })
 
   it('a cancelled run says it was cancelled', async () => {
-    mock.script({ kind: 'text', text: 'too late', delayMs: 5000 })
+    // its answer never comes: it runs (codex asked the model) until the cancel
+    const never = held({ kind: 'text', text: 'too late' })
+    mock.script(never.step)
     const run = (await (await postJson(`${gw.url}/v1/runs`, { prompt: 'cancel me' })).json()) as Run
-    for (let i = 0; i < 100; i++) {
-      const now = (await (await fetch(`${gw.url}/v1/runs/${run.id}`)).json()) as Run
-      if (now.status === 'running') break
-      await new Promise((r) => setTimeout(r, 50))
-    }
+    await never.asked
     const cancelled = (await (
       await fetch(`${gw.url}/v1/runs/${run.id}/cancel`, { method: 'POST' })
     ).json()) as Run

@@ -1,10 +1,21 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
-import type { MockLlm } from '../mock-llm/index.js'
+import { held, type MockLlm } from '../mock-llm/index.js'
 import { postJson, sharedGateway, type TestGateway } from '../support/gateway.js'
 
 const listRuns = async (url: string) =>
   ((await (await fetch(`${url}/v1/runs?limit=100`)).json()) as { runs: Run[] }).runs
+
+/** Polls until `find` answers something (30 s: what a loaded machine may take); that answer. */
+async function until<T>(find: () => Promise<T | undefined>, what: string): Promise<T> {
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const found = await find()
+    if (found !== undefined) return found
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
 
 /** The seed routes' runs are durable runs: in history, under the same capacity as /v1/runs. */
 describe('seed route runs are durable runs', () => {
@@ -43,15 +54,11 @@ describe('seed route runs are durable runs', () => {
   })
 
   it('beyond MAX_CONCURRENT_RUNS + MAX_QUEUED_RUNS every route answers 429 in its own shape', async () => {
-    mock.script({ kind: 'text', text: 'slow', delayMs: 3000 })
+    // it holds the one slot from its start; its answer never comes (the run is cancelled at the end)
+    const slow = held({ kind: 'text', text: 'slow' })
+    mock.script(slow.step)
     const busy = (await (await postJson(`${gw.url}/v1/runs`, { prompt: 'occupy' })).json()) as Run
-    // wait until it holds the one slot
-    for (
-      let i = 0;
-      i < 100 && (await listRuns(gw.url)).find((r) => r.id === busy.id)?.status !== 'running';
-      i++
-    )
-      await new Promise((r) => setTimeout(r, 50))
+    await slow.asked
 
     const chat = await postJson(`${gw.url}/chat`, { prompt: 'no room' })
     expect(chat.status).toBe(429)
@@ -79,7 +86,9 @@ describe('seed route runs are durable runs', () => {
   })
 
   it('a client leaving a seed route ends its run, recorded as such', async () => {
-    mock.script({ kind: 'text', text: 'never read', delayMs: 5000 })
+    // its answer never comes: only the client leaving ends the run
+    const never = held({ kind: 'text', text: 'never read' })
+    mock.script(never.step)
     const controller = new AbortController()
     const res = fetch(`${gw.url}/chat`, {
       method: 'POST',
@@ -87,19 +96,17 @@ describe('seed route runs are durable runs', () => {
       body: JSON.stringify({ prompt: 'leave early' }),
       signal: controller.signal,
     }).catch(() => null)
-    let chatRun: Run | undefined
-    for (let i = 0; i < 100 && chatRun?.status !== 'running'; i++) {
-      await new Promise((r) => setTimeout(r, 50))
-      chatRun = (await listRuns(gw.url)).find((r) => r.origin === 'POST /chat' && r.status === 'running')
-    }
-    expect(chatRun).toBeDefined()
+    await never.asked
+    const chatRun = await until(
+      async () => (await listRuns(gw.url)).find((r) => r.origin === 'POST /chat' && r.status === 'running'),
+      'the /chat run to run',
+    )
     controller.abort()
     await res
-    let final = chatRun!
-    for (let i = 0; i < 100 && final.status === 'running'; i++) {
-      await new Promise((r) => setTimeout(r, 50))
-      final = (await (await fetch(`${gw.url}/v1/runs/${chatRun!.id}`)).json()) as Run
-    }
+    const final = await until(async () => {
+      const run = (await (await fetch(`${gw.url}/v1/runs/${chatRun.id}`)).json()) as Run
+      return run.status === 'running' ? undefined : run
+    }, 'the /chat run to end')
     expect(final).toMatchObject({ status: 'cancelled', reason: 'client_gone' })
     expect(final.error).toMatch(/cancel/i)
   })

@@ -78,12 +78,13 @@ describe('idle sessions are unloaded and resumed without losing anything', () =>
       expect(first).toMatchObject({ status: 'completed', finalResponse: 'remembered the word pelican' })
 
       // Idle for SESSION_IDLE_SECONDS: the gateway lets go of it...
-      await waitFor(() => !gw.ctx.tenancy.scope(null).sessions.isLoaded(session.id), 15_000)
+      await waitFor(() => !gw.ctx.tenancy.scope(null).sessions.isLoaded(session.id))
       // ...and so does the agent: codex unloaded the thread; no agent or command process of it is left.
       if (agent === 'codex') {
         const loaded = async () => ((await codex().call('thread/loaded/list', {})) as { data: string[] }).data
         let threads = await loaded()
-        for (let i = 0; i < 100 && threads.includes(session.agentSessionId); i++) {
+        // (30 s: what a loaded machine may take; it ends as soon as codex let go of the thread)
+        for (let i = 0; i < 300 && threads.includes(session.agentSessionId); i++) {
           await new Promise((r) => setTimeout(r, 100))
           threads = await loaded()
         }

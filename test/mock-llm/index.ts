@@ -1,3 +1,4 @@
+export { held, whenAsked } from './asked.js'
 export { installDemoScript } from './demo-script.js'
 export { parseSse } from './parse-sse.js'
 export { startMockLlm } from './server.js'

@@ -23,10 +23,19 @@ export async function startMockLlm(opts: StartMockLlmOptions = {}): Promise<Mock
   let idCounter = 0
   const nextId = (prefix: string) => `${prefix}_${++idCounter}`
 
-  function pickStep(turn: TurnInfo, request: RecordedRequest): Step {
+  /** The step for a request, taken now; a factory's promise (a held answer) settles, or the signal aborts. */
+  async function pickStep(turn: TurnInfo, request: RecordedRequest, signal: AbortSignal): Promise<Step> {
     const source = book.pick(turn)
     const context: StepContext = { request, ...turn }
-    return typeof source === 'function' ? checkStep(source(context)) : source
+    if (typeof source !== 'function') return source
+    const step = source(context)
+    if (!(step instanceof Promise)) return checkStep(step)
+    const aborted = new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(signal.reason)
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+    })
+    aborted.catch(() => {})
+    return checkStep(await Promise.race([step, aborted]))
   }
 
   async function answerModelRequest(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -57,16 +66,16 @@ export async function startMockLlm(opts: StartMockLlmOptions = {}): Promise<Mock
     const turn = format.describeTurn(request.headers, body)
     const sideStep = format.sideAnswer?.(request.headers, body)
     if (sideStep) request.side = true
-    const step: Step = sideStep ?? pickStep(turn, request)
-    log(
-      `${req.method} ${req.url} ${preview(turn.lastUserText)}${turn.isFollowUp ? ' (tool result)' : ''}${sideStep ? ' (side)' : ''} -> ${step.kind}`,
-    )
     const gone = new AbortController()
     const goAway = () => gone.abort(new Error('mock-llm: client went away'))
     res.on('close', goAway)
     if (res.destroyed) goAway()
     const signal = AbortSignal.any([closing.signal, gone.signal])
     try {
+      const step: Step = sideStep ?? (await pickStep(turn, request, signal))
+      log(
+        `${req.method} ${req.url} ${preview(turn.lastUserText)}${turn.isFollowUp ? ' (tool result)' : ''}${sideStep ? ' (side)' : ''} -> ${step.kind}`,
+      )
       await playStep(res, step, format, { body, nextId }, signal)
     } catch (error) {
       if (!signal.aborted) throw error

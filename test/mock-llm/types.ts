@@ -43,8 +43,11 @@ export interface StepContext {
   lastToolOutput?: string
 }
 
-/** Computes a step at answer time (echoes, random texts, answers that depend on tool output). */
-export type StepFactory = (ctx: StepContext) => Step
+/**
+ * Computes a step at answer time (echoes, random texts, answers that depend on tool output). A promise holds the
+ * answer back until it settles (see `held` in asked.ts); the request is recorded and its step taken meanwhile.
+ */
+export type StepFactory = (ctx: StepContext) => Step | Promise<Step>
 
 export type StepSource = Step | StepFactory
 

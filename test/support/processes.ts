@@ -41,8 +41,12 @@ export function processesInGroup(pgid: number): ProcInfo[] {
   return listProcesses().filter((p) => p.pgid === pgid)
 }
 
-/** Polls until `check` returns an empty list or the time is up; returns the last list. */
-export async function waitUntilGone(check: () => ProcInfo[], timeoutMs = 5000): Promise<ProcInfo[]> {
+/**
+ * Polls until `check` returns an empty list or the time is up; returns the last list. The 15 s default is what a
+ * loaded machine may take to end and reap a process group (signals, KILL_GRACE_MS, exit); it stays below the 20 s
+ * and more that the tests' leftover processes (slow model answers, sleeps) would otherwise live.
+ */
+export async function waitUntilGone(check: () => ProcInfo[], timeoutMs = 15_000): Promise<ProcInfo[]> {
   const deadline = Date.now() + timeoutMs
   let left = check()
   while (left.length > 0 && Date.now() < deadline) {

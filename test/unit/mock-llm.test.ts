@@ -1,5 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { installDemoScript, type MockLlm, parseSse, startMockLlm } from '../mock-llm/index.js'
+import {
+  held,
+  installDemoScript,
+  type MockLlm,
+  parseSse,
+  startMockLlm,
+  whenAsked,
+} from '../mock-llm/index.js'
 
 let mock: MockLlm
 
@@ -249,6 +256,38 @@ describe('mock-llm: OpenAI Responses over SSE', () => {
       'tool said Output:\nfine\n',
     )
     expect(messageText(doneItem((await post(responsesBody('something'))).events))).toBe('You said: something')
+  })
+
+  it('whenAsked() says when its step was taken; held() answers once released, or ends when the mock closes', async () => {
+    const first = whenAsked({ kind: 'text', text: 'asked one' })
+    const second = held({ kind: 'text', text: 'held one' })
+    const third = held({ kind: 'text', text: 'never released' })
+    mock.script(first.step, second.step, third.step)
+    const one = post(responsesBody('one'))
+    expect((await first.asked).lastUserText).toBe('one')
+    expect(messageText(doneItem((await one).events))).toBe('asked one')
+
+    let answered = false
+    const two = post(responsesBody('two')).then((r) => {
+      answered = true
+      return r
+    })
+    expect((await second.asked).lastUserText).toBe('two')
+    await new Promise((r) => setTimeout(r, 200))
+    expect(answered).toBe(false)
+    second.release()
+    expect(messageText(doneItem((await two).events))).toBe('held one')
+
+    const three = fetch(`${mock.baseUrl}/responses`, {
+      method: 'POST',
+      body: JSON.stringify(responsesBody('three')),
+    }).then(
+      async (r) => `answered ${r.status} ${await r.text()}`,
+      () => 'failed',
+    )
+    await third.asked
+    await mock.close()
+    expect(await three).toBe('failed')
   })
 
   it('rejects malformed steps early', () => {

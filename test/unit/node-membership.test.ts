@@ -47,9 +47,17 @@ describe('NodeMembership', () => {
 
     const me = new NodeMembership(store, 'all', { heartbeatMs: 50, deadAfterMs: 10_000 })
     await me.join()
-    const lost = await me.lostNodes(now)
+    const registered = async () => (await store.listNodes()).map((n) => n.id).sort()
+    let duringTakeOver: string[] = []
+    const lost = await me.recoverLost(async () => {
+      duringTakeOver = await registered()
+    }, now)
     expect(lost.sort()).toEqual(['node_deadproc', 'node_remote_silent', 'node_unknown'])
-    // The dead ones are forgotten; the live ones and this node stay registered.
+    // The dead ones are forgotten only after their work was taken over (a dead node that wakes then finds
+    // nothing it held still its own); the live ones and this node stay registered.
+    expect(duringTakeOver).toEqual(
+      ['node_deadproc', 'node_liveproc', 'node_remote_fresh', 'node_remote_silent', me.id].sort(),
+    )
     expect((await store.listNodes()).map((n) => n.id).sort()).toEqual(
       ['node_liveproc', 'node_remote_fresh', me.id].sort(),
     )
@@ -90,7 +98,7 @@ describe('NodeMembership', () => {
     expect(await fenced).toBe(false)
     expect(me.isFencing).toBe(true)
     await store.admitRun(newRun('run_mine'), me.id, 10)
-    expect(await me.lostNodes()).toEqual([])
+    expect(await me.recoverLost(async () => {})).toEqual([])
     release()
     const deadline = Date.now() + 5000
     while (!(await store.listNodes()).some((n) => n.id === me.id)) {

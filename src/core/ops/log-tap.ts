@@ -14,7 +14,8 @@ export interface TapLogger {
 export function logTap(logger: TapLogger): (ev: StoredEvent) => void {
   return (ev) => {
     // the child logger only for an event that is logged (most of a turn's are not)
-    const log = () => logger.child(ev.runId ? { runId: ev.runId } : ev.sessionId ? { sessionId: ev.sessionId } : {})
+    const log = () =>
+      logger.child(ev.runId ? { runId: ev.runId } : ev.sessionId ? { sessionId: ev.sessionId } : {})
     switch (ev.type) {
       case 'run.queued':
       case 'run.started':
