@@ -20,6 +20,8 @@ export async function startMockLlm(opts: StartMockLlmOptions = {}): Promise<Mock
   const requests: RecordedRequest[] = []
   const sockets = new Set<Socket>()
   const closing = new AbortController()
+  /** Aborted by reset(): answers still held back (held() steps) end then, not in the next test. */
+  let resetting = new AbortController()
   let idCounter = 0
   const nextId = (prefix: string) => `${prefix}_${++idCounter}`
 
@@ -30,9 +32,10 @@ export async function startMockLlm(opts: StartMockLlmOptions = {}): Promise<Mock
     if (typeof source !== 'function') return source
     const step = source(context)
     if (!(step instanceof Promise)) return checkStep(step)
+    const ended = AbortSignal.any([signal, resetting.signal])
     const aborted = new Promise<never>((_, reject) => {
-      if (signal.aborted) reject(signal.reason)
-      signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+      if (ended.aborted) reject(ended.reason)
+      ended.addEventListener('abort', () => reject(ended.reason), { once: true })
     })
     aborted.catch(() => {})
     return checkStep(await Promise.race([step, aborted]))
@@ -131,6 +134,8 @@ export async function startMockLlm(opts: StartMockLlmOptions = {}): Promise<Mock
     reset: () => {
       book.reset()
       requests.length = 0
+      resetting.abort(new Error('mock-llm: reset while the answer was held back'))
+      resetting = new AbortController()
     },
     close: () =>
       new Promise<void>((resolve) => {

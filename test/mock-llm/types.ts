@@ -76,7 +76,10 @@ export interface MockLlm {
   setDefault(step: StepSource): void
   /** Text of the last role:user message of a recorded model request. */
   lastUserText(req: RecordedRequest): string
-  /** Clear queue, scenarios, conversations, recorded requests; the default answer goes back to "OK". */
+  /**
+   * Clear queue, scenarios, conversations, recorded requests; the default answer goes back to "OK". Requests whose
+   * answer is still held back (held() not released) are answered 500.
+   */
   reset(): void
   /** Close the server and destroy open sockets; pending delays are cancelled. */
   close(): Promise<void>

@@ -258,11 +258,11 @@ describe('mock-llm: OpenAI Responses over SSE', () => {
     expect(messageText(doneItem((await post(responsesBody('something'))).events))).toBe('You said: something')
   })
 
-  it('whenAsked() says when its step was taken; held() answers once released, or ends when the mock closes', async () => {
+  it('whenAsked() says when its step was taken; held() answers once released, or ends at reset() or close()', async () => {
     const first = whenAsked({ kind: 'text', text: 'asked one' })
     const second = held({ kind: 'text', text: 'held one' })
     const third = held({ kind: 'text', text: 'never released' })
-    mock.script(first.step, second.step, third.step)
+    mock.script(first.step, second.step)
     const one = post(responsesBody('one'))
     expect((await first.asked).lastUserText).toBe('one')
     expect(messageText(doneItem((await one).events))).toBe('asked one')
@@ -278,6 +278,15 @@ describe('mock-llm: OpenAI Responses over SSE', () => {
     second.release()
     expect(messageText(doneItem((await two).events))).toBe('held one')
 
+    // reset() ends an answer still held back (a failed test's held step does not reach into the next test)
+    const fourth = held({ kind: 'text', text: 'held across a reset' })
+    mock.script(fourth.step)
+    const four = post(responsesBody('four'))
+    await fourth.asked
+    mock.reset()
+    expect((await four).status).toBe(500)
+
+    mock.script(third.step)
     const three = fetch(`${mock.baseUrl}/responses`, {
       method: 'POST',
       body: JSON.stringify(responsesBody('three')),
