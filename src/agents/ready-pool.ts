@@ -9,13 +9,17 @@ interface Ready<T> {
  * then finds its session or thread open. Each serves one run at most, so every run starts with no history.
  * Up to `perKey` wait for one key (with 2, a run sent right after another still finds one made while the
  * one before it ran); one waits at most `keepMs`, then it is released; at most `max` wait in all (the oldest
- * goes first). A thing whose making failed is dropped.
+ * goes first). A thing whose making failed is dropped. With `laterMs`, only a key that has none waiting gets
+ * one at once; the rest of its `perKey` are made `laterMs` after, so a run sent right after the one that asked
+ * (a script's next run) finds one waiting without sharing the cores with the making of the others.
  */
 export class ReadyPool<T> {
   /** What waits for each key, oldest first. */
   private readonly byKey = new Map<string, Ready<T>[]>()
   /** Everything that waits, oldest first. */
   private readonly all = new Set<Ready<T>>()
+  /** Keys whose fill up to `perKey` is due `laterMs` from now. */
+  private readonly later = new Map<string, NodeJS.Timeout>()
   private closed = false
   /** Things made ahead so far, and runs they served. */
   started = 0
@@ -27,6 +31,7 @@ export class ReadyPool<T> {
     private readonly release: (item: T) => Promise<void>,
     private readonly max = 2,
     private readonly perKey = 1,
+    private readonly laterMs = 0,
   ) {}
 
   /** Things made or being made that wait for their run now. */
@@ -55,14 +60,30 @@ export class ReadyPool<T> {
   }
 
   /**
-   * Makes things for the next runs of `key` until `perKey` wait for it; `made` hears of each once it is
-   * there, if it still waits then.
+   * Makes things for the next runs of `key` until `perKey` wait for it (with `laterMs`: one at once if none
+   * waits, the others then); `made` hears of each once it is there, if it still waits then.
    */
   prepare(key: string, make: () => Promise<T>, made?: (item: T) => void): void {
     if (this.closed) return
+    if (this.laterMs === 0) {
+      this.fill(key, this.perKey, make, made)
+      return
+    }
+    if (!this.byKey.get(key)?.length) this.fill(key, 1, make, made)
+    if ((this.byKey.get(key)?.length ?? 0) >= this.perKey || this.later.has(key)) return
+    const timer = setTimeout(() => {
+      this.later.delete(key)
+      if (!this.closed) this.fill(key, this.perKey, make, made)
+    }, this.laterMs)
+    timer.unref()
+    this.later.set(key, timer)
+  }
+
+  /** Makes things for `key` until `upTo` wait for it, then lets the oldest beyond `max` go. */
+  private fill(key: string, upTo: number, make: () => Promise<T>, made?: (item: T) => void): void {
     const queue = this.byKey.get(key) ?? []
     this.byKey.set(key, queue)
-    while (queue.length < this.perKey) {
+    while (queue.length < upTo) {
       this.started++
       const item: Promise<T | null> = make().then(
         (it) => {
@@ -89,6 +110,8 @@ export class ReadyPool<T> {
    */
   async close(release = true): Promise<void> {
     this.closed = true
+    for (const timer of this.later.values()) clearTimeout(timer)
+    this.later.clear()
     if (!release) for (const r of [...this.all]) this.forget(r)
     await Promise.all([...this.all].map((r) => this.drop(r)))
   }

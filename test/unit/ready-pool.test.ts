@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ReadyPool } from '../../src/agents/ready-pool.js'
 
 /** A pool of numbered things that records what it released; `released(n)` resolves once n were. */
-function pool(keepMs = 60_000, max = 2, perKey = 1) {
+function pool(keepMs = 60_000, max = 2, perKey = 1, laterMs = 0) {
   const released: string[] = []
   let waiters: (() => void)[] = []
   const p = new ReadyPool<string>(
@@ -14,6 +14,7 @@ function pool(keepMs = 60_000, max = 2, perKey = 1) {
     },
     max,
     perKey,
+    laterMs,
   )
   const releasedCount = (n: number) =>
     new Promise<void>((resolve) => {
@@ -138,5 +139,45 @@ describe('ReadyPool', () => {
     expect(await p.take('b')).toBe('b4')
     await p.close()
     expect(released).toEqual(['a1'])
+  })
+
+  describe('with laterMs', () => {
+    afterEach(() => {
+      vi.useRealTimers()
+    })
+
+    it('a key none waits for gets one at once and the rest laterMs after; a run right after takes the first', async () => {
+      vi.useFakeTimers()
+      const { p } = pool(60_000, 4, 2, 200)
+      let calls = 0
+      const make = async () => `t${++calls}`
+      p.prepare('k', make)
+      expect([calls, p.waiting]).toEqual([1, 1])
+      // asked again meanwhile (another run of the key ended): still one due later, not two
+      p.prepare('k', make)
+      expect(calls).toBe(1)
+      expect(await p.take('k')).toBe('t1')
+      vi.advanceTimersByTime(199)
+      expect(calls).toBe(1)
+      // the fill is due: up to two wait
+      vi.advanceTimersByTime(1)
+      expect([calls, p.waiting]).toEqual([3, 2])
+      // a run ends while one still waits: nothing at once, the second again laterMs after
+      expect(await p.take('k')).toBe('t2')
+      p.prepare('k', make)
+      expect([calls, p.waiting]).toEqual([3, 1])
+      vi.advanceTimersByTime(200)
+      expect([calls, p.waiting]).toEqual([4, 2])
+    })
+
+    it('a fill due later is not made once the pool is closed', async () => {
+      vi.useFakeTimers()
+      const { p } = pool(60_000, 4, 2, 200)
+      let calls = 0
+      p.prepare('k', async () => `t${++calls}`)
+      await p.close(false)
+      vi.advanceTimersByTime(1000)
+      expect([calls, p.waiting]).toEqual([1, 0])
+    })
   })
 })

@@ -4,6 +4,12 @@ import type { AppServerHost, OpenedThread } from './app-server-host.js'
 /** How long a thread started ahead waits for its run: as long as an ACP agent kept ready for one-shot runs. */
 export const readyThreadKeepMs = 300_000
 const letGoTimeoutMs = 2000
+/**
+ * The second thread for a set of parameters starts this long after the first (when none waited): a run sent
+ * right after the one that ended (a script's next run) takes the waiting one without sharing the two cores with
+ * another `thread/start`; a warm run takes about 80-100 ms here.
+ */
+const secondThreadAfterMs = 200
 
 /**
  * Threads started ahead of time (`thread/start`) on the shared app-server, each for the next warm one-shot run
@@ -22,7 +28,13 @@ export class ReadyThreads {
     keepMs = readyThreadKeepMs,
     max = 4,
   ) {
-    this.pool = new ReadyPool<OpenedThread>(keepMs, (thread) => this.letGo(thread), max, 2)
+    this.pool = new ReadyPool<OpenedThread>(
+      keepMs,
+      (thread) => this.letGo(thread),
+      max,
+      2,
+      secondThreadAfterMs,
+    )
   }
 
   /** Threads started ahead so far. */
@@ -45,7 +57,10 @@ export class ReadyThreads {
     return this.pool.take(key, (thread) => this.host.isLoaded(thread.threadId))
   }
 
-  /** Starts threads for the next runs of `key` until two wait for it. A failure is dropped. */
+  /**
+   * Starts threads for the next runs of `key` until two wait for it: one at once if none waits, the other a
+   * moment later. A failure is dropped.
+   */
   prepare(key: string, start: () => Promise<OpenedThread>): void {
     this.pool.prepare(key, start)
   }
