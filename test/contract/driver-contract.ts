@@ -22,6 +22,8 @@ export interface DriverUnderTest {
    * Times the shell tool test may be retried: on a loaded machine codex-acp sometimes answers the prompt
    * without ever sending its command's last update (traced on the wire: the output, then the next model
    * answer, and no `tool_call_update` completed in the 10 s after), so the item ends failed without an exit code.
+   * For such an agent the test accepts that unknown end (the command's effect in the workspace still proves it
+   * ran); the retries are for the rest.
    */
   shellToolRetries?: number
 }
@@ -103,7 +105,10 @@ export function describeDriverContract(name: string, subject: DriverUnderTest): 
       expect(item, JSON.stringify(events)).toBeDefined()
       if (item?.type === 'item.completed' && item.item.type === 'command_execution') {
         expect(item.item.command).toContain('echo contract')
-        expect(item.item.exitCode).toBe(0)
+        // An agent that may never send the command's last update (shellToolRetries) leaves its exit code unknown:
+        // the item then ends failed with none, and what the command did is checked in the workspace below.
+        if (subject.shellToolRetries && item.item.exitCode === null) expect(item.item.status).toBe('failed')
+        else expect(item.item.exitCode).toBe(0)
       }
       expect(readFileSync(path.join(workspace, 'proof.txt'), 'utf8').trim()).toBe('contract')
       expect(completionOf(events).status).toBe('succeeded')
