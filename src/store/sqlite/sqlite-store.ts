@@ -20,7 +20,7 @@ import type {
 import { JsonTable } from './json-table.js'
 import { LastSeqs } from './last-seqs.js'
 import { migrations } from './migrations/index.js'
-import { inlineWalBytes, WalCheckpointer } from './wal-checkpointer.js'
+import { WalCheckpointer } from './wal-checkpointer.js'
 
 /**
  * The embedded store: one SQLite file in WAL mode under DATA_DIR. Each resource is a JSON document with its
@@ -50,9 +50,9 @@ export class SqliteStore implements Store {
     // blocked the event loop for 10-25 ms), nor on a timer on this thread (100-230 ms per 2 minutes under
     // load), but from a worker thread with its own connection.
     this.db.pragma('wal_autocheckpoint = 0')
-    // The WAL file is cut back to this size when it starts over, so its size tells the checkpointer how much
-    // was written since the last checkpoint.
-    this.db.pragma(`journal_size_limit = ${inlineWalBytes}`)
+    // The WAL file keeps the size of the most written between two checkpoints, up to this bound: larger, it is
+    // cut back when it starts over (cut back to the checkpointer's inline limit, every burst would regrow it).
+    this.db.pragma(`journal_size_limit = ${walFileLimitBytes}`)
     this.checkpoints =
       file === ':memory:'
         ? undefined
@@ -478,6 +478,9 @@ export class SqliteStore implements Store {
 
 /** A session's new status (`@status`; null: unchanged), unless it is archived: then it stays archived. */
 const keptUnlessArchived = "CASE WHEN status = 'archived' THEN status ELSE coalesce(@status, status) END"
+
+/** The WAL file's bound (journal_size_limit): larger, it is cut back to this when it starts over. */
+export const walFileLimitBytes = 64 * 1024 * 1024
 
 /** Appends that found their seq taken by another connection, one after the other, before giving up. */
 const maxSeqAttempts = 5

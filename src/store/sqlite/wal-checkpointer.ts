@@ -29,9 +29,9 @@ parentPort.on('message', (message) => {
 `
 
 /**
- * A WAL of at most this many bytes is checkpointed on the calling thread. The store limits the WAL file to it
- * (`journal_size_limit`): SQLite truncates the file to it when the WAL starts over after a checkpoint, so a
- * larger file means more than this was written since (every page a commit touched, documents and events alike).
+ * A WAL file of at most this many bytes is checkpointed on the calling thread. The file keeps the size of the
+ * most written between two checkpoints (every page a commit touched, documents and events alike; the store
+ * bounds it far above this), so a larger one means a burst or a busy store, whose checkpoints go to the worker.
  */
 export const inlineWalBytes = 256 * 1024
 
