@@ -37,7 +37,7 @@ export function registerAuth(app: FastifyInstance, tokens: readonly ApiToken[], 
   const entries = tokens.map((t) => ({ digest: digest(t.token), principal: principalOf(t) }))
   const metricsDigest = metricsToken ? digest(metricsToken) : undefined
   app.decorateRequest('principal', null as unknown as Principal)
-  app.addHook('onRequest', async (request) => {
+  const authenticate = (request: FastifyRequest): void => {
     request.principal = anonymous
     const path = request.url.split('?')[0] ?? ''
     if (open.has(path) || isPublicPage(path)) return
@@ -55,6 +55,15 @@ export function registerAuth(app: FastifyInstance, tokens: readonly ApiToken[], 
     if (!found.scopes.has(needed))
       throw new AppError('forbidden', `token "${found.name}" lacks the "${needed}" scope this request needs`)
     request.principal = found
+  }
+  // A callback hook: the check is synchronous, so no promise per request.
+  app.addHook('onRequest', (request, _reply, done) => {
+    try {
+      authenticate(request)
+    } catch (err) {
+      return done(err as Error)
+    }
+    done()
   })
 }
 

@@ -17,8 +17,10 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
   app.get('/openapi.json', { schema: { hide: true } }, async () => (await docs()).swagger())
   // swagger-ui redirects /docs/static/index.html to /docs/ only when no query follows; with one it
   // redirected to itself forever. Any query on that page is dropped here instead.
-  app.addHook('onRequest', async (request, reply) => {
-    if (/^\/docs\/static\/index\.html\?/.test(request.url)) return reply.redirect('/docs/')
+  // A callback hook (no promise per request); a redirect answers, so `done` is not called then.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (/^\/docs\/static\/index\.html\?/.test(request.url)) return void reply.redirect('/docs/')
+    done()
   })
   const forward = forwardTo(docs)
   app.get('/docs', { schema: { hide: true } }, forward)

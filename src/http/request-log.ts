@@ -23,13 +23,16 @@ const fieldByPrefix: Record<string, string> = {
  * and the run, session or approval it is about bound to its logger, so every line about it carries the id.
  */
 export function registerRequestLog(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback hooks: synchronous work, no promise per request (hooks.ts of Fastify awaits an async one).
+  app.addHook('onRequest', (request, reply, done) => {
     // On the raw response, so hijacked (streamed) replies send it too.
     reply.raw.setHeader('x-request-id', request.id)
+    done()
   })
-  app.addHook('preHandler', async (request, reply) => {
+  app.addHook('preHandler', (request, reply, done) => {
     const id = (request.params as { id?: unknown } | undefined)?.id
     if (typeof id === 'string') bindLog(request, reply, idBindings(id))
+    done()
   })
 }
 
