@@ -34,12 +34,8 @@ export function resolveCwd(
       workspaceRoots: roots,
     })
   for (const root of roots) {
-    let realRoot: string
-    try {
-      realRoot = realpath(root)
-    } catch {
-      continue
-    }
+    const realRoot = realRootOf(root)
+    if (realRoot === undefined) continue
     const rel = path.relative(realRoot, real)
     if (rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel))) return real
   }
@@ -48,6 +44,26 @@ export function resolveCwd(
     `cwd "${requested}" is outside the workspace roots (symlinks are resolved before this check); ${rootsHint(roots)}`,
     { cwd: requested, workspaceRoots: roots },
   )
+}
+
+/**
+ * The real path of each workspace root, resolved once it exists and kept: the operator's roots are fixed for the
+ * server's life, and a cwd is resolved anew for every turn. A root later replaced (by a symlink elsewhere) keeps
+ * confining to where it was: a cwd under the new target is refused, which fails closed.
+ */
+const realRoots = new Map<string, string>()
+
+function realRootOf(root: string): string | undefined {
+  let real = realRoots.get(root)
+  if (real === undefined) {
+    try {
+      real = realpath(root)
+    } catch {
+      return undefined
+    }
+    realRoots.set(root, real)
+  }
+  return real
 }
 
 /** Names the roots a cwd may be in and the settings that change them. */

@@ -1,4 +1,4 @@
-import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, realpathSync, renameSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { resolveCwd } from '../../src/core/workspace.js'
@@ -129,5 +129,14 @@ describe('resolveCwd', () => {
 
   it('refuses when no root is configured', () => {
     expect(refusal(undefined, []).code).toBe('internal')
+  })
+
+  it('a root replaced by a symlink elsewhere after its first use still confines to where it was', () => {
+    expect(resolveCwd(undefined, [rootA])).toBe(realpathSync(rootA))
+    renameSync(rootA, path.join(base, 'root-a-moved'))
+    symlinkSync(outside, rootA)
+    // The cwd is the root's path, which now leads outside: refused, not taken as the root itself.
+    expect(refusal(undefined, [rootA]).message).toContain('outside the workspace roots')
+    expect(refusal(rootA, [rootA]).message).toContain('outside the workspace roots')
   })
 })
