@@ -69,12 +69,13 @@ export async function runTurn(
   const stored = await ctx.store.completeTurn(turn.id, patch, now, next)
   ctx.turnEnded()
   // The end first, then the state it leads to: what follows the events (webhooks too) sees them in that order.
-  // (queued in that order, so the state is announced even when storing the end failed)
+  // (queued in that order, so the state is announced even when storing the end failed). Only the state the
+  // store wrote is announced: an archive that landed since `next` was read stays, and nothing follows it.
   const endStored = end ? ctx.log.appendNow(sessionId, end) : undefined
-  const after = next ? ctx.announce(next) : running
+  const after = stored?.status ? ctx.announce(stored.status) : running
   await endStored
   // The client waiting for the turn is answered now; the state's announcement is stored meanwhile.
-  ctx.recorded(stored)
+  ctx.recorded(stored?.turn)
   await Promise.all([running.announced, after.announced])
   return true
 }
