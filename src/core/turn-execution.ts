@@ -69,10 +69,11 @@ export async function runTurn(
   const stored = await ctx.store.completeTurn(turn.id, patch, now, next)
   ctx.turnEnded()
   // The end first, then the state it leads to: what follows the events (webhooks too) sees them in that order.
-  // (queued in that order, so the state is announced even when storing the end failed). Only the state the
-  // store wrote is announced: an archive that landed since `next` was read stays, and nothing follows it.
-  const endStored = end ? ctx.log.appendNow(sessionId, end) : undefined
+  // Both are queued, then committed together at once: one transaction, not one each. Only the state the store
+  // wrote is announced: an archive that landed since `next` was read stays, and nothing follows it.
+  const endStored = end ? ctx.log.append(sessionId, end) : undefined
   const after = stored?.status ? ctx.announce(stored.status) : running
+  ctx.log.commitNow()
   await endStored
   // The client waiting for the turn is answered now; the state's announcement is stored meanwhile.
   ctx.recorded(stored?.turn)
