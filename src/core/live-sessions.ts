@@ -102,7 +102,11 @@ export class LiveSessions {
       this.ctx.hooks(session.id),
     )
     const opened: LiveSession = { agent, cwd: session.cwd, queue: [] }
-    await this.ctx.store.claimSession(session.id, this.ctx.node)
+    // A node taken for dead claims nothing (NotAMember, 503): it lets go of the thread it just reopened.
+    await this.ctx.store.claimSession(session.id, this.ctx.node).catch(async (err: unknown) => {
+      await agent.close().catch(() => {})
+      throw err
+    })
     this.live.set(session.id, opened)
     this.unloadWhenIdle(session.id, opened)
     return opened

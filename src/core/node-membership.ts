@@ -43,16 +43,24 @@ export class NodeMembership {
 
   /**
    * Finds the nodes that own unfinished work but are gone (dead by heartbeat or process, or unknown to the store),
-   * lets `takeOver` take their work over, and only then removes the records of the dead ones, so they stay gone.
+   * marks the dead ones lost (from then on they claim no run or session, and their heartbeats are not recorded),
+   * lets `takeOver` take their work over, and only then removes their records, so they stay gone.
    * In that order, a node taken for dead that wakes finds its record gone only once nothing it held is its own
    * any more: its fence (onFenced) then lets go of all of it. (Removed first, a node that woke in between fenced
    * before the takeover, kept a session it no longer owned, and ran the session's next turn on that stale copy.)
-   * When `takeOver` throws, the records stay and the next call tries again. Returns the lost nodes.
+   * Marked first, whatever it claimed before the mark is taken over, and it claims nothing after it (not even
+   * between the takeover and its next heartbeat). When `takeOver` throws, the records stay (marked) and the next
+   * call tries again. Returns the lost nodes.
    */
   async recoverLost(takeOver: (lost: string[]) => Promise<void>, now = Date.now()): Promise<string[]> {
     const nodes = await this.store.listNodes()
     const dead = nodes.filter((n) => n.id !== this.id && this.isDead(n, now))
     for (const n of dead) this.lostHosts.set(n.id, n.host)
+    if (dead.length > 0)
+      await this.store.markNodesLost(
+        dead.map((n) => n.id),
+        new Date(now).toISOString(),
+      )
     const alive = new Set(nodes.filter((n) => !dead.includes(n)).map((n) => n.id))
     // Never this node itself, not even while its record is gone (taken for dead, not registered again yet).
     const lost = (await this.store.ownersInUse()).filter((owner) => !alive.has(owner) && owner !== this.id)

@@ -1,7 +1,7 @@
 import type { Config } from '../config/load.js'
 import { assertNever, isWorkEvent, type LifecycleEvent, type RunCompletedEvent } from '../protocol/events.js'
 import { runCompletedWithout } from '../protocol/run-completed.js'
-import type { Store } from '../store/store.js'
+import { NotAMember, type Store } from '../store/store.js'
 import type { EventLog } from './event-log.js'
 import { EventPipe } from './event-pipe.js'
 import type { HeldRun } from './node-run-queue.js'
@@ -19,6 +19,12 @@ export interface RunExecutionContext {
   cluster?: RunCluster
 }
 
+/** No claim when this node is not a member (rethrows anything else). */
+function unlessNotAMember(err: unknown): undefined {
+  if (err instanceof NotAMember) return undefined
+  throw err
+}
+
 /** A run that failed with `error` (its process exited or never started). */
 export const runFailed = (error: string) => runCompletedWithout('failed', 'exited', error)
 
@@ -27,8 +33,9 @@ export const runFailed = (error: string) => runCompletedWithout('failed', 'exite
  * driver sends together is stored in one group commit), its budget watched, and its end recorded last.
  */
 export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<void> {
-  // Claiming makes sure no other node (or a second pump) ever executes the same run.
-  if (!p.claimed && !(await ctx.store.claimRun(p.run.id, ctx.node))) return
+  // Claiming makes sure no other node (or a second pump) ever executes the same run. A node taken for dead
+  // claims nothing (NotAMember): the run stays queued, its own, and the node that marked it lost takes it over.
+  if (!p.claimed && !(await ctx.store.claimRun(p.run.id, ctx.node).catch(unlessNotAMember))) return
   let completed: RunCompletedEvent | undefined
   const budget = new RunBudget(p.run.request.limits, p.controller)
   // Admission checked the cwd; a queued run starts later, and the directory may have been replaced (e.g. by

@@ -16,7 +16,8 @@ interface RunWorker {
 /**
  * A worker node takes runs from the cluster's queue while it has room: it claims each run in the store (a run
  * another node claimed first is left alone) and hands it to the run manager of the run's tenant, so it runs with
- * that tenant's agents and in its workspace, exactly as on a single node.
+ * that tenant's agents and in its workspace, exactly as on a single node. A node taken for dead claims nothing
+ * (the claim throws NotAMember): the queue gives the run back for another worker.
  */
 export function startRunWorker(w: RunWorker): void {
   w.queue.work(w.room, async (runId) => {

@@ -46,8 +46,13 @@ export class SessionState {
    */
   async startTurn(id: string, turnId: string, patch: Partial<Turn>): Promise<StateChange> {
     const next = await this.next(id, this.running(id))
-    await this.store.updateTurn(turnId, patch, next && { status: next, at: new Date().toISOString() })
-    return next ? this.announce(id, next) : unchanged
+    const step = await this.store.updateTurn(
+      turnId,
+      patch,
+      next && { status: next, at: new Date().toISOString() },
+    )
+    // what the store wrote: not `next` when an archive landed since it was read
+    return step?.status ? this.announce(id, step.status) : unchanged
   }
 
   /**
@@ -74,9 +79,10 @@ export class SessionState {
     return next === stored.status ? undefined : next
   }
 
+  /** Stores the state and announces it, unless the session is archived by then (nothing follows `archived`). */
   private async record(id: string, status: Session['status']): Promise<StateChange> {
-    await this.store.updateSession(id, { status, updatedAt: new Date().toISOString() })
-    return this.announce(id, status)
+    const stored = await this.store.setSessionState(id, { status, at: new Date().toISOString() })
+    return stored ? this.announce(id, status) : unchanged
   }
 
   /** Records a turn as ended from outside (failed or interrupted) and announces its end. */

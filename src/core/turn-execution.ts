@@ -69,13 +69,14 @@ export async function runTurn(
   const stored = await ctx.store.completeTurn(turn.id, patch, now, next)
   ctx.turnEnded()
   // The end first, then the state it leads to: what follows the events (webhooks too) sees them in that order.
-  // Both are queued, then committed together at once: one transaction, not one each.
+  // Both are queued, then committed together at once: one transaction, not one each. Only the state the store
+  // wrote is announced: an archive that landed since `next` was read stays, and nothing follows it.
   const endStored = end ? ctx.log.append(sessionId, end) : undefined
-  const after = next ? ctx.announce(next) : running
+  const after = stored?.status ? ctx.announce(stored.status) : running
   ctx.log.commitNow()
   await endStored
   // The client waiting for the turn is answered now; the state's announcement is stored meanwhile.
-  ctx.recorded(stored)
+  ctx.recorded(stored?.turn)
   await Promise.all([running.announced, after.announced])
   return true
 }

@@ -1,3 +1,4 @@
+import { AppError } from '../protocol/errors.js'
 import type { AgentEvent, StoredEvent } from '../protocol/events.js'
 import type { Run } from '../protocol/runs.js'
 import type { Approval, Session, Turn } from '../protocol/sessions.js'
@@ -47,11 +48,36 @@ export interface ApprovalAnswer {
   resolvedAt: string
 }
 
-/** A session's new state, stored with another change (`updateTurn`). */
+/** A session's new state, stored with another change (`updateTurn`) or alone (`setSessionState`). */
 export interface SessionStateChange {
   status: Session['status']
   /** The session's `updatedAt`. */
   at: string
+}
+
+/** A turn as a step that may also set its session's state stored it. */
+export interface TurnStep {
+  turn: Turn
+  /**
+   * The session's state stored in the same step: what to announce. Undefined when none was asked, or when the
+   * session was archived by then (it stays archived; nothing is announced).
+   */
+  status: Session['status'] | undefined
+}
+
+/**
+ * Thrown by the steps that give a node work (admitRun with an owner, claimRun, claimNextRun, claimSession) when
+ * the node is not a member: its record was removed or another node found it lost (taken for dead). It registers
+ * again at its next heartbeat, once it let go of what was taken over: retry then.
+ */
+export class NotAMember extends AppError {
+  constructor(readonly node: string) {
+    super(
+      'worker_unavailable',
+      `node ${node} was taken for dead by the cluster and takes no work until it has rejoined; retry`,
+      { retryAfterSeconds: 2 },
+    )
+  }
 }
 
 export interface ApprovalFilter {
@@ -76,10 +102,15 @@ export interface Store {
   createRun(run: Run): Promise<void>
   /**
    * Stores `run` (queued) owned by `owner` (null: not yet owned by any node, waiting for a worker), unless
-   * `maxUnfinished` runs are already queued or running; returns whether it was admitted.
+   * `maxUnfinished` runs are already queued or running; returns whether it was admitted. Throws NotAMember when
+   * `owner` is not a member (see claimRun).
    */
   admitRun(run: Run, owner: string | null, maxUnfinished: number): Promise<boolean>
-  /** Makes `node` the owner of queued run `id` unless another node claimed it first; the run, or undefined. */
+  /**
+   * Makes `node` the owner of queued run `id` unless another node claimed it first; the run, or undefined.
+   * Only a member claims: a node whose record is gone or marked lost (markNodesLost) gets NotAMember, checked in
+   * the same step as the claim (so no claim lands after the mark; see markNodesLost).
+   */
   claimRun(id: string, node: string): Promise<Run | undefined>
   /** Claims the oldest queued run nobody has claimed (see claimRun). */
   claimNextRun(node: string): Promise<Run | undefined>
@@ -107,11 +138,16 @@ export interface Store {
   deleteFinishedBefore(cutoff: string): Promise<number>
   /** Stores a new session owned by `owner` (the node whose agent process holds its thread). */
   createSession(session: Session, owner: string): Promise<void>
-  /** Moves a session to `node` (it reopened the agent's thread there). */
+  /** Moves a session to `node` (it reopened the agent's thread there); NotAMember as in claimRun. */
   claimSession(id: string, node: string): Promise<void>
   /** Moves the sessions (not archived) owned by one of `lost` to `to` and returns them (each to one taker). */
   takeOverSessions(lost: readonly string[], to: string): Promise<Session[]>
   updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined>
+  /**
+   * Stores the session's new state unless it is archived (an archive that landed since the caller computed the
+   * state stays; archiving twice stores nothing the second time); whether it was stored (what to announce).
+   */
+  setSessionState(id: string, change: SessionStateChange): Promise<boolean>
   /**
    * What a session's state is computed from, in one read: its stored state and whether one of its approvals is
    * pending; undefined when there is no such session.
@@ -126,24 +162,25 @@ export interface Store {
   /**
    * Merges `patch` into the turn; with `session`, the turn's session gets that state (and `updatedAt`) in the
    * same step (a turn starts running: session-state.ts), unless it is archived by then (read in that step: an
-   * archive that landed since the caller read the state stays).
+   * archive that landed since the caller read the state stays). The step says which state it stored.
    */
   updateTurn(
     id: string,
     patch: Partial<Omit<Turn, 'id'>>,
     session?: SessionStateChange,
-  ): Promise<Turn | undefined>
+  ): Promise<TurnStep | undefined>
   getTurn(id: string): Promise<Turn | undefined>
   /**
    * Records a turn's end and counts it on its session (turnCount + 1, updatedAt) in one step; with `status`,
-   * the session's new state in the same step, unless it is archived by then (as in `updateTurn`).
+   * the session's new state in the same step, unless it is archived by then (as in `updateTurn`). The step
+   * says which state it stored.
    */
   completeTurn(
     id: string,
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
     status?: Session['status'],
-  ): Promise<Turn | undefined>
+  ): Promise<TurnStep | undefined>
   /** A session's turns, oldest first. */
   listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]>
   createApproval(approval: Approval): Promise<void>
@@ -152,10 +189,20 @@ export interface Store {
   /** Answers the approval only if it is still pending: the first answer wins; undefined for every later one. */
   resolveApproval(id: string, answer: ApprovalAnswer): Promise<Approval | undefined>
   listApprovals(filter: ApprovalFilter): Promise<Approval[]>
-  /** Adds or refreshes a node's record. */
+  /** Adds or refreshes a node's record: it is a member (takes work) from now on. */
   registerNode(node: NodeRecord): Promise<void>
-  /** Marks a node alive at `at`; false when the node is not registered (someone declared it dead). */
+  /**
+   * Marks a node alive at `at`; false when the node is not registered (someone declared it dead). A node marked
+   * lost is still registered (true) but its heartbeat is no longer recorded: it learns it was taken for dead only
+   * once its record is removed, after its work was taken over (NodeMembership.recoverLost).
+   */
   heartbeat(id: string, at: string): Promise<boolean>
+  /**
+   * Marks nodes found dead as lost before their work is taken over: from then on they are no members (their
+   * claims and admissions throw NotAMember). A claim of theirs in progress ends first (PostgreSQL: it holds
+   * their record's row lock), so the takeover that follows sees every run and session they claimed.
+   */
+  markNodesLost(ids: readonly string[], at: string): Promise<void>
   listNodes(): Promise<NodeRecord[]>
   removeNode(id: string): Promise<void>
   /** The webhook outbox: deliveries are stored before they are attempted, so a restart still sends them. */

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { queuedRun, type Run } from '../../src/protocol/runs.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import type { WebhookDelivery } from '../../src/protocol/webhooks.js'
-import type { NodeRecord, Store } from '../../src/store/store.js'
+import { type NodeRecord, NotAMember, type Store } from '../../src/store/store.js'
 
 /**
  * The behaviour every Store must show. A store implementation reuses this unchanged: it only supplies how to
@@ -88,9 +88,11 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       for (const s of opened.splice(0).reverse()) await s.close()
     })
 
-    async function fresh() {
+    /** A fresh database where `members` are registered nodes (only members take work: admitRun, claims). */
+    async function fresh(members: readonly string[] = ['node_a', 'node_b']) {
       const db = await subject.fresh()
       opened.push(db.store)
+      for (const id of members) await db.store.registerNode(nodeRecord(id))
       const connect = async () => {
         const other = await db.connect()
         opened.push(other)
@@ -252,6 +254,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
     it('claimNextRun hands out the oldest claimable run, each exactly once across connections', async () => {
       const { store, connect } = await fresh()
       const other = await connect()
+      await store.registerNode(nodeRecord('node_elsewhere'))
       for (let i = 0; i < 10; i++) await store.admitRun(newRun(`run_${i}`), null, 100)
       await store.admitRun(newRun('run_x'), 'node_elsewhere', 100)
       expect((await store.claimNextRun('node_a'))?.id).toBe('run_0')
@@ -395,7 +398,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
           ),
         ),
       )
-      expect(done.every((t) => t?.status === 'completed')).toBe(true)
+      expect(done.every((t) => t?.turn.status === 'completed' && t.status === undefined)).toBe(true)
       expect(await store.getTurn('turn_3')).toMatchObject({ finalResponse: 'r3', sessionId: 'ses_1' })
       expect((await store.getSession('ses_1'))?.turnCount).toBe(10)
       expect(await store.completeTurn('turn_missing', { status: 'failed' }, 't')).toBeUndefined()
@@ -408,7 +411,10 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
         '2026-01-01T00:01:00.000Z',
         'idle',
       )
-      expect(last).toMatchObject({ id: 'turn_x', status: 'completed' })
+      expect(last).toEqual({
+        turn: expect.objectContaining({ id: 'turn_x', status: 'completed' }),
+        status: 'idle',
+      })
       expect(await store.getSession('ses_1')).toMatchObject({
         status: 'idle',
         turnCount: 11,
@@ -440,7 +446,10 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
         { status: 'running', startedAt: '2026-01-01T00:02:00.000Z' },
         { status: 'running', at: '2026-01-01T00:02:00.000Z' },
       )
-      expect(running).toMatchObject({ id: 'turn_1', status: 'running', sessionId: 'ses_1' })
+      expect(running).toEqual({
+        turn: expect.objectContaining({ id: 'turn_1', status: 'running', sessionId: 'ses_1' }),
+        status: 'running',
+      })
       expect(await other.getTurn('turn_1')).toMatchObject({
         status: 'running',
         startedAt: '2026-01-01T00:02:00.000Z',
@@ -454,7 +463,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(ids(await other.listSessions({ status: 'running', limit: 10 }))).toEqual(['ses_1'])
       expect(await other.sessionState('ses_1')).toEqual({ status: 'running', pendingApproval: false })
       // without a session change, only the turn
-      await store.updateTurn('turn_1', { agentTurnId: 'agent-1' })
+      expect((await store.updateTurn('turn_1', { agentTurnId: 'agent-1' }))?.status).toBeUndefined()
       expect(await other.getTurn('turn_1')).toMatchObject({ agentTurnId: 'agent-1', status: 'running' })
       expect((await other.getSession('ses_1'))?.updatedAt).toBe('2026-01-01T00:02:00.000Z')
       expect(
@@ -463,7 +472,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect((await other.getSession('ses_1'))?.status).toBe('running')
     })
 
-    it("a turn's start or end does not write its state over an archive that landed after the state was read", async () => {
+    it("a turn's start or end, or a new state, does not write over an archive that landed after the state was read, and says so", async () => {
       const { store, connect } = await fresh()
       const other = await connect()
       await store.createSession(newSession('ses_1'), 'node_a')
@@ -472,17 +481,20 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       // a turn starts: the state was read (idle -> running), then another connection archives the session
       expect(await store.sessionState('ses_1')).toEqual({ status: 'idle', pendingApproval: false })
       await other.updateSession('ses_1', { status: 'archived', updatedAt: '2026-01-01T00:03:00.000Z' })
+      // the step reports no state stored: nothing to announce after `archived`
       expect(
         await store.updateTurn(
           'turn_1',
           { status: 'running' },
           { status: 'running', at: '2026-01-01T00:04:00.000Z' },
         ),
-      ).toMatchObject({ status: 'running' })
+      ).toEqual({ turn: expect.objectContaining({ status: 'running' }), status: undefined })
       expect(await other.getSession('ses_1')).toMatchObject({ status: 'archived', turnCount: 0 })
       expect(await other.sessionState('ses_1')).toEqual({ status: 'archived', pendingApproval: false })
       // the turn ends, its next state computed before the archive: counted, still archived
-      await store.completeTurn('turn_1', { status: 'interrupted' }, '2026-01-01T00:05:00.000Z', 'idle')
+      expect(
+        await store.completeTurn('turn_1', { status: 'interrupted' }, '2026-01-01T00:05:00.000Z', 'idle'),
+      ).toEqual({ turn: expect.objectContaining({ status: 'interrupted' }), status: undefined })
       expect(await other.getSession('ses_1')).toMatchObject({
         status: 'archived',
         turnCount: 1,
@@ -492,6 +504,19 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(await other.getSession('ses_1')).toMatchObject({ status: 'archived', turnCount: 2 })
       expect(ids(await other.listSessions({ status: 'archived', limit: 10 }))).toEqual(['ses_1'])
       expect(await other.listSessions({ status: 'idle', limit: 10 })).toEqual([])
+      // a state computed before the archive (an approval answered, a session recovered): kept archived, false
+      expect(await store.setSessionState('ses_1', { status: 'idle', at: '2026-01-01T00:07:00.000Z' })).toBe(
+        false,
+      )
+      expect(await other.getSession('ses_1')).toMatchObject({ status: 'archived', turnCount: 2 })
+      await store.createSession(newSession('ses_2'), 'node_a')
+      const at = '2026-01-01T00:08:00.000Z'
+      expect(await store.setSessionState('ses_2', { status: 'waiting_for_approval', at })).toBe(true)
+      expect(await other.getSession('ses_2')).toMatchObject({ status: 'waiting_for_approval', updatedAt: at })
+      expect(ids(await other.listSessions({ status: 'waiting_for_approval', limit: 10 }))).toEqual(['ses_2'])
+      expect(await store.setSessionState('ses_2', { status: 'archived', at })).toBe(true)
+      expect(await other.setSessionState('ses_2', { status: 'archived', at })).toBe(false)
+      expect(await store.setSessionState('ses_missing', { status: 'idle', at })).toBe(false)
     })
 
     it('approvals: the first answer wins across connections; later ones change nothing', async () => {
@@ -525,8 +550,75 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(await store.updateApproval('apr_2', { reason: 'why' })).toMatchObject({ reason: 'why' })
     })
 
+    it('only members take work: a node removed or marked lost admits and claims nothing (NotAMember) until it registers again', async () => {
+      const { store, connect } = await fresh(['node_a', 'node_b', 'node_c'])
+      const other = await connect()
+      for (const id of ['run_1', 'run_2', 'run_3']) await store.admitRun(newRun(id), null, 100)
+      await store.createSession(newSession('ses_1'), 'node_b')
+      expect((await store.claimRun('run_1', 'node_a'))?.id).toBe('run_1')
+      // never registered
+      await expect(store.claimRun('run_2', 'node_z')).rejects.toBeInstanceOf(NotAMember)
+      // marked lost (found dead by another node, before it takes the node's work over): still registered, its
+      // heartbeat true but no longer recorded, and it takes no work, on any connection
+      await other.markNodesLost(['node_a', 'node_c'], '2026-01-01T00:00:09.000Z')
+      await expect(store.claimRun('run_2', 'node_a')).rejects.toBeInstanceOf(NotAMember)
+      await expect(other.claimNextRun('node_a')).rejects.toBeInstanceOf(NotAMember)
+      await expect(store.claimSession('ses_1', 'node_a')).rejects.toBeInstanceOf(NotAMember)
+      await expect(store.admitRun(newRun('run_4'), 'node_a', 100)).rejects.toBeInstanceOf(NotAMember)
+      expect(await store.heartbeat('node_a', '2026-01-01T00:00:10.000Z')).toBe(true)
+      expect(await store.listNodes()).toEqual([
+        nodeRecord('node_a'),
+        nodeRecord('node_b'),
+        nodeRecord('node_c'),
+      ])
+      // nothing of that was stored; another node still takes the work
+      expect(await store.getRun('run_4')).toBeUndefined()
+      expect(await store.ownerOf('run_2')).toBeNull()
+      expect(await store.ownerOf('ses_1')).toBe('node_b')
+      expect((await other.claimNextRun('node_b'))?.id).toBe('run_2')
+      // removed (after the takeover): still nothing
+      await store.removeNode('node_a')
+      expect(await store.heartbeat('node_a', '2026-01-01T00:00:11.000Z')).toBe(false)
+      await expect(store.claimRun('run_3', 'node_a')).rejects.toBeInstanceOf(NotAMember)
+      // registered again (its fence done): a member
+      await store.registerNode(nodeRecord('node_a', '2026-01-01T00:00:12.000Z'))
+      expect((await store.claimRun('run_3', 'node_a'))?.id).toBe('run_3')
+      await store.claimSession('ses_1', 'node_a')
+      expect(await store.ownerOf('ses_1')).toBe('node_a')
+      expect(await store.admitRun(newRun('run_4'), 'node_a', 100)).toBe(true)
+      // node_c, marked but not removed, stays out; registering it again makes it a member again
+      await expect(store.claimSession('ses_1', 'node_c')).rejects.toBeInstanceOf(NotAMember)
+      await store.registerNode(nodeRecord('node_c'))
+      await store.claimSession('ses_1', 'node_c')
+      expect(await store.ownerOf('ses_1')).toBe('node_c')
+    })
+
+    it('a node marked lost while it claims: whatever it claimed is taken over, it claims nothing after', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      for (let i = 0; i < 40; i++)
+        await store.admitRun(newRun(`run_${String(i).padStart(2, '0')}`), null, 100)
+      // node_a claims from one connection while node_b, on another, marks it lost and takes its runs over
+      let refused = 0
+      const claiming = (async () => {
+        for (let i = 0; i < 40; i++)
+          await other.claimNextRun('node_a').catch((err: unknown) => {
+            if (!(err instanceof NotAMember)) throw err
+            refused++
+          })
+      })()
+      await store.claimNextRun('node_b')
+      await store.markNodesLost(['node_a'], '2026-01-01T00:00:09.000Z')
+      const taken = await store.takeOverRuns(['node_a'], 'node_b')
+      await claiming
+      expect(refused).toBeGreaterThan(0)
+      const owners = await Promise.all(taken.map((r) => store.ownerOf(r.id)))
+      expect(owners.every((o) => o === 'node_b')).toBe(true)
+      expect(await store.ownersInUse()).toEqual(['node_b'])
+    })
+
     it('nodes: registered, heartbeats recorded, removed (a removed node heartbeats false)', async () => {
-      const { store } = await fresh()
+      const { store } = await fresh([])
       await store.registerNode(nodeRecord('node_a'))
       await store.registerNode(nodeRecord('node_b'))
       expect(await store.heartbeat('node_a', '2026-01-01T00:00:05.000Z')).toBe(true)

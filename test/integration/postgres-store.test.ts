@@ -1,9 +1,11 @@
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EventLog } from '../../src/core/event-log.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import { PgEventBus } from '../../src/store/postgres/pg-event-bus.js'
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
-import { describeStoreContract, newRun } from '../contract/store-contract.js'
+import { NotAMember } from '../../src/store/store.js'
+import { describeStoreContract, newRun, newSession } from '../contract/store-contract.js'
 import { startPostgres, type TestPostgres } from '../support/postgres.js'
 
 let server: TestPostgres
@@ -19,6 +21,63 @@ describeStoreContract('postgres', {
     const url = await server.createDatabase()
     return { store: await PostgresStore.open(url), connect: () => PostgresStore.open(url) }
   },
+})
+
+describe('PostgresStore: a claim and the mark of its node as lost, in either order', () => {
+  const node = (id: string) => ({ id, role: 'all', host: 'h', pid: 1, startedAt: 't', heartbeatAt: 't' })
+
+  /**
+   * Resolves once a statement of another session waits for a row lock (synchronised on PostgreSQL's own view),
+   * or once `settled` says what should have waited did not.
+   */
+  async function untilWaitingForLock(admin: pg.Client, settled: () => boolean): Promise<void> {
+    while (!settled()) {
+      const { rows } = await admin.query(
+        "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+      )
+      if (rows.length > 0) return
+      await new Promise((r) => setImmediate(r))
+    }
+  }
+
+  it('a claim that comes while the mark is not committed yet waits for it, then finds the node lost', async () => {
+    const url = await server.createDatabase()
+    const store = await PostgresStore.open(url)
+    const marker = new pg.Client({ connectionString: url })
+    const admin = new pg.Client({ connectionString: url })
+    await marker.connect()
+    await admin.connect()
+    try {
+      await store.registerNode(node('node_a'))
+      await store.admitRun(newRun('run_1'), null, 10)
+      await store.createSession(newSession('ses_1'), 'node_b')
+      // the mark of another node's recovery, in its transaction (markNodesLost's statement)
+      await marker.query('BEGIN')
+      await marker.query("UPDATE nodes SET lost_at = 't' WHERE id = 'node_a' AND lost_at IS NULL")
+      let claimed = false
+      const claim = store
+        .claimRun('run_1', 'node_a')
+        .then(
+          () => 'claimed',
+          (err: unknown) => (err instanceof NotAMember ? 'refused' : String(err)),
+        )
+        .finally(() => {
+          claimed = true
+        })
+      await untilWaitingForLock(admin, () => claimed)
+      const session = store.claimSession('ses_1', 'node_a').catch((err: unknown) => err)
+      await marker.query('COMMIT')
+      // READ COMMITTED: the claim's snapshot predates the mark, but the row it locks is read again as committed
+      expect(await claim).toBe('refused')
+      expect(await session).toBeInstanceOf(NotAMember)
+      expect(await store.ownerOf('run_1')).toBeNull()
+      expect(await store.ownerOf('ses_1')).toBe('node_b')
+    } finally {
+      await marker.end()
+      await admin.end()
+      await store.close()
+    }
+  })
 })
 
 describe('PgEventBus: events stored on one node are streamed live on another', () => {

@@ -4,6 +4,7 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { NodeMembership } from '../../src/core/node-membership.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
+import { NotAMember } from '../../src/store/store.js'
 import { newRun, newSession } from '../contract/store-contract.js'
 import { tempDir } from '../support/temp.js'
 
@@ -35,6 +36,8 @@ describe('NodeMembership', () => {
     await node('node_liveproc', hostname(), process.ppid, at(1000))
     await node('node_remote_fresh', 'elsewhere', 1, at(1000))
     await node('node_remote_silent', 'elsewhere', 1, at(60_000))
+    // a node the store no longer knows: it took its work while registered
+    await node('node_unknown', 'elsewhere', 1, at(0))
     for (const [i, owner] of [
       'node_deadproc',
       'node_liveproc',
@@ -44,14 +47,27 @@ describe('NodeMembership', () => {
     ].entries())
       await store.admitRun(newRun(`run_${i}`), owner, 100)
     await store.createSession(newSession('ses_1'), 'node_remote_fresh')
+    await store.removeNode('node_unknown')
 
     const me = new NodeMembership(store, 'all', { heartbeatMs: 50, deadAfterMs: 10_000 })
     await me.join()
     const registered = async () => (await store.listNodes()).map((n) => n.id).sort()
     let duringTakeOver: string[] = []
+    const claims: Record<string, string> = {}
     const lost = await me.recoverLost(async () => {
       duringTakeOver = await registered()
+      // marked lost before the takeover: the dead claim nothing from now on, the live still do
+      for (const id of ['node_deadproc', 'node_remote_silent', 'node_remote_fresh'])
+        claims[id] = await store.claimNextRun(id).then(
+          (run) => run?.id ?? 'none',
+          (err: unknown) => (err instanceof NotAMember ? 'refused' : String(err)),
+        )
     }, now)
+    expect(claims).toEqual({
+      node_deadproc: 'refused',
+      node_remote_silent: 'refused',
+      node_remote_fresh: 'run_2',
+    })
     expect(lost.sort()).toEqual(['node_deadproc', 'node_remote_silent', 'node_unknown'])
     // The dead ones are forgotten only after their work was taken over (a dead node that wakes then finds
     // nothing it held still its own); the live ones and this node stay registered.
@@ -93,11 +109,12 @@ describe('NodeMembership', () => {
       }),
     )
     await me.join()
+    await store.admitRun(newRun('run_mine'), me.id, 10)
     await store.removeNode(me.id)
     // While fencing it is not registered, takes no work, and does not count itself among the lost.
     expect(await fenced).toBe(false)
     expect(me.isFencing).toBe(true)
-    await store.admitRun(newRun('run_mine'), me.id, 10)
+    await expect(store.claimRun('run_mine', me.id)).rejects.toBeInstanceOf(NotAMember)
     expect(await me.recoverLost(async () => {})).toEqual([])
     release()
     const deadline = Date.now() + 5000

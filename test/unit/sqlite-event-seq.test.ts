@@ -149,6 +149,14 @@ describe('SQLite event seq', () => {
     const store = open(path.join(tempDir('seq-claim-'), 'gw.db'))
     await store.createRun(newRun('run_a'))
     await store.appendEvents([1, 2, 3].map((i) => ({ ownerId: 'run_a', event: output(`${i}`), at: now() })))
+    await store.registerNode({
+      id: 'node_x',
+      role: 'all',
+      host: 'h',
+      pid: 1,
+      startedAt: now(),
+      heartbeatAt: now(),
+    })
     expect((await store.claimRun('run_a', 'node_x'))?.lastSeq).toBe(3)
   })
 })

@@ -43,8 +43,13 @@ export class PgBossRunQueue implements RunQueue {
         if (free <= 0) return
         const jobs = await this.boss.fetch<{ runId: string }>(queueName, { batchSize: free })
         if (jobs.length === 0) return
-        for (const job of jobs) {
-          await take(job.data.runId)
+        for (const [i, job] of jobs.entries()) {
+          try {
+            await take(job.data.runId)
+          } catch (err) {
+            await this.giveBack(jobs.slice(i))
+            throw err
+          }
           await this.boss.complete(queueName, job.id)
         }
       }
@@ -58,6 +63,15 @@ export class PgBossRunQueue implements RunQueue {
         })
     }
     tick()
+  }
+
+  /** Jobs this node fetched but may not take: sent again (fresh, not a retry: no retry limit used up), then done. */
+  private async giveBack(jobs: PgBoss.Job<{ runId: string }>[]): Promise<void> {
+    for (const job of jobs) await this.boss.send(queueName, job.data)
+    await this.boss.complete(
+      queueName,
+      jobs.map((j) => j.id),
+    )
   }
 
   async stop(): Promise<void> {

@@ -5,15 +5,17 @@ import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
 import { documentColumns as columns, heldWhere, ownersInUseSql } from '../json-documents.js'
-import type {
-  ApprovalAnswer,
-  ApprovalFilter,
-  EventToAppend,
-  NodeRecord,
-  RunFilter,
-  SessionFilter,
-  SessionStateChange,
-  Store,
+import {
+  type ApprovalAnswer,
+  type ApprovalFilter,
+  type EventToAppend,
+  type NodeRecord,
+  NotAMember,
+  type RunFilter,
+  type SessionFilter,
+  type SessionStateChange,
+  type Store,
+  type TurnStep,
 } from '../store.js'
 import { migrations } from './migrations/index.js'
 import { PgJsonTable, type Queryable } from './pg-json-table.js'
@@ -100,6 +102,7 @@ export class PostgresStore implements Store {
     return this.transaction(async (db) => {
       // One admission at a time across the cluster: the count and the insert cannot interleave.
       await db.query('SELECT pg_advisory_xact_lock($1)', [admissionLock])
+      if (owner !== null) await lockMember(db, owner)
       const { n } = (
         await db.query("SELECT count(*)::int AS n FROM runs WHERE status IN ('queued', 'running')")
       ).rows[0] as { n: number }
@@ -110,7 +113,10 @@ export class PostgresStore implements Store {
   }
 
   async claimRun(id: string, node: string): Promise<Run | undefined> {
-    return this.claim(this.pool, id, node)
+    return this.transaction(async (db) => {
+      await lockMember(db, node)
+      return this.claim(db, id, node)
+    })
   }
 
   private async claim(db: Queryable, id: string, node: string): Promise<Run | undefined> {
@@ -124,6 +130,7 @@ export class PostgresStore implements Store {
 
   async claimNextRun(node: string): Promise<Run | undefined> {
     return this.transaction(async (db) => {
+      await lockMember(db, node)
       const next = (
         await db.query(
           `SELECT id FROM runs WHERE status = 'queued' AND claimed_at IS NULL AND (node_id IS NULL OR node_id = $1)
@@ -222,7 +229,10 @@ export class PostgresStore implements Store {
   }
 
   async claimSession(id: string, node: string): Promise<void> {
-    await this.pool.query('UPDATE sessions SET node_id = $2 WHERE id = $1', [id, node])
+    await this.transaction(async (db) => {
+      await lockMember(db, node)
+      await db.query('UPDATE sessions SET node_id = $2 WHERE id = $1', [id, node])
+    })
   }
 
   async takeOverSessions(lost: readonly string[], to: string): Promise<Session[]> {
@@ -231,6 +241,21 @@ export class PostgresStore implements Store {
 
   async updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined> {
     return this.transaction((db) => this.sessions.update(db, id, patch))
+  }
+
+  async setSessionState(id: string, change: SessionStateChange): Promise<boolean> {
+    return this.transaction((db) => this.storeState(db, id, change))
+  }
+
+  /** Under the session's row lock: its new state, unless it is archived; whether it was stored. */
+  private async storeState(db: Queryable, id: string, change: SessionStateChange): Promise<boolean> {
+    let stored = false
+    await this.sessions.update(db, id, (current) => {
+      if (current.status === 'archived') return null
+      stored = true
+      return { status: change.status, updatedAt: change.at }
+    })
+    return stored
   }
 
   async sessionState(
@@ -273,14 +298,12 @@ export class PostgresStore implements Store {
     id: string,
     patch: Partial<Omit<Turn, 'id'>>,
     session?: SessionStateChange,
-  ): Promise<Turn | undefined> {
+  ): Promise<TurnStep | undefined> {
     return this.transaction(async (db) => {
       const turn = await this.turns.update(db, id, patch)
-      if (turn && session)
-        await this.sessions.update(db, turn.sessionId, (current) =>
-          current.status === 'archived' ? null : { status: session.status, updatedAt: session.at },
-        )
-      return turn
+      if (!turn) return undefined
+      const stored = session && (await this.storeState(db, turn.sessionId, session))
+      return { turn, status: stored ? session.status : undefined }
     })
   }
 
@@ -293,17 +316,17 @@ export class PostgresStore implements Store {
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
     status?: Session['status'],
-  ): Promise<Turn | undefined> {
+  ): Promise<TurnStep | undefined> {
     return this.transaction(async (db) => {
       const turn = await this.turns.update(db, id, patch)
       if (!turn) return undefined
       // Read under the session's row lock: concurrent completions each add one, and an archive stays.
-      await this.sessions.update(db, turn.sessionId, (session) => ({
-        turnCount: session.turnCount + 1,
-        updatedAt: at,
-        ...(status && session.status !== 'archived' ? { status } : {}),
-      }))
-      return turn
+      let stored: Session['status'] | undefined
+      await this.sessions.update(db, turn.sessionId, (session) => {
+        if (status && session.status !== 'archived') stored = status
+        return { turnCount: session.turnCount + 1, updatedAt: at, ...(stored ? { status: stored } : {}) }
+      })
+      return { turn, status: stored }
     })
   }
 
@@ -371,15 +394,23 @@ export class PostgresStore implements Store {
   async registerNode(node: NodeRecord): Promise<void> {
     await this.pool.query(
       `INSERT INTO nodes (id, role, host, pid, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (id) DO UPDATE SET role = $2, host = $3, pid = $4, heartbeat_at = $6`,
+       ON CONFLICT (id) DO UPDATE SET role = $2, host = $3, pid = $4, heartbeat_at = $6, lost_at = NULL`,
       [node.id, node.role, node.host, node.pid, node.startedAt, node.heartbeatAt],
     )
   }
 
   async heartbeat(id: string, at: string): Promise<boolean> {
-    return (
-      (await this.pool.query('UPDATE nodes SET heartbeat_at = $2 WHERE id = $1', [id, at])).rowCount === 1
+    // A node marked lost stays registered, its heartbeat no longer recorded (Store.heartbeat).
+    const { rowCount } = await this.pool.query(
+      'UPDATE nodes SET heartbeat_at = CASE WHEN lost_at IS NULL THEN $2 ELSE heartbeat_at END WHERE id = $1',
+      [id, at],
     )
+    return rowCount === 1
+  }
+
+  async markNodesLost(ids: readonly string[], at: string): Promise<void> {
+    // Waits for the claims in progress of these nodes (they share-lock the row: lockMember); later ones see the mark.
+    await this.pool.query('UPDATE nodes SET lost_at = $1 WHERE id = ANY($2) AND lost_at IS NULL', [at, ids])
   }
 
   async listNodes(): Promise<NodeRecord[]> {
@@ -436,6 +467,19 @@ export class PostgresStore implements Store {
     if (this.pool.ended) return
     await this.pool.end()
   }
+}
+
+/**
+ * Inside a transaction: throws NotAMember unless `node` is registered and not marked lost, and holds a share lock
+ * on its row until the transaction ends. markNodesLost and removeNode then wait for what this transaction claims
+ * (and the takeover that follows them sees it); a claim that comes after them re-reads the row (READ COMMITTED
+ * rechecks a locked row's condition on its newest version) and finds the mark or no row.
+ */
+async function lockMember(db: Queryable, node: string): Promise<void> {
+  const { rowCount } = await db.query('SELECT 1 FROM nodes WHERE id = $1 AND lost_at IS NULL FOR SHARE', [
+    node,
+  ])
+  if (!rowCount) throw new NotAMember(node)
 }
 
 /** Inside a transaction: the owner's next seq (its row lock orders concurrent appends), then the event row. */

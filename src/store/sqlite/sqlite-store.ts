@@ -7,15 +7,17 @@ import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonBytesOnce, parseJsonOnce } from '../../util/json-once.js'
 import { documentColumns as columns, heldWhere, ownersInUseSql } from '../json-documents.js'
-import type {
-  ApprovalAnswer,
-  ApprovalFilter,
-  EventToAppend,
-  NodeRecord,
-  RunFilter,
-  SessionFilter,
-  SessionStateChange,
-  Store,
+import {
+  type ApprovalAnswer,
+  type ApprovalFilter,
+  type EventToAppend,
+  type NodeRecord,
+  NotAMember,
+  type RunFilter,
+  type SessionFilter,
+  type SessionStateChange,
+  type Store,
+  type TurnStep,
 } from '../store.js'
 import { JsonTable } from './json-table.js'
 import { LastSeqs } from './last-seqs.js'
@@ -106,7 +108,8 @@ export class SqliteStore implements Store {
       // since the caller computed the state is kept (the status is not written over 'archived').
       countTurn: this.db.prepare(
         `UPDATE sessions SET status = ${keptUnlessArchived}, body = json_set(body, '$.turnCount',
-         json_extract(body, '$.turnCount') + 1, '$.updatedAt', @at, '$.status', ${keptUnlessArchived}) WHERE id = @id`,
+         json_extract(body, '$.turnCount') + 1, '$.updatedAt', @at, '$.status', ${keptUnlessArchived}) WHERE id = @id
+         RETURNING status`,
       ),
       setSessionStatus: this.db.prepare(
         `UPDATE sessions SET status = @status, body = json_set(body, '$.status', @status, '$.updatedAt', @at)
@@ -119,9 +122,14 @@ export class SqliteStore implements Store {
       upsertNode: this.db.prepare(
         `INSERT INTO nodes (id, role, host, pid, started_at, heartbeat_at)
          VALUES (@id, @role, @host, @pid, @startedAt, @heartbeatAt)
-         ON CONFLICT (id) DO UPDATE SET role = @role, host = @host, pid = @pid, heartbeat_at = @heartbeatAt`,
+         ON CONFLICT (id) DO UPDATE SET role = @role, host = @host, pid = @pid, heartbeat_at = @heartbeatAt,
+         lost_at = NULL`,
       ),
-      heartbeat: this.db.prepare('UPDATE nodes SET heartbeat_at = ? WHERE id = ?'),
+      // A node marked lost stays registered, its heartbeat no longer recorded (Store.heartbeat).
+      heartbeat: this.db.prepare(
+        'UPDATE nodes SET heartbeat_at = CASE WHEN lost_at IS NULL THEN ? ELSE heartbeat_at END WHERE id = ?',
+      ),
+      isMember: this.db.prepare('SELECT 1 FROM nodes WHERE id = ? AND lost_at IS NULL').pluck(),
       listNodes: this.db.prepare(
         `SELECT id, role, host, pid, started_at AS startedAt, heartbeat_at AS heartbeatAt FROM nodes ORDER BY id`,
       ),
@@ -130,15 +138,32 @@ export class SqliteStore implements Store {
     // The transactions of every turn and event batch, made once (better-sqlite3 builds four wrappers per
     // `transaction()` call).
     this.tx = {
+      // A claim checks, in its own write transaction, that the claimer is a member (Store.claimRun).
+      claimRun: this.db.transaction((id: string, node: string) => {
+        this.mustBeMember(node)
+        return this.runs.parseRow(this.stmts.claimRun.get({ id, node, at: new Date().toISOString() }))
+      }),
+      claimNextRun: this.db.transaction((node: string) => {
+        this.mustBeMember(node)
+        const next = this.stmts.nextClaimable.get(node) as { id: string } | undefined
+        if (!next) return undefined
+        return this.runs.parseRow(
+          this.stmts.claimRun.get({ id: next.id, node, at: new Date().toISOString() }),
+        )
+      }),
+      claimSession: this.db.transaction((id: string, node: string) => {
+        this.mustBeMember(node)
+        this.stmts.setSessionNode.run(node, id)
+      }),
       appendEvents: this.db.transaction((batch: readonly EventToAppend[]) =>
         batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at)),
       ),
       updateTurn: this.db.transaction(
-        (id: string, patch: Partial<Omit<Turn, 'id'>>, session: SessionStateChange) => {
+        (id: string, patch: Partial<Omit<Turn, 'id'>>, session: SessionStateChange): TurnStep | undefined => {
           const turn = this.turns.update(id, patch)
-          if (turn)
-            this.stmts.setSessionStatus.run({ status: session.status, at: session.at, id: turn.sessionId })
-          return turn
+          if (!turn) return undefined
+          const { changes } = this.stmts.setSessionStatus.run({ ...session, id: turn.sessionId })
+          return { turn, status: changes === 1 ? session.status : undefined }
         },
       ),
       completeTurn: this.db.transaction(
@@ -147,10 +172,14 @@ export class SqliteStore implements Store {
           patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
           at: string,
           status?: Session['status'],
-        ) => {
+        ): TurnStep | undefined => {
           const turn = this.turns.update(id, patch)
-          if (turn) this.stmts.countTurn.run({ status: status ?? null, at, id: turn.sessionId })
-          return turn
+          if (!turn) return undefined
+          const row = this.stmts.countTurn.get({ status: status ?? null, at, id: turn.sessionId }) as
+            | { status: Session['status'] }
+            | undefined
+          // kept archived: the status asked for was not stored
+          return { turn, status: status !== undefined && row?.status === status ? status : undefined }
         },
       ),
     }
@@ -174,6 +203,7 @@ export class SqliteStore implements Store {
     // IMMEDIATE: the count and the insert hold the write lock together, also against other processes.
     return this.db
       .transaction(() => {
+        if (owner !== null) this.mustBeMember(owner)
         const { n } = this.stmts.countUnfinished.get() as { n: number }
         if (n >= maxUnfinished) return false
         this.runs.insert(run)
@@ -184,19 +214,16 @@ export class SqliteStore implements Store {
   }
 
   async claimRun(id: string, node: string): Promise<Run | undefined> {
-    return this.runs.parseRow(this.stmts.claimRun.get({ id, node, at: new Date().toISOString() }))
+    return this.tx.claimRun.immediate(id, node)
   }
 
   async claimNextRun(node: string): Promise<Run | undefined> {
-    return this.db
-      .transaction(() => {
-        const next = this.stmts.nextClaimable.get(node) as { id: string } | undefined
-        if (!next) return undefined
-        return this.runs.parseRow(
-          this.stmts.claimRun.get({ id: next.id, node, at: new Date().toISOString() }),
-        )
-      })
-      .immediate()
+    return this.tx.claimNextRun.immediate(node)
+  }
+
+  /** Throws NotAMember unless `node` is registered and not marked lost (inside the caller's transaction). */
+  private mustBeMember(node: string): void {
+    if (this.stmts.isMember.get(node) === undefined) throw new NotAMember(node)
   }
 
   async updateRun(id: string, patch: Partial<Omit<Run, 'id'>>): Promise<void> {
@@ -309,7 +336,7 @@ export class SqliteStore implements Store {
   }
 
   async claimSession(id: string, node: string): Promise<void> {
-    this.stmts.setSessionNode.run(node, id)
+    this.tx.claimSession.immediate(id, node)
   }
 
   async takeOverSessions(lost: readonly string[], to: string): Promise<Session[]> {
@@ -318,6 +345,10 @@ export class SqliteStore implements Store {
 
   async updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined> {
     return this.sessions.update(id, patch)
+  }
+
+  async setSessionState(id: string, change: SessionStateChange): Promise<boolean> {
+    return this.stmts.setSessionStatus.run({ ...change, id }).changes === 1
   }
 
   async getSession(id: string): Promise<Session | undefined> {
@@ -354,8 +385,10 @@ export class SqliteStore implements Store {
     id: string,
     patch: Partial<Omit<Turn, 'id'>>,
     session?: SessionStateChange,
-  ): Promise<Turn | undefined> {
-    return session ? this.tx.updateTurn(id, patch, session) : this.turns.update(id, patch)
+  ): Promise<TurnStep | undefined> {
+    if (session) return this.tx.updateTurn(id, patch, session)
+    const turn = this.turns.update(id, patch)
+    return turn && { turn, status: undefined }
   }
 
   async getTurn(id: string): Promise<Turn | undefined> {
@@ -367,7 +400,7 @@ export class SqliteStore implements Store {
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
     status?: Session['status'],
-  ): Promise<Turn | undefined> {
+  ): Promise<TurnStep | undefined> {
     return this.tx.completeTurn.immediate(id, patch, at, status)
   }
 
@@ -454,6 +487,15 @@ export class SqliteStore implements Store {
 
   async heartbeat(id: string, at: string): Promise<boolean> {
     return this.stmts.heartbeat.run(at, id).changes === 1
+  }
+
+  async markNodesLost(ids: readonly string[], at: string): Promise<void> {
+    if (ids.length === 0) return
+    this.db
+      .prepare(
+        `UPDATE nodes SET lost_at = ? WHERE lost_at IS NULL AND id IN (${ids.map(() => '?').join(', ')})`,
+      )
+      .run(at, ...ids)
   }
 
   async listNodes(): Promise<NodeRecord[]> {

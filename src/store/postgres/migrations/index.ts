@@ -96,3 +96,11 @@ migrations.push(`
     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
   );
 `)
+
+/**
+ * 6: a node found dead is marked lost before its work is taken over: from then on it claims nothing (its claims
+ * share-lock its row and check this), until its record is removed and it registers again.
+ */
+migrations.push(`
+  ALTER TABLE nodes ADD COLUMN lost_at TEXT;
+`)

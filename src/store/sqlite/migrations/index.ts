@@ -128,3 +128,8 @@ migrations.push(`
   DROP TABLE events;
   ALTER TABLE events_rowid RENAME TO events;
 `)
+
+/** 8: a node found dead is marked lost before its work is taken over: from then on it claims nothing. */
+migrations.push(`
+  ALTER TABLE nodes ADD COLUMN lost_at TEXT;
+`)

@@ -1,0 +1,173 @@
+import path from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { EventLog } from '../../src/core/event-log.js'
+import { SessionState } from '../../src/core/session-state.js'
+import type { StoredEvent } from '../../src/protocol/events.js'
+import type { Session, Turn } from '../../src/protocol/sessions.js'
+import { InProcessEventBus } from '../../src/store/event-bus.js'
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
+import type { Store } from '../../src/store/store.js'
+import { newSession } from '../contract/store-contract.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { startPostgres, type TestPostgres } from '../support/postgres.js'
+import { tempDir } from '../support/temp.js'
+
+/**
+ * An archive that lands between the read of a session's state and the write of the state computed from it (a
+ * turn starts or ends, an approval changes the state): the store keeps `archived` and says it stored nothing,
+ * so no `session.status` follows `archived` in the session's events. The archive is forced into that window by
+ * running it inside the store call that opens or closes it (no sleep), on both stores.
+ */
+let pg: TestPostgres
+beforeAll(async () => {
+  pg = await startPostgres()
+}, 60_000)
+afterAll(async () => {
+  await pg?.stop()
+})
+
+/** The session's `session.status` events, in order. */
+const statuses = (events: StoredEvent[]) =>
+  events.flatMap((ev) => (ev.type === 'session.status' ? [ev.status] : []))
+
+/** The states announced after the first `archived` (none, when nothing follows it). */
+const afterArchived = (events: StoredEvent[]) =>
+  statuses(events).slice(statuses(events).indexOf('archived') + 1)
+
+const backends = {
+  sqlite: async () => ({}),
+  postgres: async () => ({ DATABASE_URL: await pg.createDatabase() }),
+}
+
+for (const [backend, envOf] of Object.entries(backends))
+  describe(`an archive racing a turn's end (${backend}, real codex)`, () => {
+    let mock: MockLlm
+    let gw: TestGateway
+    beforeAll(async () => {
+      mock = await startMockLlm()
+      gw = await startGateway(mock, await envOf())
+    }, 60_000)
+    afterAll(async () => {
+      await gw?.close()
+      await mock?.close()
+    })
+
+    const json = async <T>(res: Response | Promise<Response>) => (await (await res).json()) as T
+
+    it('archived after the turn read the state it leads to, before it stored it: nothing is announced after archived', async () => {
+      const session = await json<Session>(postJson(`${gw.url}/v1/sessions`, {}))
+      mock.script({ kind: 'text', text: 'done' })
+      // runTurn reads the state the turn leads to (idle), then stores it with the turn's end: the archive lands
+      // in between, right before that store step
+      const store = gw.ctx.store
+      const completeTurn = store.completeTurn
+      let archived: Response | undefined
+      store.completeTurn = async (...args) => {
+        store.completeTurn = completeTurn
+        archived = await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {})
+        return completeTurn.apply(store, args)
+      }
+      try {
+        const turn = await json<Turn>(
+          postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'hi' }),
+        )
+        expect(turn.status).toBe('completed')
+      } finally {
+        store.completeTurn = completeTurn
+      }
+      expect(archived?.status).toBe(200)
+      // every turn settled: its announcements (if any) are stored
+      await Promise.all(
+        [gw.ctx.sessions, ...gw.ctx.tenancy.all().map((s) => s.sessions)].map((s) => s.idle()),
+      )
+      expect(await store.getSession(session.id)).toMatchObject({ status: 'archived', turnCount: 1 })
+      const events = await store.eventsAfter(session.id, 0, 1000)
+      expect(statuses(events)).toContain('archived')
+      expect(afterArchived(events)).toEqual([])
+    })
+  })
+
+const stores = {
+  sqlite: async () => new SqliteStore(path.join(tempDir('archive-race-'), 'gw.db')),
+  postgres: async () => PostgresStore.open(await pg.createDatabase()),
+}
+
+for (const [backend, open] of Object.entries(stores))
+  describe(`SessionState: an archive right after the state was read (${backend})`, () => {
+    let store: Store
+    let state: SessionState
+    let log: EventLog
+    let running = false
+    beforeAll(async () => {
+      store = await open()
+      log = new EventLog(store, new InProcessEventBus())
+      state = new SessionState(store, log, () => running)
+    })
+    afterAll(async () => {
+      await store?.close()
+    })
+    afterEach(() => {
+      running = false
+    })
+
+    /** The next read of the session's state returns what it read, after the session was archived. */
+    function archiveAfterNextRead(id: string): void {
+      const read = store.sessionState
+      store.sessionState = async (...args) => {
+        store.sessionState = read
+        const stored = await read.apply(store, args)
+        await state.set(id, 'archived')
+        return stored
+      }
+    }
+
+    it('a turn starts: its running state is not stored nor announced after archived', async () => {
+      await store.createSession(newSession('ses_start'), 'node_a')
+      await store.createTurn({
+        id: 'turn_start',
+        sessionId: 'ses_start',
+        agentTurnId: null,
+        status: 'queued',
+        input: [{ type: 'text', text: 'hi' }],
+        createdAt: '2026-01-01T00:00:00.000Z',
+        startedAt: null,
+        finishedAt: null,
+        finalResponse: null,
+        usage: null,
+        error: null,
+      })
+      running = true
+      archiveAfterNextRead('ses_start')
+      await (await state.startTurn('ses_start', 'turn_start', { status: 'running' })).announced
+      expect(await store.getTurn('turn_start')).toMatchObject({ status: 'running' })
+      expect((await store.getSession('ses_start'))?.status).toBe('archived')
+      expect(statuses(await store.eventsAfter('ses_start', 0, 100))).toEqual(['archived'])
+    })
+
+    it('an approval changes the state (refresh): not stored over archived, nor announced after it', async () => {
+      await store.createSession(newSession('ses_refresh'), 'node_a')
+      await store.createApproval({
+        id: 'apr_refresh',
+        sessionId: 'ses_refresh',
+        turnId: null,
+        kind: 'command',
+        command: 'ls',
+        cwd: '/w',
+        changes: null,
+        reason: null,
+        options: ['accept', 'decline'],
+        state: 'pending',
+        decision: null,
+        by: null,
+        createdAt: '2026-01-01T00:00:00.000Z',
+        resolvedAt: null,
+        expiresAt: '2026-01-01T00:10:00.000Z',
+      })
+      archiveAfterNextRead('ses_refresh')
+      await state.refresh('ses_refresh')
+      expect((await store.getSession('ses_refresh'))?.status).toBe('archived')
+      expect(statuses(await store.eventsAfter('ses_refresh', 0, 100))).toEqual(['archived'])
+    })
+  })
