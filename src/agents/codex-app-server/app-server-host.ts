@@ -41,6 +41,8 @@ export class AppServerHost {
   private readonly loaded = new Map<string, number>()
   /** Why recent generations ended (an answer can arrive just before its process is reported gone). */
   private readonly exits = new Map<number, RpcClosedError>()
+  /** The cwd of every turn running on this host (sessions' and warm runs'), once per turn. */
+  private readonly liveTurnCwds: string[] = []
 
   constructor(options: AppServerProcessOptions) {
     this.process = new AppServerProcess(options)
@@ -59,6 +61,23 @@ export class AppServerHost {
 
   listener(threadId: string): ThreadListener | undefined {
     return this.listeners.get(threadId)
+  }
+
+  /**
+   * A turn in `cwd` runs; the returned function says it ended. With `sweep`, the commands that escaped the
+   * app-server's process tree and work inside `cwd` are ended then, unless a turn still running here works in
+   * that directory or above it (escaped-processes.ts: the rule and its limits). The app-server outlives its
+   * turns, so the sweep after its own end (marked-processes.ts) would come too late for them.
+   */
+  turnBegan(cwd: string): (sweep: boolean) => void {
+    this.liveTurnCwds.push(cwd)
+    let ended = false
+    return (sweep) => {
+      if (ended) return
+      ended = true
+      this.liveTurnCwds.splice(this.liveTurnCwds.indexOf(cwd), 1)
+      if (sweep) this.process.endEscaped(() => ({ within: [cwd], except: [...this.liveTurnCwds] }))
+    }
   }
 
   /** Whether the running process has the thread loaded. */
