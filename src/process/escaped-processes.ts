@@ -37,7 +37,8 @@ export interface EscapeScope {
   except: readonly string[]
 }
 
-const inside = (dir: string, root: string) => dir === root || dir.startsWith(root.endsWith(path.sep) ? root : root + path.sep)
+const inside = (dir: string, root: string) =>
+  dir === root || dir.startsWith(root.endsWith(path.sep) ? root : root + path.sep)
 
 /** Whether `pid` descends from `root` (its parent chain reaches it). */
 function descendsFrom(table: ProcessTable, pid: number, root: number): boolean {

@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
@@ -46,7 +48,9 @@ describe('commands that escaped the agent process tree end with their run or tur
     await waitFor(() => escaped().length > 0 && foreground().length > 0)
   }
 
-  it('a warm one-shot run (POST /v1/runs) cancelled while its command runs', { timeout: 120_000 }, async () => {
+  it('a warm one-shot run (POST /v1/runs) cancelled while its command runs', {
+    timeout: 120_000,
+  }, async () => {
     script()
     const res = await postJson(`${gw.url}/v1/runs`, { prompt: 'escape', sandbox })
     const run = await json<Run>(res)
@@ -65,12 +69,52 @@ describe('commands that escaped the agent process tree end with their run or tur
     expect(next).toMatchObject({ status: 'succeeded', finalResponse: 'still here' })
   })
 
+  it('two warm runs on the same app-server in two workspaces: ending one leaves what escaped the other', {
+    timeout: 120_000,
+  }, async () => {
+    const other = `${marker}1`
+    const escapedOther = () => listProcesses().filter((p) => p.cmd === `sleep ${other}`)
+    try {
+      for (const [dir, arg] of [
+        ['escape-one', other],
+        ['escape-two', marker],
+      ] as const) {
+        mkdirSync(path.join(gw.workspace, dir))
+        mock.on(
+          `${dir} please`,
+          { kind: 'exec_command', cmd: `(setsid sleep ${arg} </dev/null >/dev/null 2>&1 &); sleep 31` },
+          { kind: 'text', text: 'never' },
+        )
+      }
+      const submit = async (dir: string) => {
+        const res = await postJson(`${gw.url}/v1/runs`, { prompt: `${dir} please`, cwd: dir, sandbox })
+        expect(res.status).toBe(202)
+        return json<Run>(res)
+      }
+      const first = await submit('escape-one')
+      await waitFor(() => escapedOther().length > 0)
+      const second = await submit('escape-two')
+      await waitFor(() => escaped().length > 0)
+      expect((await postJson(`${gw.url}/v1/runs/${second.id}/cancel`, {})).status).toBe(200)
+      expect(await waitUntilGone(escaped, 30_000)).toEqual([])
+      // the sweep that ended the second run's escaped sleep found the first run's too, and left it
+      expect(escapedOther()).toHaveLength(1)
+      expect((await json<Run>(fetch(`${gw.url}/v1/runs/${first.id}`))).status).toBe('running')
+      expect((await postJson(`${gw.url}/v1/runs/${first.id}/cancel`, {})).status).toBe(200)
+      expect(await waitUntilGone(escapedOther, 30_000)).toEqual([])
+    } finally {
+      killAll(escapedOther())
+    }
+  })
+
   it('a session turn interrupted while its command runs', { timeout: 120_000 }, async () => {
     const session = await json<Session>(
       postJson(`${gw.url}/v1/sessions`, { sandbox, approvalPolicy: 'never' }),
     )
     script()
-    const started = await json<Turn>(postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'escape' }))
+    const started = await json<Turn>(
+      postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'escape' }),
+    )
     await escapedAndRunning()
     const interrupted = await json<Turn>(postJson(`${gw.url}/v1/sessions/${session.id}/interrupt`, {}))
     expect(interrupted).toMatchObject({ id: started.id, status: 'interrupted' })
