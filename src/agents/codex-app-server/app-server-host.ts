@@ -1,3 +1,4 @@
+import { TurnDirectories } from '../turn-directories.js'
 import {
   AppServerProcess,
   type AppServerProcessOptions,
@@ -41,11 +42,12 @@ export class AppServerHost {
   private readonly loaded = new Map<string, number>()
   /** Why recent generations ended (an answer can arrive just before its process is reported gone). */
   private readonly exits = new Map<number, RpcClosedError>()
-  /** The cwd of every turn running on this host (sessions' and warm runs'), once per turn. */
-  private readonly liveTurnCwds: string[] = []
+  /** The cwd of every turn running on this host (sessions' and warm runs'): what escaped commands end with. */
+  private readonly turnDirectories: TurnDirectories
 
   constructor(options: AppServerProcessOptions) {
     this.process = new AppServerProcess(options)
+    this.turnDirectories = new TurnDirectories((scope) => this.process.endEscaped(scope))
     this.process.onNotification((method, params) => this.route(method, params))
     this.process.onRequest((method, params, id) => this.answer(method, params, id))
     this.process.onExit((error, generation) => this.exited(error, generation))
@@ -63,21 +65,9 @@ export class AppServerHost {
     return this.listeners.get(threadId)
   }
 
-  /**
-   * A turn in `cwd` runs; the returned function says it ended. With `sweep`, the commands that escaped the
-   * app-server's process tree and work inside `cwd` are ended then, unless a turn still running here works in
-   * that directory or above it (escaped-processes.ts: the rule and its limits). The app-server outlives its
-   * turns, so the sweep after its own end (marked-processes.ts) would come too late for them.
-   */
+  /** A turn in `cwd` runs on this host; the returned function says it ended (TurnDirectories.began). */
   turnBegan(cwd: string): (sweep: boolean) => void {
-    this.liveTurnCwds.push(cwd)
-    let ended = false
-    return (sweep) => {
-      if (ended) return
-      ended = true
-      this.liveTurnCwds.splice(this.liveTurnCwds.indexOf(cwd), 1)
-      if (sweep) this.process.endEscaped(() => ({ within: [cwd], except: [...this.liveTurnCwds] }))
-    }
+    return this.turnDirectories.began(cwd)
   }
 
   /** Whether the running process has the thread loaded. */
