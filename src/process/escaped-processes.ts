@@ -11,14 +11,20 @@ import { markerVariable } from './marked-processes.js'
  * process. The agent's own descendants (codex's background terminals, which persist between a session's
  * turns; MCP servers) are never touched.
  *
- * Attribution (one agent process serves several runs and sessions at once): an escaped process belongs to
- * the run or turn that ended when it works (its /proc cwd) inside that run's or turn's cwd, and no run or turn
- * still going on the same agent process works in that directory, above it, or (for the process itself) in a
- * directory containing the process's cwd. Limits: a command that changed its directory elsewhere is not found
- * (it is ended with the agent process, or at the next start after a crash: server-marker.ts); one that moved
- * into another idle run's directory is taken for that one's when that one ends; a command that scrubbed its
- * environment is not found. Linux only (/proc).
+ * Attribution (one agent process serves several runs and sessions at once), when a turn ended:
+ * - by owner: an agent that passes a value of the gateway's to the commands of one thread (codex: its thread's
+ *   `shell_environment_policy.set`, `ownerVariable`) has each escaped process name its thread. It is the
+ *   ended turn's when it names that turn's thread (wherever it works), never when it names another. The caller
+ *   sweeps only while no turn of that thread runs (a session's turns run one at a time).
+ * - by directory, for a process that names no owner (ACP agents; a command that dropped the value): it is the
+ *   ended turn's when it works (its /proc cwd) inside that turn's cwd, and no turn still running on the same
+ *   agent process works in that directory, above it, or in a directory containing the process's cwd. Limits:
+ *   a command that changed its directory elsewhere is not found (it is ended with the agent process, or at the
+ *   next start after a crash: server-marker.ts); one that moved into another idle run's directory is taken for
+ *   that one's when a turn there ends.
+ * A command that scrubbed its whole environment is not found. Linux only (/proc).
  */
+export const ownerVariable = 'AGENT_GATEWAY_THREAD'
 
 /** What the check needs to know about live processes (the real one reads /proc; tests give a fake). */
 export interface ProcessTable {
@@ -27,14 +33,15 @@ export interface ProcessTable {
   cwd(pid: number): string | null
   /** The parent pid, or null when unknown. */
   ppid(pid: number): number | null
-  /** Whether the environment carries `markerVariable=marker`. */
-  carries(pid: number, marker: string): boolean
+  /** The environment as `NAME=value` entries, or null when unknown. */
+  environ(pid: number): string[] | null
 }
 
-/** Where the ended run or turn worked, and where the ones still going on the same agent process work. */
+/** The ended turn: where it worked, its owner value if its agent passes one, where live turns work. */
 export interface EscapeScope {
   within: readonly string[]
   except: readonly string[]
+  owner?: string
 }
 
 const inside = (dir: string, root: string) =>
@@ -52,9 +59,9 @@ function descendsFrom(table: ProcessTable, pid: number, root: number): boolean {
 }
 
 /**
- * The processes that escaped the agent process `root` (marked with `marker`) and belong to `scope`. Cheap
- * tests first: the working directory (one readlink per process), then the environment and the parent chain
- * of the few that work inside the scope.
+ * The processes that escaped the agent process `root` (marked with `marker`) and belong to `scope`. Without
+ * an owner to look for, the cheap test comes first: the working directory (one readlink per process), then
+ * the environment and the parent chain of the few that work inside the scope.
  */
 export function escapedProcesses(
   table: ProcessTable,
@@ -65,14 +72,23 @@ export function escapedProcesses(
 ): number[] {
   // a directory a live run or turn works in (or above) is theirs as well: nothing in it can be told apart
   const within = scope.within.filter((dir) => !scope.except.some((live) => inside(dir, live)))
-  if (within.length === 0) return []
+  if (within.length === 0 && scope.owner === undefined) return []
+  const inScope = (pid: number): boolean => {
+    const cwd = table.cwd(pid)
+    if (cwd === null || !within.some((dir) => inside(cwd, dir))) return false
+    return !scope.except.some((live) => inside(cwd, live))
+  }
+  const markerEntry = `${markerVariable}=${marker}`
+  const ownerPrefix = `${ownerVariable}=`
   const found: number[] = []
   for (const pid of table.pids()) {
     if (pid === self || pid === root) continue
-    const cwd = table.cwd(pid)
-    if (cwd === null || !within.some((dir) => inside(cwd, dir))) continue
-    if (scope.except.some((live) => inside(cwd, live))) continue
-    if (!table.carries(pid, marker) || descendsFrom(table, pid, root)) continue
+    if (scope.owner === undefined && !inScope(pid)) continue
+    const env = table.environ(pid)
+    if (!env?.includes(markerEntry)) continue
+    const owner = env.find((entry) => entry.startsWith(ownerPrefix))?.slice(ownerPrefix.length)
+    if (owner !== undefined ? owner !== scope.owner : scope.owner !== undefined && !inScope(pid)) continue
+    if (descendsFrom(table, pid, root)) continue
     found.push(pid)
   }
   return found
@@ -109,13 +125,11 @@ export function procTable(): ProcessTable {
       }
       return parents.get(pid) ?? null
     },
-    carries(pid, marker) {
+    environ(pid) {
       try {
-        return readFileSync(`/proc/${pid}/environ`, 'latin1')
-          .split('\0')
-          .includes(`${markerVariable}=${marker}`)
+        return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')
       } catch {
-        return false
+        return null // exited meanwhile, or not ours to read
       }
     },
   }
@@ -134,8 +148,8 @@ const real = (dir: string) => {
  * so a run started meanwhile in the same directory is respected; undefined: nothing to do): SIGTERM, then
  * SIGKILL after `graceMs` for what is still there (children forked meanwhile included).
  *
- * The /proc scan is synchronous (a few ms on a busy machine), so it never runs on the path of the turn that
- * ended: it is deferred to a timer of its own (unref'd: it never keeps the process alive), after the turn's
+ * The /proc scan is synchronous (a few ms on a busy machine: with an owner to look for, every process's
+ * environment is read, as endMarked does), so it never runs on the path of the turn that ended: it is deferred to a timer of its own (unref'd: it never keeps the process alive), after the turn's
  * end was delivered and recorded.
  */
 export function endEscaped(
@@ -148,6 +162,7 @@ export function endEscaped(
     const scope = scopeNow()
     if (!scope) return 0
     const pids = escapedProcesses(procTable(), root, marker, {
+      ...scope,
       within: scope.within.map(real),
       except: scope.except.map(real),
     })

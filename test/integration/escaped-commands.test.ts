@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs'
-import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
@@ -27,12 +25,15 @@ describe('commands that escaped the agent process tree end with their run or tur
 
   const escaped = (): ProcInfo[] => listProcesses().filter((p) => p.cmd === `sleep ${marker}`)
   const foreground = (): ProcInfo[] => listProcesses().filter((p) => p.cmd.includes('sleep 31'))
-  /** Double-forks the long sleep out of codex's tree (stdio closed so it holds none of codex's pipes). */
+  /**
+   * Double-forks the long sleep out of codex's tree (stdio closed so it holds none of codex's pipes), from the
+   * root directory: it is found by the thread codex names in its environment, not by where it works.
+   */
   const script = () =>
     mock.script(
       {
         kind: 'exec_command',
-        cmd: `(setsid sleep ${marker} </dev/null >/dev/null 2>&1 &); sleep 31`,
+        cmd: `(cd / && setsid sleep ${marker} </dev/null >/dev/null 2>&1 &); sleep 31`,
       },
       { kind: 'text', text: 'never' },
     )
@@ -69,25 +70,24 @@ describe('commands that escaped the agent process tree end with their run or tur
     expect(next).toMatchObject({ status: 'succeeded', finalResponse: 'still here' })
   })
 
-  it('two warm runs on the same app-server in two workspaces: ending one leaves what escaped the other', {
+  it('two warm runs on the same app-server in the same workspace: ending one leaves what escaped the other', {
     timeout: 120_000,
   }, async () => {
     const other = `${marker}1`
     const escapedOther = () => listProcesses().filter((p) => p.cmd === `sleep ${other}`)
     try {
-      for (const [dir, arg] of [
+      // where they work cannot tell them apart: only the thread each names can
+      for (const [name, arg] of [
         ['escape-one', other],
         ['escape-two', marker],
-      ] as const) {
-        mkdirSync(path.join(gw.workspace, dir))
+      ] as const)
         mock.on(
-          `${dir} please`,
+          `${name} please`,
           { kind: 'exec_command', cmd: `(setsid sleep ${arg} </dev/null >/dev/null 2>&1 &); sleep 31` },
           { kind: 'text', text: 'never' },
         )
-      }
-      const submit = async (dir: string) => {
-        const res = await postJson(`${gw.url}/v1/runs`, { prompt: `${dir} please`, cwd: dir, sandbox })
+      const submit = async (name: string) => {
+        const res = await postJson(`${gw.url}/v1/runs`, { prompt: `${name} please`, sandbox })
         expect(res.status).toBe(202)
         return json<Run>(res)
       }
@@ -95,6 +95,7 @@ describe('commands that escaped the agent process tree end with their run or tur
       await waitFor(() => escapedOther().length > 0)
       const second = await submit('escape-two')
       await waitFor(() => escaped().length > 0)
+      expect(escapedOther()[0]?.cwd).toBe(escaped()[0]?.cwd)
       expect((await postJson(`${gw.url}/v1/runs/${second.id}/cancel`, {})).status).toBe(200)
       expect(await waitUntilGone(escaped, 30_000)).toEqual([])
       // the sweep that ended the second run's escaped sleep found the first run's too, and left it

@@ -1,14 +1,25 @@
 import { describe, expect, it } from 'vitest'
-import { escapedProcesses, type ProcessTable } from '../../src/process/escaped-processes.js'
+import { escapedProcesses, ownerVariable, type ProcessTable } from '../../src/process/escaped-processes.js'
+import { markerVariable } from '../../src/process/marked-processes.js'
 
-/** A fake process table: pid -> parent, cwd, marker. */
-function table(rows: [pid: number, ppid: number, cwd: string, marker: string | null][]): ProcessTable {
-  const byPid = new Map(rows.map(([pid, ppid, cwd, marker]) => [pid, { ppid, cwd, marker }]))
+/** A fake process table: pid -> parent, cwd, marker, owner. */
+function table(
+  rows: [pid: number, ppid: number, cwd: string, marker: string | null, owner?: string][],
+): ProcessTable {
+  const byPid = new Map(rows.map(([pid, ppid, cwd, marker, owner]) => [pid, { ppid, cwd, marker, owner }]))
   return {
     pids: () => [...byPid.keys()],
     cwd: (pid) => byPid.get(pid)?.cwd ?? null,
     ppid: (pid) => byPid.get(pid)?.ppid ?? null,
-    carries: (pid, marker) => byPid.get(pid)?.marker === marker,
+    environ: (pid) => {
+      const p = byPid.get(pid)
+      if (!p) return null
+      return [
+        'PATH=/bin',
+        ...(p.marker ? [`${markerVariable}=${p.marker}`] : []),
+        ...(p.owner ? [`${ownerVariable}=${p.owner}`] : []),
+      ]
+    },
   }
 }
 
@@ -58,5 +69,29 @@ describe('escapedProcesses: what left the agent process tree, attributed by cwd'
   it('a parent chain that is gone (exited meanwhile) counts as escaped', () => {
     const broken = table([[210, 999, '/ws', 'm']])
     expect(escapedProcesses(broken, root, 'm', { within: ['/ws'], except: [] }, self)).toEqual([210])
+  })
+
+  describe('by owner (the thread codex names in the environment of its commands)', () => {
+    const owned = table([
+      [100, 1, '/srv', 'm'], // the app-server
+      [110, 100, '/ws/a', 'm', 't1'], // t1's background terminal
+      [210, 1, '/', 'm', 't1'], // escaped from t1, working elsewhere
+      [220, 1, '/ws/a', 'm', 't2'], // escaped from t2, in the same workspace
+      [230, 1, '/ws/a', 'm'], // escaped, names no owner
+      [240, 1, '/ws/a', 'x', 't1'], // another app-server's
+    ])
+
+    it("takes what names the ended turn's owner wherever it works, and what names none by directory", () => {
+      expect(
+        escapedProcesses(owned, root, 'm', { within: ['/ws/a'], except: [], owner: 't1' }, self).sort(),
+      ).toEqual([210, 230])
+    })
+
+    it("never takes what names another owner, even in the ended turn's directory", () => {
+      expect(
+        escapedProcesses(owned, root, 'm', { within: ['/ws/a'], except: ['/ws'], owner: 't1' }, self),
+      ).toEqual([210])
+      expect(escapedProcesses(owned, root, 'm', { within: ['/ws/a'], except: [] }, self)).toEqual([230])
+    })
   })
 })

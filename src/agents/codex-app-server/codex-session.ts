@@ -58,7 +58,7 @@ export class CodexSession implements AgentSession, ThreadListener {
     else if (this.active) run.fail('a turn is already running in this session')
     else {
       this.active = run
-      turnEnded = this.host.turnBegan(this.settings.cwd)
+      turnEnded = this.host.turnBegan(this.agentSessionId, this.settings.cwd)
       void this.startTurn(run, input, signal)
     }
     const onAbort = () => void this.interruptRun(run)
