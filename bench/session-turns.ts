@@ -38,6 +38,7 @@
  * Usage: npx tsx bench/session-turns.ts [--iterations N] [--warmup N] [--order permute|fixed] [--profile N]
  *          [--sessions K] [--direct-home shared|own] [--baseline <dir>] [--no-exec] [--mock thread|inline]
  *          [--windows N] [--cpu-prof <prefix>] [--direct-busy-us N] [--direct-busy-on main|thread]
+ *          [--client http|fetch]
  *   --iterations (or BENCH_ITERATIONS) measured iterations, default 30; --warmup rounds, default 3;
  *   --order permute (default) cycles through the 6 orders of the three modes, so each mode follows each other
  *     equally often (rotating one order would keep its cycle: `turn` would always come right after `exec`);
@@ -46,6 +47,9 @@
  *   --direct-home shared (default): the direct app-server uses the gateway's CODEX_HOME, like its config and
  *     env; own: a CODEX_HOME of its own with the same config.toml (then only the gateway's home gets the exec
  *     runs' rollouts and state).
+ * `--client` is the HTTP client of the gateway's modes, in this process: `http` (default) node:http with a keep-alive
+ * agent, as a Node backend calling the gateway would; `fetch` the global fetch (undici), about 1 ms more per request
+ * of its own (bench/json-client.ts), which results before 2026-12-02 used.
  * For exact heap numbers run it as `node --expose-gc --import tsx bench/session-turns.ts`; without the flag it
  * enables gc through v8.setFlagsFromString. Not a test: exits 0 when every turn and run gave the expected answer
  * and nothing was left running, 1 otherwise (or on Ctrl-C, after cleaning up).
@@ -68,6 +72,7 @@ import { makeCodexHome } from '../test/support/codex-home.js'
 import { gatewayEnv, testModel } from '../test/support/gateway.js'
 import { listProcesses } from '../test/support/processes.js'
 import { findGc } from './gc.js'
+import { type ClientKind, clientKinds, type JsonClient, jsonClient } from './json-client.js'
 import { loadLine } from './machine.js'
 import { type BenchMock, type MockPlacement, startBenchMock } from './mock-thread.js'
 import { BenchError, intOption } from './options.js'
@@ -122,6 +127,8 @@ interface Options {
   directBusyUs: number
   /** Where that CPU is spent: this thread (main) or a thread of its own (thread: contention for the cores only). */
   directBusyOn: 'main' | 'thread'
+  /** The HTTP client of the gateway's modes (--client). */
+  client: ClientKind
 }
 
 function parseOptions(): Options {
@@ -140,6 +147,7 @@ function parseOptions(): Options {
       windows: { type: 'string' },
       'direct-busy-us': { type: 'string' },
       'direct-busy-on': { type: 'string' },
+      client: { type: 'string' },
     },
     strict: true,
   })
@@ -156,6 +164,9 @@ function parseOptions(): Options {
   const directBusyOn = values['direct-busy-on'] ?? 'main'
   if (directBusyOn !== 'main' && directBusyOn !== 'thread')
     throw new BenchError(`direct-busy-on must be main or thread, got "${directBusyOn}"`)
+  const client = (values.client ?? 'http') as ClientKind
+  if (!clientKinds.includes(client))
+    throw new BenchError(`client must be ${clientKinds.join(' or ')}, got "${values.client}"`)
   const baseline = values.baseline ? path.resolve(values.baseline) : undefined
   if (baseline && !existsSync(path.join(baseline, 'src/http/server.ts')))
     throw new BenchError(`${baseline} is not a checkout of agent-gateway (no src/http/server.ts)`)
@@ -175,11 +186,14 @@ function parseOptions(): Options {
     windows: count(values.windows, values['cpu-prof'] ? 40 : 0, 'windows', 0),
     directBusyUs: count(values['direct-busy-us'], 0, 'direct-busy-us', 0),
     directBusyOn,
+    client,
   }
 }
 
 interface Bench {
   mock: BenchMock
+  /** The HTTP client of the `turn`, `base` and `exec` modes (--client). */
+  client: JsonClient
   server: RunningServer
   /** The baseline checkout's gateway and its one session, with --baseline. */
   base?: { server: RunningServer; sessionId: string; mapper: Profiled['mapper'] }
@@ -360,13 +374,8 @@ function runBase(b: Bench): Promise<Sample> {
 async function turnThrough(b: Bench, url: string, sessionId: string): Promise<Sample> {
   const before = b.mock.count
   const t0 = performance.now()
-  const res = await fetch(`${url}/v1/sessions/${sessionId}/turns?wait=true`, {
-    method: 'POST',
-    headers: json,
-    body: turnBody,
-    signal: AbortSignal.timeout(opTimeoutMs),
-  })
-  const turn = (await res.json()) as { status?: string; finalResponse?: string | null }
+  const res = await b.client.post(`${url}/v1/sessions/${sessionId}/turns?wait=true`, turnBody, opTimeoutMs)
+  const turn = res.body as { status?: string; finalResponse?: string | null }
   const totalMs = performance.now() - t0
   if (res.status !== 200 || turn.status !== 'completed' || turn.finalResponse !== answer)
     throw new BenchError(`turn: HTTP ${res.status} without the expected answer: ${JSON.stringify(turn)}`)
@@ -384,13 +393,8 @@ async function runDirect(b: Bench): Promise<Sample> {
 async function runExec(b: Bench): Promise<Sample> {
   const before = b.mock.count
   const t0 = performance.now()
-  const res = await fetch(`${b.server.url}/v1/runs?wait=true`, {
-    method: 'POST',
-    headers: json,
-    body: runBody,
-    signal: AbortSignal.timeout(opTimeoutMs),
-  })
-  const run = (await res.json()) as { status?: string; finalResponse?: string | null }
+  const res = await b.client.post(`${b.server.url}/v1/runs?wait=true`, runBody, opTimeoutMs)
+  const run = res.body as { status?: string; finalResponse?: string | null }
   const totalMs = performance.now() - t0
   if (res.status !== 200 || run.status !== 'succeeded' || run.finalResponse !== answer)
     throw new BenchError(`exec: HTTP ${res.status} without the expected answer: ${JSON.stringify(run)}`)
@@ -560,17 +564,11 @@ async function instrument(
 }
 
 /** 50 times POST /v1/sessions/:id/turns {}: refused by zod with 400 (HTTP, routing, hooks, validation). */
-async function httpFloor(url: string, sessionId: string): Promise<number[]> {
+async function httpFloor(client: JsonClient, url: string, sessionId: string): Promise<number[]> {
   const floor: number[] = []
   for (let i = 0; i < 50; i++) {
     const t0 = performance.now()
-    const res = await fetch(`${url}/v1/sessions/${sessionId}/turns`, {
-      method: 'POST',
-      headers: json,
-      body: '{}',
-      signal: AbortSignal.timeout(opTimeoutMs),
-    })
-    await res.json()
+    const res = await client.post(`${url}/v1/sessions/${sessionId}/turns`, '{}', opTimeoutMs)
     floor.push(performance.now() - t0)
     if (res.status !== 400) throw new BenchError(`POST .../turns {} answered ${res.status}, not 400`)
   }
@@ -603,8 +601,8 @@ async function profile(b: Bench, rounds: number, base: Profiled | undefined): Pr
     own.restore()
     other?.restore()
   }
-  result.floor = await httpFloor(b.server.url, b.sessionId)
-  if (base) result.baseFloor = await httpFloor(base.url, base.sessionId)
+  result.floor = await httpFloor(b.client, b.server.url, b.sessionId)
+  if (base) result.baseFloor = await httpFloor(b.client, base.url, base.sessionId)
   return result
 }
 
@@ -1018,6 +1016,7 @@ async function main(): Promise<void> {
   let baseServer: RunningServer | undefined
   let direct: AppServerProcess | undefined
   let spinner: Spinner | undefined
+  let httpClient: JsonClient | undefined
   try {
     mock = await startBenchMock(answer, o.mock)
     // CODEX_WARM_RUNS=false: `exec` is what it says, a cold `codex exec` per run. A warm one-shot run would be a
@@ -1052,8 +1051,10 @@ async function main(): Promise<void> {
       thread?: { id?: string }
     }
     if (!thread.thread?.id) throw new BenchError(`direct: thread/start answered ${JSON.stringify(thread)}`)
+    httpClient = jsonClient(o.client)
     const b: Bench = {
       mock,
+      client: httpClient,
       server,
       codex,
       sessionId: session.id,
@@ -1085,7 +1086,7 @@ async function main(): Promise<void> {
     console.log(machine(status.version, codex.binary).join('\n'))
     console.log(loadLine('at the start'))
     console.log(
-      `runs:    ${o.warmup} warm-up rounds, then ${o.iterations} iterations, interleaved ${modes.join(', ')}${o.order === 'permute' ? ` (cycling through their ${permutations.length} orders)` : ' (this order)'}; ${o.profile} profile rounds; ${o.sessions} idle sessions; direct app-server CODEX_HOME: ${o.directHome === 'shared' ? "the gateway's" : 'its own'}; the mock on ${o.mock === 'thread' ? 'a thread of its own' : "this process's event loop"}${o.directBusyUs > 0 ? `; THE DIRECT CLIENT IS HANDICAPPED: ${o.directBusyUs} µs of CPU per notification (on ${o.directBusyOn})` : ''}\n`,
+      `runs:    ${o.warmup} warm-up rounds, then ${o.iterations} iterations, interleaved ${modes.join(', ')}${o.order === 'permute' ? ` (cycling through their ${permutations.length} orders)` : ' (this order)'}; ${o.profile} profile rounds; ${o.sessions} idle sessions; direct app-server CODEX_HOME: ${o.directHome === 'shared' ? "the gateway's" : 'its own'}; the mock on ${o.mock === 'thread' ? 'a thread of its own' : "this process's event loop"}; HTTP client: ${o.client === 'http' ? 'node:http, keep-alive' : 'fetch'}${o.directBusyUs > 0 ? `; THE DIRECT CLIENT IS HANDICAPPED: ${o.directBusyUs} µs of CPU per notification (on ${o.directBusyOn})` : ''}\n`,
     )
     if (o.baseline) console.log(`baseline: ${o.baseline} (mode base)\n`)
 
@@ -1138,6 +1139,7 @@ async function main(): Promise<void> {
     console.log(`\n${loadLine('at the end')}`)
   } finally {
     // Each is closed even when another one's close fails (a failure left the mock and a gateway running once).
+    httpClient?.close()
     for (const closing of [spinner, direct, baseServer, server, mock])
       await closing?.close().catch((err: unknown) => {
         console.error(`cleanup: ${(err as Error).message}`)

@@ -69,9 +69,10 @@ export async function runTurn(
   const stored = await ctx.store.completeTurn(turn.id, patch, now, next)
   ctx.turnEnded()
   // The end first, then the state it leads to: what follows the events (webhooks too) sees them in that order.
-  // (queued in that order, so the state is announced even when storing the end failed)
-  const endStored = end ? ctx.log.appendNow(sessionId, end) : undefined
+  // Both are queued, then committed together at once: one transaction, not one each.
+  const endStored = end ? ctx.log.append(sessionId, end) : undefined
   const after = next ? ctx.announce(next) : running
+  ctx.log.commitNow()
   await endStored
   // The client waiting for the turn is answered now; the state's announcement is stored meanwhile.
   ctx.recorded(stored)

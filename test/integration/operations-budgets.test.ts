@@ -5,7 +5,7 @@ import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { apiClient } from '../support/api-client.js'
 import { startGateway, type TestGateway } from '../support/gateway.js'
-import { processesInGroup, processesUnder } from '../support/processes.js'
+import { processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
 
 type ApprovalRequested = Extract<StoredEvent, { type: 'approval.requested' }>
 
@@ -42,9 +42,13 @@ describe('budgets (limits)', () => {
     expect(run.error).toContain('maxDurationSeconds')
     expect(Date.parse(run.finishedAt!) - Date.parse(run.startedAt!)).toBeLessThan(15_000)
     // A run on the warm app-server has no process of its own (its commands run under its cwd, checked below);
-    // a `codex exec` run's process group must be gone.
-    if (pid !== undefined) expect(processesInGroup(pid)).toEqual([])
-    expect(processesUnder(started.request.cwd).filter((p) => p.cmd.includes('codex'))).toEqual([])
+    // a `codex exec` run's process group must be gone. Gone within a bound, not at the instant the run ended: a
+    // warm run's ephemeral thread may still be taking codex's shell snapshot (`bash -lc …`, under the cwd) when
+    // the budget ends it on a loaded machine (seen in CI-like runs at load 10); the snapshot ends on its own.
+    if (pid !== undefined) expect(await waitUntilGone(() => processesInGroup(pid))).toEqual([])
+    expect(
+      await waitUntilGone(() => processesUnder(started.request.cwd).filter((p) => p.cmd.includes('codex'))),
+    ).toEqual([])
   })
 
   it('limits above the server ceiling are a 400; the server limit applies by default', async () => {

@@ -1,0 +1,91 @@
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { AgentSession } from '../../src/agents/session.js'
+import { EventLog } from '../../src/core/event-log.js'
+import { SessionState } from '../../src/core/session-state.js'
+import { runTurn } from '../../src/core/turn-execution.js'
+import { queuedTurn } from '../../src/core/turn-queue.js'
+import type { AgentEvent, StoredEvent } from '../../src/protocol/events.js'
+import type { Turn } from '../../src/protocol/sessions.js'
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
+import type { EventToAppend } from '../../src/store/store.js'
+import { newSession } from '../contract/store-contract.js'
+import { tempDir } from '../support/temp.js'
+
+/** A real SQLite store that records the event types of every transaction that stores events. */
+class CountingStore extends SqliteStore {
+  readonly commits: string[][] = []
+  override async appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent> {
+    this.commits.push([event.type])
+    return super.appendEvent(ownerId, event, at)
+  }
+  override async appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
+    this.commits.push(batch.map((b) => b.event.type))
+    return super.appendEvents(batch)
+  }
+}
+
+const stores: SqliteStore[] = []
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close()
+})
+
+/** An agent whose turn yields the given events, as a driver does. */
+const agentOf = (events: AgentEvent[]): AgentSession =>
+  ({
+    async *turn() {
+      yield* events
+    },
+  }) as unknown as AgentSession
+
+describe('the end of a session turn', () => {
+  it('stores the turn end and the state it leads to in one transaction, then answers the waiter', async () => {
+    const store = new CountingStore(path.join(tempDir('turn-end-'), 'gw.db'))
+    stores.push(store)
+    await store.createSession(newSession('ses_a'), 'node')
+    const log = new EventLog(store)
+    const state = new SessionState(store, log, () => true)
+    const turn = queuedTurn('ses_a', [{ type: 'text', text: 'hi' }])
+    await store.createTurn(turn)
+    let answered: Turn | undefined
+    let eventsWhenAnswered: string[] = []
+    const owned = await runTurn(
+      {
+        log,
+        store,
+        markRunning: (patch) => state.startTurn('ses_a', turn.id, patch),
+        stateAfterTurn: () => state.afterTurn('ses_a'),
+        announce: (status) => state.announce('ses_a', status),
+        beforeStart: async () => {},
+        stillOwns: async () => true,
+        turnEnded: () => {},
+        recorded: (ended) => {
+          answered = ended
+          // what a client reading the session's events sees once its turn is answered
+          eventsWhenAnswered = store.commits.flat()
+        },
+      },
+      'ses_a',
+      agentOf([
+        { type: 'turn.started', turnId: 'agent-turn-1' },
+        { type: 'item.completed', item: { id: 'i1', type: 'agent_message', text: 'ok' } },
+        { type: 'turn.completed', turnId: 'agent-turn-1', status: 'completed', usage: null },
+      ]),
+      turn,
+      new AbortController().signal,
+    )
+    expect(owned).toBe(true)
+    expect(answered).toMatchObject({ id: turn.id, status: 'completed', finalResponse: 'ok' })
+    expect(store.commits.at(-1)).toEqual(['turn.completed', 'session.status'])
+    expect(eventsWhenAnswered.slice(-2)).toEqual(['turn.completed', 'session.status'])
+    const stored = await store.eventsAfter('ses_a', 0, 100)
+    expect(stored.map((e) => (e.type === 'session.status' ? `status:${e.status}` : e.type))).toEqual([
+      'status:running',
+      'turn.started',
+      'item.completed',
+      'turn.completed',
+      'status:idle',
+    ])
+    expect((await store.getSession('ses_a'))?.status).toBe('idle')
+  })
+})
