@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { endEscaped } from './escaped-processes.js'
 import { endMarked, markerVariable, newMarker } from './marked-processes.js'
 import { killOrphanedGroup } from './orphans.js'
 import type { LaunchSpec, Leftover, ProcessRunner, RunnerInfo, RunningProcess } from './runner.js'
@@ -9,7 +10,8 @@ import { spawnGroup } from './spawn-group.js'
 
 /**
  * The first ProcessRunner: a local process group per program (spawn-group.ts), its files staged in a temp
- * directory, its leftovers in other sessions swept after it ended (marked-processes.ts).
+ * directory, its leftovers in other sessions swept after it ended (marked-processes.ts), and what escaped its
+ * tree while it runs on swept when asked (escaped-processes.ts).
  */
 export class LocalProcessRunner implements ProcessRunner {
   readonly kind = 'local'
@@ -39,7 +41,12 @@ export class LocalProcessRunner implements ProcessRunner {
       if (staging) rmSync(staging, { recursive: true, force: true })
       return outcome
     })
-    return wrappedProcess(proc, done)
+    if (!marker) return wrappedProcess(proc, done)
+    return wrappedProcess(proc, done, {
+      endEscaped: (scope) => {
+        if (proc.pid !== undefined) endEscaped(proc.pid, marker, scope, spec.killGraceMs)
+      },
+    })
   }
 
   async reclaim(leftover?: Leftover): Promise<boolean> {

@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream'
 import type { EndReason } from '../protocol/outcome.js'
+import type { EscapeScope } from './escaped-processes.js'
 
 /**
  * The process-runner port: the one way agent-gateway starts a program. A driver describes what to launch as
@@ -95,6 +96,13 @@ export interface RunningProcess {
   done: Promise<ProcessOutcome>
   /** End the whole tree, recording `reason` (TERM, then KILL after killGraceMs). Safe to call repeatedly. */
   terminate(reason: EndReason): void
+  /**
+   * A long-lived program (`sweepLeftovers`) whose run or turn ended while it runs on: ends, soon and off the
+   * caller's path, the commands it started that left its process tree and work inside the scope
+   * (escaped-processes.ts says how they are told apart). Absent where nothing can escape unseen (a container
+   * ends with its program) or where the runner cannot tell.
+   */
+  endEscaped?(scope: () => EscapeScope | undefined): void
 }
 
 /** What a previous server recorded about a process it started, to end it after a crash. */
@@ -154,7 +162,7 @@ export function abortReason(signal: AbortSignal | undefined): EndReason {
 export function wrappedProcess(
   proc: RunningProcess,
   done: Promise<ProcessOutcome>,
-  replaced: Partial<Pick<RunningProcess, 'stderr' | 'terminate'>> = {},
+  replaced: Partial<Pick<RunningProcess, 'stderr' | 'terminate' | 'endEscaped'>> = {},
 ): RunningProcess {
   return {
     get pid() {
@@ -166,5 +174,6 @@ export function wrappedProcess(
     stderr: replaced.stderr ?? proc.stderr,
     done,
     terminate: replaced.terminate ?? proc.terminate,
+    ...(replaced.endEscaped ? { endEscaped: replaced.endEscaped } : {}),
   }
 }

@@ -234,6 +234,42 @@ describe('warm one-shot acp:codex-acp runs', () => {
     expect(warm.sharedProcesses).toBeGreaterThan(0)
   })
 
+  it('a command that escaped the warm agent process tree (double fork) ends with its cancelled run; the process stays', {
+    timeout: 120_000,
+  }, async () => {
+    const arg = `${3000 + Math.floor(Math.random() * 6000)}.${process.pid}`
+    const escaped = () => processesUnder(workspace).filter((p) => p.cmd === `sleep ${arg}`)
+    try {
+      // no sandbox: the double fork reaches init (in bwrap's pid namespace it would die with the namespace)
+      mock.on(
+        'escape please',
+        { kind: 'exec_command', cmd: `(setsid sleep ${arg} </dev/null >/dev/null 2>&1 &); sleep 31` },
+        { kind: 'text', text: 'never' },
+      )
+      const controller = new AbortController()
+      const seen: AgentEvent[] = []
+      for await (const ev of warm.run(
+        request('escape please', { sandbox: 'danger-full-access' }),
+        controller.signal,
+      )) {
+        seen.push(ev)
+        if (
+          !controller.signal.aborted &&
+          ev.type === 'item.started' &&
+          ev.item.type === 'command_execution'
+        ) {
+          await waitFor(() => escaped().length > 0)
+          controller.abort('cancelled')
+        }
+      }
+      expect(completionOf(seen)).toMatchObject({ status: 'cancelled' })
+      expect(await waitUntilGone(escaped, 30_000)).toEqual([])
+      expect(warm.sharedProcesses).toBeGreaterThan(0)
+    } finally {
+      killAll(escaped())
+    }
+  })
+
   it('a session opened ahead on a process that died is not used: the run opens one on a new process', async () => {
     const ready = await prime(request('prime'))
     const agents = processesUnder(warmData).filter((p) => p.cmd.includes('codex-acp'))

@@ -9,6 +9,7 @@ import { readText } from '../../process/lines.js'
 import type { ProcessOutcome, ProcessRunner, RunningProcess } from '../../process/runner.js'
 import type { EndReason } from '../../protocol/outcome.js'
 import { settledWithin } from '../../util/settled-within.js'
+import { TurnDirectories } from '../turn-directories.js'
 import type { FsAccess } from './fs-access.js'
 import type { AcpLaunch } from './launch.js'
 import { acpSdk } from './sdk.js'
@@ -40,6 +41,7 @@ export class AcpProcess {
   private readonly peers = new Map<string, AcpPeer>()
   private stderrTail = ''
   private ended = false
+  private readonly turnDirectories: TurnDirectories
 
   constructor(
     runner: ProcessRunner,
@@ -56,9 +58,13 @@ export class AcpProcess {
       killGraceMs: launch.killGraceMs,
       ...(launch.timeoutMs ? { timeoutMs: launch.timeoutMs } : {}),
       ...(launch.signal ? { signal: launch.signal } : {}),
+      // a warm agent serves many runs and sessions: what its commands leave in sessions of their own is marked,
+      // ended when their turn ends (turnBegan) and, at the latest, once the agent ended
+      sweepLeftovers: true,
       ...launch.placement,
     })
     this.proc = proc
+    this.turnDirectories = new TurnDirectories((scope) => proc.endEscaped?.(scope))
     const stderrRead = (async () => {
       for await (const t of readText(proc.stderr))
         this.stderrTail = (this.stderrTail + t).slice(-stderrTailChars)
@@ -111,6 +117,11 @@ export class AcpProcess {
     const peer = this.peers.get(sessionId)
     if (!peer) throw acpSdk().RequestError.invalidParams({ sessionId }, 'unknown session')
     return peer.fs
+  }
+
+  /** A turn in `cwd` runs on this process; the returned function says it ended (TurnDirectories.began). */
+  turnBegan(cwd: string): (sweep: boolean) => void {
+    return this.turnDirectories.began(cwd)
   }
 
   /** Whether the process has ended (by itself or because it was ended). */

@@ -63,14 +63,24 @@ export class AcpSession implements AgentSession, AcpPeer {
   async *turn(input: TurnInput, signal: AbortSignal): AsyncGenerator<AgentEvent> {
     const run = new AcpTurn(this.agentName, randomUUID())
     run.push([{ type: 'turn.started', turnId: run.turnId }])
+    let turnEnded: ((sweep: boolean) => void) | undefined
     if (this.closed) run.fail('the session is closed')
     else if (this.active) run.fail('a turn is already running in this session')
-    else this.start(run, input)
+    else {
+      turnEnded = this.agent.turnBegan(this.cwd)
+      this.start(run, input)
+    }
     const onAbort = () => void this.cancel(run)
     if (signal.aborted) onAbort()
     else signal.addEventListener('abort', onAbort, { once: true })
+    let ranCommands = false
+    let completed = false
     try {
-      yield* run.events
+      for await (const ev of run.events) {
+        if (ev.type === 'item.started' && ev.item.type === 'command_execution') ranCommands = true
+        else if (ev.type === 'turn.completed' && ev.status === 'completed') completed = true
+        yield ev
+      }
     } finally {
       signal.removeEventListener('abort', onAbort)
       if (!run.isFinished) {
@@ -78,6 +88,9 @@ export class AcpSession implements AgentSession, AcpPeer {
         void this.cancel(run)
         run.fail('the turn was abandoned by its reader')
       }
+      // Commands that left the agent's process tree end with the turn (the agent process may serve others long
+      // after): after a turn that ran commands, or one that did not complete; a plain text turn scans nothing.
+      turnEnded?.(ranCommands || !completed)
     }
   }
 

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto'
+import { ownerVariable } from '../../process/escaped-processes.js'
+import { TurnDirectories } from '../turn-directories.js'
 import {
   AppServerProcess,
   type AppServerProcessOptions,
@@ -39,11 +42,16 @@ export class AppServerHost {
   private readonly listeners = new Map<string, ThreadListener>()
   /** thread id -> the process generation it is loaded in. */
   private readonly loaded = new Map<string, number>()
+  /** thread id -> the owner value its commands carry (escaped-processes.ts), for the threads loaded. */
+  private readonly owners = new Map<string, string>()
   /** Why recent generations ended (an answer can arrive just before its process is reported gone). */
   private readonly exits = new Map<number, RpcClosedError>()
+  /** The cwd of every turn running on this host (sessions' and warm runs'): what escaped commands end with. */
+  private readonly turnDirectories: TurnDirectories
 
   constructor(options: AppServerProcessOptions) {
     this.process = new AppServerProcess(options)
+    this.turnDirectories = new TurnDirectories((scope) => this.process.endEscaped(scope))
     this.process.onNotification((method, params) => this.route(method, params))
     this.process.onRequest((method, params, id) => this.answer(method, params, id))
     this.process.onExit((error, generation) => this.exited(error, generation))
@@ -59,6 +67,14 @@ export class AppServerHost {
 
   listener(threadId: string): ThreadListener | undefined {
     return this.listeners.get(threadId)
+  }
+
+  /**
+   * A turn of `threadId` in `cwd` runs on this host; the returned function says it ended (TurnDirectories.began).
+   * Its commands name the thread's owner value (given when the thread was loaded), read when the turn ended.
+   */
+  turnBegan(threadId: string, cwd: string): (sweep: boolean) => void {
+    return this.turnDirectories.began(cwd, () => this.owners.get(threadId))
   }
 
   /** Whether the running process has the thread loaded. */
@@ -81,6 +97,7 @@ export class AppServerHost {
   /** The thread must be resumed before its next use (archived, unsubscribed, unknown to the process). */
   forget(threadId: string): void {
     this.loaded.delete(threadId)
+    this.owners.delete(threadId)
   }
 
   /** Why the process of `generation` ended, if it did. */
@@ -89,26 +106,35 @@ export class AppServerHost {
   }
 
   async startThread(settings: ThreadSettings): Promise<OpenedThread> {
-    const { result, generation } = await this.process.send('thread/start', threadParams(settings))
+    const owner = randomUUID()
+    const { result, generation } = await this.process.send('thread/start', {
+      ...threadParams(settings),
+      config: ownerConfig(owner),
+    })
     const opened = parseThread('thread/start', result)
     this.loaded.set(opened.threadId, generation)
+    this.owners.set(opened.threadId, owner)
     return opened
   }
 
   async forkThread(threadId: string, settings: ThreadSettings): Promise<OpenedThread> {
+    const owner = randomUUID()
     const { result, generation } = await this.process.send('thread/fork', {
       ...threadParams(settings),
+      config: ownerConfig(owner),
       threadId,
       excludeTurns: true,
     })
     const opened = parseThread('thread/fork', result)
     this.loaded.set(opened.threadId, generation)
+    this.owners.set(opened.threadId, owner)
     return opened
   }
 
   /** `thread/resume` into the running process (starting one if needed). */
   async resumeThread(threadId: string, settings: ThreadSettings): Promise<OpenedThread> {
-    const params = { ...threadParams(settings), threadId, excludeTurns: true }
+    // its id is known here: it is the owner value of its commands
+    const params = { ...threadParams(settings), config: ownerConfig(threadId), threadId, excludeTurns: true }
     // A thread just let go of is unloaded at once (thread_unload_delay_secs=0); while it closes, codex asks
     // to retry the resume after it closed.
     let sent: { result: unknown; generation: number } | undefined
@@ -123,6 +149,7 @@ export class AppServerHost {
     const { result, generation } = sent
     const opened = parseThread('thread/resume', result)
     this.loaded.set(threadId, generation)
+    this.owners.set(threadId, threadId)
     return opened
   }
 
@@ -183,6 +210,15 @@ export class AppServerHost {
     for (const old of this.exits.keys()) if (old < generation - 16) this.exits.delete(old)
     for (const listener of [...this.listeners.values()]) listener.exit(error, generation)
   }
+}
+
+/**
+ * The thread's config override that hands `ownerVariable=owner` to every command codex runs for it (codex
+ * 0.169 applies thread/start, resume and fork `config` like `-c`; the dotted key sets this one entry of
+ * `shell_environment_policy.set` and leaves the rest of the policy, its `exclude` included, as it is).
+ */
+function ownerConfig(owner: string): { [key: string]: string } {
+  return { [`shell_environment_policy.set.${ownerVariable}`]: owner }
 }
 
 function parseThread(method: string, result: unknown): OpenedThread {

@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream'
 import { z } from 'zod'
 import type { Config } from '../../config/load.js'
+import type { EscapeScope } from '../../process/escaped-processes.js'
 import { readLines } from '../../process/lines.js'
 import { localRunner } from '../../process/local-runner.js'
 import type { LaunchSpec, ProcessRunner, RunningProcess } from '../../process/runner.js'
@@ -89,6 +90,14 @@ export class AppServerProcess {
   /** The generation of the running process, if one is running (see `send`). */
   get generation(): number | undefined {
     return this.running?.generation
+  }
+
+  /**
+   * Ends what escaped the running process's tree and works inside the scope (see RunningProcess.endEscaped);
+   * nothing when no process runs (the sweep after its end covered its leftovers).
+   */
+  endEscaped(scope: () => EscapeScope | undefined): void {
+    this.running?.proc.endEscaped?.(scope)
   }
 
   /** Starts the process if none runs; resolves with what its `initialize` answered. */

@@ -53,16 +53,24 @@ export class CodexSession implements AgentSession, ThreadListener {
         if (run.interruptRequested) void this.interruptRun(run)
       },
     })
+    let turnEnded: ((sweep: boolean) => void) | undefined
     if (this.closed) run.fail('the session is closed')
     else if (this.active) run.fail('a turn is already running in this session')
     else {
       this.active = run
+      turnEnded = this.host.turnBegan(this.agentSessionId, this.settings.cwd)
       void this.startTurn(run, input, signal)
     }
     const onAbort = () => void this.interruptRun(run)
     signal.addEventListener('abort', onAbort, { once: true })
+    let ranCommands = false
+    let completed = false
     try {
-      yield* run.events
+      for await (const ev of run.events) {
+        if (ev.type === 'item.started' && ev.item.type === 'command_execution') ranCommands = true
+        else if (ev.type === 'turn.completed' && ev.status === 'completed') completed = true
+        yield ev
+      }
     } finally {
       signal.removeEventListener('abort', onAbort)
       if (!run.isFinished) {
@@ -71,6 +79,10 @@ export class CodexSession implements AgentSession, ThreadListener {
         run.fail('the turn was abandoned by its reader')
       }
       if (run.interruptRequested) await this.cleanTerminals()
+      // Commands that left the app-server's tree end with the turn. Only a turn that ran commands can have
+      // started one, or one that did not complete (interrupted while codex was starting one, before it was
+      // reported): a plain completed text turn costs no /proc scan.
+      turnEnded?.(ranCommands || !completed)
     }
   }
 

@@ -1,0 +1,42 @@
+import type { EscapeScope } from '../process/escaped-processes.js'
+
+interface LiveTurn {
+  cwd: string
+  /** The value the agent passes to the commands of the turn's thread, if it passes one. */
+  owner: () => string | undefined
+}
+
+/**
+ * The turns running on one long-lived agent process (a codex app-server, a warm ACP agent): their working
+ * directories and owner values are what attributes a command that escaped that process's tree to the run or
+ * turn that ended (process/escaped-processes.ts: the rule and its limits). The process outlives its turns, so
+ * the sweep after its own end (marked-processes.ts) would come too late for them.
+ */
+export class TurnDirectories {
+  private readonly live: LiveTurn[] = []
+
+  constructor(private readonly endEscaped: (scope: () => EscapeScope | undefined) => void) {}
+
+  /**
+   * A turn in `cwd` runs; the returned function says it ended. With `sweep`, the commands that escaped the
+   * process tree and belong to the turn are ended then: those naming its owner, or (naming none) working
+   * inside `cwd` unless a turn still running there works in that directory or above it. Asked again at each
+   * pass of the sweep; nothing while a turn of the same owner (the next turn of a session) runs.
+   */
+  began(cwd: string, owner: () => string | undefined = () => undefined): (sweep: boolean) => void {
+    const turn: LiveTurn = { cwd, owner }
+    this.live.push(turn)
+    let ended = false
+    return (sweep) => {
+      if (ended) return
+      ended = true
+      const own = owner()
+      this.live.splice(this.live.indexOf(turn), 1)
+      if (!sweep) return
+      this.endEscaped(() => {
+        if (own !== undefined && this.live.some((t) => t.owner() === own)) return undefined
+        return { within: [cwd], except: this.live.map((t) => t.cwd), ...(own ? { owner: own } : {}) }
+      })
+    }
+  }
+}

@@ -1,0 +1,181 @@
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs'
+import path from 'node:path'
+import { markerVariable } from './marked-processes.js'
+
+/**
+ * A long-lived agent process (codex app-server, a warm ACP agent) outlives the runs and turns it serves, so
+ * the sweep of its marked leftovers (marked-processes.ts) comes only once it ended. A command it ran that left
+ * its process tree (a double fork into a session of its own, a sandbox wrapper whose outer half was killed
+ * while the inner one ran on) is reparented to init (or a subreaper) and would live on until then. Such a
+ * process is "escaped": it carries the agent process's marker, but its parent chain does not reach the agent
+ * process. The agent's own descendants (codex's background terminals, which persist between a session's
+ * turns; MCP servers) are never touched.
+ *
+ * Attribution (one agent process serves several runs and sessions at once), when a turn ended:
+ * - by owner: an agent that passes a value of the gateway's to the commands of one thread (codex: its thread's
+ *   `shell_environment_policy.set`, `ownerVariable`) has each escaped process name its thread. It is the
+ *   ended turn's when it names that turn's thread (wherever it works), never when it names another. The caller
+ *   sweeps only while no turn of that thread runs (a session's turns run one at a time).
+ * - by directory, for a process that names no owner (ACP agents; a command that dropped the value): it is the
+ *   ended turn's when it works (its /proc cwd) inside that turn's cwd, and no turn still running on the same
+ *   agent process works in that directory, above it, or in a directory containing the process's cwd. Limits:
+ *   a command that changed its directory elsewhere is not found (it is ended with the agent process, or at the
+ *   next start after a crash: server-marker.ts); one that moved into another idle run's directory is taken for
+ *   that one's when a turn there ends.
+ * A command that scrubbed its whole environment is not found. Linux only (/proc).
+ */
+export const ownerVariable = 'AGENT_GATEWAY_THREAD'
+
+/** What the check needs to know about live processes (the real one reads /proc; tests give a fake). */
+export interface ProcessTable {
+  pids(): number[]
+  /** The working directory, or null when unknown (exited, not ours). */
+  cwd(pid: number): string | null
+  /** The parent pid, or null when unknown. */
+  ppid(pid: number): number | null
+  /** The environment as `NAME=value` entries, or null when unknown. */
+  environ(pid: number): string[] | null
+}
+
+/** The ended turn: where it worked, its owner value if its agent passes one, where live turns work. */
+export interface EscapeScope {
+  within: readonly string[]
+  except: readonly string[]
+  owner?: string
+}
+
+const inside = (dir: string, root: string) =>
+  dir === root || dir.startsWith(root.endsWith(path.sep) ? root : root + path.sep)
+
+/** Whether `pid` descends from `root` (its parent chain reaches it). */
+function descendsFrom(table: ProcessTable, pid: number, root: number): boolean {
+  let current = table.ppid(pid)
+  // a bound against a chain that changes while it is walked
+  for (let steps = 0; current !== null && current > 1 && steps < 4096; steps++) {
+    if (current === root) return true
+    current = table.ppid(current)
+  }
+  return current === root
+}
+
+/**
+ * The processes that escaped the agent process `root` (marked with `marker`) and belong to `scope`. Without
+ * an owner to look for, the cheap test comes first: the working directory (one readlink per process), then
+ * the environment and the parent chain of the few that work inside the scope.
+ */
+export function escapedProcesses(
+  table: ProcessTable,
+  root: number,
+  marker: string,
+  scope: EscapeScope,
+  self = process.pid,
+): number[] {
+  // a directory a live run or turn works in (or above) is theirs as well: nothing in it can be told apart
+  const within = scope.within.filter((dir) => !scope.except.some((live) => inside(dir, live)))
+  if (within.length === 0 && scope.owner === undefined) return []
+  const inScope = (pid: number): boolean => {
+    const cwd = table.cwd(pid)
+    if (cwd === null || !within.some((dir) => inside(cwd, dir))) return false
+    return !scope.except.some((live) => inside(cwd, live))
+  }
+  const markerEntry = `${markerVariable}=${marker}`
+  const ownerPrefix = `${ownerVariable}=`
+  const found: number[] = []
+  for (const pid of table.pids()) {
+    if (pid === self || pid === root) continue
+    if (scope.owner === undefined && !inScope(pid)) continue
+    const env = table.environ(pid)
+    if (!env?.includes(markerEntry)) continue
+    const owner = env.find((entry) => entry.startsWith(ownerPrefix))?.slice(ownerPrefix.length)
+    if (owner !== undefined ? owner !== scope.owner : scope.owner !== undefined && !inScope(pid)) continue
+    if (descendsFrom(table, pid, root)) continue
+    found.push(pid)
+  }
+  return found
+}
+
+/** The live processes as /proc shows them; each file is read when asked, parents remembered. */
+export function procTable(): ProcessTable {
+  const parents = new Map<number, number | null>()
+  return {
+    pids() {
+      try {
+        return readdirSync('/proc')
+          .filter((name) => /^\d+$/.test(name))
+          .map(Number)
+      } catch {
+        return []
+      }
+    },
+    cwd(pid) {
+      try {
+        return readlinkSync(`/proc/${pid}/cwd`)
+      } catch {
+        return null // exited meanwhile, or not ours to read
+      }
+    },
+    ppid(pid) {
+      if (!parents.has(pid)) {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+          parents.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
+        } catch {
+          parents.set(pid, null)
+        }
+      }
+      return parents.get(pid) ?? null
+    },
+    environ(pid) {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')
+      } catch {
+        return null // exited meanwhile, or not ours to read
+      }
+    },
+  }
+}
+
+const real = (dir: string) => {
+  try {
+    return realpathSync(dir)
+  } catch {
+    return path.resolve(dir)
+  }
+}
+
+/**
+ * Ends the processes that escaped `root` and belong to the scope `scopeNow()` gives (asked again at each pass,
+ * so a run started meanwhile in the same directory is respected; undefined: nothing to do): SIGTERM, then
+ * SIGKILL after `graceMs` for what is still there (children forked meanwhile included).
+ *
+ * The /proc scan is synchronous (a few ms on a busy machine: with an owner to look for, every process's
+ * environment is read, as endMarked does), so it never runs on the path of the turn that ended: it is deferred to a timer of its own (unref'd: it never keeps the process alive), after the turn's
+ * end was delivered and recorded.
+ */
+export function endEscaped(
+  root: number,
+  marker: string,
+  scopeNow: () => EscapeScope | undefined,
+  graceMs: number,
+): void {
+  const signalAll = (signal: NodeJS.Signals): number => {
+    const scope = scopeNow()
+    if (!scope) return 0
+    const pids = escapedProcesses(procTable(), root, marker, {
+      ...scope,
+      within: scope.within.map(real),
+      except: scope.except.map(real),
+    })
+    for (const pid of pids) {
+      try {
+        process.kill(pid, signal)
+      } catch {
+        // already gone
+      }
+    }
+    return pids.length
+  }
+  setTimeout(() => {
+    if (signalAll('SIGTERM') > 0) setTimeout(() => signalAll('SIGKILL'), graceMs).unref()
+  }, 0).unref()
+}
