@@ -54,7 +54,7 @@ function newTurn(id: string, sessionId: string, patch: Partial<Turn> = {}): Turn
   }
 }
 
-function newApproval(id: string, sessionId: string, patch: Partial<Approval> = {}): Approval {
+export function newApproval(id: string, sessionId: string, patch: Partial<Approval> = {}): Approval {
   return {
     id,
     sessionId,

@@ -8,7 +8,7 @@ import { InProcessEventBus } from '../../src/store/event-bus.js'
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
-import { newSession } from '../contract/store-contract.js'
+import { newApproval, newSession } from '../contract/store-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { startPostgres, type TestPostgres } from '../support/postgres.js'
@@ -148,23 +148,7 @@ for (const [backend, open] of Object.entries(stores))
 
     it('an approval changes the state (refresh): not stored over archived, nor announced after it', async () => {
       await store.createSession(newSession('ses_refresh'), 'node_a')
-      await store.createApproval({
-        id: 'apr_refresh',
-        sessionId: 'ses_refresh',
-        turnId: null,
-        kind: 'command',
-        command: 'ls',
-        cwd: '/w',
-        changes: null,
-        reason: null,
-        options: ['accept', 'decline'],
-        state: 'pending',
-        decision: null,
-        by: null,
-        createdAt: '2026-01-01T00:00:00.000Z',
-        resolvedAt: null,
-        expiresAt: '2026-01-01T00:10:00.000Z',
-      })
+      await store.createApproval(newApproval('apr_refresh', 'ses_refresh'))
       archiveAfterNextRead('ses_refresh')
       await state.refresh('ses_refresh')
       expect((await store.getSession('ses_refresh'))?.status).toBe('archived')
