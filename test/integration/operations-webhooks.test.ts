@@ -115,7 +115,13 @@ describe('webhooks', () => {
     const approvalId = (verified(requested!).data as Extract<StoredEvent, { type: 'approval.requested' }>)
       .approvalId
     await api.json(api.post(`/v1/approvals/${approvalId}`, { decision: 'accept' }), 200)
-    const all = await receiver.waitFor((r) => r.some((x) => verified(x).type === 'session.idle'))
+    // Deliveries are independent (sent at once, in any order): a turn's end and the idle state it leads to are
+    // stored together, so either may arrive first.
+    const all = await receiver.waitFor(
+      (r) =>
+        r.some((x) => verified(x).type === 'session.idle') &&
+        r.some((x) => verified(x).type === 'turn.completed'),
+    )
     const types = all.map((r) => verified(r).type)
     expect(types).toEqual(
       expect.arrayContaining(['approval.requested', 'approval.resolved', 'turn.completed', 'session.idle']),
