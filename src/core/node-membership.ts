@@ -103,19 +103,36 @@ export class NodeMembership {
     return node !== undefined && !this.isDead(node, now)
   }
 
-  /** Stops the heartbeat and removes this node's record. */
+  /**
+   * Stops the heartbeat and removes this node's record, once a heartbeat in flight is done: that one would find
+   * the record gone and register the node again, a record of a node that no longer runs.
+   */
   async leave(): Promise<void> {
+    this.left = true
     clearInterval(this.timer)
+    await this.beating?.catch(() => {})
     await this.store.removeNode(this.id)
   }
 
   private fencing: Promise<void> | undefined
+  /** The heartbeat in flight, if any. */
+  private beating: Promise<void> | undefined
+  private left = false
 
-  private async beat(): Promise<void> {
+  private beat(): Promise<void> {
+    if (this.left || this.beating) return this.beating ?? Promise.resolve()
+    this.beating = this.beatOnce().finally(() => {
+      this.beating = undefined
+    })
+    return this.beating
+  }
+
+  private async beatOnce(): Promise<void> {
     if (this.fencing || (await this.store.heartbeat(this.id, new Date().toISOString()))) return
+    if (this.left) return
     this.fencing = (async () => {
       await this.fence?.()
-      await this.store.registerNode(this.record())
+      if (!this.left) await this.store.registerNode(this.record())
     })().finally(() => {
       this.fencing = undefined
     })

@@ -124,4 +124,42 @@ describe('NodeMembership', () => {
     }
     await me.leave()
   })
+
+  it('a heartbeat in flight when the node leaves does not register it again', async () => {
+    /** A store whose next heartbeat waits until the test releases it. */
+    class HeldHeartbeat extends SqliteStore {
+      hold: Promise<void> | undefined
+      asked: (() => void) | undefined
+      registered = 0
+      override async heartbeat(id: string, at: string): Promise<boolean> {
+        const hold = this.hold
+        if (hold) {
+          this.hold = undefined
+          this.asked?.()
+          await hold
+        }
+        return super.heartbeat(id, at)
+      }
+      override async registerNode(...args: Parameters<SqliteStore['registerNode']>): Promise<void> {
+        this.registered++
+        return super.registerNode(...args)
+      }
+    }
+    const store = new HeldHeartbeat(path.join(tempDir('nodes-'), 'gw.db'))
+    stores.push(store)
+    let release!: () => void
+    store.hold = new Promise<void>((r) => (release = r))
+    const asked = new Promise<void>((r) => (store.asked = r))
+    const me = new NodeMembership(store, 'all', { heartbeatMs: 10, deadAfterMs: 10_000 })
+    await me.join()
+    await asked
+    const leaving = me.leave()
+    // leave() goes as far as it can while the heartbeat is held, then the heartbeat answers
+    await new Promise((r) => setImmediate(r))
+    release()
+    await leaving
+    await new Promise((r) => setImmediate(r))
+    expect((await store.listNodes()).map((n) => n.id)).not.toContain(me.id)
+    expect(store.registered).toBe(1)
+  })
 })
