@@ -37,7 +37,7 @@ export function newSession(id: string, patch: Partial<Session> = {}): Session {
   }
 }
 
-function newTurn(id: string, sessionId: string, patch: Partial<Turn> = {}): Turn {
+export function newTurn(id: string, sessionId: string, patch: Partial<Turn> = {}): Turn {
   return {
     id,
     sessionId,

@@ -8,7 +8,7 @@ import { InProcessEventBus } from '../../src/store/event-bus.js'
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
-import { newApproval, newSession } from '../contract/store-contract.js'
+import { newApproval, newSession, newTurn } from '../contract/store-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { startPostgres, type TestPostgres } from '../support/postgres.js'
@@ -125,19 +125,7 @@ for (const [backend, open] of Object.entries(stores))
 
     it('a turn starts: its running state is not stored nor announced after archived', async () => {
       await store.createSession(newSession('ses_start'), 'node_a')
-      await store.createTurn({
-        id: 'turn_start',
-        sessionId: 'ses_start',
-        agentTurnId: null,
-        status: 'queued',
-        input: [{ type: 'text', text: 'hi' }],
-        createdAt: '2026-01-01T00:00:00.000Z',
-        startedAt: null,
-        finishedAt: null,
-        finalResponse: null,
-        usage: null,
-        error: null,
-      })
+      await store.createTurn(newTurn('turn_start', 'ses_start'))
       running = true
       archiveAfterNextRead('ses_start')
       await (await state.startTurn('ses_start', 'turn_start', { status: 'running' })).announced
