@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs'
+import { realpathSync } from 'node:fs'
 import path from 'node:path'
 import { markerVariable } from './marked-processes.js'
+import { type ProcessTable, procTable } from './proc-table.js'
 
 /**
  * A long-lived agent process (codex app-server, a warm ACP agent) outlives the runs and turns it serves, so
@@ -25,17 +26,6 @@ import { markerVariable } from './marked-processes.js'
  * A command that scrubbed its whole environment is not found. Linux only (/proc).
  */
 export const ownerVariable = 'AGENT_GATEWAY_THREAD'
-
-/** What the check needs to know about live processes (the real one reads /proc; tests give a fake). */
-export interface ProcessTable {
-  pids(): number[]
-  /** The working directory, or null when unknown (exited, not ours). */
-  cwd(pid: number): string | null
-  /** The parent pid, or null when unknown. */
-  ppid(pid: number): number | null
-  /** The environment as `NAME=value` entries, or null when unknown. */
-  environ(pid: number): string[] | null
-}
 
 /** The ended turn: where it worked, its owner value if its agent passes one, where live turns work. */
 export interface EscapeScope {
@@ -94,47 +84,6 @@ export function escapedProcesses(
   return found
 }
 
-/** The live processes as /proc shows them; each file is read when asked, parents remembered. */
-export function procTable(): ProcessTable {
-  const parents = new Map<number, number | null>()
-  return {
-    pids() {
-      try {
-        return readdirSync('/proc')
-          .filter((name) => /^\d+$/.test(name))
-          .map(Number)
-      } catch {
-        return []
-      }
-    },
-    cwd(pid) {
-      try {
-        return readlinkSync(`/proc/${pid}/cwd`)
-      } catch {
-        return null // exited meanwhile, or not ours to read
-      }
-    },
-    ppid(pid) {
-      if (!parents.has(pid)) {
-        try {
-          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-          parents.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
-        } catch {
-          parents.set(pid, null)
-        }
-      }
-      return parents.get(pid) ?? null
-    },
-    environ(pid) {
-      try {
-        return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')
-      } catch {
-        return null // exited meanwhile, or not ours to read
-      }
-    },
-  }
-}
-
 const real = (dir: string) => {
   try {
     return realpathSync(dir)
@@ -149,8 +98,9 @@ const real = (dir: string) => {
  * SIGKILL after `graceMs` for what is still there (children forked meanwhile included).
  *
  * The /proc scan is synchronous (a few ms on a busy machine: with an owner to look for, every process's
- * environment is read, as endMarked does), so it never runs on the path of the turn that ended: it is deferred to a timer of its own (unref'd: it never keeps the process alive), after the turn's
- * end was delivered and recorded.
+ * environment is read, as endMarked does), so it never runs on the path of the turn that ended: it is deferred
+ * to a timer of its own (unref'd: it never keeps the process alive), after the turn's end was delivered and
+ * recorded.
  */
 export function endEscaped(
   root: number,

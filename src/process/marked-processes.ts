@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { type ProcessTable, procTable } from './proc-table.js'
 
 /**
  * Some programs (codex app-server) start helpers in sessions of their own (its shell snapshot, the commands it
@@ -15,25 +15,9 @@ export function newMarker(): string {
 }
 
 /** Live processes (of this user) whose environment carries `marker`. */
-export function markedProcesses(marker: string): number[] {
+export function markedProcesses(marker: string, table: ProcessTable = procTable()): number[] {
   const wanted = `${markerVariable}=${marker}`
-  let names: string[]
-  try {
-    names = readdirSync('/proc')
-  } catch {
-    return []
-  }
-  const found: number[] = []
-  for (const name of names) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue
-    try {
-      if (readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').includes(wanted))
-        found.push(Number(name))
-    } catch {
-      // exited meanwhile, or not ours to read
-    }
-  }
-  return found
+  return table.pids().filter((pid) => pid !== process.pid && table.environ(pid)?.includes(wanted))
 }
 
 /**

@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs'
+import { readFileSync, realpathSync } from 'node:fs'
 import path from 'node:path'
+import { procTable } from './proc-table.js'
 
 /**
  * Every process the gateway starts carries `AGENT_GATEWAY_SERVER=<server pid>:<its start time>` in its
@@ -37,16 +38,9 @@ function serverAlive(marker: string): boolean {
   return startTimeOf(Number(pid)) === started
 }
 
-/** Whether the working directory of `pid` is one of `dirs` or below one. */
-function worksIn(pid: string, dirs: readonly string[]): boolean {
-  let cwd: string
-  try {
-    cwd = readlinkSync(`/proc/${pid}/cwd`)
-  } catch {
-    return false
-  }
-  return dirs.some((d) => cwd === d || cwd.startsWith(d + path.sep))
-}
+/** Whether a working directory is one of `dirs` or below one. */
+const worksIn = (cwd: string | null, dirs: readonly string[]): boolean =>
+  cwd !== null && dirs.some((d) => cwd === d || cwd.startsWith(d + path.sep))
 
 const real = (dir: string) => {
   try {
@@ -59,29 +53,19 @@ const real = (dir: string) => {
 /** Processes working inside `dirs` that carry a marker of a server that no longer runs. */
 export function orphanedProcesses(dirs: readonly string[]): number[] {
   const within = dirs.map(real)
-  let names: string[]
-  try {
-    names = readdirSync('/proc')
-  } catch {
-    return []
-  }
+  const table = procTable()
   const prefix = `${serverMarkerVariable}=`
   const found: number[] = []
   const alive = new Map<string, boolean>()
-  for (const name of names) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue
-    let marker: string | undefined
-    try {
-      marker = readFileSync(`/proc/${name}/environ`, 'latin1')
-        .split('\0')
-        .find((v) => v.startsWith(prefix))
-        ?.slice(prefix.length)
-    } catch {
-      continue // exited meanwhile, or not ours to read
-    }
-    if (!marker || !worksIn(name, within)) continue
+  for (const pid of table.pids()) {
+    if (pid === process.pid) continue
+    const marker = table
+      .environ(pid)
+      ?.find((v) => v.startsWith(prefix))
+      ?.slice(prefix.length)
+    if (!marker || !worksIn(table.cwd(pid), within)) continue
     if (!alive.has(marker)) alive.set(marker, serverAlive(marker))
-    if (!alive.get(marker)) found.push(Number(name))
+    if (!alive.get(marker)) found.push(pid)
   }
   return found
 }
