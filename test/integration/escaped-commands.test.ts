@@ -75,8 +75,10 @@ describe('commands that escaped the agent process tree end with their run or tur
     await escapedAndRunning()
     expect((await postJson(`${gw.url}/v1/runs/${run.id}/cancel`, {})).status).toBe(200)
     let ended = run
-    for (const deadline = Date.now() + 30_000; ended.status !== 'cancelled' && Date.now() < deadline; )
+    for (const deadline = Date.now() + 30_000; ended.status !== 'cancelled' && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 50))
       ended = await json<Run>(fetch(`${gw.url}/v1/runs/${run.id}`))
+    }
     expect(ended.status).toBe('cancelled')
     expect(await waitUntilGone(escaped, 30_000)).toEqual([])
     // the shared app-server itself goes on: the next warm run is served
