@@ -56,15 +56,26 @@ export class SessionState {
   }
 
   /**
-   * The state the session goes to once its running turn ended (waiting for an approval, or idle), when that is
-   * a change: the caller stores it with the turn's end (Store.completeTurn), then `announce`s it.
+   * The running turn ends: its end (`patch`) is stored with the state the session goes to (waiting for an
+   * approval, or idle) in one step (Store.completeTurn); `ended` runs as soon as that is stored (the turn no
+   * longer counts as running; its end event is queued first), then the state's announcement is queued (see
+   * `update`). Only the state the store wrote is announced: an archive that landed since the read stays.
    */
-  afterTurn(id: string): Promise<Session['status'] | undefined> {
-    return this.next(id, false)
+  async completeTurn(
+    id: string,
+    turnId: string,
+    patch: Partial<Turn>,
+    at: string,
+    ended: () => void,
+  ): Promise<{ turn: Turn | undefined; state: StateChange }> {
+    const next = await this.next(id, false)
+    const step = await this.store.completeTurn(turnId, patch, at, next)
+    ended()
+    return { turn: step?.turn, state: step?.status ? this.announce(id, step.status) : unchanged }
   }
 
   /** Queues the `session.status` event of a state already stored (see `update`). */
-  announce(id: string, status: Session['status']): StateChange {
+  private announce(id: string, status: Session['status']): StateChange {
     const announced = this.log.append(id, { type: 'session.status', status })
     // awaited later (a store failure surfaces there), not unhandled in between
     announced.catch(() => {})
