@@ -135,8 +135,8 @@ function buildMetrics(sources: MetricsSources): PromMetrics {
     labelNames: ['state'],
     registers,
     async collect() {
-      for (const state of sessionState.options)
-        this.set({ state }, (await sources.store.listSessions({ status: state, limit: 1_000_000 })).length)
+      const counts = await sources.store.countSessions()
+      for (const state of sessionState.options) this.set({ state }, counts[state] ?? 0)
     },
   })
   new Gauge({
