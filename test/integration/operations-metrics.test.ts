@@ -124,6 +124,28 @@ describe('GET /metrics', () => {
     expect(sample(after, 'agent_gateway_running_processes')).toBe(0)
   })
 
+  it('warm runs: what codex made ahead and what it served', async () => {
+    const counts = async () => {
+      const m = await metrics()
+      return {
+        started: sample(m, 'agent_gateway_warm_started_total', { agent: 'codex' }),
+        served: sample(m, 'agent_gateway_warm_served_total', { agent: 'codex' }),
+        waitingListed: m.get('agent_gateway_warm_waiting')?.metrics.some((x) => x.labels?.agent === 'codex'),
+      }
+    }
+    const before = await counts()
+    // The first run of these options starts a thread ahead for the next one, which takes it.
+    for (const text of ['warm 1', 'warm 2']) {
+      mock.script({ kind: 'text', text })
+      const res = await postJson(`${gw.url}/v1/runs?wait=true`, { prompt: text }, auth(ops))
+      expect(((await res.json()) as Run).status).toBe('succeeded')
+    }
+    const after = await counts()
+    expect(after.served).toBeGreaterThan(before.served)
+    expect(after.started).toBeGreaterThanOrEqual(after.served)
+    expect(after.waitingListed).toBe(true)
+  })
+
   it('agent_gateway_sessions counts the sessions in each state', async () => {
     const count = (families: ReturnType<typeof parsePrometheus>, state: string) =>
       sample(families, 'agent_gateway_sessions', { state })
