@@ -75,7 +75,8 @@ export function newApproval(id: string, sessionId: string, patch: Partial<Approv
   }
 }
 
-function nodeRecord(id: string, heartbeatAt = '2026-01-01T00:00:00.000Z'): NodeRecord {
+/** A node's record, as a gateway registers it (only a registered node owns work: createSession, claims). */
+export function nodeRecord(id: string, heartbeatAt = '2026-01-01T00:00:00.000Z'): NodeRecord {
   return { id, role: 'all', host: 'h', pid: 1, startedAt: '2026-01-01T00:00:00.000Z', heartbeatAt }
 }
 
@@ -117,7 +118,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       const { store } = await fresh()
       await store.createRun(newRun('run_a'))
       await store.createRun(newRun('run_b'))
-      await store.createSession(newSession('ses_a'), 'node_1')
+      await store.createSession(newSession('ses_a'), 'node_a')
       for (let i = 0; i < 5; i++) await store.appendEvent('run_a', { type: 'turn.started' }, `t${i}`)
       await store.appendEvent('run_b', { type: 'run.queued' }, 't')
       await store.appendEvent('ses_a', { type: 'session.status', status: 'idle' }, 't')
@@ -135,7 +136,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
     it('appendEvents stores a batch in order in one transaction, all or nothing', async () => {
       const { store, connect } = await fresh()
       await store.createRun(newRun('run_a'))
-      await store.createSession(newSession('ses_a'), 'node_1')
+      await store.createSession(newSession('ses_a'), 'node_a')
       await store.appendEvent('run_a', { type: 'run.queued' }, 't0')
       const stored = await store.appendEvents([
         { ownerId: 'run_a', event: { type: 'turn.started' }, at: 't1' },
@@ -270,7 +271,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
     })
 
     it('takes over the unfinished runs of lost nodes, each run to exactly one taker; lists owners in use', async () => {
-      const { store, connect } = await fresh()
+      const { store, connect } = await fresh(['node_a', 'node_b', 'node_c', 'node_d'])
       const other = await connect()
       await store.admitRun(newRun('run_1'), 'node_a', 100)
       await store.admitRun(newRun('run_2'), 'node_b', 100)
@@ -550,7 +551,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(await store.updateApproval('apr_2', { reason: 'why' })).toMatchObject({ reason: 'why' })
     })
 
-    it('only members take work: a node removed or marked lost admits and claims nothing (NotAMember) until it registers again', async () => {
+    it('only members take work: a node removed or marked lost admits, claims and creates nothing (NotAMember) until it registers again', async () => {
       const { store, connect } = await fresh(['node_a', 'node_b', 'node_c'])
       const other = await connect()
       for (const id of ['run_1', 'run_2', 'run_3']) await store.admitRun(newRun(id), null, 100)
@@ -558,6 +559,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect((await store.claimRun('run_1', 'node_a'))?.id).toBe('run_1')
       // never registered
       await expect(store.claimRun('run_2', 'node_z')).rejects.toBeInstanceOf(NotAMember)
+      await expect(store.createSession(newSession('ses_z'), 'node_z')).rejects.toBeInstanceOf(NotAMember)
       // marked lost (found dead by another node, before it takes the node's work over): still registered, its
       // heartbeat true but no longer recorded, and it takes no work, on any connection
       await other.markNodesLost(['node_a', 'node_c'], '2026-01-01T00:00:09.000Z')
@@ -565,6 +567,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       await expect(other.claimNextRun('node_a')).rejects.toBeInstanceOf(NotAMember)
       await expect(store.claimSession('ses_1', 'node_a')).rejects.toBeInstanceOf(NotAMember)
       await expect(store.admitRun(newRun('run_4'), 'node_a', 100)).rejects.toBeInstanceOf(NotAMember)
+      await expect(other.createSession(newSession('ses_2'), 'node_a')).rejects.toBeInstanceOf(NotAMember)
       expect(await store.heartbeat('node_a', '2026-01-01T00:00:10.000Z')).toBe(true)
       expect(await store.listNodes()).toEqual([
         nodeRecord('node_a'),
@@ -573,6 +576,8 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       ])
       // nothing of that was stored; another node still takes the work
       expect(await store.getRun('run_4')).toBeUndefined()
+      expect(await store.getSession('ses_2')).toBeUndefined()
+      expect(await store.getSession('ses_z')).toBeUndefined()
       expect(await store.ownerOf('run_2')).toBeNull()
       expect(await store.ownerOf('ses_1')).toBe('node_b')
       expect((await other.claimNextRun('node_b'))?.id).toBe('run_2')
@@ -586,6 +591,8 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       await store.claimSession('ses_1', 'node_a')
       expect(await store.ownerOf('ses_1')).toBe('node_a')
       expect(await store.admitRun(newRun('run_4'), 'node_a', 100)).toBe(true)
+      await store.createSession(newSession('ses_2'), 'node_a')
+      expect(await store.ownerOf('ses_2')).toBe('node_a')
       // node_c, marked but not removed, stays out; registering it again makes it a member again
       await expect(store.claimSession('ses_1', 'node_c')).rejects.toBeInstanceOf(NotAMember)
       await store.registerNode(nodeRecord('node_c'))

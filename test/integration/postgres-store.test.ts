@@ -40,7 +40,7 @@ describe('PostgresStore: a claim and the mark of its node as lost, in either ord
     }
   }
 
-  it('a claim that comes while the mark is not committed yet waits for it, then finds the node lost', async () => {
+  it('a claim (or new session) that comes while the mark is not committed yet waits for it, then finds the node lost', async () => {
     const url = await server.createDatabase()
     const store = await PostgresStore.open(url)
     const marker = new pg.Client({ connectionString: url })
@@ -49,6 +49,7 @@ describe('PostgresStore: a claim and the mark of its node as lost, in either ord
     await admin.connect()
     try {
       await store.registerNode(node('node_a'))
+      await store.registerNode(node('node_b'))
       await store.admitRun(newRun('run_1'), null, 10)
       await store.createSession(newSession('ses_1'), 'node_b')
       // the mark of another node's recovery, in its transaction (markNodesLost's statement)
@@ -66,10 +67,13 @@ describe('PostgresStore: a claim and the mark of its node as lost, in either ord
         })
       await untilWaitingForLock(admin, () => claimed)
       const session = store.claimSession('ses_1', 'node_a').catch((err: unknown) => err)
+      const created = store.createSession(newSession('ses_2'), 'node_a').catch((err: unknown) => err)
       await marker.query('COMMIT')
       // READ COMMITTED: the claim's snapshot predates the mark, but the row it locks is read again as committed
       expect(await claim).toBe('refused')
       expect(await session).toBeInstanceOf(NotAMember)
+      expect(await created).toBeInstanceOf(NotAMember)
+      expect(await store.getSession('ses_2')).toBeUndefined()
       expect(await store.ownerOf('run_1')).toBeNull()
       expect(await store.ownerOf('ses_1')).toBe('node_b')
     } finally {

@@ -8,7 +8,7 @@ import { InProcessEventBus } from '../../src/store/event-bus.js'
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
-import { newApproval, newSession, newTurn } from '../contract/store-contract.js'
+import { newApproval, newSession, newTurn, nodeRecord } from '../contract/store-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { startPostgres, type TestPostgres } from '../support/postgres.js'
@@ -102,6 +102,7 @@ for (const [backend, open] of Object.entries(stores))
     let running = false
     beforeAll(async () => {
       store = await open()
+      await store.registerNode(nodeRecord('node_a'))
       log = new EventLog(store, new InProcessEventBus())
       state = new SessionState(store, log, () => running)
     })
