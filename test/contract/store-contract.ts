@@ -600,25 +600,48 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(await store.ownerOf('ses_1')).toBe('node_c')
     })
 
+    it('a node marked lost: a claim committed before the mark is taken over, one after it is refused', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      for (const id of ['run_1', 'run_2']) await store.admitRun(newRun(id), null, 100)
+      expect((await other.claimNextRun('node_a'))?.id).toBe('run_1')
+      await store.markNodesLost(['node_a'], '2026-01-01T00:00:09.000Z')
+      await expect(other.claimNextRun('node_a')).rejects.toBeInstanceOf(NotAMember)
+      expect(ids(await store.takeOverRuns(['node_a'], 'node_b'))).toEqual(['run_1'])
+      expect(await store.ownerOf('run_2')).toBeNull()
+      expect(await store.ownersInUse()).toEqual(['node_b'])
+    })
+
     it('a node marked lost while it claims: whatever it claimed is taken over, it claims nothing after', async () => {
       const { store, connect } = await fresh()
       const other = await connect()
       for (let i = 0; i < 40; i++)
         await store.admitRun(newRun(`run_${String(i).padStart(2, '0')}`), null, 100)
-      // node_a claims from one connection while node_b, on another, marks it lost and takes its runs over
-      let refused = 0
+      // node_a claims from one connection while node_b, on another, marks it lost and takes its runs over. How
+      // many claims come before the mark depends on timing (all, none, some): what holds in every order is checked.
+      let marked = false
+      const claimedByA: string[] = []
+      const claimedAfterTheMark: string[] = []
       const claiming = (async () => {
-        for (let i = 0; i < 40; i++)
-          await other.claimNextRun('node_a').catch((err: unknown) => {
+        for (let i = 0; i < 40; i++) {
+          const afterTheMark = marked
+          const run = await other.claimNextRun('node_a').catch((err: unknown) => {
             if (!(err instanceof NotAMember)) throw err
-            refused++
           })
+          if (run) claimedByA.push(run.id)
+          if (run && afterTheMark) claimedAfterTheMark.push(run.id)
+        }
       })()
       await store.claimNextRun('node_b')
       await store.markNodesLost(['node_a'], '2026-01-01T00:00:09.000Z')
+      marked = true
       const taken = await store.takeOverRuns(['node_a'], 'node_b')
       await claiming
-      expect(refused).toBeGreaterThan(0)
+      // a claim that began once the mark was committed was refused
+      expect(claimedAfterTheMark).toEqual([])
+      // every claim that succeeded was committed before the mark (a claim in progress ends first): the takeover
+      // that follows the mark found each one; none landed between the mark and the takeover
+      expect(ids(taken).sort()).toEqual(claimedByA.sort())
       const owners = await Promise.all(taken.map((r) => store.ownerOf(r.id)))
       expect(owners.every((o) => o === 'node_b')).toBe(true)
       expect(await store.ownersInUse()).toEqual(['node_b'])

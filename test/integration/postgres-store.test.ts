@@ -25,20 +25,61 @@ describeStoreContract('postgres', {
 
 describe('PostgresStore: a claim and the mark of its node as lost, in either order', () => {
   const node = (id: string) => ({ id, role: 'all', host: 'h', pid: 1, startedAt: 't', heartbeatAt: 't' })
+  const ids = (rows: { id: string }[]) => rows.map((r) => r.id)
 
   /**
-   * Resolves once a statement of another session waits for a row lock (synchronised on PostgreSQL's own view),
-   * or once `settled` says what should have waited did not.
+   * Resolves once `waiters` statements of other sessions wait for a row lock (synchronised on PostgreSQL's own
+   * view), or once `settled` says what should have waited did not.
    */
-  async function untilWaitingForLock(admin: pg.Client, settled: () => boolean): Promise<void> {
+  async function untilWaitingForLock(admin: pg.Client, settled: () => boolean, waiters = 1): Promise<void> {
     while (!settled()) {
       const { rows } = await admin.query(
         "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
       )
-      if (rows.length > 0) return
+      if (rows.length >= waiters) return
       await new Promise((r) => setImmediate(r))
     }
   }
+
+  it('a mark that comes while a claim is in progress waits for it: the takeover that follows finds the run', async () => {
+    const url = await server.createDatabase()
+    const store = await PostgresStore.open(url)
+    const marking = await PostgresStore.open(url)
+    const holder = new pg.Client({ connectionString: url })
+    const admin = new pg.Client({ connectionString: url })
+    await holder.connect()
+    await admin.connect()
+    try {
+      await store.registerNode(node('node_a'))
+      await store.registerNode(node('node_b'))
+      await store.admitRun(newRun('run_1'), null, 10)
+      // holds the run's row: node_a's claim gets its membership (share lock on its node row), then waits here
+      await holder.query('BEGIN')
+      await holder.query("SELECT 1 FROM runs WHERE id = 'run_1' FOR UPDATE")
+      let claimDone = false
+      const claim = store.claimRun('run_1', 'node_a').finally(() => {
+        claimDone = true
+      })
+      await untilWaitingForLock(admin, () => claimDone)
+      // another node's recovery marks node_a lost: it waits for the claim in progress
+      let markDone = false
+      const mark = marking.markNodesLost(['node_a'], 't').finally(() => {
+        markDone = true
+      })
+      await untilWaitingForLock(admin, () => markDone || claimDone, 2)
+      expect({ markDone, claimDone }).toEqual({ markDone: false, claimDone: false })
+      await holder.query('COMMIT')
+      expect((await claim)?.id).toBe('run_1')
+      await mark
+      expect(ids(await marking.takeOverRuns(['node_a'], 'node_b'))).toEqual(['run_1'])
+      await expect(store.claimNextRun('node_a')).rejects.toBeInstanceOf(NotAMember)
+    } finally {
+      await holder.end()
+      await admin.end()
+      await marking.close()
+      await store.close()
+    }
+  })
 
   it('a claim (or new session) that comes while the mark is not committed yet waits for it, then finds the node lost', async () => {
     const url = await server.createDatabase()
