@@ -1,20 +1,14 @@
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { EventLog } from '../../src/core/event-log.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import { PgEventBus } from '../../src/store/postgres/pg-event-bus.js'
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { NotAMember } from '../../src/store/store.js'
 import { describeStoreContract, newRun, newSession } from '../contract/store-contract.js'
-import { startPostgres, type TestPostgres } from '../support/postgres.js'
+import { sharedPostgres } from '../support/shared-postgres.js'
 
-let server: TestPostgres
-beforeAll(async () => {
-  server = await startPostgres()
-}, 60_000)
-afterAll(async () => {
-  await server?.stop()
-})
+const server = sharedPostgres()
 
 describeStoreContract('postgres', {
   async fresh() {
@@ -43,8 +37,8 @@ describe('PostgresStore: a claim and the mark of its node as lost, in either ord
 
   it('a mark that comes while a claim is in progress waits for it: the takeover that follows finds the run', async () => {
     const url = await server.createDatabase()
-    const store = await PostgresStore.open(url)
-    const marking = await PostgresStore.open(url)
+    const store = await server.openStore(url)
+    const marking = await server.openStore(url)
     const holder = new pg.Client({ connectionString: url })
     const admin = new pg.Client({ connectionString: url })
     await holder.connect()
@@ -76,14 +70,12 @@ describe('PostgresStore: a claim and the mark of its node as lost, in either ord
     } finally {
       await holder.end()
       await admin.end()
-      await marking.close()
-      await store.close()
     }
   })
 
   it('a claim (or new session) that comes while the mark is not committed yet waits for it, then finds the node lost', async () => {
     const url = await server.createDatabase()
-    const store = await PostgresStore.open(url)
+    const store = await server.openStore(url)
     const marker = new pg.Client({ connectionString: url })
     const admin = new pg.Client({ connectionString: url })
     await marker.connect()
@@ -120,7 +112,6 @@ describe('PostgresStore: a claim and the mark of its node as lost, in either ord
     } finally {
       await marker.end()
       await admin.end()
-      await store.close()
     }
   })
 })
@@ -138,8 +129,8 @@ describe('PgEventBus: events stored on one node are streamed live on another', (
 
   it('a subscriber on node B follows a run appended on node A: complete, ordered, large events too', async () => {
     const url = await server.createDatabase()
-    const storeA = await PostgresStore.open(url)
-    const storeB = await PostgresStore.open(url)
+    const storeA = await server.openStore(url)
+    const storeB = await server.openStore(url)
     const busA = await PgEventBus.start(url, storeA.pool, 'node_a')
     const busB = await PgEventBus.start(url, storeB.pool, 'node_b')
     try {
@@ -173,8 +164,6 @@ describe('PgEventBus: events stored on one node are streamed live on another', (
     } finally {
       await busA.close()
       await busB.close()
-      await storeA.close()
-      await storeB.close()
     }
   })
 })

@@ -1,21 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { RunManager } from '../../src/core/run-manager.js'
 import { startRunWorker } from '../../src/core/run-worker.js'
 import type { Run } from '../../src/protocol/runs.js'
 import { PgBossRunQueue } from '../../src/store/postgres/pg-boss-run-queue.js'
-import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import type { RunQueue } from '../../src/store/run-queue.js'
 import { NotAMember, type Store } from '../../src/store/store.js'
 import { newRun } from '../contract/store-contract.js'
-import { startPostgres, type TestPostgres } from '../support/postgres.js'
+import { sharedPostgres } from '../support/shared-postgres.js'
 
-let pg: TestPostgres
-beforeAll(async () => {
-  pg = await startPostgres()
-}, 60_000)
-afterAll(async () => {
-  await pg?.stop()
-})
+const pg = sharedPostgres()
 
 const node = (id: string) => ({ id, role: 'worker', host: 'h', pid: 1, startedAt: 't', heartbeatAt: 't' })
 
@@ -26,7 +19,7 @@ const noting = (adopted: (run: Run) => void) =>
 describe('a worker taken for dead (marked lost, not fenced yet) and the queue', () => {
   it('it claims nothing it fetches: the job goes back to the queue, and another worker runs it', async () => {
     const url = await pg.createDatabase()
-    const store = await PostgresStore.open(url)
+    const store = await pg.openStore(url)
     const queueA = await PgBossRunQueue.start(url)
     const queueB = await PgBossRunQueue.start(url)
     let stoppedA: Promise<void> | undefined
@@ -84,7 +77,6 @@ describe('a worker taken for dead (marked lost, not fenced yet) and the queue', 
     } finally {
       await stopA()
       await queueB.stop()
-      await store.close()
     }
   }, 40_000)
 })
@@ -111,7 +103,7 @@ function polled(queue: RunQueue) {
 describe('a worker refused once (taken for dead) fetches nothing more until it has registered again', () => {
   it('gives the job back once, not at every poll; another worker runs it; registered again, it takes runs', async () => {
     const url = await pg.createDatabase()
-    const store = await PostgresStore.open(url)
+    const store = await pg.openStore(url)
     const a = polled(await PgBossRunQueue.start(url))
     const queueB = await PgBossRunQueue.start(url)
     let stoppedB: Promise<void> | undefined
@@ -189,7 +181,6 @@ describe('a worker refused once (taken for dead) fetches nothing more until it h
     } finally {
       await a.queue.stop()
       await stopB()
-      await store.close()
     }
   }, 40_000)
 })

@@ -5,13 +5,12 @@ import { SessionState } from '../../src/core/session-state.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { InProcessEventBus } from '../../src/store/event-bus.js'
-import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
 import { newApproval, newSession, newTurn, nodeRecord } from '../contract/store-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
-import { startPostgres, type TestPostgres } from '../support/postgres.js'
+import { sharedPostgres } from '../support/shared-postgres.js'
 import { tempDir } from '../support/temp.js'
 
 /**
@@ -20,13 +19,7 @@ import { tempDir } from '../support/temp.js'
  * so no `session.status` follows `archived` in the session's events. The archive is forced into that window by
  * running it inside the store call that opens or closes it (no sleep), on both stores.
  */
-let pg: TestPostgres
-beforeAll(async () => {
-  pg = await startPostgres()
-}, 60_000)
-afterAll(async () => {
-  await pg?.stop()
-})
+const pg = sharedPostgres()
 
 /** The session's `session.status` events, in order. */
 const statuses = (events: StoredEvent[]) =>
@@ -91,7 +84,7 @@ for (const [backend, envOf] of Object.entries(backends))
 
 const stores = {
   sqlite: async () => new SqliteStore(path.join(tempDir('archive-race-'), 'gw.db')),
-  postgres: async () => PostgresStore.open(await pg.createDatabase()),
+  postgres: () => pg.openStore(),
 }
 
 for (const [backend, open] of Object.entries(stores))
