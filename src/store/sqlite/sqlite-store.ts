@@ -139,7 +139,8 @@ export class SqliteStore implements Store {
     // The transactions of every turn and event batch, made once (better-sqlite3 builds four wrappers per
     // `transaction()` call).
     this.tx = {
-      // A claim (and a new session's owner) is checked, in its own write transaction, to be a member (Store.claimRun).
+      // A claimer (or a new session's owner) must be a member, checked in the step's own write transaction
+      // (Store.claimRun).
       claimRun: this.db.transaction((id: string, node: string) => {
         this.mustBeMember(node)
         return this.runs.parseRow(this.stmts.claimRun.get({ id, node, at: new Date().toISOString() }))
