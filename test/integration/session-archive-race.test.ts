@@ -5,14 +5,13 @@ import { SessionState } from '../../src/core/session-state.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { InProcessEventBus } from '../../src/store/event-bus.js'
-import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
 import { SerialByKey } from '../../src/util/serial-by-key.js'
-import { newApproval, newSession, newTurn } from '../contract/store-contract.js'
+import { newApproval, newSession, newTurn, nodeRecord } from '../contract/store-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
-import { startPostgres, type TestPostgres } from '../support/postgres.js'
+import { sharedPostgres } from '../support/shared-postgres.js'
 import { tempDir } from '../support/temp.js'
 
 /**
@@ -24,13 +23,7 @@ import { tempDir } from '../support/temp.js'
  * this process waits for the step: what lands inside the window is another process's archive (a node that
  * took the session over while this one was taken for dead), a SessionState with a queue of its own here.
  */
-let pg: TestPostgres
-beforeAll(async () => {
-  pg = await startPostgres()
-}, 60_000)
-afterAll(async () => {
-  await pg?.stop()
-})
+const pg = sharedPostgres()
 
 /** The session's `session.status` events, in order. */
 const statuses = (events: StoredEvent[]) =>
@@ -97,7 +90,7 @@ for (const [backend, envOf] of Object.entries(backends))
 
 const stores = {
   sqlite: async () => new SqliteStore(path.join(tempDir('archive-race-'), 'gw.db')),
-  postgres: async () => PostgresStore.open(await pg.createDatabase()),
+  postgres: () => pg.openStore(),
 }
 
 for (const [backend, open] of Object.entries(stores))
@@ -108,6 +101,7 @@ for (const [backend, open] of Object.entries(stores))
     let running = false
     beforeAll(async () => {
       store = await open()
+      await store.registerNode(nodeRecord('node_a'))
       log = new EventLog(store, new InProcessEventBus())
       state = new SessionState(store, log, () => running)
     })
