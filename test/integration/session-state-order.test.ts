@@ -8,7 +8,7 @@ import { InProcessEventBus } from '../../src/store/event-bus.js'
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
-import { newApproval, newSession, newTurn } from '../contract/store-contract.js'
+import { newApproval, newSession, newTurn, nodeRecord } from '../contract/store-contract.js'
 import { startPostgres, type TestPostgres } from '../support/postgres.js'
 import { tempDir } from '../support/temp.js'
 
@@ -178,6 +178,7 @@ for (const [backend, open] of Object.entries(stores))
       it(`${race.name}: the last state announced is the one stored`, async () => {
         const id = `ses_order${i}`
         running = false
+        await store.registerNode(nodeRecord('node_a', new Date().toISOString()))
         await store.createSession(newSession(id), 'node_a')
         await store.createTurn(newTurn(`${id}_turn`, id))
         await race.before?.(store, id)
