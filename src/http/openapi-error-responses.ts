@@ -1,5 +1,4 @@
-import { AppError, type ErrorCode, errorRegistry } from '../protocol/errors.js'
-import { NotAMember } from '../store/store.js'
+import { AppError, type ErrorCode, errorRegistry, notAMemberMessage } from '../protocol/errors.js'
 import { type ErrorShape, errorBody } from './errors.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: a JSON document walked by key
@@ -80,7 +79,7 @@ const moreExamples: Partial<Record<ErrorCode, { cause: string; message: string; 
   worker_unavailable: [
     {
       cause: 'rejoining',
-      message: new NotAMember('node_01JD4Z8Q6N7W3V2K5M9P0R1S2T').message,
+      message: notAMemberMessage('node_01JD4Z8Q6N7W3V2K5M9P0R1S2T'),
       description:
         'The node that took the request was taken for dead by the cluster (no heartbeat for NODE_TIMEOUT_SECONDS, ' +
         'e.g. a stall) and takes no work until it has let go of what was taken over and rejoined, within a few ' +

@@ -36,6 +36,10 @@ export const v1ErrorBody = z.object({
   error: z.object({ code: errorCode, message: z.string(), details: z.unknown().optional() }),
 })
 
+/** What a node taken for dead by the cluster answers (503 worker_unavailable) until it has rejoined. */
+export const notAMemberMessage = (node: string) =>
+  `node ${node} was taken for dead by the cluster and takes no work until it has rejoined; retry`
+
 export class AppError extends Error {
   override name = 'AppError'
   readonly status: number

@@ -1,4 +1,4 @@
-import { AppError } from '../protocol/errors.js'
+import { AppError, notAMemberMessage } from '../protocol/errors.js'
 import type { AgentEvent, StoredEvent } from '../protocol/events.js'
 import type { Run } from '../protocol/runs.js'
 import type { Approval, Session, Turn } from '../protocol/sessions.js'
@@ -72,11 +72,7 @@ export interface TurnStep {
  */
 export class NotAMember extends AppError {
   constructor(readonly node: string) {
-    super(
-      'worker_unavailable',
-      `node ${node} was taken for dead by the cluster and takes no work until it has rejoined; retry`,
-      { retryAfterSeconds: 2 },
-    )
+    super('worker_unavailable', notAMemberMessage(node), { retryAfterSeconds: 2 })
   }
 }
 
