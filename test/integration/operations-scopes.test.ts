@@ -77,7 +77,7 @@ describe('scoped API tokens', () => {
     expect(stored.by).toBe('lead')
   })
 
-  it('seed 004 streams: a read token cannot open one (WebSocket nor POST), a run token cannot approve in one', async () => {
+  it('agent work behind a GET or a stream: a read token cannot start it (/agent/ws, POST /agent/stream, GET /hello), a run token cannot approve in a stream', async () => {
     const wsUrl = `${gw.url.replace('http', 'ws')}/agent/ws`
     const asked = mock.requests.length
     const dashWs = agentWsClient(wsUrl, ['agent-stream'], { authorization: 'Bearer dash-secret-2' })
@@ -89,6 +89,8 @@ describe('scoped API tokens', () => {
     })
     expect(dashPost.status).toBe(403)
     await dashPost.text()
+    // seed 000's GET /hello runs an agent too
+    expect((await apiClient(gw.url, 'dash-secret-2').get('/hello')).status).toBe(403)
     expect(mock.requests.length).toBe(asked)
 
     const runner = agentWsClient(wsUrl, ['agent-stream'], { authorization: 'Bearer run-secret-1' })
