@@ -59,14 +59,20 @@ const linearEngine = Object.assign(linearRegExp, { code: 'linearRegExp' })
  * valid JSON that matches becomes `result`; anything else fails the run with the reason.
  */
 export function compileOutputSchema(schema: Record<string, unknown>): OutputValidator {
+  // Each run's schema is its own: a root `$id` would be registered in the shared instance, refusing every later
+  // schema with that `$id` (of any tenant) and letting later schemas `$ref` it; and every compiled schema stayed
+  // cached for the server's life. The check ignores a root `$id` and nothing is kept after the compilation.
+  const { $id: _ignored, ...own } = schema
   let validate: ReturnType<Ajv['compile']>
   try {
-    validate = ajv().compile(schema)
+    validate = ajv().compile(own)
   } catch (err) {
     throw new AppError(
       'invalid_request',
       `outputSchema is not a valid JSON Schema: ${(err as Error).message}`,
     )
+  } finally {
+    ajv().removeSchema(own)
   }
   return (completed) => {
     let parsed: unknown

@@ -175,6 +175,22 @@ describe('/v1/runs', () => {
     expect(ok.run).toMatchObject({ status: 'succeeded', result: { x: 'ok' } })
   })
 
+  it("outputSchema: each run's schema is its own, whatever `$id` an earlier one had", async () => {
+    const first = { $id: 'urn:example:answer', type: 'object', required: ['a'] }
+    mock.script({ kind: 'text', text: '{"a":1}' })
+    expect((await submit({ prompt: 'first', outputSchema: first }, '?wait=true')).run.status).toBe(
+      'succeeded',
+    )
+    // the same `$id` again: checked against this schema, not refused, not the earlier one
+    const second = { $id: 'urn:example:answer', type: 'object', required: ['b'] }
+    mock.script({ kind: 'text', text: '{"b":2}' })
+    const again = await submit({ prompt: 'second', outputSchema: second }, '?wait=true')
+    expect(again.run).toMatchObject({ status: 'succeeded', result: { b: 2 } })
+    // and a later schema cannot reach an earlier one by its `$id`
+    const borrowing = await submit({ prompt: 'x', outputSchema: { $ref: 'urn:example:answer' } })
+    expect(borrowing.res.status).toBe(400)
+  })
+
   it('lists runs newest first with filters and a cursor', async () => {
     mock.setDefault({ kind: 'text', text: 'listed' })
     const ids: string[] = []
