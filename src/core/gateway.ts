@@ -86,6 +86,10 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     // Queued runs are tracked from the start; what remains are the running runs and turns.
     inFlight: () => active.size - tenancy.stats.queued,
     pendingApprovals: () => approvals.pendingCount + tenancy.stats.pendingApprovals,
+    warmPools: () =>
+      registry
+        .list()
+        .flatMap((driver) => (driver.warmPool ? [{ agent: driver.id, counts: driver.warmPool }] : [])),
   })
   log.tap(metricsTap(metrics, store))
   const webhooks = new Webhooks(store, config, metrics)
@@ -108,6 +112,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
       queue,
       store,
       node: node.id,
+      joins: () => node.joins,
       room: () => {
         if (!runs.isAccepting || node.isFencing) return 0
         const { running, queued } = tenancy.stats

@@ -6,7 +6,7 @@ import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonBytesOnce, parseJsonOnce } from '../../util/json-once.js'
-import { documentColumns as columns, heldWhere, ownersInUseSql } from '../json-documents.js'
+import { documentColumns as columns, heldWhere, ownersInUseSql, whereClauses } from '../json-documents.js'
 import {
   type ApprovalAnswer,
   type ApprovalFilter,
@@ -14,6 +14,7 @@ import {
   type NodeRecord,
   NotAMember,
   type RunFilter,
+  type SessionCounts,
   type SessionFilter,
   type SessionStateChange,
   type Store,
@@ -138,7 +139,8 @@ export class SqliteStore implements Store {
     // The transactions of every turn and event batch, made once (better-sqlite3 builds four wrappers per
     // `transaction()` call).
     this.tx = {
-      // A claim checks, in its own write transaction, that the claimer is a member (Store.claimRun).
+      // A claimer (or a new session's owner) must be a member, checked in the step's own write transaction
+      // (Store.claimRun).
       claimRun: this.db.transaction((id: string, node: string) => {
         this.mustBeMember(node)
         return this.runs.parseRow(this.stmts.claimRun.get({ id, node, at: new Date().toISOString() }))
@@ -154,6 +156,11 @@ export class SqliteStore implements Store {
       claimSession: this.db.transaction((id: string, node: string) => {
         this.mustBeMember(node)
         this.stmts.setSessionNode.run(node, id)
+      }),
+      createSession: this.db.transaction((s: Session, owner: string) => {
+        this.mustBeMember(owner)
+        this.sessions.insert(s)
+        this.stmts.setSessionNode.run(owner, s.id)
       }),
       appendEvents: this.db.transaction((batch: readonly EventToAppend[]) =>
         batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at)),
@@ -329,10 +336,7 @@ export class SqliteStore implements Store {
   }
 
   async createSession(s: Session, owner: string): Promise<void> {
-    this.db.transaction(() => {
-      this.sessions.insert(s)
-      this.stmts.setSessionNode.run(owner, s.id)
-    })()
+    this.tx.createSession.immediate(s, owner)
   }
 
   async claimSession(id: string, node: string): Promise<void> {
@@ -375,6 +379,14 @@ export class SqliteStore implements Store {
       { status: filter.status, agent: filter.agent, tenant: filter.tenant },
       { limit: filter.limit, before: filter.before },
     )
+  }
+
+  async countSessions(tenant?: string | null): Promise<SessionCounts> {
+    const { where, params } = whereClauses({ tenant }, undefined, () => '?')
+    const rows = this.db
+      .prepare(`SELECT status, count(*) AS n FROM sessions ${where} GROUP BY status`)
+      .all(...params) as { status: Session['status']; n: number }[]
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]))
   }
 
   async createTurn(t: Turn): Promise<void> {
