@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import v8 from 'node:v8'
 import type { Ajv, ErrorObject } from 'ajv'
 import { AppError } from '../protocol/errors.js'
 import type { RunCompletedEvent } from '../protocol/events.js'
@@ -10,24 +11,68 @@ let shared: Ajv | undefined
 const ajv = (): Ajv => {
   if (!shared) {
     const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv')
-    shared = new Ajv({ allErrors: true, strict: false })
+    shared = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false, code: { regExp: linearEngine } })
   }
   return shared
 }
+
+/** Whether V8's linear-time regular expression engine (the `l` flag) is there; switched on at first use. */
+let linear: boolean | undefined
+function hasLinearEngine(): boolean {
+  if (linear === undefined) {
+    v8.setFlagsFromString('--enable-experimental-regexp-engine')
+    try {
+      // biome-ignore lint/complexity/useRegexLiterals: a literal with the flag would not parse without the engine
+      linear = new RegExp('a', 'l').test('a')
+    } catch {
+      linear = false
+    }
+  }
+  return linear
+}
+
+/**
+ * The client's `pattern` and `patternProperties` run on V8's linear-time engine: checked on the gateway's event
+ * loop against an answer the client's prompt shapes, a backtracking pattern such as `^(a+)+$` stalled every
+ * request of every tenant. What that engine cannot run (backreferences, lookaround) is refused, and so is
+ * what only unicode mode reads (`\p{...}`, `\u{...}`), which it does not offer, rather than read otherwise.
+ */
+function linearRegExp(pattern: string): RegExp {
+  if (!hasLinearEngine()) throw new Error(`pattern "${pattern}": patterns are not supported by this Node.js`)
+  if (/\\[pP]|\\u\{/.test(pattern))
+    throw new Error(`pattern "${pattern}": \\p{...}, \\P{...} and \\u{...} are not supported`)
+  try {
+    return new RegExp(pattern, 'l')
+  } catch (err) {
+    // V8 says "Cannot be executed in linear time" for what needs backtracking
+    throw new Error(
+      `${(err as Error).message} (patterns run in linear time: no backreferences or lookaround)`,
+    )
+  }
+}
+
+/** ajv's engine interface: `code` names it in generated standalone code, which the gateway never emits. */
+const linearEngine = Object.assign(linearRegExp, { code: 'linearRegExp' })
 
 /**
  * Compiles a run's outputSchema (400 when it is not a valid JSON Schema) into a check of the final response:
  * valid JSON that matches becomes `result`; anything else fails the run with the reason.
  */
 export function compileOutputSchema(schema: Record<string, unknown>): OutputValidator {
+  // Each run's schema is its own: a root `$id` would be registered in the shared instance, refusing every later
+  // schema with that `$id` (of any tenant) and letting later schemas `$ref` it; and every compiled schema stayed
+  // cached for the server's life. The check ignores a root `$id` and nothing is kept after the compilation.
+  const { $id: _ignored, ...own } = schema
   let validate: ReturnType<Ajv['compile']>
   try {
-    validate = ajv().compile(schema)
+    validate = ajv().compile(own)
   } catch (err) {
     throw new AppError(
       'invalid_request',
       `outputSchema is not a valid JSON Schema: ${(err as Error).message}`,
     )
+  } finally {
+    ajv().removeSchema(own)
   }
   return (completed) => {
     let parsed: unknown

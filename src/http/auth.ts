@@ -2,7 +2,6 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ApiToken, Scope } from '../config/api-tokens.js'
 import { AppError } from '../protocol/errors.js'
-import { isPublicPage } from './console.js'
 import { bearerFromSubprotocol } from './ws-bearer.js'
 
 /** Who is calling: a named API token (its scopes, its tenant), or anyone when no tokens are configured. */
@@ -19,11 +18,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a route needs; default `read` for GET and HEAD, `run` for everything else. */
     scope?: Scope
+    /** Open without a token: /health and the pages that carry no data (the console, the documentation pages). */
+    public?: boolean
   }
 }
 
-/** Paths anyone may call: liveness only, no agent work. */
-const open = new Set(['/health'])
 const everyScope: ReadonlySet<Scope> = new Set(['read', 'run', 'approve', 'admin'])
 const anonymous: Principal = { name: 'client', scopes: everyScope, tenant: null }
 const metricsScraper: Principal = { name: 'metrics', scopes: new Set(['read']), tenant: null }
@@ -39,9 +38,11 @@ export function registerAuth(app: FastifyInstance, tokens: readonly ApiToken[], 
   app.decorateRequest('principal', null as unknown as Principal)
   const authenticate = (request: FastifyRequest): void => {
     request.principal = anonymous
-    const path = request.url.split('?')[0] ?? ''
-    if (open.has(path) || isPublicPage(path)) return
-    const isMetrics = path === '/metrics'
+    // Decided by the route the request was routed to, never by its raw URL: the router matches the decoded
+    // path, so a URL test let `/docs/%6Ason` (the document behind /docs/json) through without a token.
+    const route = request.routeOptions
+    if (route.config?.public) return
+    const isMetrics = route.url === '/metrics'
     if (entries.length === 0 && !(isMetrics && metricsDigest)) return
     const given = bearer(request)
     if (isMetrics && metricsDigest && timingSafeEqual(metricsDigest, given)) {

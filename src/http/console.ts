@@ -13,9 +13,12 @@ export const consoleDir = path.resolve(import.meta.dirname, '../../dist/web')
  * @fastify/static (and glob, which it loads) serve them from an inner app (http/inner-app.ts) built on the first
  * request for one of them, so an idle server does not load them.
  */
+/** The console's files are open without a token: they hold no data (see auth.ts). */
+const page = { schema: { hide: true }, config: { public: true } }
+
 export async function registerConsole(app: FastifyInstance, dir = consoleDir): Promise<void> {
   if (!existsSync(path.join(dir, 'index.html'))) {
-    app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+    app.get('/', page, async (_request, reply) =>
       reply
         .status(503)
         .type('text/plain; charset=utf-8')
@@ -46,20 +49,7 @@ export async function registerConsole(app: FastifyInstance, dir = consoleDir): P
   })
   // The paths that can be the console's, by its directory's top level: each file, everything under each folder.
   const forward = forwardTo(files)
-  app.get('/', { schema: { hide: true } }, forward)
+  app.get('/', page, forward)
   for (const entry of readdirSync(dir, { withFileTypes: true }))
-    app.get(entry.isDirectory() ? `/${entry.name}/*` : `/${entry.name}`, { schema: { hide: true } }, forward)
-}
-
-/** Paths of the console and the documentation pages: open without a token (they carry no data). */
-export function isPublicPage(url: string): boolean {
-  const p = url.split('?')[0] ?? ''
-  return (
-    p === '/' ||
-    p === '/index.html' ||
-    p.startsWith('/assets/') ||
-    p === '/redoc' ||
-    p.startsWith('/redoc/') ||
-    ((p === '/docs' || p.startsWith('/docs/')) && !/^\/docs\/(json|yaml)$/.test(p))
-  )
+    app.get(entry.isDirectory() ? `/${entry.name}/*` : `/${entry.name}`, page, forward)
 }

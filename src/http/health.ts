@@ -5,6 +5,6 @@ import { healthReport } from '../core/health-report.js'
 /** GET /health: liveness plus readiness of the agents and the store. Open without a token. */
 export function healthRoutes(ctx: GatewayContext): FastifyPluginAsync {
   return async (app) => {
-    app.get('/health', async () => healthReport(ctx))
+    app.get('/health', { config: { public: true } }, async () => healthReport(ctx))
   }
 }

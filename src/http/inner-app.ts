@@ -48,9 +48,25 @@ export function onFirstUse(build: () => Promise<FastifyInstance>): () => Promise
   }
 }
 
+/**
+ * Whether `inject` would hand the inner app the same path the gateway routed (and authenticated) this request
+ * by. It parses the URL as WHATWG does: dot segments (`.`, `..`, `%2e`) are resolved, `\` is read as `/`, a
+ * fragment is cut, none of which the gateway's router does; so `/docs/./json`, matched by an open `/docs/*`,
+ * reached the inner /docs/json.
+ */
+export function samePathInside(url: string): boolean {
+  const raw = url.split('?', 1)[0] ?? ''
+  try {
+    return new URL(url, 'http://localhost').pathname === raw
+  } catch {
+    return false
+  }
+}
+
 /** A route handler that answers with what the inner app answers to the same request. */
 export function forwardTo(inner: () => Promise<FastifyInstance>) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!samePathInside(request.url)) return reply.callNotFound()
     const res = await (await inner()).inject({
       // a HEAD is answered from the GET (the gateway's HEAD route drops the body and counts its length)
       method: request.method === 'HEAD' ? 'GET' : (request.method as 'GET'),

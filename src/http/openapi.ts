@@ -23,7 +23,12 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
     done()
   })
   const forward = forwardTo(docs)
-  app.get('/docs', { schema: { hide: true } }, forward)
-  app.get('/docs/*', { schema: { hide: true } }, forward)
+  // Swagger UI's pages are open (they carry no data); its copies of the document are not. The router matches
+  // the decoded path, so `/docs/%6Ason` reaches the /docs/json route here, never the open wildcard.
+  const page = { schema: { hide: true }, config: { public: true } }
+  app.get('/docs', page, forward)
+  app.get('/docs/*', page, forward)
+  app.get('/docs/json', { schema: { hide: true } }, forward)
+  app.get('/docs/yaml', { schema: { hide: true } }, forward)
   registerRedoc(app)
 }

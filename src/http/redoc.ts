@@ -11,16 +11,20 @@ const bundlePath = createRequire(import.meta.url).resolve('redoc/bundles/redoc.s
  */
 export function registerRedoc(app: FastifyInstance): void {
   let bundle: Promise<Buffer> | undefined
-  app.get('/redoc', { schema: { hide: true } }, async (_request, reply) =>
+  app.get('/redoc', { schema: { hide: true }, config: { public: true } }, async (_request, reply) =>
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(page),
   )
-  app.get('/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_request, reply) => {
-    bundle ??= readFile(bundlePath)
-    return reply
-      .type('application/javascript; charset=utf-8')
-      .header('cache-control', 'public, max-age=86400')
-      .send(await bundle)
-  })
+  app.get(
+    '/redoc/redoc.standalone.js',
+    { schema: { hide: true }, config: { public: true } },
+    async (_request, reply) => {
+      bundle ??= readFile(bundlePath)
+      return reply
+        .type('application/javascript; charset=utf-8')
+        .header('cache-control', 'public, max-age=86400')
+        .send(await bundle)
+    },
+  )
 }
 
 const page = `<!doctype html>

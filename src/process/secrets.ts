@@ -70,15 +70,28 @@ export function secretValues(...sources: object[]): string[] {
     const t = v.trim()
     if (t.length >= minSecretLength) values.add(t)
   }
+  const addPart = (name: string, part: string) => {
+    add(part)
+    if (name.toUpperCase() === 'API_TOKENS') add(apiTokenOf(part))
+  }
   for (const source of sources)
     for (const [name, value] of Object.entries(source)) {
       if (!holdsSecretValue(name)) continue
       if (typeof value === 'string') {
         add(value)
-        for (const part of value.split(',')) add(part)
-      } else if (Array.isArray(value)) for (const v of value) if (typeof v === 'string') add(v)
+        for (const part of value.split(',')) addPart(name, part)
+      } else if (Array.isArray(value)) for (const v of value) if (typeof v === 'string') addPart(name, v)
     }
   return [...values].sort((a, b) => b.length - a.length)
+}
+
+/**
+ * The secret of one API_TOKENS entry: a bare `<token>`, or the token of `<name>:<token>:<scopes>[:<tenant>]`
+ * (the whole entry never travels; the token alone does, in every request).
+ */
+function apiTokenOf(entry: string): string {
+  const parts = entry.trim().split(':')
+  return parts.length >= 3 ? (parts[1] ?? '') : entry
 }
 
 export const redactedMarker = '[REDACTED]'

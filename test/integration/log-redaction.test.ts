@@ -6,6 +6,8 @@ import { startGateway, type TestGateway, testApiKey } from '../support/gateway.j
 /** Issue 9 item 8: nothing secret is logged, whatever the client does. The real log stream is captured. */
 describe('logs carry no secret', () => {
   const apiToken = 'gw-log-token-4e8f1a2b3c'
+  // a named entry (`<name>:<token>:<scopes>`): its token is the secret, not the whole entry
+  const namedToken = 'gw-named-token-9c0d7e6f5a'
   const clientSecret = 'client-made-up-secret-77'
   const lines: string[] = []
   let mock: MockLlm
@@ -14,7 +16,7 @@ describe('logs carry no secret', () => {
     mock = await startMockLlm()
     gw = await startGateway(
       mock,
-      { API_TOKENS: apiToken, LOG_LEVEL: 'trace' },
+      { API_TOKENS: `${apiToken},dash:${namedToken}:read`, LOG_LEVEL: 'trace' },
       { logSink: { write: (line) => void lines.push(line) } },
     )
   })
@@ -33,6 +35,9 @@ describe('logs carry no secret', () => {
       `/no/such/route?secret=${clientSecret}#frag`,
     ]
     for (const url of urls) await (await fetch(`${gw.url}${url}`, { headers: auth })).text()
+    const named = { authorization: `Bearer ${namedToken}` }
+    for (const url of [`/v1/runs/${namedToken}`, `/${namedToken}`])
+      await (await fetch(`${gw.url}${url}`, { headers: named })).text()
     // unauthenticated, with the token in the query instead of the header, and a wrong bearer token
     await (await fetch(`${gw.url}/v1/runs?token=${apiToken}`)).text()
     await (
@@ -48,7 +53,8 @@ describe('logs carry no secret', () => {
     expect(log).toContain('incoming request')
     expect(log).toContain('/health?token=[REDACTED]')
     expect(log).toContain('"statusCode":401')
-    for (const secret of [apiToken, testApiKey, clientSecret]) expect(log).not.toContain(secret)
+    expect(log).toContain('/v1/runs/[REDACTED]')
+    for (const secret of [apiToken, namedToken, testApiKey, clientSecret]) expect(log).not.toContain(secret)
   })
 
   it('loggableUrl keeps the path and the parameter names only', () => {

@@ -3,6 +3,7 @@ import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { agentWsClient } from '../support/agent-ws-client.js'
 import { apiClient } from '../support/api-client.js'
 import { startGateway, type TestGateway } from '../support/gateway.js'
 
@@ -74,6 +75,44 @@ describe('scoped API tokens', () => {
     })
     const stored = await lead.json<Approval>(lead.get(`/v1/approvals/${requested!.approvalId}`), 200)
     expect(stored.by).toBe('lead')
+  })
+
+  it('agent work behind a GET or a stream: a read token cannot start it (/agent/ws, POST /agent/stream, GET /hello), a run token cannot approve in a stream', async () => {
+    const wsUrl = `${gw.url.replace('http', 'ws')}/agent/ws`
+    const asked = mock.requests.length
+    const dashWs = agentWsClient(wsUrl, ['agent-stream'], { authorization: 'Bearer dash-secret-2' })
+    await expect(dashWs.opened).rejects.toThrow('HTTP 403')
+    const dashPost = await fetch(`${gw.url}/agent/stream`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer dash-secret-2', 'content-type': 'application/x-ndjson' },
+      body: `${JSON.stringify({ type: 'user_message', sessionId: 'dash-stream', content: 'hi' })}\n`,
+    })
+    expect(dashPost.status).toBe(403)
+    await dashPost.text()
+    // seed 000's GET /hello runs an agent too
+    expect((await apiClient(gw.url, 'dash-secret-2').get('/hello')).status).toBe(403)
+    expect(mock.requests.length).toBe(asked)
+
+    const runner = agentWsClient(wsUrl, ['agent-stream'], { authorization: 'Bearer run-secret-1' })
+    await runner.opened
+    const sessionId = `scoped-ws-${process.pid}`
+    mock.script({ kind: 'exec_command', cmd: 'echo ok > ws-scoped.txt' }, { kind: 'text', text: 'ws done' })
+    runner.send({ type: 'user_message', sessionId, content: 'write over ws' })
+    const prompt = await runner.next((f) => f.type === 'command_prompt')
+    runner.send({ type: 'approve', sessionId, commandId: prompt.commandId, decision: 'allow' })
+    const refused = await runner.next((f) => f.type === 'error')
+    expect(refused).toMatchObject({ code: 'FORBIDDEN' })
+    expect(refused.message).toContain('"runner" lacks the "approve" scope')
+    const lead = apiClient(gw.url, 'lead-secret-3')
+    const { approvals } = await lead.json<{ approvals: Approval[] }>(
+      lead.get('/v1/approvals?state=pending'),
+      200,
+    )
+    expect(approvals).toHaveLength(1)
+    // the token that may decide still can
+    await lead.json<Approval>(lead.post(`/v1/approvals/${approvals[0]!.id}`, { decision: 'accept' }), 200)
+    await runner.next((f) => f.type === 'status' && f.message === 'Agent run completed.')
+    runner.ws.close()
   })
 
   it('a bare token has every scope and is named by its position, never by its secret', async () => {

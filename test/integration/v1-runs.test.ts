@@ -149,6 +149,48 @@ describe('/v1/runs', () => {
     expect(run.error).toMatch(/outputSchema/)
   })
 
+  it('outputSchema patterns run in linear time: a backtracking one cannot stall the gateway', async () => {
+    // what only a backtracking engine runs is refused before anything starts
+    const before = mock.requests.length
+    for (const pattern of ['^(a)\\1$', '^(?=a)a$', '(?<=a)b', '^\\p{L}+$']) {
+      const { res, run } = await submit({
+        prompt: 'x',
+        outputSchema: { type: 'string', pattern },
+      })
+      expect(res.status, pattern).toBe(400)
+      expect(JSON.stringify(run), pattern).toMatch(/outputSchema/)
+    }
+    expect(mock.requests.length).toBe(before)
+    // ^(a+)+$ against 48 a's and a "!": about 2^48 steps for a backtracking engine, none here
+    const evil = { type: 'object', properties: { x: { type: 'string', pattern: '^(a+)+$' } } }
+    mock.script({ kind: 'text', text: `{"x":"${'a'.repeat(48)}!"}` })
+    const { run } = await submit({ prompt: 'evil structure', outputSchema: evil }, '?wait=true')
+    expect(run.status).toBe('failed')
+    expect(run.error).toMatch(/must match pattern/)
+    expect((await fetch(`${gw.url}/health`)).status).toBe(200)
+    // an ordinary pattern still checks
+    const plain = { type: 'object', properties: { x: { type: 'string', pattern: '^[a-z]{2,}$' } } }
+    mock.script({ kind: 'text', text: '{"x":"ok"}' })
+    const ok = await submit({ prompt: 'plain structure', outputSchema: plain }, '?wait=true')
+    expect(ok.run).toMatchObject({ status: 'succeeded', result: { x: 'ok' } })
+  })
+
+  it("outputSchema: each run's schema is its own, whatever `$id` an earlier one had", async () => {
+    const first = { $id: 'urn:example:answer', type: 'object', required: ['a'] }
+    mock.script({ kind: 'text', text: '{"a":1}' })
+    expect((await submit({ prompt: 'first', outputSchema: first }, '?wait=true')).run.status).toBe(
+      'succeeded',
+    )
+    // the same `$id` again: checked against this schema, not refused, not the earlier one
+    const second = { $id: 'urn:example:answer', type: 'object', required: ['b'] }
+    mock.script({ kind: 'text', text: '{"b":2}' })
+    const again = await submit({ prompt: 'second', outputSchema: second }, '?wait=true')
+    expect(again.run).toMatchObject({ status: 'succeeded', result: { b: 2 } })
+    // and a later schema cannot reach an earlier one by its `$id`
+    const borrowing = await submit({ prompt: 'x', outputSchema: { $ref: 'urn:example:answer' } })
+    expect(borrowing.res.status).toBe(400)
+  })
+
   it('lists runs newest first with filters and a cursor', async () => {
     mock.setDefault({ kind: 'text', text: 'listed' })
     const ids: string[] = []

@@ -30,6 +30,16 @@ describe('secrets', () => {
     expect(values.sort()).toEqual(['ghp_0123456789', 'sk-abcdefgh', 'token-one-123', 'token-two-456'])
   })
 
+  it('values: a named API_TOKENS entry gives its token, from the settings list and from the env string', () => {
+    const entry = 'dash:named-token-789:read+run:team-a'
+    expect(secretValues({ API_TOKENS: [entry, 'bare-token-123'] })).toContain('named-token-789')
+    const fromEnv = secretValues({ API_TOKENS: `bare-token-123,${entry}` })
+    expect(fromEnv).toContain('named-token-789')
+    expect(fromEnv).toContain('bare-token-123')
+    // the entry's other fields are not secrets (a scope list would garble every event that names it)
+    expect(fromEnv).not.toContain('read+run')
+  })
+
   it('Redactor replaces every occurrence in strings and nested values, longest first', () => {
     const r = new Redactor(['sk-abcdefgh', 'sk-abcdefgh-longer'])
     expect(r.text('a sk-abcdefgh-longer b sk-abcdefgh')).toBe('a [REDACTED] b [REDACTED]')

@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs'
+import { lstatSync, realpathSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { acpSdk } from './sdk.js'
@@ -33,19 +33,37 @@ export class FsAccess {
     if (!path.isAbsolute(file))
       throw acpSdk().RequestError.invalidParams(undefined, `${file}: not an absolute path`)
     const real = realExisting(path.resolve(file))
+    if (real === undefined)
+      throw acpSdk().RequestError.invalidParams(
+        undefined,
+        `${file}: a symbolic link to nothing is in its path`,
+      )
     if (real !== this.root && !real.startsWith(this.root + path.sep))
       throw acpSdk().RequestError.invalidParams(undefined, `${file}: outside the session's working directory`)
     return real
   }
 }
 
-/** realpath of the longest existing prefix, with the rest appended. */
-function realExisting(p: string): string {
+/**
+ * realpath of the longest existing prefix, with the rest appended; undefined when a part that does not resolve
+ * is a symlink (pointing nowhere yet): a write would follow it to wherever it points, outside the root too.
+ */
+function realExisting(p: string): string | undefined {
   try {
     return realpathSync(p)
   } catch {
+    if (isSymlink(p)) return undefined
     const parent = path.dirname(p)
     if (parent === p) return p
-    return path.join(realExisting(parent), path.basename(p))
+    const realParent = realExisting(parent)
+    return realParent === undefined ? undefined : path.join(realParent, path.basename(p))
+  }
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink()
+  } catch {
+    return false
   }
 }

@@ -88,6 +88,11 @@ export const streamErrors = {
     code: 'SESSION_ID_MISMATCH',
     message: `Session ID mismatch in ${kind} frame.`,
   }),
+  /** Not the original's: a gateway token's scopes (API_TOKENS), as `POST /v1/approvals/:id` checks them. */
+  approveScope: (token: string) => ({
+    code: 'FORBIDDEN',
+    message: `token "${token}" lacks the "approve" scope an approve frame needs; the approval stays pending`,
+  }),
 } as const
 
 /** The original's status strings. */

@@ -54,7 +54,7 @@ export function agentStreamRoutes(ctx: GatewayContext): FastifyPluginAsync {
       const framing = framingOf(request.headers['content-type'])
       let connection: AgentStreamConnection | undefined
       const sink = new ResponseFrameSink(reply, framing, () => void connection?.close())
-      connection = new AgentStreamConnection(ctx, sink, scopeOf(ctx, request))
+      connection = new AgentStreamConnection(ctx, sink, scopeOf(ctx, request), request.principal)
       const decoder = new FrameDecoder(framing, ctx.config.BODY_LIMIT_BYTES)
       try {
         for await (const chunk of request.raw as AsyncIterable<Buffer>) {

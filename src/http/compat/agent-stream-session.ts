@@ -3,6 +3,7 @@ import type { TenantScope } from '../../core/tenancy/tenancy.js'
 import { AppError } from '../../protocol/errors.js'
 import type { StoredEvent } from '../../protocol/events.js'
 import type { Session } from '../../protocol/sessions.js'
+import type { Principal } from '../auth.js'
 import type { EventSink } from '../event-sink.js'
 import { commandIdOf, StreamApprovals } from './agent-stream-approvals.js'
 import { attachStream, detachStream, findOrCreateSession } from './agent-stream-attach.js'
@@ -49,6 +50,8 @@ export class AgentStreamConnection {
     private readonly sink: FrameSink,
     /** The caller's tenant scope: the sessions it may find, create and answer for. */
     private readonly scope: TenantScope,
+    /** The caller's token: `approve` frames need its `approve` scope (the stream itself needs `run`). */
+    private readonly principal: Principal,
   ) {
     this.heartbeat = setInterval(() => {
       // A client that does not read gets no pile of heartbeats.
@@ -79,8 +82,11 @@ export class AgentStreamConnection {
       if (f.type === 'user_message') return await this.userMessage(f)
       if (!this.session) return this.fail(streamErrors.notInitialized)
       if (f.sessionId !== this.clientSessionId) return this.fail(streamErrors.mismatch(f.type))
-      if (f.type === 'approve') await this.approve(f)
-      else await this.cancel()
+      if (f.type === 'approve') {
+        if (!this.principal.scopes.has('approve'))
+          return this.fail(streamErrors.approveScope(this.principal.name))
+        await this.approve(f)
+      } else await this.cancel()
       return 'continue'
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)

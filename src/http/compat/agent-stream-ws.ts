@@ -46,8 +46,14 @@ export function agentStreamWsRoutes(ctx: GatewayContext): FastifyPluginAsync {
       if (reply.statusCode !== 101 && request.headers.upgrade?.toLowerCase() === 'websocket')
         request.raw.socket.destroy()
     })
-    app.get('/agent/ws', { websocket: true, config: { errorShape: 'v1' } }, (ws, request) => {
-      const connection = new AgentStreamConnection(ctx, new WsFrameSink(ws), scopeOf(ctx, request))
+    // A GET only to upgrade: the stream starts turns, so it needs the `run` scope as POST /agent/stream does.
+    app.get('/agent/ws', { websocket: true, config: { errorShape: 'v1', scope: 'run' } }, (ws, request) => {
+      const connection = new AgentStreamConnection(
+        ctx,
+        new WsFrameSink(ws),
+        scopeOf(ctx, request),
+        request.principal,
+      )
       let closing = false
       const stop = () => {
         if (closing) return

@@ -36,7 +36,9 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   }
 
   return async (app) => {
-    app.get('/hello', { config, schema: { response: { 200: z.string() } } }, async (request, reply) => {
+    // A GET that runs an agent: it needs the `run` scope, not the `read` a GET gets by default.
+    const hello = { config: { ...config, scope: 'run' as const }, schema: { response: { 200: z.string() } } }
+    app.get('/hello', hello, async (request, reply) => {
       const { completed } = await runPrompt(
         scopeOf(ctx, request),
         'GET /hello',
