@@ -10,9 +10,7 @@
  * Not a test: exits 0 when every run produced the expected answer, 1 otherwise (after cleaning up).
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
+import { realpathSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { ClaudeDriver } from '../src/agents/claude/driver.js'
 import type { CodexExecDriver } from '../src/agents/codex/exec-driver.js'
@@ -24,7 +22,8 @@ import { type RunningServer, startServer } from '../src/http/server.js'
 import { type MockLlm, startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv, testApiKey, testModel } from '../test/support/gateway.js'
 import { tempDir, testBase } from '../test/support/temp.js'
-import { loadLine } from './machine.js'
+import { benchScope, runBench } from './bench-scope.js'
+import { loadLine, machineLines } from './machine.js'
 import { BenchError, intOption } from './options.js'
 import { markdownTable, median } from './stats.js'
 
@@ -171,26 +170,9 @@ function agents(server: RunningServer, workspace: string): Agent[] {
   ]
 }
 
-function machine(): string[] {
-  const cpus = os.cpus()
-  return [
-    `date:    ${new Date().toISOString()}`,
-    `cpu:     ${cpus[0]?.model ?? 'unknown'} (${cpus.length} cores)`,
-    `memory:  ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
-    `os:      ${os.type()} ${os.release()} ${os.arch()}`,
-    `node:    ${process.version}`,
-    loadLine('at the start'),
-  ]
-}
-
 async function main(): Promise<void> {
   const { iterations, warmup } = parseOptions()
-  // Every temp dir the test helpers create (gateway dirs, CODEX_HOME, agent homes) lands under this root.
-  const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'agw-bench-'))
-  const stop = new AbortController()
-  const onSigint = () => stop.abort()
-  process.once('SIGINT', onSigint)
-  process.env.AGW_TEST_TMP = tmpRoot
+  const scope = benchScope('agw-bench-')
   let mock: MockLlm | undefined
   let server: RunningServer | undefined
   try {
@@ -218,7 +200,7 @@ async function main(): Promise<void> {
     for (const a of list) if (a.direct) commands.set(a.id, await a.direct())
 
     console.log('agent-gateway benchmark: cold start per agent, direct CLI vs POST /v1/runs?wait=true\n')
-    console.log(machine().join('\n'))
+    console.log(machineLines(loadLine('at the start')).join('\n'))
     console.log(
       `runs:    ${warmup} warm-up round(s), then ${iterations} iterations per mode, interleaved direct, gateway\n`,
     )
@@ -228,7 +210,7 @@ async function main(): Promise<void> {
       const cmd = commands.get(a.id)
       const s = samples.get(a.id)!
       for (let i = 0; i < warmup + iterations; i++) {
-        if (stop.signal.aborted) throw new BenchError('interrupted')
+        scope.checkStop()
         // Alternate which mode goes first, so neither always follows the other.
         const order = i % 2 === 0 ? (['direct', 'gateway'] as const) : (['gateway', 'direct'] as const)
         for (const mode of order) {
@@ -264,12 +246,8 @@ async function main(): Promise<void> {
   } finally {
     await server?.close()
     await mock?.close()
-    rmSync(tmpRoot, { recursive: true, force: true })
-    process.off('SIGINT', onSigint)
+    scope.close()
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof BenchError ? `bench failed: ${error.message}` : error)
-  process.exitCode = 1
-})
+runBench(main)

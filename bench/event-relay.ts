@@ -46,8 +46,7 @@
  * enables gc through v8.setFlagsFromString. Exits 0 when every check passed, 1 otherwise (or on Ctrl-C).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { monitorEventLoopDelay, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
@@ -58,8 +57,9 @@ import { type RunningServer, startServer } from '../src/http/server.js'
 import { baseChildEnv } from '../src/process/child-env.js'
 import { gatewayEnv } from '../test/support/gateway.js'
 import { readSseUntil } from '../test/support/sse-client.js'
+import { benchScope, runBench } from './bench-scope.js'
 import { findGc } from './gc.js'
-import { loadLine } from './machine.js'
+import { loadLine, machineLines } from './machine.js'
 import { BenchError, intOption } from './options.js'
 import { type ClientEvent, reportAttribution, type TracedRun } from './relay-attribution.js'
 import { type GcPause, runQueueWaitMs } from './relay-trace-gateway.js'
@@ -966,27 +966,10 @@ async function memory(g: Gateway, o: Options): Promise<boolean> {
 
 // ---------------------------------------------------------------- main
 
-function machine(): string[] {
-  const cpus = os.cpus()
-  return [
-    `date:    ${new Date().toISOString()}`,
-    `cpu:     ${cpus[0]?.model ?? 'unknown'} (${cpus.length} cores)`,
-    `memory:  ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
-    `os:      ${os.type()} ${os.release()} ${os.arch()}`,
-    `node:    ${process.version}`,
-  ]
-}
-
 async function main(): Promise<void> {
   const o = parseOptions()
-  const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'agw-relay-bench-'))
-  const interrupted = new AbortController()
-  const onSigint = () => interrupted.abort()
-  process.once('SIGINT', onSigint)
-  const stop = () => {
-    if (interrupted.signal.aborted) throw new BenchError('interrupted')
-  }
-  process.env.AGW_TEST_TMP = tmpRoot
+  const scope = benchScope('agw-relay-bench-')
+  const stop = scope.checkStop
   const children = new Set<ChildProcess>()
   let server: RunningServer | undefined
   let remote: GatewayProcess | undefined
@@ -1040,7 +1023,7 @@ async function main(): Promise<void> {
     }
 
     console.log('agent-gateway benchmark: event relay, concurrency and SSE memory (/v1/runs)\n')
-    console.log(machine().join('\n'))
+    console.log(machineLines().join('\n'))
     console.log(loadLine('at the start'))
     console.log(`agent:   ${(g ?? relayGateway)?.node} ${path.relative(process.cwd(), agentScript)}`)
     if (o.only.has('relay'))
@@ -1081,8 +1064,7 @@ async function main(): Promise<void> {
     for (const child of children) killGroupOrChild(child)
     // Nothing runs by now unless a check failed: end any leftover run at once instead of after the grace.
     await server?.close(0)
-    rmSync(tmpRoot, { recursive: true, force: true })
-    process.off('SIGINT', onSigint)
+    scope.close()
   }
 }
 
@@ -1107,7 +1089,4 @@ function killGroupOrChild(child: ChildProcess): void {
   else killGroup(child)
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof BenchError ? `bench failed: ${error.message}` : error)
-  process.exitCode = 1
-})
+runBench(main)

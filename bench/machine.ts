@@ -20,3 +20,16 @@ export function loadNow(): string {
 
 /** `load:    1.00 0.80 0.50 (1/5/15 min, <when>)` */
 export const loadLine = (when: string) => `load:    ${loadNow()} (1/5/15 min, ${when})`
+
+/** The machine as the longer benches print it, a line each: when, CPU, memory, OS, Node, then `extra`. */
+export function machineLines(...extra: string[]): string[] {
+  const cpus = os.cpus()
+  return [
+    `date:    ${new Date().toISOString()}`,
+    `cpu:     ${cpus[0]?.model ?? 'unknown'} (${cpus.length} cores)`,
+    `memory:  ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
+    `os:      ${os.type()} ${os.release()} ${os.arch()}`,
+    `node:    ${process.version}`,
+    ...extra,
+  ]
+}

@@ -23,16 +23,15 @@
  * cleaning up).
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
+import { realpathSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { CodexExecDriver } from '../src/agents/codex/exec-driver.js'
 import { codexProviderArgs } from '../src/agents/codex/provider-args.js'
 import { type RunningServer, startServer } from '../src/http/server.js'
 import { type MockLlm, startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv, testModel } from '../test/support/gateway.js'
-import { loadLine } from './machine.js'
+import { benchScope, runBench } from './bench-scope.js'
+import { loadLine, machineLines } from './machine.js'
 import { BenchError, intOption } from './options.js'
 import { markdownTable, median, medianCi, summarize } from './stats.js'
 
@@ -358,18 +357,6 @@ async function probeCost(b: Bench): Promise<{ coldMs: number; cachedMs: number; 
 const ms = (n: number | null) => (n === null || Number.isNaN(n) ? '-' : n.toFixed(1))
 const signed = (n: number) => `${n >= 0 ? '+' : ''}${n.toFixed(1)}`
 
-function machine(codexVersion: string | null): string[] {
-  const cpus = os.cpus()
-  return [
-    `date:    ${new Date().toISOString()}`,
-    `cpu:     ${cpus[0]?.model ?? 'unknown'} (${cpus.length} cores)`,
-    `memory:  ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
-    `os:      ${os.type()} ${os.release()} ${os.arch()}`,
-    `node:    ${process.version}`,
-    `codex:   ${codexVersion ?? 'unknown'}`,
-  ]
-}
-
 function report(
   samples: Record<Mode, Sample[]>,
   extra: {
@@ -465,16 +452,8 @@ function report(
 
 async function main(): Promise<void> {
   const { iterations, warmup, order } = parseOptions()
-  // Every temp dir the test helpers create (gateway dirs, CODEX_HOME) lands under this root.
-  const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'agw-bench-'))
-  // Ctrl-C: finish the run in flight, then clean up like a normal end.
-  const stop = new AbortController()
-  const onSigint = () => stop.abort()
-  process.once('SIGINT', onSigint)
-  const checkStop = () => {
-    if (stop.signal.aborted) throw new BenchError('interrupted')
-  }
-  process.env.AGW_TEST_TMP = tmpRoot
+  const scope = benchScope('agw-bench-')
+  const { checkStop } = scope
   let mock: MockLlm | undefined
   let server: RunningServer | undefined
   try {
@@ -492,7 +471,7 @@ async function main(): Promise<void> {
 
     const probe = await probeCost(b)
     console.log(`agent-gateway benchmark: direct codex vs POST /run, POST /chat, POST /v1/runs?wait=true\n`)
-    console.log(machine(probe.version).join('\n'))
+    console.log(machineLines(`codex:   ${probe.version ?? 'unknown'}`).join('\n'))
     console.log(loadLine('at the start'))
     console.log(`binary:  ${b.binary}`)
     console.log(`gateway: CODEX_WARM_RUNS=${server.ctx.config.CODEX_WARM_RUNS} (/chat and /v1/runs)`)
@@ -520,12 +499,8 @@ async function main(): Promise<void> {
   } finally {
     await server?.close()
     await mock?.close()
-    rmSync(tmpRoot, { recursive: true, force: true })
-    process.off('SIGINT', onSigint)
+    scope.close()
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof BenchError ? `bench failed: ${error.message}` : error)
-  process.exitCode = 1
-})
+runBench(main)

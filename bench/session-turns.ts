@@ -54,7 +54,7 @@
  * enables gc through v8.setFlagsFromString. Not a test: exits 0 when every turn and run gave the expected answer
  * and nothing was left running, 1 otherwise (or on Ctrl-C, after cleaning up).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import inspector from 'node:inspector/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -71,9 +71,10 @@ import { type RunningServer, startServer } from '../src/http/server.js'
 import { makeCodexHome } from '../test/support/codex-home.js'
 import { gatewayEnv, testModel } from '../test/support/gateway.js'
 import { listProcesses } from '../test/support/processes.js'
+import { benchScope, runBench } from './bench-scope.js'
 import { findGc } from './gc.js'
 import { type ClientKind, clientKinds, type JsonClient, jsonClient } from './json-client.js'
-import { loadLine } from './machine.js'
+import { loadLine, machineLines } from './machine.js'
 import { type BenchMock, type MockPlacement, startBenchMock } from './mock-thread.js'
 import { BenchError, intOption } from './options.js'
 import { markdownTable, median, medianCi, percentile, summarize } from './stats.js'
@@ -795,18 +796,6 @@ const ci = (values: number[]) => {
   return c ? `${signed(c[0])} .. ${signed(c[1])}` : '-'
 }
 
-function machine(codexVersion: string | null, binary: string | null): string[] {
-  const cpus = os.cpus()
-  return [
-    `date:    ${new Date().toISOString()}`,
-    `cpu:     ${cpus[0]?.model ?? 'unknown'} (${cpus.length} cores)`,
-    `memory:  ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
-    `os:      ${os.type()} ${os.release()} ${os.arch()}`,
-    `node:    ${process.version}`,
-    `codex:   ${codexVersion ?? 'unknown'} (${binary ?? 'not found'})`,
-  ]
-}
-
 function reportTurns(samples: Record<Mode, Sample[]>, modes: readonly Mode[]): void {
   const total = (m: Mode) => samples[m].map((s) => s.totalMs)
   const rows = [['mode', 'what', 'median ms', 'p90 ms', 'min ms']]
@@ -1002,15 +991,8 @@ function reportMemory(r: MemoryResult): void {
 
 async function main(): Promise<void> {
   const o = parseOptions()
-  // Every temp dir the test helpers create (gateway dirs, CODEX_HOMEs) lands under this root.
-  const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'agw-bench-'))
-  const stop = new AbortController()
-  const onSigint = () => stop.abort()
-  process.once('SIGINT', onSigint)
-  const checkStop = () => {
-    if (stop.signal.aborted) throw new BenchError('interrupted')
-  }
-  process.env.AGW_TEST_TMP = tmpRoot
+  const scope = benchScope('agw-bench-')
+  const { checkStop } = scope
   let mock: BenchMock | undefined
   let server: RunningServer | undefined
   let baseServer: RunningServer | undefined
@@ -1083,7 +1065,9 @@ async function main(): Promise<void> {
     console.log(
       'agent-gateway benchmark: warm session turns, the gateway per turn, memory per idle session\n',
     )
-    console.log(machine(status.version, codex.binary).join('\n'))
+    console.log(
+      machineLines(`codex:   ${status.version ?? 'unknown'} (${codex.binary ?? 'not found'})`).join('\n'),
+    )
     console.log(loadLine('at the start'))
     console.log(
       `runs:    ${o.warmup} warm-up rounds, then ${o.iterations} iterations, interleaved ${modes.join(', ')}${o.order === 'permute' ? ` (cycling through their ${permutations.length} orders)` : ' (this order)'}; ${o.profile} profile rounds; ${o.sessions} idle sessions; direct app-server CODEX_HOME: ${o.directHome === 'shared' ? "the gateway's" : 'its own'}; the mock on ${o.mock === 'thread' ? 'a thread of its own' : "this process's event loop"}; HTTP client: ${o.client === 'http' ? 'node:http, keep-alive' : 'fetch'}${o.directBusyUs > 0 ? `; THE DIRECT CLIENT IS HANDICAPPED: ${o.directBusyUs} µs of CPU per notification (on ${o.directBusyOn})` : ''}\n`,
@@ -1159,12 +1143,8 @@ async function main(): Promise<void> {
       }
       process.exitCode = 1
     } else console.log('cleanup: the gateway and both app-servers are closed, no app-server left running')
-    rmSync(tmpRoot, { recursive: true, force: true })
-    process.off('SIGINT', onSigint)
+    scope.close()
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof BenchError ? `bench failed: ${error.message}` : error)
-  process.exitCode = 1
-})
+runBench(main)

@@ -52,6 +52,16 @@ export interface RunRequest extends Placement {
   raw?: { cli: string; args: string[]; stdin?: string; env?: Record<string, string> }
 }
 
+/** What a driver made ahead for its next one-shot runs (codex ready threads, ACP ready sessions), counted. */
+export interface WarmPoolCounts {
+  /** Made ahead so far. */
+  readonly started: number
+  /** Runs one of them served so far. */
+  readonly served: number
+  /** Made or being made, waiting for their run now. */
+  readonly waiting: number
+}
+
 export interface AgentDriver {
   readonly id: string
   readonly capabilities: AgentCapabilities
@@ -64,4 +74,6 @@ export interface AgentDriver {
   run(req: RunRequest, signal: AbortSignal): AsyncIterable<AgentEvent>
   /** Ends long-lived processes the driver keeps (called on shutdown). */
   close?(): Promise<void>
+  /** The driver's warm runs, when it makes things ahead for them (for /metrics). */
+  readonly warmPool?: WarmPoolCounts
 }

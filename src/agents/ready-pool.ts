@@ -1,3 +1,5 @@
+import type { WarmPoolCounts } from './driver.js'
+
 interface Ready<T> {
   readonly key: string
   readonly item: Promise<T | null>
@@ -13,7 +15,7 @@ interface Ready<T> {
  * one at once; the rest of its `perKey` are made `laterMs` after, so a run sent right after the one that asked
  * (a script's next run) finds one waiting without sharing the cores with the making of the others.
  */
-export class ReadyPool<T> {
+export class ReadyPool<T> implements WarmPoolCounts {
   /** What waits for each key, oldest first. */
   private readonly byKey = new Map<string, Ready<T>[]>()
   /** Everything that waits, oldest first. */

@@ -86,6 +86,10 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     // Queued runs are tracked from the start; what remains are the running runs and turns.
     inFlight: () => active.size - tenancy.stats.queued,
     pendingApprovals: () => approvals.pendingCount + tenancy.stats.pendingApprovals,
+    warmPools: () =>
+      registry
+        .list()
+        .flatMap((driver) => (driver.warmPool ? [{ agent: driver.id, counts: driver.warmPool }] : [])),
   })
   log.tap(metricsTap(metrics, store))
   const webhooks = new Webhooks(store, config, metrics)

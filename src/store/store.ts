@@ -97,6 +97,9 @@ export interface ApprovalFilter {
  * finished turn. Runs and sessions record the node (gateway process) that owns them. Every implementation
  * passes test/contract/store-contract.ts.
  */
+/** Sessions per state (Store.countSessions). */
+export type SessionCounts = Partial<Record<Session['status'], number>>
+
 export interface Store {
   readonly kind: string
   createRun(run: Run): Promise<void>
@@ -158,6 +161,11 @@ export interface Store {
   /** The session a client named itself (unique; seed 004's `sessionId`). */
   findSessionByExternalId(externalId: string): Promise<Session | undefined>
   listSessions(filter: SessionFilter): Promise<Session[]>
+  /**
+   * How many sessions are in each state (a state with none is absent), of one tenant (null: those without one)
+   * or, with `tenant` undefined, of all: counted by the store, not read.
+   */
+  countSessions(tenant?: string | null): Promise<SessionCounts>
   createTurn(turn: Turn): Promise<void>
   /**
    * Merges `patch` into the turn; with `session`, the turn's session gets that state (and `updatedAt`) in the

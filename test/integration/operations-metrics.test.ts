@@ -123,6 +123,49 @@ describe('GET /metrics', () => {
     expect(sample(after, 'agent_gateway_runs_queued')).toBe(0)
     expect(sample(after, 'agent_gateway_running_processes')).toBe(0)
   })
+
+  it('warm runs: what codex made ahead and what it served', async () => {
+    const counts = async () => {
+      const m = await metrics()
+      return {
+        started: sample(m, 'agent_gateway_warm_started_total', { agent: 'codex' }),
+        served: sample(m, 'agent_gateway_warm_served_total', { agent: 'codex' }),
+        waitingListed: m.get('agent_gateway_warm_waiting')?.metrics.some((x) => x.labels?.agent === 'codex'),
+      }
+    }
+    const before = await counts()
+    // The first run of these options starts a thread ahead for the next one, which takes it.
+    for (const text of ['warm 1', 'warm 2']) {
+      mock.script({ kind: 'text', text })
+      const res = await postJson(`${gw.url}/v1/runs?wait=true`, { prompt: text }, auth(ops))
+      expect(((await res.json()) as Run).status).toBe('succeeded')
+    }
+    const after = await counts()
+    expect(after.served).toBeGreaterThan(before.served)
+    expect(after.started).toBeGreaterThanOrEqual(after.served)
+    expect(after.waitingListed).toBe(true)
+  })
+
+  it('agent_gateway_sessions counts the sessions in each state', async () => {
+    const count = (families: ReturnType<typeof parsePrometheus>, state: string) =>
+      sample(families, 'agent_gateway_sessions', { state })
+    const before = await metrics()
+    const opened: string[] = []
+    for (let i = 0; i < 2; i++) {
+      const res = await postJson(`${gw.url}/v1/sessions`, {}, auth(ops))
+      expect(res.status).toBe(201)
+      opened.push(((await res.json()) as { id: string }).id)
+    }
+    const archived = await fetch(`${gw.url}/v1/sessions/${opened[0]}/archive`, {
+      method: 'POST',
+      headers: auth(ops),
+    })
+    expect(archived.status).toBe(200)
+    const after = await metrics()
+    expect(count(after, 'idle')).toBe(count(before, 'idle') + 1)
+    expect(count(after, 'archived')).toBe(count(before, 'archived') + 1)
+    expect(count(after, 'running')).toBe(0)
+  })
 })
 
 async function until(check: () => Promise<boolean>, ms = 20_000): Promise<void> {

@@ -8,6 +8,7 @@ import type {
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { settledWithin } from '../../util/settled-within.js'
+import { relayTurn } from '../relayed-turn.js'
 import type { AgentSession, ApprovalDecision, SessionHooks, TurnInput } from '../session.js'
 import type { AcpLease } from './acp-pool.js'
 import type { AcpPeer, AcpProcess } from './acp-process.js'
@@ -70,28 +71,9 @@ export class AcpSession implements AgentSession, AcpPeer {
       turnEnded = this.agent.turnBegan(this.cwd)
       this.start(run, input)
     }
-    const onAbort = () => void this.cancel(run)
-    if (signal.aborted) onAbort()
-    else signal.addEventListener('abort', onAbort, { once: true })
-    let ranCommands = false
-    let completed = false
-    try {
-      for await (const ev of run.events) {
-        if (ev.type === 'item.started' && ev.item.type === 'command_execution') ranCommands = true
-        else if (ev.type === 'turn.completed' && ev.status === 'completed') completed = true
-        yield ev
-      }
-    } finally {
-      signal.removeEventListener('abort', onAbort)
-      if (!run.isFinished) {
-        // the consumer stopped reading: the agent must not go on unobserved
-        void this.cancel(run)
-        run.fail('the turn was abandoned by its reader')
-      }
-      // Commands that left the agent's process tree end with the turn (the agent process may serve others long
-      // after): after a turn that ran commands, or one that did not complete; a plain text turn scans nothing.
-      turnEnded?.(ranCommands || !completed)
-    }
+    // Commands that left the agent's process tree end with the turn (the agent process may serve others long
+    // after).
+    yield* relayTurn(run, signal, { stop: () => void this.cancel(run), ended: (sweep) => turnEnded?.(sweep) })
   }
 
   async steer(): Promise<void> {

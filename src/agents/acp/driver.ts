@@ -3,7 +3,7 @@ import { localRunner } from '../../process/local-runner.js'
 import type { ProcessRunner } from '../../process/runner.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
-import { type AgentStatus, capabilities, type RunRequest } from '../driver.js'
+import { type AgentStatus, capabilities, type RunRequest, type WarmPoolCounts } from '../driver.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { type AcpAgentSpec, acpAgentSpecs } from './agent-spec.js'
 import { acpColdRun } from './cold-run.js'
@@ -46,6 +46,10 @@ export class AcpDriver implements SessionDriver {
     this.id = `acp:${spec.name}`
     this.leases = new AcpLeases(config, spec, serverEnv, runner, warmKeepMs)
     this.ready = new ReadySessions(warmKeepMs)
+  }
+
+  get warmPool(): WarmPoolCounts {
+    return this.ready.counts
   }
 
   /** The sessions opened ahead of time for the next one-shot runs (agent session id, cwd, sandbox). */

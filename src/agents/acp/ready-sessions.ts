@@ -1,4 +1,5 @@
 import type { SandboxMode } from '../../protocol/policies.js'
+import type { WarmPoolCounts } from '../driver.js'
 import { ReadyPool } from '../ready-pool.js'
 import type { AcpSession } from './acp-session.js'
 
@@ -46,6 +47,11 @@ export class ReadySessions {
   /** Opens a session for the next run of `key`, unless one waits for it already. A failure is dropped. */
   prepare(key: string, readyFor: ReadyFor, open: () => Promise<AcpSession>): void {
     this.pool.prepare(key, open, (session) => this.opened.set(session.agentSessionId, readyFor))
+  }
+
+  /** Sessions opened ahead so far, runs they served, and those waiting now. */
+  get counts(): WarmPoolCounts {
+    return this.pool
   }
 
   /** Closes every waiting session (shutdown) and makes no more. */

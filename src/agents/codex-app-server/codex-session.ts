@@ -1,5 +1,6 @@
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
+import { relayTurn } from '../relayed-turn.js'
 import type { AgentSession, SessionHooks, TurnInput } from '../session.js'
 import type { AppServerHost, ThreadListener } from './app-server-host.js'
 import { parseApproval } from './approvals.js'
@@ -61,29 +62,14 @@ export class CodexSession implements AgentSession, ThreadListener {
       turnEnded = this.host.turnBegan(this.agentSessionId, this.settings.cwd)
       void this.startTurn(run, input, signal)
     }
-    const onAbort = () => void this.interruptRun(run)
-    signal.addEventListener('abort', onAbort, { once: true })
-    let ranCommands = false
-    let completed = false
-    try {
-      for await (const ev of run.events) {
-        if (ev.type === 'item.started' && ev.item.type === 'command_execution') ranCommands = true
-        else if (ev.type === 'turn.completed' && ev.status === 'completed') completed = true
-        yield ev
-      }
-    } finally {
-      signal.removeEventListener('abort', onAbort)
-      if (!run.isFinished) {
-        // the consumer stopped reading: the agent must not go on unobserved
-        void this.interruptRun(run)
-        run.fail('the turn was abandoned by its reader')
-      }
-      if (run.interruptRequested) await this.cleanTerminals()
-      // Commands that left the app-server's tree end with the turn. Only a turn that ran commands can have
-      // started one, or one that did not complete (interrupted while codex was starting one, before it was
-      // reported): a plain completed text turn costs no /proc scan.
-      turnEnded?.(ranCommands || !completed)
-    }
+    yield* relayTurn(run, signal, {
+      stop: () => void this.interruptRun(run),
+      ended: async (sweep) => {
+        if (run.interruptRequested) await this.cleanTerminals()
+        // Commands that left the app-server's tree end with the turn.
+        turnEnded?.(sweep)
+      },
+    })
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { WarmPoolCounts } from '../driver.js'
 import { ReadyPool } from '../ready-pool.js'
 import type { AppServerHost, OpenedThread } from './app-server-host.js'
 
@@ -20,7 +21,7 @@ const secondThreadAfterMs = 200
  * app-server lets go of it (`thread/unsubscribe`); at most `max` wait at a time (the oldest goes first). Like `codex exec` at its start, codex reads the cwd's project docs (AGENTS.md) when the thread
  * starts, so a ready thread has them as they were when the run before it ended.
  */
-export class ReadyThreads {
+export class ReadyThreads implements WarmPoolCounts {
   private readonly pool: ReadyPool<OpenedThread>
 
   constructor(

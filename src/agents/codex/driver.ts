@@ -17,7 +17,7 @@ import type { UnknownHandler } from '../codex-app-server/rpc.js'
 import { type ThreadSettings, threadSettings } from '../codex-app-server/thread-settings.js'
 import { warmable, warmRun } from '../codex-app-server/warm-run.js'
 import { modelListResponse } from '../codex-app-server/wire-schemas.js'
-import { type AgentStatus, capabilities, type RunRequest } from '../driver.js'
+import { type AgentStatus, capabilities, type RunRequest, type WarmPoolCounts } from '../driver.js'
 import { innerSandbox, placed } from '../placement.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { CodexExecDriver } from './exec-driver.js'
@@ -64,6 +64,9 @@ export class CodexDriver implements SessionDriver {
   private readonly host: AppServerHost
   /** Threads started ahead for the next warm one-shot run (ready-threads.ts). */
   readonly readyThreads: ReadyThreads
+  get warmPool(): WarmPoolCounts {
+    return this.readyThreads
+  }
   private readonly hostOptions: AppServerProcessOptions
   /** The app-servers of sessions in containers. */
   private readonly own = new Set<HostLease>()

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { WarmPoolCounts } from '../../agents/driver.js'
 import type { StoredEvent } from '../../protocol/events.js'
 import { sessionState } from '../../protocol/policies.js'
 import type { Store } from '../../store/store.js'
@@ -10,6 +11,8 @@ export interface MetricsSources {
   runStats: () => { running: number; queued: number }
   inFlight: () => number
   pendingApprovals: () => number
+  /** The agents that make things ahead for their one-shot runs, with their counts. */
+  warmPools: () => { agent: string; counts: WarmPoolCounts }[]
 }
 
 export type WebhookOutcome = 'delivered' | 'failed_attempt' | 'gave_up' | 'refused'
@@ -135,8 +138,8 @@ function buildMetrics(sources: MetricsSources): PromMetrics {
     labelNames: ['state'],
     registers,
     async collect() {
-      for (const state of sessionState.options)
-        this.set({ state }, (await sources.store.listSessions({ status: state, limit: 1_000_000 })).length)
+      const counts = await sources.store.countSessions()
+      for (const state of sessionState.options) this.set({ state }, counts[state] ?? 0)
     },
   })
   new Gauge({
@@ -147,6 +150,38 @@ function buildMetrics(sources: MetricsSources): PromMetrics {
       this.set(sources.pendingApprovals())
     },
   })
+  // Warm one-shot runs: what each agent made ahead (codex ready threads, ACP ready sessions) and what it served.
+  new Gauge({
+    name: 'agent_gateway_warm_waiting',
+    help: 'Threads or sessions made ahead for the next one-shot runs, waiting for their run now, by agent.',
+    labelNames: ['agent'],
+    registers,
+    collect() {
+      for (const { agent, counts } of sources.warmPools()) this.set({ agent }, counts.waiting)
+    },
+  })
+  const warmCounter = (name: string, help: string, count: (c: WarmPoolCounts) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['agent'],
+      registers,
+      collect() {
+        // the pools count; the counter shows their totals as they are at the scrape
+        this.reset()
+        for (const { agent, counts } of sources.warmPools()) this.inc({ agent }, count(counts))
+      },
+    })
+  warmCounter(
+    'agent_gateway_warm_started_total',
+    'Threads or sessions made ahead for one-shot runs, by agent.',
+    (c) => c.started,
+  )
+  warmCounter(
+    'agent_gateway_warm_served_total',
+    'One-shot runs served by a thread or session made ahead (the rest started their own), by agent.',
+    (c) => c.served,
+  )
   /** A metric of this registry with its labels. */
   const labelled = <K extends string>(name: string, help: string, label: K) => ({
     name,

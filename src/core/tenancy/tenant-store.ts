@@ -24,6 +24,7 @@ export function tenantStore(store: Store, tenant: string | null): Store {
     findSessionByAgentId: async (id) => mine(await store.findSessionByAgentId(id)),
     findSessionByExternalId: async (id) => mine(await store.findSessionByExternalId(id)),
     listSessions: (filter) => store.listSessions({ ...filter, tenant }),
+    countSessions: () => store.countSessions(tenant),
     getTurn: async (id) => {
       const turn = await store.getTurn(id)
       return turn && (await sessionIsMine(turn.sessionId)) ? turn : undefined

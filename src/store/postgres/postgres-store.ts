@@ -4,7 +4,7 @@ import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
-import { documentColumns as columns, heldWhere, ownersInUseSql } from '../json-documents.js'
+import { documentColumns as columns, heldWhere, ownersInUseSql, whereClauses } from '../json-documents.js'
 import {
   type ApprovalAnswer,
   type ApprovalFilter,
@@ -12,6 +12,7 @@ import {
   type NodeRecord,
   NotAMember,
   type RunFilter,
+  type SessionCounts,
   type SessionFilter,
   type SessionStateChange,
   type Store,
@@ -288,6 +289,15 @@ export class PostgresStore implements Store {
       { status: filter.status, agent: filter.agent, tenant: filter.tenant },
       { limit: filter.limit, before: filter.before },
     )
+  }
+
+  async countSessions(tenant?: string | null): Promise<SessionCounts> {
+    const { where, params } = whereClauses({ tenant }, undefined, (n) => `$${n}`)
+    const { rows } = await this.pool.query<{ status: Session['status']; n: string }>(
+      `SELECT status, count(*) AS n FROM sessions ${where} GROUP BY status`,
+      params,
+    )
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))
   }
 
   async createTurn(t: Turn): Promise<void> {

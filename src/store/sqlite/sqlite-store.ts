@@ -6,7 +6,7 @@ import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonBytesOnce, parseJsonOnce } from '../../util/json-once.js'
-import { documentColumns as columns, heldWhere, ownersInUseSql } from '../json-documents.js'
+import { documentColumns as columns, heldWhere, ownersInUseSql, whereClauses } from '../json-documents.js'
 import {
   type ApprovalAnswer,
   type ApprovalFilter,
@@ -14,6 +14,7 @@ import {
   type NodeRecord,
   NotAMember,
   type RunFilter,
+  type SessionCounts,
   type SessionFilter,
   type SessionStateChange,
   type Store,
@@ -375,6 +376,14 @@ export class SqliteStore implements Store {
       { status: filter.status, agent: filter.agent, tenant: filter.tenant },
       { limit: filter.limit, before: filter.before },
     )
+  }
+
+  async countSessions(tenant?: string | null): Promise<SessionCounts> {
+    const { where, params } = whereClauses({ tenant }, undefined, () => '?')
+    const rows = this.db
+      .prepare(`SELECT status, count(*) AS n FROM sessions ${where} GROUP BY status`)
+      .all(...params) as { status: Session['status']; n: number }[]
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]))
   }
 
   async createTurn(t: Turn): Promise<void> {
