@@ -19,7 +19,11 @@ let data: string
 
 beforeAll(async () => {
   mock = await startMockLlm()
-  const { env, dir } = gatewayEnv(mock, { CODEX_CONFIG_OVERRIDES: 'shell_environment_policy.inherit="none"' })
+  // commands need a PATH when nothing is inherited: the operator sets one (a `set` table of its own)
+  const { env, dir } = gatewayEnv(mock, {
+    CODEX_CONFIG_OVERRIDES:
+      'shell_environment_policy.inherit="none";shell_environment_policy.set={PATH="/usr/local/bin:/usr/bin:/bin"}',
+  })
   warm = new AcpDriver(loadConfig(env, dir), acpPreset('codex-acp'), env)
   data = env.DATA_DIR ?? dir
 })

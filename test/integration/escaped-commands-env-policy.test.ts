@@ -15,10 +15,13 @@ afterEach(() => killAll(escaped()))
 
 const escaped = (): ProcInfo[] => listProcesses().filter((p) => p.cmd === `sleep ${marker}`)
 const json = async <T>(res: Response | Promise<Response>) => (await (await res).json()) as T
-/** A double fork out of codex's tree (see escaped-commands.test.ts), then a foreground sleep. */
+/**
+ * A double fork out of codex's tree (see escaped-commands.test.ts), then a foreground sleep. It stays in the run's
+ * cwd: whichever rule finds it (its thread, its directory), it is found only by the marker it carries.
+ */
 const escapingCommand = () => ({
   kind: 'exec_command' as const,
-  cmd: `(cd / && setsid sleep ${marker} </dev/null >/dev/null 2>&1 &); sleep 31`,
+  cmd: `(setsid sleep ${marker} </dev/null >/dev/null 2>&1 &); sleep 31`,
 })
 const sandbox = 'danger-full-access'
 
@@ -32,7 +35,11 @@ async function cancelledWhileEscaped(url: string, body: Record<string, unknown>)
 }
 
 for (const [policy, overrides] of [
-  ['inherit = "none"', 'shell_environment_policy.inherit="none"'],
+  // the operator's own `set` table (commands need a PATH then) must not replace the gateway's entry either
+  [
+    'inherit = "none" and a set table of its own',
+    'shell_environment_policy.inherit="none";shell_environment_policy.set={PATH="/usr/local/bin:/usr/bin:/bin"}',
+  ],
   ['include_only without the markers', 'shell_environment_policy.include_only=["PATH","HOME"]'],
 ] as const) {
   describe(`an operator's codex shell_environment_policy: ${policy}`, () => {
