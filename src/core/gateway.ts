@@ -112,6 +112,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
       queue,
       store,
       node: node.id,
+      joins: () => node.joins,
       room: () => {
         if (!runs.isAccepting || node.isFencing) return 0
         const { running, queued } = tenancy.stats

@@ -34,9 +34,19 @@ export class NodeMembership {
     private readonly timing: MembershipTiming = defaultTiming,
   ) {}
 
+  private registrations = 0
+
+  /**
+   * How many times this node has registered: 1 from its join, one more each time it registered again after
+   * being taken for dead (and fenced). A claim refused (NotAMember) in one registration is refused until the next.
+   */
+  get joins(): number {
+    return this.registrations
+  }
+
   /** Registers this node and starts its heartbeat. */
   async join(): Promise<void> {
-    await this.store.registerNode(this.record())
+    await this.register()
     this.timer = setInterval(() => void this.beat().catch(() => {}), this.timing.heartbeatMs)
     this.timer.unref()
   }
@@ -132,7 +142,7 @@ export class NodeMembership {
     if (this.left) return
     this.fencing = (async () => {
       await this.fence?.()
-      if (!this.left) await this.store.registerNode(this.record())
+      if (!this.left) await this.register()
     })().finally(() => {
       this.fencing = undefined
     })
@@ -154,6 +164,11 @@ export class NodeMembership {
       return true
     if (n.host === this.host && n.pid !== process.pid && !isProcessAlive(n.pid)) return true
     return now - Date.parse(n.heartbeatAt) > this.timing.deadAfterMs
+  }
+
+  private async register(): Promise<void> {
+    await this.store.registerNode(this.record())
+    this.registrations++
   }
 
   private record(): NodeRecord {

@@ -269,8 +269,7 @@ export class SessionManager {
         log: this.log,
         store: this.store,
         markRunning: (patch) => this.state.startTurn(id, turn.id, patch),
-        stateAfterTurn: () => this.state.afterTurn(id),
-        announce: (status) => this.state.announce(id, status),
+        markEnded: (patch, at, ended) => this.state.completeTurn(id, turn.id, patch, at, ended),
         beforeStart: async () => {
           // limits are set when a session is created, never after: without them there is nothing to read
           const refused =

@@ -1,5 +1,6 @@
 import type { Session, Turn } from '../protocol/sessions.js'
 import type { Store } from '../store/store.js'
+import { SerialByKey } from '../util/serial-by-key.js'
 import type { EventLog } from './event-log.js'
 
 /** A state stored, and its announcement on the session's events, stored once `announced` resolves. */
@@ -10,8 +11,24 @@ export interface StateChange {
 const unchanged: StateChange = { announced: Promise.resolve() }
 
 /**
+ * A session's state steps in this process, one at a time: each reads the state it computes from, stores it and
+ * queues its announcement before the next one starts. Without that, two steps in flight at once (a turn starts
+ * while its agent asks an approval, an approval is answered while the turn ends, an archive meanwhile) are
+ * answered in any order: PostgreSQL runs each on a pool connection of its own, connections answer independently
+ * (a row lock is released before the COMMIT's answer is sent), so the later write's answer may come first, and
+ * the log, which keeps the order of its appends, would end with a state that is not the one stored, or with one
+ * after `archived`. In a line, each step also reads after the one before it stored, so no state computed from
+ * an older read is stored over a newer one. One queue for the whole process: each tenant scope has a
+ * SessionState of its own, and the server's own recovers sessions. Across processes only the session's owner
+ * writes its state (other nodes forward to it), but for a node taken for dead: the store keeps `archived` then.
+ * test/integration/session-state-order.test.ts forces the late answers.
+ */
+const processSteps = new SerialByKey()
+
+/**
  * A session's state (idle, running, waiting_for_approval, archived) as stored and announced on its events, and
- * the turns that end without running to their end (archived, their node lost).
+ * the turns that end without running to their end (archived, their node lost). Every state write is one of
+ * the session's steps (`processSteps`).
  */
 export class SessionState {
   constructor(
@@ -19,10 +36,12 @@ export class SessionState {
     private readonly log: EventLog,
     /** Whether a turn of the session is running in this process now. */
     private readonly running: (sessionId: string) => boolean,
+    /** The queue of state steps: the process's own (tests stand for another process with one of their own). */
+    private readonly steps: SerialByKey = processSteps,
   ) {}
 
   async set(id: string, status: Session['status']): Promise<void> {
-    await (await this.record(id, status)).announced
+    await (await this.steps.run(id, () => this.record(id, status))).announced
   }
 
   /** Recomputes and records the session's state when it changed. */
@@ -35,36 +54,54 @@ export class SessionState {
    * log: stored after every event appended before it and before every event appended after it (the log keeps
    * the order), so a turn goes on without waiting for that commit.
    */
-  async update(id: string): Promise<StateChange> {
-    const next = await this.next(id, this.running(id))
-    return next ? this.record(id, next) : unchanged
+  update(id: string): Promise<StateChange> {
+    return this.steps.run(id, async () => {
+      const next = await this.next(id, this.running(id))
+      return next ? this.record(id, next) : unchanged
+    })
   }
 
   /**
    * A queued turn starts: `patch` (running, startedAt) is stored with the session's new state in one step, and
    * that state's announcement queued (see `update`).
    */
-  async startTurn(id: string, turnId: string, patch: Partial<Turn>): Promise<StateChange> {
-    const next = await this.next(id, this.running(id))
-    const step = await this.store.updateTurn(
-      turnId,
-      patch,
-      next && { status: next, at: new Date().toISOString() },
-    )
-    // what the store wrote: not `next` when an archive landed since it was read
-    return step?.status ? this.announce(id, step.status) : unchanged
+  startTurn(id: string, turnId: string, patch: Partial<Turn>): Promise<StateChange> {
+    return this.steps.run(id, async () => {
+      const next = await this.next(id, this.running(id))
+      const step = await this.store.updateTurn(
+        turnId,
+        patch,
+        next && { status: next, at: new Date().toISOString() },
+      )
+      // what the store wrote: not `next` when an archive landed since it was read
+      return step?.status ? this.announce(id, step.status) : unchanged
+    })
   }
 
   /**
-   * The state the session goes to once its running turn ended (waiting for an approval, or idle), when that is
-   * a change: the caller stores it with the turn's end (Store.completeTurn), then `announce`s it.
+   * The running turn ends: its end (`patch`) is stored with the state the session goes to (waiting for an
+   * approval, or idle) in one step (Store.completeTurn); `ended` runs as soon as that is stored (the turn no
+   * longer counts as running; its end event is queued first), then the state's announcement is queued (see
+   * `update`). Only the state the store wrote is announced: an archive that landed since the read stays.
    */
-  afterTurn(id: string): Promise<Session['status'] | undefined> {
-    return this.next(id, false)
+  completeTurn(
+    id: string,
+    turnId: string,
+    patch: Partial<Turn>,
+    at: string,
+    ended: () => void,
+  ): Promise<{ turn: Turn | undefined; state: StateChange }> {
+    return this.steps.run(id, async () => {
+      const next = await this.next(id, false)
+      const step = await this.store.completeTurn(turnId, patch, at, next)
+      // in this step: a refresh queued meanwhile no longer counts the turn as running
+      ended()
+      return { turn: step?.turn, state: step?.status ? this.announce(id, step.status) : unchanged }
+    })
   }
 
   /** Queues the `session.status` event of a state already stored (see `update`). */
-  announce(id: string, status: Session['status']): StateChange {
+  private announce(id: string, status: Session['status']): StateChange {
     const announced = this.log.append(id, { type: 'session.status', status })
     // awaited later (a store failure surfaces there), not unhandled in between
     announced.catch(() => {})

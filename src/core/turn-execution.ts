@@ -1,7 +1,7 @@
 import type { AgentSession } from '../agents/session.js'
 import { AppError } from '../protocol/errors.js'
 import { type AgentEvent, assertNever, isWorkEvent } from '../protocol/events.js'
-import type { Session, Turn } from '../protocol/sessions.js'
+import type { Turn } from '../protocol/sessions.js'
 import type { Store } from '../store/store.js'
 import type { EventLog } from './event-log.js'
 import { EventPipe } from './event-pipe.js'
@@ -30,10 +30,15 @@ export interface TurnExecutionContext {
    * once both are stored, the state's announcement queued on the log (session-state.ts `startTurn`).
    */
   markRunning(patch: Partial<Turn>): Promise<StateChange>
-  /** The session's state once this turn ended, when that is a change (stored with the turn's end). */
-  stateAfterTurn(): Promise<Session['status'] | undefined>
-  /** Queues the announcement of a state stored with the turn's end. */
-  announce(status: Session['status']): StateChange
+  /**
+   * The turn ends: it is stored as `patch` says with the session's state it leads to, in one step; `ended` runs
+   * once both are stored, before that state's announcement is queued (session-state.ts `completeTurn`).
+   */
+  markEnded(
+    patch: Partial<Turn>,
+    at: string,
+    ended: () => void,
+  ): Promise<{ turn: Turn | undefined; state: StateChange }>
   /** Runs right before the agent works; throws (TurnRefused, AppError) to keep the turn from running. */
   beforeStart(): Promise<void>
   /** Whether this node still holds the session (in a cluster another node may have taken it over). */
@@ -63,21 +68,21 @@ export async function runTurn(
     return false
   }
   const now = new Date().toISOString()
-  // The turn's end and the state it leads to are stored in one step (no other turn of the session runs now).
-  const next = await ctx.stateAfterTurn()
   const patch = { ...ended, finalResponse, finishedAt: now }
-  const stored = await ctx.store.completeTurn(turn.id, patch, now, next)
-  ctx.turnEnded()
+  // The turn's end and the state it leads to are stored in one step (no other turn of the session runs now).
   // The end first, then the state it leads to: what follows the events (webhooks too) sees them in that order.
   // Both are queued, then committed together at once: one transaction, not one each. Only the state the store
-  // wrote is announced: an archive that landed since `next` was read stays, and nothing follows it.
-  const endStored = end ? ctx.log.append(sessionId, end) : undefined
-  const after = stored?.status ? ctx.announce(stored.status) : running
+  // wrote is announced: an archive that landed since the state was read stays, and nothing follows it.
+  let endStored: Promise<unknown> | undefined
+  const stored = await ctx.markEnded(patch, now, () => {
+    ctx.turnEnded()
+    endStored = end ? ctx.log.append(sessionId, end) : undefined
+  })
   ctx.log.commitNow()
   await endStored
   // The client waiting for the turn is answered now; the state's announcement is stored meanwhile.
-  ctx.recorded(stored?.turn)
-  await Promise.all([running.announced, after.announced])
+  ctx.recorded(stored.turn)
+  await Promise.all([running.announced, stored.state.announced])
   return true
 }
 

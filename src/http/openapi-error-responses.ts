@@ -1,4 +1,5 @@
 import { AppError, type ErrorCode, errorRegistry } from '../protocol/errors.js'
+import { NotAMember } from '../store/store.js'
 import { type ErrorShape, errorBody } from './errors.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: a JSON document walked by key
@@ -74,6 +75,20 @@ const exampleMessages: Record<ErrorCode, string> = {
     'the node holding it (node_01JD4Z8Q6N7W3V2K5M9P0R1S2T) stopped while handling session.turn; retry',
 }
 
+/** Other causes of a code, each a further example (named `<code>_<cause>`): what happened and what to do. */
+const moreExamples: Partial<Record<ErrorCode, { cause: string; message: string; description: string }[]>> = {
+  worker_unavailable: [
+    {
+      cause: 'rejoining',
+      message: new NotAMember('node_01JD4Z8Q6N7W3V2K5M9P0R1S2T').message,
+      description:
+        'The node that took the request was taken for dead by the cluster (no heartbeat for NODE_TIMEOUT_SECONDS, ' +
+        'e.g. a stall) and takes no work until it has let go of what was taken over and rejoined, within a few ' +
+        'seconds. Nothing was stored or started. Retry after Retry-After, on this node or another.',
+    },
+  ],
+}
+
 const reasons: Record<number, string> = {
   400: 'Invalid input',
   401: 'Missing or wrong bearer token (when API_TOKENS is set)',
@@ -85,7 +100,11 @@ const reasons: Record<number, string> = {
   415: 'Unsupported media type',
   429: 'Over capacity (see Retry-After)',
   500: 'The agent failed',
-  503: 'The agent is not installed or not authenticated, or the server is shutting down',
+  503:
+    'Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down ' +
+    '(retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the ' +
+    'session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and ' +
+    'takes no work until it has rejoined, within seconds); retry after Retry-After, on this node or another',
 }
 
 /** The error code enum and the error body schema of every shape, as named components. */
@@ -114,11 +133,18 @@ export function errorResponse(responses: Json, shape: ErrorShape, status: number
       (c) => errorRegistry[c].status === status,
     )
     const examples: Json = {}
-    for (const code of codes)
+    for (const code of codes) {
       examples[code] = {
         summary: code,
         value: errorBody(new AppError(code, exampleMessages[code]), shape, 'codex'),
       }
+      for (const more of moreExamples[code] ?? [])
+        examples[`${code}_${more.cause}`] = {
+          summary: `${code} (${more.cause})`,
+          description: more.description,
+          value: errorBody(new AppError(code, more.message), shape, 'codex'),
+        }
+    }
     responses[name] = {
       description: reasons[status] ?? `HTTP ${status}`,
       content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` }, examples } },

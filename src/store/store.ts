@@ -66,9 +66,9 @@ export interface TurnStep {
 }
 
 /**
- * Thrown by the steps that give a node work (admitRun with an owner, claimRun, claimNextRun, claimSession) when
- * the node is not a member: its record was removed or another node found it lost (taken for dead). It registers
- * again at its next heartbeat, once it let go of what was taken over: retry then.
+ * Thrown by the steps that give a node work (admitRun with an owner, claimRun, claimNextRun, createSession,
+ * claimSession) when the node is not a member: its record was removed or another node found it lost (taken for
+ * dead). It registers again at its next heartbeat, once it let go of what was taken over: retry then.
  */
 export class NotAMember extends AppError {
   constructor(readonly node: string) {
@@ -139,7 +139,10 @@ export interface Store {
   ownersInUse(): Promise<string[]>
   /** Deletes finished runs (and their events) that finished before `cutoff`; returns how many. */
   deleteFinishedBefore(cutoff: string): Promise<number>
-  /** Stores a new session owned by `owner` (the node whose agent process holds its thread). */
+  /**
+   * Stores a new session owned by `owner` (the node whose agent process holds its thread); NotAMember as in
+   * claimRun, checked in the same step as the insert (nothing is stored then).
+   */
   createSession(session: Session, owner: string): Promise<void>
   /** Moves a session to `node` (it reopened the agent's thread there); NotAMember as in claimRun. */
   claimSession(id: string, node: string): Promise<void>
@@ -207,8 +210,9 @@ export interface Store {
   heartbeat(id: string, at: string): Promise<boolean>
   /**
    * Marks nodes found dead as lost before their work is taken over: from then on they are no members (their
-   * claims and admissions throw NotAMember). A claim of theirs in progress ends first (PostgreSQL: it holds
-   * their record's row lock), so the takeover that follows sees every run and session they claimed.
+   * claims, admissions and new sessions throw NotAMember). A claim (or new session) of theirs in progress ends
+   * first (PostgreSQL: it holds their record's row lock), so the takeover that follows sees every run and
+   * session they claimed or created.
    */
   markNodesLost(ids: readonly string[], at: string): Promise<void>
   listNodes(): Promise<NodeRecord[]>

@@ -75,7 +75,8 @@ export function newApproval(id: string, sessionId: string, patch: Partial<Approv
   }
 }
 
-function nodeRecord(id: string, heartbeatAt = '2026-01-01T00:00:00.000Z'): NodeRecord {
+/** A node's record, as a gateway registers it (only a registered node owns work: createSession, claims). */
+export function nodeRecord(id: string, heartbeatAt = '2026-01-01T00:00:00.000Z'): NodeRecord {
   return { id, role: 'all', host: 'h', pid: 1, startedAt: '2026-01-01T00:00:00.000Z', heartbeatAt }
 }
 
@@ -117,7 +118,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       const { store } = await fresh()
       await store.createRun(newRun('run_a'))
       await store.createRun(newRun('run_b'))
-      await store.createSession(newSession('ses_a'), 'node_1')
+      await store.createSession(newSession('ses_a'), 'node_a')
       for (let i = 0; i < 5; i++) await store.appendEvent('run_a', { type: 'turn.started' }, `t${i}`)
       await store.appendEvent('run_b', { type: 'run.queued' }, 't')
       await store.appendEvent('ses_a', { type: 'session.status', status: 'idle' }, 't')
@@ -135,7 +136,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
     it('appendEvents stores a batch in order in one transaction, all or nothing', async () => {
       const { store, connect } = await fresh()
       await store.createRun(newRun('run_a'))
-      await store.createSession(newSession('ses_a'), 'node_1')
+      await store.createSession(newSession('ses_a'), 'node_a')
       await store.appendEvent('run_a', { type: 'run.queued' }, 't0')
       const stored = await store.appendEvents([
         { ownerId: 'run_a', event: { type: 'turn.started' }, at: 't1' },
@@ -270,7 +271,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
     })
 
     it('takes over the unfinished runs of lost nodes, each run to exactly one taker; lists owners in use', async () => {
-      const { store, connect } = await fresh()
+      const { store, connect } = await fresh(['node_a', 'node_b', 'node_c', 'node_d'])
       const other = await connect()
       await store.admitRun(newRun('run_1'), 'node_a', 100)
       await store.admitRun(newRun('run_2'), 'node_b', 100)
@@ -555,7 +556,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(await store.updateApproval('apr_2', { reason: 'why' })).toMatchObject({ reason: 'why' })
     })
 
-    it('only members take work: a node removed or marked lost admits and claims nothing (NotAMember) until it registers again', async () => {
+    it('only members take work: a node removed or marked lost admits, claims and creates nothing (NotAMember) until it registers again', async () => {
       const { store, connect } = await fresh(['node_a', 'node_b', 'node_c'])
       const other = await connect()
       for (const id of ['run_1', 'run_2', 'run_3']) await store.admitRun(newRun(id), null, 100)
@@ -563,6 +564,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect((await store.claimRun('run_1', 'node_a'))?.id).toBe('run_1')
       // never registered
       await expect(store.claimRun('run_2', 'node_z')).rejects.toBeInstanceOf(NotAMember)
+      await expect(store.createSession(newSession('ses_z'), 'node_z')).rejects.toBeInstanceOf(NotAMember)
       // marked lost (found dead by another node, before it takes the node's work over): still registered, its
       // heartbeat true but no longer recorded, and it takes no work, on any connection
       await other.markNodesLost(['node_a', 'node_c'], '2026-01-01T00:00:09.000Z')
@@ -570,6 +572,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       await expect(other.claimNextRun('node_a')).rejects.toBeInstanceOf(NotAMember)
       await expect(store.claimSession('ses_1', 'node_a')).rejects.toBeInstanceOf(NotAMember)
       await expect(store.admitRun(newRun('run_4'), 'node_a', 100)).rejects.toBeInstanceOf(NotAMember)
+      await expect(other.createSession(newSession('ses_2'), 'node_a')).rejects.toBeInstanceOf(NotAMember)
       expect(await store.heartbeat('node_a', '2026-01-01T00:00:10.000Z')).toBe(true)
       expect(await store.listNodes()).toEqual([
         nodeRecord('node_a'),
@@ -578,6 +581,8 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       ])
       // nothing of that was stored; another node still takes the work
       expect(await store.getRun('run_4')).toBeUndefined()
+      expect(await store.getSession('ses_2')).toBeUndefined()
+      expect(await store.getSession('ses_z')).toBeUndefined()
       expect(await store.ownerOf('run_2')).toBeNull()
       expect(await store.ownerOf('ses_1')).toBe('node_b')
       expect((await other.claimNextRun('node_b'))?.id).toBe('run_2')
@@ -591,6 +596,8 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       await store.claimSession('ses_1', 'node_a')
       expect(await store.ownerOf('ses_1')).toBe('node_a')
       expect(await store.admitRun(newRun('run_4'), 'node_a', 100)).toBe(true)
+      await store.createSession(newSession('ses_2'), 'node_a')
+      expect(await store.ownerOf('ses_2')).toBe('node_a')
       // node_c, marked but not removed, stays out; registering it again makes it a member again
       await expect(store.claimSession('ses_1', 'node_c')).rejects.toBeInstanceOf(NotAMember)
       await store.registerNode(nodeRecord('node_c'))
@@ -598,25 +605,48 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(await store.ownerOf('ses_1')).toBe('node_c')
     })
 
+    it('a node marked lost: a claim committed before the mark is taken over, one after it is refused', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      for (const id of ['run_1', 'run_2']) await store.admitRun(newRun(id), null, 100)
+      expect((await other.claimNextRun('node_a'))?.id).toBe('run_1')
+      await store.markNodesLost(['node_a'], '2026-01-01T00:00:09.000Z')
+      await expect(other.claimNextRun('node_a')).rejects.toBeInstanceOf(NotAMember)
+      expect(ids(await store.takeOverRuns(['node_a'], 'node_b'))).toEqual(['run_1'])
+      expect(await store.ownerOf('run_2')).toBeNull()
+      expect(await store.ownersInUse()).toEqual(['node_b'])
+    })
+
     it('a node marked lost while it claims: whatever it claimed is taken over, it claims nothing after', async () => {
       const { store, connect } = await fresh()
       const other = await connect()
       for (let i = 0; i < 40; i++)
         await store.admitRun(newRun(`run_${String(i).padStart(2, '0')}`), null, 100)
-      // node_a claims from one connection while node_b, on another, marks it lost and takes its runs over
-      let refused = 0
+      // node_a claims from one connection while node_b, on another, marks it lost and takes its runs over. How
+      // many claims come before the mark depends on timing (all, none, some): what holds in every order is checked.
+      let marked = false
+      const claimedByA: string[] = []
+      const claimedAfterTheMark: string[] = []
       const claiming = (async () => {
-        for (let i = 0; i < 40; i++)
-          await other.claimNextRun('node_a').catch((err: unknown) => {
+        for (let i = 0; i < 40; i++) {
+          const afterTheMark = marked
+          const run = await other.claimNextRun('node_a').catch((err: unknown) => {
             if (!(err instanceof NotAMember)) throw err
-            refused++
           })
+          if (run) claimedByA.push(run.id)
+          if (run && afterTheMark) claimedAfterTheMark.push(run.id)
+        }
       })()
       await store.claimNextRun('node_b')
       await store.markNodesLost(['node_a'], '2026-01-01T00:00:09.000Z')
+      marked = true
       const taken = await store.takeOverRuns(['node_a'], 'node_b')
       await claiming
-      expect(refused).toBeGreaterThan(0)
+      // a claim that began once the mark was committed was refused
+      expect(claimedAfterTheMark).toEqual([])
+      // every claim that succeeded was committed before the mark (a claim in progress ends first): the takeover
+      // that follows the mark found each one; none landed between the mark and the takeover
+      expect(ids(taken).sort()).toEqual(claimedByA.sort())
       const owners = await Promise.all(taken.map((r) => store.ownerOf(r.id)))
       expect(owners.every((o) => o === 'node_b')).toBe(true)
       expect(await store.ownersInUse()).toEqual(['node_b'])

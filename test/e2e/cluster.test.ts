@@ -4,10 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
-import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
+import type { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayEnv, postJson, readNdjson, requestInput } from '../support/gateway.js'
-import { startPostgres, type TestPostgres } from '../support/postgres.js'
 import {
   killAll,
   listProcesses,
@@ -16,6 +15,7 @@ import {
   waitUntilGone,
 } from '../support/processes.js'
 import { type ServerProcess, startServerProcess } from '../support/server-process.js'
+import { sharedPostgres } from '../support/shared-postgres.js'
 import { readSseUntil, type SseFrame } from '../support/sse-client.js'
 
 function started(p: Awaited<ReturnType<typeof startServerProcess>>): ServerProcess {
@@ -111,7 +111,7 @@ const eventsOf = async (node: ServerProcess, id: string) =>
  * agent (echo, sleep, sh), so the cluster, not an agent, is what is measured.
  */
 describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', () => {
-  let pg: TestPostgres
+  const pg = sharedPostgres()
   let mock: MockLlm
   let store: PostgresStore
   let workspace: string
@@ -143,10 +143,9 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
   }
 
   beforeAll(async () => {
-    pg = await startPostgres()
     mock = await startMockLlm()
     const url = await pg.createDatabase()
-    store = await PostgresStore.open(url)
+    store = await pg.openStore(url)
     // One workspace and one CODEX_HOME for all nodes, like a shared volume: a worker can resume a thread another
     // worker started.
     const base = gatewayEnv(mock, {
@@ -170,9 +169,7 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     for (const node of nodes)
       if (node.child.exitCode === null && node.child.signalCode === null) await node.stop()
     if (workspace) killAll(await waitUntilGone(() => processesUnder(workspace), 5000))
-    await store?.close()
     await mock?.close()
-    await pg?.stop()
   }, 60_000)
 
   it('serve --role refuses a role that does not exist', async () => {

@@ -5,7 +5,7 @@ import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, requestInput, startGateway, type TestGateway } from '../support/gateway.js'
-import { startPostgres, type TestPostgres } from '../support/postgres.js'
+import { sharedPostgres } from '../support/shared-postgres.js'
 import { readSseUntil } from '../support/sse-client.js'
 
 /**
@@ -14,13 +14,12 @@ import { readSseUntil } from '../support/sse-client.js'
  * cluster-wide MAX_QUEUED_RUNS bound answers 429 on either node.
  */
 describe('sessions across two nodes on PostgreSQL (real codex)', () => {
-  let pg: TestPostgres
+  const pg = sharedPostgres()
   let mock: MockLlm
   let a: TestGateway
   let b: TestGateway
 
   beforeAll(async () => {
-    pg = await startPostgres()
     mock = await startMockLlm()
     const url = await pg.createDatabase()
     const limits = { CLI_LIST: 'sleep', MAX_CONCURRENT_RUNS: '1', MAX_QUEUED_RUNS: '2' }
@@ -36,7 +35,6 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
     await b?.close()
     await a?.close()
     await mock?.close()
-    await pg?.stop()
   })
 
   const json = async <T>(res: Response | Promise<Response>) => (await (await res).json()) as T

@@ -9,7 +9,7 @@ import { wsClient } from '../support/agent-ws-client.js'
 import { apiClient } from '../support/api-client.js'
 import { homeKnowsThread } from '../support/codex-home.js'
 import { startGateway, type TestGateway } from '../support/gateway.js'
-import { startPostgres, type TestPostgres } from '../support/postgres.js'
+import { sharedPostgres } from '../support/shared-postgres.js'
 import { tempDir } from '../support/temp.js'
 
 async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000) {
@@ -26,7 +26,7 @@ async function waitFor(check: () => boolean | Promise<boolean>, what: string, ti
  * root, its CODEX_HOME, its view of the store), and another tenant's calls forwarded to the worker find nothing.
  */
 describe("tenants in a cluster: a tenant's runs and sessions go from an API node to a worker", () => {
-  let pg: TestPostgres
+  const pg = sharedPostgres()
   let mock: MockLlm
   let api: TestGateway
   let worker: TestGateway
@@ -35,7 +35,6 @@ describe("tenants in a cluster: a tenant's runs and sessions go from an API node
   let beta: ReturnType<typeof apiClient>
 
   beforeAll(async () => {
-    pg = await startPostgres()
     mock = await startMockLlm()
     tenantsDir = tempDir('tenants-')
     const shared = {
@@ -59,7 +58,6 @@ describe("tenants in a cluster: a tenant's runs and sessions go from an API node
     await api?.close()
     await worker?.close()
     await mock?.close()
-    await pg?.stop()
   })
 
   const workspaceOf = (tenant: string) => realpathSync(path.join(tenantsDir, tenant, 'workspace'))

@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NodeCalls } from '../../src/core/node-calls.js'
 import { AppError } from '../../src/protocol/errors.js'
 import { PgNodeSignals } from '../../src/store/postgres/pg-node-signals.js'
-import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
-import { startPostgres, type TestPostgres } from '../support/postgres.js'
+import type { PostgresStore } from '../../src/store/postgres/postgres-store.js'
+import { sharedPostgres } from '../support/shared-postgres.js'
 
 /** Calls between two nodes over PostgreSQL NOTIFY (what API nodes use to reach the worker holding a session). */
 describe('NodeCalls over PgNodeSignals (real PostgreSQL)', () => {
-  let server: TestPostgres
+  const server = sharedPostgres()
   let storeA: PostgresStore
   let storeB: PostgresStore
   let signalsA: PgNodeSignals
@@ -17,10 +17,9 @@ describe('NodeCalls over PgNodeSignals (real PostgreSQL)', () => {
   let b: NodeCalls
 
   beforeAll(async () => {
-    server = await startPostgres()
     const url = await server.createDatabase()
-    storeA = await PostgresStore.open(url)
-    storeB = await PostgresStore.open(url)
+    storeA = await server.openStore(url)
+    storeB = await server.openStore(url)
     signalsA = await PgNodeSignals.start(url, storeA.pool, 'node_a')
     signalsB = await PgNodeSignals.start(url, storeB.pool, 'node_b')
     a = new NodeCalls('node_a', signalsA, async () => alive, 50)
@@ -35,9 +34,6 @@ describe('NodeCalls over PgNodeSignals (real PostgreSQL)', () => {
   afterAll(async () => {
     await signalsA?.close()
     await signalsB?.close()
-    await storeA?.close()
-    await storeB?.close()
-    await server?.stop()
   })
 
   it('answers a call, also when the request and the answer are larger than a NOTIFY payload', async () => {

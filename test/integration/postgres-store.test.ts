@@ -1,20 +1,14 @@
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { EventLog } from '../../src/core/event-log.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import { PgEventBus } from '../../src/store/postgres/pg-event-bus.js'
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { NotAMember } from '../../src/store/store.js'
 import { describeStoreContract, newRun, newSession } from '../contract/store-contract.js'
-import { startPostgres, type TestPostgres } from '../support/postgres.js'
+import { sharedPostgres } from '../support/shared-postgres.js'
 
-let server: TestPostgres
-beforeAll(async () => {
-  server = await startPostgres()
-}, 60_000)
-afterAll(async () => {
-  await server?.stop()
-})
+const server = sharedPostgres()
 
 describeStoreContract('postgres', {
   async fresh() {
@@ -25,30 +19,70 @@ describeStoreContract('postgres', {
 
 describe('PostgresStore: a claim and the mark of its node as lost, in either order', () => {
   const node = (id: string) => ({ id, role: 'all', host: 'h', pid: 1, startedAt: 't', heartbeatAt: 't' })
+  const ids = (rows: { id: string }[]) => rows.map((r) => r.id)
 
   /**
-   * Resolves once a statement of another session waits for a row lock (synchronised on PostgreSQL's own view),
-   * or once `settled` says what should have waited did not.
+   * Resolves once `waiters` statements of other sessions wait for a row lock (synchronised on PostgreSQL's own
+   * view), or once `settled` says what should have waited did not.
    */
-  async function untilWaitingForLock(admin: pg.Client, settled: () => boolean): Promise<void> {
+  async function untilWaitingForLock(admin: pg.Client, settled: () => boolean, waiters = 1): Promise<void> {
     while (!settled()) {
       const { rows } = await admin.query(
         "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
       )
-      if (rows.length > 0) return
+      if (rows.length >= waiters) return
       await new Promise((r) => setImmediate(r))
     }
   }
 
-  it('a claim that comes while the mark is not committed yet waits for it, then finds the node lost', async () => {
+  it('a mark that comes while a claim is in progress waits for it: the takeover that follows finds the run', async () => {
     const url = await server.createDatabase()
-    const store = await PostgresStore.open(url)
+    const store = await server.openStore(url)
+    const marking = await server.openStore(url)
+    const holder = new pg.Client({ connectionString: url })
+    const admin = new pg.Client({ connectionString: url })
+    await holder.connect()
+    await admin.connect()
+    try {
+      await store.registerNode(node('node_a'))
+      await store.registerNode(node('node_b'))
+      await store.admitRun(newRun('run_1'), null, 10)
+      // holds the run's row: node_a's claim gets its membership (share lock on its node row), then waits here
+      await holder.query('BEGIN')
+      await holder.query("SELECT 1 FROM runs WHERE id = 'run_1' FOR UPDATE")
+      let claimDone = false
+      const claim = store.claimRun('run_1', 'node_a').finally(() => {
+        claimDone = true
+      })
+      await untilWaitingForLock(admin, () => claimDone)
+      // another node's recovery marks node_a lost: it waits for the claim in progress
+      let markDone = false
+      const mark = marking.markNodesLost(['node_a'], 't').finally(() => {
+        markDone = true
+      })
+      await untilWaitingForLock(admin, () => markDone || claimDone, 2)
+      expect({ markDone, claimDone }).toEqual({ markDone: false, claimDone: false })
+      await holder.query('COMMIT')
+      expect((await claim)?.id).toBe('run_1')
+      await mark
+      expect(ids(await marking.takeOverRuns(['node_a'], 'node_b'))).toEqual(['run_1'])
+      await expect(store.claimNextRun('node_a')).rejects.toBeInstanceOf(NotAMember)
+    } finally {
+      await holder.end()
+      await admin.end()
+    }
+  })
+
+  it('a claim (or new session) that comes while the mark is not committed yet waits for it, then finds the node lost', async () => {
+    const url = await server.createDatabase()
+    const store = await server.openStore(url)
     const marker = new pg.Client({ connectionString: url })
     const admin = new pg.Client({ connectionString: url })
     await marker.connect()
     await admin.connect()
     try {
       await store.registerNode(node('node_a'))
+      await store.registerNode(node('node_b'))
       await store.admitRun(newRun('run_1'), null, 10)
       await store.createSession(newSession('ses_1'), 'node_b')
       // the mark of another node's recovery, in its transaction (markNodesLost's statement)
@@ -66,16 +100,18 @@ describe('PostgresStore: a claim and the mark of its node as lost, in either ord
         })
       await untilWaitingForLock(admin, () => claimed)
       const session = store.claimSession('ses_1', 'node_a').catch((err: unknown) => err)
+      const created = store.createSession(newSession('ses_2'), 'node_a').catch((err: unknown) => err)
       await marker.query('COMMIT')
       // READ COMMITTED: the claim's snapshot predates the mark, but the row it locks is read again as committed
       expect(await claim).toBe('refused')
       expect(await session).toBeInstanceOf(NotAMember)
+      expect(await created).toBeInstanceOf(NotAMember)
+      expect(await store.getSession('ses_2')).toBeUndefined()
       expect(await store.ownerOf('run_1')).toBeNull()
       expect(await store.ownerOf('ses_1')).toBe('node_b')
     } finally {
       await marker.end()
       await admin.end()
-      await store.close()
     }
   })
 })
@@ -93,8 +129,8 @@ describe('PgEventBus: events stored on one node are streamed live on another', (
 
   it('a subscriber on node B follows a run appended on node A: complete, ordered, large events too', async () => {
     const url = await server.createDatabase()
-    const storeA = await PostgresStore.open(url)
-    const storeB = await PostgresStore.open(url)
+    const storeA = await server.openStore(url)
+    const storeB = await server.openStore(url)
     const busA = await PgEventBus.start(url, storeA.pool, 'node_a')
     const busB = await PgEventBus.start(url, storeB.pool, 'node_b')
     try {
@@ -128,8 +164,6 @@ describe('PgEventBus: events stored on one node are streamed live on another', (
     } finally {
       await busA.close()
       await busB.close()
-      await storeA.close()
-      await storeB.close()
     }
   })
 })

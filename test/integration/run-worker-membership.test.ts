@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { RunManager } from '../../src/core/run-manager.js'
 import { startRunWorker } from '../../src/core/run-worker.js'
 import type { Run } from '../../src/protocol/runs.js'
 import { PgBossRunQueue } from '../../src/store/postgres/pg-boss-run-queue.js'
-import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
+import type { RunQueue } from '../../src/store/run-queue.js'
 import { NotAMember, type Store } from '../../src/store/store.js'
 import { newRun } from '../contract/store-contract.js'
-import { startPostgres, type TestPostgres } from '../support/postgres.js'
+import { sharedPostgres } from '../support/shared-postgres.js'
 
-let pg: TestPostgres
-beforeAll(async () => {
-  pg = await startPostgres()
-}, 60_000)
-afterAll(async () => {
-  await pg?.stop()
-})
+const pg = sharedPostgres()
 
 const node = (id: string) => ({ id, role: 'worker', host: 'h', pid: 1, startedAt: 't', heartbeatAt: 't' })
 
@@ -25,7 +19,7 @@ const noting = (adopted: (run: Run) => void) =>
 describe('a worker taken for dead (marked lost, not fenced yet) and the queue', () => {
   it('it claims nothing it fetches: the job goes back to the queue, and another worker runs it', async () => {
     const url = await pg.createDatabase()
-    const store = await PostgresStore.open(url)
+    const store = await pg.openStore(url)
     const queueA = await PgBossRunQueue.start(url)
     const queueB = await PgBossRunQueue.start(url)
     let stoppedA: Promise<void> | undefined
@@ -56,6 +50,7 @@ describe('a worker taken for dead (marked lost, not fenced yet) and the queue', 
         queue: queueA,
         store: storeA,
         node: 'node_a',
+        joins: () => 1,
         room: () => 1,
         runsOf: () => noting((r) => byA.push(r)),
       })
@@ -67,7 +62,14 @@ describe('a worker taken for dead (marked lost, not fenced yet) and the queue', 
       const adoptedByB = new Promise<Run>((resolve) => {
         adopted = resolve
       })
-      startRunWorker({ queue: queueB, store, node: 'node_b', room: () => 1, runsOf: () => noting(adopted) })
+      startRunWorker({
+        queue: queueB,
+        store,
+        node: 'node_b',
+        joins: () => 1,
+        room: () => 1,
+        runsOf: () => noting(adopted),
+      })
       // without the give-back the job stays fetched by node_a until pg-boss expires it (60 s): past this test
       expect((await adoptedByB).id).toBe('run_1')
       expect(byA).toEqual([])
@@ -75,7 +77,110 @@ describe('a worker taken for dead (marked lost, not fenced yet) and the queue', 
     } finally {
       await stopA()
       await queueB.stop()
-      await store.close()
+    }
+  }, 40_000)
+})
+
+/** A queue that says each time it polls (it asks how much room the worker has at the start of every poll). */
+function polled(queue: RunQueue) {
+  let polls = 0
+  const waiting: { at: number; resolve: () => void }[] = []
+  const counted: RunQueue = {
+    send: (runId) => queue.send(runId),
+    stop: () => queue.stop(),
+    work: (room, take) =>
+      queue.work(() => {
+        polls++
+        for (const w of waiting.filter((w) => polls >= w.at)) w.resolve()
+        return room()
+      }, take),
+  }
+  /** Resolves once the queue polled `n` more times. */
+  const nextPolls = (n: number) => new Promise<void>((resolve) => waiting.push({ at: polls + n, resolve }))
+  return { queue: counted, nextPolls }
+}
+
+describe('a worker refused once (taken for dead) fetches nothing more until it has registered again', () => {
+  it('gives the job back once, not at every poll; another worker runs it; registered again, it takes runs', async () => {
+    const url = await pg.createDatabase()
+    const store = await pg.openStore(url)
+    const a = polled(await PgBossRunQueue.start(url))
+    const queueB = await PgBossRunQueue.start(url)
+    let stoppedB: Promise<void> | undefined
+    const stopB = () => (stoppedB ??= queueB.stop())
+    try {
+      await store.registerNode(node('node_a'))
+      await store.registerNode(node('node_b'))
+      await store.markNodesLost(['node_a'], 't')
+      await store.admitRun(newRun('run_1'), null, 10)
+      await store.admitRun(newRun('run_2'), null, 10)
+      // node_a's claims, as it makes them: each refusal is a give-back of the job it fetched
+      let refusals = 0
+      let firstRefusal!: () => void
+      const refused = new Promise<void>((resolve) => {
+        firstRefusal = resolve
+      })
+      const storeA = new Proxy(store, {
+        get(target, prop) {
+          if (prop !== 'claimRun') return Reflect.get(target, prop)
+          return (id: string, by: string) =>
+            target.claimRun(id, by).catch((err: unknown) => {
+              if (err instanceof NotAMember) {
+                refusals++
+                firstRefusal()
+              }
+              throw err
+            })
+        },
+      }) as Store
+      let joinsA = 1
+      const byA: Run[] = []
+      let adoptedByA!: (run: Run) => void
+      const nextByA = new Promise<Run>((resolve) => {
+        adoptedByA = resolve
+      })
+      startRunWorker({
+        queue: a.queue,
+        store: storeA,
+        node: 'node_a',
+        joins: () => joinsA,
+        room: () => 1,
+        runsOf: () =>
+          noting((r) => {
+            byA.push(r)
+            adoptedByA(r)
+          }),
+      })
+      await a.queue.send('run_1')
+      await refused
+      // five more polls (~0.5 s): before, each fetched the job just given back and gave it back again
+      await a.nextPolls(5)
+      expect(refusals).toBe(1)
+      // the job it gave back is at once for a healthy worker
+      let adopted!: (run: Run) => void
+      const adoptedByB = new Promise<Run>((resolve) => {
+        adopted = resolve
+      })
+      startRunWorker({
+        queue: queueB,
+        store,
+        node: 'node_b',
+        joins: () => 1,
+        room: () => 1,
+        runsOf: () => noting(adopted),
+      })
+      expect((await adoptedByB).id).toBe('run_1')
+      await stopB()
+      // node_a fenced and registered again (a member once more): it fetches and claims again
+      await store.registerNode(node('node_a'))
+      joinsA++
+      await a.queue.send('run_2')
+      expect((await nextByA).id).toBe('run_2')
+      expect(refusals).toBe(1)
+      expect(byA.map((r) => r.id)).toEqual(['run_2'])
+    } finally {
+      await a.queue.stop()
+      await stopB()
     }
   }, 40_000)
 })

@@ -6,6 +6,7 @@ import { EventLog } from '../../src/core/event-log.js'
 import type { AppError } from '../../src/protocol/errors.js'
 import type { Session } from '../../src/protocol/sessions.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
+import { nodeRecord } from '../contract/store-contract.js'
 import { tempDir } from '../support/temp.js'
 
 const stores: SqliteStore[] = []
@@ -32,6 +33,7 @@ async function setup(timeoutMs = 10_000) {
     turnCount: 0,
     lastSeq: 0,
   }
+  await store.registerNode(nodeRecord('node_test'))
   await store.createSession(session, 'node_test')
   const log = new EventLog(store)
   const changes: string[] = []

@@ -3,6 +3,7 @@ import { openApiDocument } from '../../scripts/openapi-document.js'
 import { errorRegistry } from '../../src/protocol/errors.js'
 import { agentEvent } from '../../src/protocol/events.js'
 import { item } from '../../src/protocol/items.js'
+import { NotAMember } from '../../src/store/store.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: walking a JSON document
 type Json = Record<string, any>
@@ -74,6 +75,21 @@ describe('OpenAPI document completeness', () => {
     const fastapi =
       doc.components.responses.FastApiError404.content['application/json'].examples.not_found.value
     expect(Object.keys(fastapi)).toEqual(['detail'])
+  })
+
+  it('503 worker_unavailable says a node taken for dead refuses work until it rejoins, and to retry, maybe elsewhere', () => {
+    const response = doc.components.responses.V1Error503
+    expect(response.description).toMatch(/taken for dead.*rejoined.*Retry-After, on this node or another/s)
+    const rejoining = response.content['application/json'].examples.worker_unavailable_rejoining
+    expect(rejoining.description).toMatch(
+      /taken for dead.*rejoined.*Retry after Retry-After, on this node or another/s,
+    )
+    expect(rejoining.value).toEqual({
+      error: {
+        code: 'worker_unavailable',
+        message: new NotAMember('node_01JD4Z8Q6N7W3V2K5M9P0R1S2T').message,
+      },
+    })
   })
 
   it('every event and item type is a named component; streams say what they carry', () => {

@@ -2,7 +2,7 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { tenantStore } from '../../src/core/tenancy/tenant-store.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
-import { newSession } from '../contract/store-contract.js'
+import { newSession, nodeRecord } from '../contract/store-contract.js'
 import { tempDir } from '../support/temp.js'
 
 describe('tenantStore', () => {
@@ -13,6 +13,7 @@ describe('tenantStore', () => {
 
   it("counts only the tenant's own sessions (null: the untenanted ones)", async () => {
     store = new SqliteStore(path.join(tempDir('tenant-store-'), 'gw.db'))
+    await store.registerNode(nodeRecord('node_a'))
     await tenantStore(store, 'team-a').createSession(newSession('ses_a1'), 'node_a')
     await tenantStore(store, 'team-a').createSession(newSession('ses_a2', { status: 'running' }), 'node_a')
     await tenantStore(store, 'team-b').createSession(newSession('ses_b1'), 'node_a')

@@ -9,7 +9,7 @@ import type { AgentEvent, StoredEvent } from '../../src/protocol/events.js'
 import type { Turn } from '../../src/protocol/sessions.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import type { EventToAppend } from '../../src/store/store.js'
-import { newSession } from '../contract/store-contract.js'
+import { newSession, nodeRecord } from '../contract/store-contract.js'
 import { tempDir } from '../support/temp.js'
 
 /** A real SQLite store that records the event types of every transaction that stores events. */
@@ -42,6 +42,7 @@ describe('the end of a session turn', () => {
   it('stores the turn end and the state it leads to in one transaction, then answers the waiter', async () => {
     const store = new CountingStore(path.join(tempDir('turn-end-'), 'gw.db'))
     stores.push(store)
+    await store.registerNode(nodeRecord('node'))
     await store.createSession(newSession('ses_a'), 'node')
     const log = new EventLog(store)
     const state = new SessionState(store, log, () => true)
@@ -54,8 +55,7 @@ describe('the end of a session turn', () => {
         log,
         store,
         markRunning: (patch) => state.startTurn('ses_a', turn.id, patch),
-        stateAfterTurn: () => state.afterTurn('ses_a'),
-        announce: (status) => state.announce('ses_a', status),
+        markEnded: (patch, at, ended) => state.completeTurn('ses_a', turn.id, patch, at, ended),
         beforeStart: async () => {},
         stillOwns: async () => true,
         turnEnded: () => {},

@@ -1433,7 +1433,7 @@ export interface components {
                 "application/json": components["schemas"]["ApiPlanError"];
             };
         };
-        /** @description The agent is not installed or not authenticated, or the server is shutting down */
+        /** @description Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down (retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and takes no work until it has rejoined, within seconds); retry after Retry-After, on this node or another */
         ApiPlanError503: {
             headers: {
                 [name: string]: unknown;
@@ -1487,7 +1487,7 @@ export interface components {
                 "application/json": components["schemas"]["FastApiError"];
             };
         };
-        /** @description The agent is not installed or not authenticated, or the server is shutting down */
+        /** @description Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down (retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and takes no work until it has rejoined, within seconds); retry after Retry-After, on this node or another */
         FastApiError503: {
             headers: {
                 [name: string]: unknown;
@@ -1532,7 +1532,7 @@ export interface components {
                 "application/json": components["schemas"]["PlainError"];
             };
         };
-        /** @description The agent is not installed or not authenticated, or the server is shutting down */
+        /** @description Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down (retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and takes no work until it has rejoined, within seconds); retry after Retry-After, on this node or another */
         PlainError503: {
             headers: {
                 [name: string]: unknown;
@@ -1604,7 +1604,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The agent is not installed or not authenticated, or the server is shutting down */
+        /** @description Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down (retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and takes no work until it has rejoined, within seconds); retry after Retry-After, on this node or another */
         V1Error503: {
             headers: {
                 [name: string]: unknown;

@@ -226,7 +226,10 @@ export class PostgresStore implements Store {
   }
 
   async createSession(s: Session, owner: string): Promise<void> {
-    await this.sessions.insert(this.pool, s, { node_id: owner })
+    await this.transaction(async (db) => {
+      await lockMember(db, owner)
+      await this.sessions.insert(db, s, { node_id: owner })
+    })
   }
 
   async claimSession(id: string, node: string): Promise<void> {

@@ -139,7 +139,8 @@ export class SqliteStore implements Store {
     // The transactions of every turn and event batch, made once (better-sqlite3 builds four wrappers per
     // `transaction()` call).
     this.tx = {
-      // A claim checks, in its own write transaction, that the claimer is a member (Store.claimRun).
+      // A claimer (or a new session's owner) must be a member, checked in the step's own write transaction
+      // (Store.claimRun).
       claimRun: this.db.transaction((id: string, node: string) => {
         this.mustBeMember(node)
         return this.runs.parseRow(this.stmts.claimRun.get({ id, node, at: new Date().toISOString() }))
@@ -155,6 +156,11 @@ export class SqliteStore implements Store {
       claimSession: this.db.transaction((id: string, node: string) => {
         this.mustBeMember(node)
         this.stmts.setSessionNode.run(node, id)
+      }),
+      createSession: this.db.transaction((s: Session, owner: string) => {
+        this.mustBeMember(owner)
+        this.sessions.insert(s)
+        this.stmts.setSessionNode.run(owner, s.id)
       }),
       appendEvents: this.db.transaction((batch: readonly EventToAppend[]) =>
         batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at)),
@@ -330,10 +336,7 @@ export class SqliteStore implements Store {
   }
 
   async createSession(s: Session, owner: string): Promise<void> {
-    this.db.transaction(() => {
-      this.sessions.insert(s)
-      this.stmts.setSessionNode.run(owner, s.id)
-    })()
+    this.tx.createSession.immediate(s, owner)
   }
 
   async claimSession(id: string, node: string): Promise<void> {

@@ -1,0 +1,204 @@
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { EventLog } from '../../src/core/event-log.js'
+import { SessionState } from '../../src/core/session-state.js'
+import type { StoredEvent } from '../../src/protocol/events.js'
+import type { Session } from '../../src/protocol/sessions.js'
+import { InProcessEventBus } from '../../src/store/event-bus.js'
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
+import type { Store } from '../../src/store/store.js'
+import { newApproval, newSession, newTurn, nodeRecord } from '../contract/store-contract.js'
+import { startPostgres, type TestPostgres } from '../support/postgres.js'
+import { tempDir } from '../support/temp.js'
+
+/**
+ * Two state writes of one session in flight at once in one process (a turn starts while an approval is asked,
+ * an approval is answered while the turn ends, a refresh while the session is archived, two refreshes): the
+ * first one's answer comes late (PostgreSQL answers on a pool connection of its own, and connections answer
+ * in any order), after the second one was stored. The announced `session.status` sequence must still end in
+ * the state stored last, and nothing may follow `archived`. The late answer is forced: the first write is
+ * committed, and its answer held until the second one was announced (or, when the second one waits for the
+ * first, released at once). No sleeps.
+ */
+let pg: TestPostgres
+beforeAll(async () => {
+  pg = await startPostgres()
+}, 60_000)
+afterAll(async () => {
+  await pg?.stop()
+})
+
+const statuses = (events: StoredEvent[]) =>
+  events.flatMap((ev) => (ev.type === 'session.status' ? [ev.status] : []))
+
+type StateWrite = 'setSessionState' | 'updateTurn' | 'completeTurn'
+
+/** The next `method` call is stored (committed), and its answer comes only once `release` is called. */
+function holdNextAnswer(store: Store, method: StateWrite): { stored: Promise<void>; release: () => void } {
+  const calls = store as unknown as Record<StateWrite, (...args: unknown[]) => Promise<unknown>>
+  const real = calls[method]
+  let release!: () => void
+  const released = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  let committed!: () => void
+  const stored = new Promise<void>((resolve) => {
+    committed = resolve
+  })
+  calls[method] = async (...args) => {
+    calls[method] = real
+    const answer = await real.apply(store, args)
+    committed()
+    await released
+    return answer
+  }
+  return { stored, release }
+}
+
+interface Race {
+  name: string
+  /** Which store call writes the first state (its answer is the late one). */
+  held: StateWrite
+  /** The session before the race (created idle, with a turn `<id>_turn` queued). */
+  before?: (store: Store, id: string) => Promise<void>
+  first: (state: SessionState, id: string) => Promise<unknown>
+  /** What changes once the first state is stored, before the second write starts. */
+  between?: (store: Store, id: string) => Promise<void>
+  second: (state: SessionState, id: string) => Promise<unknown>
+  /** The state stored last. */
+  stored: Session['status']
+}
+
+const stores = {
+  sqlite: async () => new SqliteStore(path.join(tempDir('state-order-'), 'gw.db')),
+  postgres: async () => PostgresStore.open(await pg.createDatabase()),
+}
+
+for (const [backend, open] of Object.entries(stores))
+  describe(`SessionState: a state write answered late (${backend})`, () => {
+    let store: Store
+    let log: EventLog
+    let state: SessionState
+    /** Whether a turn of the session runs in this process (what SessionManager answers). */
+    let running = false
+    /** The store calls a state step makes (its read, its write), counted as they start. */
+    let stateCalls = 0
+    beforeAll(async () => {
+      store = await open()
+      log = new EventLog(store, new InProcessEventBus())
+      state = new SessionState(store, log, () => running)
+      const calls = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>
+      for (const method of ['sessionState', 'setSessionState', 'updateTurn', 'completeTurn']) {
+        const call = calls[method]!
+        calls[method] = (...args) => {
+          stateCalls++
+          return call.apply(store, args)
+        }
+      }
+    })
+    afterAll(async () => {
+      await store?.close()
+    })
+
+    const answer = (id: string) =>
+      store.resolveApproval(`${id}_apr`, {
+        decision: 'accept',
+        by: 'client',
+        resolvedAt: new Date().toISOString(),
+      })
+    const at = () => new Date().toISOString()
+
+    const races: Race[] = [
+      {
+        name: 'an approval asked, then answered (two refreshes)',
+        held: 'setSessionState',
+        before: async (s, id) => s.createApproval(newApproval(`${id}_apr`, id)),
+        first: (st, id) => st.refresh(id),
+        between: async (_store, id) => void (await answer(id)),
+        second: (st, id) => st.refresh(id),
+        stored: 'idle',
+      },
+      {
+        name: 'a turn starts while its agent asks an approval',
+        held: 'updateTurn',
+        first: async (st, id) => {
+          running = true
+          await (await st.startTurn(id, `${id}_turn`, { status: 'running', startedAt: at() })).announced
+        },
+        between: async (s, id) => s.createApproval(newApproval(`${id}_apr`, id)),
+        second: (st, id) => st.refresh(id),
+        stored: 'waiting_for_approval',
+      },
+      {
+        name: 'an approval answered while the turn ends',
+        held: 'setSessionState',
+        before: async (s, id) => {
+          running = true
+          await s.createApproval(newApproval(`${id}_apr`, id))
+          await s.setSessionState(id, { status: 'waiting_for_approval', at: at() })
+          await answer(id)
+        },
+        first: (st, id) => st.refresh(id),
+        second: async (st, id) => {
+          const ended = await st.completeTurn(id, `${id}_turn`, { status: 'completed' }, at(), () => {
+            running = false
+          })
+          await ended.state.announced
+        },
+        stored: 'idle',
+      },
+      {
+        name: 'an approval asked while the session is archived',
+        held: 'setSessionState',
+        before: async (s, id) => s.createApproval(newApproval(`${id}_apr`, id)),
+        first: (st, id) => st.refresh(id),
+        second: (st, id) => st.set(id, 'archived'),
+        stored: 'archived',
+      },
+      {
+        name: 'a turn ends while the session is archived',
+        held: 'completeTurn',
+        before: async (s, id) => {
+          running = true
+          await s.setSessionState(id, { status: 'running', at: at() })
+        },
+        first: async (st, id) => {
+          const ended = await st.completeTurn(id, `${id}_turn`, { status: 'completed' }, at(), () => {
+            running = false
+          })
+          await ended.state.announced
+        },
+        second: (st, id) => st.set(id, 'archived'),
+        stored: 'archived',
+      },
+    ]
+
+    for (const [i, race] of races.entries())
+      it(`${race.name}: the last state announced is the one stored`, async () => {
+        const id = `ses_order${i}`
+        running = false
+        await store.registerNode(nodeRecord('node_a', new Date().toISOString()))
+        await store.createSession(newSession(id), 'node_a')
+        await store.createTurn(newTurn(`${id}_turn`, id))
+        await race.before?.(store, id)
+        const hold = holdNextAnswer(store, race.held)
+        const first = race.first(state, id)
+        await hold.stored
+        await race.between?.(store, id)
+        const callsBefore = stateCalls
+        const second = race.second(state, id)
+        // The second step asks the store at once unless it waits for the first: then the first's answer comes
+        // after the second one was stored and announced. Otherwise it comes now.
+        if (stateCalls > callsBefore) await second
+        hold.release()
+        await Promise.all([first, second])
+
+        const stored = (await store.getSession(id))?.status
+        expect(stored).toBe(race.stored)
+        const announced = statuses(await store.eventsAfter(id, 0, 100))
+        expect(announced.at(-1)).toBe(stored)
+        const archived = announced.indexOf('archived')
+        expect(archived < 0 ? [] : announced.slice(archived + 1)).toEqual([])
+      })
+  })
