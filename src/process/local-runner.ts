@@ -25,7 +25,7 @@ export class LocalProcessRunner implements ProcessRunner {
       const dir = staging
       args = args.map((a) => a.replaceAll(stagedDirToken, dir))
     }
-    const marker = spec.sweepLeftovers ? newMarker() : undefined
+    const marker = spec.sweepLeftovers ? (spec.marker ?? newMarker()) : undefined
     const proc = spawnGroup({
       command: spec.command,
       args,

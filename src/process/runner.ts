@@ -45,6 +45,12 @@ export interface LaunchSpec {
    * ended, the runner ends whatever it left anywhere.
    */
   sweepLeftovers?: boolean
+  /**
+   * The value a runner that marks (`sweepLeftovers`) marks the program with (marked-processes.ts); default: a
+   * new one. Given by a launch that also hands it to the program itself (codex: its commands' environment
+   * policy), so the program's own filtering cannot drop it.
+   */
+  marker?: string
   /** Whether the program may write in `cwd` (a container mounts it read-write or read-only). */
   writableCwd?: boolean
   /** Recorded on what the runner creates (a container's labels), so leftovers can be found by run. */

@@ -9,6 +9,7 @@ import {
   type RunningProcess,
   stagedPath,
 } from '../../src/process/runner.js'
+import { killAll, listProcesses, type ProcInfo } from '../support/processes.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 /**
@@ -24,6 +25,14 @@ export interface RunnerUnderTest {
   leftovers(cwd: string): Promise<string[]>
   /** How long to wait for leftovers to disappear after `done` (container engines clean up asynchronously). */
   settleMs?: number
+  /**
+   * How a command that left a long-lived program's tree while the program runs on is ended (`endEscaped`):
+   * - 'when asked': the runner offers `endEscaped`; it ends, while the program runs on, the escaped processes
+   *   of the ended turn (by the thread they name, else by where they work) and nothing else;
+   * - 'with the program': nothing can escape the program's confinement (a container, whose every process ends
+   *   with it): the runner offers no `endEscaped`, and what escaped ends when the program is ended.
+   */
+  escaped: 'when asked' | 'with the program'
 }
 
 export function runnerContract(name: string, subject: RunnerUnderTest): void {
@@ -31,6 +40,12 @@ export function runnerContract(name: string, subject: RunnerUnderTest): void {
     let runner: ProcessRunner
     let cwd: string
     const started: RunningProcess[] = []
+    /** The endEscaped cases' sleeps run `sleep <sleepBase + n>`, apart from other tests' (see `sleeping`). */
+    const sleepBase = 1000 * (10 + Math.floor(Math.random() * 80)) + (process.pid % 900)
+    const ours = (p: ProcInfo) => {
+      const n = /^sleep (\d+)$/.exec(p.cmd)?.[1]
+      return n !== undefined && Number(n) >= sleepBase && Number(n) < sleepBase + 100
+    }
 
     beforeEach(() => {
       runner = subject.create()
@@ -43,6 +58,8 @@ export function runnerContract(name: string, subject: RunnerUnderTest): void {
         await proc.done
       }
       const left = await settled(() => subject.leftovers(cwd), subject.settleMs ?? 2000)
+      // a failed endEscaped case must not leave its long sleeps running
+      killAll(listProcesses().filter(ours))
       removeDir(cwd)
       expect(left, 'the runner left something behind').toEqual([])
     })
@@ -161,6 +178,70 @@ export function runnerContract(name: string, subject: RunnerUnderTest): void {
       // the afterEach leftovers check proves the helper is gone
     })
 
+    /**
+     * The processes running `sleep <base + arg>`, found by their command line (a container's processes show
+     * the host neither their cwd nor their environment).
+     */
+    const sleeping = async (arg: number) =>
+      listProcesses().filter((p) => p.cmd === `sleep ${sleepBase + arg}`)
+    /**
+     * A double fork (reparented away from the program's tree), from `dir` (relative to cwd; '.': the cwd itself,
+     * which a container's user may not be allowed to enter again).
+     */
+    const escapeFrom = (dir: string, arg: number, env = '') =>
+      `(${dir === '.' ? '' : `cd ${dir} && `}${env} setsid sleep ${sleepBase + arg} </dev/null >/dev/null 2>&1 &)`
+
+    if (subject.escaped === 'when asked') {
+      it("endEscaped ends what escaped into the ended turn's directory, not the program's own nor elsewhere", async () => {
+        const { proc, stdout } = start({
+          ...sh(
+            `mkdir -p turn other; ${escapeFrom('turn', 41)}; ${escapeFrom('other', 42)}; ` +
+              `(cd turn && exec sleep ${sleepBase + 43}) & echo ready; wait`,
+          ),
+          sweepLeftovers: true,
+        })
+        expect(await stdout.next()).toBe('ready')
+        await until(async () => (await Promise.all([41, 42, 43].map(sleeping))).every((p) => p.length > 0))
+        expect(proc.endEscaped).toBeTypeOf('function')
+        proc.endEscaped?.(() => ({ within: [path.join(cwd, 'turn')], except: [] }))
+        expect(await settled(() => sleeping(41), 10_000)).toEqual([])
+        // what escaped elsewhere, and the program's own child in the same directory, run on with it
+        expect(await sleeping(42)).toHaveLength(1)
+        expect(await sleeping(43)).toHaveLength(1)
+        // the program's end sweeps the rest (the afterEach leftovers check)
+      })
+
+      it("endEscaped ends what names the ended turn's thread wherever it works, never another thread's", async () => {
+        const thread = (owner: string) => `AGENT_GATEWAY_THREAD=${owner}`
+        const { proc, stdout } = start({
+          ...sh(
+            `mkdir -p a b; ${escapeFrom('a', 44, thread('one'))}; ${escapeFrom('b', 45, thread('two'))}; ` +
+              'echo ready; sleep 30',
+          ),
+          sweepLeftovers: true,
+        })
+        expect(await stdout.next()).toBe('ready')
+        await until(async () => (await sleeping(44)).length > 0 && (await sleeping(45)).length > 0)
+        // the thread's turn worked in b: the thread, not the directory, decides
+        proc.endEscaped?.(() => ({ within: [path.join(cwd, 'b')], except: [], owner: 'one' }))
+        expect(await settled(() => sleeping(44), 10_000)).toEqual([])
+        expect(await sleeping(45)).toHaveLength(1)
+      })
+    } else {
+      it('what escaped a running program ends with it: no endEscaped is needed', async () => {
+        const { proc, stdout } = start({
+          ...sh(`${escapeFrom('.', 46)}; echo ready; sleep 30`),
+          sweepLeftovers: true,
+        })
+        expect(await stdout.next()).toBe('ready')
+        await until(async () => (await sleeping(46)).length > 0)
+        expect(proc.endEscaped).toBeUndefined()
+        proc.terminate('cancelled')
+        expect((await proc.done).reason).toBe('cancelled')
+        expect(await settled(() => sleeping(46), subject.settleMs ?? 2000)).toEqual([])
+      })
+    }
+
     it('reports a program that does not exist as spawn_failed, without throwing', async () => {
       const { proc, stdout } = start({ command: 'no-such-program-agw', args: [] })
       const outcome = await proc.done
@@ -208,7 +289,15 @@ async function text(stream: Readable): Promise<string> {
   return out
 }
 
-async function settled(check: () => Promise<string[]>, timeoutMs: number): Promise<string[]> {
+async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the escaped processes to run')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+async function settled<T>(check: () => Promise<T[]>, timeoutMs: number): Promise<T[]> {
   const deadline = Date.now() + timeoutMs
   let left = await check()
   while (left.length > 0 && Date.now() < deadline) {

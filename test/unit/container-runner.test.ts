@@ -44,6 +44,8 @@ runnerContract('containers (podman)', {
     ...processesUnder(cwd).map((p) => `${p.pid} ${p.cmd}`),
   ],
   settleMs: 5000,
+  // every process of a container ends with it, and a container lives as long as its program
+  escaped: 'with the program',
 })
 
 async function output(

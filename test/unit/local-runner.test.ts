@@ -6,4 +6,5 @@ runnerContract('local process groups', {
   create: () => new LocalProcessRunner(),
   env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   leftovers: async (cwd) => processesUnder(cwd).map((p) => `${p.pid} ${p.cmd}`),
+  escaped: 'when asked',
 })

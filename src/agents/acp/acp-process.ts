@@ -6,9 +6,11 @@ import type {
   RequestPermissionResponse,
 } from '@agentclientprotocol/sdk'
 import { readText } from '../../process/lines.js'
+import { newMarker } from '../../process/marked-processes.js'
 import type { ProcessOutcome, ProcessRunner, RunningProcess } from '../../process/runner.js'
 import type { EndReason } from '../../protocol/outcome.js'
 import { settledWithin } from '../../util/settled-within.js'
+import { markerOverride } from '../codex/command-markers.js'
 import { TurnDirectories } from '../turn-directories.js'
 import type { FsAccess } from './fs-access.js'
 import type { AcpLaunch } from './launch.js'
@@ -49,9 +51,11 @@ export class AcpProcess {
   ) {
     // before the process starts: without the SDK there is no connection to give it
     const { client, ndJsonStream } = acpSdk()
+    // one per process (a launch is the key of the processes a pool shares, so it carries none)
+    const marker = newMarker()
     const proc = runner.start({
       command: launch.command,
-      args: launch.args,
+      args: launch.codexMarker ? [...launch.args, ...markerOverride(marker)] : launch.args,
       cwd: launch.cwd,
       env: launch.env,
       stdin: { keepOpen: true },
@@ -61,6 +65,7 @@ export class AcpProcess {
       // a warm agent serves many runs and sessions: what its commands leave in sessions of their own is marked,
       // ended when their turn ends (turnBegan) and, at the latest, once the agent ended
       sweepLeftovers: true,
+      marker,
       ...launch.placement,
     })
     this.proc = proc

@@ -23,6 +23,11 @@ export interface AcpLaunch {
   killGraceMs: number
   timeoutMs?: number | null
   signal?: AbortSignal
+  /**
+   * The agent is codex (codex-acp): the marker its process gets is also set in its commands' environment
+   * policy, so an operator's `shell_environment_policy` cannot drop it (command-markers.ts).
+   */
+  codexMarker?: boolean
   /** Where it runs (`isolation: "container"`): the LaunchSpec fields of placement.ts. */
   placement?: Pick<LaunchSpec, 'isolation' | 'image' | 'labels' | 'program' | 'mounts' | 'writableCwd'>
 }
@@ -73,6 +78,7 @@ export function acpLaunch(
     env,
     cwd: s.cwd,
     killGraceMs: config.KILL_GRACE_MS,
+    ...(spec.flavor === 'codex-acp' ? { codexMarker: true } : {}),
     ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}),
     ...(s.signal ? { signal: s.signal } : {}),
     ...(inContainer ? { placement: containerPlacement(spec, config, serverEnv, env, s, js) } : {}),

@@ -1,21 +1,31 @@
 import { baseChildEnv } from '../../process/child-env.js'
+import { newMarker } from '../../process/marked-processes.js'
 import type { LaunchSpec } from '../../process/runner.js'
 import { codexHostCaEnv } from '../codex/ca-bundle.js'
+import { markerOverride } from '../codex/command-markers.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import type { AppServerProcessOptions } from './app-server-process.js'
 
 /**
  * What to launch for one `codex app-server` (data for the ProcessRunner): the provider overrides, the
- * allowlisted env plus codex's own, stdin kept open for JSON-RPC, no timeout, leftovers swept, and the
- * placement (a container) when the options ask for one.
+ * allowlisted env plus codex's own, stdin kept open for JSON-RPC, no timeout, leftovers swept (its marker set
+ * in its commands' environment policy), and the placement (a container) when the options ask for one.
  */
 export function appServerLaunch(binary: string, options: AppServerProcessOptions): LaunchSpec {
   const { config, serverEnv = process.env } = options
+  // a new one per process: the sweep after one process ended must not reach the next one's commands
+  const marker = newMarker()
   return {
     command: binary,
     // A thread nobody is subscribed to is unloaded at once (default: kept for minutes): the gateway
     // unsubscribes when a run ends or a session went idle (SESSION_IDLE_SECONDS), and resumes it when needed.
-    args: ['app-server', '-c', 'thread_unload_delay_secs=0', ...codexProviderArgs(config)],
+    args: [
+      'app-server',
+      '-c',
+      'thread_unload_delay_secs=0',
+      ...codexProviderArgs(config),
+      ...markerOverride(marker),
+    ],
     cwd: options.cwd,
     env: {
       ...baseChildEnv(serverEnv),
@@ -29,6 +39,8 @@ export function appServerLaunch(binary: string, options: AppServerProcessOptions
     killGraceMs: config.KILL_GRACE_MS,
     // helpers it starts in sessions of their own outlive a crashed app-server
     sweepLeftovers: true,
+    // its commands carry it through codex's environment policy, whatever the operator's (command-markers.ts)
+    marker,
     ...options.placement,
   }
 }

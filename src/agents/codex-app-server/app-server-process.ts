@@ -6,6 +6,7 @@ import { readLines } from '../../process/lines.js'
 import { localRunner } from '../../process/local-runner.js'
 import type { LaunchSpec, ProcessRunner, RunningProcess } from '../../process/runner.js'
 import { AppError } from '../../protocol/errors.js'
+import { includeOnlyKeepingMarkers } from '../codex/command-markers.js'
 import { codexInstallHint } from '../codex/probe.js'
 import { resolveCodexBinary } from '../codex-binary.js'
 import { appServerLaunch } from './app-server-launch.js'
@@ -49,10 +50,22 @@ export interface AppServerProcessOptions {
 const initializeResponse = z.looseObject({ userAgent: z.string(), codexHome: z.string() })
 export type AppServerInfo = z.infer<typeof initializeResponse>
 
+/** The part of `config/read` the gateway reads: the effective `shell_environment_policy.include_only`. */
+const environmentPolicy = z.looseObject({
+  config: z.looseObject({
+    shell_environment_policy: z.looseObject({ include_only: z.array(z.string()).nullish() }).nullish(),
+  }),
+})
+
+/** The thread methods whose `config` decides the environment of the thread's commands. */
+const threadOpenings = new Set<string>(['thread/start', 'thread/resume', 'thread/fork'])
+
 interface Connection {
   peer: RpcPeer
   info: AppServerInfo
   generation: number
+  /** The `include_only` every thread opened on this process gets so its commands keep the markers, if any. */
+  includeOnly: string[] | undefined
 }
 
 interface Running {
@@ -100,6 +113,14 @@ export class AppServerProcess {
     this.running?.proc.endEscaped?.(scope)
   }
 
+  /**
+   * The operator's effective `include_only` with the markers' names added (command-markers.ts), undefined
+   * when it keeps them anyway; starts the process if none runs.
+   */
+  async includeOnlyKeepingMarkers(): Promise<string[] | undefined> {
+    return (await this.connection()).includeOnly
+  }
+
   /** Starts the process if none runs; resolves with what its `initialize` answered. */
   async start(): Promise<AppServerInfo> {
     return (await this.connection()).info
@@ -120,9 +141,13 @@ export class AppServerProcess {
     params: ParamsOf<M>,
     timeoutMs?: number,
   ): Promise<{ result: unknown; generation: number }> {
-    const { peer, generation } = await this.connection()
+    const { peer, generation, includeOnly } = await this.connection()
     try {
-      const result = await peer.request(method, params, timeoutMs ?? this.timeoutMs)
+      const sent =
+        includeOnly && threadOpenings.has(method)
+          ? withConfig(params, { 'shell_environment_policy.include_only': includeOnly })
+          : params
+      const result = await peer.request(method, sent, timeoutMs ?? this.timeoutMs)
       return { result, generation }
     } catch (err) {
       // codex refusing what it was asked is the caller's mistake (400), not the gateway's (500)
@@ -249,7 +274,25 @@ export class AppServerProcess {
     if (!answer.success)
       throw new Error(`${name}: unexpected initialize response: ${z.prettifyError(answer.error)}`)
     peer.notify('initialized')
-    return { peer, info: answer.data, generation }
+    return { peer, info: answer.data, generation, includeOnly: await this.includeOnly(peer) }
+  }
+
+  /**
+   * The operator's `include_only` (codex's effective config: config.toml, profiles, `-c`) would drop the
+   * markers from every command's environment (command-markers.ts): each thread gets it with their names added.
+   */
+  private async includeOnly(peer: RpcPeer): Promise<string[] | undefined> {
+    const answer = await peer.request('config/read', {}, this.timeoutMs).catch(() => undefined)
+    const read = environmentPolicy.safeParse(answer)
+    const includeOnly = read.data?.config.shell_environment_policy?.include_only ?? []
+    const keep = includeOnlyKeepingMarkers(includeOnly)
+    if (keep)
+      process.emitWarning(
+        `codex shell_environment_policy.include_only (${JSON.stringify(includeOnly)}) would drop the gateway's ` +
+          'process markers from the commands codex runs: its threads and exec runs get it with them added',
+        { code: 'AGENT_GATEWAY_CODEX_INCLUDE_ONLY' },
+      )
+    return keep
   }
 
   private fanOut(method: string, params: unknown): void {
@@ -264,4 +307,11 @@ export class AppServerProcess {
       }
     }
   }
+}
+
+/** `params` with `extra` merged into its `config` (the thread's overrides), extra last. */
+function withConfig<P>(params: P, extra: { [key: string]: unknown }): P {
+  if (Object.keys(extra).length === 0) return params
+  const config = (params as { config?: { [key: string]: unknown } | null }).config ?? {}
+  return { ...params, config: { ...config, ...extra } }
 }

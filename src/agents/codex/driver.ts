@@ -91,6 +91,8 @@ export class CodexDriver implements SessionDriver {
       ...(options.onUnknown ? { onUnknown: options.onUnknown } : {}),
     }
     this.host = new AppServerHost(this.hostOptions)
+    // the shared app-server reads the operator's codex config once; exec runs keep their markers by it too
+    this.exec.includeOnlyKeepingMarkers = () => this.host.process.includeOnlyKeepingMarkers()
     this.readyThreads = new ReadyThreads(this.host, options.readyThreadKeepMs)
   }
 

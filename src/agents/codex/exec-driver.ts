@@ -1,5 +1,6 @@
 import type { Config } from '../../config/load.js'
 import { baseChildEnv } from '../../process/child-env.js'
+import { newMarker } from '../../process/marked-processes.js'
 import { stagedPath } from '../../process/runner.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { resolveModel } from '../../protocol/models.js'
@@ -9,6 +10,7 @@ import { resolveCodexBinary } from '../codex-binary.js'
 import { type AgentDriver, capabilities, type RunRequest } from '../driver.js'
 import { runProcess } from '../process-run.js'
 import { codexHostCaEnv } from './ca-bundle.js'
+import { includeOnlyOverride, markerOverride } from './command-markers.js'
 import { createCodexExecMapper } from './exec-events.js'
 import { codexAuthHint, codexHasCredentials, codexInstallHint } from './probe.js'
 import { codexEnv, codexProviderArgs } from './provider-args.js'
@@ -18,10 +20,18 @@ export const codexExecCapabilities = capabilities('images', 'outputSchema')
 import { innerSandbox, placed } from '../placement.js'
 import { dropCodexStartupNoise } from './stderr-noise.js'
 
-/** `codex exec --json`: one process per run, no approvals (exec mode has none), sandbox chosen explicitly. */
+/**
+ * `codex exec --json`: one process per run, no approvals (exec mode has none), sandbox chosen explicitly; what
+ * its commands left in sessions of their own is swept once it ended (marked-processes.ts).
+ */
 export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
   readonly id = 'codex-exec'
   readonly capabilities = codexExecCapabilities
+  /**
+   * The operator's effective `include_only` with the markers' names added (undefined: it keeps them), as the
+   * shared app-server read it (CodexDriver sets this); without it a local run's commands may lose the marker.
+   */
+  includeOnlyKeepingMarkers?: () => Promise<string[] | undefined>
 
   protected findBinary(config: Config): string | null {
     return resolveCodexBinary(config.CODEX_PATH)
@@ -39,15 +49,20 @@ export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
     }
   }
 
-  /** The argv after the binary; the prompt goes through stdin (`-`), so its size is not limited by argv. */
-  buildArgs(req: RunRequest, schemaFile?: string): string[] {
+  /**
+   * The argv after the binary; the prompt goes through stdin (`-`), so its size is not limited by argv. With a
+   * `marker`, every command codex runs carries it, kept through `includeOnly` (command-markers.ts).
+   */
+  buildArgs(req: RunRequest, schemaFile?: string, marker?: string, includeOnly?: string[]): string[] {
     const args = ['exec', '--json', '--sandbox', innerSandbox(req, req.sandbox ?? this.config.CODEX_SANDBOX)]
     const model = resolveModel(req.model, this.config.CODEX_MODEL)
     if (model) args.push('--model', model)
     if (req.skipGitRepoCheck ?? true) args.push('--skip-git-repo-check')
     if (schemaFile) args.push('--output-schema', schemaFile)
     for (const image of req.images ?? []) args.push('--image', image)
-    args.push(...codexProviderArgs(this.config), '-')
+    args.push(...codexProviderArgs(this.config))
+    if (marker) args.push(...markerOverride(marker), ...includeOnlyOverride(includeOnly))
+    args.push('-')
     return args
   }
 
@@ -60,13 +75,20 @@ export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
     const schema = req.outputSchema
       ? { name: 'schema.json', content: JSON.stringify(req.outputSchema) }
       : null
+    // what its commands leave in sessions of their own is ended once the run's codex ended (a container's
+    // with the container)
+    const marker = newMarker()
+    const includeOnly =
+      req.isolation === 'container'
+        ? undefined
+        : await this.includeOnlyKeepingMarkers?.().catch(() => undefined)
     yield* runProcess(
       {
         agent: this.id,
         runner: this.runner,
         spawn: {
           command: this.binary,
-          args: this.buildArgs(req, schema ? stagedPath(schema.name) : undefined),
+          args: this.buildArgs(req, schema ? stagedPath(schema.name) : undefined, marker, includeOnly),
           ...(schema ? { files: [schema] } : {}),
           cwd: req.cwd,
           ...placed(
@@ -79,6 +101,8 @@ export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
           stdin: req.prompt,
           timeoutMs: req.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,
+          sweepLeftovers: true,
+          marker,
         },
         stdout: { mode: 'lines', mapper: createCodexExecMapper(this.id) },
         stderrFilter: dropCodexStartupNoise,

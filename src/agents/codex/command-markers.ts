@@ -1,0 +1,35 @@
+import { ownerVariable } from '../../process/escaped-processes.js'
+import { markerVariable } from '../../process/marked-processes.js'
+
+/**
+ * How the gateway's markers (marked-processes.ts, escaped-processes.ts) reach the commands codex runs whatever
+ * the operator's `shell_environment_policy`. codex builds a command's environment in this order
+ * (codex-rs/core/src/exec_env.rs, `populate_env`): `inherit` (all, core or none), the default excludes
+ * (`*KEY*`, `*SECRET*`, `*TOKEN*`), `exclude`, then `set`, then `include_only`. A marker codex merely inherits is
+ * dropped by `inherit = "none"` or `"core"` and by an `exclude` that matches it; one in `set` survives them, and
+ * only `include_only` (applied last) could still drop it: a non-empty one gets the markers' names added.
+ */
+export const commandMarkers: readonly string[] = [markerVariable, ownerVariable]
+
+/**
+ * The `-c` override that sets the process marker in every command's environment. It goes last on the command
+ * line, after the operator's overrides: a dotted key adds one entry to `set`, whatever table they gave.
+ */
+export function markerOverride(marker: string): string[] {
+  return ['-c', `shell_environment_policy.set.${markerVariable}=${JSON.stringify(marker)}`]
+}
+
+/**
+ * The operator's `include_only` (codex's effective one) with the markers' names added; undefined when it is
+ * empty (codex then keeps every variable) or names them already.
+ */
+export function includeOnlyKeepingMarkers(includeOnly: readonly string[]): string[] | undefined {
+  if (includeOnly.length === 0) return undefined
+  const missing = commandMarkers.filter((name) => !includeOnly.includes(name))
+  return missing.length === 0 ? undefined : [...includeOnly, ...missing]
+}
+
+/** The same as `-c` arguments (a JSON array of strings is a TOML array), for `codex exec`. */
+export function includeOnlyOverride(includeOnly: readonly string[] | undefined): string[] {
+  return includeOnly ? ['-c', `shell_environment_policy.include_only=${JSON.stringify(includeOnly)}`] : []
+}
