@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs'
 import path from 'node:path'
-import { markerVariable } from './marked-processes.js'
 import { type ProcessTable, procTable } from './proc-table.js'
+import { markerVariable } from './process-marker.js'
 
 /**
  * A long-lived agent process (codex app-server, a warm ACP agent) outlives the runs and turns it serves, so

@@ -1,18 +1,13 @@
-import { randomUUID } from 'node:crypto'
 import { type ProcessTable, procTable } from './proc-table.js'
+import { markerVariable } from './process-marker.js'
 
 /**
  * Some programs (codex app-server) start helpers in sessions of their own (its shell snapshot, the commands it
  * runs), so when the program itself dies (crash, SIGKILL) they are reparented to init and a process-group kill
  * misses them. Such a program gets a unique value in this variable, which its descendants inherit; after it
  * ended, the processes still carrying that value are its leftovers and are ended. Linux only (/proc); best
- * effort (a command run with a scrubbed environment is not found).
+ * effort (a command run with a scrubbed environment is not found). The variable: process-marker.ts.
  */
-export const markerVariable = 'AGENT_GATEWAY_APP_SERVER'
-
-export function newMarker(): string {
-  return randomUUID()
-}
 
 /** Live processes (of this user) whose environment carries `marker`. */
 export function markedProcesses(marker: string, table: ProcessTable = procTable()): number[] {

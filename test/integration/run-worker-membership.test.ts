@@ -16,6 +16,20 @@ const node = (id: string) => ({ id, role: 'worker', host: 'h', pid: 1, startedAt
 const noting = (adopted: (run: Run) => void) =>
   ({ adopt: async (run: Run) => adopted(run) }) as unknown as RunManager
 
+/** A healthy member (node_b) working `queue`: resolves with the first run it adopts. */
+function healthyWorker(queue: RunQueue, store: Store): Promise<Run> {
+  return new Promise<Run>((adopted) =>
+    startRunWorker({
+      queue,
+      store,
+      node: 'node_b',
+      joins: () => 1,
+      room: () => 1,
+      runsOf: () => noting(adopted),
+    }),
+  )
+}
+
 describe('a worker taken for dead (marked lost, not fenced yet) and the queue', () => {
   it('it claims nothing it fetches: the job goes back to the queue, and another worker runs it', async () => {
     const url = await pg.createDatabase()
@@ -58,18 +72,7 @@ describe('a worker taken for dead (marked lost, not fenced yet) and the queue', 
       await wasRefused
       // node_a stops taking work (its poll in progress, the give-back included, ends first)
       await stopA()
-      let adopted!: (run: Run) => void
-      const adoptedByB = new Promise<Run>((resolve) => {
-        adopted = resolve
-      })
-      startRunWorker({
-        queue: queueB,
-        store,
-        node: 'node_b',
-        joins: () => 1,
-        room: () => 1,
-        runsOf: () => noting(adopted),
-      })
+      const adoptedByB = healthyWorker(queueB, store)
       // without the give-back the job stays fetched by node_a until pg-boss expires it (60 s): past this test
       expect((await adoptedByB).id).toBe('run_1')
       expect(byA).toEqual([])
@@ -157,18 +160,7 @@ describe('a worker refused once (taken for dead) fetches nothing more until it h
       await a.nextPolls(5)
       expect(refusals).toBe(1)
       // the job it gave back is at once for a healthy worker
-      let adopted!: (run: Run) => void
-      const adoptedByB = new Promise<Run>((resolve) => {
-        adopted = resolve
-      })
-      startRunWorker({
-        queue: queueB,
-        store,
-        node: 'node_b',
-        joins: () => 1,
-        room: () => 1,
-        runsOf: () => noting(adopted),
-      })
+      const adoptedByB = healthyWorker(queueB, store)
       expect((await adoptedByB).id).toBe('run_1')
       await stopB()
       // node_a fenced and registered again (a member once more): it fetches and claims again

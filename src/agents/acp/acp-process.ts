@@ -6,7 +6,7 @@ import type {
   RequestPermissionResponse,
 } from '@agentclientprotocol/sdk'
 import { readText } from '../../process/lines.js'
-import { newMarker } from '../../process/marked-processes.js'
+import { newMarker } from '../../process/process-marker.js'
 import type { ProcessOutcome, ProcessRunner, RunningProcess } from '../../process/runner.js'
 import type { EndReason } from '../../protocol/outcome.js'
 import { settledWithin } from '../../util/settled-within.js'

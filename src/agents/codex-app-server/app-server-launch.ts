@@ -1,5 +1,5 @@
 import { baseChildEnv } from '../../process/child-env.js'
-import { newMarker } from '../../process/marked-processes.js'
+import { newMarker } from '../../process/process-marker.js'
 import type { LaunchSpec } from '../../process/runner.js'
 import { codexHostCaEnv } from '../codex/ca-bundle.js'
 import { markerOverride } from '../codex/command-markers.js'

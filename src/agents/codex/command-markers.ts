@@ -1,5 +1,5 @@
 import { ownerVariable } from '../../process/escaped-processes.js'
-import { markerVariable } from '../../process/marked-processes.js'
+import { markerVariable } from '../../process/process-marker.js'
 
 /**
  * How the gateway's markers (marked-processes.ts, escaped-processes.ts) reach the commands codex runs whatever

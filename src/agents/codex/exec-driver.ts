@@ -1,6 +1,6 @@
 import type { Config } from '../../config/load.js'
 import { baseChildEnv } from '../../process/child-env.js'
-import { newMarker } from '../../process/marked-processes.js'
+import { newMarker } from '../../process/process-marker.js'
 import { stagedPath } from '../../process/runner.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { resolveModel } from '../../protocol/models.js'
