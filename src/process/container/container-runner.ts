@@ -44,6 +44,15 @@ export class ContainerProcessRunner implements ProcessRunner {
     return path.basename(this.options.engine).startsWith('podman')
   }
 
+  /**
+   * `rm --force` of a container that still runs: what is removed here was ended already (or its client or its
+   * gateway died), so it is killed at once. podman otherwise first waits its stop timeout (10 s) per container
+   * for a program that ignores SIGTERM as pid 1 (`sleep`); docker's `rm --force` kills at once by itself.
+   */
+  private get forceRemove(): string[] {
+    return this.cliRemoves ? ['rm', '--force', '--time', '0'] : ['rm', '--force']
+  }
+
   start(spec: LaunchSpec): RunningProcess {
     const started = performance.now()
     const image = spec.image ?? this.options.image
@@ -102,7 +111,7 @@ export class ContainerProcessRunner implements ProcessRunner {
       // `--rm` removes a container that ended by itself; one we ended, or whose client died, is removed here
       if (reason !== undefined || outcome.exitCode === null || outcome.exitCode >= 125 || !cliRemoves) {
         await stopping
-        await engine(['rm', '--force', name])
+        await engine([...this.forceRemove, name])
       }
       if (staging) rmSync(staging, { recursive: true, force: true })
       return containerOutcome(outcome, reason, stderrTail, spec, image, started)
@@ -115,7 +124,7 @@ export class ContainerProcessRunner implements ProcessRunner {
     if (leftover) return false
     const names = await this.ownContainers()
     if (names.length === 0) return false
-    await this.engine(['rm', '--force', ...names])
+    await this.engine([...this.forceRemove, ...names])
     return true
   }
 
