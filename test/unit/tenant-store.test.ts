@@ -23,4 +23,14 @@ describe('tenantStore', () => {
     expect(await tenantStore(store, null).countSessions()).toEqual({ archived: 1 })
     expect(await store.countSessions()).toEqual({ idle: 2, running: 1, archived: 1 })
   })
+
+  it("passes through only the Store members decided as shared, not the store's own extras", async () => {
+    store = new SqliteStore(path.join(tempDir('tenant-store-'), 'gw.db'))
+    const view = tenantStore(store, 'team-a') as unknown as Record<string, unknown>
+    expect(store.file).toMatch(/gw\.db$/)
+    expect(view.file).toBeUndefined()
+    expect(view.then).toBeUndefined()
+    expect(view.kind).toBe('sqlite')
+    expect(await (view.ping as () => Promise<boolean>)()).toBe(true)
+  })
 })

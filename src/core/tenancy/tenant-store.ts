@@ -8,13 +8,80 @@ import type { Store } from '../../store/store.js'
  * sessions carry the tenant themselves; turns and approvals belong to it through their session. Everything
  * else (events by owner, nodes, the webhook outbox, recovery) passes through unchanged.
  */
+/** The members a tenant sees only its own of: each has its override below. */
+const tenantMembers = [
+  'createRun',
+  'admitRun',
+  'getRun',
+  'listRuns',
+  'createSession',
+  'getSession',
+  'findSessionByAgentId',
+  'findSessionByExternalId',
+  'listSessions',
+  'countSessions',
+  'getTurn',
+  'getApproval',
+  'listApprovals',
+] as const
+type TenantMember = (typeof tenantMembers)[number]
+
+/**
+ * The members passed through: they act by an id the tenant's own reads gave it (a run's or session's events,
+ * turns and approvals of its sessions), or on what belongs to no tenant (claims, takeovers and ownership between
+ * nodes, the nodes themselves, the webhook outbox, retention, the connection).
+ */
+const sharedMembers = [
+  'kind',
+  'claimRun',
+  'claimNextRun',
+  'updateRun',
+  'appendEvent',
+  'appendEvents',
+  'eventsAfter',
+  'takeOverRuns',
+  'ownerOf',
+  'ownersInUse',
+  'deleteFinishedBefore',
+  'claimSession',
+  'takeOverSessions',
+  'updateSession',
+  'setSessionState',
+  'sessionState',
+  'createTurn',
+  'updateTurn',
+  'completeTurn',
+  'listTurns',
+  'createApproval',
+  'updateApproval',
+  'resolveApproval',
+  'registerNode',
+  'heartbeat',
+  'markNodesLost',
+  'listNodes',
+  'removeNode',
+  'enqueueWebhook',
+  'updateWebhook',
+  'getWebhook',
+  'dueWebhooks',
+  'nextWebhookAt',
+  'ping',
+  'close',
+] as const satisfies readonly (keyof Store)[]
+
+// Every Store member is decided: one added to Store and to neither list above does not compile here, so no
+// new read passes through to every tenant's data unnoticed.
+const undecided: Record<Exclude<keyof Store, TenantMember | (typeof sharedMembers)[number]>, never> = {}
+void undecided
+const shared: ReadonlySet<PropertyKey> = new Set(sharedMembers)
+
 export function tenantStore(store: Store, tenant: string | null): Store {
   const mine = <T extends { tenant?: string | null | undefined }>(doc: T | undefined): T | undefined =>
     doc && (doc.tenant ?? null) === tenant ? doc : undefined
   // Untenanted resources stay as they always were: no `tenant` field at all.
   const stamp = <T extends Run | Session>(doc: T): T => (tenant === null ? doc : { ...doc, tenant })
   const sessionIsMine = async (id: string) => mine(await store.getSession(id)) !== undefined
-  const overrides: Partial<Store> = {
+  const overrides: Pick<Store, TenantMember> = {
     createRun: (run) => store.createRun(stamp(run)),
     admitRun: (run, owner, max) => store.admitRun(stamp(run), owner, max),
     getRun: async (id) => mine(await store.getRun(id)),
@@ -39,7 +106,9 @@ export function tenantStore(store: Store, tenant: string | null): Store {
   const bound = new WeakMap<object, unknown>()
   return new Proxy(store, {
     get(target, prop) {
-      if (Object.hasOwn(overrides, prop)) return overrides[prop as keyof Store]
+      if (Object.hasOwn(overrides, prop)) return overrides[prop as TenantMember]
+      // what is neither the tenant's own nor shared (a store's own extras) is not part of the view
+      if (!shared.has(prop)) return undefined
       const value = Reflect.get(target, prop)
       if (typeof value !== 'function') return value
       let method = bound.get(value)
