@@ -34,8 +34,8 @@ function hasLinearEngine(): boolean {
 /**
  * The client's `pattern` and `patternProperties` run on V8's linear-time engine: checked on the gateway's event
  * loop against an answer the client's prompt shapes, a backtracking pattern such as `^(a+)+$` stalled every
- * request of every tenant. What that engine cannot run (backreferences, lookaround) is refused, and so is
- * what only unicode mode reads (`\p{...}`, `\u{...}`), which it does not offer, rather than read otherwise.
+ * request of every tenant. What that engine cannot run (backreferences, lookahead; lookbehind before Node 24) is
+ * refused, and so is what only unicode mode reads (`\p{...}`, `\u{...}`), which it does not offer.
  */
 function linearRegExp(pattern: string): RegExp {
   if (!hasLinearEngine()) throw new Error(`pattern "${pattern}": patterns are not supported by this Node.js`)
