@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs'
 import path from 'node:path'
 import { type ProcessTable, procTable } from './proc-table.js'
-import { markerVariable } from './process-marker.js'
+import { markerVariable, ownerVariable } from './process-marker.js'
 
 /**
  * A long-lived agent process (codex app-server, a warm ACP agent) outlives the runs and turns it serves, so
@@ -14,7 +14,7 @@ import { markerVariable } from './process-marker.js'
  *
  * Attribution (one agent process serves several runs and sessions at once), when a turn ended:
  * - by owner: an agent that passes a value of the gateway's to the commands of one thread (codex: its thread's
- *   `shell_environment_policy.set`, `ownerVariable`) has each escaped process name its thread. It is the
+ *   `shell_environment_policy.set`, `ownerVariable` in process-marker.ts) has each escaped process name its thread. It is the
  *   ended turn's when it names that turn's thread (wherever it works), never when it names another. The caller
  *   sweeps only while no turn of that thread runs (a session's turns run one at a time).
  * - by directory, for a process that names no owner (ACP agents; a command that dropped the value): it is the
@@ -25,7 +25,6 @@ import { markerVariable } from './process-marker.js'
  *   that one's when a turn there ends.
  * A command that scrubbed its whole environment is not found. Linux only (/proc).
  */
-export const ownerVariable = 'AGENT_GATEWAY_THREAD'
 
 /** The ended turn: where it worked, its owner value if its agent passes one, where live turns work. */
 export interface EscapeScope {

@@ -7,6 +7,13 @@ import { randomUUID } from 'node:crypto'
  */
 export const markerVariable = 'AGENT_GATEWAY_APP_SERVER'
 
+/**
+ * The variable an agent that serves several threads passes to one thread's commands (codex: the thread's
+ * `shell_environment_policy.set`), so a command that escaped its process tree names the thread it ran for
+ * (escaped-processes.ts attributes it by this value).
+ */
+export const ownerVariable = 'AGENT_GATEWAY_THREAD'
+
 export function newMarker(): string {
   return randomUUID()
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { escapedProcesses, ownerVariable } from '../../src/process/escaped-processes.js'
+import { escapedProcesses } from '../../src/process/escaped-processes.js'
 import type { ProcessTable } from '../../src/process/proc-table.js'
-import { markerVariable } from '../../src/process/process-marker.js'
+import { markerVariable, ownerVariable } from '../../src/process/process-marker.js'
 
 /** A fake process table: pid -> parent, cwd, marker, owner. */
 function table(

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { ownerVariable } from '../../process/escaped-processes.js'
+import { ownerVariable } from '../../process/process-marker.js'
 import { TurnDirectories } from '../turn-directories.js'
 import {
   AppServerProcess,

@@ -1,5 +1,4 @@
-import { ownerVariable } from '../../process/escaped-processes.js'
-import { markerVariable } from '../../process/process-marker.js'
+import { markerVariable, ownerVariable } from '../../process/process-marker.js'
 
 /**
  * How the gateway's markers (marked-processes.ts, escaped-processes.ts) reach the commands codex runs whatever

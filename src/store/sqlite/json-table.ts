@@ -71,6 +71,14 @@ export class JsonTable<T extends { id: string }> {
     return rows.map((r) => this.parse(r))
   }
 
+  /** How many rows match `filter` (as in `where`), by the value of `column`. */
+  countBy(column: string, filter: Record<string, unknown>): Map<unknown, number> {
+    const { where, params } = whereClauses(filter, undefined, () => '?')
+    const sql = `SELECT ${column} AS value, count(*) AS n FROM ${this.table} ${where} GROUP BY ${column}`
+    const rows = this.statement(sql).all(...params) as { value: unknown; n: number }[]
+    return new Map(rows.map((r) => [r.value, r.n]))
+  }
+
   /** Rows selected by a raw SQL tail (`WHERE … ORDER BY …`) over this table. */
   select(tail: string, params: unknown[] = []): T[] {
     const rows = this.statement(`SELECT ${this.readColumns} FROM ${this.table} ${tail}`).all(

@@ -6,7 +6,7 @@ import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonBytesOnce, parseJsonOnce } from '../../util/json-once.js'
-import { documentColumns as columns, heldWhere, ownersInUseSql, whereClauses } from '../json-documents.js'
+import { documentColumns as columns, heldWhere, ownersInUseSql } from '../json-documents.js'
 import {
   type ApprovalAnswer,
   type ApprovalFilter,
@@ -382,11 +382,7 @@ export class SqliteStore implements Store {
   }
 
   async countSessions(tenant?: string | null): Promise<SessionCounts> {
-    const { where, params } = whereClauses({ tenant }, undefined, () => '?')
-    const rows = this.db
-      .prepare(`SELECT status, count(*) AS n FROM sessions ${where} GROUP BY status`)
-      .all(...params) as { status: Session['status']; n: number }[]
-    return Object.fromEntries(rows.map((r) => [r.status, r.n]))
+    return Object.fromEntries(this.sessions.countBy('status', { tenant })) as SessionCounts
   }
 
   async createTurn(t: Turn): Promise<void> {
