@@ -38,6 +38,12 @@ describe('SqliteStore', () => {
     db.close()
   })
 
+  it("uses SQLite's 2 MiB page cache, not better-sqlite3's 16 MiB (each page the cache grows by is a page fault)", () => {
+    const store = open(path.join(tempDir('store-'), 'gw.db'))
+    const db = (store as unknown as { db: Database.Database }).db
+    expect(db.pragma('cache_size', { simple: true })).toBe(-2048)
+  })
+
   it("keeps its WAL file's size after a burst (bounded far above the checkpointer's inline limit), so later checkpoints stay off its thread", async () => {
     const file = path.join(tempDir('store-'), 'gw.db')
     const store = open(file)
