@@ -20,6 +20,8 @@
  * Usage: npx tsx bench/event-relay.ts [--events N] [--reps N] [--runs N] [--run-events N] [--subscribers K]
  *          [--only relay,concurrency,memory] [--gateway inline|process] [--gateway-node-args '--cpu-prof ...']
  *   --events       lines per relay run (burst), default 20000; --reps repetitions per mode, default 3
+ *   --warmup       warm-up rounds per workload, default 1 (a fresh gateway's first ~30 MB of events cost more
+ *                  per event while its heap grows: --warmup 3 measures a gateway that has run a while)
  *   --runs         concurrent runs, default 100; --run-events lines per concurrent run, default 500
  *   --subscribers  SSE connections for the memory measurement, default 200
  *   --only         run only these phases
@@ -78,6 +80,8 @@ const wallMs = () => performance.timeOrigin + performance.now()
 interface Options {
   events: number
   reps: number
+  /** Warm-up rounds per workload before the repetitions. */
+  warmup: number
   runs: number
   runEvents: number
   subscribers: number
@@ -102,6 +106,7 @@ function parseOptions(): Options {
     options: {
       events: { type: 'string' },
       reps: { type: 'string' },
+      warmup: { type: 'string' },
       runs: { type: 'string' },
       'run-events': { type: 'string' },
       subscribers: { type: 'string' },
@@ -119,6 +124,7 @@ function parseOptions(): Options {
   return {
     events: count(values.events, 20_000, 'events'),
     reps: count(values.reps, 3, 'reps'),
+    warmup: count(values.warmup, 1, 'warmup'),
     runs: count(values.runs, 100, 'runs'),
     runEvents: count(values['run-events'], 500, 'run-events'),
     subscribers: count(values.subscribers, 200, 'subscribers'),
@@ -587,12 +593,15 @@ async function relay(g: Gateway, o: Options, stop: () => void) {
   for (const w of workloads) {
     const samples: Record<Mode, RelaySample[]> = { direct: [], 'via server': [], 'via baseline': [] }
     const modes: Mode[] = g.baseline ? ['direct', 'via server', 'via baseline'] : ['direct', 'via server']
-    // One warm-up round (JIT, SQLite pages, sockets), then the repetitions, each in another order: with three
+    // Warm-up rounds (JIT, SQLite pages, sockets; a fresh gateway's first ~30 MB of events also grow V8's young
+    // generation, each new page a page fault: bench/sqlite-page-cache.ts), then the repetitions, each in another order: with three
     // modes all six in turn (rotating one order would keep its cycle, so `via baseline` would always come right
     // after `via server`: that favoured the baseline by about 0.04 of the burst ratio), with two both.
-    await runDirect(g, w.args, w.lines)
-    await runViaServer(g, w.args)
-    if (g.baseline) await runViaServer(g, w.args, true, g.baseline)
+    for (let i = 0; i < o.warmup; i++) {
+      await runDirect(g, w.args, w.lines)
+      await runViaServer(g, w.args)
+      if (g.baseline) await runViaServer(g, w.args, true, g.baseline)
+    }
     const orders = permutations(modes)
     for (let rep = 0; rep < o.reps; rep++) {
       const order = orders[rep % orders.length]!
