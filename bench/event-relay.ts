@@ -223,6 +223,8 @@ interface RelaySample {
   cpuMs: number
   /** via server with --gateway process: the part of cpuMs the gateway process used. */
   gatewayCpuMs?: number
+  /** via server with --gateway process: the gateway process's minor page faults (memory touched the first time). */
+  gatewayPageFaults?: number
   /** via server with --gateway process: the gateway's garbage-collection pauses, total and longest, ms. */
   gatewayGcMs?: number
   gatewayGcMaxMs?: number
@@ -362,6 +364,9 @@ class GatewayProcess {
         cwd,
         env: {
           ...env,
+          // as `npm start` runs it (MALLOC_ARENA_MAX=1), and any other glibc malloc tunable this bench was given
+          MALLOC_ARENA_MAX: '1',
+          ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_'))),
           ...(trace ? { AGW_BENCH_TRACE: '1' } : {}),
           // bench/gateway-process.ts samples the gateway's allocations when this is set
           ...(process.env.AGW_BENCH_HEAP_SAMPLE
@@ -393,6 +398,7 @@ class GatewayProcess {
   /** CPU ms and event-loop delay since the last mark. */
   usage(): Promise<{
     cpuMs: number
+    pageFaults?: number
     loopP99Ms: number
     loopMaxMs: number
     gcMs?: number
@@ -533,6 +539,7 @@ async function runViaServer(
     const remote = await target.remote.usage()
     sample.cpuMs += remote.cpuMs
     sample.gatewayCpuMs = remote.cpuMs
+    sample.gatewayPageFaults = remote.pageFaults
     sample.gatewayGcMs = remote.gcMs
     sample.gatewayGcMaxMs = remote.gcMaxMs
     sample.gatewayGcMajors = remote.gcMajors
@@ -689,7 +696,8 @@ function reportRelay(o: Options, r: Awaited<ReturnType<typeof relay>>): void {
           `${f2(addedCpu / med(via, (s) => s.chunks))} ms per output event` +
           (o.gateway === 'process'
             ? `, of which the gateway process ${f2(med(via, (s) => (s.gatewayCpuMs ?? Number.NaN) / s.chunks))} ms` +
-              ` (${f1(med(via, (s) => s.gatewayCpuMs ?? Number.NaN))} ms per run)`
+              ` (${f1(med(via, (s) => s.gatewayCpuMs ?? Number.NaN))} ms per run; ` +
+              `${int(med(via, (s) => s.gatewayPageFaults ?? Number.NaN))} page faults per run)`
             : ''),
       )
     }

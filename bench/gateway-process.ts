@@ -7,7 +7,7 @@
  * Prints one JSON line when it listens: {"url":...,"node":<the node binary its cli driver runs>}. Then reads
  * commands, one a line, on stdin:
  *   mark    starts measuring: CPU time and event-loop delay from now; answers {"marked":true}
- *   usage   answers {"cpuMs":..,"loopP99Ms":..,"loopMaxMs":..,"gcMs":..,"gcMaxMs":..,"gcMajors":..} since the last mark (the delay
+ *   usage   answers {"cpuMs":..,"pageFaults":..,"loopP99Ms":..,"loopMaxMs":..,"gcMs":..,"gcMaxMs":..,"gcMajors":..} since the last mark (the delay
  *           sampled every 10 ms: a 1 ms probe would be a third of a paced run's CPU here; gc: the pauses V8 reported)
  *   trace   with AGW_BENCH_TRACE=1 only: answers {"events":[..],"gc":[..]}, each event's step times since the last
  *           mark (bench/relay-trace-gateway.ts)
@@ -16,7 +16,7 @@
  * Closing stdin stops the server and exits 0.
  */
 
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import path from 'node:path'
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
@@ -54,6 +54,9 @@ inspector?.connect()
 let heapSamples = 0
 
 let cpu0 = process.cpuUsage()
+/** Minor page faults of this process so far (/proc/self/stat): each is a page of memory touched for the first time. */
+const minorFaults = () => Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ')[7])
+let faults0 = minorFaults()
 let loop = monitorEventLoopDelay({ resolution: loopResolutionMs })
 // garbage collection pauses of the main thread since the mark (a paced event's tail may be one)
 let gc = { ms: 0, maxMs: 0, majors: 0 }
@@ -73,6 +76,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     loop = monitorEventLoopDelay({ resolution: loopResolutionMs })
     loop.enable()
     cpu0 = process.cpuUsage()
+    faults0 = minorFaults()
     gc = { ms: 0, maxMs: 0, majors: 0 }
     trace?.reset()
     await inspector?.post('HeapProfiler.startSampling', {
@@ -89,6 +93,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     }
     say({
       cpuMs: (used.user + used.system) / 1000,
+      pageFaults: minorFaults() - faults0,
       loopP99Ms: loop.percentile(99) / 1e6,
       loopMaxMs: loop.max / 1e6,
       gcMs: gc.ms,
