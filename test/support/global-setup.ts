@@ -23,7 +23,9 @@ export default async function setup() {
   const pgRoot = serversRoot()
   const leftovers = removeOrphanedServers(pgRoot)
   if (leftovers.removed.length > 0)
-    console.warn(`removed the PostgreSQL test servers and templates of killed runs: ${leftovers.removed.join(', ')}`)
+    console.warn(
+      `removed the PostgreSQL test servers and templates of killed runs: ${leftovers.removed.join(', ')}`,
+    )
   for (const failure of leftovers.failed) console.warn(failure)
   // initdb runs while the image is checked or built; without PostgreSQL there is no template, and each
   // server's own initdb says what is missing
