@@ -9,7 +9,7 @@ import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
 import { newApproval, newSession, newTurn, nodeRecord } from '../contract/store-contract.js'
-import { startPostgres, type TestPostgres } from '../support/postgres.js'
+import { sharedPostgres } from '../support/shared-postgres.js'
 import { tempDir } from '../support/temp.js'
 
 /**
@@ -21,13 +21,7 @@ import { tempDir } from '../support/temp.js'
  * committed, and its answer held until the second one was announced (or, when the second one waits for the
  * first, released at once). No sleeps.
  */
-let pg: TestPostgres
-beforeAll(async () => {
-  pg = await startPostgres()
-}, 60_000)
-afterAll(async () => {
-  await pg?.stop()
-})
+const pg = sharedPostgres()
 
 const statuses = (events: StoredEvent[]) =>
   events.flatMap((ev) => (ev.type === 'session.status' ? [ev.status] : []))

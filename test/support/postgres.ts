@@ -1,36 +1,34 @@
-import { execFileSync, spawnSync } from 'node:child_process'
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import net from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
+import { makeOwnedDir } from './postgres-dirs.js'
+import { removeServerDir } from './postgres-leftovers.js'
+import { initdbArgs, templateVariable } from './postgres-template.js'
+import { pgProgram, runAs, serversRoot, serverUser } from './postgres-tools.js'
+import { type ProcessOwner, suiteOwner } from './process-owner.js'
 
 /**
- * A throwaway PostgreSQL server for tests: initdb into a temporary directory, started with pg_ctl on a free
- * loopback port (and a unix socket in its directory), stopped and deleted by stop(). As root it runs as the
- * `postgres` user (PostgreSQL refuses root). Needs PostgreSQL's server binaries: PG_BIN, or Debian's
- * /usr/lib/postgresql/<version>/bin (`.ci/run` installs `postgresql`).
+ * A throwaway PostgreSQL server for tests, started with pg_ctl on a free loopback port (and a unix socket in
+ * its directory), stopped and deleted by stop(). Its cluster is a copy of the run's template (global-setup.ts
+ * makes it once) or, outside vitest, its own initdb. It lives in a directory of serversRoot() with the owner
+ * it belongs to (the vitest process), so the next run stops it if this one is killed before stop().
  */
 export interface TestPostgres {
   /** postgres://… of the server's `postgres` database. */
   url: string
   port: number
+  /** The server's directory (its cluster is `data/` in it). */
+  dir: string
   /** A new empty database; its URL. */
   createDatabase(): Promise<string>
   stop(): Promise<void>
 }
 
-function binDir(): string {
-  if (process.env.PG_BIN) return process.env.PG_BIN
-  const root = '/usr/lib/postgresql'
-  const versions = existsSync(root)
-    ? readdirSync(root)
-        .filter((v) => existsSync(path.join(root, v, 'bin', 'initdb')))
-        .sort((a, b) => Number(b) - Number(a))
-    : []
-  if (!versions[0])
-    throw new Error('PostgreSQL server binaries not found: install `postgresql` (Debian) or set PG_BIN')
-  return path.join(root, versions[0], 'bin')
+export interface PostgresOptions {
+  /** Where its directory goes: serversRoot() unless a test of the cleanup says otherwise. */
+  root?: string
+  /** Whom it belongs to: the suite's vitest process (suiteOwner()) unless a test says otherwise. */
+  owner?: ProcessOwner
 }
 
 async function freePort(): Promise<number> {
@@ -44,59 +42,59 @@ async function freePort(): Promise<number> {
   })
 }
 
-/** As root, who runs the server: the `postgres` user's uid and gid. */
-function serverUser(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined
-  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim())
-  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim())
-  return { uid, gid }
-}
-
 let databases = 0
 
-export async function startPostgres(): Promise<TestPostgres> {
-  const bin = binDir()
+export async function startPostgres(options: PostgresOptions = {}): Promise<TestPostgres> {
   const user = serverUser()
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'agw-pg-'))
-  if (user) chownSync(dir, user.uid, user.gid)
+  const dir = makeOwnedDir(options.root ?? serversRoot(), 'server', options.owner ?? suiteOwner(), user)
   const data = path.join(dir, 'data')
-  const run = (cmd: string, args: string[]) => {
-    const res = spawnSync(path.join(bin, cmd), args, { ...user, cwd: dir, encoding: 'utf8', timeout: 60_000 })
-    if (res.status !== 0) throw new Error(`${cmd} failed: ${res.stderr || res.stdout || res.error?.message}`)
-  }
-  run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--locale=C'])
-  const port = await freePort()
-  const options = [
-    `-p ${port}`,
-    "-c listen_addresses='127.0.0.1'",
-    `-c unix_socket_directories='${dir}'`,
-    '-c fsync=off',
-    '-c synchronous_commit=off',
-    '-c full_page_writes=off',
-    '-c max_connections=300',
-  ].join(' ')
-  run('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', 'start'])
-  const url = `postgres://postgres@127.0.0.1:${port}/postgres`
-  let stopped = false
-  return {
-    url,
-    port,
-    async createDatabase() {
-      const name = `agw_test_${process.pid}_${++databases}`
-      const client = new pg.Client({ connectionString: url })
-      await client.connect()
-      try {
-        await client.query(`CREATE DATABASE ${name}`)
-      } finally {
-        await client.end()
-      }
-      return `postgres://postgres@127.0.0.1:${port}/${name}`
-    },
-    async stop() {
-      if (stopped) return
-      stopped = true
-      run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop'])
-      rmSync(dir, { recursive: true, force: true })
-    },
+  const pgCtl = pgProgram('pg_ctl')
+  try {
+    const template = process.env[templateVariable]
+    if (template) runAs('cp', ['-a', template, data], user, dir)
+    else runAs(pgProgram('initdb'), initdbArgs(data), user, dir)
+    const port = await freePort()
+    const settings = [
+      `-p ${port}`,
+      "-c listen_addresses='127.0.0.1'",
+      `-c unix_socket_directories='${dir}'`,
+      '-c fsync=off',
+      '-c synchronous_commit=off',
+      '-c full_page_writes=off',
+      '-c max_connections=300',
+    ].join(' ')
+    runAs(
+      pgCtl,
+      ['-D', data, '-o', settings, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', 'start'],
+      user,
+      dir,
+    )
+    const url = `postgres://postgres@127.0.0.1:${port}/postgres`
+    let stopped = false
+    return {
+      url,
+      port,
+      dir,
+      async createDatabase() {
+        const name = `agw_test_${process.pid}_${++databases}`
+        const client = new pg.Client({ connectionString: url })
+        await client.connect()
+        try {
+          await client.query(`CREATE DATABASE ${name}`)
+        } finally {
+          await client.end()
+        }
+        return `postgres://postgres@127.0.0.1:${port}/${name}`
+      },
+      async stop() {
+        if (stopped) return
+        stopped = true
+        removeServerDir(dir)
+      },
+    }
+  } catch (err) {
+    // a start that failed half-way (the port taken, say) leaves no server and no directory behind
+    removeServerDir(dir)
+    throw err
   }
 }

@@ -1,0 +1,25 @@
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import path from 'node:path'
+import { BaseSequencer, type TestSpecification } from 'vitest/node'
+import { longestFirst } from './longest-first.js'
+
+/** Test file durations of an earlier run (ms by path), kept by `node scripts/test-durations.mjs`. */
+export const durationsFile = path.resolve(import.meta.dirname, 'durations.json')
+
+/** vitest's `sequence.sequencer`: the files longest first (longest-first.ts); sharding stays vitest's own. */
+export class DurationSequencer extends BaseSequencer {
+  override async sort(specs: TestSpecification[]): Promise<TestSpecification[]> {
+    const root = this.ctx.config.root
+    const files = specs.map((spec) => ({
+      spec,
+      path: path.relative(root, spec.moduleId).split(path.sep).join('/'),
+      size: statSync(spec.moduleId).size,
+    }))
+    return longestFirst(files, readDurations()).map((f) => f.spec)
+  }
+}
+
+function readDurations(): Record<string, number> {
+  if (!existsSync(durationsFile)) return {}
+  return JSON.parse(readFileSync(durationsFile, 'utf8')) as Record<string, number>
+}

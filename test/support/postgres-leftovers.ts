@@ -1,0 +1,56 @@
+import { spawnSync } from 'node:child_process'
+import { existsSync, rmSync, statSync } from 'node:fs'
+import path from 'node:path'
+import { ownedDirs } from './postgres-dirs.js'
+import { pgProgram } from './postgres-tools.js'
+import { ownerAlive, type ProcessOwner, sameOwner } from './process-owner.js'
+
+/**
+ * Stops the server of a test server's or template's directory if one runs (`pg_ctl -m immediate`, as the
+ * user who owns the cluster) and deletes the directory. Throws, and keeps the directory, if it still runs.
+ */
+export function removeServerDir(dir: string): void {
+  const data = path.join(dir, 'data')
+  if (existsSync(path.join(data, 'postmaster.pid'))) {
+    const { uid, gid } = statSync(data)
+    const as = { ...(process.getuid?.() === 0 ? { uid, gid } : {}), cwd: dir, encoding: 'utf8' as const }
+    const stop = spawnSync(pgProgram('pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop'], as)
+    // 3: no server runs (stopped now, or gone with the run that started it and left its pid file)
+    if (spawnSync(pgProgram('pg_ctl'), ['-D', data, 'status'], as).status !== 3)
+      throw new Error(`the PostgreSQL server in ${dir} still runs: ${stop.stderr || stop.stdout}`)
+  }
+  rmSync(dir, { recursive: true, force: true })
+}
+
+/**
+ * What test runs killed before their teardown (SIGKILL, a CI timeout) left under root: the servers and
+ * templates whose owner no longer runs are stopped and deleted; those of running owners are left alone.
+ * Returns the directories removed, and why any other could not be.
+ */
+export function removeOrphanedServers(root: string): { removed: string[]; failed: string[] } {
+  const removed: string[] = []
+  const failed: string[] = []
+  for (const { dir, owner } of ownedDirs(root)) {
+    if (ownerAlive(owner)) continue
+    try {
+      removeServerDir(dir)
+      removed.push(dir)
+    } catch (err) {
+      failed.push((err as Error).message)
+    }
+  }
+  return { removed, failed }
+}
+
+/** At the end of a run, its own servers and template: any server still here is one a test did not stop. */
+export function removeServersOf(
+  root: string,
+  owner: ProcessOwner,
+): { servers: string[]; templates: string[] } {
+  const mine = ownedDirs(root).filter((d) => sameOwner(d.owner, owner))
+  for (const { dir } of mine) removeServerDir(dir)
+  return {
+    servers: mine.filter((d) => d.kind === 'server').map((d) => d.dir),
+    templates: mine.filter((d) => d.kind === 'template').map((d) => d.dir),
+  }
+}
