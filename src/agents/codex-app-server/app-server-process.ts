@@ -137,8 +137,9 @@ export class AppServerProcess {
     params: ParamsOf<M>,
     timeoutMs?: number,
   ): Promise<{ result: unknown; generation: number }> {
-    const sent = threadOpenings.has(method) ? await this.keepingMarkers(params) : params
     const { peer, generation } = await this.connection()
+    // after the connection: a reader that asks this process finds it running
+    const sent = threadOpenings.has(method) ? await this.keepingMarkers(params) : params
     try {
       const result = await peer.request(method, sent, timeoutMs ?? this.timeoutMs)
       return { result, generation }

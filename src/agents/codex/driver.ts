@@ -96,9 +96,12 @@ export class CodexDriver implements SessionDriver {
       ...(options.onUnknown ? { onUnknown: options.onUnknown } : {}),
     }
     // codex's include_only per cwd, for the shared app-server's threads and exec runs alike: read through the
-    // shared app-server while it runs, else through one started for the read (warm runs off: none is left)
+    // shared app-server when it runs or warm runs keep it anyway, else through one started for the read and
+    // closed after it (warm runs off: no app-server is left running)
+    const kept = () =>
+      config.CODEX_WARM_RUNS || this.host.process.pid !== undefined ? this.host.process : undefined
     this.includeOnly = new IncludeOnlyReader(
-      configReadVia(this.hostOptions, () => this.host.process),
+      configReadVia(this.hostOptions, kept),
       codexHomeOf(config, serverEnv),
     )
     this.host = new AppServerHost({ ...this.hostOptions, includeOnly: this.includeOnly })
