@@ -86,7 +86,7 @@ export class AcpDriver implements SessionDriver {
     const warm = this.config.ACP_WARM_RUNS && this.config.ACP_SESSIONS_PER_PROCESS > 1
     if (warm && !containersByDefault && acpWarmable(req)) {
       // where it runs, computed once: the ready session's key, the lease and the room for the next one
-      const place = this.leases.place(req, oneShotLaunch)
+      const place = await this.leases.place(req, oneShotLaunch)
       const key = this.leases.warmKey(place)
       const openNew = () => openAcpSession(this.id, this.leases.leaseAt(place, true), req.cwd, hooks)
       const open = async () => {
@@ -109,7 +109,7 @@ export class AcpDriver implements SessionDriver {
       return
     }
     await loadAcpSdk()
-    const agent = this.leases.spawn(this.leases.launch(req, oneShotLaunch))
+    const agent = this.leases.spawn(await this.leases.launch(req, oneShotLaunch))
     const open = () => openAcpSession(this.id, this.leases.own(agent), req.cwd, hooks)
     yield* acpColdRun(this.id, agent, open, req, signal)
   }

@@ -7,6 +7,7 @@ import { resolveModel } from '../../protocol/models.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { scrubbedShellEnv, scrubbedShellMount } from '../claude/scrubbed-shell.js'
 import { codexHostCaEnv } from '../codex/ca-bundle.js'
+import { includeOnlyOverride } from '../codex/command-markers.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { askForApproval } from '../codex-app-server/thread-settings.js'
 import { resolveCodexBinary } from '../codex-binary.js'
@@ -40,6 +41,8 @@ export interface AcpLaunchSettings {
   timeoutMs?: number | null
   signal?: AbortSignal
   placement?: Placement
+  /** codex-acp: the `include_only` its commands get so they keep the markers (IncludeOnlyReader), if any. */
+  includeOnly?: string[]
 }
 
 /**
@@ -119,6 +122,7 @@ function codexAcpArgs(config: Config, s: AcpLaunchSettings): string[] {
       `sandbox_mode=${JSON.stringify(innerSandbox(s.placement ?? {}, s.sandbox ?? config.CODEX_SANDBOX))}`,
     ),
     ...(s.approvalPolicy ? c(`approval_policy=${JSON.stringify(askForApproval(s.approvalPolicy))}`) : []),
+    ...includeOnlyOverride(s.includeOnly),
   ]
 }
 

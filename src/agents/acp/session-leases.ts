@@ -2,6 +2,9 @@ import { mkdirSync } from 'node:fs'
 import os from 'node:os'
 import type { Config } from '../../config/load.js'
 import type { ProcessRunner } from '../../process/runner.js'
+import { codexHomeOf } from '../codex-app-server/config-files.js'
+import { configReadVia } from '../codex-app-server/config-read-once.js'
+import { IncludeOnlyReader } from '../codex-app-server/include-only-reader.js'
 import type { RunRequest } from '../driver.js'
 import type { SessionRequest } from '../session.js'
 import { type AcpLease, AcpPool, launchKey } from './acp-pool.js'
@@ -37,6 +40,11 @@ function dataDir(dir: string): string {
  */
 export class AcpLeases {
   private readonly pool: AcpPool
+  /**
+   * codex-acp: codex's `include_only` in a session's cwd keeping the markers, read through a short-lived
+   * codex app-server (the same CODEX_HOME and `-c` overrides) and passed as `-c` (command-markers.ts).
+   */
+  readonly includeOnly: IncludeOnlyReader | undefined
 
   constructor(
     private readonly config: Config,
@@ -46,6 +54,20 @@ export class AcpLeases {
     keepMs = warmKeepMs,
   ) {
     this.pool = new AcpPool(config.ACP_SESSIONS_PER_PROCESS, keepMs)
+    this.includeOnly =
+      spec.flavor === 'codex-acp'
+        ? new IncludeOnlyReader(
+            configReadVia({
+              config,
+              serverEnv,
+              runner,
+              clientName: 'agent-gateway',
+              cwd: dataDir(config.DATA_DIR),
+              requestTimeoutMs: config.CODEX_REQUEST_TIMEOUT * 1000,
+            }),
+            codexHomeOf(config, serverEnv),
+          )
+        : undefined
   }
 
   /** Agent processes sessions share now. */
@@ -53,15 +75,23 @@ export class AcpLeases {
     return this.pool.sharedProcesses
   }
 
-  /** How the agent process of `req` is started (its cwd, model, sandbox, approval policy, placement). */
-  launch(req: SessionRequest | RunRequest, extra: Partial<AcpLaunchSettings> = {}): AcpLaunch {
+  /**
+   * How the agent process of `req` is started (its cwd, model, sandbox, approval policy, placement, and for
+   * codex-acp on this host the `include_only` of its cwd).
+   */
+  async launch(req: SessionRequest | RunRequest, extra: Partial<AcpLaunchSettings> = {}): Promise<AcpLaunch> {
     const command = this.spec.command ?? `${this.spec.name} (not installed)`
+    const includeOnly =
+      this.spec.command && req.isolation !== 'container'
+        ? await this.includeOnly?.keepingMarkers(req.cwd)
+        : undefined
     return acpLaunch({ ...this.spec, command }, this.config, this.serverEnv, {
       cwd: req.cwd,
       ...(req.model ? { model: req.model } : {}),
       ...(req.sandbox ? { sandbox: req.sandbox } : {}),
       ...('approvalPolicy' in req && req.approvalPolicy ? { approvalPolicy: req.approvalPolicy } : {}),
       ...(req.isolation === 'container' ? { placement: req } : {}),
+      ...(includeOnly ? { includeOnly } : {}),
       ...extra,
     })
   }
@@ -72,8 +102,8 @@ export class AcpLeases {
    * codex-acp's sandbox makes the process's cwd writable, not the session's, so such sessions share a
    * process only with sessions of the same cwd, and the process runs there.
    */
-  place(req: SessionRequest | RunRequest, extra: Partial<AcpLaunchSettings> = {}): AcpPlace {
-    const launch = this.launch(req, extra)
+  async place(req: SessionRequest | RunRequest, extra: Partial<AcpLaunchSettings> = {}): Promise<AcpPlace> {
+    const launch = await this.launch(req, extra)
     const shareable = !launch.placement && this.config.ACP_SESSIONS_PER_PROCESS > 1
     const writesCwd = (req.sandbox ?? this.config.CODEX_SANDBOX) === 'workspace-write'
     const started = shareable && !writesCwd ? { ...launch, cwd: dataDir(this.config.DATA_DIR) } : launch
@@ -81,8 +111,8 @@ export class AcpLeases {
   }
 
   /** A lease at `req`'s place (see `place`). */
-  lease(req: SessionRequest | RunRequest, extra: Partial<AcpLaunchSettings> = {}): Promise<AcpLease> {
-    return this.leaseAt(this.place(req, extra))
+  async lease(req: SessionRequest | RunRequest, extra: Partial<AcpLaunchSettings> = {}): Promise<AcpLease> {
+    return this.leaseAt(await this.place(req, extra))
   }
 
   /**

@@ -6,12 +6,13 @@ import { readLines } from '../../process/lines.js'
 import { localRunner } from '../../process/local-runner.js'
 import type { LaunchSpec, ProcessRunner, RunningProcess } from '../../process/runner.js'
 import { AppError } from '../../protocol/errors.js'
-import { includeOnlyKeepingMarkers } from '../codex/command-markers.js'
 import { codexInstallHint } from '../codex/probe.js'
 import { resolveCodexBinary } from '../codex-binary.js'
 import { appServerLaunch } from './app-server-launch.js'
+import { codexHomeOf } from './config-files.js'
 import { describeExit, StderrTail } from './exit-reason.js'
 import type { ClientRequest } from './generated/ClientRequest.js'
+import { IncludeOnlyReader } from './include-only-reader.js'
 import { type NotificationHandler, type RequestHandler, RpcPeer, type UnknownHandler } from './rpc.js'
 import { RpcClosedError, RpcResponseError } from './rpc-errors.js'
 
@@ -44,18 +45,16 @@ export interface AppServerProcessOptions {
   runner?: ProcessRunner
   /** Runs it in a container of the runner (a session's own app-server): image, labels, mounts. */
   placement?: Pick<LaunchSpec, 'isolation' | 'image' | 'labels' | 'program' | 'mounts' | 'writableCwd'>
+  /**
+   * Where a thread's `include_only` comes from (its cwd's, keeping the markers); default: a reader of its own
+   * that asks this process. CodexDriver shares one with `codex exec` runs.
+   */
+  includeOnly?: IncludeOnlyReader
 }
 
 /** What `initialize` told about the server (the fields the gateway uses). */
 const initializeResponse = z.looseObject({ userAgent: z.string(), codexHome: z.string() })
 export type AppServerInfo = z.infer<typeof initializeResponse>
-
-/** The part of `config/read` the gateway reads: the effective `shell_environment_policy.include_only`. */
-const environmentPolicy = z.looseObject({
-  config: z.looseObject({
-    shell_environment_policy: z.looseObject({ include_only: z.array(z.string()).nullish() }).nullish(),
-  }),
-})
 
 /** The thread methods whose `config` decides the environment of the thread's commands. */
 const threadOpenings = new Set<string>(['thread/start', 'thread/resume', 'thread/fork'])
@@ -64,8 +63,6 @@ interface Connection {
   peer: RpcPeer
   info: AppServerInfo
   generation: number
-  /** The `include_only` every thread opened on this process gets so its commands keep the markers, if any. */
-  includeOnly: string[] | undefined
 }
 
 interface Running {
@@ -90,9 +87,16 @@ export class AppServerProcess {
   private readonly exitHandlers = new Set<ExitHandler>()
   private requestHandler: RequestHandler | undefined
   private spawned = 0
+  private readonly includeOnly: IncludeOnlyReader
 
   constructor(private readonly options: AppServerProcessOptions) {
     this.binary = resolveCodexBinary(options.config.CODEX_PATH)
+    this.includeOnly =
+      options.includeOnly ??
+      new IncludeOnlyReader(
+        (cwd) => this.request('config/read', { cwd }),
+        options.codexHome ?? codexHomeOf(options.config, options.serverEnv),
+      )
   }
 
   /** The pid of the running process, if one is running. */
@@ -111,14 +115,6 @@ export class AppServerProcess {
    */
   endEscaped(scope: () => EscapeScope | undefined): void {
     this.running?.proc.endEscaped?.(scope)
-  }
-
-  /**
-   * The operator's effective `include_only` with the markers' names added (command-markers.ts), undefined
-   * when it keeps them anyway; starts the process if none runs.
-   */
-  async includeOnlyKeepingMarkers(): Promise<string[] | undefined> {
-    return (await this.connection()).includeOnly
   }
 
   /** Starts the process if none runs; resolves with what its `initialize` answered. */
@@ -141,12 +137,10 @@ export class AppServerProcess {
     params: ParamsOf<M>,
     timeoutMs?: number,
   ): Promise<{ result: unknown; generation: number }> {
-    const { peer, generation, includeOnly } = await this.connection()
+    const { peer, generation } = await this.connection()
+    // after the connection: a reader that asks this process finds it running
+    const sent = threadOpenings.has(method) ? await this.keepingMarkers(params) : params
     try {
-      const sent =
-        includeOnly && threadOpenings.has(method)
-          ? withConfig(params, { 'shell_environment_policy.include_only': includeOnly })
-          : params
       const result = await peer.request(method, sent, timeoutMs ?? this.timeoutMs)
       return { result, generation }
     } catch (err) {
@@ -274,25 +268,18 @@ export class AppServerProcess {
     if (!answer.success)
       throw new Error(`${name}: unexpected initialize response: ${z.prettifyError(answer.error)}`)
     peer.notify('initialized')
-    return { peer, info: answer.data, generation, includeOnly: await this.includeOnly(peer) }
+    return { peer, info: answer.data, generation }
   }
 
   /**
-   * The operator's `include_only` (codex's effective config: config.toml, profiles, `-c`) would drop the
-   * markers from every command's environment (command-markers.ts): each thread gets it with their names added.
+   * A thread's params with the `include_only` of its cwd (codex's effective one there, a trusted project's
+   * `.codex/config.toml` included) keeping the markers, when it would drop them (command-markers.ts). A thread
+   * opened without a cwd runs in the process's.
    */
-  private async includeOnly(peer: RpcPeer): Promise<string[] | undefined> {
-    const answer = await peer.request('config/read', {}, this.timeoutMs).catch(() => undefined)
-    const read = environmentPolicy.safeParse(answer)
-    const includeOnly = read.data?.config.shell_environment_policy?.include_only ?? []
-    const keep = includeOnlyKeepingMarkers(includeOnly)
-    if (keep)
-      process.emitWarning(
-        `codex shell_environment_policy.include_only (${JSON.stringify(includeOnly)}) would drop the gateway's ` +
-          'process markers from the commands codex runs: its threads and exec runs get it with them added',
-        { code: 'AGENT_GATEWAY_CODEX_INCLUDE_ONLY' },
-      )
-    return keep
+  private async keepingMarkers<P>(params: P): Promise<P> {
+    const cwd = (params as { cwd?: string | null }).cwd ?? this.options.cwd
+    const includeOnly = await this.includeOnly.keepingMarkers(cwd)
+    return includeOnly ? withConfig(params, { 'shell_environment_policy.include_only': includeOnly }) : params
   }
 
   private fanOut(method: string, params: unknown): void {

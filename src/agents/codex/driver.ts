@@ -11,7 +11,10 @@ import type {
   ParamsOf,
 } from '../codex-app-server/app-server-process.js'
 import { CodexSession } from '../codex-app-server/codex-session.js'
+import { codexHomeOf } from '../codex-app-server/config-files.js'
+import { configReadVia } from '../codex-app-server/config-read-once.js'
 import { HostLease } from '../codex-app-server/host-lease.js'
+import { IncludeOnlyReader } from '../codex-app-server/include-only-reader.js'
 import { ReadyThreads } from '../codex-app-server/ready-threads.js'
 import type { UnknownHandler } from '../codex-app-server/rpc.js'
 import { type ThreadSettings, threadSettings } from '../codex-app-server/thread-settings.js'
@@ -68,6 +71,8 @@ export class CodexDriver implements SessionDriver {
     return this.readyThreads
   }
   private readonly hostOptions: AppServerProcessOptions
+  /** codex's `include_only` per cwd, keeping the markers (include-only-reader.ts). */
+  readonly includeOnly: IncludeOnlyReader
   /** The app-servers of sessions in containers. */
   private readonly own = new Set<HostLease>()
 
@@ -90,9 +95,17 @@ export class CodexDriver implements SessionDriver {
       ...(options.onStderr ? { onStderr: options.onStderr } : {}),
       ...(options.onUnknown ? { onUnknown: options.onUnknown } : {}),
     }
-    this.host = new AppServerHost(this.hostOptions)
-    // the shared app-server reads the operator's codex config once; exec runs keep their markers by it too
-    this.exec.includeOnlyKeepingMarkers = () => this.host.process.includeOnlyKeepingMarkers()
+    // codex's include_only per cwd, for the shared app-server's threads and exec runs alike: read through the
+    // shared app-server when it runs or warm runs keep it anyway, else through one started for the read and
+    // closed after it (warm runs off: no app-server is left running)
+    const kept = () =>
+      config.CODEX_WARM_RUNS || this.host.process.pid !== undefined ? this.host.process : undefined
+    this.includeOnly = new IncludeOnlyReader(
+      configReadVia(this.hostOptions, kept),
+      codexHomeOf(config, serverEnv),
+    )
+    this.host = new AppServerHost({ ...this.hostOptions, includeOnly: this.includeOnly })
+    this.exec.includeOnly = this.includeOnly
     this.readyThreads = new ReadyThreads(this.host, options.readyThreadKeepMs)
   }
 

@@ -6,6 +6,7 @@ import type { AgentEvent } from '../../protocol/events.js'
 import { resolveModel } from '../../protocol/models.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
 import { CliAgentDriver, type CliCredentials } from '../cli-agent-driver.js'
+import type { IncludeOnlyReader } from '../codex-app-server/include-only-reader.js'
 import { resolveCodexBinary } from '../codex-binary.js'
 import { type AgentDriver, capabilities, type RunRequest } from '../driver.js'
 import { runProcess } from '../process-run.js'
@@ -28,10 +29,10 @@ export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
   readonly id = 'codex-exec'
   readonly capabilities = codexExecCapabilities
   /**
-   * The operator's effective `include_only` with the markers' names added (undefined: it keeps them), as the
-   * shared app-server read it (CodexDriver sets this); without it a local run's commands may lose the marker.
+   * codex's effective `include_only` in a cwd with the markers' names added (undefined: it keeps them), read
+   * through codex's `config/read` (CodexDriver sets this); without it a local run's commands may lose the marker.
    */
-  includeOnlyKeepingMarkers?: () => Promise<string[] | undefined>
+  includeOnly?: IncludeOnlyReader
 
   protected findBinary(config: Config): string | null {
     return resolveCodexBinary(config.CODEX_PATH)
@@ -79,9 +80,7 @@ export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
     // with the container)
     const marker = newMarker()
     const includeOnly =
-      req.isolation === 'container'
-        ? undefined
-        : await this.includeOnlyKeepingMarkers?.().catch(() => undefined)
+      req.isolation === 'container' ? undefined : await this.includeOnly?.keepingMarkers(req.cwd)
     yield* runProcess(
       {
         agent: this.id,
