@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
@@ -192,5 +192,41 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
     expect(existsSync(path.join(cwd, 'inside.txt'))).toBe(true)
     expect(existsSync(tmpFile)).toBe(false)
     expect(existsSync(`/tmp/agw-tmpdir-${process.pid}`)).toBe(false)
+  })
+
+  it('a path outside the workspace gets the same refusal whether it exists or not, also through a symlink', async () => {
+    const outside = tempDir('probe-')
+    mkdirSync(path.join(outside, 'dir'))
+    writeFileSync(path.join(outside, 'file.txt'), 'secret')
+    symlinkSync(path.join(outside, 'dir'), path.join(gw.workspace, 'link-to-existing'))
+    symlinkSync(path.join(outside, 'missing'), path.join(gw.workspace, 'link-to-missing'))
+    const probes = [
+      path.join(outside, 'dir'),
+      path.join(outside, 'missing'),
+      path.join(outside, 'file.txt'),
+      'link-to-existing',
+      'link-to-missing',
+      'link-to-existing/deeper',
+      'link-to-missing/deeper',
+    ]
+    const answers: string[] = []
+    for (const cwd of probes) {
+      for (const [route, body] of [
+        ['/v1/runs', { prompt: 'probe', cwd }],
+        ['/v1/sessions', { cwd }],
+      ] as const) {
+        const res = await postJson(`${gw.url}${route}`, body)
+        // the refusal names the path the client sent; all else must be equal
+        answers.push(
+          `${route} ${res.status} ${(await res.text()).replaceAll(JSON.stringify(cwd).slice(1, -1), '<cwd>')}`,
+        )
+      }
+    }
+    const runs = answers.filter((a) => a.startsWith('/v1/runs '))
+    expect(new Set(runs).size, runs.join('\n')).toBe(1)
+    expect(new Set(answers.filter((a) => a.startsWith('/v1/sessions '))).size).toBe(1)
+    expect(runs[0]).toContain(' 400 ')
+    expect(runs[0]).toContain('invalid_cwd')
+    expect(mock.requests).toEqual([])
   })
 })
