@@ -72,8 +72,14 @@ export function createListener(config: Config, handler: Handler, guard: Connecti
       h2Handler,
     )
     // read by Node's HTTP/1.1 connection handling of `allowHTTP1` connections
-    const { headersTimeout, requestTimeout } = guard.http1Options()
-    Object.assign(server, { keepAliveTimeout: keepAliveTimeoutMs, headersTimeout, requestTimeout })
+    // read when it starts listening (Node sets up the HTTP/1.1 connection checks of `allowHTTP1` then)
+    const { headersTimeout, requestTimeout, connectionsCheckingInterval } = guard.http1Options()
+    Object.assign(server, {
+      keepAliveTimeout: keepAliveTimeoutMs,
+      headersTimeout,
+      requestTimeout,
+      connectionsCheckingInterval,
+    })
     // no answer can be written before the handshake: a connection over MAX_CONNECTIONS is closed (Node's own count)
     server.maxConnections = config.MAX_CONNECTIONS
     server.on('drop', () => guard.refused('max_connections'))

@@ -1,5 +1,6 @@
 import http2 from 'node:http2'
 import net from 'node:net'
+import tls from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startGateway, type TestGateway } from '../support/gateway.js'
 import { selfSignedCert } from '../support/h2-client.js'
@@ -204,6 +205,36 @@ describe('TLS handshake timeout', () => {
       expect(got.text).toBe('')
     } finally {
       c.socket.destroy()
+    }
+  })
+
+  it('an HTTP/1.1 client over TLS that dribbles headers forever gets 408', async () => {
+    const { hostname, port } = new URL(gw.url)
+    const socket = tls.connect({
+      host: hostname,
+      port: Number(port),
+      rejectUnauthorized: false,
+      ALPNProtocols: ['http/1.1'],
+    })
+    socket.on('error', () => {})
+    let text = ''
+    socket.on('data', (c: Buffer) => {
+      text += c.toString()
+    })
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+    await new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()))
+    socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n')
+    let n = 0
+    const dribble = setInterval(() => {
+      if (socket.writable) socket.write(`X-Slow-${n++}: a\r\n`)
+    }, 100)
+    try {
+      await within(closed, 8000, 'TLS slowloris')
+      expect(text).toMatch(/^HTTP\/1\.1 408 /)
+      expect(text).toContain('request_timeout')
+    } finally {
+      clearInterval(dribble)
+      socket.destroy()
     }
   })
 })
