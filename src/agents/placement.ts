@@ -1,3 +1,4 @@
+import path from 'node:path'
 import type { Isolation, LaunchSpec, Mount } from '../process/runner.js'
 import type { SandboxMode } from '../protocol/policies.js'
 
@@ -31,6 +32,14 @@ export function placed(
     ...(req?.image ? { image: req.image } : {}),
     ...(req?.labels ? { labels: req.labels } : {}),
   }
+}
+
+/** The directories of a run's (staged) images, mounted read-only in a container so the agent can read them. */
+export function imageMounts(images: readonly string[] | undefined): Mount[] {
+  return [...new Set((images ?? []).map((i) => path.dirname(i)))].map((dir) => ({
+    path: dir,
+    writable: false,
+  }))
 }
 
 /** Only the placement of a request (a session's, carried into each of its turns). */

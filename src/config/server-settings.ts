@@ -138,6 +138,21 @@ export const serverSettings = z.object({
     'On SIGTERM, time runs in flight get to finish before they are ended.',
     int(10, 0, maxTimerSeconds),
   ),
+  HEADERS_TIMEOUT_SECONDS: setting(
+    '30',
+    "Time a client gets to send a request's headers (408 after), to say which protocol it speaks on a cleartext port, and to finish a TLS handshake: a connection that dribbles bytes is cut.",
+    int(30, 1, 300),
+  ),
+  HTTP2_IDLE_SECONDS: setting(
+    '72',
+    'An HTTP/2 connection without a stream for this long gets GOAWAY and is closed.',
+    int(72, 1, maxTimerSeconds),
+  ),
+  MAX_CONNECTIONS: setting(
+    '1000',
+    'Client connections held at once; one more is refused (429 `over_capacity` on cleartext HTTP/1.1, else closed).',
+    int(1000, 1),
+  ),
   SSE_KEEPALIVE_SECONDS: setting('15', 'Interval of SSE keep-alive comments.', int(15, 1, maxTimerSeconds)),
   APPROVAL_TIMEOUT_SECONDS: setting(
     '300',

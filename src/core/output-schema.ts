@@ -62,17 +62,23 @@ export function compileOutputSchema(schema: Record<string, unknown>): OutputVali
   // Each run's schema is its own: a root `$id` would be registered in the shared instance, refusing every later
   // schema with that `$id` (of any tenant) and letting later schemas `$ref` it; and every compiled schema stayed
   // cached for the server's life. The check ignores a root `$id` and nothing is kept after the compilation.
+  // A nested `$id` (in `properties`, `$defs`, ...) is registered too, under its own key: it serves `$ref`s within
+  // this schema while it compiles, and whatever the compilation added is removed after it (a later schema, of any
+  // tenant, neither clashes with it nor reaches it).
   const { $id: _ignored, ...own } = schema
+  const shared = ajv()
+  const before = registeredKeys(shared)
   let validate: ReturnType<Ajv['compile']>
   try {
-    validate = ajv().compile(own)
+    validate = shared.compile(own)
   } catch (err) {
     throw new AppError(
       'invalid_request',
       `outputSchema is not a valid JSON Schema: ${(err as Error).message}`,
     )
   } finally {
-    ajv().removeSchema(own)
+    shared.removeSchema(own)
+    for (const key of registeredKeys(shared)) if (!before.has(key)) shared.removeSchema(key)
   }
   return (completed) => {
     let parsed: unknown
@@ -94,6 +100,9 @@ export function compileOutputSchema(schema: Record<string, unknown>): OutputVali
     return { ...completed, result: parsed }
   }
 }
+
+/** The keys ajv resolves `$ref`s against: added schemas and the `$id`s found in them. */
+const registeredKeys = (a: Ajv): Set<string> => new Set([...Object.keys(a.schemas), ...Object.keys(a.refs)])
 
 const describe = (errors: ErrorObject[]) =>
   errors.map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')

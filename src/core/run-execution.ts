@@ -8,6 +8,7 @@ import type { HeldRun } from './node-run-queue.js'
 import { RunBudget } from './ops/budget.js'
 import type { RunCluster } from './run-cluster.js'
 import { recordRunEnd } from './run-record.js'
+import { type StagedImages, stageImages } from './staged-images.js'
 import { resolveCwd } from './workspace.js'
 
 export interface RunExecutionContext {
@@ -40,8 +41,12 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
   const budget = new RunBudget(p.run.request.limits, p.controller)
   // Admission checked the cwd; a queued run starts later, and the directory may have been replaced (e.g. by
   // a symlink out of the workspace) meanwhile: confinement must hold when the process starts.
+  // Images are read now, from descriptors checked to be files inside the workspace, into private copies.
+  let images: StagedImages | undefined
   try {
     resolveCwd(p.req.cwd, ctx.config.workspaceRoots)
+    if (p.req.images?.length)
+      images = await stageImages(p.req.images, ctx.config.workspaceRoots, ctx.config.DATA_DIR, p.run.id)
   } catch (err) {
     await finishRun(ctx, p, {
       ...runFailed(`${(err as Error).message}; the run was not started`),
@@ -51,8 +56,9 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
   }
   // Events are not awaited one by one: a burst of output is stored in one group commit.
   const events = new EventPipe(ctx.log, p.run.id)
+  const req = images ? { ...p.req, images: images.paths } : p.req
   try {
-    for await (const raw of p.driver.run(p.req, p.controller.signal)) {
+    for await (const raw of p.driver.run(req, p.controller.signal)) {
       const ev = ctx.log.redact(raw)
       if (ev.type === 'run.completed') {
         completed = ev
@@ -68,6 +74,7 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
     completed = runFailed(`driver error: ${(err as Error).message}`)
   } finally {
     budget.stop()
+    await images?.dispose()
   }
   // Every event is stored before the run is marked finished; nothing more comes, so now, not a loop turn later.
   ctx.log.commitNow()

@@ -18,32 +18,35 @@ export function resolveCwd(
   const [defaultRoot] = roots
   if (!defaultRoot) throw new AppError('internal', 'no workspace root configured')
   const wanted = requested ? path.resolve(defaultRoot, requested) : defaultRoot
-  let real: string
+  // A path that does not exist and one outside the roots get the same refusal: telling them apart would let a
+  // client probe which paths exist anywhere on the server (directly, or through a symlink inside a root).
+  let real: string | undefined
   try {
     real = realpath(wanted)
-  } catch {
+  } catch {}
+  if (real === undefined || !insideRoots(real, roots))
     throw new AppError(
       'invalid_cwd',
-      `cwd "${requested}" does not exist (relative paths are under ${defaultRoot}); ${rootsHint(roots)}`,
+      `cwd "${requested}" is outside the workspace roots or does not exist (relative paths are under ${defaultRoot}; symlinks are resolved before this check); ${rootsHint(roots)}`,
       { cwd: requested, workspaceRoots: roots },
     )
-  }
   if (!opts.allowFiles && !statSync(real).isDirectory())
     throw new AppError('invalid_cwd', `cwd "${requested}" is not a directory; ${rootsHint(roots)}`, {
       cwd: requested,
       workspaceRoots: roots,
     })
+  return real
+}
+
+/** Whether a real path is one of the workspace roots or under one. */
+export function insideRoots(real: string, roots: readonly string[]): boolean {
   for (const root of roots) {
     const realRoot = realRootOf(root)
     if (realRoot === undefined) continue
     const rel = path.relative(realRoot, real)
-    if (rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel))) return real
+    if (rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel))) return true
   }
-  throw new AppError(
-    'invalid_cwd',
-    `cwd "${requested}" is outside the workspace roots (symlinks are resolved before this check); ${rootsHint(roots)}`,
-    { cwd: requested, workspaceRoots: roots },
-  )
+  return false
 }
 
 /**

@@ -21,7 +21,7 @@ import { codexApiPlanRoutes } from './compat/codex-api-plan.js'
 import { codexServeRoutes } from './compat/codex-serve.js'
 import { codexStreamingRoutes } from './compat/codex-streaming.js'
 import { registerConsole } from './console.js'
-import { errorHandler } from './errors.js'
+import { errorHandler, frameworkErrorHandler } from './errors.js'
 import { healthRoutes } from './health.js'
 import { registerInputGuard } from './input-guard.js'
 import { type LogSink, loggerOptions } from './logging.js'
@@ -63,10 +63,18 @@ const zodCompilers = {
 /** Builds the Fastify app with every surface; no listening here (tests use `inject` or server.ts). */
 export async function buildApp(
   ctx: GatewayContext,
-  opts: { logger?: boolean; logStream?: LogSink; serverFactory?: FastifyServerFactory } = {},
+  opts: {
+    logger?: boolean
+    logStream?: LogSink
+    serverFactory?: FastifyServerFactory
+    /** What answers a request Node's HTTP/1.1 parser refused (slow, too large, malformed head). */
+    clientErrorHandler?: FastifyServerOptions['clientErrorHandler']
+  } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
     ...(opts.serverFactory ? { serverFactory: opts.serverFactory } : {}),
+    ...(opts.clientErrorHandler ? { clientErrorHandler: opts.clientErrorHandler } : {}),
+    frameworkErrors: frameworkErrorHandler,
     bodyLimit: ctx.config.BODY_LIMIT_BYTES,
     requestIdHeader: false,
     genReqId,

@@ -86,6 +86,25 @@ function titleFor(err: AppError, provider = 'agent'): string {
   }
 }
 
+/**
+ * Fastify's `frameworkErrors`: what its router refuses before any route is found (a URL that does not decode,
+ * a path parameter longer than maxParamLength) is a 400 with the /v1 envelope, not Fastify's own body (or 414).
+ */
+export function frameworkErrorHandler(
+  err: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const message =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'a path segment is longer than the server accepts (100 characters)'
+      : err.code === 'FST_ERR_BAD_URL'
+        ? 'the URL does not decode (malformed percent-encoding)'
+        : `malformed request: ${err.message}`
+  const appError = new AppError('invalid_request', message, { fastifyCode: err.code }, { cause: err })
+  reply.status(appError.status).send(errorBody(appError, 'v1'))
+}
+
 export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const appError = withRequestId(toAppError(err), request.id)
   if (appError.status >= 500 && appError.code === 'internal') request.log.error({ err }, 'request failed')

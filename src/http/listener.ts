@@ -3,6 +3,7 @@ import http from 'node:http'
 import http2 from 'node:http2'
 import type { Socket } from 'node:net'
 import type { Config } from '../config/load.js'
+import type { ConnectionGuard } from './connection-guard.js'
 
 /** What Fastify hands a server factory; it serves HTTP/2 compatibility requests as well. */
 type Handler = http.RequestListener
@@ -33,10 +34,11 @@ export const keepAliveTimeoutMs = 72_000
  * sniffed first; a connection that opens with the HTTP/2 preface (h2c with prior knowledge) goes to an
  * HTTP/2 server instead. Both feed the same Fastify handler.
  */
-export function createListener(config: Config, handler: Handler): Listener {
+export function createListener(config: Config, handler: Handler, guard: ConnectionGuard): Listener {
   const h2Handler = handler as unknown as H2Handler
   const sessions = new Set<http2.ServerHttp2Session>()
   const track = (session: http2.ServerHttp2Session) => {
+    guard.watchHttp2Session(session)
     sessions.add(session)
     session.once('close', () => sessions.delete(session))
   }
@@ -62,31 +64,45 @@ export function createListener(config: Config, handler: Handler): Listener {
       {
         ...h2Settings,
         allowHTTP1: true,
+        // a client that opens a connection and never finishes the handshake is cut
+        handshakeTimeout: guard.headersTimeoutMs,
         cert: readFileSync(config.tls.certPath),
         key: readFileSync(config.tls.keyPath),
       },
       h2Handler,
     )
     // read by Node's HTTP/1.1 connection handling of `allowHTTP1` connections
-    Object.assign(server, { keepAliveTimeout: keepAliveTimeoutMs })
+    // read when it starts listening (Node sets up the HTTP/1.1 connection checks of `allowHTTP1` then)
+    const { headersTimeout, requestTimeout, connectionsCheckingInterval } = guard.http1Options()
+    Object.assign(server, {
+      keepAliveTimeout: keepAliveTimeoutMs,
+      headersTimeout,
+      requestTimeout,
+      connectionsCheckingInterval,
+    })
+    // no answer can be written before the handshake: a connection over MAX_CONNECTIONS is closed (Node's own count)
+    server.maxConnections = config.MAX_CONNECTIONS
+    server.on('drop', () => guard.refused('max_connections'))
     server.on('session', track)
     server.on('connection', trackSocket)
     return { server, protocol: 'https', closeHttp2Sessions, destroyAll }
   }
-  const server = http.createServer(handler)
+  const server = http.createServer(guard.http1Options(), handler)
   server.keepAliveTimeout = keepAliveTimeoutMs
   const h2c = http2.createServer(h2Settings, h2Handler)
   h2c.on('session', track)
-  routeH2cConnections(server, h2c)
+  routeH2cConnections(server, h2c, guard)
   server.on('connection', trackSocket)
   return { server, protocol: 'http', closeHttp2Sessions, destroyAll }
 }
 
 /**
  * Puts a sniffer in front of the HTTP/1.1 server's own connection handler: the first bytes are read, put
- * back (`unshift`), and the socket goes to `h2c` when they are the HTTP/2 connection preface.
+ * back (`unshift`), and the socket goes to `h2c` when they are the HTTP/2 connection preface. The guard counts
+ * the connection first; one over MAX_CONNECTIONS is answered 429 once it spoke HTTP/1.1 (closed if HTTP/2).
+ * A client that says nothing, or only part of the preface, within HEADERS_TIMEOUT_SECONDS is cut.
  */
-function routeH2cConnections(server: http.Server, h2c: http2.Http2Server): void {
+function routeH2cConnections(server: http.Server, h2c: http2.Http2Server, guard: ConnectionGuard): void {
   const own = server.listeners('connection')
   if (own.length !== 1) throw new Error('unexpected HTTP server connection listeners')
   const http1 = own[0] as (socket: Socket) => void
@@ -95,24 +111,45 @@ function routeH2cConnections(server: http.Server, h2c: http2.Http2Server): void 
     // A client that resets before it spoke goes quietly.
     const onError = () => socket.destroy()
     socket.on('error', onError)
-    sniff(socket, Buffer.alloc(0), onError)
+    const admitted = guard.admit(socket)
+    let seen: Buffer = Buffer.alloc(0)
+    socket.setTimeout(guard.headersTimeoutMs, () => {
+      guard.refused('headers_timeout')
+      if (seen.length === 0)
+        guard.refuseRaw(socket, 'request_timeout', 'nothing was sent within HEADERS_TIMEOUT_SECONDS')
+      else socket.destroy()
+    })
+    const sniff = (): void => {
+      const chunk = socket.read() as Buffer | null
+      if (chunk === null) {
+        socket.once('readable', sniff)
+        return
+      }
+      const data = seen.length ? Buffer.concat([seen, chunk]) : chunk
+      seen = data
+      const n = Math.min(data.length, preface.length)
+      const couldBeH2 = data.subarray(0, n).equals(preface.subarray(0, n))
+      if (couldBeH2 && data.length < preface.length) {
+        socket.once('readable', sniff)
+        return
+      }
+      socket.setTimeout(0)
+      socket.removeAllListeners('timeout')
+      if (!admitted) {
+        if (couldBeH2) socket.destroy()
+        else
+          guard.refuseRaw(
+            socket,
+            'over_capacity',
+            `the server holds MAX_CONNECTIONS connections; retry later`,
+          )
+        return
+      }
+      socket.off('error', onError)
+      socket.unshift(data)
+      if (couldBeH2) h2c.emit('connection', socket)
+      else http1.call(server, socket)
+    }
+    sniff()
   })
-  const sniff = (socket: Socket, seen: Buffer, onError: () => void): void => {
-    const chunk = socket.read() as Buffer | null
-    if (chunk === null) {
-      socket.once('readable', () => sniff(socket, seen, onError))
-      return
-    }
-    const data = seen.length ? Buffer.concat([seen, chunk]) : chunk
-    const n = Math.min(data.length, preface.length)
-    const couldBeH2 = data.subarray(0, n).equals(preface.subarray(0, n))
-    if (couldBeH2 && data.length < preface.length) {
-      socket.once('readable', () => sniff(socket, data, onError))
-      return
-    }
-    socket.off('error', onError)
-    socket.unshift(data)
-    if (couldBeH2) h2c.emit('connection', socket)
-    else http1.call(server, socket)
-  }
 }

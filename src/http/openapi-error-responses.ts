@@ -61,8 +61,10 @@ const exampleMessages: Record<ErrorCode, string> = {
   not_found: 'no run run_01JD4Z8Q6N7W3V2K5M9P0R1S2T',
   timed_out:
     'the agent did not finish within TIMEOUT_SECONDS=300s; its process group was ended. Raise TIMEOUT_SECONDS for longer tasks.',
+  request_timeout: 'the request head did not arrive within 30 s (HEADERS_TIMEOUT_SECONDS)',
   conflict: 'the run already finished (succeeded)',
   body_too_large: 'request body is larger than BODY_LIMIT_BYTES allows',
+  headers_too_large: 'the request headers are larger than the server accepts',
   unsupported_media_type: 'send the body as application/json',
   over_capacity: 'too many runs queued (MAX_QUEUED_RUNS=100); retry later',
   agent_failed: 'the agent failed (exit code 1): model request failed',

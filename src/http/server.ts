@@ -6,6 +6,7 @@ import { type Config, isLoopbackHost, loadConfig } from '../config/load.js'
 import type { GatewayContext } from '../core/context.js'
 import { createGateway, stopGateway } from '../core/gateway.js'
 import { buildApp } from './app.js'
+import { ConnectionGuard } from './connection-guard.js'
 import { createListener, type Listener } from './listener.js'
 import type { LogSink } from './logging.js'
 
@@ -43,12 +44,14 @@ export async function startServer(
   mkdirSync(config.WORKSPACE_DIR, { recursive: true })
   const ctx = await createGateway(config, env)
   let listener: Listener | undefined
+  const guard = new ConnectionGuard(config, (reason) => ctx.metrics.connectionRefused(reason))
   const serverFactory: FastifyServerFactory = (handler) => {
-    listener = createListener(config, handler)
+    listener = createListener(config, handler, guard)
     return listener.server as unknown as Server
   }
   const app = await buildApp(ctx, {
     serverFactory,
+    clientErrorHandler: guard.clientError,
     ...(opts.logger === undefined ? {} : { logger: opts.logger }),
     ...(opts.logStream ? { logStream: opts.logStream } : {}),
   })

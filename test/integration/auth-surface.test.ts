@@ -64,6 +64,25 @@ describe('a stranger without a token', () => {
     }
   })
 
+  it('gets a 400 envelope, with or without a token, for a path the router cannot read', async () => {
+    // refused before any route (or its authentication) is reached: Fastify's own body and 414 before
+    for (const [path, fastifyCode] of [
+      ['/v1/runs/%E0%A4%A', 'FST_ERR_BAD_URL'],
+      ['/docs/%zz', 'FST_ERR_BAD_URL'],
+      [`/v1/runs/${'x'.repeat(101)}`, 'FST_ERR_MAX_PARAM_LENGTH'],
+      [`/v1/sessions/${'x'.repeat(500)}/events`, 'FST_ERR_MAX_PARAM_LENGTH'],
+    ] as const) {
+      for (const headers of [{}, auth]) {
+        const res = await send(gw.url, 'GET', path, headers)
+        expect(res.status, path).toBe(400)
+        expect(JSON.parse(res.body), path).toEqual({
+          error: { code: 'invalid_request', message: expect.any(String), details: { fastifyCode } },
+        })
+        expect(res.body).not.toContain(token)
+      }
+    }
+  })
+
   it('never gets the OpenAPI document, however its path is spelled', async () => {
     const spellings = [
       '/openapi.json',

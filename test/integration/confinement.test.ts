@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
@@ -192,5 +192,91 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
     expect(existsSync(path.join(cwd, 'inside.txt'))).toBe(true)
     expect(existsSync(tmpFile)).toBe(false)
     expect(existsSync(`/tmp/agw-tmpdir-${process.pid}`)).toBe(false)
+  })
+
+  it('a path outside the workspace gets the same refusal whether it exists or not, also through a symlink', async () => {
+    const outside = tempDir('probe-')
+    mkdirSync(path.join(outside, 'dir'))
+    writeFileSync(path.join(outside, 'file.txt'), 'secret')
+    symlinkSync(path.join(outside, 'dir'), path.join(gw.workspace, 'link-to-existing'))
+    symlinkSync(path.join(outside, 'missing'), path.join(gw.workspace, 'link-to-missing'))
+    const probes = [
+      path.join(outside, 'dir'),
+      path.join(outside, 'missing'),
+      path.join(outside, 'file.txt'),
+      'link-to-existing',
+      'link-to-missing',
+      'link-to-existing/deeper',
+      'link-to-missing/deeper',
+    ]
+    const answers: string[] = []
+    for (const cwd of probes) {
+      for (const [route, body] of [
+        ['/v1/runs', { prompt: 'probe', cwd }],
+        ['/v1/sessions', { cwd }],
+      ] as const) {
+        const res = await postJson(`${gw.url}${route}`, body)
+        // the refusal names the path the client sent; all else must be equal
+        answers.push(
+          `${route} ${res.status} ${(await res.text()).replaceAll(JSON.stringify(cwd).slice(1, -1), '<cwd>')}`,
+        )
+      }
+    }
+    const runs = answers.filter((a) => a.startsWith('/v1/runs '))
+    expect(new Set(runs).size, runs.join('\n')).toBe(1)
+    expect(new Set(answers.filter((a) => a.startsWith('/v1/sessions '))).size).toBe(1)
+    expect(runs[0]).toContain(' 400 ')
+    expect(runs[0]).toContain('invalid_cwd')
+    expect(mock.requests).toEqual([])
+  })
+
+  /** A 1x1 PNG: codex sends an image it can read to the model. */
+  const png = Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+    'base64',
+  )
+  const stagedDir = () => path.join(gw.env.DATA_DIR as string, 'run-images')
+
+  it('an image is read into a private copy when the run starts; the copy is gone after it', async () => {
+    writeFileSync(path.join(gw.workspace, 'pic.png'), png)
+    mock.script({ kind: 'text', text: 'saw it' })
+    const run = await json<Run>(
+      postJson(`${gw.url}/v1/runs?wait=true`, { prompt: 'look at this', images: ['pic.png'] }),
+    )
+    expect(run).toMatchObject({ status: 'succeeded', finalResponse: 'saw it' })
+    expect(JSON.stringify(mock.requests.at(-1)?.body)).toContain('input_image')
+    expect(readdirSync(stagedDir())).toEqual([])
+  })
+
+  it('a queued run whose image became a symlink out of the workspace does not start', async () => {
+    const image = path.join(gw.workspace, 'swapped.png')
+    writeFileSync(image, png)
+    const outside = path.join(tempDir('outside-image-'), 'secret.png')
+    writeFileSync(outside, png)
+    mock.script(
+      { kind: 'text', text: 'slow first', delayMs: 60_000 },
+      { kind: 'text', text: 'read the secret' },
+    )
+    const first = await json<Run>(postJson(`${gw.url}/v1/runs`, { prompt: 'hold the slot' }))
+    await readSseUntil(
+      await fetch(`${gw.url}/v1/runs/${first.id}/events`, { headers: { accept: 'text/event-stream' } }),
+      (f) => f.event === 'run.started',
+    )
+    const queued = await json<Run>(
+      postJson(`${gw.url}/v1/runs`, { prompt: 'describe the image', images: ['swapped.png'] }),
+    )
+    expect(queued.status).toBe('queued')
+    renameSync(image, `${image}.moved`)
+    symlinkSync(outside, image)
+    await postJson(`${gw.url}/v1/runs/${first.id}/cancel`, {})
+    const frames = await readSse(
+      await fetch(`${gw.url}/v1/runs/${queued.id}/events`, { headers: { accept: 'text/event-stream' } }),
+    )
+    expect(frames.map((f) => f.event)).not.toContain('run.started')
+    const done = await json<Run>(fetch(`${gw.url}/v1/runs/${queued.id}`))
+    expect(done).toMatchObject({ status: 'failed', reason: 'spawn_failed' })
+    expect(done.error).toMatch(/image .*swapped\.png.* is not a regular file inside the workspace roots/)
+    expect(JSON.stringify(mock.requests.map((r) => r.body))).not.toContain('describe the image')
+    expect(readdirSync(stagedDir())).toEqual([])
   })
 })

@@ -192,6 +192,31 @@ describe('/v1/runs', () => {
     expect(borrowing.res.status).toBe(400)
   })
 
+  it('outputSchema: a nested `$id` serves its own schema and is gone after it', async () => {
+    // `$ref` to a nested `$id` works within the schema that declares it
+    const declaring = {
+      type: 'object',
+      properties: {
+        a: { $id: 'urn:example:nested', type: 'object', required: ['x'] },
+        b: { $ref: 'urn:example:nested' },
+      },
+    }
+    mock.script({ kind: 'text', text: '{"b":{"x":1}}' })
+    const first = await submit({ prompt: 'nested', outputSchema: declaring }, '?wait=true')
+    expect(first.run).toMatchObject({ status: 'succeeded', result: { b: { x: 1 } } })
+    // a later request (of any tenant) cannot reach it: its `$ref` does not resolve (it resolved into the later
+    // schema's own /properties/a when the id stayed registered)
+    const borrowing = await submit({
+      prompt: 'x',
+      outputSchema: {
+        type: 'object',
+        properties: { a: { type: 'integer' }, b: { $ref: 'urn:example:nested' } },
+      },
+    })
+    expect(borrowing.res.status).toBe(400)
+    expect(JSON.stringify(borrowing.run)).toMatch(/can't resolve reference urn:example:nested/)
+  })
+
   it('lists runs newest first with filters and a cursor', async () => {
     mock.setDefault({ kind: 'text', text: 'listed' })
     const ids: string[] = []

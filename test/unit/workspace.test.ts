@@ -91,7 +91,7 @@ describe('resolveCwd', () => {
     expect(resolveCwd('to-b', [rootA, rootB])).toBe(realpathSync(path.join(rootB, 'other')))
   })
 
-  it('refuses a directory that does not exist, saying so', () => {
+  it('refuses a directory that does not exist, saying it may not exist', () => {
     const err = refusal('no/such/dir', [rootA])
     expect(err.code).toBe('invalid_cwd')
     expect(err.message).toContain('"no/such/dir"')

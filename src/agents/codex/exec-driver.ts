@@ -18,7 +18,7 @@ import { codexEnv, codexProviderArgs } from './provider-args.js'
 
 export const codexExecCapabilities = capabilities('images', 'outputSchema')
 
-import { innerSandbox, placed } from '../placement.js'
+import { imageMounts, innerSandbox, placed } from '../placement.js'
 import { dropCodexStartupNoise } from './stderr-noise.js'
 
 /**
@@ -93,7 +93,7 @@ export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
           ...placed(
             req,
             'codex',
-            [this.config.CODEX_HOME],
+            [this.config.CODEX_HOME, ...imageMounts(req.images)],
             (req.sandbox ?? this.config.CODEX_SANDBOX) !== 'read-only',
           ),
           env: { ...this.childEnv(), ...codexHostCaEnv(this.serverEnv, req.isolation) },

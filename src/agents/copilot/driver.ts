@@ -9,7 +9,7 @@ import type { SandboxMode } from '../../protocol/policies.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
 import { CliAgentDriver, type CliCredentials } from '../cli-agent-driver.js'
 import { capabilities, type RunRequest } from '../driver.js'
-import { type Placement, placed } from '../placement.js'
+import { imageMounts, type Placement, placed } from '../placement.js'
 import { runProcess } from '../process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { type CopilotInvocation, copilotArgs } from './args.js'
@@ -117,7 +117,12 @@ export class CopilotDriver extends CliAgentDriver implements SessionDriver {
           args: copilotArgs(exec),
           cwd: exec.cwd,
           // COPILOT_HOME (sessions, settings) is mounted so a session's turns share it across containers
-          ...placed(exec, 'copilot', [this.serverEnv.COPILOT_HOME], exec.sandbox !== 'read-only'),
+          ...placed(
+            exec,
+            'copilot',
+            [this.serverEnv.COPILOT_HOME, ...imageMounts(exec.images)],
+            exec.sandbox !== 'read-only',
+          ),
           env: this.childEnv(exec.isolation === 'container'),
           timeoutMs: exec.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,

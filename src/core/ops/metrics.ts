@@ -15,6 +15,8 @@ export interface MetricsSources {
   warmPools: () => { agent: string; counts: WarmPoolCounts }[]
 }
 
+export type ConnectionRefusal = 'max_connections' | 'headers_timeout'
+
 export type WebhookOutcome = 'delivered' | 'failed_attempt' | 'gave_up' | 'refused'
 
 /**
@@ -62,6 +64,11 @@ export class GatewayMetrics {
     this.m.eventsRelayed.inc({ format })
   }
 
+  /** A client connection the listener refused (MAX_CONNECTIONS) or cut (HEADERS_TIMEOUT_SECONDS). */
+  connectionRefused(reason: ConnectionRefusal): void {
+    this.m.connectionsRefused.inc({ reason })
+  }
+
   webhook(event: string, outcome: WebhookOutcome): void {
     this.m.webhookDeliveries.inc({ event, outcome })
   }
@@ -83,6 +90,7 @@ interface PromMetrics {
   eventsRelayed: Counter<'format'>
   streamsOpen: Gauge<'format'>
   webhookDeliveries: Counter<'event' | 'outcome'>
+  connectionsRefused: Counter<'reason'>
 }
 
 /** The registry and its metrics; prom-client is required here, on first use (a CommonJS package). */
@@ -208,5 +216,20 @@ function buildMetrics(sources: MetricsSources): PromMetrics {
     labelNames: ['event', 'outcome'],
     registers,
   })
-  return { registry, runsTotal, runDuration, eventsStored, eventsRelayed, streamsOpen, webhookDeliveries }
+  const connectionsRefused = new Counter({
+    name: 'agent_gateway_connections_refused_total',
+    help: 'Client connections refused or cut by reason: `max_connections` (over MAX_CONNECTIONS), `headers_timeout` (no complete request head or protocol preface within HEADERS_TIMEOUT_SECONDS).',
+    labelNames: ['reason'],
+    registers,
+  })
+  return {
+    registry,
+    runsTotal,
+    runDuration,
+    eventsStored,
+    eventsRelayed,
+    streamsOpen,
+    webhookDeliveries,
+    connectionsRefused,
+  }
 }

@@ -1,0 +1,85 @@
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  createWriteStream,
+  fstatSync,
+  openSync,
+  realpathSync,
+  statSync,
+} from 'node:fs'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import path from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { AppError } from '../protocol/errors.js'
+import { insideRoots } from './workspace.js'
+
+/** A run's images as the agent gets them: private copies, removed once the run ended. */
+export interface StagedImages {
+  paths: string[]
+  dispose(): Promise<void>
+}
+
+/**
+ * Copies a run's images, when it starts, into a directory of its own under DATA_DIR (mode 0700), and gives the
+ * agent those copies. Each image is opened once, without following a symlink in its last component
+ * (O_NOFOLLOW) and without blocking on a FIFO (O_NONBLOCK); the file opened must be a regular file, and its
+ * real path must be inside the workspace roots and be that same file (device and inode), so an intermediate
+ * directory swapped for a symlink is caught too. The copy is read from that descriptor: a symlink swapped in
+ * after admission, or after this check, cannot make the agent read a file outside the workspace.
+ */
+export async function stageImages(
+  images: readonly string[],
+  roots: readonly string[],
+  dataDir: string,
+  runId: string,
+): Promise<StagedImages> {
+  const base = path.join(dataDir, 'run-images')
+  await mkdir(base, { recursive: true, mode: 0o700 })
+  const dir = await mkdtemp(path.join(base, `${runId}-`))
+  const dispose = () => rm(dir, { recursive: true, force: true })
+  try {
+    const paths: string[] = []
+    for (const [i, image] of images.entries()) {
+      const fd = openConfined(image, roots)
+      const target = path.join(dir, `${i}-${path.basename(image)}`)
+      // the read stream closes the descriptor when it ends or fails
+      await pipeline(
+        createReadStream('', { fd, autoClose: true }),
+        createWriteStream(target, { flags: 'wx', mode: 0o600 }),
+      )
+      paths.push(target)
+    }
+    return { paths, dispose }
+  } catch (err) {
+    await dispose()
+    throw err
+  }
+}
+
+/** The image's descriptor, once it is known to be a regular file inside the roots; else the one refusal. */
+function openConfined(image: string, roots: readonly string[]): number {
+  const refused = () =>
+    new AppError(
+      'invalid_request',
+      `image "${image}" is not a regular file inside the workspace roots (it may have been replaced by a symlink since the run was accepted)`,
+      { image },
+    )
+  let fd: number
+  try {
+    fd = openSync(image, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+  } catch {
+    throw refused()
+  }
+  try {
+    const opened = fstatSync(fd)
+    if (!opened.isFile()) throw refused()
+    const real = realpathSync.native(image)
+    const named = statSync(real)
+    if (!insideRoots(real, roots) || named.dev !== opened.dev || named.ino !== opened.ino) throw refused()
+    return fd
+  } catch (err) {
+    closeSync(fd)
+    throw err instanceof AppError ? err : refused()
+  }
+}

@@ -1,0 +1,130 @@
+import http from 'node:http'
+import type http2 from 'node:http2'
+import type { Socket } from 'node:net'
+import type { Config } from '../config/load.js'
+import type { ConnectionRefusal } from '../core/ops/metrics.js'
+import { AppError, type ErrorCode } from '../protocol/errors.js'
+import { errorBody } from './errors.js'
+
+/**
+ * Bounds on what one client connection may hold: the time to send a request head (or, on the cleartext port,
+ * the first bytes that say which protocol it speaks; on TLS, the handshake), the time an HTTP/2 connection may
+ * sit without a stream, and the number of connections held at once. A slow or abusive client is cut instead
+ * of holding a socket (and its buffers) forever.
+ */
+export class ConnectionGuard {
+  readonly headersTimeoutMs: number
+  readonly http2IdleMs: number
+  private open = 0
+
+  constructor(
+    private readonly config: Pick<
+      Config,
+      'HEADERS_TIMEOUT_SECONDS' | 'HTTP2_IDLE_SECONDS' | 'MAX_CONNECTIONS'
+    >,
+    private readonly onRefused: (reason: ConnectionRefusal) => void = () => {},
+  ) {
+    this.headersTimeoutMs = config.HEADERS_TIMEOUT_SECONDS * 1000
+    this.http2IdleMs = config.HTTP2_IDLE_SECONDS * 1000
+  }
+
+  /** Counts a new connection until it closes; false (not counted) when MAX_CONNECTIONS are held already. */
+  admit(socket: Socket): boolean {
+    if (this.open >= this.config.MAX_CONNECTIONS) {
+      this.onRefused('max_connections')
+      return false
+    }
+    this.open++
+    socket.once('close', () => this.open--)
+    return true
+  }
+
+  /** Connections held now. */
+  get held(): number {
+    return this.open
+  }
+
+  refused(reason: ConnectionRefusal): void {
+    this.onRefused(reason)
+  }
+
+  /**
+   * Node's own HTTP/1.1 clocks: the head must arrive within HEADERS_TIMEOUT_SECONDS (Node answers 408 through
+   * `clientError`). Node checks them every `connectionsCheckingInterval` (30 s by default, which would let a
+   * short timeout run up to 30 s late), so the check runs four times per timeout.
+   */
+  http1Options(): http.ServerOptions {
+    return {
+      headersTimeout: this.headersTimeoutMs,
+      requestTimeout: Math.max(this.headersTimeoutMs, 300_000),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, this.headersTimeoutMs / 4)),
+    }
+  }
+
+  /** An HTTP/2 session without a stream for HTTP2_IDLE_SECONDS gets GOAWAY and closes. */
+  watchHttp2Session(session: http2.ServerHttp2Session): void {
+    let streams = 0
+    const arm = () => session.setTimeout(this.http2IdleMs)
+    session.on('timeout', () => {
+      if (streams === 0 && !session.closed) session.close()
+    })
+    session.on('stream', (stream: http2.ServerHttp2Stream) => {
+      streams++
+      stream.once('close', () => {
+        streams--
+        if (streams === 0) arm()
+      })
+    })
+    arm()
+  }
+
+  /**
+   * Answers a cleartext HTTP/1.1 client with `status` and the /v1 error envelope, then closes: what it still sends
+   * is read and dropped (unread data would make the close a reset that loses the answer), for at most the
+   * headers timeout.
+   */
+  refuseRaw(socket: Socket, code: ErrorCode, message: string, drain = true): void {
+    const err = new AppError(code, message)
+    const body = JSON.stringify(errorBody(err, 'v1'))
+    const reason = http.STATUS_CODES[err.status] ?? 'Error'
+    if (socket.writable)
+      socket.end(
+        `HTTP/1.1 ${err.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `Connection: close\r\n${err.status === 429 ? 'Retry-After: 1\r\n' : ''}\r\n${body}`,
+      )
+    socket.on('error', () => socket.destroy())
+    if (!drain) return
+    socket.resume()
+    socket.setTimeout(this.headersTimeoutMs, () => socket.destroy())
+  }
+
+  /**
+   * Fastify's `clientErrorHandler`: what Node's HTTP/1.1 parser refuses (a head too slow, too large or
+   * malformed) is answered with the error envelope instead of Fastify's own body.
+   */
+  readonly clientError = (err: NodeJS.ErrnoException, socket: Socket): void => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return
+    // a TLS handshake that failed or took too long (the secure server passes those here): nothing can be answered
+    if (err.code?.startsWith('ERR_TLS_') || err.code?.startsWith('ERR_SSL_')) {
+      if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') this.onRefused('headers_timeout')
+      socket.destroy()
+      return
+    }
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      this.onRefused('headers_timeout')
+      this.refuseRaw(
+        socket,
+        'request_timeout',
+        `the request head did not arrive within ${this.config.HEADERS_TIMEOUT_SECONDS} s (HEADERS_TIMEOUT_SECONDS)`,
+        false,
+      )
+    } else if (err.code === 'HPE_HEADER_OVERFLOW')
+      this.refuseRaw(
+        socket,
+        'headers_too_large',
+        'the request headers are larger than the server accepts',
+        false,
+      )
+    else this.refuseRaw(socket, 'invalid_request', `malformed HTTP request: ${err.message}`, false)
+  }
+}
