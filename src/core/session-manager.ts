@@ -255,7 +255,7 @@ export class SessionManager {
    */
   dropTakenOver(): Promise<number> {
     return this.live.dropTakenOver((id, live) => {
-      this.endHeldTurns(id, live, new SessionTakenOver(id, null))
+      this.endHeldTurns(live, new SessionTakenOver(id, null))
       this.fencing?.sessionLetGo(id, this.node, null)
     })
   }
@@ -275,12 +275,12 @@ export class SessionManager {
 
   /** Lets go of a session another node took over: its turns here end (their waiters get `err`), its agent closes. */
   private async letGo(id: string, live: LiveSession, err: SessionTakenOver): Promise<void> {
-    if (await this.live.letGo(id, live, () => this.endHeldTurns(id, live, err)))
+    if (await this.live.letGo(id, live, () => this.endHeldTurns(live, err)))
       this.fencing?.sessionLetGo(id, this.node, err.owner)
   }
 
   /** The turns this node holds for a session taken over: the running one interrupted, none recorded here. */
-  private endHeldTurns(id: string, live: LiveSession, err: SessionTakenOver): void {
+  private endHeldTurns(live: LiveSession, err: SessionTakenOver): void {
     for (const t of live.queue.splice(0)) {
       this.turnQueue.refuse(t.id, err)
       this.turnQueue.release(t.id)
