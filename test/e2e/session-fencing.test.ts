@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import type { PostgresStore } from '../../src/store/postgres/postgres-store.js'
@@ -32,7 +33,7 @@ const metric = async (node: ServerProcess, name: string): Promise<number | undef
  * stays, and A lets go of the session.
  */
 describe('session fencing: a paused node that resumes drives nothing of a session taken over', () => {
-  const pg = sharedPostgres()
+  const pgServer = sharedPostgres()
   let mock: MockLlm
   let store: PostgresStore
   let workspace: string
@@ -55,11 +56,38 @@ describe('session fencing: a paused node that resumes drives nothing of a sessio
 
   let a: ServerProcess
   let b: ServerProcess
+  let admin: pg.Client
+
+  /** Whether no connection but this one is in a statement or a transaction (PostgreSQL's own view). */
+  const quiet = async (): Promise<boolean> => {
+    const { rows } = await admin.query(
+      `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+       AND state IN ('active', 'idle in transaction')`,
+    )
+    return rows.length === 0
+  }
+
+  /**
+   * Pauses `node` (SIGSTOP) outside any transaction of its own: paused inside one, it would hold its row locks
+   * (a session's, while it appends events) and the takeover would wait for them until it resumes. Paused at a
+   * bad moment, it resumes and is paused again.
+   */
+  async function pauseOutsideTransactions(node: ServerProcess): Promise<void> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      process.kill(node.child.pid!, 'SIGSTOP')
+      for (let i = 0; i < 20; i++) if (await quiet()) return
+      process.kill(node.child.pid!, 'SIGCONT')
+      await new Promise((r) => setImmediate(r))
+    }
+    throw new Error('the node never paused outside a transaction')
+  }
 
   beforeAll(async () => {
     mock = await startMockLlm()
-    const url = await pg.createDatabase()
-    store = await pg.openStore(url)
+    const url = await pgServer.createDatabase()
+    store = await pgServer.openStore(url)
+    admin = new pg.Client({ connectionString: url })
+    await admin.connect()
     // one workspace and one CODEX_HOME for both nodes (a shared volume): B resumes the thread A started
     const base = gatewayEnv(mock, { DATABASE_URL: url, NODE_TIMEOUT_SECONDS: '5', KILL_GRACE_MS: '200' })
     workspace = base.workspace
@@ -75,7 +103,7 @@ describe('session fencing: a paused node that resumes drives nothing of a sessio
       }
     }
     if (workspace) killAll(await waitUntilGone(() => processesUnder(workspace), 5000))
-    await store?.close()
+    await admin?.end()
     await mock?.close()
   }, 60_000)
 
@@ -96,27 +124,49 @@ describe('session fencing: a paused node that resumes drives nothing of a sessio
       60_000,
     )
     const [slow] = await store.listTurns(session.id, 'running')
-    process.kill(a.child.pid!, 'SIGSTOP')
+    // A waits for the model now (its request is in): then it writes nothing until the answer comes
+    await waitFor(async () => mock.requests.some((r) => !r.side), 'the model request of the turn', 60_000)
+    const pausedAt = Date.now()
+    await pauseOutsideTransactions(a)
     try {
       await waitFor(
         async () => (await store.ownerOf(session.id)) === idB,
         'B to take the session over',
         60_000,
       )
-      expect(await store.getTurn(slow!.id)).toMatchObject({ status: 'failed' })
-      // B drives the session now: it reopens the thread and runs the next turn
-      const res = await postJson(`${b.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'go on' })
-      expect(res.status).toBe(200)
-      expect(await res.json()).toMatchObject({ status: 'completed', finalResponse: 'from B' })
+      // B failed the turn in flight (session-recovery.ts), after it took the session
+      await waitFor(
+        async () => (await store.getTurn(slow!.id))?.status === 'failed',
+        'B to fail the turn',
+        30_000,
+      )
     } finally {
       process.kill(a.child.pid!, 'SIGCONT')
     }
-    // A wakes believing it holds the session: its turn's end is refused, and its client is told so
+    // A wakes believing it holds the session and still runs its turn: its write is refused (the turn's end carries
+    // a stale claim), it lets go of the session, and the client waiting on A is told so
     const refused = await waiting
     expect(refused.status).toBe(503)
     const body = (await refused.json()) as { error: { code: string; message: string } }
     expect(body.error.code).toBe('session_taken_over')
     expect(body.error.message).toMatch(new RegExp(`session ${session.id} was taken over by .*retry`))
+    // Once A let go of the thread (its agent closed before it registers again), B drives the session: it
+    // reopens the thread (codex allows one writer per thread) and runs the next turn
+    await waitFor(
+      async () =>
+        (await store.listNodes()).some((n) => n.pid === a.child.pid && Date.parse(n.startedAt) > pausedAt),
+      'A to rejoin',
+      30_000,
+    )
+    const onB = await postJson(`${b.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'go on' })
+    const turnOnB = (await onB.json()) as Turn
+    expect(onB.status, JSON.stringify(turnOnB)).toBe(200)
+    expect(turnOnB).toMatchObject({ status: 'completed', finalResponse: 'from B' })
+    // A, back in the cluster, forwards the session's next turn to B, which drives it alone
+    mock.script({ kind: 'text', text: 'still B' })
+    const next = await postJson(`${a.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'and now?' })
+    expect(next.status).toBe(200)
+    expect((await next.json()) as Turn).toMatchObject({ status: 'completed', finalResponse: 'still B' })
     // B's record stands: the slow turn failed once (B's turn.failed), nothing of A's end landed
     expect(await store.getTurn(slow!.id)).toMatchObject({ status: 'failed', finalResponse: null })
     const ends = (await store.eventsAfter(session.id, 0, 10_000)).filter(
@@ -124,16 +174,13 @@ describe('session fencing: a paused node that resumes drives nothing of a sessio
     )
     expect(ends.map((e) => [e.type, 'turnId' in e ? e.turnId : null])).toEqual([
       ['turn.failed', slow!.id],
+      ['turn.completed', turnOnB.id],
       ['turn.completed', expect.any(String)],
     ])
     expect(await store.ownerOf(session.id)).toBe(idB)
-    expect(await store.getSession(session.id)).toMatchObject({ status: 'idle', turnCount: 1 })
+    expect(await store.getSession(session.id)).toMatchObject({ status: 'idle', turnCount: 2 })
     // A let go of the session (one warn line naming it and A) and says it was fenced; B counts A as lost
-    await waitFor(
-      async () => (await metric(a, 'agent_gateway_node_fenced')) === 1,
-      'A to report its fence',
-      30_000,
-    )
+    expect(await metric(a, 'agent_gateway_node_fenced')).toBe(1)
     const letGo = a.output.filter((l) => l.includes('"level":40') && l.includes(session.id))
     expect(letGo).toHaveLength(1)
     expect(letGo[0]).toContain(idA)
@@ -141,12 +188,5 @@ describe('session fencing: a paused node that resumes drives nothing of a sessio
     expect(await metric(a, 'agent_gateway_sessions_let_go_total')).toBe(1)
     expect(await metric(b, 'agent_gateway_nodes_lost_total')).toBe(1)
     expect(await metric(b, 'agent_gateway_takeovers_failed_total')).toBe(0)
-    // A, back in the cluster, forwards the session's next turn to B, which drives it alone
-    mock.script({ kind: 'text', text: 'still B' })
-    await waitFor(async () => (await store.listNodes()).length === 2, 'A to rejoin', 30_000)
-    const next = await postJson(`${a.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'and now?' })
-    expect(next.status).toBe(200)
-    expect((await next.json()) as Turn).toMatchObject({ status: 'completed', finalResponse: 'still B' })
-    expect(await store.ownerOf(session.id)).toBe(idB)
   }, 300_000)
 })
