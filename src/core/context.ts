@@ -6,6 +6,7 @@ import type { Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
 import type { NodeMembership } from './node-membership.js'
+import type { FencingNotices } from './ops/fencing-notices.js'
 import type { GatewayMetrics } from './ops/metrics.js'
 import type { Webhooks } from './ops/webhooks.js'
 import type { RunManager } from './run-manager.js'
@@ -33,6 +34,8 @@ export interface GatewayContext {
    * agents). `runs`, `sessions` and `approvals` above span every tenant: for the server itself, never a request.
    */
   tenancy: Tenancy
+  /** What fencing across nodes tells an operator (metrics; log lines once the HTTP layer attaches its logger). */
+  fencing: FencingNotices
   /** Sees every event once it is stored (logs, webhooks). */
   tapEvents(listener: (ev: StoredEvent) => void): void
 }

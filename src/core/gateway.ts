@@ -11,6 +11,7 @@ import type { GatewayContext } from './context.js'
 import { EventLog } from './event-log.js'
 import { NodeCalls } from './node-calls.js'
 import { NodeMembership } from './node-membership.js'
+import { FencingNotices } from './ops/fencing-notices.js'
 import { GatewayMetrics } from './ops/metrics.js'
 import { metricsTap } from './ops/metrics-tap.js'
 import { sessionBudgetGate } from './ops/session-budget.js'
@@ -30,10 +31,13 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const registry = AgentRegistry.fromConfig(config, serverEnv, runner)
   const active = new ActiveRuns()
   const timeoutMs = config.NODE_TIMEOUT_SECONDS * 1000
-  const node = new NodeMembership(store, config.GATEWAY_ROLE, {
-    heartbeatMs: timeoutMs / 5,
-    deadAfterMs: timeoutMs,
-  })
+  const fencing = new FencingNotices()
+  const node = new NodeMembership(
+    store,
+    config.GATEWAY_ROLE,
+    { heartbeatMs: timeoutMs / 5, deadAfterMs: timeoutMs },
+    fencing,
+  )
   await node.join()
   const bus = await backend.openBus(node.id)
   const signals = await backend.openSignals(node.id)
@@ -70,6 +74,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
       signals ? { node: node.id, signals } : undefined,
     )
     sessions.approvals = approvals
+    sessions.fencing = fencing
     sessions.budgetGate = sessionBudgetGate(view, () => approvals)
     return { runs, sessions, approvals }
   }
@@ -82,6 +87,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   if (calls) serveSessionCalls(calls, (tenant) => tenancy.scope(tenant).sessions as ClusterSessions)
   const metrics = new GatewayMetrics({
     store,
+    fencing,
     runStats: () => tenancy.stats,
     // Queued runs are tracked from the start; what remains are the running runs and turns.
     inFlight: () => active.size - tenancy.stats.queued,
@@ -166,6 +172,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     webhooks,
     tenancy,
     tapEvents: (listener) => log.tap(listener),
+    fencing,
     redactor: log.redactor,
     closeCluster,
   }

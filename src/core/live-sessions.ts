@@ -3,13 +3,15 @@ import type { AgentSession, SessionHooks } from '../agents/session.js'
 import type { Config } from '../config/load.js'
 import { AppError } from '../protocol/errors.js'
 import type { Session, Turn } from '../protocol/sessions.js'
-import type { Store } from '../store/store.js'
+import { firstClaim, type SessionClaim, type Store } from '../store/store.js'
 import { ensureReady } from './one-shot.js'
 import { sessionDriverOf, sessionRequestOf } from './session-request.js'
 
 /** A session open in its agent in this process, with the turns it holds (turn-queue.ts runs them). */
 export interface LiveSession {
   agent: AgentSession
+  /** The session's claim this node got when it opened it: every session write it makes carries it (store.ts). */
+  claim: SessionClaim
   /** The session's working directory (fixed at creation), confined again before every turn. */
   cwd: string
   queue: Turn[]
@@ -61,9 +63,9 @@ export class LiveSessions {
     return this.live.has(id)
   }
 
-  /** Holds a session its agent just opened (a new one or a fork). */
+  /** Holds a session its agent just opened (a new one or a fork: its claim is the first). */
   add(id: string, agent: AgentSession, cwd: string): LiveSession {
-    const live: LiveSession = { agent, cwd, queue: [] }
+    const live: LiveSession = { agent, cwd, queue: [], claim: firstClaim }
     this.live.set(id, live)
     this.unloadWhenIdle(id, live)
     return live
@@ -101,12 +103,12 @@ export class LiveSessions {
       sessionRequestOf(session),
       this.ctx.hooks(session.id),
     )
-    const opened: LiveSession = { agent, cwd: session.cwd, queue: [] }
     // A node taken for dead claims nothing (NotAMember, 503): it lets go of the thread it just reopened.
-    await this.ctx.store.claimSession(session.id, this.ctx.node).catch(async (err: unknown) => {
+    const claim = await this.ctx.store.claimSession(session.id, this.ctx.node).catch(async (err: unknown) => {
       await agent.close().catch(() => {})
       throw err
     })
+    const opened: LiveSession = { agent, cwd: session.cwd, queue: [], claim }
     this.live.set(session.id, opened)
     this.unloadWhenIdle(session.id, opened)
     return opened
@@ -146,16 +148,28 @@ export class LiveSessions {
    * After this node was taken for dead: lets go of the sessions another node took over (`endTurns` ends the
    * turns each held, their agent is closed); their next use reopens them where they are placed.
    */
-  async dropTakenOver(endTurns: (live: LiveSession) => void): Promise<number> {
+  async dropTakenOver(endTurns: (id: string, live: LiveSession) => void): Promise<number> {
     const lost: [string, LiveSession][] = []
     for (const [id, live] of this.live) if (!(await this.ctx.stillOwns(id))) lost.push([id, live])
-    for (const [id, live] of lost) {
-      if (this.live.get(id) === live) this.live.delete(id)
-      clearTimeout(live.idleTimer)
-      endTurns(live)
-    }
-    await Promise.all(lost.map(([, live]) => live.agent.close().catch(() => {})))
+    await Promise.all(lost.map(([id, live]) => this.letGo(id, live, endTurns)))
     return lost.length
+  }
+
+  /**
+   * Lets go of a session another node took over (a write of its refused, or found at the fence): it is no
+   * longer held here, `endTurns` ends the turns it held, its agent is closed. False when it was let go already.
+   */
+  async letGo(
+    id: string,
+    live: LiveSession,
+    endTurns: (id: string, live: LiveSession) => void,
+  ): Promise<boolean> {
+    if (this.live.get(id) !== live) return false
+    this.live.delete(id)
+    clearTimeout(live.idleTimer)
+    endTurns(id, live)
+    await live.agent.close().catch(() => {})
+    return true
   }
 
   /** Ends what the drivers hold for live sessions (the agents' histories stay). */

@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import { isProcessAlive } from '../process/alive.js'
 import type { NodeRecord, Store } from '../store/store.js'
 import { newId } from './ids.js'
+import type { FencingNotices } from './ops/fencing-notices.js'
 
 export type NodeRole = 'all' | 'api' | 'worker'
 
@@ -32,7 +33,12 @@ export class NodeMembership {
     private readonly store: Store,
     readonly role: NodeRole = 'all',
     private readonly timing: MembershipTiming = defaultTiming,
+    /** Where nodes found lost, failed takeovers and this node's own fence are told (metrics, logs). */
+    private readonly notices?: FencingNotices,
   ) {}
+
+  /** When this node's heartbeat was last recorded (how long it was silent when it finds itself fenced). */
+  private lastBeatAt = Date.now()
 
   private registrations = 0
 
@@ -66,15 +72,24 @@ export class NodeMembership {
     const nodes = await this.store.listNodes()
     const dead = nodes.filter((n) => n.id !== this.id && this.isDead(n, now))
     for (const n of dead) this.lostHosts.set(n.id, n.host)
-    if (dead.length > 0)
+    if (dead.length > 0) {
       await this.store.markNodesLost(
         dead.map((n) => n.id),
         new Date(now).toISOString(),
       )
+      this.notices?.lostNodes(
+        dead.map((n) => n.id),
+        this.id,
+      )
+    }
     const alive = new Set(nodes.filter((n) => !dead.includes(n)).map((n) => n.id))
     // Never this node itself, not even while its record is gone (taken for dead, not registered again yet).
     const lost = (await this.store.ownersInUse()).filter((owner) => !alive.has(owner) && owner !== this.id)
-    if (lost.length > 0) await takeOver(lost)
+    if (lost.length > 0)
+      await takeOver(lost).catch((err: unknown) => {
+        this.notices?.takeoverFailed(err, this.id)
+        throw err
+      })
     for (const n of dead) await this.store.removeNode(n.id)
     return lost
   }
@@ -138,8 +153,14 @@ export class NodeMembership {
   }
 
   private async beatOnce(): Promise<void> {
-    if (this.fencing || (await this.store.heartbeat(this.id, new Date().toISOString()))) return
+    if (this.fencing) return
+    const at = Date.now()
+    if (await this.store.heartbeat(this.id, new Date(at).toISOString())) {
+      this.lastBeatAt = at
+      return
+    }
     if (this.left) return
+    this.notices?.wasFenced(this.id, at - this.lastBeatAt)
     this.fencing = (async () => {
       await this.fence?.()
       if (!this.left) await this.register()
@@ -168,6 +189,7 @@ export class NodeMembership {
 
   private async register(): Promise<void> {
     await this.store.registerNode(this.record())
+    this.lastBeatAt = Date.now()
     this.registrations++
   }
 

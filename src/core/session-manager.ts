@@ -5,11 +5,12 @@ import { AppError, orNotFound } from '../protocol/errors.js'
 import type { StoredEvent } from '../protocol/events.js'
 import type { Item } from '../protocol/items.js'
 import type { Session, Turn } from '../protocol/sessions.js'
-import type { SessionFilter, Store } from '../store/store.js'
+import { type SessionFilter, SessionTakenOver, type Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
 import type { EventLog } from './event-log.js'
 import { type LiveSession, LiveSessions } from './live-sessions.js'
+import type { FencingNotices } from './ops/fencing-notices.js'
 import { createSession, forkSession, type SessionCreationContext } from './session-creation.js'
 import { recoverSessions } from './session-recovery.js'
 import { type CreateSession, sessionDriverOf } from './session-request.js'
@@ -39,6 +40,8 @@ export class SessionManager {
   approvals!: ApprovalBroker
   /** Runs before each turn: null to go on, or why the turn may not run (budgets, core/ops/session-budget.ts). */
   budgetGate?: (sessionId: string, turnId: string, signal: AbortSignal) => Promise<string | null>
+  /** Where a session let go (another node took it over) is told: a log line, a metric. */
+  fencing?: FencingNotices
 
   constructor(
     protected readonly store: Store,
@@ -108,14 +111,16 @@ export class SessionManager {
     const session = await this.mustGet(id)
     if (session.status === 'archived') return session
     const live = await this.live.ensure(session)
-    live.current?.controller.abort('cancelled')
-    for (const t of live.queue.splice(0)) {
-      await this.state.endTurn(id, t.id, { status: 'interrupted', error: 'session archived' })
-      this.turnQueue.release(t.id)
-    }
-    await this.live.archive(id, live)
-    await this.state.set(id, 'archived')
-    return this.mustGet(id)
+    return this.fenced(id, live, async () => {
+      live.current?.controller.abort('cancelled')
+      for (const t of live.queue.splice(0)) {
+        await this.state.endTurn(id, t.id, { status: 'interrupted', error: 'session archived' }, live.claim)
+        this.turnQueue.release(t.id)
+      }
+      await this.live.archive(id, live)
+      await this.state.set(id, 'archived', live.claim)
+      return this.mustGet(id)
+    })
   }
 
   get(id: string): Promise<Session | undefined> {
@@ -154,7 +159,7 @@ export class SessionManager {
     const steered = await this.turnQueue.whenBusy(id, live, input, onBusy)
     if (steered) return steered
     const turn = queuedTurn(id, input)
-    await this.store.createTurn(turn)
+    await this.fenced(id, live, () => this.store.createTurn(turn, live.claim))
     // A turn that starts at once (push runs its start up to the agent) was confined just now: see beforeStart.
     this.confinedNow = turn
     try {
@@ -220,8 +225,10 @@ export class SessionManager {
   }
 
   /** Recomputes and records the session's state when it changed. */
-  refreshStatus(id: string): Promise<void> {
-    return this.state.refresh(id)
+  async refreshStatus(id: string): Promise<void> {
+    const live = this.live.get(id)
+    if (!live) return this.state.refresh(id)
+    await this.fenced(id, live, () => this.state.refresh(id, live.claim))
   }
 
   stopAccepting(): void {
@@ -247,10 +254,39 @@ export class SessionManager {
    * interrupted and not recorded, their agent closed); their next use reopens them where they are placed.
    */
   dropTakenOver(): Promise<number> {
-    return this.live.dropTakenOver((live) => {
-      for (const t of live.queue.splice(0)) this.turnQueue.release(t.id)
-      live.current?.controller.abort()
+    return this.live.dropTakenOver((id, live) => {
+      this.endHeldTurns(live, new SessionTakenOver(id, null))
+      this.fencing?.sessionLetGo(id, this.node, null)
     })
+  }
+
+  /**
+   * `write` for session `id`, held here as `live`; when the store refuses it because another node took the
+   * session over (SessionTakenOver), this node lets go of the session, and the error goes on to the caller (503).
+   */
+  private async fenced<T>(id: string, live: LiveSession, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write()
+    } catch (err) {
+      if (err instanceof SessionTakenOver) await this.letGo(id, live, err)
+      throw err
+    }
+  }
+
+  /** Lets go of a session another node took over: its turns here end (their waiters get `err`), its agent closes. */
+  private async letGo(id: string, live: LiveSession, err: SessionTakenOver): Promise<void> {
+    if (await this.live.letGo(id, live, () => this.endHeldTurns(live, err)))
+      this.fencing?.sessionLetGo(id, this.node, err.owner)
+  }
+
+  /** The turns this node holds for a session taken over: the running one interrupted, none recorded here. */
+  private endHeldTurns(live: LiveSession, err: SessionTakenOver): void {
+    for (const t of live.queue.splice(0)) {
+      this.turnQueue.refuse(t.id, err)
+      this.turnQueue.release(t.id)
+    }
+    if (live.current) this.turnQueue.refuse(live.current.turn.id, err)
+    live.current?.controller.abort()
   }
 
   /** Whether this node still holds the session (in a cluster another node may have taken it over). */
@@ -268,8 +304,9 @@ export class SessionManager {
       {
         log: this.log,
         store: this.store,
-        markRunning: (patch) => this.state.startTurn(id, turn.id, patch),
-        markEnded: (patch, at, ended) => this.state.completeTurn(id, turn.id, patch, at, ended),
+        claim: live.claim,
+        markRunning: (patch) => this.state.startTurn(id, turn.id, patch, live.claim),
+        markEnded: (patch, at, ended) => this.state.completeTurn(id, turn.id, patch, at, ended, live.claim),
         beforeStart: async () => {
           // limits are set when a session is created, never after: without them there is nothing to read
           const refused =
@@ -280,7 +317,7 @@ export class SessionManager {
           // starts as it is queued was checked by startTurn a moment ago).
           if (this.confinedNow !== turn) resolveCwd(live.cwd, this.config.workspaceRoots)
         },
-        stillOwns: () => this.stillOwns(id),
+        takenOver: (err) => this.letGo(id, live, err),
         turnEnded: () => {
           if (live.current?.turn === turn) live.current = undefined
         },

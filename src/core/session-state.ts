@@ -1,5 +1,5 @@
 import type { Session, Turn } from '../protocol/sessions.js'
-import type { Store } from '../store/store.js'
+import type { SessionClaim, Store } from '../store/store.js'
 import { SerialByKey } from '../util/serial-by-key.js'
 import type { EventLog } from './event-log.js'
 
@@ -20,7 +20,8 @@ const unchanged: StateChange = { announced: Promise.resolve() }
  * after `archived`. In a line, each step also reads after the one before it stored, so no state computed from
  * an older read is stored over a newer one. One queue for the whole process: each tenant scope has a
  * SessionState of its own, and the server's own recovers sessions. Across processes only the session's owner
- * writes its state (other nodes forward to it), but for a node taken for dead: the store keeps `archived` then.
+ * writes its state (other nodes forward to it), but for a node taken for dead: the store keeps `archived` then,
+ * and refuses a write that carries the claim of a node that lost the session (SessionTakenOver).
  * test/integration/session-state-order.test.ts forces the late answers.
  */
 const processSteps = new SerialByKey()
@@ -40,13 +41,14 @@ export class SessionState {
     private readonly steps: SerialByKey = processSteps,
   ) {}
 
-  async set(id: string, status: Session['status']): Promise<void> {
-    await (await this.steps.run(id, () => this.record(id, status))).announced
+  /** Every write below takes the session's `claim` this node holds, if any (Store.SessionClaim). */
+  async set(id: string, status: Session['status'], claim?: SessionClaim): Promise<void> {
+    await (await this.steps.run(id, () => this.record(id, status, claim))).announced
   }
 
   /** Recomputes and records the session's state when it changed. */
-  async refresh(id: string): Promise<void> {
-    await (await this.update(id)).announced
+  async refresh(id: string, claim?: SessionClaim): Promise<void> {
+    await (await this.update(id, claim)).announced
   }
 
   /**
@@ -54,10 +56,10 @@ export class SessionState {
    * log: stored after every event appended before it and before every event appended after it (the log keeps
    * the order), so a turn goes on without waiting for that commit.
    */
-  update(id: string): Promise<StateChange> {
+  update(id: string, claim?: SessionClaim): Promise<StateChange> {
     return this.steps.run(id, async () => {
       const next = await this.next(id, this.running(id))
-      return next ? this.record(id, next) : unchanged
+      return next ? this.record(id, next, claim) : unchanged
     })
   }
 
@@ -65,13 +67,14 @@ export class SessionState {
    * A queued turn starts: `patch` (running, startedAt) is stored with the session's new state in one step, and
    * that state's announcement queued (see `update`).
    */
-  startTurn(id: string, turnId: string, patch: Partial<Turn>): Promise<StateChange> {
+  startTurn(id: string, turnId: string, patch: Partial<Turn>, claim?: SessionClaim): Promise<StateChange> {
     return this.steps.run(id, async () => {
       const next = await this.next(id, this.running(id))
       const step = await this.store.updateTurn(
         turnId,
         patch,
         next && { status: next, at: new Date().toISOString() },
+        claim,
       )
       // what the store wrote: not `next` when an archive landed since it was read
       return step?.status ? this.announce(id, step.status) : unchanged
@@ -90,10 +93,11 @@ export class SessionState {
     patch: Partial<Turn>,
     at: string,
     ended: () => void,
+    claim?: SessionClaim,
   ): Promise<{ turn: Turn | undefined; state: StateChange }> {
     return this.steps.run(id, async () => {
       const next = await this.next(id, false)
-      const step = await this.store.completeTurn(turnId, patch, at, next)
+      const step = await this.store.completeTurn(turnId, patch, at, next, claim)
       // in this step: a refresh queued meanwhile no longer counts the turn as running
       ended()
       return { turn: step?.turn, state: step?.status ? this.announce(id, step.status) : unchanged }
@@ -117,14 +121,19 @@ export class SessionState {
   }
 
   /** Stores the state and announces it, unless the session is archived by then (nothing follows `archived`). */
-  private async record(id: string, status: Session['status']): Promise<StateChange> {
-    const stored = await this.store.setSessionState(id, { status, at: new Date().toISOString() })
+  private async record(id: string, status: Session['status'], claim?: SessionClaim): Promise<StateChange> {
+    const stored = await this.store.setSessionState(id, { status, at: new Date().toISOString() }, claim)
     return stored ? this.announce(id, status) : unchanged
   }
 
   /** Records a turn as ended from outside (failed or interrupted) and announces its end. */
-  async endTurn(sessionId: string, turnId: string, patch: Partial<Turn>): Promise<void> {
-    await this.store.updateTurn(turnId, { ...patch, finishedAt: new Date().toISOString() })
+  async endTurn(
+    sessionId: string,
+    turnId: string,
+    patch: Partial<Turn>,
+    claim?: SessionClaim,
+  ): Promise<void> {
+    await this.store.updateTurn(turnId, { ...patch, finishedAt: new Date().toISOString() }, undefined, claim)
     if (patch.status === 'failed')
       await this.log.append(sessionId, { type: 'turn.failed', turnId, error: patch.error ?? 'failed' })
     if (patch.status === 'interrupted')

@@ -2,7 +2,7 @@ import type { AgentSession } from '../agents/session.js'
 import { AppError } from '../protocol/errors.js'
 import { type AgentEvent, assertNever, isWorkEvent } from '../protocol/events.js'
 import type { Turn } from '../protocol/sessions.js'
-import type { Store } from '../store/store.js'
+import { type SessionClaim, SessionTakenOver, type Store } from '../store/store.js'
 import type { EventLog } from './event-log.js'
 import { EventPipe } from './event-pipe.js'
 import { withTurnId } from './session-request.js'
@@ -25,6 +25,8 @@ export interface TurnOutcome {
 export interface TurnExecutionContext {
   log: EventLog
   store: Store
+  /** The session's claim this node holds: the turn's own writes (its agent's turn id) carry it. */
+  claim?: SessionClaim
   /**
    * The turn starts: it is stored as `patch` says (running) with the session's new state, in one step; resolves
    * once both are stored, the state's announcement queued on the log (session-state.ts `startTurn`).
@@ -41,8 +43,11 @@ export interface TurnExecutionContext {
   ): Promise<{ turn: Turn | undefined; state: StateChange }>
   /** Runs right before the agent works; throws (TurnRefused, AppError) to keep the turn from running. */
   beforeStart(): Promise<void>
-  /** Whether this node still holds the session (in a cluster another node may have taken it over). */
-  stillOwns(): Promise<boolean>
+  /**
+   * A write of the turn was refused: another node took the session over (this node was taken for dead). The
+   * turn stays as that node recorded it; this node lets go of the session.
+   */
+  takenOver(err: SessionTakenOver): Promise<void>
   /** The turn is stored as ended: the session no longer counts it as running. */
   turnEnded(): void
   /** The turn's end and the state it leads to are stored: whoever waits for the turn gets it now. */
@@ -52,8 +57,9 @@ export interface TurnExecutionContext {
 /**
  * A queued turn from its start to its recorded end: the agent is started, the turn marked running while the
  * agent works, its events stored, then the turn stored as ended and its end and the session's new state
- * announced. False when another node took the session over meanwhile (this node was taken for dead): the turn
- * then stays as the node that took it recorded it.
+ * announced. False when another node took the session over meanwhile (this node was taken for dead): the store
+ * refused the turn's end (its claim is stale, in the same step as the write), so the turn stays as the node that
+ * took it recorded it.
  */
 export async function runTurn(
   ctx: TurnExecutionContext,
@@ -63,10 +69,6 @@ export async function runTurn(
   signal: AbortSignal,
 ): Promise<boolean> {
   const { ended, finalResponse, end, running } = await executeTurn(ctx, sessionId, agent, turn, signal)
-  if (!(await ctx.stillOwns())) {
-    await running.announced
-    return false
-  }
   const now = new Date().toISOString()
   const patch = { ...ended, finalResponse, finishedAt: now }
   // The turn's end and the state it leads to are stored in one step (no other turn of the session runs now).
@@ -74,10 +76,18 @@ export async function runTurn(
   // Both are queued, then committed together at once: one transaction, not one each. Only the state the store
   // wrote is announced: an archive that landed since the state was read stays, and nothing follows it.
   let endStored: Promise<unknown> | undefined
-  const stored = await ctx.markEnded(patch, now, () => {
-    ctx.turnEnded()
-    endStored = end ? ctx.log.append(sessionId, end) : undefined
-  })
+  let stored: Awaited<ReturnType<TurnExecutionContext['markEnded']>>
+  try {
+    stored = await ctx.markEnded(patch, now, () => {
+      ctx.turnEnded()
+      endStored = end ? ctx.log.append(sessionId, end) : undefined
+    })
+  } catch (err) {
+    if (!(err instanceof SessionTakenOver)) throw err
+    await running.announced.catch(() => {})
+    await ctx.takenOver(err)
+    return false
+  }
   ctx.log.commitNow()
   await endStored
   // The client waiting for the turn is answered now; the state's announcement is stored meanwhile.
@@ -139,7 +149,8 @@ export async function executeTurn(
             // notifications add nothing to that, and are not stored.
             continue
           case 'turn.started':
-            if (raw.turnId) await ctx.store.updateTurn(turn.id, { agentTurnId: raw.turnId })
+            if (raw.turnId)
+              await ctx.store.updateTurn(turn.id, { agentTurnId: raw.turnId }, undefined, ctx.claim)
             break
           case 'turn.completed':
             ended = { status: raw.status ?? 'completed', usage: raw.usage, error: null }

@@ -99,6 +99,11 @@ export class TurnQueue {
     this.held.get(turnId)?.answer(turn)
   }
 
+  /** The turn's session was taken over by another node: whoever waits for the turn gets `err` (503). */
+  refuse(turnId: string, err: Error): void {
+    this.held.get(turnId)?.refuse(err)
+  }
+
   /** The turn will not run (or no longer runs here): whoever waits for it goes on. */
   release(turnId: string): void {
     const h = this.held.get(turnId)
@@ -146,14 +151,22 @@ interface Held {
   /** The turn as stored when it ended here; undefined when it ended otherwise (released, timed out). */
   ended: Promise<Turn | undefined>
   answer(turn: Turn | undefined): void
+  /** Whoever waits gets `err` instead (the session was taken over). */
+  refuse(err: Error): void
   released: Promise<void>
   release(): void
 }
 
 function held(): Held {
   let answer!: (turn: Turn | undefined) => void
+  let refuse!: (err: Error) => void
   let release!: () => void
-  const ended = new Promise<Turn | undefined>((resolve) => (answer = resolve))
+  const ended = new Promise<Turn | undefined>((resolve, reject) => {
+    answer = resolve
+    refuse = reject
+  })
+  // refused with nobody waiting is no unhandled rejection
+  ended.catch(() => {})
   const released = new Promise<void>((resolve) => (release = resolve))
-  return { ended, answer, released, release }
+  return { ended, answer, refuse, released, release }
 }

@@ -91,6 +91,7 @@ export async function buildApp(
   })
   registerRequestLog(app)
   ctx.tapEvents(logTap(app.log))
+  ctx.fencing.attach(app.log)
   registerAuth(app, ctx.config.apiTokens, ctx.config.METRICS_TOKEN)
   registerInputGuard(app)
   await registerOpenApi(app, packageVersion)

@@ -1,4 +1,10 @@
-import { AppError, type ErrorCode, errorRegistry, notAMemberMessage } from '../protocol/errors.js'
+import {
+  AppError,
+  type ErrorCode,
+  errorRegistry,
+  notAMemberMessage,
+  sessionTakenOverMessage,
+} from '../protocol/errors.js'
 import { type ErrorShape, errorBody } from './errors.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: a JSON document walked by key
@@ -74,6 +80,10 @@ const exampleMessages: Record<ErrorCode, string> = {
   shutting_down: 'the server is shutting down; retry against a running server',
   worker_unavailable:
     'the node holding it (node_01JD4Z8Q6N7W3V2K5M9P0R1S2T) stopped while handling session.turn; retry',
+  session_taken_over: sessionTakenOverMessage(
+    'ses_01JD4Z8Q6N7W3V2K5M9P0R1S2T',
+    'node_01JD4Z8Q6N7W3V2K5M9P0R1S2V',
+  ),
 }
 
 /** Other causes of a code, each a further example (named `<code>_<cause>`): what happened and what to do. */
@@ -105,7 +115,9 @@ const reasons: Record<number, string> = {
     'Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down ' +
     '(retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the ' +
     'session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and ' +
-    'takes no work until it has rejoined, within seconds); retry after Retry-After, on this node or another',
+    'takes no work until it has rejoined, within seconds), or another node took the session over while this one ' +
+    'was taken for dead (`session_taken_over`: its write was refused, nothing stored); retry after Retry-After, ' +
+    'on this node or another',
 }
 
 /** The error code enum and the error body schema of every shape, as named components. */

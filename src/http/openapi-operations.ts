@@ -236,7 +236,7 @@ export const operationDocs: Record<string, OperationDoc> = {
   'POST /v1/sessions/{id}/archive': {
     tag: 'sessions',
     responseExample: { ...sessionExample, status: 'archived' },
-    errors: [404, 409],
+    errors: [404, 409, 503],
   },
   'GET /v1/sessions/{id}/events': {
     ...v1Events,

@@ -28,6 +28,7 @@ export const errorRegistry = {
   agent_not_authenticated: { status: 503, message: 'agent not authenticated' },
   shutting_down: { status: 503, message: 'server is shutting down' },
   worker_unavailable: { status: 503, message: 'no worker is available' },
+  session_taken_over: { status: 503, message: 'another node took this session over' },
 } as const satisfies Record<string, { status: number; message: string }>
 
 export type ErrorCode = keyof typeof errorRegistry
@@ -41,6 +42,11 @@ export const v1ErrorBody = z.object({
 /** What a node taken for dead by the cluster answers (503 worker_unavailable) until it has rejoined. */
 export const notAMemberMessage = (node: string) =>
   `node ${node} was taken for dead by the cluster and takes no work until it has rejoined; retry`
+
+/** What a node answers for a session another node took over (503 session_taken_over): this node was taken for dead. */
+export const sessionTakenOverMessage = (session: string, owner: string | null) =>
+  `session ${session} was taken over by ${owner ? `node ${owner}` : 'another node'} while the node that held it ` +
+  'was taken for dead (stalled past NODE_TIMEOUT_SECONDS); nothing was stored: retry, the cluster places it on a live node'
 
 export class AppError extends Error {
   override name = 'AppError'

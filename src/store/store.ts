@@ -1,4 +1,4 @@
-import { AppError, notAMemberMessage } from '../protocol/errors.js'
+import { AppError, notAMemberMessage, sessionTakenOverMessage } from '../protocol/errors.js'
 import type { AgentEvent, StoredEvent } from '../protocol/events.js'
 import type { Run } from '../protocol/runs.js'
 import type { Approval, Session, Turn } from '../protocol/sessions.js'
@@ -76,6 +76,30 @@ export class NotAMember extends AppError {
   }
 }
 
+/**
+ * A session's ownership claim: a number the store bumps whenever a node claims the session (claimSession) or
+ * takes it over (takeOverSessions); a new session has `firstClaim`. A node holds the claim it got with the
+ * session and passes it with every write it makes for the session (createTurn, updateTurn, completeTurn,
+ * setSessionState): a write whose claim is no longer the session's is refused in the same step
+ * (SessionTakenOver), so a node that was taken for dead and wakes writes nothing over its successor's work.
+ */
+export type SessionClaim = number
+export const firstClaim: SessionClaim = 1
+
+/**
+ * Thrown by a session write whose claim is stale: another node claimed or took over the session since the
+ * writer got its claim. Nothing of the write was stored. 503: the client retries, and the cluster places it.
+ */
+export class SessionTakenOver extends AppError {
+  constructor(
+    readonly sessionId: string,
+    /** The session's owner now. */
+    readonly owner: string | null,
+  ) {
+    super('session_taken_over', sessionTakenOverMessage(sessionId, owner), { retryAfterSeconds: 1 })
+  }
+}
+
 export interface ApprovalFilter {
   state?: Approval['state']
   sessionId?: string
@@ -137,19 +161,26 @@ export interface Store {
   deleteFinishedBefore(cutoff: string): Promise<number>
   /**
    * Stores a new session owned by `owner` (the node whose agent process holds its thread); NotAMember as in
-   * claimRun, checked in the same step as the insert (nothing is stored then).
+   * claimRun, checked in the same step as the insert (nothing is stored then). Its claim is `firstClaim`.
    */
   createSession(session: Session, owner: string): Promise<void>
-  /** Moves a session to `node` (it reopened the agent's thread there); NotAMember as in claimRun. */
-  claimSession(id: string, node: string): Promise<void>
-  /** Moves the sessions (not archived) owned by one of `lost` to `to` and returns them (each to one taker). */
+  /**
+   * Moves a session to `node` (it reopened the agent's thread there) and bumps its claim; the claim `node` now
+   * holds. NotAMember as in claimRun.
+   */
+  claimSession(id: string, node: string): Promise<SessionClaim>
+  /**
+   * Moves the sessions (not archived) owned by one of `lost` to `to`, bumping their claims (what the lost nodes
+   * still write for them is refused: SessionTakenOver), and returns them (each to one taker).
+   */
   takeOverSessions(lost: readonly string[], to: string): Promise<Session[]>
   updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined>
   /**
    * Stores the session's new state unless it is archived (an archive that landed since the caller computed the
    * state stays; archiving twice stores nothing the second time); whether it was stored (what to announce).
+   * With `claim`, SessionTakenOver (nothing stored) when the session's claim is another by then.
    */
-  setSessionState(id: string, change: SessionStateChange): Promise<boolean>
+  setSessionState(id: string, change: SessionStateChange, claim?: SessionClaim): Promise<boolean>
   /**
    * What a session's state is computed from, in one read: its stored state and whether one of its approvals is
    * pending; undefined when there is no such session.
@@ -165,28 +196,32 @@ export interface Store {
    * or, with `tenant` undefined, of all: counted by the store, not read.
    */
   countSessions(tenant?: string | null): Promise<SessionCounts>
-  createTurn(turn: Turn): Promise<void>
+  /** Stores a new turn; with `claim`, only while that is its session's claim (SessionTakenOver otherwise). */
+  createTurn(turn: Turn, claim?: SessionClaim): Promise<void>
   /**
    * Merges `patch` into the turn; with `session`, the turn's session gets that state (and `updatedAt`) in the
    * same step (a turn starts running: session-state.ts), unless it is archived by then (read in that step: an
    * archive that landed since the caller read the state stays). The step says which state it stored.
+   * With `claim`, nothing is stored when that is no longer the session's claim (SessionTakenOver).
    */
   updateTurn(
     id: string,
     patch: Partial<Omit<Turn, 'id'>>,
     session?: SessionStateChange,
+    claim?: SessionClaim,
   ): Promise<TurnStep | undefined>
   getTurn(id: string): Promise<Turn | undefined>
   /**
    * Records a turn's end and counts it on its session (turnCount + 1, updatedAt) in one step; with `status`,
    * the session's new state in the same step, unless it is archived by then (as in `updateTurn`). The step
-   * says which state it stored.
+   * says which state it stored. With `claim`, as in `updateTurn`.
    */
   completeTurn(
     id: string,
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
     status?: Session['status'],
+    claim?: SessionClaim,
   ): Promise<TurnStep | undefined>
   /** A session's turns, oldest first. */
   listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]>

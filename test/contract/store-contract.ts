@@ -2,7 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { queuedRun, type Run } from '../../src/protocol/runs.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import type { WebhookDelivery } from '../../src/protocol/webhooks.js'
-import { type NodeRecord, NotAMember, type Store } from '../../src/store/store.js'
+import {
+  firstClaim,
+  type NodeRecord,
+  NotAMember,
+  SessionTakenOver,
+  type Store,
+} from '../../src/store/store.js'
 
 /**
  * The behaviour every Store must show. A store implementation reuses this unchanged: it only supplies how to
@@ -650,6 +656,81 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       const owners = await Promise.all(taken.map((r) => store.ownerOf(r.id)))
       expect(owners.every((o) => o === 'node_b')).toBe(true)
       expect(await store.ownersInUse()).toEqual(['node_b'])
+    })
+
+    it('session claims: bumped by every claim and takeover; a write with a stale claim stores nothing (SessionTakenOver)', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.createSession(newSession('ses_1'), 'node_a')
+      const at = '2026-01-01T00:00:05.000Z'
+      // node_a holds the first claim: its writes go through, from any connection
+      await other.createTurn(newTurn('trn_1', 'ses_1'), firstClaim)
+      expect(
+        (await other.updateTurn('trn_1', { status: 'running' }, { status: 'running', at }, firstClaim))
+          ?.status,
+      ).toBe('running')
+      // node_b reopens the session: a new claim, node_a's is stale
+      const claimB = await store.claimSession('ses_1', 'node_b')
+      expect(claimB).toBeGreaterThan(firstClaim)
+      const refused = other.completeTurn('trn_1', { status: 'completed' }, at, 'idle', firstClaim)
+      await expect(refused).rejects.toBeInstanceOf(SessionTakenOver)
+      await expect(refused).rejects.toMatchObject({ sessionId: 'ses_1', owner: 'node_b', status: 503 })
+      await expect(other.setSessionState('ses_1', { status: 'idle', at }, firstClaim)).rejects.toBeInstanceOf(
+        SessionTakenOver,
+      )
+      await expect(other.createTurn(newTurn('trn_2', 'ses_1'), firstClaim)).rejects.toBeInstanceOf(
+        SessionTakenOver,
+      )
+      await expect(
+        other.updateTurn('trn_1', { status: 'failed' }, undefined, firstClaim),
+      ).rejects.toBeInstanceOf(SessionTakenOver)
+      // nothing of node_a's refused writes was stored
+      expect(await store.getTurn('trn_2')).toBeUndefined()
+      expect(await store.getTurn('trn_1')).toMatchObject({ status: 'running' })
+      expect(await store.getSession('ses_1')).toMatchObject({ status: 'running', turnCount: 0 })
+      // node_b's claim holds until node_a takes node_b's sessions over
+      expect((await store.completeTurn('trn_1', { status: 'completed' }, at, 'idle', claimB))?.status).toBe(
+        'idle',
+      )
+      expect(ids(await other.takeOverSessions(['node_b'], 'node_a'))).toEqual(['ses_1'])
+      await expect(store.setSessionState('ses_1', { status: 'running', at }, claimB)).rejects.toBeInstanceOf(
+        SessionTakenOver,
+      )
+      // writes without a claim (recovery, other nodes' state refreshes) are not fenced
+      expect(await store.setSessionState('ses_1', { status: 'idle', at })).toBe(true)
+      expect(await store.getSession('ses_1')).toMatchObject({ status: 'idle', turnCount: 1 })
+    })
+
+    it('session claims: a takeover racing a node that writes: every write committed before it counts, none lands after it', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.createSession(newSession('ses_1'), 'node_a')
+      const turns = Array.from({ length: 30 }, (_, i) => `trn_${String(i).padStart(2, '0')}`)
+      for (const id of turns) await store.createTurn(newTurn(id, 'ses_1'), firstClaim)
+      let takenOver = false
+      const completed: string[] = []
+      const afterTheTakeover: string[] = []
+      const writing = (async () => {
+        for (const id of turns) {
+          const after = takenOver
+          const step = await other
+            .completeTurn(id, { status: 'completed' }, '2026-01-01T00:00:05.000Z', 'idle', firstClaim)
+            .catch((err: unknown) => {
+              if (!(err instanceof SessionTakenOver)) throw err
+            })
+          if (step) completed.push(id)
+          if (step && after) afterTheTakeover.push(id)
+        }
+      })()
+      await store.getTurn(turns[0]!)
+      expect(ids(await store.takeOverSessions(['node_a'], 'node_b'))).toEqual(['ses_1'])
+      takenOver = true
+      await writing
+      expect(afterTheTakeover).toEqual([])
+      // each write is one step with its check: the session counts exactly the turns whose end was stored
+      expect((await store.getSession('ses_1'))?.turnCount).toBe(completed.length)
+      const stillQueued = (await store.listTurns('ses_1', 'queued')).map((t) => t.id)
+      expect([...completed, ...stillQueued].sort()).toEqual(turns)
     })
 
     it('nodes: registered, heartbeats recorded, removed (a removed node heartbeats false)', async () => {

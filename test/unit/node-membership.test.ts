@@ -3,6 +3,7 @@ import { hostname } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { NodeMembership } from '../../src/core/node-membership.js'
+import { FencingNotices, type NoticeLogger } from '../../src/core/ops/fencing-notices.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { NotAMember } from '../../src/store/store.js'
 import { newRun, newSession } from '../contract/store-contract.js'
@@ -166,5 +167,54 @@ describe('NodeMembership', () => {
     await new Promise((r) => setImmediate(r))
     expect((await store.listNodes()).map((n) => n.id)).not.toContain(me.id)
     expect(store.registered).toBe(1)
+  })
+
+  it('tells its notices the nodes it took for lost, a takeover that failed, and its own fence (with a log line each)', async () => {
+    const store = open()
+    const lines: { level: string; msg: string; obj: Record<string, unknown> }[] = []
+    const logger: NoticeLogger = {
+      warn: (obj, msg) => void lines.push({ level: 'warn', msg, obj }),
+      error: (obj, msg) => void lines.push({ level: 'error', msg, obj }),
+    }
+    const notices = new FencingNotices()
+    notices.attach(logger)
+    const old = new Date(Date.now() - 60_000).toISOString()
+    await store.registerNode({
+      id: 'node_silent',
+      role: 'all',
+      host: 'elsewhere',
+      pid: 1,
+      startedAt: old,
+      heartbeatAt: old,
+    })
+    await store.createSession(newSession('ses_1'), 'node_silent')
+    const me = new NodeMembership(store, 'all', { heartbeatMs: 10, deadAfterMs: 10_000 }, notices)
+    await me.join()
+    // the first takeover fails: counted, logged, and the node stays marked lost for the next check
+    await expect(
+      me.recoverLost(async () => {
+        throw new Error('store went away')
+      }),
+    ).rejects.toThrow('store went away')
+    expect(notices).toMatchObject({ nodesLost: 1, takeoversFailed: 1, fenced: false })
+    expect(await me.recoverLost(async (lost) => void (await store.takeOverSessions(lost, me.id)))).toEqual([
+      'node_silent',
+    ])
+    expect(notices).toMatchObject({ nodesLost: 2, takeoversFailed: 1 })
+    // another node takes this one for dead: at its next heartbeat it finds out, and fences
+    let fenced!: () => void
+    const fencedNow = new Promise<void>((r) => (fenced = r))
+    me.onFenced(async () => fenced())
+    await store.removeNode(me.id)
+    await fencedNow
+    expect(notices.fenced).toBe(true)
+    await me.leave()
+    expect(lines.map((l) => [l.level, l.msg.split(':')[0]])).toEqual([
+      ['warn', 'nodes taken for lost'],
+      ['error', 'taking over lost nodes failed; the next check tries again'],
+      ['warn', 'nodes taken for lost'],
+      ['error', 'this node was taken for dead (paused past NODE_TIMEOUT_SECONDS)'],
+    ])
+    expect(lines[3]!.obj).toMatchObject({ node: me.id })
   })
 })

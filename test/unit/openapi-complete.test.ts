@@ -98,6 +98,16 @@ describe('OpenAPI document completeness', () => {
     })
   })
 
+  it('503 session_taken_over: a turn or archive on a node whose session another node took over says so', () => {
+    const response = doc.components.responses.V1Error503
+    expect(response.description).toMatch(/session_taken_over.*nothing stored/s)
+    const example = response.content['application/json'].examples.session_taken_over
+    expect(example.value.error.code).toBe('session_taken_over')
+    expect(example.value.error.message).toMatch(/was taken over by node node_\w+.*retry/)
+    for (const route of ['/v1/sessions/{id}/turns', '/v1/sessions/{id}/archive'])
+      expect(Object.keys(doc.paths[route].post.responses)).toContain('503')
+  })
+
   it('every event and item type is a named component; streams say what they carry', () => {
     const schemas = Object.values<Json>(doc.components.schemas)
     const types = (s: Json) => s.properties?.type?.const

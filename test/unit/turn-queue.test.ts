@@ -24,6 +24,7 @@ function setup(maxQueued = 2) {
     agent: { steer: async (input: TurnInput) => void steered.push(input) } as unknown as AgentSession,
     cwd: dir,
     queue: [],
+    claim: 1,
   }
   const started: string[] = []
   const endOf = new Map<string, () => void>()

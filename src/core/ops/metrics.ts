@@ -4,10 +4,13 @@ import type { WarmPoolCounts } from '../../agents/driver.js'
 import type { StoredEvent } from '../../protocol/events.js'
 import { sessionState } from '../../protocol/policies.js'
 import type { Store } from '../../store/store.js'
+import type { FencingNotices } from './fencing-notices.js'
 
 /** What the gauges read when Prometheus scrapes (the live numbers the core already keeps). */
 export interface MetricsSources {
   store: Store
+  /** Takeovers, lost nodes and this node's own fence (several nodes on PostgreSQL). */
+  fencing?: FencingNotices
   runStats: () => { running: number; queued: number }
   inFlight: () => number
   pendingApprovals: () => number
@@ -180,6 +183,40 @@ function buildMetrics(sources: MetricsSources): PromMetrics {
         for (const { agent, counts } of sources.warmPools()) this.inc({ agent }, count(counts))
       },
     })
+  // Fencing across nodes (PostgreSQL): the notices count; the metrics show their totals at the scrape.
+  const fencingCounter = (name: string, help: string, count: (f: FencingNotices) => number) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset()
+        if (sources.fencing) this.inc(count(sources.fencing))
+      },
+    })
+  fencingCounter(
+    'agent_gateway_nodes_lost_total',
+    'Nodes this node found silent past NODE_TIMEOUT_SECONDS and took for lost (their runs and sessions taken over).',
+    (f) => f.nodesLost,
+  )
+  fencingCounter(
+    'agent_gateway_takeovers_failed_total',
+    "Takeovers of lost nodes' work that failed (the next check, every NODE_TIMEOUT_SECONDS/5, tries again).",
+    (f) => f.takeoversFailed,
+  )
+  fencingCounter(
+    'agent_gateway_sessions_let_go_total',
+    'Sessions this node let go because another node took them over while this one was taken for dead.',
+    (f) => f.sessionsLetGo,
+  )
+  new Gauge({
+    name: 'agent_gateway_node_fenced',
+    help: '1 once this node found it was taken for dead (paused or stalled past NODE_TIMEOUT_SECONDS) and fenced.',
+    registers,
+    collect() {
+      this.set(sources.fencing?.fenced ? 1 : 0)
+    },
+  })
   warmCounter(
     'agent_gateway_warm_started_total',
     'Threads or sessions made ahead for one-shot runs, by agent.',

@@ -12,9 +12,11 @@ import {
   type NodeRecord,
   NotAMember,
   type RunFilter,
+  type SessionClaim,
   type SessionCounts,
   type SessionFilter,
   type SessionStateChange,
+  SessionTakenOver,
   type Store,
   type TurnStep,
 } from '../store.js'
@@ -173,7 +175,9 @@ export class PostgresStore implements Store {
     if (lost.length === 0) return []
     const taken = await docs.select(
       this.pool,
-      `UPDATE ${table} SET node_id = $1 WHERE ${heldWhere[table]} AND node_id IN (${inList(lost, 2)})
+      // a session taken over gets a new claim: what the lost node still writes for it is refused
+      `UPDATE ${table} SET node_id = $1${table === 'sessions' ? ', claim = claim + 1' : ''}
+       WHERE ${heldWhere[table]} AND node_id IN (${inList(lost, 2)})
        RETURNING ${docs.readColumns}`,
       [to, ...lost],
     )
@@ -232,10 +236,14 @@ export class PostgresStore implements Store {
     })
   }
 
-  async claimSession(id: string, node: string): Promise<void> {
-    await this.transaction(async (db) => {
+  async claimSession(id: string, node: string): Promise<SessionClaim> {
+    return this.transaction(async (db) => {
       await lockMember(db, node)
-      await db.query('UPDATE sessions SET node_id = $2 WHERE id = $1', [id, node])
+      const { rows } = await db.query<{ claim: number }>(
+        'UPDATE sessions SET node_id = $2, claim = claim + 1 WHERE id = $1 RETURNING claim',
+        [id, node],
+      )
+      return rows[0]?.claim ?? 0
     })
   }
 
@@ -247,8 +255,11 @@ export class PostgresStore implements Store {
     return this.transaction((db) => this.sessions.update(db, id, patch))
   }
 
-  async setSessionState(id: string, change: SessionStateChange): Promise<boolean> {
-    return this.transaction((db) => this.storeState(db, id, change))
+  async setSessionState(id: string, change: SessionStateChange, claim?: SessionClaim): Promise<boolean> {
+    return this.transaction(async (db) => {
+      if (claim !== undefined) await holdClaim(db, id, claim)
+      return this.storeState(db, id, change)
+    })
   }
 
   /** Under the session's row lock: its new state, unless it is archived; whether it was stored. */
@@ -303,16 +314,22 @@ export class PostgresStore implements Store {
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))
   }
 
-  async createTurn(t: Turn): Promise<void> {
-    await this.turns.insert(this.pool, t)
+  async createTurn(t: Turn, claim?: SessionClaim): Promise<void> {
+    if (claim === undefined) return void (await this.turns.insert(this.pool, t))
+    await this.transaction(async (db) => {
+      await holdClaim(db, t.sessionId, claim)
+      await this.turns.insert(db, t)
+    })
   }
 
   async updateTurn(
     id: string,
     patch: Partial<Omit<Turn, 'id'>>,
     session?: SessionStateChange,
+    claim?: SessionClaim,
   ): Promise<TurnStep | undefined> {
     return this.transaction(async (db) => {
+      if (claim !== undefined) await holdTurnClaim(db, id, claim)
       const turn = await this.turns.update(db, id, patch)
       if (!turn) return undefined
       const stored = session && (await this.storeState(db, turn.sessionId, session))
@@ -329,8 +346,10 @@ export class PostgresStore implements Store {
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
     status?: Session['status'],
+    claim?: SessionClaim,
   ): Promise<TurnStep | undefined> {
     return this.transaction(async (db) => {
+      if (claim !== undefined) await holdTurnClaim(db, id, claim)
       const turn = await this.turns.update(db, id, patch)
       if (!turn) return undefined
       // Read under the session's row lock: concurrent completions each add one, and an archive stays.
@@ -493,6 +512,28 @@ async function lockMember(db: Queryable, node: string): Promise<void> {
     node,
   ])
   if (!rowCount) throw new NotAMember(node)
+}
+
+/**
+ * Inside a transaction: throws SessionTakenOver when the session's claim is no longer `claim`, and holds its row
+ * lock until the transaction ends, so a claim or takeover waits for this write (and bumps the claim after it).
+ * An unknown session passes (the write finds nothing).
+ */
+async function holdClaim(db: Queryable, sessionId: string, claim: SessionClaim): Promise<void> {
+  const { rows } = await db.query<{ claim: number; node_id: string | null }>(
+    'SELECT claim, node_id FROM sessions WHERE id = $1 FOR UPDATE',
+    [sessionId],
+  )
+  const row = rows[0]
+  if (row && row.claim !== claim) throw new SessionTakenOver(sessionId, row.node_id)
+}
+
+/** holdClaim for the session of turn `turnId`. */
+async function holdTurnClaim(db: Queryable, turnId: string, claim: SessionClaim): Promise<void> {
+  const { rows } = await db.query<{ session_id: string }>('SELECT session_id FROM turns WHERE id = $1', [
+    turnId,
+  ])
+  if (rows[0]) await holdClaim(db, rows[0].session_id, claim)
 }
 
 /** Inside a transaction: the owner's next seq (its row lock orders concurrent appends), then the event row. */

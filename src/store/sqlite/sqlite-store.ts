@@ -14,9 +14,11 @@ import {
   type NodeRecord,
   NotAMember,
   type RunFilter,
+  type SessionClaim,
   type SessionCounts,
   type SessionFilter,
   type SessionStateChange,
+  SessionTakenOver,
   type Store,
   type TurnStep,
 } from '../store.js'
@@ -108,6 +110,10 @@ export class SqliteStore implements Store {
       ),
       runOwner: this.db.prepare('SELECT node_id FROM runs WHERE id = ?'),
       sessionOwner: this.db.prepare('SELECT node_id FROM sessions WHERE id = ?'),
+      sessionClaim: this.db.prepare('SELECT claim, node_id FROM sessions WHERE id = ?'),
+      claimSession: this.db
+        .prepare('UPDATE sessions SET node_id = ?, claim = claim + 1 WHERE id = ? RETURNING claim')
+        .pluck(),
       ownersInUse: this.db.prepare(ownersInUseSql),
       // A turn's start and end write the session's state read in the same statement: an archive that landed
       // since the caller computed the state is kept (the status is not written over 'archived').
@@ -157,9 +163,14 @@ export class SqliteStore implements Store {
           this.stmts.claimRun.get({ id: next.id, node, at: new Date().toISOString() }),
         )
       }),
-      claimSession: this.db.transaction((id: string, node: string) => {
+      claimSession: this.db.transaction((id: string, node: string): SessionClaim => {
         this.mustBeMember(node)
-        this.stmts.setSessionNode.run(node, id)
+        return (this.stmts.claimSession.get(node, id) as SessionClaim | undefined) ?? 0
+      }),
+      // A write that carries a claim checks it in its own write transaction (Store.SessionClaim).
+      fenced: this.db.transaction(<T>(sessionId: string, claim: SessionClaim, write: () => T): T => {
+        this.holdsClaim(sessionId, claim)
+        return write()
       }),
       createSession: this.db.transaction((s: Session, owner: string) => {
         this.mustBeMember(owner)
@@ -237,6 +248,22 @@ export class SqliteStore implements Store {
     if (this.stmts.isMember.get(node) === undefined) throw new NotAMember(node)
   }
 
+  /** SessionTakenOver when the session's claim is no longer `claim` (an unknown session passes: not found later). */
+  private holdsClaim(sessionId: string, claim: SessionClaim): void {
+    const row = this.stmts.sessionClaim.get(sessionId) as
+      | { claim: number; node_id: string | null }
+      | undefined
+    if (row && row.claim !== claim) throw new SessionTakenOver(sessionId, row.node_id)
+  }
+
+  /** `write`, or with `claim` `write` in a write transaction that first checks the claim of the turn's session. */
+  private fencedTurn<T>(turnId: string, claim: SessionClaim | undefined, write: () => T): T {
+    if (claim === undefined) return write()
+    const sessionId = this.turns.get(turnId)?.sessionId
+    if (sessionId === undefined) return write()
+    return this.tx.fenced.immediate(sessionId, claim, write) as T
+  }
+
   async updateRun(id: string, patch: Partial<Omit<Run, 'id'>>): Promise<void> {
     this.runs.update(id, patch)
   }
@@ -268,7 +295,9 @@ export class SqliteStore implements Store {
     return this.db
       .transaction(() => {
         const taken = docs.select(`${where} ORDER BY id`, [...lost])
-        this.db.prepare(`UPDATE ${table} SET node_id = ? ${where}`).run(to, ...lost)
+        // a session taken over gets a new claim: what the lost node still writes for it is refused
+        const claim = table === 'sessions' ? ', claim = claim + 1' : ''
+        this.db.prepare(`UPDATE ${table} SET node_id = ?${claim} ${where}`).run(to, ...lost)
         return taken
       })
       .immediate()
@@ -343,8 +372,8 @@ export class SqliteStore implements Store {
     this.tx.createSession.immediate(s, owner)
   }
 
-  async claimSession(id: string, node: string): Promise<void> {
-    this.tx.claimSession.immediate(id, node)
+  async claimSession(id: string, node: string): Promise<SessionClaim> {
+    return this.tx.claimSession.immediate(id, node)
   }
 
   async takeOverSessions(lost: readonly string[], to: string): Promise<Session[]> {
@@ -355,8 +384,9 @@ export class SqliteStore implements Store {
     return this.sessions.update(id, patch)
   }
 
-  async setSessionState(id: string, change: SessionStateChange): Promise<boolean> {
-    return this.stmts.setSessionStatus.run({ ...change, id }).changes === 1
+  async setSessionState(id: string, change: SessionStateChange, claim?: SessionClaim): Promise<boolean> {
+    const write = () => this.stmts.setSessionStatus.run({ ...change, id }).changes === 1
+    return claim === undefined ? write() : (this.tx.fenced.immediate(id, claim, write) as boolean)
   }
 
   async getSession(id: string): Promise<Session | undefined> {
@@ -389,18 +419,22 @@ export class SqliteStore implements Store {
     return Object.fromEntries(this.sessions.countBy('status', { tenant })) as SessionCounts
   }
 
-  async createTurn(t: Turn): Promise<void> {
-    this.turns.insert(t)
+  async createTurn(t: Turn, claim?: SessionClaim): Promise<void> {
+    if (claim === undefined) this.turns.insert(t)
+    else this.tx.fenced.immediate(t.sessionId, claim, () => this.turns.insert(t))
   }
 
   async updateTurn(
     id: string,
     patch: Partial<Omit<Turn, 'id'>>,
     session?: SessionStateChange,
+    claim?: SessionClaim,
   ): Promise<TurnStep | undefined> {
-    if (session) return this.tx.updateTurn(id, patch, session)
-    const turn = this.turns.update(id, patch)
-    return turn && { turn, status: undefined }
+    return this.fencedTurn(id, claim, () => {
+      if (session) return this.tx.updateTurn(id, patch, session)
+      const turn = this.turns.update(id, patch)
+      return turn && { turn, status: undefined }
+    })
   }
 
   async getTurn(id: string): Promise<Turn | undefined> {
@@ -412,8 +446,9 @@ export class SqliteStore implements Store {
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
     status?: Session['status'],
+    claim?: SessionClaim,
   ): Promise<TurnStep | undefined> {
-    return this.tx.completeTurn.immediate(id, patch, at, status)
+    return this.fencedTurn(id, claim, () => this.tx.completeTurn(id, patch, at, status))
   }
 
   async listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]> {

@@ -133,3 +133,11 @@ migrations.push(`
 migrations.push(`
   ALTER TABLE nodes ADD COLUMN lost_at TEXT;
 `)
+
+/**
+ * 9: a session's ownership claim, bumped whenever a node claims or takes it over; a node's session writes carry
+ * the claim it holds and are refused once it is stale (Store.SessionClaim).
+ */
+migrations.push(`
+  ALTER TABLE sessions ADD COLUMN claim INTEGER NOT NULL DEFAULT 1;
+`)

@@ -1,0 +1,54 @@
+/** The part of a pino logger the notices use (Fastify's logger is one). */
+export interface NoticeLogger {
+  warn(obj: Record<string, unknown>, msg: string): void
+  error(obj: Record<string, unknown>, msg: string): void
+}
+
+/**
+ * What fencing across nodes tells an operator: counts the metrics read at scrape time (metrics.ts), and one log
+ * line per event. The core starts before the HTTP layer's logger exists: lines come once one is attached.
+ */
+export class FencingNotices {
+  /** Takeovers of lost nodes' work that failed (the nodes stay marked lost; the next check tries again). */
+  takeoversFailed = 0
+  /** Nodes this node found dead and marked lost. */
+  nodesLost = 0
+  /** Sessions this node let go because another node had taken them over. */
+  sessionsLetGo = 0
+  /** Whether this node found itself taken for dead (it stalled past NODE_TIMEOUT_SECONDS) since it started. */
+  fenced = false
+  private logger: NoticeLogger | undefined
+
+  attach(logger: NoticeLogger): void {
+    this.logger = logger
+  }
+
+  lostNodes(nodes: readonly string[], by: string): void {
+    this.nodesLost += nodes.length
+    this.logger?.warn({ nodes, node: by }, 'nodes taken for lost: their runs and sessions are taken over')
+  }
+
+  takeoverFailed(err: unknown, by: string): void {
+    this.takeoversFailed++
+    this.logger?.error(
+      { err: (err as Error)?.message ?? String(err), node: by },
+      'taking over lost nodes failed; the next check tries again',
+    )
+  }
+
+  wasFenced(node: string, silentMs: number): void {
+    this.fenced = true
+    this.logger?.error(
+      { node, silentMs },
+      'this node was taken for dead (paused past NODE_TIMEOUT_SECONDS): it lets go of what was taken over and rejoins',
+    )
+  }
+
+  sessionLetGo(sessionId: string, node: string, owner: string | null): void {
+    this.sessionsLetGo++
+    this.logger?.warn(
+      { sessionId, node, owner },
+      `session ${sessionId} taken over by another node: let go on ${node}`,
+    )
+  }
+}
