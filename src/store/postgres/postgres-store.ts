@@ -530,10 +530,14 @@ async function holdClaim(db: Queryable, sessionId: string, claim: SessionClaim):
 
 /** holdClaim for the session of turn `turnId`. */
 async function holdTurnClaim(db: Queryable, turnId: string, claim: SessionClaim): Promise<void> {
-  const { rows } = await db.query<{ session_id: string }>('SELECT session_id FROM turns WHERE id = $1', [
-    turnId,
-  ])
-  if (rows[0]) await holdClaim(db, rows[0].session_id, claim)
+  // one round trip: the turn's session row, locked as holdClaim locks it
+  const { rows } = await db.query<{ id: string; claim: number; node_id: string | null }>(
+    `SELECT s.id, s.claim, s.node_id FROM turns t JOIN sessions s ON s.id = t.session_id
+     WHERE t.id = $1 FOR UPDATE OF s`,
+    [turnId],
+  )
+  const row = rows[0]
+  if (row && row.claim !== claim) throw new SessionTakenOver(row.id, row.node_id)
 }
 
 /** Inside a transaction: the owner's next seq (its row lock orders concurrent appends), then the event row. */

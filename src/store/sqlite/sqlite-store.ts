@@ -111,6 +111,7 @@ export class SqliteStore implements Store {
       runOwner: this.db.prepare('SELECT node_id FROM runs WHERE id = ?'),
       sessionOwner: this.db.prepare('SELECT node_id FROM sessions WHERE id = ?'),
       sessionClaim: this.db.prepare('SELECT claim, node_id FROM sessions WHERE id = ?'),
+      turnSession: this.db.prepare('SELECT session_id FROM turns WHERE id = ?').pluck(),
       claimSession: this.db
         .prepare('UPDATE sessions SET node_id = ?, claim = claim + 1 WHERE id = ? RETURNING claim')
         .pluck(),
@@ -258,9 +259,9 @@ export class SqliteStore implements Store {
 
   /** `write`, or with `claim` `write` in a write transaction that first checks the claim of the turn's session. */
   private fencedTurn<T>(turnId: string, claim: SessionClaim | undefined, write: () => T): T {
-    if (claim === undefined) return write()
-    const sessionId = this.turns.get(turnId)?.sessionId
-    if (sessionId === undefined) return write()
+    const sessionId =
+      claim === undefined ? undefined : (this.stmts.turnSession.get(turnId) as string | undefined)
+    if (claim === undefined || sessionId === undefined) return write()
     return this.tx.fenced.immediate(sessionId, claim, write) as T
   }
 
@@ -448,7 +449,10 @@ export class SqliteStore implements Store {
     status?: Session['status'],
     claim?: SessionClaim,
   ): Promise<TurnStep | undefined> {
-    return this.fencedTurn(id, claim, () => this.tx.completeTurn(id, patch, at, status))
+    // immediate on its own (it reads, then writes); inside `fenced` it is that transaction's part
+    return claim === undefined
+      ? this.tx.completeTurn.immediate(id, patch, at, status)
+      : this.fencedTurn(id, claim, () => this.tx.completeTurn(id, patch, at, status))
   }
 
   async listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]> {
