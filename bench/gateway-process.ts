@@ -16,13 +16,14 @@
  * Closing stdin stops the server and exits 0.
  */
 
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import path from 'node:path'
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
 import type { startServer as StartServer } from '../src/http/server.js'
+import { minorFaults } from './page-faults.js'
 import { installGatewayTrace } from './relay-trace-gateway.js'
 
 // AGW_BENCH_GATEWAY_ROOT: another checkout whose gateway runs here (event-relay.ts --baseline), with this probe
@@ -54,8 +55,6 @@ inspector?.connect()
 let heapSamples = 0
 
 let cpu0 = process.cpuUsage()
-/** Minor page faults of this process so far (/proc/self/stat): each is a page of memory touched for the first time. */
-const minorFaults = () => Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ')[7])
 let faults0 = minorFaults()
 let loop = monitorEventLoopDelay({ resolution: loopResolutionMs })
 // garbage collection pauses of the main thread since the mark (a paced event's tail may be one)

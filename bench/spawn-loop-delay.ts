@@ -7,12 +7,12 @@
  * spawn strategy, interleaved over --reps rounds:
  *   direct   child_process.spawn() for each at once (how spawn-group.ts spawned before)
  *   paced    at most one spawn per event-loop turn (spawn-pacing.ts)
- *   worker   spawned on the spawn worker thread (spawn-worker.ts; what the local runner uses)
+ *   host     spawned from the spawn host process (spawn-host.ts; what the local runner uses)
  * Printed per strategy (medians over the rounds): the event-loop delay during the burst (perf_hooks histogram,
  * ms p50/p99/max), the latency of the pinger's requests answered during the burst (the delay another client
  * sees, measured in the pinger), the time until every child was spawned and until every child was done.
  *
- * Usage: npx tsx bench/spawn-loop-delay.ts [--spawns N] [--reps N] [--rss-mb N] [--only direct,paced,worker]
+ * Usage: npx tsx bench/spawn-loop-delay.ts [--spawns N] [--reps N] [--rss-mb N] [--only direct,paced,host]
  */
 import { spawn } from 'node:child_process'
 import http from 'node:http'
@@ -24,19 +24,19 @@ import { parseArgs } from 'node:util'
 import type { ChildHandle, ChildSpec } from '../src/process/child-handle.js'
 import { pacedSpawn, spawnNow } from '../src/process/paced-spawn.js'
 import { type GroupProcess, spawnGroup } from '../src/process/spawn-group.js'
-import { SpawnWorker } from '../src/process/spawn-worker.js'
+import { SpawnHost } from '../src/process/spawn-host.js'
 import { printMachine } from './machine.js'
 import { BenchError, intOption } from './options.js'
 import { markdownTable, median } from './stats.js'
 
 type Spawner = (spec: ChildSpec) => ChildHandle
-const started = await SpawnWorker.start()
-if (!started) throw new Error('the spawn worker did not start')
-const worker = started
+const started = await SpawnHost.start()
+if (!started) throw new Error('the spawn host did not start')
+const host = started
 const strategies: Record<string, Spawner> = {
   direct: spawnNow,
   paced: pacedSpawn,
-  worker: (spec) => worker.spawn(spec),
+  host: (spec) => host.spawn(spec),
 }
 
 const { values } = parseArgs({
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
         await sleep(300)
       }
   } finally {
-    await worker.stop()
+    await host.stop()
     pinger.kill('SIGKILL')
     server.closeAllConnections()
     server.close()

@@ -10,7 +10,7 @@
  * Usage: npx tsx bench/sqlite-page-cache.ts [--reps N] [--phases N] [--appends N]
  */
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -19,6 +19,7 @@ import { queuedRun } from '../src/protocol/runs.js'
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js'
 import { loadLine, printMachine } from './machine.js'
 import { intOption } from './options.js'
+import { minorFaults } from './page-faults.js'
 import { markdownTable, median } from './stats.js'
 
 const { values } = parseArgs({
@@ -42,9 +43,6 @@ interface Phase {
   cpuUs: number
   faults: number
 }
-
-/** Minor page faults of this process so far (/proc/self/stat, field 10). */
-const minorFaults = () => Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ')[7])
 
 function outputOf(bytes: number): AgentEvent {
   let data = ''

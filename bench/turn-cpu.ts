@@ -35,6 +35,7 @@ import { gatewayEnv } from '../test/support/gateway.js'
 import { listProcesses } from '../test/support/processes.js'
 import { loadLine, printMachine } from './machine.js'
 import { BenchError, intOption } from './options.js'
+import { minorFaults } from './page-faults.js'
 import { markdownTable, median } from './stats.js'
 
 const replayAppServer = path.join(import.meta.dirname, 'replay-app-server', 'app-server.mjs')
@@ -49,6 +50,8 @@ interface Window {
   wallMsPerTurn: number
   /** The HTTP client thread's CPU ms in the window (turn windows). */
   clientCpuMs: number
+  /** Minor page faults of the whole process per turn (new memory touched, or written after a fork). */
+  faultsPerTurn: number
 }
 
 function options() {
@@ -148,6 +151,7 @@ function directClient(proc: AppServerProcess, threadId: string): () => Promise<v
 async function window(turns: number, turn: () => Promise<void>, clientCpuMs = () => 0): Promise<Window> {
   const client0 = clientCpuMs()
   const cpu0 = process.cpuUsage()
+  const faults0 = minorFaults()
   const t0 = performance.now()
   for (let i = 0; i < turns; i++) await turn()
   const wall = performance.now() - t0
@@ -156,6 +160,7 @@ async function window(turns: number, turn: () => Promise<void>, clientCpuMs = ()
     cpuMsPerTurn: (cpu.user + cpu.system) / 1000 / turns,
     wallMsPerTurn: wall / turns,
     clientCpuMs: clientCpuMs() - client0,
+    faultsPerTurn: (minorFaults() - faults0) / turns,
   }
 }
 
@@ -217,7 +222,13 @@ async function main(): Promise<void> {
     console.log(
       markdownTable(
         [
-          ['mode', 'CPU ms per turn (median)', 'per window', 'wall ms per turn (median)'],
+          [
+            'mode',
+            'CPU ms per turn (median)',
+            'per window',
+            'wall ms per turn (median)',
+            'page faults per turn',
+          ],
           ...(['turn', 'direct'] as const).map((m) => [
             m,
             median(cpu(m)).toFixed(2),
@@ -225,9 +236,10 @@ async function main(): Promise<void> {
               .map((v) => v.toFixed(2))
               .join(' '),
             median(wall(m)).toFixed(1),
+            median(windows[m].map((w) => w.faultsPerTurn)).toFixed(1),
           ]),
         ],
-        [false, true, false, true],
+        [false, true, false, true, true],
       ),
     )
     console.log(

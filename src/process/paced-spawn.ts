@@ -4,17 +4,12 @@ import type { ChildExit, ChildHandle, ChildSpec } from './child-handle.js'
 import { deferredChild } from './deferred-child.js'
 import { paceSpawn } from './spawn-pacing.js'
 
-/**
- * Spawns on this thread, at most one spawn per event-loop turn (spawn-pacing.ts); `spawned` learns how long the
- * spawn held this thread.
- */
-export function pacedSpawn(spec: ChildSpec, spawned?: (blockedMs: number) => void): ChildHandle {
+/** Spawns on this thread, at most one spawn per event-loop turn (spawn-pacing.ts). */
+export function pacedSpawn(spec: ChildSpec): ChildHandle {
   let child: ChildHandle | undefined
   let attach: ((spawned: ChildHandle) => void) | undefined
   paceSpawn(() => {
-    const t0 = performance.now()
     child = spawnNow(spec)
-    spawned?.(performance.now() - t0)
     attach?.(child)
   })
   if (child) return child

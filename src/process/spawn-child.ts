@@ -1,44 +1,39 @@
 import type { ChildHandle, ChildSpec } from './child-handle.js'
+import { deferredChild } from './deferred-child.js'
 import { pacedSpawn } from './paced-spawn.js'
-import { spawnMustWait } from './spawn-pacing.js'
-import { SpawnWorker } from './spawn-worker.js'
+import { SpawnHost } from './spawn-host.js'
 
-/** A spawn that held this thread longer than this is slow (a large or loaded gateway forks slowly). */
-const slowSpawnMs = 20
-
-let worker: SpawnWorker | undefined
-/** Slow spawns so far: the second starts the worker (a lone one, the version probe at boot on a busy host, does not). */
-let slowSpawns = 0
+let host: SpawnHost | undefined
 let starting: Promise<void> | undefined
+/** The host's start is over: it runs (or ran, and died), or it could not start. */
+let started = false
 
-function startWorker(): Promise<void> {
-  starting ??= SpawnWorker.start().then((started) => {
-    worker = started
+function startHost(): Promise<void> {
+  starting ??= SpawnHost.start().then((running) => {
+    host = running
+    started = true
   })
   return starting
 }
 
 /**
- * How the local runner spawns: on the spawn worker (spawn-worker.ts) once it runs; paced on this thread
- * (spawn-pacing.ts) until then, or when it cannot run. The worker (a thread, about 8 MB) starts once spawning
- * costs: a spawn that has to wait for its turn (a burst), or a second one that held this thread for long. A lone
- * spawn of an idle server (the probe at boot), even a slow one on a loaded host, starts no thread.
+ * How the local runner spawns: from the spawn host (spawn-host.ts), which the first spawn starts (spawns wait for
+ * it while it starts, tens of ms), so this process never forks. Paced on this thread (spawn-pacing.ts) when the
+ * host could not start or has died.
  */
 export function spawnChild(spec: ChildSpec): ChildHandle {
-  if (worker?.usable) return worker.spawn(spec)
-  if (spawnMustWait()) void startWorker()
-  return pacedSpawn(spec, (blockedMs) => {
-    if (blockedMs > slowSpawnMs && ++slowSpawns >= 2) void startWorker()
-  })
+  if (host?.usable) return host.spawn(spec)
+  if (started) return pacedSpawn(spec)
+  return deferredChild(startHost().then(() => (host?.usable ? host.spawn(spec) : pacedSpawn(spec))))
 }
 
-/** Whether the spawn worker runs now (tests and benchmarks). */
-export function spawnWorkerRunning(): boolean {
-  return worker?.usable ?? false
+/** Whether the spawn host runs now (tests and benchmarks). */
+export function spawnHostRunning(): boolean {
+  return host?.usable ?? false
 }
 
-/** Starts the spawn worker now; resolves once it runs, or could not be started (tests and benchmarks). */
-export async function spawnWorkerReady(): Promise<boolean> {
-  await startWorker()
-  return worker?.usable ?? false
+/** Starts the spawn host now; resolves once it runs, or could not be started (tests and benchmarks). */
+export async function spawnHostReady(): Promise<boolean> {
+  await startHost()
+  return host?.usable ?? false
 }

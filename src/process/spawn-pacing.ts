@@ -29,8 +29,3 @@ function nextTurn(): void {
   setImmediate(nextTurn)
   spawn()
 }
-
-/** Whether a spawn asked for now would have to wait for a later turn (spawns come in a burst). */
-export function spawnMustWait(): boolean {
-  return spawnedThisTurn || waiting.length > 0
-}

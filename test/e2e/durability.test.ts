@@ -5,7 +5,7 @@ import type { Run } from '../../src/protocol/runs.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayEnv, postJson, readNdjson } from '../support/gateway.js'
 import { killAll, processesUnder, waitUntilGone } from '../support/processes.js'
-import { type ServerProcess, startServerProcess } from '../support/server-process.js'
+import { type ServerProcess, spawnedBy, spawnHostOf, startServerProcess } from '../support/server-process.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -50,9 +50,9 @@ async function eventsOf(url: string, id: string, headers: Record<string, string>
   return readNdjson(res)
 }
 
-/** The codex processes a server process started: its direct children working in the workspace. */
+/** The codex processes a server process started: its spawn host's children working in the workspace. */
 const codexChildren = (server: ServerProcess, workspace: string) =>
-  processesUnder(workspace).filter((p) => p.ppid === server.child.pid)
+  spawnedBy(server, processesUnder(workspace))
 
 const alive = (server: ServerProcess) => server.child.exitCode === null && server.child.signalCode === null
 
@@ -102,6 +102,11 @@ describe('durable runs across server restarts (real processes)', () => {
     )
     for (const r of before.values()) expect(r.pid).toBeTypeOf('number')
 
+    // The whole process tree dies at once (an out-of-memory kill of its cgroup): the spawn host first, which
+    // would otherwise end the runs' processes itself when the server is gone (test/e2e/session-processes.test.ts)
+    const host = spawnHostOf(first)
+    expect(host).toBeTypeOf('number')
+    process.kill(host!, 'SIGKILL')
     first.child.kill('SIGKILL')
     expect(await first.stop()).toBeNull()
     expect(first.child.signalCode).toBe('SIGKILL')
@@ -175,7 +180,7 @@ describe('durable runs across server restarts (real processes)', () => {
     answer.release()
     expect(await stopped).toBe(0)
     const exitedAt = Date.now()
-    expect(processesUnder(workspace).filter((p) => p.ppid === first.child.pid)).toEqual([])
+    expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
 
     const second = await start(env, dir)
     const run = await getRun(second.url, id)

@@ -3,14 +3,20 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Session } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayEnv, postJson } from '../support/gateway.js'
-import { killAll, processesUnder, waitUntilGone } from '../support/processes.js'
-import { type ServerProcess, startServerProcess } from '../support/server-process.js'
+import { killAll, listProcesses, processesUnder, waitUntilGone } from '../support/processes.js'
+import { spawnHostOf as hostOf, type ServerProcess, startServerProcess } from '../support/server-process.js'
 
 const sessionCount = 20
 
 function assertStarted(s: Awaited<ReturnType<typeof startServerProcess>>): ServerProcess {
   if (!('url' in s)) throw new Error(`server exited (${s.exitCode}):\n${s.output.join('\n')}`)
   return s
+}
+
+function spawnHostOf(server: ServerProcess): number {
+  const host = hostOf(server)
+  expect(host).toBeDefined()
+  return host!
 }
 
 const alive = (server: ServerProcess) => server.child.exitCode === null && server.child.signalCode === null
@@ -67,14 +73,34 @@ describe('session agent processes across shutdown and crash (real processes)', (
     expect(await waitUntilGone(() => processesUnder(data), 2000)).toEqual([])
   }, 120_000)
 
-  it('after kill -9, the next server ends the session agents the crashed one left', async () => {
+  it('after kill -9 of the server, its spawn host ends the session agents at once', async () => {
     const { env, dir } = gatewayEnv(mock)
     const data = path.join(dir, 'data')
     dirs.push(data)
     const first = assertStarted(await startServerProcess(env, dir))
     servers.push(first)
     const agents = await openSessions(first.url, data)
+    expect(agents.length).toBeGreaterThan(0)
+    const host = spawnHostOf(first)
 
+    first.child.kill('SIGKILL')
+    expect(await first.stop()).toBeNull()
+    // the host saw its channel close: it killed every agent's group, then itself
+    expect(await waitUntilGone(() => processesUnder(data), 5000)).toEqual([])
+    expect(await waitUntilGone(() => listProcesses().filter((p) => p.pid === host), 5000)).toEqual([])
+  }, 120_000)
+
+  it('after kill -9 of the server and its spawn host, the next server ends the session agents they left', async () => {
+    const { env, dir } = gatewayEnv(mock)
+    const data = path.join(dir, 'data')
+    dirs.push(data)
+    const first = assertStarted(await startServerProcess(env, dir))
+    servers.push(first)
+    const agents = await openSessions(first.url, data)
+    const host = spawnHostOf(first)
+
+    // the host first, as a crash of the whole process tree would (an out-of-memory kill of its cgroup)
+    process.kill(host, 'SIGKILL')
     first.child.kill('SIGKILL')
     expect(await first.stop()).toBeNull()
     // nothing ended them: each leads its own process group, and the server died without a word

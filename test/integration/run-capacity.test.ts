@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, readNdjson, startGateway, type TestGateway } from '../support/gateway.js'
-import { processesUnder, waitUntilGone } from '../support/processes.js'
+import { processesUnder, spawnedFrom, waitUntilGone } from '../support/processes.js'
 
 const terminal = ['succeeded', 'failed', 'cancelled', 'timed_out', 'interrupted']
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -63,7 +63,8 @@ async function eventsOf(gw: TestGateway, id: string) {
  * The codex processes of runs: children of this process (the gateway runs in it) working in the workspace.
  * Helpers codex starts itself (its login-shell snapshot, lsb_release) are not counted.
  */
-const codexProcesses = (gw: TestGateway) => processesUnder(gw.workspace).filter((p) => p.ppid === process.pid)
+const codexProcesses = (gw: TestGateway) =>
+  processesUnder(gw.workspace).filter((p) => spawnedFrom().some((s) => s.pid === p.pid))
 
 /** Runs beyond MAX_CONCURRENT_RUNS queue, beyond MAX_QUEUED_RUNS are refused; cancel, disconnect, timeout. */
 describe('/v1/runs capacity and run lifecycle (real codex)', () => {

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import type { Session } from '../../src/protocol/sessions.js'
 import { postJson, sharedGateway } from '../support/gateway.js'
-import { listProcesses, waitUntilGone } from '../support/processes.js'
+import { spawnedFrom, waitUntilGone } from '../support/processes.js'
 
 /** A gateway's own node, taken for dead by the cluster (marked lost), asked for a new session over HTTP. */
 describe('POST /v1/sessions on a node marked lost', () => {
   const shared = sharedGateway()
-  const appServers = () =>
-    listProcesses().filter((p) => p.ppid === process.pid && p.cmd.includes('app-server'))
+  const appServers = () => spawnedFrom().filter((p) => p.cmd.includes('app-server'))
 
   it('a single gateway is a member from its start: it creates sessions', async () => {
     const { gw } = shared

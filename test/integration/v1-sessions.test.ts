@@ -6,7 +6,7 @@ import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, requestInput, startGateway, type TestGateway } from '../support/gateway.js'
-import { listProcesses } from '../support/processes.js'
+import { spawnedFrom } from '../support/processes.js'
 import { readSseUntil } from '../support/sse-client.js'
 
 /** Sessions on the real codex app-server through the HTTP API, with the mock model. */
@@ -241,7 +241,7 @@ describe('/v1/sessions on codex app-server', () => {
     const started = await json<Turn>(turn(session.id, 'slow again', ''))
     await waitForStatus(gw.url, session.id, 'running')
     await waitUntil(() => mock.requests.length > 1)
-    const appServer = listProcesses().find((p) => p.ppid === process.pid && p.cmd.includes('app-server'))
+    const appServer = spawnedFrom().find((p) => p.cmd.includes('app-server'))
     expect(appServer).toBeDefined()
     process.kill(appServer!.pid, 'SIGKILL')
     const failed = await waitForTurn(gw.url, session.id, started.id)

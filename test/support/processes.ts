@@ -63,3 +63,13 @@ export function killAll(procs: ProcInfo[]): void {
     } catch {}
   }
 }
+
+/**
+ * The processes `pid` (default: this one) started: the children of its spawn host (src/process/spawn-host.ts,
+ * a child whose code names the spawn socket), and its own children where it spawned them itself.
+ */
+export function spawnedFrom(pid = process.pid): ProcInfo[] {
+  const all = listProcesses()
+  const host = all.find((p) => p.ppid === pid && p.cmd.includes('AGENT_GATEWAY_SPAWN_SOCKET'))?.pid
+  return all.filter((p) => p.pid !== host && (p.ppid === pid || (host !== undefined && p.ppid === host)))
+}

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
+import { listProcesses, type ProcInfo } from './processes.js'
 
 const root = path.resolve(import.meta.dirname, '../..')
 /** tsx's loader as a file URL, so the server runs as ONE node process (no tsx wrapper) from any cwd. */
@@ -60,4 +61,20 @@ export function startServerProcess(
       resolve({ exitCode, output })
     })
   })
+}
+
+/**
+ * The server's spawn host (src/process/spawn-host.ts): its child whose code names the spawn socket. The server's
+ * agents are the host's children, not the server's.
+ */
+export function spawnHostOf(server: ServerProcess): number | undefined {
+  return listProcesses().find(
+    (p) => p.ppid === server.child.pid && p.cmd.includes('AGENT_GATEWAY_SPAWN_SOCKET'),
+  )?.pid
+}
+
+/** The processes the server started: children of its spawn host (or its own, where it spawned them itself). */
+export function spawnedBy(server: ServerProcess, within: ProcInfo[]): ProcInfo[] {
+  const host = spawnHostOf(server)
+  return within.filter((p) => p.ppid === server.child.pid || (host !== undefined && p.ppid === host))
 }

@@ -4,21 +4,21 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { readText } from '../../src/process/lines.js'
 import { pacedSpawn } from '../../src/process/paced-spawn.js'
 import { type ChildSpawner, type GroupProcess, spawnGroup } from '../../src/process/spawn-group.js'
-import { SpawnWorker } from '../../src/process/spawn-worker.js'
+import { SpawnHost } from '../../src/process/spawn-host.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 /**
  * Spawning is synchronous (fork and exec in the calling thread), so a burst of spawns must not keep the event
  * loop from other work until all of them ran, whether they are paced on this thread or done by the spawn
- * worker. Proven by order of events, never by timing.
+ * host. Proven by order of events, never by timing.
  */
 let cwd: string
 let spawner: ChildSpawner
-let worker: SpawnWorker | undefined
+let host: SpawnHost | undefined
 beforeAll(async () => {
-  worker = await SpawnWorker.start()
+  host = await SpawnHost.start()
 })
-afterAll(() => worker?.stop())
+afterAll(() => host?.stop())
 beforeEach(() => {
   cwd = tempDir('pacing-')
 })
@@ -46,7 +46,7 @@ async function outputOf(proc: GroupProcess): Promise<string> {
 
 describe.each([
   ['paced on this thread', () => pacedSpawn],
-  ['on the spawn worker', () => worker!.spawn.bind(worker)],
+  ['from the spawn host', () => host!.spawn.bind(host)],
 ])('a burst of spawns %s', (_how, choose: () => ChildSpawner) => {
   beforeEach(() => {
     spawner = choose()

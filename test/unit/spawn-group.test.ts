@@ -10,7 +10,7 @@ import {
   type SpawnSpec,
   spawnGroup,
 } from '../../src/process/spawn-group.js'
-import { SpawnWorker } from '../../src/process/spawn-worker.js'
+import { SpawnHost } from '../../src/process/spawn-host.js'
 import { killAll, processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
@@ -62,16 +62,16 @@ async function waitForMembers(pid: number, count: number, cmd?: string): Promise
   throw new Error(`group ${pid} never reached ${count} members`)
 }
 
-let worker: SpawnWorker | undefined
+let host: SpawnHost | undefined
 beforeAll(async () => {
-  worker = await SpawnWorker.start()
+  host = await SpawnHost.start()
 })
-afterAll(() => worker?.stop())
+afterAll(() => host?.stop())
 
-/** The same behaviour whether the child is spawned on this thread (paced) or by the spawn worker. */
+/** The same behaviour whether the child is spawned on this thread (paced) or by the spawn host. */
 describe.each([
   ['paced on this thread', () => pacedSpawn],
-  ['on the spawn worker', () => worker!.spawn.bind(worker)],
+  ['from the spawn host', () => host!.spawn.bind(host)],
 ])('spawnGroup, spawned %s', (_how, choose: () => ChildSpawner) => {
   beforeEach(() => {
     spawner = choose()

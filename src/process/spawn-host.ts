@@ -1,27 +1,27 @@
+import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { readdir, rm } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { Worker } from 'node:worker_threads'
 import { isProcessAlive } from './alive.js'
 import type { ChildExit, ChildHandle, ChildSpec } from './child-handle.js'
 import { deferredChild } from './deferred-child.js'
 import { notSpawned } from './paced-spawn.js'
-import { spawnWorkerSource } from './spawn-worker-source.js'
+import { spawnHostSource } from './spawn-host-source.js'
 import { killGroup } from './terminate.js'
 
 /** token (hex) + role digit, the first bytes on every stdio socket */
 const tokenChars = 32
 const announceBytes = tokenChars + 1
 
-type WorkerReply =
+type HostReply =
   | { id: number; pid: number }
   | { id: number; error: { code?: string; message: string } }
   | { id: number; code: number | null; signal: NodeJS.Signals | null }
 
-/** One spawn on its way: what the worker reported and which of its sockets arrived. */
+/** One spawn on its way: what the host reported and which of its sockets arrived. */
 interface InFlight {
   token: string
   sockets: Array<net.Socket | undefined>
@@ -33,38 +33,44 @@ interface InFlight {
 }
 
 /**
- * Spawns on a worker thread, so the fork/exec wait of `child_process.spawn()` (tens of ms in a large, loaded
- * process) blocks that thread, not the event loop that serves requests. A child's stdio are unix sockets: the
- * worker connects them to a listener of this thread (a private directory, mode 0700) and hands them to the
- * child; this thread keeps the accepted ends, matched by a random token the worker writes first. Exit status
- * comes back as a message; signals go by pid and process group, as for any child (terminate.ts).
+ * Spawns from a small process of its own (spawn-host-source.ts), not from the gateway's:
+ * - `child_process.spawn()` forks the process that calls it and waits until the child has exec'd: tens of ms in a
+ *   large, loaded process, which here block the host, not the event loop that serves requests;
+ * - a fork makes every page of the forking process copy-on-write, so each page the gateway wrote after one of its
+ *   own forks cost a page fault (all of its working set again after every run's start: docs/benchmarks.md).
+ *   The host is a few MB; its forks are cheap and the gateway's memory is left alone.
+ * A child's stdio are unix sockets: the host connects them to a listener of the gateway (a private directory,
+ * mode 0700) and hands them to the child; the gateway keeps the accepted ends, matched by a random token the
+ * host writes first. Requests, pids and exit statuses go over the host's IPC channel; signals go by pid and
+ * process group, as for any child (terminate.ts). The host gets no environment of the gateway's (no secret):
+ * each request carries its child's.
  */
-export class SpawnWorker {
+export class SpawnHost {
   private readonly inFlight = new Map<number, InFlight>()
   private readonly byToken = new Map<string, InFlight>()
   private nextId = 0
   private failure: Error | undefined
 
   private constructor(
-    private readonly worker: Worker,
+    private readonly host: ChildProcess,
     private readonly server: net.Server,
     private readonly dir: string,
-    /** Where the worker connects the stdio sockets (in a directory only this user may enter). */
+    /** Where the host connects the stdio sockets (in a directory only this user may enter). */
     readonly socketPath: string,
   ) {
     server.on('connection', (socket) => this.accept(socket))
-    worker.on('message', (reply: WorkerReply) => this.reply(reply))
-    worker.on('error', (err) => this.fail(err))
-    worker.on('exit', () => this.fail(new Error('the spawn worker ended')))
-    worker.unref()
+    host.on('message', (reply: HostReply) => this.reply(reply))
+    host.on('error', (err) => this.fail(err))
+    host.on('exit', () => this.fail(new Error('the spawn host ended')))
+    this.unref()
     server.unref()
   }
 
-  /** A started worker, or undefined when this platform or machine cannot have one (then spawn directly). */
-  static async start(): Promise<SpawnWorker | undefined> {
+  /** A started host, or undefined when this platform or machine cannot have one (then spawn directly). */
+  static async start(): Promise<SpawnHost | undefined> {
     let dir: string | undefined
     try {
-      // in the background: the worker starts during a burst, and the temp dir can be large
+      // in the background: the temp dir can be large
       void sweepStaleDirs()
       dir = mkdtempSync(path.join(os.tmpdir(), `${dirPrefix}${process.pid}-`))
       const socketPath = path.join(dir, 's')
@@ -75,22 +81,32 @@ export class SpawnWorker {
         server.listen({ path: socketPath, backlog: 2048 }, () => resolve())
       })
       chmodSync(socketPath, 0o600)
-      const worker = new Worker(spawnWorkerSource, { eval: true, workerData: { path: socketPath } })
+      const host = spawn(process.execPath, [...hostNodeFlags, '-e', spawnHostSource], {
+        cwd: '/',
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', AGENT_GATEWAY_SPAWN_SOCKET: socketPath },
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+        windowsHide: true,
+      })
       await new Promise<void>((resolve, reject) => {
-        worker.once('online', resolve)
-        worker.once('error', reject)
+        host.once('spawn', resolve)
+        host.once('error', reject)
       })
       const made = dir
       // the listener's directory goes with this process
       process.once('exit', () => rmSync(made, { recursive: true, force: true }))
-      return new SpawnWorker(worker, server, made, socketPath)
+      return new SpawnHost(host, server, made, socketPath)
     } catch {
       if (dir) rmSync(dir, { recursive: true, force: true })
       return undefined
     }
   }
 
-  /** Whether it still works (a worker that died is not used again). */
+  /** The host process's pid (tests). */
+  get pid(): number | undefined {
+    return this.host.pid
+  }
+
+  /** Whether it still works (a host that died is not used again). */
   get usable(): boolean {
     return this.failure === undefined
   }
@@ -109,12 +125,12 @@ export class SpawnWorker {
       this.byToken.set(token, entry)
     })
     // while children are on their way or running, their exit must be heard
-    if (this.inFlight.size === 1) this.worker.ref()
-    this.worker.postMessage({ id, token, ...spec })
+    if (this.inFlight.size === 1) this.ref()
+    this.host.send({ id, token, ...spec })
     return deferredChild(later)
   }
 
-  /** A socket the worker connected: its first bytes say which spawn and which stream it is. */
+  /** A socket the host connected: its first bytes say which spawn and which stream it is. */
   private accept(socket: net.Socket): void {
     socket.on('error', () => {})
     const onReadable = () => {
@@ -131,7 +147,7 @@ export class SpawnWorker {
     socket.on('readable', onReadable)
   }
 
-  private reply(reply: WorkerReply): void {
+  private reply(reply: HostReply): void {
     const entry = this.inFlight.get(reply.id)
     if (!entry) return
     if ('pid' in reply) {
@@ -166,14 +182,25 @@ export class SpawnWorker {
     })
   }
 
-  /** Its exit status is known (or will never be): the worker need not keep this process alive for it. */
+  /** Its exit status is known (or will never be): the host need not keep this process alive for it. */
   private forget(id: number): void {
     this.inFlight.delete(id)
-    if (this.inFlight.size === 0) this.worker.unref()
+    if (this.inFlight.size === 0) this.unref()
+  }
+
+  // an idle host does not keep the gateway alive; it ends with it (its IPC channel closes)
+  private ref(): void {
+    this.host.ref()
+    this.host.channel?.ref()
+  }
+
+  private unref(): void {
+    this.host.unref()
+    this.host.channel?.unref()
   }
 
   /**
-   * The worker died (never expected): children it spawned are ended (no exit status can come back for them),
+   * The host died (never expected): children it spawned are ended (no exit status can come back for them),
    * spawns on their way fail, and later spawns do not use it.
    */
   private fail(err: Error): void {
@@ -192,16 +219,27 @@ export class SpawnWorker {
       entry.spawned(notSpawned(err))
     }
     this.byToken.clear()
+    if (this.host.connected) this.host.disconnect()
     this.server.close()
     rmSync(this.dir, { recursive: true, force: true })
   }
 
-  /** Ends the worker and removes its listener (tests; the process exiting does the same). */
+  /** Ends the host and removes its listener (tests; the process exiting does the same). */
   async stop(): Promise<void> {
-    this.fail(new Error('the spawn worker was stopped'))
-    await this.worker.terminate()
+    const exited = new Promise((resolve) => {
+      if (this.host.exitCode !== null || this.host.signalCode !== null) resolve(undefined)
+      else this.host.once('exit', resolve)
+    })
+    this.fail(new Error('the spawn host was stopped'))
+    await exited
   }
 }
+
+/**
+ * The host's node flags: a small young generation (it allocates little: a request's env at a time). No flags of
+ * the gateway's (`execArgv`: a loader, a profiler) and no NODE_OPTIONS (its environment is its own).
+ */
+const hostNodeFlags = ['--max-semi-space-size=1']
 
 /** The listener's directory: `agent-gateway-spawn-<pid>-<random>` in the temp dir. */
 const dirPrefix = 'agent-gateway-spawn-'

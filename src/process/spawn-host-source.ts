@@ -1,0 +1,101 @@
+/**
+ * The spawn host's code (plain CommonJS, run as `node -e <source>` with an IPC channel, so it runs the same under
+ * tsx, vitest and the built server). For each request it connects three unix sockets to the gateway's listener
+ * (`AGENT_GATEWAY_SPAWN_SOCKET`), each announcing `token + role` (0 stdin, 1 stdout, 2 stderr), gives them to the
+ * child as its stdio, closes its own ends and reports `{ id, pid }` (or `{ id, error }`), later
+ * `{ id, code, signal }` when the child exited. The sockets stay paused here: nothing the gateway writes for the
+ * child is read by this process.
+ *
+ * It lives as long as its IPC channel: when the gateway is gone (it exited, or was killed), every child still
+ * running is killed with its process group, and the host exits. Signals meant for the gateway's whole process
+ * group (a terminal's Ctrl-C, a service manager's SIGTERM) are left to the gateway, which ends its children and
+ * then this host.
+ */
+export const spawnHostSource = `
+const { spawn } = require('node:child_process')
+const net = require('node:net')
+
+const socketPath = process.env.AGENT_GATEWAY_SPAWN_SOCKET
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {})
+
+// the listener's backlog is full while the gateway is busy: wait for it (up to ~10 s), do not fail the spawn
+const busyRetries = 1000
+const busyRetryMs = 10
+
+function connect(announce, attempt = 0) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(socketPath)
+    let connected = false
+    socket.pause()
+    socket.on('error', (err) => {
+      if (connected) return
+      socket.destroy()
+      if (err.code !== 'EAGAIN' || attempt >= busyRetries) return reject(err)
+      setTimeout(() => connect(announce, attempt + 1).then(resolve, reject), busyRetryMs)
+    })
+    socket.once('connect', () => {
+      connected = true
+      socket.write(announce, () => resolve(socket))
+    })
+  })
+}
+
+function report(message) {
+  if (process.connected) process.send(message)
+}
+
+function failed(id, err) {
+  report({ id, error: { code: err.code, message: String(err.message) } })
+}
+
+/** Children still running, by pid: their groups are killed if the gateway goes away. */
+const running = new Set()
+
+process.on('disconnect', () => {
+  for (const pid of running) {
+    try {
+      process.kill(-pid, 'SIGKILL')
+    } catch {}
+  }
+  process.exit(0)
+})
+
+// one spawn at a time: spawn() blocks this process anyway, and a burst must not overflow the listener's backlog
+let queue = Promise.resolve()
+process.on('message', (request) => {
+  queue = queue.then(() => start(request)).catch((err) => failed(request.id, err))
+})
+
+async function start({ id, token, command, args, cwd, env }) {
+  const connecting = await Promise.allSettled([0, 1, 2].map((role) => connect(token + role)))
+  const sockets = connecting.filter((c) => c.status === 'fulfilled').map((c) => c.value)
+  const refused = connecting.find((c) => c.status === 'rejected')
+  if (refused) {
+    for (const socket of sockets) socket.destroy()
+    return failed(id, refused.reason)
+  }
+  let child
+  try {
+    child = spawn(command, args, {
+      cwd,
+      env,
+      detached: true,
+      stdio: sockets.map((socket) => socket._handle.fd),
+      windowsHide: true,
+    })
+  } catch (err) {
+    return failed(id, err)
+  } finally {
+    for (const socket of sockets) socket.destroy()
+  }
+  if (child.pid === undefined) return child.once('error', (err) => failed(id, err))
+  const pid = child.pid
+  running.add(pid)
+  child.on('error', () => {})
+  report({ id, pid })
+  child.once('exit', (code, signal) => {
+    running.delete(pid)
+    report({ id, code, signal })
+  })
+}
+`

@@ -1,0 +1,198 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import { pathToFileURL } from 'node:url'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { readText } from '../../src/process/lines.js'
+import { pacedSpawn } from '../../src/process/paced-spawn.js'
+import { spawnHostReady } from '../../src/process/spawn-child.js'
+import { type ChildSpawner, spawnGroup } from '../../src/process/spawn-group.js'
+import { SpawnHost, sweepStaleDirs } from '../../src/process/spawn-host.js'
+import { listProcesses, processesInGroup, waitUntilGone } from '../support/processes.js'
+import { removeDir, tempDir } from '../support/temp.js'
+
+/** Minor page faults of this process so far (/proc/self/stat, field 10). */
+const minorFaults = () => Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ')[7])
+
+let cwd: string
+beforeEach(() => {
+  cwd = tempDir('spawn-host-')
+})
+afterEach(() => removeDir(cwd))
+
+const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' }
+
+async function textOf(stream: NodeJS.ReadableStream & import('node:stream').Readable): Promise<string> {
+  let text = ''
+  for await (const t of readText(stream)) text += t
+  return text
+}
+
+describe('the spawn host', () => {
+  it('is what spawnGroup uses: the child is the host’s, its stdio sockets this process’s', async () => {
+    expect(await spawnHostReady()).toBe(true)
+    const proc = spawnGroup({
+      command: 'sh',
+      args: ['-c', 'cat; readlink /proc/$$/fd/0 /proc/$$/fd/1; sleep 0.2'],
+      cwd,
+      env,
+      killGraceMs: 1000,
+      stdin: 'through the socket\n',
+    })
+    const output = textOf(proc.stdout)
+    const pid = await proc.started
+    const host = listProcesses().find((p) => p.pid === pid)?.ppid
+    expect(host).toBeDefined()
+    expect(host).not.toBe(process.pid)
+    expect(listProcesses().find((p) => p.pid === host)?.ppid).toBe(process.pid)
+    expect(await proc.done).toMatchObject({ exitCode: 0, reason: 'exited' })
+    const [echoed, stdin, stdout] = (await output).trim().split('\n')
+    expect(echoed).toBe('through the socket')
+    expect(stdin).toMatch(/^socket:/)
+    expect(stdout).toMatch(/^socket:/)
+  })
+
+  it('gets none of this process’s environment: no secret of the gateway’s reaches it', async () => {
+    process.env.AGW_SPAWN_HOST_TEST_TOKEN = 'not-for-the-host-4a7c'
+    const host = await SpawnHost.start()
+    try {
+      expect(host?.pid).toBeDefined()
+      const environ = readFileSync(`/proc/${host!.pid}/environ`, 'latin1').split('\0').filter(Boolean)
+      const names = environ
+        .map((entry) => entry.split('=')[0])
+        .filter((name) => !name?.startsWith('NODE_CHANNEL_'))
+      expect(names.sort()).toEqual(['AGENT_GATEWAY_SPAWN_SOCKET', 'PATH'])
+      // and its children get exactly the environment asked for (spawnGroup adds the server marker), none of the host's
+      const proc = spawnGroup({ command: 'env', args: [], cwd, env, killGraceMs: 1000 }, (s) =>
+        host!.spawn(s),
+      )
+      const lines = (await textOf(proc.stdout)).trim().split('\n')
+      expect(lines.filter((line) => !line.startsWith('AGENT_GATEWAY_SERVER='))).toEqual([`PATH=${env.PATH}`])
+      expect(await proc.done).toMatchObject({ exitCode: 0 })
+    } finally {
+      delete process.env.AGW_SPAWN_HOST_TEST_TOKEN
+      await host?.stop()
+    }
+  })
+
+  it('leaves this process’s memory alone: no copy-on-write page faults after a spawn (a fork makes them)', async () => {
+    const host = (await SpawnHost.start())!
+    const pages = 8192
+    const memory = Buffer.alloc(pages * 4096, 1)
+    const touch = () => {
+      for (let i = 0; i < memory.length; i += 4096) memory[i]! += 1
+    }
+    const faultsWhile = async (spawner: ChildSpawner) => {
+      touch()
+      const proc = spawnGroup({ command: 'true', args: [], cwd, env, killGraceMs: 1000 }, spawner)
+      expect(await proc.done).toMatchObject({ exitCode: 0, reason: 'exited' })
+      const before = minorFaults()
+      touch()
+      return minorFaults() - before
+    }
+    try {
+      // the same spawn forked by this process: every page written since is copied on its next write
+      expect(await faultsWhile(pacedSpawn)).toBeGreaterThanOrEqual(pages)
+      expect(await faultsWhile((s) => host.spawn(s))).toBeLessThan(pages / 8)
+    } finally {
+      await host.stop()
+    }
+  })
+
+  it('ends the children it spawned when the gateway is killed: no process outlives a gateway that died', async () => {
+    const script = path.join(cwd, 'gateway.mts')
+    const hostModule = pathToFileURL(path.resolve('src/process/spawn-host.ts')).href
+    writeFileSync(
+      script,
+      `import { SpawnHost } from ${JSON.stringify(hostModule)}
+const host = await SpawnHost.start()
+const child = host.spawn({ command: 'sh', args: ['-c', 'sleep 60 & sleep 60'], cwd: ${JSON.stringify(cwd)}, env: { PATH: process.env.PATH } })
+console.log(await child.started)
+setInterval(() => {}, 1000)
+`,
+    )
+    const gateway = spawn(process.execPath, ['--import', 'tsx', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let pid: number | undefined
+    try {
+      const [line] = (await once(createInterface({ input: gateway.stdout! }), 'line')) as [string]
+      pid = Number(line)
+      await expect.poll(() => processesInGroup(pid!).length).toBe(3)
+    } finally {
+      gateway.kill('SIGKILL')
+      await once(gateway, 'exit')
+    }
+    expect(await waitUntilGone(() => processesInGroup(pid!), 5000)).toEqual([])
+  })
+
+  it('listens where only this user may connect, and drops a connection that does not name a spawn', async () => {
+    const host = await SpawnHost.start()
+    try {
+      expect(host).toBeDefined()
+      const socketPath = host!.socketPath
+      expect(statSync(path.dirname(socketPath)).mode & 0o777).toBe(0o700)
+      expect(statSync(socketPath).mode & 0o777).toBe(0o600)
+      const stranger = net.connect(socketPath)
+      stranger.on('error', () => {})
+      stranger.write(`${'0'.repeat(32)}1`)
+      await new Promise((resolve) => stranger.once('close', resolve))
+      // and it still spawns
+      const proc = spawnGroup({ command: 'true', args: [], cwd, env, killGraceMs: 1000 }, (s) =>
+        host!.spawn(s),
+      )
+      expect(await proc.done).toMatchObject({ exitCode: 0, reason: 'exited' })
+    } finally {
+      await host?.stop()
+    }
+  })
+
+  it('hands over a child that exited before its sockets were accepted, with all it wrote', async () => {
+    const host = (await SpawnHost.start())!
+    try {
+      const procs = Array.from({ length: 40 }, (_, i) =>
+        spawnGroup({ command: 'echo', args: [`quick ${i}`], cwd, env, killGraceMs: 1000 }, (s) =>
+          host.spawn(s),
+        ),
+      )
+      const outputs = await Promise.all(procs.map((p) => textOf(p.stdout)))
+      expect(outputs).toEqual(procs.map((_, i) => `quick ${i}\n`))
+      const outcomes = await Promise.all(procs.map((p) => p.done))
+      expect(outcomes.every((o) => o.exitCode === 0 && o.reason === 'exited')).toBe(true)
+    } finally {
+      await host.stop()
+    }
+  })
+
+  it('removes the listener directories of processes that are gone, and only those', async () => {
+    const gone = path.join(cwd, 'agent-gateway-spawn-2147483646-AbC123')
+    const alive = path.join(cwd, `agent-gateway-spawn-${process.ppid}-XyZ789`)
+    const other = path.join(cwd, 'agent-gateway-spawn-notapid')
+    for (const dir of [gone, alive, other]) mkdirSync(dir)
+    await sweepStaleDirs(cwd)
+    expect([gone, alive, other].map((dir) => existsSync(dir))).toEqual([false, true, true])
+  })
+
+  it('ends the children of a host that stops, and reports them; later spawns do not use it', async () => {
+    const host = (await SpawnHost.start())!
+    const proc = spawnGroup(
+      { command: 'sh', args: ['-c', 'sleep 30 & sleep 30'], cwd, env, killGraceMs: 1000 },
+      (s) => host.spawn(s),
+    )
+    let pid: number
+    try {
+      pid = (await proc.started)!
+      expect(processesInGroup(pid).length).toBeGreaterThan(0)
+    } finally {
+      await host.stop()
+    }
+    expect(await proc.done).toMatchObject({ exitCode: null, signal: 'SIGKILL' })
+    expect(await waitUntilGone(() => processesInGroup(pid), 3000)).toEqual([])
+    expect(host.usable).toBe(false)
+    const after = spawnGroup({ command: 'true', args: [], cwd, env, killGraceMs: 1000 }, (s) => host.spawn(s))
+    expect(await after.done).toMatchObject({ reason: 'spawn_failed' })
+  })
+})
