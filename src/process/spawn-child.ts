@@ -7,6 +7,8 @@ let host: SpawnHost | undefined
 let starting: Promise<void> | undefined
 /** The host's start is over: it runs (or ran, and died), or it could not start. */
 let started = false
+/** Spawns so far: the first does not start the host. */
+let spawns = 0
 
 function startHost(): Promise<void> {
   starting ??= SpawnHost.start().then((running) => {
@@ -17,13 +19,14 @@ function startHost(): Promise<void> {
 }
 
 /**
- * How the local runner spawns: from the spawn host (spawn-host.ts), which the first spawn starts (spawns wait for
- * it while it starts, tens of ms), so this process never forks. Paced on this thread (spawn-pacing.ts) when the
- * host could not start or has died.
+ * How the local runner spawns: from the spawn host (spawn-host.ts), which the second spawn starts (spawns wait for
+ * it while it starts, tens of ms), so this process forks once at most. The first spawn, on this thread, is the
+ * version probe at boot (forking a process that just started costs little): a server that spawns nothing else
+ * runs no host. Paced on this thread (spawn-pacing.ts) when the host could not start or has died.
  */
 export function spawnChild(spec: ChildSpec): ChildHandle {
   if (host?.usable) return host.spawn(spec)
-  if (started) return pacedSpawn(spec)
+  if (started || ++spawns === 1) return pacedSpawn(spec)
   return deferredChild(startHost().then(() => (host?.usable ? host.spawn(spec) : pacedSpawn(spec))))
 }
 

@@ -3,7 +3,7 @@
  * tsx, vitest and the built server). For each request it connects three unix sockets to the gateway's listener
  * (`AGENT_GATEWAY_SPAWN_SOCKET`), each announcing `token + role` (0 stdin, 1 stdout, 2 stderr), gives them to the
  * child as its stdio, closes its own ends and reports `{ id, pid }` (or `{ id, error }`), later
- * `{ id, code, signal }` when the child exited. The sockets stay paused here: nothing the gateway writes for the
+ * `{ id, code, signal }` when the child exited. It says `{ ready: true }` once it listens for requests. The sockets stay paused here: nothing the gateway writes for the
  * child is read by this process.
  *
  * It lives as long as its IPC channel: when the gateway is gone (it exited, or was killed), every child still
@@ -65,6 +65,8 @@ let queue = Promise.resolve()
 process.on('message', (request) => {
   queue = queue.then(() => start(request)).catch((err) => failed(request.id, err))
 })
+
+report({ ready: true })
 
 async function start({ id, token, command, args, cwd, env }) {
   const connecting = await Promise.allSettled([0, 1, 2].map((role) => connect(token + role)))

@@ -87,10 +87,7 @@ export class SpawnHost {
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
         windowsHide: true,
       })
-      await new Promise<void>((resolve, reject) => {
-        host.once('spawn', resolve)
-        host.once('error', reject)
-      })
+      await ready(host)
       const made = dir
       // the listener's directory goes with this process
       process.once('exit', () => rmSync(made, { recursive: true, force: true }))
@@ -233,6 +230,32 @@ export class SpawnHost {
     this.fail(new Error('the spawn host was stopped'))
     await exited
   }
+}
+
+/** How long a starting host may take to say it is ready (node's start on a loaded machine: well under a second). */
+const readyTimeoutMs = 15_000
+
+/** Resolves once the host said it is ready; rejects (and ends it) if it failed, exited or stayed silent. */
+function ready(host: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => settle(new Error('the spawn host did not start in time')), readyTimeoutMs)
+    const settle = (err?: Error) => {
+      clearTimeout(timer)
+      host.off('message', onMessage)
+      host.off('error', settle)
+      host.off('exit', onExit)
+      if (!err) return resolve()
+      host.kill('SIGKILL')
+      reject(err)
+    }
+    const onMessage = (message: unknown) => {
+      if ((message as { ready?: boolean } | null)?.ready === true) settle()
+    }
+    const onExit = () => settle(new Error('the spawn host ended while starting'))
+    host.on('message', onMessage)
+    host.once('error', settle)
+    host.once('exit', onExit)
+  })
 }
 
 /**
