@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
@@ -28,9 +29,10 @@ const auth = { authorization: `Bearer ${apiToken}` }
 
 /**
  * Two commands: by the second one an agent that keeps a snapshot of its shell (codex) has taken it. The
- * second prints the environment and whatever the agent left in its home's shell snapshots.
+ * second prints the environment and whatever codex or Claude Code left in their homes' shell snapshots.
  */
-const printEnv = 'env; cat "$CODEX_HOME"/shell_snapshots/* 2>/dev/null; echo printed-env'
+const printEnv =
+  'env; cat "$CODEX_HOME"/shell_snapshots/* "$HOME"/.claude/shell-snapshots/* 2>/dev/null; echo printed-env'
 const script = (mock: MockLlm) => {
   mock.reset()
   mock.setDefault({ kind: 'text', text: 'done' })
@@ -41,10 +43,17 @@ const script = (mock: MockLlm) => {
   )
 }
 
+/**
+ * A custom agent (ACP_AGENTS) that runs `env` itself and asks the gateway to run it (`terminal/create`): the
+ * gateway offers no terminal, so every command of an ACP agent is the agent's own.
+ */
+const shellAgent = `shell=${process.execPath} ${fileURLToPath(new URL('../fixtures/acp-shell-agent.mjs', import.meta.url))}`
+
 /** Claude Code asks before `env` unless it may do anything; codex-acp runs it in its sandbox. */
 const agents = [
-  { agent: 'acp:codex-acp', sandbox: 'workspace-write' },
-  { agent: 'acp:claude-agent-acp', sandbox: 'danger-full-access' },
+  { agent: 'acp:codex-acp', sandbox: 'workspace-write', model: true },
+  { agent: 'acp:claude-agent-acp', sandbox: 'danger-full-access', model: true },
+  { agent: 'acp:shell', sandbox: 'workspace-write', model: false },
 ] as const
 
 const commandOutput = (events: StoredEvent[]) =>
@@ -58,7 +67,7 @@ const commandOutput = (events: StoredEvent[]) =>
  * The command ran (its output came back through the gateway's events) and saw no secret: neither a value
  * nor a name, not even redacted (the agent never gave it to the command); nor did the model get one back.
  */
-function expectNoSecret(mock: MockLlm, events: StoredEvent[]) {
+function expectNoSecret(mock: MockLlm, events: StoredEvent[], model: boolean) {
   const output = commandOutput(events)
   expect(output, JSON.stringify(events)).toContain('printed-env')
   expect(output).toMatch(/^PATH=/m)
@@ -66,6 +75,12 @@ function expectNoSecret(mock: MockLlm, events: StoredEvent[]) {
   for (const name of secretNames) expect(output).not.toMatch(new RegExp(`\\b${name}=`))
   expect(output).not.toContain('[REDACTED]')
   for (const value of secretValues) expect(JSON.stringify(events)).not.toContain(value)
+  if (!model) {
+    // the agent's request for a client terminal was refused: the gateway declared none
+    expect(output).toContain('client terminal capability: false')
+    expect(output).toMatch(/terminal\/create refused: /)
+    return
+  }
   // the command's output goes back to the model unredacted: the key must not be in what the provider got
   const bodies = JSON.stringify(mock.requests.map((r) => r.body))
   expect(bodies).toContain('printed-env')
@@ -112,6 +127,7 @@ describe.each(gateways)('ACP agents on $paths: secrets never reach their command
     gw = await startGateway(mock, {
       ...secretEnv,
       ...settings,
+      ACP_AGENTS: shellAgent,
       ALLOW_DANGER_FULL_ACCESS: 'true',
       ANTHROPIC_BASE_URL: mock.url,
       CLAUDE_CODE_MAX_RETRIES: '0',
@@ -123,7 +139,7 @@ describe.each(gateways)('ACP agents on $paths: secrets never reach their command
     if (gw) expect(await waitUntilGone(() => processesUnder(gw.dir))).toEqual([])
   })
 
-  for (const { agent, sandbox } of agents) {
+  for (const { agent, sandbox, model } of agents) {
     it(`${agent}: a one-shot run's command`, async () => {
       script(mock)
       const res = await postJson(
@@ -139,7 +155,7 @@ describe.each(gateways)('ACP agents on $paths: secrets never reach their command
         }),
       )) as StoredEvent[]
       expect(run.status, JSON.stringify(events)).toBe('succeeded')
-      expectNoSecret(mock, events)
+      expectNoSecret(mock, events, model)
     }, 120_000)
 
     it(`${agent}: a session turn's command`, async () => {
@@ -159,7 +175,7 @@ describe.each(gateways)('ACP agents on $paths: secrets never reach their command
       expect(turn.status).toBe(200)
       const events = await turnEvents(gw, turn)
       expect(events.at(-1), JSON.stringify(events)).toMatchObject({ type: 'turn.completed' })
-      expectNoSecret(mock, events)
+      expectNoSecret(mock, events, model)
       const archived = await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {}, auth)
       expect(archived.status).toBe(200)
     }, 120_000)
