@@ -41,17 +41,12 @@ export function codexProviderArgs(config: Config): string[] {
  * Overrides every codex process gets, before the operator's own (CODEX_CONFIG_OVERRIDES may change them):
  * - commands the model runs never see a secret: the gateway's known secret names and every name that looks
  *   like a credential are excluded from their environment (codex applies `exclude` after `inherit`);
- * - no shell snapshot: codex takes it by running the user's shell with its own environment (the provider key
- *   included), `export -p` into CODEX_HOME/shell_snapshots, and sources it before each command. The codex of
- *   codex-acp 0.16 then re-exported every excluded variable into the command (`env` showed CODEX_API_KEY), and
- *   any codex leaves the key in that file, readable by the commands of an unsandboxed turn;
  * - workspace-write means the workspace only: neither $TMPDIR nor /tmp is writable.
  */
 export function codexConfinementOverrides(): string[] {
   const patterns = [...knownSecretNames, ...secretNameFragments.map((f) => `*${f}*`)]
   return [
     `shell_environment_policy.exclude=[${patterns.map(toml).join(',')}]`,
-    'features.shell_snapshot=false',
     'sandbox_workspace_write.exclude_tmpdir_env_var=true',
     'sandbox_workspace_write.exclude_slash_tmp=true',
   ]
