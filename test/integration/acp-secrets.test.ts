@@ -11,7 +11,7 @@ import { processesUnder, waitUntilGone } from '../support/processes.js'
  * secrets.test.ts for the ACP agents: no secret of the gateway reaches a command an ACP agent runs, on any
  * path a command of theirs takes: a one-shot run on a process of its own (ACP_WARM_RUNS=false) or on a warm
  * process, a session turn on a process of its own (ACP_SESSIONS_PER_PROCESS=1) or on a shared one.
- * codex-acp's pinned codex sourced its shell snapshot, taken from codex-acp's own environment (the key
+ * The codex inside codex-acp sourced its shell snapshot, taken from codex-acp's own environment (the key
  * included), before each command: `shell_environment_policy.exclude` was undone (features.shell_snapshot).
  */
 const apiToken = 'gw-api-token-4b8d1e6f2a'
