@@ -16,8 +16,8 @@ import { killAll, processesUnder, waitUntilGone } from '../support/processes.js'
 // marker from the commands of a session there, and a command that escaped the warm codex-acp process would
 // outlive its run. The gateway reads codex's include_only for the cwd (config/read through a short-lived
 // app-server, closed after it) and starts codex-acp with it, the markers' names added, as `-c`.
-// (Seen with codex-acp 0.x here: it does not always apply shell_environment_policy to its commands at all, so
-// the commands' environment cannot show the project's list reliably; the launch shows what it is given.)
+// (The launch shows what it is given. codex-acp's commands did not show the project's list reliably while its
+// shell snapshot, which re-exported codex-acp's whole environment into most commands, was on: launch.ts.)
 
 let mock: MockLlm
 let warm: AcpDriver

@@ -112,10 +112,19 @@ function containerPlacement(
   return placed(s.placement, program, homes, (s.sandbox ?? config.CODEX_SANDBOX) !== 'read-only')
 }
 
+/**
+ * codex's overrides, with no shell snapshot: the codex of codex-acp (0.16) takes one by running the user's
+ * shell with codex-acp's own environment (the provider keys included) into CODEX_HOME/shell_snapshots, and
+ * sources it before each command, restoring only the policy's `set` names afterwards: every variable
+ * `shell_environment_policy.exclude` kept from the command came back (`env` showed CODEX_API_KEY), and the
+ * file held the keys for any command to read. (The pinned codex restores the policy's environment after the
+ * snapshot, and keeps the keys out of it.)
+ */
 function codexAcpArgs(config: Config, s: AcpLaunchSettings): string[] {
   const c = (kv: string) => ['-c', kv]
   const model = resolveModel(s.model, config.CODEX_MODEL)
   return [
+    ...c('features.shell_snapshot=false'),
     ...codexProviderArgs(config),
     ...(model ? c(`model=${JSON.stringify(model)}`) : []),
     ...c(
