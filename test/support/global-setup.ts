@@ -50,7 +50,9 @@ export default async function setup(project: TestProject) {
   // names this suite's container instances (test/support/containers.ts): its teardown touches only those
   process.env.AGW_TEST_SUITE = suiteId(root)
   if (needs.containers) {
-    process.env.AGW_TEST_IMAGE = ensureTestImage()
+    process.env.AGW_TEST_IMAGE = ensureTestImage({
+      onWait: (holder) => console.warn(`waiting for the test image that process ${holder.pid} imports`),
+    })
     const pruned = pruneTestImages()
     if (pruned.length > 0) console.warn(`removed stale test images: ${pruned.join(', ')}`)
   }
