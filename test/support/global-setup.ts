@@ -29,7 +29,10 @@ export default async function setup(project: TestProject) {
   process.env[ownerVariable] = JSON.stringify(owner)
   // podman on this machine needs runc and ulimits it can grant; the container tests share one image
   process.env.CONTAINERS_CONF ??= containersConf
-  const needs = suiteNeeds(runFiles(project))
+  const files = runFiles(project)
+  if (!files)
+    console.warn('vitest did not list the run’s files: global setup prepares the test image and template')
+  const needs = suiteNeeds(files)
   const pgRoot = serversRoot()
   const leftovers = removeOrphanedServers(pgRoot)
   if (leftovers.removed.length > 0)

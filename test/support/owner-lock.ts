@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { ownerAlive, type ProcessOwner, sameOwner } from './process-owner.js'
 
 /**
@@ -33,8 +33,12 @@ export function acquireLock(file: string, owner: ProcessOwner, options: LockOpti
   for (;;) {
     if (tryCreate(file, owner)) return
     const holder = lockOwner(file)
-    // released between our attempt and the read: try again at once
-    if (!holder) continue
+    if (!holder) {
+      // a lock file appears whole (see above): one that is there but unreadable is not one of ours; else it
+      // was released between our attempt and the read, and the next attempt may take it
+      if (existsSync(file)) breakStale(file, undefined)
+      continue
+    }
     if (sameOwner(holder, owner)) throw new Error(`${file} is already held by this process`)
     if (!ownerAlive(holder)) {
       breakStale(file, holder)
@@ -78,10 +82,11 @@ function tryCreate(file: string, owner: ProcessOwner): boolean {
 }
 
 /**
- * Moves a stale lock aside (a rename is atomic: of two processes breaking it, one moves it). If what was moved
- * is not the stale lock read before (another process broke it and took the lock in between), it is put back.
+ * Moves a stale lock (or an unreadable file in its place: `stale` undefined) aside; a rename is atomic: of two
+ * processes breaking it, one moves it. If what was moved is not the stale lock read before (another process
+ * broke it and took the lock in between), it is put back.
  */
-function breakStale(file: string, stale: ProcessOwner): void {
+function breakStale(file: string, stale: ProcessOwner | undefined): void {
   const aside = `${file}.${randomUUID()}.stale`
   try {
     renameSync(file, aside)
@@ -89,7 +94,7 @@ function breakStale(file: string, stale: ProcessOwner): void {
     return
   }
   const moved = lockOwner(aside)
-  if (moved && !sameOwner(moved, stale))
+  if (moved && (!stale || !sameOwner(moved, stale)))
     try {
       linkSync(aside, file)
     } catch {}

@@ -23,13 +23,14 @@ const postgresModule = path.join(supportDir, 'postgres.ts')
 export const allNeeds: SuiteNeeds = { containers: true, postgres: true }
 
 /**
- * The run's test files, as vitest has them when global setup runs (vitest.state: an experimental API);
- * undefined when it is not there or lists none (a watch-mode rerun may add files later: see above).
+ * The run's test files, as vitest has them when global setup runs (vitest.state: an experimental API), or
+ * undefined when that API is not there. Global setup runs once: a watch-mode rerun's files are not in it
+ * (see above).
  */
 export function runFiles(project: TestProject): string[] | undefined {
   try {
     const paths = project.vitest.state.getPaths()
-    return paths.length > 0 ? paths : undefined
+    return Array.isArray(paths) ? paths : undefined
   } catch {
     return undefined
   }

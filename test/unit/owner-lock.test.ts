@@ -50,6 +50,12 @@ describe('owner-lock: a lock file between processes, with its owner in it', () =
     withLock(file, me, () => expect(lockOwner(file)).toEqual(me), { timeoutMs: 5000 })
   })
 
+  it('takes over a lock file that holds no owner (not written by a lock)', () => {
+    const file = freshLock()
+    writeFileSync(file, 'not json')
+    withLock(file, me, () => expect(lockOwner(file)).toEqual(me), { timeoutMs: 5000 })
+  })
+
   it('waits for a live holder, says so once, and gives up at its timeout naming the holder', async () => {
     const file = freshLock()
     const holder = spawn('cat', [], { stdio: ['pipe', 'ignore', 'ignore'] })
