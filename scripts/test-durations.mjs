@@ -3,6 +3,7 @@
 // (test/support/duration-sequencer.ts) reads to start the longest files first:
 //   node scripts/test-durations.mjs               runs the whole suite with scripts/durations-reporter.mjs
 //                                                 (each file's whole cost: import, hooks and tests)
+//   node scripts/test-durations.mjs <filters>     the same for the files vitest's filters select (a new file)
 //   node scripts/test-durations.mjs report.json   from that reporter's output, or from a report of
 //                                                 `vitest run --reporter=json --outputFile=…` (its span runs
 //                                                 from a file's first test to its last: hooks before are left out)
@@ -15,17 +16,19 @@ import path from 'node:path'
 const root = path.resolve(import.meta.dirname, '..')
 const durationsFile = path.join(root, 'test/support/durations.json')
 
-let report = process.argv[2]
+const args = process.argv.slice(2)
+const given = args.length === 1 && args[0].endsWith('.json') ? args[0] : undefined
+let report = given
 let scratch
 if (!report) {
   scratch = mkdtempSync(path.join(os.tmpdir(), 'agw-durations-'))
   report = path.join(scratch, 'durations.json')
   // a failing test still reports its file's duration
-  spawnSync('npx', ['vitest', 'run', '--reporter=dot', '--reporter=./scripts/durations-reporter.mjs'], {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, AGW_DURATIONS_OUT: report },
-  })
+  spawnSync(
+    'npx',
+    ['vitest', 'run', '--reporter=dot', '--reporter=./scripts/durations-reporter.mjs', ...args],
+    { cwd: root, stdio: 'inherit', env: { ...process.env, AGW_DURATIONS_OUT: report } },
+  )
 }
 if (!existsSync(report)) {
   console.error(`test-durations: no report at ${report}`)

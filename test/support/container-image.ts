@@ -1,25 +1,28 @@
-import { execFileSync, spawnSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
+import { execFileSync } from 'node:child_process'
 import {
   chmodSync,
   copyFileSync,
   cpSync,
+  existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
-  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { acpPreset } from '../../src/agents/acp/agent-spec.js'
 import { resolveClaudeBinary } from '../../src/agents/claude/probe.js'
 import { resolveCodexBinary } from '../../src/agents/codex-binary.js'
 import { resolveCopilotBinary } from '../../src/agents/copilot/binary.js'
 import { resolveGeminiBinary } from '../../src/agents/gemini/probe.js'
+import { ensureImage, type ImageRecipe, imagesStateDir } from './image-import.js'
+import { leaseImage } from './image-leases.js'
+import { pruneImages } from './image-prune.js'
+import type { LockOptions } from './owner-lock.js'
 import { packageClosure } from './package-closure.js'
+import { suiteOwner } from './process-owner.js'
+import { sharedLibraries } from './shared-libraries.js'
 
 /** The containers.conf this machine's podman needs (runc; ulimits the VM can grant). */
 export const containersConf = path.resolve(import.meta.dirname, '../fixtures/containers/containers.conf')
@@ -34,9 +37,13 @@ export function engineEnv(): Record<string, string> {
   }
 }
 
-/** The image global-setup built (AGW_TEST_IMAGE), or built now. */
+/**
+ * The image global-setup made sure of (AGW_TEST_IMAGE), or one made sure of now: in a run whose files global
+ * setup did not take for container tests (suite-needs.ts), or outside vitest.
+ */
 export function testImage(): string {
-  return process.env.AGW_TEST_IMAGE ?? ensureTestImage()
+  process.env.AGW_TEST_IMAGE ??= ensureTestImage()
+  return process.env.AGW_TEST_IMAGE
 }
 
 /** Where the Gemini CLI package lives inside the test image (`gemini` runs its bundle with node). */
@@ -46,9 +53,10 @@ const copilotCache = '/opt/copilot-cache'
 /** claude-agent-acp and the packages it loads, at their node_modules paths under this directory. */
 const claudeAcpRoot = '/opt/claude-agent-acp'
 
-/** The label every test image carries: global-setup prunes older images by it, and only those. */
+/** The label every test image carries: pruneTestImages looks at those images only. */
 export const testImageLabel = 'agent-gateway.test-image'
 const testImageRepo = 'localhost/agent-gateway-test'
+const testImageKind = { repo: testImageRepo, label: `${testImageLabel}=1` }
 const projectRoot = path.resolve(import.meta.dirname, '../..')
 
 /**
@@ -56,10 +64,36 @@ const projectRoot = path.resolve(import.meta.dirname, '../..')
  * a POSIX userland, bash and the trust roots; the native agents with the glibc libraries they link (codex,
  * claude, codex-acp, copilot with its package unpacked read-only in the image); node (this machine's, with its libraries),
  * the Gemini CLI package for gemini and claude-agent-acp with its packages; an unprivileged user 1000.
- * Imported with `podman import` once, labelled, and named by a hash of what went in (paths relative to
- * the project, so worktrees sharing one node_modules share one image); a later run reuses it.
+ * Imported once (image-import.ts: under a lock, so runs starting together import it once), labelled, and
+ * tagged by the names, sizes and mtimes of what goes in (paths relative to the project, so worktrees sharing
+ * one node_modules share one image); a later run finds it without building anything. The run (its vitest
+ * process) leases the tag until its teardown, so no other run prunes it meanwhile.
  */
-export function ensureTestImage(): string {
+export function ensureTestImage(options: LockOptions = {}): string {
+  const stateDir = imagesStateDir()
+  const owner = suiteOwner()
+  const engine = { program: testEngine, env: engineEnv() }
+  return ensureImage(testImageRecipe(stateDir), engine, {
+    ...options,
+    stateDir,
+    lease: (tag) => leaseImage(stateDir, tag, owner),
+  }).tag
+}
+
+/**
+ * Removes this project's stale test images (image-prune.ts: tags of localhost/agent-gateway-test no live run
+ * leases and none used for 3 hours, dangling images of the label; never one a container was made from), at
+ * most once an hour: the listing costs a podman call a run with nothing to prune should not pay.
+ */
+export function pruneTestImages(): string[] {
+  const stateDir = imagesStateDir()
+  const stamp = path.join(stateDir, 'pruned')
+  if (existsSync(stamp) && Date.now() - statSync(stamp).mtimeMs < 3600_000) return []
+  writeFileSync(stamp, '')
+  return pruneImages({ program: testEngine, env: engineEnv() }, testImageKind, stateDir)
+}
+
+export function testImageRecipe(stateDir: string): ImageRecipe {
   const busybox = '/bin/busybox'
   const codex = resolveCodexBinary()
   const claude = resolveClaudeBinary()
@@ -85,28 +119,27 @@ export function ensureTestImage(): string {
   const caCertificates = '/etc/ssl/certs/ca-certificates.crt'
   const geminiPackage = path.dirname(path.dirname(gemini))
   const claudeAcpPackages = packageClosure(path.dirname(path.dirname(claudeAcp)))
-  const libs = Object.values(natives).flatMap(sharedLibraries)
-  const inputs = [
-    busybox,
-    caCertificates,
-    ...Object.values(natives),
-    path.join(geminiPackage, 'package.json'),
-    ...claudeAcpPackages.map((dir) => path.join(dir, 'package.json')),
-    ...new Set(libs),
-  ]
-  const hash = createHash('sha256')
-  hash.update('recipe-4')
-  for (const file of inputs) {
-    const s = statSync(file)
-    const name = file.startsWith(`${projectRoot}/`) ? path.relative(projectRoot, file) : file
-    hash.update(`${name}:${s.size}:${s.mtimeMs}\n`)
-  }
-  const tag = `${testImageRepo}:${hash.digest('hex').slice(0, 16)}`
-  const env = engineEnv()
-  if (spawnSync(testEngine, ['image', 'exists', tag], { env }).status === 0) return tag
+  const libs = Object.values(natives).flatMap((binary) => sharedLibraries(binary, stateDir))
 
-  const root = mkdtempSync(path.join(os.tmpdir(), 'agw-rootfs-'))
-  try {
+  const fingerprint = () => {
+    const inputs = [
+      busybox,
+      caCertificates,
+      ...Object.values(natives),
+      path.join(geminiPackage, 'package.json'),
+      ...claudeAcpPackages.map((dir) => path.join(dir, 'package.json')),
+      ...new Set(libs),
+    ]
+    const lines = ['recipe-4']
+    for (const file of inputs) {
+      const s = statSync(file)
+      const name = file.startsWith(`${projectRoot}/`) ? path.relative(projectRoot, file) : file
+      lines.push(`${name}:${s.size}:${s.mtimeMs}\n`)
+    }
+    return lines.join('')
+  }
+
+  const build = (root: string) => {
     for (const dir of ['bin', 'usr/bin', 'usr/local/bin', 'etc', 'tmp', 'home/agent', 'proc', 'sys', 'dev'])
       mkdirSync(path.join(root, dir), { recursive: true })
     chmodSync(path.join(root, 'tmp'), 0o1777)
@@ -125,11 +158,15 @@ export function ensureTestImage(): string {
     symlinkSync('/usr/local/bin/bash', path.join(root, 'bin/bash'))
     // copilot unpacks its package on any start (`--version` included): unpack it into the image, read-only
     execFileSync(copilot, ['--version'], {
-      env: { PATH: env.PATH ?? '', HOME: root, COPILOT_PKG_CACHE_HOME: path.join(root, copilotCache) },
+      env: {
+        PATH: engineEnv().PATH ?? '',
+        HOME: root,
+        COPILOT_PKG_CACHE_HOME: path.join(root, copilotCache),
+      },
       stdio: 'pipe',
     })
     const copilotAddons = findFiles(path.join(root, copilotCache), (f) => f.includes('/prebuilds/linux-'))
-    for (const lib of new Set([...libs, ...copilotAddons.flatMap(sharedLibraries)])) {
+    for (const lib of new Set([...libs, ...copilotAddons.flatMap((addon) => sharedLibraries(addon))])) {
       mkdirSync(path.join(root, path.dirname(lib)), { recursive: true })
       copyFileSync(lib, path.join(root, lib))
     }
@@ -155,51 +192,20 @@ export function ensureTestImage(): string {
       'root:x:0:0:root:/root:/bin/sh\nagent:x:1000:1000:agent:/home/agent:/bin/sh\n',
     )
     writeFileSync(path.join(root, 'etc/group'), 'root:x:0:\nagent:x:1000:\n')
-    const tar = path.join(os.tmpdir(), `agw-rootfs-${process.pid}.tar`)
-    execFileSync('tar', ['-C', root, '-cf', tar, '.'])
-    const changes = [
+  }
+
+  return {
+    ...testImageKind,
+    fingerprint,
+    build,
+    changes: [
       'ENV=PATH=/usr/local/bin:/bin',
       `ENV=COPILOT_PKG_CACHE_HOME=${copilotCache}`,
       // claude-agent-acp runs the image's Claude Code (its SDK's own 330 MB copy is not in the image)
       'ENV=CLAUDE_CODE_EXECUTABLE=/usr/local/bin/claude',
       'USER=1000:1000',
-      `LABEL=${testImageLabel}=1`,
-    ]
-    try {
-      execFileSync(testEngine, ['import', ...changes.flatMap((c) => ['--change', c]), tar, tag], {
-        env,
-        stdio: 'pipe',
-      })
-    } finally {
-      rmSync(tar, { force: true })
-    }
-  } finally {
-    rmSync(root, { recursive: true, force: true })
+    ],
   }
-  return tag
-}
-
-/**
- * Removes this project's older test images (labelled `agent-gateway.test-image`; each node_modules builds
- * its own, about 1.5 GB): all but `current` and the newest other one (a suite of an older checkout may be
- * running right now). An image a container still uses is refused by the engine and stays.
- */
-export function pruneTestImages(current: string): string[] {
-  const env = engineEnv()
-  const out = execFileSync(
-    testEngine,
-    ['images', '--filter', `label=${testImageLabel}=1`, '--format', 'json'],
-    { env, encoding: 'utf8' },
-  )
-  const images = JSON.parse(out || '[]') as { Names?: string[]; Created: number }[]
-  const others = images
-    .flatMap((image) => (image.Names ?? []).map((ref) => ({ ref, created: image.Created })))
-    .filter((image) => image.ref !== current && image.ref.startsWith(`${testImageRepo}:`))
-    .sort((a, b) => b.created - a.created)
-  const removed: string[] = []
-  for (const { ref } of others.slice(1))
-    if (spawnSync(testEngine, ['rmi', ref], { env, stdio: 'ignore' }).status === 0) removed.push(ref)
-  return removed
 }
 
 function findFiles(dir: string, keep: (file: string) => boolean): string[] {
@@ -207,15 +213,4 @@ function findFiles(dir: string, keep: (file: string) => boolean): string[] {
     .filter((e) => e.isFile())
     .map((e) => path.join(e.parentPath, e.name))
     .filter(keep)
-}
-
-/** The shared libraries a dynamically linked binary loads (from ldd), the loader included; none if static. */
-function sharedLibraries(binary: string): string[] {
-  const ldd = spawnSync('ldd', [binary], { encoding: 'utf8' })
-  const libs = new Set<string>()
-  for (const line of (ldd.stdout ?? '').split('\n')) {
-    const m = /(\/\S+)\s+\(0x/.exec(line)
-    if (m?.[1]) libs.add(m[1])
-  }
-  return [...libs]
 }

@@ -10,8 +10,8 @@ export function testInstance(): string {
   return `${suitePrefix()}${Math.random().toString(36).slice(2, 8)}`
 }
 
-function suitePrefix(): string {
-  return `agwtest-${process.env.AGW_TEST_SUITE ?? `p${process.pid}`}-`
+function suitePrefix(suite = process.env.AGW_TEST_SUITE ?? `p${process.pid}`): string {
+  return `agwtest-${suite}-`
 }
 
 function list(filter: string): string[] {
@@ -34,7 +34,13 @@ export async function containersLabelled(label: string): Promise<string[]> {
 
 /** Every container of this suite's gateways (named `agw-<instance>-...`, see testInstance). */
 export async function suiteContainers(): Promise<string[]> {
-  return list('label=agent-gateway=1').filter((name) => name.startsWith(`agw-${suitePrefix()}`))
+  return containersOfSuites([process.env.AGW_TEST_SUITE ?? `p${process.pid}`])
+}
+
+/** The containers of the given suites' gateways (a killed run's, by its suite id: suite-roots.ts). */
+export async function containersOfSuites(suites: string[]): Promise<string[]> {
+  const prefixes = suites.map((suite) => `agw-${suitePrefix(suite)}`)
+  return list('label=agent-gateway=1').filter((name) => prefixes.some((p) => name.startsWith(p)))
 }
 
 export async function removeContainers(names: string[]): Promise<void> {

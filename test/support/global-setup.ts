@@ -1,25 +1,38 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import os from 'node:os'
-import path from 'node:path'
+import type { TestProject } from 'vitest/node'
 import { containersConf, ensureTestImage, pruneTestImages } from './container-image.js'
-import { removeContainers, suiteContainers } from './containers.js'
+import { containersOfSuites, removeContainers, suiteContainers } from './containers.js'
+import { imagesStateDir } from './image-import.js'
+import { releaseLeases } from './image-leases.js'
 import { removeOrphanedServers, removeServersOf } from './postgres-leftovers.js'
 import { makeTemplate, templateVariable } from './postgres-template.js'
 import { serversRoot } from './postgres-tools.js'
 import { ownerOf, ownerVariable } from './process-owner.js'
 import { killAll, processesUnder, waitUntilGone } from './processes.js'
+import { runFiles, suiteNeeds } from './suite-needs.js'
+import { makeSuiteRoot, removeOrphanedRoots, suiteId } from './suite-roots.js'
 
 /**
- * One temp root for the whole suite (workers inherit it through AGW_TEST_TMP), and the container test image
- * (AGW_TEST_IMAGE, built once and cached by content hash; older test images are pruned). At the end, any process still running inside the
- * root, or any container of this suite's gateways, is a leak: it is removed and the suite fails.
- * PostgreSQL (test/support/postgres.ts): the servers that killed runs left are stopped first, then one initdb
+ * One temp root for the whole suite (workers inherit it through AGW_TEST_TMP; suite-roots.ts), and, for a run
+ * whose files need them (suite-needs.ts), the container test image (AGW_TEST_IMAGE: found by its fingerprint,
+ * or imported once; stale test images pruned: container-image.ts) and the PostgreSQL template. At the end,
+ * any process still running inside the root, or any container of this suite's gateways, is a leak: it is
+ * removed and the suite fails.
+ * What killed runs left is removed first: their roots (with the agents still running there and their
+ * containers) and their PostgreSQL servers and templates. PostgreSQL (test/support/postgres.ts): one initdb
  * makes the template every test server copies (AGW_PG_TEMPLATE); servers of this run (AGW_TEST_OWNER, this
  * process) still running at the end are leaks too.
  */
-export default async function setup() {
+export default async function setup(project: TestProject) {
   const owner = ownerOf(process.pid)
   process.env[ownerVariable] = JSON.stringify(owner)
+  // podman on this machine needs runc and ulimits it can grant; the container tests share one image
+  process.env.CONTAINERS_CONF ??= containersConf
+  const files = runFiles(project)
+  if (!files)
+    console.warn('vitest did not list the run’s files: global setup prepares the test image and template')
+  const needs = suiteNeeds(files)
   const pgRoot = serversRoot()
   const leftovers = removeOrphanedServers(pgRoot)
   if (leftovers.removed.length > 0)
@@ -27,26 +40,32 @@ export default async function setup() {
       `removed the PostgreSQL test servers and templates of killed runs: ${leftovers.removed.join(', ')}`,
     )
   for (const failure of leftovers.failed) console.warn(failure)
+  const orphanedRoots = await removeOrphanedRoots(os.tmpdir(), async (suites) =>
+    removeContainers(await containersOfSuites(suites)),
+  ).catch((err: Error) => [`(failed: ${err.message})`])
+  if (orphanedRoots.length > 0)
+    console.warn(`removed the temp roots of killed runs and their containers: ${orphanedRoots.join(', ')}`)
   // initdb runs while the image is checked or built; without PostgreSQL there is no template, and each
   // server's own initdb says what is missing
-  const template = makeTemplate(pgRoot, owner).catch(() => undefined)
-  const root = mkdtempSync(path.join(os.tmpdir(), 'agw-tests-'))
+  const template = needs.postgres ? makeTemplate(pgRoot, owner).catch(() => undefined) : undefined
+  const root = makeSuiteRoot(os.tmpdir(), owner)
   process.env.AGW_TEST_TMP = root
   // names this suite's container instances (test/support/containers.ts): its teardown touches only those
-  process.env.AGW_TEST_SUITE = path
-    .basename(root)
-    .replace(/[^a-zA-Z0-9]/g, '')
-    .toLowerCase()
-  // podman on this machine needs runc and ulimits it can grant; the container tests share one image
-  process.env.CONTAINERS_CONF ??= containersConf
-  process.env.AGW_TEST_IMAGE = ensureTestImage()
-  // each node_modules builds its own test image: drop this project's older ones (labelled, unused)
-  pruneTestImages(process.env.AGW_TEST_IMAGE)
+  process.env.AGW_TEST_SUITE = suiteId(root)
+  if (needs.containers) {
+    process.env.AGW_TEST_IMAGE = ensureTestImage({
+      onWait: (holder) => console.warn(`waiting for the test image that process ${holder.pid} imports`),
+    })
+    const pruned = pruneTestImages()
+    if (pruned.length > 0) console.warn(`removed stale test images: ${pruned.join(', ')}`)
+  }
   const templateData = await template
   if (templateData) process.env[templateVariable] = templateData
   return async () => {
     const servers = removeServersOf(pgRoot, owner).servers
-    const containers = await suiteContainers()
+    // a worker that made sure of the image itself (testImage()) leased it: that run has containers too
+    const leased = releaseLeases(imagesStateDir(), owner)
+    const containers = needs.containers || leased.length > 0 ? await suiteContainers() : []
     await removeContainers(containers)
     const leaked = await waitUntilGone(() => processesUnder(root), 5000)
     killAll(leaked)
