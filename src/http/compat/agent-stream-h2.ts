@@ -50,29 +50,27 @@ export function agentStreamRoutes(ctx: GatewayContext): FastifyPluginAsync {
     app.removeAllContentTypeParsers()
     app.addContentTypeParser('*', (_request, _payload, done) => done(null))
 
-    app.post(
-      '/agent/stream',
-      { config: { errorShape: 'v1', streamingBody: true } },
-      async (request, reply) => {
-        const framing = framingOf(request.headers['content-type'])
-        let connection: AgentStreamConnection | undefined
-        const sink = new ResponseFrameSink(reply, framing, () => void connection?.close())
-        connection = new AgentStreamConnection(ctx, sink, scopeOf(ctx, request), request.principal)
-        const decoder = new FrameDecoder(framing, ctx.config.BODY_LIMIT_BYTES)
-        try {
-          for await (const chunk of request.raw as AsyncIterable<Buffer>) {
-            for (const value of decoder.push(chunk)) if ((await connection.receive(value)) === 'end') return
-            if (sink.closed) return
-          }
-          for (const value of decoder.end()) if ((await connection.receive(value)) === 'end') return
-          await connection.clientEnded()
-        } catch (err) {
-          if (err instanceof FrameDecodeError) await connection.decodeError(err.message)
-          else if (!sink.closed) await connection.fatal(err)
-        } finally {
-          await connection.close()
+    // The body is read by the handler, frame by frame, for as long as the stream lives: no body clock.
+    const config = { errorShape: 'v1', streamingBody: true } as const
+    app.post('/agent/stream', { config }, async (request, reply) => {
+      const framing = framingOf(request.headers['content-type'])
+      let connection: AgentStreamConnection | undefined
+      const sink = new ResponseFrameSink(reply, framing, () => void connection?.close())
+      connection = new AgentStreamConnection(ctx, sink, scopeOf(ctx, request), request.principal)
+      const decoder = new FrameDecoder(framing, ctx.config.BODY_LIMIT_BYTES)
+      try {
+        for await (const chunk of request.raw as AsyncIterable<Buffer>) {
+          for (const value of decoder.push(chunk)) if ((await connection.receive(value)) === 'end') return
+          if (sink.closed) return
         }
-      },
-    )
+        for (const value of decoder.end()) if ((await connection.receive(value)) === 'end') return
+        await connection.clientEnded()
+      } catch (err) {
+        if (err instanceof FrameDecodeError) await connection.decodeError(err.message)
+        else if (!sink.closed) await connection.fatal(err)
+      } finally {
+        await connection.close()
+      }
+    })
   }
 }
