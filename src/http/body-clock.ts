@@ -37,7 +37,8 @@ class TimedBody extends Readable {
   private timer: NodeJS.Timeout | undefined
 
   constructor(
-    private readonly raw: RawBody,
+    /** The body as it comes: the request itself unless an earlier hook replaced it. */
+    private readonly raw: Readable,
     private readonly limits: BodyClockLimits,
     private readonly onStall: (err: AppError) => void,
   ) {
@@ -131,7 +132,7 @@ export function registerBodyClock(app: FastifyInstance, limits: BodyClockLimits,
   app.addHook('preParsing', async (request, _reply, payload) => {
     const raw = request.raw as RawBody
     if (request.routeOptions.config?.streamingBody || !mayHaveBody(raw)) return payload
-    return new TimedBody(raw, limits, () => {
+    return new TimedBody(payload, limits, () => {
       onStall()
       // HTTP/1.1: Fastify answers a body that failed with `Connection: close`
       const stream = raw.stream
