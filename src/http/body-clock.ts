@@ -111,7 +111,8 @@ class TimedBody extends Readable {
             { limit: 'BODY_MIN_BYTES_PER_SECOND' },
           )
     this.onStall(err)
-    this.destroy(err)
+    // a parser that gave up already (413) listens no more: the error would be nobody's
+    this.destroy(this.listenerCount('error') > 0 ? err : undefined)
   }
 }
 
@@ -129,17 +130,18 @@ function mayHaveBody(raw: RawBody): boolean {
  * (RFC 9113 section 8.1: stop sending), its connection's other streams untouched.
  */
 export function registerBodyClock(app: FastifyInstance, limits: BodyClockLimits, onStall: () => void): void {
-  app.addHook('preParsing', async (request, _reply, payload) => {
+  app.addHook('preParsing', async (request, reply, payload) => {
     const raw = request.raw as RawBody
     if (request.routeOptions.config?.streamingBody || !mayHaveBody(raw)) return payload
     return new TimedBody(payload, limits, () => {
-      onStall()
       // HTTP/1.1: Fastify answers a body that failed with `Connection: close`
       const stream = raw.stream
-      if (stream)
-        stream.once('finish', () => {
-          if (!stream.closed) stream.close(h2.NGHTTP2_NO_ERROR)
-        })
+      // answered already (413 past BODY_LIMIT_BYTES): an HTTP/2 client that goes on sending is stopped now
+      if (reply.sent) return stream?.close(h2.NGHTTP2_NO_ERROR)
+      onStall()
+      stream?.once('finish', () => {
+        if (!stream.closed) stream.close(h2.NGHTTP2_NO_ERROR)
+      })
     })
   })
 }

@@ -153,6 +153,34 @@ describe('a request body that stalls is cut (BODY_IDLE_SECONDS, BODY_MIN_BYTES_P
     }
   })
 
+  it('HTTP/2: a stream still open after its 413 (past BODY_LIMIT_BYTES) is closed once it idles', async () => {
+    const session = http2.connect(gw.url)
+    session.on('error', () => {})
+    try {
+      const before = await refusedCount(gw, 'body_timeout')
+      // no content-length: the limit is found while reading
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/v1/runs',
+        'content-type': 'application/json',
+      })
+      stream.on('error', () => {})
+      stream.resume()
+      const response = new Promise<number>((resolve) =>
+        stream.once('response', (h) => resolve(Number(h[':status']))),
+      )
+      const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()))
+      stream.write(Buffer.alloc(1_100_000, 'a'))
+      expect(await within(response, 8000, 'oversized h2 body')).toBe(413)
+      await within(closed, 8000, 'h2 stream after its 413')
+      // not a stalled body: it was answered
+      expect(await refusedCount(gw, 'body_timeout')).toBe(before)
+      expect(await h2Health(session)).toBe(200)
+    } finally {
+      session.destroy()
+    }
+  })
+
   it('counts the stalled bodies in agent_gateway_connections_refused_total{reason="body_timeout"}', async () => {
     expect(await refusedCount(gw, 'body_timeout')).toBeGreaterThanOrEqual(3)
   })
