@@ -9,6 +9,7 @@
  *   mark    starts measuring: CPU time and event-loop delay from now; answers {"marked":true}
  *   usage   answers {"cpuMs":..,"pageFaults":..,"loopP99Ms":..,"loopMaxMs":..,"gcMs":..,"gcMaxMs":..,"gcMajors":..} since the last mark (the delay
  *           sampled every 10 ms: a 1 ms probe would be a third of a paced run's CPU here; gc: the pauses V8 reported)
+ *   memory  answers {"rss":..,"heapUsed":..,"external":..,"arrayBuffers":..} (bytes), after two full GCs with --expose-gc
  *   trace   with AGW_BENCH_TRACE=1 only: answers {"events":[..],"gc":[..]}, each event's step times since the last
  *           mark (bench/relay-trace-gateway.ts)
  * With AGW_BENCH_HEAP_SAMPLE=<file> every allocation between a mark and the next usage is sampled (V8's sampling heap
@@ -101,6 +102,13 @@ for await (const line of createInterface({ input: process.stdin })) {
     })
   } else if (line === 'trace') {
     say(trace?.take() ?? { events: [], gc: [] })
+  } else if (line === 'memory') {
+    // after two full collections when the process runs with --expose-gc
+    const gcNow = (globalThis as { gc?: () => void }).gc
+    gcNow?.()
+    gcNow?.()
+    const m = process.memoryUsage()
+    say({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers })
   }
 }
 loop.disable()

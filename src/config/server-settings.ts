@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import {
+  addressRanges,
   bool,
   int,
   list,
@@ -152,6 +153,31 @@ export const serverSettings = z.object({
     '1000',
     'Client connections held at once; one more is refused (429 `over_capacity` on cleartext HTTP/1.1, else closed).',
     int(1000, 1),
+  ),
+  MAX_CONNECTIONS_PER_CLIENT: setting(
+    '100',
+    "Client connections one client address (an IPv6 client's /64) may hold at once; one more is refused as over MAX_CONNECTIONS.",
+    int(100, 1),
+  ),
+  MAX_CONNECTIONS_PER_CLIENT_EXEMPT: setting(
+    '127.0.0.0/8,::1',
+    'IPs or CIDRs MAX_CONNECTIONS_PER_CLIENT does not apply to: a proxy in front (all its clients share its address) and loopback; `none` exempts nobody.',
+    addressRanges(['127.0.0.0/8', '::1']),
+  ),
+  HTTP2_MAX_STREAMS: setting(
+    '128',
+    'Streams (requests, event streams) one HTTP/2 connection may have open at once; the client waits for more.',
+    int(128, 1, 10_000),
+  ),
+  BODY_IDLE_SECONDS: setting(
+    '20',
+    'A request body with no byte for this long is answered 408 `request_timeout` and its connection (HTTP/2: stream) closed. Not for /agent/stream.',
+    int(20, 1, 300),
+  ),
+  BODY_MIN_BYTES_PER_SECOND: setting(
+    '500',
+    'After its first BODY_IDLE_SECONDS a request body must keep this average rate (each N bytes buy one more second), else 408 as above. 0: off.',
+    int(500, 0),
   ),
   SSE_KEEPALIVE_SECONDS: setting('15', 'Interval of SSE keep-alive comments.', int(15, 1, maxTimerSeconds)),
   APPROVAL_TIMEOUT_SECONDS: setting(

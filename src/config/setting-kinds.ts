@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js'
 import { z } from 'zod'
 
 /**
@@ -94,3 +95,18 @@ export const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
+
+/**
+ * Comma-separated IP addresses and CIDR ranges (IPv4 or IPv6); empty or unset gives `fallback`, `none` gives
+ * an empty list. Each entry must parse.
+ */
+export const addressRanges = (fallback: string[]) =>
+  list(fallback).transform((entries, ctx) => {
+    if (entries.length === 1 && entries[0]?.toLowerCase() === 'none') return []
+    for (const e of entries)
+      if (!ipaddr.isValidCIDR(e) && !ipaddr.isValid(e)) {
+        ctx.addIssue({ code: 'custom', message: `expected an IP address or CIDR range, got "${e}"` })
+        return z.NEVER
+      }
+    return entries
+  })

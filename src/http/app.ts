@@ -14,6 +14,7 @@ import {
 import type { GatewayContext } from '../core/context.js'
 import { logTap } from '../core/ops/log-tap.js'
 import { registerAuth } from './auth.js'
+import { registerBodyClock } from './body-clock.js'
 import { agentStreamRoutes } from './compat/agent-stream-h2.js'
 import { agentStreamWsRoutes } from './compat/agent-stream-ws.js'
 import { codexAgentServerRoutes } from './compat/codex-agent-server.js'
@@ -94,6 +95,11 @@ export async function buildApp(
   ctx.fencing.attach(app.log)
   registerAuth(app, ctx.config.apiTokens, ctx.config.METRICS_TOKEN)
   registerInputGuard(app)
+  registerBodyClock(
+    app,
+    { idleMs: ctx.config.BODY_IDLE_SECONDS * 1000, minBytesPerSecond: ctx.config.BODY_MIN_BYTES_PER_SECOND },
+    () => ctx.metrics.connectionRefused('body_timeout'),
+  )
   await registerOpenApi(app, packageVersion)
   decorateMetrics(app, ctx.metrics)
   for (const routes of surfaces) await app.register(routes(ctx))

@@ -4,39 +4,74 @@ import type { Socket } from 'node:net'
 import type { Config } from '../config/load.js'
 import type { ConnectionRefusal } from '../core/ops/metrics.js'
 import { AppError, type ErrorCode } from '../protocol/errors.js'
+import { ClientConnections } from './client-connections.js'
 import { errorBody } from './errors.js'
+
+/** Why `admit` refused a connection. */
+export type OverCapacity = Extract<ConnectionRefusal, 'max_connections' | 'max_connections_per_client'>
 
 /**
  * Bounds on what one client connection may hold: the time to send a request head (or, on the cleartext port,
  * the first bytes that say which protocol it speaks; on TLS, the handshake), the time an HTTP/2 connection may
- * sit without a stream, and the number of connections held at once. A slow or abusive client is cut instead
- * of holding a socket (and its buffers) forever.
+ * sit without a stream, and the number of connections held at once, in all and by one client. A slow or abusive
+ * client is cut instead of holding a socket (and its buffers) forever.
  */
 export class ConnectionGuard {
   readonly headersTimeoutMs: number
   readonly http2IdleMs: number
   private open = 0
+  private readonly perClient: ClientConnections
 
   constructor(
     private readonly config: Pick<
       Config,
-      'HEADERS_TIMEOUT_SECONDS' | 'HTTP2_IDLE_SECONDS' | 'MAX_CONNECTIONS'
+      | 'HEADERS_TIMEOUT_SECONDS'
+      | 'HTTP2_IDLE_SECONDS'
+      | 'MAX_CONNECTIONS'
+      | 'MAX_CONNECTIONS_PER_CLIENT'
+      | 'MAX_CONNECTIONS_PER_CLIENT_EXEMPT'
     >,
     private readonly onRefused: (reason: ConnectionRefusal) => void = () => {},
   ) {
     this.headersTimeoutMs = config.HEADERS_TIMEOUT_SECONDS * 1000
     this.http2IdleMs = config.HTTP2_IDLE_SECONDS * 1000
+    this.perClient = new ClientConnections(
+      config.MAX_CONNECTIONS_PER_CLIENT,
+      config.MAX_CONNECTIONS_PER_CLIENT_EXEMPT,
+    )
   }
 
-  /** Counts a new connection until it closes; false (not counted) when MAX_CONNECTIONS are held already. */
-  admit(socket: Socket): boolean {
-    if (this.open >= this.config.MAX_CONNECTIONS) {
-      this.onRefused('max_connections')
-      return false
-    }
+  /**
+   * Counts a new connection until it closes. Null when admitted; else why not (MAX_CONNECTIONS held already, or
+   * MAX_CONNECTIONS_PER_CLIENT by its client), counted, and the connection is not.
+   */
+  admit(socket: Socket): OverCapacity | null {
+    if (this.open >= this.config.MAX_CONNECTIONS) return this.refuse('max_connections')
+    const refused = this.admitClient(socket)
+    if (refused) return refused
     this.open++
     socket.once('close', () => this.open--)
-    return true
+    return null
+  }
+
+  /** The per-client count alone (where Node counts MAX_CONNECTIONS itself: the TLS server). */
+  admitClient(socket: Socket): OverCapacity | null {
+    return this.perClient.admit(socket) ? null : this.refuse('max_connections_per_client')
+  }
+
+  private refuse(reason: OverCapacity): OverCapacity {
+    this.onRefused(reason)
+    return reason
+  }
+
+  /** The 429 `over_capacity` answer to a connection `admit` refused. */
+  refuseOverCapacity(socket: Socket, reason: OverCapacity): void {
+    const message =
+      reason === 'max_connections'
+        ? `the server holds MAX_CONNECTIONS (${this.config.MAX_CONNECTIONS}) connections; retry later`
+        : `this client holds MAX_CONNECTIONS_PER_CLIENT (${this.config.MAX_CONNECTIONS_PER_CLIENT}) connections; ` +
+          'close one or retry later'
+    this.refuseRaw(socket, 'over_capacity', message, true, { reason })
   }
 
   /** Connections held now. */
@@ -83,8 +118,8 @@ export class ConnectionGuard {
    * is read and dropped (unread data would make the close a reset that loses the answer), for at most the
    * headers timeout.
    */
-  refuseRaw(socket: Socket, code: ErrorCode, message: string, drain = true): void {
-    const err = new AppError(code, message)
+  refuseRaw(socket: Socket, code: ErrorCode, message: string, drain = true, details?: object): void {
+    const err = new AppError(code, message, details)
     const body = JSON.stringify(errorBody(err, 'v1'))
     const reason = http.STATUS_CODES[err.status] ?? 'Error'
     if (socket.writable)

@@ -43,8 +43,8 @@ export function createListener(config: Config, handler: Handler, guard: Connecti
     session.once('close', () => sessions.delete(session))
   }
   const h2Settings: http2.ServerOptions = {
-    // Many long-lived streams (SSE, /agent/stream) share one connection.
-    settings: { maxConcurrentStreams: 1000 },
+    // Long-lived streams (SSE, /agent/stream) share one connection; Node's own default has no bound.
+    settings: { maxConcurrentStreams: config.HTTP2_MAX_STREAMS },
   }
   const closeHttp2Sessions = () => {
     for (const s of sessions) s.close()
@@ -83,6 +83,10 @@ export function createListener(config: Config, handler: Handler, guard: Connecti
     // no answer can be written before the handshake: a connection over MAX_CONNECTIONS is closed (Node's own count)
     server.maxConnections = config.MAX_CONNECTIONS
     server.on('drop', () => guard.refused('max_connections'))
+    // the same for one client over MAX_CONNECTIONS_PER_CLIENT, before the TLS socket reads a byte
+    server.prependListener('connection', (socket: Socket) => {
+      if (guard.admitClient(socket)) socket.destroy()
+    })
     server.on('session', track)
     server.on('connection', trackSocket)
     return { server, protocol: 'https', closeHttp2Sessions, destroyAll }
@@ -99,7 +103,8 @@ export function createListener(config: Config, handler: Handler, guard: Connecti
 /**
  * Puts a sniffer in front of the HTTP/1.1 server's own connection handler: the first bytes are read, put
  * back (`unshift`), and the socket goes to `h2c` when they are the HTTP/2 connection preface. The guard counts
- * the connection first; one over MAX_CONNECTIONS is answered 429 once it spoke HTTP/1.1 (closed if HTTP/2).
+ * the connection first; one over MAX_CONNECTIONS (or MAX_CONNECTIONS_PER_CLIENT) is answered 429 once it spoke
+ * HTTP/1.1 (closed if HTTP/2).
  * A client that says nothing, or only part of the preface, within HEADERS_TIMEOUT_SECONDS is cut.
  */
 function routeH2cConnections(server: http.Server, h2c: http2.Http2Server, guard: ConnectionGuard): void {
@@ -111,7 +116,7 @@ function routeH2cConnections(server: http.Server, h2c: http2.Http2Server, guard:
     // A client that resets before it spoke goes quietly.
     const onError = () => socket.destroy()
     socket.on('error', onError)
-    const admitted = guard.admit(socket)
+    const refused = guard.admit(socket)
     let seen: Buffer = Buffer.alloc(0)
     socket.setTimeout(guard.headersTimeoutMs, () => {
       guard.refused('headers_timeout')
@@ -135,14 +140,9 @@ function routeH2cConnections(server: http.Server, h2c: http2.Http2Server, guard:
       }
       socket.setTimeout(0)
       socket.removeAllListeners('timeout')
-      if (!admitted) {
+      if (refused) {
         if (couldBeH2) socket.destroy()
-        else
-          guard.refuseRaw(
-            socket,
-            'over_capacity',
-            `the server holds MAX_CONNECTIONS connections; retry later`,
-          )
+        else guard.refuseOverCapacity(socket, refused)
         return
       }
       socket.off('error', onError)

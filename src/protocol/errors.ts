@@ -16,7 +16,10 @@ export const errorRegistry = {
   forbidden: { status: 403, message: 'forbidden' },
   not_found: { status: 404, message: 'not found' },
   timed_out: { status: 408, message: 'run timed out' },
-  request_timeout: { status: 408, message: 'the request head did not arrive within HEADERS_TIMEOUT_SECONDS' },
+  request_timeout: {
+    status: 408,
+    message: 'the request did not arrive in time (HEADERS_TIMEOUT_SECONDS, BODY_IDLE_SECONDS)',
+  },
   conflict: { status: 409, message: 'conflict' },
   body_too_large: { status: 413, message: 'request body is larger than BODY_LIMIT_BYTES allows' },
   headers_too_large: { status: 431, message: 'the request headers are larger than the server accepts' },

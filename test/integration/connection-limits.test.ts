@@ -1,48 +1,9 @@
 import http2 from 'node:http2'
-import net from 'node:net'
 import tls from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startGateway, type TestGateway } from '../support/gateway.js'
 import { selfSignedCert } from '../support/h2-client.js'
-
-/** What a raw connection received until the server closed it. */
-interface Closed {
-  text: string
-  /** The status line's code, when an HTTP/1.1 answer came. */
-  status?: number
-  body?: unknown
-}
-
-/** Opens a raw TCP connection to the gateway; `closed` resolves with what came back once the server closes it. */
-function rawConnection(url: string) {
-  const { hostname, port } = new URL(url)
-  const socket = net.connect({ host: hostname, port: Number(port) })
-  const chunks: Buffer[] = []
-  socket.on('data', (c: Buffer) => chunks.push(c))
-  socket.on('error', () => {})
-  const closed = new Promise<Closed>((resolve) =>
-    socket.once('close', () => {
-      const text = Buffer.concat(chunks).toString()
-      const status = /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]
-      const body = text.includes('\r\n\r\n') ? text.slice(text.indexOf('\r\n\r\n') + 4) : ''
-      resolve({
-        text,
-        ...(status ? { status: Number(status), body: body ? JSON.parse(body) : undefined } : {}),
-      })
-    }),
-  )
-  const connected = new Promise<void>((resolve) => socket.once('connect', () => resolve()))
-  return { socket, closed, connected }
-}
-
-/** Fails the test when `p` has not settled within `ms` (the server would otherwise hold the connection forever). */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: still open after ${ms} ms`)), ms)
-  })
-  return Promise.race([p, deadline]).finally(() => clearTimeout(timer))
-}
+import { rawConnection, within } from '../support/raw-connection.js'
 
 describe('slow clients are cut (HEADERS_TIMEOUT_SECONDS, HTTP2_IDLE_SECONDS)', () => {
   let gw: TestGateway

@@ -101,6 +101,9 @@ describe('invalid settings', () => {
     ['CODEX_SANDBOX', 'yolo'],
     ['RUN_ALLOW_UNSAFE_ARGS', 'maybe'],
     ['BODY_LIMIT_BYTES', '10'],
+    ['MAX_CONNECTIONS_PER_CLIENT_EXEMPT', '10.0.0.0/33'],
+    ['MAX_CONNECTIONS_PER_CLIENT_EXEMPT', 'proxy.internal'],
+    ['BODY_IDLE_SECONDS', '0'],
   ])('%s=%j throws a ConfigError naming the variable', (name, value) => {
     const err = configErrorOf({ [name]: value })
     expect(err.name).toBe('ConfigError')
@@ -132,6 +135,16 @@ describe('invalid settings', () => {
     expect(c.LOG_LEVEL).toBe('debug')
     expect(c.CODEX_API_BASE_URL).toBe('http://127.0.0.1:9999/v1')
     expect(c.RUN_ALLOW_UNSAFE_ARGS).toBe(true)
+  })
+})
+
+describe('MAX_CONNECTIONS_PER_CLIENT_EXEMPT', () => {
+  it('exempts loopback by default, takes IPs and CIDRs, and `none` exempts nobody', () => {
+    expect(load().MAX_CONNECTIONS_PER_CLIENT_EXEMPT).toEqual(['127.0.0.0/8', '::1'])
+    expect(
+      load({ MAX_CONNECTIONS_PER_CLIENT_EXEMPT: '10.1.2.3, fd00::/8' }).MAX_CONNECTIONS_PER_CLIENT_EXEMPT,
+    ).toEqual(['10.1.2.3', 'fd00::/8'])
+    expect(load({ MAX_CONNECTIONS_PER_CLIENT_EXEMPT: 'none' }).MAX_CONNECTIONS_PER_CLIENT_EXEMPT).toEqual([])
   })
 })
 

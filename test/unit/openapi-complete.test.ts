@@ -61,7 +61,7 @@ describe('OpenAPI document completeness', () => {
     const examples = Object.values<Json>(doc.components.responses).flatMap((r) =>
       Object.keys(r.content['application/json'].examples),
     )
-    // request_timeout and headers_too_large answer a connection whose request head never made it to a route
+    // headers_too_large (and request_timeout for a head) answer a connection whose request never made it to a route
     const noRoute = [
       'forbidden',
       'unsupported_media_type',

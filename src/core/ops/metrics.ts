@@ -18,7 +18,11 @@ export interface MetricsSources {
   warmPools: () => { agent: string; counts: WarmPoolCounts }[]
 }
 
-export type ConnectionRefusal = 'max_connections' | 'headers_timeout'
+export type ConnectionRefusal =
+  | 'max_connections'
+  | 'max_connections_per_client'
+  | 'headers_timeout'
+  | 'body_timeout'
 
 export type WebhookOutcome = 'delivered' | 'failed_attempt' | 'gave_up' | 'refused'
 
@@ -67,7 +71,7 @@ export class GatewayMetrics {
     this.m.eventsRelayed.inc({ format })
   }
 
-  /** A client connection the listener refused (MAX_CONNECTIONS) or cut (HEADERS_TIMEOUT_SECONDS). */
+  /** A client connection the listener refused (MAX_CONNECTIONS[_PER_CLIENT]) or cut (HEADERS_TIMEOUT_SECONDS, BODY_IDLE_SECONDS). */
   connectionRefused(reason: ConnectionRefusal): void {
     this.m.connectionsRefused.inc({ reason })
   }
@@ -255,7 +259,7 @@ function buildMetrics(sources: MetricsSources): PromMetrics {
   })
   const connectionsRefused = new Counter({
     name: 'agent_gateway_connections_refused_total',
-    help: 'Client connections refused or cut by reason: `max_connections` (over MAX_CONNECTIONS), `headers_timeout` (no complete request head or protocol preface within HEADERS_TIMEOUT_SECONDS).',
+    help: 'Client connections refused or cut by reason: `max_connections` (over MAX_CONNECTIONS), `max_connections_per_client` (one client over MAX_CONNECTIONS_PER_CLIENT), `headers_timeout` (no complete request head or protocol preface within HEADERS_TIMEOUT_SECONDS), `body_timeout` (a request body stalled: BODY_IDLE_SECONDS, BODY_MIN_BYTES_PER_SECOND; on HTTP/2 the stream).',
     labelNames: ['reason'],
     registers,
   })

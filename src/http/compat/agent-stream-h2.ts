@@ -50,7 +50,9 @@ export function agentStreamRoutes(ctx: GatewayContext): FastifyPluginAsync {
     app.removeAllContentTypeParsers()
     app.addContentTypeParser('*', (_request, _payload, done) => done(null))
 
-    app.post('/agent/stream', { config: { errorShape: 'v1' } }, async (request, reply) => {
+    // The body is read by the handler, frame by frame, for as long as the stream lives: no body clock.
+    const config = { errorShape: 'v1', streamingBody: true } as const
+    app.post('/agent/stream', { config }, async (request, reply) => {
       const framing = framingOf(request.headers['content-type'])
       let connection: AgentStreamConnection | undefined
       const sink = new ResponseFrameSink(reply, framing, () => void connection?.close())

@@ -1,0 +1,147 @@
+import { constants as h2, type ServerHttp2Stream } from 'node:http2'
+import { Readable } from 'node:stream'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { AppError } from '../protocol/errors.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route reads its body itself as a long-lived stream (/agent/stream): the body clock leaves it alone. */
+    streamingBody?: boolean
+  }
+}
+
+export interface BodyClockLimits {
+  /** A body with no byte for this long is cut (BODY_IDLE_SECONDS). */
+  idleMs: number
+  /** After the first `idleMs`, each this many bytes buy one more second (BODY_MIN_BYTES_PER_SECOND); 0: off. */
+  minBytesPerSecond: number
+}
+
+/** The request as a Fastify parser gets it: Node's IncomingMessage or Http2ServerRequest. */
+type RawBody = FastifyRequest['raw'] & { stream?: ServerHttp2Stream }
+
+/**
+ * The request body as the route's parser reads it, on a clock (Node's own `requestTimeout` allows 300 s for the
+ * whole request, however slowly it comes). The clock starts when the parser starts reading (a body nobody reads,
+ * such as a long `?wait=true` request's empty one, is not timed) and stops at the body's end. It stalls when no
+ * byte came for `idleMs`, or when the body falls behind `minBytesPerSecond` after its first `idleMs`: then the
+ * parser gets a 408 `request_timeout` and what else comes is read and dropped until the connection closes.
+ */
+class TimedBody extends Readable {
+  private started = false
+  private stalled = false
+  private ended = false
+  private received = 0
+  private startedAt = 0
+  private lastByteAt = 0
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(
+    /** The body as it comes: the request itself unless an earlier hook replaced it. */
+    private readonly raw: Readable,
+    private readonly limits: BodyClockLimits,
+    private readonly onStall: (err: AppError) => void,
+  ) {
+    super()
+  }
+
+  override _read(): void {
+    if (this.started) {
+      this.raw.resume()
+      return
+    }
+    this.started = true
+    this.startedAt = this.lastByteAt = performance.now()
+    this.raw.on('data', this.onData)
+    this.raw.once('end', this.onEnd)
+    this.raw.once('error', this.onGone)
+    this.raw.once('close', this.onGone)
+    this.arm(this.limits.idleMs)
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    clearTimeout(this.timer)
+    callback(err)
+  }
+
+  private readonly onData = (chunk: Buffer) => {
+    if (this.stalled) return
+    this.received += chunk.length
+    this.lastByteAt = performance.now()
+    if (!this.push(chunk)) this.raw.pause()
+  }
+
+  private readonly onEnd = () => {
+    clearTimeout(this.timer)
+    this.ended = true
+    if (!this.stalled) this.push(null)
+  }
+
+  /** The client went away (or its stream failed) before the body ended. */
+  private readonly onGone = (err?: Error) => {
+    clearTimeout(this.timer)
+    if (!this.stalled && !this.ended) this.destroy(err ?? new Error('the request was aborted'))
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(this.check, Math.ceil(ms))
+  }
+
+  private readonly check = () => {
+    const { idleMs, minBytesPerSecond } = this.limits
+    const now = performance.now()
+    const idleDue = this.lastByteAt + idleMs
+    const rateDue =
+      minBytesPerSecond > 0
+        ? this.startedAt + idleMs + (this.received / minBytesPerSecond) * 1000
+        : Number.POSITIVE_INFINITY
+    if (now < Math.min(idleDue, rateDue)) return this.arm(Math.min(idleDue, rateDue) - now)
+    this.stalled = true
+    this.raw.resume()
+    const err =
+      now >= idleDue
+        ? new AppError(
+            'request_timeout',
+            `no byte of the request body arrived for ${idleMs / 1000} s (BODY_IDLE_SECONDS)`,
+            { limit: 'BODY_IDLE_SECONDS' },
+          )
+        : new AppError(
+            'request_timeout',
+            `the request body arrived slower than ${minBytesPerSecond} bytes per second (BODY_MIN_BYTES_PER_SECOND)`,
+            { limit: 'BODY_MIN_BYTES_PER_SECOND' },
+          )
+    this.onStall(err)
+    // a parser that gave up already (413) listens no more: the error would be nobody's
+    this.destroy(this.listenerCount('error') > 0 ? err : undefined)
+  }
+}
+
+/** Whether the request may carry a body (HTTP/1.1: a length or chunked; HTTP/2: no END_STREAM on its head). */
+function mayHaveBody(raw: RawBody): boolean {
+  if (raw.stream) return !raw.stream.endAfterHeaders
+  const length = raw.headers['content-length']
+  return raw.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+}
+
+/**
+ * Times every request body a route's parser reads (BODY_IDLE_SECONDS, BODY_MIN_BYTES_PER_SECOND). A stalled
+ * body is answered 408 `request_timeout` in the route's error shape and `onStall` is told; then the HTTP/1.1
+ * connection is closed (`Connection: close`), an HTTP/2 stream reset with NO_ERROR once the answer is written
+ * (RFC 9113 section 8.1: stop sending), its connection's other streams untouched.
+ */
+export function registerBodyClock(app: FastifyInstance, limits: BodyClockLimits, onStall: () => void): void {
+  app.addHook('preParsing', async (request, reply, payload) => {
+    const raw = request.raw as RawBody
+    if (request.routeOptions.config?.streamingBody || !mayHaveBody(raw)) return payload
+    return new TimedBody(payload, limits, () => {
+      // HTTP/1.1: Fastify answers a body that failed with `Connection: close`
+      const stream = raw.stream
+      // answered already (413 past BODY_LIMIT_BYTES): an HTTP/2 client that goes on sending is stopped now
+      if (reply.sent) return stream?.close(h2.NGHTTP2_NO_ERROR)
+      onStall()
+      stream?.once('finish', () => {
+        if (!stream.closed) stream.close(h2.NGHTTP2_NO_ERROR)
+      })
+    })
+  })
+}
