@@ -73,7 +73,8 @@ describe('session agent processes across shutdown and crash (real processes)', (
     expect(await waitUntilGone(() => processesUnder(data), 2000)).toEqual([])
   }, 120_000)
 
-  it('after kill -9 of the server, its spawn host ends the session agents at once', async () => {
+  /** A server with the sessions' agents running, and its spawn host. */
+  async function serverWithSessions() {
     const { env, dir } = gatewayEnv(mock)
     const data = path.join(dir, 'data')
     dirs.push(data)
@@ -81,7 +82,11 @@ describe('session agent processes across shutdown and crash (real processes)', (
     servers.push(first)
     const agents = await openSessions(first.url, data)
     expect(agents.length).toBeGreaterThan(0)
-    const host = spawnHostOf(first)
+    return { env, dir, data, first, agents, host: spawnHostOf(first) }
+  }
+
+  it('after kill -9 of the server, its spawn host ends the session agents at once', async () => {
+    const { data, first, host } = await serverWithSessions()
 
     first.child.kill('SIGKILL')
     expect(await first.stop()).toBeNull()
@@ -91,13 +96,7 @@ describe('session agent processes across shutdown and crash (real processes)', (
   }, 120_000)
 
   it('after kill -9 of the server and its spawn host, the next server ends the session agents they left', async () => {
-    const { env, dir } = gatewayEnv(mock)
-    const data = path.join(dir, 'data')
-    dirs.push(data)
-    const first = assertStarted(await startServerProcess(env, dir))
-    servers.push(first)
-    const agents = await openSessions(first.url, data)
-    const host = spawnHostOf(first)
+    const { env, dir, data, first, agents, host } = await serverWithSessions()
 
     // the host first, as a crash of the whole process tree would (an out-of-memory kill of its cgroup)
     process.kill(host, 'SIGKILL')

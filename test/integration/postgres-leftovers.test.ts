@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -9,7 +8,7 @@ import { makeOwnedDir } from '../support/postgres-dirs.js'
 import { removeOrphanedServers, removeServersOf } from '../support/postgres-leftovers.js'
 import { templateVariable } from '../support/postgres-template.js'
 import { runAs, serverUser } from '../support/postgres-tools.js'
-import { ownerOf, type ProcessOwner } from '../support/process-owner.js'
+import { deadOwner, ownerOf } from '../support/process-owner.js'
 import { listProcesses, waitUntilGone } from '../support/processes.js'
 
 /**
@@ -22,16 +21,6 @@ let roots = 0
 function freshRoot(): string {
   // not under the worker's test dir: the server user (postgres, when the suite runs as root) must reach it
   return path.join(os.tmpdir(), `agw-pg-leftovers-test-${process.pid}-${++roots}`)
-}
-
-/** The owner of a process that has ended (it was alive when read, so the pid and start time are real). */
-async function deadOwner(): Promise<ProcessOwner> {
-  const child = spawn('cat', [], { stdio: ['pipe', 'ignore', 'ignore'] })
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  const owner = ownerOf(child.pid as number)
-  child.stdin.end()
-  await exited
-  return owner
 }
 
 const postmasterPid = (server: TestPostgres) =>

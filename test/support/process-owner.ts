@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 
 /**
@@ -40,3 +41,13 @@ export function ownerAlive(owner: ProcessOwner): boolean {
 }
 
 export const sameOwner = (a: ProcessOwner, b: ProcessOwner) => a.pid === b.pid && a.startTime === b.startTime
+
+/** The owner of a process that has ended (it was alive when read, so the pid and start time are real). */
+export async function deadOwner(): Promise<ProcessOwner> {
+  const child = spawn('cat', [], { stdio: ['pipe', 'ignore', 'ignore'] })
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  const owner = ownerOf(child.pid as number)
+  child.stdin.end()
+  await exited
+  return owner
+}

@@ -3,18 +3,8 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { acquireLock, lockOwner, releaseLock, withLock } from '../support/owner-lock.js'
-import { ownerOf, type ProcessOwner } from '../support/process-owner.js'
+import { deadOwner, ownerOf, type ProcessOwner } from '../support/process-owner.js'
 import { removeDir, tempDir } from '../support/temp.js'
-
-/** The owner of a process that has ended (it was alive when read, so the pid and start time are real). */
-async function deadOwner(): Promise<ProcessOwner> {
-  const child = spawn('cat', [], { stdio: ['pipe', 'ignore', 'ignore'] })
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  const owner = ownerOf(child.pid as number)
-  child.stdin.end()
-  await exited
-  return owner
-}
 
 const dir = tempDir('owner-lock-')
 afterAll(() => removeDir(dir))

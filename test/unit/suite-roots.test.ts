@@ -2,19 +2,9 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ownerOf, type ProcessOwner } from '../support/process-owner.js'
+import { deadOwner, ownerOf } from '../support/process-owner.js'
 import { makeSuiteRoot, removeOrphanedRoots, suiteId, unownedMaxAgeMs } from '../support/suite-roots.js'
 import { removeDir, tempDir } from '../support/temp.js'
-
-/** The owner of a process that has ended (it was alive when read, so the pid and start time are real). */
-async function deadOwner(): Promise<ProcessOwner> {
-  const child = spawn('cat', [], { stdio: ['pipe', 'ignore', 'ignore'] })
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  const owner = ownerOf(child.pid as number)
-  child.stdin.end()
-  await exited
-  return owner
-}
 
 const dirs: string[] = []
 afterAll(() => {
