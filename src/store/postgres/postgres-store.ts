@@ -23,6 +23,22 @@ import {
 import { migrations } from './migrations/index.js'
 import { PgJsonTable, type Queryable } from './pg-json-table.js'
 
+/** How long PostgreSQL lets a store connection idle inside a transaction, wait for a lock, run a query (ms; 0: never). */
+export interface PgTimeouts {
+  idleInTransactionMs: number
+  lockMs: number
+  statementMs: number
+}
+
+/** The defaults of PG_IDLE_IN_TRANSACTION_SECONDS, PG_LOCK_TIMEOUT_SECONDS and PG_STATEMENT_TIMEOUT_SECONDS. */
+export const defaultPgTimeouts: PgTimeouts = { idleInTransactionMs: 10_000, lockMs: 30_000, statementMs: 60_000 }
+
+export interface PgStoreOptions {
+  /** Connections in the pool (default 10). */
+  poolSize?: number
+  timeouts?: PgTimeouts
+}
+
 /** Advisory lock keys (any constant 64-bit numbers, unique to this project). */
 const migrationLock = 7_265_310_001
 const admissionLock = 7_265_310_002
@@ -47,16 +63,23 @@ export class PostgresStore implements Store {
 
   private constructor(
     readonly url: string,
-    poolSize: number,
+    { poolSize = 10, timeouts = defaultPgTimeouts }: PgStoreOptions,
   ) {
-    this.pool = new pg.Pool({ connectionString: url, max: poolSize })
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: poolSize,
+      // Sent with each connection's startup (0: not sent, the server's own default holds).
+      idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+      lock_timeout: timeouts.lockMs,
+      statement_timeout: timeouts.statementMs,
+    })
     // An idle client losing its connection must not crash the process; the pool replaces it.
     this.pool.on('error', () => {})
   }
 
   /** Connects and applies any migration not yet applied. */
-  static async open(url: string, poolSize = 10): Promise<PostgresStore> {
-    const store = new PostgresStore(url, poolSize)
+  static async open(url: string, options: PgStoreOptions = {}): Promise<PostgresStore> {
+    const store = new PostgresStore(url, options)
     try {
       await store.migrate()
     } catch (err) {
@@ -84,16 +107,24 @@ export class PostgresStore implements Store {
   /** Runs `fn` in one transaction on one client (READ COMMITTED; callers lock what they change). */
   private async transaction<T>(fn: (db: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect()
+    // The server may end this connection between two of its queries (a node paused past
+    // idle_in_transaction_session_timeout): the next query fails, and the error must not go unheard meanwhile.
+    const onLost = () => {}
+    client.on('error', onLost)
+    let failed: Error | undefined
     try {
       await client.query('BEGIN')
       const result = await fn(client)
       await client.query('COMMIT')
       return result
     } catch (err) {
+      failed = err as Error
       await client.query('ROLLBACK').catch(() => {})
       throw err
     } finally {
-      client.release()
+      client.removeListener('error', onLost)
+      // a connection that failed is not handed out again (it may be the one the server ended)
+      client.release(failed)
     }
   }
 
