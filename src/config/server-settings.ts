@@ -135,7 +135,7 @@ export const serverSettings = z.object({
   ),
   PG_IDLE_IN_TRANSACTION_SECONDS: setting(
     '10',
-    "With DATABASE_URL: PostgreSQL ends a store connection left inside a transaction this long (a node paused mid-write), so the row locks it held no longer block the node taking its work over. 0: never.",
+    'With DATABASE_URL: PostgreSQL ends a store connection left inside a transaction this long (a node paused mid-write), so the row locks it held no longer block the node taking its work over. 0: never.',
     int(10, 0, maxTimerSeconds),
   ),
   PG_LOCK_TIMEOUT_SECONDS: setting(

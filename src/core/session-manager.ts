@@ -332,8 +332,11 @@ export class SessionManager {
 
   private hooks(sessionId: string): SessionHooks {
     return {
-      requestApproval: (ask, signal) =>
-        this.approvals.request(sessionId, this.live.get(sessionId)?.current?.turn.id ?? null, ask, signal),
+      requestApproval: (ask, signal) => {
+        const live = this.live.get(sessionId)
+        // fenced by the claim this node holds (an approval asked after a takeover is refused)
+        return this.approvals.request(sessionId, live?.current?.turn.id ?? null, ask, signal, live?.claim)
+      },
     }
   }
 

@@ -28,6 +28,11 @@ export interface EventToAppend {
   ownerId: string
   event: AgentEvent
   at: string
+  /**
+   * The session's claim the appending node holds (a session's own events: its turns, its state): the event is
+   * stored only while that is the session's claim (SessionTakenOver otherwise), checked in the append's step.
+   */
+  claim?: SessionClaim
 }
 
 /** A gateway process as the store knows it: who it is, where it runs, when it last said it is alive. */
@@ -140,11 +145,15 @@ export interface Store {
   updateRun(id: string, patch: Partial<Omit<Run, 'id'>>): Promise<void>
   getRun(id: string): Promise<Run | undefined>
   listRuns(filter: RunFilter): Promise<Run[]>
-  /** Stores the event with the next seq of its owner (a run or a session) and returns it stamped. */
-  appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent>
   /**
-   * Stores several events in one transaction (group commit), in order, each as appendEvent would; all or
-   * none: when one fails (an unknown owner), nothing of the batch is stored.
+   * Stores the event with the next seq of its owner (a run or a session) and returns it stamped. With `claim`
+   * (the owner is a session), only while that is the session's claim: SessionTakenOver otherwise, nothing stored.
+   */
+  appendEvent(ownerId: string, event: AgentEvent, at: string, claim?: SessionClaim): Promise<StoredEvent>
+  /**
+   * Stores several events in one transaction (group commit), in order, each as appendEvent would (an event's
+   * `claim` checked in that transaction); all or none: when one fails (an unknown owner, a stale claim),
+   * nothing of the batch is stored.
    */
   appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]>
   eventsAfter(ownerId: string, afterSeq: number, limit: number): Promise<StoredEvent[]>

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import type { AgentEvent } from '../../src/protocol/events.js'
 import { queuedRun, type Run } from '../../src/protocol/runs.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import type { WebhookDelivery } from '../../src/protocol/webhooks.js'
@@ -731,6 +732,82 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect((await store.getSession('ses_1'))?.turnCount).toBe(completed.length)
       const stillQueued = (await store.listTurns('ses_1', 'queued')).map((t) => t.id)
       expect([...completed, ...stillQueued].sort()).toEqual(turns)
+    })
+
+    it("session claims: a session's events appended with a stale claim are refused, alone or in a batch, and nothing of the batch is stored", async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.createSession(newSession('ses_1'), 'node_a')
+      await store.createSession(newSession('ses_2'), 'node_a')
+      await store.createRun(newRun('run_1'))
+      const ev = (text: string): AgentEvent => ({
+        type: 'item.completed',
+        item: { id: text, type: 'agent_message', text },
+      })
+      const at = '2026-01-01T00:00:05.000Z'
+      // node_a holds the first claim: its events go through, alone and in a batch
+      expect((await other.appendEvent('ses_1', ev('a1'), at, firstClaim)).seq).toBe(1)
+      expect(
+        (await other.appendEvents([{ ownerId: 'ses_1', event: ev('a2'), at, claim: firstClaim }])).map(
+          (e) => e.seq,
+        ),
+      ).toEqual([2])
+      const claimB = await store.claimSession('ses_1', 'node_b')
+      // node_a's claim is stale now: its events are refused, with the session's owner
+      const alone = other.appendEvent('ses_1', ev('late'), at, firstClaim)
+      await expect(alone).rejects.toBeInstanceOf(SessionTakenOver)
+      await expect(alone).rejects.toMatchObject({ sessionId: 'ses_1', owner: 'node_b', status: 503 })
+      // a batch with one stale event stores none of its events (other owners' neither)
+      await expect(
+        other.appendEvents([
+          { ownerId: 'run_1', event: ev('r1'), at },
+          { ownerId: 'ses_2', event: ev('s1'), at, claim: firstClaim },
+          { ownerId: 'ses_1', event: ev('late'), at, claim: firstClaim },
+        ]),
+      ).rejects.toBeInstanceOf(SessionTakenOver)
+      expect(await store.eventsAfter('run_1', 0, 10)).toEqual([])
+      expect(await store.eventsAfter('ses_2', 0, 10)).toEqual([])
+      // the new claim's events (and events without a claim) go on with the next seq, no gap
+      expect((await store.appendEvent('ses_1', ev('b1'), at, claimB)).seq).toBe(3)
+      expect((await other.appendEvent('ses_1', ev('unfenced'), at)).seq).toBe(4)
+      const texts = (await store.eventsAfter('ses_1', 0, 10)).map((e) =>
+        e.type === 'item.completed' && e.item.type === 'agent_message' ? e.item.text : e.type,
+      )
+      expect(texts).toEqual(['a1', 'a2', 'b1', 'unfenced'])
+      // an unknown session is still an unknown owner, claim or not
+      await expect(store.appendEvent('ses_none', ev('x'), at, firstClaim)).rejects.toThrow(/unknown session/)
+    })
+
+    it("session claims: a takeover racing a node that appends its session's events: none lands after it", async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.createSession(newSession('ses_1'), 'node_a')
+      let takenOver = false
+      const stored: number[] = []
+      const afterTheTakeover: number[] = []
+      const appending = (async () => {
+        for (let i = 0; i < 40; i++) {
+          const after = takenOver
+          const batch = [0, 1].map((j) => ({
+            ownerId: 'ses_1',
+            event: { type: 'output', stream: 'stdout', data: `${i}.${j}` } as AgentEvent,
+            at: '2026-01-01T00:00:05.000Z',
+            claim: firstClaim,
+          }))
+          const done = await other.appendEvents(batch).catch((err: unknown) => {
+            if (!(err instanceof SessionTakenOver)) throw err
+          })
+          if (done) stored.push(i)
+          if (done && after) afterTheTakeover.push(i)
+        }
+      })()
+      await store.eventsAfter('ses_1', 0, 1)
+      expect(ids(await store.takeOverSessions(['node_a'], 'node_b'))).toEqual(['ses_1'])
+      takenOver = true
+      await appending
+      expect(afterTheTakeover).toEqual([])
+      // whole batches only: the events stored are exactly those of the batches that were not refused
+      expect((await store.eventsAfter('ses_1', 0, 1000)).length).toBe(stored.length * 2)
     })
 
     it('nodes: registered, heartbeats recorded, removed (a removed node heartbeats false)', async () => {

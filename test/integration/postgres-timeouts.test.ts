@@ -24,7 +24,9 @@ describe('PostgreSQL store connections: timeouts (PG_IDLE_IN_TRANSACTION_SECONDS
     }
     const byDefault = await server.openStore(url)
     const { rows } = await byDefault.pool.query('SHOW idle_in_transaction_session_timeout')
-    expect(rows[0].idle_in_transaction_session_timeout).toBe(`${defaultPgTimeouts.idleInTransactionMs / 1000}s`)
+    expect(rows[0].idle_in_transaction_session_timeout).toBe(
+      `${defaultPgTimeouts.idleInTransactionMs / 1000}s`,
+    )
   })
 
   it("a node paused inside a transaction on a session's row: its connection is cut, the takeover proceeds, and the node's late write is refused", async () => {
@@ -40,7 +42,7 @@ describe('PostgreSQL store connections: timeouts (PG_IDLE_IN_TRANSACTION_SECONDS
       // node_a's connection, in the middle of a session write when its process stopped: inside a transaction,
       // holding the session's row lock, sending nothing more
       const held = await paused.pool.connect()
-      const cut = new Promise<{ code?: string }>((resolve) => held.on('error', resolve))
+      const cut = new Promise<Error & { code?: string }>((resolve) => held.on('error', resolve))
       try {
         await held.query('BEGIN')
         await held.query("SELECT claim FROM sessions WHERE id = 'ses_1' FOR UPDATE")

@@ -31,7 +31,11 @@ export interface PgTimeouts {
 }
 
 /** The defaults of PG_IDLE_IN_TRANSACTION_SECONDS, PG_LOCK_TIMEOUT_SECONDS and PG_STATEMENT_TIMEOUT_SECONDS. */
-export const defaultPgTimeouts: PgTimeouts = { idleInTransactionMs: 10_000, lockMs: 30_000, statementMs: 60_000 }
+export const defaultPgTimeouts: PgTimeouts = {
+  idleInTransactionMs: 10_000,
+  lockMs: 30_000,
+  statementMs: 60_000,
+}
 
 export interface PgStoreOptions {
   /** Connections in the pool (default 10). */
@@ -240,14 +244,19 @@ export class PostgresStore implements Store {
   }
 
   /** Events belong to a run (`run_…`) or a session (`ses_…`); the owner's row lock orders its seqs. */
-  async appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent> {
-    return this.transaction((db) => insertEvent(db, ownerId, event, at))
+  async appendEvent(
+    ownerId: string,
+    event: AgentEvent,
+    at: string,
+    claim?: SessionClaim,
+  ): Promise<StoredEvent> {
+    return this.transaction((db) => insertEvent(db, { ownerId, event, at, claim }))
   }
 
   async appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
     return this.transaction(async (db) => {
       const stored: StoredEvent[] = []
-      for (const b of batch) stored.push(await insertEvent(db, b.ownerId, b.event, b.at))
+      for (const b of batch) stored.push(await insertEvent(db, b))
       return stored
     })
   }
@@ -571,21 +580,27 @@ async function holdTurnClaim(db: Queryable, turnId: string, claim: SessionClaim)
   if (row && row.claim !== claim) throw new SessionTakenOver(row.id, row.node_id)
 }
 
-/** Inside a transaction: the owner's next seq (its row lock orders concurrent appends), then the event row. */
+/**
+ * Inside a transaction: the owner's next seq (its row lock orders concurrent appends), then the event row. A
+ * session's event with a claim is refused when the claim is stale: read from the row the seq bump locks and
+ * returns anyway, so fencing costs no query of its own (a takeover waits for the lock, then bumps the claim).
+ */
 async function insertEvent(
   db: pg.PoolClient,
-  ownerId: string,
-  event: AgentEvent,
-  at: string,
+  { ownerId, event, at, claim }: EventToAppend,
 ): Promise<StoredEvent> {
   const isSession = ownerId.startsWith('ses_')
   const bumped = (
     await db.query(
-      `UPDATE ${isSession ? 'sessions' : 'runs'} SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq`,
+      isSession
+        ? 'UPDATE sessions SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq, claim, node_id'
+        : 'UPDATE runs SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq',
       [ownerId],
     )
-  ).rows[0] as { last_seq: number } | undefined
+  ).rows[0] as { last_seq: number; claim?: number; node_id?: string | null } | undefined
   if (!bumped) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
+  if (claim !== undefined && isSession && bumped.claim !== claim)
+    throw new SessionTakenOver(ownerId, bumped.node_id ?? null)
   const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
   const stored = { ...event, seq: bumped.last_seq, at, ...owner } as StoredEvent
   await db.query('INSERT INTO events (owner_id, seq, type, at, body) VALUES ($1, $2, $3, $4, $5)', [

@@ -87,6 +87,11 @@ export class SqliteStore implements Store {
       insertSessionEvent: this.db.prepare(
         'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, CAST(? AS TEXT) WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?)',
       ),
+      // A session's event appended with the claim its node holds: the claim is checked by the insert itself,
+      // on the session row it looks up anyway (one statement, atomic; no lookup of its own).
+      insertClaimedSessionEvent: this.db.prepare(
+        'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, CAST(? AS TEXT) WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ? AND claim = ?)',
+      ),
       lastSeq: this.db.prepare('SELECT MAX(seq) AS seq FROM events WHERE owner_id = ?').pluck(),
       eventsAfter: this.db.prepare(
         'SELECT body FROM events WHERE owner_id = ? AND seq > ? ORDER BY seq LIMIT ?',
@@ -179,7 +184,7 @@ export class SqliteStore implements Store {
         this.stmts.setSessionNode.run(owner, s.id)
       }),
       appendEvents: this.db.transaction((batch: readonly EventToAppend[]) =>
-        batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at)),
+        batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at, b.claim)),
       ),
       updateTurn: this.db.transaction(
         (id: string, patch: Partial<Omit<Turn, 'id'>>, session: SessionStateChange): TurnStep | undefined => {
@@ -325,8 +330,13 @@ export class SqliteStore implements Store {
    * Events belong to a run (`run_…`) or a session (`ses_…`); seq is per owner: the owner's MAX(seq) + 1, known
    * from the last append (`lastSeqs`) or read back. One event is one INSERT, atomic by itself.
    */
-  async appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent> {
-    return this.insertEvent(ownerId, event, at)
+  async appendEvent(
+    ownerId: string,
+    event: AgentEvent,
+    at: string,
+    claim?: SessionClaim,
+  ): Promise<StoredEvent> {
+    return this.insertEvent(ownerId, event, at, claim)
   }
 
   async appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
@@ -344,10 +354,13 @@ export class SqliteStore implements Store {
     return rows.map((r) => parseJsonOnce<StoredEvent>(r.body))
   }
 
-  /** The owner's next seq and its event row. Another connection may have appended meanwhile: then read again. */
-  private insertEvent(ownerId: string, event: AgentEvent, at: string): StoredEvent {
+  /**
+   * The owner's next seq and its event row. Another connection may have appended meanwhile: then read again.
+   * With `claim` (a session's event), the row is inserted only while that is the session's claim.
+   */
+  private insertEvent(ownerId: string, event: AgentEvent, at: string, claim?: SessionClaim): StoredEvent {
     const isSession = ownerId.startsWith('ses_')
-    const insert = isSession ? this.stmts.insertSessionEvent : this.stmts.insertRunEvent
+    const fenced = isSession && claim !== undefined
     const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
     let last = this.lastSeqs.get(ownerId)
     for (let attempt = 1; ; attempt++) {
@@ -356,14 +369,35 @@ export class SqliteStore implements Store {
       const body = jsonBytesOnce(stored)
       let inserted: number
       try {
-        inserted = insert.run(ownerId, stored.seq, event.type, at, body, ownerId).changes
+        inserted = fenced
+          ? this.stmts.insertClaimedSessionEvent.run(
+              ownerId,
+              stored.seq,
+              event.type,
+              at,
+              body,
+              ownerId,
+              claim,
+            ).changes
+          : (isSession ? this.stmts.insertSessionEvent : this.stmts.insertRunEvent).run(
+              ownerId,
+              stored.seq,
+              event.type,
+              at,
+              body,
+              ownerId,
+            ).changes
       } catch (err) {
         this.lastSeqs.forget(ownerId)
         if (!isSeqTaken(err) || attempt >= maxSeqAttempts) throw err
         last = undefined
         continue
       }
-      if (inserted === 0) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
+      if (inserted === 0) {
+        // rare: tell a stale claim (the session exists) from an unknown owner
+        if (fenced) this.holdsClaim(ownerId, claim)
+        throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
+      }
       this.lastSeqs.set(ownerId, stored.seq)
       return stored
     }
