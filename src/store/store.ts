@@ -252,9 +252,10 @@ export interface Store {
    * Marks nodes found dead as lost before their work is taken over: from then on they are no members (their
    * claims, admissions and new sessions throw NotAMember). A claim (or new session) of theirs in progress ends
    * first (PostgreSQL: it holds their record's row lock), so the takeover that follows sees every run and
-   * session they claimed or created.
+   * session they claimed or created. Returns the nodes this call marked: not those marked already (by an earlier
+   * check whose takeover failed, or by another node that found them first), so each loss is counted once.
    */
-  markNodesLost(ids: readonly string[], at: string): Promise<void>
+  markNodesLost(ids: readonly string[], at: string): Promise<string[]>
   listNodes(): Promise<NodeRecord[]>
   removeNode(id: string): Promise<void>
   /** The webhook outbox: deliveries are stored before they are attempted, so a restart still sends them. */

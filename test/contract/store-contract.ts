@@ -574,7 +574,12 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       await expect(store.createSession(newSession('ses_z'), 'node_z')).rejects.toBeInstanceOf(NotAMember)
       // marked lost (found dead by another node, before it takes the node's work over): still registered, its
       // heartbeat true but no longer recorded, and it takes no work, on any connection
-      await other.markNodesLost(['node_a', 'node_c'], '2026-01-01T00:00:09.000Z')
+      expect(await other.markNodesLost(['node_a', 'node_c'], '2026-01-01T00:00:09.000Z')).toEqual([
+        'node_a',
+        'node_c',
+      ])
+      // marked already (a retry, or another node that found them too): not marked again, so counted once
+      expect(await store.markNodesLost(['node_c', 'node_a'], '2026-01-01T00:00:10.000Z')).toEqual([])
       await expect(store.claimRun('run_2', 'node_a')).rejects.toBeInstanceOf(NotAMember)
       await expect(other.claimNextRun('node_a')).rejects.toBeInstanceOf(NotAMember)
       await expect(store.claimSession('ses_1', 'node_a')).rejects.toBeInstanceOf(NotAMember)

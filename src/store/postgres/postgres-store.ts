@@ -480,9 +480,14 @@ export class PostgresStore implements Store {
     return rowCount === 1
   }
 
-  async markNodesLost(ids: readonly string[], at: string): Promise<void> {
+  async markNodesLost(ids: readonly string[], at: string): Promise<string[]> {
     // Waits for the claims in progress of these nodes (they share-lock the row: lockMember); later ones see the mark.
-    await this.pool.query('UPDATE nodes SET lost_at = $1 WHERE id = ANY($2) AND lost_at IS NULL', [at, ids])
+    // Two nodes marking at once: the second waits for the first's row lock, then finds the mark (READ COMMITTED).
+    const { rows } = await this.pool.query<{ id: string }>(
+      'UPDATE nodes SET lost_at = $1 WHERE id = ANY($2) AND lost_at IS NULL RETURNING id',
+      [at, ids],
+    )
+    return rows.map((r) => r.id).sort()
   }
 
   async listNodes(): Promise<NodeRecord[]> {

@@ -574,13 +574,15 @@ export class SqliteStore implements Store {
     return this.stmts.heartbeat.run(at, id).changes === 1
   }
 
-  async markNodesLost(ids: readonly string[], at: string): Promise<void> {
-    if (ids.length === 0) return
-    this.db
+  async markNodesLost(ids: readonly string[], at: string): Promise<string[]> {
+    if (ids.length === 0) return []
+    const marked = this.db
       .prepare(
-        `UPDATE nodes SET lost_at = ? WHERE lost_at IS NULL AND id IN (${ids.map(() => '?').join(', ')})`,
+        `UPDATE nodes SET lost_at = ? WHERE lost_at IS NULL AND id IN (${ids.map(() => '?').join(', ')}) RETURNING id`,
       )
-      .run(at, ...ids)
+      .pluck()
+      .all(at, ...ids) as string[]
+    return marked.sort()
   }
 
   async listNodes(): Promise<NodeRecord[]> {
