@@ -142,7 +142,12 @@ export interface Store {
   claimRun(id: string, node: string): Promise<Run | undefined>
   /** Claims the oldest queued run nobody has claimed (see claimRun). */
   claimNextRun(node: string): Promise<Run | undefined>
-  updateRun(id: string, patch: Partial<Omit<Run, 'id'>>): Promise<void>
+  /**
+   * Merges `patch` into the run. With `owner` (the node that executes it, in a cluster), only while that node
+   * owns the run, checked in the same step: false then, nothing stored (another node took the run over: its end
+   * is that node's to record).
+   */
+  updateRun(id: string, patch: Partial<Omit<Run, 'id'>>, owner?: string): Promise<boolean>
   getRun(id: string): Promise<Run | undefined>
   listRuns(filter: RunFilter): Promise<Run[]>
   /**
@@ -183,7 +188,12 @@ export interface Store {
    * still write for them is refused: SessionTakenOver), and returns them (each to one taker).
    */
   takeOverSessions(lost: readonly string[], to: string): Promise<Session[]>
-  updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined>
+  /** Merges `patch` into the session; with `claim`, only while that is its claim (SessionTakenOver otherwise). */
+  updateSession(
+    id: string,
+    patch: Partial<Omit<Session, 'id'>>,
+    claim?: SessionClaim,
+  ): Promise<Session | undefined>
   /**
    * Stores the session's new state unless it is archived (an archive that landed since the caller computed the
    * state stays; archiving twice stores nothing the second time); whether it was stored (what to announce).

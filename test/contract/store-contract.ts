@@ -815,6 +815,61 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect((await store.eventsAfter('ses_1', 0, 1000)).length).toBe(stored.length * 2)
     })
 
+    it("a run's writes by the node that executes it: stored while it owns the run, refused (false, nothing stored) once another node took it over", async () => {
+      const { store, connect } = await fresh(['node_a', 'node_b'])
+      const other = await connect()
+      await store.admitRun(newRun('run_1'), 'node_a', 10)
+      expect(await other.updateRun('run_1', { status: 'running' }, 'node_a')).toBe(true)
+      expect(ids(await store.takeOverRuns(['node_a'], 'node_b'))).toEqual(['run_1'])
+      await store.updateRun('run_1', { status: 'interrupted', reason: 'worker_lost' })
+      // node_a wakes and records the run's end: refused in the write's own step
+      expect(await other.updateRun('run_1', { status: 'succeeded', finalResponse: 'late' }, 'node_a')).toBe(
+        false,
+      )
+      expect(await store.getRun('run_1')).toMatchObject({ status: 'interrupted', finalResponse: null })
+      // the owner's writes, and writes without an owner, still go through; an unknown run stores nothing
+      expect(await store.updateRun('run_1', { finalResponse: 'b' }, 'node_b')).toBe(true)
+      expect(await store.updateRun('run_none', { finalResponse: 'x' })).toBe(false)
+    })
+
+    it("a run's end racing a takeover of its node: each run is either ended by its node or taken over, never both", async () => {
+      const { store, connect } = await fresh(['node_a', 'node_b'])
+      const other = await connect()
+      const runs = Array.from({ length: 20 }, (_, i) => `run_${String(i).padStart(2, '0')}`)
+      for (const id of runs) {
+        await store.admitRun(newRun(id), 'node_a', 100)
+        await store.updateRun(id, { status: 'running' })
+      }
+      const ended: string[] = []
+      const ending = (async () => {
+        for (const id of runs)
+          if (await other.updateRun(id, { status: 'succeeded', finishedAt: 't' }, 'node_a')) ended.push(id)
+      })()
+      await store.getRun(runs[0]!)
+      const taken = ids(await store.takeOverRuns(['node_a'], 'node_b'))
+      await ending
+      expect(taken.filter((id) => ended.includes(id))).toEqual([])
+      expect([...ended, ...taken].sort()).toEqual(runs)
+      for (const id of taken) expect((await store.getRun(id))?.status).toBe('running')
+    })
+
+    it('session claims: updateSession with a stale claim stores nothing', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.createSession(newSession('ses_1'), 'node_a')
+      expect(
+        await other.updateSession('ses_1', { budgetBase: { turns: 1, tokens: 0, seconds: 0 } }, firstClaim),
+      ).toMatchObject({ budgetBase: { turns: 1 } })
+      const claimB = await store.claimSession('ses_1', 'node_b')
+      await expect(
+        other.updateSession('ses_1', { budgetBase: { turns: 9, tokens: 0, seconds: 0 } }, firstClaim),
+      ).rejects.toBeInstanceOf(SessionTakenOver)
+      expect((await store.getSession('ses_1'))?.budgetBase).toEqual({ turns: 1, tokens: 0, seconds: 0 })
+      expect(
+        await store.updateSession('ses_1', { budgetBase: { turns: 2, tokens: 0, seconds: 0 } }, claimB),
+      ).toMatchObject({ budgetBase: { turns: 2 } })
+    })
+
     it('nodes: registered, heartbeats recorded, removed (a removed node heartbeats false)', async () => {
       const { store } = await fresh([])
       await store.registerNode(nodeRecord('node_a'))

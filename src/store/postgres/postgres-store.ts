@@ -180,8 +180,18 @@ export class PostgresStore implements Store {
     })
   }
 
-  async updateRun(id: string, patch: Partial<Omit<Run, 'id'>>): Promise<void> {
-    await this.transaction((db) => this.runs.update(db, id, patch))
+  async updateRun(id: string, patch: Partial<Omit<Run, 'id'>>, owner?: string): Promise<boolean> {
+    return this.transaction(async (db) => {
+      if (owner !== undefined) {
+        // the row locked until the write commits: a takeover waits for it (and then finds the run finished)
+        const { rows } = await db.query<{ node_id: string | null }>(
+          'SELECT node_id FROM runs WHERE id = $1 FOR UPDATE',
+          [id],
+        )
+        if (rows[0]?.node_id !== owner) return false
+      }
+      return (await this.runs.update(db, id, patch)) !== undefined
+    })
   }
 
   async getRun(id: string): Promise<Run | undefined> {
@@ -291,8 +301,15 @@ export class PostgresStore implements Store {
     return this.takeOver(this.sessions, 'sessions', lost, to)
   }
 
-  async updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined> {
-    return this.transaction((db) => this.sessions.update(db, id, patch))
+  async updateSession(
+    id: string,
+    patch: Partial<Omit<Session, 'id'>>,
+    claim?: SessionClaim,
+  ): Promise<Session | undefined> {
+    return this.transaction(async (db) => {
+      if (claim !== undefined) await holdClaim(db, id, claim)
+      return this.sessions.update(db, id, patch)
+    })
   }
 
   async setSessionState(id: string, change: SessionStateChange, claim?: SessionClaim): Promise<boolean> {

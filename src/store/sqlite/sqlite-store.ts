@@ -178,6 +178,11 @@ export class SqliteStore implements Store {
         this.holdsClaim(sessionId, claim)
         return write()
       }),
+      // A run's write by the node that executes it: only while that node owns it (Store.updateRun).
+      ownedRunUpdate: this.db.transaction((id: string, patch: Partial<Run>, owner: string): boolean => {
+        const row = this.stmts.runOwner.get(id) as { node_id: string | null } | undefined
+        return row?.node_id === owner && this.runs.update(id, patch) !== undefined
+      }),
       createSession: this.db.transaction((s: Session, owner: string) => {
         this.mustBeMember(owner)
         this.sessions.insert(s)
@@ -270,8 +275,9 @@ export class SqliteStore implements Store {
     return this.tx.fenced.immediate(sessionId, claim, write) as T
   }
 
-  async updateRun(id: string, patch: Partial<Omit<Run, 'id'>>): Promise<void> {
-    this.runs.update(id, patch)
+  async updateRun(id: string, patch: Partial<Omit<Run, 'id'>>, owner?: string): Promise<boolean> {
+    if (owner === undefined) return this.runs.update(id, patch) !== undefined
+    return this.tx.ownedRunUpdate.immediate(id, patch, owner)
   }
 
   async getRun(id: string): Promise<Run | undefined> {
@@ -415,8 +421,13 @@ export class SqliteStore implements Store {
     return this.takeOver(this.sessions, 'sessions', lost, to)
   }
 
-  async updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined> {
-    return this.sessions.update(id, patch)
+  async updateSession(
+    id: string,
+    patch: Partial<Omit<Session, 'id'>>,
+    claim?: SessionClaim,
+  ): Promise<Session | undefined> {
+    const write = () => this.sessions.update(id, patch)
+    return claim === undefined ? write() : (this.tx.fenced.immediate(id, claim, write) as Session | undefined)
   }
 
   async setSessionState(id: string, change: SessionStateChange, claim?: SessionClaim): Promise<boolean> {
