@@ -87,10 +87,11 @@ export class SqliteStore implements Store {
       insertSessionEvent: this.db.prepare(
         'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, CAST(? AS TEXT) WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?)',
       ),
-      // A session's event appended with the claim its node holds: the claim is checked by the insert itself,
-      // on the session row it looks up anyway (one statement, atomic; no lookup of its own).
+      // A session's event appended with the claim its node holds: the claim is checked by the insert itself, in
+      // the lookup of the session it makes anyway (one statement, atomic). The (id, claim) index answers it alone,
+      // as the primary key's did before: without INDEXED BY the planner takes the unique index and reads the row.
       insertClaimedSessionEvent: this.db.prepare(
-        'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, CAST(? AS TEXT) WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ? AND claim = ?)',
+        'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, CAST(? AS TEXT) WHERE EXISTS (SELECT 1 FROM sessions INDEXED BY sessions_claim WHERE id = ? AND claim = ?)',
       ),
       lastSeq: this.db.prepare('SELECT MAX(seq) AS seq FROM events WHERE owner_id = ?').pluck(),
       eventsAfter: this.db.prepare(
