@@ -5,8 +5,12 @@
  * ("after idle", as in a paced relay: the gateway wakes for each event with cold caches). This build's store and,
  * with --baseline, another checkout's, interleaved round by round in one process, each on its own file.
  *
- * Usage: npx tsx bench/event-append.ts [--baseline <checkout with node_modules>] [--rounds N] [--events N]
+ * Usage: npx tsx bench/event-append.ts [--baseline <checkout with node_modules>] [--rounds N] [--events N] [--batch N]
+ *   [--owner run|session]
  *   --rounds  interleaved rounds per cell, default 5; --events appends per round, default 200
+ *   --batch   events per append (appendEvents, one group commit; default 1: appendEvent); µs are then per event
+ *   --owner   whose events: a run's (default), or a session's appended with the claim its node holds (fenced: the
+ *             store checks the claim in the append; a baseline without fencing ignores the claim)
  * Prints per cell the median over rounds of the median wall µs per append, and the CPU µs per append
  * (process.cpuUsage: robust to a shared machine's noise for the hot case; after idle the append runs on a cold cache; the wake-up itself is not counted).
  */
@@ -24,17 +28,34 @@ import { markdownTable, median } from './stats.js'
 
 interface AppendingStore {
   createRun(run: unknown): Promise<void>
-  appendEvent(owner: string, event: AgentEvent, at: string): Promise<StoredEvent>
+  registerNode(node: unknown): Promise<void>
+  createSession(session: unknown, owner: string): Promise<void>
+  appendEvent(owner: string, event: AgentEvent, at: string, claim?: number): Promise<StoredEvent>
+  appendEvents(
+    batch: { ownerId: string; event: AgentEvent; at: string; claim?: number }[],
+  ): Promise<StoredEvent[]>
   close(): Promise<void>
 }
 type StoreClass = new (file: string) => AppendingStore
 
 const { values } = parseArgs({
-  options: { baseline: { type: 'string' }, rounds: { type: 'string' }, events: { type: 'string' } },
+  options: {
+    baseline: { type: 'string' },
+    rounds: { type: 'string' },
+    events: { type: 'string' },
+    batch: { type: 'string' },
+    owner: { type: 'string', default: 'run' },
+  },
   strict: true,
 })
 const rounds = intOption(values.rounds, 5, 'rounds')
 const events = intOption(values.events, 200, 'events')
+const batch = intOption(values.batch, 1, 'batch')
+if (values.owner !== 'run' && values.owner !== 'session') throw new Error('--owner: run or session')
+const bySession = values.owner === 'session'
+/** The owner appended to, and the claim its events carry (a session's first claim, as its creator holds it). */
+const ownerId = bySession ? 'ses_bench' : 'run_bench'
+const claim = bySession ? 1 : undefined
 
 async function storeClass(root: string): Promise<StoreClass> {
   const url = pathToFileURL(path.join(root, 'src/store/sqlite/sqlite-store.ts')).href
@@ -62,13 +83,32 @@ async function round(store: AppendingStore, event: AgentEvent, idleMs: number): 
     else await new Promise(setImmediate)
     const c0 = process.cpuUsage()
     const t0 = performance.now()
-    await store.appendEvent('run_bench', event, new Date().toISOString())
-    walls.push((performance.now() - t0) * 1000)
+    const at = new Date().toISOString()
+    if (batch === 1) await store.appendEvent(ownerId, event, at, claim)
+    else await store.appendEvents(Array.from({ length: batch }, () => ({ ownerId, event, at, claim })))
+    walls.push(((performance.now() - t0) * 1000) / batch)
     const c = process.cpuUsage(c0)
     cpu += c.user + c.system
   }
-  return { wallUs: median(walls), cpuUs: cpu / events }
+  return { wallUs: median(walls), cpuUs: cpu / (events * batch) }
 }
+
+/** A session as its creator stored it (the fields the store reads). */
+const benchSession = (at: string) => ({
+  id: 'ses_bench',
+  agent: 'codex',
+  agentSessionId: 'thread-bench',
+  status: 'idle',
+  cwd: '/w',
+  model: null,
+  sandbox: null,
+  approvalPolicy: null,
+  forkedFrom: null,
+  createdAt: at,
+  updatedAt: at,
+  turnCount: 0,
+  lastSeq: 0,
+})
 
 async function main(): Promise<void> {
   const builds: [string, StoreClass][] = [
@@ -81,15 +121,24 @@ async function main(): Promise<void> {
     stores = await Promise.all(
       builds.map(async ([name, Store], i) => {
         const store = new Store(path.join(dir, `${i}.db`))
-        await store.createRun(
-          queuedRun('run_bench', 'cli', { prompt: 'p', cwd: '/w' }, new Date().toISOString()),
-        )
+        const now = new Date().toISOString()
+        await store.createRun(queuedRun('run_bench', 'cli', { prompt: 'p', cwd: '/w' }, now))
+        await store.registerNode({
+          id: 'node_bench',
+          role: 'all',
+          host: 'h',
+          pid: 1,
+          startedAt: now,
+          heartbeatAt: now,
+        })
+        await store.createSession(benchSession(now), 'node_bench')
         return [name, store] as const
       }),
     )
     printMachine()
     console.log(loadLine('at the start'))
-    console.log(`${rounds} interleaved rounds of ${events} appends per cell\n`)
+    const per = batch === 1 ? 'appends' : `appends of ${batch} events (µs per event)`
+    console.log(`${rounds} interleaved rounds of ${events} ${per} per cell, to a ${values.owner}'s events\n`)
     const rows = [['event', 'between appends', 'store', 'wall µs (median)', 'CPU µs per append']]
     for (const bytes of [2000, 54000]) {
       const event = outputOf(bytes)

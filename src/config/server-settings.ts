@@ -134,6 +134,21 @@ export const serverSettings = z.object({
     'A node silent this long is dead: its runs become `interrupted` (`worker_lost`), its sessions move on. Heartbeat: a fifth of it.',
     int(10, 2, maxTimerSeconds),
   ),
+  PG_IDLE_IN_TRANSACTION_SECONDS: setting(
+    '10',
+    'With DATABASE_URL: PostgreSQL ends a store connection left inside a transaction this long (a node paused mid-write), so the row locks it held no longer block the node taking its work over. 0: never.',
+    int(10, 0, maxTimerSeconds),
+  ),
+  PG_LOCK_TIMEOUT_SECONDS: setting(
+    '30',
+    'With DATABASE_URL: a store query waiting this long for a row lock fails (the step is retried or answered 5xx) instead of waiting on. Keep it above PG_IDLE_IN_TRANSACTION_SECONDS. 0: never.',
+    int(30, 0, maxTimerSeconds),
+  ),
+  PG_STATEMENT_TIMEOUT_SECONDS: setting(
+    '60',
+    'With DATABASE_URL: a store query running this long is cancelled by PostgreSQL. 0: never.',
+    int(60, 0, maxTimerSeconds),
+  ),
   SHUTDOWN_GRACE_SECONDS: setting(
     '10',
     'On SIGTERM, time runs in flight get to finish before they are ended.',

@@ -2,7 +2,7 @@ import type { ApprovalAsk, ApprovalDecision } from '../agents/session.js'
 import { AppError } from '../protocol/errors.js'
 import type { Approval } from '../protocol/sessions.js'
 import type { NodeSignals } from '../store/node-signals.js'
-import type { Store } from '../store/store.js'
+import type { SessionClaim, Store } from '../store/store.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 
@@ -33,12 +33,17 @@ export class ApprovalBroker {
     })
   }
 
-  /** Records the request and waits for its answer. */
+  /**
+   * Records the request and waits for its answer. With `claim` (the session's claim the asking node holds), its
+   * `approval.requested` is stored only while that is the session's claim: once another node took the session
+   * over, the request is recorded as cancelled and fails (SessionTakenOver), and nobody is asked.
+   */
   async request(
     sessionId: string,
     turnId: string | null,
     ask: ApprovalAsk,
     signal: AbortSignal,
+    claim?: SessionClaim,
   ): Promise<ApprovalDecision> {
     const now = Date.now()
     const approval: Approval = {
@@ -69,16 +74,35 @@ export class ApprovalBroker {
     })
     const onAbort = () => void this.settle(approval.id, 'cancel', 'turn_ended').catch(() => {})
     signal.addEventListener('abort', onAbort, { once: true })
-    await this.log.append(sessionId, {
-      type: 'approval.requested',
-      approvalId: approval.id,
-      kind: ask.kind,
-      options: ask.options,
-      ...(ask.command !== undefined ? { command: ask.command } : {}),
-      ...(ask.cwd !== undefined ? { cwd: ask.cwd } : {}),
-      ...(ask.changes !== undefined ? { changes: ask.changes } : {}),
-      ...(ask.reason !== undefined ? { reason: ask.reason } : {}),
-    })
+    try {
+      await this.log.append(
+        sessionId,
+        {
+          type: 'approval.requested',
+          approvalId: approval.id,
+          kind: ask.kind,
+          options: ask.options,
+          ...(ask.command !== undefined ? { command: ask.command } : {}),
+          ...(ask.cwd !== undefined ? { cwd: ask.cwd } : {}),
+          ...(ask.changes !== undefined ? { changes: ask.changes } : {}),
+          ...(ask.reason !== undefined ? { reason: ask.reason } : {}),
+        },
+        claim,
+      )
+    } catch (err) {
+      // not announced (the session was taken over): nobody can answer it, and it must not stay pending
+      signal.removeEventListener('abort', onAbort)
+      clearTimeout(this.waiting.get(approval.id)?.timer)
+      this.waiting.delete(approval.id)
+      await this.store
+        .resolveApproval(approval.id, {
+          decision: 'cancel',
+          by: 'session_taken_over',
+          resolvedAt: new Date().toISOString(),
+        })
+        .catch(() => {})
+      throw err
+    }
     await this.onChange(sessionId)
     this.changed()
     try {

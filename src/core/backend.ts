@@ -37,7 +37,13 @@ export async function openBackend(config: Config): Promise<Backend> {
   const { PostgresStore } = await import('../store/postgres/postgres-store.js')
   const { PgEventBus } = await import('../store/postgres/pg-event-bus.js')
   const { PgNodeSignals } = await import('../store/postgres/pg-node-signals.js')
-  const store = await PostgresStore.open(url).catch((err: Error) => {
+  const store = await PostgresStore.open(url, {
+    timeouts: {
+      idleInTransactionMs: config.PG_IDLE_IN_TRANSACTION_SECONDS * 1000,
+      lockMs: config.PG_LOCK_TIMEOUT_SECONDS * 1000,
+      statementMs: config.PG_STATEMENT_TIMEOUT_SECONDS * 1000,
+    },
+  }).catch((err: Error) => {
     throw new ConfigError(`cannot use DATABASE_URL (${redacted(url)}): ${err.message}`)
   })
   return {

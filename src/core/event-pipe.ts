@@ -1,4 +1,5 @@
 import type { AgentEvent } from '../protocol/events.js'
+import type { SessionClaim } from '../store/store.js'
 import type { EventLog } from './event-log.js'
 
 /** Events in flight (queued, not yet stored) before `push` waits for the store. */
@@ -17,6 +18,10 @@ export class EventPipe {
   constructor(
     private readonly log: EventLog,
     private readonly ownerId: string,
+    /** A session's claim this node holds: every event carries it (EventLog.append). */
+    private readonly claim?: SessionClaim,
+    /** Told of the first store error as soon as it comes (not only at the next push or at drain). */
+    private readonly onError?: (err: unknown) => void,
   ) {}
 
   /**
@@ -26,13 +31,15 @@ export class EventPipe {
   push(event: AgentEvent): Promise<void> | undefined {
     if (this.error !== undefined) return Promise.reject(this.error)
     this.inFlight++
-    const appended = this.log.append(this.ownerId, event).then(
+    const appended = this.log.append(this.ownerId, event, this.claim).then(
       () => {
         this.inFlight--
       },
       (err: unknown) => {
         this.inFlight--
-        this.error ??= err
+        if (this.error !== undefined) return
+        this.error = err
+        this.onError?.(err)
       },
     )
     this.last = appended

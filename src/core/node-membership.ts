@@ -73,14 +73,12 @@ export class NodeMembership {
     const dead = nodes.filter((n) => n.id !== this.id && this.isDead(n, now))
     for (const n of dead) this.lostHosts.set(n.id, n.host)
     if (dead.length > 0) {
-      await this.store.markNodesLost(
+      const marked = await this.store.markNodesLost(
         dead.map((n) => n.id),
         new Date(now).toISOString(),
       )
-      this.notices?.lostNodes(
-        dead.map((n) => n.id),
-        this.id,
-      )
+      // counted by the node that marked them, once: not again when a failed takeover is retried
+      if (marked.length > 0) this.notices?.lostNodes(marked, this.id)
     }
     const alive = new Set(nodes.filter((n) => !dead.includes(n)).map((n) => n.id))
     // Never this node itself, not even while its record is gone (taken for dead, not registered again yet).

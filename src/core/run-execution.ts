@@ -66,7 +66,7 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
       }
       budget.observe(ev)
       // work events (the agent's output) change nothing on the run record: no store call, no await
-      if (!isWorkEvent(ev)) await recordEvent(ctx.store, p.run.id, ev)
+      if (!isWorkEvent(ev)) await recordEvent(ctx.store, p.run.id, ev, ownerCheck(ctx))
       const full = events.push(ev)
       if (full) await full
     }
@@ -90,17 +90,25 @@ async function recordEvent(
   store: Store,
   runId: string,
   ev: Exclude<LifecycleEvent, RunCompletedEvent>,
+  owner: string | undefined,
 ): Promise<void> {
   switch (ev.type) {
     case 'run.started':
-      return store.updateRun(runId, {
-        status: 'running',
-        startedAt: new Date().toISOString(),
-        pid: ev.pid ?? null,
-        command: ev.command ?? null,
-      })
+      // a run taken over (and recorded interrupted) meanwhile is not made running again
+      await store.updateRun(
+        runId,
+        {
+          status: 'running',
+          startedAt: new Date().toISOString(),
+          pid: ev.pid ?? null,
+          command: ev.command ?? null,
+        },
+        owner,
+      )
+      return
     case 'agent.session':
-      return store.updateRun(runId, { agentSessionId: ev.agentSessionId })
+      await store.updateRun(runId, { agentSessionId: ev.agentSessionId }, owner)
+      return
     // a run's own turn and session events change nothing on the run record
     case 'run.queued':
     case 'turn.started':
@@ -119,9 +127,13 @@ export async function finishRun(
   p: HeldRun,
   completed: RunCompletedEvent,
 ): Promise<void> {
-  // Taken over by another node (this one was taken for dead): the run stays as that node recorded it.
-  if (ctx.cluster?.signals && (await ctx.store.ownerOf(p.run.id)) !== ctx.node) return
   const clean = ctx.log.redact(completed)
   const checked = p.validate && clean.status === 'succeeded' ? p.validate(clean) : clean
-  await recordRunEnd(ctx.store, ctx.log, p.run.id, checked)
+  // Taken over by another node (this one was taken for dead): the run stays as that node recorded it. The owner
+  // is checked in the end's own write, not read before it (a takeover could land in between).
+  await recordRunEnd(ctx.store, ctx.log, p.run.id, checked, ownerCheck(ctx))
 }
+
+/** In a cluster, a run's writes carry the node that executes it: refused once another node took the run over. */
+const ownerCheck = (ctx: RunExecutionContext): string | undefined =>
+  ctx.cluster?.signals ? ctx.node : undefined

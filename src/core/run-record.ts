@@ -18,13 +18,20 @@ export function terminalPatch(c: RunCompletedEvent): Partial<Run> {
   }
 }
 
-/** Records a run's end: its record from the run.completed, then the event itself (in that order). */
+/**
+ * Records a run's end: its record from the run.completed, then the event itself (in that order). With `owner`
+ * (a cluster node executing it), only while that node owns the run, checked in the write's own step: a run another
+ * node took over stays as that node recorded it (nothing stored, false).
+ */
 export async function recordRunEnd(
   store: Store,
   log: EventLog,
   runId: string,
   completed: RunCompletedEvent,
-): Promise<void> {
-  await store.updateRun(runId, terminalPatch(completed))
+  owner?: string,
+): Promise<boolean> {
+  if (!(await store.updateRun(runId, terminalPatch(completed), owner))) return false
+  // finished now: a takeover moves only unfinished runs, so this node still owns what the end belongs to
   await log.appendNow(runId, completed)
+  return true
 }

@@ -3,7 +3,7 @@ import type { AgentSession, SessionHooks, SessionRequest } from '../agents/sessi
 import type { Config } from '../config/load.js'
 import { AppError, orNotFound } from '../protocol/errors.js'
 import type { Session } from '../protocol/sessions.js'
-import type { Store } from '../store/store.js'
+import { firstClaim, type Store } from '../store/store.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 import type { LiveSessions } from './live-sessions.js'
@@ -43,7 +43,8 @@ export async function createSession(
   const created = await record(ctx, id, driver.id, agent, req, null, fields.externalId)
   if (!fields.webhook && !limits) return created
   const extra = { ...(fields.webhook ? { webhook: fields.webhook } : {}), ...(limits ? { limits } : {}) }
-  return (await ctx.store.updateSession(id, extra)) ?? created
+  // its creator holds the first claim (LiveSessions.add)
+  return (await ctx.store.updateSession(id, extra, firstClaim)) ?? created
 }
 
 /** A new session that continues a copy of `parent`'s thread (the agent's own fork). */

@@ -5,7 +5,7 @@ import { AppError, orNotFound } from '../protocol/errors.js'
 import type { StoredEvent } from '../protocol/events.js'
 import type { Item } from '../protocol/items.js'
 import type { Session, Turn } from '../protocol/sessions.js'
-import { type SessionFilter, SessionTakenOver, type Store } from '../store/store.js'
+import { type SessionClaim, type SessionFilter, SessionTakenOver, type Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
 import type { EventLog } from './event-log.js'
@@ -39,7 +39,13 @@ export class SessionManager {
   private confinedNow: Turn | undefined
   approvals!: ApprovalBroker
   /** Runs before each turn: null to go on, or why the turn may not run (budgets, core/ops/session-budget.ts). */
-  budgetGate?: (sessionId: string, turnId: string, signal: AbortSignal) => Promise<string | null>
+  budgetGate?: (
+    sessionId: string,
+    turnId: string,
+    signal: AbortSignal,
+    /** The session's claim this node holds: what the gate stores for the session carries it. */
+    claim: SessionClaim,
+  ) => Promise<string | null>
   /** Where a session let go (another node took it over) is told: a log line, a metric. */
   fencing?: FencingNotices
 
@@ -310,7 +316,9 @@ export class SessionManager {
         beforeStart: async () => {
           // limits are set when a session is created, never after: without them there is nothing to read
           const refused =
-            live.limited === false ? null : await this.budgetGate?.(id, turn.id, controller.signal)
+            live.limited === false
+              ? null
+              : await this.budgetGate?.(id, turn.id, controller.signal, live.claim)
           if (refused) throw new TurnRefused(refused)
           // The directory may have been replaced (e.g. by a symlink out of the workspace) since the session
           // was created or the turn queued: check again right before the agent works in it (a turn that
@@ -332,8 +340,11 @@ export class SessionManager {
 
   private hooks(sessionId: string): SessionHooks {
     return {
-      requestApproval: (ask, signal) =>
-        this.approvals.request(sessionId, this.live.get(sessionId)?.current?.turn.id ?? null, ask, signal),
+      requestApproval: (ask, signal) => {
+        const live = this.live.get(sessionId)
+        // fenced by the claim this node holds (an approval asked after a takeover is refused)
+        return this.approvals.request(sessionId, live?.current?.turn.id ?? null, ask, signal, live?.claim)
+      },
     }
   }
 

@@ -77,7 +77,7 @@ export class SessionState {
         claim,
       )
       // what the store wrote: not `next` when an archive landed since it was read
-      return step?.status ? this.announce(id, step.status) : unchanged
+      return step?.status ? this.announce(id, step.status, claim) : unchanged
     })
   }
 
@@ -100,13 +100,13 @@ export class SessionState {
       const step = await this.store.completeTurn(turnId, patch, at, next, claim)
       // in this step: a refresh queued meanwhile no longer counts the turn as running
       ended()
-      return { turn: step?.turn, state: step?.status ? this.announce(id, step.status) : unchanged }
+      return { turn: step?.turn, state: step?.status ? this.announce(id, step.status, claim) : unchanged }
     })
   }
 
-  /** Queues the `session.status` event of a state already stored (see `update`). */
-  private announce(id: string, status: Session['status']): StateChange {
-    const announced = this.log.append(id, { type: 'session.status', status })
+  /** Queues the `session.status` event of a state already stored (see `update`), fenced by `claim` as the state was. */
+  private announce(id: string, status: Session['status'], claim: SessionClaim | undefined): StateChange {
+    const announced = this.log.append(id, { type: 'session.status', status }, claim)
     // awaited later (a store failure surfaces there), not unhandled in between
     announced.catch(() => {})
     return { announced }
@@ -123,7 +123,7 @@ export class SessionState {
   /** Stores the state and announces it, unless the session is archived by then (nothing follows `archived`). */
   private async record(id: string, status: Session['status'], claim?: SessionClaim): Promise<StateChange> {
     const stored = await this.store.setSessionState(id, { status, at: new Date().toISOString() }, claim)
-    return stored ? this.announce(id, status) : unchanged
+    return stored ? this.announce(id, status, claim) : unchanged
   }
 
   /** Records a turn as ended from outside (failed or interrupted) and announces its end. */
@@ -135,8 +135,12 @@ export class SessionState {
   ): Promise<void> {
     await this.store.updateTurn(turnId, { ...patch, finishedAt: new Date().toISOString() }, undefined, claim)
     if (patch.status === 'failed')
-      await this.log.append(sessionId, { type: 'turn.failed', turnId, error: patch.error ?? 'failed' })
+      await this.log.append(sessionId, { type: 'turn.failed', turnId, error: patch.error ?? 'failed' }, claim)
     if (patch.status === 'interrupted')
-      await this.log.append(sessionId, { type: 'turn.completed', turnId, status: 'interrupted', usage: null })
+      await this.log.append(
+        sessionId,
+        { type: 'turn.completed', turnId, status: 'interrupted', usage: null },
+        claim,
+      )
   }
 }

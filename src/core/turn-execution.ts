@@ -68,6 +68,10 @@ export async function runTurn(
   turn: Turn,
   signal: AbortSignal,
 ): Promise<boolean> {
+  // once: a refused event lets go already (executeTurn), the refused end then finds nothing more to do
+  let lettingGo: Promise<void> | undefined
+  const letGo = ctx.takenOver
+  ctx = { ...ctx, takenOver: (err) => (lettingGo ??= letGo(err)) }
   const { ended, finalResponse, end, running } = await executeTurn(ctx, sessionId, agent, turn, signal)
   const now = new Date().toISOString()
   const patch = { ...ended, finalResponse, finishedAt: now }
@@ -80,7 +84,7 @@ export async function runTurn(
   try {
     stored = await ctx.markEnded(patch, now, () => {
       ctx.turnEnded()
-      endStored = end ? ctx.log.append(sessionId, end) : undefined
+      endStored = end ? ctx.log.append(sessionId, end, ctx.claim) : undefined
     })
   } catch (err) {
     if (!(err instanceof SessionTakenOver)) throw err
@@ -116,7 +120,11 @@ export async function executeTurn(
 ): Promise<TurnOutcome> {
   let finalResponse: string | null = null
   let ended: Partial<Turn> = { status: 'failed', error: 'the agent ended the turn without a result' }
-  const events = new EventPipe(ctx.log, sessionId)
+  // An event refused because another node took the session over: this node lets go of it at once (its agent's
+  // turn is interrupted), not only when the turn ends.
+  const events = new EventPipe(ctx.log, sessionId, ctx.claim, (err) => {
+    if (err instanceof SessionTakenOver) void ctx.takenOver(err).catch(() => {})
+  })
   let end: AgentEvent | undefined
   let running: StateChange = { announced: Promise.resolve() }
   let agentTurn: AsyncIterator<AgentEvent> | undefined

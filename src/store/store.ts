@@ -28,6 +28,11 @@ export interface EventToAppend {
   ownerId: string
   event: AgentEvent
   at: string
+  /**
+   * The session's claim the appending node holds (a session's own events: its turns, its state): the event is
+   * stored only while that is the session's claim (SessionTakenOver otherwise), checked in the append's step.
+   */
+  claim?: SessionClaim
 }
 
 /** A gateway process as the store knows it: who it is, where it runs, when it last said it is alive. */
@@ -137,14 +142,23 @@ export interface Store {
   claimRun(id: string, node: string): Promise<Run | undefined>
   /** Claims the oldest queued run nobody has claimed (see claimRun). */
   claimNextRun(node: string): Promise<Run | undefined>
-  updateRun(id: string, patch: Partial<Omit<Run, 'id'>>): Promise<void>
+  /**
+   * Merges `patch` into the run. With `owner` (the node that executes it, in a cluster), only while that node
+   * owns the run, checked in the same step: false then, nothing stored (another node took the run over: its end
+   * is that node's to record).
+   */
+  updateRun(id: string, patch: Partial<Omit<Run, 'id'>>, owner?: string): Promise<boolean>
   getRun(id: string): Promise<Run | undefined>
   listRuns(filter: RunFilter): Promise<Run[]>
-  /** Stores the event with the next seq of its owner (a run or a session) and returns it stamped. */
-  appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent>
   /**
-   * Stores several events in one transaction (group commit), in order, each as appendEvent would; all or
-   * none: when one fails (an unknown owner), nothing of the batch is stored.
+   * Stores the event with the next seq of its owner (a run or a session) and returns it stamped. With `claim`
+   * (the owner is a session), only while that is the session's claim: SessionTakenOver otherwise, nothing stored.
+   */
+  appendEvent(ownerId: string, event: AgentEvent, at: string, claim?: SessionClaim): Promise<StoredEvent>
+  /**
+   * Stores several events in one transaction (group commit), in order, each as appendEvent would (an event's
+   * `claim` checked in that transaction); all or none: when one fails (an unknown owner, a stale claim),
+   * nothing of the batch is stored.
    */
   appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]>
   eventsAfter(ownerId: string, afterSeq: number, limit: number): Promise<StoredEvent[]>
@@ -174,7 +188,12 @@ export interface Store {
    * still write for them is refused: SessionTakenOver), and returns them (each to one taker).
    */
   takeOverSessions(lost: readonly string[], to: string): Promise<Session[]>
-  updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined>
+  /** Merges `patch` into the session; with `claim`, only while that is its claim (SessionTakenOver otherwise). */
+  updateSession(
+    id: string,
+    patch: Partial<Omit<Session, 'id'>>,
+    claim?: SessionClaim,
+  ): Promise<Session | undefined>
   /**
    * Stores the session's new state unless it is archived (an archive that landed since the caller computed the
    * state stays; archiving twice stores nothing the second time); whether it was stored (what to announce).
@@ -243,9 +262,10 @@ export interface Store {
    * Marks nodes found dead as lost before their work is taken over: from then on they are no members (their
    * claims, admissions and new sessions throw NotAMember). A claim (or new session) of theirs in progress ends
    * first (PostgreSQL: it holds their record's row lock), so the takeover that follows sees every run and
-   * session they claimed or created.
+   * session they claimed or created. Returns the nodes this call marked: not those marked already (by an earlier
+   * check whose takeover failed, or by another node that found them first), so each loss is counted once.
    */
-  markNodesLost(ids: readonly string[], at: string): Promise<void>
+  markNodesLost(ids: readonly string[], at: string): Promise<string[]>
   listNodes(): Promise<NodeRecord[]>
   removeNode(id: string): Promise<void>
   /** The webhook outbox: deliveries are stored before they are attempted, so a restart still sends them. */

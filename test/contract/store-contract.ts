@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import type { AgentEvent } from '../../src/protocol/events.js'
 import { queuedRun, type Run } from '../../src/protocol/runs.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import type { WebhookDelivery } from '../../src/protocol/webhooks.js'
@@ -573,7 +574,12 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       await expect(store.createSession(newSession('ses_z'), 'node_z')).rejects.toBeInstanceOf(NotAMember)
       // marked lost (found dead by another node, before it takes the node's work over): still registered, its
       // heartbeat true but no longer recorded, and it takes no work, on any connection
-      await other.markNodesLost(['node_a', 'node_c'], '2026-01-01T00:00:09.000Z')
+      expect(await other.markNodesLost(['node_a', 'node_c'], '2026-01-01T00:00:09.000Z')).toEqual([
+        'node_a',
+        'node_c',
+      ])
+      // marked already (a retry, or another node that found them too): not marked again, so counted once
+      expect(await store.markNodesLost(['node_c', 'node_a'], '2026-01-01T00:00:10.000Z')).toEqual([])
       await expect(store.claimRun('run_2', 'node_a')).rejects.toBeInstanceOf(NotAMember)
       await expect(other.claimNextRun('node_a')).rejects.toBeInstanceOf(NotAMember)
       await expect(store.claimSession('ses_1', 'node_a')).rejects.toBeInstanceOf(NotAMember)
@@ -731,6 +737,137 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect((await store.getSession('ses_1'))?.turnCount).toBe(completed.length)
       const stillQueued = (await store.listTurns('ses_1', 'queued')).map((t) => t.id)
       expect([...completed, ...stillQueued].sort()).toEqual(turns)
+    })
+
+    it("session claims: a session's events appended with a stale claim are refused, alone or in a batch, and nothing of the batch is stored", async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.createSession(newSession('ses_1'), 'node_a')
+      await store.createSession(newSession('ses_2'), 'node_a')
+      await store.createRun(newRun('run_1'))
+      const ev = (text: string): AgentEvent => ({
+        type: 'item.completed',
+        item: { id: text, type: 'agent_message', text },
+      })
+      const at = '2026-01-01T00:00:05.000Z'
+      // node_a holds the first claim: its events go through, alone and in a batch
+      expect((await other.appendEvent('ses_1', ev('a1'), at, firstClaim)).seq).toBe(1)
+      expect(
+        (await other.appendEvents([{ ownerId: 'ses_1', event: ev('a2'), at, claim: firstClaim }])).map(
+          (e) => e.seq,
+        ),
+      ).toEqual([2])
+      const claimB = await store.claimSession('ses_1', 'node_b')
+      // node_a's claim is stale now: its events are refused, with the session's owner
+      const alone = other.appendEvent('ses_1', ev('late'), at, firstClaim)
+      await expect(alone).rejects.toBeInstanceOf(SessionTakenOver)
+      await expect(alone).rejects.toMatchObject({ sessionId: 'ses_1', owner: 'node_b', status: 503 })
+      // a batch with one stale event stores none of its events (other owners' neither)
+      await expect(
+        other.appendEvents([
+          { ownerId: 'run_1', event: ev('r1'), at },
+          { ownerId: 'ses_2', event: ev('s1'), at, claim: firstClaim },
+          { ownerId: 'ses_1', event: ev('late'), at, claim: firstClaim },
+        ]),
+      ).rejects.toBeInstanceOf(SessionTakenOver)
+      expect(await store.eventsAfter('run_1', 0, 10)).toEqual([])
+      expect(await store.eventsAfter('ses_2', 0, 10)).toEqual([])
+      // the new claim's events (and events without a claim) go on with the next seq, no gap
+      expect((await store.appendEvent('ses_1', ev('b1'), at, claimB)).seq).toBe(3)
+      expect((await other.appendEvent('ses_1', ev('unfenced'), at)).seq).toBe(4)
+      const texts = (await store.eventsAfter('ses_1', 0, 10)).map((e) =>
+        e.type === 'item.completed' && e.item.type === 'agent_message' ? e.item.text : e.type,
+      )
+      expect(texts).toEqual(['a1', 'a2', 'b1', 'unfenced'])
+      // an unknown session is still an unknown owner, claim or not
+      await expect(store.appendEvent('ses_none', ev('x'), at, firstClaim)).rejects.toThrow(/unknown session/)
+    })
+
+    it("session claims: a takeover racing a node that appends its session's events: none lands after it", async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.createSession(newSession('ses_1'), 'node_a')
+      let takenOver = false
+      const stored: number[] = []
+      const afterTheTakeover: number[] = []
+      const appending = (async () => {
+        for (let i = 0; i < 40; i++) {
+          const after = takenOver
+          const batch = [0, 1].map((j) => ({
+            ownerId: 'ses_1',
+            event: { type: 'output', stream: 'stdout', data: `${i}.${j}` } as AgentEvent,
+            at: '2026-01-01T00:00:05.000Z',
+            claim: firstClaim,
+          }))
+          const done = await other.appendEvents(batch).catch((err: unknown) => {
+            if (!(err instanceof SessionTakenOver)) throw err
+          })
+          if (done) stored.push(i)
+          if (done && after) afterTheTakeover.push(i)
+        }
+      })()
+      await store.eventsAfter('ses_1', 0, 1)
+      expect(ids(await store.takeOverSessions(['node_a'], 'node_b'))).toEqual(['ses_1'])
+      takenOver = true
+      await appending
+      expect(afterTheTakeover).toEqual([])
+      // whole batches only: the events stored are exactly those of the batches that were not refused
+      expect((await store.eventsAfter('ses_1', 0, 1000)).length).toBe(stored.length * 2)
+    })
+
+    it("a run's writes by the node that executes it: stored while it owns the run, refused (false, nothing stored) once another node took it over", async () => {
+      const { store, connect } = await fresh(['node_a', 'node_b'])
+      const other = await connect()
+      await store.admitRun(newRun('run_1'), 'node_a', 10)
+      expect(await other.updateRun('run_1', { status: 'running' }, 'node_a')).toBe(true)
+      expect(ids(await store.takeOverRuns(['node_a'], 'node_b'))).toEqual(['run_1'])
+      await store.updateRun('run_1', { status: 'interrupted', reason: 'worker_lost' })
+      // node_a wakes and records the run's end: refused in the write's own step
+      expect(await other.updateRun('run_1', { status: 'succeeded', finalResponse: 'late' }, 'node_a')).toBe(
+        false,
+      )
+      expect(await store.getRun('run_1')).toMatchObject({ status: 'interrupted', finalResponse: null })
+      // the owner's writes, and writes without an owner, still go through; an unknown run stores nothing
+      expect(await store.updateRun('run_1', { finalResponse: 'b' }, 'node_b')).toBe(true)
+      expect(await store.updateRun('run_none', { finalResponse: 'x' })).toBe(false)
+    })
+
+    it("a run's end racing a takeover of its node: each run is either ended by its node or taken over, never both", async () => {
+      const { store, connect } = await fresh(['node_a', 'node_b'])
+      const other = await connect()
+      const runs = Array.from({ length: 20 }, (_, i) => `run_${String(i).padStart(2, '0')}`)
+      for (const id of runs) {
+        await store.admitRun(newRun(id), 'node_a', 100)
+        await store.updateRun(id, { status: 'running' })
+      }
+      const ended: string[] = []
+      const ending = (async () => {
+        for (const id of runs)
+          if (await other.updateRun(id, { status: 'succeeded', finishedAt: 't' }, 'node_a')) ended.push(id)
+      })()
+      await store.getRun(runs[0]!)
+      const taken = ids(await store.takeOverRuns(['node_a'], 'node_b'))
+      await ending
+      expect(taken.filter((id) => ended.includes(id))).toEqual([])
+      expect([...ended, ...taken].sort()).toEqual(runs)
+      for (const id of taken) expect((await store.getRun(id))?.status).toBe('running')
+    })
+
+    it('session claims: updateSession with a stale claim stores nothing', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.createSession(newSession('ses_1'), 'node_a')
+      expect(
+        await other.updateSession('ses_1', { budgetBase: { turns: 1, tokens: 0, seconds: 0 } }, firstClaim),
+      ).toMatchObject({ budgetBase: { turns: 1 } })
+      const claimB = await store.claimSession('ses_1', 'node_b')
+      await expect(
+        other.updateSession('ses_1', { budgetBase: { turns: 9, tokens: 0, seconds: 0 } }, firstClaim),
+      ).rejects.toBeInstanceOf(SessionTakenOver)
+      expect((await store.getSession('ses_1'))?.budgetBase).toEqual({ turns: 1, tokens: 0, seconds: 0 })
+      expect(
+        await store.updateSession('ses_1', { budgetBase: { turns: 2, tokens: 0, seconds: 0 } }, claimB),
+      ).toMatchObject({ budgetBase: { turns: 2 } })
     })
 
     it('nodes: registered, heartbeats recorded, removed (a removed node heartbeats false)', async () => {

@@ -177,6 +177,11 @@ describe('session fencing: a paused node that resumes drives nothing of a sessio
       ['turn.completed', turnOnB.id],
       ['turn.completed', expect.any(String)],
     ])
+    // nothing A appended for its slow turn after B failed it was stored: A's events carry its stale claim
+    const events = await store.eventsAfter(session.id, 0, 10_000)
+    const failedAt = events.findIndex((e) => e.type === 'turn.failed' && e.turnId === slow!.id)
+    const lateOfA = events.slice(failedAt + 1).filter((e) => 'turnId' in e && e.turnId === slow!.id)
+    expect(lateOfA.map((e) => e.type)).toEqual([])
     expect(await store.ownerOf(session.id)).toBe(idB)
     expect(await store.getSession(session.id)).toMatchObject({ status: 'idle', turnCount: 2 })
     // A let go of the session (one warn line naming it and A) and says it was fenced; B counts A as lost

@@ -6,6 +6,7 @@ import { EventLog } from '../../src/core/event-log.js'
 import type { AppError } from '../../src/protocol/errors.js'
 import type { Session } from '../../src/protocol/sessions.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
+import { firstClaim, SessionTakenOver } from '../../src/store/store.js'
 import { nodeRecord } from '../contract/store-contract.js'
 import { tempDir } from '../support/temp.js'
 
@@ -138,5 +139,20 @@ describe('ApprovalBroker', () => {
       decision: 'cancel',
       by: 'server_restart',
     })
+  })
+})
+
+describe('an approval asked by a node whose claim on the session went stale', () => {
+  it('is refused (SessionTakenOver), recorded cancelled, and never announced', async () => {
+    const { store, broker, changes } = await setup()
+    await store.registerNode(nodeRecord('node_b'))
+    await store.claimSession('ses_1', 'node_b')
+    const asked = broker.request('ses_1', null, ask, new AbortController().signal, firstClaim)
+    await expect(asked).rejects.toBeInstanceOf(SessionTakenOver)
+    const [approval] = await store.listApprovals({ sessionId: 'ses_1' })
+    expect(approval).toMatchObject({ state: 'resolved', decision: 'cancel', by: 'session_taken_over' })
+    expect(broker.pendingCount).toBe(0)
+    expect(changes).toEqual([])
+    expect((await store.eventsAfter('ses_1', 0, 10)).map((e) => e.type)).toEqual([])
   })
 })

@@ -8,6 +8,7 @@ import { queuedTurn } from '../../src/core/turn-queue.js'
 import type { AgentEvent } from '../../src/protocol/events.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { firstClaim, SessionTakenOver } from '../../src/store/store.js'
+import { settledWithin } from '../../src/util/settled-within.js'
 import { newSession, nodeRecord } from '../contract/store-contract.js'
 import { tempDir } from '../support/temp.js'
 
@@ -86,6 +87,67 @@ describe('a session turn on a node whose claim went stale', () => {
     expect(await store.getSession('ses_a')).toMatchObject({ status: 'idle', turnCount: 0 })
     const types = (await store.eventsAfter('ses_a', 0, 100)).map((e) => e.type)
     expect(types).not.toContain('turn.completed')
+  })
+
+  it("lets go as soon as one of its events is refused: none of the turn's events after the takeover is stored", async () => {
+    const store = await twoNodes()
+    const log = new EventLog(store)
+    const state = new SessionState(store, log, () => true)
+    const turn = queuedTurn('ses_a', [{ type: 'text', text: 'hi' }])
+    await store.createTurn(turn, firstClaim)
+    const controller = new AbortController()
+    const refusals: SessionTakenOver[] = []
+    let aborted = false
+    // after the takeover the agent goes on talking, then waits (for a long tool call, say) until it is stopped
+    const agent = {
+      async *turn(_input: unknown, signal: AbortSignal) {
+        yield { type: 'turn.started', turnId: 'agent-turn-1' } as AgentEvent
+        yield {
+          type: 'item.completed',
+          item: { id: 'i0', type: 'agent_message', text: 'early' },
+        } as AgentEvent
+        await log.commitNow()
+        await store.takeOverSessions(['node_a'], 'node_b')
+        for (const text of ['late 1', 'late 2'])
+          yield { type: 'item.completed', item: { id: text, type: 'agent_message', text } } as AgentEvent
+        const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()))
+        aborted =
+          (await settledWithin(
+            stopped.then(() => true),
+            10_000,
+          )) === true
+      },
+    } as unknown as AgentSession
+    const owned = await runTurn(
+      {
+        log,
+        store,
+        claim: firstClaim,
+        markRunning: (patch) => state.startTurn('ses_a', turn.id, patch, firstClaim),
+        markEnded: (patch, at, ended) => state.completeTurn('ses_a', turn.id, patch, at, ended, firstClaim),
+        beforeStart: async () => {},
+        // as SessionManager.letGo: the held turn is interrupted (once, however many refusals come)
+        takenOver: async (err) => {
+          refusals.push(err)
+          controller.abort()
+        },
+        turnEnded: () => {},
+        recorded: () => {},
+      },
+      'ses_a',
+      agent,
+      turn,
+      controller.signal,
+    )
+    expect(owned).toBe(false)
+    // let go on the refused event, while the agent still worked (not only at the turn's end)
+    expect(aborted).toBe(true)
+    expect(refusals[0]).toMatchObject({ sessionId: 'ses_a', owner: 'node_b', code: 'session_taken_over' })
+    const texts = (await store.eventsAfter('ses_a', 0, 100)).map((e) =>
+      e.type === 'item.completed' && e.item.type === 'agent_message' ? e.item.text : e.type,
+    )
+    expect(texts).toContain('early')
+    expect(texts.filter((t) => t.startsWith('late'))).toEqual([])
   })
 
   it('refuses every session write carrying a claim older than the newest claim or takeover', async () => {

@@ -1,6 +1,6 @@
 import type { BudgetBase, Limits } from '../../protocol/limits.js'
 import type { Turn } from '../../protocol/sessions.js'
-import type { Store } from '../../store/store.js'
+import type { SessionClaim, Store } from '../../store/store.js'
 import type { ApprovalBroker } from '../approvals.js'
 import { tokensOf } from './budget.js'
 
@@ -34,7 +34,12 @@ function overBy(limits: Limits, used: BudgetBase, base: BudgetBase): string | nu
  * nobody answering within APPROVAL_TIMEOUT_SECONDS) fails the turn with `budget_exceeded`.
  */
 export function sessionBudgetGate(store: Store, approvals: () => ApprovalBroker) {
-  return async (sessionId: string, turnId: string, signal: AbortSignal): Promise<string | null> => {
+  return async (
+    sessionId: string,
+    turnId: string,
+    signal: AbortSignal,
+    claim?: SessionClaim,
+  ): Promise<string | null> => {
     const session = await store.getSession(sessionId)
     if (!session?.limits) return null
     const used = usedBy(await store.listTurns(sessionId))
@@ -49,9 +54,10 @@ export function sessionBudgetGate(store: Store, approvals: () => ApprovalBroker)
         options: ['accept', 'decline'],
       },
       signal,
+      claim,
     )
     if (decision === 'accept' || decision === 'accept_for_session') {
-      await store.updateSession(sessionId, { budgetBase: used })
+      await store.updateSession(sessionId, { budgetBase: used }, claim)
       return null
     }
     return `budget_exceeded: ${over} (not continued: ${decision})`

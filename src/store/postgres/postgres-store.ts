@@ -23,6 +23,26 @@ import {
 import { migrations } from './migrations/index.js'
 import { PgJsonTable, type Queryable } from './pg-json-table.js'
 
+/** How long PostgreSQL lets a store connection idle inside a transaction, wait for a lock, run a query (ms; 0: never). */
+export interface PgTimeouts {
+  idleInTransactionMs: number
+  lockMs: number
+  statementMs: number
+}
+
+/** The defaults of PG_IDLE_IN_TRANSACTION_SECONDS, PG_LOCK_TIMEOUT_SECONDS and PG_STATEMENT_TIMEOUT_SECONDS. */
+export const defaultPgTimeouts: PgTimeouts = {
+  idleInTransactionMs: 10_000,
+  lockMs: 30_000,
+  statementMs: 60_000,
+}
+
+export interface PgStoreOptions {
+  /** Connections in the pool (default 10). */
+  poolSize?: number
+  timeouts?: PgTimeouts
+}
+
 /** Advisory lock keys (any constant 64-bit numbers, unique to this project). */
 const migrationLock = 7_265_310_001
 const admissionLock = 7_265_310_002
@@ -47,16 +67,23 @@ export class PostgresStore implements Store {
 
   private constructor(
     readonly url: string,
-    poolSize: number,
+    { poolSize = 10, timeouts = defaultPgTimeouts }: PgStoreOptions,
   ) {
-    this.pool = new pg.Pool({ connectionString: url, max: poolSize })
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: poolSize,
+      // Sent with each connection's startup (0: not sent, the server's own default holds).
+      idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+      lock_timeout: timeouts.lockMs,
+      statement_timeout: timeouts.statementMs,
+    })
     // An idle client losing its connection must not crash the process; the pool replaces it.
     this.pool.on('error', () => {})
   }
 
   /** Connects and applies any migration not yet applied. */
-  static async open(url: string, poolSize = 10): Promise<PostgresStore> {
-    const store = new PostgresStore(url, poolSize)
+  static async open(url: string, options: PgStoreOptions = {}): Promise<PostgresStore> {
+    const store = new PostgresStore(url, options)
     try {
       await store.migrate()
     } catch (err) {
@@ -84,16 +111,24 @@ export class PostgresStore implements Store {
   /** Runs `fn` in one transaction on one client (READ COMMITTED; callers lock what they change). */
   private async transaction<T>(fn: (db: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect()
+    // The server may end this connection between two of its queries (a node paused past
+    // idle_in_transaction_session_timeout): the next query fails, and the error must not go unheard meanwhile.
+    const onLost = () => {}
+    client.on('error', onLost)
+    let failed: Error | undefined
     try {
       await client.query('BEGIN')
       const result = await fn(client)
       await client.query('COMMIT')
       return result
     } catch (err) {
+      failed = err as Error
       await client.query('ROLLBACK').catch(() => {})
       throw err
     } finally {
-      client.release()
+      client.removeListener('error', onLost)
+      // a connection that failed is not handed out again (it may be the one the server ended)
+      client.release(failed)
     }
   }
 
@@ -145,8 +180,18 @@ export class PostgresStore implements Store {
     })
   }
 
-  async updateRun(id: string, patch: Partial<Omit<Run, 'id'>>): Promise<void> {
-    await this.transaction((db) => this.runs.update(db, id, patch))
+  async updateRun(id: string, patch: Partial<Omit<Run, 'id'>>, owner?: string): Promise<boolean> {
+    return this.transaction(async (db) => {
+      if (owner !== undefined) {
+        // the row locked until the write commits: a takeover waits for it (and then finds the run finished)
+        const { rows } = await db.query<{ node_id: string | null }>(
+          'SELECT node_id FROM runs WHERE id = $1 FOR UPDATE',
+          [id],
+        )
+        if (rows[0]?.node_id !== owner) return false
+      }
+      return (await this.runs.update(db, id, patch)) !== undefined
+    })
   }
 
   async getRun(id: string): Promise<Run | undefined> {
@@ -209,14 +254,19 @@ export class PostgresStore implements Store {
   }
 
   /** Events belong to a run (`run_…`) or a session (`ses_…`); the owner's row lock orders its seqs. */
-  async appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent> {
-    return this.transaction((db) => insertEvent(db, ownerId, event, at))
+  async appendEvent(
+    ownerId: string,
+    event: AgentEvent,
+    at: string,
+    claim?: SessionClaim,
+  ): Promise<StoredEvent> {
+    return this.transaction((db) => insertEvent(db, { ownerId, event, at, claim }))
   }
 
   async appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
     return this.transaction(async (db) => {
       const stored: StoredEvent[] = []
-      for (const b of batch) stored.push(await insertEvent(db, b.ownerId, b.event, b.at))
+      for (const b of batch) stored.push(await insertEvent(db, b))
       return stored
     })
   }
@@ -251,8 +301,15 @@ export class PostgresStore implements Store {
     return this.takeOver(this.sessions, 'sessions', lost, to)
   }
 
-  async updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined> {
-    return this.transaction((db) => this.sessions.update(db, id, patch))
+  async updateSession(
+    id: string,
+    patch: Partial<Omit<Session, 'id'>>,
+    claim?: SessionClaim,
+  ): Promise<Session | undefined> {
+    return this.transaction(async (db) => {
+      if (claim !== undefined) await holdClaim(db, id, claim)
+      return this.sessions.update(db, id, patch)
+    })
   }
 
   async setSessionState(id: string, change: SessionStateChange, claim?: SessionClaim): Promise<boolean> {
@@ -440,9 +497,14 @@ export class PostgresStore implements Store {
     return rowCount === 1
   }
 
-  async markNodesLost(ids: readonly string[], at: string): Promise<void> {
+  async markNodesLost(ids: readonly string[], at: string): Promise<string[]> {
     // Waits for the claims in progress of these nodes (they share-lock the row: lockMember); later ones see the mark.
-    await this.pool.query('UPDATE nodes SET lost_at = $1 WHERE id = ANY($2) AND lost_at IS NULL', [at, ids])
+    // Two nodes marking at once: the second waits for the first's row lock, then finds the mark (READ COMMITTED).
+    const { rows } = await this.pool.query<{ id: string }>(
+      'UPDATE nodes SET lost_at = $1 WHERE id = ANY($2) AND lost_at IS NULL RETURNING id',
+      [at, ids],
+    )
+    return rows.map((r) => r.id).sort()
   }
 
   async listNodes(): Promise<NodeRecord[]> {
@@ -540,21 +602,27 @@ async function holdTurnClaim(db: Queryable, turnId: string, claim: SessionClaim)
   if (row && row.claim !== claim) throw new SessionTakenOver(row.id, row.node_id)
 }
 
-/** Inside a transaction: the owner's next seq (its row lock orders concurrent appends), then the event row. */
+/**
+ * Inside a transaction: the owner's next seq (its row lock orders concurrent appends), then the event row. A
+ * session's event with a claim is refused when the claim is stale: read from the row the seq bump locks and
+ * returns anyway, so fencing costs no query of its own (a takeover waits for the lock, then bumps the claim).
+ */
 async function insertEvent(
   db: pg.PoolClient,
-  ownerId: string,
-  event: AgentEvent,
-  at: string,
+  { ownerId, event, at, claim }: EventToAppend,
 ): Promise<StoredEvent> {
   const isSession = ownerId.startsWith('ses_')
   const bumped = (
     await db.query(
-      `UPDATE ${isSession ? 'sessions' : 'runs'} SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq`,
+      isSession
+        ? 'UPDATE sessions SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq, claim, node_id'
+        : 'UPDATE runs SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq',
       [ownerId],
     )
-  ).rows[0] as { last_seq: number } | undefined
+  ).rows[0] as { last_seq: number; claim?: number; node_id?: string | null } | undefined
   if (!bumped) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
+  if (claim !== undefined && isSession && bumped.claim !== claim)
+    throw new SessionTakenOver(ownerId, bumped.node_id ?? null)
   const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
   const stored = { ...event, seq: bumped.last_seq, at, ...owner } as StoredEvent
   await db.query('INSERT INTO events (owner_id, seq, type, at, body) VALUES ($1, $2, $3, $4, $5)', [

@@ -87,6 +87,12 @@ export class SqliteStore implements Store {
       insertSessionEvent: this.db.prepare(
         'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, CAST(? AS TEXT) WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?)',
       ),
+      // A session's event appended with the claim its node holds: the claim is checked by the insert itself, in
+      // the lookup of the session it makes anyway (one statement, atomic). The (id, claim) index answers it alone,
+      // as the primary key's did before: without INDEXED BY the planner takes the unique index and reads the row.
+      insertClaimedSessionEvent: this.db.prepare(
+        'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, CAST(? AS TEXT) WHERE EXISTS (SELECT 1 FROM sessions INDEXED BY sessions_claim WHERE id = ? AND claim = ?)',
+      ),
       lastSeq: this.db.prepare('SELECT MAX(seq) AS seq FROM events WHERE owner_id = ?').pluck(),
       eventsAfter: this.db.prepare(
         'SELECT body FROM events WHERE owner_id = ? AND seq > ? ORDER BY seq LIMIT ?',
@@ -173,13 +179,18 @@ export class SqliteStore implements Store {
         this.holdsClaim(sessionId, claim)
         return write()
       }),
+      // A run's write by the node that executes it: only while that node owns it (Store.updateRun).
+      ownedRunUpdate: this.db.transaction((id: string, patch: Partial<Run>, owner: string): boolean => {
+        const row = this.stmts.runOwner.get(id) as { node_id: string | null } | undefined
+        return row?.node_id === owner && this.runs.update(id, patch) !== undefined
+      }),
       createSession: this.db.transaction((s: Session, owner: string) => {
         this.mustBeMember(owner)
         this.sessions.insert(s)
         this.stmts.setSessionNode.run(owner, s.id)
       }),
       appendEvents: this.db.transaction((batch: readonly EventToAppend[]) =>
-        batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at)),
+        batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at, b.claim)),
       ),
       updateTurn: this.db.transaction(
         (id: string, patch: Partial<Omit<Turn, 'id'>>, session: SessionStateChange): TurnStep | undefined => {
@@ -265,8 +276,9 @@ export class SqliteStore implements Store {
     return this.tx.fenced.immediate(sessionId, claim, write) as T
   }
 
-  async updateRun(id: string, patch: Partial<Omit<Run, 'id'>>): Promise<void> {
-    this.runs.update(id, patch)
+  async updateRun(id: string, patch: Partial<Omit<Run, 'id'>>, owner?: string): Promise<boolean> {
+    if (owner === undefined) return this.runs.update(id, patch) !== undefined
+    return this.tx.ownedRunUpdate.immediate(id, patch, owner)
   }
 
   async getRun(id: string): Promise<Run | undefined> {
@@ -325,8 +337,13 @@ export class SqliteStore implements Store {
    * Events belong to a run (`run_…`) or a session (`ses_…`); seq is per owner: the owner's MAX(seq) + 1, known
    * from the last append (`lastSeqs`) or read back. One event is one INSERT, atomic by itself.
    */
-  async appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent> {
-    return this.insertEvent(ownerId, event, at)
+  async appendEvent(
+    ownerId: string,
+    event: AgentEvent,
+    at: string,
+    claim?: SessionClaim,
+  ): Promise<StoredEvent> {
+    return this.insertEvent(ownerId, event, at, claim)
   }
 
   async appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
@@ -344,10 +361,13 @@ export class SqliteStore implements Store {
     return rows.map((r) => parseJsonOnce<StoredEvent>(r.body))
   }
 
-  /** The owner's next seq and its event row. Another connection may have appended meanwhile: then read again. */
-  private insertEvent(ownerId: string, event: AgentEvent, at: string): StoredEvent {
+  /**
+   * The owner's next seq and its event row. Another connection may have appended meanwhile: then read again.
+   * With `claim` (a session's event), the row is inserted only while that is the session's claim.
+   */
+  private insertEvent(ownerId: string, event: AgentEvent, at: string, claim?: SessionClaim): StoredEvent {
     const isSession = ownerId.startsWith('ses_')
-    const insert = isSession ? this.stmts.insertSessionEvent : this.stmts.insertRunEvent
+    const fenced = isSession && claim !== undefined
     const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
     let last = this.lastSeqs.get(ownerId)
     for (let attempt = 1; ; attempt++) {
@@ -356,14 +376,35 @@ export class SqliteStore implements Store {
       const body = jsonBytesOnce(stored)
       let inserted: number
       try {
-        inserted = insert.run(ownerId, stored.seq, event.type, at, body, ownerId).changes
+        inserted = fenced
+          ? this.stmts.insertClaimedSessionEvent.run(
+              ownerId,
+              stored.seq,
+              event.type,
+              at,
+              body,
+              ownerId,
+              claim,
+            ).changes
+          : (isSession ? this.stmts.insertSessionEvent : this.stmts.insertRunEvent).run(
+              ownerId,
+              stored.seq,
+              event.type,
+              at,
+              body,
+              ownerId,
+            ).changes
       } catch (err) {
         this.lastSeqs.forget(ownerId)
         if (!isSeqTaken(err) || attempt >= maxSeqAttempts) throw err
         last = undefined
         continue
       }
-      if (inserted === 0) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
+      if (inserted === 0) {
+        // rare: tell a stale claim (the session exists) from an unknown owner
+        if (fenced) this.holdsClaim(ownerId, claim)
+        throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
+      }
       this.lastSeqs.set(ownerId, stored.seq)
       return stored
     }
@@ -381,8 +422,13 @@ export class SqliteStore implements Store {
     return this.takeOver(this.sessions, 'sessions', lost, to)
   }
 
-  async updateSession(id: string, patch: Partial<Omit<Session, 'id'>>): Promise<Session | undefined> {
-    return this.sessions.update(id, patch)
+  async updateSession(
+    id: string,
+    patch: Partial<Omit<Session, 'id'>>,
+    claim?: SessionClaim,
+  ): Promise<Session | undefined> {
+    const write = () => this.sessions.update(id, patch)
+    return claim === undefined ? write() : (this.tx.fenced.immediate(id, claim, write) as Session | undefined)
   }
 
   async setSessionState(id: string, change: SessionStateChange, claim?: SessionClaim): Promise<boolean> {
@@ -540,13 +586,15 @@ export class SqliteStore implements Store {
     return this.stmts.heartbeat.run(at, id).changes === 1
   }
 
-  async markNodesLost(ids: readonly string[], at: string): Promise<void> {
-    if (ids.length === 0) return
-    this.db
+  async markNodesLost(ids: readonly string[], at: string): Promise<string[]> {
+    if (ids.length === 0) return []
+    const marked = this.db
       .prepare(
-        `UPDATE nodes SET lost_at = ? WHERE lost_at IS NULL AND id IN (${ids.map(() => '?').join(', ')})`,
+        `UPDATE nodes SET lost_at = ? WHERE lost_at IS NULL AND id IN (${ids.map(() => '?').join(', ')}) RETURNING id`,
       )
-      .run(at, ...ids)
+      .pluck()
+      .all(at, ...ids) as string[]
+    return marked.sort()
   }
 
   async listNodes(): Promise<NodeRecord[]> {

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest'
+import { defaultPgTimeouts, PostgresStore } from '../../src/store/postgres/postgres-store.js'
+import { firstClaim, SessionTakenOver } from '../../src/store/store.js'
+import { settledWithin } from '../../src/util/settled-within.js'
+import { newSession } from '../contract/store-contract.js'
+import { sharedPostgres } from '../support/shared-postgres.js'
+
+const server = sharedPostgres()
+const node = (id: string) => ({ id, role: 'all', host: 'h', pid: 1, startedAt: 't', heartbeatAt: 't' })
+
+describe('PostgreSQL store connections: timeouts (PG_IDLE_IN_TRANSACTION_SECONDS, PG_LOCK_TIMEOUT_SECONDS, PG_STATEMENT_TIMEOUT_SECONDS)', () => {
+  it('every pool connection carries them', async () => {
+    const url = await server.createDatabase()
+    const store = await PostgresStore.open(url, {
+      timeouts: { idleInTransactionMs: 7000, lockMs: 8000, statementMs: 9000 },
+    })
+    try {
+      const shown = async (name: string) => (await store.pool.query(`SHOW ${name}`)).rows[0][name] as string
+      expect(await shown('idle_in_transaction_session_timeout')).toBe('7s')
+      expect(await shown('lock_timeout')).toBe('8s')
+      expect(await shown('statement_timeout')).toBe('9s')
+    } finally {
+      await store.close()
+    }
+    const byDefault = await server.openStore(url)
+    const { rows } = await byDefault.pool.query('SHOW idle_in_transaction_session_timeout')
+    expect(rows[0].idle_in_transaction_session_timeout).toBe(
+      `${defaultPgTimeouts.idleInTransactionMs / 1000}s`,
+    )
+  })
+
+  it("a node paused inside a transaction on a session's row: its connection is cut, the takeover proceeds, and the node's late write is refused", async () => {
+    const url = await server.createDatabase()
+    const paused = await PostgresStore.open(url, {
+      timeouts: { ...defaultPgTimeouts, idleInTransactionMs: 1000 },
+    })
+    const taker = await server.openStore(url)
+    try {
+      await taker.registerNode(node('node_a'))
+      await taker.registerNode(node('node_b'))
+      await paused.createSession(newSession('ses_1'), 'node_a')
+      // node_a's connection, in the middle of a session write when its process stopped: inside a transaction,
+      // holding the session's row lock, sending nothing more
+      const held = await paused.pool.connect()
+      const cut = new Promise<Error & { code?: string }>((resolve) => held.on('error', resolve))
+      try {
+        await held.query('BEGIN')
+        await held.query("SELECT claim FROM sessions WHERE id = 'ses_1' FOR UPDATE")
+        // node_b takes node_a's sessions over: it waits for that row lock until PostgreSQL ends node_a's
+        // connection (without the timeout it waits as long as node_a stays paused: forever here)
+        const taken = await settledWithin(taker.takeOverSessions(['node_a'], 'node_b'), 20_000)
+        expect(taken?.map((s) => s.id)).toEqual(['ses_1'])
+        // idle_in_transaction_session_timeout (SQLSTATE 25P03) ended it
+        expect((await cut).code).toBe('25P03')
+        await expect(held.query('SELECT 1')).rejects.toThrow()
+      } finally {
+        held.release(true)
+      }
+      // node_a wakes: its write with the claim it held is refused, and the pool still serves it
+      await expect(
+        paused.setSessionState('ses_1', { status: 'running', at: 't' }, firstClaim),
+      ).rejects.toBeInstanceOf(SessionTakenOver)
+      expect(await taker.ownerOf('ses_1')).toBe('node_b')
+    } finally {
+      await paused.close()
+    }
+  })
+})
