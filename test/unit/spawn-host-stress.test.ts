@@ -11,7 +11,7 @@ import { pacedSpawn } from '../../src/process/paced-spawn.js'
 import { spawnHostReady, spawnHostRunning } from '../../src/process/spawn-child.js'
 import { type ChildSpawner, spawnGroup } from '../../src/process/spawn-group.js'
 import { SpawnHost } from '../../src/process/spawn-host.js'
-import { listProcesses, processesInGroup, waitUntilGone } from '../support/processes.js'
+import { listProcesses, processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 // The spawn host under load and when things go wrong (spawn-host.test.ts has how it works). A file of its own:
@@ -131,6 +131,7 @@ describe('the spawn host under stress', () => {
       const proc = spawnGroup(
         {
           command: 'sh',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter lengths, not a template
           args: ['-c', 'echo $# ${#1} ${#AGW_BIG}', 'sh', ...Array.from({ length: 17 }, () => arg)],
           cwd,
           env: bigEnv,
@@ -171,9 +172,13 @@ await host.stop()
 `)
     // fd 200 of the gateway: a file it inherited without close-on-exec, as from a supervisor or a shell (node marks
     // close-on-exec only the low descriptors it finds at its start)
-    const gateway = spawn('bash', ['-c', 'exec "$0" --import tsx "$1" 200</dev/null', process.execPath, script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
+    const gateway = spawn(
+      'bash',
+      ['-c', 'exec "$0" --import tsx "$1" 200</dev/null', process.execPath, script],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    )
     try {
       const [line] = (await once(createInterface({ input: gateway.stdout! }), 'line')) as [string]
       expect(JSON.parse(line)).toEqual({ inherited: true, child: ['0', '1', '2'] })
@@ -218,6 +223,10 @@ process.on('exit', () => console.log('host', host.pid))
     const hostPid = Number(hostLine)
     expect(hostPid).not.toBe(process.pid)
     const started = await procs[0]!.started
+    // this thread busy (no turn of its event loop) while the host spawns ten more: their pids wait unread on the
+    // IPC channel when the host dies, and must still be heard
+    const hostChildren = () => listProcesses().filter((p) => p.ppid === hostPid).length
+    while (hostChildren() < 11) {}
     process.kill(hostPid, 'SIGKILL')
     const outcomes = await Promise.all(procs.map((p) => p.done))
     for (const o of outcomes) {
@@ -229,6 +238,8 @@ process.on('exit', () => console.log('host', host.pid))
     const ran = pids.filter((pid): pid is number => pid !== undefined)
     expect(ran).toContain(started)
     expect(await waitUntilGone(() => ran.flatMap((pid) => processesInGroup(pid)), 5000)).toEqual([])
+    // nor any child whose pid did not get here
+    expect(await waitUntilGone(() => processesUnder(cwd), 5000)).toEqual([])
     expect(spawnHostRunning()).toBe(false)
     // the next spawn is this process's own
     const after = sh('echo $PPID')
