@@ -98,7 +98,7 @@ describe('the spawn host under stress', () => {
     }
   })
 
-  it('reports spawn errors as a spawn on this thread does: missing command, missing or bad cwd, too long args', async () => {
+  it('reports spawn errors as a spawn on this thread does: missing command, missing or bad cwd, too long or NUL-bearing args', async () => {
     const host = (await SpawnHost.start())!
     try {
       const specs = [
@@ -107,6 +107,8 @@ describe('the spawn host under stress', () => {
         { command: 'true', args: [], cwd: '/etc/passwd' },
         // one argument beyond the kernel's limit for a single string (128 KiB)
         { command: 'true', args: ['x'.repeat(200_000)], cwd },
+        // refused by node itself, before any fork
+        { command: 'true', args: ['nul\0byte'], cwd },
       ]
       const hostBefore = openFds(host.pid!)
       for (const spec of specs) {
