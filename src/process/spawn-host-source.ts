@@ -17,6 +17,31 @@ const net = require('node:net')
 
 const socketPath = process.env.AGENT_GATEWAY_SPAWN_SOCKET
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {})
+closeInheritedFds()
+
+/**
+ * Every child would inherit the descriptors this process got from the gateway without close-on-exec (a pipe or
+ * socket of whatever started the gateway: a supervisor, a shell, a test runner): they are closed, so a child has
+ * its three stdio sockets and nothing else. Node's own descriptors (its IPC channel among them) are close-on-exec
+ * (O_CLOEXEC, 02000000 in /proc/self/fdinfo's octal flags); fd 3, the IPC channel, is kept in any case.
+ */
+function closeInheritedFds() {
+  const fs = require('node:fs')
+  let names
+  try {
+    names = fs.readdirSync('/proc/self/fd')
+  } catch {
+    return
+  }
+  for (const name of names) {
+    const fd = Number(name)
+    if (fd <= 3) continue
+    try {
+      const flags = /^flags:\\s*([0-7]+)/m.exec(fs.readFileSync('/proc/self/fdinfo/' + name, 'utf8'))
+      if (flags && (parseInt(flags[1], 8) & 0o2000000) === 0) fs.closeSync(fd)
+    } catch {}
+  }
+}
 
 // the listener's backlog is full while the gateway is busy: wait for it (up to ~10 s), do not fail the spawn
 const busyRetries = 1000

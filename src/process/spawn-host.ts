@@ -8,6 +8,7 @@ import path from 'node:path'
 import { isProcessAlive } from './alive.js'
 import type { ChildExit, ChildHandle, ChildSpec } from './child-handle.js'
 import { deferredChild } from './deferred-child.js'
+import { hostLeftovers, statOf } from './host-leftovers.js'
 import { notSpawned } from './paced-spawn.js'
 import { spawnHostSource } from './spawn-host-source.js'
 import { killGroup } from './terminate.js'
@@ -50,6 +51,8 @@ export class SpawnHost {
   private readonly byToken = new Map<string, InFlight>()
   private nextId = 0
   private failure: Error | undefined
+  /** stop() ends it: its children are ended by the host itself. */
+  private stopping = false
 
   private constructor(
     private readonly host: ChildProcess,
@@ -57,11 +60,16 @@ export class SpawnHost {
     private readonly dir: string,
     /** Where the host connects the stdio sockets (in a directory only this user may enter). */
     readonly socketPath: string,
+    /** When the host started (clock ticks since boot; 0 if unknown): what its children started after. */
+    private readonly startTime: number,
   ) {
     server.on('connection', (socket) => this.accept(socket))
     host.on('message', (reply: HostReply) => this.reply(reply))
     host.on('error', (err) => this.fail(err))
-    host.on('exit', () => this.fail(new Error('the spawn host ended')))
+    host.on('exit', () => {
+      this.fail(new Error('the spawn host ended'))
+      if (!this.stopping) this.endLeftovers()
+    })
     this.unref()
     server.unref()
   }
@@ -91,7 +99,7 @@ export class SpawnHost {
       const made = dir
       // the listener's directory goes with this process
       process.once('exit', () => rmSync(made, { recursive: true, force: true }))
-      return new SpawnHost(host, server, made, socketPath)
+      return new SpawnHost(host, server, made, socketPath, statOf(host.pid!)?.startTime ?? 0)
     } catch {
       if (dir) rmSync(dir, { recursive: true, force: true })
       return undefined
@@ -221,8 +229,20 @@ export class SpawnHost {
     rmSync(this.dir, { recursive: true, force: true })
   }
 
+  /** The host died: children it spawned but whose pid never got here (it died before its report) are ended too. */
+  private endLeftovers(): void {
+    for (const pid of hostLeftovers(this.startTime)) {
+      try {
+        killGroup(pid, 'SIGKILL')
+      } catch {
+        // not ours to signal
+      }
+    }
+  }
+
   /** Ends the host and removes its listener (tests; the process exiting does the same). */
   async stop(): Promise<void> {
+    this.stopping = true
     const exited = new Promise((resolve) => {
       if (this.host.exitCode !== null || this.host.signalCode !== null) resolve(undefined)
       else this.host.once('exit', resolve)

@@ -64,6 +64,7 @@ describe('session agent processes across shutdown and crash (real processes)', (
     const server = assertStarted(await startServerProcess(env, dir))
     servers.push(server)
     await openSessions(server.url, data)
+    const host = spawnHostOf(server)
 
     const started = Date.now()
     expect(await server.stop('SIGTERM')).toBe(0)
@@ -71,6 +72,8 @@ describe('session agent processes across shutdown and crash (real processes)', (
     // the grace is for work in flight; idle sessions are ended together, within it
     expect(took).toBeLessThan(grace * 1000)
     expect(await waitUntilGone(() => processesUnder(data), 2000)).toEqual([])
+    // and its spawn host, which ignored the SIGTERM, ended with the server's IPC channel
+    expect(await waitUntilGone(() => listProcesses().filter((p) => p.pid === host), 2000)).toEqual([])
   }, 120_000)
 
   /** A server with the sessions' agents running, and its spawn host. */
