@@ -7,26 +7,44 @@ let host: SpawnHost | undefined
 let starting: Promise<void> | undefined
 /** The host's start is over: it runs (or ran, and died), or it could not start. */
 let started = false
+/** When the current host was started (performance.now()). */
+let startedAt = 0
 /** Spawns so far: the first does not start the host. */
 let spawns = 0
+
+/**
+ * A host that died after living this long is replaced at the next spawn; one that died sooner (or never started)
+ * is not: spawns stay on this thread rather than restarting a host that cannot live, in a loop.
+ */
+const replaceAfterMs = 60_000
 
 function startHost(): Promise<void> {
   starting ??= SpawnHost.start().then((running) => {
     host = running
     started = true
+    startedAt = performance.now()
   })
   return starting
+}
+
+/** The host died after a long life (killed by hand, or by the OOM killer): start another. */
+function replaceable(): boolean {
+  if (!host || host.usable || performance.now() - startedAt < replaceAfterMs) return false
+  host = undefined
+  starting = undefined
+  started = false
+  return true
 }
 
 /**
  * How the local runner spawns: from the spawn host (spawn-host.ts), which the second spawn starts (spawns wait for
  * it while it starts, tens of ms), so this process forks once at most. The first spawn, on this thread, is the
  * version probe at boot (forking a process that just started costs little): a server that spawns nothing else
- * runs no host. Paced on this thread (spawn-pacing.ts) when the host could not start or has died.
+ * runs no host. Paced on this thread (spawn-pacing.ts) when the host could not start, or died young.
  */
 export function spawnChild(spec: ChildSpec): ChildHandle {
   if (host?.usable) return host.spawn(spec)
-  if (started || ++spawns === 1) return pacedSpawn(spec)
+  if ((started && !replaceable()) || ++spawns === 1) return pacedSpawn(spec)
   return deferredChild(startHost().then(() => (host?.usable ? host.spawn(spec) : pacedSpawn(spec))))
 }
 
