@@ -3,8 +3,8 @@
  * tsx, vitest and the built server). For each request it connects three unix sockets to the gateway's listener
  * (`AGENT_GATEWAY_SPAWN_SOCKET`), each announcing `token + role` (0 stdin, 1 stdout, 2 stderr), gives them to the
  * child as its stdio, closes its own ends and reports `{ id, pid }` (or `{ id, error }`), later
- * `{ id, code, signal }` when the child exited. It says `{ ready: true }` once it listens for requests. The sockets stay paused here: nothing the gateway writes for the
- * child is read by this process.
+ * `{ id, code, signal }` when the child exited. It says `{ ready: true }` once it listens for requests. The
+ * sockets stay paused here: nothing the gateway writes for the child is read by this process.
  *
  * It lives as long as its IPC channel: when the gateway is gone (it exited, or was killed), every child still
  * running is killed with its process group, and the host exits. Signals meant for the gateway's whole process
