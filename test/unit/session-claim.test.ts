@@ -36,29 +36,42 @@ async function twoNodes() {
   return store
 }
 
+/** node_a's turn on ses_a, queued with the first claim, and how node_a runs it (takenOver and recorded given). */
+async function staleTurnSetup() {
+  const store = await twoNodes()
+  const log = new EventLog(store)
+  const state = new SessionState(store, log, () => true)
+  const turn = queuedTurn('ses_a', [{ type: 'text', text: 'hi' }])
+  await store.createTurn(turn, firstClaim)
+  const hooks = (
+    takenOver: (err: SessionTakenOver) => Promise<void>,
+    recorded: () => void = () => {},
+  ): Parameters<typeof runTurn>[0] => ({
+    log,
+    store,
+    claim: firstClaim,
+    markRunning: (patch) => state.startTurn('ses_a', turn.id, patch, firstClaim),
+    markEnded: (patch, at, ended) => state.completeTurn('ses_a', turn.id, patch, at, ended, firstClaim),
+    beforeStart: async () => {},
+    takenOver,
+    turnEnded: () => {},
+    recorded,
+  })
+  return { store, log, turn, hooks }
+}
+
 describe('a session turn on a node whose claim went stale', () => {
   it('is not recorded when another node took the session over mid-turn: the taker keeps its record', async () => {
-    const store = await twoNodes()
-    const log = new EventLog(store)
-    const state = new SessionState(store, log, () => true)
-    const turn = queuedTurn('ses_a', [{ type: 'text', text: 'hi' }])
-    await store.createTurn(turn, firstClaim)
+    const { store, turn, hooks } = await staleTurnSetup()
     const refusals: SessionTakenOver[] = []
     let recorded = false
     const owned = await runTurn(
-      {
-        log,
-        store,
-        claim: firstClaim,
-        markRunning: (patch) => state.startTurn('ses_a', turn.id, patch, firstClaim),
-        markEnded: (patch, at, ended) => state.completeTurn('ses_a', turn.id, patch, at, ended, firstClaim),
-        beforeStart: async () => {},
-        takenOver: async (err) => void refusals.push(err),
-        turnEnded: () => {},
-        recorded: () => {
+      hooks(
+        async (err) => void refusals.push(err),
+        () => {
           recorded = true
         },
-      },
+      ),
       'ses_a',
       agentOf([{ type: 'turn.started', turnId: 'agent-turn-1' }], async () => {
         // node_a stalls here; node_b takes its sessions over and fails the turn (session-recovery.ts)
@@ -90,11 +103,7 @@ describe('a session turn on a node whose claim went stale', () => {
   })
 
   it("lets go as soon as one of its events is refused: none of the turn's events after the takeover is stored", async () => {
-    const store = await twoNodes()
-    const log = new EventLog(store)
-    const state = new SessionState(store, log, () => true)
-    const turn = queuedTurn('ses_a', [{ type: 'text', text: 'hi' }])
-    await store.createTurn(turn, firstClaim)
+    const { store, log, turn, hooks } = await staleTurnSetup()
     const controller = new AbortController()
     const refusals: SessionTakenOver[] = []
     let aborted = false
@@ -119,21 +128,11 @@ describe('a session turn on a node whose claim went stale', () => {
       },
     } as unknown as AgentSession
     const owned = await runTurn(
-      {
-        log,
-        store,
-        claim: firstClaim,
-        markRunning: (patch) => state.startTurn('ses_a', turn.id, patch, firstClaim),
-        markEnded: (patch, at, ended) => state.completeTurn('ses_a', turn.id, patch, at, ended, firstClaim),
-        beforeStart: async () => {},
-        // as SessionManager.letGo: the held turn is interrupted (once, however many refusals come)
-        takenOver: async (err) => {
-          refusals.push(err)
-          controller.abort()
-        },
-        turnEnded: () => {},
-        recorded: () => {},
-      },
+      // as SessionManager.letGo: the held turn is interrupted (once, however many refusals come)
+      hooks(async (err) => {
+        refusals.push(err)
+        controller.abort()
+      }),
       'ses_a',
       agent,
       turn,
