@@ -22,6 +22,7 @@ import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { AgentEvent, StoredEvent } from '../src/protocol/events.js'
 import { queuedRun } from '../src/protocol/runs.js'
+import { newSession } from '../test/contract/store-contract.js'
 import { loadLine, printMachine } from './machine.js'
 import { intOption } from './options.js'
 import { markdownTable, median } from './stats.js'
@@ -93,23 +94,6 @@ async function round(store: AppendingStore, event: AgentEvent, idleMs: number): 
   return { wallUs: median(walls), cpuUs: cpu / (events * batch) }
 }
 
-/** A session as its creator stored it (the fields the store reads). */
-const benchSession = (at: string) => ({
-  id: 'ses_bench',
-  agent: 'codex',
-  agentSessionId: 'thread-bench',
-  status: 'idle',
-  cwd: '/w',
-  model: null,
-  sandbox: null,
-  approvalPolicy: null,
-  forkedFrom: null,
-  createdAt: at,
-  updatedAt: at,
-  turnCount: 0,
-  lastSeq: 0,
-})
-
 async function main(): Promise<void> {
   const builds: [string, StoreClass][] = [
     ['this build', await storeClass(path.join(import.meta.dirname, '..'))],
@@ -131,7 +115,7 @@ async function main(): Promise<void> {
           startedAt: now,
           heartbeatAt: now,
         })
-        await store.createSession(benchSession(now), 'node_bench')
+        await store.createSession(newSession('ses_bench', { createdAt: now, updatedAt: now }), 'node_bench')
         return [name, store] as const
       }),
     )
