@@ -14,7 +14,7 @@ export interface ChildExit {
 }
 
 /**
- * A child being started, however it is spawned (paced on this thread, or by the spawn worker). The stdio
+ * A child being started, however it is spawned (paced on this thread, or by the spawn host). The stdio
  * streams exist at once; what is written to stdin before the child runs reaches it once it does.
  */
 export interface ChildHandle {

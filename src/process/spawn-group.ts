@@ -20,7 +20,7 @@ export type { ProcessOutcome }
 /** A local process group (the local runner's RunningProcess). */
 export type GroupProcess = RunningProcess
 
-/** How a child is spawned: by default on the spawn worker, paced on this thread until it runs (spawn-child.ts). */
+/** How a child is spawned: by default from the spawn host, paced on this thread when there is none (spawn-child.ts). */
 export type ChildSpawner = (spec: ChildSpec) => ChildHandle
 
 /**
