@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { procStat } from './proc-stat.js'
 import { type ProcessTable, procTable } from './proc-table.js'
 import { serverMarker, serverMarkerVariable } from './server-marker.js'
 
@@ -13,19 +13,8 @@ export function hostLeftovers(hostStartTime: number, table: ProcessTable = procT
   const marker = `${serverMarkerVariable}=${serverMarker()}`
   return table.pids().filter((pid) => {
     if (pid === process.pid) return false
-    const stat = statOf(pid)
+    const stat = procStat(pid)
     if (!stat || stat.pgid !== pid || stat.startTime < hostStartTime) return false
     return table.environ(pid)?.includes(marker) ?? false
   })
-}
-
-/** The process group and start time (clock ticks since boot) of `pid` (/proc/<pid>/stat), or null. */
-export function statOf(pid: number): { pgid: number; startTime: number } | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return { pgid: Number(fields[2]), startTime: Number(fields[19]) }
-  } catch {
-    return null
-  }
 }

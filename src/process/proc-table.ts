@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { procStat } from './proc-stat.js'
 
 /** What the process sweeps need to know about live processes (the real one reads /proc; tests give a fake). */
 export interface ProcessTable {
@@ -32,14 +33,7 @@ export function procTable(): ProcessTable {
       }
     },
     ppid(pid) {
-      if (!parents.has(pid)) {
-        try {
-          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-          parents.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
-        } catch {
-          parents.set(pid, null)
-        }
-      }
+      if (!parents.has(pid)) parents.set(pid, procStat(pid)?.ppid ?? null)
       return parents.get(pid) ?? null
     },
     environ(pid) {

@@ -1,5 +1,6 @@
-import { readFileSync, realpathSync } from 'node:fs'
+import { realpathSync } from 'node:fs'
 import path from 'node:path'
+import { procStat } from './proc-stat.js'
 import { procTable } from './proc-table.js'
 
 /**
@@ -21,14 +22,10 @@ export function serverMarker(): string {
   return own
 }
 
-/** The start time of a process in clock ticks since boot (/proc/<pid>/stat field 22), or null. */
-function startTimeOf(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null
-  } catch {
-    return null
-  }
+/** The start time of a process in clock ticks since boot, as the marker writes it, or null. */
+const startTimeOf = (pid: number): string | null => {
+  const startTime = procStat(pid)?.startTime
+  return startTime === undefined ? null : String(startTime)
 }
 
 /** Whether the server that wrote `marker` still runs (same pid, same start time). */

@@ -8,8 +8,9 @@ import path from 'node:path'
 import { isProcessAlive } from './alive.js'
 import type { ChildExit, ChildHandle, ChildSpec } from './child-handle.js'
 import { deferredChild } from './deferred-child.js'
-import { hostLeftovers, statOf } from './host-leftovers.js'
+import { hostLeftovers } from './host-leftovers.js'
 import { notSpawned } from './paced-spawn.js'
+import { procStat } from './proc-stat.js'
 import { spawnHostSource } from './spawn-host-source.js'
 import { killGroup } from './terminate.js'
 
@@ -99,7 +100,7 @@ export class SpawnHost {
       const made = dir
       // the listener's directory goes with this process
       process.once('exit', () => rmSync(made, { recursive: true, force: true }))
-      return new SpawnHost(host, server, made, socketPath, statOf(host.pid!)?.startTime ?? 0)
+      return new SpawnHost(host, server, made, socketPath, procStat(host.pid!)?.startTime ?? 0)
     } catch {
       if (dir) rmSync(dir, { recursive: true, force: true })
       return undefined

@@ -1,0 +1,21 @@
+import { readFileSync } from 'node:fs'
+
+/** The fields of /proc/<pid>/stat the process sweeps use. */
+export interface ProcStat {
+  ppid: number
+  pgid: number
+  /** Clock ticks since boot (field 22): with the pid, names a process that a reused pid cannot be taken for. */
+  startTime: number
+}
+
+/** /proc/<pid>/stat of a live process, or null (gone, not ours to read, or not Linux). */
+export function procStat(pid: number): ProcStat | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // the fields after the command name, which may hold spaces and parentheses, start after its last ')'
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return { ppid: Number(fields[1]), pgid: Number(fields[2]), startTime: Number(fields[19]) }
+  } catch {
+    return null
+  }
+}
