@@ -128,7 +128,7 @@ describe('ACP session/update mapping', () => {
           tool: 'Read file',
           arguments: { p: 1 },
           status: 'failed',
-          error: 'the tool call failed',
+          error: 'the agent did not report the end of the tool call before the turn ended',
         },
       },
       {

@@ -27,6 +27,8 @@ export const cancelGraceMs = 10_000
 const toolSettleMs = 10_000
 /** How long `close()` waits for a running turn to confirm the cancel. */
 const closeGraceMs = 2000
+/** How many tool call ids of ended turns a session remembers (their late updates are not this turn's items). */
+const rememberedToolCalls = 4096
 
 /**
  * One ACP session on an agent process it may share with other sessions (see AcpPool). `turn()` is
@@ -41,6 +43,8 @@ export class AcpSession implements AgentSession, AcpPeer {
   private readonly agent: AcpProcess
   private active: AcpTurn | undefined
   private closed = false
+  /** Tool calls of this session's ended turns, oldest first. */
+  private readonly endedToolCalls = new Set<string>()
 
   constructor(
     private readonly lease: AcpLease,
@@ -62,7 +66,7 @@ export class AcpSession implements AgentSession, AcpPeer {
   }
 
   async *turn(input: TurnInput, signal: AbortSignal): AsyncGenerator<AgentEvent> {
-    const run = new AcpTurn(this.agentName, randomUUID())
+    const run = new AcpTurn(this.agentName, randomUUID(), (id) => this.endedToolCalls.has(id))
     run.push([{ type: 'turn.started', turnId: run.turnId }])
     let turnEnded: ((sweep: boolean) => void) | undefined
     if (this.closed) run.fail('the session is closed')
@@ -142,6 +146,7 @@ export class AcpSession implements AgentSession, AcpPeer {
     this.active = run
     void run.settled.then(() => {
       if (this.active === run) this.active = undefined
+      this.rememberToolCalls(run.mapper.toolCallIds())
     })
     const prompt: ContentBlock[] = input.map((i) => ({ type: 'text', text: i.text }))
     this.agent.connection.agent
@@ -151,6 +156,14 @@ export class AcpSession implements AgentSession, AcpPeer {
         run.completed(answer.stopReason === 'cancelled' ? 'interrupted' : 'completed')
       })
       .catch((err: unknown) => run.fail(errorMessage(err)))
+  }
+
+  private rememberToolCalls(ids: string[]): void {
+    for (const id of ids) this.endedToolCalls.add(id)
+    for (const id of this.endedToolCalls) {
+      if (this.endedToolCalls.size <= rememberedToolCalls) break
+      this.endedToolCalls.delete(id)
+    }
   }
 
   /** `session/cancel`: pending approvals are answered `cancelled`; the agent answers the prompt `cancelled`. */

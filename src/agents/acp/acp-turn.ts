@@ -26,8 +26,10 @@ export class AcpTurn {
   constructor(
     agent: string,
     readonly turnId: string,
+    /** Tool calls of the session's earlier turns (see UpdateMapper). */
+    earlierToolCall?: (toolCallId: string) => boolean,
   ) {
-    this.mapper = new UpdateMapper(agent, turnId)
+    this.mapper = new UpdateMapper(agent, turnId, earlierToolCall)
   }
 
   get isFinished(): boolean {

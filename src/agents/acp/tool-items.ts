@@ -1,4 +1,5 @@
 import type { Item } from '../../protocol/items.js'
+import { type CommandOutput, gatherOutput, outputText, textOf } from './command-output.js'
 import type { ToolCallFields, ToolContent } from './wire.js'
 
 /** What the gateway knows of one ACP tool call (merged from `tool_call` and its `tool_call_update`s). */
@@ -13,26 +14,40 @@ export interface ToolCallState {
   rawOutput?: unknown
   /** The gateway's approval hook declined it. */
   declined?: boolean
-  /** Output (chunks appended) and exit code from the terminal extension (`_meta.terminal_output` / `terminal_exit`). */
-  terminalOutput?: string
+  /** The command output gathered from every update (see command-output.ts). */
+  output: CommandOutput
+  /** The exit code from the terminal extension (`_meta.terminal_exit`). */
   terminalExitCode?: number | null
+  /** The agent gave it a terminal (terminal content or `_meta.terminal_*`): a command, whatever its kind says. */
+  terminal?: boolean
 }
 
 export function mergeToolCall(prev: ToolCallState | undefined, f: ToolCallFields): ToolCallState {
-  const next: ToolCallState = prev ? { ...prev } : { id: f.toolCallId, content: [], locations: [] }
+  const next: ToolCallState = prev
+    ? { ...prev }
+    : { id: f.toolCallId, content: [], locations: [], output: {} }
   if (f.title) next.title = f.title
   if (f.kind) next.kind = f.kind
-  if (f.status) next.status = f.status
+  // a call that ended stays ended: a `tool_call` or update arriving after its end does not reopen it
+  if (f.status && !(ended(next) && !ended({ status: f.status }))) next.status = f.status
   if (f.content) next.content = f.content
   if (f.locations) next.locations = f.locations
   if (f.rawInput !== undefined) next.rawInput = f.rawInput
   if (f.rawOutput !== undefined) next.rawOutput = f.rawOutput
-  // terminal_output chunks are appended (codex-acp streams them; claude-agent-acp sends the output once)
-  if (f._meta?.terminal_output)
-    next.terminalOutput = (next.terminalOutput ?? '') + f._meta.terminal_output.data
+  next.output = gatherOutput(next.output, {
+    rawOutput: f.rawOutput,
+    chunk: f._meta?.terminal_output?.data,
+    content: f.content,
+  })
   if (f._meta?.terminal_exit) next.terminalExitCode = f._meta.terminal_exit.exit_code ?? null
+  if (f._meta?.terminal_output || f._meta?.terminal_exit || f._meta?.terminal_info) next.terminal = true
+  if (f.content?.some((c) => c.type === 'terminal')) next.terminal = true
   return next
 }
+
+/** Whether the agent reported the call's end. */
+export const ended = (t: Pick<ToolCallState, 'status'>): boolean =>
+  t.status === 'completed' || t.status === 'failed'
 
 type ItemStatus = 'in_progress' | 'completed' | 'failed' | 'declined'
 
@@ -43,14 +58,28 @@ export function itemStatus(t: ToolCallState): ItemStatus {
   return 'in_progress'
 }
 
-/** The normalized item of a tool call: `execute` -> command_execution, `edit`/`delete` -> file_change. */
+/**
+ * The status of a call still open when the turn ended (the agent never reported its end): declined if the hook
+ * declined it; by its exit code if its terminal reported one; else failed (what it did is unknown).
+ */
+export function statusAtTurnEnd(t: ToolCallState): Exclude<ItemStatus, 'in_progress'> {
+  const status = itemStatus(t)
+  if (status !== 'in_progress') return status
+  if (typeof t.terminalExitCode === 'number') return t.terminalExitCode === 0 ? 'completed' : 'failed'
+  return 'failed'
+}
+
+/**
+ * The normalized item of a tool call: `execute` (or a call given a terminal, before its kind is known) ->
+ * command_execution, `edit`/`delete` -> file_change.
+ */
 export function toolItem(t: ToolCallState, status: ItemStatus = itemStatus(t)): Item {
-  if (t.kind === 'execute')
+  if (t.kind === 'execute' || (!t.kind && t.terminal))
     return {
       id: t.id,
       type: 'command_execution',
       command: commandOf(t),
-      aggregatedOutput: outputOf(t),
+      aggregatedOutput: outputText(t.output),
       exitCode: exitCodeOf(t.rawOutput) ?? t.terminalExitCode ?? null,
       status,
     }
@@ -62,10 +91,15 @@ export function toolItem(t: ToolCallState, status: ItemStatus = itemStatus(t)): 
     tool: t.title ?? t.kind ?? 'tool',
     ...(t.rawInput !== undefined ? { arguments: t.rawInput } : {}),
     ...(t.rawOutput !== undefined ? { result: t.rawOutput } : {}),
-    ...(status === 'failed' ? { error: textOf(t.content) || 'the tool call failed' } : {}),
+    ...(status === 'failed' ? { error: textOf(t.content) || failure(t) } : {}),
     status,
   }
 }
+
+const failure = (t: ToolCallState): string =>
+  ended(t)
+    ? 'the tool call failed'
+    : 'the agent did not report the end of the tool call before the turn ended'
 
 const record = (v: unknown): Record<string, unknown> | undefined =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined
@@ -80,16 +114,6 @@ export function commandOf(t: ToolCallState): string {
     return command.join(' ')
   }
   return t.title ?? ''
-}
-
-function outputOf(t: ToolCallState): string {
-  if (typeof t.rawOutput === 'string') return t.rawOutput
-  const out = record(t.rawOutput)
-  for (const key of ['aggregated_output', 'formatted_output', 'output', 'stdout'])
-    if (typeof out?.[key] === 'string' && out[key]) return out[key] as string
-  if (t.terminalOutput) return t.terminalOutput
-  // the output may have streamed as content while the final rawOutput has none
-  return textOf(t.content)
 }
 
 function exitCodeOf(rawOutput: unknown): number | null {
@@ -109,14 +133,4 @@ function changesOf(t: ToolCallState): { path: string; kind: 'add' | 'delete' | '
       kind: t.kind === 'delete' ? 'delete' : d.isNew ? 'add' : 'update',
     }))
   return t.locations.map((l) => ({ path: l.path, kind: t.kind === 'delete' ? 'delete' : 'update' }))
-}
-
-export function textOf(content: ToolContent[]): string {
-  return content
-    .flatMap((c) => {
-      if (c.type !== 'content' || !('content' in c)) return []
-      const block = c.content as { type: string; text?: unknown }
-      return block.type === 'text' && typeof block.text === 'string' ? [block.text] : []
-    })
-    .join('\n')
 }

@@ -1,6 +1,6 @@
 import type { AgentEvent } from '../../protocol/events.js'
 import type { Item } from '../../protocol/items.js'
-import { itemStatus, mergeToolCall, type ToolCallState, toolItem } from './tool-items.js'
+import { ended, mergeToolCall, statusAtTurnEnd, type ToolCallState, toolItem } from './tool-items.js'
 import { type SessionUpdate, sessionUpdate, type ToolCallFields } from './wire.js'
 
 type TextKind = 'agent_message' | 'reasoning'
@@ -23,7 +23,17 @@ export class UpdateMapper {
     private readonly agent: string,
     /** Makes item ids unique within the session (e.g. the turn id). */
     private readonly idPrefix: string,
+    /**
+     * Tool calls of the session's earlier turns: an update of one arriving now (its command outlived its turn,
+     * whose item already ended) is kept as `agent.raw`, not made an item of this turn that never ends.
+     */
+    private readonly earlier: (toolCallId: string) => boolean = () => false,
   ) {}
+
+  /** The ids of this turn's tool calls. */
+  toolCallIds(): string[] {
+    return [...this.tools.keys()]
+  }
 
   /** The text of the turn's last agent message. */
   finalResponse(): string | null {
@@ -57,14 +67,16 @@ export class UpdateMapper {
     return false
   }
 
-  /** Closes whatever is still open when the turn ends (unfinished tool calls end declined or failed). */
+  /**
+   * Closes whatever is still open when the turn ends: a tool call whose end the agent did not report is
+   * completed with what it gathered (see statusAtTurnEnd), never dropped.
+   */
   finish(): AgentEvent[] {
     const events = this.closeText()
     for (const t of this.tools.values()) {
       if (this.finished.has(t.id)) continue
       this.finished.add(t.id)
-      const status = itemStatus(t)
-      events.push({ type: 'item.completed', item: toolItem(t, status === 'in_progress' ? 'failed' : status) })
+      events.push({ type: 'item.completed', item: toolItem(t, statusAtTurnEnd(t)) })
     }
     if (this.plan) events.push({ type: 'item.completed', item: this.plan })
     this.plan = undefined
@@ -84,6 +96,7 @@ export class UpdateMapper {
       }
       case 'tool_call':
       case 'tool_call_update':
+        if (!this.tools.has(u.toolCallId) && this.earlier(u.toolCallId)) return [this.raw(original)]
         return [...this.closeText(), ...this.tool(u)]
       case 'plan': {
         const item: Item = {
@@ -128,7 +141,7 @@ export class UpdateMapper {
     const t = mergeToolCall(prev, fields)
     this.tools.set(t.id, t)
     if (this.finished.has(t.id)) return []
-    if (t.status === 'completed' || t.status === 'failed') {
+    if (ended(t)) {
       this.finished.add(t.id)
       return [{ type: 'item.completed', item: toolItem(t) }]
     }

@@ -33,11 +33,13 @@ export const toolCallFields = z.object({
   rawInput: z.unknown().optional(),
   rawOutput: z.unknown().optional(),
   /**
-   * The terminal extension (we declare `_meta.terminal_output` in the client capabilities): a command's output
-   * and exit code, as claude-agent-acp reports them. A shape we do not expect is ignored, not an error.
+   * The terminal extension (we declare `_meta.terminal_output` in the client capabilities): a command's terminal
+   * (`terminal_info`), its output chunks and exit code, as codex-acp and claude-agent-acp report them. A shape we
+   * do not expect is ignored, not an error.
    */
   _meta: z
     .looseObject({
+      terminal_info: z.looseObject({}).optional(),
       terminal_output: z.looseObject({ data: z.string() }).optional(),
       terminal_exit: z.looseObject({ exit_code: z.number().int().nullish() }).optional(),
     })
