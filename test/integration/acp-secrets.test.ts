@@ -70,8 +70,9 @@ const commandOutput = (events: StoredEvent[]) =>
 function expectNoSecret(mock: MockLlm, events: StoredEvent[], model: boolean) {
   const output = commandOutput(events)
   expect(output, JSON.stringify(events)).toContain('printed-env')
-  // `env` ran and its output was read. codex-acp's last tool update sometimes carries only the output's last
-  // chunk (the gateway's item then holds `printed-env` alone): what the agent sent the model holds all of it
+  // `env` ran and its output was read. codex's unified exec may miss a command's first output (its stream
+  // subscribes to the process's output after the process started): then neither codex-acp's chunks nor its
+  // aggregated_output hold it (the gateway's item then holds `printed-env` alone); what codex sent the model does
   const bodies = JSON.stringify(mock.requests.map((r) => r.body))
   if (model) expect(`${output}\n${bodies}`).toMatch(/PATH=\//)
   else expect(output).toMatch(/^PATH=/m)
