@@ -87,7 +87,7 @@ describe('ACP command items: the whole output, whatever the order of the updates
     expect(commandItem(mapAll([toolCall, envChunk, lastChunk, partial])).aggregatedOutput).toBe(whole)
   })
 
-  it('chunks the agent skipped (codex drops deltas its stream fell behind on): aggregated_output is whole', () => {
+  it('a chunk missing from the stream (codex skips those its stream fell behind on): aggregated_output wins', () => {
     expect(commandItem(mapAll([toolCall, lastChunk, completed])).aggregatedOutput).toBe(whole)
   })
 
