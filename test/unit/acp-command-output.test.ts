@@ -43,12 +43,7 @@ describe('ACP command items: the whole output, whatever the order of the updates
   it('the recorded sequence: the item takes aggregated_output, exit code and status', () => {
     expect(rawOutput.aggregated_output).toBe(whole)
     const events = mapAll([toolCall, envChunk, lastChunk, completed])
-    expect(events.map((e) => e.type)).toEqual([
-      'item.started',
-      'item.updated',
-      'item.updated',
-      'item.completed',
-    ])
+    expect(events.map((e) => e.type)).toEqual(['item.started', 'item.delta', 'item.delta', 'item.completed'])
     expect(commandItem(events)).toEqual({
       id: 'call_3',
       type: 'command_execution',
@@ -59,12 +54,27 @@ describe('ACP command items: the whole output, whatever the order of the updates
     })
   })
 
-  it('chunks accumulate: each update shows the output so far', () => {
+  it('chunks accumulate: each update sends only the new output (item.delta), which adds up to the whole', () => {
     const events = mapAll([toolCall, envChunk, lastChunk])
-    const outputs = events.map((e) =>
-      'item' in e && e.item.type === 'command_execution' ? e.item.aggregatedOutput : null,
-    )
-    expect(outputs.slice(0, 3)).toEqual(['', chunkData(envChunk), whole])
+    expect(events.map((e) => e.type)).toEqual(['item.started', 'item.delta', 'item.delta', 'item.completed'])
+    const deltas = events.flatMap((e) => (e.type === 'item.delta' ? [e.delta] : []))
+    expect(deltas[0]).toBe(chunkData(envChunk))
+    expect(deltas.join('')).toBe(whole)
+    expect(events.every((e) => e.type !== 'item.delta' || e.itemId === 'call_3')).toBe(true)
+  })
+
+  it('an update that changes more than the output is sent whole (item.updated); one that changes nothing is not sent', () => {
+    const nothingNew = { sessionUpdate: 'tool_call_update', toolCallId: 'call_3', status: 'in_progress' }
+    const otherCommand = { ...nothingNew, rawInput: { command: 'env | sort' } }
+    const events = mapAll([toolCall, envChunk, nothingNew, otherCommand])
+    expect(events.map((e) => e.type)).toEqual([
+      'item.started',
+      'item.delta',
+      'item.updated',
+      'item.completed',
+    ])
+    const updated = events[2] as Extract<AgentEvent, { type: 'item.updated' }>
+    expect(updated.item).toMatchObject({ command: 'env | sort', aggregatedOutput: chunkData(envChunk) })
   })
 
   it('completed without aggregated_output keeps the streamed output (not the truncated formatted_output)', () => {

@@ -39,6 +39,9 @@ export function foldEvents(events: StoredEvent[]): Block[] {
       case 'item.delta': {
         const known = items.get(ev.itemId)
         if (known && 'text' in known.item) known.item = { ...known.item, text: known.item.text + ev.delta }
+        // a command's output as it streams (codex app-server, ACP agents)
+        else if (known?.item.type === 'command_execution')
+          known.item = { ...known.item, aggregatedOutput: known.item.aggregatedOutput + ev.delta }
         else if (!known) {
           const block = {
             kind: 'item' as const,

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest'
+import type { StoredEvent } from '../../src/protocol/events.js'
+import { foldEvents } from '../../web/src/components/events.js'
+
+const at = '2026-12-03T00:00:00.000Z'
+const stored = (seq: number, ev: Record<string, unknown>) =>
+  ({ ...ev, seq, at, runId: 'run_1' }) as StoredEvent
+
+describe('console: folding events into blocks', () => {
+  it("a command's output deltas are appended to its item while it runs; its end replaces it", () => {
+    const command = {
+      id: 'c1',
+      type: 'command_execution',
+      command: 'seq 3',
+      exitCode: null,
+      status: 'in_progress',
+    }
+    const events = [
+      stored(1, { type: 'item.started', item: { ...command, aggregatedOutput: '' } }),
+      stored(2, { type: 'item.delta', itemId: 'c1', delta: '1\n' }),
+      stored(3, { type: 'item.delta', itemId: 'c1', delta: '2\n' }),
+    ]
+    const running = foldEvents(events)
+    expect(running).toHaveLength(1)
+    expect(running[0]).toMatchObject({ kind: 'item', final: false, item: { aggregatedOutput: '1\n2\n' } })
+    const done = { ...command, aggregatedOutput: '1\n2\n3\n', exitCode: 0, status: 'completed' }
+    const ended = foldEvents([...events, stored(4, { type: 'item.completed', item: done })])
+    expect(ended).toEqual([{ kind: 'item', seq: 1, final: true, item: done }])
+  })
+
+  it("an agent message's deltas are appended to its text", () => {
+    const blocks = foldEvents([
+      stored(1, { type: 'item.delta', itemId: 'm1', delta: 'Hel' }),
+      stored(2, { type: 'item.delta', itemId: 'm1', delta: 'lo' }),
+    ])
+    expect(blocks).toMatchObject([{ kind: 'item', item: { type: 'agent_message', text: 'Hello' } }])
+  })
+})
