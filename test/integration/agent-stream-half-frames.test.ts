@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
+import type http from 'node:http'
 import net from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
@@ -181,6 +182,72 @@ describe('half-sent frames on /agent/stream and /agent/ws', () => {
     } finally {
       clearInterval(trickle)
       c.ws.terminate()
+    }
+  })
+})
+
+/** A raw HTTP/1.1 connection to the gateway: what came back so far, and when it closed. */
+async function rawHttp1(url: string) {
+  const { hostname, port } = new URL(url)
+  const socket = net.connect(Number(port), hostname)
+  socket.on('error', () => {})
+  await once(socket, 'connect')
+  let text = ''
+  const waiters: (() => void)[] = []
+  socket.on('data', (chunk: Buffer) => {
+    text += chunk.toString()
+    for (const w of waiters.splice(0)) w()
+  })
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+  const until = async (pattern: RegExp) => {
+    while (!pattern.test(text)) {
+      if (socket.closed) throw new Error(`closed without ${pattern}; got ${JSON.stringify(text)}`)
+      await Promise.race([new Promise<void>((resolve) => waiters.push(resolve)), closed])
+    }
+  }
+  return { socket, closed, until, text: () => text }
+}
+
+const chunk = (data: string) => `${Buffer.byteLength(data).toString(16)}\r\n${data}\r\n`
+
+describe('an HTTP/1.1 /agent/stream is timed per frame, not by Node’s requestTimeout for the whole request', () => {
+  let gw: TestGateway
+  beforeAll(async () => {
+    // Node checks its clocks every HEADERS_TIMEOUT_SECONDS / 4
+    gw = await startGateway(null, { HEADERS_TIMEOUT_SECONDS: '1' })
+    // 300 s in production; shortened here so that the test sees it pass
+    ;(gw.app.server as http.Server).requestTimeout = 1000
+  })
+  afterAll(async () => {
+    await gw?.close()
+  })
+
+  it('a stream silent between frames outlives requestTimeout; a request with an unfinished body does not', async () => {
+    const stream = await rawHttp1(gw.url)
+    const control = await rawHttp1(gw.url)
+    try {
+      stream.socket.write(
+        'POST /agent/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\n' +
+          `Transfer-Encoding: chunked\r\n\r\n${chunk('{"type":"cancel","sessionId":"a"}\n')}`,
+      )
+      await stream.until(/SESSION_NOT_INIT/)
+      // opened later: an SSE request whose (unread) body never ends is cut by Node's requestTimeout
+      control.socket.write(
+        'GET /v1/approvals/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n' +
+          `Transfer-Encoding: chunked\r\n\r\n${chunk('x')}`,
+      )
+      await within(control.closed, 8000, 'the control request')
+      expect(control.text()).toMatch(/HTTP\/1\.1 408/)
+      // silent at least as long, and older: open and answering
+      expect(stream.socket.closed).toBe(false)
+      expect(stream.text()).not.toMatch(/408/)
+      stream.socket.write(chunk('{"type":"cancel","sessionId":"b"}\n'))
+      await stream.until(/SESSION_NOT_INIT[\s\S]*SESSION_NOT_INIT/)
+      stream.socket.write('0\r\n\r\n')
+      await stream.until(/"type":"terminate"/)
+    } finally {
+      stream.socket.destroy()
+      control.socket.destroy()
     }
   })
 })

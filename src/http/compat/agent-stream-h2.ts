@@ -1,6 +1,7 @@
 import { constants, type ServerHttp2Stream } from 'node:http2'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { GatewayContext } from '../../core/context.js'
+import { timesItself } from '../self-timed-requests.js'
 import { StreamWriter } from '../stream-writer.js'
 import { scopeOf } from '../tenant-scope.js'
 import {
@@ -60,6 +61,8 @@ export function agentStreamRoutes(ctx: GatewayContext): FastifyPluginAsync {
       const sink = new ResponseFrameSink(reply, framing, () => void connection?.close())
       connection = new AgentStreamConnection(ctx, sink, scopeOf(ctx, request), request.principal)
       const decoder = new FrameDecoder(framing, ctx.config.BODY_LIMIT_BYTES)
+      // HTTP/1.1: the frame clock bounds this body, not Node's requestTimeout for the whole request
+      const untimed = 'stream' in request.raw ? undefined : timesItself(request.raw.socket)
       const clock = new FrameClock(frameLimits(ctx), (stall) => {
         ctx.metrics.connectionRefused('body_timeout')
         void cutStalled(request.raw, reply, connection!, stall)
@@ -80,6 +83,7 @@ export function agentStreamRoutes(ctx: GatewayContext): FastifyPluginAsync {
         else if (!sink.closed) await connection.fatal(err)
       } finally {
         clock.stop()
+        untimed?.()
         await connection.close()
       }
     })
