@@ -165,6 +165,31 @@ describe('half-sent frames on /agent/stream and /agent/ws', () => {
       }
     })
 
+  it('/agent/ws: a message that stalls during a turn ends the turn with the socket', {
+    timeout: 60_000,
+  }, async () => {
+    const turn = held({ kind: 'text', text: 'never sent' })
+    mock.script(turn.step)
+    const c = agentWsClient(wsUrl())
+    try {
+      await c.opened
+      const sessionId = newSessionId()
+      const closed = new Promise<number>((resolve) => c.ws.once('close', (code) => resolve(code)))
+      c.send({ type: 'user_message', sessionId, content: 'hold on' })
+      await turn.asked
+      const half = wsFrame(Buffer.from(JSON.stringify({ type: 'cancel', sessionId }))).subarray(0, 10)
+      ;(c.ws as unknown as { _socket: net.Socket })._socket.write(half)
+      expect(await within(closed, 8000, 'stalled /agent/ws during a turn')).toBe(1008)
+      expect(c.frames.at(-1)).toEqual(stalledError('BODY_IDLE_SECONDS'))
+      await expect
+        .poll(async () => (await turnsOf(sessionId)).at(-1)?.status, { timeout: 30_000 })
+        .toBe('interrupted')
+    } finally {
+      turn.release()
+      c.ws.terminate()
+    }
+  })
+
   it('/agent/ws: a message trickled a byte every 50 ms falls below BODY_MIN_BYTES_PER_SECOND', async () => {
     const c = agentWsClient(wsUrl())
     await c.opened
