@@ -186,12 +186,12 @@ export const serverSettings = z.object({
   ),
   BODY_IDLE_SECONDS: setting(
     '20',
-    'A request body with no byte for this long is answered 408 `request_timeout` and its connection (HTTP/2: stream) closed. Not for /agent/stream.',
+    'A request body with no byte for this long is answered 408 `request_timeout` and its connection (HTTP/2: stream) closed. On /agent/stream and /agent/ws it bounds the gap within a frame instead (FRAME_DECODING_ERROR, the stream ends); a stream silent between frames stays open.',
     int(20, 1, 300),
   ),
   BODY_MIN_BYTES_PER_SECOND: setting(
     '500',
-    'After its first BODY_IDLE_SECONDS a request body must keep this average rate (each N bytes buy one more second), else 408 as above. 0: off.',
+    'After its first BODY_IDLE_SECONDS a request body (on /agent/stream and /agent/ws: each frame) must keep this average rate (each N bytes buy one more second), else 408 as above. 0: off.',
     int(500, 0),
   ),
   SSE_KEEPALIVE_SECONDS: setting('15', 'Interval of SSE keep-alive comments.', int(15, 1, maxTimerSeconds)),

@@ -6,6 +6,7 @@ import type { ConnectionRefusal } from '../core/ops/metrics.js'
 import { AppError, type ErrorCode } from '../protocol/errors.js'
 import { ClientConnections } from './client-connections.js'
 import { errorBody } from './errors.js'
+import { isSelfTimed } from './self-timed-requests.js'
 
 /** Why `admit` refused a connection. */
 export type OverCapacity = Extract<ConnectionRefusal, 'max_connections' | 'max_connections_per_client'>
@@ -146,6 +147,8 @@ export class ConnectionGuard {
       return
     }
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      // Node checks each request once: a self-timed one (a long-lived /agent/stream body) is not checked again
+      if (isSelfTimed(socket)) return
       this.onRefused('headers_timeout')
       this.refuseRaw(
         socket,

@@ -88,6 +88,22 @@ const exampleMessages: Record<ErrorCode, string> = {
 
 /** Other causes of a code, each a further example (named `<code>_<cause>`): what happened and what to do. */
 const moreExamples: Partial<Record<ErrorCode, { cause: string; message: string; description: string }[]>> = {
+  request_timeout: [
+    {
+      cause: 'body_idle',
+      message: 'no byte of the request body arrived for 20 s (BODY_IDLE_SECONDS)',
+      description:
+        'The request body stalled: no byte for BODY_IDLE_SECONDS. Nothing was started; the connection is closed ' +
+        '(on HTTP/2 only the stream). Send the body without pauses and retry.',
+    },
+    {
+      cause: 'body_slow',
+      message: 'the request body arrived slower than 500 bytes per second (BODY_MIN_BYTES_PER_SECOND)',
+      description:
+        'The request body came slower than BODY_MIN_BYTES_PER_SECOND on average after its first ' +
+        'BODY_IDLE_SECONDS. Nothing was started; the connection is closed (on HTTP/2 only the stream).',
+    },
+  ],
   worker_unavailable: [
     {
       cause: 'rejoining',
@@ -105,7 +121,10 @@ const reasons: Record<number, string> = {
   401: 'Missing or wrong bearer token (when API_TOKENS is set)',
   403: 'Forbidden',
   404: 'No such resource',
-  408: 'The agent did not finish in time',
+  408:
+    'Too slow: the agent did not finish in time (`timed_out`: a synchronous endpoint waited TIMEOUT_SECONDS), or ' +
+    'the request did not arrive in time (`request_timeout`: its head not within HEADERS_TIMEOUT_SECONDS, or its ' +
+    'body stalled for BODY_IDLE_SECONDS or came slower than BODY_MIN_BYTES_PER_SECOND; the connection is closed)',
   409: 'Conflict with the current state',
   413: 'Body too large',
   415: 'Unsupported media type',

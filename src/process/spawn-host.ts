@@ -11,12 +11,19 @@ import { deferredChild } from './deferred-child.js'
 import { hostLeftovers } from './host-leftovers.js'
 import { notSpawned } from './paced-spawn.js'
 import { procStat } from './proc-stat.js'
+import { type AnnounceLimits, acceptAnnounced } from './spawn-host-announce.js'
 import { spawnHostSource } from './spawn-host-source.js'
 import { killGroup } from './terminate.js'
 
 /** token (hex) + role digit, the first bytes on every stdio socket */
 const tokenChars = 32
 const announceBytes = tokenChars + 1
+
+/**
+ * The host announces each socket as soon as it connected, and connects three per spawn, one spawn at a time:
+ * seconds of silence, or dozens of sockets waiting, are someone else's (spawn-host-announce.ts).
+ */
+export const announceLimits: AnnounceLimits = { timeoutMs: 5000, maxPending: 64 }
 
 type HostReply =
   | { id: number; pid: number }
@@ -64,7 +71,7 @@ export class SpawnHost {
     /** When the host started (clock ticks since boot; 0 if unknown): what its children started after. */
     private readonly startTime: number,
   ) {
-    server.on('connection', (socket) => this.accept(socket))
+    acceptAnnounced(server, announceBytes, announceLimits, (socket, head) => this.accept(socket, head))
     host.on('message', (reply: HostReply) => this.reply(reply))
     host.on('error', (err) => this.fail(err))
     host.on('exit', () => {
@@ -137,20 +144,13 @@ export class SpawnHost {
   }
 
   /** A socket the host connected: its first bytes say which spawn and which stream it is. */
-  private accept(socket: net.Socket): void {
-    socket.on('error', () => {})
-    const onReadable = () => {
-      const head = socket.read(announceBytes) as Buffer | null
-      if (head === null) return
-      socket.off('readable', onReadable)
-      const text = head.toString('latin1')
-      const entry = this.byToken.get(text.slice(0, tokenChars))
-      const role = Number(text.slice(tokenChars))
-      if (!entry || !(role >= 0 && role <= 2) || entry.sockets[role]) return void socket.destroy()
-      entry.sockets[role] = socket
-      this.settle(entry)
-    }
-    socket.on('readable', onReadable)
+  private accept(socket: net.Socket, head: Buffer): void {
+    const text = head.toString('latin1')
+    const entry = this.byToken.get(text.slice(0, tokenChars))
+    const role = Number(text.slice(tokenChars))
+    if (!entry || !(role >= 0 && role <= 2) || entry.sockets[role]) return void socket.destroy()
+    entry.sockets[role] = socket
+    this.settle(entry)
   }
 
   private reply(reply: HostReply): void {

@@ -83,6 +83,20 @@ describe('OpenAPI document completeness', () => {
     expect(Object.keys(fastapi)).toEqual(['detail'])
   })
 
+  it('408: every route that reads a body lists it, and says it means a late agent or a late request', () => {
+    const withBody = operations.filter(([, op]) => op.requestBody)
+    expect(withBody.length).toBeGreaterThan(10)
+    for (const [key, op] of withBody) expect(Object.keys(op.responses), `${key} answers 408`).toContain('408')
+    for (const shape of ['V1Error', 'ApiPlanError', 'PlainError', 'FastApiError']) {
+      const response = doc.components.responses[`${shape}408`]
+      expect(response.description, shape).toMatch(/timed_out.*request_timeout.*BODY_IDLE_SECONDS/s)
+      const examples = response.content['application/json'].examples
+      expect(Object.keys(examples), shape).toEqual(
+        expect.arrayContaining(['timed_out', 'request_timeout_body_idle', 'request_timeout_body_slow']),
+      )
+    }
+  })
+
   it('503 worker_unavailable says a node taken for dead refuses work until it rejoins, and to retry, maybe elsewhere', () => {
     const response = doc.components.responses.V1Error503
     expect(response.description).toMatch(/taken for dead.*rejoined.*Retry-After, on this node or another/s)

@@ -1406,7 +1406,7 @@ export interface components {
                 "application/json": components["schemas"]["ApiPlanError"];
             };
         };
-        /** @description The agent did not finish in time */
+        /** @description Too slow: the agent did not finish in time (`timed_out`: a synchronous endpoint waited TIMEOUT_SECONDS), or the request did not arrive in time (`request_timeout`: its head not within HEADERS_TIMEOUT_SECONDS, or its body stalled for BODY_IDLE_SECONDS or came slower than BODY_MIN_BYTES_PER_SECOND; the connection is closed) */
         ApiPlanError408: {
             headers: {
                 [name: string]: unknown;
@@ -1469,7 +1469,7 @@ export interface components {
                 "application/json": components["schemas"]["FastApiError"];
             };
         };
-        /** @description The agent did not finish in time */
+        /** @description Too slow: the agent did not finish in time (`timed_out`: a synchronous endpoint waited TIMEOUT_SECONDS), or the request did not arrive in time (`request_timeout`: its head not within HEADERS_TIMEOUT_SECONDS, or its body stalled for BODY_IDLE_SECONDS or came slower than BODY_MIN_BYTES_PER_SECOND; the connection is closed) */
         FastApiError408: {
             headers: {
                 [name: string]: unknown;
@@ -1514,7 +1514,7 @@ export interface components {
                 "application/json": components["schemas"]["PlainError"];
             };
         };
-        /** @description The agent did not finish in time */
+        /** @description Too slow: the agent did not finish in time (`timed_out`: a synchronous endpoint waited TIMEOUT_SECONDS), or the request did not arrive in time (`request_timeout`: its head not within HEADERS_TIMEOUT_SECONDS, or its body stalled for BODY_IDLE_SECONDS or came slower than BODY_MIN_BYTES_PER_SECOND; the connection is closed) */
         PlainError408: {
             headers: {
                 [name: string]: unknown;
@@ -1568,7 +1568,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The agent did not finish in time */
+        /** @description Too slow: the agent did not finish in time (`timed_out`: a synchronous endpoint waited TIMEOUT_SECONDS), or the request did not arrive in time (`request_timeout`: its head not within HEADERS_TIMEOUT_SECONDS, or its body stalled for BODY_IDLE_SECONDS or came slower than BODY_MIN_BYTES_PER_SECOND; the connection is closed) */
         V1Error408: {
             headers: {
                 [name: string]: unknown;
@@ -1745,6 +1745,7 @@ export interface operations {
             };
             400: components["responses"]["PlainError400"];
             401: components["responses"]["PlainError401"];
+            408: components["responses"]["PlainError408"];
             413: components["responses"]["PlainError413"];
             503: components["responses"]["PlainError503"];
         };
@@ -1780,6 +1781,7 @@ export interface operations {
             };
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
+            408: components["responses"]["FastApiError408"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -1823,6 +1825,7 @@ export interface operations {
             };
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
+            408: components["responses"]["FastApiError408"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -1865,6 +1868,7 @@ export interface operations {
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
             404: components["responses"]["FastApiError404"];
+            408: components["responses"]["FastApiError408"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -1908,6 +1912,7 @@ export interface operations {
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
             404: components["responses"]["FastApiError404"];
+            408: components["responses"]["FastApiError408"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -1950,6 +1955,7 @@ export interface operations {
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
             404: components["responses"]["FastApiError404"];
+            408: components["responses"]["FastApiError408"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -1992,6 +1998,7 @@ export interface operations {
             };
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
+            408: components["responses"]["FastApiError408"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -2260,6 +2267,7 @@ export interface operations {
             };
             400: components["responses"]["PlainError400"];
             401: components["responses"]["PlainError401"];
+            408: components["responses"]["PlainError408"];
             413: components["responses"]["PlainError413"];
             503: components["responses"]["PlainError503"];
         };
@@ -2465,6 +2473,7 @@ export interface operations {
             400: components["responses"]["V1Error400"];
             401: components["responses"]["V1Error401"];
             404: components["responses"]["V1Error404"];
+            408: components["responses"]["V1Error408"];
             409: components["responses"]["V1Error409"];
         };
     };
@@ -2965,6 +2974,7 @@ export interface operations {
             };
             400: components["responses"]["V1Error400"];
             401: components["responses"]["V1Error401"];
+            408: components["responses"]["V1Error408"];
             429: components["responses"]["V1Error429"];
             503: components["responses"]["V1Error503"];
         };
@@ -3328,6 +3338,7 @@ export interface operations {
             400: components["responses"]["V1Error400"];
             401: components["responses"]["V1Error401"];
             404: components["responses"]["V1Error404"];
+            408: components["responses"]["V1Error408"];
             409: components["responses"]["V1Error409"];
             429: components["responses"]["V1Error429"];
             503: components["responses"]["V1Error503"];

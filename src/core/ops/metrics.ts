@@ -71,7 +71,7 @@ export class GatewayMetrics {
     this.m.eventsRelayed.inc({ format })
   }
 
-  /** A client connection the listener refused (MAX_CONNECTIONS[_PER_CLIENT]) or cut (HEADERS_TIMEOUT_SECONDS, BODY_IDLE_SECONDS). */
+  /** A client connection the listener refused (MAX_CONNECTIONS[_PER_CLIENT]) or cut (HEADERS_TIMEOUT_SECONDS, BODY_IDLE_SECONDS: a body or a frame). */
   connectionRefused(reason: ConnectionRefusal): void {
     this.m.connectionsRefused.inc({ reason })
   }
@@ -259,7 +259,7 @@ function buildMetrics(sources: MetricsSources): PromMetrics {
   })
   const connectionsRefused = new Counter({
     name: 'agent_gateway_connections_refused_total',
-    help: 'Client connections refused or cut by reason: `max_connections` (over MAX_CONNECTIONS), `max_connections_per_client` (one client over MAX_CONNECTIONS_PER_CLIENT), `headers_timeout` (no complete request head or protocol preface within HEADERS_TIMEOUT_SECONDS), `body_timeout` (a request body stalled: BODY_IDLE_SECONDS, BODY_MIN_BYTES_PER_SECOND; on HTTP/2 the stream).',
+    help: 'Client connections refused or cut by reason: `max_connections` (over MAX_CONNECTIONS), `max_connections_per_client` (one client over MAX_CONNECTIONS_PER_CLIENT), `headers_timeout` (no complete request head or protocol preface within HEADERS_TIMEOUT_SECONDS), `body_timeout` (a request body stalled: BODY_IDLE_SECONDS, BODY_MIN_BYTES_PER_SECOND; on HTTP/2 the stream; on /agent/stream and /agent/ws a frame).',
     labelNames: ['reason'],
     registers,
   })

@@ -30,6 +30,11 @@ export class FrameDecoder {
     private readonly maxFrameBytes: number,
   ) {}
 
+  /** Bytes of a frame not yet complete (0: the stream is between frames). */
+  get partialBytes(): number {
+    return this.pending.length
+  }
+
   /** The values of every frame completed by `chunk`. Throws FrameDecodeError on bad input. */
   push(chunk: Buffer): unknown[] {
     this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk

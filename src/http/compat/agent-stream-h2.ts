@@ -1,6 +1,7 @@
 import { constants, type ServerHttp2Stream } from 'node:http2'
-import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { GatewayContext } from '../../core/context.js'
+import { timesItself } from '../self-timed-requests.js'
 import { StreamWriter } from '../stream-writer.js'
 import { scopeOf } from '../tenant-scope.js'
 import {
@@ -11,6 +12,7 @@ import {
   framingContentType,
   framingOf,
 } from './agent-stream-codec.js'
+import { FrameClock, type FrameStall, frameLimits } from './agent-stream-frame-clock.js'
 import type { ServerFrame } from './agent-stream-frames.js'
 import { AgentStreamConnection, type FrameSink } from './agent-stream-session.js'
 
@@ -50,7 +52,8 @@ export function agentStreamRoutes(ctx: GatewayContext): FastifyPluginAsync {
     app.removeAllContentTypeParsers()
     app.addContentTypeParser('*', (_request, _payload, done) => done(null))
 
-    // The body is read by the handler, frame by frame, for as long as the stream lives: no body clock.
+    // The body is read by the handler, frame by frame, for as long as the stream lives: no body clock; each
+    // frame in flight has its own (agent-stream-frame-clock.ts).
     const config = { errorShape: 'v1', streamingBody: true } as const
     app.post('/agent/stream', { config }, async (request, reply) => {
       const framing = framingOf(request.headers['content-type'])
@@ -58,9 +61,19 @@ export function agentStreamRoutes(ctx: GatewayContext): FastifyPluginAsync {
       const sink = new ResponseFrameSink(reply, framing, () => void connection?.close())
       connection = new AgentStreamConnection(ctx, sink, scopeOf(ctx, request), request.principal)
       const decoder = new FrameDecoder(framing, ctx.config.BODY_LIMIT_BYTES)
+      // HTTP/1.1: the frame clock bounds this body, not Node's requestTimeout for the whole request
+      const untimed = 'stream' in request.raw ? undefined : timesItself(request.raw.socket)
+      const clock = new FrameClock(frameLimits(ctx), (stall) => {
+        ctx.metrics.connectionRefused('body_timeout')
+        void cutStalled(request.raw, reply, connection!, stall)
+      })
       try {
         for await (const chunk of request.raw as AsyncIterable<Buffer>) {
-          for (const value of decoder.push(chunk)) if ((await connection.receive(value)) === 'end') return
+          const values = decoder.push(chunk)
+          clock.read(values.length > 0, decoder.partialBytes)
+          clock.pause()
+          for (const value of values) if ((await connection.receive(value)) === 'end') return
+          clock.resume()
           if (sink.closed) return
         }
         for (const value of decoder.end()) if ((await connection.receive(value)) === 'end') return
@@ -69,8 +82,27 @@ export function agentStreamRoutes(ctx: GatewayContext): FastifyPluginAsync {
         if (err instanceof FrameDecodeError) await connection.decodeError(err.message)
         else if (!sink.closed) await connection.fatal(err)
       } finally {
+        clock.stop()
+        untimed?.()
         await connection.close()
       }
     })
   }
+}
+
+/**
+ * A frame stalled: FRAME_DECODING_ERROR (the frame never decoded) and the stream ends as after any decode error
+ * (its turn interrupted unless another stream follows the session). HTTP/2 closes the stream (ResponseFrameSink);
+ * HTTP/1.1 cannot end a request whose body is unfinished, so its connection is closed once the answer is out.
+ */
+async function cutStalled(
+  raw: FastifyRequest['raw'],
+  reply: FastifyReply,
+  connection: AgentStreamConnection,
+  stall: FrameStall,
+): Promise<void> {
+  await connection.decodeError(stall.message, { limit: stall.limit }).catch(() => {})
+  const socket = 'stream' in raw ? undefined : raw.socket
+  if (socket) reply.raw.once('finish', () => socket.destroySoon())
+  await connection.close()
 }

@@ -95,13 +95,14 @@ export class AgentStreamConnection {
     }
   }
 
-  /** A frame that does not decode ends the stream. */
-  async decodeError(why: string): Promise<Next> {
+  /** A frame that does not decode (or not in time: `details.limit`) ends the stream. */
+  async decodeError(why: string, details?: Record<string, unknown>): Promise<Next> {
     await this.send({
       type: 'error',
       code: 'FRAME_DECODING_ERROR',
       message: `Frame decoding error: ${why}`,
       retryable: false,
+      ...(details ? { details } : {}),
     })
     return 'end'
   }

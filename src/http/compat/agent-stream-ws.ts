@@ -3,8 +3,10 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { WebSocket } from 'ws'
 import type { GatewayContext } from '../../core/context.js'
 import { scopeOf } from '../tenant-scope.js'
+import { frameLimits } from './agent-stream-frame-clock.js'
 import type { ServerFrame } from './agent-stream-frames.js'
 import { AgentStreamConnection, type FrameSink } from './agent-stream-session.js'
+import { clockWsFrames } from './agent-stream-ws-frames.js'
 
 /** The subprotocol a client offers (with `bearer.<base64url token>` when it cannot send Authorization). */
 export const agentStreamProtocol = 'agent-stream'
@@ -58,12 +60,28 @@ export function agentStreamWsRoutes(ctx: GatewayContext): FastifyPluginAsync {
       const stop = () => {
         if (closing) return
         closing = true
+        clock?.stop()
         void connection.close()
       }
+      const socket = request.raw.socket
+      const clock = clockWsFrames(ws, socket, frameLimits(ctx), (stall) => {
+        ctx.metrics.connectionRefused('body_timeout')
+        void connection.decodeError(stall.message, { limit: stall.limit }).finally(() => {
+          // The client is inside a message: its close frame cannot come before it ends. 1008 (policy
+          // violation), then the socket closes once that is written.
+          if (ws.readyState === ws.OPEN) ws.close(1008, `message not received in time (${stall.limit})`)
+          socket.destroySoon()
+          stop()
+        })
+      })
       ws.on('message', (data, isBinary) => {
         ws.pause()
+        clock?.pause()
         // Resumed also when closing: the close handshake needs the socket read.
-        void handle(data.toString(), isBinary).finally(() => ws.resume())
+        void handle(data.toString(), isBinary).finally(() => {
+          clock?.resume()
+          ws.resume()
+        })
       })
       ws.on('close', stop)
       ws.on('error', stop)
