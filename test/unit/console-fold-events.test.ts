@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
-import { foldEvents } from '../../web/src/components/events.js'
+import { foldEvents } from '../../web/src/components/fold-events.js'
 
 const at = '2026-12-03T00:00:00.000Z'
 const stored = (seq: number, ev: Record<string, unknown>) =>

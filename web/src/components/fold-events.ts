@@ -1,0 +1,66 @@
+import type { StoredEvent } from '../../../src/protocol/events.js'
+import type { Item } from '../../../src/protocol/items.js'
+
+export type Block =
+  | { kind: 'item'; seq: number; item: Item; final: boolean }
+  | { kind: 'event'; seq: number; event: StoredEvent }
+  | { kind: 'output'; seq: number; stream: string; text: string }
+
+/**
+ * Folds a stream of events into what a person reads: one block per item (its latest state, deltas appended
+ * while it runs), one per other event; consecutive output of one stream joined.
+ */
+export function foldEvents(events: StoredEvent[]): Block[] {
+  const blocks: Block[] = []
+  const items = new Map<string, Extract<Block, { kind: 'item' }>>()
+  for (const ev of events) {
+    switch (ev.type) {
+      case 'item.started':
+      case 'item.updated':
+      case 'item.completed': {
+        const known = items.get(ev.item.id)
+        if (known) {
+          known.item = ev.item
+          known.final = ev.type === 'item.completed'
+        } else {
+          const block = {
+            kind: 'item' as const,
+            seq: ev.seq,
+            item: ev.item,
+            final: ev.type === 'item.completed',
+          }
+          items.set(ev.item.id, block)
+          blocks.push(block)
+        }
+        break
+      }
+      case 'item.delta': {
+        const known = items.get(ev.itemId)
+        if (known && 'text' in known.item) known.item = { ...known.item, text: known.item.text + ev.delta }
+        // a command's output as it streams (codex app-server, ACP agents)
+        else if (known?.item.type === 'command_execution')
+          known.item = { ...known.item, aggregatedOutput: known.item.aggregatedOutput + ev.delta }
+        else if (!known) {
+          const block = {
+            kind: 'item' as const,
+            seq: ev.seq,
+            item: { id: ev.itemId, type: 'agent_message' as const, text: ev.delta },
+            final: false,
+          }
+          items.set(ev.itemId, block)
+          blocks.push(block)
+        }
+        break
+      }
+      case 'output': {
+        const last = blocks.at(-1)
+        if (last?.kind === 'output' && last.stream === ev.stream) last.text += ev.data
+        else blocks.push({ kind: 'output', seq: ev.seq, stream: ev.stream, text: ev.data })
+        break
+      }
+      default:
+        blocks.push({ kind: 'event', seq: ev.seq, event: ev })
+    }
+  }
+  return blocks
+}
