@@ -136,6 +136,34 @@ describe("a stale node's run events (PostgreSQL)", () => {
     expect(ends).toHaveLength(1)
     expect(await store.ownerOf('run_1')).toBe('node_c')
   })
+
+  it('a run admitted by a node taken for dead before its run.queued: answered as the taker left it, never started', async () => {
+    const store = await pg.openStore()
+    await store.registerNode(nodeRecord('node_a'))
+    await store.registerNode(nodeRecord('node_b'))
+    const workspace = tempDir('run-fencing-')
+    dirs.push(workspace)
+    const b = nodeOf(store, 'node_b', workspace)
+    // node A stalls right after the admission: node B takes the run over and ends it
+    const storeA = new Proxy(store, {
+      get(target, prop) {
+        if (prop !== 'admitRun') return Reflect.get(target, prop)
+        return async (...args: Parameters<Store['admitRun']>) => {
+          const admitted = await target.admitRun(...args)
+          expect(await b.runs.recover(['node_a'], 'worker_lost')).toBe(1)
+          return admitted
+        }
+      },
+    }) as Store
+    const a = nodeOf(storeA, 'node_a', workspace)
+    const run = await a.runs.submit('cli', {
+      command: { cli: 'sh', args: ['-c', 'echo ran'], env: {} },
+      cwd: workspace,
+    })
+    expect(run).toMatchObject({ status: 'interrupted', reason: 'worker_lost' })
+    expect(a.runs.stats).toEqual({ running: 0, queued: 0 })
+    expect((await store.eventsAfter(run.id, 0, 10)).map((e) => e.type)).toEqual(['run.completed'])
+  })
 })
 
 /** Follows the run's events until an output holding `text`. */
