@@ -6,11 +6,13 @@
  * with --baseline, another checkout's, interleaved round by round in one process, each on its own file.
  *
  * Usage: npx tsx bench/event-append.ts [--baseline <checkout with node_modules>] [--rounds N] [--events N] [--batch N]
- *   [--owner run|session]
+ *   [--owner run|owned-run|session]
  *   --rounds  interleaved rounds per cell, default 5; --events appends per round, default 200
  *   --batch   events per append (appendEvents, one group commit; default 1: appendEvent); µs are then per event
- *   --owner   whose events: a run's (default), or a session's appended with the claim its node holds (fenced: the
- *             store checks the claim in the append; a baseline without fencing ignores the claim)
+ *   --owner   whose events: a run's (default, unfenced: one gateway alone), a run's appended with the node that
+ *             executes it (`owned-run`, as in a cluster: the store checks the run's owner in the append), or a
+ *             session's appended with the claim its node holds (fenced likewise); a baseline without that
+ *             fencing ignores the fence
  * Prints per cell the median over rounds of the median wall µs per append, and the CPU µs per append
  * (process.cpuUsage: robust to a shared machine's noise for the hot case; after idle the append runs on a cold cache; the wake-up itself is not counted).
  */
@@ -31,9 +33,17 @@ interface AppendingStore {
   createRun(run: unknown): Promise<void>
   registerNode(node: unknown): Promise<void>
   createSession(session: unknown, owner: string): Promise<void>
-  appendEvent(owner: string, event: AgentEvent, at: string, claim?: number): Promise<StoredEvent>
+  admitRun(run: unknown, owner: string | null, maxUnfinished: number): Promise<boolean>
+  appendEvent(owner: string, event: AgentEvent, at: string, fence?: number | string): Promise<StoredEvent>
   appendEvents(
-    batch: { ownerId: string; event: AgentEvent; at: string; claim?: number }[],
+    // `claim`: the name of a session's fence in builds before run fencing
+    batch: {
+      ownerId: string
+      event: AgentEvent
+      at: string
+      fence?: number | string
+      claim?: number | string
+    }[],
   ): Promise<StoredEvent[]>
   close(): Promise<void>
 }
@@ -52,11 +62,12 @@ const { values } = parseArgs({
 const rounds = intOption(values.rounds, 5, 'rounds')
 const events = intOption(values.events, 200, 'events')
 const batch = intOption(values.batch, 1, 'batch')
-if (values.owner !== 'run' && values.owner !== 'session') throw new Error('--owner: run or session')
-const bySession = values.owner === 'session'
-/** The owner appended to, and the claim its events carry (a session's first claim, as its creator holds it). */
-const ownerId = bySession ? 'ses_bench' : 'run_bench'
-const claim = bySession ? 1 : undefined
+const fences = { run: undefined, 'owned-run': 'node_bench', session: 1 } as const
+if (!(values.owner in fences)) throw new Error('--owner: run, owned-run or session')
+const owner = values.owner as keyof typeof fences
+/** The owner appended to, and the fence its events carry (a session's first claim, as its creator holds it; the run's node). */
+const ownerId = owner === 'session' ? 'ses_bench' : 'run_bench'
+const fence = fences[owner]
 
 async function storeClass(root: string): Promise<StoreClass> {
   const url = pathToFileURL(path.join(root, 'src/store/sqlite/sqlite-store.ts')).href
@@ -85,8 +96,11 @@ async function round(store: AppendingStore, event: AgentEvent, idleMs: number): 
     const c0 = process.cpuUsage()
     const t0 = performance.now()
     const at = new Date().toISOString()
-    if (batch === 1) await store.appendEvent(ownerId, event, at, claim)
-    else await store.appendEvents(Array.from({ length: batch }, () => ({ ownerId, event, at, claim })))
+    if (batch === 1) await store.appendEvent(ownerId, event, at, fence)
+    else
+      await store.appendEvents(
+        Array.from({ length: batch }, () => ({ ownerId, event, at, fence, claim: fence })),
+      )
     walls.push(((performance.now() - t0) * 1000) / batch)
     const c = process.cpuUsage(c0)
     cpu += c.user + c.system
@@ -106,7 +120,6 @@ async function main(): Promise<void> {
       builds.map(async ([name, Store], i) => {
         const store = new Store(path.join(dir, `${i}.db`))
         const now = new Date().toISOString()
-        await store.createRun(queuedRun('run_bench', 'cli', { prompt: 'p', cwd: '/w' }, now))
         await store.registerNode({
           id: 'node_bench',
           role: 'all',
@@ -115,6 +128,8 @@ async function main(): Promise<void> {
           startedAt: now,
           heartbeatAt: now,
         })
+        // owned by the node, as a run a cluster node admitted
+        await store.admitRun(queuedRun('run_bench', 'cli', { prompt: 'p', cwd: '/w' }, now), 'node_bench', 1)
         await store.createSession(newSession('ses_bench', { createdAt: now, updatedAt: now }), 'node_bench')
         return [name, store] as const
       }),

@@ -2,7 +2,7 @@ import type { ApprovalAsk, ApprovalDecision } from '../agents/session.js'
 import { AppError } from '../protocol/errors.js'
 import type { Approval } from '../protocol/sessions.js'
 import type { NodeSignals } from '../store/node-signals.js'
-import type { SessionClaim, Store } from '../store/store.js'
+import { type SessionClaim, SessionTakenOver, type Store } from '../store/store.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 
@@ -154,11 +154,24 @@ export class ApprovalBroker {
     })
   }
 
-  /** Approvals left pending in sessions whose node is gone can no longer reach their agent: recorded as cancelled. */
-  async recover(sessionIds: readonly string[]): Promise<void> {
-    for (const sessionId of sessionIds)
-      for (const a of await this.list('pending', sessionId))
-        await this.record(a.id, 'cancel', 'server_restart')
+  /**
+   * Approvals left pending in sessions whose node is gone can no longer reach their agent: recorded as cancelled,
+   * with the claim this node took each session over with (its own write, not a client's answer: should this node
+   * be taken for dead in turn, its late cancel must not reach an approval the session's next holder asked). One a
+   * client answered meanwhile keeps its answer.
+   */
+  async recover(sessions: readonly { id: string; claim: SessionClaim }[]): Promise<void> {
+    for (const s of sessions)
+      for (const a of await this.list('pending', s.id)) {
+        const cancelled = await this.record(a.id, 'cancel', 'server_restart', s.claim).catch(
+          (err: unknown) => {
+            if (err instanceof AppError && err.code === 'conflict') return true // answered first
+            if (err instanceof SessionTakenOver) return false // another node's session by now
+            throw err
+          },
+        )
+        if (!cancelled) break
+      }
   }
 
   /** The first answer wins, in the store (across processes too); later or concurrent ones get 409. */
@@ -186,17 +199,27 @@ export class ApprovalBroker {
     if (approval) await this.onChange(approval.sessionId)
   }
 
-  private async record(id: string, decision: ApprovalDecision, by: string): Promise<Approval> {
-    const resolved = await this.store.resolveApproval(id, {
-      decision,
-      by,
-      resolvedAt: new Date().toISOString(),
-    })
+  /** With `claim`, the answer is the session holder's own (recover), fenced by its claim (Store.resolveApproval). */
+  private async record(
+    id: string,
+    decision: ApprovalDecision,
+    by: string,
+    claim?: SessionClaim,
+  ): Promise<Approval> {
+    const resolved = await this.store.resolveApproval(
+      id,
+      { decision, by, resolvedAt: new Date().toISOString() },
+      claim,
+    )
     if (!resolved) {
       if (!(await this.store.getApproval(id))) throw new AppError('not_found', `no approval ${id}`)
       throw new AppError('conflict', `approval ${id} was already answered`)
     }
-    await this.log.append(resolved.sessionId, { type: 'approval.resolved', approvalId: id, decision, by })
+    await this.log.append(
+      resolved.sessionId,
+      { type: 'approval.resolved', approvalId: id, decision, by },
+      claim,
+    )
     this.changed()
     return resolved
   }

@@ -1,7 +1,7 @@
 import { Redactor } from '../process/secrets.js'
 import type { AgentEvent, StoredEvent } from '../protocol/events.js'
 import { type EventBus, InProcessEventBus } from '../store/event-bus.js'
-import type { EventToAppend, SessionClaim, Store } from '../store/store.js'
+import type { EventFence, EventToAppend, Store } from '../store/store.js'
 import { AsyncQueue } from '../util/async-queue.js'
 import { coalesceOutput } from './output-coalescing.js'
 
@@ -58,14 +58,15 @@ export class EventLog {
   }
 
   /**
-   * Stores the event (with the others queued by now, in one transaction), then publishes it. With `claim` (a
-   * session's event, appended by the node that holds the session), only while that is the session's claim: it
-   * fails with SessionTakenOver once another node took the session over, and nothing of it is stored.
+   * Stores the event (with the others queued by now, in one transaction), then publishes it. With `fence` (the
+   * session's claim the appending node holds, or the node that executes the run: EventFence), only while that
+   * holds: it fails with SessionTakenOver or RunTakenOver once another node took the owner over, and nothing of it
+   * is stored.
    */
-  append(ownerId: string, event: AgentEvent, claim?: SessionClaim): Promise<StoredEvent> {
+  append(ownerId: string, event: AgentEvent, fence?: EventFence): Promise<StoredEvent> {
     return new Promise((stored, failed) => {
       const at = new Date().toISOString()
-      this.queue.push({ ownerId, event: this.redact(event), at, claim, stored, failed })
+      this.queue.push({ ownerId, event: this.redact(event), at, fence, stored, failed })
       if (this.queue.length === 1 && !this.flushing) {
         if (performance.now() - this.lastCommit > idleAfterMs) process.nextTick(() => void this.flush())
         else setImmediate(() => void this.flush())
@@ -77,8 +78,8 @@ export class EventLog {
    * Appends `event` and commits what is queued at once: its producer knows nothing more comes with it (a run's
    * first or last event, a turn's end), so its waiters need not wait a loop turn.
    */
-  appendNow(ownerId: string, event: AgentEvent, claim?: SessionClaim): Promise<StoredEvent> {
-    const stored = this.append(ownerId, event, claim)
+  appendNow(ownerId: string, event: AgentEvent, fence?: EventFence): Promise<StoredEvent> {
+    const stored = this.append(ownerId, event, fence)
     this.commitNow()
     return stored
   }
@@ -127,7 +128,7 @@ export class EventLog {
   }
 
   private storeOne(q: Queued): Promise<StoredEvent> {
-    return this.store.appendEvent(q.ownerId, q.event, q.at, q.claim)
+    return this.store.appendEvent(q.ownerId, q.event, q.at, q.fence)
   }
 
   /** Sees every event once it is stored (metrics, webhooks, logs); a tap must not throw or block. */
@@ -215,7 +216,7 @@ function merged(first: Queued, data: string, parts: Queued[]): Queued {
     ownerId: first.ownerId,
     event: { ...first.event, data } as AgentEvent,
     at: first.at,
-    claim: first.claim,
+    fence: first.fence,
     stored: (ev) => {
       for (const q of parts) q.stored(ev)
     },

@@ -1,5 +1,5 @@
 import type { AgentEvent } from '../protocol/events.js'
-import type { SessionClaim } from '../store/store.js'
+import type { EventFence } from '../store/store.js'
 import type { EventLog } from './event-log.js'
 
 /** Events in flight (queued, not yet stored) before `push` waits for the store. */
@@ -18,8 +18,8 @@ export class EventPipe {
   constructor(
     private readonly log: EventLog,
     private readonly ownerId: string,
-    /** A session's claim this node holds: every event carries it (EventLog.append). */
-    private readonly claim?: SessionClaim,
+    /** The owner's fence this node holds (a session's claim, a run's node): every event carries it (EventLog.append). */
+    private readonly fence?: EventFence,
     /** Told of the first store error as soon as it comes (not only at the next push or at drain). */
     private readonly onError?: (err: unknown) => void,
   ) {}
@@ -31,7 +31,7 @@ export class EventPipe {
   push(event: AgentEvent): Promise<void> | undefined {
     if (this.error !== undefined) return Promise.reject(this.error)
     this.inFlight++
-    const appended = this.log.append(this.ownerId, event, this.claim).then(
+    const appended = this.log.append(this.ownerId, event, this.fence).then(
       () => {
         this.inFlight--
       },

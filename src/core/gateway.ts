@@ -54,6 +54,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     const runs = new RunManager(view, log, agents, settings, active, node.id, {
       role: config.GATEWAY_ROLE,
       membership: node,
+      fencing,
       ...(queue ? { queue } : {}),
       ...(signals ? { signals } : {}),
     })
@@ -108,7 +109,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   await node.recoverLost(async (lost) => {
     await runs.recover(lost)
     const orphaned = await sessions.recover(lost)
-    await approvals.recover(orphaned.map((s) => s.id))
+    await approvals.recover(orphaned)
   })
   await runs.startRetention()
   // A worker takes queued runs while it has room (MAX_CONCURRENT_RUNS for the node, all tenants together) and
@@ -134,7 +135,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
       .recoverLost(async (gone) => {
         await runs.recover(gone, 'worker_lost')
         const moved = await sessions.recover(gone)
-        await approvals.recover(moved.map((s) => s.id))
+        await approvals.recover(moved)
       })
       .then(() => {})
       .finally(() => {

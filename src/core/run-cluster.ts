@@ -1,6 +1,7 @@
 import type { NodeSignals } from '../store/node-signals.js'
 import type { RunQueue } from '../store/run-queue.js'
 import type { NodeMembership, NodeRole } from './node-membership.js'
+import type { FencingNotices } from './ops/fencing-notices.js'
 
 /**
  * How a RunManager takes part in a cluster. Alone (SQLite, or role `all` without a queue) it admits and runs
@@ -12,4 +13,6 @@ export interface RunCluster {
   membership: NodeMembership
   queue?: RunQueue
   signals?: NodeSignals
+  /** Where a run this node let go (another node took it over) is told (metrics, logs). */
+  fencing?: FencingNotices
 }

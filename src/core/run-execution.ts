@@ -1,7 +1,7 @@
 import type { Config } from '../config/load.js'
 import { assertNever, isWorkEvent, type LifecycleEvent, type RunCompletedEvent } from '../protocol/events.js'
 import { runCompletedWithout } from '../protocol/run-completed.js'
-import { NotAMember, type Store } from '../store/store.js'
+import { NotAMember, RunTakenOver, type Store } from '../store/store.js'
 import type { EventLog } from './event-log.js'
 import { EventPipe } from './event-pipe.js'
 import type { HeldRun } from './node-run-queue.js'
@@ -54,8 +54,16 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
     })
     return
   }
-  // Events are not awaited one by one: a burst of output is stored in one group commit.
-  const events = new EventPipe(ctx.log, p.run.id)
+  // Events are not awaited one by one: a burst of output is stored in one group commit. In a cluster each carries
+  // this node: once another node took the run over (this one was taken for dead), the first event refused stops
+  // the agent, not only this node's next heartbeat (its fence).
+  const owner = ownerCheck(ctx)
+  const events = new EventPipe(ctx.log, p.run.id, owner, (err) => {
+    if (err instanceof RunTakenOver) {
+      ctx.cluster?.fencing?.runLetGo(p.run.id, ctx.node, err.owner)
+      p.controller.abort('cancelled')
+    }
+  })
   const req = images ? { ...p.req, images: images.paths } : p.req
   try {
     for await (const raw of p.driver.run(req, p.controller.signal)) {
@@ -66,7 +74,7 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
       }
       budget.observe(ev)
       // work events (the agent's output) change nothing on the run record: no store call, no await
-      if (!isWorkEvent(ev)) await recordEvent(ctx.store, p.run.id, ev, ownerCheck(ctx))
+      if (!isWorkEvent(ev)) await recordEvent(ctx.store, p.run.id, ev, owner)
       const full = events.push(ev)
       if (full) await full
     }

@@ -2,10 +2,10 @@ import type { AgentDriver } from '../agents/driver.js'
 import type { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
 import { AppError, orNotFound } from '../protocol/errors.js'
-import type { StoredEvent } from '../protocol/events.js'
+import type { RunCompletedEvent, StoredEvent } from '../protocol/events.js'
 import { runCompletedWithout } from '../protocol/run-completed.js'
 import { queuedRun, type Run, type RunRequestFields, terminalStatuses } from '../protocol/runs.js'
-import type { RunFilter, Store } from '../store/store.js'
+import { type RunFilter, RunTakenOver, type Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
@@ -96,8 +96,15 @@ export class RunManager {
         { retryAfterSeconds: 5 },
       )
     }
-    // the run starts only once this is stored
-    await this.log.appendNow(run.id, { type: 'run.queued' })
+    // the run starts only once this is stored; as its owner's: this node may have stalled since the admission and
+    // been taken for dead, the run taken over and recorded interrupted (then it is answered as that node left it)
+    const queued = await this.log
+      .appendNow(run.id, { type: 'run.queued' }, dispatch ? undefined : this.node)
+      .catch((err: unknown) => {
+        if (err instanceof RunTakenOver) return undefined
+        throw err
+      })
+    if (!queued) return this.mustGet(run.id)
     if (dispatch) await dispatch.send(run.id)
     else this.enqueue(run, driver, validate, false)
     return (await this.store.getRun(run.id)) ?? run
@@ -120,7 +127,7 @@ export class RunManager {
   async adopt(run: Run): Promise<void> {
     if (!this.accepting) {
       const completed = runCompletedWithout('interrupted', 'shutdown', 'the worker stopped before it started')
-      await recordRunEnd(this.store, this.log, run.id, completed)
+      await this.recordClaimedEnd(run.id, completed)
       return
     }
     try {
@@ -129,8 +136,17 @@ export class RunManager {
       this.enqueue(run, driver, schema ? compileOutputSchema(schema) : undefined, true)
     } catch (err) {
       const completed = runFailed(`this worker cannot run it: ${(err as Error).message}`)
-      await recordRunEnd(this.store, this.log, run.id, completed)
+      await this.recordClaimedEnd(run.id, completed)
     }
+  }
+
+  /**
+   * Records the end of a run this node just claimed and will not run, as its owner: this node may have stalled
+   * since the claim, been taken for dead, and the run been taken over and ended by another node (`worker_lost`);
+   * that end stays (false, nothing stored), not overwritten and followed by a second `run.completed`.
+   */
+  private recordClaimedEnd(runId: string, completed: RunCompletedEvent): Promise<boolean> {
+    return recordRunEnd(this.store, this.log, runId, completed, this.node)
   }
 
   get(id: string): Promise<Run | undefined> {
@@ -169,7 +185,7 @@ export class RunManager {
     const owner = await this.store.ownerOf(id)
     if (owner === null && (await this.store.claimRun(id, this.node))) {
       const completed = runCompletedWithout('cancelled', 'cancelled', 'cancelled before it started')
-      await recordRunEnd(this.store, this.log, id, completed)
+      await this.recordClaimedEnd(id, completed)
       return this.mustGet(id)
     }
     const holder = await this.store.ownerOf(id)

@@ -31,7 +31,8 @@ export async function recordRunEnd(
   owner?: string,
 ): Promise<boolean> {
   if (!(await store.updateRun(runId, terminalPatch(completed), owner))) return false
-  // finished now: a takeover moves only unfinished runs, so this node still owns what the end belongs to
-  await log.appendNow(runId, completed)
+  // finished now: a takeover moves only unfinished runs, so this node still owns what the end belongs to (the
+  // event carries the owner all the same: every event of a run executed in a cluster does)
+  await log.appendNow(runId, completed, owner)
   return true
 }

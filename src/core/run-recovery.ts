@@ -43,7 +43,9 @@ export async function recoverRuns(
         : 'the server stopped before this run finished',
       run,
     )
-    await recordRunEnd(ctx.store, ctx.log, run.id, completed)
+    // as the run's owner now: should this node stall here and be taken for dead in turn, the node that takes the
+    // run from it records the end, and this one's late end is refused (not a second run.completed)
+    await recordRunEnd(ctx.store, ctx.log, run.id, completed, ctx.node)
   }
   return left.length
 }

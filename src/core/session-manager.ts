@@ -5,7 +5,13 @@ import { AppError, orNotFound } from '../protocol/errors.js'
 import type { StoredEvent } from '../protocol/events.js'
 import type { Item } from '../protocol/items.js'
 import type { Session, Turn } from '../protocol/sessions.js'
-import { type SessionClaim, type SessionFilter, SessionTakenOver, type Store } from '../store/store.js'
+import {
+  type SessionClaim,
+  type SessionFilter,
+  SessionTakenOver,
+  type Store,
+  type TakenSession,
+} from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
 import type { EventLog } from './event-log.js'
@@ -82,9 +88,9 @@ export class SessionManager {
 
   /**
    * Sessions a lost node left mid-way: their turns failed, the sessions idle (their threads live on) and owned
-   * by this node, which reopens them when they are next used. Returns them.
+   * by this node, which reopens them when they are next used. Returns them, with the claims this node got.
    */
-  recover(lost: readonly string[]): Promise<Session[]> {
+  recover(lost: readonly string[]): Promise<TakenSession[]> {
     return recoverSessions(this.store, this.state, lost, this.node)
   }
 

@@ -23,16 +23,35 @@ export interface SessionFilter {
   tenant?: string | null
 }
 
+/**
+ * What an owner's event is appended with when the appending node may have lost the owner to another node (it was
+ * taken for dead): checked in the append's own step, and the event is refused (nothing stored) once it is stale.
+ * A session's events carry the session's claim the node holds (a number: SessionTakenOver once stale); a run's
+ * events carry the node that executes the run (its id: RunTakenOver once another node owns the run).
+ */
+export type EventFence = SessionClaim | string
+
+/** A session's event's fence: the claim (a run's node id there is a bug of the caller's). */
+export function sessionFence(sessionId: string, fence: EventFence): SessionClaim {
+  if (typeof fence !== 'number')
+    throw new Error(`appendEvent: session ${sessionId} is fenced by a claim, not "${fence}"`)
+  return fence
+}
+
+/** A run's event's fence: the node that executes it (a session's claim there is a bug of the caller's). */
+export function runFence(runId: string, fence: EventFence): string {
+  if (typeof fence !== 'string')
+    throw new Error(`appendEvent: run ${runId} is fenced by its node, not ${fence}`)
+  return fence
+}
+
 /** One event waiting to be stored for its owner (a run or a session), stamped `at`. */
 export interface EventToAppend {
   ownerId: string
   event: AgentEvent
   at: string
-  /**
-   * The session's claim the appending node holds (a session's own events: its turns, its state): the event is
-   * stored only while that is the session's claim (SessionTakenOver otherwise), checked in the append's step.
-   */
-  claim?: SessionClaim
+  /** The owner's fence the appending node holds (EventFence); none: stored unchecked. */
+  fence?: EventFence
 }
 
 /** A gateway process as the store knows it: who it is, where it runs, when it last said it is alive. */
@@ -90,6 +109,29 @@ export class NotAMember extends AppError {
  */
 export type SessionClaim = number
 export const firstClaim: SessionClaim = 1
+
+/** A session taken over (Store.takeOverSessions), with the claim its taker holds from then on. */
+export type TakenSession = Session & { claim: SessionClaim }
+
+/**
+ * Thrown by an append of a run's event (EventFence) by a node that no longer owns the run: another node took the
+ * run over while this one was taken for dead (and recorded its end). Nothing was stored; the node stops the run's
+ * agent. Never a client's answer: a run executes apart from any request.
+ */
+export class RunTakenOver extends Error {
+  override name = 'RunTakenOver'
+  constructor(
+    readonly runId: string,
+    /** The node appending (whose fence is stale). */
+    readonly node: string,
+    /** The run's owner now. */
+    readonly owner: string | null,
+  ) {
+    super(
+      `run ${runId} was taken over by ${owner ? `node ${owner}` : 'another node'}; ${node} no longer owns it`,
+    )
+  }
+}
 
 /**
  * Thrown by a session write whose claim is stale: another node claimed or took over the session since the
@@ -151,13 +193,14 @@ export interface Store {
   getRun(id: string): Promise<Run | undefined>
   listRuns(filter: RunFilter): Promise<Run[]>
   /**
-   * Stores the event with the next seq of its owner (a run or a session) and returns it stamped. With `claim`
-   * (the owner is a session), only while that is the session's claim: SessionTakenOver otherwise, nothing stored.
+   * Stores the event with the next seq of its owner (a run or a session) and returns it stamped. With `fence`
+   * (EventFence), only while it holds, checked in the same step: a session's claim no longer the session's is
+   * refused with SessionTakenOver, a run's node no longer the run's owner with RunTakenOver; nothing stored.
    */
-  appendEvent(ownerId: string, event: AgentEvent, at: string, claim?: SessionClaim): Promise<StoredEvent>
+  appendEvent(ownerId: string, event: AgentEvent, at: string, fence?: EventFence): Promise<StoredEvent>
   /**
    * Stores several events in one transaction (group commit), in order, each as appendEvent would (an event's
-   * `claim` checked in that transaction); all or none: when one fails (an unknown owner, a stale claim),
+   * `fence` checked in that transaction); all or none: when one fails (an unknown owner, a stale fence),
    * nothing of the batch is stored.
    */
   appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]>
@@ -185,9 +228,10 @@ export interface Store {
   claimSession(id: string, node: string): Promise<SessionClaim>
   /**
    * Moves the sessions (not archived) owned by one of `lost` to `to`, bumping their claims (what the lost nodes
-   * still write for them is refused: SessionTakenOver), and returns them (each to one taker).
+   * still write for them is refused: SessionTakenOver), and returns them (each to one taker), each with the claim
+   * `to` now holds: the taker's own writes for them (ending their turns, their state) carry it.
    */
-  takeOverSessions(lost: readonly string[], to: string): Promise<Session[]>
+  takeOverSessions(lost: readonly string[], to: string): Promise<TakenSession[]>
   /** Merges `patch` into the session; with `claim`, only while that is its claim (SessionTakenOver otherwise). */
   updateSession(
     id: string,
@@ -247,8 +291,12 @@ export interface Store {
   createApproval(approval: Approval): Promise<void>
   updateApproval(id: string, patch: Partial<Omit<Approval, 'id'>>): Promise<Approval | undefined>
   getApproval(id: string): Promise<Approval | undefined>
-  /** Answers the approval only if it is still pending: the first answer wins; undefined for every later one. */
-  resolveApproval(id: string, answer: ApprovalAnswer): Promise<Approval | undefined>
+  /**
+   * Answers the approval only if it is still pending: the first answer wins; undefined for every later one. With
+   * `claim` (an answer the session's holder gives itself: a takeover's cancel), only while that is the claim of
+   * the approval's session, checked in the same step (SessionTakenOver otherwise, nothing stored).
+   */
+  resolveApproval(id: string, answer: ApprovalAnswer, claim?: SessionClaim): Promise<Approval | undefined>
   listApprovals(filter: ApprovalFilter): Promise<Approval[]>
   /** Adds or refreshes a node's record: it is a member (takes work) from now on. */
   registerNode(node: NodeRecord): Promise<void>

@@ -7,6 +7,7 @@ import {
   firstClaim,
   type NodeRecord,
   NotAMember,
+  RunTakenOver,
   SessionTakenOver,
   type Store,
 } from '../../src/store/store.js'
@@ -88,6 +89,16 @@ export function nodeRecord(id: string, heartbeatAt = '2026-01-01T00:00:00.000Z')
 }
 
 const ids = (rows: { id: string }[]) => rows.map((r) => r.id)
+
+/** A run.completed's fields as a takeover records them. */
+const interruptedEnd = {
+  status: 'interrupted',
+  exitCode: null,
+  signal: null,
+  reason: 'worker_lost',
+  finalResponse: null,
+  usage: null,
+} as const
 
 export function describeStoreContract(name: string, subject: StoreUnderTest): void {
   describe(`store contract: ${name}`, () => {
@@ -753,7 +764,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       // node_a holds the first claim: its events go through, alone and in a batch
       expect((await other.appendEvent('ses_1', ev('a1'), at, firstClaim)).seq).toBe(1)
       expect(
-        (await other.appendEvents([{ ownerId: 'ses_1', event: ev('a2'), at, claim: firstClaim }])).map(
+        (await other.appendEvents([{ ownerId: 'ses_1', event: ev('a2'), at, fence: firstClaim }])).map(
           (e) => e.seq,
         ),
       ).toEqual([2])
@@ -766,8 +777,8 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       await expect(
         other.appendEvents([
           { ownerId: 'run_1', event: ev('r1'), at },
-          { ownerId: 'ses_2', event: ev('s1'), at, claim: firstClaim },
-          { ownerId: 'ses_1', event: ev('late'), at, claim: firstClaim },
+          { ownerId: 'ses_2', event: ev('s1'), at, fence: firstClaim },
+          { ownerId: 'ses_1', event: ev('late'), at, fence: firstClaim },
         ]),
       ).rejects.toBeInstanceOf(SessionTakenOver)
       expect(await store.eventsAfter('run_1', 0, 10)).toEqual([])
@@ -797,7 +808,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
             ownerId: 'ses_1',
             event: { type: 'output', stream: 'stdout', data: `${i}.${j}` } as AgentEvent,
             at: '2026-01-01T00:00:05.000Z',
-            claim: firstClaim,
+            fence: firstClaim,
           }))
           const done = await other.appendEvents(batch).catch((err: unknown) => {
             if (!(err instanceof SessionTakenOver)) throw err
@@ -851,6 +862,122 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(taken.filter((id) => ended.includes(id))).toEqual([])
       expect([...ended, ...taken].sort()).toEqual(runs)
       for (const id of taken) expect((await store.getRun(id))?.status).toBe('running')
+    })
+
+    it("a run's events appended by the node that executes it: stored while it owns the run, refused (RunTakenOver) once another node took it over, alone or in a batch, nothing of the batch stored", async () => {
+      const { store, connect } = await fresh(['node_a', 'node_b'])
+      const other = await connect()
+      await store.admitRun(newRun('run_1'), 'node_a', 10)
+      await store.admitRun(newRun('run_2'), 'node_a', 10)
+      await store.createSession(newSession('ses_1'), 'node_a')
+      const out = (data: string): AgentEvent => ({ type: 'output', stream: 'stdout', data })
+      const at = '2026-01-01T00:00:05.000Z'
+      // node_a owns the run: its events go through, alone and in a batch, from any connection
+      expect((await other.appendEvent('run_1', out('a1'), at, 'node_a')).seq).toBe(1)
+      expect(
+        (await other.appendEvents([{ ownerId: 'run_1', event: out('a2'), at, fence: 'node_a' }])).map(
+          (e) => e.seq,
+        ),
+      ).toEqual([2])
+      // node_b takes node_a's runs over and records run_1's end
+      expect(ids(await store.takeOverRuns(['node_a'], 'node_b'))).toEqual(['run_1', 'run_2'])
+      await store.updateRun('run_1', { status: 'interrupted', reason: 'worker_lost' }, 'node_b')
+      const end: AgentEvent = { type: 'run.completed', ...interruptedEnd }
+      expect((await store.appendEvent('run_1', end, at, 'node_b')).seq).toBe(3)
+      // node_a wakes: its events are refused, with the run's owner now
+      const late = other.appendEvent('run_1', out('late'), at, 'node_a')
+      await expect(late).rejects.toBeInstanceOf(RunTakenOver)
+      await expect(late).rejects.toMatchObject({ runId: 'run_1', node: 'node_a', owner: 'node_b' })
+      // a batch with one stale event stores none of its events (other owners' neither)
+      await expect(
+        other.appendEvents([
+          { ownerId: 'ses_1', event: out('s1'), at, fence: firstClaim },
+          { ownerId: 'run_2', event: out('r2'), at },
+          { ownerId: 'run_1', event: out('late'), at, fence: 'node_a' },
+        ]),
+      ).rejects.toBeInstanceOf(RunTakenOver)
+      expect(await store.eventsAfter('ses_1', 0, 10)).toEqual([])
+      expect(await store.eventsAfter('run_2', 0, 10)).toEqual([])
+      // the owner's history: node_a's events before the takeover, then node_b's end, no gap, nothing after it
+      expect((await store.eventsAfter('run_1', 0, 10)).map((e) => [e.seq, e.type])).toEqual([
+        [1, 'output'],
+        [2, 'output'],
+        [3, 'run.completed'],
+      ])
+      expect((await store.getRun('run_1'))?.lastSeq).toBe(3)
+      // the owner's events (and events without a fence) go on with the next seq; an unknown run stays unknown
+      expect((await other.appendEvent('run_2', out('b1'), at, 'node_b')).seq).toBe(1)
+      expect((await other.appendEvent('run_2', out('unfenced'), at)).seq).toBe(2)
+      await expect(store.appendEvent('run_none', out('x'), at, 'node_a')).rejects.toThrow(/unknown run/)
+      // a fence of the wrong kind for its owner is a bug, said so (not taken for stale)
+      await expect(store.appendEvent('run_2', out('x'), at, firstClaim)).rejects.toThrow(/fenced by its node/)
+      await expect(store.appendEvent('ses_1', out('x'), at, 'node_a')).rejects.toThrow(/fenced by a claim/)
+    })
+
+    it("a takeover racing a node that appends its run's events: every batch is stored whole before it or refused after it", async () => {
+      const { store, connect } = await fresh(['node_a', 'node_b'])
+      const other = await connect()
+      await store.admitRun(newRun('run_1'), 'node_a', 10)
+      let takenOver = false
+      const stored: number[] = []
+      const afterTheTakeover: number[] = []
+      const appending = (async () => {
+        for (let i = 0; i < 40; i++) {
+          const after = takenOver
+          const batch = [0, 1].map((j) => ({
+            ownerId: 'run_1',
+            event: { type: 'output', stream: 'stdout', data: `${i}.${j}` } as AgentEvent,
+            at: '2026-01-01T00:00:05.000Z',
+            fence: 'node_a',
+          }))
+          const done = await other.appendEvents(batch).catch((err: unknown) => {
+            if (!(err instanceof RunTakenOver)) throw err
+          })
+          if (done) stored.push(i)
+          if (done && after) afterTheTakeover.push(i)
+        }
+      })()
+      await store.eventsAfter('run_1', 0, 1)
+      expect(ids(await store.takeOverRuns(['node_a'], 'node_b'))).toEqual(['run_1'])
+      takenOver = true
+      await appending
+      expect(afterTheTakeover).toEqual([])
+      const events = await store.eventsAfter('run_1', 0, 1000)
+      expect(events.length).toBe(stored.length * 2)
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
+    })
+
+    it('takeOverSessions returns the claim the taker holds: its writes pass with it, a later holder fences them out', async () => {
+      const { store } = await fresh(['node_a', 'node_b', 'node_c'])
+      await store.createSession(newSession('ses_1'), 'node_a')
+      await store.createTurn(newTurn('trn_1', 'ses_1', { status: 'running' }), firstClaim)
+      const [byB] = await store.takeOverSessions(['node_a'], 'node_b')
+      expect(byB).toMatchObject({ id: 'ses_1', claim: firstClaim + 1 })
+      const at = '2026-01-01T00:00:05.000Z'
+      expect(await store.setSessionState('ses_1', { status: 'idle', at }, byB!.claim)).toBe(true)
+      // node_b stalls; node_c takes the session from it: node_b's recovery writes are refused from then on
+      const [byC] = await store.takeOverSessions(['node_b'], 'node_c')
+      expect(byC!.claim).toBe(byB!.claim + 1)
+      await expect(
+        store.updateTurn('trn_1', { status: 'failed' }, undefined, byB!.claim),
+      ).rejects.toBeInstanceOf(SessionTakenOver)
+      expect(await store.getTurn('trn_1')).toMatchObject({ status: 'running' })
+    })
+
+    it("resolveApproval with a claim (a takeover's own cancel): refused once the session's claim is another, a client's answer (no claim) is not", async () => {
+      const { store } = await fresh(['node_a', 'node_b'])
+      await store.createSession(newSession('ses_1'), 'node_a')
+      await store.createApproval(newApproval('apr_1', 'ses_1'))
+      await store.createApproval(newApproval('apr_2', 'ses_1'))
+      const cancel = { decision: 'cancel' as const, by: 'server_restart', resolvedAt: 't' }
+      await store.claimSession('ses_1', 'node_b')
+      await expect(store.resolveApproval('apr_1', cancel, firstClaim)).rejects.toBeInstanceOf(SessionTakenOver)
+      expect(await store.getApproval('apr_1')).toMatchObject({ state: 'pending' })
+      expect(await store.resolveApproval('apr_1', cancel, firstClaim + 1)).toMatchObject({ state: 'resolved' })
+      // an approval already answered stays answered, whatever the claim (first answer wins)
+      expect(await store.resolveApproval('apr_1', cancel, firstClaim)).toBeUndefined()
+      const answer = { decision: 'accept' as const, by: 'client', resolvedAt: 't' }
+      expect(await store.resolveApproval('apr_2', answer)).toMatchObject({ decision: 'accept' })
     })
 
     it('session claims: updateSession with a stale claim stores nothing', async () => {

@@ -133,12 +133,67 @@ describe('ApprovalBroker', () => {
     void broker.request('ses_1', null, ask, new AbortController().signal)
     const id = await pendingId(broker)
     const restarted = new ApprovalBroker(store, log, 10_000, async () => {})
-    await restarted.recover(['ses_1'])
+    await restarted.recover(await store.takeOverSessions(['node_test'], 'node_b'))
     expect(await restarted.get(id)).toMatchObject({
       state: 'resolved',
       decision: 'cancel',
       by: 'server_restart',
     })
+  })
+
+  it("recover() by a node that lost the session again meanwhile cancels nothing of the next holder's (its claim is stale)", async () => {
+    const { broker, store, log } = await setup()
+    void broker.request('ses_1', null, ask, new AbortController().signal)
+    const left = await pendingId(broker)
+    // node_b takes the session over, then stalls before it cancels; node_c takes it from node_b and recovers it
+    const [takenByB] = await store.takeOverSessions(['node_test'], 'node_b')
+    const byC = new ApprovalBroker(store, log, 10_000, async () => {})
+    await byC.recover(await store.takeOverSessions(['node_b'], 'node_c'))
+    // the session's next holder asks again (announced once onChange is called)
+    const [taken] = await store.takeOverSessions(['node_c'], 'node_d')
+    let announced!: () => void
+    const onChange = new Promise<void>((resolve) => {
+      announced = resolve
+    })
+    const byD = new ApprovalBroker(store, log, 10_000, async () => announced())
+    void byD.request('ses_1', null, ask, new AbortController().signal, taken!.claim)
+    await onChange
+    const asked = (await store.listApprovals({ state: 'pending' }))[0]!
+    // node_b wakes and goes on with its recovery: its cancel is refused, and nothing is announced
+    const before = (await store.eventsAfter('ses_1', 0, 100)).length
+    await new ApprovalBroker(store, log, 10_000, async () => {}).recover([takenByB!])
+    expect(await store.getApproval(asked.id)).toMatchObject({ state: 'pending' })
+    expect(await store.getApproval(left)).toMatchObject({ by: 'server_restart' })
+    expect((await store.eventsAfter('ses_1', 0, 100)).length).toBe(before)
+  })
+
+  it('recover() keeps an answer a client gave first, and goes on cancelling the rest', async () => {
+    const { store, log } = await setup()
+    let asked = 0
+    let bothAsked!: () => void
+    const announced = new Promise<void>((resolve) => {
+      bothAsked = resolve
+    })
+    const asking = new ApprovalBroker(store, log, 10_000, async () => {
+      if (++asked === 2) bothAsked()
+    })
+    void asking.request('ses_1', null, ask, new AbortController().signal)
+    void asking.request('ses_1', null, ask, new AbortController().signal)
+    await announced
+    const pending = await store.listApprovals({ state: 'pending' })
+    const taken = await store.takeOverSessions(['node_test'], 'node_b')
+    // the first one is answered while the recovery runs: between its list and its cancel
+    const [first, second] = pending.sort((a, b) => (a.id < b.id ? -1 : 1))
+    const recovering = new ApprovalBroker(store, log, 10_000, async () => {})
+    const list = recovering.list.bind(recovering)
+    recovering.list = async (state, sessionId) => {
+      const listed = await list(state, sessionId)
+      await asking.answer(first!.id, 'accept', 'alice')
+      return listed
+    }
+    await recovering.recover(taken)
+    expect(await store.getApproval(first!.id)).toMatchObject({ decision: 'accept', by: 'alice' })
+    expect(await store.getApproval(second!.id)).toMatchObject({ decision: 'cancel', by: 'server_restart' })
   })
 })
 

@@ -15,6 +15,8 @@ export class FencingNotices {
   nodesLost = 0
   /** Sessions this node let go because another node had taken them over. */
   sessionsLetGo = 0
+  /** Runs whose agent this node stopped because another node had taken them over (an event of theirs refused). */
+  runsLetGo = 0
   /** Whether this node found itself taken for dead (it stalled past NODE_TIMEOUT_SECONDS) since it started. */
   fenced = false
   private logger: NoticeLogger | undefined
@@ -49,6 +51,14 @@ export class FencingNotices {
     this.logger?.warn(
       { sessionId, node, owner },
       `session ${sessionId} taken over by another node: let go on ${node}`,
+    )
+  }
+
+  runLetGo(runId: string, node: string, owner: string | null): void {
+    this.runsLetGo++
+    this.logger?.warn(
+      { runId, node, owner },
+      `run ${runId} taken over by another node: its agent stopped on ${node}, its events refused`,
     )
   }
 }

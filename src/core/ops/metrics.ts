@@ -213,6 +213,11 @@ function buildMetrics(sources: MetricsSources): PromMetrics {
     'Sessions this node let go because another node took them over while this one was taken for dead.',
     (f) => f.sessionsLetGo,
   )
+  fencingCounter(
+    'agent_gateway_runs_let_go_total',
+    'Runs whose agent this node stopped at their first event refused: another node took them over while this one was taken for dead.',
+    (f) => f.runsLetGo,
+  )
   new Gauge({
     name: 'agent_gateway_node_fenced',
     help: '1 once this node found it was taken for dead (paused or stalled past NODE_TIMEOUT_SECONDS) and fenced.',

@@ -8,16 +8,21 @@ import { documentColumns as columns, heldWhere, ownersInUseSql, whereClauses } f
 import {
   type ApprovalAnswer,
   type ApprovalFilter,
+  type EventFence,
   type EventToAppend,
   type NodeRecord,
   NotAMember,
   type RunFilter,
+  RunTakenOver,
+  runFence,
   type SessionClaim,
   type SessionCounts,
   type SessionFilter,
   type SessionStateChange,
   SessionTakenOver,
   type Store,
+  sessionFence,
+  type TakenSession,
   type TurnStep,
 } from '../store.js'
 import { migrations } from './migrations/index.js'
@@ -48,6 +53,8 @@ const migrationLock = 7_265_310_001
 const admissionLock = 7_265_310_002
 /** How long a node holds the webhook deliveries it claimed before another node may try them. */
 const webhookLeaseMs = 300_000
+
+const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : 1)
 
 const inList = (values: readonly string[], from = 1) => values.map((_, i) => `$${i + from}`).join(', ')
 
@@ -207,26 +214,26 @@ export class PostgresStore implements Store {
   }
 
   async takeOverRuns(lost: readonly string[], to: string): Promise<Run[]> {
-    return this.takeOver(this.runs, 'runs', lost, to)
+    const rows = await this.takeOver('runs', this.runs.readColumns, lost, to)
+    return rows.map((r) => this.runs.parseRow(r)!).sort(byId)
   }
 
   /** What the `lost` nodes still hold of `table` (heldWhere) goes to `to`, each row to one taker; the rows taken. */
-  private async takeOver<T extends { id: string }>(
-    docs: PgJsonTable<T>,
+  private async takeOver(
     table: keyof typeof heldWhere,
+    returning: string,
     lost: readonly string[],
     to: string,
-  ): Promise<T[]> {
+  ): Promise<unknown[]> {
     if (lost.length === 0) return []
-    const taken = await docs.select(
-      this.pool,
+    const { rows } = await this.pool.query(
       // a session taken over gets a new claim: what the lost node still writes for it is refused
       `UPDATE ${table} SET node_id = $1${table === 'sessions' ? ', claim = claim + 1' : ''}
        WHERE ${heldWhere[table]} AND node_id IN (${inList(lost, 2)})
-       RETURNING ${docs.readColumns}`,
+       RETURNING ${returning}`,
       [to, ...lost],
     )
-    return taken.sort((a, b) => (a.id < b.id ? -1 : 1))
+    return rows
   }
 
   async ownerOf(id: string): Promise<string | null | undefined> {
@@ -258,9 +265,9 @@ export class PostgresStore implements Store {
     ownerId: string,
     event: AgentEvent,
     at: string,
-    claim?: SessionClaim,
+    fence?: EventFence,
   ): Promise<StoredEvent> {
-    return this.transaction((db) => insertEvent(db, { ownerId, event, at, claim }))
+    return this.transaction((db) => insertEvent(db, { ownerId, event, at, fence }))
   }
 
   async appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
@@ -297,8 +304,11 @@ export class PostgresStore implements Store {
     })
   }
 
-  async takeOverSessions(lost: readonly string[], to: string): Promise<Session[]> {
-    return this.takeOver(this.sessions, 'sessions', lost, to)
+  async takeOverSessions(lost: readonly string[], to: string): Promise<TakenSession[]> {
+    const rows = await this.takeOver('sessions', `${this.sessions.readColumns}, claim`, lost, to)
+    return (rows as { claim: number }[])
+      .map((r) => ({ ...this.sessions.parseRow(r)!, claim: r.claim }))
+      .sort(byId)
   }
 
   async updateSession(
@@ -435,7 +445,11 @@ export class PostgresStore implements Store {
     return this.approvals.get(this.pool, id)
   }
 
-  async resolveApproval(id: string, answer: ApprovalAnswer): Promise<Approval | undefined> {
+  async resolveApproval(
+    id: string,
+    answer: ApprovalAnswer,
+    claim?: SessionClaim,
+  ): Promise<Approval | undefined> {
     return this.transaction(async (db) => {
       const current = await this.approvals.select(
         db,
@@ -443,6 +457,7 @@ export class PostgresStore implements Store {
         [id],
       )
       if (current[0]?.state !== 'pending') return undefined
+      if (claim !== undefined) await holdClaim(db, current[0].sessionId, claim)
       return this.approvals.update(db, id, { state: 'resolved', ...answer })
     })
   }
@@ -603,26 +618,29 @@ async function holdTurnClaim(db: Queryable, turnId: string, claim: SessionClaim)
 }
 
 /**
- * Inside a transaction: the owner's next seq (its row lock orders concurrent appends), then the event row. A
- * session's event with a claim is refused when the claim is stale: read from the row the seq bump locks and
- * returns anyway, so fencing costs no query of its own (a takeover waits for the lock, then bumps the claim).
+ * Inside a transaction: the owner's next seq (its row lock orders concurrent appends), then the event row. An
+ * event with a fence is refused when it is stale: a session's claim, or a run's owner, read from the row the seq
+ * bump locks and returns anyway, so fencing costs no query of its own (a takeover waits for the lock, then moves
+ * the owner).
  */
 async function insertEvent(
   db: pg.PoolClient,
-  { ownerId, event, at, claim }: EventToAppend,
+  { ownerId, event, at, fence }: EventToAppend,
 ): Promise<StoredEvent> {
   const isSession = ownerId.startsWith('ses_')
   const bumped = (
     await db.query(
       isSession
         ? 'UPDATE sessions SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq, claim, node_id'
-        : 'UPDATE runs SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq',
+        : 'UPDATE runs SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq, node_id',
       [ownerId],
     )
-  ).rows[0] as { last_seq: number; claim?: number; node_id?: string | null } | undefined
+  ).rows[0] as { last_seq: number; claim?: number; node_id: string | null } | undefined
   if (!bumped) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
-  if (claim !== undefined && isSession && bumped.claim !== claim)
-    throw new SessionTakenOver(ownerId, bumped.node_id ?? null)
+  if (fence !== undefined && isSession && bumped.claim !== sessionFence(ownerId, fence))
+    throw new SessionTakenOver(ownerId, bumped.node_id)
+  if (fence !== undefined && !isSession && bumped.node_id !== runFence(ownerId, fence))
+    throw new RunTakenOver(ownerId, runFence(ownerId, fence), bumped.node_id)
   const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
   const stored = { ...event, seq: bumped.last_seq, at, ...owner } as StoredEvent
   await db.query('INSERT INTO events (owner_id, seq, type, at, body) VALUES ($1, $2, $3, $4, $5)', [

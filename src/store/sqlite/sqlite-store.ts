@@ -10,16 +10,21 @@ import { documentColumns as columns, heldWhere, ownersInUseSql } from '../json-d
 import {
   type ApprovalAnswer,
   type ApprovalFilter,
+  type EventFence,
   type EventToAppend,
   type NodeRecord,
   NotAMember,
   type RunFilter,
+  RunTakenOver,
+  runFence,
   type SessionClaim,
   type SessionCounts,
   type SessionFilter,
   type SessionStateChange,
   SessionTakenOver,
   type Store,
+  sessionFence,
+  type TakenSession,
   type TurnStep,
 } from '../store.js'
 import { JsonTable } from './json-table.js'
@@ -92,6 +97,10 @@ export class SqliteStore implements Store {
       // as the primary key's did before: without INDEXED BY the planner takes the unique index and reads the row.
       insertClaimedSessionEvent: this.db.prepare(
         'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, CAST(? AS TEXT) WHERE EXISTS (SELECT 1 FROM sessions INDEXED BY sessions_claim WHERE id = ? AND claim = ?)',
+      ),
+      // A run's event appended by the node that executes it: the same, its owner checked in the run's lookup.
+      insertOwnedRunEvent: this.db.prepare(
+        'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, CAST(? AS TEXT) WHERE EXISTS (SELECT 1 FROM runs INDEXED BY runs_owner WHERE id = ? AND node_id = ?)',
       ),
       lastSeq: this.db.prepare('SELECT MAX(seq) AS seq FROM events WHERE owner_id = ?').pluck(),
       eventsAfter: this.db.prepare(
@@ -190,7 +199,7 @@ export class SqliteStore implements Store {
         this.stmts.setSessionNode.run(owner, s.id)
       }),
       appendEvents: this.db.transaction((batch: readonly EventToAppend[]) =>
-        batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at, b.claim)),
+        batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at, b.fence)),
       ),
       updateTurn: this.db.transaction(
         (id: string, patch: Partial<Omit<Turn, 'id'>>, session: SessionStateChange): TurnStep | undefined => {
@@ -293,25 +302,34 @@ export class SqliteStore implements Store {
   }
 
   async takeOverRuns(lost: readonly string[], to: string): Promise<Run[]> {
-    return this.takeOver(this.runs, 'runs', lost, to)
+    return this.takeOver(this.runs, 'runs', lost, to).taken
   }
 
-  /** What the `lost` nodes still hold of `table` (heldWhere) goes to `to`, each row to one taker; the rows taken. */
+  /**
+   * What the `lost` nodes still hold of `table` (heldWhere) goes to `to`, each row to one taker: the rows taken
+   * and, for sessions, the claim each has now.
+   */
   private takeOver<T extends { id: string }>(
     docs: JsonTable<T>,
     table: keyof typeof heldWhere,
     lost: readonly string[],
     to: string,
-  ): T[] {
-    if (lost.length === 0) return []
+  ): { taken: T[]; claims: Map<string, SessionClaim> } {
+    if (lost.length === 0) return { taken: [], claims: new Map() }
     const where = `WHERE ${heldWhere[table]} AND node_id IN (${lost.map(() => '?').join(', ')})`
     return this.db
       .transaction(() => {
         const taken = docs.select(`${where} ORDER BY id`, [...lost])
         // a session taken over gets a new claim: what the lost node still writes for it is refused
         const claim = table === 'sessions' ? ', claim = claim + 1' : ''
-        this.db.prepare(`UPDATE ${table} SET node_id = ?${claim} ${where}`).run(to, ...lost)
-        return taken
+        const returning = table === 'sessions' ? ' RETURNING id, claim' : ''
+        const moved = this.db.prepare(`UPDATE ${table} SET node_id = ?${claim} ${where}${returning}`)
+        if (!returning) {
+          moved.run(to, ...lost)
+          return { taken, claims: new Map<string, SessionClaim>() }
+        }
+        const rows = moved.all(to, ...lost) as { id: string; claim: number }[]
+        return { taken, claims: new Map(rows.map((r) => [r.id, r.claim])) }
       })
       .immediate()
   }
@@ -341,9 +359,9 @@ export class SqliteStore implements Store {
     ownerId: string,
     event: AgentEvent,
     at: string,
-    claim?: SessionClaim,
+    fence?: EventFence,
   ): Promise<StoredEvent> {
-    return this.insertEvent(ownerId, event, at, claim)
+    return this.insertEvent(ownerId, event, at, fence)
   }
 
   async appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
@@ -363,37 +381,19 @@ export class SqliteStore implements Store {
 
   /**
    * The owner's next seq and its event row. Another connection may have appended meanwhile: then read again.
-   * With `claim` (a session's event), the row is inserted only while that is the session's claim.
+   * With `fence`, the row is inserted only while it holds (a session's claim, a run's owner).
    */
-  private insertEvent(ownerId: string, event: AgentEvent, at: string, claim?: SessionClaim): StoredEvent {
+  private insertEvent(ownerId: string, event: AgentEvent, at: string, fence?: EventFence): StoredEvent {
     const isSession = ownerId.startsWith('ses_')
-    const fenced = isSession && claim !== undefined
+    const insert = this.eventInsert(ownerId, isSession, event.type, at, fence)
     const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
     let last = this.lastSeqs.get(ownerId)
     for (let attempt = 1; ; attempt++) {
       last ??= (this.stmts.lastSeq.get(ownerId) as number | null) ?? 0
       const stored = { ...event, seq: last + 1, at, ...owner } as StoredEvent
-      const body = jsonBytesOnce(stored)
       let inserted: number
       try {
-        inserted = fenced
-          ? this.stmts.insertClaimedSessionEvent.run(
-              ownerId,
-              stored.seq,
-              event.type,
-              at,
-              body,
-              ownerId,
-              claim,
-            ).changes
-          : (isSession ? this.stmts.insertSessionEvent : this.stmts.insertRunEvent).run(
-              ownerId,
-              stored.seq,
-              event.type,
-              at,
-              body,
-              ownerId,
-            ).changes
+        inserted = insert(stored.seq, jsonBytesOnce(stored))
       } catch (err) {
         this.lastSeqs.forget(ownerId)
         if (!isSeqTaken(err) || attempt >= maxSeqAttempts) throw err
@@ -401,13 +401,49 @@ export class SqliteStore implements Store {
         continue
       }
       if (inserted === 0) {
-        // rare: tell a stale claim (the session exists) from an unknown owner
-        if (fenced) this.holdsClaim(ownerId, claim)
+        // rare: tell a stale fence (the owner exists) from an unknown owner
+        if (fence !== undefined) this.holdsFence(ownerId, isSession, fence)
         throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
       }
       this.lastSeqs.set(ownerId, stored.seq)
       return stored
     }
+  }
+
+  /**
+   * The insert of one event of the owner (typed `type`, at `at`) for a seq and body: the rows it stored (0: no such
+   * owner, or the fence no longer holds). A fenced insert checks its fence in the owner's lookup it makes anyway.
+   */
+  private eventInsert(
+    ownerId: string,
+    isSession: boolean,
+    type: string,
+    at: string,
+    fence: EventFence | undefined,
+  ): (seq: number, body: Buffer) => number {
+    const { stmts } = this
+    if (fence === undefined) {
+      const stmt = isSession ? stmts.insertSessionEvent : stmts.insertRunEvent
+      return (seq, body) => stmt.run(ownerId, seq, type, at, body, ownerId).changes
+    }
+    if (isSession) {
+      const claim = sessionFence(ownerId, fence)
+      return (seq, body) =>
+        stmts.insertClaimedSessionEvent.run(ownerId, seq, type, at, body, ownerId, claim).changes
+    }
+    const node = runFence(ownerId, fence)
+    return (seq, body) => stmts.insertOwnedRunEvent.run(ownerId, seq, type, at, body, ownerId, node).changes
+  }
+
+  /** SessionTakenOver or RunTakenOver when the owner's fence no longer holds (an unknown owner passes). */
+  private holdsFence(ownerId: string, isSession: boolean, fence: EventFence): void {
+    if (isSession) {
+      this.holdsClaim(ownerId, sessionFence(ownerId, fence))
+      return
+    }
+    const node = runFence(ownerId, fence)
+    const row = this.stmts.runOwner.get(ownerId) as { node_id: string | null } | undefined
+    if (row && row.node_id !== node) throw new RunTakenOver(ownerId, node, row.node_id)
   }
 
   async createSession(s: Session, owner: string): Promise<void> {
@@ -418,8 +454,9 @@ export class SqliteStore implements Store {
     return this.tx.claimSession.immediate(id, node)
   }
 
-  async takeOverSessions(lost: readonly string[], to: string): Promise<Session[]> {
-    return this.takeOver(this.sessions, 'sessions', lost, to)
+  async takeOverSessions(lost: readonly string[], to: string): Promise<TakenSession[]> {
+    const { taken, claims } = this.takeOver(this.sessions, 'sessions', lost, to)
+    return taken.map((s) => ({ ...s, claim: claims.get(s.id)! }))
   }
 
   async updateSession(
@@ -517,10 +554,16 @@ export class SqliteStore implements Store {
     return this.approvals.get(id)
   }
 
-  async resolveApproval(id: string, answer: ApprovalAnswer): Promise<Approval | undefined> {
+  async resolveApproval(
+    id: string,
+    answer: ApprovalAnswer,
+    claim?: SessionClaim,
+  ): Promise<Approval | undefined> {
     return this.db
       .transaction(() => {
-        if (this.approvals.get(id)?.state !== 'pending') return undefined
+        const current = this.approvals.get(id)
+        if (current?.state !== 'pending') return undefined
+        if (claim !== undefined) this.holdsClaim(current.sessionId, claim)
         return this.approvals.update(id, { state: 'resolved', ...answer })
       })
       .immediate()

@@ -150,3 +150,11 @@ migrations.push(`
 migrations.push(`
   CREATE INDEX sessions_claim ON sessions (id, claim);
 `)
+
+/**
+ * 11: a run's events appended by the node that executes it (in a cluster) are checked by the insert on the run
+ * it looks up anyway: this index answers that lookup alone (id and owner), as sessions_claim does for sessions.
+ */
+migrations.push(`
+  CREATE INDEX runs_owner ON runs (id, node_id);
+`)
