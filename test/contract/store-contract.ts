@@ -971,9 +971,13 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       await store.createApproval(newApproval('apr_2', 'ses_1'))
       const cancel = { decision: 'cancel' as const, by: 'server_restart', resolvedAt: 't' }
       await store.claimSession('ses_1', 'node_b')
-      await expect(store.resolveApproval('apr_1', cancel, firstClaim)).rejects.toBeInstanceOf(SessionTakenOver)
+      await expect(store.resolveApproval('apr_1', cancel, firstClaim)).rejects.toBeInstanceOf(
+        SessionTakenOver,
+      )
       expect(await store.getApproval('apr_1')).toMatchObject({ state: 'pending' })
-      expect(await store.resolveApproval('apr_1', cancel, firstClaim + 1)).toMatchObject({ state: 'resolved' })
+      expect(await store.resolveApproval('apr_1', cancel, firstClaim + 1)).toMatchObject({
+        state: 'resolved',
+      })
       // an approval already answered stays answered, whatever the claim (first answer wins)
       expect(await store.resolveApproval('apr_1', cancel, firstClaim)).toBeUndefined()
       const answer = { decision: 'accept' as const, by: 'client', resolvedAt: 't' }
