@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs'
 
 /** The fields of /proc/<pid>/stat the process sweeps use. */
 export interface ProcStat {
+  /** R, S, D, Z (exited, not yet reaped: holds no memory, files or locks any more), ... */
+  state: string
   ppid: number
   pgid: number
   /** Clock ticks since boot (field 22): with the pid, names a process that a reused pid cannot be taken for. */
@@ -14,8 +16,19 @@ export function procStat(pid: number): ProcStat | null {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // the fields after the command name, which may hold spaces and parentheses, start after its last ')'
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return { ppid: Number(fields[1]), pgid: Number(fields[2]), startTime: Number(fields[19]) }
+    return {
+      state: fields[0] ?? '',
+      ppid: Number(fields[1]),
+      pgid: Number(fields[2]),
+      startTime: Number(fields[19]),
+    }
   } catch {
     return null
   }
+}
+
+/** Whether `pid` is still the process that started at `startTime` (and has not exited): not a reused pid. */
+export function sameProcess(pid: number, startTime: number): boolean {
+  const stat = procStat(pid)
+  return stat !== null && stat.state !== 'Z' && stat.startTime === startTime
 }

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { procStat, sameProcess } from './proc-stat.js'
+import { procTable } from './proc-table.js'
 
 /** Signal a whole process group; a group that is already gone is not an error. */
 export function killGroup(pid: number, signal: NodeJS.Signals): boolean {
@@ -11,38 +12,39 @@ export function killGroup(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+/** A process as a pid and its start time: a pid that was reused since is not taken for it. */
+interface Known {
+  pid: number
+  startTime: number
+}
+
+/** Every process descended from one of `roots`, with its start time (Linux /proc; empty elsewhere). */
+function descendantsOf(roots: readonly number[]): Known[] {
+  const table = procTable()
+  const children = new Map<number, Known[]>()
+  for (const pid of table.pids()) {
+    const stat = procStat(pid)
+    if (!stat) continue // exited while we looked
+    const list = children.get(stat.ppid) ?? []
+    list.push({ pid, startTime: stat.startTime })
+    children.set(stat.ppid, list)
+  }
+  const out: Known[] = []
+  const stack = roots.flatMap((root) => children.get(root) ?? [])
+  while (stack.length > 0) {
+    const next = stack.pop()!
+    out.push(next)
+    stack.push(...(children.get(next.pid) ?? []))
+  }
+  return out
+}
+
 /**
  * Every process descended from `pid` (Linux /proc; empty elsewhere). Agents start some helpers in process
  * groups or sessions of their own (codex runs commands that way), which a group kill alone would miss.
  */
 export function descendants(pid: number): number[] {
-  let names: string[]
-  try {
-    names = readdirSync('/proc')
-  } catch {
-    return []
-  }
-  const children = new Map<number, number[]>()
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      const list = children.get(ppid) ?? []
-      list.push(Number(name))
-      children.set(ppid, list)
-    } catch {
-      // exited while we looked
-    }
-  }
-  const out: number[] = []
-  const stack = [...(children.get(pid) ?? [])]
-  while (stack.length > 0) {
-    const next = stack.pop()!
-    out.push(next)
-    stack.push(...(children.get(next) ?? []))
-  }
-  return out
+  return descendantsOf([pid]).map((d) => d.pid)
 }
 
 /** A termination in progress: SIGKILL follows unless cancelled; `killNow` skips the rest of the grace. */
@@ -51,15 +53,34 @@ export interface Termination {
   killNow(): void
 }
 
-/** SIGTERM the group and all its descendants now, SIGKILL them after `graceMs`. */
+/**
+ * SIGTERM the group and all its descendants now, SIGKILL them after `graceMs`. Each pass looks for the tree
+ * again: what a process forked during the grace (a trap that starts a helper in a session of its own) is
+ * found under the leader or under a member seen before (reparented away from a leader that died). A member
+ * seen before is signalled only while its pid still names it (same start time), the group only while its
+ * leader is the one that was started or gone (a group outlives its leader, and its id is not reused while it
+ * does): a pid freed meanwhile may belong to another program by the time SIGKILL comes.
+ */
 export function terminateGroup(pid: number, graceMs: number): Termination {
-  const tree = descendants(pid)
+  const leaderStart = procStat(pid)?.startTime
+  const known = new Map<number, number>()
   const signalAll = (signal: NodeJS.Signals) => {
-    killGroup(pid, signal)
-    for (const child of tree) {
-      killGroup(child, signal)
+    const leader = procStat(pid)
+    const ownGroup = leader === null || leader.startTime === leaderStart
+    const roots = [
+      ...(ownGroup ? [pid] : []),
+      ...[...known].filter(([p, t]) => sameProcess(p, t)).map(([p]) => p),
+    ]
+    for (const found of descendantsOf(roots)) known.set(found.pid, found.startTime)
+    if (ownGroup) killGroup(pid, signal)
+    for (const [member, startTime] of known) {
+      if (!sameProcess(member, startTime)) {
+        known.delete(member)
+        continue
+      }
+      killGroup(member, signal)
       try {
-        process.kill(child, signal)
+        process.kill(member, signal)
       } catch {
         // already gone
       }
