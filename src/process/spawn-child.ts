@@ -41,11 +41,19 @@ function replaceable(): boolean {
  * it while it starts, tens of ms), so this process forks once at most. The first spawn, on this thread, is the
  * version probe at boot (forking a process that just started costs little): a server that spawns nothing else
  * runs no host. Paced on this thread (spawn-pacing.ts) when the host could not start, or died young.
+ *
+ * A spawn the host had not reported when it died is spawned again (`retries`: once), as a new spawn would be (a
+ * replacement host, or this thread), after the dead host's leftovers are gone; so is every spawn that comes
+ * meanwhile, so the sweep of those leftovers cannot take a newer child for one of them.
  */
-export function spawnChild(spec: ChildSpec): ChildHandle {
-  if (host?.usable) return host.spawn(spec)
+export function spawnChild(spec: ChildSpec, retries = 1): ChildHandle {
+  if (host?.usable) return host.spawn(spec, retries > 0 ? () => spawnChild(spec, retries - 1) : undefined)
+  if (host && !host.hasEnded) {
+    const again = () => spawnChild(spec, retries)
+    return deferredChild(host.ended.then(again, again))
+  }
   if ((started && !replaceable()) || ++spawns === 1) return pacedSpawn(spec)
-  return deferredChild(startHost().then(() => (host?.usable ? host.spawn(spec) : pacedSpawn(spec))))
+  return deferredChild(startHost().then(() => (host ? spawnChild(spec, retries) : pacedSpawn(spec))))
 }
 
 /** Whether the spawn host runs now (tests and benchmarks). */

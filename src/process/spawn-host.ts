@@ -8,9 +8,9 @@ import path from 'node:path'
 import { isProcessAlive } from './alive.js'
 import type { ChildExit, ChildHandle, ChildSpec } from './child-handle.js'
 import { deferredChild } from './deferred-child.js'
-import { hostLeftovers } from './host-leftovers.js'
+import { hostLeftovers, type Leftover } from './host-leftovers.js'
 import { notSpawned } from './paced-spawn.js'
-import { procStat } from './proc-stat.js'
+import { procStat, sameProcess } from './proc-stat.js'
 import { type AnnounceLimits, acceptAnnounced } from './spawn-host-announce.js'
 import { spawnHostSource } from './spawn-host-source.js'
 import { killGroup } from './terminate.js'
@@ -35,10 +35,12 @@ interface InFlight {
   token: string
   sockets: Array<net.Socket | undefined>
   pid?: number
-  spawned: (child: ChildHandle) => void
+  spawned: (child: ChildHandle | Promise<ChildHandle>) => void
   exited: Promise<ChildExit>
   exit: (exit: ChildExit) => void
   settled: boolean
+  /** Where the spawn goes if this host dies before its pid got here (spawn-child.ts: once, elsewhere). */
+  retry: (() => ChildHandle) | undefined
 }
 
 /**
@@ -61,11 +63,23 @@ export class SpawnHost {
   private failure: Error | undefined
   /** stop() ends it: its children are ended by the host itself. */
   private stopping = false
+  /** Whether it exited and what it left was ended (`ended`). */
+  private over = false
+  /**
+   * Resolves once the host exited and every child it left (reported or not) was killed and is gone; rejects when
+   * one would not go (then nothing is spawned again in its place). Spawns elsewhere wait for it (spawn-child.ts):
+   * the sweep of its leftovers goes by marker and start time, and must not take a newer child for one of them.
+   */
+  readonly ended: Promise<void>
+  private endedNow: (swept: Promise<void>) => void = () => {}
+  private readonly removeDir: () => void
+  /** Children whose pid came but that were not handed over when the host died: killed, to be waited for. */
+  private readonly unsettled: Leftover[] = []
 
   private constructor(
     private readonly host: ChildProcess,
     private readonly server: net.Server,
-    private readonly dir: string,
+    dir: string,
     /** Where the host connects the stdio sockets (in a directory only this user may enter). */
     readonly socketPath: string,
     /** When the host started (clock ticks since boot; 0 if unknown): what its children started after. */
@@ -74,10 +88,24 @@ export class SpawnHost {
     acceptAnnounced(server, announceBytes, announceLimits, (socket, head) => this.accept(socket, head))
     host.on('message', (reply: HostReply) => this.reply(reply))
     host.on('error', (err) => this.fail(err))
+    this.ended = new Promise<void>((resolve) => {
+      this.endedNow = resolve
+    })
+    this.ended.then(
+      () => {
+        this.over = true
+      },
+      () => {
+        this.over = true
+      },
+    )
     host.on('exit', () => {
       this.fail(new Error('the spawn host ended'))
-      if (!this.stopping) this.endLeftovers()
+      this.endedNow(this.stopping ? Promise.resolve() : this.endLeftovers())
     })
+    // the listener's directory goes with this process, or with the host
+    this.removeDir = () => rmSync(dir, { recursive: true, force: true })
+    process.once('exit', this.removeDir)
     this.unref()
     server.unref()
   }
@@ -99,15 +127,12 @@ export class SpawnHost {
       chmodSync(socketPath, 0o600)
       const host = spawn(process.execPath, [...hostNodeFlags, '-e', spawnHostSource], {
         cwd: '/',
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', AGENT_GATEWAY_SPAWN_SOCKET: socketPath },
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', [socketVariable]: socketPath },
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
         windowsHide: true,
       })
       await ready(host)
-      const made = dir
-      // the listener's directory goes with this process
-      process.once('exit', () => rmSync(made, { recursive: true, force: true }))
-      return new SpawnHost(host, server, made, socketPath, procStat(host.pid!)?.startTime ?? 0)
+      return new SpawnHost(host, server, dir, socketPath, procStat(host.pid!)?.startTime ?? 0)
     } catch {
       if (dir) rmSync(dir, { recursive: true, force: true })
       return undefined
@@ -124,7 +149,19 @@ export class SpawnHost {
     return this.failure === undefined
   }
 
-  spawn(spec: ChildSpec): ChildHandle {
+  /** Whether it died and `ended` settled: spawning elsewhere is safe. */
+  get hasEnded(): boolean {
+    return this.over
+  }
+
+  /**
+   * Spawns `spec` from the host. If the host dies before this spawn was handed over (its pid and its three
+   * sockets here: the caller saw neither its pid nor any of its output), the spawn goes to `retry` once what the
+   * host left was killed and is gone (so the program never runs twice at once), with stdio of its own (the
+   * caller's streams are wired to the retry's); without `retry` it fails. A spawn handed over is not retried:
+   * its child is killed with the host, as a child that died.
+   */
+  spawn(spec: ChildSpec, retry?: () => ChildHandle): ChildHandle {
     if (this.failure) return notSpawned(this.failure)
     const id = ++this.nextId
     const token = randomBytes(tokenChars / 2).toString('hex')
@@ -133,7 +170,7 @@ export class SpawnHost {
       exit = resolve
     })
     const later = new Promise<ChildHandle>((spawned) => {
-      const entry: InFlight = { token, sockets: [], spawned, exited, exit, settled: false }
+      const entry: InFlight = { token, sockets: [], spawned, exited, exit, settled: false, retry }
       this.inFlight.set(id, entry)
       this.byToken.set(token, entry)
     })
@@ -207,7 +244,7 @@ export class SpawnHost {
 
   /**
    * The host died (never expected): children it spawned are ended (no exit status can come back for them),
-   * spawns on their way fail, and later spawns do not use it.
+   * spawns on their way go to their retry once it `ended` (or fail), and later spawns do not use it.
    */
   private fail(err: Error): void {
     if (this.failure) return
@@ -215,30 +252,50 @@ export class SpawnHost {
     for (const [id, entry] of this.inFlight) {
       this.forget(id)
       if (entry.pid === undefined) continue
+      // one never handed over is waited for with the leftovers (`ended`) before its retry
+      const startTime = entry.settled ? undefined : procStat(entry.pid)?.startTime
+      if (startTime !== undefined) this.unsettled.push({ pid: entry.pid, startTime, group: true })
       killGroup(entry.pid, 'SIGKILL')
       entry.exit({ code: null, signal: 'SIGKILL' })
     }
     for (const entry of this.byToken.values()) {
       if (entry.settled) continue
       entry.settled = true
+      // a socket of this attempt that comes later finds no token (the listener is closed as well)
       for (const socket of entry.sockets) socket?.destroy()
-      entry.spawned(notSpawned(err))
+      // not handed over (no pid, or not all of its sockets yet): the caller saw neither its pid nor its output
+      const retry = this.stopping ? undefined : entry.retry
+      entry.spawned(
+        retry
+          ? this.ended.then(retry, (why: Error) => notSpawned(new Error(`${err.message}; ${why.message}`)))
+          : notSpawned(err),
+      )
     }
     this.byToken.clear()
     if (this.host.connected) this.host.disconnect()
+    // a host that is still there (its channel failed) is of no use: it must end for `ended` to come
+    if (!this.stopping && this.host.exitCode === null && this.host.signalCode === null)
+      this.host.kill('SIGKILL')
     this.server.close()
-    rmSync(this.dir, { recursive: true, force: true })
+    this.removeDir()
+    process.off('exit', this.removeDir)
   }
 
-  /** The host died: children it spawned but whose pid never got here (it died before its report) are ended too. */
-  private endLeftovers(): void {
-    for (const pid of hostLeftovers(this.startTime)) {
+  /**
+   * The host died: children it spawned but whose pid never got here (it died before its report, or before the
+   * fork it was in exec'd) are killed too, and waited for: a spawn retried elsewhere must not meet them alive.
+   */
+  private async endLeftovers(): Promise<void> {
+    const left = [...this.unsettled, ...hostLeftovers(this.startTime, `${socketVariable}=${this.socketPath}`)]
+    for (const { pid, group } of left) {
       try {
-        killGroup(pid, 'SIGKILL')
+        if (group) killGroup(pid, 'SIGKILL')
+        process.kill(pid, 'SIGKILL')
       } catch {
-        // not ours to signal
+        // gone meanwhile, or not ours to signal
       }
     }
+    await goneAll(left)
   }
 
   /** Ends the host and removes its listener (tests; the process exiting does the same). */
@@ -250,6 +307,23 @@ export class SpawnHost {
     })
     this.fail(new Error('the spawn host was stopped'))
     await exited
+  }
+}
+
+/** The host's environment entry that names its listener (and nothing but the host and its forks carries). */
+const socketVariable = 'AGENT_GATEWAY_SPAWN_SOCKET'
+
+/** How long a killed process may take to be gone (its memory and files released) before a retry gives up. */
+const leftoverGoneMs = 5_000
+
+/** Resolves once every process of `left` is gone (exited: a zombie holds nothing); rejects after leftoverGoneMs. */
+async function goneAll(left: readonly Leftover[]): Promise<void> {
+  const deadline = Date.now() + leftoverGoneMs
+  let alive = left.filter(({ pid, startTime }) => sameProcess(pid, startTime))
+  while (alive.length > 0) {
+    if (Date.now() > deadline) throw new Error(`process ${alive[0]!.pid} it left did not end`)
+    await new Promise((resolve) => setTimeout(resolve, 2))
+    alive = alive.filter(({ pid, startTime }) => sameProcess(pid, startTime))
   }
 }
 
