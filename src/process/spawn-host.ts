@@ -1,16 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
-import { readdir, rm } from 'node:fs/promises'
+import { chmodSync, rmSync } from 'node:fs'
 import net from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
-import { isProcessAlive } from './alive.js'
 import type { ChildExit, ChildHandle, ChildSpec } from './child-handle.js'
 import { deferredChild } from './deferred-child.js'
 import { hostLeftovers, type Leftover } from './host-leftovers.js'
 import { notSpawned } from './paced-spawn.js'
 import { procStat, sameProcess } from './proc-stat.js'
+import { makeSpawnDir, sweepStaleDirs } from './spawn-dirs.js'
 import { type AnnounceLimits, acceptAnnounced } from './spawn-host-announce.js'
 import { spawnHostSource } from './spawn-host-source.js'
 import { killGroup } from './terminate.js'
@@ -116,7 +114,7 @@ export class SpawnHost {
     try {
       // in the background: the temp dir can be large
       void sweepStaleDirs()
-      dir = mkdtempSync(path.join(os.tmpdir(), `${dirPrefix}${process.pid}-`))
+      dir = makeSpawnDir()
       const socketPath = path.join(dir, 's')
       const server = net.createServer()
       await new Promise<void>((resolve, reject) => {
@@ -358,27 +356,6 @@ function ready(host: ChildProcess): Promise<void> {
  * the gateway's (`execArgv`: a loader, a profiler) and no NODE_OPTIONS (its environment is its own).
  */
 const hostNodeFlags = ['--max-semi-space-size=1']
-
-/** The listener's directory: `agent-gateway-spawn-<pid>-<random>` in the temp dir. */
-const dirPrefix = 'agent-gateway-spawn-'
-
-/**
- * Removes the listener directories of processes that are gone (a process that was killed, or a test worker
- * that never ran its exit handlers, leaves its directory behind).
- */
-export async function sweepStaleDirs(tmp = os.tmpdir()): Promise<void> {
-  let names: string[]
-  try {
-    names = await readdir(tmp)
-  } catch {
-    return
-  }
-  for (const name of names) {
-    const pid = Number(/^agent-gateway-spawn-(\d+)-/.exec(name)?.[1])
-    if (!pid || pid === process.pid || isProcessAlive(pid)) continue
-    await rm(path.join(tmp, name), { recursive: true, force: true }).catch(() => {})
-  }
-}
 
 const closedStream = (socket: net.Socket) =>
   new Promise<void>((resolve) => {

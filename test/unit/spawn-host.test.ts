@@ -1,6 +1,15 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
@@ -9,8 +18,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { readText } from '../../src/process/lines.js'
 import { pacedSpawn } from '../../src/process/paced-spawn.js'
 import { spawnHostReady } from '../../src/process/spawn-child.js'
+import { sweepStaleDirs } from '../../src/process/spawn-dirs.js'
 import { type ChildSpawner, spawnGroup } from '../../src/process/spawn-group.js'
-import { SpawnHost, sweepStaleDirs } from '../../src/process/spawn-host.js'
+import { SpawnHost } from '../../src/process/spawn-host.js'
 import { listProcesses, processesInGroup, waitUntilGone } from '../support/processes.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
@@ -166,13 +176,69 @@ setInterval(() => {}, 1000)
     }
   })
 
-  it('removes the listener directories of processes that are gone, and only those', async () => {
-    const gone = path.join(cwd, 'agent-gateway-spawn-2147483646-AbC123')
-    const alive = path.join(cwd, `agent-gateway-spawn-${process.ppid}-XyZ789`)
-    const other = path.join(cwd, 'agent-gateway-spawn-notapid')
-    for (const dir of [gone, alive, other]) mkdirSync(dir)
-    await sweepStaleDirs(cwd)
-    expect([gone, alive, other].map((dir) => existsSync(dir))).toEqual([false, true, true])
+  it('removes the listener directory a killed gateway left, and no look-alike of another program, user or namespace', async () => {
+    const tmp = path.join(cwd, 'tmp')
+    mkdirSync(tmp)
+    // a gateway with its temp dir here, which starts a host (and so makes its listener directory), then is killed
+    const script = path.join(cwd, 'gateway.mts')
+    const hostModule = pathToFileURL(path.resolve('src/process/spawn-host.ts')).href
+    writeFileSync(
+      script,
+      `import { SpawnHost } from ${JSON.stringify(hostModule)}
+const host = await SpawnHost.start()
+console.log(host.socketPath)
+setInterval(() => {}, 1000)
+`,
+    )
+    const gateway = spawn(process.execPath, ['--import', 'tsx', script], {
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let left: string
+    try {
+      const [line] = (await once(createInterface({ input: gateway.stdout! }), 'line')) as [string]
+      left = path.dirname(line)
+      expect(path.dirname(left)).toBe(tmp)
+      // while it runs, its directory stays
+      await sweepStaleDirs(tmp)
+      expect(existsSync(left)).toBe(true)
+    } finally {
+      gateway.kill('SIGKILL')
+      await once(gateway, 'exit')
+    }
+    const owner = JSON.parse(readFileSync(path.join(left, 'owner'), 'utf8'))
+    // look-alikes: a name alone (no owner file), an owner in another pid namespace (a container sharing /tmp,
+    // where that pid may well run), another user's, and a link to a directory that would qualify
+    const lookAlike = (name: string, ownerText?: string) => {
+      const dir = path.join(tmp, name)
+      mkdirSync(dir)
+      if (ownerText !== undefined) writeFileSync(path.join(dir, 'owner'), ownerText)
+      return dir
+    }
+    const byName = lookAlike('agent-gateway-spawn-2147483646-AbC123')
+    const otherNamespace = lookAlike(
+      'agent-gateway-spawn-2147483645-AbC123',
+      JSON.stringify({ ...owner, pidNamespace: 'pid:[1]' }),
+    )
+    // (only root can make another user's directory)
+    const asRoot = process.getuid?.() === 0
+    const otherUser = asRoot
+      ? lookAlike('agent-gateway-spawn-2147483644-AbC123', JSON.stringify(owner))
+      : byName
+    if (asRoot) chownSync(otherUser, 4242, 4242)
+    const target = lookAlike('elsewhere', JSON.stringify(owner))
+    const link = path.join(tmp, 'agent-gateway-spawn-2147483643-AbC123')
+    symlinkSync(target, link)
+    // and one of this user left before the last boot: gone with its maker
+    const earlierBoot = lookAlike(
+      'agent-gateway-spawn-2147483642-AbC123',
+      JSON.stringify({ ...owner, bootId: 'an-earlier-boot' }),
+    )
+    await sweepStaleDirs(tmp)
+    expect(existsSync(left)).toBe(false)
+    expect(existsSync(earlierBoot)).toBe(false)
+    for (const dir of [byName, otherNamespace, otherUser, target]) expect(existsSync(dir)).toBe(true)
+    expect(lstatSync(link).isSymbolicLink()).toBe(true)
   })
 
   it('ends the children of a host that stops, and reports them; later spawns do not use it', async () => {
