@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs'
 import path from 'node:path'
 import { procStat } from './proc-stat.js'
-import { procTable } from './proc-table.js'
+import { type ProcessTable, procTable } from './proc-table.js'
 
 /**
  * Every process the gateway starts carries `AGENT_GATEWAY_SERVER=<server pid>:<its start time>` in its
@@ -33,6 +33,19 @@ function serverAlive(marker: string): boolean {
   const [pid, started] = marker.split(':')
   if (!pid || !/^\d+$/.test(pid)) return false
   return startTimeOf(Number(pid)) === started
+}
+
+/**
+ * Whether `pid` carries the marker of a server that no longer runs: a process a crashed gateway left, not one of
+ * a gateway that runs (this one included) that happens to have a pid recorded by a dead one.
+ */
+export function leftByDeadServer(pid: number, table: ProcessTable = procTable()): boolean {
+  const prefix = `${serverMarkerVariable}=`
+  const marker = table
+    .environ(pid)
+    ?.find((v) => v.startsWith(prefix))
+    ?.slice(prefix.length)
+  return marker !== undefined && !serverAlive(marker)
 }
 
 /** Whether a working directory is one of `dirs` or below one. */

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs'
 import type { EndReason } from '../protocol/outcome.js'
 import type { ChildExit, ChildHandle, ChildSpec } from './child-handle.js'
+import { procStat } from './proc-stat.js'
 import { abortReason, type LaunchSpec, type ProcessOutcome, type RunningProcess } from './runner.js'
 import { serverMarker, serverMarkerVariable } from './server-marker.js'
 import { spawnChild } from './spawn-child.js'
-import { killGroup, type Termination, terminateGroup } from './terminate.js'
+import { killOwnGroup, type Termination, terminateGroup } from './terminate.js'
 
 /**
  * What to run. `stdin`: a string is written then closed; `null`/absent closes it at once (codex exec waits on an
@@ -33,6 +34,8 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
   const startedAt = performance.now()
   let reason: EndReason | undefined
   let pid: number | undefined
+  /** The leader's start time, read when its pid came (undefined if it was gone by then): pid reuse is told by it. */
+  let leaderStart: number | undefined
   let exited = false
   let termination: Termination | undefined
   const child = spawn({
@@ -50,7 +53,7 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
   const terminate = (why: EndReason) => {
     if (reason === undefined) reason = why
     if (pid === undefined || exited) return
-    termination ??= terminateGroup(pid, spec.killGraceMs)
+    termination ??= terminateGroup(pid, spec.killGraceMs, leaderStart)
   }
 
   const timeout = spec.timeoutMs ? setTimeout(() => terminate('timed_out'), spec.timeoutMs) : undefined
@@ -82,6 +85,7 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
   const started = child.started.then(
     (spawned) => {
       pid = spawned
+      leaderStart = procStat(spawned)?.startTime
       // ended before it was spawned (cancel, timeout): end it now
       if (reason !== undefined) terminate(reason)
       return spawned
@@ -97,7 +101,7 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
   void child.exited.then(() => {
     exited = true
     if (termination) termination.killNow()
-    else if (pid !== undefined) killGroup(pid, 'SIGKILL')
+    else if (pid !== undefined) killOwnGroup(pid, leaderStart, 'SIGKILL')
   })
   void child.closed.then(finish)
 

@@ -11,7 +11,7 @@ import { procStat, sameProcess } from './proc-stat.js'
 import { makeSpawnDir, sweepStaleDirs } from './spawn-dirs.js'
 import { type AnnounceLimits, acceptAnnounced } from './spawn-host-announce.js'
 import { spawnHostSource } from './spawn-host-source.js'
-import { killGroup } from './terminate.js'
+import { killGroup, killOwnGroup } from './terminate.js'
 
 /** token (hex) + role digit, the first bytes on every stdio socket */
 const tokenChars = 32
@@ -33,6 +33,8 @@ interface InFlight {
   token: string
   sockets: Array<net.Socket | undefined>
   pid?: number
+  /** The child's start time, read when its pid came (undefined if it was gone by then: killOwnGroup). */
+  startTime?: number | undefined
   spawned: (child: ChildHandle | Promise<ChildHandle>) => void
   exited: Promise<ChildExit>
   exit: (exit: ChildExit) => void
@@ -193,6 +195,7 @@ export class SpawnHost {
     if (!entry) return
     if ('pid' in reply) {
       entry.pid = reply.pid
+      entry.startTime = procStat(reply.pid)?.startTime
       this.settle(entry)
     } else if ('error' in reply) {
       this.forget(reply.id)
@@ -251,9 +254,9 @@ export class SpawnHost {
       this.forget(id)
       if (entry.pid === undefined) continue
       // one never handed over is waited for with the leftovers (`ended`) before its retry
-      const startTime = entry.settled ? undefined : procStat(entry.pid)?.startTime
-      if (startTime !== undefined) this.unsettled.push({ pid: entry.pid, startTime, group: true })
-      killGroup(entry.pid, 'SIGKILL')
+      const { pid, startTime } = entry
+      if (!entry.settled && startTime !== undefined) this.unsettled.push({ pid, startTime, group: true })
+      killOwnGroup(pid, startTime, 'SIGKILL')
       entry.exit({ code: null, signal: 'SIGKILL' })
     }
     for (const entry of this.byToken.values()) {

@@ -12,6 +12,23 @@ export function killGroup(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+/**
+ * Whether the group `pid` names is still the one led by the process that started at `leaderStart` (undefined:
+ * the leader was already gone when its pid came). It is while that leader runs (or is a zombie), and once no
+ * process has its pid: a group outlives its leader, and the kernel does not give its id to a new process while
+ * one of its members lives. A process with that pid and another start time is another program's (a reused pid):
+ * a group it leads is not ours.
+ */
+export function ownGroup(pid: number, leaderStart: number | undefined): boolean {
+  const leader = procStat(pid)
+  return leader === null || leader.startTime === leaderStart
+}
+
+/** killGroup for a group remembered by its leader's pid: nothing is signalled if the pid was reused (ownGroup). */
+export function killOwnGroup(pid: number, leaderStart: number | undefined, signal: NodeJS.Signals): boolean {
+  return ownGroup(pid, leaderStart) && killGroup(pid, signal)
+}
+
 /** A process as a pid and its start time: a pid that was reused since is not taken for it. */
 interface Known {
   pid: number
@@ -61,18 +78,17 @@ export interface Termination {
  * leader is the one that was started or gone (a group outlives its leader, and its id is not reused while it
  * does): a pid freed meanwhile may belong to another program by the time SIGKILL comes.
  */
-export function terminateGroup(pid: number, graceMs: number): Termination {
-  const leaderStart = procStat(pid)?.startTime
+export function terminateGroup(
+  pid: number,
+  graceMs: number,
+  leaderStart: number | undefined = procStat(pid)?.startTime,
+): Termination {
   const known = new Map<number, number>()
   const signalAll = (signal: NodeJS.Signals) => {
-    const leader = procStat(pid)
-    const ownGroup = leader === null || leader.startTime === leaderStart
-    const roots = [
-      ...(ownGroup ? [pid] : []),
-      ...[...known].filter(([p, t]) => sameProcess(p, t)).map(([p]) => p),
-    ]
-    for (const found of descendantsOf(roots)) known.set(found.pid, found.startTime)
-    if (ownGroup) killGroup(pid, signal)
+    const ours = ownGroup(pid, leaderStart)
+    const alive = [...known].filter(([p, t]) => sameProcess(p, t)).map(([p]) => p)
+    for (const found of descendantsOf(ours ? [pid, ...alive] : alive)) known.set(found.pid, found.startTime)
+    if (ours) killGroup(pid, signal)
     for (const [member, startTime] of known) {
       if (!sameProcess(member, startTime)) {
         known.delete(member)

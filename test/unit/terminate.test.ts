@@ -2,7 +2,10 @@ import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { descendants, terminateGroup } from '../../src/process/terminate.js'
+import { killOrphanedGroup } from '../../src/process/orphans.js'
+import { procStat } from '../../src/process/proc-stat.js'
+import { serverMarker, serverMarkerVariable } from '../../src/process/server-marker.js'
+import { descendants, killOwnGroup, terminateGroup } from '../../src/process/terminate.js'
 import { killAll, listProcesses, processesUnder, waitUntilGone } from '../support/processes.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
@@ -17,8 +20,8 @@ afterEach(async () => {
 })
 
 /** `sh -c script` leading a process group of its own, in the test's directory. */
-function leader(script: string): number {
-  const child = spawn('sh', ['-c', script], { cwd, detached: true, stdio: 'ignore' })
+function leader(script: string, env: NodeJS.ProcessEnv = process.env): number {
+  const child = spawn('sh', ['-c', script], { cwd, env, detached: true, stdio: 'ignore' })
   child.on('error', () => {})
   child.unref()
   return child.pid!
@@ -57,5 +60,56 @@ describe('terminateGroup', () => {
     expect(tree).toEqual(expected)
     expect(tree).toHaveLength(3)
     expect(descendants(2147483646)).toEqual([])
+  })
+})
+
+describe('signals by a remembered pid', () => {
+  const alive = (pid: number) => listProcesses().some((p) => p.pid === pid)
+
+  it('killOwnGroup leaves a group whose leader is another process than the one remembered (a reused pid)', async () => {
+    const pid = leader('exec sleep 304')
+    await expect.poll(() => procStat(pid)?.startTime, { timeout: 10_000 }).toBeDefined()
+    const startTime = procStat(pid)!.startTime
+    // the pid now names a process that started at another time than the one we started: not ours
+    expect(killOwnGroup(pid, startTime + 1, 'SIGKILL')).toBe(false)
+    expect(killOwnGroup(pid, undefined, 'SIGKILL')).toBe(false)
+    expect(alive(pid)).toBe(true)
+    expect(killOwnGroup(pid, startTime, 'SIGKILL')).toBe(true)
+    expect(await waitUntilGone(() => listProcesses().filter((p) => p.pid === pid), 5000)).toEqual([])
+  })
+
+  it('killOwnGroup still ends what a leader that is gone left in its group', async () => {
+    const pid = leader('sleep 305 & echo $! > member.pid')
+    const memberFile = path.join(cwd, 'member.pid')
+    await expect
+      .poll(() => existsSync(memberFile) && readFileSync(memberFile, 'utf8').trim() !== '', {
+        timeout: 10_000,
+      })
+      .toBe(true)
+    const member = Number(readFileSync(memberFile, 'utf8'))
+    await expect.poll(() => procStat(pid), { timeout: 10_000 }).toBeNull()
+    expect(killOwnGroup(pid, 12345, 'SIGKILL')).toBe(true)
+    expect(await waitUntilGone(() => listProcesses().filter((p) => p.pid === member), 5000)).toEqual([])
+  })
+
+  it('killOrphanedGroup ends a crashed server’s program, not the same program of a server that runs', async () => {
+    const ofDeadServer = leader('exec sleep 306', { ...process.env, [serverMarkerVariable]: '2147483646:5' })
+    const ofThisServer = leader('exec sleep 306', { ...process.env, [serverMarkerVariable]: serverMarker() })
+    const unmarked = leader('exec sleep 306')
+    await expect
+      .poll(
+        () =>
+          [ofDeadServer, ofThisServer, unmarked].every(
+            (pid) =>
+              procStat(pid) !== null && readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep'),
+          ),
+        { timeout: 10_000 },
+      )
+      .toBe(true)
+    expect(killOrphanedGroup(ofThisServer, 'sleep')).toBe(false)
+    expect(killOrphanedGroup(unmarked, 'sleep')).toBe(false)
+    expect(killOrphanedGroup(ofDeadServer, 'sleep')).toBe(true)
+    expect(await waitUntilGone(() => listProcesses().filter((p) => p.pid === ofDeadServer), 5000)).toEqual([])
+    expect(alive(ofThisServer) && alive(unmarked)).toBe(true)
   })
 })
