@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Session } from '../../src/protocol/sessions.js'
@@ -17,6 +19,24 @@ function spawnHostOf(server: ServerProcess): number {
   const host = hostOf(server)
   expect(host).toBeDefined()
   return host!
+}
+
+/** A process's state letter (/proc/<pid>/stat), 'gone' once it is. */
+function stateOf(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!
+  } catch {
+    return 'gone'
+  }
+}
+
+/** Bytes waiting unread on a process's fd 3 (the spawn host's IPC channel), as `ss` shows its receive queue. */
+function unreadOnIpc(pid: number): number {
+  const line = execFileSync('ss', ['-xpn'], { encoding: 'utf8' })
+    .split('\n')
+    .find((l) => l.includes(`pid=${pid},fd=3)`))
+  return Number(line?.trim().split(/\s+/)[2] ?? 0)
 }
 
 const alive = (server: ServerProcess) => server.child.exitCode === null && server.child.signalCode === null
@@ -87,6 +107,29 @@ describe('session agent processes across shutdown and crash (real processes)', (
     expect(agents.length).toBeGreaterThan(0)
     return { env, dir, data, first, agents, host: spawnHostOf(first) }
   }
+
+  it('a session opened while the spawn host is killed opens anyway: its spawn is made again once the host is gone', async () => {
+    const { env, dir } = gatewayEnv(mock, { ACP_SESSIONS_PER_PROCESS: '1' })
+    const data = path.join(dir, 'data')
+    dirs.push(data)
+    const server = assertStarted(await startServerProcess(env, dir))
+    servers.push(server)
+    const first = await postJson(`${server.url}/v1/sessions`, { agent: 'acp:codex-acp' })
+    expect(first.status).toBe(201)
+    const host = spawnHostOf(server)
+    process.kill(host, 'SIGSTOP')
+    await expect.poll(() => stateOf(host)).toBe('T')
+    const opening = postJson(`${server.url}/v1/sessions`, { agent: 'acp:codex-acp' })
+    // the agent's spawn request waits, unread, on the stopped host's channel when the host is killed
+    await expect.poll(() => unreadOnIpc(host), { timeout: 30_000 }).toBeGreaterThan(0)
+    process.kill(host, 'SIGKILL')
+    const res = await opening
+    expect(res.status).toBe(201)
+    expect(((await res.json()) as Session).status).toBe('idle')
+    // its agent is the server's own child now (the host died young: no replacement)
+    const agents = listProcesses().filter((p) => p.ppid === server.child.pid && p.cmd.includes('codex-acp'))
+    expect(agents).toHaveLength(1)
+  }, 120_000)
 
   it('after kill -9 of the server, its spawn host ends the session agents at once', async () => {
     const { data, first, host } = await serverWithSessions()
