@@ -6,6 +6,7 @@ import type { Session } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, readNdjson, startGateway, type TestGateway } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
+import { tempDir } from '../support/temp.js'
 
 /**
  * The key proxy (MODEL_KEY_PROXY): in danger-full-access a command that reads its agent's environment
@@ -19,7 +20,8 @@ const apiToken = fresh('gw-api-token')
 const codexKey = fresh('codex-secret-key')
 const openaiKey = fresh('openai-secret-key')
 const anthropicKey = fresh('anthropic-secret-key')
-const realKeys = [codexKey, openaiKey, anthropicKey]
+const geminiKey = fresh('gemini-secret-key')
+const realKeys = [codexKey, openaiKey, anthropicKey, geminiKey]
 const auth = { authorization: `Bearer ${apiToken}` }
 
 /**
@@ -28,13 +30,14 @@ const auth = { authorization: `Bearer ${apiToken}` }
  */
 const probe = [
   'p=$PPID',
-  'while [ "$p" -gt 1 ]; do echo "== $p $(cat /proc/$p/comm)"; tr "\\0" "\\n" < /proc/$p/environ 2>/dev/null; p=$(sed -n "s/^PPid:[[:space:]]*//p" /proc/$p/status); done',
+  // no command substitution: Gemini CLI refuses `$(...)` in a shell command
+  'while [ "$p" -gt 1 ]; do echo "== $p"; cat /proc/$p/comm; tr "\\0" "\\n" < /proc/$p/environ 2>/dev/null; q=$p; while read -r k v; do [ "$k" = PPid: ] && p=$v; done < /proc/$q/status; done',
   'echo "== all"',
   'for f in /proc/[0-9]*/environ; do tr "\\0" "\\n" < "$f" 2>/dev/null; done | grep -E "^[A-Z_]*(API_KEY|AUTH_TOKEN)=" | sort -u',
   'echo probed-environ',
 ].join('; ')
 
-const agentKeyVar = { codex: 'CODEX_API_KEY', claude: 'ANTHROPIC_API_KEY' } as const
+const agentKeyVar = { codex: 'CODEX_API_KEY', claude: 'ANTHROPIC_API_KEY', gemini: 'GEMINI_API_KEY' } as const
 
 /** What the command printed, as the model got it back (unredacted: the redactor works on stored events only). */
 function probeOutput(mock: MockLlm): string {
@@ -50,12 +53,13 @@ function stringsIn(value: unknown): string[] {
   return []
 }
 
-function expectRealKeyUpstream(mock: MockLlm, family: 'codex' | 'claude') {
+function expectRealKeyUpstream(mock: MockLlm, family: keyof typeof agentKeyVar) {
   const calls = mock.requests.filter((r) => !r.side)
   expect(calls.length).toBeGreaterThan(0)
   for (const r of calls)
     if (family === 'codex') expect(r.headers.authorization).toBe(`Bearer ${codexKey}`)
-    else expect(r.headers['x-api-key']).toBe(anthropicKey)
+    else if (family === 'claude') expect(r.headers['x-api-key']).toBe(anthropicKey)
+    else expect(r.headers['x-goog-api-key']).toBe(geminiKey)
 }
 
 const commandOutput = (events: StoredEvent[]) =>
@@ -116,6 +120,11 @@ const gatewaySettings = (mock: MockLlm, proxy: boolean) => ({
   ANTHROPIC_API_KEY: anthropicKey,
   ANTHROPIC_BASE_URL: mock.url,
   CLAUDE_CODE_MAX_RETRIES: '0',
+  GEMINI_API_KEY: geminiKey,
+  GOOGLE_GEMINI_BASE_URL: mock.url,
+  GEMINI_MODEL: 'gemini-2.5-flash',
+  GEMINI_CLI_HOME: tempDir('gemini-home-'),
+  TMPDIR: tempDir('agent-tmp-'),
   ALLOW_DANGER_FULL_ACCESS: 'true',
   // one-shot codex runs as `codex exec`; sessions on the app-server
   CODEX_WARM_RUNS: 'false',
@@ -134,6 +143,7 @@ const cases = [
     family: 'claude',
     session: false,
   },
+  { name: 'gemini (one-shot run)', agent: 'gemini', family: 'gemini', session: false },
 ] as const
 
 describe('with the key proxy, no agent process holds a real key', () => {
