@@ -20,8 +20,23 @@ export function codexUpstream(config: Config, serverEnv: NodeJS.ProcessEnv): Ups
   return { provider: 'openai', url: config.CODEX_API_BASE_URL ?? defaultProviderUrls.openai, key }
 }
 
-/** The providers the key proxy fronts under these settings: those whose API key the gateway holds. */
+/** The variables that send agents' outbound traffic through an HTTP proxy (the key proxy does not follow them). */
+const egressProxyVariables = [
+  'HTTP_PROXY',
+  'http_proxy',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'ALL_PROXY',
+  'all_proxy',
+]
+
+/**
+ * The providers the key proxy fronts under these settings: those whose API key the gateway holds. None when the
+ * server's env names an HTTP proxy for outbound traffic: the key proxy calls providers directly, where the agents
+ * went through that proxy (they keep doing so, with the key, as without the key proxy).
+ */
 export function modelUpstreams(config: Config, serverEnv: NodeJS.ProcessEnv): Upstream[] {
+  if (egressProxyVariables.some((name) => serverEnv[name])) return []
   const upstreams: Upstream[] = []
   const codex = codexUpstream(config, serverEnv)
   if (codex) upstreams.push(codex)

@@ -93,6 +93,25 @@ describe('KeyedRunner', () => {
     expect(redactor.text(`k=${key}`)).toBe(`k=${key}`)
   })
 
+  it('reaches the proxy directly when the env names an HTTP proxy (127.0.0.1 added to NO_PROXY)', async () => {
+    const runner = new KeyedRunner(localRunner, proxy)
+    const { text } = await collectOutput(runner, {
+      ...spec(),
+      args: ['-c', 'printf "%s|%s" "$NO_PROXY" "$no_proxy"'],
+      env: { ...spec().env, HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: 'internal.example' },
+    })
+    expect(text).toBe('internal.example,127.0.0.1|internal.example,127.0.0.1')
+  })
+
+  it('fronts no provider when the server sends outbound traffic through an HTTP proxy', () => {
+    expect(modelUpstreams(config, serverEnv).map((u) => u.provider)).toEqual([
+      'openai',
+      'anthropic',
+      'gemini',
+    ])
+    expect(modelUpstreams(config, { ...serverEnv, HTTPS_PROXY: 'http://egress.example:3128' })).toEqual([])
+  })
+
   it('gives a container launch the real key and upstream URL (the old path)', () => {
     let got: LaunchSpec | undefined
     const recording: ProcessRunner = {

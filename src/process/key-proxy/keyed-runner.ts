@@ -46,12 +46,16 @@ export class KeyedRunner implements ProcessRunner, ModelAccess {
     const env: NodeJS.ProcessEnv = {}
     for (const [name, value] of Object.entries(spec.env))
       env[name] = value === undefined ? value : fill(value)
-    const proc = this.inner.start({
-      ...spec,
-      env,
-      args: spec.args.map(fill),
-      ...(spec.files ? { files: spec.files.map((f) => ({ ...f, content: fill(f.content) })) } : {}),
-    })
+    const args = spec.args.map(fill)
+    const files = spec.files?.map((f) => ({ ...f, content: fill(f.content) }))
+    if (tokens.size > 0) Object.assign(env, loopbackUnproxied(env))
+    let proc: RunningProcess
+    try {
+      proc = this.inner.start({ ...spec, env, args, ...(files ? { files } : {}) })
+    } catch (err) {
+      for (const token of tokens.values()) this.proxy.revoke(token)
+      throw err
+    }
     if (tokens.size === 0) return proc
     const done = proc.done.then((outcome) => {
       for (const token of tokens.values()) this.proxy.revoke(token)
@@ -67,4 +71,14 @@ export class KeyedRunner implements ProcessRunner, ModelAccess {
   describe(): Promise<RunnerInfo> {
     return this.inner.describe()
   }
+}
+
+const proxyVariables = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy']
+
+/** With an HTTP proxy in the env, 127.0.0.1 added to NO_PROXY: the key proxy is reached directly. */
+function loopbackUnproxied(env: NodeJS.ProcessEnv): Record<string, string> {
+  if (!proxyVariables.some((name) => env[name])) return {}
+  const add = (list: string | undefined) =>
+    list?.split(',').some((h) => h.trim() === '127.0.0.1') ? list : list ? `${list},127.0.0.1` : '127.0.0.1'
+  return { NO_PROXY: add(env.NO_PROXY), no_proxy: add(env.no_proxy ?? env.NO_PROXY) }
 }
