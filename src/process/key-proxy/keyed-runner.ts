@@ -25,16 +25,21 @@ export class KeyedRunner implements ProcessRunner, ModelAccess {
     return this.proxy.fronts(provider)
   }
 
+  /** `text` with the real key and upstream URL in place of the placeholders (a container's launch, a benchmark's direct CLI). */
+  withRealKeys(text: string): string {
+    return text.replace(placeholderPattern, (whole, what: string, name: string) => {
+      const up = isModelProvider(name) ? this.proxy.upstream(name) : undefined
+      return (what === 'key' ? up?.key : up?.url) ?? whole
+    })
+  }
+
   start(spec: LaunchSpec): RunningProcess {
     const tokens = new Map<ModelProvider, string>()
     const direct = spec.isolation === 'container'
     const fill = (s: string): string =>
       s.replace(placeholderPattern, (whole, what: string, name: string) => {
         if (!isModelProvider(name) || !this.proxy.fronts(name)) return whole
-        if (direct) {
-          const up = this.proxy.upstream(name)
-          return (what === 'key' ? up?.key : up?.url) ?? whole
-        }
+        if (direct) return this.withRealKeys(whole)
         if (what === 'url') return this.proxy.url(name)
         let token = tokens.get(name)
         if (!token) {
