@@ -53,5 +53,12 @@ export function modelUpstreams(config: Config, serverEnv: NodeJS.ProcessEnv): Up
       url: config.GOOGLE_GEMINI_BASE_URL ?? defaultProviderUrls.gemini,
       key: config.GEMINI_API_KEY,
     })
+  // copilot's custom provider (BYOK); its GitHub sign-in is not a model key and goes to GitHub's own API
+  if (config.COPILOT_PROVIDER_BASE_URL && config.COPILOT_PROVIDER_API_KEY)
+    upstreams.push({
+      provider: 'copilot',
+      url: config.COPILOT_PROVIDER_BASE_URL,
+      key: config.COPILOT_PROVIDER_API_KEY,
+    })
   return upstreams
 }

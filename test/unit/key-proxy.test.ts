@@ -80,7 +80,7 @@ describe('KeyProxy', () => {
 
   it('swaps an OpenAI bearer token for the key and forwards below the upstream base path', async () => {
     const token = proxy.mint('openai')
-    const res = await fetch(`${proxy.url('openai')}/responses?stream=true`, {
+    const res = await fetch(`${proxy.url('openai')}/responses?stream=true&q=a%3Ab+c`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', host: 'evil.example' },
       body: '{"model":"m"}',
@@ -88,7 +88,11 @@ describe('KeyProxy', () => {
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ ok: true })
     expect(seen).toHaveLength(1)
-    expect(seen[0]).toMatchObject({ method: 'POST', url: '/v1/responses?stream=true', body: '{"model":"m"}' })
+    expect(seen[0]).toMatchObject({
+      method: 'POST',
+      url: '/v1/responses?stream=true&q=a%3Ab+c',
+      body: '{"model":"m"}',
+    })
     expect(seen[0]?.headers.authorization).toBe(`Bearer ${keys.openai}`)
     expect(seen[0]?.headers.host).toBe(new URL(upstreamUrl).host)
     expect(JSON.stringify(seen[0]?.headers)).not.toContain(token)

@@ -4,6 +4,7 @@ import { acpPreset } from '../../src/agents/acp/agent-spec.js'
 import { acpLaunch } from '../../src/agents/acp/launch.js'
 import { claudeEnv } from '../../src/agents/claude/command.js'
 import { codexEnv, codexProviderArgs } from '../../src/agents/codex/provider-args.js'
+import { copilotEnv } from '../../src/agents/copilot/env.js'
 import { modelUpstreams } from '../../src/agents/model-upstreams.js'
 import { loadConfig } from '../../src/config/load.js'
 import { collectOutput } from '../../src/process/collect-output.js'
@@ -31,9 +32,16 @@ const serverEnv = {
   ANTHROPIC_API_KEY: 'anthropic-secret-key-9c0d1e2f',
   ANTHROPIC_BASE_URL: 'http://127.0.0.1:9',
   GEMINI_API_KEY: 'gemini-secret-key-3a4b5c6d',
+  COPILOT_PROVIDER_BASE_URL: 'http://127.0.0.1:9/v1',
+  COPILOT_PROVIDER_API_KEY: 'copilot-secret-key-7e8f9a0b',
 }
 const config = loadConfig(serverEnv, dir)
-const realKeys = [serverEnv.CODEX_API_KEY, serverEnv.OPENAI_API_KEY, serverEnv.ANTHROPIC_API_KEY]
+const realKeys = [
+  serverEnv.CODEX_API_KEY,
+  serverEnv.OPENAI_API_KEY,
+  serverEnv.ANTHROPIC_API_KEY,
+  serverEnv.COPILOT_PROVIDER_API_KEY,
+]
 
 describe('KeyedRunner', () => {
   let proxy: KeyProxy
@@ -108,6 +116,7 @@ describe('KeyedRunner', () => {
       'openai',
       'anthropic',
       'gemini',
+      'copilot',
     ])
     expect(modelUpstreams(config, { ...serverEnv, HTTPS_PROXY: 'http://egress.example:3128' })).toEqual([])
   })
@@ -128,7 +137,7 @@ describe('KeyedRunner', () => {
     expect(got?.env.URL).toBe(serverEnv.ANTHROPIC_BASE_URL)
   })
 
-  it("drivers' launches under it hold placeholders, never a real key (codex, claude, codex-acp, claude-agent-acp)", () => {
+  it("drivers' launches under it hold placeholders, never a real key (codex, claude, copilot, codex-acp, claude-agent-acp)", () => {
     const runner = new KeyedRunner(localRunner, proxy)
     const codex = { env: codexEnv(config, serverEnv, runner), args: codexProviderArgs(config, runner) }
     expect(codex.env.CODEX_API_KEY).toBe(modelKeyPlaceholder('openai'))
@@ -144,7 +153,17 @@ describe('KeyedRunner', () => {
         access: runner,
       })
     }
-    for (const launch of [codex, { env: claude, args: [] }, acp('codex-acp'), acp('claude-agent-acp')]) {
+    const copilot = copilotEnv(config, serverEnv, false, runner)
+    expect(copilot.COPILOT_PROVIDER_API_KEY).toBe(modelKeyPlaceholder('copilot'))
+    expect(copilot.COPILOT_PROVIDER_BASE_URL).toBe(modelUrlPlaceholder('copilot'))
+    const launches = [
+      codex,
+      { env: claude, args: [] },
+      { env: copilot, args: [] },
+      acp('codex-acp'),
+      acp('claude-agent-acp'),
+    ]
+    for (const launch of launches) {
       const text = JSON.stringify(launch)
       for (const key of realKeys) expect(text).not.toContain(key)
     }

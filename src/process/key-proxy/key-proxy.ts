@@ -60,7 +60,10 @@ export class KeyProxy {
   }
 
   static async start(upstreams: Upstream[], hooks: KeyProxyHooks = {}): Promise<KeyProxy> {
+    // agents' connection pools close idle connections first (reqwest 90 s, undici by the server's hint): a
+    // request sent on a connection the server is just closing would fail the model call
     const server = http.createServer()
+    server.keepAliveTimeout = 120_000
     const proxy = new KeyProxy(server, upstreams, hooks)
     server.on('request', (req, res) => proxy.forward(req, res))
     server.on('upgrade', (req, socket, head) => proxy.forwardUpgrade(req, socket, head))
@@ -135,9 +138,13 @@ export class KeyProxy {
     const token = presentedToken(provider, req.headers, query)
     if (!token || this.tokens.get(digest(token)) !== provider)
       return refusal(401, 'unauthorized', 'unknown or revoked token')
-    if (provider === 'gemini') query.delete('key')
+    // the query goes as sent, but for Gemini's `?key=` (the token), taken out
+    let search = q < 0 ? '' : target.slice(q + 1)
+    if (provider === 'gemini' && query.has('key')) {
+      query.delete('key')
+      search = query.toString()
+    }
     const base = upstream.url.pathname.replace(/\/$/, '')
-    const search = query.toString()
     const headers: OutgoingHttpHeaders = {}
     for (const [name, value] of Object.entries(withRealKey(provider, req.headers, upstream.key)))
       if (value !== undefined && !hopByHop.has(name)) headers[name] = value

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 
 /** The model providers whose key the gateway holds and lends out as per-process tokens (key-proxy.ts). */
-export const modelProviders = ['openai', 'anthropic', 'gemini'] as const
+export const modelProviders = ['openai', 'anthropic', 'gemini', 'copilot'] as const
 export type ModelProvider = (typeof modelProviders)[number]
 
 export const isModelProvider = (s: string): s is ModelProvider =>
@@ -12,7 +12,8 @@ const credentialHeaders = ['authorization', 'x-api-key', 'x-goog-api-key', 'api-
 
 /**
  * The token an agent sent, where its provider's clients put the key: OpenAI `Authorization: Bearer`,
- * Anthropic `x-api-key` (or a bearer), Gemini `x-goog-api-key` (or `?key=`).
+ * Anthropic `x-api-key` (or a bearer), Gemini `x-goog-api-key` (or `?key=`); copilot's custom provider (BYOK,
+ * OpenAI, Azure or Anthropic wire) a bearer, `api-key` or `x-api-key`.
  */
 export function presentedToken(
   provider: ModelProvider,
@@ -26,6 +27,7 @@ export function presentedToken(
   }
   if (provider === 'openai') return bearer
   if (provider === 'anthropic') return header('x-api-key') ?? bearer
+  if (provider === 'copilot') return bearer ?? header('api-key') ?? header('x-api-key')
   return header('x-goog-api-key') ?? query.get('key') ?? undefined
 }
 
@@ -37,7 +39,11 @@ export function withRealKey(
 ): Record<string, string | string[] | undefined> {
   const out = { ...headers }
   for (const name of credentialHeaders) delete out[name]
-  if (provider === 'openai') out.authorization = `Bearer ${key}`
+  if (provider === 'copilot') {
+    // in the header the agent used (its provider type decides which)
+    const name = headers.authorization ? 'authorization' : headers['api-key'] ? 'api-key' : 'x-api-key'
+    out[name] = name === 'authorization' ? `Bearer ${key}` : key
+  } else if (provider === 'openai') out.authorization = `Bearer ${key}`
   else if (provider === 'anthropic') out['x-api-key'] = key
   else out['x-goog-api-key'] = key
   return out
