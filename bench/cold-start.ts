@@ -23,6 +23,7 @@ import { type MockLlm, startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv, testApiKey, testModel } from '../test/support/gateway.js'
 import { tempDir, testBase } from '../test/support/temp.js'
 import { benchScope, runBench } from './bench-scope.js'
+import { asUserRunsIt } from './direct-launch.js'
 import { loadLine, machineLines } from './machine.js'
 import { BenchError, intOption } from './options.js'
 import { markdownTable, median } from './stats.js'
@@ -128,33 +129,35 @@ function agents(server: RunningServer, workspace: string): Agent[] {
   return [
     {
       id: 'codex-exec',
-      direct: async () => ({
-        binary: need(codex.binary, 'codex'),
-        args: codex.buildArgs({ prompt, cwd: workspace }),
-        env: codex.childEnv(),
-        stdin: prompt,
-      }),
+      direct: async () =>
+        asUserRunsIt(server, {
+          binary: need(codex.binary, 'codex'),
+          args: codex.buildArgs({ prompt, cwd: workspace }),
+          env: codex.childEnv(),
+          stdin: prompt,
+        }),
     },
     {
       id: 'claude',
-      direct: async () => ({
-        binary: need(claude.binary, 'claude'),
-        args: claude.buildArgs({}),
-        env: claude.childEnv('read-only'),
-        stdin: prompt,
-      }),
+      direct: async () =>
+        asUserRunsIt(server, {
+          binary: need(claude.binary, 'claude'),
+          args: claude.buildArgs({}),
+          env: claude.childEnv('read-only'),
+          stdin: prompt,
+        }),
     },
     {
       id: 'gemini',
       direct: async () => {
         // The driver writes its settings once before the first run; the direct run needs the same files.
         await ensureGeminiSettings(gemini.home)
-        return {
+        return asUserRunsIt(server, {
           binary: need(gemini.binary, 'gemini'),
           args: gemini.buildArgs({}),
           env: gemini.childEnv(),
           stdin: prompt,
-        }
+        })
       },
     },
     {

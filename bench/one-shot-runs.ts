@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process'
 import type { CodexExecDriver } from '../src/agents/codex/exec-driver.js'
 import type { RunningServer } from '../src/http/server.js'
+import { asUserRunsIt } from './direct-launch.js'
 import { BenchError } from './options.js'
 
 /** `POST /v1/runs?wait=true {agent, prompt}` until the finished run's JSON is read; throws unless it answered `answer`. */
@@ -53,9 +54,10 @@ export async function directCodexExec(
 ): Promise<void> {
   const exec = server.ctx.registry.get('codex-exec') as CodexExecDriver
   if (!exec.binary) throw new BenchError('codex is not installed')
-  const child = spawn(exec.binary, exec.buildArgs({ prompt, cwd }), {
+  const { args, env } = asUserRunsIt(server, { args: exec.buildArgs({ prompt, cwd }), env: exec.childEnv() })
+  const child = spawn(exec.binary, args, {
     cwd,
-    env: exec.childEnv(),
+    env,
     detached: true,
     stdio: ['pipe', 'pipe', 'pipe'],
   })

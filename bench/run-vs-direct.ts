@@ -31,6 +31,7 @@ import { type RunningServer, startServer } from '../src/http/server.js'
 import { type MockLlm, startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv, testModel } from '../test/support/gateway.js'
 import { benchScope, runBench } from './bench-scope.js'
+import { asUserRunsIt } from './direct-launch.js'
 import { loadLine, machineLines } from './machine.js'
 import { BenchError, intOption } from './options.js'
 import { markdownTable, median, medianCi, summarize } from './stats.js'
@@ -194,8 +195,10 @@ async function postRun(
 
 async function runDirect(b: Bench): Promise<Sample> {
   // argv and env are built outside the timed section: the baseline is codex alone.
-  const args = b.driver.buildArgs({ prompt, cwd: b.workspace })
-  const env = b.driver.childEnv()
+  const { args, env } = asUserRunsIt(b.server, {
+    args: b.driver.buildArgs({ prompt, cwd: b.workspace }),
+    env: b.driver.childEnv(),
+  })
   const before = b.mock.requests.length
   const { code, stdout, stderr, ...timed } = await spawnAndRead(b, args, env, prompt)
   if (code !== 0 || !agentMessages(stdout).includes(answer))
@@ -325,8 +328,10 @@ async function httpFloors(b: Bench, rounds: number): Promise<Floors> {
  * --version), interleaved. Returns the per-round differences /run minus direct.
  */
 async function fixedCost(b: Bench, rounds: number): Promise<{ direct: number[]; run: number[] }> {
-  const env = b.driver.childEnv()
-  const args = [...codexProviderArgs(b.server.ctx.config), '--version']
+  const { args, env } = asUserRunsIt(b.server, {
+    args: [...codexProviderArgs(b.server.ctx.config, b.server.ctx.registry.runner), '--version'],
+    env: b.driver.childEnv(),
+  })
   const times = { direct: [] as number[], run: [] as number[] }
   for (let i = 0; i < rounds; i++) {
     const d = await spawnAndRead(b, args, env, null)

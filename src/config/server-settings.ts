@@ -226,6 +226,11 @@ export const serverSettings = z.object({
     'Let POST /run pass sandbox/approval-bypass flags and provider/sandbox -c overrides.',
     bool(false),
   ),
+  MODEL_KEY_PROXY: setting(
+    'true',
+    'Agents never hold a provider key: each agent process gets a token of its own and the URL of a proxy on 127.0.0.1 that swaps it for the key (codex, claude, gemini, codex-acp, claude-agent-acp, copilot with a custom provider; not the GitHub sign-in of copilot, not containers: docs/SECURITY.md).',
+    bool(true),
+  ),
   ALLOW_DANGER_FULL_ACCESS: setting(
     'false',
     'Let requests ask for sandbox `danger-full-access` (no sandbox: the agent may write anywhere, run anything) on every route.',

@@ -1,5 +1,6 @@
 import { AgentRegistry } from '../agents/registry.js'
 import type { Config } from '../config/load.js'
+import { KeyedRunner } from '../process/key-proxy/keyed-runner.js'
 import { Redactor, secretValues } from '../process/secrets.js'
 import { endOrphanedProcesses } from '../process/server-marker.js'
 import type { Store } from '../store/store.js'
@@ -18,7 +19,7 @@ import { sessionBudgetGate } from './ops/session-budget.js'
 import { Webhooks } from './ops/webhooks.js'
 import { RunManager } from './run-manager.js'
 import { startRunWorker } from './run-worker.js'
-import { createRunner, usesContainers } from './runners.js'
+import { createRunner, startKeyProxy, usesContainers } from './runners.js'
 import { serveSessionCalls } from './serve-session-calls.js'
 import { SessionManager } from './session-manager.js'
 import { type Managers, Tenancy } from './tenancy/tenancy.js'
@@ -27,7 +28,11 @@ import { type Managers, Tenancy } from './tenancy/tenancy.js'
 export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv): Promise<GatewayContext> {
   const backend = await openBackend(config)
   const store = backend.store
-  const runner = createRunner(config, serverEnv)
+  const redactor = new Redactor(secretValues(config, serverEnv))
+  const keyProxy = config.MODEL_KEY_PROXY ? await startKeyProxy(config, serverEnv, redactor) : undefined
+  const runner = keyProxy
+    ? new KeyedRunner(createRunner(config, serverEnv), keyProxy)
+    : createRunner(config, serverEnv)
   const registry = AgentRegistry.fromConfig(config, serverEnv, runner)
   const active = new ActiveRuns()
   const timeoutMs = config.NODE_TIMEOUT_SECONDS * 1000
@@ -42,7 +47,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const bus = await backend.openBus(node.id)
   const signals = await backend.openSignals(node.id)
   const queue = await backend.openQueue()
-  const log = new EventLog(store, bus, new Redactor(secretValues(config, serverEnv)))
+  const log = new EventLog(store, bus, redactor)
   // With signals (PostgreSQL) a session lives on one node that runs agents; other nodes forward calls to it.
   const calls = signals ? new NodeCalls(node.id, signals, (id) => node.isLive(id), timeoutMs / 5) : undefined
   const managersFor = (
@@ -159,6 +164,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     await queue?.stop()
     await signals?.close()
     await bus.close()
+    await keyProxy?.close()
   }
   return {
     config,

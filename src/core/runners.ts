@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto'
+import { modelUpstreams } from '../agents/model-upstreams.js'
 import type { Placement } from '../agents/placement.js'
 import type { Config } from '../config/load.js'
 import { defaultContainerUser, engineEnvOf } from '../process/container/container-options.js'
 import { ContainerProcessRunner } from '../process/container/container-runner.js'
+import { KeyProxy } from '../process/key-proxy/key-proxy.js'
 import { LocalProcessRunner } from '../process/local-runner.js'
 import { RoutingRunner } from '../process/routing-runner.js'
+import type { Redactor } from '../process/secrets.js'
 import { AppError } from '../protocol/errors.js'
 
 /** The image `isolation: "container"` uses when a request names none (CONTAINER_IMAGE, else Docker mode's). */
@@ -45,6 +48,22 @@ export function createRunner(config: Config, serverEnv: NodeJS.ProcessEnv): Rout
     engineEnv: engineEnvOf(serverEnv),
   })
   return new RoutingRunner(new LocalProcessRunner(), containers, image !== undefined)
+}
+
+/**
+ * The key proxy (MODEL_KEY_PROXY) in front of every provider whose key the gateway holds, on 127.0.0.1; the
+ * tokens it lends agent processes are redacted like the keys while they live. None when no key is configured.
+ */
+export async function startKeyProxy(
+  config: Config,
+  serverEnv: NodeJS.ProcessEnv,
+  redactor: Redactor,
+): Promise<KeyProxy | undefined> {
+  const upstreams = modelUpstreams(config, serverEnv)
+  if (upstreams.length === 0) return undefined
+  return KeyProxy.start(upstreams, {
+    onToken: (token, live) => (live ? redactor.add(token) : redactor.remove(token)),
+  })
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream'
 import type { EndReason } from '../protocol/outcome.js'
 import type { EscapeScope } from './escaped-processes.js'
+import type { ModelProvider } from './key-proxy/provider-auth.js'
 
 /**
  * The process-runner port: the one way agent-gateway starts a program. A driver describes what to launch as
@@ -151,6 +152,11 @@ export interface ProcessRunner {
    */
   reclaim(leftover?: Leftover): Promise<boolean>
   describe(): Promise<RunnerInfo>
+  /**
+   * Whether launches name `provider`'s key and base URL by placeholder (key-proxy/model-access.ts): a runner
+   * that holds the keys (key-proxy/keyed-runner.ts) lends each process a token of its own. Absent: real keys.
+   */
+  fronts?(provider: ModelProvider): boolean
 }
 
 const endReasons = new Set<EndReason>(['timed_out', 'cancelled', 'client_gone', 'shutdown'])

@@ -108,6 +108,19 @@ export class Redactor {
     return this.values.length === 0
   }
 
+  /** A secret known from now on (a token the key proxy lent an agent process); ignored when too short. */
+  add(value: string): void {
+    if (value.length < minSecretLength || this.values.includes(value)) return
+    this.values.push(value)
+    this.values.sort((a, b) => b.length - a.length)
+  }
+
+  /** A secret no longer worth anything (a revoked token). */
+  remove(value: string): void {
+    const i = this.values.indexOf(value)
+    if (i >= 0) this.values.splice(i, 1)
+  }
+
   text(s: string): string {
     let out = s
     for (const v of this.values) if (out.includes(v)) out = out.split(v).join(redactedMarker)

@@ -2,9 +2,11 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { Config } from '../../config/load.js'
 import { baseChildEnv, passedThrough } from '../../process/child-env.js'
+import type { ModelAccess } from '../../process/key-proxy/model-access.js'
 import type { LaunchSpec } from '../../process/runner.js'
 import { resolveModel } from '../../protocol/models.js'
 import type { SandboxMode } from '../../protocol/policies.js'
+import { anthropicEndpointEnv } from '../claude/command.js'
 import { scrubbedShellEnv, scrubbedShellMount } from '../claude/scrubbed-shell.js'
 import { codexHostCaEnv } from '../codex/ca-bundle.js'
 import { includeOnlyOverride } from '../codex/command-markers.js'
@@ -43,6 +45,8 @@ export interface AcpLaunchSettings {
   placement?: Placement
   /** codex-acp: the `include_only` its commands get so they keep the markers (IncludeOnlyReader), if any. */
   includeOnly?: string[]
+  /** The runner it starts on: when it fronts the agent's provider, the key goes through the key proxy. */
+  access?: ModelAccess
 }
 
 /**
@@ -63,12 +67,12 @@ export function acpLaunch(
     extraArgs = codexAcpArgs(config, s)
     env = {
       ...base,
-      ...codexEnv(config, serverEnv),
+      ...codexEnv(config, serverEnv, s.access),
       ...codexHostCaEnv(serverEnv, s.placement?.isolation),
       PATH: withSandboxHelpers(base.PATH),
     }
   } else if (spec.flavor === 'claude-agent-acp') {
-    const claude = { ...base, ...claudeEnv(config, serverEnv, s.model) }
+    const claude = { ...base, ...claudeEnv(config, serverEnv, s.model, s.access) }
     env = { ...claude, ...scrubbedShellEnv(config, claude) }
   }
   const js = spec.command.endsWith('.js')
@@ -125,7 +129,7 @@ function codexAcpArgs(config: Config, s: AcpLaunchSettings): string[] {
   const model = resolveModel(s.model, config.CODEX_MODEL)
   return [
     ...c('features.shell_snapshot=false'),
-    ...codexProviderArgs(config),
+    ...codexProviderArgs(config, s.access),
     ...(model ? c(`model=${JSON.stringify(model)}`) : []),
     ...c(
       `sandbox_mode=${JSON.stringify(innerSandbox(s.placement ?? {}, s.sandbox ?? config.CODEX_SANDBOX))}`,
@@ -162,6 +166,7 @@ function claudeEnv(
   config: Config,
   serverEnv: NodeJS.ProcessEnv,
   model: string | undefined,
+  access: ModelAccess | undefined,
 ): Record<string, string> {
   const env: Record<string, string> = {
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
@@ -169,8 +174,12 @@ function claudeEnv(
     DISABLE_TELEMETRY: '1',
   }
   Object.assign(env, passedThrough(serverEnv, claudePassThrough))
-  if (config.ANTHROPIC_BASE_URL) env.ANTHROPIC_BASE_URL = config.ANTHROPIC_BASE_URL
-  if (config.ANTHROPIC_API_KEY) env.ANTHROPIC_API_KEY = config.ANTHROPIC_API_KEY
+  if (access?.fronts?.('anthropic')) {
+    // through the key proxy: neither the server env's key nor its endpoint reach the agent
+    delete env.ANTHROPIC_API_KEY
+    delete env.ANTHROPIC_BASE_URL
+  }
+  Object.assign(env, anthropicEndpointEnv(config, access))
   const chosen = resolveModel(model, config.CLAUDE_MODEL)
   if (chosen) env.ANTHROPIC_MODEL = chosen
   return env

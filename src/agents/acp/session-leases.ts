@@ -87,6 +87,7 @@ export class AcpLeases {
         : undefined
     return acpLaunch({ ...this.spec, command }, this.config, this.serverEnv, {
       cwd: req.cwd,
+      access: this.runner,
       ...(req.model ? { model: req.model } : {}),
       ...(req.sandbox ? { sandbox: req.sandbox } : {}),
       ...('approvalPolicy' in req && req.approvalPolicy ? { approvalPolicy: req.approvalPolicy } : {}),

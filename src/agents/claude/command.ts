@@ -1,5 +1,6 @@
 import type { Config } from '../../config/load.js'
 import { baseChildEnv, passedThrough } from '../../process/child-env.js'
+import { type ModelAccess, modelRoute } from '../../process/key-proxy/model-access.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { permissionArgs, permissionEnv } from './permissions.js'
 import { scrubbedShellEnv } from './scrubbed-shell.js'
@@ -46,11 +47,11 @@ export function claudeEnv(
   config: Config,
   serverEnv: NodeJS.ProcessEnv,
   sandbox: SandboxMode,
+  access?: ModelAccess,
 ): Record<string, string> {
   const env: Record<string, string> = { ...baseChildEnv(serverEnv) }
   Object.assign(env, passedThrough(serverEnv, passThrough))
-  if (config.ANTHROPIC_BASE_URL) env.ANTHROPIC_BASE_URL = config.ANTHROPIC_BASE_URL
-  if (config.ANTHROPIC_API_KEY) env.ANTHROPIC_API_KEY = config.ANTHROPIC_API_KEY
+  Object.assign(env, anthropicEndpointEnv(config, access))
   return {
     ...env,
     ...scrubbedShellEnv(config, env),
@@ -61,4 +62,16 @@ export function claudeEnv(
     CLAUDE_CODE_DISABLE_FEEDBACK_SURVEY: '1',
     ...permissionEnv(sandbox),
   }
+}
+
+/**
+ * ANTHROPIC_BASE_URL and ANTHROPIC_API_KEY of a Claude Code process (claude, claude-agent-acp): with the key
+ * proxy (a runner that fronts anthropic) a token of the process's own and the proxy's URL, else the settings'.
+ */
+export function anthropicEndpointEnv(config: Config, access?: ModelAccess): Record<string, string> {
+  const { key, url } = modelRoute(access, 'anthropic', {
+    key: config.ANTHROPIC_API_KEY,
+    url: config.ANTHROPIC_BASE_URL,
+  })
+  return { ...(url ? { ANTHROPIC_BASE_URL: url } : {}), ...(key ? { ANTHROPIC_API_KEY: key } : {}) }
 }

@@ -42,7 +42,7 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
   }
 
   childEnv(sandbox: SandboxMode = 'read-only'): Record<string, string> {
-    return claudeEnv(this.config, this.serverEnv, sandbox)
+    return claudeEnv(this.config, this.serverEnv, sandbox, this.runner)
   }
 
   buildArgs(spec: Omit<ClaudeProcessSpec, 'prompt' | 'cwd'>): string[] {

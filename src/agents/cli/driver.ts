@@ -81,12 +81,12 @@ export class CliDriver implements AgentDriver {
         spawn: {
           command: binary,
           args: isCodex
-            ? [...codexProviderArgs(this.config), ...codexModelArgs(this.config), ...raw.args]
+            ? [...codexProviderArgs(this.config, this.runner), ...codexModelArgs(this.config), ...raw.args]
             : raw.args,
           cwd: req.cwd,
           env: {
             ...baseChildEnv(this.serverEnv),
-            ...(isCodex ? codexEnv(this.config, this.serverEnv) : {}),
+            ...(isCodex ? codexEnv(this.config, this.serverEnv, this.runner) : {}),
             ...(inContainer ? dockerModeEnv(this.config, raw.cli, raw.args, raw.env) : raw.env),
           },
           // a raw command may write where it runs, as it does on the host

@@ -1,5 +1,7 @@
 import type { Config } from '../../config/load.js'
+import { type ModelAccess, modelRoute } from '../../process/key-proxy/model-access.js'
 import { knownSecretNames, secretNameFragments } from '../../process/secrets.js'
+import { codexUpstream } from '../model-upstreams.js'
 
 /**
  * Turns the gateway's provider settings into codex `-c` overrides, so codex talks to any OpenAI-compatible
@@ -8,17 +10,21 @@ import { knownSecretNames, secretNameFragments } from '../../process/secrets.js'
  */
 export const codexKeyEnv = 'CODEX_API_KEY'
 
-export function codexProviderArgs(config: Config): string[] {
+export function codexProviderArgs(config: Config, access?: ModelAccess): string[] {
   const args: string[] = []
   const c = (kv: string) => args.push('-c', kv)
   for (const kv of codexConfinementOverrides()) c(kv)
-  if (config.CODEX_API_BASE_URL) {
+  const proxied = access?.fronts?.('openai') === true
+  const baseUrl = proxied
+    ? modelRoute(access, 'openai', { key: undefined, url: undefined }).url
+    : config.CODEX_API_BASE_URL
+  if (baseUrl) {
     const name = config.CODEX_MODEL_PROVIDER ?? 'agent-gateway'
     const fields = [
       `name=${toml(name)}`,
-      `base_url=${toml(config.CODEX_API_BASE_URL)}`,
+      `base_url=${toml(baseUrl)}`,
       'wire_api="responses"',
-      ...(config.CODEX_API_KEY ? [`env_key=${toml(codexKeyEnv)}`] : []),
+      ...(config.CODEX_API_KEY || proxied ? [`env_key=${toml(codexKeyEnv)}`] : []),
       ...(config.CODEX_MAX_RETRIES !== undefined
         ? [
             `stream_max_retries=${config.CODEX_MAX_RETRIES}`,
@@ -52,10 +58,22 @@ export function codexConfinementOverrides(): string[] {
   ]
 }
 
-/** The env codex needs on top of the base child env: its home and its key. */
-export function codexEnv(config: Config, serverEnv: NodeJS.ProcessEnv): Record<string, string> {
+/**
+ * The env codex needs on top of the base child env: its home and its key; with the key proxy (a runner that
+ * fronts `openai`), a placeholder the runner turns into a token of the process's own, and no real key at all.
+ */
+export function codexEnv(
+  config: Config,
+  serverEnv: NodeJS.ProcessEnv,
+  access?: ModelAccess,
+): Record<string, string> {
   const env: Record<string, string> = {}
   if (config.CODEX_HOME) env.CODEX_HOME = config.CODEX_HOME
+  const route = modelRoute(access, 'openai', { key: undefined, url: undefined })
+  if (route.proxied && route.key && codexUpstream(config, serverEnv)) {
+    env[codexKeyEnv] = route.key
+    return env
+  }
   if (config.CODEX_API_KEY) env[codexKeyEnv] = config.CODEX_API_KEY
   if (serverEnv.OPENAI_API_KEY) env.OPENAI_API_KEY = serverEnv.OPENAI_API_KEY
   return env

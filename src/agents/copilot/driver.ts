@@ -60,7 +60,7 @@ export class CopilotDriver extends CliAgentDriver implements SessionDriver {
   }
 
   childEnv(inContainer = false): Record<string, string> {
-    return copilotEnv(this.config, this.serverEnv, inContainer)
+    return copilotEnv(this.config, this.serverEnv, inContainer, this.runner)
   }
 
   protected credentials(): CliCredentials {

@@ -1,5 +1,6 @@
 import type { Config } from '../../config/load.js'
 import { baseChildEnv, passedThrough } from '../../process/child-env.js'
+import { type ModelAccess, modelRoute } from '../../process/key-proxy/model-access.js'
 
 /** GitHub tokens copilot accepts, in its order of precedence. */
 const githubTokens = ['COPILOT_GITHUB_TOKEN', 'GH_TOKEN', 'GITHUB_TOKEN']
@@ -27,6 +28,7 @@ export function copilotEnv(
   config: Config,
   serverEnv: NodeJS.ProcessEnv,
   inContainer = false,
+  access?: ModelAccess,
 ): Record<string, string> {
   const env: Record<string, string> = {
     ...baseChildEnv(serverEnv),
@@ -39,8 +41,13 @@ export function copilotEnv(
   if (config.COPILOT_MODEL) env.COPILOT_MODEL = config.COPILOT_MODEL
   if (config.COPILOT_PROVIDER_BASE_URL) {
     env.COPILOT_OFFLINE = 'true'
-    env.COPILOT_PROVIDER_BASE_URL = config.COPILOT_PROVIDER_BASE_URL
-    if (config.COPILOT_PROVIDER_API_KEY) env.COPILOT_PROVIDER_API_KEY = config.COPILOT_PROVIDER_API_KEY
+    // through the key proxy (when the runner fronts copilot's provider) a token of the process's own
+    const { key, url } = modelRoute(access, 'copilot', {
+      key: config.COPILOT_PROVIDER_API_KEY,
+      url: config.COPILOT_PROVIDER_BASE_URL,
+    })
+    if (url) env.COPILOT_PROVIDER_BASE_URL = url
+    if (key) env.COPILOT_PROVIDER_API_KEY = key
     return env
   }
   Object.assign(env, passedThrough(serverEnv, githubTokens))

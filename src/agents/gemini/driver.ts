@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Config } from '../../config/load.js'
 import { baseChildEnv } from '../../process/child-env.js'
+import { modelRoute } from '../../process/key-proxy/model-access.js'
 import { localRunner } from '../../process/local-runner.js'
 import type { ProcessRunner } from '../../process/runner.js'
 import { AppError } from '../../protocol/errors.js'
@@ -48,7 +49,11 @@ export class GeminiDriver extends CliAgentDriver implements SessionDriver, Gemin
 
   /** Allowlisted env plus Gemini's endpoint and key; no telemetry, no relaunch, the workspace trusted. */
   childEnv(): Record<string, string> {
-    const { GEMINI_API_KEY: key, GOOGLE_GEMINI_BASE_URL: baseUrl } = this.config
+    // through the key proxy (when the runner fronts gemini) a token of the process's own and the proxy's URL
+    const { key, url: baseUrl } = modelRoute(this.runner, 'gemini', {
+      key: this.config.GEMINI_API_KEY,
+      url: this.config.GOOGLE_GEMINI_BASE_URL,
+    })
     return {
       ...baseChildEnv(this.serverEnv),
       GEMINI_CLI_HOME: this.home,

@@ -1,0 +1,271 @@
+import { createHash, randomBytes } from 'node:crypto'
+import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http'
+import https from 'node:https'
+import type { AddressInfo, Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { type ModelProvider, presentedToken, withRealKey } from './provider-auth.js'
+
+/** One provider the proxy stands in front of: where its API is and the key the gateway holds for it. */
+export interface Upstream {
+  provider: ModelProvider
+  /** The provider's base URL (its path is kept: `http://host/v1` + `/responses`). */
+  url: string
+  key: string
+}
+
+export interface KeyProxyHooks {
+  /** A token was minted (`live`) or revoked: the gateway redacts live tokens like the keys. */
+  onToken?(token: string, live: boolean): void
+}
+
+/** Headers that belong to one connection, never forwarded (RFC 9110 7.6.1), plus the agent's Host. */
+const hopByHop = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+])
+
+const tokenPrefix = 'agp-'
+const digest = (token: string) => createHash('sha256').update(token).digest('hex')
+
+/**
+ * The key-holding proxy: agents never get a provider key. Each agent process gets a token of its own and this
+ * proxy's URL as its base URL; the proxy accepts live tokens only, swaps the token for the real key in the
+ * provider's auth header and forwards to that provider's upstream only (the path is appended to the upstream's
+ * base; the host is never the agent's to choose). Answers (SSE, chunked, a websocket upgrade) stream through
+ * as they come. It listens on 127.0.0.1 on a port of its own, never on the API's address.
+ */
+export class KeyProxy {
+  private readonly tokens = new Map<string, ModelProvider>()
+  private readonly upstreams: Map<ModelProvider, { url: URL; key: string }>
+  private readonly sockets = new Set<Socket>()
+  private readonly agents = {
+    http: new http.Agent({ keepAlive: true }),
+    https: new https.Agent({ keepAlive: true }),
+  }
+
+  private constructor(
+    private readonly server: http.Server,
+    upstreams: Upstream[],
+    private readonly hooks: KeyProxyHooks,
+  ) {
+    this.upstreams = new Map(upstreams.map((u) => [u.provider, { url: new URL(u.url), key: u.key }]))
+  }
+
+  static async start(upstreams: Upstream[], hooks: KeyProxyHooks = {}): Promise<KeyProxy> {
+    // agents' connection pools close idle connections first (reqwest 90 s, undici by the server's hint): a
+    // request sent on a connection the server is just closing would fail the model call
+    const server = http.createServer()
+    server.keepAliveTimeout = 120_000
+    const proxy = new KeyProxy(server, upstreams, hooks)
+    server.on('request', (req, res) => proxy.forward(req, res))
+    server.on('upgrade', (req, socket, head) => proxy.forwardUpgrade(req, socket, head))
+    server.on('connect', (_req, socket: Duplex) => refuseSocket(socket, 405, 'CONNECT is not served'))
+    server.on('connection', (s: Socket) => {
+      proxy.sockets.add(s)
+      s.on('close', () => proxy.sockets.delete(s))
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(0, '127.0.0.1', () => resolve())
+    })
+    return proxy
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port
+  }
+
+  fronts(provider: ModelProvider): boolean {
+    return this.upstreams.has(provider)
+  }
+
+  /** The base URL an agent of `provider` is given. */
+  url(provider: ModelProvider): string {
+    return `http://127.0.0.1:${this.port}/${provider}`
+  }
+
+  /** The real base URL and key of `provider` (for a launch the proxy cannot serve: a container). */
+  upstream(provider: ModelProvider): { url: string; key: string } | undefined {
+    const u = this.upstreams.get(provider)
+    return u ? { url: u.url.href.replace(/\/$/, ''), key: u.key } : undefined
+  }
+
+  /** A fresh token for one agent process, good for `provider` only, until revoked. */
+  mint(provider: ModelProvider): string {
+    const token = tokenPrefix + randomBytes(32).toString('base64url')
+    this.tokens.set(digest(token), provider)
+    this.hooks.onToken?.(token, true)
+    return token
+  }
+
+  revoke(token: string): void {
+    if (this.tokens.delete(digest(token))) this.hooks.onToken?.(token, false)
+  }
+
+  get liveTokens(): number {
+    return this.tokens.size
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
+    for (const s of this.sockets) s.destroy()
+    this.agents.http.destroy()
+    this.agents.https.destroy()
+    await closed
+  }
+
+  /** Where a request goes, or why it is refused. */
+  private route(req: IncomingMessage): Route | Refusal {
+    const target = req.url ?? ''
+    if (!target.startsWith('/')) return refusal(400, 'invalid_request', 'only origin-form request targets')
+    const q = target.indexOf('?')
+    const rawPath = q < 0 ? target : target.slice(0, q)
+    const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1))
+    const [, first = '', ...rest] = rawPath.split('/')
+    const provider = first as ModelProvider
+    const upstream = this.upstreams.get(provider)
+    if (!upstream) return refusal(404, 'not_found', 'no such provider on this proxy')
+    if (rest.some(unsafeSegment))
+      return refusal(400, 'invalid_request', 'dot segments and encoded separators are refused')
+    const token = presentedToken(provider, req.headers, query)
+    if (!token || this.tokens.get(digest(token)) !== provider)
+      return refusal(401, 'unauthorized', 'unknown or revoked token')
+    // the query goes as sent, but for Gemini's `?key=` (the token), taken out
+    let search = q < 0 ? '' : target.slice(q + 1)
+    if (provider === 'gemini' && query.has('key')) {
+      query.delete('key')
+      search = query.toString()
+    }
+    const base = upstream.url.pathname.replace(/\/$/, '')
+    const headers: OutgoingHttpHeaders = {}
+    for (const [name, value] of Object.entries(withRealKey(provider, req.headers, upstream.key)))
+      if (value !== undefined && !hopByHop.has(name)) headers[name] = value
+    headers.host = upstream.url.host
+    return {
+      url: upstream.url,
+      path: `${base}/${rest.join('/')}${search ? `?${search}` : ''}`,
+      headers,
+    }
+  }
+
+  private send(route: Route, method: string, headers: OutgoingHttpHeaders): http.ClientRequest {
+    const secure = route.url.protocol === 'https:'
+    return (secure ? https : http).request({
+      protocol: route.url.protocol,
+      hostname: route.url.hostname.replace(/^\[|\]$/g, ''),
+      port: route.url.port || (secure ? 443 : 80),
+      method,
+      path: route.path,
+      headers,
+      agent: secure ? this.agents.https : this.agents.http,
+    })
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse): void {
+    const route = this.route(req)
+    if ('status' in route) {
+      req.resume()
+      res.writeHead(route.status, { 'content-type': 'application/json' }).end(JSON.stringify(route.body))
+      return
+    }
+    const up = this.send(route, req.method ?? 'GET', route.headers)
+    up.on('response', (answer) => {
+      const headers: OutgoingHttpHeaders = {}
+      for (const [name, value] of Object.entries(answer.headers))
+        if (value !== undefined && !hopByHop.has(name)) headers[name] = value
+      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, headers)
+      res.flushHeaders()
+      answer.pipe(res)
+      answer.on('error', () => res.destroy())
+    })
+    up.on('error', (err) => {
+      if (res.headersSent) res.destroy()
+      else
+        res
+          .writeHead(502, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: { code: 'bad_gateway', message: `upstream: ${err.message}` } }))
+    })
+    // the agent went away: so does the upstream call (a streamed answer is not read to its end for nobody)
+    res.on('close', () => {
+      if (!res.writableFinished) up.destroy()
+    })
+    req.pipe(up)
+  }
+
+  private forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const route = this.route(req)
+    if ('status' in route) {
+      refuseSocket(socket, route.status, route.body.error.message)
+      return
+    }
+    const headers = { ...route.headers, connection: 'Upgrade', upgrade: req.headers.upgrade ?? 'websocket' }
+    const up = this.send(route, req.method ?? 'GET', headers)
+    up.on('upgrade', (answer, upSocket, upHead) => {
+      socket.write(statusBlock(101, answer.statusMessage ?? 'Switching Protocols', answer.rawHeaders))
+      if (upHead.length) socket.write(upHead)
+      if (head.length) upSocket.write(head)
+      upSocket.pipe(socket).pipe(upSocket)
+      upSocket.on('error', () => socket.destroy())
+      socket.on('error', () => upSocket.destroy())
+      socket.on('close', () => upSocket.destroy())
+      upSocket.on('close', () => socket.destroy())
+    })
+    up.on('response', (answer) => {
+      socket.write(statusBlock(answer.statusCode ?? 502, answer.statusMessage ?? '', answer.rawHeaders))
+      answer.pipe(socket)
+    })
+    up.on('error', () => socket.destroy())
+    socket.on('error', () => up.destroy())
+    up.end()
+  }
+}
+
+interface Route {
+  url: URL
+  path: string
+  headers: OutgoingHttpHeaders
+}
+
+interface Refusal {
+  status: number
+  body: { error: { code: string; message: string } }
+}
+
+const refusal = (status: number, code: string, message: string): Refusal => ({
+  status,
+  body: { error: { code, message } },
+})
+
+/** `.`/`..` (also percent-encoded) and encoded slashes or backslashes: a path must stay below the base. */
+function unsafeSegment(segment: string): boolean {
+  if (/%2f|%5c|\\/i.test(segment)) return true
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(segment)
+  } catch {
+    return true
+  }
+  return decoded === '.' || decoded === '..'
+}
+
+function statusBlock(status: number, message: string, rawHeaders: string[]): string {
+  const lines = [`HTTP/1.1 ${status} ${message}`]
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) lines.push(`${rawHeaders[i]}: ${rawHeaders[i + 1]}`)
+  return `${lines.join('\r\n')}\r\n\r\n`
+}
+
+function refuseSocket(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify({ error: { code: status === 401 ? 'unauthorized' : 'refused', message } })
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  )
+}

@@ -1,0 +1,31 @@
+import type { ModelProvider } from './provider-auth.js'
+
+/**
+ * How a driver names a provider's key and base URL in a LaunchSpec when the runner fronts that provider with the
+ * key proxy: placeholders, like `{{staged}}`, that the runner (keyed-runner.ts) replaces at start with a token
+ * of the process's own and the proxy's URL. The driver never sees the real key.
+ */
+export const modelKeyPlaceholder = (provider: ModelProvider): string => `{{model-key:${provider}}}`
+export const modelUrlPlaceholder = (provider: ModelProvider): string => `{{model-url:${provider}}}`
+
+export const placeholderPattern = /\{\{model-(key|url):([a-z]+)\}\}/g
+
+/** What a runner that holds the keys tells drivers (absent on a runner without the proxy). */
+export interface ModelAccess {
+  /** Whether launches get `provider`'s key through placeholders rather than the real key. */
+  fronts?(provider: ModelProvider): boolean
+}
+
+/**
+ * The key and base URL a driver writes into a launch for `provider`: the placeholders when the runner fronts
+ * it, else the real key and the configured base URL (the path of a gateway without the proxy).
+ */
+export function modelRoute(
+  access: ModelAccess | undefined,
+  provider: ModelProvider,
+  direct: { key: string | undefined; url: string | undefined },
+): { key: string | undefined; url: string | undefined; proxied: boolean } {
+  if (access?.fronts?.(provider))
+    return { key: modelKeyPlaceholder(provider), url: modelUrlPlaceholder(provider), proxied: true }
+  return { ...direct, proxied: false }
+}

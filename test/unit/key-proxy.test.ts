@@ -1,0 +1,283 @@
+import { once } from 'node:events'
+import http, { type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import net from 'node:net'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { KeyProxy } from '../../src/process/key-proxy/key-proxy.js'
+
+/**
+ * The key proxy over real sockets: an upstream on 127.0.0.1 records what it got; agents' requests go through
+ * the proxy with tokens it minted.
+ */
+interface Seen {
+  method: string
+  url: string
+  headers: http.IncomingHttpHeaders
+  body: string
+}
+
+const keys = {
+  openai: 'sk-real-openai-0123456789',
+  anthropic: 'real-anthropic-0123456789',
+  gemini: 'real-gemini-0123456789',
+}
+
+describe('KeyProxy', () => {
+  let upstream: http.Server
+  let upstreamUrl: string
+  let seen: Seen[] = []
+  /** What the upstream answers; the default echoes 200 {ok:true}. */
+  let answer: (req: IncomingMessage, res: ServerResponse) => void
+  let proxy: KeyProxy
+  const tokenEvents: [string, boolean][] = []
+  const upgradeSockets = new Set<Socket>()
+
+  beforeAll(async () => {
+    upstream = http.createServer((req, res) => {
+      let body = ''
+      req.on('data', (c) => {
+        body += c
+      })
+      req.on('end', () => {
+        seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body })
+        answer(req, res)
+      })
+    })
+    // a websocket-like upgrade: 101, then every byte echoed back
+    upstream.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: '' })
+      upgradeSockets.add(socket)
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
+      socket.pipe(socket)
+    })
+    upstream.listen(0, '127.0.0.1')
+    await once(upstream, 'listening')
+    upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
+    proxy = await KeyProxy.start(
+      [
+        { provider: 'openai', url: `${upstreamUrl}/v1`, key: keys.openai },
+        { provider: 'anthropic', url: upstreamUrl, key: keys.anthropic },
+        { provider: 'gemini', url: `${upstreamUrl}/`, key: keys.gemini },
+      ],
+      { onToken: (token, live) => tokenEvents.push([token, live]) },
+    )
+  })
+  afterAll(async () => {
+    await proxy?.close()
+    for (const s of upgradeSockets) s.destroy()
+    upstream?.closeAllConnections()
+    await new Promise((r) => upstream?.close(r))
+  })
+  beforeEach(() => {
+    seen = []
+    answer = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
+  })
+
+  it('listens on 127.0.0.1 only and names a base URL per provider', () => {
+    expect(proxy.url('openai')).toBe(`http://127.0.0.1:${proxy.port}/openai`)
+    expect(proxy.fronts('gemini')).toBe(true)
+  })
+
+  it('swaps an OpenAI bearer token for the key and forwards below the upstream base path', async () => {
+    const token = proxy.mint('openai')
+    const res = await fetch(`${proxy.url('openai')}/responses?stream=true&q=a%3Ab+c`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', host: 'evil.example' },
+      body: '{"model":"m"}',
+    })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ ok: true })
+    expect(seen).toHaveLength(1)
+    expect(seen[0]).toMatchObject({
+      method: 'POST',
+      url: '/v1/responses?stream=true&q=a%3Ab+c',
+      body: '{"model":"m"}',
+    })
+    expect(seen[0]?.headers.authorization).toBe(`Bearer ${keys.openai}`)
+    expect(seen[0]?.headers.host).toBe(new URL(upstreamUrl).host)
+    expect(JSON.stringify(seen[0]?.headers)).not.toContain(token)
+  })
+
+  it("swaps Anthropic's x-api-key, and Gemini's x-goog-api-key and ?key=", async () => {
+    const a = proxy.mint('anthropic')
+    await fetch(`${proxy.url('anthropic')}/v1/messages?beta=true`, {
+      method: 'POST',
+      headers: { 'x-api-key': a },
+      body: '{}',
+    })
+    const g = proxy.mint('gemini')
+    await fetch(`${proxy.url('gemini')}/v1beta/models/m:streamGenerateContent?alt=sse`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': g },
+      body: '{}',
+    })
+    await fetch(`${proxy.url('gemini')}/v1beta/models?key=${g}&pageSize=5`)
+    expect(seen.map((s) => s.url)).toEqual([
+      '/v1/messages?beta=true',
+      '/v1beta/models/m:streamGenerateContent?alt=sse',
+      '/v1beta/models?pageSize=5',
+    ])
+    expect(seen[0]?.headers['x-api-key']).toBe(keys.anthropic)
+    expect(seen[1]?.headers['x-goog-api-key']).toBe(keys.gemini)
+    expect(seen[2]?.headers['x-goog-api-key']).toBe(keys.gemini)
+    for (const s of seen) expect(JSON.stringify(s)).not.toMatch(/agp-/)
+  })
+
+  it('refuses a missing, unknown or revoked token, and a token of another provider, with 401', async () => {
+    const token = proxy.mint('openai')
+    const ask = (headers: Record<string, string>, provider = 'openai') =>
+      fetch(`http://127.0.0.1:${proxy.port}/${provider}/responses`, { method: 'POST', headers, body: '{}' })
+    expect((await ask({})).status).toBe(401)
+    expect((await ask({ authorization: 'Bearer agp-made-up' })).status).toBe(401)
+    expect((await ask({ authorization: `Bearer ${keys.openai}` })).status).toBe(401)
+    expect((await ask({ 'x-api-key': token }, 'anthropic')).status).toBe(401)
+    expect((await ask({ authorization: `Bearer ${token}` })).status).toBe(200)
+    proxy.revoke(token)
+    const revoked = await ask({ authorization: `Bearer ${token}` })
+    expect(revoked.status).toBe(401)
+    expect(await revoked.json()).toEqual({
+      error: { code: 'unauthorized', message: 'unknown or revoked token' },
+    })
+    expect(seen).toHaveLength(1)
+  })
+
+  it('tells the redactor about each token while it lives', () => {
+    const token = proxy.mint('anthropic')
+    expect(tokenEvents.at(-1)).toEqual([token, true])
+    proxy.revoke(token)
+    expect(tokenEvents.at(-1)).toEqual([token, false])
+    proxy.revoke(token)
+    expect(tokenEvents.filter(([t]) => t === token)).toHaveLength(2)
+  })
+
+  it('is no open proxy: other providers, dot segments, encoded separators, absolute targets and CONNECT are refused', async () => {
+    const token = proxy.mint('openai')
+    const headers = { authorization: `Bearer ${token}` }
+    const at = (path: string) => fetch(`http://127.0.0.1:${proxy.port}${path}`, { headers })
+    expect((await at('/copilot/chat/completions')).status).toBe(404)
+    expect((await at('/')).status).toBe(404)
+    // fetch normalises dot segments itself: raw request lines keep them; an absolute-form target names a host
+    for (const target of [
+      '/openai/../admin',
+      '/openai/%2e%2e/admin',
+      '/openai/a/%2E/b',
+      '/openai/a%2fb',
+      '/openai/a%5Cb',
+      'http://evil.example/openai/responses',
+    ]) {
+      const reply = await raw(
+        proxy.port,
+        `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`,
+      )
+      expect(reply, target).toMatch(/^HTTP\/1\.1 400 /)
+    }
+    const connect = await raw(
+      proxy.port,
+      'CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n',
+    )
+    expect(connect).toMatch(/^HTTP\/1\.1 405 /)
+    expect(seen).toEqual([])
+  })
+
+  it('streams an answer through as it comes (SSE: the second event is sent once the first arrived)', async () => {
+    let sendSecond: () => void = () => {}
+    answer = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write('data: one\n\n')
+      sendSecond = () => res.end('data: two\n\n')
+    }
+    const token = proxy.mint('openai')
+    const res = await fetch(`${proxy.url('openai')}/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: '{}',
+    })
+    expect(res.headers.get('content-type')).toBe('text/event-stream')
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+    const decoder = new TextDecoder()
+    const first = await reader.read()
+    expect(decoder.decode(first.value)).toBe('data: one\n\n')
+    sendSecond()
+    let rest = ''
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += decoder.decode(r.value)
+    expect(rest).toBe('data: two\n\n')
+  })
+
+  it('passes an upstream error status and body through unchanged', async () => {
+    answer = (_req, res) => res.writeHead(429, { 'retry-after': '7' }).end('slow down')
+    const token = proxy.mint('anthropic')
+    const res = await fetch(`${proxy.url('anthropic')}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': token },
+      body: '{}',
+    })
+    expect(res.status).toBe(429)
+    expect(res.headers.get('retry-after')).toBe('7')
+    expect(await res.text()).toBe('slow down')
+  })
+
+  it('forwards a websocket upgrade with the key swapped, and bytes both ways', async () => {
+    const token = proxy.mint('openai')
+    const req = http.request({
+      host: '127.0.0.1',
+      port: proxy.port,
+      path: '/openai/responses',
+      headers: { authorization: `Bearer ${token}`, connection: 'Upgrade', upgrade: 'websocket' },
+    })
+    req.end()
+    const [res, socket] = (await once(req, 'upgrade')) as [IncomingMessage, Socket]
+    try {
+      expect(res.statusCode).toBe(101)
+      socket.write('ping')
+      const [echo] = (await once(socket, 'data')) as [Buffer]
+      expect(echo.toString()).toBe('ping')
+      expect(seen[0]?.url).toBe('/v1/responses')
+      expect(seen[0]?.headers.authorization).toBe(`Bearer ${keys.openai}`)
+    } finally {
+      socket.destroy()
+    }
+    const refused = await raw(
+      proxy.port,
+      'GET /openai/responses HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nAuthorization: Bearer agp-nope\r\n\r\n',
+    )
+    expect(refused).toMatch(/^HTTP\/1\.1 401 /)
+  })
+
+  it('answers 502 when the upstream cannot be reached', async () => {
+    const closed = net.createServer()
+    closed.listen(0, '127.0.0.1')
+    await once(closed, 'listening')
+    const port = (closed.address() as AddressInfo).port
+    await new Promise((r) => closed.close(r))
+    const lonely = await KeyProxy.start([
+      { provider: 'openai', url: `http://127.0.0.1:${port}/v1`, key: 'k-0123456789' },
+    ])
+    try {
+      const res = await fetch(`${lonely.url('openai')}/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${lonely.mint('openai')}` },
+        body: '{}',
+      })
+      expect(res.status).toBe(502)
+      expect(await res.json()).toMatchObject({ error: { code: 'bad_gateway' } })
+    } finally {
+      await lonely.close()
+    }
+  })
+})
+
+/** Sends `request` as written over a raw socket and returns all the answer (the server closes or ends it). */
+async function raw(port: number, request: string): Promise<string> {
+  const socket = net.connect(port, '127.0.0.1')
+  try {
+    socket.write(request)
+    let reply = ''
+    socket.on('data', (c) => {
+      reply += c
+    })
+    await once(socket, 'data')
+    return reply
+  } finally {
+    socket.destroy()
+  }
+}
