@@ -3,6 +3,7 @@ import type { Config } from '../config/load.js'
 import { KeyedRunner } from '../process/key-proxy/keyed-runner.js'
 import { Redactor, secretValues } from '../process/secrets.js'
 import { endOrphanedProcesses } from '../process/server-marker.js'
+import { sweepStagedDirs } from '../process/staged-dirs.js'
 import type { Store } from '../store/store.js'
 import { ActiveRuns } from './active-runs.js'
 import { ApprovalBroker } from './approvals.js'
@@ -110,6 +111,8 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   endOrphanedProcesses([...config.workspaceRoots, config.DATA_DIR, config.tenantsDir])
   // and so do the containers a crashed predecessor (same GATEWAY_INSTANCE) left
   if (usesContainers(config)) await runner.reclaim()
+  // and the files a killed gateway staged for its runs (in the temp dir) go: only those whose maker is gone
+  await sweepStagedDirs()
   // Only what lost nodes left unfinished is recovered: runs and sessions of live nodes are theirs.
   await node.recoverLost(async (lost) => {
     await runs.recover(lost)

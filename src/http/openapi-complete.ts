@@ -66,8 +66,9 @@ export function completeDocument(doc: Json): Json {
         if (Number(status) >= 400) delete op.responses[status]
       const shape = d.errorShape ?? 'v1'
       const statuses = path === '/health' ? d.errors : [401, ...d.errors]
-      // A route that reads a body may answer 408 `request_timeout` when the body stalls (src/http/body-clock.ts).
-      if (op.requestBody && !statuses.includes(408)) statuses.push(408)
+      // A route that reads a body may answer 408 `request_timeout` when the body stalls (src/http/body-clock.ts),
+      // and 413 `body_too_large` when it is larger than BODY_LIMIT_BYTES (every route's body limit, http/app.ts).
+      if (op.requestBody) for (const s of [408, 413]) if (!statuses.includes(s)) statuses.push(s)
       statuses.sort((a, b) => a - b)
       for (const status of statuses) op.responses[status] = errorResponse(responses, shape, status)
     }

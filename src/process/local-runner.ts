@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { endEscaped } from './escaped-processes.js'
 import { endMarked } from './marked-processes.js'
@@ -8,10 +7,11 @@ import { markerVariable, newMarker } from './process-marker.js'
 import type { LaunchSpec, Leftover, ProcessRunner, RunnerInfo, RunningProcess } from './runner.js'
 import { stagedDirToken, wrappedProcess } from './runner.js'
 import { spawnGroup } from './spawn-group.js'
+import { makeStagedDir, removeStagedDir } from './staged-dirs.js'
 
 /**
  * The first ProcessRunner: a local process group per program (spawn-group.ts), its files staged in a temp
- * directory, its leftovers in other sessions swept after it ended (marked-processes.ts), and what escaped its
+ * directory (staged-dirs.ts), its leftovers in other sessions swept after it ended (marked-processes.ts), and what escaped its
  * tree while it runs on swept when asked (escaped-processes.ts).
  */
 export class LocalProcessRunner implements ProcessRunner {
@@ -21,7 +21,7 @@ export class LocalProcessRunner implements ProcessRunner {
     let staging: string | undefined
     let args = spec.args
     if (spec.files?.length) {
-      staging = mkdtempSync(path.join(os.tmpdir(), 'agent-gateway-staged-'))
+      staging = makeStagedDir()
       for (const file of spec.files) writeFileSync(path.join(staging, path.basename(file.name)), file.content)
       const dir = staging
       args = args.map((a) => a.replaceAll(stagedDirToken, dir))
@@ -39,7 +39,7 @@ export class LocalProcessRunner implements ProcessRunner {
     })
     const done = proc.done.then((outcome) => {
       if (marker) endMarked(marker, spec.killGraceMs)
-      if (staging) rmSync(staging, { recursive: true, force: true })
+      if (staging) removeStagedDir(staging)
       return outcome
     })
     if (!marker) return wrappedProcess(proc, done)

@@ -1,3 +1,4 @@
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -249,4 +250,41 @@ describe('durable runs across server restarts (real processes)', () => {
     expect(await getRun(second.url, finished.id)).toEqual(finished)
     expect(await second.stop('SIGTERM')).toBe(0)
   }, 60_000)
+
+  it('after SIGKILL, a new server removes the files the killed one staged for its runs, and no look-alike', async () => {
+    mock.setDefault({ kind: 'text', text: 'never', delayMs: 30_000 })
+    // its own temp dir: what the server stages for a run (an outputSchema's file) is made there
+    const { env, dir, workspace } = gatewayEnv(mock, { CODEX_WARM_RUNS: 'false' })
+    const tmp = path.join(dir, 'tmp')
+    mkdirSync(tmp)
+    env.TMPDIR = tmp
+    workspaces.push(workspace)
+    const first = await start(env, dir)
+    const staged = () => readdirSync(tmp).filter((n) => n.startsWith('agent-gateway-staged-'))
+    const outputSchema = { type: 'object', properties: { a: { type: 'string' } }, required: ['a'] }
+    await submit(first.url, { prompt: 'staged', outputSchema })
+    await waitFor(
+      () => staged().length === 2 && codexChildren(first, workspace).length === 1,
+      'the run staged and its codex running',
+    )
+    const [left, owner] = staged().sort() as [string, string]
+    expect(owner).toBe(`${left}.owner`)
+    // the agent's directory holds the staged file alone (a container mounts it): the owner file is beside it
+    expect(readdirSync(path.join(tmp, left))).toEqual(['schema.json'])
+    const host = spawnHostOf(first)
+    expect(host).toBeTypeOf('number')
+    process.kill(host!, 'SIGKILL')
+    first.child.kill('SIGKILL')
+    expect(await first.stop()).toBeNull()
+    expect(staged()).toEqual([left, owner])
+    // a look-alike: a directory of that name with no owner file of a gateway beside it
+    const lookAlike = path.join(tmp, 'agent-gateway-staged-2147483646-AbC123')
+    mkdirSync(lookAlike)
+    writeFileSync(path.join(lookAlike, 'keep'), '')
+
+    const second = await start(env, dir)
+    expect(staged()).toEqual([path.basename(lookAlike)])
+    expect(existsSync(path.join(lookAlike, 'keep'))).toBe(true)
+    expect(await second.stop('SIGTERM')).toBe(0)
+  }, 90_000)
 })

@@ -8,6 +8,9 @@ import { createGateway, stopGateway } from '../../src/core/gateway.js'
 import { buildApp } from '../../src/http/app.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
+// biome-ignore lint/suspicious/noExplicitAny: a JSON document walked by key
+type Json = Record<string, any>
+
 let app: FastifyInstance | undefined
 const dirs: string[] = []
 const contexts: GatewayContext[] = []
@@ -237,6 +240,44 @@ describe('request errors', () => {
     })
     expect(run.statusCode).toBe(413)
     expect(run.json().code).toBe('body_too_large')
+  })
+
+  it('every route whose OpenAPI operation reads a body answers 413 over BODY_LIMIT_BYTES, in the body it documents', async () => {
+    const { app } = await makeApp({ BODY_LIMIT_BYTES: '2048' })
+    const base = await app.listen({ host: '127.0.0.1', port: 0 })
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as Json
+    const checked: string[] = []
+    for (const [route, ops] of Object.entries<Json>(doc.paths))
+      for (const [method, op] of Object.entries<Json>(ops)) {
+        if (!op.requestBody) continue
+        const key = `${method.toUpperCase()} ${route}`
+        const ref = op.responses['413']?.$ref as string | undefined
+        expect(ref, `${key} documents 413`).toBeDefined()
+        const documented = doc.components.responses[ref!.split('/').at(-1)!].content['application/json']
+        const schema = doc.components.schemas[(documented.schema.$ref as string).split('/').at(-1)!]
+        const res = await fetch(`${base}${route.replaceAll(/\{\w+\}/g, 'x')}`, {
+          method: method.toUpperCase(),
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ prompt: 'x'.repeat(4096) }),
+        })
+        expect(res.status, key).toBe(413)
+        const body = (await res.json()) as Record<string, unknown>
+        // the documented family's body: its required fields, and nothing else at the top
+        expect(Object.keys(body).sort(), key).toEqual(
+          expect.arrayContaining(schema.required ?? Object.keys(schema.properties)),
+        )
+        for (const field of Object.keys(body)) expect(Object.keys(schema.properties), key).toContain(field)
+        checked.push(key)
+      }
+    expect(checked).toEqual(
+      expect.arrayContaining([
+        'POST /v1/sessions',
+        'POST /v1/sessions/{id}/turns',
+        'POST /v1/approvals/{id}',
+        'POST /api/thread/start',
+        'POST /api/skills/list',
+      ]),
+    )
   })
 
   it('a body under BODY_LIMIT_BYTES is accepted for validation', async () => {

@@ -97,6 +97,36 @@ describe('OpenAPI document completeness', () => {
     }
   })
 
+  it("413: every route that reads a body lists it, with its own family's error body", () => {
+    const withBody = operations.filter(([, op]) => op.requestBody)
+    for (const route of [
+      'POST /v1/sessions',
+      'POST /v1/sessions/{id}/turns',
+      'POST /v1/approvals/{id}',
+      'POST /api/thread/start',
+      'POST /api/skills/list',
+    ])
+      expect(withBody.map(([key]) => key)).toContain(route)
+    const shapes = new Set<string>()
+    for (const [key, op] of withBody) {
+      const ref: string | undefined = op.responses['413']?.$ref
+      expect(ref, `${key} answers 413`).toMatch(/^#\/components\/responses\/\w+413$/)
+      // the same family as its other errors (the 401 every route but /health lists)
+      const family = String(op.responses['401'].$ref).replace(/401$/, '')
+      expect(ref, key).toBe(`${family}413`)
+      shapes.add(family)
+      const response = doc.components.responses[ref!.split('/').at(-1)!]
+      const example = response.content['application/json'].examples.body_too_large
+      expect(example, `${key}: a body_too_large example`).toBeDefined()
+    }
+    expect(shapes.size).toBeGreaterThan(1)
+    const fastapi =
+      doc.components.responses.FastApiError413.content['application/json'].examples.body_too_large
+    expect(fastapi.value).toEqual({ detail: expect.stringMatching(/BODY_LIMIT_BYTES/) })
+    const v1 = doc.components.responses.V1Error413.content['application/json'].examples.body_too_large
+    expect(v1.value.error.code).toBe('body_too_large')
+  })
+
   it('503 worker_unavailable says a node taken for dead refuses work until it rejoins, and to retry, maybe elsewhere', () => {
     const response = doc.components.responses.V1Error503
     expect(response.description).toMatch(/taken for dead.*rejoined.*Retry-After, on this node or another/s)

@@ -1487,6 +1487,15 @@ export interface components {
                 "application/json": components["schemas"]["FastApiError"];
             };
         };
+        /** @description Body too large */
+        FastApiError413: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["FastApiError"];
+            };
+        };
         /** @description Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down (retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and takes no work until it has rejoined, within seconds), or another node took the session over while this one was taken for dead (`session_taken_over`: its write was refused, nothing stored); retry after Retry-After, on this node or another */
         FastApiError503: {
             headers: {
@@ -1782,6 +1791,7 @@ export interface operations {
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
             408: components["responses"]["FastApiError408"];
+            413: components["responses"]["FastApiError413"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -1826,6 +1836,7 @@ export interface operations {
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
             408: components["responses"]["FastApiError408"];
+            413: components["responses"]["FastApiError413"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -1869,6 +1880,7 @@ export interface operations {
             401: components["responses"]["FastApiError401"];
             404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
+            413: components["responses"]["FastApiError413"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -1913,6 +1925,7 @@ export interface operations {
             401: components["responses"]["FastApiError401"];
             404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
+            413: components["responses"]["FastApiError413"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -1956,6 +1969,7 @@ export interface operations {
             401: components["responses"]["FastApiError401"];
             404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
+            413: components["responses"]["FastApiError413"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -1999,6 +2013,7 @@ export interface operations {
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
             408: components["responses"]["FastApiError408"];
+            413: components["responses"]["FastApiError413"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -2055,6 +2070,7 @@ export interface operations {
             404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
             409: components["responses"]["FastApiError409"];
+            413: components["responses"]["FastApiError413"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -2475,6 +2491,7 @@ export interface operations {
             404: components["responses"]["V1Error404"];
             408: components["responses"]["V1Error408"];
             409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
         };
     };
     getV1ApprovalsEvents: {
@@ -2975,6 +2992,7 @@ export interface operations {
             400: components["responses"]["V1Error400"];
             401: components["responses"]["V1Error401"];
             408: components["responses"]["V1Error408"];
+            413: components["responses"]["V1Error413"];
             429: components["responses"]["V1Error429"];
             503: components["responses"]["V1Error503"];
         };
@@ -3340,6 +3358,7 @@ export interface operations {
             404: components["responses"]["V1Error404"];
             408: components["responses"]["V1Error408"];
             409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
             429: components["responses"]["V1Error429"];
             503: components["responses"]["V1Error503"];
         };

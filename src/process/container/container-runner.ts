@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -17,6 +17,7 @@ import {
   wrappedProcess,
 } from '../runner.js'
 import { spawnGroup } from '../spawn-group.js'
+import { makeStagedDir, removeStagedDir } from '../staged-dirs.js'
 import { type ContainerOptions, instanceLabel } from './container-options.js'
 import { engineCommand } from './engine.js'
 import { containerRunArgs } from './run-args.js'
@@ -60,7 +61,7 @@ export class ContainerProcessRunner implements ProcessRunner {
     let staging: string | undefined
     let args = spec.args
     if (spec.files?.length) {
-      staging = mkdtempSync(path.join(os.tmpdir(), 'agent-gateway-staged-'))
+      staging = makeStagedDir()
       // readable by the container's unprivileged user (staged files are inputs such as a schema, not secrets)
       chmodSync(staging, 0o755)
       for (const file of spec.files)
@@ -113,7 +114,7 @@ export class ContainerProcessRunner implements ProcessRunner {
         await stopping
         await engine([...this.forceRemove, name])
       }
-      if (staging) rmSync(staging, { recursive: true, force: true })
+      if (staging) removeStagedDir(staging)
       return containerOutcome(outcome, reason, stderrTail, spec, image, started)
     })
     return wrappedProcess(client, done, { stderr, terminate })
