@@ -243,6 +243,85 @@ describe('KeyProxy', () => {
     expect(refused).toMatch(/^HTTP\/1\.1 401 /)
   })
 
+  it('sends a call again, once, when the upstream dropped the reused keep-alive connection before answering', async () => {
+    // the upstream drops every connection on its second request, unanswered: as a server does that closes an idle
+    // connection just as the client reuses it
+    const requestsOn = new WeakMap<Socket, number>()
+    const bodies: string[] = []
+    const dropping = http.createServer((req, res) => {
+      const n = (requestsOn.get(req.socket) ?? 0) + 1
+      requestsOn.set(req.socket, n)
+      let body = ''
+      req.on('data', (c) => {
+        body += c
+      })
+      req.on('end', () => {
+        bodies.push(body)
+        if (n === 2) req.socket.destroy()
+        else res.writeHead(200, { 'content-type': 'application/json' }).end(`{"n":${bodies.length}}`)
+      })
+    })
+    dropping.listen(0, '127.0.0.1')
+    await once(dropping, 'listening')
+    const port = (dropping.address() as AddressInfo).port
+    const own = await KeyProxy.start([
+      { provider: 'openai', url: `http://127.0.0.1:${port}/v1`, key: 'k-0123456789' },
+    ])
+    try {
+      const call = (body: string) =>
+        fetch(`${own.url('openai')}/responses`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${own.mint('openai')}`, 'content-type': 'application/json' },
+          body,
+        })
+      expect((await call('{"first":1}')).status).toBe(200)
+      // the proxy reuses its connection: dropped; sent again on a new one, with the same body
+      const second = await call('{"second":2}')
+      expect(second.status).toBe(200)
+      expect(await second.json()).toEqual({ n: 3 })
+      expect(bodies).toEqual(['{"first":1}', '{"second":2}', '{"second":2}'])
+    } finally {
+      await own.close()
+      dropping.closeAllConnections()
+      await new Promise((r) => dropping.close(r))
+    }
+  })
+
+  it('does not send a call again that failed on a new connection (502), and refuses a body over 64 MB with 413', async () => {
+    const bodies: string[] = []
+    const rude = http.createServer((req) => {
+      req.on('data', () => {})
+      req.on('end', () => {
+        bodies.push('x')
+        req.socket.destroy()
+      })
+    })
+    rude.listen(0, '127.0.0.1')
+    await once(rude, 'listening')
+    const port = (rude.address() as AddressInfo).port
+    const own = await KeyProxy.start([
+      { provider: 'openai', url: `http://127.0.0.1:${port}/v1`, key: 'k-0123456789' },
+    ])
+    try {
+      const headers = { authorization: `Bearer ${own.mint('openai')}` }
+      const res = await fetch(`${own.url('openai')}/responses`, { method: 'POST', headers, body: '{}' })
+      expect(res.status).toBe(502)
+      expect(bodies).toHaveLength(1)
+      const huge = await fetch(`${own.url('openai')}/responses`, {
+        method: 'POST',
+        headers,
+        body: Buffer.alloc(64 * 1024 * 1024 + 1, 0x20),
+      })
+      expect(huge.status).toBe(413)
+      expect(await huge.json()).toMatchObject({ error: { code: 'body_too_large' } })
+      expect(bodies).toHaveLength(1)
+    } finally {
+      await own.close()
+      rude.closeAllConnections()
+      await new Promise((r) => rude.close(r))
+    }
+  })
+
   it('answers 502 when the upstream cannot be reached', async () => {
     const closed = net.createServer()
     closed.listen(0, '127.0.0.1')

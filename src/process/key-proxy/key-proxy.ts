@@ -33,6 +33,10 @@ const hopByHop = new Set([
 ])
 
 const tokenPrefix = 'agp-'
+/** The largest model request the proxy takes (it holds a request's body to send it again: see attempt). */
+const maxBodyBytes = 64 * 1024 * 1024
+/** How a call on a connection the upstream had just closed fails. */
+const staleConnection = new Set(['ECONNRESET', 'EPIPE'])
 const digest = (token: string) => createHash('sha256').update(token).digest('hex')
 
 /**
@@ -173,11 +177,34 @@ export class KeyProxy {
     const route = this.route(req)
     if ('status' in route) {
       req.resume()
-      res.writeHead(route.status, { 'content-type': 'application/json' }).end(JSON.stringify(route.body))
+      answerJson(res, route.status, route.body)
       return
     }
-    const up = this.send(route, req.method ?? 'GET', route.headers)
+    readBody(req, maxBodyBytes).then(
+      (body) => {
+        if (body === undefined)
+          answerJson(
+            res,
+            413,
+            refusal(413, 'body_too_large', `a model request is at most ${maxBodyBytes} bytes`).body,
+          )
+        else this.attempt(route, req.method ?? 'GET', body, res, 1)
+      },
+      () => res.destroy(),
+    )
+  }
+
+  /**
+   * One upstream call with the whole body. A call that failed on a reused keep-alive connection before any answer
+   * is sent again once, on a new one: the upstream closed that idle connection just as it was reused (Node's
+   * documented ECONNRESET race, `request.reusedSocket`), and nothing of the call reached it.
+   */
+  private attempt(route: Route, method: string, body: Buffer, res: ServerResponse, retries: number): void {
+    const headers = body.length > 0 ? { ...route.headers, 'content-length': body.length } : route.headers
+    const up = this.send(route, method, headers)
+    let answered = false
     up.on('response', (answer) => {
+      answered = true
       const headers: OutgoingHttpHeaders = {}
       for (const [name, value] of Object.entries(answer.headers))
         if (value !== undefined && !hopByHop.has(name)) headers[name] = value
@@ -186,18 +213,25 @@ export class KeyProxy {
       answer.pipe(res)
       answer.on('error', () => res.destroy())
     })
-    up.on('error', (err) => {
+    up.on('error', (err: NodeJS.ErrnoException) => {
+      res.off('close', abandon)
+      if (
+        !answered &&
+        retries > 0 &&
+        up.reusedSocket &&
+        staleConnection.has(err.code ?? '') &&
+        !res.destroyed
+      )
+        return this.attempt(route, method, body, res, retries - 1)
       if (res.headersSent) res.destroy()
-      else
-        res
-          .writeHead(502, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ error: { code: 'bad_gateway', message: `upstream: ${err.message}` } }))
+      else answerJson(res, 502, { error: { code: 'bad_gateway', message: `upstream: ${err.message}` } })
     })
     // the agent went away: so does the upstream call (a streamed answer is not read to its end for nobody)
-    res.on('close', () => {
+    const abandon = () => {
       if (!res.writableFinished) up.destroy()
-    })
-    req.pipe(up)
+    }
+    res.on('close', abandon)
+    up.end(body)
   }
 
   private forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -254,6 +288,22 @@ function unsafeSegment(segment: string): boolean {
     return true
   }
   return decoded === '.' || decoded === '..'
+}
+
+function answerJson(res: ServerResponse, status: number, body: object): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+}
+
+/** The whole body of `req`, or undefined when it is larger than `limit` bytes (read to its end, not kept). */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = []
+  let size = 0
+  // not left early: that would destroy the request, and with it the socket the refusal goes out on
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size <= limit) chunks.push(chunk)
+  }
+  return size > limit ? undefined : Buffer.concat(chunks, size)
 }
 
 function statusBlock(status: number, message: string, rawHeaders: string[]): string {
