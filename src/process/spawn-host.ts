@@ -19,9 +19,10 @@ const announceBytes = tokenChars + 1
 
 /**
  * The host announces each socket as soon as it connected, and connects three per spawn, one spawn at a time:
- * seconds of silence, or dozens of sockets waiting, are someone else's (spawn-host-announce.ts).
+ * seconds of silence, or hundreds of sockets waiting, are someone else's (spawn-host-announce.ts). A gateway whose loop
+ * stalled while the host went on finds several spawns' sockets waiting at once: the bound leaves room for ~80 spawns.
  */
-export const announceLimits: AnnounceLimits = { timeoutMs: 5000, maxPending: 64 }
+export const announceLimits: AnnounceLimits = { timeoutMs: 5000, maxPending: 256 }
 
 type HostReply =
   | { id: number; pid: number }
