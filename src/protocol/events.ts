@@ -63,7 +63,7 @@ export const itemStarted = z.object({ type: z.literal('item.started'), item })
 export const itemUpdated = z.object({ type: z.literal('item.updated'), item })
 /** An item reached its final state. */
 export const itemCompleted = z.object({ type: z.literal('item.completed'), item })
-/** A streamed fragment of an item's text. */
+/** A streamed fragment of an item's text, or of a command's output (its aggregatedOutput). */
 export const itemDelta = z.object({ type: z.literal('item.delta'), itemId: z.string(), delta: z.string() })
 /** The agent asks permission to run a command, change files or widen its permissions. */
 export const approvalRequested = z.object({
