@@ -17,6 +17,30 @@ export interface BodyClockLimits {
   minBytesPerSecond: number
 }
 
+/** What a clock has seen of a transfer so far (performance.now() times). */
+export interface TransferSeen {
+  startedAt: number
+  lastByteAt: number
+  received: number
+}
+
+/** Which limit a transfer broke (the idle gap first when both are due), or when it will break one. */
+export type TransferCheck =
+  | { stalled: false; dueInMs: number }
+  | { stalled: true; limit: 'BODY_IDLE_SECONDS' | 'BODY_MIN_BYTES_PER_SECOND' }
+
+/** The body clock's rule, shared with seed 004's frame clock (compat/agent-stream-frame-clock.ts). */
+export function checkTransfer(seen: TransferSeen, limits: BodyClockLimits, now: number): TransferCheck {
+  const idleDue = seen.lastByteAt + limits.idleMs
+  const rateDue =
+    limits.minBytesPerSecond > 0
+      ? seen.startedAt + limits.idleMs + (seen.received / limits.minBytesPerSecond) * 1000
+      : Number.POSITIVE_INFINITY
+  const due = Math.min(idleDue, rateDue)
+  if (now < due) return { stalled: false, dueInMs: due - now }
+  return { stalled: true, limit: now >= idleDue ? 'BODY_IDLE_SECONDS' : 'BODY_MIN_BYTES_PER_SECOND' }
+}
+
 /** The request as a Fastify parser gets it: Node's IncomingMessage or Http2ServerRequest. */
 type RawBody = FastifyRequest['raw'] & { stream?: ServerHttp2Stream }
 
@@ -89,17 +113,16 @@ class TimedBody extends Readable {
 
   private readonly check = () => {
     const { idleMs, minBytesPerSecond } = this.limits
-    const now = performance.now()
-    const idleDue = this.lastByteAt + idleMs
-    const rateDue =
-      minBytesPerSecond > 0
-        ? this.startedAt + idleMs + (this.received / minBytesPerSecond) * 1000
-        : Number.POSITIVE_INFINITY
-    if (now < Math.min(idleDue, rateDue)) return this.arm(Math.min(idleDue, rateDue) - now)
+    const checked = checkTransfer(
+      { startedAt: this.startedAt, lastByteAt: this.lastByteAt, received: this.received },
+      this.limits,
+      performance.now(),
+    )
+    if (!checked.stalled) return this.arm(checked.dueInMs)
     this.stalled = true
     this.raw.resume()
     const err =
-      now >= idleDue
+      checked.limit === 'BODY_IDLE_SECONDS'
         ? new AppError(
             'request_timeout',
             `no byte of the request body arrived for ${idleMs / 1000} s (BODY_IDLE_SECONDS)`,

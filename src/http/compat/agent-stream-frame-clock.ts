@@ -1,5 +1,5 @@
 import type { GatewayContext } from '../../core/context.js'
-import type { BodyClockLimits } from '../body-clock.js'
+import { type BodyClockLimits, checkTransfer } from '../body-clock.js'
 
 /** The request body's limits, for the bytes within one frame. */
 export const frameLimits = (ctx: GatewayContext): BodyClockLimits => ({
@@ -88,17 +88,15 @@ export class FrameClock {
     this.timer = undefined
     if (!this.running || this.pausedAt !== undefined) return
     const { idleMs, minBytesPerSecond } = this.limits
-    const now = performance.now()
-    const idleDue = this.lastByteAt + idleMs
-    const rateDue =
-      minBytesPerSecond > 0
-        ? this.startedAt + idleMs + (this.received / minBytesPerSecond) * 1000
-        : Number.POSITIVE_INFINITY
-    const due = Math.min(idleDue, rateDue)
-    if (now < due) return this.arm(due - now)
+    const checked = checkTransfer(
+      { startedAt: this.startedAt, lastByteAt: this.lastByteAt, received: this.received },
+      this.limits,
+      performance.now(),
+    )
+    if (!checked.stalled) return this.arm(checked.dueInMs)
     this.running = false
     this.onStall(
-      now >= idleDue
+      checked.limit === 'BODY_IDLE_SECONDS'
         ? {
             message: `no byte of the frame arrived for ${idleMs / 1000} s (BODY_IDLE_SECONDS)`,
             limit: 'BODY_IDLE_SECONDS',
