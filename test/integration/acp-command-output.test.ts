@@ -2,10 +2,9 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Item } from '../../src/protocol/items.js'
-import type { Run } from '../../src/protocol/runs.js'
 import type { Session } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, readNdjson, startGateway, type TestGateway } from '../support/gateway.js'
+import { postJson, readNdjson, startGateway, succeededRun, type TestGateway } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 
 /**
@@ -26,14 +25,7 @@ const commandItems = (events: StoredEvent[]): CommandItem[] =>
 
 /** A one-shot run to its end, and its stored events. */
 async function oneShot(gw: TestGateway, agent: string, prompt: string) {
-  const res = await postJson(`${gw.url}/v1/runs?wait=true`, { agent, prompt, sandbox: 'workspace-write' })
-  const run = (await res.json()) as Run
-  expect(res.status, JSON.stringify(run)).toBe(200)
-  const events = (await readNdjson(
-    await fetch(`${gw.url}/v1/runs/${run.id}/events`, { headers: { accept: 'application/x-ndjson' } }),
-  )) as StoredEvent[]
-  expect(run.status, JSON.stringify(events.map((e) => e.type))).toBe('succeeded')
-  return events
+  return (await succeededRun(gw.url, { agent, prompt, sandbox: 'workspace-write' })).events
 }
 
 async function openSession(gw: TestGateway, agent: string): Promise<string> {

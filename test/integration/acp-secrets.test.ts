@@ -1,10 +1,9 @@
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
-import type { Run } from '../../src/protocol/runs.js'
 import type { Session } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, readNdjson, startGateway, type TestGateway, testApiKey } from '../support/gateway.js'
+import { postJson, startGateway, succeededRun, type TestGateway, testApiKey } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 
 /**
@@ -146,19 +145,11 @@ describe.each(gateways)('ACP agents on $paths: secrets never reach their command
   for (const { agent, sandbox, model } of agents) {
     it(`${agent}: a one-shot run's command`, async () => {
       script(mock)
-      const res = await postJson(
-        `${gw.url}/v1/runs?wait=true`,
+      const { events } = await succeededRun(
+        gw.url,
         { agent, prompt: 'run the scripted commands', sandbox },
         auth,
       )
-      const run = (await res.json()) as Run
-      expect(res.status, JSON.stringify(run)).toBe(200)
-      const events = (await readNdjson(
-        await fetch(`${gw.url}/v1/runs/${run.id}/events`, {
-          headers: { accept: 'application/x-ndjson', ...auth },
-        }),
-      )) as StoredEvent[]
-      expect(run.status, JSON.stringify(events)).toBe('succeeded')
       expectNoSecret(mock, events, model)
     }, 120_000)
 

@@ -4,7 +4,14 @@ import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, readNdjson, startGateway, type TestGateway, testModel } from '../support/gateway.js'
+import {
+  postJson,
+  readNdjson,
+  startGateway,
+  succeededRun,
+  type TestGateway,
+  testModel,
+} from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 import { tempDir } from '../support/temp.js'
 
@@ -83,22 +90,8 @@ function script(mock: MockLlm) {
   mock.script({ kind: 'exec_command', cmd: probe }, { kind: 'text', text: 'probed' })
 }
 
-async function oneShot(gw: TestGateway, agent: string): Promise<{ run: Run; events: StoredEvent[] }> {
-  const res = await postJson(
-    `${gw.url}/v1/runs?wait=true`,
-    { agent, prompt: 'run the scripted command', sandbox: 'danger-full-access' },
-    auth,
-  )
-  const run = (await res.json()) as Run
-  expect(res.status, JSON.stringify(run)).toBe(200)
-  const events = (await readNdjson(
-    await fetch(`${gw.url}/v1/runs/${run.id}/events`, {
-      headers: { accept: 'application/x-ndjson', ...auth },
-    }),
-  )) as StoredEvent[]
-  expect(run.status, JSON.stringify(events)).toBe('succeeded')
-  return { run, events }
-}
+const oneShot = (gw: TestGateway, agent: string): Promise<{ run: Run; events: StoredEvent[] }> =>
+  succeededRun(gw.url, { agent, prompt: 'run the scripted command', sandbox: 'danger-full-access' }, auth)
 
 async function sessionTurn(gw: TestGateway, agent: string): Promise<StoredEvent[]> {
   const created = await postJson(

@@ -1,8 +1,10 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
-import { afterAll, afterEach, beforeAll } from 'vitest'
+import { afterAll, afterEach, beforeAll, expect } from 'vitest'
 import type { LogSink } from '../../src/http/logging.js'
 import { startServer } from '../../src/http/server.js'
+import type { StoredEvent } from '../../src/protocol/events.js'
+import type { Run } from '../../src/protocol/runs.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { makeCodexHome } from './codex-home.js'
 import { tempDir, testBase } from './temp.js'
@@ -74,6 +76,27 @@ export async function readNdjson(res: Response): Promise<Record<string, unknown>
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Record<string, unknown>)
+}
+
+/**
+ * `POST /v1/runs?wait=true` with `body` to the run's end, then the run's stored events (NDJSON); expects 200 and a
+ * run that succeeded (the events are the failure's message).
+ */
+export async function succeededRun(
+  gatewayUrl: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<{ run: Run; events: StoredEvent[] }> {
+  const res = await postJson(`${gatewayUrl}/v1/runs?wait=true`, body, headers)
+  const run = (await res.json()) as Run
+  expect(res.status, JSON.stringify(run)).toBe(200)
+  const events = (await readNdjson(
+    await fetch(`${gatewayUrl}/v1/runs/${run.id}/events`, {
+      headers: { accept: 'application/x-ndjson', ...headers },
+    }),
+  )) as StoredEvent[]
+  expect(run.status, JSON.stringify(events)).toBe('succeeded')
+  return { run, events }
 }
 
 /**
