@@ -184,7 +184,12 @@ describe('acp:codex-acp: a command that outlives its turn', () => {
     const [item] = commandItems(await turn(gw, sessionId, 'start it'))
     // on a machine slow enough for the command to end within the turn, its end comes: whole and completed
     if (item?.status === 'completed') expectWhole(item, 'started\nfinished\n')
-    else expect(item).toMatchObject({ aggregatedOutput: 'started\n', exitCode: null, status: 'failed' })
+    else {
+      expect(item).toMatchObject({ exitCode: null, status: 'failed' })
+      // what codex sent of it: `started`, or nothing when codex subscribed to the output after the echo (its race,
+      // see scriptSeq; seen once in CI)
+      expect(['started\n', '']).toContain(item!.aggregatedOutput)
+    }
     const second = await turn(gw, sessionId, 'next')
     expect(commandItems(second)).toEqual([])
     expect(second.filter((e) => e.type.startsWith('item.') && 'item' in e && e.item.id === item!.id)).toEqual(
