@@ -1,4 +1,5 @@
 import type { AgentEvent } from '../../protocol/events.js'
+import { itemChange } from '../../protocol/item-delta.js'
 import type { Item } from '../../protocol/items.js'
 import { ended, mergeToolCall, statusAtTurnEnd, type ToolCallState, toolItem } from './tool-items.js'
 import { type SessionUpdate, sessionUpdate, type ToolCallFields } from './wire.js'
@@ -106,9 +107,10 @@ export class UpdateMapper {
           type: 'todo_list',
           items: u.entries.map((e) => ({ text: e.content, completed: e.status === 'completed' })),
         }
-        const type = this.plan ? 'item.updated' : 'item.started'
+        const before = this.plan
         this.plan = item
-        return [...this.closeText(), { type, item }]
+        if (before && itemChange(before, item).kind === 'none') return this.closeText()
+        return [...this.closeText(), { type: before ? 'item.updated' : 'item.started', item }]
       }
       default:
         // user_message_chunk (a replay of the prompt) and whatever we do not map
@@ -152,27 +154,14 @@ export class UpdateMapper {
     const before = this.sent.get(t.id)
     this.sent.set(t.id, item)
     if (!before) return [{ type: 'item.started', item }]
-    const growth = outputGrowth(before, item)
-    if (growth === undefined) return [{ type: 'item.updated', item }]
-    // only more output: its new part, as codex app-server streams a command's output (not the whole so far)
-    return growth ? [{ type: 'item.delta', itemId: item.id, delta: growth }] : []
+    // whole only when more than its output (or text) grew: each ACP update carries the whole tool call so far
+    const change = itemChange(before, item)
+    if (change.kind === 'none') return []
+    if (change.kind === 'delta') return [{ type: 'item.delta', itemId: item.id, delta: change.delta }]
+    return [{ type: 'item.updated', item }]
   }
 
   private raw(payload: unknown): AgentEvent {
     return { type: 'agent.raw', agent: this.agent, payload }
   }
-}
-
-/**
- * What a command item's update adds to the one sent before it when the output grew and nothing else changed:
- * the new output ('' when nothing changed at all); undefined when anything else changed (sent whole, as
- * item.updated). Each update of an ACP command carries its whole output so far: sent whole every time, a
- * 229 KB output in 55 chunks stored about 6 MB of events.
- */
-function outputGrowth(before: Item, after: Item): string | undefined {
-  if (before.type !== 'command_execution' || after.type !== 'command_execution') return undefined
-  const same =
-    before.command === after.command && before.exitCode === after.exitCode && before.status === after.status
-  if (!same || !after.aggregatedOutput.startsWith(before.aggregatedOutput)) return undefined
-  return after.aggregatedOutput.slice(before.aggregatedOutput.length)
 }

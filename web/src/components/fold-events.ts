@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../../../src/protocol/events.js'
+import { appendDelta } from '../../../src/protocol/item-delta.js'
 import type { Item } from '../../../src/protocol/items.js'
 
 export type Block =
@@ -36,11 +37,9 @@ export function foldEvents(events: StoredEvent[]): Block[] {
       }
       case 'item.delta': {
         const known = items.get(ev.itemId)
-        if (known && 'text' in known.item) known.item = { ...known.item, text: known.item.text + ev.delta }
-        // a command's output as it streams (codex app-server, ACP agents)
-        else if (known?.item.type === 'command_execution')
-          known.item = { ...known.item, aggregatedOutput: known.item.aggregatedOutput + ev.delta }
-        else if (!known) {
+        // a message's text, a reasoning's, a command's output as it streams (protocol/item-delta.ts)
+        if (known) known.item = appendDelta(known.item, ev.delta)
+        else {
           const block = {
             kind: 'item' as const,
             seq: ev.seq,
