@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -98,6 +98,40 @@ describe('web console', { timeout: 120_000 }, () => {
       .map((l) => (JSON.parse(l) as StoredEvent).seq)
     expect(shown).toEqual(stored)
     expect(new Set(shown).size).toBe(shown.length)
+  })
+
+  it("a session's command output shows while the command runs: its first line before it ends, then both", async () => {
+    const session = await json<Session>(
+      postJson(`${gw.url}/v1/sessions`, { approvalPolicy: 'never', sandbox: 'workspace-write' }),
+    )
+    // The command prints a line when the test creates a file, waits for a second file, then prints another:
+    // it cannot end before the test saw its first line on the page.
+    const waitFor = (file: string) => `until [ -e ${file} ]; do sleep 0.05; done`
+    mock.on(
+      'stream two lines',
+      {
+        kind: 'exec_command',
+        cmd: `${waitFor('print-first')}; echo first-streamed-line; ${waitFor('print-second')}; echo second-streamed-line`,
+        yieldTimeMs: 30_000,
+      },
+      { kind: 'text', text: 'printed both lines' },
+    )
+    const page = await open(`#/sessions/${session.id}`)
+    await page.locator('[data-loaded]').waitFor()
+    await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'stream two lines please' })
+    const command = page.getByTestId('command')
+    const output = command.locator('pre.output')
+    // the command runs (item.started shown) before it prints anything
+    await poll(() => command.textContent()).toContain('in_progress')
+    writeFileSync(path.join(session.cwd, 'print-first'), '')
+    await poll(() => output.textContent()).toContain('first-streamed-line')
+    expect(await command.textContent()).toContain('in_progress')
+    expect(await output.textContent()).not.toContain('second-streamed-line')
+    await screenshot(page, 'command-streaming')
+    writeFileSync(path.join(session.cwd, 'print-second'), '')
+    await poll(() => command.textContent()).toContain('exit 0')
+    expect(await output.textContent()).toBe('first-streamed-line\nsecond-streamed-line\n')
+    await poll(() => page.getByTestId('agent-message').textContent()).toContain('printed both lines')
   })
 
   it('approvals from a phone: accept one (the file appears), decline another (no file); the count shows', async () => {
