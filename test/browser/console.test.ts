@@ -134,6 +134,50 @@ describe('web console', { timeout: 120_000 }, () => {
     await poll(() => page.getByTestId('agent-message').textContent()).toContain('printed both lines')
   })
 
+  it('on a phone, long words (a path in the prompt, the command, its output, raw events) stay within the screen', async () => {
+    const long = `/workspace/${'very-long-directory-name-'.repeat(8)}end`
+    mock.on(
+      'a long command',
+      { kind: 'exec_command', cmd: `echo ${long}/${'x'.repeat(300)}` },
+      { kind: 'text', text: `printed ${long}` },
+    )
+    const run = await json<{ id: string; status: string }>(
+      postJson(`${gw.url}/v1/runs?wait=true`, {
+        agent: 'codex',
+        prompt: `run a long command in ${long}`,
+        sandbox: 'workspace-write',
+      }),
+    )
+    expect(run.status).toBe('succeeded')
+    const page = await open(`#/runs/${run.id}`, { width: 390, height: 844 })
+    // how far the page can scroll sideways: what sticks out past the screen's right edge
+    const sticksOut = () =>
+      page.evaluate(() => {
+        const root = (
+          globalThis as unknown as {
+            document: { documentElement: { scrollWidth: number; clientWidth: number } }
+          }
+        ).document.documentElement
+        return root.scrollWidth - root.clientWidth
+      })
+    await poll(() => page.getByTestId('command').locator('pre.output').textContent()).toContain(
+      'x'.repeat(300),
+    )
+    await page.getByTestId('agent-message').waitFor()
+    await screenshot(page, 'command-phone')
+    expect(await sticksOut()).toBe(0)
+    await page.getByLabel('Raw events').check()
+    await page.locator('[data-raw-seq]').first().waitFor()
+    expect(await sticksOut()).toBe(0)
+
+    const session = await json<Session>(postJson(`${gw.url}/v1/sessions`, { approvalPolicy: 'never' }))
+    mock.on('a long question', { kind: 'text', text: 'a short answer' })
+    await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: `a long question about ${long}` })
+    await page.goto(`${gw.url}/#/sessions/${session.id}`)
+    await poll(() => page.locator('.turn').first().textContent()).toContain('a short answer')
+    expect(await sticksOut()).toBe(0)
+  })
+
   it('approvals from a phone: accept one (the file appears), decline another (no file); the count shows', async () => {
     const session = await json<Session>(
       postJson(`${gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
