@@ -6,6 +6,7 @@ import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { ensureConsoleBuilt, launchChromium, screenshot, seriousA11yViolations } from '../support/browser.js'
+import { startCuttingProxy } from '../support/cutting-proxy.js'
 import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
 
 /** Waits for what the page shows (the page updates from events; nothing here sleeps). */
@@ -132,6 +133,55 @@ describe('web console', { timeout: 120_000 }, () => {
     await poll(() => command.textContent()).toContain('exit 0')
     expect(await output.textContent()).toBe('first-streamed-line\nsecond-streamed-line\n')
     await poll(() => page.getByTestId('agent-message').textContent()).toContain('printed both lines')
+  })
+
+  it('a connection dropped while a command streams: the console resumes (Last-Event-ID), its output neither doubled nor short', async () => {
+    const proxy = await startCuttingProxy(gw.url)
+    try {
+      const session = await json<Session>(
+        postJson(`${gw.url}/v1/sessions`, { approvalPolicy: 'never', sandbox: 'workspace-write' }),
+      )
+      const waitFor = (file: string) => `until [ -e ${file} ]; do sleep 0.05; done`
+      mock.on(
+        'three lines across a drop',
+        {
+          kind: 'exec_command',
+          cmd: `${waitFor('one')}; echo line-one; ${waitFor('two')}; echo line-two; ${waitFor('three')}; echo line-three`,
+          yieldTimeMs: 30_000,
+        },
+        { kind: 'text', text: 'printed three lines' },
+      )
+      const context = await browser.newContext()
+      contexts.push(context)
+      const page = await context.newPage()
+      const resumedAfter: string[] = []
+      page.on('request', (r) => {
+        const lastId = r.headers()['last-event-id']
+        if (r.url().includes(`/v1/sessions/${session.id}/events`) && lastId) resumedAfter.push(lastId)
+      })
+      await page.goto(`${proxy.url}/#/sessions/${session.id}`)
+      await page.locator('[data-loaded]').waitFor()
+      await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, {
+        input: 'three lines across a drop please',
+      })
+      const command = page.getByTestId('command')
+      const output = command.locator('pre.output')
+      await poll(() => command.textContent()).toContain('in_progress')
+      writeFileSync(path.join(session.cwd, 'one'), '')
+      await poll(() => output.textContent()).toContain('line-one')
+      proxy.cut()
+      writeFileSync(path.join(session.cwd, 'two'), '')
+      await poll(() => output.textContent()).toContain('line-two')
+      expect(resumedAfter.length).toBeGreaterThan(0)
+      // still running (it waits for the third file): what shows is the deltas folded, each once
+      expect(await command.textContent()).toContain('in_progress')
+      expect(await output.textContent()).toBe('line-one\nline-two\n')
+      writeFileSync(path.join(session.cwd, 'three'), '')
+      await poll(() => command.textContent()).toContain('exit 0')
+      expect(await output.textContent()).toBe('line-one\nline-two\nline-three\n')
+    } finally {
+      await proxy.close()
+    }
   })
 
   it('on a phone, long words (a path in the prompt, the command, its output, raw events) stay within the screen', async () => {

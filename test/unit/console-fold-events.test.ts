@@ -35,4 +35,30 @@ describe('console: folding events into blocks', () => {
     ])
     expect(blocks).toMatchObject([{ kind: 'item', item: { type: 'agent_message', text: 'Hello' } }])
   })
+
+  it('each seq is folded once: a delta or output received twice (a replay after a reconnect) is not doubled', () => {
+    const command = {
+      id: 'c1',
+      type: 'command_execution',
+      command: 'seq 2',
+      exitCode: null,
+      status: 'in_progress',
+    }
+    const events = [
+      stored(1, { type: 'item.started', item: { ...command, aggregatedOutput: '' } }),
+      stored(2, { type: 'item.delta', itemId: 'c1', delta: '1\n' }),
+      stored(3, { type: 'output', stream: 'stderr', data: 'warning\n' }),
+    ]
+    const once = foldEvents(events)
+    const replayed = foldEvents([
+      ...events,
+      ...events.slice(1),
+      stored(4, { type: 'item.delta', itemId: 'c1', delta: '2\n' }),
+    ])
+    expect(once).toMatchObject([{ item: { aggregatedOutput: '1\n' } }, { kind: 'output', text: 'warning\n' }])
+    expect(replayed).toMatchObject([
+      { item: { aggregatedOutput: '1\n2\n' } },
+      { kind: 'output', text: 'warning\n' },
+    ])
+  })
 })

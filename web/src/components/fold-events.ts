@@ -9,12 +9,17 @@ export type Block =
 
 /**
  * Folds a stream of events into what a person reads: one block per item (its latest state, deltas appended
- * while it runs), one per other event; consecutive output of one stream joined.
+ * while it runs), one per other event; consecutive output of one stream joined. An event whose seq was folded
+ * already is skipped, so folding is the same however often an event was received.
  */
 export function foldEvents(events: StoredEvent[]): Block[] {
   const blocks: Block[] = []
   const items = new Map<string, Extract<Block, { kind: 'item' }>>()
+  // each seq once: an event received twice (a replay after a reconnect) would append its delta twice
+  const folded = new Set<number>()
   for (const ev of events) {
+    if (folded.has(ev.seq)) continue
+    folded.add(ev.seq)
     switch (ev.type) {
       case 'item.started':
       case 'item.updated':
