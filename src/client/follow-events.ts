@@ -16,6 +16,8 @@ export interface FollowOptions {
   fetch?: typeof fetch
   /** Told whenever the connection drops and a reconnect is scheduled (for a "reconnecting" indicator). */
   onReconnect?: (lastSeq: number, error: unknown) => void
+  /** Told whenever a connection is open (the first, and each reconnect), even if no event comes on it. */
+  onConnected?: () => void
 }
 
 /**
@@ -37,6 +39,7 @@ export async function* followEvents(opts: FollowOptions): AsyncGenerator<StoredE
         headers,
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.fetch ? { fetch: opts.fetch } : {}),
+        ...(opts.onConnected ? { onOpen: opts.onConnected } : {}),
       })
       for await (const frame of frames) {
         const event = JSON.parse(frame.data) as StoredEvent

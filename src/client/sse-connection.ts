@@ -23,6 +23,8 @@ export interface SseConnectOptions {
   headers: Record<string, string>
   signal?: AbortSignal
   fetch?: typeof fetch
+  /** Told when the server accepted the connection (2xx), before any frame. */
+  onOpen?: () => void
 }
 
 /**
@@ -36,6 +38,7 @@ export async function* sseFrames(url: string, opts: SseConnectOptions): AsyncGen
   })
   if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null))
   if (!res.body) throw new Error('the event stream has no body')
+  opts.onOpen?.()
   const frames = res.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream())
   yield* frames as unknown as AsyncIterable<SseFrame>
 }

@@ -42,13 +42,17 @@ describe('client event follower', () => {
     })
     if (!run || !('id' in run)) throw new Error('no run')
     const reconnects: number[] = []
+    let connected = 0
     const seen: StoredEvent[] = []
     for await (const ev of client.runEvents(run.id, {
       retryMs: 50,
       onReconnect: (seq) => reconnects.push(seq),
+      onConnected: () => connected++,
     }))
       seen.push(ev)
     expect(reconnects.length).toBeGreaterThanOrEqual(1)
+    // told of each connection the server accepted: the first and every reconnect
+    expect(connected).toBe(lastEventIds.length)
     expect(lastEventIds[0]).toBeNull()
     expect(lastEventIds[1]).toBe(String(reconnects[0]))
     expect(seen.map((e) => e.seq)).toEqual(seen.map((_, i) => i + 1))

@@ -22,6 +22,8 @@ export function useEvents(kind: 'run' | 'session', id: string) {
     let seen = readCache(key)
     const after = seen.at(-1)?.seq ?? 0
     const onReconnect = () => setState('reconnecting')
+    // live once the connection is open, not only when an event comes: an idle session may send none for long
+    const onConnected = () => setState('live')
     // Written at most every 300 ms (and when the page goes away), not once per event.
     let timer: ReturnType<typeof setTimeout> | undefined
     const flush = () => {
@@ -35,8 +37,8 @@ export function useEvents(kind: 'run' | 'session', id: string) {
     window.addEventListener('pagehide', flush)
     const stream =
       kind === 'run'
-        ? client.runEvents(id, { after, signal: abort.signal, onReconnect })
-        : client.sessionEvents(id, { after, signal: abort.signal, onReconnect })
+        ? client.runEvents(id, { after, signal: abort.signal, onReconnect, onConnected })
+        : client.sessionEvents(id, { after, signal: abort.signal, onReconnect, onConnected })
     ;(async () => {
       if (seen.at(-1)?.type === 'run.completed') return setState('done')
       try {

@@ -80,7 +80,7 @@ export function SessionView({ id }: { id: string }) {
         </dl>
       )}
       <div class="toolbar">
-        <span class={`stream-state st-${state}`} role="status">
+        <span class={`stream-state st-${state}`} role="status" data-testid="stream-state">
           {state}
         </span>
         <button
