@@ -17,17 +17,23 @@ export function streamedText(item: Item): string | undefined {
   }
 }
 
-/** The item with `delta` appended to its streamed text (the item itself when it has none). */
-export function appendDelta(item: Item, delta: string): Item {
+/** The item with its streamed text replaced (the item itself when it has none). */
+function withStreamedText(item: Item, text: string): Item {
   switch (item.type) {
     case 'agent_message':
     case 'reasoning':
-      return { ...item, text: item.text + delta }
+      return { ...item, text }
     case 'command_execution':
-      return { ...item, aggregatedOutput: item.aggregatedOutput + delta }
+      return { ...item, aggregatedOutput: text }
     default:
       return item
   }
+}
+
+/** The item with `delta` appended to its streamed text (the item itself when it has none). */
+export function appendDelta(item: Item, delta: string): Item {
+  const text = streamedText(item)
+  return text === undefined ? item : withStreamedText(item, text + delta)
 }
 
 /**
@@ -39,11 +45,12 @@ export type ItemChange = { kind: 'none' } | { kind: 'delta'; delta: string } | {
 
 export function itemChange(before: Item, after: Item): ItemChange {
   const same = (a: Item, b: Item) => JSON.stringify(a) === JSON.stringify(b)
-  if (same(before, after)) return { kind: 'none' }
   const was = streamedText(before)
   const now = streamedText(after)
-  if (was === undefined || now === undefined || before.type !== after.type || !now.startsWith(was))
-    return { kind: 'updated' }
-  const delta = now.slice(was.length)
-  return same(appendDelta(before, delta), after) ? { kind: 'delta', delta } : { kind: 'updated' }
+  if (was === undefined || now === undefined)
+    return same(before, after) ? { kind: 'none' } : { kind: 'updated' }
+  // the rest compared without the text: a command's output may be megabytes, updated once per chunk
+  if (!same(withStreamedText(before, ''), withStreamedText(after, ''))) return { kind: 'updated' }
+  if (now === was) return { kind: 'none' }
+  return now.startsWith(was) ? { kind: 'delta', delta: now.slice(was.length) } : { kind: 'updated' }
 }
