@@ -23,6 +23,7 @@ import { startRunWorker } from './run-worker.js'
 import { createRunner, startKeyProxy, usesContainers } from './runners.js'
 import { serveSessionCalls } from './serve-session-calls.js'
 import { SessionManager } from './session-manager.js'
+import { sweepRunImages } from './staged-images.js'
 import { type Managers, Tenancy } from './tenancy/tenancy.js'
 
 /** Builds the core: the store (crash recovery and retention run here), the agents, the run manager. */
@@ -113,6 +114,8 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   if (usesContainers(config)) await runner.reclaim()
   // and the files a killed gateway staged for its runs (in the temp dir) go: only those whose maker is gone
   await sweepStagedDirs()
+  // and the copies of its runs' images (DATA_DIR/run-images)
+  await sweepRunImages(config.DATA_DIR)
   // Only what lost nodes left unfinished is recovered: runs and sessions of live nodes are theirs.
   await node.recoverLost(async (lost) => {
     await runs.recover(lost)

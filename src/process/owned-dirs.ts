@@ -4,7 +4,8 @@ import path from 'node:path'
 import { procStat, sameProcess } from './proc-stat.js'
 
 /**
- * Directories the gateway makes in the shared temp dir (`<prefix><pid>-<random>`, mode 0700 from mkdtemp),
+ * Directories the gateway makes in the shared temp dir (`<prefix><pid>-<random>`, mode 0700 from mkdtemp) or in
+ * its data dir (`run-images/<run>-<random>`),
  * each with an owner file saying which process made it. A gateway that was killed leaves its directories
  * behind; the next one to start removes those whose maker is provably gone. The temp dir is shared (other
  * users, other gateways, containers that mount it, any program), so a name is no proof: only a directory (not
@@ -51,9 +52,12 @@ function self(): Owner | null {
   return { pid: process.pid, startTime, pidNamespace, bootId }
 }
 
-/** Makes a directory of `kind` in `tmp`, owned (by its owner file) by this process. */
-export function makeOwnedDir(kind: OwnedDirKind, tmp: string): string {
-  const dir = mkdtempSync(path.join(tmp, `${kind.prefix}${process.pid}-`))
+/**
+ * Makes a directory of `kind` in `parent` (`<prefix><label>-<random>`, the label this process's pid unless
+ * given), owned (by its owner file) by this process.
+ */
+export function makeOwnedDir(kind: OwnedDirKind, parent: string, label = String(process.pid)): string {
+  const dir = mkdtempSync(path.join(parent, `${kind.prefix}${label}-`))
   const owner = self()
   if (owner) writeFileSync(ownerFileOf(kind, dir), JSON.stringify(owner), { mode: 0o600, flag: 'wx' })
   return dir
@@ -105,17 +109,17 @@ async function stale(kind: OwnedDirKind, dir: string, here: Owner): Promise<bool
 }
 
 /**
- * Removes the directories of `kind` in `tmp` that gateways of this user left when they were killed (a process
- * killed, or a test worker that never ran its exit handlers), and nothing else.
+ * Removes the directories of `kind` in `parent` that gateways of this user left when they were killed (a process
+ * killed, or a test worker that never ran its exit handlers), and nothing else. Resolves with how many went.
  */
-export async function sweepOwnedDirs(kind: OwnedDirKind, tmp: string): Promise<void> {
+export async function sweepOwnedDirs(kind: OwnedDirKind, parent: string): Promise<number> {
   const here = self()
-  if (!here || uid() === undefined) return
+  if (!here || uid() === undefined) return 0
   let names: string[]
   try {
-    names = await readdir(tmp)
+    names = await readdir(parent)
   } catch {
-    return
+    return 0
   }
   const dirs = new Set<string>()
   for (const name of names) {
@@ -125,13 +129,16 @@ export async function sweepOwnedDirs(kind: OwnedDirKind, tmp: string): Promise<v
       kind.owner === 'beside' && name.endsWith(besideSuffix) ? name.slice(0, -besideSuffix.length) : name,
     )
   }
+  let removed = 0
   for (const name of dirs) {
-    const dir = path.join(tmp, name)
+    const dir = path.join(parent, name)
     if (!(await stale(kind, dir, here))) continue
     try {
       removeOwnedDir(kind, dir)
+      removed++
     } catch {
       // gone meanwhile, or not removable: the next start tries again
     }
   }
+  return removed
 }

@@ -13,6 +13,6 @@ export function makeSpawnDir(tmp = os.tmpdir()): string {
 }
 
 /** Removes the listener directories in `tmp` that killed gateways of this user left, and nothing else. */
-export function sweepStaleDirs(tmp = os.tmpdir()): Promise<void> {
+export function sweepStaleDirs(tmp = os.tmpdir()): Promise<number> {
   return sweepOwnedDirs(spawnDirs, tmp)
 }

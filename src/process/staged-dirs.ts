@@ -19,6 +19,6 @@ export function removeStagedDir(dir: string): void {
 }
 
 /** Removes the staging directories in `tmp` that killed gateways of this user left, and nothing else. */
-export function sweepStagedDirs(tmp = os.tmpdir()): Promise<void> {
+export function sweepStagedDirs(tmp = os.tmpdir()): Promise<number> {
   return sweepOwnedDirs(stagedDirs, tmp)
 }
