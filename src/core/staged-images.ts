@@ -24,7 +24,7 @@ export interface StagedImages {
 /**
  * The run-image directories: `DATA_DIR/run-images/<run>-<random>`, each with its owner file beside it
  * (`<dir>.owner`, owned-dirs.ts: a container mounts the directory, so the agent sees the images alone). A
- * starting gateway removes those a killed gateway left (sweepRunImages).
+ * starting gateway removes those a killed gateway left (sweepRunImages, from ops/leftover-sweep.ts).
  */
 const runImageDirs: OwnedDirKind = { prefix: '', owner: 'beside' }
 
@@ -100,7 +100,7 @@ function openConfined(image: string, roots: readonly string[]): number {
  * there only what owned-dirs.ts proves stale (a real directory with an owner file whose maker is gone).
  * Resolves with how many went.
  */
-export async function sweepRunImages(dataDir: string): Promise<number> {
+export async function sweepRunImages(dataDir: string, signal?: AbortSignal): Promise<number> {
   const base = runImagesIn(dataDir)
   try {
     const info = await lstat(base)
@@ -110,5 +110,5 @@ export async function sweepRunImages(dataDir: string): Promise<number> {
   } catch {
     return 0 // no run ever had images here
   }
-  return sweepOwnedDirs(runImageDirs, base)
+  return sweepOwnedDirs(runImageDirs, base, signal)
 }

@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
-import { lstat, readdir, readFile } from 'node:fs/promises'
+import { lstat, readdir, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { procStat, sameProcess } from './proc-stat.js'
 
@@ -109,10 +109,15 @@ async function stale(kind: OwnedDirKind, dir: string, here: Owner): Promise<bool
 }
 
 /**
- * Removes the directories of `kind` in `parent` that gateways of this user left when they were killed (a process
- * killed, or a test worker that never ran its exit handlers), and nothing else. Resolves with how many went.
+ * Removes the directories of `kinds` in `parent` (one readdir for all) that gateways of this user left when they
+ * were killed (a process killed, or a test worker that never ran its exit handlers), and nothing else. Stops
+ * between two directories once `signal` aborts. Resolves with how many went.
  */
-export async function sweepOwnedDirs(kind: OwnedDirKind, parent: string): Promise<number> {
+export async function sweepOwnedDirs(
+  kinds: OwnedDirKind | readonly OwnedDirKind[],
+  parent: string,
+  signal?: AbortSignal,
+): Promise<number> {
   const here = self()
   if (!here || uid() === undefined) return 0
   let names: string[]
@@ -121,23 +126,27 @@ export async function sweepOwnedDirs(kind: OwnedDirKind, parent: string): Promis
   } catch {
     return 0
   }
-  const dirs = new Set<string>()
+  const dirs = new Map<string, OwnedDirKind>()
   for (const name of names) {
-    if (!name.startsWith(kind.prefix)) continue
+    const kind = [kinds].flat().find((k) => name.startsWith(k.prefix))
+    if (!kind) continue
     // a beside layout is found by its owner files too: one whose directory is gone is still removed
-    dirs.add(
-      kind.owner === 'beside' && name.endsWith(besideSuffix) ? name.slice(0, -besideSuffix.length) : name,
-    )
+    const dir =
+      kind.owner === 'beside' && name.endsWith(besideSuffix) ? name.slice(0, -besideSuffix.length) : name
+    dirs.set(dir, kind)
   }
   let removed = 0
-  for (const name of dirs) {
+  for (const [name, kind] of dirs) {
+    if (signal?.aborted) break
     const dir = path.join(parent, name)
     if (!(await stale(kind, dir, here))) continue
     try {
-      removeOwnedDir(kind, dir)
+      // not rmSync: the sweep runs while the gateway serves
+      await rm(dir, { recursive: true, force: true })
+      if (kind.owner === 'beside') await rm(ownerFileOf(kind, dir), { force: true })
       removed++
     } catch {
-      // gone meanwhile, or not removable: the next start tries again
+      // not removable: the next start tries again
     }
   }
   return removed

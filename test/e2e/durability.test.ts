@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { leftoversSweptMessage } from '../../src/core/ops/leftover-sweep.js'
 import type { Run } from '../../src/protocol/runs.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayEnv, postJson, readNdjson } from '../support/gateway.js'
@@ -291,6 +292,10 @@ describe('durable runs across server restarts (real processes)', () => {
     expect(await first.stop()).toBeNull()
     expect(staged()).toEqual([left, owner])
     expect(copies()).toEqual([copy, copyOwner])
+    // and its spawn host's listener directory (the host died with it)
+    const spawnDirs = () => readdirSync(tmp).filter((n) => n.startsWith('agent-gateway-spawn-'))
+    const [listener] = spawnDirs() as [string]
+    expect(spawnDirs()).toEqual([listener])
     // look-alikes: a directory of that name with no owner file of a gateway beside it, in each place
     const lookAlike = path.join(tmp, 'agent-gateway-staged-2147483646-AbC123')
     mkdirSync(lookAlike)
@@ -299,7 +304,12 @@ describe('durable runs across server restarts (real processes)', () => {
     mkdirSync(imageLookAlike)
     writeFileSync(path.join(imageLookAlike, 'keep'), '')
 
+    // the new server sweeps in the background once it listens: its log line says when it is done
     const second = await start(env, dir)
+    const swept = JSON.parse(await second.logged(leftoversSweptMessage))
+    // one readdir of the temp dir found the staged files and the listener directory
+    expect(swept).toMatchObject({ tempDirs: 2, runImages: 1, cancelled: false })
+    expect(spawnDirs()).not.toContain(listener)
     expect(staged()).toEqual([path.basename(lookAlike)])
     expect(existsSync(path.join(lookAlike, 'keep'))).toBe(true)
     expect(copies()).toEqual([path.basename(imageLookAlike)])

@@ -18,9 +18,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { readText } from '../../src/process/lines.js'
 import { pacedSpawn } from '../../src/process/paced-spawn.js'
 import { spawnHostReady } from '../../src/process/spawn-child.js'
-import { sweepStaleDirs } from '../../src/process/spawn-dirs.js'
 import { type ChildSpawner, spawnGroup } from '../../src/process/spawn-group.js'
 import { SpawnHost } from '../../src/process/spawn-host.js'
+import { sweepTempDirs } from '../../src/process/temp-dirs.js'
 import { listProcesses, processesInGroup, waitUntilGone } from '../support/processes.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
@@ -200,7 +200,7 @@ setInterval(() => {}, 1000)
       left = path.dirname(line)
       expect(path.dirname(left)).toBe(tmp)
       // while it runs, its directory stays
-      await sweepStaleDirs(tmp)
+      await sweepTempDirs(tmp)
       expect(existsSync(left)).toBe(true)
     } finally {
       gateway.kill('SIGKILL')
@@ -234,7 +234,7 @@ setInterval(() => {}, 1000)
       'agent-gateway-spawn-2147483642-AbC123',
       JSON.stringify({ ...owner, bootId: 'an-earlier-boot' }),
     )
-    await sweepStaleDirs(tmp)
+    await sweepTempDirs(tmp)
     expect(existsSync(left)).toBe(false)
     expect(existsSync(earlierBoot)).toBe(false)
     for (const dir of [byName, otherNamespace, otherUser, target]) expect(existsSync(dir)).toBe(true)

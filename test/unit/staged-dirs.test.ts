@@ -17,7 +17,8 @@ import { pathToFileURL } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { LocalProcessRunner } from '../../src/process/local-runner.js'
 import { stagedPath } from '../../src/process/runner.js'
-import { makeStagedDir, sweepStagedDirs } from '../../src/process/staged-dirs.js'
+import { makeStagedDir } from '../../src/process/staged-dirs.js'
+import { sweepTempDirs } from '../../src/process/temp-dirs.js'
 import { processesInGroup, waitUntilGone } from '../support/processes.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
@@ -93,7 +94,7 @@ setInterval(() => {}, 1000)
       expect(path.dirname(left)).toBe(sandbox)
       expect(readdirSync(left)).toEqual(['schema.json'])
       // while its gateway runs, the directory stays
-      await sweepStagedDirs(sandbox)
+      await sweepTempDirs(sandbox)
       expect(existsSync(left)).toBe(true)
     } finally {
       gateway.kill('SIGKILL')
@@ -142,7 +143,7 @@ setInterval(() => {}, 1000)
     const halfRemoved = path.join(sandbox, 'agent-gateway-staged-2147483640-AbC123')
     writeFileSync(`${halfRemoved}.owner`, JSON.stringify(owner))
 
-    await sweepStagedDirs(sandbox)
+    await sweepTempDirs(sandbox)
     for (const gone of [left, ownerFile, earlierBoot, `${earlierBoot}.owner`, `${halfRemoved}.owner`])
       expect(existsSync(gone), gone).toBe(false)
     for (const kept of [byName, otherNamespace, otherUser, target, linkedOwner, live, `${live}.owner`])
