@@ -1,18 +1,13 @@
-import {
-  chownSync,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { stageImages, sweepRunImages } from '../../src/core/staged-images.js'
+import { expectSwept, makeLookAlikes } from '../support/owned-dir-lookalikes.js'
 import { moduleUrl, startScriptGateway } from '../support/script-gateway.js'
 import { removeDir, tempDir } from '../support/temp.js'
+
+/** Run-image copies: any name, the owner file beside (src/core/staged-images.ts). */
+const runImageLayout = { prefix: '', owner: 'beside' } as const
 
 let tmp: string
 beforeEach(() => {
@@ -55,55 +50,27 @@ console.log(staged.paths[0])`,
     const owner = JSON.parse(readFileSync(ownerFile, 'utf8'))
     expect(owner.pid).toBe(gateway.child.pid)
 
-    // look-alikes: a name alone (no owner file), an owner in another pid namespace, another user's, a link to a
-    // directory whose owner would qualify, an owner file that is a link
-    const lookAlike = (name: string, ownerText?: string, parent = base) => {
-      const dir = path.join(parent, name)
-      mkdirSync(dir)
-      writeFileSync(path.join(dir, 'keep'), '')
-      if (ownerText !== undefined) writeFileSync(`${dir}.owner`, ownerText)
-      return dir
-    }
-    const byName = lookAlike('run_byname-AbC123')
-    const otherNamespace = lookAlike('run_ns-AbC123', JSON.stringify({ ...owner, pidNamespace: 'pid:[1]' }))
-    const asRoot = process.getuid?.() === 0
-    const otherUser = asRoot ? lookAlike('run_user-AbC123', JSON.stringify(owner)) : byName
-    if (asRoot) chownSync(otherUser, 4242, 4242)
     const outside = path.join(tmp, 'outside')
     mkdirSync(outside)
-    const target = lookAlike('elsewhere', JSON.stringify(owner), outside)
-    const link = path.join(base, 'run_link-AbC123')
-    symlinkSync(target, link)
-    writeFileSync(`${link}.owner`, JSON.stringify(owner))
-    const linkedOwner = lookAlike('run_linkedowner-AbC123')
-    symlinkSync(ownerFile, `${linkedOwner}.owner`)
+    const lookAlikes = makeLookAlikes(base, runImageLayout, owner, ownerFile, outside)
     // this process's own (a live gateway's run) stays
     const live = await stageImages([image], [workspace], dataDir, 'run_live')
-    // gone with their makers: one left before the last boot, and an owner file whose directory a removal cut
-    // short already took
-    const earlierBoot = lookAlike('run_boot-AbC123', JSON.stringify({ ...owner, bootId: 'an-earlier-boot' }))
-    const halfRemoved = path.join(base, 'run_half-AbC123')
-    writeFileSync(`${halfRemoved}.owner`, JSON.stringify(owner))
 
     // a data dir whose run-images is a link out of it: nothing there is touched, stale or not
     const linkedData = path.join(tmp, 'linked-data')
     mkdirSync(linkedData)
-    const outsideStale = lookAlike('run_out-AbC123', JSON.stringify(owner), outside)
+    const outsideStale = path.join(outside, 'run_out-AbC123')
+    mkdirSync(outsideStale)
+    writeFileSync(`${outsideStale}.owner`, JSON.stringify({ ...owner, bootId: 'an-earlier-boot' }))
     symlinkSync(outside, path.join(linkedData, 'run-images'))
     expect(await sweepRunImages(linkedData)).toBe(0)
     expect(existsSync(outsideStale)).toBe(true)
 
     expect(await sweepRunImages(dataDir)).toBe(3)
-    for (const gone of [left, ownerFile, earlierBoot, `${earlierBoot}.owner`, `${halfRemoved}.owner`])
-      expect(existsSync(gone), gone).toBe(false)
+    expectSwept(lookAlikes)
     const liveDir = path.dirname(live.paths[0]!)
-    for (const kept of [byName, otherNamespace, otherUser, target, linkedOwner, liveDir, `${liveDir}.owner`])
-      expect(existsSync(kept), kept).toBe(true)
-    expect(existsSync(path.join(target, 'keep'))).toBe(true)
-    expect(existsSync(`${otherNamespace}.owner`)).toBe(true)
-    expect(lstatSync(link).isSymbolicLink()).toBe(true)
-    expect(lstatSync(`${link}.owner`).isFile()).toBe(true)
-    expect(lstatSync(`${linkedOwner}.owner`).isSymbolicLink()).toBe(true)
+    for (const gone of [left, ownerFile]) expect(existsSync(gone), gone).toBe(false)
+    for (const kept of [liveDir, `${liveDir}.owner`]) expect(existsSync(kept), kept).toBe(true)
     // and a run's own end removes its copy with its owner file
     await live.dispose()
     expect(existsSync(liveDir)).toBe(false)
