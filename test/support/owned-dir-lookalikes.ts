@@ -1,4 +1,12 @@
-import { chownSync, existsSync, lstatSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import path from 'node:path'
 import { expect } from 'vitest'
 
@@ -11,6 +19,8 @@ export interface OwnedLayout {
 
 /** What a sweep must do with the look-alikes: leave `kept`, leave `links` links, remove `gone`. */
 export interface LookAlikes {
+  /** The killed gateway's owner file, as it wrote it. */
+  owner: { pid: number } & Record<string, unknown>
   kept: string[]
   links: string[]
   gone: string[]
@@ -20,8 +30,8 @@ export const ownerFileOf = (layout: OwnedLayout, dir: string): string =>
   layout.owner === 'inside' ? path.join(dir, 'owner') : `${dir}.owner`
 
 /**
- * Makes in `parent`, beside what a killed gateway left (`owner`: its owner file's JSON, `ownerFile` that file),
- * what a sweep of `layout` must tell apart from it. Kept: a name alone (no owner file), an owner in another pid
+ * Makes in `parent`, beside `left` (the directory a killed gateway left, with its owner file), what a sweep of
+ * `layout` must tell apart from it (and, for the link, a directory `outside` in `scratch`, out of `parent`). Kept: a name alone (no owner file), an owner in another pid
  * namespace (a container sharing the directory, where that pid may well run), another user's (as root only), a
  * link to a directory (in `outside`) whose owner would qualify, an owner file that is a link. Gone with their
  * makers: one of this user left before the last boot, and (beside) an owner file whose directory a removal cut
@@ -30,10 +40,13 @@ export const ownerFileOf = (layout: OwnedLayout, dir: string): string =>
 export function makeLookAlikes(
   parent: string,
   layout: OwnedLayout,
-  owner: Record<string, unknown>,
-  ownerFile: string,
-  outside: string,
+  left: string,
+  scratch: string,
 ): LookAlikes {
+  const ownerFile = ownerFileOf(layout, left)
+  const owner = JSON.parse(readFileSync(ownerFile, 'utf8')) as LookAlikes['owner']
+  const outside = path.join(scratch, 'outside')
+  mkdirSync(outside)
   let n = 2147483646
   const make = (ownerText?: string, where = parent, name = `${layout.prefix}${n--}-AbC123`) => {
     const dir = path.join(where, name)
@@ -67,11 +80,11 @@ export function makeLookAlikes(
     writeFileSync(ownerFileOf(layout, halfRemoved), JSON.stringify(owner))
     gone.push(ownerFileOf(layout, halfRemoved))
   }
-  return { kept, links, gone }
+  return { owner, kept, links, gone }
 }
 
 /** After a sweep: what had to go is gone, what had to stay is there, links are still links. */
-export function expectSwept({ kept, links, gone }: LookAlikes): void {
+export function expectSwept({ kept, links, gone }: Omit<LookAlikes, 'owner'>): void {
   for (const file of gone) expect(existsSync(file), `${file} is removed`).toBe(false)
   for (const file of kept) expect(existsSync(file), `${file} is kept`).toBe(true)
   for (const link of links) expect(lstatSync(link).isSymbolicLink(), `${link} is kept`).toBe(true)

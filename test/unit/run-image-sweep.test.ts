@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { stageImages, sweepRunImages } from '../../src/core/staged-images.js'
@@ -47,18 +47,16 @@ console.log(staged.paths[0])`,
     }
     const base = path.dirname(left)
     const ownerFile = `${left}.owner`
-    const owner = JSON.parse(readFileSync(ownerFile, 'utf8'))
+    const lookAlikes = makeLookAlikes(base, runImageLayout, left, tmp)
+    const { owner } = lookAlikes
     expect(owner.pid).toBe(gateway.child.pid)
-
-    const outside = path.join(tmp, 'outside')
-    mkdirSync(outside)
-    const lookAlikes = makeLookAlikes(base, runImageLayout, owner, ownerFile, outside)
     // this process's own (a live gateway's run) stays
     const live = await stageImages([image], [workspace], dataDir, 'run_live')
 
     // a data dir whose run-images is a link out of it: nothing there is touched, stale or not
     const linkedData = path.join(tmp, 'linked-data')
     mkdirSync(linkedData)
+    const outside = path.join(tmp, 'outside')
     const outsideStale = path.join(outside, 'run_out-AbC123')
     mkdirSync(outsideStale)
     writeFileSync(`${outsideStale}.owner`, JSON.stringify({ ...owner, bootId: 'an-earlier-boot' }))

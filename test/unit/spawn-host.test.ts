@@ -178,11 +178,8 @@ console.log(host.socketPath)`,
     } finally {
       await gateway.kill()
     }
-    const ownerFile = path.join(left, 'owner')
-    const owner = JSON.parse(readFileSync(ownerFile, 'utf8'))
-    const outside = path.join(cwd, 'outside')
-    mkdirSync(outside)
-    const lookAlikes = makeLookAlikes(tmp, spawnDirs, owner, ownerFile, outside)
+    const lookAlikes = makeLookAlikes(tmp, spawnDirs, left, cwd)
+    expect(lookAlikes.owner.pid).toBe(gateway.child.pid)
     await sweepTempDirs(tmp)
     expect(existsSync(left)).toBe(false)
     expectSwept(lookAlikes)

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { LocalProcessRunner } from '../../src/process/local-runner.js'
@@ -83,12 +83,8 @@ proc.stdout.pipe(process.stdout)`,
     process.kill(program, 'SIGKILL')
     expect(await waitUntilGone(() => processesInGroup(program), 5000)).toEqual([])
     const ownerFile = `${left}.owner`
-    const owner = JSON.parse(readFileSync(ownerFile, 'utf8'))
-    expect(owner.pid).toBe(gateway.child.pid)
-
-    const outside = path.join(tmp, 'outside')
-    mkdirSync(outside)
-    const lookAlikes = makeLookAlikes(sandbox, stagedDirs, owner, ownerFile, outside)
+    const lookAlikes = makeLookAlikes(sandbox, stagedDirs, left, tmp)
+    expect(lookAlikes.owner.pid).toBe(gateway.child.pid)
     // this process's own (a live gateway's) stays
     const live = makeStagedDir(sandbox)
 
