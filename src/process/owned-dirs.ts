@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
-import { lstat, readdir, readFile, rm } from 'node:fs/promises'
+import { lstat, opendir, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { procStat, sameProcess } from './proc-stat.js'
 
@@ -120,20 +120,21 @@ export async function sweepOwnedDirs(
 ): Promise<number> {
   const here = self()
   if (!here || uid() === undefined) return 0
-  let names: string[]
+  const dirs = new Map<string, OwnedDirKind>()
   try {
-    names = await readdir(parent)
+    // entry by entry (opendir), not one array of every name: a temp dir may hold 100 000, and an array that
+    // large, read once the server runs, would grow V8's young generation for good (docs/benchmarks.md)
+    for await (const { name } of await opendir(parent)) {
+      if (signal?.aborted) return 0
+      const kind = [kinds].flat().find((k) => name.startsWith(k.prefix))
+      if (!kind) continue
+      // a beside layout is found by its owner files too: one whose directory is gone is still removed
+      const dir =
+        kind.owner === 'beside' && name.endsWith(besideSuffix) ? name.slice(0, -besideSuffix.length) : name
+      dirs.set(dir, kind)
+    }
   } catch {
     return 0
-  }
-  const dirs = new Map<string, OwnedDirKind>()
-  for (const name of names) {
-    const kind = [kinds].flat().find((k) => name.startsWith(k.prefix))
-    if (!kind) continue
-    // a beside layout is found by its owner files too: one whose directory is gone is still removed
-    const dir =
-      kind.owner === 'beside' && name.endsWith(besideSuffix) ? name.slice(0, -besideSuffix.length) : name
-    dirs.set(dir, kind)
   }
   let removed = 0
   for (const [name, kind] of dirs) {
