@@ -11,7 +11,12 @@ import {
 import { lstat, mkdir, realpath } from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { makeOwnedDir, type OwnedDirKind, removeOwnedDir, sweepOwnedDirs } from '../process/owned-dirs.js'
+import {
+  makeOwnedDir,
+  type OwnedDirKind,
+  removeOwnedDirAsync,
+  sweepOwnedDirs,
+} from '../process/owned-dirs.js'
 import { AppError } from '../protocol/errors.js'
 import { insideRoots } from './workspace.js'
 
@@ -47,7 +52,7 @@ export async function stageImages(
   const base = runImagesIn(dataDir)
   await mkdir(base, { recursive: true, mode: 0o700 })
   const dir = makeOwnedDir(runImageDirs, base, runId)
-  const dispose = async () => removeOwnedDir(runImageDirs, dir)
+  const dispose = () => removeOwnedDirAsync(runImageDirs, dir)
   try {
     const paths: string[] = []
     for (const [i, image] of images.entries()) {

@@ -69,6 +69,12 @@ export function removeOwnedDir(kind: OwnedDirKind, dir: string): void {
   if (kind.owner === 'beside') rmSync(ownerFileOf(kind, dir), { force: true })
 }
 
+/** removeOwnedDir without blocking the event loop (a sweep while serving, a run's copies of large images). */
+export async function removeOwnedDirAsync(kind: OwnedDirKind, dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true })
+  if (kind.owner === 'beside') await rm(ownerFileOf(kind, dir), { force: true })
+}
+
 const uid = () => process.getuid?.()
 
 function parseOwner(text: string): Owner | null {
@@ -142,9 +148,7 @@ export async function sweepOwnedDirs(
     const dir = path.join(parent, name)
     if (!(await stale(kind, dir, here))) continue
     try {
-      // not rmSync: the sweep runs while the gateway serves
-      await rm(dir, { recursive: true, force: true })
-      if (kind.owner === 'beside') await rm(ownerFileOf(kind, dir), { force: true })
+      await removeOwnedDirAsync(kind, dir)
       removed++
     } catch {
       // not removable: the next start tries again
