@@ -20,11 +20,15 @@
  * gets the variables its package.json `start` script sets before `node` (e.g. `MALLOC_ARENA_MAX=1 node ...`):
  * the bench starts what `npm start` starts.
  *
- * Usage: npx tsx bench/start.ts [--iterations N] [--settle S] [--entry dist|src] [--baseline <dir>]
+ * `--temp-entries N` gives every server (this and baseline) a temp dir of its own holding N entries (empty files
+ * and directories named as other programs' are), as a long-lived machine's /tmp may: what a start-up sweep of the
+ * temp dir costs.
+ *
+ * Usage: npx tsx bench/start.ts [--iterations N] [--settle S] [--entry dist|src] [--baseline <dir>] [--temp-entries N]
  *        [--node-flags="<flags>"] [--env NAME=value ...]
  */
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -46,10 +50,12 @@ const { values } = parseArgs({
     baseline: { type: 'string' },
     'node-flags': { type: 'string' },
     env: { type: 'string', multiple: true },
+    'temp-entries': { type: 'string' },
   },
 })
 const iterations = intOption(values.iterations, 5, 'iterations')
 const settle = intOption(values.settle, 5, 'settle', 0)
+const tempEntries = intOption(values['temp-entries'], 0, 'temp-entries', 0)
 const entry = values.entry === 'src' ? 'src' : 'dist'
 const main = path.join(root, entry === 'dist' ? 'dist/main.js' : 'src/main.ts')
 if (!existsSync(main)) throw new BenchError(`${main} is missing: run \`npm run build\` first`)
@@ -126,6 +132,7 @@ async function once(script = main, flags = nodeFlags, startEnv: Record<string, s
       ...env,
       ...startEnv,
       PORT: String(port),
+      ...(crowdedTemp ? { TMPDIR: crowdedTemp } : {}),
       LOG_LEVEL: 'info',
       NODE_ENV: 'production',
     } as NodeJS.ProcessEnv,
@@ -178,6 +185,15 @@ async function once(script = main, flags = nodeFlags, startEnv: Record<string, s
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'agw-bench-start-'))
 process.env.AGW_TEST_TMP = tmp
+/** The servers' temp dir with --temp-entries: files, and directories that look like other programs'. */
+const crowdedTemp = tempEntries > 0 ? path.join(tmp, 'crowded-tmp') : undefined
+if (crowdedTemp) {
+  mkdirSync(crowdedTemp)
+  for (let i = 0; i < tempEntries; i++)
+    if (i % 10 === 0) mkdirSync(path.join(crowdedTemp, `systemd-private-${i}`))
+    else writeFileSync(path.join(crowdedTemp, `tmp-${i}`), '')
+  console.log(`temp dir of the servers: ${tempEntries} entries`)
+}
 console.log(
   `production start (${entry === 'dist' ? 'node dist/main.js serve' : 'node --import tsx src/main.ts serve'})`,
 )

@@ -7,6 +7,7 @@ import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
 import type { NodeMembership } from './node-membership.js'
 import type { FencingNotices } from './ops/fencing-notices.js'
+import type { LeftoverSweep } from './ops/leftover-sweep.js'
 import type { GatewayMetrics } from './ops/metrics.js'
 import type { Webhooks } from './ops/webhooks.js'
 import type { RunManager } from './run-manager.js'
@@ -36,6 +37,11 @@ export interface GatewayContext {
   tenancy: Tenancy
   /** What fencing across nodes tells an operator (metrics; log lines once the HTTP layer attaches its logger). */
   fencing: FencingNotices
+  /**
+   * What killed gateways left on disk: swept in the background once the server listens (`start`); `done` settles
+   * when it ended, and stopping the gateway cancels it.
+   */
+  leftovers: LeftoverSweep
   /** Sees every event once it is stored (logs, webhooks). */
   tapEvents(listener: (ev: StoredEvent) => void): void
 }

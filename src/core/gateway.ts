@@ -3,7 +3,6 @@ import type { Config } from '../config/load.js'
 import { KeyedRunner } from '../process/key-proxy/keyed-runner.js'
 import { Redactor, secretValues } from '../process/secrets.js'
 import { endOrphanedProcesses } from '../process/server-marker.js'
-import { sweepStagedDirs } from '../process/staged-dirs.js'
 import type { Store } from '../store/store.js'
 import { ActiveRuns } from './active-runs.js'
 import { ApprovalBroker } from './approvals.js'
@@ -14,6 +13,7 @@ import { EventLog } from './event-log.js'
 import { NodeCalls } from './node-calls.js'
 import { NodeMembership } from './node-membership.js'
 import { FencingNotices } from './ops/fencing-notices.js'
+import { LeftoverSweep } from './ops/leftover-sweep.js'
 import { GatewayMetrics } from './ops/metrics.js'
 import { metricsTap } from './ops/metrics-tap.js'
 import { sessionBudgetGate } from './ops/session-budget.js'
@@ -111,8 +111,9 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   endOrphanedProcesses([...config.workspaceRoots, config.DATA_DIR, config.tenantsDir])
   // and so do the containers a crashed predecessor (same GATEWAY_INSTANCE) left
   if (usesContainers(config)) await runner.reclaim()
-  // and the files a killed gateway staged for its runs (in the temp dir) go: only those whose maker is gone
-  await sweepStagedDirs()
+  // The directories a killed gateway left (temp dir, DATA_DIR/run-images) go later, in the background, once the
+  // server listens (`leftovers.start`, http/server.ts): only those whose maker is gone.
+  const leftovers = new LeftoverSweep(config.DATA_DIR)
   // Only what lost nodes left unfinished is recovered: runs and sessions of live nodes are theirs.
   await node.recoverLost(async (lost) => {
     await runs.recover(lost)
@@ -184,6 +185,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     tapEvents: (listener) => log.tap(listener),
     fencing,
     redactor: log.redactor,
+    leftovers,
     closeCluster,
   }
 }
@@ -191,6 +193,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
 /** Graceful stop of the core: no new runs, in-flight ones get the grace period, then are ended. */
 export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise<void> {
   const scopes = ctx.tenancy.all()
+  const sweeping = ctx.leftovers.stop()
   const managers = [{ runs: ctx.runs, sessions: ctx.sessions }, ...scopes]
   for (const m of managers) {
     m.runs.stopAccepting()
@@ -205,6 +208,7 @@ export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise
   await ctx.registry.closeAll()
   for (const s of scopes) if (s.registry !== ctx.registry) await s.registry.closeAll()
   await ctx.webhooks.stop()
+  await sweeping
   await ctx.closeCluster()
   await ctx.node.leave()
   await ctx.store.close()

@@ -8,9 +8,15 @@ import {
   realpathSync,
   statSync,
 } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { lstat, mkdir, realpath } from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
+import {
+  makeOwnedDir,
+  type OwnedDirKind,
+  removeOwnedDirAsync,
+  sweepOwnedDirs,
+} from '../process/owned-dirs.js'
 import { AppError } from '../protocol/errors.js'
 import { insideRoots } from './workspace.js'
 
@@ -19,6 +25,15 @@ export interface StagedImages {
   paths: string[]
   dispose(): Promise<void>
 }
+
+/**
+ * The run-image directories: `DATA_DIR/run-images/<run>-<random>`, each with its owner file beside it
+ * (`<dir>.owner`, owned-dirs.ts: a container mounts the directory, so the agent sees the images alone). A
+ * starting gateway removes those a killed gateway left (sweepRunImages, from ops/leftover-sweep.ts).
+ */
+const runImageDirs: OwnedDirKind = { prefix: '', owner: 'beside' }
+
+const runImagesIn = (dataDir: string) => path.join(dataDir, 'run-images')
 
 /**
  * Copies a run's images, when it starts, into a directory of its own under DATA_DIR (mode 0700), and gives the
@@ -34,10 +49,10 @@ export async function stageImages(
   dataDir: string,
   runId: string,
 ): Promise<StagedImages> {
-  const base = path.join(dataDir, 'run-images')
+  const base = runImagesIn(dataDir)
   await mkdir(base, { recursive: true, mode: 0o700 })
-  const dir = await mkdtemp(path.join(base, `${runId}-`))
-  const dispose = () => rm(dir, { recursive: true, force: true })
+  const dir = makeOwnedDir(runImageDirs, base, runId)
+  const dispose = () => removeOwnedDirAsync(runImageDirs, dir)
   try {
     const paths: string[] = []
     for (const [i, image] of images.entries()) {
@@ -82,4 +97,23 @@ function openConfined(image: string, roots: readonly string[]): number {
     closeSync(fd)
     throw err instanceof AppError ? err : refused()
   }
+}
+
+/**
+ * Removes the run-image copies that killed gateways of this user left in `DATA_DIR/run-images`, and nothing
+ * else: only when `run-images` is a real directory of this user (not a link) right inside the data dir, and
+ * there only what owned-dirs.ts proves stale (a real directory with an owner file whose maker is gone).
+ * Resolves with how many went.
+ */
+export async function sweepRunImages(dataDir: string, signal?: AbortSignal): Promise<number> {
+  const base = runImagesIn(dataDir)
+  try {
+    const info = await lstat(base)
+    if (!info.isDirectory() || info.uid !== process.getuid?.()) return 0
+    // a data dir reached through a link is fine; run-images must be in it, wherever it really is
+    if ((await realpath(base)) !== path.join(await realpath(dataDir), 'run-images')) return 0
+  } catch {
+    return 0 // no run ever had images here
+  }
+  return sweepOwnedDirs(runImageDirs, base, signal)
 }

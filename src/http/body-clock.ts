@@ -17,17 +17,21 @@ export interface BodyClockLimits {
   minBytesPerSecond: number
 }
 
-/** What a clock has seen of a transfer so far (performance.now() times). */
+/** What a clock has seen of a transfer so far (performance.now() times); the clock updates it as bytes come. */
 export interface TransferSeen {
   startedAt: number
   lastByteAt: number
   received: number
 }
 
+/** A transfer nothing of which was seen yet. */
+export const unseenTransfer = (): TransferSeen => ({ startedAt: 0, lastByteAt: 0, received: 0 })
+
+/** The setting a stalled transfer broke. */
+export type TransferLimit = 'BODY_IDLE_SECONDS' | 'BODY_MIN_BYTES_PER_SECOND'
+
 /** Which limit a transfer broke (the idle gap first when both are due), or when it will break one. */
-export type TransferCheck =
-  | { stalled: false; dueInMs: number }
-  | { stalled: true; limit: 'BODY_IDLE_SECONDS' | 'BODY_MIN_BYTES_PER_SECOND' }
+export type TransferCheck = { stalled: false; dueInMs: number } | { stalled: true; limit: TransferLimit }
 
 /** The body clock's rule, shared with seed 004's frame clock (compat/agent-stream-frame-clock.ts). */
 export function checkTransfer(seen: TransferSeen, limits: BodyClockLimits, now: number): TransferCheck {
@@ -39,6 +43,13 @@ export function checkTransfer(seen: TransferSeen, limits: BodyClockLimits, now: 
   const due = Math.min(idleDue, rateDue)
   if (now < due) return { stalled: false, dueInMs: due - now }
   return { stalled: true, limit: now >= idleDue ? 'BODY_IDLE_SECONDS' : 'BODY_MIN_BYTES_PER_SECOND' }
+}
+
+/** What a client is told when its transfer (`what`: "request body", "frame") broke `limit`. */
+export function stallMessage(what: string, limit: TransferLimit, limits: BodyClockLimits): string {
+  return limit === 'BODY_IDLE_SECONDS'
+    ? `no byte of the ${what} arrived for ${limits.idleMs / 1000} s (BODY_IDLE_SECONDS)`
+    : `the ${what} arrived slower than ${limits.minBytesPerSecond} bytes per second (BODY_MIN_BYTES_PER_SECOND)`
 }
 
 /** The request as a Fastify parser gets it: Node's IncomingMessage or Http2ServerRequest. */
@@ -55,9 +66,7 @@ class TimedBody extends Readable {
   private started = false
   private stalled = false
   private ended = false
-  private received = 0
-  private startedAt = 0
-  private lastByteAt = 0
+  private readonly seen = unseenTransfer()
   private timer: NodeJS.Timeout | undefined
 
   constructor(
@@ -75,7 +84,7 @@ class TimedBody extends Readable {
       return
     }
     this.started = true
-    this.startedAt = this.lastByteAt = performance.now()
+    this.seen.startedAt = this.seen.lastByteAt = performance.now()
     this.raw.on('data', this.onData)
     this.raw.once('end', this.onEnd)
     this.raw.once('error', this.onGone)
@@ -90,8 +99,8 @@ class TimedBody extends Readable {
 
   private readonly onData = (chunk: Buffer) => {
     if (this.stalled) return
-    this.received += chunk.length
-    this.lastByteAt = performance.now()
+    this.seen.received += chunk.length
+    this.seen.lastByteAt = performance.now()
     if (!this.push(chunk)) this.raw.pause()
   }
 
@@ -112,27 +121,12 @@ class TimedBody extends Readable {
   }
 
   private readonly check = () => {
-    const { idleMs, minBytesPerSecond } = this.limits
-    const checked = checkTransfer(
-      { startedAt: this.startedAt, lastByteAt: this.lastByteAt, received: this.received },
-      this.limits,
-      performance.now(),
-    )
+    const checked = checkTransfer(this.seen, this.limits, performance.now())
     if (!checked.stalled) return this.arm(checked.dueInMs)
     this.stalled = true
     this.raw.resume()
-    const err =
-      checked.limit === 'BODY_IDLE_SECONDS'
-        ? new AppError(
-            'request_timeout',
-            `no byte of the request body arrived for ${idleMs / 1000} s (BODY_IDLE_SECONDS)`,
-            { limit: 'BODY_IDLE_SECONDS' },
-          )
-        : new AppError(
-            'request_timeout',
-            `the request body arrived slower than ${minBytesPerSecond} bytes per second (BODY_MIN_BYTES_PER_SECOND)`,
-            { limit: 'BODY_MIN_BYTES_PER_SECOND' },
-          )
+    const { limit } = checked
+    const err = new AppError('request_timeout', stallMessage('request body', limit, this.limits), { limit })
     this.onStall(err)
     // a parser that gave up already (413) listens no more: the error would be nobody's
     this.destroy(this.listenerCount('error') > 0 ? err : undefined)

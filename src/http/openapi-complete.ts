@@ -67,8 +67,9 @@ export function completeDocument(doc: Json): Json {
       const shape = d.errorShape ?? 'v1'
       const statuses = path === '/health' ? d.errors : [401, ...d.errors]
       // A route that reads a body may answer 408 `request_timeout` when the body stalls (src/http/body-clock.ts),
-      // and 413 `body_too_large` when it is larger than BODY_LIMIT_BYTES (every route's body limit, http/app.ts).
-      if (op.requestBody) for (const s of [408, 413]) if (!statuses.includes(s)) statuses.push(s)
+      // 413 `body_too_large` when it is larger than BODY_LIMIT_BYTES (every route's body limit, http/app.ts), and
+      // 415 `unsupported_media_type` when it is not sent as application/json (Fastify's parsers, http/errors.ts).
+      if (op.requestBody) for (const s of [408, 413, 415]) if (!statuses.includes(s)) statuses.push(s)
       statuses.sort((a, b) => a - b)
       for (const status of statuses) op.responses[status] = errorResponse(responses, shape, status)
     }

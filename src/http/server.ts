@@ -61,6 +61,8 @@ export async function startServer(
     await stopGateway(ctx, 0)
     throw err
   }
+  // what killed gateways left goes in the background: it must not delay the first answer
+  ctx.leftovers.start(app.log)
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.PORT
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST

@@ -1,10 +1,11 @@
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
-import { lstat, readdir, readFile } from 'node:fs/promises'
+import { lstat, opendir, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { procStat, sameProcess } from './proc-stat.js'
 
 /**
- * Directories the gateway makes in the shared temp dir (`<prefix><pid>-<random>`, mode 0700 from mkdtemp),
+ * Directories the gateway makes in the shared temp dir (`<prefix><pid>-<random>`, mode 0700 from mkdtemp) or in
+ * its data dir (`run-images/<run>-<random>`),
  * each with an owner file saying which process made it. A gateway that was killed leaves its directories
  * behind; the next one to start removes those whose maker is provably gone. The temp dir is shared (other
  * users, other gateways, containers that mount it, any program), so a name is no proof: only a directory (not
@@ -51,9 +52,12 @@ function self(): Owner | null {
   return { pid: process.pid, startTime, pidNamespace, bootId }
 }
 
-/** Makes a directory of `kind` in `tmp`, owned (by its owner file) by this process. */
-export function makeOwnedDir(kind: OwnedDirKind, tmp: string): string {
-  const dir = mkdtempSync(path.join(tmp, `${kind.prefix}${process.pid}-`))
+/**
+ * Makes a directory of `kind` in `parent` (`<prefix><label>-<random>`, the label this process's pid unless
+ * given), owned (by its owner file) by this process.
+ */
+export function makeOwnedDir(kind: OwnedDirKind, parent: string, label = String(process.pid)): string {
+  const dir = mkdtempSync(path.join(parent, `${kind.prefix}${label}-`))
   const owner = self()
   if (owner) writeFileSync(ownerFileOf(kind, dir), JSON.stringify(owner), { mode: 0o600, flag: 'wx' })
   return dir
@@ -63,6 +67,12 @@ export function makeOwnedDir(kind: OwnedDirKind, tmp: string): string {
 export function removeOwnedDir(kind: OwnedDirKind, dir: string): void {
   rmSync(dir, { recursive: true, force: true })
   if (kind.owner === 'beside') rmSync(ownerFileOf(kind, dir), { force: true })
+}
+
+/** removeOwnedDir without blocking the event loop (a sweep while serving, a run's copies of large images). */
+export async function removeOwnedDirAsync(kind: OwnedDirKind, dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true })
+  if (kind.owner === 'beside') await rm(ownerFileOf(kind, dir), { force: true })
 }
 
 const uid = () => process.getuid?.()
@@ -105,33 +115,44 @@ async function stale(kind: OwnedDirKind, dir: string, here: Owner): Promise<bool
 }
 
 /**
- * Removes the directories of `kind` in `tmp` that gateways of this user left when they were killed (a process
- * killed, or a test worker that never ran its exit handlers), and nothing else.
+ * Removes the directories of `kinds` in `parent` (one readdir for all) that gateways of this user left when they
+ * were killed (a process killed, or a test worker that never ran its exit handlers), and nothing else. Stops
+ * between two directories once `signal` aborts. Resolves with how many went.
  */
-export async function sweepOwnedDirs(kind: OwnedDirKind, tmp: string): Promise<void> {
+export async function sweepOwnedDirs(
+  kinds: OwnedDirKind | readonly OwnedDirKind[],
+  parent: string,
+  signal?: AbortSignal,
+): Promise<number> {
   const here = self()
-  if (!here || uid() === undefined) return
-  let names: string[]
+  if (!here || uid() === undefined) return 0
+  const dirs = new Map<string, OwnedDirKind>()
   try {
-    names = await readdir(tmp)
+    // entry by entry (opendir), not one array of every name: a temp dir may hold 100 000, and an array that
+    // large, read once the server runs, would grow V8's young generation for good (docs/benchmarks.md)
+    for await (const { name } of await opendir(parent)) {
+      if (signal?.aborted) return 0
+      const kind = [kinds].flat().find((k) => name.startsWith(k.prefix))
+      if (!kind) continue
+      // a beside layout is found by its owner files too: one whose directory is gone is still removed
+      const dir =
+        kind.owner === 'beside' && name.endsWith(besideSuffix) ? name.slice(0, -besideSuffix.length) : name
+      dirs.set(dir, kind)
+    }
   } catch {
-    return
+    return 0
   }
-  const dirs = new Set<string>()
-  for (const name of names) {
-    if (!name.startsWith(kind.prefix)) continue
-    // a beside layout is found by its owner files too: one whose directory is gone is still removed
-    dirs.add(
-      kind.owner === 'beside' && name.endsWith(besideSuffix) ? name.slice(0, -besideSuffix.length) : name,
-    )
-  }
-  for (const name of dirs) {
-    const dir = path.join(tmp, name)
+  let removed = 0
+  for (const [name, kind] of dirs) {
+    if (signal?.aborted) break
+    const dir = path.join(parent, name)
     if (!(await stale(kind, dir, here))) continue
     try {
-      removeOwnedDir(kind, dir)
+      await removeOwnedDirAsync(kind, dir)
+      removed++
     } catch {
-      // gone meanwhile, or not removable: the next start tries again
+      // not removable: the next start tries again
     }
   }
+  return removed
 }

@@ -8,7 +8,7 @@ import { deferredChild } from './deferred-child.js'
 import { hostLeftovers, type Leftover } from './host-leftovers.js'
 import { notSpawned } from './paced-spawn.js'
 import { procStat, sameProcess } from './proc-stat.js'
-import { makeSpawnDir, sweepStaleDirs } from './spawn-dirs.js'
+import { makeSpawnDir } from './spawn-dirs.js'
 import { type AnnounceLimits, acceptAnnounced } from './spawn-host-announce.js'
 import { spawnHostSource } from './spawn-host-source.js'
 import { killGroup, killOwnGroup } from './terminate.js'
@@ -115,8 +115,6 @@ export class SpawnHost {
   static async start(): Promise<SpawnHost | undefined> {
     let dir: string | undefined
     try {
-      // in the background: the temp dir can be large
-      void sweepStaleDirs()
       dir = makeSpawnDir()
       const socketPath = path.join(dir, 's')
       const server = net.createServer()

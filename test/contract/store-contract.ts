@@ -100,6 +100,47 @@ const interruptedEnd = {
   usage: null,
 } as const
 
+/**
+ * A node's writes racing a takeover: `steps` writes, one after the other (`step(i)`: what it stored, or a falsy
+ * value or a `refused` error when it was fenced out), while `takeOver` runs meanwhile and calls `committed()` once
+ * the takeover (or the mark) is committed. Resolves with the writes stored, those of them that began after
+ * `committed()` (a fence holds when there are none), and what `takeOver` returned.
+ */
+async function raceTakeover<R>(
+  steps: number,
+  step: (i: number) => Promise<unknown>,
+  refused: abstract new (...args: never[]) => Error,
+  takeOver: (committed: () => void) => Promise<R>,
+): Promise<{ stored: number[]; afterTheTakeover: number[]; taken: R }> {
+  let takenOver = false
+  const stored: number[] = []
+  const afterTheTakeover: number[] = []
+  const writing = (async () => {
+    for (let i = 0; i < steps; i++) {
+      const after = takenOver
+      const done = await step(i).catch((err: unknown) => {
+        if (!(err instanceof refused)) throw err
+      })
+      if (done) stored.push(i)
+      if (done && after) afterTheTakeover.push(i)
+    }
+  })()
+  const taken = await takeOver(() => {
+    takenOver = true
+  })
+  await writing
+  return { stored, afterTheTakeover, taken }
+}
+
+/** Two events of `ownerId` in one batch (the i-th), fenced by `fence`. */
+const outputBatch = (ownerId: string, i: number, fence: string | number) =>
+  [0, 1].map((j) => ({
+    ownerId,
+    event: { type: 'output', stream: 'stdout', data: `${i}.${j}` } as AgentEvent,
+    at: '2026-01-01T00:00:05.000Z',
+    fence,
+  }))
+
 export function describeStoreContract(name: string, subject: StoreUnderTest): void {
   describe(`store contract: ${name}`, () => {
     const opened: Store[] = []
@@ -647,26 +688,25 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
         await store.admitRun(newRun(`run_${String(i).padStart(2, '0')}`), null, 100)
       // node_a claims from one connection while node_b, on another, marks it lost and takes its runs over. How
       // many claims come before the mark depends on timing (all, none, some): what holds in every order is checked.
-      let marked = false
       const claimedByA: string[] = []
-      const claimedAfterTheMark: string[] = []
-      const claiming = (async () => {
-        for (let i = 0; i < 40; i++) {
-          const afterTheMark = marked
-          const run = await other.claimNextRun('node_a').catch((err: unknown) => {
-            if (!(err instanceof NotAMember)) throw err
-          })
+      const race = await raceTakeover(
+        40,
+        async () => {
+          const run = await other.claimNextRun('node_a')
           if (run) claimedByA.push(run.id)
-          if (run && afterTheMark) claimedAfterTheMark.push(run.id)
-        }
-      })()
-      await store.claimNextRun('node_b')
-      await store.markNodesLost(['node_a'], '2026-01-01T00:00:09.000Z')
-      marked = true
-      const taken = await store.takeOverRuns(['node_a'], 'node_b')
-      await claiming
+          return run
+        },
+        NotAMember,
+        async (marked) => {
+          await store.claimNextRun('node_b')
+          await store.markNodesLost(['node_a'], '2026-01-01T00:00:09.000Z')
+          marked()
+          return store.takeOverRuns(['node_a'], 'node_b')
+        },
+      )
+      const taken = race.taken
       // a claim that began once the mark was committed was refused
-      expect(claimedAfterTheMark).toEqual([])
+      expect(race.afterTheTakeover).toEqual([])
       // every claim that succeeded was committed before the mark (a claim in progress ends first): the takeover
       // that follows the mark found each one; none landed between the mark and the takeover
       expect(ids(taken).sort()).toEqual(claimedByA.sort())
@@ -724,26 +764,27 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       await store.createSession(newSession('ses_1'), 'node_a')
       const turns = Array.from({ length: 30 }, (_, i) => `trn_${String(i).padStart(2, '0')}`)
       for (const id of turns) await store.createTurn(newTurn(id, 'ses_1'), firstClaim)
-      let takenOver = false
-      const completed: string[] = []
-      const afterTheTakeover: string[] = []
-      const writing = (async () => {
-        for (const id of turns) {
-          const after = takenOver
-          const step = await other
-            .completeTurn(id, { status: 'completed' }, '2026-01-01T00:00:05.000Z', 'idle', firstClaim)
-            .catch((err: unknown) => {
-              if (!(err instanceof SessionTakenOver)) throw err
-            })
-          if (step) completed.push(id)
-          if (step && after) afterTheTakeover.push(id)
-        }
-      })()
-      await store.getTurn(turns[0]!)
-      expect(ids(await store.takeOverSessions(['node_a'], 'node_b'))).toEqual(['ses_1'])
-      takenOver = true
-      await writing
-      expect(afterTheTakeover).toEqual([])
+      const race = await raceTakeover(
+        turns.length,
+        (i) =>
+          other.completeTurn(
+            turns[i]!,
+            { status: 'completed' },
+            '2026-01-01T00:00:05.000Z',
+            'idle',
+            firstClaim,
+          ),
+        SessionTakenOver,
+        async (committed) => {
+          await store.getTurn(turns[0]!)
+          const taken = await store.takeOverSessions(['node_a'], 'node_b')
+          committed()
+          return taken
+        },
+      )
+      expect(ids(race.taken)).toEqual(['ses_1'])
+      expect(race.afterTheTakeover).toEqual([])
+      const completed = race.stored.map((i) => turns[i]!)
       // each write is one step with its check: the session counts exactly the turns whose end was stored
       expect((await store.getSession('ses_1'))?.turnCount).toBe(completed.length)
       const stillQueued = (await store.listTurns('ses_1', 'queued')).map((t) => t.id)
@@ -798,29 +839,18 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       const { store, connect } = await fresh()
       const other = await connect()
       await store.createSession(newSession('ses_1'), 'node_a')
-      let takenOver = false
-      const stored: number[] = []
-      const afterTheTakeover: number[] = []
-      const appending = (async () => {
-        for (let i = 0; i < 40; i++) {
-          const after = takenOver
-          const batch = [0, 1].map((j) => ({
-            ownerId: 'ses_1',
-            event: { type: 'output', stream: 'stdout', data: `${i}.${j}` } as AgentEvent,
-            at: '2026-01-01T00:00:05.000Z',
-            fence: firstClaim,
-          }))
-          const done = await other.appendEvents(batch).catch((err: unknown) => {
-            if (!(err instanceof SessionTakenOver)) throw err
-          })
-          if (done) stored.push(i)
-          if (done && after) afterTheTakeover.push(i)
-        }
-      })()
-      await store.eventsAfter('ses_1', 0, 1)
-      expect(ids(await store.takeOverSessions(['node_a'], 'node_b'))).toEqual(['ses_1'])
-      takenOver = true
-      await appending
+      const { stored, afterTheTakeover, taken } = await raceTakeover(
+        40,
+        (i) => other.appendEvents(outputBatch('ses_1', i, firstClaim)),
+        SessionTakenOver,
+        async (committed) => {
+          await store.eventsAfter('ses_1', 0, 1)
+          const sessions = await store.takeOverSessions(['node_a'], 'node_b')
+          committed()
+          return sessions
+        },
+      )
+      expect(ids(taken)).toEqual(['ses_1'])
       expect(afterTheTakeover).toEqual([])
       // whole batches only: the events stored are exactly those of the batches that were not refused
       expect((await store.eventsAfter('ses_1', 0, 1000)).length).toBe(stored.length * 2)
@@ -851,14 +881,21 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
         await store.admitRun(newRun(id), 'node_a', 100)
         await store.updateRun(id, { status: 'running' })
       }
-      const ended: string[] = []
-      const ending = (async () => {
-        for (const id of runs)
-          if (await other.updateRun(id, { status: 'succeeded', finishedAt: 't' }, 'node_a')) ended.push(id)
-      })()
-      await store.getRun(runs[0]!)
-      const taken = ids(await store.takeOverRuns(['node_a'], 'node_b'))
-      await ending
+      // a write refused by the fence answers false (no error to catch)
+      const race = await raceTakeover(
+        runs.length,
+        (i) => other.updateRun(runs[i]!, { status: 'succeeded', finishedAt: 't' }, 'node_a'),
+        RunTakenOver,
+        async (committed) => {
+          await store.getRun(runs[0]!)
+          const taken = await store.takeOverRuns(['node_a'], 'node_b')
+          committed()
+          return ids(taken)
+        },
+      )
+      const { taken } = race
+      const ended = race.stored.map((i) => runs[i]!)
+      expect(race.afterTheTakeover).toEqual([])
       expect(taken.filter((id) => ended.includes(id))).toEqual([])
       expect([...ended, ...taken].sort()).toEqual(runs)
       for (const id of taken) expect((await store.getRun(id))?.status).toBe('running')
@@ -918,29 +955,18 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       const { store, connect } = await fresh(['node_a', 'node_b'])
       const other = await connect()
       await store.admitRun(newRun('run_1'), 'node_a', 10)
-      let takenOver = false
-      const stored: number[] = []
-      const afterTheTakeover: number[] = []
-      const appending = (async () => {
-        for (let i = 0; i < 40; i++) {
-          const after = takenOver
-          const batch = [0, 1].map((j) => ({
-            ownerId: 'run_1',
-            event: { type: 'output', stream: 'stdout', data: `${i}.${j}` } as AgentEvent,
-            at: '2026-01-01T00:00:05.000Z',
-            fence: 'node_a',
-          }))
-          const done = await other.appendEvents(batch).catch((err: unknown) => {
-            if (!(err instanceof RunTakenOver)) throw err
-          })
-          if (done) stored.push(i)
-          if (done && after) afterTheTakeover.push(i)
-        }
-      })()
-      await store.eventsAfter('run_1', 0, 1)
-      expect(ids(await store.takeOverRuns(['node_a'], 'node_b'))).toEqual(['run_1'])
-      takenOver = true
-      await appending
+      const { stored, afterTheTakeover, taken } = await raceTakeover(
+        40,
+        (i) => other.appendEvents(outputBatch('run_1', i, 'node_a')),
+        RunTakenOver,
+        async (committed) => {
+          await store.eventsAfter('run_1', 0, 1)
+          const runs = await store.takeOverRuns(['node_a'], 'node_b')
+          committed()
+          return runs
+        },
+      )
+      expect(ids(taken)).toEqual(['run_1'])
       expect(afterTheTakeover).toEqual([])
       const events = await store.eventsAfter('run_1', 0, 1000)
       expect(events.length).toBe(stored.length * 2)

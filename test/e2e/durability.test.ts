@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { leftoversSweptMessage } from '../../src/core/ops/leftover-sweep.js'
 import type { Run } from '../../src/protocol/runs.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayEnv, postJson, readNdjson } from '../support/gateway.js'
@@ -9,6 +10,12 @@ import { killAll, processesUnder, waitUntilGone } from '../support/processes.js'
 import { type ServerProcess, spawnedBy, spawnHostOf, startServerProcess } from '../support/server-process.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** A 1x1 PNG, for a run with an image. */
+const png = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+)
 
 function assertStarted(s: Awaited<ReturnType<typeof startServerProcess>>): ServerProcess {
   if (!('url' in s)) throw new Error(`server exited (${s.exitCode}):\n${s.output.join('\n')}`)
@@ -251,7 +258,7 @@ describe('durable runs across server restarts (real processes)', () => {
     expect(await second.stop('SIGTERM')).toBe(0)
   }, 60_000)
 
-  it('after SIGKILL, a new server removes the files the killed one staged for its runs, and no look-alike', async () => {
+  it('after SIGKILL, a new server removes the files the killed one staged for its runs and their image copies, and no look-alike', async () => {
     mock.setDefault({ kind: 'text', text: 'never', delayMs: 30_000 })
     // its own temp dir: what the server stages for a run (an outputSchema's file) is made there
     const { env, dir, workspace } = gatewayEnv(mock, { CODEX_WARM_RUNS: 'false' })
@@ -259,32 +266,54 @@ describe('durable runs across server restarts (real processes)', () => {
     mkdirSync(tmp)
     env.TMPDIR = tmp
     workspaces.push(workspace)
+    writeFileSync(path.join(workspace, 'pic.png'), png)
     const first = await start(env, dir)
     const staged = () => readdirSync(tmp).filter((n) => n.startsWith('agent-gateway-staged-'))
+    // the run's image is copied into DATA_DIR/run-images when it starts
+    const runImages = path.join(env.DATA_DIR!, 'run-images')
+    const copies = () => (existsSync(runImages) ? readdirSync(runImages).sort() : [])
     const outputSchema = { type: 'object', properties: { a: { type: 'string' } }, required: ['a'] }
-    await submit(first.url, { prompt: 'staged', outputSchema })
+    await submit(first.url, { prompt: 'staged', outputSchema, images: ['pic.png'] })
     await waitFor(
-      () => staged().length === 2 && codexChildren(first, workspace).length === 1,
-      'the run staged and its codex running',
+      () => staged().length === 2 && copies().length === 2 && codexChildren(first, workspace).length === 1,
+      'the run staged, its image copied and its codex running',
     )
     const [left, owner] = staged().sort() as [string, string]
     expect(owner).toBe(`${left}.owner`)
     // the agent's directory holds the staged file alone (a container mounts it): the owner file is beside it
     expect(readdirSync(path.join(tmp, left))).toEqual(['schema.json'])
+    const [copy, copyOwner] = copies() as [string, string]
+    expect(copyOwner).toBe(`${copy}.owner`)
+    expect(readdirSync(path.join(runImages, copy))).toEqual(['0-pic.png'])
     const host = spawnHostOf(first)
     expect(host).toBeTypeOf('number')
     process.kill(host!, 'SIGKILL')
     first.child.kill('SIGKILL')
     expect(await first.stop()).toBeNull()
     expect(staged()).toEqual([left, owner])
-    // a look-alike: a directory of that name with no owner file of a gateway beside it
+    expect(copies()).toEqual([copy, copyOwner])
+    // and its spawn host's listener directory (the host died with it)
+    const spawnDirs = () => readdirSync(tmp).filter((n) => n.startsWith('agent-gateway-spawn-'))
+    const [listener] = spawnDirs() as [string]
+    expect(spawnDirs()).toEqual([listener])
+    // look-alikes: a directory of that name with no owner file of a gateway beside it, in each place
     const lookAlike = path.join(tmp, 'agent-gateway-staged-2147483646-AbC123')
     mkdirSync(lookAlike)
     writeFileSync(path.join(lookAlike, 'keep'), '')
+    const imageLookAlike = path.join(runImages, 'run_lookalike-AbC123')
+    mkdirSync(imageLookAlike)
+    writeFileSync(path.join(imageLookAlike, 'keep'), '')
 
+    // the new server sweeps in the background once it listens: its log line says when it is done
     const second = await start(env, dir)
+    const swept = JSON.parse(await second.logged(leftoversSweptMessage))
+    // one readdir of the temp dir found the staged files and the listener directory
+    expect(swept).toMatchObject({ tempDirs: 2, runImages: 1, cancelled: false })
+    expect(spawnDirs()).not.toContain(listener)
     expect(staged()).toEqual([path.basename(lookAlike)])
     expect(existsSync(path.join(lookAlike, 'keep'))).toBe(true)
+    expect(copies()).toEqual([path.basename(imageLookAlike)])
+    expect(existsSync(path.join(imageLookAlike, 'keep'))).toBe(true)
     expect(await second.stop('SIGTERM')).toBe(0)
   }, 90_000)
 })

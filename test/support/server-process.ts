@@ -12,6 +12,8 @@ export interface ServerProcess {
   url: string
   output: string[]
   stop(signal?: NodeJS.Signals): Promise<number | null>
+  /** The first line it wrote, or writes later, that contains `text` (rejects if it exits first). */
+  logged(text: string): Promise<string>
 }
 
 /**
@@ -36,7 +38,19 @@ export function startServerProcess(
     },
   )
   const output: string[] = []
+  const awaited = new Set<{ text: string; found: (line: string) => void }>()
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const logged = (text: string) => {
+    const line = output.find((l) => l.includes(text))
+    if (line !== undefined) return Promise.resolve(line)
+    return new Promise<string>((resolve, reject) => {
+      const wait = { text, found: resolve }
+      awaited.add(wait)
+      void exited.then((code) => {
+        if (awaited.delete(wait)) reject(new Error(`the server exited (${code}) before it logged "${text}"`))
+      })
+    })
+  }
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal)
     return exited
@@ -49,10 +63,15 @@ export function startServerProcess(
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
         output.push(line)
+        for (const wait of awaited)
+          if (line.includes(wait.text)) {
+            awaited.delete(wait)
+            wait.found(line)
+          }
         const url = /"url":"(http:\/\/[^"]+)"/.exec(line)?.[1]
         if (url && line.includes('agent-gateway listening')) {
           clearTimeout(timer)
-          resolve({ child, url, output, stop })
+          resolve({ child, url, output, stop, logged })
         }
       })
     }

@@ -242,8 +242,16 @@ describe('request errors', () => {
     expect(run.json().code).toBe('body_too_large')
   })
 
-  it('every route whose OpenAPI operation reads a body answers 413 over BODY_LIMIT_BYTES, in the body it documents', async () => {
-    const { app } = await makeApp({ BODY_LIMIT_BYTES: '2048' })
+  /**
+   * Sends every route whose OpenAPI operation reads a body the request `send` makes, and checks that it answers
+   * `status` with the error body its operation documents for that status (the documented family's fields).
+   */
+  async function eachBodyRouteAnswers(
+    settings: Record<string, string>,
+    status: number,
+    send: { headers: Record<string, string>; body: string },
+  ): Promise<string[]> {
+    const { app } = await makeApp(settings)
     const base = await app.listen({ host: '127.0.0.1', port: 0 })
     const doc = (await (await fetch(`${base}/openapi.json`)).json()) as Json
     const checked: string[] = []
@@ -251,16 +259,15 @@ describe('request errors', () => {
       for (const [method, op] of Object.entries<Json>(ops)) {
         if (!op.requestBody) continue
         const key = `${method.toUpperCase()} ${route}`
-        const ref = op.responses['413']?.$ref as string | undefined
-        expect(ref, `${key} documents 413`).toBeDefined()
+        const ref = op.responses[status]?.$ref as string | undefined
+        expect(ref, `${key} documents ${status}`).toBeDefined()
         const documented = doc.components.responses[ref!.split('/').at(-1)!].content['application/json']
         const schema = doc.components.schemas[(documented.schema.$ref as string).split('/').at(-1)!]
         const res = await fetch(`${base}${route.replaceAll(/\{\w+\}/g, 'x')}`, {
           method: method.toUpperCase(),
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ prompt: 'x'.repeat(4096) }),
+          ...send,
         })
-        expect(res.status, key).toBe(413)
+        expect(res.status, key).toBe(status)
         const body = (await res.json()) as Record<string, unknown>
         // the documented family's body: its required fields, and nothing else at the top
         expect(Object.keys(body).sort(), key).toEqual(
@@ -278,6 +285,21 @@ describe('request errors', () => {
         'POST /api/skills/list',
       ]),
     )
+    return checked
+  }
+
+  it('every route whose OpenAPI operation reads a body answers 413 over BODY_LIMIT_BYTES, in the body it documents', async () => {
+    await eachBodyRouteAnswers({ BODY_LIMIT_BYTES: '2048' }, 413, {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'x'.repeat(4096) }),
+    })
+  })
+
+  it('every route whose OpenAPI operation reads a body answers 415 to a body that is not JSON, in the body it documents', async () => {
+    await eachBodyRouteAnswers({}, 415, {
+      headers: { 'content-type': 'application/xml' },
+      body: '<prompt>hi</prompt>',
+    })
   })
 
   it('a body under BODY_LIMIT_BYTES is accepted for validation', async () => {

@@ -97,6 +97,19 @@ describe('OpenAPI document completeness', () => {
     }
   })
 
+  it("415: every route that reads a body lists it, with its own family's error body", () => {
+    const withBody = operations.filter(([, op]) => op.requestBody)
+    expect(withBody.map(([key]) => key)).toEqual(
+      expect.arrayContaining(['POST /v1/runs', 'POST /run', 'POST /chat']),
+    )
+    for (const [key, op] of withBody) {
+      const family = String(op.responses['401'].$ref).replace(/401$/, '')
+      expect(op.responses['415']?.$ref, `${key} answers 415`).toBe(`${family}415`)
+      const response = doc.components.responses[`${family.split('/').at(-1)}415`]
+      expect(response.content['application/json'].examples.unsupported_media_type, key).toBeDefined()
+    }
+  })
+
   it("413: every route that reads a body lists it, with its own family's error body", () => {
     const withBody = operations.filter(([, op]) => op.requestBody)
     for (const route of [

@@ -1424,6 +1424,15 @@ export interface components {
                 "application/json": components["schemas"]["ApiPlanError"];
             };
         };
+        /** @description Unsupported media type */
+        ApiPlanError415: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiPlanError"];
+            };
+        };
         /** @description The agent failed */
         ApiPlanError500: {
             headers: {
@@ -1496,6 +1505,15 @@ export interface components {
                 "application/json": components["schemas"]["FastApiError"];
             };
         };
+        /** @description Unsupported media type */
+        FastApiError415: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["FastApiError"];
+            };
+        };
         /** @description Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down (retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and takes no work until it has rejoined, within seconds), or another node took the session over while this one was taken for dead (`session_taken_over`: its write was refused, nothing stored); retry after Retry-After, on this node or another */
         FastApiError503: {
             headers: {
@@ -1534,6 +1552,15 @@ export interface components {
         };
         /** @description Body too large */
         PlainError413: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["PlainError"];
+            };
+        };
+        /** @description Unsupported media type */
+        PlainError415: {
             headers: {
                 [name: string]: unknown;
             };
@@ -1597,6 +1624,15 @@ export interface components {
         };
         /** @description Body too large */
         V1Error413: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Unsupported media type */
+        V1Error415: {
             headers: {
                 [name: string]: unknown;
             };
@@ -1720,6 +1756,7 @@ export interface operations {
             401: components["responses"]["PlainError401"];
             408: components["responses"]["PlainError408"];
             413: components["responses"]["PlainError413"];
+            415: components["responses"]["PlainError415"];
             503: components["responses"]["PlainError503"];
         };
     };
@@ -1756,6 +1793,7 @@ export interface operations {
             401: components["responses"]["PlainError401"];
             408: components["responses"]["PlainError408"];
             413: components["responses"]["PlainError413"];
+            415: components["responses"]["PlainError415"];
             503: components["responses"]["PlainError503"];
         };
     };
@@ -1792,6 +1830,7 @@ export interface operations {
             401: components["responses"]["FastApiError401"];
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
+            415: components["responses"]["FastApiError415"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -1837,6 +1876,7 @@ export interface operations {
             401: components["responses"]["FastApiError401"];
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
+            415: components["responses"]["FastApiError415"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -1881,6 +1921,7 @@ export interface operations {
             404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
+            415: components["responses"]["FastApiError415"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -1926,6 +1967,7 @@ export interface operations {
             404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
+            415: components["responses"]["FastApiError415"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -1970,6 +2012,7 @@ export interface operations {
             404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
+            415: components["responses"]["FastApiError415"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -2014,6 +2057,7 @@ export interface operations {
             401: components["responses"]["FastApiError401"];
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
+            415: components["responses"]["FastApiError415"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -2071,6 +2115,7 @@ export interface operations {
             408: components["responses"]["FastApiError408"];
             409: components["responses"]["FastApiError409"];
             413: components["responses"]["FastApiError413"];
+            415: components["responses"]["FastApiError415"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -2112,6 +2157,7 @@ export interface operations {
             401: components["responses"]["ApiPlanError401"];
             408: components["responses"]["ApiPlanError408"];
             413: components["responses"]["ApiPlanError413"];
+            415: components["responses"]["ApiPlanError415"];
             500: components["responses"]["ApiPlanError500"];
             503: components["responses"]["ApiPlanError503"];
         };
@@ -2285,6 +2331,7 @@ export interface operations {
             401: components["responses"]["PlainError401"];
             408: components["responses"]["PlainError408"];
             413: components["responses"]["PlainError413"];
+            415: components["responses"]["PlainError415"];
             503: components["responses"]["PlainError503"];
         };
     };
@@ -2492,6 +2539,7 @@ export interface operations {
             408: components["responses"]["V1Error408"];
             409: components["responses"]["V1Error409"];
             413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
         };
     };
     getV1ApprovalsEvents: {
@@ -2733,6 +2781,7 @@ export interface operations {
             401: components["responses"]["V1Error401"];
             408: components["responses"]["V1Error408"];
             413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
             429: components["responses"]["V1Error429"];
             503: components["responses"]["V1Error503"];
         };
@@ -2993,6 +3042,7 @@ export interface operations {
             401: components["responses"]["V1Error401"];
             408: components["responses"]["V1Error408"];
             413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
             429: components["responses"]["V1Error429"];
             503: components["responses"]["V1Error503"];
         };
@@ -3359,6 +3409,7 @@ export interface operations {
             408: components["responses"]["V1Error408"];
             409: components["responses"]["V1Error409"];
             413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
             429: components["responses"]["V1Error429"];
             503: components["responses"]["V1Error503"];
         };

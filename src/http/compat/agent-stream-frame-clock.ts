@@ -1,5 +1,11 @@
 import type { GatewayContext } from '../../core/context.js'
-import { type BodyClockLimits, checkTransfer } from '../body-clock.js'
+import {
+  type BodyClockLimits,
+  checkTransfer,
+  stallMessage,
+  type TransferLimit,
+  unseenTransfer,
+} from '../body-clock.js'
 
 /** The request body's limits, for the bytes within one frame. */
 export const frameLimits = (ctx: GatewayContext): BodyClockLimits => ({
@@ -10,7 +16,7 @@ export const frameLimits = (ctx: GatewayContext): BodyClockLimits => ({
 /** Why a frame was cut: its message (for the error frame) and the setting that cut it. */
 export interface FrameStall {
   message: string
-  limit: 'BODY_IDLE_SECONDS' | 'BODY_MIN_BYTES_PER_SECOND'
+  limit: TransferLimit
 }
 
 /**
@@ -23,9 +29,8 @@ export interface FrameStall {
  */
 export class FrameClock {
   private running = false
-  private received = 0
-  private startedAt = 0
-  private lastByteAt = 0
+  /** The frame in flight so far. */
+  private readonly seen = unseenTransfer()
   private pausedAt: number | undefined
   private timer: NodeJS.Timeout | undefined
 
@@ -46,10 +51,10 @@ export class FrameClock {
     const now = performance.now()
     if (!this.running || frameEnded) {
       this.running = true
-      this.startedAt = now
+      this.seen.startedAt = now
     }
-    this.received = partialBytes
-    this.lastByteAt = now
+    this.seen.received = partialBytes
+    this.seen.lastByteAt = now
     if (this.pausedAt === undefined && this.timer === undefined) this.arm(this.limits.idleMs)
   }
 
@@ -64,8 +69,8 @@ export class FrameClock {
     if (this.pausedAt === undefined) return
     const paused = performance.now() - this.pausedAt
     this.pausedAt = undefined
-    this.startedAt += paused
-    this.lastByteAt += paused
+    this.seen.startedAt += paused
+    this.seen.lastByteAt += paused
     if (this.running) this.arm(0)
   }
 
@@ -87,24 +92,9 @@ export class FrameClock {
   private readonly check = () => {
     this.timer = undefined
     if (!this.running || this.pausedAt !== undefined) return
-    const { idleMs, minBytesPerSecond } = this.limits
-    const checked = checkTransfer(
-      { startedAt: this.startedAt, lastByteAt: this.lastByteAt, received: this.received },
-      this.limits,
-      performance.now(),
-    )
+    const checked = checkTransfer(this.seen, this.limits, performance.now())
     if (!checked.stalled) return this.arm(checked.dueInMs)
     this.running = false
-    this.onStall(
-      checked.limit === 'BODY_IDLE_SECONDS'
-        ? {
-            message: `no byte of the frame arrived for ${idleMs / 1000} s (BODY_IDLE_SECONDS)`,
-            limit: 'BODY_IDLE_SECONDS',
-          }
-        : {
-            message: `the frame arrived slower than ${minBytesPerSecond} bytes per second (BODY_MIN_BYTES_PER_SECOND)`,
-            limit: 'BODY_MIN_BYTES_PER_SECOND',
-          },
-    )
+    this.onStall({ message: stallMessage('frame', checked.limit, this.limits), limit: checked.limit })
   }
 }

@@ -1,0 +1,77 @@
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { stageImages, sweepRunImages } from '../../src/core/staged-images.js'
+import { expectSwept, makeLookAlikes } from '../support/owned-dir-lookalikes.js'
+import { moduleUrl, startScriptGateway } from '../support/script-gateway.js'
+import { removeDir, tempDir } from '../support/temp.js'
+
+/** Run-image copies: any name, the owner file beside (src/core/staged-images.ts). */
+const runImageLayout = { prefix: '', owner: 'beside' } as const
+
+let tmp: string
+beforeEach(() => {
+  tmp = tempDir('run-image-sweep-')
+})
+afterEach(() => removeDir(tmp))
+
+describe('run-image copies left by a killed gateway (real processes)', () => {
+  it('a starting gateway removes those whose gateway is gone, and no look-alike, live one or link', async () => {
+    const workspace = path.join(tmp, 'workspace')
+    const dataDir = path.join(tmp, 'data')
+    mkdirSync(workspace)
+    mkdirSync(dataDir)
+    const image = path.join(workspace, 'pic.png')
+    writeFileSync(image, 'png')
+    // a gateway that copies a run's image, then is killed while the run would still be going
+    const gateway = startScriptGateway(
+      tmp,
+      `import { stageImages } from ${moduleUrl('src/core/staged-images.ts')}
+const staged = await stageImages([${JSON.stringify(image)}], [${JSON.stringify(workspace)}], ${JSON.stringify(dataDir)}, 'run_killed')
+console.log(staged.paths[0])`,
+    )
+    let left: string
+    try {
+      const copy = await gateway.firstLine
+      left = path.dirname(copy)
+      const base = path.join(dataDir, 'run-images')
+      expect(path.dirname(left)).toBe(base)
+      expect(path.basename(left)).toMatch(/^run_killed-/)
+      // what the agent (or a container that mounts the directory) sees: the copy alone
+      expect(readdirSync(left)).toEqual([path.basename(copy)])
+      // while its gateway runs, the copy stays
+      expect(await sweepRunImages(dataDir)).toBe(0)
+      expect(existsSync(copy)).toBe(true)
+    } finally {
+      await gateway.kill()
+    }
+    const base = path.dirname(left)
+    const ownerFile = `${left}.owner`
+    const lookAlikes = makeLookAlikes(base, runImageLayout, left, tmp)
+    const { owner } = lookAlikes
+    expect(owner.pid).toBe(gateway.child.pid)
+    // this process's own (a live gateway's run) stays
+    const live = await stageImages([image], [workspace], dataDir, 'run_live')
+
+    // a data dir whose run-images is a link out of it: nothing there is touched, stale or not
+    const linkedData = path.join(tmp, 'linked-data')
+    mkdirSync(linkedData)
+    const outside = path.join(tmp, 'outside')
+    const outsideStale = path.join(outside, 'run_out-AbC123')
+    mkdirSync(outsideStale)
+    writeFileSync(`${outsideStale}.owner`, JSON.stringify({ ...owner, bootId: 'an-earlier-boot' }))
+    symlinkSync(outside, path.join(linkedData, 'run-images'))
+    expect(await sweepRunImages(linkedData)).toBe(0)
+    expect(existsSync(outsideStale)).toBe(true)
+
+    expect(await sweepRunImages(dataDir)).toBe(3)
+    expectSwept(lookAlikes)
+    const liveDir = path.dirname(live.paths[0]!)
+    for (const gone of [left, ownerFile]) expect(existsSync(gone), gone).toBe(false)
+    for (const kept of [liveDir, `${liveDir}.owner`]) expect(existsSync(kept), kept).toBe(true)
+    // and a run's own end removes its copy with its owner file
+    await live.dispose()
+    expect(existsSync(liveDir)).toBe(false)
+    expect(existsSync(`${liveDir}.owner`)).toBe(false)
+  })
+})
