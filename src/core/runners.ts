@@ -53,16 +53,22 @@ export function createRunner(config: Config, serverEnv: NodeJS.ProcessEnv): Rout
 /**
  * The key proxy (MODEL_KEY_PROXY) in front of every provider whose key the gateway holds, on 127.0.0.1; the
  * tokens it lends agent processes are redacted like the keys while they live. None when no key is configured.
+ * Its thread starts with the first agent process it lends a key to, not here: an idle gateway has none.
  */
-export async function startKeyProxy(
+export function keyProxyFor(
   config: Config,
   serverEnv: NodeJS.ProcessEnv,
   redactor: Redactor,
-): Promise<KeyProxy | undefined> {
+): KeyProxy | undefined {
   const upstreams = modelUpstreams(config, serverEnv)
   if (upstreams.length === 0) return undefined
-  return KeyProxy.start(upstreams, {
+  return KeyProxy.create(upstreams, {
     onToken: (token, live) => (live ? redactor.add(token) : redactor.remove(token)),
+    onThreadEnded: (error) =>
+      process.emitWarning(
+        `the key proxy's thread ended${error ? ` (${error.message})` : ''}; starting it again on its port`,
+        { code: 'KEY_PROXY_THREAD_ENDED' },
+      ),
   })
 }
 

@@ -1,9 +1,13 @@
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { existsSync, readFileSync } from 'node:fs'
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import net from 'node:net'
+import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { KeyProxy } from '../../src/process/key-proxy/key-proxy.js'
+import { tempDir } from '../support/temp.js'
 
 /**
  * The key proxy over real sockets: an upstream on 127.0.0.1 records what it got; agents' requests go through
@@ -341,6 +345,81 @@ describe('KeyProxy', () => {
       expect(await res.json()).toMatchObject({ error: { code: 'bad_gateway' } })
     } finally {
       await lonely.close()
+    }
+  })
+
+  it("serves on a thread of its own: answers an agent while the gateway's event loop is busy", async () => {
+    const out = path.join(tempDir('key-proxy-'), 'status')
+    const child = spawn(process.execPath, [
+      '-e',
+      `const fs = require('node:fs'), [url, out] = process.argv.slice(1)
+      const write = (s) => { fs.writeFileSync(out + '.part', s); fs.renameSync(out + '.part', out) }
+      fetch(url, { method: 'POST', headers: { authorization: 'Bearer agp-unknown' }, body: '{}' })
+        .then((r) => write(String(r.status)), (e) => write(e.message))`,
+      `${proxy.url('openai')}/responses`,
+      out,
+    ])
+    await once(child, 'spawn')
+    // this thread stays busy until the agent has its answer (10 s at most): a proxy on it could not answer
+    const nap = new Int32Array(new SharedArrayBuffer(4))
+    const until = Date.now() + 10_000
+    while (!existsSync(out) && Date.now() < until) Atomics.wait(nap, 0, 0, 10)
+    expect(existsSync(out) ? readFileSync(out, 'utf8') : 'no answer while the loop was busy').toBe('401')
+    if (child.exitCode === null) await once(child, 'exit')
+  })
+
+  it('starts its thread again on the same port when it died, with the tokens that were live', async () => {
+    const ended: Array<Error | undefined> = []
+    let restarted: () => void = () => {}
+    const again = new Promise<void>((resolve) => {
+      restarted = resolve
+    })
+    const own = await KeyProxy.start([{ provider: 'openai', url: `${upstreamUrl}/v1`, key: keys.openai }], {
+      onThreadEnded: (error) => {
+        ended.push(error)
+        restarted()
+      },
+    })
+    try {
+      const token = own.mint('openai')
+      const port = own.port
+      await own.crashThread()
+      await again
+      await own.ready()
+      expect(own.port).toBe(port)
+      const res = await fetch(`${own.url('openai')}/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: '{}',
+      })
+      expect(res.status).toBe(200)
+      expect(seen.at(-1)?.headers.authorization).toBe(`Bearer ${keys.openai}`)
+      expect(ended).toHaveLength(1)
+      own.revoke(token)
+      const revoked = await fetch(`${own.url('openai')}/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: '{}',
+      })
+      expect(revoked.status).toBe(401)
+    } finally {
+      await own.close()
+    }
+  })
+
+  it('ends its thread on close (nothing listens on its port), and says why when its thread cannot start', async () => {
+    const own = await KeyProxy.start([{ provider: 'openai', url: `${upstreamUrl}/v1`, key: keys.openai }])
+    const port = own.port
+    await own.close()
+    expect(own.isReady).toBe(false)
+    await expect(fetch(`http://127.0.0.1:${port}/openai/responses`)).rejects.toThrow()
+    await expect(own.ready()).rejects.toThrow(/closed/)
+    const broken = KeyProxy.create([{ provider: 'openai', url: 'not a url', key: keys.openai }])
+    try {
+      await expect(broken.ready()).rejects.toThrow(/the key proxy could not start: .*Invalid URL/)
+      expect(broken.isReady).toBe(false)
+    } finally {
+      await broken.close()
     }
   })
 })
