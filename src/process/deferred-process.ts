@@ -1,7 +1,7 @@
 import { PassThrough, pipeline } from 'node:stream'
 import type { EndReason } from '../protocol/outcome.js'
 import { drained } from './deferred-child.js'
-import type { LaunchSpec, ProcessOutcome, RunningProcess } from './runner.js'
+import { abortReason, type LaunchSpec, type ProcessOutcome, type RunningProcess } from './runner.js'
 
 /**
  * A launch that has to wait for something before it can start (the key proxy's thread, to know its URL): the
@@ -10,7 +10,7 @@ import type { LaunchSpec, ProcessOutcome, RunningProcess } from './runner.js'
  * it a `spawn_failed` with that error.
  */
 export function deferredProcess(
-  spec: Pick<LaunchSpec, 'stdin'>,
+  spec: Pick<LaunchSpec, 'stdin' | 'signal'>,
   ready: Promise<unknown>,
   start: () => RunningProcess,
 ): RunningProcess {
@@ -34,6 +34,7 @@ export function deferredProcess(
     }
   }
   const launched = ready.then(() => {
+    if (spec.signal?.aborted) endedEarly ??= abortReason(spec.signal)
     if (endedEarly) return undefined
     proc = start()
     if (keepOpen) {
