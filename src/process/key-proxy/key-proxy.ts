@@ -11,9 +11,15 @@ export type { Upstream } from './proxy-server.js'
 export interface KeyProxyHooks {
   /** A token was minted (`live`) or revoked: the gateway redacts live tokens like the keys. */
   onToken?(token: string, live: boolean): void
-  /** The proxy's thread ended unasked (`error`: why, if it said); it is started again on the same port. */
+  /**
+   * The proxy's thread ended unasked (`error`: why, if it said); it is started again on the same port (at once,
+   * or, when it died again within a second of that, by the next launch that needs it).
+   */
   onThreadEnded?(error: Error | undefined): void
 }
+
+/** A thread that dies within this long of its last restart waits for the next launch to start it. */
+const restartSpacingMs = 1000
 
 /** The thread serving now: the worker and the port its token changes go to. */
 interface Thread {
@@ -37,6 +43,8 @@ export class KeyProxy {
   private starting: Promise<void> | undefined
   private listenPort = 0
   private closed = false
+  /** When the thread was last started again after it died (performance.now()). */
+  private restartedAt = Number.NEGATIVE_INFINITY
 
   private constructor(
     private readonly upstreams: Upstream[],
@@ -173,6 +181,10 @@ export class KeyProxy {
     exited.catch(() => {
       if (thread.closing || this.closed) return
       this.hooks.onThreadEnded?.(error)
+      // a thread that keeps dying is not started again in a loop: the next launch that needs it starts it
+      const now = performance.now()
+      if (now - this.restartedAt < restartSpacingMs) return
+      this.restartedAt = now
       this.ready().catch(() => {})
     })
   }
