@@ -4,6 +4,7 @@ import type { Placement } from '../agents/placement.js'
 import type { Config } from '../config/load.js'
 import { defaultContainerUser, engineEnvOf } from '../process/container/container-options.js'
 import { ContainerProcessRunner } from '../process/container/container-runner.js'
+import { egressSettings } from '../process/key-proxy/egress.js'
 import { KeyProxy } from '../process/key-proxy/key-proxy.js'
 import { LocalProcessRunner } from '../process/local-runner.js'
 import { RoutingRunner } from '../process/routing-runner.js'
@@ -62,14 +63,19 @@ export function keyProxyFor(
 ): KeyProxy | undefined {
   const upstreams = modelUpstreams(config, serverEnv)
   if (upstreams.length === 0) return undefined
-  return KeyProxy.create(upstreams, {
-    onToken: (token, live) => (live ? redactor.add(token) : redactor.remove(token)),
-    onThreadEnded: (error) =>
-      process.emitWarning(
-        `the key proxy's thread ended${error ? ` (${error.message})` : ''}; starting it again on its port`,
-        { code: 'KEY_PROXY_THREAD_ENDED' },
-      ),
-  })
+  const egress = egressSettings(serverEnv)
+  return KeyProxy.create(
+    upstreams,
+    {
+      onToken: (token, live) => (live ? redactor.add(token) : redactor.remove(token)),
+      onThreadEnded: (error) =>
+        process.emitWarning(
+          `the key proxy's thread ended${error ? ` (${error.message})` : ''}; starting it again on its port`,
+          { code: 'KEY_PROXY_THREAD_ENDED' },
+        ),
+    },
+    egress ? { egress } : {},
+  )
 }
 
 /**

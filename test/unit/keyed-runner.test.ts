@@ -154,14 +154,12 @@ describe('KeyedRunner', () => {
     expect(text).toBe('internal.example,127.0.0.1|internal.example,127.0.0.1')
   })
 
-  it('fronts no provider when the server sends outbound traffic through an HTTP proxy', () => {
-    expect(modelUpstreams(config, serverEnv).map((u) => u.provider)).toEqual([
-      'openai',
-      'anthropic',
-      'gemini',
-      'copilot',
-    ])
-    expect(modelUpstreams(config, { ...serverEnv, HTTPS_PROXY: 'http://egress.example:3128' })).toEqual([])
+  it('fronts every provider behind an HTTP egress proxy, none behind one it cannot use (SOCKS)', () => {
+    const all = ['openai', 'anthropic', 'gemini', 'copilot']
+    expect(modelUpstreams(config, serverEnv).map((u) => u.provider)).toEqual(all)
+    const behind = { ...serverEnv, HTTPS_PROXY: 'http://egress.example:3128' }
+    expect(modelUpstreams(config, behind).map((u) => u.provider)).toEqual(all)
+    expect(modelUpstreams(config, { ...serverEnv, ALL_PROXY: 'socks5://egress.example:1080' })).toEqual([])
   })
 
   it('gives a container launch the real key and upstream URL (the old path)', () => {

@@ -1,4 +1,5 @@
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads'
+import type { EgressSettings } from './egress.js'
 import type { ModelProvider } from './provider-auth.js'
 import { ProxyServer, type Upstream } from './proxy-server.js'
 import { tokenDigest } from './tokens.js'
@@ -17,6 +18,8 @@ export interface ThreadData {
   live: Array<[string, ModelProvider]>
   /** Where later changes come (key-proxy.ts posts each before it returns). */
   changes: MessagePort
+  /** The server's egress proxy, which upstream calls go through. */
+  egress?: EgressSettings
 }
 
 export type ThreadReport = { type: 'listening'; port: number } | { type: 'closed' }
@@ -46,6 +49,7 @@ const server = await ProxyServer.listen(
     return live.get(tokenDigest(token))
   },
   data.port,
+  data.egress,
 )
 const report = (r: ThreadReport) => parentPort?.postMessage(r)
 parentPort?.on('message', (m: unknown) => {

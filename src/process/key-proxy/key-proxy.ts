@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
+import type { EgressSettings } from './egress.js'
 import type { ThreadData, ThreadReport, TokenChange } from './key-proxy-thread.js'
 import type { ModelProvider } from './provider-auth.js'
 import type { Upstream } from './proxy-server.js'
@@ -16,6 +17,11 @@ export interface KeyProxyHooks {
    * or, when it died again within a second of that, by the next launch that needs it).
    */
   onThreadEnded?(error: Error | undefined): void
+}
+
+export interface KeyProxyOptions {
+  /** The server's egress proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROXY): upstream calls go through it. */
+  egress?: EgressSettings
 }
 
 /** A thread that dies within this long of its last restart waits for the next launch to start it. */
@@ -49,16 +55,21 @@ export class KeyProxy {
   private constructor(
     private readonly upstreams: Upstream[],
     private readonly hooks: KeyProxyHooks,
+    private readonly options: KeyProxyOptions,
   ) {}
 
   /** A proxy whose thread starts with the first `ready()` (a gateway that never lends a key never starts it). */
-  static create(upstreams: Upstream[], hooks: KeyProxyHooks = {}): KeyProxy {
-    return new KeyProxy(upstreams, hooks)
+  static create(upstreams: Upstream[], hooks: KeyProxyHooks = {}, options: KeyProxyOptions = {}): KeyProxy {
+    return new KeyProxy(upstreams, hooks, options)
   }
 
   /** A proxy already serving. */
-  static async start(upstreams: Upstream[], hooks: KeyProxyHooks = {}): Promise<KeyProxy> {
-    const proxy = KeyProxy.create(upstreams, hooks)
+  static async start(
+    upstreams: Upstream[],
+    hooks: KeyProxyHooks = {},
+    options: KeyProxyOptions = {},
+  ): Promise<KeyProxy> {
+    const proxy = KeyProxy.create(upstreams, hooks, options)
     await proxy.ready()
     return proxy
   }
@@ -154,6 +165,7 @@ export class KeyProxy {
       port: this.listenPort,
       live: [...this.live],
       changes: channel.port2,
+      ...(this.options.egress ? { egress: this.options.egress } : {}),
     }
     const worker = threadWorker(data, [channel.port2])
     // the gateway's process may end without closing it (a script, a failed start)

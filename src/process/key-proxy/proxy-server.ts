@@ -2,6 +2,8 @@ import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerRespon
 import https from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import tls from 'node:tls'
+import { type EgressSettings, egressProxyFor, proxyAuthorization } from './egress.js'
 import { type ModelProvider, presentedToken, withRealKey } from './provider-auth.js'
 
 /** One provider the proxy stands in front of: where its API is and the key the gateway holds for it. */
@@ -47,22 +49,34 @@ export class ProxyServer {
     http: new http.Agent({ keepAlive: true }),
     https: new https.Agent({ keepAlive: true }),
   }
+  /** Keep-alive tunnels through the egress proxy, per proxy (https upstreams). */
+  private readonly tunnels = new Map<string, https.Agent>()
 
   private constructor(
     private readonly server: http.Server,
     upstreams: Upstream[],
     private readonly liveFor: TokenCheck,
+    private readonly egress: EgressSettings | undefined,
   ) {
     this.upstreams = new Map(upstreams.map((u) => [u.provider, { url: new URL(u.url), key: u.key }]))
   }
 
-  /** Listening on 127.0.0.1:`port` (0: any free port). */
-  static async listen(upstreams: Upstream[], liveFor: TokenCheck, port = 0): Promise<ProxyServer> {
+  /**
+   * Listening on 127.0.0.1:`port` (0: any free port). With `egress`, upstream calls go through the server's HTTP
+   * proxy as its other outbound traffic does (egress.ts): an http upstream's call in absolute form, an https
+   * upstream's in a CONNECT tunnel, TLS end to end.
+   */
+  static async listen(
+    upstreams: Upstream[],
+    liveFor: TokenCheck,
+    port = 0,
+    egress?: EgressSettings,
+  ): Promise<ProxyServer> {
     // agents' connection pools close idle connections first (reqwest 90 s, undici by the server's hint): a
     // request sent on a connection the server is just closing would fail the model call
     const server = http.createServer()
     server.keepAliveTimeout = 120_000
-    const proxy = new ProxyServer(server, upstreams, liveFor)
+    const proxy = new ProxyServer(server, upstreams, liveFor, egress)
     server.on('request', (req, res) => proxy.forward(req, res))
     server.on('upgrade', (req, socket, head) => proxy.forwardUpgrade(req, socket, head))
     server.on('connect', (_req, socket: Duplex) => refuseSocket(socket, 405, 'CONNECT is not served'))
@@ -86,6 +100,7 @@ export class ProxyServer {
     for (const s of this.sockets) s.destroy()
     this.agents.http.destroy()
     this.agents.https.destroy()
+    for (const agent of this.tunnels.values()) agent.destroy()
     await closed
   }
 
@@ -125,15 +140,61 @@ export class ProxyServer {
 
   private send(route: Route, method: string, headers: OutgoingHttpHeaders): http.ClientRequest {
     const secure = route.url.protocol === 'https:'
+    const hostname = route.url.hostname.replace(/^\[|\]$/g, '')
+    const port = route.url.port || (secure ? 443 : 80)
+    const egress = egressProxyFor(route.url, this.egress)
+    if (egress && !secure)
+      return http.request({
+        hostname: egress.hostname.replace(/^\[|\]$/g, ''),
+        port: egress.port || 80,
+        method,
+        path: `http://${route.url.host}${route.path}`,
+        headers: { ...headers, ...proxyAuthorization(egress) },
+        agent: this.agents.http,
+      })
     return (secure ? https : http).request({
       protocol: route.url.protocol,
-      hostname: route.url.hostname.replace(/^\[|\]$/g, ''),
-      port: route.url.port || (secure ? 443 : 80),
+      hostname,
+      port,
       method,
       path: route.path,
       headers,
-      agent: secure ? this.agents.https : this.agents.http,
+      agent: egress ? this.tunnel(egress) : secure ? this.agents.https : this.agents.http,
     })
+  }
+
+  /** An https agent whose connections are CONNECT tunnels through `proxy`, TLS to the upstream inside. */
+  private tunnel(proxy: URL): https.Agent {
+    let agent = this.tunnels.get(proxy.href)
+    if (agent) return agent
+    agent = new https.Agent({ keepAlive: true })
+    type Done = (err: Error | null, socket?: Duplex) => void
+    const connect = (options: tls.ConnectionOptions & { host?: string; port?: number }, done: Done) => {
+      const target = `${options.host}:${options.port}`
+      const req = http.request({
+        hostname: proxy.hostname.replace(/^\[|\]$/g, ''),
+        port: proxy.port || 80,
+        method: 'CONNECT',
+        path: target,
+        headers: { host: target, ...proxyAuthorization(proxy) },
+        agent: false,
+      })
+      req.once('connect', (answer, socket) => {
+        if (answer.statusCode !== 200) {
+          socket.destroy()
+          done(new Error(`the egress proxy answered CONNECT ${target} with ${answer.statusCode}`))
+          return
+        }
+        done(null, tls.connect({ ...options, socket, servername: options.servername || options.host }))
+      })
+      req.once('error', (err) => done(err))
+      req.end()
+      // the agent takes the socket from `done` (Node's agents accept a createConnection that answers later)
+      return undefined
+    }
+    agent.createConnection = connect as unknown as https.Agent['createConnection']
+    this.tunnels.set(proxy.href, agent)
+    return agent
   }
 
   private forward(req: IncomingMessage, res: ServerResponse): void {
