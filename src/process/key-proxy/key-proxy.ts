@@ -24,6 +24,9 @@ export interface KeyProxyOptions {
   egress?: EgressSettings
 }
 
+/** How long close() lets the thread end its connections before it ends the thread. */
+const closeWaitMs = 2000
+
 /** A thread that dies within this long of its last restart waits for the next launch to start it. */
 const restartSpacingMs = 1000
 
@@ -149,7 +152,13 @@ export class KeyProxy {
     thread.closing = true
     const exited = new Promise<void>((resolve) => thread.worker.once('exit', () => resolve()))
     thread.worker.postMessage('close')
-    await Promise.race([exited, reported(thread.worker, 'closed')])
+    // a thread that does not finish closing in time is ended as it is
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, closeWaitMs)
+    })
+    await Promise.race([exited, reported(thread.worker, 'closed'), late])
+    clearTimeout(timer)
     await thread.worker.terminate()
     thread.changes.close()
   }
