@@ -38,7 +38,7 @@
  * Usage: npx tsx bench/session-turns.ts [--iterations N] [--warmup N] [--order permute|fixed] [--profile N]
  *          [--sessions K] [--direct-home shared|own] [--baseline <dir>] [--no-exec] [--mock thread|inline]
  *          [--windows N] [--cpu-prof <prefix>] [--direct-busy-us N] [--direct-busy-on main|thread]
- *          [--client http|fetch]
+ *          [--client http|fetch] [--env NAME=value ...]
  *   --iterations (or BENCH_ITERATIONS) measured iterations, default 30; --warmup rounds, default 3;
  *   --order permute (default) cycles through the 6 orders of the three modes, so each mode follows each other
  *     equally often (rotating one order would keep its cycle: `turn` would always come right after `exec`);
@@ -47,6 +47,8 @@
  *   --direct-home shared (default): the direct app-server uses the gateway's CODEX_HOME, like its config and
  *     env; own: a CODEX_HOME of its own with the same config.toml (then only the gateway's home gets the exec
  *     runs' rollouts and state).
+ * `--env NAME=value` (repeatable) sets a setting for this checkout's gateway only (`--env MODEL_KEY_PROXY=false`: the
+ * key proxy off, as a control against a baseline that has it on).
  * `--client` is the HTTP client of the gateway's modes, in this process: `http` (default) node:http with a keep-alive
  * agent, as a Node backend calling the gateway would; `fetch` the global fetch (undici), about 1 ms more per request
  * of its own (bench/json-client.ts), which results before 2026-12-02 used.
@@ -130,6 +132,8 @@ interface Options {
   directBusyOn: 'main' | 'thread'
   /** The HTTP client of the gateway's modes (--client). */
   client: ClientKind
+  /** Settings for this checkout's gateway only (--env NAME=value): MODEL_KEY_PROXY=false as a control. */
+  env: Record<string, string>
 }
 
 function parseOptions(): Options {
@@ -149,6 +153,7 @@ function parseOptions(): Options {
       'direct-busy-us': { type: 'string' },
       'direct-busy-on': { type: 'string' },
       client: { type: 'string' },
+      env: { type: 'string', multiple: true },
     },
     strict: true,
   })
@@ -188,6 +193,13 @@ function parseOptions(): Options {
     directBusyUs: count(values['direct-busy-us'], 0, 'direct-busy-us', 0),
     directBusyOn,
     client,
+    env: Object.fromEntries(
+      (values.env ?? []).map((pair) => {
+        const eq = pair.indexOf('=')
+        if (eq <= 0) throw new BenchError(`--env takes NAME=value, got "${pair}"`)
+        return [pair.slice(0, eq), pair.slice(eq + 1)]
+      }),
+    ),
   }
 }
 
@@ -1003,7 +1015,7 @@ async function main(): Promise<void> {
     mock = await startBenchMock(answer, o.mock)
     // CODEX_WARM_RUNS=false: `exec` is what it says, a cold `codex exec` per run. A warm one-shot run would be a
     // thread on the same app-server as the session, and its ending would land in the next `turn`, not `direct`.
-    const { env, dir } = gatewayEnv(mock, { CODEX_WARM_RUNS: 'false' })
+    const { env, dir } = gatewayEnv(mock, { CODEX_WARM_RUNS: 'false', ...o.env })
     server = await startServer({ env, cwd: dir, logger: false })
     const config = server.ctx.config
     const codex = server.ctx.registry.get('codex')

@@ -1,4 +1,5 @@
 import type { Config } from '../config/load.js'
+import { egressSettings, egressSupported } from '../process/key-proxy/egress.js'
 import type { Upstream } from '../process/key-proxy/key-proxy.js'
 
 /** Where each provider's API is when no base URL is configured (what the agent CLIs use by default). */
@@ -20,23 +21,15 @@ export function codexUpstream(config: Config, serverEnv: NodeJS.ProcessEnv): Ups
   return { provider: 'openai', url: config.CODEX_API_BASE_URL ?? defaultProviderUrls.openai, key }
 }
 
-/** The variables that send agents' outbound traffic through an HTTP proxy (the key proxy does not follow them). */
-const egressProxyVariables = [
-  'HTTP_PROXY',
-  'http_proxy',
-  'HTTPS_PROXY',
-  'https_proxy',
-  'ALL_PROXY',
-  'all_proxy',
-]
-
 /**
- * The providers the key proxy fronts under these settings: those whose API key the gateway holds. None when the
- * server's env names an HTTP proxy for outbound traffic: the key proxy calls providers directly, where the agents
- * went through that proxy (they keep doing so, with the key, as without the key proxy).
+ * The providers the key proxy fronts under these settings: those whose API key the gateway holds. With an HTTP
+ * proxy for outbound traffic in the server's env (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), the key proxy's upstream
+ * calls go through it (egress.ts); none when that proxy is one the key proxy cannot use (SOCKS, `https://`): then
+ * agents go through it themselves, with the key, as without the key proxy.
  */
 export function modelUpstreams(config: Config, serverEnv: NodeJS.ProcessEnv): Upstream[] {
-  if (egressProxyVariables.some((name) => serverEnv[name])) return []
+  const egress = egressSettings(serverEnv)
+  if (egress && !egressSupported(egress)) return []
   const upstreams: Upstream[] = []
   const codex = codexUpstream(config, serverEnv)
   if (codex) upstreams.push(codex)

@@ -20,7 +20,7 @@ import { sessionBudgetGate } from './ops/session-budget.js'
 import { Webhooks } from './ops/webhooks.js'
 import { RunManager } from './run-manager.js'
 import { startRunWorker } from './run-worker.js'
-import { createRunner, startKeyProxy, usesContainers } from './runners.js'
+import { createRunner, keyProxyFor, usesContainers } from './runners.js'
 import { serveSessionCalls } from './serve-session-calls.js'
 import { SessionManager } from './session-manager.js'
 import { type Managers, Tenancy } from './tenancy/tenancy.js'
@@ -30,7 +30,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const backend = await openBackend(config)
   const store = backend.store
   const redactor = new Redactor(secretValues(config, serverEnv))
-  const keyProxy = config.MODEL_KEY_PROXY ? await startKeyProxy(config, serverEnv, redactor) : undefined
+  const keyProxy = config.MODEL_KEY_PROXY ? keyProxyFor(config, serverEnv, redactor) : undefined
   const runner = keyProxy
     ? new KeyedRunner(createRunner(config, serverEnv), keyProxy)
     : createRunner(config, serverEnv)

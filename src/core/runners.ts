@@ -4,6 +4,7 @@ import type { Placement } from '../agents/placement.js'
 import type { Config } from '../config/load.js'
 import { defaultContainerUser, engineEnvOf } from '../process/container/container-options.js'
 import { ContainerProcessRunner } from '../process/container/container-runner.js'
+import { egressSettings } from '../process/key-proxy/egress.js'
 import { KeyProxy } from '../process/key-proxy/key-proxy.js'
 import { LocalProcessRunner } from '../process/local-runner.js'
 import { RoutingRunner } from '../process/routing-runner.js'
@@ -53,17 +54,28 @@ export function createRunner(config: Config, serverEnv: NodeJS.ProcessEnv): Rout
 /**
  * The key proxy (MODEL_KEY_PROXY) in front of every provider whose key the gateway holds, on 127.0.0.1; the
  * tokens it lends agent processes are redacted like the keys while they live. None when no key is configured.
+ * Its thread starts with the first agent process it lends a key to, not here: an idle gateway has none.
  */
-export async function startKeyProxy(
+export function keyProxyFor(
   config: Config,
   serverEnv: NodeJS.ProcessEnv,
   redactor: Redactor,
-): Promise<KeyProxy | undefined> {
+): KeyProxy | undefined {
   const upstreams = modelUpstreams(config, serverEnv)
   if (upstreams.length === 0) return undefined
-  return KeyProxy.start(upstreams, {
-    onToken: (token, live) => (live ? redactor.add(token) : redactor.remove(token)),
-  })
+  const egress = egressSettings(serverEnv)
+  return KeyProxy.create(
+    upstreams,
+    {
+      onToken: (token, live) => (live ? redactor.add(token) : redactor.remove(token)),
+      onThreadEnded: (error) =>
+        process.emitWarning(
+          `the key proxy's thread ended${error ? ` (${error.message})` : ''}; starting it again on its port`,
+          { code: 'KEY_PROXY_THREAD_ENDED' },
+        ),
+    },
+    egress ? { egress } : {},
+  )
 }
 
 /**

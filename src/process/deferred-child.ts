@@ -39,7 +39,7 @@ export function deferredChild(later: Promise<ChildHandle>): ChildHandle {
  * Resolves once `stream` ended. Like Node does for a child's own stdio, a stream nobody reads is flowed once the
  * child exited, so an unread stdout does not keep `closed` pending.
  */
-function drained(stream: PassThrough, exited: Promise<unknown>): Promise<void> {
+export function drained(stream: PassThrough, exited: Promise<unknown>): Promise<void> {
   void exited.then(() => {
     if (stream.readableFlowing === null) stream.resume()
   })

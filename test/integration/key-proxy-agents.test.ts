@@ -206,6 +206,28 @@ describe('with the key proxy, no agent process holds a real key', () => {
   }, 120_000)
 })
 
+describe("the key proxy's thread ends with the gateway", () => {
+  it('answers while the gateway runs; nothing listens on its port once the gateway closed', async () => {
+    const mock = await startMockLlm()
+    const gw = await startGateway(mock, gatewaySettings(mock, true))
+    let closed = false
+    try {
+      script(mock)
+      await oneShot(gw, 'claude')
+      const base = /^ANTHROPIC_BASE_URL=(http:\/\/127\.0\.0\.1:\d+\/anthropic)$/m.exec(probeOutput(mock))?.[1]
+      expect(base).toBeDefined()
+      const ask = () => fetch(`${base}/v1/messages`, { method: 'POST', headers: { 'x-api-key': 'agp-x' } })
+      expect((await ask()).status).toBe(401)
+      closed = true
+      await gw.close()
+      await expect(ask()).rejects.toThrow()
+    } finally {
+      if (!closed) await gw.close()
+      await mock.close()
+    }
+  }, 120_000)
+})
+
 describe('without the key proxy (MODEL_KEY_PROXY=false), the same command finds the key', () => {
   let mock: MockLlm
   let gw: TestGateway

@@ -1,9 +1,14 @@
+import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { existsSync, readFileSync } from 'node:fs'
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
+import https from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import net from 'node:net'
+import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { KeyProxy } from '../../src/process/key-proxy/key-proxy.js'
+import { tempDir } from '../support/temp.js'
 
 /**
  * The key proxy over real sockets: an upstream on 127.0.0.1 records what it got; agents' requests go through
@@ -342,6 +347,241 @@ describe('KeyProxy', () => {
     } finally {
       await lonely.close()
     }
+  })
+
+  it("serves on a thread of its own: answers an agent while the gateway's event loop is busy", async () => {
+    const out = path.join(tempDir('key-proxy-'), 'status')
+    const child = spawn(process.execPath, [
+      '-e',
+      `const fs = require('node:fs'), [url, out] = process.argv.slice(1)
+      const write = (s) => { fs.writeFileSync(out + '.part', s); fs.renameSync(out + '.part', out) }
+      fetch(url, { method: 'POST', headers: { authorization: 'Bearer agp-unknown' }, body: '{}' })
+        .then((r) => write(String(r.status)), (e) => write(e.message))`,
+      `${proxy.url('openai')}/responses`,
+      out,
+    ])
+    await once(child, 'spawn')
+    // this thread stays busy until the agent has its answer (10 s at most): a proxy on it could not answer
+    const nap = new Int32Array(new SharedArrayBuffer(4))
+    const until = Date.now() + 10_000
+    while (!existsSync(out) && Date.now() < until) Atomics.wait(nap, 0, 0, 10)
+    expect(existsSync(out) ? readFileSync(out, 'utf8') : 'no answer while the loop was busy').toBe('401')
+    if (child.exitCode === null) await once(child, 'exit')
+  })
+
+  it('starts its thread again on the same port when it died, with the tokens that were live', async () => {
+    const ended: Array<Error | undefined> = []
+    let restarted: () => void = () => {}
+    const again = new Promise<void>((resolve) => {
+      restarted = resolve
+    })
+    const own = await KeyProxy.start([{ provider: 'openai', url: `${upstreamUrl}/v1`, key: keys.openai }], {
+      onThreadEnded: (error) => {
+        ended.push(error)
+        restarted()
+      },
+    })
+    try {
+      const token = own.mint('openai')
+      const port = own.port
+      await own.crashThread()
+      await again
+      await own.ready()
+      expect(own.port).toBe(port)
+      const res = await fetch(`${own.url('openai')}/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: '{}',
+      })
+      expect(res.status).toBe(200)
+      expect(seen.at(-1)?.headers.authorization).toBe(`Bearer ${keys.openai}`)
+      expect(ended).toHaveLength(1)
+      own.revoke(token)
+      const revoked = await fetch(`${own.url('openai')}/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: '{}',
+      })
+      expect(revoked.status).toBe(401)
+    } finally {
+      await own.close()
+    }
+  })
+
+  it('ends its thread on close (nothing listens on its port), and says why when its thread cannot start', async () => {
+    const own = await KeyProxy.start([{ provider: 'openai', url: `${upstreamUrl}/v1`, key: keys.openai }])
+    const port = own.port
+    await own.close()
+    expect(own.isReady).toBe(false)
+    await expect(fetch(`http://127.0.0.1:${port}/openai/responses`)).rejects.toThrow()
+    await expect(own.ready()).rejects.toThrow(/closed/)
+    const broken = KeyProxy.create([{ provider: 'openai', url: 'not a url', key: keys.openai }])
+    try {
+      await expect(broken.ready()).rejects.toThrow(/the key proxy could not start: .*Invalid URL/)
+      expect(broken.isReady).toBe(false)
+    } finally {
+      await broken.close()
+    }
+  })
+
+  describe("behind an egress proxy (the server's HTTP_PROXY / HTTPS_PROXY)", () => {
+    /** What the egress proxy was asked: method, target and headers. */
+    let through: Array<{ method: string; target: string; headers: http.IncomingHttpHeaders }> = []
+    let egress: http.Server
+    let egressUrl: string
+    const tunnels = new Set<net.Socket>()
+    beforeAll(async () => {
+      egress = http.createServer((req, res) => {
+        through.push({ method: req.method ?? '', target: req.url ?? '', headers: req.headers })
+        const target = new URL(req.url ?? '')
+        const up = http.request({
+          hostname: target.hostname,
+          port: target.port,
+          path: `${target.pathname}${target.search}`,
+          method: req.method,
+          headers: req.headers,
+        })
+        up.on('response', (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers)
+          answer.pipe(res)
+        })
+        up.on('error', () => res.destroy())
+        req.pipe(up)
+      })
+      egress.on('connect', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
+        through.push({ method: 'CONNECT', target: req.url ?? '', headers: req.headers })
+        const [host = '', port = ''] = (req.url ?? '').split(':')
+        const up = net.connect(Number(port), host, () => {
+          socket.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+          up.write(head)
+          up.pipe(socket).pipe(up)
+        })
+        tunnels.add(socket).add(up)
+        up.on('error', () => socket.destroy())
+        socket.on('error', () => up.destroy())
+      })
+      egress.listen(0, '127.0.0.1')
+      await once(egress, 'listening')
+      egressUrl = `http://127.0.0.1:${(egress.address() as AddressInfo).port}`
+    })
+    afterAll(async () => {
+      for (const s of tunnels) s.destroy()
+      egress?.closeAllConnections()
+      await new Promise((r) => egress?.close(r))
+    })
+    beforeEach(() => {
+      through = []
+    })
+
+    it('sends an http upstream call through it (absolute form): it sees the real key, never the token', async () => {
+      const own = await KeyProxy.start(
+        [{ provider: 'openai', url: `${upstreamUrl}/v1`, key: keys.openai }],
+        {},
+        { egress: { httpProxy: egressUrl } },
+      )
+      try {
+        const token = own.mint('openai')
+        const res = await fetch(`${own.url('openai')}/responses?x=1`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}` },
+          body: '{"a":1}',
+        })
+        expect(res.status).toBe(200)
+        expect(through).toHaveLength(1)
+        expect(through[0]).toMatchObject({ method: 'POST', target: `${upstreamUrl}/v1/responses?x=1` })
+        expect(through[0]?.headers.authorization).toBe(`Bearer ${keys.openai}`)
+        expect(JSON.stringify(through)).not.toContain(token)
+        expect(seen.at(-1)).toMatchObject({ url: '/v1/responses?x=1', body: '{"a":1}' })
+        expect(seen.at(-1)?.headers.authorization).toBe(`Bearer ${keys.openai}`)
+      } finally {
+        await own.close()
+      }
+    })
+
+    it('goes direct to a host NO_PROXY names', async () => {
+      const own = await KeyProxy.start(
+        [{ provider: 'openai', url: `${upstreamUrl}/v1`, key: keys.openai }],
+        {},
+        { egress: { httpProxy: egressUrl, noProxy: 'internal.example, 127.0.0.1' } },
+      )
+      try {
+        const res = await fetch(`${own.url('openai')}/responses`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${own.mint('openai')}` },
+          body: '{}',
+        })
+        expect(res.status).toBe(200)
+        expect(through).toEqual([])
+      } finally {
+        await own.close()
+      }
+    })
+
+    it('tunnels an https upstream call (CONNECT, TLS inside): the proxy sees neither key nor token', async () => {
+      const dir = tempDir('key-proxy-tls-')
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+          '-keyout',
+          path.join(dir, 'key.pem'),
+          '-out',
+          path.join(dir, 'cert.pem'),
+        ],
+        { stdio: 'ignore' },
+      )
+      const got: Array<{ url: string; key: string | undefined }> = []
+      const secure = https.createServer(
+        { key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem')) },
+        (req, res) => {
+          got.push({ url: req.url ?? '', key: req.headers['x-api-key'] as string | undefined })
+          req.resume()
+          req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"tls":true}'))
+        },
+      )
+      secure.listen(0, '127.0.0.1')
+      await once(secure, 'listening')
+      const port = (secure.address() as AddressInfo).port
+      // the thread's env is a copy of this one's when it starts: it trusts the self-signed upstream
+      process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'
+      const own = await KeyProxy.start(
+        [{ provider: 'anthropic', url: `https://127.0.0.1:${port}`, key: keys.anthropic }],
+        {},
+        { egress: { httpsProxy: egressUrl } },
+      ).finally(() => {
+        delete process.env.NODE_TLS_REJECT_UNAUTHORIZED
+      })
+      try {
+        const token = own.mint('anthropic')
+        const res = await fetch(`${own.url('anthropic')}/v1/messages`, {
+          method: 'POST',
+          headers: { 'x-api-key': token },
+          body: '{}',
+        })
+        expect(await res.json()).toEqual({ tls: true })
+        expect(got).toEqual([{ url: '/v1/messages', key: keys.anthropic }])
+        expect(through).toHaveLength(1)
+        expect(through[0]).toMatchObject({ method: 'CONNECT', target: `127.0.0.1:${port}` })
+        expect(JSON.stringify(through)).not.toContain(token)
+        expect(JSON.stringify(through)).not.toContain(keys.anthropic)
+      } finally {
+        await own.close()
+        secure.closeAllConnections()
+        await new Promise((r) => secure.close(r))
+      }
+    })
   })
 })
 

@@ -87,6 +87,49 @@ describe('KeyedRunner', () => {
     expect(res.status).toBe(401)
   })
 
+  it("starts the proxy's thread with the first launch that needs it; the token works for the process's first call", async () => {
+    const lazy = KeyProxy.create(modelUpstreams(config, serverEnv))
+    try {
+      const runner = new KeyedRunner(localRunner, lazy)
+      const plain = await collectOutput(runner, {
+        ...spec(),
+        args: ['-c', 'printf plain'],
+        env: { PATH: process.env.PATH },
+      })
+      expect(plain.text).toBe('plain')
+      expect(lazy.isReady).toBe(false)
+      // the agent's first call, at once: its upstream (127.0.0.1:9) is down, so a live token gets 502, a dead one 401
+      const { outcome, text } = await collectOutput(runner, {
+        ...spec(),
+        command: process.execPath,
+        args: [
+          '-e',
+          `fetch(process.env.URL + '/v1/messages', { method: 'POST', headers: { 'x-api-key': process.env.KEY }, body: '{}' })
+            .then((r) => process.stdout.write(String(r.status)), (e) => process.stdout.write(e.message))`,
+        ],
+      })
+      expect(outcome.exitCode).toBe(0)
+      expect(text).toBe('502')
+      expect(lazy.isReady).toBe(true)
+      expect(lazy.liveTokens).toBe(0)
+    } finally {
+      await lazy.close()
+    }
+  })
+
+  it('fails a launch clearly when the proxy cannot start (spawn_failed, nothing run)', async () => {
+    const broken = KeyProxy.create([{ provider: 'anthropic', url: 'not a url', key: 'k-0123456789' }])
+    try {
+      const { outcome, text } = await collectOutput(new KeyedRunner(localRunner, broken), spec())
+      expect(outcome.reason).toBe('spawn_failed')
+      expect(outcome.error).toMatch(/the key proxy could not start/)
+      expect(text).toBe('')
+      expect(broken.liveTokens).toBe(0)
+    } finally {
+      await broken.close()
+    }
+  })
+
   it('redacts a token while its process lives', async () => {
     const runner = new KeyedRunner(localRunner, proxy)
     const proc = runner.start({
@@ -111,14 +154,12 @@ describe('KeyedRunner', () => {
     expect(text).toBe('internal.example,127.0.0.1|internal.example,127.0.0.1')
   })
 
-  it('fronts no provider when the server sends outbound traffic through an HTTP proxy', () => {
-    expect(modelUpstreams(config, serverEnv).map((u) => u.provider)).toEqual([
-      'openai',
-      'anthropic',
-      'gemini',
-      'copilot',
-    ])
-    expect(modelUpstreams(config, { ...serverEnv, HTTPS_PROXY: 'http://egress.example:3128' })).toEqual([])
+  it('fronts every provider behind an HTTP egress proxy, none behind one it cannot use (SOCKS)', () => {
+    const all = ['openai', 'anthropic', 'gemini', 'copilot']
+    expect(modelUpstreams(config, serverEnv).map((u) => u.provider)).toEqual(all)
+    const behind = { ...serverEnv, HTTPS_PROXY: 'http://egress.example:3128' }
+    expect(modelUpstreams(config, behind).map((u) => u.provider)).toEqual(all)
+    expect(modelUpstreams(config, { ...serverEnv, ALL_PROXY: 'socks5://egress.example:1080' })).toEqual([])
   })
 
   it('gives a container launch the real key and upstream URL (the old path)', () => {

@@ -1,94 +1,104 @@
-import { createHash, randomBytes } from 'node:crypto'
-import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http'
-import https from 'node:https'
-import type { AddressInfo, Socket } from 'node:net'
-import type { Duplex } from 'node:stream'
-import { type ModelProvider, presentedToken, withRealKey } from './provider-auth.js'
+import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
+import type { EgressSettings } from './egress.js'
+import type { ThreadData, ThreadReport, TokenChange } from './key-proxy-thread.js'
+import type { ModelProvider } from './provider-auth.js'
+import type { Upstream } from './proxy-server.js'
+import { newToken, tokenDigest } from './tokens.js'
 
-/** One provider the proxy stands in front of: where its API is and the key the gateway holds for it. */
-export interface Upstream {
-  provider: ModelProvider
-  /** The provider's base URL (its path is kept: `http://host/v1` + `/responses`). */
-  url: string
-  key: string
-}
+export type { Upstream } from './proxy-server.js'
 
 export interface KeyProxyHooks {
   /** A token was minted (`live`) or revoked: the gateway redacts live tokens like the keys. */
   onToken?(token: string, live: boolean): void
+  /**
+   * The proxy's thread ended unasked (`error`: why, if it said); it is started again on the same port (at once,
+   * or, when it died again within a second of that, by the next launch that needs it).
+   */
+  onThreadEnded?(error: Error | undefined): void
 }
 
-/** Headers that belong to one connection, never forwarded (RFC 9110 7.6.1), plus the agent's Host. */
-const hopByHop = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-])
+export interface KeyProxyOptions {
+  /** The server's egress proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROXY): upstream calls go through it. */
+  egress?: EgressSettings
+}
 
-const tokenPrefix = 'agp-'
-/** The largest model request the proxy takes (it holds a request's body to send it again: see attempt). */
-const maxBodyBytes = 64 * 1024 * 1024
-/** How a call on a connection the upstream had just closed fails. */
-const staleConnection = new Set(['ECONNRESET', 'EPIPE'])
-const digest = (token: string) => createHash('sha256').update(token).digest('hex')
+/** How long close() lets the thread end its connections before it ends the thread. */
+const closeWaitMs = 2000
+
+/** A thread that dies within this long of its last restart waits for the next launch to start it. */
+const restartSpacingMs = 1000
+
+/** The thread serving now: the worker and the port its token changes go to. */
+interface Thread {
+  worker: Worker
+  changes: MessagePort
+  /** Set once close() asked it to end: its exit is no crash. */
+  closing: boolean
+}
 
 /**
  * The key-holding proxy: agents never get a provider key. Each agent process gets a token of its own and this
- * proxy's URL as its base URL; the proxy accepts live tokens only, swaps the token for the real key in the
- * provider's auth header and forwards to that provider's upstream only (the path is appended to the upstream's
- * base; the host is never the agent's to choose). Answers (SSE, chunked, a websocket upgrade) stream through
- * as they come. It listens on 127.0.0.1 on a port of its own, never on the API's address.
+ * proxy's URL as its base URL; the proxy swaps a live token for the real key and forwards to that provider's
+ * upstream only (proxy-server.ts). The serving runs on a worker thread of its own (key-proxy-thread.ts), started
+ * with the first need of it (`ready`); this side, on the gateway's thread, mints and revokes the tokens and keeps
+ * the list of live ones, which a thread started again after a crash is given whole.
  */
 export class KeyProxy {
-  private readonly tokens = new Map<string, ModelProvider>()
-  private readonly upstreams: Map<ModelProvider, { url: URL; key: string }>
-  private readonly sockets = new Set<Socket>()
-  private readonly agents = {
-    http: new http.Agent({ keepAlive: true }),
-    https: new https.Agent({ keepAlive: true }),
-  }
+  /** Live tokens by digest: the truth; the thread has a copy. */
+  private readonly live = new Map<string, ModelProvider>()
+  private thread: Thread | undefined
+  private starting: Promise<void> | undefined
+  private listenPort = 0
+  private closed = false
+  /** When the thread was last started again after it died (performance.now()). */
+  private restartedAt = Number.NEGATIVE_INFINITY
 
   private constructor(
-    private readonly server: http.Server,
-    upstreams: Upstream[],
+    private readonly upstreams: Upstream[],
     private readonly hooks: KeyProxyHooks,
-  ) {
-    this.upstreams = new Map(upstreams.map((u) => [u.provider, { url: new URL(u.url), key: u.key }]))
+    private readonly options: KeyProxyOptions,
+  ) {}
+
+  /** A proxy whose thread starts with the first `ready()` (a gateway that never lends a key never starts it). */
+  static create(upstreams: Upstream[], hooks: KeyProxyHooks = {}, options: KeyProxyOptions = {}): KeyProxy {
+    return new KeyProxy(upstreams, hooks, options)
   }
 
-  static async start(upstreams: Upstream[], hooks: KeyProxyHooks = {}): Promise<KeyProxy> {
-    // agents' connection pools close idle connections first (reqwest 90 s, undici by the server's hint): a
-    // request sent on a connection the server is just closing would fail the model call
-    const server = http.createServer()
-    server.keepAliveTimeout = 120_000
-    const proxy = new KeyProxy(server, upstreams, hooks)
-    server.on('request', (req, res) => proxy.forward(req, res))
-    server.on('upgrade', (req, socket, head) => proxy.forwardUpgrade(req, socket, head))
-    server.on('connect', (_req, socket: Duplex) => refuseSocket(socket, 405, 'CONNECT is not served'))
-    server.on('connection', (s: Socket) => {
-      proxy.sockets.add(s)
-      s.on('close', () => proxy.sockets.delete(s))
-    })
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(0, '127.0.0.1', () => resolve())
-    })
+  /** A proxy already serving. */
+  static async start(
+    upstreams: Upstream[],
+    hooks: KeyProxyHooks = {},
+    options: KeyProxyOptions = {},
+  ): Promise<KeyProxy> {
+    const proxy = KeyProxy.create(upstreams, hooks, options)
+    await proxy.ready()
     return proxy
   }
 
+  /** Whether the thread listens: `url()` and `mint()` may be used at once (else `await ready()` first). */
+  get isReady(): boolean {
+    return this.thread !== undefined && this.starting === undefined
+  }
+
+  /** Resolves once the thread listens (starting it if none runs); rejects when it cannot start. */
+  ready(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the key proxy is closed'))
+    if (this.thread && !this.starting) return Promise.resolve()
+    this.starting ??= this.startThread().finally(() => {
+      this.starting = undefined
+    })
+    return this.starting
+  }
+
   get port(): number {
-    return (this.server.address() as AddressInfo).port
+    if (!this.listenPort) throw new Error('the key proxy is not serving yet (await ready())')
+    return this.listenPort
   }
 
   fronts(provider: ModelProvider): boolean {
-    return this.upstreams.has(provider)
+    return this.upstreams.some((u) => u.provider === provider)
   }
 
   /** The base URL an agent of `provider` is given. */
@@ -98,224 +108,140 @@ export class KeyProxy {
 
   /** The real base URL and key of `provider` (for a launch the proxy cannot serve: a container). */
   upstream(provider: ModelProvider): { url: string; key: string } | undefined {
-    const u = this.upstreams.get(provider)
-    return u ? { url: u.url.href.replace(/\/$/, ''), key: u.key } : undefined
+    const u = this.upstreams.find((u) => u.provider === provider)
+    return u ? { url: new URL(u.url).href.replace(/\/$/, ''), key: u.key } : undefined
   }
 
-  /** A fresh token for one agent process, good for `provider` only, until revoked. */
+  /**
+   * A fresh token for one agent process, good for `provider` only, until revoked. Live on the thread for any call
+   * made after this returned: the change is on the thread's port, which it reads before each token check.
+   */
   mint(provider: ModelProvider): string {
-    const token = tokenPrefix + randomBytes(32).toString('base64url')
-    this.tokens.set(digest(token), provider)
+    const token = newToken()
+    const digest = tokenDigest(token)
+    this.live.set(digest, provider)
+    this.tell({ digest, provider })
     this.hooks.onToken?.(token, true)
     return token
   }
 
+  /** Refused for any call made after this returned. */
   revoke(token: string): void {
-    if (this.tokens.delete(digest(token))) this.hooks.onToken?.(token, false)
+    const digest = tokenDigest(token)
+    if (!this.live.delete(digest)) return
+    this.tell({ digest })
+    this.hooks.onToken?.(token, false)
   }
 
   get liveTokens(): number {
-    return this.tokens.size
+    return this.live.size
   }
 
+  /** Ends the thread, as a crash would (the proxy starts it again): for tests of that path. */
+  async crashThread(): Promise<void> {
+    await this.thread?.worker.terminate()
+  }
+
+  /** Ends the thread (its server, sockets and upstream connections first). */
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
-    for (const s of this.sockets) s.destroy()
-    this.agents.http.destroy()
-    this.agents.https.destroy()
-    await closed
-  }
-
-  /** Where a request goes, or why it is refused. */
-  private route(req: IncomingMessage): Route | Refusal {
-    const target = req.url ?? ''
-    if (!target.startsWith('/')) return refusal(400, 'invalid_request', 'only origin-form request targets')
-    const q = target.indexOf('?')
-    const rawPath = q < 0 ? target : target.slice(0, q)
-    const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1))
-    const [, first = '', ...rest] = rawPath.split('/')
-    const provider = first as ModelProvider
-    const upstream = this.upstreams.get(provider)
-    if (!upstream) return refusal(404, 'not_found', 'no such provider on this proxy')
-    if (rest.some(unsafeSegment))
-      return refusal(400, 'invalid_request', 'dot segments and encoded separators are refused')
-    const token = presentedToken(provider, req.headers, query)
-    if (!token || this.tokens.get(digest(token)) !== provider)
-      return refusal(401, 'unauthorized', 'unknown or revoked token')
-    // the query goes as sent, but for Gemini's `?key=` (the token), taken out
-    let search = q < 0 ? '' : target.slice(q + 1)
-    if (provider === 'gemini' && query.has('key')) {
-      query.delete('key')
-      search = query.toString()
-    }
-    const base = upstream.url.pathname.replace(/\/$/, '')
-    const headers: OutgoingHttpHeaders = {}
-    for (const [name, value] of Object.entries(withRealKey(provider, req.headers, upstream.key)))
-      if (value !== undefined && !hopByHop.has(name)) headers[name] = value
-    headers.host = upstream.url.host
-    return {
-      url: upstream.url,
-      path: `${base}/${rest.join('/')}${search ? `?${search}` : ''}`,
-      headers,
-    }
-  }
-
-  private send(route: Route, method: string, headers: OutgoingHttpHeaders): http.ClientRequest {
-    const secure = route.url.protocol === 'https:'
-    return (secure ? https : http).request({
-      protocol: route.url.protocol,
-      hostname: route.url.hostname.replace(/^\[|\]$/g, ''),
-      port: route.url.port || (secure ? 443 : 80),
-      method,
-      path: route.path,
-      headers,
-      agent: secure ? this.agents.https : this.agents.http,
+    this.closed = true
+    await this.starting?.catch(() => {})
+    const thread = this.thread
+    this.thread = undefined
+    if (!thread) return
+    thread.closing = true
+    const exited = new Promise<void>((resolve) => thread.worker.once('exit', () => resolve()))
+    thread.worker.postMessage('close')
+    // a thread that does not finish closing in time is ended as it is
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, closeWaitMs)
     })
+    await Promise.race([exited, reported(thread.worker, 'closed'), late])
+    clearTimeout(timer)
+    await thread.worker.terminate()
+    thread.changes.close()
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse): void {
-    const route = this.route(req)
-    if ('status' in route) {
-      req.resume()
-      answerJson(res, route.status, route.body)
-      return
+  private tell(change: TokenChange): void {
+    this.thread?.changes.postMessage(change)
+  }
+
+  private async startThread(): Promise<void> {
+    const channel = new MessageChannel()
+    const data: ThreadData = {
+      upstreams: this.upstreams,
+      port: this.listenPort,
+      live: [...this.live],
+      changes: channel.port2,
+      ...(this.options.egress ? { egress: this.options.egress } : {}),
     }
-    readBody(req, maxBodyBytes).then(
-      (body) => {
-        if (body === undefined)
-          answerJson(
-            res,
-            413,
-            refusal(413, 'body_too_large', `a model request is at most ${maxBodyBytes} bytes`).body,
-          )
-        else this.attempt(route, req.method ?? 'GET', body, res, 1)
-      },
-      () => res.destroy(),
+    const worker = threadWorker(data, [channel.port2])
+    // the gateway's process may end without closing it (a script, a failed start)
+    worker.unref()
+    const thread: Thread = { worker, changes: channel.port1, closing: false }
+    this.thread = thread
+    let error: Error | undefined
+    worker.on('error', (err) => {
+      error = err
+    })
+    const exited = new Promise<never>((_, reject) =>
+      worker.once('exit', () => {
+        channel.port1.close()
+        if (this.thread === thread) this.thread = undefined
+        reject(error ?? new Error('the key proxy thread ended before it listened'))
+      }),
     )
+    exited.catch(() => {})
+    const port = await Promise.race([listening(worker), exited]).catch((err: Error) => {
+      // the port a crashed thread held may still be taken: agents started since hold it, new ones get another
+      if (/EADDRINUSE/.test(`${(err as NodeJS.ErrnoException).code} ${err.message}`)) this.listenPort = 0
+      throw new Error(`the key proxy could not start: ${err.message}`)
+    })
+    this.listenPort = port
+    exited.catch(() => {
+      if (thread.closing || this.closed) return
+      this.hooks.onThreadEnded?.(error)
+      // a thread that keeps dying is not started again in a loop: the next launch that needs it starts it
+      const now = performance.now()
+      if (now - this.restartedAt < restartSpacingMs) return
+      this.restartedAt = now
+      this.ready().catch(() => {})
+    })
   }
+}
 
-  /**
-   * One upstream call with the whole body. A call that failed on a reused keep-alive connection before any answer
-   * is sent again once, on a new one: the upstream closed that idle connection just as it was reused (Node's
-   * documented ECONNRESET race, `request.reusedSocket`), and nothing of the call reached it.
-   */
-  private attempt(route: Route, method: string, body: Buffer, res: ServerResponse, retries: number): void {
-    const headers = body.length > 0 ? { ...route.headers, 'content-length': body.length } : route.headers
-    const up = this.send(route, method, headers)
-    let answered = false
-    up.on('response', (answer) => {
-      answered = true
-      const headers: OutgoingHttpHeaders = {}
-      for (const [name, value] of Object.entries(answer.headers))
-        if (value !== undefined && !hopByHop.has(name)) headers[name] = value
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, headers)
-      res.flushHeaders()
-      answer.pipe(res)
-      answer.on('error', () => res.destroy())
-    })
-    up.on('error', (err: NodeJS.ErrnoException) => {
-      res.off('close', abandon)
-      if (
-        !answered &&
-        retries > 0 &&
-        up.reusedSocket &&
-        staleConnection.has(err.code ?? '') &&
-        !res.destroyed
-      )
-        return this.attempt(route, method, body, res, retries - 1)
-      if (res.headersSent) res.destroy()
-      else answerJson(res, 502, { error: { code: 'bad_gateway', message: `upstream: ${err.message}` } })
-    })
-    // the agent went away: so does the upstream call (a streamed answer is not read to its end for nobody)
-    const abandon = () => {
-      if (!res.writableFinished) up.destroy()
+/** The thread from the built file, or, run from source (tests, tsx), through tsx's loader registered first. */
+function threadWorker(data: ThreadData, transfer: MessagePort[]): Worker {
+  const options = { workerData: data, transferList: transfer }
+  const here = import.meta.url
+  if (!here.endsWith('.ts')) return new Worker(new URL('./key-proxy-thread.js', here), options)
+  // tsx's ESM entry (`require.resolve` would give its CommonJS one)
+  const tsx = pathToFileURL(
+    createRequire(here)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href
+  const bootstrap = `(async () => {
+    const { register } = await import(${JSON.stringify(tsx)})
+    register()
+    await import(${JSON.stringify(new URL('./key-proxy-thread.ts', here).href)})
+  })()`
+  return new Worker(bootstrap, { ...options, eval: true })
+}
+
+function reported(worker: Worker, type: ThreadReport['type']): Promise<ThreadReport> {
+  return new Promise((resolve) => {
+    const seen = (r: ThreadReport) => {
+      if (r.type !== type) return
+      worker.off('message', seen)
+      resolve(r)
     }
-    res.on('close', abandon)
-    up.end(body)
-  }
-
-  private forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const route = this.route(req)
-    if ('status' in route) {
-      refuseSocket(socket, route.status, route.body.error.message)
-      return
-    }
-    const headers = { ...route.headers, connection: 'Upgrade', upgrade: req.headers.upgrade ?? 'websocket' }
-    const up = this.send(route, req.method ?? 'GET', headers)
-    up.on('upgrade', (answer, upSocket, upHead) => {
-      socket.write(statusBlock(101, answer.statusMessage ?? 'Switching Protocols', answer.rawHeaders))
-      if (upHead.length) socket.write(upHead)
-      if (head.length) upSocket.write(head)
-      upSocket.pipe(socket).pipe(upSocket)
-      upSocket.on('error', () => socket.destroy())
-      socket.on('error', () => upSocket.destroy())
-      socket.on('close', () => upSocket.destroy())
-      upSocket.on('close', () => socket.destroy())
-    })
-    up.on('response', (answer) => {
-      socket.write(statusBlock(answer.statusCode ?? 502, answer.statusMessage ?? '', answer.rawHeaders))
-      answer.pipe(socket)
-    })
-    up.on('error', () => socket.destroy())
-    socket.on('error', () => up.destroy())
-    up.end()
-  }
+    worker.on('message', seen)
+  })
 }
 
-interface Route {
-  url: URL
-  path: string
-  headers: OutgoingHttpHeaders
-}
-
-interface Refusal {
-  status: number
-  body: { error: { code: string; message: string } }
-}
-
-const refusal = (status: number, code: string, message: string): Refusal => ({
-  status,
-  body: { error: { code, message } },
-})
-
-/** `.`/`..` (also percent-encoded) and encoded slashes or backslashes: a path must stay below the base. */
-function unsafeSegment(segment: string): boolean {
-  if (/%2f|%5c|\\/i.test(segment)) return true
-  let decoded: string
-  try {
-    decoded = decodeURIComponent(segment)
-  } catch {
-    return true
-  }
-  return decoded === '.' || decoded === '..'
-}
-
-function answerJson(res: ServerResponse, status: number, body: object): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
-}
-
-/** The whole body of `req`, or undefined when it is larger than `limit` bytes (read to its end, not kept). */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = []
-  let size = 0
-  // not left early: that would destroy the request, and with it the socket the refusal goes out on
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size <= limit) chunks.push(chunk)
-  }
-  return size > limit ? undefined : Buffer.concat(chunks, size)
-}
-
-function statusBlock(status: number, message: string, rawHeaders: string[]): string {
-  const lines = [`HTTP/1.1 ${status} ${message}`]
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) lines.push(`${rawHeaders[i]}: ${rawHeaders[i + 1]}`)
-  return `${lines.join('\r\n')}\r\n\r\n`
-}
-
-function refuseSocket(socket: Duplex, status: number, message: string): void {
-  const body = JSON.stringify({ error: { code: status === 401 ? 'unauthorized' : 'refused', message } })
-  socket.end(
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  )
+async function listening(worker: Worker): Promise<number> {
+  const r = await reported(worker, 'listening')
+  return r.type === 'listening' ? r.port : 0
 }

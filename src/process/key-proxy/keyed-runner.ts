@@ -1,3 +1,4 @@
+import { deferredProcess } from '../deferred-process.js'
 import type { LaunchSpec, Leftover, ProcessRunner, RunnerInfo, RunningProcess } from '../runner.js'
 import { wrappedProcess } from '../runner.js'
 import type { KeyProxy } from './key-proxy.js'
@@ -9,7 +10,8 @@ import { isModelProvider, type ModelProvider } from './provider-auth.js'
  * A runner that lends model keys: a launch's `{{model-key:<provider>}}` and `{{model-url:<provider>}}`
  * (model-access.ts) become a token minted for that process and the proxy's URL; the tokens are revoked once
  * the process ended. A container cannot reach the proxy on the host's loopback: its launch gets the real key
- * and upstream URL, as before the proxy.
+ * and upstream URL, as before the proxy. The first launch that needs the proxy starts its thread and waits for it
+ * to listen (its URL holds the port); launches after it start at once.
  */
 export class KeyedRunner implements ProcessRunner, ModelAccess {
   readonly kind: RunnerInfo['kind']
@@ -34,6 +36,22 @@ export class KeyedRunner implements ProcessRunner, ModelAccess {
   }
 
   start(spec: LaunchSpec): RunningProcess {
+    if (this.proxy.isReady || !this.lendsKeys(spec)) return this.startNow(spec)
+    return deferredProcess(spec, this.proxy.ready(), () => this.startNow(spec))
+  }
+
+  /** Whether `spec` names a key or URL the proxy serves (a local launch with a placeholder of a fronted provider). */
+  private lendsKeys(spec: LaunchSpec): boolean {
+    if (spec.isolation === 'container') return false
+    const texts = [...spec.args, ...Object.values(spec.env), ...(spec.files ?? []).map((f) => f.content)]
+    return texts.some((text) =>
+      [...(text ?? '').matchAll(placeholderPattern)].some(
+        ([, , name = '']) => isModelProvider(name) && this.proxy.fronts(name),
+      ),
+    )
+  }
+
+  private startNow(spec: LaunchSpec): RunningProcess {
     const tokens = new Map<ModelProvider, string>()
     const direct = spec.isolation === 'container'
     const fill = (s: string): string =>
