@@ -4,7 +4,8 @@ import net from 'node:net'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { gatewayEnv } from '../support/gateway.js'
+import { startMockLlm } from '../mock-llm/index.js'
+import { gatewayEnv, testApiKey } from '../support/gateway.js'
 
 const root = path.resolve(import.meta.dirname, '../..')
 const bin = path.join(root, 'dist/main.js')
@@ -148,6 +149,31 @@ describe('agent-gateway (built)', () => {
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
     } finally {
       expect(await stop(child)).toBe(0)
+    }
+  })
+
+  it('runs codex through the built server: the key proxy thread loads from dist and gives the model the key', {
+    timeout: 120_000,
+  }, async () => {
+    const mock = await startMockLlm()
+    const { env, dir } = gatewayEnv(mock, { LOG_LEVEL: 'info' })
+    const { child, url } = await serve(env, dir)
+    try {
+      mock.script({ kind: 'text', text: 'built and keyed' })
+      const res = await fetch(`${url}/v1/runs?wait=true`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: 'say it', sandbox: 'read-only' }),
+      })
+      const run = (await res.json()) as { status: string; finalResponse: string | null; error?: unknown }
+      expect(run, JSON.stringify(run)).toMatchObject({ status: 'succeeded', finalResponse: 'built and keyed' })
+      // the agent had a token of the proxy's; the model got the real key, from the proxy's thread
+      const keys = mock.requests.map((r) => String(r.headers.authorization ?? ''))
+      expect(keys.length).toBeGreaterThan(0)
+      expect(keys.every((k) => k === `Bearer ${testApiKey}`)).toBe(true)
+    } finally {
+      expect(await stop(child)).toBe(0)
+      await mock.close()
     }
   })
 })
