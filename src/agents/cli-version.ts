@@ -2,11 +2,14 @@ import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { collectOutput } from '../process/collect-output.js'
+import { placeholderPattern } from '../process/key-proxy/model-access.js'
 import type { ProcessRunner } from '../process/runner.js'
 
 /**
  * Runs `<binary> --version` (bounded) and returns the first version number it prints ("codex-cli 0.169.0",
- * "2.1.330 (Claude Code)", "GitHub Copilot CLI 1.0.102." all work), or null when it cannot run.
+ * "2.1.330 (Claude Code)", "GitHub Copilot CLI 1.0.102." all work), or null when it cannot run. It runs without
+ * the variables that name a model key or URL: a version needs neither, and a key lent for it would start the
+ * key proxy's thread (and a proxy that cannot start would make the CLI look not installed).
  */
 export async function readCliVersion(
   runner: ProcessRunner,
@@ -18,12 +21,16 @@ export async function readCliVersion(
     command: binary,
     args: ['--version'],
     cwd: os.tmpdir(),
-    env,
+    env: withoutModelAccess(env),
     timeoutMs,
     killGraceMs: 500,
   })
   if (outcome.exitCode !== 0) return null
   return /\d+\.\d+(?:\.\d+)?(?:[-+][\w.]*\w)?/.exec(out)?.[0] ?? null
+}
+
+function withoutModelAccess(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([, value]) => !value.match(placeholderPattern)))
 }
 
 /**
