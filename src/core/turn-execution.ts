@@ -28,6 +28,13 @@ export interface TurnExecutionContext {
   /** The session's claim this node holds: the turn's own writes (its agent's turn id) carry it. */
   claim?: SessionClaim
   /**
+   * Stores the turn's row when it went to the agent before it was stored (session-manager.ts startTurn); runs
+   * after the agent got the turn, before the turn is marked running and before any of its events is read. Throws
+   * when the row is refused (another node took the session over, the store failed): nothing of the turn is
+   * recorded then, and the agent's turn is stopped.
+   */
+  storeTurn?(): Promise<void>
+  /**
    * The turn starts: it is stored as `patch` says (running) with the session's new state, in one step; resolves
    * once both are stored, the state's announcement queued on the log (session-state.ts `startTurn`).
    */
@@ -72,7 +79,10 @@ export async function runTurn(
   let lettingGo: Promise<void> | undefined
   const letGo = ctx.takenOver
   ctx = { ...ctx, takenOver: (err) => (lettingGo ??= letGo(err)) }
-  const { ended, finalResponse, end, running } = await executeTurn(ctx, sessionId, agent, turn, signal)
+  const outcome = await executeTurn(ctx, sessionId, agent, turn, signal)
+  // its row was refused: nothing of it is recorded here (whoever started it got why)
+  if (!outcome) return false
+  const { ended, finalResponse, end, running } = outcome
   const now = new Date().toISOString()
   const patch = { ...ended, finalResponse, finishedAt: now }
   // The turn's end and the state it leads to are stored in one step (no other turn of the session runs now).
@@ -109,7 +119,8 @@ const markRunning = (ctx: TurnExecutionContext): Promise<StateChange> =>
 
 /**
  * One turn of a live agent session: its events redacted, tagged with the turn id and stored as they come
- * (what the agent sends together is stored in one commit), except the turn's end, which is returned.
+ * (what the agent sends together is stored in one commit), except the turn's end, which is returned; undefined
+ * when the turn's row, stored after the agent's start (storeTurn), was refused.
  */
 export async function executeTurn(
   ctx: TurnExecutionContext,
@@ -117,7 +128,7 @@ export async function executeTurn(
   agent: AgentSession,
   turn: Turn,
   signal: AbortSignal,
-): Promise<TurnOutcome> {
+): Promise<TurnOutcome | undefined> {
   let finalResponse: string | null = null
   let ended: Partial<Turn> = { status: 'failed', error: 'the agent ended the turn without a result' }
   // An event refused because another node took the session over: this node lets go of it at once (its agent's
@@ -133,14 +144,22 @@ export async function executeTurn(
     let refused: unknown
     try {
       await ctx.beforeStart()
-      // The agent starts first (codex writes `turn/start` within this tick); the turn is marked running and
-      // the session's state stored while it works. Its events are read (and stored) only after that.
+      // The agent starts first (codex writes `turn/start` within this tick); the turn's row (when startTurn left
+      // it for now), its running mark and the session's state are stored while it works. Its events are read
+      // (and stored) only after that.
       agentTurn = agent.turn(turn.input, signal)[Symbol.asyncIterator]()
       first = agentTurn.next()
       first.catch(() => {})
       await afterThisTick()
     } catch (err) {
       refused = err
+    }
+    try {
+      await ctx.storeTurn?.()
+    } catch {
+      // not stored (its start was answered with why): the agent's turn stops, unread and unrecorded
+      void agentTurn?.return?.()?.catch(() => {})
+      return undefined
     }
     // A turn refused before the agent started is recorded as started and failed, like one the agent failed.
     running = await markRunning(ctx)
