@@ -364,7 +364,8 @@ export class SessionManager {
         claim: live.claim,
         storeTurn: () => this.storeStarted(id, live, turn, controller),
         markRunning: (patch) => this.state.startTurn(id, turn.id, patch, live.claim),
-        markEnded: (patch, at, ended) => this.state.completeTurn(id, turn.id, patch, at, ended, live.claim),
+        markEnded: (patch, at, ended, end) =>
+          this.state.completeTurn(id, turn.id, patch, at, ended, live.claim, end),
         beforeStart: async () => {
           // limits are set when a session is created, never after: without them there is nothing to read
           const refused =

@@ -40,13 +40,14 @@ export interface TurnExecutionContext {
    */
   markRunning(patch: Partial<Turn>): Promise<StateChange>
   /**
-   * The turn ends: it is stored as `patch` says with the session's state it leads to, in one step; `ended` runs
-   * once both are stored, before that state's announcement is queued (session-state.ts `completeTurn`).
+   * The turn ends: it is stored as `patch` says with the session's state it leads to, its `end` event and that
+   * state's announcement, in one transaction; `ended` runs once they are stored (session-state.ts `completeTurn`).
    */
   markEnded(
     patch: Partial<Turn>,
     at: string,
     ended: () => void,
+    end: AgentEvent | undefined,
   ): Promise<{ turn: Turn | undefined; state: StateChange }>
   /** Runs right before the agent works; throws (TurnRefused, AppError) to keep the turn from running. */
   beforeStart(): Promise<void>
@@ -85,26 +86,20 @@ export async function runTurn(
   const { ended, finalResponse, end, running } = outcome
   const now = new Date().toISOString()
   const patch = { ...ended, finalResponse, finishedAt: now }
-  // The turn's end and the state it leads to are stored in one step (no other turn of the session runs now).
-  // The end first, then the state it leads to: what follows the events (webhooks too) sees them in that order.
-  // Both are queued, then committed together at once: one transaction, not one each. Only the state the store
-  // wrote is announced: an archive that landed since the state was read stays, and nothing follows it.
-  let endStored: Promise<unknown> | undefined
+  // The turn's end, the state it leads to, its end event and that state's announcement are stored in one
+  // transaction (no other turn of the session runs now), committed at once. The end event first, then the
+  // state: what follows the events (webhooks too) sees them in that order. Only the state the store wrote is
+  // announced: an archive that landed since the state was read stays, and nothing follows it.
   let stored: Awaited<ReturnType<TurnExecutionContext['markEnded']>>
   try {
-    stored = await ctx.markEnded(patch, now, () => {
-      ctx.turnEnded()
-      endStored = end ? ctx.log.append(sessionId, end, ctx.claim) : undefined
-    })
+    stored = await ctx.markEnded(patch, now, () => ctx.turnEnded(), end)
   } catch (err) {
     if (!(err instanceof SessionTakenOver)) throw err
     await running.announced.catch(() => {})
     await ctx.takenOver(err)
     return false
   }
-  ctx.log.commitNow()
-  await endStored
-  // The client waiting for the turn is answered now; the state's announcement is stored meanwhile.
+  // The client waiting for the turn is answered now.
   ctx.recorded(stored.turn)
   await Promise.all([running.announced, stored.state.announced])
   return true

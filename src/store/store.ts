@@ -286,6 +286,19 @@ export interface Store {
     status?: Session['status'],
     claim?: SessionClaim,
   ): Promise<TurnStep | undefined>
+  /**
+   * `completeTurn`, and the events `eventsOf` gives for its step (the turn's end, the state the step stored)
+   * appended in the same transaction, each as appendEvents would (fenced by its own `fence`): the turn is never
+   * stored as ended without them, nor they without it. Returns the step and the events stored, in order.
+   */
+  completeTurnWithEvents(
+    id: string,
+    patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
+    at: string,
+    status: Session['status'] | undefined,
+    claim: SessionClaim | undefined,
+    eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }>
   /** A session's turns, oldest first. */
   listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]>
   createApproval(approval: Approval): Promise<void>

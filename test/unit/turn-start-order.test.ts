@@ -48,6 +48,14 @@ class RecordingStore extends SqliteStore {
     for (const b of batch) await this.eventOf(b.event)
     return super.appendEvents(batch)
   }
+  override async completeTurnWithEvents(...args: Parameters<SqliteStore['completeTurnWithEvents']>) {
+    const [id, patch, at, status, claim, eventsOf] = args
+    return super.completeTurnWithEvents(id, patch, at, status, claim, (step) => {
+      const events = eventsOf(step)
+      for (const b of events) this.order.push(`event:${b.event.type}`)
+      return events
+    })
+  }
   /** A turn's event names the turn: its row must be stored by then. */
   private async eventOf(event: AgentEvent): Promise<void> {
     const turnId = 'turnId' in event && typeof event.turnId === 'string' ? event.turnId : undefined

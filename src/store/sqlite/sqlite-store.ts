@@ -188,6 +188,8 @@ export class SqliteStore implements Store {
         this.holdsClaim(sessionId, claim)
         return write()
       }),
+      // Several writes in one transaction, none of which is one already (SqliteStore.completeTurnWithEvents).
+      inOne: this.db.transaction(<T>(write: () => T): T => write()),
       // A run's write by the node that executes it: only while that node owns it (Store.updateRun).
       ownedRunUpdate: this.db.transaction((id: string, patch: Partial<Run>, owner: string): boolean => {
         const row = this.stmts.runOwner.get(id) as { node_id: string | null } | undefined
@@ -536,6 +538,31 @@ export class SqliteStore implements Store {
     return claim === undefined
       ? this.tx.completeTurn.immediate(id, patch, at, status)
       : this.fencedTurn(id, claim, () => this.tx.completeTurn(id, patch, at, status))
+  }
+
+  async completeTurnWithEvents(
+    id: string,
+    patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
+    at: string,
+    status: Session['status'] | undefined,
+    claim: SessionClaim | undefined,
+    eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
+    let appended: readonly EventToAppend[] = []
+    const write = () => {
+      const step = this.tx.completeTurn(id, patch, at, status)
+      appended = eventsOf(step)
+      return { step, events: appended.map((b) => this.insertEvent(b.ownerId, b.event, b.at, b.fence)) }
+    }
+    try {
+      return claim === undefined
+        ? (this.tx.inOne.immediate(write) as ReturnType<typeof write>)
+        : this.fencedTurn(id, claim, write)
+    } catch (err) {
+      // Rolled back: the seqs noted for these events were never stored.
+      for (const b of appended) this.lastSeqs.forget(b.ownerId)
+      throw err
+    }
   }
 
   async listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]> {
