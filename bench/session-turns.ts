@@ -505,15 +505,20 @@ async function instrument(
   const names = Object.getOwnPropertyNames(Object.getPrototypeOf(store)).filter(
     (n) => n !== 'constructor' && typeof store[n] === 'function',
   )
+  // Methods call each other (a transaction's own parts are private methods, wrapped too): only the outermost
+  // call counts, its time and its name (the gateway's Store calls, not their parts).
+  let depth = 0
   for (const name of names) {
     const original = store[name]!
     store[name] = function (this: unknown, ...args: unknown[]) {
       const at = phase()
       const t0 = performance.now()
+      depth++
       try {
         return original.apply(this, args)
       } finally {
-        if (at && current) {
+        depth--
+        if (at && current && depth === 0) {
           current.p.sqliteMs[at] += performance.now() - t0
           current.p.sqliteCalls.set(name, (current.p.sqliteCalls.get(name) ?? 0) + 1)
         }
