@@ -165,11 +165,7 @@ export class SessionManager {
   /** Starts a turn, or follows `onBusy` when one runs: queue it (default), steer the running one, or 409. */
   async startTurn(id: string, input: TurnInput, onBusy: OnBusy = 'queue'): Promise<Turn> {
     this.assertAccepting()
-    const session = await this.mustGet(id)
-    if (session.status === 'archived') throw new AppError('conflict', `session ${id} is archived`)
-    this.confine(session)
-    const live = await this.live.ensure(session)
-    live.limited = Boolean(session.limits)
+    const live = (await this.heldForTurn(id)) ?? (await this.openForTurn(id))
     const steered = await this.turnQueue.whenBusy(id, live, input, onBusy)
     if (steered) return steered
     const turn = queuedTurn(id, input)
@@ -189,6 +185,30 @@ export class SessionManager {
     }
     if (row) await row.stored
     return turn
+  }
+
+  /**
+   * The session held here for a new turn, from one read of its state instead of its document: its cwd and
+   * whether it has limits are fixed at creation, so the live session's are the session's. An archive (by any
+   * node) is seen in that read, another node's takeover in the owner read (LiveSessions.held). Undefined when
+   * this process does not hold it (or no longer owns it): openForTurn reads the document then. Each tenant scope
+   * has a SessionManager of its own, which holds only sessions its own reads found: no other tenant's.
+   */
+  private async heldForTurn(id: string): Promise<LiveSession | undefined> {
+    if (!this.live.has(id)) return undefined
+    const state = await this.store.sessionState(id)
+    if (state?.status === 'archived') throw new AppError('conflict', `session ${id} is archived`)
+    const live = state && (await this.live.held(id))
+    if (live) resolveCwd(live.cwd, this.config.workspaceRoots)
+    return live
+  }
+
+  /** The session for a new turn, read in full and opened in its agent when this process does not hold it. */
+  private async openForTurn(id: string): Promise<LiveSession> {
+    const session = await this.mustGet(id)
+    if (session.status === 'archived') throw new AppError('conflict', `session ${id} is archived`)
+    this.confine(session)
+    return this.live.ensure(session)
   }
 
   /**
