@@ -469,7 +469,8 @@ const newTurnProfile = (): TurnProfile => ({
 /**
  * Instruments one gateway from here, at run time, not in src/: its AppServerProcess (a private field of
  * CodexDriver) gets a wrapped `send` and one more notification listener for the timeline, every method of its
- * SqliteStore is timed (synchronous better-sqlite3 calls behind an async signature), and so is its
+ * SqliteStore is timed (synchronous better-sqlite3 calls behind an async signature; the outermost call only, not its
+ * private parts inside it), and so is its
  * TurnEventMapper.prototype.map. Returns a timed turn, and the function that restores everything.
  */
 async function instrument(
