@@ -20,7 +20,7 @@ import type { FencingNotices } from './ops/fencing-notices.js'
 import { createSession, forkSession, type SessionCreationContext } from './session-creation.js'
 import { recoverSessions } from './session-recovery.js'
 import { type CreateSession, sessionDriverOf } from './session-request.js'
-import { SessionState } from './session-state.js'
+import { SessionState, type StateChange } from './session-state.js'
 import { runTurn, TurnRefused } from './turn-execution.js'
 import { itemsOfTurn } from './turn-items.js'
 import { type OnBusy, queuedTurn, TurnQueue } from './turn-queue.js'
@@ -212,16 +212,27 @@ export class SessionManager {
   }
 
   /**
-   * Stores the row of a turn that went to its agent before it was stored (startTurn), fenced by the session's
-   * claim; startTurn answers once it is stored, or with why not. A refused row stops the agent's turn (throws).
+   * Stores the row of a turn that went to its agent before it was stored (startTurn), as it starts running with
+   * the session's new state (one step), fenced by the session's claim; startTurn answers once it is stored, or
+   * with why not. A refused row stops the agent's turn (throws).
    */
-  private async storeStarted(id: string, live: LiveSession, turn: Turn, controller: AbortController) {
+  private async storeStarted(
+    id: string,
+    live: LiveSession,
+    turn: Turn,
+    controller: AbortController,
+    patch: Partial<Turn>,
+  ): Promise<StateChange | undefined> {
     const row = this.unstored.get(turn.id)
-    if (!row) return
+    if (!row) return undefined
     this.unstored.delete(turn.id)
     try {
-      await this.fenced(id, live, () => this.store.createTurn(turn, live.claim))
+      // the row as it starts running, with the session's new state: one step (SessionState.startTurn)
+      const running = await this.fenced(id, live, () =>
+        this.state.startTurn(id, turn.id, patch, live.claim, turn),
+      )
       row.resolve()
+      return running
     } catch (err) {
       controller.abort('cancelled')
       row.reject(err)
@@ -382,7 +393,7 @@ export class SessionManager {
         log: this.log,
         store: this.store,
         claim: live.claim,
-        storeTurn: () => this.storeStarted(id, live, turn, controller),
+        storeTurn: (patch) => this.storeStarted(id, live, turn, controller, patch),
         markRunning: (patch) => this.state.startTurn(id, turn.id, patch, live.claim),
         markEnded: (patch, at, ended, end) =>
           this.state.completeTurn(id, turn.id, patch, at, ended, live.claim, end),

@@ -68,15 +68,20 @@ export class SessionState {
    * A queued turn starts: `patch` (running, startedAt) is stored with the session's new state in one step, and
    * that state's announcement queued (see `update`).
    */
-  startTurn(id: string, turnId: string, patch: Partial<Turn>, claim?: SessionClaim): Promise<StateChange> {
+  startTurn(
+    id: string,
+    turnId: string,
+    patch: Partial<Turn>,
+    claim?: SessionClaim,
+    /** A turn not stored yet (it went to its agent first: SessionManager.startTurn): stored now, as `patch` says. */
+    unstored?: Turn,
+  ): Promise<StateChange> {
     return this.steps.run(id, async () => {
       const next = await this.next(id, this.running(id))
-      const step = await this.store.updateTurn(
-        turnId,
-        patch,
-        next && { status: next, at: new Date().toISOString() },
-        claim,
-      )
+      const state = next && { status: next, at: new Date().toISOString() }
+      const step = unstored
+        ? await this.store.createTurn({ ...unstored, ...patch }, claim, state)
+        : await this.store.updateTurn(turnId, patch, state, claim)
       // what the store wrote: not `next` when an archive landed since it was read
       return step?.status ? this.announce(id, step.status, claim) : unchanged
     })

@@ -28,12 +28,13 @@ export interface TurnExecutionContext {
   /** The session's claim this node holds: the turn's own writes (its agent's turn id) carry it. */
   claim?: SessionClaim
   /**
-   * Stores the turn's row when it went to the agent before it was stored (session-manager.ts startTurn); runs
-   * after the agent got the turn, before the turn is marked running and before any of its events is read. Throws
-   * when the row is refused (another node took the session over, the store failed): nothing of the turn is
-   * recorded then, and the agent's turn is stopped.
+   * Stores the turn's row when it went to the agent before it was stored (session-manager.ts startTurn), as
+   * `patch` says (running) with the session's new state, in one step: `markRunning` for a turn not stored yet.
+   * Runs after the agent got the turn, before any of its events is read; undefined when the row was stored
+   * before (then `markRunning` follows). Throws when the row is refused (another node took the session over, the
+   * store failed): nothing of the turn is recorded then, and the agent's turn is stopped.
    */
-  storeTurn?(): Promise<void>
+  storeTurn?(patch: Partial<Turn>): Promise<StateChange | undefined>
   /**
    * The turn starts: it is stored as `patch` says (running) with the session's new state, in one step; resolves
    * once both are stored, the state's announcement queued on the log (session-state.ts `startTurn`).
@@ -108,9 +109,8 @@ export async function runTurn(
 /** Until the microtasks queued now have run: an agent that was just asked to start has written its request. */
 const afterThisTick = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-/** Marks the turn running and recomputes the session's state (running, or waiting for an approval). */
-const markRunning = (ctx: TurnExecutionContext): Promise<StateChange> =>
-  ctx.markRunning({ status: 'running', startedAt: new Date().toISOString() })
+/** A turn as it starts running (the session's state, running or waiting for an approval, is recomputed with it). */
+const runningPatch = (): Partial<Turn> => ({ status: 'running', startedAt: new Date().toISOString() })
 
 /**
  * One turn of a live agent session: its events redacted, tagged with the turn id and stored as they come
@@ -149,15 +149,16 @@ export async function executeTurn(
     } catch (err) {
       refused = err
     }
+    let storedRunning: StateChange | undefined
     try {
-      await ctx.storeTurn?.()
+      storedRunning = await ctx.storeTurn?.(runningPatch())
     } catch {
       // not stored (its start was answered with why): the agent's turn stops, unread and unrecorded
       void agentTurn?.return?.()?.catch(() => {})
       return undefined
     }
     // A turn refused before the agent started is recorded as started and failed, like one the agent failed.
-    running = await markRunning(ctx)
+    running = storedRunning ?? (await ctx.markRunning(runningPatch()))
     if (first === undefined) throw refused
     for (let next = await first; !next.done; next = await agentTurn!.next()) {
       const unredacted = next.value

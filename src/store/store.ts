@@ -259,8 +259,12 @@ export interface Store {
    * or, with `tenant` undefined, of all: counted by the store, not read.
    */
   countSessions(tenant?: string | null): Promise<SessionCounts>
-  /** Stores a new turn; with `claim`, only while that is its session's claim (SessionTakenOver otherwise). */
-  createTurn(turn: Turn, claim?: SessionClaim): Promise<void>
+  /**
+   * Stores a new turn; with `claim`, only while that is its session's claim (SessionTakenOver otherwise). With
+   * `session`, the turn's session gets that state in the same step, as `updateTurn` does (a turn stored as it
+   * starts running), and the step says which state it stored; undefined without `session`.
+   */
+  createTurn(turn: Turn, claim?: SessionClaim, session?: SessionStateChange): Promise<TurnStep | undefined>
   /**
    * Merges `patch` into the turn; with `session`, the turn's session gets that state (and `updatedAt`) in the
    * same step (a turn starts running: session-state.ts), unless it is archived by then (read in that step: an

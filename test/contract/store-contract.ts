@@ -447,6 +447,37 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(ids(await store.listSessions({ status: 'idle', limit: 10 }))).toContain('ses_1')
     })
 
+    it('createTurn with a session state: the turn and the state in one step, not over an archive, fenced by the claim', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.createSession(newSession('ses_1'), 'node_a')
+      const at = '2026-01-01T00:00:07.000Z'
+      expect(await store.createTurn(newTurn('turn_0', 'ses_1'))).toBeUndefined()
+      const step = await other.createTurn(newTurn('turn_1', 'ses_1', { status: 'running' }), firstClaim, {
+        status: 'running',
+        at,
+      })
+      expect(step).toEqual({
+        turn: expect.objectContaining({ id: 'turn_1', status: 'running' }),
+        status: 'running',
+      })
+      expect(await store.getSession('ses_1')).toMatchObject({ status: 'running', updatedAt: at })
+      expect(ids(await store.listSessions({ status: 'running', limit: 5 }))).toEqual(['ses_1'])
+      // archived meanwhile: the turn is stored, the state is not
+      await store.setSessionState('ses_1', { status: 'archived', at })
+      const kept = await store.createTurn(newTurn('turn_2', 'ses_1'), undefined, { status: 'running', at })
+      expect(kept?.status).toBeUndefined()
+      expect(await store.getSession('ses_1')).toMatchObject({ status: 'archived' })
+      // a stale claim: neither the turn nor the state
+      await store.createSession(newSession('ses_2'), 'node_a')
+      await store.claimSession('ses_2', 'node_b')
+      await expect(
+        other.createTurn(newTurn('turn_3', 'ses_2'), firstClaim, { status: 'running', at }),
+      ).rejects.toBeInstanceOf(SessionTakenOver)
+      expect(await store.getTurn('turn_3')).toBeUndefined()
+      expect(await store.getSession('ses_2')).toMatchObject({ status: 'idle' })
+    })
+
     it("completeTurnWithEvents: the turn's end, its session's state and the events for that step in one transaction, all or nothing", async () => {
       const { store, connect } = await fresh()
       const other = await connect()

@@ -10,7 +10,12 @@ import { SessionManager } from '../../src/core/session-manager.js'
 import type { AgentEvent, StoredEvent } from '../../src/protocol/events.js'
 import type { Turn } from '../../src/protocol/sessions.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
-import { type EventToAppend, type SessionClaim, SessionTakenOver } from '../../src/store/store.js'
+import {
+  type EventToAppend,
+  type SessionClaim,
+  type SessionStateChange,
+  SessionTakenOver,
+} from '../../src/store/store.js'
 import { newSession, nodeRecord } from '../contract/store-contract.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
@@ -29,12 +34,12 @@ class RecordingStore extends SqliteStore {
   }
   /** Runs once, right before the next createTurn: another node acts in between. */
   beforeCreateTurn: (() => Promise<void>) | undefined
-  override async createTurn(turn: Turn, claim?: SessionClaim): Promise<void> {
+  override async createTurn(turn: Turn, claim?: SessionClaim, session?: SessionStateChange) {
     const before = this.beforeCreateTurn
     this.beforeCreateTurn = undefined
     await before?.()
-    this.order.push('createTurn')
-    return super.createTurn(turn, claim)
+    this.order.push(`createTurn:${turn.status}${session ? `+${session.status}` : ''}`)
+    return super.createTurn(turn, claim, session)
   }
   override async updateTurn(...args: Parameters<SqliteStore['updateTurn']>) {
     this.order.push(`updateTurn:${args[1].status ?? Object.keys(args[1]).join(',')}`)
@@ -121,7 +126,7 @@ async function setup(sessionFields: Parameters<typeof newSession>[1] = {}) {
 const hi: TurnInput = [{ type: 'text', text: 'hi' }]
 
 describe('a session turn that starts at once', () => {
-  it('goes to the agent before its row is stored; the row is stored before its running mark and its events', async () => {
+  it('goes to the agent before its row is stored; the row is stored running, with the session state, before its events', async () => {
     const { store, order, sessions } = await setup()
     const turn = await sessions.startTurn('ses_a', hi)
     // answered once its row is stored: the turn can be read
@@ -129,12 +134,13 @@ describe('a session turn that starts at once', () => {
     const ended = await sessions.waitTurn(turn.id)
     expect(ended).toMatchObject({ status: 'completed', finalResponse: 'ok' })
     await sessions.idle()
-    expect(order.slice(0, 4)).toEqual([
+    // one step: the row as it starts running with the session's new state (no updateTurn of its own)
+    expect(order.slice(0, 3)).toEqual([
       'agent:turn/start',
-      'createTurn',
-      'updateTurn:running',
+      'createTurn:running+running',
       'event:session.status',
     ])
+    expect(order).not.toContain('updateTurn:running')
     expect(order.filter((o) => o.includes('no row yet'))).toEqual([])
     expect(order).toContain('event:turn.completed')
   })
@@ -148,7 +154,7 @@ describe('a session turn that starts at once', () => {
     await sessions.idle()
     const createsBeforeSecondStart = order
       .slice(0, order.lastIndexOf('agent:turn/start'))
-      .filter((o) => o === 'createTurn').length
+      .filter((o) => o.startsWith('createTurn')).length
     // both rows were stored before the second turn reached the agent
     expect(createsBeforeSecondStart).toBe(2)
     expect(order.filter((o) => o === 'agent:turn/start')).toHaveLength(2)
@@ -164,7 +170,12 @@ describe('a session turn that starts at once', () => {
     const turn = await sessions.startTurn('ses_a', hi)
     expect(await sessions.waitTurn(turn.id)).toMatchObject({ status: 'completed' })
     await sessions.idle()
-    expect(order.slice(0, 3)).toEqual(['createTurn', 'budgetGate', 'agent:turn/start'])
+    expect(order.slice(0, 4)).toEqual([
+      'createTurn:queued',
+      'budgetGate',
+      'agent:turn/start',
+      'updateTurn:running',
+    ])
   })
 
   it('refused (another node took the session over after this node opened it): answers why, the agent stops, nothing is recorded', async () => {

@@ -381,11 +381,18 @@ export class PostgresStore implements Store {
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))
   }
 
-  async createTurn(t: Turn, claim?: SessionClaim): Promise<void> {
-    if (claim === undefined) return void (await this.turns.insert(this.pool, t))
-    await this.transaction(async (db) => {
-      await holdClaim(db, t.sessionId, claim)
+  async createTurn(
+    t: Turn,
+    claim?: SessionClaim,
+    session?: SessionStateChange,
+  ): Promise<TurnStep | undefined> {
+    if (claim === undefined && !session) return void (await this.turns.insert(this.pool, t))
+    return this.transaction(async (db) => {
+      if (claim !== undefined) await holdClaim(db, t.sessionId, claim)
       await this.turns.insert(db, t)
+      if (!session) return undefined
+      const stored = await this.storeState(db, t.sessionId, session)
+      return { turn: t, status: stored ? session.status : undefined }
     })
   }
 

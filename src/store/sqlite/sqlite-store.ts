@@ -505,9 +505,20 @@ export class SqliteStore implements Store {
     return Object.fromEntries(this.sessions.countBy('status', { tenant })) as SessionCounts
   }
 
-  async createTurn(t: Turn, claim?: SessionClaim): Promise<void> {
-    if (claim === undefined) this.turns.insert(t)
-    else this.tx.fenced.immediate(t.sessionId, claim, () => this.turns.insert(t))
+  async createTurn(
+    t: Turn,
+    claim?: SessionClaim,
+    session?: SessionStateChange,
+  ): Promise<TurnStep | undefined> {
+    const write = (): TurnStep | undefined => {
+      this.turns.insert(t)
+      if (!session) return undefined
+      const { changes } = this.stmts.setSessionStatus.run({ ...session, id: t.sessionId })
+      return { turn: t, status: changes === 1 ? session.status : undefined }
+    }
+    if (claim !== undefined)
+      return this.tx.fenced.immediate(t.sessionId, claim, write) as TurnStep | undefined
+    return session ? (this.tx.inOne.immediate(write) as TurnStep | undefined) : write()
   }
 
   async updateTurn(
