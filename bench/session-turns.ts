@@ -481,7 +481,8 @@ const newTurnProfile = (): TurnProfile => ({
 /**
  * Instruments one gateway from here, at run time, not in src/: its AppServerProcess (a private field of
  * CodexDriver) gets a wrapped `send` and one more notification listener for the timeline, every method of its
- * SqliteStore is timed (synchronous better-sqlite3 calls behind an async signature), and so is its
+ * SqliteStore is timed (synchronous better-sqlite3 calls behind an async signature; the outermost call only, not its
+ * private parts inside it), and so is its
  * TurnEventMapper.prototype.map. Returns a timed turn, and the function that restores everything.
  */
 async function instrument(
@@ -517,15 +518,20 @@ async function instrument(
   const names = Object.getOwnPropertyNames(Object.getPrototypeOf(store)).filter(
     (n) => n !== 'constructor' && typeof store[n] === 'function',
   )
+  // Methods call each other (a transaction's own parts are private methods, wrapped too): only the outermost
+  // call counts, its time and its name (the gateway's Store calls, not their parts).
+  let depth = 0
   for (const name of names) {
     const original = store[name]!
     store[name] = function (this: unknown, ...args: unknown[]) {
       const at = phase()
       const t0 = performance.now()
+      depth++
       try {
         return original.apply(this, args)
       } finally {
-        if (at && current) {
+        depth--
+        if (at && current && depth === 0) {
           current.p.sqliteMs[at] += performance.now() - t0
           current.p.sqliteCalls.set(name, (current.p.sqliteCalls.get(name) ?? 0) + 1)
         }

@@ -21,6 +21,16 @@ interface Queued extends EventToAppend {
   failed: (err: unknown) => void
 }
 
+/** A store step that appends events of its own in its transaction (EventLog.commitWith), queued as one entry. */
+interface QueuedWrite {
+  ownerId: string
+  write: () => Promise<StoredEvent[]>
+  done: (events: StoredEvent[]) => void
+  failed: (err: unknown) => void
+}
+
+const isWrite = (q: Queued | QueuedWrite): q is QueuedWrite => 'write' in q
+
 /**
  * Every event is stored, then published on the EventBus. Appends are group-committed: the events queued
  * by the time the event loop comes round (a burst of agent output) are stored in one transaction, then
@@ -34,7 +44,7 @@ interface Queued extends EventToAppend {
  */
 export class EventLog {
   private readonly taps: ((ev: StoredEvent) => void)[] = []
-  private readonly queue: Queued[] = []
+  private readonly queue: (Queued | QueuedWrite)[] = []
   private flushing = false
   /** When the last commit ended (performance.now()). */
   private lastCommit = Number.NEGATIVE_INFINITY
@@ -93,6 +103,28 @@ export class EventLog {
     void this.flush()
   }
 
+  /**
+   * Runs `write`, a store step that appends events of `ownerId` in its own transaction (a turn's end with its
+   * events: Store.completeTurnWithEvents), once everything appended before it is stored and before anything
+   * appended after it; then publishes the events it stored, in order, as a commit does. Committed at once (its
+   * producer waits for it). Resolves with what `write` returned.
+   */
+  commitWith<T extends { events: StoredEvent[] }>(ownerId: string, write: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, failed) => {
+      let result: T
+      this.queue.push({
+        ownerId,
+        write: async () => {
+          result = await write()
+          return result.events
+        },
+        done: () => resolve(result),
+        failed,
+      })
+      this.commitNow()
+    })
+  }
+
   /** Events queued and not yet stored. */
   get backlog(): number {
     return this.queue.length
@@ -102,7 +134,18 @@ export class EventLog {
     if (this.flushing) return
     this.flushing = true
     try {
-      while (this.queue.length > 0) await this.commit(coalesceOutput(this.queue.splice(0, maxBatch), merged))
+      while (this.queue.length > 0) {
+        const first = this.queue[0]!
+        if (isWrite(first)) {
+          this.queue.shift()
+          await this.commitWrite(first)
+          continue
+        }
+        // the events up to the next write (it commits on its own, after them)
+        const write = this.queue.findIndex(isWrite)
+        const events = this.queue.splice(0, write < 0 ? maxBatch : Math.min(write, maxBatch)) as Queued[]
+        await this.commit(coalesceOutput(events, merged))
+      }
     } finally {
       this.flushing = false
       this.lastCommit = performance.now()
@@ -125,6 +168,20 @@ export class EventLog {
       for (const tap of this.taps) tap(ev)
       q.stored(ev)
     }
+  }
+
+  private async commitWrite(q: QueuedWrite): Promise<void> {
+    let stored: StoredEvent[]
+    try {
+      stored = await q.write()
+    } catch (err) {
+      return q.failed(err)
+    }
+    for (const ev of stored) {
+      this.bus.publish(q.ownerId, ev)
+      for (const tap of this.taps) tap(ev)
+    }
+    q.done(stored)
   }
 
   private storeOne(q: Queued): Promise<StoredEvent> {

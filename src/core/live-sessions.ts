@@ -18,8 +18,8 @@ export interface LiveSession {
   current?: { turn: Turn; controller: AbortController }
   /** Unloads the session once it stayed idle for SESSION_IDLE_SECONDS. */
   idleTimer?: NodeJS.Timeout
-  /** Whether the session has limits, as read when its last turn was queued (false: no budget gate to run). */
-  limited?: boolean
+  /** Whether the session has limits (set at creation, never after; false: no budget gate to run). */
+  limited: boolean
 }
 
 export interface LiveSessionsContext {
@@ -64,11 +64,21 @@ export class LiveSessions {
   }
 
   /** Holds a session its agent just opened (a new one or a fork: its claim is the first). */
-  add(id: string, agent: AgentSession, cwd: string): LiveSession {
-    const live: LiveSession = { agent, cwd, queue: [], claim: firstClaim }
+  add(id: string, agent: AgentSession, cwd: string, limited: boolean): LiveSession {
+    const live: LiveSession = { agent, cwd, queue: [], claim: firstClaim, limited }
     this.live.set(id, live)
     this.unloadWhenIdle(id, live)
     return live
+  }
+
+  /**
+   * The live agent session when this process holds it and still owns it (the owner read `ensure` makes; another
+   * node may have reopened the thread since), or undefined: then `ensure` with the session's document.
+   */
+  async held(id: string): Promise<LiveSession | undefined> {
+    const live = this.live.get(id)
+    if (!live || hasTurns(live)) return live
+    return (await this.ctx.store.ownerOf(id)) === this.ctx.node ? live : undefined
   }
 
   /** The live agent session, reopened with `resumeSession` when this process does not hold it. */
@@ -108,7 +118,13 @@ export class LiveSessions {
       await agent.close().catch(() => {})
       throw err
     })
-    const opened: LiveSession = { agent, cwd: session.cwd, queue: [], claim }
+    const opened: LiveSession = {
+      agent,
+      cwd: session.cwd,
+      queue: [],
+      claim,
+      limited: Boolean(session.limits),
+    }
     this.live.set(session.id, opened)
     this.unloadWhenIdle(session.id, opened)
     return opened

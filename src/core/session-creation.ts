@@ -40,7 +40,7 @@ export async function createSession(
   const limits = effectiveLimits(fields.limits, ctx.config)
   await ensureReady(driver)
   const agent = await driver.openSession(req, ctx.hooks(id))
-  const created = await record(ctx, id, driver.id, agent, req, null, fields.externalId)
+  const created = await record(ctx, id, driver.id, agent, req, null, fields.externalId, Boolean(limits))
   if (!fields.webhook && !limits) return created
   const extra = { ...(fields.webhook ? { webhook: fields.webhook } : {}), ...(limits ? { limits } : {}) }
   // its creator holds the first claim (LiveSessions.add)
@@ -70,6 +70,8 @@ async function record(
   req: SessionRequest,
   forkedFrom: string | null,
   externalId?: string,
+  /** Whether the session has limits (stored right after it: createSession); a fork has none of its own. */
+  limited = false,
 ): Promise<Session> {
   const session = sessionRecord({
     id,
@@ -85,7 +87,7 @@ async function record(
     await agent.close().catch(() => {})
     throw err
   }
-  ctx.live.add(id, agent, session.cwd)
+  ctx.live.add(id, agent, session.cwd, limited)
   await ctx.log.append(id, { type: 'session.status', status: 'idle' })
   return orNotFound(ctx.store.getSession(id), `session ${id}`)
 }

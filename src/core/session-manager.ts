@@ -15,12 +15,12 @@ import {
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
 import type { EventLog } from './event-log.js'
-import { type LiveSession, LiveSessions } from './live-sessions.js'
+import { hasTurns, type LiveSession, LiveSessions } from './live-sessions.js'
 import type { FencingNotices } from './ops/fencing-notices.js'
 import { createSession, forkSession, type SessionCreationContext } from './session-creation.js'
 import { recoverSessions } from './session-recovery.js'
 import { type CreateSession, sessionDriverOf } from './session-request.js'
-import { SessionState } from './session-state.js'
+import { SessionState, type StateChange } from './session-state.js'
 import { runTurn, TurnRefused } from './turn-execution.js'
 import { itemsOfTurn } from './turn-items.js'
 import { type OnBusy, queuedTurn, TurnQueue } from './turn-queue.js'
@@ -43,6 +43,8 @@ export class SessionManager {
   private accepting = true
   /** The turn startTurn is queueing right after it confined the session's cwd (see beforeStart). */
   private confinedNow: Turn | undefined
+  /** Turns that started at once, whose rows are stored once their agent got them (see startTurn). */
+  private readonly unstored = new Map<string, StoredRow>()
   approvals!: ApprovalBroker
   /** Runs before each turn: null to go on, or why the turn may not run (budgets, core/ops/session-budget.ts). */
   budgetGate?: (
@@ -163,15 +165,17 @@ export class SessionManager {
   /** Starts a turn, or follows `onBusy` when one runs: queue it (default), steer the running one, or 409. */
   async startTurn(id: string, input: TurnInput, onBusy: OnBusy = 'queue'): Promise<Turn> {
     this.assertAccepting()
-    const session = await this.mustGet(id)
-    if (session.status === 'archived') throw new AppError('conflict', `session ${id} is archived`)
-    this.confine(session)
-    const live = await this.live.ensure(session)
-    live.limited = Boolean(session.limits)
+    const live = (await this.heldForTurn(id)) ?? (await this.openForTurn(id))
     const steered = await this.turnQueue.whenBusy(id, live, input, onBusy)
     if (steered) return steered
     const turn = queuedTurn(id, input)
-    await this.fenced(id, live, () => this.store.createTurn(turn, live.claim))
+    // A turn that starts at once with no budget gate before it goes to the agent first: its row is stored while
+    // the agent works (execute's storeTurn), before its running mark and any of its events. `ensure` read that
+    // this node still owns the session; the row's write is fenced by the claim as before, and a refused row
+    // stops the agent's turn. A turn that waits in the queue, or for the budget gate, is stored before it queues.
+    const row = !hasTurns(live) && live.limited === false ? storedRow() : undefined
+    if (row) this.unstored.set(turn.id, row)
+    else await this.fenced(id, live, () => this.store.createTurn(turn, live.claim))
     // A turn that starts at once (push runs its start up to the agent) was confined just now: see beforeStart.
     this.confinedNow = turn
     try {
@@ -179,7 +183,61 @@ export class SessionManager {
     } finally {
       this.confinedNow = undefined
     }
+    if (row) await row.stored
     return turn
+  }
+
+  /**
+   * The session held here for a new turn, from one read of its state instead of its document: its cwd and
+   * whether it has limits are fixed at creation, so the live session's are the session's. An archive (by any
+   * node) is seen in that read, another node's takeover in the owner read (LiveSessions.held). Undefined when
+   * this process does not hold it (or no longer owns it): openForTurn reads the document then. Each tenant scope
+   * has a SessionManager of its own, which holds only sessions its own reads found: no other tenant's.
+   */
+  private async heldForTurn(id: string): Promise<LiveSession | undefined> {
+    if (!this.live.has(id)) return undefined
+    const state = await this.store.sessionState(id)
+    if (state?.status === 'archived') throw new AppError('conflict', `session ${id} is archived`)
+    const live = state && (await this.live.held(id))
+    if (live) resolveCwd(live.cwd, this.config.workspaceRoots)
+    return live
+  }
+
+  /** The session for a new turn, read in full and opened in its agent when this process does not hold it. */
+  private async openForTurn(id: string): Promise<LiveSession> {
+    const session = await this.mustGet(id)
+    if (session.status === 'archived') throw new AppError('conflict', `session ${id} is archived`)
+    this.confine(session)
+    return this.live.ensure(session)
+  }
+
+  /**
+   * Stores the row of a turn that went to its agent before it was stored (startTurn), as it starts running with
+   * the session's new state (one step), fenced by the session's claim; startTurn answers once it is stored, or
+   * with why not. A refused row stops the agent's turn (throws).
+   */
+  private async storeStarted(
+    id: string,
+    live: LiveSession,
+    turn: Turn,
+    controller: AbortController,
+    patch: Partial<Turn>,
+  ): Promise<StateChange | undefined> {
+    const row = this.unstored.get(turn.id)
+    if (!row) return undefined
+    this.unstored.delete(turn.id)
+    try {
+      // the row as it starts running, with the session's new state: one step (SessionState.startTurn)
+      const running = await this.fenced(id, live, () =>
+        this.state.startTurn(id, turn.id, patch, live.claim, turn),
+      )
+      row.resolve()
+      return running
+    } catch (err) {
+      controller.abort('cancelled')
+      row.reject(err)
+      throw err
+    }
   }
 
   /** Resolves with the turn once it finished (or at once if it already did). */
@@ -312,13 +370,33 @@ export class SessionManager {
     turn: Turn,
     controller: AbortController,
   ): Promise<void> {
+    try {
+      await this.runTurn(id, live, turn, controller)
+    } catch (err) {
+      this.unstored.get(turn.id)?.reject(err)
+      throw err
+    } finally {
+      // a turn that ended before its row was stored: startTurn is not left waiting
+      this.unstored.get(turn.id)?.reject(new Error(`turn ${turn.id} ended before it was stored`))
+      this.unstored.delete(turn.id)
+    }
+  }
+
+  private async runTurn(
+    id: string,
+    live: LiveSession,
+    turn: Turn,
+    controller: AbortController,
+  ): Promise<void> {
     await runTurn(
       {
         log: this.log,
         store: this.store,
         claim: live.claim,
+        storeTurn: (patch) => this.storeStarted(id, live, turn, controller, patch),
         markRunning: (patch) => this.state.startTurn(id, turn.id, patch, live.claim),
-        markEnded: (patch, at, ended) => this.state.completeTurn(id, turn.id, patch, at, ended, live.claim),
+        markEnded: (patch, at, ended, end) =>
+          this.state.completeTurn(id, turn.id, patch, at, ended, live.claim, end),
         beforeStart: async () => {
           // limits are set when a session is created, never after: without them there is nothing to read
           const refused =
@@ -346,10 +424,13 @@ export class SessionManager {
 
   private hooks(sessionId: string): SessionHooks {
     return {
-      requestApproval: (ask, signal) => {
+      requestApproval: async (ask, signal) => {
         const live = this.live.get(sessionId)
+        const turnId = live?.current?.turn.id ?? null
+        // an approval names its turn: that turn's row is stored first (startTurn stores it after its start)
+        if (turnId) await this.unstored.get(turnId)?.stored
         // fenced by the claim this node holds (an approval asked after a takeover is refused)
-        return this.approvals.request(sessionId, live?.current?.turn.id ?? null, ask, signal, live?.claim)
+        return this.approvals.request(sessionId, turnId, ask, signal, live?.claim)
       },
     }
   }
@@ -363,4 +444,23 @@ export class SessionManager {
     if (!this.accepting)
       throw new AppError('shutting_down', 'the server is shutting down and accepts no new turns')
   }
+}
+
+/** The row of a turn that started before it was stored: `stored` once it is (rejected with why not). */
+interface StoredRow {
+  stored: Promise<void>
+  resolve(): void
+  reject(err: unknown): void
+}
+
+function storedRow(): StoredRow {
+  let resolve!: () => void
+  let reject!: (err: unknown) => void
+  const stored = new Promise<void>((ok, fail) => {
+    resolve = ok
+    reject = fail
+  })
+  // startTurn awaits it; a refusal nobody else waits for is no unhandled rejection
+  stored.catch(() => {})
+  return { stored, resolve, reject }
 }

@@ -1,3 +1,4 @@
+import type { AgentEvent } from '../protocol/events.js'
 import type { Session, Turn } from '../protocol/sessions.js'
 import type { SessionClaim, Store } from '../store/store.js'
 import { SerialByKey } from '../util/serial-by-key.js'
@@ -67,15 +68,20 @@ export class SessionState {
    * A queued turn starts: `patch` (running, startedAt) is stored with the session's new state in one step, and
    * that state's announcement queued (see `update`).
    */
-  startTurn(id: string, turnId: string, patch: Partial<Turn>, claim?: SessionClaim): Promise<StateChange> {
+  startTurn(
+    id: string,
+    turnId: string,
+    patch: Partial<Turn>,
+    claim?: SessionClaim,
+    /** A turn not stored yet (it went to its agent first: SessionManager.startTurn): stored now, as `patch` says. */
+    unstored?: Turn,
+  ): Promise<StateChange> {
     return this.steps.run(id, async () => {
       const next = await this.next(id, this.running(id))
-      const step = await this.store.updateTurn(
-        turnId,
-        patch,
-        next && { status: next, at: new Date().toISOString() },
-        claim,
-      )
+      const state = next && { status: next, at: new Date().toISOString() }
+      const step = unstored
+        ? await this.store.createTurn({ ...unstored, ...patch }, claim, state)
+        : await this.store.updateTurn(turnId, patch, state, claim)
       // what the store wrote: not `next` when an archive landed since it was read
       return step?.status ? this.announce(id, step.status, claim) : unchanged
     })
@@ -83,9 +89,10 @@ export class SessionState {
 
   /**
    * The running turn ends: its end (`patch`) is stored with the state the session goes to (waiting for an
-   * approval, or idle) in one step (Store.completeTurn); `ended` runs as soon as that is stored (the turn no
-   * longer counts as running; its end event is queued first), then the state's announcement is queued (see
-   * `update`). Only the state the store wrote is announced: an archive that landed since the read stays.
+   * approval, or idle), its `end` event (turn.completed / turn.failed) and that state's `session.status`, all in
+   * one transaction (Store.completeTurnWithEvents), in the log's order (EventLog.commitWith: after every event
+   * appended before); `ended` runs as soon as that is stored (the turn no longer counts as running). Only the
+   * state the store wrote is announced: an archive that landed since the read stays, and nothing follows it.
    */
   completeTurn(
     id: string,
@@ -94,13 +101,20 @@ export class SessionState {
     at: string,
     ended: () => void,
     claim?: SessionClaim,
+    end?: AgentEvent,
   ): Promise<{ turn: Turn | undefined; state: StateChange }> {
     return this.steps.run(id, async () => {
       const next = await this.next(id, false)
-      const step = await this.store.completeTurn(turnId, patch, at, next, claim)
+      const { step } = await this.log.commitWith(id, () =>
+        this.store.completeTurnWithEvents(turnId, patch, at, next, claim, (step) => {
+          const events: AgentEvent[] = end ? [this.log.redact(end)] : []
+          if (step?.status) events.push({ type: 'session.status', status: step.status })
+          return events.map((event) => ({ ownerId: id, event, at, fence: claim }))
+        }),
+      )
       // in this step: a refresh queued meanwhile no longer counts the turn as running
       ended()
-      return { turn: step?.turn, state: step?.status ? this.announce(id, step.status, claim) : unchanged }
+      return { turn: step?.turn, state: unchanged }
     })
   }
 

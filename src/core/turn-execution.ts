@@ -28,18 +28,27 @@ export interface TurnExecutionContext {
   /** The session's claim this node holds: the turn's own writes (its agent's turn id) carry it. */
   claim?: SessionClaim
   /**
+   * Stores the turn's row when it went to the agent before it was stored (session-manager.ts startTurn), as
+   * `patch` says (running) with the session's new state, in one step: `markRunning` for a turn not stored yet.
+   * Runs after the agent got the turn, before any of its events is read; undefined when the row was stored
+   * before (then `markRunning` follows). Throws when the row is refused (another node took the session over, the
+   * store failed): nothing of the turn is recorded then, and the agent's turn is stopped.
+   */
+  storeTurn?(patch: Partial<Turn>): Promise<StateChange | undefined>
+  /**
    * The turn starts: it is stored as `patch` says (running) with the session's new state, in one step; resolves
    * once both are stored, the state's announcement queued on the log (session-state.ts `startTurn`).
    */
   markRunning(patch: Partial<Turn>): Promise<StateChange>
   /**
-   * The turn ends: it is stored as `patch` says with the session's state it leads to, in one step; `ended` runs
-   * once both are stored, before that state's announcement is queued (session-state.ts `completeTurn`).
+   * The turn ends: it is stored as `patch` says with the session's state it leads to, its `end` event and that
+   * state's announcement, in one transaction; `ended` runs once they are stored (session-state.ts `completeTurn`).
    */
   markEnded(
     patch: Partial<Turn>,
     at: string,
     ended: () => void,
+    end: AgentEvent | undefined,
   ): Promise<{ turn: Turn | undefined; state: StateChange }>
   /** Runs right before the agent works; throws (TurnRefused, AppError) to keep the turn from running. */
   beforeStart(): Promise<void>
@@ -72,29 +81,26 @@ export async function runTurn(
   let lettingGo: Promise<void> | undefined
   const letGo = ctx.takenOver
   ctx = { ...ctx, takenOver: (err) => (lettingGo ??= letGo(err)) }
-  const { ended, finalResponse, end, running } = await executeTurn(ctx, sessionId, agent, turn, signal)
+  const outcome = await executeTurn(ctx, sessionId, agent, turn, signal)
+  // its row was refused: nothing of it is recorded here (whoever started it got why)
+  if (!outcome) return false
+  const { ended, finalResponse, end, running } = outcome
   const now = new Date().toISOString()
   const patch = { ...ended, finalResponse, finishedAt: now }
-  // The turn's end and the state it leads to are stored in one step (no other turn of the session runs now).
-  // The end first, then the state it leads to: what follows the events (webhooks too) sees them in that order.
-  // Both are queued, then committed together at once: one transaction, not one each. Only the state the store
-  // wrote is announced: an archive that landed since the state was read stays, and nothing follows it.
-  let endStored: Promise<unknown> | undefined
+  // The turn's end, the state it leads to, its end event and that state's announcement are stored in one
+  // transaction (no other turn of the session runs now), committed at once. The end event first, then the
+  // state: what follows the events (webhooks too) sees them in that order. Only the state the store wrote is
+  // announced: an archive that landed since the state was read stays, and nothing follows it.
   let stored: Awaited<ReturnType<TurnExecutionContext['markEnded']>>
   try {
-    stored = await ctx.markEnded(patch, now, () => {
-      ctx.turnEnded()
-      endStored = end ? ctx.log.append(sessionId, end, ctx.claim) : undefined
-    })
+    stored = await ctx.markEnded(patch, now, () => ctx.turnEnded(), end)
   } catch (err) {
     if (!(err instanceof SessionTakenOver)) throw err
     await running.announced.catch(() => {})
     await ctx.takenOver(err)
     return false
   }
-  ctx.log.commitNow()
-  await endStored
-  // The client waiting for the turn is answered now; the state's announcement is stored meanwhile.
+  // The client waiting for the turn is answered now.
   ctx.recorded(stored.turn)
   await Promise.all([running.announced, stored.state.announced])
   return true
@@ -103,13 +109,13 @@ export async function runTurn(
 /** Until the microtasks queued now have run: an agent that was just asked to start has written its request. */
 const afterThisTick = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-/** Marks the turn running and recomputes the session's state (running, or waiting for an approval). */
-const markRunning = (ctx: TurnExecutionContext): Promise<StateChange> =>
-  ctx.markRunning({ status: 'running', startedAt: new Date().toISOString() })
+/** A turn as it starts running (the session's state, running or waiting for an approval, is recomputed with it). */
+const runningPatch = (): Partial<Turn> => ({ status: 'running', startedAt: new Date().toISOString() })
 
 /**
  * One turn of a live agent session: its events redacted, tagged with the turn id and stored as they come
- * (what the agent sends together is stored in one commit), except the turn's end, which is returned.
+ * (what the agent sends together is stored in one commit), except the turn's end, which is returned; undefined
+ * when the turn's row, stored after the agent's start (storeTurn), was refused.
  */
 export async function executeTurn(
   ctx: TurnExecutionContext,
@@ -117,7 +123,7 @@ export async function executeTurn(
   agent: AgentSession,
   turn: Turn,
   signal: AbortSignal,
-): Promise<TurnOutcome> {
+): Promise<TurnOutcome | undefined> {
   let finalResponse: string | null = null
   let ended: Partial<Turn> = { status: 'failed', error: 'the agent ended the turn without a result' }
   // An event refused because another node took the session over: this node lets go of it at once (its agent's
@@ -133,8 +139,9 @@ export async function executeTurn(
     let refused: unknown
     try {
       await ctx.beforeStart()
-      // The agent starts first (codex writes `turn/start` within this tick); the turn is marked running and
-      // the session's state stored while it works. Its events are read (and stored) only after that.
+      // The agent starts first (codex writes `turn/start` within this tick); the turn's row (when startTurn left
+      // it for now), its running mark and the session's state are stored while it works. Its events are read
+      // (and stored) only after that.
       agentTurn = agent.turn(turn.input, signal)[Symbol.asyncIterator]()
       first = agentTurn.next()
       first.catch(() => {})
@@ -142,8 +149,16 @@ export async function executeTurn(
     } catch (err) {
       refused = err
     }
+    let storedRunning: StateChange | undefined
+    try {
+      storedRunning = await ctx.storeTurn?.(runningPatch())
+    } catch {
+      // not stored (its start was answered with why): the agent's turn stops, unread and unrecorded
+      void agentTurn?.return?.()?.catch(() => {})
+      return undefined
+    }
     // A turn refused before the agent started is recorded as started and failed, like one the agent failed.
-    running = await markRunning(ctx)
+    running = storedRunning ?? (await ctx.markRunning(runningPatch()))
     if (first === undefined) throw refused
     for (let next = await first; !next.done; next = await agentTurn!.next()) {
       const unredacted = next.value

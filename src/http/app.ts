@@ -7,7 +7,6 @@ import Fastify, {
 } from 'fastify'
 import {
   type FastifyPluginAsyncZod,
-  serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod'
@@ -30,6 +29,7 @@ import { decorateMetrics, metricsRoutes } from './metrics.js'
 import './openapi-components.js'
 import { registerOpenApi } from './openapi.js'
 import { genReqId, registerRequestLog } from './request-log.js'
+import { serializerCompiler } from './response-serializer.js'
 import { v1AgentRoutes } from './v1/agents.js'
 import { v1ApprovalRoutes } from './v1/approvals.js'
 import { v1RunRoutes } from './v1/runs.js'

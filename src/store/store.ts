@@ -259,8 +259,12 @@ export interface Store {
    * or, with `tenant` undefined, of all: counted by the store, not read.
    */
   countSessions(tenant?: string | null): Promise<SessionCounts>
-  /** Stores a new turn; with `claim`, only while that is its session's claim (SessionTakenOver otherwise). */
-  createTurn(turn: Turn, claim?: SessionClaim): Promise<void>
+  /**
+   * Stores a new turn; with `claim`, only while that is its session's claim (SessionTakenOver otherwise). With
+   * `session`, the turn's session gets that state in the same step, as `updateTurn` does (a turn stored as it
+   * starts running), and the step says which state it stored; undefined without `session`.
+   */
+  createTurn(turn: Turn, claim?: SessionClaim, session?: SessionStateChange): Promise<TurnStep | undefined>
   /**
    * Merges `patch` into the turn; with `session`, the turn's session gets that state (and `updatedAt`) in the
    * same step (a turn starts running: session-state.ts), unless it is archived by then (read in that step: an
@@ -286,6 +290,19 @@ export interface Store {
     status?: Session['status'],
     claim?: SessionClaim,
   ): Promise<TurnStep | undefined>
+  /**
+   * `completeTurn`, and the events `eventsOf` gives for its step (the turn's end, the state the step stored)
+   * appended in the same transaction, each as appendEvents would (fenced by its own `fence`): the turn is never
+   * stored as ended without them, nor they without it. Returns the step and the events stored, in order.
+   */
+  completeTurnWithEvents(
+    id: string,
+    patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
+    at: string,
+    status: Session['status'] | undefined,
+    claim: SessionClaim | undefined,
+    eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }>
   /** A session's turns, oldest first. */
   listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]>
   createApproval(approval: Approval): Promise<void>

@@ -488,6 +488,118 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(ids(await store.listSessions({ status: 'idle', limit: 10 }))).toContain('ses_1')
     })
 
+    it('createTurn with a session state: the turn and the state in one step, not over an archive, fenced by the claim', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.createSession(newSession('ses_1'), 'node_a')
+      const at = '2026-01-01T00:00:07.000Z'
+      expect(await store.createTurn(newTurn('turn_0', 'ses_1'))).toBeUndefined()
+      const step = await other.createTurn(newTurn('turn_1', 'ses_1', { status: 'running' }), firstClaim, {
+        status: 'running',
+        at,
+      })
+      expect(step).toEqual({
+        turn: expect.objectContaining({ id: 'turn_1', status: 'running' }),
+        status: 'running',
+      })
+      expect(await store.getSession('ses_1')).toMatchObject({ status: 'running', updatedAt: at })
+      expect(ids(await store.listSessions({ status: 'running', limit: 5 }))).toEqual(['ses_1'])
+      // archived meanwhile: the turn is stored, the state is not
+      await store.setSessionState('ses_1', { status: 'archived', at })
+      const kept = await store.createTurn(newTurn('turn_2', 'ses_1'), undefined, { status: 'running', at })
+      expect(kept?.status).toBeUndefined()
+      expect(await store.getSession('ses_1')).toMatchObject({ status: 'archived' })
+      // a stale claim: neither the turn nor the state
+      await store.createSession(newSession('ses_2'), 'node_a')
+      await store.claimSession('ses_2', 'node_b')
+      await expect(
+        other.createTurn(newTurn('turn_3', 'ses_2'), firstClaim, { status: 'running', at }),
+      ).rejects.toBeInstanceOf(SessionTakenOver)
+      expect(await store.getTurn('turn_3')).toBeUndefined()
+      expect(await store.getSession('ses_2')).toMatchObject({ status: 'idle' })
+    })
+
+    it("completeTurnWithEvents: the turn's end, its session's state and the events for that step in one transaction, all or nothing", async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.createSession(newSession('ses_1', { status: 'running' }), 'node_a')
+      await store.createTurn(newTurn('turn_1', 'ses_1', { status: 'running' }), firstClaim)
+      await store.appendEvent('ses_1', { type: 'turn.started', turnId: 'turn_1' }, 't0')
+      const at = '2026-01-01T00:01:00.000Z'
+      const end: AgentEvent = { type: 'turn.completed', turnId: 'turn_1', status: 'completed', usage: null }
+      const asked: unknown[] = []
+      const done = await other.completeTurnWithEvents(
+        'turn_1',
+        { status: 'completed' },
+        at,
+        'idle',
+        firstClaim,
+        (step) => {
+          asked.push(step?.status)
+          const events: AgentEvent[] = [end]
+          if (step?.status) events.push({ type: 'session.status', status: step.status })
+          return events.map((event) => ({ ownerId: 'ses_1', event, at, fence: firstClaim }))
+        },
+      )
+      // the events are asked for once the step knows which state it stored
+      expect(asked).toEqual(['idle'])
+      expect(done.step).toEqual({
+        turn: expect.objectContaining({ id: 'turn_1', status: 'completed' }),
+        status: 'idle',
+      })
+      expect(done.events.map((e) => [e.seq, e.type, e.at])).toEqual([
+        [2, 'turn.completed', at],
+        [3, 'session.status', at],
+      ])
+      expect((await store.eventsAfter('ses_1', 0, 10)).map((e) => e.seq)).toEqual([1, 2, 3])
+      expect(await store.getSession('ses_1')).toMatchObject({ status: 'idle', turnCount: 1, lastSeq: 3 })
+      // archived meanwhile: no state stored, the step says so, and the events are asked for with that
+      await store.createTurn(newTurn('turn_2', 'ses_1', { status: 'running' }))
+      await store.setSessionState('ses_1', { status: 'archived', at })
+      const archived = await store.completeTurnWithEvents(
+        'turn_2',
+        { status: 'interrupted' },
+        at,
+        'idle',
+        undefined,
+        (step) =>
+          step?.status
+            ? [{ ownerId: 'ses_1', event: { type: 'session.status', status: step.status }, at }]
+            : [],
+      )
+      expect(archived).toEqual({
+        step: { turn: expect.objectContaining({ status: 'interrupted' }), status: undefined },
+        events: [],
+      })
+      expect(await store.getSession('ses_1')).toMatchObject({ status: 'archived', turnCount: 2 })
+      // a stale claim: nothing stored, neither the turn's end nor an event; the seq goes on where it was
+      await store.createTurn(newTurn('turn_3', 'ses_1', { status: 'running' }))
+      const claimB = await store.claimSession('ses_1', 'node_b')
+      const refused = other.completeTurnWithEvents(
+        'turn_3',
+        { status: 'completed' },
+        at,
+        'idle',
+        firstClaim,
+        () => [{ ownerId: 'ses_1', event: end, at, fence: firstClaim }],
+      )
+      await expect(refused).rejects.toBeInstanceOf(SessionTakenOver)
+      // an event refused (its own fence stale) undoes the turn's end too
+      const eventRefused = other.completeTurnWithEvents(
+        'turn_3',
+        { status: 'completed' },
+        at,
+        undefined,
+        undefined,
+        () => [{ ownerId: 'ses_1', event: end, at, fence: firstClaim }],
+      )
+      await expect(eventRefused).rejects.toBeInstanceOf(SessionTakenOver)
+      expect(await store.getTurn('turn_3')).toMatchObject({ status: 'running' })
+      expect(await store.getSession('ses_1')).toMatchObject({ turnCount: 2, lastSeq: 3 })
+      const next = await other.appendEvent('ses_1', end, at, claimB)
+      expect(next.seq).toBe(4)
+    })
+
     it("sessionState reads a session's state and pending approvals; updateTurn stores a new state with the turn", async () => {
       const { store, connect } = await fresh()
       const other = await connect()

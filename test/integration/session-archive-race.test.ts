@@ -60,10 +60,10 @@ for (const [backend, envOf] of Object.entries(backends))
       // in between, right before that store step
       const store = gw.ctx.store
       const otherNode = new SessionState(store, new EventLog(store), () => false, new SerialByKey())
-      const completeTurn = store.completeTurn
+      const completeTurn = store.completeTurnWithEvents
       let archived = false
-      store.completeTurn = async (...args) => {
-        store.completeTurn = completeTurn
+      store.completeTurnWithEvents = async (...args) => {
+        store.completeTurnWithEvents = completeTurn
         await otherNode.set(session.id, 'archived')
         archived = true
         return completeTurn.apply(store, args)
@@ -74,7 +74,7 @@ for (const [backend, envOf] of Object.entries(backends))
         )
         expect(turn.status).toBe('completed')
       } finally {
-        store.completeTurn = completeTurn
+        store.completeTurnWithEvents = completeTurn
       }
       expect(archived).toBe(true)
       // every turn settled: its announcements (if any) are stored

@@ -26,7 +26,7 @@ const pg = sharedPostgres()
 const statuses = (events: StoredEvent[]) =>
   events.flatMap((ev) => (ev.type === 'session.status' ? [ev.status] : []))
 
-type StateWrite = 'setSessionState' | 'updateTurn' | 'completeTurn'
+type StateWrite = 'setSessionState' | 'updateTurn' | 'completeTurnWithEvents'
 
 /** The next `method` call is stored (committed), and its answer comes only once `release` is called. */
 function holdNextAnswer(store: Store, method: StateWrite): { stored: Promise<void>; release: () => void } {
@@ -83,7 +83,7 @@ for (const [backend, open] of Object.entries(stores))
       log = new EventLog(store, new InProcessEventBus())
       state = new SessionState(store, log, () => running)
       const calls = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>
-      for (const method of ['sessionState', 'setSessionState', 'updateTurn', 'completeTurn']) {
+      for (const method of ['sessionState', 'setSessionState', 'updateTurn', 'completeTurnWithEvents']) {
         const call = calls[method]!
         calls[method] = (...args) => {
           stateCalls++
@@ -152,7 +152,7 @@ for (const [backend, open] of Object.entries(stores))
       },
       {
         name: 'a turn ends while the session is archived',
-        held: 'completeTurn',
+        held: 'completeTurnWithEvents',
         before: async (s, id) => {
           running = true
           await s.setSessionState(id, { status: 'running', at: at() })

@@ -51,7 +51,8 @@ async function staleTurnSetup() {
     store,
     claim: firstClaim,
     markRunning: (patch) => state.startTurn('ses_a', turn.id, patch, firstClaim),
-    markEnded: (patch, at, ended) => state.completeTurn('ses_a', turn.id, patch, at, ended, firstClaim),
+    markEnded: (patch, at, ended, end) =>
+      state.completeTurn('ses_a', turn.id, patch, at, ended, firstClaim, end),
     beforeStart: async () => {},
     takenOver,
     turnEnded: () => {},

@@ -23,6 +23,11 @@ class CountingStore extends SqliteStore {
     this.commits.push(batch.map((b) => b.event.type))
     return super.appendEvents(batch)
   }
+  override async completeTurnWithEvents(...args: Parameters<SqliteStore['completeTurnWithEvents']>) {
+    const done = await super.completeTurnWithEvents(...args)
+    this.commits.push(['(turn end)', ...done.events.map((e) => e.type)])
+    return done
+  }
 }
 
 const stores: SqliteStore[] = []
@@ -39,7 +44,7 @@ const agentOf = (events: AgentEvent[]): AgentSession =>
   }) as unknown as AgentSession
 
 describe('the end of a session turn', () => {
-  it('stores the turn end and the state it leads to in one transaction, then answers the waiter', async () => {
+  it('stores the turn end, the state it leads to and their events in one transaction, then answers the waiter', async () => {
     const store = new CountingStore(path.join(tempDir('turn-end-'), 'gw.db'))
     stores.push(store)
     await store.registerNode(nodeRecord('node'))
@@ -55,7 +60,8 @@ describe('the end of a session turn', () => {
         log,
         store,
         markRunning: (patch) => state.startTurn('ses_a', turn.id, patch),
-        markEnded: (patch, at, ended) => state.completeTurn('ses_a', turn.id, patch, at, ended),
+        markEnded: (patch, at, ended, end) =>
+          state.completeTurn('ses_a', turn.id, patch, at, ended, undefined, end),
         beforeStart: async () => {},
         takenOver: async () => {},
         turnEnded: () => {},
@@ -76,8 +82,10 @@ describe('the end of a session turn', () => {
     )
     expect(owned).toBe(true)
     expect(answered).toMatchObject({ id: turn.id, status: 'completed', finalResponse: 'ok' })
-    expect(store.commits.at(-1)).toEqual(['turn.completed', 'session.status'])
-    expect(eventsWhenAnswered.slice(-2)).toEqual(['turn.completed', 'session.status'])
+    // one transaction after the agent's last event: the turn's end with its event and the state's
+    expect(store.commits.at(-1)).toEqual(['(turn end)', 'turn.completed', 'session.status'])
+    expect(store.commits.filter((c) => c.includes('turn.completed'))).toHaveLength(1)
+    expect(eventsWhenAnswered.slice(-3)).toEqual(['(turn end)', 'turn.completed', 'session.status'])
     const stored = await store.eventsAfter('ses_a', 0, 100)
     expect(stored.map((e) => (e.type === 'session.status' ? `status:${e.status}` : e.type))).toEqual([
       'status:running',

@@ -25,6 +25,7 @@ function setup(maxQueued = 2) {
     cwd: dir,
     queue: [],
     claim: 1,
+    limited: false,
   }
   const started: string[] = []
   const endOf = new Map<string, () => void>()

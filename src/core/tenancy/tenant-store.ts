@@ -51,6 +51,7 @@ const sharedMembers = [
   'createTurn',
   'updateTurn',
   'completeTurn',
+  'completeTurnWithEvents',
   'listTurns',
   'createApproval',
   'updateApproval',

@@ -381,11 +381,18 @@ export class PostgresStore implements Store {
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))
   }
 
-  async createTurn(t: Turn, claim?: SessionClaim): Promise<void> {
-    if (claim === undefined) return void (await this.turns.insert(this.pool, t))
-    await this.transaction(async (db) => {
-      await holdClaim(db, t.sessionId, claim)
+  async createTurn(
+    t: Turn,
+    claim?: SessionClaim,
+    session?: SessionStateChange,
+  ): Promise<TurnStep | undefined> {
+    if (claim === undefined && !session) return void (await this.turns.insert(this.pool, t))
+    return this.transaction(async (db) => {
+      if (claim !== undefined) await holdClaim(db, t.sessionId, claim)
       await this.turns.insert(db, t)
+      if (!session) return undefined
+      const stored = await this.storeState(db, t.sessionId, session)
+      return { turn: t, status: stored ? session.status : undefined }
     })
   }
 
@@ -415,18 +422,44 @@ export class PostgresStore implements Store {
     status?: Session['status'],
     claim?: SessionClaim,
   ): Promise<TurnStep | undefined> {
+    return this.transaction((db) => this.completeTurnIn(db, id, patch, at, status, claim))
+  }
+
+  async completeTurnWithEvents(
+    id: string,
+    patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
+    at: string,
+    status: Session['status'] | undefined,
+    claim: SessionClaim | undefined,
+    eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
     return this.transaction(async (db) => {
-      if (claim !== undefined) await holdTurnClaim(db, id, claim)
-      const turn = await this.turns.update(db, id, patch)
-      if (!turn) return undefined
-      // Read under the session's row lock: concurrent completions each add one, and an archive stays.
-      let stored: Session['status'] | undefined
-      await this.sessions.update(db, turn.sessionId, (session) => {
-        if (status && session.status !== 'archived') stored = status
-        return { turnCount: session.turnCount + 1, updatedAt: at, ...(stored ? { status: stored } : {}) }
-      })
-      return { turn, status: stored }
+      const step = await this.completeTurnIn(db, id, patch, at, status, claim)
+      const events: StoredEvent[] = []
+      for (const b of eventsOf(step)) events.push(await insertEvent(db, b))
+      return { step, events }
     })
+  }
+
+  /** completeTurn's step, inside the caller's transaction. */
+  private async completeTurnIn(
+    db: pg.PoolClient,
+    id: string,
+    patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
+    at: string,
+    status: Session['status'] | undefined,
+    claim: SessionClaim | undefined,
+  ): Promise<TurnStep | undefined> {
+    if (claim !== undefined) await holdTurnClaim(db, id, claim)
+    const turn = await this.turns.update(db, id, patch)
+    if (!turn) return undefined
+    // Read under the session's row lock: concurrent completions each add one, and an archive stays.
+    let stored: Session['status'] | undefined
+    await this.sessions.update(db, turn.sessionId, (session) => {
+      if (status && session.status !== 'archived') stored = status
+      return { turnCount: session.turnCount + 1, updatedAt: at, ...(stored ? { status: stored } : {}) }
+    })
+    return { turn, status: stored }
   }
 
   async listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]> {

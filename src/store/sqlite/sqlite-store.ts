@@ -188,6 +188,8 @@ export class SqliteStore implements Store {
         this.holdsClaim(sessionId, claim)
         return write()
       }),
+      // Several writes in one transaction, none of which is one already (SqliteStore.completeTurnWithEvents).
+      inOne: this.db.transaction(<T>(write: () => T): T => write()),
       // A run's write by the node that executes it: only while that node owns it (Store.updateRun).
       ownedRunUpdate: this.db.transaction((id: string, patch: Partial<Run>, owner: string): boolean => {
         const row = this.stmts.runOwner.get(id) as { node_id: string | null } | undefined
@@ -503,9 +505,20 @@ export class SqliteStore implements Store {
     return Object.fromEntries(this.sessions.countBy('status', { tenant })) as SessionCounts
   }
 
-  async createTurn(t: Turn, claim?: SessionClaim): Promise<void> {
-    if (claim === undefined) this.turns.insert(t)
-    else this.tx.fenced.immediate(t.sessionId, claim, () => this.turns.insert(t))
+  async createTurn(
+    t: Turn,
+    claim?: SessionClaim,
+    session?: SessionStateChange,
+  ): Promise<TurnStep | undefined> {
+    const write = (): TurnStep | undefined => {
+      this.turns.insert(t)
+      if (!session) return undefined
+      const { changes } = this.stmts.setSessionStatus.run({ ...session, id: t.sessionId })
+      return { turn: t, status: changes === 1 ? session.status : undefined }
+    }
+    if (claim !== undefined)
+      return this.tx.fenced.immediate(t.sessionId, claim, write) as TurnStep | undefined
+    return session ? (this.tx.inOne.immediate(write) as TurnStep | undefined) : write()
   }
 
   async updateTurn(
@@ -536,6 +549,31 @@ export class SqliteStore implements Store {
     return claim === undefined
       ? this.tx.completeTurn.immediate(id, patch, at, status)
       : this.fencedTurn(id, claim, () => this.tx.completeTurn(id, patch, at, status))
+  }
+
+  async completeTurnWithEvents(
+    id: string,
+    patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
+    at: string,
+    status: Session['status'] | undefined,
+    claim: SessionClaim | undefined,
+    eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
+    let appended: readonly EventToAppend[] = []
+    const write = () => {
+      const step = this.tx.completeTurn(id, patch, at, status)
+      appended = eventsOf(step)
+      return { step, events: appended.map((b) => this.insertEvent(b.ownerId, b.event, b.at, b.fence)) }
+    }
+    try {
+      return claim === undefined
+        ? (this.tx.inOne.immediate(write) as ReturnType<typeof write>)
+        : this.fencedTurn(id, claim, write)
+    } catch (err) {
+      // Rolled back: the seqs noted for these events were never stored.
+      for (const b of appended) this.lastSeqs.forget(b.ownerId)
+      throw err
+    }
   }
 
   async listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]> {

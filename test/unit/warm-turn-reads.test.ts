@@ -1,0 +1,124 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { AgentRegistry } from '../../src/agents/registry.js'
+import type { AgentSession, TurnInput } from '../../src/agents/session.js'
+import { loadConfig } from '../../src/config/load.js'
+import { ActiveRuns } from '../../src/core/active-runs.js'
+import { EventLog } from '../../src/core/event-log.js'
+import { SessionManager } from '../../src/core/session-manager.js'
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
+import { newSession, nodeRecord } from '../contract/store-contract.js'
+import { removeDir, tempDir } from '../support/temp.js'
+
+/**
+ * What a warm turn reads (SessionManager.startTurn): a session held here is checked by its state and its owner,
+ * not read in full; whatever another node changed (an archive, a reopen) is still seen.
+ */
+
+/** A real SQLite store that counts its reads of a session's document. */
+class CountingStore extends SqliteStore {
+  documentReads = 0
+  override async getSession(id: string) {
+    this.documentReads++
+    return super.getSession(id)
+  }
+}
+
+const hi: TurnInput = [{ type: 'text', text: 'hi' }]
+
+function fakeAgent(): AgentSession {
+  return {
+    async *turn() {
+      yield { type: 'turn.started', turnId: 'agent-turn' }
+      yield { type: 'item.completed', item: { id: 'm', type: 'agent_message', text: 'ok' } }
+      yield { type: 'turn.completed', turnId: 'agent-turn', status: 'completed', usage: null }
+    },
+    close: async () => {},
+  } as unknown as AgentSession
+}
+
+const dirs: string[] = []
+const stores: SqliteStore[] = []
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close()
+  for (const d of dirs.splice(0)) removeDir(d)
+})
+
+async function setup() {
+  const dir = tempDir('warm-reads-')
+  dirs.push(dir)
+  const config = loadConfig({ SESSION_IDLE_SECONDS: '0' }, dir)
+  const cwd = path.join(config.workspaceRoots[0]!, 'project')
+  fs.mkdirSync(cwd, { recursive: true })
+  const store = new CountingStore(path.join(dir, 'gw.db'))
+  stores.push(store)
+  await store.registerNode(nodeRecord('node_a'))
+  await store.registerNode(nodeRecord('node_b'))
+  await store.createSession(newSession('ses_a', { cwd, agent: 'fake' }), 'node_a')
+  let opened = 0
+  const driver = {
+    id: 'fake',
+    probe: async () => ({ installed: true, authenticated: true }),
+    openSession: async () => fakeAgent(),
+    resumeSession: async () => {
+      opened++
+      return fakeAgent()
+    },
+  }
+  const registry = { get: () => driver } as unknown as AgentRegistry
+  const sessions = new SessionManager(
+    store,
+    new EventLog(store),
+    registry,
+    config,
+    new ActiveRuns(),
+    'node_a',
+  )
+  const turn = async () => {
+    const t = await sessions.waitTurn((await sessions.startTurn('ses_a', hi)).id)
+    await sessions.idle()
+    return t
+  }
+  return { store, sessions, turn, opened: () => opened, cwd }
+}
+
+describe('a warm session turn', () => {
+  it("reads the session's state, not its document, once the session is held here", async () => {
+    const { store, turn, opened } = await setup()
+    expect(await turn()).toMatchObject({ status: 'completed' })
+    expect(opened()).toBe(1)
+    store.documentReads = 0
+    expect(await turn()).toMatchObject({ status: 'completed' })
+    expect(await turn()).toMatchObject({ status: 'completed' })
+    expect(store.documentReads).toBe(0)
+    expect(opened()).toBe(1)
+  })
+
+  it('sees an archive another node stored: 409, nothing reaches the agent', async () => {
+    const { store, sessions, turn } = await setup()
+    await turn()
+    await store.setSessionState('ses_a', { status: 'archived', at: new Date().toISOString() })
+    await expect(sessions.startTurn('ses_a', hi)).rejects.toMatchObject({ code: 'conflict' })
+    expect(await store.listTurns('ses_a')).toHaveLength(1)
+  })
+
+  it('sees that another node reopened the session since: the copy held here is dropped and the session reopened', async () => {
+    const { store, turn, opened } = await setup()
+    await turn()
+    await store.claimSession('ses_a', 'node_b')
+    expect(await turn()).toMatchObject({ status: 'completed' })
+    expect(opened()).toBe(2)
+    expect(await store.ownerOf('ses_a')).toBe('node_a')
+  })
+
+  it('confines the cwd again: a session whose directory became a symlink out of the workspace is refused', async () => {
+    const { sessions, turn, cwd } = await setup()
+    await turn()
+    const outside = tempDir('outside-')
+    dirs.push(outside)
+    fs.rmSync(cwd, { recursive: true })
+    fs.symlinkSync(outside, cwd)
+    await expect(sessions.startTurn('ses_a', hi)).rejects.toThrow()
+  })
+})
