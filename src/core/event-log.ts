@@ -184,9 +184,17 @@ export class EventLog {
         if (page.length < pageSize) break
       }
       if (await isFinished()) {
-        // It may have finished after the replay read: send whatever was stored since, then stop.
-        for (const ev of await this.store.eventsAfter(runId, last, Number.MAX_SAFE_INTEGER)) yield ev
-        return
+        // It may have finished after the replay read: send whatever was stored since, then stop, but only after
+        // its terminal event: an owner's record says it ended before that event is stored (a run's record is
+        // written, then its run.completed), so a reader that came in between follows on until the event comes.
+        const replayed = last > after
+        const tail = await this.store.eventsAfter(runId, last, Number.MAX_SAFE_INTEGER)
+        for (const ev of tail) {
+          yield ev
+          last = ev.seq
+          if (isTerminal(ev)) return
+        }
+        if (tail.length === 0 && !replayed && (await this.endedAt(runId, last, isTerminal))) return
       }
       for await (const live of queue) {
         // Past the buffer bound, or a live event beyond the next seq (a bus across processes may skip or
@@ -207,6 +215,20 @@ export class EventLog {
       unsubscribe()
       signal?.removeEventListener('abort', onAbort)
     }
+  }
+
+  /**
+   * For a reader of a finished owner that got nothing past its cursor `seq`: whether the owner's stream is over
+   * there (the event at `seq` is its terminal one, or there is none: the cursor is past the stored events), rather
+   * than its terminal event still to come after `seq`.
+   */
+  private async endedAt(
+    ownerId: string,
+    seq: number,
+    isTerminal: (ev: StoredEvent) => boolean,
+  ): Promise<boolean> {
+    const at = seq > 0 ? (await this.store.eventsAfter(ownerId, seq - 1, 1))[0] : undefined
+    return at === undefined || at.seq !== seq || isTerminal(at)
   }
 }
 
