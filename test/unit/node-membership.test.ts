@@ -218,3 +218,40 @@ describe('NodeMembership', () => {
     expect(lines[2]!.obj).toMatchObject({ node: me.id })
   })
 })
+
+describe('NodeMembership.recoverLost while a node registers', () => {
+  it('a node that registers and claims work between the listing of nodes and that of owners is not taken for lost', async () => {
+    const store = open()
+    // node_new registers (it just started, or registered again after its fence) and takes a run, right after
+    // this node listed the nodes
+    let listings = 0
+    const racing = new Proxy(store, {
+      get(target, prop) {
+        if (prop !== 'listNodes') return Reflect.get(target, prop)
+        return async () => {
+          const nodes = await target.listNodes()
+          if (listings++ === 0) {
+            const at = new Date().toISOString()
+            await target.registerNode({
+              id: 'node_new',
+              role: 'all',
+              host: 'elsewhere',
+              pid: 1,
+              startedAt: at,
+              heartbeatAt: at,
+            })
+            await target.admitRun(newRun('run_new'), 'node_new', 100)
+          }
+          return nodes
+        }
+      },
+    })
+    const me = new NodeMembership(racing, 'all', { heartbeatMs: 60_000, deadAfterMs: 10_000 })
+    await me.join()
+    let tookOver: string[] | undefined
+    expect(await me.recoverLost(async (lost) => void (tookOver = lost))).toEqual([])
+    expect(tookOver).toBeUndefined()
+    expect((await store.listNodes()).map((n) => n.id)).toContain('node_new')
+    await me.leave()
+  })
+})
