@@ -46,6 +46,12 @@ export class EventLog {
     readonly redactor: Redactor = new Redactor([]),
   ) {}
 
+  /**
+   * How long a reader that found its owner's record ended waits for the terminal event not stored yet, before it
+   * takes what is stored as the end (tests shorten it).
+   */
+  endGraceMs = 10_000
+
   /** Events this log redacted already (a run redacts before it looks at an event, then appends it). */
   private readonly redacted = new WeakSet<AgentEvent>()
 
@@ -170,6 +176,8 @@ export class EventLog {
       queue.push(ev)
     }
     const onAbort = () => queue.close()
+    let graceTimer: NodeJS.Timeout | undefined
+    let graceOver = false
     const unsubscribe = this.bus.subscribe(runId, onEvent)
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
@@ -195,6 +203,12 @@ export class EventLog {
           if (isTerminal(ev)) return
         }
         if (tail.length === 0 && !replayed && (await this.endedAt(runId, last, isTerminal))) return
+        // The event comes right after the record, but may never come (a node that died between the two writes,
+        // history from before the event was written): the wait is bounded, then what is stored is the end.
+        graceTimer = setTimeout(() => {
+          graceOver = true
+          queue.close()
+        }, this.endGraceMs)
       }
       for await (const live of queue) {
         // Past the buffer bound, or a live event beyond the next seq (a bus across processes may skip or
@@ -211,7 +225,10 @@ export class EventLog {
           if (isTerminal(ev)) return
         }
       }
+      if (graceOver)
+        for (const ev of await this.store.eventsAfter(runId, last, Number.MAX_SAFE_INTEGER)) yield ev
     } finally {
+      clearTimeout(graceTimer)
       unsubscribe()
       signal?.removeEventListener('abort', onAbort)
     }

@@ -90,6 +90,20 @@ describe('EventLog.subscribe of an owner whose record says it ended', () => {
     expect((await reader.next()).done).toBe(true)
   })
 
+  it('a reader of a finished run whose run.completed never comes (its node died between the two writes) ends after a bounded wait, with what is stored', async () => {
+    const store = new SqliteStore(path.join(tempDir('finished-owner-'), 'gw.db'))
+    stores.push(store)
+    await store.createRun(newRun('run_c'))
+    const log = new EventLog(store, new InProcessEventBus())
+    log.endGraceMs = 50
+    await log.append('run_c', { type: 'run.queued' })
+    await log.append('run_c', { type: 'output', stream: 'stdout', data: 'x\n' })
+    await store.updateRun('run_c', terminalPatch(completed))
+    const seqs: number[] = []
+    for await (const ev of follow(log, store, 'run_c', 0)) seqs.push(ev.seq)
+    expect(seqs).toEqual([1, 2])
+  })
+
   it('a reader of a finished run ends at once when it resumed at or past the run.completed, and after it otherwise', async () => {
     const store = new SqliteStore(path.join(tempDir('finished-owner-'), 'gw.db'))
     stores.push(store)
