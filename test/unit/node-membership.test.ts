@@ -249,7 +249,10 @@ describe('NodeMembership.recoverLost while a node registers', () => {
     const me = new NodeMembership(racing, 'all', { heartbeatMs: 60_000, deadAfterMs: 10_000 })
     await me.join()
     let tookOver: string[] | undefined
-    expect(await me.recoverLost(async (lost) => void (tookOver = lost))).toEqual([])
+    const lost = await me.recoverLost(async (taken) => {
+      tookOver = taken
+    })
+    expect(lost).toEqual([])
     expect(tookOver).toBeUndefined()
     expect((await store.listNodes()).map((n) => n.id)).toContain('node_new')
     await me.leave()
