@@ -89,6 +89,9 @@ export class NodeMembership {
     if (lost.some((owner) => !deadIds.has(owner))) {
       const known = new Set((await this.store.listNodes()).map((n) => n.id))
       lost = lost.filter((owner) => deadIds.has(owner) || !known.has(owner))
+      const unknown = lost.filter((owner) => !deadIds.has(owner))
+      // (the dead ones were told above; a takeover of these alone would otherwise leave no line in any log)
+      if (unknown.length > 0) this.notices?.unknownOwners(unknown, this.id)
     }
     if (lost.length > 0)
       await takeOver(lost).catch((err: unknown) => {

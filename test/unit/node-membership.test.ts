@@ -257,4 +257,27 @@ describe('NodeMembership.recoverLost while a node registers', () => {
     expect((await store.listNodes()).map((n) => n.id)).toContain('node_new')
     await me.leave()
   })
+
+  it('tells its notices (a log line) when it takes over work of a node the store does not know', async () => {
+    const store = open()
+    const lines: string[] = []
+    const notices = new FencingNotices()
+    notices.attach({ warn: (_, msg) => void lines.push(msg), error: (_, msg) => void lines.push(msg) })
+    const at = new Date().toISOString()
+    await store.registerNode({
+      id: 'node_gone',
+      role: 'all',
+      host: 'elsewhere',
+      pid: 1,
+      startedAt: at,
+      heartbeatAt: at,
+    })
+    await store.admitRun(newRun('run_gone'), 'node_gone', 100)
+    await store.removeNode('node_gone')
+    const me = new NodeMembership(store, 'all', { heartbeatMs: 60_000, deadAfterMs: 10_000 }, notices)
+    await me.join()
+    expect(await me.recoverLost(async () => {})).toEqual(['node_gone'])
+    expect(lines.map((l) => l.split(':')[0])).toEqual(['work of nodes the store does not know is taken over'])
+    await me.leave()
+  })
 })
