@@ -56,6 +56,12 @@ export class EventLog {
     readonly redactor: Redactor = new Redactor([]),
   ) {}
 
+  /**
+   * How long a reader that found its owner's record ended waits for the terminal event not stored yet, before it
+   * takes what is stored as the end (tests shorten it).
+   */
+  endGraceMs = 10_000
+
   /** Events this log redacted already (a run redacts before it looks at an event, then appends it). */
   private readonly redacted = new WeakSet<AgentEvent>()
 
@@ -227,6 +233,8 @@ export class EventLog {
       queue.push(ev)
     }
     const onAbort = () => queue.close()
+    let graceTimer: NodeJS.Timeout | undefined
+    let graceOver = false
     const unsubscribe = this.bus.subscribe(runId, onEvent)
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
@@ -241,9 +249,23 @@ export class EventLog {
         if (page.length < pageSize) break
       }
       if (await isFinished()) {
-        // It may have finished after the replay read: send whatever was stored since, then stop.
-        for (const ev of await this.store.eventsAfter(runId, last, Number.MAX_SAFE_INTEGER)) yield ev
-        return
+        // It may have finished after the replay read: send whatever was stored since, then stop, but only after
+        // its terminal event: an owner's record says it ended before that event is stored (a run's record is
+        // written, then its run.completed), so a reader that came in between follows on until the event comes.
+        const replayed = last > after
+        const tail = await this.store.eventsAfter(runId, last, Number.MAX_SAFE_INTEGER)
+        for (const ev of tail) {
+          yield ev
+          last = ev.seq
+          if (isTerminal(ev)) return
+        }
+        if (tail.length === 0 && !replayed && (await this.endedAt(runId, last, isTerminal))) return
+        // The event comes right after the record, but may never come (a node that died between the two writes,
+        // history from before the event was written): the wait is bounded, then what is stored is the end.
+        graceTimer = setTimeout(() => {
+          graceOver = true
+          queue.close()
+        }, this.endGraceMs)
       }
       for await (const live of queue) {
         // Past the buffer bound, or a live event beyond the next seq (a bus across processes may skip or
@@ -260,10 +282,27 @@ export class EventLog {
           if (isTerminal(ev)) return
         }
       }
+      if (graceOver)
+        for (const ev of await this.store.eventsAfter(runId, last, Number.MAX_SAFE_INTEGER)) yield ev
     } finally {
+      clearTimeout(graceTimer)
       unsubscribe()
       signal?.removeEventListener('abort', onAbort)
     }
+  }
+
+  /**
+   * For a reader of a finished owner that got nothing past its cursor `seq`: whether the owner's stream is over
+   * there (the event at `seq` is its terminal one, or there is none: the cursor is past the stored events), rather
+   * than its terminal event still to come after `seq`.
+   */
+  private async endedAt(
+    ownerId: string,
+    seq: number,
+    isTerminal: (ev: StoredEvent) => boolean,
+  ): Promise<boolean> {
+    const at = seq > 0 ? (await this.store.eventsAfter(ownerId, seq - 1, 1))[0] : undefined
+    return at === undefined || at.seq !== seq || isTerminal(at)
   }
 }
 

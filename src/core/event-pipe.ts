@@ -46,6 +46,11 @@ export class EventPipe {
     return this.inFlight >= maxInFlight ? appended : undefined
   }
 
+  /** Whether an event was refused (the first store error came): nothing pushed since is stored. */
+  get failed(): boolean {
+    return this.error !== undefined
+  }
+
   async drain(): Promise<void> {
     await this.last
     if (this.error !== undefined) throw this.error

@@ -82,7 +82,17 @@ export class NodeMembership {
     }
     const alive = new Set(nodes.filter((n) => !dead.includes(n)).map((n) => n.id))
     // Never this node itself, not even while its record is gone (taken for dead, not registered again yet).
-    const lost = (await this.store.ownersInUse()).filter((owner) => !alive.has(owner) && owner !== this.id)
+    let lost = (await this.store.ownersInUse()).filter((owner) => !alive.has(owner) && owner !== this.id)
+    // An owner the listing above did not know may have registered since and claimed work (a node that just
+    // started, or that registered again after its fence): it is lost only if it is still unknown now.
+    const deadIds = new Set(dead.map((n) => n.id))
+    if (lost.some((owner) => !deadIds.has(owner))) {
+      const known = new Set((await this.store.listNodes()).map((n) => n.id))
+      lost = lost.filter((owner) => deadIds.has(owner) || !known.has(owner))
+      const unknown = lost.filter((owner) => !deadIds.has(owner))
+      // (the dead ones were told above; a takeover of these alone would otherwise leave no line in any log)
+      if (unknown.length > 0) this.notices?.unknownOwners(unknown, this.id)
+    }
     if (lost.length > 0)
       await takeOver(lost).catch((err: unknown) => {
         this.notices?.takeoverFailed(err, this.id)

@@ -58,11 +58,10 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
   // this node: once another node took the run over (this one was taken for dead), the first event refused stops
   // the agent, not only this node's next heartbeat (its fence).
   const owner = ownerCheck(ctx)
+  // Any other store error refusing an event stops it too: the run's history would miss what it does from then on.
   const events = new EventPipe(ctx.log, p.run.id, owner, (err) => {
-    if (err instanceof RunTakenOver) {
-      ctx.cluster?.fencing?.runLetGo(p.run.id, ctx.node, err.owner)
-      p.controller.abort('cancelled')
-    }
+    if (err instanceof RunTakenOver) ctx.cluster?.fencing?.runLetGo(p.run.id, ctx.node, err.owner)
+    p.controller.abort('cancelled')
   })
   const req = images ? { ...p.req, images: images.paths } : p.req
   try {
@@ -76,7 +75,10 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
       // work events (the agent's output) change nothing on the run record: no store call, no await
       if (!isWorkEvent(ev)) await recordEvent(ctx.store, p.run.id, ev, owner)
       const full = events.push(ev)
-      if (full) await full
+      if (full) await full.catch(() => {})
+      // an event refused by the store: nothing more of this run can be stored, so its agent stops (leaving the
+      // loop ends its process) and the drain below records why
+      if (events.failed) break
     }
   } catch (err) {
     completed = runFailed(`driver error: ${(err as Error).message}`)
@@ -87,7 +89,9 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
   // Every event is stored before the run is marked finished; nothing more comes, so now, not a loop turn later.
   ctx.log.commitNow()
   await events.drain().catch((err: unknown) => {
-    completed ??= runFailed(`storing its events failed: ${(err as Error).message}`)
+    // An event that could not be stored is missing from the run's history: the run did not succeed, whatever its
+    // agent said (the drain comes after the agent's own end). A run taken over is the taker's (its end refused).
+    completed = runFailed(`storing its events failed: ${(err as Error).message}`)
   })
   const outcome = completed ?? runFailed(`${p.driver.id} ended without a run.completed event`)
   await finishRun(ctx, p, budget.outcome(outcome))

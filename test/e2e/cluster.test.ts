@@ -52,6 +52,29 @@ async function within<T>(what: string, ms: number, nodes: ServerProcess[], work:
   }
 }
 
+/**
+ * Runs `check`; should it fail, the failure also shows what explains it: `details()` (e.g. the run as stored) and
+ * each node's log lines written since `marks` (taken before the step), so a failure seen once under load in CI
+ * explains itself.
+ */
+async function explained<T>(
+  nodes: ServerProcess[],
+  marks: number[],
+  details: () => Promise<string>,
+  check: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await check()
+  } catch (err) {
+    const logs = nodes.map(
+      (n, i) => `--- node pid ${n.child.pid}:\n${n.output.slice(marks[i] ?? 0).join('\n')}`,
+    )
+    const more = await details().catch((e: unknown) => `(details unavailable: ${(e as Error).message})`)
+    if (err instanceof Error) err.message += `\n${more}\n${logs.join('\n')}`
+    throw err
+  }
+}
+
 async function submit(node: ServerProcess, body: unknown, wait = false): Promise<Run> {
   const res = await postJson(`${node.url}/v1/runs${wait ? '?wait=true' : ''}`, body)
   if (res.status !== 202 && res.status !== 200) throw new Error(`submit: ${res.status} ${await res.text()}`)
@@ -229,6 +252,8 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
   }, 240_000)
 
   it('an SSE stream from API node A of a run on a worker is complete and ordered; Last-Event-ID on node B resumes it', async () => {
+    const marks = nodes.map((n) => n.output.length)
+    const began = Date.now()
     const run = await submit(
       apiA,
       cli('sh', ['-c', 'for i in $(seq 1 40); do echo line $i; sleep 0.02; done']),
@@ -238,15 +263,34 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     })
     expect(sse.status).toBe(200)
     const frames = await readSseUntil(sse, (f) => f.event === 'run.completed')
-    const seqs = frames.map((f) => Number(f.id))
-    expect(seqs).toEqual(seqs.map((_, i) => i + 1))
-    expect(frames.at(-1)?.event).toBe('run.completed')
-    const stored = await eventsOf(apiB, run.id)
-    expect(frames.map((f) => JSON.parse(f.data))).toEqual(stored)
-    const lines = stored.map((e) => (e.type === 'output' ? e.data : '')).join('')
-    // (how the run ended, should it end early: a worker taken for dead under load ends it `worker_lost`)
-    expect(lines.split('\n').filter(Boolean), JSON.stringify(stored.at(-1))).toHaveLength(40)
-    expect((await nodeIdOf(apiA)) === (await store.ownerOf(run.id))).toBe(false)
+    const streamedMs = Date.now() - began
+    // Should this fail (it did once in CI, under load: 4 of the 40 lines), the failure shows how the run went:
+    // every event in the table (also any stored after a run.completed, which a stream never sends), the run's
+    // record, its owner, the nodes, and what each node logged meanwhile.
+    const howItWent = async () => {
+      const table = await store.eventsAfter(run.id, 0, 10_000)
+      const brief = (e: StoredEvent) =>
+        `${e.seq} ${e.at} ${e.type}${e.type === 'output' ? ` ${JSON.stringify(e.data)}` : e.type === 'run.completed' ? ` ${JSON.stringify(e)}` : ''}`
+      return [
+        `the stream ended after ${streamedMs} ms with ${frames.length} frames (last: ${frames.at(-1)?.event})`,
+        `run as stored: ${JSON.stringify(await store.getRun(run.id))}`,
+        `owner: ${await store.ownerOf(run.id)}; nodes: ${JSON.stringify(await store.listNodes())}`,
+        `node pids: ${nodes.map((n) => n.child.pid).join(', ')}`,
+        `its ${table.length} stored events:`,
+        ...table.map(brief),
+      ].join('\n')
+    }
+    const stored = await explained(nodes, marks, howItWent, async () => {
+      const seqs = frames.map((f) => Number(f.id))
+      expect(seqs).toEqual(seqs.map((_, i) => i + 1))
+      expect(frames.at(-1)?.event).toBe('run.completed')
+      const stored = await eventsOf(apiB, run.id)
+      expect(frames.map((f) => JSON.parse(f.data))).toEqual(stored)
+      const lines = stored.map((e) => (e.type === 'output' ? e.data : '')).join('')
+      expect(lines.split('\n').filter(Boolean)).toHaveLength(40)
+      expect((await nodeIdOf(apiA)) === (await store.ownerOf(run.id))).toBe(false)
+      return stored
+    })
 
     const resumed = await fetch(`${apiB.url}/v1/runs/${run.id}/events`, {
       headers: { accept: 'text/event-stream', 'last-event-id': '5' },

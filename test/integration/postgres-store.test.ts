@@ -2,6 +2,7 @@ import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { EventLog } from '../../src/core/event-log.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
+import type { EventBus } from '../../src/store/event-bus.js'
 import { PgEventBus } from '../../src/store/postgres/pg-event-bus.js'
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { NotAMember } from '../../src/store/store.js'
@@ -166,4 +167,97 @@ describe('PgEventBus: events stored on one node are streamed live on another', (
       await busB.close()
     }
   })
+
+  /** Follows `id` on `log` from seq 0 to its run.completed (a run is finished when `finished()` says so). */
+  async function follow(log: EventLog, id: string, finished: () => boolean): Promise<StoredEvent[]> {
+    const seen: StoredEvent[] = []
+    for await (const ev of log.subscribe(
+      id,
+      0,
+      (e) => e.type === 'run.completed',
+      async () => finished(),
+    ))
+      seen.push(ev)
+    return seen
+  }
+
+  it("a run's end noticed on node B before the events that precede it (notices reordered): B streams all, in order, then the end", async () => {
+    const url = await server.createDatabase()
+    const storeA = await server.openStore(url)
+    const storeB = await server.openStore(url)
+    const busA = await PgEventBus.start(url, storeA.pool, 'node_a')
+    const busB = await PgEventBus.start(url, storeB.pool, 'node_b')
+    try {
+      // node B's bus holds back every notice until the run's end comes, then hands it over first, the rest after
+      // it, last first: the worst order NOTIFYs sent from several pool connections may arrive in
+      const reordering: EventBus = {
+        publish: (owner, ev) => busB.publish(owner, ev),
+        close: () => busB.close(),
+        subscribe(owner, listener) {
+          const held: StoredEvent[] = []
+          return busB.subscribe(owner, (ev) => {
+            if (ev.type !== 'run.completed') return void held.push(ev)
+            listener(ev)
+            for (const e of held.reverse()) listener(e)
+          })
+        },
+      }
+      const logA = new EventLog(storeA, busA)
+      const logB = new EventLog(storeB, reordering)
+      await storeA.createRun(newRun('run_r'))
+      await logA.append('run_r', { type: 'run.queued' })
+      let finished = false
+      const reading = follow(logB, 'run_r', () => finished)
+      for (let i = 0; i < 40; i++)
+        await logA.append('run_r', { type: 'output', stream: 'stdout', data: `line ${i}\n` })
+      await storeA.updateRun('run_r', { status: 'succeeded' })
+      finished = true
+      await logA.append('run_r', completed)
+      const seen = await reading
+      expect(seen.map((e) => e.seq)).toEqual(Array.from({ length: 42 }, (_, i) => i + 1))
+      expect(seen.at(-1)?.type).toBe('run.completed')
+    } finally {
+      await busA.close()
+      await busB.close()
+    }
+  })
+
+  it("a run's end whose NOTIFY failed once (a pool connection lost) still reaches a subscriber on node B", async () => {
+    const url = await server.createDatabase()
+    const storeA = await server.openStore(url)
+    const storeB = await server.openStore(url)
+    // node A's pool: the first pg_notify that announces a run.completed fails, as a query on a lost connection does
+    let failed = 0
+    const flakyPool = new Proxy(storeA.pool, {
+      get(target, prop) {
+        if (prop !== 'query') return Reflect.get(target, prop)
+        return (text: string, values?: unknown[]) => {
+          const ending = text.includes('pg_notify') && String(values?.[1]).includes('"run.completed"')
+          if (ending && failed++ === 0) return Promise.reject(new Error('Connection terminated unexpectedly'))
+          return target.query(text, values)
+        }
+      },
+    })
+    const busA = await PgEventBus.start(url, flakyPool, 'node_a')
+    const busB = await PgEventBus.start(url, storeB.pool, 'node_b')
+    try {
+      const logA = new EventLog(storeA, busA)
+      const logB = new EventLog(storeB, busB)
+      await storeA.createRun(newRun('run_n'))
+      await logA.append('run_n', { type: 'run.queued' })
+      let finished = false
+      const reading = follow(logB, 'run_n', () => finished)
+      // B follows live before the run ends (its replay found the run.queued, the run unfinished)
+      await logA.append('run_n', { type: 'output', stream: 'stdout', data: 'x\n' })
+      await storeA.updateRun('run_n', { status: 'succeeded' })
+      finished = true
+      await logA.append('run_n', completed)
+      const seen = await reading
+      expect(failed).toBeGreaterThan(1)
+      expect(seen.map((e) => e.type)).toEqual(['run.queued', 'output', 'run.completed'])
+    } finally {
+      await busA.close()
+      await busB.close()
+    }
+  }, 15_000)
 })

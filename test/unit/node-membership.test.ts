@@ -218,3 +218,66 @@ describe('NodeMembership', () => {
     expect(lines[2]!.obj).toMatchObject({ node: me.id })
   })
 })
+
+describe('NodeMembership.recoverLost while a node registers', () => {
+  it('a node that registers and claims work between the listing of nodes and that of owners is not taken for lost', async () => {
+    const store = open()
+    // node_new registers (it just started, or registered again after its fence) and takes a run, right after
+    // this node listed the nodes
+    let listings = 0
+    const racing = new Proxy(store, {
+      get(target, prop) {
+        if (prop !== 'listNodes') return Reflect.get(target, prop)
+        return async () => {
+          const nodes = await target.listNodes()
+          if (listings++ === 0) {
+            const at = new Date().toISOString()
+            await target.registerNode({
+              id: 'node_new',
+              role: 'all',
+              host: 'elsewhere',
+              pid: 1,
+              startedAt: at,
+              heartbeatAt: at,
+            })
+            await target.admitRun(newRun('run_new'), 'node_new', 100)
+          }
+          return nodes
+        }
+      },
+    })
+    const me = new NodeMembership(racing, 'all', { heartbeatMs: 60_000, deadAfterMs: 10_000 })
+    await me.join()
+    let tookOver: string[] | undefined
+    const lost = await me.recoverLost(async (taken) => {
+      tookOver = taken
+    })
+    expect(lost).toEqual([])
+    expect(tookOver).toBeUndefined()
+    expect((await store.listNodes()).map((n) => n.id)).toContain('node_new')
+    await me.leave()
+  })
+
+  it('tells its notices (a log line) when it takes over work of a node the store does not know', async () => {
+    const store = open()
+    const lines: string[] = []
+    const notices = new FencingNotices()
+    notices.attach({ warn: (_, msg) => void lines.push(msg), error: (_, msg) => void lines.push(msg) })
+    const at = new Date().toISOString()
+    await store.registerNode({
+      id: 'node_gone',
+      role: 'all',
+      host: 'elsewhere',
+      pid: 1,
+      startedAt: at,
+      heartbeatAt: at,
+    })
+    await store.admitRun(newRun('run_gone'), 'node_gone', 100)
+    await store.removeNode('node_gone')
+    const me = new NodeMembership(store, 'all', { heartbeatMs: 60_000, deadAfterMs: 10_000 }, notices)
+    await me.join()
+    expect(await me.recoverLost(async () => {})).toEqual(['node_gone'])
+    expect(lines.map((l) => l.split(':')[0])).toEqual(['work of nodes the store does not know is taken over'])
+    await me.leave()
+  })
+})

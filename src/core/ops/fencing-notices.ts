@@ -30,6 +30,14 @@ export class FencingNotices {
     this.logger?.warn({ nodes, node: by }, 'nodes taken for lost: their runs and sessions are taken over')
   }
 
+  /** Work held by nodes the store no longer knows (their record removed), taken over: not counted as nodes lost. */
+  unknownOwners(owners: readonly string[], by: string): void {
+    this.logger?.warn(
+      { owners, node: by },
+      'work of nodes the store does not know is taken over: their runs and sessions move to this node',
+    )
+  }
+
   takeoverFailed(err: unknown, by: string): void {
     this.takeoversFailed++
     this.logger?.error(

@@ -7,6 +7,8 @@ import { PgListener } from './pg-listener.js'
 const channel = 'agw_events'
 /** NOTIFY payloads are limited to 8000 bytes: larger events travel as a pointer and are read from the table. */
 const maxInlineBytes = 7000
+/** Tries to send one notice before it is given up. */
+const notifyAttempts = 3
 
 interface Notice {
   /** The publishing node (it delivered to its own subscribers already). */
@@ -52,9 +54,24 @@ export class PgEventBus implements EventBus {
     let payload = JSON.stringify({ n: this.node, o: ownerId, s: event.seq, e: event } satisfies Notice)
     if (Buffer.byteLength(payload) > maxInlineBytes)
       payload = JSON.stringify({ n: this.node, o: ownerId, s: event.seq } satisfies Notice)
-    this.pool.query('SELECT pg_notify($1, $2)', [channel, payload]).catch(() => {
-      // Subscribers elsewhere read the table when a later event (or a reconnect nudge) reaches them.
-    })
+    void this.notify(payload)
+  }
+
+  /**
+   * Sends the notice, again on a failed attempt (a pool connection lost: the next query gets another one). A notice
+   * lost for good is made up by the owner's next one (its subscribers then read the table), but an owner's last
+   * event (a run's run.completed) has no next one: its subscribers on other nodes would wait for it for ever.
+   * Sent again, it may come after later notices: subscribers take it from the table in order all the same.
+   */
+  private async notify(payload: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.pool.query('SELECT pg_notify($1, $2)', [channel, payload])
+        return
+      } catch {
+        if (attempt >= notifyAttempts || this.closed) return
+      }
+    }
   }
 
   subscribe(ownerId: string, listener: (event: StoredEvent) => void): () => void {
@@ -62,7 +79,10 @@ export class PgEventBus implements EventBus {
     return () => this.local.off(ownerId, listener)
   }
 
+  private closed = false
+
   async close(): Promise<void> {
+    this.closed = true
     this.local.removeAllListeners()
     await this.listener?.close()
   }

@@ -1,0 +1,85 @@
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { AgentRegistry } from '../../src/agents/registry.js'
+import { loadConfig } from '../../src/config/load.js'
+import { ActiveRuns } from '../../src/core/active-runs.js'
+import { EventLog } from '../../src/core/event-log.js'
+import { RunManager } from '../../src/core/run-manager.js'
+import type { AgentEvent } from '../../src/protocol/events.js'
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
+import type { EventFence, EventToAppend, Store } from '../../src/store/store.js'
+import { nodeRecord } from '../contract/store-contract.js'
+import { removeDir, tempDir } from '../support/temp.js'
+
+const lost = (event: AgentEvent) => event.type === 'output' && event.data.includes('lost')
+
+/** The store, except that it refuses (a transient error, as a dropped connection gives) events that say `lost`. */
+function refusingLost(store: Store): Store {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'appendEvent')
+        return async (owner: string, event: AgentEvent, at: string, fence?: EventFence) => {
+          if (lost(event)) throw new Error('Connection terminated unexpectedly')
+          return target.appendEvent(owner, event, at, fence)
+        }
+      if (prop === 'appendEvents')
+        return async (batch: readonly EventToAppend[]) => {
+          if (batch.some((b) => lost(b.event))) throw new Error('Connection terminated unexpectedly')
+          return target.appendEvents(batch)
+        }
+      const value = Reflect.get(target, prop) as unknown
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}
+
+/**
+ * A run whose output could not be stored did not succeed: its history misses that output, so the run is recorded
+ * `failed` with why, whatever its agent's own end said (the store's refusal of the last output is found only after
+ * the agent ended). Before, such a run was recorded `succeeded`, its stream complete in seqs and silently short.
+ */
+describe("a run's events the store refuses (real cli driver, SQLite)", () => {
+  const dirs: string[] = []
+  const stores: SqliteStore[] = []
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close()
+    for (const d of dirs.splice(0)) removeDir(d)
+  })
+
+  async function runOf(script: string) {
+    const workspace = tempDir('run-store-failure-')
+    dirs.push(workspace)
+    const sqlite = new SqliteStore(path.join(workspace, 'gw.db'))
+    stores.push(sqlite)
+    await sqlite.registerNode(nodeRecord('node_a'))
+    const store = refusingLost(sqlite)
+    const config = loadConfig({ WORKSPACE_ROOTS: workspace, CLI_LIST: 'sh', DATA_DIR: workspace }, workspace)
+    const registry = AgentRegistry.fromConfig(config, process.env)
+    const runs = new RunManager(store, new EventLog(store), registry, config, new ActiveRuns(), 'node_a')
+    const run = await runs.submit('cli', {
+      command: { cli: 'sh', args: ['-c', script], env: {} },
+      cwd: workspace,
+    })
+    const ended = await runs.wait(run.id)
+    return { ended, events: await sqlite.eventsAfter(run.id, 0, 100) }
+  }
+
+  it('its last output refused: the run is failed, not succeeded with that output missing', async () => {
+    const { ended, events } = await runOf('echo lost')
+    expect(ended).toMatchObject({
+      status: 'failed',
+      error: expect.stringContaining('storing its events failed'),
+    })
+    expect(events.map((e) => e.type)).toEqual(['run.queued', 'run.started', 'run.completed'])
+    expect(events.at(-1)).toMatchObject({ status: 'failed', exitCode: null })
+  })
+
+  it('an output refused while the agent runs on: the agent stops, the run is failed and says why', async () => {
+    const { ended, events } = await runOf('echo lost; exec sleep 60')
+    expect(ended).toMatchObject({
+      status: 'failed',
+      error: expect.stringContaining('storing its events failed'),
+    })
+    expect(events.map((e) => e.type)).toEqual(['run.queued', 'run.started', 'run.completed'])
+  })
+})
