@@ -166,7 +166,10 @@ describe('agent-gateway (built)', () => {
         body: JSON.stringify({ prompt: 'say it', sandbox: 'read-only' }),
       })
       const run = (await res.json()) as { status: string; finalResponse: string | null; error?: unknown }
-      expect(run, JSON.stringify(run)).toMatchObject({ status: 'succeeded', finalResponse: 'built and keyed' })
+      expect(run, JSON.stringify(run)).toMatchObject({
+        status: 'succeeded',
+        finalResponse: 'built and keyed',
+      })
       // the agent had a token of the proxy's; the model got the real key, from the proxy's thread
       const keys = mock.requests.map((r) => String(r.headers.authorization ?? ''))
       expect(keys.length).toBeGreaterThan(0)
