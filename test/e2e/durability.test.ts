@@ -94,7 +94,13 @@ describe('durable runs across server restarts (real processes)', () => {
     mock.setDefault({ kind: 'text', text: 'never', delayMs: 30_000 })
     // One `codex exec` process group per run (the warm app-server path has no process of the run's own to
     // outlive the server): this is what recovery must find and end.
-    const { env, dir, workspace } = gatewayEnv(mock, { MAX_CONCURRENT_RUNS: '5', CODEX_WARM_RUNS: 'false' })
+    // Without the key proxy: its connections die with the server, and a codex whose model call fails that way
+    // ends itself at once, before this test looks for what outlived the server.
+    const { env, dir, workspace } = gatewayEnv(mock, {
+      MAX_CONCURRENT_RUNS: '5',
+      CODEX_WARM_RUNS: 'false',
+      MODEL_KEY_PROXY: 'false',
+    })
     workspaces.push(workspace)
     const first = await start(env, dir)
     const runs = await Promise.all(
