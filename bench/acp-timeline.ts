@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import type { AgentDriver } from '../src/agents/driver.js'
 import { type RunningServer, startServer } from '../src/http/server.js'
 import { LocalProcessRunner } from '../src/process/local-runner.js'
@@ -10,12 +9,12 @@ import { startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv } from '../test/support/gateway.js'
 import { loadLine, printMachine } from './machine.js'
 import { directCodexExec, gatewayChatAnswers, gatewayRunAnswers } from './one-shot-runs.js'
-import { intOption } from './options.js'
+import { benchArgs, intOption } from './options.js'
 import { markdownTable, median } from './stats.js'
 
 const answer = 'ok'
 const prompt = 'Say ok.'
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     iterations: { type: 'string' },
     warmup: { type: 'string' },

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import { acpPreset } from '../src/agents/acp/agent-spec.js'
 import { type AcpLaunch, acpLaunch } from '../src/agents/acp/launch.js'
 import { loadConfig } from '../src/config/load.js'
@@ -11,12 +10,12 @@ import { gatewayEnv } from '../test/support/gateway.js'
 import { DirectAcpAgent } from './acp-direct.js'
 import { loadLine, printMachine } from './machine.js'
 import { directCodexExec, gatewayRunAnswers } from './one-shot-runs.js'
-import { BenchError, intOption } from './options.js'
+import { BenchError, benchArgs, intOption } from './options.js'
 import { interleaved, median, timingTable } from './stats.js'
 
 const answer = 'ok'
 const prompt = 'Say ok.'
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     iterations: { type: 'string' },
     warmup: { type: 'string' },

@@ -14,17 +14,16 @@
  * Not a test: exits 0 when every answer arrived, 1 otherwise. docs/benchmarks.md explains the output.
  */
 import http2 from 'node:http2'
-import { parseArgs } from 'node:util'
 import { FrameDecoder } from '../src/http/compat/agent-stream-codec.js'
 import { startServer } from '../src/http/server.js'
 import { startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv } from '../test/support/gateway.js'
-import { BenchError, intOption } from './options.js'
+import { BenchError, benchArgs, intOption } from './options.js'
 import { markdownTable, median, percentile } from './stats.js'
 
 type Frame = Record<string, unknown> & { type: string }
 
-const { values } = parseArgs({ options: { turns: { type: 'string' }, streams: { type: 'string' } } })
+const { values } = benchArgs({ options: { turns: { type: 'string' }, streams: { type: 'string' } } })
 const turns = intOption(values.turns, 30, '--turns')
 const streams = intOption(values.streams, 100, '--streams')
 

@@ -11,7 +11,6 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { realpathSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import type { ClaudeDriver } from '../src/agents/claude/driver.js'
 import type { CodexExecDriver } from '../src/agents/codex/exec-driver.js'
 import { copilotArgs } from '../src/agents/copilot/args.js'
@@ -25,7 +24,7 @@ import { tempDir, testBase } from '../test/support/temp.js'
 import { benchScope, runBench } from './bench-scope.js'
 import { asUserRunsIt } from './direct-launch.js'
 import { loadLine, machineLines } from './machine.js'
-import { BenchError, intOption } from './options.js'
+import { BenchError, benchArgs, intOption } from './options.js'
 import { markdownTable, median } from './stats.js'
 
 const answer = 'Hello from the cold-start mock.'
@@ -46,7 +45,7 @@ interface Agent {
 }
 
 function parseOptions(): { iterations: number; warmup: number } {
-  const { values } = parseArgs({
+  const { values } = benchArgs({
     options: { iterations: { type: 'string', short: 'n' }, warmup: { type: 'string' } },
     strict: true,
   })

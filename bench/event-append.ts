@@ -21,12 +21,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pathToFileURL } from 'node:url'
-import { parseArgs } from 'node:util'
 import type { AgentEvent, StoredEvent } from '../src/protocol/events.js'
 import { queuedRun } from '../src/protocol/runs.js'
 import { newSession } from '../test/contract/store-contract.js'
 import { loadLine, printMachine } from './machine.js'
-import { intOption } from './options.js'
+import { benchArgs, intOption } from './options.js'
 import { markdownTable, median } from './stats.js'
 
 interface AppendingStore {
@@ -49,7 +48,7 @@ interface AppendingStore {
 }
 type StoreClass = new (file: string) => AppendingStore
 
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     baseline: { type: 'string' },
     rounds: { type: 'string' },

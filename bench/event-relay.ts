@@ -54,7 +54,6 @@ import { monitorEventLoopDelay, type PerformanceEntry, PerformanceObserver } fro
 import { createInterface } from 'node:readline'
 import { StringDecoder } from 'node:string_decoder'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { parseArgs } from 'node:util'
 import { type RunningServer, startServer } from '../src/http/server.js'
 import { baseChildEnv } from '../src/process/child-env.js'
 import { gatewayEnv } from '../test/support/gateway.js'
@@ -62,7 +61,7 @@ import { readSseUntil } from '../test/support/sse-client.js'
 import { benchScope, runBench } from './bench-scope.js'
 import { findGc } from './gc.js'
 import { loadLine, machineLines } from './machine.js'
-import { BenchError, intOption } from './options.js'
+import { BenchError, benchArgs, intOption } from './options.js'
 import { type ClientEvent, reportAttribution, type TracedRun } from './relay-attribution.js'
 import { type GcPause, runQueueWaitMs } from './relay-trace-gateway.js'
 import { markdownTable, median, percentile } from './stats.js'
@@ -102,7 +101,7 @@ type Phase = 'relay' | 'concurrency' | 'memory'
 const phases: Phase[] = ['relay', 'concurrency', 'memory']
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
+  const { values } = benchArgs({
     options: {
       events: { type: 'string' },
       reps: { type: 'string' },

@@ -7,12 +7,11 @@
  * Usage: npx tsx bench/fuzz-openapi.ts [--requests N] [--seed N] [--concurrency N]
  * Exits 0 when nothing failed, 1 otherwise.
  */
-import { parseArgs } from 'node:util'
 import { fuzzGateway, summarizeFailures } from '../test/support/fuzz/fuzz-gateway.js'
-import { BenchError, intOption } from './options.js'
+import { BenchError, benchArgs, intOption } from './options.js'
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = benchArgs({
     options: { requests: { type: 'string' }, seed: { type: 'string' }, concurrency: { type: 'string' } },
   })
   const count = intOption(values.requests ?? process.env.FUZZ_REQUESTS, 20_000, 'requests')

@@ -18,10 +18,9 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
-import { parseArgs } from 'node:util'
-import { BenchError, intOption } from './options.js'
+import { BenchError, benchArgs, intOption } from './options.js'
 
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: { connections: { type: 'string' }, baseline: { type: 'string' } },
 })
 const connections = intOption(values.connections, 1000, 'connections')

@@ -19,16 +19,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { parseArgs } from 'node:util'
 import { type MockLlm, startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv } from '../test/support/gateway.js'
 import { listProcesses } from '../test/support/processes.js'
 import { startServerProcess } from '../test/support/server-process.js'
 import { printMachine } from './machine.js'
-import { intOption } from './options.js'
+import { benchArgs, intOption } from './options.js'
 import { markdownTable } from './stats.js'
 
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     agent: { type: 'string', default: 'acp:codex-acp' },
     sessions: { type: 'string' },

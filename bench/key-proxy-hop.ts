@@ -22,14 +22,13 @@ import { once } from 'node:events'
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { parseArgs } from 'node:util'
 import { Worker } from 'node:worker_threads'
 import { KeyProxy } from '../src/process/key-proxy/key-proxy.js'
 import { printMachine } from './machine.js'
-import { BenchError, intOption } from './options.js'
+import { BenchError, benchArgs, intOption } from './options.js'
 import { markdownTable, median, medianCi, percentile, timingTable } from './stats.js'
 
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     calls: { type: 'string' },
     warmup: { type: 'string' },

@@ -21,18 +21,17 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import { type RunningServer, startServer } from '../src/http/server.js'
 import { startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv, testModel } from '../test/support/gateway.js'
 import { loadLine, printMachine } from './machine.js'
 import { gatewayRunAnswers } from './one-shot-runs.js'
-import { BenchError, intOption } from './options.js'
+import { BenchError, benchArgs, intOption } from './options.js'
 import { interleaved, median, timingTable } from './stats.js'
 
 const answer = 'ok'
 const prompt = 'Say ok.'
-const { values } = parseArgs({ options: { iterations: { type: 'string' }, warmup: { type: 'string' } } })
+const { values } = benchArgs({ options: { iterations: { type: 'string' }, warmup: { type: 'string' } } })
 const iterations = intOption(values.iterations, 15, 'iterations')
 const warmup = intOption(values.warmup, 2, 'warmup', 0)
 

@@ -24,7 +24,6 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { realpathSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { CodexExecDriver } from '../src/agents/codex/exec-driver.js'
 import { codexProviderArgs } from '../src/agents/codex/provider-args.js'
 import { type RunningServer, startServer } from '../src/http/server.js'
@@ -33,7 +32,7 @@ import { gatewayEnv, testModel } from '../test/support/gateway.js'
 import { benchScope, runBench } from './bench-scope.js'
 import { asUserRunsIt } from './direct-launch.js'
 import { loadLine, machineLines } from './machine.js'
-import { BenchError, intOption } from './options.js'
+import { BenchError, benchArgs, intOption } from './options.js'
 import { markdownTable, median, medianCi, summarize } from './stats.js'
 
 const answer = 'Hello from the benchmark mock.'
@@ -78,7 +77,7 @@ interface Sample {
 type Order = 'fixed' | 'rotate'
 
 function parseOptions(): { iterations: number; warmup: number; order: Order } {
-  const { values } = parseArgs({
+  const { values } = benchArgs({
     options: {
       iterations: { type: 'string', short: 'n' },
       warmup: { type: 'string' },

@@ -62,7 +62,6 @@ import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pathToFileURL } from 'node:url'
-import { parseArgs } from 'node:util'
 import { Worker } from 'node:worker_threads'
 import { CodexDriver } from '../src/agents/codex/driver.js'
 import type { AppServerHost } from '../src/agents/codex-app-server/app-server-host.js'
@@ -78,7 +77,7 @@ import { findGc } from './gc.js'
 import { type ClientKind, clientKinds, type JsonClient, jsonClient } from './json-client.js'
 import { loadLine, machineLines } from './machine.js'
 import { type BenchMock, type MockPlacement, startBenchMock } from './mock-thread.js'
-import { BenchError, intOption } from './options.js'
+import { BenchError, benchArgs, intOption } from './options.js'
 import { markdownTable, median, medianCi, percentile, summarize } from './stats.js'
 
 const answer = 'ok'
@@ -137,7 +136,7 @@ interface Options {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
+  const { values } = benchArgs({
     options: {
       iterations: { type: 'string', short: 'n' },
       warmup: { type: 'string' },

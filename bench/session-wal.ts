@@ -9,16 +9,15 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
 import type { AgentEvent } from '../src/protocol/events.js'
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js'
 import { inlineWalBytes } from '../src/store/sqlite/wal-checkpointer.js'
 import { newSession } from '../test/contract/store-contract.js'
 import { printMachine } from './machine.js'
-import { intOption } from './options.js'
+import { benchArgs, intOption } from './options.js'
 
-const { values } = parseArgs({ options: { turns: { type: 'string' } } })
+const { values } = benchArgs({ options: { turns: { type: 'string' } } })
 const turns = intOption(values.turns, 20, 'turns')
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'agw-bench-session-wal-'))

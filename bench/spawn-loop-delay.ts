@@ -20,13 +20,12 @@ import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { parseArgs } from 'node:util'
 import type { ChildHandle, ChildSpec } from '../src/process/child-handle.js'
 import { pacedSpawn, spawnNow } from '../src/process/paced-spawn.js'
 import { type GroupProcess, spawnGroup } from '../src/process/spawn-group.js'
 import { SpawnHost } from '../src/process/spawn-host.js'
 import { printMachine } from './machine.js'
-import { BenchError, intOption } from './options.js'
+import { BenchError, benchArgs, intOption } from './options.js'
 import { markdownTable, median } from './stats.js'
 
 type Spawner = (spec: ChildSpec) => ChildHandle
@@ -39,7 +38,7 @@ const strategies: Record<string, Spawner> = {
   host: (spec) => host.spawn(spec),
 }
 
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     spawns: { type: 'string' },
     reps: { type: 'string' },

@@ -13,16 +13,15 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import type { AgentEvent } from '../src/protocol/events.js'
 import { queuedRun } from '../src/protocol/runs.js'
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js'
 import { loadLine, printMachine } from './machine.js'
-import { intOption } from './options.js'
+import { benchArgs, intOption } from './options.js'
 import { minorFaults } from './page-faults.js'
 import { markdownTable, median } from './stats.js'
 
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     reps: { type: 'string' },
     phases: { type: 'string' },

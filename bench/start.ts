@@ -34,15 +34,14 @@ import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { gatewayEnv } from '../test/support/gateway.js'
 import { listProcesses } from '../test/support/processes.js'
 import { printMachine } from './machine.js'
-import { BenchError, intOption } from './options.js'
+import { BenchError, benchArgs, intOption } from './options.js'
 import { markdownTable, median, percentile } from './stats.js'
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     iterations: { type: 'string' },
     settle: { type: 'string' },

@@ -9,7 +9,6 @@
  * docs/benchmarks.md has the numbers. Exits 1 when a check fails.
  */
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import { EventLog } from '../src/core/event-log.js'
 import { startServer } from '../src/http/server.js'
 import { InProcessEventBus } from '../src/store/event-bus.js'
@@ -21,10 +20,10 @@ import { newRun } from '../test/contract/store-contract.js'
 import { gatewayEnv } from '../test/support/gateway.js'
 import { startPostgres } from '../test/support/postgres.js'
 import { tempDir } from '../test/support/temp.js'
-import { BenchError, intOption } from './options.js'
+import { BenchError, benchArgs, intOption } from './options.js'
 import { markdownTable, percentile } from './stats.js'
 
-const { values } = parseArgs({ options: { runs: { type: 'string' }, events: { type: 'string' } } })
+const { values } = benchArgs({ options: { runs: { type: 'string' }, events: { type: 'string' } } })
 const runs = intOption(values.runs, 200, '--runs')
 const events = intOption(values.events, 2000, '--events')
 

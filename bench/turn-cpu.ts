@@ -26,7 +26,6 @@
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import { Worker } from 'node:worker_threads'
 import { AppServerProcess } from '../src/agents/codex-app-server/app-server-process.js'
 import { threadParams, threadSettings } from '../src/agents/codex-app-server/thread-settings.js'
@@ -34,7 +33,7 @@ import { type RunningServer, startServer } from '../src/http/server.js'
 import { gatewayEnv } from '../test/support/gateway.js'
 import { listProcesses } from '../test/support/processes.js'
 import { loadLine, printMachine } from './machine.js'
-import { BenchError, intOption } from './options.js'
+import { BenchError, benchArgs, intOption } from './options.js'
 import { minorFaults } from './page-faults.js'
 import { markdownTable, median } from './stats.js'
 
@@ -55,7 +54,7 @@ interface Window {
 }
 
 function options() {
-  const { values } = parseArgs({
+  const { values } = benchArgs({
     options: {
       turns: { type: 'string' },
       rounds: { type: 'string' },

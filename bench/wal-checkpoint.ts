@@ -17,16 +17,15 @@ import os from 'node:os'
 import path from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
 import { queuedRun } from '../src/protocol/runs.js'
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js'
 import { WalCheckpointer } from '../src/store/sqlite/wal-checkpointer.js'
 import { loadLine, printMachine } from './machine.js'
-import { intOption } from './options.js'
+import { benchArgs, intOption } from './options.js'
 import { markdownTable, median, percentile } from './stats.js'
 
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     seconds: { type: 'string' },
     rate: { type: 'string' },
