@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, readFileSync } from 'node:fs'
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
@@ -8,6 +8,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { KeyProxy } from '../../src/process/key-proxy/key-proxy.js'
+import { selfSignedCert } from '../support/h2-client.js'
 import { tempDir } from '../support/temp.js'
 
 /**
@@ -518,33 +519,10 @@ describe('KeyProxy', () => {
     })
 
     it('tunnels an https upstream call (CONNECT, TLS inside): the proxy sees neither key nor token', async () => {
-      const dir = tempDir('key-proxy-tls-')
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:prime256v1',
-          '-nodes',
-          '-days',
-          '1',
-          '-subj',
-          '/CN=127.0.0.1',
-          '-addext',
-          'subjectAltName=IP:127.0.0.1',
-          '-keyout',
-          path.join(dir, 'key.pem'),
-          '-out',
-          path.join(dir, 'cert.pem'),
-        ],
-        { stdio: 'ignore' },
-      )
+      const { certPath, keyPath } = selfSignedCert()
       const got: Array<{ url: string; key: string | undefined }> = []
       const secure = https.createServer(
-        { key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem')) },
+        { key: readFileSync(keyPath), cert: readFileSync(certPath) },
         (req, res) => {
           got.push({ url: req.url ?? '', key: req.headers['x-api-key'] as string | undefined })
           req.resume()
