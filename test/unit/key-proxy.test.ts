@@ -249,51 +249,44 @@ describe('KeyProxy', () => {
     expect(refused).toMatch(/^HTTP\/1\.1 401 /)
   })
 
-  it('sends a call again, once, when the upstream dropped the reused keep-alive connection before answering', async () => {
-    // the upstream drops every connection on its second request, unanswered: as a server does that closes an idle
-    // connection just as the client reuses it
-    const requestsOn = new WeakMap<Socket, number>()
-    const bodies: string[] = []
-    const dropping = http.createServer((req, res) => {
-      const n = (requestsOn.get(req.socket) ?? 0) + 1
-      requestsOn.set(req.socket, n)
-      let body = ''
-      req.on('data', (c) => {
-        body += c
-      })
-      req.on('end', () => {
-        bodies.push(body)
-        if (n === 2) req.socket.destroy()
-        else res.writeHead(200, { 'content-type': 'application/json' }).end(`{"n":${bodies.length}}`)
-      })
+  it("closes the agent's connection when the upstream closed its kept-alive one, as the upstream itself would", async () => {
+    // each agent connection is paired with one upstream connection: the agent's client sees what it would see
+    // talking to the upstream directly (its connection closed while idle), and opens a new one for its next call
+    const idle = http.createServer((req, res) => {
+      req.resume()
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":1}'))
     })
-    dropping.listen(0, '127.0.0.1')
-    await once(dropping, 'listening')
-    const port = (dropping.address() as AddressInfo).port
+    idle.listen(0, '127.0.0.1')
+    await once(idle, 'listening')
+    const port = (idle.address() as AddressInfo).port
     const own = await KeyProxy.start([
       { provider: 'openai', url: `http://127.0.0.1:${port}/v1`, key: 'k-0123456789' },
     ])
+    const agent = net.connect(own.port, '127.0.0.1')
     try {
-      const call = (body: string) =>
-        fetch(`${own.url('openai')}/responses`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${own.mint('openai')}`, 'content-type': 'application/json' },
-          body,
-        })
-      expect((await call('{"first":1}')).status).toBe(200)
-      // the proxy reuses its connection: dropped; sent again on a new one, with the same body
-      const second = await call('{"second":2}')
-      expect(second.status).toBe(200)
-      expect(await second.json()).toEqual({ n: 3 })
-      expect(bodies).toEqual(['{"first":1}', '{"second":2}', '{"second":2}'])
+      const token = own.mint('openai')
+      agent.write(
+        `POST /openai/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: 2\r\n\r\n{}`,
+      )
+      let got = ''
+      agent.on('data', (c) => {
+        got += c
+      })
+      // the whole answer (chunked): the connection is idle on both sides
+      await until(() => got.endsWith('\r\n0\r\n\r\n'))
+      expect(got).toMatch(/^HTTP\/1\.1 200 [\s\S]*\{"ok":1\}/)
+      const ended = once(agent, 'end')
+      idle.closeIdleConnections()
+      await ended
     } finally {
+      agent.destroy()
       await own.close()
-      dropping.closeAllConnections()
-      await new Promise((r) => dropping.close(r))
+      idle.closeAllConnections()
+      await new Promise((r) => idle.close(r))
     }
   })
 
-  it('does not send a call again that failed on a new connection (502), and refuses a body over 64 MB with 413', async () => {
+  it('makes up no answer when the upstream closes without one (its close reaches the agent), and refuses a body over 64 MB with 413', async () => {
     const bodies: string[] = []
     const rude = http.createServer((req) => {
       req.on('data', () => {})
@@ -310,9 +303,14 @@ describe('KeyProxy', () => {
     ])
     try {
       const headers = { authorization: `Bearer ${own.mint('openai')}` }
-      const res = await fetch(`${own.url('openai')}/responses`, { method: 'POST', headers, body: '{}' })
-      expect(res.status).toBe(502)
-      expect(bodies).toHaveLength(1)
+      const call = (url: string) => fetch(url, { method: 'POST', headers, body: '{}' })
+      // what the agent sees is what it sees talking to the upstream directly
+      const direct = await call(`http://127.0.0.1:${port}/v1/responses`).catch((e: Error) => e)
+      const proxied = await call(`${own.url('openai')}/responses`).catch((e: Error) => e)
+      expect(direct).toBeInstanceOf(Error)
+      expect(proxied).toBeInstanceOf(Error)
+      expect(String((proxied as Error).cause)).toBe(String((direct as Error).cause))
+      expect(bodies).toHaveLength(2)
       const huge = await fetch(`${own.url('openai')}/responses`, {
         method: 'POST',
         headers,
@@ -320,7 +318,7 @@ describe('KeyProxy', () => {
       })
       expect(huge.status).toBe(413)
       expect(await huge.json()).toMatchObject({ error: { code: 'body_too_large' } })
-      expect(bodies).toHaveLength(1)
+      expect(bodies).toHaveLength(2)
     } finally {
       await own.close()
       rude.closeAllConnections()
@@ -577,4 +575,9 @@ async function raw(port: number, request: string): Promise<string> {
   } finally {
     socket.destroy()
   }
+}
+
+/** Resolves once `done()` holds, checked on each turn of the event loop (for data that arrives in pieces). */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((r) => setImmediate(r))
 }

@@ -7,8 +7,13 @@ export type ModelProvider = (typeof modelProviders)[number]
 export const isModelProvider = (s: string): s is ModelProvider =>
   (modelProviders as readonly string[]).includes(s)
 
-/** The headers any provider's credential may travel in: all are dropped before the real one is set. */
-const credentialHeaders = ['authorization', 'x-api-key', 'x-goog-api-key', 'api-key'] as const
+/** The headers any provider's credential may travel in: all are dropped before the real one is set (realKeyHeader). */
+export const credentialHeaders: readonly string[] = [
+  'authorization',
+  'x-api-key',
+  'x-goog-api-key',
+  'api-key',
+]
 
 /**
  * The token an agent sent, where its provider's clients put the key: OpenAI `Authorization: Bearer`,
@@ -31,20 +36,18 @@ export function presentedToken(
   return header('x-goog-api-key') ?? query.get('key') ?? undefined
 }
 
-/** The headers to send upstream: the agent's credential out, the real key in, in its provider's header. */
-export function withRealKey(
+/** The header the real key goes upstream in, given the agent's request headers (lower-case names). */
+export function realKeyHeader(
   provider: ModelProvider,
   headers: Record<string, string | string[] | undefined>,
   key: string,
-): Record<string, string | string[] | undefined> {
-  const out = { ...headers }
-  for (const name of credentialHeaders) delete out[name]
+): [string, string] {
   if (provider === 'copilot') {
     // in the header the agent used (its provider type decides which)
     const name = headers.authorization ? 'authorization' : headers['api-key'] ? 'api-key' : 'x-api-key'
-    out[name] = name === 'authorization' ? `Bearer ${key}` : key
-  } else if (provider === 'openai') out.authorization = `Bearer ${key}`
-  else if (provider === 'anthropic') out['x-api-key'] = key
-  else out['x-goog-api-key'] = key
-  return out
+    return [name, name === 'authorization' ? `Bearer ${key}` : key]
+  }
+  if (provider === 'openai') return ['authorization', `Bearer ${key}`]
+  if (provider === 'anthropic') return ['x-api-key', key]
+  return ['x-goog-api-key', key]
 }

@@ -1,0 +1,353 @@
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import {
+  type BodyFraming,
+  ChunkedBody,
+  FramingError,
+  headEnd,
+  maxHeadBytes,
+  parseRequestHead,
+  type RequestHead,
+} from './http-framing.js'
+import { ResponseTracker } from './response-tracker.js'
+
+/** A request to send upstream: its head rewritten, and the upstream connection it goes on. */
+export interface Forward {
+  /** Requests with the same pairing may share one upstream connection. */
+  pairing: string
+  /** The head to send (latin1), blank line included. */
+  head: string
+  open(): Promise<Duplex>
+}
+
+export interface Refusal {
+  status: number
+  body: { error: { code: string; message: string } }
+}
+
+/** The largest model request body taken. */
+export const maxBodyBytes = 64 * 1024 * 1024
+
+/** An unpaired agent connection idle this long is closed (agents' pools close theirs first: reqwest 90 s). */
+const idleMs = 120_000
+
+/**
+ * One agent connection, paired with one upstream connection (opened with its first request): each request's head
+ * is read, its token checked and swapped for the key (`decide`), and the head and body go upstream as bytes; the
+ * upstream's answers come back as bytes, unchanged and unbuffered (a ResponseTracker only follows where each
+ * ends). The upstream closing its connection closes the agent's, as it would have talking to the upstream
+ * directly: the agent's client sees its own connection end and retries as it would there. A refusal is answered
+ * once every earlier answer is through; a request for another upstream (another provider, or an upgrade that
+ * needs a CONNECT tunnel) waits for that too, and the connection pairs anew.
+ */
+export class ProxyConnection {
+  private pending: Buffer | undefined
+  private state: 'head' | 'body' | 'tunnel' | 'done' = 'head'
+  private left = 0
+  private chunked: ChunkedBody | undefined
+  private forwarding = false
+  private afterBody: (() => void) | undefined
+  /** Waiting for every answer so far (or an upgrade's) before reading on. */
+  private blocked = false
+  private onIdle: (() => void) | undefined
+  private upstreamFull = false
+  private agentEnded = false
+  private up:
+    | { pairing: string; socket?: Duplex; outbox: Buffer[]; tracker: ResponseTracker; ended?: boolean }
+    | undefined
+
+  constructor(
+    private readonly agent: Socket,
+    private readonly decide: (head: RequestHead) => Forward | Refusal,
+  ) {
+    agent.setNoDelay(true)
+    agent.setTimeout(idleMs, () => {
+      if (!this.up) agent.destroy()
+    })
+    agent.on('data', (chunk: Buffer) => this.received(chunk))
+    agent.on('drain', () => this.up?.socket?.resume())
+    agent.on('end', () => {
+      this.agentEnded = true
+      if (this.up) this.endUpstream()
+      else if (!this.blocked) agent.end()
+    })
+    agent.on('error', () => {})
+    agent.on('close', () => this.dropUpstream())
+  }
+
+  /** Ends this connection and its upstream's at once. */
+  destroy(): void {
+    this.agent.destroy()
+    this.dropUpstream()
+  }
+
+  private received(chunk: Buffer): void {
+    if (this.state === 'done') return
+    if (this.state === 'tunnel' && !this.pending) {
+      this.send(chunk)
+      return
+    }
+    this.pending = this.pending?.length ? Buffer.concat([this.pending, chunk]) : chunk
+    this.pump()
+  }
+
+  /** Reads what has come as far as it can (what it sends upstream goes in one write). */
+  private pump(): void {
+    const socket = this.up?.socket
+    socket?.cork()
+    try {
+      this.read()
+    } finally {
+      socket?.uncork()
+    }
+  }
+
+  private read(): void {
+    while (!this.blocked && this.pending && this.pending.length > 0) {
+      const buf: Buffer = this.pending
+      if (this.state === 'done') {
+        this.pending = undefined
+      } else if (this.state === 'tunnel') {
+        this.pending = undefined
+        this.send(buf)
+      } else if (this.state === 'head') {
+        const end = headEnd(buf)
+        if (end < 0 ? buf.length > maxHeadBytes : end > maxHeadBytes + 4) {
+          this.fail(new FramingError(431, 'the request head is too large'))
+          return
+        }
+        if (end < 0) break
+        let head: RequestHead
+        try {
+          head = parseRequestHead(buf.toString('latin1', 0, end - 4))
+        } catch (err) {
+          this.fail(err)
+          return
+        }
+        this.pending = buf.length > end ? buf.subarray(end) : undefined
+        this.request(head)
+      } else {
+        let used: number
+        let done: boolean
+        if (this.chunked) {
+          try {
+            ;({ used, done } = this.chunked.scan(buf, 0))
+          } catch (err) {
+            this.fail(err)
+            return
+          }
+          if (this.forwarding && this.chunked.dataBytes > maxBodyBytes) {
+            this.destroy()
+            return
+          }
+        } else {
+          used = Math.min(this.left, buf.length)
+          this.left -= used
+          done = this.left === 0
+        }
+        this.pending = used < buf.length ? buf.subarray(used) : undefined
+        if (this.forwarding) this.send(used < buf.length ? buf.subarray(0, used) : buf)
+        if (done) {
+          this.state = 'head'
+          this.chunked = undefined
+          const after = this.afterBody
+          this.afterBody = undefined
+          after?.()
+        }
+      }
+    }
+    this.flow()
+  }
+
+  private request(head: RequestHead): void {
+    const close = head.minor === 0 || /(^|,)\s*close\s*(,|$)/i.test(head.first.connection ?? '')
+    if (head.method === 'CONNECT') {
+      this.refuse(head.body, refusal(405, 'refused', 'CONNECT is not served'), true)
+      return
+    }
+    const decision = this.decide(head)
+    if ('status' in decision) {
+      this.refuse(head.body, decision, close || head.upgrade)
+      return
+    }
+    if (head.body.kind === 'length' && head.body.bytes > maxBodyBytes) {
+      const tooLarge = refusal(413, 'body_too_large', `a model request is at most ${maxBodyBytes} bytes`)
+      this.refuse(head.body, tooLarge, close)
+      return
+    }
+    if (this.up && this.up.pairing !== decision.pairing) {
+      this.whenIdle(() => {
+        this.dropUpstream()
+        this.forward(head, decision)
+      })
+      return
+    }
+    this.forward(head, decision)
+  }
+
+  private forward(head: RequestHead, decision: Forward): void {
+    const up = this.up ?? this.pair(decision)
+    up.tracker.expect({ head: head.method === 'HEAD', upgrade: head.upgrade })
+    this.send(Buffer.from(decision.head, 'latin1'))
+    // an upgrade's answer decides how the bytes after it are read: as requests, or passed as they are
+    this.body(head.body, true, head.upgrade ? () => this.block() : undefined)
+  }
+
+  /** Its body read and dropped, then the refusal answered once every earlier answer is through. */
+  private refuse(body: BodyFraming, refused: Refusal, close: boolean): void {
+    this.body(body, false, () => this.whenIdle(() => this.answer(refused.status, refused.body, close)))
+  }
+
+  /** Takes a request's body next (`forwarding` it or not), then runs `after`. */
+  private body(framing: BodyFraming, forwarding: boolean, after?: () => void): void {
+    this.forwarding = forwarding
+    if (framing.kind === 'none' || framing.kind === 'close') {
+      after?.()
+      return
+    }
+    this.state = 'body'
+    this.afterBody = after
+    this.left = framing.kind === 'length' ? framing.bytes : 0
+    this.chunked = framing.kind === 'chunked' ? new ChunkedBody() : undefined
+  }
+
+  /** A request that cannot be read: answered once every earlier answer is through, and the connection ends. */
+  private fail(err: unknown): void {
+    const status = err instanceof FramingError ? err.status : 400
+    const message = err instanceof Error ? err.message : 'unreadable request'
+    this.pending = undefined
+    // part of a body went upstream: that request cannot be answered any more
+    if (this.state === 'body' && this.forwarding) {
+      this.destroy()
+      return
+    }
+    this.state = 'done'
+    this.whenIdle(() => this.answer(status, refusal(status, 'invalid_request', message).body, true))
+  }
+
+  private answer(status: number, body: object, close: boolean): void {
+    const text = JSON.stringify(body)
+    this.agent.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(text)}\r\n${close ? 'connection: close\r\n' : ''}\r\n${text}`,
+    )
+    if (close || (this.agentEnded && !this.up)) {
+      this.state = 'done'
+      this.agent.end()
+    }
+  }
+
+  private whenIdle(then: () => void): void {
+    if (!this.up || this.up.tracker.idle) {
+      then()
+      return
+    }
+    this.block(then)
+  }
+
+  /** Stops reading until the upstream's answers say so (`then`: once they all passed). */
+  private block(then?: () => void): void {
+    this.blocked = true
+    this.onIdle = then
+    this.flow()
+  }
+
+  private unblock(): void {
+    this.blocked = false
+    const then = this.onIdle
+    this.onIdle = undefined
+    then?.()
+    this.pump()
+  }
+
+  private flow(): void {
+    if (this.blocked || this.upstreamFull) this.agent.pause()
+    else this.agent.resume()
+  }
+
+  private pair(decision: Forward): NonNullable<ProxyConnection['up']> {
+    const tracker = new ResponseTracker({
+      idle: () => {
+        if (this.up === up && this.blocked && this.onIdle) this.unblock()
+      },
+      upgradeDecided: (upgraded) => {
+        if (this.up !== up) return
+        if (upgraded) this.state = 'tunnel'
+        if (this.blocked && !this.onIdle) this.unblock()
+      },
+    })
+    const up: NonNullable<ProxyConnection['up']> = { pairing: decision.pairing, outbox: [], tracker }
+    this.up = up
+    decision.open().then(
+      (socket) => {
+        if (this.up !== up || this.agent.destroyed) {
+          socket.destroy()
+          return
+        }
+        up.socket = socket
+        socket.on('data', (chunk: Buffer) => {
+          if (this.up !== up) return
+          if (!this.agent.write(chunk)) socket.pause()
+          tracker.scan(chunk)
+        })
+        socket.on('drain', () => {
+          this.upstreamFull = false
+          this.flow()
+        })
+        socket.on('error', () => {})
+        // the upstream ended its connection: so does the agent's (as it would have seen it directly)
+        socket.on('close', (hadError: boolean) => {
+          if (this.up !== up) return
+          this.up = undefined
+          this.state = 'done'
+          if (hadError) this.agent.destroy()
+          else this.agent.end()
+        })
+        socket.cork()
+        for (const b of up.outbox) socket.write(b)
+        socket.uncork()
+        up.outbox = []
+        if (up.ended) socket.end()
+      },
+      (err: Error) => {
+        if (this.up !== up) return
+        // nothing reached the upstream yet: the agent hears why, and the connection ends
+        this.up = undefined
+        this.answer(502, refusal(502, 'bad_gateway', `upstream: ${err.message}`).body, true)
+      },
+    )
+    return up
+  }
+
+  private send(bytes: Buffer): void {
+    const up = this.up
+    if (!up) return
+    if (!up.socket) {
+      up.outbox.push(bytes)
+      return
+    }
+    if (!up.socket.write(bytes)) {
+      this.upstreamFull = true
+      this.flow()
+    }
+  }
+
+  private endUpstream(): void {
+    const up = this.up
+    if (!up) return
+    if (up.socket) up.socket.end()
+    else up.ended = true
+  }
+
+  private dropUpstream(): void {
+    const up = this.up
+    this.up = undefined
+    up?.socket?.destroy()
+  }
+}
+
+export const refusal = (status: number, code: string, message: string): Refusal => ({
+  status,
+  body: { error: { code, message } },
+})
