@@ -497,6 +497,40 @@ describe('KeyProxy', () => {
       }
     })
 
+    it('tunnels a websocket upgrade to an http upstream (CONNECT: proxies refuse an absolute-form upgrade)', async () => {
+      const own = await KeyProxy.start(
+        [{ provider: 'openai', url: `${upstreamUrl}/v1`, key: keys.openai }],
+        {},
+        { egress: { httpProxy: egressUrl } },
+      )
+      try {
+        const token = own.mint('openai')
+        const req = http.request({
+          host: '127.0.0.1',
+          port: own.port,
+          path: '/openai/responses',
+          headers: { authorization: `Bearer ${token}`, connection: 'Upgrade', upgrade: 'websocket' },
+        })
+        req.end()
+        const [res, socket] = (await once(req, 'upgrade')) as [IncomingMessage, Socket]
+        try {
+          expect(res.statusCode).toBe(101)
+          socket.write('ping')
+          const [echo] = (await once(socket, 'data')) as [Buffer]
+          expect(echo.toString()).toBe('ping')
+        } finally {
+          socket.destroy()
+        }
+        expect(through).toHaveLength(1)
+        expect(through[0]).toMatchObject({ method: 'CONNECT', target: new URL(upstreamUrl).host })
+        expect(seen.at(-1)).toMatchObject({ url: '/v1/responses' })
+        expect(seen.at(-1)?.headers.authorization).toBe(`Bearer ${keys.openai}`)
+        expect(JSON.stringify(through)).not.toContain(token)
+      } finally {
+        await own.close()
+      }
+    })
+
     it('goes direct to a host NO_PROXY names', async () => {
       const own = await KeyProxy.start(
         [{ provider: 'openai', url: `${upstreamUrl}/v1`, key: keys.openai }],

@@ -1,0 +1,213 @@
+import { createHash } from 'node:crypto'
+import { once } from 'node:events'
+import http from 'node:http'
+import net, { type AddressInfo } from 'node:net'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { KeyProxy } from '../../src/process/key-proxy/key-proxy.js'
+
+/**
+ * The key proxy's connections (proxy-connection.ts: each agent connection paired with one upstream connection, the
+ * bytes passed as they come): requests as agents may send them over a raw socket (in pieces, chunked, pipelined,
+ * malformed), answers larger than a socket's buffer, and a connection that moves from one provider to another.
+ */
+interface Seen {
+  url: string
+  key: string | undefined
+  body: Buffer
+}
+
+const keys = { openai: 'sk-real-openai-0123456789', anthropic: 'real-anthropic-0123456789' }
+const big = Buffer.alloc(16 * 1024 * 1024, 'abcdefghijklmnopqrstuvwxyz')
+
+describe('KeyProxy connections', () => {
+  let upstream: http.Server
+  let proxy: KeyProxy
+  let seen: Seen[] = []
+
+  beforeAll(async () => {
+    upstream = http.createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        const body = Buffer.concat(chunks)
+        const key = (req.headers.authorization ?? req.headers['x-api-key']) as string | undefined
+        seen.push({ url: req.url ?? '', key, body })
+        if (req.url?.endsWith('/big')) return void res.end(big)
+        res.end(JSON.stringify({ n: seen.length, bytes: body.length, sha: sha(body) }))
+      })
+    })
+    upstream.listen(0, '127.0.0.1')
+    await once(upstream, 'listening')
+    const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
+    proxy = await KeyProxy.start([
+      { provider: 'openai', url: `${url}/v1`, key: keys.openai },
+      { provider: 'anthropic', url, key: keys.anthropic },
+    ])
+  })
+  afterAll(async () => {
+    await proxy?.close()
+    upstream?.closeAllConnections()
+    await new Promise((r) => upstream?.close(r))
+  })
+  beforeEach(() => {
+    seen = []
+  })
+
+  it('takes a request that comes in many small pieces', async () => {
+    const token = proxy.mint('openai')
+    const body = Buffer.from(JSON.stringify({ input: 'x'.repeat(5000) }))
+    const request = Buffer.concat([
+      Buffer.from(
+        `POST /openai/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+      ),
+      body,
+    ])
+    const agent = await connect(proxy.port)
+    try {
+      for (let at = 0; at < request.length; at += 7) await write(agent, request.subarray(at, at + 7))
+      const [answer] = await answers(agent, 1)
+      expect(answer?.status).toBe(200)
+      expect(JSON.parse(answer?.body ?? '')).toMatchObject({ bytes: body.length, sha: sha(body) })
+      expect(seen).toMatchObject([{ url: '/v1/responses', key: `Bearer ${keys.openai}` }])
+    } finally {
+      agent.destroy()
+    }
+  })
+
+  it('passes a chunked request body as it comes, and reads the next request after it', async () => {
+    const token = proxy.mint('openai')
+    const agent = await connect(proxy.port)
+    try {
+      await write(
+        agent,
+        `POST /openai/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      )
+      await write(agent, '5;ext=1\r\nhello\r\n')
+      await write(agent, '6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n')
+      await write(agent, `GET /openai/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`)
+      const got = await answers(agent, 2)
+      expect(got.map((a) => a.status)).toEqual([200, 200])
+      expect(seen.map((s) => [s.url, s.body.toString()])).toEqual([
+        ['/v1/responses', 'hello world'],
+        ['/v1/models', ''],
+      ])
+    } finally {
+      agent.destroy()
+    }
+  })
+
+  it('answers pipelined requests in order, a refusal among them in its place', async () => {
+    const token = proxy.mint('openai')
+    const call = (auth: string, body: string) =>
+      `POST /openai/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${auth}\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+    const agent = await connect(proxy.port)
+    try {
+      await write(agent, call(token, '{"a":1}') + call('agp-revoked', '{"b":2}') + call(token, '{"c":3}'))
+      const got = await answers(agent, 3)
+      expect(got.map((a) => a.status)).toEqual([200, 401, 200])
+      expect(JSON.parse(got[0]?.body ?? '')).toMatchObject({ n: 1 })
+      expect(JSON.parse(got[1]?.body ?? '')).toMatchObject({ error: { code: 'unauthorized' } })
+      expect(JSON.parse(got[2]?.body ?? '')).toMatchObject({ n: 2 })
+      expect(seen.map((s) => s.body.toString())).toEqual(['{"a":1}', '{"c":3}'])
+    } finally {
+      agent.destroy()
+    }
+  })
+
+  it('passes an answer larger than the sockets can hold, and a request as large, whole', async () => {
+    const token = proxy.mint('openai')
+    const res = await fetch(`${proxy.url('openai')}/big`, { headers: { authorization: `Bearer ${token}` } })
+    const body = Buffer.from(await res.arrayBuffer())
+    expect(body.length).toBe(big.length)
+    expect(sha(body)).toBe(sha(big))
+    const sent = await fetch(`${proxy.url('openai')}/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: big,
+    })
+    expect(await sent.json()).toMatchObject({ bytes: big.length, sha: sha(big) })
+  })
+
+  it('moves a connection to another provider once the answers before are through', async () => {
+    const openai = proxy.mint('openai')
+    const anthropic = proxy.mint('anthropic')
+    const agent = await connect(proxy.port)
+    try {
+      await write(
+        agent,
+        `POST /openai/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${openai}\r\nContent-Length: 2\r\n\r\n{}` +
+          `POST /anthropic/v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: ${anthropic}\r\nContent-Length: 2\r\n\r\n{}`,
+      )
+      const got = await answers(agent, 2)
+      expect(got.map((a) => a.status)).toEqual([200, 200])
+      expect(seen.map((s) => [s.url, s.key])).toEqual([
+        ['/v1/responses', `Bearer ${keys.openai}`],
+        ['/v1/messages', keys.anthropic],
+      ])
+    } finally {
+      agent.destroy()
+    }
+  })
+
+  it('refuses requests the upstream could frame otherwise (400), and sends none of them', async () => {
+    const token = proxy.mint('openai')
+    const head = `POST /openai/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n`
+    for (const bad of [
+      `${head}Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+      `${head}Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}`,
+      `${head}X-Folded: a\r\n b\r\nContent-Length: 2\r\n\r\n{}`,
+      `${head}X-Bare: a\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n{}`,
+      `${head}Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n`,
+    ]) {
+      const agent = await connect(proxy.port)
+      try {
+        await write(agent, bad)
+        const [answer] = await answers(agent, 1)
+        expect(answer?.status, bad).toBeGreaterThanOrEqual(400)
+        expect(answer?.status, bad).toBeLessThan(502)
+      } finally {
+        agent.destroy()
+      }
+    }
+    expect(seen).toEqual([])
+  })
+})
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+async function connect(port: number): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1')
+  socket.setNoDelay(true)
+  await once(socket, 'connect')
+  return socket
+}
+
+/** Writes and waits until the bytes left this process (each piece its own TCP segment, mostly). */
+function write(socket: net.Socket, data: string | Buffer): Promise<void> {
+  return new Promise((resolve, reject) => socket.write(data, (err) => (err ? reject(err) : resolve())))
+}
+
+/** The next `count` answers on `socket` (each with a Content-Length, as the test's upstream and the proxy send). */
+async function answers(socket: net.Socket, count: number): Promise<Array<{ status: number; body: string }>> {
+  let text = ''
+  const got: Array<{ status: number; body: string }> = []
+  const take = () => {
+    for (;;) {
+      const end = text.indexOf('\r\n\r\n')
+      if (end < 0) return
+      const head = text.slice(0, end)
+      const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? 0)
+      if (text.length < end + 4 + length) return
+      got.push({ status: Number(head.slice(9, 12)), body: text.slice(end + 4, end + 4 + length) })
+      text = text.slice(end + 4 + length)
+    }
+  }
+  socket.setEncoding('latin1')
+  for await (const chunk of socket as AsyncIterable<string>) {
+    text += chunk
+    take()
+    if (got.length >= count) break
+  }
+  return got
+}
