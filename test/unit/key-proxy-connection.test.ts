@@ -150,6 +150,21 @@ describe('KeyProxy connections', () => {
     }
   })
 
+  it('refuses a request that waits for 100 Continue at once, without its body', async () => {
+    const agent = await connect(proxy.port)
+    try {
+      await write(
+        agent,
+        'POST /openai/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer agp-unknown\r\n' +
+          'Expect: 100-continue\r\nContent-Length: 10\r\n\r\n',
+      )
+      const [answer] = await answers(agent, 1)
+      expect(answer?.status).toBe(401)
+    } finally {
+      agent.destroy()
+    }
+  })
+
   it('refuses requests the upstream could frame otherwise (400), and sends none of them', async () => {
     const token = proxy.mint('openai')
     const head = `POST /openai/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n`

@@ -163,17 +163,17 @@ export class ProxyConnection {
   private request(head: RequestHead): void {
     const close = head.minor === 0 || /(^|,)\s*close\s*(,|$)/i.test(head.first.connection ?? '')
     if (head.method === 'CONNECT') {
-      this.refuse(head.body, refusal(405, 'refused', 'CONNECT is not served'), true)
+      this.refuse(head, refusal(405, 'refused', 'CONNECT is not served'), true)
       return
     }
     const decision = this.decide(head)
     if ('status' in decision) {
-      this.refuse(head.body, decision, close || head.upgrade)
+      this.refuse(head, decision, close || head.upgrade)
       return
     }
     if (head.body.kind === 'length' && head.body.bytes > maxBodyBytes) {
       const tooLarge = refusal(413, 'body_too_large', `a model request is at most ${maxBodyBytes} bytes`)
-      this.refuse(head.body, tooLarge, close)
+      this.refuse(head, tooLarge, close)
       return
     }
     if (this.up && this.up.pairing !== decision.pairing) {
@@ -194,9 +194,14 @@ export class ProxyConnection {
     this.body(head.body, true, head.upgrade ? () => this.block() : undefined)
   }
 
-  /** Its body read and dropped, then the refusal answered once every earlier answer is through. */
-  private refuse(body: BodyFraming, refused: Refusal, close: boolean): void {
-    this.body(body, false, () => this.whenIdle(() => this.answer(refused.status, refused.body, close)))
+  /**
+   * Its body read and dropped, then the refusal answered once every earlier answer is through; a request that
+   * waits for `100 Continue` before it sends its body is answered without it, and the connection ends.
+   */
+  private refuse(head: RequestHead, refused: Refusal, close: boolean): void {
+    const waits = /100-continue/i.test(head.first.expect ?? '')
+    const answer = () => this.answer(refused.status, refused.body, close || waits)
+    this.body(waits ? { kind: 'none' } : head.body, false, () => this.whenIdle(answer))
   }
 
   /** Takes a request's body next (`forwarding` it or not), then runs `after`. */
