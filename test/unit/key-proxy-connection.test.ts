@@ -11,6 +11,8 @@ import { KeyProxy } from '../../src/process/key-proxy/key-proxy.js'
  * malformed), answers larger than a socket's buffer, and a connection that moves from one provider to another.
  */
 interface Seen {
+  /** The upstream connection it came on (its client port). */
+  port: number | undefined
   url: string
   key: string | undefined
   body: Buffer
@@ -31,7 +33,7 @@ describe('KeyProxy connections', () => {
       req.on('end', () => {
         const body = Buffer.concat(chunks)
         const key = (req.headers.authorization ?? req.headers['x-api-key']) as string | undefined
-        seen.push({ url: req.url ?? '', key, body })
+        seen.push({ port: req.socket.remotePort, url: req.url ?? '', key, body })
         if (req.url?.endsWith('/big')) return void res.end(big)
         res.end(JSON.stringify({ n: seen.length, bytes: body.length, sha: sha(body) }))
       })
@@ -150,6 +152,76 @@ describe('KeyProxy connections', () => {
     }
   })
 
+  it('lets an agent that opens a connection per call reuse one upstream connection', async () => {
+    // codex's app-server opens a connection per model call: without the pool each would cost a TCP (and TLS)
+    // handshake to the provider
+    const token = proxy.mint('openai')
+    for (let i = 0; i < 3; i++) {
+      const agent = await connect(proxy.port)
+      const closed = once(agent, 'close')
+      await write(
+        agent,
+        `POST /openai/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: 2\r\n\r\n{}`,
+      )
+      const [answer] = await answers(agent, 1, false)
+      expect(answer?.status).toBe(200)
+      agent.end()
+      await closed
+    }
+    expect(seen).toHaveLength(3)
+    expect(new Set(seen.map((s) => s.port)).size).toBe(1)
+  })
+
+  it('sends a call again, once, on a new connection when the upstream closed the pooled one it was sent on', async () => {
+    // the upstream drops every connection on its second request, unanswered: as a server does that closes an idle
+    // connection just as it is taken again
+    const requestsOn = new WeakMap<net.Socket, number>()
+    const bodies: string[] = []
+    const dropping = http.createServer((req, res) => {
+      const n = (requestsOn.get(req.socket) ?? 0) + 1
+      requestsOn.set(req.socket, n)
+      let body = ''
+      req.on('data', (c) => {
+        body += c
+      })
+      req.on('end', () => {
+        bodies.push(body)
+        if (n === 2) req.socket.destroy()
+        else res.end(`{"n":${bodies.length}}`)
+      })
+    })
+    dropping.listen(0, '127.0.0.1')
+    await once(dropping, 'listening')
+    const port = (dropping.address() as AddressInfo).port
+    const own = await KeyProxy.start([
+      { provider: 'openai', url: `http://127.0.0.1:${port}/v1`, key: 'k-0123456789' },
+    ])
+    try {
+      const token = own.mint('openai')
+      const call = async (body: string) => {
+        const agent = await connect(own.port)
+        const closed = once(agent, 'close')
+        await write(
+          agent,
+          `POST /openai/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+        )
+        const [answer] = await answers(agent, 1, false)
+        agent.end()
+        await closed
+        return answer
+      }
+      expect((await call('{"first":1}'))?.status).toBe(200)
+      const second = await call('{"second":2}')
+      expect(second?.status).toBe(200)
+      expect(JSON.parse(second?.body ?? '')).toEqual({ n: 3 })
+      expect(bodies).toEqual(['{"first":1}', '{"second":2}', '{"second":2}'])
+    } finally {
+      await own.close()
+      dropping.closeAllConnections()
+      await new Promise((r) => dropping.close(r))
+    }
+  })
+
   it('refuses a request that waits for 100 Continue at once, without its body', async () => {
     const agent = await connect(proxy.port)
     try {
@@ -203,8 +275,15 @@ function write(socket: net.Socket, data: string | Buffer): Promise<void> {
   return new Promise((resolve, reject) => socket.write(data, (err) => (err ? reject(err) : resolve())))
 }
 
-/** The next `count` answers on `socket` (each with a Content-Length, as the test's upstream and the proxy send). */
-async function answers(socket: net.Socket, count: number): Promise<Array<{ status: number; body: string }>> {
+/**
+ * The next `count` answers on `socket` (each with a Content-Length, as the test's upstream and the proxy send);
+ * `done`: the socket is not used after (else it is left open and reading).
+ */
+async function answers(
+  socket: net.Socket,
+  count: number,
+  done = true,
+): Promise<Array<{ status: number; body: string }>> {
   let text = ''
   const got: Array<{ status: number; body: string }> = []
   const take = () => {
@@ -219,10 +298,25 @@ async function answers(socket: net.Socket, count: number): Promise<Array<{ statu
     }
   }
   socket.setEncoding('latin1')
-  for await (const chunk of socket as AsyncIterable<string>) {
-    text += chunk
-    take()
-    if (got.length >= count) break
+  if (done) {
+    // leaving the loop early destroys the socket: for callers done with it
+    for await (const chunk of socket as AsyncIterable<string>) {
+      text += chunk
+      take()
+      if (got.length >= count) break
+    }
+    return got
   }
-  return got
+  return new Promise((resolve, reject) => {
+    const data = (chunk: string) => {
+      text += chunk
+      take()
+      if (got.length < count) return
+      socket.off('data', data)
+      resolve(got)
+    }
+    socket.on('data', data)
+    socket.once('error', reject)
+    socket.once('close', () => reject(new Error(`the connection closed after ${got.length} answers`)))
+  })
 }

@@ -102,11 +102,16 @@ export function parseRequestHead(text: string): RequestHead {
 }
 
 /** A response head's status and how its body is delimited (`head`: it answers a HEAD request). */
-export function parseResponseHead(text: string, head: boolean): { status: number; body: BodyFraming } {
+export function parseResponseHead(
+  text: string,
+  head: boolean,
+): { status: number; body: BodyFraming; closes: boolean } {
   const rows = text.split('\r\n')
-  const match = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(rows[0] ?? '')
+  const match = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(rows[0] ?? '')
   if (!match) throw new FramingError(502, 'malformed status line')
-  const status = Number(match[1])
+  const status = Number(match[2])
+  // the upstream closes the connection after this answer (HTTP/1.0 without keep-alive is counted so too)
+  let closes = match[1] === '0'
   let length: number | undefined
   let encoding: string | undefined
   for (let i = 1; i < rows.length; i++) {
@@ -114,15 +119,20 @@ export function parseResponseHead(text: string, head: boolean): { status: number
     const colon = row.indexOf(':')
     const name = row.slice(0, colon).toLowerCase()
     const value = row.slice(colon + 1).trim()
-    if (name === 'content-length') length = Number(value)
+    if (name === 'connection') closes = /(^|,)\s*close\s*(,|$)/i.test(value)
+    else if (name === 'content-length') length = Number(value)
     else if (name === 'transfer-encoding') encoding = encoding ? `${encoding},${value}` : value
   }
-  if (status < 200 || status === 204 || status === 304 || head) return { status, body: { kind: 'none' } }
+  return { status, body: responseBody(status, head, length, encoding), closes }
+}
+
+function responseBody(status: number, head: boolean, length?: number, encoding?: string): BodyFraming {
+  if (status < 200 || status === 204 || status === 304 || head) return { kind: 'none' }
   if (encoding !== undefined)
-    return { status, body: /(^|,)\s*chunked\s*$/i.test(encoding) ? { kind: 'chunked' } : { kind: 'close' } }
+    return /(^|,)\s*chunked\s*$/i.test(encoding) ? { kind: 'chunked' } : { kind: 'close' }
   if (length !== undefined && Number.isSafeInteger(length) && length >= 0)
-    return { status, body: length > 0 ? { kind: 'length', bytes: length } : { kind: 'none' } }
-  return { status, body: { kind: 'close' } }
+    return length > 0 ? { kind: 'length', bytes: length } : { kind: 'none' }
+  return { kind: 'close' }
 }
 
 /**

@@ -1,6 +1,5 @@
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
-import type { Duplex } from 'node:stream'
 import {
   type BodyFraming,
   ChunkedBody,
@@ -11,6 +10,7 @@ import {
   type RequestHead,
 } from './http-framing.js'
 import { ResponseTracker } from './response-tracker.js'
+import type { UpstreamPool } from './upstream-pool.js'
 
 /** A request to send upstream: its head rewritten, and the upstream connection it goes on. */
 export interface Forward {
@@ -18,7 +18,26 @@ export interface Forward {
   pairing: string
   /** The head to send (latin1), blank line included. */
   head: string
-  open(): Promise<Duplex>
+  open(): Promise<Socket>
+}
+
+/** The upstream side of a connection. */
+interface Leg {
+  pairing: string
+  open(): Promise<Socket>
+  socket?: Socket
+  /** What waits for the connection to be open. */
+  outbox: Buffer[]
+  tracker: ResponseTracker
+  ended?: boolean
+  /**
+   * A pooled connection's bytes until its first answer starts: the upstream may have closed it just as it was
+   * taken (nothing of the request reached it), and they go again, once, on a new connection.
+   */
+  held?: Buffer[]
+  /** The agent asked the upstream to close after an answer: not pooled. */
+  closing?: boolean
+  detach?: () => void
 }
 
 export interface Refusal {
@@ -53,13 +72,12 @@ export class ProxyConnection {
   private onIdle: (() => void) | undefined
   private upstreamFull = false
   private agentEnded = false
-  private up:
-    | { pairing: string; socket?: Duplex; outbox: Buffer[]; tracker: ResponseTracker; ended?: boolean }
-    | undefined
+  private up: Leg | undefined
 
   constructor(
     private readonly agent: Socket,
     private readonly decide: (head: RequestHead) => Forward | Refusal,
+    private readonly pool: UpstreamPool,
   ) {
     agent.setNoDelay(true)
     agent.setTimeout(idleMs, () => {
@@ -69,7 +87,9 @@ export class ProxyConnection {
     agent.on('drain', () => this.up?.socket?.resume())
     agent.on('end', () => {
       this.agentEnded = true
-      if (this.up) this.endUpstream()
+      // an agent that ended cleanly leaves its upstream connection to the next one (codex opens one per call)
+      if (this.release()) agent.end()
+      else if (this.up) this.endUpstream()
       else if (!this.blocked) agent.end()
     })
     agent.on('error', () => {})
@@ -178,16 +198,17 @@ export class ProxyConnection {
     }
     if (this.up && this.up.pairing !== decision.pairing) {
       this.whenIdle(() => {
-        this.dropUpstream()
-        this.forward(head, decision)
+        if (!this.release()) this.dropUpstream()
+        this.forward(head, decision, close)
       })
       return
     }
-    this.forward(head, decision)
+    this.forward(head, decision, close)
   }
 
-  private forward(head: RequestHead, decision: Forward): void {
+  private forward(head: RequestHead, decision: Forward, close: boolean): void {
     const up = this.up ?? this.pair(decision)
+    if (close) up.closing = true
     up.tracker.expect({ head: head.method === 'HEAD', upgrade: head.upgrade })
     this.send(Buffer.from(decision.head, 'latin1'))
     // an upgrade's answer decides how the bytes after it are read: as requests, or passed as they are
@@ -271,7 +292,7 @@ export class ProxyConnection {
     else this.agent.resume()
   }
 
-  private pair(decision: Forward): NonNullable<ProxyConnection['up']> {
+  private pair(decision: Forward): Leg {
     const tracker = new ResponseTracker({
       idle: () => {
         if (this.up === up && this.blocked && this.onIdle) this.unblock()
@@ -282,38 +303,21 @@ export class ProxyConnection {
         if (this.blocked && !this.onIdle) this.unblock()
       },
     })
-    const up: NonNullable<ProxyConnection['up']> = { pairing: decision.pairing, outbox: [], tracker }
+    const up: Leg = { pairing: decision.pairing, open: decision.open, outbox: [], tracker }
     this.up = up
-    decision.open().then(
+    const pooled = this.pool.take(decision.pairing)
+    if (pooled) {
+      up.held = []
+      this.attach(up, pooled)
+    } else this.connect(up)
+    return up
+  }
+
+  private connect(up: Leg): void {
+    up.open().then(
       (socket) => {
-        if (this.up !== up || this.agent.destroyed) {
-          socket.destroy()
-          return
-        }
-        up.socket = socket
-        socket.on('data', (chunk: Buffer) => {
-          if (this.up !== up) return
-          if (!this.agent.write(chunk)) socket.pause()
-          tracker.scan(chunk)
-        })
-        socket.on('drain', () => {
-          this.upstreamFull = false
-          this.flow()
-        })
-        socket.on('error', () => {})
-        // the upstream ended its connection: so does the agent's (as it would have seen it directly)
-        socket.on('close', (hadError: boolean) => {
-          if (this.up !== up) return
-          this.up = undefined
-          this.state = 'done'
-          if (hadError) this.agent.destroy()
-          else this.agent.end()
-        })
-        socket.cork()
-        for (const b of up.outbox) socket.write(b)
-        socket.uncork()
-        up.outbox = []
-        if (up.ended) socket.end()
+        if (this.up !== up || this.agent.destroyed) socket.destroy()
+        else this.attach(up, socket)
       },
       (err: Error) => {
         if (this.up !== up) return
@@ -322,7 +326,70 @@ export class ProxyConnection {
         this.answer(502, refusal(502, 'bad_gateway', `upstream: ${err.message}`).body, true)
       },
     )
-    return up
+  }
+
+  private attach(up: Leg, socket: Socket): void {
+    up.socket = socket
+    const data = (chunk: Buffer) => {
+      if (this.up !== up) return
+      up.held = undefined
+      if (!this.agent.write(chunk)) socket.pause()
+      up.tracker.scan(chunk)
+    }
+    const drain = () => {
+      this.upstreamFull = false
+      this.flow()
+    }
+    const ignore = () => {}
+    const closed = (hadError: boolean) => {
+      if (this.up !== up) return
+      up.detach?.()
+      if (up.held) {
+        // a pooled connection the upstream had closed: its request goes again on a new one
+        up.outbox = up.held
+        up.held = undefined
+        up.socket = undefined
+        this.upstreamFull = false
+        this.connect(up)
+        return
+      }
+      // the upstream ended its connection: so does the agent's (as it would have seen it directly)
+      this.up = undefined
+      this.state = 'done'
+      if (hadError) this.agent.destroy()
+      else this.agent.end()
+    }
+    socket.on('data', data)
+    socket.on('drain', drain)
+    socket.on('error', ignore)
+    socket.on('close', closed)
+    up.detach = () => {
+      socket.off('data', data)
+      socket.off('drain', drain)
+      socket.off('error', ignore)
+      socket.off('close', closed)
+    }
+    socket.resume()
+    if (up.outbox.length > 0) {
+      socket.cork()
+      for (const b of up.outbox) this.send(b)
+      socket.uncork()
+      up.outbox = []
+    }
+    if (up.ended) socket.end()
+  }
+
+  /** Gives an idle upstream connection back to the pool: every answer complete, no request begun after them. */
+  private release(): boolean {
+    const up = this.up
+    const socket = up?.socket
+    if (!up || !socket || up.ended || up.closing || up.tracker.closing || !up.tracker.idle) return false
+    if (this.state !== 'head' || this.pending || this.blocked || this.upstreamFull || up.held?.length)
+      return false
+    up.detach?.()
+    this.up = undefined
+    this.pool.give(up.pairing, socket)
+    return true
   }
 
   private send(bytes: Buffer): void {
@@ -332,6 +399,7 @@ export class ProxyConnection {
       up.outbox.push(bytes)
       return
     }
+    up.held?.push(bytes)
     if (!up.socket.write(bytes)) {
       this.upstreamFull = true
       this.flow()

@@ -4,6 +4,7 @@ import type { RequestHead } from './http-framing.js'
 import { credentialHeaders, type ModelProvider, presentedToken, realKeyHeader } from './provider-auth.js'
 import { type Forward, ProxyConnection, type Refusal, refusal } from './proxy-connection.js'
 import { connectUpstream, type Via } from './upstream-connect.js'
+import { UpstreamPool } from './upstream-pool.js'
 
 /** One provider the proxy stands in front of: where its API is and the key the gateway holds for it. */
 export interface Upstream {
@@ -33,6 +34,7 @@ const dropped = new Set([...credentialHeaders, 'host', 'proxy-authorization', 'p
 export class ProxyServer {
   private readonly upstreams: Map<ModelProvider, { url: URL; key: string; base: string }>
   private readonly connections = new Set<ProxyConnection>()
+  private readonly pool = new UpstreamPool()
 
   private constructor(
     private readonly server: net.Server,
@@ -63,7 +65,7 @@ export class ProxyServer {
     const server = net.createServer({ allowHalfOpen: true })
     const proxy = new ProxyServer(server, upstreams, liveFor, egress)
     server.on('connection', (socket: net.Socket) => {
-      const connection = new ProxyConnection(socket, (head) => proxy.decide(head))
+      const connection = new ProxyConnection(socket, (head) => proxy.decide(head), proxy.pool)
       proxy.connections.add(connection)
       socket.on('close', () => proxy.connections.delete(connection))
     })
@@ -81,6 +83,7 @@ export class ProxyServer {
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
     for (const c of this.connections) c.destroy()
+    this.pool.close()
     await closed
   }
 

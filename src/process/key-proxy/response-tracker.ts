@@ -25,6 +25,8 @@ export class ResponseTracker {
   private chunked: ChunkedBody | undefined
   /** Bytes of the oldest outstanding answer seen (its head started). */
   started = false
+  /** An answer said the upstream closes the connection after it. */
+  closing = false
 
   constructor(private readonly events: TrackerEvents) {}
 
@@ -74,7 +76,7 @@ export class ResponseTracker {
           else this.carry = buf.subarray(i)
           return
         }
-        let answer: { status: number; body: BodyFraming }
+        let answer: { status: number; body: BodyFraming; closes: boolean }
         try {
           answer = parseResponseHead(buf.toString('latin1', i, end - 4), request.head)
         } catch {
@@ -82,6 +84,7 @@ export class ResponseTracker {
           return
         }
         i = end
+        if (answer.closes) this.closing = true
         if (answer.status < 200 && answer.status !== 101) continue
         if (request.upgrade) {
           const upgraded = answer.status === 101

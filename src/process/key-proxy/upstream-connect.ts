@@ -1,6 +1,5 @@
 import http from 'node:http'
 import net from 'node:net'
-import type { Duplex } from 'node:stream'
 import tls from 'node:tls'
 import { proxyAuthorization } from './egress.js'
 
@@ -17,7 +16,7 @@ const bare = (hostname: string) => hostname.replace(/^\[|\]$/g, '')
 const sessions = new Map<string, Buffer>()
 
 /** A connection to `upstream` (TLS for https) as `via` says, resolved once it can carry the request. */
-export async function connectUpstream(upstream: URL, via: Via): Promise<Duplex> {
+export async function connectUpstream(upstream: URL, via: Via): Promise<net.Socket> {
   const secure = upstream.protocol === 'https:'
   const host = bare(upstream.hostname)
   const port = Number(upstream.port) || (secure ? 443 : 80)
@@ -37,13 +36,13 @@ export async function connectUpstream(upstream: URL, via: Via): Promise<Duplex> 
   return settled(socket, 'secureConnect')
 }
 
-function plain(host: string, port: number): Promise<Duplex> {
+function plain(host: string, port: number): Promise<net.Socket> {
   const socket = net.connect({ host, port })
   socket.setNoDelay(true)
   return settled(socket, 'connect')
 }
 
-function settled(socket: net.Socket, ready: 'connect' | 'secureConnect'): Promise<Duplex> {
+function settled(socket: net.Socket, ready: 'connect' | 'secureConnect'): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const failed = (err: Error) => {
       socket.destroy()
