@@ -38,13 +38,15 @@ export class UpstreamPool {
       socket.destroy()
     }
     const ignore = () => {}
-    socket.setTimeout(idleMs, drop)
+    socket.setTimeout(idleMs)
+    socket.on('timeout', drop)
     socket.on('data', drop)
     socket.on('end', drop)
     socket.on('close', drop)
     socket.on('error', ignore)
     this.detach.set(socket, () => {
       socket.setTimeout(0)
+      socket.off('timeout', drop)
       socket.off('data', drop)
       socket.off('end', drop)
       socket.off('close', drop)
