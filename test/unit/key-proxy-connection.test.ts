@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
+import https from 'node:https'
 import net, { type AddressInfo } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { KeyProxy } from '../../src/process/key-proxy/key-proxy.js'
+import { selfSignedCert } from '../support/h2-client.js'
 
 /**
  * The key proxy's connections (proxy-connection.ts: each agent connection paired with one upstream connection, the
@@ -219,6 +222,53 @@ describe('KeyProxy connections', () => {
       await own.close()
       dropping.closeAllConnections()
       await new Promise((r) => dropping.close(r))
+    }
+  })
+
+  it('reaches an https upstream directly (TLS), and reuses the connection for the next agent connection', async () => {
+    const { certPath, keyPath } = selfSignedCert()
+    const ports: Array<number | undefined> = []
+    const secure = https.createServer(
+      { key: readFileSync(keyPath), cert: readFileSync(certPath) },
+      (req, res) => {
+        ports.push(req.socket.remotePort)
+        req.resume()
+        req.on('end', () => res.end(JSON.stringify({ key: req.headers.authorization })))
+      },
+    )
+    secure.listen(0, '127.0.0.1')
+    await once(secure, 'listening')
+    // the thread's env is a copy of this one's when it starts: it trusts the self-signed upstream
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'
+    const own = await KeyProxy.start([
+      {
+        provider: 'openai',
+        url: `https://127.0.0.1:${(secure.address() as AddressInfo).port}/v1`,
+        key: keys.openai,
+      },
+    ]).finally(() => {
+      delete process.env.NODE_TLS_REJECT_UNAUTHORIZED
+    })
+    try {
+      const token = own.mint('openai')
+      for (let i = 0; i < 2; i++) {
+        const agent = await connect(own.port)
+        const closed = once(agent, 'close')
+        await write(
+          agent,
+          `POST /openai/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: 2\r\n\r\n{}`,
+        )
+        const [answer] = await answers(agent, 1, false)
+        expect(JSON.parse(answer?.body ?? '')).toEqual({ key: `Bearer ${keys.openai}` })
+        agent.end()
+        await closed
+      }
+      expect(ports).toHaveLength(2)
+      expect(ports[1]).toBe(ports[0])
+    } finally {
+      await own.close()
+      secure.closeAllConnections()
+      await new Promise((r) => secure.close(r))
     }
   })
 
