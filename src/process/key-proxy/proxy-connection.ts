@@ -48,6 +48,9 @@ export interface Refusal {
 /** The largest model request body taken. */
 export const maxBodyBytes = 64 * 1024 * 1024
 
+/** Bytes an agent may send ahead while its upstream connection opens (a few reads' worth). */
+const outboxBytes = 256 * 1024
+
 /** An unpaired agent connection idle this long is closed (agents' pools close theirs first: reqwest 90 s). */
 const idleMs = 120_000
 
@@ -370,12 +373,15 @@ export class ProxyConnection {
       socket.off('close', closed)
     }
     socket.resume()
+    this.upstreamFull = false
     if (up.outbox.length > 0) {
-      socket.cork()
-      for (const b of up.outbox) this.send(b)
-      socket.uncork()
+      const outbox = up.outbox
       up.outbox = []
+      socket.cork()
+      for (const b of outbox) this.send(b)
+      socket.uncork()
     }
+    this.flow()
     if (up.ended) socket.end()
   }
 
@@ -397,6 +403,11 @@ export class ProxyConnection {
     if (!up) return
     if (!up.socket) {
       up.outbox.push(bytes)
+      // the agent waits while the connection opens, as it would for a full socket
+      if (up.outbox.reduce((n, b) => n + b.length, 0) > outboxBytes) {
+        this.upstreamFull = true
+        this.flow()
+      }
       return
     }
     up.held?.push(bytes)
