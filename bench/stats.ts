@@ -29,14 +29,14 @@ export function medianCi(values: readonly number[], confidence = 0.95): [number,
   const s = sorted(values)
   const n = s.length
   const tail = (1 - confidence) / 2
-  // P(B <= j) for B ~ Binomial(n, 1/2), summed term by term.
-  let term = 0.5 ** n
-  let cumulative = term
+  // P(B <= j) for B ~ Binomial(n, 1/2), summed term by term; the terms in logs (0.5 ** n is 0 from n = 1075 on)
+  let logTerm = -n * Math.LN2
+  let cumulative = Math.exp(logTerm)
   let k = 0
   for (let j = 0; j < n && cumulative <= tail; j++) {
     k = j + 1
-    term = (term * (n - j)) / (j + 1)
-    cumulative += term
+    logTerm += Math.log((n - j) / (j + 1))
+    cumulative += Math.exp(logTerm)
   }
   if (k === 0) return null
   return [s[k - 1]!, s[n - k]!]
