@@ -134,6 +134,15 @@ export class ProxyConnection {
       } else if (this.state === 'tunnel') {
         this.pending = undefined
         this.send(buf)
+      } else if (this.state === 'head' && (buf[0] === 13 || buf[0] === 10)) {
+        // empty lines before a request line are ignored (RFC 9112 2.2: some clients end a body with one)
+        const start = buf[0] === 13 && buf[1] === 10 ? 2 : buf[0] === 10 ? 1 : 0
+        if (start === 0 && buf.length < 2) break
+        if (start === 0) {
+          this.fail(new FramingError(400, 'malformed request line'))
+          return
+        }
+        this.pending = buf.length > start ? buf.subarray(start) : undefined
       } else if (this.state === 'head') {
         const end = headEnd(buf)
         if (end < 0 ? buf.length > maxHeadBytes : end > maxHeadBytes + 4) {
