@@ -145,7 +145,7 @@ describe('KeyProxy connections', () => {
     try {
       await write(
         agent,
-        `POST /openai/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${openai}\r\nContent-Length: 2\r\n\r\n{}` +
+        `POST /openai/responses HTTP/1.1\r\nHost: x\r\n__proto__: x\r\nConstructor: y\r\nAuthorization: Bearer ${openai}\r\nContent-Length: 2\r\n\r\n{}` +
           `POST /anthropic/v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: ${anthropic}\r\nContent-Length: 2\r\n\r\n{}`,
       )
       const got = await answers(agent, 2)

@@ -59,7 +59,8 @@ export function parseRequestHead(text: string): RequestHead {
   if (!match) throw new FramingError(400, 'malformed request line')
   const [, method = '', target = '', minor = '1'] = match
   const lines: Array<[string, string]> = []
-  const first: Record<string, string> = {}
+  // no prototype: a header may be named `constructor` or `__proto__`
+  const first: Record<string, string> = Object.create(null)
   let lengths: string | undefined
   let chunked = false
   for (let i = 1; i < rows.length; i++) {
