@@ -9,7 +9,7 @@ import {
   parseRequestHead,
   type RequestHead,
 } from './http-framing.js'
-import { ResponseTracker } from './response-tracker.js'
+import { UpstreamLeg } from './upstream-leg.js'
 import type { UpstreamPool } from './upstream-pool.js'
 
 /** A request to send upstream: its head rewritten, and the upstream connection it goes on. */
@@ -21,25 +21,6 @@ export interface Forward {
   open(): Promise<Socket>
 }
 
-/** The upstream side of a connection. */
-interface Leg {
-  pairing: string
-  open(): Promise<Socket>
-  socket?: Socket
-  /** What waits for the connection to be open. */
-  outbox: Buffer[]
-  tracker: ResponseTracker
-  ended?: boolean
-  /**
-   * A pooled connection's bytes until its first answer starts: the upstream may have closed it just as it was
-   * taken (nothing of the request reached it), and they go again, once, on a new connection.
-   */
-  held?: Buffer[]
-  /** The agent asked the upstream to close after an answer: not pooled. */
-  closing?: boolean
-  detach?: () => void
-}
-
 export interface Refusal {
   status: number
   body: { error: { code: string; message: string } }
@@ -48,17 +29,15 @@ export interface Refusal {
 /** The largest model request body taken. */
 export const maxBodyBytes = 64 * 1024 * 1024
 
-/** Bytes an agent may send ahead while its upstream connection opens (a few reads' worth). */
-const outboxBytes = 256 * 1024
-
 /** An unpaired agent connection idle this long is closed (agents' pools close theirs first: reqwest 90 s). */
 const idleMs = 120_000
 
 /**
- * One agent connection, paired with one upstream connection (opened with its first request): each request's head
- * is read, its token checked and swapped for the key (`decide`), and the head and body go upstream as bytes; the
- * upstream's answers come back as bytes, unchanged and unbuffered (a ResponseTracker only follows where each
- * ends). The upstream closing its connection closes the agent's, as it would have talking to the upstream
+ * One agent connection, paired with one upstream connection (upstream-leg.ts: pooled or opened with its first
+ * request): each request's head is read, its token checked and swapped for the key (`decide`), and the head and
+ * body go upstream as bytes; the upstream's answers come back as bytes, unchanged and unbuffered (a
+ * ResponseTracker only follows where each ends). An agent that ends cleanly leaves its upstream connection to
+ * the pool. The upstream closing its connection closes the agent's, as it would have talking to the upstream
  * directly: the agent's client sees its own connection end and retries as it would there. A refusal is answered
  * once every earlier answer is through; a request for another upstream (another provider, or an upgrade that
  * needs a CONNECT tunnel) waits for that too, and the connection pairs anew.
@@ -75,7 +54,7 @@ export class ProxyConnection {
   private onIdle: (() => void) | undefined
   private upstreamFull = false
   private agentEnded = false
-  private up: Leg | undefined
+  private up: UpstreamLeg | undefined
 
   constructor(
     private readonly agent: Socket,
@@ -87,12 +66,12 @@ export class ProxyConnection {
       if (!this.up) agent.destroy()
     })
     agent.on('data', (chunk: Buffer) => this.received(chunk))
-    agent.on('drain', () => this.up?.socket?.resume())
+    agent.on('drain', () => this.up?.resume())
     agent.on('end', () => {
       this.agentEnded = true
       // an agent that ended cleanly leaves its upstream connection to the next one (codex opens one per call)
       if (this.release()) agent.end()
-      else if (this.up) this.endUpstream()
+      else if (this.up) this.up.end()
       else if (!this.blocked) agent.end()
     })
     agent.on('error', () => {})
@@ -117,13 +96,8 @@ export class ProxyConnection {
 
   /** Reads what has come as far as it can (what it sends upstream goes in one write). */
   private pump(): void {
-    const socket = this.up?.socket
-    socket?.cork()
-    try {
-      this.read()
-    } finally {
-      socket?.uncork()
-    }
+    if (this.up) this.up.batch(() => this.read())
+    else this.read()
   }
 
   private read(): void {
@@ -304,139 +278,54 @@ export class ProxyConnection {
     else this.agent.resume()
   }
 
-  private pair(decision: Forward): Leg {
-    const tracker = new ResponseTracker({
+  private pair(decision: Forward): UpstreamLeg {
+    const up: UpstreamLeg = new UpstreamLeg(decision.pairing, decision.open, this.pool, {
+      answer: (chunk) => this.agent.write(chunk),
+      full: (full) => {
+        this.upstreamFull = full
+        this.flow()
+      },
       idle: () => {
-        if (this.up === up && this.blocked && this.onIdle) this.unblock()
+        if (this.blocked && this.onIdle) this.unblock()
       },
       upgradeDecided: (upgraded) => {
-        if (this.up !== up) return
         if (upgraded) this.state = 'tunnel'
         if (this.blocked && !this.onIdle) this.unblock()
       },
-    })
-    const up: Leg = { pairing: decision.pairing, open: decision.open, outbox: [], tracker }
-    this.up = up
-    const pooled = this.pool.take(decision.pairing)
-    if (pooled) {
-      up.held = []
-      this.attach(up, pooled)
-    } else this.connect(up)
-    return up
-  }
-
-  private connect(up: Leg): void {
-    up.open().then(
-      (socket) => {
-        if (this.up !== up || this.agent.destroyed) socket.destroy()
-        else this.attach(up, socket)
+      // the upstream ended its connection: so does the agent's (as it would have seen it directly)
+      closed: (hadError) => {
+        if (this.up === up) this.up = undefined
+        this.state = 'done'
+        if (hadError) this.agent.destroy()
+        else this.agent.end()
       },
-      (err: Error) => {
-        if (this.up !== up) return
-        // nothing reached the upstream yet: the agent hears why, and the connection ends
-        this.up = undefined
+      // nothing reached the upstream: the agent hears why, and the connection ends
+      failed: (err) => {
+        if (this.up === up) this.up = undefined
         this.answer(502, refusal(502, 'bad_gateway', `upstream: ${err.message}`).body, true)
       },
-    )
-  }
-
-  private attach(up: Leg, socket: Socket): void {
-    up.socket = socket
-    const data = (chunk: Buffer) => {
-      if (this.up !== up) return
-      up.held = undefined
-      if (!this.agent.write(chunk)) socket.pause()
-      up.tracker.scan(chunk)
-    }
-    const drain = () => {
-      this.upstreamFull = false
-      this.flow()
-    }
-    const ignore = () => {}
-    const closed = (hadError: boolean) => {
-      if (this.up !== up) return
-      up.detach?.()
-      if (up.held) {
-        // a pooled connection the upstream had closed: its request goes again on a new one
-        up.outbox = up.held
-        up.held = undefined
-        up.socket = undefined
-        this.upstreamFull = false
-        this.connect(up)
-        return
-      }
-      // the upstream ended its connection: so does the agent's (as it would have seen it directly)
-      this.up = undefined
-      this.state = 'done'
-      if (hadError) this.agent.destroy()
-      else this.agent.end()
-    }
-    socket.on('data', data)
-    socket.on('drain', drain)
-    socket.on('error', ignore)
-    socket.on('close', closed)
-    up.detach = () => {
-      socket.off('data', data)
-      socket.off('drain', drain)
-      socket.off('error', ignore)
-      socket.off('close', closed)
-    }
-    socket.resume()
-    this.upstreamFull = false
-    if (up.outbox.length > 0) {
-      const outbox = up.outbox
-      up.outbox = []
-      socket.cork()
-      for (const b of outbox) this.send(b)
-      socket.uncork()
-    }
-    this.flow()
-    if (up.ended) socket.end()
+    })
+    this.up = up
+    return up
   }
 
   /** Gives an idle upstream connection back to the pool: every answer complete, no request begun after them. */
   private release(): boolean {
-    const up = this.up
-    const socket = up?.socket
-    if (!up || !socket || up.ended || up.closing || up.tracker.closing || !up.tracker.idle) return false
-    if (this.state !== 'head' || this.pending || this.blocked || this.upstreamFull || up.held?.length)
-      return false
-    up.detach?.()
+    if (!this.up || this.state !== 'head' || this.pending || this.blocked || !this.up.release()) return false
     this.up = undefined
-    this.pool.give(up.pairing, socket)
+    this.upstreamFull = false
     return true
   }
 
   private send(bytes: Buffer): void {
-    const up = this.up
-    if (!up) return
-    if (!up.socket) {
-      up.outbox.push(bytes)
-      // the agent waits while the connection opens, as it would for a full socket
-      if (up.outbox.reduce((n, b) => n + b.length, 0) > outboxBytes) {
-        this.upstreamFull = true
-        this.flow()
-      }
-      return
-    }
-    up.held?.push(bytes)
-    if (!up.socket.write(bytes)) {
-      this.upstreamFull = true
-      this.flow()
-    }
-  }
-
-  private endUpstream(): void {
-    const up = this.up
-    if (!up) return
-    if (up.socket) up.socket.end()
-    else up.ended = true
+    this.up?.send(bytes)
   }
 
   private dropUpstream(): void {
     const up = this.up
     this.up = undefined
-    up?.socket?.destroy()
+    this.upstreamFull = false
+    up?.destroy()
   }
 }
 

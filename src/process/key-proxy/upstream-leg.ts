@@ -1,0 +1,177 @@
+import type { Socket } from 'node:net'
+import { ResponseTracker, type TrackerEvents } from './response-tracker.js'
+import type { UpstreamPool } from './upstream-pool.js'
+
+/** What an upstream leg tells its agent connection (never after it was released or destroyed). */
+export interface LegEvents extends TrackerEvents {
+  /** Answer bytes for the agent; false: the agent's socket is full (the leg stops reading until `resume`). */
+  answer(chunk: Buffer): boolean
+  /** Whether the upstream side takes no more for now (the agent's reading waits). */
+  full(full: boolean): void
+  /** The upstream ended the connection (`hadError`: reset): so does the agent's. */
+  closed(hadError: boolean): void
+  /** The connection could not be opened; nothing reached the upstream. */
+  failed(err: Error): void
+}
+
+/** Bytes an agent may send ahead while its upstream connection opens (a few reads' worth). */
+const outboxBytes = 256 * 1024
+
+/**
+ * The upstream side of one agent connection (proxy-connection.ts): one connection to the upstream, taken from the
+ * pool or opened, that the agent's request bytes are written to and whose answer bytes go back to the agent as
+ * they come, a ResponseTracker following where each ends. The first request on a pooled connection is held
+ * until its answer starts: the upstream may have closed that connection just as it was taken (nothing of the
+ * request reached it), and it goes again, once, on a new connection.
+ */
+export class UpstreamLeg {
+  readonly tracker: ResponseTracker
+  /** The agent asked the upstream to close after an answer: not pooled. */
+  closing = false
+  private socket: Socket | undefined
+  /** What waits for the connection to be open. */
+  private outbox: Buffer[] = []
+  private held: Buffer[] | undefined
+  private ended = false
+  private full = false
+  /** Released or destroyed: no more events. */
+  private gone = false
+  private detach: (() => void) | undefined
+
+  constructor(
+    readonly pairing: string,
+    private readonly open: () => Promise<Socket>,
+    private readonly pool: UpstreamPool,
+    private readonly events: LegEvents,
+  ) {
+    this.tracker = new ResponseTracker({
+      idle: () => {
+        if (!this.gone) events.idle()
+      },
+      upgradeDecided: (upgraded) => {
+        if (!this.gone) events.upgradeDecided(upgraded)
+      },
+    })
+    const pooled = pool.take(pairing)
+    if (pooled) {
+      this.held = []
+      this.attach(pooled)
+    } else this.connect()
+  }
+
+  send(bytes: Buffer): void {
+    if (this.gone) return
+    if (!this.socket) {
+      this.outbox.push(bytes)
+      // the agent waits while the connection opens, as it would for a full socket
+      if (!this.full && this.outbox.reduce((n, b) => n + b.length, 0) > outboxBytes) this.setFull(true)
+      return
+    }
+    this.held?.push(bytes)
+    if (!this.socket.write(bytes)) this.setFull(true)
+  }
+
+  /** Several sends in one write. */
+  batch(sends: () => void): void {
+    const socket = this.socket
+    socket?.cork()
+    try {
+      sends()
+    } finally {
+      socket?.uncork()
+    }
+  }
+
+  /** The agent's socket drained. */
+  resume(): void {
+    this.socket?.resume()
+  }
+
+  /** The agent ended its side: so does this one (once the connection is open). */
+  end(): void {
+    this.ended = true
+    this.socket?.end()
+  }
+
+  destroy(): void {
+    this.gone = true
+    this.detach?.()
+    this.socket?.destroy()
+  }
+
+  /**
+   * Gives the connection to the pool if it is idle (open, every answer complete, nothing held, no close asked for
+   * either way); false if it is not.
+   */
+  release(): boolean {
+    const socket = this.socket
+    if (this.gone || !socket || this.ended || this.closing || this.full || this.held?.length) return false
+    if (this.tracker.closing || !this.tracker.idle) return false
+    this.gone = true
+    this.detach?.()
+    this.pool.give(this.pairing, socket)
+    return true
+  }
+
+  private setFull(full: boolean): void {
+    this.full = full
+    this.events.full(full)
+  }
+
+  private connect(): void {
+    this.open().then(
+      (socket) => {
+        if (this.gone) socket.destroy()
+        else this.attach(socket)
+      },
+      (err: Error) => {
+        if (this.gone) return
+        this.gone = true
+        this.events.failed(err)
+      },
+    )
+  }
+
+  private attach(socket: Socket): void {
+    this.socket = socket
+    const data = (chunk: Buffer) => {
+      this.held = undefined
+      if (!this.events.answer(chunk)) socket.pause()
+      this.tracker.scan(chunk)
+    }
+    const drain = () => this.setFull(false)
+    const ignore = () => {}
+    const closed = (hadError: boolean) => {
+      this.detach?.()
+      if (this.held) {
+        // a pooled connection the upstream had closed: its request goes again on a new one
+        this.outbox = this.held
+        this.held = undefined
+        this.socket = undefined
+        this.connect()
+        return
+      }
+      this.gone = true
+      this.events.closed(hadError)
+    }
+    socket.on('data', data)
+    socket.on('drain', drain)
+    socket.on('error', ignore)
+    socket.on('close', closed)
+    this.detach = () => {
+      socket.off('data', data)
+      socket.off('drain', drain)
+      socket.off('error', ignore)
+      socket.off('close', closed)
+    }
+    socket.resume()
+    const outbox = this.outbox
+    this.outbox = []
+    if (this.full) this.setFull(false)
+    if (outbox.length > 0)
+      this.batch(() => {
+        for (const b of outbox) this.send(b)
+      })
+    if (this.ended) socket.end()
+  }
+}
