@@ -14,6 +14,12 @@ export interface LegEvents extends TrackerEvents {
   failed(err: Error): void
 }
 
+/**
+ * How soon after a pooled connection was taken its close counts as the idle-close race (a FIN already on its way):
+ * later, the upstream had the request, and it is not sent again.
+ */
+const staleWindowMs = 1000
+
 /** Bytes an agent may send ahead while its upstream connection opens (a few reads' worth). */
 const outboxBytes = 256 * 1024
 
@@ -32,6 +38,7 @@ export class UpstreamLeg {
   /** What waits for the connection to be open. */
   private outbox: Buffer[] = []
   private held: Buffer[] | undefined
+  private takenAt = 0
   private ended = false
   private full = false
   /** Released or destroyed: no more events. */
@@ -55,6 +62,7 @@ export class UpstreamLeg {
     const pooled = pool.take(pairing)
     if (pooled) {
       this.held = []
+      this.takenAt = performance.now()
       this.attach(pooled)
     } else this.connect()
   }
@@ -143,12 +151,15 @@ export class UpstreamLeg {
     const ignore = () => {}
     const closed = (hadError: boolean) => {
       this.detach?.()
-      if (this.held) {
-        // a pooled connection the upstream had closed: its request goes again on a new one
+      if (this.held && performance.now() - this.takenAt < staleWindowMs) {
+        // a pooled connection the upstream had closed as it was taken: its request goes again on a new one,
+        // unless the agent has gone meanwhile (its close may be among the events of this same turn)
         this.outbox = this.held
         this.held = undefined
         this.socket = undefined
-        this.connect()
+        setImmediate(() => {
+          if (!this.gone) this.connect()
+        })
         return
       }
       this.gone = true
