@@ -229,6 +229,55 @@ describe('KeyProxy connections', () => {
     }
   })
 
+  it('does not send a call again when the upstream closed in answer to the agent ending its side', async () => {
+    // a killed agent's connection ends (FIN) while its call waits for an answer; the proxy ends the upstream's
+    // side in turn, and Node's server closes: that close is the agent's doing, not the idle-close race
+    const bodies: string[] = []
+    const holding = http.createServer((req, res) => {
+      let body = ''
+      req.on('data', (c) => {
+        body += c
+      })
+      req.on('end', () => {
+        bodies.push(body)
+        if (body === '{"first":1}') res.end('{}')
+      })
+    })
+    holding.listen(0, '127.0.0.1')
+    await once(holding, 'listening')
+    const own = await KeyProxy.start([
+      {
+        provider: 'openai',
+        url: `http://127.0.0.1:${(holding.address() as AddressInfo).port}/v1`,
+        key: 'k-0123456789',
+      },
+    ])
+    try {
+      const token = own.mint('openai')
+      const request = (body: string) =>
+        `POST /openai/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+      const first = await connect(own.port)
+      const firstClosed = once(first, 'close')
+      await write(first, request('{"first":1}'))
+      await answers(first, 1, false)
+      first.end()
+      await firstClosed
+      // the second call goes on the pooled connection; its agent ends its side once the upstream has it
+      const second = await connect(own.port)
+      second.resume()
+      const secondClosed = once(second, 'close')
+      await write(second, request('{"second":2}'))
+      await until(() => bodies.length === 2)
+      second.end()
+      await secondClosed
+      expect(bodies).toEqual(['{"first":1}', '{"second":2}'])
+    } finally {
+      await own.close()
+      holding.closeAllConnections()
+      await new Promise((r) => holding.close(r))
+    }
+  })
+
   it('reaches an https upstream directly (TLS), and reuses the connection for the next agent connection', async () => {
     const { certPath, keyPath } = selfSignedCert()
     const ports: Array<number | undefined> = []
@@ -373,4 +422,9 @@ async function answers(
     socket.once('error', reject)
     socket.once('close', () => reject(new Error(`the connection closed after ${got.length} answers`)))
   })
+}
+
+/** Resolves once `done()` holds, checked on each turn of the event loop. */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((r) => setImmediate(r))
 }

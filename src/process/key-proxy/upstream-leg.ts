@@ -151,9 +151,10 @@ export class UpstreamLeg {
     const ignore = () => {}
     const closed = (hadError: boolean) => {
       this.detach?.()
-      if (this.held && performance.now() - this.takenAt < staleWindowMs) {
+      if (this.held && !this.ended && performance.now() - this.takenAt < staleWindowMs) {
         // a pooled connection the upstream had closed as it was taken: its request goes again on a new one,
-        // unless the agent has gone meanwhile (its close may be among the events of this same turn)
+        // unless the agent has gone meanwhile (its close may be among the events of this same turn); not when
+        // the agent had ended its side (the upstream's close may answer that)
         this.outbox = this.held
         this.held = undefined
         this.socket = undefined
