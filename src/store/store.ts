@@ -1,5 +1,5 @@
 import { AppError, notAMemberMessage, sessionTakenOverMessage } from '../protocol/errors.js'
-import type { AgentEvent, StoredEvent } from '../protocol/events.js'
+import type { AgentEvent, RunCompletedEvent, StoredEvent } from '../protocol/events.js'
 import type { Run } from '../protocol/runs.js'
 import type { Approval, Session, Turn } from '../protocol/sessions.js'
 import type { WebhookDelivery } from '../protocol/webhooks.js'
@@ -210,6 +210,23 @@ export interface Store {
    * of several nodes taking over at once, each run goes to exactly one.
    */
   takeOverRuns(lost: readonly string[], to: string): Promise<Run[]>
+  /**
+   * Moves the finished runs owned by one of `lost` whose stored events end without their `run.completed` (the
+   * node died between a run's record and its end event) to `to`, and returns them, oldest first: each run goes to
+   * one taker, which writes the missing end (appendRunEnd, fenced by `to`).
+   */
+  takeOverRunsMissingEnd(lost: readonly string[], to: string): Promise<Run[]>
+  /**
+   * Stores `completed` as run `runId`'s next event, as appendEvent does (fenced by the node `fence`), unless the
+   * run's last stored event is a `run.completed` already: undefined then, nothing stored. Checked in the same
+   * step, so a run's missing end is written once however many nodes try.
+   */
+  appendRunEnd(
+    runId: string,
+    completed: RunCompletedEvent,
+    at: string,
+    fence: string,
+  ): Promise<StoredEvent | undefined>
   /** The node of a run or session (null when none owns it yet), undefined when there is no such resource. */
   ownerOf(id: string): Promise<string | null | undefined>
   /** Every node that owns an unfinished run or a session that is not archived. */

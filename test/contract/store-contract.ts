@@ -354,6 +354,64 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(await store.ownersInUse()).toEqual(['node_c', first!.length ? 'node_x' : 'node_y'])
     })
 
+    it("takes over lost nodes' finished runs whose events end without run.completed, each to one taker; writes that end once", async () => {
+      const { store, connect } = await fresh(['node_a', 'node_b', 'node_c', 'node_d'])
+      const other = await connect()
+      const end = { type: 'run.completed', ...interruptedEnd } as const
+      const finished = { status: 'failed', finishedAt: '2026-01-01T00:00:01.000Z' } as const
+      // run_1: recorded finished, its run.completed never stored (node_a died between the two writes)
+      await store.admitRun(newRun('run_1'), 'node_a', 100)
+      await store.appendEvent('run_1', { type: 'run.queued' }, 't')
+      await store.updateRun('run_1', finished)
+      // run_2: finished with its end; run_3: still running (takeOverRuns' part); run_4: another node's
+      await store.admitRun(newRun('run_2'), 'node_a', 100)
+      await store.appendEvent('run_2', end, 't')
+      await store.updateRun('run_2', finished)
+      await store.admitRun(newRun('run_3'), 'node_a', 100)
+      await store.updateRun('run_3', { status: 'running' })
+      // run_5: finished without a single event (history from before the event was written)
+      await store.admitRun(newRun('run_5'), 'node_a', 100)
+      await store.updateRun('run_5', finished)
+      await store.admitRun(newRun('run_4'), 'node_d', 100)
+      await store.updateRun('run_4', finished)
+      expect(await store.takeOverRunsMissingEnd([], 'node_b')).toEqual([])
+      const [first, second] = await Promise.all([
+        store.takeOverRunsMissingEnd(['node_a'], 'node_b'),
+        other.takeOverRunsMissingEnd(['node_a'], 'node_c'),
+      ])
+      expect(ids([...first!, ...second!]).sort()).toEqual(['run_1', 'run_5'])
+      expect(ids(first!.length ? first! : second!)).toEqual(['run_1', 'run_5'])
+      const taker = first!.length ? 'node_b' : 'node_c'
+      expect(await store.ownerOf('run_1')).toBe(taker)
+      expect(await store.ownerOf('run_2')).toBe('node_a')
+      expect(await store.ownerOf('run_3')).toBe('node_a')
+      expect(await store.ownerOf('run_4')).toBe('node_d')
+      // fenced like any run event: a node that does not own the run is refused, nothing stored
+      const stranger = taker === 'node_b' ? 'node_c' : 'node_b'
+      await expect(store.appendRunEnd('run_1', end, 't', stranger)).rejects.toBeInstanceOf(RunTakenOver)
+      // two writers of the same end (a taker and a taker of the taker): stored once, after the run's events
+      const writes = await Promise.all([
+        store.appendRunEnd('run_1', end, 't', taker),
+        other.appendRunEnd('run_1', end, 't', taker),
+      ])
+      expect(writes.filter((w) => w !== undefined)).toHaveLength(1)
+      expect(writes.find((w) => w !== undefined)).toMatchObject({
+        type: 'run.completed',
+        seq: 2,
+        runId: 'run_1',
+      })
+      expect((await store.eventsAfter('run_1', 0, 10)).map((e) => e.type)).toEqual([
+        'run.queued',
+        'run.completed',
+      ])
+      expect(await store.appendRunEnd('run_2', end, 't', 'node_a')).toBeUndefined()
+      expect((await store.eventsAfter('run_2', 0, 10)).map((e) => e.type)).toEqual(['run.completed'])
+      // ended now: nothing is missing any more
+      expect(await store.appendRunEnd('run_5', end, 't', taker)).toMatchObject({ seq: 1 })
+      expect(await store.takeOverRunsMissingEnd(['node_a', taker], stranger)).toEqual([])
+      await expect(store.appendRunEnd('run_none', end, 't', 'node_b')).rejects.toThrow(/unknown run/)
+    })
+
     it('retention deletes finished runs before the cutoff with their events, and nothing else', async () => {
       const { store } = await fresh()
       await store.createRun(

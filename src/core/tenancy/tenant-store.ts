@@ -40,6 +40,8 @@ const sharedMembers = [
   'appendEvents',
   'eventsAfter',
   'takeOverRuns',
+  'takeOverRunsMissingEnd',
+  'appendRunEnd',
   'ownerOf',
   'ownersInUse',
   'deleteFinishedBefore',

@@ -1,10 +1,16 @@
 import pg from 'pg'
-import type { AgentEvent, StoredEvent } from '../../protocol/events.js'
+import type { AgentEvent, RunCompletedEvent, StoredEvent } from '../../protocol/events.js'
 import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
-import { documentColumns as columns, heldWhere, ownersInUseSql, whereClauses } from '../json-documents.js'
+import {
+  documentColumns as columns,
+  endMissingWhere,
+  heldWhere,
+  ownersInUseSql,
+  whereClauses,
+} from '../json-documents.js'
 import {
   type ApprovalAnswer,
   type ApprovalFilter,
@@ -218,18 +224,53 @@ export class PostgresStore implements Store {
     return rows.map((r) => this.runs.parseRow(r)!).sort(byId)
   }
 
-  /** What the `lost` nodes still hold of `table` (heldWhere) goes to `to`, each row to one taker; the rows taken. */
+  async takeOverRunsMissingEnd(lost: readonly string[], to: string): Promise<Run[]> {
+    const rows = await this.takeOver('runs', this.runs.readColumns, lost, to, endMissingWhere)
+    return rows.map((r) => this.runs.parseRow(r)!).sort(byId)
+  }
+
+  async appendRunEnd(
+    runId: string,
+    completed: RunCompletedEvent,
+    at: string,
+    fence: string,
+  ): Promise<StoredEvent | undefined> {
+    return this.transaction(async (db) => {
+      // The run's row lock first (every append takes it), then the read, in a statement of its own: its snapshot
+      // sees every end committed before the lock was granted (a join in the locking statement would read the
+      // events as they were when that statement started, and miss an end committed while it waited).
+      const locked = await db.query<{ last_seq: number }>(
+        'SELECT last_seq FROM runs WHERE id = $1 FOR UPDATE',
+        [runId],
+      )
+      const last = locked.rows[0]?.last_seq
+      if (last !== undefined && last > 0) {
+        const { rows } = await db.query<{ type: string }>(
+          'SELECT type FROM events WHERE owner_id = $1 AND seq = $2',
+          [runId, last],
+        )
+        if (rows[0]?.type === 'run.completed') return undefined
+      }
+      return insertEvent(db, { ownerId: runId, event: completed, at, fence })
+    })
+  }
+
+  /**
+   * What the `lost` nodes still hold of `table` (heldWhere, or `held`) goes to `to`, each row to one taker; the
+   * rows taken.
+   */
   private async takeOver(
     table: keyof typeof heldWhere,
     returning: string,
     lost: readonly string[],
     to: string,
+    held: string = heldWhere[table],
   ): Promise<unknown[]> {
     if (lost.length === 0) return []
     const { rows } = await this.pool.query(
       // a session taken over gets a new claim: what the lost node still writes for it is refused
       `UPDATE ${table} SET node_id = $1${table === 'sessions' ? ', claim = claim + 1' : ''}
-       WHERE ${heldWhere[table]} AND node_id IN (${inList(lost, 2)})
+       WHERE ${held} AND node_id IN (${inList(lost, 2)})
        RETURNING ${returning}`,
       [to, ...lost],
     )

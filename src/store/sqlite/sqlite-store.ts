@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import type { AgentEvent, StoredEvent } from '../../protocol/events.js'
+import type { AgentEvent, RunCompletedEvent, StoredEvent } from '../../protocol/events.js'
 import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonBytesOnce, parseJsonOnce } from '../../util/json-once.js'
-import { documentColumns as columns, heldWhere, ownersInUseSql } from '../json-documents.js'
+import { documentColumns as columns, endMissingWhere, heldWhere, ownersInUseSql } from '../json-documents.js'
 import {
   type ApprovalAnswer,
   type ApprovalFilter,
@@ -103,6 +103,9 @@ export class SqliteStore implements Store {
         'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, CAST(? AS TEXT) WHERE EXISTS (SELECT 1 FROM runs INDEXED BY runs_owner WHERE id = ? AND node_id = ?)',
       ),
       lastSeq: this.db.prepare('SELECT MAX(seq) AS seq FROM events WHERE owner_id = ?').pluck(),
+      lastEventType: this.db
+        .prepare('SELECT type FROM events WHERE owner_id = ? ORDER BY seq DESC LIMIT 1')
+        .pluck(),
       eventsAfter: this.db.prepare(
         'SELECT body FROM events WHERE owner_id = ? AND seq > ? ORDER BY seq LIMIT ?',
       ),
@@ -202,6 +205,12 @@ export class SqliteStore implements Store {
       }),
       appendEvents: this.db.transaction((batch: readonly EventToAppend[]) =>
         batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at, b.fence)),
+      ),
+      appendRunEnd: this.db.transaction(
+        (runId: string, completed: RunCompletedEvent, at: string, fence: string): StoredEvent | undefined =>
+          this.stmts.lastEventType.get(runId) === 'run.completed'
+            ? undefined
+            : this.insertEvent(runId, completed, at, fence),
       ),
       updateTurn: this.db.transaction(
         (id: string, patch: Partial<Omit<Turn, 'id'>>, session: SessionStateChange): TurnStep | undefined => {
@@ -307,18 +316,37 @@ export class SqliteStore implements Store {
     return this.takeOver(this.runs, 'runs', lost, to).taken
   }
 
+  async takeOverRunsMissingEnd(lost: readonly string[], to: string): Promise<Run[]> {
+    return this.takeOver(this.runs, 'runs', lost, to, endMissingWhere).taken
+  }
+
+  async appendRunEnd(
+    runId: string,
+    completed: RunCompletedEvent,
+    at: string,
+    fence: string,
+  ): Promise<StoredEvent | undefined> {
+    try {
+      return this.tx.appendRunEnd.immediate(runId, completed, at, fence)
+    } catch (err) {
+      this.lastSeqs.forget(runId)
+      throw err
+    }
+  }
+
   /**
-   * What the `lost` nodes still hold of `table` (heldWhere) goes to `to`, each row to one taker: the rows taken
-   * and, for sessions, the claim each has now.
+   * What the `lost` nodes still hold of `table` (heldWhere, or `held`) goes to `to`, each row to one taker: the
+   * rows taken and, for sessions, the claim each has now.
    */
   private takeOver<T extends { id: string }>(
     docs: JsonTable<T>,
     table: keyof typeof heldWhere,
     lost: readonly string[],
     to: string,
+    held: string = heldWhere[table],
   ): { taken: T[]; claims: Map<string, SessionClaim> } {
     if (lost.length === 0) return { taken: [], claims: new Map() }
-    const where = `WHERE ${heldWhere[table]} AND node_id IN (${lost.map(() => '?').join(', ')})`
+    const where = `WHERE ${held} AND node_id IN (${lost.map(() => '?').join(', ')})`
     return this.db
       .transaction(() => {
         const taken = docs.select(`${where} ORDER BY id`, [...lost])
