@@ -350,6 +350,8 @@ export class SqliteStore implements Store {
     return this.db
       .transaction(() => {
         const taken = docs.select(`${where} ORDER BY id`, [...lost])
+        // nothing held (the common case): the same search again in the update would find nothing either
+        if (taken.length === 0) return { taken, claims: new Map<string, SessionClaim>() }
         // a session taken over gets a new claim: what the lost node still writes for it is refused
         const claim = table === 'sessions' ? ', claim = claim + 1' : ''
         const returning = table === 'sessions' ? ' RETURNING id, claim' : ''
