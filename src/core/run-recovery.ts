@@ -1,7 +1,7 @@
 import type { AgentRegistry } from '../agents/registry.js'
 import { runCompletedFromRecord, runCompletedWithout } from '../protocol/run-completed.js'
 import type { Run } from '../protocol/runs.js'
-import type { Store } from '../store/store.js'
+import { RunTakenOver, type Store } from '../store/store.js'
 import type { EventLog } from './event-log.js'
 import type { RunCluster } from './run-cluster.js'
 import { recordRunEnd } from './run-record.js'
@@ -68,11 +68,16 @@ export async function endMissingRuns(
     const record = runCompletedFromRecord(run)
     if (!record) continue
     const completed = ctx.log.redact(record)
-    const { events } = await ctx.log.commitWith(run.id, async () => {
-      const stored = await ctx.store.appendRunEnd(run.id, completed, new Date().toISOString(), ctx.node)
-      return { events: stored ? [stored] : [] }
-    })
-    written += events.length
+    try {
+      const { events } = await ctx.log.commitWith(run.id, async () => {
+        const stored = await ctx.store.appendRunEnd(run.id, completed, new Date().toISOString(), ctx.node)
+        return { events: stored ? [stored] : [] }
+      })
+      written += events.length
+    } catch (err) {
+      // taken from this node in turn (it stalled here and was taken for dead): the run's new owner writes the end
+      if (!(err instanceof RunTakenOver)) throw err
+    }
   }
   return written
 }

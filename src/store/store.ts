@@ -218,8 +218,8 @@ export interface Store {
   takeOverRunsMissingEnd(lost: readonly string[], to: string): Promise<Run[]>
   /**
    * Stores `completed` as run `runId`'s next event, as appendEvent does (fenced by the node `fence`), unless the
-   * run's last stored event is a `run.completed` already: undefined then, nothing stored. Checked in the same
-   * step, so a run's missing end is written once however many nodes try.
+   * run's last stored event is a `run.completed` already: undefined then, nothing stored (whatever the fence).
+   * Checked in the same step, so a run's missing end is written once however many nodes try.
    */
   appendRunEnd(
     runId: string,

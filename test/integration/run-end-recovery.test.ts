@@ -1,6 +1,8 @@
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { EventLog } from '../../src/core/event-log.js'
 import { terminalPatch } from '../../src/core/run-record.js'
+import { endMissingRuns } from '../../src/core/run-recovery.js'
 import type { RunCompletedEvent, StoredEvent } from '../../src/protocol/events.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { newRun, nodeRecord } from '../contract/store-contract.js'
@@ -74,5 +76,42 @@ describe('a finished run whose run.completed a dead node never stored', () => {
       'run.started',
       'run.completed',
     ])
+  })
+
+  it('a taker taken over in turn before it wrote the end lets it go: the new owner writes it, once', async () => {
+    const store = new SqliteStore(path.join(tempDir('run-end-recovery-'), 'gw.db'))
+    try {
+      for (const id of ['node_dead', 'node_b', 'node_c']) await store.registerNode(nodeRecord(id))
+      await store.admitRun(newRun('run_1'), 'node_dead', 10)
+      await store.appendEvent('run_1', { type: 'run.queued' }, '2026-01-01T00:00:00.000Z')
+      await store.updateRun('run_1', terminalPatch(end), 'node_dead')
+      // node_b stalls between its takeover and its write: node_c takes node_b for dead and the run with it (and
+      // has not written the end yet when node_b's write comes)
+      const stalling = new Proxy(store, {
+        get(target, key) {
+          if (key === 'appendRunEnd')
+            return async (...args: Parameters<SqliteStore['appendRunEnd']>) => {
+              const moved = await target.takeOverRunsMissingEnd(['node_b'], 'node_c')
+              expect(moved.map((r) => r.id)).toEqual(['run_1'])
+              return target.appendRunEnd(...args)
+            }
+          const value = Reflect.get(target, key) as unknown
+          return typeof value === 'function' ? value.bind(target) : value
+        },
+      })
+      const b = { store: stalling, log: new EventLog(stalling), node: 'node_b' }
+      // refused by the fence (RunTakenOver), let go: not an error of node_b's recovery
+      expect(await endMissingRuns(b, ['node_dead'])).toBe(0)
+      expect((await store.eventsAfter('run_1', 0, 10)).map((e) => e.type)).toEqual(['run.queued'])
+      expect(await store.ownerOf('run_1')).toBe('node_c')
+      // node_c's write (its takeover moved the run to it: found among its own runs here)
+      const c = { store, log: new EventLog(store), node: 'node_c' }
+      expect(await endMissingRuns(c, ['node_c'])).toBe(1)
+      expect(await endMissingRuns(c, ['node_b', 'node_c', 'node_dead'])).toBe(0)
+      const stored = await store.eventsAfter('run_1', 0, 10)
+      expect(stored.map((e) => e.type)).toEqual(['run.queued', 'run.completed'])
+    } finally {
+      await store.close()
+    }
   })
 })
