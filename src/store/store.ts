@@ -277,6 +277,29 @@ export interface Store {
     session?: SessionStateChange,
     claim?: SessionClaim,
   ): Promise<TurnStep | undefined>
+  /**
+   * `createTurn`, and the events `eventsOf` gives for its step (the state it stored, undefined without `session`)
+   * appended in the same transaction, each as appendEvents would (fenced by its own `fence`): a turn stored as it
+   * starts running and its `session.status` in one commit, all or nothing. Returns the step and the events stored.
+   */
+  createTurnWithEvents(
+    turn: Turn,
+    claim: SessionClaim | undefined,
+    session: SessionStateChange | undefined,
+    eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }>
+  /**
+   * `updateTurn`, and the events `eventsOf` gives for its step appended in the same transaction, as in
+   * `createTurnWithEvents` (the agent's turn id with `turn.started`; a queued turn's start with its state's
+   * `session.status`). Nothing is stored when the turn is unknown (the step is undefined then, and no event asked).
+   */
+  updateTurnWithEvents(
+    id: string,
+    patch: Partial<Omit<Turn, 'id'>>,
+    session: SessionStateChange | undefined,
+    claim: SessionClaim | undefined,
+    eventsOf: (step: TurnStep) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }>
   getTurn(id: string): Promise<Turn | undefined>
   /**
    * Records a turn's end and counts it on its session (turnCount + 1, updatedAt) in one step; with `status`,

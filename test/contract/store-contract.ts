@@ -600,6 +600,70 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(next.seq).toBe(4)
     })
 
+    it('createTurnWithEvents / updateTurnWithEvents: the turn step and the events for it in one transaction, all or nothing', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.createSession(newSession('ses_1'), 'node_a')
+      const at = '2026-01-01T00:01:00.000Z'
+      const status = (s: Session['status']): AgentEvent => ({ type: 'session.status', status: s })
+      const created = await other.createTurnWithEvents(
+        newTurn('turn_1', 'ses_1', { status: 'running' }),
+        firstClaim,
+        { status: 'running', at },
+        (step) =>
+          step?.status ? [{ ownerId: 'ses_1', event: status(step.status), at, fence: firstClaim }] : [],
+      )
+      expect(created.step).toEqual({ turn: expect.objectContaining({ id: 'turn_1' }), status: 'running' })
+      expect(created.events.map((e) => [e.seq, e.type])).toEqual([[1, 'session.status']])
+      expect(await store.getSession('ses_1')).toMatchObject({ status: 'running', lastSeq: 1 })
+      const started: AgentEvent = { type: 'turn.started', turnId: 'turn_1' }
+      const updated = await other.updateTurnWithEvents(
+        'turn_1',
+        { agentTurnId: 'a1' },
+        undefined,
+        firstClaim,
+        (step) => [{ ownerId: step.turn.sessionId, event: started, at, fence: firstClaim }],
+      )
+      expect(updated.step).toEqual({
+        turn: expect.objectContaining({ agentTurnId: 'a1' }),
+        status: undefined,
+      })
+      expect(updated.events.map((e) => [e.seq, e.type])).toEqual([[2, 'turn.started']])
+      // an unknown turn: nothing stored, no event asked for
+      const unknown = await store.updateTurnWithEvents(
+        'turn_missing',
+        { agentTurnId: 'x' },
+        undefined,
+        undefined,
+        () => {
+          throw new Error('not asked')
+        },
+      )
+      expect(unknown).toEqual({ step: undefined, events: [] })
+      // another node took the session over: neither the turn's write nor its event is stored
+      const claimB = await store.claimSession('ses_1', 'node_b')
+      await expect(
+        other.updateTurnWithEvents('turn_1', { agentTurnId: 'a2' }, undefined, firstClaim, () => [
+          { ownerId: 'ses_1', event: started, at, fence: firstClaim },
+        ]),
+      ).rejects.toBeInstanceOf(SessionTakenOver)
+      await expect(
+        other.createTurnWithEvents(newTurn('turn_2', 'ses_1'), firstClaim, undefined, () => [
+          { ownerId: 'ses_1', event: started, at, fence: firstClaim },
+        ]),
+      ).rejects.toBeInstanceOf(SessionTakenOver)
+      // an event refused (its own fence stale) undoes the turn's write too
+      await expect(
+        other.updateTurnWithEvents('turn_1', { agentTurnId: 'a3' }, undefined, undefined, () => [
+          { ownerId: 'ses_1', event: started, at, fence: firstClaim },
+        ]),
+      ).rejects.toBeInstanceOf(SessionTakenOver)
+      expect(await store.getTurn('turn_1')).toMatchObject({ agentTurnId: 'a1' })
+      expect(await store.getTurn('turn_2')).toBeUndefined()
+      expect(await store.getSession('ses_1')).toMatchObject({ lastSeq: 2 })
+      expect((await other.appendEvent('ses_1', started, at, claimB)).seq).toBe(3)
+    })
+
     it("sessionState reads a session's state and pending approvals; updateTurn stores a new state with the turn", async () => {
       const { store, connect } = await fresh()
       const other = await connect()

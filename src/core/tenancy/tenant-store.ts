@@ -52,6 +52,8 @@ const sharedMembers = [
   'updateTurn',
   'completeTurn',
   'completeTurnWithEvents',
+  'createTurnWithEvents',
+  'updateTurnWithEvents',
   'listTurns',
   'createApproval',
   'updateApproval',

@@ -411,6 +411,38 @@ export class PostgresStore implements Store {
     })
   }
 
+  async createTurnWithEvents(
+    t: Turn,
+    claim: SessionClaim | undefined,
+    session: SessionStateChange | undefined,
+    eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
+    return this.transaction(async (db) => {
+      if (claim !== undefined) await holdClaim(db, t.sessionId, claim)
+      await this.turns.insert(db, t)
+      const stored = session && (await this.storeState(db, t.sessionId, session))
+      const step = session ? { turn: t, status: stored ? session.status : undefined } : undefined
+      return { step, events: await insertEvents(db, eventsOf(step)) }
+    })
+  }
+
+  async updateTurnWithEvents(
+    id: string,
+    patch: Partial<Omit<Turn, 'id'>>,
+    session: SessionStateChange | undefined,
+    claim: SessionClaim | undefined,
+    eventsOf: (step: TurnStep) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
+    return this.transaction(async (db) => {
+      if (claim !== undefined) await holdTurnClaim(db, id, claim)
+      const turn = await this.turns.update(db, id, patch)
+      if (!turn) return { step: undefined, events: [] }
+      const stored = session && (await this.storeState(db, turn.sessionId, session))
+      const step = { turn, status: stored ? session.status : undefined }
+      return { step, events: await insertEvents(db, eventsOf(step)) }
+    })
+  }
+
   async getTurn(id: string): Promise<Turn | undefined> {
     return this.turns.get(this.pool, id)
   }
@@ -435,9 +467,7 @@ export class PostgresStore implements Store {
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
     return this.transaction(async (db) => {
       const step = await this.completeTurnIn(db, id, patch, at, status, claim)
-      const events: StoredEvent[] = []
-      for (const b of eventsOf(step)) events.push(await insertEvent(db, b))
-      return { step, events }
+      return { step, events: await insertEvents(db, eventsOf(step)) }
     })
   }
 
@@ -656,6 +686,13 @@ async function holdTurnClaim(db: Queryable, turnId: string, claim: SessionClaim)
  * bump locks and returns anyway, so fencing costs no query of its own (a takeover waits for the lock, then moves
  * the owner).
  */
+/** The events, one after the other, in the caller's transaction. */
+async function insertEvents(db: pg.PoolClient, batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
+  const events: StoredEvent[] = []
+  for (const b of batch) events.push(await insertEvent(db, b))
+  return events
+}
+
 async function insertEvent(
   db: pg.PoolClient,
   { ownerId, event, at, fence }: EventToAppend,
