@@ -17,10 +17,15 @@
  * process's less its client thread's), the wall ms per turn, and the turn's events stored. docs/benchmarks.md
  * explains the output.
  *
- * Usage: npx tsx bench/turn-cpu.ts [--turns N] [--rounds R] [--warmup W] [--log]
+ * Also the gateway's Store calls per turn in the turn windows (outermost calls, as bench/session-turns.ts counts).
+ *
+ * Usage: npx tsx bench/turn-cpu.ts [--turns N] [--rounds R] [--warmup W] [--log] [--env NAME=value ...]
  *   --turns per window, default 100; --rounds windows of each mode, default 5; --warmup turns of each mode first,
  *   default 100 (JIT tiers settle); --log: the gateway logs as `npm start` does (LOG_LEVEL info, JSON lines; into a
- *   sink that drops them, so their encoding counts, not a terminal's or a file's write), not at all otherwise.
+ *   sink that drops them, so their encoding counts, not a terminal's or a file's write), not at all otherwise;
+ *   --env (repeatable) a setting of the gateway (`--env MODEL_KEY_PROXY=false`: the key proxy off).
+ * The gateway runs from src/ through tsx, as in the other benches; the built dist/ (`npm run build`, what `npm start`
+ * runs) spent the same CPU per warm turn (docs/benchmarks.md, "Issue 14, session 15"), so there is no option for it.
  * Not a test: exits 0 when every turn ended as recorded and nothing was left running, 1 otherwise.
  */
 import { readFileSync } from 'node:fs'
@@ -60,13 +65,21 @@ function options() {
       rounds: { type: 'string' },
       warmup: { type: 'string' },
       log: { type: 'boolean', default: false },
+      env: { type: 'string', multiple: true },
     },
   })
+  const env: Record<string, string> = {}
+  for (const pair of values.env ?? []) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw new BenchError(`--env ${pair}: expected NAME=value`)
+    env[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
   return {
     turns: intOption(values.turns, 100, '--turns'),
     rounds: intOption(values.rounds, 5, '--rounds'),
     warmup: intOption(values.warmup, 100, '--warmup', 0),
     log: values.log === true,
+    env,
   }
 }
 
@@ -147,6 +160,35 @@ function directClient(proc: AppServerProcess, threadId: string): () => Promise<v
   }
 }
 
+/**
+ * Counts the store's outermost calls (a call inside another, such as appendEvents inside a transaction, is not
+ * counted again) while `counting` is on: the store's own methods are wrapped on the instance.
+ */
+function countStoreCalls(store: Record<string, unknown>): { counting: boolean; calls: Map<string, number> } {
+  const counter = { counting: false, calls: new Map<string, number>() }
+  let depth = 0
+  let proto = Object.getPrototypeOf(store) as object | null
+  const names = new Set<string>()
+  while (proto && proto !== Object.prototype) {
+    for (const name of Object.getOwnPropertyNames(proto)) if (name !== 'constructor') names.add(name)
+    proto = Object.getPrototypeOf(proto) as object | null
+  }
+  for (const name of names) {
+    const original = store[name]
+    if (typeof original !== 'function') continue
+    store[name] = function (this: unknown, ...args: unknown[]) {
+      if (counter.counting && depth === 0) counter.calls.set(name, (counter.calls.get(name) ?? 0) + 1)
+      depth++
+      try {
+        return original.apply(this, args)
+      } finally {
+        depth--
+      }
+    }
+  }
+  return counter
+}
+
 async function window(turns: number, turn: () => Promise<void>, clientCpuMs = () => 0): Promise<Window> {
   const client0 = clientCpuMs()
   const cpu0 = process.cpuUsage()
@@ -176,6 +218,7 @@ async function main(): Promise<void> {
     // never asked: the replaying app-server answers by itself
     CODEX_API_BASE_URL: 'http://127.0.0.1:9/v1',
     CODEX_API_KEY: 'unused',
+    ...o.env,
   })
   let server: RunningServer | undefined
   let direct: AppServerProcess | undefined
@@ -209,8 +252,11 @@ async function main(): Promise<void> {
     const modes = { turn: client.turn, direct: directClient(direct, thread.thread.id) }
     for (const run of Object.values(modes)) for (let i = 0; i < o.warmup; i++) await run()
     const windows: Record<keyof typeof modes, Window[]> = { turn: [], direct: [] }
+    const storeCalls = countStoreCalls(server.ctx.store as unknown as Record<string, unknown>)
     for (let r = 0; r < o.rounds; r++) {
+      storeCalls.counting = true
       windows.turn.push(await window(o.turns, modes.turn, client.cpuMs))
+      storeCalls.counting = false
       windows.direct.push(await window(o.turns, modes.direct))
     }
 
@@ -249,6 +295,10 @@ async function main(): Promise<void> {
     const processMs = windows.turn.reduce((sum, w) => sum + w.cpuMsPerTurn, 0) / o.rounds
     console.log(
       `of the turn's CPU (mean over its windows, ${processMs.toFixed(2)} ms): the HTTP client's thread ${clientMs.toFixed(2)} ms, the gateway ${(processMs - clientMs).toFixed(2)} ms; the direct client ${(windows.direct.reduce((sum, w) => sum + w.cpuMsPerTurn, 0) / o.rounds).toFixed(2)} ms`,
+    )
+    const perTurn = [...storeCalls.calls].sort((a, b) => b[1] - a[1])
+    console.log(
+      `the gateway's store calls per turn: ${(perTurn.reduce((sum, [, n]) => sum + n, 0) / turnsMeasured).toFixed(1)} (${perTurn.map(([name, n]) => `${name} ${(n / turnsMeasured).toFixed(1)}`).join(', ')})`,
     )
     const stored = await fetch(`${url}/v1/sessions/${session.id}`)
     const body = (await stored.json()) as { lastSeq?: number; turns?: unknown[] }
