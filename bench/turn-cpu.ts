@@ -19,22 +19,25 @@
  *
  * Also the gateway's Store calls per turn in the turn windows (outermost calls, as bench/session-turns.ts counts).
  *
- * Usage: npx tsx bench/turn-cpu.ts [--turns N] [--rounds R] [--warmup W] [--log] [--env NAME=value ...]
+ * Usage: npx tsx bench/turn-cpu.ts [--turns N] [--rounds R] [--warmup W] [--log] [--built] [--env NAME=value ...]
  *   --turns per window, default 100; --rounds windows of each mode, default 5; --warmup turns of each mode first,
  *   default 100 (JIT tiers settle); --log: the gateway logs as `npm start` does (LOG_LEVEL info, JSON lines; into a
  *   sink that drops them, so their encoding counts, not a terminal's or a file's write), not at all otherwise;
  *   --env (repeatable) a setting of the gateway (`--env MODEL_KEY_PROXY=false`: the key proxy off).
- * The gateway runs from src/ through tsx, as in the other benches; the built dist/ (`npm run build`, what `npm start`
- * runs) spent the same CPU per warm turn (docs/benchmarks.md, "Issue 14, session 15"), so there is no option for it.
+ *   --built: the gateway (and the direct client) from the built dist/ (`npm run build` first), what `npm start` runs,
+ *   instead of src/ through tsx: tsx compiles with esbuild's keepNames, which adds a `__name` call to every function
+ *   and class made at run time, so from src/ the gateway spends more CPU per turn than the built code does
+ *   (docs/benchmarks.md, "Issue 14, session 15").
  * Not a test: exits 0 when every turn ended as recorded and nothing was left running, 1 otherwise.
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import { AppServerProcess } from '../src/agents/codex-app-server/app-server-process.js'
-import { threadParams, threadSettings } from '../src/agents/codex-app-server/thread-settings.js'
-import { type RunningServer, startServer } from '../src/http/server.js'
+import type { AppServerProcess } from '../src/agents/codex-app-server/app-server-process.js'
+import type * as ThreadSettingsModule from '../src/agents/codex-app-server/thread-settings.js'
+import type * as ServerModule from '../src/http/server.js'
 import { gatewayEnv } from '../test/support/gateway.js'
 import { listProcesses } from '../test/support/processes.js'
 import { loadLine, printMachine } from './machine.js'
@@ -66,6 +69,7 @@ function options() {
       warmup: { type: 'string' },
       log: { type: 'boolean', default: false },
       env: { type: 'string', multiple: true },
+      built: { type: 'boolean', default: false },
     },
   })
   const env: Record<string, string> = {}
@@ -79,6 +83,7 @@ function options() {
     rounds: intOption(values.rounds, 5, '--rounds'),
     warmup: intOption(values.warmup, 100, '--warmup', 0),
     log: values.log === true,
+    built: values.built === true,
     env,
   }
 }
@@ -205,12 +210,31 @@ async function window(turns: number, turn: () => Promise<void>, clientCpuMs = ()
   }
 }
 
+/** The gateway's modules the bench uses: from dist/ (`--built`) or from src/ through tsx. */
+async function gatewayModules(built: boolean) {
+  const root = path.join(import.meta.dirname, '..', built ? 'dist' : 'src')
+  const load = async <T>(file: string): Promise<T> => {
+    const full = path.join(root, built ? file : file.replace(/\.js$/, '.ts'))
+    if (!existsSync(full))
+      throw new BenchError(`${full} is missing${built ? ': run `npm run build` first' : ''}`)
+    return (await import(pathToFileURL(full).href)) as T
+  }
+  return {
+    ...(await load<typeof ServerModule>('http/server.js')),
+    ...(await load<typeof ThreadSettingsModule>('agents/codex-app-server/thread-settings.js')),
+    ...(await load<{ AppServerProcess: typeof AppServerProcess }>(
+      'agents/codex-app-server/app-server-process.js',
+    )),
+  }
+}
+
 async function main(): Promise<void> {
   const o = options()
+  const { startServer, AppServerProcess, threadParams, threadSettings } = await gatewayModules(o.built)
   printMachine()
   console.log(loadLine('at the start'))
   console.log(
-    `runs:    ${o.warmup} warm-up turns of each mode, then ${o.rounds} windows of ${o.turns} turns of each, alternating; the gateway ${o.log ? 'logs at info (into a sink that drops the lines)' : 'does not log'}`,
+    `runs:    ${o.warmup} warm-up turns of each mode, then ${o.rounds} windows of ${o.turns} turns of each, alternating; the gateway ${o.log ? 'logs at info (into a sink that drops the lines)' : 'does not log'}, runs from ${o.built ? 'dist/ (built)' : 'src/ (tsx)'}`,
   )
   const { env, dir } = gatewayEnv(null, {
     CODEX_PATH: replayAppServer,
@@ -220,7 +244,7 @@ async function main(): Promise<void> {
     CODEX_API_KEY: 'unused',
     ...o.env,
   })
-  let server: RunningServer | undefined
+  let server: ServerModule.RunningServer | undefined
   let direct: AppServerProcess | undefined
   let client: HttpClient | undefined
   try {
