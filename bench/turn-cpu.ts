@@ -17,7 +17,8 @@
  * process's less its client thread's), the wall ms per turn, and the turn's events stored. docs/benchmarks.md
  * explains the output.
  *
- * Also the gateway's Store calls per turn in the turn windows (outermost calls, as bench/session-turns.ts counts).
+ * Also the gateway's Store calls per turn in the turn windows (outermost calls, as bench/session-turns.ts counts) and
+ * the ms spent in them (the synchronous SQLite store works inside the call: about its CPU).
  *
  * Usage: npx tsx bench/turn-cpu.ts [--turns N] [--rounds R] [--warmup W] [--log] [--built] [--env NAME=value ...]
  *   --turns per window, default 100; --rounds windows of each mode, default 5; --warmup turns of each mode first,
@@ -169,8 +170,13 @@ function directClient(proc: AppServerProcess, threadId: string): () => Promise<v
  * Counts the store's outermost calls (a call inside another, such as appendEvents inside a transaction, is not
  * counted again) while `counting` is on: the store's own methods are wrapped on the instance.
  */
-function countStoreCalls(store: Record<string, unknown>): { counting: boolean; calls: Map<string, number> } {
-  const counter = { counting: false, calls: new Map<string, number>() }
+function countStoreCalls(store: Record<string, unknown>): {
+  counting: boolean
+  calls: Map<string, number>
+  /** Wall ms spent in the counted calls (SQLite works synchronously inside them: about their CPU). */
+  ms: number
+} {
+  const counter = { counting: false, calls: new Map<string, number>(), ms: 0 }
   let depth = 0
   let proto = Object.getPrototypeOf(store) as object | null
   const names = new Set<string>()
@@ -182,12 +188,15 @@ function countStoreCalls(store: Record<string, unknown>): { counting: boolean; c
     const original = store[name]
     if (typeof original !== 'function') continue
     store[name] = function (this: unknown, ...args: unknown[]) {
-      if (counter.counting && depth === 0) counter.calls.set(name, (counter.calls.get(name) ?? 0) + 1)
+      const outermost = counter.counting && depth === 0
+      if (outermost) counter.calls.set(name, (counter.calls.get(name) ?? 0) + 1)
+      const t0 = outermost ? performance.now() : 0
       depth++
       try {
         return original.apply(this, args)
       } finally {
         depth--
+        if (outermost) counter.ms += performance.now() - t0
       }
     }
   }
@@ -322,7 +331,7 @@ async function main(): Promise<void> {
     )
     const perTurn = [...storeCalls.calls].sort((a, b) => b[1] - a[1])
     console.log(
-      `the gateway's store calls per turn: ${(perTurn.reduce((sum, [, n]) => sum + n, 0) / turnsMeasured).toFixed(1)} (${perTurn.map(([name, n]) => `${name} ${(n / turnsMeasured).toFixed(1)}`).join(', ')})`,
+      `the gateway's store calls per turn: ${(perTurn.reduce((sum, [, n]) => sum + n, 0) / turnsMeasured).toFixed(1)} (${perTurn.map(([name, n]) => `${name} ${(n / turnsMeasured).toFixed(1)}`).join(', ')}), ${(storeCalls.ms / turnsMeasured).toFixed(2)} ms in them`,
     )
     const stored = await fetch(`${url}/v1/sessions/${session.id}`)
     const body = (await stored.json()) as { lastSeq?: number; turns?: unknown[] }

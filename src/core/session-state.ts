@@ -83,7 +83,14 @@ export class SessionState {
       // what the store wrote: not `next` when an archive landed since it was read
       const announced = (step: TurnStep | undefined) =>
         step?.status
-          ? [{ ownerId: id, event: { type: 'session.status', status: step.status } as const, at, fence: claim }]
+          ? [
+              {
+                ownerId: id,
+                event: { type: 'session.status', status: step.status } as const,
+                at,
+                fence: claim,
+              },
+            ]
           : []
       await this.log.commitWith(id, () =>
         unstored

@@ -72,6 +72,16 @@ export interface ApprovalAnswer {
   resolvedAt: string
 }
 
+/**
+ * A session's state as `sessionState` reads it: its status, whether an approval of it is pending, and the node
+ * that owns it (`ownerOf`), in one read.
+ */
+export interface SessionStateRead {
+  status: Session['status']
+  pendingApproval: boolean
+  owner: string | null
+}
+
 /** A session's new state, stored with another change (`updateTurn`) or alone (`setSessionState`). */
 export interface SessionStateChange {
   status: Session['status']
@@ -245,10 +255,11 @@ export interface Store {
    */
   setSessionState(id: string, change: SessionStateChange, claim?: SessionClaim): Promise<boolean>
   /**
-   * What a session's state is computed from, in one read: its stored state and whether one of its approvals is
-   * pending; undefined when there is no such session.
+   * What a session's state is computed from, in one read: its stored state, whether one of its approvals is
+   * pending, and its owner (as `ownerOf` reads it: a warm turn's one read before it goes to the agent); undefined
+   * when there is no such session.
    */
-  sessionState(id: string): Promise<{ status: Session['status']; pendingApproval: boolean } | undefined>
+  sessionState(id: string): Promise<SessionStateRead | undefined>
   getSession(id: string): Promise<Session | undefined>
   findSessionByAgentId(agentSessionId: string): Promise<Session | undefined>
   /** The session a client named itself (unique; seed 004's `sessionId`). */

@@ -19,6 +19,7 @@ import {
   type SessionCounts,
   type SessionFilter,
   type SessionStateChange,
+  type SessionStateRead,
   SessionTakenOver,
   type Store,
   sessionFence,
@@ -340,16 +341,14 @@ export class PostgresStore implements Store {
     return stored
   }
 
-  async sessionState(
-    id: string,
-  ): Promise<{ status: Session['status']; pendingApproval: boolean } | undefined> {
+  async sessionState(id: string): Promise<SessionStateRead | undefined> {
     const { rows } = await this.pool.query(
       `SELECT status, EXISTS (SELECT 1 FROM approvals WHERE session_id = sessions.id AND state = 'pending')
-       AS pending FROM sessions WHERE id = $1`,
+       AS pending, node_id FROM sessions WHERE id = $1`,
       [id],
     )
-    const row = rows[0] as { status: Session['status']; pending: boolean } | undefined
-    return row && { status: row.status, pendingApproval: row.pending }
+    const row = rows[0] as { status: Session['status']; pending: boolean; node_id: string | null } | undefined
+    return row && { status: row.status, pendingApproval: row.pending, owner: row.node_id }
   }
 
   async getSession(id: string): Promise<Session | undefined> {

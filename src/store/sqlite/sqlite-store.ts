@@ -21,6 +21,7 @@ import {
   type SessionCounts,
   type SessionFilter,
   type SessionStateChange,
+  type SessionStateRead,
   SessionTakenOver,
   type Store,
   sessionFence,
@@ -147,7 +148,7 @@ export class SqliteStore implements Store {
       ),
       sessionState: this.db.prepare(
         `SELECT status, EXISTS (SELECT 1 FROM approvals WHERE session_id = sessions.id AND state = 'pending')
-         AS pending FROM sessions WHERE id = ?`,
+         AS pending, node_id FROM sessions WHERE id = ?`,
       ),
       upsertNode: this.db.prepare(
         `INSERT INTO nodes (id, role, host, pid, started_at, heartbeat_at)
@@ -482,11 +483,11 @@ export class SqliteStore implements Store {
     return this.sessions.get(id)
   }
 
-  async sessionState(
-    id: string,
-  ): Promise<{ status: Session['status']; pendingApproval: boolean } | undefined> {
-    const row = this.stmts.sessionState.get(id) as { status: Session['status']; pending: number } | undefined
-    return row && { status: row.status, pendingApproval: row.pending === 1 }
+  async sessionState(id: string): Promise<SessionStateRead | undefined> {
+    const row = this.stmts.sessionState.get(id) as
+      | { status: Session['status']; pending: number; node_id: string | null }
+      | undefined
+    return row && { status: row.status, pendingApproval: row.pending === 1, owner: row.node_id }
   }
 
   async findSessionByAgentId(agentSessionId: string): Promise<Session | undefined> {
@@ -529,7 +530,9 @@ export class SqliteStore implements Store {
       () => this.insertTurn(t, session),
       eventsOf,
       (write) =>
-        claim === undefined ? this.tx.inOne.immediate(write) : this.tx.fenced.immediate(t.sessionId, claim, write),
+        claim === undefined
+          ? this.tx.inOne.immediate(write)
+          : this.tx.fenced.immediate(t.sessionId, claim, write),
     )
   }
 
