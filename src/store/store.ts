@@ -72,6 +72,16 @@ export interface ApprovalAnswer {
   resolvedAt: string
 }
 
+/**
+ * A session's state as `sessionState` reads it: its status, whether an approval of it is pending, and the node
+ * that owns it (`ownerOf`), in one read.
+ */
+export interface SessionStateRead {
+  status: Session['status']
+  pendingApproval: boolean
+  owner: string | null
+}
+
 /** A session's new state, stored with another change (`updateTurn`) or alone (`setSessionState`). */
 export interface SessionStateChange {
   status: Session['status']
@@ -262,10 +272,11 @@ export interface Store {
    */
   setSessionState(id: string, change: SessionStateChange, claim?: SessionClaim): Promise<boolean>
   /**
-   * What a session's state is computed from, in one read: its stored state and whether one of its approvals is
-   * pending; undefined when there is no such session.
+   * What a session's state is computed from, in one read: its stored state, whether one of its approvals is
+   * pending, and its owner (as `ownerOf` reads it: a warm turn's one read before it goes to the agent); undefined
+   * when there is no such session.
    */
-  sessionState(id: string): Promise<{ status: Session['status']; pendingApproval: boolean } | undefined>
+  sessionState(id: string): Promise<SessionStateRead | undefined>
   getSession(id: string): Promise<Session | undefined>
   findSessionByAgentId(agentSessionId: string): Promise<Session | undefined>
   /** The session a client named itself (unique; seed 004's `sessionId`). */
@@ -294,6 +305,29 @@ export interface Store {
     session?: SessionStateChange,
     claim?: SessionClaim,
   ): Promise<TurnStep | undefined>
+  /**
+   * `createTurn`, and the events `eventsOf` gives for its step (the state it stored, undefined without `session`)
+   * appended in the same transaction, each as appendEvents would (fenced by its own `fence`): a turn stored as it
+   * starts running and its `session.status` in one commit, all or nothing. Returns the step and the events stored.
+   */
+  createTurnWithEvents(
+    turn: Turn,
+    claim: SessionClaim | undefined,
+    session: SessionStateChange | undefined,
+    eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }>
+  /**
+   * `updateTurn`, and the events `eventsOf` gives for its step appended in the same transaction, as in
+   * `createTurnWithEvents` (the agent's turn id with `turn.started`; a queued turn's start with its state's
+   * `session.status`). Nothing is stored when the turn is unknown (the step is undefined then, and no event asked).
+   */
+  updateTurnWithEvents(
+    id: string,
+    patch: Partial<Omit<Turn, 'id'>>,
+    session: SessionStateChange | undefined,
+    claim: SessionClaim | undefined,
+    eventsOf: (step: TurnStep) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }>
   getTurn(id: string): Promise<Turn | undefined>
   /**
    * Records a turn's end and counts it on its session (turnCount + 1, updatedAt) in one step; with `status`,

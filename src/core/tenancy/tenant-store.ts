@@ -54,6 +54,8 @@ const sharedMembers = [
   'updateTurn',
   'completeTurn',
   'completeTurnWithEvents',
+  'createTurnWithEvents',
+  'updateTurnWithEvents',
   'listTurns',
   'createApproval',
   'updateApproval',

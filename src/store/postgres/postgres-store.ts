@@ -25,6 +25,7 @@ import {
   type SessionCounts,
   type SessionFilter,
   type SessionStateChange,
+  type SessionStateRead,
   SessionTakenOver,
   type Store,
   sessionFence,
@@ -381,16 +382,14 @@ export class PostgresStore implements Store {
     return stored
   }
 
-  async sessionState(
-    id: string,
-  ): Promise<{ status: Session['status']; pendingApproval: boolean } | undefined> {
+  async sessionState(id: string): Promise<SessionStateRead | undefined> {
     const { rows } = await this.pool.query(
       `SELECT status, EXISTS (SELECT 1 FROM approvals WHERE session_id = sessions.id AND state = 'pending')
-       AS pending FROM sessions WHERE id = $1`,
+       AS pending, node_id FROM sessions WHERE id = $1`,
       [id],
     )
-    const row = rows[0] as { status: Session['status']; pending: boolean } | undefined
-    return row && { status: row.status, pendingApproval: row.pending }
+    const row = rows[0] as { status: Session['status']; pending: boolean; node_id: string | null } | undefined
+    return row && { status: row.status, pendingApproval: row.pending, owner: row.node_id }
   }
 
   async getSession(id: string): Promise<Session | undefined> {
@@ -452,6 +451,38 @@ export class PostgresStore implements Store {
     })
   }
 
+  async createTurnWithEvents(
+    t: Turn,
+    claim: SessionClaim | undefined,
+    session: SessionStateChange | undefined,
+    eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
+    return this.transaction(async (db) => {
+      if (claim !== undefined) await holdClaim(db, t.sessionId, claim)
+      await this.turns.insert(db, t)
+      const stored = session && (await this.storeState(db, t.sessionId, session))
+      const step = session ? { turn: t, status: stored ? session.status : undefined } : undefined
+      return { step, events: await insertEvents(db, eventsOf(step)) }
+    })
+  }
+
+  async updateTurnWithEvents(
+    id: string,
+    patch: Partial<Omit<Turn, 'id'>>,
+    session: SessionStateChange | undefined,
+    claim: SessionClaim | undefined,
+    eventsOf: (step: TurnStep) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
+    return this.transaction(async (db) => {
+      if (claim !== undefined) await holdTurnClaim(db, id, claim)
+      const turn = await this.turns.update(db, id, patch)
+      if (!turn) return { step: undefined, events: [] }
+      const stored = session && (await this.storeState(db, turn.sessionId, session))
+      const step = { turn, status: stored ? session.status : undefined }
+      return { step, events: await insertEvents(db, eventsOf(step)) }
+    })
+  }
+
   async getTurn(id: string): Promise<Turn | undefined> {
     return this.turns.get(this.pool, id)
   }
@@ -476,9 +507,7 @@ export class PostgresStore implements Store {
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
     return this.transaction(async (db) => {
       const step = await this.completeTurnIn(db, id, patch, at, status, claim)
-      const events: StoredEvent[] = []
-      for (const b of eventsOf(step)) events.push(await insertEvent(db, b))
-      return { step, events }
+      return { step, events: await insertEvents(db, eventsOf(step)) }
     })
   }
 
@@ -697,6 +726,13 @@ async function holdTurnClaim(db: Queryable, turnId: string, claim: SessionClaim)
  * bump locks and returns anyway, so fencing costs no query of its own (a takeover waits for the lock, then moves
  * the owner).
  */
+/** The events, one after the other, in the caller's transaction. */
+async function insertEvents(db: pg.PoolClient, batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
+  const events: StoredEvent[] = []
+  for (const b of batch) events.push(await insertEvent(db, b))
+  return events
+}
+
 async function insertEvent(
   db: pg.PoolClient,
   { ownerId, event, at, fence }: EventToAppend,

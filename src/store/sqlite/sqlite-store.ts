@@ -21,6 +21,7 @@ import {
   type SessionCounts,
   type SessionFilter,
   type SessionStateChange,
+  type SessionStateRead,
   SessionTakenOver,
   type Store,
   sessionFence,
@@ -31,6 +32,9 @@ import { JsonTable } from './json-table.js'
 import { LastSeqs } from './last-seqs.js'
 import { migrations } from './migrations/index.js'
 import { WalCheckpointer } from './wal-checkpointer.js'
+
+/** A turn's step and the events stored with it in its transaction. */
+type StepWithEvents = { step: TurnStep | undefined; events: StoredEvent[] }
 
 /**
  * The embedded store: one SQLite file in WAL mode under DATA_DIR. Each resource is a JSON document with its
@@ -147,7 +151,7 @@ export class SqliteStore implements Store {
       ),
       sessionState: this.db.prepare(
         `SELECT status, EXISTS (SELECT 1 FROM approvals WHERE session_id = sessions.id AND state = 'pending')
-         AS pending FROM sessions WHERE id = ?`,
+         AS pending, node_id FROM sessions WHERE id = ?`,
       ),
       upsertNode: this.db.prepare(
         `INSERT INTO nodes (id, role, host, pid, started_at, heartbeat_at)
@@ -509,11 +513,11 @@ export class SqliteStore implements Store {
     return this.sessions.get(id)
   }
 
-  async sessionState(
-    id: string,
-  ): Promise<{ status: Session['status']; pendingApproval: boolean } | undefined> {
-    const row = this.stmts.sessionState.get(id) as { status: Session['status']; pending: number } | undefined
-    return row && { status: row.status, pendingApproval: row.pending === 1 }
+  async sessionState(id: string): Promise<SessionStateRead | undefined> {
+    const row = this.stmts.sessionState.get(id) as
+      | { status: Session['status']; pending: number; node_id: string | null }
+      | undefined
+    return row && { status: row.status, pendingApproval: row.pending === 1, owner: row.node_id }
   }
 
   async findSessionByAgentId(agentSessionId: string): Promise<Session | undefined> {
@@ -540,15 +544,34 @@ export class SqliteStore implements Store {
     claim?: SessionClaim,
     session?: SessionStateChange,
   ): Promise<TurnStep | undefined> {
-    const write = (): TurnStep | undefined => {
-      this.turns.insert(t)
-      if (!session) return undefined
-      const { changes } = this.stmts.setSessionStatus.run({ ...session, id: t.sessionId })
-      return { turn: t, status: changes === 1 ? session.status : undefined }
-    }
+    const write = () => this.insertTurn(t, session)
     if (claim !== undefined)
       return this.tx.fenced.immediate(t.sessionId, claim, write) as TurnStep | undefined
     return session ? (this.tx.inOne.immediate(write) as TurnStep | undefined) : write()
+  }
+
+  async createTurnWithEvents(
+    t: Turn,
+    claim: SessionClaim | undefined,
+    session: SessionStateChange | undefined,
+    eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
+    return this.stepWithEvents(
+      () => this.insertTurn(t, session),
+      eventsOf,
+      (write) =>
+        claim === undefined
+          ? this.tx.inOne.immediate(write)
+          : this.tx.fenced.immediate(t.sessionId, claim, write),
+    )
+  }
+
+  /** The turn's row, and with `session` its session's state (unless archived), in the caller's transaction. */
+  private insertTurn(t: Turn, session: SessionStateChange | undefined): TurnStep | undefined {
+    this.turns.insert(t)
+    if (!session) return undefined
+    const { changes } = this.stmts.setSessionStatus.run({ ...session, id: t.sessionId })
+    return { turn: t, status: changes === 1 ? session.status : undefined }
   }
 
   async updateTurn(
@@ -562,6 +585,50 @@ export class SqliteStore implements Store {
       const turn = this.turns.update(id, patch)
       return turn && { turn, status: undefined }
     })
+  }
+
+  async updateTurnWithEvents(
+    id: string,
+    patch: Partial<Omit<Turn, 'id'>>,
+    session: SessionStateChange | undefined,
+    claim: SessionClaim | undefined,
+    eventsOf: (step: TurnStep) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
+    return this.stepWithEvents(
+      () => {
+        const turn = this.turns.update(id, patch)
+        if (!turn) return undefined
+        if (!session) return { turn, status: undefined }
+        const { changes } = this.stmts.setSessionStatus.run({ ...session, id: turn.sessionId })
+        return { turn, status: changes === 1 ? session.status : undefined }
+      },
+      (step) => (step ? eventsOf(step) : []),
+      (write) => (claim === undefined ? this.tx.inOne.immediate(write) : this.fencedTurn(id, claim, write)),
+    )
+  }
+
+  /**
+   * `step`, then the events `eventsOf` gives for it, in one transaction that `inTransaction` opens (fenced or
+   * not); rolled back whole when an event is refused.
+   */
+  private stepWithEvents(
+    step: () => TurnStep | undefined,
+    eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
+    inTransaction: (write: () => StepWithEvents) => unknown,
+  ): StepWithEvents {
+    let appended: readonly EventToAppend[] = []
+    const write = (): StepWithEvents => {
+      const done = step()
+      appended = eventsOf(done)
+      return { step: done, events: appended.map((b) => this.insertEvent(b.ownerId, b.event, b.at, b.fence)) }
+    }
+    try {
+      return inTransaction(write) as StepWithEvents
+    } catch (err) {
+      // Rolled back: the seqs noted for these events were never stored.
+      for (const b of appended) this.lastSeqs.forget(b.ownerId)
+      throw err
+    }
   }
 
   async getTurn(id: string): Promise<Turn | undefined> {
@@ -589,21 +656,11 @@ export class SqliteStore implements Store {
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
-    let appended: readonly EventToAppend[] = []
-    const write = () => {
-      const step = this.tx.completeTurn(id, patch, at, status)
-      appended = eventsOf(step)
-      return { step, events: appended.map((b) => this.insertEvent(b.ownerId, b.event, b.at, b.fence)) }
-    }
-    try {
-      return claim === undefined
-        ? (this.tx.inOne.immediate(write) as ReturnType<typeof write>)
-        : this.fencedTurn(id, claim, write)
-    } catch (err) {
-      // Rolled back: the seqs noted for these events were never stored.
-      for (const b of appended) this.lastSeqs.forget(b.ownerId)
-      throw err
-    }
+    return this.stepWithEvents(
+      () => this.tx.completeTurn(id, patch, at, status),
+      eventsOf,
+      (write) => (claim === undefined ? this.tx.inOne.immediate(write) : this.fencedTurn(id, claim, write)),
+    )
   }
 
   async listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]> {
