@@ -699,6 +699,14 @@ function reportRelay(o: Options, r: Awaited<ReturnType<typeof relay>>): void {
               `${int(med(via, (s) => s.gatewayPageFaults ?? Number.NaN))} page faults per run)`
             : ''),
       )
+      // A fresh gateway's CPU per run falls over its first ~20 runs (TurboFan compiling on its threads, the young
+      // generation growing): the run order shows how much of the median is that warm-up.
+      const cpus = samples[via].map((s) => s.gatewayCpuMs ?? Number.NaN)
+      if (o.gateway === 'process' && cpus.length >= 4)
+        summary.push(
+          `  ${via}: gateway CPU per run in run order (ms) ${cpus.map(f1).join(' ')}; median of the first half ` +
+            `${f1(median(cpus.slice(0, cpus.length >> 1)))}, of the second ${f1(median(cpus.slice(cpus.length >> 1)))}`,
+        )
     }
   }
   console.log(

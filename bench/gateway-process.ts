@@ -3,7 +3,9 @@
  * reads the relay from another process, as a real client does, instead of sharing the gateway's event loop.
  *
  * Usage: node --import tsx bench/gateway-process.ts  (environment: the gateway's settings; cwd: its directory;
- *        AGW_BENCH_GATEWAY_ROOT=<checkout> runs that checkout's gateway, e.g. a baseline, with this same probe)
+ *        AGW_BENCH_GATEWAY_ROOT=<checkout> runs that checkout's gateway, e.g. a baseline, with this same probe;
+ *        AGW_BENCH_BUILT=1 runs its built dist/ (`npm run build` first) instead of src/ through tsx, whose esbuild
+ *        keepNames adds CPU to every function made at run time: docs/benchmarks.md, "Issue 14, session 15")
  * Prints one JSON line when it listens: {"url":...,"node":<the node binary its cli driver runs>}. Then reads
  * commands, one a line, on stdin:
  *   mark    starts measuring: CPU time and event-loop delay from now; answers {"marked":true}
@@ -29,7 +31,9 @@ import { installGatewayTrace } from './relay-trace-gateway.js'
 
 // AGW_BENCH_GATEWAY_ROOT: another checkout whose gateway runs here (event-relay.ts --baseline), with this probe
 const root = process.env.AGW_BENCH_GATEWAY_ROOT ?? path.join(import.meta.dirname, '..')
-const { startServer } = (await import(pathToFileURL(path.join(root, 'src/http/server.ts')).href)) as {
+// AGW_BENCH_BUILT=1: that checkout's built dist/ (`npm run build`), what `npm start` runs, instead of src/ through tsx
+const serverModule = process.env.AGW_BENCH_BUILT === '1' ? 'dist/http/server.js' : 'src/http/server.ts'
+const { startServer } = (await import(pathToFileURL(path.join(root, serverModule)).href)) as {
   startServer: typeof StartServer
 }
 

@@ -73,12 +73,15 @@ export class LiveSessions {
 
   /**
    * The live agent session when this process holds it and still owns it (the owner read `ensure` makes; another
-   * node may have reopened the thread since), or undefined: then `ensure` with the session's document.
+   * node may have reopened the thread since), or undefined: then `ensure` with the session's document. `owner`:
+   * the session's owner as the caller just read it (Store.sessionState), so it is not read again.
    */
-  async held(id: string): Promise<LiveSession | undefined> {
+  async held(id: string, owner?: string | null): Promise<LiveSession | undefined> {
     const live = this.live.get(id)
     if (!live || hasTurns(live)) return live
-    return (await this.ctx.store.ownerOf(id)) === this.ctx.node ? live : undefined
+    return (owner !== undefined ? owner : await this.ctx.store.ownerOf(id)) === this.ctx.node
+      ? live
+      : undefined
   }
 
   /** The live agent session, reopened with `resumeSession` when this process does not hold it. */

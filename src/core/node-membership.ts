@@ -66,7 +66,8 @@ export class NodeMembership {
    * before the takeover, kept a session it no longer owned, and ran the session's next turn on that stale copy.)
    * Marked first, whatever it claimed before the mark is taken over, and it claims nothing after it (not even
    * between the takeover and its next heartbeat). When `takeOver` throws, the records stay (marked) and the next
-   * call tries again. Returns the lost nodes.
+   * call tries again. `takeOver` gets the dead nodes as well as the lost owners in use (a dead node may have left a
+   * finished run without its end event). Returns the lost nodes (owners in use).
    */
   async recoverLost(takeOver: (lost: string[]) => Promise<void>, now = Date.now()): Promise<string[]> {
     const nodes = await this.store.listNodes()
@@ -93,8 +94,12 @@ export class NodeMembership {
       // (the dead ones were told above; a takeover of these alone would otherwise leave no line in any log)
       if (unknown.length > 0) this.notices?.unknownOwners(unknown, this.id)
     }
-    if (lost.length > 0)
-      await takeOver(lost).catch((err: unknown) => {
+    // A dead node that holds nothing unfinished may still have left a finished run without its end event (it died
+    // between the two writes: run-recovery.ts endMissingRuns): its takeover looks for those (an owner in use is
+    // found by an index; those runs are not, so they are looked for only among the nodes found dead).
+    const takeOverFrom = [...new Set([...lost, ...deadIds])]
+    if (takeOverFrom.length > 0)
+      await takeOver(takeOverFrom).catch((err: unknown) => {
         this.notices?.takeoverFailed(err, this.id)
         throw err
       })

@@ -190,7 +190,7 @@ export class SessionManager {
   /**
    * The session held here for a new turn, from one read of its state instead of its document: its cwd and
    * whether it has limits are fixed at creation, so the live session's are the session's. An archive (by any
-   * node) is seen in that read, another node's takeover in the owner read (LiveSessions.held). Undefined when
+   * node) is seen in that read, and another node's takeover in the owner it reads with it (LiveSessions.held). Undefined when
    * this process does not hold it (or no longer owns it): openForTurn reads the document then. Each tenant scope
    * has a SessionManager of its own, which holds only sessions its own reads found: no other tenant's.
    */
@@ -198,7 +198,8 @@ export class SessionManager {
     if (!this.live.has(id)) return undefined
     const state = await this.store.sessionState(id)
     if (state?.status === 'archived') throw new AppError('conflict', `session ${id} is archived`)
-    const live = state && (await this.live.held(id))
+    // the owner came with the state: one read before the turn goes to the agent
+    const live = state && (await this.live.held(id, state.owner))
     if (live) resolveCwd(live.cwd, this.config.workspaceRoots)
     return live
   }

@@ -1,6 +1,6 @@
 import type { AgentEvent } from '../protocol/events.js'
 import type { Session, Turn } from '../protocol/sessions.js'
-import type { SessionClaim, Store } from '../store/store.js'
+import type { SessionClaim, Store, TurnStep } from '../store/store.js'
 import { SerialByKey } from '../util/serial-by-key.js'
 import type { EventLog } from './event-log.js'
 
@@ -65,8 +65,8 @@ export class SessionState {
   }
 
   /**
-   * A queued turn starts: `patch` (running, startedAt) is stored with the session's new state in one step, and
-   * that state's announcement queued (see `update`).
+   * A queued turn starts: `patch` (running, startedAt) is stored with the session's new state and that state's
+   * `session.status` in one transaction, in the log's order (EventLog.commitWith); resolves once they are stored.
    */
   startTurn(
     id: string,
@@ -78,12 +78,26 @@ export class SessionState {
   ): Promise<StateChange> {
     return this.steps.run(id, async () => {
       const next = await this.next(id, this.running(id))
-      const state = next && { status: next, at: new Date().toISOString() }
-      const step = unstored
-        ? await this.store.createTurn({ ...unstored, ...patch }, claim, state)
-        : await this.store.updateTurn(turnId, patch, state, claim)
+      const at = new Date().toISOString()
+      const state = next && { status: next, at }
       // what the store wrote: not `next` when an archive landed since it was read
-      return step?.status ? this.announce(id, step.status, claim) : unchanged
+      const announced = (step: TurnStep | undefined) =>
+        step?.status
+          ? [
+              {
+                ownerId: id,
+                event: { type: 'session.status', status: step.status } as const,
+                at,
+                fence: claim,
+              },
+            ]
+          : []
+      await this.log.commitWith(id, () =>
+        unstored
+          ? this.store.createTurnWithEvents({ ...unstored, ...patch }, claim, state, announced)
+          : this.store.updateTurnWithEvents(turnId, patch, state, claim, announced),
+      )
+      return unchanged
     })
   }
 

@@ -106,6 +106,25 @@ export async function runTurn(
   return true
 }
 
+/**
+ * The turn's `agentTurnId` and its `turn.started` event in one transaction, in the log's order (after the events
+ * appended before it): one commit where there were two. Throws as `updateTurn` would (SessionTakenOver).
+ */
+async function storeAgentTurnId(
+  ctx: TurnExecutionContext,
+  sessionId: string,
+  turnId: string,
+  agentTurnId: string,
+  started: AgentEvent,
+): Promise<void> {
+  const at = new Date().toISOString()
+  await ctx.log.commitWith(sessionId, () =>
+    ctx.store.updateTurnWithEvents(turnId, { agentTurnId }, undefined, ctx.claim, () => [
+      { ownerId: sessionId, event: started, at, fence: ctx.claim },
+    ]),
+  )
+}
+
 /** Until the microtasks queued now have run: an agent that was just asked to start has written its request. */
 const afterThisTick = () => new Promise<void>((resolve) => setImmediate(resolve))
 
@@ -172,8 +191,11 @@ export async function executeTurn(
             // notifications add nothing to that, and are not stored.
             continue
           case 'turn.started':
-            if (raw.turnId)
-              await ctx.store.updateTurn(turn.id, { agentTurnId: raw.turnId }, undefined, ctx.claim)
+            if (raw.turnId) {
+              // the agent's turn id is stored with the event that announces it, in one transaction
+              await storeAgentTurnId(ctx, sessionId, turn.id, raw.turnId, withTurnId(raw, turn.id))
+              continue
+            }
             break
           case 'turn.completed':
             ended = { status: raw.status ?? 'completed', usage: raw.usage, error: null }

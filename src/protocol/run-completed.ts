@@ -1,5 +1,6 @@
 import type { RunCompletedEvent } from './events.js'
 import type { EndReason, RunEndStatus, Usage } from './outcome.js'
+import type { Run } from './runs.js'
 
 /** The ways a `run.completed` event is made: every producer goes through one of these. */
 
@@ -77,6 +78,34 @@ export function runCompletedWithout(
 /** A run whose agent could not be started (not installed, no command, setup failed). */
 export const runNotStarted = (error: string): RunCompletedEvent =>
   runCompletedWithout('failed', 'spawn_failed', error)
+
+/**
+ * The `run.completed` a finished run's record was written from (run-record.ts `terminalPatch`, the other way): a
+ * node that died between the record and the event left it unstored, and recovery writes it from the record. A
+ * record without a reason (older history) gets the reason its status implies; undefined for an unfinished run.
+ */
+export function runCompletedFromRecord(run: Run): RunCompletedEvent | undefined {
+  if (run.status === 'queued' || run.status === 'running') return undefined
+  return {
+    type: 'run.completed',
+    status: run.status,
+    exitCode: run.exitCode,
+    signal: run.signal,
+    reason: run.reason ?? reasonOfStatus[run.status],
+    finalResponse: run.finalResponse,
+    usage: run.usage,
+    ...(run.result !== undefined ? { result: run.result } : {}),
+    ...(run.error !== null ? { error: run.error } : {}),
+  }
+}
+
+const reasonOfStatus: Record<RunEndStatus, EndReason> = {
+  succeeded: 'exited',
+  failed: 'exited',
+  cancelled: 'cancelled',
+  timed_out: 'timed_out',
+  interrupted: 'server_lost',
+}
 
 /** A run's `error` when something ended it (not the agent itself): says why first, in words. */
 export function endedBecause(reason: EndReason): string | undefined {

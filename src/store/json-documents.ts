@@ -41,6 +41,14 @@ export const heldWhere = {
   sessions: "status != 'archived'",
 } as const
 
+/**
+ * A finished run whose stored events end without its `run.completed`: its record is written before the event
+ * (recordRunEnd), and a node that died between the two writes left it so. Probes the run's last event (the
+ * events' primary key), for the finished runs of given nodes only (runs_node).
+ */
+export const endMissingWhere = `status NOT IN ('queued', 'running') AND COALESCE((SELECT type FROM events
+  WHERE owner_id = runs.id ORDER BY seq DESC LIMIT 1), '') != 'run.completed'`
+
 /** The owners in use: nodes that hold a run or session. */
 export const ownersInUseSql = `SELECT node_id FROM runs WHERE ${heldWhere.runs} AND node_id IS NOT NULL
   UNION SELECT node_id FROM sessions WHERE ${heldWhere.sessions} AND node_id IS NOT NULL`

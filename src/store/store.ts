@@ -1,5 +1,5 @@
 import { AppError, notAMemberMessage, sessionTakenOverMessage } from '../protocol/errors.js'
-import type { AgentEvent, StoredEvent } from '../protocol/events.js'
+import type { AgentEvent, RunCompletedEvent, StoredEvent } from '../protocol/events.js'
 import type { Run } from '../protocol/runs.js'
 import type { Approval, Session, Turn } from '../protocol/sessions.js'
 import type { WebhookDelivery } from '../protocol/webhooks.js'
@@ -70,6 +70,16 @@ export interface ApprovalAnswer {
   decision: NonNullable<Approval['decision']>
   by: string
   resolvedAt: string
+}
+
+/**
+ * A session's state as `sessionState` reads it: its status, whether an approval of it is pending, and the node
+ * that owns it (`ownerOf`), in one read.
+ */
+export interface SessionStateRead {
+  status: Session['status']
+  pendingApproval: boolean
+  owner: string | null
 }
 
 /** A session's new state, stored with another change (`updateTurn`) or alone (`setSessionState`). */
@@ -210,6 +220,23 @@ export interface Store {
    * of several nodes taking over at once, each run goes to exactly one.
    */
   takeOverRuns(lost: readonly string[], to: string): Promise<Run[]>
+  /**
+   * Moves the finished runs owned by one of `lost` whose stored events end without their `run.completed` (the
+   * node died between a run's record and its end event) to `to`, and returns them, oldest first: each run goes to
+   * one taker, which writes the missing end (appendRunEnd, fenced by `to`).
+   */
+  takeOverRunsMissingEnd(lost: readonly string[], to: string): Promise<Run[]>
+  /**
+   * Stores `completed` as run `runId`'s next event, as appendEvent does (fenced by the node `fence`), unless the
+   * run's last stored event is a `run.completed` already: undefined then, nothing stored (whatever the fence).
+   * Checked in the same step, so a run's missing end is written once however many nodes try.
+   */
+  appendRunEnd(
+    runId: string,
+    completed: RunCompletedEvent,
+    at: string,
+    fence: string,
+  ): Promise<StoredEvent | undefined>
   /** The node of a run or session (null when none owns it yet), undefined when there is no such resource. */
   ownerOf(id: string): Promise<string | null | undefined>
   /** Every node that owns an unfinished run or a session that is not archived. */
@@ -245,10 +272,11 @@ export interface Store {
    */
   setSessionState(id: string, change: SessionStateChange, claim?: SessionClaim): Promise<boolean>
   /**
-   * What a session's state is computed from, in one read: its stored state and whether one of its approvals is
-   * pending; undefined when there is no such session.
+   * What a session's state is computed from, in one read: its stored state, whether one of its approvals is
+   * pending, and its owner (as `ownerOf` reads it: a warm turn's one read before it goes to the agent); undefined
+   * when there is no such session.
    */
-  sessionState(id: string): Promise<{ status: Session['status']; pendingApproval: boolean } | undefined>
+  sessionState(id: string): Promise<SessionStateRead | undefined>
   getSession(id: string): Promise<Session | undefined>
   findSessionByAgentId(agentSessionId: string): Promise<Session | undefined>
   /** The session a client named itself (unique; seed 004's `sessionId`). */
@@ -277,6 +305,29 @@ export interface Store {
     session?: SessionStateChange,
     claim?: SessionClaim,
   ): Promise<TurnStep | undefined>
+  /**
+   * `createTurn`, and the events `eventsOf` gives for its step (the state it stored, undefined without `session`)
+   * appended in the same transaction, each as appendEvents would (fenced by its own `fence`): a turn stored as it
+   * starts running and its `session.status` in one commit, all or nothing. Returns the step and the events stored.
+   */
+  createTurnWithEvents(
+    turn: Turn,
+    claim: SessionClaim | undefined,
+    session: SessionStateChange | undefined,
+    eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }>
+  /**
+   * `updateTurn`, and the events `eventsOf` gives for its step appended in the same transaction, as in
+   * `createTurnWithEvents` (the agent's turn id with `turn.started`; a queued turn's start with its state's
+   * `session.status`). Nothing is stored when the turn is unknown (the step is undefined then, and no event asked).
+   */
+  updateTurnWithEvents(
+    id: string,
+    patch: Partial<Omit<Turn, 'id'>>,
+    session: SessionStateChange | undefined,
+    claim: SessionClaim | undefined,
+    eventsOf: (step: TurnStep) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }>
   getTurn(id: string): Promise<Turn | undefined>
   /**
    * Records a turn's end and counts it on its session (turnCount + 1, updatedAt) in one step; with `status`,

@@ -354,6 +354,64 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(await store.ownersInUse()).toEqual(['node_c', first!.length ? 'node_x' : 'node_y'])
     })
 
+    it("takes over lost nodes' finished runs whose events end without run.completed, each to one taker; writes that end once", async () => {
+      const { store, connect } = await fresh(['node_a', 'node_b', 'node_c', 'node_d'])
+      const other = await connect()
+      const end = { type: 'run.completed', ...interruptedEnd } as const
+      const finished = { status: 'failed', finishedAt: '2026-01-01T00:00:01.000Z' } as const
+      // run_1: recorded finished, its run.completed never stored (node_a died between the two writes)
+      await store.admitRun(newRun('run_1'), 'node_a', 100)
+      await store.appendEvent('run_1', { type: 'run.queued' }, 't')
+      await store.updateRun('run_1', finished)
+      // run_2: finished with its end; run_3: still running (takeOverRuns' part); run_4: another node's
+      await store.admitRun(newRun('run_2'), 'node_a', 100)
+      await store.appendEvent('run_2', end, 't')
+      await store.updateRun('run_2', finished)
+      await store.admitRun(newRun('run_3'), 'node_a', 100)
+      await store.updateRun('run_3', { status: 'running' })
+      // run_5: finished without a single event (history from before the event was written)
+      await store.admitRun(newRun('run_5'), 'node_a', 100)
+      await store.updateRun('run_5', finished)
+      await store.admitRun(newRun('run_4'), 'node_d', 100)
+      await store.updateRun('run_4', finished)
+      expect(await store.takeOverRunsMissingEnd([], 'node_b')).toEqual([])
+      const [first, second] = await Promise.all([
+        store.takeOverRunsMissingEnd(['node_a'], 'node_b'),
+        other.takeOverRunsMissingEnd(['node_a'], 'node_c'),
+      ])
+      expect(ids([...first!, ...second!]).sort()).toEqual(['run_1', 'run_5'])
+      expect(ids(first!.length ? first! : second!)).toEqual(['run_1', 'run_5'])
+      const taker = first!.length ? 'node_b' : 'node_c'
+      expect(await store.ownerOf('run_1')).toBe(taker)
+      expect(await store.ownerOf('run_2')).toBe('node_a')
+      expect(await store.ownerOf('run_3')).toBe('node_a')
+      expect(await store.ownerOf('run_4')).toBe('node_d')
+      // fenced like any run event: a node that does not own the run is refused, nothing stored
+      const stranger = taker === 'node_b' ? 'node_c' : 'node_b'
+      await expect(store.appendRunEnd('run_1', end, 't', stranger)).rejects.toBeInstanceOf(RunTakenOver)
+      // two writers of the same end (a taker and a taker of the taker): stored once, after the run's events
+      const writes = await Promise.all([
+        store.appendRunEnd('run_1', end, 't', taker),
+        other.appendRunEnd('run_1', end, 't', taker),
+      ])
+      expect(writes.filter((w) => w !== undefined)).toHaveLength(1)
+      expect(writes.find((w) => w !== undefined)).toMatchObject({
+        type: 'run.completed',
+        seq: 2,
+        runId: 'run_1',
+      })
+      expect((await store.eventsAfter('run_1', 0, 10)).map((e) => e.type)).toEqual([
+        'run.queued',
+        'run.completed',
+      ])
+      expect(await store.appendRunEnd('run_2', end, 't', 'node_a')).toBeUndefined()
+      expect((await store.eventsAfter('run_2', 0, 10)).map((e) => e.type)).toEqual(['run.completed'])
+      // ended now: nothing is missing any more
+      expect(await store.appendRunEnd('run_5', end, 't', taker)).toMatchObject({ seq: 1 })
+      expect(await store.takeOverRunsMissingEnd(['node_a', taker], stranger)).toEqual([])
+      await expect(store.appendRunEnd('run_none', end, 't', 'node_b')).rejects.toThrow(/unknown run/)
+    })
+
     it('retention deletes finished runs before the cutoff with their events, and nothing else', async () => {
       const { store } = await fresh()
       await store.createRun(
@@ -600,22 +658,91 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(next.seq).toBe(4)
     })
 
+    it('createTurnWithEvents / updateTurnWithEvents: the turn step and the events for it in one transaction, all or nothing', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.createSession(newSession('ses_1'), 'node_a')
+      const at = '2026-01-01T00:01:00.000Z'
+      const status = (s: Session['status']): AgentEvent => ({ type: 'session.status', status: s })
+      const created = await other.createTurnWithEvents(
+        newTurn('turn_1', 'ses_1', { status: 'running' }),
+        firstClaim,
+        { status: 'running', at },
+        (step) =>
+          step?.status ? [{ ownerId: 'ses_1', event: status(step.status), at, fence: firstClaim }] : [],
+      )
+      expect(created.step).toEqual({ turn: expect.objectContaining({ id: 'turn_1' }), status: 'running' })
+      expect(created.events.map((e) => [e.seq, e.type])).toEqual([[1, 'session.status']])
+      expect(await store.getSession('ses_1')).toMatchObject({ status: 'running', lastSeq: 1 })
+      const started: AgentEvent = { type: 'turn.started', turnId: 'turn_1' }
+      const updated = await other.updateTurnWithEvents(
+        'turn_1',
+        { agentTurnId: 'a1' },
+        undefined,
+        firstClaim,
+        (step) => [{ ownerId: step.turn.sessionId, event: started, at, fence: firstClaim }],
+      )
+      expect(updated.step).toEqual({
+        turn: expect.objectContaining({ agentTurnId: 'a1' }),
+        status: undefined,
+      })
+      expect(updated.events.map((e) => [e.seq, e.type])).toEqual([[2, 'turn.started']])
+      // an unknown turn: nothing stored, no event asked for
+      const unknown = await store.updateTurnWithEvents(
+        'turn_missing',
+        { agentTurnId: 'x' },
+        undefined,
+        undefined,
+        () => {
+          throw new Error('not asked')
+        },
+      )
+      expect(unknown).toEqual({ step: undefined, events: [] })
+      // another node took the session over: neither the turn's write nor its event is stored
+      const claimB = await store.claimSession('ses_1', 'node_b')
+      await expect(
+        other.updateTurnWithEvents('turn_1', { agentTurnId: 'a2' }, undefined, firstClaim, () => [
+          { ownerId: 'ses_1', event: started, at, fence: firstClaim },
+        ]),
+      ).rejects.toBeInstanceOf(SessionTakenOver)
+      await expect(
+        other.createTurnWithEvents(newTurn('turn_2', 'ses_1'), firstClaim, undefined, () => [
+          { ownerId: 'ses_1', event: started, at, fence: firstClaim },
+        ]),
+      ).rejects.toBeInstanceOf(SessionTakenOver)
+      // an event refused (its own fence stale) undoes the turn's write too
+      await expect(
+        other.updateTurnWithEvents('turn_1', { agentTurnId: 'a3' }, undefined, undefined, () => [
+          { ownerId: 'ses_1', event: started, at, fence: firstClaim },
+        ]),
+      ).rejects.toBeInstanceOf(SessionTakenOver)
+      expect(await store.getTurn('turn_1')).toMatchObject({ agentTurnId: 'a1' })
+      expect(await store.getTurn('turn_2')).toBeUndefined()
+      expect(await store.getSession('ses_1')).toMatchObject({ lastSeq: 2 })
+      expect((await other.appendEvent('ses_1', started, at, claimB)).seq).toBe(3)
+    })
+
     it("sessionState reads a session's state and pending approvals; updateTurn stores a new state with the turn", async () => {
       const { store, connect } = await fresh()
       const other = await connect()
       expect(await store.sessionState('ses_missing')).toBeUndefined()
       await store.createSession(newSession('ses_1'), 'node_a')
       await store.createSession(newSession('ses_2'), 'node_a')
-      expect(await store.sessionState('ses_1')).toEqual({ status: 'idle', pendingApproval: false })
+      // the owner comes with the state (what ownerOf reads), in the same read
+      expect(await store.sessionState('ses_1')).toEqual({
+        status: 'idle',
+        pendingApproval: false,
+        owner: 'node_a',
+      })
       // only a pending approval of this session counts
       await store.createApproval(newApproval('apr_1', 'ses_2'))
       await store.createApproval(newApproval('apr_2', 'ses_1', { state: 'resolved', decision: 'accept' }))
-      expect(await other.sessionState('ses_1')).toEqual({ status: 'idle', pendingApproval: false })
-      expect(await other.sessionState('ses_2')).toEqual({ status: 'idle', pendingApproval: true })
+      expect(await other.sessionState('ses_1')).toMatchObject({ status: 'idle', pendingApproval: false })
+      expect(await other.sessionState('ses_2')).toMatchObject({ status: 'idle', pendingApproval: true })
       await store.createApproval(newApproval('apr_3', 'ses_1'))
-      expect(await other.sessionState('ses_1')).toEqual({ status: 'idle', pendingApproval: true })
+      expect(await other.sessionState('ses_1')).toMatchObject({ status: 'idle', pendingApproval: true })
       await store.resolveApproval('apr_3', { decision: 'decline', by: 'client', resolvedAt: 't' })
-      expect(await other.sessionState('ses_1')).toEqual({ status: 'idle', pendingApproval: false })
+      expect(await other.sessionState('ses_1')).toMatchObject({ status: 'idle', pendingApproval: false })
 
       await store.createTurn(newTurn('turn_1', 'ses_1'))
       const running = await store.updateTurn(
@@ -638,7 +765,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
         updatedAt: '2026-01-01T00:02:00.000Z',
       })
       expect(ids(await other.listSessions({ status: 'running', limit: 10 }))).toEqual(['ses_1'])
-      expect(await other.sessionState('ses_1')).toEqual({ status: 'running', pendingApproval: false })
+      expect(await other.sessionState('ses_1')).toMatchObject({ status: 'running', pendingApproval: false })
       // without a session change, only the turn
       expect((await store.updateTurn('turn_1', { agentTurnId: 'agent-1' }))?.status).toBeUndefined()
       expect(await other.getTurn('turn_1')).toMatchObject({ agentTurnId: 'agent-1', status: 'running' })
@@ -656,7 +783,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       await store.createTurn(newTurn('turn_1', 'ses_1'))
       await store.createTurn(newTurn('turn_2', 'ses_1'))
       // a turn starts: the state was read (idle -> running), then another connection archives the session
-      expect(await store.sessionState('ses_1')).toEqual({ status: 'idle', pendingApproval: false })
+      expect(await store.sessionState('ses_1')).toMatchObject({ status: 'idle', pendingApproval: false })
       await other.updateSession('ses_1', { status: 'archived', updatedAt: '2026-01-01T00:03:00.000Z' })
       // the step reports no state stored: nothing to announce after `archived`
       expect(
@@ -667,7 +794,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
         ),
       ).toEqual({ turn: expect.objectContaining({ status: 'running' }), status: undefined })
       expect(await other.getSession('ses_1')).toMatchObject({ status: 'archived', turnCount: 0 })
-      expect(await other.sessionState('ses_1')).toEqual({ status: 'archived', pendingApproval: false })
+      expect(await other.sessionState('ses_1')).toMatchObject({ status: 'archived', pendingApproval: false })
       // the turn ends, its next state computed before the archive: counted, still archived
       expect(
         await store.completeTurn('turn_1', { status: 'interrupted' }, '2026-01-01T00:05:00.000Z', 'idle'),

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { appendFileSync, existsSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CodexExecDriver } from '../../src/agents/codex/exec-driver.js'
@@ -53,6 +53,46 @@ describe('codex-exec specifics', () => {
       expect(completionOf(events).status).toBe('succeeded')
       expect(mock.requests.length).toBe(2)
       expect(existsSync(path.join(workspace, 'blocked.txt'))).toBe(false)
+    } finally {
+      await mock.close()
+    }
+  })
+
+  it("the model's plan (update_plan) is a todo_list item, updated only when it changed", async () => {
+    const mock = await startMockLlm()
+    try {
+      const { env, dir } = gatewayEnv(mock)
+      // this codex offers its plan tool only when asked to
+      appendFileSync(path.join(env.CODEX_HOME!, 'config.toml'), '\n[tools.update_plan]\nenabled = true\n')
+      const plan = (first: 'in_progress' | 'completed') => [
+        { step: 'read the code', status: first },
+        {
+          step: 'write the fix',
+          status: first === 'completed' ? ('in_progress' as const) : ('pending' as const),
+        },
+      ]
+      mock.script(
+        { kind: 'update_plan', plan: plan('in_progress') },
+        { kind: 'update_plan', plan: plan('in_progress') },
+        { kind: 'update_plan', plan: plan('completed') },
+        { kind: 'text', text: 'planned' },
+      )
+      const driver = new CodexExecDriver(loadConfig(env, dir), env)
+      const events = await collect(
+        driver.run({ prompt: 'make a plan', cwd: tempDir() }, new AbortController().signal),
+      )
+      expect(completionOf(events).status).toBe('succeeded')
+      const plans = events.flatMap((e) =>
+        (e.type === 'item.started' || e.type === 'item.updated' || e.type === 'item.completed') &&
+        e.item.type === 'todo_list'
+          ? [{ type: e.type, done: e.item.items.map((i) => i.completed) }]
+          : [],
+      )
+      expect(plans).toEqual([
+        { type: 'item.started', done: [false, false] },
+        { type: 'item.updated', done: [true, false] },
+        { type: 'item.completed', done: [true, false] },
+      ])
     } finally {
       await mock.close()
     }

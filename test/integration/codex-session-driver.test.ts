@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { appendFileSync, existsSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { CodexDriver } from '../../src/agents/codex/driver.js'
@@ -129,6 +129,45 @@ describe('codex session driver', () => {
     for (const text of ['prompt one', 'answer one', 'prompt two', 'answer two', 'prompt three'])
       expect(third).toContain(text)
     expect(body(mock.requests[0])).not.toContain('prompt two')
+  })
+
+  it("the model's plan (update_plan) is one todo_list item: started, updated only when it changed, completed", async () => {
+    h = harness(mock)
+    // this codex offers its plan tool only when asked to
+    appendFileSync(path.join(h.env.CODEX_HOME!, 'config.toml'), '\n[tools.update_plan]\nenabled = true\n')
+    const plan = (first: 'in_progress' | 'completed') => [
+      { step: 'read the code', status: first },
+      {
+        step: 'write the fix',
+        status: first === 'completed' ? ('in_progress' as const) : ('pending' as const),
+      },
+    ]
+    // codex states its plan again unchanged: that one sends nothing
+    mock.script(
+      { kind: 'update_plan', plan: plan('in_progress') },
+      { kind: 'update_plan', plan: plan('in_progress'), explanation: 'same plan' },
+      { kind: 'update_plan', plan: plan('completed') },
+      { kind: 'text', text: 'planned' },
+    )
+    const session = await h.driver.openSession(h.req, h.hooks)
+    const events = await collect(session, 'make a plan')
+    expectWellFormed(events)
+    const plans = events.flatMap((e) =>
+      (e.type === 'item.started' || e.type === 'item.updated' || e.type === 'item.completed') &&
+      e.item.type === 'todo_list'
+        ? [{ type: e.type, items: e.item.items }]
+        : [],
+    )
+    const steps = (done: boolean) => [
+      { text: 'read the code', completed: done },
+      { text: 'write the fix', completed: false },
+    ]
+    expect(plans).toEqual([
+      { type: 'item.started', items: steps(false) },
+      { type: 'item.updated', items: steps(true) },
+      { type: 'item.completed', items: steps(true) },
+    ])
+    expect(messages(events)).toEqual(['planned'])
   })
 
   it('approval accepted: the hook gets the command, codex runs it', async () => {

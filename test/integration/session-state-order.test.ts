@@ -26,7 +26,7 @@ const pg = sharedPostgres()
 const statuses = (events: StoredEvent[]) =>
   events.flatMap((ev) => (ev.type === 'session.status' ? [ev.status] : []))
 
-type StateWrite = 'setSessionState' | 'updateTurn' | 'completeTurnWithEvents'
+type StateWrite = 'setSessionState' | 'updateTurnWithEvents' | 'completeTurnWithEvents'
 
 /** The next `method` call is stored (committed), and its answer comes only once `release` is called. */
 function holdNextAnswer(store: Store, method: StateWrite): { stored: Promise<void>; release: () => void } {
@@ -83,7 +83,12 @@ for (const [backend, open] of Object.entries(stores))
       log = new EventLog(store, new InProcessEventBus())
       state = new SessionState(store, log, () => running)
       const calls = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>
-      for (const method of ['sessionState', 'setSessionState', 'updateTurn', 'completeTurnWithEvents']) {
+      for (const method of [
+        'sessionState',
+        'setSessionState',
+        'updateTurnWithEvents',
+        'completeTurnWithEvents',
+      ]) {
         const call = calls[method]!
         calls[method] = (...args) => {
           stateCalls++
@@ -115,7 +120,7 @@ for (const [backend, open] of Object.entries(stores))
       },
       {
         name: 'a turn starts while its agent asks an approval',
-        held: 'updateTurn',
+        held: 'updateTurnWithEvents',
         first: async (st, id) => {
           running = true
           await (await st.startTurn(id, `${id}_turn`, { status: 'running', startedAt: at() })).announced

@@ -17,6 +17,12 @@ export const stepSchema = z.discriminatedUnion('kind', [
   }),
   z.object({ kind: z.literal('apply_patch'), patch: z.string().min(1), ...timing }),
   z.object({
+    kind: z.literal('update_plan'),
+    plan: z.array(z.object({ step: z.string(), status: z.enum(['pending', 'in_progress', 'completed']) })),
+    explanation: z.string().optional(),
+    ...timing,
+  }),
+  z.object({
     kind: z.literal('http_error'),
     status: z.number().int().min(400).max(599),
     body: z.string().optional(),

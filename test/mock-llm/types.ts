@@ -15,14 +15,23 @@ export type ExecCommandStep = StepTiming & {
   yieldTimeMs?: number
 }
 export type ApplyPatchStep = StepTiming & { kind: 'apply_patch'; patch: string }
+/**
+ * codex's `update_plan` tool call: the model states its plan (each step pending, in_progress or completed); codex
+ * app-server announces it as `turn/plan/updated`. The openai-responses format only.
+ */
+export type UpdatePlanStep = StepTiming & {
+  kind: 'update_plan'
+  plan: { step: string; status: 'pending' | 'in_progress' | 'completed' }[]
+  explanation?: string
+}
 export type HttpErrorStep = StepTiming & { kind: 'http_error'; status: number; body?: string }
 export type DropStep = StepTiming & { kind: 'drop' }
 
 /** One scripted model answer; one step is consumed per model request. */
-export type Step = TextStep | ExecCommandStep | ApplyPatchStep | HttpErrorStep | DropStep
+export type Step = TextStep | ExecCommandStep | ApplyPatchStep | UpdatePlanStep | HttpErrorStep | DropStep
 
 /** Steps that produce a 200 SSE stream with model output. */
-export type OutputStep = TextStep | ExecCommandStep | ApplyPatchStep
+export type OutputStep = TextStep | ExecCommandStep | ApplyPatchStep | UpdatePlanStep
 
 export interface RecordedRequest {
   method: string

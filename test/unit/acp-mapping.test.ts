@@ -108,6 +108,82 @@ describe('ACP session/update mapping', () => {
     })
   })
 
+  it('ACP v2 statuses: a paused call stays in progress (and resumes), a cancelled one ends failed, saying so', () => {
+    const { events } = mapAll([
+      { sessionUpdate: 'tool_call', toolCallId: 'b1', title: 'Task', kind: 'other', status: 'in_progress' },
+      // paused, then running again: the item is in progress throughout, nothing to send
+      { sessionUpdate: 'tool_call_update', toolCallId: 'b1', status: 'paused' },
+      { sessionUpdate: 'tool_call_update', toolCallId: 'b1', status: 'in_progress' },
+      {
+        sessionUpdate: 'tool_call_update',
+        toolCallId: 'b1',
+        status: 'cancelled',
+        rawOutput: { stopped: true },
+      },
+      // a cancelled call stays ended
+      { sessionUpdate: 'tool_call_update', toolCallId: 'b1', status: 'in_progress' },
+      {
+        sessionUpdate: 'tool_call',
+        toolCallId: 'c2',
+        title: 'sleep 100',
+        kind: 'execute',
+        status: 'in_progress',
+        rawInput: { command: 'sleep 100' },
+      },
+      { sessionUpdate: 'tool_call_update', toolCallId: 'c2', status: 'cancelled' },
+      { sessionUpdate: 'tool_call', toolCallId: 'p3', title: 'Agent', kind: 'other', status: 'paused' },
+    ])
+    expect(events.filter((e) => e.type === 'agent.raw')).toEqual([])
+    expect(events).toEqual([
+      { type: 'item.started', item: { id: 'b1', type: 'tool_call', tool: 'Task', status: 'in_progress' } },
+      {
+        type: 'item.completed',
+        item: {
+          id: 'b1',
+          type: 'tool_call',
+          tool: 'Task',
+          result: { stopped: true },
+          error: 'the tool call was cancelled',
+          status: 'failed',
+        },
+      },
+      {
+        type: 'item.started',
+        item: {
+          id: 'c2',
+          type: 'command_execution',
+          command: 'sleep 100',
+          aggregatedOutput: '',
+          exitCode: null,
+          status: 'in_progress',
+        },
+      },
+      {
+        type: 'item.completed',
+        item: {
+          id: 'c2',
+          type: 'command_execution',
+          command: 'sleep 100',
+          aggregatedOutput: '',
+          exitCode: null,
+          status: 'failed',
+        },
+      },
+      { type: 'item.started', item: { id: 'p3', type: 'tool_call', tool: 'Agent', status: 'in_progress' } },
+      // still paused when the turn ended: ended as any call left open
+      {
+        type: 'item.completed',
+        item: {
+          id: 'p3',
+          type: 'tool_call',
+          tool: 'Agent',
+          status: 'failed',
+          error: 'the agent did not report the end of the tool call before the turn ended',
+        },
+      },
+    ])
+  })
+
   it('other kinds are tool_call items; unfinished ones end failed, declined ones declined', () => {
     const m = new UpdateMapper('acp:test', 't1')
     m.map({

@@ -271,19 +271,26 @@ describe('createCodexExecMapper: item types', () => {
     expectValid(events)
   })
 
-  it('maps todo_list, also as item.updated', () => {
-    const todo = {
+  it('maps todo_list, also as item.updated, sent only when it changed (codex repeats its plan)', () => {
+    const plan = (done: boolean) => ({
       id: 'item_5',
       type: 'todo_list',
       items: [
-        { text: 'read the code', completed: true },
+        { text: 'read the code', completed: done },
         { text: 'write tests', completed: false },
       ],
-    }
-    const events = mapAll([item('item.started', todo), item('item.updated', todo)])
+    })
+    const events = mapAll([
+      item('item.started', plan(false)),
+      item('item.updated', plan(false)),
+      item('item.updated', plan(true)),
+      item('item.updated', plan(true)),
+      item('item.completed', plan(true)),
+    ])
     expect(events).toEqual([
-      { type: 'item.started', item: todo },
-      { type: 'item.updated', item: todo },
+      { type: 'item.started', item: plan(false) },
+      { type: 'item.updated', item: plan(true) },
+      { type: 'item.completed', item: plan(true) },
     ])
     expectValid(events)
   })

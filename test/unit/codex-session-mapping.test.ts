@@ -258,7 +258,7 @@ describe('codex app-server turn mapping', () => {
     expect(mapper.done).toBe(true)
   })
 
-  it('maps plan updates to one todo_list item and codex errors to error items', () => {
+  it('maps plan updates to one todo_list item, sending only its changes, and codex errors to error items', () => {
     const plan = (statuses: string[]) => ({
       ...ref,
       explanation: null,
@@ -266,6 +266,10 @@ describe('codex app-server turn mapping', () => {
     })
     const events = mapAll([
       ['turn/plan/updated', plan(['inProgress', 'pending'])],
+      // the same plan again (codex repeats it), and one whose only change the item does not hold: nothing sent
+      ['turn/plan/updated', plan(['inProgress', 'pending'])],
+      ['turn/plan/updated', plan(['pending', 'inProgress'])],
+      ['turn/plan/updated', plan(['completed', 'inProgress'])],
       ['turn/plan/updated', plan(['completed', 'inProgress'])],
       [
         'error',

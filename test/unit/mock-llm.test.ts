@@ -129,6 +129,14 @@ describe('mock-llm: OpenAI Responses over SSE', () => {
     expect(JSON.parse(item.arguments as string)).toEqual({ cmd: 'echo hi > out.txt', workdir: '/tmp' })
   })
 
+  it("emits update_plan as a function_call with codex's plan arguments", async () => {
+    const plan = [{ step: 'read', status: 'in_progress' as const }]
+    mock.script({ kind: 'update_plan', plan, explanation: 'why' })
+    const item = doneItem((await post(responsesBody('hi'))).events)
+    expect(item).toMatchObject({ type: 'function_call', name: 'update_plan', call_id: expect.any(String) })
+    expect(JSON.parse(item.arguments as string)).toEqual({ explanation: 'why', plan })
+  })
+
   it('emits apply_patch as a custom tool call when the tool is freeform', async () => {
     const patch = '*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch\n'
     mock.script({ kind: 'apply_patch', patch })

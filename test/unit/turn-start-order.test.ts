@@ -41,9 +41,27 @@ class RecordingStore extends SqliteStore {
     this.order.push(`createTurn:${turn.status}${session ? `+${session.status}` : ''}`)
     return super.createTurn(turn, claim, session)
   }
+  override async createTurnWithEvents(...args: Parameters<SqliteStore['createTurnWithEvents']>) {
+    const [turn, claim, session, eventsOf] = args
+    const before = this.beforeCreateTurn
+    this.beforeCreateTurn = undefined
+    await before?.()
+    this.order.push(`createTurn:${turn.status}${session ? `+${session.status}` : ''}`)
+    return super.createTurnWithEvents(turn, claim, session, (step) => this.eventsIn(eventsOf(step)))
+  }
   override async updateTurn(...args: Parameters<SqliteStore['updateTurn']>) {
     this.order.push(`updateTurn:${args[1].status ?? Object.keys(args[1]).join(',')}`)
     return super.updateTurn(...args)
+  }
+  override async updateTurnWithEvents(...args: Parameters<SqliteStore['updateTurnWithEvents']>) {
+    const [id, patch, session, claim, eventsOf] = args
+    this.order.push(`updateTurn:${patch.status ?? Object.keys(patch).join(',')}`)
+    return super.updateTurnWithEvents(id, patch, session, claim, (step) => this.eventsIn(eventsOf(step)))
+  }
+  /** Events stored in a turn's own transaction (its row is there by then). */
+  private eventsIn(events: readonly EventToAppend[]): readonly EventToAppend[] {
+    for (const b of events) this.order.push(`event:${b.event.type}`)
+    return events
   }
   override async appendEvent(ownerId: string, event: AgentEvent, at: string, fence?: EventToAppend['fence']) {
     await this.eventOf(event)
@@ -55,11 +73,7 @@ class RecordingStore extends SqliteStore {
   }
   override async completeTurnWithEvents(...args: Parameters<SqliteStore['completeTurnWithEvents']>) {
     const [id, patch, at, status, claim, eventsOf] = args
-    return super.completeTurnWithEvents(id, patch, at, status, claim, (step) => {
-      const events = eventsOf(step)
-      for (const b of events) this.order.push(`event:${b.event.type}`)
-      return events
-    })
+    return super.completeTurnWithEvents(id, patch, at, status, claim, (step) => this.eventsIn(eventsOf(step)))
   }
   /** A turn's event names the turn: its row must be stored by then. */
   private async eventOf(event: AgentEvent): Promise<void> {

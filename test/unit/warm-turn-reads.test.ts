@@ -12,16 +12,26 @@ import { newSession, nodeRecord } from '../contract/store-contract.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 /**
- * What a warm turn reads (SessionManager.startTurn): a session held here is checked by its state and its owner,
- * not read in full; whatever another node changed (an archive, a reopen) is still seen.
+ * What a warm turn reads (SessionManager.startTurn): a session held here is checked by its state and its owner
+ * (one read), not read in full; whatever another node changed (an archive, a reopen) is still seen.
  */
 
-/** A real SQLite store that counts its reads of a session's document. */
+/** A real SQLite store that counts its reads of a session's document, state and owner. */
 class CountingStore extends SqliteStore {
   documentReads = 0
+  stateReads = 0
+  ownerReads = 0
   override async getSession(id: string) {
     this.documentReads++
     return super.getSession(id)
+  }
+  override async sessionState(id: string) {
+    this.stateReads++
+    return super.sessionState(id)
+  }
+  override async ownerOf(id: string) {
+    this.ownerReads++
+    return super.ownerOf(id)
   }
 }
 
@@ -93,6 +103,17 @@ describe('a warm session turn', () => {
     expect(await turn()).toMatchObject({ status: 'completed' })
     expect(store.documentReads).toBe(0)
     expect(opened()).toBe(1)
+  })
+
+  it('reads its state and its owner in one read (sessionState), not a second one for the owner', async () => {
+    const { store, turn } = await setup()
+    await turn()
+    store.stateReads = 0
+    store.ownerReads = 0
+    expect(await turn()).toMatchObject({ status: 'completed' })
+    // one before the turn goes to the agent, one as it starts running, one as it ends
+    expect(store.stateReads).toBe(3)
+    expect(store.ownerReads).toBe(0)
   })
 
   it('sees an archive another node stored: 409, nothing reaches the agent', async () => {

@@ -7,7 +7,7 @@ export interface ToolCallState {
   id: string
   title?: string
   kind?: string
-  status?: 'pending' | 'in_progress' | 'completed' | 'failed'
+  status?: NonNullable<ToolCallFields['status']>
   content: ToolContent[]
   locations: { path: string }[]
   rawInput?: unknown
@@ -45,16 +45,21 @@ export function mergeToolCall(prev: ToolCallState | undefined, f: ToolCallFields
   return next
 }
 
-/** Whether the agent reported the call's end. */
+/** Whether the agent reported the call's end (a cancelled call ended: ACP v2). */
 export const ended = (t: Pick<ToolCallState, 'status'>): boolean =>
-  t.status === 'completed' || t.status === 'failed'
+  t.status === 'completed' || t.status === 'failed' || t.status === 'cancelled'
 
 type ItemStatus = 'in_progress' | 'completed' | 'failed' | 'declined'
 
-/** ACP status -> item status; a call the hook declined is `declined` whatever the agent says. */
+/**
+ * ACP status -> item status; a call the hook declined is `declined` whatever the agent says. Items have no
+ * cancelled status: a cancelled call (ACP v2) is `failed`, its error says it was cancelled; a `paused` one is still
+ * `in_progress` (not ended: it may resume, and a turn that ends with it open ends it as any open call).
+ */
 export function itemStatus(t: ToolCallState): ItemStatus {
   if (t.declined && t.status !== 'completed') return 'declined'
   if (t.status === 'completed' || t.status === 'failed') return t.status
+  if (t.status === 'cancelled') return 'failed'
   return 'in_progress'
 }
 
@@ -97,9 +102,11 @@ export function toolItem(t: ToolCallState, status: ItemStatus = itemStatus(t)): 
 }
 
 const failure = (t: ToolCallState): string =>
-  ended(t)
-    ? 'the tool call failed'
-    : 'the agent did not report the end of the tool call before the turn ended'
+  t.status === 'cancelled'
+    ? 'the tool call was cancelled'
+    : ended(t)
+      ? 'the tool call failed'
+      : 'the agent did not report the end of the tool call before the turn ended'
 
 const record = (v: unknown): Record<string, unknown> | undefined =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined

@@ -9,7 +9,11 @@ const text = z.object({ type: z.literal('text'), text: z.string() })
 const contentBlock = z.union([text, z.object({ type: z.string() }).loose()])
 
 const toolKind = z.string()
-const toolStatus = z.enum(['pending', 'in_progress', 'completed', 'failed'])
+/**
+ * ACP v2 adds `paused` (the call waits, e.g. a background task the agent paused; it may resume) and `cancelled`
+ * (the call was stopped before it finished: its end) to v1's four.
+ */
+const toolStatus = z.enum(['pending', 'in_progress', 'paused', 'completed', 'failed', 'cancelled'])
 
 const toolContent = z.union([
   z.object({ type: z.literal('content'), content: contentBlock }),

@@ -1,4 +1,5 @@
 import type { AgentEvent, SessionStatusEvent } from '../../protocol/events.js'
+import { itemChange } from '../../protocol/item-delta.js'
 import type { Item } from '../../protocol/items.js'
 import type { Usage } from '../../protocol/outcome.js'
 import { mapThreadItem } from './item-mapping.js'
@@ -161,13 +162,17 @@ export class TurnEventMapper {
   private planUpdated(method: string, params: unknown): AgentEvent[] {
     const p = planUpdated.safeParse(params)
     if (!p.success || p.data.turnId !== this.turnId) return [this.raw(method, params)]
-    const first = this.plan === undefined
-    this.plan = {
+    const before = this.plan
+    const plan: TodoList = {
       id: `${this.turnId}:plan`,
       type: 'todo_list',
       items: p.data.plan.map((s) => ({ text: s.step, completed: s.status === 'completed' })),
     }
-    return [{ type: first ? 'item.started' : 'item.updated', item: this.plan }]
+    // codex repeats its plan with every update_plan call: only a change of the item is sent (the rule ACP tool
+    // calls follow), a plan that says what the last one said sends nothing
+    if (before && itemChange(before, plan).kind === 'none') return []
+    this.plan = plan
+    return [{ type: before ? 'item.updated' : 'item.started', item: plan }]
   }
 
   private error(method: string, params: unknown): AgentEvent[] {

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { AgentEvent } from '../../protocol/events.js'
+import { itemChange } from '../../protocol/item-delta.js'
 import type { Item } from '../../protocol/items.js'
 import type { Usage } from '../../protocol/outcome.js'
 import { mapParsedLines } from '../json-lines.js'
@@ -104,6 +105,8 @@ export function createCodexExecMapper(agent = 'codex'): LineMapper & { threadId(
   const out = mapperOutcome()
   let threadId: string | null = null
   let errors = 0
+  /** The state last sent of each open item: an update that changes nothing of it is not sent (itemChange). */
+  const sent = new Map<string, Item>()
   const raw = (payload: unknown): AgentEvent[] => [{ type: 'agent.raw', agent, payload }]
 
   return {
@@ -132,6 +135,11 @@ export function createCodexExecMapper(agent = 'codex'): LineMapper & { threadId(
           const item = toItem(ev.item)
           if (!item) return raw(json)
           if (ev.type === 'item.completed' && item.type === 'agent_message') out.finalResponse = item.text
+          // codex re-sends its whole plan (a todo_list item.updated) with every update_plan call, changed or not
+          const before = sent.get(item.id)
+          if (ev.type === 'item.completed') sent.delete(item.id)
+          else sent.set(item.id, item)
+          if (ev.type === 'item.updated' && before && itemChange(before, item).kind === 'none') return []
           return [{ type: ev.type, item }]
         }
       }

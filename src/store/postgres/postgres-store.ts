@@ -1,10 +1,16 @@
 import pg from 'pg'
-import type { AgentEvent, StoredEvent } from '../../protocol/events.js'
+import type { AgentEvent, RunCompletedEvent, StoredEvent } from '../../protocol/events.js'
 import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
-import { documentColumns as columns, heldWhere, ownersInUseSql, whereClauses } from '../json-documents.js'
+import {
+  documentColumns as columns,
+  endMissingWhere,
+  heldWhere,
+  ownersInUseSql,
+  whereClauses,
+} from '../json-documents.js'
 import {
   type ApprovalAnswer,
   type ApprovalFilter,
@@ -19,6 +25,7 @@ import {
   type SessionCounts,
   type SessionFilter,
   type SessionStateChange,
+  type SessionStateRead,
   SessionTakenOver,
   type Store,
   sessionFence,
@@ -218,18 +225,53 @@ export class PostgresStore implements Store {
     return rows.map((r) => this.runs.parseRow(r)!).sort(byId)
   }
 
-  /** What the `lost` nodes still hold of `table` (heldWhere) goes to `to`, each row to one taker; the rows taken. */
+  async takeOverRunsMissingEnd(lost: readonly string[], to: string): Promise<Run[]> {
+    const rows = await this.takeOver('runs', this.runs.readColumns, lost, to, endMissingWhere)
+    return rows.map((r) => this.runs.parseRow(r)!).sort(byId)
+  }
+
+  async appendRunEnd(
+    runId: string,
+    completed: RunCompletedEvent,
+    at: string,
+    fence: string,
+  ): Promise<StoredEvent | undefined> {
+    return this.transaction(async (db) => {
+      // The run's row lock first (every append takes it), then the read, in a statement of its own: its snapshot
+      // sees every end committed before the lock was granted (a join in the locking statement would read the
+      // events as they were when that statement started, and miss an end committed while it waited).
+      const locked = await db.query<{ last_seq: number }>(
+        'SELECT last_seq FROM runs WHERE id = $1 FOR UPDATE',
+        [runId],
+      )
+      const last = locked.rows[0]?.last_seq
+      if (last !== undefined && last > 0) {
+        const { rows } = await db.query<{ type: string }>(
+          'SELECT type FROM events WHERE owner_id = $1 AND seq = $2',
+          [runId, last],
+        )
+        if (rows[0]?.type === 'run.completed') return undefined
+      }
+      return insertEvent(db, { ownerId: runId, event: completed, at, fence })
+    })
+  }
+
+  /**
+   * What the `lost` nodes still hold of `table` (heldWhere, or `held`) goes to `to`, each row to one taker; the
+   * rows taken.
+   */
   private async takeOver(
     table: keyof typeof heldWhere,
     returning: string,
     lost: readonly string[],
     to: string,
+    held: string = heldWhere[table],
   ): Promise<unknown[]> {
     if (lost.length === 0) return []
     const { rows } = await this.pool.query(
       // a session taken over gets a new claim: what the lost node still writes for it is refused
       `UPDATE ${table} SET node_id = $1${table === 'sessions' ? ', claim = claim + 1' : ''}
-       WHERE ${heldWhere[table]} AND node_id IN (${inList(lost, 2)})
+       WHERE ${held} AND node_id IN (${inList(lost, 2)})
        RETURNING ${returning}`,
       [to, ...lost],
     )
@@ -340,16 +382,14 @@ export class PostgresStore implements Store {
     return stored
   }
 
-  async sessionState(
-    id: string,
-  ): Promise<{ status: Session['status']; pendingApproval: boolean } | undefined> {
+  async sessionState(id: string): Promise<SessionStateRead | undefined> {
     const { rows } = await this.pool.query(
       `SELECT status, EXISTS (SELECT 1 FROM approvals WHERE session_id = sessions.id AND state = 'pending')
-       AS pending FROM sessions WHERE id = $1`,
+       AS pending, node_id FROM sessions WHERE id = $1`,
       [id],
     )
-    const row = rows[0] as { status: Session['status']; pending: boolean } | undefined
-    return row && { status: row.status, pendingApproval: row.pending }
+    const row = rows[0] as { status: Session['status']; pending: boolean; node_id: string | null } | undefined
+    return row && { status: row.status, pendingApproval: row.pending, owner: row.node_id }
   }
 
   async getSession(id: string): Promise<Session | undefined> {
@@ -411,6 +451,38 @@ export class PostgresStore implements Store {
     })
   }
 
+  async createTurnWithEvents(
+    t: Turn,
+    claim: SessionClaim | undefined,
+    session: SessionStateChange | undefined,
+    eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
+    return this.transaction(async (db) => {
+      if (claim !== undefined) await holdClaim(db, t.sessionId, claim)
+      await this.turns.insert(db, t)
+      const stored = session && (await this.storeState(db, t.sessionId, session))
+      const step = session ? { turn: t, status: stored ? session.status : undefined } : undefined
+      return { step, events: await insertEvents(db, eventsOf(step)) }
+    })
+  }
+
+  async updateTurnWithEvents(
+    id: string,
+    patch: Partial<Omit<Turn, 'id'>>,
+    session: SessionStateChange | undefined,
+    claim: SessionClaim | undefined,
+    eventsOf: (step: TurnStep) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
+    return this.transaction(async (db) => {
+      if (claim !== undefined) await holdTurnClaim(db, id, claim)
+      const turn = await this.turns.update(db, id, patch)
+      if (!turn) return { step: undefined, events: [] }
+      const stored = session && (await this.storeState(db, turn.sessionId, session))
+      const step = { turn, status: stored ? session.status : undefined }
+      return { step, events: await insertEvents(db, eventsOf(step)) }
+    })
+  }
+
   async getTurn(id: string): Promise<Turn | undefined> {
     return this.turns.get(this.pool, id)
   }
@@ -435,9 +507,7 @@ export class PostgresStore implements Store {
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
     return this.transaction(async (db) => {
       const step = await this.completeTurnIn(db, id, patch, at, status, claim)
-      const events: StoredEvent[] = []
-      for (const b of eventsOf(step)) events.push(await insertEvent(db, b))
-      return { step, events }
+      return { step, events: await insertEvents(db, eventsOf(step)) }
     })
   }
 
@@ -656,6 +726,13 @@ async function holdTurnClaim(db: Queryable, turnId: string, claim: SessionClaim)
  * bump locks and returns anyway, so fencing costs no query of its own (a takeover waits for the lock, then moves
  * the owner).
  */
+/** The events, one after the other, in the caller's transaction. */
+async function insertEvents(db: pg.PoolClient, batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
+  const events: StoredEvent[] = []
+  for (const b of batch) events.push(await insertEvent(db, b))
+  return events
+}
+
 async function insertEvent(
   db: pg.PoolClient,
   { ownerId, event, at, fence }: EventToAppend,

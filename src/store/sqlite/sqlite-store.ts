@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import type { AgentEvent, StoredEvent } from '../../protocol/events.js'
+import type { AgentEvent, RunCompletedEvent, StoredEvent } from '../../protocol/events.js'
 import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonBytesOnce, parseJsonOnce } from '../../util/json-once.js'
-import { documentColumns as columns, heldWhere, ownersInUseSql } from '../json-documents.js'
+import { documentColumns as columns, endMissingWhere, heldWhere, ownersInUseSql } from '../json-documents.js'
 import {
   type ApprovalAnswer,
   type ApprovalFilter,
@@ -21,6 +21,7 @@ import {
   type SessionCounts,
   type SessionFilter,
   type SessionStateChange,
+  type SessionStateRead,
   SessionTakenOver,
   type Store,
   sessionFence,
@@ -31,6 +32,9 @@ import { JsonTable } from './json-table.js'
 import { LastSeqs } from './last-seqs.js'
 import { migrations } from './migrations/index.js'
 import { WalCheckpointer } from './wal-checkpointer.js'
+
+/** A turn's step and the events stored with it in its transaction. */
+type StepWithEvents = { step: TurnStep | undefined; events: StoredEvent[] }
 
 /**
  * The embedded store: one SQLite file in WAL mode under DATA_DIR. Each resource is a JSON document with its
@@ -103,6 +107,9 @@ export class SqliteStore implements Store {
         'INSERT INTO events (owner_id, seq, type, at, body) SELECT ?, ?, ?, ?, CAST(? AS TEXT) WHERE EXISTS (SELECT 1 FROM runs INDEXED BY runs_owner WHERE id = ? AND node_id = ?)',
       ),
       lastSeq: this.db.prepare('SELECT MAX(seq) AS seq FROM events WHERE owner_id = ?').pluck(),
+      lastEventType: this.db
+        .prepare('SELECT type FROM events WHERE owner_id = ? ORDER BY seq DESC LIMIT 1')
+        .pluck(),
       eventsAfter: this.db.prepare(
         'SELECT body FROM events WHERE owner_id = ? AND seq > ? ORDER BY seq LIMIT ?',
       ),
@@ -144,7 +151,7 @@ export class SqliteStore implements Store {
       ),
       sessionState: this.db.prepare(
         `SELECT status, EXISTS (SELECT 1 FROM approvals WHERE session_id = sessions.id AND state = 'pending')
-         AS pending FROM sessions WHERE id = ?`,
+         AS pending, node_id FROM sessions WHERE id = ?`,
       ),
       upsertNode: this.db.prepare(
         `INSERT INTO nodes (id, role, host, pid, started_at, heartbeat_at)
@@ -202,6 +209,12 @@ export class SqliteStore implements Store {
       }),
       appendEvents: this.db.transaction((batch: readonly EventToAppend[]) =>
         batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at, b.fence)),
+      ),
+      appendRunEnd: this.db.transaction(
+        (runId: string, completed: RunCompletedEvent, at: string, fence: string): StoredEvent | undefined =>
+          this.stmts.lastEventType.get(runId) === 'run.completed'
+            ? undefined
+            : this.insertEvent(runId, completed, at, fence),
       ),
       updateTurn: this.db.transaction(
         (id: string, patch: Partial<Omit<Turn, 'id'>>, session: SessionStateChange): TurnStep | undefined => {
@@ -307,21 +320,42 @@ export class SqliteStore implements Store {
     return this.takeOver(this.runs, 'runs', lost, to).taken
   }
 
+  async takeOverRunsMissingEnd(lost: readonly string[], to: string): Promise<Run[]> {
+    return this.takeOver(this.runs, 'runs', lost, to, endMissingWhere).taken
+  }
+
+  async appendRunEnd(
+    runId: string,
+    completed: RunCompletedEvent,
+    at: string,
+    fence: string,
+  ): Promise<StoredEvent | undefined> {
+    try {
+      return this.tx.appendRunEnd.immediate(runId, completed, at, fence)
+    } catch (err) {
+      this.lastSeqs.forget(runId)
+      throw err
+    }
+  }
+
   /**
-   * What the `lost` nodes still hold of `table` (heldWhere) goes to `to`, each row to one taker: the rows taken
-   * and, for sessions, the claim each has now.
+   * What the `lost` nodes still hold of `table` (heldWhere, or `held`) goes to `to`, each row to one taker: the
+   * rows taken and, for sessions, the claim each has now.
    */
   private takeOver<T extends { id: string }>(
     docs: JsonTable<T>,
     table: keyof typeof heldWhere,
     lost: readonly string[],
     to: string,
+    held: string = heldWhere[table],
   ): { taken: T[]; claims: Map<string, SessionClaim> } {
     if (lost.length === 0) return { taken: [], claims: new Map() }
-    const where = `WHERE ${heldWhere[table]} AND node_id IN (${lost.map(() => '?').join(', ')})`
+    const where = `WHERE ${held} AND node_id IN (${lost.map(() => '?').join(', ')})`
     return this.db
       .transaction(() => {
         const taken = docs.select(`${where} ORDER BY id`, [...lost])
+        // nothing held (the common case): the same search again in the update would find nothing either
+        if (taken.length === 0) return { taken, claims: new Map<string, SessionClaim>() }
         // a session taken over gets a new claim: what the lost node still writes for it is refused
         const claim = table === 'sessions' ? ', claim = claim + 1' : ''
         const returning = table === 'sessions' ? ' RETURNING id, claim' : ''
@@ -479,11 +513,11 @@ export class SqliteStore implements Store {
     return this.sessions.get(id)
   }
 
-  async sessionState(
-    id: string,
-  ): Promise<{ status: Session['status']; pendingApproval: boolean } | undefined> {
-    const row = this.stmts.sessionState.get(id) as { status: Session['status']; pending: number } | undefined
-    return row && { status: row.status, pendingApproval: row.pending === 1 }
+  async sessionState(id: string): Promise<SessionStateRead | undefined> {
+    const row = this.stmts.sessionState.get(id) as
+      | { status: Session['status']; pending: number; node_id: string | null }
+      | undefined
+    return row && { status: row.status, pendingApproval: row.pending === 1, owner: row.node_id }
   }
 
   async findSessionByAgentId(agentSessionId: string): Promise<Session | undefined> {
@@ -510,15 +544,34 @@ export class SqliteStore implements Store {
     claim?: SessionClaim,
     session?: SessionStateChange,
   ): Promise<TurnStep | undefined> {
-    const write = (): TurnStep | undefined => {
-      this.turns.insert(t)
-      if (!session) return undefined
-      const { changes } = this.stmts.setSessionStatus.run({ ...session, id: t.sessionId })
-      return { turn: t, status: changes === 1 ? session.status : undefined }
-    }
+    const write = () => this.insertTurn(t, session)
     if (claim !== undefined)
       return this.tx.fenced.immediate(t.sessionId, claim, write) as TurnStep | undefined
     return session ? (this.tx.inOne.immediate(write) as TurnStep | undefined) : write()
+  }
+
+  async createTurnWithEvents(
+    t: Turn,
+    claim: SessionClaim | undefined,
+    session: SessionStateChange | undefined,
+    eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
+    return this.stepWithEvents(
+      () => this.insertTurn(t, session),
+      eventsOf,
+      (write) =>
+        claim === undefined
+          ? this.tx.inOne.immediate(write)
+          : this.tx.fenced.immediate(t.sessionId, claim, write),
+    )
+  }
+
+  /** The turn's row, and with `session` its session's state (unless archived), in the caller's transaction. */
+  private insertTurn(t: Turn, session: SessionStateChange | undefined): TurnStep | undefined {
+    this.turns.insert(t)
+    if (!session) return undefined
+    const { changes } = this.stmts.setSessionStatus.run({ ...session, id: t.sessionId })
+    return { turn: t, status: changes === 1 ? session.status : undefined }
   }
 
   async updateTurn(
@@ -532,6 +585,50 @@ export class SqliteStore implements Store {
       const turn = this.turns.update(id, patch)
       return turn && { turn, status: undefined }
     })
+  }
+
+  async updateTurnWithEvents(
+    id: string,
+    patch: Partial<Omit<Turn, 'id'>>,
+    session: SessionStateChange | undefined,
+    claim: SessionClaim | undefined,
+    eventsOf: (step: TurnStep) => readonly EventToAppend[],
+  ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
+    return this.stepWithEvents(
+      () => {
+        const turn = this.turns.update(id, patch)
+        if (!turn) return undefined
+        if (!session) return { turn, status: undefined }
+        const { changes } = this.stmts.setSessionStatus.run({ ...session, id: turn.sessionId })
+        return { turn, status: changes === 1 ? session.status : undefined }
+      },
+      (step) => (step ? eventsOf(step) : []),
+      (write) => (claim === undefined ? this.tx.inOne.immediate(write) : this.fencedTurn(id, claim, write)),
+    )
+  }
+
+  /**
+   * `step`, then the events `eventsOf` gives for it, in one transaction that `inTransaction` opens (fenced or
+   * not); rolled back whole when an event is refused.
+   */
+  private stepWithEvents(
+    step: () => TurnStep | undefined,
+    eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
+    inTransaction: (write: () => StepWithEvents) => unknown,
+  ): StepWithEvents {
+    let appended: readonly EventToAppend[] = []
+    const write = (): StepWithEvents => {
+      const done = step()
+      appended = eventsOf(done)
+      return { step: done, events: appended.map((b) => this.insertEvent(b.ownerId, b.event, b.at, b.fence)) }
+    }
+    try {
+      return inTransaction(write) as StepWithEvents
+    } catch (err) {
+      // Rolled back: the seqs noted for these events were never stored.
+      for (const b of appended) this.lastSeqs.forget(b.ownerId)
+      throw err
+    }
   }
 
   async getTurn(id: string): Promise<Turn | undefined> {
@@ -559,21 +656,11 @@ export class SqliteStore implements Store {
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
-    let appended: readonly EventToAppend[] = []
-    const write = () => {
-      const step = this.tx.completeTurn(id, patch, at, status)
-      appended = eventsOf(step)
-      return { step, events: appended.map((b) => this.insertEvent(b.ownerId, b.event, b.at, b.fence)) }
-    }
-    try {
-      return claim === undefined
-        ? (this.tx.inOne.immediate(write) as ReturnType<typeof write>)
-        : this.fencedTurn(id, claim, write)
-    } catch (err) {
-      // Rolled back: the seqs noted for these events were never stored.
-      for (const b of appended) this.lastSeqs.forget(b.ownerId)
-      throw err
-    }
+    return this.stepWithEvents(
+      () => this.tx.completeTurn(id, patch, at, status),
+      eventsOf,
+      (write) => (claim === undefined ? this.tx.inOne.immediate(write) : this.fencedTurn(id, claim, write)),
+    )
   }
 
   async listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]> {

@@ -121,6 +121,8 @@ function blockEvents(
   step: OutputStep,
   ctx: RenderContext,
 ): { start: unknown; deltas: unknown[]; stop: string } {
+  if (step.kind === 'update_plan')
+    throw new Error('mock-llm: update_plan is a codex tool (openai-responses only)')
   if (step.kind === 'text') {
     const pieces = step.deltas ? splitIntoDeltas(step.text) : [step.text]
     return {

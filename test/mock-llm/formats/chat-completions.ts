@@ -138,6 +138,8 @@ function patchArguments(
 }
 
 function render(step: OutputStep, ctx: RenderContext): SseEvent[] {
+  if (step.kind === 'update_plan')
+    throw new Error('mock-llm: update_plan is a codex tool (openai-responses only)')
   const id = ctx.nextId('chatcmpl')
   const model = parseBody(ctx.body).model ?? 'mock-model'
   const chunk = (

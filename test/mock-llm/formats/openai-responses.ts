@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { ApplyPatchStep, ExecCommandStep, OutputStep, TextStep } from '../types.js'
+import type { ApplyPatchStep, ExecCommandStep, OutputStep, TextStep, UpdatePlanStep } from '../types.js'
 import type { RenderContext, SseEvent, TurnInfo, WireFormat } from './wire-format.js'
 
 // OpenAI Responses API (POST /v1/responses, stream: true), as the codex CLI speaks it.
@@ -151,6 +151,20 @@ function execCommandItem(step: ExecCommandStep, ctx: RenderContext): Record<stri
   }
 }
 
+function updatePlanItem(step: UpdatePlanStep, ctx: RenderContext): Record<string, unknown> {
+  return {
+    type: 'function_call',
+    id: ctx.nextId('fc'),
+    call_id: ctx.nextId('call'),
+    name: 'update_plan',
+    arguments: JSON.stringify({
+      ...(step.explanation ? { explanation: step.explanation } : {}),
+      plan: step.plan,
+    }),
+    status: 'completed',
+  }
+}
+
 /** codex declares apply_patch either as a freeform `custom` tool or as a JSON `function` tool. */
 function applyPatchItem(step: ApplyPatchStep, ctx: RenderContext): Record<string, unknown> {
   const declared = tools(ctx.body).find((tool) => tool.name === 'apply_patch')
@@ -190,7 +204,12 @@ function render(step: OutputStep, ctx: RenderContext): SseEvent[] {
     item = rendered.item
     events.push(...rendered.events)
   } else {
-    item = step.kind === 'exec_command' ? execCommandItem(step, ctx) : applyPatchItem(step, ctx)
+    item =
+      step.kind === 'exec_command'
+        ? execCommandItem(step, ctx)
+        : step.kind === 'update_plan'
+          ? updatePlanItem(step, ctx)
+          : applyPatchItem(step, ctx)
     events.push(
       event('response.output_item.added', { output_index: 0, item: { ...item, status: 'in_progress' } }),
     )
