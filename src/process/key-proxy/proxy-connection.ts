@@ -2,29 +2,16 @@ import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import {
   type BodyFraming,
-  ChunkedBody,
   FramingError,
   headEnd,
   maxHeadBytes,
   parseRequestHead,
   type RequestHead,
 } from './http-framing.js'
+import { type Forward, type Refusal, refusal } from './proxy-decision.js'
+import { RequestBody } from './request-body.js'
 import { UpstreamLeg } from './upstream-leg.js'
 import type { UpstreamPool } from './upstream-pool.js'
-
-/** A request to send upstream: its head rewritten, and the upstream connection it goes on. */
-export interface Forward {
-  /** Requests with the same pairing may share one upstream connection. */
-  pairing: string
-  /** The head to send (latin1), blank line included. */
-  head: string
-  open(): Promise<Socket>
-}
-
-export interface Refusal {
-  status: number
-  body: { error: { code: string; message: string } }
-}
 
 /** The largest model request body taken. */
 export const maxBodyBytes = 64 * 1024 * 1024
@@ -45,8 +32,7 @@ const idleMs = 120_000
 export class ProxyConnection {
   private pending: Buffer | undefined
   private state: 'head' | 'body' | 'tunnel' | 'done' = 'head'
-  private left = 0
-  private chunked: ChunkedBody | undefined
+  private requestBody: RequestBody | undefined
   private forwarding = false
   private afterBody: (() => void) | undefined
   /** Waiting for every answer so far (or an upgrade's) before reading on. */
@@ -134,29 +120,24 @@ export class ProxyConnection {
         this.pending = buf.length > end ? buf.subarray(end) : undefined
         this.request(head)
       } else {
+        const body = this.requestBody as RequestBody
         let used: number
         let done: boolean
-        if (this.chunked) {
-          try {
-            ;({ used, done } = this.chunked.scan(buf, 0))
-          } catch (err) {
-            this.fail(err)
-            return
-          }
-          if (this.forwarding && this.chunked.dataBytes > maxBodyBytes) {
-            this.destroy()
-            return
-          }
-        } else {
-          used = Math.min(this.left, buf.length)
-          this.left -= used
-          done = this.left === 0
+        try {
+          ;({ used, done } = body.take(buf))
+        } catch (err) {
+          this.fail(err)
+          return
+        }
+        if (this.forwarding && body.chunkedBytes > maxBodyBytes) {
+          this.destroy()
+          return
         }
         this.pending = used < buf.length ? buf.subarray(used) : undefined
         if (this.forwarding) this.send(used < buf.length ? buf.subarray(0, used) : buf)
         if (done) {
           this.state = 'head'
-          this.chunked = undefined
+          this.requestBody = undefined
           const after = this.afterBody
           this.afterBody = undefined
           after?.()
@@ -220,8 +201,7 @@ export class ProxyConnection {
     }
     this.state = 'body'
     this.afterBody = after
-    this.left = framing.kind === 'length' ? framing.bytes : 0
-    this.chunked = framing.kind === 'chunked' ? new ChunkedBody() : undefined
+    this.requestBody = new RequestBody(framing)
   }
 
   /** A request that cannot be read: answered once every earlier answer is through, and the connection ends. */
@@ -328,8 +308,3 @@ export class ProxyConnection {
     up?.destroy()
   }
 }
-
-export const refusal = (status: number, code: string, message: string): Refusal => ({
-  status,
-  body: { error: { code, message } },
-})
