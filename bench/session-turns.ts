@@ -28,6 +28,14 @@
  * others, and the report adds the baseline's added ms and this checkout's difference to it, paired per iteration.
  * `--no-exec` leaves out the cold `exec` runs (they take longest and do not go through the turn path).
  *
+ * `--built` loads the gateway's modules (this checkout's, and the --baseline checkout's) from their built dist/
+ * (`npm run build` in each first; a missing file is an error naming it), what `npm start` runs, instead of src/
+ * through tsx (bench/gateway-modules.ts): tsx's esbuild keepNames adds a `__name` call to every function and class
+ * made at run time, about 0.65 ms of CPU per warm turn (docs/benchmarks.md, "Issue 14, session 15"). The direct
+ * client's AppServerProcess and the classes the profile instruments (CodexDriver's app-server process, the store,
+ * TurnEventMapper) come from the same code as the gateway they belong to. This checkout's test support
+ * (test/support/gateway.ts) still imports src/, so src/ is loaded too, but only dist/ runs the turns.
+ *
  * `--windows N` adds, after the measurement, N `turn` turns in a row and then N `direct` turns in a row, and prints
  * the CPU per turn of each window (no other mode in between: a window's CPU is its mode's own); with `--cpu-prof
  * <prefix>` each window is also profiled (V8 sampling, this thread) into <prefix>-turn/-direct.cpuprofile.
@@ -38,7 +46,7 @@
  * Usage: npx tsx bench/session-turns.ts [--iterations N] [--warmup N] [--order permute|fixed] [--profile N]
  *          [--sessions K] [--direct-home shared|own] [--baseline <dir>] [--no-exec] [--mock thread|inline]
  *          [--windows N] [--cpu-prof <prefix>] [--direct-busy-us N] [--direct-busy-on main|thread]
- *          [--client http|fetch] [--env NAME=value ...]
+ *          [--client http|fetch] [--env NAME=value ...] [--built]
  *   --iterations (or BENCH_ITERATIONS) measured iterations, default 30; --warmup rounds, default 3;
  *   --order permute (default) cycles through the 6 orders of the three modes, so each mode follows each other
  *     equally often (rotating one order would keep its cycle: `turn` would always come right after `exec`);
@@ -61,18 +69,17 @@ import inspector from 'node:inspector/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import { CodexDriver } from '../src/agents/codex/driver.js'
+import type { CodexDriver } from '../src/agents/codex/driver.js'
 import type { AppServerHost } from '../src/agents/codex-app-server/app-server-host.js'
-import { AppServerProcess } from '../src/agents/codex-app-server/app-server-process.js'
-import { threadParams, threadSettings } from '../src/agents/codex-app-server/thread-settings.js'
-import { TurnEventMapper } from '../src/agents/codex-app-server/turn-mapper.js'
-import { type RunningServer, startServer } from '../src/http/server.js'
+import type { AppServerProcess } from '../src/agents/codex-app-server/app-server-process.js'
+import type { TurnEventMapper } from '../src/agents/codex-app-server/turn-mapper.js'
+import type { RunningServer, startServer } from '../src/http/server.js'
 import { makeCodexHome } from '../test/support/codex-home.js'
 import { gatewayEnv, testModel } from '../test/support/gateway.js'
 import { listProcesses } from '../test/support/processes.js'
 import { benchScope, runBench } from './bench-scope.js'
+import { codeRan, gatewayLoader, gatewayModules } from './gateway-modules.js'
 import { findGc } from './gc.js'
 import { type ClientKind, clientKinds, type JsonClient, jsonClient } from './json-client.js'
 import { loadLine, machineLines } from './machine.js'
@@ -133,6 +140,8 @@ interface Options {
   client: ClientKind
   /** Settings for this checkout's gateway only (--env NAME=value): MODEL_KEY_PROXY=false as a control. */
   env: Record<string, string>
+  /** The gateways (and the direct client) from their built dist/ instead of src/ through tsx (--built). */
+  built: boolean
 }
 
 function parseOptions(): Options {
@@ -153,6 +162,7 @@ function parseOptions(): Options {
       'direct-busy-on': { type: 'string' },
       client: { type: 'string' },
       env: { type: 'string', multiple: true },
+      built: { type: 'boolean', default: false },
     },
     strict: true,
   })
@@ -199,6 +209,7 @@ function parseOptions(): Options {
         return [pair.slice(0, eq), pair.slice(eq + 1)]
       }),
     ),
+    built: values.built === true,
   }
 }
 
@@ -207,6 +218,8 @@ interface Bench {
   /** The HTTP client of the `turn`, `base` and `exec` modes (--client). */
   client: JsonClient
   server: RunningServer
+  /** The gateway's TurnEventMapper class (from the code it runs: dist/ or src/), instrumented by the profile. */
+  mapper: Profiled['mapper']
   /** The baseline checkout's gateway and its one session, with --baseline. */
   base?: { server: RunningServer; sessionId: string; mapper: Profiled['mapper'] }
   codex: CodexDriver
@@ -488,7 +501,12 @@ async function instrument(
   b: Bench,
   g: Profiled,
 ): Promise<{ turn: () => Promise<TurnProfile>; restore: () => void }> {
-  const proc = (g.codex as unknown as { host: AppServerHost }).host.process
+  const proc = (g.codex as unknown as { host?: AppServerHost }).host?.process
+  // private parts of the gateway's code (src/ or dist/): say so when a refactoring moved them
+  if (typeof proc?.send !== 'function' || typeof proc.onNotification !== 'function')
+    throw new BenchError(
+      "profile: the codex driver's host.process (an AppServerProcess with send) is not there",
+    )
   let current: { t0: number; sent?: number; completed?: number; p: TurnProfile } | undefined
   const phase = (): Phase | null => {
     if (!current) return null
@@ -517,6 +535,7 @@ async function instrument(
   const names = Object.getOwnPropertyNames(Object.getPrototypeOf(store)).filter(
     (n) => n !== 'constructor' && typeof store[n] === 'function',
   )
+  if (names.length === 0) throw new BenchError("profile: the store's class has no methods to time")
   // Methods call each other (a transaction's own parts are private methods, wrapped too): only the outermost
   // call counts, its time and its name (the gateway's Store calls, not their parts).
   let depth = 0
@@ -539,7 +558,9 @@ async function instrument(
     restore.push(() => delete store[name])
   }
   const proto = g.mapper.prototype
-  const map = Object.getOwnPropertyDescriptor(proto, 'map')!
+  const map = Object.getOwnPropertyDescriptor(proto, 'map')
+  if (typeof map?.value !== 'function')
+    throw new BenchError('profile: TurnEventMapper.prototype.map is not there')
   const originalMap = proto.map
   proto.map = function (this: TurnEventMapper, method: string, params: unknown) {
     const t0 = performance.now()
@@ -603,7 +624,7 @@ async function profile(b: Bench, rounds: number, base: Profiled | undefined): Pr
     sessionId: b.sessionId,
     codex: b.codex,
     store: b.server.ctx.store,
-    mapper: TurnEventMapper,
+    mapper: b.mapper,
   })
   const other = base ? await instrument(b, base) : undefined
   const result: Profile = { turns: [], baseTurns: [], direct: [], floor: [], baseFloor: [] }
@@ -1008,6 +1029,17 @@ function reportMemory(r: MemoryResult): void {
 
 async function main(): Promise<void> {
   const o = parseOptions()
+  // the gateway's code this process runs (and the direct client's): dist/ with --built, src/ through tsx otherwise
+  const { startServer, CodexDriver, AppServerProcess, TurnEventMapper, threadParams, threadSettings } =
+    await gatewayModules(o.built)
+  // the baseline's: its own modules (its node_modules), from the same kind of code as this checkout's
+  const baseLoad = o.baseline ? gatewayLoader(o.built, o.baseline) : undefined
+  const baseModules = baseLoad && {
+    startServer: (await baseLoad<{ startServer: typeof startServer }>('http/server.js')).startServer,
+    TurnEventMapper: (
+      await baseLoad<{ TurnEventMapper: Profiled['mapper'] }>('agents/codex-app-server/turn-mapper.js')
+    ).TurnEventMapper,
+  }
   const scope = benchScope('agw-bench-')
   const { checkStop } = scope
   let mock: BenchMock | undefined
@@ -1055,25 +1087,21 @@ async function main(): Promise<void> {
       mock,
       client: httpClient,
       server,
+      mapper: TurnEventMapper,
       codex,
       sessionId: session.id,
       direct: client,
       threadId: thread.thread.id,
     }
-    if (o.baseline) {
-      // The baseline's own server (its modules, its node_modules), configured like this one against the same
-      // mock (this checkout's test wiring: the baseline's imports vitest, which runs only under vitest).
-      const serverModule = pathToFileURL(path.join(o.baseline, 'src/http/server.ts')).href
-      const baseStart = ((await import(serverModule)) as { startServer: typeof startServer }).startServer
+    if (baseModules) {
+      // The baseline's own server, configured like this one against the same mock (this checkout's test wiring:
+      // the baseline's imports vitest, which runs only under vitest).
       const wired = gatewayEnv(mock, { CODEX_WARM_RUNS: 'false' })
-      baseServer = await baseStart({ env: wired.env, cwd: wired.dir, logger: false })
-      const mapperModule = pathToFileURL(
-        path.join(o.baseline, 'src/agents/codex-app-server/turn-mapper.ts'),
-      ).href
+      baseServer = await baseModules.startServer({ env: wired.env, cwd: wired.dir, logger: false })
       b.base = {
         server: baseServer,
         sessionId: (await createSession(baseServer.url)).id,
-        mapper: ((await import(mapperModule)) as { TurnEventMapper: Profiled['mapper'] }).TurnEventMapper,
+        mapper: baseModules.TurnEventMapper,
       }
     }
     const modes = allModes.filter((m) => (m !== 'base' || o.baseline) && (m !== 'exec' || o.exec))
@@ -1087,9 +1115,9 @@ async function main(): Promise<void> {
     )
     console.log(loadLine('at the start'))
     console.log(
-      `runs:    ${o.warmup} warm-up rounds, then ${o.iterations} iterations, interleaved ${modes.join(', ')}${o.order === 'permute' ? ` (cycling through their ${permutations.length} orders)` : ' (this order)'}; ${o.profile} profile rounds; ${o.sessions} idle sessions; direct app-server CODEX_HOME: ${o.directHome === 'shared' ? "the gateway's" : 'its own'}; the mock on ${o.mock === 'thread' ? 'a thread of its own' : "this process's event loop"}; HTTP client: ${o.client === 'http' ? 'node:http, keep-alive' : 'fetch'}${o.directBusyUs > 0 ? `; THE DIRECT CLIENT IS HANDICAPPED: ${o.directBusyUs} µs of CPU per notification (on ${o.directBusyOn})` : ''}\n`,
+      `runs:    ${o.warmup} warm-up rounds, then ${o.iterations} iterations, interleaved ${modes.join(', ')}${o.order === 'permute' ? ` (cycling through their ${permutations.length} orders)` : ' (this order)'}; ${o.profile} profile rounds; ${o.sessions} idle sessions; direct app-server CODEX_HOME: ${o.directHome === 'shared' ? "the gateway's" : 'its own'}; the mock on ${o.mock === 'thread' ? 'a thread of its own' : "this process's event loop"}; HTTP client: ${o.client === 'http' ? 'node:http, keep-alive' : 'fetch'}; the gateway${o.baseline ? 's' : ''} and the direct client run from ${codeRan(o.built)}${o.directBusyUs > 0 ? `; THE DIRECT CLIENT IS HANDICAPPED: ${o.directBusyUs} µs of CPU per notification (on ${o.directBusyOn})` : ''}\n`,
     )
-    if (o.baseline) console.log(`baseline: ${o.baseline} (mode base)\n`)
+    if (o.baseline) console.log(`baseline: ${o.baseline}, its ${codeRan(o.built)} (mode base)\n`)
 
     for (let i = 0; i < o.warmup; i++) {
       for (const m of modes) await runners[m](b)

@@ -31,16 +31,15 @@
  *   (docs/benchmarks.md, "Issue 14, session 15").
  * Not a test: exits 0 when every turn ended as recorded and nothing was left running, 1 otherwise.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { AppServerProcess } from '../src/agents/codex-app-server/app-server-process.js'
-import type * as ThreadSettingsModule from '../src/agents/codex-app-server/thread-settings.js'
 import type * as ServerModule from '../src/http/server.js'
 import { gatewayEnv } from '../test/support/gateway.js'
 import { listProcesses } from '../test/support/processes.js'
+import { codeRan, gatewayModules } from './gateway-modules.js'
 import { loadLine, printMachine } from './machine.js'
 import { BenchError, benchArgs, intOption } from './options.js'
 import { minorFaults } from './page-faults.js'
@@ -219,31 +218,13 @@ async function window(turns: number, turn: () => Promise<void>, clientCpuMs = ()
   }
 }
 
-/** The gateway's modules the bench uses: from dist/ (`--built`) or from src/ through tsx. */
-async function gatewayModules(built: boolean) {
-  const root = path.join(import.meta.dirname, '..', built ? 'dist' : 'src')
-  const load = async <T>(file: string): Promise<T> => {
-    const full = path.join(root, built ? file : file.replace(/\.js$/, '.ts'))
-    if (!existsSync(full))
-      throw new BenchError(`${full} is missing${built ? ': run `npm run build` first' : ''}`)
-    return (await import(pathToFileURL(full).href)) as T
-  }
-  return {
-    ...(await load<typeof ServerModule>('http/server.js')),
-    ...(await load<typeof ThreadSettingsModule>('agents/codex-app-server/thread-settings.js')),
-    ...(await load<{ AppServerProcess: typeof AppServerProcess }>(
-      'agents/codex-app-server/app-server-process.js',
-    )),
-  }
-}
-
 async function main(): Promise<void> {
   const o = options()
   const { startServer, AppServerProcess, threadParams, threadSettings } = await gatewayModules(o.built)
   printMachine()
   console.log(loadLine('at the start'))
   console.log(
-    `runs:    ${o.warmup} warm-up turns of each mode, then ${o.rounds} windows of ${o.turns} turns of each, alternating; the gateway ${o.log ? 'logs at info (into a sink that drops the lines)' : 'does not log'}, runs from ${o.built ? 'dist/ (built)' : 'src/ (tsx)'}`,
+    `runs:    ${o.warmup} warm-up turns of each mode, then ${o.rounds} windows of ${o.turns} turns of each, alternating; the gateway ${o.log ? 'logs at info (into a sink that drops the lines)' : 'does not log'}, runs from ${codeRan(o.built)}`,
   )
   const { env, dir } = gatewayEnv(null, {
     CODEX_PATH: replayAppServer,
