@@ -3,8 +3,8 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { startContainerGateway } from '../support/container-gateway.js'
-import { containersLabelled, gatewayContainers, waitForContainers } from '../support/containers.js'
+import { expectCancelStopsContainer, startContainerGateway } from '../support/container-gateway.js'
+import { gatewayContainers, waitForContainers } from '../support/containers.js'
 import { postJson, testApiKey } from '../support/gateway.js'
 import { processesUnder } from '../support/processes.js'
 import { tempDir } from '../support/temp.js'
@@ -66,44 +66,34 @@ describe('/v1 runs with isolation "container"', () => {
     expect(await gatewayContainers(gw.instance)).toEqual([])
   })
 
-  it('claude runs in a container and answers from the mock', async () => {
-    mock.script({ kind: 'text', text: 'claude inside a container', delayMs: 1500 })
-    const { run, seen } = await submitSeen({
+  for (const { title, agent, prompt, answer } of [
+    {
+      title: 'claude runs in a container and answers from the mock',
       agent: 'claude',
       prompt: 'hello claude',
-      isolation: 'container',
-    })
-    expect(run.status, run.error ?? '').toBe('succeeded')
-    expect(run.finalResponse).toBe('claude inside a container')
-    expect(seen).toHaveLength(1)
-    expect(await gatewayContainers(gw.instance)).toEqual([])
-  })
-
-  it('gemini runs in a container (node and the Gemini CLI package in the image) and answers', async () => {
-    mock.script({ kind: 'text', text: 'gemini inside a container', delayMs: 1500 })
-    const { run, seen } = await submitSeen({
+      answer: 'claude inside a container',
+    },
+    {
+      title: 'gemini runs in a container (node and the Gemini CLI package in the image) and answers',
       agent: 'gemini',
       prompt: 'hello gemini',
-      isolation: 'container',
-    })
-    expect(run.status, run.error ?? '').toBe('succeeded')
-    expect(run.finalResponse).toBe('gemini inside a container')
-    expect(seen).toHaveLength(1)
-    expect(await gatewayContainers(gw.instance)).toEqual([])
-  })
-
-  it('acp:codex-acp runs in a container and answers from the mock', async () => {
-    mock.script({ kind: 'text', text: 'codex-acp inside a container', delayMs: 1500 })
-    const { run, seen } = await submitSeen({
+      answer: 'gemini inside a container',
+    },
+    {
+      title: 'acp:codex-acp runs in a container and answers from the mock',
       agent: 'acp:codex-acp',
       prompt: 'hello acp',
-      isolation: 'container',
+      answer: 'codex-acp inside a container',
+    },
+  ])
+    it(title, async () => {
+      mock.script({ kind: 'text', text: answer, delayMs: 1500 })
+      const { run, seen } = await submitSeen({ agent, prompt, isolation: 'container' })
+      expect(run.status, run.error ?? '').toBe('succeeded')
+      expect(run.finalResponse).toBe(answer)
+      expect(seen).toHaveLength(1)
+      expect(await gatewayContainers(gw.instance)).toEqual([])
     })
-    expect(run.status, run.error ?? '').toBe('succeeded')
-    expect(run.finalResponse).toBe('codex-acp inside a container')
-    expect(seen).toHaveLength(1)
-    expect(await gatewayContainers(gw.instance)).toEqual([])
-  })
 
   it('cancel and timeout stop the container through the engine', async () => {
     const body = {
@@ -111,15 +101,7 @@ describe('/v1 runs with isolation "container"', () => {
       isolation: 'container',
       command: { cli: 'sh', args: ['-c', 'echo started; exec sleep 3600'] },
     }
-    const res = await postJson(`${gw.url}/v1/runs`, body)
-    expect(res.status).toBe(202)
-    const { id } = (await res.json()) as Run
-    await waitForContainers(gw.instance, (names) => names.length === 1)
-    expect(await containersLabelled(`agent-gateway.run=${id}`)).toHaveLength(1)
-    expect((await postJson(`${gw.url}/v1/runs/${id}/cancel`, {})).status).toBeLessThan(300)
-    await waitForContainers(gw.instance, (names) => names.length === 0)
-    const cancelled = (await (await fetch(`${gw.url}/v1/runs/${id}`)).json()) as Run
-    expect(cancelled.status).toBe('cancelled')
+    await expectCancelStopsContainer(gw, body)
 
     const { run: timedOut } = await submit({ ...body, timeoutMs: 1500 })
     expect(timedOut.status).toBe('timed_out')

@@ -1,9 +1,11 @@
 import { chmodSync, readdirSync } from 'node:fs'
 import path from 'node:path'
+import { expect } from 'vitest'
+import type { Run } from '../../src/protocol/runs.js'
 import type { MockLlm } from '../mock-llm/index.js'
 import { engineEnv, testEngine, testImage } from './container-image.js'
-import { testInstance } from './containers.js'
-import { startGateway } from './gateway.js'
+import { containersLabelled, testInstance, waitForContainers } from './containers.js'
+import { postJson, startGateway } from './gateway.js'
 
 /**
  * The settings of a gateway whose containers run with real podman in the test image: host networking (the
@@ -51,4 +53,20 @@ export function openUp(dir: string): void {
     if (entry.isDirectory()) openUp(p)
     else chmodSync(p, 0o666)
   }
+}
+
+/** Starts a run that keeps its container up, cancels it, and checks the engine stopped that container. */
+export async function expectCancelStopsContainer(
+  gw: { url: string; instance: string },
+  body: Record<string, unknown>,
+): Promise<void> {
+  const res = await postJson(`${gw.url}/v1/runs`, body)
+  expect(res.status).toBe(202)
+  const { id } = (await res.json()) as Run
+  await waitForContainers(gw.instance, (names) => names.length === 1)
+  expect(await containersLabelled(`agent-gateway.run=${id}`)).toHaveLength(1)
+  expect((await postJson(`${gw.url}/v1/runs/${id}/cancel`, {})).status).toBeLessThan(300)
+  await waitForContainers(gw.instance, (names) => names.length === 0)
+  const cancelled = (await (await fetch(`${gw.url}/v1/runs/${id}`)).json()) as Run
+  expect(cancelled.status).toBe('cancelled')
 }
