@@ -1,7 +1,14 @@
 import { z } from 'zod'
 import type { OutputStep } from '../types.js'
 import { splitIntoDeltas } from './openai-responses.js'
-import type { RenderContext, SseEvent, TurnInfo, WireFormat } from './wire-format.js'
+import {
+  estimateTokens,
+  headerValue,
+  type RenderContext,
+  type SseEvent,
+  type TurnInfo,
+  type WireFormat,
+} from './wire-format.js'
 
 // Anthropic Messages API (POST /v1/messages?beta=true, stream: true), as Claude Code speaks it.
 // Only /v1/messages is handled: side calls such as /v1/messages/count_tokens get the server's 404 and never
@@ -70,10 +77,6 @@ function toolResultText(block: Block): string {
     .join('\n')
 }
 
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value
-}
-
 function describeTurn(headers: Record<string, string | string[] | undefined>, body: unknown): TurnInfo {
   const all = messages(body)
   const lastPromptIndex = all.findLastIndex(isPrompt)
@@ -109,8 +112,6 @@ function sideAnswer(
   if (!systemTexts.some((text) => text.startsWith(sessionTitlePrompt))) return undefined
   return { kind: 'text', text: JSON.stringify({ title: 'Mock session' }) }
 }
-
-const estimateTokens = (text: string) => Math.max(1, Math.ceil(text.length / 4))
 
 function event(type: string, fields: Record<string, unknown> = {}): SseEvent {
   return { event: type, data: { type, ...fields } }

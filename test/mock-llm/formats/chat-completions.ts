@@ -1,7 +1,15 @@
 import { z } from 'zod'
 import type { ApplyPatchStep, ExecCommandStep, OutputStep } from '../types.js'
 import { splitIntoDeltas } from './openai-responses.js'
-import type { RenderContext, SseEvent, TurnInfo, WireFormat } from './wire-format.js'
+import {
+  estimateTokens,
+  headerValue,
+  type RenderContext,
+  type SseEvent,
+  type TurnInfo,
+  turnFromUserTexts,
+  type WireFormat,
+} from './wire-format.js'
 
 // OpenAI Chat Completions (POST /v1/chat/completions, stream: true), as the copilot CLI speaks it (BYOK).
 // Chunks are `data: {choices:[{delta, finish_reason}]}`; the stream simply ends (clients treat the end of
@@ -80,10 +88,6 @@ function withoutContextPrefix(text: string): string {
   return rest === '' ? text : rest
 }
 
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value
-}
-
 function describeTurn(headers: Record<string, string | string[] | undefined>, body: unknown): TurnInfo {
   const all = messages(body)
   const userTexts = all
@@ -92,16 +96,13 @@ function describeTurn(headers: Record<string, string | string[] | undefined>, bo
   const lastUserIndex = all.findLastIndex((m) => m.role === 'user')
   const lastOutput = all.slice(lastUserIndex + 1).findLast((m) => m.role === 'tool')
   const session = headerValue(headers['x-session-id']) ?? headerValue(headers['session-id'])
-  const firstPrompt = userTexts.find((text) => !isContextualText(text)) ?? userTexts[0] ?? ''
-  return {
-    lastUserText: userTexts.at(-1) ?? '',
-    conversationKey: session ? `session:${session}` : `first-user:${firstPrompt}`,
-    isFollowUp: lastOutput !== undefined,
-    ...(lastOutput ? { lastToolOutput: contentText(lastOutput.content) } : {}),
-  }
+  return turnFromUserTexts(
+    userTexts,
+    isContextualText,
+    session,
+    lastOutput && contentText(lastOutput.content),
+  )
 }
-
-const estimateTokens = (text: string) => Math.max(1, Math.ceil(text.length / 4))
 
 /** The shell tool the client declared (`bash` for copilot) and its command/workdir parameter names. */
 function shellTool(body: unknown): { name: string; command: string; workdir?: string } {

@@ -1,6 +1,14 @@
 import { z } from 'zod'
 import type { ApplyPatchStep, ExecCommandStep, OutputStep, TextStep, UpdatePlanStep } from '../types.js'
-import type { RenderContext, SseEvent, TurnInfo, WireFormat } from './wire-format.js'
+import {
+  estimateTokens,
+  headerValue,
+  type RenderContext,
+  type SseEvent,
+  type TurnInfo,
+  turnFromUserTexts,
+  type WireFormat,
+} from './wire-format.js'
 
 // OpenAI Responses API (POST /v1/responses, stream: true), as the codex CLI speaks it.
 
@@ -79,10 +87,6 @@ function isContextualText(text: string): boolean {
   return /^<([a-z_]+)>[\s\S]*<\/\1>$/.test(trimmed) || trimmed.startsWith('# AGENTS.md instructions')
 }
 
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value
-}
-
 function describeTurn(headers: Record<string, string | string[] | undefined>, body: unknown): TurnInfo {
   const items = inputItems(body)
   const userTexts = items.filter(isUserMessage).map((item) => contentText(item.content))
@@ -90,16 +94,8 @@ function describeTurn(headers: Record<string, string | string[] | undefined>, bo
   const trailing = items.slice(lastUserIndex + 1)
   const lastOutput = trailing.findLast(isToolOutput)
   const session = headerValue(headers['session-id']) ?? headerValue(headers['thread-id'])
-  const firstPrompt = userTexts.find((text) => !isContextualText(text)) ?? userTexts[0] ?? ''
-  return {
-    lastUserText: userTexts.at(-1) ?? '',
-    conversationKey: session ? `session:${session}` : `first-user:${firstPrompt}`,
-    isFollowUp: lastOutput !== undefined,
-    ...(lastOutput ? { lastToolOutput: contentText(lastOutput.output) } : {}),
-  }
+  return turnFromUserTexts(userTexts, isContextualText, session, lastOutput && contentText(lastOutput.output))
 }
-
-const estimateTokens = (text: string) => Math.max(1, Math.ceil(text.length / 4))
 
 function event(type: string, fields: Record<string, unknown>): SseEvent {
   return { event: type, data: { type, ...fields } }

@@ -40,3 +40,30 @@ export interface WireFormat {
   /** Default JSON body for an `http_error` step without an explicit body. */
   errorBody(status: number): string
 }
+
+/** A header's value (the first one when it came more than once). */
+export function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
+
+/** The token count the mock reports for a text: about four characters a token, at least one. */
+export const estimateTokens = (text: string) => Math.max(1, Math.ceil(text.length / 4))
+
+/**
+ * A turn from its user texts in order (the first one `isContextual` does not call a wrapper keys the
+ * conversation when no session id came) and the tool output after the last of them, if any.
+ */
+export function turnFromUserTexts(
+  userTexts: string[],
+  isContextual: (text: string) => boolean,
+  session: string | undefined,
+  lastToolOutput: string | undefined,
+): TurnInfo {
+  const firstPrompt = userTexts.find((text) => !isContextual(text)) ?? userTexts[0] ?? ''
+  return {
+    lastUserText: userTexts.at(-1) ?? '',
+    conversationKey: session ? `session:${session}` : `first-user:${firstPrompt}`,
+    isFollowUp: lastToolOutput !== undefined,
+    ...(lastToolOutput !== undefined ? { lastToolOutput } : {}),
+  }
+}
