@@ -96,6 +96,21 @@ describe('codex session driver', () => {
     mock.reset()
   })
 
+  /** A turn (policy untrusted) whose one command, writing approved.txt, the hook answers `decision`. */
+  async function approvalTurn(decision: ApprovalDecision, answer: string): Promise<AgentEvent[]> {
+    h = harness(mock)
+    h.decision = decision
+    mock.script({ kind: 'exec_command', cmd: 'echo hi > approved.txt' }, { kind: 'text', text: answer })
+    const session = await h.driver.openSession(
+      { ...h.req, approvalPolicy: 'untrusted', sandbox: 'workspace-write' },
+      h.hooks,
+    )
+    const events = await collect(session, 'write the file')
+    expectWellFormed(events)
+    expect(h.asks).toHaveLength(1)
+    return events
+  }
+
   it('three turns in one session: the third model request carries the whole history', async () => {
     h = harness(mock)
     mock.script(
@@ -171,16 +186,7 @@ describe('codex session driver', () => {
   })
 
   it('approval accepted: the hook gets the command, codex runs it', async () => {
-    h = harness(mock)
-    h.decision = 'accept'
-    mock.script({ kind: 'exec_command', cmd: 'echo hi > approved.txt' }, { kind: 'text', text: 'wrote it' })
-    const session = await h.driver.openSession(
-      { ...h.req, approvalPolicy: 'untrusted', sandbox: 'workspace-write' },
-      h.hooks,
-    )
-    const events = await collect(session, 'write the file')
-    expectWellFormed(events)
-    expect(h.asks).toHaveLength(1)
+    const events = await approvalTurn('accept', 'wrote it')
     expect(h.asks[0]).toMatchObject({ kind: 'command', cwd: h.workspace, itemId: expect.any(String) })
     expect(h.asks[0]!.command).toContain('echo hi > approved.txt')
     expect(h.asks[0]!.options).toEqual(expect.arrayContaining(['accept', 'decline', 'cancel']))
@@ -193,16 +199,7 @@ describe('codex session driver', () => {
   })
 
   it('approval declined: nothing runs, the item is declined, the turn still completes', async () => {
-    h = harness(mock)
-    h.decision = 'decline'
-    mock.script({ kind: 'exec_command', cmd: 'echo hi > approved.txt' }, { kind: 'text', text: 'did not' })
-    const session = await h.driver.openSession(
-      { ...h.req, approvalPolicy: 'untrusted', sandbox: 'workspace-write' },
-      h.hooks,
-    )
-    const events = await collect(session, 'write the file')
-    expectWellFormed(events)
-    expect(h.asks).toHaveLength(1)
+    const events = await approvalTurn('decline', 'did not')
     expect(existsSync(path.join(h.workspace, 'approved.txt'))).toBe(false)
     const command = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
     expect(command?.type === 'item.completed' && command.item.type === 'command_execution').toBe(true)
