@@ -100,6 +100,29 @@ export async function succeededRun(
 }
 
 /**
+ * Settings that point claude, gemini and copilot at `mock` with the given keys (claude without retries, a fresh
+ * Gemini home and a fresh TMPDIR for the agents).
+ */
+export function mockAgentSettings(
+  mock: MockLlm,
+  keys: { anthropic: string; gemini: string; copilot: string },
+) {
+  return {
+    ANTHROPIC_BASE_URL: mock.url,
+    ANTHROPIC_API_KEY: keys.anthropic,
+    CLAUDE_CODE_MAX_RETRIES: '0',
+    GEMINI_API_KEY: keys.gemini,
+    GOOGLE_GEMINI_BASE_URL: mock.url,
+    GEMINI_MODEL: 'gemini-2.5-flash',
+    GEMINI_CLI_HOME: tempDir('gemini-home-'),
+    TMPDIR: tempDir('agent-tmp-'),
+    COPILOT_PROVIDER_BASE_URL: mock.baseUrl,
+    COPILOT_PROVIDER_API_KEY: keys.copilot,
+    COPILOT_MODEL: testModel,
+  }
+}
+
+/**
  * One mock model and one gateway for a whole describe block (started before, closed after); the mock's
  * script and recordings are reset after each test. Read `mock` and `gw` inside tests, not at collection time.
  */
