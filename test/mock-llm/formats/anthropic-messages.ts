@@ -3,7 +3,9 @@ import type { OutputStep } from '../types.js'
 import { splitIntoDeltas } from './openai-responses.js'
 import {
   estimateTokens,
+  fitting,
   headerValue,
+  parsedOr,
   type RenderContext,
   type SseEvent,
   type TurnInfo,
@@ -35,18 +37,12 @@ const bodySchema = z.looseObject({
 type Block = z.infer<typeof blockSchema>
 type Message = { role?: string; blocks: Block[] }
 
-function parseBody(body: unknown): z.infer<typeof bodySchema> {
-  const parsed = bodySchema.safeParse(body)
-  return parsed.success ? parsed.data : {}
-}
+const parseBody = (body: unknown): z.infer<typeof bodySchema> => parsedOr(bodySchema, body, {})
 
 function toBlocks(content: string | unknown[] | undefined): Block[] {
   if (content === undefined) return []
   if (typeof content === 'string') return [{ type: 'text', text: content }]
-  return content.flatMap((raw) => {
-    const parsed = blockSchema.safeParse(raw)
-    return parsed.success ? [parsed.data] : []
-  })
+  return fitting(blockSchema, content)
 }
 
 function messages(body: unknown): Message[] {

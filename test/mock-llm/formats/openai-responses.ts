@@ -2,7 +2,10 @@ import { z } from 'zod'
 import type { ApplyPatchStep, ExecCommandStep, OutputStep, TextStep, UpdatePlanStep } from '../types.js'
 import {
   estimateTokens,
+  fitting,
   headerValue,
+  parsedOr,
+  partsText,
   type RenderContext,
   type SseEvent,
   type TurnInfo,
@@ -44,10 +47,7 @@ const bodySchema = z.looseObject({
 type InputItem = z.infer<typeof inputItemSchema>
 type Tool = z.infer<typeof toolSchema>
 
-function parseBody(body: unknown): z.infer<typeof bodySchema> {
-  const parsed = bodySchema.safeParse(body)
-  return parsed.success ? parsed.data : {}
-}
+const parseBody = (body: unknown): z.infer<typeof bodySchema> => parsedOr(bodySchema, body, {})
 
 function inputItems(body: unknown): InputItem[] {
   const { input } = parseBody(body)
@@ -60,21 +60,7 @@ function inputItems(body: unknown): InputItem[] {
   return items
 }
 
-function tools(body: unknown): Tool[] {
-  return (parseBody(body).tools ?? []).flatMap((raw) => {
-    const parsed = toolSchema.safeParse(raw)
-    return parsed.success ? [parsed.data] : []
-  })
-}
-
-function contentText(content: InputItem['content']): string {
-  if (content === undefined) return ''
-  if (typeof content === 'string') return content
-  return content
-    .map((part) => part.text)
-    .filter((text): text is string => typeof text === 'string')
-    .join('\n')
-}
+const tools = (body: unknown): Tool[] => fitting(toolSchema, parseBody(body).tools ?? [])
 
 const isUserMessage = (item: InputItem) =>
   item.role === 'user' && (item.type === undefined || item.type === 'message')
@@ -89,12 +75,12 @@ function isContextualText(text: string): boolean {
 
 function describeTurn(headers: Record<string, string | string[] | undefined>, body: unknown): TurnInfo {
   const items = inputItems(body)
-  const userTexts = items.filter(isUserMessage).map((item) => contentText(item.content))
+  const userTexts = items.filter(isUserMessage).map((item) => partsText(item.content))
   const lastUserIndex = items.findLastIndex(isUserMessage)
   const trailing = items.slice(lastUserIndex + 1)
   const lastOutput = trailing.findLast(isToolOutput)
   const session = headerValue(headers['session-id']) ?? headerValue(headers['thread-id'])
-  return turnFromUserTexts(userTexts, isContextualText, session, lastOutput && contentText(lastOutput.output))
+  return turnFromUserTexts(userTexts, isContextualText, session, lastOutput && partsText(lastOutput.output))
 }
 
 function event(type: string, fields: Record<string, unknown>): SseEvent {

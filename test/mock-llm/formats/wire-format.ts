@@ -1,3 +1,4 @@
+import type { z } from 'zod'
 import type { OutputStep } from '../types.js'
 
 /** One server-sent event: `event: <event>` (optional) and a JSON `data:` line. */
@@ -66,4 +67,28 @@ export function turnFromUserTexts(
     isFollowUp: lastToolOutput !== undefined,
     ...(lastToolOutput !== undefined ? { lastToolOutput } : {}),
   }
+}
+
+/** `value` as `schema` reads it, or `fallback` when it does not fit (a mock reads what it can of a request). */
+export function parsedOr<T, F>(schema: z.ZodType<T>, value: unknown, fallback: F): T | F {
+  const parsed = schema.safeParse(value)
+  return parsed.success ? parsed.data : fallback
+}
+
+/** Those of `values` that fit `schema`, as it reads them; the others are left out. */
+export function fitting<T>(schema: z.ZodType<T>, values: readonly unknown[]): T[] {
+  return values.flatMap((value) => {
+    const parsed = schema.safeParse(value)
+    return parsed.success ? [parsed.data] : []
+  })
+}
+
+/** A message content's text: a string as it is, else the text of its parts, one a line. */
+export function partsText(content: string | readonly { text?: string }[] | null | undefined): string {
+  if (content === undefined || content === null) return ''
+  if (typeof content === 'string') return content
+  return content
+    .map((part) => part.text)
+    .filter((text): text is string => typeof text === 'string')
+    .join('\n')
 }
