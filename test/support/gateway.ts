@@ -7,6 +7,7 @@ import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { makeCodexHome } from './codex-home.js'
+import { h2connect } from './h2-client.js'
 import { tempDir, testBase } from './temp.js'
 
 export const testModel = 'gpt-5.5'
@@ -137,6 +138,20 @@ export function sharedGateway(overrides: Record<string, string | undefined> = {}
     await shared.mock?.close()
   })
   afterEach(() => shared.mock?.reset())
+  return shared
+}
+
+/** `sharedGateway` with an h2c session to the gateway as well (`h2`, opened after it starts, closed first). */
+export function sharedH2Gateway(overrides: Record<string, string | undefined> = {}) {
+  const shared = sharedGateway(overrides) as ReturnType<typeof sharedGateway> & {
+    h2: ReturnType<typeof h2connect>
+  }
+  beforeAll(() => {
+    shared.h2 = h2connect(shared.gw.url)
+  })
+  afterAll(() => {
+    shared.h2?.close()
+  })
   return shared
 }
 
