@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/load.js'
 import { ActiveRuns } from '../../src/core/active-runs.js'
 import { EventLog } from '../../src/core/event-log.js'
 import { SessionManager } from '../../src/core/session-manager.js'
+import type { AgentEvent } from '../../src/protocol/events.js'
 import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { newSession, nodeRecord } from '../contract/store-contract.js'
 import { removeDir, tempDir } from './temp.js'
@@ -21,6 +22,14 @@ export function cleanUpFakeAgentSessions(): void {
     for (const d of dirs.splice(0)) removeDir(d)
   })
 }
+
+/** A session agent whose turn yields `events`, as a driver does. */
+export const agentYielding = (events: AgentEvent[]): AgentSession =>
+  ({
+    async *turn() {
+      yield* events
+    },
+  }) as unknown as AgentSession
 
 /** A temp dir removed after the test, with the others `cleanUpFakeAgentSessions` removes. */
 export function tempDirForTest(prefix: string): string {
