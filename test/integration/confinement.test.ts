@@ -24,6 +24,16 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
 
   const json = async <T>(res: Response | Promise<Response>) => (await (await res).json()) as T
   /** A directory inside the workspace, and a function that swaps it for a symlink to a directory outside. */
+  /** Submits a run and waits for its run.started (it holds the one run slot while the mock answers late). */
+  const startedRun = async (prompt: string) => {
+    const run = await json<Run>(postJson(`${gw.url}/v1/runs`, { prompt }))
+    await readSseUntil(
+      await fetch(`${gw.url}/v1/runs/${run.id}/events`, { headers: { accept: 'text/event-stream' } }),
+      (f) => f.event === 'run.started',
+    )
+    return run
+  }
+
   const swappable = (name: string) => {
     const dir = path.join(gw.workspace, name)
     mkdirSync(dir)
@@ -42,11 +52,7 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
       { kind: 'exec_command', cmd: 'echo escaped > marker.txt' },
       { kind: 'text', text: 'escaped' },
     )
-    const first = await json<Run>(postJson(`${gw.url}/v1/runs`, { prompt: 'hold the slot' }))
-    await readSseUntil(
-      await fetch(`${gw.url}/v1/runs/${first.id}/events`, { headers: { accept: 'text/event-stream' } }),
-      (f) => f.event === 'run.started',
-    )
+    const first = await startedRun('hold the slot')
     const queued = await json<Run>(
       postJson(`${gw.url}/v1/runs`, {
         prompt: 'write a marker',
@@ -257,11 +263,7 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
       { kind: 'text', text: 'slow first', delayMs: 60_000 },
       { kind: 'text', text: 'read the secret' },
     )
-    const first = await json<Run>(postJson(`${gw.url}/v1/runs`, { prompt: 'hold the slot' }))
-    await readSseUntil(
-      await fetch(`${gw.url}/v1/runs/${first.id}/events`, { headers: { accept: 'text/event-stream' } }),
-      (f) => f.event === 'run.started',
-    )
+    const first = await startedRun('hold the slot')
     const queued = await json<Run>(
       postJson(`${gw.url}/v1/runs`, { prompt: 'describe the image', images: ['swapped.png'] }),
     )
