@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config/load.js'
 import type { AgentEvent } from '../../src/protocol/events.js'
 import { collect, completionOf, waitFor } from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { expectCancelEndsEscaped } from '../support/escaped-commands.js'
 import { gatewayEnv } from '../support/gateway.js'
 import { observedRun } from '../support/observed-run.js'
 import { killAll, processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
@@ -225,24 +226,10 @@ describe('warm one-shot acp:codex-acp runs', () => {
         { kind: 'exec_command', cmd: `(setsid sleep ${arg} </dev/null >/dev/null 2>&1 &); sleep 31` },
         { kind: 'text', text: 'never' },
       )
-      const controller = new AbortController()
-      const seen: AgentEvent[] = []
-      for await (const ev of warm.run(
-        request('escape please', { sandbox: 'danger-full-access' }),
-        controller.signal,
-      )) {
-        seen.push(ev)
-        if (
-          !controller.signal.aborted &&
-          ev.type === 'item.started' &&
-          ev.item.type === 'command_execution'
-        ) {
-          await waitFor(() => escaped().length > 0)
-          controller.abort('cancelled')
-        }
-      }
-      expect(completionOf(seen)).toMatchObject({ status: 'cancelled' })
-      expect(await waitUntilGone(escaped, 30_000)).toEqual([])
+      await expectCancelEndsEscaped(
+        (signal) => warm.run(request('escape please', { sandbox: 'danger-full-access' }), signal),
+        escaped,
+      )
       expect(warm.sharedProcesses).toBeGreaterThan(0)
     } finally {
       killAll(escaped())
