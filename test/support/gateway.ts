@@ -5,6 +5,7 @@ import type { LogSink } from '../../src/http/logging.js'
 import { startServer } from '../../src/http/server.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
+import type { Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { makeCodexHome } from './codex-home.js'
 import { h2connect } from './h2-client.js'
@@ -154,6 +155,27 @@ export function sharedH2Gateway(overrides: Record<string, string | undefined> = 
   })
   return shared
 }
+
+/** Reads a session (`readSession`) until its turn `turnId` is neither queued nor running (30 s at most); that turn. */
+export async function finishedTurn(
+  readSession: () => Promise<{ turns: Turn[] }>,
+  turnId: string,
+): Promise<Turn> {
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    const t = (await readSession()).turns.find((x) => x.id === turnId)
+    if (t && !['queued', 'running'].includes(t.status)) return t
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`turn ${turnId} did not finish`)
+}
+
+/** `finishedTurn` of a session of the gateway at `url` (read without a token). */
+export const finishedTurnAt = (url: string, sessionId: string, turnId: string): Promise<Turn> =>
+  finishedTurn(
+    async () => (await (await fetch(`${url}/v1/sessions/${sessionId}`)).json()) as { turns: Turn[] },
+    turnId,
+  )
 
 /**
  * The conversation a model request carried, as text, for history assertions: its `input` (OpenAI Responses),
