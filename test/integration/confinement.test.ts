@@ -34,6 +34,18 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
     return run
   }
 
+  /** Cancels `first` so `queued` may start; it must not: it fails (spawn_failed) without ever starting. */
+  const refusedOnceFreed = async (first: Run, queued: Run) => {
+    await postJson(`${gw.url}/v1/runs/${first.id}/cancel`, {})
+    const frames = await readSse(
+      await fetch(`${gw.url}/v1/runs/${queued.id}/events`, { headers: { accept: 'text/event-stream' } }),
+    )
+    expect(frames.map((f) => f.event)).not.toContain('run.started')
+    const done = await json<Run>(fetch(`${gw.url}/v1/runs/${queued.id}`))
+    expect(done).toMatchObject({ status: 'failed', reason: 'spawn_failed' })
+    return done
+  }
+
   const swappable = (name: string) => {
     const dir = path.join(gw.workspace, name)
     mkdirSync(dir)
@@ -62,13 +74,7 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
     )
     expect(queued.status).toBe('queued')
     swap()
-    await postJson(`${gw.url}/v1/runs/${first.id}/cancel`, {})
-    const frames = await readSse(
-      await fetch(`${gw.url}/v1/runs/${queued.id}/events`, { headers: { accept: 'text/event-stream' } }),
-    )
-    expect(frames.map((f) => f.event)).not.toContain('run.started')
-    const done = await json<Run>(fetch(`${gw.url}/v1/runs/${queued.id}`))
-    expect(done).toMatchObject({ status: 'failed', reason: 'spawn_failed' })
+    const done = await refusedOnceFreed(first, queued)
     expect(done.error).toMatch(/outside the workspace roots/)
     expect(JSON.stringify(mock.requests.map((r) => r.body))).not.toContain('write a marker')
     expect(readdirSync(outside)).toEqual([])
@@ -270,13 +276,7 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
     expect(queued.status).toBe('queued')
     renameSync(image, `${image}.moved`)
     symlinkSync(outside, image)
-    await postJson(`${gw.url}/v1/runs/${first.id}/cancel`, {})
-    const frames = await readSse(
-      await fetch(`${gw.url}/v1/runs/${queued.id}/events`, { headers: { accept: 'text/event-stream' } }),
-    )
-    expect(frames.map((f) => f.event)).not.toContain('run.started')
-    const done = await json<Run>(fetch(`${gw.url}/v1/runs/${queued.id}`))
-    expect(done).toMatchObject({ status: 'failed', reason: 'spawn_failed' })
+    const done = await refusedOnceFreed(first, queued)
     expect(done.error).toMatch(/image .*swapped\.png.* is not a regular file inside the workspace roots/)
     expect(JSON.stringify(mock.requests.map((r) => r.body))).not.toContain('describe the image')
     expect(readdirSync(stagedDir())).toEqual([])
