@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { CodexDriver } from '../../src/agents/codex/driver.js'
@@ -13,6 +13,7 @@ import { loadConfig } from '../../src/config/load.js'
 import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
 import { waitFor } from '../contract/driver-contract.js'
 import { held, type MockLlm, type RecordedRequest, startMockLlm, whenAsked } from '../mock-llm/index.js'
+import { enablePlanTool, twoStepPlan } from '../support/codex-plan.js'
 import { gatewayEnv, testModel } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 
@@ -148,20 +149,12 @@ describe('codex session driver', () => {
 
   it("the model's plan (update_plan) is one todo_list item: started, updated only when it changed, completed", async () => {
     h = harness(mock)
-    // this codex offers its plan tool only when asked to
-    appendFileSync(path.join(h.env.CODEX_HOME!, 'config.toml'), '\n[tools.update_plan]\nenabled = true\n')
-    const plan = (first: 'in_progress' | 'completed') => [
-      { step: 'read the code', status: first },
-      {
-        step: 'write the fix',
-        status: first === 'completed' ? ('in_progress' as const) : ('pending' as const),
-      },
-    ]
+    enablePlanTool(h.env.CODEX_HOME!)
     // codex states its plan again unchanged: that one sends nothing
     mock.script(
-      { kind: 'update_plan', plan: plan('in_progress') },
-      { kind: 'update_plan', plan: plan('in_progress'), explanation: 'same plan' },
-      { kind: 'update_plan', plan: plan('completed') },
+      { kind: 'update_plan', plan: twoStepPlan('in_progress') },
+      { kind: 'update_plan', plan: twoStepPlan('in_progress'), explanation: 'same plan' },
+      { kind: 'update_plan', plan: twoStepPlan('completed') },
       { kind: 'text', text: 'planned' },
     )
     const session = await h.driver.openSession(h.req, h.hooks)
