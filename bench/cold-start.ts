@@ -9,7 +9,6 @@
  * Usage: npx tsx bench/cold-start.ts [--iterations N] [--warmup N]   (defaults 8 and 1)
  * Not a test: exits 0 when every run produced the expected answer, 1 otherwise (after cleaning up).
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { realpathSync } from 'node:fs'
 import type { ClaudeDriver } from '../src/agents/claude/driver.js'
 import type { CodexExecDriver } from '../src/agents/codex/exec-driver.js'
@@ -22,7 +21,7 @@ import { type MockLlm, startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv, testApiKey, testModel } from '../test/support/gateway.js'
 import { tempDir, testBase } from '../test/support/temp.js'
 import { benchScope, runBench } from './bench-scope.js'
-import { asUserRunsIt } from './direct-launch.js'
+import { asUserRunsIt, spawnAndRead } from './direct-launch.js'
 import { loadLine, machineLines } from './machine.js'
 import { BenchError, benchArgs, intOption } from './options.js'
 import { markdownTable, median } from './stats.js'
@@ -56,43 +55,12 @@ function parseOptions(): { iterations: number; warmup: number } {
   }
 }
 
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL')
-  } catch {
-    // already gone
-  }
-}
-
-/** Spawns like src/process/spawn-group.ts (own process group, three pipes), reads stdout to the end. */
+/** Runs the CLI directly (spawned as the gateway spawns it) and reads its stdout to the end. */
 async function runDirect(id: string, cmd: DirectCommand, cwd: string): Promise<number> {
-  const t0 = performance.now()
-  const child: ChildProcessWithoutNullStreams = spawn(cmd.binary, cmd.args, {
-    cwd,
-    env: cmd.env,
-    detached: true,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    windowsHide: true,
-  })
-  child.stdin.on('error', () => {})
-  if (cmd.stdin) child.stdin.end(cmd.stdin)
-  else child.stdin.end()
-  const out: Buffer[] = []
-  const err: Buffer[] = []
-  child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
-  child.stderr.on('data', (chunk: Buffer) => err.push(chunk))
-  const killer = setTimeout(() => {
-    if (child.pid !== undefined) killGroup(child.pid)
-  }, opTimeoutMs)
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject)
-    child.once('close', (c) => resolve(c))
-  }).finally(() => clearTimeout(killer))
-  const totalMs = performance.now() - t0
-  const stdout = Buffer.concat(out).toString('utf8')
+  const { totalMs, code, stdout, stderr } = await spawnAndRead({ ...cmd, cwd }, opTimeoutMs)
   if (code !== 0 || !stdout.includes(answer))
     throw new BenchError(
-      `direct ${id}: exited ${code} without the expected answer\nstdout:\n${stdout}\nstderr:\n${Buffer.concat(err).toString('utf8')}`,
+      `direct ${id}: exited ${code} without the expected answer\nstdout:\n${stdout}\nstderr:\n${stderr}`,
     )
   return totalMs
 }

@@ -22,7 +22,6 @@
  * Not a test: it exits 0 when every run produced the expected answer, 1 otherwise (or on Ctrl-C, after
  * cleaning up).
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { realpathSync } from 'node:fs'
 import { CodexExecDriver } from '../src/agents/codex/exec-driver.js'
 import { codexProviderArgs } from '../src/agents/codex/provider-args.js'
@@ -30,7 +29,7 @@ import { type RunningServer, startServer } from '../src/http/server.js'
 import { type MockLlm, startMockLlm } from '../test/mock-llm/index.js'
 import { gatewayEnv, testModel } from '../test/support/gateway.js'
 import { benchScope, runBench } from './bench-scope.js'
-import { asUserRunsIt } from './direct-launch.js'
+import { asUserRunsIt, spawnAndRead } from './direct-launch.js'
 import { loadLine, machineLines } from './machine.js'
 import { BenchError, benchArgs, intOption } from './options.js'
 import { markdownTable, median, medianCi, summarize } from './stats.js'
@@ -115,44 +114,15 @@ interface Timed {
   firstStdoutMs: number | null
 }
 
-/** Spawns like src/process/spawn-group.ts (own process group, three pipes), reads stdout to the end. */
-async function spawnAndRead(
+/** Spawns the CLI directly in the bench workspace (see spawnAndRead in direct-launch.ts). */
+async function spawnDirect(
   b: Bench,
   args: string[],
   env: NodeJS.ProcessEnv,
   stdin: string | null,
 ): Promise<Timed & { code: number | null; stdout: string; stderr: string }> {
-  const t0 = performance.now()
-  const child: ChildProcessWithoutNullStreams = spawn(b.binary, args, {
-    cwd: b.workspace,
-    env,
-    detached: true,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    windowsHide: true,
-  })
-  const spawnCallMs = performance.now() - t0
-  child.stdin.on('error', () => {})
-  if (stdin) child.stdin.end(stdin)
-  else child.stdin.end()
-  let firstStdoutMs: number | null = null
-  const out: Buffer[] = []
-  const err: Buffer[] = []
-  child.stdout.on('data', (chunk: Buffer) => {
-    firstStdoutMs ??= performance.now() - t0
-    out.push(chunk)
-  })
-  child.stderr.on('data', (chunk: Buffer) => err.push(chunk))
-  const killer = setTimeout(() => {
-    if (child.pid !== undefined) killGroup(child.pid)
-  }, opTimeoutMs)
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject)
-    child.once('close', (c) => resolve(c))
-  }).finally(() => clearTimeout(killer))
-  const totalMs = performance.now() - t0
-  const stdout = Buffer.concat(out).toString('utf8')
-  const stderr = Buffer.concat(err).toString('utf8')
-  return { totalMs, headersMs: null, spawnCallMs, firstStdoutMs, code, stdout, stderr }
+  const run = await spawnAndRead({ binary: b.binary, args, cwd: b.workspace, env, stdin }, opTimeoutMs)
+  return { ...run, headersMs: null }
 }
 
 /** POST /run, reading the NDJSON stream to the end; parsing happens after the clock stopped. */
@@ -199,7 +169,7 @@ async function runDirect(b: Bench): Promise<Sample> {
     env: b.driver.childEnv(),
   })
   const before = b.mock.requests.length
-  const { code, stdout, stderr, ...timed } = await spawnAndRead(b, args, env, prompt)
+  const { code, stdout, stderr, ...timed } = await spawnDirect(b, args, env, prompt)
   if (code !== 0 || !agentMessages(stdout).includes(answer))
     throw new BenchError(
       `direct: codex exited ${code} without the expected answer\nstdout:\n${stdout}\nstderr:\n${stderr}`,
@@ -280,14 +250,6 @@ function modelRequests(mock: MockLlm, before: number): { modelRequests: number; 
   return { modelRequests: made.length, model: typeof first?.model === 'string' ? first.model : null }
 }
 
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL')
-  } catch {
-    // already gone
-  }
-}
-
 // ---------------------------------------------------------------- side measurements
 
 interface Floors {
@@ -333,7 +295,7 @@ async function fixedCost(b: Bench, rounds: number): Promise<{ direct: number[]; 
   })
   const times = { direct: [] as number[], run: [] as number[] }
   for (let i = 0; i < rounds; i++) {
-    const d = await spawnAndRead(b, args, env, null)
+    const d = await spawnDirect(b, args, env, null)
     if (d.code !== 0) throw new BenchError(`codex --version exited ${d.code}: ${d.stderr}`)
     times.direct.push(d.totalMs)
     const r = await postRun(b, ['--version'], undefined)

@@ -12,40 +12,43 @@ import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
 /** Waits for what the page shows (the page updates from events; nothing here sleeps). */
 const poll = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 30_000, interval: 100 })
 
-/** The web console in real Chromium, against the real server running the real codex and the mock model. */
-describe('web console', { timeout: 120_000 }, () => {
-  let mock: MockLlm
-  let gw: TestGateway
-  let browser: Browser
-  const contexts: BrowserContext[] = []
-
+/** The console built, a mock model, a gateway with `settings` and Chromium for a describe block; all closed after it. */
+function consoleFixture(settings: Record<string, string>) {
+  const shared = {} as { mock: MockLlm; gw: TestGateway; browser: Browser }
   beforeAll(async () => {
     ensureConsoleBuilt()
-    mock = await startMockLlm()
-    gw = await startGateway(mock, { AGENTS: 'codex', APPROVAL_TIMEOUT_SECONDS: '60' })
-    browser = await launchChromium()
+    shared.mock = await startMockLlm()
+    shared.gw = await startGateway(shared.mock, settings)
+    shared.browser = await launchChromium()
   }, 60_000)
   afterAll(async () => {
-    await browser?.close()
-    await gw?.close()
-    await mock?.close()
+    await shared.browser?.close()
+    await shared.gw?.close()
+    await shared.mock?.close()
   })
+  return shared
+}
+
+/** The web console in real Chromium, against the real server running the real codex and the mock model. */
+describe('web console', { timeout: 120_000 }, () => {
+  const shared = consoleFixture({ AGENTS: 'codex', APPROVAL_TIMEOUT_SECONDS: '60' })
+  const contexts: BrowserContext[] = []
   afterEach(async () => {
     for (const c of contexts.splice(0)) await c.close()
-    mock.reset()
+    shared.mock.reset()
   })
 
   async function open(hash = '', viewport = { width: 1100, height: 900 }): Promise<Page> {
-    const context = await browser.newContext({ viewport })
+    const context = await shared.browser.newContext({ viewport })
     contexts.push(context)
     const page = await context.newPage()
-    await page.goto(`${gw.url}/${hash}`)
+    await page.goto(`${shared.gw.url}/${hash}`)
     return page
   }
   const json = async <T>(res: Response | Promise<Response>) => (await (await res).json()) as T
 
   it('compose and stream a run: the answer as Markdown and the command with its exit code', async () => {
-    mock.on(
+    shared.mock.on(
       'count the files',
       { kind: 'exec_command', cmd: 'echo console-says-hi' },
       { kind: 'text', text: 'The answer is **forty-two**.' },
@@ -68,7 +71,7 @@ describe('web console', { timeout: 120_000 }, () => {
   })
 
   it('reloading mid-run loses nothing and doubles nothing', async () => {
-    mock.on(
+    shared.mock.on(
       'slow work',
       { kind: 'exec_command', cmd: 'echo before-reload' },
       { kind: 'exec_command', cmd: 'sleep 2 && echo after-reload' },
@@ -81,7 +84,7 @@ describe('web console', { timeout: 120_000 }, () => {
     await page.waitForURL(/#\/runs\/run_/)
     const runId = decodeURIComponent(page.url().split('/').at(-1)!)
     await poll(() => page.getByTestId('command').first().textContent()).toContain('before-reload')
-    const run = await json<{ status: string }>(fetch(`${gw.url}/v1/runs/${runId}`))
+    const run = await json<{ status: string }>(fetch(`${shared.gw.url}/v1/runs/${runId}`))
     expect(run.status).toBe('running')
     await page.reload()
     await poll(() => page.getByTestId('agent-message').textContent()).toContain('all done after the reload')
@@ -91,7 +94,9 @@ describe('web console', { timeout: 120_000 }, () => {
       .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-raw-seq'))))
     const stored = (
       await (
-        await fetch(`${gw.url}/v1/runs/${runId}/events`, { headers: { accept: 'application/x-ndjson' } })
+        await fetch(`${shared.gw.url}/v1/runs/${runId}/events`, {
+          headers: { accept: 'application/x-ndjson' },
+        })
       ).text()
     )
       .split('\n')
@@ -103,12 +108,12 @@ describe('web console', { timeout: 120_000 }, () => {
 
   it("a session's command output shows while the command runs: its first line before it ends, then both", async () => {
     const session = await json<Session>(
-      postJson(`${gw.url}/v1/sessions`, { approvalPolicy: 'never', sandbox: 'workspace-write' }),
+      postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'never', sandbox: 'workspace-write' }),
     )
     // The command prints a line when the test creates a file, waits for a second file, then prints another:
     // it cannot end before the test saw its first line on the page.
     const waitFor = (file: string) => `until [ -e ${file} ]; do sleep 0.05; done`
-    mock.on(
+    shared.mock.on(
       'stream two lines',
       {
         kind: 'exec_command',
@@ -119,7 +124,7 @@ describe('web console', { timeout: 120_000 }, () => {
     )
     const page = await open(`#/sessions/${session.id}`)
     await page.locator('[data-loaded]').waitFor()
-    await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'stream two lines please' })
+    await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, { input: 'stream two lines please' })
     const command = page.getByTestId('command')
     const output = command.locator('pre.output')
     // the command runs (item.started shown) before it prints anything
@@ -136,13 +141,13 @@ describe('web console', { timeout: 120_000 }, () => {
   })
 
   it('a connection dropped while a command streams: the console resumes (Last-Event-ID), its output neither doubled nor short', async () => {
-    const proxy = await startCuttingProxy(gw.url)
+    const proxy = await startCuttingProxy(shared.gw.url)
     try {
       const session = await json<Session>(
-        postJson(`${gw.url}/v1/sessions`, { approvalPolicy: 'never', sandbox: 'workspace-write' }),
+        postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'never', sandbox: 'workspace-write' }),
       )
       const waitFor = (file: string) => `until [ -e ${file} ]; do sleep 0.05; done`
-      mock.on(
+      shared.mock.on(
         'three lines across a drop',
         {
           kind: 'exec_command',
@@ -151,7 +156,7 @@ describe('web console', { timeout: 120_000 }, () => {
         },
         { kind: 'text', text: 'printed three lines' },
       )
-      const context = await browser.newContext()
+      const context = await shared.browser.newContext()
       contexts.push(context)
       const page = await context.newPage()
       const resumedAfter: string[] = []
@@ -161,7 +166,7 @@ describe('web console', { timeout: 120_000 }, () => {
       })
       await page.goto(`${proxy.url}/#/sessions/${session.id}`)
       await page.locator('[data-loaded]').waitFor()
-      await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, {
+      await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, {
         input: 'three lines across a drop please',
       })
       const command = page.getByTestId('command')
@@ -195,13 +200,13 @@ describe('web console', { timeout: 120_000 }, () => {
 
   it('on a phone, long words (a path in the prompt, the command, its output, raw events) stay within the screen', async () => {
     const long = `/workspace/${'very-long-directory-name-'.repeat(8)}end`
-    mock.on(
+    shared.mock.on(
       'a long command',
       { kind: 'exec_command', cmd: `echo ${long}/${'x'.repeat(300)}` },
       { kind: 'text', text: `printed ${long}` },
     )
     const run = await json<{ id: string; status: string }>(
-      postJson(`${gw.url}/v1/runs?wait=true`, {
+      postJson(`${shared.gw.url}/v1/runs?wait=true`, {
         agent: 'codex',
         prompt: `run a long command in ${long}`,
         sandbox: 'workspace-write',
@@ -229,24 +234,26 @@ describe('web console', { timeout: 120_000 }, () => {
     await page.locator('[data-raw-seq]').first().waitFor()
     expect(await sticksOut()).toBe(0)
 
-    const session = await json<Session>(postJson(`${gw.url}/v1/sessions`, { approvalPolicy: 'never' }))
-    mock.on('a long question', { kind: 'text', text: 'a short answer' })
-    await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: `a long question about ${long}` })
-    await page.goto(`${gw.url}/#/sessions/${session.id}`)
+    const session = await json<Session>(postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'never' }))
+    shared.mock.on('a long question', { kind: 'text', text: 'a short answer' })
+    await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, {
+      input: `a long question about ${long}`,
+    })
+    await page.goto(`${shared.gw.url}/#/sessions/${session.id}`)
     await poll(() => page.locator('.turn').first().textContent()).toContain('a short answer')
     expect(await sticksOut()).toBe(0)
   })
 
   it('approvals from a phone: accept one (the file appears), decline another (no file); the count shows', async () => {
     const session = await json<Session>(
-      postJson(`${gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
+      postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
     )
-    mock.on(
+    shared.mock.on(
       'write the approved file',
       { kind: 'exec_command', cmd: 'echo yes > phone-approved.txt' },
       { kind: 'text', text: 'wrote it' },
     )
-    mock.on(
+    shared.mock.on(
       'write the declined file',
       {
         kind: 'apply_patch',
@@ -255,7 +262,7 @@ describe('web console', { timeout: 120_000 }, () => {
       { kind: 'text', text: 'did not write' },
     )
     const first = await json<Turn>(
-      postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'write the approved file' }),
+      postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, { input: 'write the approved file' }),
     )
     const page = await open('#/approvals', { width: 390, height: 844 })
     const card = page.locator('.approval:not(.resolved)', { hasText: 'phone-approved.txt' })
@@ -270,10 +277,10 @@ describe('web console', { timeout: 120_000 }, () => {
 
     // A file change (read-only: codex must ask to write), shown as its diff.
     const patching = await json<Session>(
-      postJson(`${gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'read-only' }),
+      postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'read-only' }),
     )
     const second = await json<Turn>(
-      postJson(`${gw.url}/v1/sessions/${patching.id}/turns`, { input: 'write the declined file' }),
+      postJson(`${shared.gw.url}/v1/sessions/${patching.id}/turns`, { input: 'write the declined file' }),
     )
     const next = page.locator('.approval:not(.resolved)', { hasText: 'phone-declined.txt' })
     await next.waitFor({ timeout: 30_000 })
@@ -287,8 +294,8 @@ describe('web console', { timeout: 120_000 }, () => {
   })
 
   it('a session with two turns, and a second tab on it stays in sync', async () => {
-    mock.on('first turn please', { kind: 'text', text: 'first reply from the agent' })
-    mock.on('second turn please', { kind: 'text', text: 'second reply from the agent' })
+    shared.mock.on('first turn please', { kind: 'text', text: 'first reply from the agent' })
+    shared.mock.on('second turn please', { kind: 'text', text: 'second reply from the agent' })
     const page = await open('#/sessions')
     await page.getByLabel('Approval policy').selectOption('never')
     await page.getByRole('button', { name: 'Start session' }).click()
@@ -322,15 +329,15 @@ describe('web console', { timeout: 120_000 }, () => {
     await page.waitForURL(/#\/runs\/run_/)
     await poll(() => page.getByTestId('run-status').textContent()).toBe('succeeded')
     await page.getByTestId('agent-message').first().waitFor()
-    await page.goto(`${gw.url}/#/agents`)
+    await page.goto(`${shared.gw.url}/#/agents`)
     const codex = page.locator('tr[data-agent="codex"]')
     await poll(() => codex.textContent()).toContain('sessions')
     await screenshot(page, 'agents')
   })
 
   it('no serious or critical accessibility violations in any view, light and dark', async () => {
-    const runs = await json<{ runs: { id: string }[] }>(fetch(`${gw.url}/v1/runs`))
-    const sessions = await json<{ sessions: { id: string }[] }>(fetch(`${gw.url}/v1/sessions`))
+    const runs = await json<{ runs: { id: string }[] }>(fetch(`${shared.gw.url}/v1/runs`))
+    const sessions = await json<{ sessions: { id: string }[] }>(fetch(`${shared.gw.url}/v1/sessions`))
     const views = [
       '#/new',
       '#/runs',
@@ -344,7 +351,7 @@ describe('web console', { timeout: 120_000 }, () => {
       const page = await open()
       await page.emulateMedia({ colorScheme: scheme })
       for (const view of views) {
-        await page.goto(`${gw.url}/${view}`)
+        await page.goto(`${shared.gw.url}/${view}`)
         await page.locator('main h1').waitFor()
         await page.locator('[data-loaded]').waitFor()
         expect(await seriousA11yViolations(page), `${view} (${scheme})`).toEqual([])
@@ -354,7 +361,7 @@ describe('web console', { timeout: 120_000 }, () => {
 
   async function waitForTurn(sessionId: string, turnId: string): Promise<Turn> {
     for (;;) {
-      const s = await json<{ turns: Turn[] }>(fetch(`${gw.url}/v1/sessions/${sessionId}`))
+      const s = await json<{ turns: Turn[] }>(fetch(`${shared.gw.url}/v1/sessions/${sessionId}`))
       const t = s.turns.find((x) => x.id === turnId)
       if (t && ['completed', 'failed', 'interrupted'].includes(t.status)) return t
       await new Promise((r) => setTimeout(r, 100))
@@ -363,33 +370,19 @@ describe('web console', { timeout: 120_000 }, () => {
 })
 
 describe('web console with API_TOKENS', { timeout: 120_000 }, () => {
-  let mock: MockLlm
-  let gw: TestGateway
-  let browser: Browser
-
-  beforeAll(async () => {
-    ensureConsoleBuilt()
-    mock = await startMockLlm()
-    gw = await startGateway(mock, { AGENTS: 'codex', API_TOKENS: 'console-token-123' })
-    browser = await launchChromium()
-  }, 60_000)
-  afterAll(async () => {
-    await browser?.close()
-    await gw?.close()
-    await mock?.close()
-  })
+  const shared = consoleFixture({ AGENTS: 'codex', API_TOKENS: 'console-token-123' })
 
   it('asks for a token (the API answers 401 without it), then runs and streams with it in a header only', async () => {
-    expect((await fetch(`${gw.url}/v1/agents`)).status).toBe(401)
-    const index = await fetch(`${gw.url}/`)
+    expect((await fetch(`${shared.gw.url}/v1/agents`)).status).toBe(401)
+    const index = await fetch(`${shared.gw.url}/`)
     expect(index.status).toBe(200)
     expect(index.headers.get('cache-control')).toBe('no-cache')
     const script = /src="(\/assets\/[^"]+\.js)"/.exec(await index.text())![1]!
-    const asset = await fetch(`${gw.url}${script}`)
+    const asset = await fetch(`${shared.gw.url}${script}`)
     expect(asset.status).toBe(200)
     expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
-    expect((await fetch(`${gw.url}/openapi.json`)).status).toBe(401)
-    const context = await browser.newContext()
+    expect((await fetch(`${shared.gw.url}/openapi.json`)).status).toBe(401)
+    const context = await shared.browser.newContext()
     const page = await context.newPage()
     const urls: string[] = []
     const streamAuth: (string | undefined)[] = []
@@ -399,14 +392,14 @@ describe('web console with API_TOKENS', { timeout: 120_000 }, () => {
       // Streams opened before the token was typed (the inbox) are answered 401 and end.
       if (loggedIn && r.url().includes('/events')) streamAuth.push(r.headers().authorization)
     })
-    await page.goto(`${gw.url}/`)
+    await page.goto(`${shared.gw.url}/`)
     await page.getByLabel('API token').waitFor()
     await screenshot(page, 'login')
     await page.getByLabel('API token').fill('console-token-123')
     loggedIn = true
     await page.getByRole('button', { name: 'Use this token' }).click()
     await poll(() => page.locator('#agent option').count()).toBeGreaterThan(0)
-    mock.on('token run', { kind: 'text', text: 'streamed with a token' })
+    shared.mock.on('token run', { kind: 'text', text: 'streamed with a token' })
     await page.getByLabel('Prompt').fill('a token run')
     await page.getByRole('button', { name: 'Stream' }).click()
     await poll(() => page.getByTestId('agent-message').textContent()).toContain('streamed with a token')
@@ -422,9 +415,9 @@ describe('web console with API_TOKENS', { timeout: 120_000 }, () => {
     const document = JSON.parse(readFileSync((await download.path())!, 'utf8')) as { openapi: string }
     expect(document.openapi).toMatch(/^3\.1/)
     // The documentation pages use the same saved token.
-    await page.goto(`${gw.url}/redoc`)
+    await page.goto(`${shared.gw.url}/redoc`)
     await page.locator('#redoc h1').first().waitFor({ timeout: 30_000 })
-    await page.goto(`${gw.url}/docs`)
+    await page.goto(`${shared.gw.url}/docs`)
     await page.locator('.swagger-ui .info .title').waitFor({ timeout: 30_000 })
     await context.close()
   })

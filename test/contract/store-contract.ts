@@ -26,6 +26,17 @@ export function newRun(id: string, patch: Partial<Run> = {}): Run {
   return { ...queuedRun(id, 'codex-exec', { prompt: 'p', cwd: '/w' }, '2026-01-01T00:00:00.000Z'), ...patch }
 }
 
+/** A run's run.completed event for a succeeded run, as the event log stores it. */
+export const runSucceeded = {
+  type: 'run.completed' as const,
+  status: 'succeeded' as const,
+  exitCode: 0,
+  signal: null,
+  reason: 'exited' as const,
+  finalResponse: 'x',
+  usage: null,
+}
+
 export function newSession(id: string, patch: Partial<Session> = {}): Session {
   return {
     id,

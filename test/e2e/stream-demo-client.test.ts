@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Session } from '../../src/protocol/sessions.js'
-import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { startGateway, type TestGateway } from '../support/gateway.js'
+import { sharedGateway } from '../support/gateway.js'
 
 const root = path.resolve(import.meta.dirname, '../..')
 const tsxLoader = import.meta.resolve('tsx')
@@ -39,25 +38,16 @@ function demoClient(env: Record<string, string>, args: string[]) {
 }
 
 describe('agent-gateway stream (the demo client)', () => {
-  let mock: MockLlm
-  let gw: TestGateway
-  beforeAll(async () => {
-    mock = await startMockLlm()
-    gw = await startGateway(mock)
-  })
-  afterAll(async () => {
-    await gw?.close()
-    await mock?.close()
-  })
+  const shared = sharedGateway()
 
   it('prints the output text, asks "Approve? (yes/no)", runs the command on yes, and quits on /quit', async () => {
-    mock.script(
+    shared.mock.script(
       { kind: 'exec_command', cmd: 'echo demo > demo.txt' },
       { kind: 'text', text: 'demo wrote the file' },
       { kind: 'text', text: 'second reply' },
     )
     const sessionId = `demo-${process.pid}`
-    const c = demoClient({ CODEX_API_URL: gw.url }, [sessionId, 'please', 'write', 'demo.txt'])
+    const c = demoClient({ CODEX_API_URL: shared.gw.url }, [sessionId, 'please', 'write', 'demo.txt'])
     await c.waitFor('Approve? (yes/no)')
     expect(c.output()).toContain('echo demo > demo.txt')
     c.type('yes')
@@ -68,14 +58,14 @@ describe('agent-gateway stream (the demo client)', () => {
     c.type('/quit')
     expect(await c.exited).toBe(0)
     expect(c.output()).toContain('[terminate] Stream ended from server side.')
-    const sessions = (await (await fetch(`${gw.url}/v1/sessions`)).json()) as { sessions: Session[] }
+    const sessions = (await (await fetch(`${shared.gw.url}/v1/sessions`)).json()) as { sessions: Session[] }
     const session = sessions.sessions.find((s) => s.externalId === sessionId)!
     expect(existsSync(path.join(session.cwd, 'demo.txt'))).toBe(true)
   }, 120_000)
 
   it('/cancel stops a slow run', async () => {
-    mock.script({ kind: 'text', text: 'too slow', delayMs: 30_000 })
-    const c = demoClient({ CODEX_API_URL: gw.url }, [`demo-cancel-${process.pid}`, 'be slow'])
+    shared.mock.script({ kind: 'text', text: 'too slow', delayMs: 30_000 })
+    const c = demoClient({ CODEX_API_URL: shared.gw.url }, [`demo-cancel-${process.pid}`, 'be slow'])
     await c.waitFor('Agent thinking...')
     c.type('/cancel')
     await c.waitFor('Agent run cancelled by client.')

@@ -3,7 +3,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { finishedTurnAt, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 
 /**
@@ -55,7 +55,7 @@ describe('Claude permission requests over HTTP (acp:claude-agent-acp)', () => {
       expect(status.status).toBe('waiting_for_approval')
       const answer = await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision })
       expect(answer.status).toBe(200)
-      const done = await finishedTurn(gw.url, session.id, turn.id)
+      const done = await finishedTurnAt(gw.url, session.id, turn.id)
       expect(['completed', 'interrupted']).toContain(done.status)
       expect(existsSync(path.join(session.cwd, file))).toBe(written)
     }, 60_000)
@@ -74,15 +74,4 @@ async function pendingApproval(url: string, sessionId: string): Promise<Approval
     await new Promise((r) => setTimeout(r, 50))
   }
   throw new Error('no approval was requested')
-}
-
-async function finishedTurn(url: string, sessionId: string, turnId: string): Promise<Turn> {
-  const deadline = Date.now() + 30_000
-  while (Date.now() < deadline) {
-    const s = (await (await fetch(`${url}/v1/sessions/${sessionId}`)).json()) as { turns: Turn[] }
-    const t = s.turns.find((x) => x.id === turnId)
-    if (t && !['queued', 'running'].includes(t.status)) return t
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error('the turn did not finish')
 }

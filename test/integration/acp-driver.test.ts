@@ -70,11 +70,64 @@ function expectWellFormed(events: AgentEvent[]) {
 const messages = (events: AgentEvent[]) =>
   events.flatMap((e) => (e.type === 'item.completed' && e.item.type === 'agent_message' ? [e.item.text] : []))
 
+// Each turn is well formed, completed, and its one agent message is the answer at its index.
+function expectAnswered(turns: AgentEvent[][], answers: string[]) {
+  for (const [i, events] of turns.entries()) {
+    expectWellFormed(events)
+    expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+    expect(messages(events)).toEqual([answers[i]])
+  }
+}
+
+// One mock model per describe; after each test its open session is closed, leaves no process, and the mock is reset.
+function sessionFixture(resetMore = () => {}) {
+  const t = {
+    mock: undefined as unknown as MockLlm,
+    session: undefined as AgentSession | undefined,
+    workspace: '',
+  }
+  beforeAll(async () => {
+    t.mock = await startMockLlm()
+  })
+  afterAll(async () => {
+    await t.mock?.close()
+  })
+  afterEach(async () => {
+    await t.session?.close()
+    t.session = undefined
+    expect(await waitUntilGone(() => processesUnder(t.workspace))).toEqual([])
+    resetMore()
+    t.mock.reset()
+  })
+  return t
+}
+
+// Aborts a turn the model answers slowly once the model was asked: it ends interrupted, soon; close leaves no process.
+async function expectAbortInterrupts(s: AgentSession, workspace: string, modelAsked: () => boolean) {
+  const controller = new AbortController()
+  const events: AgentEvent[] = []
+  let abortedAt = 0
+  for await (const ev of s.turn([{ type: 'text', text: 'take your time' }], controller.signal)) {
+    events.push(ev)
+    if (ev.type === 'turn.started') {
+      await waitFor(modelAsked)
+      abortedAt = Date.now()
+      controller.abort()
+    }
+  }
+  expectWellFormed(events)
+  expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
+  // from the abort (not from before the agent started): far below the 20 s answer it did not wait for
+  expect(Date.now() - abortedAt).toBeLessThan(8000)
+  await s.close()
+  expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
+}
+
 describe('acp:codex-acp sessions', () => {
-  let mock: MockLlm
-  let session: AgentSession | undefined
-  let workspace: string
   const asks: ApprovalAsk[] = []
+  const t = sessionFixture(() => {
+    asks.length = 0
+  })
   let decision: ApprovalDecision = 'decline'
   const hooks: SessionHooks = {
     requestApproval: async (ask) => {
@@ -84,46 +137,28 @@ describe('acp:codex-acp sessions', () => {
   }
 
   const open = async (extra: { approvalPolicy?: 'untrusted'; sandbox?: 'workspace-write' } = {}) => {
-    const h = codexAcp(mock)
-    workspace = h.workspace
-    session = await h.driver.openSession({ cwd: workspace, ...extra }, hooks)
-    return session
+    const h = codexAcp(t.mock)
+    t.workspace = h.workspace
+    t.session = await h.driver.openSession({ cwd: t.workspace, ...extra }, hooks)
+    return t.session
   }
 
-  beforeAll(async () => {
-    mock = await startMockLlm()
-  })
-  afterAll(async () => {
-    await mock?.close()
-  })
-  afterEach(async () => {
-    await session?.close()
-    session = undefined
-    expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
-    asks.length = 0
-    mock.reset()
-  })
-
   it('two turns in one session: the second model request carries the first', async () => {
-    mock.script({ kind: 'text', text: 'answer one' }, { kind: 'text', text: 'answer two', deltas: true })
+    t.mock.script({ kind: 'text', text: 'answer one' }, { kind: 'text', text: 'answer two', deltas: true })
     const s = await open()
     expect(s.agentSessionId).toMatch(/^[0-9a-f-]{36}$/)
     const first = await collect(s, 'prompt one')
     const second = await collect(s, 'prompt two')
-    for (const [i, events] of [first, second].entries()) {
-      expectWellFormed(events)
-      expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
-      expect(messages(events)).toEqual([['answer one', 'answer two'][i]])
-    }
+    expectAnswered([first, second], ['answer one', 'answer two'])
     expect(second.filter((e) => e.type === 'item.delta').length).toBeGreaterThan(1)
-    expect(mock.requests).toHaveLength(2)
+    expect(t.mock.requests).toHaveLength(2)
     for (const text of ['prompt one', 'answer one', 'prompt two'])
-      expect(requestInput(mock, 1)).toContain(text)
+      expect(requestInput(t.mock, 1)).toContain(text)
   })
 
   // codex-acp under load: see shellToolRetries in the driver contract
   it('a shell tool call is a command_execution item with its output', { retry: 2 }, async () => {
-    mock.script({ kind: 'exec_command', cmd: 'echo tool-output' }, { kind: 'text', text: 'ran it' })
+    t.mock.script({ kind: 'exec_command', cmd: 'echo tool-output' }, { kind: 'text', text: 'ran it' })
     const events = await collect(await open({ sandbox: 'workspace-write' }), 'run it')
     expectWellFormed(events)
     const started = events.find((e) => e.type === 'item.started' && e.item.type === 'command_execution')
@@ -139,8 +174,8 @@ describe('acp:codex-acp sessions', () => {
 
   it('a permission request goes to the hook; accepted, the file is written', { retry: 2 }, async () => {
     decision = 'accept'
-    rmSync(path.join(workspace, 'approved.txt'), { force: true })
-    mock.script({ kind: 'exec_command', cmd: 'echo hi > approved.txt' }, { kind: 'text', text: 'wrote it' })
+    rmSync(path.join(t.workspace, 'approved.txt'), { force: true })
+    t.mock.script({ kind: 'exec_command', cmd: 'echo hi > approved.txt' }, { kind: 'text', text: 'wrote it' })
     const events = await collect(
       await open({ approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
       'write the file',
@@ -150,11 +185,11 @@ describe('acp:codex-acp sessions', () => {
     expect(asks[0]).toMatchObject({
       kind: 'command',
       command: 'echo hi > approved.txt',
-      cwd: workspace,
+      cwd: t.workspace,
       options: ['accept', 'accept_for_session', 'decline', 'cancel'],
       itemId: expect.any(String),
     })
-    expect(readFileSync(path.join(workspace, 'approved.txt'), 'utf8').trim()).toBe('hi')
+    expect(readFileSync(path.join(t.workspace, 'approved.txt'), 'utf8').trim()).toBe('hi')
     expect(
       events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution'),
     ).toMatchObject({ item: { status: 'completed', exitCode: 0 } })
@@ -162,14 +197,14 @@ describe('acp:codex-acp sessions', () => {
 
   it('a permission request declined by the hook: the file is not written', async () => {
     decision = 'decline'
-    mock.script({ kind: 'exec_command', cmd: 'echo hi > approved.txt' }, { kind: 'text', text: 'did not' })
+    t.mock.script({ kind: 'exec_command', cmd: 'echo hi > approved.txt' }, { kind: 'text', text: 'did not' })
     const events = await collect(
       await open({ approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
       'write the file',
     )
     expectWellFormed(events)
     expect(asks).toHaveLength(1)
-    expect(existsSync(path.join(workspace, 'approved.txt'))).toBe(false)
+    expect(existsSync(path.join(t.workspace, 'approved.txt'))).toBe(false)
     const item = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
     expect(item).toMatchObject({ item: { status: 'declined' } })
     // codex-acp's reject option is codex's `abort`: codex ends the turn (stopReason cancelled)
@@ -177,25 +212,8 @@ describe('acp:codex-acp sessions', () => {
   })
 
   it('aborting a slow turn cancels it (interrupted); close leaves no process', async () => {
-    mock.script({ kind: 'text', text: 'too late', delayMs: 20_000 })
-    const s = await open()
-    const controller = new AbortController()
-    const events: AgentEvent[] = []
-    let abortedAt = 0
-    for await (const ev of s.turn([{ type: 'text', text: 'take your time' }], controller.signal)) {
-      events.push(ev)
-      if (ev.type === 'turn.started') {
-        await waitFor(() => mock.requests.length > 0)
-        abortedAt = Date.now()
-        controller.abort()
-      }
-    }
-    expectWellFormed(events)
-    expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
-    // from the abort (not from before the agent started): far below the 20 s answer it did not wait for
-    expect(Date.now() - abortedAt).toBeLessThan(8000)
-    await s.close()
-    expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
+    t.mock.script({ kind: 'text', text: 'too late', delayMs: 20_000 })
+    await expectAbortInterrupts(await open(), t.workspace, () => t.mock.requests.length > 0)
   })
 
   it('steer is a conflict and fork is unsupported', async () => {
@@ -205,26 +223,26 @@ describe('acp:codex-acp sessions', () => {
   })
 
   it('resumeSession loads the session in a new process (session/load) and carries its history', async () => {
-    mock.script({ kind: 'text', text: 'remembered answer' }, { kind: 'text', text: 'second answer' })
-    const h = codexAcp(mock)
-    workspace = h.workspace
-    const first = await h.driver.openSession({ cwd: workspace }, hooks)
+    t.mock.script({ kind: 'text', text: 'remembered answer' }, { kind: 'text', text: 'second answer' })
+    const h = codexAcp(t.mock)
+    t.workspace = h.workspace
+    const first = await h.driver.openSession({ cwd: t.workspace }, hooks)
     await collect(first, 'first prompt')
     await first.close()
-    session = await h.driver.resumeSession(first.agentSessionId, { cwd: workspace }, hooks)
-    expect(session.agentSessionId).toBe(first.agentSessionId)
-    const events = await collect(session, 'second prompt')
+    t.session = await h.driver.resumeSession(first.agentSessionId, { cwd: t.workspace }, hooks)
+    expect(t.session.agentSessionId).toBe(first.agentSessionId)
+    const events = await collect(t.session, 'second prompt')
     expectWellFormed(events)
     expect(messages(events)).toEqual(['second answer'])
-    expect(requestInput(mock, 1)).toContain('remembered answer')
+    expect(requestInput(t.mock, 1)).toContain('remembered answer')
   })
 })
 
 describe('acp:claude-agent-acp permissions', () => {
-  let mock: MockLlm
-  let session: AgentSession | undefined
-  let workspace: string
   const asks: ApprovalAsk[] = []
+  const t = sessionFixture(() => {
+    asks.length = 0
+  })
 
   const open = async (decision: ApprovalDecision) => {
     const {
@@ -232,15 +250,15 @@ describe('acp:claude-agent-acp permissions', () => {
       dir,
       workspace: ws,
     } = gatewayEnv(null, {
-      ANTHROPIC_BASE_URL: mock.url,
+      ANTHROPIC_BASE_URL: t.mock.url,
       ANTHROPIC_API_KEY: 'sk-ant-test',
       CLAUDE_CODE_MAX_RETRIES: '0',
     })
-    workspace = ws
+    t.workspace = ws
     const driver = new AcpDriver(loadConfig(env, dir), acpPreset('claude-agent-acp'), env)
     expect((await driver.probe()).authenticated).toBe(true)
-    session = await driver.openSession(
-      { cwd: workspace },
+    t.session = await driver.openSession(
+      { cwd: t.workspace },
       {
         requestApproval: async (ask) => {
           asks.push(ask)
@@ -248,34 +266,20 @@ describe('acp:claude-agent-acp permissions', () => {
         },
       },
     )
-    return session
+    return t.session
   }
-
-  beforeAll(async () => {
-    mock = await startMockLlm()
-  })
-  afterAll(async () => {
-    await mock?.close()
-  })
-  afterEach(async () => {
-    await session?.close()
-    session = undefined
-    expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
-    asks.length = 0
-    mock.reset()
-  })
 
   for (const [decision, written] of [
     ['accept', true],
     ['decline', false],
   ] as const) {
     it(`a Bash permission request answered ${decision}: the file is ${written ? '' : 'not '}written`, async () => {
-      mock.on(
+      t.mock.on(
         'write the file',
         { kind: 'exec_command', cmd: 'echo hi > claude.txt' },
         { kind: 'text', text: 'done' },
       )
-      mock.setDefault({ kind: 'text', text: 'OK' })
+      t.mock.setDefault({ kind: 'text', text: 'OK' })
       const events = await collect(await open(decision), 'write the file')
       expectWellFormed(events)
       expect(asks.length).toBeGreaterThanOrEqual(1)
@@ -284,69 +288,34 @@ describe('acp:claude-agent-acp permissions', () => {
         options: expect.arrayContaining(['accept', 'decline']),
       })
       expect(asks[0]!.command).toContain('echo hi > claude.txt')
-      expect(existsSync(path.join(workspace, 'claude.txt'))).toBe(written)
+      expect(existsSync(path.join(t.workspace, 'claude.txt'))).toBe(written)
       expect(events.at(-1)?.type).toBe('turn.completed')
     }, 60_000)
   }
 })
 
 describe('acp:claude-agent-acp sessions', () => {
-  let mock: MockLlm
-  let session: AgentSession | undefined
-  let workspace: string
+  const t = sessionFixture()
 
   const open = async () => {
-    const h = claudeAcp(mock)
-    workspace = h.workspace
-    session = await h.driver.openSession({ cwd: workspace }, { requestApproval: async () => 'decline' })
-    return session
+    const h = claudeAcp(t.mock)
+    t.workspace = h.workspace
+    t.session = await h.driver.openSession({ cwd: t.workspace }, { requestApproval: async () => 'decline' })
+    return t.session
   }
 
-  beforeAll(async () => {
-    mock = await startMockLlm()
-  })
-  afterAll(async () => {
-    await mock?.close()
-  })
-  afterEach(async () => {
-    await session?.close()
-    session = undefined
-    expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
-    mock.reset()
-  })
-
   it('two turns in one session: the last model request carries the first turn', async () => {
-    mock.script({ kind: 'text', text: 'answer one' }, { kind: 'text', text: 'answer two' })
+    t.mock.script({ kind: 'text', text: 'answer one' }, { kind: 'text', text: 'answer two' })
     const s = await open()
     const first = await collect(s, 'prompt one')
     const second = await collect(s, 'prompt two')
-    for (const [i, events] of [first, second].entries()) {
-      expectWellFormed(events)
-      expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
-      expect(messages(events)).toEqual([['answer one', 'answer two'][i]])
-    }
-    for (const text of ['prompt one', 'answer one', 'prompt two']) expect(requestInput(mock)).toContain(text)
+    expectAnswered([first, second], ['answer one', 'answer two'])
+    for (const text of ['prompt one', 'answer one', 'prompt two'])
+      expect(requestInput(t.mock)).toContain(text)
   }, 60_000)
 
   it('aborting a slow turn cancels it (interrupted); close leaves no process', async () => {
-    mock.script({ kind: 'text', text: 'too late', delayMs: 20_000 })
-    const s = await open()
-    const controller = new AbortController()
-    const events: AgentEvent[] = []
-    let abortedAt = 0
-    for await (const ev of s.turn([{ type: 'text', text: 'take your time' }], controller.signal)) {
-      events.push(ev)
-      if (ev.type === 'turn.started') {
-        await waitFor(() => mock.requests.some((r) => !r.side))
-        abortedAt = Date.now()
-        controller.abort()
-      }
-    }
-    expectWellFormed(events)
-    expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
-    // from the abort (not from before the agent started): far below the 20 s answer it did not wait for
-    expect(Date.now() - abortedAt).toBeLessThan(8000)
-    await s.close()
-    expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
+    t.mock.script({ kind: 'text', text: 'too late', delayMs: 20_000 })
+    await expectAbortInterrupts(await open(), t.workspace, () => t.mock.requests.some((r) => !r.side))
   }, 60_000)
 })

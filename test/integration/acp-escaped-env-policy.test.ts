@@ -2,9 +2,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { acpPreset } from '../../src/agents/acp/agent-spec.js'
 import { AcpDriver } from '../../src/agents/acp/driver.js'
 import { loadConfig } from '../../src/config/load.js'
-import type { AgentEvent } from '../../src/protocol/events.js'
-import { completionOf, waitFor } from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { expectCancelEndsEscaped } from '../support/escaped-commands.js'
 import { gatewayEnv } from '../support/gateway.js'
 import { killAll, processesUnder, waitUntilGone } from '../support/processes.js'
 import { tempDir } from '../support/temp.js'
@@ -45,20 +44,10 @@ it('with inherit = "none", a command that escaped the warm codex-acp process end
       { kind: 'exec_command', cmd: `(setsid sleep ${arg} </dev/null >/dev/null 2>&1 &); sleep 31` },
       { kind: 'text', text: 'never' },
     )
-    const controller = new AbortController()
-    const seen: AgentEvent[] = []
-    for await (const ev of warm.run(
-      { prompt: 'escape', cwd: workspace, sandbox: 'danger-full-access' },
-      controller.signal,
-    )) {
-      seen.push(ev)
-      if (!controller.signal.aborted && ev.type === 'item.started' && ev.item.type === 'command_execution') {
-        await waitFor(() => escaped().length > 0)
-        controller.abort('cancelled')
-      }
-    }
-    expect(completionOf(seen)).toMatchObject({ status: 'cancelled' })
-    expect(await waitUntilGone(escaped, 30_000)).toEqual([])
+    await expectCancelEndsEscaped(
+      (signal) => warm.run({ prompt: 'escape', cwd: workspace, sandbox: 'danger-full-access' }, signal),
+      escaped,
+    )
     // the warm process serves on
     expect(warm.sharedProcesses).toBeGreaterThan(0)
   } finally {

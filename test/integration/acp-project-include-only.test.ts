@@ -6,9 +6,8 @@ import { AcpDriver } from '../../src/agents/acp/driver.js'
 import { AcpLeases } from '../../src/agents/acp/session-leases.js'
 import { loadConfig } from '../../src/config/load.js'
 import { localRunner } from '../../src/process/local-runner.js'
-import type { AgentEvent } from '../../src/protocol/events.js'
-import { completionOf, waitFor } from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { expectCancelEndsEscaped } from '../support/escaped-commands.js'
 import { gatewayEnv } from '../support/gateway.js'
 import { killAll, processesUnder, waitUntilGone } from '../support/processes.js'
 
@@ -87,20 +86,10 @@ it('a trusted project keeping only PATH: the commands carry the marker, what esc
       },
       { kind: 'text', text: 'never' },
     )
-    const controller = new AbortController()
-    const seen: AgentEvent[] = []
-    for await (const ev of warm.run(
-      { prompt: 'escape', cwd, sandbox: 'danger-full-access' },
-      controller.signal,
-    )) {
-      seen.push(ev)
-      if (!controller.signal.aborted && ev.type === 'item.started' && ev.item.type === 'command_execution') {
-        await waitFor(() => escaped().length > 0)
-        controller.abort('cancelled')
-      }
-    }
-    expect(completionOf(seen)).toMatchObject({ status: 'cancelled' })
-    expect(await waitUntilGone(escaped, 30_000)).toEqual([])
+    await expectCancelEndsEscaped(
+      (signal) => warm.run({ prompt: 'escape', cwd, sandbox: 'danger-full-access' }, signal),
+      escaped,
+    )
     expect(readFileSync(path.join(cwd, 'env.txt'), 'utf8')).toMatch(/^AGENT_GATEWAY_APP_SERVER=\S/m)
     expect(appServers()).toEqual([])
   } finally {

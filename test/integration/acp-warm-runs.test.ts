@@ -5,10 +5,12 @@ import { acpPreset } from '../../src/agents/acp/agent-spec.js'
 import { AcpDriver } from '../../src/agents/acp/driver.js'
 import type { RunRequest } from '../../src/agents/driver.js'
 import { loadConfig } from '../../src/config/load.js'
-import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
+import type { AgentEvent } from '../../src/protocol/events.js'
 import { collect, completionOf, waitFor } from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { expectCancelEndsEscaped } from '../support/escaped-commands.js'
 import { gatewayEnv } from '../support/gateway.js'
+import { observedRun } from '../support/observed-run.js'
 import { killAll, processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
 import { tempDir } from '../support/temp.js'
 
@@ -53,30 +55,8 @@ const request = (prompt: string, extra: Partial<RunRequest> = {}): RunRequest =>
 
 /** What a client observes of a run: the completed items in order, and how it ended. */
 function observed(events: AgentEvent[]) {
-  for (const ev of events) expect(agentEvent.safeParse(ev).success, JSON.stringify(ev)).toBe(true)
-  expect(events[0]?.type).toBe('run.started')
-  expect(events.filter((e) => e.type === 'run.completed')).toHaveLength(1)
-  const items = events.flatMap((e): Record<string, unknown>[] => {
-    if (e.type !== 'item.completed') return []
-    const item = e.item
-    if (item.type === 'agent_message') return [{ type: item.type, text: item.text }]
-    if (item.type === 'command_execution')
-      return [{ type: item.type, command: item.command, status: item.status }]
-    return [{ type: item.type }]
-  })
+  const { items, frame } = observedRun(events, (item) => ({ status: item.status }))
   const { status, exitCode, reason, finalResponse } = completionOf(events)
-  const frame = events
-    .filter((e) =>
-      [
-        'run.started',
-        'agent.session',
-        'turn.started',
-        'turn.completed',
-        'turn.failed',
-        'run.completed',
-      ].includes(e.type),
-    )
-    .map((e) => e.type)
   return { items, frame, completed: { status, exitCode, reason, finalResponse } }
 }
 
@@ -246,24 +226,10 @@ describe('warm one-shot acp:codex-acp runs', () => {
         { kind: 'exec_command', cmd: `(setsid sleep ${arg} </dev/null >/dev/null 2>&1 &); sleep 31` },
         { kind: 'text', text: 'never' },
       )
-      const controller = new AbortController()
-      const seen: AgentEvent[] = []
-      for await (const ev of warm.run(
-        request('escape please', { sandbox: 'danger-full-access' }),
-        controller.signal,
-      )) {
-        seen.push(ev)
-        if (
-          !controller.signal.aborted &&
-          ev.type === 'item.started' &&
-          ev.item.type === 'command_execution'
-        ) {
-          await waitFor(() => escaped().length > 0)
-          controller.abort('cancelled')
-        }
-      }
-      expect(completionOf(seen)).toMatchObject({ status: 'cancelled' })
-      expect(await waitUntilGone(escaped, 30_000)).toEqual([])
+      await expectCancelEndsEscaped(
+        (signal) => warm.run(request('escape please', { sandbox: 'danger-full-access' }), signal),
+        escaped,
+      )
       expect(warm.sharedProcesses).toBeGreaterThan(0)
     } finally {
       killAll(escaped())

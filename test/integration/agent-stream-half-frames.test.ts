@@ -2,13 +2,12 @@ import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import type http from 'node:http'
 import net from 'node:net'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { Session, Turn } from '../../src/protocol/sessions.js'
-import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { AgentStreamClient, encode, type Frame } from '../support/agent-stream-client.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Turn } from '../../src/protocol/sessions.js'
+import { held } from '../mock-llm/index.js'
+import { AgentStreamClient, encode, type Frame, streamSession } from '../support/agent-stream-client.js'
 import { agentWsClient } from '../support/agent-ws-client.js'
-import { startGateway, type TestGateway } from '../support/gateway.js'
-import { h2connect } from '../support/h2-client.js'
+import { sharedH2Gateway, startGateway, type TestGateway } from '../support/gateway.js'
 import { within } from '../support/raw-connection.js'
 
 let counter = 0
@@ -38,40 +37,29 @@ const stalledError = (limit: string) =>
  * (or below BODY_MIN_BYTES_PER_SECOND) with FRAME_DECODING_ERROR; a stream silent between frames stays open.
  */
 describe('half-sent frames on /agent/stream and /agent/ws', () => {
-  let mock: MockLlm
-  let gw: TestGateway
-  let h2: ReturnType<typeof h2connect>
-  beforeAll(async () => {
-    mock = await startMockLlm()
-    gw = await startGateway(mock, { BODY_IDLE_SECONDS: '1', BODY_MIN_BYTES_PER_SECOND: '1000' })
-    h2 = h2connect(gw.url)
-  })
-  afterAll(async () => {
-    h2?.close()
-    await gw?.close()
-    await mock?.close()
-  })
-  afterEach(() => mock.reset())
+  const shared = sharedH2Gateway({ BODY_IDLE_SECONDS: '1', BODY_MIN_BYTES_PER_SECOND: '1000' })
 
-  const wsUrl = () => `${gw.url.replace(/^http/, 'ws')}/agent/ws`
+  const wsUrl = () => `${shared.gw.url.replace(/^http/, 'ws')}/agent/ws`
   const turnsOf = async (clientId: string): Promise<Turn[]> => {
-    const list = (await (await fetch(`${gw.url}/v1/sessions?limit=100`)).json()) as { sessions: Session[] }
-    const found = list.sessions.find((s) => s.externalId === clientId)
-    if (!found) throw new Error(`no gateway session for ${clientId}`)
-    return ((await (await fetch(`${gw.url}/v1/sessions/${found.id}`)).json()) as { turns: Turn[] }).turns
+    const found = await streamSession(shared.gw.url, clientId)
+    return ((await (await fetch(`${shared.gw.url}/v1/sessions/${found.id}`)).json()) as { turns: Turn[] })
+      .turns
   }
 
   it('h2c: half a frame, then silence: FRAME_DECODING_ERROR, the stream ends, its turn is interrupted; an idle stream stays', {
     timeout: 60_000,
   }, async () => {
     const stalledTurn = held({ kind: 'text', text: 'never sent' })
-    mock.script({ kind: 'text', text: 'idle one' }, stalledTurn.step, { kind: 'text', text: 'idle two' })
-    const idle = new AgentStreamClient(h2, 'ndjson')
+    shared.mock.script({ kind: 'text', text: 'idle one' }, stalledTurn.step, {
+      kind: 'text',
+      text: 'idle two',
+    })
+    const idle = new AgentStreamClient(shared.h2, 'ndjson')
     const idleId = newSessionId()
     await idle.send({ type: 'user_message', sessionId: idleId, content: 'first' })
     await idle.status_('Agent run completed.')
 
-    const stalled = new AgentStreamClient(h2, 'ndjson')
+    const stalled = new AgentStreamClient(shared.h2, 'ndjson')
     const sessionId = newSessionId()
     await stalled.send({ type: 'user_message', sessionId, content: 'hold on' })
     await stalledTurn.asked
@@ -94,7 +82,7 @@ describe('half-sent frames on /agent/stream and /agent/ws', () => {
   })
 
   it('h2c, length-prefixed: a frame trickled a byte every 50 ms falls below BODY_MIN_BYTES_PER_SECOND', async () => {
-    const c = new AgentStreamClient(h2, 'length-prefixed')
+    const c = new AgentStreamClient(shared.h2, 'length-prefixed')
     const body = encode('length-prefixed', { type: 'cancel', sessionId: 'x'.repeat(200) })
     let sent = 0
     const trickle = setInterval(() => {
@@ -111,7 +99,7 @@ describe('half-sent frames on /agent/stream and /agent/ws', () => {
   })
 
   it('HTTP/1.1 chunked: half a frame, then silence: the error frame, the response ends, the connection closes', async () => {
-    const { hostname, port } = new URL(gw.url)
+    const { hostname, port } = new URL(shared.gw.url)
     const socket = net.connect(Number(port), hostname)
     socket.on('error', () => {})
     await once(socket, 'connect')
@@ -169,7 +157,7 @@ describe('half-sent frames on /agent/stream and /agent/ws', () => {
     timeout: 60_000,
   }, async () => {
     const turn = held({ kind: 'text', text: 'never sent' })
-    mock.script(turn.step)
+    shared.mock.script(turn.step)
     const c = agentWsClient(wsUrl())
     try {
       await c.opened

@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { Approval, Session } from '../../src/protocol/sessions.js'
-import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { AgentStreamClient, encode, type Frame } from '../support/agent-stream-client.js'
-import { postJson, requestInput, startGateway, type TestGateway } from '../support/gateway.js'
-import { h2connect, h2request } from '../support/h2-client.js'
+import { describe, expect, it } from 'vitest'
+import type { Approval } from '../../src/protocol/sessions.js'
+import { held } from '../mock-llm/index.js'
+import { AgentStreamClient, encode, type Frame, streamSession } from '../support/agent-stream-client.js'
+import { postJson, requestInput, sharedH2Gateway } from '../support/gateway.js'
+import { h2request } from '../support/h2-client.js'
 import { processesUnder } from '../support/processes.js'
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -15,32 +15,17 @@ const newSessionId = () => `client-session-${process.pid}-${++counter}`
 
 /** Seed 004's POST /agent/stream over h2c with the real codex and the mock model. */
 describe('POST /agent/stream (h2c)', () => {
-  let mock: MockLlm
-  let gw: TestGateway
-  let h2: ReturnType<typeof h2connect>
-  beforeAll(async () => {
-    mock = await startMockLlm()
-    gw = await startGateway(mock, { APPROVAL_TIMEOUT_SECONDS: '4' })
-    h2 = h2connect(gw.url)
-  })
-  afterAll(async () => {
-    h2?.close()
-    await gw?.close()
-    await mock?.close()
-  })
-  afterEach(() => mock.reset())
+  const shared = sharedH2Gateway({ APPROVAL_TIMEOUT_SECONDS: '4' })
 
-  const open = (framing: 'ndjson' | 'length-prefixed' = 'ndjson') => new AgentStreamClient(h2, framing)
+  const open = (framing: 'ndjson' | 'length-prefixed' = 'ndjson') => new AgentStreamClient(shared.h2, framing)
   const sessionOf = async (clientId: string) => {
-    const list = (await (await fetch(`${gw.url}/v1/sessions?limit=100`)).json()) as { sessions: Session[] }
-    const found = list.sessions.find((s) => s.externalId === clientId)
-    if (!found) throw new Error(`no gateway session for ${clientId}`)
+    const found = await streamSession(shared.gw.url, clientId)
     return found
   }
 
   for (const framing of ['ndjson', 'length-prefixed'] as const)
     it(`${framing}: status frames, the mock's text as an item, "Agent run completed."`, async () => {
-      mock.script({ kind: 'text', text: `hello over ${framing}` })
+      shared.mock.script({ kind: 'text', text: `hello over ${framing}` })
       const c = open(framing)
       const sessionId = newSessionId()
       await c.send({ type: 'user_message', id: crypto.randomUUID(), sessionId, content: 'say hello' })
@@ -69,7 +54,7 @@ describe('POST /agent/stream (h2c)', () => {
 
   it('a frame split across DATA frames, and several frames in one chunk, decode', async () => {
     for (const framing of ['ndjson', 'length-prefixed'] as const) {
-      mock.script({ kind: 'text', text: `split ${framing}` })
+      shared.mock.script({ kind: 'text', text: `split ${framing}` })
       const c = open(framing)
       const sessionId = newSessionId()
       // One chunk: a cancel before any user_message (SESSION_NOT_INIT) and the start of the user_message.
@@ -87,7 +72,10 @@ describe('POST /agent/stream (h2c)', () => {
   })
 
   it('command_prompt, approve allow: the command ran', async () => {
-    mock.script({ kind: 'exec_command', cmd: 'echo yes > allowed.txt' }, { kind: 'text', text: 'wrote it' })
+    shared.mock.script(
+      { kind: 'exec_command', cmd: 'echo yes > allowed.txt' },
+      { kind: 'text', text: 'wrote it' },
+    )
     const c = open()
     const sessionId = newSessionId()
     await c.send({ type: 'user_message', sessionId, content: 'write the file' })
@@ -106,7 +94,7 @@ describe('POST /agent/stream (h2c)', () => {
   })
 
   it('approve deny: the command did not run, the explanation reached the agent, it went on', async () => {
-    mock.script(
+    shared.mock.script(
       { kind: 'exec_command', cmd: 'echo no > denied.txt' },
       { kind: 'text', text: 'ok, not writing' },
       { kind: 'text', text: 'noted' },
@@ -128,24 +116,27 @@ describe('POST /agent/stream (h2c)', () => {
     // The refusal and the explanation (steered into the turn) reach the model; it answers and the run ends.
     expect(c.texts().length).toBeGreaterThan(0)
     for (const text of c.texts()) expect(['ok, not writing', 'noted']).toContain(text)
-    const sent = mock.requests.map((r) => JSON.stringify(r.body)).join('\n')
+    const sent = shared.mock.requests.map((r) => JSON.stringify(r.body)).join('\n')
     expect(sent).toContain('never write files named denied')
     c.end()
     await c.ended
   })
 
   it('the same approval answered through /v1/approvals instead; the stream answer after it is refused', async () => {
-    mock.script({ kind: 'exec_command', cmd: 'echo v1 > via-v1.txt' }, { kind: 'text', text: 'done via v1' })
+    shared.mock.script(
+      { kind: 'exec_command', cmd: 'echo v1 > via-v1.txt' },
+      { kind: 'text', text: 'done via v1' },
+    )
     const c = open()
     const sessionId = newSessionId()
     await c.send({ type: 'user_message', sessionId, content: 'write via v1' })
     const prompt = await c.next((f) => f.type === 'command_prompt')
     const session = await sessionOf(sessionId)
     const pending = (await (
-      await fetch(`${gw.url}/v1/approvals?state=pending&sessionId=${session.id}`)
+      await fetch(`${shared.gw.url}/v1/approvals?state=pending&sessionId=${session.id}`)
     ).json()) as { approvals: Approval[] }
     expect(pending.approvals).toHaveLength(1)
-    const answered = await postJson(`${gw.url}/v1/approvals/${pending.approvals[0]!.id}`, {
+    const answered = await postJson(`${shared.gw.url}/v1/approvals/${pending.approvals[0]!.id}`, {
       decision: 'accept',
     })
     expect(answered.status).toBe(200)
@@ -160,7 +151,10 @@ describe('POST /agent/stream (h2c)', () => {
   })
 
   it('an approval nobody answers: APPROVAL_TIMEOUT, counted as deny, the agent goes on', async () => {
-    mock.script({ kind: 'exec_command', cmd: 'echo late > late.txt' }, { kind: 'text', text: 'gave up' })
+    shared.mock.script(
+      { kind: 'exec_command', cmd: 'echo late > late.txt' },
+      { kind: 'text', text: 'gave up' },
+    )
     const c = open()
     const sessionId = newSessionId()
     await c.send({ type: 'user_message', sessionId, content: 'wait for nobody' })
@@ -178,7 +172,7 @@ describe('POST /agent/stream (h2c)', () => {
   it('cancel mid-run: "Agent run cancelled by client.", then aborted; the command process is gone', {
     timeout: 120_000,
   }, async () => {
-    mock.script({ kind: 'exec_command', cmd: 'sleep 37' }, { kind: 'text', text: 'never' })
+    shared.mock.script({ kind: 'exec_command', cmd: 'sleep 37' }, { kind: 'text', text: 'never' })
     const c = open()
     const sessionId = newSessionId()
     await c.send({
@@ -205,7 +199,7 @@ describe('POST /agent/stream (h2c)', () => {
   })
 
   it('a second user_message interrupts the first and runs', async () => {
-    mock.script(
+    shared.mock.script(
       { kind: 'text', text: 'first never arrives', delayMs: 30_000 },
       { kind: 'text', text: 'second answer' },
     )
@@ -213,7 +207,7 @@ describe('POST /agent/stream (h2c)', () => {
     const sessionId = newSessionId()
     await c.send({ type: 'user_message', sessionId, content: 'first, slow' })
     await c.status_('Agent thinking...')
-    await waitFor(() => mock.requests.length > 0)
+    await waitFor(() => shared.mock.requests.length > 0)
     await c.send({ type: 'user_message', sessionId, content: 'second, fast' })
     await c.status_('Agent run interrupted.')
     await c.status_('Agent run completed.')
@@ -224,7 +218,10 @@ describe('POST /agent/stream (h2c)', () => {
 
   it('reconnecting with the same sessionId continues the thread: the model sees the earlier turn', async () => {
     const sessionId = newSessionId()
-    mock.script({ kind: 'text', text: 'first answer alpha' }, { kind: 'text', text: 'second answer beta' })
+    shared.mock.script(
+      { kind: 'text', text: 'first answer alpha' },
+      { kind: 'text', text: 'second answer beta' },
+    )
     const first = open()
     await first.send({ type: 'user_message', sessionId, content: 'first question one' })
     await first.status_('Agent run completed.')
@@ -234,7 +231,7 @@ describe('POST /agent/stream (h2c)', () => {
     await second.send({ type: 'user_message', sessionId, content: 'second question two' })
     await second.status_('Agent run completed.')
     expect(second.texts()).toEqual(['second answer beta'])
-    const history = requestInput(mock)
+    const history = requestInput(shared.mock)
     for (const part of ['first question one', 'first answer alpha', 'second question two'])
       expect(history).toContain(part)
     second.end()
@@ -245,7 +242,7 @@ describe('POST /agent/stream (h2c)', () => {
     const sessionId = newSessionId()
     // the second answer is held until the first stream has left: the turn certainly still runs when it does
     const two = held({ kind: 'text', text: 'two, after a while' })
-    mock.script({ kind: 'text', text: 'one' }, two.step)
+    shared.mock.script({ kind: 'text', text: 'one' }, two.step)
     const first = open()
     await first.send({ type: 'user_message', sessionId, content: 'first' })
     await first.status_('Agent run completed.')
@@ -266,8 +263,8 @@ describe('POST /agent/stream (h2c)', () => {
   })
 
   it('over HTTP/1.1 with a chunked request body: the same frames, then terminate when the client ends', async () => {
-    mock.script({ kind: 'text', text: 'over http/1.1' })
-    const req = http.request(`${gw.url}/agent/stream`, {
+    shared.mock.script({ kind: 'text', text: 'over http/1.1' })
+    const req = http.request(`${shared.gw.url}/agent/stream`, {
       method: 'POST',
       agent: false,
       headers: { 'content-type': 'application/x-ndjson', 'transfer-encoding': 'chunked' },
@@ -308,11 +305,11 @@ describe('POST /agent/stream (h2c)', () => {
   it('a reader that stops reading holds only its own stream: others on the connection go on, it loses nothing', async () => {
     // Far beyond HTTP/2's 64 KiB stream window: the server's write waits for the reader (no queue behind it).
     const big = 'x'.repeat(600_000)
-    mock.script({ kind: 'text', text: big }, { kind: 'text', text: 'fast' })
+    shared.mock.script({ kind: 'text', text: big }, { kind: 'text', text: 'fast' })
     const slow = open()
     slow.pause()
     await slow.send({ type: 'user_message', sessionId: newSessionId(), content: 'a large answer' })
-    await waitFor(() => mock.requests.length === 1)
+    await waitFor(() => shared.mock.requests.length === 1)
     const fast = open()
     await fast.send({ type: 'user_message', sessionId: newSessionId(), content: 'a small one' })
     await fast.status_('Agent run completed.')
@@ -338,7 +335,7 @@ describe('POST /agent/stream (h2c)', () => {
         message: 'Session ID must be provided by the backend service in the first user_message frame.',
       }),
     ])
-    mock.script({ kind: 'text', text: 'fine' })
+    shared.mock.script({ kind: 'text', text: 'fine' })
     const b = open()
     const sessionId = newSessionId()
     await b.send({ type: 'approve', sessionId, commandId: 'x', decision: 'allow' })
@@ -360,7 +357,7 @@ describe('POST /agent/stream (h2c)', () => {
   it('decode errors end only their own stream; 404 elsewhere', async () => {
     // the survivor's answer is held until every other stream has failed: its turn certainly runs meanwhile
     const answer = held({ kind: 'text', text: 'survivor' })
-    mock.script(answer.step)
+    shared.mock.script(answer.step)
     const survivor = open()
     const sessionId = newSessionId()
     await survivor.send({ type: 'user_message', sessionId, content: 'keep going' })
@@ -387,8 +384,8 @@ describe('POST /agent/stream (h2c)', () => {
     expect(survivor.texts()).toEqual(['survivor'])
     survivor.end()
     await survivor.ended
-    expect((await h2request(h2, 'GET', '/agent/stream')).status).toBe(404)
-    expect((await h2request(h2, 'POST', '/agent/other', {})).status).toBe(404)
+    expect((await h2request(shared.h2, 'GET', '/agent/stream')).status).toBe(404)
+    expect((await h2request(shared.h2, 'POST', '/agent/other', {})).status).toBe(404)
   })
 })
 

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CodexExecDriver } from '../../src/agents/codex/exec-driver.js'
@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config/load.js'
 import { agentEvent } from '../../src/protocol/events.js'
 import { collect, completionOf, describeDriverContract } from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { enablePlanTool, twoStepPlan } from '../support/codex-plan.js'
 import { gatewayEnv, testApiKey } from '../support/gateway.js'
 import { tempDir } from '../support/temp.js'
 
@@ -62,19 +63,11 @@ describe('codex-exec specifics', () => {
     const mock = await startMockLlm()
     try {
       const { env, dir } = gatewayEnv(mock)
-      // this codex offers its plan tool only when asked to
-      appendFileSync(path.join(env.CODEX_HOME!, 'config.toml'), '\n[tools.update_plan]\nenabled = true\n')
-      const plan = (first: 'in_progress' | 'completed') => [
-        { step: 'read the code', status: first },
-        {
-          step: 'write the fix',
-          status: first === 'completed' ? ('in_progress' as const) : ('pending' as const),
-        },
-      ]
+      enablePlanTool(env.CODEX_HOME!)
       mock.script(
-        { kind: 'update_plan', plan: plan('in_progress') },
-        { kind: 'update_plan', plan: plan('in_progress') },
-        { kind: 'update_plan', plan: plan('completed') },
+        { kind: 'update_plan', plan: twoStepPlan('in_progress') },
+        { kind: 'update_plan', plan: twoStepPlan('in_progress') },
+        { kind: 'update_plan', plan: twoStepPlan('completed') },
         { kind: 'text', text: 'planned' },
       )
       const driver = new CodexExecDriver(loadConfig(env, dir), env)

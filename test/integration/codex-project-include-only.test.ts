@@ -5,6 +5,7 @@ import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { waitFor } from '../contract/driver-contract.js'
 import type { MockLlm } from '../mock-llm/index.js'
+import { expectCancelledRunEndsEscaped } from '../support/escaped-commands.js'
 import { postJson, sharedGateway, type TestGateway } from '../support/gateway.js'
 import { killAll, listProcesses, type ProcInfo, processesUnder, waitUntilGone } from '../support/processes.js'
 
@@ -62,14 +63,8 @@ function expectMarkersKept(dir: string, names: string[]) {
   for (const name of names) expect(env.get(name)).toMatch(/\S/)
 }
 
-async function cancelledWhileEscaped(gw: TestGateway, body: Record<string, unknown>) {
-  const res = await postJson(`${gw.url}/v1/runs`, { prompt: 'escape', sandbox, ...body })
-  expect(res.status).toBe(202)
-  const run = await json<Run>(res)
-  await waitFor(() => escaped().length > 0)
-  expect((await postJson(`${gw.url}/v1/runs/${run.id}/cancel`, {})).status).toBe(200)
-  expect(await waitUntilGone(escaped, 30_000)).toEqual([])
-}
+const cancelledWhileEscaped = (gw: TestGateway, body: Record<string, unknown>) =>
+  expectCancelledRunEndsEscaped(gw.url, { prompt: 'escape', sandbox, ...body }, escaped)
 
 describe('a trusted workspace whose .codex/config.toml sets include_only = ["PATH"]', () => {
   const shared = sharedGateway({ ALLOW_DANGER_FULL_ACCESS: 'true' })

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { CodexDriver } from '../../src/agents/codex/driver.js'
@@ -13,6 +13,7 @@ import { loadConfig } from '../../src/config/load.js'
 import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
 import { waitFor } from '../contract/driver-contract.js'
 import { held, type MockLlm, type RecordedRequest, startMockLlm, whenAsked } from '../mock-llm/index.js'
+import { enablePlanTool, twoStepPlan } from '../support/codex-plan.js'
 import { gatewayEnv, testModel } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 
@@ -96,6 +97,21 @@ describe('codex session driver', () => {
     mock.reset()
   })
 
+  /** A turn (policy untrusted) whose one command, writing approved.txt, the hook answers `decision`. */
+  async function approvalTurn(decision: ApprovalDecision, answer: string): Promise<AgentEvent[]> {
+    h = harness(mock)
+    h.decision = decision
+    mock.script({ kind: 'exec_command', cmd: 'echo hi > approved.txt' }, { kind: 'text', text: answer })
+    const session = await h.driver.openSession(
+      { ...h.req, approvalPolicy: 'untrusted', sandbox: 'workspace-write' },
+      h.hooks,
+    )
+    const events = await collect(session, 'write the file')
+    expectWellFormed(events)
+    expect(h.asks).toHaveLength(1)
+    return events
+  }
+
   it('three turns in one session: the third model request carries the whole history', async () => {
     h = harness(mock)
     mock.script(
@@ -133,20 +149,12 @@ describe('codex session driver', () => {
 
   it("the model's plan (update_plan) is one todo_list item: started, updated only when it changed, completed", async () => {
     h = harness(mock)
-    // this codex offers its plan tool only when asked to
-    appendFileSync(path.join(h.env.CODEX_HOME!, 'config.toml'), '\n[tools.update_plan]\nenabled = true\n')
-    const plan = (first: 'in_progress' | 'completed') => [
-      { step: 'read the code', status: first },
-      {
-        step: 'write the fix',
-        status: first === 'completed' ? ('in_progress' as const) : ('pending' as const),
-      },
-    ]
+    enablePlanTool(h.env.CODEX_HOME!)
     // codex states its plan again unchanged: that one sends nothing
     mock.script(
-      { kind: 'update_plan', plan: plan('in_progress') },
-      { kind: 'update_plan', plan: plan('in_progress'), explanation: 'same plan' },
-      { kind: 'update_plan', plan: plan('completed') },
+      { kind: 'update_plan', plan: twoStepPlan('in_progress') },
+      { kind: 'update_plan', plan: twoStepPlan('in_progress'), explanation: 'same plan' },
+      { kind: 'update_plan', plan: twoStepPlan('completed') },
       { kind: 'text', text: 'planned' },
     )
     const session = await h.driver.openSession(h.req, h.hooks)
@@ -171,16 +179,7 @@ describe('codex session driver', () => {
   })
 
   it('approval accepted: the hook gets the command, codex runs it', async () => {
-    h = harness(mock)
-    h.decision = 'accept'
-    mock.script({ kind: 'exec_command', cmd: 'echo hi > approved.txt' }, { kind: 'text', text: 'wrote it' })
-    const session = await h.driver.openSession(
-      { ...h.req, approvalPolicy: 'untrusted', sandbox: 'workspace-write' },
-      h.hooks,
-    )
-    const events = await collect(session, 'write the file')
-    expectWellFormed(events)
-    expect(h.asks).toHaveLength(1)
+    const events = await approvalTurn('accept', 'wrote it')
     expect(h.asks[0]).toMatchObject({ kind: 'command', cwd: h.workspace, itemId: expect.any(String) })
     expect(h.asks[0]!.command).toContain('echo hi > approved.txt')
     expect(h.asks[0]!.options).toEqual(expect.arrayContaining(['accept', 'decline', 'cancel']))
@@ -193,16 +192,7 @@ describe('codex session driver', () => {
   })
 
   it('approval declined: nothing runs, the item is declined, the turn still completes', async () => {
-    h = harness(mock)
-    h.decision = 'decline'
-    mock.script({ kind: 'exec_command', cmd: 'echo hi > approved.txt' }, { kind: 'text', text: 'did not' })
-    const session = await h.driver.openSession(
-      { ...h.req, approvalPolicy: 'untrusted', sandbox: 'workspace-write' },
-      h.hooks,
-    )
-    const events = await collect(session, 'write the file')
-    expectWellFormed(events)
-    expect(h.asks).toHaveLength(1)
+    const events = await approvalTurn('decline', 'did not')
     expect(existsSync(path.join(h.workspace, 'approved.txt'))).toBe(false)
     const command = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
     expect(command?.type === 'item.completed' && command.item.type === 'command_execution').toBe(true)

@@ -6,10 +6,11 @@ import type { RunRequest } from '../../src/agents/driver.js'
 import { loadConfig } from '../../src/config/load.js'
 import { localRunner } from '../../src/process/local-runner.js'
 import type { ProcessRunner } from '../../src/process/runner.js'
-import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
+import type { AgentEvent } from '../../src/protocol/events.js'
 import { collect, completionOf, waitFor } from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayEnv, requestInput } from '../support/gateway.js'
+import { observedRun } from '../support/observed-run.js'
 import { killAll, listProcesses, processesUnder, waitUntilGone } from '../support/processes.js'
 import { tempDir } from '../support/temp.js'
 
@@ -46,35 +47,13 @@ const request = (prompt: string, extra: Partial<RunRequest> = {}): RunRequest =>
   ...extra,
 })
 
-/** What a client observes of a run: the completed items in order, and how it ended. */
+/** What a client observes of a run: the completed items in order, its frame, and how it ended. */
 function observed(events: AgentEvent[]) {
-  for (const ev of events) expect(agentEvent.safeParse(ev).success, JSON.stringify(ev)).toBe(true)
-  expect(events[0]?.type).toBe('run.started')
-  expect(events.filter((e) => e.type === 'run.completed')).toHaveLength(1)
-  const items = events.flatMap((e): Record<string, unknown>[] => {
-    if (e.type !== 'item.completed') return []
-    const item = e.item
-    if (item.type === 'agent_message') return [{ type: item.type, text: item.text }]
-    if (item.type === 'command_execution')
-      return [{ type: item.type, command: item.command, exitCode: item.exitCode }]
-    return [{ type: item.type }]
-  })
+  const { items, frame } = observedRun(events, (item) => ({ exitCode: item.exitCode }))
   const { status, exitCode, reason, finalResponse, usage } = completionOf(events)
   return {
     items,
-    /** The run's frame: run.started, agent.session, turn.started, turn.completed|failed, run.completed. */
-    frame: events
-      .filter((e) =>
-        [
-          'run.started',
-          'agent.session',
-          'turn.started',
-          'turn.completed',
-          'turn.failed',
-          'run.completed',
-        ].includes(e.type),
-      )
-      .map((e) => e.type),
+    frame,
     completed: { status, exitCode, reason, finalResponse, hasUsage: (usage?.outputTokens ?? 0) > 0 },
   }
 }

@@ -24,6 +24,28 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
 
   const json = async <T>(res: Response | Promise<Response>) => (await (await res).json()) as T
   /** A directory inside the workspace, and a function that swaps it for a symlink to a directory outside. */
+  /** Submits a run and waits for its run.started (it holds the one run slot while the mock answers late). */
+  const startedRun = async (prompt: string) => {
+    const run = await json<Run>(postJson(`${gw.url}/v1/runs`, { prompt }))
+    await readSseUntil(
+      await fetch(`${gw.url}/v1/runs/${run.id}/events`, { headers: { accept: 'text/event-stream' } }),
+      (f) => f.event === 'run.started',
+    )
+    return run
+  }
+
+  /** Cancels `first` so `queued` may start; it must not: it fails (spawn_failed) without ever starting. */
+  const refusedOnceFreed = async (first: Run, queued: Run) => {
+    await postJson(`${gw.url}/v1/runs/${first.id}/cancel`, {})
+    const frames = await readSse(
+      await fetch(`${gw.url}/v1/runs/${queued.id}/events`, { headers: { accept: 'text/event-stream' } }),
+    )
+    expect(frames.map((f) => f.event)).not.toContain('run.started')
+    const done = await json<Run>(fetch(`${gw.url}/v1/runs/${queued.id}`))
+    expect(done).toMatchObject({ status: 'failed', reason: 'spawn_failed' })
+    return done
+  }
+
   const swappable = (name: string) => {
     const dir = path.join(gw.workspace, name)
     mkdirSync(dir)
@@ -42,11 +64,7 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
       { kind: 'exec_command', cmd: 'echo escaped > marker.txt' },
       { kind: 'text', text: 'escaped' },
     )
-    const first = await json<Run>(postJson(`${gw.url}/v1/runs`, { prompt: 'hold the slot' }))
-    await readSseUntil(
-      await fetch(`${gw.url}/v1/runs/${first.id}/events`, { headers: { accept: 'text/event-stream' } }),
-      (f) => f.event === 'run.started',
-    )
+    const first = await startedRun('hold the slot')
     const queued = await json<Run>(
       postJson(`${gw.url}/v1/runs`, {
         prompt: 'write a marker',
@@ -56,13 +74,7 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
     )
     expect(queued.status).toBe('queued')
     swap()
-    await postJson(`${gw.url}/v1/runs/${first.id}/cancel`, {})
-    const frames = await readSse(
-      await fetch(`${gw.url}/v1/runs/${queued.id}/events`, { headers: { accept: 'text/event-stream' } }),
-    )
-    expect(frames.map((f) => f.event)).not.toContain('run.started')
-    const done = await json<Run>(fetch(`${gw.url}/v1/runs/${queued.id}`))
-    expect(done).toMatchObject({ status: 'failed', reason: 'spawn_failed' })
+    const done = await refusedOnceFreed(first, queued)
     expect(done.error).toMatch(/outside the workspace roots/)
     expect(JSON.stringify(mock.requests.map((r) => r.body))).not.toContain('write a marker')
     expect(readdirSync(outside)).toEqual([])
@@ -257,24 +269,14 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
       { kind: 'text', text: 'slow first', delayMs: 60_000 },
       { kind: 'text', text: 'read the secret' },
     )
-    const first = await json<Run>(postJson(`${gw.url}/v1/runs`, { prompt: 'hold the slot' }))
-    await readSseUntil(
-      await fetch(`${gw.url}/v1/runs/${first.id}/events`, { headers: { accept: 'text/event-stream' } }),
-      (f) => f.event === 'run.started',
-    )
+    const first = await startedRun('hold the slot')
     const queued = await json<Run>(
       postJson(`${gw.url}/v1/runs`, { prompt: 'describe the image', images: ['swapped.png'] }),
     )
     expect(queued.status).toBe('queued')
     renameSync(image, `${image}.moved`)
     symlinkSync(outside, image)
-    await postJson(`${gw.url}/v1/runs/${first.id}/cancel`, {})
-    const frames = await readSse(
-      await fetch(`${gw.url}/v1/runs/${queued.id}/events`, { headers: { accept: 'text/event-stream' } }),
-    )
-    expect(frames.map((f) => f.event)).not.toContain('run.started')
-    const done = await json<Run>(fetch(`${gw.url}/v1/runs/${queued.id}`))
-    expect(done).toMatchObject({ status: 'failed', reason: 'spawn_failed' })
+    const done = await refusedOnceFreed(first, queued)
     expect(done.error).toMatch(/image .*swapped\.png.* is not a regular file inside the workspace roots/)
     expect(JSON.stringify(mock.requests.map((r) => r.body))).not.toContain('describe the image')
     expect(readdirSync(stagedDir())).toEqual([])

@@ -1,17 +1,15 @@
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
-import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { startContainerGateway } from '../support/container-gateway.js'
+import { held } from '../mock-llm/index.js'
+import { claudeAndGeminiSettings, sharedContainerGateway } from '../support/container-gateway.js'
 import { containersLabelled, gatewayContainers, waitForContainers } from '../support/containers.js'
 import { postJson, requestInput, testApiKey, testModel } from '../support/gateway.js'
 import { processesUnder } from '../support/processes.js'
 import { tempDir } from '../support/temp.js'
-
-type Gateway = Awaited<ReturnType<typeof startContainerGateway>>
 
 /**
  * Every agent with `isolation: "container"` (real podman, the test image): the command the mock model asks
@@ -29,24 +27,12 @@ const agents: { agent: string; sandbox: string }[] = [
 ]
 
 describe('every agent runs inside its container', () => {
-  let mock: MockLlm
-  let gw: Gateway
-
-  beforeAll(async () => {
-    mock = await startMockLlm()
-    const geminiHome = tempDir('gemini-home-')
-    mkdirSync(path.join(geminiHome, '.gemini'))
+  const shared = sharedContainerGateway((mock) => {
     // an ACP agent installed on the host only: its program is not in the image
     const hostOnlyAgent = path.join(tempDir('host-only-agent-'), 'host-only-acp')
     writeFileSync(hostOnlyAgent, '#!/bin/sh\nexit 0\n', { mode: 0o755 })
-    gw = await startContainerGateway(mock, {
-      ANTHROPIC_BASE_URL: mock.url,
-      ANTHROPIC_API_KEY: testApiKey,
-      CLAUDE_CODE_MAX_RETRIES: '0',
-      GEMINI_CLI_HOME: geminiHome,
-      GEMINI_MODEL: 'gemini-2.5-flash',
-      GEMINI_API_KEY: 'gemini-test-key-0123456789',
-      GOOGLE_GEMINI_BASE_URL: mock.url,
+    return {
+      ...claudeAndGeminiSettings(mock),
       COPILOT_PROVIDER_BASE_URL: mock.baseUrl,
       COPILOT_PROVIDER_API_KEY: testApiKey,
       COPILOT_MODEL: testModel,
@@ -56,17 +42,11 @@ describe('every agent runs inside its container', () => {
       // the agents' own session state, mounted into each turn's container (created empty, opened to uid 1000)
       CLAUDE_CONFIG_DIR: tempDir('claude-config-'),
       COPILOT_HOME: tempDir('copilot-home-'),
-    })
-  }, 120_000)
-
-  afterAll(async () => {
-    await gw?.close()
-    await mock?.close()
-    expect(await gatewayContainers(gw.instance)).toEqual([])
+    }
   })
 
   const submit = async (body: Record<string, unknown>) => {
-    const res = await postJson(`${gw.url}/v1/runs?wait=true`, body)
+    const res = await postJson(`${shared.gw.url}/v1/runs?wait=true`, body)
     expect(res.status).toBe(200)
     return (await res.json()) as Run & { error: string | null }
   }
@@ -75,36 +55,36 @@ describe('every agent runs inside its container', () => {
     const run = await submit({ agent: 'acp:host-only', prompt: 'hello', isolation: 'container' })
     expect(run.status).toBe('failed')
     expect(run.error).toMatch(/host-only-acp: not found in image/)
-    expect(await gatewayContainers(gw.instance)).toEqual([])
+    expect(await gatewayContainers(shared.gw.instance)).toEqual([])
   })
 
   for (const { agent, sandbox } of agents) {
     const file = `where-${agent.replace(/\W/g, '-')}.txt`
 
     it(`${agent}: its shell command runs in the run's container`, async () => {
-      mock.reset()
-      mock.script(
+      shared.mock.reset()
+      shared.mock.script(
         { kind: 'exec_command', cmd: `hostname > ${file} && id -u >> ${file}` },
         { kind: 'text', text: `${agent} ran it` },
       )
       const run = await submit({ agent, prompt: 'where are you?', isolation: 'container', sandbox })
       expect(run.status, run.error ?? '').toBe('succeeded')
       expect(run.finalResponse).toBe(`${agent} ran it`)
-      const written = path.join(gw.workspace, file)
+      const written = path.join(shared.gw.workspace, file)
       const [hostname, uid] = readFileSync(written, 'utf8').trim().split('\n')
       // the hostname is the container's name (agw-<instance>-...), not this machine's
-      expect(hostname).toMatch(new RegExp(`^agw-${gw.instance}-`))
+      expect(hostname).toMatch(new RegExp(`^agw-${shared.gw.instance}-`))
       expect(hostname).not.toBe(os.hostname())
       // written by the container's unprivileged user, while the gateway runs as root
       expect(uid).toBe('1000')
       expect(statSync(written).uid).toBe(1000)
-      expect(await gatewayContainers(gw.instance)).toEqual([])
+      expect(await gatewayContainers(shared.gw.instance)).toEqual([])
     })
 
     it(`${agent}: cancel stops the container through the engine`, async () => {
-      mock.reset()
-      mock.script({ kind: 'text', text: 'never seen', delayMs: 60_000 })
-      const res = await postJson(`${gw.url}/v1/runs`, {
+      shared.mock.reset()
+      shared.mock.script({ kind: 'text', text: 'never seen', delayMs: 60_000 })
+      const res = await postJson(`${shared.gw.url}/v1/runs`, {
         agent,
         prompt: 'wait for the model',
         isolation: 'container',
@@ -112,46 +92,50 @@ describe('every agent runs inside its container', () => {
       })
       expect(res.status).toBe(202)
       const { id } = (await res.json()) as Run
-      await waitForContainers(gw.instance, (names) => names.length === 1)
+      await waitForContainers(shared.gw.instance, (names) => names.length === 1)
       expect(await containersLabelled(`agent-gateway.run=${id}`)).toHaveLength(1)
       // the agent inside the container has reached the model: it is running, not starting
-      await waitUntil(() => mock.requests.some((r) => !r.side))
-      expect((await postJson(`${gw.url}/v1/runs/${id}/cancel`, {})).status).toBeLessThan(300)
-      await waitForContainers(gw.instance, (names) => names.length === 0)
-      const cancelled = (await (await fetch(`${gw.url}/v1/runs/${id}`)).json()) as Run
+      await waitUntil(() => shared.mock.requests.some((r) => !r.side))
+      expect((await postJson(`${shared.gw.url}/v1/runs/${id}/cancel`, {})).status).toBeLessThan(300)
+      await waitForContainers(shared.gw.instance, (names) => names.length === 0)
+      const cancelled = (await (await fetch(`${shared.gw.url}/v1/runs/${id}`)).json()) as Run
       expect(cancelled.status).toBe('cancelled')
-      expect(processesUnder(gw.workspace)).toEqual([])
+      expect(processesUnder(shared.gw.workspace)).toEqual([])
     })
   }
 
   // codex and acp:codex-acp sessions: container-sessions.test.ts
   for (const { agent, sandbox } of agents.filter((a) => !['codex', 'acp:codex-acp'].includes(a.agent))) {
     it(`${agent}: a session's turns run in its containers and carry the history`, async () => {
-      mock.reset()
-      const created = await postJson(`${gw.url}/v1/sessions`, { agent, isolation: 'container', sandbox })
+      shared.mock.reset()
+      const created = await postJson(`${shared.gw.url}/v1/sessions`, {
+        agent,
+        isolation: 'container',
+        sandbox,
+      })
       expect(created.status).toBe(201)
       const session = (await created.json()) as Session
       const turn = async (input: string) => {
-        const res = await postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input })
+        const res = await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input })
         return (await res.json()) as Turn & { error: string | null }
       }
       const inContainer = () => containersLabelled(`agent-gateway.session=${session.id}`)
       // the first turn is seen in a container of the session while the model's answer is held
       const noted = held({ kind: 'text', text: 'noted: kiwi' })
-      mock.script(noted.step)
+      shared.mock.script(noted.step)
       const first = turn('remember the word kiwi')
-      await waitForContainers(gw.instance, (names) => names.length > 0)
+      await waitForContainers(shared.gw.instance, (names) => names.length > 0)
       expect(await inContainer()).toHaveLength(1)
       noted.release()
       expect((await first).status, (await first).error ?? '').toBe('completed')
-      mock.script({ kind: 'text', text: 'the word was kiwi' })
+      shared.mock.script({ kind: 'text', text: 'the word was kiwi' })
       const second = await turn('which word?')
       expect(second.status, second.error ?? '').toBe('completed')
       expect(second.finalResponse).toBe('the word was kiwi')
       // the second turn's model request carried the first turn: the session resumed inside a container
-      expect(requestInput(mock)).toContain('remember the word kiwi')
-      expect((await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {})).status).toBe(200)
-      await waitForContainers(gw.instance, (names) => names.length === 0)
+      expect(requestInput(shared.mock)).toContain('remember the word kiwi')
+      expect((await postJson(`${shared.gw.url}/v1/sessions/${session.id}/archive`, {})).status).toBe(200)
+      await waitForContainers(shared.gw.instance, (names) => names.length === 0)
     })
   }
 })

@@ -1,109 +1,71 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
-import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { startContainerGateway } from '../support/container-gateway.js'
-import { containersLabelled, gatewayContainers, waitForContainers } from '../support/containers.js'
-import { postJson, testApiKey } from '../support/gateway.js'
+import {
+  claudeAndGeminiSettings,
+  expectCancelStopsContainer,
+  sharedContainerGateway,
+} from '../support/container-gateway.js'
+import { gatewayContainers, waitForContainers } from '../support/containers.js'
+import { postJson } from '../support/gateway.js'
 import { processesUnder } from '../support/processes.js'
-import { tempDir } from '../support/temp.js'
-
-type Gateway = Awaited<ReturnType<typeof startContainerGateway>>
-
-/** A Gemini home the container's user can write (the gateway adds its settings file at start). */
-function geminiHome(): string {
-  const home = tempDir('gemini-home-')
-  mkdirSync(path.join(home, '.gemini'))
-  return home
-}
 
 /** /v1 runs with `isolation: "container"`: the agent runs in a fresh hardened container (real podman). */
 describe('/v1 runs with isolation "container"', () => {
-  let mock: MockLlm
-  let gw: Gateway
-
-  beforeAll(async () => {
-    mock = await startMockLlm()
-    gw = await startContainerGateway(mock, {
-      CLI_LIST: 'sh',
-      ANTHROPIC_BASE_URL: mock.url,
-      ANTHROPIC_API_KEY: testApiKey,
-      CLAUDE_CODE_MAX_RETRIES: '0',
-      GEMINI_CLI_HOME: geminiHome(),
-      GEMINI_MODEL: 'gemini-2.5-flash',
-      GEMINI_API_KEY: 'gemini-test-key-0123456789',
-      GOOGLE_GEMINI_BASE_URL: mock.url,
-    })
-  }, 120_000)
-
-  afterAll(async () => {
-    await gw?.close()
-    await mock?.close()
-    expect(await gatewayContainers(gw.instance)).toEqual([])
-  })
+  const shared = sharedContainerGateway((mock) => ({ CLI_LIST: 'sh', ...claudeAndGeminiSettings(mock) }))
 
   const submit = async (body: Record<string, unknown>) => {
-    const res = await postJson(`${gw.url}/v1/runs?wait=true`, body)
+    const res = await postJson(`${shared.gw.url}/v1/runs?wait=true`, body)
     return { res, run: (await res.json()) as Run & { error: string | null } }
   }
 
   /** Submits a run and sees its container while it runs (the mock answers late): it did not run on the host. */
   const submitSeen = async (body: Record<string, unknown>) => {
     const finished = submit(body)
-    const seen = await waitForContainers(gw.instance, (names) => names.length > 0)
+    const seen = await waitForContainers(shared.gw.instance, (names) => names.length > 0)
     const { run } = await finished
     return { run, seen }
   }
 
   it('codex runs in a container and answers from the mock', async () => {
-    mock.script({ kind: 'text', text: 'codex inside a container' })
+    shared.mock.script({ kind: 'text', text: 'codex inside a container' })
     const { res, run } = await submit({ agent: 'codex', prompt: 'hello from v1', isolation: 'container' })
     expect(res.status).toBe(200)
     expect(run.status, run.error ?? '').toBe('succeeded')
     expect(run.finalResponse).toBe('codex inside a container')
     expect(run.request.isolation).toBe('container')
-    expect(await gatewayContainers(gw.instance)).toEqual([])
+    expect(await gatewayContainers(shared.gw.instance)).toEqual([])
   })
 
-  it('claude runs in a container and answers from the mock', async () => {
-    mock.script({ kind: 'text', text: 'claude inside a container', delayMs: 1500 })
-    const { run, seen } = await submitSeen({
+  for (const { title, agent, prompt, answer } of [
+    {
+      title: 'claude runs in a container and answers from the mock',
       agent: 'claude',
       prompt: 'hello claude',
-      isolation: 'container',
-    })
-    expect(run.status, run.error ?? '').toBe('succeeded')
-    expect(run.finalResponse).toBe('claude inside a container')
-    expect(seen).toHaveLength(1)
-    expect(await gatewayContainers(gw.instance)).toEqual([])
-  })
-
-  it('gemini runs in a container (node and the Gemini CLI package in the image) and answers', async () => {
-    mock.script({ kind: 'text', text: 'gemini inside a container', delayMs: 1500 })
-    const { run, seen } = await submitSeen({
+      answer: 'claude inside a container',
+    },
+    {
+      title: 'gemini runs in a container (node and the Gemini CLI package in the image) and answers',
       agent: 'gemini',
       prompt: 'hello gemini',
-      isolation: 'container',
-    })
-    expect(run.status, run.error ?? '').toBe('succeeded')
-    expect(run.finalResponse).toBe('gemini inside a container')
-    expect(seen).toHaveLength(1)
-    expect(await gatewayContainers(gw.instance)).toEqual([])
-  })
-
-  it('acp:codex-acp runs in a container and answers from the mock', async () => {
-    mock.script({ kind: 'text', text: 'codex-acp inside a container', delayMs: 1500 })
-    const { run, seen } = await submitSeen({
+      answer: 'gemini inside a container',
+    },
+    {
+      title: 'acp:codex-acp runs in a container and answers from the mock',
       agent: 'acp:codex-acp',
       prompt: 'hello acp',
-      isolation: 'container',
+      answer: 'codex-acp inside a container',
+    },
+  ])
+    it(title, async () => {
+      shared.mock.script({ kind: 'text', text: answer, delayMs: 1500 })
+      const { run, seen } = await submitSeen({ agent, prompt, isolation: 'container' })
+      expect(run.status, run.error ?? '').toBe('succeeded')
+      expect(run.finalResponse).toBe(answer)
+      expect(seen).toHaveLength(1)
+      expect(await gatewayContainers(shared.gw.instance)).toEqual([])
     })
-    expect(run.status, run.error ?? '').toBe('succeeded')
-    expect(run.finalResponse).toBe('codex-acp inside a container')
-    expect(seen).toHaveLength(1)
-    expect(await gatewayContainers(gw.instance)).toEqual([])
-  })
 
   it('cancel and timeout stop the container through the engine', async () => {
     const body = {
@@ -111,20 +73,12 @@ describe('/v1 runs with isolation "container"', () => {
       isolation: 'container',
       command: { cli: 'sh', args: ['-c', 'echo started; exec sleep 3600'] },
     }
-    const res = await postJson(`${gw.url}/v1/runs`, body)
-    expect(res.status).toBe(202)
-    const { id } = (await res.json()) as Run
-    await waitForContainers(gw.instance, (names) => names.length === 1)
-    expect(await containersLabelled(`agent-gateway.run=${id}`)).toHaveLength(1)
-    expect((await postJson(`${gw.url}/v1/runs/${id}/cancel`, {})).status).toBeLessThan(300)
-    await waitForContainers(gw.instance, (names) => names.length === 0)
-    const cancelled = (await (await fetch(`${gw.url}/v1/runs/${id}`)).json()) as Run
-    expect(cancelled.status).toBe('cancelled')
+    await expectCancelStopsContainer(shared.gw, body)
 
     const { run: timedOut } = await submit({ ...body, timeoutMs: 1500 })
     expect(timedOut.status).toBe('timed_out')
-    expect(await gatewayContainers(gw.instance)).toEqual([])
-    expect(processesUnder(gw.workspace)).toEqual([])
+    expect(await gatewayContainers(shared.gw.instance)).toEqual([])
+    expect(processesUnder(shared.gw.workspace)).toEqual([])
   })
 
   it('a command that writes outside the mounted workspace fails; inside it succeeds', async () => {
@@ -141,11 +95,11 @@ describe('/v1 runs with isolation "container"', () => {
       command: { cli: 'sh', args: ['-c', 'echo x > inside.txt'] },
     })
     expect(inside.run.status, inside.run.error ?? '').toBe('succeeded')
-    expect(existsSync(path.join(gw.workspace, 'inside.txt'))).toBe(true)
+    expect(existsSync(path.join(shared.gw.workspace, 'inside.txt'))).toBe(true)
   })
 
   it('refuses an image outside the allowlist, and an image without container isolation', async () => {
-    const other = await postJson(`${gw.url}/v1/runs`, {
+    const other = await postJson(`${shared.gw.url}/v1/runs`, {
       agent: 'codex',
       prompt: 'x',
       isolation: 'container',
@@ -153,7 +107,7 @@ describe('/v1 runs with isolation "container"', () => {
     })
     expect(other.status).toBe(400)
     expect(await other.text()).toMatch(/not allowed/)
-    const noIsolation = await postJson(`${gw.url}/v1/runs`, {
+    const noIsolation = await postJson(`${shared.gw.url}/v1/runs`, {
       agent: 'codex',
       prompt: 'x',
       image: 'x.io/y:1',
@@ -162,7 +116,9 @@ describe('/v1 runs with isolation "container"', () => {
   })
 
   it('/health and /v1/agents report the container engine', async () => {
-    const health = (await (await fetch(`${gw.url}/health`)).json()) as { containers: Record<string, unknown> }
+    const health = (await (await fetch(`${shared.gw.url}/health`)).json()) as {
+      containers: Record<string, unknown>
+    }
     expect(health.containers).toMatchObject({
       kind: 'container',
       engine: 'podman',
@@ -170,7 +126,7 @@ describe('/v1 runs with isolation "container"', () => {
       limits: { network: 'host', pidsLimit: 256, user: '1000:1000', tmpfsSize: '256m', memory: null },
     })
     expect(health.containers.version).toMatch(/^\d+\.\d+/)
-    const agents = (await (await fetch(`${gw.url}/v1/agents`)).json()) as {
+    const agents = (await (await fetch(`${shared.gw.url}/v1/agents`)).json()) as {
       containers: Record<string, unknown>
     }
     expect(agents.containers).toMatchObject({ engine: 'podman', available: true })

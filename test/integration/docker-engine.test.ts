@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { findOnPath } from '../../src/agents/codex-binary.js'
 import type { Run } from '../../src/protocol/runs.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { startContainerGateway } from '../support/container-gateway.js'
+import { expectCancelStopsContainer, startContainerGateway } from '../support/container-gateway.js'
 import { engineEnv, testEngine } from '../support/container-image.js'
-import { containersLabelled, gatewayContainers, waitForContainers } from '../support/containers.js'
+import { gatewayContainers } from '../support/containers.js'
 import { postJson } from '../support/gateway.js'
 import { tempDir } from '../support/temp.js'
 
@@ -101,19 +101,11 @@ describe.skipIf(!docker)('CONTAINER_ENGINE=docker (the docker CLI against podman
   })
 
   it('cancel stops the container through docker', async () => {
-    const res = await postJson(`${gw.url}/v1/runs`, {
+    await expectCancelStopsContainer(gw, {
       agent: 'cli',
       isolation: 'container',
       command: { cli: 'sh', args: ['-c', 'exec sleep 3600'] },
     })
-    expect(res.status).toBe(202)
-    const { id } = (await res.json()) as Run
-    await waitForContainers(gw.instance, (names) => names.length === 1)
-    expect(await containersLabelled(`agent-gateway.run=${id}`)).toHaveLength(1)
-    expect((await postJson(`${gw.url}/v1/runs/${id}/cancel`, {})).status).toBeLessThan(300)
-    await waitForContainers(gw.instance, (names) => names.length === 0)
-    const cancelled = (await (await fetch(`${gw.url}/v1/runs/${id}`)).json()) as Run
-    expect(cancelled.status).toBe('cancelled')
   })
 })
 

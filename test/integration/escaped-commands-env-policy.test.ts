@@ -1,8 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { Run } from '../../src/protocol/runs.js'
-import { waitFor } from '../contract/driver-contract.js'
-import { postJson, sharedGateway } from '../support/gateway.js'
-import { killAll, listProcesses, type ProcInfo, waitUntilGone } from '../support/processes.js'
+import { afterEach, beforeEach, describe, it } from 'vitest'
+import { expectCancelledRunEndsEscaped } from '../support/escaped-commands.js'
+import { sharedGateway } from '../support/gateway.js'
+import { killAll, listProcesses, type ProcInfo } from '../support/processes.js'
 
 // The markers that find a command's leftovers travel in its environment; an operator's codex
 // `shell_environment_policy` decides that environment. Whatever it says (no inheritance, an `include_only`
@@ -14,7 +13,6 @@ beforeEach(() => {
 afterEach(() => killAll(escaped()))
 
 const escaped = (): ProcInfo[] => listProcesses().filter((p) => p.cmd === `sleep ${marker}`)
-const json = async <T>(res: Response | Promise<Response>) => (await (await res).json()) as T
 /**
  * A double fork out of codex's tree (see escaped-commands.test.ts), then a foreground sleep. It stays in the run's
  * cwd: whichever rule finds it (its thread, its directory), it is found only by the marker it carries.
@@ -25,14 +23,8 @@ const escapingCommand = () => ({
 })
 const sandbox = 'danger-full-access'
 
-async function cancelledWhileEscaped(url: string, body: Record<string, unknown>) {
-  const res = await postJson(`${url}/v1/runs`, { prompt: 'escape', sandbox, ...body })
-  expect(res.status).toBe(202)
-  const run = await json<Run>(res)
-  await waitFor(() => escaped().length > 0)
-  expect((await postJson(`${url}/v1/runs/${run.id}/cancel`, {})).status).toBe(200)
-  expect(await waitUntilGone(escaped, 30_000)).toEqual([])
-}
+const cancelledWhileEscaped = (url: string, body: Record<string, unknown>) =>
+  expectCancelledRunEndsEscaped(url, { prompt: 'escape', sandbox, ...body }, escaped)
 
 for (const [policy, overrides] of [
   // the operator's own `set` table (commands need a PATH then) must not replace the gateway's entry either

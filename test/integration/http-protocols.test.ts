@@ -8,7 +8,7 @@ import { keepAliveTimeoutMs } from '../../src/http/listener.js'
 import type { Run } from '../../src/protocol/runs.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { AgentStreamClient } from '../support/agent-stream-client.js'
-import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { postJson, sharedGateway, startGateway, type TestGateway } from '../support/gateway.js'
 import { h2connect, h2request, selfSignedCert } from '../support/h2-client.js'
 
 const run = promisify(execFile)
@@ -30,21 +30,11 @@ async function manySse(session: ReturnType<typeof h2connect>, runId: string, cou
 }
 
 describe('one port: HTTP/1.1 and h2c (prior knowledge)', () => {
-  let mock: MockLlm
-  let gw: TestGateway
-  beforeAll(async () => {
-    mock = await startMockLlm()
-    gw = await startGateway(mock)
-  })
-  afterAll(async () => {
-    await gw?.close()
-    await mock?.close()
-  })
-  afterEach(() => mock.reset())
+  const shared = sharedGateway()
 
   it('HTTP/1.1 still works: a run with ?wait=true', async () => {
-    mock.script({ kind: 'text', text: 'over http one' })
-    const res = await postJson(`${gw.url}/v1/runs?wait=true`, { prompt: 'h1 please' })
+    shared.mock.script({ kind: 'text', text: 'over http one' })
+    const res = await postJson(`${shared.gw.url}/v1/runs?wait=true`, { prompt: 'h1 please' })
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({ status: 'succeeded', finalResponse: 'over http one' })
     // an idle connection is kept for the next request (Fastify's 72 s, not Node's 5 s)
@@ -52,9 +42,9 @@ describe('one port: HTTP/1.1 and h2c (prior knowledge)', () => {
   })
 
   it('h2c: a run, then 25 SSE streams of it share one connection and each sees run.completed', async () => {
-    const session = h2connect(gw.url)
+    const session = h2connect(shared.gw.url)
     try {
-      mock.script({ kind: 'text', text: 'over h2c', delayMs: 300 })
+      shared.mock.script({ kind: 'text', text: 'over h2c', delayMs: 300 })
       const submitted = await h2request(session, 'POST', '/v1/runs', { prompt: 'h2c please' })
       expect(submitted.status).toBe(202)
       const queued = JSON.parse(submitted.body) as Run
@@ -74,7 +64,7 @@ describe('one port: HTTP/1.1 and h2c (prior knowledge)', () => {
   })
 
   it('curl --http2-prior-knowledge speaks HTTP/2 to the same port', async () => {
-    mock.script({ kind: 'text', text: 'curl over h2c' })
+    shared.mock.script({ kind: 'text', text: 'curl over h2c' })
     const { stdout } = await run('curl', [
       '-sS',
       '--http2-prior-knowledge',
@@ -84,7 +74,7 @@ describe('one port: HTTP/1.1 and h2c (prior knowledge)', () => {
       'content-type: application/json',
       '-d',
       JSON.stringify({ prompt: 'from curl' }),
-      `${gw.url}/v1/runs?wait=true`,
+      `${shared.gw.url}/v1/runs?wait=true`,
     ])
     const [body, status] = stdout.split('\n')
     expect(status).toBe('2 200')
@@ -92,8 +82,8 @@ describe('one port: HTTP/1.1 and h2c (prior knowledge)', () => {
   })
 
   it('a client that vanishes mid-SSE on h2 leaves the connection and the server healthy', async () => {
-    mock.script({ kind: 'text', text: 'slow one', delayMs: 800 })
-    const session = h2connect(gw.url)
+    shared.mock.script({ kind: 'text', text: 'slow one', delayMs: 800 })
+    const session = h2connect(shared.gw.url)
     try {
       const queued = JSON.parse(
         (await h2request(session, 'POST', '/v1/runs', { prompt: 'slow' })).body,

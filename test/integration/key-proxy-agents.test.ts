@@ -5,15 +5,14 @@ import type { Run } from '../../src/protocol/runs.js'
 import type { Session } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import {
+  mockAgentSettings,
   postJson,
   readNdjson,
   startGateway,
   succeededRun,
   type TestGateway,
-  testModel,
 } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
-import { tempDir } from '../support/temp.js'
 
 /**
  * The key proxy (MODEL_KEY_PROXY): in danger-full-access a command that reads its agent's environment
@@ -118,17 +117,7 @@ const gatewaySettings = (mock: MockLlm, proxy: boolean) => ({
   API_TOKENS: apiToken,
   CODEX_API_KEY: codexKey,
   OPENAI_API_KEY: openaiKey,
-  ANTHROPIC_API_KEY: anthropicKey,
-  ANTHROPIC_BASE_URL: mock.url,
-  CLAUDE_CODE_MAX_RETRIES: '0',
-  GEMINI_API_KEY: geminiKey,
-  GOOGLE_GEMINI_BASE_URL: mock.url,
-  GEMINI_MODEL: 'gemini-2.5-flash',
-  GEMINI_CLI_HOME: tempDir('gemini-home-'),
-  TMPDIR: tempDir('agent-tmp-'),
-  COPILOT_PROVIDER_BASE_URL: mock.baseUrl,
-  COPILOT_PROVIDER_API_KEY: copilotKey,
-  COPILOT_MODEL: testModel,
+  ...mockAgentSettings(mock, { anthropic: anthropicKey, gemini: geminiKey, copilot: copilotKey }),
   ALLOW_DANGER_FULL_ACCESS: 'true',
   // one-shot codex runs as `codex exec`; sessions on the app-server
   CODEX_WARM_RUNS: 'false',

@@ -4,7 +4,7 @@ import type { Run } from '../../src/protocol/runs.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { apiClient } from '../support/api-client.js'
-import { startGateway, type TestGateway } from '../support/gateway.js'
+import { finishedTurn, startGateway, type TestGateway } from '../support/gateway.js'
 import { processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
 
 type ApprovalRequested = Extract<StoredEvent, { type: 'approval.requested' }>
@@ -101,16 +101,8 @@ describe('budgets (limits)', () => {
 
 type Api = ReturnType<typeof apiClient>
 
-async function waitTurn(api: Api, sessionId: string, turnId: string): Promise<Turn> {
-  const deadline = Date.now() + 30_000
-  while (Date.now() < deadline) {
-    const s = await api.json<{ turns: Turn[] }>(api.get(`/v1/sessions/${sessionId}`), 200)
-    const t = s.turns.find((x) => x.id === turnId)
-    if (t && !['queued', 'running'].includes(t.status)) return t
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error(`turn ${turnId} did not finish`)
-}
+const waitTurn = (api: Api, sessionId: string, turnId: string): Promise<Turn> =>
+  finishedTurn(() => api.json<{ turns: Turn[] }>(api.get(`/v1/sessions/${sessionId}`), 200), turnId)
 
 async function waitPending(api: Api, sessionId: string): Promise<Approval> {
   const deadline = Date.now() + 30_000

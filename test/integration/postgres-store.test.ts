@@ -6,7 +6,7 @@ import type { EventBus } from '../../src/store/event-bus.js'
 import { PgEventBus } from '../../src/store/postgres/pg-event-bus.js'
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { NotAMember } from '../../src/store/store.js'
-import { describeStoreContract, newRun, newSession } from '../contract/store-contract.js'
+import { describeStoreContract, newRun, newSession, runSucceeded } from '../contract/store-contract.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 
 const server = sharedPostgres()
@@ -36,18 +36,33 @@ describe('PostgresStore: a claim and the mark of its node as lost, in either ord
     }
   }
 
-  it('a mark that comes while a claim is in progress waits for it: the takeover that follows finds the run', async () => {
+  /**
+   * A fresh database with nodes node_a and node_b and run_1 admitted, a store on it, and two plain
+   * connections: `client` for the test's own statements, `admin` to watch locks (both ended after `fn`).
+   */
+  async function withTwoNodesAndRun(
+    fn: (scene: { url: string; store: PostgresStore; client: pg.Client; admin: pg.Client }) => Promise<void>,
+  ): Promise<void> {
     const url = await server.createDatabase()
     const store = await server.openStore(url)
-    const marking = await server.openStore(url)
-    const holder = new pg.Client({ connectionString: url })
+    const client = new pg.Client({ connectionString: url })
     const admin = new pg.Client({ connectionString: url })
-    await holder.connect()
+    await client.connect()
     await admin.connect()
     try {
       await store.registerNode(node('node_a'))
       await store.registerNode(node('node_b'))
       await store.admitRun(newRun('run_1'), null, 10)
+      await fn({ url, store, client, admin })
+    } finally {
+      await client.end()
+      await admin.end()
+    }
+  }
+
+  it('a mark that comes while a claim is in progress waits for it: the takeover that follows finds the run', async () => {
+    await withTwoNodesAndRun(async ({ url, store, client: holder, admin }) => {
+      const marking = await server.openStore(url)
       // holds the run's row: node_a's claim gets its membership (share lock on its node row), then waits here
       await holder.query('BEGIN')
       await holder.query("SELECT 1 FROM runs WHERE id = 'run_1' FOR UPDATE")
@@ -68,23 +83,11 @@ describe('PostgresStore: a claim and the mark of its node as lost, in either ord
       await mark
       expect(ids(await marking.takeOverRuns(['node_a'], 'node_b'))).toEqual(['run_1'])
       await expect(store.claimNextRun('node_a')).rejects.toBeInstanceOf(NotAMember)
-    } finally {
-      await holder.end()
-      await admin.end()
-    }
+    })
   })
 
   it('a claim (or new session) that comes while the mark is not committed yet waits for it, then finds the node lost', async () => {
-    const url = await server.createDatabase()
-    const store = await server.openStore(url)
-    const marker = new pg.Client({ connectionString: url })
-    const admin = new pg.Client({ connectionString: url })
-    await marker.connect()
-    await admin.connect()
-    try {
-      await store.registerNode(node('node_a'))
-      await store.registerNode(node('node_b'))
-      await store.admitRun(newRun('run_1'), null, 10)
+    await withTwoNodesAndRun(async ({ store, client: marker, admin }) => {
       await store.createSession(newSession('ses_1'), 'node_b')
       // the mark of another node's recovery, in its transaction (markNodesLost's statement)
       await marker.query('BEGIN')
@@ -110,31 +113,36 @@ describe('PostgresStore: a claim and the mark of its node as lost, in either ord
       expect(await store.getSession('ses_2')).toBeUndefined()
       expect(await store.ownerOf('run_1')).toBeNull()
       expect(await store.ownerOf('ses_1')).toBe('node_b')
-    } finally {
-      await marker.end()
-      await admin.end()
-    }
+    })
   })
 })
 
 describe('PgEventBus: events stored on one node are streamed live on another', () => {
-  const completed = {
-    type: 'run.completed' as const,
-    status: 'succeeded' as const,
-    exitCode: 0,
-    signal: null,
-    reason: 'exited' as const,
-    finalResponse: 'x',
-    usage: null,
-  }
-
-  it('a subscriber on node B follows a run appended on node A: complete, ordered, large events too', async () => {
+  /** Nodes A and B on one fresh database, each with a store and an event bus (A's on `poolOfA`); buses closed after `fn`. */
+  async function withTwoNodes(
+    fn: (nodes: {
+      storeA: PostgresStore
+      storeB: PostgresStore
+      busA: PgEventBus
+      busB: PgEventBus
+    }) => Promise<void>,
+    poolOfA = (pool: pg.Pool) => pool,
+  ): Promise<void> {
     const url = await server.createDatabase()
     const storeA = await server.openStore(url)
     const storeB = await server.openStore(url)
-    const busA = await PgEventBus.start(url, storeA.pool, 'node_a')
+    const busA = await PgEventBus.start(url, poolOfA(storeA.pool), 'node_a')
     const busB = await PgEventBus.start(url, storeB.pool, 'node_b')
     try {
+      await fn({ storeA, storeB, busA, busB })
+    } finally {
+      await busA.close()
+      await busB.close()
+    }
+  }
+
+  it('a subscriber on node B follows a run appended on node A: complete, ordered, large events too', async () => {
+    await withTwoNodes(async ({ storeA, storeB, busA, busB }) => {
       const logA = new EventLog(storeA, busA)
       const logB = new EventLog(storeB, busB)
       await storeA.createRun(newRun('run_x'))
@@ -157,15 +165,12 @@ describe('PgEventBus: events stored on one node are streamed live on another', (
           itemId: 'i',
           delta: i === 100 ? 'y'.repeat(20_000) : `${i}`,
         })
-      await logA.append('run_x', completed)
+      await logA.append('run_x', runSucceeded)
       finished = true
       await reading
       expect(seen.map((e) => e.seq)).toEqual(Array.from({ length: 202 }, (_, i) => i + 2))
       expect(seen.find((e) => e.seq === 103)).toMatchObject({ delta: 'y'.repeat(20_000) })
-    } finally {
-      await busA.close()
-      await busB.close()
-    }
+    })
   })
 
   /** Follows `id` on `log` from seq 0 to its run.completed (a run is finished when `finished()` says so). */
@@ -182,12 +187,7 @@ describe('PgEventBus: events stored on one node are streamed live on another', (
   }
 
   it("a run's end noticed on node B before the events that precede it (notices reordered): B streams all, in order, then the end", async () => {
-    const url = await server.createDatabase()
-    const storeA = await server.openStore(url)
-    const storeB = await server.openStore(url)
-    const busA = await PgEventBus.start(url, storeA.pool, 'node_a')
-    const busB = await PgEventBus.start(url, storeB.pool, 'node_b')
-    try {
+    await withTwoNodes(async ({ storeA, storeB, busA, busB }) => {
       // node B's bus holds back every notice until the run's end comes, then hands it over first, the rest after
       // it, last first: the worst order NOTIFYs sent from several pool connections may arrive in
       const reordering: EventBus = {
@@ -212,35 +212,29 @@ describe('PgEventBus: events stored on one node are streamed live on another', (
         await logA.append('run_r', { type: 'output', stream: 'stdout', data: `line ${i}\n` })
       await storeA.updateRun('run_r', { status: 'succeeded' })
       finished = true
-      await logA.append('run_r', completed)
+      await logA.append('run_r', runSucceeded)
       const seen = await reading
       expect(seen.map((e) => e.seq)).toEqual(Array.from({ length: 42 }, (_, i) => i + 1))
       expect(seen.at(-1)?.type).toBe('run.completed')
-    } finally {
-      await busA.close()
-      await busB.close()
-    }
+    })
   })
 
   it("a run's end whose NOTIFY failed once (a pool connection lost) still reaches a subscriber on node B", async () => {
-    const url = await server.createDatabase()
-    const storeA = await server.openStore(url)
-    const storeB = await server.openStore(url)
     // node A's pool: the first pg_notify that announces a run.completed fails, as a query on a lost connection does
     let failed = 0
-    const flakyPool = new Proxy(storeA.pool, {
-      get(target, prop) {
-        if (prop !== 'query') return Reflect.get(target, prop)
-        return (text: string, values?: unknown[]) => {
-          const ending = text.includes('pg_notify') && String(values?.[1]).includes('"run.completed"')
-          if (ending && failed++ === 0) return Promise.reject(new Error('Connection terminated unexpectedly'))
-          return target.query(text, values)
-        }
-      },
-    })
-    const busA = await PgEventBus.start(url, flakyPool, 'node_a')
-    const busB = await PgEventBus.start(url, storeB.pool, 'node_b')
-    try {
+    const flaky = (pool: pg.Pool) =>
+      new Proxy(pool, {
+        get(target, prop) {
+          if (prop !== 'query') return Reflect.get(target, prop)
+          return (text: string, values?: unknown[]) => {
+            const ending = text.includes('pg_notify') && String(values?.[1]).includes('"run.completed"')
+            if (ending && failed++ === 0)
+              return Promise.reject(new Error('Connection terminated unexpectedly'))
+            return target.query(text, values)
+          }
+        },
+      })
+    await withTwoNodes(async ({ storeA, storeB, busA, busB }) => {
       const logA = new EventLog(storeA, busA)
       const logB = new EventLog(storeB, busB)
       await storeA.createRun(newRun('run_n'))
@@ -251,13 +245,10 @@ describe('PgEventBus: events stored on one node are streamed live on another', (
       await logA.append('run_n', { type: 'output', stream: 'stdout', data: 'x\n' })
       await storeA.updateRun('run_n', { status: 'succeeded' })
       finished = true
-      await logA.append('run_n', completed)
+      await logA.append('run_n', runSucceeded)
       const seen = await reading
       expect(failed).toBeGreaterThan(1)
       expect(seen.map((e) => e.type)).toEqual(['run.queued', 'output', 'run.completed'])
-    } finally {
-      await busA.close()
-      await busB.close()
-    }
+    }, flaky)
   }, 15_000)
 })

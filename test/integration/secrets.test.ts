@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { startGateway, type TestGateway, testApiKey, testModel } from '../support/gateway.js'
-import { tempDir } from '../support/temp.js'
+import { mockAgentSettings, startGateway, type TestGateway, testApiKey } from '../support/gateway.js'
 
 /**
  * Issue 9 item 1: no secret of the gateway or of a provider reaches a command an agent runs, its stored
@@ -54,17 +53,7 @@ describe('secrets never reach commands, events or agent files', () => {
     gw = await startGateway(mock, {
       API_TOKENS: apiToken,
       ALLOW_DANGER_FULL_ACCESS: 'true',
-      ANTHROPIC_BASE_URL: mock.url,
-      ANTHROPIC_API_KEY: anthropicKey,
-      CLAUDE_CODE_MAX_RETRIES: '0',
-      GEMINI_API_KEY: geminiKey,
-      GOOGLE_GEMINI_BASE_URL: mock.url,
-      GEMINI_MODEL: 'gemini-2.5-flash',
-      GEMINI_CLI_HOME: tempDir('gemini-home-'),
-      TMPDIR: tempDir('agent-tmp-'),
-      COPILOT_PROVIDER_BASE_URL: mock.baseUrl,
-      COPILOT_PROVIDER_API_KEY: copilotKey,
-      COPILOT_MODEL: testModel,
+      ...mockAgentSettings(mock, { anthropic: anthropicKey, gemini: geminiKey, copilot: copilotKey }),
       // A secret of the operator's own that no agent knows about.
       DEPLOY_SECRET: 'operator-deploy-secret-42',
     })

@@ -5,7 +5,7 @@ import { startServer } from '../../src/http/server.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, requestInput, startGateway, type TestGateway } from '../support/gateway.js'
+import { finishedTurnAt, postJson, requestInput, startGateway, type TestGateway } from '../support/gateway.js'
 import { spawnedFrom } from '../support/processes.js'
 import { readSseUntil } from '../support/sse-client.js'
 
@@ -109,7 +109,7 @@ describe('/v1/sessions on codex app-server', () => {
       }),
     )
     expect(['running', 'completed']).toContain(done.status)
-    const finished = await waitForTurn(gw.url, session.id, started.id)
+    const finished = await finishedTurnAt(gw.url, session.id, started.id)
     expect(finished.status).toBe('completed')
     expect(existsSync(path.join(session.cwd, 'approved.txt'))).toBe(true)
   })
@@ -124,7 +124,7 @@ describe('/v1/sessions on codex app-server', () => {
     const approval = await waitForPendingApproval(gw.url, session.id)
     const res = await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'decline' })
     expect(res.status).toBe(200)
-    const finished = await waitForTurn(gw.url, session.id, started.id)
+    const finished = await finishedTurnAt(gw.url, session.id, started.id)
     expect(finished.status).toBe('completed')
     expect(existsSync(path.join(session.cwd, 'declined.txt'))).toBe(false)
     const events = await sessionEvents(gw.url, session.id)
@@ -179,8 +179,8 @@ describe('/v1/sessions on codex app-server', () => {
     const queued = await json<Turn>(turn(session.id, 'second', ''))
     expect(queued.status).toBe('queued')
     slow.release()
-    expect((await waitForTurn(gw.url, session.id, first.id)).finalResponse).toBe('slow one')
-    expect((await waitForTurn(gw.url, session.id, queued.id)).finalResponse).toBe('queued one')
+    expect((await finishedTurnAt(gw.url, session.id, first.id)).finalResponse).toBe('slow one')
+    expect((await finishedTurnAt(gw.url, session.id, queued.id)).finalResponse).toBe('queued one')
   })
 
   it('onBusy: steer adds the input to the running turn', async () => {
@@ -194,7 +194,7 @@ describe('/v1/sessions on codex app-server', () => {
     const steered = await json<Turn>(turn(session.id, 'also mention pineapples', '', { onBusy: 'steer' }))
     slow.release()
     expect(steered.id).toBe(first.id)
-    const done = await waitForTurn(gw.url, session.id, first.id)
+    const done = await finishedTurnAt(gw.url, session.id, first.id)
     expect(done.status).toBe('completed')
     expect(mock.requests.map((_, i) => requestText(i)).join('\n')).toContain('also mention pineapples')
   })
@@ -244,7 +244,7 @@ describe('/v1/sessions on codex app-server', () => {
     const appServer = spawnedFrom().find((p) => p.cmd.includes('app-server'))
     expect(appServer).toBeDefined()
     process.kill(appServer!.pid, 'SIGKILL')
-    const failed = await waitForTurn(gw.url, session.id, started.id)
+    const failed = await finishedTurnAt(gw.url, session.id, started.id)
     expect(failed.status).toBe('failed')
     expect(failed.error).toMatch(/app-server/)
     const next = await json<Turn>(turn(session.id, 'what was the word'))
@@ -288,17 +288,6 @@ async function waitUntil(check: () => boolean): Promise<void> {
     if (Date.now() > deadline) throw new Error('condition not reached')
     await new Promise((r) => setTimeout(r, 20))
   }
-}
-
-async function waitForTurn(url: string, sessionId: string, turnId: string): Promise<Turn> {
-  const deadline = Date.now() + 30_000
-  while (Date.now() < deadline) {
-    const s = (await (await fetch(`${url}/v1/sessions/${sessionId}`)).json()) as { turns: Turn[] }
-    const t = s.turns.find((x) => x.id === turnId)
-    if (t && !['queued', 'running'].includes(t.status)) return t
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error(`turn ${turnId} did not finish`)
 }
 
 async function waitForStatus(url: string, sessionId: string, status: Session['status']): Promise<void> {

@@ -1,4 +1,5 @@
 import type http2 from 'node:http2'
+import type { Session } from '../../src/protocol/sessions.js'
 
 /** A server frame as a test reads it. */
 export type Frame = Record<string, unknown> & { type: string }
@@ -137,4 +138,12 @@ export class AgentStreamClient {
   private wake(): void {
     for (const w of this.waiters.splice(0)) w()
   }
+}
+
+/** The gateway session of the /agent/stream or /agent/ws session a client named `clientId` (its externalId). */
+export async function streamSession(gatewayUrl: string, clientId: string): Promise<Session> {
+  const list = (await (await fetch(`${gatewayUrl}/v1/sessions?limit=100`)).json()) as { sessions: Session[] }
+  const found = list.sessions.find((s) => s.externalId === clientId)
+  if (!found) throw new Error(`no gateway session for ${clientId}`)
+  return found
 }

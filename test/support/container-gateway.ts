@@ -1,9 +1,12 @@
-import { chmodSync, readdirSync } from 'node:fs'
+import { chmodSync, mkdirSync, readdirSync } from 'node:fs'
 import path from 'node:path'
-import type { MockLlm } from '../mock-llm/index.js'
+import { afterAll, beforeAll, expect } from 'vitest'
+import type { Run } from '../../src/protocol/runs.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { engineEnv, testEngine, testImage } from './container-image.js'
-import { testInstance } from './containers.js'
-import { startGateway } from './gateway.js'
+import { containersLabelled, gatewayContainers, testInstance, waitForContainers } from './containers.js'
+import { postJson, startGateway, testApiKey } from './gateway.js'
+import { tempDir } from './temp.js'
 
 /**
  * The settings of a gateway whose containers run with real podman in the test image: host networking (the
@@ -50,5 +53,58 @@ export function openUp(dir: string): void {
     const p = path.join(dir, entry.name)
     if (entry.isDirectory()) openUp(p)
     else chmodSync(p, 0o666)
+  }
+}
+
+/** Starts a run that keeps its container up, cancels it, and checks the engine stopped that container. */
+export async function expectCancelStopsContainer(
+  gw: { url: string; instance: string },
+  body: Record<string, unknown>,
+): Promise<void> {
+  const res = await postJson(`${gw.url}/v1/runs`, body)
+  expect(res.status).toBe(202)
+  const { id } = (await res.json()) as Run
+  await waitForContainers(gw.instance, (names) => names.length === 1)
+  expect(await containersLabelled(`agent-gateway.run=${id}`)).toHaveLength(1)
+  expect((await postJson(`${gw.url}/v1/runs/${id}/cancel`, {})).status).toBeLessThan(300)
+  await waitForContainers(gw.instance, (names) => names.length === 0)
+  const cancelled = (await (await fetch(`${gw.url}/v1/runs/${id}`)).json()) as Run
+  expect(cancelled.status).toBe('cancelled')
+}
+
+export type ContainerGateway = Awaited<ReturnType<typeof startContainerGateway>>
+
+/**
+ * A mock model and a container gateway with the settings `overrides` gives for that mock, for a describe block;
+ * after it both are closed and none of the gateway's containers is left.
+ */
+export function sharedContainerGateway(
+  overrides: (mock: MockLlm) => Record<string, string | undefined> = () => ({}),
+) {
+  const shared = {} as { mock: MockLlm; gw: ContainerGateway }
+  beforeAll(async () => {
+    shared.mock = await startMockLlm()
+    shared.gw = await startContainerGateway(shared.mock, overrides(shared.mock))
+  }, 120_000)
+  afterAll(async () => {
+    await shared.gw?.close()
+    await shared.mock?.close()
+    expect(await gatewayContainers(shared.gw.instance)).toEqual([])
+  })
+  return shared
+}
+
+/** Settings for claude and gemini in a container against `mock` (a Gemini home the container's user can write). */
+export function claudeAndGeminiSettings(mock: MockLlm): Record<string, string> {
+  const geminiHome = tempDir('gemini-home-')
+  mkdirSync(path.join(geminiHome, '.gemini'))
+  return {
+    ANTHROPIC_BASE_URL: mock.url,
+    ANTHROPIC_API_KEY: testApiKey,
+    CLAUDE_CODE_MAX_RETRIES: '0',
+    GEMINI_CLI_HOME: geminiHome,
+    GEMINI_MODEL: 'gemini-2.5-flash',
+    GEMINI_API_KEY: 'gemini-test-key-0123456789',
+    GOOGLE_GEMINI_BASE_URL: mock.url,
   }
 }

@@ -5,8 +5,10 @@ import type { LogSink } from '../../src/http/logging.js'
 import { startServer } from '../../src/http/server.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
+import type { Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { makeCodexHome } from './codex-home.js'
+import { h2connect } from './h2-client.js'
 import { tempDir, testBase } from './temp.js'
 
 export const testModel = 'gpt-5.5'
@@ -100,6 +102,29 @@ export async function succeededRun(
 }
 
 /**
+ * Settings that point claude, gemini and copilot at `mock` with the given keys (claude without retries, a fresh
+ * Gemini home and a fresh TMPDIR for the agents).
+ */
+export function mockAgentSettings(
+  mock: MockLlm,
+  keys: { anthropic: string; gemini: string; copilot: string },
+) {
+  return {
+    ANTHROPIC_BASE_URL: mock.url,
+    ANTHROPIC_API_KEY: keys.anthropic,
+    CLAUDE_CODE_MAX_RETRIES: '0',
+    GEMINI_API_KEY: keys.gemini,
+    GOOGLE_GEMINI_BASE_URL: mock.url,
+    GEMINI_MODEL: 'gemini-2.5-flash',
+    GEMINI_CLI_HOME: tempDir('gemini-home-'),
+    TMPDIR: tempDir('agent-tmp-'),
+    COPILOT_PROVIDER_BASE_URL: mock.baseUrl,
+    COPILOT_PROVIDER_API_KEY: keys.copilot,
+    COPILOT_MODEL: testModel,
+  }
+}
+
+/**
  * One mock model and one gateway for a whole describe block (started before, closed after); the mock's
  * script and recordings are reset after each test. Read `mock` and `gw` inside tests, not at collection time.
  */
@@ -116,6 +141,41 @@ export function sharedGateway(overrides: Record<string, string | undefined> = {}
   afterEach(() => shared.mock?.reset())
   return shared
 }
+
+/** `sharedGateway` with an h2c session to the gateway as well (`h2`, opened after it starts, closed first). */
+export function sharedH2Gateway(overrides: Record<string, string | undefined> = {}) {
+  const shared = sharedGateway(overrides) as ReturnType<typeof sharedGateway> & {
+    h2: ReturnType<typeof h2connect>
+  }
+  beforeAll(() => {
+    shared.h2 = h2connect(shared.gw.url)
+  })
+  afterAll(() => {
+    shared.h2?.close()
+  })
+  return shared
+}
+
+/** Reads a session (`readSession`) until its turn `turnId` is neither queued nor running (30 s at most); that turn. */
+export async function finishedTurn(
+  readSession: () => Promise<{ turns: Turn[] }>,
+  turnId: string,
+): Promise<Turn> {
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    const t = (await readSession()).turns.find((x) => x.id === turnId)
+    if (t && !['queued', 'running'].includes(t.status)) return t
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`turn ${turnId} did not finish`)
+}
+
+/** `finishedTurn` of a session of the gateway at `url` (read without a token). */
+export const finishedTurnAt = (url: string, sessionId: string, turnId: string): Promise<Turn> =>
+  finishedTurn(
+    async () => (await (await fetch(`${url}/v1/sessions/${sessionId}`)).json()) as { turns: Turn[] },
+    turnId,
+  )
 
 /**
  * The conversation a model request carried, as text, for history assertions: its `input` (OpenAI Responses),

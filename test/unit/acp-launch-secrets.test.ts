@@ -1,9 +1,9 @@
-import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { acpPreset } from '../../src/agents/acp/agent-spec.js'
 import { acpLaunch } from '../../src/agents/acp/launch.js'
 import { loadConfig } from '../../src/config/load.js'
 import { isSecretName, secretNamesIn } from '../../src/process/secrets.js'
+import { serverEnvWithKeys } from '../support/secret-env.js'
 import { tempDir } from '../support/temp.js'
 
 /**
@@ -12,18 +12,11 @@ import { tempDir } from '../support/temp.js'
  * a custom agent by getting no secret at all.
  */
 const dir = tempDir('acp-launch-')
-const serverEnv = {
-  PATH: process.env.PATH,
-  HOME: dir,
-  DATA_DIR: path.join(dir, 'data'),
-  CODEX_API_BASE_URL: 'http://127.0.0.1:9/v1',
-  CODEX_API_KEY: 'codex-secret-key-1a2b3c4d',
-  OPENAI_API_KEY: 'openai-secret-key-5e6f7a8b',
-  ANTHROPIC_API_KEY: 'anthropic-secret-key-9c0d1e2f',
+const serverEnv = serverEnvWithKeys(dir, {
   API_TOKENS: 'gw-api-token-3a4b5c6d',
   FOO_SECRET: 'foo-secret-value-7e8f9a0b',
   BAR_TOKEN: 'bar-token-value-1c2d3e4f',
-}
+})
 const config = loadConfig(serverEnv, dir)
 const launchOf = (spec: ReturnType<typeof acpPreset>) =>
   acpLaunch({ ...spec, command: spec.command ?? '/bin/true' }, config, serverEnv, { cwd: dir })

@@ -26,6 +26,13 @@ function expectValid(events: AgentEvent[]): void {
 const item = (type: 'item.started' | 'item.updated' | 'item.completed', it: unknown) =>
   JSON.stringify({ type, item: it })
 
+/** Maps codex's item.completed of `codexItem`: one schema-valid item.completed of the same item. */
+function expectCompletedAsIs(codexItem: Record<string, unknown>, mapper = createCodexExecMapper()): void {
+  const events = mapAll([item('item.completed', codexItem)], mapper)
+  expect(events).toEqual([{ type: 'item.completed', item: codexItem }])
+  expectValid(events)
+}
+
 describe('createCodexExecMapper: real transcript', () => {
   it('maps every line to the normalized events', () => {
     const events = mapAll(transcript)
@@ -241,34 +248,16 @@ describe('createCodexExecMapper: item types', () => {
   })
 
   it('maps file_change', () => {
-    const events = mapAll([
-      item('item.completed', {
-        id: 'item_4',
-        type: 'file_change',
-        changes: [
-          { path: '/w/a.txt', kind: 'add' },
-          { path: '/w/b.txt', kind: 'delete' },
-          { path: '/w/c.txt', kind: 'update' },
-        ],
-        status: 'completed',
-      }),
-    ])
-    expect(events).toEqual([
-      {
-        type: 'item.completed',
-        item: {
-          id: 'item_4',
-          type: 'file_change',
-          changes: [
-            { path: '/w/a.txt', kind: 'add' },
-            { path: '/w/b.txt', kind: 'delete' },
-            { path: '/w/c.txt', kind: 'update' },
-          ],
-          status: 'completed',
-        },
-      },
-    ])
-    expectValid(events)
+    expectCompletedAsIs({
+      id: 'item_4',
+      type: 'file_change',
+      changes: [
+        { path: '/w/a.txt', kind: 'add' },
+        { path: '/w/b.txt', kind: 'delete' },
+        { path: '/w/c.txt', kind: 'update' },
+      ],
+      status: 'completed',
+    })
   })
 
   it('maps todo_list, also as item.updated, sent only when it changed (codex repeats its plan)', () => {
@@ -296,36 +285,17 @@ describe('createCodexExecMapper: item types', () => {
   })
 
   it('maps web_search', () => {
-    const events = mapAll([
-      item('item.completed', { id: 'item_6', type: 'web_search', query: 'vitest 4 poll' }),
-    ])
-    expect(events).toEqual([
-      { type: 'item.completed', item: { id: 'item_6', type: 'web_search', query: 'vitest 4 poll' } },
-    ])
-    expectValid(events)
+    expectCompletedAsIs({ id: 'item_6', type: 'web_search', query: 'vitest 4 poll' })
   })
 
   it('maps reasoning and does not take it as the final response', () => {
     const mapper = createCodexExecMapper()
-    const events = mapAll(
-      [item('item.completed', { id: 'item_7', type: 'reasoning', text: '**Planning**' })],
-      mapper,
-    )
-    expect(events).toEqual([
-      { type: 'item.completed', item: { id: 'item_7', type: 'reasoning', text: '**Planning**' } },
-    ])
-    expectValid(events)
+    expectCompletedAsIs({ id: 'item_7', type: 'reasoning', text: '**Planning**' }, mapper)
     expect(mapper.finalResponse()).toBeNull()
   })
 
   it('maps an error item', () => {
-    const events = mapAll([
-      item('item.completed', { id: 'item_8', type: 'error', message: 'sandbox denied' }),
-    ])
-    expect(events).toEqual([
-      { type: 'item.completed', item: { id: 'item_8', type: 'error', message: 'sandbox denied' } },
-    ])
-    expectValid(events)
+    expectCompletedAsIs({ id: 'item_8', type: 'error', message: 'sandbox denied' })
   })
 
   it('produces schema-valid events for a command that was declined', () => {

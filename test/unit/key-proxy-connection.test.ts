@@ -164,16 +164,8 @@ describe('KeyProxy connections', () => {
     // handshake to the provider
     const token = proxy.mint('openai')
     for (let i = 0; i < 3; i++) {
-      const agent = await connect(proxy.port)
-      const closed = once(agent, 'close')
-      await write(
-        agent,
-        `POST /openai/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: 2\r\n\r\n{}`,
-      )
-      const [answer] = await answers(agent, 1, false)
+      const answer = await callOnOwnConnection(proxy.port, token)
       expect(answer?.status).toBe(200)
-      agent.end()
-      await closed
     }
     expect(seen).toHaveLength(3)
     expect(new Set(seen.map((s) => s.port)).size).toBe(1)
@@ -305,16 +297,8 @@ describe('KeyProxy connections', () => {
     try {
       const token = own.mint('openai')
       for (let i = 0; i < 2; i++) {
-        const agent = await connect(own.port)
-        const closed = once(agent, 'close')
-        await write(
-          agent,
-          `POST /openai/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: 2\r\n\r\n{}`,
-        )
-        const [answer] = await answers(agent, 1, false)
+        const answer = await callOnOwnConnection(own.port, token)
         expect(JSON.parse(answer?.body ?? '')).toEqual({ key: `Bearer ${keys.openai}` })
-        agent.end()
-        await closed
       }
       expect(ports).toHaveLength(2)
       expect(ports[1]).toBe(ports[0])
@@ -365,6 +349,20 @@ describe('KeyProxy connections', () => {
 })
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+/** One call to /openai/responses on a connection of its own (opened, answered, closed): an agent's call. */
+async function callOnOwnConnection(port: number, token: string) {
+  const agent = await connect(port)
+  const closed = once(agent, 'close')
+  await write(
+    agent,
+    `POST /openai/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: 2\r\n\r\n{}`,
+  )
+  const [answer] = await answers(agent, 1, false)
+  agent.end()
+  await closed
+  return answer
+}
 
 async function connect(port: number): Promise<net.Socket> {
   const socket = net.connect(port, '127.0.0.1')

@@ -28,6 +28,28 @@ const keys = {
   gemini: 'real-gemini-0123456789',
 }
 
+/** A websocket upgrade through `proxy` with a fresh openai token: 101, and 'ping' comes back. Returns the token. */
+async function expectUpgradeEchoes(proxy: KeyProxy): Promise<string> {
+  const token = proxy.mint('openai')
+  const req = http.request({
+    host: '127.0.0.1',
+    port: proxy.port,
+    path: '/openai/responses',
+    headers: { authorization: `Bearer ${token}`, connection: 'Upgrade', upgrade: 'websocket' },
+  })
+  req.end()
+  const [res, socket] = (await once(req, 'upgrade')) as [IncomingMessage, Socket]
+  try {
+    expect(res.statusCode).toBe(101)
+    socket.write('ping')
+    const [echo] = (await once(socket, 'data')) as [Buffer]
+    expect(echo.toString()).toBe('ping')
+  } finally {
+    socket.destroy()
+  }
+  return token
+}
+
 describe('KeyProxy', () => {
   let upstream: http.Server
   let upstreamUrl: string
@@ -223,25 +245,9 @@ describe('KeyProxy', () => {
   })
 
   it('forwards a websocket upgrade with the key swapped, and bytes both ways', async () => {
-    const token = proxy.mint('openai')
-    const req = http.request({
-      host: '127.0.0.1',
-      port: proxy.port,
-      path: '/openai/responses',
-      headers: { authorization: `Bearer ${token}`, connection: 'Upgrade', upgrade: 'websocket' },
-    })
-    req.end()
-    const [res, socket] = (await once(req, 'upgrade')) as [IncomingMessage, Socket]
-    try {
-      expect(res.statusCode).toBe(101)
-      socket.write('ping')
-      const [echo] = (await once(socket, 'data')) as [Buffer]
-      expect(echo.toString()).toBe('ping')
-      expect(seen[0]?.url).toBe('/v1/responses')
-      expect(seen[0]?.headers.authorization).toBe(`Bearer ${keys.openai}`)
-    } finally {
-      socket.destroy()
-    }
+    await expectUpgradeEchoes(proxy)
+    expect(seen[0]?.url).toBe('/v1/responses')
+    expect(seen[0]?.headers.authorization).toBe(`Bearer ${keys.openai}`)
     const refused = await raw(
       proxy.port,
       'GET /openai/responses HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nAuthorization: Bearer agp-nope\r\n\r\n',
@@ -504,23 +510,7 @@ describe('KeyProxy', () => {
         { egress: { httpProxy: egressUrl } },
       )
       try {
-        const token = own.mint('openai')
-        const req = http.request({
-          host: '127.0.0.1',
-          port: own.port,
-          path: '/openai/responses',
-          headers: { authorization: `Bearer ${token}`, connection: 'Upgrade', upgrade: 'websocket' },
-        })
-        req.end()
-        const [res, socket] = (await once(req, 'upgrade')) as [IncomingMessage, Socket]
-        try {
-          expect(res.statusCode).toBe(101)
-          socket.write('ping')
-          const [echo] = (await once(socket, 'data')) as [Buffer]
-          expect(echo.toString()).toBe('ping')
-        } finally {
-          socket.destroy()
-        }
+        const token = await expectUpgradeEchoes(own)
         expect(through).toHaveLength(1)
         expect(through[0]).toMatchObject({ method: 'CONNECT', target: new URL(upstreamUrl).host })
         expect(seen.at(-1)).toMatchObject({ url: '/v1/responses' })

@@ -1,4 +1,3 @@
-import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { acpPreset } from '../../src/agents/acp/agent-spec.js'
 import { acpLaunch } from '../../src/agents/acp/launch.js'
@@ -14,6 +13,7 @@ import { modelKeyPlaceholder, modelUrlPlaceholder } from '../../src/process/key-
 import { localRunner } from '../../src/process/local-runner.js'
 import type { LaunchSpec, ProcessRunner, RunningProcess } from '../../src/process/runner.js'
 import { Redactor } from '../../src/process/secrets.js'
+import { serverEnvWithKeys } from '../support/secret-env.js'
 import { tempDir } from '../support/temp.js'
 
 /**
@@ -22,19 +22,12 @@ import { tempDir } from '../support/temp.js'
  * And the drivers' launches under it hold placeholders, never a real key.
  */
 const dir = tempDir('keyed-runner-')
-const serverEnv = {
-  PATH: process.env.PATH,
-  HOME: dir,
-  DATA_DIR: path.join(dir, 'data'),
-  CODEX_API_BASE_URL: 'http://127.0.0.1:9/v1',
-  CODEX_API_KEY: 'codex-secret-key-1a2b3c4d',
-  OPENAI_API_KEY: 'openai-secret-key-5e6f7a8b',
-  ANTHROPIC_API_KEY: 'anthropic-secret-key-9c0d1e2f',
+const serverEnv = serverEnvWithKeys(dir, {
   ANTHROPIC_BASE_URL: 'http://127.0.0.1:9',
   GEMINI_API_KEY: 'gemini-secret-key-3a4b5c6d',
   COPILOT_PROVIDER_BASE_URL: 'http://127.0.0.1:9/v1',
   COPILOT_PROVIDER_API_KEY: 'copilot-secret-key-7e8f9a0b',
-}
+})
 const config = loadConfig(serverEnv, dir)
 const realKeys = [
   serverEnv.CODEX_API_KEY,

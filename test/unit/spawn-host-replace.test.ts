@@ -1,17 +1,13 @@
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it, vi } from 'vitest'
+import { afterEach, beforeEach, expect, it, vi } from 'vitest'
 import { readText } from '../../src/process/lines.js'
 import { spawnHostRunning } from '../../src/process/spawn-child.js'
 import { spawnGroup } from '../../src/process/spawn-group.js'
+import { fakePerformanceOnly } from '../support/fake-performance.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 // A file of its own: the spawn host is per process (vitest gives each file a fresh module). Only performance.now()
 // is faked, so the host's age can be moved on; timers and I/O are real.
-beforeAll(() => {
-  vi.useFakeTimers({ toFake: ['performance'] })
-})
-afterAll(() => {
-  vi.useRealTimers()
-})
+fakePerformanceOnly()
 
 let cwd: string
 beforeEach(() => {

@@ -1,19 +1,15 @@
 import { readFileSync } from 'node:fs'
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it, vi } from 'vitest'
+import { afterEach, beforeEach, expect, it, vi } from 'vitest'
 import { readText } from '../../src/process/lines.js'
 import { spawnChild, spawnHostRunning } from '../../src/process/spawn-child.js'
 import { spawnGroup } from '../../src/process/spawn-group.js'
+import { fakePerformanceOnly } from '../support/fake-performance.js'
 import { killAll, processesUnder, waitUntilGone } from '../support/processes.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 // A file of its own: it kills the spawn host this file's spawnChild() uses (one per process: vitest gives each file
 // a fresh module). Only performance.now() is faked, so a host's age can be moved on; timers and I/O are real.
-beforeAll(() => {
-  vi.useFakeTimers({ toFake: ['performance'] })
-})
-afterAll(() => {
-  vi.useRealTimers()
-})
+fakePerformanceOnly()
 
 let cwd: string
 beforeEach(() => {

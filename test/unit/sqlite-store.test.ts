@@ -8,7 +8,7 @@ import { queuedRun, type Run } from '../../src/protocol/runs.js'
 import { migrations } from '../../src/store/sqlite/migrations/index.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { inlineWalBytes } from '../../src/store/sqlite/wal-checkpointer.js'
-import { describeStoreContract } from '../contract/store-contract.js'
+import { describeStoreContract, runSucceeded } from '../contract/store-contract.js'
 import { tempDir } from '../support/temp.js'
 
 const stores: SqliteStore[] = []
@@ -143,15 +143,6 @@ describeStoreContract('sqlite', {
 
 describe('EventLog', () => {
   const terminal = (e: StoredEvent) => e.type === 'run.completed'
-  const completed = {
-    type: 'run.completed' as const,
-    status: 'succeeded' as const,
-    exitCode: 0,
-    signal: null,
-    reason: 'exited' as const,
-    finalResponse: 'x',
-    usage: null,
-  }
 
   it('a subscriber that joins mid-run gets stored then live events, no gap, no duplicate', async () => {
     const store = open()
@@ -166,7 +157,7 @@ describe('EventLog', () => {
     })()
     for (let i = 0; i < 20; i++)
       await log.append('run_a', { type: 'item.delta', itemId: 'i', delta: String(i) })
-    await log.append('run_a', completed)
+    await log.append('run_a', runSucceeded)
     finished = true
     await reading
     expect(seen).toEqual(Array.from({ length: 22 }, (_, i) => i + 2))
@@ -183,7 +174,7 @@ describe('EventLog', () => {
     // The subscriber is now live and reads nothing while 2,500 events arrive (more than it may buffer).
     for (let i = 0; i < 2500; i++)
       await log.append('run_a', { type: 'item.delta', itemId: 'i', delta: String(i) })
-    await log.append('run_a', completed)
+    await log.append('run_a', runSucceeded)
     const seen: number[] = [1]
     for await (const ev of sub) seen.push(ev.seq)
     expect(seen).toEqual(Array.from({ length: 2502 }, (_, i) => i + 1))
@@ -193,7 +184,7 @@ describe('EventLog', () => {
     const store = open()
     await store.createRun(newRun('run_a'))
     const log = new EventLog(store)
-    await log.append('run_a', completed)
+    await log.append('run_a', runSucceeded)
     const seen: StoredEvent[] = []
     for await (const ev of log.subscribe('run_a', 1, terminal, async () => true)) seen.push(ev)
     expect(seen).toEqual([])

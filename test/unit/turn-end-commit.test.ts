@@ -1,6 +1,5 @@
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { AgentSession } from '../../src/agents/session.js'
 import { EventLog } from '../../src/core/event-log.js'
 import { SessionState } from '../../src/core/session-state.js'
 import { runTurn } from '../../src/core/turn-execution.js'
@@ -10,6 +9,7 @@ import type { Turn } from '../../src/protocol/sessions.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import type { EventToAppend } from '../../src/store/store.js'
 import { newSession, nodeRecord } from '../contract/store-contract.js'
+import { agentYielding } from '../support/fake-agent-sessions.js'
 import { tempDir } from '../support/temp.js'
 
 /** A real SQLite store that records the event types of every transaction that stores events. */
@@ -34,14 +34,6 @@ const stores: SqliteStore[] = []
 afterEach(async () => {
   for (const s of stores.splice(0)) await s.close()
 })
-
-/** An agent whose turn yields the given events, as a driver does. */
-const agentOf = (events: AgentEvent[]): AgentSession =>
-  ({
-    async *turn() {
-      yield* events
-    },
-  }) as unknown as AgentSession
 
 describe('the end of a session turn', () => {
   it('stores the turn end, the state it leads to and their events in one transaction, then answers the waiter', async () => {
@@ -72,7 +64,7 @@ describe('the end of a session turn', () => {
         },
       },
       'ses_a',
-      agentOf([
+      agentYielding([
         { type: 'turn.started', turnId: 'agent-turn-1' },
         { type: 'item.completed', item: { id: 'i1', type: 'agent_message', text: 'ok' } },
         { type: 'turn.completed', turnId: 'agent-turn-1', status: 'completed', usage: null },

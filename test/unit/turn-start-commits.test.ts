@@ -1,6 +1,5 @@
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { AgentSession } from '../../src/agents/session.js'
 import { EventLog } from '../../src/core/event-log.js'
 import { SessionState } from '../../src/core/session-state.js'
 import { runTurn, type TurnExecutionContext } from '../../src/core/turn-execution.js'
@@ -10,6 +9,7 @@ import type { Turn } from '../../src/protocol/sessions.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import type { EventToAppend } from '../../src/store/store.js'
 import { newSession, nodeRecord } from '../contract/store-contract.js'
+import { agentYielding } from '../support/fake-agent-sessions.js'
 import { tempDir } from '../support/temp.js'
 
 /** A real SQLite store that writes down every commit a turn makes: its turn writes and the events in each. */
@@ -55,14 +55,6 @@ afterEach(async () => {
   for (const s of stores.splice(0)) await s.close()
 })
 
-/** An agent whose turn yields the given events, as a driver does. */
-const agentOf = (events: AgentEvent[]): AgentSession =>
-  ({
-    async *turn() {
-      yield* events
-    },
-  }) as unknown as AgentSession
-
 const agentTurn: AgentEvent[] = [
   { type: 'turn.started', turnId: 'agent-turn-1' },
   { type: 'item.completed', item: { id: 'i1', type: 'agent_message', text: 'ok' } },
@@ -105,7 +97,7 @@ describe("a session turn's start", () => {
         storeTurn: (patch) => state.startTurn('ses_a', turn.id, patch, claim, turn),
       },
       'ses_a',
-      agentOf(agentTurn),
+      agentYielding(agentTurn),
       turn,
       new AbortController().signal,
     )
@@ -136,7 +128,7 @@ describe("a session turn's start", () => {
       await runTurn(
         ctx(() => {}),
         'ses_a',
-        agentOf(agentTurn),
+        agentYielding(agentTurn),
         turn,
         new AbortController().signal,
       ),
@@ -167,7 +159,7 @@ describe("a session turn's start", () => {
         },
       },
       'ses_a',
-      agentOf(agentTurn),
+      agentYielding(agentTurn),
       turn,
       new AbortController().signal,
     )

@@ -1,12 +1,5 @@
-import fs from 'node:fs'
-import path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import type { AgentRegistry } from '../../src/agents/registry.js'
+import { describe, expect, it } from 'vitest'
 import type { AgentSession, TurnInput } from '../../src/agents/session.js'
-import { loadConfig } from '../../src/config/load.js'
-import { ActiveRuns } from '../../src/core/active-runs.js'
-import { EventLog } from '../../src/core/event-log.js'
-import { SessionManager } from '../../src/core/session-manager.js'
 import type { AgentEvent, StoredEvent } from '../../src/protocol/events.js'
 import type { Turn } from '../../src/protocol/sessions.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
@@ -16,8 +9,8 @@ import {
   type SessionStateChange,
   SessionTakenOver,
 } from '../../src/store/store.js'
-import { newSession, nodeRecord } from '../contract/store-contract.js'
-import { removeDir, tempDir } from '../support/temp.js'
+import type { newSession } from '../contract/store-contract.js'
+import { cleanUpFakeAgentSessions, sessionsOnFakeAgent } from '../support/fake-agent-sessions.js'
 
 /**
  * The order of a session turn's first steps (SessionManager.startTurn, turn-execution.ts): the agent gets the turn
@@ -105,35 +98,18 @@ function fakeAgent(order: string[]): AgentSession {
   } as unknown as AgentSession
 }
 
-const dirs: string[] = []
-const stores: SqliteStore[] = []
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close()
-  for (const d of dirs.splice(0)) removeDir(d)
-})
+cleanUpFakeAgentSessions()
 
 async function setup(sessionFields: Parameters<typeof newSession>[1] = {}) {
-  const dir = tempDir('turn-start-')
-  dirs.push(dir)
-  const config = loadConfig({ SESSION_IDLE_SECONDS: '0' }, dir)
-  const cwd = path.join(config.workspaceRoots[0]!, 'project')
-  fs.mkdirSync(cwd, { recursive: true })
   const order: string[] = []
-  const store = new RecordingStore(path.join(dir, 'gw.db'), order)
-  stores.push(store)
-  await store.registerNode(nodeRecord('node_a'))
-  await store.registerNode(nodeRecord('node_b'))
-  await store.createSession(newSession('ses_a', { cwd, agent: 'fake', ...sessionFields }), 'node_a')
   const agent = fakeAgent(order)
-  const driver = {
-    id: 'fake',
-    probe: async () => ({ installed: true, authenticated: true }),
-    openSession: async () => agent,
-    resumeSession: async () => agent,
-  }
-  const registry = { get: () => driver } as unknown as AgentRegistry
-  const log = new EventLog(store)
-  const sessions = new SessionManager(store, log, registry, config, new ActiveRuns(), 'node_a')
+  const { store, sessions } = await sessionsOnFakeAgent({
+    dirPrefix: 'turn-start-',
+    makeStore: (file) => new RecordingStore(file, order),
+    open: () => agent,
+    resume: () => agent,
+    sessionFields,
+  })
   return { store, order, sessions }
 }
 

@@ -1,15 +1,12 @@
 import fs from 'node:fs'
-import path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import type { AgentRegistry } from '../../src/agents/registry.js'
+import { describe, expect, it } from 'vitest'
 import type { AgentSession, TurnInput } from '../../src/agents/session.js'
-import { loadConfig } from '../../src/config/load.js'
-import { ActiveRuns } from '../../src/core/active-runs.js'
-import { EventLog } from '../../src/core/event-log.js'
-import { SessionManager } from '../../src/core/session-manager.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
-import { newSession, nodeRecord } from '../contract/store-contract.js'
-import { removeDir, tempDir } from '../support/temp.js'
+import {
+  cleanUpFakeAgentSessions,
+  sessionsOnFakeAgent,
+  tempDirForTest,
+} from '../support/fake-agent-sessions.js'
 
 /**
  * What a warm turn reads (SessionManager.startTurn): a session held here is checked by its state and its owner
@@ -48,43 +45,19 @@ function fakeAgent(): AgentSession {
   } as unknown as AgentSession
 }
 
-const dirs: string[] = []
-const stores: SqliteStore[] = []
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close()
-  for (const d of dirs.splice(0)) removeDir(d)
-})
+cleanUpFakeAgentSessions()
 
 async function setup() {
-  const dir = tempDir('warm-reads-')
-  dirs.push(dir)
-  const config = loadConfig({ SESSION_IDLE_SECONDS: '0' }, dir)
-  const cwd = path.join(config.workspaceRoots[0]!, 'project')
-  fs.mkdirSync(cwd, { recursive: true })
-  const store = new CountingStore(path.join(dir, 'gw.db'))
-  stores.push(store)
-  await store.registerNode(nodeRecord('node_a'))
-  await store.registerNode(nodeRecord('node_b'))
-  await store.createSession(newSession('ses_a', { cwd, agent: 'fake' }), 'node_a')
   let opened = 0
-  const driver = {
-    id: 'fake',
-    probe: async () => ({ installed: true, authenticated: true }),
-    openSession: async () => fakeAgent(),
-    resumeSession: async () => {
+  const { store, sessions, cwd } = await sessionsOnFakeAgent({
+    dirPrefix: 'warm-reads-',
+    makeStore: (file) => new CountingStore(file),
+    open: () => fakeAgent(),
+    resume: () => {
       opened++
       return fakeAgent()
     },
-  }
-  const registry = { get: () => driver } as unknown as AgentRegistry
-  const sessions = new SessionManager(
-    store,
-    new EventLog(store),
-    registry,
-    config,
-    new ActiveRuns(),
-    'node_a',
-  )
+  })
   const turn = async () => {
     const t = await sessions.waitTurn((await sessions.startTurn('ses_a', hi)).id)
     await sessions.idle()
@@ -136,8 +109,7 @@ describe('a warm session turn', () => {
   it('confines the cwd again: a session whose directory became a symlink out of the workspace is refused', async () => {
     const { sessions, turn, cwd } = await setup()
     await turn()
-    const outside = tempDir('outside-')
-    dirs.push(outside)
+    const outside = tempDirForTest('outside-')
     fs.rmSync(cwd, { recursive: true })
     fs.symlinkSync(outside, cwd)
     await expect(sessions.startTurn('ses_a', hi)).rejects.toThrow()

@@ -1,7 +1,16 @@
 import { z } from 'zod'
 import type { OutputStep } from '../types.js'
 import { splitIntoDeltas } from './openai-responses.js'
-import type { RenderContext, SseEvent, TurnInfo, WireFormat } from './wire-format.js'
+import {
+  estimateTokens,
+  fitting,
+  headerValue,
+  parsedOr,
+  type RenderContext,
+  type SseEvent,
+  type TurnInfo,
+  type WireFormat,
+} from './wire-format.js'
 
 // Anthropic Messages API (POST /v1/messages?beta=true, stream: true), as Claude Code speaks it.
 // Only /v1/messages is handled: side calls such as /v1/messages/count_tokens get the server's 404 and never
@@ -28,18 +37,12 @@ const bodySchema = z.looseObject({
 type Block = z.infer<typeof blockSchema>
 type Message = { role?: string; blocks: Block[] }
 
-function parseBody(body: unknown): z.infer<typeof bodySchema> {
-  const parsed = bodySchema.safeParse(body)
-  return parsed.success ? parsed.data : {}
-}
+const parseBody = (body: unknown): z.infer<typeof bodySchema> => parsedOr(bodySchema, body, {})
 
 function toBlocks(content: string | unknown[] | undefined): Block[] {
   if (content === undefined) return []
   if (typeof content === 'string') return [{ type: 'text', text: content }]
-  return content.flatMap((raw) => {
-    const parsed = blockSchema.safeParse(raw)
-    return parsed.success ? [parsed.data] : []
-  })
+  return fitting(blockSchema, content)
 }
 
 function messages(body: unknown): Message[] {
@@ -68,10 +71,6 @@ function toolResultText(block: Block): string {
   return toBlocks(Array.isArray(block.content) ? block.content : undefined)
     .map((b) => b.text ?? '')
     .join('\n')
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value
 }
 
 function describeTurn(headers: Record<string, string | string[] | undefined>, body: unknown): TurnInfo {
@@ -109,8 +108,6 @@ function sideAnswer(
   if (!systemTexts.some((text) => text.startsWith(sessionTitlePrompt))) return undefined
   return { kind: 'text', text: JSON.stringify({ title: 'Mock session' }) }
 }
-
-const estimateTokens = (text: string) => Math.max(1, Math.ceil(text.length / 4))
 
 function event(type: string, fields: Record<string, unknown> = {}): SseEvent {
   return { event: type, data: { type, ...fields } }

@@ -1,7 +1,18 @@
 import { z } from 'zod'
 import type { ApplyPatchStep, ExecCommandStep, OutputStep } from '../types.js'
 import { splitIntoDeltas } from './openai-responses.js'
-import type { RenderContext, SseEvent, TurnInfo, WireFormat } from './wire-format.js'
+import {
+  estimateTokens,
+  fitting,
+  headerValue,
+  parsedOr,
+  partsText,
+  type RenderContext,
+  type SseEvent,
+  type TurnInfo,
+  turnFromUserTexts,
+  type WireFormat,
+} from './wire-format.js'
 
 // OpenAI Chat Completions (POST /v1/chat/completions, stream: true), as the copilot CLI speaks it (BYOK).
 // Chunks are `data: {choices:[{delta, finish_reason}]}`; the stream simply ends (clients treat the end of
@@ -41,10 +52,7 @@ const bodySchema = z.looseObject({
 type Message = z.infer<typeof messageSchema>
 type Tool = z.infer<typeof toolSchema>
 
-function parseBody(body: unknown): z.infer<typeof bodySchema> {
-  const parsed = bodySchema.safeParse(body)
-  return parsed.success ? parsed.data : {}
-}
+const parseBody = (body: unknown): z.infer<typeof bodySchema> => parsedOr(bodySchema, body, {})
 
 function messages(body: unknown): Message[] {
   return (parseBody(body).messages ?? []).map((raw) => {
@@ -53,21 +61,7 @@ function messages(body: unknown): Message[] {
   })
 }
 
-function tools(body: unknown): Tool[] {
-  return (parseBody(body).tools ?? []).flatMap((raw) => {
-    const parsed = toolSchema.safeParse(raw)
-    return parsed.success ? [parsed.data] : []
-  })
-}
-
-function contentText(content: Message['content']): string {
-  if (content === undefined || content === null) return ''
-  if (typeof content === 'string') return content
-  return content
-    .map((part) => part.text)
-    .filter((text): text is string => typeof text === 'string')
-    .join('\n')
-}
+const tools = (body: unknown): Tool[] => fitting(toolSchema, parseBody(body).tools ?? [])
 
 /** Wrappers an agent injects as user messages (`<current_datetime>...`, reminders), not real prompts. */
 function isContextualText(text: string): boolean {
@@ -80,28 +74,16 @@ function withoutContextPrefix(text: string): string {
   return rest === '' ? text : rest
 }
 
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value
-}
-
 function describeTurn(headers: Record<string, string | string[] | undefined>, body: unknown): TurnInfo {
   const all = messages(body)
   const userTexts = all
     .filter((m) => m.role === 'user')
-    .map((m) => withoutContextPrefix(contentText(m.content)))
+    .map((m) => withoutContextPrefix(partsText(m.content)))
   const lastUserIndex = all.findLastIndex((m) => m.role === 'user')
   const lastOutput = all.slice(lastUserIndex + 1).findLast((m) => m.role === 'tool')
   const session = headerValue(headers['x-session-id']) ?? headerValue(headers['session-id'])
-  const firstPrompt = userTexts.find((text) => !isContextualText(text)) ?? userTexts[0] ?? ''
-  return {
-    lastUserText: userTexts.at(-1) ?? '',
-    conversationKey: session ? `session:${session}` : `first-user:${firstPrompt}`,
-    isFollowUp: lastOutput !== undefined,
-    ...(lastOutput ? { lastToolOutput: contentText(lastOutput.content) } : {}),
-  }
+  return turnFromUserTexts(userTexts, isContextualText, session, lastOutput && partsText(lastOutput.content))
 }
-
-const estimateTokens = (text: string) => Math.max(1, Math.ceil(text.length / 4))
 
 /** The shell tool the client declared (`bash` for copilot) and its command/workdir parameter names. */
 function shellTool(body: unknown): { name: string; command: string; workdir?: string } {

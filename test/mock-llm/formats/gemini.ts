@@ -1,7 +1,13 @@
 import { z } from 'zod'
 import type { ExecCommandStep, OutputStep } from '../types.js'
 import { splitIntoDeltas } from './openai-responses.js'
-import type { RenderContext, SseEvent, TurnInfo, WireFormat } from './wire-format.js'
+import {
+  estimateTokens,
+  type RenderContext,
+  type SseEvent,
+  type TurnInfo,
+  type WireFormat,
+} from './wire-format.js'
 
 // Gemini API (POST /v1beta/models/{model}:streamGenerateContent?alt=sse), as Gemini CLI speaks it.
 // Only the streaming call is answered: Gemini CLI's side calls (generateContent for model routing and
@@ -75,8 +81,6 @@ function describeTurn(_headers: Record<string, string | string[] | undefined>, b
     ...(lastResult ? { lastToolOutput: toolOutput(lastResult) } : {}),
   }
 }
-
-const estimateTokens = (text: string) => Math.max(1, Math.ceil(text.length / 4))
 
 function chunk(parts: Record<string, unknown>[], last: { finishReason: string; usage: unknown } | null) {
   const candidate = { content: { role: 'model', parts }, index: 0 }

@@ -1,6 +1,17 @@
 import { z } from 'zod'
 import type { ApplyPatchStep, ExecCommandStep, OutputStep, TextStep, UpdatePlanStep } from '../types.js'
-import type { RenderContext, SseEvent, TurnInfo, WireFormat } from './wire-format.js'
+import {
+  estimateTokens,
+  fitting,
+  headerValue,
+  parsedOr,
+  partsText,
+  type RenderContext,
+  type SseEvent,
+  type TurnInfo,
+  turnFromUserTexts,
+  type WireFormat,
+} from './wire-format.js'
 
 // OpenAI Responses API (POST /v1/responses, stream: true), as the codex CLI speaks it.
 
@@ -36,10 +47,7 @@ const bodySchema = z.looseObject({
 type InputItem = z.infer<typeof inputItemSchema>
 type Tool = z.infer<typeof toolSchema>
 
-function parseBody(body: unknown): z.infer<typeof bodySchema> {
-  const parsed = bodySchema.safeParse(body)
-  return parsed.success ? parsed.data : {}
-}
+const parseBody = (body: unknown): z.infer<typeof bodySchema> => parsedOr(bodySchema, body, {})
 
 function inputItems(body: unknown): InputItem[] {
   const { input } = parseBody(body)
@@ -52,21 +60,7 @@ function inputItems(body: unknown): InputItem[] {
   return items
 }
 
-function tools(body: unknown): Tool[] {
-  return (parseBody(body).tools ?? []).flatMap((raw) => {
-    const parsed = toolSchema.safeParse(raw)
-    return parsed.success ? [parsed.data] : []
-  })
-}
-
-function contentText(content: InputItem['content']): string {
-  if (content === undefined) return ''
-  if (typeof content === 'string') return content
-  return content
-    .map((part) => part.text)
-    .filter((text): text is string => typeof text === 'string')
-    .join('\n')
-}
+const tools = (body: unknown): Tool[] => fitting(toolSchema, parseBody(body).tools ?? [])
 
 const isUserMessage = (item: InputItem) =>
   item.role === 'user' && (item.type === undefined || item.type === 'message')
@@ -79,27 +73,15 @@ function isContextualText(text: string): boolean {
   return /^<([a-z_]+)>[\s\S]*<\/\1>$/.test(trimmed) || trimmed.startsWith('# AGENTS.md instructions')
 }
 
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value
-}
-
 function describeTurn(headers: Record<string, string | string[] | undefined>, body: unknown): TurnInfo {
   const items = inputItems(body)
-  const userTexts = items.filter(isUserMessage).map((item) => contentText(item.content))
+  const userTexts = items.filter(isUserMessage).map((item) => partsText(item.content))
   const lastUserIndex = items.findLastIndex(isUserMessage)
   const trailing = items.slice(lastUserIndex + 1)
   const lastOutput = trailing.findLast(isToolOutput)
   const session = headerValue(headers['session-id']) ?? headerValue(headers['thread-id'])
-  const firstPrompt = userTexts.find((text) => !isContextualText(text)) ?? userTexts[0] ?? ''
-  return {
-    lastUserText: userTexts.at(-1) ?? '',
-    conversationKey: session ? `session:${session}` : `first-user:${firstPrompt}`,
-    isFollowUp: lastOutput !== undefined,
-    ...(lastOutput ? { lastToolOutput: contentText(lastOutput.output) } : {}),
-  }
+  return turnFromUserTexts(userTexts, isContextualText, session, lastOutput && partsText(lastOutput.output))
 }
-
-const estimateTokens = (text: string) => Math.max(1, Math.ceil(text.length / 4))
 
 function event(type: string, fields: Record<string, unknown>): SseEvent {
   return { event: type, data: { type, ...fields } }

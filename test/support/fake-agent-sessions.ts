@@ -1,0 +1,78 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterEach } from 'vitest'
+import type { AgentRegistry } from '../../src/agents/registry.js'
+import type { AgentSession } from '../../src/agents/session.js'
+import { loadConfig } from '../../src/config/load.js'
+import { ActiveRuns } from '../../src/core/active-runs.js'
+import { EventLog } from '../../src/core/event-log.js'
+import { SessionManager } from '../../src/core/session-manager.js'
+import type { AgentEvent } from '../../src/protocol/events.js'
+import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
+import { newSession, nodeRecord } from '../contract/store-contract.js'
+import { removeDir, tempDir } from './temp.js'
+
+const dirs: string[] = []
+const stores: SqliteStore[] = []
+
+/** Closes the stores and removes the dirs `sessionsOnFakeAgent` made, after each test (call at a file's top). */
+export function cleanUpFakeAgentSessions(): void {
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close()
+    for (const d of dirs.splice(0)) removeDir(d)
+  })
+}
+
+/** A session agent whose turn yields `events`, as a driver does. */
+export const agentYielding = (events: AgentEvent[]): AgentSession =>
+  ({
+    async *turn() {
+      yield* events
+    },
+  }) as unknown as AgentSession
+
+/** A temp dir removed after the test, with the others `cleanUpFakeAgentSessions` removes. */
+export function tempDirForTest(prefix: string): string {
+  const dir = tempDir(prefix)
+  dirs.push(dir)
+  return dir
+}
+
+/**
+ * A SessionManager of node_a on a fresh SQLite store (`makeStore`, nodes node_a and node_b registered) that
+ * holds session ses_a of the agent 'fake' in a project of the workspace root; its driver opens and resumes the
+ * session agents `open` and `resume` give.
+ */
+export async function sessionsOnFakeAgent<S extends SqliteStore>(options: {
+  dirPrefix: string
+  makeStore: (file: string) => S
+  open: () => AgentSession
+  resume: () => AgentSession
+  sessionFields?: Parameters<typeof newSession>[1]
+}) {
+  const dir = tempDirForTest(options.dirPrefix)
+  const config = loadConfig({ SESSION_IDLE_SECONDS: '0' }, dir)
+  const cwd = path.join(config.workspaceRoots[0]!, 'project')
+  fs.mkdirSync(cwd, { recursive: true })
+  const store = options.makeStore(path.join(dir, 'gw.db'))
+  stores.push(store)
+  await store.registerNode(nodeRecord('node_a'))
+  await store.registerNode(nodeRecord('node_b'))
+  await store.createSession(newSession('ses_a', { cwd, agent: 'fake', ...options.sessionFields }), 'node_a')
+  const driver = {
+    id: 'fake',
+    probe: async () => ({ installed: true, authenticated: true }),
+    openSession: async () => options.open(),
+    resumeSession: async () => options.resume(),
+  }
+  const registry = { get: () => driver } as unknown as AgentRegistry
+  const sessions = new SessionManager(
+    store,
+    new EventLog(store),
+    registry,
+    config,
+    new ActiveRuns(),
+    'node_a',
+  )
+  return { store, sessions, cwd }
+}
