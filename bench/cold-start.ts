@@ -129,12 +129,13 @@ function agents(server: RunningServer, workspace: string): Agent[] {
     },
     {
       id: 'copilot',
-      direct: async () => ({
-        binary: need(copilot.binary, 'copilot'),
-        args: copilotArgs({ prompt, sandbox: copilot.sandbox() }),
-        env: copilot.childEnv(),
-        stdin: null,
-      }),
+      direct: async () =>
+        asUserRunsIt(server, {
+          binary: need(copilot.binary, 'copilot'),
+          args: copilotArgs({ prompt, sandbox: copilot.sandbox() }),
+          env: copilot.childEnv(),
+          stdin: null,
+        }),
     },
     { id: 'acp:codex-acp', direct: null },
   ]
