@@ -20,7 +20,7 @@ import type { FencingNotices } from './ops/fencing-notices.js'
 import { createSession, forkSession, type SessionCreationContext } from './session-creation.js'
 import { recoverSessions } from './session-recovery.js'
 import { type CreateSession, sessionDriverOf } from './session-request.js'
-import { SessionState, type StateChange } from './session-state.js'
+import { SessionState } from './session-state.js'
 import { runTurn, TurnRefused } from './turn-execution.js'
 import { itemsOfTurn } from './turn-items.js'
 import { type OnBusy, queuedTurn, TurnQueue } from './turn-queue.js'
@@ -190,8 +190,8 @@ export class SessionManager {
   /**
    * The session held here for a new turn, from one read of its state instead of its document: its cwd and
    * whether it has limits are fixed at creation, so the live session's are the session's. An archive (by any
-   * node) is seen in that read, and another node's takeover in the owner it reads with it (LiveSessions.held). Undefined when
-   * this process does not hold it (or no longer owns it): openForTurn reads the document then. Each tenant scope
+   * node) is seen in that read, and another node's takeover in the owner it reads with it (LiveSessions.held).
+   * Undefined when this process does not hold it (or no longer owns it): openForTurn reads the document then. Each tenant scope
    * has a SessionManager of its own, which holds only sessions its own reads found: no other tenant's.
    */
   private async heldForTurn(id: string): Promise<LiveSession | undefined> {
@@ -223,17 +223,15 @@ export class SessionManager {
     turn: Turn,
     controller: AbortController,
     patch: Partial<Turn>,
-  ): Promise<StateChange | undefined> {
+  ): Promise<boolean> {
     const row = this.unstored.get(turn.id)
-    if (!row) return undefined
+    if (!row) return false
     this.unstored.delete(turn.id)
     try {
       // the row as it starts running, with the session's new state: one step (SessionState.startTurn)
-      const running = await this.fenced(id, live, () =>
-        this.state.startTurn(id, turn.id, patch, live.claim, turn),
-      )
+      await this.fenced(id, live, () => this.state.startTurn(id, turn.id, patch, live.claim, turn))
       row.resolve()
-      return running
+      return true
     } catch (err) {
       controller.abort('cancelled')
       row.reject(err)

@@ -1,6 +1,6 @@
 import type { AgentEvent } from '../protocol/events.js'
 import type { Session, Turn } from '../protocol/sessions.js'
-import type { SessionClaim, Store, TurnStep } from '../store/store.js'
+import type { EventToAppend, SessionClaim, Store, TurnStep } from '../store/store.js'
 import { SerialByKey } from '../util/serial-by-key.js'
 import type { EventLog } from './event-log.js'
 
@@ -10,6 +10,16 @@ export interface StateChange {
 }
 
 const unchanged: StateChange = { announced: Promise.resolve() }
+
+/** The `session.status` of the state a step stored (none when it stored none), to append in the step's transaction. */
+function statusEvents(
+  ownerId: string,
+  step: TurnStep | undefined,
+  at: string,
+  fence: SessionClaim | undefined,
+): EventToAppend[] {
+  return step?.status ? [{ ownerId, event: { type: 'session.status', status: step.status }, at, fence }] : []
+}
 
 /**
  * A session's state steps in this process, one at a time: each reads the state it computes from, stores it and
@@ -75,29 +85,18 @@ export class SessionState {
     claim?: SessionClaim,
     /** A turn not stored yet (it went to its agent first: SessionManager.startTurn): stored now, as `patch` says. */
     unstored?: Turn,
-  ): Promise<StateChange> {
+  ): Promise<void> {
     return this.steps.run(id, async () => {
       const next = await this.next(id, this.running(id))
       const at = new Date().toISOString()
       const state = next && { status: next, at }
-      // what the store wrote: not `next` when an archive landed since it was read
-      const announced = (step: TurnStep | undefined) =>
-        step?.status
-          ? [
-              {
-                ownerId: id,
-                event: { type: 'session.status', status: step.status } as const,
-                at,
-                fence: claim,
-              },
-            ]
-          : []
+      // what the store wrote is announced: not `next` when an archive landed since it was read
+      const announced = (step: TurnStep | undefined) => statusEvents(id, step, at, claim)
       await this.log.commitWith(id, () =>
         unstored
           ? this.store.createTurnWithEvents({ ...unstored, ...patch }, claim, state, announced)
           : this.store.updateTurnWithEvents(turnId, patch, state, claim, announced),
       )
-      return unchanged
     })
   }
 
@@ -116,19 +115,18 @@ export class SessionState {
     ended: () => void,
     claim?: SessionClaim,
     end?: AgentEvent,
-  ): Promise<{ turn: Turn | undefined; state: StateChange }> {
+  ): Promise<Turn | undefined> {
     return this.steps.run(id, async () => {
       const next = await this.next(id, false)
       const { step } = await this.log.commitWith(id, () =>
-        this.store.completeTurnWithEvents(turnId, patch, at, next, claim, (step) => {
-          const events: AgentEvent[] = end ? [this.log.redact(end)] : []
-          if (step?.status) events.push({ type: 'session.status', status: step.status })
-          return events.map((event) => ({ ownerId: id, event, at, fence: claim }))
-        }),
+        this.store.completeTurnWithEvents(turnId, patch, at, next, claim, (step) => [
+          ...(end ? [{ ownerId: id, event: this.log.redact(end), at, fence: claim }] : []),
+          ...statusEvents(id, step, at, claim),
+        ]),
       )
       // in this step: a refresh queued meanwhile no longer counts the turn as running
       ended()
-      return { turn: step?.turn, state: unchanged }
+      return step?.turn
     })
   }
 

@@ -6,7 +6,6 @@ import { type SessionClaim, SessionTakenOver, type Store } from '../store/store.
 import type { EventLog } from './event-log.js'
 import { EventPipe } from './event-pipe.js'
 import { withTurnId } from './session-request.js'
-import type { StateChange } from './session-state.js'
 
 /** A turn that may not run (a budget refused it): its message is the turn's error as it is. */
 export class TurnRefused extends Error {}
@@ -18,8 +17,6 @@ export interface TurnOutcome {
   finalResponse: string | null
   /** turn.completed / turn.failed: appended only once the turn is stored as ended. */
   end: AgentEvent | undefined
-  /** The `running` state the turn's start led to, announced (or not: nothing changed). */
-  running: StateChange
 }
 
 export interface TurnExecutionContext {
@@ -30,26 +27,27 @@ export interface TurnExecutionContext {
   /**
    * Stores the turn's row when it went to the agent before it was stored (session-manager.ts startTurn), as
    * `patch` says (running) with the session's new state, in one step: `markRunning` for a turn not stored yet.
-   * Runs after the agent got the turn, before any of its events is read; undefined when the row was stored
+   * Runs after the agent got the turn, before any of its events is read; false when the row was stored
    * before (then `markRunning` follows). Throws when the row is refused (another node took the session over, the
    * store failed): nothing of the turn is recorded then, and the agent's turn is stopped.
    */
-  storeTurn?(patch: Partial<Turn>): Promise<StateChange | undefined>
+  storeTurn?(patch: Partial<Turn>): Promise<boolean>
   /**
    * The turn starts: it is stored as `patch` says (running) with the session's new state, in one step; resolves
-   * once both are stored, the state's announcement queued on the log (session-state.ts `startTurn`).
+   * once both are stored with the state's `session.status` (session-state.ts `startTurn`).
    */
-  markRunning(patch: Partial<Turn>): Promise<StateChange>
+  markRunning(patch: Partial<Turn>): Promise<void>
   /**
    * The turn ends: it is stored as `patch` says with the session's state it leads to, its `end` event and that
    * state's announcement, in one transaction; `ended` runs once they are stored (session-state.ts `completeTurn`).
+   * Resolves with the turn as stored.
    */
   markEnded(
     patch: Partial<Turn>,
     at: string,
     ended: () => void,
     end: AgentEvent | undefined,
-  ): Promise<{ turn: Turn | undefined; state: StateChange }>
+  ): Promise<Turn | undefined>
   /** Runs right before the agent works; throws (TurnRefused, AppError) to keep the turn from running. */
   beforeStart(): Promise<void>
   /**
@@ -84,25 +82,23 @@ export async function runTurn(
   const outcome = await executeTurn(ctx, sessionId, agent, turn, signal)
   // its row was refused: nothing of it is recorded here (whoever started it got why)
   if (!outcome) return false
-  const { ended, finalResponse, end, running } = outcome
+  const { ended, finalResponse, end } = outcome
   const now = new Date().toISOString()
   const patch = { ...ended, finalResponse, finishedAt: now }
   // The turn's end, the state it leads to, its end event and that state's announcement are stored in one
   // transaction (no other turn of the session runs now), committed at once. The end event first, then the
   // state: what follows the events (webhooks too) sees them in that order. Only the state the store wrote is
   // announced: an archive that landed since the state was read stays, and nothing follows it.
-  let stored: Awaited<ReturnType<TurnExecutionContext['markEnded']>>
+  let stored: Turn | undefined
   try {
     stored = await ctx.markEnded(patch, now, () => ctx.turnEnded(), end)
   } catch (err) {
     if (!(err instanceof SessionTakenOver)) throw err
-    await running.announced.catch(() => {})
     await ctx.takenOver(err)
     return false
   }
   // The client waiting for the turn is answered now.
-  ctx.recorded(stored.turn)
-  await Promise.all([running.announced, stored.state.announced])
+  ctx.recorded(stored)
   return true
 }
 
@@ -151,7 +147,6 @@ export async function executeTurn(
     if (err instanceof SessionTakenOver) void ctx.takenOver(err).catch(() => {})
   })
   let end: AgentEvent | undefined
-  let running: StateChange = { announced: Promise.resolve() }
   let agentTurn: AsyncIterator<AgentEvent> | undefined
   try {
     let first: Promise<IteratorResult<AgentEvent>> | undefined
@@ -168,16 +163,16 @@ export async function executeTurn(
     } catch (err) {
       refused = err
     }
-    let storedRunning: StateChange | undefined
+    let storedRunning = false
     try {
-      storedRunning = await ctx.storeTurn?.(runningPatch())
+      storedRunning = (await ctx.storeTurn?.(runningPatch())) ?? false
     } catch {
       // not stored (its start was answered with why): the agent's turn stops, unread and unrecorded
       void agentTurn?.return?.()?.catch(() => {})
       return undefined
     }
     // A turn refused before the agent started is recorded as started and failed, like one the agent failed.
-    running = storedRunning ?? (await ctx.markRunning(runningPatch()))
+    if (!storedRunning) await ctx.markRunning(runningPatch())
     if (first === undefined) throw refused
     for (let next = await first; !next.done; next = await agentTurn!.next()) {
       const unredacted = next.value
@@ -232,5 +227,5 @@ export async function executeTurn(
     ended = { status: 'failed', error: ctx.log.redactor.text(plain ? message : `driver error: ${message}`) }
     end = { type: 'turn.failed', turnId: turn.id, error: ended.error! }
   }
-  return { ended, finalResponse, end, running }
+  return { ended, finalResponse, end }
 }

@@ -129,7 +129,7 @@ for (const [backend, open] of Object.entries(stores))
       await store.createTurn(newTurn('turn_start', 'ses_start'))
       running = true
       archiveAfterNextRead('ses_start')
-      await (await state.startTurn('ses_start', 'turn_start', { status: 'running' })).announced
+      await state.startTurn('ses_start', 'turn_start', { status: 'running' })
       expect(await store.getTurn('turn_start')).toMatchObject({ status: 'running' })
       expect((await store.getSession('ses_start'))?.status).toBe('archived')
       expect(statuses(await store.eventsAfter('ses_start', 0, 100))).toEqual(['archived'])

@@ -123,7 +123,7 @@ for (const [backend, open] of Object.entries(stores))
         held: 'updateTurnWithEvents',
         first: async (st, id) => {
           running = true
-          await (await st.startTurn(id, `${id}_turn`, { status: 'running', startedAt: at() })).announced
+          await st.startTurn(id, `${id}_turn`, { status: 'running', startedAt: at() })
         },
         between: async (s, id) => s.createApproval(newApproval(`${id}_apr`, id)),
         second: (st, id) => st.refresh(id),
@@ -140,10 +140,9 @@ for (const [backend, open] of Object.entries(stores))
         },
         first: (st, id) => st.refresh(id),
         second: async (st, id) => {
-          const ended = await st.completeTurn(id, `${id}_turn`, { status: 'completed' }, at(), () => {
+          await st.completeTurn(id, `${id}_turn`, { status: 'completed' }, at(), () => {
             running = false
           })
-          await ended.state.announced
         },
         stored: 'idle',
       },
@@ -163,10 +162,9 @@ for (const [backend, open] of Object.entries(stores))
           await s.setSessionState(id, { status: 'running', at: at() })
         },
         first: async (st, id) => {
-          const ended = await st.completeTurn(id, `${id}_turn`, { status: 'completed' }, at(), () => {
+          await st.completeTurn(id, `${id}_turn`, { status: 'completed' }, at(), () => {
             running = false
           })
-          await ended.state.announced
         },
         second: (st, id) => st.set(id, 'archived'),
         stored: 'archived',

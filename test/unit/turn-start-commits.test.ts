@@ -94,7 +94,10 @@ describe("a session turn's start", () => {
           answered = t
         }),
         // the turn went to the agent before its row was stored (SessionManager.startTurn)
-        storeTurn: (patch) => state.startTurn('ses_a', turn.id, patch, claim, turn),
+        storeTurn: async (patch) => {
+          await state.startTurn('ses_a', turn.id, patch, claim, turn)
+          return true
+        },
       },
       'ses_a',
       agentYielding(agentTurn),
