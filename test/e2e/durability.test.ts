@@ -106,10 +106,14 @@ describe('durable runs across server restarts (real processes)', () => {
     const runs = await Promise.all(
       Array.from({ length: 5 }, (_, i) => submit(first.url, { prompt: `crash ${i}` })),
     )
+    // Each codex has sent its model request, so it has written its first events and then waits for the model:
+    // a codex still starting (slow on a loaded machine) would write them after its reader died and end itself.
     await waitFor(
       async () =>
-        (await listRuns(first.url, 'running')).length === 5 && codexChildren(first, workspace).length === 5,
-      'five running runs with five codex processes',
+        (await listRuns(first.url, 'running')).length === 5 &&
+        codexChildren(first, workspace).length === 5 &&
+        mock.requests.filter((r) => !r.side).length === 5,
+      'five running runs with five codex processes waiting for the model',
     )
     const before = new Map(
       await Promise.all(runs.map(async (r) => [r.id, await getRun(first.url, r.id)] as const)),
