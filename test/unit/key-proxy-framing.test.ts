@@ -1,0 +1,486 @@
+import { describe, expect, it } from 'vitest'
+import { FramingError, type RequestHead } from '../../src/process/key-proxy/http-framing.js'
+import { RequestReader } from '../../src/process/key-proxy/request-reader.js'
+import { ResponseTracker } from '../../src/process/key-proxy/response-tracker.js'
+import { Random } from '../support/fuzz/random.js'
+import { type LlResult, llhttpFrame } from '../support/llhttp.js'
+
+/**
+ * The key proxy's request and answer framing (request-reader.ts, response-tracker.ts) against Node's strict llhttp
+ * (test/support/llhttp.ts), on seeded streams of valid and malformed requests and answers fed whole and split at
+ * every byte. Upstream connections are pooled across agents: if the proxy and the upstream disagree on where a
+ * request or an answer ends, one agent's bytes are read as another's request or answer. So every request the
+ * proxy forwards must be framed alike by llhttp, every stream llhttp refuses must be refused by the proxy, and an
+ * answer the tracker calls complete must be complete where llhttp says.
+ */
+
+const latin1 = (s: string) => Buffer.from(s, 'latin1')
+
+// ---- requests ----
+
+interface ProxyMessage {
+  head: RequestHead
+  /** The body's bytes as they would go upstream (its framing included). */
+  body: Buffer
+  complete: boolean
+}
+
+interface ProxyVerdict {
+  messages: ProxyMessage[]
+  /** The status of the refusal that ended the reading, if any. */
+  refused: number | undefined
+  /** It stopped reading after a request (an upgrade waits for its answer; CONNECT is refused). */
+  stopped: boolean
+  /** Bytes of a head not yet whole wait for more (nothing of them was forwarded). */
+  waiting?: boolean
+}
+
+/** Reads `pieces` as proxy-connection.ts does (its RequestReader, every body read, as when forwarded). */
+function proxyRead(pieces: Buffer[]): ProxyVerdict {
+  const reader = new RequestReader()
+  const messages: ProxyMessage[] = []
+  let pending = Buffer.alloc(0)
+  for (const piece of pieces) {
+    pending = Buffer.concat([pending, piece])
+    while (pending.length > 0) {
+      const last = messages.at(-1)
+      if (last && !reader.inBody && (last.head.upgrade || last.head.method === 'CONNECT'))
+        return { messages, refused: undefined, stopped: true }
+      let step: ReturnType<RequestReader['next']>
+      try {
+        step = reader.next(pending)
+      } catch (err) {
+        if (!(err instanceof FramingError)) throw err
+        return { messages, refused: err.status, stopped: false }
+      }
+      if (step.kind === 'head') {
+        messages.push({ head: step.head, body: Buffer.alloc(0), complete: step.head.body.kind === 'none' })
+        reader.expectBody(step.head.body)
+      } else if (step.kind === 'body' && last) {
+        last.body = Buffer.concat([last.body, pending.subarray(0, step.used)])
+        last.complete = step.done
+      }
+      pending = pending.subarray(step.used)
+      if (step.kind === 'more') break
+    }
+  }
+  const last = messages.at(-1)
+  const stopped = !!last && last.complete && (last.head.upgrade || last.head.method === 'CONNECT')
+  return { messages, refused: undefined, stopped, waiting: pending.length > 0 }
+}
+
+/** The head as proxy-server.ts writes it upstream (each line as read; the credential swap aside). */
+const forwardedHead = (h: RequestHead) =>
+  `${h.method} ${h.target} HTTP/1.${h.minor}\r\n${h.lines.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`
+
+/** Every disagreement between the proxy's reading of `stream` and llhttp's, as text (none: they agree). */
+function requestDisagreements(stream: Buffer): string[] {
+  const wrong: string[] = []
+  const ll = llhttpFrame('request', stream)
+  const proxy = proxyRead([stream])
+  const llHeads = ll.messages.length
+  // what the proxy forwards (the heads it took, rewritten, and their bodies' bytes), as the upstream reads it
+  const forwarded = Buffer.concat(proxy.messages.flatMap((m) => [latin1(forwardedHead(m.head)), m.body]))
+  const up = llhttpFrame('request', forwarded)
+  proxy.messages.forEach((m, i) => {
+    const seen = ll.messages[i]
+    const upstream = up.messages[i]
+    if (!seen) {
+      wrong.push(`request ${i}: the proxy took a head llhttp did not read`)
+      return
+    }
+    if (!upstream) {
+      wrong.push(`request ${i}: the upstream did not read the head the proxy sent`)
+      return
+    }
+    for (const [who, msg] of [
+      ['llhttp', seen],
+      ['upstream', upstream],
+    ] as const) {
+      if (msg.method !== m.head.method || msg.url !== m.head.target || msg.minor !== m.head.minor)
+        wrong.push(`request ${i}: ${who} read ${msg.method} ${msg.url} 1.${msg.minor}`)
+      if (JSON.stringify(msg.headers) !== JSON.stringify(m.head.lines))
+        wrong.push(`request ${i}: ${who} read headers ${JSON.stringify(msg.headers)}`)
+    }
+    if (m.complete && !(seen.complete && upstream.complete))
+      wrong.push(
+        `request ${i}: complete for the proxy, not for llhttp (${seen.complete}/${upstream.complete})`,
+      )
+    if (m.complete && !seen.body.equals(upstream.body))
+      wrong.push(`request ${i}: the upstream read another body`)
+    if (!m.complete && i < proxy.messages.length - 1)
+      wrong.push(`request ${i}: incomplete, yet another followed`)
+  })
+  if (up.error && !(up.error.startsWith('stopped') && proxy.stopped) && proxy.refused === undefined)
+    wrong.push(`the upstream refused what the proxy sent: ${up.error}`)
+  if (up.messages.length > proxy.messages.length)
+    wrong.push('the upstream read more requests than the proxy sent')
+  const proxyEnd =
+    proxy.refused !== undefined || proxy.stopped || proxy.waiting || !proxy.messages.at(-1)?.complete
+  if (ll.error && !ll.error.startsWith('stopped') && !proxyEnd)
+    wrong.push(`llhttp refused (${ll.error}) what the proxy read whole`)
+  if (!ll.error && proxy.refused === undefined && !proxy.stopped && proxy.messages.length < llHeads)
+    wrong.push(`llhttp read ${llHeads} requests, the proxy ${proxy.messages.length}`)
+  return wrong
+}
+
+/** The proxy reads a stream alike however it comes in pieces. */
+function splitDisagreements(stream: Buffer, random: Random): string[] {
+  const whole = JSON.stringify(summary(proxyRead([stream])))
+  const splits: Buffer[][] = [[...stream].map((b) => Buffer.from([b]))]
+  for (let k = 1; k < stream.length; k++) splits.push([stream.subarray(0, k), stream.subarray(k)])
+  for (let n = 0; n < 4; n++) {
+    const pieces: Buffer[] = []
+    for (let at = 0; at < stream.length; ) {
+      const len = 1 + random.int(40)
+      pieces.push(stream.subarray(at, at + len))
+      at += len
+    }
+    splits.push(pieces)
+  }
+  for (const pieces of splits) {
+    const got = JSON.stringify(summary(proxyRead(pieces)))
+    if (got !== whole) return [`split as ${pieces.map((p) => p.length).join('+')}: ${got} != ${whole}`]
+  }
+  return []
+}
+
+const summary = (v: ProxyVerdict) => ({
+  refused: v.refused,
+  stopped: v.stopped,
+  // an unfinished body's bytes before a refusal depend on where the pieces broke (they were forwarded as they came)
+  messages: v.messages.map((m) => [
+    forwardedHead(m.head),
+    m.complete ? m.body.toString('latin1') : '',
+    m.complete,
+  ]),
+})
+
+/** A seeded stream of one to three requests, each valid or malformed in one of the ways that bend framing. */
+function requestStream(random: Random): Buffer {
+  const requests: string[] = []
+  const n = 1 + random.int(3)
+  // a third of the streams are plain requests (no unlikely branch taken), pipelined ones among them
+  const plain = random.chance(0.35)
+  const source = plain ? Object.assign(Object.create(random), { chance: (p: number) => p >= 0.5 }) : random
+  for (let r = 0; r < n; r++) requests.push(oneRequest(source))
+  return latin1(requests.join(''))
+}
+
+const controls = ['\x00', '\x01', '\x7f', '\r', '\n', '\x0b', '\x1f', '\x85', '\xa0', '\xff', '\t', ' ']
+const smuggled = 'GET /openai/smuggled HTTP/1.1\r\nHost: x\r\n\r\n'
+
+function oneRequest(random: Random): string {
+  const lead = random.chance(0.1) ? random.pick(['\r\n', '\n', '\r', '\r\n\r\n', ' ']) : ''
+  const method = random.chance(0.85)
+    ? random.pick(['GET', 'POST', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'])
+    : random.pick(['FOO', 'get', 'CONNECT', 'M-SEARCH', 'PRI', 'PROPFIND', 'G\x00T'])
+  let target = random.chance(0.8)
+    ? random.pick(['/openai/responses', '/a?b=c&d', '/x/y%20z', '/'])
+    : random.pick([
+        'http://h/x',
+        'h:443',
+        '*',
+        '/a\x7fb',
+        '/a\x00b',
+        '/a b',
+        '/\x80',
+        '/a\tb',
+        '//h/x',
+        '/a#f',
+      ])
+  if (method === 'CONNECT' && random.chance(0.5)) target = 'h:443'
+  const version = random.chance(0.9)
+    ? random.pick(['HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0'])
+    : random.pick(['HTTP/1.2', 'http/1.1', 'HTTP/2.0', 'HTTP/1.1 ', 'HTTP/1'])
+  const sep = random.chance(0.95) ? ' ' : random.pick(['  ', '\t'])
+  const headers: Array<[string, string]> = [['Host', 'x']]
+  const framing = random.pick(['none', 'none', 'length', 'length', 'chunked', 'chunked', 'odd'])
+  const body = random.chance(0.2) ? smuggled : 'hello world'.slice(0, random.int(12))
+  let bodyText = ''
+  if (framing === 'length') {
+    const len = body.length + (random.chance(0.15) ? random.pick([-1, 1, 5]) : 0)
+    const value = random.chance(0.8)
+      ? String(Math.max(0, len))
+      : random.pick([
+          `00${len}`,
+          `+${len}`,
+          ` ${len} `,
+          `${len},${len}`,
+          '',
+          `0x${len}`,
+          '99999999999999999999',
+        ])
+    headers.push([random.pick(['Content-Length', 'content-length', 'CONTENT-LENGTH']), value])
+    if (random.chance(0.15)) headers.push(['Content-Length', random.pick([value, String(len + 1), '0'])])
+    bodyText = body
+  } else if (framing === 'chunked') {
+    const te = random.chance(0.75)
+      ? random.pick(['chunked', 'Chunked', 'CHUNKED'])
+      : random.pick(['chunked, chunked', 'gzip, chunked', 'identity', 'chunked ', ' chunked', 'chunked;q=1'])
+    headers.push([random.pick(['Transfer-Encoding', 'transfer-encoding']), te])
+    if (random.chance(0.1)) headers.push(['Transfer-Encoding', 'chunked'])
+    if (random.chance(0.1)) headers.push(['Content-Length', String(body.length)])
+    bodyText = chunkedBody(random, body)
+  } else if (framing === 'odd') {
+    headers.push(
+      random.pick<[string, string]>([
+        ['Transfer_Encoding', 'chunked'],
+        ['Content-Lengthx', '5'],
+      ]),
+    )
+    bodyText = ''
+  }
+  if (random.chance(0.25))
+    headers.push(['Connection', random.pick(['close', 'keep-alive', 'Keep-Alive', 'upgrade', 'foo, close'])])
+  if (random.chance(0.1)) headers.push(['Upgrade', 'websocket'])
+  if (random.chance(0.1)) headers.push(['Expect', '100-continue'])
+  if (random.chance(0.3))
+    headers.push([random.pick(['X-A', 'x-b', 'Accept']), random.pick(['v', 'a b', '\x80\xff', ''])])
+  const lines = headers.map(([name, value]) => `${name}:${random.chance(0.9) ? ' ' : ''}${value}`)
+  // one mutation in one line now and then: what a lax parser reads otherwise
+  if (random.chance(0.15) && lines.length > 0) {
+    const at = random.int(lines.length)
+    const line = lines[at] ?? ''
+    const mutated = random.pick([
+      () => line.replace(':', ' :'),
+      () => line.replace(':', '\t:'),
+      () => ` ${line}`,
+      () => `${line}\r\n folded`,
+      () => `${line}\r\n\tfolded`,
+      () => {
+        const i = random.int(line.length + 1)
+        return line.slice(0, i) + random.pick(controls) + line.slice(i)
+      },
+      () => `${line}\n`,
+      () => line.replace(':', ''),
+      () => `:${line}`,
+    ])()
+    lines[at] = mutated
+  }
+  const eol = random.chance(0.95) ? '\r\n' : random.pick(['\n', '\r'])
+  return `${lead}${method}${sep}${target}${sep}${version}${eol}${lines.map((l) => `${l}\r\n`).join('')}\r\n${bodyText}`
+}
+
+function chunkedBody(random: Random, body: string): string {
+  const chunks: string[] = []
+  let rest = body
+  while (rest.length > 0) {
+    const take = 1 + random.int(rest.length)
+    chunks.push(rest.slice(0, take))
+    rest = rest.slice(take)
+  }
+  let text = ''
+  for (const data of chunks) {
+    let size = data.length.toString(16)
+    if (random.chance(0.2))
+      size = random.pick([
+        `000${size}`,
+        size.toUpperCase(),
+        `${size} `,
+        `${size}\t`,
+        ` ${size}`,
+        `${size};ext`,
+        `${size};a=b;c="d e"`,
+        `${size};a=b c`,
+        `${size} ;x`,
+        `${size};\x01`,
+        `${size};a="\x7f"`,
+        `0x${size}`,
+        `-${size}`,
+        'fffffffffffffffffff',
+        '',
+        `${size}\x00`,
+      ])
+    const end = random.chance(0.95) ? '\r\n' : random.pick(['\n', '\r', '', '\r\r\n'])
+    text += `${size}\r\n${data}${end}`
+  }
+  const last = random.chance(0.9) ? '0' : random.pick(['000', '0;x=y', '0 '])
+  const trailers = random.chance(0.8)
+    ? ''
+    : random.pick([
+        'X-T: t\r\n',
+        'bad line\r\n',
+        'X-T: a\r\n folded\r\n',
+        'X-T : t\r\n',
+        'X-T: \x00\r\n',
+        'X: t\n',
+      ])
+  return `${text}${last}\r\n${trailers}\r\n`
+}
+
+// ---- answers ----
+
+/** Bytes read when each answer was through for the tracker, and whether it can still follow (else unpoolable). */
+function trackerRead(
+  requests: Array<{ head: boolean }>,
+  pieces: Buffer[],
+): { ends: number[]; poolable: boolean } {
+  const tracker = new ResponseTracker({ idle: () => {}, upgradeDecided: () => {} })
+  for (const r of requests) tracker.expect({ head: r.head, upgrade: false })
+  const ends: number[] = []
+  let read = 0
+  for (const piece of pieces) {
+    const before = tracker.outstanding
+    tracker.scan(piece)
+    read += piece.length
+    for (let k = tracker.outstanding; k < before; k++) ends.push(read)
+  }
+  return { ends, poolable: tracker.idle && !tracker.closing }
+}
+
+/** The final answers' ends as llhttp's client reads them (1xx but 101 are interim: not answers). */
+function llhttpAnswers(requests: Array<{ head: boolean }>, stream: Buffer): { ll: LlResult; ends: number[] } {
+  // which request a message answers: the next one once a final answer (not 1xx but 101) came
+  let answering = 0
+  const ll = llhttpFrame('response', stream, {
+    pieces: stream.length,
+    skipBody: (status) => {
+      const head = requests[answering]?.head ?? false
+      if (status >= 200 || status === 101) answering++
+      return head
+    },
+  })
+  const ends = ll.messages
+    .filter((m) => m.complete && ((m.status ?? 0) >= 200 || m.status === 101))
+    .map((m) => m.endsAt)
+  return { ll, ends }
+}
+
+function answerDisagreements(requests: Array<{ head: boolean }>, stream: Buffer): string[] {
+  const wrong: string[] = []
+  const { ll, ends } = llhttpAnswers(requests, stream)
+  const whole = trackerRead(requests, [stream])
+  const bytes = trackerRead(
+    requests,
+    [...stream].map((b) => Buffer.from([b])),
+  )
+  // with the whole stream in one piece, every end is at its length; byte by byte, each end is exact
+  if (JSON.stringify(whole.ends) !== JSON.stringify(bytes.ends.map(() => stream.length)))
+    wrong.push(`whole ${whole.ends} vs byte by byte ${bytes.ends}`)
+  bytes.ends.forEach((end, i) => {
+    if (ends[i] !== end) wrong.push(`answer ${i}: ends at ${end} for the tracker, at ${ends[i]} for llhttp`)
+  })
+  if (bytes.poolable) {
+    const last = ll.messages.at(-1)
+    if (ll.error) wrong.push(`poolable, yet llhttp refused the answers (${ll.error})`)
+    if (ends.length !== requests.length || ends.at(-1) !== stream.length)
+      wrong.push(
+        `poolable, yet llhttp read ${ends.length} answers ending at ${ends.at(-1)} of ${stream.length}`,
+      )
+    // (llhttp decides keep-alive before it hears that no body follows: a HEAD answer without a length is no close)
+    if (!last?.keepAlive && !requests.at(-1)?.head)
+      wrong.push('poolable, yet llhttp reads that the upstream closes')
+  }
+  return wrong
+}
+
+function answerStream(random: Random): { requests: Array<{ head: boolean }>; stream: Buffer } {
+  const requests: Array<{ head: boolean }> = []
+  let text = ''
+  const n = 1 + random.int(3)
+  for (let r = 0; r < n; r++) {
+    const head = random.chance(0.15)
+    requests.push({ head })
+    if (random.chance(0.15))
+      text += `HTTP/1.1 ${random.pick([100, 102, 103])} Info\r\n${random.pick(['', 'Link: x\r\n'])}\r\n`
+    text += oneAnswer(random, head)
+  }
+  return { requests, stream: latin1(text) }
+}
+
+function oneAnswer(random: Random, head: boolean): string {
+  const status = random.chance(0.8) ? 200 : random.pick([101, 204, 304, 404, 500])
+  const version = random.chance(0.85) ? 'HTTP/1.1' : 'HTTP/1.0'
+  const reason = random.pick([' OK', ' OK', '', ' ', ' Not \x80Found', ' \x01'])
+  const body = random.chance(0.2)
+    ? 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'
+    : 'data: x'.slice(0, random.int(8))
+  const headers: Array<[string, string]> = []
+  const framing = random.pick(['length', 'length', 'chunked', 'chunked', 'none', 'te-other'])
+  let bodyText = ''
+  if (framing === 'length') {
+    const value = random.chance(0.8)
+      ? String(body.length)
+      : random.pick([
+          `00${body.length}`,
+          `+${body.length}`,
+          `${body.length},${body.length}`,
+          '',
+          '1e1',
+          '0x1',
+        ])
+    headers.push(['Content-Length', value])
+    if (random.chance(0.1)) headers.push(['Content-Length', random.pick([value, '0'])])
+    if (random.chance(0.1)) headers.push(['Transfer-Encoding', 'chunked'])
+    bodyText = body
+  } else if (framing === 'chunked') {
+    headers.push([
+      'Transfer-Encoding',
+      random.pick(['chunked', 'chunked', 'Chunked', 'gzip, chunked', 'chunked, gzip']),
+    ])
+    if (random.chance(0.1)) headers.push(['Content-Length', String(body.length)])
+    bodyText = chunkedBody(random, body)
+  } else if (framing === 'te-other') {
+    headers.push(['Transfer-Encoding', 'gzip'])
+    bodyText = body
+  } else bodyText = random.chance(0.5) ? body : ''
+  if (random.chance(0.3))
+    headers.push(['Connection', random.pick(['close', 'keep-alive', 'foo', 'Keep-Alive, foo', 'upgrade'])])
+  if (random.chance(0.1)) headers.push(['Connection', random.pick(['close', 'keep-alive'])])
+  const lines = headers.map(([n, v]) => `${n}: ${v}`)
+  if (random.chance(0.15) && lines.length > 0) {
+    const at = random.int(lines.length)
+    lines[at] = random.pick([
+      ` ${lines[at]}`,
+      `${lines[at]}\r\n folded`,
+      (lines[at] ?? '').replace(':', ' :'),
+      `${lines[at]}\x00`,
+    ])
+  }
+  const eol = random.chance(0.97) ? '\r\n' : '\n'
+  const text = `${version} ${status}${reason}${eol}${lines.map((l) => `${l}${eol}`).join('')}${eol}`
+  return head || status === 204 || status === 304 ? text : text + bodyText
+}
+
+// ---- the tests ----
+
+describe('the key proxy framing against llhttp', () => {
+  it('reads every generated request stream as llhttp does, refusing what it refuses, however it is split', () => {
+    const random = new Random(0x5eed_f00d)
+    const failures: string[] = []
+    let refused = 0
+    let pipelined = 0
+    for (let n = 0; n < 1500 && failures.length < 5; n++) {
+      const stream = requestStream(random)
+      const wrong = [...requestDisagreements(stream), ...splitDisagreements(stream, random)]
+      if (wrong.length > 0)
+        failures.push(`${JSON.stringify(stream.toString('latin1'))}\n  ${wrong.join('\n  ')}`)
+      const read = proxyRead([stream])
+      if (read.refused !== undefined) refused++
+      if (read.messages.filter((m) => m.complete).length > 1) pipelined++
+    }
+    expect(failures).toEqual([])
+    // the corpus holds both kinds, and pipelined requests read whole
+    expect(refused).toBeGreaterThan(200)
+    expect(refused).toBeLessThan(1400)
+    expect(pipelined).toBeGreaterThan(100)
+  })
+
+  it('follows every generated answer stream where llhttp ends each answer, or gives the connection up', () => {
+    const random = new Random(0xa11_5eed)
+    const failures: string[] = []
+    let poolable = 0
+    for (let n = 0; n < 1500 && failures.length < 5; n++) {
+      const { requests, stream } = answerStream(random)
+      const wrong = answerDisagreements(requests, stream)
+      if (wrong.length > 0)
+        failures.push(
+          `${JSON.stringify(requests)} ${JSON.stringify(stream.toString('latin1'))}\n  ${wrong.join('\n  ')}`,
+        )
+      if (trackerRead(requests, [stream]).poolable) poolable++
+    }
+    expect(failures).toEqual([])
+    expect(poolable).toBeGreaterThan(100)
+  })
+})
