@@ -484,3 +484,75 @@ describe('the key proxy framing against llhttp', () => {
     expect(poolable).toBeGreaterThan(100)
   })
 })
+
+describe('the disagreements with llhttp the generated streams found (each refused or given up now)', () => {
+  const post = (headers: string, body = '') =>
+    `POST /openai/responses HTTP/1.1\r\nHost: x\r\n${headers}\r\n${body}`
+  const chunked = (body: string) => post('Transfer-Encoding: chunked\r\n', body)
+  const next = 'GET /openai/models HTTP/1.1\r\nHost: x\r\n\r\n'
+  it.each([
+    ['a method llhttp does not know', `FOO /openai/x HTTP/1.1\r\nHost: x\r\n\r\n${next}`],
+    ['PRI (HTTP/2 preface) as HTTP/1.1', `PRI / HTTP/1.1\r\nHost: x\r\n\r\n${next}`],
+    ['DEL in the target', `GET /openai/a\x7fb HTTP/1.1\r\nHost: x\r\n\r\n${next}`],
+    ['obs-text in the target', `GET /openai/a\x85b HTTP/1.1\r\nHost: x\r\n\r\n${next}`],
+    ['an authority target on GET', `GET h:443 HTTP/1.1\r\nHost: x\r\n\r\n${next}`],
+    ['a repeated, equal Content-Length', post('Content-Length: 2\r\nContent-Length: 2\r\n', `ab${next}`)],
+    ['a space after a chunk size', chunked(`2 \r\nab\r\n0\r\n\r\n${next}`)],
+    ['a control character in a chunk extension', chunked(`2;a\x01\r\nab\r\n0\r\n\r\n${next}`)],
+    ['a space in a chunk extension value', chunked(`2;a=b c\r\nab\r\n0\r\n\r\n${next}`)],
+    ['a trailer that is no header line', chunked(`2\r\nab\r\n0\r\nbad line\r\n\r\n${next}`)],
+    ['an obs-folded trailer', chunked(`2\r\nab\r\n0\r\nX: a\r\n b\r\n\r\n${next}`)],
+    ['a request after HTTP/1.0 without keep-alive', `GET /openai/x HTTP/1.0\r\nHost: x\r\n\r\n${next}`],
+    [
+      'a request after Connection: close (in a second Connection header)',
+      post('Connection: x\r\nConnection: close\r\n', next),
+    ],
+  ])('%s', (_name, text) => {
+    const stream = latin1(text)
+    expect(requestDisagreements(stream)).toEqual([])
+    const read = proxyRead([stream])
+    expect(read.refused).toBeDefined()
+    // the request after it never goes upstream
+    expect(read.messages.some((m) => m.head.target === '/openai/models')).toBe(false)
+  })
+
+  it('reads pipelined HTTP/1.0 requests with keep-alive, as llhttp does', () => {
+    const stream = latin1(`GET /openai/x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n${next}`)
+    expect(requestDisagreements(stream)).toEqual([])
+    expect(proxyRead([stream]).messages.map((m) => m.complete)).toEqual([true, true])
+  })
+
+  const ok = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'
+  it.each([
+    ['a repeated Content-Length', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx'],
+    ['Content-Length 1e1', 'HTTP/1.1 200 OK\r\nContent-Length: 1e1\r\n\r\nxxxxxxxxxx'],
+    ['Content-Length +1', 'HTTP/1.1 200 OK\r\nContent-Length: +1\r\n\r\nx'],
+    ['an empty Content-Length', `HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n${ok}`],
+    [
+      'Transfer-Encoding with Content-Length',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n',
+    ],
+    ['a header line with a space before its colon', 'HTTP/1.1 200 OK\r\nContent-Length : 1\r\n\r\nx'],
+    ['an obs-folded header line', 'HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n'],
+    ['a bad trailer', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: \x00\r\n\r\n'],
+    ['a control character in the reason', 'HTTP/1.1 200 \x01\r\nContent-Length: 0\r\n\r\n'],
+    ['a 101 to a request that asked for no upgrade', `HTTP/1.1 101 Switching\r\n\r\n${ok}`],
+    [
+      'Connection: close, then keep-alive',
+      'HTTP/1.1 200 OK\r\nConnection: close\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n',
+    ],
+    ['HTTP/1.0 with Connection: foo', 'HTTP/1.0 200 OK\r\nConnection: foo\r\nContent-Length: 0\r\n\r\n'],
+  ])('an answer with %s leaves the connection unpoolable', (_name, text) => {
+    const stream = latin1(text)
+    const requests = [{ head: false }, { head: false }].slice(0, text.split('HTTP/1.').length - 1)
+    expect(answerDisagreements(requests, stream)).toEqual([])
+    expect(trackerRead(requests, [stream]).poolable).toBe(false)
+  })
+
+  it('does not count an answer after one that closes the connection (llhttp reads none)', () => {
+    const stream = latin1(`HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n${ok}`)
+    const requests = [{ head: false }, { head: false }]
+    expect(answerDisagreements(requests, stream)).toEqual([])
+    expect(trackerRead(requests, [stream]).ends).toHaveLength(1)
+  })
+})
