@@ -336,3 +336,22 @@ describe('the disagreements with llhttp the generated streams found (each refuse
     expect(trackerRead(requests, [stream]).ends).toHaveLength(1)
   })
 })
+
+describe('the request reader limits', () => {
+  it('refuses a chunked body once its chunks say it is over 64 MB (413), before the data comes', () => {
+    const reader = new RequestReader()
+    const head = latin1('POST /openai/responses HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n')
+    const step = reader.next(head)
+    if (step.kind !== 'head') throw new Error(`a head, not ${step.kind}`)
+    reader.expectBody(step.head.body)
+    expect(() => reader.next(latin1(`${(64 * 1024 * 1024 + 1).toString(16)}\r\n`))).toThrow(
+      expect.objectContaining({ status: 413 }),
+    )
+  })
+
+  it('refuses a head over 64 KB (431) before it ends', () => {
+    const reader = new RequestReader()
+    const head = latin1(`POST /openai/responses HTTP/1.1\r\nX: ${'a'.repeat(64 * 1024)}`)
+    expect(() => reader.next(head)).toThrow(expect.objectContaining({ status: 431 }))
+  })
+})

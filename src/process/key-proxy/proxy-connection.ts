@@ -1,13 +1,9 @@
-import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import { type BodyFraming, FramingError, type RequestHead } from './http-framing.js'
-import { type Forward, type Refusal, refusal } from './proxy-decision.js'
-import { type ReadStep, RequestReader } from './request-reader.js'
+import { answerText, type Forward, type Refusal, refusal } from './proxy-decision.js'
+import { maxBodyBytes, type ReadStep, RequestReader } from './request-reader.js'
 import { UpstreamLeg } from './upstream-leg.js'
 import type { UpstreamPool } from './upstream-pool.js'
-
-/** The largest model request body taken. */
-export const maxBodyBytes = 64 * 1024 * 1024
 
 /** An unpaired agent connection idle this long is closed (agents' pools close theirs first: reqwest 90 s). */
 const idleMs = 120_000
@@ -111,10 +107,6 @@ export class ProxyConnection {
         if (step.used === 0) break
       } else if (step.kind === 'head') this.request(step.head)
       else {
-        if (this.forwarding && this.reader.chunkedBytes > maxBodyBytes) {
-          this.destroy()
-          return
-        }
         if (this.forwarding) this.send(step.used < buf.length ? buf.subarray(0, step.used) : buf)
         if (step.done) {
           this.state = 'head'
@@ -214,11 +206,7 @@ export class ProxyConnection {
   }
 
   private answer(status: number, body: object, close: boolean): void {
-    const text = JSON.stringify(body)
-    this.agent.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\n` +
-        `content-length: ${Buffer.byteLength(text)}\r\n${close ? 'connection: close\r\n' : ''}\r\n${text}`,
-    )
+    this.agent.write(answerText(status, body, close))
     if (close || (this.agentEnded && !this.up)) {
       this.state = 'done'
       this.agent.end()

@@ -8,6 +8,9 @@ import {
 } from './http-framing.js'
 import { RequestBody } from './request-body.js'
 
+/** The largest model request body taken (a longer chunked one is refused midway: 413). */
+export const maxBodyBytes = 64 * 1024 * 1024
+
 /** What the next bytes of an agent's connection are. */
 export type ReadStep =
   /** More bytes are needed (`used`: empty lines before a request line, skipped). */
@@ -32,11 +35,6 @@ export class RequestReader {
     return this.body !== undefined
   }
 
-  /** Data bytes so far of a chunked body (its framing not counted). */
-  get chunkedBytes(): number {
-    return this.body?.chunkedBytes ?? 0
-  }
-
   /** The body that follows the head just read (none: the next head follows). */
   expectBody(framing: BodyFraming): void {
     this.body = framing.kind === 'length' || framing.kind === 'chunked' ? new RequestBody(framing) : undefined
@@ -46,6 +44,8 @@ export class RequestReader {
   next(buf: Buffer): ReadStep {
     if (this.body) {
       const { used, done } = this.body.take(buf)
+      if (this.body.chunkedBytes > maxBodyBytes)
+        throw new FramingError(413, `a model request is at most ${maxBodyBytes} bytes`)
       if (done) this.body = undefined
       return { kind: 'body', used, done }
     }
