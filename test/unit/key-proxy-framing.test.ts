@@ -316,6 +316,7 @@ describe('the disagreements with llhttp the generated streams found (each refuse
     ['an obs-folded header line', 'HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n'],
     ['a bad trailer', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: \x00\r\n\r\n'],
     ['a control character in the reason', 'HTTP/1.1 200 \x01\r\nContent-Length: 0\r\n\r\n'],
+    ['a status below 100 (no interim answer)', `HTTP/1.1 099 OK\r\nContent-Length: 38\r\n\r\n${ok}`],
     ['a 101 to a request that asked for no upgrade', `HTTP/1.1 101 Switching\r\n\r\n${ok}`],
     [
       'Connection: close, then keep-alive',

@@ -142,6 +142,8 @@ export function parseResponseHead(
   if (!match || badValue.test(match[3] ?? '')) throw new FramingError(502, 'malformed status line')
   const [, minor = '1', code = ''] = match
   const status = Number(code)
+  // 000-099: no interim answer to llhttp's reader, nor a final one to the tracker
+  if (status < 100) throw new FramingError(502, 'status below 100')
   let length: string | undefined
   let encoding: string | undefined
   let connection = ''
