@@ -30,13 +30,13 @@ interface ProxyVerdict {
   messages: ProxyMessage[]
   /** The status of the refusal that ended the reading, if any. */
   refused: number | undefined
-  /** It stopped reading after a request (an upgrade waits for its answer; CONNECT is refused). */
+  /** It stopped reading after a request (an upgrade waits for its answer). */
   stopped: boolean
   /** Bytes of a head not yet whole wait for more (nothing of them was forwarded). */
   waiting?: boolean
 }
 
-/** Reads `pieces` as proxy-connection.ts does (its RequestReader, every body read, as when forwarded). */
+/** Reads `pieces` as proxy-connection.ts does (its RequestReader; every request but CONNECT as if forwarded). */
 function proxyRead(pieces: Buffer[]): ProxyVerdict {
   const reader = new RequestReader()
   const messages: ProxyMessage[] = []
@@ -45,8 +45,7 @@ function proxyRead(pieces: Buffer[]): ProxyVerdict {
     pending = Buffer.concat([pending, piece])
     while (pending.length > 0) {
       const last = messages.at(-1)
-      if (last && !reader.inBody && (last.head.upgrade || last.head.method === 'CONNECT'))
-        return { messages, refused: undefined, stopped: true }
+      if (last && !reader.inBody && last.head.upgrade) return { messages, refused: undefined, stopped: true }
       let step: ReturnType<RequestReader['next']>
       try {
         step = reader.next(pending)
@@ -54,6 +53,9 @@ function proxyRead(pieces: Buffer[]): ProxyVerdict {
         if (!(err instanceof FramingError)) throw err
         return { messages, refused: err.status, stopped: false }
       }
+      // CONNECT is refused (405) and the connection ends: nothing of it or after it goes upstream
+      if (step.kind === 'head' && step.head.method === 'CONNECT')
+        return { messages, refused: 405, stopped: false }
       if (step.kind === 'head') {
         messages.push({ head: step.head, body: Buffer.alloc(0), complete: step.head.body.kind === 'none' })
         reader.expectBody(step.head.body)
@@ -66,7 +68,7 @@ function proxyRead(pieces: Buffer[]): ProxyVerdict {
     }
   }
   const last = messages.at(-1)
-  const stopped = !!last && last.complete && (last.head.upgrade || last.head.method === 'CONNECT')
+  const stopped = !!last && last.complete && last.head.upgrade
   return { messages, refused: undefined, stopped, waiting: pending.length > 0 }
 }
 
