@@ -196,6 +196,7 @@ export class ProxyConnection {
     const status = err instanceof FramingError ? err.status : 400
     const message = err instanceof Error ? err.message : 'unreadable request'
     this.pending = undefined
+    clearTimeout(this.headTimer)
     // part of a body went upstream: that request cannot be answered any more
     if (this.reader.inBody && this.forwarding) {
       this.destroy()
