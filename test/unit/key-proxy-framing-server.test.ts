@@ -11,8 +11,9 @@ import { llhttpFrame } from '../support/llhttp.js'
  * The framing test end to end (key-proxy-framing.test.ts reads with the proxy's reader in memory): generated
  * request streams through the key proxy's real serving code (ProxyServer, its connections and upstream legs) to a
  * real node:http server (strict parser, `insecureHTTPParser: false`) standing for the provider, and the same
- * streams straight to that server. What reached the upstream through the proxy must be what llhttp reads in the
- * stream, request by request, never more: no request smuggled in a body, no body cut short or run long.
+ * streams straight to that server (it must read them as the llhttp model does: the model is checked too). What
+ * reached the upstream through the proxy must be what llhttp reads in the stream, request by request, never
+ * more: no request smuggled in a body, no body cut short or run long, nothing the upstream refuses.
  */
 interface Received {
   method: string
@@ -29,6 +30,7 @@ const key = 'sk-real-key-for-framing'
 describe('the key proxy framing end to end (a real node:http upstream)', () => {
   let upstream: http.Server
   let upstreamUrl: string
+  let upstreamPort: number
   /** What the upstream read, by connection, in the order connections came. */
   const byConnection = new Map<net.Socket, { received: Received[]; error?: string }>()
 
@@ -66,17 +68,49 @@ describe('the key proxy framing end to end (a real node:http upstream)', () => {
     })
     upstream.listen(0, '127.0.0.1')
     await once(upstream, 'listening')
-    upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
+    upstreamPort = (upstream.address() as AddressInfo).port
+    upstreamUrl = `http://127.0.0.1:${upstreamPort}`
   })
   afterAll(async () => {
     upstream?.closeAllConnections()
     await new Promise((r) => upstream?.close(r))
   })
 
+  /**
+   * Sends `stream` on a connection of its own to `port`, ends it, and waits until it closed (then `after`) and
+   * every upstream connection it caused did: what the upstream read on those.
+   */
+  async function sendTo(
+    port: number,
+    stream: Buffer,
+    after?: () => Promise<void>,
+  ): Promise<{ received: Received[]; errors: string[] }> {
+    const opened: net.Socket[] = []
+    const track = (socket: net.Socket) => opened.push(socket)
+    upstream.on('connection', track)
+    try {
+      const agent = net.connect(port, '127.0.0.1')
+      agent.on('data', () => {})
+      agent.on('error', () => {})
+      await once(agent, 'connect')
+      agent.end(stream)
+      await once(agent, 'close')
+      await after?.()
+      await Promise.all(opened.map((s) => (s.destroyed ? undefined : once(s, 'close'))))
+    } finally {
+      upstream.off('connection', track)
+    }
+    return {
+      received: opened.flatMap((s) => byConnection.get(s)?.received ?? []),
+      errors: opened.map((s) => byConnection.get(s)?.error).filter((e) => e !== undefined),
+    }
+  }
+
   it('forwards what llhttp reads in each generated stream, request by request, and nothing else', async () => {
     const random = new Random(0xe2e_f00d)
     const failures: string[] = []
     let forwarded = 0
+    let refusedDirect = 0
     for (let n = 0; n < 300 && failures.length < 3; n++) {
       const text = requestStream(random).toString('latin1')
       // upgrades and CONNECT are left out: node:http without an upgrade listener reads them as it likes
@@ -91,23 +125,9 @@ describe('the key proxy framing end to end (a real node:http upstream)', () => {
       const proxy = await ProxyServer.listen([{ provider: 'openai', url: upstreamUrl, key }], (t) =>
         t === token ? 'openai' : undefined,
       )
-      const opened: net.Socket[] = []
-      const track = (socket: net.Socket) => opened.push(socket)
-      upstream.on('connection', track)
-      try {
-        const agent = net.connect(proxy.port, '127.0.0.1')
-        agent.on('data', () => {})
-        agent.on('error', () => {})
-        await once(agent, 'connect')
-        agent.end(stream)
-        await once(agent, 'close')
-        await proxy.close()
-        await Promise.all(opened.map((s) => (s.destroyed ? undefined : once(s, 'close'))))
-      } finally {
-        upstream.off('connection', track)
-      }
-      const through = opened.flatMap((s) => byConnection.get(s)?.received ?? [])
-      const errors = opened.map((s) => byConnection.get(s)?.error).filter((e) => e !== undefined)
+      const { received: through, errors } = await sendTo(proxy.port, stream, () => proxy.close())
+      // the same bytes straight to the upstream: node:http reads them as the llhttp model below does
+      const direct = await sendTo(upstreamPort, stream)
       const ll = llhttpFrame('request', stream)
       // what the proxy forwards: the requests to its provider's path (others it answers itself)
       const expected = ll.messages.filter((m) => m.url?.startsWith('/openai/'))
@@ -130,14 +150,20 @@ describe('the key proxy framing end to end (a real node:http upstream)', () => {
             `request ${i}: body ${JSON.stringify(got.body)} vs ${JSON.stringify(want.body.toString('latin1'))}`,
           )
       }
+      if (direct.received.length !== ll.messages.length || direct.errors.length > 0 !== !!ll.error)
+        wrong.push(
+          `node:http read ${direct.received.length} (${direct.errors}), llhttp ${ll.messages.length} (${ll.error})`,
+        )
       // the proxy refuses what llhttp refuses before it reaches the upstream (a body found malformed midway ends
       // the upstream connection: what came of it is no request)
       if (errors.length > 0) wrong.push(`the upstream refused what the proxy sent: ${errors}`)
       if (wrong.length > 0)
         failures.push(`${JSON.stringify(stream.toString('latin1'))}\n  ${wrong.join('\n  ')}`)
       forwarded += through.filter((r) => r.complete).length
+      if (direct.errors.length > 0) refusedDirect++
     }
     expect(failures).toEqual([])
     expect(forwarded).toBeGreaterThan(100)
+    expect(refusedDirect).toBeGreaterThan(30)
   })
 })
