@@ -167,3 +167,88 @@ describe('the key proxy framing end to end (a real node:http upstream)', () => {
     expect(refusedDirect).toBeGreaterThan(30)
   })
 })
+
+describe('the key proxy pools an upstream connection only after answers it could follow', () => {
+  /** A raw upstream answering every request with `answer`; how many connections it was given. */
+  async function rawUpstream(
+    answer: string,
+  ): Promise<{ server: net.Server; port: number; connections: () => number }> {
+    let connections = 0
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+      connections++
+      let seen = ''
+      socket.on('data', (c: Buffer) => {
+        seen += c.toString('latin1')
+        // one answer per whole request head (these requests have no body)
+        while (seen.includes('\r\n\r\n')) {
+          seen = seen.slice(seen.indexOf('\r\n\r\n') + 4)
+          socket.write(answer)
+        }
+      })
+      socket.on('end', () => socket.end())
+      socket.on('error', () => {})
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    return { server, port: (server.address() as AddressInfo).port, connections: () => connections }
+  }
+
+  /** One agent connection: a request, its answer's `bytes` read, then the agent ends its side and it closes. */
+  async function call(port: number, bytes: number): Promise<string> {
+    const agent = net.connect(port, '127.0.0.1')
+    let got = ''
+    const answered = new Promise<void>((resolve) =>
+      agent.on('data', (c: Buffer) => {
+        got += c.toString('latin1')
+        if (got.length >= bytes) resolve()
+      }),
+    )
+    agent.on('error', () => {})
+    await once(agent, 'connect')
+    agent.write(`GET /openai/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`)
+    await answered
+    agent.end()
+    if (!agent.destroyed) await once(agent, 'close')
+    return got
+  }
+
+  it.each([
+    {
+      name: 'a well-formed answer',
+      connections: 1,
+      answer: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+    },
+    {
+      name: 'a repeated Content-Length',
+      connections: 2,
+      answer: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok',
+    },
+    {
+      name: 'a status below 100 (then an answer llhttp reads as its body)',
+      connections: 2,
+      answer: 'HTTP/1.1 099 OK\r\nContent-Length: 38\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n',
+    },
+    {
+      name: 'Connection: close, then keep-alive',
+      connections: 2,
+      answer: 'HTTP/1.1 200 OK\r\nConnection: close\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok',
+    },
+  ])(
+    'after $name: $connections upstream connection(s) for two agent connections',
+    async ({ answer, connections }) => {
+      const upstream = await rawUpstream(answer)
+      const proxy = await ProxyServer.listen(
+        [{ provider: 'openai', url: `http://127.0.0.1:${upstream.port}`, key }],
+        (t) => (t === token ? 'openai' : undefined),
+      )
+      try {
+        expect(await call(proxy.port, answer.length)).toBe(answer)
+        expect(await call(proxy.port, answer.length)).toBe(answer)
+        expect(upstream.connections()).toBe(connections)
+      } finally {
+        await proxy.close()
+        await new Promise((r) => upstream.server.close(r))
+      }
+    },
+  )
+})
