@@ -35,16 +35,26 @@ export interface TurnSteps {
   restore(): void
 }
 
+/** A gateway in this process to trace. */
+export interface TracedGateway {
+  /**
+   * Loads one of the gateway's modules by its path under src/ as the build names it (the gateway's own code,
+   * bench/gateway-modules.ts).
+   */
+  load: Load
+  /** The gateway's store instance (its methods are wrapped on the instance). */
+  store: object
+  /** Its HTTP server (the `request` event is stamped). */
+  server: { emit: (...args: never[]) => boolean }
+  /** Fastify's Reply.prototype of its own fastify (reply.send is stamped). */
+  replyProto?: object
+}
+
 /**
- * Installs the wraps. `load` loads one of the gateway's modules by its path under src/ as the build names it (the
- * gateway's own code, bench/gateway-modules.ts); `store` is the gateway's store instance (its methods are wrapped
- * on the instance).
+ * Installs the wraps: Node's once, and each gateway's (several gateways from different checkouts: their own
+ * module instances, so a turn through either is stamped the same way; trace one turn at a time).
  */
-export async function installTurnSteps(
-  load: Load,
-  store: object,
-  http: { server: { emit: (...args: never[]) => boolean }; replyProto?: object },
-): Promise<TurnSteps> {
+export async function installTurnSteps(gateways: readonly TracedGateway[]): Promise<TurnSteps> {
   let stamps: Stamp[] | undefined
   const mark = (step: string, at = nowMs()) => {
     stamps?.push({ step, at })
@@ -82,7 +92,7 @@ export async function installTurnSteps(
       else delete t[name]
     })
   }
-  const proto = async (file: string, className: string): Promise<object> => {
+  const protoOf = async (load: Load, file: string, className: string): Promise<object> => {
     const mod = await load<Record<string, { prototype: object } | undefined>>(file)
     const cls = mod[className]
     if (!cls) throw new Error(`turn-steps: ${file} has no ${className}`)
@@ -128,8 +138,6 @@ export async function installTurnSteps(
       Socket.prototype[method] = original as never
     })
   }
-  wrap(http.server, 'emit', (a) => (a[0] === 'request' ? 'http server: request event' : undefined))
-  if (http.replyProto) wrap(http.replyProto, 'send', 'fastify reply.send')
   wrap(ServerResponse.prototype, 'writeHead', 'response writeHead')
   // a callback that waits for the loop to come round
   const immediate = globalThis.setImmediate
@@ -151,64 +159,75 @@ export async function installTurnSteps(
   wrap(ServerResponse.prototype, 'end', 'response end')
 
   // ------------------------------------------------------------------ the gateway's classes
-  const manager = await proto('core/session-manager.js', 'SessionManager')
-  wrap(manager, 'startTurn', 'SessionManager.startTurn', { settled: true })
-  wrap(manager, 'heldForTurn', 'heldForTurn', { settled: true })
-  wrap(manager, 'execute', 'SessionManager.execute')
-  wrap(manager, 'storeStarted', 'storeStarted', { settled: true })
-  wrap(manager, 'waitTurn', 'waitTurn', { settled: true })
-  wrap(await proto('core/live-sessions.js', 'LiveSessions'), 'held', 'LiveSessions.held', { settled: true })
-  const queue = await proto('core/turn-queue.js', 'TurnQueue')
-  wrap(queue, 'push', 'TurnQueue.push')
-  wrap(queue, 'answer', 'TurnQueue.answer')
-  wrap(queue, 'release', 'TurnQueue.release')
-  const codexSession = await proto('agents/codex-app-server/codex-session.js', 'CodexSession')
-  wrap(codexSession, 'turn', 'CodexSession.turn (generator made)')
-  wrap(codexSession, 'startTurn', 'CodexSession.startTurn')
-  const host = await proto('agents/codex-app-server/app-server-host.js', 'AppServerHost')
-  wrap(host, 'ensureLoaded', 'ensureLoaded', { settled: true })
-  wrap(host, 'route', (a) => (a[0] === 'turn/completed' ? 'host.route turn/completed' : undefined))
-  const appServer = await proto('agents/codex-app-server/app-server-process.js', 'AppServerProcess')
-  wrap(appServer, 'send', (a) => (a[0] === 'turn/start' ? 'AppServerProcess.send turn/start' : undefined))
-  const rpc = await proto('agents/codex-app-server/rpc.js', 'RpcPeer')
-  wrap(rpc, 'request', (a) => (a[0] === 'turn/start' ? 'RpcPeer.request turn/start' : undefined))
-  wrap(rpc, 'write', (a) => (String(a[0]).includes('"turn/start"') ? 'RpcPeer.write turn/start' : undefined))
-  wrap(rpc, 'dispatch', (a) => {
-    if (!String(a[0]).includes('"turn/completed"')) return undefined
-    mark('pipe read (turn/completed chunk)', lastStdoutChunk)
-    return 'RpcPeer.dispatch turn/completed'
-  })
-  const turnRun = await proto('agents/codex-app-server/turn-run.js', 'TurnRun')
-  wrap(turnRun, 'notify', (a) => (a[0] === 'turn/completed' ? 'TurnRun.notify turn/completed' : undefined))
-  wrap(turnRun, 'end', 'TurnRun.end')
-  const log = await proto('core/event-log.js', 'EventLog')
-  wrap(log, 'append', (a) => `EventLog.append ${(a[1] as { type?: string })?.type}`)
-  wrap(log, 'commitNow', 'EventLog.commitNow')
-  wrap(log, 'commitWith', 'EventLog.commitWith', { settled: true })
-  wrap(log, 'flush', 'EventLog.flush', { settled: true })
-  wrap(await proto('core/event-pipe.js', 'EventPipe'), 'drain', 'EventPipe.drain', { settled: true })
-  const state = await proto('core/session-state.js', 'SessionState')
-  wrap(state, 'startTurn', 'SessionState.startTurn', { settled: true })
-  wrap(state, 'completeTurn', 'SessionState.completeTurn', { settled: true })
-  wrap(state, 'next', 'SessionState.next', { settled: true })
-  // the store's calls, outermost only (a transaction's own parts are methods too)
-  let depth = 0
-  const s = store as Proto
-  for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(store))) {
-    const original = s[name]
-    if (name === 'constructor' || typeof original !== 'function') continue
-    s[name] = function (this: unknown, ...args: unknown[]) {
-      const outermost = depth === 0 && stamps !== undefined
-      if (outermost) mark(`store.${name}`)
-      depth++
-      try {
-        return (original as (...a: unknown[]) => unknown).apply(this, args)
-      } finally {
-        depth--
-        if (outermost) mark(`store.${name} returned`)
+  for (const { load, store, server, replyProto } of gateways) {
+    wrap(server, 'emit', (a) => (a[0] === 'request' ? 'http server: request event' : undefined))
+    if (replyProto) wrap(replyProto, 'send', 'fastify reply.send')
+    const proto = (file: string, className: string) => protoOf(load, file, className)
+    const manager = await proto('core/session-manager.js', 'SessionManager')
+    wrap(manager, 'startTurn', 'SessionManager.startTurn', { settled: true })
+    wrap(manager, 'heldForTurn', 'heldForTurn', { settled: true })
+    wrap(manager, 'execute', 'SessionManager.execute')
+    wrap(manager, 'storeStarted', 'storeStarted', { settled: true })
+    wrap(manager, 'waitTurn', 'waitTurn', { settled: true })
+    wrap(await proto('core/live-sessions.js', 'LiveSessions'), 'held', 'LiveSessions.held', { settled: true })
+    const queue = await proto('core/turn-queue.js', 'TurnQueue')
+    wrap(queue, 'push', 'TurnQueue.push')
+    wrap(queue, 'answer', 'TurnQueue.answer')
+    wrap(queue, 'release', 'TurnQueue.release')
+    const codexSession = await proto('agents/codex-app-server/codex-session.js', 'CodexSession')
+    wrap(codexSession, 'turn', 'CodexSession.turn (generator made)')
+    wrap(codexSession, 'startTurn', 'CodexSession.startTurn')
+    const host = await proto('agents/codex-app-server/app-server-host.js', 'AppServerHost')
+    wrap(host, 'ensureLoaded', 'ensureLoaded', { settled: true })
+    wrap(host, 'route', (a) => (a[0] === 'turn/completed' ? 'host.route turn/completed' : undefined))
+    const appServer = await proto('agents/codex-app-server/app-server-process.js', 'AppServerProcess')
+    wrap(appServer, 'send', (a) => (a[0] === 'turn/start' ? 'AppServerProcess.send turn/start' : undefined))
+    const rpc = await proto('agents/codex-app-server/rpc.js', 'RpcPeer')
+    wrap(rpc, 'request', (a) => (a[0] === 'turn/start' ? 'RpcPeer.request turn/start' : undefined))
+    wrap(rpc, 'write', (a) =>
+      String(a[0]).includes('"turn/start"') ? 'RpcPeer.write turn/start' : undefined,
+    )
+    wrap(rpc, 'dispatch', (a) => {
+      if (!String(a[0]).includes('"turn/completed"')) return undefined
+      mark('pipe read (turn/completed chunk)', lastStdoutChunk)
+      return 'RpcPeer.dispatch turn/completed'
+    })
+    const turnRun = await proto('agents/codex-app-server/turn-run.js', 'TurnRun')
+    wrap(turnRun, 'notify', (a) => (a[0] === 'turn/completed' ? 'TurnRun.notify turn/completed' : undefined))
+    wrap(turnRun, 'end', 'TurnRun.end')
+    const log = await proto('core/event-log.js', 'EventLog')
+    wrap(log, 'append', (a) => `EventLog.append ${(a[1] as { type?: string })?.type}`)
+    wrap(log, 'commitNow', 'EventLog.commitNow')
+    wrap(log, 'commitWith', 'EventLog.commitWith', { settled: true })
+    // a checkout without it (a baseline from before it) has nothing there to stamp
+    if (typeof (log as Proto).commitWithPending === 'function')
+      wrap(log, 'commitWithPending', 'EventLog.commitWithPending', { settled: true })
+    wrap(log, 'redact', (a) => `EventLog.redact ${(a[0] as { type?: string })?.type}`)
+    wrap(log, 'flush', 'EventLog.flush', { settled: true })
+    wrap(await proto('core/event-pipe.js', 'EventPipe'), 'drain', 'EventPipe.drain', { settled: true })
+    const state = await proto('core/session-state.js', 'SessionState')
+    wrap(state, 'startTurn', 'SessionState.startTurn', { settled: true })
+    wrap(state, 'completeTurn', 'SessionState.completeTurn', { settled: true })
+    wrap(state, 'next', 'SessionState.next', { settled: true })
+    // the store's calls, outermost only (a transaction's own parts are methods too)
+    let depth = 0
+    const s = store as Proto
+    for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(store))) {
+      const original = s[name]
+      if (name === 'constructor' || typeof original !== 'function') continue
+      s[name] = function (this: unknown, ...args: unknown[]) {
+        const outermost = depth === 0 && stamps !== undefined
+        if (outermost) mark(`store.${name}`)
+        depth++
+        try {
+          return (original as (...a: unknown[]) => unknown).apply(this, args)
+        } finally {
+          depth--
+          if (outermost) mark(`store.${name} returned`)
+        }
       }
+      undo.push(() => delete s[name])
     }
-    undo.push(() => delete s[name])
   }
 
   return {

@@ -11,17 +11,22 @@
  * After `--warmup` turns, `--turns` turns are traced (bench/turn-steps.ts: process.hrtime stamps on the gateway's
  * classes and Node's sockets, wrapped at run time) and two halves are printed, each step's median time since the
  * half began and since the step before it, and in how many turns it occurred:
- *   before `turn/start`: from the client's request written to the app-server's pipe written with `turn/start`;
+ *   before `turn/start`: from the client's request written to `turn/start` handed to the app-server's pipe (the
+ *   write system call entered; its return also waits for the reader it wakes, which can preempt the gateway);
  *   after `turn/completed`: from the pipe read of the chunk that held `turn/completed` to the client having parsed
  *   the finished turn.
- * The figures include the probe's own cost (a stamp is ~0.2 µs, a wrapped call a little more); compare checkouts
- * with the same probe. The stamps a half holds more than once (events appended, commits) are numbered in order.
+ * With `--baseline <checkout>` a second gateway, from that checkout (its dist/ or src/ and node_modules), runs in
+ * this process with a session of its own, traced by the same probe; their turns alternate (which goes first
+ * alternates too), and the halves are also compared paired per round: on a shared machine only paired figures
+ * tell a change apart. The figures include the probe's own cost (a stamp is ~0.2 µs, a wrapped call a little
+ * more). The stamps a half holds more than once (events appended, commits) are numbered in order.
  *
  * Usage: npx tsx bench/turn-timeline.ts [--turns N] [--warmup N] [--agent replay|codex] [--built] [--env NAME=value ...]
- *          [--root <checkout>] [--json <file>] [--cpu-prof <file>]
- *   --turns traced, default 200; --warmup untraced turns first, default 100; --root another checkout's gateway
- *   (its dist/ or src/ and node_modules; default this one), so a baseline is traced by the same probe; --json writes
- *   every turn's stamps; --cpu-prof writes a V8 sampling profile (50 µs) of this thread over the traced turns. Not a test: exits 0 when every turn gave the expected answer and nothing was left running.
+ *          [--root <checkout>] [--baseline <checkout>] [--json <file>] [--cpu-prof <file>]
+ *   --turns traced (of each gateway), default 200; --warmup untraced turns first, default 100; --root the checkout
+ *   whose gateway is "this" (default this one); --env a setting of that gateway only; --json writes every turn's
+ *   stamps; --cpu-prof writes a V8 sampling profile (50 µs) of this thread over the traced turns. Not a test:
+ *   exits 0 when every turn gave the expected answer and nothing was left running.
  */
 import { writeFileSync } from 'node:fs'
 import inspector from 'node:inspector/promises'
@@ -35,8 +40,8 @@ import { codeRan, gatewayLoader, thisCheckout } from './gateway-modules.js'
 import { loadLine, printMachine } from './machine.js'
 import { type BenchMock, startBenchMock } from './mock-thread.js'
 import { BenchError, benchArgs, intOption } from './options.js'
-import { markdownTable, median, percentile } from './stats.js'
-import { installTurnSteps, type Stamp } from './turn-steps.js'
+import { markdownTable, median, medianCi, percentile } from './stats.js'
+import { installTurnSteps, type Stamp, type TracedGateway } from './turn-steps.js'
 
 const replayAppServer = path.join(import.meta.dirname, 'replay-app-server', 'app-server.mjs')
 const answer = 'ok'
@@ -51,6 +56,7 @@ function options() {
       built: { type: 'boolean', default: false },
       env: { type: 'string', multiple: true },
       root: { type: 'string' },
+      baseline: { type: 'string' },
       json: { type: 'string' },
       'cpu-prof': { type: 'string' },
     },
@@ -71,6 +77,7 @@ function options() {
     built: values.built === true,
     env,
     root: values.root ? path.resolve(values.root) : thisCheckout,
+    baseline: values.baseline ? path.resolve(values.baseline) : undefined,
     json: values.json,
     cpuProf: values['cpu-prof'],
   }
@@ -109,14 +116,14 @@ parentPort.on('message', ({ url, sessionId }) => {
 `
 
 interface Client {
-  turn(): Promise<Stamp[]>
+  turn(url: string, sessionId: string): Promise<Stamp[]>
   close(): Promise<number>
 }
 
-function startClient(url: string, sessionId: string): Client {
+function startClient(): Client {
   const worker = new Worker(clientThread, { eval: true })
   return {
-    turn: () =>
+    turn: (url, sessionId) =>
       new Promise((resolve, reject) => {
         worker.once('message', (m: { stamps?: { step: string; at: number }[]; error?: string }) =>
           m.stamps ? resolve(m.stamps) : reject(new BenchError(`turn: ${m.error}`)),
@@ -136,6 +143,8 @@ function fastifyReply(root: string): object | undefined {
     return undefined
   }
 }
+
+const found = (h: (Stamp[] | undefined)[]) => h.filter((x): x is Stamp[] => x !== undefined)
 
 /** A half of the turn: the stamps from `from` (the first stamp so named) up to and with `to` (its first after). */
 function half(stamps: Stamp[], from: string, to: string): Stamp[] | undefined {
@@ -183,53 +192,65 @@ function report(title: string, halves: Stamp[][]): void {
 
 async function main(): Promise<void> {
   const o = options()
-  const load = gatewayLoader(o.built, o.root)
-  const { startServer } = await load<typeof ServerModule>('http/server.js')
   printMachine()
   console.log(loadLine('at the start'))
   console.log(
-    `runs:    ${o.warmup} warm-up turns, then ${o.turns} traced; the app-server: ${o.agent === 'replay' ? 'the replaying one (bench/replay-app-server)' : 'codex, against the mock model on a thread'}; the gateway of ${o.root}, from ${codeRan(o.built)}`,
+    `runs:    ${o.warmup} warm-up turns, then ${o.turns} traced${o.baseline ? ' of each gateway, alternating' : ''}; the app-server: ${o.agent === 'replay' ? 'the replaying one (bench/replay-app-server)' : 'codex, against the mock model on a thread'}; the gateway of ${o.root}${o.baseline ? ` and of ${o.baseline}` : ''}, from ${codeRan(o.built)}`,
   )
   let mock: BenchMock | undefined
-  let server: ServerModule.RunningServer | undefined
+  const servers: ServerModule.RunningServer[] = []
   let client: Client | undefined
   try {
     mock = o.agent === 'codex' ? await startBenchMock(answer, 'thread') : undefined
-    const { env, dir } = gatewayEnv(
-      mock ?? null,
-      o.agent === 'replay'
-        ? {
-            CODEX_PATH: replayAppServer,
-            CODEX_WARM_RUNS: 'false',
-            // never asked: the replaying app-server answers by itself
-            CODEX_API_BASE_URL: 'http://127.0.0.1:9/v1',
-            CODEX_API_KEY: 'unused',
-            ...o.env,
-          }
-        : { CODEX_WARM_RUNS: 'false', ...o.env },
-    )
-    server = await startServer({ env, cwd: dir, logger: false })
-    const created = await fetch(`${server.url}/v1/sessions`, { method: 'POST', headers: json, body: '{}' })
-    const session = (await created.json()) as { id: string }
-    if (created.status !== 201) throw new BenchError(`POST /v1/sessions: ${JSON.stringify(session)}`)
-    client = startClient(server.url, session.id)
-    for (let i = 0; i < o.warmup; i++) await client.turn()
-    const steps = await installTurnSteps(load, server.ctx.store, {
-      server: server.app.server,
-      replyProto: fastifyReply(o.root),
-    })
-    const turns: Stamp[][] = []
+    const roots = [o.root, ...(o.baseline ? [o.baseline] : [])]
+    const traced: { root: string; url: string; sessionId: string; turns: Stamp[][] }[] = []
+    const gateways: TracedGateway[] = []
+    for (const root of roots) {
+      const own = root === o.root ? o.env : {}
+      const load = gatewayLoader(o.built, root)
+      const { startServer } = await load<typeof ServerModule>('http/server.js')
+      const { env, dir } = gatewayEnv(
+        mock ?? null,
+        o.agent === 'replay'
+          ? {
+              CODEX_PATH: replayAppServer,
+              CODEX_WARM_RUNS: 'false',
+              // never asked: the replaying app-server answers by itself
+              CODEX_API_BASE_URL: 'http://127.0.0.1:9/v1',
+              CODEX_API_KEY: 'unused',
+              ...own,
+            }
+          : { CODEX_WARM_RUNS: 'false', ...own },
+      )
+      const server = await startServer({ env, cwd: dir, logger: false })
+      servers.push(server)
+      const created = await fetch(`${server.url}/v1/sessions`, { method: 'POST', headers: json, body: '{}' })
+      const session = (await created.json()) as { id: string }
+      if (created.status !== 201) throw new BenchError(`POST /v1/sessions: ${JSON.stringify(session)}`)
+      traced.push({ root, url: server.url, sessionId: session.id, turns: [] })
+      gateways.push({
+        load,
+        store: server.ctx.store,
+        server: server.app.server,
+        replyProto: fastifyReply(root),
+      })
+    }
+    client = startClient()
+    for (let i = 0; i < o.warmup; i++) for (const g of traced) await client.turn(g.url, g.sessionId)
+    const steps = await installTurnSteps(gateways)
     const profiler = o.cpuProf ? new inspector.Session() : undefined
     profiler?.connect()
     await profiler?.post('Profiler.enable')
     await profiler?.post('Profiler.setSamplingInterval', { interval: 50 })
     await profiler?.post('Profiler.start')
     try {
-      for (let i = 0; i < o.turns; i++) {
-        steps.begin()
-        const fromClient = await client.turn()
-        turns.push([...steps.end(), ...fromClient].sort((a, b) => a.at - b.at))
-      }
+      for (let i = 0; i < o.turns; i++)
+        // alternating which goes first, so neither always follows the other
+        for (const g of i % 2 === 0 ? traced : [...traced].reverse()) {
+          steps.begin()
+          const fromClient = await client.turn(g.url, g.sessionId)
+          g.turns.push([...steps.end(), ...fromClient].sort((a, b) => a.at - b.at))
+        }
     } finally {
       steps.restore()
       if (profiler) {
@@ -238,17 +259,38 @@ async function main(): Promise<void> {
         profiler.disconnect()
       }
     }
-    if (o.json) writeFileSync(o.json, JSON.stringify(turns))
-    const pre = turns.map((t) => half(t, 'client: request written', 'pipe write returned'))
-    const post = turns.map((t) => half(t, 'pipe read (turn/completed chunk)', 'client: has the turn'))
-    const found = (h: (Stamp[] | undefined)[]) => h.filter((x): x is Stamp[] => x !== undefined)
-    report('Before turn/start (client request written -> turn/start written to the pipe)', found(pre))
-    report('After turn/completed (its chunk read from the pipe -> the client has the turn)', found(post))
-    const missing = turns.length - Math.min(found(pre).length, found(post).length)
-    if (missing > 0) console.log(`\n${missing} turns lacked a half's first or last stamp (left out above)`)
+    if (o.json) writeFileSync(o.json, JSON.stringify(traced.map(({ root, turns }) => ({ root, turns }))))
+    const halves = traced.map((g) => ({
+      pre: g.turns.map((t) => half(t, 'client: request written', 'pipe write')),
+      post: g.turns.map((t) => half(t, 'pipe read (turn/completed chunk)', 'client: has the turn')),
+    }))
+    traced.forEach((g, i) => {
+      const { pre, post } = halves[i]!
+      console.log(`\n## ${i === 0 ? 'this gateway' : 'the baseline'}: ${g.root}`)
+      report('Before turn/start (client request written -> turn/start handed to the pipe)', found(pre))
+      report('After turn/completed (its chunk read from the pipe -> the client has the turn)', found(post))
+      const missing = g.turns.length - Math.min(found(pre).length, found(post).length)
+      if (missing > 0) console.log(`\n${missing} turns lacked a half's first or last stamp (left out above)`)
+    })
+    if (halves.length === 2) {
+      const span = (h: Stamp[] | undefined) => (h ? h.at(-1)!.at - h[0]!.at : Number.NaN)
+      const paired = (pick: (i: number, g: number) => number) => {
+        const d = halves[0]!.pre.map((_, i) => pick(i, 0) - pick(i, 1)).filter((v) => !Number.isNaN(v))
+        const c = medianCi(d)
+        return `${(median(d) * 1000).toFixed(0)} µs (95% CI ${c ? c.map((v) => (v * 1000).toFixed(0)).join(' .. ') : '-'})`
+      }
+      const both = (i: number, g: number) => span(halves[g]!.pre[i]) + span(halves[g]!.post[i])
+      console.log('\nthis - baseline, paired per round:')
+      console.log(`  before turn/start: ${paired((i, g) => span(halves[g]!.pre[i]))}`)
+      console.log(`  after turn/completed: ${paired((i, g) => span(halves[g]!.post[i]))}`)
+      console.log(`  both halves: ${paired(both)}`)
+      console.log(
+        `  medians of both halves: this ${(median(halves[0]!.pre.map((_, i) => both(i, 0)).filter((v) => !Number.isNaN(v))) * 1000).toFixed(0)} µs, the baseline ${(median(halves[1]!.pre.map((_, i) => both(i, 1)).filter((v) => !Number.isNaN(v))) * 1000).toFixed(0)} µs`,
+      )
+    }
   } finally {
     await client?.close().catch(() => 0)
-    await server?.close().catch(() => {})
+    for (const server of servers) await server.close().catch(() => {})
     await mock?.close().catch(() => {})
     console.log(loadLine('at the end'))
   }
