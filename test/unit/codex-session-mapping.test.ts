@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { parseApproval } from '../../src/agents/codex-app-server/approvals.js'
 import { mapThreadItem } from '../../src/agents/codex-app-server/item-mapping.js'
 import { askForApproval, threadParams } from '../../src/agents/codex-app-server/thread-settings.js'
@@ -525,6 +525,36 @@ describe('a running turn', () => {
     expect(events.map((e) => e.type)).toEqual(['turn.started', 'session.status', 'turn.completed'])
     expect(run.isFinished).toBe(true)
     expect(run.signal.aborted).toBe(true)
+  })
+
+  it('makes its signal only when asked: a turn that ends with nobody holding it aborts no signal', async () => {
+    const abort = vi.spyOn(AbortController.prototype, 'abort')
+    try {
+      const run = new TurnRun()
+      run.begin('turn_1')
+      run.notify('turn/completed', { threadId: 'thr_1', turn: turnObject('completed') })
+      expect(run.isFinished).toBe(true)
+      expect(abort).not.toHaveBeenCalled()
+      // asked for after the end: aborted already, with the same reason
+      expect(run.signal.aborted).toBe(true)
+      expect((run.signal.reason as Error).message).toBe('the turn ended')
+    } finally {
+      abort.mockRestore()
+    }
+  })
+
+  it('a signal asked for while the turn runs is aborted once when it ends', () => {
+    const run = new TurnRun()
+    const signal = run.signal
+    let aborted = 0
+    signal.addEventListener('abort', () => aborted++)
+    run.begin('turn_1')
+    expect(signal.aborted).toBe(false)
+    run.notify('turn/completed', { threadId: 'thr_1', turn: turnObject('completed') })
+    run.fail('after the end')
+    expect(aborted).toBe(1)
+    expect(run.signal).toBe(signal)
+    expect((signal.reason as Error).message).toBe('the turn ended')
   })
 
   it('takes the id from turn/started when it comes before the turn/start answer', async () => {

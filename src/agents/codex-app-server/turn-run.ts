@@ -27,7 +27,12 @@ export class TurnRun {
   private turn: string | undefined
   private held: [string, unknown][] = []
   private finished = false
-  private readonly ended = new AbortController()
+  /**
+   * Made when `signal` is first asked for: most turns (no approval asked) never are, and making and aborting a
+   * signal nobody holds cost ~45 µs of a warm turn's end, before the turn's reader saw it (docs/benchmarks.md,
+   * "Issue 14, session 16").
+   */
+  private ended: AbortController | undefined
   private timer: NodeJS.Timeout | undefined
 
   constructor(private readonly on: { end?: () => void; agentStarted?: () => void } = {}) {}
@@ -42,6 +47,10 @@ export class TurnRun {
 
   /** Aborted once the turn ended (approvals still waiting stop then). */
   get signal(): AbortSignal {
+    if (!this.ended) {
+      this.ended = new AbortController()
+      if (this.finished) this.ended.abort(turnEnded)
+    }
     return this.ended.signal
   }
 
@@ -133,7 +142,8 @@ export class TurnRun {
   private end(): void {
     this.finished = true
     if (this.timer) clearTimeout(this.timer)
-    this.ended.abort(turnEnded)
+    // a signal nobody asked for has nobody to tell (one asked for later is made aborted)
+    this.ended?.abort(turnEnded)
     this.events.close()
     this.on.end?.()
   }
