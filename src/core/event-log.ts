@@ -24,13 +24,7 @@ interface Queued extends EventToAppend {
 /** A store step that appends events of its own in its transaction (EventLog.commitWith), queued as one entry. */
 interface QueuedWrite {
   ownerId: string
-  /**
-   * Runs the step; `pending` (only for a write that takes them: commitWithPending) are events of its owner queued
-   * right before it, which it stores first in its transaction. Returns every event it stored, in order.
-   */
-  write: (pending: readonly EventToAppend[]) => Promise<StoredEvent[]>
-  /** Whether `write` stores the events queued right before it (commitWithPending). */
-  takesPending: boolean
+  write: () => Promise<StoredEvent[]>
   done: (events: StoredEvent[]) => void
   failed: (err: unknown) => void
 }
@@ -122,39 +116,15 @@ export class EventLog {
    * producer waits for it). Resolves with what `write` returned.
    */
   commitWith<T extends { events: StoredEvent[] }>(ownerId: string, write: () => Promise<T>): Promise<T> {
-    return this.queueWrite(ownerId, () => write(), false)
-  }
-
-  /**
-   * `commitWith` for a write that also stores the events of its owner queued right before it (`pending`, in its
-   * transaction, before its own: a turn's end with the agent's last events), instead of waiting for their own
-   * commit to end first. `write` must append `pending` first, as given, or store nothing at all (then they are
-   * committed on their own after it). Should that transaction fail, they are committed on their own and the
-   * write then runs alone, as `commitWith`'s would; if one of them is refused, the write does not run and fails
-   * with that event's error. The result's `events` are the write's own.
-   */
-  commitWithPending<T extends { events: StoredEvent[] }>(
-    ownerId: string,
-    write: (pending: readonly EventToAppend[]) => Promise<T>,
-  ): Promise<T> {
-    return this.queueWrite(ownerId, write, true)
-  }
-
-  private queueWrite<T extends { events: StoredEvent[] }>(
-    ownerId: string,
-    write: (pending: readonly EventToAppend[]) => Promise<T>,
-    takesPending: boolean,
-  ): Promise<T> {
     return new Promise<T>((resolve, failed) => {
       let result: T
       this.queue.push({
         ownerId,
-        takesPending,
-        write: async (pending) => {
-          result = await write(pending)
+        write: async () => {
+          result = await write()
           return result.events
         },
-        done: (own) => resolve(own === result.events ? result : { ...result, events: own }),
+        done: () => resolve(result),
         failed,
       })
       this.commitNow()
@@ -174,20 +144,13 @@ export class EventLog {
         const first = this.queue[0]!
         if (isWrite(first)) {
           this.queue.shift()
-          await this.commitWrite(first, [])
+          await this.commitWrite(first)
           continue
         }
-        // the events up to the next write (it commits on its own, after them, unless it takes them)
+        // the events up to the next write (it commits on its own, after them)
         const write = this.queue.findIndex(isWrite)
         const events = this.queue.splice(0, write < 0 ? maxBatch : Math.min(write, maxBatch)) as Queued[]
-        const batch = coalesceOutput(events, merged)
-        const next = this.queue[0]
-        if (next && isWrite(next) && next.takesPending && batch.every((q) => q.ownerId === next.ownerId)) {
-          this.queue.shift()
-          await this.commitWrite(next, batch)
-          continue
-        }
-        await this.commit(batch)
+        await this.commit(coalesceOutput(events, merged))
       }
     } finally {
       this.flushing = false
@@ -213,42 +176,18 @@ export class EventLog {
     }
   }
 
-  /** Runs a queued write, with `pending`: the events queued right before it, which it stores first (commitWithPending). */
-  private async commitWrite(q: QueuedWrite, pending: Queued[]): Promise<void> {
+  private async commitWrite(q: QueuedWrite): Promise<void> {
     let stored: StoredEvent[]
     try {
-      stored = await q.write(pending.map(({ ownerId, event, at, fence }) => ({ ownerId, event, at, fence })))
+      stored = await q.write()
     } catch (err) {
-      if (pending.length === 0) return q.failed(err)
-      // as if they had not gone together: the events on their own, then the write alone, unless one was refused
-      const refused = await this.commitAlone(pending)
-      if (refused) return q.failed(refused.err)
-      return this.commitWrite(q, [])
+      return q.failed(err)
     }
-    // a write that stored nothing (its turn is unknown) stored none of them either: they go on their own, after it
-    const took = stored.length > 0 ? pending : []
-    if (took.length < pending.length) await this.commit(pending)
-    for (const [i, ev] of stored.entries()) {
+    for (const ev of stored) {
       this.bus.publish(q.ownerId, ev)
       for (const tap of this.taps) tap(ev)
-      took[i]?.stored(ev)
     }
-    q.done(took.length > 0 ? stored.slice(took.length) : stored)
-  }
-
-  /** Commits `batch` (as `commit` does); the first refusal among them, if any. */
-  private async commitAlone(batch: Queued[]): Promise<{ err: unknown } | undefined> {
-    let refused: { err: unknown } | undefined
-    await this.commit(
-      batch.map((q) => ({
-        ...q,
-        failed: (err: unknown) => {
-          refused ??= { err }
-          q.failed(err)
-        },
-      })),
-    )
-    return refused
+    q.done(stored)
   }
 
   private storeOne(q: Queued): Promise<StoredEvent> {

@@ -103,9 +103,8 @@ export class SessionState {
   /**
    * The running turn ends: its end (`patch`) is stored with the state the session goes to (waiting for an
    * approval, or idle), its `end` event (turn.completed / turn.failed) and that state's `session.status`, all in
-   * one transaction (Store.completeTurnWithEvents), in the log's order (EventLog.commitWithPending: after every
-   * event appended before; the session's events still queued are stored first in the same transaction, not in a
-   * commit of their own before it); `ended` runs as soon as that is stored (the turn no longer counts as running). Only the
+   * one transaction (Store.completeTurnWithEvents), in the log's order (EventLog.commitWith: after every event
+   * appended before); `ended` runs as soon as that is stored (the turn no longer counts as running). Only the
    * state the store wrote is announced: an archive that landed since the read stays, and nothing follows it.
    */
   completeTurn(
@@ -119,10 +118,8 @@ export class SessionState {
   ): Promise<Turn | undefined> {
     return this.steps.run(id, async () => {
       const next = await this.next(id, false)
-      // the turn's events still queued go in the same transaction, first (EventLog.commitWithPending)
-      const { step } = await this.log.commitWithPending(id, (pending) =>
+      const { step } = await this.log.commitWith(id, () =>
         this.store.completeTurnWithEvents(turnId, patch, at, next, claim, (step) => [
-          ...pending,
           ...(end ? [{ ownerId: id, event: this.log.redact(end), at, fence: claim }] : []),
           ...statusEvents(id, step, at, claim),
         ]),

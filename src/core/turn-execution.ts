@@ -17,11 +17,6 @@ export interface TurnOutcome {
   finalResponse: string | null
   /** turn.completed / turn.failed: appended only once the turn is stored as ended. */
   end: AgentEvent | undefined
-  /**
-   * The turn's events, when the agent's turn ended as it should: its last ones may still be queued, and are stored
-   * with the turn's end, in its transaction (SessionState.completeTurn); whether one was refused shows here.
-   */
-  events?: EventPipe
 }
 
 export interface TurnExecutionContext {
@@ -87,16 +82,7 @@ export async function runTurn(
   const outcome = await executeTurn(ctx, sessionId, agent, turn, signal)
   // its row was refused: nothing of it is recorded here (whoever started it got why)
   if (!outcome) return false
-  return recordEnd(ctx, turn.id, outcome)
-}
-
-/**
- * Stores the turn's end (see runTurn) and answers whoever waits for it; false when another node took the session
- * over. An event of the turn that went with its end and was refused fails the turn with why, as before the end
- * went with them: the turn is recorded failed then, its end on its own.
- */
-async function recordEnd(ctx: TurnExecutionContext, turnId: string, outcome: TurnOutcome): Promise<boolean> {
-  const { ended, finalResponse, end, events } = outcome
+  const { ended, finalResponse, end } = outcome
   const now = new Date().toISOString()
   const patch = { ...ended, finalResponse, finishedAt: now }
   // The turn's end, the state it leads to, its end event and that state's announcement are stored in one
@@ -107,32 +93,13 @@ async function recordEnd(ctx: TurnExecutionContext, turnId: string, outcome: Tur
   try {
     stored = await ctx.markEnded(patch, now, () => ctx.turnEnded(), end)
   } catch (err) {
-    if (err instanceof SessionTakenOver) {
-      await ctx.takenOver(err)
-      return false
-    }
-    const refused = await events?.drain().then(
-      () => undefined,
-      (e: unknown) => ({ e }),
-    )
-    if (!refused) throw err
-    return recordEnd(ctx, turnId, { finalResponse, ...failedBy(ctx, refused.e, turnId) })
+    if (!(err instanceof SessionTakenOver)) throw err
+    await ctx.takenOver(err)
+    return false
   }
   // The client waiting for the turn is answered now.
   ctx.recorded(stored)
   return true
-}
-
-/** A turn that failed on `err` (an error of the driver, or of the store for one of its events): its end. */
-function failedBy(
-  ctx: TurnExecutionContext,
-  err: unknown,
-  turnId: string,
-): Pick<TurnOutcome, 'ended' | 'end'> {
-  const message = (err as Error).message
-  const plain = err instanceof TurnRefused || err instanceof AppError
-  const error = ctx.log.redactor.text(plain ? message : `driver error: ${message}`)
-  return { ended: { status: 'failed', error }, end: { type: 'turn.failed', turnId, error } }
 }
 
 /**
@@ -248,14 +215,17 @@ export async function executeTurn(
       }
     }
     agentTurn = undefined
-    // the agent's turn is over: what it sent last is still queued, and is stored with the turn's end, in its
-    // transaction (recordEnd), instead of in a commit of its own that the end would wait for
-    if (events.failed) await events.drain()
+    // the agent's turn is over: what it sent last is stored now, not a loop turn later
+    ctx.log.commitNow()
+    await events.drain()
   } catch (err) {
     // the reader stops: the agent must not go on unobserved (its generator interrupts the turn)
     void agentTurn?.return?.()?.catch(() => {})
     await events.drain().catch(() => {})
-    return { finalResponse, ...failedBy(ctx, err, turn.id) }
+    const message = (err as Error).message
+    const plain = err instanceof TurnRefused || err instanceof AppError
+    ended = { status: 'failed', error: ctx.log.redactor.text(plain ? message : `driver error: ${message}`) }
+    end = { type: 'turn.failed', turnId: turn.id, error: ended.error! }
   }
-  return { ended, finalResponse, end, events }
+  return { ended, finalResponse, end }
 }

@@ -30,42 +30,13 @@ class CountingStore extends SqliteStore {
   }
 }
 
-/** A store that refuses (as a failing disk would) every event whose text is `refuse me`, in any transaction. */
-class RefusingStore extends CountingStore {
-  private refuse(events: readonly EventToAppend[]): void {
-    if (
-      events.some(
-        (b) =>
-          b.event.type === 'item.completed' && 'text' in b.event.item && b.event.item.text === 'refuse me',
-      )
-    )
-      throw new Error('disk I/O error')
-  }
-  override async appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent> {
-    this.refuse([{ ownerId, event, at }])
-    return super.appendEvent(ownerId, event, at)
-  }
-  override async appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
-    this.refuse(batch)
-    return super.appendEvents(batch)
-  }
-  override async completeTurnWithEvents(...args: Parameters<SqliteStore['completeTurnWithEvents']>) {
-    const [id, patch, at, status, claim, eventsOf] = args
-    return super.completeTurnWithEvents(id, patch, at, status, claim, (step) => {
-      const events = eventsOf(step)
-      this.refuse(events)
-      return events
-    })
-  }
-}
-
 const stores: SqliteStore[] = []
 afterEach(async () => {
   for (const s of stores.splice(0)) await s.close()
 })
 
 describe('the end of a session turn', () => {
-  it("stores the agent's last events, the turn end, the state it leads to and their events in one transaction, then answers the waiter", async () => {
+  it('stores the turn end, the state it leads to and their events in one transaction, then answers the waiter', async () => {
     const store = new CountingStore(path.join(tempDir('turn-end-'), 'gw.db'))
     stores.push(store)
     await store.registerNode(nodeRecord('node'))
@@ -103,13 +74,10 @@ describe('the end of a session turn', () => {
     )
     expect(owned).toBe(true)
     expect(answered).toMatchObject({ id: turn.id, status: 'completed', finalResponse: 'ok' })
-    // one transaction: the agent's last event (still queued when the turn ended), the turn's end with its event
-    // and the state's; the end does not wait for a commit of that event of its own
-    const end = ['(turn end)', 'item.completed', 'turn.completed', 'session.status']
-    expect(store.commits.at(-1)).toEqual(end)
+    // one transaction after the agent's last event: the turn's end with its event and the state's
+    expect(store.commits.at(-1)).toEqual(['(turn end)', 'turn.completed', 'session.status'])
     expect(store.commits.filter((c) => c.includes('turn.completed'))).toHaveLength(1)
-    expect(store.commits.filter((c) => c.includes('item.completed'))).toHaveLength(1)
-    expect(eventsWhenAnswered.slice(-4)).toEqual(end)
+    expect(eventsWhenAnswered.slice(-3)).toEqual(['(turn end)', 'turn.completed', 'session.status'])
     const stored = await store.eventsAfter('ses_a', 0, 100)
     expect(stored.map((e) => (e.type === 'session.status' ? `status:${e.status}` : e.type))).toEqual([
       'status:running',
@@ -119,54 +87,5 @@ describe('the end of a session turn', () => {
       'status:idle',
     ])
     expect((await store.getSession('ses_a'))?.status).toBe('idle')
-  })
-
-  it('an event of the turn the store refuses fails the turn with why, its end stored on its own, as when the event was committed before the end', async () => {
-    const store = new RefusingStore(path.join(tempDir('turn-end-refused-'), 'gw.db'))
-    stores.push(store)
-    await store.registerNode(nodeRecord('node'))
-    await store.createSession(newSession('ses_a'), 'node')
-    const log = new EventLog(store)
-    const state = new SessionState(store, log, () => true)
-    const turn = queuedTurn('ses_a', [{ type: 'text', text: 'hi' }])
-    await store.createTurn(turn)
-    let answered: Turn | undefined
-    const owned = await runTurn(
-      {
-        log,
-        store,
-        markRunning: (patch) => state.startTurn('ses_a', turn.id, patch),
-        markEnded: (patch, at, ended, end) =>
-          state.completeTurn('ses_a', turn.id, patch, at, ended, undefined, end),
-        beforeStart: async () => {},
-        takenOver: async () => {},
-        turnEnded: () => {},
-        recorded: (ended) => {
-          answered = ended
-        },
-      },
-      'ses_a',
-      agentYielding([
-        { type: 'turn.started', turnId: 'agent-turn-1' },
-        { type: 'item.completed', item: { id: 'i1', type: 'agent_message', text: 'refuse me' } },
-        { type: 'turn.completed', turnId: 'agent-turn-1', status: 'completed', usage: null },
-      ]),
-      turn,
-      new AbortController().signal,
-    )
-    expect(owned).toBe(true)
-    expect(answered).toMatchObject({ id: turn.id, status: 'failed', error: 'driver error: disk I/O error' })
-    const stored = await store.eventsAfter('ses_a', 0, 100)
-    expect(stored.map((e) => (e.type === 'session.status' ? `status:${e.status}` : e.type))).toEqual([
-      'status:running',
-      'turn.started',
-      'turn.failed',
-      'status:idle',
-    ])
-    expect(stored.find((e) => e.type === 'turn.failed')).toMatchObject({
-      turnId: turn.id,
-      error: 'driver error: disk I/O error',
-    })
-    expect(await store.getTurn(turn.id)).toMatchObject({ status: 'failed', finalResponse: 'refuse me' })
   })
 })

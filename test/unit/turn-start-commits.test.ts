@@ -109,8 +109,8 @@ describe("a session turn's start", () => {
     expect(store.commits).toEqual([
       ['(turn row)', 'status:running'],
       ['(turn agentTurnId)', 'turn.started'],
-      // the agent's last event goes with the turn's end (EventLog.commitWithPending)
-      ['(turn end)', 'item.completed', 'turn.completed', 'status:idle'],
+      ['item.completed'],
+      ['(turn end)', 'turn.completed', 'status:idle'],
     ])
     const stored = await store.eventsAfter('ses_a', 0, 100)
     expect(stored.map(label)).toEqual([
