@@ -20,7 +20,8 @@
  * Reported per store, N and checkout: turns/s (median of the windows; and paired per round against the first
  * baseline), the turn's latency p50 and p99 (over every turn of the windows), the events stored per turn (the
  * sessions' lastSeq before and after), the store's outermost calls per turn (bench/store-calls.ts), and the share of
- * the window's wall time the EventLog spent in its serial flush ("log busy": near 100%, the log is the ceiling).
+ * the window's wall time the EventLog spent in its serial flush ("log busy": near 100%, the log is the ceiling),
+ * and on PostgreSQL the transactions the store's pool ran per turn (the event bus's pg_notify included).
  *
  * Usage: npx tsx bench/pg-session-turns.ts [--baseline <dir> ...] [--sessions 1,10,50] [--turns N] [--rounds R]
  *          [--warmup W] [--stores sqlite,postgres] [--built]
@@ -107,6 +108,8 @@ interface Gateway {
   storeCalls: ReturnType<typeof countStoreCalls>
   /** Wall ms the gateway's EventLog spent in its serial flush so far. */
   logBusyMs: () => number
+  /** PostgreSQL transactions the gateway's store began so far (undefined on SQLite). */
+  pgTransactions: () => number | undefined
 }
 
 interface Window {
@@ -116,6 +119,23 @@ interface Window {
   storeCallsPerTurn: number
   /** The share of the window's wall time the EventLog was flushing (committing, one thing at a time). */
   logBusy: number
+  pgTransactionsPerTurn: number | undefined
+}
+
+/**
+ * Counts the transactions a PostgresStore's pool runs: each takes a connection (a BEGIN ... COMMIT, or one statement
+ * that commits by itself, as the event bus's pg_notify); the pool's own `query` takes one through `connect` too.
+ */
+function countTransactions(store: unknown): () => number | undefined {
+  const pool = (store as { pool?: { connect: (...args: unknown[]) => unknown } }).pool
+  if (!pool) return () => undefined
+  const connect = pool.connect
+  let n = 0
+  pool.connect = function (this: unknown, ...args: unknown[]) {
+    n++
+    return connect.apply(this, args)
+  }
+  return () => n
 }
 
 /**
@@ -162,6 +182,7 @@ async function startGateway(
     storeCalls: countStoreCalls(server.ctx.store as unknown as Record<string, unknown>),
     // the session manager's log is the gateway's one EventLog
     logBusyMs: timeFlushes((server.ctx.sessions as unknown as { log: unknown }).log),
+    pgTransactions: countTransactions(server.ctx.store),
   }
   try {
     for (let i = 0; i < sessions; i++) {
@@ -213,6 +234,7 @@ async function window(g: Gateway, n: number, turns: number): Promise<Window> {
   const before = await eventsStored(g, n)
   const latencies: number[] = []
   const busy0 = g.logBusyMs()
+  const tx0 = g.pgTransactions()
   g.storeCalls.calls.clear()
   g.storeCalls.counting = true
   const t0 = performance.now()
@@ -233,6 +255,7 @@ async function window(g: Gateway, n: number, turns: number): Promise<Window> {
     latencies,
     storeCallsPerTurn: calls / (n * turns),
     logBusy: (g.logBusyMs() - busy0) / wallMs,
+    pgTransactionsPerTurn: tx0 === undefined ? undefined : (g.pgTransactions()! - tx0) / (n * turns),
     eventsPerTurn: ((await eventsStored(g, n)) - before) / (n * turns),
   }
 }
@@ -300,6 +323,7 @@ async function main(): Promise<void> {
             median(ws.map((w) => w.eventsPerTurn)).toFixed(1),
             median(ws.map((w) => w.storeCallsPerTurn)).toFixed(1),
             `${(median(ws.map((w) => w.logBusy)) * 100).toFixed(0)}%`,
+            store === 'postgres' ? median(ws.map((w) => w.pgTransactionsPerTurn!)).toFixed(1) : '',
             sides.length > 1 && side !== sides[1]
               ? `${median(paired).toFixed(2)} (${paired.map((p) => p.toFixed(2)).join(' ')})`
               : '',
@@ -319,11 +343,12 @@ async function main(): Promise<void> {
               'events/turn',
               'store calls/turn',
               'log busy',
+              'PG transactions/turn',
               sides.length > 1 ? `turns/s / ${sides[1]!.label}'s (per round)` : '',
             ],
             ...rows,
           ],
-          [true, false, true, true, true, true, true, true, true],
+          [true, false, true, true, true, true, true, true, true, true],
         )}`,
       )
     }
