@@ -359,11 +359,7 @@ export class PostgresStore implements Store {
   }
 
   async appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
-    return this.transaction(async (db) => {
-      const stored: StoredEvent[] = []
-      for (const b of batch) stored.push(await insertEvent(db, b))
-      return stored
-    })
+    return this.transaction((db) => insertEvents(db, batch))
   }
 
   async eventsAfter(ownerId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
@@ -767,37 +763,84 @@ async function holdTurnClaim(db: Queryable, turnId: string, claim: SessionClaim)
 }
 
 /**
+ * The events, in order, in the caller's transaction: one seq bump per owner (by its count of events, under its row
+ * lock, owners in the order they first appear) and one INSERT for all, where one event at a time took two statements
+ * each (round trips inside the EventLog's serial flush). Fences are checked as insertEvent checks them.
+ */
+async function insertEvents(db: Queryable, batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
+  if (batch.length <= 1) return batch.length === 1 ? [await insertEvent(db, batch[0]!)] : []
+  const counts = new Map<string, number>()
+  for (const b of batch) counts.set(b.ownerId, (counts.get(b.ownerId) ?? 0) + 1)
+  const owners = new Map<string, BumpedOwner & { next: number }>()
+  for (const [ownerId, n] of counts) {
+    const bumped = await bumpSeq(db, ownerId, n)
+    owners.set(ownerId, { ...bumped, next: bumped.last_seq - n + 1 })
+  }
+  const stored = batch.map(({ ownerId, event, at, fence }) => {
+    const owner = owners.get(ownerId)!
+    checkFence(ownerId, fence, owner)
+    const isSession = ownerId.startsWith('ses_')
+    return {
+      ...event,
+      seq: owner.next++,
+      at,
+      ...(isSession ? { sessionId: ownerId } : { runId: ownerId }),
+    } as StoredEvent
+  })
+  const values = batch.map(
+    (_, i) => `($${i * 5 + 1}, $${i * 5 + 2}, $${i * 5 + 3}, $${i * 5 + 4}, $${i * 5 + 5})`,
+  )
+  await db.query(
+    `INSERT INTO events (owner_id, seq, type, at, body) VALUES ${values.join(', ')}`,
+    batch.flatMap((b, i) => [b.ownerId, stored[i]!.seq, b.event.type, b.at, jsonOnce(stored[i]!)]),
+  )
+  return stored
+}
+
+/** An owner's row as its seq bump returns it. */
+interface BumpedOwner {
+  last_seq: number
+  claim?: number
+  node_id: string | null
+}
+
+/** Adds `n` to the owner's last seq under its row lock; its row after (Error for an unknown owner). */
+async function bumpSeq(db: Queryable, ownerId: string, n: number): Promise<BumpedOwner> {
+  const isSession = ownerId.startsWith('ses_')
+  const bumped = (
+    await db.query(
+      isSession
+        ? 'UPDATE sessions SET last_seq = last_seq + $2 WHERE id = $1 RETURNING last_seq, claim, node_id'
+        : 'UPDATE runs SET last_seq = last_seq + $2 WHERE id = $1 RETURNING last_seq, node_id',
+      [ownerId, n],
+    )
+  ).rows[0] as BumpedOwner | undefined
+  if (!bumped) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
+  return bumped
+}
+
+/** Throws SessionTakenOver or RunTakenOver when `fence` no longer holds on the owner's row. */
+function checkFence(ownerId: string, fence: EventFence | undefined, bumped: BumpedOwner): void {
+  if (fence === undefined) return
+  if (ownerId.startsWith('ses_')) {
+    if (bumped.claim !== sessionFence(ownerId, fence)) throw new SessionTakenOver(ownerId, bumped.node_id)
+  } else if (bumped.node_id !== runFence(ownerId, fence))
+    throw new RunTakenOver(ownerId, runFence(ownerId, fence), bumped.node_id)
+}
+
+/**
  * Inside a transaction: the owner's next seq (its row lock orders concurrent appends), then the event row. An
  * event with a fence is refused when it is stale: a session's claim, or a run's owner, read from the row the seq
  * bump locks and returns anyway, so fencing costs no query of its own (a takeover waits for the lock, then moves
  * the owner).
  */
-/** The events, one after the other, in the caller's transaction. */
-async function insertEvents(db: pg.PoolClient, batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
-  const events: StoredEvent[] = []
-  for (const b of batch) events.push(await insertEvent(db, b))
-  return events
-}
-
 async function insertEvent(
-  db: pg.PoolClient,
+  db: Queryable,
   { ownerId, event, at, fence }: EventToAppend,
 ): Promise<StoredEvent> {
-  const isSession = ownerId.startsWith('ses_')
-  const bumped = (
-    await db.query(
-      isSession
-        ? 'UPDATE sessions SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq, claim, node_id'
-        : 'UPDATE runs SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq, node_id',
-      [ownerId],
-    )
-  ).rows[0] as { last_seq: number; claim?: number; node_id: string | null } | undefined
-  if (!bumped) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
-  if (fence !== undefined && isSession && bumped.claim !== sessionFence(ownerId, fence))
-    throw new SessionTakenOver(ownerId, bumped.node_id)
-  if (fence !== undefined && !isSession && bumped.node_id !== runFence(ownerId, fence))
-    throw new RunTakenOver(ownerId, runFence(ownerId, fence), bumped.node_id)
-  const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
+  const bumped = await bumpSeq(db, ownerId, 1)
+  checkFence(ownerId, fence, bumped)
+  const owner = ownerId.startsWith('ses_') ? { sessionId: ownerId } : { runId: ownerId }
   const stored = { ...event, seq: bumped.last_seq, at, ...owner } as StoredEvent
   await db.query('INSERT INTO events (owner_id, seq, type, at, body) VALUES ($1, $2, $3, $4, $5)', [
     ownerId,
