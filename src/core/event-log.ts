@@ -24,7 +24,8 @@ interface Queued extends EventToAppend {
 /** A store step that appends events of its own in its transaction (EventLog.commitWith), queued as one entry. */
 interface QueuedWrite {
   ownerId: string
-  write: () => Promise<StoredEvent[]>
+  /** `tx`: the transaction the log groups it in (commitWith). */
+  write: (tx?: Store) => Promise<StoredEvent[]>
   done: (events: StoredEvent[]) => void
   failed: (err: unknown) => void
 }
@@ -118,15 +119,19 @@ export class EventLog {
    * appended after it; then publishes the events it stored, in order, as a commit does. Committed at once (its
    * producer waits for it). Where a commit costs round trips (Store.inOneTransaction: PostgreSQL), it commits in
    * one transaction with the events and other writes queued around it (commitGroup); elsewhere on its own.
-   * Resolves with what `write` returned.
+   * `write` gets `tx`, the store to make its calls on there (Store.inOneTransaction), undefined where it commits on
+   * its own. Resolves with what `write` returned.
    */
-  commitWith<T extends { events: StoredEvent[] }>(ownerId: string, write: () => Promise<T>): Promise<T> {
+  commitWith<T extends { events: StoredEvent[] }>(
+    ownerId: string,
+    write: (tx: Store | undefined) => Promise<T>,
+  ): Promise<T> {
     return new Promise<T>((resolve, failed) => {
       let result: T
       this.queue.push({
         ownerId,
-        write: async () => {
-          result = await write()
+        write: async (tx) => {
+          result = await write(tx)
           return result.events
         },
         done: () => resolve(result),
@@ -207,10 +212,10 @@ export class EventLog {
     }
     let stored: StoredEvent[][]
     try {
-      stored = await this.store.inOneTransaction!(async () => {
+      stored = await this.store.inOneTransaction!(async (tx) => {
         const each: StoredEvent[][] = []
         for (const part of parts)
-          each.push(Array.isArray(part) ? await this.store.appendEvents(part) : await part.write())
+          each.push(Array.isArray(part) ? await tx.appendEvents(part) : await part.write(tx))
         return each
       })
     } catch {

@@ -40,8 +40,8 @@ describe('EventLog on PostgreSQL: a store step queued with events commits with t
       item: { id: 'i', type: 'agent_message', text: 'ok' },
     })
     const other = log.append('ses_b', { type: 'session.status', status: 'running' })
-    const ended = log.commitWith('ses_a', () =>
-      store.completeTurnWithEvents('turn_a', { status: 'completed' }, at, 'idle', undefined, () => [
+    const ended = log.commitWith('ses_a', (tx = store) =>
+      tx.completeTurnWithEvents('turn_a', { status: 'completed' }, at, 'idle', undefined, () => [
         { ownerId: 'ses_a', event: completed, at },
       ]),
     )
@@ -64,8 +64,8 @@ describe('EventLog on PostgreSQL: a store step queued with events commits with t
     const claim = await store.claimSession('ses_a', 'node_a')
     const before = log.append('ses_b', { type: 'session.status', status: 'running' })
     // a claim the session no longer has: refused (SessionTakenOver), nothing of it stored
-    const refused = log.commitWith('ses_a', () =>
-      store.updateTurnWithEvents('turn_a', { agentTurnId: 'x' }, undefined, claim - 1, () => [
+    const refused = log.commitWith('ses_a', (tx = store) =>
+      tx.updateTurnWithEvents('turn_a', { agentTurnId: 'x' }, undefined, claim - 1, () => [
         { ownerId: 'ses_a', event: { type: 'turn.started', turnId: 'turn_a' }, at },
       ]),
     )
@@ -83,9 +83,9 @@ describe('EventLog on PostgreSQL: a store step queued with events commits with t
   it('a store call that failed inside a step stores nothing, even when the step catches its failure', async () => {
     const { store, log } = await setup()
     const before = log.append('ses_b', { type: 'session.status', status: 'running' })
-    const step = log.commitWith('ses_a', async () => {
+    const step = log.commitWith('ses_a', async (tx = store) => {
       // all or none: its first event must not be stored (no such session for the second)
-      await store
+      await tx
         .appendEvents([
           { ownerId: 'ses_a', event: completed, at },
           { ownerId: 'ses_none', event: completed, at },
@@ -96,16 +96,18 @@ describe('EventLog on PostgreSQL: a store step queued with events commits with t
     await step
     expect((await before).seq).toBe(1)
     expect(await store.eventsAfter('ses_a', 0, 10)).toEqual([])
+    // nor its seq bump (a gap)
+    expect((await store.getSession('ses_a'))?.lastSeq).toBe(0)
     expect((await store.eventsAfter('ses_b', 0, 10)).map((e) => e.type)).toEqual(['session.status'])
   })
 
   it('a statement that failed inside a step (caught) does not lose what the group stored: each part is stored alone', async () => {
     const { store, log } = await setup()
     const before = log.append('ses_b', { type: 'session.status', status: 'running' })
-    const step = log.commitWith('ses_a', async () => {
-      const events = await store.appendEvents([{ ownerId: 'ses_a', event: completed, at }])
+    const step = log.commitWith('ses_a', async (tx = store) => {
+      const events = await tx.appendEvents([{ ownerId: 'ses_a', event: completed, at }])
       // a duplicate key: PostgreSQL fails the transaction it runs in (its COMMIT only rolls back)
-      await store.createTurn(newTurn('turn_a', 'ses_a')).catch(() => {})
+      await tx.createTurn(newTurn('turn_a', 'ses_a')).catch(() => {})
       return { events }
     })
     expect((await step).events.map((e) => e.seq)).toEqual([1])

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import pg from 'pg'
 import type { AgentEvent, RunCompletedEvent, StoredEvent } from '../../protocol/events.js'
 import type { Run } from '../../protocol/runs.js'
@@ -62,10 +61,10 @@ const admissionLock = 7_265_310_002
 /** How long a node holds the webhook deliveries it claimed before another node may try them. */
 const webhookLeaseMs = 300_000
 
-/** One inOneTransaction call's transaction, shared by the store calls made in it. */
+/** One inOneTransaction call's transaction, shared by the calls of the view it hands out. */
 interface SharedTransaction {
   db: pg.PoolClient
-  /** False once the call settled: a call its `fn` left running goes to the pool. */
+  /** False once the call settled: a call of its view after that goes to the pool. */
   open: boolean
   /** The first failure of a call in it (caught by its caller or not): the transaction is lost. */
   failed: { err: unknown } | undefined
@@ -83,8 +82,8 @@ const inList = (values: readonly string[], from = 1) => values.map((_, i) => `$$
 export class PostgresStore implements Store {
   readonly kind = 'postgres'
   readonly pool: pg.Pool
-  /** The transaction of the inOneTransaction call a store call is made in (its async context). */
-  private readonly shared = new AsyncLocalStorage<SharedTransaction>()
+  /** On the view inOneTransaction hands out: the transaction its calls run in. */
+  private shared: SharedTransaction | undefined
   private readonly runs = new PgJsonTable<Run>('runs', columns.runs, true)
   private readonly sessions = new PgJsonTable<Session>('sessions', columns.sessions, true)
   private readonly turns = new PgJsonTable<Turn>('turns', columns.turns)
@@ -134,18 +133,17 @@ export class PostgresStore implements Store {
     })
   }
 
-  /** Where a query goes: the transaction of the inOneTransaction call it is made in, or any pool connection. */
+  /** Where a query goes: the transaction of an inOneTransaction view, or any pool connection. */
   private get db(): pg.Pool | pg.PoolClient {
-    const shared = this.shared.getStore()
-    return shared?.open ? shared.db : this.pool
+    return this.shared?.open ? this.shared.db : this.pool
   }
 
   /**
    * Runs `fn` in one transaction on one client (READ COMMITTED; callers lock what they change); inside an
-   * inOneTransaction call, in its transaction (a failure marks it failed, whoever catches it).
+   * inOneTransaction view, in its transaction (a failure marks it failed, whoever catches it).
    */
   private async transaction<T>(fn: (db: pg.PoolClient) => Promise<T>): Promise<T> {
-    const shared = this.shared.getStore()
+    const shared = this.shared
     if (shared?.open) {
       try {
         return await fn(shared.db)
@@ -178,15 +176,18 @@ export class PostgresStore implements Store {
     }
   }
 
-  async inOneTransaction<T>(fn: () => Promise<T>): Promise<T> {
+  async inOneTransaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     return this.transaction(async (db) => {
       const shared: SharedTransaction = { db, open: true, failed: undefined }
+      // this store, its calls in this transaction
+      const tx = Object.create(this) as PostgresStore
+      tx.shared = shared
       try {
-        const result = await this.shared.run(shared, fn)
+        const result = await fn(tx)
         if (shared.failed) throw shared.failed.err
         return result
       } finally {
-        // what `fn` left running (not awaited) goes to the pool from now on
+        // a call `fn` left running (not awaited) goes to the pool from now on
         shared.open = false
       }
     })
