@@ -35,13 +35,16 @@ export interface RequestHead {
   body: BodyFraming
   /** An `Upgrade` the agent asks for (`Connection: upgrade` with `Upgrade`). */
   upgrade: boolean
+  /** The agent closes the connection after this request (HTTP/1.0 without keep-alive, `Connection: close`). */
+  closes: boolean
 }
 
 /** The longest request head taken (Node's http server takes 16 KB). */
 export const maxHeadBytes = 64 * 1024
 
 const token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const requestLine = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([^\s]+) HTTP\/1\.([01])$/
+// methods a model API is called with (llhttp refuses unknown ones; CONNECT is read to be refused)
+const requestLine = /^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|CONNECT) ([\x21-\x7e]+) HTTP\/1\.([01])$/
 // a field value: visible characters, spaces and tabs, obs-text; no CR, LF, NUL or other controls
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
 const badValue = /[\x00-\x08\x0a-\x1f\x7f]/
@@ -52,135 +55,117 @@ export function headEnd(buf: Buffer, from = 0): number {
   return at < 0 ? -1 : at + 4
 }
 
+/**
+ * A header (or trailer) line's name and value (trimmed), read as llhttp reads it or refused: a token name right
+ * before the colon (no obs-fold, no space before it), no control characters but tabs in the value.
+ */
+export function headerField(row: string): [string, string] {
+  const colon = row.indexOf(':')
+  const name = colon > 0 ? row.slice(0, colon) : ''
+  if (!token.test(name)) throw new FramingError(400, 'malformed header line')
+  const value = row.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '')
+  if (badValue.test(value)) throw new FramingError(400, 'control characters in a header value')
+  return [name, value]
+}
+
+/** Whether a Connection header's values (joined) hold `option` (`close`, `keep-alive`, `upgrade`). */
+const names = (values: string, option: string) =>
+  new RegExp(`(^|,)[ \\t]*${option}[ \\t]*(,|$)`, 'i').test(values)
+
+/** Whether the sender closes the connection after this message, as llhttp decides it (not keep-alive). */
+function closes(minor: string, connection: string): boolean {
+  return minor === '0' ? !names(connection, 'keep-alive') : names(connection, 'close')
+}
+
 /** The request head in `text` (latin1, up to and without its blank line). */
 export function parseRequestHead(text: string): RequestHead {
   const rows = text.split('\r\n')
   const match = requestLine.exec(rows[0] ?? '')
-  if (!match) throw new FramingError(400, 'malformed request line')
+  if (!match) throw new FramingError(400, 'malformed request line or a method not served')
   const [, method = '', target = '', minor = '1'] = match
+  // origin form; absolute form, `*` and a CONNECT's authority are read to be refused (proxy-server.ts)
+  if (!(target.startsWith('/') || /^https?:\/\//i.test(target) || (target === '*' && method === 'OPTIONS')))
+    if (method !== 'CONNECT') throw new FramingError(400, 'malformed request target')
   const lines: Array<[string, string]> = []
   // no prototype: a header may be named `constructor` or `__proto__`
   const first: Record<string, string> = Object.create(null)
-  let lengths: string | undefined
+  let length: string | undefined
   let chunked = false
+  let connection = ''
   for (let i = 1; i < rows.length; i++) {
-    const row = rows[i] ?? ''
-    const colon = row.indexOf(':')
-    const name = colon > 0 ? row.slice(0, colon) : ''
-    // no obs-fold, no space before the colon, no bare CR or LF anywhere
-    if (!token.test(name)) throw new FramingError(400, 'malformed header line')
-    const value = row.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '')
-    if (badValue.test(value)) throw new FramingError(400, 'control characters in a header value')
+    const [name, value] = headerField(rows[i] ?? '')
     const lower = name.toLowerCase()
     if (lower === 'content-length') {
-      if (!/^\d{1,15}$/.test(value) || (lengths !== undefined && lengths !== value))
-        throw new FramingError(400, 'invalid or conflicting Content-Length')
-      lengths = value
+      // llhttp refuses a second one even when it repeats the first
+      if (!/^\d{1,15}$/.test(value) || length !== undefined)
+        throw new FramingError(400, 'invalid or repeated Content-Length')
+      length = value
     } else if (lower === 'transfer-encoding') {
       if (chunked || value.toLowerCase() !== 'chunked')
         throw new FramingError(501, 'only Transfer-Encoding: chunked is taken')
       chunked = true
-    }
+    } else if (lower === 'connection') connection = connection ? `${connection},${value}` : value
     lines.push([name, value])
     if (!(lower in first)) first[lower] = value
   }
-  if (chunked && (lengths !== undefined || minor === '0'))
+  if (chunked && (length !== undefined || minor === '0'))
     throw new FramingError(400, 'Transfer-Encoding with Content-Length or in HTTP/1.0')
   const body: BodyFraming = chunked
     ? { kind: 'chunked' }
-    : lengths !== undefined && Number(lengths) > 0
-      ? { kind: 'length', bytes: Number(lengths) }
+    : length !== undefined && Number(length) > 0
+      ? { kind: 'length', bytes: Number(length) }
       : { kind: 'none' }
-  const upgrade =
-    first.upgrade !== undefined &&
-    /(^|,)\s*upgrade\s*(,|$)/i.test(
-      lines
-        .filter(([n]) => /^connection$/i.test(n))
-        .map(([, v]) => v)
-        .join(','),
-    )
-  return { method, target, minor: Number(minor), lines, first, body, upgrade }
+  const upgrade = first.upgrade !== undefined && names(connection, 'upgrade')
+  return {
+    method,
+    target,
+    minor: Number(minor),
+    lines,
+    first,
+    body,
+    upgrade,
+    closes: closes(minor, connection),
+  }
 }
 
-/** A response head's status and how its body is delimited (`head`: it answers a HEAD request). */
+/**
+ * A response head's status, how its body is delimited (`head`: it answers a HEAD request) and whether the upstream
+ * closes the connection after it. One llhttp would not read (or would read otherwise) throws: the tracker then
+ * stops following the connection's answers (response-tracker.ts).
+ */
 export function parseResponseHead(
   text: string,
   head: boolean,
 ): { status: number; body: BodyFraming; closes: boolean } {
   const rows = text.split('\r\n')
-  const match = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(rows[0] ?? '')
-  if (!match) throw new FramingError(502, 'malformed status line')
-  const status = Number(match[2])
-  // the upstream closes the connection after this answer (HTTP/1.0 without keep-alive is counted so too)
-  let closes = match[1] === '0'
-  let length: number | undefined
+  const match = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(rows[0] ?? '')
+  if (!match || badValue.test(match[3] ?? '')) throw new FramingError(502, 'malformed status line')
+  const [, minor = '1', code = ''] = match
+  const status = Number(code)
+  // 000-099: no interim answer to llhttp's reader, nor a final one to the tracker
+  if (status < 100) throw new FramingError(502, 'status below 100')
+  let length: string | undefined
   let encoding: string | undefined
+  let connection = ''
   for (let i = 1; i < rows.length; i++) {
-    const row = rows[i] ?? ''
-    const colon = row.indexOf(':')
-    const name = row.slice(0, colon).toLowerCase()
-    const value = row.slice(colon + 1).trim()
-    if (name === 'connection') closes = /(^|,)\s*close\s*(,|$)/i.test(value)
-    else if (name === 'content-length') length = Number(value)
-    else if (name === 'transfer-encoding') encoding = encoding ? `${encoding},${value}` : value
+    const [name, value] = headerField(rows[i] ?? '')
+    const lower = name.toLowerCase()
+    if (lower === 'connection') connection = connection ? `${connection},${value}` : value
+    else if (lower === 'content-length') {
+      if (!/^\d{1,15}$/.test(value) || length !== undefined) throw new FramingError(502, 'bad Content-Length')
+      length = value
+    } else if (lower === 'transfer-encoding') encoding = encoding ? `${encoding},${value}` : value
   }
-  return { status, body: responseBody(status, head, length, encoding), closes }
+  if (encoding !== undefined && length !== undefined)
+    throw new FramingError(502, 'Transfer-Encoding with Content-Length')
+  return { status, body: responseBody(status, head, length, encoding), closes: closes(minor, connection) }
 }
 
-function responseBody(status: number, head: boolean, length?: number, encoding?: string): BodyFraming {
+function responseBody(status: number, head: boolean, length?: string, encoding?: string): BodyFraming {
   if (status < 200 || status === 204 || status === 304 || head) return { kind: 'none' }
   if (encoding !== undefined)
-    return /(^|,)\s*chunked\s*$/i.test(encoding) ? { kind: 'chunked' } : { kind: 'close' }
-  if (length !== undefined && Number.isSafeInteger(length) && length >= 0)
-    return length > 0 ? { kind: 'length', bytes: length } : { kind: 'none' }
+    return /(^|,)[ \t]*chunked[ \t]*$/i.test(encoding) ? { kind: 'chunked' } : { kind: 'close' }
+  if (length !== undefined)
+    return Number(length) > 0 ? { kind: 'length', bytes: Number(length) } : { kind: 'none' }
   return { kind: 'close' }
-}
-
-/**
- * Follows a chunked body through the buffers it comes in: where it ends and how many data bytes it held. A
- * malformed one throws (FramingError 400).
- */
-export class ChunkedBody {
-  private state: 'size' | 'data' | 'cr' | 'lf' | 'trailer' = 'size'
-  private line = ''
-  private left = 0
-  /** Data bytes so far (without the framing). */
-  dataBytes = 0
-
-  /** How many bytes of `buf` from `start` belong to the body, and whether it ended with them. */
-  scan(buf: Buffer, start: number): { used: number; done: boolean } {
-    let i = start
-    while (i < buf.length) {
-      if (this.state === 'data') {
-        const take = Math.min(this.left, buf.length - i)
-        i += take
-        this.left -= take
-        if (this.left === 0) this.state = 'cr'
-      } else if (this.state === 'cr' || this.state === 'lf') {
-        if (buf[i] !== (this.state === 'cr' ? 13 : 10)) throw new FramingError(400, 'malformed chunk')
-        i++
-        this.state = this.state === 'cr' ? 'lf' : 'size'
-      } else {
-        const lf = buf.indexOf(10, i)
-        const end = lf < 0 ? buf.length : lf
-        this.line += buf.toString('latin1', i, end)
-        if (this.line.length > 4096) throw new FramingError(400, 'chunk line too long')
-        i = lf < 0 ? buf.length : lf + 1
-        if (lf < 0) break
-        if (!this.line.endsWith('\r')) throw new FramingError(400, 'malformed chunk line')
-        const line = this.line.slice(0, -1)
-        this.line = ''
-        if (this.state === 'trailer') {
-          if (line === '') return { used: i - start, done: true }
-          continue
-        }
-        const size = /^([0-9a-fA-F]{1,12})[ \t]*(;.*)?$/.exec(line)
-        if (!size) throw new FramingError(400, 'malformed chunk size')
-        this.left = Number.parseInt(size[1] ?? '', 16)
-        this.dataBytes += this.left
-        this.state = this.left === 0 ? 'trailer' : 'data'
-      }
-    }
-    return { used: i - start, done: false }
-  }
 }

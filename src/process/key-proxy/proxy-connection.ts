@@ -1,23 +1,15 @@
-import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
-import {
-  type BodyFraming,
-  FramingError,
-  headEnd,
-  maxHeadBytes,
-  parseRequestHead,
-  type RequestHead,
-} from './http-framing.js'
-import { type Forward, type Refusal, refusal } from './proxy-decision.js'
-import { RequestBody } from './request-body.js'
+import { type BodyFraming, FramingError, type RequestHead } from './http-framing.js'
+import { answerText, type Forward, type Refusal, refusal } from './proxy-decision.js'
+import { maxBodyBytes, type ReadStep, RequestReader } from './request-reader.js'
 import { UpstreamLeg } from './upstream-leg.js'
 import type { UpstreamPool } from './upstream-pool.js'
 
-/** The largest model request body taken. */
-export const maxBodyBytes = 64 * 1024 * 1024
-
 /** An unpaired agent connection idle this long is closed (agents' pools close theirs first: reqwest 90 s). */
 const idleMs = 120_000
+
+/** How long a request head may take to come whole once it began (node:http's headersTimeout): else 408. */
+export const headTimeoutMs = 60_000
 
 /**
  * One agent connection, paired with one upstream connection (upstream-leg.ts: pooled or opened with its first
@@ -32,7 +24,8 @@ const idleMs = 120_000
 export class ProxyConnection {
   private pending: Buffer | undefined
   private state: 'head' | 'body' | 'tunnel' | 'done' = 'head'
-  private requestBody: RequestBody | undefined
+  private readonly reader = new RequestReader()
+  private headTimer: NodeJS.Timeout | undefined
   private forwarding = false
   private afterBody: (() => void) | undefined
   /** Waiting for every answer so far (or an upgrade's) before reading on. */
@@ -46,6 +39,7 @@ export class ProxyConnection {
     private readonly agent: Socket,
     private readonly decide: (head: RequestHead) => Forward | Refusal,
     private readonly pool: UpstreamPool,
+    private readonly headTimeout = headTimeoutMs,
   ) {
     agent.setNoDelay(true)
     agent.setTimeout(idleMs, () => {
@@ -61,7 +55,10 @@ export class ProxyConnection {
       else if (!this.blocked) agent.end()
     })
     agent.on('error', () => {})
-    agent.on('close', () => this.dropUpstream())
+    agent.on('close', () => {
+      clearTimeout(this.headTimer)
+      this.dropUpstream()
+    })
   }
 
   /** Ends this connection and its upstream's at once. */
@@ -91,64 +88,54 @@ export class ProxyConnection {
       const buf: Buffer = this.pending
       if (this.state === 'done') {
         this.pending = undefined
-      } else if (this.state === 'tunnel') {
+        break
+      }
+      if (this.state === 'tunnel') {
         this.pending = undefined
         this.send(buf)
-      } else if (this.state === 'head' && (buf[0] === 13 || buf[0] === 10)) {
-        // empty lines before a request line are ignored (RFC 9112 2.2: some clients end a body with one)
-        const start = buf[0] === 13 && buf[1] === 10 ? 2 : buf[0] === 10 ? 1 : 0
-        if (start === 0 && buf.length < 2) break
-        if (start === 0) {
-          this.fail(new FramingError(400, 'malformed request line'))
-          return
-        }
-        this.pending = buf.length > start ? buf.subarray(start) : undefined
-      } else if (this.state === 'head') {
-        const end = headEnd(buf)
-        if (end < 0 ? buf.length > maxHeadBytes : end > maxHeadBytes + 4) {
-          this.fail(new FramingError(431, 'the request head is too large'))
-          return
-        }
-        if (end < 0) break
-        let head: RequestHead
-        try {
-          head = parseRequestHead(buf.toString('latin1', 0, end - 4))
-        } catch (err) {
-          this.fail(err)
-          return
-        }
-        this.pending = buf.length > end ? buf.subarray(end) : undefined
-        this.request(head)
-      } else {
-        const body = this.requestBody as RequestBody
-        let used: number
-        let done: boolean
-        try {
-          ;({ used, done } = body.take(buf))
-        } catch (err) {
-          this.fail(err)
-          return
-        }
-        if (this.forwarding && body.chunkedBytes > maxBodyBytes) {
-          this.destroy()
-          return
-        }
-        this.pending = used < buf.length ? buf.subarray(used) : undefined
-        if (this.forwarding) this.send(used < buf.length ? buf.subarray(0, used) : buf)
-        if (done) {
+        break
+      }
+      let step: ReadStep
+      try {
+        step = this.reader.next(buf)
+      } catch (err) {
+        this.fail(err)
+        return
+      }
+      this.pending = step.used < buf.length ? buf.subarray(step.used) : undefined
+      if (step.kind === 'more') {
+        if (step.used === 0) break
+      } else if (step.kind === 'head') this.request(step.head)
+      else {
+        if (this.forwarding) this.send(step.used < buf.length ? buf.subarray(0, step.used) : buf)
+        if (step.done) {
           this.state = 'head'
-          this.requestBody = undefined
           const after = this.afterBody
           this.afterBody = undefined
           after?.()
         }
       }
     }
+    this.timeHead()
     this.flow()
   }
 
+  /** A request head that began runs against the clock (a slow one holds a connection and its buffer). */
+  private timeHead(): void {
+    const waiting = this.state === 'head' && !this.blocked && this.pending !== undefined
+    if (!waiting) {
+      clearTimeout(this.headTimer)
+      this.headTimer = undefined
+    } else
+      this.headTimer ??= setTimeout(() => {
+        this.headTimer = undefined
+        this.fail(new FramingError(408, 'the request head did not come whole in time'))
+      }, this.headTimeout)
+  }
+
   private request(head: RequestHead): void {
-    const close = head.minor === 0 || /(^|,)\s*close\s*(,|$)/i.test(head.first.connection ?? '')
+    // HTTP/1.0 is never pooled, keep-alive or not
+    const close = head.minor === 0 || head.closes
     if (head.method === 'CONNECT') {
       this.refuse(head, refusal(405, 'refused', 'CONNECT is not served'), true)
       return
@@ -201,7 +188,7 @@ export class ProxyConnection {
     }
     this.state = 'body'
     this.afterBody = after
-    this.requestBody = new RequestBody(framing)
+    this.reader.expectBody(framing)
   }
 
   /** A request that cannot be read: answered once every earlier answer is through, and the connection ends. */
@@ -209,8 +196,9 @@ export class ProxyConnection {
     const status = err instanceof FramingError ? err.status : 400
     const message = err instanceof Error ? err.message : 'unreadable request'
     this.pending = undefined
+    clearTimeout(this.headTimer)
     // part of a body went upstream: that request cannot be answered any more
-    if (this.state === 'body' && this.forwarding) {
+    if (this.reader.inBody && this.forwarding) {
       this.destroy()
       return
     }
@@ -219,11 +207,7 @@ export class ProxyConnection {
   }
 
   private answer(status: number, body: object, close: boolean): void {
-    const text = JSON.stringify(body)
-    this.agent.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\n` +
-        `content-length: ${Buffer.byteLength(text)}\r\n${close ? 'connection: close\r\n' : ''}\r\n${text}`,
-    )
+    this.agent.write(answerText(status, body, close))
     if (close || (this.agentEnded && !this.up)) {
       this.state = 'done'
       this.agent.end()

@@ -1,4 +1,5 @@
-import { type BodyFraming, ChunkedBody } from './http-framing.js'
+import { ChunkedBody } from './chunked-body.js'
+import type { BodyFraming } from './http-framing.js'
 
 /**
  * One request body as its bytes come in (Content-Length or chunked): how many of a buffer's bytes belong to it,

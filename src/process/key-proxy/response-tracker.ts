@@ -1,4 +1,5 @@
-import { type BodyFraming, ChunkedBody, headEnd, parseResponseHead } from './http-framing.js'
+import { ChunkedBody } from './chunked-body.js'
+import { type BodyFraming, headEnd, parseResponseHead } from './http-framing.js'
 
 /** What the tracker tells its connection. */
 export interface TrackerEvents {
@@ -35,6 +36,11 @@ export class ResponseTracker {
     this.expected.push(request)
   }
 
+  /** Answers not yet complete (the requests sent that wait for theirs). */
+  get outstanding(): number {
+    return this.expected.length
+  }
+
   get idle(): boolean {
     return this.expected.length === 0 && this.state === 'head' && this.carry === undefined
   }
@@ -60,7 +66,8 @@ export class ResponseTracker {
         }
       } else {
         const request = this.expected[0]
-        if (!request) {
+        // nothing comes after an answer that closes the connection (llhttp refuses it), nor unasked
+        if (!request || this.closing) {
           this.state = 'lost'
           return
         }
@@ -85,7 +92,13 @@ export class ResponseTracker {
         }
         i = end
         if (answer.closes) this.closing = true
+        // 1xx but 101 (100 Continue, 103 Early Hints): the final answer follows
         if (answer.status < 200 && answer.status !== 101) continue
+        if (answer.status === 101 && !request.upgrade) {
+          // no more HTTP after a 101 (llhttp reads none): nothing to follow
+          this.state = 'lost'
+          return
+        }
         if (request.upgrade) {
           const upgraded = answer.status === 101
           if (upgraded) this.state = 'tunnel'
