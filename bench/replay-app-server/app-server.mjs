@@ -5,7 +5,8 @@
  * mock model) on every turn/start, with fresh turn and item ids. It spends next to no CPU, so a bench that drives
  * it (bench/turn-cpu.ts) measures the CPU of whoever drives it, the gateway or a direct client, without codex
  * competing for the cores. Notifications go out one per write, REPLAY_GAP_MS apart (default 1), as codex sends
- * them: each arrives on its own, not batched with the next.
+ * them: each arrives on its own, not batched with the next. Each thread/start gets a thread id of its own, and a
+ * turn/start's replay carries the thread id it names, so one process serves many sessions at once (as codex does).
  *
  * Usage (as CODEX_PATH): app-server.mjs app-server [...ignored]; any other first argument prints a version.
  * Any other request is answered with an empty result. Plain Node, no dependencies.
@@ -32,12 +33,18 @@ const turnIds = [
   turnAnswer.turn.id,
   ...new Set(turnNotifications.flatMap((m) => (m.params?.item?.id ? [m.params.item.id] : []))),
 ]
+/** The recorded thread's id, replaced by the one a thread/start handed out. */
+const recordedThreadId = answerTo(2).thread.id
 const gapMs = Number(process.env.REPLAY_GAP_MS ?? 1)
 
 const send = (message) => process.stdout.write(`${JSON.stringify(message)}\n`)
 
-function replayTurn(requestId) {
-  const fresh = new Map(turnIds.map((id) => [id, randomUUID()]))
+/** `message` with the recorded thread's id replaced by `threadId`. */
+const forThread = (message, threadId) =>
+  JSON.parse(JSON.stringify(message).replaceAll(recordedThreadId, threadId))
+
+function replayTurn(requestId, threadId = recordedThreadId) {
+  const fresh = new Map([[recordedThreadId, threadId], ...turnIds.map((id) => [id, randomUUID()])])
   const renew = (message) => {
     let text = JSON.stringify(message)
     for (const [old, now] of fresh) text = text.replaceAll(old, now)
@@ -58,9 +65,10 @@ createInterface({ input: process.stdin })
     if (message.id === undefined) return
     if (message.method === 'initialize') send({ id: message.id, result: answerTo(1) })
     else if (message.method === 'thread/start') {
-      send({ id: message.id, result: answerTo(2) })
-      send(threadStarted)
-    } else if (message.method === 'turn/start') replayTurn(message.id)
+      const threadId = randomUUID()
+      send({ id: message.id, result: forThread(answerTo(2), threadId) })
+      send(forThread(threadStarted, threadId))
+    } else if (message.method === 'turn/start') replayTurn(message.id, message.params?.threadId)
     else send({ id: message.id, result: {} })
   })
   .on('close', () => process.exit(0))

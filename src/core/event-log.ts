@@ -24,7 +24,8 @@ interface Queued extends EventToAppend {
 /** A store step that appends events of its own in its transaction (EventLog.commitWith), queued as one entry. */
 interface QueuedWrite {
   ownerId: string
-  write: () => Promise<StoredEvent[]>
+  /** `tx`: the transaction the log groups it in (commitWith). */
+  write: (tx?: Store) => Promise<StoredEvent[]>
   done: (events: StoredEvent[]) => void
   failed: (err: unknown) => void
 }
@@ -40,7 +41,10 @@ const isWrite = (q: Queued | QueuedWrite): q is QueuedWrite => 'write' in q
  * finds the log busy and is grouped by loop turn as before. A subscriber replays what is stored after its cursor,
  * then follows live events; it listens before it reads, and skips what it already sent, so it sees no gap and
  * no duplicate, whichever process published. Adjacent `output` chunks of one owner's stream queued for the same
- * commit are stored as one event (output-coalescing.ts); each of their appends resolves with it.
+ * commit are stored as one event (output-coalescing.ts); each of their appends resolves with it. On a store whose
+ * commit costs round trips (PostgreSQL: Store.inOneTransaction), the store steps queued with commitWith (a turn's
+ * start, its agent turn id, its end) are committed with the events queued around them in one transaction, so many
+ * sessions' turns share the log's commits instead of each step taking one of its own.
  */
 export class EventLog {
   private readonly taps: ((ev: StoredEvent) => void)[] = []
@@ -113,15 +117,21 @@ export class EventLog {
    * Runs `write`, a store step that appends events of `ownerId` in its own transaction (a turn's end with its
    * events: Store.completeTurnWithEvents), once everything appended before it is stored and before anything
    * appended after it; then publishes the events it stored, in order, as a commit does. Committed at once (its
-   * producer waits for it). Resolves with what `write` returned.
+   * producer waits for it). Where a commit costs round trips (Store.inOneTransaction: PostgreSQL), it commits in
+   * one transaction with the events and other writes queued around it (commitGroup); elsewhere on its own.
+   * `write` gets `tx`, the store to make its calls on there (Store.inOneTransaction), undefined where it commits on
+   * its own. Resolves with what `write` returned.
    */
-  commitWith<T extends { events: StoredEvent[] }>(ownerId: string, write: () => Promise<T>): Promise<T> {
+  commitWith<T extends { events: StoredEvent[] }>(
+    ownerId: string,
+    write: (tx: Store | undefined) => Promise<T>,
+  ): Promise<T> {
     return new Promise<T>((resolve, failed) => {
       let result: T
       this.queue.push({
         ownerId,
-        write: async () => {
-          result = await write()
+        write: async (tx) => {
+          result = await write(tx)
           return result.events
         },
         done: () => resolve(result),
@@ -141,6 +151,11 @@ export class EventLog {
     this.flushing = true
     try {
       while (this.queue.length > 0) {
+        // where a commit costs round trips, the writes go with the events around them, in one transaction
+        if (this.store.inOneTransaction && this.queue.slice(0, maxBatch).some(isWrite)) {
+          await this.commitGroup(this.queue.splice(0, maxBatch))
+          continue
+        }
         const first = this.queue[0]!
         if (isWrite(first)) {
           this.queue.shift()
@@ -173,6 +188,49 @@ export class EventLog {
       this.bus.publish(q.ownerId, ev)
       for (const tap of this.taps) tap(ev)
       q.stored(ev)
+    }
+  }
+
+  /**
+   * Queued events and writes (commitWith) in one transaction of the store (Store.inOneTransaction), in queue order,
+   * then published in that order. When the transaction fails (a write refused, an event's stale fence), each part
+   * is committed on its own, as without grouping, so the refusal is its producer's alone.
+   */
+  private async commitGroup(entries: (Queued | QueuedWrite)[]): Promise<void> {
+    const parts: (Queued[] | QueuedWrite)[] = []
+    for (let i = 0; i < entries.length; ) {
+      const entry = entries[i]!
+      if (isWrite(entry)) {
+        parts.push(entry)
+        i++
+        continue
+      }
+      const next = entries.findIndex((e, j) => j > i && isWrite(e))
+      const end = next < 0 ? entries.length : next
+      parts.push(coalesceOutput(entries.slice(i, end) as Queued[], merged))
+      i = end
+    }
+    let stored: StoredEvent[][]
+    try {
+      stored = await this.store.inOneTransaction!(async (tx) => {
+        const each: StoredEvent[][] = []
+        for (const part of parts)
+          each.push(Array.isArray(part) ? await tx.appendEvents(part) : await part.write(tx))
+        return each
+      })
+    } catch {
+      for (const part of parts) await (Array.isArray(part) ? this.commit(part) : this.commitWrite(part))
+      return
+    }
+    for (const [i, part] of parts.entries()) {
+      const events = stored[i]!
+      for (const [j, ev] of events.entries()) {
+        const q = Array.isArray(part) ? part[j]! : undefined
+        this.bus.publish(q?.ownerId ?? (part as QueuedWrite).ownerId, ev)
+        for (const tap of this.taps) tap(ev)
+        q?.stored(ev)
+      }
+      if (!Array.isArray(part)) part.done(events)
     }
   }
 

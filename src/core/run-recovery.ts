@@ -69,8 +69,8 @@ export async function endMissingRuns(
     if (!record) continue
     const completed = ctx.log.redact(record)
     try {
-      const { events } = await ctx.log.commitWith(run.id, async () => {
-        const stored = await ctx.store.appendRunEnd(run.id, completed, new Date().toISOString(), ctx.node)
+      const { events } = await ctx.log.commitWith(run.id, async (tx = ctx.store) => {
+        const stored = await tx.appendRunEnd(run.id, completed, new Date().toISOString(), ctx.node)
         return { events: stored ? [stored] : [] }
       })
       written += events.length

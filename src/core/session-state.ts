@@ -92,10 +92,10 @@ export class SessionState {
       const state = next && { status: next, at }
       // what the store wrote is announced: not `next` when an archive landed since it was read
       const announced = (step: TurnStep | undefined) => statusEvents(id, step, at, claim)
-      await this.log.commitWith(id, () =>
+      await this.log.commitWith(id, (tx = this.store) =>
         unstored
-          ? this.store.createTurnWithEvents({ ...unstored, ...patch }, claim, state, announced)
-          : this.store.updateTurnWithEvents(turnId, patch, state, claim, announced),
+          ? tx.createTurnWithEvents({ ...unstored, ...patch }, claim, state, announced)
+          : tx.updateTurnWithEvents(turnId, patch, state, claim, announced),
       )
     })
   }
@@ -118,8 +118,8 @@ export class SessionState {
   ): Promise<Turn | undefined> {
     return this.steps.run(id, async () => {
       const next = await this.next(id, false)
-      const { step } = await this.log.commitWith(id, () =>
-        this.store.completeTurnWithEvents(turnId, patch, at, next, claim, (step) => [
+      const { step } = await this.log.commitWith(id, (tx = this.store) =>
+        tx.completeTurnWithEvents(turnId, patch, at, next, claim, (step) => [
           ...(end ? [{ ownerId: id, event: this.log.redact(end), at, fence: claim }] : []),
           ...statusEvents(id, step, at, claim),
         ]),

@@ -114,8 +114,8 @@ async function storeAgentTurnId(
   started: AgentEvent,
 ): Promise<void> {
   const at = new Date().toISOString()
-  await ctx.log.commitWith(sessionId, () =>
-    ctx.store.updateTurnWithEvents(turnId, { agentTurnId }, undefined, ctx.claim, () => [
+  await ctx.log.commitWith(sessionId, (tx = ctx.store) =>
+    tx.updateTurnWithEvents(turnId, { agentTurnId }, undefined, ctx.claim, () => [
       { ownerId: sessionId, event: started, at, fence: ctx.claim },
     ]),
   )

@@ -214,6 +214,14 @@ export interface Store {
    * nothing of the batch is stored.
    */
   appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]>
+  /**
+   * Where a commit costs round trips (PostgreSQL): runs `fn` with `tx`, this store whose every call that would
+   * commit a transaction of its own runs in one transaction instead, committed when `fn` resolves; all or none:
+   * when `fn` throws, or a call of `tx` failed (caught or not), nothing of it is stored and this throws. The
+   * EventLog commits its queued events and store steps (commitWith) in one such transaction, as a group. Absent
+   * where a commit is cheap (SQLite): each step commits on its own.
+   */
+  inOneTransaction?<T>(fn: (tx: Store) => Promise<T>): Promise<T>
   eventsAfter(ownerId: string, afterSeq: number, limit: number): Promise<StoredEvent[]>
   /**
    * Moves the runs still `queued` or `running` owned by one of `lost` to `to`, and returns them, oldest first:

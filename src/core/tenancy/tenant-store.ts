@@ -38,6 +38,7 @@ const sharedMembers = [
   'updateRun',
   'appendEvent',
   'appendEvents',
+  'inOneTransaction',
   'eventsAfter',
   'takeOverRuns',
   'takeOverRunsMissingEnd',

@@ -61,6 +61,15 @@ const admissionLock = 7_265_310_002
 /** How long a node holds the webhook deliveries it claimed before another node may try them. */
 const webhookLeaseMs = 300_000
 
+/** One inOneTransaction call's transaction, shared by the calls of the view it hands out. */
+interface SharedTransaction {
+  db: pg.PoolClient
+  /** False once the call settled: a call of its view after that goes to the pool. */
+  open: boolean
+  /** The first failure of a call in it (caught by its caller or not): the transaction is lost. */
+  failed: { err: unknown } | undefined
+}
+
 const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : 1)
 
 const inList = (values: readonly string[], from = 1) => values.map((_, i) => `$${i + from}`).join(', ')
@@ -73,6 +82,8 @@ const inList = (values: readonly string[], from = 1) => values.map((_, i) => `$$
 export class PostgresStore implements Store {
   readonly kind = 'postgres'
   readonly pool: pg.Pool
+  /** On the view inOneTransaction hands out: the transaction its calls run in. */
+  private shared: SharedTransaction | undefined
   private readonly runs = new PgJsonTable<Run>('runs', columns.runs, true)
   private readonly sessions = new PgJsonTable<Session>('sessions', columns.sessions, true)
   private readonly turns = new PgJsonTable<Turn>('turns', columns.turns)
@@ -122,8 +133,25 @@ export class PostgresStore implements Store {
     })
   }
 
-  /** Runs `fn` in one transaction on one client (READ COMMITTED; callers lock what they change). */
+  /** Where a query goes: the transaction of an inOneTransaction view, or any pool connection. */
+  private get db(): pg.Pool | pg.PoolClient {
+    return this.shared?.open ? this.shared.db : this.pool
+  }
+
+  /**
+   * Runs `fn` in one transaction on one client (READ COMMITTED; callers lock what they change); inside an
+   * inOneTransaction view, in its transaction (a failure marks it failed, whoever catches it).
+   */
   private async transaction<T>(fn: (db: pg.PoolClient) => Promise<T>): Promise<T> {
+    const shared = this.shared
+    if (shared?.open) {
+      try {
+        return await fn(shared.db)
+      } catch (err) {
+        shared.failed ??= { err }
+        throw err
+      }
+    }
     const client = await this.pool.connect()
     // The server may end this connection between two of its queries (a node paused past
     // idle_in_transaction_session_timeout): the next query fails, and the error must not go unheard meanwhile.
@@ -133,7 +161,9 @@ export class PostgresStore implements Store {
     try {
       await client.query('BEGIN')
       const result = await fn(client)
-      await client.query('COMMIT')
+      // a transaction a statement failed in is rolled back by COMMIT, without an error
+      if ((await client.query('COMMIT')).command === 'ROLLBACK')
+        throw new Error('the transaction was rolled back')
       return result
     } catch (err) {
       failed = err as Error
@@ -146,8 +176,25 @@ export class PostgresStore implements Store {
     }
   }
 
+  async inOneTransaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    return this.transaction(async (db) => {
+      const shared: SharedTransaction = { db, open: true, failed: undefined }
+      // this store, its calls in this transaction
+      const tx = Object.create(this) as PostgresStore
+      tx.shared = shared
+      try {
+        const result = await fn(tx)
+        if (shared.failed) throw shared.failed.err
+        return result
+      } finally {
+        // a call `fn` left running (not awaited) goes to the pool from now on
+        shared.open = false
+      }
+    })
+  }
+
   async createRun(run: Run): Promise<void> {
-    await this.runs.insert(this.pool, run)
+    await this.runs.insert(this.db, run)
   }
 
   async admitRun(run: Run, owner: string | null, maxUnfinished: number): Promise<boolean> {
@@ -209,12 +256,12 @@ export class PostgresStore implements Store {
   }
 
   async getRun(id: string): Promise<Run | undefined> {
-    return this.runs.get(this.pool, id)
+    return this.runs.get(this.db, id)
   }
 
   async listRuns(filter: RunFilter): Promise<Run[]> {
     return this.runs.where(
-      this.pool,
+      this.db,
       { status: filter.status, agent: filter.agent, tenant: filter.tenant },
       { limit: filter.limit, before: filter.before },
     )
@@ -268,7 +315,7 @@ export class PostgresStore implements Store {
     held: string = heldWhere[table],
   ): Promise<unknown[]> {
     if (lost.length === 0) return []
-    const { rows } = await this.pool.query(
+    const { rows } = await this.db.query(
       // a session taken over gets a new claim: what the lost node still writes for it is refused
       `UPDATE ${table} SET node_id = $1${table === 'sessions' ? ', claim = claim + 1' : ''}
        WHERE ${held} AND node_id IN (${inList(lost, 2)})
@@ -280,14 +327,14 @@ export class PostgresStore implements Store {
 
   async ownerOf(id: string): Promise<string | null | undefined> {
     const table = id.startsWith('ses_') ? 'sessions' : 'runs'
-    const row = (await this.pool.query(`SELECT node_id FROM ${table} WHERE id = $1`, [id])).rows[0] as
+    const row = (await this.db.query(`SELECT node_id FROM ${table} WHERE id = $1`, [id])).rows[0] as
       | { node_id: string | null }
       | undefined
     return row ? row.node_id : undefined
   }
 
   async ownersInUse(): Promise<string[]> {
-    const { rows } = await this.pool.query(ownersInUseSql)
+    const { rows } = await this.db.query(ownersInUseSql)
     return (rows as { node_id: string }[]).map((r) => r.node_id).sort()
   }
 
@@ -313,15 +360,11 @@ export class PostgresStore implements Store {
   }
 
   async appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
-    return this.transaction(async (db) => {
-      const stored: StoredEvent[] = []
-      for (const b of batch) stored.push(await insertEvent(db, b))
-      return stored
-    })
+    return this.transaction((db) => insertEvents(db, batch))
   }
 
   async eventsAfter(ownerId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.db.query(
       'SELECT body FROM events WHERE owner_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
       [ownerId, afterSeq, Math.min(limit, 2_147_483_647)],
     )
@@ -383,7 +426,7 @@ export class PostgresStore implements Store {
   }
 
   async sessionState(id: string): Promise<SessionStateRead | undefined> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.db.query(
       `SELECT status, EXISTS (SELECT 1 FROM approvals WHERE session_id = sessions.id AND state = 'pending')
        AS pending, node_id FROM sessions WHERE id = $1`,
       [id],
@@ -393,20 +436,20 @@ export class PostgresStore implements Store {
   }
 
   async getSession(id: string): Promise<Session | undefined> {
-    return this.sessions.get(this.pool, id)
+    return this.sessions.get(this.db, id)
   }
 
   async findSessionByAgentId(agentSessionId: string): Promise<Session | undefined> {
-    return (await this.sessions.where(this.pool, { agent_session_id: agentSessionId }, { limit: 1 }))[0]
+    return (await this.sessions.where(this.db, { agent_session_id: agentSessionId }, { limit: 1 }))[0]
   }
 
   async findSessionByExternalId(externalId: string): Promise<Session | undefined> {
-    return (await this.sessions.where(this.pool, { external_id: externalId }, { limit: 1 }))[0]
+    return (await this.sessions.where(this.db, { external_id: externalId }, { limit: 1 }))[0]
   }
 
   async listSessions(filter: SessionFilter): Promise<Session[]> {
     return this.sessions.where(
-      this.pool,
+      this.db,
       { status: filter.status, agent: filter.agent, tenant: filter.tenant },
       { limit: filter.limit, before: filter.before },
     )
@@ -414,7 +457,7 @@ export class PostgresStore implements Store {
 
   async countSessions(tenant?: string | null): Promise<SessionCounts> {
     const { where, params } = whereClauses({ tenant }, undefined, (n) => `$${n}`)
-    const { rows } = await this.pool.query<{ status: Session['status']; n: string }>(
+    const { rows } = await this.db.query<{ status: Session['status']; n: string }>(
       `SELECT status, count(*) AS n FROM sessions ${where} GROUP BY status`,
       params,
     )
@@ -426,7 +469,7 @@ export class PostgresStore implements Store {
     claim?: SessionClaim,
     session?: SessionStateChange,
   ): Promise<TurnStep | undefined> {
-    if (claim === undefined && !session) return void (await this.turns.insert(this.pool, t))
+    if (claim === undefined && !session) return void (await this.turns.insert(this.db, t))
     return this.transaction(async (db) => {
       if (claim !== undefined) await holdClaim(db, t.sessionId, claim)
       await this.turns.insert(db, t)
@@ -484,7 +527,7 @@ export class PostgresStore implements Store {
   }
 
   async getTurn(id: string): Promise<Turn | undefined> {
-    return this.turns.get(this.pool, id)
+    return this.turns.get(this.db, id)
   }
 
   async completeTurn(
@@ -533,11 +576,11 @@ export class PostgresStore implements Store {
   }
 
   async listTurns(sessionId: string, status?: Turn['status']): Promise<Turn[]> {
-    return this.turns.where(this.pool, { session_id: sessionId, status }, { ascending: true })
+    return this.turns.where(this.db, { session_id: sessionId, status }, { ascending: true })
   }
 
   async createApproval(a: Approval): Promise<void> {
-    await this.approvals.insert(this.pool, a)
+    await this.approvals.insert(this.db, a)
   }
 
   async updateApproval(id: string, patch: Partial<Omit<Approval, 'id'>>): Promise<Approval | undefined> {
@@ -545,7 +588,7 @@ export class PostgresStore implements Store {
   }
 
   async getApproval(id: string): Promise<Approval | undefined> {
-    return this.approvals.get(this.pool, id)
+    return this.approvals.get(this.db, id)
   }
 
   async resolveApproval(
@@ -568,7 +611,7 @@ export class PostgresStore implements Store {
   async listApprovals(filter: ApprovalFilter): Promise<Approval[]> {
     if (filter.tenant !== undefined) return this.approvalsOfTenant(filter, filter.tenant)
     return this.approvals.where(
-      this.pool,
+      this.db,
       { state: filter.state, session_id: filter.sessionId },
       filter.limit !== undefined ? { limit: filter.limit } : {},
     )
@@ -595,11 +638,11 @@ export class PostgresStore implements Store {
       params.push(filter.limit)
       sql += ` LIMIT $${params.length}`
     }
-    return this.approvals.select(this.pool, sql, params)
+    return this.approvals.select(this.db, sql, params)
   }
 
   async registerNode(node: NodeRecord): Promise<void> {
-    await this.pool.query(
+    await this.db.query(
       `INSERT INTO nodes (id, role, host, pid, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (id) DO UPDATE SET role = $2, host = $3, pid = $4, heartbeat_at = $6, lost_at = NULL`,
       [node.id, node.role, node.host, node.pid, node.startedAt, node.heartbeatAt],
@@ -608,7 +651,7 @@ export class PostgresStore implements Store {
 
   async heartbeat(id: string, at: string): Promise<boolean> {
     // A node marked lost stays registered, its heartbeat no longer recorded (Store.heartbeat).
-    const { rowCount } = await this.pool.query(
+    const { rowCount } = await this.db.query(
       'UPDATE nodes SET heartbeat_at = CASE WHEN lost_at IS NULL THEN $2 ELSE heartbeat_at END WHERE id = $1',
       [id, at],
     )
@@ -618,7 +661,7 @@ export class PostgresStore implements Store {
   async markNodesLost(ids: readonly string[], at: string): Promise<string[]> {
     // Waits for the claims in progress of these nodes (they share-lock the row: lockMember); later ones see the mark.
     // Two nodes marking at once: the second waits for the first's row lock, then finds the mark (READ COMMITTED).
-    const { rows } = await this.pool.query<{ id: string }>(
+    const { rows } = await this.db.query<{ id: string }>(
       'UPDATE nodes SET lost_at = $1 WHERE id = ANY($2) AND lost_at IS NULL RETURNING id',
       [at, ids],
     )
@@ -626,14 +669,14 @@ export class PostgresStore implements Store {
   }
 
   async listNodes(): Promise<NodeRecord[]> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.db.query(
       'SELECT id, role, host, pid, started_at AS "startedAt", heartbeat_at AS "heartbeatAt" FROM nodes ORDER BY id',
     )
     return rows as NodeRecord[]
   }
 
   async enqueueWebhook(delivery: WebhookDelivery): Promise<void> {
-    await this.webhooks.insert(this.pool, delivery)
+    await this.webhooks.insert(this.db, delivery)
   }
 
   async updateWebhook(
@@ -644,13 +687,13 @@ export class PostgresStore implements Store {
   }
 
   async getWebhook(id: string): Promise<WebhookDelivery | undefined> {
-    return this.webhooks.get(this.pool, id)
+    return this.webhooks.get(this.db, id)
   }
 
   /** Claims due deliveries for this node (their next attempt moves out by a lease), so nodes do not race. */
   async dueWebhooks(now: string, limit: number): Promise<WebhookDelivery[]> {
     const lease = new Date(Date.parse(now) + webhookLeaseMs).toISOString()
-    const { rows } = await this.pool.query(
+    const { rows } = await this.db.query(
       `UPDATE webhook_outbox SET next_attempt_at = $1 WHERE id IN (
          SELECT id FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at <= $2
          ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
@@ -661,18 +704,18 @@ export class PostgresStore implements Store {
   }
 
   async nextWebhookAt(): Promise<string | null> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.db.query(
       "SELECT MIN(next_attempt_at) AS at FROM webhook_outbox WHERE state = 'pending'",
     )
     return (rows[0] as { at: string | null } | undefined)?.at ?? null
   }
 
   async removeNode(id: string): Promise<void> {
-    await this.pool.query('DELETE FROM nodes WHERE id = $1', [id])
+    await this.db.query('DELETE FROM nodes WHERE id = $1', [id])
   }
 
   async ping(): Promise<boolean> {
-    return (await this.pool.query('SELECT 1 AS ok')).rows[0]?.ok === 1
+    return (await this.db.query('SELECT 1 AS ok')).rows[0]?.ok === 1
   }
 
   async close(): Promise<void> {
@@ -721,37 +764,84 @@ async function holdTurnClaim(db: Queryable, turnId: string, claim: SessionClaim)
 }
 
 /**
+ * The events, in order, in the caller's transaction: one seq bump per owner (by its count of events, under its row
+ * lock, owners in the order they first appear) and one INSERT for all, where one event at a time took two statements
+ * each (round trips inside the EventLog's serial flush). Fences are checked as insertEvent checks them.
+ */
+async function insertEvents(db: Queryable, batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
+  if (batch.length <= 1) return batch.length === 1 ? [await insertEvent(db, batch[0]!)] : []
+  const counts = new Map<string, number>()
+  for (const b of batch) counts.set(b.ownerId, (counts.get(b.ownerId) ?? 0) + 1)
+  const owners = new Map<string, BumpedOwner & { next: number }>()
+  for (const [ownerId, n] of counts) {
+    const bumped = await bumpSeq(db, ownerId, n)
+    owners.set(ownerId, { ...bumped, next: bumped.last_seq - n + 1 })
+  }
+  const stored = batch.map(({ ownerId, event, at, fence }) => {
+    const owner = owners.get(ownerId)!
+    checkFence(ownerId, fence, owner)
+    const isSession = ownerId.startsWith('ses_')
+    return {
+      ...event,
+      seq: owner.next++,
+      at,
+      ...(isSession ? { sessionId: ownerId } : { runId: ownerId }),
+    } as StoredEvent
+  })
+  const values = batch.map(
+    (_, i) => `($${i * 5 + 1}, $${i * 5 + 2}, $${i * 5 + 3}, $${i * 5 + 4}, $${i * 5 + 5})`,
+  )
+  await db.query(
+    `INSERT INTO events (owner_id, seq, type, at, body) VALUES ${values.join(', ')}`,
+    batch.flatMap((b, i) => [b.ownerId, stored[i]!.seq, b.event.type, b.at, jsonOnce(stored[i]!)]),
+  )
+  return stored
+}
+
+/** An owner's row as its seq bump returns it. */
+interface BumpedOwner {
+  last_seq: number
+  claim?: number
+  node_id: string | null
+}
+
+/** Adds `n` to the owner's last seq under its row lock; its row after (Error for an unknown owner). */
+async function bumpSeq(db: Queryable, ownerId: string, n: number): Promise<BumpedOwner> {
+  const isSession = ownerId.startsWith('ses_')
+  const bumped = (
+    await db.query(
+      isSession
+        ? 'UPDATE sessions SET last_seq = last_seq + $2 WHERE id = $1 RETURNING last_seq, claim, node_id'
+        : 'UPDATE runs SET last_seq = last_seq + $2 WHERE id = $1 RETURNING last_seq, node_id',
+      [ownerId, n],
+    )
+  ).rows[0] as BumpedOwner | undefined
+  if (!bumped) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
+  return bumped
+}
+
+/** Throws SessionTakenOver or RunTakenOver when `fence` no longer holds on the owner's row. */
+function checkFence(ownerId: string, fence: EventFence | undefined, bumped: BumpedOwner): void {
+  if (fence === undefined) return
+  if (ownerId.startsWith('ses_')) {
+    if (bumped.claim !== sessionFence(ownerId, fence)) throw new SessionTakenOver(ownerId, bumped.node_id)
+  } else if (bumped.node_id !== runFence(ownerId, fence))
+    throw new RunTakenOver(ownerId, runFence(ownerId, fence), bumped.node_id)
+}
+
+/**
  * Inside a transaction: the owner's next seq (its row lock orders concurrent appends), then the event row. An
  * event with a fence is refused when it is stale: a session's claim, or a run's owner, read from the row the seq
  * bump locks and returns anyway, so fencing costs no query of its own (a takeover waits for the lock, then moves
  * the owner).
  */
-/** The events, one after the other, in the caller's transaction. */
-async function insertEvents(db: pg.PoolClient, batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
-  const events: StoredEvent[] = []
-  for (const b of batch) events.push(await insertEvent(db, b))
-  return events
-}
-
 async function insertEvent(
-  db: pg.PoolClient,
+  db: Queryable,
   { ownerId, event, at, fence }: EventToAppend,
 ): Promise<StoredEvent> {
-  const isSession = ownerId.startsWith('ses_')
-  const bumped = (
-    await db.query(
-      isSession
-        ? 'UPDATE sessions SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq, claim, node_id'
-        : 'UPDATE runs SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq, node_id',
-      [ownerId],
-    )
-  ).rows[0] as { last_seq: number; claim?: number; node_id: string | null } | undefined
-  if (!bumped) throw new Error(`appendEvent: unknown ${isSession ? 'session' : 'run'} ${ownerId}`)
-  if (fence !== undefined && isSession && bumped.claim !== sessionFence(ownerId, fence))
-    throw new SessionTakenOver(ownerId, bumped.node_id)
-  if (fence !== undefined && !isSession && bumped.node_id !== runFence(ownerId, fence))
-    throw new RunTakenOver(ownerId, runFence(ownerId, fence), bumped.node_id)
-  const owner = isSession ? { sessionId: ownerId } : { runId: ownerId }
+  const bumped = await bumpSeq(db, ownerId, 1)
+  checkFence(ownerId, fence, bumped)
+  const owner = ownerId.startsWith('ses_') ? { sessionId: ownerId } : { runId: ownerId }
   const stored = { ...event, seq: bumped.last_seq, at, ...owner } as StoredEvent
   await db.query('INSERT INTO events (owner_id, seq, type, at, body) VALUES ($1, $2, $3, $4, $5)', [
     ownerId,

@@ -1,0 +1,375 @@
+/**
+ * Warm session turns of many sessions at once, on SQLite and on PostgreSQL, this checkout beside a baseline
+ * (`npx tsx bench/pg-session-turns.ts --baseline <dir>`).
+ *
+ * A turn's own store writes are queued on the session's EventLog (EventLog.commitWith: the turn's row with its
+ * state and session.status, the agent's turn id with turn.started, the turn's end with its state, turn.completed
+ * and session.status), so they run one after the other inside the log's serial flush of the whole process, between
+ * the groups of other sessions' events. On SQLite a commit costs microseconds; on PostgreSQL each is a transaction
+ * of several round trips. This bench measures what that does to a node with many concurrent sessions.
+ *
+ * The agent is bench/replay-app-server/app-server.mjs as CODEX_PATH: it replays a recorded codex 0.169.0 turn (same
+ * messages and order, one notification per write, 1 ms apart) at next to no CPU, one thread per session in one
+ * process per gateway (as codex app-server does), so what is measured is the gateway and its store, not codex.
+ * Per gateway (this checkout's and each --baseline checkout's, all in this process; each on SQLite (its own
+ * DATA_DIR) and on PostgreSQL (its own database on one throwaway server from test/support/postgres.ts; fsync and
+ * synchronous_commit off, like the tests)), the largest --sessions count of sessions is created (POST /v1/sessions
+ * {}). Then, for each store and each count N: --rounds rounds, each one window per checkout (the order of the
+ * checkouts rotates per round); in a window N sessions each do --turns warm turns back to back
+ * (POST /v1/sessions/:id/turns?wait=true, node:http with a keep-alive connection per session), all N at once.
+ * Reported per store, N and checkout: turns/s (median of the windows; and paired per round against the first
+ * baseline), the turn's latency p50 and p99 (over every turn of the windows), the events stored per turn (the
+ * sessions' lastSeq before and after), the store's outermost calls per turn (bench/store-calls.ts), and the share of
+ * the window's wall time the EventLog spent in its serial flush ("log busy": near 100%, the log is the ceiling),
+ * and on PostgreSQL the transactions the store's pool ran per turn (the event bus's pg_notify included).
+ *
+ * Usage: npx tsx bench/pg-session-turns.ts [--baseline <dir> ...] [--sessions 1,10,50] [--turns N] [--rounds R]
+ *          [--warmup W] [--stores sqlite,postgres] [--built]
+ *   --baseline (repeatable) another checkout with node_modules (`git worktree add --detach <dir> <commit>` and
+ *     `cp -al node_modules <dir>/`), labelled by its short commit; without it only this checkout runs;
+ *   --sessions the counts of concurrent sessions, default 1,10,50; --turns each session's turns per window,
+ *     default 10; --rounds windows of each checkout per count, default 3; --warmup turns of every session of every
+ *     gateway first, default 3; --stores default sqlite,postgres;
+ *   --built the gateways from their built dist/ (`npm run build` in each first) instead of src/ through tsx.
+ * Not a test: exits 0 when every turn ended completed with the replayed answer and nothing was left running, 1
+ * otherwise.
+ */
+import { execFileSync } from 'node:child_process'
+import path from 'node:path'
+import type * as ServerModule from '../src/http/server.js'
+import { gatewayEnv } from '../test/support/gateway.js'
+import { startPostgres, type TestPostgres } from '../test/support/postgres.js'
+import { listProcesses } from '../test/support/processes.js'
+import { benchScope, runBench } from './bench-scope.js'
+import { codeRan, gatewayLoader, thisCheckout } from './gateway-modules.js'
+import { type JsonClient, jsonClient } from './json-client.js'
+import { loadLine, machineLines } from './machine.js'
+import { BenchError, benchArgs, intOption } from './options.js'
+import { markdownTable, median, percentile } from './stats.js'
+import { countStoreCalls } from './store-calls.js'
+
+const replayAppServer = path.join(import.meta.dirname, 'replay-app-server', 'app-server.mjs')
+/** The recorded turn's answer. */
+const answer = 'ok'
+const turnTimeoutMs = 60_000
+
+type StoreKind = 'sqlite' | 'postgres'
+
+/** A checkout whose gateway runs: this one, or a --baseline. */
+interface Side {
+  /** `this`, or the baseline's short commit. */
+  label: string
+  root: string
+}
+
+interface Options {
+  baselines: string[]
+  sessions: number[]
+  turns: number
+  rounds: number
+  warmup: number
+  stores: StoreKind[]
+  built: boolean
+}
+
+function options(): Options {
+  const { values } = benchArgs({
+    options: {
+      baseline: { type: 'string', multiple: true },
+      sessions: { type: 'string' },
+      turns: { type: 'string' },
+      rounds: { type: 'string' },
+      warmup: { type: 'string' },
+      stores: { type: 'string' },
+      built: { type: 'boolean', default: false },
+    },
+  })
+  const sessions = (values.sessions ?? '1,10,50').split(',').map((n) => intOption(n, 1, 'sessions'))
+  const stores = (values.stores ?? 'sqlite,postgres').split(',') as StoreKind[]
+  for (const s of stores)
+    if (s !== 'sqlite' && s !== 'postgres') throw new BenchError(`--stores: unknown store "${s}"`)
+  return {
+    baselines: (values.baseline ?? []).map((dir) => path.resolve(dir)),
+    sessions,
+    turns: intOption(values.turns, 10, 'turns'),
+    rounds: intOption(values.rounds, 3, 'rounds'),
+    warmup: intOption(values.warmup, 3, 'warmup', 0),
+    stores,
+    built: values.built === true,
+  }
+}
+
+/** A gateway in this process with its sessions, each with a keep-alive HTTP client of its own. */
+interface Gateway {
+  side: Side
+  store: StoreKind
+  server: ServerModule.RunningServer
+  sessions: { id: string; client: JsonClient }[]
+  storeCalls: ReturnType<typeof countStoreCalls>
+  /** Wall ms the gateway's EventLog spent in its serial flush so far. */
+  logBusyMs: () => number
+  /** PostgreSQL transactions the gateway's store began so far (undefined on SQLite). */
+  pgTransactions: () => number | undefined
+}
+
+interface Window {
+  turnsPerSecond: number
+  latencies: number[]
+  eventsPerTurn: number
+  storeCallsPerTurn: number
+  /** The share of the window's wall time the EventLog was flushing (committing, one thing at a time). */
+  logBusy: number
+  pgTransactionsPerTurn: number | undefined
+}
+
+/**
+ * Counts the transactions a PostgresStore's pool runs: each takes a connection (a BEGIN ... COMMIT, or one statement
+ * that commits by itself, as the event bus's pg_notify); the pool's own `query` takes one through `connect` too.
+ */
+function countTransactions(store: unknown): () => number | undefined {
+  const pool = (store as { pool?: { connect: (...args: unknown[]) => unknown } }).pool
+  if (!pool) return () => undefined
+  const connect = pool.connect
+  let n = 0
+  pool.connect = function (this: unknown, ...args: unknown[]) {
+    n++
+    return connect.apply(this, args)
+  }
+  return () => n
+}
+
+/**
+ * Times the log's serial flush (a private method, the same in every checkout since session 14): while it runs, the
+ * log commits one transaction after the other; the share of the wall time it runs is how close the log is to
+ * its ceiling.
+ */
+function timeFlushes(log: unknown): () => number {
+  const l = log as { flush: () => Promise<void>; flushing: boolean }
+  const flush = l.flush
+  if (typeof flush !== 'function') throw new BenchError('the EventLog has no flush method to time')
+  let busy = 0
+  l.flush = function (this: typeof l) {
+    if (this.flushing) return flush.call(this)
+    const t0 = performance.now()
+    return flush.call(this).finally(() => {
+      busy += performance.now() - t0
+    })
+  }
+  return () => busy
+}
+
+async function startGateway(
+  side: Side,
+  store: StoreKind,
+  startServer: typeof ServerModule.startServer,
+  pg: TestPostgres | undefined,
+  sessions: number,
+): Promise<Gateway> {
+  const { env, dir } = gatewayEnv(null, {
+    CODEX_PATH: replayAppServer,
+    CODEX_WARM_RUNS: 'false',
+    // never asked: the replaying app-server answers by itself
+    CODEX_API_BASE_URL: 'http://127.0.0.1:9/v1',
+    CODEX_API_KEY: 'unused',
+    ...(store === 'postgres' ? { DATABASE_URL: await pg!.createDatabase() } : {}),
+  })
+  const server = await startServer({ env, cwd: dir, logger: false })
+  const gateway: Gateway = {
+    side,
+    store,
+    server,
+    sessions: [],
+    storeCalls: countStoreCalls(server.ctx.store as unknown as Record<string, unknown>),
+    // the session manager's log is the gateway's one EventLog
+    logBusyMs: timeFlushes((server.ctx.sessions as unknown as { log: unknown }).log),
+    pgTransactions: countTransactions(server.ctx.store),
+  }
+  try {
+    for (let i = 0; i < sessions; i++) {
+      const client = jsonClient('http')
+      gateway.sessions.push({ id: '', client })
+      const res = await client.post(`${server.url}/v1/sessions`, '{}', turnTimeoutMs)
+      const body = res.body as { id?: string }
+      if (res.status !== 201 || !body.id)
+        throw new BenchError(
+          `${side.label}/${store}: POST /v1/sessions answered ${res.status} ${JSON.stringify(body)}`,
+        )
+      gateway.sessions[i]!.id = body.id
+    }
+  } catch (err) {
+    await closeGateway(gateway)
+    throw err
+  }
+  return gateway
+}
+
+async function closeGateway(g: Gateway): Promise<void> {
+  for (const s of g.sessions) s.client.close()
+  await g.server.close().catch(() => {})
+}
+
+async function turn(g: Gateway, session: Gateway['sessions'][number]): Promise<void> {
+  const res = await session.client.post(
+    `${g.server.url}/v1/sessions/${session.id}/turns?wait=true`,
+    JSON.stringify({ input: 'Say ok.' }),
+    turnTimeoutMs,
+  )
+  const body = res.body as { status?: string; finalResponse?: string }
+  if (res.status !== 200 || body.status !== 'completed' || body.finalResponse !== answer)
+    throw new BenchError(`${g.side.label}/${g.store}: turn answered ${res.status} ${JSON.stringify(body)}`)
+}
+
+/** Every event the first `n` sessions of `g` have stored. */
+async function eventsStored(g: Gateway, n: number): Promise<number> {
+  let sum = 0
+  for (const s of g.sessions.slice(0, n)) {
+    const res = await fetch(`${g.server.url}/v1/sessions/${s.id}`)
+    sum += ((await res.json()) as { lastSeq: number }).lastSeq
+  }
+  return sum
+}
+
+/** The first `n` sessions of `g`, all at once, each `turns` warm turns back to back. */
+async function window(g: Gateway, n: number, turns: number): Promise<Window> {
+  const before = await eventsStored(g, n)
+  const latencies: number[] = []
+  const busy0 = g.logBusyMs()
+  const tx0 = g.pgTransactions()
+  g.storeCalls.calls.clear()
+  g.storeCalls.counting = true
+  const t0 = performance.now()
+  await Promise.all(
+    g.sessions.slice(0, n).map(async (s) => {
+      for (let i = 0; i < turns; i++) {
+        const start = performance.now()
+        await turn(g, s)
+        latencies.push(performance.now() - start)
+      }
+    }),
+  )
+  const wallMs = performance.now() - t0
+  g.storeCalls.counting = false
+  const calls = [...g.storeCalls.calls.values()].reduce((sum, c) => sum + c, 0)
+  return {
+    turnsPerSecond: (n * turns * 1000) / wallMs,
+    latencies,
+    storeCallsPerTurn: calls / (n * turns),
+    logBusy: (g.logBusyMs() - busy0) / wallMs,
+    pgTransactionsPerTurn: tx0 === undefined ? undefined : (g.pgTransactions()! - tx0) / (n * turns),
+    eventsPerTurn: ((await eventsStored(g, n)) - before) / (n * turns),
+  }
+}
+
+/** The short commit of a checkout, as its label. */
+function shortCommit(root: string): string {
+  return execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()
+}
+
+async function main(): Promise<void> {
+  const o = options()
+  const scope = benchScope('agw-bench-pg-turns-')
+  const maxSessions = Math.max(...o.sessions)
+  const sides: Side[] = [
+    { label: 'this', root: thisCheckout },
+    ...o.baselines.map((root) => ({ label: shortCommit(root), root })),
+  ]
+  const startServers = new Map<Side, typeof ServerModule.startServer>()
+  for (const side of sides)
+    startServers.set(
+      side,
+      (await gatewayLoader(o.built, side.root)<typeof ServerModule>('http/server.js')).startServer,
+    )
+  for (const line of machineLines(loadLine('at the start'))) console.log(line)
+  console.log(
+    `runs:    sessions ${o.sessions.join(', ')} at once, ${o.turns} turns each per window, ${o.rounds} rounds (the checkouts' order rotates per round), ${o.warmup} warm-up turns per session; stores ${o.stores.join(', ')}; the gateways run from ${codeRan(o.built)}; the agent: the replaying app-server (no codex CPU)`,
+  )
+  console.log(`this:    ${thisCheckout} (${shortCommit(thisCheckout)}${dirty(thisCheckout)})`)
+  for (const side of sides.slice(1)) console.log(`baseline: ${side.root} (${side.label})`)
+  const pg = o.stores.includes('postgres') ? await startPostgres() : undefined
+  const gateways: Gateway[] = []
+  const tables: string[] = []
+  try {
+    for (const store of o.stores) {
+      const of = new Map<Side, Gateway>()
+      for (const side of sides) {
+        const g = await startGateway(side, store, startServers.get(side)!, pg, maxSessions)
+        gateways.push(g)
+        of.set(side, g)
+        await Promise.all(
+          g.sessions.map(async (s) => {
+            for (let i = 0; i < o.warmup; i++) await turn(g, s)
+          }),
+        )
+      }
+      const rows: string[][] = []
+      for (const n of o.sessions) {
+        const windows = new Map<Side, Window[]>(sides.map((side) => [side, []]))
+        for (let r = 0; r < o.rounds; r++) {
+          scope.checkStop()
+          const order = [...sides.slice(r % sides.length), ...sides.slice(0, r % sides.length)]
+          for (const side of order) windows.get(side)!.push(await window(of.get(side)!, n, o.turns))
+        }
+        const reference = windows.get(sides[1] ?? sides[0]!)!
+        for (const side of sides) {
+          const ws = windows.get(side)!
+          const latencies = ws.flatMap((w) => w.latencies)
+          const paired = ws.map((w, i) => w.turnsPerSecond / reference[i]!.turnsPerSecond)
+          rows.push([
+            String(n),
+            side.label,
+            median(ws.map((w) => w.turnsPerSecond)).toFixed(0),
+            percentile(latencies, 50).toFixed(1),
+            percentile(latencies, 99).toFixed(1),
+            median(ws.map((w) => w.eventsPerTurn)).toFixed(1),
+            median(ws.map((w) => w.storeCallsPerTurn)).toFixed(1),
+            `${(median(ws.map((w) => w.logBusy)) * 100).toFixed(0)}%`,
+            store === 'postgres' ? median(ws.map((w) => w.pgTransactionsPerTurn!)).toFixed(1) : '',
+            sides.length > 1 && side !== sides[1]
+              ? `${median(paired).toFixed(2)} (${paired.map((p) => p.toFixed(2)).join(' ')})`
+              : '',
+          ])
+        }
+        console.log(`${store}, ${n} sessions: done; ${loadLine('now')}`)
+      }
+      tables.push(
+        `\n${store === 'sqlite' ? 'SQLite' : 'PostgreSQL'}:\n${markdownTable(
+          [
+            [
+              'sessions',
+              'checkout',
+              'turns/s',
+              'p50 ms',
+              'p99 ms',
+              'events/turn',
+              'store calls/turn',
+              'log busy',
+              'PG transactions/turn',
+              sides.length > 1 ? `turns/s / ${sides[1]!.label}'s (per round)` : '',
+            ],
+            ...rows,
+          ],
+          [true, false, true, true, true, true, true, true, true, true],
+        )}`,
+      )
+    }
+    for (const t of tables) console.log(t)
+  } finally {
+    for (const g of gateways) await closeGateway(g)
+    await pg?.stop()
+    console.log(loadLine('at the end'))
+    scope.close()
+  }
+  const left = listProcesses().filter((p) => p.cmd.includes(replayAppServer))
+  if (left.length > 0) throw new BenchError(`left running: ${left.map((p) => p.pid).join(', ')}`)
+  console.log('cleanup: the gateways, their replaying app-servers and the PostgreSQL server are closed')
+}
+
+/** ", uncommitted changes" when the checkout has any. */
+function dirty(root: string): string {
+  const status = execFileSync('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no'], {
+    encoding: 'utf8',
+  })
+  return status.trim() ? ', uncommitted changes' : ''
+}
+
+runBench(main)
