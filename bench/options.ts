@@ -13,6 +13,17 @@ export function intOption(raw: string | undefined, fallback: number, name: strin
   return n
 }
 
+/** Repeated `--env NAME=value` options: settings for the measured gateway only. */
+export function envOption(pairs: readonly string[] | undefined): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const pair of pairs ?? []) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw new BenchError(`--env takes NAME=value, got "${pair}"`)
+    env[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  return env
+}
+
 /**
  * `parseArgs` (strict) for a benchmark's command line, with `--help`/`-h` printing the script's own header comment
  * (its usage) and exiting 0, and an unknown or malformed option printing what was wrong and that usage, exit 2.

@@ -84,7 +84,7 @@ import { findGc } from './gc.js'
 import { type ClientKind, clientKinds, type JsonClient, jsonClient } from './json-client.js'
 import { loadLine, machineLines } from './machine.js'
 import { type BenchMock, type MockPlacement, startBenchMock } from './mock-thread.js'
-import { BenchError, benchArgs, intOption } from './options.js'
+import { BenchError, benchArgs, envOption, intOption } from './options.js'
 import { markdownTable, median, medianCi, percentile, summarize } from './stats.js'
 
 const answer = 'ok'
@@ -202,13 +202,7 @@ function parseOptions(): Options {
     directBusyUs: count(values['direct-busy-us'], 0, 'direct-busy-us', 0),
     directBusyOn,
     client,
-    env: Object.fromEntries(
-      (values.env ?? []).map((pair) => {
-        const eq = pair.indexOf('=')
-        if (eq <= 0) throw new BenchError(`--env takes NAME=value, got "${pair}"`)
-        return [pair.slice(0, eq), pair.slice(eq + 1)]
-      }),
-    ),
+    env: envOption(values.env),
     built: values.built === true,
   }
 }

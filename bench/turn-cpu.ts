@@ -41,7 +41,7 @@ import { gatewayEnv } from '../test/support/gateway.js'
 import { listProcesses } from '../test/support/processes.js'
 import { codeRan, gatewayModules } from './gateway-modules.js'
 import { loadLine, printMachine } from './machine.js'
-import { BenchError, benchArgs, intOption } from './options.js'
+import { BenchError, benchArgs, envOption, intOption } from './options.js'
 import { minorFaults } from './page-faults.js'
 import { markdownTable, median } from './stats.js'
 import { countStoreCalls } from './store-calls.js'
@@ -73,12 +73,7 @@ function options() {
       built: { type: 'boolean', default: false },
     },
   })
-  const env: Record<string, string> = {}
-  for (const pair of values.env ?? []) {
-    const eq = pair.indexOf('=')
-    if (eq <= 0) throw new BenchError(`--env ${pair}: expected NAME=value`)
-    env[pair.slice(0, eq)] = pair.slice(eq + 1)
-  }
+  const env = envOption(values.env)
   return {
     turns: intOption(values.turns, 100, '--turns'),
     rounds: intOption(values.rounds, 5, '--rounds'),

@@ -39,7 +39,7 @@ import { listProcesses } from '../test/support/processes.js'
 import { codeRan, gatewayLoader, thisCheckout } from './gateway-modules.js'
 import { loadLine, printMachine } from './machine.js'
 import { type BenchMock, startBenchMock } from './mock-thread.js'
-import { BenchError, benchArgs, intOption } from './options.js'
+import { BenchError, benchArgs, envOption, intOption } from './options.js'
 import { markdownTable, median, medianCi, percentile } from './stats.js'
 import { installTurnSteps, type Stamp, type TracedGateway } from './turn-steps.js'
 
@@ -64,12 +64,7 @@ function options() {
   const agent = values.agent ?? 'replay'
   if (agent !== 'replay' && agent !== 'codex')
     throw new BenchError(`--agent must be replay or codex, got "${agent}"`)
-  const env: Record<string, string> = {}
-  for (const pair of values.env ?? []) {
-    const eq = pair.indexOf('=')
-    if (eq <= 0) throw new BenchError(`--env ${pair}: expected NAME=value`)
-    env[pair.slice(0, eq)] = pair.slice(eq + 1)
-  }
+  const env = envOption(values.env)
   return {
     turns: intOption(values.turns, 200, 'turns'),
     warmup: intOption(values.warmup, 100, 'warmup', 0),
