@@ -325,11 +325,23 @@ describe('the disagreements with llhttp the generated streams found (each refuse
       'HTTP/1.1 200 OK\r\nConnection: close\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n',
     ],
     ['HTTP/1.0 with Connection: foo', 'HTTP/1.0 200 OK\r\nConnection: foo\r\nContent-Length: 0\r\n\r\n'],
+    // Node 24's llhttp refuses these (HPE_INVALID_TRANSFER_ENCODING), Node 20's reads them
+    ['an empty Transfer-Encoding', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: \r\n\r\n'],
+    [
+      'an empty coding in Transfer-Encoding',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked,\r\n\r\n0\r\n\r\n',
+    ],
   ])('an answer with %s leaves the connection unpoolable', (_name, text) => {
     const stream = latin1(text)
     const requests = [{ head: false }, { head: false }].slice(0, text.split('HTTP/1.').length - 1)
     expect(answerDisagreements(requests, stream)).toEqual([])
     expect(trackerRead(requests, [stream]).poolable).toBe(false)
+  })
+
+  it('gives up the connection after an answer to HEAD with an empty Transfer-Encoding (Node 24 refuses it)', () => {
+    const stream = latin1('HTTP/1.1 200 Not Found\r\nTransfer-Encoding: \r\n\r\n')
+    expect(answerDisagreements([{ head: true }], stream)).toEqual([])
+    expect(trackerRead([{ head: true }], [stream]).poolable).toBe(false)
   })
 
   it('does not count an answer after one that closes the connection (llhttp reads none)', () => {

@@ -158,8 +158,14 @@ export function parseResponseHead(
   }
   if (encoding !== undefined && length !== undefined)
     throw new FramingError(502, 'Transfer-Encoding with Content-Length')
+  // an empty coding (`Transfer-Encoding:` with no value, `chunked,`) is refused by newer llhttp (Node 24's)
+  if (encoding !== undefined && !encoding.split(',').every((coding) => codingToken.test(coding)))
+    throw new FramingError(502, 'malformed Transfer-Encoding')
   return { status, body: responseBody(status, head, length, encoding), closes: closes(minor, connection) }
 }
+
+/** One transfer coding of a Transfer-Encoding list: a token, optionally padded (its parameters are not taken). */
+const codingToken = /^[ \t]*[!#$%&'*+.^_`|~0-9A-Za-z-]+[ \t]*$/
 
 function responseBody(status: number, head: boolean, length?: string, encoding?: string): BodyFraming {
   if (status < 200 || status === 204 || status === 304 || head) return { kind: 'none' }
