@@ -35,10 +35,11 @@ const isWrite = (q: Queued | QueuedWrite): q is QueuedWrite => 'write' in q
 /**
  * Every event is stored, then published on the EventBus. Appends are group-committed: the events queued
  * by the time the event loop comes round (a burst of agent output) are stored in one transaction, then
- * published in order, together (one commit, one publish: PgEventBus announces it with one statement); nothing is published before it is stored. An event that arrives after a quiet spell (a
- * paced agent's next line) does not wait for the loop to come round: what its producer appends in the same
- * callback is committed once that callback returns, so it reaches subscribers a loop phase earlier; a burst
- * finds the log busy and is grouped by loop turn as before. A subscriber replays what is stored after its cursor,
+ * published in order, together (one EventBus.publish per commit: PgEventBus announces it with one statement);
+ * nothing is published before it is stored. An event that arrives after a quiet spell (a paced agent's next line)
+ * does not wait for the loop to come round: what its producer appends in the same callback is committed once that
+ * callback returns, so it reaches subscribers a loop phase earlier; a burst finds the log busy and is grouped by
+ * loop turn as before. A subscriber replays what is stored after its cursor,
  * then follows live events; it listens before it reads, and skips what it already sent, so it sees no gap and
  * no duplicate, whichever process published. Adjacent `output` chunks of one owner's stream queued for the same
  * commit are stored as one event (output-coalescing.ts); each of their appends resolves with it. On a store whose
