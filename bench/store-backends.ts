@@ -1,11 +1,12 @@
 /**
- * SQLite vs PostgreSQL (`npx tsx bench/store-backends.ts [--runs N] [--events N]`), side by side:
+ * SQLite vs PostgreSQL (`npx tsx bench/store-backends.ts [--runs N] [--events N] [--burst N]`), side by side:
  *   1. runs/s   N `cli` runs (`echo`, so the store and the run machinery are what is measured), 20 at a time,
  *               POST /v1/runs?wait=true against one in-process gateway (role `all`), on SQLite and on
  *               PostgreSQL (a throwaway server from test/support/postgres.ts; fsync off, like the tests).
  *   2. relay    N events appended one after the other through an EventLog while a subscriber follows the run:
  *               SQLite (in-process bus), PostgreSQL on the same node, and PostgreSQL across nodes (appended on
  *               node A, followed on node B through LISTEN/NOTIFY). Latency = received - append started.
+ *               `--burst N`: N events appended at once (one commit), then the next N once they are stored.
  * docs/benchmarks.md has the numbers. Exits 1 when a check fails.
  */
 import path from 'node:path'
@@ -23,9 +24,12 @@ import { tempDir } from '../test/support/temp.js'
 import { BenchError, benchArgs, intOption } from './options.js'
 import { markdownTable, percentile } from './stats.js'
 
-const { values } = benchArgs({ options: { runs: { type: 'string' }, events: { type: 'string' } } })
+const { values } = benchArgs({
+  options: { runs: { type: 'string' }, events: { type: 'string' }, burst: { type: 'string' } },
+})
 const runs = intOption(values.runs, 200, '--runs')
 const events = intOption(values.events, 2000, '--events')
+const burst = intOption(values.burst, 1, '--burst')
 
 async function runsPerSecond(extra: Record<string, string>): Promise<number> {
   const { env, dir } = gatewayEnv(null, {
@@ -75,9 +79,13 @@ async function relay(writer: { store: Store; log: EventLog }, reader: EventLog):
     }
   })()
   await new Promise((r) => setTimeout(r, 100))
-  for (let i = 1; i <= events; i++) {
-    sentAt.set(i, performance.now())
-    await writer.log.append(id, { type: 'item.delta', itemId: 'i', delta: `delta ${i}` })
+  for (let i = 1; i <= events; i += burst) {
+    const appends: Promise<unknown>[] = []
+    for (let j = i; j < i + burst && j <= events; j++) {
+      sentAt.set(j, performance.now())
+      appends.push(writer.log.append(id, { type: 'item.delta', itemId: 'i', delta: `delta ${j}` }))
+    }
+    await Promise.all(appends)
     // Let the subscriber run between appends, as it does when a driver's events arrive from a process:
     // SQLite's synchronous appends would otherwise hold the event loop and the latency would be the loop's.
     await new Promise((r) => setImmediate(r))

@@ -1,6 +1,6 @@
 import { Redactor } from '../process/secrets.js'
 import type { AgentEvent, StoredEvent } from '../protocol/events.js'
-import { type EventBus, InProcessEventBus } from '../store/event-bus.js'
+import { type EventBus, InProcessEventBus, type OwnedEvent } from '../store/event-bus.js'
 import type { EventFence, EventToAppend, Store } from '../store/store.js'
 import { AsyncQueue } from '../util/async-queue.js'
 import { coalesceOutput } from './output-coalescing.js'
@@ -35,10 +35,11 @@ const isWrite = (q: Queued | QueuedWrite): q is QueuedWrite => 'write' in q
 /**
  * Every event is stored, then published on the EventBus. Appends are group-committed: the events queued
  * by the time the event loop comes round (a burst of agent output) are stored in one transaction, then
- * published in order; nothing is published before it is stored. An event that arrives after a quiet spell (a
- * paced agent's next line) does not wait for the loop to come round: what its producer appends in the same
- * callback is committed once that callback returns, so it reaches subscribers a loop phase earlier; a burst
- * finds the log busy and is grouped by loop turn as before. A subscriber replays what is stored after its cursor,
+ * published in order, together (one EventBus.publish per commit: PgEventBus announces it with one statement);
+ * nothing is published before it is stored. An event that arrives after a quiet spell (a paced agent's next line)
+ * does not wait for the loop to come round: what its producer appends in the same callback is committed once that
+ * callback returns, so it reaches subscribers a loop phase earlier; a burst finds the log busy and is grouped by
+ * loop turn as before. A subscriber replays what is stored after its cursor,
  * then follows live events; it listens before it reads, and skips what it already sent, so it sees no gap and
  * no duplicate, whichever process published. Adjacent `output` chunks of one owner's stream queued for the same
  * commit are stored as one event (output-coalescing.ts); each of their appends resolves with it. On a store whose
@@ -183,11 +184,10 @@ export class EventLog {
       for (const q of batch) await this.commit([q])
       return
     }
+    this.bus.publish(stored.map((event, i) => ({ ownerId: batch[i]!.ownerId, event })))
     for (const [i, ev] of stored.entries()) {
-      const q = batch[i]!
-      this.bus.publish(q.ownerId, ev)
       for (const tap of this.taps) tap(ev)
-      q.stored(ev)
+      batch[i]!.stored(ev)
     }
   }
 
@@ -222,13 +222,18 @@ export class EventLog {
       for (const part of parts) await (Array.isArray(part) ? this.commit(part) : this.commitWrite(part))
       return
     }
+    const ownerOf = (part: Queued[] | QueuedWrite, j: number) =>
+      (Array.isArray(part) ? part[j]! : part).ownerId
+    this.bus.publish(
+      parts.flatMap((part, i): OwnedEvent[] =>
+        stored[i]!.map((event, j) => ({ ownerId: ownerOf(part, j), event })),
+      ),
+    )
     for (const [i, part] of parts.entries()) {
       const events = stored[i]!
       for (const [j, ev] of events.entries()) {
-        const q = Array.isArray(part) ? part[j]! : undefined
-        this.bus.publish(q?.ownerId ?? (part as QueuedWrite).ownerId, ev)
         for (const tap of this.taps) tap(ev)
-        q?.stored(ev)
+        if (Array.isArray(part)) part[j]!.stored(ev)
       }
       if (!Array.isArray(part)) part.done(events)
     }
@@ -241,10 +246,8 @@ export class EventLog {
     } catch (err) {
       return q.failed(err)
     }
-    for (const ev of stored) {
-      this.bus.publish(q.ownerId, ev)
-      for (const tap of this.taps) tap(ev)
-    }
+    this.bus.publish(stored.map((event) => ({ ownerId: q.ownerId, event })))
+    for (const ev of stored) for (const tap of this.taps) tap(ev)
     q.done(stored)
   }
 

@@ -1,12 +1,19 @@
 import { EventEmitter } from 'node:events'
 import type { StoredEvent } from '../protocol/events.js'
 
+/** A stored event and its owner (a run or a session), as the bus publishes it. */
+export interface OwnedEvent {
+  ownerId: string
+  event: StoredEvent
+}
+
 /**
  * Live fan-out of stored events to subscribers of an owner (a run or a session). Events are published only
  * after they are stored, so a subscriber that misses one can always read it back from the store.
  */
 export interface EventBus {
-  publish(ownerId: string, event: StoredEvent): void
+  /** The events one commit stored, in order (a bus across processes announces them together). */
+  publish(events: readonly OwnedEvent[]): void
   /** Calls `listener` with every event published for `ownerId` from now on; returns the unsubscribe. */
   subscribe(ownerId: string, listener: (event: StoredEvent) => void): () => void
   close(): Promise<void>
@@ -20,8 +27,8 @@ export class InProcessEventBus implements EventBus {
     this.emitter.setMaxListeners(0)
   }
 
-  publish(ownerId: string, event: StoredEvent): void {
-    this.emitter.emit(ownerId, event)
+  publish(events: readonly OwnedEvent[]): void {
+    for (const { ownerId, event } of events) this.emitter.emit(ownerId, event)
   }
 
   subscribe(ownerId: string, listener: (event: StoredEvent) => void): () => void {

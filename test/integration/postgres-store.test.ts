@@ -191,7 +191,7 @@ describe('PgEventBus: events stored on one node are streamed live on another', (
       // node B's bus holds back every notice until the run's end comes, then hands it over first, the rest after
       // it, last first: the worst order NOTIFYs sent from several pool connections may arrive in
       const reordering: EventBus = {
-        publish: (owner, ev) => busB.publish(owner, ev),
+        publish: (events) => busB.publish(events),
         close: () => busB.close(),
         subscribe(owner, listener) {
           const held: StoredEvent[] = []

@@ -1,31 +1,21 @@
 import { EventEmitter } from 'node:events'
 import type pg from 'pg'
 import type { StoredEvent } from '../../protocol/events.js'
-import type { EventBus } from '../event-bus.js'
+import type { EventBus, OwnedEvent } from '../event-bus.js'
 import { PgListener } from './pg-listener.js'
+import { type Notice, noticesOf } from './pg-notices.js'
 
 const channel = 'agw_events'
-/** NOTIFY payloads are limited to 8000 bytes: larger events travel as a pointer and are read from the table. */
-const maxInlineBytes = 7000
-/** Tries to send one notice before it is given up. */
+/** Tries to send one commit's notices before they are given up. */
 const notifyAttempts = 3
 
-interface Notice {
-  /** The publishing node (it delivered to its own subscribers already). */
-  n: string
-  /** The owner (run or session id). */
-  o: string
-  s: number
-  /** The event itself when it fits. */
-  e?: StoredEvent
-}
-
 /**
- * The EventBus of a cluster: every stored event is announced with NOTIFY, and every node LISTENs on one
- * dedicated connection, so a subscriber on any API node follows a run executing on any worker. Subscribers
- * of this process get their events at once; the EventLog reads the table for anything the bus skipped or
- * reordered (a seq ahead of the next), and after a lost LISTEN connection every owner with subscribers is
- * nudged with its latest event so its subscribers catch up from the table.
+ * The EventBus of a cluster: every commit's events are announced with NOTIFY (one statement per commit, one notice
+ * per owner when its events fit in one, the events inline), and every node LISTENs on one dedicated connection, so a
+ * subscriber on any API node follows a run executing on any worker. Subscribers of this process get their events
+ * at once; the EventLog reads the table for anything the bus skipped or reordered (a seq ahead of the next), and
+ * after a lost LISTEN connection every owner with subscribers is nudged with its latest event so its subscribers
+ * catch up from the table.
  */
 export class PgEventBus implements EventBus {
   private readonly local = new EventEmitter()
@@ -49,24 +39,34 @@ export class PgEventBus implements EventBus {
     return bus
   }
 
-  publish(ownerId: string, event: StoredEvent): void {
-    this.local.emit(ownerId, event)
-    let payload = JSON.stringify({ n: this.node, o: ownerId, s: event.seq, e: event } satisfies Notice)
-    if (Buffer.byteLength(payload) > maxInlineBytes)
-      payload = JSON.stringify({ n: this.node, o: ownerId, s: event.seq } satisfies Notice)
-    void this.notify(payload)
+  publish(events: readonly OwnedEvent[]): void {
+    if (events.length === 0) return
+    const byOwner = new Map<string, StoredEvent[]>()
+    for (const { ownerId, event } of events) {
+      this.local.emit(ownerId, event)
+      const own = byOwner.get(ownerId)
+      if (own) own.push(event)
+      else byOwner.set(ownerId, [event])
+    }
+    const payloads: string[] = []
+    for (const [owner, own] of byOwner) payloads.push(...noticesOf(this.node, owner, own))
+    void this.notify(payloads)
   }
 
   /**
-   * Sends the notice, again on a failed attempt (a pool connection lost: the next query gets another one). A notice
-   * lost for good is made up by the owner's next one (its subscribers then read the table), but an owner's last
-   * event (a run's run.completed) has no next one: its subscribers on other nodes would wait for it for ever.
-   * Sent again, it may come after later notices: subscribers take it from the table in order all the same.
+   * Sends one commit's notices in one statement (one round trip and transaction, however many owners), again on a
+   * failed attempt (a pool connection lost: the next query gets another one). A notice lost for good is made up by
+   * the owner's next one (its subscribers then read the table), but an owner's last event (a run's run.completed)
+   * has no next one: its subscribers on other nodes would wait for it for ever. Sent again, it may come after later
+   * notices: subscribers take it from the table in order all the same.
    */
-  private async notify(payload: string): Promise<void> {
+  private async notify(payloads: string[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.pool.query('SELECT pg_notify($1, $2)', [channel, payload])
+        await this.pool.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [
+          channel,
+          payloads,
+        ])
         return
       } catch {
         if (attempt >= notifyAttempts || this.closed) return
@@ -90,8 +90,10 @@ export class PgEventBus implements EventBus {
   private async deliver(payload: string): Promise<void> {
     const notice = JSON.parse(payload) as Notice
     if (notice.n === this.node || this.local.listenerCount(notice.o) === 0) return
-    const event = notice.e ?? (await this.read(notice.o, notice.s))
-    if (event) this.local.emit(notice.o, event)
+    const events = notice.e
+      ? [...(notice.b ?? []), notice.e]
+      : await this.read(notice.o, notice.f ?? notice.s, notice.s)
+    for (const event of events) this.local.emit(notice.o, event)
   }
 
   /** Events missed while the LISTEN connection was down: each owner's latest event makes its subscribers catch up. */
@@ -106,12 +108,12 @@ export class PgEventBus implements EventBus {
     }
   }
 
-  private async read(owner: string, seq: number): Promise<StoredEvent | undefined> {
-    const { rows } = await this.pool.query('SELECT body FROM events WHERE owner_id = $1 AND seq = $2', [
-      owner,
-      seq,
-    ])
-    const row = rows[0] as { body: string } | undefined
-    return row ? (JSON.parse(row.body) as StoredEvent) : undefined
+  /** The stored events of `owner` from seq `first` to `last`, in order. */
+  private async read(owner: string, first: number, last: number): Promise<StoredEvent[]> {
+    const { rows } = await this.pool.query(
+      'SELECT body FROM events WHERE owner_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq',
+      [owner, first, last],
+    )
+    return (rows as { body: string }[]).map((row) => JSON.parse(row.body) as StoredEvent)
   }
 }
