@@ -34,7 +34,7 @@ describe('terminateGroup', () => {
     const pid = leader(
       `setsid sh -c 'trap "setsid sleep 301 & echo \\$! > late.pid" TERM; while :; do sleep 1; done' & wait`,
     )
-    const member = () => listProcesses().find((p) => p.cmd.startsWith('sh -c trap') && p.pgid !== pid)
+    const member = () => processesUnder(cwd).find((p) => p.cmd.startsWith('sh -c trap') && p.pgid !== pid)
     await expect
       .poll(() => member() !== undefined && descendants(member()!.pid).length > 0, { timeout: 10_000 })
       .toBe(true)
