@@ -26,6 +26,9 @@ import { itemsOfTurn } from './turn-items.js'
 import { type OnBusy, queuedTurn, TurnQueue } from './turn-queue.js'
 import { resolveCwd } from './workspace.js'
 
+/** How long an archive waits for its interrupted turn to end before it closes the agent all the same. */
+const archiveWaitMs = 10_000
+
 export type { CreateSession, OnBusy }
 
 /**
@@ -126,10 +129,16 @@ export class SessionManager {
     if (session.status === 'archived') return session
     const live = await this.live.ensure(session)
     return this.fenced(id, live, async () => {
-      live.current?.controller.abort('cancelled')
-      for (const t of live.queue.splice(0)) {
-        await this.state.endTurn(id, t.id, { status: 'interrupted', error: 'session archived' }, live.claim)
-        this.turnQueue.release(t.id)
+      // The running turn ends (interrupted) before the session is archived: its end, stored after `archived`,
+      // would reach no client (a session's event stream ends at `archived`). A turn queued meanwhile ends too.
+      for (let round = 0; round < 3 && (live.current || live.queue.length); round++) {
+        const running = live.current
+        running?.controller.abort('cancelled')
+        for (const t of live.queue.splice(0)) {
+          await this.state.endTurn(id, t.id, { status: 'interrupted', error: 'session archived' }, live.claim)
+          this.turnQueue.release(t.id)
+        }
+        if (running) await this.turnQueue.ended(running.turn.id, archiveWaitMs)
       }
       await this.live.archive(id, live)
       await this.state.set(id, 'archived', live.claim)
