@@ -121,7 +121,7 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
           case 'turn': {
             const kind = rng.pick<TurnKind>(['plain', 'plain', 'slow', 'command'])
             const wait = rng.chance(0.3)
-            const onBusy = rng.pick([undefined, 'queue', 'reject'] as const)
+            const onBusy = rng.pick([undefined, 'queue', 'reject', 'steer'] as const)
             const body = { input: promptOf(kind, step), ...(onBusy ? { onBusy } : {}) }
             const send = async () => {
               const a = await call<Turn>(
@@ -142,8 +142,13 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
             else await send()
             return
           }
-          case 'interrupt':
-            return expect('interrupt', what, await call(`${url}/v1/sessions/${s.id}/interrupt`, { body: {} }))
+          case 'interrupt': {
+            const a = await call<Turn>(`${url}/v1/sessions/${s.id}/interrupt`, { body: {} })
+            expect('interrupt', what, a)
+            if (a.status === 200 && ['queued', 'running'].includes(a.body.status))
+              violate(`${what}: answered with a turn still ${a.body.status}`)
+            return
+          }
           case 'approve': {
             const list = await call<{ approvals: Approval[] }>(
               `${url}/v1/approvals?state=pending&sessionId=${s.id}`,
