@@ -3,7 +3,7 @@
  * archive, SSE replay from a random Last-Event-ID, reads) against the real server with the real codex and the mock
  * model; prints every invariant violation. The CI-sized version is test/e2e/session-lifecycle-stress.test.ts.
  *
- * Usage: npx tsx bench/session-lifecycle-stress.ts [--seed N] [--steps N] [--sessions N] [--verbose]
+ * Usage: npx tsx bench/session-lifecycle-stress.ts [--seed N] [--steps N] [--sessions N] [--slow-ms N] [--verbose]
  * Exits 0 when nothing was violated, 1 otherwise.
  */
 import { runLifecycleStress } from '../test/support/lifecycle/stress.js'
@@ -15,17 +15,20 @@ async function main(): Promise<number> {
       seed: { type: 'string' },
       steps: { type: 'string' },
       sessions: { type: 'string' },
+      'slow-ms': { type: 'string' },
       verbose: { type: 'boolean' },
     },
   })
   const seed = intOption(values.seed, 1, 'seed', 0)
   const steps = intOption(values.steps, 200, 'steps')
   const sessions = intOption(values.sessions, 4, 'sessions')
+  const slowMs = intOption(values['slow-ms'], 3000, 'slow-ms', 0)
   const t0 = Date.now()
   const report = await runLifecycleStress({
     seed,
     steps,
     sessions,
+    slowMs,
     log: (line) => {
       if (values.verbose || line.startsWith('VIOLATION')) console.log(line)
     },

@@ -434,9 +434,12 @@ export class SessionManager {
     return {
       requestApproval: async (ask, signal) => {
         const live = this.live.get(sessionId)
-        const turnId = live?.current?.turn.id ?? null
+        const turnId = live?.current?.turn.id
+        // Asked when no turn of ours runs (codex may ask after the turn it belongs to was interrupted): nobody can
+        // answer it for a turn, and it must not be announced after the turn's end (or after `archived`).
+        if (!turnId) return ask.options.includes('cancel') ? 'cancel' : 'decline'
         // an approval names its turn: that turn's row is stored first (startTurn stores it after its start)
-        if (turnId) await this.unstored.get(turnId)?.stored
+        await this.unstored.get(turnId)?.stored
         // fenced by the claim this node holds (an approval asked after a takeover is refused)
         return this.approvals.request(sessionId, turnId, ask, signal, live?.claim)
       },

@@ -10,7 +10,7 @@ import { installStressSteps, promptOf, type TurnKind } from './mock-steps.js'
 export interface StressOptions {
   seed: number
   steps: number
-  /** How many sessions the stress creates at most (forks count). */
+  /** How many live sessions the stress keeps at most (forks count; three times as many in all). */
   sessions: number
   /** How long a slow model answer waits. */
   slowMs?: number
@@ -106,8 +106,11 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
     await create(0)
     for (let step = 1; step <= opts.steps; step++) {
       let action = pickAction(rng)
-      if (action === 'create' && sessions.length >= opts.sessions) action = 'turn'
-      if (action === 'fork' && sessions.length >= opts.sessions) action = 'get'
+      // at most `sessions` live ones (archived ones are replaced, up to three times as many in all)
+      const full =
+        sessions.filter((x) => !x.archived).length >= opts.sessions || sessions.length >= opts.sessions * 3
+      if (action === 'create' && full) action = 'turn'
+      if (action === 'fork' && full) action = 'get'
       // archived sessions are picked now and then only: most steps work on live ones
       const live = sessions.filter((x) => !x.archived)
       const s = rng.pick(live.length && rng.chance(0.9) ? live : sessions)
@@ -201,7 +204,9 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
       })
     }
     await Promise.all(background)
-    report.turns = await finalChecks(url, sessions, violate)
+    report.turns = await finalChecks(url, sessions, violate, (id, seq) =>
+      gw.ctx.store.eventsAfter(id, seq, 20),
+    )
     // archive every session: its agent process ends
     for (const s of sessions)
       await guarded(`final archive ${s.id}`, async () =>
@@ -245,13 +250,22 @@ function checkTail(
   const want = Array.from({ length: through - from }, (_, i) => from + 1 + i)
   const got = seqs.slice(0, want.length)
   if (JSON.stringify(got) !== JSON.stringify(want))
-    violate(`${what}: replay after ${from} gave seqs ${summarize(seqs)}, expected ${from + 1}..${through}`)
+    violate(
+      `${what}: replay after ${from} gave seqs ${summarize(seqs)}, expected ${from + 1}..${through}; it ended with ${events
+        .slice(-3)
+        .map(describe)
+        .join(', ')}`,
+    )
   for (let i = 1; i < seqs.length; i++)
     if (seqs[i] !== (seqs[i - 1] ?? 0) + 1) {
       violate(`${what}: seqs not contiguous after ${from}: ${summarize(seqs)}`)
       break
     }
 }
+
+/** An event in a few words: its seq, type and what tells it apart. */
+export const describe = (e: StoredEvent) =>
+  `${e.seq} ${e.type}${'status' in e ? `:${e.status}` : ''}${'turnId' in e && e.turnId ? ` ${e.turnId}` : ''}`
 
 const summarize = (seqs: number[]) =>
   seqs.length > 12
@@ -263,6 +277,7 @@ async function finalChecks(
   url: string,
   sessions: { id: string; archived: boolean }[],
   violate: (what: string) => void,
+  storedAfter: (sessionId: string, seq: number) => Promise<StoredEvent[]>,
 ): Promise<number> {
   let turns = 0
   const deadline = Date.now() + 120_000
@@ -290,6 +305,10 @@ async function finalChecks(
     const lastSeq = (await call<Session>(`${url}/v1/sessions/${s.id}`)).body.lastSeq
     const events = await sseEvents(url, s.id, 0, lastSeq)
     checkTail(events, 0, lastSeq, `final ${s.id}`, violate)
+    if ((events.at(-1)?.seq ?? 0) < lastSeq) {
+      const missing = await storedAfter(s.id, events.at(-1)?.seq ?? 0)
+      violate(`final ${s.id}: stored but not replayed: ${JSON.stringify(missing).slice(0, 1500)}`)
+    }
     for (const t of session.turns) {
       const ends = events.filter(
         (e) => (e.type === 'turn.completed' || e.type === 'turn.failed') && e.turnId === t.id,
