@@ -140,6 +140,8 @@ export class SessionManager {
         }
         if (running) await this.turnQueue.ended(running.turn.id, archiveWaitMs)
       }
+      // the ended turn's approvals are cancelled as it ends, but not in its step: answered here, before archived
+      await this.approvals.cancelPending(id, 'session_archived')
       await this.live.archive(id, live)
       await this.state.set(id, 'archived', live.claim)
       return this.mustGet(id)

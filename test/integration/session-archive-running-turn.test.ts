@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
-import type { Session, Turn } from '../../src/protocol/sessions.js'
+import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { readSse } from '../support/sse-client.js'
@@ -47,4 +47,53 @@ describe('archive during a running turn (real codex)', () => {
     expect(ends).toMatchObject([{ status: 'interrupted' }])
     expect(events.at(-1)).toMatchObject({ type: 'session.status', status: 'archived' })
   })
+
+  it('archived while the turn waits for an approval: the approval is answered before archived', async () => {
+    const session = await json<Session>(
+      postJson(`${gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
+    )
+    mock.script({ kind: 'exec_command', cmd: 'echo never > never.txt' }, { kind: 'text', text: 'gave up' })
+    await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'ask first' })
+    const approval = await pendingApproval(gw.url, session.id)
+    // the cancel the turn's end sends its approval (answered when the agent drops the request) lands only after
+    // the archive answered: whatever the archive itself does must answer the approval before archived
+    const store = gw.ctx.store
+    const resolve = store.resolveApproval
+    let archiveAnswered!: () => void
+    const answered = new Promise<void>((r) => (archiveAnswered = r))
+    store.resolveApproval = async (...args) => {
+      if (args[1].by === 'turn_ended') await answered
+      return resolve.apply(store, args)
+    }
+    try {
+      const archived = await json<Session>(postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {}))
+      expect(archived.status).toBe('archived')
+    } finally {
+      archiveAnswered()
+    }
+    await gw.ctx.sessions.idle()
+    store.resolveApproval = resolve
+    const stored = await json<Approval>(fetch(`${gw.url}/v1/approvals/${approval.id}`))
+    expect(stored).toMatchObject({ state: 'resolved', decision: 'cancel' })
+    const res = await fetch(`${gw.url}/v1/sessions/${session.id}/events`, {
+      headers: { accept: 'text/event-stream', 'last-event-id': '0' },
+    })
+    const events = (await readSse(res)).map((f) => JSON.parse(f.data) as StoredEvent)
+    const { lastSeq } = await json<Session>(fetch(`${gw.url}/v1/sessions/${session.id}`))
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: lastSeq }, (_, i) => i + 1))
+    expect(events.filter((e) => e.type === 'approval.resolved')).toHaveLength(1)
+    expect(events.at(-1)).toMatchObject({ type: 'session.status', status: 'archived' })
+  })
 })
+
+async function pendingApproval(url: string, sessionId: string): Promise<Approval> {
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    const list = (await (await fetch(`${url}/v1/approvals?state=pending&sessionId=${sessionId}`)).json()) as {
+      approvals: Approval[]
+    }
+    if (list.approvals[0]) return list.approvals[0]
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  throw new Error('no approval was requested')
+}
