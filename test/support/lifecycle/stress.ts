@@ -10,7 +10,7 @@ import { installStressSteps, promptOf, type TurnKind } from './mock-steps.js'
 export interface StressOptions {
   seed: number
   steps: number
-  /** How many live sessions the stress keeps at most (forks count; three times as many in all). */
+  /** How many live sessions the stress keeps at most (forks count; archived ones are replaced). */
   sessions: number
   /** How long a slow model answer waits. */
   slowMs?: number
@@ -106,9 +106,10 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
     await create(0)
     for (let step = 1; step <= opts.steps; step++) {
       let action = pickAction(rng)
-      // at most `sessions` live ones (archived ones are replaced, up to three times as many in all)
+      // at most `sessions` live ones (archived ones are replaced: up to three times as many in all, or one per 25 steps)
       const full =
-        sessions.filter((x) => !x.archived).length >= opts.sessions || sessions.length >= opts.sessions * 3
+        sessions.filter((x) => !x.archived).length >= opts.sessions ||
+        sessions.length >= Math.max(opts.sessions * 3, opts.steps / 25)
       if (action === 'create' && full) action = 'turn'
       if (action === 'fork' && full) action = 'get'
       // archived sessions are picked now and then only: most steps work on live ones
