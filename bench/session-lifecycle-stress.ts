@@ -7,6 +7,7 @@
  * Exits 0 when nothing was violated, 1 otherwise.
  */
 import { runLifecycleStress } from '../test/support/lifecycle/stress.js'
+import { removeDir, testBase } from '../test/support/temp.js'
 import { BenchError, benchArgs, intOption } from './options.js'
 
 async function main(): Promise<number> {
@@ -39,6 +40,8 @@ async function main(): Promise<number> {
   console.log(`actions: ${JSON.stringify(report.actions)}`)
   console.log(`statuses: ${JSON.stringify(report.statuses)}`)
   console.log(report.violations.length ? `${report.violations.length} VIOLATIONS` : 'no violation')
+  // the gateway's data, workspaces and codex homes of this run (its processes are gone: the stress checked)
+  removeDir(testBase())
   return report.violations.length ? 1 : 0
 }
 
