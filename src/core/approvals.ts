@@ -130,6 +130,17 @@ export class ApprovalBroker {
   }
 
   /**
+   * Answers the session's pending approvals with `cancel` now (an archive: an answer stored after `archived`
+   * would reach no client); one answered meanwhile is left as it is.
+   */
+  async cancelPending(sessionId: string, by: string): Promise<void> {
+    for (const approval of await this.list('pending', sessionId))
+      await this.settle(approval.id, 'cancel', by).catch((err: unknown) => {
+        if (!(err instanceof AppError && err.code === 'conflict')) throw err
+      })
+  }
+
+  /**
    * Calls `listener` whenever an approval of this node is requested or resolved (the live inbox); returns the
    * function that stops it. Approvals of other nodes are not seen here (the inbox also refreshes on a timer).
    */

@@ -26,6 +26,9 @@ import { itemsOfTurn } from './turn-items.js'
 import { type OnBusy, queuedTurn, TurnQueue } from './turn-queue.js'
 import { resolveCwd } from './workspace.js'
 
+/** How long an archive waits for its interrupted turn to end before it closes the agent all the same. */
+const archiveWaitMs = 10_000
+
 export type { CreateSession, OnBusy }
 
 /**
@@ -126,11 +129,19 @@ export class SessionManager {
     if (session.status === 'archived') return session
     const live = await this.live.ensure(session)
     return this.fenced(id, live, async () => {
-      live.current?.controller.abort('cancelled')
-      for (const t of live.queue.splice(0)) {
-        await this.state.endTurn(id, t.id, { status: 'interrupted', error: 'session archived' }, live.claim)
-        this.turnQueue.release(t.id)
+      // The running turn ends (interrupted) before the session is archived: its end, stored after `archived`,
+      // would reach no client (a session's event stream ends at `archived`). A turn queued meanwhile ends too.
+      for (let round = 0; round < 3 && (live.current || live.queue.length); round++) {
+        const running = live.current
+        running?.controller.abort('cancelled')
+        for (const t of live.queue.splice(0)) {
+          await this.state.endTurn(id, t.id, { status: 'interrupted', error: 'session archived' }, live.claim)
+          this.turnQueue.release(t.id)
+        }
+        if (running) await this.turnQueue.ended(running.turn.id, archiveWaitMs)
       }
+      // the ended turn's approvals are cancelled as it ends, but not in its step: answered here, before archived
+      await this.approvals.cancelPending(id, 'session_archived')
       await this.live.archive(id, live)
       await this.state.set(id, 'archived', live.claim)
       return this.mustGet(id)
@@ -425,9 +436,12 @@ export class SessionManager {
     return {
       requestApproval: async (ask, signal) => {
         const live = this.live.get(sessionId)
-        const turnId = live?.current?.turn.id ?? null
+        const turnId = live?.current?.turn.id
+        // Asked when no turn of ours runs (codex may ask after the turn it belongs to was interrupted): nobody can
+        // answer it for a turn, and it must not be announced after the turn's end (or after `archived`).
+        if (!turnId) return ask.options.includes('cancel') ? 'cancel' : 'decline'
         // an approval names its turn: that turn's row is stored first (startTurn stores it after its start)
-        if (turnId) await this.unstored.get(turnId)?.stored
+        await this.unstored.get(turnId)?.stored
         // fenced by the claim this node holds (an approval asked after a takeover is refused)
         return this.approvals.request(sessionId, turnId, ask, signal, live?.claim)
       },

@@ -52,9 +52,16 @@ export class TurnQueue {
     if (!hasTurns(live)) return undefined
     if (onBusy === 'reject')
       throw new AppError('conflict', `session ${id} is busy with turn ${live.current?.turn.id}`)
-    if (onBusy === 'steer' && live.current) {
-      await live.agent.steer(input)
-      return live.current.turn
+    const running = live.current?.turn
+    if (onBusy === 'steer' && running) {
+      try {
+        await live.agent.steer(input)
+        return running
+      } catch (err) {
+        // the agent has no turn to steer into at this instant (the running one is starting or ending): the
+        // input queues as the next turn instead of a refusal that depends on timing
+        if (!(err instanceof AppError && err.code === 'conflict')) throw err
+      }
     }
     if (live.queue.length >= this.ctx.config.MAX_QUEUED_TURNS)
       throw new AppError('over_capacity', `session ${id} already has ${live.queue.length} queued turns`, {

@@ -74,7 +74,7 @@ export const approval = z.object({
   options: z.array(approvalDecision),
   state: z.enum(['pending', 'resolved']),
   decision: approvalDecision.nullable(),
-  /** Who answered: the deciding API token's name (`client` without API_TOKENS), `timeout`, `turn_ended`, `server_restart`. */
+  /** Who answered: the deciding API token's name (`client` without API_TOKENS), `timeout`, `turn_ended`, `session_archived`, `server_restart`. */
   by: z.string().nullable(),
   createdAt: z.string(),
   resolvedAt: z.string().nullable(),

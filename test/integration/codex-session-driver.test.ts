@@ -279,6 +279,33 @@ describe('codex session driver', () => {
     expect(await waitUntilGone(sleeping)).toEqual([])
   })
 
+  it('a steer that reaches codex after its turn ended: 409 (no turn runs), not 400', async () => {
+    h = harness(mock)
+    const first = held({ kind: 'text', text: 'done before the steer' })
+    mock.script(first.step)
+    const session = await h.driver.openSession(h.req, h.hooks)
+    const turn = collect(session, 'quick task')
+    await first.asked
+    // the steer leaves while the turn runs; codex ends the turn before it gets there (found by
+    // bench/session-lifecycle-stress.ts, where this happens by timing)
+    const host = (session as unknown as { host: { request: (...args: unknown[]) => Promise<unknown> } }).host
+    const request = host.request
+    host.request = async (...args) => {
+      if (args[0] === 'turn/steer') {
+        first.release()
+        await turn
+      }
+      return request.apply(host, args)
+    }
+    try {
+      const refused = await session.steer([{ type: 'text', text: 'too late' }]).catch((e: unknown) => e)
+      expect(refused).toMatchObject({ code: 'conflict', message: 'no turn is running in this session' })
+    } finally {
+      host.request = request
+    }
+    expect(lastOf(await turn)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+  })
+
   it('steer adds input to the running turn; interrupt() right after the start ends it', async () => {
     h = harness(mock)
     // the first answer is held until the steer is in: the turn certainly runs, and codex asks again after it

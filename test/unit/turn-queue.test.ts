@@ -96,6 +96,31 @@ describe('TurnQueue', () => {
     expect(full).toMatchObject({ code: 'over_capacity' })
   })
 
+  it('a steer that finds no agent turn to steer into (the running one starts or ends) queues the input', async () => {
+    const { queue, live, end, started } = setup()
+    const running = queuedTurn('ses_1', text('one'))
+    queue.push('ses_1', live, running)
+    live.agent.steer = async () => {
+      throw new AppError('conflict', 'no turn is running in this session')
+    }
+    expect(await queue.whenBusy('ses_1', live, text('steer me'), 'steer')).toBeUndefined()
+    // the running turn ends while its steer is on its way: the steer answers with that turn, not a crash
+    live.agent.steer = async () => end(running.id)
+    expect(await queue.whenBusy('ses_1', live, text('late'), 'steer')).toBe(running)
+    expect(started).toEqual([running.id])
+  })
+
+  it('a steer the agent refuses for another reason answers with that refusal', async () => {
+    const { queue, live } = setup()
+    queue.push('ses_1', live, queuedTurn('ses_1', text('one')))
+    live.agent.steer = async () => {
+      throw new AppError('invalid_request', 'bad input')
+    }
+    await expect(queue.whenBusy('ses_1', live, text('x'), 'steer')).rejects.toMatchObject({
+      code: 'invalid_request',
+    })
+  })
+
   it('waiting for a turn ends at its timeout; a released turn no longer holds anyone', async () => {
     const { queue, live } = setup()
     const turn = queuedTurn('ses_1', text('one'))

@@ -11,6 +11,7 @@ import { type ThreadSettings, userInput } from './thread-settings.js'
 import { TurnRun } from './turn-run.js'
 import { serverRequestResolved, turnStartResponse } from './wire-schemas.js'
 
+const noTurnRuns = 'no turn is running in this session'
 /** How long an interrupted turn may take to report its end before the gateway ends it. */
 export const interruptGraceMs = 10_000
 /** How long `close()` waits for codex to confirm the interrupt of a running turn. */
@@ -86,12 +87,20 @@ export class CodexSession implements AgentSession, ThreadListener {
 
   async steer(input: TurnInput): Promise<void> {
     const turnId = this.active?.turnId
-    if (!turnId) throw new AppError('conflict', 'no turn is running in this session')
-    await this.host.request('turn/steer', {
-      threadId: this.agentSessionId,
-      input: userInput(input),
-      expectedTurnId: turnId,
-    })
+    if (!turnId) throw new AppError('conflict', noTurnRuns)
+    try {
+      await this.host.request('turn/steer', {
+        threadId: this.agentSessionId,
+        input: userInput(input),
+        expectedTurnId: turnId,
+      })
+    } catch (err) {
+      // the turn ended in codex while the steer was on its way: no turn runs (409), the request was valid
+      const ended = /no active turn/i.test((err as Error).message) || this.active?.turnId !== turnId
+      if (err instanceof AppError && err.code === 'invalid_request' && ended)
+        throw new AppError('conflict', noTurnRuns)
+      throw err
+    }
   }
 
   async interrupt(): Promise<void> {

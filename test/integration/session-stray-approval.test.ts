@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { SessionHooks } from '../../src/agents/session.js'
+import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+
+/**
+ * codex may ask for an approval after the turn it belongs to ended (interrupted while the command's request
+ * was on its way; found by bench/session-lifecycle-stress.ts, where an archive right after followed): no turn
+ * of the gateway runs to answer it for. It is cancelled at once and not recorded: before, it was stored and
+ * announced with no turn (after `archived`, when the session was archived meanwhile) and stayed pending until
+ * codex gave it up.
+ */
+describe('an approval asked when no turn runs (real codex session)', () => {
+  let mock: MockLlm
+  let gw: TestGateway
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    gw = await startGateway(mock)
+  }, 60_000)
+  afterAll(async () => {
+    await gw?.close()
+    await mock?.close()
+  })
+
+  it('is cancelled at once, neither stored nor announced', async () => {
+    const session = (await (
+      await postJson(`${gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' })
+    ).json()) as Session
+    mock.script({ kind: 'text', text: 'done' })
+    const turn = (await (
+      await postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'hi' })
+    ).json()) as Turn
+    expect(turn.status).toBe('completed')
+    const before = (await (await fetch(`${gw.url}/v1/sessions/${session.id}`)).json()) as Session
+    // the hooks the gateway gave the live agent session: what codex's late request reaches
+    const live = (
+      gw.ctx.tenancy.scope(null).sessions as unknown as {
+        live: { get(id: string): { agent: { hooks: SessionHooks } } }
+      }
+    ).live
+    const decision = await live
+      .get(session.id)
+      .agent.hooks.requestApproval(
+        { kind: 'command', command: 'echo late', options: ['accept', 'decline', 'cancel'] },
+        new AbortController().signal,
+      )
+    expect(decision).toBe('cancel')
+    const approvals = (await (await fetch(`${gw.url}/v1/approvals?sessionId=${session.id}`)).json()) as {
+      approvals: Approval[]
+    }
+    expect(approvals.approvals).toEqual([])
+    const after = (await (await fetch(`${gw.url}/v1/sessions/${session.id}`)).json()) as Session
+    expect(after).toMatchObject({ status: 'idle', lastSeq: before.lastSeq })
+  })
+})
