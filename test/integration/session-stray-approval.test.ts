@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseApproval } from '../../src/agents/codex-app-server/approvals.js'
 import type { SessionHooks } from '../../src/agents/session.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
@@ -53,4 +54,43 @@ describe('an approval asked when no turn runs (real codex session)', () => {
     const after = (await (await fetch(`${gw.url}/v1/sessions/${session.id}`)).json()) as Session
     expect(after).toMatchObject({ status: 'idle', lastSeq: before.lastSeq })
   })
+
+  it("one asked for an earlier codex turn while the next runs is cancelled, not shown as the running turn's", async () => {
+    const session = (await (
+      await postJson(`${gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' })
+    ).json()) as Session
+    mock.script({ kind: 'text', text: 'slow', delayMs: 60_000 })
+    const turn = (await (
+      await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'hi' })
+    ).json()) as Turn
+    const running = async () =>
+      (
+        (await (await fetch(`${gw.url}/v1/sessions/${session.id}`)).json()) as Session & { turns: Turn[] }
+      ).turns.find((t) => t.id === turn.id)
+    await expect.poll(async () => (await running())?.agentTurnId ?? null, { timeout: 30_000 }).not.toBeNull()
+    // what the agent session answers codex's request with (CodexSession.request)
+    const agent = (
+      gw.ctx.tenancy.scope(null).sessions as unknown as {
+        live: { get(id: string): { agent: { request(m: string, p: unknown, id: string): Promise<unknown> } } }
+      }
+    ).live.get(session.id).agent
+    const method = 'item/commandExecution/requestApproval'
+    const params = {
+      threadId: session.agentSessionId,
+      turnId: 'an-earlier-turn',
+      itemId: 'call_late',
+      command: 'echo late',
+      availableDecisions: ['accept', 'decline', 'cancel'],
+    }
+    expect(await agent.request(method, params, 'late-1')).toEqual(
+      parseApproval(method, params)!.answer('cancel'),
+    )
+    const approvals = (await (await fetch(`${gw.url}/v1/approvals?sessionId=${session.id}`)).json()) as {
+      approvals: Approval[]
+    }
+    expect(approvals.approvals).toEqual([])
+    const interrupted = await postJson(`${gw.url}/v1/sessions/${session.id}/interrupt`, {})
+    expect(interrupted.status).toBe(200)
+    expect(await running()).toMatchObject({ status: 'interrupted' })
+  }, 90_000)
 })

@@ -160,6 +160,11 @@ export class CodexSession implements AgentSession, ThreadListener {
       run?.notify(method, { request: params })
       throw new Error(`agent-gateway does not answer ${method}`)
     }
+    // asked for a codex turn that is over (an interrupted one's late request) while the next one runs: that
+    // turn's approval must not be shown as the running turn's, and nobody can answer it for its own
+    const current = run?.turnId
+    if (current !== undefined && approval.ask.turnId !== undefined && approval.ask.turnId !== current)
+      return approval.answer('cancel')
     const controller = new AbortController()
     this.pendingApprovals.set(id, controller)
     const signal = run ? AbortSignal.any([controller.signal, run.signal]) : controller.signal
