@@ -1,9 +1,15 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
+import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { finishedTurnAt, postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import {
+  finishedTurnAt,
+  pendingApprovalAt,
+  postJson,
+  startGateway,
+  type TestGateway,
+} from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 
 /**
@@ -48,7 +54,7 @@ describe('Claude permission requests over HTTP (acp:claude-agent-acp)', () => {
       const turn = (await (
         await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: `write ${file}` })
       ).json()) as Turn
-      const approval = await pendingApproval(gw.url, session.id)
+      const approval = await pendingApprovalAt(gw.url, session.id)
       expect(approval).toMatchObject({ kind: 'command', state: 'pending' })
       expect(approval.command).toContain(`echo hi > ${file}`)
       const status = (await (await fetch(`${gw.url}/v1/sessions/${session.id}`)).json()) as Session
@@ -61,17 +67,3 @@ describe('Claude permission requests over HTTP (acp:claude-agent-acp)', () => {
     }, 60_000)
   }
 })
-
-async function pendingApproval(url: string, sessionId: string): Promise<Approval> {
-  const deadline = Date.now() + 30_000
-  while (Date.now() < deadline) {
-    const { approvals } = (await (
-      await fetch(`${url}/v1/approvals?state=pending&sessionId=${sessionId}`)
-    ).json()) as {
-      approvals: Approval[]
-    }
-    if (approvals[0]) return approvals[0]
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error('no approval was requested')
-}

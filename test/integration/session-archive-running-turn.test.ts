@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { pendingApprovalAt, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { readSse } from '../support/sse-client.js'
 
 /**
@@ -54,7 +54,7 @@ describe('archive during a running turn (real codex)', () => {
     )
     mock.script({ kind: 'exec_command', cmd: 'echo never > never.txt' }, { kind: 'text', text: 'gave up' })
     await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'ask first' })
-    const approval = await pendingApproval(gw.url, session.id)
+    const approval = await pendingApprovalAt(gw.url, session.id)
     // the cancel the turn's end sends its approval (answered when the agent drops the request) lands only after
     // the archive answered: whatever the archive itself does must answer the approval before archived
     const store = gw.ctx.store
@@ -85,15 +85,3 @@ describe('archive during a running turn (real codex)', () => {
     expect(events.at(-1)).toMatchObject({ type: 'session.status', status: 'archived' })
   })
 })
-
-async function pendingApproval(url: string, sessionId: string): Promise<Approval> {
-  const deadline = Date.now() + 30_000
-  while (Date.now() < deadline) {
-    const list = (await (await fetch(`${url}/v1/approvals?state=pending&sessionId=${sessionId}`)).json()) as {
-      approvals: Approval[]
-    }
-    if (list.approvals[0]) return list.approvals[0]
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  throw new Error('no approval was requested')
-}

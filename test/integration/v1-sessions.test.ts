@@ -5,7 +5,14 @@ import { startServer } from '../../src/http/server.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { finishedTurnAt, postJson, requestInput, startGateway, type TestGateway } from '../support/gateway.js'
+import {
+  finishedTurnAt,
+  pendingApprovalAt,
+  postJson,
+  requestInput,
+  startGateway,
+  type TestGateway,
+} from '../support/gateway.js'
 import { spawnedFrom } from '../support/processes.js'
 import { readSseUntil } from '../support/sse-client.js'
 
@@ -121,7 +128,7 @@ describe('/v1/sessions on codex app-server', () => {
       { kind: 'text', text: 'ok, not writing' },
     )
     const started = await json<Turn>(turn(session.id, 'try to write', ''))
-    const approval = await waitForPendingApproval(gw.url, session.id)
+    const approval = await pendingApprovalAt(gw.url, session.id)
     const res = await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'decline' })
     expect(res.status).toBe(200)
     const finished = await finishedTurnAt(gw.url, session.id, started.id)
@@ -298,18 +305,6 @@ async function waitForStatus(url: string, sessionId: string, status: Session['st
     await new Promise((r) => setTimeout(r, 25))
   }
   throw new Error(`session ${sessionId} never became ${status}`)
-}
-
-async function waitForPendingApproval(url: string, sessionId: string): Promise<Approval> {
-  const deadline = Date.now() + 30_000
-  while (Date.now() < deadline) {
-    const list = (await (await fetch(`${url}/v1/approvals?state=pending&sessionId=${sessionId}`)).json()) as {
-      approvals: Approval[]
-    }
-    if (list.approvals[0]) return list.approvals[0]
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  throw new Error('no approval was requested')
 }
 
 /**

@@ -5,7 +5,7 @@ import type { LogSink } from '../../src/http/logging.js'
 import { startServer } from '../../src/http/server.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
-import type { Turn } from '../../src/protocol/sessions.js'
+import type { Approval, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { makeCodexHome } from './codex-home.js'
 import { h2connect } from './h2-client.js'
@@ -176,6 +176,19 @@ export const finishedTurnAt = (url: string, sessionId: string, turnId: string): 
     async () => (await (await fetch(`${url}/v1/sessions/${sessionId}`)).json()) as { turns: Turn[] },
     turnId,
   )
+
+/** The first pending approval of a session of the gateway at `url`, once one is asked (30 s at most). */
+export async function pendingApprovalAt(url: string, sessionId: string): Promise<Approval> {
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    const list = (await (await fetch(`${url}/v1/approvals?state=pending&sessionId=${sessionId}`)).json()) as {
+      approvals: Approval[]
+    }
+    if (list.approvals[0]) return list.approvals[0]
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  throw new Error('no approval was requested')
+}
 
 /**
  * The conversation a model request carried, as text, for history assertions: its `input` (OpenAI Responses),
