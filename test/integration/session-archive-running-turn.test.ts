@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
-import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { pendingApprovalAt, postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { held } from '../mock-llm/index.js'
+import { pendingApprovalAt, postJson, sharedGateway } from '../support/gateway.js'
 import { readSse } from '../support/sse-client.js'
 
 /**
@@ -11,20 +11,12 @@ import { readSse } from '../support/sse-client.js'
  * The event stream ends at `archived`: an end stored after it reached no client, in a replay or live.
  */
 describe('archive during a running turn (real codex)', () => {
-  let mock: MockLlm
-  let gw: TestGateway
-  beforeAll(async () => {
-    mock = await startMockLlm()
-    gw = await startGateway(mock)
-  }, 60_000)
-  afterAll(async () => {
-    await gw?.close()
-    await mock?.close()
-  })
+  const shared = sharedGateway()
 
   const json = async <T>(res: Response | Promise<Response>) => (await (await res).json()) as T
 
   it("the turn's end is in the session's events, before archived, and a replay from 0 gives every stored event", async () => {
+    const { mock, gw } = shared
     const session = await json<Session>(postJson(`${gw.url}/v1/sessions`, {}))
     // the model's answer is held until the end: the turn certainly runs when the archive comes
     const slow = held({ kind: 'text', text: 'too late' })
@@ -49,6 +41,7 @@ describe('archive during a running turn (real codex)', () => {
   })
 
   it('archived while the turn waits for an approval: the approval is answered before archived', async () => {
+    const { mock, gw } = shared
     const session = await json<Session>(
       postJson(`${gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
     )

@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { parseApproval } from '../../src/agents/codex-app-server/approvals.js'
 import type { SessionHooks } from '../../src/agents/session.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
-import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { postJson, sharedGateway } from '../support/gateway.js'
 
 /**
  * codex may ask for an approval after the turn it belongs to ended (interrupted while the command's request
@@ -13,18 +12,10 @@ import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
  * codex gave it up.
  */
 describe('an approval asked when no turn runs (real codex session)', () => {
-  let mock: MockLlm
-  let gw: TestGateway
-  beforeAll(async () => {
-    mock = await startMockLlm()
-    gw = await startGateway(mock)
-  }, 60_000)
-  afterAll(async () => {
-    await gw?.close()
-    await mock?.close()
-  })
+  const shared = sharedGateway()
 
   it('is cancelled at once, neither stored nor announced', async () => {
+    const { mock, gw } = shared
     const session = (await (
       await postJson(`${gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' })
     ).json()) as Session
@@ -56,6 +47,7 @@ describe('an approval asked when no turn runs (real codex session)', () => {
   })
 
   it("one asked for an earlier codex turn while the next runs is cancelled, not shown as the running turn's", async () => {
+    const { mock, gw } = shared
     const session = (await (
       await postJson(`${gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' })
     ).json()) as Session
