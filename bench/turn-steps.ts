@@ -199,9 +199,6 @@ export async function installTurnSteps(gateways: readonly TracedGateway[]): Prom
     wrap(log, 'append', (a) => `EventLog.append ${(a[1] as { type?: string })?.type}`)
     wrap(log, 'commitNow', 'EventLog.commitNow')
     wrap(log, 'commitWith', 'EventLog.commitWith', { settled: true })
-    // a checkout without it (a baseline from before it) has nothing there to stamp
-    if (typeof (log as Proto).commitWithPending === 'function')
-      wrap(log, 'commitWithPending', 'EventLog.commitWithPending', { settled: true })
     wrap(log, 'redact', (a) => `EventLog.redact ${(a[0] as { type?: string })?.type}`)
     wrap(log, 'flush', 'EventLog.flush', { settled: true })
     wrap(await proto('core/event-pipe.js', 'EventPipe'), 'drain', 'EventPipe.drain', { settled: true })
