@@ -2,15 +2,30 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
+let ownBase: string | undefined
+
 /**
  * Every test directory lives under one base per worker, so the leak check can find any process a test
- * left behind by its working directory (agents run with cwd inside a test workspace).
+ * left behind by its working directory (agents run with cwd inside a test workspace). Under the suite the
+ * root is the suite's (AGW_TEST_TMP, removed by its global teardown); a bench or script that uses these
+ * helpers on its own gets a base of its own, removed when the process exits.
  */
 export function testBase(): string {
-  const root = process.env.AGW_TEST_TMP ?? path.join(os.tmpdir(), 'agent-gateway-tests')
-  const base = path.join(root, `w${process.pid}`)
-  mkdirSync(base, { recursive: true })
-  return base
+  const suiteRoot = process.env.AGW_TEST_TMP
+  if (suiteRoot) {
+    const base = path.join(suiteRoot, `w${process.pid}`)
+    mkdirSync(base, { recursive: true })
+    return base
+  }
+  if (ownBase === undefined) {
+    const root = path.join(os.tmpdir(), 'agent-gateway-tests')
+    mkdirSync(root, { recursive: true })
+    const base = mkdtempSync(path.join(root, `w${process.pid}-`))
+    process.once('exit', () => removeDir(base))
+    ownBase = base
+  }
+  mkdirSync(ownBase, { recursive: true })
+  return ownBase
 }
 
 export function tempDir(prefix = 'tmp-'): string {
