@@ -124,6 +124,65 @@ describe('KeyProxy connections', () => {
     }
   })
 
+  it('answers a request that asked to close, then closes: what came after it is dropped, not answered', async () => {
+    const token = proxy.mint('openai')
+    const agent = await connect(proxy.port)
+    const received: Buffer[] = []
+    agent.on('data', (chunk: Buffer) => received.push(chunk))
+    const closed = once(agent, 'close')
+    await write(
+      agent,
+      `POST /openai/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n` +
+        `Content-Length: 7\r\n\r\n{"a":1}` +
+        `POST /openai/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: 7\r\n\r\n{"b":2}`,
+    )
+    await closed
+    const text = Buffer.concat(received).toString('latin1')
+    // RFC 9112 9.6: one answer, then the connection ends (before, a 400 for the second request followed it)
+    expect(text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200'])
+    expect(seen.map((s) => s.body.toString())).toEqual(['{"a":1}'])
+  })
+
+  it('ends the connection after the answer to a request that asked to close, even when the upstream keeps its own', async () => {
+    // an upstream that ignores the close: it answers every request and keeps its connection open
+    const lax = net.createServer((socket) => {
+      socket.on('data', (chunk: Buffer) => {
+        const requests = chunk.toString('latin1').match(/^POST /gm)?.length ?? 0
+        for (let i = 0; i < requests; i++) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')
+      })
+      socket.on('error', () => {})
+    })
+    lax.listen(0, '127.0.0.1')
+    await once(lax, 'listening')
+    const laxProxy = await KeyProxy.start([
+      {
+        provider: 'openai',
+        url: `http://127.0.0.1:${(lax.address() as AddressInfo).port}/v1`,
+        key: keys.openai,
+      },
+    ])
+    const agent = await connect(laxProxy.port)
+    try {
+      const token = laxProxy.mint('openai')
+      const received: Buffer[] = []
+      agent.on('data', (chunk: Buffer) => received.push(chunk))
+      const closed = once(agent, 'close')
+      const call = (headers: string) =>
+        `POST /openai/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n${headers}Content-Length: 2\r\n\r\n{}`
+      await write(agent, call('Connection: close\r\n') + call(''))
+      await closed
+      expect(
+        Buffer.concat(received)
+          .toString('latin1')
+          .match(/HTTP\/1\.1 \d{3}/g),
+      ).toEqual(['HTTP/1.1 200'])
+    } finally {
+      agent.destroy()
+      await laxProxy.close()
+      await new Promise((r) => lax.close(r))
+    }
+  })
+
   it('passes an answer larger than the sockets can hold, and a request as large, whole', async () => {
     const token = proxy.mint('openai')
     const res = await fetch(`${proxy.url('openai')}/big`, { headers: { authorization: `Bearer ${token}` } })

@@ -53,6 +53,8 @@ function proxyRead(pieces: Buffer[]): ProxyVerdict {
         if (!(err instanceof FramingError)) throw err
         return { messages, refused: err.status, stopped: false }
       }
+      // what follows a request that asked to close is dropped: the connection ends after its answer
+      if (step.kind === 'after-close') return { messages, refused: undefined, stopped: true }
       // CONNECT is refused (405) and the connection ends: nothing of it or after it goes upstream
       if (step.kind === 'head' && step.head.method === 'CONNECT')
         return { messages, refused: 405, stopped: false }
@@ -284,11 +286,6 @@ describe('the disagreements with llhttp the generated streams found (each refuse
     ['a space in a chunk extension value', chunked(`2;a=b c\r\nab\r\n0\r\n\r\n${next}`)],
     ['a trailer that is no header line', chunked(`2\r\nab\r\n0\r\nbad line\r\n\r\n${next}`)],
     ['an obs-folded trailer', chunked(`2\r\nab\r\n0\r\nX: a\r\n b\r\n\r\n${next}`)],
-    ['a request after HTTP/1.0 without keep-alive', `GET /openai/x HTTP/1.0\r\nHost: x\r\n\r\n${next}`],
-    [
-      'a request after Connection: close (in a second Connection header)',
-      post('Connection: x\r\nConnection: close\r\n', next),
-    ],
   ])('%s', (_name, text) => {
     const stream = latin1(text)
     expect(requestDisagreements(stream)).toEqual([])
@@ -296,6 +293,22 @@ describe('the disagreements with llhttp the generated streams found (each refuse
     expect(read.refused).toBeDefined()
     // the request after it never goes upstream
     expect(read.messages.some((m) => m.head.target === '/openai/models')).toBe(false)
+  })
+
+  it.each([
+    ['a request after HTTP/1.0 without keep-alive', `GET /openai/x HTTP/1.0\r\nHost: x\r\n\r\n${next}`],
+    [
+      'a request after Connection: close (in a second Connection header)',
+      post('Connection: x\r\nConnection: close\r\n', next),
+    ],
+  ])('%s: dropped unread, not answered (RFC 9112 9.6)', (_name, text) => {
+    const stream = latin1(text)
+    expect(requestDisagreements(stream)).toEqual([])
+    const read = proxyRead([stream])
+    expect(read).toMatchObject({ refused: undefined, stopped: true })
+    expect(read.messages.map((m) => m.head.target)).toEqual([
+      text.startsWith('GET') ? '/openai/x' : '/openai/responses',
+    ])
   })
 
   it('reads pipelined HTTP/1.0 requests with keep-alive, as llhttp does', () => {

@@ -105,7 +105,8 @@ export class ProxyConnection {
       this.pending = step.used < buf.length ? buf.subarray(step.used) : undefined
       if (step.kind === 'more') {
         if (step.used === 0) break
-      } else if (step.kind === 'head') this.request(step.head)
+      } else if (step.kind === 'after-close') break
+      else if (step.kind === 'head') this.request(step.head)
       else {
         if (this.forwarding) this.send(step.used < buf.length ? buf.subarray(0, step.used) : buf)
         if (step.done) {
@@ -166,7 +167,23 @@ export class ProxyConnection {
     up.tracker.expect({ head: head.method === 'HEAD', upgrade: head.upgrade })
     this.send(Buffer.from(decision.head, 'latin1'))
     // an upgrade's answer decides how the bytes after it are read: as requests, or passed as they are
-    this.body(head.body, true, head.upgrade ? () => this.block() : undefined)
+    const after = head.upgrade
+      ? () => this.block()
+      : close
+        ? () => this.whenIdle(() => this.endAfterAnswer())
+        : undefined
+    this.body(head.body, true, after)
+  }
+
+  /**
+   * The answer to a request that asked to close is through: the connection ends here, whatever the upstream
+   * does with its own (RFC 9112 9.6), and nothing the agent sent after that request is read.
+   */
+  private endAfterAnswer(): void {
+    this.state = 'done'
+    this.pending = undefined
+    this.dropUpstream()
+    this.agent.end()
   }
 
   /**

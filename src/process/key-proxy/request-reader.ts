@@ -19,11 +19,14 @@ export type ReadStep =
   | { kind: 'head'; used: number; head: RequestHead }
   /** `used` bytes of the current body; `done`: it ended with them. */
   | { kind: 'body'; used: number; done: boolean }
+  /** Bytes after a request that asked to close the connection: dropped unread (RFC 9112 9.6). */
+  | { kind: 'after-close'; used: number }
 
 /**
  * Where each request on an agent's connection begins and ends (proxy-connection.ts acts on each step): empty lines
- * before a request line, the head (strictly: http-framing.ts), then its body. No request is read after one that
- * asked for the connection to close, as llhttp (an upstream) reads none. Malformed bytes throw (FramingError).
+ * before a request line, the head (strictly: http-framing.ts), then its body. Nothing is read after a request that
+ * asked for the connection to close, as llhttp (an upstream) reads nothing more: those bytes are dropped, not
+ * answered (RFC 9112 9.6: the server must not process them). Malformed bytes throw (FramingError).
  */
 export class RequestReader {
   private body: RequestBody | undefined
@@ -49,7 +52,7 @@ export class RequestReader {
       if (done) this.body = undefined
       return { kind: 'body', used, done }
     }
-    if (this.closing) throw new FramingError(400, 'a request after one that asked to close the connection')
+    if (this.closing) return { kind: 'after-close', used: buf.length }
     // empty lines before a request line are ignored (RFC 9112 2.2: some clients end a body with one)
     let start = 0
     while (start < buf.length && (buf[start] === 10 || (buf[start] === 13 && buf[start + 1] === 10)))
