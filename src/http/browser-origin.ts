@@ -11,6 +11,8 @@ import { AppError } from '../protocol/errors.js'
  * - an `Origin` (browsers send it on every POST, every cross-origin request and every WebSocket upgrade) must be
  *   the gateway's own: a page of another origin could otherwise post frames to /agent/stream as `text/plain`
  *   (no preflight) or open /agent/ws (WebSockets know no CORS) and drive the agents.
+ * - a `Sec-Fetch-Site` must be `same-origin` or `none` (typed by the user): a GET from another site (an image,
+ *   a link) carries no Origin, and `GET /hello` starts agent work.
  * With tokens these do not matter: a browser never adds a bearer token by itself.
  */
 export function registerBrowserOriginGuard(app: FastifyInstance, tokensRequired: boolean): void {
@@ -40,6 +42,14 @@ function checkBrowserOrigin(request: FastifyRequest): void {
       `refused: Host "${raw}" is not an IP address or localhost. Without API_TOKENS the gateway ` +
         'answers only requests addressed to it by address or localhost (a page whose DNS name points at ' +
         'this machine must not reach it); set API_TOKENS to serve it under another name',
+    )
+  // Browsers send no Origin on a cross-site GET (an image, a link), but say where it came from here.
+  const site = request.headers['sec-fetch-site']
+  if (site !== undefined && site !== 'same-origin' && site !== 'none')
+    throw new AppError(
+      'forbidden',
+      `refused: Sec-Fetch-Site "${site}": without API_TOKENS a page of another origin must not drive the ` +
+        'agents; set API_TOKENS to serve other origins',
     )
   const origin = request.headers.origin
   if (origin === undefined) return

@@ -73,6 +73,21 @@ describe('a hostile page in the browser of a gateway without tokens', () => {
     expect(mock.requests.length).toBe(asked)
   })
 
+  it('cannot start agent work with a GET from another site (an image tag sends no Origin)', async () => {
+    const asked = mock.requests.length
+    for (const site of ['cross-site', 'same-site']) {
+      const res = await send(gw.url, 'GET', '/hello', { host: own, 'sec-fetch-site': site })
+      expect(res.status, `${site}: ${res.body}`).toBe(403)
+      expect(res.body).toContain(`Sec-Fetch-Site \\"${site}\\"`)
+    }
+    expect(mock.requests.length).toBe(asked)
+    for (const site of ['same-origin', 'none'])
+      expect(
+        (await send(gw.url, 'GET', '/v1/runs', { host: own, 'sec-fetch-site': site })).status,
+        site,
+      ).toBe(200)
+  })
+
   it('cannot open /agent/ws from another origin, nor from an opaque one', async () => {
     for (const origin of ['http://evil.example', 'null', `https://${own}`, 'http://localhost:1']) {
       const c = agentWsClient(`${gw.url.replace('http', 'ws')}/agent/ws`, ['agent-stream'], { origin })
