@@ -28,6 +28,11 @@ const rules: Rule[] = [
     why: 'it changes whom the agent trusts (certificates, TLS checks)',
     test: /(^|_)(CA|CERT|CERTS|SSL|TLS)(_|$)|CA_BUNDLE|CA_CERTS?|REJECT_UNAUTHORIZED|SSLKEYLOGFILE/,
   },
+  {
+    // codex runs git itself, outside its sandbox: GIT_TRACE* wrote a file anywhere, GIT_DIR read another repository
+    why: 'it points git at other repositories, files or programs (the CLI runs git outside its sandbox)',
+    test: /^GIT_(?!(AUTHOR|COMMITTER)_(NAME|EMAIL|DATE)$)/,
+  },
 ]
 const credential = 'it sets a credential (the gateway chooses the agent’s credentials)'
 
