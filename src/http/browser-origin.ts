@@ -12,7 +12,8 @@ import { AppError } from '../protocol/errors.js'
  *   the gateway's own: a page of another origin could otherwise post frames to /agent/stream as `text/plain`
  *   (no preflight) or open /agent/ws (WebSockets know no CORS) and drive the agents.
  * - a `Sec-Fetch-Site` must be `same-origin` or `none` (typed by the user): a GET from another site (an image,
- *   a link) carries no Origin, and `GET /hello` starts agent work.
+ *   a link) carries no Origin, and `GET /hello` starts agent work. A link to a page that holds no data (the
+ *   console, the docs) may be followed, in the top window only (not framed: no clickjacking of the console).
  * With tokens these do not matter: a browser never adds a bearer token by itself.
  */
 export function registerBrowserOriginGuard(app: FastifyInstance, tokensRequired: boolean): void {
@@ -45,7 +46,7 @@ function checkBrowserOrigin(request: FastifyRequest): void {
     )
   // Browsers send no Origin on a cross-site GET (an image, a link), but say where it came from here.
   const site = request.headers['sec-fetch-site']
-  if (site !== undefined && site !== 'same-origin' && site !== 'none')
+  if (site !== undefined && site !== 'same-origin' && site !== 'none' && !openedFromALink(request))
     throw new AppError(
       'forbidden',
       `refused: Sec-Fetch-Site "${site}": without API_TOKENS a page of another origin must not drive the ` +
@@ -59,6 +60,17 @@ function checkBrowserOrigin(request: FastifyRequest): void {
       `refused: Origin "${origin}" is not this gateway's own. Without API_TOKENS a page of another origin ` +
         'must not drive the agents; set API_TOKENS to serve other origins',
     )
+}
+
+/** A link followed to a page that holds no data (the console, the docs): the top window, never a frame. */
+function openedFromALink(request: FastifyRequest): boolean {
+  return (
+    request.routeOptions.config?.public === true &&
+    (request.method === 'GET' || request.method === 'HEAD') &&
+    request.headers['sec-fetch-mode'] === 'navigate' &&
+    request.headers['sec-fetch-dest'] === 'document' &&
+    request.headers.origin === undefined
+  )
 }
 
 interface Authority {

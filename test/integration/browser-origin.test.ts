@@ -81,6 +81,14 @@ describe('a hostile page in the browser of a gateway without tokens', () => {
       expect(res.body).toContain(`Sec-Fetch-Site \\"${site}\\"`)
     }
     expect(mock.requests.length).toBe(asked)
+    // a link to the console or the docs may be followed (the top window), but the page may not be framed
+    const link = { host: own, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' }
+    expect((await send(gw.url, 'GET', '/docs', { ...link, 'sec-fetch-dest': 'document' })).status).not.toBe(
+      403,
+    )
+    expect((await send(gw.url, 'GET', '/docs', { ...link, 'sec-fetch-dest': 'iframe' })).status).toBe(403)
+    expect((await send(gw.url, 'GET', '/hello', { ...link, 'sec-fetch-dest': 'document' })).status).toBe(403)
+    expect(mock.requests.length).toBe(asked)
     for (const site of ['same-origin', 'none'])
       expect(
         (await send(gw.url, 'GET', '/v1/runs', { host: own, 'sec-fetch-site': site })).status,
