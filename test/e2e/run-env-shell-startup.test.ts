@@ -13,7 +13,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayEnv, postJson } from '../support/gateway.js'
-import { processesUnder, waitUntilGone } from '../support/processes.js'
+import { killAll, processesUnder, waitUntilGone } from '../support/processes.js'
 import { type ServerProcess, startServerProcess } from '../support/server-process.js'
 
 /** A user other than root whose login shell is bash, as a deployment runs the gateway (the image: `node`). */
@@ -65,8 +65,12 @@ describe.skipIf(!user)('POST /run env and the shells codex starts (gateway not r
   afterAll(async () => {
     await server?.stop('SIGTERM')
     await mock?.close()
-    if (workspace) await waitUntilGone(() => processesUnder(workspace))
-    if (base) rmSync(base, { recursive: true, force: true })
+    if (!base) return
+    // outside the worker's test directory (another user cannot enter it), so the suite's leak check is here
+    const left = await waitUntilGone(() => processesUnder(base))
+    killAll(left)
+    rmSync(base, { recursive: true, force: true })
+    expect(left.map((p) => p.cmd)).toEqual([])
   })
 
   it('refuses SHELLOPTS, BASHOPTS and PS4; no command of the caller runs outside the sandbox', async () => {
