@@ -14,6 +14,7 @@ import type { GatewayContext } from '../core/context.js'
 import { logTap } from '../core/ops/log-tap.js'
 import { registerAuth } from './auth.js'
 import { registerBodyClock } from './body-clock.js'
+import { registerBrowserOriginGuard } from './browser-origin.js'
 import { agentStreamRoutes } from './compat/agent-stream-h2.js'
 import { agentStreamWsRoutes } from './compat/agent-stream-ws.js'
 import { codexAgentServerRoutes } from './compat/codex-agent-server.js'
@@ -94,6 +95,7 @@ export async function buildApp(
   ctx.tapEvents(logTap(app.log))
   ctx.fencing.attach(app.log)
   registerAuth(app, ctx.config.apiTokens, ctx.config.METRICS_TOKEN)
+  registerBrowserOriginGuard(app, ctx.config.apiTokens.length > 0)
   registerInputGuard(app)
   registerBodyClock(
     app,

@@ -13,8 +13,9 @@ interface Rule {
 
 const rules: Rule[] = [
   {
+    // SHELLOPTS=xtrace with PS4='$(cmd)': every bash codex starts outside its sandbox (its shell snapshot) ran cmd
     why: 'it changes how the child process loads code or finds programs',
-    test: /^(LD_.*|DYLD_.*|NODE_OPTIONS|NODE_PATH|PATH|PATHEXT|SHELL|BASH_ENV|ENV|IFS|PROMPT_COMMAND|PYTHON(PATH|STARTUP|HOME)|PERL5(OPT|LIB)|RUBY(OPT|LIB)|GIT_(SSH|SSH_COMMAND|EXEC_PATH|CONFIG.*|ASKPASS|PROXY_COMMAND|TEMPLATE_DIR)|SSH_ASKPASS|EDITOR|VISUAL|PAGER)$/,
+    test: /^(LD_.*|DYLD_.*|NODE_OPTIONS|NODE_PATH|PATH|PATHEXT|SHELL|BASH_ENV|ENV|IFS|PROMPT_COMMAND|SHELLOPTS|BASHOPTS|PS4|ZDOTDIR|PYTHON(PATH|STARTUP|HOME)|PERL5(OPT|LIB)|RUBY(OPT|LIB)|GIT_(SSH|SSH_COMMAND|EXEC_PATH|CONFIG.*|ASKPASS|PROXY_COMMAND|TEMPLATE_DIR)|SSH_ASKPASS|EDITOR|VISUAL|PAGER)$/,
   },
   {
     why: 'it points the agent at other state (home, configuration, sessions)',
@@ -27,6 +28,11 @@ const rules: Rule[] = [
   {
     why: 'it changes whom the agent trusts (certificates, TLS checks)',
     test: /(^|_)(CA|CERT|CERTS|SSL|TLS)(_|$)|CA_BUNDLE|CA_CERTS?|REJECT_UNAUTHORIZED|SSLKEYLOGFILE/,
+  },
+  {
+    // codex runs git itself, outside its sandbox: GIT_TRACE* wrote a file anywhere, GIT_DIR read another repository
+    why: 'it points git at other repositories, files or programs (the CLI runs git outside its sandbox)',
+    test: /^GIT_(?!(AUTHOR|COMMITTER)_(NAME|EMAIL|DATE)$)/,
   },
 ]
 const credential = 'it sets a credential (the gateway chooses the agent’s credentials)'

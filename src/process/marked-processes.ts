@@ -1,5 +1,5 @@
 import { type ProcessTable, procTable } from './proc-table.js'
-import { markerVariable } from './process-marker.js'
+import { carriesMarker } from './process-marker.js'
 
 /**
  * Some programs (codex app-server) start helpers in sessions of their own (its shell snapshot, the commands it
@@ -11,8 +11,11 @@ import { markerVariable } from './process-marker.js'
 
 /** Live processes (of this user) whose environment carries `marker`. */
 export function markedProcesses(marker: string, table: ProcessTable = procTable()): number[] {
-  const wanted = `${markerVariable}=${marker}`
-  return table.pids().filter((pid) => pid !== process.pid && table.environ(pid)?.includes(wanted))
+  return table.pids().filter((pid) => {
+    if (pid === process.pid) return false
+    const env = table.environ(pid)
+    return env !== null && carriesMarker(env, marker)
+  })
 }
 
 /**

@@ -14,6 +14,16 @@ export const markerVariable = 'AGENT_GATEWAY_APP_SERVER'
  */
 export const ownerVariable = 'AGENT_GATEWAY_THREAD'
 
+/**
+ * Whether an environment (`NAME=value` entries) carries `marker`: in `markerVariable`, or in a name that ends
+ * with `_` + it. A program whose env filter keeps only names of its own passes the marker on under such a
+ * name (Gemini CLI's strict filter keeps every `GEMINI_CLI_*` name, and drops the rest).
+ */
+export function carriesMarker(environ: readonly string[], marker: string): boolean {
+  const suffix = `${markerVariable}=${marker}`
+  return environ.some((entry) => entry === suffix || entry.endsWith(`_${suffix}`))
+}
+
 export function newMarker(): string {
   return randomUUID()
 }

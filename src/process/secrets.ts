@@ -42,9 +42,30 @@ export function isSecretName(name: string): boolean {
   return (knownSecretNames as readonly string[]).includes(name.toUpperCase()) || secretName.test(name)
 }
 
-/** The names in `env` a command must not see. */
+/**
+ * The credentials a URL-valued variable carries (`http://user:password@proxy:3128`, an egress proxy's): the
+ * password as written and decoded, and `user:password`; none when the value is no URL with a password.
+ */
+export function urlCredentials(value: string): string[] {
+  const at = /^[a-z][a-z0-9+.-]*:\/\/([^/?#@\s]*)@/i.exec(value.trim())
+  const userinfo = at?.[1]
+  if (!userinfo?.includes(':')) return []
+  const password = userinfo.slice(userinfo.indexOf(':') + 1)
+  if (!password) return []
+  let decoded = password
+  try {
+    decoded = decodeURIComponent(password)
+  } catch {
+    // not percent-encoded as a whole: the text as written is what travels
+  }
+  return [...new Set([userinfo, password, decoded])]
+}
+
+/** The names in `env` a command must not see: credential names, and variables whose URL holds a password. */
 export function secretNamesIn(env: Record<string, string | undefined>): string[] {
-  return Object.keys(env).filter(isSecretName)
+  return Object.entries(env)
+    .filter(([name, value]) => isSecretName(name) || urlCredentials(value ?? '').length > 0)
+    .map(([name]) => name)
 }
 
 /**
@@ -62,7 +83,8 @@ const minSecretLength = 8
 
 /**
  * Every secret value the gateway knows: the values of secret-named variables of its environment and of its
- * settings (which may come from `.env`), with API_TOKENS split into its tokens.
+ * settings (which may come from `.env`), with API_TOKENS split into its tokens, and the credentials of every
+ * URL-valued variable (an egress proxy's `user:password`).
  */
 export function secretValues(...sources: object[]): string[] {
   const values = new Set<string>()
@@ -76,6 +98,8 @@ export function secretValues(...sources: object[]): string[] {
   }
   for (const source of sources)
     for (const [name, value] of Object.entries(source)) {
+      // a URL's password, whatever the name (HTTPS_PROXY=http://user:password@proxy)
+      if (typeof value === 'string') for (const credential of urlCredentials(value)) add(credential)
       if (!holdsSecretValue(name)) continue
       if (typeof value === 'string') {
         add(value)

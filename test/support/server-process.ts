@@ -27,6 +27,8 @@ export function startServerProcess(
   startTimeoutMs = 60_000,
   /** More arguments after `serve` (e.g. `--role worker`). */
   args: string[] = [],
+  /** Another OS user to run it as (the test runs as root; a deployment does not). */
+  user?: { uid: number; gid: number },
 ): Promise<ServerProcess | { exitCode: number | null; output: string[] }> {
   const child = spawn(
     process.execPath,
@@ -35,6 +37,7 @@ export function startServerProcess(
       cwd,
       env: { ...env, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(user ?? {}),
     },
   )
   const output: string[] = []

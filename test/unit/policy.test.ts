@@ -212,9 +212,12 @@ describe('checkRunEnv', () => {
     expect(err.message).toContain(`RUN_ALLOW_ENV=${name}`)
   })
 
-  it.each(['FOO', '_X1', 'PATHS', 'MY_HOME', 'RUST_LOG', 'LANG', 'TZ', 'DEBUG'])('allows %s', (name) => {
-    expect(() => checkRunEnv({ [name]: 'x' }, [])).not.toThrow()
-  })
+  it.each(['FOO', '_X1', 'PATHS', 'MY_HOME', 'RUST_LOG', 'LANG', 'TZ', 'DEBUG', 'GIT_COMMITTER_NAME'])(
+    'allows %s',
+    (name) => {
+      expect(() => checkRunEnv({ [name]: 'x' }, [])).not.toThrow()
+    },
+  )
 
   it.each(['BAD-NAME', '1ABC', '', 'A B', 'X=Y'])(
     'refuses the invalid name %j as invalid_request',
@@ -336,6 +339,12 @@ describe('checkRunEnv: traffic, trust and spelling', () => {
     ['XDG_CONFIG_HOME', 'other state'],
     ['GITHUB_TOKEN', 'credential'],
     ['MY_SECRET', 'credential'],
+    ['SHELLOPTS', 'loads code'],
+    ['ps4', 'loads code'],
+    ['ZDOTDIR', 'loads code'],
+    ['GIT_TRACE', 'points git'],
+    ['git_dir', 'points git'],
+    ['GIT_EXTERNAL_DIFF', 'points git'],
   ])('refuses %s (%s) and names the override', (name, why) => {
     const err = refusal(() => checkRunEnv({ [name]: 'x' }, []))
     expect(err.code).toBe('forbidden_env')

@@ -30,6 +30,21 @@ describe('secrets', () => {
     expect(values.sort()).toEqual(['ghp_0123456789', 'sk-abcdefgh', 'token-one-123', 'token-two-456'])
   })
 
+  it("a URL's password is a secret whatever the variable's name; a URL without one is not", () => {
+    const env = {
+      HTTPS_PROXY: 'http://proxyuser:p%40ss-word-99@proxy.example:3128',
+      HTTP_PROXY: 'http://proxy.example:3128',
+      NO_PROXY: '127.0.0.1',
+      PATH: '/bin',
+    }
+    expect(secretNamesIn(env)).toEqual(['HTTPS_PROXY'])
+    const values = secretValues(env)
+    for (const v of ['proxyuser:p%40ss-word-99', 'p%40ss-word-99', 'p@ss-word-99'])
+      expect(values).toContain(v)
+    expect(values).not.toContain('http://proxy.example:3128')
+    expect(secretValues({ ALL_PROXY: 'socks5://user@proxy.example:1080' })).toEqual([])
+  })
+
   it('values: a named API_TOKENS entry gives its token, from the settings list and from the env string', () => {
     const entry = 'dash:named-token-789:read+run:team-a'
     expect(secretValues({ API_TOKENS: [entry, 'bare-token-123'] })).toContain('named-token-789')

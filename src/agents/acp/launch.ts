@@ -64,7 +64,7 @@ export function acpLaunch(
   let extraArgs: string[] = []
   let env: Record<string, string> = base
   if (spec.flavor === 'codex-acp') {
-    extraArgs = codexAcpArgs(config, s)
+    extraArgs = codexAcpArgs(config, s, serverEnv)
     env = {
       ...base,
       ...codexEnv(config, serverEnv, s.access),
@@ -124,12 +124,12 @@ function containerPlacement(
  * file held the keys for any command to read. (The pinned codex restores the policy's environment after the
  * snapshot, and keeps the keys out of it.)
  */
-function codexAcpArgs(config: Config, s: AcpLaunchSettings): string[] {
+function codexAcpArgs(config: Config, s: AcpLaunchSettings, serverEnv: NodeJS.ProcessEnv): string[] {
   const c = (kv: string) => ['-c', kv]
   const model = resolveModel(s.model, config.CODEX_MODEL)
   return [
     ...c('features.shell_snapshot=false'),
-    ...codexProviderArgs(config, s.access),
+    ...codexProviderArgs(config, s.access, serverEnv),
     ...(model ? c(`model=${JSON.stringify(model)}`) : []),
     ...c(
       `sandbox_mode=${JSON.stringify(innerSandbox(s.placement ?? {}, s.sandbox ?? config.CODEX_SANDBOX))}`,

@@ -113,6 +113,8 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
           stdin: spec.prompt,
           timeoutMs: spec.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,
+          // a command's daemon (setsid, a double fork) leaves the group: it ends with the process
+          sweepLeftovers: true,
         },
         stdout: { mode: 'lines', mapper: createClaudeMapper(this.id) },
       },

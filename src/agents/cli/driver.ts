@@ -81,7 +81,11 @@ export class CliDriver implements AgentDriver {
         spawn: {
           command: binary,
           args: isCodex
-            ? [...codexProviderArgs(this.config, this.runner), ...codexModelArgs(this.config), ...raw.args]
+            ? [
+                ...codexProviderArgs(this.config, this.runner, this.serverEnv),
+                ...codexModelArgs(this.config),
+                ...raw.args,
+              ]
             : raw.args,
           cwd: req.cwd,
           env: {

@@ -23,7 +23,7 @@ export function appServerLaunch(binary: string, options: AppServerProcessOptions
       'app-server',
       '-c',
       'thread_unload_delay_secs=0',
-      ...codexProviderArgs(config, options.runner),
+      ...codexProviderArgs(config, options.runner, serverEnv),
       ...markerOverride(marker),
     ],
     cwd: options.cwd,

@@ -61,7 +61,7 @@ export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
     if (req.skipGitRepoCheck ?? true) args.push('--skip-git-repo-check')
     if (schemaFile) args.push('--output-schema', schemaFile)
     for (const image of req.images ?? []) args.push('--image', image)
-    args.push(...codexProviderArgs(this.config, this.runner))
+    args.push(...codexProviderArgs(this.config, this.runner, this.serverEnv))
     if (marker) args.push(...markerOverride(marker), ...includeOnlyOverride(includeOnly))
     args.push('-')
     return args

@@ -1,6 +1,7 @@
 import type { Config } from '../../config/load.js'
+import { baseChildEnv } from '../../process/child-env.js'
 import { type ModelAccess, modelRoute } from '../../process/key-proxy/model-access.js'
-import { knownSecretNames, secretNameFragments } from '../../process/secrets.js'
+import { knownSecretNames, secretNameFragments, secretNamesIn } from '../../process/secrets.js'
 import { codexUpstream } from '../model-upstreams.js'
 
 /**
@@ -10,10 +11,15 @@ import { codexUpstream } from '../model-upstreams.js'
  */
 export const codexKeyEnv = 'CODEX_API_KEY'
 
-export function codexProviderArgs(config: Config, access?: ModelAccess): string[] {
+export function codexProviderArgs(
+  config: Config,
+  access?: ModelAccess,
+  /** The server's env: codex gets its allowlisted part, whose credentialed URLs its commands must not see. */
+  serverEnv: NodeJS.ProcessEnv = process.env,
+): string[] {
   const args: string[] = []
   const c = (kv: string) => args.push('-c', kv)
-  for (const kv of codexConfinementOverrides()) c(kv)
+  for (const kv of codexConfinementOverrides(secretNamesIn(baseChildEnv(serverEnv)))) c(kv)
   const proxied = access?.fronts?.('openai') === true
   const baseUrl = proxied
     ? modelRoute(access, 'openai', { key: undefined, url: undefined }).url
@@ -45,12 +51,16 @@ export function codexProviderArgs(config: Config, access?: ModelAccess): string[
 
 /**
  * Overrides every codex process gets, before the operator's own (CODEX_CONFIG_OVERRIDES may change them):
- * - commands the model runs never see a secret: the gateway's known secret names and every name that looks
- *   like a credential are excluded from their environment (codex applies `exclude` after `inherit`);
+ * - commands the model runs never see a secret: the gateway's known secret names, every name that looks
+ *   like a credential and the names of `secretNames` (those of codex's env whose URL holds a password: an
+ *   egress proxy's) are excluded from their environment (codex applies `exclude` after `inherit`);
  * - workspace-write means the workspace only: neither $TMPDIR nor /tmp is writable.
  */
-export function codexConfinementOverrides(): string[] {
-  const patterns = [...knownSecretNames, ...secretNameFragments.map((f) => `*${f}*`)]
+export function codexConfinementOverrides(secretNames: readonly string[] = []): string[] {
+  const patterns = [
+    ...new Set([...knownSecretNames, ...secretNames]),
+    ...secretNameFragments.map((f) => `*${f}*`),
+  ]
   return [
     `shell_environment_policy.exclude=[${patterns.map(toml).join(',')}]`,
     'sandbox_workspace_write.exclude_tmpdir_env_var=true',

@@ -126,6 +126,8 @@ export class CopilotDriver extends CliAgentDriver implements SessionDriver {
           env: this.childEnv(exec.isolation === 'container'),
           timeoutMs: exec.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,
+          // a command's daemon (setsid, a double fork) leaves the group: it ends with the process
+          sweepLeftovers: true,
         },
         stdout: { mode: 'lines', mapper },
       },

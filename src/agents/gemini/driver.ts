@@ -3,6 +3,7 @@ import type { Config } from '../../config/load.js'
 import { baseChildEnv } from '../../process/child-env.js'
 import { modelRoute } from '../../process/key-proxy/model-access.js'
 import { localRunner } from '../../process/local-runner.js'
+import { markerVariable, newMarker } from '../../process/process-marker.js'
 import type { ProcessRunner } from '../../process/runner.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
@@ -19,6 +20,12 @@ import { type GeminiInvocation, type GeminiProcessHost, GeminiSession } from './
 import { createGeminiStreamMapper } from './stream-events.js'
 
 export const geminiCapabilities = capabilities('sessions', 'interrupt')
+
+/**
+ * The process marker under a name Gemini CLI's strict env filter (SURFACE=Github) keeps for the commands it
+ * runs: it drops every other name but a few, the marker's own included (process-marker.ts `carriesMarker`).
+ */
+const geminiMarkerVariable = `GEMINI_CLI_${markerVariable}`
 
 import { placed } from '../placement.js'
 
@@ -108,6 +115,7 @@ export class GeminiDriver extends CliAgentDriver implements SessionDriver, Gemin
       yield runNotStarted(`cannot write Gemini settings under ${this.home}: ${(error as Error).message}`)
       return
     }
+    const marker = newMarker()
     yield* runProcess(
       {
         agent: this.id,
@@ -117,10 +125,13 @@ export class GeminiDriver extends CliAgentDriver implements SessionDriver, Gemin
           args: this.buildArgs(call),
           cwd: call.cwd,
           ...placed(call, 'gemini', [this.home], (call.sandbox ?? 'read-only') !== 'read-only'),
-          env: this.childEnv(),
+          env: { ...this.childEnv(), [geminiMarkerVariable]: marker },
           stdin: call.prompt,
           timeoutMs: call.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,
+          // a command's daemon (setsid, a double fork) leaves the group: it ends with the process
+          sweepLeftovers: true,
+          marker,
         },
         stdout: { mode: 'lines', mapper },
       },
