@@ -20,7 +20,9 @@
  * Reported per store, N and checkout: turns/s (median of the windows; and paired per round against the first
  * baseline), the turn's latency p50 and p99 (over every turn of the windows), the events stored per turn (the
  * sessions' lastSeq before and after), the store's outermost calls per turn (bench/store-calls.ts), and the share of
- * the window's wall time the EventLog spent in its serial flush ("log busy": near 100%, the log is the ceiling),
+ * the window's wall time the EventLog spent in its serial flush ("log busy": near 100%, the log is the ceiling;
+ * since session 17 a flush per lane, busy while any lane is, and "lanes at once" how many flushed at once on average
+ * while any did),
  * and on PostgreSQL the transactions the store's pool ran per turn (the event bus's pg_notify included).
  *
  * Usage: npx tsx bench/pg-session-turns.ts [--baseline <dir> ...] [--sessions 1,10,50] [--turns N] [--rounds R]
@@ -106,8 +108,10 @@ interface Gateway {
   server: ServerModule.RunningServer
   sessions: { id: string; client: JsonClient }[]
   storeCalls: ReturnType<typeof countStoreCalls>
-  /** Wall ms the gateway's EventLog spent in its serial flush so far. */
+  /** Wall ms the gateway's EventLog spent in its serial flush so far (any of its lanes). */
   logBusyMs: () => number
+  /** The same summed over the log's lanes. */
+  laneBusyMs: () => number
   /** PostgreSQL transactions the gateway's store began so far (undefined on SQLite). */
   pgTransactions: () => number | undefined
 }
@@ -117,8 +121,10 @@ interface Window {
   latencies: number[]
   eventsPerTurn: number
   storeCallsPerTurn: number
-  /** The share of the window's wall time the EventLog was flushing (committing, one thing at a time). */
+  /** The share of the window's wall time the EventLog was flushing (committing, one thing at a time per lane). */
   logBusy: number
+  /** Lanes flushing at once, on average while any was (1 with one lane). */
+  lanesBusy: number
   pgTransactionsPerTurn: number | undefined
 }
 
@@ -139,23 +145,31 @@ function countTransactions(store: unknown): () => number | undefined {
 }
 
 /**
- * Times the log's serial flush (a private method, the same in every checkout since session 14): while it runs, the
- * log commits one transaction after the other; the share of the wall time it runs is how close the log is to
- * its ceiling.
+ * Times the log's serial flush (a private method, the same in every checkout since session 14; since session 17 one
+ * per lane, `flush(lane)` with `lane.flushing`): while it runs, the log commits one transaction after the other;
+ * the share of the wall time it runs is how close the log is to its ceiling. `busy`: wall ms any lane was flushing;
+ * `laneMs`: the sum over the lanes (equal to `busy` with one lane; over the wall time, how many lanes ran at once).
  */
-function timeFlushes(log: unknown): () => number {
-  const l = log as { flush: () => Promise<void>; flushing: boolean }
+function timeFlushes(log: unknown): { busy: () => number; laneMs: () => number } {
+  type Flushing = { flushing: boolean }
+  const l = log as { flush: (lane?: Flushing) => Promise<void> } & Flushing
   const flush = l.flush
   if (typeof flush !== 'function') throw new BenchError('the EventLog has no flush method to time')
   let busy = 0
-  l.flush = function (this: typeof l) {
-    if (this.flushing) return flush.call(this)
+  let laneMs = 0
+  let running = 0
+  let since = 0
+  l.flush = function (this: typeof l, lane?: Flushing) {
+    if ((lane ?? this).flushing) return flush.call(this, lane)
     const t0 = performance.now()
-    return flush.call(this).finally(() => {
-      busy += performance.now() - t0
+    if (running++ === 0) since = t0
+    return flush.call(this, lane).finally(() => {
+      const t1 = performance.now()
+      laneMs += t1 - t0
+      if (--running === 0) busy += t1 - since
     })
   }
-  return () => busy
+  return { busy: () => busy, laneMs: () => laneMs }
 }
 
 async function startGateway(
@@ -174,14 +188,16 @@ async function startGateway(
     ...(store === 'postgres' ? { DATABASE_URL: await pg!.createDatabase() } : {}),
   })
   const server = await startServer({ env, cwd: dir, logger: false })
+  // the session manager's log is the gateway's one EventLog
+  const flushes = timeFlushes((server.ctx.sessions as unknown as { log: unknown }).log)
   const gateway: Gateway = {
     side,
     store,
     server,
     sessions: [],
     storeCalls: countStoreCalls(server.ctx.store as unknown as Record<string, unknown>),
-    // the session manager's log is the gateway's one EventLog
-    logBusyMs: timeFlushes((server.ctx.sessions as unknown as { log: unknown }).log),
+    logBusyMs: flushes.busy,
+    laneBusyMs: flushes.laneMs,
     pgTransactions: countTransactions(server.ctx.store),
   }
   try {
@@ -234,6 +250,7 @@ async function window(g: Gateway, n: number, turns: number): Promise<Window> {
   const before = await eventsStored(g, n)
   const latencies: number[] = []
   const busy0 = g.logBusyMs()
+  const lanes0 = g.laneBusyMs()
   const tx0 = g.pgTransactions()
   g.storeCalls.calls.clear()
   g.storeCalls.counting = true
@@ -255,6 +272,7 @@ async function window(g: Gateway, n: number, turns: number): Promise<Window> {
     latencies,
     storeCallsPerTurn: calls / (n * turns),
     logBusy: (g.logBusyMs() - busy0) / wallMs,
+    lanesBusy: (g.laneBusyMs() - lanes0) / Math.max(g.logBusyMs() - busy0, 1e-9),
     pgTransactionsPerTurn: tx0 === undefined ? undefined : (g.pgTransactions()! - tx0) / (n * turns),
     eventsPerTurn: ((await eventsStored(g, n)) - before) / (n * turns),
   }
@@ -323,6 +341,7 @@ async function main(): Promise<void> {
             median(ws.map((w) => w.eventsPerTurn)).toFixed(1),
             median(ws.map((w) => w.storeCallsPerTurn)).toFixed(1),
             `${(median(ws.map((w) => w.logBusy)) * 100).toFixed(0)}%`,
+            median(ws.map((w) => w.lanesBusy)).toFixed(1),
             store === 'postgres' ? median(ws.map((w) => w.pgTransactionsPerTurn!)).toFixed(1) : '',
             sides.length > 1 && side !== sides[1]
               ? `${median(paired).toFixed(2)} (${paired.map((p) => p.toFixed(2)).join(' ')})`
@@ -343,12 +362,13 @@ async function main(): Promise<void> {
               'events/turn',
               'store calls/turn',
               'log busy',
+              'lanes at once',
               'PG transactions/turn',
               sides.length > 1 ? `turns/s / ${sides[1]!.label}'s (per round)` : '',
             ],
             ...rows,
           ],
-          [true, false, true, true, true, true, true, true, true, true],
+          [true, false, true, true, true, true, true, true, true, true, true],
         )}`,
       )
     }
