@@ -26,17 +26,21 @@
  * and on PostgreSQL the transactions the store's pool ran per turn (the event bus's pg_notify included).
  *
  * Usage: npx tsx bench/pg-session-turns.ts [--baseline <dir> ...] [--sessions 1,10,50] [--turns N] [--rounds R]
- *          [--warmup W] [--stores sqlite,postgres] [--built]
+ *          [--warmup W] [--stores sqlite,postgres] [--pg-latency-ms L] [--built]
  *   --baseline (repeatable) another checkout with node_modules (`git worktree add --detach <dir> <commit>` and
  *     `cp -al node_modules <dir>/`), labelled by its short commit; without it only this checkout runs;
  *   --sessions the counts of concurrent sessions, default 1,10,50; --turns each session's turns per window,
  *     default 10; --rounds windows of each checkout per count, default 3; --warmup turns of every session of every
  *     gateway first, default 3; --stores default sqlite,postgres;
+ *   --pg-latency-ms the gateways reach PostgreSQL through bench/delay-proxy.mjs (a process of its own), which holds
+ *     every chunk L ms each way (at least: Node's timers): a database 2L ms or more of round trip away, as across a
+ *     network (default 0: direct);
  *   --built the gateways from their built dist/ (`npm run build` in each first) instead of src/ through tsx.
  * Not a test: exits 0 when every turn ended completed with the replayed answer and nothing was left running, 1
  * otherwise.
  */
-import { execFileSync } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import path from 'node:path'
 import type * as ServerModule from '../src/http/server.js'
 import { gatewayEnv } from '../test/support/gateway.js'
@@ -51,6 +55,7 @@ import { markdownTable, median, percentile } from './stats.js'
 import { countStoreCalls } from './store-calls.js'
 
 const replayAppServer = path.join(import.meta.dirname, 'replay-app-server', 'app-server.mjs')
+const delayProxy = path.join(import.meta.dirname, 'delay-proxy.mjs')
 /** The recorded turn's answer. */
 const answer = 'ok'
 const turnTimeoutMs = 60_000
@@ -71,6 +76,7 @@ interface Options {
   rounds: number
   warmup: number
   stores: StoreKind[]
+  pgLatencyMs: number
   built: boolean
 }
 
@@ -83,6 +89,7 @@ function options(): Options {
       rounds: { type: 'string' },
       warmup: { type: 'string' },
       stores: { type: 'string' },
+      'pg-latency-ms': { type: 'string' },
       built: { type: 'boolean', default: false },
     },
   })
@@ -97,6 +104,7 @@ function options(): Options {
     rounds: intOption(values.rounds, 3, 'rounds'),
     warmup: intOption(values.warmup, 3, 'warmup', 0),
     stores,
+    pgLatencyMs: intOption(values['pg-latency-ms'], 0, 'pg-latency-ms', 0),
     built: values.built === true,
   }
 }
@@ -178,14 +186,18 @@ async function startGateway(
   startServer: typeof ServerModule.startServer,
   pg: TestPostgres | undefined,
   sessions: number,
+  /** The port of the delaying proxy in front of `pg`, if any. */
+  pgProxyPort: number | undefined,
 ): Promise<Gateway> {
+  const database = store === 'postgres' ? await pg!.createDatabase() : undefined
+  const url = database && pgProxyPort ? database.replace(/:\d+\//, `:${pgProxyPort}/`) : database
   const { env, dir } = gatewayEnv(null, {
     CODEX_PATH: replayAppServer,
     CODEX_WARM_RUNS: 'false',
     // never asked: the replaying app-server answers by itself
     CODEX_API_BASE_URL: 'http://127.0.0.1:9/v1',
     CODEX_API_KEY: 'unused',
-    ...(store === 'postgres' ? { DATABASE_URL: await pg!.createDatabase() } : {}),
+    ...(url ? { DATABASE_URL: url } : {}),
   })
   const server = await startServer({ env, cwd: dir, logger: false })
   // the session manager's log is the gateway's one EventLog
@@ -304,13 +316,23 @@ async function main(): Promise<void> {
   console.log(`this:    ${thisCheckout} (${shortCommit(thisCheckout)}${dirty(thisCheckout)})`)
   for (const side of sides.slice(1)) console.log(`baseline: ${side.root} (${side.label})`)
   const pg = o.stores.includes('postgres') ? await startPostgres() : undefined
+  let proxy: ChildProcess | undefined
   const gateways: Gateway[] = []
   const tables: string[] = []
   try {
+    let proxyPort: number | undefined
+    if (pg && o.pgLatencyMs > 0) {
+      proxy = spawn(process.execPath, [delayProxy, '127.0.0.1', String(pg.port), String(o.pgLatencyMs)], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      })
+      const [line] = (await once(proxy.stdout!, 'data')) as [Buffer]
+      proxyPort = Number(line.toString().trim())
+      console.log(`postgres: through bench/delay-proxy.mjs, ${o.pgLatencyMs} ms each way`)
+    }
     for (const store of o.stores) {
       const of = new Map<Side, Gateway>()
       for (const side of sides) {
-        const g = await startGateway(side, store, startServers.get(side)!, pg, maxSessions)
+        const g = await startGateway(side, store, startServers.get(side)!, pg, maxSessions, proxyPort)
         gateways.push(g)
         of.set(side, g)
         await Promise.all(
@@ -375,6 +397,10 @@ async function main(): Promise<void> {
     for (const t of tables) console.log(t)
   } finally {
     for (const g of gateways) await closeGateway(g)
+    if (proxy && proxy.exitCode === null) {
+      proxy.kill('SIGTERM')
+      await once(proxy, 'exit')
+    }
     await pg?.stop()
     console.log(loadLine('at the end'))
     scope.close()
