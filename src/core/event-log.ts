@@ -102,13 +102,14 @@ export class EventLog {
   }
 
   /**
-   * Appends `event` and commits what is queued at once: its producer knows nothing more comes with it (a run's
-   * first or last event, a turn's end), so its waiters need not wait a loop turn.
+   * Appends `event` and commits what is queued (in its lane) at once: its producer knows nothing more comes with it
+   * (a run's first or last event, a turn's end), so its waiters need not wait a loop turn.
    */
   appendNow(ownerId: string, event: AgentEvent, fence?: EventFence): Promise<StoredEvent> {
-    const stored = this.append(ownerId, event, fence)
-    this.commitNow()
-    return stored
+    return new Promise((stored, failed) => {
+      const at = new Date().toISOString()
+      void this.flush(this.lanes.push({ ownerId, event: this.redact(event), at, fence, stored, failed }))
+    })
   }
 
   /**
@@ -135,7 +136,7 @@ export class EventLog {
   ): Promise<T> {
     return new Promise<T>((resolve, failed) => {
       let result: T
-      this.lanes.push({
+      const lane = this.lanes.push({
         ownerId,
         write: async (tx) => {
           result = await write(tx)
@@ -144,7 +145,8 @@ export class EventLog {
         done: () => resolve(result),
         failed,
       })
-      this.commitNow()
+      // its lane at once; the other lanes' groups fill on as they would
+      void this.flush(lane)
     })
   }
 
