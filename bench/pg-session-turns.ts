@@ -42,6 +42,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import path from 'node:path'
+import pg from 'pg'
 import type * as ServerModule from '../src/http/server.js'
 import { gatewayEnv } from '../test/support/gateway.js'
 import { startPostgres, type TestPostgres } from '../test/support/postgres.js'
@@ -290,6 +291,23 @@ async function window(g: Gateway, n: number, turns: number): Promise<Window> {
   }
 }
 
+/** The p50 of 200 `SELECT 1` one after the other on one connection to `url` (ms). */
+async function roundTripMs(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    const times: number[] = []
+    for (let i = 0; i < 200; i++) {
+      const t0 = performance.now()
+      await client.query('SELECT 1')
+      times.push(performance.now() - t0)
+    }
+    return percentile(times, 50)
+  } finally {
+    await client.end()
+  }
+}
+
 /** The short commit of a checkout, as its label. */
 function shortCommit(root: string): string {
   return execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()
@@ -327,7 +345,11 @@ async function main(): Promise<void> {
       })
       const [line] = (await once(proxy.stdout!, 'data')) as [Buffer]
       proxyPort = Number(line.toString().trim())
-      console.log(`postgres: through bench/delay-proxy.mjs, ${o.pgLatencyMs} ms each way`)
+      const direct = await roundTripMs(pg.url)
+      const proxied = await roundTripMs(pg.url.replace(/:\d+\//, `:${proxyPort}/`))
+      console.log(
+        `postgres: through bench/delay-proxy.mjs, ${o.pgLatencyMs} ms each way: a SELECT 1 takes ${proxied.toFixed(2)} ms (p50 of 200; direct ${direct.toFixed(2)} ms)`,
+      )
     }
     for (const store of o.stores) {
       const of = new Map<Side, Gateway>()
