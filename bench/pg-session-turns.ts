@@ -20,22 +20,29 @@
  * Reported per store, N and checkout: turns/s (median of the windows; and paired per round against the first
  * baseline), the turn's latency p50 and p99 (over every turn of the windows), the events stored per turn (the
  * sessions' lastSeq before and after), the store's outermost calls per turn (bench/store-calls.ts), and the share of
- * the window's wall time the EventLog spent in its serial flush ("log busy": near 100%, the log is the ceiling),
+ * the window's wall time the EventLog spent in its serial flush ("log busy": near 100%, the log is the ceiling;
+ * since session 17 a flush per lane, busy while any lane is, and "lanes at once" how many flushed at once on average
+ * while any did),
  * and on PostgreSQL the transactions the store's pool ran per turn (the event bus's pg_notify included).
  *
  * Usage: npx tsx bench/pg-session-turns.ts [--baseline <dir> ...] [--sessions 1,10,50] [--turns N] [--rounds R]
- *          [--warmup W] [--stores sqlite,postgres] [--built]
+ *          [--warmup W] [--stores sqlite,postgres] [--pg-latency-ms L] [--built]
  *   --baseline (repeatable) another checkout with node_modules (`git worktree add --detach <dir> <commit>` and
  *     `cp -al node_modules <dir>/`), labelled by its short commit; without it only this checkout runs;
  *   --sessions the counts of concurrent sessions, default 1,10,50; --turns each session's turns per window,
  *     default 10; --rounds windows of each checkout per count, default 3; --warmup turns of every session of every
  *     gateway first, default 3; --stores default sqlite,postgres;
+ *   --pg-latency-ms the gateways reach PostgreSQL through bench/delay-proxy.mjs (a process of its own), which holds
+ *     every chunk L ms each way (at least: Node's timers): a database 2L ms or more of round trip away, as across a
+ *     network (default 0: direct);
  *   --built the gateways from their built dist/ (`npm run build` in each first) instead of src/ through tsx.
  * Not a test: exits 0 when every turn ended completed with the replayed answer and nothing was left running, 1
  * otherwise.
  */
-import { execFileSync } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import path from 'node:path'
+import pg from 'pg'
 import type * as ServerModule from '../src/http/server.js'
 import { gatewayEnv } from '../test/support/gateway.js'
 import { startPostgres, type TestPostgres } from '../test/support/postgres.js'
@@ -49,6 +56,7 @@ import { markdownTable, median, percentile } from './stats.js'
 import { countStoreCalls } from './store-calls.js'
 
 const replayAppServer = path.join(import.meta.dirname, 'replay-app-server', 'app-server.mjs')
+const delayProxy = path.join(import.meta.dirname, 'delay-proxy.mjs')
 /** The recorded turn's answer. */
 const answer = 'ok'
 const turnTimeoutMs = 60_000
@@ -69,6 +77,7 @@ interface Options {
   rounds: number
   warmup: number
   stores: StoreKind[]
+  pgLatencyMs: number
   built: boolean
 }
 
@@ -81,6 +90,7 @@ function options(): Options {
       rounds: { type: 'string' },
       warmup: { type: 'string' },
       stores: { type: 'string' },
+      'pg-latency-ms': { type: 'string' },
       built: { type: 'boolean', default: false },
     },
   })
@@ -95,6 +105,7 @@ function options(): Options {
     rounds: intOption(values.rounds, 3, 'rounds'),
     warmup: intOption(values.warmup, 3, 'warmup', 0),
     stores,
+    pgLatencyMs: intOption(values['pg-latency-ms'], 0, 'pg-latency-ms', 0),
     built: values.built === true,
   }
 }
@@ -106,8 +117,10 @@ interface Gateway {
   server: ServerModule.RunningServer
   sessions: { id: string; client: JsonClient }[]
   storeCalls: ReturnType<typeof countStoreCalls>
-  /** Wall ms the gateway's EventLog spent in its serial flush so far. */
+  /** Wall ms the gateway's EventLog spent in its serial flush so far (any of its lanes). */
   logBusyMs: () => number
+  /** The same summed over the log's lanes. */
+  laneBusyMs: () => number
   /** PostgreSQL transactions the gateway's store began so far (undefined on SQLite). */
   pgTransactions: () => number | undefined
 }
@@ -117,8 +130,10 @@ interface Window {
   latencies: number[]
   eventsPerTurn: number
   storeCallsPerTurn: number
-  /** The share of the window's wall time the EventLog was flushing (committing, one thing at a time). */
+  /** The share of the window's wall time the EventLog was flushing (committing, one thing at a time per lane). */
   logBusy: number
+  /** Lanes flushing at once, on average while any was (1 with one lane). */
+  lanesBusy: number
   pgTransactionsPerTurn: number | undefined
 }
 
@@ -139,23 +154,31 @@ function countTransactions(store: unknown): () => number | undefined {
 }
 
 /**
- * Times the log's serial flush (a private method, the same in every checkout since session 14): while it runs, the
- * log commits one transaction after the other; the share of the wall time it runs is how close the log is to
- * its ceiling.
+ * Times the log's serial flush (a private method, the same in every checkout since session 14; since session 17 one
+ * per lane, `flush(lane)` with `lane.flushing`): while it runs, the log commits one transaction after the other;
+ * the share of the wall time it runs is how close the log is to its ceiling. `busy`: wall ms any lane was flushing;
+ * `laneMs`: the sum over the lanes (equal to `busy` with one lane; over the wall time, how many lanes ran at once).
  */
-function timeFlushes(log: unknown): () => number {
-  const l = log as { flush: () => Promise<void>; flushing: boolean }
+function timeFlushes(log: unknown): { busy: () => number; laneMs: () => number } {
+  type Flushing = { flushing: boolean }
+  const l = log as { flush: (lane?: Flushing) => Promise<void> } & Flushing
   const flush = l.flush
   if (typeof flush !== 'function') throw new BenchError('the EventLog has no flush method to time')
   let busy = 0
-  l.flush = function (this: typeof l) {
-    if (this.flushing) return flush.call(this)
+  let laneMs = 0
+  let running = 0
+  let since = 0
+  l.flush = function (this: typeof l, lane?: Flushing) {
+    if ((lane ?? this).flushing) return flush.call(this, lane)
     const t0 = performance.now()
-    return flush.call(this).finally(() => {
-      busy += performance.now() - t0
+    if (running++ === 0) since = t0
+    return flush.call(this, lane).finally(() => {
+      const t1 = performance.now()
+      laneMs += t1 - t0
+      if (--running === 0) busy += t1 - since
     })
   }
-  return () => busy
+  return { busy: () => busy, laneMs: () => laneMs }
 }
 
 async function startGateway(
@@ -164,24 +187,30 @@ async function startGateway(
   startServer: typeof ServerModule.startServer,
   pg: TestPostgres | undefined,
   sessions: number,
+  /** The port of the delaying proxy in front of `pg`, if any. */
+  pgProxyPort: number | undefined,
 ): Promise<Gateway> {
+  const database = store === 'postgres' ? await pg!.createDatabase() : undefined
+  const url = database && pgProxyPort ? database.replace(/:\d+\//, `:${pgProxyPort}/`) : database
   const { env, dir } = gatewayEnv(null, {
     CODEX_PATH: replayAppServer,
     CODEX_WARM_RUNS: 'false',
     // never asked: the replaying app-server answers by itself
     CODEX_API_BASE_URL: 'http://127.0.0.1:9/v1',
     CODEX_API_KEY: 'unused',
-    ...(store === 'postgres' ? { DATABASE_URL: await pg!.createDatabase() } : {}),
+    ...(url ? { DATABASE_URL: url } : {}),
   })
   const server = await startServer({ env, cwd: dir, logger: false })
+  // the session manager's log is the gateway's one EventLog
+  const flushes = timeFlushes((server.ctx.sessions as unknown as { log: unknown }).log)
   const gateway: Gateway = {
     side,
     store,
     server,
     sessions: [],
     storeCalls: countStoreCalls(server.ctx.store as unknown as Record<string, unknown>),
-    // the session manager's log is the gateway's one EventLog
-    logBusyMs: timeFlushes((server.ctx.sessions as unknown as { log: unknown }).log),
+    logBusyMs: flushes.busy,
+    laneBusyMs: flushes.laneMs,
     pgTransactions: countTransactions(server.ctx.store),
   }
   try {
@@ -234,6 +263,7 @@ async function window(g: Gateway, n: number, turns: number): Promise<Window> {
   const before = await eventsStored(g, n)
   const latencies: number[] = []
   const busy0 = g.logBusyMs()
+  const lanes0 = g.laneBusyMs()
   const tx0 = g.pgTransactions()
   g.storeCalls.calls.clear()
   g.storeCalls.counting = true
@@ -255,8 +285,26 @@ async function window(g: Gateway, n: number, turns: number): Promise<Window> {
     latencies,
     storeCallsPerTurn: calls / (n * turns),
     logBusy: (g.logBusyMs() - busy0) / wallMs,
+    lanesBusy: (g.laneBusyMs() - lanes0) / Math.max(g.logBusyMs() - busy0, 1e-9),
     pgTransactionsPerTurn: tx0 === undefined ? undefined : (g.pgTransactions()! - tx0) / (n * turns),
     eventsPerTurn: ((await eventsStored(g, n)) - before) / (n * turns),
+  }
+}
+
+/** The p50 of 200 `SELECT 1` one after the other on one connection to `url` (ms). */
+async function roundTripMs(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    const times: number[] = []
+    for (let i = 0; i < 200; i++) {
+      const t0 = performance.now()
+      await client.query('SELECT 1')
+      times.push(performance.now() - t0)
+    }
+    return percentile(times, 50)
+  } finally {
+    await client.end()
   }
 }
 
@@ -286,13 +334,27 @@ async function main(): Promise<void> {
   console.log(`this:    ${thisCheckout} (${shortCommit(thisCheckout)}${dirty(thisCheckout)})`)
   for (const side of sides.slice(1)) console.log(`baseline: ${side.root} (${side.label})`)
   const pg = o.stores.includes('postgres') ? await startPostgres() : undefined
+  let proxy: ChildProcess | undefined
   const gateways: Gateway[] = []
   const tables: string[] = []
   try {
+    let proxyPort: number | undefined
+    if (pg && o.pgLatencyMs > 0) {
+      proxy = spawn(process.execPath, [delayProxy, '127.0.0.1', String(pg.port), String(o.pgLatencyMs)], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      })
+      const [line] = (await once(proxy.stdout!, 'data')) as [Buffer]
+      proxyPort = Number(line.toString().trim())
+      const direct = await roundTripMs(pg.url)
+      const proxied = await roundTripMs(pg.url.replace(/:\d+\//, `:${proxyPort}/`))
+      console.log(
+        `postgres: through bench/delay-proxy.mjs, ${o.pgLatencyMs} ms each way: a SELECT 1 takes ${proxied.toFixed(2)} ms (p50 of 200; direct ${direct.toFixed(2)} ms)`,
+      )
+    }
     for (const store of o.stores) {
       const of = new Map<Side, Gateway>()
       for (const side of sides) {
-        const g = await startGateway(side, store, startServers.get(side)!, pg, maxSessions)
+        const g = await startGateway(side, store, startServers.get(side)!, pg, maxSessions, proxyPort)
         gateways.push(g)
         of.set(side, g)
         await Promise.all(
@@ -323,6 +385,7 @@ async function main(): Promise<void> {
             median(ws.map((w) => w.eventsPerTurn)).toFixed(1),
             median(ws.map((w) => w.storeCallsPerTurn)).toFixed(1),
             `${(median(ws.map((w) => w.logBusy)) * 100).toFixed(0)}%`,
+            median(ws.map((w) => w.lanesBusy)).toFixed(1),
             store === 'postgres' ? median(ws.map((w) => w.pgTransactionsPerTurn!)).toFixed(1) : '',
             sides.length > 1 && side !== sides[1]
               ? `${median(paired).toFixed(2)} (${paired.map((p) => p.toFixed(2)).join(' ')})`
@@ -343,18 +406,23 @@ async function main(): Promise<void> {
               'events/turn',
               'store calls/turn',
               'log busy',
+              'lanes at once',
               'PG transactions/turn',
               sides.length > 1 ? `turns/s / ${sides[1]!.label}'s (per round)` : '',
             ],
             ...rows,
           ],
-          [true, false, true, true, true, true, true, true, true, true],
+          [true, false, true, true, true, true, true, true, true, true, true],
         )}`,
       )
     }
     for (const t of tables) console.log(t)
   } finally {
     for (const g of gateways) await closeGateway(g)
+    if (proxy && proxy.exitCode === null) {
+      proxy.kill('SIGTERM')
+      await once(proxy, 'exit')
+    }
     await pg?.stop()
     console.log(loadLine('at the end'))
     scope.close()

@@ -62,7 +62,7 @@ export function markdownTable(rows: string[][], alignRight: boolean[] = []): str
   const pad = (cell: string, col: number) =>
     alignRight[col] ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!)
   const line = (r: string[]) => `| ${r.map((c, i) => pad(c, i)).join(' | ')} |`
-  const rule = `| ${widths.map((w, i) => (alignRight[i] ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`
+  const rule = `| ${widths.map((w, i) => (alignRight[i] ? `${'-'.repeat(Math.max(w - 1, 0))}:` : '-'.repeat(w))).join(' | ')} |`
   return [line(rows[0]!), rule, ...rows.slice(1).map(line)].join('\n')
 }
 

@@ -21,7 +21,7 @@ export interface GatewayContext {
   active: ActiveRuns
   store: Store
   node: NodeMembership
-  /** Stops watching other nodes and closes the queue, signals and bus connections. */
+  /** Stops watching other nodes, stores what is queued on the EventLog, closes the queue, signals and bus connections. */
   closeCluster(): Promise<void>
   runs: RunManager
   sessions: SessionManager

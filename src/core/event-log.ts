@@ -3,6 +3,7 @@ import type { AgentEvent, StoredEvent } from '../protocol/events.js'
 import { type EventBus, InProcessEventBus, type OwnedEvent } from '../store/event-bus.js'
 import type { EventFence, EventToAppend, Store } from '../store/store.js'
 import { AsyncQueue } from '../util/async-queue.js'
+import { EventLanes, type Lane } from './event-log-lanes.js'
 import { coalesceOutput } from './output-coalescing.js'
 
 const pageSize = 500
@@ -45,21 +46,26 @@ const isWrite = (q: Queued | QueuedWrite): q is QueuedWrite => 'write' in q
  * commit are stored as one event (output-coalescing.ts); each of their appends resolves with it. On a store whose
  * commit costs round trips (PostgreSQL: Store.inOneTransaction), the store steps queued with commitWith (a turn's
  * start, its agent turn id, its end) are committed with the events queued around them in one transaction, so many
- * sessions' turns share the log's commits instead of each step taking one of its own.
+ * sessions' turns share the log's commits instead of each step taking one of its own. There, too, the queue is
+ * split in lanes (Store.commitLanes; event-log-lanes.ts), each a serial flush of its own: the commits of owners in
+ * different lanes run at once, an owner's entries stay in one lane (its order and seqs as in one queue).
  */
 export class EventLog {
   private readonly taps: ((ev: StoredEvent) => void)[] = []
-  private readonly queue: (Queued | QueuedWrite)[] = []
-  private flushing = false
-  /** When the last commit ended (performance.now()). */
-  private lastCommit = Number.NEGATIVE_INFINITY
+  private readonly lanes: EventLanes<Queued | QueuedWrite>
 
-  /** `redactor` replaces the gateway's secret values in every event before it is stored or published. */
+  /**
+   * `redactor` replaces the gateway's secret values in every event before it is stored or published; `lanes`, how
+   * many commits may run at once (each for other owners).
+   */
   constructor(
     private readonly store: Store,
     private readonly bus: EventBus = new InProcessEventBus(),
     readonly redactor: Redactor = new Redactor([]),
-  ) {}
+    lanes: number = store.commitLanes ?? 1,
+  ) {
+    this.lanes = new EventLanes(store.inOneTransaction ? lanes : 1)
+  }
 
   /**
    * How long a reader that found its owner's record ended waits for the terminal event not stored yet, before it
@@ -87,22 +93,23 @@ export class EventLog {
   append(ownerId: string, event: AgentEvent, fence?: EventFence): Promise<StoredEvent> {
     return new Promise((stored, failed) => {
       const at = new Date().toISOString()
-      this.queue.push({ ownerId, event: this.redact(event), at, fence, stored, failed })
-      if (this.queue.length === 1 && !this.flushing) {
-        if (performance.now() - this.lastCommit > idleAfterMs) process.nextTick(() => void this.flush())
-        else setImmediate(() => void this.flush())
+      const lane = this.lanes.push({ ownerId, event: this.redact(event), at, fence, stored, failed })
+      if (lane.queue.length === 1 && !lane.flushing) {
+        if (performance.now() - lane.lastCommit > idleAfterMs) process.nextTick(() => void this.flush(lane))
+        else setImmediate(() => void this.flush(lane))
       }
     })
   }
 
   /**
-   * Appends `event` and commits what is queued at once: its producer knows nothing more comes with it (a run's
-   * first or last event, a turn's end), so its waiters need not wait a loop turn.
+   * Appends `event` and commits what is queued (in its lane) at once: its producer knows nothing more comes with it
+   * (a run's first or last event, a turn's end), so its waiters need not wait a loop turn.
    */
   appendNow(ownerId: string, event: AgentEvent, fence?: EventFence): Promise<StoredEvent> {
-    const stored = this.append(ownerId, event, fence)
-    this.commitNow()
-    return stored
+    return new Promise((stored, failed) => {
+      const at = new Date().toISOString()
+      void this.flush(this.lanes.push({ ownerId, event: this.redact(event), at, fence, stored, failed }))
+    })
   }
 
   /**
@@ -111,7 +118,7 @@ export class EventLog {
    * promise still says when its event is stored.
    */
   commitNow(): void {
-    void this.flush()
+    for (const lane of this.lanes.all) if (lane.queue.length > 0) void this.flush(lane)
   }
 
   /**
@@ -129,7 +136,7 @@ export class EventLog {
   ): Promise<T> {
     return new Promise<T>((resolve, failed) => {
       let result: T
-      this.queue.push({
+      const lane = this.lanes.push({
         ownerId,
         write: async (tx) => {
           result = await write(tx)
@@ -138,39 +145,53 @@ export class EventLog {
         done: () => resolve(result),
         failed,
       })
-      this.commitNow()
+      // its lane at once; the other lanes' groups fill on as they would
+      void this.flush(lane)
     })
   }
 
   /** Events queued and not yet stored. */
   get backlog(): number {
-    return this.queue.length
+    return this.lanes.backlog
   }
 
-  private async flush(): Promise<void> {
-    if (this.flushing) return
-    this.flushing = true
+  /** Resolves once everything appended so far is stored and published (or failed): before the store closes. */
+  async drain(): Promise<void> {
+    this.commitNow()
+    await this.lanes.whenIdle()
+  }
+
+  /** Commits a lane's queue, one commit after the other (another lane's run beside it). */
+  private async flush(lane: Lane<Queued | QueuedWrite>): Promise<void> {
+    if (lane.flushing) return
+    lane.flushing = true
+    const queue = lane.queue
     try {
-      while (this.queue.length > 0) {
+      while (queue.length > 0) {
         // where a commit costs round trips, the writes go with the events around them, in one transaction
-        if (this.store.inOneTransaction && this.queue.slice(0, maxBatch).some(isWrite)) {
-          await this.commitGroup(this.queue.splice(0, maxBatch))
+        if (this.store.inOneTransaction && queue.slice(0, maxBatch).some(isWrite)) {
+          const group = queue.splice(0, maxBatch)
+          await this.commitGroup(group)
+          this.lanes.settled(group)
           continue
         }
-        const first = this.queue[0]!
+        const first = queue[0]!
         if (isWrite(first)) {
-          this.queue.shift()
+          queue.shift()
           await this.commitWrite(first)
+          this.lanes.settled([first])
           continue
         }
         // the events up to the next write (it commits on its own, after them)
-        const write = this.queue.findIndex(isWrite)
-        const events = this.queue.splice(0, write < 0 ? maxBatch : Math.min(write, maxBatch)) as Queued[]
+        const write = queue.findIndex(isWrite)
+        const events = queue.splice(0, write < 0 ? maxBatch : Math.min(write, maxBatch)) as Queued[]
         await this.commit(coalesceOutput(events, merged))
+        this.lanes.settled(events)
       }
     } finally {
-      this.flushing = false
-      this.lastCommit = performance.now()
+      lane.flushing = false
+      lane.lastCommit = performance.now()
+      this.lanes.stopped()
     }
   }
 

@@ -165,6 +165,8 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   for (const driver of registry.list()) void driver.probe().catch(() => {})
   const closeCluster = async () => {
     clearInterval(watch)
+    // what is queued on the log is stored and announced before the bus and the store close
+    await log.drain()
     await queue?.stop()
     await signals?.close()
     await bus.close()

@@ -222,6 +222,12 @@ export interface Store {
    * where a commit is cheap (SQLite): each step commits on its own.
    */
   inOneTransaction?<T>(fn: (tx: Store) => Promise<T>): Promise<T>
+  /**
+   * How many transactions the EventLog may run at once, each for other owners (its lanes: event-log-lanes.ts),
+   * where transactions of different owners run side by side (PostgreSQL: a share of the pool, the rest left to
+   * readers). Absent: one (SQLite has one writer).
+   */
+  readonly commitLanes?: number
   eventsAfter(ownerId: string, afterSeq: number, limit: number): Promise<StoredEvent[]>
   /**
    * Moves the runs still `queued` or `running` owned by one of `lost` to `to`, and returns them, oldest first:

@@ -100,7 +100,8 @@ describe('PgEventBus: one NOTIFY statement per commit', () => {
     const bus = await PgEventBus.start(url, counting.pool, 'node_a')
     const listener = await listening(url)
     try {
-      const log = new EventLog(store, bus)
+      // one lane: both owners in one commit (with lanes, each owner's events are a commit of their own lane)
+      const log = new EventLog(store, bus, undefined, 1)
       await store.createRun(newRun('run_a'))
       await store.createRun(newRun('run_b'))
       // appended in one go: one commit of 40 events, alternating owners

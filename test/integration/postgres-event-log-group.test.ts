@@ -19,7 +19,8 @@ async function setup() {
   const bus = new InProcessEventBus()
   const published: StoredEvent[] = []
   for (const id of ['ses_a', 'ses_b']) bus.subscribe(id, (ev) => published.push(ev))
-  const log = new EventLog(store, bus)
+  // one lane: the group of both sessions' entries is one commit (lanes: postgres-event-log-lanes.test.ts)
+  const log = new EventLog(store, bus, undefined, 1)
   /** The transaction (xmin) each stored event row was written in, by owner and seq. */
   const transactions = async () =>
     (

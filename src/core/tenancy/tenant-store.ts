@@ -39,6 +39,7 @@ const sharedMembers = [
   'appendEvent',
   'appendEvents',
   'inOneTransaction',
+  'commitLanes',
   'eventsAfter',
   'takeOverRuns',
   'takeOverRunsMissingEnd',

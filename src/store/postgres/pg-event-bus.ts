@@ -50,8 +50,13 @@ export class PgEventBus implements EventBus {
     }
     const payloads: string[] = []
     for (const [owner, own] of byOwner) payloads.push(...noticesOf(this.node, owner, own))
-    void this.notify(payloads)
+    const sending = this.notify(payloads)
+    this.sending.add(sending)
+    void sending.finally(() => this.sending.delete(sending))
   }
+
+  /** The notices being sent (close waits for them: the last commits before a shutdown are announced too). */
+  private readonly sending = new Set<Promise<void>>()
 
   /**
    * Sends one commit's notices in one statement (one round trip and transaction, however many owners), again on a
@@ -82,6 +87,7 @@ export class PgEventBus implements EventBus {
   private closed = false
 
   async close(): Promise<void> {
+    await Promise.all(this.sending)
     this.closed = true
     this.local.removeAllListeners()
     await this.listener?.close()

@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../../protocol/events.js'
+import { jsonOnce } from '../../util/json-once.js'
 
 /** NOTIFY payloads are limited to 8000 bytes: an event that does not fit travels as a pointer (read from the table). */
 const maxInlineBytes = 7000
@@ -49,7 +50,8 @@ export function noticesOf(node: string, owner: string, events: readonly StoredEv
     bytes = overhead
   }
   for (const event of events) {
-    const json = JSON.stringify(event)
+    // the text the store wrote (jsonOnce): encoded once for the row, the notices and the streams
+    const json = jsonOnce(event)
     const size = Buffer.byteLength(json) + 1
     if (overhead + size > maxInlineBytes) {
       flush()

@@ -52,6 +52,8 @@ export const defaultPgTimeouts: PgTimeouts = {
 export interface PgStoreOptions {
   /** Connections in the pool (default 10). */
   poolSize?: number
+  /** Store.commitLanes: the EventLog's transactions at once (default half the pool, the rest left to readers). */
+  commitLanes?: number
   timeouts?: PgTimeouts
 }
 
@@ -82,6 +84,7 @@ const inList = (values: readonly string[], from = 1) => values.map((_, i) => `$$
 export class PostgresStore implements Store {
   readonly kind = 'postgres'
   readonly pool: pg.Pool
+  readonly commitLanes: number
   /** On the view inOneTransaction hands out: the transaction its calls run in. */
   private shared: SharedTransaction | undefined
   private readonly runs = new PgJsonTable<Run>('runs', columns.runs, true)
@@ -92,8 +95,9 @@ export class PostgresStore implements Store {
 
   private constructor(
     readonly url: string,
-    { poolSize = 10, timeouts = defaultPgTimeouts }: PgStoreOptions,
+    { poolSize = 10, timeouts = defaultPgTimeouts, commitLanes }: PgStoreOptions,
   ) {
+    this.commitLanes = Math.max(1, Math.min(commitLanes ?? Math.floor(poolSize / 2), poolSize - 1))
     this.pool = new pg.Pool({
       connectionString: url,
       max: poolSize,
