@@ -1,0 +1,116 @@
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import type { StoredEvent } from '../../../src/protocol/events.js'
+import { PostgresStore } from '../../../src/store/postgres/postgres-store.js'
+import type { MockLlm } from '../../mock-llm/index.js'
+import { gatewayEnv, startGateway } from '../gateway.js'
+import { startPostgres, type TestPostgres } from '../postgres.js'
+import { type ServerProcess, startServerProcess } from '../server-process.js'
+
+/** Where the stress sends its requests: one gateway on SQLite, or gateway nodes sharing one PostgreSQL. */
+export interface StressTarget {
+  /** One base URL per node. */
+  urls: string[]
+  /** The gateway's directory (workspace, data, homes): every process it starts runs below it. */
+  dir: string
+  /** The URL of the node that owns the session in the store (undefined on one node, or when none does). */
+  ownerUrl(sessionId: string): Promise<string | undefined>
+  /** The session's events as stored after `seq` (at most 20): what a replay should have given. */
+  storedAfter(sessionId: string, seq: number): Promise<StoredEvent[]>
+  /** The nodes' last log lines (empty for the in-process gateway, which logs nothing). */
+  logTail(lines: number): string
+  /** Stops every node (and the database server): what went wrong doing so (a node that did not exit 0). */
+  close(): Promise<string[]>
+}
+
+export type StressStore = 'sqlite' | 'postgres'
+
+/** The stress's own settings on every node: approvals and queues that end in time, short agent kills. */
+const stressEnv = {
+  APPROVAL_TIMEOUT_SECONDS: '8',
+  MAX_QUEUED_TURNS: '3',
+  TIMEOUT_SECONDS: '60',
+}
+
+export async function startTarget(mock: MockLlm, store: StressStore, nodes: number): Promise<StressTarget> {
+  if (store === 'sqlite') {
+    if (nodes !== 1) throw new Error('several nodes share a PostgreSQL store only: --store postgres')
+    const gw = await startGateway(mock, stressEnv)
+    return {
+      urls: [gw.url],
+      dir: gw.dir,
+      ownerUrl: async () => undefined,
+      storedAfter: (id, seq) => gw.ctx.store.eventsAfter(id, seq, 20),
+      logTail: () => '',
+      close: async () => {
+        await gw.close()
+        return []
+      },
+    }
+  }
+  return startPostgresNodes(mock, nodes)
+}
+
+/**
+ * `nodes` gateway processes (`serve`, role all) on one throwaway PostgreSQL database, like a cluster behind a load
+ * balancer: one workspace and one CODEX_HOME for all (a shared volume), so any node can resume a thread.
+ */
+async function startPostgresNodes(mock: MockLlm, count: number): Promise<StressTarget> {
+  const pg: TestPostgres = await startPostgres()
+  const nodes: ServerProcess[] = []
+  let store: PostgresStore | undefined
+  const close = async () => {
+    const problems: string[] = []
+    for (const node of nodes) {
+      const code = await node.stop()
+      if (code !== 0)
+        problems.push(`node pid ${node.child.pid} exited ${code}:\n${node.output.slice(-30).join('\n')}`)
+    }
+    await store?.close().catch(() => {})
+    await pg.stop()
+    return problems
+  }
+  try {
+    const url = await pg.createDatabase()
+    store = await PostgresStore.open(url)
+    const { env, dir, workspace } = gatewayEnv(mock, {
+      ...stressEnv,
+      DATABASE_URL: url,
+      // a node stalled by a loaded machine is not taken for dead (the stress kills none)
+      NODE_TIMEOUT_SECONDS: '30',
+    })
+    // one after the other: processes compiling TypeScript at once take long on a busy machine
+    for (let i = 0; i < count; i++) {
+      const dataDir = path.join(dir, `data-${i}`)
+      mkdirSync(dataDir, { recursive: true })
+      const p = await startServerProcess({ ...env, DATA_DIR: dataDir }, path.dirname(workspace), 90_000)
+      if (!('url' in p)) throw new Error(`node ${i} exited ${p.exitCode}:\n${p.output.join('\n')}`)
+      nodes.push(p)
+    }
+    const opened = store
+    const urlOfNode = new Map<string, string>()
+    return {
+      urls: nodes.map((n) => n.url),
+      dir,
+      async ownerUrl(sessionId) {
+        const owner = await opened.ownerOf(sessionId)
+        if (!owner) return undefined
+        if (!urlOfNode.has(owner))
+          for (const record of await opened.listNodes()) {
+            const node = nodes.find((n) => n.child.pid === record.pid)
+            if (node) urlOfNode.set(record.id, node.url)
+          }
+        return urlOfNode.get(owner)
+      },
+      storedAfter: (id, seq) => opened.eventsAfter(id, seq, 20),
+      logTail: (lines) =>
+        nodes
+          .map((n) => `--- node ${n.url} (pid ${n.child.pid}):\n${n.output.slice(-lines).join('\n')}`)
+          .join('\n'),
+      close,
+    }
+  } catch (err) {
+    await close()
+    throw err
+  }
+}
