@@ -7,7 +7,8 @@
  * test/e2e/cluster-lifecycle-stress.test.ts.
  *
  * Usage: npx tsx bench/session-lifecycle-stress.ts [--seed N] [--steps N] [--sessions N] [--slow-ms N]
- *   [--store sqlite|postgres] [--nodes N] [--verbose]
+ *   [--store sqlite|postgres] [--nodes N] [--kill-at STEP] [--verbose]
+ * `--kill-at STEP` SIGKILLs a node at that step: the others must take its sessions over, losing nothing.
  * Exits 0 when nothing was violated, 1 otherwise.
  */
 import { runLifecycleStress } from '../test/support/lifecycle/stress.js'
@@ -23,6 +24,7 @@ async function main(): Promise<number> {
       'slow-ms': { type: 'string' },
       store: { type: 'string' },
       nodes: { type: 'string' },
+      'kill-at': { type: 'string' },
       verbose: { type: 'boolean' },
     },
   })
@@ -35,6 +37,8 @@ async function main(): Promise<number> {
     throw new BenchError(`--store must be sqlite or postgres, got "${store}"`)
   const nodes = intOption(values.nodes, 1, 'nodes')
   if (nodes > 1 && store !== 'postgres') throw new BenchError('--nodes above 1 needs --store postgres')
+  const killAt = values['kill-at'] === undefined ? undefined : intOption(values['kill-at'], 0, 'kill-at')
+  if (killAt !== undefined && nodes < 2) throw new BenchError('--kill-at needs --nodes 2 or more')
   const t0 = Date.now()
   const report = await runLifecycleStress({
     seed,
@@ -43,6 +47,7 @@ async function main(): Promise<number> {
     slowMs,
     store,
     nodes,
+    killAt,
     log: (line) => {
       if (values.verbose || line.startsWith('VIOLATION')) console.log(line)
     },

@@ -19,6 +19,11 @@ export interface StressOptions {
   store?: StressStore
   /** How many gateway processes share the PostgreSQL store (1 by default); each request goes to one at random. */
   nodes?: number
+  /**
+   * On several nodes: the step at which one node, picked at random, is SIGKILLed. The others must take its sessions
+   * over (nothing stored lost, the next turn resumes the thread); the steps go on on the nodes left.
+   */
+  killAt?: number
   log?: (line: string) => void
 }
 
@@ -102,8 +107,13 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
   const sessions: { id: string; approvals: boolean; archived: boolean }[] = []
   const background: Promise<void>[] = []
   const followers: Follower[] = []
-  const { urls } = target
-  const cluster = urls.length > 1
+  const cluster = target.urls.length > 1
+  /** The nodes alive (a killed one leaves it); requests in flight to a killed node may fail. */
+  let urls = [...target.urls]
+  const killed = new Set<string>()
+  /** Takeovers done: a request begun before one may answer 503 (its owner died under it). */
+  let takeovers = 0
+  let killing = false
   // one node: no draw, so a seed gives the same steps as before nodes existed
   const pickNode = () => (cluster ? rng.pick(urls) : urls[0]!)
   /** On several nodes: `check` holds on every node (a read there agrees with what the step answered). */
@@ -123,15 +133,23 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
       return `turn ${turn.id} is ${t.status}, the step answered ${turn.status}`
     return undefined
   }
-  const expect = (action: Action, what: string, answer: Answer) => {
+  const expect = (action: Action, what: string, answer: Answer, begunAt = takeovers) => {
     report.statuses[answer.status] = (report.statuses[answer.status] ?? 0) + 1
-    if (!expected[action].includes(answer.status))
+    const code = (answer.body as { error?: { code?: string } } | null)?.error?.code
+    const ownerDied =
+      answer.status === 503 &&
+      (killing || begunAt < takeovers) &&
+      (code === 'worker_unavailable' || code === 'session_taken_over')
+    if (!expected[action].includes(answer.status) && !ownerDied)
       violate(`${what}: status ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`)
   }
-  const guarded = async (what: string, work: () => Promise<void>) => {
+  const guarded = async (what: string, work: () => Promise<void>, node?: string) => {
     try {
       await work()
     } catch (err) {
+      // a request to a node killed meanwhile: its connection is gone
+      if (node && killed.has(node) && !(err instanceof Hang))
+        return log(`${what}: lost with its node (${(err as Error).message})`)
       violate(`${what}: ${err instanceof Hang ? 'HANG ' : ''}${(err as Error).message}`)
     }
   }
@@ -147,6 +165,7 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
     what: string,
   ) => {
     const signal = AbortSignal.timeout(120_000)
+    const begunAt = takeovers
     try {
       const res = await fetch(`${node}/v1/sessions/${s.id}/turns`, {
         method: 'POST',
@@ -160,7 +179,7 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
         try {
           parsed = JSON.parse(text)
         } catch {}
-        expect('turn', what, { status: res.status, body: parsed ?? text })
+        expect('turn', what, { status: res.status, body: parsed ?? text }, begunAt)
         const onBusy = (body as { onBusy?: string }).onBusy
         if (res.status === 409 && !s.archived && onBusy !== 'reject')
           violate(`${what}: 409 on a live session with onBusy ${onBusy ?? 'default'}: ${text}`)
@@ -171,6 +190,8 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
       report.crossNode.streamedTurns++
       const events = (await readSseUntil(res, () => false)).map((f) => JSON.parse(f.data) as StoredEvent)
       const end = events.at(-1)
+      // a stream from a node killed meanwhile ends where the node died
+      if (killed.has(node)) return
       if (!end || !isTurnEnd(end) || !('turnId' in end) || end.turnId !== turnId)
         return violate(
           `${what}: the stream of turn ${turnId} ended without its end: ${events.slice(-3).map(describe).join(', ')}`,
@@ -183,6 +204,62 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
     } catch (err) {
       if (signal.aborted) throw new Hang(`${what}: the turn's stream did not end in 120 s`)
       throw err
+    }
+  }
+
+  /**
+   * SIGKILLs a node: the others take its sessions over (their owner a live node) with every stored event kept,
+   * and the next turn of each, sent to any node left, resumes its thread and completes.
+   */
+  const killNode = async (step: number) => {
+    const victim = rng.pick(urls)
+    const survivor = urls.find((u) => u !== victim)!
+    const before = new Map<string, StoredEvent[]>()
+    const owners = new Map<string, string | undefined>()
+    for (const s of sessions) {
+      const lastSeq = (await call<Session>(`${survivor}/v1/sessions/${s.id}`)).body.lastSeq
+      before.set(s.id, await sseEvents(survivor, s.id, 0, lastSeq))
+      owners.set(s.id, await target.ownerIdOf(s.id))
+    }
+    killing = true
+    urls = urls.filter((u) => u !== victim)
+    killed.add(victim)
+    const victimId = await target.kill(victim)
+    const orphans = sessions.filter((s) => owners.get(s.id) === victimId)
+    log(`step ${step} kill ${victim} (${victimId}), owner of ${orphans.map((s) => s.id).join(', ')}`)
+    const what = `step ${step} kill ${victim}`
+    try {
+      const deadline = Date.now() + 60_000
+      for (const s of orphans) {
+        // an archived session stays where it was (nothing runs there)
+        const held = async () =>
+          (await call<Session>(`${survivor}/v1/sessions/${s.id}`)).body.status === 'archived' ||
+          (await target.ownerIdOf(s.id)) !== victimId
+        while (!(await held()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+        if (!(await held())) violate(`${what}: session ${s.id} still owned by the dead node after 60 s`)
+      }
+      takeovers++
+    } finally {
+      killing = false
+    }
+    for (const s of sessions) {
+      const kept = before.get(s.id) ?? []
+      const lastSeq = (await call<Session>(`${survivor}/v1/sessions/${s.id}`)).body.lastSeq
+      const now = await sseEvents(survivor, s.id, 0, lastSeq)
+      if (JSON.stringify(now.slice(0, kept.length)) !== JSON.stringify(kept))
+        violate(`${what}: ${s.id} lost stored events: ${firstDifference(now.slice(0, kept.length), kept)}`)
+    }
+    for (const s of orphans.filter((x) => !x.archived)) {
+      const a = await call<Turn>(
+        `${rng.pick(urls)}/v1/sessions/${s.id}/turns?wait=true`,
+        { body: { input: promptOf('plain', step), onBusy: 'queue' } },
+        120_000,
+      )
+      expect('turn', `${what} resume ${s.id}`, a)
+      if (a.status !== 200 || a.body.status !== 'completed')
+        violate(
+          `${what}: the first turn of ${s.id} after the takeover: ${a.status} ${JSON.stringify(a.body)}`,
+        )
     }
   }
 
@@ -202,6 +279,11 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
   try {
     await create(0)
     for (let step = 1; step <= opts.steps; step++) {
+      if (step === opts.killAt && urls.length > 1) {
+        report.actions.kill = (report.actions.kill ?? 0) + 1
+        await guarded(`step ${step} kill`, () => killNode(step))
+        continue
+      }
       let action = pickAction(rng, cluster ? clusterWeights : weights)
       // at most `sessions` live ones (archived ones are replaced: up to three times as many in all, or one per 25 steps)
       const full =
@@ -228,17 +310,22 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
             // on several nodes, now and then a turn streamed until its end (relayed from the owner)
             if (cluster && !wait && rng.chance(0.15)) {
               background.push(
-                guarded(`${what} ${kind} stream`, () => streamTurn(node, s, body, `${what} ${kind} stream`)),
+                guarded(
+                  `${what} ${kind} stream`,
+                  () => streamTurn(node, s, body, `${what} ${kind} stream`),
+                  node,
+                ),
               )
               return
             }
             const send = async () => {
+              const begunAt = takeovers
               const a = await call<Turn>(
                 `${node}/v1/sessions/${s.id}/turns${wait ? '?wait=true' : ''}`,
                 { body },
                 120_000,
               )
-              expect('turn', `${what} ${kind}${wait ? ' wait' : ''}`, a)
+              expect('turn', `${what} ${kind}${wait ? ' wait' : ''}`, a, begunAt)
               if (a.status === 409 && !s.archived && onBusy !== 'reject')
                 violate(
                   `${what}: 409 on a live session with onBusy ${onBusy ?? 'default'}: ${JSON.stringify(a.body)}`,
@@ -249,7 +336,7 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
                 await agree(`${what} ${kind}${wait ? ' wait' : ''}`, (n) => turnOn(n, s.id, a.body))
             }
             // a waiting turn goes on in the background while the next steps run
-            if (wait) background.push(guarded(what, send))
+            if (wait) background.push(guarded(what, send, node))
             else await send()
             return
           }
@@ -325,7 +412,7 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
             const owner = await target.ownerUrl(s.id)
             const others = urls.filter((u) => u !== owner)
             if (followers.length < 3 * opts.sessions)
-              followers.push(new Follower(rng.pick(others), s.id, from))
+              followers.push(new Follower(rng.pick(others.length ? others : urls), s.id, from))
             return
           }
           case 'get': {
@@ -354,9 +441,16 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
       await guarded(`follower of ${f.sessionId} on ${f.baseUrl} after ${f.after}`, async () => {
         const what = `follower of ${f.sessionId} on ${f.baseUrl} after ${f.after}`
         const lastSeq = (await call<Session>(`${pickNode()}/v1/sessions/${f.sessionId}`)).body.lastSeq
-        await f.until(lastSeq, 30_000)
+        // on a node killed meanwhile, what it got before it died: the start of the replay
+        const through = killed.has(f.baseUrl) ? (f.events.at(-1)?.seq ?? f.after) : lastSeq
+        if (!killed.has(f.baseUrl)) await f.until(lastSeq, 30_000)
         report.crossNode.followedEvents += f.events.length
-        const replayed = await sseEvents(urls.find((u) => u !== f.baseUrl)!, f.sessionId, f.after, lastSeq)
+        const replayed = await sseEvents(
+          urls.find((u) => u !== f.baseUrl) ?? urls[0]!,
+          f.sessionId,
+          f.after,
+          through,
+        )
         if (JSON.stringify(f.events) !== JSON.stringify(replayed))
           violate(
             `${what}: live ${summarize(f.events.map((e) => e.seq))} differs from the replay ${summarize(replayed.map((e) => e.seq))}; first difference: ${firstDifference(f.events, replayed)}`,

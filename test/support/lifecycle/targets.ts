@@ -17,6 +17,13 @@ export interface StressTarget {
   ownerUrl(sessionId: string): Promise<string | undefined>
   /** The session's events as stored after `seq` (at most 20): what a replay should have given. */
   storedAfter(sessionId: string, seq: number): Promise<StoredEvent[]>
+  /**
+   * SIGKILLs the node at `url` (gone once this returns): its id in the store. The other nodes are to take its
+   * sessions over; only on several nodes.
+   */
+  kill(url: string): Promise<string>
+  /** The id of the node that owns the session in the store, if any. */
+  ownerIdOf(sessionId: string): Promise<string | undefined>
   /** The nodes' last log lines (empty for the in-process gateway, which logs nothing). */
   logTail(lines: number): string
   /** Stops every node (and the database server): what went wrong doing so (a node that did not exit 0). */
@@ -40,6 +47,10 @@ export async function startTarget(mock: MockLlm, store: StressStore, nodes: numb
       urls: [gw.url],
       dir: gw.dir,
       ownerUrl: async () => undefined,
+      kill: async () => {
+        throw new Error('one node: none to kill')
+      },
+      ownerIdOf: async () => undefined,
       storedAfter: (id, seq) => gw.ctx.store.eventsAfter(id, seq, 20),
       logTail: () => '',
       close: async () => {
@@ -59,11 +70,12 @@ async function startPostgresNodes(mock: MockLlm, count: number): Promise<StressT
   const pg: TestPostgres = await startPostgres()
   const nodes: ServerProcess[] = []
   let store: PostgresStore | undefined
+  const killed = new Set<ServerProcess>()
   const close = async () => {
     const problems: string[] = []
     for (const node of nodes) {
       const code = await node.stop()
-      if (code !== 0)
+      if (code !== 0 && !killed.has(node))
         problems.push(`node pid ${node.child.pid} exited ${code}:\n${node.output.slice(-30).join('\n')}`)
     }
     await store?.close().catch(() => {})
@@ -89,9 +101,23 @@ async function startPostgresNodes(mock: MockLlm, count: number): Promise<StressT
     }
     const opened = store
     const urlOfNode = new Map<string, string>()
+    const idOfNode = new Map<ServerProcess, string>()
+    for (const record of await opened.listNodes()) {
+      const node = nodes.find((n) => n.child.pid === record.pid)
+      if (node) idOfNode.set(node, record.id)
+    }
     return {
       urls: nodes.map((n) => n.url),
       dir,
+      async kill(url) {
+        const node = nodes.find((n) => n.url === url)
+        const id = node && idOfNode.get(node)
+        if (!node || !id) throw new Error(`no node ${url} registered`)
+        killed.add(node)
+        await node.stop('SIGKILL')
+        return id
+      },
+      ownerIdOf: async (sessionId) => (await opened.ownerOf(sessionId)) ?? undefined,
       async ownerUrl(sessionId) {
         const owner = await opened.ownerOf(sessionId)
         if (!owner) return undefined
