@@ -178,7 +178,12 @@ export class SessionManager {
     this.assertAccepting()
     const live = (await this.heldForTurn(id)) ?? (await this.openForTurn(id))
     const steered = await this.turnQueue.whenBusy(id, live, input, onBusy)
-    if (steered) return steered
+    if (steered) {
+      // the running turn may have gone to its agent before its row was stored: answered once it is, as its own
+      // start is (a read of the turn, on any node, then finds it)
+      await this.unstored.get(steered.id)?.stored
+      return steered
+    }
     const turn = queuedTurn(id, input)
     // A turn that starts at once with no budget gate before it goes to the agent first: its row is stored while
     // the agent works (execute's storeTurn), before its running mark and any of its events. `ensure` read that
@@ -237,7 +242,6 @@ export class SessionManager {
   ): Promise<boolean> {
     const row = this.unstored.get(turn.id)
     if (!row) return false
-    this.unstored.delete(turn.id)
     try {
       // the row as it starts running, with the session's new state: one step (SessionState.startTurn)
       await this.fenced(id, live, () => this.state.startTurn(id, turn.id, patch, live.claim, turn))
@@ -247,6 +251,9 @@ export class SessionManager {
       controller.abort('cancelled')
       row.reject(err)
       throw err
+    } finally {
+      // unstored until its write is done: a steer into it (startTurn) and an approval it asks wait for that
+      this.unstored.delete(turn.id)
     }
   }
 

@@ -40,7 +40,23 @@ export interface StressReport {
   logs: string
 }
 
-type Action = 'create' | 'turn' | 'interrupt' | 'approve' | 'fork' | 'archive' | 'events' | 'get' | 'follow'
+interface StressSession {
+  id: string
+  approvals: boolean
+  archived: boolean
+}
+
+type Action =
+  | 'create'
+  | 'turn'
+  | 'interrupt'
+  | 'approve'
+  | 'fork'
+  | 'archive'
+  | 'events'
+  | 'get'
+  | 'follow'
+  | 'burst'
 
 const weights: [Action, number][] = [
   ['create', 2],
@@ -53,8 +69,11 @@ const weights: [Action, number][] = [
   ['get', 3],
 ]
 
-/** On several nodes, live followers of a session on a node that does not own it too. */
-const clusterWeights: [Action, number][] = [...weights, ['follow', 1]]
+/**
+ * On several nodes, live followers of a session on a node that does not own it too, and bursts: a few of a
+ * session's actions at once, each through a node of its own.
+ */
+const clusterWeights: [Action, number][] = [...weights, ['follow', 1], ['burst', 2]]
 
 /** The statuses each action may answer with; anything else (a 5xx above all) is a violation. */
 const expected: Record<Action, number[]> = {
@@ -67,6 +86,7 @@ const expected: Record<Action, number[]> = {
   events: [200],
   get: [200],
   follow: [200],
+  burst: [],
 }
 
 /**
@@ -104,7 +124,7 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
     await mock.close()
     throw err
   }
-  const sessions: { id: string; approvals: boolean; archived: boolean }[] = []
+  const sessions: StressSession[] = []
   const background: Promise<void>[] = []
   const followers: Follower[] = []
   const cluster = target.urls.length > 1
@@ -115,7 +135,8 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
   let takeovers = 0
   let killing = false
   // one node: no draw, so a seed gives the same steps as before nodes existed
-  const pickNode = () => (cluster ? rng.pick(urls) : urls[0]!)
+  const nodeBy = (r: Random) => (cluster ? r.pick(urls) : urls[0]!)
+  const pickNode = () => nodeBy(rng)
   /** On several nodes: `check` holds on every node (a read there agrees with what the step answered). */
   const agree = async (what: string, check: (url: string) => Promise<string | undefined>) => {
     if (!cluster) return
@@ -263,10 +284,10 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
     }
   }
 
-  const create = async (step: number) => {
-    const approvals = rng.chance(0.5)
+  const create = async (step: number, r = rng) => {
+    const approvals = r.chance(0.5)
     const body = approvals ? { approvalPolicy: 'untrusted', sandbox: 'workspace-write' } : {}
-    const a = await call<Session>(`${pickNode()}/v1/sessions`, { body })
+    const a = await call<Session>(`${nodeBy(r)}/v1/sessions`, { body })
     expect('create', `step ${step} create`, a)
     if (a.status !== 201) return
     sessions.push({ id: a.body.id, approvals, archived: false })
@@ -274,6 +295,155 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
       const got = await call(`${node}/v1/sessions/${a.body.id}`)
       return got.status === 200 ? undefined : `status ${got.status}`
     })
+  }
+
+  /** One step's action on session `s`, its draws from `r` (the stress's own, or a burst's fork of it). */
+  const act = async (
+    r: Random,
+    action: Action,
+    s: StressSession,
+    step: number,
+    what: string,
+  ): Promise<void> => {
+    switch (action) {
+      case 'create':
+        return create(step, r)
+      case 'turn': {
+        const kind = r.pick<TurnKind>(['plain', 'plain', 'slow', 'command'])
+        const wait = r.chance(0.3)
+        const onBusy = r.pick([undefined, 'queue', 'reject', 'steer'] as const)
+        const body = { input: promptOf(kind, step), ...(onBusy ? { onBusy } : {}) }
+        const node = nodeBy(r)
+        // on several nodes, now and then a turn streamed until its end (relayed from the owner)
+        if (cluster && !wait && r.chance(0.15)) {
+          background.push(
+            guarded(
+              `${what} ${kind} stream`,
+              () => streamTurn(node, s, body, `${what} ${kind} stream`),
+              node,
+            ),
+          )
+          return
+        }
+        const send = async () => {
+          const begunAt = takeovers
+          const a = await call<Turn>(
+            `${node}/v1/sessions/${s.id}/turns${wait ? '?wait=true' : ''}`,
+            { body },
+            120_000,
+          )
+          expect('turn', `${what} ${kind}${wait ? ' wait' : ''}`, a, begunAt)
+          if (a.status === 409 && !s.archived && onBusy !== 'reject')
+            violate(
+              `${what}: 409 on a live session with onBusy ${onBusy ?? 'default'}: ${JSON.stringify(a.body)}`,
+            )
+          if (wait && a.status === 200 && ['queued', 'running'].includes(a.body.status))
+            violate(`${what}: ?wait=true answered with a turn still ${a.body.status}`)
+          if (a.status === 200 || a.status === 202)
+            await agree(`${what} ${kind}${wait ? ' wait' : ''}`, (n) => turnOn(n, s.id, a.body))
+        }
+        // a waiting turn goes on in the background while the next steps run
+        if (wait) background.push(guarded(what, send, node))
+        else await send()
+        return
+      }
+      case 'interrupt': {
+        const a = await call<Turn>(`${nodeBy(r)}/v1/sessions/${s.id}/interrupt`, { body: {} })
+        expect('interrupt', what, a)
+        if (a.status === 200 && ['queued', 'running'].includes(a.body.status))
+          violate(`${what}: answered with a turn still ${a.body.status}`)
+        if (a.status === 200) await agree(what, (n) => turnOn(n, s.id, a.body))
+        return
+      }
+      case 'approve': {
+        const list = await call<{ approvals: Approval[] }>(
+          `${nodeBy(r)}/v1/approvals?state=pending&sessionId=${s.id}`,
+        )
+        expect('get', `${what} list`, list)
+        const pending = list.body.approvals?.[0]
+        if (!pending) return
+        const decision = r.pick(['accept', 'decline'])
+        // on several nodes, now and then two answers at once on two nodes: the first one wins, once
+        if (cluster && r.chance(0.3)) {
+          const other = decision === 'accept' ? 'decline' : 'accept'
+          const [n1, n2] = [nodeBy(r), nodeBy(r)]
+          const answers = await Promise.all([
+            call<Approval>(`${n1}/v1/approvals/${pending.id}`, { body: { decision } }),
+            call<Approval>(`${n2}/v1/approvals/${pending.id}`, { body: { decision: other } }),
+          ])
+          for (const a of answers) expect('approve', `${what} twice`, a)
+          const won = answers.filter((a) => a.status === 200)
+          if (won.length > 1) violate(`${what}: both answers of ${pending.id} won: ${JSON.stringify(won)}`)
+          const stored = await call<Approval>(`${nodeBy(r)}/v1/approvals/${pending.id}`)
+          if (won[0] && stored.body.decision !== won[0].body.decision)
+            violate(`${what}: ${pending.id} won with ${won[0].body.decision}, stored ${stored.body.decision}`)
+          return
+        }
+        const a = await call<Approval>(`${nodeBy(r)}/v1/approvals/${pending.id}`, { body: { decision } })
+        expect('approve', what, a)
+        if (a.status === 200)
+          await agree(what, async (n) => {
+            const got = await call<Approval>(`${n}/v1/approvals/${pending.id}`)
+            return got.body.state === 'resolved' ? undefined : `approval ${pending.id} is ${got.body.state}`
+          })
+        return
+      }
+      case 'fork': {
+        const a = await call<Session>(`${nodeBy(r)}/v1/sessions/${s.id}/fork`, { body: {} })
+        expect('fork', what, a)
+        if (a.status !== 201) return
+        sessions.push({ id: a.body.id, approvals: s.approvals, archived: false })
+        await agree(what, async (n) => {
+          const got = await call(`${n}/v1/sessions/${a.body.id}`)
+          return got.status === 200 ? undefined : `fork ${a.body.id}: status ${got.status}`
+        })
+        return
+      }
+      case 'archive': {
+        const a = await call<Session>(`${nodeBy(r)}/v1/sessions/${s.id}/archive`, { body: {} })
+        expect('archive', what, a)
+        if (a.status === 200 && a.body.status !== 'archived')
+          violate(`${what}: answered status ${a.body.status}`)
+        s.archived = true
+        if (a.status === 200)
+          await agree(what, async (n) => {
+            const got = await call<Session>(`${n}/v1/sessions/${s.id}`)
+            return got.body.status === 'archived' ? undefined : `status ${got.body.status}`
+          })
+        return
+      }
+      case 'events': {
+        const got = await call<Session>(`${nodeBy(r)}/v1/sessions/${s.id}`)
+        expect('get', what, got)
+        const from = r.int(got.body.lastSeq + 1)
+        checkTail(
+          await sseEvents(nodeBy(r), s.id, from, got.body.lastSeq),
+          from,
+          got.body.lastSeq,
+          what,
+          violate,
+        )
+        return
+      }
+      case 'follow': {
+        // from a random point of the past, on a node that does not own the session (when one owns it)
+        const got = await call<Session>(`${nodeBy(r)}/v1/sessions/${s.id}`)
+        expect('follow', what, got)
+        const from = r.int(got.body.lastSeq + 1)
+        const owner = await target.ownerUrl(s.id)
+        const others = urls.filter((u) => u !== owner)
+        if (followers.length < 3 * opts.sessions)
+          followers.push(new Follower(r.pick(others.length ? others : urls), s.id, from))
+        return
+      }
+      case 'get': {
+        const got = await call<Session & { turns: Turn[] }>(`${nodeBy(r)}/v1/sessions/${s.id}`)
+        expect('get', what, got)
+        if (s.archived && got.body.status !== 'archived')
+          violate(`${what}: archived session is ${got.body.status}`)
+        return
+      }
+    }
   }
 
   try {
@@ -297,133 +467,24 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
       report.actions[action] = (report.actions[action] ?? 0) + 1
       const what = `step ${step} ${action} ${s.id}`
       log(what)
-      await guarded(what, async () => {
-        switch (action) {
-          case 'create':
-            return create(step)
-          case 'turn': {
-            const kind = rng.pick<TurnKind>(['plain', 'plain', 'slow', 'command'])
-            const wait = rng.chance(0.3)
-            const onBusy = rng.pick([undefined, 'queue', 'reject', 'steer'] as const)
-            const body = { input: promptOf(kind, step), ...(onBusy ? { onBusy } : {}) }
-            const node = pickNode()
-            // on several nodes, now and then a turn streamed until its end (relayed from the owner)
-            if (cluster && !wait && rng.chance(0.15)) {
-              background.push(
-                guarded(
-                  `${what} ${kind} stream`,
-                  () => streamTurn(node, s, body, `${what} ${kind} stream`),
-                  node,
-                ),
-              )
-              return
-            }
-            const send = async () => {
-              const begunAt = takeovers
-              const a = await call<Turn>(
-                `${node}/v1/sessions/${s.id}/turns${wait ? '?wait=true' : ''}`,
-                { body },
-                120_000,
-              )
-              expect('turn', `${what} ${kind}${wait ? ' wait' : ''}`, a, begunAt)
-              if (a.status === 409 && !s.archived && onBusy !== 'reject')
-                violate(
-                  `${what}: 409 on a live session with onBusy ${onBusy ?? 'default'}: ${JSON.stringify(a.body)}`,
-                )
-              if (wait && a.status === 200 && ['queued', 'running'].includes(a.body.status))
-                violate(`${what}: ?wait=true answered with a turn still ${a.body.status}`)
-              if (a.status === 200 || a.status === 202)
-                await agree(`${what} ${kind}${wait ? ' wait' : ''}`, (n) => turnOn(n, s.id, a.body))
-            }
-            // a waiting turn goes on in the background while the next steps run
-            if (wait) background.push(guarded(what, send, node))
-            else await send()
-            return
-          }
-          case 'interrupt': {
-            const a = await call<Turn>(`${pickNode()}/v1/sessions/${s.id}/interrupt`, { body: {} })
-            expect('interrupt', what, a)
-            if (a.status === 200 && ['queued', 'running'].includes(a.body.status))
-              violate(`${what}: answered with a turn still ${a.body.status}`)
-            if (a.status === 200) await agree(what, (n) => turnOn(n, s.id, a.body))
-            return
-          }
-          case 'approve': {
-            const list = await call<{ approvals: Approval[] }>(
-              `${pickNode()}/v1/approvals?state=pending&sessionId=${s.id}`,
-            )
-            expect('get', `${what} list`, list)
-            const pending = list.body.approvals?.[0]
-            if (!pending) return
-            const decision = rng.pick(['accept', 'decline'])
-            const a = await call<Approval>(`${pickNode()}/v1/approvals/${pending.id}`, { body: { decision } })
-            expect('approve', what, a)
-            if (a.status === 200)
-              await agree(what, async (n) => {
-                const got = await call<Approval>(`${n}/v1/approvals/${pending.id}`)
-                return got.body.state === 'resolved'
-                  ? undefined
-                  : `approval ${pending.id} is ${got.body.state}`
-              })
-            return
-          }
-          case 'fork': {
-            const a = await call<Session>(`${pickNode()}/v1/sessions/${s.id}/fork`, { body: {} })
-            expect('fork', what, a)
-            if (a.status !== 201) return
-            sessions.push({ id: a.body.id, approvals: s.approvals, archived: false })
-            await agree(what, async (n) => {
-              const got = await call(`${n}/v1/sessions/${a.body.id}`)
-              return got.status === 200 ? undefined : `fork ${a.body.id}: status ${got.status}`
-            })
-            return
-          }
-          case 'archive': {
-            const a = await call<Session>(`${pickNode()}/v1/sessions/${s.id}/archive`, { body: {} })
-            expect('archive', what, a)
-            if (a.status === 200 && a.body.status !== 'archived')
-              violate(`${what}: answered status ${a.body.status}`)
-            s.archived = true
-            if (a.status === 200)
-              await agree(what, async (n) => {
-                const got = await call<Session>(`${n}/v1/sessions/${s.id}`)
-                return got.body.status === 'archived' ? undefined : `status ${got.body.status}`
-              })
-            return
-          }
-          case 'events': {
-            const got = await call<Session>(`${pickNode()}/v1/sessions/${s.id}`)
-            expect('get', what, got)
-            const from = rng.int(got.body.lastSeq + 1)
-            checkTail(
-              await sseEvents(pickNode(), s.id, from, got.body.lastSeq),
-              from,
-              got.body.lastSeq,
-              what,
-              violate,
-            )
-            return
-          }
-          case 'follow': {
-            // from a random point of the past, on a node that does not own the session (when one owns it)
-            const got = await call<Session>(`${pickNode()}/v1/sessions/${s.id}`)
-            expect('follow', what, got)
-            const from = rng.int(got.body.lastSeq + 1)
-            const owner = await target.ownerUrl(s.id)
-            const others = urls.filter((u) => u !== owner)
-            if (followers.length < 3 * opts.sessions)
-              followers.push(new Follower(rng.pick(others.length ? others : urls), s.id, from))
-            return
-          }
-          case 'get': {
-            const got = await call<Session & { turns: Turn[] }>(`${pickNode()}/v1/sessions/${s.id}`)
-            expect('get', what, got)
-            if (s.archived && got.body.status !== 'archived')
-              violate(`${what}: archived session is ${got.body.status}`)
-            return
-          }
-        }
-      })
+      if (action !== 'burst') {
+        await guarded(what, () => act(rng, action, s, step, what))
+        continue
+      }
+      const parts: Action[] = [
+        rng.pick<Action>(['turn', 'interrupt', 'approve']),
+        rng.pick<Action>(['turn', 'interrupt', 'approve', 'fork']),
+      ]
+      if (rng.chance(0.3)) parts.push(rng.chance(0.2) ? 'archive' : rng.pick<Action>(['turn', 'interrupt']))
+      // a turn refused beside an archive is expected: the session counts as archived from the burst on
+      if (parts.includes('archive')) s.archived = true
+      const forks = parts.map(() => new Random(Math.floor(rng.next() * 2 ** 32)))
+      log(`${what}: ${parts.join(' + ')}`)
+      await Promise.all(
+        parts.map((part, k) =>
+          guarded(`${what} ${part}`, () => act(forks[k]!, part, s, step, `${what} ${part}`)),
+        ),
+      )
     }
     await Promise.all(background)
     report.turns = await finalChecks(urls, pickNode, sessions, violate, target.storedAfter)
