@@ -111,13 +111,13 @@ export class LiveSessions {
     this.ctx.confine(session)
     const driver = sessionDriverOf(this.ctx.registry, session.agent)
     await ensureReady(driver)
-    const agent = await resumeOrStart(driver, session, this.ctx.hooks(session.id))
+    const { agent, started } = await resumeOrStart(driver, session, this.ctx.hooks(session.id))
     // A node taken for dead claims nothing (NotAMember, 503): it lets go of the thread it just reopened.
     const claim = await this.ctx.store.claimSession(session.id, this.ctx.node).catch(async (err: unknown) => {
       await agent.close().catch(() => {})
       throw err
     })
-    if (agent.agentSessionId !== session.agentSessionId)
+    if (started)
       await this.ctx.store
         .updateSession(session.id, { agentSessionId: agent.agentSessionId }, claim)
         .catch(async (err: unknown) => {
@@ -214,11 +214,14 @@ async function resumeOrStart(
   driver: SessionDriver,
   session: Session,
   hooks: SessionHooks,
-): Promise<AgentSession> {
+): Promise<{ agent: AgentSession; started: boolean }> {
   try {
-    return await driver.resumeSession(session.agentSessionId, sessionRequestOf(session), hooks)
+    return {
+      agent: await driver.resumeSession(session.agentSessionId, sessionRequestOf(session), hooks),
+      started: false,
+    }
   } catch (err) {
     if (session.turnCount > 0) throw err
-    return driver.openSession(sessionRequestOf(session), hooks)
+    return { agent: await driver.openSession(sessionRequestOf(session), hooks), started: true }
   }
 }
