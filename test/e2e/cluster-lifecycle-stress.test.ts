@@ -13,14 +13,23 @@ import { runLifecycleStress } from '../support/lifecycle/stress.js'
  * CLUSTER_LIFECYCLE_STEPS change this one).
  */
 const seeds = (process.env.CLUSTER_LIFECYCLE_SEEDS ?? '1,2').split(',').map(Number)
-const steps = Number(process.env.CLUSTER_LIFECYCLE_STEPS ?? 80)
+const steps = Number(process.env.CLUSTER_LIFECYCLE_STEPS ?? 60)
 
 describe('session lifecycle stress on 2 nodes sharing PostgreSQL', () => {
   for (const seed of seeds)
-    it(`seed ${seed}: ${steps} random steps over both nodes break no invariant`, {
+    it(`seed ${seed}: ${steps} random steps over both nodes${seed % 2 === 0 ? ', one killed halfway,' : ''} break no invariant`, {
       timeout: 300_000,
     }, async () => {
-      const report = await runLifecycleStress({ seed, steps, sessions: 4, store: 'postgres', nodes: 2 })
+      const killAt = seed % 2 === 0 ? Math.floor(steps / 2) : undefined
+      const report = await runLifecycleStress({
+        seed,
+        steps,
+        sessions: 4,
+        store: 'postgres',
+        nodes: 2,
+        killAt,
+      })
+      if (killAt) expect(report.actions.kill).toBe(1)
       expect(report.violations, report.logs).toEqual([])
       // the steps reached the lifecycle, not only its refusals
       expect(report.turns).toBeGreaterThan(5)
