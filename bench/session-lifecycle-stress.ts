@@ -7,7 +7,8 @@
  * test/e2e/cluster-lifecycle-stress.test.ts.
  *
  * Usage: npx tsx bench/session-lifecycle-stress.ts [--seed N] [--steps N] [--sessions N] [--slow-ms N]
- *   [--store sqlite|postgres] [--nodes N] [--kill-at STEP] [--verbose]
+ *   [--store sqlite|postgres] [--nodes N] [--api-nodes N] [--kill-at STEP] [--verbose]
+ * `--api-nodes N` starts the first N nodes with role api (they forward every session call to a runner).
  * `--kill-at STEP` SIGKILLs a node at that step: the others must take its sessions over, losing nothing.
  * Exits 0 when nothing was violated, 1 otherwise.
  */
@@ -25,6 +26,7 @@ async function main(): Promise<number> {
       store: { type: 'string' },
       nodes: { type: 'string' },
       'kill-at': { type: 'string' },
+      'api-nodes': { type: 'string' },
       verbose: { type: 'boolean' },
     },
   })
@@ -39,6 +41,11 @@ async function main(): Promise<number> {
   if (nodes > 1 && store !== 'postgres') throw new BenchError('--nodes above 1 needs --store postgres')
   const killAt = values['kill-at'] === undefined ? undefined : intOption(values['kill-at'], 0, 'kill-at')
   if (killAt !== undefined && nodes < 2) throw new BenchError('--kill-at needs --nodes 2 or more')
+  const apiNodes = intOption(values['api-nodes'], 0, 'api-nodes', 0)
+  if (killAt !== undefined && nodes - apiNodes < 2)
+    throw new BenchError('--kill-at with --api-nodes needs two nodes that run agents (one survives the kill)')
+  if (apiNodes >= nodes)
+    throw new BenchError('--api-nodes must leave a node that runs agents (below --nodes)')
   const t0 = Date.now()
   const report = await runLifecycleStress({
     seed,
@@ -48,6 +55,7 @@ async function main(): Promise<number> {
     store,
     nodes,
     killAt,
+    apiNodes,
     log: (line) => {
       if (values.verbose || line.startsWith('VIOLATION')) console.log(line)
     },

@@ -24,6 +24,8 @@ export interface StressOptions {
    * over (nothing stored lost, the next turn resumes the thread); the steps go on on the nodes left.
    */
   killAt?: number
+  /** How many of the nodes take requests only (role api), forwarding every session call to a runner. */
+  apiNodes?: number
   log?: (line: string) => void
 }
 
@@ -119,7 +121,7 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
   installStressSteps(mock, opts.slowMs ?? 3000)
   let target: StressTarget
   try {
-    target = await startTarget(mock, opts.store ?? 'sqlite', opts.nodes ?? 1)
+    target = await startTarget(mock, opts.store ?? 'sqlite', opts.nodes ?? 1, opts.apiNodes)
   } catch (err) {
     await mock.close()
     throw err

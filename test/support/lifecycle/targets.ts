@@ -39,7 +39,13 @@ const stressEnv = {
   TIMEOUT_SECONDS: '60',
 }
 
-export async function startTarget(mock: MockLlm, store: StressStore, nodes: number): Promise<StressTarget> {
+export async function startTarget(
+  mock: MockLlm,
+  store: StressStore,
+  nodes: number,
+  /** How many of the nodes take requests only (role api: every session call forwarded to a runner). */
+  apiNodes = 0,
+): Promise<StressTarget> {
   if (store === 'sqlite') {
     if (nodes !== 1) throw new Error('several nodes share a PostgreSQL store only: --store postgres')
     const gw = await startGateway(mock, stressEnv)
@@ -59,14 +65,15 @@ export async function startTarget(mock: MockLlm, store: StressStore, nodes: numb
       },
     }
   }
-  return startPostgresNodes(mock, nodes)
+  if (apiNodes >= nodes) throw new Error('at least one node must run agents: --api-nodes below --nodes')
+  return startPostgresNodes(mock, nodes, apiNodes)
 }
 
 /**
- * `nodes` gateway processes (`serve`, role all) on one throwaway PostgreSQL database, like a cluster behind a load
+ * `count` gateway processes (`serve`, role all, the first `apiNodes` role api) on one throwaway PostgreSQL database, like a cluster behind a load
  * balancer: one workspace and one CODEX_HOME for all (a shared volume), so any node can resume a thread.
  */
-async function startPostgresNodes(mock: MockLlm, count: number): Promise<StressTarget> {
+async function startPostgresNodes(mock: MockLlm, count: number, apiNodes: number): Promise<StressTarget> {
   const pg: TestPostgres = await startPostgres()
   const nodes: ServerProcess[] = []
   let store: PostgresStore | undefined
@@ -95,7 +102,11 @@ async function startPostgresNodes(mock: MockLlm, count: number): Promise<StressT
     for (let i = 0; i < count; i++) {
       const dataDir = path.join(dir, `data-${i}`)
       mkdirSync(dataDir, { recursive: true })
-      const p = await startServerProcess({ ...env, DATA_DIR: dataDir }, path.dirname(workspace), 90_000)
+      const role = i < apiNodes ? 'api' : 'all'
+      const p = await startServerProcess({ ...env, DATA_DIR: dataDir }, path.dirname(workspace), 90_000, [
+        '--role',
+        role,
+      ])
       if (!('url' in p)) throw new Error(`node ${i} exited ${p.exitCode}:\n${p.output.join('\n')}`)
       nodes.push(p)
     }
