@@ -173,7 +173,10 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
       // a request to a node killed meanwhile: its connection is gone
       if (node && killed.has(node) && !(err instanceof Hang))
         return log(`${what}: lost with its node (${(err as Error).message})`)
-      violate(`${what}: ${err instanceof Hang ? 'HANG ' : ''}${(err as Error).message}`)
+      // fetch's own failures say why in their cause (a reset, a refused connection)
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause
+      const why = cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : ''
+      violate(`${what}: ${err instanceof Hang ? 'HANG ' : ''}${(err as Error).message}${why}`)
     }
   }
 
