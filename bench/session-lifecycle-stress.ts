@@ -1,9 +1,15 @@
 /**
  * Random interleavings of the session lifecycle (create, turns with and without ?wait, interrupt, approvals, fork,
  * archive, SSE replay from a random Last-Event-ID, reads) against the real server with the real codex and the mock
- * model; prints every invariant violation. The CI-sized version is test/e2e/session-lifecycle-stress.test.ts.
+ * model; prints every invariant violation. `--store postgres` runs gateway processes on a throwaway PostgreSQL,
+ * `--nodes N` N of them sharing it (each request to one at random; live followers on a node that does not own the
+ * session). The CI-sized versions are test/e2e/session-lifecycle-stress.test.ts and
+ * test/e2e/cluster-lifecycle-stress.test.ts.
  *
- * Usage: npx tsx bench/session-lifecycle-stress.ts [--seed N] [--steps N] [--sessions N] [--slow-ms N] [--verbose]
+ * Usage: npx tsx bench/session-lifecycle-stress.ts [--seed N] [--steps N] [--sessions N] [--slow-ms N]
+ *   [--store sqlite|postgres] [--nodes N] [--api-nodes N] [--kill-at STEP] [--verbose]
+ * `--api-nodes N` starts the first N nodes with role api (they forward every session call to a runner).
+ * `--kill-at STEP` SIGKILLs a node at that step: the others must take its sessions over, losing nothing.
  * Exits 0 when nothing was violated, 1 otherwise.
  */
 import { runLifecycleStress } from '../test/support/lifecycle/stress.js'
@@ -17,6 +23,10 @@ async function main(): Promise<number> {
       steps: { type: 'string' },
       sessions: { type: 'string' },
       'slow-ms': { type: 'string' },
+      store: { type: 'string' },
+      nodes: { type: 'string' },
+      'kill-at': { type: 'string' },
+      'api-nodes': { type: 'string' },
       verbose: { type: 'boolean' },
     },
   })
@@ -24,21 +34,39 @@ async function main(): Promise<number> {
   const steps = intOption(values.steps, 200, 'steps')
   const sessions = intOption(values.sessions, 4, 'sessions')
   const slowMs = intOption(values['slow-ms'], 3000, 'slow-ms', 0)
+  const store = values.store ?? 'sqlite'
+  if (store !== 'sqlite' && store !== 'postgres')
+    throw new BenchError(`--store must be sqlite or postgres, got "${store}"`)
+  const nodes = intOption(values.nodes, 1, 'nodes')
+  if (nodes > 1 && store !== 'postgres') throw new BenchError('--nodes above 1 needs --store postgres')
+  const killAt = values['kill-at'] === undefined ? undefined : intOption(values['kill-at'], 0, 'kill-at')
+  if (killAt !== undefined && nodes < 2) throw new BenchError('--kill-at needs --nodes 2 or more')
+  const apiNodes = intOption(values['api-nodes'], 0, 'api-nodes', 0)
+  if (killAt !== undefined && nodes - apiNodes < 2)
+    throw new BenchError('--kill-at with --api-nodes needs two nodes that run agents (one survives the kill)')
+  if (apiNodes >= nodes)
+    throw new BenchError('--api-nodes must leave a node that runs agents (below --nodes)')
   const t0 = Date.now()
   const report = await runLifecycleStress({
     seed,
     steps,
     sessions,
     slowMs,
+    store,
+    nodes,
+    killAt,
+    apiNodes,
     log: (line) => {
       if (values.verbose || line.startsWith('VIOLATION')) console.log(line)
     },
   })
   console.log(
-    `seed ${seed}: ${steps} steps, ${sessions} sessions at most, ${report.turns} turns in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    `seed ${seed} (${store}, ${nodes} node${nodes > 1 ? 's' : ''}): ${steps} steps, ${sessions} sessions at most, ${report.turns} turns in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
   )
   console.log(`actions: ${JSON.stringify(report.actions)}`)
   console.log(`statuses: ${JSON.stringify(report.statuses)}`)
+  if (nodes > 1) console.log(`cross-node checks: ${JSON.stringify(report.crossNode)}`)
+  if (report.logs && values.verbose) console.log(report.logs)
   console.log(report.violations.length ? `${report.violations.length} VIOLATIONS` : 'no violation')
   // the gateway's data, workspaces and codex homes of this run (its processes are gone: the stress checked)
   removeDir(testBase())

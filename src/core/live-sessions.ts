@@ -1,5 +1,5 @@
 import type { AgentRegistry } from '../agents/registry.js'
-import type { AgentSession, SessionHooks } from '../agents/session.js'
+import type { AgentSession, SessionDriver, SessionHooks } from '../agents/session.js'
 import type { Config } from '../config/load.js'
 import { AppError } from '../protocol/errors.js'
 import type { Session, Turn } from '../protocol/sessions.js'
@@ -111,16 +111,19 @@ export class LiveSessions {
     this.ctx.confine(session)
     const driver = sessionDriverOf(this.ctx.registry, session.agent)
     await ensureReady(driver)
-    const agent = await driver.resumeSession(
-      session.agentSessionId,
-      sessionRequestOf(session),
-      this.ctx.hooks(session.id),
-    )
+    const { agent, started } = await resumeOrStart(driver, session, this.ctx.hooks(session.id))
     // A node taken for dead claims nothing (NotAMember, 503): it lets go of the thread it just reopened.
     const claim = await this.ctx.store.claimSession(session.id, this.ctx.node).catch(async (err: unknown) => {
       await agent.close().catch(() => {})
       throw err
     })
+    if (started)
+      await this.ctx.store
+        .updateSession(session.id, { agentSessionId: agent.agentSessionId }, claim)
+        .catch(async (err: unknown) => {
+          await agent.close().catch(() => {})
+          throw err
+        })
     const opened: LiveSession = {
       agent,
       cwd: session.cwd,
@@ -198,5 +201,27 @@ export class LiveSessions {
     await Promise.all([...this.live.values()].map((live) => live.agent.close().catch(() => {})))
     this.live.clear()
     await Promise.all(this.unloading.values())
+  }
+}
+
+/**
+ * The session's thread, reopened with the agent's own resume. A session that never ran a turn may have nothing to
+ * resume: codex writes a thread to disk at its first turn, so the thread of a session whose node died before
+ * that is gone ("no rollout found"), and every later use failed, its archive too. Such a session starts a new
+ * thread instead: there was no history to lose (its new agent session id is stored).
+ */
+async function resumeOrStart(
+  driver: SessionDriver,
+  session: Session,
+  hooks: SessionHooks,
+): Promise<{ agent: AgentSession; started: boolean }> {
+  try {
+    return {
+      agent: await driver.resumeSession(session.agentSessionId, sessionRequestOf(session), hooks),
+      started: false,
+    }
+  } catch (err) {
+    if (session.turnCount > 0) throw err
+    return { agent: await driver.openSession(sessionRequestOf(session), hooks), started: true }
   }
 }

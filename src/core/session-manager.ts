@@ -14,6 +14,7 @@ import {
 } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
+import { ArchiveGate } from './archive-gate.js'
 import type { EventLog } from './event-log.js'
 import { hasTurns, type LiveSession, LiveSessions } from './live-sessions.js'
 import type { FencingNotices } from './ops/fencing-notices.js'
@@ -48,6 +49,8 @@ export class SessionManager {
   private confinedNow: Turn | undefined
   /** Turns that started at once, whose rows are stored once their agent got them (see startTurn). */
   private readonly unstored = new Map<string, StoredRow>()
+  /** Turn starts and forks wait for no archive, and an archive for them (archive-gate.ts). */
+  private readonly archives = new ArchiveGate()
   approvals!: ApprovalBroker
   /** Runs before each turn: null to go on, or why the turn may not run (budgets, core/ops/session-budget.ts). */
   budgetGate?: (
@@ -121,12 +124,17 @@ export class SessionManager {
 
   async fork(id: string): Promise<Session> {
     this.assertAccepting()
-    return forkSession(this.creation, await this.mustGet(id))
+    return this.archives.track(id, async () => forkSession(this.creation, await this.mustGet(id)))
   }
 
   async archive(id: string): Promise<Session> {
     const session = await this.mustGet(id)
     if (session.status === 'archived') return session
+    return this.archives.archive(id, () => this.archiveNow(session))
+  }
+
+  private async archiveNow(session: Session): Promise<Session> {
+    const { id } = session
     const live = await this.live.ensure(session)
     return this.fenced(id, live, async () => {
       // The running turn ends (interrupted) before the session is archived: its end, stored after `archived`,
@@ -176,9 +184,18 @@ export class SessionManager {
   /** Starts a turn, or follows `onBusy` when one runs: queue it (default), steer the running one, or 409. */
   async startTurn(id: string, input: TurnInput, onBusy: OnBusy = 'queue'): Promise<Turn> {
     this.assertAccepting()
+    return this.archives.track(id, () => this.startTurnNow(id, input, onBusy))
+  }
+
+  private async startTurnNow(id: string, input: TurnInput, onBusy: OnBusy): Promise<Turn> {
     const live = (await this.heldForTurn(id)) ?? (await this.openForTurn(id))
     const steered = await this.turnQueue.whenBusy(id, live, input, onBusy)
-    if (steered) return steered
+    if (steered) {
+      // the running turn may have gone to its agent before its row was stored: answered once it is, as its own
+      // start is (a read of the turn, on any node, then finds it)
+      await this.unstored.get(steered.id)?.stored
+      return steered
+    }
     const turn = queuedTurn(id, input)
     // A turn that starts at once with no budget gate before it goes to the agent first: its row is stored while
     // the agent works (execute's storeTurn), before its running mark and any of its events. `ensure` read that
@@ -237,7 +254,6 @@ export class SessionManager {
   ): Promise<boolean> {
     const row = this.unstored.get(turn.id)
     if (!row) return false
-    this.unstored.delete(turn.id)
     try {
       // the row as it starts running, with the session's new state: one step (SessionState.startTurn)
       await this.fenced(id, live, () => this.state.startTurn(id, turn.id, patch, live.claim, turn))
@@ -247,6 +263,9 @@ export class SessionManager {
       controller.abort('cancelled')
       row.reject(err)
       throw err
+    } finally {
+      // unstored until its write is done: a steer into it (startTurn) and an approval it asks wait for that
+      this.unstored.delete(turn.id)
     }
   }
 

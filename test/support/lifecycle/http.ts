@@ -78,3 +78,68 @@ export async function sseEvents(
   }
   return events
 }
+
+/**
+ * A live SSE reader of a session's events from `after` (Last-Event-ID), kept open while the stress goes on: what
+ * it received is compared with the store's replay at the end.
+ */
+export class Follower {
+  readonly events: StoredEvent[] = []
+  /** Why the stream ended before close() (its error, or the server ending it). */
+  ended?: string
+  private readonly controller = new AbortController()
+  private wake = () => {}
+
+  constructor(
+    readonly baseUrl: string,
+    readonly sessionId: string,
+    readonly after: number,
+  ) {
+    void this.read()
+  }
+
+  private async read(): Promise<void> {
+    try {
+      const res = await fetch(`${this.baseUrl}/v1/sessions/${this.sessionId}/events`, {
+        headers: { accept: 'text/event-stream', 'last-event-id': String(this.after) },
+        signal: this.controller.signal,
+      })
+      if (res.status !== 200) throw new Error(`status ${res.status}`)
+      await readSseUntil(res, (frame) => {
+        const ev = JSON.parse(frame.data) as StoredEvent
+        if (frame.id !== String(ev.seq))
+          throw new Error(`SSE id ${frame.id} is not the event's seq ${ev.seq}`)
+        this.events.push(ev)
+        this.wake()
+        return false
+      })
+      if (!this.controller.signal.aborted) this.ended = 'the server ended the stream'
+    } catch (err) {
+      if (!this.controller.signal.aborted) this.ended = (err as Error).message
+    }
+    this.wake()
+  }
+
+  /** Resolves once it received seq `through`; rejects with Hang after `timeoutMs`, or if the stream ended. */
+  async until(through: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while ((this.events.at(-1)?.seq ?? this.after) < through) {
+      if (this.ended)
+        throw new Error(`stream ended (${this.ended}) at seq ${this.events.at(-1)?.seq ?? this.after}`)
+      const left = deadline - Date.now()
+      if (left <= 0)
+        throw new Hang(`live events stopped at seq ${this.events.at(-1)?.seq ?? this.after} of ${through}`)
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left)
+        this.wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    }
+  }
+
+  close(): void {
+    this.controller.abort()
+  }
+}

@@ -2,10 +2,11 @@ import type { StoredEvent } from '../../../src/protocol/events.js'
 import type { Approval, Session, Turn } from '../../../src/protocol/sessions.js'
 import { startMockLlm } from '../../mock-llm/index.js'
 import { Random } from '../fuzz/random.js'
-import { startGateway } from '../gateway.js'
 import { processesUnder, spawnedFrom, waitUntilGone } from '../processes.js'
-import { type Answer, call, Hang, sseEvents } from './http.js'
+import { readSseUntil } from '../sse-client.js'
+import { type Answer, call, Follower, Hang, sseEvents } from './http.js'
 import { installStressSteps, promptOf, type TurnKind } from './mock-steps.js'
+import { type StressStore, type StressTarget, startTarget } from './targets.js'
 
 export interface StressOptions {
   seed: number
@@ -14,6 +15,17 @@ export interface StressOptions {
   sessions: number
   /** How long a slow model answer waits. */
   slowMs?: number
+  /** SQLite (one in-process gateway, the default) or PostgreSQL (gateway processes sharing one database). */
+  store?: StressStore
+  /** How many gateway processes share the PostgreSQL store (1 by default); each request goes to one at random. */
+  nodes?: number
+  /**
+   * On several nodes: the step at which one node, picked at random, is SIGKILLed. The others must take its sessions
+   * over (nothing stored lost, the next turn resumes the thread); the steps go on on the nodes left.
+   */
+  killAt?: number
+  /** How many of the nodes take requests only (role api), forwarding every session call to a runner. */
+  apiNodes?: number
   log?: (line: string) => void
 }
 
@@ -23,10 +35,30 @@ export interface StressReport {
   actions: Record<string, number>
   statuses: Record<string, number>
   turns: number
+  /** On several nodes, how much the cross-node checks saw: events live followers got, turns streamed, reads compared. */
+  crossNode: { followedEvents: number; streamedTurns: number; agreedReads: number }
   violations: string[]
+  /** The nodes' last log lines when something was violated on gateway processes (else empty). */
+  logs: string
 }
 
-type Action = 'create' | 'turn' | 'interrupt' | 'approve' | 'fork' | 'archive' | 'events' | 'get'
+interface StressSession {
+  id: string
+  approvals: boolean
+  archived: boolean
+}
+
+type Action =
+  | 'create'
+  | 'turn'
+  | 'interrupt'
+  | 'approve'
+  | 'fork'
+  | 'archive'
+  | 'events'
+  | 'get'
+  | 'follow'
+  | 'burst'
 
 const weights: [Action, number][] = [
   ['create', 2],
@@ -39,6 +71,12 @@ const weights: [Action, number][] = [
   ['get', 3],
 ]
 
+/**
+ * On several nodes, live followers of a session on a node that does not own it too, and bursts: a few of a
+ * session's actions at once, each through a node of its own.
+ */
+const clusterWeights: [Action, number][] = [...weights, ['follow', 1], ['burst', 2]]
+
 /** The statuses each action may answer with; anything else (a 5xx above all) is a violation. */
 const expected: Record<Action, number[]> = {
   create: [201],
@@ -49,12 +87,18 @@ const expected: Record<Action, number[]> = {
   archive: [200],
   events: [200],
   get: [200],
+  follow: [200],
+  burst: [],
 }
 
 /**
- * Random interleavings of the session lifecycle against one gateway (real server, real socket, real codex, the
- * mock model), with the invariants checked after each step and at the end. The same seed gives the same actions;
- * the agent's timing still varies, so a violation is reduced to a deterministic test before it is fixed.
+ * Random interleavings of the session lifecycle against one gateway, or several gateway processes sharing one
+ * PostgreSQL (real servers, real sockets, real codex, the mock model), with the invariants checked after each step
+ * and at the end. On several nodes every request goes to a node picked at random (so most are forwarded to the
+ * session's owner or relayed from it), live SSE followers on a node that does not own the session must see exactly
+ * what the store replays, and what a step answered must be what every node reads once it returned. The same seed
+ * gives the same actions; the agent's timing still varies, so a violation is reduced to a deterministic test before
+ * it is fixed.
  */
 export async function runLifecycleStress(opts: StressOptions): Promise<StressReport> {
   const rng = new Random(opts.seed)
@@ -65,7 +109,9 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
     actions: {},
     statuses: {},
     turns: 0,
+    crossNode: { followedEvents: 0, streamedTurns: 0, agreedReads: 0 },
     violations: [],
+    logs: '',
   }
   const violate = (what: string) => {
     report.violations.push(what)
@@ -73,39 +119,348 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
   }
   const mock = await startMockLlm()
   installStressSteps(mock, opts.slowMs ?? 3000)
-  const gw = await startGateway(mock, {
-    APPROVAL_TIMEOUT_SECONDS: '8',
-    MAX_QUEUED_TURNS: '3',
-    TIMEOUT_SECONDS: '60',
-  })
-  const sessions: { id: string; approvals: boolean; archived: boolean }[] = []
+  let target: StressTarget
+  try {
+    target = await startTarget(mock, opts.store ?? 'sqlite', opts.nodes ?? 1, opts.apiNodes)
+  } catch (err) {
+    await mock.close()
+    throw err
+  }
+  const sessions: StressSession[] = []
   const background: Promise<void>[] = []
-  const url = gw.url
-  const expect = (action: Action, what: string, answer: Answer) => {
+  const followers: Follower[] = []
+  const cluster = target.urls.length > 1
+  /** The nodes alive (a killed one leaves it); requests in flight to a killed node may fail. */
+  let urls = [...target.urls]
+  const killed = new Set<string>()
+  /** Takeovers done: a request begun before one may answer 503 (its owner died under it). */
+  let takeovers = 0
+  let killing = false
+  // one node: no draw, so a seed gives the same steps as before nodes existed
+  const nodeBy = (r: Random) => (cluster ? r.pick(urls) : urls[0]!)
+  const pickNode = () => nodeBy(rng)
+  /** On several nodes: `check` holds on every node (a read there agrees with what the step answered). */
+  const agree = async (what: string, check: (url: string) => Promise<string | undefined>) => {
+    if (!cluster) return
+    for (const node of urls) {
+      const wrong = await check(node)
+      report.crossNode.agreedReads++
+      if (wrong) violate(`${what}: node ${node} disagrees: ${wrong}`)
+    }
+  }
+  const turnOn = async (node: string, sessionId: string, turn: Turn) => {
+    const got = await call<Session & { turns: Turn[] }>(`${node}/v1/sessions/${sessionId}`)
+    const t = got.body.turns?.find((x) => x.id === turn.id)
+    if (!t) return `status ${got.status}, no turn ${turn.id}`
+    if (!['queued', 'running'].includes(turn.status) && t.status !== turn.status)
+      return `turn ${turn.id} is ${t.status}, the step answered ${turn.status}`
+    return undefined
+  }
+  const expect = (action: Action, what: string, answer: Answer, begunAt = takeovers) => {
     report.statuses[answer.status] = (report.statuses[answer.status] ?? 0) + 1
-    if (!expected[action].includes(answer.status))
+    const code = (answer.body as { error?: { code?: string } } | null)?.error?.code
+    const ownerDied =
+      answer.status === 503 &&
+      (killing || begunAt < takeovers) &&
+      (code === 'worker_unavailable' || code === 'session_taken_over')
+    if (!expected[action].includes(answer.status) && !ownerDied)
       violate(`${what}: status ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`)
   }
-  const guarded = async (what: string, work: () => Promise<void>) => {
+  const guarded = async (what: string, work: () => Promise<void>, node?: string) => {
     try {
       await work()
     } catch (err) {
-      violate(`${what}: ${err instanceof Hang ? 'HANG ' : ''}${(err as Error).message}`)
+      // a request to a node killed meanwhile: its connection is gone
+      if (node && killed.has(node) && !(err instanceof Hang))
+        return log(`${what}: lost with its node (${(err as Error).message})`)
+      // fetch's own failures say why in their cause (a reset, a refused connection)
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause
+      const why = cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : ''
+      violate(`${what}: ${err instanceof Hang ? 'HANG ' : ''}${(err as Error).message}${why}`)
     }
   }
 
-  const create = async (step: number) => {
-    const approvals = rng.chance(0.5)
+  /**
+   * A turn sent with Accept: text/event-stream: the stream (relayed from the owner when `node` is not it) ends with
+   * the turn's end, contiguous, and is what the store replays on another node.
+   */
+  const streamTurn = async (
+    node: string,
+    s: { id: string; archived: boolean },
+    body: unknown,
+    what: string,
+  ) => {
+    const signal = AbortSignal.timeout(120_000)
+    const begunAt = takeovers
+    try {
+      const res = await fetch(`${node}/v1/sessions/${s.id}/turns`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify(body),
+        signal,
+      })
+      if (!res.headers.get('content-type')?.startsWith('text/event-stream')) {
+        const text = await res.text()
+        let parsed: unknown = null
+        try {
+          parsed = JSON.parse(text)
+        } catch {}
+        expect('turn', what, { status: res.status, body: parsed ?? text }, begunAt)
+        const onBusy = (body as { onBusy?: string }).onBusy
+        if (res.status === 409 && !s.archived && onBusy !== 'reject')
+          violate(`${what}: 409 on a live session with onBusy ${onBusy ?? 'default'}: ${text}`)
+        return
+      }
+      expect('turn', what, { status: res.status, body: null })
+      const turnId = res.headers.get('x-turn-id')
+      report.crossNode.streamedTurns++
+      const events = (await readSseUntil(res, () => false)).map((f) => JSON.parse(f.data) as StoredEvent)
+      const end = events.at(-1)
+      // a stream from a node killed meanwhile ends where the node died
+      if (killed.has(node)) return
+      if (!end || !isTurnEnd(end) || !('turnId' in end) || end.turnId !== turnId)
+        return violate(
+          `${what}: the stream of turn ${turnId} ended without its end: ${events.slice(-3).map(describe).join(', ')}`,
+        )
+      const from = (events[0]?.seq ?? 1) - 1
+      checkTail(events, from, end.seq, what, violate)
+      const replayed = await sseEvents(urls.find((u) => u !== node) ?? node, s.id, from, end.seq)
+      if (JSON.stringify(events) !== JSON.stringify(replayed))
+        violate(`${what}: the turn's stream differs from the replay: ${firstDifference(events, replayed)}`)
+    } catch (err) {
+      if (signal.aborted) throw new Hang(`${what}: the turn's stream did not end in 120 s`)
+      throw err
+    }
+  }
+
+  /**
+   * SIGKILLs a node: the others take its sessions over (their owner a live node) with every stored event kept,
+   * and the next turn of each, sent to any node left, resumes its thread and completes.
+   */
+  const killNode = async (step: number) => {
+    const victim = rng.pick(urls)
+    const survivor = urls.find((u) => u !== victim)!
+    const before = new Map<string, StoredEvent[]>()
+    const owners = new Map<string, string | undefined>()
+    for (const s of sessions) {
+      const lastSeq = (await call<Session>(`${survivor}/v1/sessions/${s.id}`)).body.lastSeq
+      before.set(s.id, await sseEvents(survivor, s.id, 0, lastSeq))
+      owners.set(s.id, await target.ownerIdOf(s.id))
+    }
+    killing = true
+    urls = urls.filter((u) => u !== victim)
+    killed.add(victim)
+    const victimId = await target.kill(victim)
+    const orphans = sessions.filter((s) => owners.get(s.id) === victimId)
+    log(`step ${step} kill ${victim} (${victimId}), owner of ${orphans.map((s) => s.id).join(', ')}`)
+    const what = `step ${step} kill ${victim}`
+    try {
+      const deadline = Date.now() + 60_000
+      for (const s of orphans) {
+        // an archived session stays where it was (nothing runs there)
+        const held = async () =>
+          (await call<Session>(`${survivor}/v1/sessions/${s.id}`)).body.status === 'archived' ||
+          (await target.ownerIdOf(s.id)) !== victimId
+        while (!(await held()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+        if (!(await held())) violate(`${what}: session ${s.id} still owned by the dead node after 60 s`)
+      }
+      takeovers++
+    } finally {
+      killing = false
+    }
+    for (const s of sessions) {
+      const kept = before.get(s.id) ?? []
+      const lastSeq = (await call<Session>(`${survivor}/v1/sessions/${s.id}`)).body.lastSeq
+      const now = await sseEvents(survivor, s.id, 0, lastSeq)
+      if (JSON.stringify(now.slice(0, kept.length)) !== JSON.stringify(kept))
+        violate(`${what}: ${s.id} lost stored events: ${firstDifference(now.slice(0, kept.length), kept)}`)
+    }
+    for (const s of orphans.filter((x) => !x.archived)) {
+      const a = await call<Turn>(
+        `${rng.pick(urls)}/v1/sessions/${s.id}/turns?wait=true`,
+        { body: { input: promptOf('plain', step), onBusy: 'queue' } },
+        120_000,
+      )
+      expect('turn', `${what} resume ${s.id}`, a)
+      if (a.status !== 200 || a.body.status !== 'completed')
+        violate(
+          `${what}: the first turn of ${s.id} after the takeover: ${a.status} ${JSON.stringify(a.body)}`,
+        )
+    }
+  }
+
+  const create = async (step: number, r = rng) => {
+    const approvals = r.chance(0.5)
     const body = approvals ? { approvalPolicy: 'untrusted', sandbox: 'workspace-write' } : {}
-    const a = await call<Session>(`${url}/v1/sessions`, { body })
+    const a = await call<Session>(`${nodeBy(r)}/v1/sessions`, { body })
     expect('create', `step ${step} create`, a)
-    if (a.status === 201) sessions.push({ id: a.body.id, approvals, archived: false })
+    if (a.status !== 201) return
+    sessions.push({ id: a.body.id, approvals, archived: false })
+    await agree(`step ${step} create ${a.body.id}`, async (node) => {
+      const got = await call(`${node}/v1/sessions/${a.body.id}`)
+      return got.status === 200 ? undefined : `status ${got.status}`
+    })
+  }
+
+  /** One step's action on session `s`, its draws from `r` (the stress's own, or a burst's fork of it). */
+  const act = async (
+    r: Random,
+    action: Action,
+    s: StressSession,
+    step: number,
+    what: string,
+  ): Promise<void> => {
+    switch (action) {
+      case 'create':
+        return create(step, r)
+      case 'turn': {
+        const kind = r.pick<TurnKind>(['plain', 'plain', 'slow', 'command'])
+        const wait = r.chance(0.3)
+        const onBusy = r.pick([undefined, 'queue', 'reject', 'steer'] as const)
+        const body = { input: promptOf(kind, step), ...(onBusy ? { onBusy } : {}) }
+        const node = nodeBy(r)
+        // on several nodes, now and then a turn streamed until its end (relayed from the owner)
+        if (cluster && !wait && r.chance(0.15)) {
+          background.push(
+            guarded(
+              `${what} ${kind} stream`,
+              () => streamTurn(node, s, body, `${what} ${kind} stream`),
+              node,
+            ),
+          )
+          return
+        }
+        const send = async () => {
+          const begunAt = takeovers
+          const a = await call<Turn>(
+            `${node}/v1/sessions/${s.id}/turns${wait ? '?wait=true' : ''}`,
+            { body },
+            120_000,
+          )
+          expect('turn', `${what} ${kind}${wait ? ' wait' : ''}`, a, begunAt)
+          if (a.status === 409 && !s.archived && onBusy !== 'reject')
+            violate(
+              `${what}: 409 on a live session with onBusy ${onBusy ?? 'default'}: ${JSON.stringify(a.body)}`,
+            )
+          if (wait && a.status === 200 && ['queued', 'running'].includes(a.body.status))
+            violate(`${what}: ?wait=true answered with a turn still ${a.body.status}`)
+          if (a.status === 200 || a.status === 202)
+            await agree(`${what} ${kind}${wait ? ' wait' : ''}`, (n) => turnOn(n, s.id, a.body))
+        }
+        // a waiting turn goes on in the background while the next steps run
+        if (wait) background.push(guarded(what, send, node))
+        else await send()
+        return
+      }
+      case 'interrupt': {
+        const a = await call<Turn>(`${nodeBy(r)}/v1/sessions/${s.id}/interrupt`, { body: {} })
+        expect('interrupt', what, a)
+        if (a.status === 200 && ['queued', 'running'].includes(a.body.status))
+          violate(`${what}: answered with a turn still ${a.body.status}`)
+        if (a.status === 200) await agree(what, (n) => turnOn(n, s.id, a.body))
+        return
+      }
+      case 'approve': {
+        const list = await call<{ approvals: Approval[] }>(
+          `${nodeBy(r)}/v1/approvals?state=pending&sessionId=${s.id}`,
+        )
+        expect('get', `${what} list`, list)
+        const pending = list.body.approvals?.[0]
+        if (!pending) return
+        const decision = r.pick(['accept', 'decline'])
+        // on several nodes, now and then two answers at once on two nodes: the first one wins, once
+        if (cluster && r.chance(0.3)) {
+          const other = decision === 'accept' ? 'decline' : 'accept'
+          const [n1, n2] = [nodeBy(r), nodeBy(r)]
+          const answers = await Promise.all([
+            call<Approval>(`${n1}/v1/approvals/${pending.id}`, { body: { decision } }),
+            call<Approval>(`${n2}/v1/approvals/${pending.id}`, { body: { decision: other } }),
+          ])
+          for (const a of answers) expect('approve', `${what} twice`, a)
+          const won = answers.filter((a) => a.status === 200)
+          if (won.length > 1) violate(`${what}: both answers of ${pending.id} won: ${JSON.stringify(won)}`)
+          const stored = await call<Approval>(`${nodeBy(r)}/v1/approvals/${pending.id}`)
+          if (won[0] && stored.body.decision !== won[0].body.decision)
+            violate(`${what}: ${pending.id} won with ${won[0].body.decision}, stored ${stored.body.decision}`)
+          return
+        }
+        const a = await call<Approval>(`${nodeBy(r)}/v1/approvals/${pending.id}`, { body: { decision } })
+        expect('approve', what, a)
+        if (a.status === 200)
+          await agree(what, async (n) => {
+            const got = await call<Approval>(`${n}/v1/approvals/${pending.id}`)
+            return got.body.state === 'resolved' ? undefined : `approval ${pending.id} is ${got.body.state}`
+          })
+        return
+      }
+      case 'fork': {
+        const a = await call<Session>(`${nodeBy(r)}/v1/sessions/${s.id}/fork`, { body: {} })
+        expect('fork', what, a)
+        if (a.status !== 201) return
+        sessions.push({ id: a.body.id, approvals: s.approvals, archived: false })
+        await agree(what, async (n) => {
+          const got = await call(`${n}/v1/sessions/${a.body.id}`)
+          return got.status === 200 ? undefined : `fork ${a.body.id}: status ${got.status}`
+        })
+        return
+      }
+      case 'archive': {
+        // from now on a turn refused (409) is expected, also one sent before that answers meanwhile
+        s.archived = true
+        const a = await call<Session>(`${nodeBy(r)}/v1/sessions/${s.id}/archive`, { body: {} })
+        expect('archive', what, a)
+        if (a.status === 200 && a.body.status !== 'archived')
+          violate(`${what}: answered status ${a.body.status}`)
+        if (a.status === 200)
+          await agree(what, async (n) => {
+            const got = await call<Session>(`${n}/v1/sessions/${s.id}`)
+            return got.body.status === 'archived' ? undefined : `status ${got.body.status}`
+          })
+        return
+      }
+      case 'events': {
+        const got = await call<Session>(`${nodeBy(r)}/v1/sessions/${s.id}`)
+        expect('get', what, got)
+        const from = r.int(got.body.lastSeq + 1)
+        checkTail(
+          await sseEvents(nodeBy(r), s.id, from, got.body.lastSeq),
+          from,
+          got.body.lastSeq,
+          what,
+          violate,
+        )
+        return
+      }
+      case 'follow': {
+        // from a random point of the past, on a node that does not own the session (when one owns it)
+        const got = await call<Session>(`${nodeBy(r)}/v1/sessions/${s.id}`)
+        expect('follow', what, got)
+        const from = r.int(got.body.lastSeq + 1)
+        const owner = await target.ownerUrl(s.id)
+        const others = urls.filter((u) => u !== owner)
+        if (followers.length < 3 * opts.sessions)
+          followers.push(new Follower(r.pick(others.length ? others : urls), s.id, from))
+        return
+      }
+      case 'get': {
+        const got = await call<Session & { turns: Turn[] }>(`${nodeBy(r)}/v1/sessions/${s.id}`)
+        expect('get', what, got)
+        if (s.archived && got.body.status !== 'archived')
+          violate(`${what}: archived session is ${got.body.status}`)
+        return
+      }
+    }
   }
 
   try {
     await create(0)
     for (let step = 1; step <= opts.steps; step++) {
-      let action = pickAction(rng)
+      if (step === opts.killAt && urls.length > 1) {
+        report.actions.kill = (report.actions.kill ?? 0) + 1
+        await guarded(`step ${step} kill`, () => killNode(step))
+        continue
+      }
+      let action = pickAction(rng, cluster ? clusterWeights : weights)
       // at most `sessions` live ones (archived ones are replaced: up to three times as many in all, or one per 25 steps)
       const full =
         sessions.filter((x) => !x.archived).length >= opts.sessions ||
@@ -118,125 +473,90 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
       report.actions[action] = (report.actions[action] ?? 0) + 1
       const what = `step ${step} ${action} ${s.id}`
       log(what)
-      await guarded(what, async () => {
-        switch (action) {
-          case 'create':
-            return create(step)
-          case 'turn': {
-            const kind = rng.pick<TurnKind>(['plain', 'plain', 'slow', 'command'])
-            const wait = rng.chance(0.3)
-            const onBusy = rng.pick([undefined, 'queue', 'reject', 'steer'] as const)
-            const body = { input: promptOf(kind, step), ...(onBusy ? { onBusy } : {}) }
-            const send = async () => {
-              const a = await call<Turn>(
-                `${url}/v1/sessions/${s.id}/turns${wait ? '?wait=true' : ''}`,
-                { body },
-                120_000,
-              )
-              expect('turn', `${what} ${kind}${wait ? ' wait' : ''}`, a)
-              if (a.status === 409 && !s.archived && onBusy !== 'reject')
-                violate(
-                  `${what}: 409 on a live session with onBusy ${onBusy ?? 'default'}: ${JSON.stringify(a.body)}`,
-                )
-              if (wait && a.status === 200 && ['queued', 'running'].includes(a.body.status))
-                violate(`${what}: ?wait=true answered with a turn still ${a.body.status}`)
-            }
-            // a waiting turn goes on in the background while the next steps run
-            if (wait) background.push(guarded(what, send))
-            else await send()
-            return
-          }
-          case 'interrupt': {
-            const a = await call<Turn>(`${url}/v1/sessions/${s.id}/interrupt`, { body: {} })
-            expect('interrupt', what, a)
-            if (a.status === 200 && ['queued', 'running'].includes(a.body.status))
-              violate(`${what}: answered with a turn still ${a.body.status}`)
-            return
-          }
-          case 'approve': {
-            const list = await call<{ approvals: Approval[] }>(
-              `${url}/v1/approvals?state=pending&sessionId=${s.id}`,
-            )
-            expect('get', `${what} list`, list)
-            const pending = list.body.approvals?.[0]
-            if (!pending) return
-            const decision = rng.pick(['accept', 'decline'])
-            return expect(
-              'approve',
-              what,
-              await call(`${url}/v1/approvals/${pending.id}`, { body: { decision } }),
-            )
-          }
-          case 'fork': {
-            const a = await call<Session>(`${url}/v1/sessions/${s.id}/fork`, { body: {} })
-            expect('fork', what, a)
-            if (a.status === 201) sessions.push({ id: a.body.id, approvals: s.approvals, archived: false })
-            return
-          }
-          case 'archive': {
-            const a = await call<Session>(`${url}/v1/sessions/${s.id}/archive`, { body: {} })
-            expect('archive', what, a)
-            if (a.status === 200 && a.body.status !== 'archived')
-              violate(`${what}: answered status ${a.body.status}`)
-            s.archived = true
-            return
-          }
-          case 'events': {
-            const got = await call<Session>(`${url}/v1/sessions/${s.id}`)
-            expect('get', what, got)
-            const from = rng.int(got.body.lastSeq + 1)
-            checkTail(
-              await sseEvents(url, s.id, from, got.body.lastSeq),
-              from,
-              got.body.lastSeq,
-              what,
-              violate,
-            )
-            return
-          }
-          case 'get': {
-            const got = await call<Session & { turns: Turn[] }>(`${url}/v1/sessions/${s.id}`)
-            expect('get', what, got)
-            if (s.archived && got.body.status !== 'archived')
-              violate(`${what}: archived session is ${got.body.status}`)
-            return
-          }
-        }
-      })
+      if (action !== 'burst') {
+        await guarded(what, () => act(rng, action, s, step, what))
+        continue
+      }
+      const parts: Action[] = [
+        rng.pick<Action>(['turn', 'interrupt', 'approve']),
+        rng.pick<Action>(['turn', 'interrupt', 'approve', 'fork']),
+      ]
+      if (rng.chance(0.3)) parts.push(rng.chance(0.2) ? 'archive' : rng.pick<Action>(['turn', 'interrupt']))
+      // a turn refused beside an archive is expected: the session counts as archived from the burst on
+      if (parts.includes('archive')) s.archived = true
+      const forks = parts.map(() => new Random(Math.floor(rng.next() * 2 ** 32)))
+      log(`${what}: ${parts.join(' + ')}`)
+      await Promise.all(
+        parts.map((part, k) =>
+          guarded(`${what} ${part}`, () => act(forks[k]!, part, s, step, `${what} ${part}`)),
+        ),
+      )
     }
     await Promise.all(background)
-    report.turns = await finalChecks(url, sessions, violate, (id, seq) =>
-      gw.ctx.store.eventsAfter(id, seq, 20),
-    )
+    report.turns = await finalChecks(urls, pickNode, sessions, violate, target.storedAfter)
     // archive every session: its agent process ends
     for (const s of sessions)
       await guarded(`final archive ${s.id}`, async () =>
         expect(
           'archive',
           `final archive ${s.id}`,
-          await call(`${url}/v1/sessions/${s.id}/archive`, { body: {} }),
+          await call(`${pickNode()}/v1/sessions/${s.id}/archive`, { body: {} }),
         ),
       )
+    // every live follower saw exactly what the store replays (from another node), in order, nothing more
+    for (const f of followers)
+      await guarded(`follower of ${f.sessionId} on ${f.baseUrl} after ${f.after}`, async () => {
+        const what = `follower of ${f.sessionId} on ${f.baseUrl} after ${f.after}`
+        const lastSeq = (await call<Session>(`${pickNode()}/v1/sessions/${f.sessionId}`)).body.lastSeq
+        // on a node killed meanwhile, what it got before it died: the start of the replay
+        const through = killed.has(f.baseUrl) ? (f.events.at(-1)?.seq ?? f.after) : lastSeq
+        if (!killed.has(f.baseUrl)) await f.until(lastSeq, 30_000)
+        report.crossNode.followedEvents += f.events.length
+        const replayed = await sseEvents(
+          urls.find((u) => u !== f.baseUrl) ?? urls[0]!,
+          f.sessionId,
+          f.after,
+          through,
+        )
+        if (JSON.stringify(f.events) !== JSON.stringify(replayed))
+          violate(
+            `${what}: live ${summarize(f.events.map((e) => e.seq))} differs from the replay ${summarize(replayed.map((e) => e.seq))}; first difference: ${firstDifference(f.events, replayed)}`,
+          )
+      })
   } finally {
-    await gw.close()
+    for (const f of followers) f.close()
+    for (const problem of await target.close()) violate(problem)
     await mock.close()
   }
+  if (report.violations.length && cluster) report.logs = target.logTail(60)
   // (tsx, when the bench runs under it, keeps its esbuild service: not the gateway's)
   const agents = () => spawnedFrom().filter((p) => !p.cmd.includes('esbuild --service'))
-  const left = await waitUntilGone(() => [...agents(), ...processesUnder(gw.dir)])
+  const left = await waitUntilGone(() => [...agents(), ...processesUnder(target.dir)])
   if (left.length)
     violate(`processes left after close: ${left.map((p) => `${p.pid} ${p.cmd.slice(0, 80)}`).join('; ')}`)
   return report
 }
 
-function pickAction(rng: Random): Action {
-  const total = weights.reduce((n, [, w]) => n + w, 0)
+function pickAction(rng: Random, from: [Action, number][]): Action {
+  const total = from.reduce((n, [, w]) => n + w, 0)
   let at = rng.next() * total
-  for (const [action, w] of weights) {
+  for (const [action, w] of from) {
     if (at < w) return action
     at -= w
   }
   return 'get'
+}
+
+const isTurnEnd = (e: StoredEvent) => e.type === 'turn.completed' || e.type === 'turn.failed'
+
+/** Where two event lists first differ, in a few words. */
+function firstDifference(a: StoredEvent[], b: StoredEvent[]): string {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const [x, y] = [a[i], b[i]]
+    if (JSON.stringify(x) !== JSON.stringify(y))
+      return `at ${i}: ${x ? JSON.stringify(x).slice(0, 300) : 'nothing'} vs ${y ? JSON.stringify(y).slice(0, 300) : 'nothing'}`
+  }
+  return 'none'
 }
 
 /** A replay from `from` gives exactly the events after it, up to `through`, contiguous, each once. */
@@ -275,7 +595,8 @@ const summarize = (seqs: number[]) =>
 
 /** Every turn ends, each end is announced once, the session's state agrees, nothing stays pending. */
 async function finalChecks(
-  url: string,
+  urls: string[],
+  pickNode: () => string,
   sessions: { id: string; archived: boolean }[],
   violate: (what: string) => void,
   storedAfter: (sessionId: string, seq: number) => Promise<StoredEvent[]>,
@@ -283,6 +604,7 @@ async function finalChecks(
   let turns = 0
   const deadline = Date.now() + 120_000
   for (const s of sessions) {
+    const url = pickNode()
     let got = await call<Session & { turns: Turn[] }>(`${url}/v1/sessions/${s.id}`)
     // a turn may still be running (a slow answer, an approval waiting for its timeout): wait for its end
     while (got.body.turns.some((t) => ['queued', 'running'].includes(t.status)) && Date.now() < deadline) {
@@ -306,14 +628,20 @@ async function finalChecks(
     const lastSeq = (await call<Session>(`${url}/v1/sessions/${s.id}`)).body.lastSeq
     const events = await sseEvents(url, s.id, 0, lastSeq)
     checkTail(events, 0, lastSeq, `final ${s.id}`, violate)
+    // every node replays the same events
+    for (const other of urls.filter((u) => u !== url)) {
+      const there = await sseEvents(other, s.id, 0, lastSeq)
+      if (JSON.stringify(there) !== JSON.stringify(events))
+        violate(
+          `final ${s.id}: the replay on ${other} differs from ${url}'s: ${firstDifference(there, events)}`,
+        )
+    }
     if ((events.at(-1)?.seq ?? 0) < lastSeq) {
       const missing = await storedAfter(s.id, events.at(-1)?.seq ?? 0)
       violate(`final ${s.id}: stored but not replayed: ${JSON.stringify(missing).slice(0, 1500)}`)
     }
     for (const t of session.turns) {
-      const ends = events.filter(
-        (e) => (e.type === 'turn.completed' || e.type === 'turn.failed') && e.turnId === t.id,
-      )
+      const ends = events.filter((e) => isTurnEnd(e) && 'turnId' in e && e.turnId === t.id)
       if (!open.includes(t) && ends.length !== 1)
         violate(`final ${s.id}: turn ${t.id} (${t.status}) has ${ends.length} end events`)
       const end = ends[0]
