@@ -63,16 +63,21 @@ describe('a daemon a run started does not outlive the gateway', () => {
   }
 
   // gemini's shell needs workspace-write, claude's Bash danger-full-access (headless, nothing to approve it)
-  for (const [agent, sandbox] of [
-    ['codex', 'danger-full-access'],
-    ['claude', 'danger-full-access'],
-    ['gemini', 'workspace-write'],
-    ['copilot', 'workspace-write'],
+  // codex once more under an operator's policy that lets its commands inherit nothing
+  const inheritNothing =
+    'shell_environment_policy.inherit="none";shell_environment_policy.set={PATH="/usr/local/bin:/usr/bin:/bin"}'
+  for (const [agent, sandbox, overrides, label] of [
+    ['codex', 'danger-full-access', {}, 'codex'],
+    ['codex', 'danger-full-access', { CODEX_CONFIG_OVERRIDES: inheritNothing }, 'codex, inherit = "none"'],
+    ['claude', 'danger-full-access', {}, 'claude'],
+    ['gemini', 'workspace-write', {}, 'gemini'],
+    ['copilot', 'workspace-write', {}, 'copilot'],
   ] as const)
-    it(`${agent}: the next start ends what a killed gateway left, a stop what it leaves`, {
+    it(`${label}: the next start ends what a killed gateway left, a stop what it leaves`, {
       timeout: 240_000,
     }, async () => {
       const { env, dir } = gatewayEnv(mock, {
+        ...overrides,
         ALLOW_DANGER_FULL_ACCESS: 'true',
         SHUTDOWN_GRACE_SECONDS: '0',
         // longer than a stop takes here: the daemon's SIGKILL must not come from the follow-up timer
