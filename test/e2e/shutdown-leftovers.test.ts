@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayEnv, mockAgentSettings, postJson } from '../support/gateway.js'
-import { killAll, listProcesses, type ProcInfo, waitUntilGone } from '../support/processes.js'
+import { killAll, listProcesses, waitUntilGone } from '../support/processes.js'
 import { type ServerProcess, startServerProcess } from '../support/server-process.js'
 
 function assertStarted(s: Awaited<ReturnType<typeof startServerProcess>>): ServerProcess {
@@ -22,7 +22,8 @@ function assertStarted(s: Awaited<ReturnType<typeof startServerProcess>>): Serve
 describe('a daemon a run started does not outlive the gateway', () => {
   let mock: MockLlm
   const servers: ServerProcess[] = []
-  const left: ProcInfo[] = []
+  /** The daemons' tags: whatever happened, what still runs with one is killed after the test. */
+  const tags: string[] = []
   const releases: (() => void)[] = []
   beforeAll(async () => {
     mock = await startMockLlm()
@@ -30,7 +31,8 @@ describe('a daemon a run started does not outlive the gateway', () => {
   afterEach(async () => {
     for (const release of releases.splice(0)) release()
     for (const server of servers.splice(0)) await server.stop('SIGKILL')
-    killAll(left.splice(0))
+    const ours = new Set(tags.splice(0).map((tag) => `sleep ${tag}`))
+    killAll(listProcesses().filter((p) => ours.has(p.cmd)))
   })
   afterAll(async () => {
     await mock?.close()
@@ -38,6 +40,7 @@ describe('a daemon a run started does not outlive the gateway', () => {
 
   /** Starts a run whose command leaves a TERM-ignoring daemon; resolves once the daemon runs and the run waits. */
   async function runLeavingDaemon(server: ServerProcess, agent: string, sandbox: string, tag: string) {
+    tags.push(tag)
     mock.reset()
     const waiting = held({ kind: 'text', text: 'done' })
     releases.push(waiting.release)
@@ -58,7 +61,6 @@ describe('a daemon a run started does not outlive the gateway', () => {
     const deadline = Date.now() + 15_000
     while (daemon().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
     expect(daemon()).toHaveLength(1)
-    left.push(...daemon())
     return daemon
   }
 
