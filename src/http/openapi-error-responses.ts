@@ -63,7 +63,7 @@ const exampleMessages: Record<ErrorCode, string> = {
   unknown_cli: 'cli "rm" is not allowed; CLI_LIST allows: codex',
   unknown_agent: 'unknown agent "foo"; GET /v1/agents lists the agents',
   unauthorized: 'missing bearer token: send `Authorization: Bearer <token>`',
-  forbidden: 'this token may not do that',
+  forbidden: 'token "ci" lacks the "run" scope this request needs',
   not_found: 'no run run_01JD4Z8Q6N7W3V2K5M9P0R1S2T',
   timed_out:
     'the agent did not finish within TIMEOUT_SECONDS=300s; its process group was ended. Raise TIMEOUT_SECONDS for longer tasks.',
@@ -88,6 +88,18 @@ const exampleMessages: Record<ErrorCode, string> = {
 
 /** Other causes of a code, each a further example (named `<code>_<cause>`): what happened and what to do. */
 const moreExamples: Partial<Record<ErrorCode, { cause: string; message: string; description: string }[]>> = {
+  forbidden: [
+    {
+      cause: 'origin',
+      message:
+        'refused: Origin "https://example.com" is not this gateway\'s own. Without API_TOKENS a page of another ' +
+        'origin must not drive the agents; set API_TOKENS to serve other origins',
+      description:
+        "Without API_TOKENS (a loopback gateway) a request whose Origin is not the gateway's own, or whose " +
+        'Sec-Fetch-Site says another site sent it, or whose Host is a DNS name other than localhost: a web page in ' +
+        'a browser on this machine must not drive the agents (src/http/browser-origin.ts).',
+    },
+  ],
   request_timeout: [
     {
       cause: 'body_idle',
@@ -119,7 +131,10 @@ const moreExamples: Partial<Record<ErrorCode, { cause: string; message: string; 
 const reasons: Record<number, string> = {
   400: 'Invalid input',
   401: 'Missing or wrong bearer token (when API_TOKENS is set)',
-  403: 'Forbidden',
+  403:
+    'Forbidden: the bearer token lacks the scope the operation needs (`read`, `run` or `approve`, when API_TOKENS ' +
+    'is set), or, without API_TOKENS, a browser request from another origin or site, or addressed by a DNS name ' +
+    'other than localhost',
   404: 'No such resource',
   408:
     'Too slow: the agent did not finish in time (`timed_out`: a synchronous endpoint waited TIMEOUT_SECONDS), or ' +

@@ -25,7 +25,7 @@ export interface OperationDoc {
   responseSchema?: Record<string, unknown>
   /** An example of the success answer (for streams: of one event or frame). */
   responseExample: unknown
-  /** Error statuses the operation answers besides 401 (which every protected operation may answer). */
+  /** Error statuses the operation answers besides 401 and 403 (which every protected operation may answer). */
   errors: number[]
   /** A streamed answer: SSE of stored events, NDJSON of stored events, seed 002's SSE, seed 001's NDJSON frames, text. */
   stream?: 'events' | 'codex-sse' | 'cli-ndjson' | 'text' | 'approvals-sse'

@@ -35,5 +35,20 @@ export function endMarked(marker: string, graceMs: number): void {
     return pids.length
   }
   if (signalAll('SIGTERM') === 0) return
-  setTimeout(() => signalAll('SIGKILL'), graceMs).unref()
+  pending.add(marker)
+  setTimeout(() => {
+    signalAll('SIGKILL')
+    pending.delete(marker)
+  }, graceMs).unref()
+}
+
+/**
+ * The markers whose sweep still waits for its SIGKILL pass. The timer is unref'd (it never keeps the process
+ * alive), so a gateway that exits meanwhile would leave what ignored the SIGTERM: the exit sweep
+ * (exit-sweep.ts) ends these too.
+ */
+const pending = new Set<string>()
+
+export function pendingMarkers(): readonly string[] {
+  return [...pending]
 }

@@ -14,6 +14,22 @@ import { type ProcessTable, procTable } from './proc-table.js'
  */
 export const serverMarkerVariable = 'AGENT_GATEWAY_SERVER'
 
+/** A name that ends with `_AGENT_GATEWAY_SERVER`, and its value. */
+const suffixed = new RegExp(`^[A-Za-z0-9_]+_${serverMarkerVariable}=(.*)$`, 's')
+
+/**
+ * The server marker in an environment: in `serverMarkerVariable`, or in a name that ends with `_` + it (Gemini
+ * CLI's strict env filter keeps only its own `GEMINI_CLI_*` names for its commands, so gemini passes the marker
+ * on as `GEMINI_CLI_AGENT_GATEWAY_SERVER` too: process-marker.ts `carriesMarker` does the same for a program's).
+ */
+export function serverMarkerIn(environ: readonly string[] | null): string | undefined {
+  if (!environ) return undefined
+  const own = `${serverMarkerVariable}=`
+  const exact = environ.find((e) => e.startsWith(own))
+  if (exact !== undefined) return exact.slice(own.length)
+  return environ.map((e) => suffixed.exec(e)?.[1]).find((value) => value !== undefined)
+}
+
 let own: string | undefined
 
 /** This server's marker (pid plus start time, so a reused pid is not mistaken for it). */
@@ -40,11 +56,7 @@ function serverAlive(marker: string): boolean {
  * a gateway that runs (this one included) that happens to have a pid recorded by a dead one.
  */
 export function leftByDeadServer(pid: number, table: ProcessTable = procTable()): boolean {
-  const prefix = `${serverMarkerVariable}=`
-  const marker = table
-    .environ(pid)
-    ?.find((v) => v.startsWith(prefix))
-    ?.slice(prefix.length)
+  const marker = serverMarkerIn(table.environ(pid))
   return marker !== undefined && !serverAlive(marker)
 }
 
@@ -64,15 +76,11 @@ const real = (dir: string) => {
 export function orphanedProcesses(dirs: readonly string[]): number[] {
   const within = dirs.map(real)
   const table = procTable()
-  const prefix = `${serverMarkerVariable}=`
   const found: number[] = []
   const alive = new Map<string, boolean>()
   for (const pid of table.pids()) {
     if (pid === process.pid) continue
-    const marker = table
-      .environ(pid)
-      ?.find((v) => v.startsWith(prefix))
-      ?.slice(prefix.length)
+    const marker = serverMarkerIn(table.environ(pid))
     if (!marker || !worksIn(table.cwd(pid), within)) continue
     if (!alive.has(marker)) alive.set(marker, serverAlive(marker))
     if (!alive.get(marker)) found.push(pid)

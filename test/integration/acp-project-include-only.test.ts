@@ -63,7 +63,7 @@ it("codex-acp in a trusted project keeping only PATH is started with that list a
   mkdirSync(plain, { recursive: true })
   const launch = await leases.launch({ prompt: 'x', cwd })
   expect(launch.args).toContain(
-    'shell_environment_policy.include_only=["PATH","AGENT_GATEWAY_APP_SERVER","AGENT_GATEWAY_THREAD"]',
+    'shell_environment_policy.include_only=["PATH","AGENT_GATEWAY_APP_SERVER","AGENT_GATEWAY_THREAD","AGENT_GATEWAY_SERVER"]',
   )
   // the override goes after the operator's overrides (the last -c of a key wins)
   expect(launch.args.at(-1)).toMatch(/^shell_environment_policy\.include_only=/)

@@ -80,7 +80,7 @@ describe('a trusted workspace whose .codex/config.toml sets include_only = ["PAT
     const cwd = trustedProject(gw)
     mock.script(escapingCommand(), { kind: 'text', text: 'never' })
     await cancelledWhileEscaped(gw, { cwd })
-    expectMarkersKept(cwd, ['AGENT_GATEWAY_APP_SERVER', 'AGENT_GATEWAY_THREAD'])
+    expectMarkersKept(cwd, ['AGENT_GATEWAY_APP_SERVER', 'AGENT_GATEWAY_THREAD', 'AGENT_GATEWAY_SERVER'])
   })
 
   it('a session turn (app-server thread) interrupted: what escaped ends, the markers came through', {
@@ -96,7 +96,7 @@ describe('a trusted workspace whose .codex/config.toml sets include_only = ["PAT
     const interrupted = await json<Turn>(postJson(`${gw.url}/v1/sessions/${session.id}/interrupt`, {}))
     expect(interrupted).toMatchObject({ id: started.id, status: 'interrupted' })
     expect(await waitUntilGone(escaped, 30_000)).toEqual([])
-    expectMarkersKept(cwd, ['AGENT_GATEWAY_APP_SERVER', 'AGENT_GATEWAY_THREAD'])
+    expectMarkersKept(cwd, ['AGENT_GATEWAY_APP_SERVER', 'AGENT_GATEWAY_THREAD', 'AGENT_GATEWAY_SERVER'])
   })
 
   it('a codex exec run: its commands carry the marker, what escaped ends with the run', {
@@ -105,7 +105,7 @@ describe('a trusted workspace whose .codex/config.toml sets include_only = ["PAT
     const cwd = trustedProject(gw)
     mock.script(escapingCommand(), { kind: 'text', text: 'never' })
     await cancelledWhileEscaped(gw, { cwd, agent: 'codex-exec' })
-    expectMarkersKept(cwd, ['AGENT_GATEWAY_APP_SERVER'])
+    expectMarkersKept(cwd, ['AGENT_GATEWAY_APP_SERVER', 'AGENT_GATEWAY_SERVER'])
   })
 
   it('a project config written after a thread or run in the same cwd is read for the next one (cache invalidated)', {
@@ -161,7 +161,7 @@ describe('warm runs off: a codex exec run reads the config through an app-server
     expect(appServers()).toEqual([])
     expect((await postJson(`${gw.url}/v1/runs/${run.id}/cancel`, {})).status).toBe(200)
     expect(await waitUntilGone(escaped, 30_000)).toEqual([])
-    expectMarkersKept(cwd, ['AGENT_GATEWAY_APP_SERVER'])
+    expectMarkersKept(cwd, ['AGENT_GATEWAY_APP_SERVER', 'AGENT_GATEWAY_SERVER'])
     expect(existsSync(path.join(cwd, 'env.txt'))).toBe(true)
   })
 })

@@ -5,7 +5,7 @@ import { configFilesSignature } from '../../src/agents/codex-app-server/config-f
 import { IncludeOnlyReader } from '../../src/agents/codex-app-server/include-only-reader.js'
 import { tempDir } from '../support/temp.js'
 
-const markers = ['AGENT_GATEWAY_APP_SERVER', 'AGENT_GATEWAY_THREAD']
+const markers = ['AGENT_GATEWAY_APP_SERVER', 'AGENT_GATEWAY_THREAD', 'AGENT_GATEWAY_SERVER']
 
 /** A codex home and a workspace, and a config/read that answers what `answers` says for a cwd now. */
 function setup() {

@@ -54,6 +54,8 @@ describe('OpenAPI document completeness', () => {
       }
       if (!key.startsWith('GET /health'))
         expect(Object.keys(op.responses), `${key} answers 401`).toContain('401')
+      // a token without the scope, or (without API_TOKENS) the browser origin guard: /health included
+      expect(Object.keys(op.responses), `${key} answers 403`).toContain('403')
     }
   })
 

@@ -1,4 +1,5 @@
 import { markerVariable, ownerVariable } from '../../process/process-marker.js'
+import { serverMarker, serverMarkerVariable } from '../../process/server-marker.js'
 
 /**
  * How the gateway's markers (marked-processes.ts, escaped-processes.ts) reach the commands codex runs whatever
@@ -8,14 +9,20 @@ import { markerVariable, ownerVariable } from '../../process/process-marker.js'
  * dropped by `inherit = "none"` or `"core"` and by an `exclude` that matches it; one in `set` survives them, and
  * only `include_only` (applied last) could still drop it: a non-empty one gets the markers' names added.
  */
-export const commandMarkers: readonly string[] = [markerVariable, ownerVariable]
+export const commandMarkers: readonly string[] = [markerVariable, ownerVariable, serverMarkerVariable]
 
 /**
- * The `-c` override that sets the process marker in every command's environment. It goes last on the command
- * line, after the operator's overrides: a dotted key adds one entry to `set`, whatever table they gave.
+ * The `-c` overrides that set the process marker and the server's (server-marker.ts: the next start's sweep
+ * after a crash finds by it) in every command's environment. They go last on the command line, after the
+ * operator's overrides: a dotted key adds one entry to `set`, whatever table they gave.
  */
-export function markerOverride(marker: string): string[] {
-  return ['-c', `shell_environment_policy.set.${markerVariable}=${JSON.stringify(marker)}`]
+export function markerOverride(marker: string, server: string = serverMarker()): string[] {
+  return [
+    '-c',
+    `shell_environment_policy.set.${markerVariable}=${JSON.stringify(marker)}`,
+    '-c',
+    `shell_environment_policy.set.${serverMarkerVariable}=${JSON.stringify(server)}`,
+  ]
 }
 
 /**

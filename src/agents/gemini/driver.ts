@@ -5,6 +5,7 @@ import { modelRoute } from '../../process/key-proxy/model-access.js'
 import { localRunner } from '../../process/local-runner.js'
 import { markerVariable, newMarker } from '../../process/process-marker.js'
 import type { ProcessRunner } from '../../process/runner.js'
+import { serverMarker, serverMarkerVariable } from '../../process/server-marker.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { resolveModel } from '../../protocol/models.js'
@@ -26,6 +27,11 @@ export const geminiCapabilities = capabilities('sessions', 'interrupt')
  * runs: it drops every other name but a few, the marker's own included (process-marker.ts `carriesMarker`).
  */
 const geminiMarkerVariable = `GEMINI_CLI_${markerVariable}`
+/**
+ * The server's marker (server-marker.ts) under such a name too: the next start's sweep finds by it what the
+ * commands of a gateway that was killed left running (`serverMarkerIn` reads either name).
+ */
+const geminiServerMarkerVariable = `GEMINI_CLI_${serverMarkerVariable}`
 
 import { placed } from '../placement.js'
 
@@ -125,7 +131,11 @@ export class GeminiDriver extends CliAgentDriver implements SessionDriver, Gemin
           args: this.buildArgs(call),
           cwd: call.cwd,
           ...placed(call, 'gemini', [this.home], (call.sandbox ?? 'read-only') !== 'read-only'),
-          env: { ...this.childEnv(), [geminiMarkerVariable]: marker },
+          env: {
+            ...this.childEnv(),
+            [geminiMarkerVariable]: marker,
+            [geminiServerMarkerVariable]: serverMarker(),
+          },
           stdin: call.prompt,
           timeoutMs: call.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,

@@ -53,6 +53,10 @@ export const serveCommand: CliCommand = {
       stopping = true
       server.app.log.info({ signal }, 'shutting down')
       await server.close()
+      // what an agent's command left (a daemon that ignores SIGTERM): ended before this process exits
+      const { endServerProcesses } = await import('../../process/exit-sweep.js')
+      const swept = await endServerProcesses(server.ctx.config.KILL_GRACE_MS)
+      if (swept.found > 0) server.app.log.warn(swept, 'ended processes the agents left running')
       process.exit(0)
     }
     process.once('SIGTERM', () => void stop('SIGTERM'))

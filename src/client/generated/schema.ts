@@ -1406,6 +1406,15 @@ export interface components {
                 "application/json": components["schemas"]["ApiPlanError"];
             };
         };
+        /** @description Forbidden: the bearer token lacks the scope the operation needs (`read`, `run` or `approve`, when API_TOKENS is set), or, without API_TOKENS, a browser request from another origin or site, or addressed by a DNS name other than localhost */
+        ApiPlanError403: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiPlanError"];
+            };
+        };
         /** @description Too slow: the agent did not finish in time (`timed_out`: a synchronous endpoint waited TIMEOUT_SECONDS), or the request did not arrive in time (`request_timeout`: its head not within HEADERS_TIMEOUT_SECONDS, or its body stalled for BODY_IDLE_SECONDS or came slower than BODY_MIN_BYTES_PER_SECOND; the connection is closed) */
         ApiPlanError408: {
             headers: {
@@ -1462,6 +1471,15 @@ export interface components {
         };
         /** @description Missing or wrong bearer token (when API_TOKENS is set) */
         FastApiError401: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["FastApiError"];
+            };
+        };
+        /** @description Forbidden: the bearer token lacks the scope the operation needs (`read`, `run` or `approve`, when API_TOKENS is set), or, without API_TOKENS, a browser request from another origin or site, or addressed by a DNS name other than localhost */
+        FastApiError403: {
             headers: {
                 [name: string]: unknown;
             };
@@ -1541,6 +1559,15 @@ export interface components {
                 "application/json": components["schemas"]["PlainError"];
             };
         };
+        /** @description Forbidden: the bearer token lacks the scope the operation needs (`read`, `run` or `approve`, when API_TOKENS is set), or, without API_TOKENS, a browser request from another origin or site, or addressed by a DNS name other than localhost */
+        PlainError403: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["PlainError"];
+            };
+        };
         /** @description Too slow: the agent did not finish in time (`timed_out`: a synchronous endpoint waited TIMEOUT_SECONDS), or the request did not arrive in time (`request_timeout`: its head not within HEADERS_TIMEOUT_SECONDS, or its body stalled for BODY_IDLE_SECONDS or came slower than BODY_MIN_BYTES_PER_SECOND; the connection is closed) */
         PlainError408: {
             headers: {
@@ -1588,6 +1615,15 @@ export interface components {
         };
         /** @description Missing or wrong bearer token (when API_TOKENS is set) */
         V1Error401: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Forbidden: the bearer token lacks the scope the operation needs (`read`, `run` or `approve`, when API_TOKENS is set), or, without API_TOKENS, a browser request from another origin or site, or addressed by a DNS name other than localhost */
+        V1Error403: {
             headers: {
                 [name: string]: unknown;
             };
@@ -1692,6 +1728,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
         };
     };
     postApiCodexRun: {
@@ -1754,6 +1791,7 @@ export interface operations {
             };
             400: components["responses"]["PlainError400"];
             401: components["responses"]["PlainError401"];
+            403: components["responses"]["PlainError403"];
             408: components["responses"]["PlainError408"];
             413: components["responses"]["PlainError413"];
             415: components["responses"]["PlainError415"];
@@ -1791,6 +1829,7 @@ export interface operations {
             };
             400: components["responses"]["PlainError400"];
             401: components["responses"]["PlainError401"];
+            403: components["responses"]["PlainError403"];
             408: components["responses"]["PlainError408"];
             413: components["responses"]["PlainError413"];
             415: components["responses"]["PlainError415"];
@@ -1828,6 +1867,7 @@ export interface operations {
             };
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
+            403: components["responses"]["FastApiError403"];
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
             415: components["responses"]["FastApiError415"];
@@ -1874,6 +1914,7 @@ export interface operations {
             };
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
+            403: components["responses"]["FastApiError403"];
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
             415: components["responses"]["FastApiError415"];
@@ -1918,6 +1959,7 @@ export interface operations {
             };
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
+            403: components["responses"]["FastApiError403"];
             404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
@@ -1964,6 +2006,7 @@ export interface operations {
             };
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
+            403: components["responses"]["FastApiError403"];
             404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
@@ -2009,6 +2052,7 @@ export interface operations {
             };
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
+            403: components["responses"]["FastApiError403"];
             404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
@@ -2055,6 +2099,7 @@ export interface operations {
             };
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
+            403: components["responses"]["FastApiError403"];
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
             415: components["responses"]["FastApiError415"];
@@ -2111,6 +2156,7 @@ export interface operations {
             };
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
+            403: components["responses"]["FastApiError403"];
             404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
             409: components["responses"]["FastApiError409"];
@@ -2155,6 +2201,7 @@ export interface operations {
             };
             400: components["responses"]["ApiPlanError400"];
             401: components["responses"]["ApiPlanError401"];
+            403: components["responses"]["ApiPlanError403"];
             408: components["responses"]["ApiPlanError408"];
             413: components["responses"]["ApiPlanError413"];
             415: components["responses"]["ApiPlanError415"];
@@ -2189,6 +2236,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["PlainError401"];
+            403: components["responses"]["PlainError403"];
         };
     };
     getHealth: {
@@ -2232,6 +2280,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            403: components["responses"]["V1Error403"];
         };
     };
     getHello: {
@@ -2254,6 +2303,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["ApiPlanError401"];
+            403: components["responses"]["ApiPlanError403"];
             408: components["responses"]["ApiPlanError408"];
             500: components["responses"]["ApiPlanError500"];
             503: components["responses"]["ApiPlanError503"];
@@ -2286,6 +2336,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["PlainError401"];
+            403: components["responses"]["PlainError403"];
         };
     };
     postRun: {
@@ -2329,6 +2380,7 @@ export interface operations {
             };
             400: components["responses"]["PlainError400"];
             401: components["responses"]["PlainError401"];
+            403: components["responses"]["PlainError403"];
             408: components["responses"]["PlainError408"];
             413: components["responses"]["PlainError413"];
             415: components["responses"]["PlainError415"];
@@ -2377,6 +2429,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
         };
     };
     getV1Approvals: {
@@ -2430,6 +2483,7 @@ export interface operations {
             };
             400: components["responses"]["V1Error400"];
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
         };
     };
     getV1ApprovalsId: {
@@ -2477,6 +2531,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
             404: components["responses"]["V1Error404"];
         };
     };
@@ -2535,6 +2590,7 @@ export interface operations {
             };
             400: components["responses"]["V1Error400"];
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
             404: components["responses"]["V1Error404"];
             408: components["responses"]["V1Error408"];
             409: components["responses"]["V1Error409"];
@@ -2565,6 +2621,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
         };
     };
     getV1Models: {
@@ -2598,6 +2655,7 @@ export interface operations {
             };
             400: components["responses"]["V1Error400"];
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
         };
     };
     getV1Runs: {
@@ -2660,6 +2718,7 @@ export interface operations {
             };
             400: components["responses"]["V1Error400"];
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
         };
     };
     postV1Runs: {
@@ -2779,6 +2838,7 @@ export interface operations {
             };
             400: components["responses"]["V1Error400"];
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
             408: components["responses"]["V1Error408"];
             413: components["responses"]["V1Error413"];
             415: components["responses"]["V1Error415"];
@@ -2837,6 +2897,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
             404: components["responses"]["V1Error404"];
         };
     };
@@ -2891,6 +2952,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
             404: components["responses"]["V1Error404"];
             409: components["responses"]["V1Error409"];
         };
@@ -2940,6 +3002,7 @@ export interface operations {
             };
             400: components["responses"]["V1Error400"];
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
             404: components["responses"]["V1Error404"];
         };
     };
@@ -2990,6 +3053,7 @@ export interface operations {
             };
             400: components["responses"]["V1Error400"];
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
         };
     };
     postV1Sessions: {
@@ -3040,6 +3104,7 @@ export interface operations {
             };
             400: components["responses"]["V1Error400"];
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
             408: components["responses"]["V1Error408"];
             413: components["responses"]["V1Error413"];
             415: components["responses"]["V1Error415"];
@@ -3110,6 +3175,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
             404: components["responses"]["V1Error404"];
         };
     };
@@ -3151,6 +3217,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
             404: components["responses"]["V1Error404"];
             409: components["responses"]["V1Error409"];
             503: components["responses"]["V1Error503"];
@@ -3201,6 +3268,7 @@ export interface operations {
             };
             400: components["responses"]["V1Error400"];
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
             404: components["responses"]["V1Error404"];
         };
     };
@@ -3242,6 +3310,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
             404: components["responses"]["V1Error404"];
             409: components["responses"]["V1Error409"];
             503: components["responses"]["V1Error503"];
@@ -3293,6 +3362,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
             404: components["responses"]["V1Error404"];
             409: components["responses"]["V1Error409"];
         };
@@ -3405,6 +3475,7 @@ export interface operations {
             };
             400: components["responses"]["V1Error400"];
             401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
             404: components["responses"]["V1Error404"];
             408: components["responses"]["V1Error408"];
             409: components["responses"]["V1Error409"];

@@ -1,0 +1,111 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Run } from '../../src/protocol/runs.js'
+import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { gatewayEnv, mockAgentSettings, postJson } from '../support/gateway.js'
+import { killAll, listProcesses, waitUntilGone } from '../support/processes.js'
+import { type ServerProcess, startServerProcess } from '../support/server-process.js'
+
+function assertStarted(s: Awaited<ReturnType<typeof startServerProcess>>): ServerProcess {
+  if (!('url' in s)) throw new Error(`server exited (${s.exitCode}):\n${s.output.join('\n')}`)
+  return s
+}
+
+/**
+ * "No process outlives its run", across the gateway's own end. A run's command starts a daemon that left the
+ * agent's process group (a session of its own, reparented to init) and ignores SIGTERM, and the gateway ends
+ * while the run is in flight:
+ * - killed (SIGKILL): nothing of it ends the daemon; the next start on the same directories does
+ *   (server-marker.ts: it finds the daemon by the dead server's marker, which gemini's strict env filter dropped);
+ * - stopped (SIGTERM): the daemon gets its SIGTERM when its agent ends, and its SIGKILL before the gateway exits
+ *   (exit-sweep.ts); the follow-up timer alone never fired, the process exited first.
+ */
+describe('a daemon a run started does not outlive the gateway', () => {
+  let mock: MockLlm
+  const servers: ServerProcess[] = []
+  /** The daemons' tags: whatever happened, what still runs with one is killed after the test. */
+  const tags: string[] = []
+  const releases: (() => void)[] = []
+  beforeAll(async () => {
+    mock = await startMockLlm()
+  })
+  afterEach(async () => {
+    for (const release of releases.splice(0)) release()
+    for (const server of servers.splice(0)) await server.stop('SIGKILL')
+    const ours = new Set(tags.splice(0).map((tag) => `sleep ${tag}`))
+    killAll(listProcesses().filter((p) => ours.has(p.cmd)))
+  })
+  afterAll(async () => {
+    await mock?.close()
+  })
+
+  /** Starts a run whose command leaves a TERM-ignoring daemon; resolves once the daemon runs and the run waits. */
+  async function runLeavingDaemon(server: ServerProcess, agent: string, sandbox: string, tag: string) {
+    tags.push(tag)
+    mock.reset()
+    const waiting = held({ kind: 'text', text: 'done' })
+    releases.push(waiting.release)
+    mock.script(
+      {
+        kind: 'exec_command',
+        cmd: `(setsid sh -c 'trap "" TERM; exec sleep ${tag}' </dev/null >/dev/null 2>&1 &); echo started`,
+      },
+      waiting.step,
+    )
+    const res = await postJson(`${server.url}/v1/runs`, { agent, prompt: 'start it', sandbox })
+    const run = (await res.json()) as Run
+    expect(res.status, JSON.stringify(run)).toBe(202)
+    // the agent asks the model again once the command returned
+    await waiting.asked
+    const daemon = () => listProcesses().filter((p) => p.cmd === `sleep ${tag}`)
+    // the daemon's `exec sleep` may come a moment after its command returned: waited for, not assumed
+    const deadline = Date.now() + 15_000
+    while (daemon().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+    expect(daemon()).toHaveLength(1)
+    return daemon
+  }
+
+  // gemini's shell needs workspace-write, claude's Bash danger-full-access (headless, nothing to approve it)
+  // codex once more under an operator's policy that lets its commands inherit nothing
+  const inheritNothing =
+    'shell_environment_policy.inherit="none";shell_environment_policy.set={PATH="/usr/local/bin:/usr/bin:/bin"}'
+  for (const [agent, sandbox, overrides, label] of [
+    ['codex', 'danger-full-access', {}, 'codex'],
+    ['codex', 'danger-full-access', { CODEX_CONFIG_OVERRIDES: inheritNothing }, 'codex, inherit = "none"'],
+    ['claude', 'danger-full-access', {}, 'claude'],
+    ['gemini', 'workspace-write', {}, 'gemini'],
+    ['copilot', 'workspace-write', {}, 'copilot'],
+  ] as const)
+    it(`${label}: the next start ends what a killed gateway left, a stop what it leaves`, {
+      timeout: 240_000,
+    }, async () => {
+      const { env, dir } = gatewayEnv(mock, {
+        ...overrides,
+        ALLOW_DANGER_FULL_ACCESS: 'true',
+        SHUTDOWN_GRACE_SECONDS: '0',
+        // longer than a stop takes here: the daemon's SIGKILL must not come from the follow-up timer
+        KILL_GRACE_MS: '3000',
+        ...mockAgentSettings(mock, {
+          anthropic: 'anthropic-key-2d8e51',
+          gemini: 'gemini-key-9a4c13',
+          copilot: 'copilot-key-6f0b72',
+        }),
+      })
+      const tag = () => `${41_000 + Math.floor(Math.random() * 9000)}.${process.pid}`
+
+      const killed = assertStarted(await startServerProcess(env, dir))
+      servers.push(killed)
+      const firstDaemon = await runLeavingDaemon(killed, agent, sandbox, tag())
+      await killed.stop('SIGKILL')
+      expect(firstDaemon()).toHaveLength(1)
+
+      const next = assertStarted(await startServerProcess(env, dir))
+      servers.push(next)
+      expect(await waitUntilGone(firstDaemon)).toEqual([])
+
+      const secondDaemon = await runLeavingDaemon(next, agent, sandbox, tag())
+      expect(await next.stop('SIGTERM')).toBe(0)
+      // gone when the gateway exited, not some time later
+      expect(secondDaemon()).toEqual([])
+      expect(next.output.join('\n')).toContain('ended processes the agents left running')
+    })
+})
