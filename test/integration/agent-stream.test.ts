@@ -43,6 +43,9 @@ describe('POST /agent/stream (h2c)', () => {
         'Agent run completed.',
       ])
       expect(c.texts()).toEqual([`hello over ${framing}`])
+      // the turn's end is one write: its two frames come in the same read (the client has the turn at once)
+      const readOfStatus = (m: string) => c.readOf[c.frames.findIndex((f) => f.message === m)]
+      expect(readOfStatus('Agent run completed.')).toBe(readOfStatus('Agent idle...'))
       const item = c.frames.find((f) => f.type === 'item')!
       expect(item.responseItem).toMatchObject({ type: 'message', role: 'assistant' })
       for (const f of c.frames) expect(f.id).toMatch(uuid)

@@ -21,7 +21,14 @@ import {
 } from './agent-stream-frames.js'
 
 /** The connection's frames go to a transport-neutral sink (HTTP/2 or HTTP/1.1 body, WebSocket). */
-export type FrameSink = EventSink<ServerFrame>
+export interface FrameSink extends EventSink<ServerFrame> {
+  /**
+   * Frames that go out together (one stored event's), in order, in as few transport writes as the transport
+   * allows: on a byte stream one write, so a client has the last of them as soon as the first (on HTTP/2 a
+   * second write waits for the first's flush, a loop turn later).
+   */
+  writeAll(frames: readonly ServerFrame[]): Promise<void>
+}
 
 /** Whether the connection keeps reading frames after one was handled. */
 export type Next = 'continue' | 'end'
@@ -182,7 +189,8 @@ export class AgentStreamConnection {
     if (ev.type === 'approval.requested') return this.approvals.promptRequested(ev.approvalId, this.policy)
     const frames = eventFrames(ev, { cancelling: this.cancelling, commandId: (id) => this.commandId(id) })
     if (ev.type === 'turn.completed' && ev.status === 'interrupted') this.cancelling = false
-    for (const body of frames) await this.send(body)
+    // a turn's end is two frames ("Agent idle...", "Agent run completed."): one write
+    if (frames.length > 0) await this.send(...frames)
   }
 
   private async approve(f: ApproveFrame): Promise<void> {
@@ -215,11 +223,13 @@ export class AgentStreamConnection {
     return next
   }
 
-  /** One write queue: frames go out in order, each after the previous one was taken. */
-  private send(body: ServerFrameBody): Promise<void> {
+  /** One write queue: frames go out in order, each write after the previous one was taken. */
+  private send(...bodies: ServerFrameBody[]): Promise<void> {
     if (this.sink.closed) return Promise.resolve()
     this.pendingWrites++
-    const out = this.writing.then(() => this.sink.write(frame(body)))
+    const out = this.writing.then(() =>
+      bodies.length === 1 ? this.sink.write(frame(bodies[0]!)) : this.sink.writeAll(bodies.map(frame)),
+    )
     this.writing = out.catch(() => {}).finally(() => this.pendingWrites--)
     return out
   }
