@@ -10,8 +10,8 @@ import { attachStream, detachStream, findOrCreateSession } from './agent-stream-
 import { eventFrames } from './agent-stream-event-frames.js'
 import {
   type ApproveFrame,
-  clientFrame,
   frame,
+  parseClientFrame,
   type ServerFrame,
   type ServerFrameBody,
   type StreamApprovalPolicy,
@@ -75,7 +75,7 @@ export class AgentStreamConnection {
 
   /** Handles one decoded frame value. */
   async receive(value: unknown): Promise<Next> {
-    const parsed = clientFrame.safeParse(value)
+    const parsed = parseClientFrame(value)
     if (!parsed.success) {
       const type = (value as { type?: unknown } | null)?.type
       const why =
