@@ -167,7 +167,11 @@ export class AgentStreamConnection {
     const id = this.session.id
     // A new message interrupts the running one (seed 004), then starts.
     if (await this.scope.sessions.busy(id)) await this.scope.sessions.interrupt(id).catch(() => {})
-    await this.send({ type: 'status', message: streamStatus.processing })
+    // "Agent processing... " takes its place in the write queue now (before any frame of the turn) and is
+    // written once the loop comes round: on a warm session after `turn/start` went to the agent, so its write is
+    // not on the turn's way there; on a cold one (the agent starting) at once all the same.
+    const processing = this.reserve()
+    setImmediate(() => processing({ type: 'status', message: streamStatus.processing }))
     await this.scope.sessions.startTurn(id, [{ type: 'text', text: f.content }], 'queue')
     return 'continue'
   }
@@ -226,10 +230,27 @@ export class AgentStreamConnection {
   /** One write queue: frames go out in order, each write after the previous one was taken. */
   private send(...bodies: ServerFrameBody[]): Promise<void> {
     if (this.sink.closed) return Promise.resolve()
-    this.pendingWrites++
-    const out = this.writing.then(() =>
+    return this.enqueue(() =>
       bodies.length === 1 ? this.sink.write(frame(bodies[0]!)) : this.sink.writeAll(bodies.map(frame)),
     )
+  }
+
+  /** The next place in the write queue, for a frame given later: the frames sent meanwhile wait behind it. */
+  private reserve(): (body: ServerFrameBody) => void {
+    let fill!: (body: ServerFrameBody) => void
+    const given = new Promise<ServerFrameBody>((resolve) => {
+      fill = resolve
+    })
+    void this.enqueue(async () => {
+      const body = await given
+      if (!this.sink.closed) await this.sink.write(frame(body))
+    }).catch(() => {})
+    return fill
+  }
+
+  private enqueue(write: () => Promise<void>): Promise<void> {
+    this.pendingWrites++
+    const out = this.writing.then(write)
     this.writing = out.catch(() => {}).finally(() => this.pendingWrites--)
     return out
   }
