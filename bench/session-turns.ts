@@ -28,6 +28,14 @@
  * others, and the report adds the baseline's added ms and this checkout's difference to it, paired per iteration.
  * `--no-exec` leaves out the cold `exec` runs (they take longest and do not go through the turn path).
  *
+ * `--stream` adds a mode `stream` (and `bstream` on the --baseline gateway): the same warm turn through seed 004's
+ * `POST /agent/stream`, on ONE long-lived h2c stream per gateway held for the whole run (bench/stream-turn-client.ts),
+ * as the direct client holds one stdio pipe: a `user_message` frame, done when the "Agent run completed." frame is
+ * decoded (the gateway sends it after the turn's end was stored; the assistant message's `item` frame came before
+ * it, as the direct client's agentMessage comes before turn/completed). `--framing` length-prefixed (default: no
+ * scan for the frame's end) or ndjson. Every session (and the direct client's thread) then gets the settings a
+ * stream's session has (`workspace-write`, `untrusted`), so that all threads send the model the same request.
+ *
  * `--built` loads the gateway's modules (this checkout's, and the --baseline checkout's) from their built dist/
  * (`npm run build` in each first; a missing file is an error naming it), what `npm start` runs, instead of src/
  * through tsx (bench/gateway-modules.ts): tsx's esbuild keepNames adds a `__name` call to every function and class
@@ -46,7 +54,7 @@
  * Usage: npx tsx bench/session-turns.ts [--iterations N] [--warmup N] [--order permute|fixed] [--profile N]
  *          [--sessions K] [--direct-home shared|own] [--baseline <dir>] [--no-exec] [--mock thread|inline]
  *          [--windows N] [--cpu-prof <prefix>] [--direct-busy-us N] [--direct-busy-on main|thread]
- *          [--client http|fetch] [--env NAME=value ...] [--built]
+ *          [--client http|fetch] [--env NAME=value ...] [--built] [--stream] [--framing length-prefixed|ndjson]
  *   --iterations (or BENCH_ITERATIONS) measured iterations, default 30; --warmup rounds, default 3;
  *   --order permute (default) cycles through the 6 orders of the three modes, so each mode follows each other
  *     equally often (rotating one order would keep its cycle: `turn` would always come right after `exec`);
