@@ -209,6 +209,8 @@ export async function installTurnSteps(gateways: readonly TracedGateway[]): Prom
     // /agent/stream (seed 004): the frame handled, the session's events forwarded, each frame sent
     const connection = await proto('http/compat/agent-stream-session.js', 'AgentStreamConnection')
     wrap(connection, 'receive', 'stream: receive')
+    wrap(await proto('http/compat/agent-stream-codec.js', 'FrameDecoder'), 'push', 'stream: decoder.push')
+    wrap(await proto('http/compat/agent-stream-frame-clock.js', 'FrameClock'), 'pause', 'stream: clock.pause')
     const frames = await load<{ clientFrame: { safeParse: (v: unknown) => unknown } }>(
       'http/compat/agent-stream-frames.js',
     )
