@@ -33,7 +33,7 @@
  * as the direct client holds one stdio pipe: a `user_message` frame, done when the "Agent run completed." frame is
  * decoded (the gateway sends it after the turn's end was stored; the assistant message's `item` frame came before
  * it, as the direct client's agentMessage comes before turn/completed). `--framing` length-prefixed (default: no
- * scan for the frame's end) or ndjson. Every session (and the direct client's thread) then gets the settings a
+ * scan for the frame's end) or ndjson; `ws`: the same frames over one WebSocket (GET /agent/ws) instead. Every session (and the direct client's thread) then gets the settings a
  * stream's session has (`workspace-write`, `untrusted`), so that all threads send the model the same request.
  *
  * `--built` loads the gateway's modules (this checkout's, and the --baseline checkout's) from their built dist/
@@ -54,7 +54,7 @@
  * Usage: npx tsx bench/session-turns.ts [--iterations N] [--warmup N] [--order permute|fixed] [--profile N]
  *          [--sessions K] [--direct-home shared|own] [--baseline <dir>] [--no-exec] [--mock thread|inline]
  *          [--windows N] [--cpu-prof <prefix>] [--direct-busy-us N] [--direct-busy-on main|thread]
- *          [--client http|fetch] [--env NAME=value ...] [--built] [--stream] [--framing length-prefixed|ndjson]
+ *          [--client http|fetch] [--env NAME=value ...] [--built] [--stream] [--framing length-prefixed|ndjson|ws]
  *   --iterations (or BENCH_ITERATIONS) measured iterations, default 30; --warmup rounds, default 3;
  *   --order permute (default) cycles through the 6 orders of the three modes, so each mode follows each other
  *     equally often (rotating one order would keep its cycle: `turn` would always come right after `exec`);
@@ -881,7 +881,7 @@ function reportTurns(samples: Record<Mode, Sample[]>, modes: readonly Mode[]): v
   const rows = [['mode', 'what', 'median ms', 'p90 ms', 'min ms']]
   const what: Record<Mode, string> = {
     turn: 'POST /v1/sessions/:id/turns?wait=true (warm)',
-    stream: 'a user_message on one long-lived /agent/stream (h2c) -> "Agent run completed."',
+    stream: 'a user_message on one long-lived stream (--framing) -> "Agent run completed."',
     base: 'the same through the --baseline checkout',
     bstream: 'the stream turn through the --baseline checkout',
     direct: 'direct app-server turn/start -> turn/completed',
@@ -1210,6 +1210,10 @@ async function main(): Promise<void> {
       `runs:    ${o.warmup} warm-up rounds, then ${o.iterations} iterations, interleaved ${modes.join(', ')}${o.order === 'permute' ? ` (cycling through their ${permutations.length} orders)` : ' (this order)'}; ${o.profile} profile rounds; ${o.sessions} idle sessions; direct app-server CODEX_HOME: ${o.directHome === 'shared' ? "the gateway's" : 'its own'}; the mock on ${o.mock === 'thread' ? 'a thread of its own' : "this process's event loop"}; HTTP client: ${o.client === 'http' ? 'node:http, keep-alive' : 'fetch'}; the gateway${o.baseline ? 's' : ''} and the direct client run from ${codeRan(o.built)}${o.directBusyUs > 0 ? `; THE DIRECT CLIENT IS HANDICAPPED: ${o.directBusyUs} µs of CPU per notification (on ${o.directBusyOn})` : ''}\n`,
     )
     if (o.baseline) console.log(`baseline: ${o.baseline}, its ${codeRan(o.built)} (mode base)\n`)
+    if (o.stream)
+      console.log(
+        `stream:  ${o.framing === 'ws' ? 'GET /agent/ws (WebSocket)' : `POST /agent/stream, h2c, ${o.framing}`}, one per gateway for the whole run\n`,
+      )
 
     for (let i = 0; i < o.warmup; i++) {
       for (const m of modes) await runners[m](b)

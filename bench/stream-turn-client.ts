@@ -1,12 +1,16 @@
 import http2 from 'node:http2'
+import { WebSocket } from 'ws'
 import { BenchError } from './options.js'
 
-/** Seed 004's two framings (docs/agent-stream.md); length prefixes need no scan for the end of a frame. */
-export type StreamFraming = 'length-prefixed' | 'ndjson'
+/**
+ * Seed 004's two framings of POST /agent/stream over h2c (docs/agent-stream.md; length prefixes need no scan for
+ * the end of a frame), or `ws`: the same frames over GET /agent/ws, one per WebSocket message.
+ */
+export type StreamFraming = 'length-prefixed' | 'ndjson' | 'ws'
 
-export const streamFramings: readonly StreamFraming[] = ['length-prefixed', 'ndjson']
+export const streamFramings: readonly StreamFraming[] = ['length-prefixed', 'ndjson', 'ws']
 
-const contentTypes: Record<StreamFraming, string> = {
+const contentTypes: Record<Exclude<StreamFraming, 'ws'>, string> = {
   'length-prefixed': 'application/length-prefixed-json',
   ndjson: 'application/x-ndjson',
 }
@@ -39,8 +43,10 @@ export interface StreamTurn {
  * reads; the answer is checked after the clock stopped.
  */
 export class StreamTurnClient {
-  private readonly h2: http2.ClientHttp2Session
-  private readonly stream: http2.ClientHttp2Stream
+  private readonly h2: http2.ClientHttp2Session | undefined
+  private readonly stream: http2.ClientHttp2Stream | undefined
+  private readonly ws: WebSocket | undefined
+  private readonly opened: Promise<void>
   private pending: Buffer = Buffer.alloc(0)
   private waiting:
     | { texts: string[]; frames: string[]; resolve: (at: number) => void; reject: (err: Error) => void }
@@ -53,6 +59,19 @@ export class StreamTurnClient {
     readonly sessionId: string,
     readonly framing: StreamFraming,
   ) {
+    if (framing === 'ws') {
+      const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/agent/ws`, ['agent-stream'])
+      this.ws = ws
+      this.opened = new Promise((resolve, reject) => {
+        ws.once('open', resolve)
+        ws.once('error', reject)
+      })
+      ws.on('message', (data) => this.frame(JSON.parse(String(data)) as Frame))
+      ws.on('error', (err) => this.fail(err))
+      ws.on('close', () => this.fail(new BenchError('ws: closed by the gateway')))
+      return
+    }
+    this.opened = Promise.resolve()
     this.h2 = http2.connect(url)
     this.h2.on('error', (err) => this.fail(err))
     this.stream = this.h2.request({
@@ -67,6 +86,7 @@ export class StreamTurnClient {
 
   async turn(text: string, timeoutMs: number): Promise<StreamTurn> {
     if (this.waiting) throw new BenchError('stream: a turn is already running')
+    await this.opened
     if (this.failure) throw this.failure
     const texts: string[] = []
     const frames: string[] = []
@@ -79,9 +99,11 @@ export class StreamTurnClient {
       }, timeoutMs)
     })
     // every frame names the session (the first one creates it)
-    const message = this.encode({ type: 'user_message', sessionId: this.sessionId, content: text })
+    const frame = { type: 'user_message', sessionId: this.sessionId, content: text }
+    const message = this.ws ? JSON.stringify(frame) : this.encode(frame)
     const t0 = performance.now()
-    this.stream.write(message)
+    if (this.ws) this.ws.send(message)
+    else this.stream!.write(message)
     try {
       const at = await done
       return { totalMs: at - t0, texts, frames }
@@ -93,8 +115,9 @@ export class StreamTurnClient {
   close(): void {
     this.waiting = undefined
     this.failure ??= new BenchError('stream: closed')
-    if (!this.stream.closed) this.stream.close()
-    this.h2.close()
+    this.ws?.close()
+    if (this.stream && !this.stream.closed) this.stream.close()
+    this.h2?.close()
   }
 
   private encode(value: unknown): Buffer {
