@@ -26,7 +26,7 @@
  * the stream's own steps (the frame received, the events forwarded, each frame sent) are stamped as well.
  *
  * Usage: npx tsx bench/turn-timeline.ts [--turns N] [--warmup N] [--agent replay|codex] [--built] [--env NAME=value ...]
- *          [--client http|stream]
+ *          [--client http|stream|ws]   (ws: the same frames over GET /agent/ws, one WebSocket per gateway)
  *          [--root <checkout>] [--baseline <checkout>] [--json <file>] [--cpu-prof <file>]
  *   --turns traced (of each gateway), default 200; --warmup untraced turns first, default 100; --root the checkout
  *   whose gateway is "this" (default this one); --env a setting of that gateway only; --json writes every turn's
@@ -68,8 +68,8 @@ function options() {
     },
   })
   const client = values.client ?? 'http'
-  if (client !== 'http' && client !== 'stream')
-    throw new BenchError(`--client must be http or stream, got "${client}"`)
+  if (client !== 'http' && client !== 'stream' && client !== 'ws')
+    throw new BenchError(`--client must be http, stream or ws, got "${client}"`)
   const agent = values.agent ?? 'replay'
   if (agent !== 'replay' && agent !== 'codex')
     throw new BenchError(`--agent must be replay or codex, got "${agent}"`)
@@ -84,7 +84,7 @@ function options() {
     baseline: values.baseline ? path.resolve(values.baseline) : undefined,
     json: values.json,
     cpuProf: values['cpu-prof'],
-    client: client as 'http' | 'stream',
+    client: client as 'http' | 'stream' | 'ws',
   }
 }
 
@@ -172,13 +172,54 @@ parentPort.on('message', ({ url, sessionId }) => {
 })
 `
 
+/** The same over GET /agent/ws (--client ws): one WebSocket per gateway, one frame per message. */
+const wsClientThread = `
+const { parentPort } = require('node:worker_threads')
+const WebSocket = require('ws')
+const now = () => Number(process.hrtime.bigint()) / 1e6
+const sockets = new Map()
+let turn
+function open(url) {
+  const ws = new WebSocket(url.replace(/^http/, 'ws') + '/agent/ws', ['agent-stream'])
+  const fail = (err) => { if (turn) { const t = turn; turn = undefined; parentPort.postMessage({ error: String(err) }) } }
+  ws.on('error', fail)
+  ws.on('close', () => fail('closed'))
+  ws.on('message', (data) => {
+    const at = now()
+    const t = turn
+    if (!t) return
+    t.stamps.push({ step: 'client: bytes read', at })
+    const f = JSON.parse(String(data))
+    if (f.type === 'item' && f.responseItem && f.responseItem.type === 'message')
+      for (const part of f.responseItem.content || []) if (part.type === 'output_text') t.texts.push(part.text)
+    if (f.type === 'error') { turn = undefined; parentPort.postMessage({ error: JSON.stringify(f) }); return }
+    if (f.type === 'status' && f.message === 'Agent run completed.') {
+      turn = undefined
+      t.stamps.push({ step: 'client: has the turn', at: now() })
+      parentPort.postMessage(t.texts.includes(${JSON.stringify(answer)}) ? { stamps: t.stamps } : { error: 'no answer: ' + t.texts.join() })
+    }
+  })
+  return new Promise((resolve, reject) => { ws.once('open', () => resolve(ws)); ws.once('error', reject) })
+}
+parentPort.on('message', async ({ url, sessionId }) => {
+  let ws = sockets.get(url)
+  if (!ws) sockets.set(url, (ws = open(url)))
+  const socket = await ws
+  turn = { stamps: [], texts: [] }
+  const text = JSON.stringify({ type: 'user_message', sessionId, content: 'Say ok.' })
+  turn.stamps.push({ step: 'client: request written', at: now() })
+  socket.send(text)
+})
+`
+
 interface Client {
   turn(url: string, sessionId: string): Promise<Stamp[]>
   close(): Promise<number>
 }
 
-function startClient(kind: 'http' | 'stream'): Client {
-  const worker = new Worker(kind === 'http' ? clientThread : streamClientThread, { eval: true })
+function startClient(kind: 'http' | 'stream' | 'ws'): Client {
+  const code = { http: clientThread, stream: streamClientThread, ws: wsClientThread }[kind]
+  const worker = new Worker(code, { eval: true })
   return {
     turn: (url, sessionId) =>
       new Promise((resolve, reject) => {
