@@ -28,6 +28,14 @@
  * others, and the report adds the baseline's added ms and this checkout's difference to it, paired per iteration.
  * `--no-exec` leaves out the cold `exec` runs (they take longest and do not go through the turn path).
  *
+ * `--stream` adds a mode `stream` (and `bstream` on the --baseline gateway): the same warm turn through seed 004's
+ * `POST /agent/stream`, on ONE long-lived h2c stream per gateway held for the whole run (bench/stream-turn-client.ts),
+ * as the direct client holds one stdio pipe: a `user_message` frame, done when the "Agent run completed." frame is
+ * decoded (the gateway sends it after the turn's end was stored; the assistant message's `item` frame came before
+ * it, as the direct client's agentMessage comes before turn/completed). `--framing` length-prefixed (default: no
+ * scan for the frame's end) or ndjson; `ws`: the same frames over one WebSocket (GET /agent/ws) instead. Every session (and the direct client's thread) then gets the settings a
+ * stream's session has (`workspace-write`, `untrusted`), so that all threads send the model the same request.
+ *
  * `--built` loads the gateway's modules (this checkout's, and the --baseline checkout's) from their built dist/
  * (`npm run build` in each first; a missing file is an error naming it), what `npm start` runs, instead of src/
  * through tsx (bench/gateway-modules.ts): tsx's esbuild keepNames adds a `__name` call to every function and class
@@ -46,7 +54,7 @@
  * Usage: npx tsx bench/session-turns.ts [--iterations N] [--warmup N] [--order permute|fixed] [--profile N]
  *          [--sessions K] [--direct-home shared|own] [--baseline <dir>] [--no-exec] [--mock thread|inline]
  *          [--windows N] [--cpu-prof <prefix>] [--direct-busy-us N] [--direct-busy-on main|thread]
- *          [--client http|fetch] [--env NAME=value ...] [--built]
+ *          [--client http|fetch] [--env NAME=value ...] [--built] [--stream] [--framing length-prefixed|ndjson|ws]
  *   --iterations (or BENCH_ITERATIONS) measured iterations, default 30; --warmup rounds, default 3;
  *   --order permute (default) cycles through the 6 orders of the three modes, so each mode follows each other
  *     equally often (rotating one order would keep its cycle: `turn` would always come right after `exec`);
@@ -86,6 +94,7 @@ import { loadLine, machineLines } from './machine.js'
 import { type BenchMock, type MockPlacement, startBenchMock } from './mock-thread.js'
 import { BenchError, benchArgs, envOption, intOption } from './options.js'
 import { markdownTable, median, medianCi, percentile, summarize } from './stats.js'
+import { type StreamFraming, StreamTurnClient, streamFramings } from './stream-turn-client.js'
 
 const answer = 'ok'
 const prompt = 'Say ok.'
@@ -96,8 +105,8 @@ const targetAddedMs = 2
 /** Sessions created (and not counted) before the memory baseline, so first-use allocations are not counted. */
 const warmSessions = 5
 
-type Mode = 'turn' | 'base' | 'direct' | 'exec'
-const allModes: Mode[] = ['turn', 'base', 'direct', 'exec']
+type Mode = 'turn' | 'stream' | 'base' | 'bstream' | 'direct' | 'exec'
+const allModes: Mode[] = ['turn', 'stream', 'base', 'bstream', 'direct', 'exec']
 type Order = 'permute' | 'fixed'
 /** The 6 orders of the three default modes; `permute` cycles through them. */
 const defaultPermutations: Mode[][] = [
@@ -142,6 +151,10 @@ interface Options {
   env: Record<string, string>
   /** The gateways (and the direct client) from their built dist/ instead of src/ through tsx (--built). */
   built: boolean
+  /** Adds the modes over one long-lived /agent/stream h2c stream (`stream`, and `bstream` with --baseline). */
+  stream: boolean
+  /** Their framing (--framing; default length-prefixed). */
+  framing: StreamFraming
 }
 
 function parseOptions(): Options {
@@ -163,6 +176,8 @@ function parseOptions(): Options {
       client: { type: 'string' },
       env: { type: 'string', multiple: true },
       built: { type: 'boolean', default: false },
+      stream: { type: 'boolean', default: false },
+      framing: { type: 'string' },
     },
     strict: true,
   })
@@ -182,6 +197,9 @@ function parseOptions(): Options {
   const client = (values.client ?? 'http') as ClientKind
   if (!clientKinds.includes(client))
     throw new BenchError(`client must be ${clientKinds.join(' or ')}, got "${values.client}"`)
+  const framing = (values.framing ?? 'length-prefixed') as StreamFraming
+  if (!streamFramings.includes(framing))
+    throw new BenchError(`framing must be ${streamFramings.join(' or ')}, got "${values.framing}"`)
   const baseline = values.baseline ? path.resolve(values.baseline) : undefined
   if (baseline && !existsSync(path.join(baseline, 'src/http/server.ts')))
     throw new BenchError(`${baseline} is not a checkout of agent-gateway (no src/http/server.ts)`)
@@ -204,6 +222,8 @@ function parseOptions(): Options {
     client,
     env: envOption(values.env),
     built: values.built === true,
+    stream: values.stream === true,
+    framing,
   }
 }
 
@@ -215,7 +235,9 @@ interface Bench {
   /** The gateway's TurnEventMapper class (from the code it runs: dist/ or src/), instrumented by the profile. */
   mapper: Profiled['mapper']
   /** The baseline checkout's gateway and its one session, with --baseline. */
-  base?: { server: RunningServer; sessionId: string; mapper: Profiled['mapper'] }
+  base?: { server: RunningServer; sessionId: string; mapper: Profiled['mapper']; stream?: StreamTurnClient }
+  /** With --stream: this gateway's /agent/stream client, on a session of its own. */
+  stream?: StreamTurnClient
   codex: CodexDriver
   /** The one session every `turn` goes to. */
   sessionId: string
@@ -420,9 +442,21 @@ async function runExec(b: Bench): Promise<Sample> {
   return { totalMs, ...modelRequests(b.mock, before) }
 }
 
+/** One warm turn on a gateway's long-lived /agent/stream stream, until "Agent run completed." is decoded. */
+async function streamTurn(b: Bench, client: StreamTurnClient | undefined): Promise<Sample> {
+  if (!client) throw new BenchError('stream: no stream client (--stream)')
+  const before = b.mock.count
+  const t = await client.turn(prompt, opTimeoutMs)
+  if (!t.texts.includes(answer) || t.frames.some((f) => f.startsWith('error')))
+    throw new BenchError(`stream: the turn ended without the expected answer: ${JSON.stringify(t)}`)
+  return { totalMs: t.totalMs, ...modelRequests(b.mock, before) }
+}
+
 const runners: Record<Mode, (b: Bench) => Promise<Sample>> = {
   turn: runTurn,
+  stream: (b) => streamTurn(b, b.stream),
   base: runBase,
+  bstream: (b) => streamTurn(b, b.base?.stream),
   direct: runDirect,
   exec: runExec,
 }
@@ -655,13 +689,13 @@ async function gatewaySession(
  * --cpu-prof <prefix>, each window runs under V8's sampling profiler (this thread: the gateway, the clients, not
  * the mock's thread), written to <prefix>-turn.cpuprofile and <prefix>-direct.cpuprofile.
  */
-async function windows(b: Bench, rounds: number, prefix: string | undefined): Promise<void> {
+async function windows(b: Bench, rounds: number, prefix: string | undefined, stream: boolean): Promise<void> {
   const session = prefix ? new inspector.Session() : undefined
   session?.connect()
   try {
     await session?.post('Profiler.enable')
     await session?.post('Profiler.setSamplingInterval', { interval: 250 })
-    for (const mode of ['turn', 'direct'] as const) {
+    for (const mode of stream ? (['turn', 'stream', 'direct'] as const) : (['turn', 'direct'] as const)) {
       ;(globalThis as { gc?: () => void }).gc?.()
       await session?.post('Profiler.start')
       const cpu0 = process.cpuUsage()
@@ -752,13 +786,25 @@ async function measure(b: Bench, gc: (() => void) | null, appServerPid: number):
   }
 }
 
+/** The settings an /agent/stream session gets from its default approvalPolicy `suggest` (docs/agent-stream.md). */
+const streamSessionFields = { sandbox: 'workspace-write', approvalPolicy: 'untrusted' } as const
+
+/** A session with the gateway's defaults, or with `fields` (--stream: those of a stream's session). */
 async function createSession(
   url: string,
-): Promise<{ id: string; agentSessionId: string; cwd: string; model: string | null }> {
+  fields: Record<string, string> = {},
+): Promise<{
+  id: string
+  agentSessionId: string
+  cwd: string
+  model: string | null
+  sandbox: string | null
+  approvalPolicy: string | null
+}> {
   const res = await fetch(`${url}/v1/sessions`, {
     method: 'POST',
     headers: json,
-    body: '{}',
+    body: JSON.stringify(fields),
     signal: AbortSignal.timeout(opTimeoutMs),
   })
   const body = (await res.json()) as {
@@ -766,6 +812,8 @@ async function createSession(
     agentSessionId: string
     cwd: string
     model: string | null
+    sandbox: string | null
+    approvalPolicy: string | null
     status: string
   }
   if (res.status !== 201 || body.status !== 'idle')
@@ -833,7 +881,9 @@ function reportTurns(samples: Record<Mode, Sample[]>, modes: readonly Mode[]): v
   const rows = [['mode', 'what', 'median ms', 'p90 ms', 'min ms']]
   const what: Record<Mode, string> = {
     turn: 'POST /v1/sessions/:id/turns?wait=true (warm)',
+    stream: 'a user_message on one long-lived stream (--framing) -> "Agent run completed."',
     base: 'the same through the --baseline checkout',
+    bstream: 'the stream turn through the --baseline checkout',
     direct: 'direct app-server turn/start -> turn/completed',
     exec: 'POST /v1/runs?wait=true (cold codex exec)',
   }
@@ -875,6 +925,27 @@ function reportTurns(samples: Record<Mode, Sample[]>, modes: readonly Mode[]): v
         ` paired per iteration: median ${signed(median(change))} ms (95% CI ${ci(change)})`,
     )
   }
+  const addedBy = (m: Mode) => {
+    const d = total(m).map((t, i) => t - direct[i]!)
+    const p = median(d)
+    return `median ${signed(p)} ms (95% CI ${ci(d)}), p90 ${signed(percentile(d, 90))} ms; target <= ${targetAddedMs} ms: ${p <= targetAddedMs ? 'met' : `MISSED by ${(p - targetAddedMs).toFixed(1)} ms`}`
+  }
+  const pairedBy = (a: Mode, c: Mode) => {
+    const d = total(a).map((t, i) => t - total(c)[i]!)
+    return `median ${signed(median(d))} ms (95% CI ${ci(d)})`
+  }
+  if (modes.includes('stream')) {
+    console.log(`   over /agent/stream, added per turn (stream - direct), paired: ${addedBy('stream')}`)
+    console.log(
+      `   stream - turn (the persistent stream against HTTP), paired: ${pairedBy('stream', 'turn')}`,
+    )
+  }
+  if (modes.includes('bstream')) {
+    console.log(`   the baseline over /agent/stream (bstream - direct), paired: ${addedBy('bstream')}`)
+    console.log(
+      `   this checkout vs the baseline over /agent/stream (stream - bstream), paired: ${pairedBy('stream', 'bstream')}`,
+    )
+  }
   const cpu = (m: Mode) => samples[m].map((x) => x.cpuMs ?? Number.NaN)
   const cpuPaired = (a: Mode, c: Mode) => {
     const d = cpu(a).map((v, i) => v - cpu(c)[i]!)
@@ -885,7 +956,9 @@ function reportTurns(samples: Record<Mode, Sample[]>, modes: readonly Mode[]): v
       `; paired turn - direct ${cpuPaired('turn', 'direct')}` +
       (modes.includes('base')
         ? `, turn - base ${cpuPaired('turn', 'base')}, base - direct ${cpuPaired('base', 'direct')}`
-        : ''),
+        : '') +
+      (modes.includes('stream') ? `, stream - direct ${cpuPaired('stream', 'direct')}` : '') +
+      (modes.includes('bstream') ? `, stream - bstream ${cpuPaired('stream', 'bstream')}` : ''),
   )
   const models = modes
     .map((m) => {
@@ -1042,6 +1115,7 @@ async function main(): Promise<void> {
   let direct: AppServerProcess | undefined
   let spinner: Spinner | undefined
   let httpClient: JsonClient | undefined
+  let bench: Bench | undefined
   try {
     mock = await startBenchMock(answer, o.mock)
     // CODEX_WARM_RUNS=false: `exec` is what it says, a cold `codex exec` per run. A warm one-shot run would be a
@@ -1055,7 +1129,9 @@ async function main(): Promise<void> {
     if (config.CODEX_MODEL !== testModel) throw new BenchError('the gateway is not configured like the tests')
     const status = await codex.probe()
 
-    const session = await createSession(server.url)
+    // With --stream every session has the settings a stream's own session gets, so that all threads match.
+    const sessionFields = o.stream ? streamSessionFields : {}
+    const session = await createSession(server.url, sessionFields)
     // The direct client: the gateway's config and env (so the same argv, provider overrides, child env and,
     // unless --direct-home own, CODEX_HOME), the same process cwd, a thread with the same params.
     direct = new AppServerProcess({
@@ -1069,7 +1145,12 @@ async function main(): Promise<void> {
     spinner = o.directBusyUs > 0 && o.directBusyOn === 'thread' ? new Spinner() : undefined
     const client = new DirectClient(direct, o.directBusyUs, spinner)
     const settings = threadSettings(
-      { cwd: session.cwd, ...(session.model ? { model: session.model } : {}) },
+      {
+        cwd: session.cwd,
+        ...(session.model ? { model: session.model } : {}),
+        ...(session.sandbox ? { sandbox: session.sandbox as 'workspace-write' } : {}),
+        ...(session.approvalPolicy ? { approvalPolicy: session.approvalPolicy as 'untrusted' } : {}),
+      },
       config,
     )
     const thread = (await direct.request('thread/start', threadParams(settings))) as {
@@ -1087,6 +1168,7 @@ async function main(): Promise<void> {
       direct: client,
       threadId: thread.thread.id,
     }
+    bench = b
     if (baseModules) {
       // The baseline's own server, configured like this one against the same mock (this checkout's test wiring:
       // the baseline's imports vitest, which runs only under vitest).
@@ -1094,11 +1176,27 @@ async function main(): Promise<void> {
       baseServer = await baseModules.startServer({ env: wired.env, cwd: wired.dir, logger: false })
       b.base = {
         server: baseServer,
-        sessionId: (await createSession(baseServer.url)).id,
+        sessionId: (await createSession(baseServer.url, sessionFields)).id,
         mapper: baseModules.TurnEventMapper,
       }
     }
-    const modes = allModes.filter((m) => (m !== 'base' || o.baseline) && (m !== 'exec' || o.exec))
+    if (o.stream) {
+      // One client per gateway, holding one h2c stream for all its turns; its first user_message (the first
+      // warm-up round) creates the session it names, with the settings every session here has.
+      if (o.warmup < 1)
+        throw new BenchError('--stream needs --warmup 1 or more (the first stream turn creates its session)')
+      const streamClient = (url: string) =>
+        new StreamTurnClient(url, `bench-stream-${process.pid}-${url.split(':').at(-1)}`, o.framing)
+      b.stream = streamClient(server.url)
+      if (b.base) b.base.stream = streamClient(b.base.server.url)
+    }
+    const modes = allModes.filter(
+      (m) =>
+        (m !== 'base' || o.baseline) &&
+        (m !== 'exec' || o.exec) &&
+        (m !== 'stream' || o.stream) &&
+        (m !== 'bstream' || (o.stream && o.baseline)),
+    )
     const permutations = modes.join() === 'turn,direct,exec' ? defaultPermutations : permutationsOf(modes)
 
     console.log(
@@ -1112,12 +1210,23 @@ async function main(): Promise<void> {
       `runs:    ${o.warmup} warm-up rounds, then ${o.iterations} iterations, interleaved ${modes.join(', ')}${o.order === 'permute' ? ` (cycling through their ${permutations.length} orders)` : ' (this order)'}; ${o.profile} profile rounds; ${o.sessions} idle sessions; direct app-server CODEX_HOME: ${o.directHome === 'shared' ? "the gateway's" : 'its own'}; the mock on ${o.mock === 'thread' ? 'a thread of its own' : "this process's event loop"}; HTTP client: ${o.client === 'http' ? 'node:http, keep-alive' : 'fetch'}; the gateway${o.baseline ? 's' : ''} and the direct client run from ${codeRan(o.built)}${o.directBusyUs > 0 ? `; THE DIRECT CLIENT IS HANDICAPPED: ${o.directBusyUs} µs of CPU per notification (on ${o.directBusyOn})` : ''}\n`,
     )
     if (o.baseline) console.log(`baseline: ${o.baseline}, its ${codeRan(o.built)} (mode base)\n`)
+    if (o.stream)
+      console.log(
+        `stream:  ${o.framing === 'ws' ? 'GET /agent/ws (WebSocket)' : `POST /agent/stream, h2c, ${o.framing}`}, one per gateway for the whole run\n`,
+      )
 
     for (let i = 0; i < o.warmup; i++) {
       for (const m of modes) await runners[m](b)
       checkStop()
     }
-    const samples: Record<Mode, Sample[]> = { turn: [], base: [], direct: [], exec: [] }
+    const samples: Record<Mode, Sample[]> = {
+      turn: [],
+      stream: [],
+      base: [],
+      bstream: [],
+      direct: [],
+      exec: [],
+    }
     let previous: Mode | null = null
     for (let i = 0; i < o.iterations; i++) {
       for (const m of o.order === 'permute' ? permutations[i % permutations.length]! : modes) {
@@ -1145,7 +1254,7 @@ async function main(): Promise<void> {
       checkStop()
       reportProfile(p, o.warmup + o.iterations)
     }
-    if (o.windows > 0) await windows(b, o.windows, o.cpuProf)
+    if (o.windows > 0) await windows(b, o.windows, o.cpuProf, o.stream)
     const gw = await gatewaySession(b.server.url, b.sessionId)
     const turnsEach = o.warmup + o.iterations + o.profile + o.windows
     if (gw.turnCount !== turnsEach)
@@ -1156,6 +1265,8 @@ async function main(): Promise<void> {
 
     // The direct app-server and the baseline are done: close them, so the gateway's is the only app-server left.
     await direct.close()
+    b.stream?.close()
+    b.base?.stream?.close()
     await baseServer?.close()
     baseServer = undefined
     if (o.sessions > 0) reportMemory(await idleSessions(b, o.sessions))
@@ -1163,6 +1274,8 @@ async function main(): Promise<void> {
   } finally {
     // Each is closed even when another one's close fails (a failure left the mock and a gateway running once).
     httpClient?.close()
+    bench?.stream?.close()
+    bench?.base?.stream?.close()
     for (const closing of [spinner, direct, baseServer, server, mock])
       await closing?.close().catch((err: unknown) => {
         console.error(`cleanup: ${(err as Error).message}`)

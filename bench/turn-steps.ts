@@ -13,6 +13,7 @@
  * Only the turn being traced is recorded (`begin`/`end`); one turn at a time.
  */
 import { ServerResponse } from 'node:http'
+import { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import { Socket } from 'node:net'
 
 /** ms on CLOCK_MONOTONIC. */
@@ -157,6 +158,9 @@ export async function installTurnSteps(gateways: readonly TracedGateway[]): Prom
     globalThis.setImmediate = immediate
   })
   wrap(ServerResponse.prototype, 'end', 'response end')
+  wrap(Http2ServerResponse.prototype, 'write', 'h2 response write')
+  // a request body's bytes reaching the HTTP/2 compatibility request (the /agent/stream frames)
+  wrap(Http2ServerRequest.prototype, 'push', (a) => (a[0] ? 'h2 request data (server)' : undefined))
 
   // ------------------------------------------------------------------ the gateway's classes
   for (const { load, store, server, replyProto } of gateways) {
@@ -202,6 +206,29 @@ export async function installTurnSteps(gateways: readonly TracedGateway[]): Prom
     wrap(log, 'redact', (a) => `EventLog.redact ${(a[0] as { type?: string })?.type}`)
     wrap(log, 'flush', 'EventLog.flush', { settled: true })
     wrap(await proto('core/event-pipe.js', 'EventPipe'), 'drain', 'EventPipe.drain', { settled: true })
+    // /agent/stream (seed 004): the frame handled, the session's events forwarded, each frame sent
+    const connection = await proto('http/compat/agent-stream-session.js', 'AgentStreamConnection')
+    wrap(connection, 'receive', 'stream: receive')
+    wrap(await proto('http/compat/agent-stream-codec.js', 'FrameDecoder'), 'push', 'stream: decoder.push')
+    wrap(await proto('http/compat/agent-stream-frame-clock.js', 'FrameClock'), 'pause', 'stream: clock.pause')
+    const frames = await load<{ clientFrame: { safeParse: (v: unknown) => unknown } }>(
+      'http/compat/agent-stream-frames.js',
+    )
+    const safeParse = frames.clientFrame.safeParse
+    frames.clientFrame.safeParse = (v: unknown) => {
+      const parsed = safeParse(v)
+      if (stamps) mark('stream: frame checked (zod)')
+      return parsed
+    }
+    undo.push(() => {
+      frames.clientFrame.safeParse = safeParse
+    })
+    wrap(connection, 'userMessage', 'stream: userMessage', { settled: true })
+    wrap(connection, 'forward', (a) => `stream: forward ${(a[0] as { type?: string })?.type}`)
+    wrap(connection, 'send', (a) => {
+      const f = a[0] as { type?: string; message?: string }
+      return `stream: send ${f.type}${f.message ? ` "${f.message.trim()}"` : ''}`
+    })
     const state = await proto('core/session-state.js', 'SessionState')
     wrap(state, 'startTurn', 'SessionState.startTurn', { settled: true })
     wrap(state, 'completeTurn', 'SessionState.completeTurn', { settled: true })

@@ -21,7 +21,12 @@
  * tell a change apart. The figures include the probe's own cost (a stamp is ~0.2 µs, a wrapped call a little
  * more). The stamps a half holds more than once (events appended, commits) are numbered in order.
  *
+ * `--client stream` drives the turns through seed 004's `POST /agent/stream` instead: one long-lived h2c stream per
+ * gateway (length-prefixed frames), a `user_message` per turn, the turn had when "Agent run completed." is decoded;
+ * the stream's own steps (the frame received, the events forwarded, each frame sent) are stamped as well.
+ *
  * Usage: npx tsx bench/turn-timeline.ts [--turns N] [--warmup N] [--agent replay|codex] [--built] [--env NAME=value ...]
+ *          [--client http|stream|ws]   (ws: the same frames over GET /agent/ws, one WebSocket per gateway)
  *          [--root <checkout>] [--baseline <checkout>] [--json <file>] [--cpu-prof <file>]
  *   --turns traced (of each gateway), default 200; --warmup untraced turns first, default 100; --root the checkout
  *   whose gateway is "this" (default this one); --env a setting of that gateway only; --json writes every turn's
@@ -59,8 +64,12 @@ function options() {
       baseline: { type: 'string' },
       json: { type: 'string' },
       'cpu-prof': { type: 'string' },
+      client: { type: 'string' },
     },
   })
+  const client = values.client ?? 'http'
+  if (client !== 'http' && client !== 'stream' && client !== 'ws')
+    throw new BenchError(`--client must be http, stream or ws, got "${client}"`)
   const agent = values.agent ?? 'replay'
   if (agent !== 'replay' && agent !== 'codex')
     throw new BenchError(`--agent must be replay or codex, got "${agent}"`)
@@ -75,6 +84,7 @@ function options() {
     baseline: values.baseline ? path.resolve(values.baseline) : undefined,
     json: values.json,
     cpuProf: values['cpu-prof'],
+    client: client as 'http' | 'stream' | 'ws',
   }
 }
 
@@ -110,13 +120,106 @@ parentPort.on('message', ({ url, sessionId }) => {
 })
 `
 
+/**
+ * The /agent/stream client on a thread of its own (--client stream): one long-lived h2c stream per gateway,
+ * length-prefixed frames; a turn is a user_message, done when "Agent run completed." is decoded.
+ */
+const streamClientThread = `
+const { parentPort } = require('node:worker_threads')
+const http2 = require('node:http2')
+const now = () => Number(process.hrtime.bigint()) / 1e6
+const streams = new Map()
+let turn
+function open(url) {
+  const h2 = http2.connect(url)
+  const req = h2.request({ ':method': 'POST', ':path': '/agent/stream', 'content-type': 'application/length-prefixed-json' })
+  let pending = Buffer.alloc(0)
+  const fail = (err) => { if (turn) { const t = turn; turn = undefined; parentPort.postMessage({ error: String(err) }) } }
+  h2.on('error', fail)
+  req.on('error', fail)
+  req.on('data', (chunk) => {
+    const at = now()
+    if (turn) turn.stamps.push({ step: 'client: bytes read', at })
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk
+    while (pending.length >= 4) {
+      const size = pending.readUInt32BE(0)
+      if (pending.length < 4 + size) break
+      const f = JSON.parse(pending.toString('utf8', 4, 4 + size))
+      pending = pending.subarray(4 + size)
+      const t = turn
+      if (!t) continue
+      if (f.type === 'item' && f.responseItem && f.responseItem.type === 'message')
+        for (const part of f.responseItem.content || []) if (part.type === 'output_text') t.texts.push(part.text)
+      if (f.type === 'error') { turn = undefined; parentPort.postMessage({ error: JSON.stringify(f) }); continue }
+      if (f.type === 'status' && f.message === 'Agent run completed.') {
+        turn = undefined
+        t.stamps.push({ step: 'client: has the turn', at: now() })
+        parentPort.postMessage(t.texts.includes(${JSON.stringify(answer)}) ? { stamps: t.stamps } : { error: 'no answer: ' + t.texts.join() })
+      }
+    }
+  })
+  return req
+}
+parentPort.on('message', ({ url, sessionId }) => {
+  let req = streams.get(url)
+  if (!req) streams.set(url, (req = open(url)))
+  const json = Buffer.from(JSON.stringify({ type: 'user_message', sessionId, content: 'Say ok.' }))
+  const prefix = Buffer.alloc(4)
+  prefix.writeUInt32BE(json.length)
+  turn = { stamps: [], texts: [] }
+  turn.stamps.push({ step: 'client: request written', at: now() })
+  req.write(Buffer.concat([prefix, json]))
+})
+`
+
+/** The same over GET /agent/ws (--client ws): one WebSocket per gateway, one frame per message. */
+const wsClientThread = `
+const { parentPort } = require('node:worker_threads')
+const WebSocket = require('ws')
+const now = () => Number(process.hrtime.bigint()) / 1e6
+const sockets = new Map()
+let turn
+function open(url) {
+  const ws = new WebSocket(url.replace(/^http/, 'ws') + '/agent/ws', ['agent-stream'])
+  const fail = (err) => { if (turn) { const t = turn; turn = undefined; parentPort.postMessage({ error: String(err) }) } }
+  ws.on('error', fail)
+  ws.on('close', () => fail('closed'))
+  ws.on('message', (data) => {
+    const at = now()
+    const t = turn
+    if (!t) return
+    t.stamps.push({ step: 'client: bytes read', at })
+    const f = JSON.parse(String(data))
+    if (f.type === 'item' && f.responseItem && f.responseItem.type === 'message')
+      for (const part of f.responseItem.content || []) if (part.type === 'output_text') t.texts.push(part.text)
+    if (f.type === 'error') { turn = undefined; parentPort.postMessage({ error: JSON.stringify(f) }); return }
+    if (f.type === 'status' && f.message === 'Agent run completed.') {
+      turn = undefined
+      t.stamps.push({ step: 'client: has the turn', at: now() })
+      parentPort.postMessage(t.texts.includes(${JSON.stringify(answer)}) ? { stamps: t.stamps } : { error: 'no answer: ' + t.texts.join() })
+    }
+  })
+  return new Promise((resolve, reject) => { ws.once('open', () => resolve(ws)); ws.once('error', reject) })
+}
+parentPort.on('message', async ({ url, sessionId }) => {
+  let ws = sockets.get(url)
+  if (!ws) sockets.set(url, (ws = open(url)))
+  const socket = await ws
+  turn = { stamps: [], texts: [] }
+  const text = JSON.stringify({ type: 'user_message', sessionId, content: 'Say ok.' })
+  turn.stamps.push({ step: 'client: request written', at: now() })
+  socket.send(text)
+})
+`
+
 interface Client {
   turn(url: string, sessionId: string): Promise<Stamp[]>
   close(): Promise<number>
 }
 
-function startClient(): Client {
-  const worker = new Worker(clientThread, { eval: true })
+function startClient(kind: 'http' | 'stream' | 'ws'): Client {
+  const code = { http: clientThread, stream: streamClientThread, ws: wsClientThread }[kind]
+  const worker = new Worker(code, { eval: true })
   return {
     turn: (url, sessionId) =>
       new Promise((resolve, reject) => {
@@ -219,10 +322,18 @@ async function main(): Promise<void> {
       )
       const server = await startServer({ env, cwd: dir, logger: false })
       servers.push(server)
-      const created = await fetch(`${server.url}/v1/sessions`, { method: 'POST', headers: json, body: '{}' })
-      const session = (await created.json()) as { id: string }
-      if (created.status !== 201) throw new BenchError(`POST /v1/sessions: ${JSON.stringify(session)}`)
-      traced.push({ root, url: server.url, sessionId: session.id, turns: [] })
+      let sessionId = `timeline-${process.pid}-${traced.length}`
+      if (o.client === 'http') {
+        const created = await fetch(`${server.url}/v1/sessions`, {
+          method: 'POST',
+          headers: json,
+          body: '{}',
+        })
+        const session = (await created.json()) as { id: string }
+        if (created.status !== 201) throw new BenchError(`POST /v1/sessions: ${JSON.stringify(session)}`)
+        sessionId = session.id
+      } // the stream's first user_message creates the session it names
+      traced.push({ root, url: server.url, sessionId, turns: [] })
       gateways.push({
         load,
         store: server.ctx.store,
@@ -230,7 +341,7 @@ async function main(): Promise<void> {
         replyProto: fastifyReply(root),
       })
     }
-    client = startClient()
+    client = startClient(o.client)
     for (let i = 0; i < o.warmup; i++) for (const g of traced) await client.turn(g.url, g.sessionId)
     const steps = await installTurnSteps(gateways)
     const profiler = o.cpuProf ? new inspector.Session() : undefined

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs'
 import http from 'node:http'
+import { Http2ServerResponse } from 'node:http2'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { AppServerProcess } from '../../src/agents/codex-app-server/app-server-process.js'
 import type { Approval } from '../../src/protocol/sessions.js'
 import { held } from '../mock-llm/index.js'
 import { AgentStreamClient, encode, type Frame, streamSession } from '../support/agent-stream-client.js'
@@ -43,6 +45,9 @@ describe('POST /agent/stream (h2c)', () => {
         'Agent run completed.',
       ])
       expect(c.texts()).toEqual([`hello over ${framing}`])
+      // the turn's end is one write: its two frames come in the same read (the client has the turn at once)
+      const readOfStatus = (m: string) => c.readOf[c.frames.findIndex((f) => f.message === m)]
+      expect(readOfStatus('Agent run completed.')).toBe(readOfStatus('Agent idle...'))
       const item = c.frames.find((f) => f.type === 'item')!
       expect(item.responseItem).toMatchObject({ type: 'message', role: 'assistant' })
       for (const f of c.frames) expect(f.id).toMatch(uuid)
@@ -51,6 +56,48 @@ describe('POST /agent/stream (h2c)', () => {
       expect(c.frames.at(-1)).toMatchObject({ type: 'terminate', reason: 'Stream ended from server side.' })
       await c.ended
     })
+
+  it('a warm turn: "Agent processing..." is written after turn/start went to codex, still before the turn\'s frames', async () => {
+    shared.mock.script({ kind: 'text', text: 'first' }, { kind: 'text', text: 'second' })
+    const c = open('length-prefixed')
+    const sessionId = newSessionId()
+    await c.send({ type: 'user_message', sessionId, content: 'one' })
+    await c.status_('Agent run completed.')
+    const from = c.frames.length
+    // the gateway runs in this process: the order of its calls to codex's pipe and to the HTTP/2 response
+    const toCodex = vi.spyOn(AppServerProcess.prototype, 'send')
+    const toClient = vi.spyOn(Http2ServerResponse.prototype, 'write')
+    let turnStart: number | undefined
+    let processing: number | undefined
+    try {
+      await c.send({ type: 'user_message', sessionId, content: 'two' })
+      await c.status_('Agent run completed.', from)
+      // (restoring a spy clears what it recorded)
+      turnStart = toCodex.mock.invocationCallOrder[toCodex.mock.calls.findIndex(([m]) => m === 'turn/start')]
+      processing =
+        toClient.mock.invocationCallOrder[
+          toClient.mock.calls.findIndex(([chunk]) =>
+            Buffer.from(chunk as Uint8Array).includes('Agent processing'),
+          )
+        ]
+    } finally {
+      toCodex.mockRestore()
+      toClient.mockRestore()
+    }
+    expect(turnStart).toBeDefined()
+    expect(processing).toBeDefined()
+    expect(turnStart).toBeLessThan(processing!)
+    const statuses = c.frames.slice(from).filter((f) => f.type === 'status')
+    expect(statuses.map((f) => f.message)).toEqual([
+      'Agent processing... ',
+      'Agent thinking...',
+      'Agent idle...',
+      'Agent run completed.',
+    ])
+    expect(c.texts()).toEqual(['first', 'second'])
+    c.end()
+    await c.ended
+  })
 
   it('a frame split across DATA frames, and several frames in one chunk, decode', async () => {
     for (const framing of ['ndjson', 'length-prefixed'] as const) {

@@ -26,6 +26,9 @@ export function encode(framing: TestFraming, value: unknown): Buffer {
  */
 export class AgentStreamClient {
   readonly frames: Frame[] = []
+  /** For each frame of `frames`, the read (the stream's `data` event, counted from 0) that completed it. */
+  readonly readOf: number[] = []
+  private reads = 0
   status = 0
   headers: http2.IncomingHttpHeaders = {}
   readonly ended: Promise<void>
@@ -117,6 +120,7 @@ export class AgentStreamClient {
 
   private decode(chunk: Buffer): void {
     this.pending = Buffer.concat([this.pending, chunk])
+    const read = this.reads++
     for (;;) {
       if (this.framing === 'ndjson') {
         const nl = this.pending.indexOf(0x0a)
@@ -132,6 +136,7 @@ export class AgentStreamClient {
         this.pending = this.pending.subarray(4 + size)
       }
     }
+    while (this.readOf.length < this.frames.length) this.readOf.push(read)
     this.wake()
   }
 

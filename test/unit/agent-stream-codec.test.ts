@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   encodeFrame,
+  encodeFrames,
   FrameDecodeError,
   FrameDecoder,
   framingOf,
@@ -61,5 +62,14 @@ describe('agent-stream framing', () => {
       ])
     }
     expect(lp('{"a":1}')).toEqual(encodeFrame('length-prefixed', { a: 1 }))
+  })
+
+  it('several frames in one buffer: the bytes of each frame encoded alone, one after the other', () => {
+    const values = [{ type: 'status', message: 'Agent idle...' }, { x: 'ü€\n' }, { y: 2 }]
+    for (const framing of ['ndjson', 'length-prefixed'] as const) {
+      const together = encodeFrames(framing, values)
+      expect(together).toEqual(Buffer.concat(values.map((v) => encodeFrame(framing, v))))
+      expect(new FrameDecoder(framing, 1000).push(together)).toEqual(values)
+    }
   })
 })

@@ -84,11 +84,21 @@ export class FrameDecoder {
 
 /** One frame on the wire. */
 export function encodeFrame(framing: Framing, value: unknown): Buffer {
-  const json = Buffer.from(JSON.stringify(value), 'utf8')
-  if (framing === 'ndjson') return Buffer.concat([json, Buffer.from('\n')])
-  const prefix = Buffer.alloc(prefixBytes)
-  prefix.writeUInt32BE(json.length, 0)
-  return Buffer.concat([prefix, json])
+  return encodeFrames(framing, [value])
+}
+
+/** Frames one after the other in one buffer (one write, so one HTTP/2 DATA frame when they fit). */
+export function encodeFrames(framing: Framing, values: readonly unknown[]): Buffer {
+  const texts = values.map((v) => JSON.stringify(v))
+  if (framing === 'ndjson') return Buffer.from(`${texts.join('\n')}\n`, 'utf8')
+  const sizes = texts.map((t) => Buffer.byteLength(t, 'utf8'))
+  const out = Buffer.allocUnsafe(sizes.reduce((sum, n) => sum + prefixBytes + n, 0))
+  let at = 0
+  texts.forEach((t, i) => {
+    at = out.writeUInt32BE(sizes[i]!, at)
+    at += out.write(t, at, 'utf8')
+  })
+  return out
 }
 
 function parse(bytes: Buffer): unknown {

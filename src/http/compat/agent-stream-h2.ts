@@ -5,7 +5,7 @@ import { timesItself } from '../self-timed-requests.js'
 import { StreamWriter } from '../stream-writer.js'
 import { scopeOf } from '../tenant-scope.js'
 import {
-  encodeFrame,
+  encodeFrames,
   FrameDecodeError,
   FrameDecoder,
   type Framing,
@@ -27,7 +27,12 @@ class ResponseFrameSink extends StreamWriter implements FrameSink {
   }
 
   write(f: ServerFrame): Promise<void> {
-    return this.send(encodeFrame(this.framing, f))
+    return this.send(encodeFrames(this.framing, [f]))
+  }
+
+  /** One write of all of them: the client gets them in one DATA frame, not the next after the first's flush. */
+  writeAll(frames: readonly ServerFrame[]): Promise<void> {
+    return this.send(encodeFrames(this.framing, frames))
   }
 
   /**

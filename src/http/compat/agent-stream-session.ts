@@ -10,8 +10,8 @@ import { attachStream, detachStream, findOrCreateSession } from './agent-stream-
 import { eventFrames } from './agent-stream-event-frames.js'
 import {
   type ApproveFrame,
-  clientFrame,
   frame,
+  parseClientFrame,
   type ServerFrame,
   type ServerFrameBody,
   type StreamApprovalPolicy,
@@ -21,7 +21,14 @@ import {
 } from './agent-stream-frames.js'
 
 /** The connection's frames go to a transport-neutral sink (HTTP/2 or HTTP/1.1 body, WebSocket). */
-export type FrameSink = EventSink<ServerFrame>
+export interface FrameSink extends EventSink<ServerFrame> {
+  /**
+   * Frames that go out together (one stored event's), in order, in as few transport writes as the transport
+   * allows: on a byte stream one write, so a client has the last of them as soon as the first (on HTTP/2 a
+   * second write waits for the first's flush, a loop turn later).
+   */
+  writeAll(frames: readonly ServerFrame[]): Promise<void>
+}
 
 /** Whether the connection keeps reading frames after one was handled. */
 export type Next = 'continue' | 'end'
@@ -68,7 +75,7 @@ export class AgentStreamConnection {
 
   /** Handles one decoded frame value. */
   async receive(value: unknown): Promise<Next> {
-    const parsed = clientFrame.safeParse(value)
+    const parsed = parseClientFrame(value)
     if (!parsed.success) {
       const type = (value as { type?: unknown } | null)?.type
       const why =
@@ -160,7 +167,11 @@ export class AgentStreamConnection {
     const id = this.session.id
     // A new message interrupts the running one (seed 004), then starts.
     if (await this.scope.sessions.busy(id)) await this.scope.sessions.interrupt(id).catch(() => {})
-    await this.send({ type: 'status', message: streamStatus.processing })
+    // "Agent processing... " takes its place in the write queue now (before any frame of the turn) and is
+    // written once the loop comes round: on a warm session after `turn/start` went to the agent, so its write is
+    // not on the turn's way there; on a cold one (the agent starting) at once all the same.
+    const processing = this.reserve()
+    setImmediate(() => processing({ type: 'status', message: streamStatus.processing }))
     await this.scope.sessions.startTurn(id, [{ type: 'text', text: f.content }], 'queue')
     return 'continue'
   }
@@ -182,7 +193,8 @@ export class AgentStreamConnection {
     if (ev.type === 'approval.requested') return this.approvals.promptRequested(ev.approvalId, this.policy)
     const frames = eventFrames(ev, { cancelling: this.cancelling, commandId: (id) => this.commandId(id) })
     if (ev.type === 'turn.completed' && ev.status === 'interrupted') this.cancelling = false
-    for (const body of frames) await this.send(body)
+    // a turn's end is two frames ("Agent idle...", "Agent run completed."): one write
+    if (frames.length > 0) await this.send(...frames)
   }
 
   private async approve(f: ApproveFrame): Promise<void> {
@@ -215,11 +227,30 @@ export class AgentStreamConnection {
     return next
   }
 
-  /** One write queue: frames go out in order, each after the previous one was taken. */
-  private send(body: ServerFrameBody): Promise<void> {
+  /** One write queue: frames go out in order, each write after the previous one was taken. */
+  private send(...bodies: ServerFrameBody[]): Promise<void> {
     if (this.sink.closed) return Promise.resolve()
+    return this.enqueue(() =>
+      bodies.length === 1 ? this.sink.write(frame(bodies[0]!)) : this.sink.writeAll(bodies.map(frame)),
+    )
+  }
+
+  /** The next place in the write queue, for a frame given later: the frames sent meanwhile wait behind it. */
+  private reserve(): (body: ServerFrameBody) => void {
+    let fill!: (body: ServerFrameBody) => void
+    const given = new Promise<ServerFrameBody>((resolve) => {
+      fill = resolve
+    })
+    void this.enqueue(async () => {
+      const body = await given
+      if (!this.sink.closed) await this.sink.write(frame(body))
+    }).catch(() => {})
+    return fill
+  }
+
+  private enqueue(write: () => Promise<void>): Promise<void> {
     this.pendingWrites++
-    const out = this.writing.then(() => this.sink.write(frame(body)))
+    const out = this.writing.then(write)
     this.writing = out.catch(() => {}).finally(() => this.pendingWrites--)
     return out
   }

@@ -24,6 +24,11 @@ class WsFrameSink implements FrameSink {
     return new Promise((resolve) => this.ws.send(JSON.stringify(f), () => resolve()))
   }
 
+  /** One message per frame (the protocol's rule on WebSocket), sent together. */
+  async writeAll(frames: readonly ServerFrame[]): Promise<void> {
+    await Promise.all(frames.map((f) => this.write(f)))
+  }
+
   end(): void {
     if (!this.closed) this.ws.close(1000)
   }
