@@ -45,6 +45,8 @@ export class ApprovalBroker {
     signal: AbortSignal,
     claim?: SessionClaim,
   ): Promise<ApprovalDecision> {
+    // asked for a turn that already ended: nobody can answer it for that turn, so it is neither stored nor announced
+    if (signal.aborted) return ask.options.includes('cancel') ? 'cancel' : 'decline'
     const now = Date.now()
     const approval: Approval = {
       id: newId('apr'),
@@ -64,6 +66,18 @@ export class ApprovalBroker {
       expiresAt: new Date(now + this.timeoutMs).toISOString(),
     }
     await this.store.createApproval(approval)
+    if (signal.aborted) {
+      // the turn ended while the request was being stored (an abort listener added now would never be called):
+      // recorded as cancelled, not announced, as a request refused at a takeover is
+      await this.store
+        .resolveApproval(approval.id, {
+          decision: 'cancel',
+          by: 'turn_ended',
+          resolvedAt: new Date().toISOString(),
+        })
+        .catch(() => {})
+      return 'cancel'
+    }
     const decided = new Promise<ApprovalDecision>((resolve) => {
       const timer = setTimeout(
         () => void this.settle(approval.id, 'decline', 'timeout').catch(() => {}),

@@ -70,6 +70,34 @@ const codeOf = async (p: Promise<unknown>) => {
 }
 
 describe('ApprovalBroker', () => {
+  it('answers a request whose turn already ended with cancel at once, and stores nothing', async () => {
+    // a timeout longer than the test's: without the check the request would wait for it
+    const { broker, store } = await setup(600_000)
+    const ended = new AbortController()
+    ended.abort()
+    expect(await broker.request('ses_1', 'turn_1', ask, ended.signal)).toBe('cancel')
+    expect(await broker.list()).toEqual([])
+    expect(await store.eventsAfter('ses_1', 0, 10)).toEqual([])
+    const noCancel: ApprovalAsk = { ...ask, options: ['accept', 'decline'] }
+    expect(await broker.request('ses_1', 'turn_1', noCancel, ended.signal)).toBe('decline')
+  })
+
+  it('cancels a request whose turn ends while it is being stored', async () => {
+    const { broker, store } = await setup(600_000)
+    const turn = new AbortController()
+    // the turn ends in the middle of the request's own store write
+    const createApproval = store.createApproval.bind(store)
+    store.createApproval = async (approval) => {
+      turn.abort()
+      return createApproval(approval)
+    }
+    expect(await broker.request('ses_1', 'turn_1', ask, turn.signal)).toBe('cancel')
+    const [approval] = await broker.list()
+    expect(approval).toMatchObject({ state: 'resolved', decision: 'cancel', by: 'turn_ended' })
+    // never announced: no client was asked
+    expect(await store.eventsAfter('ses_1', 0, 10)).toEqual([])
+  })
+
   it('stores the request, emits approval.requested, and resolves with the client answer', async () => {
     const { broker, store, changes } = await setup()
     const decision = broker.request('ses_1', 'turn_1', ask, new AbortController().signal)
