@@ -208,7 +208,8 @@ export class LiveSessions {
  * The session's thread, reopened with the agent's own resume. A session that never ran a turn may have nothing to
  * resume: codex writes a thread to disk at its first turn, so the thread of a session whose node died before
  * that is gone ("no rollout found"), and every later use failed, its archive too. Such a session starts a new
- * thread instead: there was no history to lose (its new agent session id is stored).
+ * thread instead: there was no history to lose (its new agent session id is stored). A fork has its parent's
+ * history from the start, whatever its own turn count: its resume's error stands.
  */
 async function resumeOrStart(
   driver: SessionDriver,
@@ -221,7 +222,7 @@ async function resumeOrStart(
       started: false,
     }
   } catch (err) {
-    if (session.turnCount > 0) throw err
+    if (session.turnCount > 0 || session.forkedFrom !== null) throw err
     return { agent: await driver.openSession(sessionRequestOf(session), hooks), started: true }
   }
 }

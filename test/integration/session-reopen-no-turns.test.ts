@@ -15,8 +15,8 @@ import { removeDir, tempDir } from '../support/temp.js'
  * A session that never ran a turn, reopened on another node after its own died (SIGKILL): codex writes a thread to
  * disk at its first turn, so there was nothing to resume ("no rollout found for thread id …") and every later use
  * of the session answered 400, its archive too. Found by the lifecycle stress (`--nodes 2 --kill-at N`). Such a
- * session now starts a new thread (no history is lost) and stores its new id; one with turns still answers the
- * resume's error.
+ * session now starts a new thread (no history is lost) and stores its new id; one with turns, or a fork (its
+ * parent's history), still answers the resume's error.
  */
 
 const agentNamed = (agentSessionId: string) =>
@@ -48,6 +48,11 @@ describe('reopening a session whose thread is gone (PostgreSQL)', () => {
     await store.registerNode(nodeRecord('node_b'))
     await store.createSession(newSession('ses_new', { cwd, agent: 'fake', turnCount: 0 }), 'node_b')
     await store.createSession(newSession('ses_used', { cwd, agent: 'fake', turnCount: 2 }), 'node_b')
+    // a fork with no turn of its own holds its parent's history: a new thread would lose it
+    await store.createSession(
+      newSession('ses_fork', { cwd, agent: 'fake', turnCount: 0, forkedFrom: 'ses_used' }),
+      'node_b',
+    )
     let opened = 0
     const driver = {
       id: 'fake',
@@ -71,7 +76,7 @@ describe('reopening a session whose thread is gone (PostgreSQL)', () => {
     return { store, sessions }
   }
 
-  it('one with no turn starts a new thread and runs its turn; one with turns answers the resume error', async () => {
+  it('one with no turn starts a new thread and runs its turn; one with turns, or a fork, answers the resume error', async () => {
     const { store, sessions } = await setup()
     try {
       const turn = await sessions.startTurn('ses_new', [{ type: 'text', text: 'hello' }])
@@ -84,6 +89,10 @@ describe('reopening a session whose thread is gone (PostgreSQL)', () => {
         /no rollout found for thread id thread-ses_used/,
       )
       expect(await store.getSession('ses_used')).toMatchObject({ agentSessionId: 'thread-ses_used' })
+      await expect(sessions.startTurn('ses_fork', [{ type: 'text', text: 'hello' }])).rejects.toThrow(
+        /no rollout found for thread id thread-ses_fork/,
+      )
+      expect(await store.getSession('ses_fork')).toMatchObject({ agentSessionId: 'thread-ses_fork' })
       await sessions.idle()
     } finally {
       await sessions.closeAll()
