@@ -1,16 +1,8 @@
-import fs from 'node:fs'
-import path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import type { AgentRegistry } from '../../src/agents/registry.js'
+import { describe, expect, it } from 'vitest'
 import type { AgentSession, TurnInput } from '../../src/agents/session.js'
-import { loadConfig } from '../../src/config/load.js'
-import { ActiveRuns } from '../../src/core/active-runs.js'
 import { ApprovalBroker } from '../../src/core/approvals.js'
-import { EventLog } from '../../src/core/event-log.js'
-import { SessionManager } from '../../src/core/session-manager.js'
-import { newSession, nodeRecord } from '../contract/store-contract.js'
+import { cleanUpFakeAgentSessions, sessionsOnFakeAgent } from '../support/fake-agent-sessions.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
-import { removeDir, tempDir } from '../support/temp.js'
 
 /**
  * A turn sent, or a fork asked, while the session is being archived (its agent archiving the thread): the turn used
@@ -46,31 +38,18 @@ function slowArchiveAgent() {
 
 describe('a turn or a fork while the session is being archived (PostgreSQL)', () => {
   const server = sharedPostgres()
-  const dirs: string[] = []
-  afterEach(() => {
-    for (const d of dirs.splice(0)) removeDir(d)
-  })
+  cleanUpFakeAgentSessions()
 
   it('is refused with 409; nothing is stored after `archived`', async () => {
-    const store = await server.openStore()
-    const dir = tempDir('archive-turn-')
-    dirs.push(dir)
-    const config = loadConfig({ SESSION_IDLE_SECONDS: '0' }, dir)
-    const cwd = path.join(config.workspaceRoots[0]!, 'project')
-    fs.mkdirSync(cwd, { recursive: true })
-    await store.registerNode(nodeRecord('node_a'))
-    // one turn before: a fork has a thread to copy
-    await store.createSession(newSession('ses_a', { cwd, agent: 'fake', turnCount: 1 }), 'node_a')
     const { agent, asked, archived, finish } = slowArchiveAgent()
-    const driver = {
-      id: 'fake',
-      probe: async () => ({ installed: true, authenticated: true }),
-      openSession: async () => agent,
-      resumeSession: async () => agent,
-    }
-    const registry = { get: () => driver } as unknown as AgentRegistry
-    const log = new EventLog(store)
-    const sessions = new SessionManager(store, log, registry, config, new ActiveRuns(), 'node_a')
+    const { store, log, sessions } = await sessionsOnFakeAgent({
+      dirPrefix: 'archive-turn-',
+      store: await server.openStore(),
+      open: () => agent,
+      resume: () => agent,
+      // one turn before: a fork has a thread to copy
+      sessionFields: { turnCount: 1 },
+    })
     sessions.approvals = new ApprovalBroker(store, log, 60_000, (id) => sessions.refreshStatus(id))
     try {
       const archiving = sessions.archive('ses_a')

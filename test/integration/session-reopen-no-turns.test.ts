@@ -1,15 +1,8 @@
-import fs from 'node:fs'
-import path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import type { AgentRegistry } from '../../src/agents/registry.js'
+import { describe, expect, it } from 'vitest'
 import type { AgentSession } from '../../src/agents/session.js'
-import { loadConfig } from '../../src/config/load.js'
-import { ActiveRuns } from '../../src/core/active-runs.js'
-import { EventLog } from '../../src/core/event-log.js'
-import { SessionManager } from '../../src/core/session-manager.js'
-import { newSession, nodeRecord } from '../contract/store-contract.js'
+import { newSession } from '../contract/store-contract.js'
+import { cleanUpFakeAgentSessions, sessionsOnFakeAgent } from '../support/fake-agent-sessions.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
-import { removeDir, tempDir } from '../support/temp.js'
 
 /**
  * A session that never ran a turn, reopened on another node after its own died (SIGKILL): codex writes a thread to
@@ -32,46 +25,26 @@ const agentNamed = (agentSessionId: string) =>
 
 describe('reopening a session whose thread is gone (PostgreSQL)', () => {
   const server = sharedPostgres()
-  const dirs: string[] = []
-  afterEach(() => {
-    for (const d of dirs.splice(0)) removeDir(d)
-  })
+  cleanUpFakeAgentSessions()
 
+  /** Sessions this node holds and never opened here (taken over from a dead node): ses_a with no turn. */
   async function setup() {
-    const store = await server.openStore()
-    const dir = tempDir('reopen-no-turns-')
-    dirs.push(dir)
-    const config = loadConfig({ SESSION_IDLE_SECONDS: '0' }, dir)
-    const cwd = path.join(config.workspaceRoots[0]!, 'project')
-    fs.mkdirSync(cwd, { recursive: true })
-    // node_b took the sessions of node_a (dead) over: they are its own now, never opened here
-    await store.registerNode(nodeRecord('node_b'))
-    await store.createSession(newSession('ses_new', { cwd, agent: 'fake', turnCount: 0 }), 'node_b')
-    await store.createSession(newSession('ses_used', { cwd, agent: 'fake', turnCount: 2 }), 'node_b')
-    // a fork with no turn of its own holds its parent's history: a new thread would lose it
-    await store.createSession(
-      newSession('ses_fork', { cwd, agent: 'fake', turnCount: 0, forkedFrom: 'ses_used' }),
-      'node_b',
-    )
     let opened = 0
-    const driver = {
-      id: 'fake',
-      probe: async () => ({ installed: true, authenticated: true }),
-      openSession: async () => agentNamed(`thread-fresh-${++opened}`),
-      resumeSession: async (id: string) => {
+    const { store, sessions, cwd } = await sessionsOnFakeAgent({
+      dirPrefix: 'reopen-no-turns-',
+      store: await server.openStore(),
+      open: () => agentNamed(`thread-fresh-${++opened}`),
+      resume: (id) => {
         throw new Error(
           `codex app-server: thread/resume failed (-32600): no rollout found for thread id ${id}`,
         )
       },
-    }
-    const registry = { get: () => driver } as unknown as AgentRegistry
-    const sessions = new SessionManager(
-      store,
-      new EventLog(store),
-      registry,
-      config,
-      new ActiveRuns(),
-      'node_b',
+    })
+    await store.createSession(newSession('ses_used', { cwd, agent: 'fake', turnCount: 2 }), 'node_a')
+    // a fork with no turn of its own holds its parent's history: a new thread would lose it
+    await store.createSession(
+      newSession('ses_fork', { cwd, agent: 'fake', turnCount: 0, forkedFrom: 'ses_used' }),
+      'node_a',
     )
     return { store, sessions }
   }
@@ -79,9 +52,9 @@ describe('reopening a session whose thread is gone (PostgreSQL)', () => {
   it('one with no turn starts a new thread and runs its turn; one with turns, or a fork, answers the resume error', async () => {
     const { store, sessions } = await setup()
     try {
-      const turn = await sessions.startTurn('ses_new', [{ type: 'text', text: 'hello' }])
+      const turn = await sessions.startTurn('ses_a', [{ type: 'text', text: 'hello' }])
       expect(await sessions.waitTurn(turn.id)).toMatchObject({ status: 'completed', finalResponse: 'ok' })
-      expect(await store.getSession('ses_new')).toMatchObject({
+      expect(await store.getSession('ses_a')).toMatchObject({
         agentSessionId: 'thread-fresh-1',
         turnCount: 1,
       })

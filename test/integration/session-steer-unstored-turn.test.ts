@@ -1,17 +1,9 @@
-import fs from 'node:fs'
-import path from 'node:path'
 import pg from 'pg'
-import { afterEach, describe, expect, it } from 'vitest'
-import type { AgentRegistry } from '../../src/agents/registry.js'
+import { describe, expect, it } from 'vitest'
 import type { AgentSession, TurnInput } from '../../src/agents/session.js'
-import { loadConfig } from '../../src/config/load.js'
-import { ActiveRuns } from '../../src/core/active-runs.js'
-import { EventLog } from '../../src/core/event-log.js'
-import { SessionManager } from '../../src/core/session-manager.js'
 import type { Turn } from '../../src/protocol/sessions.js'
-import { newSession, nodeRecord } from '../contract/store-contract.js'
+import { cleanUpFakeAgentSessions, sessionsOnFakeAgent } from '../support/fake-agent-sessions.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
-import { removeDir, tempDir } from '../support/temp.js'
 
 /**
  * A turn that starts at once goes to its agent before its row is stored (SessionManager.startTurn); a steer that
@@ -49,37 +41,17 @@ const input = (text: string): TurnInput => [{ type: 'text', text }]
 
 describe('onBusy: steer into a turn whose row is not stored yet (PostgreSQL)', () => {
   const server = sharedPostgres()
-  const dirs: string[] = []
-  afterEach(() => {
-    for (const d of dirs.splice(0)) removeDir(d)
-  })
+  cleanUpFakeAgentSessions()
 
   it('answers once the turn it names is stored, never before', async () => {
     const url = await server.createDatabase()
-    const store = await server.openStore(url)
-    const dir = tempDir('steer-unstored-')
-    dirs.push(dir)
-    const config = loadConfig({ SESSION_IDLE_SECONDS: '0' }, dir)
-    const cwd = path.join(config.workspaceRoots[0]!, 'project')
-    fs.mkdirSync(cwd, { recursive: true })
-    await store.registerNode(nodeRecord('node_a'))
-    await store.createSession(newSession('ses_a', { cwd, agent: 'fake' }), 'node_a')
     const { agent, turnStarted, steerCalled, finish } = heldAgent()
-    const driver = {
-      id: 'fake',
-      probe: async () => ({ installed: true, authenticated: true }),
-      openSession: async () => agent,
-      resumeSession: async () => agent,
-    }
-    const registry = { get: () => driver } as unknown as AgentRegistry
-    const sessions = new SessionManager(
-      store,
-      new EventLog(store),
-      registry,
-      config,
-      new ActiveRuns(),
-      'node_a',
-    )
+    const { store, sessions } = await sessionsOnFakeAgent({
+      dirPrefix: 'steer-unstored-',
+      store: await server.openStore(url),
+      open: () => agent,
+      resume: () => agent,
+    })
     const admin = new pg.Client({ connectionString: url })
     await admin.connect()
     try {

@@ -9,6 +9,7 @@ import { EventLog } from '../../src/core/event-log.js'
 import { SessionManager } from '../../src/core/session-manager.js'
 import type { AgentEvent } from '../../src/protocol/events.js'
 import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
+import type { Store } from '../../src/store/store.js'
 import { newSession, nodeRecord } from '../contract/store-contract.js'
 import { removeDir, tempDir } from './temp.js'
 
@@ -39,23 +40,30 @@ export function tempDirForTest(prefix: string): string {
 }
 
 /**
- * A SessionManager of node_a on a fresh SQLite store (`makeStore`, nodes node_a and node_b registered) that
- * holds session ses_a of the agent 'fake' in a project of the workspace root; its driver opens and resumes the
- * session agents `open` and `resume` give.
+ * A SessionManager of node_a on a fresh store (nodes node_a and node_b registered) that holds session ses_a of the
+ * agent 'fake' in a project of the workspace root; its driver opens and resumes the session agents `open` and
+ * `resume` give (either may throw: the open or resume fails). The store is `makeStore`'s on a SQLite file of the
+ * test's dir (closed after the test), or `store`, one the test opened and closes (a PostgreSQL one).
  */
-export async function sessionsOnFakeAgent<S extends SqliteStore>(options: {
-  dirPrefix: string
-  makeStore: (file: string) => S
-  open: () => AgentSession
-  resume: () => AgentSession
-  sessionFields?: Parameters<typeof newSession>[1]
-}) {
+export async function sessionsOnFakeAgent<S extends Store>(
+  options: {
+    dirPrefix: string
+    open: () => AgentSession
+    resume: (agentSessionId: string) => AgentSession
+    sessionFields?: Parameters<typeof newSession>[1]
+  } & ({ makeStore: (file: string) => S & SqliteStore } | { store: S }),
+) {
   const dir = tempDirForTest(options.dirPrefix)
   const config = loadConfig({ SESSION_IDLE_SECONDS: '0' }, dir)
   const cwd = path.join(config.workspaceRoots[0]!, 'project')
   fs.mkdirSync(cwd, { recursive: true })
-  const store = options.makeStore(path.join(dir, 'gw.db'))
-  stores.push(store)
+  let store: S
+  if ('store' in options) store = options.store
+  else {
+    const made = options.makeStore(path.join(dir, 'gw.db'))
+    stores.push(made)
+    store = made
+  }
   await store.registerNode(nodeRecord('node_a'))
   await store.registerNode(nodeRecord('node_b'))
   await store.createSession(newSession('ses_a', { cwd, agent: 'fake', ...options.sessionFields }), 'node_a')
@@ -63,16 +71,10 @@ export async function sessionsOnFakeAgent<S extends SqliteStore>(options: {
     id: 'fake',
     probe: async () => ({ installed: true, authenticated: true }),
     openSession: async () => options.open(),
-    resumeSession: async () => options.resume(),
+    resumeSession: async (agentSessionId: string) => options.resume(agentSessionId),
   }
   const registry = { get: () => driver } as unknown as AgentRegistry
-  const sessions = new SessionManager(
-    store,
-    new EventLog(store),
-    registry,
-    config,
-    new ActiveRuns(),
-    'node_a',
-  )
-  return { store, sessions, cwd }
+  const log = new EventLog(store)
+  const sessions = new SessionManager(store, log, registry, config, new ActiveRuns(), 'node_a')
+  return { store, log, sessions, cwd, config }
 }
