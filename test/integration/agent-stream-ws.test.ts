@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { Session } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { AgentStreamClient, type Frame } from '../support/agent-stream-client.js'
@@ -10,6 +10,12 @@ import { startGateway, type TestGateway } from '../support/gateway.js'
 import { h2connect } from '../support/h2-client.js'
 
 const token = 'ws-test-token-0123456789'
+
+/** net.Socket's one path to its handle's write or writev (Node internals, stable since Node 12). */
+interface SocketInternals {
+  _writeGeneric(writev: boolean, data: unknown, encoding: string, cb: (err?: Error) => void): unknown
+}
+const writeGeneric = (net.Socket.prototype as unknown as SocketInternals)._writeGeneric
 
 describe('/agent/ws and API tokens', () => {
   let mock: MockLlm
@@ -78,6 +84,39 @@ describe('/agent/ws and API tokens', () => {
     c.ws.send('{nope')
     const error = await c.next((f) => f.type === 'error')
     expect(error.message).toMatch(/^Frame decoding error: /)
+    await new Promise((resolve) => c.ws.once('close', resolve))
+  })
+
+  it('the turn\'s end is one write: "Agent idle..." and "Agent run completed." go to the kernel together, one read for the client', async () => {
+    mock.script({ kind: 'text', text: 'one read' })
+    const c = agentWsClient(wsUrl(), ['agent-stream'], { authorization: `Bearer ${token}` })
+    await c.opened
+    // What each socket hands the kernel: one call (a write, or a writev of several chunks) is one system call.
+    const handed: Buffer[] = []
+    const toKernel = vi
+      .spyOn(net.Socket.prototype as unknown as SocketInternals, '_writeGeneric')
+      .mockImplementation(function (this: SocketInternals, writev, data, encoding, cb) {
+        const chunks = (writev ? (data as { chunk: unknown }[]).map((d) => d.chunk) : [data]) as (
+          | Buffer
+          | string
+        )[]
+        handed.push(Buffer.concat(chunks.map((x) => (typeof x === 'string' ? Buffer.from(x) : x))))
+        return writeGeneric.call(this, writev, data, encoding, cb)
+      })
+    try {
+      c.send({ type: 'user_message', sessionId: `ws-reads-${process.pid}`, content: 'end in one read' })
+      await c.next((f) => f.type === 'status' && f.message === 'Agent run completed.')
+    } finally {
+      toKernel.mockRestore()
+    }
+    const statuses = c.frames.filter((f) => f.type === 'status').map((f) => f.message)
+    expect(statuses.slice(-2)).toEqual(['Agent idle...', 'Agent run completed.'])
+    // one message per frame still (two messages), handed to the kernel in one call...
+    const sent = handed.find((b) => b.includes('Agent run completed.'))!
+    expect(sent.includes('Agent idle...')).toBe(true)
+    // ...so the client reads them together (in this one process it would anyway: both writes land before it reads)
+    expect(c.reads.find((r) => r.includes('Agent run completed.'))!.includes('Agent idle...')).toBe(true)
+    c.ws.close()
     await new Promise((resolve) => c.ws.once('close', resolve))
   })
 

@@ -1,16 +1,26 @@
+import net from 'node:net'
 import WebSocket from 'ws'
 import type { Frame } from './agent-stream-client.js'
 
 /**
  * A WebSocket client of /agent/ws that collects frames and waits for the first that matches. `opened`
- * rejects with `HTTP <status>` when the server refuses the upgrade.
+ * rejects with `HTTP <status>` when the server refuses the upgrade. `reads` holds what each read of its TCP
+ * socket got, as it came (server messages are neither masked nor compressed: their text is in it).
  */
 export function agentWsClient(
   url: string,
   protocols: string[] = ['agent-stream'],
   headers: Record<string, string> = {},
 ) {
-  const ws = new WebSocket(url, protocols, { headers })
+  const reads: Buffer[] = []
+  const ws = new WebSocket(url, protocols, {
+    headers,
+    createConnection: (options: object) => {
+      const socket = net.connect(options as net.NetConnectOpts)
+      socket.on('data', (chunk: Buffer) => reads.push(chunk))
+      return socket
+    },
+  })
   const frames: Frame[] = []
   const waiters: (() => void)[] = []
   let closed = false
@@ -38,7 +48,7 @@ export function agentWsClient(
       await new Promise<void>((resolve) => waiters.push(resolve))
     }
   }
-  return { ws, frames, opened, next, send: (f: unknown) => ws.send(JSON.stringify(f)) }
+  return { ws, frames, reads, opened, next, send: (f: unknown) => ws.send(JSON.stringify(f)) }
 }
 
 /** An /agent/ws connection with a bearer token. */

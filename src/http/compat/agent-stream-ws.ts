@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream'
 import websocket from '@fastify/websocket'
 import type { FastifyPluginAsync } from 'fastify'
 import type { WebSocket } from 'ws'
@@ -13,7 +14,11 @@ export const agentStreamProtocol = 'agent-stream'
 
 /** Frames as WebSocket text messages; a write resolves once the socket took it (backpressure). */
 class WsFrameSink implements FrameSink {
-  constructor(private readonly ws: WebSocket) {}
+  constructor(
+    private readonly ws: WebSocket,
+    /** The upgraded connection under `ws`: corked around a call's messages. */
+    private readonly socket: Duplex,
+  ) {}
 
   get closed(): boolean {
     return this.ws.readyState !== this.ws.OPEN
@@ -24,9 +29,20 @@ class WsFrameSink implements FrameSink {
     return new Promise((resolve) => this.ws.send(JSON.stringify(f), () => resolve()))
   }
 
-  /** One message per frame (the protocol's rule on WebSocket), sent together. */
+  /**
+   * One message per frame (the protocol's rule on WebSocket), sent in one system call: ws writes each message
+   * straight to the socket (no compression here), so with the socket corked around the sends they leave as one
+   * writev when it is uncorked, and the client reads the last with the first.
+   */
   async writeAll(frames: readonly ServerFrame[]): Promise<void> {
-    await Promise.all(frames.map((f) => this.write(f)))
+    let sent: Promise<void>[]
+    this.socket.cork()
+    try {
+      sent = frames.map((f) => this.write(f))
+    } finally {
+      this.socket.uncork()
+    }
+    await Promise.all(sent)
   }
 
   end(): void {
@@ -57,7 +73,7 @@ export function agentStreamWsRoutes(ctx: GatewayContext): FastifyPluginAsync {
     app.get('/agent/ws', { websocket: true, config: { errorShape: 'v1', scope: 'run' } }, (ws, request) => {
       const connection = new AgentStreamConnection(
         ctx,
-        new WsFrameSink(ws),
+        new WsFrameSink(ws, request.raw.socket),
         scopeOf(ctx, request),
         request.principal,
       )
