@@ -38,6 +38,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       throw new ConfigError((err as Error).message)
     }
   }
+  checkEventLogLanes(s)
   const workspaceDir = path.resolve(cwd, s.WORKSPACE_DIR)
   const workspaceRoots = [workspaceDir, ...s.WORKSPACE_ROOTS.map((r) => path.resolve(cwd, r))]
   const dataDir = path.resolve(cwd, s.DATA_DIR)
@@ -69,6 +70,18 @@ function tlsFiles(s: RawSettings, cwd: string): Config['tls'] {
     certPath: path.resolve(cwd, s.CODEX_API_TLS_CERT_PATH),
     keyPath: path.resolve(cwd, s.CODEX_API_TLS_KEY_PATH),
   }
+}
+
+/**
+ * The EventLog's lanes each hold a pool connection while they commit: as many lanes as connections would leave
+ * none for reads (a stream's replay, GET /v1/...), the bus's NOTIFYs and node signals while every lane commits.
+ */
+function checkEventLogLanes(s: RawSettings): void {
+  const lanes = s.PG_EVENT_LOG_LANES
+  if (lanes !== undefined && lanes >= s.PG_POOL_SIZE)
+    throw new ConfigError(
+      `PG_EVENT_LOG_LANES (${lanes}) must be below PG_POOL_SIZE (${s.PG_POOL_SIZE}): each lane commits on a pool connection of its own, and reads, event notices and node signals need the connections left; set PG_EVENT_LOG_LANES to at most ${s.PG_POOL_SIZE - 1} or raise PG_POOL_SIZE`,
+    )
 }
 
 function readDotenv(cwd: string): Record<string, string> {

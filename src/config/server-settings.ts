@@ -149,6 +149,16 @@ export const serverSettings = z.object({
     'With DATABASE_URL: a store query running this long is cancelled by PostgreSQL. 0: never.',
     int(60, 0, maxTimerSeconds),
   ),
+  PG_POOL_SIZE: setting(
+    '10',
+    "With DATABASE_URL: connections in each node's store pool (the EventLog's commits, reads, the event bus's NOTIFYs, node signals). A node also holds 2 LISTEN connections, and pg-boss 4 with GATEWAY_ROLE api or worker: keep the nodes' sum below PostgreSQL's max_connections. Raise it (with PG_EVENT_LOG_LANES) when PostgreSQL is milliseconds away or many sessions run at once (docs/OPERATIONS.md).",
+    int(10, 2, 1000),
+  ),
+  PG_EVENT_LOG_LANES: setting(
+    '(half of PG_POOL_SIZE)',
+    "With DATABASE_URL: the EventLog's commits that may run at once, each for other runs and sessions (default: half of PG_POOL_SIZE, rounded down). Must be below PG_POOL_SIZE: the connections left serve reads, the bus and node signals.",
+    optionalInt(1, 999),
+  ),
   SHUTDOWN_GRACE_SECONDS: setting(
     '10',
     'On SIGTERM, time runs in flight get to finish before they are ended.',

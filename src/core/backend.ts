@@ -38,6 +38,8 @@ export async function openBackend(config: Config): Promise<Backend> {
   const { PgEventBus } = await import('../store/postgres/pg-event-bus.js')
   const { PgNodeSignals } = await import('../store/postgres/pg-node-signals.js')
   const store = await PostgresStore.open(url, {
+    poolSize: config.PG_POOL_SIZE,
+    ...(config.PG_EVENT_LOG_LANES !== undefined ? { commitLanes: config.PG_EVENT_LOG_LANES } : {}),
     timeouts: {
       idleInTransactionMs: config.PG_IDLE_IN_TRANSACTION_SECONDS * 1000,
       lockMs: config.PG_LOCK_TIMEOUT_SECONDS * 1000,

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ConfigError } from '../../src/config/config-error.js'
 import { isLoopbackHost, loadConfig } from '../../src/config/load.js'
 import { envSchema, settingDocs } from '../../src/config/schema.js'
+import { defaultCommitLanes } from '../../src/store/postgres/postgres-store.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 const dirs: string[] = []
@@ -135,6 +136,59 @@ describe('invalid settings', () => {
     expect(c.LOG_LEVEL).toBe('debug')
     expect(c.CODEX_API_BASE_URL).toBe('http://127.0.0.1:9999/v1')
     expect(c.RUN_ALLOW_UNSAFE_ARGS).toBe(true)
+  })
+})
+
+describe('PG_POOL_SIZE and PG_EVENT_LOG_LANES', () => {
+  it('default to a pool of 10 and lanes left to the store (half the pool)', () => {
+    const c = load()
+    expect(c.PG_POOL_SIZE).toBe(10)
+    expect(c.PG_EVENT_LOG_LANES).toBeUndefined()
+    expect(defaultCommitLanes(c.PG_POOL_SIZE)).toBe(5)
+    expect(defaultCommitLanes(2)).toBe(1)
+    expect(defaultCommitLanes(7)).toBe(3)
+    expect(settingDocs.PG_POOL_SIZE.default).toBe('10')
+  })
+
+  it('accept a pool from 2 to 1000 and lanes below it', () => {
+    expect(load({ PG_POOL_SIZE: '2', PG_EVENT_LOG_LANES: '1' })).toMatchObject({
+      PG_POOL_SIZE: 2,
+      PG_EVENT_LOG_LANES: 1,
+    })
+    expect(load({ PG_POOL_SIZE: '1000', PG_EVENT_LOG_LANES: '999' })).toMatchObject({
+      PG_POOL_SIZE: 1000,
+      PG_EVENT_LOG_LANES: 999,
+    })
+    expect(load({ PG_POOL_SIZE: ' 40 ', PG_EVENT_LOG_LANES: '' })).toMatchObject({
+      PG_POOL_SIZE: 40,
+      PG_EVENT_LOG_LANES: undefined,
+    })
+  })
+
+  it.each([
+    ['PG_POOL_SIZE', '1'],
+    ['PG_POOL_SIZE', '0'],
+    ['PG_POOL_SIZE', '1001'],
+    ['PG_POOL_SIZE', '8.5'],
+    ['PG_POOL_SIZE', 'many'],
+    ['PG_EVENT_LOG_LANES', '0'],
+    ['PG_EVENT_LOG_LANES', '-2'],
+    ['PG_EVENT_LOG_LANES', '2.5'],
+    ['PG_EVENT_LOG_LANES', 'half'],
+  ])('%s=%j is refused at start, naming the variable and the range', (name, value) => {
+    const err = configErrorOf({ [name]: value })
+    expect(err.message).toContain(`${name}: expected an integer from`)
+  })
+
+  it('refuses as many lanes as connections, or more, saying why and what to set', () => {
+    for (const lanes of ['10', '11']) {
+      const err = configErrorOf({ PG_EVENT_LOG_LANES: lanes })
+      expect(err.message).toContain(`PG_EVENT_LOG_LANES (${lanes}) must be below PG_POOL_SIZE (10)`)
+      expect(err.message).toContain('at most 9')
+    }
+    expect(configErrorOf({ PG_POOL_SIZE: '4', PG_EVENT_LOG_LANES: '4' }).message).toContain(
+      'PG_EVENT_LOG_LANES (4) must be below PG_POOL_SIZE (4)',
+    )
   })
 })
 

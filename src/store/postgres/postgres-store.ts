@@ -50,11 +50,30 @@ export const defaultPgTimeouts: PgTimeouts = {
 }
 
 export interface PgStoreOptions {
-  /** Connections in the pool (default 10). */
+  /** Connections in the pool (PG_POOL_SIZE; default 10, at least 2). */
   poolSize?: number
-  /** Store.commitLanes: the EventLog's transactions at once (default half the pool, the rest left to readers). */
+  /**
+   * Store.commitLanes (PG_EVENT_LOG_LANES): the EventLog's transactions at once. Default half the pool; below the
+   * pool's size, so the connections left serve readers, the bus's NOTIFYs and node signals.
+   */
   commitLanes?: number
   timeouts?: PgTimeouts
+}
+
+/** The default of PG_POOL_SIZE. */
+export const defaultPoolSize = 10
+
+/** The default of PG_EVENT_LOG_LANES: half the pool (rounded down, at least one). */
+export const defaultCommitLanes = (poolSize: number) => Math.max(1, Math.floor(poolSize / 2))
+
+/** Refuses a pool without room for one lane and a reader, and lanes that would take every connection. */
+function checkPool(poolSize: number, commitLanes: number): void {
+  if (!Number.isInteger(poolSize) || poolSize < 2)
+    throw new RangeError(`PostgresStore: a pool of ${poolSize} connections (at least 2: a lane and a reader)`)
+  if (!Number.isInteger(commitLanes) || commitLanes < 1 || commitLanes >= poolSize)
+    throw new RangeError(
+      `PostgresStore: ${commitLanes} commit lanes with a pool of ${poolSize} connections (from 1 to ${poolSize - 1}: reads need a connection while every lane commits)`,
+    )
 }
 
 /** Advisory lock keys (any constant 64-bit numbers, unique to this project). */
@@ -95,9 +114,10 @@ export class PostgresStore implements Store {
 
   private constructor(
     readonly url: string,
-    { poolSize = 10, timeouts = defaultPgTimeouts, commitLanes }: PgStoreOptions,
+    { poolSize = defaultPoolSize, timeouts = defaultPgTimeouts, commitLanes }: PgStoreOptions,
   ) {
-    this.commitLanes = Math.max(1, Math.min(commitLanes ?? Math.floor(poolSize / 2), poolSize - 1))
+    this.commitLanes = commitLanes ?? defaultCommitLanes(poolSize)
+    checkPool(poolSize, this.commitLanes)
     this.pool = new pg.Pool({
       connectionString: url,
       max: poolSize,
