@@ -198,7 +198,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     ...v1Session,
     request: 'CreateSessionRequest',
     requestExample: { agent: 'codex', sandbox: 'workspace-write', approvalPolicy: 'untrusted' },
-    errors: [400, 429, 503],
+    errors: [400, 409, 429, 503],
   },
   'GET /v1/sessions': {
     tag: 'sessions',

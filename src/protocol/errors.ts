@@ -51,6 +51,13 @@ export const sessionTakenOverMessage = (session: string, owner: string | null) =
   `session ${session} was taken over by ${owner ? `node ${owner}` : 'another node'} while the node that held it ` +
   'was taken for dead (stalled past NODE_TIMEOUT_SECONDS); nothing was stored: retry, the cluster places it on a live node'
 
+/**
+ * What a session's creator is told when its client-chosen id (`externalId`) belongs to another session already:
+ * `sessionId` when the caller may see that session (its own tenant's).
+ */
+export const externalIdTakenMessage = (externalId: string, sessionId?: string) =>
+  `externalId "${externalId}" is taken by ${sessionId ? `session ${sessionId}` : 'another session'}; choose another id${sessionId ? ', or continue that session' : ''}`
+
 export class AppError extends Error {
   override name = 'AppError'
   readonly status: number

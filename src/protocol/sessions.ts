@@ -15,6 +15,12 @@ import { webhookSpec } from './webhooks.js'
 /** Sessions, turns and approvals: the durable resources of the /v1 session API. */
 export const turnInput = z.array(z.object({ type: z.literal('text'), text: z.string().min(1) })).min(1)
 
+/** The longest client-chosen session id (seed 004's `sessionId` on /agent/stream, `externalId` on /v1/sessions). */
+export const externalIdMaxLength = 200
+
+/** A client-chosen session id, by seed 004's rule for `sessionId`: any text of 1 to 200 characters. */
+export const externalId = z.string().min(1).max(externalIdMaxLength)
+
 export const session = z.object({
   id: z.string(),
   agent: z.string(),

@@ -1,4 +1,9 @@
-import { AppError, notAMemberMessage, sessionTakenOverMessage } from '../protocol/errors.js'
+import {
+  AppError,
+  externalIdTakenMessage,
+  notAMemberMessage,
+  sessionTakenOverMessage,
+} from '../protocol/errors.js'
 import type { AgentEvent, RunCompletedEvent, StoredEvent } from '../protocol/events.js'
 import type { Run } from '../protocol/runs.js'
 import type { Approval, Session, Turn } from '../protocol/sessions.js'
@@ -154,6 +159,16 @@ export class SessionTakenOver extends AppError {
     readonly owner: string | null,
   ) {
     super('session_taken_over', sessionTakenOverMessage(sessionId, owner), { retryAfterSeconds: 1 })
+  }
+}
+
+/**
+ * Thrown by createSession when another session has the new one's `externalId` (the stores' unique index: two
+ * creators that both found it free). Nothing was stored. 409: the client picks another id, or uses that session.
+ */
+export class ExternalIdTaken extends AppError {
+  constructor(readonly externalId: string) {
+    super('conflict', externalIdTakenMessage(externalId), { externalId })
   }
 }
 

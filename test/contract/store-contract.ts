@@ -4,6 +4,7 @@ import { queuedRun, type Run } from '../../src/protocol/runs.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import type { WebhookDelivery } from '../../src/protocol/webhooks.js'
 import {
+  ExternalIdTaken,
   firstClaim,
   type NodeRecord,
   NotAMember,
@@ -443,9 +444,17 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       await store.createSession(newSession('ses_e2'), 'node_a')
       expect((await store.findSessionByExternalId('client-a'))?.id).toBe('ses_e1')
       expect(await store.findSessionByExternalId('client-b')).toBeUndefined()
-      await expect(
-        store.createSession(newSession('ses_e3', { externalId: 'client-a' }), 'node_a'),
-      ).rejects.toThrow()
+      // refused as a conflict naming the id (409 on every surface), nothing stored
+      const taken = store.createSession(newSession('ses_e3', { externalId: 'client-a' }), 'node_a')
+      await expect(taken).rejects.toBeInstanceOf(ExternalIdTaken)
+      await expect(taken).rejects.toMatchObject({
+        status: 409,
+        code: 'conflict',
+        details: { externalId: 'client-a' },
+      })
+      expect(await store.getSession('ses_e3')).toBeUndefined()
+      // a session without one is not concerned
+      await store.createSession(newSession('ses_e4'), 'node_a')
     })
 
     it('sessions: stored with their owner, found by agent id, listed, moved to another node', async () => {

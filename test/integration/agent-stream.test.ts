@@ -4,7 +4,7 @@ import { Http2ServerResponse } from 'node:http2'
 import path from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import { AppServerProcess } from '../../src/agents/codex-app-server/app-server-process.js'
-import type { Approval } from '../../src/protocol/sessions.js'
+import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import { held } from '../mock-llm/index.js'
 import { AgentStreamClient, encode, type Frame, streamSession } from '../support/agent-stream-client.js'
 import { postJson, requestInput, sharedH2Gateway } from '../support/gateway.js'
@@ -283,6 +283,88 @@ describe('POST /agent/stream (h2c)', () => {
       expect(history).toContain(part)
     second.end()
     await second.ended
+  })
+
+  it('a session made with POST /v1/sessions {externalId} is continued by a stream naming it: its turn lands in that session', async () => {
+    const sessionId = newSessionId()
+    shared.mock.script(
+      { kind: 'text', text: 'http answer alpha' },
+      { kind: 'text', text: 'stream answer beta' },
+    )
+    const res = await postJson(`${shared.gw.url}/v1/sessions`, {
+      externalId: sessionId,
+      sandbox: 'workspace-write',
+      approvalPolicy: 'never',
+    })
+    expect(res.status).toBe(201)
+    const made = (await res.json()) as Session
+    expect(made.externalId).toBe(sessionId)
+    const first = await postJson(`${shared.gw.url}/v1/sessions/${made.id}/turns?wait=true`, {
+      input: 'http question one',
+    })
+    expect(first.status).toBe(200)
+    const c = open()
+    await c.send({ type: 'user_message', sessionId, content: 'stream question two' })
+    await c.status_('Agent run completed.')
+    expect(c.texts()).toEqual(['stream answer beta'])
+    // the same session, its thread: the model saw the HTTP turn; no other session has the id
+    for (const part of ['http question one', 'http answer alpha', 'stream question two'])
+      expect(requestInput(shared.mock)).toContain(part)
+    expect((await sessionOf(sessionId)).id).toBe(made.id)
+    const read = (await (await fetch(`${shared.gw.url}/v1/sessions/${made.id}`)).json()) as Session & {
+      turns: Turn[]
+    }
+    expect(read.turns.map((t) => [t.input[0]!.text, t.status, t.finalResponse])).toEqual([
+      ['http question one', 'completed', 'http answer alpha'],
+      ['stream question two', 'completed', 'stream answer beta'],
+    ])
+    expect(read).toMatchObject({ externalId: sessionId, turnCount: 2, approvalPolicy: 'never' })
+    c.end()
+    await c.ended
+  })
+
+  it('POST /v1/sessions: an externalId another session has is 409 naming it (no session made); an invalid one is 400', async () => {
+    const sessionId = newSessionId()
+    shared.mock.script({ kind: 'text', text: 'made by a stream' })
+    const c = open()
+    await c.send({ type: 'user_message', sessionId, content: 'hello' })
+    await c.status_('Agent run completed.')
+    c.end()
+    await c.ended
+    const owner = await sessionOf(sessionId)
+    const threadsBefore = (await fetch(`${shared.gw.url}/v1/sessions?limit=100`).then((r) => r.json())) as {
+      sessions: Session[]
+    }
+    const taken = await postJson(`${shared.gw.url}/v1/sessions`, { externalId: sessionId })
+    expect(taken.status).toBe(409)
+    const { error } = (await taken.json()) as { error: { code: string; message: string; details: unknown } }
+    expect(error.code).toBe('conflict')
+    expect(error.message).toBe(
+      `externalId "${sessionId}" is taken by session ${owner.id}; choose another id, or continue that session`,
+    )
+    expect(error.details).toEqual({ externalId: sessionId, sessionId: owner.id })
+    const threadsAfter = (await fetch(`${shared.gw.url}/v1/sessions?limit=100`).then((r) => r.json())) as {
+      sessions: Session[]
+    }
+    expect(threadsAfter.sessions.length).toBe(threadsBefore.sessions.length)
+    for (const externalId of ['', 'x'.repeat(201), 42, null]) {
+      const bad = await postJson(`${shared.gw.url}/v1/sessions`, { externalId })
+      expect(bad.status).toBe(400)
+      const body = (await bad.json()) as { error: { code: string; message: string } }
+      expect(body.error.code).toBe('invalid_request')
+      expect(body.error.message).toContain('externalId')
+    }
+    // two creators at once: one session, the other 409 (by the check before, or the store's unique index after)
+    const racing = `${sessionId}-race`
+    const both = await Promise.all(
+      [0, 1].map(() => postJson(`${shared.gw.url}/v1/sessions`, { externalId: racing })),
+    )
+    expect(both.map((r) => r.status).sort()).toEqual([201, 409])
+    // the longest allowed is taken as is
+    const longest = `${sessionId}-`.padEnd(200, 'y')
+    const ok = await postJson(`${shared.gw.url}/v1/sessions`, { externalId: longest })
+    expect(ok.status).toBe(201)
+    expect(((await ok.json()) as Session).externalId).toBe(longest)
   })
 
   it('a stream that leaves while another follows the session does not end the running turn', async () => {

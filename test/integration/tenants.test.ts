@@ -227,4 +227,41 @@ describe('tenants', () => {
     a.ws.close()
     b.ws.close()
   })
+
+  it("POST /v1/sessions externalId: unique across tenants; the other tenant's 409 names no session; the owner's stream continues it", async () => {
+    const externalId = `tenant-http-${process.pid}`
+    const made = await alpha.json<Session>(alpha.post('/v1/sessions', { externalId }), 201)
+    expect(made).toMatchObject({ externalId, tenant: 'team-a' })
+    // another tenant: refused, without a word about whose it is
+    const refused = await beta.post('/v1/sessions', { externalId })
+    expect(refused.status).toBe(409)
+    const { error } = (await refused.json()) as { error: { message: string; details: unknown } }
+    expect(error.message).toBe(`externalId "${externalId}" is taken by another session; choose another id`)
+    expect(error.details).toEqual({ externalId })
+    // its own tenant: told which session has it
+    const again = await alpha.post('/v1/sessions', { externalId })
+    expect(again.status).toBe(409)
+    expect(((await again.json()) as { error: { details: unknown } }).error.details).toEqual({
+      externalId,
+      sessionId: made.id,
+    })
+    // the owner's stream naming it continues that session; the other tenant's stream cannot join it
+    const wsUrl = `${gw.url.replace(/^http/, 'ws')}/agent/ws`
+    const b = wsClient(wsUrl, 'beta-secret-2')
+    await b.opened
+    b.send({ type: 'user_message', sessionId: externalId, content: 'let me in' })
+    expect((await b.next((f) => f.type === 'error')).message).toMatch(/is taken/)
+    b.ws.close()
+    mock.script({ kind: 'text', text: 'alpha continues over ws' })
+    const a = wsClient(wsUrl, 'alpha-secret-1')
+    await a.opened
+    a.send({ type: 'user_message', sessionId: externalId, content: 'continue it' })
+    await a.next((f) => f.type === 'status' && f.message === 'Agent run completed.')
+    a.ws.close()
+    const read = await alpha.json<Session & { turns: { input: { text: string }[] }[] }>(
+      alpha.get(`/v1/sessions/${made.id}`),
+      200,
+    )
+    expect(read.turns.map((t) => t.input[0]!.text)).toEqual(['continue it'])
+  })
 })

@@ -841,6 +841,8 @@ export interface components {
             /** @enum {string} */
             approvalPolicy?: "untrusted" | "on-request" | "on-failure" | "never";
             cwd?: string;
+            /** @description An id of the client's choosing (1-200 characters), unique across the server: seed 004's `sessionId` on /agent/stream and /agent/ws continues this session. 409 when another session has it. */
+            externalId?: string;
             image?: string;
             /** @enum {string} */
             isolation?: "process" | "container";
@@ -3106,6 +3108,7 @@ export interface operations {
             401: components["responses"]["V1Error401"];
             403: components["responses"]["V1Error403"];
             408: components["responses"]["V1Error408"];
+            409: components["responses"]["V1Error409"];
             413: components["responses"]["V1Error413"];
             415: components["responses"]["V1Error415"];
             429: components["responses"]["V1Error429"];

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
+import { externalId, externalIdMaxLength } from '../../protocol/sessions.js'
 
 /**
  * Seed 004's frame protocol (`@openai/codex-api`, POST /agent/stream): what its clients send and receive.
@@ -15,7 +16,7 @@ export type StreamApprovalPolicy = z.infer<typeof streamApprovalPolicy>
 export const userMessageFrame = z.object({
   type: z.literal('user_message'),
   id: frameId,
-  sessionId: z.string().min(1).max(200).optional(),
+  sessionId: externalId.optional(),
   content: z.string(),
   imagePaths: z.array(z.string()).optional(),
   configOverrides: z
@@ -71,7 +72,7 @@ function plainUserMessage(value: unknown): UserMessageFrame | undefined {
   if (id !== undefined && typeof id !== 'string') return undefined
   if (
     sessionId !== undefined &&
-    (typeof sessionId !== 'string' || sessionId.length < 1 || sessionId.length > 200)
+    (typeof sessionId !== 'string' || sessionId.length < 1 || sessionId.length > externalIdMaxLength)
   )
     return undefined
   return {

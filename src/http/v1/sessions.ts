@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
+import { externalIdFree } from '../../core/external-ids.js'
 import { limits } from '../../protocol/limits.js'
 import { approvalPolicy, sandboxMode } from '../../protocol/policies.js'
-import { session, turn, turnInput } from '../../protocol/sessions.js'
+import { externalId, session, turn, turnInput } from '../../protocol/sessions.js'
 import { webhookSpec } from '../../protocol/webhooks.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
 import { bindLog } from '../request-log.js'
@@ -30,6 +31,11 @@ const createSessionBody = z.object({
   isolation: z.enum(['process', 'container']).optional(),
   /** With `isolation: "container"`: an image from CONTAINER_IMAGES (default CONTAINER_IMAGE). */
   image: z.string().min(1).optional(),
+  externalId: externalId
+    .describe(
+      "An id of the client's choosing (1-200 characters), unique across the server: seed 004's `sessionId` on /agent/stream and /agent/ws continues this session. 409 when another session has it.",
+    )
+    .optional(),
 })
 
 const turnBody = z.object({
@@ -59,7 +65,10 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       async (request, reply) => {
         const { agent, ...fields } = request.body
         await ctx.webhooks.check(fields.webhook)
-        const created = await scopeOf(ctx, request).sessions.create(agent ?? ctx.config.AI_PROVIDER, fields)
+        const scope = scopeOf(ctx, request)
+        // before the agent opens a thread for it (the store's unique index settles a race after)
+        if (fields.externalId) await externalIdFree(ctx.store, scope, fields.externalId)
+        const created = await scope.sessions.create(agent ?? ctx.config.AI_PROVIDER, fields)
         bindLog(request, reply, { sessionId: created.id })
         return reply.status(201).header('location', `/v1/sessions/${created.id}`).send(created)
       },

@@ -16,6 +16,7 @@ import {
   type ApprovalFilter,
   type EventFence,
   type EventToAppend,
+  ExternalIdTaken,
   type NodeRecord,
   NotAMember,
   type RunFilter,
@@ -399,6 +400,12 @@ export class PostgresStore implements Store {
     await this.transaction(async (db) => {
       await lockMember(db, owner)
       await this.sessions.insert(db, s, { node_id: owner })
+    }).catch((err: unknown) => {
+      const { code, constraint } = err as { code?: unknown; constraint?: unknown }
+      // unique_violation of the index on the sessions' client-chosen ids
+      if (s.externalId !== undefined && code === '23505' && constraint === 'sessions_external_id')
+        throw new ExternalIdTaken(s.externalId)
+      throw err
     })
   }
 

@@ -12,6 +12,7 @@ import {
   type ApprovalFilter,
   type EventFence,
   type EventToAppend,
+  ExternalIdTaken,
   type NodeRecord,
   NotAMember,
   type RunFilter,
@@ -483,7 +484,12 @@ export class SqliteStore implements Store {
   }
 
   async createSession(s: Session, owner: string): Promise<void> {
-    this.tx.createSession.immediate(s, owner)
+    try {
+      this.tx.createSession.immediate(s, owner)
+    } catch (err) {
+      if (s.externalId !== undefined && isExternalIdTaken(err)) throw new ExternalIdTaken(s.externalId)
+      throw err
+    }
   }
 
   async claimSession(id: string, node: string): Promise<SessionClaim> {
@@ -796,6 +802,11 @@ export const walFileLimitBytes = 64 * 1024 * 1024
 
 /** Appends that found their seq taken by another connection, one after the other, before giving up. */
 const maxSeqAttempts = 5
+
+/** The unique index of the sessions' client-chosen ids refused the row. */
+const isExternalIdTaken = (err: unknown) =>
+  (err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE' &&
+  (err as Error).message.includes('sessions.external_id')
 
 /** The (owner, seq) primary key refused the row: another connection stored that seq first. */
 const isSeqTaken = (err: unknown) => (err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
