@@ -5,6 +5,7 @@ import path from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import { AppServerProcess } from '../../src/agents/codex-app-server/app-server-process.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { held } from '../mock-llm/index.js'
 import { AgentStreamClient, encode, type Frame, streamSession } from '../support/agent-stream-client.js'
 import { postJson, requestInput, sharedH2Gateway } from '../support/gateway.js'
@@ -365,6 +366,34 @@ describe('POST /agent/stream (h2c)', () => {
     const ok = await postJson(`${shared.gw.url}/v1/sessions`, { externalId: longest })
     expect(ok.status).toBe(201)
     expect(((await ok.json()) as Session).externalId).toBe(longest)
+  })
+
+  it('a stream that loses the creation race to POST /v1/sessions {externalId} joins the session it made', async () => {
+    const sessionId = newSessionId()
+    const made = (await (
+      await postJson(`${shared.gw.url}/v1/sessions`, { externalId: sessionId })
+    ).json()) as Session
+    // the stream's two lookups (its tenant's, then the whole store's) ran just before that session was stored
+    const lookup = vi
+      .spyOn(SqliteStore.prototype, 'findSessionByExternalId')
+      .mockResolvedValueOnce(undefined)
+      .mockResolvedValueOnce(undefined)
+    try {
+      shared.mock.script({ kind: 'text', text: 'joined after all' })
+      const c = open()
+      await c.send({ type: 'user_message', sessionId, content: 'late creator' })
+      await c.status_('Agent run completed.')
+      expect(c.texts()).toEqual(['joined after all'])
+      expect(c.frames.some((f) => f.type === 'error')).toBe(false)
+      c.end()
+      await c.ended
+    } finally {
+      lookup.mockRestore()
+    }
+    const read = (await (await fetch(`${shared.gw.url}/v1/sessions/${made.id}`)).json()) as Session & {
+      turns: Turn[]
+    }
+    expect(read.turns.map((t) => t.input[0]!.text)).toEqual(['late creator'])
   })
 
   it('a stream that leaves while another follows the session does not end the running turn', async () => {

@@ -44,6 +44,12 @@ export async function findOrCreateSession(
         ...(o.model ? { model: o.model } : {}),
         ...(o.cwd ? { cwd: o.cwd } : {}),
       })
+      // another creator (POST /v1/sessions {externalId}) stored it first: this tenant's, it is joined
+      .catch(async (err: unknown) => {
+        const winner = await scope.sessions.byExternalId(externalId)
+        if (winner) return winner
+        throw err
+      })
       .finally(() => creating.delete(key))
     creating.set(key, pending)
   }
