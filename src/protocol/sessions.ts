@@ -18,8 +18,19 @@ export const turnInput = z.array(z.object({ type: z.literal('text'), text: z.str
 /** The longest client-chosen session id (seed 004's `sessionId` on /agent/stream, `externalId` on /v1/sessions). */
 export const externalIdMaxLength = 200
 
-/** A client-chosen session id, by seed 004's rule for `sessionId`: any text of 1 to 200 characters. */
-export const externalId = z.string().min(1).max(externalIdMaxLength)
+/** A control character (C0 or DEL): never part of a client-chosen session id (PostgreSQL text cannot hold NUL). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+export const controlCharacter = /[\u0000-\u001f\u007f]/
+
+/**
+ * A client-chosen session id, by seed 004's rule for `sessionId` (any text of 1 to 200 characters) without
+ * control characters.
+ */
+export const externalId = z
+  .string()
+  .min(1)
+  .max(externalIdMaxLength)
+  .refine((v) => !controlCharacter.test(v), 'must not contain control characters')
 
 export const session = z.object({
   id: z.string(),

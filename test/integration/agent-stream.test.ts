@@ -348,7 +348,7 @@ describe('POST /agent/stream (h2c)', () => {
       sessions: Session[]
     }
     expect(threadsAfter.sessions.length).toBe(threadsBefore.sessions.length)
-    for (const externalId of ['', 'x'.repeat(201), 42, null]) {
+    for (const externalId of ['', 'x'.repeat(201), 'nul\u0000inside', 'line\nbreak', 42, null]) {
       const bad = await postJson(`${shared.gw.url}/v1/sessions`, { externalId })
       expect(bad.status).toBe(400)
       const body = (await bad.json()) as { error: { code: string; message: string } }

@@ -841,7 +841,7 @@ export interface components {
             /** @enum {string} */
             approvalPolicy?: "untrusted" | "on-request" | "on-failure" | "never";
             cwd?: string;
-            /** @description An id of the client's choosing (1-200 characters), unique across the server: seed 004's `sessionId` on /agent/stream and /agent/ws continues this session. 409 when another session has it. */
+            /** @description An id of the client's choosing (1-200 characters, no control characters), unique across the server: seed 004's `sessionId` on /agent/stream and /agent/ws continues this session. 409 when another session has it. */
             externalId?: string;
             image?: string;
             /** @enum {string} */

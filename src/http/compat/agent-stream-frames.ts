@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
-import { externalId, externalIdMaxLength } from '../../protocol/sessions.js'
+import { controlCharacter, externalId, externalIdMaxLength } from '../../protocol/sessions.js'
 
 /**
  * Seed 004's frame protocol (`@openai/codex-api`, POST /agent/stream): what its clients send and receive.
@@ -72,7 +72,10 @@ function plainUserMessage(value: unknown): UserMessageFrame | undefined {
   if (id !== undefined && typeof id !== 'string') return undefined
   if (
     sessionId !== undefined &&
-    (typeof sessionId !== 'string' || sessionId.length < 1 || sessionId.length > externalIdMaxLength)
+    (typeof sessionId !== 'string' ||
+      sessionId.length < 1 ||
+      sessionId.length > externalIdMaxLength ||
+      controlCharacter.test(sessionId))
   )
     return undefined
   return {

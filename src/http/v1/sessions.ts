@@ -33,7 +33,7 @@ const createSessionBody = z.object({
   image: z.string().min(1).optional(),
   externalId: externalId
     .describe(
-      "An id of the client's choosing (1-200 characters), unique across the server: seed 004's `sessionId` on /agent/stream and /agent/ws continues this session. 409 when another session has it.",
+      "An id of the client's choosing (1-200 characters, no control characters), unique across the server: seed 004's `sessionId` on /agent/stream and /agent/ws continues this session. 409 when another session has it.",
     )
     .optional(),
 })
