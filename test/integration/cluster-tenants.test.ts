@@ -1,9 +1,10 @@
 import { readFileSync, realpathSync } from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { wsClient } from '../support/agent-ws-client.js'
 import { apiClient } from '../support/api-client.js'
@@ -104,6 +105,33 @@ describe("tenants in a cluster: a tenant's runs and sessions go from an API node
     const after = await alpha.json<Session & { turns: Turn[] }>(alpha.get(`/v1/sessions/${session.id}`), 200)
     expect(after).toMatchObject({ status: 'idle', turnCount: 1 })
     expect(mock.requests.length).toBe(1)
+  })
+
+  it('a session made with an externalId on the API node keeps it on the worker; a second is 409 also across the node call', async () => {
+    const externalId = `cluster-external-${process.pid}`
+    const made = await alpha.json<Session>(alpha.post('/v1/sessions', { externalId }), 201)
+    expect(made).toMatchObject({ externalId, tenant: 'team-a' })
+    expect(await worker.ctx.store.ownerOf(made.id)).toBe(worker.ctx.node.id)
+    // the other tenant: 409, not told whose
+    const refused = await beta.post('/v1/sessions', { externalId })
+    expect(refused.status).toBe(409)
+    expect(await refused.text()).not.toContain(made.id)
+    // the API node's lookups passed (they raced the first creation): the worker's insert is refused, and its
+    // 409 comes back through the node call
+    const lookup = vi
+      .spyOn(PostgresStore.prototype, 'findSessionByExternalId')
+      .mockResolvedValueOnce(undefined)
+      .mockResolvedValueOnce(undefined)
+    try {
+      const raced = await alpha.post('/v1/sessions', { externalId })
+      const body = await raced.text()
+      expect(raced.status, body).toBe(409)
+      expect(JSON.parse(body)).toMatchObject({ error: { code: 'conflict', details: { externalId } } })
+    } finally {
+      lookup.mockRestore()
+    }
+    const listed = (await alpha.json<{ sessions: Session[] }>(alpha.get('/v1/sessions'), 200)).sessions
+    expect(listed.filter((s) => s.externalId === externalId).map((s) => s.id)).toEqual([made.id])
   })
 
   it("a tenant's approval asked by its agent on the worker is answered through the API node; not by another tenant", async () => {
