@@ -26,7 +26,7 @@
  * and on PostgreSQL the transactions the store's pool ran per turn (the event bus's pg_notify included).
  *
  * Usage: npx tsx bench/pg-session-turns.ts [--baseline <dir> ...] [--sessions 1,10,50] [--turns N] [--rounds R]
- *          [--warmup W] [--stores sqlite,postgres] [--pg-latency-ms L] [--built]
+ *          [--warmup W] [--stores sqlite,postgres] [--pg-latency-ms L] [--variant name:K=V,...] [--built]
  *   --baseline (repeatable) another checkout with node_modules (`git worktree add --detach <dir> <commit>` and
  *     `cp -al node_modules <dir>/`), labelled by its short commit; without it only this checkout runs;
  *   --sessions the counts of concurrent sessions, default 1,10,50; --turns each session's turns per window,
@@ -35,6 +35,8 @@
  *   --pg-latency-ms the gateways reach PostgreSQL through bench/delay-proxy.mjs (a process of its own), which holds
  *     every chunk L ms each way (at least: Node's timers): a database 2L ms or more of round trip away, as across a
  *     network (default 0: direct);
+ *   --variant (repeatable) this checkout once more, its gateway with these settings on top (`--variant
+ *     lanes10:PG_POOL_SIZE=20,PG_EVENT_LOG_LANES=10`), labelled by its name: settings side by side, paired;
  *   --built the gateways from their built dist/ (`npm run build` in each first) instead of src/ through tsx.
  * Not a test: exits 0 when every turn ended completed with the replayed answer and nothing was left running, 1
  * otherwise.
@@ -68,6 +70,8 @@ interface Side {
   /** `this`, or the baseline's short commit. */
   label: string
   root: string
+  /** Settings of its gateway on top of the bench's (--variant). */
+  env?: Record<string, string>
 }
 
 interface Options {
@@ -78,6 +82,7 @@ interface Options {
   warmup: number
   stores: StoreKind[]
   pgLatencyMs: number
+  variants: { name: string; env: Record<string, string> }[]
   built: boolean
 }
 
@@ -91,6 +96,7 @@ function options(): Options {
       warmup: { type: 'string' },
       stores: { type: 'string' },
       'pg-latency-ms': { type: 'string' },
+      variant: { type: 'string', multiple: true },
       built: { type: 'boolean', default: false },
     },
   })
@@ -106,8 +112,23 @@ function options(): Options {
     warmup: intOption(values.warmup, 3, 'warmup', 0),
     stores,
     pgLatencyMs: intOption(values['pg-latency-ms'], 0, 'pg-latency-ms', 0),
+    variants: (values.variant ?? []).map(variantOption),
     built: values.built === true,
   }
+}
+
+/** `name:K=V,K=V`: a variant of this checkout's gateway with these settings. */
+function variantOption(text: string): { name: string; env: Record<string, string> } {
+  const [name, settings] = [text.slice(0, text.indexOf(':')), text.slice(text.indexOf(':') + 1)]
+  if (!text.includes(':') || !/^[\w.-]+$/.test(name))
+    throw new BenchError(`--variant: expected name:K=V,..., got "${text}"`)
+  const env: Record<string, string> = {}
+  for (const pair of settings.split(',')) {
+    const eq = pair.indexOf('=')
+    if (eq < 1) throw new BenchError(`--variant ${name}: expected K=V, got "${pair}"`)
+    env[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  return { name, env }
 }
 
 /** A gateway in this process with its sessions, each with a keep-alive HTTP client of its own. */
@@ -199,6 +220,7 @@ async function startGateway(
     CODEX_API_BASE_URL: 'http://127.0.0.1:9/v1',
     CODEX_API_KEY: 'unused',
     ...(url ? { DATABASE_URL: url } : {}),
+    ...side.env,
   })
   const server = await startServer({ env, cwd: dir, logger: false })
   // the session manager's log is the gateway's one EventLog
@@ -320,6 +342,7 @@ async function main(): Promise<void> {
   const sides: Side[] = [
     { label: 'this', root: thisCheckout },
     ...o.baselines.map((root) => ({ label: shortCommit(root), root })),
+    ...o.variants.map(({ name, env }) => ({ label: name, root: thisCheckout, env })),
   ]
   const startServers = new Map<Side, typeof ServerModule.startServer>()
   for (const side of sides)
@@ -332,7 +355,14 @@ async function main(): Promise<void> {
     `runs:    sessions ${o.sessions.join(', ')} at once, ${o.turns} turns each per window, ${o.rounds} rounds (the checkouts' order rotates per round), ${o.warmup} warm-up turns per session; stores ${o.stores.join(', ')}; the gateways run from ${codeRan(o.built)}; the agent: the replaying app-server (no codex CPU)`,
   )
   console.log(`this:    ${thisCheckout} (${shortCommit(thisCheckout)}${dirty(thisCheckout)})`)
-  for (const side of sides.slice(1)) console.log(`baseline: ${side.root} (${side.label})`)
+  for (const side of sides.slice(1))
+    console.log(
+      side.env
+        ? `variant: this checkout with ${Object.entries(side.env)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')} (${side.label})`
+        : `baseline: ${side.root} (${side.label})`,
+    )
   const pg = o.stores.includes('postgres') ? await startPostgres() : undefined
   let proxy: ChildProcess | undefined
   const gateways: Gateway[] = []
