@@ -52,4 +52,11 @@ export class ApprovalNotices {
       `session ${sessionId} was waiting_for_approval with no approval pending: its state recomputed`,
     )
   }
+
+  sweepFailed(err: unknown): void {
+    this.logger?.error(
+      { err: (err as Error)?.message ?? String(err) },
+      'the approval sweep failed; the next one tries again',
+    )
+  }
 }
