@@ -14,6 +14,11 @@ export interface ApprovalSweepContext {
   node: string
   /** Whether an agent of this process waits for the approval's answer (a broker of any tenant scope). */
   waitingHere(approvalId: string): boolean
+  /**
+   * Hands the agents of this process waiting for an approval that is no longer `pending` (answered on another node
+   * whose signal was lost) their answer from the store; returns how many (ApprovalBroker.collectAnswers).
+   */
+  collectAnswers(pending: ReadonlySet<string>): Promise<number>
   /** Cancels it, announced, as the gateway's own answer; false when it was answered meanwhile. */
   cancel(approvalId: string, by: string): Promise<boolean>
   /** Recomputes the session's state, through the manager of this process that holds it (any, when none does). */
@@ -33,16 +38,19 @@ export interface ApprovalSweepContext {
  * pending for good, and its session `waiting_for_approval` with no turn running: a store write that failed as the
  * turn ended or the timeout fired, a waiter lost. Each is cancelled (`by: turn_gone`) and its session's state
  * recomputed; so is the state of a session of this node left `waiting_for_approval` with nothing pending (a state
- * refresh that failed after an answer). Returns what it did.
+ * refresh that failed after an answer). First, the agents of this process still waiting for an approval the store
+ * holds answered get that answer (its signal from the node it was given on was lost). Returns what it did.
  */
 export async function sweepApprovals(
   ctx: ApprovalSweepContext,
   now = Date.now(),
-): Promise<{ cancelled: number; recomputed: number }> {
+): Promise<{ collected: number; cancelled: number; recomputed: number }> {
   const young = (at: string) => Date.parse(at) > now - ctx.graceMs
   const touched = new Set<string>()
   let cancelled = 0
-  for (const a of await ctx.store.listApprovals({ state: 'pending', limit: 500 })) {
+  const pending = await ctx.store.listApprovals({ state: 'pending', limit: 500 })
+  const collected = await ctx.collectAnswers(new Set(pending.map((a) => a.id)))
+  for (const a of pending) {
     if (ctx.waitingHere(a.id) || young(a.createdAt)) continue
     const why = await whyUnanswerable(ctx, a, now)
     if (!why || !(await ctx.cancel(a.id, sweptBy))) continue
@@ -61,7 +69,7 @@ export async function sweepApprovals(
     recomputed++
     ctx.notices?.correctedState(s.id)
   }
-  return { cancelled, recomputed }
+  return { collected, cancelled, recomputed }
 }
 
 /** Why nobody can answer the approval any more (undefined: someone still may). */

@@ -167,6 +167,11 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     store,
     node: node.id,
     waitingHere: (id) => managersNow().some((m) => m.approvals.isWaiting(id)),
+    collectAnswers: async (pending) => {
+      let handed = 0
+      for (const m of managersNow()) handed += await m.approvals.collectAnswers(pending)
+      return handed
+    },
     cancel: (id, by) => approvals.cancelUnattended(id, by),
     refresh: (id) =>
       (managersNow().find((m) => m.sessions.isLoaded(id))?.sessions ?? sessions).refreshStatus(id),

@@ -12,6 +12,8 @@ export class ApprovalNotices {
   resolvesGivenUp = 0
   /** Approvals the sweep found pending with nobody to answer them (their turn gone), and cancelled. */
   swept = 0
+  /** Answers given on another node whose signal never came: found in the store by the asking node. */
+  answersFoundInStore = 0
   /** Sessions the sweep found `waiting_for_approval` with no approval pending, whose state it recomputed. */
   statesCorrected = 0
   private logger: NoticeLogger | undefined
@@ -34,6 +36,14 @@ export class ApprovalNotices {
     this.logger?.error(
       { approvalId, by, err: error },
       `recording approval ${approvalId} (${by}) failed again; left to the approval sweep`,
+    )
+  }
+
+  answerFoundInStore(approvalId: string, sessionId: string): void {
+    this.answersFoundInStore++
+    this.logger?.warn(
+      { approvalId, sessionId },
+      `approval ${approvalId} was answered on another node whose signal never came: its answer found in the store`,
     )
   }
 

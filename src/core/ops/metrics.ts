@@ -238,6 +238,11 @@ function buildMetrics(sources: MetricsSources): PromMetrics {
     (n) => n.resolveFailures,
   )
   approvalCounter(
+    'agent_gateway_approval_answers_found_total',
+    'Answers given on another node whose signal never came to the node whose agent waited: found in the store there.',
+    (n) => n.answersFoundInStore,
+  )
+  approvalCounter(
     'agent_gateway_approvals_swept_total',
     'Approvals found pending with nobody left to answer them (their turn gone, or overdue with no agent waiting) and cancelled by the sweep.',
     (n) => n.swept,
