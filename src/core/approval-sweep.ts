@@ -18,7 +18,7 @@ export interface ApprovalSweepContext {
    * Hands the agents of this process waiting for an approval that is no longer `pending` (answered on another node
    * whose signal was lost) their answer from the store; returns how many (ApprovalBroker.collectAnswers).
    */
-  collectAnswers(pending: ReadonlySet<string>): Promise<number>
+  collectAnswers(pending: ReadonlySet<string>, answeredBefore: number): Promise<number>
   /** Cancels it, announced, as the gateway's own answer; false when it was answered meanwhile. */
   cancel(approvalId: string, by: string): Promise<boolean>
   /** Recomputes the session's state, through the manager of this process that holds it (any, when none does). */
@@ -49,7 +49,7 @@ export async function sweepApprovals(
   const touched = new Set<string>()
   let cancelled = 0
   const pending = await ctx.store.listApprovals({ state: 'pending', limit: 500 })
-  const collected = await ctx.collectAnswers(new Set(pending.map((a) => a.id)))
+  const collected = await ctx.collectAnswers(new Set(pending.map((a) => a.id)), now - ctx.graceMs)
   for (const a of pending) {
     if (ctx.waitingHere(a.id) || young(a.createdAt)) continue
     const why = await whyUnanswerable(ctx, a, now)

@@ -225,14 +225,16 @@ export class ApprovalBroker {
   /**
    * Hands the agents waiting here the answers the store holds for them: given on another node, whose signal never
    * came (signals are delivered at most once). `pending`: the approvals the store listed as pending just before
-   * (approval-sweep.ts); one not among them is read. Returns how many it handed over.
+   * (approval-sweep.ts); one not among them is read, and handed over when it was answered before `answeredBefore`
+   * (an answer of this node on its way to its agent is left to it). Returns how many it handed over.
    */
-  async collectAnswers(pending: ReadonlySet<string>): Promise<number> {
+  async collectAnswers(pending: ReadonlySet<string>, answeredBefore: number): Promise<number> {
     let handed = 0
     for (const id of [...this.waiting.keys()]) {
       if (pending.has(id)) continue
       const approval = await this.store.getApproval(id)
       if (approval?.state !== 'resolved' || !approval.decision || !this.waiting.has(id)) continue
+      if (Date.parse(approval.resolvedAt ?? '') >= answeredBefore) continue
       this.options.notices?.answerFoundInStore(id, approval.sessionId)
       await this.deliver(id, approval.decision)
       handed++
@@ -270,13 +272,8 @@ export class ApprovalBroker {
       const resolved = await this.retried(id, by, () => this.resolve(id, decision, by))
       if (resolved) await this.retried(id, by, () => this.announce(resolved))
     } catch (err) {
-      if (err instanceof AppError && err.code === 'conflict') {
-        const answered = await this.store.getApproval(id).catch(() => undefined)
-        given = answered?.decision ?? decision
-        // an answer the agent here would have had by now, had its signal come
-        if (answered && this.waiting.has(id) && answered.by !== 'turn_ended' && by === 'timeout')
-          this.options.notices?.answerFoundInStore(id, answered.sessionId)
-      }
+      if (err instanceof AppError && err.code === 'conflict')
+        given = (await this.store.getApproval(id).catch(() => undefined))?.decision ?? decision
     }
     await this.deliver(id, given)
   }

@@ -167,9 +167,9 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     store,
     node: node.id,
     waitingHere: (id) => managersNow().some((m) => m.approvals.isWaiting(id)),
-    collectAnswers: async (pending) => {
+    collectAnswers: async (pending, answeredBefore) => {
       let handed = 0
-      for (const m of managersNow()) handed += await m.approvals.collectAnswers(pending)
+      for (const m of managersNow()) handed += await m.approvals.collectAnswers(pending, answeredBefore)
       return handed
     },
     cancel: (id, by) => approvals.cancelUnattended(id, by),

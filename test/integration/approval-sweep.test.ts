@@ -3,6 +3,7 @@ import type { ApprovalAsk, ApprovalDecision, SessionHooks } from '../../src/agen
 import { sweepApprovals, sweptBy } from '../../src/core/approval-sweep.js'
 import { ApprovalBroker } from '../../src/core/approvals.js'
 import type { Approval } from '../../src/protocol/sessions.js'
+import type { NodeSignals } from '../../src/store/node-signals.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
 import { newSession, newTurn } from '../contract/store-contract.js'
@@ -25,10 +26,11 @@ const ask: ApprovalAsk = {
 }
 
 /**
- * An agent whose turn asks an approval and, once it is announced, ends (interrupted) while the store fails every
- * answer: what the turn's end cancels stays pending.
+ * An agent whose turn asks an approval. `ends`: once it is announced, the turn ends (interrupted) while the store
+ * fails every answer, so what the turn's end cancels stays pending. `waits`: the turn waits for the answer and
+ * ends with it as its final response.
  */
-function agentEndingWithApprovalPending(failResolves: (failing: boolean) => void) {
+function agentAsking(mode: 'ends' | 'waits', failResolves: (failing: boolean) => void) {
   let announced!: () => void
   const asked = new Promise<void>((resolve) => (announced = resolve))
   const agent = (hooks: SessionHooks) =>
@@ -38,6 +40,12 @@ function agentEndingWithApprovalPending(failResolves: (failing: boolean) => void
         const ended = new AbortController()
         const decision: Promise<ApprovalDecision> = hooks.requestApproval(ask, ended.signal)
         await asked
+        if (mode === 'waits') {
+          const text = await decision
+          yield { type: 'item.completed', item: { id: 'm1', type: 'agent_message', text } }
+          yield { type: 'turn.completed', turnId: 'agent-turn-1', status: 'completed', usage: null }
+          return
+        }
         failResolves(true)
         ended.abort()
         // the broker gave up recording the cancel: the agent gets it all the same
@@ -47,7 +55,7 @@ function agentEndingWithApprovalPending(failResolves: (failing: boolean) => void
       },
       close: async () => {},
     }) as never
-  return { agent, announced }
+  return { agent, announced, asked }
 }
 
 /** Where the test's store comes from: a SQLite file of the test's dir, or the test's own PostgreSQL database. */
@@ -56,9 +64,9 @@ type StoreSource = (
 ) => Promise<{ makeStore: (file: string) => SqliteStore } | { store: Store }>
 
 function sweepTests(source: StoreSource) {
-  async function setup() {
+  async function setup(mode: 'ends' | 'waits' = 'ends') {
     let failing = false
-    const { agent, announced } = agentEndingWithApprovalPending((f) => {
+    const { agent, announced, asked } = agentAsking(mode, (f) => {
       failing = f
     })
     // the store fails every answer to an approval while `failing` is set
@@ -88,14 +96,33 @@ function sweepTests(source: StoreSource) {
           store,
           node: 'node_a',
           waitingHere: (id) => broker.isWaiting(id),
+          collectAnswers: (pending, answeredBefore) => broker.collectAnswers(pending, answeredBefore),
           cancel: (id, by) => broker.cancelUnattended(id, by),
           refresh: (id) => sessions.refreshStatus(id),
           graceMs: 0,
         },
         now,
       )
-    return { store, sessions, cwd, sweep, stop }
+    return { store, log, sessions, cwd, sweep, stop, asked }
   }
+
+  it('hands a waiting agent the answer given on another node whose signal was lost', async () => {
+    const { store, log, sessions, sweep, asked } = await setup('waits')
+    try {
+      const turn = await sessions.startTurn('ses_a', [{ type: 'text', text: 'build it' }])
+      await asked
+      const [pending] = await store.listApprovals({ state: 'pending' })
+      // answered on node_b, whose signal to node_a (the session's owner, whose agent waits) is lost
+      const lost: NodeSignals = { send: async () => {}, onMessage: () => {}, close: async () => {} }
+      const other = new ApprovalBroker(store, log, 600_000, async () => {}, { node: 'node_b', signals: lost })
+      await other.answer(pending!.id, 'accept', 'alice')
+      expect(await sweep(Date.now() + 1000)).toEqual({ collected: 1, cancelled: 0, recomputed: 0 })
+      expect(await sessions.waitTurn(turn.id)).toMatchObject({ status: 'completed', finalResponse: 'accept' })
+      expect(await store.getSession('ses_a')).toMatchObject({ status: 'idle' })
+    } finally {
+      await sessions.closeAll()
+    }
+  })
 
   it('cancels an approval left pending after its turn ended, and the session is idle again', async () => {
     const { store, sessions, sweep, stop } = await setup()
@@ -108,7 +135,7 @@ function sweepTests(source: StoreSource) {
       expect(left).toMatchObject({ sessionId: 'ses_a', turnId: turn.id })
       expect(await store.getSession('ses_a')).toMatchObject({ status: 'waiting_for_approval' })
       const before = (await store.getSession('ses_a'))!.lastSeq
-      expect(await sweep()).toEqual({ cancelled: 1, recomputed: 0 })
+      expect(await sweep()).toEqual({ collected: 0, cancelled: 1, recomputed: 0 })
       expect(await store.getApproval(left!.id)).toMatchObject({
         state: 'resolved',
         decision: 'cancel',
@@ -121,7 +148,7 @@ function sweepTests(source: StoreSource) {
         ['session.status', 'idle'],
       ])
       // nothing more to do
-      expect(await sweep()).toEqual({ cancelled: 0, recomputed: 0 })
+      expect(await sweep()).toEqual({ collected: 0, cancelled: 0, recomputed: 0 })
     } finally {
       await sessions.closeAll()
     }
@@ -168,14 +195,14 @@ function sweepTests(source: StoreSource) {
       // a session of this node left waiting for an approval that is no longer pending
       await store.createSession(newSession('ses_c', { cwd, agent: 'fake' }), 'node_a')
       await store.setSessionState('ses_c', { status: 'waiting_for_approval', at: at(-60_000) })
-      expect(await sweep(now)).toEqual({ cancelled: 0, recomputed: 1 })
+      expect(await sweep(now)).toEqual({ collected: 0, cancelled: 0, recomputed: 1 })
       expect(await store.getSession('ses_c')).toMatchObject({ status: 'idle' })
       expect((await store.listApprovals({ state: 'pending' })).map((a) => a.id).sort()).toEqual([
         'apr_other_node',
         'apr_running',
       ])
       // the running turn's approval once its answer is overdue, and no agent here waits for it: cancelled
-      expect(await sweep(now + 120_000)).toEqual({ cancelled: 1, recomputed: 0 })
+      expect(await sweep(now + 120_000)).toEqual({ collected: 0, cancelled: 1, recomputed: 0 })
       expect(await store.getApproval('apr_running')).toMatchObject({ by: sweptBy })
     } finally {
       await sessions.closeAll()

@@ -63,6 +63,7 @@ describe('GET /metrics', () => {
       'agent_gateway_sessions',
       'agent_gateway_approvals_pending',
       'agent_gateway_approval_resolve_failures_total',
+      'agent_gateway_approval_answers_found_total',
       'agent_gateway_approvals_swept_total',
       'agent_gateway_session_states_recomputed_total',
       'agent_gateway_events_total',

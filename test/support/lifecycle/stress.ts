@@ -555,6 +555,7 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
 /** The counters of what a node mended itself: approvals answered after the store failed, or swept. */
 const mendedByGateway = [
   'agent_gateway_approval_resolve_failures_total',
+  'agent_gateway_approval_answers_found_total',
   'agent_gateway_approvals_swept_total',
   'agent_gateway_session_states_recomputed_total',
 ]
