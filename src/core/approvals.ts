@@ -3,6 +3,7 @@ import { AppError } from '../protocol/errors.js'
 import type { Approval } from '../protocol/sessions.js'
 import type { NodeSignals } from '../store/node-signals.js'
 import { type SessionClaim, SessionTakenOver, type Store } from '../store/store.js'
+import { retried } from '../util/retried.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 import type { ApprovalNotices } from './ops/approval-notices.js'
@@ -284,25 +285,12 @@ export class ApprovalBroker {
     await this.retried(id, by, () => this.store.resolveApproval(id, answer)).catch(() => {})
   }
 
-  /**
-   * `attempt`, again after each of the retry delays while it fails (each failure counted and logged); undefined
-   * once the last one failed. An answer about the approval (409 answered first, 404) is thrown at once.
-   */
-  private async retried<T>(id: string, by: string, attempt: () => Promise<T>): Promise<T | undefined> {
-    const delays = this.options.retryMs ?? ownAnswerRetryMs
-    for (let i = 0; ; i++) {
-      try {
-        return await attempt()
-      } catch (err) {
-        if (isAnswer(err)) throw err
-        const wait = delays[i]
-        this.options.notices?.resolveFailed(id, by, err, wait)
-        if (wait === undefined) return undefined
-        await new Promise<void>((resolve) => {
-          setTimeout(resolve, wait).unref()
-        })
-      }
-    }
+  /** `attempt`, tried again while the store fails (each failure counted and logged): retried.ts. */
+  private retried<T>(id: string, by: string, attempt: () => Promise<T>): Promise<T | undefined> {
+    return retried(attempt, this.options.retryMs ?? ownAnswerRetryMs, {
+      final: isAnswer,
+      failed: (err, retryInMs) => this.options.notices?.resolveFailed(id, by, err, retryInMs),
+    })
   }
 
   /**
