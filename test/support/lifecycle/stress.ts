@@ -673,6 +673,16 @@ async function finalChecks(
       if (end?.type === 'turn.completed' && (end.status ?? 'completed') !== t.status)
         violate(`final ${s.id}: turn ${t.id} is ${t.status}, its end event says ${end.status ?? 'completed'}`)
     }
+    // An approval never outlives its turn: the turn's end cancels what is still pending. One declined by its
+    // timeout after its turn had ended waited for nobody (the session `waiting_for_approval` with no turn).
+    const all = await call<{ approvals: Approval[] }>(`${url}/v1/approvals?sessionId=${s.id}`)
+    for (const a of all.body.approvals ?? []) {
+      const ended = session.turns.find((t) => t.id === a.turnId)?.finishedAt
+      if (a.by === 'timeout' && ended && a.resolvedAt && a.resolvedAt > ended)
+        violate(
+          `final ${s.id}: approval ${a.id} of turn ${a.turnId} (ended ${ended}) declined by its timeout at ${a.resolvedAt}`,
+        )
+    }
     const pending = await call<{ approvals: Approval[] }>(
       `${url}/v1/approvals?state=pending&sessionId=${s.id}`,
     )
