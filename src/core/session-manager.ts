@@ -418,7 +418,10 @@ export class SessionManager {
   /** The signal the turn's end aborts here (made on first use, while the turn runs). */
   private turnEnd(turnId: string): AbortSignal {
     let end = this.turnEnds.get(turnId)
-    if (!end) this.turnEnds.set(turnId, (end = new AbortController()))
+    if (!end) {
+      end = new AbortController()
+      this.turnEnds.set(turnId, end)
+    }
     return end.signal
   }
 
