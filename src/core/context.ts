@@ -6,6 +6,7 @@ import type { Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
 import type { NodeMembership } from './node-membership.js'
+import type { ApprovalNotices } from './ops/approval-notices.js'
 import type { FencingNotices } from './ops/fencing-notices.js'
 import type { LeftoverSweep } from './ops/leftover-sweep.js'
 import type { GatewayMetrics } from './ops/metrics.js'
@@ -37,6 +38,8 @@ export interface GatewayContext {
   tenancy: Tenancy
   /** What fencing across nodes tells an operator (metrics; log lines once the HTTP layer attaches its logger). */
   fencing: FencingNotices
+  /** What the approval broker and its sweep tell an operator (failed answers retried, approvals swept). */
+  approvalNotices: ApprovalNotices
   /**
    * What killed gateways left on disk: swept in the background once the server listens (`start`); `done` settles
    * when it ended, and stopping the gateway cancels it.

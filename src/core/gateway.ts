@@ -5,6 +5,7 @@ import { Redactor, secretValues } from '../process/secrets.js'
 import { endOrphanedProcesses } from '../process/server-marker.js'
 import type { Store } from '../store/store.js'
 import { ActiveRuns } from './active-runs.js'
+import { ApprovalSweep, sweepIntervalMs } from './approval-sweep.js'
 import { ApprovalBroker } from './approvals.js'
 import { openBackend } from './backend.js'
 import { ClusterSessions } from './cluster-sessions.js'
@@ -12,6 +13,7 @@ import type { GatewayContext } from './context.js'
 import { EventLog } from './event-log.js'
 import { NodeCalls } from './node-calls.js'
 import { NodeMembership } from './node-membership.js'
+import { ApprovalNotices } from './ops/approval-notices.js'
 import { FencingNotices } from './ops/fencing-notices.js'
 import { LeftoverSweep } from './ops/leftover-sweep.js'
 import { GatewayMetrics } from './ops/metrics.js'
@@ -38,6 +40,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const active = new ActiveRuns()
   const timeoutMs = config.NODE_TIMEOUT_SECONDS * 1000
   const fencing = new FencingNotices()
+  const approvalNotices = new ApprovalNotices()
   const node = new NodeMembership(
     store,
     config.GATEWAY_ROLE,
@@ -79,6 +82,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
       settings.APPROVAL_TIMEOUT_SECONDS * 1000,
       (id) => sessions.refreshStatus(id),
       signals ? { node: node.id, signals } : undefined,
+      { notices: approvalNotices },
     )
     sessions.approvals = approvals
     sessions.fencing = fencing
@@ -95,6 +99,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const metrics = new GatewayMetrics({
     store,
     fencing,
+    approvalNotices,
     runStats: () => tenancy.stats,
     // Queued runs are tracked from the start; what remains are the running runs and turns.
     inFlight: () => active.size - tenancy.stats.queued,
@@ -155,6 +160,25 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     const scopes = [{ runs, sessions }, ...tenancy.all()]
     await Promise.all(scopes.flatMap((s) => [s.runs.dropTakenOver(), s.sessions.dropTakenOver()]))
   })
+  // Approvals nobody can answer any more (their turn gone, their answer overdue with no agent here waiting) are
+  // cancelled, and states left waiting for them recomputed, through the scope that holds the session.
+  const managersNow = () => [{ sessions, approvals }, ...tenancy.all()]
+  const approvalSweep = new ApprovalSweep({
+    store,
+    node: node.id,
+    waitingHere: (id) => managersNow().some((m) => m.approvals.isWaiting(id)),
+    collectAnswers: async (pending, answeredBefore) => {
+      let handed = 0
+      for (const m of managersNow()) handed += await m.approvals.collectAnswers(pending, answeredBefore)
+      return handed
+    },
+    cancel: (id, by) => approvals.cancelUnattended(id, by),
+    refresh: (id) =>
+      (managersNow().find((m) => m.sessions.isLoaded(id))?.sessions ?? sessions).refreshStatus(id),
+    notices: approvalNotices,
+    graceMs: 5000,
+  })
+  approvalSweep.start(sweepIntervalMs(config.APPROVAL_TIMEOUT_SECONDS * 1000))
   const watch = backend.shared
     ? setInterval(() => void recoverLost().catch(() => {}), timeoutMs / 5)
     : undefined
@@ -165,6 +189,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   for (const driver of registry.list()) void driver.probe().catch(() => {})
   const closeCluster = async () => {
     clearInterval(watch)
+    await approvalSweep.stop()
     // what is queued on the log is stored and announced before the bus and the store close
     await log.drain()
     await queue?.stop()
@@ -186,6 +211,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     tenancy,
     tapEvents: (listener) => log.tap(listener),
     fencing,
+    approvalNotices,
     redactor: log.redactor,
     leftovers,
     closeCluster,

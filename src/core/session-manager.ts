@@ -51,6 +51,8 @@ export class SessionManager {
   private readonly unstored = new Map<string, StoredRow>()
   /** Turn starts and forks wait for no archive, and an archive for them (archive-gate.ts). */
   private readonly archives = new ArchiveGate()
+  /** Aborted when the turn ends here: the approvals its agent asked for it are cancelled then (see hooks). */
+  private readonly turnEnds = new Map<string, AbortController>()
   approvals!: ApprovalBroker
   /** Runs before each turn: null to go on, or why the turn may not run (budgets, core/ops/session-budget.ts). */
   budgetGate?: (
@@ -408,7 +410,24 @@ export class SessionManager {
       // a turn that ended before its row was stored: startTurn is not left waiting
       this.unstored.get(turn.id)?.reject(new Error(`turn ${turn.id} ended before it was stored`))
       this.unstored.delete(turn.id)
+      // however it ended (its end refused, the store failed): nobody can answer its approvals for it any more
+      this.endApprovalsOf(turn.id)
     }
+  }
+
+  /** The signal the turn's end aborts here (made on first use, while the turn runs). */
+  private turnEnd(turnId: string): AbortSignal {
+    let end = this.turnEnds.get(turnId)
+    if (!end) {
+      end = new AbortController()
+      this.turnEnds.set(turnId, end)
+    }
+    return end.signal
+  }
+
+  private endApprovalsOf(turnId: string): void {
+    this.turnEnds.get(turnId)?.abort()
+    this.turnEnds.delete(turnId)
   }
 
   private async runTurn(
@@ -441,6 +460,7 @@ export class SessionManager {
         takenOver: (err) => this.letGo(id, live, err),
         turnEnded: () => {
           if (live.current?.turn === turn) live.current = undefined
+          this.endApprovalsOf(turn.id)
         },
         recorded: (ended) => this.turnQueue.answer(turn.id, ended),
       },
@@ -459,10 +479,15 @@ export class SessionManager {
         // Asked when no turn of ours runs (codex may ask after the turn it belongs to was interrupted): nobody can
         // answer it for a turn, and it must not be announced after the turn's end (or after `archived`).
         if (!turnId) return ask.options.includes('cancel') ? 'cancel' : 'decline'
+        // Cancelled when that turn ends here, whatever the agent's signal says: codex may ask after its own turn
+        // ended (no turn of its own runs then, so nothing of its aborts) and before the gateway stored that end,
+        // and such an approval waited for APPROVAL_TIMEOUT_SECONDS, its session `waiting_for_approval` meanwhile.
+        // Taken now, in the tick that saw the turn running: the turn's end aborts it.
+        const ended = AbortSignal.any([signal, this.turnEnd(turnId)])
         // an approval names its turn: that turn's row is stored first (startTurn stores it after its start)
         await this.unstored.get(turnId)?.stored
         // fenced by the claim this node holds (an approval asked after a takeover is refused)
-        return this.approvals.request(sessionId, turnId, ask, signal, live?.claim)
+        return this.approvals.request(sessionId, turnId, ask, ended, live?.claim)
       },
     }
   }

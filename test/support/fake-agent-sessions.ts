@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach } from 'vitest'
 import type { AgentRegistry } from '../../src/agents/registry.js'
-import type { AgentSession } from '../../src/agents/session.js'
+import type { AgentSession, SessionHooks } from '../../src/agents/session.js'
 import { loadConfig } from '../../src/config/load.js'
 import { ActiveRuns } from '../../src/core/active-runs.js'
 import { EventLog } from '../../src/core/event-log.js'
@@ -48,8 +48,9 @@ export function tempDirForTest(prefix: string): string {
 export async function sessionsOnFakeAgent<S extends Store>(
   options: {
     dirPrefix: string
-    open: () => AgentSession
-    resume: (agentSessionId: string) => AgentSession
+    /** `hooks`: what the agent asks of the gateway while it works (approvals). */
+    open: (hooks: SessionHooks) => AgentSession
+    resume: (agentSessionId: string, hooks: SessionHooks) => AgentSession
     sessionFields?: Parameters<typeof newSession>[1]
   } & ({ makeStore: (file: string) => S & SqliteStore } | { store: S }),
 ) {
@@ -70,8 +71,9 @@ export async function sessionsOnFakeAgent<S extends Store>(
   const driver = {
     id: 'fake',
     probe: async () => ({ installed: true, authenticated: true }),
-    openSession: async () => options.open(),
-    resumeSession: async (agentSessionId: string) => options.resume(agentSessionId),
+    openSession: async (_req: unknown, hooks: SessionHooks) => options.open(hooks),
+    resumeSession: async (agentSessionId: string, _req: unknown, hooks: SessionHooks) =>
+      options.resume(agentSessionId, hooks),
   }
   const registry = { get: () => driver } as unknown as AgentRegistry
   const log = new EventLog(store)

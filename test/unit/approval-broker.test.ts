@@ -3,8 +3,10 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { ApprovalAsk } from '../../src/agents/session.js'
 import { ApprovalBroker } from '../../src/core/approvals.js'
 import { EventLog } from '../../src/core/event-log.js'
+import { ApprovalNotices } from '../../src/core/ops/approval-notices.js'
 import type { AppError } from '../../src/protocol/errors.js'
 import type { Session } from '../../src/protocol/sessions.js'
+import type { NodeSignals } from '../../src/store/node-signals.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { firstClaim, SessionTakenOver } from '../../src/store/store.js'
 import { nodeRecord } from '../contract/store-contract.js'
@@ -237,5 +239,140 @@ describe('an approval asked by a node whose claim on the session went stale', ()
     expect(broker.pendingCount).toBe(0)
     expect(changes).toEqual([])
     expect((await store.eventsAfter('ses_1', 0, 10)).map((e) => e.type)).toEqual([])
+  })
+})
+
+describe('an answer of the gateway its own store write failed (timeout, turn ended)', () => {
+  /** The store's next `n` resolveApproval calls fail, as a PostgreSQL connection lost at that moment does. */
+  function failResolves(store: SqliteStore, n: number) {
+    const resolve = store.resolveApproval.bind(store)
+    let failing = n
+    store.resolveApproval = async (...args) => {
+      if (failing-- > 0) throw new Error('Connection terminated unexpectedly')
+      return resolve(...args)
+    }
+  }
+
+  it('a timeout is tried again: stored and announced as declined, and the agent gets the decline', async () => {
+    const { store, log, changes } = await setup()
+    const notices = new ApprovalNotices()
+    const broker = new ApprovalBroker(store, log, 50, async (id) => void changes.push(id), undefined, {
+      notices,
+      retryMs: [1, 1],
+    })
+    failResolves(store, 2)
+    expect(await broker.request('ses_1', 'turn_1', ask, new AbortController().signal)).toBe('decline')
+    expect((await broker.list())[0]).toMatchObject({ state: 'resolved', decision: 'decline', by: 'timeout' })
+    expect((await store.eventsAfter('ses_1', 0, 10)).map((e) => e.type)).toEqual([
+      'approval.requested',
+      'approval.resolved',
+    ])
+    expect(notices).toMatchObject({ resolveFailures: 2, resolvesGivenUp: 0 })
+    expect(broker.pendingCount).toBe(0)
+  })
+
+  it('a store that keeps failing: the agent gets the decline, the approval is left pending for the sweep', async () => {
+    const { store, log } = await setup()
+    const notices = new ApprovalNotices()
+    const broker = new ApprovalBroker(store, log, 50, async () => {}, undefined, { notices, retryMs: [1] })
+    failResolves(store, 2)
+    expect(await broker.request('ses_1', 'turn_1', ask, new AbortController().signal)).toBe('decline')
+    expect((await broker.list())[0]).toMatchObject({ state: 'pending' })
+    expect(notices).toMatchObject({ resolveFailures: 2, resolvesGivenUp: 1 })
+    // nobody waits for it here any more: the sweep may cancel it
+    expect(broker.isWaiting((await broker.list())[0]!.id)).toBe(false)
+  })
+
+  it("the turn's end is tried again: stored as cancelled, and the agent gets the cancel", async () => {
+    const { store, log } = await setup()
+    const broker = new ApprovalBroker(store, log, 600_000, async () => {}, undefined, { retryMs: [1] })
+    const turn = new AbortController()
+    const decision = broker.request('ses_1', 'turn_1', ask, turn.signal)
+    await pendingId(broker)
+    failResolves(store, 1)
+    turn.abort()
+    expect(await decision).toBe('cancel')
+    expect((await broker.list())[0]).toMatchObject({ state: 'resolved', by: 'turn_ended' })
+  })
+
+  it('a cancel of a request whose turn ended while it was stored is tried again', async () => {
+    const { store, log } = await setup()
+    const broker = new ApprovalBroker(store, log, 600_000, async () => {}, undefined, { retryMs: [1] })
+    const turn = new AbortController()
+    const createApproval = store.createApproval.bind(store)
+    store.createApproval = async (approval) => {
+      turn.abort()
+      failResolves(store, 1)
+      return createApproval(approval)
+    }
+    expect(await broker.request('ses_1', 'turn_1', ask, turn.signal)).toBe('cancel')
+    expect((await broker.list())[0]).toMatchObject({
+      state: 'resolved',
+      decision: 'cancel',
+      by: 'turn_ended',
+    })
+  })
+})
+
+describe('an answer that reaches the agent another way than planned', () => {
+  /** Node signals that lose every message (they are delivered at most once). */
+  const lostSignals = (): NodeSignals => ({
+    send: async () => {},
+    onMessage: () => {},
+    close: async () => {},
+  })
+
+  it("a client's answer on another node whose signal is lost: the asking node's timeout finds it, the agent gets it", async () => {
+    const { store, log } = await setup()
+    await store.registerNode(nodeRecord('node_b'))
+    const other = new ApprovalBroker(store, log, 600_000, async () => {}, {
+      node: 'node_b',
+      signals: lostSignals(),
+    })
+    let answered: Promise<unknown> | undefined
+    // answered on node_b as soon as it is announced, well before the asking node's timeout
+    const asking = new ApprovalBroker(
+      store,
+      log,
+      500,
+      async () => {
+        const [pending] = await store.listApprovals({ state: 'pending' })
+        if (pending && !answered) answered = other.answer(pending.id, 'accept', 'alice')
+      },
+      { node: 'node_test', signals: lostSignals() },
+    )
+    const decision = asking.request('ses_1', 'turn_1', ask, new AbortController().signal)
+    const id = await pendingId(asking)
+    expect(await decision).toBe('accept')
+    await answered
+    expect(await store.getApproval(id)).toMatchObject({ decision: 'accept', by: 'alice' })
+    expect(asking.pendingCount).toBe(0)
+  })
+
+  it('an answer stored whose announcement failed still reaches the agent', async () => {
+    const { store, log, broker } = await setup()
+    const decision = broker.request('ses_1', 'turn_1', ask, new AbortController().signal)
+    const id = await pendingId(broker)
+    const append = log.append.bind(log)
+    log.append = async (...args) => {
+      if (args[1].type === 'approval.resolved') throw new Error('Connection terminated unexpectedly')
+      return append(...args)
+    }
+    await expect(broker.answer(id, 'accept')).rejects.toThrow(/Connection terminated/)
+    expect(await decision).toBe('accept')
+    expect(await store.getApproval(id)).toMatchObject({ state: 'resolved', decision: 'accept' })
+  })
+
+  it("a session state that could not be recomputed after the request was announced: the agent waits for the client's answer", async () => {
+    const { store, log } = await setup()
+    let refreshes = 0
+    const broker = new ApprovalBroker(store, log, 600_000, async () => {
+      if (++refreshes === 1) throw new Error('Connection terminated unexpectedly')
+    })
+    const decision = broker.request('ses_1', 'turn_1', ask, new AbortController().signal)
+    const id = await pendingId(broker)
+    // announced and answerable: the agent must get what the client answers, not a cancel the client never sees
+    await broker.answer(id, 'accept')
+    expect(await decision).toBe('accept')
   })
 })

@@ -4,6 +4,7 @@ import type { WarmPoolCounts } from '../../agents/driver.js'
 import type { StoredEvent } from '../../protocol/events.js'
 import { sessionState } from '../../protocol/policies.js'
 import type { Store } from '../../store/store.js'
+import type { ApprovalNotices } from './approval-notices.js'
 import type { FencingNotices } from './fencing-notices.js'
 
 /** What the gauges read when Prometheus scrapes (the live numbers the core already keeps). */
@@ -11,6 +12,8 @@ export interface MetricsSources {
   store: Store
   /** Takeovers, lost nodes and this node's own fence (several nodes on PostgreSQL). */
   fencing?: FencingNotices
+  /** Answers of the gateway's own the store failed, approvals and states swept. */
+  approvalNotices?: ApprovalNotices
   runStats: () => { running: number; queued: number }
   inFlight: () => number
   pendingApprovals: () => number
@@ -217,6 +220,37 @@ function buildMetrics(sources: MetricsSources): PromMetrics {
     'agent_gateway_runs_let_go_total',
     'Runs whose agent this node stopped at their first event refused: another node took them over while this one was taken for dead.',
     (f) => f.runsLetGo,
+  )
+  // Approvals the gateway answers itself: the notices count; the metrics show their totals at the scrape.
+  const approvalCounter = (name: string, help: string, count: (n: ApprovalNotices) => number) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset()
+        if (sources.approvalNotices) this.inc(count(sources.approvalNotices))
+      },
+    })
+  approvalCounter(
+    'agent_gateway_approval_resolve_failures_total',
+    "Attempts to record an answer of the gateway's own (timeout, turn ended) that the store failed (each is tried again a few times).",
+    (n) => n.resolveFailures,
+  )
+  approvalCounter(
+    'agent_gateway_approval_answers_found_total',
+    'Answers given on another node whose signal never came to the node whose agent waited: found in the store there.',
+    (n) => n.answersFoundInStore,
+  )
+  approvalCounter(
+    'agent_gateway_approvals_swept_total',
+    'Approvals found pending with nobody left to answer them (their turn gone, or overdue with no agent waiting) and cancelled by the sweep.',
+    (n) => n.swept,
+  )
+  approvalCounter(
+    'agent_gateway_session_states_recomputed_total',
+    'Sessions found waiting_for_approval with no approval pending, whose state the sweep recomputed.',
+    (n) => n.statesCorrected,
   )
   new Gauge({
     name: 'agent_gateway_node_fenced',

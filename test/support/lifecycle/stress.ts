@@ -3,6 +3,7 @@ import type { Approval, Session, Turn } from '../../../src/protocol/sessions.js'
 import { startMockLlm } from '../../mock-llm/index.js'
 import { Random } from '../fuzz/random.js'
 import { processesUnder, spawnedFrom, waitUntilGone } from '../processes.js'
+import { parsePrometheus, sample } from '../prometheus.js'
 import { readSseUntil } from '../sse-client.js'
 import { type Answer, call, Follower, Hang, sseEvents } from './http.js'
 import { installStressSteps, promptOf, type TurnKind } from './mock-steps.js'
@@ -523,6 +524,20 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
             `${what}: live ${summarize(f.events.map((e) => e.seq))} differs from the replay ${summarize(replayed.map((e) => e.seq))}; first difference: ${firstDifference(f.events, replayed)}`,
           )
       })
+    // what the gateway had to mend on its own: each is a bug upstream (a store write that failed, a lost waiter)
+    for (const url of urls.filter((u) => !killed.has(u)))
+      await guarded(`metrics of ${url}`, async () => {
+        const res = await fetch(`${url}/metrics`)
+        const families = parsePrometheus(await res.text())
+        const missing = mendedByGateway.filter((name) => !families.has(name))
+        if (missing.length) violate(`${url}/metrics lacks ${missing.join(', ')}`)
+        const mended = mendedByGateway.map((name) => [name, sample(families, name)] as const)
+        const seen = mended.filter(([, n]) => n > 0)
+        if (seen.length)
+          violate(
+            `${url} mended on its own (see its log): ${seen.map(([name, n]) => `${name} ${n}`).join(', ')}`,
+          )
+      })
   } finally {
     for (const f of followers) f.close()
     for (const problem of await target.close()) violate(problem)
@@ -536,6 +551,14 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
     violate(`processes left after close: ${left.map((p) => `${p.pid} ${p.cmd.slice(0, 80)}`).join('; ')}`)
   return report
 }
+
+/** The counters of what a node mended itself: approvals answered after the store failed, or swept. */
+const mendedByGateway = [
+  'agent_gateway_approval_resolve_failures_total',
+  'agent_gateway_approval_answers_found_total',
+  'agent_gateway_approvals_swept_total',
+  'agent_gateway_session_states_recomputed_total',
+]
 
 function pickAction(rng: Random, from: [Action, number][]): Action {
   const total = from.reduce((n, [, w]) => n + w, 0)
@@ -649,6 +672,16 @@ async function finalChecks(
         violate(`final ${s.id}: failed turn ${t.id} ended with ${end.type}`)
       if (end?.type === 'turn.completed' && (end.status ?? 'completed') !== t.status)
         violate(`final ${s.id}: turn ${t.id} is ${t.status}, its end event says ${end.status ?? 'completed'}`)
+    }
+    // An approval never outlives its turn: the turn's end cancels what is still pending. One declined by its
+    // timeout after its turn had ended waited for nobody (the session `waiting_for_approval` with no turn).
+    const all = await call<{ approvals: Approval[] }>(`${url}/v1/approvals?sessionId=${s.id}`)
+    for (const a of all.body.approvals ?? []) {
+      const ended = session.turns.find((t) => t.id === a.turnId)?.finishedAt
+      if (a.by === 'timeout' && ended && a.resolvedAt && a.resolvedAt > ended)
+        violate(
+          `final ${s.id}: approval ${a.id} of turn ${a.turnId} (ended ${ended}) declined by its timeout at ${a.resolvedAt}`,
+        )
     }
     const pending = await call<{ approvals: Approval[] }>(
       `${url}/v1/approvals?state=pending&sessionId=${s.id}`,

@@ -1,0 +1,24 @@
+/**
+ * `attempt`, and again after each of `delaysMs` while it fails; undefined once the last attempt failed. `failed`
+ * hears each failure with the wait before the next attempt (undefined after the last); an error `final` says is
+ * no failure to try again (an answer) is thrown at once. The waits hold no process open.
+ */
+export async function retried<T>(
+  attempt: () => Promise<T>,
+  delaysMs: readonly number[],
+  on: { final(err: unknown): boolean; failed(err: unknown, retryInMs: number | undefined): void },
+): Promise<T | undefined> {
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt()
+    } catch (err) {
+      if (on.final(err)) throw err
+      const wait = delaysMs[i]
+      on.failed(err, wait)
+      if (wait === undefined) return undefined
+      await new Promise<void>((resolve) => {
+        setTimeout(resolve, wait).unref()
+      })
+    }
+  }
+}
