@@ -52,6 +52,9 @@ const isWrite = (q: Queued | QueuedWrite): q is QueuedWrite => 'write' in q
  */
 export class EventLog {
   private readonly taps: ((ev: StoredEvent) => void)[] = []
+  /** Ends each live subscription (`endSubscriptions`); none is added once `subscriptionsEnded`. */
+  private readonly liveEnds = new Set<() => void>()
+  private subscriptionsEnded = false
   private readonly lanes: EventLanes<Queued | QueuedWrite>
 
   /**
@@ -159,6 +162,17 @@ export class EventLog {
   async drain(): Promise<void> {
     this.commitNow()
     await this.lanes.whenIdle()
+  }
+
+  /**
+   * Ends every live subscription once it has handed on what it holds, and every later one after its replay: a
+   * stopping gateway's followers get what it stored, then their stream ends (an SSE client resumes elsewhere with
+   * Last-Event-ID) instead of holding the connection open until the stop cuts it. Call after `drain`.
+   */
+  endSubscriptions(): void {
+    this.subscriptionsEnded = true
+    for (const end of this.liveEnds) end()
+    this.liveEnds.clear()
   }
 
   /** Commits a lane's queue, one commit after the other (another lane's run beside it). */
@@ -319,6 +333,8 @@ export class EventLog {
     let graceOver = false
     const unsubscribe = this.bus.subscribe(runId, onEvent)
     signal?.addEventListener('abort', onAbort, { once: true })
+    if (this.subscriptionsEnded) queue.close()
+    else this.liveEnds.add(onAbort)
     try {
       let last = after
       while (!signal?.aborted) {
@@ -369,6 +385,7 @@ export class EventLog {
     } finally {
       clearTimeout(graceTimer)
       unsubscribe()
+      this.liveEnds.delete(onAbort)
       signal?.removeEventListener('abort', onAbort)
     }
   }

@@ -192,6 +192,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     await approvalSweep.stop()
     // what is queued on the log is stored and announced before the bus and the store close
     await log.drain()
+    log.endSubscriptions()
     await queue?.stop()
     await signals?.close()
     await bus.close()

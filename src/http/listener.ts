@@ -17,6 +17,11 @@ export interface Listener {
   closeHttp2Sessions(): void
   /** Ends every connection at once, HTTP/2 sessions and upgraded (WebSocket) sockets included: the close ceiling. */
   destroyAll(): void
+  /**
+   * Ends the connections whose client has not sent a byte yet (a browser's or a pool's spare connection): a closing
+   * server has nothing to answer on them, and they would otherwise hold its close until HEADERS_TIMEOUT_SECONDS.
+   */
+  closeSilent(): void
 }
 
 const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
@@ -89,15 +94,20 @@ export function createListener(config: Config, handler: Handler, guard: Connecti
     })
     server.on('session', track)
     server.on('connection', trackSocket)
-    return { server, protocol: 'https', closeHttp2Sessions, destroyAll }
+    // Node's TLS and HTTP/1.1 handling holds a connection that has not spoken; its headers timeout ends it
+    return { server, protocol: 'https', closeHttp2Sessions, destroyAll, closeSilent: () => {} }
   }
   const server = http.createServer(guard.http1Options(), handler)
   server.keepAliveTimeout = keepAliveTimeoutMs
   const h2c = http2.createServer(h2Settings, h2Handler)
   h2c.on('session', track)
-  routeH2cConnections(server, h2c, guard)
+  const silent = new Set<Socket>()
+  routeH2cConnections(server, h2c, guard, silent)
   server.on('connection', trackSocket)
-  return { server, protocol: 'http', closeHttp2Sessions, destroyAll }
+  const closeSilent = () => {
+    for (const s of silent) s.destroy()
+  }
+  return { server, protocol: 'http', closeHttp2Sessions, destroyAll, closeSilent }
 }
 
 /**
@@ -107,7 +117,12 @@ export function createListener(config: Config, handler: Handler, guard: Connecti
  * HTTP/1.1 (closed if HTTP/2).
  * A client that says nothing, or only part of the preface, within HEADERS_TIMEOUT_SECONDS is cut.
  */
-function routeH2cConnections(server: http.Server, h2c: http2.Http2Server, guard: ConnectionGuard): void {
+function routeH2cConnections(
+  server: http.Server,
+  h2c: http2.Http2Server,
+  guard: ConnectionGuard,
+  silent: Set<Socket>,
+): void {
   const own = server.listeners('connection')
   if (own.length !== 1) throw new Error('unexpected HTTP server connection listeners')
   const http1 = own[0] as (socket: Socket) => void
@@ -118,6 +133,8 @@ function routeH2cConnections(server: http.Server, h2c: http2.Http2Server, guard:
     socket.on('error', onError)
     const refused = guard.admit(socket)
     let seen: Buffer = Buffer.alloc(0)
+    silent.add(socket)
+    socket.once('close', () => silent.delete(socket))
     socket.setTimeout(guard.headersTimeoutMs, () => {
       guard.refused('headers_timeout')
       if (seen.length === 0)
@@ -132,6 +149,7 @@ function routeH2cConnections(server: http.Server, h2c: http2.Http2Server, guard:
       }
       const data = seen.length ? Buffer.concat([seen, chunk]) : chunk
       seen = data
+      silent.delete(socket)
       const n = Math.min(data.length, preface.length)
       const couldBeH2 = data.subarray(0, n).equals(preface.subarray(0, n))
       if (couldBeH2 && data.length < preface.length) {

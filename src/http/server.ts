@@ -91,9 +91,11 @@ async function closeGracefully(
   // HTTP/2 sessions get GOAWAY (streams in flight finish); HTTP/1.1 keep-alive sockets close when idle.
   const server = app.server as Partial<Server>
   listener?.closeHttp2Sessions()
+  listener?.closeSilent()
   const sweeper = setInterval(() => {
     server.closeIdleConnections?.()
     listener?.closeHttp2Sessions()
+    listener?.closeSilent()
   }, 50)
   const ceiling = setTimeout(() => {
     server.closeAllConnections?.()

@@ -1,5 +1,5 @@
 import { constants, type ServerHttp2Stream } from 'node:http2'
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import type { GatewayContext } from '../../core/context.js'
 import { timesItself } from '../self-timed-requests.js'
 import { StreamWriter } from '../stream-writer.js'
@@ -15,6 +15,7 @@ import {
 import { FrameClock, type FrameStall, frameLimits } from './agent-stream-frame-clock.js'
 import type { ServerFrame } from './agent-stream-frames.js'
 import { AgentStreamConnection, type FrameSink } from './agent-stream-session.js'
+import { stoppedWithGateway } from './agent-stream-stop.js'
 
 /** Frames on a streamed response body, in the request's framing; writes wait while the client is slow. */
 class ResponseFrameSink extends StreamWriter implements FrameSink {
@@ -43,7 +44,14 @@ class ResponseFrameSink extends StreamWriter implements FrameSink {
     super.end()
     // Http2Stream.close waits for the written frames to flush, then sends RST_STREAM.
     const stream = (this.raw as { stream?: ServerHttp2Stream }).stream
-    if (stream && !stream.closed) stream.close(constants.NGHTTP2_NO_ERROR)
+    if (stream) {
+      if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR)
+      return
+    }
+    // HTTP/1.1 cannot end a request whose body is unfinished: its connection is closed once the answer is out.
+    const request = (this.raw as { req?: { complete: boolean } }).req
+    const socket = this.raw.socket // detached from the response once it finished
+    if (request && !request.complete && socket) this.raw.once('finish', () => socket.destroySoon())
   }
 }
 
@@ -60,17 +68,19 @@ export function agentStreamRoutes(ctx: GatewayContext): FastifyPluginAsync {
     // The body is read by the handler, frame by frame, for as long as the stream lives: no body clock; each
     // frame in flight has its own (agent-stream-frame-clock.ts).
     const config = { errorShape: 'v1', streamingBody: true } as const
+    const join = stoppedWithGateway(app)
     app.post('/agent/stream', { config }, async (request, reply) => {
       const framing = framingOf(request.headers['content-type'])
       let connection: AgentStreamConnection | undefined
       const sink = new ResponseFrameSink(reply, framing, () => void connection?.close())
       connection = new AgentStreamConnection(ctx, sink, scopeOf(ctx, request), request.principal)
+      const leave = join(connection)
       const decoder = new FrameDecoder(framing, ctx.config.BODY_LIMIT_BYTES)
       // HTTP/1.1: the frame clock bounds this body, not Node's requestTimeout for the whole request
       const untimed = 'stream' in request.raw ? undefined : timesItself(request.raw.socket)
       const clock = new FrameClock(frameLimits(ctx), (stall) => {
         ctx.metrics.connectionRefused('body_timeout')
-        void cutStalled(request.raw, reply, connection!, stall)
+        void cutStalled(connection!, stall)
       })
       try {
         for await (const chunk of request.raw as AsyncIterable<Buffer>) {
@@ -89,6 +99,7 @@ export function agentStreamRoutes(ctx: GatewayContext): FastifyPluginAsync {
       } finally {
         clock.stop()
         untimed?.()
+        leave()
         await connection.close()
       }
     })
@@ -97,17 +108,10 @@ export function agentStreamRoutes(ctx: GatewayContext): FastifyPluginAsync {
 
 /**
  * A frame stalled: FRAME_DECODING_ERROR (the frame never decoded) and the stream ends as after any decode error
- * (its turn interrupted unless another stream follows the session). HTTP/2 closes the stream (ResponseFrameSink);
- * HTTP/1.1 cannot end a request whose body is unfinished, so its connection is closed once the answer is out.
+ * (its turn interrupted unless another stream follows the session); ResponseFrameSink.end closes the HTTP/2 stream,
+ * or the HTTP/1.1 connection whose request body is unfinished.
  */
-async function cutStalled(
-  raw: FastifyRequest['raw'],
-  reply: FastifyReply,
-  connection: AgentStreamConnection,
-  stall: FrameStall,
-): Promise<void> {
+async function cutStalled(connection: AgentStreamConnection, stall: FrameStall): Promise<void> {
   await connection.decodeError(stall.message, { limit: stall.limit }).catch(() => {})
-  const socket = 'stream' in raw ? undefined : raw.socket
-  if (socket) reply.raw.once('finish', () => socket.destroySoon())
   await connection.close()
 }

@@ -144,6 +144,25 @@ export class AgentStreamConnection {
       await this.scope.sessions.interrupt(session.id).catch(() => {})
   }
 
+  /**
+   * The gateway begins to stop: a stream that follows no session ends now; one that follows a session ends once
+   * the session's events end (its turn finished or ended by the stop), so it gets them all first.
+   */
+  stopping(): void {
+    if (!this.session) void this.endForStop().catch(() => {})
+  }
+
+  /** The client is told to come back, and the stream ends instead of holding the gateway's stop open. */
+  private async endForStop(): Promise<void> {
+    await this.send({
+      type: 'error',
+      code: 'FATAL_STREAM_ERROR',
+      message: 'The gateway is stopping: open a new stream with the same sessionId to continue.',
+      retryable: true,
+    })
+    await this.close()
+  }
+
   private async userMessage(f: UserMessageFrame): Promise<Next> {
     if (f.configOverrides?.approvalPolicy) this.policy = f.configOverrides.approvalPolicy
     if (!this.session) {
@@ -182,8 +201,14 @@ export class AgentStreamConnection {
       // Approvals still waiting from an earlier stream are asked again.
       await this.approvals.promptPending(session.id, this.policy)
       // From the position read when the stream attached: nothing after it is missed.
-      for await (const ev of this.scope.sessions.events(session.id, session.lastSeq, this.detach.signal))
+      let archived = false
+      for await (const ev of this.scope.sessions.events(session.id, session.lastSeq, this.detach.signal)) {
+        archived = ev.type === 'session.status' && ev.status === 'archived'
         await this.forward(ev)
+      }
+      // Ended neither by the archive nor by this stream: the gateway is stopping (it has stored and sent what
+      // the session had, its turn included).
+      if (!archived && !this.detach.signal.aborted) await this.endForStop()
     } catch (err) {
       if (!this.detach.signal.aborted) await this.fatal(err).catch(() => {})
     }

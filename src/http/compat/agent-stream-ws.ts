@@ -7,6 +7,7 @@ import { scopeOf } from '../tenant-scope.js'
 import { frameLimits } from './agent-stream-frame-clock.js'
 import type { ServerFrame } from './agent-stream-frames.js'
 import { AgentStreamConnection, type FrameSink } from './agent-stream-session.js'
+import { stoppedWithGateway } from './agent-stream-stop.js'
 import { clockWsFrames } from './agent-stream-ws-frames.js'
 
 /** The subprotocol a client offers (with `bearer.<base64url token>` when it cannot send Authorization). */
@@ -63,7 +64,11 @@ export function agentStreamWsRoutes(ctx: GatewayContext): FastifyPluginAsync {
         // Select the real subprotocol, never the token carrier, so the token is not echoed back.
         handleProtocols: (offered) => (offered.has(agentStreamProtocol) ? agentStreamProtocol : false),
       },
+      // Not the plugin's default (close every client at once, a turn in flight interrupted): each connection
+      // ends as the gateway's stop reaches it (stoppedWithGateway), as /agent/stream's do.
+      preClose: async () => {},
     })
+    const join = stoppedWithGateway(app)
     // An upgrade refused (401, 404, ...) must not leave its socket open: it is no longer the HTTP server's.
     app.addHook('onResponse', async (request, reply) => {
       if (reply.statusCode !== 101 && request.headers.upgrade?.toLowerCase() === 'websocket')
@@ -77,11 +82,13 @@ export function agentStreamWsRoutes(ctx: GatewayContext): FastifyPluginAsync {
         scopeOf(ctx, request),
         request.principal,
       )
+      const leave = join(connection)
       let closing = false
       const stop = () => {
         if (closing) return
         closing = true
         clock?.stop()
+        leave()
         void connection.close()
       }
       const socket = request.raw.socket
