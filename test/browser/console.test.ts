@@ -5,7 +5,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { ensureConsoleBuilt, launchChromium, screenshot, seriousA11yViolations } from '../support/browser.js'
+import {
+  ensureConsoleBuilt,
+  launchChromium,
+  phoneLayoutProblems,
+  screenshot,
+  seriousA11yViolations,
+} from '../support/browser.js'
 import { startCuttingProxy } from '../support/cutting-proxy.js'
 import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
 
@@ -291,6 +297,85 @@ describe('web console', { timeout: 120_000 }, () => {
     await waitForTurn(patching.id, second.id)
     expect(existsSync(path.join(patching.cwd, 'phone-declined.txt'))).toBe(false)
     await poll(() => page.getByTestId('approval-count').count()).toBe(0)
+  })
+
+  it('on a phone with touch, every view fits, reads whole and can be tapped: run, cancel, session, approval', async () => {
+    const context = await shared.browser.newContext({
+      viewport: { width: 390, height: 844 },
+      hasTouch: true,
+      isMobile: true,
+    })
+    contexts.push(context)
+    const page = await context.newPage()
+    const fits = async (view: string) => expect.soft(await phoneLayoutProblems(page), view).toEqual([])
+
+    // A streamed run, followed to its end: long enough to scroll, and the header does not stay over it.
+    shared.mock.on(
+      'phone run',
+      { kind: 'exec_command', cmd: 'seq 1 60' },
+      { kind: 'text', text: 'counted to sixty on a phone' },
+    )
+    await page.goto(`${shared.gw.url}/#/new`)
+    await page.getByLabel('Prompt').fill('a phone run')
+    await page.getByLabel('Sandbox').selectOption('workspace-write')
+    await fits('compose')
+    await page.getByRole('button', { name: 'Stream' }).tap()
+    await page.waitForURL(/#\/runs\/run_/)
+    await poll(() => page.getByTestId('run-status').textContent()).toBe('succeeded')
+    await page.getByTestId('agent-message').waitFor()
+    await fits('run')
+    await page.evaluate('window.scrollTo(0, document.documentElement.scrollHeight)')
+    expect(
+      await page.evaluate('Boolean(document.elementFromPoint(195, 20)?.closest("header"))'),
+      'scrolled to the end of a run, the top of the screen shows the run, not the header',
+    ).toBe(false)
+
+    // A run that would go on for a minute, cancelled with a tap.
+    shared.mock.on('phone wait', { kind: 'exec_command', cmd: 'sleep 60' })
+    await page.goto(`${shared.gw.url}/#/new`)
+    await page.getByLabel('Prompt').fill('a phone wait')
+    await page.getByLabel('Sandbox').selectOption('workspace-write')
+    await page.getByRole('button', { name: 'Stream' }).tap()
+    await page.waitForURL(/#\/runs\/run_/)
+    await poll(() => page.getByTestId('command').textContent()).toContain('sleep 60')
+    await page.getByRole('button', { name: 'Cancel' }).tap()
+    await poll(() => page.getByTestId('run-status').textContent()).toBe('cancelled')
+    await fits('cancelled run')
+
+    await page.goto(`${shared.gw.url}/#/runs`)
+    await page.locator('[data-run-id]').first().waitFor()
+    await fits('history')
+
+    // A session started from the phone whose turn asks for an approval, answered with a tap in the inbox.
+    shared.mock.on(
+      'phone approval',
+      { kind: 'exec_command', cmd: 'echo tapped > phone-tapped.txt' },
+      { kind: 'text', text: 'wrote the tapped file' },
+    )
+    await page.goto(`${shared.gw.url}/#/sessions`)
+    await page.getByLabel('Approval policy').selectOption('untrusted')
+    await page.getByLabel('Sandbox').selectOption('workspace-write')
+    await fits('sessions')
+    await page.getByRole('button', { name: 'Start session' }).tap()
+    await page.waitForURL(/#\/sessions\/ses_/)
+    await page.getByLabel('Message').fill('a phone approval')
+    await page.getByRole('button', { name: 'Send' }).tap()
+    await poll(() => page.getByTestId('session-status').textContent()).toBe('waiting_for_approval')
+    await fits('session waiting for an approval')
+    await page.goto(`${shared.gw.url}/#/approvals`)
+    const card = page.locator('.approval:not(.resolved)', { hasText: 'phone-tapped.txt' })
+    await card.waitFor({ timeout: 30_000 })
+    await fits('approvals')
+    await card.getByRole('button', { name: 'Accept', exact: true }).tap()
+    const resolved = page.locator('.approval.resolved', { hasText: 'phone-tapped.txt' })
+    await poll(() => resolved.getByTestId('decision').textContent()).toBe('accept')
+    await page.goBack()
+    await poll(() => page.locator('.turn').first().textContent()).toContain('wrote the tapped file')
+    await fits('session')
+
+    await page.goto(`${shared.gw.url}/#/agents`)
+    await page.locator('tr[data-agent="codex"]').waitFor()
+    await fits('agents')
   })
 
   it('a session with two turns, and a second tab on it stays in sync', async () => {
