@@ -13,14 +13,14 @@ declare module 'fastify' {
   }
 }
 
-/** The one place where errors become HTTP responses. */
-export function toAppError(err: unknown): AppError {
+/** The one place where errors become HTTP responses. `bodyLimit`: the route's, named in a 413. */
+export function toAppError(err: unknown, bodyLimit?: number): AppError {
   if (err instanceof AppError) return err
   const e = err as FastifyError
   if (hasZodFastifySchemaValidationErrors(e)) {
     const issues = e.validation.map((v) => ({
       path: `${e.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`,
-      message: v.message ?? 'invalid',
+      message: missingFieldMessage(v.message) ?? v.message ?? 'invalid',
     }))
     const summary = issues.map((i) => `${i.path}: ${i.message}`).join('; ')
     return new AppError('invalid_request', `invalid request: ${summary}`, { issues }, { cause: err })
@@ -33,7 +33,7 @@ export function toAppError(err: unknown): AppError {
     FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_request',
   }
   const code = e.code ? byFastifyCode[e.code] : undefined
-  if (code) return new AppError(code, messageFor(code, e), undefined, { cause: err })
+  if (code) return new AppError(code, messageFor(code, e, bodyLimit), undefined, { cause: err })
   if (e.statusCode === 400 || e instanceof SyntaxError)
     return new AppError('invalid_request', `malformed request: ${e.message}`, undefined, { cause: err })
   return new AppError('internal', 'internal error', undefined, { cause: err })
@@ -50,8 +50,17 @@ function withRequestId(err: AppError, requestId: string): AppError {
   )
 }
 
-function messageFor(code: ErrorCode, e: FastifyError): string {
-  return code === 'invalid_request' ? `malformed JSON body: ${e.message}` : errorRegistry[code].message
+function messageFor(code: ErrorCode, e: FastifyError, bodyLimit?: number): string {
+  if (code === 'invalid_request') return `malformed JSON body: ${e.message}`
+  if (code === 'body_too_large' && bodyLimit !== undefined)
+    return `request body is larger than BODY_LIMIT_BYTES (${bodyLimit} bytes) allows: send a smaller body, or raise BODY_LIMIT_BYTES on the server`
+  return errorRegistry[code].message
+}
+
+/** zod's words for a field that is absent ("Invalid input: expected string, received undefined"), said plainly. */
+function missingFieldMessage(message: string | undefined): string | undefined {
+  const expected = /^Invalid input: expected (\w+), received undefined$/.exec(message ?? '')?.[1]
+  return expected ? `required (expected ${expected})` : undefined
 }
 
 export function errorBody(err: AppError, shape: ErrorShape, provider?: string): unknown {
@@ -106,9 +115,11 @@ export function frameworkErrorHandler(
 }
 
 export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  const appError = withRequestId(toAppError(err), request.id)
+  const appError = withRequestId(toAppError(err, request.routeOptions.bodyLimit), request.id)
   if (appError.status >= 500 && appError.code === 'internal') request.log.error({ err }, 'request failed')
-  const { errorShape = 'plain', provider } = request.routeOptions.config ?? {}
+  // a request no route matched (refused before the 404, e.g. 401) answers in the 404's /v1 shape
+  const unrouted = request.routeOptions.url === undefined
+  const { errorShape = unrouted ? 'v1' : 'plain', provider } = request.routeOptions.config ?? {}
   const retryAfter = (appError.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds
   if (retryAfter) reply.header('retry-after', String(retryAfter))
   reply.status(appError.status).send(errorBody(appError, errorShape, provider))
