@@ -40,7 +40,7 @@ function namedFiles(text: string): string[] {
   return [...new Set([...files, ...folders].map((name) => name.replace(/^\.\//, '')))]
 }
 
-const escape = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '[^/]*')
+const asPattern = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '[^/]*')
 
 it('every file and folder README.md and docs/ name exists in the checkout', () => {
   const files = checkoutFiles()
@@ -48,7 +48,7 @@ it('every file and folder README.md and docs/ name exists in the checkout', () =
   for (const guide of guides) {
     for (const name of namedFiles(readFileSync(path.join(root, guide), 'utf8'))) {
       if (examples.has(name)) continue
-      const pattern = new RegExp(`(^|/)${escape(name)}$`)
+      const pattern = new RegExp(`(^|/)${asPattern(name)}$`)
       if (!files.some((file) => pattern.test(file))) missing.push(`${guide}: ${name}`)
     }
   }
