@@ -19,7 +19,7 @@ export function toAppError(err: unknown, bodyLimit?: number): AppError {
   const e = err as FastifyError
   if (hasZodFastifySchemaValidationErrors(e)) {
     const issues = e.validation.map((v) => ({
-      path: `${e.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`,
+      path: `${e.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`.replace(/\.$/, ''),
       message: missingFieldMessage(v.message) ?? v.message ?? 'invalid',
     }))
     const summary = issues.map((i) => `${i.path}: ${i.message}`).join('; ')

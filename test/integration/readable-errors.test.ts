@@ -191,6 +191,34 @@ describe("a newcomer's first mistakes", () => {
     expect(res.message).toContain('WORKSPACE_ROOTS')
   })
 
+  it('an image for an agent that takes none is refused, not dropped; a missing image is called an image', async () => {
+    writeFileSync(path.join(gw.workspace, 'pic.png'), 'not really a png')
+    const claude = await send('POST', '/v1/runs', {
+      body: '{"agent":"claude","prompt":"what is in it?","images":["pic.png"]}',
+    })
+    expect(claude).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+      message: "agent claude does not support images; GET /v1/agents lists each agent's capabilities",
+    })
+    const missing = await send('POST', '/v1/runs', {
+      body: '{"prompt":"what is in it?","images":["nope.png"]}',
+    })
+    expect(missing).toMatchObject({ status: 400, code: 'invalid_cwd' })
+    expect(missing.message).toMatch(/^image "nope.png" is outside the workspace roots or does not exist/)
+    expect(missing.message).toContain(
+      `the image must be inside one of the workspace roots: ${gw.workspace} (`,
+    )
+  })
+
+  it('a body that is not a JSON object says so', async () => {
+    for (const body of ['[1,2]', 'null']) {
+      const res = await send('POST', '/v1/runs', { body })
+      expect(res.status, body).toBe(400)
+      expect(res.message, body).toMatch(/^invalid request: body: Invalid input: expected object, received/)
+    }
+  })
+
   it('an agent CLI that is not installed is a 503 naming the setting that points at it', async () => {
     const res = await send('POST', '/v1/runs', { body: '{"agent":"claude","prompt":"hi"}' })
     expect(res).toMatchObject({ status: 503, code: 'agent_not_installed' })
