@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import http2 from 'node:http2'
 import { createInterface } from 'node:readline'
+import { parseApiTokens } from '../../config/api-tokens.js'
 import { encodeFrame, FrameDecoder } from './agent-stream-codec.js'
 
 interface Options {
-  /** Server URL: `CODEX_API_URL` (seed 004), else `AGENT_GATEWAY_URL`, else http://127.0.0.1:8000. */
+  /** Server URL: `CODEX_API_URL` (seed 004), else `AGENT_GATEWAY_URL`, else http://127.0.0.1:$PORT (8000). */
   url: string
   token?: string
   sessionId: string
@@ -100,11 +101,25 @@ export function streamClientOptions(
   env: NodeJS.ProcessEnv,
 ): Omit<Options, 'input' | 'output'> {
   const [sessionId, ...words] = argv
-  const token = env.AGENT_GATEWAY_TOKEN ?? env.API_TOKENS?.split(',')[0]?.trim()
+  const token = env.AGENT_GATEWAY_TOKEN ?? firstApiToken(env.API_TOKENS)
   return {
-    url: env.CODEX_API_URL ?? env.AGENT_GATEWAY_URL ?? 'http://127.0.0.1:8000',
+    url: env.CODEX_API_URL ?? env.AGENT_GATEWAY_URL ?? `http://127.0.0.1:${env.PORT || 8000}`,
     sessionId: sessionId ?? `demo-${randomUUID()}`,
     ...(words.length ? { prompt: words.join(' ') } : {}),
     ...(token ? { token } : {}),
+  }
+}
+
+/** The secret of API_TOKENS' first entry as the server reads it (`name:token:scopes` sends `token`). */
+function firstApiToken(apiTokens: string | undefined): string | undefined {
+  const first = apiTokens
+    ?.split(',')
+    .map((entry) => entry.trim())
+    .find(Boolean)
+  if (!first) return undefined
+  try {
+    return parseApiTokens([first])[0]?.token
+  } catch {
+    return undefined // a malformed entry: the server refuses to start with it anyway
   }
 }
