@@ -346,7 +346,7 @@ describe('web console', { timeout: 120_000 }, () => {
     await page.locator('[data-run-id]').first().waitFor()
     await fits('history')
 
-    // A session started from the phone whose turn asks for an approval, answered with a tap in the inbox.
+    // A session started from the phone whose turn asks for an approval, answered with a tap where it is followed.
     shared.mock.on(
       'phone approval',
       { kind: 'exec_command', cmd: 'echo tapped > phone-tapped.txt' },
@@ -361,17 +361,17 @@ describe('web console', { timeout: 120_000 }, () => {
     await page.getByLabel('Message').fill('a phone approval')
     await page.getByRole('button', { name: 'Send' }).tap()
     await poll(() => page.getByTestId('session-status').textContent()).toBe('waiting_for_approval')
+    const waiting = page.getByRole('list', { name: 'Waiting for your answer' }).locator('.approval')
+    await poll(() => waiting.textContent()).toContain('phone-tapped.txt')
     await fits('session waiting for an approval')
+    await waiting.getByRole('button', { name: 'Accept', exact: true }).tap()
+    await poll(() => page.locator('.turn').first().textContent()).toContain('wrote the tapped file')
+    await poll(() => waiting.count()).toBe(0)
+    await fits('session')
     await page.goto(`${shared.gw.url}/#/approvals`)
-    const card = page.locator('.approval:not(.resolved)', { hasText: 'phone-tapped.txt' })
-    await card.waitFor({ timeout: 30_000 })
-    await fits('approvals')
-    await card.getByRole('button', { name: 'Accept', exact: true }).tap()
     const resolved = page.locator('.approval.resolved', { hasText: 'phone-tapped.txt' })
     await poll(() => resolved.getByTestId('decision').textContent()).toBe('accept')
-    await page.goBack()
-    await poll(() => page.locator('.turn').first().textContent()).toContain('wrote the tapped file')
-    await fits('session')
+    await fits('approvals')
 
     await page.goto(`${shared.gw.url}/#/agents`)
     await page.locator('tr[data-agent="codex"]').waitFor()
