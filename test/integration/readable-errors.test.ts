@@ -219,6 +219,13 @@ describe("a newcomer's first mistakes", () => {
     }
   })
 
+  it('container isolation on a server without containers says what configures it and how to do without', async () => {
+    const res = await send('POST', '/v1/runs', { body: '{"prompt":"hi","isolation":"container"}' })
+    expect(res).toMatchObject({ status: 400, code: 'invalid_request' })
+    expect(res.message).toContain('CONTAINER_IMAGE')
+    expect(res.message).toContain('leave out `isolation`')
+  })
+
   it('an agent CLI that is not installed is a 503 naming the setting that points at it', async () => {
     const res = await send('POST', '/v1/runs', { body: '{"agent":"claude","prompt":"hi"}' })
     expect(res).toMatchObject({ status: 503, code: 'agent_not_installed' })
