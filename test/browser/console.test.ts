@@ -304,10 +304,15 @@ describe('web console', { timeout: 120_000 }, () => {
       viewport: { width: 390, height: 844 },
       hasTouch: true,
       isMobile: true,
+      // dark: the desktop accessibility test reads both schemes; the phone-only styles are read here in the darker one
+      colorScheme: 'dark',
     })
     contexts.push(context)
     const page = await context.newPage()
-    const fits = async (view: string) => expect.soft(await phoneLayoutProblems(page), view).toEqual([])
+    const fits = async (view: string) => {
+      expect.soft(await phoneLayoutProblems(page), view).toEqual([])
+      expect.soft(await seriousA11yViolations(page), `${view}: accessibility`).toEqual([])
+    }
 
     // A streamed run, followed to its end: long enough to scroll, and the header does not stay over it.
     shared.mock.on(
