@@ -180,8 +180,16 @@ describe("a newcomer's first mistakes", () => {
     const input = await send('POST', '/v1/sessions/ses_none/turns', { body: '{"prompt":"hi"}' })
     expect(input).toMatchObject({ status: 400, code: 'invalid_request' })
     expect(input.message).toBe(
-      'invalid request: body.input: required: a non-empty string, or [{"type":"text","text":"..."}]',
+      'invalid request: body.input: required (expected a non-empty string, or [{"type":"text","text":"..."}])',
     )
+    const decision = await send('POST', '/v1/approvals/apr_none', { body: '{}' })
+    expect(decision).toMatchObject({ status: 400, code: 'invalid_request' })
+    expect(decision.message).toMatch(
+      /^invalid request: body\.decision: required \(expected one of "accept"\|/,
+    )
+    // a field sent with a wrong value is not called missing
+    const wrong = await send('POST', '/v1/approvals/apr_none', { body: '{"decision":"yes"}' })
+    expect(wrong.message).toMatch(/^invalid request: body\.decision: Invalid option: expected one of/)
   })
 
   it('a cwd outside the workspace names the roots and the setting that adds one', async () => {

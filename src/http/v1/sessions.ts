@@ -35,8 +35,7 @@ const createSessionBody = z.object({
 const turnBody = z.object({
   /** A prompt, or input items. */
   input: z.union([z.string().min(1), turnInput], {
-    error: (issue) =>
-      `${issue.input === undefined ? 'required: ' : ''}a non-empty string, or [{"type":"text","text":"..."}]`,
+    error: 'expected a non-empty string, or [{"type":"text","text":"..."}]',
   }),
   /** While a turn runs: queue this one (default), steer the running turn with it, or refuse (409). */
   onBusy: z.enum(['queue', 'steer', 'reject']).default('queue'),
