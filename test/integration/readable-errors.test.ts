@@ -256,6 +256,13 @@ describe("a newcomer's first mistakes", () => {
     expect(res.message).toContain('BODY_LIMIT_BYTES (2048 bytes)')
   })
 
+  it('headers over the limit name the limit and what to trim', async () => {
+    const res = await send('GET', '/v1/runs', { headers: { 'x-large': 'a'.repeat(20_000) } })
+    expect(res).toMatchObject({ status: 431, code: 'headers_too_large' })
+    expect(res.message).toContain('(16384 bytes')
+    expect(res.message).toContain('send fewer or smaller headers')
+  })
+
   it('a wrong token says which tokens count and how to send one', async () => {
     const res = await send('GET', '/v1/runs', { headers: { authorization: 'Bearer not-the-token' } })
     expect(res).toMatchObject({ status: 401, code: 'unauthorized' })
