@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process'
+import { readdirSync } from 'node:fs'
+import { createServer } from 'node:net'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { steps } from '../../scripts/demo/walkthrough.js'
@@ -39,5 +41,36 @@ describe('npm run demo', () => {
       )
     for (const route of ['/hello', '/chat', '/run', '/api/codex/run', '/api/codex/stream', '/api/turn/start'])
       expect(output).toContain(` ${route} (Seed`)
+  })
+
+  it('on a port already in use says so in one line with what to do, exits 1 and leaves nothing behind', {
+    timeout: 120_000,
+  }, async () => {
+    // what `npm start` on 8000 is to a newcomer who then runs `npm run demo`
+    const holder = createServer()
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+    const port = (holder.address() as { port: number }).port
+    const tmp = tempDir('demo-tmp-')
+    try {
+      const child = spawn(
+        process.execPath,
+        ['--import', tsxLoader, 'scripts/demo.ts', '--port', String(port)],
+        {
+          cwd: root,
+          env: { ...process.env, LOG_LEVEL: 'warn', TMPDIR: tmp },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
+      let stderr = ''
+      child.stderr.on('data', (d: Buffer) => (stderr += d))
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+      expect(code).toBe(1)
+      expect(stderr.trim().split('\n'), stderr).toEqual([
+        `demo: port ${port} on 127.0.0.1 is already in use: stop whatever listens there, or set PORT to a free port (PORT=0 picks one); for the demo: npm run demo -- --port ${port + 1}`,
+      ])
+      expect(readdirSync(tmp).filter((name) => name.startsWith('agent-gateway-demo-'))).toEqual([])
+    } finally {
+      holder.close()
+    }
   })
 })
