@@ -73,4 +73,35 @@ describe('npm run demo', () => {
       holder.close()
     }
   })
+
+  it('npm run mock-llm on a port in use, or a port that is none, says so in one line', {
+    timeout: 60_000,
+  }, async () => {
+    const holder = createServer()
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+    const port = (holder.address() as { port: number }).port
+    const run = async (value: string) => {
+      const child = spawn(process.execPath, ['--import', tsxLoader, 'test/mock-llm/main.ts'], {
+        cwd: root,
+        env: { ...process.env, MOCK_LLM_PORT: value },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let stderr = ''
+      child.stderr.on('data', (d: Buffer) => (stderr += d))
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+      return { code, lines: stderr.trim().split('\n') }
+    }
+    try {
+      expect(await run(String(port))).toEqual({
+        code: 1,
+        lines: [`mock-llm: port ${port} is already in use: set MOCK_LLM_PORT to a free port (0 picks one)`],
+      })
+      expect(await run('eighty')).toEqual({
+        code: 2,
+        lines: ['mock-llm: MOCK_LLM_PORT must be a port from 0 to 65535, got "eighty"'],
+      })
+    } finally {
+      holder.close()
+    }
+  })
 })
