@@ -19,7 +19,6 @@ export const streamCommand: CliCommand = {
     }
     const client = await import('../../http/compat/agent-stream-demo-client.js')
     const opts = client.streamClientOptions(args, process.env)
-    await client.runStreamClient({ ...opts, input: process.stdin, output: process.stdout })
-    return 0
+    return client.runStreamClient({ ...opts, input: process.stdin, output: process.stdout })
   },
 }
