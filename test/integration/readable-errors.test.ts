@@ -246,8 +246,11 @@ describe("a newcomer's first mistakes", () => {
     expect(res.message).toBe(
       'no route GET /v1/run: the routes are listed at /docs (OpenAPI 3.1 at /openapi.json)',
     )
-    const anonymous = await send('GET', '/v1/run', { headers: { authorization: '' } })
-    expect(anonymous).toMatchObject({ status: 401, code: 'unauthorized' })
+    const anonymous = await fetch(`${gw.url}/v1/run`)
+    expect(anonymous.status).toBe(401)
+    expect(await anonymous.json()).toEqual({
+      error: { code: 'unauthorized', message: 'missing bearer token: send `Authorization: Bearer <token>`' },
+    })
   })
 
   it('a body over the limit names the limit and the setting', async () => {
