@@ -54,3 +54,14 @@ it('every file and folder README.md and docs/ name exists in the checkout', () =
   }
   expect(missing).toEqual([])
 })
+
+it('every `npm run <script>` README.md and docs/ name is a script of package.json', () => {
+  const { scripts } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>
+  }
+  const missing: string[] = []
+  for (const guide of [...guides, 'docs/benchmarks.md', 'docs/events.md'])
+    for (const [, script] of readFileSync(path.join(root, guide), 'utf8').matchAll(/npm run ([\w:-]+)/g))
+      if (!scripts[script!]) missing.push(`${guide}: npm run ${script}`)
+  expect(missing).toEqual([])
+})
