@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Builds the web console into dist/web with Vite. Run by `npm ci`/`npm install` (prepare), by `npm start`
-// (prestart, only when it is missing) and by `npm run build`. `--if-missing` skips an existing build.
-// Without Vite (a production install that omitted dev dependencies) it says so and leaves the build as it is.
+// Builds the web console into dist/web with Vite. Run by `npm ci`/`npm install` (prepare) and by `npm run build`
+// or `npm run build:web`; `npm start` runs plain node and builds nothing. `--if-missing` skips an existing build.
+// Without Vite (an install without it) it says so and leaves the build as it is.
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { describeStartupError } from '../src/cli/startup-error.js'
 import { startServer } from '../src/http/server.js'
 import { installDemoScript, startMockLlm } from '../test/mock-llm/index.js'
 import { asCurl, send, steps } from './demo/walkthrough.js'
@@ -31,11 +32,12 @@ writeFileSync(
 const geminiHome = path.join(dir, 'gemini-home')
 mkdirSync(geminiHome)
 
+const port = values.port ?? process.env.PORT ?? '8000'
 const server = await startServer({
   env: {
     ...process.env,
     HOST: '127.0.0.1',
-    PORT: values.port ?? process.env.PORT ?? '8000',
+    PORT: port,
     DATA_DIR: path.join(dir, 'data'),
     WORKSPACE_DIR: path.join(dir, 'workspace'),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
@@ -59,6 +61,16 @@ const server = await startServer({
     COPILOT_PROVIDER_API_KEY: key,
     COPILOT_MODEL: model,
   },
+}).catch(async (err: unknown) => {
+  // one line for a person (a port in use: `npm start` may hold 8000), and nothing left behind
+  await mock.close()
+  rmSync(dir, { recursive: true, force: true })
+  const { message, exitCode } = describeStartupError(err)
+  const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+  console.error(
+    `demo: ${message}${inUse ? `; for the demo: npm run demo -- --port ${Number(port) + 1}` : ''}`,
+  )
+  process.exit(exitCode)
 })
 
 let stopping = false

@@ -24,7 +24,11 @@ export function describeStartupError(err: unknown): { message: string; exitCode:
       message: `cannot listen on ${e.address ?? 'that address'}: it is not an address of this machine; fix HOST`,
       exitCode: 1,
     }
-  if (e?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e?.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
+  if (
+    e?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+    e?.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ||
+    e?.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' // `npm start 9000`
+  )
     return { message: `${e.message} (see --help)`, exitCode: 2 }
   return { message: err instanceof Error ? (err.stack ?? err.message) : String(err), exitCode: 1 }
 }

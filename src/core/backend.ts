@@ -23,7 +23,7 @@ export async function openBackend(config: Config): Promise<Backend> {
   if (!url) {
     if (config.GATEWAY_ROLE !== 'all')
       throw new ConfigError(
-        `GATEWAY_ROLE=${config.GATEWAY_ROLE} needs DATABASE_URL (postgres://…): API nodes and workers share a PostgreSQL store`,
+        `the role ${config.GATEWAY_ROLE} (--role or GATEWAY_ROLE) needs DATABASE_URL (postgres://…): API nodes and workers share a PostgreSQL store; a single node runs with the role all (the default)`,
       )
     return {
       store: new SqliteStore(path.join(config.DATA_DIR, 'agent-gateway.db')),

@@ -41,14 +41,18 @@ export async function admitRequest(
 ): Promise<AdmittedRequest> {
   if (!opts.builtCommand) checkRunInput(driver.id, fields, config, registry)
   checkSandbox(fields.sandbox, config)
-  if (fields.outputSchema && !driver.capabilities.outputSchema)
-    throw new AppError('invalid_request', `agent ${driver.id} does not support outputSchema`)
+  for (const capability of ['outputSchema', 'images'] as const)
+    if (fields[capability] && !driver.capabilities[capability])
+      throw new AppError(
+        'invalid_request',
+        `agent ${driver.id} does not support ${capability}; GET /v1/agents lists each agent's capabilities`,
+      )
   const validate = fields.outputSchema ? compileOutputSchema(fields.outputSchema) : undefined
   const cwd = resolveCwd(fields.cwd, config.workspaceRoots)
   // `isolation`/`image` are checked here; the node that runs it places it (enqueue)
   containerPlacement(fields, config)
   const images = fields.images?.map((img) =>
-    resolveCwd(img, [cwd, ...config.workspaceRoots], { allowFiles: true }),
+    resolveCwd(img, config.workspaceRoots, { allowFiles: true, what: 'image', base: cwd }),
   )
   await ensureReady(driver)
   const timeoutMs =

@@ -94,7 +94,7 @@ export function containerPlacement(
   if (!image)
     throw new AppError(
       'invalid_request',
-      'container isolation is not configured on this server (CONTAINER_IMAGE)',
+      'container isolation is not configured on this server: its operator sets CONTAINER_IMAGE (an image with the agent CLIs) and CONTAINER_ENGINE (docker, podman or a path); without them, leave out `isolation` to run the agent as a local process',
     )
   if (!allowedImages(config).includes(image))
     throw new AppError(

@@ -8,16 +8,19 @@ import { AppError } from '../protocol/errors.js'
 
 /**
  * Resolves a requested working directory (or, with allowFiles, a file) and confines it to the workspace roots. Symlinks are resolved
- * (realpath) before the check, so a link inside a root that points outside is refused.
+ * (realpath) before the check, so a link inside a root that points outside is refused. `what` names it in the
+ * refusal (`cwd`, `image`); a relative path is under `base` (default: the first root).
  */
 export function resolveCwd(
   requested: string | undefined,
   roots: readonly string[],
-  opts: { allowFiles?: boolean } = {},
+  opts: { allowFiles?: boolean; what?: string; base?: string } = {},
 ): string {
   const [defaultRoot] = roots
   if (!defaultRoot) throw new AppError('internal', 'no workspace root configured')
-  const wanted = requested ? path.resolve(defaultRoot, requested) : defaultRoot
+  const what = opts.what ?? 'cwd'
+  const base = opts.base ?? defaultRoot
+  const wanted = requested ? path.resolve(base, requested) : defaultRoot
   // A path that does not exist and one outside the roots get the same refusal: telling them apart would let a
   // client probe which paths exist anywhere on the server (directly, or through a symlink inside a root).
   let real: string | undefined
@@ -27,14 +30,18 @@ export function resolveCwd(
   if (real === undefined || !insideRoots(real, roots))
     throw new AppError(
       'invalid_cwd',
-      `cwd "${requested}" is outside the workspace roots or does not exist (relative paths are under ${defaultRoot}; symlinks are resolved before this check); ${rootsHint(roots)}`,
-      { cwd: requested, workspaceRoots: roots },
+      `${what} "${requested}" is outside the workspace roots or does not exist (relative paths are under ${base}; symlinks are resolved before this check); ${rootsHint(roots, what)}`,
+      { [what]: requested, workspaceRoots: roots },
     )
   if (!opts.allowFiles && !statSync(real).isDirectory())
-    throw new AppError('invalid_cwd', `cwd "${requested}" is not a directory; ${rootsHint(roots)}`, {
-      cwd: requested,
-      workspaceRoots: roots,
-    })
+    throw new AppError(
+      'invalid_cwd',
+      `${what} "${requested}" is not a directory; ${rootsHint(roots, what)}`,
+      {
+        [what]: requested,
+        workspaceRoots: roots,
+      },
+    )
   return real
 }
 
@@ -70,6 +77,6 @@ function realRootOf(root: string): string | undefined {
 }
 
 /** Names the roots a cwd may be in and the settings that change them. */
-function rootsHint(roots: readonly string[]): string {
-  return `a cwd must be inside one of the workspace roots: ${roots.join(', ')} (WORKSPACE_DIR is the default root; add more with WORKSPACE_ROOTS=/path/one,/path/two)`
+function rootsHint(roots: readonly string[], what: string): string {
+  return `the ${what} must be inside one of the workspace roots: ${[...new Set(roots)].join(', ')} (WORKSPACE_DIR is the default root; add more with WORKSPACE_ROOTS=/path/one,/path/two)`
 }

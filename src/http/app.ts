@@ -12,6 +12,7 @@ import {
 } from 'fastify-type-provider-zod'
 import type { GatewayContext } from '../core/context.js'
 import { logTap } from '../core/ops/log-tap.js'
+import { AppError, errorRegistry } from '../protocol/errors.js'
 import { registerAuth } from './auth.js'
 import { registerBodyClock } from './body-clock.js'
 import { registerBrowserOriginGuard } from './browser-origin.js'
@@ -62,6 +63,24 @@ const zodCompilers = {
   compilersFactory: { buildValidator: () => validatorCompiler, buildSerializer: () => serializerCompiler },
 } as unknown as FastifyServerOptions['schemaController']
 
+/**
+ * A body sent as text/plain (curl's `--data` with a wrong header, fetch with a string body) is a 415 saying to
+ * send JSON, like every other type but JSON; Fastify's own parser would hand the text to a JSON schema and answer
+ * "expected object, received string". An empty one stays no body (a POST /fork from fetch with `body: ''`).
+ */
+function refuseTextBodies(app: FastifyInstance): void {
+  app.removeContentTypeParser('text/plain')
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(null, undefined)
+    done(
+      new AppError(
+        'unsupported_media_type',
+        `${errorRegistry.unsupported_media_type.message}, not text/plain`,
+      ),
+    )
+  })
+}
+
 /** Builds the Fastify app with every surface; no listening here (tests use `inject` or server.ts). */
 export async function buildApp(
   ctx: GatewayContext,
@@ -87,10 +106,14 @@ export async function buildApp(
   app.setSerializerCompiler(serializerCompiler)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((request, reply) => {
-    reply
-      .status(404)
-      .send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url}` } })
+    reply.status(404).send({
+      error: {
+        code: 'not_found',
+        message: `no route ${request.method} ${request.url}: the routes are listed at /docs (OpenAPI 3.1 at /openapi.json)`,
+      },
+    })
   })
+  refuseTextBodies(app)
   registerRequestLog(app)
   ctx.tapEvents(logTap(app.log))
   ctx.fencing.attach(app.log)

@@ -51,7 +51,11 @@ export function registerAuth(app: FastifyInstance, tokens: readonly ApiToken[], 
     }
     let found: Principal | undefined
     for (const e of entries) if (timingSafeEqual(e.digest, given)) found = e.principal
-    if (!found) throw new AppError('unauthorized', 'invalid bearer token')
+    if (!found)
+      throw new AppError(
+        'unauthorized',
+        'invalid bearer token: it is none of the tokens the gateway accepts (API_TOKENS; METRICS_TOKEN on /metrics); send one of them as `Authorization: Bearer <token>`',
+      )
     const needed = requiredScope(request)
     if (!found.scopes.has(needed))
       throw new AppError('forbidden', `token "${found.name}" lacks the "${needed}" scope this request needs`)

@@ -160,7 +160,7 @@ export class ConnectionGuard {
       this.refuseRaw(
         socket,
         'headers_too_large',
-        'the request headers are larger than the server accepts',
+        `the request headers are larger than the server accepts (${http.maxHeaderSize} bytes, node's --max-http-header-size): send fewer or smaller headers (cookies, long tokens)`,
         false,
       )
     else this.refuseRaw(socket, 'invalid_request', `malformed HTTP request: ${err.message}`, false)

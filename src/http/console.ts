@@ -22,7 +22,9 @@ export async function registerConsole(app: FastifyInstance, dir = consoleDir): P
       reply
         .status(503)
         .type('text/plain; charset=utf-8')
-        .send('The web console is not built: run `npm run build:web` (npm ci and npm start do it).\n'),
+        .send(
+          'The web console is not built: run `npm run build:web` (`npm ci` does it), then restart the server.\n',
+        ),
     )
     return
   }

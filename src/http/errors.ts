@@ -13,15 +13,22 @@ declare module 'fastify' {
   }
 }
 
+/** What of the request an error names: the route's body limit (a 413), what was sent (a missing field). */
+type Sent = Partial<Pick<FastifyRequest, 'body' | 'query' | 'params' | 'headers'>> & { bodyLimit?: number }
+
 /** The one place where errors become HTTP responses. */
-export function toAppError(err: unknown): AppError {
+export function toAppError(err: unknown, sent: Sent = {}): AppError {
   if (err instanceof AppError) return err
   const e = err as FastifyError
   if (hasZodFastifySchemaValidationErrors(e)) {
-    const issues = e.validation.map((v) => ({
-      path: `${e.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`,
-      message: v.message ?? 'invalid',
-    }))
+    const context = e.validationContext ?? 'body'
+    const issues = e.validation.map((v) => {
+      const message = v.message ?? 'invalid'
+      return {
+        path: `${context}${v.instancePath.replaceAll('/', '.')}`.replace(/\.$/, ''),
+        message: isAbsent(sentPart(sent, context), v.instancePath) ? requiredMessage(message) : message,
+      }
+    })
     const summary = issues.map((i) => `${i.path}: ${i.message}`).join('; ')
     return new AppError('invalid_request', `invalid request: ${summary}`, { issues }, { cause: err })
   }
@@ -33,7 +40,7 @@ export function toAppError(err: unknown): AppError {
     FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_request',
   }
   const code = e.code ? byFastifyCode[e.code] : undefined
-  if (code) return new AppError(code, messageFor(code, e), undefined, { cause: err })
+  if (code) return new AppError(code, messageFor(code, e, sent.bodyLimit), undefined, { cause: err })
   if (e.statusCode === 400 || e instanceof SyntaxError)
     return new AppError('invalid_request', `malformed request: ${e.message}`, undefined, { cause: err })
   return new AppError('internal', 'internal error', undefined, { cause: err })
@@ -50,8 +57,34 @@ function withRequestId(err: AppError, requestId: string): AppError {
   )
 }
 
-function messageFor(code: ErrorCode, e: FastifyError): string {
-  return code === 'invalid_request' ? `malformed JSON body: ${e.message}` : errorRegistry[code].message
+function messageFor(code: ErrorCode, e: FastifyError, bodyLimit?: number): string {
+  if (code === 'invalid_request') return `malformed JSON body: ${e.message}`
+  if (code === 'body_too_large' && bodyLimit !== undefined)
+    return `request body is larger than BODY_LIMIT_BYTES (${bodyLimit} bytes) allows: send a smaller body, or raise BODY_LIMIT_BYTES on the server`
+  return errorRegistry[code].message
+}
+
+function sentPart(sent: Sent, context: string): unknown {
+  if (context === 'body') return sent.body
+  if (context === 'querystring') return sent.query
+  if (context === 'params') return sent.params
+  return context === 'headers' ? sent.headers : undefined
+}
+
+/** Whether the field at `instancePath` (`/a/0/b`) is absent from the object that should hold it. */
+function isAbsent(sent: unknown, instancePath: string): boolean {
+  const keys = instancePath.split('/').filter(Boolean)
+  const last = keys.pop()
+  if (last === undefined) return false
+  let holder = sent
+  for (const key of keys) holder = (holder as Record<string, unknown> | null | undefined)?.[key]
+  return typeof holder === 'object' && holder !== null && !Array.isArray(holder) && !(last in holder)
+}
+
+/** zod's words for what a field should be, said of a field that was not sent: `required (expected string)`. */
+function requiredMessage(message: string): string {
+  const expected = message.replace(/^Invalid (input|option): /, '').replace(/, received undefined$/, '')
+  return `required (${expected})`
 }
 
 export function errorBody(err: AppError, shape: ErrorShape, provider?: string): unknown {
@@ -106,9 +139,13 @@ export function frameworkErrorHandler(
 }
 
 export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  const appError = withRequestId(toAppError(err), request.id)
+  const { body, query, params, headers } = request
+  const sent = { body, query, params, headers, bodyLimit: request.routeOptions.bodyLimit }
+  const appError = withRequestId(toAppError(err, sent), request.id)
   if (appError.status >= 500 && appError.code === 'internal') request.log.error({ err }, 'request failed')
-  const { errorShape = 'plain', provider } = request.routeOptions.config ?? {}
+  // a request no route matched (refused before the 404, e.g. 401) answers in the 404's /v1 shape
+  const unrouted = request.routeOptions.url === undefined
+  const { errorShape = unrouted ? 'v1' : 'plain', provider } = request.routeOptions.config ?? {}
   const retryAfter = (appError.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds
   if (retryAfter) reply.header('retry-after', String(retryAfter))
   reply.status(appError.status).send(errorBody(appError, errorShape, provider))

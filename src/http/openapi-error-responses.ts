@@ -69,9 +69,10 @@ const exampleMessages: Record<ErrorCode, string> = {
     'the agent did not finish within TIMEOUT_SECONDS=300s; its process group was ended. Raise TIMEOUT_SECONDS for longer tasks.',
   request_timeout: 'the request head did not arrive within 30 s (HEADERS_TIMEOUT_SECONDS)',
   conflict: 'the run already finished (succeeded)',
-  body_too_large: 'request body is larger than BODY_LIMIT_BYTES allows',
+  body_too_large:
+    'request body is larger than BODY_LIMIT_BYTES (1048576 bytes) allows: send a smaller body, or raise BODY_LIMIT_BYTES on the server',
   headers_too_large: 'the request headers are larger than the server accepts',
-  unsupported_media_type: 'send the body as application/json',
+  unsupported_media_type: 'send the body as JSON with `content-type: application/json`, not text/plain',
   over_capacity: 'too many runs queued (MAX_QUEUED_RUNS=100); retry later',
   agent_failed: 'the agent failed (exit code 1): model request failed',
   internal: 'internal error',

@@ -23,7 +23,10 @@ export const errorRegistry = {
   conflict: { status: 409, message: 'conflict' },
   body_too_large: { status: 413, message: 'request body is larger than BODY_LIMIT_BYTES allows' },
   headers_too_large: { status: 431, message: 'the request headers are larger than the server accepts' },
-  unsupported_media_type: { status: 415, message: 'send the body as application/json' },
+  unsupported_media_type: {
+    status: 415,
+    message: 'send the body as JSON with `content-type: application/json`',
+  },
   over_capacity: { status: 429, message: 'over capacity' },
   agent_failed: { status: 500, message: 'agent failed' },
   internal: { status: 500, message: 'internal error' },

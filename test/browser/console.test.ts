@@ -5,7 +5,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { ensureConsoleBuilt, launchChromium, screenshot, seriousA11yViolations } from '../support/browser.js'
+import {
+  ensureConsoleBuilt,
+  launchChromium,
+  phoneLayoutProblems,
+  screenshot,
+  seriousA11yViolations,
+} from '../support/browser.js'
 import { startCuttingProxy } from '../support/cutting-proxy.js'
 import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
 
@@ -291,6 +297,90 @@ describe('web console', { timeout: 120_000 }, () => {
     await waitForTurn(patching.id, second.id)
     expect(existsSync(path.join(patching.cwd, 'phone-declined.txt'))).toBe(false)
     await poll(() => page.getByTestId('approval-count').count()).toBe(0)
+  })
+
+  it('on a phone with touch, every view fits, reads whole and can be tapped: run, cancel, session, approval', async () => {
+    const context = await shared.browser.newContext({
+      viewport: { width: 390, height: 844 },
+      hasTouch: true,
+      isMobile: true,
+      // dark: the desktop accessibility test reads both schemes; the phone-only styles are read here in the darker one
+      colorScheme: 'dark',
+    })
+    contexts.push(context)
+    const page = await context.newPage()
+    const fits = async (view: string) => {
+      expect.soft(await phoneLayoutProblems(page), view).toEqual([])
+      expect.soft(await seriousA11yViolations(page), `${view}: accessibility`).toEqual([])
+    }
+
+    // A streamed run, followed to its end: long enough to scroll, and the header does not stay over it.
+    shared.mock.on(
+      'phone run',
+      { kind: 'exec_command', cmd: 'seq 1 60' },
+      { kind: 'text', text: 'counted to sixty on a phone' },
+    )
+    await page.goto(`${shared.gw.url}/#/new`)
+    await page.getByLabel('Prompt').fill('a phone run')
+    await page.getByLabel('Sandbox').selectOption('workspace-write')
+    await fits('compose')
+    await page.getByRole('button', { name: 'Stream' }).tap()
+    await page.waitForURL(/#\/runs\/run_/)
+    await poll(() => page.getByTestId('run-status').textContent()).toBe('succeeded')
+    await page.getByTestId('agent-message').waitFor()
+    await fits('run')
+    await page.evaluate('window.scrollTo(0, document.documentElement.scrollHeight)')
+    expect(
+      await page.evaluate('Boolean(document.elementFromPoint(195, 20)?.closest("header"))'),
+      'scrolled to the end of a run, the top of the screen shows the run, not the header',
+    ).toBe(false)
+
+    // A run that would go on for a minute, cancelled with a tap.
+    shared.mock.on('phone wait', { kind: 'exec_command', cmd: 'sleep 60' })
+    await page.goto(`${shared.gw.url}/#/new`)
+    await page.getByLabel('Prompt').fill('a phone wait')
+    await page.getByLabel('Sandbox').selectOption('workspace-write')
+    await page.getByRole('button', { name: 'Stream' }).tap()
+    await page.waitForURL(/#\/runs\/run_/)
+    await poll(() => page.getByTestId('command').textContent()).toContain('sleep 60')
+    await page.getByRole('button', { name: 'Cancel' }).tap()
+    await poll(() => page.getByTestId('run-status').textContent()).toBe('cancelled')
+    await fits('cancelled run')
+
+    await page.goto(`${shared.gw.url}/#/runs`)
+    await page.locator('[data-run-id]').first().waitFor()
+    await fits('history')
+
+    // A session started from the phone whose turn asks for an approval, answered with a tap where it is followed.
+    shared.mock.on(
+      'phone approval',
+      { kind: 'exec_command', cmd: 'echo tapped > phone-tapped.txt' },
+      { kind: 'text', text: 'wrote the tapped file' },
+    )
+    await page.goto(`${shared.gw.url}/#/sessions`)
+    await page.getByLabel('Approval policy').selectOption('untrusted')
+    await page.getByLabel('Sandbox').selectOption('workspace-write')
+    await fits('sessions')
+    await page.getByRole('button', { name: 'Start session' }).tap()
+    await page.waitForURL(/#\/sessions\/ses_/)
+    await page.getByLabel('Message').fill('a phone approval')
+    await page.getByRole('button', { name: 'Send' }).tap()
+    await poll(() => page.getByTestId('session-status').textContent()).toBe('waiting_for_approval')
+    const waiting = page.getByRole('list', { name: 'Waiting for your answer' }).locator('.approval')
+    await poll(() => waiting.textContent()).toContain('phone-tapped.txt')
+    await fits('session waiting for an approval')
+    await waiting.getByRole('button', { name: 'Accept', exact: true }).tap()
+    await poll(() => page.locator('.turn').first().textContent()).toContain('wrote the tapped file')
+    await poll(() => waiting.count()).toBe(0)
+    await fits('session')
+    await page.goto(`${shared.gw.url}/#/approvals`)
+    const resolved = page.locator('.approval.resolved', { hasText: 'phone-tapped.txt' })
+    await poll(() => resolved.getByTestId('decision').textContent()).toBe('accept')
+    await fits('approvals')
+
+    await page.goto(`${shared.gw.url}/#/agents`)
+    await page.locator('tr[data-agent="codex"]').waitFor()
+    await fits('agents')
   })
 
   it('a session with two turns, and a second tab on it stays in sync', async () => {

@@ -99,6 +99,12 @@ describe('agent-gateway (built)', () => {
     const badFlag = cli(['serve', '--bogus'])
     expect(badFlag.code).toBe(2)
     expect(badFlag.stderr).toMatch(/--bogus.*see --help/)
+    // a port given without its flag (`npm start 9000`): one line, not a stack
+    const positional = cli(['serve', '9000'])
+    expect(positional.code).toBe(2)
+    expect(positional.stderr.trim().split('\n'), positional.stderr).toEqual([
+      "agent-gateway: Unexpected argument '9000'. This command does not take positional arguments (see --help)",
+    ])
   })
 
   it('a port in use is one line saying what to do, exit 1', async () => {

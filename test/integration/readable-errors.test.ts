@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
 import { held, type MockLlm } from '../mock-llm/index.js'
 import { postJson, sharedGateway, startGateway, type TestGateway } from '../support/gateway.js'
@@ -97,5 +97,179 @@ describe('readable errors', () => {
       expect(res.status).toBe(200)
       expect(mock.requests.at(-1)?.body).toMatchObject({ model: '--help' })
     })
+  })
+})
+
+/**
+ * A newcomer's first mistakes, each sent over a real socket to a gateway with a token, a small body limit and a
+ * claude that is not installed: the status says what kind of mistake, the message what to do about it.
+ */
+describe("a newcomer's first mistakes", () => {
+  const token = 'newcomer-token'
+  let gw: TestGateway
+  beforeAll(async () => {
+    gw = await startGateway(null, {
+      API_TOKENS: token,
+      AGENTS: 'codex,claude',
+      CLAUDE_PATH: '/nonexistent/claude',
+      BODY_LIMIT_BYTES: '2048',
+    })
+  })
+  afterAll(async () => {
+    await gw?.close()
+  })
+
+  /** `body` as JSON with the token, unless `headers` say otherwise; the status and the error's words. */
+  async function send(
+    method: string,
+    route: string,
+    opts: { body?: string; headers?: Record<string, string> } = {},
+  ): Promise<{ status: number; code: unknown; message: string }> {
+    const res = await fetch(gw.url + route, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...opts.headers,
+      },
+      ...(opts.body !== undefined ? { body: opts.body } : {}),
+    })
+    const body = (await res.json()) as Record<string, unknown>
+    // the /v1 envelope, seed 000's {error: title, details}, seed 001/002's {error, code} or FastAPI's {detail}
+    const { error, code, details, detail } = body as Record<string, unknown>
+    if (error && typeof error === 'object') {
+      const e = error as Record<string, unknown>
+      return { status: res.status, code: e.code, message: String(e.message) }
+    }
+    const message = typeof details === 'string' ? details : (error ?? detail)
+    return { status: res.status, code, message: String(message) }
+  }
+
+  it('a wrong agent name lists the agents there are', async () => {
+    const res = await send('POST', '/v1/runs', { body: '{"agent":"codx","prompt":"hi"}' })
+    expect(res).toMatchObject({ status: 400, code: 'unknown_agent' })
+    expect(res.message).toContain('available: codex, claude')
+  })
+
+  it('malformed JSON says so', async () => {
+    const res = await send('POST', '/v1/runs', { body: '{"prompt":"hi"' })
+    expect(res).toMatchObject({ status: 400, code: 'invalid_request' })
+    expect(res.message).toMatch(/^malformed JSON body/)
+  })
+
+  it('JSON sent as text/plain is a 415 saying which content-type to send, on every family of routes', async () => {
+    for (const route of ['/v1/runs', '/chat', '/api/codex/run', '/api/thread/start']) {
+      const res = await send('POST', route, {
+        body: '{"prompt":"hi"}',
+        headers: { 'content-type': 'text/plain' },
+      })
+      expect(res.status, route).toBe(415)
+      expect(res.message, route).toContain('content-type: application/json')
+    }
+  })
+
+  it('a missing required field is named as required', async () => {
+    const prompt = await send('POST', '/v1/runs', { body: '{}' })
+    expect(prompt).toMatchObject({ status: 400, message: '`prompt` is required' })
+    const seed = await send('POST', '/api/codex/run', { body: '{}' })
+    expect(seed).toMatchObject({
+      status: 400,
+      message: 'invalid request: body.prompt: required (expected string)',
+    })
+    // the body is checked before the session is looked up
+    const input = await send('POST', '/v1/sessions/ses_none/turns', { body: '{"prompt":"hi"}' })
+    expect(input).toMatchObject({ status: 400, code: 'invalid_request' })
+    expect(input.message).toBe(
+      'invalid request: body.input: required (expected a non-empty string, or [{"type":"text","text":"..."}])',
+    )
+    const decision = await send('POST', '/v1/approvals/apr_none', { body: '{}' })
+    expect(decision).toMatchObject({ status: 400, code: 'invalid_request' })
+    expect(decision.message).toMatch(
+      /^invalid request: body\.decision: required \(expected one of "accept"\|/,
+    )
+    // a field sent with a wrong value is not called missing
+    const wrong = await send('POST', '/v1/approvals/apr_none', { body: '{"decision":"yes"}' })
+    expect(wrong.message).toMatch(/^invalid request: body\.decision: Invalid option: expected one of/)
+  })
+
+  it('a cwd outside the workspace names the roots and the setting that adds one', async () => {
+    const res = await send('POST', '/v1/runs', { body: '{"prompt":"hi","cwd":"/etc"}' })
+    expect(res).toMatchObject({ status: 400, code: 'invalid_cwd' })
+    expect(res.message).toContain(gw.workspace)
+    expect(res.message).toContain('WORKSPACE_ROOTS')
+  })
+
+  it('an image for an agent that takes none is refused, not dropped; a missing image is called an image', async () => {
+    writeFileSync(path.join(gw.workspace, 'pic.png'), 'not really a png')
+    const claude = await send('POST', '/v1/runs', {
+      body: '{"agent":"claude","prompt":"what is in it?","images":["pic.png"]}',
+    })
+    expect(claude).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+      message: "agent claude does not support images; GET /v1/agents lists each agent's capabilities",
+    })
+    const missing = await send('POST', '/v1/runs', {
+      body: '{"prompt":"what is in it?","images":["nope.png"]}',
+    })
+    expect(missing).toMatchObject({ status: 400, code: 'invalid_cwd' })
+    expect(missing.message).toMatch(/^image "nope.png" is outside the workspace roots or does not exist/)
+    expect(missing.message).toContain(
+      `the image must be inside one of the workspace roots: ${gw.workspace} (`,
+    )
+  })
+
+  it('a body that is not a JSON object says so', async () => {
+    for (const body of ['[1,2]', 'null']) {
+      const res = await send('POST', '/v1/runs', { body })
+      expect(res.status, body).toBe(400)
+      expect(res.message, body).toMatch(/^invalid request: body: Invalid input: expected object, received/)
+    }
+  })
+
+  it('container isolation on a server without containers says what configures it and how to do without', async () => {
+    const res = await send('POST', '/v1/runs', { body: '{"prompt":"hi","isolation":"container"}' })
+    expect(res).toMatchObject({ status: 400, code: 'invalid_request' })
+    expect(res.message).toContain('CONTAINER_IMAGE')
+    expect(res.message).toContain('leave out `isolation`')
+  })
+
+  it('an agent CLI that is not installed is a 503 naming the setting that points at it', async () => {
+    const res = await send('POST', '/v1/runs', { body: '{"agent":"claude","prompt":"hi"}' })
+    expect(res).toMatchObject({ status: 503, code: 'agent_not_installed' })
+    expect(res.message).toContain('CLAUDE_PATH')
+  })
+
+  it('an unknown route points at the list of routes; without a token it is a 401 in the same shape', async () => {
+    const res = await send('GET', '/v1/run')
+    expect(res).toMatchObject({ status: 404, code: 'not_found' })
+    expect(res.message).toBe(
+      'no route GET /v1/run: the routes are listed at /docs (OpenAPI 3.1 at /openapi.json)',
+    )
+    const anonymous = await fetch(`${gw.url}/v1/run`)
+    expect(anonymous.status).toBe(401)
+    expect(await anonymous.json()).toEqual({
+      error: { code: 'unauthorized', message: 'missing bearer token: send `Authorization: Bearer <token>`' },
+    })
+  })
+
+  it('a body over the limit names the limit and the setting', async () => {
+    const res = await send('POST', '/v1/runs', { body: JSON.stringify({ prompt: 'x'.repeat(4096) }) })
+    expect(res).toMatchObject({ status: 413, code: 'body_too_large' })
+    expect(res.message).toContain('BODY_LIMIT_BYTES (2048 bytes)')
+  })
+
+  it('headers over the limit name the limit and what to trim', async () => {
+    const res = await send('GET', '/v1/runs', { headers: { 'x-large': 'a'.repeat(20_000) } })
+    expect(res).toMatchObject({ status: 431, code: 'headers_too_large' })
+    expect(res.message).toContain('(16384 bytes')
+    expect(res.message).toContain('send fewer or smaller headers')
+  })
+
+  it('a wrong token says which tokens count and how to send one', async () => {
+    const res = await send('GET', '/v1/runs', { headers: { authorization: 'Bearer not-the-token' } })
+    expect(res).toMatchObject({ status: 401, code: 'unauthorized' })
+    expect(res.message).toContain('API_TOKENS')
+    expect(res.message).toContain('Authorization: Bearer <token>')
   })
 })

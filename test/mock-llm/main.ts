@@ -5,14 +5,23 @@ import { startMockLlm } from './server.js'
 
 // Run by hand: `npx tsx test/mock-llm/main.ts` (or `npm run mock-llm`). Offline fake model with demo rules.
 
-const port = z.coerce
+const parsedPort = z.coerce
   .number()
   .int()
   .min(0)
   .max(65_535)
-  .parse(process.env.MOCK_LLM_PORT ?? 8787)
+  .safeParse(process.env.MOCK_LLM_PORT ?? 8787)
+if (!parsedPort.success) {
+  console.error(`mock-llm: MOCK_LLM_PORT must be a port from 0 to 65535, got "${process.env.MOCK_LLM_PORT}"`)
+  process.exit(2)
+}
+const port = parsedPort.data
 
-const mock = await startMockLlm({ port, log: (line) => console.log(`[mock-llm] ${line}`) })
+const mock = await startMockLlm({ port, log: (line) => console.log(`[mock-llm] ${line}`) }).catch((err) => {
+  if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
+  console.error(`mock-llm: port ${port} is already in use: set MOCK_LLM_PORT to a free port (0 picks one)`)
+  process.exit(1)
+})
 installDemoScript(mock)
 
 console.log(`mock-llm listening: ${mock.baseUrl}\n`)

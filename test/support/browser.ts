@@ -64,3 +64,44 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(dir, { recursive: true })
   await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true })
 }
+
+/**
+ * What makes the current view hard to use on a phone: the page scrolling sideways, a word of a label, button or
+ * heading broken across lines (a squeezed label reads "Stat us"), and a control smaller than WCAG 2.5.8's 24 x 24
+ * CSS pixels (a checkbox inside its label counts as the label). Runs in the page as source text: the test
+ * TypeScript has no DOM types.
+ */
+export function phoneLayoutProblems(page: Page): Promise<string[]> {
+  return page.evaluate(`(() => {
+    const problems = []
+    const root = document.documentElement
+    if (root.scrollWidth > root.clientWidth)
+      problems.push('the page scrolls sideways by ' + (root.scrollWidth - root.clientWidth) + ' px')
+    const shown = (el) => {
+      const box = el.getBoundingClientRect()
+      return box.width > 1 && box.height > 1 && !el.closest('.skip, .sr-only')
+    }
+    const name = (el) => el.tagName.toLowerCase() + ' "' + (el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 40) + '"'
+    for (const el of document.querySelectorAll('label, button, summary, nav a, .links a, dt, th, h2, legend')) {
+      if (!shown(el)) continue
+      const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT)
+      for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+        if (text.parentElement.closest('select, textarea, option')) continue
+        for (const word of text.data.matchAll(/\\S+/g)) {
+          const range = document.createRange()
+          range.setStart(text, word.index)
+          range.setEnd(text, word.index + word[0].length)
+          if (range.getClientRects().length > 1) problems.push('the word "' + word[0] + '" of ' + name(el) + ' is broken across lines')
+        }
+      }
+    }
+    const targets = 'button, select, textarea, input:not([type=hidden]), summary, nav a, .links a, label:has(input[type=checkbox], input[type=radio])'
+    for (const el of document.querySelectorAll(targets)) {
+      if (!shown(el) || (el.matches('input') && el.closest('label'))) continue
+      const box = el.getBoundingClientRect()
+      if (box.width < 24 || box.height < 24)
+        problems.push(name(el) + ' is ' + Math.round(box.width) + ' x ' + Math.round(box.height) + ' px, under 24 x 24')
+    }
+    return problems
+  })()`)
+}

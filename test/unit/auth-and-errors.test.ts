@@ -316,7 +316,12 @@ describe('request errors', () => {
     const { app } = await makeApp()
     const res = await app.inject({ method: 'GET', url: '/no/such/route' })
     expect(res.statusCode).toBe(404)
-    expect(res.json()).toEqual({ error: { code: 'not_found', message: 'no route GET /no/such/route' } })
+    expect(res.json()).toEqual({
+      error: {
+        code: 'not_found',
+        message: 'no route GET /no/such/route: the routes are listed at /docs (OpenAPI 3.1 at /openapi.json)',
+      },
+    })
   })
 
   it('a wrong method on a known path -> 404', async () => {

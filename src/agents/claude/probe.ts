@@ -25,4 +25,5 @@ export const claudeAuthHint =
   'claude has no credentials: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for a proxy or gateway), ' +
   'or run `claude login` for the HOME the gateway uses'
 export const claudeInstallHint =
-  'claude is not installed: run `npm ci` (the pinned @anthropic-ai/claude-code dependency) or set CLAUDE_PATH'
+  'claude is not installed: run `npm ci` (the pinned @anthropic-ai/claude-code dev dependency; `--omit=dev` leaves ' +
+  'it out) or set CLAUDE_PATH to a claude binary'

@@ -14,7 +14,8 @@ const locations = [
 ]
 
 export const copilotInstallHint =
-  'copilot is not installed: npm install @github/copilot, or set COPILOT_PATH to the copilot binary'
+  'copilot is not installed: run `npm ci` (the pinned @github/copilot dev dependency; `--omit=dev` leaves it out) ' +
+  'or set COPILOT_PATH to a copilot binary'
 export const copilotAuthHint =
   'copilot has no credentials: set COPILOT_PROVIDER_BASE_URL (+ COPILOT_PROVIDER_API_KEY, COPILOT_MODEL) for a ' +
   'custom OpenAI-compatible provider, or COPILOT_GITHUB_TOKEN / GH_TOKEN / GITHUB_TOKEN for GitHub Copilot'

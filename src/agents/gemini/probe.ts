@@ -17,4 +17,5 @@ export const geminiAuthHint = (home: string) =>
   'gemini has no credentials: set GEMINI_API_KEY (and GOOGLE_GEMINI_BASE_URL for a proxy or gateway), ' +
   `or log in once with \`GEMINI_CLI_HOME=${home} gemini\``
 export const geminiInstallHint =
-  'gemini is not installed: run `npm ci` (the pinned @google/gemini-cli dev dependency) or set GEMINI_PATH to a gemini binary'
+  'gemini is not installed: run `npm ci` (the pinned @google/gemini-cli dev dependency; `--omit=dev` leaves it ' +
+  'out) or set GEMINI_PATH to a gemini binary'

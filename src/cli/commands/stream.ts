@@ -7,7 +7,8 @@ export const streamCommand: CliCommand = {
   usage: [
     'usage: agent-gateway stream [sessionId] [prompt]',
     '',
-    'Opens POST /agent/stream on the gateway (AGENT_GATEWAY_URL, default http://127.0.0.1:$PORT) and prints the',
+    'Opens POST /agent/stream on the gateway (CODEX_API_URL or AGENT_GATEWAY_URL, default http://127.0.0.1:$PORT,',
+    '8000 without PORT) and prints the',
     'agent\'s output. On a command prompt it asks "Approve? (yes/no)". Type /cancel to stop the running',
     'message, /quit or /exit to leave. The token comes from AGENT_GATEWAY_TOKEN (else the first API_TOKENS entry).',
   ].join('\n'),
@@ -18,7 +19,6 @@ export const streamCommand: CliCommand = {
     }
     const client = await import('../../http/compat/agent-stream-demo-client.js')
     const opts = client.streamClientOptions(args, process.env)
-    await client.runStreamClient({ ...opts, input: process.stdin, output: process.stdout })
-    return 0
+    return client.runStreamClient({ ...opts, input: process.stdin, output: process.stdout })
   },
 }

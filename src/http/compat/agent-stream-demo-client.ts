@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import http2 from 'node:http2'
 import { createInterface } from 'node:readline'
+import { parseApiTokens } from '../../config/api-tokens.js'
 import { encodeFrame, FrameDecoder } from './agent-stream-codec.js'
 
 interface Options {
-  /** Server URL: `CODEX_API_URL` (seed 004), else `AGENT_GATEWAY_URL`, else http://127.0.0.1:8000. */
+  /** Server URL: `CODEX_API_URL` (seed 004), else `AGENT_GATEWAY_URL`, else http://127.0.0.1:$PORT (8000). */
   url: string
   token?: string
   sessionId: string
@@ -19,12 +20,20 @@ type Frame = Record<string, unknown> & { type: string }
  * `agent-gateway stream [sessionId] [prompt]`: seed 004's demo client. One HTTP/2 stream for the whole
  * conversation (the original opened one per frame, so its `approve` reached a stream without a session).
  * Prints the `output_text` of items, asks "Approve? (yes/no)" on a command prompt, and knows /cancel,
- * /quit and /exit. Resolves when the stream ended.
+ * /quit and /exit. Resolves when the stream ended, with the exit code: 1 when the gateway could not be reached.
  */
-export async function runStreamClient(opts: Options): Promise<void> {
+export async function runStreamClient(opts: Options): Promise<number> {
   const print = (line: string) => opts.output.write(`${line}\n`)
   const session = http2.connect(opts.url)
-  session.on('error', (err) => print(`connection error: ${err.message}`))
+  let unreachable = false
+  session.on('error', (err) => {
+    unreachable ||= (err as NodeJS.ErrnoException).syscall === 'connect'
+    print(
+      unreachable
+        ? `cannot reach the gateway at ${opts.url} (${err.message}): start it (npm start), or point AGENT_GATEWAY_URL at it`
+        : `connection error: ${err.message}`,
+    )
+  })
   const stream = session.request({
     ':method': 'POST',
     ':path': '/agent/stream',
@@ -71,7 +80,11 @@ export async function runStreamClient(opts: Options): Promise<void> {
       session.close()
       resolve()
     })
-    stream.on('error', (err) => print(`stream error: ${err.message}`))
+    stream.on('error', (err) => {
+      // a refused connection cancels the stream first; the session's error says what to do about it
+      const cause = (err as { cause?: NodeJS.ErrnoException }).cause
+      if (!unreachable && cause?.syscall !== 'connect') print(`stream error: ${err.message}`)
+    })
   })
 
   const message = (content: string) => send({ type: 'user_message', sessionId: opts.sessionId, content })
@@ -92,6 +105,7 @@ export async function runStreamClient(opts: Options): Promise<void> {
     if (stream.writable) stream.end()
   })
   await ended
+  return unreachable ? 1 : 0
 }
 
 /** Reads the demo client's arguments and environment. */
@@ -100,11 +114,25 @@ export function streamClientOptions(
   env: NodeJS.ProcessEnv,
 ): Omit<Options, 'input' | 'output'> {
   const [sessionId, ...words] = argv
-  const token = env.AGENT_GATEWAY_TOKEN ?? env.API_TOKENS?.split(',')[0]?.trim()
+  const token = env.AGENT_GATEWAY_TOKEN ?? firstApiToken(env.API_TOKENS)
   return {
-    url: env.CODEX_API_URL ?? env.AGENT_GATEWAY_URL ?? 'http://127.0.0.1:8000',
+    url: env.CODEX_API_URL ?? env.AGENT_GATEWAY_URL ?? `http://127.0.0.1:${env.PORT || 8000}`,
     sessionId: sessionId ?? `demo-${randomUUID()}`,
     ...(words.length ? { prompt: words.join(' ') } : {}),
     ...(token ? { token } : {}),
+  }
+}
+
+/** The secret of API_TOKENS' first entry as the server reads it (`name:token:scopes` sends `token`). */
+function firstApiToken(apiTokens: string | undefined): string | undefined {
+  const first = apiTokens
+    ?.split(',')
+    .map((entry) => entry.trim())
+    .find(Boolean)
+  if (!first) return undefined
+  try {
+    return parseApiTokens([first])[0]?.token
+  } catch {
+    return undefined // a malformed entry: the server refuses to start with it anyway
   }
 }

@@ -40,7 +40,9 @@ const createSessionBody = z.object({
 
 const turnBody = z.object({
   /** A prompt, or input items. */
-  input: z.union([z.string().min(1), turnInput]),
+  input: z.union([z.string().min(1), turnInput], {
+    error: 'expected a non-empty string, or [{"type":"text","text":"..."}]',
+  }),
   /** While a turn runs: queue this one (default), steer the running turn with it, or refuse (409). */
   onBusy: z.enum(['queue', 'steer', 'reject']).default('queue'),
 })

@@ -17,7 +17,7 @@ export function AgentsView() {
         </p>
       )}
       <div class="table-wrap">
-        <table>
+        <table class="agents-table">
           <thead>
             <tr>
               <th scope="col">Agent</th>
@@ -34,15 +34,15 @@ export function AgentsView() {
                   {a.id}
                   {a.id === agents.value?.default && <span class="quiet"> (default)</span>}
                 </th>
-                <td>{a.installed ? (a.version ?? 'yes') : 'no'}</td>
-                <td>{a.authenticated ? 'yes' : 'no'}</td>
-                <td>
+                <td data-label="Installed">{a.installed ? (a.version ?? 'yes') : 'no'}</td>
+                <td data-label="Authenticated">{a.authenticated ? 'yes' : 'no'}</td>
+                <td data-label="Capabilities">
                   {Object.entries(a.capabilities)
                     .filter(([, on]) => on)
                     .map(([k]) => k)
                     .join(', ') || '—'}
                 </td>
-                <td>{agentProblem(a) ?? 'ready'}</td>
+                <td data-label="What to do">{agentProblem(a) ?? 'ready'}</td>
               </tr>
             ))}
           </tbody>

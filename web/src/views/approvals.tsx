@@ -1,19 +1,7 @@
 import { useEffect, useState } from 'preact/hooks'
-import type { Schemas } from '../../../src/client/index.js'
-import { call, client, errorText } from '../api.js'
-import { FileChanges } from '../components/file-changes.js'
-import { pendingApprovals, refreshPending } from '../pending.js'
-import { href } from '../router.js'
-
-type Approval = Schemas['Approval']
-type Decision = Approval['options'][number]
-
-const labels: Record<Decision, string> = {
-  accept: 'Accept',
-  accept_for_session: 'Accept for session',
-  decline: 'Decline',
-  cancel: 'Cancel turn',
-}
+import { call, client } from '../api.js'
+import { type Approval, ApprovalAnswers, ApprovalBody } from '../components/approval-card.js'
+import { pendingApprovals } from '../pending.js'
 
 /** The inbox: pending approvals across every session (live), and the ones answered lately with their decision. */
 export function ApprovalsView() {
@@ -29,19 +17,8 @@ export function ApprovalsView() {
       })
       .catch(() => {})
   }, [pending.length])
-  const answer = async (a: Approval, decision: Decision) => {
-    setProblem(null)
-    try {
-      const done = await call(
-        client.api.POST('/v1/approvals/{id}', { params: { path: { id: a.id } }, body: { decision } }),
-      )
-      setResolved([done, ...resolved.filter((r) => r.id !== done.id)])
-      await refreshPending()
-    } catch (err) {
-      setProblem(errorText(err))
-      await refreshPending()
-    }
-  }
+  const answered = (done: Approval) =>
+    setResolved((before) => [done, ...before.filter((r) => r.id !== done.id)])
   return (
     <section aria-labelledby="approvals-title" data-loaded={loaded || undefined}>
       <h1 id="approvals-title">Approvals</h1>
@@ -58,20 +35,7 @@ export function ApprovalsView() {
           {pending.map((a) => (
             <li key={a.id} class="card approval" data-approval-id={a.id}>
               <ApprovalBody approval={a} />
-              <div class="actions">
-                {a.options
-                  .filter((o) => o !== 'cancel')
-                  .map((o) => (
-                    <button
-                      key={o}
-                      type="button"
-                      class={o === 'decline' ? 'danger' : o === 'accept' ? '' : 'secondary'}
-                      onClick={() => answer(a, o)}
-                    >
-                      {labels[o]}
-                    </button>
-                  ))}
-              </div>
+              <ApprovalAnswers approval={a} onAnswered={answered} onProblem={setProblem} />
             </li>
           ))}
         </ul>
@@ -93,26 +57,5 @@ export function ApprovalsView() {
         ))}
       </ul>
     </section>
-  )
-}
-
-function ApprovalBody({ approval: a }: { approval: Approval }) {
-  return (
-    <>
-      <p>
-        <span class="badge t-approval">{a.kind}</span>{' '}
-        <a href={href('sessions', a.sessionId)} class="quiet">
-          {a.sessionId}
-        </a>
-      </p>
-      {a.command && <pre class="cmd">$ {a.command}</pre>}
-      {a.changes && <FileChanges changes={a.changes} />}
-      {a.cwd && (
-        <p class="quiet">
-          in <code>{a.cwd}</code>
-        </p>
-      )}
-      {a.reason && <p>{a.reason}</p>}
-    </>
   )
 }

@@ -2,7 +2,9 @@ import { useEffect, useState } from 'preact/hooks'
 import type { Schemas } from '../../../src/client/index.js'
 import type { StoredEvent } from '../../../src/protocol/events.js'
 import { call, client, errorText } from '../api.js'
+import { ApprovalAnswers, ApprovalBody } from '../components/approval-card.js'
 import { EventList } from '../components/events.js'
+import { pendingApprovals } from '../pending.js'
 import { href, navigate } from '../router.js'
 import { useEvents } from '../use-events.js'
 
@@ -46,6 +48,8 @@ export function SessionView({ id }: { id: string }) {
   const path = { params: { path: { id } } }
   const busy = session?.status === 'running' || session?.status === 'waiting_for_approval'
   const archived = session?.status === 'archived'
+  // answered here too, so a phone following the session need not leave it for the inbox
+  const waiting = pendingApprovals.value.filter((a) => a.sessionId === id)
   return (
     <section aria-labelledby="session-title" data-loaded={session ? true : undefined}>
       <h1 id="session-title">
@@ -129,6 +133,16 @@ export function SessionView({ id }: { id: string }) {
           </li>
         ))}
       </ol>
+      {waiting.length > 0 && (
+        <ul class="cards" aria-label="Waiting for your answer">
+          {waiting.map((a) => (
+            <li key={a.id} class="card approval" data-approval-id={a.id}>
+              <ApprovalBody approval={a} />
+              <ApprovalAnswers approval={a} onProblem={setProblem} />
+            </li>
+          ))}
+        </ul>
+      )}
       <form class="compose" onSubmit={send} aria-label="Send a turn">
         <label for="turn-input">Message</label>
         <textarea

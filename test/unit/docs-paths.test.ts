@@ -1,0 +1,67 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { expect, it } from 'vitest'
+
+const root = path.resolve(import.meta.dirname, '../..')
+
+/** The pages a newcomer reads to find their way in the code; each file they name must exist. */
+const guides = [
+  'README.md',
+  'docs/ARCHITECTURE.md',
+  'docs/OPERATIONS.md',
+  'docs/SECURITY.md',
+  'docs/agent-stream.md',
+]
+
+/** Named on purpose though absent: the file a recipe tells you to create. */
+const examples = new Set(['test/integration/foo-driver.test.ts'])
+
+/** Every file of the checkout (no dependencies, no build output), as paths relative to its root. */
+function checkoutFiles(dir = root, prefix = ''): string[] {
+  const files: string[] = []
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (['node_modules', 'dist', '.git'].includes(entry.name)) continue
+    const relative = `${prefix}${entry.name}`
+    if (entry.isDirectory())
+      files.push(`${relative}/`, ...checkoutFiles(path.join(dir, entry.name), `${relative}/`))
+    else files.push(relative)
+  }
+  return files
+}
+
+/**
+ * What a page names as a file of this repository: a source, script, style or deployment file (`src/http/app.ts`,
+ * `core/run-manager.ts`, `session.ts`, `bench/*.ts`), or a folder under a top-level one (`src/core/ops/`).
+ * Matched as a path suffix, so a page may leave out the folders a section already implies.
+ */
+function namedFiles(text: string): string[] {
+  const files = text.match(/[\w./*-]+\.(?:ts|tsx|mjs|sh|css|yaml|html)\b/g) ?? []
+  const folders = text.match(/(?<![\w/.])(?:src|web|test|bench|scripts|deploy|docs)\/[\w./-]*\//g) ?? []
+  return [...new Set([...files, ...folders].map((name) => name.replace(/^\.\//, '')))]
+}
+
+const asPattern = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '[^/]*')
+
+it('every file and folder README.md and docs/ name exists in the checkout', () => {
+  const files = checkoutFiles()
+  const missing: string[] = []
+  for (const guide of guides) {
+    for (const name of namedFiles(readFileSync(path.join(root, guide), 'utf8'))) {
+      if (examples.has(name)) continue
+      const pattern = new RegExp(`(^|/)${asPattern(name)}$`)
+      if (!files.some((file) => pattern.test(file))) missing.push(`${guide}: ${name}`)
+    }
+  }
+  expect(missing).toEqual([])
+})
+
+it('every `npm run <script>` README.md and docs/ name is a script of package.json', () => {
+  const { scripts } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>
+  }
+  const missing: string[] = []
+  for (const guide of [...guides, 'docs/benchmarks.md', 'docs/events.md'])
+    for (const [, script] of readFileSync(path.join(root, guide), 'utf8').matchAll(/npm run ([\w:-]+)/g))
+      if (!scripts[script!]) missing.push(`${guide}: npm run ${script}`)
+  expect(missing).toEqual([])
+})

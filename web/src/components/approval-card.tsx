@@ -1,0 +1,80 @@
+import type { Schemas } from '../../../src/client/index.js'
+import { call, client, errorText } from '../api.js'
+import { refreshPending } from '../pending.js'
+import { href } from '../router.js'
+import { FileChanges } from './file-changes.js'
+
+export type Approval = Schemas['Approval']
+type Decision = Approval['options'][number]
+
+const labels: Record<Decision, string> = {
+  accept: 'Accept',
+  accept_for_session: 'Accept for session',
+  decline: 'Decline',
+  cancel: 'Cancel turn',
+}
+
+/** What an approval asks: its kind and session, the command or the file changes, where, and why. */
+export function ApprovalBody({ approval: a }: { approval: Approval }) {
+  return (
+    <>
+      <p>
+        <span class="badge t-approval">{a.kind}</span>{' '}
+        <a href={href('sessions', a.sessionId)} class="quiet">
+          {a.sessionId}
+        </a>
+      </p>
+      {a.command && <pre class="cmd">$ {a.command}</pre>}
+      {a.changes && <FileChanges changes={a.changes} />}
+      {a.cwd && (
+        <p class="quiet">
+          in <code>{a.cwd}</code>
+        </p>
+      )}
+      {a.reason && <p>{a.reason}</p>}
+    </>
+  )
+}
+
+/**
+ * A button per decision a pending approval offers (but `cancel`): the inbox and the session it belongs to both
+ * answer with them. `onAnswered` gets the resolved approval, `onProblem` what went wrong (null when it starts).
+ */
+export function ApprovalAnswers({
+  approval,
+  onAnswered,
+  onProblem,
+}: {
+  approval: Approval
+  onAnswered?: (resolved: Approval) => void
+  onProblem: (problem: string | null) => void
+}) {
+  const answer = async (decision: Decision) => {
+    onProblem(null)
+    try {
+      const done = await call(
+        client.api.POST('/v1/approvals/{id}', { params: { path: { id: approval.id } }, body: { decision } }),
+      )
+      onAnswered?.(done)
+    } catch (err) {
+      onProblem(errorText(err))
+    }
+    await refreshPending()
+  }
+  return (
+    <div class="actions">
+      {approval.options
+        .filter((o) => o !== 'cancel')
+        .map((o) => (
+          <button
+            key={o}
+            type="button"
+            class={o === 'decline' ? 'danger' : o === 'accept' ? '' : 'secondary'}
+            onClick={() => answer(o)}
+          >
+            {labels[o]}
+          </button>
+        ))}
+    </div>
+  )
+}
