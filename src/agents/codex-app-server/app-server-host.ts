@@ -11,6 +11,7 @@ import { approvalMethods, parseApproval } from './approvals.js'
 import type { RpcClosedError } from './rpc-errors.js'
 import type { RequestId } from './rpc-message.js'
 import { type ThreadSettings, threadParams } from './thread-settings.js'
+import { safeRead } from './wire-read.js'
 import { conversationRef, statusChanged, threadRef, threadResponse } from './wire-schemas.js'
 
 /** How often, and how far apart, a resume is retried while codex is still closing the thread. */
@@ -181,14 +182,14 @@ export class AppServerHost {
   }
 
   private route(method: string, params: unknown): void {
-    const ref = threadRef.safeParse(params)
+    const ref = safeRead(threadRef, params)
     // account, config and other process-wide notifications belong to no session
     if (!ref.success) return
     const { threadId } = ref.data
     if (method === 'thread/closed' || method === 'thread/archived') this.forget(threadId)
     if (
       method === 'thread/status/changed' &&
-      statusChanged.safeParse(params).data?.status.type === 'notLoaded'
+      safeRead(statusChanged, params).data?.status.type === 'notLoaded'
     )
       this.forget(threadId)
     this.listeners.get(threadId)?.notification(method, params)
