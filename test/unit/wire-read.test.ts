@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { threadItem } from '../../src/agents/codex-app-server/item-mapping.js'
+import { mapThreadItem, threadItem } from '../../src/agents/codex-app-server/item-mapping.js'
 import { safeRead } from '../../src/agents/codex-app-server/wire-read.js'
 import * as wire from '../../src/agents/codex-app-server/wire-schemas.js'
 
@@ -158,6 +158,14 @@ describe('safeRead', () => {
       notifications++
     }
     expect(notifications).toBeGreaterThanOrEqual(10)
+  })
+
+  it('maps an item to null exactly when zod refuses it (a kind not mapped is refused without zod)', () => {
+    for (const base of [...items, null, 'x', [], { type: 1 }])
+      for (const value of variants(base)) {
+        const mapped = mapThreadItem(value)
+        expect(mapped === null, JSON.stringify(value)).toBe(!threadItem.safeParse(value).success)
+      }
   })
 
   it('leaves to zod what it cannot read as it is: a default, a union, a stripping object', () => {

@@ -80,8 +80,12 @@ export const threadItem = z.discriminatedUnion('type', [
   plan,
 ])
 
+/** The kinds mapped: any other (the user's own message, two per turn) is kept raw without zod's failed parse. */
+const mappedKinds = new Set<unknown>(threadItem.options.map((option) => option.shape.type.value))
+
 /** The mapped item, or null when the item is of a kind we keep raw (or does not parse). */
 export function mapThreadItem(raw: unknown): Item | null {
+  if (!mappedKinds.has((raw as { type?: unknown } | null | undefined)?.type)) return null
   const parsed = safeRead(threadItem, raw)
   if (!parsed.success) return null
   const item = parsed.data
