@@ -3,7 +3,7 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { mapThreadItem, threadItem } from '../../src/agents/codex-app-server/item-mapping.js'
-import { safeRead } from '../../src/agents/codex-app-server/wire-read.js'
+import { safeRead, threadIdOf } from '../../src/agents/codex-app-server/wire-read.js'
 import * as wire from '../../src/agents/codex-app-server/wire-schemas.js'
 
 /** A recorded codex 0.169.0 turn (the replaying app-server's), one JSON-RPC message per line. */
@@ -158,6 +158,17 @@ describe('safeRead', () => {
       notifications++
     }
     expect(notifications).toBeGreaterThanOrEqual(10)
+  })
+
+  it("names a message's thread exactly as threadRef's parse does (an account notification names none)", () => {
+    let named = 0
+    for (const base of values)
+      for (const value of variants(base)) {
+        const expected = wire.threadRef.safeParse(value).data?.threadId
+        expect(threadIdOf(value), JSON.stringify(value)).toBe(expected)
+        if (expected !== undefined) named++
+      }
+    expect(named).toBeGreaterThan(100)
   })
 
   it('maps an item to null exactly when zod refuses it (a kind not mapped is refused without zod)', () => {

@@ -123,3 +123,11 @@ export function safeRead<S extends z.ZodType>(schema: S, value: unknown): z.ZodS
   }
   return read(value) ? { success: true, data: value as z.output<S> } : schema.safeParse(value)
 }
+
+/**
+ * `threadRef.safeParse(params).data?.threadId` without zod's failure for what names no thread: a notification
+ * about the account (`account/rateLimits/updated`, once a turn) built zod's error each time.
+ */
+export function threadIdOf(params: unknown): string | undefined {
+  return isObject(params) && typeof params.threadId === 'string' ? params.threadId : undefined
+}
