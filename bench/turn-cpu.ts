@@ -21,6 +21,7 @@
  * the ms spent in them (the synchronous SQLite store works inside the call: about its CPU).
  *
  * Usage: npx tsx bench/turn-cpu.ts [--turns N] [--rounds R] [--warmup W] [--log] [--built] [--env NAME=value ...]
+ *          [--cpu-prof <file>] [--cpu-prof-interval <µs>]
  *   --turns per window, default 100; --rounds windows of each mode, default 5; --warmup turns of each mode first,
  *   default 100 (JIT tiers settle); --log: the gateway logs as `npm start` does (LOG_LEVEL info, JSON lines; into a
  *   sink that drops them, so their encoding counts, not a terminal's or a file's write), not at all otherwise;
@@ -29,9 +30,13 @@
  *   instead of src/ through tsx: tsx compiles with esbuild's keepNames, which adds a `__name` call to every function
  *   and class made at run time, so from src/ the gateway spends more CPU per turn than the built code does
  *   (docs/benchmarks.md, "Issue 14, session 15").
+ *   --cpu-prof: a V8 sampling profile of this thread (the gateway; the client has its own thread) over the turn
+ *   windows only, one file per round (<file>-1.cpuprofile, ...: for Chrome's DevTools or
+ *   bench/cpu-profile-summary.ts); the profiler's own cost is in the CPU figures then. --cpu-prof-interval its sampling interval, default 50 µs.
  * Not a test: exits 0 when every turn ended as recorded and nothing was left running, 1 otherwise.
  */
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import inspector from 'node:inspector/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
@@ -71,6 +76,8 @@ function options() {
       log: { type: 'boolean', default: false },
       env: { type: 'string', multiple: true },
       built: { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
+      'cpu-prof-interval': { type: 'string' },
     },
   })
   const env = envOption(values.env)
@@ -81,6 +88,8 @@ function options() {
     log: values.log === true,
     built: values.built === true,
     env,
+    cpuProf: values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined,
+    cpuProfIntervalUs: intOption(values['cpu-prof-interval'], 50, '--cpu-prof-interval'),
   }
 }
 
@@ -107,6 +116,28 @@ parentPort.on('message', async ({ url, sessionId }) => {
   }
 })
 `
+
+/** Each thread of this process's CPU ms so far (user + system, in 10 ms ticks): the main thread as "main", the
+ * others by name (V8's and libuv's threads are all "node"; names ending in a number grouped as #). */
+function threadCpuMs(): Map<string, number> {
+  const byName = new Map<string, number>()
+  for (const tid of readdirSync('/proc/self/task')) {
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+    } catch {
+      continue // the thread ended
+    }
+    const name =
+      Number(tid) === process.pid
+        ? 'main'
+        : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '#')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond
+    byName.set(name, (byName.get(name) ?? 0) + ms)
+  }
+  return byName
+}
 
 interface HttpClient {
   turn: () => Promise<void>
@@ -226,12 +257,26 @@ async function main(): Promise<void> {
     for (const run of Object.values(modes)) for (let i = 0; i < o.warmup; i++) await run()
     const windows: Record<keyof typeof modes, Window[]> = { turn: [], direct: [] }
     const storeCalls = countStoreCalls(server.ctx.store as unknown as Record<string, unknown>)
+    const profiler = o.cpuProf ? new inspector.Session() : undefined
+    profiler?.connect()
+    await profiler?.post('Profiler.enable')
+    await profiler?.post('Profiler.setSamplingInterval', { interval: o.cpuProfIntervalUs })
+    const threadsMs = new Map<string, number>()
     for (let r = 0; r < o.rounds; r++) {
       storeCalls.counting = true
+      await profiler?.post('Profiler.start')
+      const threads0 = threadCpuMs()
       windows.turn.push(await window(o.turns, modes.turn, client.cpuMs))
+      for (const [name, ms] of threadCpuMs())
+        threadsMs.set(name, (threadsMs.get(name) ?? 0) + ms - (threads0.get(name) ?? 0))
+      if (profiler && o.cpuProf) {
+        const { profile } = await profiler.post('Profiler.stop')
+        writeFileSync(o.cpuProf.replace(/(\.cpuprofile)?$/, `-${r + 1}.cpuprofile`), JSON.stringify(profile))
+      }
       storeCalls.counting = false
       windows.direct.push(await window(o.turns, modes.direct))
     }
+    profiler?.disconnect()
 
     const cpu = (m: keyof typeof modes) => windows[m].map((w) => w.cpuMsPerTurn)
     const wall = (m: keyof typeof modes) => windows[m].map((w) => w.wallMsPerTurn)
@@ -268,6 +313,13 @@ async function main(): Promise<void> {
     const processMs = windows.turn.reduce((sum, w) => sum + w.cpuMsPerTurn, 0) / o.rounds
     console.log(
       `of the turn's CPU (mean over its windows, ${processMs.toFixed(2)} ms): the HTTP client's thread ${clientMs.toFixed(2)} ms, the gateway ${(processMs - clientMs).toFixed(2)} ms; the direct client ${(windows.direct.reduce((sum, w) => sum + w.cpuMsPerTurn, 0) / o.rounds).toFixed(2)} ms`,
+    )
+    console.log(
+      `the turn windows' CPU per turn by thread (the client's thread in the others): ${[...threadsMs]
+        .filter(([, ms]) => ms > 0)
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, ms]) => `${name} ${(ms / turnsMeasured).toFixed(2)}`)
+        .join(', ')}`,
     )
     const perTurn = [...storeCalls.calls].sort((a, b) => b[1] - a[1])
     console.log(

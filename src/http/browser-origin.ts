@@ -78,7 +78,15 @@ interface Authority {
   port: string
 }
 
+/** The last Host read, and what it gave: a client sends the same one with every request. */
+let lastHost: { raw: string; authority: Authority | undefined } | undefined
+
 function authorityOf(raw: string): Authority | undefined {
+  if (lastHost?.raw !== raw) lastHost = { raw, authority: parseAuthority(raw) }
+  return lastHost.authority
+}
+
+function parseAuthority(raw: string): Authority | undefined {
   try {
     const url = new URL(`http://${raw}`)
     if (url.username || url.password || url.pathname !== '/' || url.search || url.hash) return undefined

@@ -1,5 +1,6 @@
 import { serializerCompiler as zodSerializerCompiler } from 'fastify-type-provider-zod'
 import { $ZodType, safeParse } from 'zod/v4/core'
+import { sameJsonCheck } from './same-json-check.js'
 
 /**
  * Zod types whose encode (output -> JSON) gives what their parse gives: no codec, transform, pipe, default or
@@ -47,14 +48,17 @@ type SerializerCompiler = typeof zodSerializerCompiler
 
 /**
  * fastify-type-provider-zod's response serializer (`safeEncode`, then JSON.stringify), with `safeParse` for a
- * schema that encodes as it parses. A response the schema refuses goes to zod's own serializer, which throws
- * its error as before.
+ * schema that encodes as it parses, and before it a check that the data already is what that parse gives
+ * (sameJsonCheck: a turn the gateway built, in the schema's keys and order), which then goes to JSON as it is.
+ * A response the schema refuses goes to zod's own serializer, which throws its error as before.
  */
 export const serializerCompiler: SerializerCompiler = (route) => {
   const encode = zodSerializerCompiler(route)
   const schema = route.schema
   if (!(schema instanceof $ZodType) || !encodesAsItParses(schema)) return encode
+  const alreadyParsed = sameJsonCheck(schema)
   return (data) => {
+    if (alreadyParsed(data)) return JSON.stringify(data)
     const parsed = safeParse(schema, data)
     return parsed.success ? JSON.stringify(parsed.data) : encode(data)
   }

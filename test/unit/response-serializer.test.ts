@@ -90,6 +90,24 @@ describe('the response serializer', () => {
     expect(serialize(withDefault, { n: 2 }).ours).toBe(serialize(withDefault, { n: 2 }).zods)
   })
 
+  it("encodes a turn the gateway built without zod's parse, and one with a key to drop with it", () => {
+    // a copy of the turn schema whose parses are counted
+    const counted = turn.extend({})
+    const run = counted._zod.run
+    let parses = 0
+    counted._zod.run = (...args) => {
+      parses++
+      return run(...args)
+    }
+    const built = serialize(counted, { ...turnExample })
+    expect(built.ours).toBe(built.zods)
+    // zod's own serializer parsed once, ours not at all
+    expect(parses).toBe(1)
+    const extra = serialize(counted, { ...turnExample, extra: 1 })
+    expect(extra.ours).toBe(extra.zods)
+    expect(parses).toBe(3)
+  })
+
   it("refuses a response its schema does not allow with zod's own error", () => {
     expect(() => serialize(turn, { ...turnExample, status: 'done' })).toThrow()
     try {

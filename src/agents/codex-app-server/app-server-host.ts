@@ -11,7 +11,8 @@ import { approvalMethods, parseApproval } from './approvals.js'
 import type { RpcClosedError } from './rpc-errors.js'
 import type { RequestId } from './rpc-message.js'
 import { type ThreadSettings, threadParams } from './thread-settings.js'
-import { conversationRef, statusChanged, threadRef, threadResponse } from './wire-schemas.js'
+import { safeRead, threadIdOf } from './wire-read.js'
+import { conversationRef, statusChanged, threadResponse } from './wire-schemas.js'
 
 /** How often, and how far apart, a resume is retried while codex is still closing the thread. */
 const closingRetries = 40
@@ -181,22 +182,20 @@ export class AppServerHost {
   }
 
   private route(method: string, params: unknown): void {
-    const ref = threadRef.safeParse(params)
+    const threadId = threadIdOf(params)
     // account, config and other process-wide notifications belong to no session
-    if (!ref.success) return
-    const { threadId } = ref.data
+    if (threadId === undefined) return
     if (method === 'thread/closed' || method === 'thread/archived') this.forget(threadId)
     if (
       method === 'thread/status/changed' &&
-      statusChanged.safeParse(params).data?.status.type === 'notLoaded'
+      safeRead(statusChanged, params).data?.status.type === 'notLoaded'
     )
       this.forget(threadId)
     this.listeners.get(threadId)?.notification(method, params)
   }
 
   private answer(method: string, params: unknown, id: RequestId): Promise<unknown> | unknown {
-    const threadId =
-      threadRef.safeParse(params).data?.threadId ?? conversationRef.safeParse(params).data?.conversationId
+    const threadId = threadIdOf(params) ?? conversationRef.safeParse(params).data?.conversationId
     const listener = threadId === undefined ? undefined : this.listeners.get(threadId)
     if (listener) return listener.request(method, params, id)
     // a thread no open session holds: nobody can approve, so stop what asks

@@ -9,6 +9,7 @@ import { RpcClosedError, RpcResponseError } from './rpc-errors.js'
 import type { RequestId } from './rpc-message.js'
 import { type ThreadSettings, userInput } from './thread-settings.js'
 import { TurnRun } from './turn-run.js'
+import { safeRead } from './wire-read.js'
 import { serverRequestResolved, turnStartResponse } from './wire-schemas.js'
 
 const noTurnRuns = 'no turn is running in this session'
@@ -203,7 +204,7 @@ export class CodexSession implements AgentSession, ThreadListener {
           }
           throw err
         }
-        const started = turnStartResponse.safeParse(sent.result)
+        const started = safeRead(turnStartResponse, sent.result)
         if (!started.success) return run.fail('codex app-server answered turn/start without a turn id')
         run.generation = sent.generation
         const died = this.host.exitOf(sent.generation)

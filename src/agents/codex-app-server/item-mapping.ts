@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { Item } from '../../protocol/items.js'
 import { changeDiff } from './change-diff.js'
+import { safeRead } from './wire-read.js'
 
 /**
  * codex app-server thread items (v2 `ThreadItem`) -> the gateway's item schemas. Each kind is parsed with zod;
@@ -68,7 +69,7 @@ const dynamicToolCall = z.looseObject({
 const webSearch = z.looseObject({ type: z.literal('webSearch'), id: z.string(), query: z.string() })
 const plan = z.looseObject({ type: z.literal('plan'), id: z.string(), text: z.string() })
 
-const threadItem = z.discriminatedUnion('type', [
+export const threadItem = z.discriminatedUnion('type', [
   agentMessage,
   reasoning,
   commandExecution,
@@ -79,9 +80,13 @@ const threadItem = z.discriminatedUnion('type', [
   plan,
 ])
 
+/** The kinds mapped: any other (the user's own message, two per turn) is kept raw without zod's failed parse. */
+const mappedKinds = new Set<unknown>(threadItem.options.map((option) => option.shape.type.value))
+
 /** The mapped item, or null when the item is of a kind we keep raw (or does not parse). */
 export function mapThreadItem(raw: unknown): Item | null {
-  const parsed = threadItem.safeParse(raw)
+  if (!mappedKinds.has((raw as { type?: unknown } | null | undefined)?.type)) return null
+  const parsed = safeRead(threadItem, raw)
   if (!parsed.success) return null
   const item = parsed.data
   switch (item.type) {

@@ -37,6 +37,35 @@ export function parseMessage(line: string): InboundMessage {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return { kind: 'invalid', reason: 'not a JSON object' }
+  return wellFormed(value as Envelope) ?? classify(value)
+}
+
+type Envelope = Record<string, unknown>
+
+const isId = (id: unknown): id is RequestId =>
+  typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))
+
+/**
+ * The request, notification or success codex sends, told by hand (a dozen per warm turn: zod's parse of each
+ * made a copy of it and a result per field); exactly when zod's schemas above accept it, with the same data.
+ * Anything else (an error response, a malformed message) is undefined: `classify` parses it with zod, and says
+ * what is wrong. test/unit/rpc-message.test.ts holds both to each other.
+ */
+function wellFormed(value: Envelope): InboundMessage | undefined {
+  if (value.jsonrpc !== undefined && value.jsonrpc !== '2.0') return undefined
+  if ('method' in value) {
+    if (typeof value.method !== 'string') return undefined
+    if (!('id' in value)) return { kind: 'notification', method: value.method, params: value.params }
+    return isId(value.id)
+      ? { kind: 'request', id: value.id, method: value.method, params: value.params }
+      : undefined
+  }
+  if ('error' in value || !('result' in value) || !isId(value.id)) return undefined
+  return { kind: 'response', id: value.id, result: value.result }
+}
+
+/** A JSON object, classified by zod's schemas. */
+export function classify(value: object): InboundMessage {
   if ('method' in value) {
     if ('id' in value) {
       const r = request.safeParse(value)

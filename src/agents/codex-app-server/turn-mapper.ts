@@ -3,6 +3,7 @@ import { itemChange } from '../../protocol/item-delta.js'
 import type { Item } from '../../protocol/items.js'
 import type { Usage } from '../../protocol/outcome.js'
 import { mapThreadItem } from './item-mapping.js'
+import { safeRead } from './wire-read.js'
 import {
   deltaNotification,
   errorNotification,
@@ -83,13 +84,13 @@ export class TurnEventMapper {
   }
 
   private turnStarted(method: string, params: unknown): AgentEvent[] {
-    const p = turnNotification.safeParse(params)
+    const p = safeRead(turnNotification, params)
     // announced by begin() already
     return p.success && p.data.turn.id === this.turnId ? [] : [this.raw(method, params)]
   }
 
   private turnCompleted(method: string, params: unknown): AgentEvent[] {
-    const p = turnNotification.safeParse(params)
+    const p = safeRead(turnNotification, params)
     if (p.success && p.data.turn.id !== this.turnId) return [this.raw(method, params)]
     this.done = true
     const turnId = this.turnId
@@ -119,7 +120,7 @@ export class TurnEventMapper {
   }
 
   private statusChanged(method: string, params: unknown): AgentEvent[] {
-    const p = statusChanged.safeParse(params)
+    const p = safeRead(statusChanged, params)
     if (!p.success) return [this.raw(method, params)]
     const { type, activeFlags = [] } = p.data.status
     const status: SessionStatus | undefined =
@@ -137,7 +138,7 @@ export class TurnEventMapper {
   }
 
   private itemEvent(method: 'item/started' | 'item/completed', params: unknown): AgentEvent[] {
-    const p = itemNotification.safeParse(params)
+    const p = safeRead(itemNotification, params)
     if (!p.success || p.data.turnId !== this.turnId) return [this.raw(method, params)]
     const item = mapThreadItem(p.data.item)
     if (!item) return [this.raw(method, params)]
@@ -146,13 +147,13 @@ export class TurnEventMapper {
   }
 
   private delta(method: string, params: unknown): AgentEvent[] {
-    const p = deltaNotification.safeParse(params)
+    const p = safeRead(deltaNotification, params)
     if (!p.success || p.data.turnId !== this.turnId) return [this.raw(method, params)]
     return [{ type: 'item.delta', itemId: p.data.itemId, delta: p.data.delta }]
   }
 
   private tokenUsage(method: string, params: unknown): AgentEvent[] {
-    const p = tokenUsageUpdated.safeParse(params)
+    const p = safeRead(tokenUsageUpdated, params)
     if (!p.success || p.data.turnId !== this.turnId) return [this.raw(method, params)]
     this.firstUsage ??= p.data.tokenUsage
     this.lastTotal = p.data.tokenUsage.total
@@ -160,7 +161,7 @@ export class TurnEventMapper {
   }
 
   private planUpdated(method: string, params: unknown): AgentEvent[] {
-    const p = planUpdated.safeParse(params)
+    const p = safeRead(planUpdated, params)
     if (!p.success || p.data.turnId !== this.turnId) return [this.raw(method, params)]
     const before = this.plan
     const plan: TodoList = {
@@ -176,7 +177,7 @@ export class TurnEventMapper {
   }
 
   private error(method: string, params: unknown): AgentEvent[] {
-    const p = errorNotification.safeParse(params)
+    const p = safeRead(errorNotification, params)
     if (!p.success || p.data.turnId !== this.turnId) return [this.raw(method, params)]
     this.errors += 1
     const { message } = p.data.error

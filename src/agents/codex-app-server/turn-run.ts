@@ -1,6 +1,7 @@
 import type { AgentEvent } from '../../protocol/events.js'
 import { AsyncQueue } from '../../util/async-queue.js'
 import { TurnEventMapper } from './turn-mapper.js'
+import { safeRead } from './wire-read.js'
 import { turnNotification } from './wire-schemas.js'
 
 /** The reason `signal` gives once a turn ended: made once (`abort()` without one builds a DOMException each time). */
@@ -67,7 +68,7 @@ export class TurnRun {
   /** One notification about this session's thread. */
   notify(method: string, params: unknown): void {
     if (this.finished) return
-    const started = method === 'turn/started' ? turnNotification.safeParse(params) : undefined
+    const started = method === 'turn/started' ? safeRead(turnNotification, params) : undefined
     if (this.turn === undefined) {
       if (started?.success) this.begin(started.data.turn.id)
       else {

@@ -1,0 +1,116 @@
+import type { $ZodType } from 'zod/v4/core'
+
+/** Says, without allocating, that a value is already what the schema's parse would give. */
+export type SameJsonCheck = (value: unknown) => boolean
+
+const never: SameJsonCheck = () => false
+
+interface Def {
+  type: string
+  checks?: { _zod: { def: Record<string, unknown> & { check: string } } }[]
+  shape?: Record<string, $ZodType>
+  catchall?: unknown
+  element?: $ZodType
+  innerType?: $ZodType
+  entries?: Record<string, unknown>
+  values?: unknown[]
+}
+
+const defOf = (schema: $ZodType) => schema._zod.def as unknown as Def
+
+/**
+ * A check, made once per schema, that answers true only when `safeParse(schema, value)` succeeds and
+ * `JSON.stringify` of its data is `JSON.stringify(value)`: a response the gateway built in the schema's shape is
+ * then sent without zod's parse, which allocates a result per field (a warm turn's body: ~45 µs cold in a turn,
+ * docs/benchmarks.md "Issue 14, session 18"). It answers false for anything it does not know to be so (the
+ * caller runs zod then): an object with a key the schema would drop, a missing key, keys in another order than
+ * the schema's, an object that is not a plain one; a schema kind or a check it does not handle (a union, a
+ * record, a refinement, a string format). test/unit/same-json-check.test.ts holds it to zod on many values.
+ */
+export function sameJsonCheck(schema: $ZodType): SameJsonCheck {
+  const def = defOf(schema)
+  const checks = def.checks ?? []
+  // a check or format of the schema itself (z.int(), z.email()), or a coercion: not handled
+  if ('check' in def || 'format' in def || 'coerce' in def) return never
+  switch (def.type) {
+    case 'string': {
+      const minimums: number[] = []
+      for (const c of checks) {
+        if (c._zod.def.check !== 'min_length') return never
+        // zod counts code points; a string of at least twice the floor in UTF-16 units has that many
+        minimums.push(2 * (c._zod.def.minimum as number))
+      }
+      if (minimums.length === 0) return (v) => typeof v === 'string'
+      const floor = Math.max(...minimums)
+      return (v) => typeof v === 'string' && v.length >= floor
+    }
+    case 'number': {
+      let integer = false
+      let lowest = Number.NEGATIVE_INFINITY
+      let lowestInclusive = true
+      for (const c of checks) {
+        const d = c._zod.def
+        if (d.check === 'number_format' && d.format === 'safeint') integer = true
+        else if (d.check === 'greater_than' && typeof d.value === 'number' && d.value >= lowest) {
+          lowest = d.value
+          lowestInclusive = d.inclusive === true
+        } else return never
+      }
+      return (v) =>
+        typeof v === 'number' &&
+        (integer ? Number.isSafeInteger(v) : Number.isFinite(v)) &&
+        (lowestInclusive ? v >= lowest : v > lowest)
+    }
+    case 'boolean':
+      return checks.length === 0 ? (v) => typeof v === 'boolean' : never
+    case 'null':
+      return (v) => v === null
+    case 'literal':
+    case 'enum': {
+      const values = def.type === 'literal' ? (def.values ?? []) : Object.values(def.entries ?? {})
+      // strings only: JSON gives back what it was given
+      if (checks.length > 0 || !values.every((v) => typeof v === 'string')) return never
+      const allowed = new Set<unknown>(values)
+      return (v) => allowed.has(v)
+    }
+    case 'nullable': {
+      const inner = sameJsonCheck(def.innerType as $ZodType)
+      return (v) => v === null || inner(v)
+    }
+    case 'array': {
+      const element = sameJsonCheck(def.element as $ZodType)
+      let least = 0
+      for (const c of checks) {
+        if (c._zod.def.check !== 'min_length') return never
+        least = Math.max(least, c._zod.def.minimum as number)
+      }
+      return (v) => {
+        // a subclass or an own toJSON would encode otherwise than the plain array zod makes
+        if (!Array.isArray(v) || v.length < least || Object.getPrototypeOf(v) !== Array.prototype)
+          return false
+        if (Object.hasOwn(v, 'toJSON')) return false
+        for (let i = 0; i < v.length; i++) if (!element(v[i])) return false
+        return true
+      }
+    }
+    case 'object': {
+      if (checks.length > 0 || def.catchall !== undefined) return never
+      const shape = def.shape as Record<string, $ZodType>
+      const keys = Object.keys(shape)
+      const fields = keys.map((k) => sameJsonCheck(shape[k] as $ZodType))
+      return (v) => {
+        if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) return false
+        // exactly the schema's keys, in its order (zod's result has that order)
+        let i = 0
+        for (const k in v) {
+          if (k !== keys[i]) return false
+          if (!(fields[i] as SameJsonCheck)((v as Record<string, unknown>)[k])) return false
+          i++
+        }
+        return i === keys.length
+      }
+    }
+    default:
+      return never
+  }
+}
