@@ -3,7 +3,7 @@ import type { Run } from '../../src/protocol/runs.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayEnv, mockAgentSettings, postJson } from '../support/gateway.js'
 import { killAll, listProcesses, waitUntilGone } from '../support/processes.js'
-import { type ServerProcess, startServerProcess } from '../support/server-process.js'
+import { type ServerProcess, spawnedBy, startServerProcess } from '../support/server-process.js'
 
 function assertStarted(s: Awaited<ReturnType<typeof startServerProcess>>): ServerProcess {
   if (!('url' in s)) throw new Error(`server exited (${s.exitCode}):\n${s.output.join('\n')}`)
@@ -95,12 +95,16 @@ describe('a daemon a run started does not outlive the gateway', () => {
       const killed = assertStarted(await startServerProcess(env, dir))
       servers.push(killed)
       const firstDaemon = await runLeavingDaemon(killed, agent, sandbox, tag())
+      const killedAgents = new Set(spawnedBy(killed, listProcesses()).map((p) => p.pid))
       await killed.stop('SIGKILL')
       expect(firstDaemon()).toHaveLength(1)
 
       const next = assertStarted(await startServerProcess(env, dir))
       servers.push(next)
       expect(await waitUntilGone(firstDaemon)).toEqual([])
+      // its agents are gone too, before the next run scripts the model: an agent of the killed gateway still
+      // running would take the next run's scripted answer when the reset fails its held request (a retry)
+      expect(await waitUntilGone(() => listProcesses().filter((p) => killedAgents.has(p.pid)))).toEqual([])
 
       const secondDaemon = await runLeavingDaemon(next, agent, sandbox, tag())
       expect(await next.stop('SIGTERM')).toBe(0)
