@@ -226,7 +226,11 @@ describe("a newcomer's first mistakes", () => {
         '{"input":"hi","onbusy":"queue"}',
         "unknown field 'onbusy' (did you mean 'onBusy'?)",
       ],
-      ['/v1/sessions/ses_none/turns', '{"input":[{"type":"text","text":"hi","x":1}]}', 'body.input'],
+      [
+        '/v1/sessions/ses_none/turns',
+        '{"input":[{"type":"text","text":"hi","x":1}]}',
+        "body.input.0: unknown field 'x'; the fields are: type, text",
+      ],
       [
         '/v1/approvals/apr_none',
         '{"decision":"accept","reason":"ok"}',
