@@ -23,10 +23,11 @@ import { codexApiPlanRoutes } from './compat/codex-api-plan.js'
 import { codexServeRoutes } from './compat/codex-serve.js'
 import { codexStreamingRoutes } from './compat/codex-streaming.js'
 import { registerConsole } from './console.js'
-import { errorHandler, frameworkErrorHandler } from './errors.js'
+import { errorBody, errorHandler, frameworkErrorHandler } from './errors.js'
 import { healthRoutes } from './health.js'
 import { registerInputGuard } from './input-guard.js'
 import { type LogSink, loggerOptions } from './logging.js'
+import { methodNotAllowed, recordRoutes } from './method-not-allowed.js'
 import { decorateMetrics, metricsRoutes } from './metrics.js'
 import './openapi-components.js'
 import { registerOpenApi } from './openapi.js'
@@ -105,7 +106,18 @@ export async function buildApp(
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   app.setErrorHandler(errorHandler)
+  const otherMethods = recordRoutes(app)
   app.setNotFoundHandler((request, reply) => {
+    // after the onRequest hooks: without a valid token this was a 401, as for any unknown path
+    const other = otherMethods(request)
+    if (other) {
+      const error = methodNotAllowed(request.method, request.url.split('?', 1)[0] ?? '', other)
+      reply
+        .status(405)
+        .header('allow', other.allow.join(', '))
+        .send(errorBody(error, other.errorShape, other.provider))
+      return
+    }
     reply.status(404).send({
       error: {
         code: 'not_found',

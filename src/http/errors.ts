@@ -114,6 +114,8 @@ function titleFor(err: AppError, provider = 'agent'): string {
       return `${provider} failed`
     case 'over_capacity':
       return `${provider} is busy`
+    case 'method_not_allowed':
+      return 'method not allowed'
     default:
       return err.status < 500 ? 'invalid request' : 'internal error'
   }

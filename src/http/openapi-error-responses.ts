@@ -65,6 +65,8 @@ const exampleMessages: Record<ErrorCode, string> = {
   unauthorized: 'missing bearer token: send `Authorization: Bearer <token>`',
   forbidden: 'token "ci" lacks the "run" scope this request needs',
   not_found: 'no run run_01JD4Z8Q6N7W3V2K5M9P0R1S2T',
+  method_not_allowed:
+    'DELETE is not a method of /v1/runs: it takes GET, HEAD, POST (the routes are listed at /docs)',
   timed_out:
     'the agent did not finish within TIMEOUT_SECONDS=300s; its process group was ended. Raise TIMEOUT_SECONDS for longer tasks.',
   request_timeout: 'the request head did not arrive within 30 s (HEADERS_TIMEOUT_SECONDS)',

@@ -15,6 +15,7 @@ export const errorRegistry = {
   unauthorized: { status: 401, message: 'missing or invalid bearer token' },
   forbidden: { status: 403, message: 'forbidden' },
   not_found: { status: 404, message: 'not found' },
+  method_not_allowed: { status: 405, message: 'Method Not Allowed' },
   timed_out: { status: 408, message: 'run timed out' },
   request_timeout: {
     status: 408,

@@ -180,7 +180,8 @@ describe("a newcomer's first mistakes", () => {
     const input = await send('POST', '/v1/sessions/ses_none/turns', { body: '{"prompt":"hi"}' })
     expect(input).toMatchObject({ status: 400, code: 'invalid_request' })
     expect(input.message).toBe(
-      'invalid request: body.input: required (expected a non-empty string, or [{"type":"text","text":"..."}])',
+      'invalid request: body.input: required (expected a non-empty string, or [{"type":"text","text":"..."}]); ' +
+        "body: unknown field 'prompt'; the fields are: input, onBusy",
     )
     const decision = await send('POST', '/v1/approvals/apr_none', { body: '{}' })
     expect(decision).toMatchObject({ status: 400, code: 'invalid_request' })
@@ -190,6 +191,139 @@ describe("a newcomer's first mistakes", () => {
     // a field sent with a wrong value is not called missing
     const wrong = await send('POST', '/v1/approvals/apr_none', { body: '{"decision":"yes"}' })
     expect(wrong.message).toMatch(/^invalid request: body\.decision: Invalid option: expected one of/)
+  })
+
+  it('an unknown field in a /v1 body is refused by name, with the field it probably meant', async () => {
+    const cases: [string, string, string][] = [
+      ['/v1/runs', '{"promt":"hi"}', "body: unknown field 'promt' (did you mean 'prompt'?)"],
+      [
+        '/v1/runs',
+        '{"prompt":"hi","sandbx":"read-only"}',
+        "unknown field 'sandbx' (did you mean 'sandbox'?)",
+      ],
+      [
+        '/v1/runs',
+        '{"prompt":"hi","limits":{"maxTokns":5}}',
+        "body.limits: unknown field 'maxTokns' (did you mean 'maxTokens'?)",
+      ],
+      [
+        '/v1/runs',
+        '{"prompt":"hi","command":{"cli":"codex","argz":[]}}',
+        "body.command: unknown field 'argz' (did you mean 'args'?)",
+      ],
+      [
+        '/v1/runs',
+        '{"prompt":"hi","webhook":{"url":"http://127.0.0.1:9/h","event":["run.completed"]}}',
+        "body.webhook: unknown field 'event' (did you mean 'events'?)",
+      ],
+      [
+        '/v1/sessions',
+        '{"sandbx":"read-only","approvalpolicy":"never"}',
+        "unknown fields 'sandbx' (did you mean 'sandbox'?), 'approvalpolicy' (did you mean 'approvalPolicy'?)",
+      ],
+      [
+        '/v1/sessions/ses_none/turns',
+        '{"input":"hi","onbusy":"queue"}',
+        "unknown field 'onbusy' (did you mean 'onBusy'?)",
+      ],
+      [
+        '/v1/sessions/ses_none/turns',
+        '{"input":[{"type":"text","text":"hi","x":1}]}',
+        "body.input.0: unknown field 'x'; the fields are: type, text",
+      ],
+      [
+        '/v1/approvals/apr_none',
+        '{"decision":"accept","reason":"ok"}',
+        "unknown field 'reason'; the fields are: decision",
+      ],
+    ]
+    for (const [route, body, words] of cases) {
+      const res = await send('POST', route, { body })
+      expect(res, `${route} ${body}`).toMatchObject({ status: 400, code: 'invalid_request' })
+      expect(res.message, `${route} ${body}`).toContain(words)
+    }
+  })
+
+  it("the console's and the client's own bodies are still accepted; a seed route still takes an extra field", async () => {
+    // claude is not installed here: a 503 naming CLAUDE_PATH means the body passed validation
+    const run = await send('POST', '/v1/runs', {
+      body: JSON.stringify({
+        agent: 'claude',
+        prompt: 'hi',
+        sandbox: 'read-only',
+        skipGitRepoCheck: true,
+        cancelOnDisconnect: false,
+        model: 'm',
+        cwd: '.',
+        limits: { maxTurns: 2, maxTokens: 100, maxDurationSeconds: 60 },
+      }),
+    })
+    expect(run, run.message).toMatchObject({ status: 503, code: 'agent_not_installed' })
+    const session = await send('POST', '/v1/sessions', {
+      body: JSON.stringify({ agent: 'claude', sandbox: 'read-only', approvalPolicy: 'never', cwd: '.' }),
+    })
+    expect(session).toMatchObject({ status: 503, code: 'agent_not_installed' })
+    // seeds 000-002 were FastAPI apps (pydantic ignores extra fields): the body gets as far as the cwd check
+    for (const [route, body] of [
+      ['/chat', { prompt: 'hi', cwd: '/etc', temperature: 0.2 }],
+      ['/api/codex/run', { prompt: 'hi', working_directory: 'no-such-dir', stream: false }],
+      ['/run', { cli: 'codex', args: ['--version'], cwd: '/etc', timeout: 5 }],
+    ] as const) {
+      const res = await send('POST', route, { body: JSON.stringify(body) })
+      expect(res.status, route).toBe(400)
+      expect(res.message, route).not.toContain('unknown field')
+      expect(res.message, route).toContain('WORKSPACE_ROOTS')
+    }
+  })
+
+  it("a wrong method on a known path is a 405 with Allow, in the route family's shape; unknown paths stay 404", async () => {
+    const wrong = async (method: string, route: string) => {
+      const res = await fetch(gw.url + route, { method, headers: { authorization: `Bearer ${token}` } })
+      return { status: res.status, allow: res.headers.get('allow'), body: (await res.json()) as unknown }
+    }
+    expect(await wrong('DELETE', '/v1/runs')).toEqual({
+      status: 405,
+      allow: 'GET, HEAD, POST',
+      body: {
+        error: {
+          code: 'method_not_allowed',
+          message:
+            'DELETE is not a method of /v1/runs: it takes GET, HEAD, POST (the routes are listed at /docs)',
+        },
+      },
+    })
+    expect(await wrong('POST', '/v1/runs/run_none')).toMatchObject({ status: 405, allow: 'GET, HEAD' })
+    expect(await wrong('GET', '/v1/sessions/ses_none/turns')).toMatchObject({ status: 405, allow: 'POST' })
+    // seed 003 (FastAPI) answers as FastAPI does; seed 001 in its {error, code} shape
+    expect(await wrong('GET', '/api/thread/start')).toEqual({
+      status: 405,
+      allow: 'POST',
+      body: { detail: 'Method Not Allowed' },
+    })
+    expect(await wrong('PUT', '/clis')).toMatchObject({
+      status: 405,
+      allow: 'GET, HEAD',
+      body: { code: 'method_not_allowed' },
+    })
+    // an unknown path under any method is still a 404; a GET route's own 404 is not turned into a 405
+    expect(await wrong('DELETE', '/v1/nothing-here')).toMatchObject({ status: 404 })
+    expect(await wrong('GET', '/docs/no-such-page')).toMatchObject({ status: 404 })
+    // HEAD and OPTIONS answer as before, and without a token a wrong method is a 401 like any unknown path
+    expect(
+      (
+        await fetch(`${gw.url}/v1/runs/run_none/cancel`, {
+          method: 'HEAD',
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).status,
+    ).toBe(404)
+    expect(
+      (await fetch(`${gw.url}/v1/runs`, { method: 'OPTIONS', headers: { authorization: `Bearer ${token}` } }))
+        .status,
+    ).toBe(404)
+    const anonymous = await fetch(`${gw.url}/v1/runs`, { method: 'DELETE' })
+    expect(anonymous.status).toBe(401)
+    expect(anonymous.headers.get('allow')).toBeNull()
   })
 
   it('a cwd outside the workspace names the roots and the setting that adds one', async () => {

@@ -324,9 +324,11 @@ describe('request errors', () => {
     })
   })
 
-  it('a wrong method on a known path -> 404', async () => {
+  it('a wrong method on a known path -> 405 with Allow', async () => {
     const { app } = await makeApp()
-    expect((await app.inject({ method: 'DELETE', url: '/clis' })).statusCode).toBe(404)
+    const res = await app.inject({ method: 'DELETE', url: '/clis' })
+    expect(res.statusCode).toBe(405)
+    expect(res.headers.allow).toBe('GET, HEAD')
   })
 
   it('POST /run with a cwd that is a file -> 400 invalid_cwd, not a hung stream', async () => {

@@ -63,8 +63,10 @@ describe('OpenAPI document completeness', () => {
     const examples = Object.values<Json>(doc.components.responses).flatMap((r) =>
       Object.keys(r.content['application/json'].examples),
     )
-    // headers_too_large (and request_timeout for a head) answer a connection whose request never made it to a route
+    // headers_too_large (and request_timeout for a head) answer a connection whose request never made it to a route;
+    // method_not_allowed a method no operation of the path has
     const noRoute = [
+      'method_not_allowed',
       'forbidden',
       'unsupported_media_type',
       'internal',

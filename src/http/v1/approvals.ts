@@ -8,6 +8,7 @@ import { sendSnapshots } from '../snapshot-stream.js'
 import { scopeOf } from '../tenant-scope.js'
 import { getRoute, v1Config } from './route-kit.js'
 import { errorResponses, idParams } from './schemas.js'
+import { strictBody } from './strict-body.js'
 
 const config = v1Config
 /** The inbox stream re-reads the store this often too: approvals raised on other nodes are seen within it. */
@@ -68,7 +69,7 @@ export function v1ApprovalRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           summary: 'Answer an approval',
           description: '400 when the request did not offer this decision, 409 when it was already answered.',
           params: idParams,
-          body: z.object({ decision: approvalDecision }),
+          body: strictBody({ decision: approvalDecision }),
           response: { 200: approval, ...errorResponses },
         },
       },

@@ -1,12 +1,26 @@
 import { z } from 'zod'
 import { AppError, v1ErrorBody } from '../../protocol/errors.js'
+import { limits } from '../../protocol/limits.js'
 import { run, runRequestFields } from '../../protocol/runs.js'
 import { session } from '../../protocol/sessions.js'
+import { webhookSpec } from '../../protocol/webhooks.js'
+import { strictBody } from './strict-body.js'
 
 /** Request and response shapes of the /v1 API (the OpenAPI document is generated from these). */
 export const v1Error = v1ErrorBody
 
-export const createRunBody = runRequestFields.extend({
+/** `limits` and `webhook` as a request body takes them: unknown fields refused. */
+export const strictRequestLimits = strictBody(limits.shape)
+export const strictRequestWebhook = strictBody(webhookSpec.shape)
+
+const requestFields = runRequestFields.shape
+
+/** POST /v1/runs: the run's request (unknown fields refused, nested objects' included) plus two of the call's own. */
+export const createRunBody = strictBody({
+  ...requestFields,
+  command: strictBody(requestFields.command.unwrap().shape).optional(),
+  webhook: strictRequestWebhook.optional(),
+  limits: strictRequestLimits.optional(),
   /** Agent id from GET /v1/agents (default AI_PROVIDER). */
   agent: z.string().optional(),
   /** When streaming: cancel the run if this client disconnects (default false: the run goes on). */

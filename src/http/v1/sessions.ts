@@ -2,20 +2,26 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
 import { externalIdFree } from '../../core/external-ids.js'
-import { limits } from '../../protocol/limits.js'
 import { approvalPolicy, sandboxMode } from '../../protocol/policies.js'
 import { externalId, session, turn, turnInput } from '../../protocol/sessions.js'
-import { webhookSpec } from '../../protocol/webhooks.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
 import { bindLog } from '../request-log.js'
 import { scopeOf } from '../tenant-scope.js'
 import { actionRoute, eventsRoute, getRoute, listRoute, v1Config } from './route-kit.js'
-import { booleanQuery, errorResponses, idParams, sessionList } from './schemas.js'
+import {
+  booleanQuery,
+  errorResponses,
+  idParams,
+  sessionList,
+  strictRequestLimits,
+  strictRequestWebhook,
+} from './schemas.js'
+import { strictBody } from './strict-body.js'
 
 const config = v1Config
 const tags = ['sessions']
 
-const createSessionBody = z.object({
+const createSessionBody = strictBody({
   /** An agent with sessions (GET /v1/agents: capabilities.sessions), default AI_PROVIDER. */
   agent: z.string().optional(),
   cwd: z.string().optional(),
@@ -24,9 +30,9 @@ const createSessionBody = z.object({
   /** When the agent must ask before acting: `untrusted` asks for every command not known safe. */
   approvalPolicy: approvalPolicy.optional(),
   /** Where to POST this session's approval, turn and idle events. */
-  webhook: webhookSpec.optional(),
+  webhook: strictRequestWebhook.optional(),
   /** Budget: over it, the next turn waits for an approval to go on (BUDGET_* settings are defaults and ceilings). */
-  limits: limits.optional(),
+  limits: strictRequestLimits.optional(),
   /** `container`: the agent runs in a container for the session's whole life (CONTAINER_IMAGE). */
   isolation: z.enum(['process', 'container']).optional(),
   /** With `isolation: "container"`: an image from CONTAINER_IMAGES (default CONTAINER_IMAGE). */
@@ -38,9 +44,9 @@ const createSessionBody = z.object({
     .optional(),
 })
 
-const turnBody = z.object({
+const turnBody = strictBody({
   /** A prompt, or input items. */
-  input: z.union([z.string().min(1), turnInput], {
+  input: z.union([z.string().min(1), z.array(strictBody(turnInput.element.shape)).min(1)], {
     error: 'expected a non-empty string, or [{"type":"text","text":"..."}]',
   }),
   /** While a turn runs: queue this one (default), steer the running turn with it, or refuse (409). */
