@@ -512,7 +512,7 @@ describe('POST /agent/stream (h2c)', () => {
     await b.ended
   })
 
-  it('decode errors end only their own stream; 404 elsewhere', async () => {
+  it('decode errors end only their own stream; 405 for another method, 404 elsewhere', async () => {
     // the survivor's answer is held until every other stream has failed: its turn certainly runs meanwhile
     const answer = held({ kind: 'text', text: 'survivor' })
     shared.mock.script(answer.step)
@@ -542,7 +542,8 @@ describe('POST /agent/stream (h2c)', () => {
     expect(survivor.texts()).toEqual(['survivor'])
     survivor.end()
     await survivor.ended
-    expect((await h2request(shared.h2, 'GET', '/agent/stream')).status).toBe(404)
+    const get = await h2request(shared.h2, 'GET', '/agent/stream')
+    expect([get.status, get.headers.allow]).toEqual([405, 'POST'])
     expect((await h2request(shared.h2, 'POST', '/agent/other', {})).status).toBe(404)
   })
 })
