@@ -190,17 +190,23 @@ function buildMetrics(sources: MetricsSources): PromMetrics {
         for (const { agent, counts } of sources.warmPools()) this.inc({ agent }, count(counts))
       },
     })
-  // Fencing across nodes (PostgreSQL): the notices count; the metrics show their totals at the scrape.
-  const fencingCounter = (name: string, help: string, count: (f: FencingNotices) => number) =>
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.reset()
-        if (sources.fencing) this.inc(count(sources.fencing))
-      },
-    })
+  // What the notices count (fencing across nodes on PostgreSQL, the approvals the gateway answers itself): the
+  // metrics show their totals at the scrape.
+  const noticeCounter =
+    <N>(notices: () => N | undefined) =>
+    (name: string, help: string, count: (n: N) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset()
+          const n = notices()
+          if (n) this.inc(count(n))
+        },
+      })
+  const fencingCounter = noticeCounter<FencingNotices>(() => sources.fencing)
+  const approvalCounter = noticeCounter<ApprovalNotices>(() => sources.approvalNotices)
   fencingCounter(
     'agent_gateway_nodes_lost_total',
     'Nodes this node found silent past NODE_TIMEOUT_SECONDS and took for lost (their runs and sessions taken over).',
@@ -221,17 +227,6 @@ function buildMetrics(sources: MetricsSources): PromMetrics {
     'Runs whose agent this node stopped at their first event refused: another node took them over while this one was taken for dead.',
     (f) => f.runsLetGo,
   )
-  // Approvals the gateway answers itself: the notices count; the metrics show their totals at the scrape.
-  const approvalCounter = (name: string, help: string, count: (n: ApprovalNotices) => number) =>
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.reset()
-        if (sources.approvalNotices) this.inc(count(sources.approvalNotices))
-      },
-    })
   approvalCounter(
     'agent_gateway_approval_resolve_failures_total',
     "Attempts to record an answer of the gateway's own (timeout, turn ended) that the store failed (each is tried again a few times).",
