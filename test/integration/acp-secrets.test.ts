@@ -68,11 +68,24 @@ const commandOutput = (events: StoredEvent[]) =>
  */
 function expectNoSecret(mock: MockLlm, events: StoredEvent[], model: boolean) {
   const output = commandOutput(events)
-  expect(output, JSON.stringify(events)).toContain('printed-env')
+  const bodies = JSON.stringify(mock.requests.map((r) => r.body))
+  // codex-acp 0.16 drops the end and the later output of a command whose end codex's watcher reported after
+  // codex-acp answered the prompt (docs/ARCHITECTURE.md, ACP tool calls; seen once in CI under load): its item
+  // then ends `failed` with no exit code and what codex sent the model is the proof that `env` ran
+  const endDropped = events.some(
+    (e) =>
+      e.type === 'item.completed' &&
+      e.item.type === 'command_execution' &&
+      e.item.command === printEnv &&
+      e.item.status === 'failed' &&
+      e.item.exitCode === null,
+  )
+  expect(model && endDropped ? `${output}\n${bodies}` : output, JSON.stringify(events)).toContain(
+    'printed-env',
+  )
   // `env` ran and its output was read. codex's unified exec may miss a command's first output (its stream
   // subscribes to the process's output after the process started): then neither codex-acp's chunks nor its
   // aggregated_output hold it (the gateway's item then holds `printed-env` alone); what codex sent the model does
-  const bodies = JSON.stringify(mock.requests.map((r) => r.body))
   if (model) expect(`${output}\n${bodies}`).toMatch(/PATH=\//)
   else expect(output).toMatch(/^PATH=/m)
   for (const value of secretValues) expect(output).not.toContain(value)
