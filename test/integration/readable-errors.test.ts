@@ -181,7 +181,7 @@ describe("a newcomer's first mistakes", () => {
     expect(input).toMatchObject({ status: 400, code: 'invalid_request' })
     expect(input.message).toBe(
       'invalid request: body.input: required (expected a non-empty string, or [{"type":"text","text":"..."}]); ' +
-        "body: unknown field 'prompt'; the fields are: input, onBusy",
+        "body: unknown field 'prompt' (did you mean 'input'?); the fields are: input, onBusy",
     )
     const decision = await send('POST', '/v1/approvals/apr_none', { body: '{}' })
     expect(decision).toMatchObject({ status: 400, code: 'invalid_request' })
@@ -196,6 +196,8 @@ describe("a newcomer's first mistakes", () => {
   it('an unknown field in a /v1 body is refused by name, with the field it probably meant', async () => {
     const cases: [string, string, string][] = [
       ['/v1/runs', '{"promt":"hi"}', "body: unknown field 'promt' (did you mean 'prompt'?)"],
+      // a session turn's field for it, sent to a run (and the other way round, above)
+      ['/v1/runs', '{"input":"hi"}', "body: unknown field 'input' (did you mean 'prompt'?)"],
       [
         '/v1/runs',
         '{"prompt":"hi","sandbx":"read-only"}',

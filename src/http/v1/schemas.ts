@@ -16,16 +16,19 @@ export const strictRequestWebhook = strictBody(webhookSpec.shape)
 const requestFields = runRequestFields.shape
 
 /** POST /v1/runs: the run's request (unknown fields refused, nested objects' included) plus two of the call's own. */
-export const createRunBody = strictBody({
-  ...requestFields,
-  command: strictBody(requestFields.command.unwrap().shape).optional(),
-  webhook: strictRequestWebhook.optional(),
-  limits: strictRequestLimits.optional(),
-  /** Agent id from GET /v1/agents (default AI_PROVIDER). */
-  agent: z.string().optional(),
-  /** When streaming: cancel the run if this client disconnects (default false: the run goes on). */
-  cancelOnDisconnect: z.boolean().default(false),
-})
+export const createRunBody = strictBody(
+  {
+    ...requestFields,
+    command: strictBody(requestFields.command.unwrap().shape).optional(),
+    webhook: strictRequestWebhook.optional(),
+    limits: strictRequestLimits.optional(),
+    /** Agent id from GET /v1/agents (default AI_PROVIDER). */
+    agent: z.string().optional(),
+    /** When streaming: cancel the run if this client disconnects (default false: the run goes on). */
+    cancelOnDisconnect: z.boolean().default(false),
+  },
+  { input: 'prompt' },
+)
 
 export const idParams = z.object({ id: z.string().min(1) })
 

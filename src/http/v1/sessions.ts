@@ -44,14 +44,17 @@ const createSessionBody = strictBody({
     .optional(),
 })
 
-const turnBody = strictBody({
-  /** A prompt, or input items. */
-  input: z.union([z.string().min(1), z.array(strictBody(turnInput.element.shape)).min(1)], {
-    error: 'expected a non-empty string, or [{"type":"text","text":"..."}]',
-  }),
-  /** While a turn runs: queue this one (default), steer the running turn with it, or refuse (409). */
-  onBusy: z.enum(['queue', 'steer', 'reject']).default('queue'),
-})
+const turnBody = strictBody(
+  {
+    /** A prompt, or input items. */
+    input: z.union([z.string().min(1), z.array(strictBody(turnInput.element.shape)).min(1)], {
+      error: 'expected a non-empty string, or [{"type":"text","text":"..."}]',
+    }),
+    /** While a turn runs: queue this one (default), steer the running turn with it, or refuse (409). */
+    onBusy: z.enum(['queue', 'steer', 'reject']).default('queue'),
+  },
+  { prompt: 'input' },
+)
 
 const sessionWithTurns = session.extend({ turns: z.array(turn) })
 

@@ -7,16 +7,25 @@ import { nearestWord } from '../../util/nearest-word.js'
  * `unknown field 'sandbx' (did you mean 'sandbox'?)`. Only for the gateway's own /v1 bodies: the seed routes
  * accept what their originals accepted, extra fields included.
  */
-export function strictBody<Shape extends z.ZodRawShape>(shape: Shape) {
+export function strictBody<Shape extends z.ZodRawShape>(
+  shape: Shape,
+  /** A field another body of the API has, named here by this body's field for it (a turn's `prompt` is `input`). */
+  meantBy: Record<string, keyof Shape & string> = {},
+) {
   const known = Object.keys(shape)
   return z.strictObject(shape, {
-    error: (issue) => (issue.code === 'unrecognized_keys' ? unknownFields(issue.keys, known) : undefined),
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? unknownFields(issue.keys, known, meantBy) : undefined,
   })
 }
 
-function unknownFields(keys: readonly string[], known: readonly string[]): string {
+function unknownFields(
+  keys: readonly string[],
+  known: readonly string[],
+  meantBy: Record<string, string>,
+): string {
   const named = keys.map((key) => {
-    const meant = nearestWord(key, known)
+    const meant = Object.hasOwn(meantBy, key) ? meantBy[key] : nearestWord(key, known)
     return meant ? `'${key}' (did you mean '${meant}'?)` : `'${key}'`
   })
   return `unknown field${keys.length > 1 ? 's' : ''} ${named.join(', ')}; the fields are: ${known.join(', ')}`
