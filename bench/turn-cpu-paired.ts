@@ -33,6 +33,7 @@ import { codeRan, gatewayLoader, thisCheckout } from './gateway-modules.js'
 import { loadLine, printMachine } from './machine.js'
 import { BenchError, benchArgs, envOption, intOption } from './options.js'
 import { markdownTable, median, medianCi } from './stats.js'
+import { turnClientThread } from './turn-client-thread.js'
 
 const replayAppServer = path.join(import.meta.dirname, 'replay-app-server', 'app-server.mjs')
 const answer = 'ok'
@@ -67,23 +68,7 @@ function mainThreadMs(): number {
   return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6
 }
 
-const clientThread = `
-const { parentPort } = require('node:worker_threads')
-parentPort.on('message', async ({ url, sessionId }) => {
-  try {
-    const res = await fetch(url + '/v1/sessions/' + sessionId + '/turns?wait=true', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ input: 'Say ok.' }),
-    })
-    const turn = await res.json()
-    const ok = res.status === 200 && turn.status === 'completed' && turn.finalResponse === ${JSON.stringify(answer)}
-    parentPort.postMessage(ok ? { ok } : { error: 'HTTP ' + res.status + ': ' + JSON.stringify(turn) })
-  } catch (err) {
-    parentPort.postMessage({ error: String(err) })
-  }
-})
-`
+const clientThread = turnClientThread(answer)
 
 interface Gateway {
   name: 'this' | 'base'
@@ -113,6 +98,11 @@ async function startGateway(
   const session = (await created.json()) as { id: string }
   if (created.status !== 201) throw new BenchError(`${name}: POST /v1/sessions: ${JSON.stringify(session)}`)
   const worker = new Worker(clientThread, { eval: true })
+  // its first message is its thread id, not needed here
+  await new Promise((resolve, reject) => {
+    worker.once('message', resolve)
+    worker.once('error', reject)
+  })
   const turn = () =>
     new Promise<void>((resolve, reject) => {
       worker.once('message', (m: { ok?: boolean; error?: string }) =>

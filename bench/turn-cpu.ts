@@ -50,6 +50,7 @@ import { BenchError, benchArgs, envOption, intOption } from './options.js'
 import { minorFaults } from './page-faults.js'
 import { markdownTable, median } from './stats.js'
 import { countStoreCalls } from './store-calls.js'
+import { turnClientThread } from './turn-client-thread.js'
 
 const replayAppServer = path.join(import.meta.dirname, 'replay-app-server', 'app-server.mjs')
 /** The recorded turn's answer. */
@@ -93,29 +94,7 @@ function options() {
   }
 }
 
-/**
- * The HTTP client, on a thread of its own: one warm turn through the gateway per message, checked. Its first
- * message is its thread id (for its CPU time in /proc).
- */
-const clientThread = `
-const { parentPort } = require('node:worker_threads')
-const { readlinkSync } = require('node:fs')
-parentPort.postMessage({ tid: Number(readlinkSync('/proc/thread-self').split('/').pop()) })
-parentPort.on('message', async ({ url, sessionId }) => {
-  try {
-    const res = await fetch(url + '/v1/sessions/' + sessionId + '/turns?wait=true', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ input: 'Say ok.' }),
-    })
-    const turn = await res.json()
-    const ok = res.status === 200 && turn.status === 'completed' && turn.finalResponse === ${JSON.stringify(answer)}
-    parentPort.postMessage(ok ? { ok } : { error: 'HTTP ' + res.status + ': ' + JSON.stringify(turn) })
-  } catch (err) {
-    parentPort.postMessage({ error: String(err) })
-  }
-})
-`
+const clientThread = turnClientThread(answer)
 
 /** Each thread of this process's CPU ms so far (user + system, in 10 ms ticks): the main thread as "main", the
  * others by name (V8's and libuv's threads are all "node"; names ending in a number grouped as #). */
