@@ -4,6 +4,7 @@ import type { Config } from '../config/load.js'
 import { AppError, orNotFound } from '../protocol/errors.js'
 import type { Session } from '../protocol/sessions.js'
 import { firstClaim, type Store } from '../store/store.js'
+import { checkApprovalPolicy } from './approval-policy.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 import type { LiveSessions } from './live-sessions.js'
@@ -35,6 +36,7 @@ export async function createSession(
   fields: CreateSession,
 ): Promise<Session> {
   const driver = sessionDriverOf(ctx.registry, agentId)
+  checkApprovalPolicy(driver, fields.approvalPolicy, ctx.registry)
   const id = newId('ses')
   const req = newSessionRequest(ctx.config, fields, id)
   const limits = effectiveLimits(fields.limits, ctx.config)
