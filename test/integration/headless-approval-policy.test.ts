@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Approval, Session } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { AgentStreamClient, streamSession } from '../support/agent-stream-client.js'
 import {
   mockAgentSettings,
   postJson,
@@ -11,6 +12,7 @@ import {
   startGateway,
   type TestGateway,
 } from '../support/gateway.js'
+import { h2connect } from '../support/h2-client.js'
 
 /**
  * claude, gemini and copilot run headless (`-p`): nobody can answer them, so they have no approvals. A session
@@ -102,5 +104,72 @@ describe('approvalPolicy on agents without approvals', { timeout: 120_000 }, () 
     const res = await create({ agent, sandbox: 'read-only' })
     expect(res.status, JSON.stringify(res.body)).toBe(201)
     expect(res.body.approvalPolicy).toBeNull()
+  })
+
+  describe('/agent/stream (seed 004)', () => {
+    const clientId = (name: string) => `headless-${name}-${process.pid}`
+    const stream = () => {
+      const h2 = h2connect(gw.url)
+      return { c: new AgentStreamClient(h2, 'ndjson'), close: () => h2.close() }
+    }
+
+    it('a claude session without approvalPolicy is full-auto (stored as never) and runs; a later suggest is refused', async () => {
+      mock.script({ kind: 'text', text: 'headless hello' })
+      const { c, close } = stream()
+      try {
+        const sessionId = clientId('default')
+        await c.send({
+          type: 'user_message',
+          sessionId,
+          content: 'say hello',
+          configOverrides: { agent: 'claude' },
+        })
+        await c.status_('Agent run completed.')
+        expect(c.texts()).toEqual(['headless hello'])
+        expect(await streamSession(gw.url, sessionId)).toMatchObject({
+          agent: 'claude',
+          approvalPolicy: 'never',
+        })
+        // switching to a policy that asks, later, is refused too: the message does not run
+        const from = c.frames.length
+        await c.send({
+          type: 'user_message',
+          sessionId,
+          content: 'again',
+          configOverrides: { approvalPolicy: 'suggest' },
+        })
+        const error = await c.next((f) => f.type === 'error', from)
+        expect(error).toMatchObject({ code: 'FRAME_PROCESSING_ERROR' })
+        expect(error.message).toContain('"full-auto"')
+        expect((await streamSession(gw.url, sessionId)).turnCount).toBe(1)
+        c.end()
+        await c.ended
+      } finally {
+        close()
+      }
+    })
+
+    it('suggest or auto-edit for claude is refused (AGENT_INIT_FAILED naming full-auto), no session made', async () => {
+      for (const approvalPolicy of ['suggest', 'auto-edit']) {
+        const { c, close } = stream()
+        try {
+          const sessionId = clientId(approvalPolicy)
+          await c.send({
+            type: 'user_message',
+            sessionId,
+            content: 'say hello',
+            configOverrides: { agent: 'claude', approvalPolicy },
+          })
+          const error = await c.next((f) => f.type === 'error')
+          expect(error).toMatchObject({ code: 'AGENT_INIT_FAILED' })
+          for (const words of ['agent claude', `"${approvalPolicy}"`, '"full-auto"'])
+            expect(error.message).toContain(words)
+          await c.ended
+          await expect(streamSession(gw.url, sessionId)).rejects.toThrow(/no gateway session/)
+        } finally {
+          close()
+        }
+      }
+    })
   })
 })

@@ -11,6 +11,26 @@ const policySettings = {
   'full-auto': { sandbox: 'workspace-write', approvalPolicy: 'never' },
 } as const
 
+/**
+ * The policy a stream keeps on a session of `agent`: the one chosen, else `suggest`. An agent without approvals
+ * (claude, gemini, copilot: nobody can answer them) honours `full-auto` alone, its default: a policy that
+ * promises asking is refused rather than ignored.
+ */
+export function streamPolicyOn(
+  scope: TenantScope,
+  agent: string,
+  chosen: StreamApprovalPolicy | undefined,
+): StreamApprovalPolicy {
+  if (scope.registry.find(agent)?.capabilities.approvals !== false) return chosen ?? 'suggest'
+  if (!chosen || chosen === 'full-auto') return 'full-auto'
+  throw new AppError(
+    'invalid_request',
+    `agent ${agent} cannot ask for approvals: what its sandbox does not allow is refused, never asked. ` +
+      `approvalPolicy "${chosen}" would not be honoured: send "full-auto" or leave approvalPolicy out, or choose ` +
+      'an agent with approvals (GET /v1/agents: capabilities.approvals)',
+  )
+}
+
 /** Session creation is serialised per tenant and client session id, so two streams naming a new id get one session. */
 const creating = new Map<string, Promise<Session>>()
 
@@ -19,13 +39,12 @@ const attachedStreams = new Map<string, number>()
 
 /**
  * The session a stream's first `user_message` names by its client `sessionId` (in the caller's tenant scope),
- * created with that message's settings when it is new.
+ * created with that message's settings when it is new (its policy: streamPolicyOn).
  */
 export async function findOrCreateSession(
   ctx: GatewayContext,
   scope: TenantScope,
   f: UserMessageFrame,
-  policy: StreamApprovalPolicy,
 ): Promise<Session> {
   const externalId = f.sessionId!
   const existing = await scope.sessions.byExternalId(externalId)
@@ -37,10 +56,11 @@ export async function findOrCreateSession(
   let pending = creating.get(key)
   if (!pending) {
     const o = f.configOverrides ?? {}
+    const agent = o.agent ?? 'codex'
     pending = scope.sessions
-      .create(o.agent ?? 'codex', {
+      .create(agent, {
         externalId,
-        ...policySettings[policy],
+        ...policySettings[streamPolicyOn(scope, agent, o.approvalPolicy)],
         ...(o.model ? { model: o.model } : {}),
         ...(o.cwd ? { cwd: o.cwd } : {}),
       })

@@ -6,7 +6,7 @@ import type { Session } from '../../protocol/sessions.js'
 import type { Principal } from '../auth.js'
 import type { EventSink } from '../event-sink.js'
 import { commandIdOf, StreamApprovals } from './agent-stream-approvals.js'
-import { attachStream, detachStream, findOrCreateSession } from './agent-stream-attach.js'
+import { attachStream, detachStream, findOrCreateSession, streamPolicyOn } from './agent-stream-attach.js'
 import { eventFrames } from './agent-stream-event-frames.js'
 import {
   type ApproveFrame,
@@ -164,11 +164,12 @@ export class AgentStreamConnection {
   }
 
   private async userMessage(f: UserMessageFrame): Promise<Next> {
-    if (f.configOverrides?.approvalPolicy) this.policy = f.configOverrides.approvalPolicy
+    const chosen = f.configOverrides?.approvalPolicy
     if (!this.session) {
       if (!f.sessionId) return this.fail(streamErrors.sessionIdRequired, 'end')
       try {
-        this.session = await findOrCreateSession(this.ctx, this.scope, f, this.policy)
+        this.session = await findOrCreateSession(this.ctx, this.scope, f)
+        this.policy = streamPolicyOn(this.scope, this.session.agent, chosen)
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err)
         return this.fail({ code: 'AGENT_INIT_FAILED', message }, 'end')
@@ -179,7 +180,7 @@ export class AgentStreamConnection {
       void this.follow(this.session)
     } else if (f.sessionId !== undefined && f.sessionId !== this.clientSessionId) {
       return this.fail({ code: 'SESSION_ID_MISMATCH', message: 'Session ID mismatch in user_message frame.' })
-    }
+    } else if (chosen) this.policy = streamPolicyOn(this.scope, this.session.agent, chosen)
     if (f.imagePaths?.length)
       throw new AppError('invalid_request', 'imagePaths are not supported on this gateway yet')
     if (f.content.trim() === '') throw new AppError('invalid_request', 'content must not be empty')
