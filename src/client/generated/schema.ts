@@ -838,7 +838,10 @@ export interface components {
         };
         CreateSessionRequest: {
             agent?: string;
-            /** @enum {string} */
+            /**
+             * @description When the agent asks before acting (an approval: GET /v1/approvals). `untrusted` asks for every command not known safe; `never` never asks (what the sandbox does not allow is refused). An agent without approvals (GET /v1/agents: capabilities.approvals false: claude, gemini, copilot) takes `never` or no approvalPolicy; another value is a 400 naming the agents with approvals.
+             * @enum {string}
+             */
             approvalPolicy?: "untrusted" | "on-request" | "on-failure" | "never";
             cwd?: string;
             /** @description An id of the client's choosing (1-200 characters, no control characters), unique across the server: seed 004's `sessionId` on /agent/stream and /agent/ws continues this session. 409 when another session has it. */

@@ -28,7 +28,11 @@ const createSessionBody = strictBody({
   model: z.string().optional(),
   sandbox: sandboxMode.optional(),
   /** When the agent must ask before acting: `untrusted` asks for every command not known safe. */
-  approvalPolicy: approvalPolicy.optional(),
+  approvalPolicy: approvalPolicy
+    .describe(
+      'When the agent asks before acting (an approval: GET /v1/approvals). `untrusted` asks for every command not known safe; `never` never asks (what the sandbox does not allow is refused). An agent without approvals (GET /v1/agents: capabilities.approvals false: claude, gemini, copilot) takes `never` or no approvalPolicy; another value is a 400 naming the agents with approvals.',
+    )
+    .optional(),
   /** Where to POST this session's approval, turn and idle events. */
   webhook: strictRequestWebhook.optional(),
   /** Budget: over it, the next turn waits for an approval to go on (BUDGET_* settings are defaults and ceilings). */
