@@ -13,18 +13,21 @@ import {
   seriousA11yViolations,
 } from '../support/browser.js'
 import { startCuttingProxy } from '../support/cutting-proxy.js'
-import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { mockAgentSettings, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 
 /** Waits for what the page shows (the page updates from events; nothing here sleeps). */
 const poll = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 30_000, interval: 100 })
 
 /** The console built, a mock model, a gateway with `settings` and Chromium for a describe block; all closed after it. */
-function consoleFixture(settings: Record<string, string>) {
+function consoleFixture(settings: Record<string, string> | ((mock: MockLlm) => Record<string, string>)) {
   const shared = {} as { mock: MockLlm; gw: TestGateway; browser: Browser }
   beforeAll(async () => {
     ensureConsoleBuilt()
     shared.mock = await startMockLlm()
-    shared.gw = await startGateway(shared.mock, settings)
+    shared.gw = await startGateway(
+      shared.mock,
+      typeof settings === 'function' ? settings(shared.mock) : settings,
+    )
     shared.browser = await launchChromium()
   }, 60_000)
   afterAll(async () => {
@@ -457,6 +460,47 @@ describe('web console', { timeout: 120_000 }, () => {
       await new Promise((r) => setTimeout(r, 100))
     }
   }
+})
+
+/** The real claude (Claude Code, headless: no approvals) next to codex, both against the mock model. */
+describe('web console with an agent without approvals', { timeout: 120_000 }, () => {
+  const shared = consoleFixture((mock) => ({
+    AGENTS: 'codex,claude',
+    ...mockAgentSettings(mock, { anthropic: 'anthropic-test-key', gemini: 'unused', copilot: 'unused' }),
+  }))
+
+  it('a claude session is started without an approval policy, and the form says why; codex keeps the choice', async () => {
+    shared.mock.on('hello claude', { kind: 'text', text: 'claude answers' })
+    const context = await shared.browser.newContext({ viewport: { width: 1100, height: 900 } })
+    try {
+      const page = await context.newPage()
+      await page.goto(`${shared.gw.url}/#/sessions`)
+      await page.locator('#s-agent option', { hasText: 'claude' }).waitFor({ state: 'attached' })
+      await page.getByLabel('Approval policy').selectOption('untrusted')
+      await page.getByLabel('Agent').selectOption('claude')
+      expect(await page.getByLabel('Approval policy').inputValue()).toBe('none: never asks')
+      const why = await page.getByTestId('no-approvals').textContent()
+      expect(why).toContain('claude cannot ask for approvals')
+      expect(why).toContain('For approvals choose codex')
+      expect(await seriousA11yViolations(page)).toEqual([])
+      await page.getByRole('button', { name: 'Start session' }).click()
+      await page.waitForURL(/#\/sessions\/ses_/)
+      const id = decodeURIComponent(page.url().split('/').at(-1)!)
+      const session = (await (await fetch(`${shared.gw.url}/v1/sessions/${id}`)).json()) as Session
+      expect(session).toMatchObject({ agent: 'claude', approvalPolicy: null })
+      await page.getByLabel('Message').fill('hello claude')
+      await page.getByRole('button', { name: 'Send' }).click()
+      await poll(() => page.locator('.turn').nth(0).textContent()).toContain('claude answers')
+
+      await page.goto(`${shared.gw.url}/#/sessions`)
+      await page.locator('#s-agent option', { hasText: 'codex' }).waitFor({ state: 'attached' })
+      await page.getByLabel('Agent').selectOption('codex')
+      await page.getByLabel('Approval policy').selectOption('untrusted')
+      expect(await page.getByTestId('no-approvals').count()).toBe(0)
+    } finally {
+      await context.close()
+    }
+  })
 })
 
 describe('web console with API_TOKENS', { timeout: 120_000 }, () => {

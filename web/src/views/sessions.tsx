@@ -28,6 +28,10 @@ export function SessionsView() {
       .catch((err) => setProblem(errorText(err)))
   }, [])
   const withSessions = agents.value?.agents.filter((a) => a.capabilities.sessions) ?? []
+  const chosen = withSessions.find((a) => a.id === (agent || agents.value?.default))
+  // An agent without approvals honours no policy that asks (the server refuses one): none is sent.
+  const asks = chosen?.capabilities.approvals ?? true
+  const withApprovals = withSessions.filter((a) => a.capabilities.approvals).map((a) => a.id)
   const create = async (e: Event) => {
     e.preventDefault()
     try {
@@ -35,7 +39,7 @@ export function SessionsView() {
         client.api.POST('/v1/sessions', {
           body: {
             sandbox,
-            approvalPolicy: policy,
+            ...(asks ? { approvalPolicy: policy } : {}),
             ...(agent ? { agent } : {}),
             ...(cwd ? { cwd } : {}),
             ...(model ? { model } : {}),
@@ -76,14 +80,27 @@ export function SessionsView() {
             choices={sandboxes}
             onChange={setSandbox}
           />
-          <ChoiceField
-            id="s-policy"
-            label="Approval policy"
-            value={policy}
-            choices={policies}
-            onChange={setPolicy}
-          />
+          {asks ? (
+            <ChoiceField
+              id="s-policy"
+              label="Approval policy"
+              value={policy}
+              choices={policies}
+              onChange={setPolicy}
+            />
+          ) : (
+            <div>
+              <label for="s-policy">Approval policy</label>
+              <input id="s-policy" value="none: never asks" readOnly aria-describedby="s-policy-why" />
+            </div>
+          )}
         </div>
+        {chosen && !asks && (
+          <p class="hint" id="s-policy-why" data-testid="no-approvals">
+            {chosen.id} cannot ask for approvals: what its sandbox does not allow is refused, never asked.
+            {withApprovals.length > 0 && ` For approvals choose ${withApprovals.join(' or ')}.`}
+          </p>
+        )}
         <div class="actions">
           <button type="submit">Start session</button>
         </div>
