@@ -13,8 +13,9 @@ import type { SandboxMode } from '../../protocol/policies.js'
  * |                    | (+ IS_SANDBOX=1 in the env as root)   | IS_SANDBOX=1, which the driver sets                            |
  *
  * Approvals: in `-p` mode nobody can answer a permission prompt, so whatever would prompt is denied (it shows as
- * a failed tool result and in the result's `permission_denials`). The session's approvalPolicy is therefore not
- * used: remote approvals of Claude Code come through the ACP driver (claude-agent-acp), not this one.
+ * a failed tool result and in the result's `permission_denials`): that is approvalPolicy `never`, the only one a
+ * session of this driver takes (core/approval-policy.ts refuses the others). Remote approvals of Claude Code
+ * come through the ACP driver (claude-agent-acp), not this one.
  */
 export function permissionArgs(sandbox: SandboxMode): string[] {
   switch (sandbox) {

@@ -2,7 +2,8 @@ import type { SandboxMode } from '../../protocol/policies.js'
 
 /**
  * Sandbox modes as copilot permission flags. `copilot -p` cannot ask anyone, so a tool that is not allowed
- * is refused at once: there are no approvals (capabilities.approvals = false; approvalPolicy is ignored).
+ * is refused at once: there are no approvals (capabilities.approvals = false). That is approvalPolicy `never`,
+ * the only one a session of this driver takes (core/approval-policy.ts refuses the others).
  *
  * | sandbox            | flags                                                        | enforced by copilot                         |
  * | ------------------ | ------------------------------------------------------------ | ------------------------------------------- |

@@ -13,8 +13,10 @@ import { shellTool } from './stream-events.js'
  *
  * Not enforceable here: OS-level confinement of shell commands (Gemini CLI's `--sandbox` needs docker,
  * podman or macOS seatbelt, none of which the gateway assumes), network access of commands, and reads
- * outside the workspace by shell commands. Gemini CLI has no approval requests in headless mode, so the
- * gateway's approval policy does not apply (capabilities.approvals = false).
+ * outside the workspace by shell commands. Gemini CLI has no approval requests in headless mode (its policy
+ * engine turns every `ask_user` into `deny` when not interactive; `--approval-mode` only chooses what is allowed
+ * without asking): capabilities.approvals = false, and a session takes approvalPolicy `never` alone
+ * (core/approval-policy.ts refuses the others).
  */
 export function approvalArgs(sandbox: SandboxMode): string[] {
   switch (sandbox) {
