@@ -168,8 +168,9 @@ export class AgentStreamConnection {
     if (!this.session) {
       if (!f.sessionId) return this.fail(streamErrors.sessionIdRequired, 'end')
       try {
-        this.session = await findOrCreateSession(this.ctx, this.scope, f)
-        this.policy = streamPolicyOn(this.scope, this.session.agent, chosen)
+        const session = await findOrCreateSession(this.ctx, this.scope, f)
+        this.policy = streamPolicyOn(this.scope, session.agent, chosen)
+        this.session = session
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err)
         return this.fail({ code: 'AGENT_INIT_FAILED', message }, 'end')
