@@ -488,6 +488,9 @@ describe('web console with an agent without approvals', { timeout: 120_000 }, ()
       const id = decodeURIComponent(page.url().split('/').at(-1)!)
       const session = (await (await fetch(`${shared.gw.url}/v1/sessions/${id}`)).json()) as Session
       expect(session).toMatchObject({ agent: 'claude', approvalPolicy: null })
+      await poll(() => page.getByTestId('session-approvals').textContent()).toBe(
+        'none: this agent cannot ask',
+      )
       await page.getByLabel('Message').fill('hello claude')
       await page.getByRole('button', { name: 'Send' }).click()
       await poll(() => page.locator('.turn').nth(0).textContent()).toContain('claude answers')

@@ -138,7 +138,8 @@ describe('approvalPolicy on agents without approvals', { timeout: 120_000 }, () 
           content: 'again',
           configOverrides: { approvalPolicy: 'suggest' },
         })
-        const error = await c.next((f) => f.type === 'error', from)
+        // (without the refusal the turn would run and complete)
+        const error = await c.next((f) => f.type === 'error' || f.message === 'Agent run completed.', from)
         expect(error).toMatchObject({ code: 'FRAME_PROCESSING_ERROR' })
         expect(error.message).toContain('"full-auto"')
         expect((await streamSession(gw.url, sessionId)).turnCount).toBe(1)

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks'
 import type { Schemas } from '../../../src/client/index.js'
 import type { StoredEvent } from '../../../src/protocol/events.js'
+import { agents, loadAgents } from '../agents.js'
 import { call, client, errorText } from '../api.js'
 import { ApprovalAnswers, ApprovalBody } from '../components/approval-card.js'
 import { EventList } from '../components/events.js'
@@ -22,6 +23,9 @@ export function SessionView({ id }: { id: string }) {
   const [onBusy, setOnBusy] = useState<'queue' | 'steer' | 'reject'>('queue')
   const [problem, setProblem] = useState<string | null>(null)
   const turnEvents = events.filter((e) => e.type.startsWith('turn.') || e.type === 'session.status').length
+  useEffect(() => {
+    loadAgents().catch(() => {})
+  }, [])
   useEffect(() => {
     call(client.api.GET('/v1/sessions/{id}', { params: { path: { id } } }))
       .then((s) => setSession(s as SessionWithTurns))
@@ -72,7 +76,12 @@ export function SessionView({ id }: { id: string }) {
           <dt>Sandbox</dt>
           <dd>{session.sandbox ?? 'default'}</dd>
           <dt>Approvals</dt>
-          <dd>{session.approvalPolicy ?? 'default'}</dd>
+          <dd data-testid="session-approvals">
+            {session.approvalPolicy ??
+              (agents.value?.agents.find((a) => a.id === session.agent)?.capabilities.approvals === false
+                ? 'none: this agent cannot ask'
+                : 'default')}
+          </dd>
           {session.forkedFrom && (
             <>
               <dt>Forked from</dt>
