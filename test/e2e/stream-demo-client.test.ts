@@ -85,6 +85,19 @@ describe('agent-gateway stream (the demo client)', () => {
     expect(c.output()).toContain('[terminate] Stream ended from server side.')
   }, 120_000)
 
+  it('with two prompts piped, EOF waits for the last one (the second interrupts the first, as in seed 004)', async () => {
+    // the first turn may or may not reach the model before the second interrupts it: the same answer either way
+    shared.mock.script({ kind: 'text', text: 'piped answer' }, { kind: 'text', text: 'piped answer' })
+    const c = demoClient({ CODEX_API_URL: shared.gw.url }, [`demo-eof-two-${process.pid}`])
+    c.child.stdin.end('first\nsecond\n')
+    expect(await c.exited).toBe(0)
+    const out = c.output()
+    expect(out).toContain('piped answer')
+    // the last message's turn ended as a completed run, after whatever ended the first
+    expect(out.lastIndexOf('Agent run completed.')).toBeGreaterThan(out.lastIndexOf('Agent processing... '))
+    expect(out).toContain('[terminate] Stream ended from server side.')
+  }, 120_000)
+
   it('with the prompt from stdin, EOF after it still waits for its answer; an approval it cannot ask is denied', async () => {
     shared.mock.script(
       { kind: 'exec_command', cmd: 'echo eof > eof.txt' },
