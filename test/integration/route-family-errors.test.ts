@@ -23,6 +23,8 @@ interface Case {
   allow?: string
   /** The body to send (JSON), else none. */
   body?: unknown
+  /** Sent as text/plain instead of JSON (a 415). */
+  text?: boolean
   anonymous?: boolean
   /** Words the body must contain. */
   says?: string
@@ -53,6 +55,7 @@ const cases: Case[] = [
   { method: 'HEAD', path: '/v1/runs/run_none/cancel', status: 405, shape: 'none', allow: 'POST' },
   { method: 'GET', path: '/v1/runs/run_none', status: 404, shape: 'v1' },
   { method: 'POST', path: '/v1/runs', status: 400, shape: 'v1', body: {} },
+  { method: 'POST', path: '/v1/runs', status: 415, shape: 'v1', body: { prompt: 'x' }, text: true },
   { method: 'DELETE', path: '/v1/runs', status: 401, shape: 'v1', anonymous: true },
   { method: 'GET', path: '/v1/nothing', status: 401, shape: 'v1', anonymous: true },
   { method: 'GET', path: '/docs/anything', status: 404, shape: 'v1', says: 'the routes are listed at /docs' },
@@ -75,6 +78,7 @@ const cases: Case[] = [
   { method: 'GET', path: '/chat', status: 405, shape: 'fastapi', allow: 'POST', says: fastapi405 },
   { method: 'OPTIONS', path: '/chat', status: 405, shape: 'fastapi', allow: 'POST', says: fastapi405 },
   { method: 'POST', path: '/chat', status: 400, shape: 'codex-api-plan', body: {} },
+  { method: 'POST', path: '/chat', status: 415, shape: 'codex-api-plan', body: { prompt: 'x' }, text: true },
   {
     method: 'POST',
     path: '/chat',
@@ -98,6 +102,7 @@ const cases: Case[] = [
     says: fastapi405,
   },
   { method: 'POST', path: '/api/codex/run', status: 400, shape: 'plain', body: {} },
+  { method: 'POST', path: '/api/codex/run', status: 415, shape: 'plain', body: { prompt: 'x' }, text: true },
   // seed 003 (FastAPI): {detail}
   {
     method: 'GET',
@@ -109,6 +114,8 @@ const cases: Case[] = [
   },
   { method: 'HEAD', path: '/api/thread/start', status: 405, shape: 'none', allow: 'POST' },
   { method: 'POST', path: '/api/thread/read', status: 400, shape: 'fastapi', body: {} },
+  { method: 'POST', path: '/api/thread/read', status: 404, shape: 'fastapi', body: { threadId: 'none' } },
+  { method: 'POST', path: '/api/thread/start', status: 415, shape: 'fastapi', body: {}, text: true },
   // seed 004 (no error body of its own over HTTP): /v1's
   { method: 'GET', path: '/agent/stream', status: 405, shape: 'v1', allow: 'POST' },
 ]
@@ -128,7 +135,7 @@ describe('errors on every route family, in its shape', () => {
       method: c.method,
       headers: {
         ...(c.anonymous ? {} : { authorization: `Bearer ${token}` }),
-        ...(c.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(c.body !== undefined ? { 'content-type': c.text ? 'text/plain' : 'application/json' } : {}),
       },
       ...(c.body !== undefined ? { body: JSON.stringify(c.body) } : {}),
     })
