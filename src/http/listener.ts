@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import http2 from 'node:http2'
 import type { Socket } from 'node:net'
-import type { Server as TlsServer, TLSSocket } from 'node:tls'
+import type { TLSSocket, Server as TlsServer } from 'node:tls'
 import type { Config } from '../config/load.js'
 import type { ConnectionGuard } from './connection-guard.js'
 

@@ -46,7 +46,9 @@ describe('sayWhyOnExit', () => {
   })
 
   it('an uncaught error: Node says what, this says where', async () => {
-    const { code, stderr } = await run(`exit.at('final checks')\nsetTimeout(() => { throw new Error('boom') }, 0)`)
+    const { code, stderr } = await run(
+      `exit.at('final checks')\nsetTimeout(() => { throw new Error('boom') }, 0)`,
+    )
     expect(code).toBe(1)
     expect(stderr).toContain('Error: boom')
     expect(stderr).toContain('probe ended before its report: exit code 1 (last at: final checks)')
