@@ -10,11 +10,14 @@
  *   [--store sqlite|postgres] [--nodes N] [--api-nodes N] [--kill-at STEP] [--verbose]
  * `--api-nodes N` starts the first N nodes with role api (they forward every session call to a runner).
  * `--kill-at STEP` SIGKILLs a node at that step: the others must take its sessions over, losing nothing.
- * Exits 0 when nothing was violated, 1 otherwise.
+ * Exits 0 when nothing was violated, 1 otherwise; an end before the report says why on stderr (exit-reasons.ts).
  */
 import { runLifecycleStress } from '../test/support/lifecycle/stress.js'
 import { removeDir, testBase } from '../test/support/temp.js'
+import { sayWhyOnExit } from './exit-reasons.js'
 import { BenchError, benchArgs, intOption } from './options.js'
+
+const exit = sayWhyOnExit('the lifecycle stress')
 
 async function main(): Promise<number> {
   const { values } = benchArgs({
@@ -57,6 +60,7 @@ async function main(): Promise<number> {
     killAt,
     apiNodes,
     log: (line) => {
+      if (!line.startsWith('VIOLATION')) exit.at(line)
       if (values.verbose || line.startsWith('VIOLATION')) console.log(line)
     },
   })
@@ -70,6 +74,7 @@ async function main(): Promise<number> {
   console.log(report.violations.length ? `${report.violations.length} VIOLATIONS` : 'no violation')
   // the gateway's data, workspaces and codex homes of this run (its processes are gone: the stress checked)
   removeDir(testBase())
+  exit.done()
   return report.violations.length ? 1 : 0
 }
 

@@ -8,6 +8,8 @@ export type ErrorShape = 'v1' | 'codex-api-plan' | 'plain' | 'fastapi'
 declare module 'fastify' {
   interface FastifyContextConfig {
     errorShape?: ErrorShape
+    /** The framework the seed's original ran on: a wrong method (405) is answered as its router answers it. */
+    framework?: 'fastapi'
     /** Agent named in seed 000 error bodies (`provider`). */
     provider?: string
   }
@@ -145,9 +147,9 @@ export function errorHandler(err: unknown, request: FastifyRequest, reply: Fasti
   const sent = { body, query, params, headers, bodyLimit: request.routeOptions.bodyLimit }
   const appError = withRequestId(toAppError(err, sent), request.id)
   if (appError.status >= 500 && appError.code === 'internal') request.log.error({ err }, 'request failed')
-  // a request no route matched (refused before the 404, e.g. 401) answers in the 404's /v1 shape
-  const unrouted = request.routeOptions.url === undefined
-  const { errorShape = unrouted ? 'v1' : 'plain', provider } = request.routeOptions.config ?? {}
+  // the gateway's own routes (no errorShape), and a request no route matched (refused before the 404, e.g. 401),
+  // answer in the /v1 shape
+  const { errorShape = 'v1', provider } = request.routeOptions.config ?? {}
   const retryAfter = (appError.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds
   if (retryAfter) reply.header('retry-after', String(retryAfter))
   reply.status(appError.status).send(errorBody(appError, errorShape, provider))

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import http2 from 'node:http2'
 import type { Socket } from 'node:net'
+import type { TLSSocket, Server as TlsServer } from 'node:tls'
 import type { Config } from '../config/load.js'
 import type { ConnectionGuard } from './connection-guard.js'
 
@@ -18,8 +19,9 @@ export interface Listener {
   /** Ends every connection at once, HTTP/2 sessions and upgraded (WebSocket) sockets included: the close ceiling. */
   destroyAll(): void
   /**
-   * Ends the connections whose client has not sent a byte yet (a browser's or a pool's spare connection): a closing
-   * server has nothing to answer on them, and they would otherwise hold its close until HEADERS_TIMEOUT_SECONDS.
+   * Ends the connections whose client has not sent a byte of a request yet (a browser's or a pool's spare
+   * connection; on TLS also one still in its handshake): a closing server has nothing to answer on them, and they
+   * would otherwise hold its close until HEADERS_TIMEOUT_SECONDS or the close ceiling.
    */
   closeSilent(): void
 }
@@ -94,8 +96,7 @@ export function createListener(config: Config, handler: Handler, guard: Connecti
     })
     server.on('session', track)
     server.on('connection', trackSocket)
-    // Node's TLS and HTTP/1.1 handling holds a connection that has not spoken; its headers timeout ends it
-    return { server, protocol: 'https', closeHttp2Sessions, destroyAll, closeSilent: () => {} }
+    return { server, protocol: 'https', closeHttp2Sessions, destroyAll, closeSilent: silentTls(server) }
   }
   const server = http.createServer(guard.http1Options(), handler)
   server.keepAliveTimeout = keepAliveTimeoutMs
@@ -108,6 +109,40 @@ export function createListener(config: Config, handler: Handler, guard: Connecti
     for (const s of silent) s.destroy()
   }
   return { server, protocol: 'http', closeHttp2Sessions, destroyAll, closeSilent }
+}
+
+/**
+ * The TLS port's connections a stop may end at once: those still in their handshake, and HTTP/1.1 ones whose
+ * client has not sent a byte since (Node's HTTP/1.1 handling counts such a connection as busy, not idle, so
+ * `closeIdleConnections` leaves it). An h2 connection is its session's (`closeHttp2Sessions`). Returns the closer.
+ */
+function silentTls(server: TlsServer): () => void {
+  // a raw socket and the TLS socket on top of it share the client's address and port
+  const key = (s: Socket) => `${s.remoteAddress}|${s.remotePort}`
+  const handshaking = new Map<string, Socket>()
+  const quiet = new Set<TLSSocket>()
+  server.on('connection', (raw: Socket) => {
+    if (raw.destroyed || raw.remotePort === undefined) return
+    const k = key(raw)
+    handshaking.set(k, raw)
+    raw.once('close', () => {
+      if (handshaking.get(k) === raw) handshaking.delete(k)
+    })
+  })
+  server.on('secureConnection', (socket: TLSSocket) => {
+    handshaking.delete(key(socket))
+    if (socket.alpnProtocol === 'h2') return
+    quiet.add(socket)
+    socket.once('close', () => quiet.delete(socket))
+  })
+  return () => {
+    for (const raw of handshaking.values()) raw.destroy()
+    for (const socket of quiet) {
+      // the request bytes it read (decrypted): once it spoke, its request has the grace, then Node closes it idle
+      if (socket.bytesRead === 0) socket.destroy()
+      else quiet.delete(socket)
+    }
+  }
 }
 
 /**

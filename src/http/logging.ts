@@ -44,6 +44,13 @@ function defaultSink(format: Config['LOG_FORMAT']): LogSink {
 }
 
 /**
+ * What Fastify logs for each address it listens on (http/server.ts gives it this text for its "Server listening at
+ * <address>"): dropped, so the start line of the gateway's own (cli/commands/serve.ts), written once the server is
+ * ready, is the one that says where it listens, with every address in it.
+ */
+export const fastifyListeningText = 'fastify listening (said by the gateway start line)'
+
+/**
  * pino settings of the server: requests are logged with a query-free URL and no credential header, and every
  * finished line passes through the redactor, so a known secret (API_TOKENS, provider keys) never reaches the
  * log whatever field it ended up in.
@@ -72,6 +79,11 @@ export function loggerOptions(
           remoteAddress: request.ip,
           remotePort: request.socket?.remotePort,
         }
+      },
+    },
+    hooks: {
+      logMethod(args, method) {
+        if (args[0] !== fastifyListeningText) method.apply(this, args)
       },
     },
     stream: { write: (line: string) => sink.write(redactor.text(line)) },

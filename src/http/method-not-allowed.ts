@@ -2,7 +2,10 @@ import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fast
 import { AppError } from '../protocol/errors.js'
 import type { ErrorShape } from './errors.js'
 
-/** What a path answers to other methods: the Allow header's methods and the error shape of its routes. */
+/**
+ * What a path answers to other methods: the Allow header's methods and the 405's shape: its routes' error shape,
+ * FastAPI's `{"detail":"Method Not Allowed"}` on the routes of a seed whose original was a FastAPI app.
+ */
 export interface OtherMethods {
   allow: string[]
   errorShape: ErrorShape
@@ -22,6 +25,9 @@ const methodOrder = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
  * Records every route as it is registered (call before any route is), and answers, for a request no route
  * matched, which other methods its path has: the router itself is asked (`findRoute`, the same matching a
  * request gets), once per method some route uses; none when the path is unknown under every method.
+ * A wildcard route (`/docs/*`, the console's folders) claims no path for itself: whether it has something at
+ * a path is known only by serving it, so a path only a wildcard matches is a 404 under every method.
+ * HEAD and OPTIONS are methods like the others: on a path of POST routes alone they are 405s (as FastAPI's).
  */
 export function recordRoutes(app: FastifyInstance): (request: FastifyRequest) => OtherMethods | undefined {
   const routes: RecordedRoute[] = []
@@ -30,21 +36,20 @@ export function recordRoutes(app: FastifyInstance): (request: FastifyRequest) =>
       routes.push({ method: method.toUpperCase(), url: route.url, config: route.config })
   })
   return (request) => {
-    // HEAD (served by every GET route) and OPTIONS (no route has it) answer as before: 404 where nothing is
-    if (request.method === 'HEAD' || request.method === 'OPTIONS') return undefined
     const path = request.url.split('?', 1)[0] ?? ''
     const methods = [...new Set(routes.map((r) => r.method))]
     const found = methods.flatMap((method) => {
       const match = app.findRoute({ method: method as 'GET', url: path })
-      return match ? [{ method, params: match.params as Record<string, string> }] : []
+      const params = match?.params as Record<string, string> | undefined
+      return params && params['*'] === undefined ? [{ method, params }] : []
     })
-    // none, or the method is the path's own and the route itself answered not found (a /docs/* page missing)
+    // none, or the method is the path's own and the route itself answered not found (a page its inner app lacks)
     if (found.length === 0 || found.some((f) => f.method === request.method)) return undefined
     const allow = found.map((f) => f.method).sort((a, b) => rank(a) - rank(b))
     const config = routeOf(routes, found[0]!, path)?.config
     return {
       allow,
-      errorShape: config?.errorShape ?? 'plain',
+      errorShape: config?.framework ?? config?.errorShape ?? 'v1',
       ...(config?.provider ? { provider: config.provider } : {}),
     }
   }
@@ -61,10 +66,7 @@ function routeOf(
   found: { method: string; params: Record<string, string> },
   path: string,
 ): RecordedRoute | undefined {
-  const filled = (url: string) =>
-    url
-      .replace(/:(\w+)/g, (_, name: string) => found.params[name] ?? '')
-      .replace(/\*$/, found.params['*'] ?? '')
+  const filled = (url: string) => url.replace(/:(\w+)/g, (_, name: string) => found.params[name] ?? '')
   const candidates = routes.filter((r) => r.method === found.method)
   return (
     candidates.find((r) => filled(r.url) === decodeURIComponentSafe(path)) ??

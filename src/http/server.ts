@@ -8,12 +8,14 @@ import { createGateway, stopGateway } from '../core/gateway.js'
 import { buildApp } from './app.js'
 import { ConnectionGuard } from './connection-guard.js'
 import { createListener, type Listener } from './listener.js'
-import type { LogSink } from './logging.js'
+import { fastifyListeningText, type LogSink } from './logging.js'
 
 export interface RunningServer {
   app: FastifyInstance
   ctx: GatewayContext
   url: string
+  /** Every address it listens on: `url`'s, or each interface's when HOST is a wildcard (0.0.0.0). */
+  addresses: string[]
   /** Stop accepting, give runs in flight `graceMs` (default SHUTDOWN_GRACE_SECONDS), end the rest, close. */
   close(graceMs?: number): Promise<void>
 }
@@ -55,8 +57,16 @@ export async function startServer(
     ...(opts.logger === undefined ? {} : { logger: opts.logger }),
     ...(opts.logStream ? { logStream: opts.logStream } : {}),
   })
+  const bound: string[] = []
   try {
-    await app.listen({ host: config.HOST, port: config.PORT })
+    await app.listen({
+      host: config.HOST,
+      port: config.PORT,
+      listenTextResolver: (address) => {
+        bound.push(address)
+        return fastifyListeningText
+      },
+    })
   } catch (err) {
     await stopGateway(ctx, 0)
     throw err
@@ -66,10 +76,13 @@ export async function startServer(
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.PORT
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST
+  const protocol = listener?.protocol ?? 'http'
   return {
     app,
     ctx,
-    url: `${listener?.protocol ?? 'http'}://${host}:${port}`,
+    url: `${protocol}://${host}:${port}`,
+    // Fastify names them http:// whatever our listener speaks (it does not know about its TLS)
+    addresses: bound.map((address) => address.replace(/^https?:/, `${protocol}:`)),
     async close(graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000) {
       // Stop accepting connections first, then let runs finish within the grace period, then end them.
       const closing = closeGracefully(app, listener, graceMs + config.KILL_GRACE_MS + 5000)

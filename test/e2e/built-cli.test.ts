@@ -133,10 +133,10 @@ describe('agent-gateway (built)', () => {
     const { env, dir } = gatewayEnv(null, { LOG_LEVEL: 'info' })
     const { child, lines, url } = await serve(env, dir)
     try {
-      const first = JSON.parse(lines.find((l) => l.includes('agent-gateway listening'))!) as Record<
-        string,
-        unknown
-      >
+      // one line says where it listens, the gateway's (Fastify's own "Server listening at" is not written)
+      const listening = lines.filter((l) => /listening/i.test(l))
+      expect(listening, lines.join('\n')).toHaveLength(1)
+      const first = JSON.parse(listening[0]!) as Record<string, unknown>
       expect(first).toMatchObject({ url, docs: `${url}/docs`, openapi: `${url}/openapi.json` })
       expect(first.msg).toBe(`agent-gateway listening on ${url} (docs: ${url}/docs)`)
       expect((await fetch(`${url}/docs`)).status).toBe(200)
@@ -151,6 +151,7 @@ describe('agent-gateway (built)', () => {
     try {
       const line = lines.find((l) => l.includes('agent-gateway listening'))!
       expect(line).toMatch(/INFO.*agent-gateway listening on http/)
+      expect(lines.filter((l) => /listening/i.test(l))).toEqual([line])
       expect(() => JSON.parse(line)).toThrow()
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
     } finally {

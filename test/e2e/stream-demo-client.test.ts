@@ -74,4 +74,46 @@ describe('agent-gateway stream (the demo client)', () => {
     expect(await c.exited).toBe(0)
     expect(c.output()).not.toContain('too slow')
   }, 120_000)
+
+  it('with the prompt on the command line and stdin closed, waits for the answer and the end frame, exit 0', async () => {
+    shared.mock.script({ kind: 'text', text: 'answer despite no stdin' })
+    const c = demoClient({ CODEX_API_URL: shared.gw.url }, [`demo-eof-${process.pid}`, 'hi'])
+    c.child.stdin.end()
+    expect(await c.exited).toBe(0)
+    expect(c.output()).toContain('answer despite no stdin')
+    expect(c.output()).toContain('Agent run completed.')
+    expect(c.output()).toContain('[terminate] Stream ended from server side.')
+  }, 120_000)
+
+  it('with two prompts piped, EOF waits for the last one (the second interrupts the first, as in seed 004)', async () => {
+    // the first turn may or may not reach the model before the second interrupts it: the same answer either way
+    shared.mock.script({ kind: 'text', text: 'piped answer' }, { kind: 'text', text: 'piped answer' })
+    const c = demoClient({ CODEX_API_URL: shared.gw.url }, [`demo-eof-two-${process.pid}`])
+    c.child.stdin.end('first\nsecond\n')
+    expect(await c.exited).toBe(0)
+    const out = c.output()
+    expect(out).toContain('piped answer')
+    // the last message's turn ended as a completed run, after whatever ended the first
+    expect(out.lastIndexOf('Agent run completed.')).toBeGreaterThan(out.lastIndexOf('Agent processing... '))
+    expect(out).toContain('[terminate] Stream ended from server side.')
+  }, 120_000)
+
+  it('with the prompt from stdin, EOF after it still waits for its answer; an approval it cannot ask is denied', async () => {
+    shared.mock.script(
+      { kind: 'exec_command', cmd: 'echo eof > eof.txt' },
+      { kind: 'text', text: 'the command was refused' },
+    )
+    const sessionId = `demo-eof-stdin-${process.pid}`
+    const c = demoClient({ CODEX_API_URL: shared.gw.url }, [sessionId])
+    c.child.stdin.end('write eof.txt\n')
+    expect(await c.exited).toBe(0)
+    expect(c.output()).toContain('Approve? (yes/no)')
+    expect(c.output()).toContain('no input left to answer: denied')
+    expect(c.output()).toContain('the command was refused')
+    expect(c.output()).toContain('Agent run completed.')
+    expect(c.output()).toContain('[terminate] Stream ended from server side.')
+    const sessions = (await (await fetch(`${shared.gw.url}/v1/sessions`)).json()) as { sessions: Session[] }
+    const session = sessions.sessions.find((s) => s.externalId === sessionId)!
+    expect(existsSync(path.join(session.cwd, 'eof.txt'))).toBe(false)
+  }, 120_000)
 })

@@ -13,10 +13,11 @@ export function agentWsClient(
   headers: Record<string, string> = {},
 ) {
   const reads: Buffer[] = []
+  let socket!: net.Socket
   const ws = new WebSocket(url, protocols, {
     headers,
     createConnection: (options: object) => {
-      const socket = net.connect(options as net.NetConnectOpts)
+      socket = net.connect(options as net.NetConnectOpts)
       socket.on('data', (chunk: Buffer) => reads.push(chunk))
       return socket
     },
@@ -48,7 +49,16 @@ export function agentWsClient(
       await new Promise<void>((resolve) => waiters.push(resolve))
     }
   }
-  return { ws, frames, reads, opened, next, send: (f: unknown) => ws.send(JSON.stringify(f)) }
+  return {
+    ws,
+    frames,
+    reads,
+    opened,
+    next,
+    send: (f: unknown) => ws.send(JSON.stringify(f)),
+    /** Its TCP socket (cork it to send several messages in one write). */
+    socket: () => socket,
+  }
 }
 
 /** An /agent/ws connection with a bearer token. */

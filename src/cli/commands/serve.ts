@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import type { CliCommand } from '../command.js'
 import { UsageError } from '../command.js'
 import { holdOptimizingCompilers } from '../optimizer-hold.js'
+import { startLine } from '../start-line.js'
 import { holdYoungGeneration } from '../young-generation.js'
 
 /** `agent-gateway serve`: the HTTP server, configured by env and .env; stops gracefully on SIGTERM/SIGINT. */
@@ -62,10 +63,8 @@ export const serveCommand: CliCommand = {
     process.once('SIGTERM', () => void stop('SIGTERM'))
     process.once('SIGINT', () => void stop('SIGINT'))
     // announced only once the handlers are in place: whoever waits for this line may send SIGTERM at once
-    server.app.log.info(
-      { url: server.url, docs: `${server.url}/docs`, openapi: `${server.url}/openapi.json` },
-      `agent-gateway listening on ${server.url} (docs: ${server.url}/docs)`,
-    )
+    const line = startLine(server)
+    server.app.log.info(line.fields, line.msg)
     return 'running'
   },
 }

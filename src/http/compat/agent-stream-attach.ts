@@ -76,15 +76,23 @@ export async function findOrCreateSession(
   return pending
 }
 
-/** A stream attached to the session. */
-export function attachStream(sessionId: string): void {
+/**
+ * A stream attached to the session; the returned function detaches it (once: later calls change nothing) and says
+ * how many others still follow the session.
+ */
+export function attachStream(sessionId: string): () => number {
   attachedStreams.set(sessionId, (attachedStreams.get(sessionId) ?? 0) + 1)
+  let others: number | undefined
+  return () => {
+    if (others !== undefined) return others
+    others = (attachedStreams.get(sessionId) ?? 1) - 1
+    if (others > 0) attachedStreams.set(sessionId, others)
+    else attachedStreams.delete(sessionId)
+    return others
+  }
 }
 
-/** A stream left the session: how many others still follow it. */
-export function detachStream(sessionId: string): number {
-  const others = (attachedStreams.get(sessionId) ?? 1) - 1
-  if (others > 0) attachedStreams.set(sessionId, others)
-  else attachedStreams.delete(sessionId)
-  return others
+/** How many streams of this process follow the session now. */
+export function streamsAttached(sessionId: string): number {
+  return attachedStreams.get(sessionId) ?? 0
 }

@@ -3,6 +3,7 @@ import http2 from 'node:http2'
 import { createInterface } from 'node:readline'
 import { parseApiTokens } from '../../config/api-tokens.js'
 import { encodeFrame, FrameDecoder } from './agent-stream-codec.js'
+import { streamStatus } from './agent-stream-frames.js'
 
 interface Options {
   /** Server URL: `CODEX_API_URL` (seed 004), else `AGENT_GATEWAY_URL`, else http://127.0.0.1:$PORT (8000). */
@@ -20,7 +21,9 @@ type Frame = Record<string, unknown> & { type: string }
  * `agent-gateway stream [sessionId] [prompt]`: seed 004's demo client. One HTTP/2 stream for the whole
  * conversation (the original opened one per frame, so its `approve` reached a stream without a session).
  * Prints the `output_text` of items, asks "Approve? (yes/no)" on a command prompt, and knows /cancel,
- * /quit and /exit. Resolves when the stream ended, with the exit code: 1 when the gateway could not be reached.
+ * /quit and /exit. The input ending (a pipe, Ctrl-D, `</dev/null`) ends the conversation once the messages sent
+ * have their answers; a command prompt that comes after it is denied (nobody is left to answer it).
+ * Resolves when the stream ended, with the exit code: 1 when the gateway could not be reached.
  */
 export async function runStreamClient(opts: Options): Promise<number> {
   const print = (line: string) => opts.output.write(`${line}\n`)
@@ -40,13 +43,24 @@ export async function runStreamClient(opts: Options): Promise<number> {
     'content-type': 'application/x-ndjson',
     ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
   })
-  const send = (frame: Record<string, unknown>) => {
+  const turns = unansweredMessages()
+  const send = (frame: Record<string, unknown> & { type: string }) => {
     if (!stream.writable) return
+    turns.sent(frame.type)
     stream.write(encodeFrame('ndjson', { id: randomUUID(), ...frame }))
   }
   const rl = createInterface({ input: opts.input, terminal: false })
   let asking: ((answer: string) => void) | undefined
+  let inputEnded = false
   const decoder = new FrameDecoder('ndjson', 16 * 1024 * 1024)
+  const endOnceAnswered = () => {
+    if (inputEnded && turns.count === 0 && stream.writable) stream.end()
+  }
+  const refuse = () => {
+    print('no input left to answer: denied')
+    asking?.('no')
+    asking = undefined
+  }
 
   const show = (f: Frame) => {
     if (f.type === 'item') {
@@ -69,10 +83,15 @@ export async function runStreamClient(opts: Options): Promise<number> {
           decision: allow ? 'allow' : 'deny',
         })
       }
+      if (inputEnded) refuse()
     }
   }
   stream.on('data', (chunk: Buffer) => {
-    for (const value of decoder.push(chunk)) show(value as Frame)
+    for (const value of decoder.push(chunk)) {
+      show(value as Frame)
+      turns.saw(value as Frame)
+    }
+    endOnceAnswered()
   })
   const ended = new Promise<void>((resolve) => {
     stream.on('close', () => {
@@ -100,12 +119,39 @@ export async function runStreamClient(opts: Options): Promise<number> {
     else if (text === '/quit' || text === '/exit') stream.end()
     else if (text) message(text)
   })
-  // The input ending (a pipe, Ctrl-D) ends the conversation too.
   rl.on('close', () => {
-    if (stream.writable) stream.end()
+    inputEnded = true
+    if (asking) refuse()
+    endOnceAnswered()
   })
   await ended
   return unreachable ? 1 : 0
+}
+
+/**
+ * How many `user_message`s the client sent that have no answer yet. Every turn ends in exactly one frame
+ * (completed, interrupted, aborted, or AGENT_ERROR). A message the gateway refused before its turn began gets a
+ * FRAME_PROCESSING_ERROR instead: counted as its answer when the last frame sent was a message (an `approve`
+ * may get one too, and the gateway does not say which frame an error is about).
+ */
+function unansweredMessages() {
+  const turnEnds: string[] = [streamStatus.completed, streamStatus.aborted, 'Agent run interrupted.']
+  let lastSent = ''
+  const state = {
+    count: 0,
+    sent(frameType: string) {
+      lastSent = frameType
+      if (frameType === 'user_message') state.count++
+    },
+    saw(f: Frame) {
+      const ended =
+        (f.type === 'status' && turnEnds.includes(f.message as string)) ||
+        (f.type === 'error' && f.code === 'AGENT_ERROR') ||
+        (f.type === 'error' && f.code === 'FRAME_PROCESSING_ERROR' && lastSent === 'user_message')
+      if (ended && state.count > 0) state.count--
+    },
+  }
+  return state
 }
 
 /** Reads the demo client's arguments and environment. */

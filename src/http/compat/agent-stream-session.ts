@@ -6,7 +6,7 @@ import type { Session } from '../../protocol/sessions.js'
 import type { Principal } from '../auth.js'
 import type { EventSink } from '../event-sink.js'
 import { commandIdOf, StreamApprovals } from './agent-stream-approvals.js'
-import { attachStream, detachStream, findOrCreateSession, streamPolicyOn } from './agent-stream-attach.js'
+import { attachStream, findOrCreateSession, streamPolicyOn } from './agent-stream-attach.js'
 import { eventFrames } from './agent-stream-event-frames.js'
 import {
   type ApproveFrame,
@@ -42,6 +42,8 @@ export type Next = 'continue' | 'end'
  */
 export class AgentStreamConnection {
   private session: Session | undefined
+  /** Leaves the session's followers (agent-stream-attach.ts): set while the stream is attached to it. */
+  private detachFromSession: (() => number) | undefined
   private clientSessionId: string | undefined
   private policy: StreamApprovalPolicy = 'suggest'
   private cancelling = false
@@ -137,8 +139,8 @@ export class AgentStreamConnection {
     this.detach.abort()
     this.sink.end()
     const session = this.session
-    if (!session) return
-    const others = detachStream(session.id)
+    if (!session || !this.detachFromSession) return
+    const others = this.detachFromSession()
     // Nobody waits for this (the transport is gone); a store closed by a shutdown meanwhile is no error.
     if (others === 0 && (await this.scope.sessions.busy(session.id).catch(() => false)))
       await this.scope.sessions.interrupt(session.id).catch(() => {})
@@ -167,16 +169,20 @@ export class AgentStreamConnection {
     const chosen = f.configOverrides?.approvalPolicy
     if (!this.session) {
       if (!f.sessionId) return this.fail(streamErrors.sessionIdRequired, 'end')
+      let session: Session
       try {
-        const session = await findOrCreateSession(this.ctx, this.scope, f)
+        session = await findOrCreateSession(this.ctx, this.scope, f)
         this.policy = streamPolicyOn(this.scope, session.agent, chosen)
-        this.session = session
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err)
         return this.fail({ code: 'AGENT_INIT_FAILED', message }, 'end')
       }
+      // Closed meanwhile (the gateway began to stop while the session was found or created, and ended the stream
+      // then): it attaches to nothing, and close() has nothing to release.
+      if (this.closed) return 'end'
+      this.session = session
       this.clientSessionId = f.sessionId
-      attachStream(this.session.id)
+      this.detachFromSession = attachStream(session.id)
       await this.send({ type: 'status', message: streamStatus.initialized(f.sessionId) })
       void this.follow(this.session)
     } else if (f.sessionId !== undefined && f.sessionId !== this.clientSessionId) {

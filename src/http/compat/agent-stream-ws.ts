@@ -102,11 +102,20 @@ export function agentStreamWsRoutes(ctx: GatewayContext): FastifyPluginAsync {
           stop()
         })
       })
+      // ws emits every message of one read at once, paused or not: each is handled after the one before (two
+      // first `user_message`s handled at once attached the stream to its session twice, every frame sent twice)
+      let previous: Promise<void> = Promise.resolve()
+      let waiting = 0
       ws.on('message', (data, isBinary) => {
+        waiting++
         ws.pause()
         clock?.pause()
+        const text = data.toString()
+        const handled = previous.then(() => handle(text, isBinary))
+        previous = handled.catch(() => {})
         // Resumed also when closing: the close handshake needs the socket read.
-        void handle(data.toString(), isBinary).finally(() => {
+        void handled.finally(() => {
+          if (--waiting > 0) return
           clock?.resume()
           ws.resume()
         })

@@ -22,7 +22,7 @@ const threadId = z.object({ threadId: z.string().min(1) })
 const textInput = z.array(z.object({ type: z.literal('text'), text: z.string().min(1) })).min(1)
 
 export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
-  const config = { errorShape: 'fastapi' as const }
+  const config = { errorShape: 'fastapi' as const, framework: 'fastapi' as const }
   const agent = 'codex'
   const thread = async (scope: TenantScope, s: Session) => ({
     id: s.agentSessionId,

@@ -19,7 +19,7 @@ export const greetingPrompt =
 
 export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   const provider = ctx.config.AI_PROVIDER
-  const config = { errorShape: 'codex-api-plan' as const, provider }
+  const config = { errorShape: 'codex-api-plan' as const, framework: 'fastapi' as const, provider }
 
   const runPrompt = async (
     scope: TenantScope,

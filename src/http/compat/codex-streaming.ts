@@ -26,7 +26,7 @@ import { promptField } from './prompt-field.js'
  * applies, then codex's own default, as on every other route.
  */
 export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
-  const config = { errorShape: 'plain' as const }
+  const config = { errorShape: 'plain' as const, framework: 'fastapi' as const }
   const timeoutSeconds = ctx.config.TIMEOUT_SECONDS
   const body = z.object({
     prompt: promptField(

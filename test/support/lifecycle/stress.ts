@@ -493,9 +493,12 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
         ),
       )
     }
+    log('waiting for the background steps')
     await Promise.all(background)
+    log('final checks')
     report.turns = await finalChecks(urls, pickNode, sessions, violate, target.storedAfter)
     // archive every session: its agent process ends
+    log('final archives')
     for (const s of sessions)
       await guarded(`final archive ${s.id}`, async () =>
         expect(
@@ -504,6 +507,7 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
           await call(`${pickNode()}/v1/sessions/${s.id}/archive`, { body: {} }),
         ),
       )
+    log('followers')
     // every live follower saw exactly what the store replays (from another node), in order, nothing more
     for (const f of followers)
       await guarded(`follower of ${f.sessionId} on ${f.baseUrl} after ${f.after}`, async () => {
@@ -524,6 +528,7 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
             `${what}: live ${summarize(f.events.map((e) => e.seq))} differs from the replay ${summarize(replayed.map((e) => e.seq))}; first difference: ${firstDifference(f.events, replayed)}`,
           )
       })
+    log('metrics')
     // what the gateway had to mend on its own: each is a bug upstream (a store write that failed, a lost waiter)
     for (const url of urls.filter((u) => !killed.has(u)))
       await guarded(`metrics of ${url}`, async () => {
@@ -539,13 +544,16 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
           )
       })
   } finally {
+    log('closing')
     for (const f of followers) f.close()
     for (const problem of await target.close()) violate(problem)
+    log('closing the mock model')
     await mock.close()
   }
   if (report.violations.length && cluster) report.logs = target.logTail(60)
   // (tsx, when the bench runs under it, keeps its esbuild service: not the gateway's)
   const agents = () => spawnedFrom().filter((p) => !p.cmd.includes('esbuild --service'))
+  log('waiting for the processes to end')
   const left = await waitUntilGone(() => [...agents(), ...processesUnder(target.dir)])
   if (left.length)
     violate(`processes left after close: ${left.map((p) => `${p.pid} ${p.cmd.slice(0, 80)}`).join('; ')}`)

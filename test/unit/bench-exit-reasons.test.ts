@@ -1,0 +1,62 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+
+const module = fileURLToPath(new URL('../../bench/exit-reasons.ts', import.meta.url))
+const tsxLoader = import.meta.resolve('tsx')
+
+/** Runs `body` as a module after `const exit = sayWhyOnExit('probe')`; its exit code and stderr. */
+function run(
+  body: string,
+  onStdout?: (text: string, kill: (signal: NodeJS.Signals) => void) => void,
+): Promise<{ code: number | null; stderr: string }> {
+  const script = `import { sayWhyOnExit } from ${JSON.stringify(module)}\nconst exit = sayWhyOnExit('probe')\n${body}`
+  const child = spawn(process.execPath, ['--import', tsxLoader, '--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d
+  })
+  child.stdout.setEncoding('utf8').on('data', (d: string) => onStdout?.(d, (s) => child.kill(s)))
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stderr })))
+}
+
+/**
+ * A long bench script (the lifecycle stress) once vanished without a word: every way it ends before its report now
+ * says why, and where it was.
+ */
+describe('sayWhyOnExit', () => {
+  it('a wait nothing will end (the event loop emptied): exit code 3 and why', async () => {
+    const { code, stderr } = await run(`exit.at('step 7 turn')\nawait new Promise(() => {})`)
+    expect(code).toBe(3)
+    expect(stderr).toContain('probe ended before its report: nothing was left to wake it')
+    expect(stderr).toContain('(last at: step 7 turn)')
+  })
+
+  it('SIGTERM: exit code 143 and why', async () => {
+    const { code, stderr } = await run(
+      `exit.at('closing')\nsetInterval(() => {}, 1000)\nconsole.log('ready')`,
+      (text, kill) => {
+        if (text.includes('ready')) kill('SIGTERM')
+      },
+    )
+    expect(code).toBe(143)
+    expect(stderr).toContain('probe ended before its report: SIGTERM came (last at: closing)')
+  })
+
+  it('an uncaught error: Node says what, this says where', async () => {
+    const { code, stderr } = await run(
+      `exit.at('final checks')\nsetTimeout(() => { throw new Error('boom') }, 0)`,
+    )
+    expect(code).toBe(1)
+    expect(stderr).toContain('Error: boom')
+    expect(stderr).toContain('probe ended before its report: exit code 1 (last at: final checks)')
+  })
+
+  it('after its report: nothing more is said', async () => {
+    const { code, stderr } = await run(`exit.at('waiting for the processes to end')\nexit.done()`)
+    expect(code).toBe(0)
+    expect(stderr).toBe('')
+  })
+})
