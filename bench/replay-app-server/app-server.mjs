@@ -72,8 +72,7 @@ createInterface({ input: process.stdin })
     if (message.method === 'initialize') {
       optedOut = new Set(message.params?.capabilities?.optOutNotificationMethods ?? [])
       send({ id: message.id, result: answerTo(1) })
-    }
-    else if (message.method === 'thread/start') {
+    } else if (message.method === 'thread/start') {
       const threadId = randomUUID()
       send({ id: message.id, result: forThread(answerTo(2), threadId) })
       if (wanted(threadStarted)) send(forThread(threadStarted, threadId))
