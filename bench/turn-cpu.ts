@@ -56,8 +56,6 @@ const replayAppServer = path.join(import.meta.dirname, 'replay-app-server', 'app
 /** The recorded turn's answer. */
 const answer = 'ok'
 const json = { 'content-type': 'application/json' }
-/** /proc's CPU times are in clock ticks: 100 per second on Linux (CLK_TCK). */
-const clockTicksPerSecond = 100
 
 interface Window {
   cpuMsPerTurn: number
@@ -96,14 +94,21 @@ function options() {
 
 const clientThread = turnClientThread(answer)
 
-/** Each thread of this process's CPU ms so far (user + system, in 10 ms ticks): the main thread as "main", the
- * others by name (V8's and libuv's threads are all "node"; names ending in a number grouped as #). */
+/** A thread of this process's CPU ms so far (/proc schedstat: ns on the CPU, not 10 ms ticks). */
+function taskCpuMs(tid: number | string): number {
+  return Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6
+}
+
+/** Each thread of this process's CPU ms so far: the main thread as "main", the others by name (V8's and libuv's
+ * threads are all "node" on Node 20; names ending in a number grouped as #). */
 function threadCpuMs(): Map<string, number> {
   const byName = new Map<string, number>()
   for (const tid of readdirSync('/proc/self/task')) {
     let stat: string
+    let ms: number
     try {
       stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      ms = taskCpuMs(tid)
     } catch {
       continue // the thread ended
     }
@@ -111,8 +116,6 @@ function threadCpuMs(): Map<string, number> {
       Number(tid) === process.pid
         ? 'main'
         : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '#')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond
     byName.set(name, (byName.get(name) ?? 0) + ms)
   }
   return byName
@@ -120,7 +123,7 @@ function threadCpuMs(): Map<string, number> {
 
 interface HttpClient {
   turn: () => Promise<void>
-  /** The client thread's CPU ms so far (user + system, in 10 ms ticks). */
+  /** The client thread's CPU ms so far. */
   cpuMs: () => number
   close: () => Promise<number>
 }
@@ -139,12 +142,7 @@ async function httpClient(url: string, sessionId: string): Promise<HttpClient> {
         )
         worker.postMessage({ url, sessionId })
       }),
-    cpuMs: () => {
-      // fields after the command's closing parenthesis: state is the 3rd field, utime the 14th, stime the 15th
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond
-    },
+    cpuMs: () => taskCpuMs(tid),
     close: () => worker.terminate(),
   }
 }
@@ -241,13 +239,20 @@ async function main(): Promise<void> {
     await profiler?.post('Profiler.enable')
     await profiler?.post('Profiler.setSamplingInterval', { interval: o.cpuProfIntervalUs })
     const threadsMs = new Map<string, number>()
+    /** Per round: the CPU ms per turn of the threads other than the main thread and the client's. */
+    const othersPerTurn: number[] = []
     for (let r = 0; r < o.rounds; r++) {
       storeCalls.counting = true
       await profiler?.post('Profiler.start')
       const threads0 = threadCpuMs()
       windows.turn.push(await window(o.turns, modes.turn, client.cpuMs))
-      for (const [name, ms] of threadCpuMs())
-        threadsMs.set(name, (threadsMs.get(name) ?? 0) + ms - (threads0.get(name) ?? 0))
+      let othersMs = -windows.turn.at(-1)!.clientCpuMs
+      for (const [name, ms] of threadCpuMs()) {
+        const spent = ms - (threads0.get(name) ?? 0)
+        threadsMs.set(name, (threadsMs.get(name) ?? 0) + spent)
+        if (name !== 'main') othersMs += spent
+      }
+      othersPerTurn.push(othersMs / o.turns)
       if (profiler && o.cpuProf) {
         const { profile } = await profiler.post('Profiler.stop')
         writeFileSync(o.cpuProf.replace(/(\.cpuprofile)?$/, `-${r + 1}.cpuprofile`), JSON.stringify(profile))
@@ -298,7 +303,9 @@ async function main(): Promise<void> {
         .filter(([, ms]) => ms > 0)
         .sort((a, b) => b[1] - a[1])
         .map(([name, ms]) => `${name} ${(ms / turnsMeasured).toFixed(2)}`)
-        .join(', ')}`,
+        .join(', ')}; the threads other than the main thread and the client's, per round: ${othersPerTurn
+        .map((ms) => ms.toFixed(2))
+        .join(' ')}`,
     )
     const perTurn = [...storeCalls.calls].sort((a, b) => b[1] - a[1])
     console.log(

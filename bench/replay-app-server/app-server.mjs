@@ -7,6 +7,7 @@
  * competing for the cores. Notifications go out one per write, REPLAY_GAP_MS apart (default 1), as codex sends
  * them: each arrives on its own, not batched with the next. Each thread/start gets a thread id of its own, and a
  * turn/start's replay carries the thread id it names, so one process serves many sessions at once (as codex does).
+ * Like codex, it leaves out the notifications `initialize` opted out of (`capabilities.optOutNotificationMethods`).
  *
  * Usage (as CODEX_PATH): app-server.mjs app-server [...ignored]; any other first argument prints a version.
  * Any other request is answered with an empty result. Plain Node, no dependencies.
@@ -37,6 +38,10 @@ const turnIds = [
 const recordedThreadId = answerTo(2).thread.id
 const gapMs = Number(process.env.REPLAY_GAP_MS ?? 1)
 
+/** The notification methods the client's `initialize` opted out of. */
+let optedOut = new Set()
+const wanted = (message) => !optedOut.has(message.method)
+
 const send = (message) => process.stdout.write(`${JSON.stringify(message)}\n`)
 
 /** `message` with the recorded thread's id replaced by `threadId`. */
@@ -51,10 +56,11 @@ function replayTurn(requestId, threadId = recordedThreadId) {
     return `${text}\n`
   }
   process.stdout.write(renew({ id: requestId, result: turnAnswer }))
+  const notifications = turnNotifications.filter(wanted)
   let next = 0
   const tick = () => {
-    process.stdout.write(renew(turnNotifications[next++]))
-    if (next < turnNotifications.length) setTimeout(tick, gapMs)
+    process.stdout.write(renew(notifications[next++]))
+    if (next < notifications.length) setTimeout(tick, gapMs)
   }
   setTimeout(tick, gapMs)
 }
@@ -63,11 +69,13 @@ createInterface({ input: process.stdin })
   .on('line', (line) => {
     const message = JSON.parse(line)
     if (message.id === undefined) return
-    if (message.method === 'initialize') send({ id: message.id, result: answerTo(1) })
-    else if (message.method === 'thread/start') {
+    if (message.method === 'initialize') {
+      optedOut = new Set(message.params?.capabilities?.optOutNotificationMethods ?? [])
+      send({ id: message.id, result: answerTo(1) })
+    } else if (message.method === 'thread/start') {
       const threadId = randomUUID()
       send({ id: message.id, result: forThread(answerTo(2), threadId) })
-      send(forThread(threadStarted, threadId))
+      if (wanted(threadStarted)) send(forThread(threadStarted, threadId))
     } else if (message.method === 'turn/start') replayTurn(message.id, message.params?.threadId)
     else send({ id: message.id, result: {} })
   })

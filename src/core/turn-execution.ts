@@ -176,27 +176,31 @@ export async function executeTurn(
     if (first === undefined) throw refused
     for (let next = await first; !next.done; next = await agentTurn!.next()) {
       const unredacted = next.value
-      const raw = ctx.log.redact(unredacted)
-      if (raw.type === 'item.completed' && raw.item.type === 'agent_message') finalResponse = raw.item.text
-      if (!isWorkEvent(raw))
-        switch (raw.type) {
+      // The manager owns the session state, and recomputes it when what it follows changes: a turn starts or
+      // ends (runTurn), an approval is asked or answered (the approval broker). The agent's own status
+      // notifications add nothing to that, and are neither stored nor redacted.
+      if (unredacted.type === 'session.status') continue
+      // tagged with the gateway's turn id first, so the event redacted is the one stored (the log knows it is
+      // clean: the turn's end is not walked again when it is stored)
+      const ev = ctx.log.redact(withTurnId(unredacted, turn.id))
+      if (ev.type === 'item.completed' && ev.item.type === 'agent_message') finalResponse = ev.item.text
+      if (!isWorkEvent(ev))
+        switch (ev.type) {
           case 'session.status':
-            // The manager owns the session state, and recomputes it when what it follows changes: a turn starts
-            // or ends (runTurn), an approval is asked or answered (the approval broker). The agent's own status
-            // notifications add nothing to that, and are not stored.
-            continue
+            continue // not here: left out before the redaction
           case 'turn.started':
-            if (raw.turnId) {
+            if (unredacted.type === 'turn.started' && unredacted.turnId) {
               // the agent's turn id is stored with the event that announces it, in one transaction
-              await storeAgentTurnId(ctx, sessionId, turn.id, raw.turnId, withTurnId(raw, turn.id))
+              const agentTurnId = ctx.log.redactor.text(unredacted.turnId)
+              await storeAgentTurnId(ctx, sessionId, turn.id, agentTurnId, ev)
               continue
             }
             break
           case 'turn.completed':
-            ended = { status: raw.status ?? 'completed', usage: raw.usage, error: null }
+            ended = { status: ev.status ?? 'completed', usage: ev.usage, error: null }
             break
           case 'turn.failed':
-            ended = { status: 'failed', error: raw.error }
+            ended = { status: 'failed', error: ev.error }
             break
           // run events of the agent's own process: stored as they are
           case 'run.queued':
@@ -205,9 +209,8 @@ export async function executeTurn(
           case 'run.completed':
             break
           default:
-            assertNever(raw, 'event type')
+            assertNever(ev, 'event type')
         }
-      const ev = withTurnId(raw, turn.id)
       if (ev.type === 'turn.completed' || ev.type === 'turn.failed') end = ev
       else {
         const full = events.push(ev)

@@ -108,6 +108,43 @@ describe('codex app-server client', () => {
     expect(mock.requests[0]!.headers.authorization).toBe(`Bearer ${testApiKey}`)
   })
 
+  it('the notifications the gateway opted out of never arrive: a thread, its turn, a fork and its turn', async () => {
+    mock.script({ kind: 'text', text: 'first' }, { kind: 'text', text: 'forked' })
+    const threadId = threadStarted.parse(
+      await c.appServer.request('thread/start', { cwd: c.workspace, model: testModel }),
+    ).thread.id
+    const runTurn = async (id: string, text: string) => {
+      const turn = turnStarted.parse(
+        await c.appServer.request('turn/start', {
+          threadId: id,
+          input: [{ type: 'text', text, text_elements: [] }],
+        }),
+      )
+      await waitFor(
+        notifications,
+        (n) => n.method === 'turn/completed' && turnCompleted.parse(n.params).turn.id === turn.turn.id,
+      )
+    }
+    await runTurn(threadId, 'one')
+    const fork = threadStarted.parse(await c.appServer.request('thread/fork', { threadId })).thread.id
+    await runTurn(fork, 'two')
+    // codex writes in order: what it sent about the thread, the fork and both turns came before the fork's end
+    const methods = new Set(notifications.map((n) => n.method))
+    for (const unused of ['thread/started', 'thread/readState/changed', 'account/rateLimits/updated'])
+      expect(methods).not.toContain(unused)
+    // the ones the gateway reads still come
+    for (const used of [
+      'thread/status/changed',
+      'turn/started',
+      'item/started',
+      'item/completed',
+      'thread/tokenUsage/updated',
+      'turn/completed',
+    ])
+      expect(methods).toContain(used)
+    expect(notifications.filter((n) => n.method === 'turn/completed')).toHaveLength(2)
+  })
+
   it('a killed app-server rejects pending requests with the reason; the next request starts a new one', async () => {
     await c.appServer.start()
     const firstPid = c.appServer.pid!

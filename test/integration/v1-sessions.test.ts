@@ -76,11 +76,18 @@ describe('/v1/sessions on codex app-server', () => {
     // (read until the third turn's idle: ?wait=true may answer while that announcement is still committing)
     const idles = (events: StoredEvent[]) =>
       events.filter((e) => e.type === 'session.status' && e.status === 'idle').length
-    const lifecycle = (await sessionEvents(gw.url, session.id, (events) => idles(events) === 4))
+    const stored = await sessionEvents(gw.url, session.id, (events) => idles(events) === 4)
+    const lifecycle = stored
       .map((ev) => (ev.type === 'session.status' ? `status:${ev.status}` : ev.type))
       .filter((t) => t.startsWith('status:') || t.startsWith('turn.'))
     const oneTurn = ['status:running', 'turn.started', 'turn.completed', 'status:idle']
     expect(lifecycle).toEqual(['status:idle', ...oneTurn, ...oneTurn, ...oneTurn]) // idle: created
+    // of what codex sends in a turn, only the user's own message is kept raw (its notifications the gateway
+    // reads nothing from, e.g. thread/readState/changed, are opted out of: opted-out-notifications.ts)
+    const raw = stored.flatMap((ev) =>
+      ev.type === 'agent.raw' ? [(ev.payload as { method: string }).method] : [],
+    )
+    expect(raw).toEqual(Array(3).fill(['item/started', 'item/completed']).flat())
   })
 
   it('approval round trip: approval.requested, accepted over HTTP, the command writes the file', async () => {

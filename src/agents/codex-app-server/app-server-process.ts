@@ -13,6 +13,7 @@ import { codexHomeOf } from './config-files.js'
 import { describeExit, StderrTail } from './exit-reason.js'
 import type { ClientRequest } from './generated/ClientRequest.js'
 import { IncludeOnlyReader } from './include-only-reader.js'
+import { optedOutNotifications } from './opted-out-notifications.js'
 import { type NotificationHandler, type RequestHandler, RpcPeer, type UnknownHandler } from './rpc.js'
 import { RpcClosedError, RpcResponseError } from './rpc-errors.js'
 
@@ -262,7 +263,11 @@ export class AppServerProcess {
         version: this.options.clientVersion ?? '0.0.0',
       },
       // experimentalApi: for thread/backgroundTerminals/clean (a one-shot run's commands end with the run)
-      capabilities: { experimentalApi: true, requestAttestation: false },
+      capabilities: {
+        experimentalApi: true,
+        requestAttestation: false,
+        optOutNotificationMethods: [...optedOutNotifications],
+      },
     }
     const answer = initializeResponse.safeParse(await peer.request('initialize', params, this.timeoutMs))
     if (!answer.success)

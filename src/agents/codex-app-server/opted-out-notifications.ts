@@ -1,0 +1,15 @@
+/**
+ * The notifications codex app-server is asked not to send (`initialize`'s `optOutNotificationMethods`): ones
+ * no part of the gateway reads and no client could learn anything from. Each came once a turn or once a thread,
+ * and cost codex its serialising, the pipe, the gateway its parse (docs/benchmarks.md, "Issue 14, session 20").
+ */
+export const optedOutNotifications: readonly string[] = [
+  // the account's rate limits, once per model request; they name no thread, so no session ever received them
+  'account/rateLimits/updated',
+  // codex's own UI bookkeeping (which turn its user has not read yet, a new revision every turn): it was
+  // stored as an `agent.raw` event in every turn, an event and its insert each time
+  'thread/readState/changed',
+  // the whole thread once more after thread/start and thread/fork answered with it; it names the thread only
+  // inside that object, so the host never routed it to a session
+  'thread/started',
+]
