@@ -36,6 +36,9 @@
  *                  bench's probe (bench/gateway-process.ts); the relay then alternates direct, via server and
  *                  via baseline in each rep (each rep in another of their 6 orders: give --reps a multiple of 6)
  *                  and prints the "via baseline" rows and ratios beside this build's
+ *   --built        the relay's gateways (this checkout's and the baseline's) run their built dist/, what `npm start`
+ *                  runs (`npm run build` in each first), instead of src/ through tsx: tsx's esbuild adds a `__name`
+ *                  call to every function made at run time (docs/benchmarks.md, "Issue 14, session 15")
  *   --gateway-node-args  node flags for that gateway process, space-separated (with =, e.g. a CPU profile of the gateway
  *                  alone: --gateway-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof')
  *   --trace        where each event's latency goes (gateway process only): the gateway records each event's step
@@ -88,6 +91,8 @@ interface Options {
   gateway: 'inline' | 'process'
   /** Extra node flags for the gateway process (e.g. `--cpu-prof --cpu-prof-dir=DIR`). */
   gatewayNodeArgs: string[]
+  /** The relay's gateway processes run their checkout's dist/ (AGW_BENCH_BUILT=1). */
+  built: boolean
   /** The relay's workloads to run (burst, paced). */
   workloads: string[]
   /** Another checkout (built, with node_modules) whose gateway runs beside this one, interleaved. */
@@ -112,6 +117,7 @@ function parseOptions(): Options {
       only: { type: 'string' },
       gateway: { type: 'string' },
       'gateway-node-args': { type: 'string' },
+      built: { type: 'boolean', default: false },
       workloads: { type: 'string' },
       baseline: { type: 'string' },
       trace: { type: 'boolean', default: false },
@@ -130,6 +136,7 @@ function parseOptions(): Options {
     only: new Set(values.only ? values.only.split(',').map((p) => phase(p.trim())) : phases),
     gateway: gatewayWhere(values.gateway ?? 'process'),
     gatewayNodeArgs: values['gateway-node-args']?.split(' ').filter(Boolean) ?? [],
+    built: values.built === true,
     workloads: values.workloads?.split(',').map((w) => w.trim()) ?? ['burst', 'paced'],
     baseline: values.baseline ? path.resolve(values.baseline) : null,
     trace: values.trace === true || values['trace-out'] !== undefined,
@@ -354,6 +361,7 @@ class GatewayProcess {
     cwd: string,
     nodeArgs: string[] = [],
     trace = false,
+    built = false,
   ): Promise<GatewayProcess> {
     // tsx by its file URL: the gateway's directory (its cwd) has no node_modules
     const child = spawn(
@@ -367,6 +375,7 @@ class GatewayProcess {
           MALLOC_ARENA_MAX: '1',
           ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_'))),
           ...(trace ? { AGW_BENCH_TRACE: '1' } : {}),
+          ...(built ? { AGW_BENCH_BUILT: '1' } : {}),
           // bench/gateway-process.ts samples the gateway's allocations when this is set
           ...(process.env.AGW_BENCH_HEAP_SAMPLE
             ? { AGW_BENCH_HEAP_SAMPLE: process.env.AGW_BENCH_HEAP_SAMPLE }
@@ -1020,7 +1029,7 @@ async function main(): Promise<void> {
     if (o.only.has('relay') && !inlineRelay) {
       // its own data directory: two gateways never share a database
       const { env, dir, workspace } = settings()
-      remote = await GatewayProcess.start(env, dir, o.gatewayNodeArgs, o.trace)
+      remote = await GatewayProcess.start(env, dir, o.gatewayNodeArgs, o.trace, o.built)
       children.add(remote.child)
       if (!remote.node) throw new BenchError('node is not on PATH')
       relayGateway = {
@@ -1040,6 +1049,7 @@ async function main(): Promise<void> {
           b.dir,
           o.gatewayNodeArgs,
           o.trace,
+          o.built,
         )
         children.add(baseline.child)
         relayGateway.baseline = { url: baseline.url, remote: baseline }
@@ -1052,7 +1062,7 @@ async function main(): Promise<void> {
     console.log(`agent:   ${(g ?? relayGateway)?.node} ${path.relative(process.cwd(), agentScript)}`)
     if (o.only.has('relay'))
       console.log(
-        `gateway: ${inlineRelay ? 'in this process (the client shares its event loop)' : `its own process (${path.relative(process.cwd(), gatewayScript)}) for the relay`}` +
+        `gateway: ${inlineRelay ? 'in this process (the client shares its event loop)' : `its own process (${path.relative(process.cwd(), gatewayScript)}${o.built ? ', dist/' : ''}) for the relay`}` +
           (o.baseline ? `; baseline: ${o.baseline} (${gitHead(o.baseline)}), the same way` : ''),
       )
 
