@@ -6,12 +6,6 @@ export interface Lane<E> {
   lastCommit: number
   /** Its entries queued or being committed (the owners pinned to it count them). */
   pending: number
-  /** Characters of `output` its last flush stored (EventLog's burst window). */
-  lastOutputChars: number
-  /** The burst window open on its queue: the flush it will run (EventLog). */
-  window?: NodeJS.Timeout
-  /** Characters of `output` queued while the window is open. */
-  windowChars: number
 }
 
 /**
@@ -35,8 +29,6 @@ export class EventLanes<E extends { ownerId: string }> {
       flushing: false,
       lastCommit: Number.NEGATIVE_INFINITY,
       pending: 0,
-      lastOutputChars: 0,
-      windowChars: 0,
     }))
   }
 

@@ -4,15 +4,18 @@ import { type EventBus, InProcessEventBus, type OwnedEvent } from '../store/even
 import type { EventFence, EventToAppend, Store } from '../store/store.js'
 import { AsyncQueue } from '../util/async-queue.js'
 import { EventLanes, type Lane } from './event-log-lanes.js'
-import { coalesceOutput, maxCoalescedChars } from './output-coalescing.js'
+import { coalesceOutput } from './output-coalescing.js'
 
 const pageSize = 500
 /** The most events one group commit stores in one transaction. */
 const maxBatch = 500
 /** Live events buffered for one slow subscriber before it falls back to re-reading the store. */
 const maxBuffered = 1000
-/** A burst of raw output: the lane's last flush, less than idleAfterMs ago, stored at least this much `output`. */
-const burstChars = 8 * 1024
+/**
+ * A log that committed nothing for this long is idle: the next event is committed as soon as the code that
+ * appended it returns (process.nextTick) instead of when the event loop comes round (setImmediate).
+ */
+const idleAfterMs = 1
 
 interface Queued extends EventToAppend {
   stored: (ev: StoredEvent) => void
@@ -73,20 +76,6 @@ export class EventLog {
    */
   endGraceMs = 10_000
 
-  /**
-   * A log that committed nothing for this long is idle: the next event is committed as soon as the code that
-   * appended it returns (process.nextTick) instead of when the event loop comes round (setImmediate).
-   */
-  idleAfterMs = 1
-
-  /**
-   * In a burst of raw output (the lane's last flush, less than idleAfterMs ago, stored at least 8 KB of `output`),
-   * output appended waits this long (or until a full event's worth is queued, or anything else is appended) for
-   * more of it, so that a burst is stored, sent and parsed in fewer, larger events (output-coalescing.ts). A paced
-   * agent's output (a lull before each write) and every other event are committed as before. Tests lengthen it.
-   */
-  burstWindowMs = 1
-
   /** Events this log redacted already (a run redacts before it looks at an event, then appends it). */
   private readonly redacted = new WeakSet<AgentEvent>()
 
@@ -108,31 +97,11 @@ export class EventLog {
     return new Promise((stored, failed) => {
       const at = new Date().toISOString()
       const lane = this.lanes.push({ ownerId, event: this.redact(event), at, fence, stored, failed })
-      this.schedule(lane, event)
+      if (lane.queue.length === 1 && !lane.flushing) {
+        if (performance.now() - lane.lastCommit > idleAfterMs) process.nextTick(() => void this.flush(lane))
+        else setImmediate(() => void this.flush(lane))
+      }
     })
-  }
-
-  /** When the lane's queue, `event` just added to it, is committed (a flush running takes it anyway). */
-  private schedule(lane: Lane<Queued | QueuedWrite>, event: AgentEvent): void {
-    if (lane.flushing) return
-    const chars = event.type === 'output' ? event.data.length : 0
-    if (lane.queue.length === 1) {
-      const quiet = performance.now() - lane.lastCommit > this.idleAfterMs
-      if (quiet) process.nextTick(() => void this.flush(lane))
-      else if (chars > 0 && lane.lastOutputChars >= burstChars && chars < maxCoalescedChars) {
-        lane.windowChars = chars
-        lane.window = setTimeout(() => void this.flush(lane), this.burstWindowMs)
-      } else setImmediate(() => void this.flush(lane))
-      return
-    }
-    if (lane.window === undefined) return
-    // the window closes early for anything but output, and once a full event's worth of output is queued
-    lane.windowChars += chars
-    if (chars === 0 || lane.windowChars >= maxCoalescedChars) {
-      clearTimeout(lane.window)
-      lane.window = undefined
-      setImmediate(() => void this.flush(lane))
-    }
   }
 
   /**
@@ -209,20 +178,13 @@ export class EventLog {
   /** Commits a lane's queue, one commit after the other (another lane's run beside it). */
   private async flush(lane: Lane<Queued | QueuedWrite>): Promise<void> {
     if (lane.flushing) return
-    if (lane.window !== undefined) {
-      clearTimeout(lane.window)
-      lane.window = undefined
-    }
     lane.flushing = true
     const queue = lane.queue
-    let outputChars = 0
     try {
       while (queue.length > 0) {
         // where a commit costs round trips, the writes go with the events around them, in one transaction
         if (this.store.inOneTransaction && queue.slice(0, maxBatch).some(isWrite)) {
           const group = queue.splice(0, maxBatch)
-          for (const q of group)
-            if (!isWrite(q) && q.event.type === 'output') outputChars += q.event.data.length
           await this.commitGroup(group)
           this.lanes.settled(group)
           continue
@@ -237,14 +199,12 @@ export class EventLog {
         // the events up to the next write (it commits on its own, after them)
         const write = queue.findIndex(isWrite)
         const events = queue.splice(0, write < 0 ? maxBatch : Math.min(write, maxBatch)) as Queued[]
-        for (const q of events) if (q.event.type === 'output') outputChars += q.event.data.length
         await this.commit(coalesceOutput(events, merged))
         this.lanes.settled(events)
       }
     } finally {
       lane.flushing = false
       lane.lastCommit = performance.now()
-      lane.lastOutputChars = outputChars
       this.lanes.stopped()
     }
   }

@@ -1,13 +1,11 @@
 import type { AgentEvent } from '../protocol/events.js'
 
 /**
- * The most text one coalesced `output` event holds: 112 K characters, so that the event's JSON (agent output escapes
- * a few percent larger) and a client's SSE frame of it stay under the 128 KB from which V8 puts a string in its
- * large-object space (a fresh mapping per string: a 256 KB bound cost clients 40-90% more CPU). Larger events cost
- * the gateway less per byte (fewer commits, frames and socket writes); an SSE client parses nothing of a frame
- * before all of it arrived.
+ * The most text one coalesced `output` event holds: what one full pipe read gives (64 KB), the size a loaded
+ * gateway's events had anyway. Larger events cost the gateway less but every client more (strings over ~128 KB go
+ * to V8's large-object space; an SSE client parses nothing of a frame before all of it arrived).
  */
-export const maxCoalescedChars = 112 * 1024
+export const maxCoalescedChars = 64 * 1024
 
 interface Appended {
   ownerId: string
