@@ -26,12 +26,13 @@ const lf = 0x0a
  * The UTF-8 bytes of `jsonOnce(value)`, computed on the first call and remembered: the SQLite store binds them
  * and every SSE frame / NDJSON line of the event is built around them (jsonFramed), so the text is encoded
  * once and its bytes exist once. Text without non-ASCII characters (most agent output; `byteLength` tells)
- * is copied byte for byte instead of encoded.
+ * is copied byte for byte instead of encoded. A text this computes is not kept: from then on the value's JSON
+ * lives as its bytes (outside the heap), not also as a string as large on the heap while the value lives.
  */
 export function jsonBytesOnce(value: object): Buffer {
   let out = bytes.get(value)
   if (out === undefined) {
-    const text = jsonOnce(value)
+    const text = texts.get(value) ?? JSON.stringify(value)
     const n = Buffer.byteLength(text)
     const room = Buffer.allocUnsafe(headroom + n + 2)
     room.write(text, headroom, n, n === text.length ? 'latin1' : 'utf8')

@@ -41,6 +41,19 @@ describe('jsonBytesOnce', () => {
     }
   })
 
+  it("keeps no text of its own: a stored event's JSON lives on as its bytes, not also as a string on the heap", () => {
+    const stringify = vi.spyOn(JSON, 'stringify')
+    const ev = { type: 'output', seq: 1, data: 'x'.repeat(1000) }
+    const bytes = jsonBytesOnce(ev)
+    expect(stringify).toHaveBeenCalledTimes(1)
+    // the text was not kept beside the bytes: asking for it encodes again (nothing on the hot path does)
+    expect(jsonOnce(ev)).toBe(bytes.toString('utf8'))
+    expect(stringify).toHaveBeenCalledTimes(2)
+    expect(jsonBytesOnce(ev)).toBe(bytes)
+    expect(jsonFramed(ev, 'data: ', 2).toString('utf8')).toBe(`data: ${bytes.toString('utf8')}\n\n`)
+    expect(stringify).toHaveBeenCalledTimes(2)
+  })
+
   it('reuses the text a value was read from', () => {
     const stringify = vi.spyOn(JSON, 'stringify')
     const value = parseJsonOnce<object>('{"data":"ü"}')
