@@ -1,10 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { streamsAttached } from '../../src/http/compat/agent-stream-attach.js'
 import type { Session } from '../../src/protocol/sessions.js'
-import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { AgentStreamClient, type Frame } from '../support/agent-stream-client.js'
 import { agentWsClient } from '../support/agent-ws-client.js'
-import { startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayPerTest, startGateway } from '../support/gateway.js'
 import { h2connect } from '../support/h2-client.js'
 
 /**
@@ -13,26 +12,7 @@ import { h2connect } from '../support/h2-client.js'
  * would keep a later stream's leaving from interrupting the session's turn.
  */
 describe('/agent/stream: the streams counted on a session', () => {
-  let mock: MockLlm
-  let gw: TestGateway | undefined
-  beforeAll(async () => {
-    mock = await startMockLlm()
-  })
-  afterEach(async () => {
-    await gw?.close(0)
-    gw = undefined
-    mock.reset()
-  })
-  afterAll(async () => {
-    await mock?.close()
-  })
-
-  /** Stops the gateway; the test's own afterEach has nothing left to close. */
-  const stop = async () => {
-    const closing = gw!.close()
-    gw = undefined
-    await closing
-  }
+  const fx = gatewayPerTest()
 
   /**
    * The stop begins while the stream's first `user_message` is finding its session: the stop ends the stream (it
@@ -40,8 +20,8 @@ describe('/agent/stream: the streams counted on a session', () => {
    * until the stop reached the stream: the race, every time.
    */
   it('a session found after the stop ended its stream: none', async () => {
-    gw = await startGateway(mock, { SHUTDOWN_GRACE_SECONDS: '60' })
-    const sessions = gw.ctx.tenancy.scope(null).sessions
+    fx.gw = await startGateway(fx.mock, { SHUTDOWN_GRACE_SECONDS: '60' })
+    const sessions = fx.gw.ctx.tenancy.scope(null).sessions
     const create = sessions.create.bind(sessions)
     let created!: (s: Session) => void
     const whenCreated = new Promise<Session>((resolve) => {
@@ -57,13 +37,13 @@ describe('/agent/stream: the streams counted on a session', () => {
       await released
       return session
     }
-    const h2 = h2connect(gw.url)
+    const h2 = h2connect(fx.gw.url)
     try {
       const client = new AgentStreamClient(h2, 'ndjson')
       await client.send({ type: 'user_message', sessionId: 'stop-while-found', content: 'hello' })
       const session = await whenCreated
-      const closing = gw.close()
-      gw = undefined
+      const closing = fx.gw.close()
+      fx.gw = undefined
       // the stop reached the stream, which had no session yet: its end frame, then the end
       await client.ended
       const last = client.frames.at(-1)!
@@ -78,10 +58,10 @@ describe('/agent/stream: the streams counted on a session', () => {
   })
 
   it('two first user_messages in one read over /agent/ws: once, and each frame once', async () => {
-    gw = await startGateway(mock)
-    mock.script({ kind: 'text', text: 'one' })
-    mock.script({ kind: 'text', text: 'two' })
-    const client = agentWsClient(`${gw.url.replace(/^http/, 'ws')}/agent/ws`)
+    fx.gw = await startGateway(fx.mock)
+    fx.mock.script({ kind: 'text', text: 'one' })
+    fx.mock.script({ kind: 'text', text: 'two' })
+    const client = agentWsClient(`${fx.gw.url.replace(/^http/, 'ws')}/agent/ws`)
     await client.opened
     const closed = new Promise<void>((resolve) => client.ws.once('close', () => resolve()))
     const message = (content: string) => ({ type: 'user_message', sessionId: 'ws-burst', content })
@@ -92,9 +72,9 @@ describe('/agent/stream: the streams counted on a session', () => {
     client.socket().uncork()
     const completed = (f: Frame) => f.type === 'status' && f.message === 'Agent run completed.'
     await client.next(completed)
-    const session = await gw.ctx.store.findSessionByExternalId('ws-burst')
+    const session = await fx.gw.ctx.store.findSessionByExternalId('ws-burst')
     expect(streamsAttached(session!.id)).toBe(1)
-    await stop()
+    await fx.stop()
     await closed
     expect(streamsAttached(session!.id)).toBe(0)
     const initialized = (f: Frame) => f.type === 'status' && f.message === 'Session ws-burst initialized.'

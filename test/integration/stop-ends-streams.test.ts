@@ -1,11 +1,10 @@
 import http from 'node:http'
 import net from 'node:net'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Session } from '../../src/protocol/sessions.js'
-import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { AgentStreamClient, encode, type Frame } from '../support/agent-stream-client.js'
 import { agentWsClient } from '../support/agent-ws-client.js'
-import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayPerTest, postJson, startGateway } from '../support/gateway.js'
 import { h2connect } from '../support/h2-client.js'
 import { readSse } from '../support/sse-client.js'
 
@@ -20,36 +19,17 @@ const completed = (f: Frame) => f.type === 'status' && f.message === 'Agent run 
 const stopping = (f: Frame) => f.type === 'error' && f.code === 'FATAL_STREAM_ERROR'
 
 describe("a gateway's stop ends what would hold it open", () => {
-  let mock: MockLlm
-  let gw: TestGateway | undefined
-  beforeAll(async () => {
-    mock = await startMockLlm()
-  })
-  afterEach(async () => {
-    await gw?.close(0)
-    gw = undefined
-    mock.reset()
-  })
-  afterAll(async () => {
-    await mock?.close()
-  })
-
-  /** Stops the gateway; the test's own afterEach has nothing left to close. */
-  const stop = async () => {
-    const closing = gw!.close()
-    gw = undefined
-    await closing
-  }
+  const fx = gatewayPerTest()
 
   it("a session's SSE follower gets the stored events, then its stream ends cleanly", async () => {
-    gw = await startGateway(mock, slowCut)
-    const session = (await (await postJson(`${gw.url}/v1/sessions`, {})).json()) as Session
-    const res = await fetch(`${gw.url}/v1/sessions/${session.id}/events`, {
+    fx.gw = await startGateway(fx.mock, slowCut)
+    const session = (await (await postJson(`${fx.gw.url}/v1/sessions`, {})).json()) as Session
+    const res = await fetch(`${fx.gw.url}/v1/sessions/${session.id}/events`, {
       headers: { accept: 'text/event-stream' },
     })
     expect(res.status).toBe(200)
     const reading = readSse(res)
-    await stop()
+    await fx.stop()
     // readSse resolves at the body's end and throws if the connection is cut instead
     const frames = await reading
     expect(frames.length).toBeGreaterThan(0)
@@ -57,25 +37,25 @@ describe("a gateway's stop ends what would hold it open", () => {
   })
 
   it('a connection that never sent a byte is closed', async () => {
-    gw = await startGateway(mock, slowCut)
-    const { port } = new URL(gw.url)
+    fx.gw = await startGateway(fx.mock, slowCut)
+    const { port } = new URL(fx.gw.url)
     const socket = net.connect(Number(port), '127.0.0.1')
     await new Promise<void>((resolve) => socket.once('connect', resolve))
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
-    await stop()
+    await fx.stop()
     await closed
     expect(socket.bytesRead).toBe(0)
   })
 
   it('/agent/stream over HTTP/2: the turn completes, then FATAL_STREAM_ERROR (retryable) and the stream ends', async () => {
-    gw = await startGateway(mock, slowCut)
-    mock.script({ kind: 'text', text: 'before the stop' })
-    const h2 = h2connect(gw.url)
+    fx.gw = await startGateway(fx.mock, slowCut)
+    fx.mock.script({ kind: 'text', text: 'before the stop' })
+    const h2 = h2connect(fx.gw.url)
     try {
       const client = new AgentStreamClient(h2, 'ndjson')
       await client.send({ type: 'user_message', sessionId: 'stop-h2', content: 'say something' })
       await client.next(completed)
-      await stop()
+      await fx.stop()
       await client.ended
       const last = client.frames.at(-1)!
       expect(stopping(last)).toBe(true)
@@ -86,9 +66,9 @@ describe("a gateway's stop ends what would hold it open", () => {
   })
 
   it('/agent/stream over HTTP/1.1 with a chunked body: the same frame, then the connection closes', async () => {
-    gw = await startGateway(mock, slowCut)
-    mock.script({ kind: 'text', text: 'before the stop' })
-    const req = http.request(`${gw.url}/agent/stream`, {
+    fx.gw = await startGateway(fx.mock, slowCut)
+    fx.mock.script({ kind: 'text', text: 'before the stop' })
+    const req = http.request(`${fx.gw.url}/agent/stream`, {
       method: 'POST',
       agent: false,
       headers: { 'content-type': 'application/x-ndjson', 'transfer-encoding': 'chunked' },
@@ -114,36 +94,36 @@ describe("a gateway's stop ends what would hold it open", () => {
     })
     const ended = new Promise<void>((resolve) => res.on('end', resolve))
     while (!frames.some(completed)) await new Promise<void>((r) => (wake = r))
-    await stop()
+    await fx.stop()
     await ended
     await socketClosed
     expect(stopping(frames.at(-1)!)).toBe(true)
   })
 
   it('/agent/ws: the same frame, then the socket closes', async () => {
-    gw = await startGateway(mock, slowCut)
-    mock.script({ kind: 'text', text: 'before the stop' })
-    const client = agentWsClient(`${gw.url.replace(/^http/, 'ws')}/agent/ws`)
+    fx.gw = await startGateway(fx.mock, slowCut)
+    fx.mock.script({ kind: 'text', text: 'before the stop' })
+    const client = agentWsClient(`${fx.gw.url.replace(/^http/, 'ws')}/agent/ws`)
     await client.opened
     const closed = new Promise<void>((resolve) => client.ws.once('close', () => resolve()))
     client.send({ type: 'user_message', sessionId: 'stop-ws', content: 'say something' })
     await client.next(completed)
-    await stop()
+    await fx.stop()
     await closed
     expect(stopping(client.frames.at(-1)!)).toBe(true)
   })
   it('streams that follow no session yet (HTTP/2 and WebSocket) get the same frame and end', async () => {
-    gw = await startGateway(mock, slowCut)
-    const h2 = h2connect(gw.url)
+    fx.gw = await startGateway(fx.mock, slowCut)
+    const h2 = h2connect(fx.gw.url)
     try {
       const stream = new AgentStreamClient(h2, 'ndjson')
       await stream.send({ type: 'cancel', sessionId: 'none-yet' })
-      const ws = agentWsClient(`${gw.url.replace(/^http/, 'ws')}/agent/ws`)
+      const ws = agentWsClient(`${fx.gw.url.replace(/^http/, 'ws')}/agent/ws`)
       await ws.opened
       const wsClosed = new Promise<void>((resolve) => ws.ws.once('close', () => resolve()))
       // the cancel's error (no session yet) proves the stream is being read before the stop
       await stream.next((f) => f.type === 'error')
-      await stop()
+      await fx.stop()
       await stream.ended
       await wsClosed
       expect(stopping(stream.frames.at(-1)!)).toBe(true)

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs'
 import https from 'node:https'
 import net from 'node:net'
 import tls from 'node:tls'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
-import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { startGateway, type TestGateway } from '../support/gateway.js'
+import { held } from '../mock-llm/index.js'
+import { gatewayPerTest, startGateway } from '../support/gateway.js'
 import { selfSignedCert } from '../support/h2-client.js'
 
 /**
@@ -17,38 +17,22 @@ import { selfSignedCert } from '../support/h2-client.js'
 const slowCut = { SHUTDOWN_GRACE_SECONDS: '120', HEADERS_TIMEOUT_SECONDS: '120', HTTP2_IDLE_SECONDS: '120' }
 
 describe("a gateway's stop on a TLS port", () => {
-  let mock: MockLlm
-  let gw: TestGateway | undefined
+  const fx = gatewayPerTest()
   let cert: { certPath: string; keyPath: string }
   let ca: Buffer
   beforeAll(async () => {
     cert = selfSignedCert()
     ca = readFileSync(cert.certPath)
-    mock = await startMockLlm()
-  })
-  afterEach(async () => {
-    await gw?.close(0)
-    gw = undefined
-    mock.reset()
-  })
-  afterAll(async () => {
-    await mock?.close()
   })
 
   const start = async () => {
-    gw = await startGateway(mock, {
+    fx.gw = await startGateway(fx.mock, {
       ...slowCut,
       CODEX_API_USE_TLS: 'true',
       CODEX_API_TLS_CERT_PATH: cert.certPath,
       CODEX_API_TLS_KEY_PATH: cert.keyPath,
     })
-    return Number(new URL(gw.url).port)
-  }
-  /** Stops the gateway; the test's own afterEach has nothing left to close. */
-  const stop = async () => {
-    const closing = gw!.close()
-    gw = undefined
-    await closing
+    return Number(new URL(fx.gw.url).port)
   }
   const closedOf = (socket: net.Socket) => {
     socket.on('error', () => {})
@@ -76,7 +60,7 @@ describe("a gateway's stop on a TLS port", () => {
     const idle = await handshake(port, 'http/1.1')
     idle.socket.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n')
     await new Promise((resolve) => idle.socket.once('data', resolve))
-    await stop()
+    await fx.stop()
     await Promise.all([rawClosed, silentH1.closed, silentH2.closed, idle.closed])
     expect(raw.bytesRead).toBe(0)
   })
@@ -85,9 +69,9 @@ describe("a gateway's stop on a TLS port", () => {
     const port = await start()
     const silent = await handshake(port, 'http/1.1')
     const answer = held({ kind: 'text', text: 'answered during the stop' })
-    mock.script(answer.step)
+    fx.mock.script(answer.step)
     const responded = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = https.request(`${gw!.url}/v1/runs?wait=true`, {
+      const req = https.request(`${fx.gw!.url}/v1/runs?wait=true`, {
         method: 'POST',
         agent: false,
         ca,
@@ -105,7 +89,7 @@ describe("a gateway's stop on a TLS port", () => {
       req.end(JSON.stringify({ prompt: 'answer slowly' }))
     })
     await answer.asked
-    const stopping = stop()
+    const stopping = fx.stop()
     await silent.closed
     answer.release()
     const { status, body } = await responded

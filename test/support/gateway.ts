@@ -142,6 +142,33 @@ export function sharedGateway(overrides: Record<string, string | undefined> = {}
   return shared
 }
 
+/**
+ * One mock model for a describe block and a gateway per test, which the test starts (`fx.gw = await
+ * startGateway(fx.mock, ...)`) and may stop itself (`fx.stop()`: the graceful close the tests of a stop measure);
+ * one still running after a test is closed at once. The mock's script and recordings are reset after each test.
+ */
+export function gatewayPerTest() {
+  const fx = {
+    stop: async () => {
+      const closing = fx.gw!.close()
+      fx.gw = undefined
+      await closing
+    },
+  } as { mock: MockLlm; gw: TestGateway | undefined; stop: () => Promise<void> }
+  beforeAll(async () => {
+    fx.mock = await startMockLlm()
+  })
+  afterEach(async () => {
+    await fx.gw?.close(0)
+    fx.gw = undefined
+    fx.mock.reset()
+  })
+  afterAll(async () => {
+    await fx.mock?.close()
+  })
+  return fx
+}
+
 /** `sharedGateway` with an h2c session to the gateway as well (`h2`, opened after it starts, closed first). */
 export function sharedH2Gateway(overrides: Record<string, string | undefined> = {}) {
   const shared = sharedGateway(overrides) as ReturnType<typeof sharedGateway> & {
