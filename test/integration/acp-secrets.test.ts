@@ -69,20 +69,14 @@ const commandOutput = (events: StoredEvent[]) =>
 function expectNoSecret(mock: MockLlm, events: StoredEvent[], model: boolean) {
   const output = commandOutput(events)
   const bodies = JSON.stringify(mock.requests.map((r) => r.body))
-  // codex-acp 0.16 drops the end and the later output of a command whose end codex's watcher reported after
-  // codex-acp answered the prompt (docs/ARCHITECTURE.md, ACP tool calls; seen once in CI under load): its item
-  // then ends `failed` with no exit code and what codex sent the model is the proof that `env` ran
-  const endDropped = events.some(
-    (e) =>
-      e.type === 'item.completed' &&
-      e.item.type === 'command_execution' &&
-      e.item.command === printEnv &&
-      e.item.status === 'failed' &&
-      e.item.exitCode === null,
-  )
-  expect(model && endDropped ? `${output}\n${bodies}` : output, JSON.stringify(events)).toContain(
-    'printed-env',
-  )
+  // Proof that `env` ran: its output, or for a model agent what it sent the model. codex-acp 0.16 may give a
+  // command's item no output at all: it drops the end and later output of a command whose end codex's watcher
+  // reported after codex-acp answered the prompt (the item then ends `failed` with no exit code;
+  // docs/ARCHITECTURE.md, ACP tool calls), and codex's unified exec may miss a quick command's output (its stream
+  // subscribes after the process started: the item ends `completed`, exit code 0, no output). Both seen in CI
+  // under load; the model got the output either way, and the checks below cover both places. (What the model
+  // got holds the command too: its `echo printed-env` is no proof.)
+  expect(model ? `${output}\n${bodies}` : output, JSON.stringify(events)).toMatch(/(?<!echo )printed-env/)
   // `env` ran and its output was read. codex's unified exec may miss a command's first output (its stream
   // subscribes to the process's output after the process started): then neither codex-acp's chunks nor its
   // aggregated_output hold it (the gateway's item then holds `printed-env` alone); what codex sent the model does
