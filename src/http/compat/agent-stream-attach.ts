@@ -1,3 +1,4 @@
+import { policiesWithoutApprovals } from '../../core/approval-policy.js'
 import type { GatewayContext } from '../../core/context.js'
 import type { TenantScope } from '../../core/tenancy/tenancy.js'
 import { AppError } from '../../protocol/errors.js'
@@ -10,11 +11,13 @@ const policySettings = {
   'auto-edit': { sandbox: 'workspace-write', approvalPolicy: 'untrusted' },
   'full-auto': { sandbox: 'workspace-write', approvalPolicy: 'never' },
 } as const
+const streamPolicies = Object.keys(policySettings) as StreamApprovalPolicy[]
 
 /**
  * The policy a stream keeps on a session of `agent`: the one chosen, else `suggest`. An agent without approvals
- * (claude, gemini, copilot: nobody can answer them) honours `full-auto` alone, its default: a policy that
- * promises asking is refused rather than ignored.
+ * (claude, gemini, copilot: nobody can answer them) honours only the stream policies whose approval setting is one
+ * it takes (core/approval-policy.ts: `full-auto`), and defaults to it: a policy that promises asking is refused
+ * rather than ignored.
  */
 export function streamPolicyOn(
   scope: TenantScope,
@@ -22,12 +25,16 @@ export function streamPolicyOn(
   chosen: StreamApprovalPolicy | undefined,
 ): StreamApprovalPolicy {
   if (scope.registry.find(agent)?.capabilities.approvals !== false) return chosen ?? 'suggest'
-  if (!chosen || chosen === 'full-auto') return 'full-auto'
+  const honoured = streamPolicies.filter((p) =>
+    policiesWithoutApprovals.includes(policySettings[p].approvalPolicy),
+  )
+  if (!chosen) return honoured[0]!
+  if (honoured.includes(chosen)) return chosen
   throw new AppError(
     'invalid_request',
     `agent ${agent} cannot ask for approvals: what its sandbox does not allow is refused, never asked. ` +
-      `approvalPolicy "${chosen}" would not be honoured: send "full-auto" or leave approvalPolicy out, or choose ` +
-      'an agent with approvals (GET /v1/agents: capabilities.approvals)',
+      `approvalPolicy "${chosen}" would not be honoured: send ${honoured.map((p) => `"${p}"`).join(' or ')} or ` +
+      'leave approvalPolicy out, or choose an agent with approvals (GET /v1/agents: capabilities.approvals)',
   )
 }
 

@@ -27,7 +27,6 @@ const createSessionBody = strictBody({
   cwd: z.string().optional(),
   model: z.string().optional(),
   sandbox: sandboxMode.optional(),
-  /** When the agent must ask before acting: `untrusted` asks for every command not known safe. */
   approvalPolicy: approvalPolicy
     .describe(
       'When the agent asks before acting (an approval: GET /v1/approvals). `untrusted` asks for every command not known safe; `never` never asks (what the sandbox does not allow is refused). An agent without approvals (GET /v1/agents: capabilities.approvals false: claude, gemini, copilot) takes `never` or no approvalPolicy; another value is a 400 naming the agents with approvals.',
