@@ -85,11 +85,15 @@ describe.each(gateways)('ACP command output on $paths', ({ settings }) => {
   const scriptSeq = () => {
     mock.reset()
     mock.setDefault({ kind: 'text', text: 'done' })
-    // codex (inside codex-acp) subscribes to a command's output only after the command started: what the command
-    // prints before that can reach the model but never the ACP wire (codex's race, seen once under load: 32 KB of
-    // 229 KB). A pause before the output does not help: with any pause (0.3 s, 1 s) codex-acp 0.16.0 never
-    // sends the command's end at all (the item is closed as failed when the turn ends): it prints at once.
-    mock.script({ kind: 'exec_command', cmd: `seq 1 ${seqLines}` }, { kind: 'text', text: 'printed it' })
+    // codex (inside codex-acp) subscribes to a command's output only after the command started: what it prints
+    // before that reaches the model but never the ACP wire (codex's race, seen under load: 32 KB of 229 KB, or
+    // nothing at all). So the command waits half a second before it prints. The call's yield time is explicit
+    // and long: with codex's short default a loaded machine leaves the command running past it, and codex-acp
+    // never sends the end of a command that outlived its call (the item is closed as failed when the turn ends).
+    mock.script(
+      { kind: 'exec_command', cmd: `sleep 0.5; seq 1 ${seqLines}`, yieldTimeMs: 10_000 },
+      { kind: 'text', text: 'printed it' },
+    )
   }
 
   it('acp:codex-acp, a one-shot run: the item holds all 200 KB of a command output streamed in many chunks', async () => {
