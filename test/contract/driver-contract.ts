@@ -95,7 +95,9 @@ export function describeDriverContract(name: string, subject: DriverUnderTest): 
     }, async () => {
       rmSync(path.join(workspace, 'proof.txt'), { force: true })
       mock.script(
-        { kind: 'exec_command', cmd: 'echo contract > proof.txt && echo wrote' },
+        // codex's yield time explicit and long: a command still running after it (a loaded machine) gets no end
+        // from codex-acp (docs/ARCHITECTURE.md, ACP tool calls)
+        { kind: 'exec_command', cmd: 'echo contract > proof.txt && echo wrote', yieldTimeMs: 10_000 },
         { kind: 'text', text: 'done' },
       )
       const events = await collect(

@@ -155,7 +155,7 @@ describe('warm one-shot acp:codex-acp runs', () => {
     const writing = await both(
       () =>
         mock.script(
-          { kind: 'exec_command', cmd: `echo run${++n} > proof${n}.txt` },
+          { kind: 'exec_command', cmd: `echo run${++n} > proof${n}.txt`, yieldTimeMs: 10_000 },
           { kind: 'text', text: 'done' },
         ),
       () => request('write the proof', { sandbox: 'workspace-write' }),
