@@ -160,7 +160,7 @@ describe('acp:codex-acp sessions share agent processes', () => {
     for (const file of ['a', 'b', 'c'])
       mock.on(
         `write ${file}`,
-        { kind: 'exec_command', cmd: `echo hi > ${file}.txt` },
+        { kind: 'exec_command', cmd: `echo hi > ${file}.txt`, yieldTimeMs: 10_000 },
         { kind: 'text', text: 'written' },
       )
     const d = driver()

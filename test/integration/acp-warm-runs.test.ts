@@ -147,15 +147,12 @@ describe('warm one-shot acp:codex-acp runs', () => {
     expect(JSON.stringify(mock.requests.at(-1)?.body)).not.toContain('second-run-7c1e')
   })
 
-  // codex-acp under load: see shellToolRetries in the driver contract
-  it('the run sandbox decides on the warm path as on the cold one: workspace-write writes in the run cwd, read-only does not', {
-    retry: 2,
-  }, async () => {
+  it('the run sandbox decides on the warm path as on the cold one: workspace-write writes in the run cwd, read-only does not', async () => {
     let n = 0
     const writing = await both(
       () =>
         mock.script(
-          { kind: 'exec_command', cmd: `echo run${++n} > proof${n}.txt` },
+          { kind: 'exec_command', cmd: `echo run${++n} > proof${n}.txt`, yieldTimeMs: 10_000 },
           { kind: 'text', text: 'done' },
         ),
       () => request('write the proof', { sandbox: 'workspace-write' }),

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import type http from 'node:http'
+import { constants } from 'node:http2'
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Turn } from '../../src/protocol/sessions.js'
@@ -91,6 +92,8 @@ describe('half-sent frames on /agent/stream and /agent/ws', () => {
     try {
       await within(c.ended, 8000, 'trickled frame')
       expect(c.frames).toEqual([stalledError('BODY_MIN_BYTES_PER_SECOND')])
+      // the server ended its response and then told the client, still sending, to stop without error
+      expect(c.rstCode).toBe(constants.NGHTTP2_NO_ERROR)
       // it kept sending: only the rate cut it
       expect(sent).toBeGreaterThan(5)
     } finally {

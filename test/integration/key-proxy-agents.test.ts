@@ -37,6 +37,9 @@ const auth = { authorization: `Bearer ${apiToken}` }
  * reaches the model), then every key-looking line of every /proc/<pid>/environ this user can read.
  */
 const probe = [
+  // codex (inside codex-acp) subscribes to a command's output after it started: what it printed before never
+  // reaches the ACP wire (acp-command-output.test.ts)
+  'sleep 0.5',
   'p=$PPID',
   // no command substitution: Gemini CLI refuses `$(...)` in a shell command
   'while [ "$p" -gt 1 ]; do echo "== $p"; cat /proc/$p/comm; tr "\\0" "\\n" < /proc/$p/environ 2>/dev/null | grep -E "^(PATH|[A-Z_]*(KEY|TOKEN|SECRET|URL)[A-Z_]*)="; q=$p; while read -r k v; do [ "$k" = PPid: ] && p=$v; done < /proc/$q/status; done',
@@ -86,7 +89,7 @@ const commandOutput = (events: StoredEvent[]) =>
 function script(mock: MockLlm) {
   mock.reset()
   mock.setDefault({ kind: 'text', text: 'done' })
-  mock.script({ kind: 'exec_command', cmd: probe }, { kind: 'text', text: 'probed' })
+  mock.script({ kind: 'exec_command', cmd: probe, yieldTimeMs: 10_000 }, { kind: 'text', text: 'probed' })
 }
 
 const oneShot = (gw: TestGateway, agent: string): Promise<{ run: Run; events: StoredEvent[] }> =>

@@ -87,7 +87,7 @@ describe('/v1/runs', () => {
 
   it('reconnect with Last-Event-ID: exactly the remaining events, no gap, no duplicate', async () => {
     mock.script(
-      { kind: 'exec_command', cmd: 'echo one' },
+      { kind: 'exec_command', cmd: 'echo one', yieldTimeMs: 10_000 },
       { kind: 'text', text: 'after the command', delayMs: 800 },
     )
     const { run } = await submit({ prompt: 'several events', sandbox: 'workspace-write' })
@@ -115,7 +115,7 @@ describe('/v1/runs', () => {
 
   it('two concurrent subscribers receive identical sequences', async () => {
     mock.script(
-      { kind: 'exec_command', cmd: 'echo two' },
+      { kind: 'exec_command', cmd: 'echo two', yieldTimeMs: 10_000 },
       { kind: 'text', text: 'both see this', delayMs: 500 },
     )
     const { run } = await submit({ prompt: 'fan out', sandbox: 'workspace-write' })

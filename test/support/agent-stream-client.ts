@@ -55,6 +55,12 @@ export class AgentStreamClient {
     })
     this.stream.on('data', (chunk: Buffer) => this.decode(chunk))
     this.stream.on('error', () => {})
+    // The server reset the stream after its complete response (RST_STREAM NO_ERROR, RFC 9113 section 8.1: stop
+    // sending): the client abandons its request body. Node's client stream would otherwise never close when a
+    // write of it was in flight as the reset came (its writable side never finishes).
+    this.stream.on('end', () => {
+      if (this.stream.closed) this.stream.destroy()
+    })
     this.ended = new Promise((resolve) =>
       this.stream.on('close', () => {
         this.done = true
@@ -73,6 +79,11 @@ export class AgentStreamClient {
 
   send(frame: unknown): Promise<void> {
     return this.writeRaw(encode(this.framing, frame))
+  }
+
+  /** The code of the RST_STREAM that closed the stream (NO_ERROR, 0, also when it ended without one). */
+  get rstCode(): number | undefined {
+    return this.stream.rstCode
   }
 
   /** Ends the client's side. */
