@@ -110,6 +110,7 @@ export async function buildApp(
   app.setNotFoundHandler((request, reply) => {
     // after the onRequest hooks: without a valid token this was a 401, as for any unknown path
     const other = otherMethods(request)
+    if (other?.answer) return other.answer(request, reply)
     if (other) {
       const error = methodNotAllowed(request.method, request.url.split('?', 1)[0] ?? '', other)
       reply
