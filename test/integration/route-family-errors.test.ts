@@ -36,6 +36,7 @@ interface Case {
 }
 
 const fastapi405 = '{"detail":"Method Not Allowed"}'
+const fastapi404 = '{"detail":"Not Found"}'
 
 /**
  * Every route family answers its errors in its own shape (seeds 000-003 their original's, the gateway's own routes
@@ -121,6 +122,19 @@ const cases: Case[] = [
   { method: 'POST', path: '/api/thread/read', status: 400, shape: 'fastapi', body: {} },
   { method: 'POST', path: '/api/thread/read', status: 404, shape: 'fastapi', body: { threadId: 'none' } },
   { method: 'POST', path: '/api/thread/start', status: 415, shape: 'fastapi', body: {}, text: true },
+  // an unknown path in a FastAPI seed's own folder: FastAPI's 404 (seeds 002 and 003); elsewhere the gateway's
+  { method: 'GET', path: '/api/thread/nothing', status: 404, shape: 'fastapi', says: fastapi404 },
+  { method: 'POST', path: '/api/thread/nothing', status: 404, shape: 'fastapi', says: fastapi404, body: {} },
+  { method: 'POST', path: '/api/turn/stop', status: 404, shape: 'fastapi', says: fastapi404 },
+  { method: 'GET', path: '/api/skills/config/read?x=1', status: 404, shape: 'fastapi', says: fastapi404 },
+  { method: 'DELETE', path: '/api/skills', status: 404, shape: 'fastapi', says: fastapi404 },
+  { method: 'GET', path: '/api/codex/nothing/deeper', status: 404, shape: 'fastapi', says: fastapi404 },
+  { method: 'HEAD', path: '/api/codex/nothing', status: 404, shape: 'none' },
+  { method: 'GET', path: '/api/thread/nothing', status: 401, shape: 'v1', anonymous: true },
+  // the folder a FastAPI seed shares with nobody only: /api itself, and the root (seed 000), are everybody's
+  { method: 'GET', path: '/api/nothing', status: 404, shape: 'v1', says: 'the routes are listed at /docs' },
+  { method: 'GET', path: '/nothing', status: 404, shape: 'v1', says: 'the routes are listed at /docs' },
+  { method: 'GET', path: '/api/threads/start', status: 404, shape: 'v1' },
   // seed 004: any other method on /agent/stream is a 404 (as the original's), its body an error frame
   { method: 'GET', path: '/agent/stream', status: 404, shape: 'agent-stream', says: '"NOT_FOUND"' },
   { method: 'PUT', path: '/agent/stream', status: 404, shape: 'agent-stream', body: { type: 'cancel' } },
