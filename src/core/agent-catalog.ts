@@ -2,8 +2,12 @@ import { z } from 'zod'
 import type { AgentDriver } from '../agents/driver.js'
 import { isSessionDriver, type SessionDriver } from '../agents/session.js'
 import type { Config } from '../config/load.js'
+import { acceptedApprovalPolicies } from './approval-policy.js'
 
-/** What GET /v1/agents says of one driver: its probe, its capabilities and the skills it offers. */
+/**
+ * What GET /v1/agents says of one driver: its probe, its capabilities, the approval policies its sessions accept
+ * and the skills it offers.
+ */
 export async function describeAgent(driver: AgentDriver) {
   const status = await driver.probe()
   const ready = status.installed && status.authenticated
@@ -14,6 +18,7 @@ export async function describeAgent(driver: AgentDriver) {
     authenticated: status.authenticated,
     hint: status.hint,
     capabilities: driver.capabilities,
+    approvalPolicies: [...acceptedApprovalPolicies(driver)],
     skills: ready && isSessionDriver(driver) ? await listSkills(driver) : null,
   }
 }

@@ -24,6 +24,7 @@ import { codexServeRoutes } from './compat/codex-serve.js'
 import { codexStreamingRoutes } from './compat/codex-streaming.js'
 import { registerConsole } from './console.js'
 import { errorBody, errorHandler, frameworkErrorHandler } from './errors.js'
+import { recordFrameworkFolders } from './framework-folders.js'
 import { healthRoutes } from './health.js'
 import { registerInputGuard } from './input-guard.js'
 import { type LogSink, loggerOptions } from './logging.js'
@@ -107,17 +108,23 @@ export async function buildApp(
   app.setSerializerCompiler(serializerCompiler)
   app.setErrorHandler(errorHandler)
   const otherMethods = recordRoutes(app)
+  const frameworkFolder = recordFrameworkFolders(app)
   app.setNotFoundHandler((request, reply) => {
     // after the onRequest hooks: without a valid token this was a 401, as for any unknown path
+    const path = request.url.split('?', 1)[0] ?? ''
     const other = otherMethods(request)
+    if (other?.answer) return other.answer(request, reply)
     if (other) {
-      const error = methodNotAllowed(request.method, request.url.split('?', 1)[0] ?? '', other)
+      const error = methodNotAllowed(request.method, path, other)
       reply
         .status(405)
         .header('allow', other.allow.join(', '))
         .send(errorBody(error, other.errorShape, other.provider))
       return
     }
+    // an unknown path in a FastAPI seed's own folder (/api/thread/nothing): FastAPI's words
+    const framework = frameworkFolder(path)
+    if (framework) return reply.status(404).send(errorBody(new AppError('not_found', 'Not Found'), framework))
     reply.status(404).send({
       error: {
         code: 'not_found',

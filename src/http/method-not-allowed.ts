@@ -1,6 +1,16 @@
-import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError } from '../protocol/errors.js'
 import type { ErrorShape } from './errors.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * How the path answers a method none of its routes has, instead of the 405 with Allow: seed 004's
+     * /agent/stream, whose original answered any other method 404.
+     */
+    otherMethods?: (request: FastifyRequest, reply: FastifyReply) => void
+  }
+}
 
 /**
  * What a path answers to other methods: the Allow header's methods and the 405's shape: its routes' error shape,
@@ -10,6 +20,8 @@ export interface OtherMethods {
   allow: string[]
   errorShape: ErrorShape
   provider?: string
+  /** The route's own answer instead of the 405 (FastifyContextConfig.otherMethods). */
+  answer?: (request: FastifyRequest, reply: FastifyReply) => void
 }
 
 interface RecordedRoute {
@@ -51,6 +63,7 @@ export function recordRoutes(app: FastifyInstance): (request: FastifyRequest) =>
       allow,
       errorShape: config?.framework ?? config?.errorShape ?? 'v1',
       ...(config?.provider ? { provider: config.provider } : {}),
+      ...(config?.otherMethods ? { answer: config.otherMethods } : {}),
     }
   }
 }

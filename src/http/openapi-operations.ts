@@ -157,6 +157,7 @@ export const operationDocs: Record<string, OperationDoc> = {
             images: true,
             outputSchema: true,
           },
+          approvalPolicies: ['untrusted', 'on-request', 'on-failure', 'never'],
           skills: null,
         },
       ],

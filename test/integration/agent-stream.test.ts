@@ -512,7 +512,7 @@ describe('POST /agent/stream (h2c)', () => {
     await b.ended
   })
 
-  it('decode errors end only their own stream; 405 for another method, 404 elsewhere', async () => {
+  it('decode errors end only their own stream; another method and another path are 404s', async () => {
     // the survivor's answer is held until every other stream has failed: its turn certainly runs meanwhile
     const answer = held({ kind: 'text', text: 'survivor' })
     shared.mock.script(answer.step)
@@ -542,8 +542,9 @@ describe('POST /agent/stream (h2c)', () => {
     expect(survivor.texts()).toEqual(['survivor'])
     survivor.end()
     await survivor.ended
+    // any other method: a 404 as the original's, its body an error frame (route-family-errors.test.ts has more)
     const get = await h2request(shared.h2, 'GET', '/agent/stream')
-    expect([get.status, get.headers.allow]).toEqual([405, 'POST'])
+    expect([get.status, get.headers.allow, JSON.parse(get.body).code]).toEqual([404, undefined, 'NOT_FOUND'])
     expect((await h2request(shared.h2, 'POST', '/agent/other', {})).status).toBe(404)
   })
 })

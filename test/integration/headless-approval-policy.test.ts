@@ -106,6 +106,37 @@ describe('approvalPolicy on agents without approvals', { timeout: 120_000 }, () 
     expect(res.body.approvalPolicy).toBeNull()
   })
 
+  it('GET /v1/agents lists the approval policies each agent takes: what POST /v1/sessions takes and refuses', async () => {
+    const listed = (await (await fetch(`${gw.url}/v1/agents`)).json()) as {
+      agents: {
+        id: string
+        capabilities: { sessions: boolean; approvals: boolean }
+        approvalPolicies: string[]
+      }[]
+    }
+    const every = ['untrusted', 'on-request', 'on-failure', 'never']
+    expect(Object.fromEntries(listed.agents.map((a) => [a.id, a.approvalPolicies]))).toMatchObject({
+      codex: every,
+      'acp:claude-agent-acp': every,
+      claude: ['never'],
+      gemini: ['never'],
+      copilot: ['never'],
+    })
+    for (const agent of listed.agents)
+      expect(agent.approvalPolicies, agent.id).toEqual(agent.capabilities.approvals ? every : ['never'])
+    // the list is what a session takes: a policy the agent lacks is refused naming the same list (the ACP agents'
+    // sessions start their process: codex stands for the agents with approvals)
+    for (const agent of listed.agents.filter((a) => ['codex', ...headless].includes(a.id))) {
+      const res = await create({ agent: agent.id, approvalPolicy: 'untrusted', sandbox: 'read-only' })
+      const listedUntrusted = agent.approvalPolicies.includes('untrusted')
+      expect(res.status, `${agent.id}: ${JSON.stringify(res.body)}`).toBe(listedUntrusted ? 201 : 400)
+      if (!listedUntrusted)
+        expect((res.body.error as { details: { supported: string[] } }).details.supported).toEqual(
+          agent.approvalPolicies,
+        )
+    }
+  })
+
   describe('/agent/stream (seed 004)', () => {
     const clientId = (name: string) => `headless-${name}-${process.pid}`
     const stream = () => {

@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs'
+import type http2 from 'node:http2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startGateway, type TestGateway } from '../support/gateway.js'
+import { h2connect, selfSignedCert } from '../support/h2-client.js'
 
-type Shape = 'v1' | 'codex-api-plan' | 'plain' | 'fastapi' | 'none'
+type Shape = 'v1' | 'codex-api-plan' | 'plain' | 'fastapi' | 'agent-stream' | 'none'
 
 /** Which family's error shape a body has (src/http/errors.ts `errorBody`); 'none' for no body (a HEAD). */
 function shapeOf(text: string): Shape | string {
@@ -12,6 +15,8 @@ function shapeOf(text: string): Shape | string {
   if (keys === 'details,error,provider') return 'codex-api-plan'
   if (keys === 'code,error' || keys === 'code,details,error') return 'plain'
   if (keys === 'detail') return 'fastapi'
+  // seed 004's error frame, one NDJSON line
+  if (keys === 'code,id,message,type' && body.type === 'error' && text.endsWith('}\n')) return 'agent-stream'
   return `unknown: ${text}`
 }
 
@@ -31,6 +36,7 @@ interface Case {
 }
 
 const fastapi405 = '{"detail":"Method Not Allowed"}'
+const fastapi404 = '{"detail":"Not Found"}'
 
 /**
  * Every route family answers its errors in its own shape (seeds 000-003 their original's, the gateway's own routes
@@ -116,8 +122,28 @@ const cases: Case[] = [
   { method: 'POST', path: '/api/thread/read', status: 400, shape: 'fastapi', body: {} },
   { method: 'POST', path: '/api/thread/read', status: 404, shape: 'fastapi', body: { threadId: 'none' } },
   { method: 'POST', path: '/api/thread/start', status: 415, shape: 'fastapi', body: {}, text: true },
-  // seed 004 (no error body of its own over HTTP): /v1's
-  { method: 'GET', path: '/agent/stream', status: 405, shape: 'v1', allow: 'POST' },
+  // an unknown path in a FastAPI seed's own folder: FastAPI's 404 (seeds 002 and 003); elsewhere the gateway's
+  { method: 'GET', path: '/api/thread/nothing', status: 404, shape: 'fastapi', says: fastapi404 },
+  { method: 'POST', path: '/api/thread/nothing', status: 404, shape: 'fastapi', says: fastapi404, body: {} },
+  { method: 'POST', path: '/api/turn/stop', status: 404, shape: 'fastapi', says: fastapi404 },
+  { method: 'GET', path: '/api/skills/config/read?x=1', status: 404, shape: 'fastapi', says: fastapi404 },
+  { method: 'DELETE', path: '/api/skills', status: 404, shape: 'fastapi', says: fastapi404 },
+  { method: 'GET', path: '/api/codex/nothing/deeper', status: 404, shape: 'fastapi', says: fastapi404 },
+  { method: 'HEAD', path: '/api/codex/nothing', status: 404, shape: 'none' },
+  { method: 'GET', path: '/api/thread/nothing', status: 401, shape: 'v1', anonymous: true },
+  // the folder a FastAPI seed shares with nobody only: /api itself, and the root (seed 000), are everybody's
+  { method: 'GET', path: '/api/nothing', status: 404, shape: 'v1', says: 'the routes are listed at /docs' },
+  { method: 'GET', path: '/nothing', status: 404, shape: 'v1', says: 'the routes are listed at /docs' },
+  { method: 'GET', path: '/api/threads/start', status: 404, shape: 'v1' },
+  // seed 004: any other method on /agent/stream is a 404 (as the original's), its body an error frame
+  { method: 'GET', path: '/agent/stream', status: 404, shape: 'agent-stream', says: '"NOT_FOUND"' },
+  { method: 'PUT', path: '/agent/stream', status: 404, shape: 'agent-stream', body: { type: 'cancel' } },
+  { method: 'DELETE', path: '/agent/stream', status: 404, shape: 'agent-stream', says: 'POST /agent/stream' },
+  { method: 'OPTIONS', path: '/agent/stream', status: 404, shape: 'agent-stream' },
+  { method: 'HEAD', path: '/agent/stream', status: 404, shape: 'none' },
+  { method: 'GET', path: '/agent/stream', status: 401, shape: 'v1', anonymous: true },
+  // /agent/ws is the gateway's own: /v1's
+  { method: 'POST', path: '/agent/ws', status: 405, shape: 'v1', allow: 'GET, HEAD' },
 ]
 
 describe('errors on every route family, in its shape', () => {
@@ -146,5 +172,92 @@ describe('errors on every route family, in its shape', () => {
       allow: c.allow ?? null,
     })
     if (c.says) expect(text).toContain(c.says)
+  })
+})
+
+/** One request on an HTTP/2 session, its body as bytes (a length-prefixed frame is not UTF-8). */
+function h2bytes(
+  session: http2.ClientHttp2Session,
+  method: string,
+  contentType?: string,
+): Promise<{ status: number; contentType: string | undefined; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = session.request(
+      {
+        ':method': method,
+        ':path': '/agent/stream',
+        ...(contentType ? { 'content-type': contentType } : {}),
+      },
+      { endStream: !contentType },
+    )
+    const chunks: Buffer[] = []
+    let status = 0
+    let type: string | undefined
+    req.on('response', (h) => {
+      status = Number(h[':status'])
+      type = h['content-type']
+    })
+    req.on('data', (d: Buffer) => chunks.push(d))
+    req.on('end', () => resolve({ status, contentType: type, body: Buffer.concat(chunks) }))
+    req.on('error', reject)
+    if (contentType) req.end('{"type":"cancel","sessionId":"s"}\n')
+  })
+}
+
+/** The one error frame of a body in its framing. */
+function errorFrameOf(body: Buffer, lengthPrefixed: boolean): Record<string, unknown> {
+  if (!lengthPrefixed) {
+    expect(body.toString().endsWith('\n')).toBe(true)
+    return JSON.parse(body.toString()) as Record<string, unknown>
+  }
+  expect(body.readUInt32BE(0)).toBe(body.length - 4)
+  return JSON.parse(body.subarray(4).toString()) as Record<string, unknown>
+}
+
+/**
+ * Seed 004 over HTTP/2, where its clients are (h2c with prior knowledge and TLS h2): another method on
+ * /agent/stream is a 404 whose body is one `error` frame in the request's framing, content type mirrored.
+ */
+describe('seed 004: another method on /agent/stream over h2c and TLS h2', () => {
+  const cert = selfSignedCert()
+  const gateways: TestGateway[] = []
+  afterAll(async () => {
+    for (const gw of gateways) await gw.close()
+  })
+
+  it.each(['h2c', 'tls h2'])('%s', async (transport) => {
+    const tls = transport === 'tls h2'
+    const gw = await startGateway(
+      null,
+      tls ? { TLS_CERT_PATH: cert.certPath, TLS_KEY_PATH: cert.keyPath } : {},
+    )
+    gateways.push(gw)
+    const session = h2connect(gw.url, tls ? readFileSync(cert.certPath) : undefined)
+    try {
+      const cases = [
+        { method: 'GET', contentType: undefined, answered: 'application/x-ndjson' },
+        { method: 'PUT', contentType: 'application/x-ndjson', answered: 'application/x-ndjson' },
+        {
+          method: 'DELETE',
+          contentType: 'application/length-prefixed-json',
+          answered: 'application/length-prefixed-json',
+        },
+      ]
+      for (const c of cases) {
+        const res = await h2bytes(session, c.method, c.contentType)
+        expect({ status: res.status, contentType: res.contentType }, c.method).toEqual({
+          status: 404,
+          contentType: c.answered,
+        })
+        expect(errorFrameOf(res.body, c.answered === 'application/length-prefixed-json')).toEqual({
+          type: 'error',
+          id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+          code: 'NOT_FOUND',
+          message: `Not Found: ${c.method} /agent/stream; the stream is POST /agent/stream (docs/agent-stream.md)`,
+        })
+      }
+    } finally {
+      session.close()
+    }
   })
 })

@@ -45,6 +45,34 @@ describe('sayWhyOnExit', () => {
     expect(stderr).toContain('probe ended before its report: SIGTERM came (last at: closing)')
   })
 
+  it('SIGINT with something to close first: it is closed, then exit code 130', async () => {
+    const { code, stderr } = await run(
+      `exit.closeFirst(async () => { await new Promise((r) => setTimeout(r, 50)); console.error('closed the gateway') })\n` +
+        `setInterval(() => {}, 1000)\nconsole.log('ready')`,
+      (text, kill) => {
+        if (text.includes('ready')) kill('SIGINT')
+      },
+    )
+    expect(code).toBe(130)
+    expect(stderr).toContain('probe ended before its report: SIGINT came')
+    expect(stderr).toContain('closed the gateway')
+  })
+
+  it('a closer taken back is not called; a closing that never ends is cut by a second signal', async () => {
+    const { code, stderr } = await run(
+      `const back = exit.closeFirst(async () => console.error('closed twice'))\nback()\n` +
+        `exit.closeFirst(() => { console.log('closing'); return new Promise(() => {}) })\n` +
+        `setInterval(() => {}, 1000)\nconsole.log('ready')`,
+      (text, kill) => {
+        if (text.includes('ready')) kill('SIGTERM')
+        if (text.includes('closing')) kill('SIGTERM')
+      },
+    )
+    expect(code).toBe(143)
+    expect(stderr).not.toContain('closed twice')
+    expect(stderr).toContain('a second SIGTERM exits at once')
+  })
+
   it('an uncaught error: Node says what, this says where', async () => {
     const { code, stderr } = await run(
       `exit.at('final checks')\nsetTimeout(() => { throw new Error('boom') }, 0)`,

@@ -565,6 +565,8 @@ export interface components {
         AgentEvent: components["schemas"]["RunQueuedEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["AgentSessionEvent"] | components["schemas"]["RunCompletedEvent"] | components["schemas"]["TurnStartedEvent"] | components["schemas"]["TurnCompletedEvent"] | components["schemas"]["TurnFailedEvent"] | components["schemas"]["SessionStatusEvent"] | components["schemas"]["ItemStartedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["ItemCompletedEvent"] | components["schemas"]["ItemDeltaEvent"] | components["schemas"]["ApprovalRequestedEvent"] | components["schemas"]["ApprovalResolvedEvent"] | components["schemas"]["OutputEvent"] | components["schemas"]["AgentRawEvent"];
         AgentList: {
             agents: {
+                /** @description The `approvalPolicy` values a session of this agent accepts (POST /v1/sessions, seed 003's /api/thread/start, seed 004's configOverrides as mapped): every one for an agent with approvals, only `never` for one without (claude, gemini, copilot run headless: nobody can answer them, so they never ask); another is a 400. */
+                approvalPolicies: ("untrusted" | "on-request" | "on-failure" | "never")[];
                 authenticated: boolean;
                 capabilities: {
                     approvals: boolean;
@@ -839,7 +841,7 @@ export interface components {
         CreateSessionRequest: {
             agent?: string;
             /**
-             * @description When the agent asks before acting (an approval: GET /v1/approvals). `untrusted` asks for every command not known safe; `never` never asks (what the sandbox does not allow is refused). An agent without approvals (GET /v1/agents: capabilities.approvals false: claude, gemini, copilot) takes `never` or no approvalPolicy; another value is a 400 naming the agents with approvals.
+             * @description When the agent asks before acting (an approval: GET /v1/approvals). `untrusted` asks for every command not known safe; `never` never asks (what the sandbox does not allow is refused). An agent without approvals (claude, gemini, copilot) takes `never` or no approvalPolicy (GET /v1/agents lists what each agent takes: approvalPolicies); another value is a 400 naming the agents with approvals.
              * @enum {string}
              */
             approvalPolicy?: "untrusted" | "on-request" | "on-failure" | "never";
@@ -2425,6 +2427,12 @@ export interface operations {
                      *             "images": true,
                      *             "outputSchema": true
                      *           },
+                     *           "approvalPolicies": [
+                     *             "untrusted",
+                     *             "on-request",
+                     *             "on-failure",
+                     *             "never"
+                     *           ],
                      *           "skills": null
                      *         }
                      *       ]

@@ -34,7 +34,7 @@ export function streamPolicyOn(
     'invalid_request',
     `agent ${agent} cannot ask for approvals: what its sandbox does not allow is refused, never asked. ` +
       `approvalPolicy "${chosen}" would not be honoured: send ${honoured.map((p) => `"${p}"`).join(' or ')} or ` +
-      'leave approvalPolicy out, or choose an agent with approvals (GET /v1/agents: capabilities.approvals)',
+      'leave approvalPolicy out, or choose an agent with approvals (GET /v1/agents: capabilities.approvals, approvalPolicies)',
   )
 }
 

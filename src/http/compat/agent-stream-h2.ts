@@ -1,5 +1,5 @@
 import { constants, type ServerHttp2Stream } from 'node:http2'
-import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { GatewayContext } from '../../core/context.js'
 import { timesItself } from '../self-timed-requests.js'
 import { StreamWriter } from '../stream-writer.js'
@@ -13,7 +13,7 @@ import {
   framingOf,
 } from './agent-stream-codec.js'
 import { FrameClock, type FrameStall, frameLimits } from './agent-stream-frame-clock.js'
-import type { ServerFrame } from './agent-stream-frames.js'
+import { frame, type ServerFrame } from './agent-stream-frames.js'
 import { AgentStreamConnection, type FrameSink } from './agent-stream-session.js'
 import { stoppedWithGateway } from './agent-stream-stop.js'
 
@@ -67,7 +67,7 @@ export function agentStreamRoutes(ctx: GatewayContext): FastifyPluginAsync {
 
     // The body is read by the handler, frame by frame, for as long as the stream lives: no body clock; each
     // frame in flight has its own (agent-stream-frame-clock.ts).
-    const config = { errorShape: 'v1', streamingBody: true } as const
+    const config = { errorShape: 'v1', streamingBody: true, otherMethods: notFoundFrame } as const
     const join = stoppedWithGateway(app)
     app.post('/agent/stream', { config }, async (request, reply) => {
       const framing = framingOf(request.headers['content-type'])
@@ -104,6 +104,19 @@ export function agentStreamRoutes(ctx: GatewayContext): FastifyPluginAsync {
       }
     })
   }
+}
+
+/**
+ * Another method on /agent/stream: a 404, as the original answered any path or method but `POST /agent/stream`,
+ * its body one `error` frame in the request's framing (the original's was the bare text "Not Found").
+ */
+function notFoundFrame(request: FastifyRequest, reply: FastifyReply): void {
+  const framing = framingOf(request.headers['content-type'])
+  const message = `Not Found: ${request.method} /agent/stream; the stream is POST /agent/stream (docs/agent-stream.md)`
+  reply
+    .status(404)
+    .header('content-type', framingContentType[framing])
+    .send(encodeFrames(framing, [frame({ type: 'error', code: 'NOT_FOUND', message })]))
 }
 
 /**

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { agentModels, describeAgent } from '../../core/agent-catalog.js'
 import type { GatewayContext } from '../../core/context.js'
+import { approvalPolicy } from '../../protocol/policies.js'
 import { scopeOf } from '../tenant-scope.js'
 import { errorResponses } from './schemas.js'
 
@@ -22,6 +23,11 @@ const agentInfo = z.object({
     images: z.boolean(),
     outputSchema: z.boolean(),
   }),
+  approvalPolicies: z
+    .array(approvalPolicy)
+    .describe(
+      "The `approvalPolicy` values a session of this agent accepts (POST /v1/sessions, seed 003's /api/thread/start, seed 004's configOverrides as mapped): every one for an agent with approvals, only `never` for one without (claude, gemini, copilot run headless: nobody can answer them, so they never ask); another is a 400.",
+    ),
   /** Skills the agent offers (codex app-server `skills/list`); null when it has none or cannot list them. */
   skills: z.array(z.string()).nullable(),
 })

@@ -29,7 +29,7 @@ const createSessionBody = strictBody({
   sandbox: sandboxMode.optional(),
   approvalPolicy: approvalPolicy
     .describe(
-      'When the agent asks before acting (an approval: GET /v1/approvals). `untrusted` asks for every command not known safe; `never` never asks (what the sandbox does not allow is refused). An agent without approvals (GET /v1/agents: capabilities.approvals false: claude, gemini, copilot) takes `never` or no approvalPolicy; another value is a 400 naming the agents with approvals.',
+      'When the agent asks before acting (an approval: GET /v1/approvals). `untrusted` asks for every command not known safe; `never` never asks (what the sandbox does not allow is refused). An agent without approvals (claude, gemini, copilot) takes `never` or no approvalPolicy (GET /v1/agents lists what each agent takes: approvalPolicies); another value is a 400 naming the agents with approvals.',
     )
     .optional(),
   /** Where to POST this session's approval, turn and idle events. */

@@ -28,6 +28,12 @@ export interface StressOptions {
   /** How many of the nodes take requests only (role api), forwarding every session call to a runner. */
   apiNodes?: number
   log?: (line: string) => void
+  /**
+   * Given what closes the stress's servers (the gateway nodes and their agents, the mock model) once they run, so
+   * that a script stopped by a signal closes them before it exits (bench/exit-reasons.ts `closeFirst`); returns how
+   * to take it back.
+   */
+  closeFirst?: (close: () => Promise<unknown>) => () => void
 }
 
 export interface StressReport {
@@ -130,6 +136,37 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
   const sessions: StressSession[] = []
   const background: Promise<void>[] = []
   const followers: Follower[] = []
+  // one closing, whoever asks first: the end of the steps, or a signal (closeFirst)
+  let closing: Promise<string[]> | undefined
+  const closeAll = () => {
+    closing ??= (async () => {
+      log('closing')
+      for (const f of followers) f.close()
+      const problems = await target.close()
+      log('closing the mock model')
+      await mock.close()
+      return problems
+    })()
+    return closing
+  }
+  // (tsx, when the bench runs under it, keeps its esbuild service: not the gateway's)
+  const agents = () => spawnedFrom().filter((p) => !p.cmd.includes('esbuild --service'))
+  const left = () => [...agents(), ...processesUnder(target.dir)]
+  // on a signal, closed and its processes ended: none may write into the temp dir the script's exit removes
+  const release = opts.closeFirst?.(async () => {
+    const failed = await closeAll().then(
+      () => undefined,
+      (err: unknown) => err,
+    )
+    // even when a close failed: what it did stop may still be ending (the gateway's close does not wait for them)
+    const stayed = await waitUntilGone(left)
+    if (stayed.length)
+      throw new Error(
+        `processes left after close: ${stayed.map((p) => `${p.pid} ${p.cmd.slice(0, 80)}`).join('; ')}`,
+      )
+    if (failed) throw failed
+  })
+
   const cluster = target.urls.length > 1
   /** The nodes alive (a killed one leaves it); requests in flight to a killed node may fail. */
   let urls = [...target.urls]
@@ -544,19 +581,14 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
           )
       })
   } finally {
-    log('closing')
-    for (const f of followers) f.close()
-    for (const problem of await target.close()) violate(problem)
-    log('closing the mock model')
-    await mock.close()
+    for (const problem of await closeAll()) violate(problem)
+    release?.()
   }
   if (report.violations.length && cluster) report.logs = target.logTail(60)
-  // (tsx, when the bench runs under it, keeps its esbuild service: not the gateway's)
-  const agents = () => spawnedFrom().filter((p) => !p.cmd.includes('esbuild --service'))
   log('waiting for the processes to end')
-  const left = await waitUntilGone(() => [...agents(), ...processesUnder(target.dir)])
-  if (left.length)
-    violate(`processes left after close: ${left.map((p) => `${p.pid} ${p.cmd.slice(0, 80)}`).join('; ')}`)
+  const stayed = await waitUntilGone(left)
+  if (stayed.length)
+    violate(`processes left after close: ${stayed.map((p) => `${p.pid} ${p.cmd.slice(0, 80)}`).join('; ')}`)
   return report
 }
 
