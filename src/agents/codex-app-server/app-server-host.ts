@@ -11,8 +11,8 @@ import { approvalMethods, parseApproval } from './approvals.js'
 import type { RpcClosedError } from './rpc-errors.js'
 import type { RequestId } from './rpc-message.js'
 import { type ThreadSettings, threadParams } from './thread-settings.js'
-import { safeRead, threadIdOf } from './wire-read.js'
-import { conversationRef, statusChanged, threadResponse } from './wire-schemas.js'
+import { threadIdOf } from './wire-read.js'
+import { conversationRef, threadResponse } from './wire-schemas.js'
 
 /** How often, and how far apart, a resume is retried while codex is still closing the thread. */
 const closingRetries = 40
@@ -185,12 +185,8 @@ export class AppServerHost {
     const threadId = threadIdOf(params)
     // account, config and other process-wide notifications belong to no session
     if (threadId === undefined) return
+    // codex unloaded the thread (`thread/status/changed`, which also says so, is opted out of)
     if (method === 'thread/closed' || method === 'thread/archived') this.forget(threadId)
-    if (
-      method === 'thread/status/changed' &&
-      safeRead(statusChanged, params).data?.status.type === 'notLoaded'
-    )
-      this.forget(threadId)
     this.listeners.get(threadId)?.notification(method, params)
   }
 

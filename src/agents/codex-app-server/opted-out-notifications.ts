@@ -12,4 +12,9 @@ export const optedOutNotifications: readonly string[] = [
   // the whole thread once more after thread/start and thread/fork answered with it; it names the thread only
   // inside that object, so the host never routed it to a session
   'thread/started',
+  // the thread's status, twice a turn (active, idle) and on every load and unload: the gateway's session state
+  // is its own (the manager's), so the driver's `session.status` from it was dropped unread; an unloaded thread
+  // is known by `thread/closed` / `thread/archived`, which codex 0.169 sends with every `notLoaded`
+  // (test/integration/app-server-client.test.ts)
+  'thread/status/changed',
 ]

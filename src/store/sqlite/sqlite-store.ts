@@ -24,6 +24,8 @@ import {
   type SessionStateChange,
   type SessionStateRead,
   SessionTakenOver,
+  type StateChangeFromRead,
+  type StatusFromRead,
   type Store,
   sessionFence,
   type TakenSession,
@@ -230,10 +232,14 @@ export class SqliteStore implements Store {
           id: string,
           patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
           at: string,
-          status?: Session['status'],
+          statusOrFromRead?: Session['status'] | StatusFromRead,
         ): TurnStep | undefined => {
           const turn = this.turns.update(id, patch)
           if (!turn) return undefined
+          const status =
+            typeof statusOrFromRead === 'function'
+              ? this.statusFromRead(turn.sessionId, statusOrFromRead)
+              : statusOrFromRead
           const row = this.stmts.countTurn.get({ status: status ?? null, at, id: turn.sessionId }) as
             | { status: Session['status'] }
             | undefined
@@ -520,10 +526,29 @@ export class SqliteStore implements Store {
   }
 
   async sessionState(id: string): Promise<SessionStateRead | undefined> {
+    return this.readSessionState(id)
+  }
+
+  private readSessionState(id: string): SessionStateRead | undefined {
     const row = this.stmts.sessionState.get(id) as
       | { status: Session['status']; pending: number; node_id: string | null }
       | undefined
     return row && { status: row.status, pendingApproval: row.pending === 1, owner: row.node_id }
+  }
+
+  private statusFromRead(sessionId: string, from: StatusFromRead): Session['status'] | undefined {
+    const read = this.readSessionState(sessionId)
+    return read && from(read)
+  }
+
+  /** The state change asked for, or computed from the session's state read now (in the caller's transaction). */
+  private changeOf(
+    sessionId: string,
+    change: SessionStateChange | StateChangeFromRead | undefined,
+  ): SessionStateChange | undefined {
+    if (typeof change !== 'function') return change
+    const read = this.readSessionState(sessionId)
+    return read && change(read)
   }
 
   async findSessionByAgentId(agentSessionId: string): Promise<Session | undefined> {
@@ -559,11 +584,11 @@ export class SqliteStore implements Store {
   async createTurnWithEvents(
     t: Turn,
     claim: SessionClaim | undefined,
-    session: SessionStateChange | undefined,
+    sessionOrFromRead: SessionStateChange | StateChangeFromRead | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
     return this.stepWithEvents(
-      () => this.insertTurn(t, session),
+      () => this.insertTurn(t, this.changeOf(t.sessionId, sessionOrFromRead)),
       eventsOf,
       (write) =>
         claim === undefined
@@ -596,7 +621,7 @@ export class SqliteStore implements Store {
   async updateTurnWithEvents(
     id: string,
     patch: Partial<Omit<Turn, 'id'>>,
-    session: SessionStateChange | undefined,
+    sessionOrFromRead: SessionStateChange | StateChangeFromRead | undefined,
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
@@ -604,6 +629,7 @@ export class SqliteStore implements Store {
       () => {
         const turn = this.turns.update(id, patch)
         if (!turn) return undefined
+        const session = this.changeOf(turn.sessionId, sessionOrFromRead)
         if (!session) return { turn, status: undefined }
         const { changes } = this.stmts.setSessionStatus.run({ ...session, id: turn.sessionId })
         return { turn, status: changes === 1 ? session.status : undefined }
@@ -658,7 +684,7 @@ export class SqliteStore implements Store {
     id: string,
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
-    status: Session['status'] | undefined,
+    status: Session['status'] | StatusFromRead | undefined,
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
