@@ -28,7 +28,6 @@ import {
   type SessionStateChange,
   type SessionStateRead,
   SessionTakenOver,
-  type StateChangeFromRead,
   type StatusFromRead,
   type Store,
   sessionFence,
@@ -462,17 +461,6 @@ export class PostgresStore implements Store {
     return this.readSessionState(this.db, id)
   }
 
-  /** The state change asked for, or computed from the session's state read in `db`'s transaction. */
-  private async changeOf(
-    db: pg.PoolClient,
-    sessionId: string,
-    change: SessionStateChange | StateChangeFromRead | undefined,
-  ): Promise<SessionStateChange | undefined> {
-    if (typeof change !== 'function') return change
-    const read = await this.readSessionState(db, sessionId)
-    return read && change(read)
-  }
-
   private async readSessionState(
     db: pg.Pool | pg.PoolClient,
     id: string,
@@ -548,13 +536,12 @@ export class PostgresStore implements Store {
   async createTurnWithEvents(
     t: Turn,
     claim: SessionClaim | undefined,
-    sessionOrFromRead: SessionStateChange | StateChangeFromRead | undefined,
+    session: SessionStateChange | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
     return this.transaction(async (db) => {
       if (claim !== undefined) await holdClaim(db, t.sessionId, claim)
       await this.turns.insert(db, t)
-      const session = await this.changeOf(db, t.sessionId, sessionOrFromRead)
       const stored = session && (await this.storeState(db, t.sessionId, session))
       const step = session ? { turn: t, status: stored ? session.status : undefined } : undefined
       return { step, events: await insertEvents(db, eventsOf(step)) }
@@ -564,7 +551,7 @@ export class PostgresStore implements Store {
   async updateTurnWithEvents(
     id: string,
     patch: Partial<Omit<Turn, 'id'>>,
-    sessionOrFromRead: SessionStateChange | StateChangeFromRead | undefined,
+    session: SessionStateChange | undefined,
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
@@ -572,7 +559,6 @@ export class PostgresStore implements Store {
       if (claim !== undefined) await holdTurnClaim(db, id, claim)
       const turn = await this.turns.update(db, id, patch)
       if (!turn) return { step: undefined, events: [] }
-      const session = await this.changeOf(db, turn.sessionId, sessionOrFromRead)
       const stored = session && (await this.storeState(db, turn.sessionId, session))
       const step = { turn, status: stored ? session.status : undefined }
       return { step, events: await insertEvents(db, eventsOf(step)) }

@@ -24,7 +24,6 @@ import {
   type SessionStateChange,
   type SessionStateRead,
   SessionTakenOver,
-  type StateChangeFromRead,
   type StatusFromRead,
   type Store,
   sessionFence,
@@ -541,16 +540,6 @@ export class SqliteStore implements Store {
     return read && from(read)
   }
 
-  /** The state change asked for, or computed from the session's state read now (in the caller's transaction). */
-  private changeOf(
-    sessionId: string,
-    change: SessionStateChange | StateChangeFromRead | undefined,
-  ): SessionStateChange | undefined {
-    if (typeof change !== 'function') return change
-    const read = this.readSessionState(sessionId)
-    return read && change(read)
-  }
-
   async findSessionByAgentId(agentSessionId: string): Promise<Session | undefined> {
     return this.sessions.where({ agent_session_id: agentSessionId }, { limit: 1 })[0]
   }
@@ -584,11 +573,11 @@ export class SqliteStore implements Store {
   async createTurnWithEvents(
     t: Turn,
     claim: SessionClaim | undefined,
-    sessionOrFromRead: SessionStateChange | StateChangeFromRead | undefined,
+    session: SessionStateChange | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
     return this.stepWithEvents(
-      () => this.insertTurn(t, this.changeOf(t.sessionId, sessionOrFromRead)),
+      () => this.insertTurn(t, session),
       eventsOf,
       (write) =>
         claim === undefined
@@ -621,7 +610,7 @@ export class SqliteStore implements Store {
   async updateTurnWithEvents(
     id: string,
     patch: Partial<Omit<Turn, 'id'>>,
-    sessionOrFromRead: SessionStateChange | StateChangeFromRead | undefined,
+    session: SessionStateChange | undefined,
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
@@ -629,7 +618,6 @@ export class SqliteStore implements Store {
       () => {
         const turn = this.turns.update(id, patch)
         if (!turn) return undefined
-        const session = this.changeOf(turn.sessionId, sessionOrFromRead)
         if (!session) return { turn, status: undefined }
         const { changes } = this.stmts.setSessionStatus.run({ ...session, id: turn.sessionId })
         return { turn, status: changes === 1 ? session.status : undefined }
