@@ -90,10 +90,9 @@ for (const [backend, open] of Object.entries(stores))
         'completeTurnWithEvents',
       ]) {
         const call = calls[method]!
-        // on the store it is called on: a view of it in one transaction stays in that transaction
-        calls[method] = function (this: Store, ...args) {
+        calls[method] = (...args) => {
           stateCalls++
-          return call.apply(this, args)
+          return call.apply(store, args)
         }
       }
     })

@@ -28,7 +28,6 @@ import {
   type SessionStateChange,
   type SessionStateRead,
   SessionTakenOver,
-  type StatusFromRead,
   type Store,
   sessionFence,
   type TakenSession,
@@ -458,14 +457,7 @@ export class PostgresStore implements Store {
   }
 
   async sessionState(id: string): Promise<SessionStateRead | undefined> {
-    return this.readSessionState(this.db, id)
-  }
-
-  private async readSessionState(
-    db: pg.Pool | pg.PoolClient,
-    id: string,
-  ): Promise<SessionStateRead | undefined> {
-    const { rows } = await db.query(
+    const { rows } = await this.db.query(
       `SELECT status, EXISTS (SELECT 1 FROM approvals WHERE session_id = sessions.id AND state = 'pending')
        AS pending, node_id FROM sessions WHERE id = $1`,
       [id],
@@ -583,7 +575,7 @@ export class PostgresStore implements Store {
     id: string,
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
-    status: Session['status'] | StatusFromRead | undefined,
+    status: Session['status'] | undefined,
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
@@ -599,17 +591,12 @@ export class PostgresStore implements Store {
     id: string,
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
-    statusOrFromRead: Session['status'] | StatusFromRead | undefined,
+    status: Session['status'] | undefined,
     claim: SessionClaim | undefined,
   ): Promise<TurnStep | undefined> {
     if (claim !== undefined) await holdTurnClaim(db, id, claim)
     const turn = await this.turns.update(db, id, patch)
     if (!turn) return undefined
-    let status = statusOrFromRead as Session['status'] | undefined
-    if (typeof statusOrFromRead === 'function') {
-      const read = await this.readSessionState(db, turn.sessionId)
-      status = read && statusOrFromRead(read)
-    }
     // Read under the session's row lock: concurrent completions each add one, and an archive stays.
     let stored: Session['status'] | undefined
     await this.sessions.update(db, turn.sessionId, (session) => {
