@@ -11,7 +11,10 @@ const policySettings = {
   'auto-edit': { sandbox: 'workspace-write', approvalPolicy: 'untrusted' },
   'full-auto': { sandbox: 'workspace-write', approvalPolicy: 'never' },
 } as const
-const streamPolicies = Object.keys(policySettings) as StreamApprovalPolicy[]
+/** The stream policies an agent without approvals honours: those whose approval setting it takes (`full-auto`). */
+const policiesHonouredWithoutApprovals = (Object.keys(policySettings) as StreamApprovalPolicy[]).filter((p) =>
+  policiesWithoutApprovals.includes(policySettings[p].approvalPolicy),
+)
 
 /**
  * The policy a stream keeps on a session of `agent`: the one chosen, else `suggest`. An agent without approvals
@@ -25,16 +28,14 @@ export function streamPolicyOn(
   chosen: StreamApprovalPolicy | undefined,
 ): StreamApprovalPolicy {
   if (scope.registry.find(agent)?.capabilities.approvals !== false) return chosen ?? 'suggest'
-  const honoured = streamPolicies.filter((p) =>
-    policiesWithoutApprovals.includes(policySettings[p].approvalPolicy),
-  )
+  const honoured = policiesHonouredWithoutApprovals
   if (!chosen) return honoured[0]!
   if (honoured.includes(chosen)) return chosen
   throw new AppError(
     'invalid_request',
     `agent ${agent} cannot ask for approvals: what its sandbox does not allow is refused, never asked. ` +
       `approvalPolicy "${chosen}" would not be honoured: send ${honoured.map((p) => `"${p}"`).join(' or ')} or ` +
-      'leave approvalPolicy out, or choose an agent with approvals (GET /v1/agents: capabilities.approvals, approvalPolicies)',
+      'leave approvalPolicy out, or choose an agent with approvals (GET /v1/agents: approvalPolicies)',
   )
 }
 
