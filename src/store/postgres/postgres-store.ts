@@ -28,6 +28,7 @@ import {
   type SessionStateChange,
   type SessionStateRead,
   SessionTakenOver,
+  type StatusFromRead,
   type Store,
   sessionFence,
   type TakenSession,
@@ -457,7 +458,14 @@ export class PostgresStore implements Store {
   }
 
   async sessionState(id: string): Promise<SessionStateRead | undefined> {
-    const { rows } = await this.db.query(
+    return this.readSessionState(this.db, id)
+  }
+
+  private async readSessionState(
+    db: pg.Pool | pg.PoolClient,
+    id: string,
+  ): Promise<SessionStateRead | undefined> {
+    const { rows } = await db.query(
       `SELECT status, EXISTS (SELECT 1 FROM approvals WHERE session_id = sessions.id AND state = 'pending')
        AS pending, node_id FROM sessions WHERE id = $1`,
       [id],
@@ -575,7 +583,7 @@ export class PostgresStore implements Store {
     id: string,
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
-    status: Session['status'] | undefined,
+    status: Session['status'] | StatusFromRead | undefined,
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
@@ -591,12 +599,17 @@ export class PostgresStore implements Store {
     id: string,
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
-    status: Session['status'] | undefined,
+    statusOrFromRead: Session['status'] | StatusFromRead | undefined,
     claim: SessionClaim | undefined,
   ): Promise<TurnStep | undefined> {
     if (claim !== undefined) await holdTurnClaim(db, id, claim)
     const turn = await this.turns.update(db, id, patch)
     if (!turn) return undefined
+    let status = statusOrFromRead as Session['status'] | undefined
+    if (typeof statusOrFromRead === 'function') {
+      const read = await this.readSessionState(db, turn.sessionId)
+      status = read && statusOrFromRead(read)
+    }
     // Read under the session's row lock: concurrent completions each add one, and an archive stays.
     let stored: Session['status'] | undefined
     await this.sessions.update(db, turn.sessionId, (session) => {

@@ -24,6 +24,7 @@ import {
   type SessionStateChange,
   type SessionStateRead,
   SessionTakenOver,
+  type StatusFromRead,
   type Store,
   sessionFence,
   type TakenSession,
@@ -230,10 +231,14 @@ export class SqliteStore implements Store {
           id: string,
           patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
           at: string,
-          status?: Session['status'],
+          statusOrFromRead?: Session['status'] | StatusFromRead,
         ): TurnStep | undefined => {
           const turn = this.turns.update(id, patch)
           if (!turn) return undefined
+          const status =
+            typeof statusOrFromRead === 'function'
+              ? this.statusFromRead(turn.sessionId, statusOrFromRead)
+              : statusOrFromRead
           const row = this.stmts.countTurn.get({ status: status ?? null, at, id: turn.sessionId }) as
             | { status: Session['status'] }
             | undefined
@@ -520,10 +525,19 @@ export class SqliteStore implements Store {
   }
 
   async sessionState(id: string): Promise<SessionStateRead | undefined> {
+    return this.readSessionState(id)
+  }
+
+  private readSessionState(id: string): SessionStateRead | undefined {
     const row = this.stmts.sessionState.get(id) as
       | { status: Session['status']; pending: number; node_id: string | null }
       | undefined
     return row && { status: row.status, pendingApproval: row.pending === 1, owner: row.node_id }
+  }
+
+  private statusFromRead(sessionId: string, from: StatusFromRead): Session['status'] | undefined {
+    const read = this.readSessionState(sessionId)
+    return read && from(read)
   }
 
   async findSessionByAgentId(agentSessionId: string): Promise<Session | undefined> {
@@ -658,7 +672,7 @@ export class SqliteStore implements Store {
     id: string,
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
-    status: Session['status'] | undefined,
+    status: Session['status'] | StatusFromRead | undefined,
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
