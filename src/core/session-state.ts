@@ -94,10 +94,14 @@ export class SessionState {
     unstored?: Turn,
   ): Promise<void> {
     return this.steps.run(id, async () => {
-      const next = await this.next(id, this.running(id))
+      const running = this.running(id)
       const at = new Date().toISOString()
-      const state = next && { status: next, at }
-      // what the store wrote is announced: not `next` when an archive landed since it was read
+      // read in the step's own transaction, not by a store call before it
+      const state = (read: SessionStateRead) => {
+        const next = nextStatus(read, running)
+        return next && { status: next, at }
+      }
+      // what the store wrote is announced
       const announced = (step: TurnStep | undefined) => statusEvents(id, step, at, claim)
       await this.log.commitWith(id, (tx = this.store) =>
         unstored

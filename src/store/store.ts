@@ -93,6 +93,9 @@ export interface SessionStateRead {
  */
 export type StatusFromRead = (read: SessionStateRead) => Session['status'] | undefined
 
+/** Like StatusFromRead, for a step that stores the state with its time (`createTurnWithEvents`, `updateTurnWithEvents`). */
+export type StateChangeFromRead = (read: SessionStateRead) => SessionStateChange | undefined
+
 /** A session's new state, stored with another change (`updateTurn`) or alone (`setSessionState`). */
 export interface SessionStateChange {
   status: Session['status']
@@ -348,7 +351,7 @@ export interface Store {
   createTurnWithEvents(
     turn: Turn,
     claim: SessionClaim | undefined,
-    session: SessionStateChange | undefined,
+    session: SessionStateChange | StateChangeFromRead | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }>
   /**
@@ -359,7 +362,7 @@ export interface Store {
   updateTurnWithEvents(
     id: string,
     patch: Partial<Omit<Turn, 'id'>>,
-    session: SessionStateChange | undefined,
+    session: SessionStateChange | StateChangeFromRead | undefined,
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }>

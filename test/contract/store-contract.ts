@@ -750,6 +750,47 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(reads).toHaveLength(asked)
     })
 
+    it("createTurnWithEvents / updateTurnWithEvents with the state as a function: of the session's state read in the same transaction", async () => {
+      const { store } = await fresh()
+      await store.createSession(newSession('ses_1'), 'node_a')
+      const at = '2026-01-01T00:01:00.000Z'
+      const reads: SessionStateRead[] = []
+      const running = (read: SessionStateRead) => {
+        reads.push(read)
+        if (read.status === 'archived') return undefined
+        const next: Session['status'] = read.pendingApproval ? 'waiting_for_approval' : 'running'
+        return next === read.status ? undefined : { status: next, at }
+      }
+      const created = await store.createTurnWithEvents(
+        newTurn('turn_1', 'ses_1'),
+        undefined,
+        running,
+        () => [],
+      )
+      expect(reads).toEqual([{ status: 'idle', pendingApproval: false, owner: 'node_a' }])
+      expect(created.step?.status).toBe('running')
+      expect(await store.getSession('ses_1')).toMatchObject({ status: 'running' })
+      // nothing to change: no state stored, and createTurnWithEvents' step is undefined as without a state
+      const same = await store.createTurnWithEvents(newTurn('turn_2', 'ses_1'), undefined, running, () => [])
+      expect(same.step).toBeUndefined()
+      await store.createApproval(newApproval('apr_1', 'ses_1'))
+      const updated = await store.updateTurnWithEvents(
+        'turn_1',
+        { status: 'running' },
+        running,
+        undefined,
+        () => [],
+      )
+      expect(reads.at(-1)).toMatchObject({ status: 'running', pendingApproval: true })
+      expect(updated.step?.status).toBe('waiting_for_approval')
+      expect(await store.getSession('ses_1')).toMatchObject({ status: 'waiting_for_approval' })
+      const asked = reads.length
+      expect(
+        (await store.updateTurnWithEvents('turn_x', {}, running, undefined, () => [])).step,
+      ).toBeUndefined()
+      expect(reads).toHaveLength(asked)
+    })
+
     it('createTurnWithEvents / updateTurnWithEvents: the turn step and the events for it in one transaction, all or nothing', async () => {
       const { store, connect } = await fresh()
       const other = await connect()

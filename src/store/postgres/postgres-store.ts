@@ -28,6 +28,7 @@ import {
   type SessionStateChange,
   type SessionStateRead,
   SessionTakenOver,
+  type StateChangeFromRead,
   type StatusFromRead,
   type Store,
   sessionFence,
@@ -461,6 +462,17 @@ export class PostgresStore implements Store {
     return this.readSessionState(this.db, id)
   }
 
+  /** The state change asked for, or computed from the session's state read in `db`'s transaction. */
+  private async changeOf(
+    db: pg.PoolClient,
+    sessionId: string,
+    change: SessionStateChange | StateChangeFromRead | undefined,
+  ): Promise<SessionStateChange | undefined> {
+    if (typeof change !== 'function') return change
+    const read = await this.readSessionState(db, sessionId)
+    return read && change(read)
+  }
+
   private async readSessionState(
     db: pg.Pool | pg.PoolClient,
     id: string,
@@ -536,12 +548,13 @@ export class PostgresStore implements Store {
   async createTurnWithEvents(
     t: Turn,
     claim: SessionClaim | undefined,
-    session: SessionStateChange | undefined,
+    sessionOrFromRead: SessionStateChange | StateChangeFromRead | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
     return this.transaction(async (db) => {
       if (claim !== undefined) await holdClaim(db, t.sessionId, claim)
       await this.turns.insert(db, t)
+      const session = await this.changeOf(db, t.sessionId, sessionOrFromRead)
       const stored = session && (await this.storeState(db, t.sessionId, session))
       const step = session ? { turn: t, status: stored ? session.status : undefined } : undefined
       return { step, events: await insertEvents(db, eventsOf(step)) }
@@ -551,7 +564,7 @@ export class PostgresStore implements Store {
   async updateTurnWithEvents(
     id: string,
     patch: Partial<Omit<Turn, 'id'>>,
-    session: SessionStateChange | undefined,
+    sessionOrFromRead: SessionStateChange | StateChangeFromRead | undefined,
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
@@ -559,6 +572,7 @@ export class PostgresStore implements Store {
       if (claim !== undefined) await holdTurnClaim(db, id, claim)
       const turn = await this.turns.update(db, id, patch)
       if (!turn) return { step: undefined, events: [] }
+      const session = await this.changeOf(db, turn.sessionId, sessionOrFromRead)
       const stored = session && (await this.storeState(db, turn.sessionId, session))
       const step = { turn, status: stored ? session.status : undefined }
       return { step, events: await insertEvents(db, eventsOf(step)) }

@@ -24,6 +24,7 @@ import {
   type SessionStateChange,
   type SessionStateRead,
   SessionTakenOver,
+  type StateChangeFromRead,
   type StatusFromRead,
   type Store,
   sessionFence,
@@ -540,6 +541,16 @@ export class SqliteStore implements Store {
     return read && from(read)
   }
 
+  /** The state change asked for, or computed from the session's state read now (in the caller's transaction). */
+  private changeOf(
+    sessionId: string,
+    change: SessionStateChange | StateChangeFromRead | undefined,
+  ): SessionStateChange | undefined {
+    if (typeof change !== 'function') return change
+    const read = this.readSessionState(sessionId)
+    return read && change(read)
+  }
+
   async findSessionByAgentId(agentSessionId: string): Promise<Session | undefined> {
     return this.sessions.where({ agent_session_id: agentSessionId }, { limit: 1 })[0]
   }
@@ -573,11 +584,11 @@ export class SqliteStore implements Store {
   async createTurnWithEvents(
     t: Turn,
     claim: SessionClaim | undefined,
-    session: SessionStateChange | undefined,
+    sessionOrFromRead: SessionStateChange | StateChangeFromRead | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
     return this.stepWithEvents(
-      () => this.insertTurn(t, session),
+      () => this.insertTurn(t, this.changeOf(t.sessionId, sessionOrFromRead)),
       eventsOf,
       (write) =>
         claim === undefined
@@ -610,7 +621,7 @@ export class SqliteStore implements Store {
   async updateTurnWithEvents(
     id: string,
     patch: Partial<Omit<Turn, 'id'>>,
-    session: SessionStateChange | undefined,
+    sessionOrFromRead: SessionStateChange | StateChangeFromRead | undefined,
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
@@ -618,6 +629,7 @@ export class SqliteStore implements Store {
       () => {
         const turn = this.turns.update(id, patch)
         if (!turn) return undefined
+        const session = this.changeOf(turn.sessionId, sessionOrFromRead)
         if (!session) return { turn, status: undefined }
         const { changes } = this.stmts.setSessionStatus.run({ ...session, id: turn.sessionId })
         return { turn, status: changes === 1 ? session.status : undefined }
