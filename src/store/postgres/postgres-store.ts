@@ -468,9 +468,21 @@ export class PostgresStore implements Store {
     sessionId: string,
     change: SessionStateChange | StateChangeFromRead | undefined,
   ): Promise<SessionStateChange | undefined> {
-    if (typeof change !== 'function') return change
+    return typeof change === 'function' ? this.fromStateRead(db, sessionId, change) : change
+  }
+
+  /**
+   * What `from` computes from the session's state read in `db`'s transaction (a turn step's state:
+   * StatusFromRead, StateChangeFromRead); the step's write follows, under the session's row lock.
+   * session-archive-race.test.ts lands another node's archive right after this read, before that write.
+   */
+  private async fromStateRead<T>(
+    db: pg.PoolClient,
+    sessionId: string,
+    from: (read: SessionStateRead) => T | undefined,
+  ): Promise<T | undefined> {
     const read = await this.readSessionState(db, sessionId)
-    return read && change(read)
+    return read && from(read)
   }
 
   private async readSessionState(
@@ -619,11 +631,10 @@ export class PostgresStore implements Store {
     if (claim !== undefined) await holdTurnClaim(db, id, claim)
     const turn = await this.turns.update(db, id, patch)
     if (!turn) return undefined
-    let status = statusOrFromRead as Session['status'] | undefined
-    if (typeof statusOrFromRead === 'function') {
-      const read = await this.readSessionState(db, turn.sessionId)
-      status = read && statusOrFromRead(read)
-    }
+    const status =
+      typeof statusOrFromRead === 'function'
+        ? await this.fromStateRead(db, turn.sessionId, statusOrFromRead)
+        : statusOrFromRead
     // Read under the session's row lock: concurrent completions each add one, and an archive stays.
     let stored: Session['status'] | undefined
     await this.sessions.update(db, turn.sessionId, (session) => {

@@ -238,7 +238,7 @@ export class SqliteStore implements Store {
           if (!turn) return undefined
           const status =
             typeof statusOrFromRead === 'function'
-              ? this.statusFromRead(turn.sessionId, statusOrFromRead)
+              ? this.fromStateRead(turn.sessionId, statusOrFromRead)
               : statusOrFromRead
           const row = this.stmts.countTurn.get({ status: status ?? null, at, id: turn.sessionId }) as
             | { status: Session['status'] }
@@ -536,7 +536,15 @@ export class SqliteStore implements Store {
     return row && { status: row.status, pendingApproval: row.pending === 1, owner: row.node_id }
   }
 
-  private statusFromRead(sessionId: string, from: StatusFromRead): Session['status'] | undefined {
+  /**
+   * What `from` computes from the session's state read now, in the caller's transaction (a turn step's state:
+   * StatusFromRead, StateChangeFromRead); the step's write follows. session-archive-race.test.ts lands another
+   * node's archive right after this read, before that write.
+   */
+  private fromStateRead<T>(
+    sessionId: string,
+    from: (read: SessionStateRead) => T | undefined,
+  ): T | undefined {
     const read = this.readSessionState(sessionId)
     return read && from(read)
   }
@@ -546,9 +554,7 @@ export class SqliteStore implements Store {
     sessionId: string,
     change: SessionStateChange | StateChangeFromRead | undefined,
   ): SessionStateChange | undefined {
-    if (typeof change !== 'function') return change
-    const read = this.readSessionState(sessionId)
-    return read && change(read)
+    return typeof change === 'function' ? this.fromStateRead(sessionId, change) : change
   }
 
   async findSessionByAgentId(agentSessionId: string): Promise<Session | undefined> {
