@@ -1,6 +1,6 @@
 import type { AgentEvent } from '../protocol/events.js'
 import type { Session, Turn } from '../protocol/sessions.js'
-import type { EventToAppend, SessionClaim, Store, TurnStep } from '../store/store.js'
+import type { EventToAppend, SessionClaim, SessionStateRead, Store, TurnStep } from '../store/store.js'
 import { SerialByKey } from '../util/serial-by-key.js'
 import type { EventLog } from './event-log.js'
 
@@ -19,6 +19,13 @@ function statusEvents(
   fence: SessionClaim | undefined,
 ): EventToAppend[] {
   return step?.status ? [{ ownerId, event: { type: 'session.status', status: step.status }, at, fence }] : []
+}
+
+/** The state a session read as `stored` goes to (undefined: it stays as it is; nothing follows `archived`). */
+function nextStatus(stored: SessionStateRead, running: boolean): Session['status'] | undefined {
+  if (stored.status === 'archived') return undefined
+  const next = stored.pendingApproval ? 'waiting_for_approval' : running ? 'running' : 'idle'
+  return next === stored.status ? undefined : next
 }
 
 /**
@@ -87,10 +94,14 @@ export class SessionState {
     unstored?: Turn,
   ): Promise<void> {
     return this.steps.run(id, async () => {
-      const next = await this.next(id, this.running(id))
+      const running = this.running(id)
       const at = new Date().toISOString()
-      const state = next && { status: next, at }
-      // what the store wrote is announced: not `next` when an archive landed since it was read
+      // read in the step's own transaction, not by a store call before it
+      const state = (read: SessionStateRead) => {
+        const next = nextStatus(read, running)
+        return next && { status: next, at }
+      }
+      // what the store wrote is announced
       const announced = (step: TurnStep | undefined) => statusEvents(id, step, at, claim)
       await this.log.commitWith(id, (tx = this.store) =>
         unstored
@@ -117,12 +128,19 @@ export class SessionState {
     end?: AgentEvent,
   ): Promise<Turn | undefined> {
     return this.steps.run(id, async () => {
-      const next = await this.next(id, false)
+      // the state it goes to is read in the end's own transaction, not by a store call before it
       const { step } = await this.log.commitWith(id, (tx = this.store) =>
-        tx.completeTurnWithEvents(turnId, patch, at, next, claim, (step) => [
-          ...(end ? [{ ownerId: id, event: this.log.redact(end), at, fence: claim }] : []),
-          ...statusEvents(id, step, at, claim),
-        ]),
+        tx.completeTurnWithEvents(
+          turnId,
+          patch,
+          at,
+          (read) => nextStatus(read, false),
+          claim,
+          (step) => [
+            ...(end ? [{ ownerId: id, event: this.log.redact(end), at, fence: claim }] : []),
+            ...statusEvents(id, step, at, claim),
+          ],
+        ),
       )
       // in this step: a refresh queued meanwhile no longer counts the turn as running
       ended()
@@ -141,9 +159,7 @@ export class SessionState {
   private async next(id: string, running: boolean): Promise<Session['status'] | undefined> {
     // one read: the stored state and whether an approval is pending (not the session's document)
     const stored = await this.store.sessionState(id)
-    if (!stored || stored.status === 'archived') return undefined
-    const next = stored.pendingApproval ? 'waiting_for_approval' : running ? 'running' : 'idle'
-    return next === stored.status ? undefined : next
+    return stored && nextStatus(stored, running)
   }
 
   /** Stores the state and announces it, unless the session is archived by then (nothing follows `archived`). */

@@ -87,6 +87,15 @@ export interface SessionStateRead {
   owner: string | null
 }
 
+/**
+ * A session's new state computed from its state as read inside the write's own transaction (undefined: leave it
+ * as it is), so the read is not a store call of its own before the write.
+ */
+export type StatusFromRead = (read: SessionStateRead) => Session['status'] | undefined
+
+/** Like StatusFromRead, for a step that stores the state with its time (`createTurnWithEvents`, `updateTurnWithEvents`). */
+export type StateChangeFromRead = (read: SessionStateRead) => SessionStateChange | undefined
+
 /** A session's new state, stored with another change (`updateTurn`) or alone (`setSessionState`). */
 export interface SessionStateChange {
   status: Session['status']
@@ -342,7 +351,7 @@ export interface Store {
   createTurnWithEvents(
     turn: Turn,
     claim: SessionClaim | undefined,
-    session: SessionStateChange | undefined,
+    session: SessionStateChange | StateChangeFromRead | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }>
   /**
@@ -353,7 +362,7 @@ export interface Store {
   updateTurnWithEvents(
     id: string,
     patch: Partial<Omit<Turn, 'id'>>,
-    session: SessionStateChange | undefined,
+    session: SessionStateChange | StateChangeFromRead | undefined,
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }>
@@ -373,13 +382,14 @@ export interface Store {
   /**
    * `completeTurn`, and the events `eventsOf` gives for its step (the turn's end, the state the step stored)
    * appended in the same transaction, each as appendEvents would (fenced by its own `fence`): the turn is never
-   * stored as ended without them, nor they without it. Returns the step and the events stored, in order.
+   * stored as ended without them, nor they without it. Returns the step and the events stored, in order. `status`
+   * may be a function of the session's state read in that transaction (`sessionState`'s read).
    */
   completeTurnWithEvents(
     id: string,
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
-    status: Session['status'] | undefined,
+    status: Session['status'] | StatusFromRead | undefined,
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }>

@@ -9,8 +9,10 @@ import {
   type NodeRecord,
   NotAMember,
   RunTakenOver,
+  type SessionStateRead,
   SessionTakenOver,
   type Store,
+  type TurnStep,
 } from '../../src/store/store.js'
 
 /**
@@ -676,6 +678,117 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(await store.getSession('ses_1')).toMatchObject({ turnCount: 2, lastSeq: 3 })
       const next = await other.appendEvent('ses_1', end, at, claimB)
       expect(next.seq).toBe(4)
+    })
+
+    it("completeTurnWithEvents with the state as a function: of the session's state read in the same transaction", async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.createSession(newSession('ses_1', { status: 'running' }), 'node_a')
+      await store.createTurn(newTurn('turn_1', 'ses_1', { status: 'running' }))
+      await store.createApproval(newApproval('apr_1', 'ses_1'))
+      const at = '2026-01-01T00:01:00.000Z'
+      const reads: unknown[] = []
+      const settled = (read: SessionStateRead) => {
+        reads.push(read)
+        if (read.status === 'archived') return undefined
+        const next = read.pendingApproval ? 'waiting_for_approval' : 'idle'
+        return next === read.status ? undefined : next
+      }
+      const statusEvents = (step: TurnStep | undefined) =>
+        step?.status
+          ? [{ ownerId: 'ses_1', event: { type: 'session.status', status: step.status } as AgentEvent, at }]
+          : []
+      const done = await other.completeTurnWithEvents(
+        'turn_1',
+        { status: 'completed' },
+        at,
+        settled,
+        undefined,
+        statusEvents,
+      )
+      expect(reads).toEqual([{ status: 'running', pendingApproval: true, owner: 'node_a' }])
+      expect(done.step?.status).toBe('waiting_for_approval')
+      expect(done.events.map((e) => e.type === 'session.status' && e.status)).toEqual([
+        'waiting_for_approval',
+      ])
+      expect(await store.getSession('ses_1')).toMatchObject({ status: 'waiting_for_approval', turnCount: 1 })
+      // the function says "as it is": nothing stored for the state, no event
+      await store.createTurn(newTurn('turn_2', 'ses_1', { status: 'running' }))
+      const same = await other.completeTurnWithEvents(
+        'turn_2',
+        { status: 'completed' },
+        at,
+        settled,
+        undefined,
+        statusEvents,
+      )
+      expect(same).toEqual({
+        step: { turn: expect.objectContaining({ id: 'turn_2' }), status: undefined },
+        events: [],
+      })
+      expect(await store.getSession('ses_1')).toMatchObject({ status: 'waiting_for_approval', turnCount: 2 })
+      // the approval answered and the session archived meanwhile: both seen by the read, archived stays
+      await store.resolveApproval('apr_1', { decision: 'accept', by: 'client', resolvedAt: at })
+      await store.createTurn(newTurn('turn_3', 'ses_1', { status: 'running' }))
+      await store.setSessionState('ses_1', { status: 'archived', at })
+      const archived = await other.completeTurnWithEvents(
+        'turn_3',
+        { status: 'interrupted' },
+        at,
+        settled,
+        undefined,
+        statusEvents,
+      )
+      expect(reads.at(-1)).toEqual({ status: 'archived', pendingApproval: false, owner: 'node_a' })
+      expect(archived.events).toEqual([])
+      expect(await store.getSession('ses_1')).toMatchObject({ status: 'archived', turnCount: 3 })
+      // no such turn: the function is not asked
+      const asked = reads.length
+      expect(
+        (await other.completeTurnWithEvents('turn_x', {}, at, settled, undefined, statusEvents)).step,
+      ).toBeUndefined()
+      expect(reads).toHaveLength(asked)
+    })
+
+    it("createTurnWithEvents / updateTurnWithEvents with the state as a function: of the session's state read in the same transaction", async () => {
+      const { store } = await fresh()
+      await store.createSession(newSession('ses_1'), 'node_a')
+      const at = '2026-01-01T00:01:00.000Z'
+      const reads: SessionStateRead[] = []
+      const running = (read: SessionStateRead) => {
+        reads.push(read)
+        if (read.status === 'archived') return undefined
+        const next: Session['status'] = read.pendingApproval ? 'waiting_for_approval' : 'running'
+        return next === read.status ? undefined : { status: next, at }
+      }
+      const created = await store.createTurnWithEvents(
+        newTurn('turn_1', 'ses_1'),
+        undefined,
+        running,
+        () => [],
+      )
+      expect(reads).toEqual([{ status: 'idle', pendingApproval: false, owner: 'node_a' }])
+      expect(created.step?.status).toBe('running')
+      expect(await store.getSession('ses_1')).toMatchObject({ status: 'running' })
+      // nothing to change: no state stored, and createTurnWithEvents' step is undefined as without a state
+      const same = await store.createTurnWithEvents(newTurn('turn_2', 'ses_1'), undefined, running, () => [])
+      expect(same.step).toBeUndefined()
+      await store.createApproval(newApproval('apr_1', 'ses_1'))
+      const updated = await store.updateTurnWithEvents(
+        'turn_1',
+        { status: 'running' },
+        running,
+        undefined,
+        () => [],
+      )
+      expect(reads.at(-1)).toMatchObject({ status: 'running', pendingApproval: true })
+      expect(updated.step?.status).toBe('waiting_for_approval')
+      expect(await store.getSession('ses_1')).toMatchObject({ status: 'waiting_for_approval' })
+      const asked = reads.length
+      expect(
+        (await store.updateTurnWithEvents('turn_x', {}, running, undefined, () => [])).step,
+      ).toBeUndefined()
+      expect(reads).toHaveLength(asked)
     })
 
     it('createTurnWithEvents / updateTurnWithEvents: the turn step and the events for it in one transaction, all or nothing', async () => {

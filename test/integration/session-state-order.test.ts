@@ -90,9 +90,10 @@ for (const [backend, open] of Object.entries(stores))
         'completeTurnWithEvents',
       ]) {
         const call = calls[method]!
-        calls[method] = (...args) => {
+        // on the store it is called on: a view of it in one transaction stays in that transaction
+        calls[method] = function (this: Store, ...args) {
           stateCalls++
-          return call.apply(store, args)
+          return call.apply(this, args)
         }
       }
     })

@@ -7,6 +7,7 @@ import {
   type EventToAppend,
   type SessionClaim,
   type SessionStateChange,
+  type SessionStateRead,
   SessionTakenOver,
 } from '../../src/store/store.js'
 import type { newSession } from '../contract/store-contract.js'
@@ -39,8 +40,17 @@ class RecordingStore extends SqliteStore {
     const before = this.beforeCreateTurn
     this.beforeCreateTurn = undefined
     await before?.()
-    this.order.push(`createTurn:${turn.status}${session ? `+${session.status}` : ''}`)
-    return super.createTurnWithEvents(turn, claim, session, (step) => this.eventsIn(eventsOf(step)))
+    const at = this.order.push(`createTurn:${turn.status}`) - 1
+    // the session's state, given or computed from the state read in the step's transaction
+    const withState = (change: SessionStateChange | undefined) => {
+      if (change) this.order[at] += `+${change.status}`
+      return change
+    }
+    const state =
+      typeof session === 'function'
+        ? (read: SessionStateRead) => withState(session(read))
+        : withState(session)
+    return super.createTurnWithEvents(turn, claim, state, (step) => this.eventsIn(eventsOf(step)))
   }
   override async updateTurn(...args: Parameters<SqliteStore['updateTurn']>) {
     this.order.push(`updateTurn:${args[1].status ?? Object.keys(args[1]).join(',')}`)

@@ -33,16 +33,22 @@ export type WebhookOutcome = 'delivered' | 'failed_attempt' | 'gave_up' | 'refus
  * The gateway's Prometheus metrics, one registry per gateway (tests run several in one process).
  * Counters move from stored events (`observe`), the stream encoders and the webhook dispatcher; gauges are
  * read at scrape time. Node's default metrics include the event-loop delay (`nodejs_eventloop_lag_*`).
- * prom-client (with @opentelemetry/api, about 85 CommonJS files) is loaded on first use: the first event,
+ * prom-client (with @opentelemetry/api, about 85 CommonJS files) is loaded on first use: the first run's end,
  * stream, webhook or scrape, never by an idle start.
  */
 export class GatewayMetrics {
   private built: PromMetrics | undefined
+  /**
+   * Events stored so far, by type: every stored event is counted here (a Map's increment) and the counter shows
+   * these totals at the scrape, not moved per event through prom-client's inc (a label hash, a label check and a
+   * lookup by that string: about 1-2 % of a warm turn's main-thread CPU at 8 events a turn, session 22).
+   */
+  private readonly storedByType = new Map<string, number>()
 
   constructor(private readonly sources: MetricsSources) {}
 
   private get m(): PromMetrics {
-    this.built ??= buildMetrics(this.sources)
+    this.built ??= buildMetrics(this.sources, this.storedByType)
     return this.built
   }
 
@@ -52,7 +58,7 @@ export class GatewayMetrics {
 
   /** Every stored event passes here (EventLog tap); run outcomes also need the run's agent and start. */
   observe(ev: StoredEvent, run?: { agent: string; createdAt: string }): void {
-    this.m.eventsStored.inc({ type: ev.type })
+    this.storedByType.set(ev.type, (this.storedByType.get(ev.type) ?? 0) + 1)
     if (!run) return
     if (ev.type === 'run.queued') this.m.runsTotal.inc({ agent: run.agent, status: 'submitted' })
     if (ev.type === 'run.completed') {
@@ -96,7 +102,6 @@ interface PromMetrics {
   registry: Registry
   runsTotal: Counter<'agent' | 'status'>
   runDuration: Histogram<'agent' | 'status'>
-  eventsStored: Counter<'type'>
   eventsRelayed: Counter<'format'>
   streamsOpen: Gauge<'format'>
   webhookDeliveries: Counter<'event' | 'outcome'>
@@ -104,7 +109,7 @@ interface PromMetrics {
 }
 
 /** The registry and its metrics; prom-client is required here, on first use (a CommonJS package). */
-function buildMetrics(sources: MetricsSources): PromMetrics {
+function buildMetrics(sources: MetricsSources, storedByType: ReadonlyMap<string, number>): PromMetrics {
   const { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } = createRequire(import.meta.url)(
     'prom-client',
   ) as typeof import('prom-client')
@@ -272,9 +277,14 @@ function buildMetrics(sources: MetricsSources): PromMetrics {
     labelNames: [label],
     registers,
   })
-  const eventsStored = new Counter(
-    labelled('agent_gateway_events_total', 'Events stored (runs and sessions), by type.', 'type'),
-  )
+  new Counter({
+    ...labelled('agent_gateway_events_total', 'Events stored (runs and sessions), by type.', 'type'),
+    collect() {
+      // GatewayMetrics counts them; the counter shows its totals as they are at the scrape
+      this.reset()
+      for (const [type, n] of storedByType) this.inc({ type }, n)
+    },
+  })
   const eventsRelayed = new Counter(
     labelled(
       'agent_gateway_events_relayed_total',
@@ -301,7 +311,6 @@ function buildMetrics(sources: MetricsSources): PromMetrics {
     registry,
     runsTotal,
     runDuration,
-    eventsStored,
     eventsRelayed,
     streamsOpen,
     webhookDeliveries,

@@ -28,6 +28,8 @@ import {
   type SessionStateChange,
   type SessionStateRead,
   SessionTakenOver,
+  type StateChangeFromRead,
+  type StatusFromRead,
   type Store,
   sessionFence,
   type TakenSession,
@@ -457,7 +459,37 @@ export class PostgresStore implements Store {
   }
 
   async sessionState(id: string): Promise<SessionStateRead | undefined> {
-    const { rows } = await this.db.query(
+    return this.readSessionState(this.db, id)
+  }
+
+  /** The state change asked for, or computed from the session's state read in `db`'s transaction. */
+  private async changeOf(
+    db: pg.PoolClient,
+    sessionId: string,
+    change: SessionStateChange | StateChangeFromRead | undefined,
+  ): Promise<SessionStateChange | undefined> {
+    return typeof change === 'function' ? this.fromStateRead(db, sessionId, change) : change
+  }
+
+  /**
+   * What `from` computes from the session's state read in `db`'s transaction (a turn step's state:
+   * StatusFromRead, StateChangeFromRead); the step's write follows, under the session's row lock.
+   * session-archive-race.test.ts lands another node's archive right after this read, before that write.
+   */
+  private async fromStateRead<T>(
+    db: pg.PoolClient,
+    sessionId: string,
+    from: (read: SessionStateRead) => T | undefined,
+  ): Promise<T | undefined> {
+    const read = await this.readSessionState(db, sessionId)
+    return read && from(read)
+  }
+
+  private async readSessionState(
+    db: pg.Pool | pg.PoolClient,
+    id: string,
+  ): Promise<SessionStateRead | undefined> {
+    const { rows } = await db.query(
       `SELECT status, EXISTS (SELECT 1 FROM approvals WHERE session_id = sessions.id AND state = 'pending')
        AS pending, node_id FROM sessions WHERE id = $1`,
       [id],
@@ -528,12 +560,13 @@ export class PostgresStore implements Store {
   async createTurnWithEvents(
     t: Turn,
     claim: SessionClaim | undefined,
-    session: SessionStateChange | undefined,
+    sessionOrFromRead: SessionStateChange | StateChangeFromRead | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
     return this.transaction(async (db) => {
       if (claim !== undefined) await holdClaim(db, t.sessionId, claim)
       await this.turns.insert(db, t)
+      const session = await this.changeOf(db, t.sessionId, sessionOrFromRead)
       const stored = session && (await this.storeState(db, t.sessionId, session))
       const step = session ? { turn: t, status: stored ? session.status : undefined } : undefined
       return { step, events: await insertEvents(db, eventsOf(step)) }
@@ -543,7 +576,7 @@ export class PostgresStore implements Store {
   async updateTurnWithEvents(
     id: string,
     patch: Partial<Omit<Turn, 'id'>>,
-    session: SessionStateChange | undefined,
+    sessionOrFromRead: SessionStateChange | StateChangeFromRead | undefined,
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
@@ -551,6 +584,7 @@ export class PostgresStore implements Store {
       if (claim !== undefined) await holdTurnClaim(db, id, claim)
       const turn = await this.turns.update(db, id, patch)
       if (!turn) return { step: undefined, events: [] }
+      const session = await this.changeOf(db, turn.sessionId, sessionOrFromRead)
       const stored = session && (await this.storeState(db, turn.sessionId, session))
       const step = { turn, status: stored ? session.status : undefined }
       return { step, events: await insertEvents(db, eventsOf(step)) }
@@ -575,7 +609,7 @@ export class PostgresStore implements Store {
     id: string,
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
-    status: Session['status'] | undefined,
+    status: Session['status'] | StatusFromRead | undefined,
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
@@ -591,12 +625,16 @@ export class PostgresStore implements Store {
     id: string,
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
-    status: Session['status'] | undefined,
+    statusOrFromRead: Session['status'] | StatusFromRead | undefined,
     claim: SessionClaim | undefined,
   ): Promise<TurnStep | undefined> {
     if (claim !== undefined) await holdTurnClaim(db, id, claim)
     const turn = await this.turns.update(db, id, patch)
     if (!turn) return undefined
+    const status =
+      typeof statusOrFromRead === 'function'
+        ? await this.fromStateRead(db, turn.sessionId, statusOrFromRead)
+        : statusOrFromRead
     // Read under the session's row lock: concurrent completions each add one, and an archive stays.
     let stored: Session['status'] | undefined
     await this.sessions.update(db, turn.sessionId, (session) => {

@@ -24,6 +24,8 @@ import {
   type SessionStateChange,
   type SessionStateRead,
   SessionTakenOver,
+  type StateChangeFromRead,
+  type StatusFromRead,
   type Store,
   sessionFence,
   type TakenSession,
@@ -230,10 +232,14 @@ export class SqliteStore implements Store {
           id: string,
           patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
           at: string,
-          status?: Session['status'],
+          statusOrFromRead?: Session['status'] | StatusFromRead,
         ): TurnStep | undefined => {
           const turn = this.turns.update(id, patch)
           if (!turn) return undefined
+          const status =
+            typeof statusOrFromRead === 'function'
+              ? this.fromStateRead(turn.sessionId, statusOrFromRead)
+              : statusOrFromRead
           const row = this.stmts.countTurn.get({ status: status ?? null, at, id: turn.sessionId }) as
             | { status: Session['status'] }
             | undefined
@@ -520,10 +526,35 @@ export class SqliteStore implements Store {
   }
 
   async sessionState(id: string): Promise<SessionStateRead | undefined> {
+    return this.readSessionState(id)
+  }
+
+  private readSessionState(id: string): SessionStateRead | undefined {
     const row = this.stmts.sessionState.get(id) as
       | { status: Session['status']; pending: number; node_id: string | null }
       | undefined
     return row && { status: row.status, pendingApproval: row.pending === 1, owner: row.node_id }
+  }
+
+  /**
+   * What `from` computes from the session's state read now, in the caller's transaction (a turn step's state:
+   * StatusFromRead, StateChangeFromRead); the step's write follows. session-archive-race.test.ts lands another
+   * node's archive right after this read, before that write.
+   */
+  private fromStateRead<T>(
+    sessionId: string,
+    from: (read: SessionStateRead) => T | undefined,
+  ): T | undefined {
+    const read = this.readSessionState(sessionId)
+    return read && from(read)
+  }
+
+  /** The state change asked for, or computed from the session's state read now (in the caller's transaction). */
+  private changeOf(
+    sessionId: string,
+    change: SessionStateChange | StateChangeFromRead | undefined,
+  ): SessionStateChange | undefined {
+    return typeof change === 'function' ? this.fromStateRead(sessionId, change) : change
   }
 
   async findSessionByAgentId(agentSessionId: string): Promise<Session | undefined> {
@@ -559,11 +590,11 @@ export class SqliteStore implements Store {
   async createTurnWithEvents(
     t: Turn,
     claim: SessionClaim | undefined,
-    session: SessionStateChange | undefined,
+    sessionOrFromRead: SessionStateChange | StateChangeFromRead | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
     return this.stepWithEvents(
-      () => this.insertTurn(t, session),
+      () => this.insertTurn(t, this.changeOf(t.sessionId, sessionOrFromRead)),
       eventsOf,
       (write) =>
         claim === undefined
@@ -596,7 +627,7 @@ export class SqliteStore implements Store {
   async updateTurnWithEvents(
     id: string,
     patch: Partial<Omit<Turn, 'id'>>,
-    session: SessionStateChange | undefined,
+    sessionOrFromRead: SessionStateChange | StateChangeFromRead | undefined,
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
@@ -604,6 +635,7 @@ export class SqliteStore implements Store {
       () => {
         const turn = this.turns.update(id, patch)
         if (!turn) return undefined
+        const session = this.changeOf(turn.sessionId, sessionOrFromRead)
         if (!session) return { turn, status: undefined }
         const { changes } = this.stmts.setSessionStatus.run({ ...session, id: turn.sessionId })
         return { turn, status: changes === 1 ? session.status : undefined }
@@ -658,7 +690,7 @@ export class SqliteStore implements Store {
     id: string,
     patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
     at: string,
-    status: Session['status'] | undefined,
+    status: Session['status'] | StatusFromRead | undefined,
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
