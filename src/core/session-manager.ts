@@ -92,6 +92,13 @@ export class SessionManager {
       accepting: () => this.accepting,
       execute: (id, live, turn, controller) => this.execute(id, live, turn, controller),
       nothingToStart: (id, live) => this.live.unloadWhenIdle(id, live),
+      neverStarting: (id, live, turn) =>
+        this.state.endTurn(
+          id,
+          turn.id,
+          { status: 'interrupted', error: 'the server stopped before this turn started' },
+          live.claim,
+        ),
     })
     this.creation = { store, log, registry, config, node, live: this.live, hooks }
   }
