@@ -113,7 +113,7 @@ export class SessionManager {
 
   async create(agentId: string, fields: CreateSession): Promise<Session> {
     this.assertAccepting()
-    return createSession(this.creation, agentId, fields)
+    return this.live.creation(() => createSession(this.creation, agentId, fields))
   }
 
   /** The session a client named itself, or undefined. */
@@ -133,7 +133,9 @@ export class SessionManager {
 
   async fork(id: string): Promise<Session> {
     this.assertAccepting()
-    return this.archives.track(id, async () => forkSession(this.creation, await this.mustGet(id)))
+    return this.archives.track(id, async () =>
+      this.live.creation(async () => forkSession(this.creation, await this.mustGet(id))),
+    )
   }
 
   async archive(id: string): Promise<Session> {
