@@ -51,6 +51,10 @@ export class LiveSessions {
   private readonly opening = new Map<string, Promise<LiveSession>>()
   /** Sessions being unloaded: reopening one waits until the driver let go of it. */
   private readonly unloading = new Map<string, Promise<void>>()
+  /** Sessions being created or forked now (their agent opening): closeAll waits for them. */
+  private readonly creating = new Set<Promise<unknown>>()
+  /** closeAll began: no session is opened any more (its agent would outlive the gateway's stop). */
+  private closed = false
 
   constructor(private readonly ctx: LiveSessionsContext) {}
 
@@ -61,6 +65,22 @@ export class LiveSessions {
   /** Whether the session is loaded in its agent now (not unloaded for idleness, not yet resumed). */
   has(id: string): boolean {
     return this.live.has(id)
+  }
+
+  /**
+   * A session's creation or fork (which opens its agent and then `add`s it): refused once closeAll began, else
+   * waited for by it, so the agent it opens is closed with the others, never left running after the stop.
+   */
+  creation<T>(create: () => Promise<T>): Promise<T> {
+    this.refuseWhenClosed()
+    const created = create()
+    const settled = created.then(
+      () => {},
+      () => {},
+    )
+    this.creating.add(settled)
+    void settled.then(() => this.creating.delete(settled))
+    return created
   }
 
   /** Holds a session its agent just opened (a new one or a fork: its claim is the first). */
@@ -108,10 +128,17 @@ export class LiveSessions {
 
   private async reopen(session: Session): Promise<LiveSession> {
     await this.unloading.get(session.id)
+    this.refuseWhenClosed()
     this.ctx.confine(session)
     const driver = sessionDriverOf(this.ctx.registry, session.agent)
     await ensureReady(driver)
+    this.refuseWhenClosed()
     const { agent, started } = await resumeOrStart(driver, session, this.ctx.hooks(session.id))
+    // opened while closeAll ran (which waited for it): its agent is closed here, not left to nobody
+    if (this.closed) {
+      await agent.close().catch(() => {})
+      this.refuseWhenClosed()
+    }
     // A node taken for dead claims nothing (NotAMember, 503): it lets go of the thread it just reopened.
     const claim = await this.ctx.store.claimSession(session.id, this.ctx.node).catch(async (err: unknown) => {
       await agent.close().catch(() => {})
@@ -194,13 +221,23 @@ export class LiveSessions {
     return true
   }
 
-  /** Ends what the drivers hold for live sessions (the agents' histories stay). */
+  /**
+   * Ends what the drivers hold for live sessions (the agents' histories stay). Sessions being opened now (a
+   * request that came before the stop) are waited for and closed too; none is opened after.
+   */
   async closeAll(): Promise<void> {
+    this.closed = true
+    await Promise.allSettled([...this.opening.values(), ...this.creating])
     // all at once: each may wait KILL_GRACE_MS for its agent to exit, and 20 in a row outlasted any grace
     for (const live of this.live.values()) clearTimeout(live.idleTimer)
     await Promise.all([...this.live.values()].map((live) => live.agent.close().catch(() => {})))
     this.live.clear()
     await Promise.all(this.unloading.values())
+  }
+
+  private refuseWhenClosed(): void {
+    if (this.closed)
+      throw new AppError('shutting_down', 'the server is shutting down and opens no session any more')
   }
 }
 

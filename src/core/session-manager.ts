@@ -92,6 +92,13 @@ export class SessionManager {
       accepting: () => this.accepting,
       execute: (id, live, turn, controller) => this.execute(id, live, turn, controller),
       nothingToStart: (id, live) => this.live.unloadWhenIdle(id, live),
+      neverStarting: (id, live, turn) =>
+        this.state.endTurn(
+          id,
+          turn.id,
+          { status: 'interrupted', error: 'the server stopped before this turn started' },
+          live.claim,
+        ),
     })
     this.creation = { store, log, registry, config, node, live: this.live, hooks }
   }
@@ -106,7 +113,7 @@ export class SessionManager {
 
   async create(agentId: string, fields: CreateSession): Promise<Session> {
     this.assertAccepting()
-    return createSession(this.creation, agentId, fields)
+    return this.live.creation(() => createSession(this.creation, agentId, fields))
   }
 
   /** The session a client named itself, or undefined. */
@@ -126,7 +133,9 @@ export class SessionManager {
 
   async fork(id: string): Promise<Session> {
     this.assertAccepting()
-    return this.archives.track(id, async () => forkSession(this.creation, await this.mustGet(id)))
+    return this.archives.track(id, async () =>
+      this.live.creation(async () => forkSession(this.creation, await this.mustGet(id))),
+    )
   }
 
   async archive(id: string): Promise<Session> {

@@ -18,6 +18,11 @@ export interface TurnQueueContext {
   execute(sessionId: string, live: LiveSession, turn: Turn, controller: AbortController): Promise<void>
   /** No turn of the session starts now: its idle unload is (re)scheduled. */
   nothingToStart(sessionId: string, live: LiveSession): void
+  /**
+   * The gateway shuts down: this queued turn will never start here. Records its end (the queue releases it once
+   * that settled, so the shutdown's `idle` waits for the record, not for a turn that never comes).
+   */
+  neverStarting(sessionId: string, live: LiveSession, turn: Turn): Promise<void>
 }
 
 /** A new turn's record, queued. */
@@ -126,6 +131,21 @@ export class TurnQueue {
   }
 
   private pump(id: string, live: LiveSession): void {
+    // After shutdown began no queued turn starts (no agent work begins while the gateway closes): each is ended
+    // and released, so `idle` does not wait for a turn that never comes (the gateway's close hung on it).
+    if (!this.ctx.accepting()) {
+      for (const turn of live.queue.splice(0))
+        void this.ctx
+          .neverStarting(id, live, turn)
+          .catch((err: unknown) =>
+            process.emitWarning(
+              `queued turn ${turn.id} of session ${id}: ${(err as Error)?.message ?? err}`,
+              'TurnFailed',
+            ),
+          )
+          .finally(() => this.release(turn.id))
+      return
+    }
     if (live.current || live.queue.length === 0) {
       this.ctx.nothingToStart(id, live)
       return
@@ -148,7 +168,7 @@ export class TurnQueue {
         // a client answered early may have started the next turn already
         if (live.current?.turn === turn) live.current = undefined
         this.release(turn.id)
-        if (this.ctx.accepting()) this.pump(id, live)
+        this.pump(id, live)
       })
   }
 }

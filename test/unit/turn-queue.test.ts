@@ -31,6 +31,7 @@ function setup(maxQueued = 2) {
   const endOf = new Map<string, () => void>()
   let idleCalls = 0
   let accepting = true
+  const neverStarted: string[] = []
   const queue = new TurnQueue({
     config,
     active: new ActiveRuns(),
@@ -40,6 +41,7 @@ function setup(maxQueued = 2) {
       return new Promise<void>((resolve) => endOf.set(turn.id, resolve))
     },
     nothingToStart: () => void idleCalls++,
+    neverStarting: async (_id, _live, turn) => void neverStarted.push(turn.id),
   })
   return {
     queue,
@@ -48,6 +50,7 @@ function setup(maxQueued = 2) {
     started,
     end: (turnId: string) => endOf.get(turnId)!(),
     idleCalls: () => idleCalls,
+    neverStarted,
     stopAccepting: () => {
       accepting = false
     },
@@ -160,17 +163,32 @@ describe('TurnQueue', () => {
     await queue.idle()
   })
 
-  it('after shutdown a queued turn does not start', async () => {
-    const { queue, live, started, end, stopAccepting } = setup()
+  it('after shutdown a queued turn does not start: it is ended and released, so idle() does not wait for it', async () => {
+    const { queue, live, started, end, stopAccepting, neverStarted } = setup()
     const first = queuedTurn('ses_1', text('one'))
     const second = queuedTurn('ses_1', text('two'))
     queue.push('ses_1', live, first)
     queue.push('ses_1', live, second)
     stopAccepting()
+    // the shutdown's wait for the session's turns (SessionManager.idle) begins while the first one runs
+    const idle = queue.idle()
     end(first.id)
     await queue.ended(first.id)
     await settle()
     expect(started).toEqual([first.id])
-    expect(live.queue.map((t) => t.id)).toEqual([second.id])
+    expect(neverStarted).toEqual([second.id])
+    expect(live.queue).toEqual([])
+    expect(queue.holds(second.id)).toBe(false)
+    await idle
+  })
+
+  it('a turn queued after shutdown began (its start had passed the check) does not start either', async () => {
+    const { queue, live, started, stopAccepting, neverStarted } = setup()
+    stopAccepting()
+    const late = queuedTurn('ses_1', text('late'))
+    queue.push('ses_1', live, late)
+    await queue.idle()
+    expect(started).toEqual([])
+    expect(neverStarted).toEqual([late.id])
   })
 })
