@@ -28,8 +28,6 @@ describe('session lifecycle stress on 2 nodes sharing PostgreSQL', () => {
         store: 'postgres',
         nodes: 2,
         killAt,
-        // as in session-lifecycle-stress.test.ts: approvals nobody answers end sooner once the steps are done
-        approvalTimeoutSeconds: 4,
       })
       if (killAt) expect(report.actions.kill).toBe(1)
       expect(report.violations, report.logs).toEqual([])
