@@ -16,8 +16,6 @@ export interface StressOptions {
   sessions: number
   /** How long a slow model answer waits. */
   slowMs?: number
-  /** How long an approval nobody answers waits before it is declined (8 s by default). */
-  approvalTimeoutSeconds?: number
   /** SQLite (one in-process gateway, the default) or PostgreSQL (gateway processes sharing one database). */
   store?: StressStore
   /** How many gateway processes share the PostgreSQL store (1 by default); each request goes to one at random. */
@@ -130,13 +128,7 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
   installStressSteps(mock, opts.slowMs ?? 3000)
   let target: StressTarget
   try {
-    target = await startTarget(
-      mock,
-      opts.store ?? 'sqlite',
-      opts.nodes ?? 1,
-      opts.apiNodes,
-      opts.approvalTimeoutSeconds,
-    )
+    target = await startTarget(mock, opts.store ?? 'sqlite', opts.nodes ?? 1, opts.apiNodes)
   } catch (err) {
     await mock.close()
     throw err

@@ -32,15 +32,12 @@ export interface StressTarget {
 
 export type StressStore = 'sqlite' | 'postgres'
 
-/**
- * The stress's own settings on every node: approvals and queues that end in time, short agent kills. An approval
- * nobody answers waits `approvalTimeoutSeconds` (8 by default).
- */
-const stressEnv = (approvalTimeoutSeconds = 8) => ({
-  APPROVAL_TIMEOUT_SECONDS: String(approvalTimeoutSeconds),
+/** The stress's own settings on every node: approvals and queues that end in time, short agent kills. */
+const stressEnv = {
+  APPROVAL_TIMEOUT_SECONDS: '8',
   MAX_QUEUED_TURNS: '3',
   TIMEOUT_SECONDS: '60',
-})
+}
 
 export async function startTarget(
   mock: MockLlm,
@@ -48,12 +45,10 @@ export async function startTarget(
   nodes: number,
   /** How many of the nodes take requests only (role api: every session call forwarded to a runner). */
   apiNodes = 0,
-  approvalTimeoutSeconds?: number,
 ): Promise<StressTarget> {
-  const env = stressEnv(approvalTimeoutSeconds)
   if (store === 'sqlite') {
     if (nodes !== 1) throw new Error('several nodes share a PostgreSQL store only: --store postgres')
-    const gw = await startGateway(mock, env)
+    const gw = await startGateway(mock, stressEnv)
     return {
       urls: [gw.url],
       dir: gw.dir,
@@ -71,19 +66,14 @@ export async function startTarget(
     }
   }
   if (apiNodes >= nodes) throw new Error('at least one node must run agents: --api-nodes below --nodes')
-  return startPostgresNodes(mock, nodes, apiNodes, env)
+  return startPostgresNodes(mock, nodes, apiNodes)
 }
 
 /**
  * `count` gateway processes (`serve`, role all, the first `apiNodes` role api) on one throwaway PostgreSQL database, like a cluster behind a load
  * balancer: one workspace and one CODEX_HOME for all (a shared volume), so any node can resume a thread.
  */
-async function startPostgresNodes(
-  mock: MockLlm,
-  count: number,
-  apiNodes: number,
-  stress: Record<string, string>,
-): Promise<StressTarget> {
+async function startPostgresNodes(mock: MockLlm, count: number, apiNodes: number): Promise<StressTarget> {
   const pg: TestPostgres = await startPostgres()
   const nodes: ServerProcess[] = []
   let store: PostgresStore | undefined
@@ -103,7 +93,7 @@ async function startPostgresNodes(
     const url = await pg.createDatabase()
     store = await PostgresStore.open(url)
     const { env, dir, workspace } = gatewayEnv(mock, {
-      ...stress,
+      ...stressEnv,
       DATABASE_URL: url,
       // a node stalled by a loaded machine is not taken for dead (the stress kills none)
       NODE_TIMEOUT_SECONDS: '30',
