@@ -33,47 +33,59 @@ describe('a daemon a run started does not outlive the gateway', () => {
     for (const server of servers.splice(0)) await server.stop('SIGKILL')
     const ours = new Set(tags.splice(0).map((tag) => `sleep ${tag}`))
     killAll(listProcesses().filter((p) => ours.has(p.cmd)))
+    mock.reset()
   })
   afterAll(async () => {
     await mock?.close()
   })
 
-  /** Starts a run whose command leaves a TERM-ignoring daemon; resolves once the daemon runs and the run waits. */
+  /**
+   * Starts a run whose command leaves a TERM-ignoring daemon; resolves once the daemon runs and the run waits. The
+   * model answers by the run's prompt (its tag), so the runs of several agents go on at once on one gateway.
+   */
   async function runLeavingDaemon(server: ServerProcess, agent: string, sandbox: string, tag: string) {
     tags.push(tag)
-    mock.reset()
     const waiting = held({ kind: 'text', text: 'done' })
     releases.push(waiting.release)
-    mock.script(
+    // the command returns once the daemon is in a session of its own: one still on its way there may die with the
+    // command's process group when the command ends (seen with codex under load), which is not what this test is about
+    const ready = `daemon-${tag}`
+    mock.on(
+      `start it ${tag}`,
       {
         kind: 'exec_command',
-        cmd: `(setsid sh -c 'trap "" TERM; exec sleep ${tag}' </dev/null >/dev/null 2>&1 &); echo started`,
+        cmd: `(setsid sh -c 'trap "" TERM; : > ${ready}; exec sleep ${tag}' </dev/null >/dev/null 2>&1 &); timeout 15 sh -c "until [ -e ${ready} ]; do sleep 0.05; done"; echo started`,
       },
       waiting.step,
     )
-    const res = await postJson(`${server.url}/v1/runs`, { agent, prompt: 'start it', sandbox })
+    const res = await postJson(`${server.url}/v1/runs`, { agent, prompt: `start it ${tag}`, sandbox })
     const run = (await res.json()) as Run
-    expect(res.status, JSON.stringify(run)).toBe(202)
+    expect(res.status, `${agent}: ${JSON.stringify(run)}`).toBe(202)
     // the agent asks the model again once the command returned
     await waiting.asked
     const daemon = () => listProcesses().filter((p) => p.cmd === `sleep ${tag}`)
     // the daemon's `exec sleep` may come a moment after its command returned: waited for, not assumed
     const deadline = Date.now() + 15_000
     while (daemon().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
-    expect(daemon()).toHaveLength(1)
+    expect(daemon(), agent).toHaveLength(1)
     return daemon
   }
 
   // gemini's shell needs workspace-write, claude's Bash danger-full-access (headless, nothing to approve it)
+  const every = [
+    ['codex', 'danger-full-access'],
+    ['claude', 'danger-full-access'],
+    ['gemini', 'workspace-write'],
+    ['copilot', 'workspace-write'],
+  ] as const
   // codex once more under an operator's policy that lets its commands inherit nothing
   const inheritNothing =
     'shell_environment_policy.inherit="none";shell_environment_policy.set={PATH="/usr/local/bin:/usr/bin:/bin"}'
-  for (const [agent, sandbox, overrides, label] of [
-    ['codex', 'danger-full-access', {}, 'codex'],
-    ['codex', 'danger-full-access', { CODEX_CONFIG_OVERRIDES: inheritNothing }, 'codex, inherit = "none"'],
-    ['claude', 'danger-full-access', {}, 'claude'],
-    ['gemini', 'workspace-write', {}, 'gemini'],
-    ['copilot', 'workspace-write', {}, 'copilot'],
+  // Each agent's run on the same two gateways (a daemon of each, checked one by one): two server starts and one
+  // stop for all four instead of for each.
+  for (const [agents, overrides, label] of [
+    [every, {}, 'codex, claude, gemini and copilot'],
+    [every.slice(0, 1), { CODEX_CONFIG_OVERRIDES: inheritNothing }, 'codex, inherit = "none"'],
   ] as const)
     it(`${label}: the next start ends what a killed gateway left, a stop what it leaves`, {
       timeout: 240_000,
@@ -84,32 +96,38 @@ describe('a daemon a run started does not outlive the gateway', () => {
         SHUTDOWN_GRACE_SECONDS: '0',
         // longer than a stop takes here: the daemon's SIGKILL must not come from the follow-up timer
         KILL_GRACE_MS: '3000',
+        // a run of each agent at once
+        MAX_CONCURRENT_RUNS: String(agents.length),
         ...mockAgentSettings(mock, {
           anthropic: 'anthropic-key-2d8e51',
           gemini: 'gemini-key-9a4c13',
           copilot: 'copilot-key-6f0b72',
         }),
       })
-      const tag = () => `${41_000 + Math.floor(Math.random() * 9000)}.${process.pid}`
+      let runs = 0
+      const tag = () => `${41_000 + (runs++ % 100) * 90 + Math.floor(Math.random() * 90)}.${process.pid}`
+      const leaveDaemons = (server: ServerProcess) =>
+        Promise.all(agents.map(([agent, sandbox]) => runLeavingDaemon(server, agent, sandbox, tag())))
 
       const killed = assertStarted(await startServerProcess(env, dir))
       servers.push(killed)
-      const firstDaemon = await runLeavingDaemon(killed, agent, sandbox, tag())
+      const firstDaemons = await leaveDaemons(killed)
       const killedAgents = new Set(spawnedBy(killed, listProcesses()).map((p) => p.pid))
       await killed.stop('SIGKILL')
-      expect(firstDaemon()).toHaveLength(1)
+      for (const [i, daemon] of firstDaemons.entries()) expect(daemon(), agents[i]![0]).toHaveLength(1)
 
       const next = assertStarted(await startServerProcess(env, dir))
       servers.push(next)
-      expect(await waitUntilGone(firstDaemon)).toEqual([])
-      // its agents are gone too, before the next run scripts the model: an agent of the killed gateway still
-      // running would take the next run's scripted answer when the reset fails its held request (a retry)
+      for (const [i, daemon] of firstDaemons.entries())
+        expect(await waitUntilGone(daemon), agents[i]![0]).toEqual([])
+      // its agents are gone too, before the next runs ask the model: an agent of the killed gateway still running
+      // would ask it again when its held request fails (a retry)
       expect(await waitUntilGone(() => listProcesses().filter((p) => killedAgents.has(p.pid)))).toEqual([])
 
-      const secondDaemon = await runLeavingDaemon(next, agent, sandbox, tag())
+      const secondDaemons = await leaveDaemons(next)
       expect(await next.stop('SIGTERM')).toBe(0)
       // gone when the gateway exited, not some time later
-      expect(secondDaemon()).toEqual([])
+      for (const [i, daemon] of secondDaemons.entries()) expect(daemon(), agents[i]![0]).toEqual([])
       expect(next.output.join('\n')).toContain('ended processes the agents left running')
     })
 })

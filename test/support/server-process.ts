@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { listProcesses, type ProcInfo } from './processes.js'
@@ -30,6 +32,7 @@ export function startServerProcess(
   /** Another OS user to run it as (the test runs as root; a deployment does not). */
   user?: { uid: number; gid: number },
 ): Promise<ServerProcess | { exitCode: number | null; output: string[] }> {
+  if (!user) shareTsxCache(env.TMPDIR)
   const child = spawn(
     process.execPath,
     ['--import', tsxLoader, path.join(root, 'src/main.ts'), 'serve', ...args],
@@ -83,6 +86,25 @@ export function startServerProcess(
       resolve({ exitCode, output })
     })
   })
+}
+
+/**
+ * tsx keeps what it compiled in TMPDIR/tsx-<uid>: a server given a TMPDIR of its own (for its agents) would compile
+ * all of src again (about 1 s of CPU per start). Its TMPDIR gets a link to this process's cache instead.
+ */
+function shareTsxCache(tmpdir: string | undefined): void {
+  if (!tmpdir || path.resolve(tmpdir) === path.resolve(os.tmpdir())) return
+  const name = `tsx-${process.geteuid?.() ?? os.userInfo().username}`
+  const link = path.join(tmpdir, name)
+  if (!existsSync(tmpdir)) return
+  const cache = path.join(os.tmpdir(), name)
+  mkdirSync(cache, { recursive: true, mode: 0o700 })
+  try {
+    symlinkSync(cache, link)
+  } catch (err) {
+    // linked by an earlier start with this TMPDIR
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+  }
 }
 
 /**
