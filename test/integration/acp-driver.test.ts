@@ -244,27 +244,43 @@ describe('acp:codex-acp sessions', () => {
   })
 })
 
+// Claude Code's start is the slow part of these tests (two processes: claude-agent-acp and the claude binary): one
+// session for the block's tests, each with its own prompt and file; closed after them, leaving no process.
+function sharedSession(open: (mock: MockLlm, workspace: (dir: string) => void) => Promise<AgentSession>) {
+  const t = {
+    mock: undefined as unknown as MockLlm,
+    session: undefined as unknown as AgentSession,
+    workspace: '',
+  }
+  beforeAll(async () => {
+    t.mock = await startMockLlm()
+    t.session = await open(t.mock, (dir) => {
+      t.workspace = dir
+    })
+  }, 60_000)
+  afterAll(async () => {
+    await t.session?.close()
+    if (t.workspace) expect(await waitUntilGone(() => processesUnder(t.workspace))).toEqual([])
+    await t.mock?.close()
+  })
+  afterEach(() => t.mock.reset())
+  return t
+}
+
 describe('acp:claude-agent-acp permissions', () => {
   const asks: ApprovalAsk[] = []
-  const t = sessionFixture(() => {
-    asks.length = 0
-  })
-
-  const open = async (decision: ApprovalDecision) => {
-    const {
-      env,
-      dir,
-      workspace: ws,
-    } = gatewayEnv(null, {
-      ANTHROPIC_BASE_URL: t.mock.url,
+  let decision: ApprovalDecision = 'decline'
+  const t = sharedSession(async (mock, setWorkspace) => {
+    const { env, dir, workspace } = gatewayEnv(null, {
+      ANTHROPIC_BASE_URL: mock.url,
       ANTHROPIC_API_KEY: 'sk-ant-test',
       CLAUDE_CODE_MAX_RETRIES: '0',
     })
-    t.workspace = ws
+    setWorkspace(workspace)
     const driver = new AcpDriver(loadConfig(env, dir), acpPreset('claude-agent-acp'), env)
     expect((await driver.probe()).authenticated).toBe(true)
-    t.session = await driver.openSession(
-      { cwd: t.workspace },
+    return driver.openSession(
+      { cwd: workspace },
       {
         requestApproval: async (ask) => {
           asks.push(ask)
@@ -272,56 +288,57 @@ describe('acp:claude-agent-acp permissions', () => {
         },
       },
     )
-    return t.session
-  }
+  })
+  afterEach(() => {
+    asks.length = 0
+  })
 
-  for (const [decision, written] of [
+  for (const [answer, written] of [
     ['accept', true],
     ['decline', false],
   ] as const) {
-    it(`a Bash permission request answered ${decision}: the file is ${written ? '' : 'not '}written`, async () => {
+    it(`a Bash permission request answered ${answer}: the file is ${written ? '' : 'not '}written`, async () => {
+      decision = answer
+      const file = `claude-${answer}.txt`
       t.mock.on(
-        'write the file',
-        { kind: 'exec_command', cmd: 'echo hi > claude.txt' },
+        `write the ${answer} file`,
+        { kind: 'exec_command', cmd: `echo hi > ${file}` },
         { kind: 'text', text: 'done' },
       )
       t.mock.setDefault({ kind: 'text', text: 'OK' })
-      const events = await collect(await open(decision), 'write the file')
+      const events = await collect(t.session, `write the ${answer} file`)
       expectWellFormed(events)
       expect(asks.length).toBeGreaterThanOrEqual(1)
       expect(asks[0]).toMatchObject({
         kind: 'command',
         options: expect.arrayContaining(['accept', 'decline']),
       })
-      expect(asks[0]!.command).toContain('echo hi > claude.txt')
-      expect(existsSync(path.join(t.workspace, 'claude.txt'))).toBe(written)
+      expect(asks[0]!.command).toContain(`echo hi > ${file}`)
+      expect(existsSync(path.join(t.workspace, file))).toBe(written)
       expect(events.at(-1)?.type).toBe('turn.completed')
     }, 60_000)
   }
 })
 
 describe('acp:claude-agent-acp sessions', () => {
-  const t = sessionFixture()
-
-  const open = async () => {
-    const h = claudeAcp(t.mock)
-    t.workspace = h.workspace
-    t.session = await h.driver.openSession({ cwd: t.workspace }, { requestApproval: async () => 'decline' })
-    return t.session
-  }
+  const t = sharedSession(async (mock, setWorkspace) => {
+    const h = claudeAcp(mock)
+    setWorkspace(h.workspace)
+    return h.driver.openSession({ cwd: h.workspace }, { requestApproval: async () => 'decline' })
+  })
 
   it('two turns in one session: the last model request carries the first turn', async () => {
     t.mock.script({ kind: 'text', text: 'answer one' }, { kind: 'text', text: 'answer two' })
-    const s = await open()
-    const first = await collect(s, 'prompt one')
-    const second = await collect(s, 'prompt two')
+    const first = await collect(t.session, 'prompt one')
+    const second = await collect(t.session, 'prompt two')
     expectAnswered([first, second], ['answer one', 'answer two'])
     for (const text of ['prompt one', 'answer one', 'prompt two'])
       expect(requestInput(t.mock)).toContain(text)
   }, 60_000)
 
+  // (after the test above, in its session: the turn aborted is that session's next one)
   it('aborting a slow turn cancels it (interrupted); close leaves no process', async () => {
     t.mock.script({ kind: 'text', text: 'too late', delayMs: 20_000 })
-    await expectAbortInterrupts(await open(), t.workspace, () => t.mock.requests.some((r) => !r.side))
+    await expectAbortInterrupts(t.session, t.workspace, () => t.mock.requests.some((r) => !r.side))
   }, 60_000)
 })
