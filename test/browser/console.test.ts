@@ -18,20 +18,28 @@ import { mockAgentSettings, postJson, startGateway, type TestGateway } from '../
 /** Waits for what the page shows (the page updates from events; nothing here sleeps). */
 const poll = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 30_000, interval: 100 })
 
-/** The console built, a mock model, a gateway with `settings` and Chromium for a describe block; all closed after it. */
+/** The console built and one Chromium for the file: each block opens contexts of its own in it. */
+let chromium: Browser
+beforeAll(async () => {
+  ensureConsoleBuilt()
+  chromium = await launchChromium()
+}, 60_000)
+afterAll(async () => {
+  await chromium?.close()
+})
+
+/** A mock model and a gateway with `settings` for a describe block, and the file's Chromium; closed after it. */
 function consoleFixture(settings: Record<string, string> | ((mock: MockLlm) => Record<string, string>)) {
   const shared = {} as { mock: MockLlm; gw: TestGateway; browser: Browser }
   beforeAll(async () => {
-    ensureConsoleBuilt()
     shared.mock = await startMockLlm()
     shared.gw = await startGateway(
       shared.mock,
       typeof settings === 'function' ? settings(shared.mock) : settings,
     )
-    shared.browser = await launchChromium()
+    shared.browser = chromium
   }, 60_000)
   afterAll(async () => {
-    await shared.browser?.close()
     await shared.gw?.close()
     await shared.mock?.close()
   })

@@ -33,7 +33,8 @@ export const completionOf = (events: AgentEvent[]) => {
 }
 
 export function describeDriverContract(name: string, subject: DriverUnderTest): void {
-  describe(`driver contract: ${name}`, () => {
+  // in order, also inside a block that runs at the same time as others: the tests share one mock model's script
+  describe.sequential(`driver contract: ${name}`, () => {
     let mock: MockLlm
     let driver: AgentDriver
     let workspace: string

@@ -134,7 +134,8 @@ describe.each(gateways)('ACP command output on $paths', ({ settings }) => {
 describe('an ACP command whose end never comes in its turn', () => {
   let gw: TestGateway
   beforeAll(async () => {
-    gw = await startGateway(null, { ACP_AGENTS: replayAgent })
+    // the command's end never comes: how long the turn waits for it is no part of what is shown here
+    gw = await startGateway(null, { ACP_AGENTS: replayAgent, ACP_TOOL_SETTLE_MS: '1000' })
   })
   afterAll(async () => {
     await gw?.close()
@@ -165,7 +166,8 @@ describe('acp:codex-acp: a command that outlives its turn', () => {
   let gw: TestGateway
   beforeAll(async () => {
     mock = await startMockLlm()
-    gw = await startGateway(mock, {})
+    // codex-acp never sends the end of a command still running at its answer: the turn need not wait 10 s for it
+    gw = await startGateway(mock, { ACP_TOOL_SETTLE_MS: '1000' })
   })
   afterAll(async () => {
     await gw?.close()

@@ -23,12 +23,6 @@ function codexAcp(mock: MockLlm, command?: string) {
   }
 }
 
-describeDriverContract('acp:codex-acp', {
-  create: (mock) => codexAcp(mock).driver,
-  createMissing: (mock) => codexAcp(mock, '/nonexistent/codex-acp').driver,
-  writableRequest: { sandbox: 'workspace-write' },
-})
-
 // acp:claude-agent-acp (Claude Code behind ACP) against the mock's Anthropic Messages format. Claude Code
 // also asks the model for a session title: the mock answers that side request itself (`side: true`).
 
@@ -45,12 +39,6 @@ function claudeAcp(mock: MockLlm, command?: string) {
     workspace,
   }
 }
-
-describeDriverContract('acp:claude-agent-acp', {
-  create: (mock) => claudeAcp(mock).driver,
-  createMissing: (mock) => claudeAcp(mock, '/nonexistent/claude-agent-acp').driver,
-  writableRequest: { sandbox: 'danger-full-access' },
-})
 
 async function collect(session: AgentSession, text: string, signal = new AbortController().signal) {
   const events: AgentEvent[] = []
@@ -122,206 +110,253 @@ async function expectAbortInterrupts(s: AgentSession, workspace: string, modelAs
   expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
 }
 
-describe('acp:codex-acp sessions', () => {
-  const asks: ApprovalAsk[] = []
-  const t = sessionFixture(() => {
-    asks.length = 0
-  })
-  let decision: ApprovalDecision = 'decline'
-  const hooks: SessionHooks = {
-    requestApproval: async (ask) => {
-      asks.push(ask)
-      return decision
-    },
-  }
-
-  const open = async (extra: { approvalPolicy?: 'untrusted'; sandbox?: 'workspace-write' } = {}) => {
-    const h = codexAcp(t.mock)
-    t.workspace = h.workspace
-    t.session = await h.driver.openSession({ cwd: t.workspace, ...extra }, hooks)
-    return t.session
-  }
-
-  it('two turns in one session: the second model request carries the first', async () => {
-    t.mock.script({ kind: 'text', text: 'answer one' }, { kind: 'text', text: 'answer two', deltas: true })
-    const s = await open()
-    expect(s.agentSessionId).toMatch(/^[0-9a-f-]{36}$/)
-    const first = await collect(s, 'prompt one')
-    const second = await collect(s, 'prompt two')
-    expectAnswered([first, second], ['answer one', 'answer two'])
-    expect(second.filter((e) => e.type === 'item.delta').length).toBeGreaterThan(1)
-    expect(t.mock.requests).toHaveLength(2)
-    for (const text of ['prompt one', 'answer one', 'prompt two'])
-      expect(requestInput(t.mock, 1)).toContain(text)
-  })
-
-  it('a shell tool call is a command_execution item with its output', async () => {
-    // codex subscribes to a command's output after it started (what it printed before never reaches the ACP
-    // wire): the command waits before it prints; its yield time is explicit (acp-command-output.test.ts)
-    t.mock.script(
-      { kind: 'exec_command', cmd: 'sleep 0.5; echo tool-output', yieldTimeMs: 10_000 },
-      { kind: 'text', text: 'ran it' },
-    )
-    const events = await collect(await open({ sandbox: 'workspace-write' }), 'run it')
-    expectWellFormed(events)
-    const started = events.find((e) => e.type === 'item.started' && e.item.type === 'command_execution')
-    expect(started).toBeDefined()
-    const done = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
-    expect(done).toMatchObject({
-      item: { command: 'sleep 0.5; echo tool-output', status: 'completed', exitCode: 0 },
+function codexAcpSessions() {
+  describe.sequential('acp:codex-acp sessions', () => {
+    const asks: ApprovalAsk[] = []
+    const t = sessionFixture(() => {
+      asks.length = 0
     })
-    if (done?.type === 'item.completed' && done.item.type === 'command_execution')
-      expect(done.item.aggregatedOutput).toContain('tool-output')
-    expect(messages(events)).toEqual(['ran it'])
-  })
-
-  it('a permission request goes to the hook; accepted, the file is written', async () => {
-    decision = 'accept'
-    rmSync(path.join(t.workspace, 'approved.txt'), { force: true })
-    t.mock.script(
-      { kind: 'exec_command', cmd: 'echo hi > approved.txt', yieldTimeMs: 10_000 },
-      { kind: 'text', text: 'wrote it' },
-    )
-    const events = await collect(
-      await open({ approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
-      'write the file',
-    )
-    expectWellFormed(events)
-    expect(asks).toHaveLength(1)
-    expect(asks[0]).toMatchObject({
-      kind: 'command',
-      command: 'echo hi > approved.txt',
-      cwd: t.workspace,
-      options: ['accept', 'accept_for_session', 'decline', 'cancel'],
-      itemId: expect.any(String),
-    })
-    expect(readFileSync(path.join(t.workspace, 'approved.txt'), 'utf8').trim()).toBe('hi')
-    expect(
-      events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution'),
-    ).toMatchObject({ item: { status: 'completed', exitCode: 0 } })
-  })
-
-  it('a permission request declined by the hook: the file is not written', async () => {
-    decision = 'decline'
-    t.mock.script({ kind: 'exec_command', cmd: 'echo hi > approved.txt' }, { kind: 'text', text: 'did not' })
-    const events = await collect(
-      await open({ approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
-      'write the file',
-    )
-    expectWellFormed(events)
-    expect(asks).toHaveLength(1)
-    expect(existsSync(path.join(t.workspace, 'approved.txt'))).toBe(false)
-    const item = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
-    expect(item).toMatchObject({ item: { status: 'declined' } })
-    // codex-acp's reject option is codex's `abort`: codex ends the turn (stopReason cancelled)
-    expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
-  })
-
-  it('aborting a slow turn cancels it (interrupted); close leaves no process', async () => {
-    t.mock.script({ kind: 'text', text: 'too late', delayMs: 20_000 })
-    await expectAbortInterrupts(await open(), t.workspace, () => t.mock.requests.length > 0)
-  })
-
-  it('steer is a conflict and fork is unsupported', async () => {
-    const s = await open()
-    await expect(s.steer([{ type: 'text', text: 'x' }])).rejects.toMatchObject({ code: 'conflict' })
-    await expect(s.fork()).rejects.toMatchObject({ code: 'invalid_request' })
-  })
-
-  it('resumeSession loads the session in a new process (session/load) and carries its history', async () => {
-    t.mock.script({ kind: 'text', text: 'remembered answer' }, { kind: 'text', text: 'second answer' })
-    const h = codexAcp(t.mock)
-    t.workspace = h.workspace
-    const first = await h.driver.openSession({ cwd: t.workspace }, hooks)
-    await collect(first, 'first prompt')
-    await first.close()
-    t.session = await h.driver.resumeSession(first.agentSessionId, { cwd: t.workspace }, hooks)
-    expect(t.session.agentSessionId).toBe(first.agentSessionId)
-    const events = await collect(t.session, 'second prompt')
-    expectWellFormed(events)
-    expect(messages(events)).toEqual(['second answer'])
-    expect(requestInput(t.mock, 1)).toContain('remembered answer')
-  })
-})
-
-describe('acp:claude-agent-acp permissions', () => {
-  const asks: ApprovalAsk[] = []
-  const t = sessionFixture(() => {
-    asks.length = 0
-  })
-
-  const open = async (decision: ApprovalDecision) => {
-    const {
-      env,
-      dir,
-      workspace: ws,
-    } = gatewayEnv(null, {
-      ANTHROPIC_BASE_URL: t.mock.url,
-      ANTHROPIC_API_KEY: 'sk-ant-test',
-      CLAUDE_CODE_MAX_RETRIES: '0',
-    })
-    t.workspace = ws
-    const driver = new AcpDriver(loadConfig(env, dir), acpPreset('claude-agent-acp'), env)
-    expect((await driver.probe()).authenticated).toBe(true)
-    t.session = await driver.openSession(
-      { cwd: t.workspace },
-      {
-        requestApproval: async (ask) => {
-          asks.push(ask)
-          return decision
-        },
+    let decision: ApprovalDecision = 'decline'
+    const hooks: SessionHooks = {
+      requestApproval: async (ask) => {
+        asks.push(ask)
+        return decision
       },
-    )
-    return t.session
-  }
+    }
 
-  for (const [decision, written] of [
-    ['accept', true],
-    ['decline', false],
-  ] as const) {
-    it(`a Bash permission request answered ${decision}: the file is ${written ? '' : 'not '}written`, async () => {
-      t.mock.on(
-        'write the file',
-        { kind: 'exec_command', cmd: 'echo hi > claude.txt' },
-        { kind: 'text', text: 'done' },
+    const open = async (extra: { approvalPolicy?: 'untrusted'; sandbox?: 'workspace-write' } = {}) => {
+      const h = codexAcp(t.mock)
+      t.workspace = h.workspace
+      t.session = await h.driver.openSession({ cwd: t.workspace, ...extra }, hooks)
+      return t.session
+    }
+
+    it('two turns in one session: the second model request carries the first', async () => {
+      t.mock.script({ kind: 'text', text: 'answer one' }, { kind: 'text', text: 'answer two', deltas: true })
+      const s = await open()
+      expect(s.agentSessionId).toMatch(/^[0-9a-f-]{36}$/)
+      const first = await collect(s, 'prompt one')
+      const second = await collect(s, 'prompt two')
+      expectAnswered([first, second], ['answer one', 'answer two'])
+      expect(second.filter((e) => e.type === 'item.delta').length).toBeGreaterThan(1)
+      expect(t.mock.requests).toHaveLength(2)
+      for (const text of ['prompt one', 'answer one', 'prompt two'])
+        expect(requestInput(t.mock, 1)).toContain(text)
+    })
+
+    it('a shell tool call is a command_execution item with its output', async () => {
+      // codex subscribes to a command's output after it started (what it printed before never reaches the ACP
+      // wire): the command waits before it prints; its yield time is explicit (acp-command-output.test.ts)
+      t.mock.script(
+        { kind: 'exec_command', cmd: 'sleep 0.5; echo tool-output', yieldTimeMs: 10_000 },
+        { kind: 'text', text: 'ran it' },
       )
-      t.mock.setDefault({ kind: 'text', text: 'OK' })
-      const events = await collect(await open(decision), 'write the file')
+      const events = await collect(await open({ sandbox: 'workspace-write' }), 'run it')
       expectWellFormed(events)
-      expect(asks.length).toBeGreaterThanOrEqual(1)
+      const started = events.find((e) => e.type === 'item.started' && e.item.type === 'command_execution')
+      expect(started).toBeDefined()
+      const done = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
+      expect(done).toMatchObject({
+        item: { command: 'sleep 0.5; echo tool-output', status: 'completed', exitCode: 0 },
+      })
+      if (done?.type === 'item.completed' && done.item.type === 'command_execution')
+        expect(done.item.aggregatedOutput).toContain('tool-output')
+      expect(messages(events)).toEqual(['ran it'])
+    })
+
+    it('a permission request goes to the hook; accepted, the file is written', async () => {
+      decision = 'accept'
+      rmSync(path.join(t.workspace, 'approved.txt'), { force: true })
+      t.mock.script(
+        { kind: 'exec_command', cmd: 'echo hi > approved.txt', yieldTimeMs: 10_000 },
+        { kind: 'text', text: 'wrote it' },
+      )
+      const events = await collect(
+        await open({ approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
+        'write the file',
+      )
+      expectWellFormed(events)
+      expect(asks).toHaveLength(1)
       expect(asks[0]).toMatchObject({
         kind: 'command',
-        options: expect.arrayContaining(['accept', 'decline']),
+        command: 'echo hi > approved.txt',
+        cwd: t.workspace,
+        options: ['accept', 'accept_for_session', 'decline', 'cancel'],
+        itemId: expect.any(String),
       })
-      expect(asks[0]!.command).toContain('echo hi > claude.txt')
-      expect(existsSync(path.join(t.workspace, 'claude.txt'))).toBe(written)
-      expect(events.at(-1)?.type).toBe('turn.completed')
-    }, 60_000)
+      expect(readFileSync(path.join(t.workspace, 'approved.txt'), 'utf8').trim()).toBe('hi')
+      expect(
+        events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution'),
+      ).toMatchObject({ item: { status: 'completed', exitCode: 0 } })
+    })
+
+    it('a permission request declined by the hook: the file is not written', async () => {
+      decision = 'decline'
+      t.mock.script(
+        { kind: 'exec_command', cmd: 'echo hi > approved.txt' },
+        { kind: 'text', text: 'did not' },
+      )
+      const events = await collect(
+        await open({ approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
+        'write the file',
+      )
+      expectWellFormed(events)
+      expect(asks).toHaveLength(1)
+      expect(existsSync(path.join(t.workspace, 'approved.txt'))).toBe(false)
+      const item = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
+      expect(item).toMatchObject({ item: { status: 'declined' } })
+      // codex-acp's reject option is codex's `abort`: codex ends the turn (stopReason cancelled)
+      expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
+    })
+
+    it('aborting a slow turn cancels it (interrupted); close leaves no process', async () => {
+      t.mock.script({ kind: 'text', text: 'too late', delayMs: 20_000 })
+      await expectAbortInterrupts(await open(), t.workspace, () => t.mock.requests.length > 0)
+    })
+
+    it('steer is a conflict and fork is unsupported', async () => {
+      const s = await open()
+      await expect(s.steer([{ type: 'text', text: 'x' }])).rejects.toMatchObject({ code: 'conflict' })
+      await expect(s.fork()).rejects.toMatchObject({ code: 'invalid_request' })
+    })
+
+    it('resumeSession loads the session in a new process (session/load) and carries its history', async () => {
+      t.mock.script({ kind: 'text', text: 'remembered answer' }, { kind: 'text', text: 'second answer' })
+      const h = codexAcp(t.mock)
+      t.workspace = h.workspace
+      const first = await h.driver.openSession({ cwd: t.workspace }, hooks)
+      await collect(first, 'first prompt')
+      await first.close()
+      t.session = await h.driver.resumeSession(first.agentSessionId, { cwd: t.workspace }, hooks)
+      expect(t.session.agentSessionId).toBe(first.agentSessionId)
+      const events = await collect(t.session, 'second prompt')
+      expectWellFormed(events)
+      expect(messages(events)).toEqual(['second answer'])
+      expect(requestInput(t.mock, 1)).toContain('remembered answer')
+    })
+  })
+}
+
+// Claude Code's start is the slow part of these tests (two processes: claude-agent-acp and the claude binary): one
+// session for the block's tests, each with its own prompt and file; closed after them, leaving no process.
+function sharedSession(open: (mock: MockLlm, workspace: (dir: string) => void) => Promise<AgentSession>) {
+  const t = {
+    mock: undefined as unknown as MockLlm,
+    session: undefined as unknown as AgentSession,
+    workspace: '',
   }
+  beforeAll(async () => {
+    t.mock = await startMockLlm()
+    t.session = await open(t.mock, (dir) => {
+      t.workspace = dir
+    })
+  }, 60_000)
+  afterAll(async () => {
+    await t.session?.close()
+    if (t.workspace) expect(await waitUntilGone(() => processesUnder(t.workspace))).toEqual([])
+    await t.mock?.close()
+  })
+  afterEach(() => t.mock.reset())
+  return t
+}
+
+function claudeAcpPermissions() {
+  describe.sequential('acp:claude-agent-acp permissions', () => {
+    const asks: ApprovalAsk[] = []
+    let decision: ApprovalDecision = 'decline'
+    const t = sharedSession(async (mock, setWorkspace) => {
+      const { env, dir, workspace } = gatewayEnv(null, {
+        ANTHROPIC_BASE_URL: mock.url,
+        ANTHROPIC_API_KEY: 'sk-ant-test',
+        CLAUDE_CODE_MAX_RETRIES: '0',
+      })
+      setWorkspace(workspace)
+      const driver = new AcpDriver(loadConfig(env, dir), acpPreset('claude-agent-acp'), env)
+      expect((await driver.probe()).authenticated).toBe(true)
+      return driver.openSession(
+        { cwd: workspace },
+        {
+          requestApproval: async (ask) => {
+            asks.push(ask)
+            return decision
+          },
+        },
+      )
+    })
+    afterEach(() => {
+      asks.length = 0
+    })
+
+    for (const [answer, written] of [
+      ['accept', true],
+      ['decline', false],
+    ] as const) {
+      it(`a Bash permission request answered ${answer}: the file is ${written ? '' : 'not '}written`, async () => {
+        decision = answer
+        const file = `claude-${answer}.txt`
+        t.mock.on(
+          `write the ${answer} file`,
+          { kind: 'exec_command', cmd: `echo hi > ${file}` },
+          { kind: 'text', text: 'done' },
+        )
+        t.mock.setDefault({ kind: 'text', text: 'OK' })
+        const events = await collect(t.session, `write the ${answer} file`)
+        expectWellFormed(events)
+        expect(asks.length).toBeGreaterThanOrEqual(1)
+        expect(asks[0]).toMatchObject({
+          kind: 'command',
+          options: expect.arrayContaining(['accept', 'decline']),
+        })
+        expect(asks[0]!.command).toContain(`echo hi > ${file}`)
+        expect(existsSync(path.join(t.workspace, file))).toBe(written)
+        expect(events.at(-1)?.type).toBe('turn.completed')
+      }, 60_000)
+    }
+  })
+}
+
+function claudeAcpSessions() {
+  describe.sequential('acp:claude-agent-acp sessions', () => {
+    const t = sharedSession(async (mock, setWorkspace) => {
+      const h = claudeAcp(mock)
+      setWorkspace(h.workspace)
+      return h.driver.openSession({ cwd: h.workspace }, { requestApproval: async () => 'decline' })
+    })
+
+    it('two turns in one session: the last model request carries the first turn', async () => {
+      t.mock.script({ kind: 'text', text: 'answer one' }, { kind: 'text', text: 'answer two' })
+      const first = await collect(t.session, 'prompt one')
+      const second = await collect(t.session, 'prompt two')
+      expectAnswered([first, second], ['answer one', 'answer two'])
+      for (const text of ['prompt one', 'answer one', 'prompt two'])
+        expect(requestInput(t.mock)).toContain(text)
+    }, 60_000)
+
+    // (after the test above, in its session: the turn aborted is that session's next one)
+    it('aborting a slow turn cancels it (interrupted); close leaves no process', async () => {
+      t.mock.script({ kind: 'text', text: 'too late', delayMs: 20_000 })
+      await expectAbortInterrupts(t.session, t.workspace, () => t.mock.requests.some((r) => !r.side))
+    }, 60_000)
+  })
+}
+
+// The two agents at once, each in a lane of its own (every block its own mock model); within a lane one block,
+// and one test, after another.
+describe.concurrent('acp:codex-acp', () => {
+  describeDriverContract('acp:codex-acp', {
+    create: (mock) => codexAcp(mock).driver,
+    createMissing: (mock) => codexAcp(mock, '/nonexistent/codex-acp').driver,
+    writableRequest: { sandbox: 'workspace-write' },
+  })
+  codexAcpSessions()
 })
 
-describe('acp:claude-agent-acp sessions', () => {
-  const t = sessionFixture()
-
-  const open = async () => {
-    const h = claudeAcp(t.mock)
-    t.workspace = h.workspace
-    t.session = await h.driver.openSession({ cwd: t.workspace }, { requestApproval: async () => 'decline' })
-    return t.session
-  }
-
-  it('two turns in one session: the last model request carries the first turn', async () => {
-    t.mock.script({ kind: 'text', text: 'answer one' }, { kind: 'text', text: 'answer two' })
-    const s = await open()
-    const first = await collect(s, 'prompt one')
-    const second = await collect(s, 'prompt two')
-    expectAnswered([first, second], ['answer one', 'answer two'])
-    for (const text of ['prompt one', 'answer one', 'prompt two'])
-      expect(requestInput(t.mock)).toContain(text)
-  }, 60_000)
-
-  it('aborting a slow turn cancels it (interrupted); close leaves no process', async () => {
-    t.mock.script({ kind: 'text', text: 'too late', delayMs: 20_000 })
-    await expectAbortInterrupts(await open(), t.workspace, () => t.mock.requests.some((r) => !r.side))
-  }, 60_000)
+describe.concurrent('acp:claude-agent-acp', () => {
+  describeDriverContract('acp:claude-agent-acp', {
+    create: (mock) => claudeAcp(mock).driver,
+    createMissing: (mock) => claudeAcp(mock, '/nonexistent/claude-agent-acp').driver,
+    writableRequest: { sandbox: 'danger-full-access' },
+  })
+  claudeAcpPermissions()
+  claudeAcpSessions()
 })

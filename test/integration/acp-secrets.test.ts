@@ -122,57 +122,63 @@ const gateways = [
   { paths: 'warm and shared processes', settings: {} },
 ]
 
-describe.each(gateways)('ACP agents on $paths: secrets never reach their commands', ({ settings }) => {
-  let mock: MockLlm
-  let gw: TestGateway
-  beforeAll(async () => {
-    mock = await startMockLlm()
-    gw = await startGateway(mock, {
-      ...secretEnv,
-      ...settings,
-      ACP_AGENTS: shellAgent,
-      ALLOW_DANGER_FULL_ACCESS: 'true',
-      ANTHROPIC_BASE_URL: mock.url,
-      CLAUDE_CODE_MAX_RETRIES: '0',
+// The two gateways (each its own mock model) at once; on each, one test after another (they share its mock's script).
+describe.concurrent.each(gateways)(
+  'ACP agents on $paths: secrets never reach their commands',
+  ({ settings }) => {
+    let mock: MockLlm
+    let gw: TestGateway
+    beforeAll(async () => {
+      mock = await startMockLlm()
+      gw = await startGateway(mock, {
+        ...secretEnv,
+        ...settings,
+        ACP_AGENTS: shellAgent,
+        ALLOW_DANGER_FULL_ACCESS: 'true',
+        ANTHROPIC_BASE_URL: mock.url,
+        CLAUDE_CODE_MAX_RETRIES: '0',
+      })
     })
-  })
-  afterAll(async () => {
-    await gw?.close()
-    await mock?.close()
-    if (gw) expect(await waitUntilGone(() => processesUnder(gw.dir))).toEqual([])
-  })
+    afterAll(async () => {
+      await gw?.close()
+      await mock?.close()
+      if (gw) expect(await waitUntilGone(() => processesUnder(gw.dir))).toEqual([])
+    })
 
-  for (const { agent, sandbox, model } of agents) {
-    it(`${agent}: a one-shot run's command`, async () => {
-      script(mock)
-      const { events } = await succeededRun(
-        gw.url,
-        { agent, prompt: 'run the scripted commands', sandbox },
-        auth,
-      )
-      expectNoSecret(mock, events, model)
-    }, 120_000)
+    describe.sequential('one test after another', () => {
+      for (const { agent, sandbox, model } of agents) {
+        it(`${agent}: a one-shot run's command`, async () => {
+          script(mock)
+          const { events } = await succeededRun(
+            gw.url,
+            { agent, prompt: 'run the scripted commands', sandbox },
+            auth,
+          )
+          expectNoSecret(mock, events, model)
+        }, 120_000)
 
-    it(`${agent}: a session turn's command`, async () => {
-      script(mock)
-      const created = await postJson(
-        `${gw.url}/v1/sessions`,
-        { agent, sandbox, approvalPolicy: 'never' },
-        auth,
-      )
-      const session = (await created.json()) as Session
-      expect(created.status, JSON.stringify(session)).toBe(201)
-      const turn = await postJson(
-        `${gw.url}/v1/sessions/${session.id}/turns`,
-        { input: 'run the scripted commands' },
-        { accept: 'application/x-ndjson', ...auth },
-      )
-      expect(turn.status).toBe(200)
-      const events = await turnEvents(gw, turn)
-      expect(events.at(-1), JSON.stringify(events)).toMatchObject({ type: 'turn.completed' })
-      expectNoSecret(mock, events, model)
-      const archived = await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {}, auth)
-      expect(archived.status).toBe(200)
-    }, 120_000)
-  }
-})
+        it(`${agent}: a session turn's command`, async () => {
+          script(mock)
+          const created = await postJson(
+            `${gw.url}/v1/sessions`,
+            { agent, sandbox, approvalPolicy: 'never' },
+            auth,
+          )
+          const session = (await created.json()) as Session
+          expect(created.status, JSON.stringify(session)).toBe(201)
+          const turn = await postJson(
+            `${gw.url}/v1/sessions/${session.id}/turns`,
+            { input: 'run the scripted commands' },
+            { accept: 'application/x-ndjson', ...auth },
+          )
+          expect(turn.status).toBe(200)
+          const events = await turnEvents(gw, turn)
+          expect(events.at(-1), JSON.stringify(events)).toMatchObject({ type: 'turn.completed' })
+          expectNoSecret(mock, events, model)
+          const archived = await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {}, auth)
+          expect(archived.status).toBe(200)
+        }, 120_000)
+      }
+    })
+  },
+)

@@ -26,7 +26,14 @@ const agents: { agent: string; sandbox: string }[] = [
   { agent: 'acp:claude-agent-acp', sandbox: 'danger-full-access' },
 ]
 
-describe('every agent runs inside its container', () => {
+// Two lanes at once, each its own gateway (its own instance label: a test counts exactly its containers) and mock
+// model; within a lane one test after another. Split so both take about as long.
+const lanes = [
+  ['codex', 'claude', 'gemini'],
+  ['copilot', 'acp:codex-acp', 'acp:claude-agent-acp'],
+].map((names, i) => ({ lane: i + 1, agents: agents.filter((a) => names.includes(a.agent)) }))
+
+describe.concurrent.each(lanes)('every agent runs inside its container (lane $lane)', ({ lane, agents }) => {
   const shared = sharedContainerGateway((mock) => {
     // an ACP agent installed on the host only: its program is not in the image
     const hostOnlyAgent = path.join(tempDir('host-only-agent-'), 'host-only-acp')
@@ -51,93 +58,96 @@ describe('every agent runs inside its container', () => {
     return (await res.json()) as Run & { error: string | null }
   }
 
-  it('an agent missing from the image fails and says so (not "cancelled"); nothing is left', async () => {
-    const run = await submit({ agent: 'acp:host-only', prompt: 'hello', isolation: 'container' })
-    expect(run.status).toBe('failed')
-    expect(run.error).toMatch(/host-only-acp: not found in image/)
-    expect(await gatewayContainers(shared.gw.instance)).toEqual([])
+  describe.sequential('one test after another', () => {
+    if (lane === 1)
+      it('an agent missing from the image fails and says so (not "cancelled"); nothing is left', async () => {
+        const run = await submit({ agent: 'acp:host-only', prompt: 'hello', isolation: 'container' })
+        expect(run.status).toBe('failed')
+        expect(run.error).toMatch(/host-only-acp: not found in image/)
+        expect(await gatewayContainers(shared.gw.instance)).toEqual([])
+      })
+
+    for (const { agent, sandbox } of agents) {
+      const file = `where-${agent.replace(/\W/g, '-')}.txt`
+
+      it(`${agent}: its shell command runs in the run's container`, async () => {
+        shared.mock.reset()
+        shared.mock.script(
+          { kind: 'exec_command', cmd: `hostname > ${file} && id -u >> ${file}` },
+          { kind: 'text', text: `${agent} ran it` },
+        )
+        const run = await submit({ agent, prompt: 'where are you?', isolation: 'container', sandbox })
+        expect(run.status, run.error ?? '').toBe('succeeded')
+        expect(run.finalResponse).toBe(`${agent} ran it`)
+        const written = path.join(shared.gw.workspace, file)
+        const [hostname, uid] = readFileSync(written, 'utf8').trim().split('\n')
+        // the hostname is the container's name (agw-<instance>-...), not this machine's
+        expect(hostname).toMatch(new RegExp(`^agw-${shared.gw.instance}-`))
+        expect(hostname).not.toBe(os.hostname())
+        // written by the container's unprivileged user, while the gateway runs as root
+        expect(uid).toBe('1000')
+        expect(statSync(written).uid).toBe(1000)
+        expect(await gatewayContainers(shared.gw.instance)).toEqual([])
+      })
+
+      it(`${agent}: cancel stops the container through the engine`, async () => {
+        shared.mock.reset()
+        shared.mock.script({ kind: 'text', text: 'never seen', delayMs: 60_000 })
+        const res = await postJson(`${shared.gw.url}/v1/runs`, {
+          agent,
+          prompt: 'wait for the model',
+          isolation: 'container',
+          sandbox,
+        })
+        expect(res.status).toBe(202)
+        const { id } = (await res.json()) as Run
+        await waitForContainers(shared.gw.instance, (names) => names.length === 1)
+        expect(await containersLabelled(`agent-gateway.run=${id}`)).toHaveLength(1)
+        // the agent inside the container has reached the model: it is running, not starting
+        await waitUntil(() => shared.mock.requests.some((r) => !r.side))
+        expect((await postJson(`${shared.gw.url}/v1/runs/${id}/cancel`, {})).status).toBeLessThan(300)
+        await waitForContainers(shared.gw.instance, (names) => names.length === 0)
+        const cancelled = (await (await fetch(`${shared.gw.url}/v1/runs/${id}`)).json()) as Run
+        expect(cancelled.status).toBe('cancelled')
+        expect(processesUnder(shared.gw.workspace)).toEqual([])
+      })
+    }
+
+    // codex and acp:codex-acp sessions: container-sessions.test.ts
+    for (const { agent, sandbox } of agents.filter((a) => !['codex', 'acp:codex-acp'].includes(a.agent))) {
+      it(`${agent}: a session's turns run in its containers and carry the history`, async () => {
+        shared.mock.reset()
+        const created = await postJson(`${shared.gw.url}/v1/sessions`, {
+          agent,
+          isolation: 'container',
+          sandbox,
+        })
+        expect(created.status).toBe(201)
+        const session = (await created.json()) as Session
+        const turn = async (input: string) => {
+          const res = await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input })
+          return (await res.json()) as Turn & { error: string | null }
+        }
+        const inContainer = () => containersLabelled(`agent-gateway.session=${session.id}`)
+        // the first turn is seen in a container of the session while the model's answer is held
+        const noted = held({ kind: 'text', text: 'noted: kiwi' })
+        shared.mock.script(noted.step)
+        const first = turn('remember the word kiwi')
+        await waitForContainers(shared.gw.instance, (names) => names.length > 0)
+        expect(await inContainer()).toHaveLength(1)
+        noted.release()
+        expect((await first).status, (await first).error ?? '').toBe('completed')
+        shared.mock.script({ kind: 'text', text: 'the word was kiwi' })
+        const second = await turn('which word?')
+        expect(second.status, second.error ?? '').toBe('completed')
+        expect(second.finalResponse).toBe('the word was kiwi')
+        // the second turn's model request carried the first turn: the session resumed inside a container
+        expect(requestInput(shared.mock)).toContain('remember the word kiwi')
+        expect((await postJson(`${shared.gw.url}/v1/sessions/${session.id}/archive`, {})).status).toBe(200)
+        await waitForContainers(shared.gw.instance, (names) => names.length === 0)
+      })
+    }
   })
-
-  for (const { agent, sandbox } of agents) {
-    const file = `where-${agent.replace(/\W/g, '-')}.txt`
-
-    it(`${agent}: its shell command runs in the run's container`, async () => {
-      shared.mock.reset()
-      shared.mock.script(
-        { kind: 'exec_command', cmd: `hostname > ${file} && id -u >> ${file}` },
-        { kind: 'text', text: `${agent} ran it` },
-      )
-      const run = await submit({ agent, prompt: 'where are you?', isolation: 'container', sandbox })
-      expect(run.status, run.error ?? '').toBe('succeeded')
-      expect(run.finalResponse).toBe(`${agent} ran it`)
-      const written = path.join(shared.gw.workspace, file)
-      const [hostname, uid] = readFileSync(written, 'utf8').trim().split('\n')
-      // the hostname is the container's name (agw-<instance>-...), not this machine's
-      expect(hostname).toMatch(new RegExp(`^agw-${shared.gw.instance}-`))
-      expect(hostname).not.toBe(os.hostname())
-      // written by the container's unprivileged user, while the gateway runs as root
-      expect(uid).toBe('1000')
-      expect(statSync(written).uid).toBe(1000)
-      expect(await gatewayContainers(shared.gw.instance)).toEqual([])
-    })
-
-    it(`${agent}: cancel stops the container through the engine`, async () => {
-      shared.mock.reset()
-      shared.mock.script({ kind: 'text', text: 'never seen', delayMs: 60_000 })
-      const res = await postJson(`${shared.gw.url}/v1/runs`, {
-        agent,
-        prompt: 'wait for the model',
-        isolation: 'container',
-        sandbox,
-      })
-      expect(res.status).toBe(202)
-      const { id } = (await res.json()) as Run
-      await waitForContainers(shared.gw.instance, (names) => names.length === 1)
-      expect(await containersLabelled(`agent-gateway.run=${id}`)).toHaveLength(1)
-      // the agent inside the container has reached the model: it is running, not starting
-      await waitUntil(() => shared.mock.requests.some((r) => !r.side))
-      expect((await postJson(`${shared.gw.url}/v1/runs/${id}/cancel`, {})).status).toBeLessThan(300)
-      await waitForContainers(shared.gw.instance, (names) => names.length === 0)
-      const cancelled = (await (await fetch(`${shared.gw.url}/v1/runs/${id}`)).json()) as Run
-      expect(cancelled.status).toBe('cancelled')
-      expect(processesUnder(shared.gw.workspace)).toEqual([])
-    })
-  }
-
-  // codex and acp:codex-acp sessions: container-sessions.test.ts
-  for (const { agent, sandbox } of agents.filter((a) => !['codex', 'acp:codex-acp'].includes(a.agent))) {
-    it(`${agent}: a session's turns run in its containers and carry the history`, async () => {
-      shared.mock.reset()
-      const created = await postJson(`${shared.gw.url}/v1/sessions`, {
-        agent,
-        isolation: 'container',
-        sandbox,
-      })
-      expect(created.status).toBe(201)
-      const session = (await created.json()) as Session
-      const turn = async (input: string) => {
-        const res = await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input })
-        return (await res.json()) as Turn & { error: string | null }
-      }
-      const inContainer = () => containersLabelled(`agent-gateway.session=${session.id}`)
-      // the first turn is seen in a container of the session while the model's answer is held
-      const noted = held({ kind: 'text', text: 'noted: kiwi' })
-      shared.mock.script(noted.step)
-      const first = turn('remember the word kiwi')
-      await waitForContainers(shared.gw.instance, (names) => names.length > 0)
-      expect(await inContainer()).toHaveLength(1)
-      noted.release()
-      expect((await first).status, (await first).error ?? '').toBe('completed')
-      shared.mock.script({ kind: 'text', text: 'the word was kiwi' })
-      const second = await turn('which word?')
-      expect(second.status, second.error ?? '').toBe('completed')
-      expect(second.finalResponse).toBe('the word was kiwi')
-      // the second turn's model request carried the first turn: the session resumed inside a container
-      expect(requestInput(shared.mock)).toContain('remember the word kiwi')
-      expect((await postJson(`${shared.gw.url}/v1/sessions/${session.id}/archive`, {})).status).toBe(200)
-      await waitForContainers(shared.gw.instance, (names) => names.length === 0)
-    })
-  }
 })
 
 async function waitUntil(done: () => boolean, timeoutMs = 60_000): Promise<void> {

@@ -41,10 +41,13 @@ function geminiDriver(mock: MockLlm | null, overrides: Record<string, string | u
   return { driver: new GeminiDriver(loadConfig(env, dir), env), workspace }
 }
 
-describeDriverContract('gemini', {
-  create: (mock) => geminiDriver(mock).driver,
-  createMissing: (mock) => geminiDriver(mock, { GEMINI_PATH: '/nonexistent/gemini' }).driver,
-  writableRequest: { sandbox: 'workspace-write' },
+// The contract and the specifics (each its own mock model) at once; the tests of each one after another.
+describe.concurrent('gemini: the driver contract', () => {
+  describeDriverContract('gemini', {
+    create: (mock) => geminiDriver(mock).driver,
+    createMissing: (mock) => geminiDriver(mock, { GEMINI_PATH: '/nonexistent/gemini' }).driver,
+    writableRequest: { sandbox: 'workspace-write' },
+  })
 })
 
 const noHooks: SessionHooks = { requestApproval: async () => 'decline' }
@@ -54,115 +57,117 @@ const turn = (session: AgentSession, t: string) =>
 const finalText = (events: AgentEvent[]) =>
   events.findLast((e) => e.type === 'item.completed' && e.item.type === 'agent_message')
 
-describe('gemini specifics', () => {
-  let mock: MockLlm
-  let driver: GeminiDriver
-  let workspace: string
+describe.concurrent('gemini: its specifics', () => {
+  describe.sequential('gemini specifics', () => {
+    let mock: MockLlm
+    let driver: GeminiDriver
+    let workspace: string
 
-  beforeAll(async () => {
-    mock = await startMockLlm()
-  })
-  afterAll(async () => {
-    await mock.close()
-  })
-  beforeEach(() => {
-    mock.reset()
-    ;({ driver, workspace } = geminiDriver(mock))
-  })
-
-  it('gives the key only through the env and speaks to the configured endpoint', async () => {
-    const args = driver.buildArgs({ sandbox: 'read-only' })
-    expect(args.join(' ')).not.toContain(geminiKey)
-    expect(args).toEqual(['-p', '', '-o', 'stream-json', '-m', geminiModel, '--approval-mode', 'default'])
-    mock.script({ kind: 'text', text: 'keyed' })
-    const events = await collect(
-      driver.run({ prompt: 'check the key', cwd: workspace }, new AbortController().signal),
-    )
-    expect(completionOf(events)).toMatchObject({ status: 'succeeded', finalResponse: 'keyed' })
-    expect(mock.requests[0]?.headers['x-goog-api-key']).toBe(geminiKey)
-    expect(mock.requests[0]?.path).toContain(`/models/${geminiModel}:streamGenerateContent`)
-    const session = events.find((e) => e.type === 'agent.session')
-    expect(session).toMatchObject({ agent: 'gemini', agentSessionId: expect.any(String) })
-    expect(completionOf(events).usage?.outputTokens).toBeGreaterThan(0)
-  })
-
-  it('read-only offers no shell: the command is not run and the run still succeeds', async () => {
-    mock.script({ kind: 'exec_command', cmd: 'echo nope > blocked.txt' }, { kind: 'text', text: 'tried' })
-    const events = await collect(
-      driver.run({ prompt: 'try to write', cwd: workspace }, new AbortController().signal),
-    )
-    expect(completionOf(events).status).toBe('succeeded')
-    const item = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
-    expect(item).toMatchObject({ item: { status: 'failed', exitCode: null } })
-    expect(existsSync(path.join(workspace, 'blocked.txt'))).toBe(false)
-  })
-
-  it('a two-turn session carries its history and resumes by id, also from a new session object', async () => {
-    const session = await driver.openSession({ cwd: workspace }, noHooks)
-    const id = session.agentSessionId
-    mock.script({ kind: 'text', text: 'noted the kiwi' }, { kind: 'text', text: 'it was kiwi' })
-    const first = await turn(session, 'remember the word kiwi')
-    expect(first[0]).toEqual({ type: 'turn.started' })
-    expect(first.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
-    expect(first.find((e) => e.type === 'agent.session')).toMatchObject({ agentSessionId: id })
-    const second = await turn(session, 'which word did I ask you to remember?')
-    expect(finalText(second)).toMatchObject({ item: { text: 'it was kiwi' } })
-    expect(session.agentSessionId).toBe(id)
-    const history = JSON.stringify(mock.requests.at(-1)?.body)
-    expect(history).toContain('remember the word kiwi')
-    expect(history).toContain('noted the kiwi')
-    for (const ev of [...first, ...second]) expect(agentEvent.safeParse(ev).success).toBe(true)
-
-    mock.script({ kind: 'text', text: 'still here' })
-    const resumed = await driver.resumeSession(id, { cwd: workspace }, noHooks)
-    const third = await turn(resumed, 'third turn')
-    expect(third.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
-    expect(JSON.stringify(mock.requests.at(-1)?.body)).toContain('it was kiwi')
-    expect(await resumed.read(true)).toMatchObject({ sessionId: id, turns: [{ status: 'completed' }] })
-  }, 90_000) // three Gemini CLI processes: under load each takes 10+ s to start
-
-  it('a shell tool call in a session turn becomes a command_execution item', async () => {
-    const session = await driver.openSession({ cwd: workspace, sandbox: 'workspace-write' }, noHooks)
-    mock.script(
-      { kind: 'exec_command', cmd: 'echo session > s.txt && echo wrote' },
-      { kind: 'text', text: 'ok' },
-    )
-    const events = await turn(session, 'write the file')
-    expect(events.find((e) => e.type === 'item.started')).toMatchObject({
-      item: { type: 'command_execution', status: 'in_progress' },
+    beforeAll(async () => {
+      mock = await startMockLlm()
     })
-    const done = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
-    expect(done).toMatchObject({
-      item: { command: 'echo session > s.txt && echo wrote', exitCode: 0, status: 'completed' },
+    afterAll(async () => {
+      await mock.close()
     })
-    if (done?.type === 'item.completed' && done.item.type === 'command_execution')
-      expect(done.item.aggregatedOutput).toContain('wrote')
-    expect(readFileSync(path.join(workspace, 's.txt'), 'utf8').trim()).toBe('session')
-    expect(mock.lastUserText(mock.requests[0]!)).toBe('write the file')
-  })
+    beforeEach(() => {
+      mock.reset()
+      ;({ driver, workspace } = geminiDriver(mock))
+    })
 
-  it('interrupt during a shell command ends the turn as interrupted and leaves no process', async () => {
-    const session = await driver.openSession({ cwd: workspace, sandbox: 'workspace-write' }, noHooks)
-    mock.script({ kind: 'exec_command', cmd: 'sleep 30' }, { kind: 'text', text: 'never' })
-    const events: AgentEvent[] = []
-    for await (const ev of session.turn(text('sleep a while'), new AbortController().signal)) {
-      events.push(ev)
-      if (ev.type === 'item.started' && ev.item.type === 'command_execution') {
-        await waitFor(() => processesUnder(workspace).some((p) => p.cmd.includes('sleep 30')))
-        await session.interrupt()
+    it('gives the key only through the env and speaks to the configured endpoint', async () => {
+      const args = driver.buildArgs({ sandbox: 'read-only' })
+      expect(args.join(' ')).not.toContain(geminiKey)
+      expect(args).toEqual(['-p', '', '-o', 'stream-json', '-m', geminiModel, '--approval-mode', 'default'])
+      mock.script({ kind: 'text', text: 'keyed' })
+      const events = await collect(
+        driver.run({ prompt: 'check the key', cwd: workspace }, new AbortController().signal),
+      )
+      expect(completionOf(events)).toMatchObject({ status: 'succeeded', finalResponse: 'keyed' })
+      expect(mock.requests[0]?.headers['x-goog-api-key']).toBe(geminiKey)
+      expect(mock.requests[0]?.path).toContain(`/models/${geminiModel}:streamGenerateContent`)
+      const session = events.find((e) => e.type === 'agent.session')
+      expect(session).toMatchObject({ agent: 'gemini', agentSessionId: expect.any(String) })
+      expect(completionOf(events).usage?.outputTokens).toBeGreaterThan(0)
+    })
+
+    it('read-only offers no shell: the command is not run and the run still succeeds', async () => {
+      mock.script({ kind: 'exec_command', cmd: 'echo nope > blocked.txt' }, { kind: 'text', text: 'tried' })
+      const events = await collect(
+        driver.run({ prompt: 'try to write', cwd: workspace }, new AbortController().signal),
+      )
+      expect(completionOf(events).status).toBe('succeeded')
+      const item = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
+      expect(item).toMatchObject({ item: { status: 'failed', exitCode: null } })
+      expect(existsSync(path.join(workspace, 'blocked.txt'))).toBe(false)
+    })
+
+    it('a two-turn session carries its history and resumes by id, also from a new session object', async () => {
+      const session = await driver.openSession({ cwd: workspace }, noHooks)
+      const id = session.agentSessionId
+      mock.script({ kind: 'text', text: 'noted the kiwi' }, { kind: 'text', text: 'it was kiwi' })
+      const first = await turn(session, 'remember the word kiwi')
+      expect(first[0]).toEqual({ type: 'turn.started' })
+      expect(first.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+      expect(first.find((e) => e.type === 'agent.session')).toMatchObject({ agentSessionId: id })
+      const second = await turn(session, 'which word did I ask you to remember?')
+      expect(finalText(second)).toMatchObject({ item: { text: 'it was kiwi' } })
+      expect(session.agentSessionId).toBe(id)
+      const history = JSON.stringify(mock.requests.at(-1)?.body)
+      expect(history).toContain('remember the word kiwi')
+      expect(history).toContain('noted the kiwi')
+      for (const ev of [...first, ...second]) expect(agentEvent.safeParse(ev).success).toBe(true)
+
+      mock.script({ kind: 'text', text: 'still here' })
+      const resumed = await driver.resumeSession(id, { cwd: workspace }, noHooks)
+      const third = await turn(resumed, 'third turn')
+      expect(third.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+      expect(JSON.stringify(mock.requests.at(-1)?.body)).toContain('it was kiwi')
+      expect(await resumed.read(true)).toMatchObject({ sessionId: id, turns: [{ status: 'completed' }] })
+    }, 90_000) // three Gemini CLI processes: under load each takes 10+ s to start
+
+    it('a shell tool call in a session turn becomes a command_execution item', async () => {
+      const session = await driver.openSession({ cwd: workspace, sandbox: 'workspace-write' }, noHooks)
+      mock.script(
+        { kind: 'exec_command', cmd: 'echo session > s.txt && echo wrote' },
+        { kind: 'text', text: 'ok' },
+      )
+      const events = await turn(session, 'write the file')
+      expect(events.find((e) => e.type === 'item.started')).toMatchObject({
+        item: { type: 'command_execution', status: 'in_progress' },
+      })
+      const done = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
+      expect(done).toMatchObject({
+        item: { command: 'echo session > s.txt && echo wrote', exitCode: 0, status: 'completed' },
+      })
+      if (done?.type === 'item.completed' && done.item.type === 'command_execution')
+        expect(done.item.aggregatedOutput).toContain('wrote')
+      expect(readFileSync(path.join(workspace, 's.txt'), 'utf8').trim()).toBe('session')
+      expect(mock.lastUserText(mock.requests[0]!)).toBe('write the file')
+    })
+
+    it('interrupt during a shell command ends the turn as interrupted and leaves no process', async () => {
+      const session = await driver.openSession({ cwd: workspace, sandbox: 'workspace-write' }, noHooks)
+      mock.script({ kind: 'exec_command', cmd: 'sleep 30' }, { kind: 'text', text: 'never' })
+      const events: AgentEvent[] = []
+      for await (const ev of session.turn(text('sleep a while'), new AbortController().signal)) {
+        events.push(ev)
+        if (ev.type === 'item.started' && ev.item.type === 'command_execution') {
+          await waitFor(() => processesUnder(workspace).some((p) => p.cmd.includes('sleep 30')))
+          await session.interrupt()
+        }
       }
-    }
-    expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
-    expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
-  })
+      expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
+      expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
+    })
 
-  it('steer and fork are refused; probe explains missing credentials', async () => {
-    const session = await driver.openSession({ cwd: workspace }, noHooks)
-    await expect(session.steer(text('more'))).rejects.toMatchObject({ code: 'conflict' })
-    await expect(session.fork()).rejects.toMatchObject({ code: 'invalid_request' })
-    expect(driver.capabilities).toMatchObject({ sessions: true, fork: false, interrupt: true })
-    const status = await geminiDriver(null).driver.probe()
-    expect(status).toMatchObject({ installed: true, authenticated: false })
-    expect(status.hint).toMatch(/GEMINI_API_KEY/)
+    it('steer and fork are refused; probe explains missing credentials', async () => {
+      const session = await driver.openSession({ cwd: workspace }, noHooks)
+      await expect(session.steer(text('more'))).rejects.toMatchObject({ code: 'conflict' })
+      await expect(session.fork()).rejects.toMatchObject({ code: 'invalid_request' })
+      expect(driver.capabilities).toMatchObject({ sessions: true, fork: false, interrupt: true })
+      const status = await geminiDriver(null).driver.probe()
+      expect(status).toMatchObject({ installed: true, authenticated: false })
+      expect(status.hint).toMatch(/GEMINI_API_KEY/)
+    })
   })
 })

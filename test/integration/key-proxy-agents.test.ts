@@ -156,11 +156,15 @@ describe('with the key proxy, no agent process holds a real key', () => {
     if (gw) expect(await waitUntilGone(() => processesUnder(gw.dir))).toEqual([])
   })
 
+  /** What the one-shot claude run's command saw (the token refused below once that run ended). */
+  let claudeSeen: string | undefined
+
   for (const c of cases)
     it(`${c.name}: its command reads /proc/*/environ and finds a token, not the key`, async () => {
       script(mock)
       const events = c.session ? await sessionTurn(gw, c.agent) : (await oneShot(gw, c.agent)).events
       const seen = probeOutput(mock)
+      if (c.agent === 'claude') claudeSeen = seen
       expect(seen).toMatch(/^PATH=\//m)
       // the agent's own environment holds its key variable: a token the gateway lent it
       const keyVar = agentKeyVar[c.family]
@@ -179,9 +183,13 @@ describe('with the key proxy, no agent process holds a real key', () => {
     }, 120_000)
 
   it("a one-shot claude run's token is refused once its process ended", async () => {
-    script(mock)
-    await oneShot(gw, 'claude')
-    const seen = probeOutput(mock)
+    // the run of the claude case above (ended: oneShot waits for the run's end); one of its own when run alone
+    let seen = claudeSeen
+    if (seen === undefined) {
+      script(mock)
+      await oneShot(gw, 'claude')
+      seen = probeOutput(mock)
+    }
     const token = /^ANTHROPIC_API_KEY=(agp-\S+)$/m.exec(seen)?.[1]
     const base = /^ANTHROPIC_BASE_URL=(http:\/\/127\.0\.0\.1:\d+\/anthropic)$/m.exec(seen)?.[1]
     expect(token).toBeDefined()

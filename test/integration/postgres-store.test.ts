@@ -13,7 +13,7 @@ const server = sharedPostgres()
 
 describeStoreContract('postgres', {
   async fresh() {
-    const url = await server.createDatabase()
+    const url = await server.createStoreDatabase()
     return { store: await PostgresStore.open(url), connect: () => PostgresStore.open(url) }
   },
 })
@@ -43,7 +43,7 @@ describe('PostgresStore: a claim and the mark of its node as lost, in either ord
   async function withTwoNodesAndRun(
     fn: (scene: { url: string; store: PostgresStore; client: pg.Client; admin: pg.Client }) => Promise<void>,
   ): Promise<void> {
-    const url = await server.createDatabase()
+    const url = await server.createStoreDatabase()
     const store = await server.openStore(url)
     const client = new pg.Client({ connectionString: url })
     const admin = new pg.Client({ connectionString: url })
@@ -128,7 +128,7 @@ describe('PgEventBus: events stored on one node are streamed live on another', (
     }) => Promise<void>,
     poolOfA = (pool: pg.Pool) => pool,
   ): Promise<void> {
-    const url = await server.createDatabase()
+    const url = await server.createStoreDatabase()
     const storeA = await server.openStore(url)
     const storeB = await server.openStore(url)
     const busA = await PgEventBus.start(url, poolOfA(storeA.pool), 'node_a')

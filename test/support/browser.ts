@@ -38,9 +38,13 @@ interface AxeViolation {
   nodes: { target: unknown[] }[]
 }
 
-/** Runs axe-core in the page (WCAG 2 A/AA rules) and returns the serious and critical violations. */
+/**
+ * Runs axe-core in the page (WCAG 2 A/AA rules) and returns the serious and critical violations. axe is added
+ * once per document (a view reached by its hash keeps it: adding its 500 KB again cost as much as the run).
+ */
 export async function seriousA11yViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: axeSource })
+  if (await page.evaluate('typeof globalThis.axe === "undefined"'))
+    await page.addScriptTag({ content: axeSource })
   const violations = await page.evaluate(async () => {
     const axe = (
       globalThis as unknown as {
@@ -49,6 +53,8 @@ export async function seriousA11yViolations(page: Page): Promise<string[]> {
     ).axe
     const result = await axe.run((globalThis as unknown as { document: unknown }).document, {
       runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa', 'best-practice'] },
+      // the violations in full; the passes, incomplete and inapplicable checks (unread here) summarised only
+      resultTypes: ['violations'],
     })
     return result.violations
   })

@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
+import { promisify } from 'node:util'
 import { engineEnv, testEngine } from './container-image.js'
 
 /**
@@ -10,16 +11,23 @@ export function testInstance(): string {
   return `${suitePrefix()}${Math.random().toString(36).slice(2, 8)}`
 }
 
+const execFileAsync = promisify(execFile)
+
 function suitePrefix(suite = process.env.AGW_TEST_SUITE ?? `p${process.pid}`): string {
   return `agwtest-${suite}-`
 }
 
-function list(filter: string): string[] {
-  const out = execFileSync(testEngine, ['ps', '--all', '--filter', filter, '--format', '{{.Names}}'], {
-    env: engineEnv(),
-    encoding: 'utf8',
-  })
-  return out.split('\n').filter(Boolean)
+/**
+ * The engine's `ps`, without blocking: the gateway under test runs in this process, and a synchronous call stalled
+ * it (its agents' model requests, its container events) for every poll of waitForContainers.
+ */
+async function list(filter: string): Promise<string[]> {
+  const { stdout } = await execFileAsync(
+    testEngine,
+    ['ps', '--all', '--filter', filter, '--format', '{{.Names}}'],
+    { env: engineEnv(), encoding: 'utf8' },
+  )
+  return stdout.split('\n').filter(Boolean)
 }
 
 /** Containers (running or not) carrying a gateway instance label; every test must leave none. */
@@ -40,7 +48,7 @@ export async function suiteContainers(): Promise<string[]> {
 /** The containers of the given suites' gateways (a killed run's, by its suite id: suite-roots.ts). */
 export async function containersOfSuites(suites: string[]): Promise<string[]> {
   const prefixes = suites.map((suite) => `agw-${suitePrefix(suite)}`)
-  return list('label=agent-gateway=1').filter((name) => prefixes.some((p) => name.startsWith(p)))
+  return (await list('label=agent-gateway=1')).filter((name) => prefixes.some((p) => name.startsWith(p)))
 }
 
 export async function removeContainers(names: string[]): Promise<void> {

@@ -19,8 +19,11 @@ export interface TestPostgres {
   port: number
   /** The server's directory (its cluster is `data/` in it). */
   dir: string
-  /** A new empty database; its URL. */
-  createDatabase(): Promise<string>
+  /**
+   * A new empty database; its URL. With `template` (a database of this server nobody is connected to), a copy of
+   * that one instead, copied as files (STRATEGY FILE_COPY: cheaper than copying it through the WAL).
+   */
+  createDatabase(template?: string): Promise<string>
   stop(): Promise<void>
 }
 
@@ -75,12 +78,16 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Test
       url,
       port,
       dir,
-      async createDatabase() {
+      async createDatabase(template?: string) {
         const name = `agw_test_${process.pid}_${++databases}`
         const client = new pg.Client({ connectionString: url })
         await client.connect()
         try {
-          await client.query(`CREATE DATABASE ${name}`)
+          await client.query(
+            template
+              ? `CREATE DATABASE ${name} TEMPLATE ${template} STRATEGY FILE_COPY`
+              : `CREATE DATABASE ${name}`,
+          )
         } finally {
           await client.end()
         }

@@ -39,7 +39,14 @@ function fakeAgent() {
   return agent
 }
 
-const launch = (cwd: string): AcpLaunch => ({ command: 'agent', args: [], env: {}, cwd, killGraceMs: 0 })
+const launch = (cwd: string): AcpLaunch => ({
+  command: 'agent',
+  args: [],
+  env: {},
+  cwd,
+  killGraceMs: 0,
+  toolSettleMs: 0,
+})
 
 function pool(perProcess: number, warmMs = 60_000) {
   const spawned: ReturnType<typeof fakeAgent>[] = []

@@ -20,11 +20,6 @@ import { toolCallFields } from './wire.js'
 
 /** How long a cancelled turn may take to answer its prompt before the gateway fails it. */
 export const cancelGraceMs = 10_000
-/**
- * How long a finished prompt waits for the last updates of its tool calls (only while one is open: codex-acp
- * may answer the prompt before its tool's last update, seconds before on a loaded machine).
- */
-const toolSettleMs = 10_000
 /** How long `close()` waits for a running turn to confirm the cancel. */
 const closeGraceMs = 2000
 /** How many tool call ids of ended turns a session remembers (their late updates are not this turn's items). */
@@ -152,7 +147,9 @@ export class AcpSession implements AgentSession, AcpPeer {
     this.agent.connection.agent
       .request('session/prompt', { sessionId: this.agentSessionId, prompt })
       .then(async (answer) => {
-        if (answer.stopReason !== 'cancelled') await run.toolsSettled(toolSettleMs)
+        // the last updates of its tool calls, while one is open (ACP_TOOL_SETTLE_MS): codex-acp may answer the
+        // prompt before its tool's last update, seconds before on a loaded machine
+        if (answer.stopReason !== 'cancelled') await run.toolsSettled(this.agent.launch.toolSettleMs)
         run.completed(answer.stopReason === 'cancelled' ? 'interrupted' : 'completed')
       })
       .catch((err: unknown) => run.fail(errorMessage(err)))

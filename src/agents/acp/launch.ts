@@ -24,6 +24,8 @@ export interface AcpLaunch {
   env: Record<string, string>
   cwd: string
   killGraceMs: number
+  /** How long an answered prompt waits for its open tool calls' last updates (ACP_TOOL_SETTLE_MS). */
+  toolSettleMs: number
   timeoutMs?: number | null
   signal?: AbortSignal
   /**
@@ -85,6 +87,7 @@ export function acpLaunch(
     env,
     cwd: s.cwd,
     killGraceMs: config.KILL_GRACE_MS,
+    toolSettleMs: config.ACP_TOOL_SETTLE_MS,
     ...(spec.flavor === 'codex-acp' ? { codexMarker: true } : {}),
     ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}),
     ...(s.signal ? { signal: s.signal } : {}),

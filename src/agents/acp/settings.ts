@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { bool, int, optionalString, setting } from '../../config/setting-kinds.js'
+import { bool, int, maxTimerMs, optionalString, setting } from '../../config/setting-kinds.js'
 
 /** The acp driver's settings (environment variables), each with its documentation. */
 export const acpSettings = z.object({
@@ -17,5 +17,10 @@ export const acpSettings = z.object({
     'true',
     'One-shot ACP runs are sessions on an agent process kept ready (5 min after its last run; needs ACP_SESSIONS_PER_PROCESS > 1; not in containers); false: a process per run.',
     bool(true),
+  ),
+  ACP_TOOL_SETTLE_MS: setting(
+    '10000',
+    "How long an ACP agent's answered prompt waits for the last updates of its tool calls still open (codex-acp may answer before them, seconds before on a loaded machine); the turn then ends, a tool call still open failed.",
+    int(10_000, 0, maxTimerMs),
   ),
 })
