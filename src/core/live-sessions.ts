@@ -53,7 +53,10 @@ export class LiveSessions {
   private readonly unloading = new Map<string, Promise<void>>()
   /** Sessions being created or forked now (their agent opening): closeAll waits for them. */
   private readonly creating = new Set<Promise<unknown>>()
-  /** closeAll began: no session is opened any more (its agent would outlive the gateway's stop). */
+  /**
+   * No session opens now: closeAll runs (one opened meanwhile would escape it), or it ran for the gateway's stop
+   * (which stopped accepting first), so an agent opened now would outlive the stop.
+   */
   private closed = false
 
   constructor(private readonly ctx: LiveSessionsContext) {}
@@ -223,16 +226,22 @@ export class LiveSessions {
 
   /**
    * Ends what the drivers hold for live sessions (the agents' histories stay). Sessions being opened now (a
-   * request that came before the stop) are waited for and closed too; none is opened after.
+   * request that came before the stop) are waited for and closed too; none opens while it runs, nor after it
+   * once the gateway stopped accepting (its stop).
    */
   async closeAll(): Promise<void> {
     this.closed = true
-    await Promise.allSettled([...this.opening.values(), ...this.creating])
-    // all at once: each may wait KILL_GRACE_MS for its agent to exit, and 20 in a row outlasted any grace
-    for (const live of this.live.values()) clearTimeout(live.idleTimer)
-    await Promise.all([...this.live.values()].map((live) => live.agent.close().catch(() => {})))
-    this.live.clear()
-    await Promise.all(this.unloading.values())
+    try {
+      await Promise.allSettled([...this.opening.values(), ...this.creating])
+      // all at once: each may wait KILL_GRACE_MS for its agent to exit, and 20 in a row outlasted any grace
+      for (const live of this.live.values()) clearTimeout(live.idleTimer)
+      await Promise.all([...this.live.values()].map((live) => live.agent.close().catch(() => {})))
+      this.live.clear()
+      await Promise.all(this.unloading.values())
+    } finally {
+      // a close while the gateway still accepts (not its stop) lets the next use reopen its session
+      this.closed = !this.ctx.accepting()
+    }
   }
 
   private refuseWhenClosed(): void {

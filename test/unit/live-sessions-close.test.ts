@@ -15,7 +15,7 @@ afterEach(() => {
  * LiveSessions with a driver whose resume waits until the test lets it land: a session reopened (or created)
  * while the gateway's stop closes every session must not leave its agent open to nobody.
  */
-function setup() {
+function setup({ stopping = true } = {}) {
   const dir = tempDir()
   dirs.push(dir)
   const config = loadConfig({}, dir)
@@ -51,7 +51,8 @@ function setup() {
     node: 'node-1',
     hooks: () => ({}) as never,
     confine: () => {},
-    accepting: () => true,
+    // the stop stops accepting before it closes the sessions; a close while accepting is not a stop
+    accepting: () => !stopping,
     stillOwns: async () => true,
   })
   const session = (id: string) =>
@@ -99,5 +100,17 @@ describe('LiveSessions.closeAll', () => {
     await Promise.all([creating, closing])
     expect(closed).toEqual(['new'])
     expect(() => live.creation(async () => {})).toThrow(/shutting down/)
+  })
+
+  it('a close while the gateway still accepts (not its stop): the next use reopens the session', async () => {
+    const { live, session, closed, land, resumes } = setup({ stopping: false })
+    land()
+    await live.ensure(session('ses_1'))
+    await live.closeAll()
+    expect(closed).toEqual(['thr-ses_1'])
+    expect(live.has('ses_1')).toBe(false)
+    await live.ensure(session('ses_1'))
+    expect(live.has('ses_1')).toBe(true)
+    expect(resumes()).toBe(2)
   })
 })
