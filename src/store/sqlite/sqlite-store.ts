@@ -39,6 +39,23 @@ import { WalCheckpointer } from './wal-checkpointer.js'
 /** A turn's step and the events stored with it in its transaction. */
 type StepWithEvents = { step: TurnStep | undefined; events: StoredEvent[] }
 
+/** A session's claim and state, read in one statement (claimedState, turnClaimedState). */
+type ClaimedStateRow = { claim: number; node_id: string | null; status: Session['status']; pending: number }
+
+/**
+ * The session's state from its row, or SessionTakenOver when its claim is no longer `claim` (an unknown session
+ * passes: not found later).
+ */
+function claimedRead(
+  sessionId: string,
+  claim: SessionClaim,
+  row: ClaimedStateRow | undefined,
+): SessionStateRead | undefined {
+  if (!row) return undefined
+  if (row.claim !== claim) throw new SessionTakenOver(sessionId, row.node_id)
+  return { status: row.status, pendingApproval: row.pending === 1, owner: row.node_id }
+}
+
 /**
  * The embedded store: one SQLite file in WAL mode under DATA_DIR. Each resource is a JSON document with its
  * queryable fields mirrored in real columns; events are rows keyed by (owner, seq).
@@ -136,7 +153,17 @@ export class SqliteStore implements Store {
       runOwner: this.db.prepare('SELECT node_id FROM runs WHERE id = ?'),
       sessionOwner: this.db.prepare('SELECT node_id FROM sessions WHERE id = ?'),
       sessionClaim: this.db.prepare('SELECT claim, node_id FROM sessions WHERE id = ?'),
-      turnSession: this.db.prepare('SELECT session_id FROM turns WHERE id = ?').pluck(),
+      // A turn step's fence and the state it computes from, in one read of the session's row (turnClaimedState:
+      // the turn's session's); inside the step's IMMEDIATE transaction, so it is what the step's write follows.
+      claimedState: this.db.prepare(
+        `SELECT claim, node_id, status, EXISTS (SELECT 1 FROM approvals WHERE session_id = sessions.id AND
+         state = 'pending') AS pending FROM sessions WHERE id = ?`,
+      ),
+      turnClaimedState: this.db.prepare(
+        `SELECT s.id AS session_id, s.claim, s.node_id, s.status, EXISTS (SELECT 1 FROM approvals WHERE
+         session_id = s.id AND state = 'pending') AS pending FROM turns t JOIN sessions s ON s.id = t.session_id
+         WHERE t.id = ?`,
+      ),
       claimSession: this.db
         .prepare('UPDATE sessions SET node_id = ?, claim = claim + 1 WHERE id = ? RETURNING claim')
         .pluck(),
@@ -198,6 +225,20 @@ export class SqliteStore implements Store {
         this.holdsClaim(sessionId, claim)
         return write()
       }),
+      // A turn step that carries a claim: the same, and the step gets the session's state read with its claim.
+      fencedStep: this.db.transaction(
+        <T>(sessionId: string, claim: SessionClaim, write: (read?: SessionStateRead) => T): T =>
+          write(claimedRead(sessionId, claim, this.stmts.claimedState.get(sessionId) as ClaimedStateRow)),
+      ),
+      // The same for a step of turn `turnId` (its session found in the same read); an unknown turn passes.
+      fencedTurnStep: this.db.transaction(
+        <T>(turnId: string, claim: SessionClaim, write: (read?: SessionStateRead) => T): T => {
+          const row = this.stmts.turnClaimedState.get(turnId) as
+            | (ClaimedStateRow & { session_id: string })
+            | undefined
+          return write(row && claimedRead(row.session_id, claim, row))
+        },
+      ),
       // Several writes in one transaction, none of which is one already (SqliteStore.completeTurnWithEvents).
       inOne: this.db.transaction(<T>(write: () => T): T => write()),
       // A run's write by the node that executes it: only while that node owns it (Store.updateRun).
@@ -233,12 +274,13 @@ export class SqliteStore implements Store {
           patch: Partial<Omit<Turn, 'id' | 'sessionId'>>,
           at: string,
           statusOrFromRead?: Session['status'] | StatusFromRead,
+          read?: SessionStateRead,
         ): TurnStep | undefined => {
           const turn = this.turns.update(id, patch)
           if (!turn) return undefined
           const status =
             typeof statusOrFromRead === 'function'
-              ? this.fromStateRead(turn.sessionId, statusOrFromRead)
+              ? this.fromStateRead(turn.sessionId, statusOrFromRead, read)
               : statusOrFromRead
           const row = this.stmts.countTurn.get({ status: status ?? null, at, id: turn.sessionId }) as
             | { status: Session['status'] }
@@ -299,12 +341,17 @@ export class SqliteStore implements Store {
     if (row && row.claim !== claim) throw new SessionTakenOver(sessionId, row.node_id)
   }
 
-  /** `write`, or with `claim` `write` in a write transaction that first checks the claim of the turn's session. */
-  private fencedTurn<T>(turnId: string, claim: SessionClaim | undefined, write: () => T): T {
-    const sessionId =
-      claim === undefined ? undefined : (this.stmts.turnSession.get(turnId) as string | undefined)
-    if (claim === undefined || sessionId === undefined) return write()
-    return this.tx.fenced.immediate(sessionId, claim, write) as T
+  /**
+   * `write`, or with `claim` `write` in a write transaction that first checks the claim of the turn's session and
+   * gives `write` that session's state, read with the claim (one statement).
+   */
+  private fencedTurn<T>(
+    turnId: string,
+    claim: SessionClaim | undefined,
+    write: (read?: SessionStateRead) => T,
+  ): T {
+    if (claim === undefined) return write()
+    return this.tx.fencedTurnStep.immediate(turnId, claim, write) as T
   }
 
   async updateRun(id: string, patch: Partial<Omit<Run, 'id'>>, owner?: string): Promise<boolean> {
@@ -538,14 +585,15 @@ export class SqliteStore implements Store {
 
   /**
    * What `from` computes from the session's state read now, in the caller's transaction (a turn step's state:
-   * StatusFromRead, StateChangeFromRead); the step's write follows. session-archive-race.test.ts lands another
-   * node's archive right after this read, before that write.
+   * StatusFromRead, StateChangeFromRead), or from `read`, the state a fenced step read with its claim in that
+   * transaction; the step's write follows. session-archive-race.test.ts lands another node's archive right after
+   * this read, before that write.
    */
   private fromStateRead<T>(
     sessionId: string,
     from: (read: SessionStateRead) => T | undefined,
+    read: SessionStateRead | undefined = this.readSessionState(sessionId),
   ): T | undefined {
-    const read = this.readSessionState(sessionId)
     return read && from(read)
   }
 
@@ -553,8 +601,9 @@ export class SqliteStore implements Store {
   private changeOf(
     sessionId: string,
     change: SessionStateChange | StateChangeFromRead | undefined,
+    read?: SessionStateRead,
   ): SessionStateChange | undefined {
-    return typeof change === 'function' ? this.fromStateRead(sessionId, change) : change
+    return typeof change === 'function' ? this.fromStateRead(sessionId, change, read) : change
   }
 
   async findSessionByAgentId(agentSessionId: string): Promise<Session | undefined> {
@@ -594,12 +643,12 @@ export class SqliteStore implements Store {
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
     return this.stepWithEvents(
-      () => this.insertTurn(t, this.changeOf(t.sessionId, sessionOrFromRead)),
+      (read) => this.insertTurn(t, this.changeOf(t.sessionId, sessionOrFromRead, read)),
       eventsOf,
       (write) =>
         claim === undefined
           ? this.tx.inOne.immediate(write)
-          : this.tx.fenced.immediate(t.sessionId, claim, write),
+          : this.tx.fencedStep.immediate(t.sessionId, claim, write),
     )
   }
 
@@ -632,10 +681,10 @@ export class SqliteStore implements Store {
     eventsOf: (step: TurnStep) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
     return this.stepWithEvents(
-      () => {
+      (read) => {
         const turn = this.turns.update(id, patch)
         if (!turn) return undefined
-        const session = this.changeOf(turn.sessionId, sessionOrFromRead)
+        const session = this.changeOf(turn.sessionId, sessionOrFromRead, read)
         if (!session) return { turn, status: undefined }
         const { changes } = this.stmts.setSessionStatus.run({ ...session, id: turn.sessionId })
         return { turn, status: changes === 1 ? session.status : undefined }
@@ -650,13 +699,13 @@ export class SqliteStore implements Store {
    * not); rolled back whole when an event is refused.
    */
   private stepWithEvents(
-    step: () => TurnStep | undefined,
+    step: (read?: SessionStateRead) => TurnStep | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
-    inTransaction: (write: () => StepWithEvents) => unknown,
+    inTransaction: (write: (read?: SessionStateRead) => StepWithEvents) => unknown,
   ): StepWithEvents {
     let appended: readonly EventToAppend[] = []
-    const write = (): StepWithEvents => {
-      const done = step()
+    const write = (read?: SessionStateRead): StepWithEvents => {
+      const done = step(read)
       appended = eventsOf(done)
       return { step: done, events: appended.map((b) => this.insertEvent(b.ownerId, b.event, b.at, b.fence)) }
     }
@@ -683,7 +732,7 @@ export class SqliteStore implements Store {
     // immediate on its own (it reads, then writes); inside `fenced` it is that transaction's part
     return claim === undefined
       ? this.tx.completeTurn.immediate(id, patch, at, status)
-      : this.fencedTurn(id, claim, () => this.tx.completeTurn(id, patch, at, status))
+      : this.fencedTurn(id, claim, (read) => this.tx.completeTurn(id, patch, at, status, read))
   }
 
   async completeTurnWithEvents(
@@ -695,7 +744,7 @@ export class SqliteStore implements Store {
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
     return this.stepWithEvents(
-      () => this.tx.completeTurn(id, patch, at, status),
+      (read) => this.tx.completeTurn(id, patch, at, status, read),
       eventsOf,
       (write) => (claim === undefined ? this.tx.inOne.immediate(write) : this.fencedTurn(id, claim, write)),
     )
