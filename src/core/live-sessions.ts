@@ -173,7 +173,12 @@ export class LiveSessions {
   unloadWhenIdle(id: string, live: LiveSession): void {
     const idleMs = this.ctx.config.SESSION_IDLE_SECONDS * 1000
     if (idleMs === 0 || !this.ctx.accepting()) return
-    clearTimeout(live.idleTimer)
+    // After each turn the session's one timer is re-armed, not made again; one that fired while a turn ran
+    // (it did nothing then) is re-armed too. A timer cleared when the session was let go stays off.
+    if (live.idleTimer) {
+      live.idleTimer.refresh()
+      return
+    }
     live.idleTimer = setTimeout(() => {
       if (this.live.get(id) !== live || hasTurns(live)) return
       this.live.delete(id)

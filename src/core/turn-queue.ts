@@ -150,7 +150,7 @@ export class TurnQueue {
       this.ctx.nothingToStart(id, live)
       return
     }
-    clearTimeout(live.idleTimer)
+    // the idle timer runs on: it does nothing while the session has a turn, and is re-armed after it
     const turn = live.queue.shift()!
     const controller = this.ctx.active.track()
     live.current = { turn, controller }

@@ -52,10 +52,12 @@ export async function sessionsOnFakeAgent<S extends Store>(
     open: (hooks: SessionHooks) => AgentSession
     resume: (agentSessionId: string, hooks: SessionHooks) => AgentSession
     sessionFields?: Parameters<typeof newSession>[1]
+    /** SESSION_IDLE_SECONDS (0, the default here: idle sessions are never unloaded). */
+    idleSeconds?: number
   } & ({ makeStore: (file: string) => S & SqliteStore } | { store: S }),
 ) {
   const dir = tempDirForTest(options.dirPrefix)
-  const config = loadConfig({ SESSION_IDLE_SECONDS: '0' }, dir)
+  const config = loadConfig({ SESSION_IDLE_SECONDS: String(options.idleSeconds ?? 0) }, dir)
   const cwd = path.join(config.workspaceRoots[0]!, 'project')
   fs.mkdirSync(cwd, { recursive: true })
   let store: S
