@@ -73,6 +73,10 @@ describe("a fenced turn step reads the session's claim and state in one statemen
     expect(selects()).toHaveLength(1)
     expect(started.step?.status).toBe('running')
 
+    // the agent's turn id: the step computes no state, its claim read with the turn's session
+    reads.length = 0
+    await store.updateTurnWithEvents('turn_1', { agentTurnId: 'agent-1' }, undefined, claim, () => [])
+    expect(selects()).toHaveLength(1)
     reads.length = 0
     await store.updateTurnWithEvents('turn_1', { agentTurnId: 'agent-1' }, running, claim, () => [])
     expect(selects()).toHaveLength(1)

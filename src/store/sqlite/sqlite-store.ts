@@ -43,17 +43,20 @@ type StepWithEvents = { step: TurnStep | undefined; events: StoredEvent[] }
 type ClaimedStateRow = { claim: number; node_id: string | null; status: Session['status']; pending: number }
 
 /**
- * The session's state from its row, or SessionTakenOver when its claim is no longer `claim` (an unknown session
- * passes: not found later).
+ * The session's state from its row (with `withState`), or SessionTakenOver when its claim is no longer `claim` (an
+ * unknown session passes: not found later).
  */
 function claimedRead(
   sessionId: string,
   claim: SessionClaim,
   row: ClaimedStateRow | undefined,
+  withState = true,
 ): SessionStateRead | undefined {
   if (!row) return undefined
   if (row.claim !== claim) throw new SessionTakenOver(sessionId, row.node_id)
-  return { status: row.status, pendingApproval: row.pending === 1, owner: row.node_id }
+  return withState
+    ? { status: row.status, pendingApproval: row.pending === 1, owner: row.node_id }
+    : undefined
 }
 
 /**
@@ -159,6 +162,9 @@ export class SqliteStore implements Store {
         `SELECT claim, node_id, status, EXISTS (SELECT 1 FROM approvals WHERE session_id = sessions.id AND
          state = 'pending') AS pending FROM sessions WHERE id = ?`,
       ),
+      turnClaim: this.db.prepare(
+        'SELECT s.id AS session_id, s.claim, s.node_id FROM turns t JOIN sessions s ON s.id = t.session_id WHERE t.id = ?',
+      ),
       turnClaimedState: this.db.prepare(
         `SELECT s.id AS session_id, s.claim, s.node_id, s.status, EXISTS (SELECT 1 FROM approvals WHERE
          session_id = s.id AND state = 'pending') AS pending FROM turns t JOIN sessions s ON s.id = t.session_id
@@ -225,18 +231,36 @@ export class SqliteStore implements Store {
         this.holdsClaim(sessionId, claim)
         return write()
       }),
-      // A turn step that carries a claim: the same, and the step gets the session's state read with its claim.
+      // A turn step that carries a claim: the same, and with `withState` the step gets the session's state read
+      // with its claim (one statement).
       fencedStep: this.db.transaction(
-        <T>(sessionId: string, claim: SessionClaim, write: (read?: SessionStateRead) => T): T =>
-          write(claimedRead(sessionId, claim, this.stmts.claimedState.get(sessionId) as ClaimedStateRow)),
+        <T>(
+          sessionId: string,
+          claim: SessionClaim,
+          withState: boolean,
+          write: (read?: SessionStateRead) => T,
+        ): T => {
+          if (!withState) {
+            this.holdsClaim(sessionId, claim)
+            return write()
+          }
+          return write(
+            claimedRead(sessionId, claim, this.stmts.claimedState.get(sessionId) as ClaimedStateRow),
+          )
+        },
       ),
       // The same for a step of turn `turnId` (its session found in the same read); an unknown turn passes.
       fencedTurnStep: this.db.transaction(
-        <T>(turnId: string, claim: SessionClaim, write: (read?: SessionStateRead) => T): T => {
-          const row = this.stmts.turnClaimedState.get(turnId) as
+        <T>(
+          turnId: string,
+          claim: SessionClaim,
+          withState: boolean,
+          write: (read?: SessionStateRead) => T,
+        ): T => {
+          const row = (withState ? this.stmts.turnClaimedState : this.stmts.turnClaim).get(turnId) as
             | (ClaimedStateRow & { session_id: string })
             | undefined
-          return write(row && claimedRead(row.session_id, claim, row))
+          return write(row && claimedRead(row.session_id, claim, row, withState))
         },
       ),
       // Several writes in one transaction, none of which is one already (SqliteStore.completeTurnWithEvents).
@@ -342,16 +366,18 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * `write`, or with `claim` `write` in a write transaction that first checks the claim of the turn's session and
-   * gives `write` that session's state, read with the claim (one statement).
+   * `write`, or with `claim` `write` in a write transaction that first checks the claim of the turn's session and,
+   * `withState` (the step computes its state from a read), gives `write` that session's state, read with the claim
+   * (one statement).
    */
   private fencedTurn<T>(
     turnId: string,
     claim: SessionClaim | undefined,
     write: (read?: SessionStateRead) => T,
+    withState = false,
   ): T {
     if (claim === undefined) return write()
-    return this.tx.fencedTurnStep.immediate(turnId, claim, write) as T
+    return this.tx.fencedTurnStep.immediate(turnId, claim, withState, write) as T
   }
 
   async updateRun(id: string, patch: Partial<Omit<Run, 'id'>>, owner?: string): Promise<boolean> {
@@ -648,7 +674,7 @@ export class SqliteStore implements Store {
       (write) =>
         claim === undefined
           ? this.tx.inOne.immediate(write)
-          : this.tx.fencedStep.immediate(t.sessionId, claim, write),
+          : this.tx.fencedStep.immediate(t.sessionId, claim, typeof sessionOrFromRead === 'function', write),
     )
   }
 
@@ -690,7 +716,10 @@ export class SqliteStore implements Store {
         return { turn, status: changes === 1 ? session.status : undefined }
       },
       (step) => (step ? eventsOf(step) : []),
-      (write) => (claim === undefined ? this.tx.inOne.immediate(write) : this.fencedTurn(id, claim, write)),
+      (write) =>
+        claim === undefined
+          ? this.tx.inOne.immediate(write)
+          : this.fencedTurn(id, claim, write, typeof sessionOrFromRead === 'function'),
     )
   }
 
@@ -746,7 +775,10 @@ export class SqliteStore implements Store {
     return this.stepWithEvents(
       (read) => this.tx.completeTurn(id, patch, at, status, read),
       eventsOf,
-      (write) => (claim === undefined ? this.tx.inOne.immediate(write) : this.fencedTurn(id, claim, write)),
+      (write) =>
+        claim === undefined
+          ? this.tx.inOne.immediate(write)
+          : this.fencedTurn(id, claim, write, typeof status === 'function'),
     )
   }
 
