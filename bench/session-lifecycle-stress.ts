@@ -11,14 +11,16 @@
  * `--api-nodes N` starts the first N nodes with role api (they forward every session call to a runner).
  * `--kill-at STEP` SIGKILLs a node at that step: the others must take its sessions over, losing nothing.
  * Exits 0 when nothing was violated, 1 otherwise; an end before the report says why on stderr (exit-reasons.ts).
- * SIGINT or SIGTERM closes the gateway nodes and their agents (and the mock model) first, then exits 128 + n.
+ * SIGINT or SIGTERM closes the gateway nodes and their agents (and the mock model) first, then exits 128 + n; a
+ * closing still running after 60 s (or cut by a second signal) kills what the script started before it exits.
  */
 import { runLifecycleStress } from '../test/support/lifecycle/stress.js'
 import { removeDir, testBase } from '../test/support/temp.js'
 import { sayWhyOnExit } from './exit-reasons.js'
 import { BenchError, benchArgs, intOption } from './options.js'
 
-const exit = sayWhyOnExit('the lifecycle stress')
+// whatever works under its temp base is its own (gateway data, workspaces, codex homes)
+const exit = sayWhyOnExit('the lifecycle stress', console.error, { dirs: () => [testBase()] })
 
 async function main(): Promise<number> {
   const { values } = benchArgs({

@@ -1,13 +1,20 @@
 import type { EndReason } from '../protocol/outcome.js'
 
+/**
+ * How a stop ends a run that did not end after its abort (its agent ignored it, or a process that left its tree
+ * holds its output open): its processes are killed and its end recorded with `why`. It must settle promptly.
+ */
+export type ForceEnd = (why: string) => Promise<void>
+
 /** Every run in flight (durable or not), so shutdown can wait for them and then end them. */
 export class ActiveRuns {
-  private readonly controllers = new Set<AbortController>()
+  private readonly controllers = new Map<AbortController, ForceEnd | undefined>()
   private idleWaiters: (() => void)[] = []
 
-  track(): AbortController {
+  /** A run in flight; `forceEnd` is how a stop ends it when its abort did not (drain). */
+  track(forceEnd?: ForceEnd): AbortController {
     const controller = new AbortController()
-    this.controllers.add(controller)
+    this.controllers.set(controller, forceEnd)
     return controller
   }
 
@@ -21,15 +28,27 @@ export class ActiveRuns {
   }
 
   abortAll(reason: EndReason): void {
-    for (const c of this.controllers) c.abort(reason)
+    for (const c of this.controllers.keys()) c.abort(reason)
   }
 
-  /** Waits up to `graceMs` for every run to finish, then ends the rest with reason `shutdown`. */
-  async drain(graceMs: number): Promise<void> {
+  /**
+   * Waits up to `graceMs` for every run to finish, then aborts the rest with reason `shutdown`, and waits up to
+   * `endMs` more for them to end. What is still there then is ended by force (its `forceEnd`, which kills its
+   * processes and records its end) and no longer waited for: a stop always ends, whatever an agent does.
+   */
+  async drain(graceMs: number, endMs: number): Promise<void> {
     if (this.size === 0) return
-    const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve))
-    const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), graceMs).unref())
-    if ((await Promise.race([idle, timer])) === 'late') this.abortAll('shutdown')
-    await idle
+    const idle = new Promise<'idle'>((resolve) => this.idleWaiters.push(() => resolve('idle')))
+    const within = (ms: number) =>
+      Promise.race([idle, new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), ms).unref())])
+    if ((await within(graceMs)) === 'idle') return
+    this.abortAll('shutdown')
+    if ((await within(endMs)) === 'idle') return
+    const why = `the run did not end within ${endMs} ms of the stop's abort; its processes were killed`
+    const stuck = [...this.controllers]
+    const forced = Promise.all(stuck.map(([, force]) => force?.(why).catch(() => {})))
+    // a force that hangs (its store stalled) holds the stop no longer than the wait before it
+    await Promise.race([forced, new Promise((resolve) => setTimeout(resolve, endMs).unref())])
+    for (const [controller] of stuck) this.release(controller)
   }
 }

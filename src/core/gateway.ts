@@ -228,7 +228,9 @@ export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise
     m.runs.stopAccepting()
     m.sessions.stopAccepting()
   }
-  await ctx.active.drain(graceMs)
+  // after the abort, a run gets KILL_GRACE_MS (its SIGTERM then SIGKILL) and 5 s more to end, as the HTTP close
+  // does (http/server.ts), before it is ended by force
+  await ctx.active.drain(graceMs, ctx.config.KILL_GRACE_MS + 5000)
   for (const m of managers) {
     await m.runs.idle()
     await m.sessions.idle()

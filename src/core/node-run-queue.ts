@@ -1,5 +1,6 @@
 import type { AgentDriver, RunRequest } from '../agents/driver.js'
 import type { Config } from '../config/load.js'
+import { killTree } from '../process/terminate.js'
 import type { RunCompletedEvent } from '../protocol/events.js'
 import { runCompletedWithout } from '../protocol/run-completed.js'
 import type { Run } from '../protocol/runs.js'
@@ -20,6 +21,10 @@ export interface HeldRun {
   markDone: () => void
   /** Taken from the cluster's queue: already claimed by this node. */
   claimed: boolean
+  /** The run's own process group, once its run.started named one. */
+  pid?: number
+  /** Ended by the stop's force (ActiveRuns.drain): its end is recorded; its execution records nothing more. */
+  forced?: boolean
 }
 
 export interface NodeRunQueueContext {
@@ -59,7 +64,7 @@ export class NodeRunQueue {
       req,
       driver,
       validate,
-      controller: this.ctx.active.track(),
+      controller: this.ctx.active.track((why) => this.forceEnd(held, why)),
       done,
       markDone,
       claimed,
@@ -124,6 +129,22 @@ export class NodeRunQueue {
         ? runCompletedWithout('interrupted', reason, 'the server shut down before this run started')
         : runCompletedWithout('cancelled', reason, 'cancelled before it started')
     void this.ctx.finish(held, completed).finally(() => this.settle(held))
+  }
+
+  /**
+   * A run the stop gave up waiting for: its process group and what is still in its tree are killed, its end is
+   * recorded (`interrupted`, reason `shutdown`, `why`), and it counts as finished; its execution, still waiting
+   * on its agent, records nothing more (executeRun checks `forced`).
+   */
+  private async forceEnd(held: HeldRun, why: string): Promise<void> {
+    if (held.forced || !this.finished.has(held.run.id)) return
+    held.forced = true
+    if (held.pid !== undefined) killTree(held.pid)
+    try {
+      await this.ctx.finish(held, runCompletedWithout('interrupted', 'shutdown', why))
+    } finally {
+      this.settle(held)
+    }
   }
 
   private settle(p: HeldRun): void {

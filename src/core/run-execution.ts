@@ -71,6 +71,7 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
         completed = ev
         break
       }
+      if (ev.type === 'run.started' && ev.pid !== undefined) p.pid = ev.pid
       budget.observe(ev)
       // work events (the agent's output) change nothing on the run record: no store call, no await
       if (!isWorkEvent(ev)) await recordEvent(ctx.store, p.run.id, ev, owner)
@@ -94,6 +95,8 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
     completed = runFailed(`storing its events failed: ${(err as Error).message}`)
   })
   const outcome = completed ?? runFailed(`${p.driver.id} ended without a run.completed event`)
+  // a run the stop ended by force (ActiveRuns.drain) has its end recorded already
+  if (p.forced) return
   await finishRun(ctx, p, budget.outcome(outcome))
 }
 

@@ -7,7 +7,10 @@
  * sockets stay paused here: nothing the gateway writes for the child is read by this process.
  *
  * It lives as long as its IPC channel: when the gateway is gone (it exited, or was killed), every child still
- * running is killed with its process group, and the host exits. Signals meant for the gateway's whole process
+ * running is killed with its process group, and so is every process that carries the gateway's marker
+ * (`AGENT_GATEWAY_SPAWN_MARKER`, its value of AGENT_GATEWAY_SERVER: what the children started in groups or
+ * sessions of their own), and the host exits. A gateway that lets the host go (its stop) says so first
+ * (`{ release: true }`): it lives on, and its processes are its own to end. Signals meant for the gateway's whole process
  * group (a terminal's Ctrl-C, a service manager's SIGTERM) are left to the gateway, which ends its children and
  * then this host.
  */
@@ -76,18 +79,63 @@ function failed(id, err) {
 /** Children still running, by pid: their groups are killed if the gateway goes away. */
 const running = new Set()
 
+/** The gateway let this host go (its stop): it lives on and ends its own processes. */
+let released = false
+
 process.on('disconnect', () => {
   for (const pid of running) {
     try {
       process.kill(-pid, 'SIGKILL')
     } catch {}
   }
+  if (!released) killMarked()
   process.exit(0)
 })
+
+/**
+ * The gateway is gone (killed: no stop of its own ran): what its children started outside their groups (codex's
+ * shell snapshot, a command's daemon in a session of its own) is found by the gateway's marker, which every
+ * descendant of a child carries (server-marker.ts), and killed; again while a pass finds one (a fork meanwhile).
+ */
+function killMarked() {
+  const marker = process.env.AGENT_GATEWAY_SPAWN_MARKER
+  if (!marker) return
+  const fs = require('node:fs')
+  const exact = 'AGENT_GATEWAY_SERVER=' + marker
+  const suffixed = '_' + exact
+  for (let pass = 0; pass < 10; pass++) {
+    let names
+    try {
+      names = fs.readdirSync('/proc')
+    } catch {
+      return
+    }
+    let found = 0
+    for (const name of names) {
+      if (!/^[0-9]+$/.test(name) || Number(name) === process.pid) continue
+      let environ
+      try {
+        environ = fs.readFileSync('/proc/' + name + '/environ', 'latin1').split(String.fromCharCode(0))
+      } catch {
+        continue
+      }
+      if (!environ.some((entry) => entry === exact || entry.endsWith(suffixed))) continue
+      try {
+        process.kill(Number(name), 'SIGKILL')
+        found++
+      } catch {}
+    }
+    if (found === 0) return
+  }
+}
 
 // one spawn at a time: spawn() blocks this process anyway, and a burst must not overflow the listener's backlog
 let queue = Promise.resolve()
 process.on('message', (request) => {
+  if (request.release) {
+    released = true
+    return
+  }
   queue = queue.then(() => start(request)).catch((err) => failed(request.id, err))
 })
 

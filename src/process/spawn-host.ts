@@ -8,6 +8,7 @@ import { deferredChild } from './deferred-child.js'
 import { hostLeftovers, type Leftover } from './host-leftovers.js'
 import { notSpawned } from './paced-spawn.js'
 import { procStat, sameProcess } from './proc-stat.js'
+import { serverMarker } from './server-marker.js'
 import { makeSpawnDir } from './spawn-dirs.js'
 import { type AnnounceLimits, acceptAnnounced } from './spawn-host-announce.js'
 import { spawnHostSource } from './spawn-host-source.js'
@@ -126,7 +127,12 @@ export class SpawnHost {
       chmodSync(socketPath, 0o600)
       const host = spawn(process.execPath, [...hostNodeFlags, '-e', spawnHostSource], {
         cwd: '/',
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', [socketVariable]: socketPath },
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          [socketVariable]: socketPath,
+          // what the host kills by, should this process die (spawn-host-source.ts)
+          [markerVariable]: serverMarker(),
+        },
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
         windowsHide: true,
       })
@@ -272,7 +278,12 @@ export class SpawnHost {
       )
     }
     this.byToken.clear()
-    if (this.host.connected) this.host.disconnect()
+    // this process lives on: the host must not take its processes for a dead gateway's (spawn-host-source.ts)
+    if (this.host.connected) {
+      // a failed send (the channel broke) goes to the callback, not to 'error'
+      this.host.send({ release: true }, () => {})
+      this.host.disconnect()
+    }
     // a host that is still there (its channel failed) is of no use: it must end for `ended` to come
     if (!this.stopping && this.host.exitCode === null && this.host.signalCode === null)
       this.host.kill('SIGKILL')
@@ -312,6 +323,9 @@ export class SpawnHost {
 
 /** The host's environment entry that names its listener (and nothing but the host and its forks carries). */
 const socketVariable = 'AGENT_GATEWAY_SPAWN_SOCKET'
+
+/** The host's environment entry with this process's server marker (server-marker.ts). */
+const markerVariable = 'AGENT_GATEWAY_SPAWN_MARKER'
 
 /** How long a killed process may take to be gone (its memory and files released) before a retry gives up. */
 const leftoverGoneMs = 5_000

@@ -14,8 +14,9 @@ function assertStarted(s: Awaited<ReturnType<typeof startServerProcess>>): Serve
  * "No process outlives its run", across the gateway's own end. A run's command starts a daemon that left the
  * agent's process group (a session of its own, reparented to init) and ignores SIGTERM, and the gateway ends
  * while the run is in flight:
- * - killed (SIGKILL): nothing of it ends the daemon; the next start on the same directories does
- *   (server-marker.ts: it finds the daemon by the dead server's marker, which gemini's strict env filter dropped);
+ * - killed (SIGKILL): its spawn host, left without it, ends the daemon by the dead server's marker (which gemini's
+ *   strict env filter dropped once) before any next start (spawn-host-source.ts); were the host killed too, the
+ *   next start on the same directories would (server-marker.ts, test/unit/leftover-sweep.test.ts);
  * - stopped (SIGTERM): the daemon gets its SIGTERM when its agent ends, and its SIGKILL before the gateway exits
  *   (exit-sweep.ts); the follow-up timer alone never fired, the process exited first.
  */
@@ -87,7 +88,7 @@ describe('a daemon a run started does not outlive the gateway', () => {
     [every, {}, 'codex, claude, gemini and copilot'],
     [every.slice(0, 1), { CODEX_CONFIG_OVERRIDES: inheritNothing }, 'codex, inherit = "none"'],
   ] as const)
-    it(`${label}: the next start ends what a killed gateway left, a stop what it leaves`, {
+    it(`${label}: the spawn host ends what a killed gateway left, a stop what it leaves`, {
       timeout: 240_000,
     }, async () => {
       const { env, dir } = gatewayEnv(mock, {
@@ -114,16 +115,16 @@ describe('a daemon a run started does not outlive the gateway', () => {
       const firstDaemons = await leaveDaemons(killed)
       const killedAgents = new Set(spawnedBy(killed, listProcesses()).map((p) => p.pid))
       await killed.stop('SIGKILL')
-      for (const [i, daemon] of firstDaemons.entries()) expect(daemon(), agents[i]![0]).toHaveLength(1)
-
-      const next = assertStarted(await startServerProcess(env, dir))
-      servers.push(next)
+      // its spawn host, left without it, kills its children's groups and what carries its marker: the daemons go
+      // without waiting for a next start (spawn-host-source.ts)
       for (const [i, daemon] of firstDaemons.entries())
         expect(await waitUntilGone(daemon), agents[i]![0]).toEqual([])
       // its agents are gone too, before the next runs ask the model: an agent of the killed gateway still running
       // would ask it again when its held request fails (a retry)
       expect(await waitUntilGone(() => listProcesses().filter((p) => killedAgents.has(p.pid)))).toEqual([])
 
+      const next = assertStarted(await startServerProcess(env, dir))
+      servers.push(next)
       const secondDaemons = await leaveDaemons(next)
       expect(await next.stop('SIGTERM')).toBe(0)
       // gone when the gateway exited, not some time later

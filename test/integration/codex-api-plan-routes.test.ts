@@ -20,6 +20,16 @@ describe('GET /hello and POST /chat (seed 000)', () => {
     expect(mock.lastUserText(mock.requests[0]!)).toMatch(/greeting/i)
   })
 
+  it('HEAD /hello never runs the agent: 405 with Allow: GET, as the FastAPI original answers', async () => {
+    mock.script({ kind: 'text', text: 'must not be asked' })
+    const runsBefore = (await gw.ctx.store.listRuns({ limit: 1000 })).length
+    const res = await fetch(`${gw.url}/hello`, { method: 'HEAD' })
+    expect(res.status).toBe(405)
+    expect(res.headers.get('allow')).toBe('GET')
+    expect(mock.requests).toHaveLength(0)
+    expect(await gw.ctx.store.listRuns({ limit: 1000 })).toHaveLength(runsBefore)
+  })
+
   it('/chat returns codex output and the mock received the prompt', async () => {
     mock.script({ kind: 'text', text: 'hello.txt would say hi' })
     const res = await postJson(`${gw.url}/chat`, { prompt: 'create hello.txt with a short greeting' })

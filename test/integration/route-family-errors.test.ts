@@ -80,7 +80,9 @@ const cases: Case[] = [
   { method: 'GET', path: '/metrics', status: 401, shape: 'v1', anonymous: true },
   { method: 'GET', path: '/docs/json', status: 401, shape: 'v1', anonymous: true },
   // seed 000 (FastAPI): {error, details, provider}; a wrong method as FastAPI answers it
-  { method: 'POST', path: '/hello', status: 405, shape: 'fastapi', allow: 'GET, HEAD', says: fastapi405 },
+  { method: 'POST', path: '/hello', status: 405, shape: 'fastapi', allow: 'GET', says: fastapi405 },
+  // GET /hello runs the agent: FastAPI's `@app.get` has no HEAD, and a HEAD must never start a run
+  { method: 'HEAD', path: '/hello', status: 405, shape: 'none', allow: 'GET' },
   { method: 'GET', path: '/chat', status: 405, shape: 'fastapi', allow: 'POST', says: fastapi405 },
   { method: 'OPTIONS', path: '/chat', status: 405, shape: 'fastapi', allow: 'POST', says: fastapi405 },
   { method: 'POST', path: '/chat', status: 400, shape: 'codex-api-plan', body: {} },
@@ -144,6 +146,8 @@ const cases: Case[] = [
   { method: 'GET', path: '/agent/stream', status: 401, shape: 'v1', anonymous: true },
   // /agent/ws is the gateway's own: /v1's
   { method: 'POST', path: '/agent/ws', status: 405, shape: 'v1', allow: 'GET, HEAD' },
+  // a HEAD (as a GET) that is no upgrade is the websocket plugin's 404: no stream, no run
+  { method: 'HEAD', path: '/agent/ws', status: 404, shape: 'none' },
 ]
 
 describe('errors on every route family, in its shape', () => {

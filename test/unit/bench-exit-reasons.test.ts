@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { killAll, processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
+import { tempDir } from '../support/temp.js'
 
 const module = fileURLToPath(new URL('../../bench/exit-reasons.ts', import.meta.url))
 const tsxLoader = import.meta.resolve('tsx')
@@ -9,8 +11,9 @@ const tsxLoader = import.meta.resolve('tsx')
 function run(
   body: string,
   onStdout?: (text: string, kill: (signal: NodeJS.Signals) => void) => void,
+  options = '',
 ): Promise<{ code: number | null; stderr: string }> {
-  const script = `import { sayWhyOnExit } from ${JSON.stringify(module)}\nconst exit = sayWhyOnExit('probe')\n${body}`
+  const script = `import { sayWhyOnExit } from ${JSON.stringify(module)}\nconst exit = sayWhyOnExit('probe', console.error${options})\n${body}`
   const child = spawn(process.execPath, ['--import', tsxLoader, '--input-type=module', '-e', script], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -71,6 +74,39 @@ describe('sayWhyOnExit', () => {
     expect(code).toBe(143)
     expect(stderr).not.toContain('closed twice')
     expect(stderr).toContain('a second SIGTERM exits at once')
+  })
+
+  it('a closing still running after closeWithinMs: what the script started is killed, then the exit', async () => {
+    const dir = tempDir('exit-leftovers-')
+    const ignoring = `trap "" TERM INT; while :; do sleep 1; done`
+    let group = 0
+    try {
+      const { code, stderr } = await run(
+        `import { execFileSync, spawn } from 'node:child_process'\n` +
+          // a child in a group of its own, and a daemon that left the tree (a double fork into a session of its
+          // own) in the script's directory: both ignore SIGTERM and SIGINT
+          `const child = spawn('sh', ['-c', ${JSON.stringify(ignoring)}], { detached: true, stdio: 'ignore' })\n` +
+          `execFileSync('sh', ['-c', ${JSON.stringify(`(setsid sh -c '${ignoring}' &)`)}], { cwd: ${JSON.stringify(dir)}, stdio: 'ignore' })\n` +
+          `exit.closeFirst(() => new Promise(() => {}))\n` +
+          `setInterval(() => {}, 1000)\nconsole.log('ready ' + child.pid)`,
+        (text, kill) => {
+          const ready = /ready (\d+)/.exec(text)
+          if (!ready) return
+          group = Number(ready[1])
+          kill('SIGINT')
+        },
+        `, { closeWithinMs: 300, dirs: () => [${JSON.stringify(dir)}] }`,
+      )
+      expect(code).toBe(130)
+      expect(stderr).toContain('probe: still closing after 0.3 s; exiting anyway')
+      expect(stderr).toMatch(/probe: killed \d+ process\(es\) it started that were still running/)
+      expect(group).toBeGreaterThan(0)
+      expect(await waitUntilGone(() => processesInGroup(group))).toEqual([])
+      expect(await waitUntilGone(() => processesUnder(dir))).toEqual([])
+    } finally {
+      if (group) killAll(processesInGroup(group))
+      killAll(processesUnder(dir))
+    }
   })
 
   it('an uncaught error: Node says what, this says where', async () => {

@@ -2,8 +2,9 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { readText } from '../../src/process/lines.js'
+import { readLines, readText } from '../../src/process/lines.js'
 import { pacedSpawn } from '../../src/process/paced-spawn.js'
+import { serverMarker } from '../../src/process/server-marker.js'
 import { spawnHostReady } from '../../src/process/spawn-child.js'
 import { spawnDirs } from '../../src/process/spawn-dirs.js'
 import { type ChildSpawner, spawnGroup } from '../../src/process/spawn-group.js'
@@ -24,6 +25,25 @@ beforeEach(() => {
 afterEach(() => removeDir(cwd))
 
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' }
+
+/** A command that starts a daemon out of its tree (a double fork into a session of its own), prints its pid, waits. */
+const escapingDaemon = `(setsid sh -c 'echo $$; exec sleep 120' &); exec sleep 120`
+
+/** Whether `pid` runs (a zombie does not). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
+  } catch {
+    return false
+  }
+}
+
+function killPid(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {}
+}
 
 async function textOf(stream: NodeJS.ReadableStream & import('node:stream').Readable): Promise<string> {
   let text = ''
@@ -63,7 +83,9 @@ describe('the spawn host', () => {
       const names = environ
         .map((entry) => entry.split('=')[0])
         .filter((name) => !name?.startsWith('NODE_CHANNEL_'))
-      expect(names.sort()).toEqual(['AGENT_GATEWAY_SPAWN_SOCKET', 'PATH'])
+      // the marker is this process's pid and start time (server-marker.ts): what it kills by should this process die
+      expect(names.sort()).toEqual(['AGENT_GATEWAY_SPAWN_MARKER', 'AGENT_GATEWAY_SPAWN_SOCKET', 'PATH'])
+      expect(environ).toContain(`AGENT_GATEWAY_SPAWN_MARKER=${serverMarker()}`)
       // and its children get exactly the environment asked for (spawnGroup adds the server marker), none of the host's
       const proc = spawnGroup({ command: 'env', args: [], cwd, env, killGraceMs: 1000 }, (s) =>
         host!.spawn(s),
@@ -117,6 +139,54 @@ console.log(await child.started)`,
       await gateway.kill()
     }
     expect(await waitUntilGone(() => processesInGroup(pid!), 5000)).toEqual([])
+  })
+
+  it('the gateway killed: what its children started outside their groups (by its marker) is killed too', async () => {
+    // a daemon in a session of its own (double fork), carrying the gateway's marker as every descendant does
+    const gateway = startScriptGateway(
+      cwd,
+      `import { SpawnHost } from ${moduleUrl('src/process/spawn-host.ts')}
+import { spawnGroup } from ${moduleUrl('src/process/spawn-group.ts')}
+import { readLines } from ${moduleUrl('src/process/lines.ts')}
+const host = await SpawnHost.start()
+const proc = spawnGroup({ command: 'sh', args: ['-c', ${JSON.stringify(escapingDaemon)}], cwd: ${JSON.stringify(cwd)}, env: { PATH: process.env.PATH }, killGraceMs: 1000 }, (s) => host.spawn(s))
+for await (const line of readLines(proc.stdout)) { console.log(line); break }`,
+    )
+    let daemon: number | undefined
+    try {
+      daemon = Number(await gateway.firstLine)
+      expect(alive(daemon)).toBe(true)
+    } finally {
+      await gateway.kill()
+    }
+    try {
+      await expect.poll(() => alive(daemon!), { timeout: 5000 }).toBe(false)
+    } finally {
+      killPid(daemon!)
+    }
+  })
+
+  it('a host let go (its stop) while the gateway lives leaves the gateway its processes', async () => {
+    const host = await SpawnHost.start()
+    expect(host).toBeDefined()
+    const proc = spawnGroup(
+      { command: 'sh', args: ['-c', escapingDaemon], cwd, env, killGraceMs: 1000 },
+      (s) => host!.spawn(s),
+    )
+    let daemon: number | undefined
+    try {
+      for await (const line of readLines(proc.stdout)) {
+        daemon = Number(line)
+        break
+      }
+      await host!.stop()
+      // the host killed its child's group only: the daemon is this (living) gateway's to end
+      expect(alive(daemon!)).toBe(true)
+    } finally {
+      if (daemon) killPid(daemon)
+    }
+    // its output closed with the daemon gone
+    expect(await proc.done).toMatchObject({ signal: 'SIGKILL' })
   })
 
   it('listens where only this user may connect, and drops a connection that does not name a spawn', async () => {

@@ -3,7 +3,7 @@ import os from 'node:os'
 import type { Config } from '../../config/load.js'
 import type { ProcessRunner } from '../../process/runner.js'
 import { codexHomeOf } from '../codex-app-server/config-files.js'
-import { configReadVia } from '../codex-app-server/config-read-once.js'
+import { type ClosableConfigRead, configReadVia } from '../codex-app-server/config-read-once.js'
 import { IncludeOnlyReader } from '../codex-app-server/include-only-reader.js'
 import type { RunRequest } from '../driver.js'
 import type { SessionRequest } from '../session.js'
@@ -45,6 +45,8 @@ export class AcpLeases {
    * codex app-server (the same CODEX_HOME and `-c` overrides) and passed as `-c` (command-markers.ts).
    */
   readonly includeOnly: IncludeOnlyReader | undefined
+  /** The reads behind `includeOnly`, whose short-lived app-servers still running `close` ends. */
+  private readonly configReads: ClosableConfigRead | undefined
 
   constructor(
     private readonly config: Config,
@@ -54,20 +56,20 @@ export class AcpLeases {
     keepMs = warmKeepMs,
   ) {
     this.pool = new AcpPool(config.ACP_SESSIONS_PER_PROCESS, keepMs)
-    this.includeOnly =
+    this.configReads =
       spec.flavor === 'codex-acp'
-        ? new IncludeOnlyReader(
-            configReadVia({
-              config,
-              serverEnv,
-              runner,
-              clientName: 'agent-gateway',
-              cwd: dataDir(config.DATA_DIR),
-              requestTimeoutMs: config.CODEX_REQUEST_TIMEOUT * 1000,
-            }),
-            codexHomeOf(config, serverEnv),
-          )
+        ? configReadVia({
+            config,
+            serverEnv,
+            runner,
+            clientName: 'agent-gateway',
+            cwd: dataDir(config.DATA_DIR),
+            requestTimeoutMs: config.CODEX_REQUEST_TIMEOUT * 1000,
+          })
         : undefined
+    this.includeOnly = this.configReads
+      ? new IncludeOnlyReader(this.configReads.read, codexHomeOf(config, serverEnv))
+      : undefined
   }
 
   /** Agent processes sessions share now. */
@@ -149,8 +151,11 @@ export class AcpLeases {
     return new AcpProcess(this.runner, launch)
   }
 
-  /** Ends the processes kept ready for one-shot runs (shutdown); sessions end their own. */
-  close(): Promise<void> {
-    return this.pool.close()
+  /**
+   * Ends the processes kept ready for one-shot runs (shutdown) and the app-servers of `config/read`s in flight;
+   * sessions end their own.
+   */
+  async close(): Promise<void> {
+    await Promise.all([this.pool.close(), this.configReads?.close()])
   }
 }

@@ -12,7 +12,7 @@ import type {
 } from '../codex-app-server/app-server-process.js'
 import { CodexSession } from '../codex-app-server/codex-session.js'
 import { codexHomeOf } from '../codex-app-server/config-files.js'
-import { configReadVia } from '../codex-app-server/config-read-once.js'
+import { type ClosableConfigRead, configReadVia } from '../codex-app-server/config-read-once.js'
 import { HostLease } from '../codex-app-server/host-lease.js'
 import { IncludeOnlyReader } from '../codex-app-server/include-only-reader.js'
 import { ReadyThreads } from '../codex-app-server/ready-threads.js'
@@ -73,6 +73,8 @@ export class CodexDriver implements SessionDriver {
   private readonly hostOptions: AppServerProcessOptions
   /** codex's `include_only` per cwd, keeping the markers (include-only-reader.ts). */
   readonly includeOnly: IncludeOnlyReader
+  /** Its reads, and the short-lived app-servers of those in flight (closed with the driver). */
+  private readonly configReads: ClosableConfigRead
   /** The app-servers of sessions in containers. */
   private readonly own = new Set<HostLease>()
 
@@ -100,10 +102,8 @@ export class CodexDriver implements SessionDriver {
     // closed after it (warm runs off: no app-server is left running)
     const kept = () =>
       config.CODEX_WARM_RUNS || this.host.process.pid !== undefined ? this.host.process : undefined
-    this.includeOnly = new IncludeOnlyReader(
-      configReadVia(this.hostOptions, kept),
-      codexHomeOf(config, serverEnv),
-    )
+    this.configReads = configReadVia(this.hostOptions, kept)
+    this.includeOnly = new IncludeOnlyReader(this.configReads.read, codexHomeOf(config, serverEnv))
     this.host = new AppServerHost({ ...this.hostOptions, includeOnly: this.includeOnly })
     this.exec.includeOnly = this.includeOnly
     this.readyThreads = new ReadyThreads(this.host, options.readyThreadKeepMs)
@@ -226,6 +226,10 @@ export class CodexDriver implements SessionDriver {
    */
   async close(): Promise<void> {
     await this.readyThreads.close()
-    await Promise.all([this.host.close(), ...[...this.own].map((lease) => lease.end())])
+    await Promise.all([
+      this.host.close(),
+      this.configReads.close(),
+      ...[...this.own].map((lease) => lease.end()),
+    ])
   }
 }

@@ -36,8 +36,13 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   }
 
   return async (app) => {
-    // A GET that runs an agent: it needs the `run` scope, not the `read` a GET gets by default.
-    const hello = { config: { ...config, scope: 'run' as const }, schema: { response: { 200: z.string() } } }
+    // A GET that runs an agent: it needs the `run` scope, not the `read` a GET gets by default. No HEAD route:
+    // a HEAD must never start a run, and the FastAPI original's `@app.get` answers HEAD 405 with Allow: GET.
+    const hello = {
+      config: { ...config, scope: 'run' as const },
+      exposeHeadRoute: false,
+      schema: { response: { 200: z.string() } },
+    }
     app.get('/hello', hello, async (request, reply) => {
       const { completed } = await runPrompt(
         scopeOf(ctx, request),
