@@ -44,31 +44,6 @@ describe('SqliteStore', () => {
     expect(db.pragma('cache_size', { simple: true })).toBe(-2048)
   })
 
-  it('makes a new file with 16 KB pages (an output event in 3 overflow pages, not 11); an existing file keeps its own', async () => {
-    const file = path.join(tempDir('store-'), 'gw.db')
-    const store = open(file)
-    const db = (store as unknown as { db: Database.Database }).db
-    expect(db.pragma('page_size', { simple: true })).toBe(16 * 1024)
-    await store.close()
-    // a store made with SQLite's default 4 KB pages (before this size) opens, migrated, as it was made
-    const older = path.join(tempDir('store-'), 'gw.db')
-    const made = new Database(older)
-    made.pragma('journal_mode = WAL')
-    made.exec(migrations[0]!)
-    made.pragma('user_version = 1')
-    made.close()
-    const reopened = open(older)
-    const conn = (reopened as unknown as { db: Database.Database }).db
-    expect(conn.pragma('page_size', { simple: true })).toBe(4096)
-    await reopened.createRun(newRun('run_1'))
-    const ev = await reopened.appendEvent(
-      'run_1',
-      { type: 'output', stream: 'stdout', data: 'x'.repeat(64 * 1024) },
-      't',
-    )
-    expect(await reopened.eventsAfter('run_1', 0, 10)).toEqual([ev])
-  })
-
   it("keeps its WAL file's size after a burst (bounded far above the checkpointer's inline limit), so later checkpoints stay off its thread", async () => {
     const file = path.join(tempDir('store-'), 'gw.db')
     const store = open(file)

@@ -59,8 +59,6 @@ export class SqliteStore implements Store {
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true })
     this.db = new Database(file)
-    // Only a new, empty file takes it (an existing store keeps the page size it was made with).
-    this.db.pragma(`page_size = ${pageBytes}`)
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = NORMAL')
     this.db.pragma('foreign_keys = ON')
@@ -827,14 +825,6 @@ export class SqliteStore implements Store {
 
 /** A session's new status (`@status`; null: unchanged), unless it is archived: then it stays archived. */
 const keptUnlessArchived = "CASE WHEN status = 'archived' THEN status ELSE coalesce(@status, status) END"
-
-/**
- * The page size of a new store file, bytes (SQLite's default is 4 KB). An agent's output event is tens of KB: in
- * 4 KB pages its row spills over ~11 overflow pages, each a WAL frame of two writes at commit and copied again by
- * the checkpoint; 16 KB pages store the same bytes in a quarter of the pages, frames and system calls
- * (docs/benchmarks.md, "Issue 14, session 23").
- */
-const pageBytes = 16 * 1024
 
 /** The connection's page cache, KiB. */
 const pageCacheKiB = 2048
