@@ -19,7 +19,8 @@ function checkout(t = 1_000_000) {
     writeFileSync(full, '')
     utimesSync(full, at, at)
   }
-  for (const file of ['src/main.ts', 'src/http/app.ts', 'tsconfig.json', 'tsconfig.build.json']) write(file, t)
+  for (const file of ['src/main.ts', 'src/http/app.ts', 'tsconfig.json', 'tsconfig.build.json'])
+    write(file, t)
   for (const file of ['dist/main.js', 'dist/http/app.js', 'dist/http/app.d.ts']) write(file, t + 10)
   return { root, write }
 }
