@@ -2,10 +2,12 @@ import { defineConfig } from 'vitest/config'
 import { DurationSequencer } from './test/support/duration-sequencer.js'
 
 /**
- * Unit files whose tests need a fresh process: they assert on process-wide state of src/ (the spawn host a
- * process starts once, src/process/spawn-host.ts), which an earlier file in the same worker would have set.
+ * Unit files that need a fresh process: they assert on process-wide state of src/ (the spawn host a process
+ * starts once, src/process/spawn-host.ts), or mock a module (vi.mock) that an earlier file in the same worker
+ * would already have loaded unmocked.
  */
 const freshProcessUnitFiles = [
+  'test/unit/ids.test.ts',
   'test/unit/spawn-host.test.ts',
   'test/unit/spawn-host-start.test.ts',
   'test/unit/spawn-host-retry.test.ts',
