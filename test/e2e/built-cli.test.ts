@@ -1,28 +1,21 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { startMockLlm } from '../mock-llm/index.js'
+import { builtIsCurrent, builtMain } from '../support/built-server.js'
 import { gatewayEnv, testApiKey } from '../support/gateway.js'
 
 const root = path.resolve(import.meta.dirname, '../..')
-const bin = path.join(root, 'dist/main.js')
+const bin = builtMain
 const version = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string })
   .version
 
-/** Newest modification time of any file under `dir`. */
-function newest(dir: string): number {
-  let max = 0
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true }))
-    if (entry.isFile()) max = Math.max(max, statSync(path.join(entry.parentPath, entry.name)).mtimeMs)
-  return max
-}
-
 /** `npm ci` builds dist/ (prepare); a checkout edited since gets it rebuilt here, so the test runs today's code. */
 function ensureBuilt(): void {
-  if (existsSync(bin) && statSync(bin).mtimeMs >= newest(path.join(root, 'src'))) return
+  if (builtIsCurrent()) return
   execFileSync(
     process.execPath,
     [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],

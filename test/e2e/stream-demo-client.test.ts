@@ -4,20 +4,14 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { Session } from '../../src/protocol/sessions.js'
 import { sharedGateway } from '../support/gateway.js'
-
-const root = path.resolve(import.meta.dirname, '../..')
-const tsxLoader = import.meta.resolve('tsx')
+import { gatewayCommand } from '../support/server-process.js'
 
 /** `agent-gateway stream` as a real process with a piped terminal: lines out, answers in. */
 function demoClient(env: Record<string, string>, args: string[]) {
-  const child = spawn(
-    process.execPath,
-    ['--import', tsxLoader, path.join(root, 'src/main.ts'), 'stream', ...args],
-    {
-      env: { PATH: process.env.PATH, ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    },
-  )
+  const child = spawn(process.execPath, gatewayCommand(['stream', ...args]), {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
   let out = ''
   const waiters: (() => void)[] = []
   child.stdout.on('data', (d: Buffer) => {

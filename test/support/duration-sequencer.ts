@@ -6,7 +6,11 @@ import { longestFirst } from './longest-first.js'
 /** Test file durations of an earlier run (ms by path), kept by `node scripts/test-durations.mjs`. */
 export const durationsFile = path.resolve(import.meta.dirname, 'durations.json')
 
-/** vitest's `sequence.sequencer`: the files longest first (longest-first.ts); sharding stays vitest's own. */
+/**
+ * vitest's `sequence.sequencer`: the files longest first (longest-first.ts), those of a project that does not
+ * isolate its files (vitest.config.ts) after all others: vitest hands a worker's loaded modules on to the next
+ * file only when that file is queued right after and shares them too. Sharding stays vitest's own.
+ */
 export class DurationSequencer extends BaseSequencer {
   override async sort(specs: TestSpecification[]): Promise<TestSpecification[]> {
     const root = this.ctx.config.root
@@ -15,7 +19,10 @@ export class DurationSequencer extends BaseSequencer {
       path: path.relative(root, spec.moduleId).split(path.sep).join('/'),
       size: statSync(spec.moduleId).size,
     }))
-    return longestFirst(files, readDurations()).map((f) => f.spec)
+    const ordered = longestFirst(files, readDurations())
+    const isolated = ordered.filter((f) => f.spec.project.config.isolate)
+    const shared = ordered.filter((f) => !f.spec.project.config.isolate)
+    return [...isolated, ...shared].map((f) => f.spec)
   }
 }
 

@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, expect } from 'vitest'
 import type { LogSink } from '../../src/http/logging.js'
-import { startServer } from '../../src/http/server.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Approval, Turn } from '../../src/protocol/sessions.js'
@@ -53,6 +52,9 @@ export async function startGateway(
   opts: { logSink?: LogSink } = {},
 ) {
   const { env, dir, workspace } = gatewayEnv(mock, overrides)
+  // loaded here, not at the top: a file that only builds a server process's env (gatewayEnv) or talks HTTP to one
+  // does not load the whole server into its worker (seconds of CPU per file)
+  const { startServer } = await import('../../src/http/server.js')
   const server = await startServer({
     env,
     cwd: dir,

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs'
 import os from 'node:os'
 import type { TestProject } from 'vitest/node'
+import { builtIsCurrent, builtVariable } from './built-server.js'
 import { containersConf, ensureTestImage, pruneTestImages } from './container-image.js'
 import { containersOfSuites, removeContainers, suiteContainers } from './containers.js'
 import { imagesStateDir } from './image-import.js'
@@ -29,6 +30,8 @@ export default async function setup(project: TestProject) {
   process.env[ownerVariable] = JSON.stringify(owner)
   // podman on this machine needs runc and ulimits it can grant; the container tests share one image
   process.env.CONTAINERS_CONF ??= containersConf
+  // server processes run dist/ when it is built from the sources as they are (built-server.ts), else src/ (tsx)
+  process.env[builtVariable] = builtIsCurrent() ? '1' : '0'
   const files = runFiles(project)
   if (!files)
     console.warn('vitest did not list the run’s files: global setup prepares the test image and template')
