@@ -1,5 +1,11 @@
 import type { Config } from '../config/load.js'
-import { assertNever, isWorkEvent, type LifecycleEvent, type RunCompletedEvent } from '../protocol/events.js'
+import {
+  assertNever,
+  isWorkEvent,
+  type LifecycleEvent,
+  type RunCompletedEvent,
+  type RunStartedEvent,
+} from '../protocol/events.js'
 import { runCompletedWithout } from '../protocol/run-completed.js'
 import { NotAMember, RunTakenOver, type Store } from '../store/store.js'
 import type { EventLog } from './event-log.js'
@@ -73,8 +79,11 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
       }
       if (ev.type === 'run.started' && ev.pid !== undefined) p.pid = ev.pid
       budget.observe(ev)
+      // the run made running and its run.started in one commit; refused (taken over), the event goes the pipe's
+      // way, whose store refuses it too and stops the agent
+      if (ev.type === 'run.started' && (await recordStart(ctx, p.run.id, ev, owner))) continue
       // work events (the agent's output) change nothing on the run record: no store call, no await
-      if (!isWorkEvent(ev)) await recordEvent(ctx.store, p.run.id, ev, owner)
+      if (!isWorkEvent(ev) && ev.type !== 'run.started') await recordEvent(ctx.store, p.run.id, ev, owner)
       const full = events.push(ev)
       if (full) await full.catch(() => {})
       // an event refused by the store: nothing more of this run can be stored, so its agent stops (leaving the
@@ -100,6 +109,30 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
   await finishRun(ctx, p, budget.outcome(outcome))
 }
 
+/**
+ * The run made running, with its `run.started` stored in the same transaction, in the log's order (after the
+ * events appended before it): a node stopped or killed between two commits would leave a running run whose
+ * history lacks its start. False when the update was refused (another node took the run over: nothing stored).
+ */
+async function recordStart(
+  ctx: RunExecutionContext,
+  runId: string,
+  ev: RunStartedEvent,
+  owner: string | undefined,
+): Promise<boolean> {
+  const at = new Date().toISOString()
+  const patch = {
+    status: 'running' as const,
+    startedAt: at,
+    pid: ev.pid ?? null,
+    command: ev.command ?? null,
+  }
+  const { updated } = await ctx.log.commitWith(runId, (tx = ctx.store) =>
+    tx.updateRunWithEvents(runId, patch, owner, [{ ownerId: runId, event: ev, at, fence: owner }]),
+  )
+  return updated
+}
+
 /** What an event changes on the stored run (besides being appended to its events). */
 async function recordEvent(
   store: Store,
@@ -108,23 +141,11 @@ async function recordEvent(
   owner: string | undefined,
 ): Promise<void> {
   switch (ev.type) {
-    case 'run.started':
-      // a run taken over (and recorded interrupted) meanwhile is not made running again
-      await store.updateRun(
-        runId,
-        {
-          status: 'running',
-          startedAt: new Date().toISOString(),
-          pid: ev.pid ?? null,
-          command: ev.command ?? null,
-        },
-        owner,
-      )
-      return
     case 'agent.session':
       await store.updateRun(runId, { agentSessionId: ev.agentSessionId }, owner)
       return
-    // a run's own turn and session events change nothing on the run record
+    // a run's own turn and session events change nothing on the run record; its start is recordStart's
+    case 'run.started':
     case 'run.queued':
     case 'turn.started':
     case 'turn.completed':

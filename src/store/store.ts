@@ -224,6 +224,18 @@ export interface Store {
    * is that node's to record).
    */
   updateRun(id: string, patch: Partial<Omit<Run, 'id'>>, owner?: string): Promise<boolean>
+  /**
+   * `updateRun`, and `events` appended in the same transaction (each as appendEvents would) when the run was
+   * updated: a run made running and its `run.started` in one commit, so no stored history has the one without
+   * the other (a node stopped or killed between two commits left a running run without its start). Nothing is
+   * stored when the update is refused (`updated` false).
+   */
+  updateRunWithEvents(
+    id: string,
+    patch: Partial<Omit<Run, 'id'>>,
+    owner: string | undefined,
+    events: readonly EventToAppend[],
+  ): Promise<{ updated: boolean; events: StoredEvent[] }>
   getRun(id: string): Promise<Run | undefined>
   listRuns(filter: RunFilter): Promise<Run[]>
   /**

@@ -1245,6 +1245,44 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(await store.updateRun('run_none', { finalResponse: 'x' })).toBe(false)
     })
 
+    it('a run made running with its run.started in one step: both or neither, refused (nothing stored) once another node took it over', async () => {
+      const { store, connect } = await fresh(['node_a', 'node_b'])
+      const other = await connect()
+      await store.admitRun(newRun('run_1'), 'node_a', 10)
+      await store.admitRun(newRun('run_2'), 'node_a', 10)
+      const at = '2026-01-01T00:00:05.000Z'
+      const started = (runId: string, fence?: string) => [
+        { ownerId: runId, event: { type: 'run.started', pid: 42 } as AgentEvent, at, fence },
+      ]
+      const running = { status: 'running' as const, startedAt: at, pid: 42 }
+      // the owner: the run is running and its start stored
+      const first = await other.updateRunWithEvents('run_1', running, 'node_a', started('run_1', 'node_a'))
+      expect(first.updated).toBe(true)
+      expect(first.events.map((e) => [e.type, e.seq])).toEqual([['run.started', 1]])
+      expect(await store.getRun('run_1')).toMatchObject({ status: 'running', pid: 42, lastSeq: 1 })
+      // another node took run_2 over: neither its state nor its event is stored
+      expect(ids(await store.takeOverRuns(['node_a'], 'node_b'))).toEqual(['run_1', 'run_2'])
+      const late = await other.updateRunWithEvents('run_2', running, 'node_a', started('run_2', 'node_a'))
+      expect(late).toEqual({ updated: false, events: [] })
+      expect(await store.getRun('run_2')).toMatchObject({ status: 'queued', pid: null })
+      expect(await store.eventsAfter('run_2', 0, 10)).toEqual([])
+      // an event the store refuses takes the update with it (one transaction): a stale fence on the event alone
+      await expect(
+        store.updateRunWithEvents('run_2', running, 'node_b', started('run_2', 'node_a')),
+      ).rejects.toBeInstanceOf(RunTakenOver)
+      expect(await store.getRun('run_2')).toMatchObject({ status: 'queued', pid: null })
+      expect(await store.eventsAfter('run_2', 0, 10)).toEqual([])
+      // without an owner (one node): stored unchecked; an unknown run stores nothing
+      expect((await store.updateRunWithEvents('run_2', running, undefined, started('run_2'))).updated).toBe(
+        true,
+      )
+      expect((await store.eventsAfter('run_2', 0, 10)).map((e) => e.type)).toEqual(['run.started'])
+      expect(await store.updateRunWithEvents('run_none', running, undefined, [])).toEqual({
+        updated: false,
+        events: [],
+      })
+    })
+
     it("a run's end racing a takeover of its node: each run is either ended by its node or taken over, never both", async () => {
       const { store, connect } = await fresh(['node_a', 'node_b'])
       const other = await connect()

@@ -36,6 +36,7 @@ const sharedMembers = [
   'claimRun',
   'claimNextRun',
   'updateRun',
+  'updateRunWithEvents',
   'appendEvent',
   'appendEvents',
   'inOneTransaction',

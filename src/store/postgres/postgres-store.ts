@@ -269,16 +269,36 @@ export class PostgresStore implements Store {
   }
 
   async updateRun(id: string, patch: Partial<Omit<Run, 'id'>>, owner?: string): Promise<boolean> {
+    return this.transaction((db) => this.updateRunIn(db, id, patch, owner))
+  }
+
+  /** updateRun's step, in the transaction of `db`. */
+  private async updateRunIn(
+    db: Queryable,
+    id: string,
+    patch: Partial<Omit<Run, 'id'>>,
+    owner: string | undefined,
+  ): Promise<boolean> {
+    if (owner !== undefined) {
+      // the row locked until the write commits: a takeover waits for it (and then finds the run finished)
+      const { rows } = await db.query<{ node_id: string | null }>(
+        'SELECT node_id FROM runs WHERE id = $1 FOR UPDATE',
+        [id],
+      )
+      if (rows[0]?.node_id !== owner) return false
+    }
+    return (await this.runs.update(db, id, patch)) !== undefined
+  }
+
+  async updateRunWithEvents(
+    id: string,
+    patch: Partial<Omit<Run, 'id'>>,
+    owner: string | undefined,
+    events: readonly EventToAppend[],
+  ): Promise<{ updated: boolean; events: StoredEvent[] }> {
     return this.transaction(async (db) => {
-      if (owner !== undefined) {
-        // the row locked until the write commits: a takeover waits for it (and then finds the run finished)
-        const { rows } = await db.query<{ node_id: string | null }>(
-          'SELECT node_id FROM runs WHERE id = $1 FOR UPDATE',
-          [id],
-        )
-        if (rows[0]?.node_id !== owner) return false
-      }
-      return (await this.runs.update(db, id, patch)) !== undefined
+      if (!(await this.updateRunIn(db, id, patch, owner))) return { updated: false, events: [] }
+      return { updated: true, events: await insertEvents(db, events) }
     })
   }
 

@@ -41,6 +41,8 @@ type StepWithEvents = { step: TurnStep | undefined; events: StoredEvent[] }
 
 /** A session's claim and state, read in one statement (claimedState, turnClaimedState). */
 type ClaimedStateRow = { claim: number; node_id: string | null; status: Session['status']; pending: number }
+/** A run's owning node, as `stmts.runOwner` reads it. */
+type OwnerRow = { node_id: string | null }
 
 /**
  * The session's state from its row (with `withState`), or SessionTakenOver when its claim is no longer `claim` (an
@@ -267,9 +269,20 @@ export class SqliteStore implements Store {
       inOne: this.db.transaction(<T>(write: () => T): T => write()),
       // A run's write by the node that executes it: only while that node owns it (Store.updateRun).
       ownedRunUpdate: this.db.transaction((id: string, patch: Partial<Run>, owner: string): boolean => {
-        const row = this.stmts.runOwner.get(id) as { node_id: string | null } | undefined
+        const row = this.stmts.runOwner.get(id) as OwnerRow | undefined
         return row?.node_id === owner && this.runs.update(id, patch) !== undefined
       }),
+      updateRunWithEvents: this.db.transaction(
+        (id: string, patch: Partial<Run>, owner: string | undefined, batch: readonly EventToAppend[]) => {
+          if (owner !== undefined && (this.stmts.runOwner.get(id) as OwnerRow | undefined)?.node_id !== owner)
+            return { updated: false, events: [] }
+          if (this.runs.update(id, patch) === undefined) return { updated: false, events: [] }
+          return {
+            updated: true,
+            events: batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at, b.fence)),
+          }
+        },
+      ),
       createSession: this.db.transaction((s: Session, owner: string) => {
         this.mustBeMember(owner)
         this.sessions.insert(s)
@@ -383,6 +396,15 @@ export class SqliteStore implements Store {
   async updateRun(id: string, patch: Partial<Omit<Run, 'id'>>, owner?: string): Promise<boolean> {
     if (owner === undefined) return this.runs.update(id, patch) !== undefined
     return this.tx.ownedRunUpdate.immediate(id, patch, owner)
+  }
+
+  async updateRunWithEvents(
+    id: string,
+    patch: Partial<Omit<Run, 'id'>>,
+    owner: string | undefined,
+    events: readonly EventToAppend[],
+  ): Promise<{ updated: boolean; events: StoredEvent[] }> {
+    return this.tx.updateRunWithEvents.immediate(id, patch, owner, events)
   }
 
   async getRun(id: string): Promise<Run | undefined> {
