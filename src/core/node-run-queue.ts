@@ -1,6 +1,5 @@
 import type { AgentDriver, RunRequest } from '../agents/driver.js'
 import type { Config } from '../config/load.js'
-import { killTree } from '../process/terminate.js'
 import type { RunCompletedEvent } from '../protocol/events.js'
 import { runCompletedWithout } from '../protocol/run-completed.js'
 import type { Run } from '../protocol/runs.js'
@@ -21,8 +20,6 @@ export interface HeldRun {
   markDone: () => void
   /** Taken from the cluster's queue: already claimed by this node. */
   claimed: boolean
-  /** The run's own process group, once its run.started named one. */
-  pid?: number
   /** Ended by the stop's force (ActiveRuns.drain): its end is recorded; its execution records nothing more. */
   forced?: boolean
 }
@@ -132,14 +129,14 @@ export class NodeRunQueue {
   }
 
   /**
-   * A run the stop gave up waiting for: its process group and what is still in its tree are killed, its end is
-   * recorded (`interrupted`, reason `shutdown`, `why`), and it counts as finished; its execution, still waiting
-   * on its agent, records nothing more (executeRun checks `forced`).
+   * A run the stop gave up waiting for: its end is recorded (`interrupted`, reason `shutdown`, `why`), and it counts
+   * as finished; its execution, still waiting on its agent, records nothing more (executeRun checks `forced`). Its
+   * process group and tree were SIGKILLed by its runner KILL_GRACE_MS after the stop's abort (spawn-group.ts):
+   * what holds it open escaped them (a daemon in a session of its own), left to the exit sweep.
    */
   private async forceEnd(held: HeldRun, why: string): Promise<void> {
     if (held.forced || !this.finished.has(held.run.id)) return
     held.forced = true
-    if (held.pid !== undefined) killTree(held.pid)
     try {
       await this.ctx.finish(held, runCompletedWithout('interrupted', 'shutdown', why))
     } finally {

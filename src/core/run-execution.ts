@@ -77,7 +77,6 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
         completed = ev
         break
       }
-      if (ev.type === 'run.started' && ev.pid !== undefined) p.pid = ev.pid
       budget.observe(ev)
       // the run made running and its run.started in one commit; refused (taken over), the event goes the pipe's
       // way, whose store refuses it too and stops the agent

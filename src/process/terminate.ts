@@ -113,11 +113,3 @@ export function terminateGroup(
     },
   }
 }
-
-/**
- * SIGKILL the group `pid` leads and every process still in its tree, at once: for a run whose end a stop no
- * longer waits for (its SIGTERM and the SIGKILL after KILL_GRACE_MS came long before).
- */
-export function killTree(pid: number): void {
-  terminateGroup(pid, 0).killNow()
-}

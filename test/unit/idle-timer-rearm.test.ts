@@ -14,9 +14,11 @@ const idleMs = idleSeconds * 1000
 const hi: TurnInput = [{ type: 'text', text: 'hi' }]
 
 cleanUpFakeAgentSessions()
+// the spy first: it wraps the fake setTimeout, and restored after the real timers it would put the fake one back
+// on globalThis for every later file of a worker that shares its modules (vitest.config.ts)
 afterEach(() => {
-  vi.useRealTimers()
   vi.restoreAllMocks()
+  vi.useRealTimers()
 })
 
 /** A session agent whose turns end when `release` is called (at once when `held` is false); counts its closes. */
