@@ -2,7 +2,8 @@ import type { EndReason } from '../protocol/outcome.js'
 
 /**
  * How a stop ends a run that did not end after its abort (its agent ignored it, or a process that left its tree
- * holds its output open): its processes are killed and its end recorded with `why`. It must settle promptly.
+ * holds its output open): its end is recorded with `why` (its runner killed its group and tree after the abort).
+ * It must settle promptly.
  */
 export type ForceEnd = (why: string) => Promise<void>
 
@@ -33,8 +34,8 @@ export class ActiveRuns {
 
   /**
    * Waits up to `graceMs` for every run to finish, then aborts the rest with reason `shutdown`, and waits up to
-   * `endMs` more for them to end. What is still there then is ended by force (its `forceEnd`, which kills its
-   * processes and records its end) and no longer waited for: a stop always ends, whatever an agent does.
+   * `endMs` more for them to end. What is still there then is ended by force (its `forceEnd`, which records
+   * its end) and no longer waited for: a stop always ends, whatever an agent does.
    */
   async drain(graceMs: number, endMs: number): Promise<void> {
     if (this.size === 0) return

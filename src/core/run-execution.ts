@@ -82,7 +82,7 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
       // way, whose store refuses it too and stops the agent
       if (ev.type === 'run.started' && (await recordStart(ctx, p.run.id, ev, owner))) continue
       // work events (the agent's output) change nothing on the run record: no store call, no await
-      if (!isWorkEvent(ev) && ev.type !== 'run.started') await recordEvent(ctx.store, p.run.id, ev, owner)
+      if (!isWorkEvent(ev)) await recordEvent(ctx.store, p.run.id, ev, owner)
       const full = events.push(ev)
       if (full) await full.catch(() => {})
       // an event refused by the store: nothing more of this run can be stored, so its agent stops (leaving the

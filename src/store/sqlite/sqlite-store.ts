@@ -267,11 +267,8 @@ export class SqliteStore implements Store {
       ),
       // Several writes in one transaction, none of which is one already (SqliteStore.completeTurnWithEvents).
       inOne: this.db.transaction(<T>(write: () => T): T => write()),
-      // A run's write by the node that executes it: only while that node owns it (Store.updateRun).
-      ownedRunUpdate: this.db.transaction((id: string, patch: Partial<Run>, owner: string): boolean => {
-        const row = this.stmts.runOwner.get(id) as OwnerRow | undefined
-        return row?.node_id === owner && this.runs.update(id, patch) !== undefined
-      }),
+      // A run's write (with its events) by the node that executes it: only while that node owns it
+      // (Store.updateRun, Store.updateRunWithEvents).
       updateRunWithEvents: this.db.transaction(
         (id: string, patch: Partial<Run>, owner: string | undefined, batch: readonly EventToAppend[]) => {
           if (owner !== undefined && (this.stmts.runOwner.get(id) as OwnerRow | undefined)?.node_id !== owner)
@@ -395,7 +392,7 @@ export class SqliteStore implements Store {
 
   async updateRun(id: string, patch: Partial<Omit<Run, 'id'>>, owner?: string): Promise<boolean> {
     if (owner === undefined) return this.runs.update(id, patch) !== undefined
-    return this.tx.ownedRunUpdate.immediate(id, patch, owner)
+    return this.tx.updateRunWithEvents.immediate(id, patch, owner, []).updated
   }
 
   async updateRunWithEvents(
