@@ -62,20 +62,18 @@ import { baseChildEnv } from '../src/process/child-env.js'
 import { gatewayEnv } from '../test/support/gateway.js'
 import { readSseUntil } from '../test/support/sse-client.js'
 import { benchScope, runBench } from './bench-scope.js'
+import { GatewayProcess, gatewayScript } from './gateway-process-client.js'
 import { findGc } from './gc.js'
 import { loadLine, machineLines } from './machine.js'
 import { BenchError, benchArgs, intOption } from './options.js'
 import { type ClientEvent, reportAttribution, type TracedRun } from './relay-attribution.js'
-import { type GcPause, runQueueWaitMs } from './relay-trace-gateway.js'
+import { type GcPause, monoMs, runQueueWaitMs } from './relay-trace-gateway.js'
 import { markdownTable, median, percentile } from './stats.js'
 
 const agentScript = path.join(import.meta.dirname, 'replay-agent.mjs')
 const subscriberScript = path.join(import.meta.dirname, 'sse-subscribers.mjs')
-const gatewayScript = path.join(import.meta.dirname, 'gateway-process.ts')
 const opTimeoutMs = 120_000
 
-/** CLOCK_MONOTONIC on Linux: the same clock in every process, so agent and reader timestamps compare exactly. */
-const monoMs = () => Number(process.hrtime.bigint()) / 1e6
 /** Wall clock with fractions, as the agent's `t` (a cross-check of the monotonic latencies). */
 const wallMs = () => performance.timeOrigin + performance.now()
 
@@ -333,101 +331,6 @@ class ClientTracer {
     this.keep(this.observer.takeRecords())
     this.observer.disconnect()
     return { client: this.events, clientGc: this.gc, ...(gateway ? { gateway } : {}) }
-  }
-}
-
-/**
- * The gateway process's answers (JSON lines); anything else it prints on stdout (V8's --trace-gc with
- * --gateway-node-args) goes to stderr, with the time, so GC reasons can be matched with slow events.
- */
-async function* answers(lines: AsyncIterable<string>): AsyncGenerator<string> {
-  for await (const line of lines) {
-    if (line.startsWith('{')) yield line
-    else process.stderr.write(`gateway ${monoMs().toFixed(1)}: ${line}\n`)
-  }
-}
-
-/** bench/gateway-process.ts: a gateway in a child process, and its CPU and event-loop delay on request. */
-class GatewayProcess {
-  private constructor(
-    readonly child: ChildProcess,
-    private readonly lines: AsyncIterator<string>,
-    readonly url: string,
-    readonly node: string | null,
-  ) {}
-
-  static async start(
-    env: NodeJS.ProcessEnv,
-    cwd: string,
-    nodeArgs: string[] = [],
-    trace = false,
-    built = false,
-  ): Promise<GatewayProcess> {
-    // tsx by its file URL: the gateway's directory (its cwd) has no node_modules
-    const child = spawn(
-      process.execPath,
-      [...nodeArgs, '--import', import.meta.resolve('tsx'), gatewayScript],
-      {
-        cwd,
-        env: {
-          ...env,
-          // as `npm start` runs it (MALLOC_ARENA_MAX=1), and any other glibc malloc tunable this bench was given
-          MALLOC_ARENA_MAX: '1',
-          ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_'))),
-          ...(trace ? { AGW_BENCH_TRACE: '1' } : {}),
-          ...(built ? { AGW_BENCH_BUILT: '1' } : {}),
-          // bench/gateway-process.ts samples the gateway's allocations when this is set
-          ...(process.env.AGW_BENCH_HEAP_SAMPLE
-            ? { AGW_BENCH_HEAP_SAMPLE: process.env.AGW_BENCH_HEAP_SAMPLE }
-            : {}),
-        },
-        stdio: ['pipe', 'pipe', 'inherit'],
-      },
-    )
-    const lines = answers(createInterface({ input: child.stdout! }))
-    const first = await lines.next()
-    if (first.done) throw new BenchError('bench/gateway-process.ts exited before it listened')
-    const ready = JSON.parse(first.value) as { url: string; node: string | null }
-    return new GatewayProcess(child, lines, ready.url, ready.node)
-  }
-
-  private async ask<T>(command: string): Promise<T> {
-    this.child.stdin!.write(`${command}\n`)
-    const r = await this.lines.next()
-    if (r.done) throw new BenchError('the gateway process exited')
-    return JSON.parse(r.value) as T
-  }
-
-  /** Starts its CPU and event-loop measurement. */
-  mark(): Promise<unknown> {
-    return this.ask('mark')
-  }
-
-  /** CPU ms and event-loop delay since the last mark. */
-  usage(): Promise<{
-    cpuMs: number
-    pageFaults?: number
-    loopP99Ms: number
-    loopMaxMs: number
-    gcMs?: number
-    gcMaxMs?: number
-    gcMajors?: number
-  }> {
-    return this.ask('usage')
-  }
-
-  /** The gateway's step times of each event since the last mark (started with trace). */
-  trace(): Promise<NonNullable<TracedRun['gateway']>> {
-    return this.ask('trace')
-  }
-
-  async close(): Promise<void> {
-    const exited = new Promise<void>((resolve) => {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) resolve()
-      else this.child.once('close', () => resolve())
-    })
-    this.child.stdin!.end()
-    await exited
   }
 }
 

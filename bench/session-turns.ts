@@ -36,6 +36,11 @@
  * scan for the frame's end) or ndjson; `ws`: the same frames over one WebSocket (GET /agent/ws) instead. Every session (and the direct client's thread) then gets the settings a
  * stream's session has (`workspace-write`, `untrusted`), so that all threads send the model the same request.
  *
+ * `--gateway-process` adds a mode `proc`: the same warm turn through this checkout's gateway in a process of its
+ * own (bench/gateway-process.ts, dist/ with --built), as `npm start` runs it and as a client meets it, configured
+ * like the one in this process and against the same mock. The other gateway modes share this process's event loop
+ * (and heap) with their HTTP client; `proc` - `turn` shows what that sharing costs.
+ *
  * `--built` loads the gateway's modules (this checkout's, and the --baseline checkout's) from their built dist/
  * (`npm run build` in each first; a missing file is an error naming it), what `npm start` runs, instead of src/
  * through tsx (bench/gateway-modules.ts): tsx's esbuild keepNames adds a `__name` call to every function and class
@@ -55,6 +60,7 @@
  *          [--sessions K] [--direct-home shared|own] [--baseline <dir>] [--no-exec] [--mock thread|inline]
  *          [--windows N] [--cpu-prof <prefix>] [--direct-busy-us N] [--direct-busy-on main|thread]
  *          [--client http|fetch] [--env NAME=value ...] [--built] [--stream] [--framing length-prefixed|ndjson|ws]
+ *          [--gateway-process]
  *   --iterations (or BENCH_ITERATIONS) measured iterations, default 30; --warmup rounds, default 3;
  *   --order permute (default) cycles through the 6 orders of the three modes, so each mode follows each other
  *     equally often (rotating one order would keep its cycle: `turn` would always come right after `exec`);
@@ -88,6 +94,7 @@ import { gatewayEnv, testModel } from '../test/support/gateway.js'
 import { listProcesses } from '../test/support/processes.js'
 import { benchScope, runBench } from './bench-scope.js'
 import { codeRan, gatewayLoader, gatewayModules } from './gateway-modules.js'
+import { GatewayProcess } from './gateway-process-client.js'
 import { findGc } from './gc.js'
 import { type ClientKind, clientKinds, type JsonClient, jsonClient } from './json-client.js'
 import { loadLine, machineLines } from './machine.js'
@@ -105,8 +112,8 @@ const targetAddedMs = 2
 /** Sessions created (and not counted) before the memory baseline, so first-use allocations are not counted. */
 const warmSessions = 5
 
-type Mode = 'turn' | 'stream' | 'base' | 'bstream' | 'direct' | 'exec'
-const allModes: Mode[] = ['turn', 'stream', 'base', 'bstream', 'direct', 'exec']
+type Mode = 'turn' | 'proc' | 'stream' | 'base' | 'bstream' | 'direct' | 'exec'
+const allModes: Mode[] = ['turn', 'proc', 'stream', 'base', 'bstream', 'direct', 'exec']
 type Order = 'permute' | 'fixed'
 /** The 6 orders of the three default modes; `permute` cycles through them. */
 const defaultPermutations: Mode[][] = [
@@ -155,6 +162,8 @@ interface Options {
   stream: boolean
   /** Their framing (--framing; default length-prefixed). */
   framing: StreamFraming
+  /** Adds the mode `proc`: the same warm turn through this checkout's gateway in a process of its own. */
+  gatewayProcess: boolean
 }
 
 function parseOptions(): Options {
@@ -178,6 +187,7 @@ function parseOptions(): Options {
       built: { type: 'boolean', default: false },
       stream: { type: 'boolean', default: false },
       framing: { type: 'string' },
+      'gateway-process': { type: 'boolean', default: false },
     },
     strict: true,
   })
@@ -224,6 +234,7 @@ function parseOptions(): Options {
     built: values.built === true,
     stream: values.stream === true,
     framing,
+    gatewayProcess: values['gateway-process'] === true,
   }
 }
 
@@ -236,6 +247,8 @@ interface Bench {
   mapper: Profiled['mapper']
   /** The baseline checkout's gateway and its one session, with --baseline. */
   base?: { server: RunningServer; sessionId: string; mapper: Profiled['mapper']; stream?: StreamTurnClient }
+  /** With --gateway-process: this checkout's gateway in a process of its own, and its one session. */
+  proc?: { gateway: GatewayProcess; sessionId: string }
   /** With --stream: this gateway's /agent/stream client, on a session of its own. */
   stream?: StreamTurnClient
   codex: CodexDriver
@@ -452,8 +465,15 @@ async function streamTurn(b: Bench, client: StreamTurnClient | undefined): Promi
   return { totalMs: t.totalMs, ...modelRequests(b.mock, before) }
 }
 
+/** The warm turn through the gateway in a process of its own (--gateway-process). */
+function runProc(b: Bench): Promise<Sample> {
+  if (!b.proc) throw new BenchError('proc: no --gateway-process given')
+  return turnThrough(b, b.proc.gateway.url, b.proc.sessionId)
+}
+
 const runners: Record<Mode, (b: Bench) => Promise<Sample>> = {
   turn: runTurn,
+  proc: runProc,
   stream: (b) => streamTurn(b, b.stream),
   base: runBase,
   bstream: (b) => streamTurn(b, b.base?.stream),
@@ -881,6 +901,7 @@ function reportTurns(samples: Record<Mode, Sample[]>, modes: readonly Mode[]): v
   const rows = [['mode', 'what', 'median ms', 'p90 ms', 'min ms']]
   const what: Record<Mode, string> = {
     turn: 'POST /v1/sessions/:id/turns?wait=true (warm)',
+    proc: 'the same through this checkout in a process of its own (--gateway-process)',
     stream: 'a user_message on one long-lived stream (--framing) -> "Agent run completed."',
     base: 'the same through the --baseline checkout',
     bstream: 'the stream turn through the --baseline checkout',
@@ -933,6 +954,12 @@ function reportTurns(samples: Record<Mode, Sample[]>, modes: readonly Mode[]): v
   const pairedBy = (a: Mode, c: Mode) => {
     const d = total(a).map((t, i) => t - total(c)[i]!)
     return `median ${signed(median(d))} ms (95% CI ${ci(d)})`
+  }
+  if (modes.includes('proc')) {
+    console.log(
+      `   the gateway in a process of its own, added per turn (proc - direct), paired: ${addedBy('proc')}`,
+    )
+    console.log(`   proc - turn (its own process against this one), paired: ${pairedBy('proc', 'turn')}`)
   }
   if (modes.includes('stream')) {
     console.log(`   over /agent/stream, added per turn (stream - direct), paired: ${addedBy('stream')}`)
@@ -1180,6 +1207,13 @@ async function main(): Promise<void> {
         mapper: baseModules.TurnEventMapper,
       }
     }
+    if (o.gatewayProcess) {
+      // This checkout's gateway as `npm start` runs it, configured like the one in this process (its own
+      // CODEX_HOME and workspace), against the same mock
+      const wired = gatewayEnv(mock, { CODEX_WARM_RUNS: 'false', ...o.env })
+      const gateway = await GatewayProcess.start(wired.env, wired.dir, [], false, o.built)
+      b.proc = { gateway, sessionId: (await createSession(gateway.url, sessionFields)).id }
+    }
     if (o.stream) {
       // One client per gateway, holding one h2c stream for all its turns; its first user_message (the first
       // warm-up round) creates the session it names, with the settings every session here has.
@@ -1193,6 +1227,7 @@ async function main(): Promise<void> {
     const modes = allModes.filter(
       (m) =>
         (m !== 'base' || o.baseline) &&
+        (m !== 'proc' || o.gatewayProcess) &&
         (m !== 'exec' || o.exec) &&
         (m !== 'stream' || o.stream) &&
         (m !== 'bstream' || (o.stream && o.baseline)),
@@ -1221,6 +1256,7 @@ async function main(): Promise<void> {
     }
     const samples: Record<Mode, Sample[]> = {
       turn: [],
+      proc: [],
       stream: [],
       base: [],
       bstream: [],
@@ -1228,6 +1264,8 @@ async function main(): Promise<void> {
       exec: [],
     }
     let previous: Mode | null = null
+    // the gateway process idles while the other modes run: its CPU over the whole measurement is its `proc` turns'
+    await b.proc?.gateway.mark()
     for (let i = 0; i < o.iterations; i++) {
       for (const m of o.order === 'permute' ? permutations[i % permutations.length]! : modes) {
         const cpu0 = process.cpuUsage()
@@ -1241,6 +1279,12 @@ async function main(): Promise<void> {
         process.stderr.write(`\r${i + 1}/${o.iterations}${i + 1 === o.iterations ? '\n' : ''}`)
     }
     reportTurns(samples, modes)
+    if (b.proc) {
+      const used = await b.proc.gateway.usage()
+      console.log(
+        `CPU of the gateway process (--gateway-process) per proc turn, over the whole measurement (it idles between them): ${ms2(used.cpuMs / samples.proc.length)} ms; the proc mode's "CPU of this process" above is its client's and the mock's only`,
+      )
+    }
 
     if (o.profile > 0) {
       const base = b.base && {
@@ -1269,6 +1313,7 @@ async function main(): Promise<void> {
     b.base?.stream?.close()
     await baseServer?.close()
     baseServer = undefined
+    await b.proc?.gateway.close()
     if (o.sessions > 0) reportMemory(await idleSessions(b, o.sessions))
     console.log(`\n${loadLine('at the end')}`)
   } finally {
@@ -1276,7 +1321,7 @@ async function main(): Promise<void> {
     httpClient?.close()
     bench?.stream?.close()
     bench?.base?.stream?.close()
-    for (const closing of [spinner, direct, baseServer, server, mock])
+    for (const closing of [spinner, direct, baseServer, bench?.proc?.gateway, server, mock])
       await closing?.close().catch((err: unknown) => {
         console.error(`cleanup: ${(err as Error).message}`)
         process.exitCode = 1
