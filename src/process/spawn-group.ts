@@ -126,7 +126,7 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
       child.stderr.destroy()
       endMarked(marker, spec.killGraceMs)
       finish(exit)
-    }, spec.outputDrainMs ?? defaultOutputDrainMs)
+    }, spec.outputDrainMs ?? defaultOutputDrainMs).unref()
   })
   void child.closed.then(finish)
 
