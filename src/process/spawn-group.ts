@@ -120,7 +120,8 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
     if (termination) termination.killNow()
     else if (pid !== undefined) killOwnGroup(pid, leaderStart, 'SIGKILL')
     // what the leader wrote is read within the bound; a process out of its group that holds the output does not
-    // hold the end
+    // hold the end (none when the output closed first: the exit may be heard after the close)
+    if (finished) return
     drain = setTimeout(() => {
       child.stdout.destroy()
       child.stderr.destroy()
