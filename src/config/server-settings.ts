@@ -226,6 +226,11 @@ export const serverSettings = z.object({
     'Time between SIGTERM and SIGKILL when a process group is ended.',
     int(2000, 0, maxTimerMs),
   ),
+  OUTPUT_DRAIN_MS: setting(
+    '2000',
+    'After an agent process exited, how long its stdout/stderr may stay open (held by a daemon it started outside its process group, e.g. `setsid cmd &`) before it counts as ended anyway (its run ends): the output is closed, what was read is kept, and the processes that carry its marker are ended (SIGTERM, SIGKILL after KILL_GRACE_MS). At least 100.',
+    int(2000, 100, maxTimerMs),
+  ),
   RUN_ALLOW_ENV: setting(
     '(none)',
     'Env names POST /run may set although the policy refuses them (e.g. PATH).',

@@ -48,7 +48,11 @@ export function createRunner(config: Config, serverEnv: NodeJS.ProcessEnv): Rout
     instance: gatewayInstance(config),
     engineEnv: engineEnvOf(serverEnv),
   })
-  return new RoutingRunner(new LocalProcessRunner(), containers, image !== undefined)
+  return new RoutingRunner(
+    new LocalProcessRunner({ outputDrainMs: config.OUTPUT_DRAIN_MS }),
+    containers,
+    image !== undefined,
+  )
 }
 
 /**

@@ -5,37 +5,47 @@ import { StringDecoder } from 'node:string_decoder'
 /**
  * Yields complete lines (without the newline, CRLF-safe) from a byte stream, UTF-8 safe across chunk borders.
  * A line longer than `maxLineChars` is yielded in pieces of that size, so one runaway line cannot exhaust memory.
+ * A stream destroyed before its end (spawn-group.ts closes an output a daemon held open) ends the lines as its
+ * end would: the last line read, even without its newline, is yielded.
  */
 export async function* readLines(stream: Readable, maxLineChars = 8 * 1024 * 1024): AsyncGenerator<string> {
   const decoder = new StringDecoder('utf8')
   let buffered = ''
-  for await (const chunk of stream) {
-    buffered += decoder.write(chunk as Buffer)
-    let start = 0
-    let newline = buffered.indexOf('\n', start)
-    while (newline !== -1) {
-      yield* pieces(stripCr(buffered.slice(start, newline)), maxLineChars)
-      start = newline + 1
-      newline = buffered.indexOf('\n', start)
+  try {
+    for await (const chunk of stream) {
+      buffered += decoder.write(chunk as Buffer)
+      let start = 0
+      let newline = buffered.indexOf('\n', start)
+      while (newline !== -1) {
+        yield* pieces(stripCr(buffered.slice(start, newline)), maxLineChars)
+        start = newline + 1
+        newline = buffered.indexOf('\n', start)
+      }
+      buffered = buffered.slice(start)
+      // Keep a trailing '\r' with the rest: it may be the first half of a CRLF split across chunks.
+      while (buffered.length > maxLineChars) {
+        if (buffered.length === maxLineChars + 1 && buffered.endsWith('\r')) break
+        yield buffered.slice(0, maxLineChars)
+        buffered = buffered.slice(maxLineChars)
+      }
     }
-    buffered = buffered.slice(start)
-    // Keep a trailing '\r' with the rest: it may be the first half of a CRLF split across chunks.
-    while (buffered.length > maxLineChars) {
-      if (buffered.length === maxLineChars + 1 && buffered.endsWith('\r')) break
-      yield buffered.slice(0, maxLineChars)
-      buffered = buffered.slice(maxLineChars)
-    }
+  } catch (err) {
+    if (!prematureClose(err)) throw err
   }
   buffered += decoder.end()
   if (buffered.length > 0) yield* pieces(stripCr(buffered), maxLineChars)
 }
 
-/** Yields decoded text chunks as they arrive (for raw stdout/stderr frames). */
+/** Yields decoded text chunks as they arrive (for raw stdout/stderr frames); a destroyed stream ends as readLines'. */
 export async function* readText(stream: Readable): AsyncGenerator<string> {
   const decoder = new StringDecoder('utf8')
-  for await (const chunk of stream) {
-    const text = decoder.write(chunk as Buffer)
-    if (text) yield text
+  try {
+    for await (const chunk of stream) {
+      const text = decoder.write(chunk as Buffer)
+      if (text) yield text
+    }
+  } catch (err) {
+    if (!prematureClose(err)) throw err
   }
   const rest = decoder.end()
   if (rest) yield rest
@@ -75,6 +85,8 @@ export function onText(stream: Readable, push: (text: string) => void): Promise<
  * Node 20-24 have but do not document); unknown counts as pending, so the decoder then decodes as always.
  */
 const pending = (decoder: StringDecoder): number => (decoder as { lastNeed?: number }).lastNeed ?? 1
+
+const prematureClose = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE'
 
 function* pieces(line: string, max: number): Generator<string> {
   if (line.length <= max) {

@@ -3,7 +3,7 @@ import path from 'node:path'
 import { endEscaped } from './escaped-processes.js'
 import { endMarked } from './marked-processes.js'
 import { killOrphanedGroup } from './orphans.js'
-import { markerVariable, newMarker } from './process-marker.js'
+import { newMarker } from './process-marker.js'
 import type { LaunchSpec, Leftover, ProcessRunner, RunnerInfo, RunningProcess } from './runner.js'
 import { stagedDirToken, wrappedProcess } from './runner.js'
 import { spawnGroup } from './spawn-group.js'
@@ -16,6 +16,9 @@ import { makeStagedDir, removeStagedDir } from './staged-dirs.js'
  */
 export class LocalProcessRunner implements ProcessRunner {
   readonly kind = 'local'
+
+  /** `outputDrainMs`: OUTPUT_DRAIN_MS (spawn-group.ts). */
+  constructor(private readonly options: { outputDrainMs?: number } = {}) {}
 
   start(spec: LaunchSpec): RunningProcess {
     let staging: string | undefined
@@ -31,8 +34,10 @@ export class LocalProcessRunner implements ProcessRunner {
       command: spec.command,
       args,
       cwd: spec.cwd,
-      env: marker ? { ...spec.env, [markerVariable]: marker } : spec.env,
+      env: spec.env,
       killGraceMs: spec.killGraceMs,
+      ...(marker ? { marker } : {}),
+      ...(this.options.outputDrainMs !== undefined ? { outputDrainMs: this.options.outputDrainMs } : {}),
       ...(spec.stdin !== undefined ? { stdin: spec.stdin } : {}),
       ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}),
       ...(spec.signal ? { signal: spec.signal } : {}),

@@ -20,9 +20,12 @@ export function markedProcesses(marker: string, table: ProcessTable = procTable(
 
 /**
  * Ends every process left with `marker`: SIGTERM now (shell scripts run their exit traps and release their
- * locks), SIGKILL after `graceMs` for what is still there (including children forked meanwhile).
+ * locks), SIGKILL after `graceMs` for what is still there (including children forked meanwhile). A sweep of
+ * `marker` whose SIGKILL pass is still to come already covers a second call (spawn-group.ts sweeps a group
+ * whose output outlived it, then its runner sweeps after its end): that pass looks for them again.
  */
 export function endMarked(marker: string, graceMs: number): void {
+  if (pending.has(marker)) return
   const signalAll = (signal: NodeJS.Signals) => {
     const pids = markedProcesses(marker)
     for (const pid of pids) {

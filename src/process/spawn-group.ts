@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs'
 import type { EndReason } from '../protocol/outcome.js'
 import type { ChildExit, ChildHandle, ChildSpec } from './child-handle.js'
+import { endMarked } from './marked-processes.js'
 import { procStat } from './proc-stat.js'
+import { markerVariable, newMarker } from './process-marker.js'
 import { abortReason, type LaunchSpec, type ProcessOutcome, type RunningProcess } from './runner.js'
 import { serverMarker, serverMarkerVariable } from './server-marker.js'
 import { spawnChild } from './spawn-child.js'
@@ -13,8 +15,14 @@ import { killOwnGroup, type Termination, terminateGroup } from './terminate.js'
  */
 export type SpawnSpec = Pick<
   LaunchSpec,
-  'command' | 'args' | 'cwd' | 'env' | 'stdin' | 'timeoutMs' | 'killGraceMs' | 'signal'
->
+  'command' | 'args' | 'cwd' | 'env' | 'stdin' | 'timeoutMs' | 'killGraceMs' | 'signal' | 'marker'
+> & {
+  /** How long the output may stay open after the leader exited (default: defaultOutputDrainMs). */
+  outputDrainMs?: number
+}
+
+/** OUTPUT_DRAIN_MS's default: ample for what the leader wrote before it exited to be read. */
+export const defaultOutputDrainMs = 2000
 
 export type { ProcessOutcome }
 
@@ -29,6 +37,11 @@ export type ChildSpawner = (spec: ChildSpec) => ChildHandle
  * its own process group (`detached`), so helpers it spawns are ended with it on cancel, timeout, client loss or
  * shutdown. The spawn itself happens off this thread or a little later (spawn-child.ts): `started` says when,
  * with the pid.
+ *
+ * `done` comes once the leader exited and its stdout and stderr closed, or `outputDrainMs` after the leader
+ * exited if a process outside its group (a daemon in a session of its own: `setsid cmd &`) still holds them: then
+ * they are destroyed (what was read is kept), `done` says how the leader ended, and what holds them is ended by
+ * the group's marker (`spec.marker`, else a new one; the processes that carry it, marked-processes.ts).
  */
 export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): GroupProcess {
   const startedAt = performance.now()
@@ -38,12 +51,14 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
   let leaderStart: number | undefined
   let exited = false
   let termination: Termination | undefined
+  const marker = spec.marker ?? newMarker()
   const child = spawn({
     command: spec.command,
     args: spec.args,
     cwd: spec.cwd,
-    // marks the child and its descendants as this server's (a restart after a crash ends them)
-    env: { ...spec.env, [serverMarkerVariable]: serverMarker() },
+    // marks the child and its descendants as this server's (a restart after a crash ends them) and as this
+    // group's (what holds its output after it exited is ended by it)
+    env: { ...spec.env, [markerVariable]: marker, [serverMarkerVariable]: serverMarker() },
   })
   // An unread or closed stdin must not crash the server (EPIPE when the child exits early).
   child.stdin.on('error', () => {})
@@ -67,10 +82,12 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
   })
   let spawnError: string | undefined
   let finished = false
+  let drain: NodeJS.Timeout | undefined
   const finish = ({ code, signal }: ChildExit) => {
     if (finished) return
     finished = true
     if (timeout) clearTimeout(timeout)
+    if (drain) clearTimeout(drain)
     termination?.cancel()
     spec.signal?.removeEventListener('abort', onAbort)
     resolveDone({
@@ -98,10 +115,19 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
   )
   // when the leader dies, anything it left in its group (or, when we were ending it, anywhere in its tree) is
   // ended right away
-  void child.exited.then(() => {
+  void child.exited.then((exit) => {
     exited = true
     if (termination) termination.killNow()
     else if (pid !== undefined) killOwnGroup(pid, leaderStart, 'SIGKILL')
+    // what the leader wrote is read within the bound; a process out of its group that holds the output does not
+    // hold the end (none when the output closed first: the exit may be heard after the close)
+    if (finished) return
+    drain = setTimeout(() => {
+      child.stdout.destroy()
+      child.stderr.destroy()
+      endMarked(marker, spec.killGraceMs)
+      finish(exit)
+    }, spec.outputDrainMs ?? defaultOutputDrainMs).unref()
   })
   void child.closed.then(finish)
 

@@ -89,6 +89,26 @@ describe('readLines', () => {
   it('yields one empty line for a lone newline', async () => {
     expect(await collect(readLines(chunks('\n')))).toEqual([''])
   })
+
+  it('ends at a destroy (an output a daemon held, closed) as at an end: the last line read is yielded', async () => {
+    const stream = new PassThrough()
+    stream.write('one\ntwo')
+    const lines: string[] = []
+    for await (const line of readLines(stream)) {
+      lines.push(line)
+      if (line === 'one') stream.destroy()
+    }
+    expect(lines).toEqual(['one', 'two'])
+  })
+
+  it('still fails when the stream fails', async () => {
+    const stream = new PassThrough()
+    stream.write('one\n')
+    const lines = readLines(stream)
+    expect((await lines.next()).value).toBe('one')
+    stream.destroy(new Error('pipe broke'))
+    await expect(lines.next()).rejects.toThrow('pipe broke')
+  })
 })
 
 describe('readText', () => {
@@ -112,6 +132,17 @@ describe('readText', () => {
 
   it('yields nothing for empty input', async () => {
     expect(await collect(readText(chunks()))).toEqual([])
+  })
+
+  it('ends at a destroy as at an end, after what was read', async () => {
+    const stream = new PassThrough()
+    stream.write('read')
+    const parts: string[] = []
+    for await (const text of readText(stream)) {
+      parts.push(text)
+      stream.destroy()
+    }
+    expect(parts).toEqual(['read'])
   })
 })
 

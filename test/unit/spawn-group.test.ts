@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -11,7 +11,13 @@ import {
   spawnGroup,
 } from '../../src/process/spawn-group.js'
 import { SpawnHost } from '../../src/process/spawn-host.js'
-import { killAll, processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
+import {
+  killAll,
+  listProcesses,
+  processesInGroup,
+  processesUnder,
+  waitUntilGone,
+} from '../support/processes.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 let cwd: string
@@ -25,8 +31,21 @@ beforeEach(() => {
 afterEach(async () => {
   // Safety net only: a test that leaves a group behind has already failed its own assertions.
   for (const proc of started.splice(0)) if (proc.pid !== undefined) killAll(processesInGroup(proc.pid))
+  // and a daemon a test's command started outside its group, whatever happened
+  if (existsSync(path.join(cwd, 'daemon.pid'))) killAll(living(daemonPid()))
   removeDir(cwd)
 })
+
+const living = (pid: number) => listProcesses().filter((p) => p.pid === pid)
+
+/**
+ * Starts a daemon in a session of its own that keeps the script's stdout and stderr (`sh -c '<daemon>; exec sleep
+ * 300' daemon <leader pid>`), then goes on once it is there (it wrote its pid to daemon.pid after its setsid), so
+ * the group kill at the leader's exit cannot reach it.
+ */
+const withDaemon = (then: string, daemon = ':') =>
+  `setsid sh -c 'echo $$ > daemon.pid; ${daemon}; exec sleep 300' daemon $$ & while [ ! -s daemon.pid ]; do sleep 0.01; done; ${then}`
+const daemonPid = () => Number(readFileSync(path.join(cwd, 'daemon.pid'), 'utf8'))
 
 function run(spec: Partial<SpawnSpec> & { command: string; args: string[] }) {
   const proc = spawnGroup(
@@ -198,6 +217,31 @@ describe.each([
     expect(outcome.durationMs).toBeLessThan(5000)
     expect(await stdout).toBe('started\n')
     expect(await waitUntilGone(() => processesInGroup(proc.pid!), 1000)).toEqual([])
+  })
+
+  it('ends outputDrainMs after the leader exited when a daemon in a session of its own holds its output', async () => {
+    const { proc, stdout, stderr } = run({ ...sh(withDaemon('echo hi; echo warn >&2')), outputDrainMs: 300 })
+    const outcome = await proc.done
+    expect(outcome).toMatchObject({ exitCode: 0, signal: null, reason: 'exited' })
+    expect(await stdout).toBe('hi\n')
+    expect(await stderr).toBe('warn\n')
+    // the daemon carried the group's marker: it is ended
+    expect(await waitUntilGone(() => living(daemonPid()))).toEqual([])
+  })
+
+  it('keeps the output written before the leader exited, and what comes within the bound after', async () => {
+    // the daemon writes once the leader is gone, well within the bound (default: 2000 ms)
+    const { proc, stdout } = run(
+      sh(
+        withDaemon(
+          "head -c 60000 /dev/zero | tr '\\0' x; exit 7",
+          'while kill -0 $1 2>/dev/null; do sleep 0.01; done; echo late',
+        ),
+      ),
+    )
+    expect(await proc.done).toMatchObject({ exitCode: 7, signal: null, reason: 'exited' })
+    expect(await stdout).toBe(`${'x'.repeat(60000)}late\n`)
+    expect(await waitUntilGone(() => living(daemonPid()))).toEqual([])
   })
 
   it('reports a missing binary as spawn_failed without throwing', async () => {

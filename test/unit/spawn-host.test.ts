@@ -86,12 +86,14 @@ describe('the spawn host', () => {
       // the marker is this process's pid and start time (server-marker.ts): what it kills by should this process die
       expect(names.sort()).toEqual(['AGENT_GATEWAY_SPAWN_MARKER', 'AGENT_GATEWAY_SPAWN_SOCKET', 'PATH'])
       expect(environ).toContain(`AGENT_GATEWAY_SPAWN_MARKER=${serverMarker()}`)
-      // and its children get exactly the environment asked for (spawnGroup adds the server marker), none of the host's
+      // and its children get exactly the environment asked for (spawnGroup adds the server's and the group's
+      // markers), none of the host's
       const proc = spawnGroup({ command: 'env', args: [], cwd, env, killGraceMs: 1000 }, (s) =>
         host!.spawn(s),
       )
       const lines = (await textOf(proc.stdout)).trim().split('\n')
-      expect(lines.filter((line) => !line.startsWith('AGENT_GATEWAY_SERVER='))).toEqual([`PATH=${env.PATH}`])
+      const markers = /^AGENT_GATEWAY_(SERVER|APP_SERVER)=/
+      expect(lines.filter((line) => !markers.test(line))).toEqual([`PATH=${env.PATH}`])
       expect(await proc.done).toMatchObject({ exitCode: 0 })
     } finally {
       delete process.env.AGW_SPAWN_HOST_TEST_TOKEN

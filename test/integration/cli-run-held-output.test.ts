@@ -1,0 +1,54 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startGateway, succeededRun, type TestGateway } from '../support/gateway.js'
+import { killAll, listProcesses, waitUntilGone } from '../support/processes.js'
+
+/**
+ * A `cli` run whose command starts a daemon in a session of its own that keeps the run's stdout and stderr
+ * (`setsid sleep 300 &`), then exits. The group kill at its exit does not reach the daemon, and the run once
+ * waited for its output to close until the daemon ended: its timeout ends only an agent still running (Python's
+ * subprocess.run(capture_output=True) hangs the same way). Now it ends OUTPUT_DRAIN_MS after its agent exited,
+ * with the agent's exit code and all it printed, and the daemon (it carries the run's marker) is ended. A real
+ * gateway over real sockets, a real `sh` through the `cli` agent.
+ */
+const script = [
+  'f=$(mktemp)',
+  // the daemon writes its pid once its setsid is done, so the script's exit cannot end it with the group
+  `setsid sh -c 'echo $$ > "$1"; exec sleep 300' daemon "$f" &`,
+  'while [ ! -s "$f" ]; do sleep 0.01; done',
+  'echo "daemon $(cat "$f")" >&2',
+  'rm -f "$f"',
+  'echo hi',
+].join('\n')
+
+describe('a cli run whose daemon holds its output', () => {
+  let gw: TestGateway
+  const daemons: number[] = []
+  const living = (pid: number) => listProcesses().filter((p) => p.pid === pid)
+  beforeAll(async () => {
+    gw = await startGateway(null, { CLI_LIST: 'sh', OUTPUT_DRAIN_MS: '500' })
+  })
+  afterEach(() => killAll(daemons.splice(0).flatMap(living)))
+  afterAll(async () => {
+    await gw?.close()
+  })
+
+  // without the bound the run ended with the daemon (300 s), not with its agent
+  it('ends succeeded once its agent exited, with its output, and the daemon is ended', {
+    timeout: 30_000,
+  }, async () => {
+    const { run, events } = await succeededRun(gw.url, {
+      agent: 'cli',
+      command: { cli: 'sh', args: ['-c', script] },
+    })
+    expect(run).toMatchObject({ status: 'succeeded', exitCode: 0, signal: null })
+    const output = (stream: 'stdout' | 'stderr') =>
+      events.map((e) => (e.type === 'output' && e.stream === stream ? e.data : '')).join('')
+    const said = /daemon (\d+)/.exec(output('stderr'))
+    expect(said, JSON.stringify(events)).not.toBeNull()
+    const daemon = Number(said![1])
+    daemons.push(daemon)
+    expect(output('stdout')).toBe('hi\n')
+    expect(events.at(-1)).toMatchObject({ type: 'run.completed', status: 'succeeded', exitCode: 0 })
+    expect(await waitUntilGone(() => living(daemon))).toEqual([])
+  })
+})
