@@ -35,6 +35,17 @@ const timerGlobals = [
   'fetch',
 ] as const
 
+/**
+ * Globals libraries add as they load, which must stay (zod reads its own back): the first file of a worker
+ * to load zod, or to fetch (undici's dispatcher, which cannot be deleted), did not leave them behind. Once
+ * there, a file that changes them is named like for any other global.
+ */
+const libraryGlobals = new Set<PropertyKey>([
+  '__zod_globalConfig',
+  '__zod_globalRegistry',
+  Symbol.for('undici.globalDispatcher.1'),
+])
+
 function slot(name: string, owner: object, key: string): Slot {
   return {
     name,
@@ -83,9 +94,14 @@ function unchanged(before: PropertyDescriptor, now: PropertyDescriptor): boolean
   return Object.is(before.value, now.value) && before.get === now.get && before.set === now.set
 }
 
-function restoreProperty(owner: object, key: PropertyKey, descriptor: PropertyDescriptor | undefined): void {
-  if (descriptor) Object.defineProperty(owner, key, descriptor)
-  else delete (owner as Record<PropertyKey, unknown>)[key]
+/** Whether it could: a property defined not configurable cannot be deleted or redefined. */
+function restoreProperty(
+  owner: object,
+  key: PropertyKey,
+  descriptor: PropertyDescriptor | undefined,
+): boolean {
+  if (descriptor) return Reflect.defineProperty(owner, key, descriptor)
+  return Reflect.deleteProperty(owner, key)
 }
 
 function keyName(key: PropertyKey): string {
@@ -97,22 +113,24 @@ export function restoreState(state: ProcessState): string[] {
   const changed: string[] = []
   for (const s of state.slots) {
     if (Object.is((s.owner as Record<string, unknown>)[s.key], s.value)) continue
-    changed.push(`${s.name} is not the original`)
-    restoreProperty(s.owner, s.key, s.descriptor)
+    const restored = restoreProperty(s.owner, s.key, s.descriptor)
+    changed.push(`${s.name} is not the original${restored ? '' : ' (cannot be put back)'}`)
   }
   const globals = ownDescriptors(globalThis)
   for (const [key, descriptor] of globals) {
     const before = state.globals.get(key)
-    if (before && unchanged(before, descriptor)) continue
+    if (before ? unchanged(before, descriptor) : libraryGlobals.has(key)) continue
+    const restored = restoreProperty(globalThis, key, before)
     // a slot already named (and put back) above is not named twice
     if (!state.slots.some((s) => s.owner === globalThis && s.key === key))
-      changed.push(`globalThis.${keyName(key)} ${before ? 'changed' : 'added'}`)
-    restoreProperty(globalThis, key, before)
+      changed.push(
+        `globalThis.${keyName(key)} ${before ? 'changed' : 'added'}${restored ? '' : ' (cannot be put back)'}`,
+      )
   }
   for (const [key, descriptor] of state.globals) {
     if (globals.has(key)) continue
-    changed.push(`globalThis.${keyName(key)} removed`)
-    restoreProperty(globalThis, key, descriptor)
+    const restored = restoreProperty(globalThis, key, descriptor)
+    changed.push(`globalThis.${keyName(key)} removed${restored ? '' : ' (cannot be put back)'}`)
   }
   for (const name of Object.keys(process.env)) {
     if (process.env[name] === state.env[name]) continue
