@@ -37,13 +37,15 @@ const timerGlobals = [
 
 /**
  * Globals libraries add as they load, which must stay (zod reads its own back): the first file of a worker
- * to load zod, or to fetch (undici's dispatcher, which cannot be deleted), did not leave them behind. Once
- * there, a file that changes them is named like for any other global.
+ * to load zod, to fetch (undici's dispatcher, which cannot be deleted) or to load playwright-core (graceful-fs,
+ * signal-exit) did not leave them behind. Once there, a file that changes them is named as for any global.
  */
 const libraryGlobals = new Set<PropertyKey>([
   '__zod_globalConfig',
   '__zod_globalRegistry',
   Symbol.for('undici.globalDispatcher.1'),
+  Symbol.for('graceful-fs.queue'),
+  Symbol.for('signal-exit emitter'),
 ])
 
 function slot(name: string, owner: object, key: string): Slot {
