@@ -63,6 +63,10 @@ describe('the check after each test file', () => {
         'd-stub-global-left.fixture.ts',
         'fetch is not the original; globalThis.agwStateGuardFixture added',
       ),
+      'e-clock-and-cwd-left.fixture.ts': left(
+        'e-clock-and-cwd-left.fixture.ts',
+        `Date.now is not the original; cwd changed to ${path.join(project, fixtures)}`,
+      ),
       // its own afterAll restores the timers and env before the check runs
       'y-restores-in-after-all.fixture.ts': { status: 'passed', message: '' },
       // after the others in the same worker: real timers, no variable, no stubbed global
