@@ -19,7 +19,8 @@ const unitFiles = 'test/unit/**/*.test.ts'
 const fileOptions = {
   testTimeout: 60_000,
   hookTimeout: 30_000,
-  setupFiles: ['test/support/leak-check.ts'],
+  // state-check after leak-check: its afterAll runs first (reverse order), so no fake setTimeout is left there
+  setupFiles: ['test/support/leak-check.ts', 'test/support/state-check.ts'],
 }
 
 export default defineConfig({

@@ -42,9 +42,11 @@ export function engineEnv(): Record<string, string> {
  * setup did not take for container tests (suite-needs.ts), or outside vitest.
  */
 export function testImage(): string {
-  process.env.AGW_TEST_IMAGE ??= ensureTestImage()
-  return process.env.AGW_TEST_IMAGE
+  // kept here, not in process.env: a test file must leave the env as it found it (test/support/state-check.ts)
+  madeSure ??= process.env.AGW_TEST_IMAGE ?? ensureTestImage()
+  return madeSure
 }
+let madeSure: string | undefined
 
 /** Where the Gemini CLI package lives inside the test image (`gemini` runs its bundle with node). */
 const geminiDir = '/opt/gemini-cli'
