@@ -1,5 +1,5 @@
 import type { AgentRegistry } from '../agents/registry.js'
-import type { SessionHooks, TurnInput } from '../agents/session.js'
+import type { SessionHooks, TurnInput, TurnOptions } from '../agents/session.js'
 import type { Config } from '../config/load.js'
 import { AppError, orNotFound } from '../protocol/errors.js'
 import type { StoredEvent } from '../protocol/events.js'
@@ -24,6 +24,7 @@ import { type CreateSession, sessionDriverOf } from './session-request.js'
 import { SessionState } from './session-state.js'
 import { runTurn, TurnRefused } from './turn-execution.js'
 import { itemsOfTurn } from './turn-items.js'
+import { turnOptionsOf } from './turn-options.js'
 import { type OnBusy, queuedTurn, TurnQueue } from './turn-queue.js'
 import { resolveCwd } from './workspace.js'
 
@@ -53,6 +54,8 @@ export class SessionManager {
   private readonly archives = new ArchiveGate()
   /** Aborted when the turn ends here: the approvals its agent asked for it are cancelled then (see hooks). */
   private readonly turnEnds = new Map<string, AbortController>()
+  /** What the turns held here asked for beyond their input (turn-options.ts), until they start or never do. */
+  private readonly turnOptions = new Map<string, TurnOptions>()
   approvals!: ApprovalBroker
   /** Runs before each turn: null to go on, or why the turn may not run (budgets, core/ops/session-budget.ts). */
   budgetGate?: (
@@ -92,13 +95,15 @@ export class SessionManager {
       accepting: () => this.accepting,
       execute: (id, live, turn, controller) => this.execute(id, live, turn, controller),
       nothingToStart: (id, live) => this.live.unloadWhenIdle(id, live),
-      neverStarting: (id, live, turn) =>
-        this.state.endTurn(
+      neverStarting: (id, live, turn) => {
+        this.turnOptions.delete(turn.id)
+        return this.state.endTurn(
           id,
           turn.id,
           { status: 'interrupted', error: 'the server stopped before this turn started' },
           live.claim,
-        ),
+        )
+      },
     })
     this.creation = { store, log, registry, config, node, live: this.live, hooks }
   }
@@ -192,13 +197,30 @@ export class SessionManager {
     return orNotFound(this.store.getTurn(turnId), `turn ${turnId}`)
   }
 
-  /** Starts a turn, or follows `onBusy` when one runs: queue it (default), steer the running one, or 409. */
-  async startTurn(id: string, input: TurnInput, onBusy: OnBusy = 'queue'): Promise<Turn> {
+  /**
+   * Starts a turn, or follows `onBusy` when one runs: queue it (default), steer the running one, or 409.
+   * `options` apply to this turn alone, or are refused (400) before anything runs (turn-options.ts).
+   */
+  async startTurn(
+    id: string,
+    input: TurnInput,
+    onBusy: OnBusy = 'queue',
+    options: TurnOptions = {},
+  ): Promise<Turn> {
     this.assertAccepting()
-    return this.archives.track(id, () => this.startTurnNow(id, input, onBusy))
+    return this.archives.track(id, () => this.startTurnNow(id, input, onBusy, options))
   }
 
-  private async startTurnNow(id: string, input: TurnInput, onBusy: OnBusy): Promise<Turn> {
+  private async startTurnNow(
+    id: string,
+    input: TurnInput,
+    onBusy: OnBusy,
+    requested: TurnOptions,
+  ): Promise<Turn> {
+    // a turn naming a policy reads its session for it (its agent, its own policy): other turns need no read
+    const options = requested.approvalPolicy
+      ? turnOptionsOf(this.registry, await this.mustGet(id), requested, onBusy)
+      : {}
     const live = (await this.heldForTurn(id)) ?? (await this.openForTurn(id))
     const steered = await this.turnQueue.whenBusy(id, live, input, onBusy)
     if (steered) {
@@ -215,6 +237,7 @@ export class SessionManager {
     const row = !hasTurns(live) && live.limited === false ? storedRow() : undefined
     if (row) this.unstored.set(turn.id, row)
     else await this.fenced(id, live, () => this.store.createTurn(turn, live.claim))
+    if (options.approvalPolicy) this.turnOptions.set(turn.id, options)
     // A turn that starts at once (push runs its start up to the agent) was confined just now: see beforeStart.
     this.confinedNow = turn
     try {
@@ -416,6 +439,7 @@ export class SessionManager {
       this.unstored.get(turn.id)?.reject(err)
       throw err
     } finally {
+      this.turnOptions.delete(turn.id)
       // a turn that ended before its row was stored: startTurn is not left waiting
       this.unstored.get(turn.id)?.reject(new Error(`turn ${turn.id} ended before it was stored`))
       this.unstored.delete(turn.id)
@@ -477,6 +501,7 @@ export class SessionManager {
       live.agent,
       turn,
       controller.signal,
+      this.turnOptions.get(turn.id),
     )
   }
 
