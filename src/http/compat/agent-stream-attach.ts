@@ -1,5 +1,5 @@
-import { policiesWithoutApprovals } from '../../core/approval-policy.js'
 import type { TurnOptions } from '../../agents/session.js'
+import { policiesWithoutApprovals } from '../../core/approval-policy.js'
 import type { GatewayContext } from '../../core/context.js'
 import type { TenantScope } from '../../core/tenancy/tenancy.js'
 import { AppError } from '../../protocol/errors.js'
