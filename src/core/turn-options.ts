@@ -5,6 +5,8 @@ import type { Session } from '../protocol/sessions.js'
 import { checkApprovalPolicy } from './approval-policy.js'
 import type { OnBusy } from './turn-queue.js'
 
+export type { TurnOptions }
+
 /**
  * What a turn of `session` runs with, of what it asked for (POST /v1/sessions/:id/turns, /agent/stream): a
  * policy is honoured for that turn, or refused (400) before anything runs, never ignored. An agent whose

@@ -1,7 +1,7 @@
-import type { TurnOptions } from '../../agents/session.js'
 import { policiesWithoutApprovals } from '../../core/approval-policy.js'
 import type { GatewayContext } from '../../core/context.js'
 import type { TenantScope } from '../../core/tenancy/tenancy.js'
+import type { TurnOptions } from '../../core/turn-options.js'
 import { AppError } from '../../protocol/errors.js'
 import type { Session } from '../../protocol/sessions.js'
 import type { StreamApprovalPolicy, UserMessageFrame } from './agent-stream-frames.js'

@@ -1,7 +1,6 @@
-import type { TurnOptions } from '../../agents/session.js'
 import type { GatewayContext } from '../../core/context.js'
 import type { TenantScope } from '../../core/tenancy/tenancy.js'
-import { turnOptionsOf } from '../../core/turn-options.js'
+import { type TurnOptions, turnOptionsOf } from '../../core/turn-options.js'
 import { AppError } from '../../protocol/errors.js'
 import type { StoredEvent } from '../../protocol/events.js'
 import type { Session } from '../../protocol/sessions.js'
