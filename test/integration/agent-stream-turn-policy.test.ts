@@ -1,8 +1,17 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Session } from '../../src/protocol/sessions.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { AgentStreamClient, type Frame, streamSession } from '../support/agent-stream-client.js'
-import { sharedH2Gateway } from '../support/gateway.js'
+import {
+  mockAgentSettings,
+  postJson,
+  sharedH2Gateway,
+  startGateway,
+  type TestGateway,
+} from '../support/gateway.js'
+import { h2connect } from '../support/h2-client.js'
 
 let counter = 0
 const newSessionId = () => `turn-policy-${process.pid}-${++counter}`
@@ -138,5 +147,52 @@ describe('/agent/stream: approvalPolicy per user_message', () => {
     expect(existsSync(path.join(session.cwd, 'own.txt'))).toBe(true)
     d.end()
     await d.ended
+  })
+})
+
+/** An ACP agent takes its approval policy when its session is created: another one on a frame is refused. */
+describe('/agent/stream: a policy an ACP session cannot take per turn', { timeout: 120_000 }, () => {
+  let mock: MockLlm
+  let gw: TestGateway
+  let h2: ReturnType<typeof h2connect>
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    const keys = { anthropic: 'anthropic-test-key', gemini: 'gemini-test-key', copilot: 'copilot-test-key' }
+    gw = await startGateway(mock, mockAgentSettings(mock, keys))
+    h2 = h2connect(gw.url)
+  })
+  afterAll(async () => {
+    h2?.close()
+    await gw?.close()
+    await mock?.close()
+  })
+
+  it('full-auto on an untrusted acp:claude-agent-acp session: FRAME_PROCESSING_ERROR, no turn, nothing sent to the model', async () => {
+    const sessionId = newSessionId()
+    const created = await postJson(`${gw.url}/v1/sessions`, {
+      agent: 'acp:claude-agent-acp',
+      approvalPolicy: 'untrusted',
+      sandbox: 'workspace-write',
+      externalId: sessionId,
+    })
+    expect(created.status).toBe(201)
+    const session = (await created.json()) as Session
+    const c = new AgentStreamClient(h2, 'ndjson')
+    await c.send({
+      type: 'user_message',
+      sessionId,
+      content: 'run it all',
+      configOverrides: { approvalPolicy: 'full-auto' },
+    })
+    const error = await c.next((f) => f.type === 'error')
+    expect(error).toMatchObject({ code: 'FRAME_PROCESSING_ERROR' })
+    for (const words of ['agent acp:claude-agent-acp', '"untrusted"', '"never"'])
+      expect(error.message).toContain(words)
+    expect(c.frames.map((f) => f.message)).not.toContain('Agent processing... ')
+    const after = (await (await fetch(`${gw.url}/v1/sessions/${session.id}`)).json()) as Session
+    expect(after.turnCount).toBe(0)
+    expect(mock.requests).toHaveLength(0)
+    c.end()
+    await c.ended
   })
 })

@@ -184,8 +184,8 @@ export class AgentStreamConnection {
       let session: Session
       try {
         session = await findOrCreateSession(this.ctx, this.scope, f)
+        // set now: the approvals still pending are prompted by it as the stream attaches (auto-edit)
         policy = this.policy = streamPolicyOn(this.scope, session.agent, chosen)
-        this.policyChosen = chosen !== undefined
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err)
         return this.fail({ code: 'AGENT_INIT_FAILED', message }, 'end')
