@@ -184,8 +184,11 @@ describe('/agent/stream: a policy an ACP session cannot take per turn', { timeou
       content: 'run it all',
       configOverrides: { approvalPolicy: 'full-auto' },
     })
-    const error = await c.next((f) => f.type === 'error')
-    expect(error).toMatchObject({ code: 'FRAME_PROCESSING_ERROR' })
+    // the refusal, or the turn's start: whichever comes first
+    const error = await c.next(
+      (f) => f.type === 'error' || (f.type === 'status' && f.message === 'Agent processing... '),
+    )
+    expect(error).toMatchObject({ type: 'error', code: 'FRAME_PROCESSING_ERROR' })
     for (const words of ['agent acp:claude-agent-acp', '"untrusted"', '"never"'])
       expect(error.message).toContain(words)
     expect(c.frames.map((f) => f.message)).not.toContain('Agent processing... ')
