@@ -54,8 +54,6 @@ export class SessionManager {
   private readonly archives = new ArchiveGate()
   /** Aborted when the turn ends here: the approvals its agent asked for it are cancelled then (see hooks). */
   private readonly turnEnds = new Map<string, AbortController>()
-  /** What the turns held here asked for beyond their input (turn-options.ts), until they start or never do. */
-  private readonly turnOptions = new Map<string, TurnOptions>()
   approvals!: ApprovalBroker
   /** Runs before each turn: null to go on, or why the turn may not run (budgets, core/ops/session-budget.ts). */
   budgetGate?: (
@@ -93,17 +91,15 @@ export class SessionManager {
       config,
       active,
       accepting: () => this.accepting,
-      execute: (id, live, turn, controller) => this.execute(id, live, turn, controller),
+      execute: (id, live, turn, controller, options) => this.execute(id, live, turn, controller, options),
       nothingToStart: (id, live) => this.live.unloadWhenIdle(id, live),
-      neverStarting: (id, live, turn) => {
-        this.turnOptions.delete(turn.id)
-        return this.state.endTurn(
+      neverStarting: (id, live, turn) =>
+        this.state.endTurn(
           id,
           turn.id,
           { status: 'interrupted', error: 'the server stopped before this turn started' },
           live.claim,
-        )
-      },
+        ),
     })
     this.creation = { store, log, registry, config, node, live: this.live, hooks }
   }
@@ -237,11 +233,10 @@ export class SessionManager {
     const row = !hasTurns(live) && live.limited === false ? storedRow() : undefined
     if (row) this.unstored.set(turn.id, row)
     else await this.fenced(id, live, () => this.store.createTurn(turn, live.claim))
-    if (options.approvalPolicy) this.turnOptions.set(turn.id, options)
     // A turn that starts at once (push runs its start up to the agent) was confined just now: see beforeStart.
     this.confinedNow = turn
     try {
-      this.turnQueue.push(id, live, turn)
+      this.turnQueue.push(id, live, turn, options)
     } finally {
       this.confinedNow = undefined
     }
@@ -432,14 +427,14 @@ export class SessionManager {
     live: LiveSession,
     turn: Turn,
     controller: AbortController,
+    options: TurnOptions,
   ): Promise<void> {
     try {
-      await this.runTurn(id, live, turn, controller)
+      await this.runTurn(id, live, turn, controller, options)
     } catch (err) {
       this.unstored.get(turn.id)?.reject(err)
       throw err
     } finally {
-      this.turnOptions.delete(turn.id)
       // a turn that ended before its row was stored: startTurn is not left waiting
       this.unstored.get(turn.id)?.reject(new Error(`turn ${turn.id} ended before it was stored`))
       this.unstored.delete(turn.id)
@@ -468,6 +463,7 @@ export class SessionManager {
     live: LiveSession,
     turn: Turn,
     controller: AbortController,
+    options: TurnOptions,
   ): Promise<void> {
     await runTurn(
       {
@@ -501,7 +497,7 @@ export class SessionManager {
       live.agent,
       turn,
       controller.signal,
-      this.turnOptions.get(turn.id),
+      options,
     )
   }
 
