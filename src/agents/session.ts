@@ -20,6 +20,15 @@ export interface SessionRequest extends Placement {
 /** One input item of a turn. */
 export type TurnInput = { type: 'text'; text: string }[]
 
+/** What one turn asks for beyond its input; each absent setting is the session's own. */
+export interface TurnOptions {
+  /**
+   * The approval policy this turn runs with (only a driver with `approvalPolicyPerTurn` is given one; the core
+   * refuses it for the others: core/turn-options.ts). The turns after it without one run with the session's.
+   */
+  approvalPolicy?: ApprovalPolicy
+}
+
 /** What the agent asks permission for; the core turns it into a stored approval and an event. */
 export interface ApprovalAsk {
   kind: ApprovalKind
@@ -49,7 +58,7 @@ export interface AgentSession {
    * (status completed or interrupted) or `turn.failed` last; never throws once iteration started.
    * Aborting `signal` interrupts the turn.
    */
-  turn(input: TurnInput, signal: AbortSignal): AsyncIterable<AgentEvent>
+  turn(input: TurnInput, signal: AbortSignal, options?: TurnOptions): AsyncIterable<AgentEvent>
   /** Adds input to the turn in progress (codex `turn/steer`); rejects when no turn runs. */
   steer(input: TurnInput): Promise<void>
   /** Interrupts the turn in progress, if any. */
@@ -64,6 +73,11 @@ export interface AgentSession {
 }
 
 export interface SessionDriver extends AgentDriver {
+  /**
+   * Whether a turn may run with another approval policy than its session's (TurnOptions; codex: `turn/start`'s
+   * override). Without it the policy is the one the session was created with, for every turn.
+   */
+  readonly approvalPolicyPerTurn?: boolean
   openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession>
   /** Reopens a session the agent still knows (after a gateway or agent restart). */
   resumeSession(agentSessionId: string, req: SessionRequest, hooks: SessionHooks): Promise<AgentSession>

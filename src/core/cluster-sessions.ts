@@ -1,5 +1,5 @@
 import type { AgentRegistry } from '../agents/registry.js'
-import type { TurnInput } from '../agents/session.js'
+import type { TurnInput, TurnOptions } from '../agents/session.js'
 import type { Config } from '../config/load.js'
 import { AppError } from '../protocol/errors.js'
 import type { Session, Turn } from '../protocol/sessions.js'
@@ -46,7 +46,8 @@ export class ClusterSessions extends SessionManager {
   /** This node doing what another node asked of it (serve-session-calls.ts): never forwarded again. */
   readonly here = {
     create: (agentId: string, fields: CreateSession) => super.create(agentId, fields),
-    startTurn: (id: string, input: TurnInput, onBusy: OnBusy) => super.startTurn(id, input, onBusy),
+    startTurn: (id: string, input: TurnInput, onBusy: OnBusy, options?: TurnOptions) =>
+      super.startTurn(id, input, onBusy, options),
     interrupt: async (id: string) => (await super.interrupt(id)).id,
     fork: (id: string) => super.fork(id),
     archive: (id: string) => super.archive(id),
@@ -60,9 +61,17 @@ export class ClusterSessions extends SessionManager {
     return this.forward(await this.pickRunner(newId('ses')), 'session.create', { agentId, fields })
   }
 
-  override async startTurn(id: string, input: TurnInput, onBusy: OnBusy = 'queue'): Promise<Turn> {
+  override async startTurn(
+    id: string,
+    input: TurnInput,
+    onBusy: OnBusy = 'queue',
+    options: TurnOptions = {},
+  ): Promise<Turn> {
     const at = await this.ownerFor(id)
-    return at ? this.forward(at, 'session.turn', { id, input, onBusy }) : super.startTurn(id, input, onBusy)
+    // the options go along: the owner applies (or refuses) them, never drops them
+    return at
+      ? this.forward(at, 'session.turn', { id, input, onBusy, options })
+      : super.startTurn(id, input, onBusy, options)
   }
 
   override async interrupt(id: string): Promise<Turn> {

@@ -1,4 +1,4 @@
-import type { TurnInput } from '../agents/session.js'
+import type { TurnInput, TurnOptions } from '../agents/session.js'
 import type { ClusterSessions } from './cluster-sessions.js'
 import type { NodeCalls } from './node-calls.js'
 import type { CreateSession, OnBusy } from './session-manager.js'
@@ -22,8 +22,9 @@ export function serveSessionCalls(
   calls.handle<Scoped & { agentId: string; fields: CreateSession }>('session.create', (p) =>
     here(p).create(p.agentId, p.fields),
   )
-  calls.handle<Scoped & { id: string; input: TurnInput; onBusy: OnBusy }>('session.turn', (p) =>
-    here(p).startTurn(p.id, p.input, p.onBusy),
+  calls.handle<Scoped & { id: string; input: TurnInput; onBusy: OnBusy; options?: TurnOptions }>(
+    'session.turn',
+    (p) => here(p).startTurn(p.id, p.input, p.onBusy, p.options),
   )
   calls.handle<Scoped & { id: string }>('session.interrupt', (p) => here(p).interrupt(p.id))
   calls.handle<Scoped & { id: string }>('session.fork', (p) => here(p).fork(p.id))

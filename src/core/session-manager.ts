@@ -1,5 +1,5 @@
 import type { AgentRegistry } from '../agents/registry.js'
-import type { SessionHooks, TurnInput } from '../agents/session.js'
+import type { SessionHooks, TurnInput, TurnOptions } from '../agents/session.js'
 import type { Config } from '../config/load.js'
 import { AppError, orNotFound } from '../protocol/errors.js'
 import type { StoredEvent } from '../protocol/events.js'
@@ -24,6 +24,7 @@ import { type CreateSession, sessionDriverOf } from './session-request.js'
 import { SessionState } from './session-state.js'
 import { runTurn, TurnRefused } from './turn-execution.js'
 import { itemsOfTurn } from './turn-items.js'
+import { turnOptionsOf } from './turn-options.js'
 import { type OnBusy, queuedTurn, TurnQueue } from './turn-queue.js'
 import { resolveCwd } from './workspace.js'
 
@@ -90,7 +91,7 @@ export class SessionManager {
       config,
       active,
       accepting: () => this.accepting,
-      execute: (id, live, turn, controller) => this.execute(id, live, turn, controller),
+      execute: (id, live, turn, controller, options) => this.execute(id, live, turn, controller, options),
       nothingToStart: (id, live) => this.live.unloadWhenIdle(id, live),
       neverStarting: (id, live, turn) =>
         this.state.endTurn(
@@ -192,13 +193,30 @@ export class SessionManager {
     return orNotFound(this.store.getTurn(turnId), `turn ${turnId}`)
   }
 
-  /** Starts a turn, or follows `onBusy` when one runs: queue it (default), steer the running one, or 409. */
-  async startTurn(id: string, input: TurnInput, onBusy: OnBusy = 'queue'): Promise<Turn> {
+  /**
+   * Starts a turn, or follows `onBusy` when one runs: queue it (default), steer the running one, or 409.
+   * `options` apply to this turn alone, or are refused (400) before anything runs (turn-options.ts).
+   */
+  async startTurn(
+    id: string,
+    input: TurnInput,
+    onBusy: OnBusy = 'queue',
+    options: TurnOptions = {},
+  ): Promise<Turn> {
     this.assertAccepting()
-    return this.archives.track(id, () => this.startTurnNow(id, input, onBusy))
+    return this.archives.track(id, () => this.startTurnNow(id, input, onBusy, options))
   }
 
-  private async startTurnNow(id: string, input: TurnInput, onBusy: OnBusy): Promise<Turn> {
+  private async startTurnNow(
+    id: string,
+    input: TurnInput,
+    onBusy: OnBusy,
+    requested: TurnOptions,
+  ): Promise<Turn> {
+    // a turn naming a policy reads its session for it (its agent, its own policy): other turns need no read
+    const options = requested.approvalPolicy
+      ? turnOptionsOf(this.registry, await this.mustGet(id), requested, onBusy)
+      : {}
     const live = (await this.heldForTurn(id)) ?? (await this.openForTurn(id))
     const steered = await this.turnQueue.whenBusy(id, live, input, onBusy)
     if (steered) {
@@ -218,7 +236,7 @@ export class SessionManager {
     // A turn that starts at once (push runs its start up to the agent) was confined just now: see beforeStart.
     this.confinedNow = turn
     try {
-      this.turnQueue.push(id, live, turn)
+      this.turnQueue.push(id, live, turn, options)
     } finally {
       this.confinedNow = undefined
     }
@@ -409,9 +427,10 @@ export class SessionManager {
     live: LiveSession,
     turn: Turn,
     controller: AbortController,
+    options: TurnOptions,
   ): Promise<void> {
     try {
-      await this.runTurn(id, live, turn, controller)
+      await this.runTurn(id, live, turn, controller, options)
     } catch (err) {
       this.unstored.get(turn.id)?.reject(err)
       throw err
@@ -444,6 +463,7 @@ export class SessionManager {
     live: LiveSession,
     turn: Turn,
     controller: AbortController,
+    options: TurnOptions,
   ): Promise<void> {
     await runTurn(
       {
@@ -477,6 +497,7 @@ export class SessionManager {
       live.agent,
       turn,
       controller.signal,
+      options,
     )
   }
 

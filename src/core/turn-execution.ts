@@ -1,4 +1,4 @@
-import type { AgentSession } from '../agents/session.js'
+import type { AgentSession, TurnOptions } from '../agents/session.js'
 import { AppError } from '../protocol/errors.js'
 import { type AgentEvent, assertNever, isWorkEvent } from '../protocol/events.js'
 import type { Turn } from '../protocol/sessions.js'
@@ -74,12 +74,14 @@ export async function runTurn(
   agent: AgentSession,
   turn: Turn,
   signal: AbortSignal,
+  /** What the turn asked for beyond its input (turn-options.ts). */
+  options?: TurnOptions,
 ): Promise<boolean> {
   // once: a refused event lets go already (executeTurn), the refused end then finds nothing more to do
   let lettingGo: Promise<void> | undefined
   const letGo = ctx.takenOver
   ctx = { ...ctx, takenOver: (err) => (lettingGo ??= letGo(err)) }
-  const outcome = await executeTurn(ctx, sessionId, agent, turn, signal)
+  const outcome = await executeTurn(ctx, sessionId, agent, turn, signal, options)
   // its row was refused: nothing of it is recorded here (whoever started it got why)
   if (!outcome) return false
   const { ended, finalResponse, end } = outcome
@@ -138,6 +140,7 @@ export async function executeTurn(
   agent: AgentSession,
   turn: Turn,
   signal: AbortSignal,
+  options?: TurnOptions,
 ): Promise<TurnOutcome | undefined> {
   let finalResponse: string | null = null
   let ended: Partial<Turn> = { status: 'failed', error: 'the agent ended the turn without a result' }
@@ -156,7 +159,7 @@ export async function executeTurn(
       // The agent starts first (codex writes `turn/start` within this tick); the turn's row (when startTurn left
       // it for now), its running mark and the session's state are stored while it works. Its events are read
       // (and stored) only after that.
-      agentTurn = agent.turn(turn.input, signal)[Symbol.asyncIterator]()
+      agentTurn = agent.turn(turn.input, signal, options)[Symbol.asyncIterator]()
       first = agentTurn.next()
       first.catch(() => {})
       await afterThisTick()

@@ -1,4 +1,4 @@
-import type { TurnInput } from '../agents/session.js'
+import type { TurnInput, TurnOptions } from '../agents/session.js'
 import type { Config } from '../config/load.js'
 import { AppError } from '../protocol/errors.js'
 import type { Turn } from '../protocol/sessions.js'
@@ -14,8 +14,14 @@ export interface TurnQueueContext {
   active: ActiveRuns
   /** False once the gateway shuts down: queued turns no longer start. */
   accepting(): boolean
-  /** Runs one turn to its recorded end. */
-  execute(sessionId: string, live: LiveSession, turn: Turn, controller: AbortController): Promise<void>
+  /** Runs one turn to its recorded end, with what it asked for beyond its input. */
+  execute(
+    sessionId: string,
+    live: LiveSession,
+    turn: Turn,
+    controller: AbortController,
+    options: TurnOptions,
+  ): Promise<void>
   /** No turn of the session starts now: its idle unload is (re)scheduled. */
   nothingToStart(sessionId: string, live: LiveSession): void
   /**
@@ -75,9 +81,9 @@ export class TurnQueue {
     return undefined
   }
 
-  /** Queues a stored turn: it starts once the turns before it ended. */
-  push(sessionId: string, live: LiveSession, turn: Turn): void {
-    this.held.set(turn.id, held())
+  /** Queues a stored turn: it starts once the turns before it ended, with `options` (core/turn-options.ts). */
+  push(sessionId: string, live: LiveSession, turn: Turn, options: TurnOptions = {}): void {
+    this.held.set(turn.id, held(options))
     live.queue.push(turn)
     this.pump(sessionId, live)
   }
@@ -155,7 +161,7 @@ export class TurnQueue {
     const controller = this.ctx.active.track()
     live.current = { turn, controller }
     void this.ctx
-      .execute(id, live, turn, controller)
+      .execute(id, live, turn, controller, this.held.get(turn.id)?.options ?? {})
       // a turn whose end could not be stored (the store failed) must not end the gateway as an unhandled rejection
       .catch((err: unknown) =>
         process.emitWarning(
@@ -175,6 +181,8 @@ export class TurnQueue {
 
 /** A turn this process holds: answered once its end is stored, released once nothing of it runs here. */
 interface Held {
+  /** What the turn asked for beyond its input. */
+  options: TurnOptions
   /** The turn as stored when it ended here; undefined when it ended otherwise (released, timed out). */
   ended: Promise<Turn | undefined>
   answer(turn: Turn | undefined): void
@@ -184,7 +192,7 @@ interface Held {
   release(): void
 }
 
-function held(): Held {
+function held(options: TurnOptions): Held {
   let answer!: (turn: Turn | undefined) => void
   let refuse!: (err: Error) => void
   let release!: () => void
@@ -195,5 +203,5 @@ function held(): Held {
   // refused with nobody waiting is no unhandled rejection
   ended.catch(() => {})
   const released = new Promise<void>((resolve) => (release = resolve))
-  return { ended, answer, refuse, released, release }
+  return { options, ended, answer, refuse, released, release }
 }

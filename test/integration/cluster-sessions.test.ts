@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, requestInput, startGateway, type TestGateway } from '../support/gateway.js'
+import { finishedTurnAt, postJson, requestInput, startGateway, type TestGateway } from '../support/gateway.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { readSseUntil } from '../support/sse-client.js'
 
@@ -77,6 +77,32 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
     expect(viaB).toMatchObject({ status: 'completed', finalResponse: 'via b' })
     expect(await a.ctx.store.ownerOf(session.id)).toBe(a.ctx.node.id)
     expect(requestInput(mock)).toContain('write it')
+  }, 60_000)
+
+  it("a turn's approvalPolicy goes along when node B forwards the turn to node A: the command asks", async () => {
+    mock.reset()
+    const session = await json<Session>(
+      postJson(`${a.url}/v1/sessions`, { approvalPolicy: 'never', sandbox: 'workspace-write' }),
+    )
+    mock.script({ kind: 'exec_command', cmd: 'echo asked > asked.txt' }, { kind: 'text', text: 'wrote it' })
+    const stream = fetch(`${a.url}/v1/sessions/${session.id}/events`, {
+      headers: { accept: 'text/event-stream' },
+    })
+    const started = await postJson(`${b.url}/v1/sessions/${session.id}/turns`, {
+      input: 'write it',
+      approvalPolicy: 'untrusted',
+    })
+    expect(started.status).toBe(202)
+    const frames = await readSseUntil(await stream, (f) => f.event === 'approval.requested')
+    const requested = JSON.parse(frames.at(-1)!.data) as StoredEvent & { approvalId: string }
+    expect(existsSync(path.join(session.cwd, 'asked.txt'))).toBe(false)
+    expect(
+      (await postJson(`${a.url}/v1/approvals/${requested.approvalId}`, { decision: 'decline' })).status,
+    ).toBe(200)
+    const turn = (await started.json()) as Turn
+    expect(await finishedTurnAt(a.url, session.id, turn.id)).toMatchObject({ status: 'completed' })
+    expect(existsSync(path.join(session.cwd, 'asked.txt'))).toBe(false)
+    expect(await a.ctx.store.ownerOf(session.id)).toBe(a.ctx.node.id)
   }, 60_000)
 
   it('MAX_QUEUED_RUNS holds across nodes: the run beyond the bound gets 429 whichever node it reaches', async () => {

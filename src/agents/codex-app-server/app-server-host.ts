@@ -8,6 +8,7 @@ import {
   type ParamsOf,
 } from './app-server-process.js'
 import { approvalMethods, parseApproval } from './approvals.js'
+import type { AskForApproval } from './generated/v2/AskForApproval.js'
 import type { RpcClosedError } from './rpc-errors.js'
 import type { RequestId } from './rpc-message.js'
 import { type ThreadSettings, threadParams } from './thread-settings.js'
@@ -31,6 +32,8 @@ export interface OpenedThread {
   threadId: string
   /** The model codex runs the thread with. */
   model: string | undefined
+  /** The approval policy codex runs the thread's turns with (its own unless a turn names one). */
+  approvalPolicy?: AskForApproval
 }
 
 /**
@@ -219,5 +222,6 @@ function ownerConfig(owner: string): { [key: string]: string } {
 function parseThread(method: string, result: unknown): OpenedThread {
   const parsed = threadResponse.safeParse(result)
   if (!parsed.success) throw new Error(`codex app-server answered ${method} without a thread id`)
-  return { threadId: parsed.data.thread.id, model: parsed.data.model }
+  const { thread, model, approvalPolicy } = parsed.data
+  return { threadId: thread.id, model, ...(approvalPolicy ? { approvalPolicy } : {}) }
 }

@@ -1,13 +1,14 @@
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { relayTurn } from '../relayed-turn.js'
-import type { AgentSession, SessionHooks, TurnInput } from '../session.js'
+import type { AgentSession, SessionHooks, TurnInput, TurnOptions } from '../session.js'
 import type { AppServerHost, ThreadListener } from './app-server-host.js'
 import { parseApproval } from './approvals.js'
+import type { AskForApproval } from './generated/v2/AskForApproval.js'
 import type { HostLease } from './host-lease.js'
 import { RpcClosedError, RpcResponseError } from './rpc-errors.js'
 import type { RequestId } from './rpc-message.js'
-import { type ThreadSettings, userInput } from './thread-settings.js'
+import { askForApproval, type ThreadSettings, userInput } from './thread-settings.js'
 import { TurnRun } from './turn-run.js'
 import { safeRead } from './wire-read.js'
 import { serverRequestResolved, turnStartResponse } from './wire-schemas.js'
@@ -30,6 +31,10 @@ export class CodexSession implements AgentSession, ThreadListener {
   private active: TurnRun | undefined
   private closed = false
   private readonly pendingApprovals = new Map<RequestId, AbortController>()
+  /** The thread's own approval policy: the session's, else the one codex opened the thread with. */
+  private readonly ownApproval: AskForApproval | undefined
+  /** Whether a turn of this session named an approval policy of its own (codex keeps it for the next turns). */
+  private approvalOverridden = false
 
   constructor(
     private readonly host: AppServerHost,
@@ -38,7 +43,10 @@ export class CodexSession implements AgentSession, ThreadListener {
     public hooks: SessionHooks,
     /** The session's own app-server (in its container), released on close; absent: the shared one. */
     private readonly lease?: HostLease,
+    /** The approval policy codex reported when it opened the thread. */
+    openedApproval?: AskForApproval,
   ) {
+    this.ownApproval = settings.approvalPolicy ? askForApproval(settings.approvalPolicy) : openedApproval
     lease?.acquire()
     host.listen(agentSessionId, this)
   }
@@ -47,7 +55,7 @@ export class CodexSession implements AgentSession, ThreadListener {
     return !this.closed
   }
 
-  async *turn(input: TurnInput, signal: AbortSignal): AsyncGenerator<AgentEvent> {
+  async *turn(input: TurnInput, signal: AbortSignal, options: TurnOptions = {}): AsyncGenerator<AgentEvent> {
     const run = new TurnRun({
       end: () => {
         if (this.active === run) this.active = undefined
@@ -62,7 +70,7 @@ export class CodexSession implements AgentSession, ThreadListener {
     else {
       this.active = run
       turnEnded = this.host.turnBegan(this.agentSessionId, this.settings.cwd)
-      void this.startTurn(run, input, signal)
+      void this.startTurn(run, input, signal, options)
     }
     yield* relayTurn(run, signal, {
       stop: () => void this.interruptRun(run),
@@ -112,13 +120,17 @@ export class CodexSession implements AgentSession, ThreadListener {
     const opened = await this.host.forkThread(this.agentSessionId, this.settings)
     const model = this.settings.model ?? opened.model
     // a fork of a session in a container lives in the same container
-    return new CodexSession(
+    const forked = new CodexSession(
       this.host,
       opened.threadId,
       { ...this.settings, ...(model ? { model } : {}) },
       this.hooks,
       this.lease,
+      this.ownApproval ?? opened.approvalPolicy,
     )
+    // the fork may carry a turn's policy over from this thread: its next turn names the own one again
+    forked.approvalOverridden = this.approvalOverridden
+    return forked
   }
 
   read(includeTurns: boolean): Promise<unknown> {
@@ -184,9 +196,33 @@ export class CodexSession implements AgentSession, ThreadListener {
       run.fail(`codex app-server died during the turn: ${error.message}`)
   }
 
-  private async startTurn(run: TurnRun, input: TurnInput, signal: AbortSignal): Promise<void> {
+  /**
+   * The approval policy `turn/start` names for a turn: the turn's own; else, once an earlier turn named one
+   * (codex keeps a turn's policy for the turns after it), the thread's own again; else none (codex runs the
+   * thread's). Throws when the thread's own policy is unknown and an earlier turn's would stay in force.
+   */
+  private turnApproval(options: TurnOptions): AskForApproval | undefined {
+    if (options.approvalPolicy) {
+      this.approvalOverridden = true
+      return askForApproval(options.approvalPolicy)
+    }
+    if (!this.approvalOverridden) return undefined
+    if (this.ownApproval === undefined)
+      throw new Error(
+        "codex did not say the thread's own approval policy: this turn would run with an earlier turn's",
+      )
+    return this.ownApproval
+  }
+
+  private async startTurn(
+    run: TurnRun,
+    input: TurnInput,
+    signal: AbortSignal,
+    options: TurnOptions,
+  ): Promise<void> {
     const threadId = this.agentSessionId
     try {
+      const approvalPolicy = this.turnApproval(options)
       for (let attempt = 1; ; attempt++) {
         if (signal.aborted) return run.interrupted()
         await this.host.ensureLoaded(threadId, this.settings)
@@ -194,7 +230,11 @@ export class CodexSession implements AgentSession, ThreadListener {
         if (signal.aborted) return run.interrupted()
         let sent: { result: unknown; generation: number }
         try {
-          sent = await this.host.send('turn/start', { threadId, input: userInput(input) })
+          sent = await this.host.send('turn/start', {
+            threadId,
+            input: userInput(input),
+            ...(approvalPolicy ? { approvalPolicy } : {}),
+          })
         } catch (err) {
           // the process lost the thread (restarted between resume and start, or unloaded it): once more
           const rpc = err instanceof Error && err.cause instanceof RpcResponseError ? err.cause : err

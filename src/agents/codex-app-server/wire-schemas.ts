@@ -71,10 +71,28 @@ export const serverRequestResolved = z.looseObject({
   requestId: z.union([z.string(), z.number()]),
 })
 
-/** `thread/start`, `thread/resume`, `thread/fork` answer with the thread and the model it runs. */
+/** codex's AskForApproval: a named policy, or a granular one (kept as codex sent it). */
+export const askForApproval = z.union([
+  z.enum(['untrusted', 'on-request', 'never']),
+  z.looseObject({
+    granular: z.looseObject({
+      sandbox_approval: z.boolean(),
+      rules: z.boolean(),
+      skill_approval: z.boolean(),
+      request_permissions: z.boolean(),
+      mcp_elicitations: z.boolean(),
+    }),
+  }),
+])
+
+/**
+ * `thread/start`, `thread/resume`, `thread/fork` answer with the thread, the model it runs and the approval
+ * policy it runs with (one codex does not name is left out, not a failed open).
+ */
 export const threadResponse = z.looseObject({
   thread: z.looseObject({ id: z.string() }),
   model: z.string().optional(),
+  approvalPolicy: askForApproval.optional().catch(undefined),
 })
 
 export const turnStartResponse = z.looseObject({ turn: z.looseObject({ id: z.string() }) })

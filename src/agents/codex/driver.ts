@@ -63,6 +63,8 @@ export const codexCapabilities = capabilities(
 export class CodexDriver implements SessionDriver {
   readonly id = 'codex'
   readonly capabilities = codexCapabilities
+  /** `turn/start` takes an approval policy for its turn (codex-session.ts: turnApproval). */
+  readonly approvalPolicyPerTurn = true
   readonly exec: CodexExecDriver
   private readonly host: AppServerHost
   /** Threads started ahead for the next warm one-shot run (ready-threads.ts). */
@@ -180,7 +182,7 @@ export class CodexDriver implements SessionDriver {
       const opened = await open(host, inner)
       const model = inner.model ?? opened.model
       const full = { ...inner, ...(model ? { model } : {}) }
-      return new CodexSession(host, opened.threadId, full, hooks, lease)
+      return new CodexSession(host, opened.threadId, full, hooks, lease, opened.approvalPolicy)
     } catch (err) {
       await lease?.end()
       throw err

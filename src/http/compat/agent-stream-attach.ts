@@ -1,6 +1,7 @@
 import { policiesWithoutApprovals } from '../../core/approval-policy.js'
 import type { GatewayContext } from '../../core/context.js'
 import type { TenantScope } from '../../core/tenancy/tenancy.js'
+import type { TurnOptions } from '../../core/turn-options.js'
 import { AppError } from '../../protocol/errors.js'
 import type { Session } from '../../protocol/sessions.js'
 import type { StreamApprovalPolicy, UserMessageFrame } from './agent-stream-frames.js'
@@ -15,6 +16,19 @@ const policySettings = {
 const policiesHonouredWithoutApprovals = (Object.keys(policySettings) as StreamApprovalPolicy[]).filter((p) =>
   policiesWithoutApprovals.includes(policySettings[p].approvalPolicy),
 )
+
+/**
+ * What a turn a stream starts under `policy` asks of its session (core/turn-options.ts refuses what the agent
+ * cannot honour): the policy's approval setting when it is not the session's own, else nothing. The sandbox is
+ * the session's (all three policies have the one a stream creates its sessions with: workspace-write).
+ */
+export function streamTurnOptions(
+  session: Pick<Session, 'approvalPolicy'>,
+  policy: StreamApprovalPolicy,
+): TurnOptions {
+  const approvalPolicy = policySettings[policy].approvalPolicy
+  return approvalPolicy === session.approvalPolicy ? {} : { approvalPolicy }
+}
 
 /**
  * The policy a stream keeps on a session of `agent`: the one chosen, else `suggest`. An agent without approvals

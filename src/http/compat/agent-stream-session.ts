@@ -1,12 +1,18 @@
 import type { GatewayContext } from '../../core/context.js'
 import type { TenantScope } from '../../core/tenancy/tenancy.js'
+import { type TurnOptions, turnOptionsOf } from '../../core/turn-options.js'
 import { AppError } from '../../protocol/errors.js'
 import type { StoredEvent } from '../../protocol/events.js'
 import type { Session } from '../../protocol/sessions.js'
 import type { Principal } from '../auth.js'
 import type { EventSink } from '../event-sink.js'
 import { commandIdOf, StreamApprovals } from './agent-stream-approvals.js'
-import { attachStream, findOrCreateSession, streamPolicyOn } from './agent-stream-attach.js'
+import {
+  attachStream,
+  findOrCreateSession,
+  streamPolicyOn,
+  streamTurnOptions,
+} from './agent-stream-attach.js'
 import { eventFrames } from './agent-stream-event-frames.js'
 import {
   type ApproveFrame,
@@ -46,6 +52,11 @@ export class AgentStreamConnection {
   private detachFromSession: (() => number) | undefined
   private clientSessionId: string | undefined
   private policy: StreamApprovalPolicy = 'suggest'
+  /**
+   * Whether a frame of this stream named the policy: then every turn it starts runs with it (streamTurnOptions),
+   * else with the session's own.
+   */
+  private policyChosen = false
   private cancelling = false
   private readonly approvals: StreamApprovals
   private readonly detach = new AbortController()
@@ -167,12 +178,14 @@ export class AgentStreamConnection {
 
   private async userMessage(f: UserMessageFrame): Promise<Next> {
     const chosen = f.configOverrides?.approvalPolicy
+    let policy = this.policy
     if (!this.session) {
       if (!f.sessionId) return this.fail(streamErrors.sessionIdRequired, 'end')
       let session: Session
       try {
         session = await findOrCreateSession(this.ctx, this.scope, f)
-        this.policy = streamPolicyOn(this.scope, session.agent, chosen)
+        // set now: the approvals still pending are prompted by it as the stream attaches (auto-edit)
+        policy = this.policy = streamPolicyOn(this.scope, session.agent, chosen)
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err)
         return this.fail({ code: 'AGENT_INIT_FAILED', message }, 'end')
@@ -187,10 +200,18 @@ export class AgentStreamConnection {
       void this.follow(this.session)
     } else if (f.sessionId !== undefined && f.sessionId !== this.clientSessionId) {
       return this.fail({ code: 'SESSION_ID_MISMATCH', message: 'Session ID mismatch in user_message frame.' })
-    } else if (chosen) this.policy = streamPolicyOn(this.scope, this.session.agent, chosen)
+    } else if (chosen) policy = streamPolicyOn(this.scope, this.session.agent, chosen)
     if (f.imagePaths?.length)
       throw new AppError('invalid_request', 'imagePaths are not supported on this gateway yet')
     if (f.content.trim() === '') throw new AppError('invalid_request', 'content must not be empty')
+    // The turn runs with the policy the stream chose (this frame's, or an earlier frame's), or is refused here,
+    // before it interrupts anything (FRAME_PROCESSING_ERROR): never with less asking than chosen.
+    const options: TurnOptions =
+      this.policyChosen || chosen
+        ? turnOptionsOf(this.scope.registry, this.session, streamTurnOptions(this.session, policy))
+        : {}
+    this.policy = policy
+    if (chosen) this.policyChosen = true
     const id = this.session.id
     // A new message interrupts the running one (seed 004), then starts.
     if (await this.scope.sessions.busy(id)) await this.scope.sessions.interrupt(id).catch(() => {})
@@ -199,7 +220,7 @@ export class AgentStreamConnection {
     // not on the turn's way there; on a cold one (the agent starting) at once all the same.
     const processing = this.reserve()
     setImmediate(() => processing({ type: 'status', message: streamStatus.processing }))
-    await this.scope.sessions.startTurn(id, [{ type: 'text', text: f.content }], 'queue')
+    await this.scope.sessions.startTurn(id, [{ type: 'text', text: f.content }], 'queue', options)
     return 'continue'
   }
 

@@ -55,6 +55,11 @@ const turnBody = strictBody(
     }),
     /** While a turn runs: queue this one (default), steer the running turn with it, or refuse (409). */
     onBusy: z.enum(['queue', 'steer', 'reject']).default('queue'),
+    approvalPolicy: approvalPolicy
+      .describe(
+        "The approval policy this turn runs with; the turns after it without one run with the session's. An agent that takes a policy per turn (codex) runs the turn with it, stricter or not; another one (acp) takes only its session's policy, and an agent without approvals only `never`: anything else is a 400 before the turn runs, never ignored. Not with onBusy `steer` (the running turn keeps its policy).",
+      )
+      .optional(),
   },
   { prompt: 'input' },
 )
@@ -134,7 +139,13 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const format = acceptedStream(request)
         // A stream starts after what the session had stored before this turn.
         const before = format ? (await scopeOf(ctx, request).sessions.mustGet(id)).lastSeq : 0
-        const started = await scopeOf(ctx, request).sessions.startTurn(id, input, request.body.onBusy)
+        const { onBusy, approvalPolicy: policy } = request.body
+        const started = await scopeOf(ctx, request).sessions.startTurn(
+          id,
+          input,
+          onBusy,
+          policy ? { approvalPolicy: policy } : {},
+        )
         if (format) {
           const done = (ev: { type: string; turnId?: string }) =>
             (ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === started.id

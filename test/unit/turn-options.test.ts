@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest'
+import { AgentRegistry } from '../../src/agents/registry.js'
+import { loadConfig } from '../../src/config/load.js'
+import { turnOptionsOf } from '../../src/core/turn-options.js'
+import { AppError } from '../../src/protocol/errors.js'
+import { tempDir } from '../support/temp.js'
+
+/** Which per-turn approval policies each kind of agent honours, with the drivers this build declares. */
+describe('turnOptionsOf', () => {
+  const dir = tempDir('turn-options-')
+  const env = { PATH: process.env.PATH, HOME: dir }
+  const registry = AgentRegistry.fromConfig(loadConfig(env, dir), env)
+  const acp = registry.list().find((d) => d.id.startsWith('acp:') && d.capabilities.approvals)!
+  const refusal = (fn: () => unknown) => {
+    try {
+      fn()
+    } catch (err) {
+      expect(err).toBeInstanceOf(AppError)
+      expect((err as AppError).code).toBe('invalid_request')
+      return (err as Error).message
+    }
+    throw new Error('not refused')
+  }
+
+  it('codex: any policy, for the turn; none named: nothing', () => {
+    const session = { agent: 'codex', approvalPolicy: 'never' as const }
+    for (const approvalPolicy of ['untrusted', 'on-request', 'never'] as const)
+      expect(turnOptionsOf(registry, session, { approvalPolicy })).toEqual({ approvalPolicy })
+    expect(turnOptionsOf(registry, session, {})).toEqual({})
+  })
+
+  it('an agent taking its policy at creation (acp): its session policy passes as nothing, another is refused', () => {
+    expect(acp).toBeDefined()
+    const session = { agent: acp.id, approvalPolicy: 'untrusted' as const }
+    expect(turnOptionsOf(registry, session, { approvalPolicy: 'untrusted' })).toEqual({})
+    const message = refusal(() => turnOptionsOf(registry, session, { approvalPolicy: 'never' }))
+    expect(message).toContain(`agent ${acp.id}`)
+    expect(message).toContain('"untrusted"')
+  })
+
+  it('an agent without approvals (claude): never passes as nothing, a policy that asks is refused', () => {
+    const session = { agent: 'claude', approvalPolicy: null }
+    expect(turnOptionsOf(registry, session, { approvalPolicy: 'never' })).toEqual({})
+    expect(refusal(() => turnOptionsOf(registry, session, { approvalPolicy: 'untrusted' }))).toContain(
+      'cannot ask for approvals',
+    )
+  })
+
+  it('with onBusy steer a policy is refused, for every agent', () => {
+    const session = { agent: 'codex', approvalPolicy: 'never' as const }
+    expect(refusal(() => turnOptionsOf(registry, session, { approvalPolicy: 'never' }, 'steer'))).toContain(
+      'steer',
+    )
+  })
+})
