@@ -186,9 +186,13 @@ export async function executeTurn(
     }
     let storedRunning = false
     try {
+      // ended by force before it started (its budget gate, its store stalled): not marked running over that end
+      if (ctx.end?.forced.aborted) throw ctx.end.forced.reason
       storedRunning = (await ctx.storeTurn?.(runningPatch())) ?? false
+      if (ctx.end?.forced.aborted) throw ctx.end.forced.reason
     } catch {
-      // not stored (its start was answered with why): the agent's turn stops, unread and unrecorded
+      // not stored (its start was answered with why), or ended by force: the agent's turn stops, unread and
+      // unrecorded
       void agentTurn?.return?.()?.catch(() => {})
       return undefined
     }
