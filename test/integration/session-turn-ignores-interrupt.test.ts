@@ -4,6 +4,7 @@ import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { finishedTurnAt, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
+import { sharedPostgres } from '../support/shared-postgres.js'
 import { readSseUntil } from '../support/sse-client.js'
 
 /**
@@ -63,17 +64,25 @@ async function hangingTurn(gw: TestGateway): Promise<{ session: Session; turn: T
   return { session, turn, agentPid: await working }
 }
 
-describe('a session turn whose agent ignores its interrupt', () => {
-  let gw: TestGateway | undefined
+/** The gateways a test starts, stopped after it (no process of theirs left). */
+function gateways() {
+  const held: { gw: TestGateway | undefined } = { gw: undefined }
   afterEach(async () => {
-    const dir = gw?.dir
-    await gw?.close(0)
-    gw = undefined
+    const dir = held.gw?.dir
+    await held.gw?.close(0)
+    held.gw = undefined
     if (dir) expect(await waitUntilGone(() => processesUnder(dir))).toEqual([])
   })
+  return held
+}
+
+/** The client's interrupt of such a turn, on a gateway whose store `database` gives (SQLite: nothing). */
+function interruptCase(database: () => Promise<Record<string, string>>) {
+  const held = gateways()
 
   it('ends interrupted within its bound, the stream complete, its processes gone, the next turn works', async () => {
-    gw = await startGateway(null, settings)
+    const gw = await startGateway(null, { ...settings, ...(await database()) })
+    held.gw = gw
     const { session, turn, agentPid } = await hangingTurn(gw)
     expect(processesInGroup(agentPid).length).toBe(2) // the agent and its `sleep`
     // the session's events from its start, read until the next turn's end
@@ -131,9 +140,23 @@ describe('a session turn whose agent ignores its interrupt', () => {
     expect(second[0]!.seq).toBeGreaterThan(end.seq)
     expect(second.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
   }, 60_000)
+}
+
+describe('a session turn whose agent ignores its interrupt (SQLite)', () => {
+  interruptCase(async () => ({}))
+})
+
+describe('a session turn whose agent ignores its interrupt (PostgreSQL: the turn-end step fenced by its claim)', () => {
+  const pg = sharedPostgres()
+  interruptCase(async () => ({ DATABASE_URL: await pg.createStoreDatabase() }))
+})
+
+describe("a session turn whose agent ignores the server's stop", () => {
+  const held = gateways()
 
   it('a stop while it runs records its end and ends its processes', async () => {
-    gw = await startGateway(null, settings)
+    let gw: TestGateway | undefined = await startGateway(null, settings)
+    held.gw = gw
     const { session, turn, agentPid } = await hangingTurn(gw)
     const { env, dir } = gw
     const ends: StoredEvent[] = []
@@ -145,13 +168,14 @@ describe('a session turn whose agent ignores its interrupt', () => {
       boundMs + 25_000,
       'the stop',
     )
-    gw = undefined
+    held.gw = undefined
     expect(stopped).toBe('stopped')
     expect(ends).toEqual([expect.objectContaining({ type: 'turn.completed', status: 'interrupted' })])
     expect(await waitUntilGone(() => processesInGroup(agentPid))).toEqual([])
 
     // recorded: a gateway on the same data finds the turn ended, saying why, and the session idle
     gw = await startGateway(null, { ...settings, DATA_DIR: env.DATA_DIR, WORKSPACE_DIR: env.WORKSPACE_DIR })
+    held.gw = gw
     const read = (await (await fetch(`${gw.url}/v1/sessions/${session.id}`)).json()) as Session & {
       turns: Turn[]
     }
