@@ -80,7 +80,7 @@ function gateways() {
 function interruptCase(database: () => Promise<Record<string, string>>) {
   const held = gateways()
 
-  it('ends interrupted within its bound, the stream complete, its processes gone, the next turn works', async () => {
+  it('ends interrupted within its bound, the stream complete, its processes gone, the next turns work', async () => {
     const gw = await startGateway(null, { ...settings, ...(await database()) })
     held.gw = gw
     const { session, turn, agentPid } = await hangingTurn(gw)
@@ -95,6 +95,14 @@ function interruptCase(database: () => Promise<Record<string, string>>) {
       return ev.type === 'turn.completed' && ev.turnId !== undefined && ev.turnId === nextTurnId
     })
 
+    // a turn queued behind it: it runs once the first one ended, in the session reopened
+    const behind = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, {
+      input: 'queued',
+      onBusy: 'queue',
+    })
+    const queued = (await behind.json()) as Turn
+    expect({ status: behind.status, turn: queued.status }).toEqual({ status: 202, turn: 'queued' })
+
     const interrupted = postJson(`${gw.url}/v1/sessions/${session.id}/interrupt`, {})
     const answer = await within(interrupted, boundMs + 15_000, 'the interrupt')
     expect(answer).toBeInstanceOf(Response)
@@ -103,12 +111,16 @@ function interruptCase(database: () => Promise<Record<string, string>>) {
     expect(ended.error).toMatch(
       new RegExp(`did not stop the turn within ${boundMs} ms of the interrupt; the gateway ended it`),
     )
+    expect(await waitUntilGone(() => processesInGroup(agentPid))).toEqual([])
+    expect(await finishedTurnAt(gw.url, session.id, queued.id)).toMatchObject({
+      status: 'completed',
+      finalResponse: 'done',
+    })
     expect(((await (await fetch(`${gw.url}/v1/sessions/${session.id}`)).json()) as Session).status).toBe(
       'idle',
     )
-    expect(await waitUntilGone(() => processesInGroup(agentPid))).toEqual([])
 
-    // the next turn: the driver reopens the session in a new agent process (session/load)
+    // a next turn (the driver reopened the session in a new agent process: session/load)
     const next = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'hello' })
     const nextTurn = (await next.json()) as Turn
     nextTurnId = nextTurn.id
@@ -136,9 +148,13 @@ function interruptCase(database: () => Promise<Record<string, string>>) {
     const during = seqd.filter((e) => e.seq > start.seq && e.seq < end.seq)
     expect(during.some((e) => e.type === 'item.delta' && e.delta.startsWith('working'))).toBe(true)
     expect(seqd.find((e) => e.seq > end.seq)).toMatchObject({ type: 'session.status', status: 'idle' })
-    const second = ofTurn(nextTurn.id)
+    const second = ofTurn(queued.id)
+    expect(second[0]).toMatchObject({ type: 'turn.started' })
     expect(second[0]!.seq).toBeGreaterThan(end.seq)
     expect(second.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+    const third = ofTurn(nextTurn.id)
+    expect(third[0]!.seq).toBeGreaterThan(second.at(-1)!.seq)
+    expect(third.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
   }, 60_000)
 }
 
