@@ -150,7 +150,7 @@ export class TurnQueue {
       for (const turn of live.queue.splice(0))
         void this.ctx
           .neverStarting(id, live, turn)
-          .catch((err: unknown) => warn(id, turn, err))
+          .catch((err: unknown) => warn(id, turn, err, 'queued turn'))
           .finally(() => this.release(turn.id))
       return
     }
@@ -215,6 +215,8 @@ export class TurnQueue {
       next = await this.ctx.forceEnd(id, live, turn, why)
     } catch (err) {
       warn(id, turn, err)
+      // its end could not be stored (the store failed): the turns queued behind it are not left waiting for good
+      next = live
     } finally {
       this.ctx.active.release(controller)
       if (live.current?.turn === turn) live.current = undefined
@@ -228,8 +230,8 @@ export class TurnQueue {
 const notStopped = (ms: number, after: string) =>
   `the agent did not stop the turn within ${ms} ms of ${after}; the gateway ended it and closed the agent's session`
 
-const warn = (id: string, turn: Turn, err: unknown) =>
-  process.emitWarning(`turn ${turn.id} of session ${id}: ${(err as Error)?.message ?? err}`, 'TurnFailed')
+const warn = (id: string, turn: Turn, err: unknown, what = 'turn') =>
+  process.emitWarning(`${what} ${turn.id} of session ${id}: ${(err as Error)?.message ?? err}`, 'TurnFailed')
 
 /** A turn this process holds: answered once its end is stored, released once nothing of it runs here. */
 interface Held {
