@@ -1,4 +1,11 @@
+import type { Config } from '../config/load.js'
 import type { EndReason } from '../protocol/outcome.js'
+
+/**
+ * How long a run or a session turn may take to end after its abort (a stop's, a cancel, an interrupt) before it
+ * is ended by force: its processes' SIGTERM-to-SIGKILL grace (KILL_GRACE_MS) and 5 s more.
+ */
+export const endAfterAbortMs = (config: Pick<Config, 'KILL_GRACE_MS'>): number => config.KILL_GRACE_MS + 5000
 
 /**
  * How a stop ends a run that did not end after its abort (its agent ignored it, or a process that left its tree

@@ -4,7 +4,7 @@ import { KeyedRunner } from '../process/key-proxy/keyed-runner.js'
 import { Redactor, secretValues } from '../process/secrets.js'
 import { endOrphanedProcesses } from '../process/server-marker.js'
 import type { Store } from '../store/store.js'
-import { ActiveRuns } from './active-runs.js'
+import { ActiveRuns, endAfterAbortMs } from './active-runs.js'
 import { ApprovalSweep, sweepIntervalMs } from './approval-sweep.js'
 import { ApprovalBroker } from './approvals.js'
 import { openBackend } from './backend.js'
@@ -228,9 +228,9 @@ export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise
     m.runs.stopAccepting()
     m.sessions.stopAccepting()
   }
-  // after the abort, a run gets KILL_GRACE_MS (its SIGTERM then SIGKILL) and 5 s more to end, as the HTTP close
-  // does (http/server.ts), before it is ended by force
-  await ctx.active.drain(graceMs, ctx.config.KILL_GRACE_MS + 5000)
+  // after the abort, a run or a session turn gets KILL_GRACE_MS (its SIGTERM then SIGKILL) and 5 s more to end, as
+  // the HTTP close does (http/server.ts), before it is ended by force (its end recorded)
+  await ctx.active.drain(graceMs, endAfterAbortMs(ctx.config))
   for (const m of managers) {
     await m.runs.idle()
     await m.sessions.idle()

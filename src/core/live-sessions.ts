@@ -180,17 +180,27 @@ export class LiveSessions {
       return
     }
     live.idleTimer = setTimeout(() => {
-      if (this.live.get(id) !== live || hasTurns(live)) return
-      this.live.delete(id)
-      const closing = live.agent
-        .close()
-        .catch(() => {})
-        .finally(() => {
-          if (this.unloading.get(id) === closing) this.unloading.delete(id)
-        })
-      this.unloading.set(id, closing)
+      if (!hasTurns(live)) this.unload(id, live)
     }, idleMs)
     live.idleTimer.unref()
+  }
+
+  /**
+   * The driver lets go of the session now (an idle one, or one whose turn did not stop: SessionManager.forceEnd):
+   * it is no longer held here, its agent is closed (its processes end; closeAll waits for that), and its next use
+   * reopens it once that close is done (ensure). A no-op when it was let go already.
+   */
+  unload(id: string, live: LiveSession): void {
+    if (this.live.get(id) !== live) return
+    this.live.delete(id)
+    clearTimeout(live.idleTimer)
+    const closing = live.agent
+      .close()
+      .catch(() => {})
+      .finally(() => {
+        if (this.unloading.get(id) === closing) this.unloading.delete(id)
+      })
+    this.unloading.set(id, closing)
   }
 
   /** Archives the session in its agent and lets go of it for good. */

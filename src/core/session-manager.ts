@@ -22,6 +22,7 @@ import { createSession, forkSession, type SessionCreationContext } from './sessi
 import { recoverSessions } from './session-recovery.js'
 import { type CreateSession, sessionDriverOf } from './session-request.js'
 import { SessionState } from './session-state.js'
+import type { TurnEndClaim } from './turn-end-claim.js'
 import { runTurn, TurnRefused } from './turn-execution.js'
 import { itemsOfTurn } from './turn-items.js'
 import { turnOptionsOf } from './turn-options.js'
@@ -91,7 +92,9 @@ export class SessionManager {
       config,
       active,
       accepting: () => this.accepting,
-      execute: (id, live, turn, controller, options) => this.execute(id, live, turn, controller, options),
+      execute: (id, live, turn, controller, options, end) =>
+        this.execute(id, live, turn, controller, options, end),
+      forceEnd: (id, live, turn, why) => this.forceEnd(id, live, turn, why),
       nothingToStart: (id, live) => this.live.unloadWhenIdle(id, live),
       neverStarting: (id, live, turn) =>
         this.state.endTurn(
@@ -162,8 +165,10 @@ export class SessionManager {
       }
       // the ended turn's approvals are cancelled as it ends, but not in its step: answered here, before archived
       await this.approvals.cancelPending(id, 'session_archived')
-      await this.live.archive(id, live)
-      await this.state.set(id, 'archived', live.claim)
+      // a turn ended by force had its agent session closed (forceEnd): archived in the agent reopened
+      const held = this.live.get(id) === live ? live : await this.live.ensure(session)
+      await this.live.archive(id, held)
+      await this.state.set(id, 'archived', held.claim)
       return this.mustGet(id)
     })
   }
@@ -417,6 +422,61 @@ export class SessionManager {
     live.current?.controller.abort()
   }
 
+  /**
+   * A running turn whose agent did not stop within its bound after its interrupt (turn-queue.ts): its end is
+   * recorded (`interrupted`, `why`) with the session's new state and announced, in the store's turn-end step fenced
+   * by the session's claim, as the agent's own end would be; whoever waits for it is answered. The driver lets go
+   * of the agent session (closes it: its processes end; the gateway signals none itself), and the session's next
+   * turn reopens it (resumeSession): its queued turns go on in the session reopened now. Undefined when another
+   * node took the session over (then nothing is recorded here, and this node let go of it).
+   */
+  private async forceEnd(
+    id: string,
+    live: LiveSession,
+    turn: Turn,
+    why: string,
+  ): Promise<LiveSession | undefined> {
+    const at = new Date().toISOString()
+    const ended = () => {
+      if (live.current?.turn === turn) live.current = undefined
+      this.endApprovalsOf(turn.id)
+    }
+    const end = { type: 'turn.completed', turnId: turn.id, status: 'interrupted', usage: null } as const
+    const patch = { status: 'interrupted', error: why, finishedAt: at } as const
+    try {
+      const stored = await this.fenced(id, live, () =>
+        this.state.completeTurn(id, turn.id, patch, at, ended, live.claim, end),
+      )
+      this.turnQueue.answer(turn.id, stored)
+    } catch (err) {
+      if (err instanceof SessionTakenOver) return undefined
+      throw err
+    } finally {
+      this.live.unload(id, live)
+    }
+    if (live.queue.length === 0 || !this.accepting) return live
+    return this.reopenForQueued(id, live)
+  }
+
+  /**
+   * The turns queued in a session whose agent was let go (forceEnd) move to the session reopened in its agent;
+   * when it cannot be reopened they fail, saying why.
+   */
+  private async reopenForQueued(id: string, closed: LiveSession): Promise<LiveSession> {
+    try {
+      const next = await this.live.ensure(await this.mustGet(id))
+      next.queue.push(...closed.queue.splice(0))
+      return next
+    } catch (err) {
+      for (const t of closed.queue.splice(0)) {
+        const error = `the session could not be reopened: ${(err as Error).message}`
+        await this.state.endTurn(id, t.id, { status: 'failed', error }, closed.claim).catch(() => {})
+        this.turnQueue.release(t.id)
+      }
+      return closed
+    }
+  }
+
   /** Whether this node still holds the session (in a cluster another node may have taken it over). */
   protected async stillOwns(_id: string): Promise<boolean> {
     return true
@@ -428,9 +488,10 @@ export class SessionManager {
     turn: Turn,
     controller: AbortController,
     options: TurnOptions,
+    end: TurnEndClaim,
   ): Promise<void> {
     try {
-      await this.runTurn(id, live, turn, controller, options)
+      await this.runTurn(id, live, turn, controller, options, end)
     } catch (err) {
       this.unstored.get(turn.id)?.reject(err)
       throw err
@@ -464,10 +525,12 @@ export class SessionManager {
     turn: Turn,
     controller: AbortController,
     options: TurnOptions,
+    end: TurnEndClaim,
   ): Promise<void> {
     await runTurn(
       {
         log: this.log,
+        end,
         store: this.store,
         claim: live.claim,
         storeTurn: (patch) => this.storeStarted(id, live, turn, controller, patch),

@@ -6,6 +6,7 @@ import { type SessionClaim, SessionTakenOver, type Store } from '../store/store.
 import type { EventLog } from './event-log.js'
 import { EventPipe } from './event-pipe.js'
 import { withTurnId } from './session-request.js'
+import type { TurnEndClaim } from './turn-end-claim.js'
 
 /** A turn that may not run (a budget refused it): its message is the turn's error as it is. */
 export class TurnRefused extends Error {}
@@ -24,6 +25,11 @@ export interface TurnExecutionContext {
   store: Store
   /** The session's claim this node holds: the turn's own writes (its agent's turn id) carry it. */
   claim?: SessionClaim
+  /**
+   * Who records the turn's end: when the force claims it first (its agent did not stop in time after an
+   * interrupt: turn-queue.ts), the execution stops reading its agent and records nothing more.
+   */
+  end?: TurnEndClaim
   /**
    * Stores the turn's row when it went to the agent before it was stored (session-manager.ts startTurn), as
    * `patch` says (running) with the session's new state, in one step: `markRunning` for a turn not stored yet.
@@ -82,8 +88,8 @@ export async function runTurn(
   const letGo = ctx.takenOver
   ctx = { ...ctx, takenOver: (err) => (lettingGo ??= letGo(err)) }
   const outcome = await executeTurn(ctx, sessionId, agent, turn, signal, options)
-  // its row was refused: nothing of it is recorded here (whoever started it got why)
-  if (!outcome) return false
+  // its row was refused, or its end was recorded by force: nothing more of it is recorded here
+  if (!outcome || ctx.end?.byAgent() === false) return false
   const { ended, finalResponse, end } = outcome
   const now = new Date().toISOString()
   const patch = { ...ended, finalResponse, finishedAt: now }
@@ -121,6 +127,21 @@ async function storeAgentTurnId(
       { ownerId: sessionId, event: started, at, fence: ctx.claim },
     ]),
   )
+}
+
+/** The agent's next event, or undefined once `forced` aborts (the turn's end was recorded by force). */
+function unlessForced(
+  next: Promise<IteratorResult<AgentEvent>>,
+  forced: AbortSignal | undefined,
+): Promise<IteratorResult<AgentEvent> | undefined> {
+  if (!forced) return next
+  if (forced.aborted) return Promise.resolve(undefined)
+  let onAbort = () => {}
+  const aborted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined)
+    forced.addEventListener('abort', onAbort, { once: true })
+  })
+  return Promise.race([next, aborted]).finally(() => forced.removeEventListener('abort', onAbort))
 }
 
 /** Until the microtasks queued now have run: an agent that was just asked to start has written its request. */
@@ -168,16 +189,32 @@ export async function executeTurn(
     }
     let storedRunning = false
     try {
+      // ended by force before it started (its budget gate, its store stalled): not marked running over that end
+      if (ctx.end?.forced.aborted) throw ctx.end.forced.reason
       storedRunning = (await ctx.storeTurn?.(runningPatch())) ?? false
+      if (ctx.end?.forced.aborted) throw ctx.end.forced.reason
     } catch {
-      // not stored (its start was answered with why): the agent's turn stops, unread and unrecorded
+      // not stored (its start was answered with why), or ended by force: the agent's turn stops, unread and
+      // unrecorded
       void agentTurn?.return?.()?.catch(() => {})
       return undefined
     }
     // A turn refused before the agent started is recorded as started and failed, like one the agent failed.
     if (!storedRunning) await ctx.markRunning(runningPatch())
     if (first === undefined) throw refused
-    for (let next = await first; !next.done; next = await agentTurn!.next()) {
+    const forced = ctx.end?.forced
+    for (
+      let next = await unlessForced(first, forced);
+      ;
+      next = await unlessForced(agentTurn!.next(), forced)
+    ) {
+      // ended by force (its end recorded): what its agent sends now is not read; its driver closes the turn
+      if (next === undefined || forced?.aborted) {
+        void agentTurn?.return?.()?.catch(() => {})
+        await events.drain().catch(() => {})
+        return undefined
+      }
+      if (next.done) break
       const unredacted = next.value
       // The manager owns the session state, and recomputes it when what it follows changes: a turn starts or
       // ends (runTurn), an approval is asked or answered (the approval broker). The agent's own status

@@ -2,9 +2,10 @@ import type { TurnInput, TurnOptions } from '../agents/session.js'
 import type { Config } from '../config/load.js'
 import { AppError } from '../protocol/errors.js'
 import type { Turn } from '../protocol/sessions.js'
-import type { ActiveRuns } from './active-runs.js'
+import { type ActiveRuns, endAfterAbortMs } from './active-runs.js'
 import { newId } from './ids.js'
 import { hasTurns, type LiveSession } from './live-sessions.js'
+import { TurnEndClaim } from './turn-end-claim.js'
 
 /** What a new turn does when the session is busy: wait its turn, steer the running one, or be refused (409). */
 export type OnBusy = 'queue' | 'steer' | 'reject'
@@ -14,14 +15,24 @@ export interface TurnQueueContext {
   active: ActiveRuns
   /** False once the gateway shuts down: queued turns no longer start. */
   accepting(): boolean
-  /** Runs one turn to its recorded end, with what it asked for beyond its input. */
+  /**
+   * Runs one turn to its recorded end, with what it asked for beyond its input (unless `end` is claimed by the
+   * force first: then it records nothing).
+   */
   execute(
     sessionId: string,
     live: LiveSession,
     turn: Turn,
     controller: AbortController,
     options: TurnOptions,
+    end: TurnEndClaim,
   ): Promise<void>
+  /**
+   * A running turn whose agent did not stop within endAfterAbortMs of its interrupt (or of the stop's abort):
+   * records its end (`interrupted`, `why`) and has the driver let go of its agent session. Resolves with the live
+   * session the session's queued turns go on in, or undefined when none goes on here (another node took it over).
+   */
+  forceEnd(sessionId: string, live: LiveSession, turn: Turn, why: string): Promise<LiveSession | undefined>
   /** No turn of the session starts now: its idle unload is (re)scheduled. */
   nothingToStart(sessionId: string, live: LiveSession): void
   /**
@@ -143,12 +154,7 @@ export class TurnQueue {
       for (const turn of live.queue.splice(0))
         void this.ctx
           .neverStarting(id, live, turn)
-          .catch((err: unknown) =>
-            process.emitWarning(
-              `queued turn ${turn.id} of session ${id}: ${(err as Error)?.message ?? err}`,
-              'TurnFailed',
-            ),
-          )
+          .catch((err: unknown) => warn(id, turn, err, 'queued turn'))
           .finally(() => this.release(turn.id))
       return
     }
@@ -158,26 +164,78 @@ export class TurnQueue {
     }
     // the idle timer runs on: it does nothing while the session has a turn, and is re-armed after it
     const turn = live.queue.shift()!
-    const controller = this.ctx.active.track()
+    const end = new TurnEndClaim()
+    const boundMs = endAfterAbortMs(this.ctx.config)
+    // the stop's drain ends it by force when it did not end within boundMs of the stop's abort
+    const controller = this.ctx.active.track(() =>
+      this.forceEnd(id, live, turn, controller, end, notStopped(boundMs, 'the server stop')),
+    )
+    // an interrupt (the client's, an archive's) is given as long; the stop's abort is the drain's to bound
+    let bound: NodeJS.Timeout | undefined
+    controller.signal.addEventListener(
+      'abort',
+      () => {
+        if (controller.signal.reason === 'shutdown') return
+        bound = setTimeout(
+          () => void this.forceEnd(id, live, turn, controller, end, notStopped(boundMs, 'the interrupt')),
+          boundMs,
+        ).unref()
+      },
+      { once: true },
+    )
     live.current = { turn, controller }
     void this.ctx
-      .execute(id, live, turn, controller, this.held.get(turn.id)?.options ?? {})
+      .execute(id, live, turn, controller, this.held.get(turn.id)?.options ?? {}, end)
       // a turn whose end could not be stored (the store failed) must not end the gateway as an unhandled rejection
-      .catch((err: unknown) =>
-        process.emitWarning(
-          `turn ${turn.id} of session ${id}: ${(err as Error)?.message ?? err}`,
-          'TurnFailed',
-        ),
-      )
+      .catch((err: unknown) => warn(id, turn, err))
       .finally(() => {
+        clearTimeout(bound)
         this.ctx.active.release(controller)
+        // ended by force: the session went on without it (forceEnd)
+        if (end.forced.aborted) return
         // a client answered early may have started the next turn already
         if (live.current?.turn === turn) live.current = undefined
         this.release(turn.id)
         this.pump(id, live)
       })
   }
+
+  /**
+   * Ends a turn whose agent did not stop within its bound after its abort, unless it ended meanwhile: its end is
+   * recorded (ctx.forceEnd), and the session goes on without waiting for the turn's execution any more (which,
+   * still waiting on its agent, records nothing more: TurnEndClaim).
+   */
+  private async forceEnd(
+    id: string,
+    live: LiveSession,
+    turn: Turn,
+    controller: AbortController,
+    end: TurnEndClaim,
+    why: string,
+  ): Promise<void> {
+    if (!end.byForce()) return
+    let next: LiveSession | undefined
+    try {
+      next = await this.ctx.forceEnd(id, live, turn, why)
+    } catch (err) {
+      warn(id, turn, err)
+      // its end could not be stored (the store failed): the turns queued behind it are not left waiting for good
+      next = live
+    } finally {
+      this.ctx.active.release(controller)
+      if (live.current?.turn === turn) live.current = undefined
+      this.release(turn.id)
+    }
+    if (next) this.pump(id, next)
+  }
 }
+
+/** The error of a turn ended by force. */
+const notStopped = (ms: number, after: string) =>
+  `the agent did not stop the turn within ${ms} ms of ${after}; the gateway ended it and closed the agent's session`
+
+const warn = (id: string, turn: Turn, err: unknown, what = 'turn') =>
+  process.emitWarning(`${what} ${turn.id} of session ${id}: ${(err as Error)?.message ?? err}`, 'TurnFailed')
 
 /** A turn this process holds: answered once its end is stored, released once nothing of it runs here. */
 interface Held {

@@ -79,6 +79,7 @@ export async function sessionsOnFakeAgent<S extends Store>(
   }
   const registry = { get: () => driver } as unknown as AgentRegistry
   const log = new EventLog(store)
-  const sessions = new SessionManager(store, log, registry, config, new ActiveRuns(), 'node_a')
-  return { store, log, sessions, cwd, config }
+  const active = new ActiveRuns()
+  const sessions = new SessionManager(store, log, registry, config, active, 'node_a')
+  return { store, log, sessions, cwd, config, active }
 }

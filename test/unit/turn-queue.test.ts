@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { AgentSession, TurnInput } from '../../src/agents/session.js'
 import { loadConfig } from '../../src/config/load.js'
 import { ActiveRuns } from '../../src/core/active-runs.js'
@@ -18,7 +18,9 @@ const text = (t: string): TurnInput => [{ type: 'text', text: t }]
 function setup(maxQueued = 2) {
   const dir = tempDir()
   dirs.push(dir)
-  const config = loadConfig({ MAX_QUEUED_TURNS: String(maxQueued) }, dir)
+  // KILL_GRACE_MS 0: a turn is ended by force 5 s after its interrupt (endAfterAbortMs)
+  const config = loadConfig({ MAX_QUEUED_TURNS: String(maxQueued), KILL_GRACE_MS: '0' }, dir)
+  const active = new ActiveRuns()
   const steered: TurnInput[] = []
   const live: LiveSession = {
     agent: { steer: async (input: TurnInput) => void steered.push(input) } as unknown as AgentSession,
@@ -32,9 +34,10 @@ function setup(maxQueued = 2) {
   let idleCalls = 0
   let accepting = true
   const neverStarted: string[] = []
+  const forced: { turnId: string; why: string }[] = []
   const queue = new TurnQueue({
     config,
-    active: new ActiveRuns(),
+    active,
     accepting: () => accepting,
     execute: (_id, _live, turn) => {
       started.push(turn.id)
@@ -42,6 +45,10 @@ function setup(maxQueued = 2) {
     },
     nothingToStart: () => void idleCalls++,
     neverStarting: async (_id, _live, turn) => void neverStarted.push(turn.id),
+    forceEnd: async (_id, live, turn, why) => {
+      forced.push({ turnId: turn.id, why })
+      return live
+    },
   })
   return {
     queue,
@@ -51,6 +58,8 @@ function setup(maxQueued = 2) {
     end: (turnId: string) => endOf.get(turnId)!(),
     idleCalls: () => idleCalls,
     neverStarted,
+    forced,
+    active,
     stopAccepting: () => {
       accepting = false
     },
@@ -190,5 +199,78 @@ describe('TurnQueue', () => {
     await queue.idle()
     expect(started).toEqual([])
     expect(neverStarted).toEqual([late.id])
+  })
+
+  it('a turn that does not end within its bound after its interrupt is ended by force; the next one starts', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      const { queue, live, started, end, forced, active } = setup()
+      const first = queuedTurn('ses_1', text('one'))
+      const second = queuedTurn('ses_1', text('two'))
+      queue.push('ses_1', live, first)
+      queue.push('ses_1', live, second)
+      const waiting = queue.ended(first.id)
+      live.current!.controller.abort('cancelled')
+      vi.advanceTimersByTime(4999)
+      await settle()
+      expect(forced).toEqual([])
+      vi.advanceTimersByTime(1)
+      await waiting
+      await settle()
+      expect(forced).toEqual([
+        {
+          turnId: first.id,
+          why: expect.stringMatching(/did not stop the turn within 5000 ms of the interrupt/),
+        },
+      ])
+      expect(queue.holds(first.id)).toBe(false)
+      expect(started).toEqual([first.id, second.id])
+      expect(live.current?.turn.id).toBe(second.id)
+      expect(active.size).toBe(1)
+      // the first turn's execution ends late: it changes nothing (the second one still runs)
+      end(first.id)
+      await settle()
+      expect(live.current?.turn.id).toBe(second.id)
+      expect(started).toEqual([first.id, second.id])
+      end(second.id)
+      await queue.idle()
+      expect(forced).toHaveLength(1)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it("a turn that ends within its bound is not ended by force; the stop's abort is left to the drain", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      const { queue, live, end, forced } = setup()
+      const first = queuedTurn('ses_1', text('one'))
+      queue.push('ses_1', live, first)
+      live.current!.controller.abort('cancelled')
+      end(first.id)
+      await queue.idle()
+      const second = queuedTurn('ses_1', text('two'))
+      queue.push('ses_1', live, second)
+      live.current!.controller.abort('shutdown')
+      vi.advanceTimersByTime(60_000)
+      await settle()
+      expect(forced).toEqual([])
+      end(second.id)
+      await queue.idle()
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it("the stop's drain ends a turn that did not end after its abort by force, and idle() no longer waits for it", async () => {
+    const { queue, live, forced, active } = setup()
+    const stuck = queuedTurn('ses_1', text('stuck'))
+    queue.push('ses_1', live, stuck)
+    await active.drain(0, 20)
+    expect(forced).toEqual([
+      { turnId: stuck.id, why: expect.stringMatching(/within 5000 ms of the server stop/) },
+    ])
+    await queue.idle()
+    expect(live.current).toBeUndefined()
   })
 })
