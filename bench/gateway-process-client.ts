@@ -53,6 +53,9 @@ export class GatewayProcess {
           MALLOC_ARENA_MAX: '1',
           ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_'))),
           ...(trace ? { AGW_BENCH_TRACE: '1' } : {}),
+          ...(process.env.AGW_BENCH_THREAD_IDS
+            ? { AGW_BENCH_THREAD_IDS: process.env.AGW_BENCH_THREAD_IDS }
+            : {}),
           ...(built ? { AGW_BENCH_BUILT: '1' } : {}),
           // bench/gateway-process.ts samples the gateway's allocations when this is set
           ...(process.env.AGW_BENCH_HEAP_SAMPLE
@@ -84,6 +87,8 @@ export class GatewayProcess {
   /** CPU ms and event-loop delay since the last mark. */
   usage(): Promise<{
     cpuMs: number
+    /** CPU ms by thread name since the mark (bench/thread-cpu.ts). */
+    threads?: Record<string, number>
     pageFaults?: number
     loopP99Ms: number
     loopMaxMs: number

@@ -9,7 +9,7 @@
  * Prints one JSON line when it listens: {"url":...,"node":<the node binary its cli driver runs>}. Then reads
  * commands, one a line, on stdin:
  *   mark    starts measuring: CPU time and event-loop delay from now; answers {"marked":true}
- *   usage   answers {"cpuMs":..,"pageFaults":..,"loopP99Ms":..,"loopMaxMs":..,"gcMs":..,"gcMaxMs":..,"gcMajors":..} since the last mark (the delay
+ *   usage   answers {"cpuMs":..,"threads":{name:ms},"pageFaults":..,"loopP99Ms":..,"loopMaxMs":..,"gcMs":..,"gcMaxMs":..,"gcMajors":..} since the last mark (the delay
  *           sampled every 10 ms: a 1 ms probe would be a third of a paced run's CPU here; gc: the pauses V8 reported)
  *   memory  answers {"rss":..,"heapUsed":..,"external":..,"arrayBuffers":..} (bytes), after two full GCs with --expose-gc
  *   trace   with AGW_BENCH_TRACE=1 only: answers {"events":[..],"gc":[..]}, each event's step times since the last
@@ -28,6 +28,7 @@ import { pathToFileURL } from 'node:url'
 import type { startServer as StartServer } from '../src/http/server.js'
 import { minorFaults } from './page-faults.js'
 import { installGatewayTrace } from './relay-trace-gateway.js'
+import { threadCpu } from './thread-cpu.js'
 
 // AGW_BENCH_GATEWAY_ROOT: another checkout whose gateway runs here (event-relay.ts --baseline), with this probe
 const root = process.env.AGW_BENCH_GATEWAY_ROOT ?? path.join(import.meta.dirname, '..')
@@ -60,6 +61,7 @@ inspector?.connect()
 let heapSamples = 0
 
 let cpu0 = process.cpuUsage()
+let threads0 = threadCpu()
 let faults0 = minorFaults()
 let loop = monitorEventLoopDelay({ resolution: loopResolutionMs })
 // garbage collection pauses of the main thread since the mark (a paced event's tail may be one)
@@ -80,6 +82,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     loop = monitorEventLoopDelay({ resolution: loopResolutionMs })
     loop.enable()
     cpu0 = process.cpuUsage()
+    threads0 = threadCpu()
     faults0 = minorFaults()
     gc = { ms: 0, maxMs: 0, majors: 0 }
     trace?.reset()
@@ -97,6 +100,12 @@ for await (const line of createInterface({ input: process.stdin })) {
     }
     say({
       cpuMs: (used.user + used.system) / 1000,
+      // by thread name (/proc's 10 ms ticks): the main thread, the key proxy's, V8's GC helpers, ...
+      threads: Object.fromEntries(
+        [...threadCpu()]
+          .map(([name, ms]) => [name, ms - (threads0.get(name) ?? 0)] as const)
+          .filter(([, ms]) => ms > 0),
+      ),
       pageFaults: minorFaults() - faults0,
       loopP99Ms: loop.percentile(99) / 1e6,
       loopMaxMs: loop.max / 1e6,

@@ -39,7 +39,8 @@
  * `--gateway-process` adds a mode `proc`: the same warm turn through this checkout's gateway in a process of its
  * own (bench/gateway-process.ts, dist/ with --built), as `npm start` runs it and as a client meets it, configured
  * like the one in this process and against the same mock. The other gateway modes share this process's event loop
- * (and heap) with their HTTP client; `proc` - `turn` shows what that sharing costs.
+ * (and heap) with their HTTP client; `proc` - `turn` shows what that sharing costs. `--gateway-node-args` (implies
+ * --gateway-process) gives that process node flags, e.g. `--gateway-node-args='--cpu-prof --cpu-prof-dir=/tmp/p'`.
  *
  * `--built` loads the gateway's modules (this checkout's, and the --baseline checkout's) from their built dist/
  * (`npm run build` in each first; a missing file is an error naming it), what `npm start` runs, instead of src/
@@ -60,7 +61,7 @@
  *          [--sessions K] [--direct-home shared|own] [--baseline <dir>] [--no-exec] [--mock thread|inline]
  *          [--windows N] [--cpu-prof <prefix>] [--direct-busy-us N] [--direct-busy-on main|thread]
  *          [--client http|fetch] [--env NAME=value ...] [--built] [--stream] [--framing length-prefixed|ndjson|ws]
- *          [--gateway-process]
+ *          [--gateway-process] [--gateway-node-args '--cpu-prof ...']
  *   --iterations (or BENCH_ITERATIONS) measured iterations, default 30; --warmup rounds, default 3;
  *   --order permute (default) cycles through the 6 orders of the three modes, so each mode follows each other
  *     equally often (rotating one order would keep its cycle: `turn` would always come right after `exec`);
@@ -165,6 +166,8 @@ interface Options {
   framing: StreamFraming
   /** Adds the mode `proc`: the same warm turn through this checkout's gateway in a process of its own. */
   gatewayProcess: boolean
+  /** Node flags for that process (--gateway-node-args, space-separated: e.g. a CPU profile of it alone). */
+  gatewayNodeArgs: string[]
 }
 
 function parseOptions(): Options {
@@ -189,6 +192,7 @@ function parseOptions(): Options {
       stream: { type: 'boolean', default: false },
       framing: { type: 'string' },
       'gateway-process': { type: 'boolean', default: false },
+      'gateway-node-args': { type: 'string' },
     },
     strict: true,
   })
@@ -235,7 +239,8 @@ function parseOptions(): Options {
     built: values.built === true,
     stream: values.stream === true,
     framing,
-    gatewayProcess: values['gateway-process'] === true,
+    gatewayProcess: values['gateway-process'] === true || values['gateway-node-args'] !== undefined,
+    gatewayNodeArgs: values['gateway-node-args']?.split(' ').filter(Boolean) ?? [],
   }
 }
 
@@ -716,14 +721,18 @@ async function windows(b: Bench, rounds: number, prefix: string | undefined, str
   try {
     await session?.post('Profiler.enable')
     await session?.post('Profiler.setSamplingInterval', { interval: 250 })
-    for (const mode of stream ? (['turn', 'stream', 'direct'] as const) : (['turn', 'direct'] as const)) {
+    const modes: Mode[] = stream ? ['turn', 'stream', 'direct'] : ['turn', 'direct']
+    if (b.proc) modes.push('proc')
+    for (const mode of modes) {
       ;(globalThis as { gc?: () => void }).gc?.()
       await session?.post('Profiler.start')
       const cpu0 = process.cpuUsage()
       const threads0 = threadCpu()
+      if (mode === 'proc') await b.proc?.gateway.mark()
       const t0 = performance.now()
       for (let i = 0; i < rounds; i++) await runners[mode](b)
       const wall = performance.now() - t0
+      const gatewayUsage = mode === 'proc' ? await b.proc?.gateway.usage() : undefined
       const cpu = process.cpuUsage(cpu0)
       const written = session ? `: ${prefix}-${mode}.cpuprofile` : ''
       if (session) {
@@ -736,6 +745,15 @@ async function windows(b: Bench, rounds: number, prefix: string | undefined, str
       )
       // /proc's 10 ms ticks: a window of 100+ turns resolves 0.1 ms per turn
       console.log(`  by thread, ms CPU per turn: ${threadCpuSince(threads0, rounds)}`)
+      if (gatewayUsage) {
+        const byThread = Object.entries(gatewayUsage.threads ?? {})
+          .sort((x, y) => y[1] - x[1])
+          .map(([name, ms]) => `${name} ${(ms / rounds).toFixed(2)}`)
+          .join(', ')
+        console.log(
+          `  the gateway process: ${(gatewayUsage.cpuMs / rounds).toFixed(2)} ms CPU per turn (by thread: ${byThread})`,
+        )
+      }
     }
   } finally {
     session?.disconnect()
@@ -1215,7 +1233,7 @@ async function main(): Promise<void> {
       // This checkout's gateway as `npm start` runs it, configured like the one in this process (its own
       // CODEX_HOME and workspace), against the same mock
       const wired = gatewayEnv(mock, { CODEX_WARM_RUNS: 'false', ...o.env })
-      const gateway = await GatewayProcess.start(wired.env, wired.dir, [], false, o.built)
+      const gateway = await GatewayProcess.start(wired.env, wired.dir, o.gatewayNodeArgs, false, o.built)
       b.proc = { gateway, sessionId: (await createSession(gateway.url, sessionFields)).id }
     }
     if (o.stream) {
