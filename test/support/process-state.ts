@@ -43,7 +43,9 @@ const timerGlobals = [
 const libraryGlobals = new Set<PropertyKey>([
   '__zod_globalConfig',
   '__zod_globalRegistry',
+  // Node 20 and 22's undici; Node 24's is version 2
   Symbol.for('undici.globalDispatcher.1'),
+  Symbol.for('undici.globalDispatcher.2'),
   Symbol.for('graceful-fs.queue'),
   Symbol.for('signal-exit emitter'),
 ])
