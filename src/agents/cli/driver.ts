@@ -98,8 +98,6 @@ export class CliDriver implements AgentDriver {
           stdin: raw.stdin ?? null,
           timeoutMs: req.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,
-          // a daemon the command starts in a session of its own (`setsid cmd >/dev/null &`) ends with the run
-          sweepLeftovers: true,
         },
         stdout: { mode: 'text' },
         ...(isCodex ? { stderrFilter: dropCodexStartupNoise } : {}),
