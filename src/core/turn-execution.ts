@@ -129,19 +129,16 @@ async function storeAgentTurnId(
   )
 }
 
-/** The agent's next event, or undefined once `forced` aborts (the turn's end was recorded by force). */
-function unlessForced(
-  next: Promise<IteratorResult<AgentEvent>>,
-  forced: AbortSignal | undefined,
-): Promise<IteratorResult<AgentEvent> | undefined> {
-  if (!forced) return next
+/**
+ * Settles with undefined once `forced` aborts (the turn's end was recorded by force): made once per turn and raced
+ * with each of the agent's events, so the hot path adds no listener or promise per event.
+ */
+function whenForced(forced: AbortSignal | undefined): Promise<undefined> | undefined {
+  if (!forced) return undefined
   if (forced.aborted) return Promise.resolve(undefined)
-  let onAbort = () => {}
-  const aborted = new Promise<undefined>((resolve) => {
-    onAbort = () => resolve(undefined)
-    forced.addEventListener('abort', onAbort, { once: true })
-  })
-  return Promise.race([next, aborted]).finally(() => forced.removeEventListener('abort', onAbort))
+  return new Promise<undefined>((resolve) =>
+    forced.addEventListener('abort', () => resolve(undefined), { once: true }),
+  )
 }
 
 /** Until the microtasks queued now have run: an agent that was just asked to start has written its request. */
@@ -203,11 +200,11 @@ export async function executeTurn(
     if (!storedRunning) await ctx.markRunning(runningPatch())
     if (first === undefined) throw refused
     const forced = ctx.end?.forced
-    for (
-      let next = await unlessForced(first, forced);
-      ;
-      next = await unlessForced(agentTurn!.next(), forced)
-    ) {
+    const forcedEnd = whenForced(forced)
+    // the agent's next event, or undefined once the force recorded the turn's end
+    const nextOf = (event: Promise<IteratorResult<AgentEvent>>) =>
+      forcedEnd ? Promise.race([event, forcedEnd]) : event
+    for (let next = await nextOf(first); ; next = await nextOf(agentTurn!.next())) {
       // ended by force (its end recorded): what its agent sends now is not read; its driver closes the turn
       if (next === undefined || forced?.aborted) {
         void agentTurn?.return?.()?.catch(() => {})
