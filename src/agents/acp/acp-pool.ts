@@ -8,9 +8,19 @@ export interface AcpLease {
   readonly init: InitializeResponse
   /**
    * Gives the session's place back (`session/close` first when the agent supports it). The process ends with
-   * its last lease: closed (stdin, then the group after the grace), or terminated at once with `now`.
+   * its last lease: closed (stdin, then the group after the grace), or terminated at once with `now`. With
+   * `retire` (the session's agent did not stop when told), the process takes no new session and is not kept
+   * warm: it ends with the last of the sessions it serves now, terminated when that is this one.
    */
-  release(sessionId: string | null, now?: boolean): Promise<void>
+  release(sessionId: string | null, options?: ReleaseOptions): Promise<void>
+}
+
+/** How a lease is given back (AcpLease.release). */
+export interface ReleaseOptions {
+  /** End the process at once if this was its last lease (rather than closing it after the grace). */
+  now?: boolean
+  /** The process misbehaved: it serves out its other sessions and ends with the last of them. */
+  retire?: boolean
 }
 
 interface Slot {
@@ -24,6 +34,8 @@ interface Slot {
   live: number
   /** Sessions it took over its life, minus those it closed (`session/close`): it takes no more at the cap. */
   taken: number
+  /** A session's agent ignored its cancel here: the process takes no new session and ends with its last. */
+  retired: boolean
 }
 
 /**
@@ -57,7 +69,7 @@ export class AcpPool {
   ): Promise<AcpLease> {
     const key = shareable && (this.perProcess > 1 || warm) && !this.closed ? launchKey(launch, warm) : null
     const slot =
-      (key ? this.slots.get(key)?.find((s) => s.taken < this.perProcess && !s.agent.exited) : undefined) ??
+      (key ? this.slots.get(key)?.find((s) => this.takesMore(s)) : undefined) ??
       this.open(key, spawn, warm && key !== null)
     clearTimeout(slot.idleTimer)
     this.idleWarm.delete(slot)
@@ -77,13 +89,15 @@ export class AcpPool {
     return {
       agent: slot.agent,
       init,
-      release: async (sessionId, now = false) => {
+      release: async (sessionId, { now = false, retire = false } = {}) => {
         if (released) return
         released = true
         slot.live--
-        const keep = slot.warm && !now && !this.closed && !slot.agent.exited
-        if (slot.live === 0 && !keep) return this.end(slot, now)
-        if (sessionId && init.agentCapabilities?.sessionCapabilities?.close) {
+        if (retire) slot.retired = true
+        const keep = slot.warm && !now && !this.closed && !slot.agent.exited && !slot.retired
+        if (slot.live === 0 && !keep) return this.end(slot, now || retire)
+        // a retired process is not asked to close a session: it ignored this one, and it takes no more anyway
+        if (sessionId && !slot.retired && init.agentCapabilities?.sessionCapabilities?.close) {
           const closed = await slot.agent.connection.agent
             .request('session/close', { sessionId })
             .then(() => true)
@@ -98,7 +112,12 @@ export class AcpPool {
   /** Whether a process for `launch` (shared, or `warm`) runs now and can take another session. */
   hasRoom(launch: AcpLaunch, warm: boolean): boolean {
     const slots = this.slots.get(launchKey(launch, warm)) ?? []
-    return slots.some((s) => s.taken < this.perProcess && !s.agent.exited)
+    return slots.some((s) => this.takesMore(s))
+  }
+
+  /** Whether `slot` can take another session. */
+  private takesMore(slot: Slot): boolean {
+    return slot.taken < this.perProcess && !slot.retired && !slot.agent.exited
   }
 
   /** Shared processes running now. */
@@ -121,7 +140,7 @@ export class AcpPool {
    */
   private idle(slot: Slot): void {
     if (slot.live > 0) return
-    if (slot.taken >= this.perProcess || this.closed || slot.agent.exited) {
+    if (slot.taken >= this.perProcess || slot.retired || this.closed || slot.agent.exited) {
       void this.end(slot, false)
       return
     }
@@ -140,7 +159,15 @@ export class AcpPool {
 
   private open(key: string | null, spawn: () => AcpProcess, warm: boolean): Slot {
     const agent = spawn()
-    const slot: Slot = { key: key ?? '', warm, agent, init: agent.initialize(), live: 0, taken: 0 }
+    const slot: Slot = {
+      key: key ?? '',
+      warm,
+      agent,
+      init: agent.initialize(),
+      live: 0,
+      taken: 0,
+      retired: false,
+    }
     // a failed initialize is the lease's error; this keeps it from being an unhandled rejection meanwhile
     slot.init.catch(() => {})
     if (key) {

@@ -40,6 +40,10 @@ export class AcpSession implements AgentSession, AcpPeer {
   private closed = false
   /** Tool calls of this session's ended turns, oldest first. */
   private readonly endedToolCalls = new Set<string>()
+  /** Settles when the agent answered (or failed) this session's last `session/prompt`; unset once it did. */
+  private promptPending: Promise<void> | undefined
+  /** When `session/cancel` was first sent for that prompt (performance.now()). */
+  private cancelSentAt: number | undefined
 
   constructor(
     private readonly lease: AcpLease,
@@ -108,11 +112,23 @@ export class AcpSession implements AgentSession, AcpPeer {
     const run = this.active
     if (run && !run.isFinished) {
       await this.cancel(run)
-      await settledWithin(run.settled, closeGraceMs)
+      await settledWithin(run.settled, this.cancelGraceLeft())
       run.fail('the session was closed')
     }
+    // The answer to the session's last prompt is what its cancel asks for (the turn may have ended without it,
+    // abandoned or past its deadline): none within the grace since the cancel, the agent ignored it.
+    const pending = this.promptPending
+    if (pending && this.cancelSentAt === undefined) await this.cancelPrompt()
+    const ignoredCancel =
+      pending !== undefined &&
+      (await settledWithin(
+        pending.then(() => true),
+        this.cancelGraceLeft(),
+      )) === undefined
     this.agent.detach(this.agentSessionId, this)
-    await this.lease.release(this.agentSessionId, endIdleProcess)
+    // An agent that ignored the cancel may still be at work for this session: its process, which other
+    // sessions may share, takes no new session and ends with the last of those it serves.
+    await this.lease.release(this.agentSessionId, { now: endIdleProcess, retire: ignoredCancel })
   }
 
   update(sessionId: string, update: unknown): void {
@@ -144,15 +160,33 @@ export class AcpSession implements AgentSession, AcpPeer {
       this.rememberToolCalls(run.mapper.toolCallIds())
     })
     const prompt: ContentBlock[] = input.map((i) => ({ type: 'text', text: i.text }))
-    this.agent.connection.agent
+    const answered: Promise<void> = this.agent.connection.agent
       .request('session/prompt', { sessionId: this.agentSessionId, prompt })
       .then(async (answer) => {
+        this.promptAnswered(answered)
         // the last updates of its tool calls, while one is open (ACP_TOOL_SETTLE_MS): codex-acp may answer the
         // prompt before its tool's last update, seconds before on a loaded machine
         if (answer.stopReason !== 'cancelled') await run.toolsSettled(this.agent.launch.toolSettleMs)
         run.completed(answer.stopReason === 'cancelled' ? 'interrupted' : 'completed')
       })
-      .catch((err: unknown) => run.fail(errorMessage(err)))
+      .catch((err: unknown) => {
+        this.promptAnswered(answered)
+        run.fail(errorMessage(err))
+      })
+    this.promptPending = answered
+    this.cancelSentAt = undefined
+  }
+
+  private promptAnswered(answered: Promise<void>): void {
+    if (this.promptPending !== answered) return
+    this.promptPending = undefined
+    this.cancelSentAt = undefined
+  }
+
+  /** What is left of `closeGraceMs` since the prompt's cancel was sent. */
+  private cancelGraceLeft(): number {
+    const since = this.cancelSentAt === undefined ? 0 : performance.now() - this.cancelSentAt
+    return Math.max(0, closeGraceMs - since)
   }
 
   private rememberToolCalls(ids: string[]): void {
@@ -168,6 +202,11 @@ export class AcpSession implements AgentSession, AcpPeer {
     if (run.isFinished) return
     run.cancelApprovals()
     run.deadline(cancelGraceMs, `the agent did not confirm the cancel within ${cancelGraceMs / 1000} s`)
+    await this.cancelPrompt()
+  }
+
+  private async cancelPrompt(): Promise<void> {
+    if (this.promptPending) this.cancelSentAt ??= performance.now()
     await this.agent.connection.agent
       .notify('session/cancel', { sessionId: this.agentSessionId })
       .catch(() => {})

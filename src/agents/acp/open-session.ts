@@ -40,7 +40,7 @@ export async function openAcpSession(
     return new AcpSession(lease, sessionId, cwd, hooks, agentId)
   } catch (caught) {
     const err = lease && !(caught instanceof AppError) ? await lease.agent.failureOf(caught) : caught
-    await lease?.release(null, true)
+    await lease?.release(null, { now: true })
     if (err instanceof AppError) throw err
     throw new AppError(
       'agent_failed',
