@@ -7,7 +7,7 @@ import type { Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
-import type { NodeCalls } from './node-calls.js'
+import { lacksMethod, type NodeCalls } from './node-calls.js'
 import type { NodeMembership } from './node-membership.js'
 import { type CreateSession, type OnBusy, SessionManager } from './session-manager.js'
 
@@ -68,10 +68,22 @@ export class ClusterSessions extends SessionManager {
     options: TurnOptions = {},
   ): Promise<Turn> {
     const at = await this.ownerFor(id)
-    // the options go along: the owner applies (or refuses) them, never drops them
-    return at
-      ? this.forward(at, 'session.turn', { id, input, onBusy, options })
-      : super.startTurn(id, input, onBusy, options)
+    if (!at) return super.startTurn(id, input, onBusy, options)
+    if (!Object.values(options).some((v) => v !== undefined))
+      return this.forward(at, 'session.turn', { id, input, onBusy })
+    // The options go along: the owner applies (or refuses) them, never drops them. A node of a version before
+    // turn options would take `session.turn` and ignore them, so they go by a method only newer nodes answer.
+    return this.forward<Turn>(at, 'session.turnWithOptions', { id, input, onBusy, options }).catch(
+      (err: unknown) => {
+        if (!lacksMethod(err, at, 'session.turnWithOptions')) throw err
+        throw new AppError(
+          'conflict',
+          `session ${id} is held by node ${at}, which runs an older version of the gateway that cannot apply a ` +
+            `turn's options (${Object.keys(options).join(', ')}): send the turn without them, or again once that node runs this version`,
+          { node: at, retryAfterSeconds: 30 },
+        )
+      },
+    )
   }
 
   override async interrupt(id: string): Promise<Turn> {

@@ -76,7 +76,7 @@ export class NodeCalls {
     let reply: ReplyMessage
     try {
       const handler = this.handlers.get(message.method)
-      if (!handler) throw new AppError('internal', `node ${this.node} does not answer ${message.method}`)
+      if (!handler) throw new AppError('internal', notAnswered(this.node, message.method))
       reply = {
         kind: 'reply',
         callId: message.callId,
@@ -110,4 +110,15 @@ function describe(err: unknown): { code: string; message: string; details?: unkn
       ...(err.details !== undefined ? { details: err.details } : {}),
     }
   return { code: 'internal', message: (err as Error).message ?? String(err) }
+}
+
+/**
+ * The error message of a node asked a method it has no handler for. Nodes of every version since NodeCalls began
+ * answer with it (code `internal`), so a newer caller can tell that an older node lacks a method: keep it as is.
+ */
+const notAnswered = (node: string, method: string) => `node ${node} does not answer ${method}`
+
+/** Whether `err` is node `to`'s answer that it has no handler for `method` (a node of an older version). */
+export function lacksMethod(err: unknown, to: string, method: string): boolean {
+  return err instanceof AppError && err.code === 'internal' && err.message === notAnswered(to, method)
 }

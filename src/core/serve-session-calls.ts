@@ -22,10 +22,13 @@ export function serveSessionCalls(
   calls.handle<Scoped & { agentId: string; fields: CreateSession }>('session.create', (p) =>
     here(p).create(p.agentId, p.fields),
   )
-  calls.handle<Scoped & { id: string; input: TurnInput; onBusy: OnBusy; options?: TurnOptions }>(
-    'session.turn',
-    (p) => here(p).startTurn(p.id, p.input, p.onBusy, p.options),
-  )
+  type TurnCall = Scoped & { id: string; input: TurnInput; onBusy: OnBusy; options?: TurnOptions }
+  const turn = (p: TurnCall) => here(p).startTurn(p.id, p.input, p.onBusy, p.options)
+  // a turn with options comes by `session.turnWithOptions` (a node of an older version does not answer it, so
+  // its caller refuses the turn rather than have them ignored); callers of the version before still send them
+  // with `session.turn`
+  calls.handle<TurnCall>('session.turn', turn)
+  calls.handle<TurnCall>('session.turnWithOptions', turn)
   calls.handle<Scoped & { id: string }>('session.interrupt', (p) => here(p).interrupt(p.id))
   calls.handle<Scoped & { id: string }>('session.fork', (p) => here(p).fork(p.id))
   calls.handle<Scoped & { id: string }>('session.archive', (p) => here(p).archive(p.id))

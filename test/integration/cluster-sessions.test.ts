@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ClusterSessions, SessionCluster } from '../../src/core/cluster-sessions.js'
+import { serveSessionCalls } from '../../src/core/serve-session-calls.js'
+import { AppError } from '../../src/protocol/errors.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
@@ -103,6 +106,37 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
     expect(await finishedTurnAt(a.url, session.id, turn.id)).toMatchObject({ status: 'completed' })
     expect(existsSync(path.join(session.cwd, 'asked.txt'))).toBe(false)
     expect(await a.ctx.store.ownerOf(session.id)).toBe(a.ctx.node.id)
+  }, 60_000)
+
+  it("a node of an older version, which would ignore a turn's options, gets none: the turn is refused (409), nothing runs", async () => {
+    mock.reset()
+    const session = await json<Session>(postJson(`${a.url}/v1/sessions`, { approvalPolicy: 'never' }))
+    // node A as a node of the version before turn options answers their method: it has no handler for it
+    // (reached through its session manager: a running node's handlers cannot be taken away otherwise)
+    const calls = (a.ctx.sessions as unknown as { cluster: SessionCluster }).cluster.calls
+    calls.handle('session.turnWithOptions', async () => {
+      throw new AppError('internal', `node ${a.ctx.node.id} does not answer session.turnWithOptions`)
+    })
+    try {
+      const refused = await postJson(`${b.url}/v1/sessions/${session.id}/turns`, {
+        input: 'write it',
+        approvalPolicy: 'untrusted',
+      })
+      const body = (await refused.json()) as { error: { code: string; message: string } }
+      expect(refused.status, JSON.stringify(body)).toBe(409)
+      expect(body.error.message).toContain('older version of the gateway')
+      const read = await json<Session & { turns: Turn[] }>(fetch(`${a.url}/v1/sessions/${session.id}`))
+      expect(read.turns).toEqual([])
+      expect(mock.requests).toHaveLength(0)
+      // a turn without options still goes to it as before
+      mock.script({ kind: 'text', text: 'plain' })
+      const plain = await json<Turn>(
+        postJson(`${b.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'no options' }),
+      )
+      expect(plain).toMatchObject({ status: 'completed', finalResponse: 'plain' })
+    } finally {
+      serveSessionCalls(calls, () => a.ctx.sessions as ClusterSessions)
+    }
   }, 60_000)
 
   it('MAX_QUEUED_RUNS holds across nodes: the run beyond the bound gets 429 whichever node it reaches', async () => {
