@@ -89,7 +89,7 @@ async function record(
     await agent.close().catch(() => {})
     throw err
   }
-  ctx.live.add(id, agent, session.cwd, limited)
+  ctx.live.add(id, agent, session, limited)
   await ctx.log.append(id, { type: 'session.status', status: 'idle' })
   return orNotFound(ctx.store.getSession(id), `session ${id}`)
 }

@@ -230,7 +230,9 @@ export class SessionManager {
       await this.unstored.get(steered.id)?.stored
       return steered
     }
-    const turn = queuedTurn(id, input)
+    // the policy it runs with, for the record: the one it named (turnOptionsOf refused any it would not honour),
+    // else its session's
+    const turn = queuedTurn(id, input, requested.approvalPolicy ?? live.approvalPolicy)
     // A turn that starts at once with no budget gate before it goes to the agent first: its row is stored while
     // the agent works (execute's storeTurn), before its running mark and any of its events. `ensure` read that
     // this node still owns the session; the row's write is fenced by the claim as before, and a refused row
