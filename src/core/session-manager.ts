@@ -18,6 +18,7 @@ import { ArchiveGate } from './archive-gate.js'
 import type { EventLog } from './event-log.js'
 import { hasTurns, type LiveSession, LiveSessions } from './live-sessions.js'
 import type { FencingNotices } from './ops/fencing-notices.js'
+import { checkTurnSandbox } from './sandbox-policy.js'
 import { createSession, forkSession, type SessionCreationContext } from './session-creation.js'
 import { recoverSessions } from './session-recovery.js'
 import { type CreateSession, sessionDriverOf } from './session-request.js'
@@ -273,6 +274,8 @@ export class SessionManager {
     const session = await this.mustGet(id)
     if (session.status === 'archived') throw new AppError('conflict', `session ${id} is archived`)
     this.confine(session)
+    // the operator's consent to its sandbox still holds (a session held here was opened under this config)
+    checkTurnSandbox(id, session.sandbox, this.config)
     return this.live.ensure(session)
   }
 
