@@ -22,7 +22,7 @@ describe('a danger-full-access session across the operator withdrawing ALLOW_DAN
     await mock?.close()
   })
 
-  it('runs a never turn while allowed; refuses every turn (400, forbidden_argument) once not', async () => {
+  it('runs a never turn while allowed; refuses every turn and a fork (400, forbidden_argument) once not', async () => {
     const first = await startGateway(mock, { ALLOW_DANGER_FULL_ACCESS: 'true' })
     let session: Session
     try {
@@ -56,6 +56,10 @@ describe('a danger-full-access session across the operator withdrawing ALLOW_DAN
         expect(answer.error.code).toBe('forbidden_argument')
         expect(answer.error.message).toContain('ALLOW_DANGER_FULL_ACCESS')
       }
+      // a fork is a new session with that sandbox: refused the same way (a fork held live would run its turns)
+      const fork = await postJson(`${second.url}/v1/sessions/${session.id}/fork`, {})
+      expect(fork.status).toBe(400)
+      expect(((await fork.json()) as { error: { code: string } }).error.code).toBe('forbidden_argument')
       expect(mock.requests).toHaveLength(0)
       const read = (await (await fetch(`${second.url}/v1/sessions/${session.id}`)).json()) as Session & {
         turns: Turn[]
