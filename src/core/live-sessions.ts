@@ -2,6 +2,7 @@ import type { AgentRegistry } from '../agents/registry.js'
 import type { AgentSession, SessionDriver, SessionHooks } from '../agents/session.js'
 import type { Config } from '../config/load.js'
 import { AppError } from '../protocol/errors.js'
+import type { ApprovalPolicy } from '../protocol/policies.js'
 import type { Session, Turn } from '../protocol/sessions.js'
 import { firstClaim, type SessionClaim, type Store } from '../store/store.js'
 import { ensureReady } from './one-shot.js'
@@ -20,6 +21,8 @@ export interface LiveSession {
   idleTimer?: NodeJS.Timeout
   /** Whether the session has limits (set at creation, never after; false: no budget gate to run). */
   limited: boolean
+  /** The session's approval policy (fixed at creation): what a turn that names none runs with, for its record. */
+  approvalPolicy: ApprovalPolicy | null
 }
 
 export interface LiveSessionsContext {
@@ -87,8 +90,20 @@ export class LiveSessions {
   }
 
   /** Holds a session its agent just opened (a new one or a fork: its claim is the first). */
-  add(id: string, agent: AgentSession, cwd: string, limited: boolean): LiveSession {
-    const live: LiveSession = { agent, cwd, queue: [], claim: firstClaim, limited }
+  add(
+    id: string,
+    agent: AgentSession,
+    session: Pick<Session, 'cwd' | 'approvalPolicy'>,
+    limited: boolean,
+  ): LiveSession {
+    const live: LiveSession = {
+      agent,
+      cwd: session.cwd,
+      queue: [],
+      claim: firstClaim,
+      limited,
+      approvalPolicy: session.approvalPolicy,
+    }
     this.live.set(id, live)
     this.unloadWhenIdle(id, live)
     return live
@@ -160,6 +175,7 @@ export class LiveSessions {
       queue: [],
       claim,
       limited: Boolean(session.limits),
+      approvalPolicy: session.approvalPolicy,
     }
     this.live.set(session.id, opened)
     this.unloadWhenIdle(session.id, opened)

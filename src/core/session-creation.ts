@@ -10,6 +10,7 @@ import { newId } from './ids.js'
 import type { LiveSessions } from './live-sessions.js'
 import { ensureReady } from './one-shot.js'
 import { effectiveLimits } from './ops/budget.js'
+import { checkTurnSandbox } from './sandbox-policy.js'
 import {
   type CreateSession,
   newSessionRequest,
@@ -57,6 +58,9 @@ export async function forkSession(ctx: SessionCreationContext, parent: Session):
       'conflict',
       `session ${parent.id} has no turns yet; start a turn (POST /v1/sessions/${parent.id}/turns), then fork it`,
     )
+  // a fork is a new session with its parent's sandbox: creation's rule for danger-full-access holds for it (and a
+  // fork held here runs its turns without another check: SessionManager.heldForTurn)
+  checkTurnSandbox(parent.id, parent.sandbox, ctx.config)
   const live = await ctx.live.ensure(parent)
   const forkId = newId('ses')
   const agent = await live.agent.fork()
@@ -89,7 +93,7 @@ async function record(
     await agent.close().catch(() => {})
     throw err
   }
-  ctx.live.add(id, agent, session.cwd, limited)
+  ctx.live.add(id, agent, session, limited)
   await ctx.log.append(id, { type: 'session.status', status: 'idle' })
   return orNotFound(ctx.store.getSession(id), `session ${id}`)
 }

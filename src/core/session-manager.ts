@@ -18,6 +18,7 @@ import { ArchiveGate } from './archive-gate.js'
 import type { EventLog } from './event-log.js'
 import { hasTurns, type LiveSession, LiveSessions } from './live-sessions.js'
 import type { FencingNotices } from './ops/fencing-notices.js'
+import { checkTurnSandbox } from './sandbox-policy.js'
 import { createSession, forkSession, type SessionCreationContext } from './session-creation.js'
 import { recoverSessions } from './session-recovery.js'
 import { type CreateSession, sessionDriverOf } from './session-request.js'
@@ -230,7 +231,9 @@ export class SessionManager {
       await this.unstored.get(steered.id)?.stored
       return steered
     }
-    const turn = queuedTurn(id, input)
+    // the policy it runs with, for the record: the one it named (turnOptionsOf refused any it would not honour),
+    // else its session's
+    const turn = queuedTurn(id, input, requested.approvalPolicy ?? live.approvalPolicy)
     // A turn that starts at once with no budget gate before it goes to the agent first: its row is stored while
     // the agent works (execute's storeTurn), before its running mark and any of its events. `ensure` read that
     // this node still owns the session; the row's write is fenced by the claim as before, and a refused row
@@ -271,6 +274,8 @@ export class SessionManager {
     const session = await this.mustGet(id)
     if (session.status === 'archived') throw new AppError('conflict', `session ${id} is archived`)
     this.confine(session)
+    // the operator's consent to its sandbox still holds (a session held here was opened under this config)
+    checkTurnSandbox(id, session.sandbox, this.config)
     return this.live.ensure(session)
   }
 

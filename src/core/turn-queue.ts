@@ -1,6 +1,7 @@
 import type { TurnInput, TurnOptions } from '../agents/session.js'
 import type { Config } from '../config/load.js'
 import { AppError } from '../protocol/errors.js'
+import type { ApprovalPolicy } from '../protocol/policies.js'
 import type { Turn } from '../protocol/sessions.js'
 import { type ActiveRuns, endAfterAbortMs } from './active-runs.js'
 import { newId } from './ids.js'
@@ -42,8 +43,12 @@ export interface TurnQueueContext {
   neverStarting(sessionId: string, live: LiveSession, turn: Turn): Promise<void>
 }
 
-/** A new turn's record, queued. */
-export const queuedTurn = (sessionId: string, input: TurnInput): Turn => ({
+/** A new turn's record, queued, with the approval policy it runs with (null: the agent's default). */
+export const queuedTurn = (
+  sessionId: string,
+  input: TurnInput,
+  approvalPolicy: ApprovalPolicy | null = null,
+): Turn => ({
   id: newId('turn'),
   sessionId,
   agentTurnId: null,
@@ -55,6 +60,7 @@ export const queuedTurn = (sessionId: string, input: TurnInput): Turn => ({
   finalResponse: null,
   usage: null,
   error: null,
+  approvalPolicy,
 })
 
 /**

@@ -46,6 +46,7 @@ export const turnExample = {
   finalResponse: 'Added README.md.',
   usage: { inputTokens: 2100, cachedInputTokens: 1024, outputTokens: 80, reasoningOutputTokens: 0 },
   error: null,
+  approvalPolicy: 'untrusted',
 }
 export const approvalExample = {
   id: 'apr_01JD4ZE3D4E5F6G7H8J9K0L1M2',

@@ -25,7 +25,7 @@ const defOf = (schema: $ZodType) => schema._zod.def as unknown as Def
  * docs/benchmarks.md "Issue 14, session 18"). It answers false for anything it does not know to be so (the
  * caller runs zod then): an object with a key the schema would drop, a missing key, keys in another order than
  * the schema's, an object that is not a plain one; a schema kind or a check it does not handle (a union, a
- * record, a refinement, a string format). test/unit/same-json-check.test.ts holds it to zod on many values.
+ * record, a refinement, a string format). An optional key may be absent (a turn stored before it had one). test/unit/same-json-check.test.ts holds it to zod on many values.
  */
 export function sameJsonCheck(schema: $ZodType): SameJsonCheck {
   const def = defOf(schema)
@@ -97,16 +97,25 @@ export function sameJsonCheck(schema: $ZodType): SameJsonCheck {
       if (checks.length > 0 || def.catchall !== undefined) return never
       const shape = def.shape as Record<string, $ZodType>
       const keys = Object.keys(shape)
-      const fields = keys.map((k) => sameJsonCheck(shape[k] as $ZodType))
+      // an optional key (`.optional()`, nothing else around it) may be absent: zod's result lacks it then; when
+      // present it is checked as its inner schema, or is undefined (which JSON drops as zod's result does)
+      const optional = keys.map((k) => defOf(shape[k] as $ZodType).type === 'optional')
+      const fields = keys.map((k, i) => {
+        const field = shape[k] as $ZodType
+        return sameJsonCheck(optional[i] ? (defOf(field).innerType as $ZodType) : field)
+      })
       return (v) => {
         if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) return false
-        // exactly the schema's keys, in its order (zod's result has that order)
+        // the schema's keys, in its order (zod's result has that order), optional ones possibly absent
         let i = 0
         for (const k in v) {
+          while (k !== keys[i] && optional[i]) i++
           if (k !== keys[i]) return false
-          if (!(fields[i] as SameJsonCheck)((v as Record<string, unknown>)[k])) return false
+          const value = (v as Record<string, unknown>)[k]
+          if (!(optional[i] && value === undefined) && !(fields[i] as SameJsonCheck)(value)) return false
           i++
         }
+        while (i < keys.length && optional[i]) i++
         return i === keys.length
       }
     }

@@ -76,6 +76,12 @@ export const turn = z.object({
   finalResponse: z.string().nullable(),
   usage: usage.nullable(),
   error: z.string().nullable(),
+  approvalPolicy: approvalPolicy
+    .nullable()
+    .optional()
+    .describe(
+      "The approval policy the turn ran with: the one it named (POST /v1/sessions/:id/turns `approvalPolicy`, an /agent/stream frame's), else its session's; null: the agent's default (the session has none). Absent on turns stored before the gateway recorded it.",
+    ),
 })
 export type Turn = z.infer<typeof turn>
 

@@ -394,7 +394,7 @@ describe('web console', { timeout: 120_000 }, () => {
     await fits('agents')
   })
 
-  it('a session with two turns, and a second tab on it stays in sync', async () => {
+  it('a session with two turns, and a second tab on it stays in sync; a third turn with its own approval policy says so', async () => {
     shared.mock.on('first turn please', { kind: 'text', text: 'first reply from the agent' })
     shared.mock.on('second turn please', { kind: 'text', text: 'second reply from the agent' })
     const page = await open('#/sessions')
@@ -417,6 +417,20 @@ describe('web console', { timeout: 120_000 }, () => {
       await poll(() => tab.locator('.turn').nth(1).textContent()).toContain('second reply from the agent')
     expect(await page.locator('.turn').count()).toBe(2)
     expect(await page.locator('.turn').nth(0).textContent()).toContain('first turn please')
+
+    // a turn that named its own policy says so; the turns that ran with the session's do not
+    shared.mock.on('third turn please', { kind: 'text', text: 'third reply from the agent' })
+    const sessionId = decodeURIComponent(page.url().split('/').at(-1)!)
+    const third = await postJson(`${shared.gw.url}/v1/sessions/${sessionId}/turns?wait=true`, {
+      input: 'third turn please',
+      approvalPolicy: 'untrusted',
+    })
+    expect(third.status).toBe(200)
+    await poll(() => page.locator('.turn').nth(2).textContent()).toContain('third reply from the agent')
+    expect(await page.locator('.turn').nth(2).getByTestId('turn-approvals').textContent()).toBe(
+      ' · approvals: untrusted',
+    )
+    expect(await page.getByTestId('turn-approvals').count()).toBe(1)
     await screenshot(page, 'session')
   })
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Session } from '../../src/protocol/sessions.js'
+import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { AgentStreamClient, type Frame, streamSession } from '../support/agent-stream-client.js'
 import {
@@ -94,6 +94,11 @@ describe('/agent/stream: approvalPolicy per user_message', () => {
     const first = await c.next(promptOrEnd, from)
     expect(first).toMatchObject({ type: 'status', message: 'Agent run completed.' })
     expect(existsSync(path.join(session.cwd, 'free.txt'))).toBe(true)
+    // each turn records the policy it ran with: the audit shows the full-auto (never) turn in a suggest session
+    const { turns } = (await (await fetch(`${shared.gw.url}/v1/sessions/${session.id}`)).json()) as {
+      turns: Turn[]
+    }
+    expect(turns.map((t) => t.approvalPolicy)).toEqual(['untrusted', 'never'])
     c.end()
     await c.ended
   })

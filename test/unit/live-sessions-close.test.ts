@@ -91,7 +91,7 @@ describe('LiveSessions.closeAll', () => {
       live.add(
         'ses_new',
         { agentSessionId: 'new', close: async () => void closed.push('new') } as never,
-        '/',
+        { cwd: '/', approvalPolicy: null },
         false,
       )
     })

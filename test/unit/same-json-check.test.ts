@@ -96,7 +96,7 @@ describe('sameJsonCheck', () => {
     if (schema === turn || schema === usage) expect(accepted).toBeGreaterThanOrEqual(2)
   })
 
-  it('takes nothing it does not know to be the same: unions, records, formats, refinements, optional keys', () => {
+  it('takes nothing it does not know to be the same: unions, records, formats, refinements, defaults', () => {
     const cases: [$ZodType, unknown][] = [
       [z.union([z.string(), z.number()]), 'a'],
       [z.record(z.string(), z.string()), { a: 'b' }],
@@ -104,7 +104,10 @@ describe('sameJsonCheck', () => {
       [z.int(), 1.5],
       [z.int(), 1],
       [z.string().refine(() => false), 'a'],
-      [z.object({ a: z.string().optional() }), { a: 'x' }],
+      [z.object({ a: z.string().default('d') }), {}],
+      [z.object({ a: z.string().default('d') }), { a: 'x' }],
+      [z.object({ a: z.string().optional().default('d') }), {}],
+      [z.object({ a: z.string().optional(), b: z.string() }), { b: 'y', a: 'x' }],
       [z.object({ a: z.string() }).passthrough(), { a: 'x' }],
       [z.strictObject({ a: z.string() }), { a: 'x' }],
       [z.literal(1), 1],
@@ -112,6 +115,29 @@ describe('sameJsonCheck', () => {
       [z.array(z.string()).max(1), ['a', 'b']],
     ]
     for (const [schema, value] of cases) expect(sameJsonCheck(schema)(value)).toBe(false)
+  })
+
+  it("takes an optional key present or absent, in the schema's order, as zod does", () => {
+    const schema = z.object({ a: z.string().optional(), b: z.string(), c: z.string().nullable().optional() })
+    const values: unknown[] = [
+      { a: 'x', b: 'y', c: 'z' },
+      { b: 'y' },
+      { a: 'x', b: 'y' },
+      { b: 'y', c: null },
+      { a: undefined, b: 'y', c: undefined },
+      { b: 'y', a: 'x' },
+      { a: 'x' },
+      { a: 1, b: 'y' },
+      { b: 'y', c: 1 },
+      { b: 'y', d: 1 },
+    ]
+    expect(values.map((v) => agreesWithZod(schema, v))).toEqual([
+      ...[true, true, true, true, true],
+      ...[false, false, false, false, false],
+    ])
+    // a turn stored before it had an approval policy
+    const { approvalPolicy: _, ...older } = turnExample
+    expect(agreesWithZod(turn, older)).toBe(true)
   })
 
   it('counts code points as zod does, or leaves it to zod', () => {

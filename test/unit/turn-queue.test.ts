@@ -28,6 +28,7 @@ function setup(maxQueued = 2) {
     queue: [],
     claim: 1,
     limited: false,
+    approvalPolicy: null,
   }
   const started: string[] = []
   const endOf = new Map<string, () => void>()

@@ -1310,6 +1310,8 @@ export interface components {
         /** @description One turn of a session: its input, status and final response. */
         Turn: {
             agentTurnId: string | null;
+            /** @description The approval policy the turn ran with: the one it named (POST /v1/sessions/:id/turns `approvalPolicy`, an /agent/stream frame's), else its session's; null: the agent's default (the session has none). Absent on turns stored before the gateway recorded it. */
+            approvalPolicy?: ("untrusted" | "on-request" | "on-failure" | "never") | null;
             createdAt: string;
             error: string | null;
             finalResponse: string | null;
@@ -3185,7 +3187,8 @@ export interface operations {
                      *             "outputTokens": 80,
                      *             "reasoningOutputTokens": 0
                      *           },
-                     *           "error": null
+                     *           "error": null,
+                     *           "approvalPolicy": "untrusted"
                      *         }
                      *       ]
                      *     }
@@ -3374,7 +3377,8 @@ export interface operations {
                      *         "outputTokens": 80,
                      *         "reasoningOutputTokens": 0
                      *       },
-                     *       "error": null
+                     *       "error": null,
+                     *       "approvalPolicy": "untrusted"
                      *     }
                      */
                     "application/json": components["schemas"]["Turn"];
@@ -3437,7 +3441,8 @@ export interface operations {
                      *         "outputTokens": 80,
                      *         "reasoningOutputTokens": 0
                      *       },
-                     *       "error": null
+                     *       "error": null,
+                     *       "approvalPolicy": "untrusted"
                      *     }
                      */
                     "application/json": components["schemas"]["Turn"];
@@ -3486,7 +3491,8 @@ export interface operations {
                      *         "outputTokens": 80,
                      *         "reasoningOutputTokens": 0
                      *       },
-                     *       "error": null
+                     *       "error": null,
+                     *       "approvalPolicy": "untrusted"
                      *     }
                      */
                     "application/json": components["schemas"]["Turn"];

@@ -135,6 +135,10 @@ export function SessionView({ id }: { id: string }) {
             <div class="user-input">
               <span class="quiet">
                 Turn {i + 1} · <span class={`status s-${t.status}`}>{t.status}</span>
+                {t.approvalPolicy !== undefined && t.approvalPolicy !== session?.approvalPolicy && (
+                  // a turn that named its own approval policy (the audit: it ran with less or more asking)
+                  <span data-testid="turn-approvals"> · approvals: {t.approvalPolicy ?? 'default'}</span>
+                )}
               </span>
               <p>{t.input.map((part) => part.text).join('\n')}</p>
             </div>
