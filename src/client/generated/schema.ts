@@ -1328,6 +1328,7 @@ export interface components {
         };
         /** @description The `turn.completed` event. */
         TurnCompletedEvent: {
+            error?: string;
             /** @enum {string} */
             status?: "completed" | "interrupted";
             turnId?: string;
