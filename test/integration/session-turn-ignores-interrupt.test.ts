@@ -104,6 +104,11 @@ function interruptCase(database: () => Promise<Record<string, string>>) {
     const third = ofTurn(nextTurn.id)
     expect(third[0]!.seq).toBeGreaterThan(second.at(-1)!.seq)
     expect(third.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+
+    // archived later, in the agent the session was reopened in: its process is let go with it
+    const archived = await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {})
+    expect(((await archived.json()) as Session).status).toBe('archived')
+    expect(await waitUntilGone(() => processesUnder(gw.dir))).toEqual([])
   }, 60_000)
 }
 
