@@ -446,7 +446,14 @@ export class SessionManager {
       if (live.current?.turn === turn) live.current = undefined
       this.endApprovalsOf(turn.id)
     }
-    const end = { type: 'turn.completed', turnId: turn.id, status: 'interrupted', usage: null } as const
+    // the client following the session sees why, as the stored turn says
+    const end = {
+      type: 'turn.completed',
+      turnId: turn.id,
+      status: 'interrupted',
+      usage: null,
+      error: why,
+    } as const
     const patch = { status: 'interrupted', error: why, finishedAt: at } as const
     try {
       const stored = await this.fenced(id, live, () =>

@@ -181,7 +181,13 @@ export class SessionState {
     if (patch.status === 'interrupted')
       await this.log.append(
         sessionId,
-        { type: 'turn.completed', turnId, status: 'interrupted', usage: null },
+        {
+          type: 'turn.completed',
+          turnId,
+          status: 'interrupted',
+          usage: null,
+          ...(patch.error ? { error: patch.error } : {}),
+        },
         claim,
       )
   }

@@ -234,7 +234,7 @@ export async function executeTurn(
             }
             break
           case 'turn.completed':
-            ended = { status: ev.status ?? 'completed', usage: ev.usage, error: null }
+            ended = { status: ev.status ?? 'completed', usage: ev.usage, error: ev.error ?? null }
             break
           case 'turn.failed':
             ended = { status: 'failed', error: ev.error }

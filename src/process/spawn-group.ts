@@ -41,7 +41,8 @@ export type ChildSpawner = (spec: ChildSpec) => ChildHandle
  * `done` comes once the leader exited and its stdout and stderr closed, or `outputDrainMs` after the leader
  * exited if a process outside its group (a daemon in a session of its own: `setsid cmd &`) still holds them: then
  * they are destroyed (what was read is kept), `done` says how the leader ended, and what holds them is ended by
- * the group's marker (`spec.marker`, else a new one; the processes that carry it, marked-processes.ts).
+ * the group's marker (`spec.marker`, else a new one; the processes that carry it, marked-processes.ts). A timeout or
+ * `terminate` inside that window ends it at once, the outcome still the leader's own exit (`exited`).
  */
 export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): GroupProcess {
   const startedAt = performance.now()
@@ -65,9 +66,14 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
   if (typeof spec.stdin === 'string' && spec.stdin) child.stdin.end(spec.stdin)
   else if (!(typeof spec.stdin === 'object' && spec.stdin?.keepOpen)) child.stdin.end()
 
+  /** Ends the wait for output a process outside the group holds after the leader exited (set while it lasts). */
+  let endDrain: (() => void) | undefined
   const terminate = (why: EndReason) => {
+    // The leader exited on its own: how it ended is the outcome, not what came after (a timeout, a cancel, the
+    // client gone while a daemon holds its output); what holds the output is let go now instead of at the bound.
+    if (exited) return endDrain?.()
     if (reason === undefined) reason = why
-    if (pid === undefined || exited) return
+    if (pid === undefined) return
     termination ??= terminateGroup(pid, spec.killGraceMs, leaderStart)
   }
 
@@ -86,6 +92,7 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
   const finish = ({ code, signal }: ChildExit) => {
     if (finished) return
     finished = true
+    endDrain = undefined
     if (timeout) clearTimeout(timeout)
     if (drain) clearTimeout(drain)
     termination?.cancel()
@@ -122,12 +129,14 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
     // what the leader wrote is read within the bound; a process out of its group that holds the output does not
     // hold the end (none when the output closed first: the exit may be heard after the close)
     if (finished) return
-    drain = setTimeout(() => {
+    endDrain = () => {
+      endDrain = undefined
       child.stdout.destroy()
       child.stderr.destroy()
       endMarked(marker, spec.killGraceMs)
       finish(exit)
-    }, spec.outputDrainMs ?? defaultOutputDrainMs).unref()
+    }
+    drain = setTimeout(() => endDrain?.(), spec.outputDrainMs ?? defaultOutputDrainMs).unref()
   })
   void child.closed.then(finish)
 

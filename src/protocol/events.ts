@@ -39,12 +39,17 @@ export const runCompleted = z.object({
 })
 /** The agent started working on a turn (one prompt). Sessions give the turn's id. */
 export const turnStarted = z.object({ type: z.literal('turn.started'), turnId: z.string().optional() })
-/** The agent finished a turn; `interrupted` when it was stopped before the end. */
+/**
+ * The agent finished a turn; `interrupted` when it was stopped before the end. `error`: why, when the gateway ended
+ * it rather than its agent (its agent did not stop after an interrupt, the session was archived, the server
+ * stopped): the stored turn's `error`.
+ */
 export const turnCompleted = z.object({
   type: z.literal('turn.completed'),
   turnId: z.string().optional(),
   status: z.enum(['completed', 'interrupted']).optional(),
   usage: usage.nullable(),
+  error: z.string().optional(),
 })
 /** The turn failed; `error` says why in the agent's words. */
 export const turnFailed = z.object({

@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startGateway, succeededRun, type TestGateway } from '../support/gateway.js'
+import type { StoredEvent } from '../../src/protocol/events.js'
+import type { Run } from '../../src/protocol/runs.js'
+import { postJson, readNdjson, startGateway, succeededRun, type TestGateway } from '../support/gateway.js'
 import { killAll, listProcesses, waitUntilGone } from '../support/processes.js'
 
 /**
@@ -52,3 +54,72 @@ describe('a cli run whose daemon holds its output', () => {
     expect(await waitUntilGone(() => living(daemon))).toEqual([])
   })
 })
+
+/**
+ * The run's timeout (TIMEOUT_SECONDS) comes while its agent, exited on its own, waits for the output a daemon holds
+ * (inside OUTPUT_DRAIN_MS): it was recorded `timed_out` for an agent that had finished. Its status follows the
+ * agent's own exit now, and the time limit ends the wait for the output then (not OUTPUT_DRAIN_MS later).
+ */
+describe("a cli run whose timeout comes while a daemon holds its exited agent's output", () => {
+  let gw: TestGateway
+  const daemons: number[] = []
+  const living = (pid: number) => listProcesses().filter((p) => p.pid === pid)
+  beforeAll(async () => {
+    gw = await startGateway(null, { CLI_LIST: 'sh', OUTPUT_DRAIN_MS: '600000', TIMEOUT_SECONDS: '3' })
+  })
+  afterEach(() => killAll(daemons.splice(0).flatMap(living)))
+  afterAll(async () => {
+    await gw?.close()
+  })
+
+  it('is recorded as its agent ended (succeeded, exit code 0), at its timeout, and the daemon is ended', {
+    timeout: 30_000,
+  }, async () => {
+    // the daemon's pid as soon as it is stored: ended after the test whatever happens to the run
+    gw.ctx.tapEvents((ev) => {
+      const said = ev.type === 'output' ? /daemon (\d+)/.exec(ev.data) : null
+      if (said) daemons.push(Number(said[1]))
+    })
+    // OUTPUT_DRAIN_MS is 10 minutes: a run that waits for it (the time limit not ending the wait) fails here
+    const res = await postJson(`${gw.url}/v1/runs`, {
+      agent: 'cli',
+      command: { cli: 'sh', args: ['-c', script] },
+    })
+    const { id } = (await res.json()) as Run
+    expect(res.status).toBe(202)
+    const ended = await endedRun(gw, id, 20_000)
+    expect(ended, 'the run did not end within 20 s of its 3 s time limit').not.toBeNull()
+    const run = ended!
+    expect({ status: run.status, exitCode: run.exitCode, reason: run.reason }).toEqual({
+      status: 'succeeded',
+      exitCode: 0,
+      reason: 'exited',
+    })
+    expect(run.error).toBeNull()
+    const events = await runEvents(gw, run.id)
+    expect(events.at(-1)).toMatchObject({ type: 'run.completed', status: 'succeeded', reason: 'exited' })
+    expect(events.some((e) => e.type === 'output' && e.stream === 'stdout' && e.data === 'hi\n')).toBe(true)
+    const daemon = Number(/daemon (\d+)/.exec(JSON.stringify(events))?.[1])
+    expect(daemons).toEqual([daemon])
+    expect(await waitUntilGone(() => living(daemon))).toEqual([])
+  })
+})
+
+const runEvents = async (gw: TestGateway, runId: string) =>
+  (await readNdjson(
+    await fetch(`${gw.url}/v1/runs/${runId}/events`, { headers: { accept: 'application/x-ndjson' } }),
+  )) as StoredEvent[]
+
+/** The run once it ended, read as its events end (the run's NDJSON stream ends with it); null after `ms`. */
+async function endedRun(gw: TestGateway, runId: string, ms: number): Promise<Run | null> {
+  try {
+    const res = await fetch(`${gw.url}/v1/runs/${runId}/events`, {
+      headers: { accept: 'application/x-ndjson' },
+      signal: AbortSignal.timeout(ms),
+    })
+    await res.text()
+  } catch {
+    return null
+  }
+  return (await (await fetch(`${gw.url}/v1/runs/${runId}`)).json()) as Run
+}

@@ -1,11 +1,22 @@
-import { fileURLToPath } from 'node:url'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
+import { AgentStreamClient } from '../support/agent-stream-client.js'
 import { finishedTurnAt, postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { h2connect } from '../support/h2-client.js'
 import { processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { readSseUntil } from '../support/sse-client.js'
+import {
+  agentAtWork,
+  boundMs,
+  gateways,
+  hangingTurn,
+  interruptedByForce,
+  notStopped,
+  stubbornSettings,
+  within,
+} from '../support/stubborn-agent.js'
 
 /**
  * A session turn whose agent ignores its interrupt (an ACP agent that ignores `session/cancel` and SIGTERM,
@@ -15,66 +26,7 @@ import { readSseUntil } from '../support/sse-client.js'
  * session closed (its process group ends), and the session's next turn works (the driver reopens it). A real
  * gateway over real sockets, a real ACP agent process (test/fixtures/acp-stubborn-agent.mjs).
  */
-const agentScript = fileURLToPath(new URL('../fixtures/acp-stubborn-agent.mjs', import.meta.url))
-const settings = { ACP_AGENTS: `stubborn=${process.execPath} ${agentScript}`, KILL_GRACE_MS: '300' }
-/** endAfterAbortMs: KILL_GRACE_MS + 5 s. */
-const boundMs = 5300
-
-/** Resolves with the first event the gateway stores that `match` picks (tapped in process, as they are stored). */
-function nextEvent<T>(gw: TestGateway, match: (ev: StoredEvent) => T | undefined): Promise<T> {
-  return new Promise((resolve) => {
-    let found = false
-    gw.ctx.tapEvents((ev) => {
-      const value = found ? undefined : match(ev)
-      if (value === undefined) return
-      found = true
-      resolve(value)
-    })
-  })
-}
-
-/** The agent's pid, once the hanging turn said it started its child (`working: agent <pid> child <pid>`). */
-const agentAtWork = (gw: TestGateway) =>
-  nextEvent(gw, (ev) => {
-    const said = ev.type === 'item.delta' ? /working: agent (\d+) child (\d+)/.exec(ev.delta) : null
-    return said ? Number(said[1]) : undefined
-  })
-
-/** Settles with `work`, or with a message once `ms` passed (a hang fails with a message, not at the test's timeout). */
-async function within<T>(work: Promise<T>, ms: number, what: string): Promise<T | string> {
-  let bound: NodeJS.Timeout | undefined
-  const late = new Promise<string>((resolve) => {
-    bound = setTimeout(() => resolve(`${what} did not end within ${ms} ms`), ms)
-  })
-  try {
-    return await Promise.race([work, late])
-  } finally {
-    clearTimeout(bound)
-  }
-}
-
-async function hangingTurn(gw: TestGateway): Promise<{ session: Session; turn: Turn; agentPid: number }> {
-  const created = await postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn' })
-  const session = (await created.json()) as Session
-  expect(created.status, JSON.stringify(session)).toBe(201)
-  const working = agentAtWork(gw)
-  const started = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'hang' })
-  const turn = (await started.json()) as Turn
-  expect(started.status, JSON.stringify(turn)).toBe(202)
-  return { session, turn, agentPid: await working }
-}
-
-/** The gateways a test starts, stopped after it (no process of theirs left). */
-function gateways() {
-  const held: { gw: TestGateway | undefined } = { gw: undefined }
-  afterEach(async () => {
-    const dir = held.gw?.dir
-    await held.gw?.close(0)
-    held.gw = undefined
-    if (dir) expect(await waitUntilGone(() => processesUnder(dir))).toEqual([])
-  })
-  return held
-}
+const settings = stubbornSettings()
 
 /** The client's interrupt of such a turn, on a gateway whose store `database` gives (SQLite: nothing). */
 function interruptCase(database: () => Promise<Record<string, string>>) {
@@ -103,14 +55,7 @@ function interruptCase(database: () => Promise<Record<string, string>>) {
     const queued = (await behind.json()) as Turn
     expect({ status: behind.status, turn: queued.status }).toEqual({ status: 202, turn: 'queued' })
 
-    const interrupted = postJson(`${gw.url}/v1/sessions/${session.id}/interrupt`, {})
-    const answer = await within(interrupted, boundMs + 15_000, 'the interrupt')
-    expect(answer).toBeInstanceOf(Response)
-    const ended = (await (answer as Response).json()) as Turn
-    expect(ended).toMatchObject({ id: turn.id, status: 'interrupted' })
-    expect(ended.error).toMatch(
-      new RegExp(`did not stop the turn within ${boundMs} ms of the interrupt; the gateway ended it`),
-    )
+    expect(await interruptedByForce(gw, session.id)).toMatchObject({ id: turn.id, status: 'interrupted' })
     expect(await waitUntilGone(() => processesInGroup(agentPid))).toEqual([])
     expect(await finishedTurnAt(gw.url, session.id, queued.id)).toMatchObject({
       status: 'completed',
@@ -142,8 +87,12 @@ function interruptCase(database: () => Promise<Record<string, string>>) {
     expect(first[0]).toBe('turn.started')
     expect(first.filter((t) => t === 'turn.completed' || t === 'turn.failed')).toEqual(['turn.completed'])
     expect(first.at(-1)).toBe('turn.completed')
+    // the client following the session sees why, as the stored turn says
     const end = seqd.find((e) => e.type === 'turn.completed' && e.turnId === turn.id)!
-    expect(end).toMatchObject({ status: 'interrupted' })
+    expect(end).toMatchObject({
+      status: 'interrupted',
+      error: expect.stringMatching(notStopped('the interrupt')),
+    })
     const start = seqd.find((e) => e.type === 'turn.started' && e.turnId === turn.id)!
     const during = seqd.filter((e) => e.seq > start.seq && e.seq < end.seq)
     expect(during.some((e) => e.type === 'item.delta' && e.delta.startsWith('working'))).toBe(true)
@@ -155,6 +104,11 @@ function interruptCase(database: () => Promise<Record<string, string>>) {
     const third = ofTurn(nextTurn.id)
     expect(third[0]!.seq).toBeGreaterThan(second.at(-1)!.seq)
     expect(third.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+
+    // archived later, in the agent the session was reopened in: its process is let go with it
+    const archived = await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {})
+    expect(((await archived.json()) as Session).status).toBe('archived')
+    expect(await waitUntilGone(() => processesUnder(gw.dir))).toEqual([])
   }, 60_000)
 }
 
@@ -186,7 +140,13 @@ describe("a session turn whose agent ignores the server's stop", () => {
     )
     held.gw = undefined
     expect(stopped).toBe('stopped')
-    expect(ends).toEqual([expect.objectContaining({ type: 'turn.completed', status: 'interrupted' })])
+    expect(ends).toEqual([
+      expect.objectContaining({
+        type: 'turn.completed',
+        status: 'interrupted',
+        error: expect.stringMatching(notStopped('the server stop')),
+      }),
+    ])
     expect(await waitUntilGone(() => processesInGroup(agentPid))).toEqual([])
 
     // recorded: a gateway on the same data finds the turn ended, saying why, and the session idle
@@ -198,8 +158,58 @@ describe("a session turn whose agent ignores the server's stop", () => {
     expect(read.status).toBe('idle')
     expect(read.turns.find((t) => t.id === turn.id)).toMatchObject({
       status: 'interrupted',
-      error: expect.stringMatching(new RegExp(`within ${boundMs} ms of the server stop`)),
+      error: expect.stringMatching(notStopped('the server stop')),
     })
     expect(processesUnder(dir)).toEqual([])
+
+    // reopened later: its next turn runs in the agent reopened (session/load in a new agent process)
+    const next = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'hello' })
+    const nextTurn = (await next.json()) as Turn
+    expect(next.status, JSON.stringify(nextTurn)).toBe(202)
+    expect(await finishedTurnAt(gw.url, session.id, nextTurn.id)).toMatchObject({
+      status: 'completed',
+      finalResponse: 'done',
+    })
+  }, 60_000)
+})
+
+describe('a turn whose agent ignores the cancel of an /agent/stream client (seed 004)', () => {
+  const held = gateways()
+
+  it("says why in the status frame's details once the gateway ended it", async () => {
+    const gw = await startGateway(null, settings)
+    held.gw = gw
+    const h2 = h2connect(gw.url)
+    try {
+      const c = new AgentStreamClient(h2, 'ndjson')
+      const sessionId = `stubborn-stream-${process.pid}`
+      const working = agentAtWork(gw)
+      await c.send({
+        type: 'user_message',
+        sessionId,
+        content: 'hang',
+        configOverrides: { agent: 'acp:stubborn' },
+      })
+      const agentPid = await working
+      await c.send({ type: 'cancel', sessionId })
+      await c.status_('Agent run cancelled by client.')
+      const aborted = await within(
+        c.status_('Agent run successfully aborted.'),
+        boundMs + 15_000,
+        'the cancel',
+      )
+      // the status frame's own `details` (seed 004 allows it): the original's message, and why
+      expect(aborted).toMatchObject({
+        type: 'status',
+        details: { error: expect.stringMatching(notStopped('the interrupt')) },
+      })
+      expect(Object.keys(aborted as object).sort()).toEqual(['details', 'id', 'message', 'type'])
+      expect(c.frames.filter((f) => f.type === 'error')).toEqual([])
+      expect(await waitUntilGone(() => processesInGroup(agentPid))).toEqual([])
+      c.end()
+      await c.ended
+    } finally {
+      h2.close()
+    }
   }, 60_000)
 })

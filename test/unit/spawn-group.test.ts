@@ -229,6 +229,23 @@ describe.each([
     expect(await waitUntilGone(() => living(daemonPid()))).toEqual([])
   })
 
+  it("a timeout after the leader exited, while a daemon holds its output, ends the wait with the leader's own end", async () => {
+    // the leader exits at once; its time limit comes within the bound (10 minutes), which it ends, not waits out
+    const { proc, stdout } = run({
+      ...sh(withDaemon('echo hi; exit 3')),
+      outputDrainMs: 600_000,
+      timeoutMs: 3000,
+    })
+    let late: NodeJS.Timeout | undefined
+    const waited = new Promise<string>((resolve) => {
+      late = setTimeout(() => resolve('still waiting for the output 20 s after'), 20_000)
+    })
+    const outcome = await Promise.race([proc.done, waited]).finally(() => clearTimeout(late))
+    expect(outcome).toMatchObject({ exitCode: 3, signal: null, reason: 'exited' })
+    expect(await stdout).toBe('hi\n')
+    expect(await waitUntilGone(() => living(daemonPid()))).toEqual([])
+  })
+
   it('keeps the output written before the leader exited, and what comes within the bound after', async () => {
     // the daemon writes once the leader is gone, well within the bound (default: 2000 ms)
     const { proc, stdout } = run(

@@ -74,8 +74,14 @@ describe("a session turn whose agent ignores the stop's abort", () => {
     expect(await store.getSession('ses_a')).toMatchObject({ status: 'idle' })
     // the agent's late end (after its close let it go) is not stored: one end, the turn's forced one, then idle
     const all = await store.eventsAfter('ses_a', 0, 100)
+    // its end event says why, as the stored turn does
     expect(all.filter((e) => e.type === 'turn.completed' || e.type === 'turn.failed')).toEqual([
-      expect.objectContaining({ type: 'turn.completed', turnId: turn.id, status: 'interrupted' }),
+      expect.objectContaining({
+        type: 'turn.completed',
+        turnId: turn.id,
+        status: 'interrupted',
+        error: expect.stringMatching(/did not stop the turn .* of the server stop/),
+      }),
     ])
     expect(all.some((e) => e.type === 'item.completed')).toBe(false)
     expect(all.at(-1)).toMatchObject({ type: 'session.status', status: 'idle' })

@@ -1330,6 +1330,7 @@ export interface components {
         };
         /** @description The `turn.completed` event. */
         TurnCompletedEvent: {
+            error?: string;
             /** @enum {string} */
             status?: "completed" | "interrupted";
             turnId?: string;

@@ -32,7 +32,14 @@ export function eventFrames(ev: StoredEvent, ctx: EventFrameContext): ServerFram
       ]
     case 'turn.completed':
       if (ev.status === 'interrupted')
-        return [{ type: 'status', message: ctx.cancelling ? streamStatus.aborted : 'Agent run interrupted.' }]
+        return [
+          {
+            type: 'status',
+            message: ctx.cancelling ? streamStatus.aborted : 'Agent run interrupted.',
+            // the gateway ended it (its agent did not stop): why, in the status frame's own `details`
+            ...(ev.error ? { details: { error: ev.error } } : {}),
+          },
+        ]
       return [
         { type: 'status', message: streamStatus.idle },
         { type: 'status', message: streamStatus.completed },

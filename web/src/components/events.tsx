@@ -183,7 +183,7 @@ function summary(event: StoredEvent): string {
     case 'run.started':
       return `${event.agent}${event.pid ? ` · pid ${event.pid}` : ''}`
     case 'turn.completed':
-      return `${event.status ?? 'completed'}${event.usage ? ` · ${event.usage.inputTokens}→${event.usage.outputTokens} tokens` : ''}`
+      return `${event.status ?? 'completed'}${event.usage ? ` · ${event.usage.inputTokens}→${event.usage.outputTokens} tokens` : ''}${event.error ? ` · ${event.error}` : ''}`
     case 'session.status':
       return event.status
     case 'agent.session':
