@@ -13,6 +13,11 @@
  * (`{ release: true }`): it lives on, and its processes are its own to end. Signals meant for the gateway's whole process
  * group (a terminal's Ctrl-C, a service manager's SIGTERM) are left to the gateway, which ends its children and
  * then this host.
+ *
+ * It also runs the gateway's sweeps of ended programs' leftovers (marker-sweeps.ts), so that no /proc scan runs on
+ * the gateway's event loop: `{ signalMarked: { id, signals } }` (marker -> signal) signals every process that
+ * carries one of those markers in AGENT_GATEWAY_APP_SERVER (or a name ending in _AGENT_GATEWAY_APP_SERVER), and
+ * is answered `{ signalled: id, found }`, the markers found.
  */
 export const spawnHostSource = `
 const { spawn } = require('node:child_process')
