@@ -15,9 +15,9 @@ import { runningSpawnHost } from './spawn-child.js'
  * synchronous, and 500 fast runs may end at once. So the sweeps are batched (marker-sweeps.ts: one pass per
  * 100 ms at most, for every marker due) and a pass runs in the spawn host (spawn-host.ts), a process of its own
  * that already scans /proc for the gateway's marker when the gateway dies: this thread sends one IPC message per
- * pass. Measured against the alternatives (docs/benchmarks.md): a worker thread would add an isolate to this
- * process; fs.promises reads on this thread cost it 2-3x the synchronous scan's CPU (a promise and a thread-pool
- * round trip per file), in slices. Without a host (it could not start, or died young: spawns are then paced on
+ * pass. The alternatives (docs/benchmarks.md, session 25, "leftover sweeps off the event loop"): a worker thread
+ * would add an isolate to this process; fs.promises reads on this thread cost it about 2x the synchronous scan's
+ * CPU (a promise and a thread-pool round trip per file), in slices. Without a host (it could not start, or died young: spawns are then paced on
  * this thread too) the pass scans here, synchronously, still batched.
  */
 

@@ -112,9 +112,10 @@ function killMarked() {
 /**
  * One pass over /proc: every process (this one excepted) whose environment gives "variable", or a name ending in
  * "_" + it (a program's strict env filter keeps the value under a name of its own: process-marker.ts), a value
- * of "signals" gets that value's signal. Returns the values found. Linux only (/proc); empty elsewhere.
+ * of "signals" gets that value's signal; "except": pids never signalled. Returns the values found. Linux only
+ * (/proc); empty elsewhere.
  */
-function signalMarked(variable, signals) {
+function signalMarked(variable, signals, except = []) {
   const fs = require('node:fs')
   const suffix = '_' + variable
   const found = new Set()
@@ -125,7 +126,7 @@ function signalMarked(variable, signals) {
     return found
   }
   for (const name of names) {
-    if (!/^[0-9]+$/.test(name) || Number(name) === process.pid) continue
+    if (!/^[0-9]+$/.test(name) || Number(name) === process.pid || except.includes(Number(name))) continue
     let environ
     try {
       environ = fs.readFileSync('/proc/' + name + '/environ', 'latin1').split(String.fromCharCode(0))
@@ -159,7 +160,8 @@ process.on('message', (request) => {
   // the gateway's sweep of ended programs' leftovers, by their markers (marker-sweeps.ts): here, not on its loop
   if (request.signalMarked) {
     const { id, signals } = request.signalMarked
-    const found = signalMarked('AGENT_GATEWAY_APP_SERVER', new Map(Object.entries(signals)))
+    // never the gateway itself (a gateway run by another one's run carries that run's marker, not its own)
+    const found = signalMarked('AGENT_GATEWAY_APP_SERVER', new Map(Object.entries(signals)), [process.ppid])
     return report({ signalled: id, found: [...found] })
   }
   queue = queue.then(() => start(request)).catch((err) => failed(request.id, err))

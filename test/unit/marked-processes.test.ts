@@ -5,6 +5,8 @@ import { endMarked, pendingMarkers, signalMarkedHere } from '../../src/process/m
 import { markerVariable } from '../../src/process/process-marker.js'
 import { runningSpawnHost, spawnHostReady } from '../../src/process/spawn-child.js'
 import { SpawnHost } from '../../src/process/spawn-host.js'
+import { moduleUrl, startScriptGateway } from '../support/script-gateway.js'
+import { removeDir, tempDir } from '../support/temp.js'
 
 /**
  * The sweep of ended programs' leftovers by their markers, over real processes: in the spawn host (where a pass
@@ -85,5 +87,34 @@ describe('endMarked', () => {
     expect(await exit).toBe('SIGKILL')
     expect(performance.now() - start).toBeGreaterThanOrEqual(299)
     await expect.poll(() => pendingMarkers().includes(marker)).toBe(false)
+  })
+})
+
+describe('a pass in the spawn host', () => {
+  // a gateway run by another gateway's run carries that run's marker: the host's pass never signals its gateway
+  it('never signals the gateway itself, though it carries a marker of the pass', {
+    timeout: 30_000,
+  }, async () => {
+    const marker = randomUUID()
+    const dir = tempDir('marked-')
+    const gateway = startScriptGateway(
+      dir,
+      `import { SpawnHost } from ${moduleUrl('src/process/spawn-host.ts')}
+let signalled = false
+process.on('SIGTERM', () => { signalled = true })
+setInterval(() => {}, 1000) // the host is unref'd: this keeps the script alive while it answers
+const host = await SpawnHost.start()
+await host.signalMarked({ ${JSON.stringify(marker)}: 'SIGTERM' })
+// a second round trip: a signal the first pass sent this process was handled by then
+await host.signalMarked({})
+console.log(JSON.stringify({ signalled }))`,
+      { [markerVariable]: marker },
+    )
+    try {
+      expect(JSON.parse(await gateway.firstLine)).toEqual({ signalled: false })
+    } finally {
+      await gateway.kill()
+      removeDir(dir)
+    }
   })
 })
