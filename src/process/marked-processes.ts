@@ -44,11 +44,25 @@ export function signalMarkedHere(
   return [...found]
 }
 
-/** In the spawn host when it runs; here when there is none, or it died during the pass. */
+/** How long a pass in the host may take before it is done here instead (the next passes wait for it). */
+const hostPassTimeoutMs = 10_000
+
+/** In the spawn host when it runs; here when there is none, or it died or did not answer in time. */
 const signalMarked: MarkerSignaller = async (signals) => {
   const host = runningSpawnHost()
   if (!host) return signalMarkedHere(signals)
-  return host.signalMarked(signals).catch(() => signalMarkedHere(signals))
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('the spawn host did not answer')), hostPassTimeoutMs)
+    timer.unref()
+  })
+  try {
+    return await Promise.race([host.signalMarked(signals), late])
+  } catch {
+    return signalMarkedHere(signals)
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 const sweeps = new MarkerSweeps(signalMarked)

@@ -202,8 +202,11 @@ export class SpawnHost {
     const id = ++this.nextPass
     return new Promise<string[]>((found, failed) => {
       this.passes.set(id, { found, failed })
+      // a failed send (the channel broke) rejects this pass; the host's own end is heard as for a spawn
       this.host.send({ signalMarked: { id, signals } }, (err: Error | null) => {
-        if (err) this.fail(err)
+        if (!err) return
+        this.passes.delete(id)
+        failed(err)
       })
     })
   }
