@@ -97,7 +97,7 @@ const real = (dir: string) => {
  * SIGKILL after `graceMs` for what is still there (children forked meanwhile included).
  *
  * The /proc scan is synchronous (a few ms on a busy machine: with an owner to look for, every process's
- * environment is read, as endMarked does), so it never runs on the path of the turn that ended: it is deferred
+ * environment is read; unlike endMarked's it stays on this thread, as its scope is asked here at each pass), so it never runs on the path of the turn that ended: it is deferred
  * to a timer of its own (unref'd: it never keeps the process alive), after the turn's end was delivered and
  * recorded.
  */

@@ -1,57 +1,85 @@
+import { type MarkerSignaller, MarkerSweeps } from './marker-sweeps.js'
 import { type ProcessTable, procTable } from './proc-table.js'
-import { carriesMarker } from './process-marker.js'
+import { markerIn } from './process-marker.js'
+import { runningSpawnHost } from './spawn-child.js'
 
 /**
  * Some programs (codex app-server) start helpers in sessions of their own (its shell snapshot, the commands it
- * runs), so when the program itself dies (crash, SIGKILL) they are reparented to init and a process-group kill
- * misses them. Such a program gets a unique value in this variable, which its descendants inherit; after it
- * ended, the processes still carrying that value are its leftovers and are ended. Linux only (/proc); best
- * effort (a command run with a scrubbed environment is not found). The variable: process-marker.ts.
+ * runs), and a command may start a daemon (`setsid cmd >/dev/null 2>&1 &`), so when the program ended (or died)
+ * they are reparented to init and a process-group kill misses them. Each program gets a unique value in a
+ * variable its descendants inherit; after it ended, the processes still carrying that value are its leftovers and
+ * are ended. Linux only (/proc); best effort (a command run with a scrubbed environment is not found). The
+ * variable: process-marker.ts.
+ *
+ * Where the scan runs: reading every process's environment costs 3-4 ms with ~100 processes (more under load),
+ * synchronous, and 500 fast runs may end at once. So the sweeps are batched (marker-sweeps.ts: one pass per
+ * 100 ms at most, for every marker due) and a pass runs in the spawn host (spawn-host.ts), a process of its own
+ * that already scans /proc for the gateway's marker when the gateway dies: this thread sends one IPC message per
+ * pass. The alternatives (docs/benchmarks.md, session 25, "leftover sweeps off the event loop"): a worker thread
+ * would add an isolate to this process; fs.promises reads on this thread cost it about 2x the synchronous scan's
+ * CPU (a promise and a thread-pool round trip per file), in slices. Without a host (it could not start, or died young: spawns are then paced on
+ * this thread too) the pass scans here, synchronously, still batched.
  */
 
-/** Live processes (of this user) whose environment carries `marker`. */
-export function markedProcesses(marker: string, table: ProcessTable = procTable()): number[] {
-  return table.pids().filter((pid) => {
-    if (pid === process.pid) return false
+/** One pass in this process: each process carrying a marker of `signals` gets its signal; the markers found. */
+export function signalMarkedHere(
+  signals: Readonly<Record<string, NodeJS.Signals>>,
+  table: ProcessTable = procTable(),
+  self = process.pid,
+): string[] {
+  const wanted = new Map(Object.entries(signals))
+  const found = new Set<string>()
+  for (const pid of table.pids()) {
+    if (pid === self) continue
     const env = table.environ(pid)
-    return env !== null && carriesMarker(env, marker)
-  })
+    const marker = env ? markerIn(env, wanted) : undefined
+    if (marker === undefined) continue
+    try {
+      process.kill(pid, wanted.get(marker))
+      found.add(marker)
+    } catch {
+      // already gone
+    }
+  }
+  return [...found]
 }
 
+/** How long a pass in the host may take before it is done here instead (the next passes wait for it). */
+const hostPassTimeoutMs = 10_000
+
+/** In the spawn host when it runs; here when there is none, or it died or did not answer in time. */
+const signalMarked: MarkerSignaller = async (signals) => {
+  const host = runningSpawnHost()
+  if (!host) return signalMarkedHere(signals)
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('the spawn host did not answer')), hostPassTimeoutMs)
+    timer.unref()
+  })
+  try {
+    return await Promise.race([host.signalMarked(signals), late])
+  } catch {
+    return signalMarkedHere(signals)
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+const sweeps = new MarkerSweeps(signalMarked)
+
 /**
- * Ends every process left with `marker`: SIGTERM now (shell scripts run their exit traps and release their
- * locks), SIGKILL after `graceMs` for what is still there (including children forked meanwhile). A sweep of
- * `marker` whose SIGKILL pass is still to come already covers a second call (spawn-group.ts sweeps a group
- * whose output outlived it, then its runner sweeps after its end): that pass looks for them again.
+ * Ends every process left with `marker`: SIGTERM at the next pass (shell scripts run their exit traps and release
+ * their locks), SIGKILL after `graceMs` for what is still there (including children forked meanwhile).
  */
 export function endMarked(marker: string, graceMs: number): void {
-  if (pending.has(marker)) return
-  const signalAll = (signal: NodeJS.Signals) => {
-    const pids = markedProcesses(marker)
-    for (const pid of pids) {
-      try {
-        process.kill(pid, signal)
-      } catch {
-        // already gone
-      }
-    }
-    return pids.length
-  }
-  if (signalAll('SIGTERM') === 0) return
-  pending.add(marker)
-  setTimeout(() => {
-    signalAll('SIGKILL')
-    pending.delete(marker)
-  }, graceMs).unref()
+  sweeps.end(marker, graceMs)
 }
 
 /**
- * The markers whose sweep still waits for its SIGKILL pass. The timer is unref'd (it never keeps the process
- * alive), so a gateway that exits meanwhile would leave what ignored the SIGTERM: the exit sweep
- * (exit-sweep.ts) ends these too.
+ * The markers whose sweep is not over (its SIGTERM pass, or its SIGKILL pass, still to come). The timers are
+ * unref'd (they never keep the process alive), so a gateway that exits meanwhile would leave them: the exit
+ * sweep (exit-sweep.ts) ends these too.
  */
-const pending = new Set<string>()
-
 export function pendingMarkers(): readonly string[] {
-  return [...pending]
+  return sweeps.markers()
 }

@@ -24,6 +24,26 @@ export function carriesMarker(environ: readonly string[], marker: string): boole
   return environ.some((entry) => entry === suffix || entry.endsWith(`_${suffix}`))
 }
 
+/**
+ * The marker value of `markers` an environment carries (as `carriesMarker` reads it: in `markerVariable`, or in a
+ * name that ends with `_` + it), or undefined. One look at each entry, however many markers are looked for.
+ */
+export function markerIn(
+  environ: readonly string[],
+  markers: ReadonlyMap<string, unknown>,
+): string | undefined {
+  const suffix = `_${markerVariable}`
+  for (const entry of environ) {
+    const eq = entry.indexOf('=')
+    if (eq < 0) continue
+    const name = entry.slice(0, eq)
+    if (name !== markerVariable && !name.endsWith(suffix)) continue
+    const value = entry.slice(eq + 1)
+    if (markers.has(value)) return value
+  }
+  return undefined
+}
+
 export function newMarker(): string {
   return randomUUID()
 }

@@ -13,6 +13,11 @@
  * (`{ release: true }`): it lives on, and its processes are its own to end. Signals meant for the gateway's whole process
  * group (a terminal's Ctrl-C, a service manager's SIGTERM) are left to the gateway, which ends its children and
  * then this host.
+ *
+ * It also runs the gateway's sweeps of ended programs' leftovers (marker-sweeps.ts), so that no /proc scan runs on
+ * the gateway's event loop: `{ signalMarked: { id, signals } }` (marker -> signal) signals every process that
+ * carries one of those markers in AGENT_GATEWAY_APP_SERVER (or a name ending in _AGENT_GATEWAY_APP_SERVER), and
+ * is answered `{ signalled: id, found }`, the markers found.
  */
 export const spawnHostSource = `
 const { spawn } = require('node:child_process')
@@ -100,33 +105,49 @@ process.on('disconnect', () => {
 function killMarked() {
   const marker = process.env.AGENT_GATEWAY_SPAWN_MARKER
   if (!marker) return
+  const signals = new Map([[marker, 'SIGKILL']])
+  for (let pass = 0; pass < 10; pass++) if (signalMarked('AGENT_GATEWAY_SERVER', signals).size === 0) return
+}
+
+/**
+ * One pass over /proc: every process (this one excepted) whose environment gives "variable", or a name ending in
+ * "_" + it (a program's strict env filter keeps the value under a name of its own: process-marker.ts), a value
+ * of "signals" gets that value's signal; "except": pids never signalled. Returns the values found. Linux only
+ * (/proc); empty elsewhere.
+ */
+function signalMarked(variable, signals, except = []) {
   const fs = require('node:fs')
-  const exact = 'AGENT_GATEWAY_SERVER=' + marker
-  const suffixed = '_' + exact
-  for (let pass = 0; pass < 10; pass++) {
-    let names
-    try {
-      names = fs.readdirSync('/proc')
-    } catch {
-      return
-    }
-    let found = 0
-    for (const name of names) {
-      if (!/^[0-9]+$/.test(name) || Number(name) === process.pid) continue
-      let environ
-      try {
-        environ = fs.readFileSync('/proc/' + name + '/environ', 'latin1').split(String.fromCharCode(0))
-      } catch {
-        continue
-      }
-      if (!environ.some((entry) => entry === exact || entry.endsWith(suffixed))) continue
-      try {
-        process.kill(Number(name), 'SIGKILL')
-        found++
-      } catch {}
-    }
-    if (found === 0) return
+  const suffix = '_' + variable
+  const found = new Set()
+  let names
+  try {
+    names = fs.readdirSync('/proc')
+  } catch {
+    return found
   }
+  for (const name of names) {
+    if (!/^[0-9]+$/.test(name) || Number(name) === process.pid || except.includes(Number(name))) continue
+    let environ
+    try {
+      environ = fs.readFileSync('/proc/' + name + '/environ', 'latin1').split(String.fromCharCode(0))
+    } catch {
+      continue
+    }
+    for (const entry of environ) {
+      const eq = entry.indexOf('=')
+      const key = entry.slice(0, eq)
+      if (eq < 0 || (key !== variable && !key.endsWith(suffix))) continue
+      const value = entry.slice(eq + 1)
+      const signal = signals.get(value)
+      if (signal === undefined) continue
+      try {
+        process.kill(Number(name), signal)
+        found.add(value)
+      } catch {}
+      break
+    }
+  }
+  return found
 }
 
 // one spawn at a time: spawn() blocks this process anyway, and a burst must not overflow the listener's backlog
@@ -135,6 +156,13 @@ process.on('message', (request) => {
   if (request.release) {
     released = true
     return
+  }
+  // the gateway's sweep of ended programs' leftovers, by their markers (marker-sweeps.ts): here, not on its loop
+  if (request.signalMarked) {
+    const { id, signals } = request.signalMarked
+    // never the gateway itself (a gateway run by another one's run carries that run's marker, not its own)
+    const found = signalMarked('AGENT_GATEWAY_APP_SERVER', new Map(Object.entries(signals)), [process.ppid])
+    return report({ signalled: id, found: [...found] })
   }
   queue = queue.then(() => start(request)).catch((err) => failed(request.id, err))
 })

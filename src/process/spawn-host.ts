@@ -26,6 +26,7 @@ const announceBytes = tokenChars + 1
 export const announceLimits: AnnounceLimits = { timeoutMs: 5000, maxPending: 256 }
 
 type HostReply =
+  | { signalled: number; found: string[] }
   | { id: number; pid: number }
   | { id: number; error: { code?: string; message: string } }
   | { id: number; code: number | null; signal: NodeJS.Signals | null }
@@ -77,6 +78,12 @@ export class SpawnHost {
   private readonly removeDir: () => void
   /** Children whose pid came but that were not handed over when the host died: killed, to be waited for. */
   private readonly unsettled: Leftover[] = []
+  /** signalMarked passes sent, waiting for their answer. */
+  private readonly passes = new Map<
+    number,
+    { found: (markers: string[]) => void; failed: (err: Error) => void }
+  >()
+  private nextPass = 0
 
   private constructor(
     private readonly host: ChildProcess,
@@ -185,6 +192,25 @@ export class SpawnHost {
     return deferredChild(later)
   }
 
+  /**
+   * One pass over /proc in the host (marker-sweeps.ts sends it, so no scan runs on this thread): each process
+   * that carries one of the markers of `signals` (process-marker.ts, under either of its names) gets that marker's
+   * signal. Resolves with the markers found; rejects if the host dies first. Does not keep this process alive.
+   */
+  signalMarked(signals: Readonly<Record<string, NodeJS.Signals>>): Promise<string[]> {
+    if (this.failure) return Promise.reject(this.failure)
+    const id = ++this.nextPass
+    return new Promise<string[]>((found, failed) => {
+      this.passes.set(id, { found, failed })
+      // a failed send (the channel broke) rejects this pass; the host's own end is heard as for a spawn
+      this.host.send({ signalMarked: { id, signals } }, (err: Error | null) => {
+        if (!err) return
+        this.passes.delete(id)
+        failed(err)
+      })
+    })
+  }
+
   /** A socket the host connected: its first bytes say which spawn and which stream it is. */
   private accept(socket: net.Socket, head: Buffer): void {
     const text = head.toString('latin1')
@@ -196,6 +222,11 @@ export class SpawnHost {
   }
 
   private reply(reply: HostReply): void {
+    if ('signalled' in reply) {
+      this.passes.get(reply.signalled)?.found(reply.found)
+      this.passes.delete(reply.signalled)
+      return
+    }
     const entry = this.inFlight.get(reply.id)
     if (!entry) return
     if ('pid' in reply) {
@@ -278,6 +309,8 @@ export class SpawnHost {
       )
     }
     this.byToken.clear()
+    for (const pass of this.passes.values()) pass.failed(err)
+    this.passes.clear()
     // this process lives on: the host must not take its processes for a dead gateway's (spawn-host-source.ts)
     if (this.host.connected) {
       // a failed send (the channel broke) goes to the callback, not to 'error'

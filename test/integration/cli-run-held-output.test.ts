@@ -53,6 +53,26 @@ describe('a cli run whose daemon holds its output', () => {
     expect(events.at(-1)).toMatchObject({ type: 'run.completed', status: 'succeeded', exitCode: 0 })
     expect(await waitUntilGone(() => living(daemon))).toEqual([])
   })
+
+  // its output went elsewhere, so nothing held the run open: the sweep of its marker after the run's end (batched,
+  // its scan in the spawn host: marked-processes.ts) is what ends it; before, it lived on after the run
+  it('a daemon that does not hold the output (redirected) is ended after the run as well', {
+    timeout: 30_000,
+  }, async () => {
+    const redirected = script.replace(`daemon "$f" &`, () => `daemon "$f" >/dev/null 2>&1 </dev/null &`)
+    expect(redirected).not.toBe(script)
+    const { run, events } = await succeededRun(gw.url, {
+      agent: 'cli',
+      command: { cli: 'sh', args: ['-c', redirected] },
+    })
+    expect(run).toMatchObject({ status: 'succeeded', exitCode: 0, signal: null })
+    const stderr = events.map((e) => (e.type === 'output' && e.stream === 'stderr' ? e.data : '')).join('')
+    const said = /daemon (\d+)/.exec(stderr)
+    expect(said, JSON.stringify(events)).not.toBeNull()
+    const daemon = Number(said![1])
+    daemons.push(daemon)
+    expect(await waitUntilGone(() => living(daemon))).toEqual([])
+  })
 })
 
 /**

@@ -98,6 +98,9 @@ export class CliDriver implements AgentDriver {
           stdin: raw.stdin ?? null,
           timeoutMs: req.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,
+          // a daemon the command starts in a session of its own (`setsid cmd >/dev/null &`) ends after the run
+          // (marked-processes.ts: batched, the scan in the spawn host, so 500 fast runs ending cost no loop time)
+          sweepLeftovers: true,
         },
         stdout: { mode: 'text' },
         ...(isCodex ? { stderrFilter: dropCodexStartupNoise } : {}),

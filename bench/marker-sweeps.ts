@@ -1,0 +1,204 @@
+/**
+ * What the sweep of ended programs' leftovers (by marker) costs the gateway's event loop
+ * (`npx tsx bench/marker-sweeps.ts`; docs/benchmarks.md, "Leftover sweeps off the event loop").
+ *
+ * --ends markers "end" (as that many runs ending) over --spread-ms (0: all at once; else evenly spread), none of
+ * them carried by a live process (the common case: a run that left nothing). Four ways, interleaved over --reps
+ * rounds:
+ *   none          the batching without a scan (its own cost: timers, promises, the ends' spreading)
+ *   here-per-end  one synchronous /proc scan per end, on this thread (how endMarked swept before)
+ *   here-batched  marker-sweeps.ts's passes, each a synchronous scan on this thread (the fallback without a host)
+ *   host-batched  marker-sweeps.ts's passes, each in the spawn host (what the gateway does)
+ *   async-here    (--async) marker-sweeps.ts's passes, each an fs.promises scan on this thread (the option not taken)
+ * Printed per way (medians over the rounds), from the first end until every sweep was over: passes (scans), the
+ * CPU time of the event loop's thread (/proc schedstat: what it ran, however loaded the machine; per end µs,
+ * minus `none`'s), its busy time (event-loop utilisation: includes time it waited for a CPU while busy), the
+ * longest event-loop delay (perf_hooks histogram), and the wall time.
+ *
+ * Usage: npx tsx bench/marker-sweeps.ts [--ends N] [--reps N] [--spread-ms N] [--async]
+ */
+import { randomUUID } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import { readdir, readFile } from 'node:fs/promises'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { signalMarkedHere } from '../src/process/marked-processes.js'
+import { type MarkerSignaller, MarkerSweeps } from '../src/process/marker-sweeps.js'
+import { markerIn } from '../src/process/process-marker.js'
+import { SpawnHost } from '../src/process/spawn-host.js'
+import { loadLine, machineLines } from './machine.js'
+import { benchArgs, intOption } from './options.js'
+import { markdownTable, median } from './stats.js'
+
+const { values } = benchArgs({
+  options: {
+    ends: { type: 'string' },
+    reps: { type: 'string' },
+    'spread-ms': { type: 'string' },
+    async: { type: 'boolean' },
+  },
+})
+const ends = intOption(values.ends, 500, 'ends')
+const reps = intOption(values.reps, 5, 'reps')
+const spreadMs = intOption(values['spread-ms'], 0, 'spread-ms', 0)
+
+/** One pass with fs.promises reads on this thread (4 at a time): what an async scan here would cost. */
+const asyncHere: MarkerSignaller = async (signals) => {
+  const wanted = new Map(Object.entries(signals))
+  const names = (await readdir('/proc')).filter((name) => /^\d+$/.test(name))
+  const found = new Set<string>()
+  let next = 0
+  const reader = async () => {
+    while (next < names.length) {
+      const pid = Number(names[next++])
+      if (pid === process.pid) continue
+      const env = await readFile(`/proc/${pid}/environ`, 'latin1').then(
+        (text) => text.split('\0'),
+        () => null,
+      )
+      const marker = env ? markerIn(env, wanted) : undefined
+      if (marker === undefined) continue
+      try {
+        process.kill(pid, wanted.get(marker))
+        found.add(marker)
+      } catch {}
+    }
+  }
+  await Promise.all([0, 1, 2, 3].map(reader))
+  return [...found]
+}
+
+/** CPU time this thread (the event loop's: its tid is the pid) has run, ms (/proc/<pid>/task/<pid>/schedstat, ns). */
+const loopThreadCpuMs = () =>
+  Number(readFileSync(`/proc/${process.pid}/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6
+
+interface Sample {
+  passes: number
+  /** CPU time of the event loop's thread. */
+  cpuMs: number
+  busyMs: number
+  loopMaxMs: number
+  wallMs: number
+}
+
+/** Ends `ends` markers over `spreadMs` through `end`, waits for `over`; this thread's cost meanwhile. */
+async function round(
+  end: (marker: string) => void,
+  over: () => Promise<void>,
+  passes: () => number,
+): Promise<Sample> {
+  const markers = Array.from({ length: ends }, () => randomUUID())
+  const loop = monitorEventLoopDelay({ resolution: 1 })
+  loop.enable()
+  const elu0 = performance.eventLoopUtilization()
+  const cpu0 = loopThreadCpuMs()
+  const t0 = performance.now()
+  if (spreadMs === 0) for (const marker of markers) end(marker)
+  else {
+    const start = performance.now()
+    for (let i = 0; i < markers.length; i++) {
+      const due = start + (i * spreadMs) / markers.length
+      if (performance.now() < due) await sleep(due - performance.now())
+      end(markers[i]!)
+    }
+  }
+  // the sweeps' timers and the host's channel are unref'd: this keeps the process alive meanwhile
+  const keep = setInterval(() => {}, 60_000)
+  await over()
+  clearInterval(keep)
+  const wallMs = performance.now() - t0
+  const cpuMs = loopThreadCpuMs() - cpu0
+  const elu = performance.eventLoopUtilization(elu0)
+  loop.disable()
+  return { passes: passes(), cpuMs, busyMs: elu.active, loopMaxMs: loop.max / 1e6, wallMs }
+}
+
+async function main(): Promise<void> {
+  for (const line of machineLines(loadLine('at the start'))) console.log(line)
+  const processes = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).length
+  console.log(
+    `ends:    ${ends} over ${spreadMs} ms, ${processes} processes in /proc, ${reps} rounds, interleaved\n`,
+  )
+  const host = await SpawnHost.start()
+  if (!host) throw new Error('the spawn host did not start')
+  const batched = (signaller: MarkerSignaller) => () => {
+    // over once a pass answered and nothing is left: told by the pass, not polled (polling costs this thread too)
+    let done: () => void = () => {}
+    const over = new Promise<void>((resolve) => {
+      done = resolve
+    })
+    const sweeps: MarkerSweeps = new MarkerSweeps(async (signals) => {
+      const found = await signaller(signals)
+      setImmediate(() => {
+        if (sweeps.markers().length === 0) done()
+      })
+      return found
+    })
+    return round(
+      (marker) => sweeps.end(marker, 1000),
+      () => over,
+      () => sweeps.passes,
+    )
+  }
+  const ways: Record<string, () => Promise<Sample>> = {
+    none: batched(async () => []),
+    'here-per-end': () => {
+      let passes = 0
+      return round(
+        (marker) => {
+          passes++
+          signalMarkedHere({ [marker]: 'SIGTERM' })
+        },
+        async () => {},
+        () => passes,
+      )
+    },
+    'here-batched': batched(async (signals) => signalMarkedHere(signals)),
+    'host-batched': batched((signals) => host.signalMarked(signals)),
+    ...(values.async ? { 'async-here': batched(asyncHere) } : {}),
+  }
+  const samples = new Map<string, Sample[]>(Object.keys(ways).map((name) => [name, []]))
+  try {
+    for (let rep = 0; rep < reps; rep++)
+      for (const [name, way] of Object.entries(ways)) {
+        samples.get(name)!.push(await way())
+        await sleep(200)
+      }
+  } finally {
+    // the host does not keep this process alive (it is unref'd): a timer does until it is gone
+    const keep = setInterval(() => {}, 1000)
+    await host.stop()
+    clearInterval(keep)
+  }
+  const med = (name: string, f: (s: Sample) => number) => median(samples.get(name)!.map(f))
+  const scaffold = med('none', (s) => s.cpuMs)
+  const perEnd = (name: string) => ((med(name, (s) => s.cpuMs) - scaffold) * 1000) / ends
+  const rows = [
+    [
+      'way',
+      'passes',
+      'loop thread CPU ms',
+      'per end µs (- none)',
+      'loop busy ms (ELU)',
+      'loop delay max ms',
+      'wall ms',
+    ],
+  ]
+  for (const name of samples.keys())
+    rows.push([
+      name,
+      String(med(name, (s) => s.passes)),
+      med(name, (s) => s.cpuMs).toFixed(1),
+      name === 'none' ? '-' : perEnd(name).toFixed(1),
+      med(name, (s) => s.busyMs).toFixed(1),
+      med(name, (s) => s.loopMaxMs).toFixed(1),
+      med(name, (s) => s.wallMs).toFixed(0),
+    ])
+  console.log(markdownTable(rows, [false, true, true, true, true, true, true]))
+  const ratio = (name: string) => `${name} ${(perEnd(name) / perEnd('here-per-end')).toFixed(3)}`
+  const others = ['here-batched', 'host-batched', ...(values.async ? ['async-here'] : [])]
+  console.log(`\nloop thread CPU per end, ratio to here-per-end: ${others.map(ratio).join(', ')}`)
+  console.log(loadLine('at the end'))
+}
+
+await main()

@@ -1,0 +1,120 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { endMarked, pendingMarkers, signalMarkedHere } from '../../src/process/marked-processes.js'
+import { markerVariable } from '../../src/process/process-marker.js'
+import { runningSpawnHost, spawnHostReady } from '../../src/process/spawn-child.js'
+import { SpawnHost } from '../../src/process/spawn-host.js'
+import { moduleUrl, startScriptGateway } from '../support/script-gateway.js'
+import { removeDir, tempDir } from '../support/temp.js'
+
+/**
+ * The sweep of ended programs' leftovers by their markers, over real processes: in the spawn host (where a pass
+ * runs while it runs: no scan on the gateway's thread) and in this process (without a host). Each process here
+ * stands for a daemon a run left: a session of its own, its environment the only link to its run.
+ */
+const started: ChildProcess[] = []
+
+/** A daemon carrying `env`; `ignoreTerm`: it survives SIGTERM (only the SIGKILL pass ends it). */
+async function daemon(env: Record<string, string>, ignoreTerm = false): Promise<ChildProcess> {
+  const child = spawn('sh', ['-c', `${ignoreTerm ? "trap '' TERM; " : ''}echo up; exec sleep 300`], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+  })
+  started.push(child)
+  // once it wrote, its trap is set
+  await new Promise((resolve) => child.stdout!.once('data', resolve))
+  return child
+}
+
+const ended = (child: ChildProcess) =>
+  new Promise<NodeJS.Signals | null>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.signalCode)
+    else child.once('exit', (_code, signal) => resolve(signal))
+  })
+
+afterEach(() => {
+  for (const child of started.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+})
+
+describe.each([
+  ['in the spawn host', 'host'],
+  ['in this process', 'here'],
+] as const)('a pass %s', (_name, where) => {
+  let host: SpawnHost | undefined
+  beforeAll(async () => {
+    if (where === 'host') {
+      host = await SpawnHost.start()
+      expect(host).toBeDefined()
+    }
+  })
+  afterAll(async () => {
+    await host?.stop()
+  })
+  const pass = (signals: Record<string, NodeJS.Signals>) =>
+    where === 'host' ? host!.signalMarked(signals) : Promise.resolve(signalMarkedHere(signals))
+
+  it('signals each process carrying a marker of the pass (under either name), and no other', async () => {
+    const [one, two, other] = [randomUUID(), randomUUID(), randomUUID()]
+    const first = await daemon({ [markerVariable]: one })
+    // a strict env filter's name for it (gemini: GEMINI_CLI_AGENT_GATEWAY_APP_SERVER)
+    const second = await daemon({ [`GEMINI_CLI_${markerVariable}`]: two }, true)
+    const another = await daemon({ [markerVariable]: other })
+    const lookalike = await daemon({ OTHER: `${markerVariable}=${one}`, [`${markerVariable}_X`]: one })
+    expect((await pass({ [one]: 'SIGTERM', [two]: 'SIGKILL' })).sort()).toEqual([one, two].sort())
+    expect(await ended(first)).toBe('SIGTERM')
+    expect(await ended(second)).toBe('SIGKILL')
+    // another run's marker and a value that only looks like one are left alone
+    expect(another.exitCode === null && another.signalCode === null).toBe(true)
+    expect(lookalike.exitCode === null && lookalike.signalCode === null).toBe(true)
+    expect(await pass({ [other]: 'SIGTERM' })).toEqual([other])
+    expect(await ended(another)).toBe('SIGTERM')
+  })
+})
+
+describe('endMarked', () => {
+  it('through the spawn host: SIGTERM, then SIGKILL after the grace for what ignored it; pending until then', async () => {
+    expect(await spawnHostReady()).toBe(true)
+    expect(runningSpawnHost()).toBeDefined()
+    const marker = randomUUID()
+    const stubborn = await daemon({ [markerVariable]: marker }, true)
+    const exit = ended(stubborn)
+    const start = performance.now()
+    endMarked(marker, 300)
+    expect(pendingMarkers()).toContain(marker)
+    expect(await exit).toBe('SIGKILL')
+    expect(performance.now() - start).toBeGreaterThanOrEqual(299)
+    await expect.poll(() => pendingMarkers().includes(marker)).toBe(false)
+  })
+})
+
+describe('a pass in the spawn host', () => {
+  // a gateway run by another gateway's run carries that run's marker: the host's pass never signals its gateway
+  it('never signals the gateway itself, though it carries a marker of the pass', {
+    timeout: 30_000,
+  }, async () => {
+    const marker = randomUUID()
+    const dir = tempDir('marked-')
+    const gateway = startScriptGateway(
+      dir,
+      `import { SpawnHost } from ${moduleUrl('src/process/spawn-host.ts')}
+let signalled = false
+process.on('SIGTERM', () => { signalled = true })
+setInterval(() => {}, 1000) // the host is unref'd: this keeps the script alive while it answers
+const host = await SpawnHost.start()
+await host.signalMarked({ ${JSON.stringify(marker)}: 'SIGTERM' })
+// a second round trip: a signal the first pass sent this process was handled by then
+await host.signalMarked({})
+console.log(JSON.stringify({ signalled }))`,
+      { [markerVariable]: marker },
+    )
+    try {
+      expect(JSON.parse(await gateway.firstLine)).toEqual({ signalled: false })
+    } finally {
+      await gateway.kill()
+      removeDir(dir)
+    }
+  })
+})
