@@ -112,8 +112,10 @@ export class SpawnHost {
       this.fail(new Error('the spawn host ended'))
       this.endedNow(this.stopping ? Promise.resolve() : this.endLeftovers())
     })
-    // the listener's directory goes with this process, or with the host
-    this.removeDir = () => rmSync(dir, { recursive: true, force: true })
+    // the listener's directory goes with this process, or with the host (named: the tests' state check lets a
+    // process-wide host's exit listener stay, test/support/process-listeners.ts)
+    const removeSpawnHostDir = () => rmSync(dir, { recursive: true, force: true })
+    this.removeDir = removeSpawnHostDir
     process.once('exit', this.removeDir)
     this.unref()
     server.unref()

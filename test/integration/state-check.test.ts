@@ -41,7 +41,8 @@ const left = (file: string, what: string) => ({
 
 /**
  * test/support/state-check.ts, a setup file of both projects: a test file that leaves a timer function, fake
- * timers, a global or an env variable changed fails by its name, and the next files of the worker (test/unit
+ * timers, a global, an env variable, a process listener, the exit code or umask changed, or a module mocked,
+ * fails by its name, and the next files of the worker (test/unit
  * shares one between files) run on the originals. A real vitest run of fixture files (test/fixtures/state-guard)
  * that each leave one behind, in one worker, with a clean file after them.
  */
@@ -67,9 +68,22 @@ describe('the check after each test file', () => {
         'e-clock-and-cwd-left.fixture.ts',
         `Date.now is not the original; cwd changed to ${path.join(project, fixtures)}`,
       ),
+      'f-process-listeners-left.fixture.ts': left(
+        'f-process-listeners-left.fixture.ts',
+        "process 'SIGTERM': 1 listener added; process 'exit': 2 listeners added",
+      ),
+      'g-exit-code-and-umask-left.fixture.ts': left(
+        'g-exit-code-and-umask-left.fixture.ts',
+        'process.exitCode set to 3; umask changed to 0o077',
+      ),
+      'h-module-mock-left.fixture.ts': left(
+        'h-module-mock-left.fixture.ts',
+        `modules mocked where files share their modules (vi.mock): /${fixtures}/label.ts`,
+      ),
       // its own afterAll restores the timers and env before the check runs
       'y-restores-in-after-all.fixture.ts': { status: 'passed', message: '' },
-      // after the others in the same worker: real timers, no variable, no stubbed global
+      // after the others in the same worker: real timers, no variable, no stubbed global, no listener, exit code,
+      // umask or module loaded with the mock
       'z-clean.fixture.ts': { status: 'passed', message: '' },
     })
   })

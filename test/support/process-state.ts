@@ -1,9 +1,12 @@
 /**
  * What one test file may change for every file after it in the same worker (test/unit shares a worker's
  * modules and globals: vitest.config.ts, `isolate: false`): the timer functions, the clocks, fetch, globalThis,
- * process.env and the working directory. `captureState` notes them; `restoreState` puts back what differs and
- * says what that was. Checked after each test file by test/support/state-check.ts.
+ * process.env, the working directory, the process's listeners (process-listeners.ts), its exit code and umask.
+ * `captureState` notes them; `restoreState` puts back what differs and says what that was. Checked after each
+ * test file by test/support/state-check.ts.
  */
+import { isMainThread } from 'node:worker_threads'
+import { captureListeners, type Listeners, restoreListeners } from './process-listeners.js'
 
 /** A property whose value is the one object or function every file must see. */
 interface Slot {
@@ -20,6 +23,9 @@ export interface ProcessState {
   globals: Map<PropertyKey, PropertyDescriptor>
   env: Record<string, string | undefined>
   cwd: string
+  listeners: Listeners
+  exitCode: typeof process.exitCode
+  umask: number
 }
 
 const timerGlobals = [
@@ -85,7 +91,16 @@ function ownDescriptors(target: object): Map<PropertyKey, PropertyDescriptor> {
 
 /** `slots` are the worker's originals (captured once, before its first file); the rest is the file's start. */
 export function captureState(slots: Slot[]): ProcessState {
-  return { slots, globals: ownDescriptors(globalThis), env: { ...process.env }, cwd: process.cwd() }
+  return {
+    slots,
+    globals: ownDescriptors(globalThis),
+    env: { ...process.env },
+    cwd: process.cwd(),
+    listeners: captureListeners(),
+    exitCode: process.exitCode,
+    // read without a mask: Node sets it to 0 and back at once (a thread of this process could see the 0)
+    umask: process.umask(),
+  }
 }
 
 /**
@@ -112,7 +127,10 @@ function keyName(key: PropertyKey): string {
   return typeof key === 'symbol' ? key.toString() : String(key)
 }
 
-/** Puts back each slot, global, env variable and the cwd that differs from `state`; returns what did. */
+/**
+ * Puts back each slot, global, env variable, the cwd, listener, the exit code and the umask that differ from
+ * `state`; returns what did.
+ */
 export function restoreState(state: ProcessState): string[] {
   const changed: string[] = []
   for (const s of state.slots) {
@@ -151,5 +169,19 @@ export function restoreState(state: ProcessState): string[] {
     changed.push(`cwd changed to ${process.cwd()}`)
     process.chdir(state.cwd)
   }
+  changed.push(...restoreListeners(state.listeners))
+  if (process.exitCode !== state.exitCode) {
+    // left set, it would be the worker's exit code, and fail the run after every test passed
+    changed.push(`process.exitCode set to ${process.exitCode}`)
+    process.exitCode = state.exitCode
+  }
+  const umask = process.umask()
+  if (umask !== state.umask) {
+    // a worker thread cannot set it (only read it): there it is only named
+    changed.push(`umask changed to ${octal(umask)}${isMainThread ? '' : ' (cannot be put back)'}`)
+    if (isMainThread) process.umask(state.umask)
+  }
   return changed
 }
+
+const octal = (mask: number) => `0o${mask.toString(8).padStart(3, '0')}`

@@ -15,8 +15,8 @@ export interface LegEvents extends TrackerEvents {
 }
 
 /**
- * How soon after a pooled connection was taken its close counts as the idle-close race (a FIN already on its way):
- * later, the upstream had the request, and it is not sent again.
+ * How soon after a pooled connection was taken its close (a FIN) counts as the idle-close race (the FIN already on
+ * its way): later, the upstream had the request, and it is not sent again. A reset counts however late it comes.
  */
 const staleWindowMs = 1000
 
@@ -28,7 +28,10 @@ const outboxBytes = 256 * 1024
  * pool or opened, that the agent's request bytes are written to and whose answer bytes go back to the agent as
  * they come, a ResponseTracker following where each ends. The first request on a pooled connection is held
  * until its answer starts: the upstream may have closed that connection just as it was taken (nothing of the
- * request reached it), and it goes again, once, on a new connection.
+ * request reached it), and it goes again, once, on a new connection. So it does when the upstream reset that
+ * connection before any answer, however late: a reset is how a connection closed with the request unread ends
+ * (a busy upstream's idle timer fired before it read it; a middlebox dropped the idle connection), and a CPU-starved
+ * proxy or upstream may see that later than any window.
  */
 export class UpstreamLeg {
   readonly tracker: ResponseTracker
@@ -151,10 +154,10 @@ export class UpstreamLeg {
     const ignore = () => {}
     const closed = (hadError: boolean) => {
       this.detach?.()
-      if (this.held && !this.ended && performance.now() - this.takenAt < staleWindowMs) {
-        // a pooled connection the upstream had closed as it was taken: its request goes again on a new one,
-        // unless the agent has gone meanwhile (its close may be among the events of this same turn); not when
-        // the agent had ended its side (the upstream's close may answer that)
+      if (this.held && !this.ended && (hadError || performance.now() - this.takenAt < staleWindowMs)) {
+        // a pooled connection the upstream had closed as it was taken, or reset unanswered: its request goes
+        // again on a new one, unless the agent has gone meanwhile (its close may be among the events of this
+        // same turn); not when the agent had ended its side (the upstream's close may answer that)
         this.outbox = this.held
         this.held = undefined
         this.socket = undefined

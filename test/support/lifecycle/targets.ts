@@ -95,8 +95,10 @@ async function startPostgresNodes(mock: MockLlm, count: number, apiNodes: number
     const { env, dir, workspace } = gatewayEnv(mock, {
       ...stressEnv,
       DATABASE_URL: url,
-      // a node stalled by a loaded machine is not taken for dead (the stress kills none)
-      NODE_TIMEOUT_SECONDS: '30',
+      // as test/e2e/cluster.test.ts: long enough that a node stalled by a loaded machine is not taken for dead, and
+      // a killed node's sessions are taken over at the next check (every NODE_TIMEOUT_SECONDS / 5: 2 s, not 6 s;
+      // a call in flight to it is given up as soon), which the stress's kill (an even seed) waits for
+      NODE_TIMEOUT_SECONDS: '10',
     })
     // one after the other: processes compiling TypeScript at once take long on a busy machine
     for (let i = 0; i < count; i++) {
