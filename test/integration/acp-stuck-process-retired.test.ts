@@ -1,8 +1,8 @@
-import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { finishedTurnAt, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
+import { helloTurn, stubbornSettings } from '../support/stubborn-agent.js'
 
 /**
  * ACP sessions share agent processes (ACP_SESSIONS_PER_PROCESS). When one session's agent ignores its interrupt,
@@ -12,12 +12,7 @@ import { processesInGroup, processesUnder, waitUntilGone } from '../support/proc
  * gateway over real sockets and a real ACP agent process (test/fixtures/acp-stubborn-agent.mjs, which ignores
  * `session/cancel` and SIGTERM and names its sessions `stubborn-<pid>-<n>`).
  */
-const agentScript = fileURLToPath(new URL('../fixtures/acp-stubborn-agent.mjs', import.meta.url))
-const settings = {
-  ACP_AGENTS: `stubborn=${process.execPath} ${agentScript}`,
-  ACP_SESSIONS_PER_PROCESS: '4',
-  KILL_GRACE_MS: '300',
-}
+const settings = { ...stubbornSettings(), ACP_SESSIONS_PER_PROCESS: '4' }
 
 /** The pid of the agent process a session runs on, from its agent session id. */
 function agentPidOf(session: Session): number {
@@ -31,14 +26,6 @@ async function createSession(gw: TestGateway): Promise<Session> {
   const session = (await created.json()) as Session
   expect(created.status, JSON.stringify(session)).toBe(201)
   return session
-}
-
-/** A `hello` turn in `session`, once it ended. */
-async function completedTurn(gw: TestGateway, session: Session): Promise<Turn> {
-  const sent = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'hello' })
-  const turn = (await sent.json()) as Turn
-  expect(sent.status, JSON.stringify(turn)).toBe(202)
-  return finishedTurnAt(gw.url, session.id, turn.id)
 }
 
 describe('an ACP process whose agent ignored a session’s interrupt', () => {
@@ -67,9 +54,9 @@ describe('an ACP process whose agent ignored a session’s interrupt', () => {
 
     // the stuck session's next turn reopens it (session/load) once its agent session was closed, on another
     // process; the retired one still serves its neighbour
-    expect(await completedTurn(gw, stuck)).toMatchObject({ status: 'completed', finalResponse: 'done' })
+    expect(await helloTurn(gw, stuck.id)).toMatchObject({ status: 'completed', finalResponse: 'done' })
     expect(processesInGroup(pid).length).toBeGreaterThan(0)
-    expect(await completedTurn(gw, neighbour)).toMatchObject({ status: 'completed', finalResponse: 'done' })
+    expect(await helloTurn(gw, neighbour.id)).toMatchObject({ status: 'completed', finalResponse: 'done' })
 
     // a new session goes to another process
     const newcomer = await createSession(gw)

@@ -4,7 +4,13 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { finishedTurnAt, postJson, startGateway } from '../support/gateway.js'
 import { processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
-import { gateways, hangingTurn, interruptedByForce, stubbornSettings } from '../support/stubborn-agent.js'
+import {
+  gateways,
+  hangingTurn,
+  helloTurn,
+  interruptedByForce,
+  stubbornSettings,
+} from '../support/stubborn-agent.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 /**
@@ -75,12 +81,6 @@ describe('a session whose turn the gateway ended by force', () => {
 
     // the agent starts again: so does the session
     rmSync(broken)
-    const again = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'hello' })
-    const turn = (await again.json()) as Turn
-    expect(again.status, JSON.stringify(turn)).toBe(202)
-    expect(await finishedTurnAt(gw.url, session.id, turn.id)).toMatchObject({
-      status: 'completed',
-      finalResponse: 'done',
-    })
+    expect(await helloTurn(gw, session.id)).toMatchObject({ status: 'completed', finalResponse: 'done' })
   }, 90_000)
 })

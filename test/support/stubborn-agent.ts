@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, expect } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
-import { postJson, type TestGateway } from './gateway.js'
+import { finishedTurnAt, postJson, type TestGateway } from './gateway.js'
 import { processesUnder, waitUntilGone } from './processes.js'
 
 /**
@@ -94,4 +94,12 @@ export function gateways() {
     if (dir) expect(await waitUntilGone(() => processesUnder(dir))).toEqual([])
   })
   return held
+}
+
+/** A `hello` turn in the session (the agent answers `done` at once), once it ended. */
+export async function helloTurn(gw: TestGateway, sessionId: string): Promise<Turn> {
+  const sent = await postJson(`${gw.url}/v1/sessions/${sessionId}/turns`, { input: 'hello' })
+  const turn = (await sent.json()) as Turn
+  expect(sent.status, JSON.stringify(turn)).toBe(202)
+  return finishedTurnAt(gw.url, sessionId, turn.id)
 }
