@@ -32,6 +32,9 @@ export type GroupProcess = RunningProcess
 /** How a child is spawned: by default from the spawn host, paced on this thread when there is none (spawn-child.ts). */
 export type ChildSpawner = (spec: ChildSpec) => ChildHandle
 
+/** How long the output may still close by itself after a terminate that came once the leader had exited. */
+const drainAfterTerminateMs = 500
+
 /**
  * The only place in agent-gateway that starts a child process (the core of local-runner.ts). Every child leads
  * its own process group (`detached`), so helpers it spawns are ended with it on cancel, timeout, client loss or
@@ -42,7 +45,8 @@ export type ChildSpawner = (spec: ChildSpec) => ChildHandle
  * exited if a process outside its group (a daemon in a session of its own: `setsid cmd &`) still holds them: then
  * they are destroyed (what was read is kept), `done` says how the leader ended, and what holds them is ended by
  * the group's marker (`spec.marker`, else a new one; the processes that carry it, marked-processes.ts). A timeout or
- * `terminate` inside that window ends it at once, the outcome still the leader's own exit (`exited`).
+ * `terminate` inside that window ends it within drainAfterTerminateMs (the output's last bytes are read first when
+ * nothing else holds it), the outcome still the leader's own exit (`exited`).
  */
 export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): GroupProcess {
   const startedAt = performance.now()
@@ -71,7 +75,12 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
   const terminate = (why: EndReason) => {
     // The leader exited on its own: how it ended is the outcome, not what came after (a timeout, a cancel, the
     // client gone while a daemon holds its output); what holds the output is let go now instead of at the bound.
-    if (exited) return endDrain?.()
+    if (exited) {
+      // not at once: without a daemon the output closes right after the exit, and its last bytes (an agent's
+      // error on stderr) are still to be read
+      if (endDrain) setTimeout(() => endDrain?.(), drainAfterTerminateMs).unref()
+      return
+    }
     if (reason === undefined) reason = why
     if (pid === undefined) return
     termination ??= terminateGroup(pid, spec.killGraceMs, leaderStart)
