@@ -228,7 +228,7 @@ export const serverSettings = z.object({
   ),
   OUTPUT_DRAIN_MS: setting(
     '2000',
-    "After an agent process exited, how long its stdout/stderr may stay open (held by a daemon it started outside its process group, e.g. `setsid cmd &`) before it counts as ended anyway (its run ends): the output is closed, what was read is kept, and the processes that carry its marker are ended (SIGTERM, SIGKILL after KILL_GRACE_MS). A run timeout or cancel within that time ends it then, with the agent's own exit. At least 100.",
+    "After an agent process exited, how long its stdout/stderr may stay open (held by a daemon it started outside its process group, e.g. `setsid cmd &`) before it counts as ended anyway (its run ends): the output is closed, what was read is kept, and the processes that carry its marker are ended (SIGTERM, SIGKILL after KILL_GRACE_MS). A run timeout or cancel within that time ends it 500 ms later (the output's last bytes are read first), with the agent's own exit. At least 100.",
     int(2000, 100, maxTimerMs),
   ),
   RUN_ALLOW_ENV: setting(
