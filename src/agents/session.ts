@@ -1,5 +1,11 @@
 import type { AgentEvent } from '../protocol/events.js'
-import type { ApprovalDecision, ApprovalKind, ApprovalPolicy, SandboxMode } from '../protocol/policies.js'
+import type {
+  AgentApprovalPolicy,
+  ApprovalDecision,
+  ApprovalKind,
+  ApprovalPolicy,
+  SandboxMode,
+} from '../protocol/policies.js'
 import type { AgentDriver } from './driver.js'
 import type { Placement } from './placement.js'
 
@@ -15,6 +21,11 @@ export interface SessionRequest extends Placement {
   model?: string
   sandbox?: SandboxMode
   approvalPolicy?: ApprovalPolicy
+  /**
+   * Without `approvalPolicy`: the policy the agent opened the session with (AgentSession.agentApprovalPolicy, kept
+   * in the session), to name again when it is reopened in a new agent process.
+   */
+  agentApprovalPolicy?: AgentApprovalPolicy
 }
 
 /** One input item of a turn. */
@@ -53,6 +64,12 @@ export interface AgentSession {
    * its session only when the first turn ran may change it then: the manager stores it after every turn.
    */
   readonly agentSessionId: string
+  /**
+   * The approval policy the agent runs this session with when neither the session nor a turn names one, as the
+   * agent reported it when it opened the session (codex: `thread/start`'s answer); absent: not reported. The
+   * manager keeps it in the session and gives it back (SessionRequest.agentApprovalPolicy) when it reopens it.
+   */
+  readonly agentApprovalPolicy?: AgentApprovalPolicy
   /**
    * One turn. Yields `turn.started` first (with the turn id), then item events, and exactly one `turn.completed`
    * (status completed or interrupted) or `turn.failed` last; never throws once iteration started.

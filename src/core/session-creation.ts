@@ -86,6 +86,7 @@ async function record(
     req,
     forkedFrom,
     externalId,
+    agentApprovalPolicy: agent.agentApprovalPolicy,
   })
   try {
     await ctx.store.createSession(session, ctx.node)

@@ -10,7 +10,7 @@ import { AppError } from '../protocol/errors.js'
 import type { AgentEvent } from '../protocol/events.js'
 import type { Limits } from '../protocol/limits.js'
 import { resolveModel } from '../protocol/models.js'
-import type { SandboxMode } from '../protocol/policies.js'
+import type { AgentApprovalPolicy, SandboxMode } from '../protocol/policies.js'
 import type { Session } from '../protocol/sessions.js'
 import type { WebhookSpec } from '../protocol/webhooks.js'
 import { containerPlacement } from './runners.js'
@@ -73,7 +73,11 @@ export function sessionRequestOf(s: Session): SessionRequest {
     cwd: s.cwd,
     ...(s.model ? { model: s.model } : {}),
     ...(s.sandbox ? { sandbox: s.sandbox } : {}),
-    ...(s.approvalPolicy ? { approvalPolicy: s.approvalPolicy } : {}),
+    ...(s.approvalPolicy
+      ? { approvalPolicy: s.approvalPolicy }
+      : s.agentApprovalPolicy
+        ? { agentApprovalPolicy: s.agentApprovalPolicy }
+        : {}),
   }
 }
 
@@ -92,8 +96,12 @@ export function sessionRecord(fields: {
   req: SessionRequest
   forkedFrom: string | null
   externalId?: string | undefined
+  /** The policy the agent reported it opened the session with (AgentSession.agentApprovalPolicy). */
+  agentApprovalPolicy?: AgentApprovalPolicy | undefined
 }): Session {
   const { req } = fields
+  // kept only for a session without a policy of its own: it is what its turns that name none run with
+  const agentPolicy = req.approvalPolicy ? undefined : (fields.agentApprovalPolicy ?? req.agentApprovalPolicy)
   const now = new Date().toISOString()
   return {
     id: fields.id,
@@ -104,6 +112,7 @@ export function sessionRecord(fields: {
     model: req.model ?? null,
     sandbox: req.sandbox ?? null,
     approvalPolicy: req.approvalPolicy ?? null,
+    ...(agentPolicy ? { agentApprovalPolicy: agentPolicy } : {}),
     ...(req.isolation === 'container'
       ? { isolation: 'container' as const, ...(req.image ? { image: req.image } : {}) }
       : {}),

@@ -10,6 +10,16 @@ export type SandboxMode = z.infer<typeof sandboxMode>
 export const approvalPolicy = z.enum(['untrusted', 'on-request', 'on-failure', 'never'])
 export type ApprovalPolicy = z.infer<typeof approvalPolicy>
 
+/**
+ * The approval policy an agent reported it opened a session's thread with, as the agent named it: one of the
+ * policies, or codex's `granular` form (what its configuration may set), kept as given.
+ */
+export const agentApprovalPolicy = z.union([
+  approvalPolicy,
+  z.object({ granular: z.record(z.string(), z.boolean()) }),
+])
+export type AgentApprovalPolicy = z.infer<typeof agentApprovalPolicy>
+
 /** An answer to an approval request. */
 export const approvalDecision = z.enum(['accept', 'accept_for_session', 'decline', 'cancel'])
 export type ApprovalDecision = z.infer<typeof approvalDecision>

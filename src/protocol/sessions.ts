@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { budgetBase, limits } from './limits.js'
 import { usage } from './outcome.js'
 import {
+  agentApprovalPolicy,
   approvalChange,
   approvalDecision,
   approvalKind,
@@ -42,6 +43,12 @@ export const session = z.object({
   model: z.string().nullable(),
   sandbox: sandboxMode.nullable(),
   approvalPolicy: approvalPolicy.nullable(),
+  /**
+   * With no `approvalPolicy` of its own: the one the agent opened the session's thread with (codex), named again
+   * whenever the thread is reopened in a new agent process, so a turn's own policy never outlives a restart.
+   * Absent: the agent reported none (or the session was stored before it was kept).
+   */
+  agentApprovalPolicy: agentApprovalPolicy.optional(),
   forkedFrom: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),

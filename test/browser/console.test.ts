@@ -491,7 +491,7 @@ describe('web console with an agent without approvals', { timeout: 120_000 }, ()
     ...mockAgentSettings(mock, { anthropic: 'anthropic-test-key', gemini: 'unused', copilot: 'unused' }),
   }))
 
-  it('a claude session is started without an approval policy, and the form says why; codex keeps the choice', async () => {
+  it('a claude session is started without an approval policy, and the form says why; codex keeps the choice and shows its default', async () => {
     shared.mock.on('hello claude', { kind: 'text', text: 'claude answers' })
     const context = await shared.browser.newContext({ viewport: { width: 1100, height: 900 } })
     try {
@@ -522,6 +522,12 @@ describe('web console with an agent without approvals', { timeout: 120_000 }, ()
       await page.getByLabel('Agent').selectOption('codex')
       await page.getByLabel('Approval policy').selectOption('untrusted')
       expect(await page.getByTestId('no-approvals').count()).toBe(0)
+
+      // a codex session with no policy of its own shows the one codex runs it with
+      const plain = (await (await postJson(`${shared.gw.url}/v1/sessions`, {})).json()) as Session
+      expect(plain).toMatchObject({ approvalPolicy: null, agentApprovalPolicy: 'on-request' })
+      await page.goto(`${shared.gw.url}/#/sessions/${plain.id}`)
+      await poll(() => page.getByTestId('session-approvals').textContent()).toBe('default (on-request)')
     } finally {
       await context.close()
     }

@@ -1,5 +1,6 @@
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
+import type { AgentApprovalPolicy } from '../../protocol/policies.js'
 import { relayTurn } from '../relayed-turn.js'
 import type { AgentSession, SessionHooks, TurnInput, TurnOptions } from '../session.js'
 import type { AppServerHost, ThreadListener } from './app-server-host.js'
@@ -46,9 +47,16 @@ export class CodexSession implements AgentSession, ThreadListener {
     /** The approval policy codex reported when it opened the thread. */
     openedApproval?: AskForApproval,
   ) {
-    this.ownApproval = settings.approvalPolicy ? askForApproval(settings.approvalPolicy) : openedApproval
+    this.ownApproval = settings.approvalPolicy
+      ? askForApproval(settings.approvalPolicy)
+      : (settings.ownApproval ?? openedApproval)
     lease?.acquire()
     host.listen(agentSessionId, this)
+  }
+
+  /** What the session keeps of the thread's own policy (SessionRequest.agentApprovalPolicy gives it back). */
+  get agentApprovalPolicy(): AgentApprovalPolicy | undefined {
+    return this.ownApproval
   }
 
   get isOpen(): boolean {

@@ -1,9 +1,10 @@
 import type { Config } from '../../config/load.js'
 import { resolveModel } from '../../protocol/models.js'
-import type { SandboxMode } from '../../protocol/policies.js'
+import type { AgentApprovalPolicy, SandboxMode } from '../../protocol/policies.js'
 import type { ApprovalPolicy, SessionRequest, TurnInput } from '../session.js'
 import type { AskForApproval } from './generated/v2/AskForApproval.js'
 import type { UserInput } from './generated/v2/UserInput.js'
+import { askForApproval as askForApprovalWire } from './wire-schemas.js'
 
 /** What a codex thread is started (and resumed, and forked) with: a session's request, with defaults. */
 export interface ThreadSettings {
@@ -12,6 +13,12 @@ export interface ThreadSettings {
   model?: string
   sandbox: SandboxMode
   approvalPolicy?: ApprovalPolicy
+  /**
+   * Without `approvalPolicy`: the thread's own policy, as codex reported it when the thread started (kept in the
+   * session). Named on every open, since codex restores the last turn's override from the rollout on a
+   * `thread/resume` in a new app-server.
+   */
+  ownApproval?: AskForApproval
 }
 
 /** The request's settings; model and sandbox default to CODEX_MODEL and CODEX_SANDBOX like `codex exec`. */
@@ -21,8 +28,16 @@ export function threadSettings(req: SessionRequest, config: Config): ThreadSetti
     cwd: req.cwd,
     ...(model ? { model } : {}),
     sandbox: req.sandbox ?? config.CODEX_SANDBOX,
-    ...(req.approvalPolicy ? { approvalPolicy: req.approvalPolicy } : {}),
+    ...(req.approvalPolicy ? { approvalPolicy: req.approvalPolicy } : ownApprovalOf(req.agentApprovalPolicy)),
   }
+}
+
+/** The thread's own policy kept in the session, when it is one codex takes. */
+function ownApprovalOf(kept: AgentApprovalPolicy | undefined): { ownApproval?: AskForApproval } {
+  if (kept === undefined) return {}
+  if (typeof kept === 'string') return { ownApproval: askForApproval(kept) }
+  const granular = askForApprovalWire.safeParse(kept)
+  return granular.success ? { ownApproval: granular.data as AskForApproval } : {}
 }
 
 /** The params `thread/start`, `thread/resume` and `thread/fork` share. */
@@ -36,7 +51,11 @@ export function threadParams(s: ThreadSettings): {
     cwd: s.cwd,
     ...(s.model ? { model: s.model } : {}),
     sandbox: s.sandbox,
-    ...(s.approvalPolicy ? { approvalPolicy: askForApproval(s.approvalPolicy) } : {}),
+    ...(s.approvalPolicy
+      ? { approvalPolicy: askForApproval(s.approvalPolicy) }
+      : s.ownApproval
+        ? { approvalPolicy: s.ownApproval }
+        : {}),
   }
 }
 

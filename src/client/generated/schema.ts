@@ -1147,6 +1147,11 @@ export interface components {
         /** @description A session: the agent's own thread, its state and settings. */
         Session: {
             agent: string;
+            agentApprovalPolicy?: ("untrusted" | "on-request" | "on-failure" | "never") | {
+                granular: {
+                    [key: string]: boolean;
+                };
+            };
             agentSessionId: string;
             approvalPolicy: ("untrusted" | "on-request" | "on-failure" | "never") | null;
             budgetBase?: {
@@ -1194,6 +1199,11 @@ export interface components {
         };
         SessionWithTurns: {
             agent: string;
+            agentApprovalPolicy?: ("untrusted" | "on-request" | "on-failure" | "never") | {
+                granular: {
+                    [key: string]: boolean;
+                };
+            };
             agentSessionId: string;
             approvalPolicy: ("untrusted" | "on-request" | "on-failure" | "never") | null;
             budgetBase?: {

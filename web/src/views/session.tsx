@@ -80,7 +80,9 @@ export function SessionView({ id }: { id: string }) {
             {session.approvalPolicy ??
               (agents.value?.agents.find((a) => a.id === session.agent)?.capabilities.approvals === false
                 ? 'none: this agent cannot ask'
-                : 'default')}
+                : typeof session.agentApprovalPolicy === 'string'
+                  ? `default (${session.agentApprovalPolicy})`
+                  : 'default')}
           </dd>
           {session.forkedFrom && (
             <>
