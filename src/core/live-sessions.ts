@@ -219,12 +219,21 @@ export class LiveSessions {
     this.unloading.set(id, closing)
   }
 
-  /** Archives the session in its agent and lets go of it for good. */
+  /**
+   * Archives the session in its agent and lets go of it for good: its agent is closed even when its archive
+   * failed (that error is thrown then), so nothing of the session is left running.
+   */
   async archive(id: string, live: LiveSession): Promise<void> {
     clearTimeout(live.idleTimer)
-    await live.agent.archive()
+    try {
+      await live.agent.archive()
+    } catch (err) {
+      await live.agent.close().catch(() => {})
+      throw err
+    } finally {
+      if (this.live.get(id) === live) this.live.delete(id)
+    }
     await live.agent.close()
-    this.live.delete(id)
   }
 
   /**

@@ -57,10 +57,19 @@ export const turnFailed = z.object({
   turnId: z.string().optional(),
   error: z.string(),
 })
-/** A session changed state (idle, running, waiting_for_approval, archived). */
+/**
+ * A session changed state (idle, running, waiting_for_approval, archived). `agentArchiveError`, with `archived`
+ * only: the session's agent could not archive its own record of it (the agent's error); the gateway's is archived.
+ */
 export const sessionStatus = z.object({
   type: z.literal('session.status'),
   status: sessionState,
+  agentArchiveError: z
+    .string()
+    .optional()
+    .describe(
+      "With `archived` only: the session's agent could not archive its own record of it (its thread), in the agent's words; the gateway's record is archived all the same (the session's `agentArchiveError`).",
+    ),
 })
 /** An item began (for example a command started running). */
 export const itemStarted = z.object({ type: z.literal('item.started'), item })

@@ -1147,6 +1147,8 @@ export interface components {
         /** @description A session: the agent's own thread, its state and settings. */
         Session: {
             agent: string;
+            /** @description Set when the session was archived while its agent's own record of it (its thread) could not be archived: the agent's error (it could not start, or its archive failed). The gateway's record is archived all the same; the agent may still list the thread as not archived. */
+            agentArchiveError?: string;
             agentSessionId: string;
             approvalPolicy: ("untrusted" | "on-request" | "on-failure" | "never") | null;
             budgetBase?: {
@@ -1187,6 +1189,8 @@ export interface components {
         };
         /** @description The `session.status` event. */
         SessionStatusEvent: {
+            /** @description With `archived` only: the session's agent could not archive its own record of it (its thread), in the agent's words; the gateway's record is archived all the same (the session's `agentArchiveError`). */
+            agentArchiveError?: string;
             /** @enum {string} */
             status: "idle" | "running" | "waiting_for_approval" | "archived";
             /** @constant */
@@ -1194,6 +1198,8 @@ export interface components {
         };
         SessionWithTurns: {
             agent: string;
+            /** @description Set when the session was archived while its agent's own record of it (its thread) could not be archived: the agent's error (it could not start, or its archive failed). The gateway's record is archived all the same; the agent may still list the thread as not archived. */
+            agentArchiveError?: string;
             agentSessionId: string;
             approvalPolicy: ("untrusted" | "on-request" | "on-failure" | "never") | null;
             budgetBase?: {

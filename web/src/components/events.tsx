@@ -185,7 +185,7 @@ function summary(event: StoredEvent): string {
     case 'turn.completed':
       return `${event.status ?? 'completed'}${event.usage ? ` · ${event.usage.inputTokens}→${event.usage.outputTokens} tokens` : ''}${event.error ? ` · ${event.error}` : ''}`
     case 'session.status':
-      return event.status
+      return `${event.status}${event.agentArchiveError ? ` · the agent's own record not archived: ${event.agentArchiveError}` : ''}`
     case 'agent.session':
       return event.agentSessionId
     default:
