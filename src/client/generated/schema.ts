@@ -1370,6 +1370,8 @@ export interface components {
         };
         /** @description The `turn.started` event. */
         TurnStartedEvent: {
+            /** @description Session turns: the approval policy the turn runs with, as its stored turn's `approvalPolicy` (the one it named, else its session's; null: the agent's default). Absent on runs' turns and on events stored before the gateway added it. */
+            approvalPolicy?: ("untrusted" | "on-request" | "on-failure" | "never") | null;
             turnId?: string;
             /** @constant */
             type: "turn.started";

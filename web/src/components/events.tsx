@@ -182,6 +182,9 @@ function summary(event: StoredEvent): string {
   switch (event.type) {
     case 'run.started':
       return `${event.agent}${event.pid ? ` · pid ${event.pid}` : ''}`
+    case 'turn.started':
+      // session turns say the approval policy they run with (null: the agent's default)
+      return event.approvalPolicy === undefined ? '' : `approvals: ${event.approvalPolicy ?? 'default'}`
     case 'turn.completed':
       return `${event.status ?? 'completed'}${event.usage ? ` · ${event.usage.inputTokens}→${event.usage.outputTokens} tokens` : ''}${event.error ? ` · ${event.error}` : ''}`
     case 'session.status':
