@@ -225,15 +225,18 @@ export class LiveSessions {
    */
   async archive(id: string, live: LiveSession): Promise<void> {
     clearTimeout(live.idleTimer)
+    let archived = false
     try {
       await live.agent.archive()
-    } catch (err) {
-      await live.agent.close().catch(() => {})
-      throw err
+      archived = true
     } finally {
-      if (this.live.get(id) === live) this.live.delete(id)
+      // let go of once closed (closeAll, meanwhile, still finds it and waits for it)
+      try {
+        await (archived ? live.agent.close() : live.agent.close().catch(() => {}))
+      } finally {
+        if (this.live.get(id) === live) this.live.delete(id)
+      }
     }
-    await live.agent.close()
   }
 
   /**

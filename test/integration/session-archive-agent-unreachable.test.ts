@@ -69,6 +69,7 @@ async function expectArchivedWithoutAgent(gw: TestGateway, id: string, logged: s
     http: 200,
     body: { status: 'archived' },
   })
+  return events
 }
 
 function unreachableCase(database: () => Promise<Record<string, string>>) {
@@ -92,13 +93,43 @@ function unreachableCase(database: () => Promise<Record<string, string>>) {
     const session = (await created.json()) as Session
     expect(created.status, JSON.stringify(session)).toBe(201)
     expect(await helloTurn(gw, session.id)).toMatchObject({ status: 'completed' })
+    // an approval left pending with no turn (as codex asks one when no turn of the session runs): stored here as
+    // the agent's request would store it, since this agent asks none
+    const now = Date.now()
+    await gw.ctx.store.createApproval({
+      id: 'apr_unreachable',
+      sessionId: session.id,
+      turnId: null,
+      kind: 'command',
+      command: 'rm -rf build',
+      cwd: null,
+      changes: null,
+      reason: null,
+      options: ['accept', 'decline', 'cancel'],
+      state: 'pending',
+      decision: null,
+      by: null,
+      createdAt: new Date(now).toISOString(),
+      resolvedAt: null,
+      expiresAt: new Date(now + 600_000).toISOString(),
+    })
     writeFileSync(broken, '')
     // unloaded once idle: its agent process ends; the archive must start it again, and cannot
     expect(await waitUntilGone(() => processesUnder(gw.dir))).toEqual([])
     expect(gw.ctx.sessions.isBusy(session.id)).toBe(false)
 
-    await expectArchivedWithoutAgent(gw, session.id, logged)
+    const events = await expectArchivedWithoutAgent(gw, session.id, logged)
     expect((await readSession(gw.url, session.id)).turns.map((t) => t.status)).toEqual(['completed'])
+    // the pending approval was cancelled, before `archived`
+    expect(await gw.ctx.store.getApproval('apr_unreachable')).toMatchObject({
+      state: 'resolved',
+      decision: 'cancel',
+      by: 'session_archived',
+    })
+    expect(events.slice(-2)).toMatchObject([
+      { type: 'approval.resolved', approvalId: 'apr_unreachable', by: 'session_archived' },
+      { type: 'session.status', status: 'archived' },
+    ])
   }, 60_000)
 }
 
