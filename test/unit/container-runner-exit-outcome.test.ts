@@ -71,7 +71,8 @@ describe('the container runner, terminated after its program exited', () => {
     )
     // the client exited on its own, and the runner heard it (it ended what the client left in its group); its
     // output is still held open
-    const exitHeard = () => processesUnder(dir).filter((p) => p.pid === pid || p.cmd === 'sleep 29')
+    // (its group: the client and its `sleep 29`, exec'd or not yet)
+    const exitHeard = () => processesUnder(dir).filter((p) => p.pgid === pid)
     expect(await waitUntilGone(exitHeard)).toEqual([])
     expect(processesUnder(dir)).toHaveLength(1)
     cancel.abort()
