@@ -10,6 +10,7 @@ import type { ApprovalNotices } from './ops/approval-notices.js'
 import type { FencingNotices } from './ops/fencing-notices.js'
 import type { LeftoverSweep } from './ops/leftover-sweep.js'
 import type { GatewayMetrics } from './ops/metrics.js'
+import type { SessionNotices } from './ops/session-notices.js'
 import type { Webhooks } from './ops/webhooks.js'
 import type { RunManager } from './run-manager.js'
 import type { SessionManager } from './session-manager.js'
@@ -40,6 +41,8 @@ export interface GatewayContext {
   fencing: FencingNotices
   /** What the approval broker and its sweep tell an operator (failed answers retried, approvals swept). */
   approvalNotices: ApprovalNotices
+  /** What the session manager tells an operator (a session archived without its agent's own record). */
+  sessionNotices: SessionNotices
   /**
    * What killed gateways left on disk: swept in the background once the server listens (`start`); `done` settles
    * when it ended, and stopping the gateway cancels it.

@@ -19,6 +19,7 @@ import { LeftoverSweep } from './ops/leftover-sweep.js'
 import { GatewayMetrics } from './ops/metrics.js'
 import { metricsTap } from './ops/metrics-tap.js'
 import { sessionBudgetGate } from './ops/session-budget.js'
+import { SessionNotices } from './ops/session-notices.js'
 import { Webhooks } from './ops/webhooks.js'
 import { RunManager } from './run-manager.js'
 import { startRunWorker } from './run-worker.js'
@@ -41,6 +42,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const timeoutMs = config.NODE_TIMEOUT_SECONDS * 1000
   const fencing = new FencingNotices()
   const approvalNotices = new ApprovalNotices()
+  const sessionNotices = new SessionNotices()
   const node = new NodeMembership(
     store,
     config.GATEWAY_ROLE,
@@ -86,6 +88,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     )
     sessions.approvals = approvals
     sessions.fencing = fencing
+    sessions.notices = sessionNotices
     sessions.budgetGate = sessionBudgetGate(view, () => approvals)
     return { runs, sessions, approvals }
   }
@@ -213,6 +216,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     tapEvents: (listener) => log.tap(listener),
     fencing,
     approvalNotices,
+    sessionNotices,
     redactor: log.redactor,
     leftovers,
     closeCluster,

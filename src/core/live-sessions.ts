@@ -219,12 +219,24 @@ export class LiveSessions {
     this.unloading.set(id, closing)
   }
 
-  /** Archives the session in its agent and lets go of it for good. */
+  /**
+   * Archives the session in its agent and lets go of it for good: its agent is closed even when its archive
+   * failed (that error is thrown then), so nothing of the session is left running.
+   */
   async archive(id: string, live: LiveSession): Promise<void> {
     clearTimeout(live.idleTimer)
-    await live.agent.archive()
-    await live.agent.close()
-    this.live.delete(id)
+    let archived = false
+    try {
+      await live.agent.archive()
+      archived = true
+    } finally {
+      // let go of once closed (closeAll, meanwhile, still finds it and waits for it)
+      try {
+        await (archived ? live.agent.close() : live.agent.close().catch(() => {}))
+      } finally {
+        if (this.live.get(id) === live) this.live.delete(id)
+      }
+    }
   }
 
   /**

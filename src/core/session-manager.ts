@@ -18,6 +18,7 @@ import { ArchiveGate } from './archive-gate.js'
 import type { EventLog } from './event-log.js'
 import { hasTurns, type LiveSession, LiveSessions } from './live-sessions.js'
 import type { FencingNotices } from './ops/fencing-notices.js'
+import type { SessionNotices } from './ops/session-notices.js'
 import { checkTurnSandbox } from './sandbox-policy.js'
 import { createSession, forkSession, type SessionCreationContext } from './session-creation.js'
 import { recoverSessions } from './session-recovery.js'
@@ -32,6 +33,36 @@ import { resolveCwd } from './workspace.js'
 
 /** How long an archive waits for its interrupted turn to end before it closes the agent all the same. */
 const archiveWaitMs = 10_000
+
+/** An agent that could not be reached for an archive: its error, in its own words. */
+interface Unreachable {
+  error: string
+}
+const isLive = (opened: LiveSession | Unreachable): opened is LiveSession => !('error' in opened)
+
+/**
+ * The gateway's own refusals, which an archive answers with as before: the server stops, the session was taken
+ * over or archived meanwhile, this node was taken for dead. Any other error of the agent's part of an archive
+ * (the agent cannot start, its resume or archive failed, the session's cwd is no longer allowed) is the agent's.
+ */
+const gatewayRefusals: ReadonlySet<string> = new Set([
+  'shutting_down',
+  'session_taken_over',
+  'worker_unavailable',
+  'conflict',
+  'not_found',
+])
+
+/** `work`'s result, or the agent's error when it failed for a reason of the agent's (see gatewayRefusals). */
+async function agentSide<T>(work: () => Promise<T>): Promise<T | Unreachable> {
+  try {
+    return await work()
+  } catch (err) {
+    if (err instanceof SessionTakenOver || (err instanceof AppError && gatewayRefusals.has(err.code)))
+      throw err
+    return { error: (err as Error)?.message ?? String(err) }
+  }
+}
 
 export type { CreateSession, OnBusy }
 
@@ -67,6 +98,8 @@ export class SessionManager {
   ) => Promise<string | null>
   /** Where a session let go (another node took it over) is told: a log line, a metric. */
   fencing?: FencingNotices
+  /** Where a session archived without its agent's own record is told: a log line. */
+  notices?: SessionNotices
 
   constructor(
     protected readonly store: Store,
@@ -149,9 +182,17 @@ export class SessionManager {
     return this.archives.archive(id, () => this.archiveNow(session))
   }
 
+  /**
+   * Archives the session: its turns here end, its pending approvals are cancelled, its agent archives its own
+   * record (its thread) and is let go, and the gateway's record is archived. When the agent cannot be reached
+   * (it cannot start, or its archive fails), the gateway's record is archived all the same (a session could not
+   * be got rid of otherwise): its `agentArchiveError` and its `archived` event say why, and a warning is logged.
+   */
   private async archiveNow(session: Session): Promise<Session> {
     const { id } = session
-    const live = await this.live.ensure(session)
+    const opened = await agentSide(() => this.live.ensure(session))
+    if (!isLive(opened)) return this.archiveWithoutAgent(session, opened.error)
+    const live = opened
     return this.fenced(id, live, async () => {
       // The running turn ends (interrupted) before the session is archived: its end, stored after `archived`,
       // would reach no client (a session's event stream ends at `archived`). A turn queued meanwhile ends too.
@@ -164,14 +205,34 @@ export class SessionManager {
         }
         if (running) await this.turnQueue.ended(running.turn.id, archiveWaitMs)
       }
+      // a turn ended by force had its agent session closed (forceEnd): archived in the agent reopened
+      const held = this.live.get(id) === live ? live : await agentSide(() => this.live.ensure(session))
+      if (!isLive(held)) return this.archiveWithoutAgent(session, held.error)
       // the ended turn's approvals are cancelled as it ends, but not in its step: answered here, before archived
       await this.approvals.cancelPending(id, 'session_archived')
-      // a turn ended by force had its agent session closed (forceEnd): archived in the agent reopened
-      const held = this.live.get(id) === live ? live : await this.live.ensure(session)
-      await this.live.archive(id, held)
+      const archivedInAgent = await agentSide(() => this.live.archive(id, held))
+      if (archivedInAgent !== undefined) return this.archived(session, archivedInAgent.error, held.claim)
       await this.state.set(id, 'archived', held.claim)
       return this.mustGet(id)
     })
+  }
+
+  /**
+   * The archive of a session whose agent cannot be reached (none of it runs here): the session is claimed by
+   * this node, as a reopen would claim it (fenced writes; a node taken for dead gets 503), then archived.
+   */
+  private async archiveWithoutAgent(session: Session, error: string): Promise<Session> {
+    const claim = await this.store.claimSession(session.id, this.node)
+    await this.approvals.cancelPending(session.id, 'session_archived')
+    return this.archived(session, error, claim)
+  }
+
+  /** The gateway's record archived, saying why the agent's own could not be (`error`), with a warning logged. */
+  private async archived(session: Session, error: string, claim: SessionClaim): Promise<Session> {
+    const { id } = session
+    this.notices?.agentArchiveFailed(id, session.agent, error)
+    await this.state.set(id, 'archived', claim, { agentArchiveError: error })
+    return orNotFound(this.store.updateSession(id, { agentArchiveError: error }, claim), `session ${id}`)
   }
 
   get(id: string): Promise<Session | undefined> {

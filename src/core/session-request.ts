@@ -11,7 +11,7 @@ import type { AgentEvent } from '../protocol/events.js'
 import type { Limits } from '../protocol/limits.js'
 import { resolveModel } from '../protocol/models.js'
 import type { AgentApprovalPolicy, SandboxMode } from '../protocol/policies.js'
-import type { Session } from '../protocol/sessions.js'
+import type { Session, Turn } from '../protocol/sessions.js'
 import type { WebhookSpec } from '../protocol/webhooks.js'
 import { containerPlacement } from './runners.js'
 import { checkSandbox } from './sandbox-policy.js'
@@ -81,10 +81,15 @@ export function sessionRequestOf(s: Session): SessionRequest {
   }
 }
 
-/** Turn events carry the gateway's turn id (the agent's own is kept on the turn as `agentTurnId`). */
-export function withTurnId(ev: AgentEvent, turnId: string): AgentEvent {
-  if (ev.type === 'turn.started' || ev.type === 'turn.completed' || ev.type === 'turn.failed')
-    return { ...ev, turnId }
+/**
+ * Turn events carry the gateway's turn id (the agent's own is kept on the turn as `agentTurnId`); its
+ * `turn.started` carries the approval policy the turn runs with too (the turn's own: null, the agent's default),
+ * so a stream reader sees it without reading the session.
+ */
+export function withTurnId(ev: AgentEvent, turn: Turn): AgentEvent {
+  if (ev.type === 'turn.started')
+    return { ...ev, turnId: turn.id, approvalPolicy: turn.approvalPolicy ?? null }
+  if (ev.type === 'turn.completed' || ev.type === 'turn.failed') return { ...ev, turnId: turn.id }
   return ev
 }
 

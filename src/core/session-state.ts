@@ -1,4 +1,4 @@
-import type { AgentEvent } from '../protocol/events.js'
+import type { AgentEvent, SessionStatusEvent } from '../protocol/events.js'
 import type { Session, Turn } from '../protocol/sessions.js'
 import type { EventToAppend, SessionClaim, SessionStateRead, Store, TurnStep } from '../store/store.js'
 import { SerialByKey } from '../util/serial-by-key.js'
@@ -10,6 +10,9 @@ export interface StateChange {
 }
 
 const unchanged: StateChange = { announced: Promise.resolve() }
+
+/** What a `session.status` event says besides the state. */
+export type StatusNote = Pick<SessionStatusEvent, 'agentArchiveError'>
 
 /** The `session.status` of the state a step stored (none when it stored none), to append in the step's transaction. */
 function statusEvents(
@@ -59,9 +62,12 @@ export class SessionState {
     private readonly steps: SerialByKey = processSteps,
   ) {}
 
-  /** Every write below takes the session's `claim` this node holds, if any (Store.SessionClaim). */
-  async set(id: string, status: Session['status'], claim?: SessionClaim): Promise<void> {
-    await (await this.steps.run(id, () => this.record(id, status, claim))).announced
+  /**
+   * Every write below takes the session's `claim` this node holds, if any (Store.SessionClaim). `note`: what the
+   * `session.status` event says besides the state (an archive's `agentArchiveError`).
+   */
+  async set(id: string, status: Session['status'], claim?: SessionClaim, note?: StatusNote): Promise<void> {
+    await (await this.steps.run(id, () => this.record(id, status, claim, note))).announced
   }
 
   /** Recomputes and records the session's state when it changed. */
@@ -149,8 +155,13 @@ export class SessionState {
   }
 
   /** Queues the `session.status` event of a state already stored (see `update`), fenced by `claim` as the state was. */
-  private announce(id: string, status: Session['status'], claim: SessionClaim | undefined): StateChange {
-    const announced = this.log.append(id, { type: 'session.status', status }, claim)
+  private announce(
+    id: string,
+    status: Session['status'],
+    claim: SessionClaim | undefined,
+    note?: StatusNote,
+  ): StateChange {
+    const announced = this.log.append(id, { type: 'session.status', status, ...note }, claim)
     // awaited later (a store failure surfaces there), not unhandled in between
     announced.catch(() => {})
     return { announced }
@@ -163,9 +174,14 @@ export class SessionState {
   }
 
   /** Stores the state and announces it, unless the session is archived by then (nothing follows `archived`). */
-  private async record(id: string, status: Session['status'], claim?: SessionClaim): Promise<StateChange> {
+  private async record(
+    id: string,
+    status: Session['status'],
+    claim?: SessionClaim,
+    note?: StatusNote,
+  ): Promise<StateChange> {
     const stored = await this.store.setSessionState(id, { status, at: new Date().toISOString() }, claim)
-    return stored ? this.announce(id, status, claim) : unchanged
+    return stored ? this.announce(id, status, claim, note) : unchanged
   }
 
   /** Records a turn as ended from outside (failed or interrupted) and announces its end. */

@@ -219,7 +219,7 @@ export async function executeTurn(
       if (unredacted.type === 'session.status') continue
       // tagged with the gateway's turn id first, so the event redacted is the one stored (the log knows it is
       // clean: the turn's end is not walked again when it is stored)
-      const ev = ctx.log.redact(withTurnId(unredacted, turn.id))
+      const ev = ctx.log.redact(withTurnId(unredacted, turn))
       if (ev.type === 'item.completed' && ev.item.type === 'agent_message') finalResponse = ev.item.text
       if (!isWorkEvent(ev))
         switch (ev.type) {

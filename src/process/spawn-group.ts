@@ -27,7 +27,13 @@ export const defaultOutputDrainMs = 2000
 export type { ProcessOutcome }
 
 /** A local process group (the local runner's RunningProcess). */
-export type GroupProcess = RunningProcess
+export interface GroupProcess extends RunningProcess {
+  /**
+   * Whether the leader exited (on its own or ended): a terminate then changes no outcome, it only ends the wait
+   * for output. A runner that wraps the group (container-runner.ts) reads it before it records a reason of its own.
+   */
+  readonly exited: boolean
+}
 
 /** How a child is spawned: by default from the spawn host, paced on this thread when there is none (spawn-child.ts). */
 export type ChildSpawner = (spec: ChildSpec) => ChildHandle
@@ -152,6 +158,9 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
   return {
     get pid() {
       return pid
+    },
+    get exited() {
+      return exited
     },
     started,
     stdin: child.stdin,

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { item } from './items.js'
 import { endReason, runEndStatus, usage } from './outcome.js'
-import { approvalChange, approvalDecision, approvalKind, sessionState } from './policies.js'
+import { approvalChange, approvalDecision, approvalKind, approvalPolicy, sessionState } from './policies.js'
 
 /**
  * The normalized event model: one union keyed on `type`, shared by every layer.
@@ -37,8 +37,17 @@ export const runCompleted = z.object({
   result: z.unknown().optional(),
   error: z.string().optional(),
 })
-/** The agent started working on a turn (one prompt). Sessions give the turn's id. */
-export const turnStarted = z.object({ type: z.literal('turn.started'), turnId: z.string().optional() })
+/** The agent started working on a turn (one prompt). Sessions give the turn's id and its approval policy. */
+export const turnStarted = z.object({
+  type: z.literal('turn.started'),
+  turnId: z.string().optional(),
+  approvalPolicy: approvalPolicy
+    .nullable()
+    .optional()
+    .describe(
+      "Session turns: the approval policy the turn runs with, as its stored turn's `approvalPolicy` (the one it named, else its session's; null: the agent's default). Absent on runs' turns and on events stored before the gateway added it.",
+    ),
+})
 /**
  * The agent finished a turn; `interrupted` when it was stopped before the end. `error`: why, when the gateway ended
  * it rather than its agent (its agent did not stop after an interrupt, the session was archived, the server
@@ -57,10 +66,19 @@ export const turnFailed = z.object({
   turnId: z.string().optional(),
   error: z.string(),
 })
-/** A session changed state (idle, running, waiting_for_approval, archived). */
+/**
+ * A session changed state (idle, running, waiting_for_approval, archived). `agentArchiveError`, with `archived`
+ * only: the session's agent could not archive its own record of it (the agent's error); the gateway's is archived.
+ */
 export const sessionStatus = z.object({
   type: z.literal('session.status'),
   status: sessionState,
+  agentArchiveError: z
+    .string()
+    .optional()
+    .describe(
+      "With `archived` only: the session's agent could not archive its own record of it (its thread), in the agent's words; the gateway's record is archived all the same (the session's `agentArchiveError`).",
+    ),
 })
 /** An item began (for example a command started running). */
 export const itemStarted = z.object({ type: z.literal('item.started'), item })

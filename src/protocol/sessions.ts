@@ -67,6 +67,12 @@ export const session = z.object({
   image: z.string().optional(),
   /** The tenant of the token that created it (its forks inherit it); absent or null: none. */
   tenant: z.string().nullable().optional(),
+  agentArchiveError: z
+    .string()
+    .optional()
+    .describe(
+      "Set when the session was archived while its agent's own record of it (its thread) could not be archived: the agent's error (it could not start, or its archive failed). The gateway's record is archived all the same; the agent may still list the thread as not archived.",
+    ),
 })
 export type Session = z.infer<typeof session>
 

@@ -1,14 +1,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from '../../src/client/index.js'
+import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
+import { readSseUntil } from '../support/sse-client.js'
 
 /**
  * A turn records the approval policy it ran with (the one it named, else its session's; null: the agent's
  * default), in the store: GET /v1/sessions/:id shows that a turn ran `never` in an `untrusted` session, as the
- * typed client reads it. The real codex against the mock model, over a real socket, on each store.
+ * typed client reads it; its `turn.started` event says it too (a stream reader sees it without reading the
+ * session). The real codex against the mock model, over a real socket, on each store.
  */
 function recordCase(database: () => Promise<Record<string, string>>) {
   const shared = {} as { mock: MockLlm; gw: TestGateway }
@@ -42,21 +45,36 @@ function recordCase(database: () => Promise<Record<string, string>>) {
     expect(error).toBeUndefined()
     return data!.turns.map((t) => ({ status: t.status, approvalPolicy: t.approvalPolicy }))
   }
+  /** The session's `turn.started` events, replayed from its start up to the end of the turn `lastTurnId`. */
+  const turnStarts = async (id: string, lastTurnId: string) => {
+    const res = await fetch(`${shared.gw.url}/v1/sessions/${id}/events`, {
+      headers: { accept: 'text/event-stream', 'last-event-id': '0' },
+    })
+    const frames = await readSseUntil(res, (f) => {
+      const ev = JSON.parse(f.data) as StoredEvent
+      return (ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === lastTurnId
+    })
+    return frames
+      .map((f) => JSON.parse(f.data) as StoredEvent)
+      .flatMap((ev) =>
+        ev.type === 'turn.started' ? [{ turnId: ev.turnId, approvalPolicy: ev.approvalPolicy }] : [],
+      )
+  }
 
   it("an untrusted session: a never turn records never, the next turn the session's untrusted", async () => {
     const session = await created({ approvalPolicy: 'untrusted' })
     shared.mock.script({ kind: 'text', text: 'one' }, { kind: 'text', text: 'two' })
-    expect(await turnOf(session.id, { input: 'first', approvalPolicy: 'never' })).toMatchObject({
-      status: 'completed',
-      approvalPolicy: 'never',
-    })
-    expect(await turnOf(session.id, { input: 'second' })).toMatchObject({
-      status: 'completed',
-      approvalPolicy: 'untrusted',
-    })
+    const first = await turnOf(session.id, { input: 'first', approvalPolicy: 'never' })
+    expect(first).toMatchObject({ status: 'completed', approvalPolicy: 'never' })
+    const second = await turnOf(session.id, { input: 'second' })
+    expect(second).toMatchObject({ status: 'completed', approvalPolicy: 'untrusted' })
     expect(await storedTurns(session.id)).toEqual([
       { status: 'completed', approvalPolicy: 'never' },
       { status: 'completed', approvalPolicy: 'untrusted' },
+    ])
+    expect(await turnStarts(session.id, second.id)).toEqual([
+      { turnId: first.id, approvalPolicy: 'never' },
+      { turnId: second.id, approvalPolicy: 'untrusted' },
     ])
   })
 
@@ -75,10 +93,15 @@ function recordCase(database: () => Promise<Record<string, string>>) {
     })
     expect(res.status).toBe(202)
     expect(((await res.json()) as Turn).approvalPolicy).toBe('on-failure')
-    expect(await turnOf(session.id, { input: 'third waits for the second' })).toMatchObject({
-      approvalPolicy: null,
-    })
+    const third = await turnOf(session.id, { input: 'third waits for the second' })
+    expect(third).toMatchObject({ approvalPolicy: null })
     expect((await storedTurns(session.id)).map((t) => t.approvalPolicy)).toEqual([null, 'on-failure', null])
+    // null is said, not left out: the agent's default
+    expect((await turnStarts(session.id, third.id)).map((t) => t.approvalPolicy)).toEqual([
+      null,
+      'on-failure',
+      null,
+    ])
   })
 }
 

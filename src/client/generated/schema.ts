@@ -1152,6 +1152,8 @@ export interface components {
                     [key: string]: boolean;
                 };
             };
+            /** @description Set when the session was archived while its agent's own record of it (its thread) could not be archived: the agent's error (it could not start, or its archive failed). The gateway's record is archived all the same; the agent may still list the thread as not archived. */
+            agentArchiveError?: string;
             agentSessionId: string;
             approvalPolicy: ("untrusted" | "on-request" | "on-failure" | "never") | null;
             budgetBase?: {
@@ -1192,6 +1194,8 @@ export interface components {
         };
         /** @description The `session.status` event. */
         SessionStatusEvent: {
+            /** @description With `archived` only: the session's agent could not archive its own record of it (its thread), in the agent's words; the gateway's record is archived all the same (the session's `agentArchiveError`). */
+            agentArchiveError?: string;
             /** @enum {string} */
             status: "idle" | "running" | "waiting_for_approval" | "archived";
             /** @constant */
@@ -1204,6 +1208,8 @@ export interface components {
                     [key: string]: boolean;
                 };
             };
+            /** @description Set when the session was archived while its agent's own record of it (its thread) could not be archived: the agent's error (it could not start, or its archive failed). The gateway's record is archived all the same; the agent may still list the thread as not archived. */
+            agentArchiveError?: string;
             agentSessionId: string;
             approvalPolicy: ("untrusted" | "on-request" | "on-failure" | "never") | null;
             budgetBase?: {
@@ -1374,6 +1380,8 @@ export interface components {
         };
         /** @description The `turn.started` event. */
         TurnStartedEvent: {
+            /** @description Session turns: the approval policy the turn runs with, as its stored turn's `approvalPolicy` (the one it named, else its session's; null: the agent's default). Absent on runs' turns and on events stored before the gateway added it. */
+            approvalPolicy?: ("untrusted" | "on-request" | "on-failure" | "never") | null;
             turnId?: string;
             /** @constant */
             type: "turn.started";

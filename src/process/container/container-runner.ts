@@ -94,6 +94,13 @@ export class ContainerProcessRunner implements ProcessRunner {
     const cliRemoves = this.cliRemoves
     const graceSeconds = Math.max(1, Math.ceil(spec.killGraceMs / 1000))
     const terminate = (why: EndReason) => {
+      // The client (`run`) exited: the container's program ended on its own (run exits with it), and how it ended
+      // is the outcome, not a timeout or a cancel that came while its last output is read; the group's terminate
+      // only ends that wait then (spawn-group.ts), and there is no container left to stop.
+      if (client.exited && stopping === undefined) {
+        client.terminate(why)
+        return
+      }
       reason ??= why
       stopping ??= (async () => {
         await engine(['stop', '--time', String(graceSeconds), name], (graceSeconds + 30) * 1000)

@@ -182,10 +182,13 @@ function summary(event: StoredEvent): string {
   switch (event.type) {
     case 'run.started':
       return `${event.agent}${event.pid ? ` · pid ${event.pid}` : ''}`
+    case 'turn.started':
+      // session turns say the approval policy they run with (null: the agent's default)
+      return event.approvalPolicy === undefined ? '' : `approvals: ${event.approvalPolicy ?? 'default'}`
     case 'turn.completed':
       return `${event.status ?? 'completed'}${event.usage ? ` · ${event.usage.inputTokens}→${event.usage.outputTokens} tokens` : ''}${event.error ? ` · ${event.error}` : ''}`
     case 'session.status':
-      return event.status
+      return `${event.status}${event.agentArchiveError ? ` · the agent's own record not archived: ${event.agentArchiveError}` : ''}`
     case 'agent.session':
       return event.agentSessionId
     default:
