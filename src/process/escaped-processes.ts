@@ -1,5 +1,6 @@
 import { realpathSync } from 'node:fs'
 import path from 'node:path'
+import { inSpawnHost } from './host-pass.js'
 import { type ProcessTable, procTable } from './proc-table.js'
 import { markerVariable, ownerVariable } from './process-marker.js'
 
@@ -92,39 +93,69 @@ const real = (dir: string) => {
 }
 
 /**
+ * One scan on this thread (when there is no spawn host, or it did not answer): each process that escaped `root` and
+ * belongs to `scope` (its directories resolved here) gets `signal`. Returns how many were signalled.
+ */
+export function signalEscapedHere(
+  root: number,
+  marker: string,
+  scope: EscapeScope,
+  signal: NodeJS.Signals,
+  table: ProcessTable = procTable(),
+): number {
+  const pids = escapedProcesses(table, root, marker, {
+    ...scope,
+    within: scope.within.map(real),
+    except: scope.except.map(real),
+  })
+  let count = 0
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal)
+      count++
+    } catch {
+      // already gone
+    }
+  }
+  return count
+}
+
+/**
  * Ends the processes that escaped `root` and belong to the scope `scopeNow()` gives (asked again at each pass,
  * so a run started meanwhile in the same directory is respected; undefined: nothing to do): SIGTERM, then
  * SIGKILL after `graceMs` for what is still there (children forked meanwhile included).
  *
- * The /proc scan is synchronous (a few ms on a busy machine: with an owner to look for, every process's
- * environment is read; unlike endMarked's it stays on this thread, as its scope is asked here at each pass), so it never runs on the path of the turn that ended: it is deferred
- * to a timer of its own (unref'd: it never keeps the process alive), after the turn's end was delivered and
- * recorded.
+ * Where the scan runs: in the spawn host (spawn-host-source.ts, escaped-scan-source.ts) as the marker sweeps' passes
+ * do (marked-processes.ts: why), so no /proc scan runs on this thread: a pass sends the scope computed here at that
+ * moment, the host resolves its directories, scans and signals (never itself nor this process). Without a host, or
+ * if it does not answer within 10 s (host-pass.ts), the scan runs here, synchronously, with the scope asked again.
+ * It never runs on the path of the turn that ended: it is deferred to a timer of its own (unref'd: it never keeps
+ * the process alive), after the turn's end was delivered and recorded. Resolves once its last pass is over (tests).
  */
 export function endEscaped(
   root: number,
   marker: string,
   scopeNow: () => EscapeScope | undefined,
   graceMs: number,
-): void {
-  const signalAll = (signal: NodeJS.Signals): number => {
-    const scope = scopeNow()
-    if (!scope) return 0
-    const pids = escapedProcesses(procTable(), root, marker, {
-      ...scope,
-      within: scope.within.map(real),
-      except: scope.except.map(real),
-    })
-    for (const pid of pids) {
-      try {
-        process.kill(pid, signal)
-      } catch {
-        // already gone
-      }
-    }
-    return pids.length
-  }
-  setTimeout(() => {
-    if (signalAll('SIGTERM') > 0) setTimeout(() => signalAll('SIGKILL'), graceMs).unref()
-  }, 0).unref()
+): Promise<void> {
+  // the scope is asked where the pass runs, just before it (again here if the host did not answer: it may have
+  // changed meanwhile)
+  const signalAll = (signal: NodeJS.Signals): Promise<number> =>
+    inSpawnHost(
+      (host) => {
+        const scope = scopeNow()
+        return scope ? host.signalEscaped({ root, marker, scope, signal }) : Promise.resolve(0)
+      },
+      () => {
+        const scope = scopeNow()
+        return scope ? signalEscapedHere(root, marker, scope, signal) : 0
+      },
+    )
+  const after = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref())
+  return (async () => {
+    await after(0)
+    if ((await signalAll('SIGTERM')) === 0) return
+    await after(graceMs)
+    await signalAll('SIGKILL')
+  })()
 }

@@ -1,7 +1,7 @@
+import { inSpawnHost } from './host-pass.js'
 import { type MarkerSignaller, MarkerSweeps } from './marker-sweeps.js'
 import { type ProcessTable, procTable } from './proc-table.js'
 import { markerIn } from './process-marker.js'
-import { runningSpawnHost } from './spawn-child.js'
 
 /**
  * Some programs (codex app-server) start helpers in sessions of their own (its shell snapshot, the commands it
@@ -44,26 +44,12 @@ export function signalMarkedHere(
   return [...found]
 }
 
-/** How long a pass in the host may take before it is done here instead (the next passes wait for it). */
-const hostPassTimeoutMs = 10_000
-
-/** In the spawn host when it runs; here when there is none, or it died or did not answer in time. */
-const signalMarked: MarkerSignaller = async (signals) => {
-  const host = runningSpawnHost()
-  if (!host) return signalMarkedHere(signals)
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('the spawn host did not answer')), hostPassTimeoutMs)
-    timer.unref()
-  })
-  try {
-    return await Promise.race([host.signalMarked(signals), late])
-  } catch {
-    return signalMarkedHere(signals)
-  } finally {
-    clearTimeout(timer)
-  }
-}
+/** In the spawn host when it runs; here when there is none, or it died or did not answer in time (host-pass.ts). */
+const signalMarked: MarkerSignaller = (signals) =>
+  inSpawnHost(
+    (host) => host.signalMarked(signals),
+    () => signalMarkedHere(signals),
+  )
 
 const sweeps = new MarkerSweeps(signalMarked)
 

@@ -1,3 +1,5 @@
+import { escapedScanSource } from './escaped-scan-source.js'
+
 /**
  * The spawn host's code (plain CommonJS, run as `node -e <source>` with an IPC channel, so it runs the same under
  * tsx, vitest and the built server). For each request it connects three unix sockets to the gateway's listener
@@ -17,9 +19,12 @@
  * It also runs the gateway's sweeps of ended programs' leftovers (marker-sweeps.ts), so that no /proc scan runs on
  * the gateway's event loop: `{ signalMarked: { id, signals } }` (marker -> signal) signals every process that
  * carries one of those markers in AGENT_GATEWAY_APP_SERVER (or a name ending in _AGENT_GATEWAY_APP_SERVER), and
- * is answered `{ signalled: id, found }`, the markers found.
+ * is answered `{ signalled: id, found }`, the markers found. And the scan for what escaped a long-lived agent's
+ process tree after one of its turns (escaped-processes.ts): `{ signalEscaped: { id, root, marker, scope, signal } }`
+ signals the processes escapedProcesses (escaped-scan-source.ts) finds, never this host nor its gateway, and is
+ answered `{ escaped: id, count }`.
  */
-export const spawnHostSource = `
+export const spawnHostSource = `${escapedScanSource}
 const { spawn } = require('node:child_process')
 const net = require('node:net')
 
@@ -163,6 +168,20 @@ process.on('message', (request) => {
     // never the gateway itself (a gateway run by another one's run carries that run's marker, not its own)
     const found = signalMarked('AGENT_GATEWAY_APP_SERVER', new Map(Object.entries(signals)), [process.ppid])
     return report({ signalled: id, found: [...found] })
+  }
+  // what escaped a long-lived agent's tree after one of its turns (escaped-processes.ts), with the scope of now
+  if (request.signalEscaped) {
+    const { id, root, marker, scope, signal } = request.signalEscaped
+    const real = { ...scope, within: scope.within.map(realDir), except: scope.except.map(realDir) }
+    const pids = escapedProcesses(procTable(), root, marker, real, [process.pid, process.ppid])
+    let count = 0
+    for (const pid of pids) {
+      try {
+        process.kill(pid, signal)
+        count++
+      } catch {}
+    }
+    return report({ escaped: id, count })
   }
   queue = queue.then(() => start(request)).catch((err) => failed(request.id, err))
 })

@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
-import { escapedProcesses } from '../../src/process/escaped-processes.js'
+import { type EscapeScope, escapedProcesses } from '../../src/process/escaped-processes.js'
+import { escapedScanSource } from '../../src/process/escaped-scan-source.js'
 import type { ProcessTable } from '../../src/process/proc-table.js'
 import { markerVariable, ownerVariable } from '../../src/process/process-marker.js'
 
@@ -27,7 +29,27 @@ function table(
 const root = 100
 const self = 1
 
-describe('escapedProcesses: what left the agent process tree, attributed by cwd', () => {
+type Scan = (table: ProcessTable, root: number, marker: string, scope: EscapeScope, self: number) => number[]
+
+type HostScan = (
+  table: ProcessTable,
+  root: number,
+  marker: string,
+  scope: EscapeScope,
+  except: number[],
+) => number[]
+
+/** The spawn host's copy (plain JavaScript in its source), held to the same cases as the TypeScript one. */
+const hostScan: HostScan = new Function('require', `${escapedScanSource}\nreturn escapedProcesses`)(
+  createRequire(import.meta.url),
+)
+const inHost: Scan = (table, root, marker, scope, self) =>
+  hostScan(table, root, marker, JSON.parse(JSON.stringify(scope)), [self])
+
+describe.each([
+  ['escapedProcesses', escapedProcesses],
+  ["the spawn host's escapedProcesses", inHost],
+] as const)('%s: what left the agent process tree, attributed by cwd', (_name, escapedProcesses) => {
   const procs = table([
     [100, 50, '/srv', 'm'], // the app-server
     [101, 100, '/ws/a', 'm'], // its background terminal in a's workspace
