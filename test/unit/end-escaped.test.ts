@@ -210,6 +210,36 @@ describe('endEscaped', () => {
   })
 })
 
+describe('endEscaped with a spawn host that does not answer', () => {
+  let stopped: number | undefined
+  afterEach(() => {
+    if (stopped !== undefined) process.kill(stopped, 'SIGCONT')
+    stopped = undefined
+  })
+
+  it('scans on this thread after 10 s, with the scope asked again', { timeout: 60_000 }, async () => {
+    expect(await spawnHostReady()).toBe(true)
+    const host = runningSpawnHost()!
+    const marker = randomUUID()
+    const turn = path.join(dir, 'hung')
+    const { root } = await agent(turn, marker)
+    const inside = await escaped(turn, marker)
+    // the host stands still (stopped): its pass never answers
+    stopped = host.pid!
+    process.kill(stopped, 'SIGSTOP')
+    const scopes: Array<EscapeScope | undefined> = [
+      { within: [path.join(dir, 'elsewhere')], except: [] },
+      { within: [turn], except: [] },
+    ]
+    const start = performance.now()
+    await endEscaped(root, marker, () => scopes.shift(), 50)
+    // asked for the host's pass (a scope that finds nothing), then again here, which found and ended it
+    expect(scopes).toEqual([])
+    expect(await ended(inside)).toBe('SIGTERM')
+    expect(performance.now() - start).toBeGreaterThanOrEqual(9_999)
+  })
+})
+
 describe("the spawn host's scan", () => {
   // a gateway run by another gateway's run carries that run's marker and may work in the turn's directory
   it('never signals the gateway itself, though it carries the marker and works in the scope', {
