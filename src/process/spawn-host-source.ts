@@ -20,9 +20,9 @@ import { escapedScanSource } from './escaped-scan-source.js'
  * the gateway's event loop: `{ signalMarked: { id, signals } }` (marker -> signal) signals every process that
  * carries one of those markers in AGENT_GATEWAY_APP_SERVER (or a name ending in _AGENT_GATEWAY_APP_SERVER), and
  * is answered `{ signalled: id, found }`, the markers found. And the scan for what escaped a long-lived agent's
- process tree after one of its turns (escaped-processes.ts): `{ signalEscaped: { id, root, marker, scope, signal } }`
- signals the processes escapedProcesses (escaped-scan-source.ts) finds, never this host nor its gateway, and is
- answered `{ escaped: id, count }`.
+ * process tree after one of its turns (escaped-processes.ts): `{ signalEscaped: { id, root, marker, scope, signal } }`
+ * signals the processes escapedProcesses (escaped-scan-source.ts) finds, never this host nor its gateway, and is
+ * answered `{ escaped: id, count }`.
  */
 export const spawnHostSource = `${escapedScanSource}
 const { spawn } = require('node:child_process')

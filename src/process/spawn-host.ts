@@ -210,7 +210,7 @@ export class SpawnHost {
    * signal. Resolves with the markers found; rejects if the host dies first. Does not keep this process alive.
    */
   signalMarked(signals: Readonly<Record<string, NodeJS.Signals>>): Promise<string[]> {
-    return this.pass({ signalMarked: { signals } }).then((reply) => ('found' in reply ? reply.found : []))
+    return this.pass('signalMarked', { signals }).then((reply) => ('found' in reply ? reply.found : []))
   }
 
   /**
@@ -220,14 +220,13 @@ export class SpawnHost {
    * dies first. Does not keep this process alive.
    */
   signalEscaped(request: EscapedRequest): Promise<number> {
-    return this.pass({ signalEscaped: request }).then((reply) => ('count' in reply ? reply.count : 0))
+    return this.pass('signalEscaped', request).then((reply) => ('count' in reply ? reply.count : 0))
   }
 
-  /** Sends a pass (its id added to the request's one field) and resolves with the host's answer to it. */
-  private pass(request: { signalMarked: object } | { signalEscaped: object }): Promise<HostReply> {
+  /** Sends a pass (`body` with its id) and resolves with the host's answer to it. */
+  private pass(kind: 'signalMarked' | 'signalEscaped', body: object): Promise<HostReply> {
     if (this.failure) return Promise.reject(this.failure)
     const id = ++this.nextPass
-    const [[kind, body]] = Object.entries(request) as [[string, object]]
     return new Promise<HostReply>((answered, failed) => {
       this.passes.set(id, { answered, failed })
       // a failed send (the channel broke) rejects this pass; the host's own end is heard as for a spawn

@@ -254,15 +254,17 @@ let signalled = false
 process.on('SIGTERM', () => { signalled = true })
 setInterval(() => {}, 1000) // the host is unref'd: this keeps the script alive while it answers
 const host = await SpawnHost.start()
+// the scope: a directory only this process works in (what tsx started works where it was started)
+process.chdir(${JSON.stringify(scriptDir)})
 // root: no such process (pid_max is 2^22 at most), so no parent chain reaches it
-await host.signalEscaped({ root: 2 ** 22 + 1, marker: ${JSON.stringify(marker)}, scope: { within: [process.cwd()], except: [] }, signal: 'SIGTERM' })
+const count = await host.signalEscaped({ root: 2 ** 22 + 1, marker: ${JSON.stringify(marker)}, scope: { within: [process.cwd()], except: [] }, signal: 'SIGTERM' })
 // a second round trip: a signal the first pass sent this process was handled by then
 await host.signalMarked({})
-console.log(JSON.stringify({ signalled }))`,
+console.log(JSON.stringify({ count, signalled }))`,
       { [markerVariable]: marker },
     )
     try {
-      expect(JSON.parse(await gateway.firstLine)).toEqual({ signalled: false })
+      expect(JSON.parse(await gateway.firstLine)).toEqual({ count: 0, signalled: false })
     } finally {
       await gateway.kill()
       removeDir(scriptDir)
