@@ -37,7 +37,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type EscapeScope, signalEscapedHere } from '../src/process/escaped-processes.js'
 import { signalMarkedHere } from '../src/process/marked-processes.js'
 import { type MarkerSignaller, MarkerSweeps } from '../src/process/marker-sweeps.js'
-import { markerIn } from '../src/process/process-marker.js'
+import { procScan } from '../src/process/proc-scan.js'
+import { markerVariable } from '../src/process/process-marker.js'
 import { SpawnHost } from '../src/process/spawn-host.js'
 import { loadLine, machineLines } from './machine.js'
 import { benchArgs, intOption } from './options.js'
@@ -70,7 +71,7 @@ const asyncHere: MarkerSignaller = async (signals) => {
         (text) => text.split('\0'),
         () => null,
       )
-      const marker = env ? markerIn(env, wanted) : undefined
+      const marker = env ? procScan().markerIn(env, markerVariable, wanted) : undefined
       if (marker === undefined) continue
       try {
         process.kill(pid, wanted.get(marker))

@@ -1,8 +1,5 @@
-import { realpathSync } from 'node:fs'
-import path from 'node:path'
 import { inSpawnHost } from './host-pass.js'
-import { type ProcessTable, procTable } from './proc-table.js'
-import { markerVariable, ownerVariable } from './process-marker.js'
+import { procScan } from './proc-scan.js'
 
 /**
  * A long-lived agent process (codex app-server, a warm ACP agent) outlives the runs and turns it serves, so
@@ -24,7 +21,9 @@ import { markerVariable, ownerVariable } from './process-marker.js'
  *   a command that changed its directory elsewhere is not found (it is ended with the agent process, or at the
  *   next start after a crash: server-marker.ts); one that moved into another idle run's directory is taken for
  *   that one's when a turn there ends.
- * A command that scrubbed its whole environment is not found. Linux only (/proc).
+ * A command that scrubbed its whole environment is not found. Linux only (/proc). The scan itself
+ * (`escapedProcesses`) is written once, in proc-scan-source.ts: the spawn host runs it, and so does this thread
+ * (proc-scan.ts) when there is no host.
  */
 
 /** The ended turn: where it worked, its owner value if its agent passes one, where live turns work. */
@@ -32,64 +31,6 @@ export interface EscapeScope {
   within: readonly string[]
   except: readonly string[]
   owner?: string
-}
-
-const inside = (dir: string, root: string) =>
-  dir === root || dir.startsWith(root.endsWith(path.sep) ? root : root + path.sep)
-
-/** Whether `pid` descends from `root` (its parent chain reaches it). */
-function descendsFrom(table: ProcessTable, pid: number, root: number): boolean {
-  let current = table.ppid(pid)
-  // a bound against a chain that changes while it is walked
-  for (let steps = 0; current !== null && current > 1 && steps < 4096; steps++) {
-    if (current === root) return true
-    current = table.ppid(current)
-  }
-  return current === root
-}
-
-/**
- * The processes that escaped the agent process `root` (marked with `marker`) and belong to `scope`. Without
- * an owner to look for, the cheap test comes first: the working directory (one readlink per process), then
- * the environment and the parent chain of the few that work inside the scope.
- */
-export function escapedProcesses(
-  table: ProcessTable,
-  root: number,
-  marker: string,
-  scope: EscapeScope,
-  self = process.pid,
-): number[] {
-  // a directory a live run or turn works in (or above) is theirs as well: nothing in it can be told apart
-  const within = scope.within.filter((dir) => !scope.except.some((live) => inside(dir, live)))
-  if (within.length === 0 && scope.owner === undefined) return []
-  const inScope = (pid: number): boolean => {
-    const cwd = table.cwd(pid)
-    if (cwd === null || !within.some((dir) => inside(cwd, dir))) return false
-    return !scope.except.some((live) => inside(cwd, live))
-  }
-  const markerEntry = `${markerVariable}=${marker}`
-  const ownerPrefix = `${ownerVariable}=`
-  const found: number[] = []
-  for (const pid of table.pids()) {
-    if (pid === self || pid === root) continue
-    if (scope.owner === undefined && !inScope(pid)) continue
-    const env = table.environ(pid)
-    if (!env?.includes(markerEntry)) continue
-    const owner = env.find((entry) => entry.startsWith(ownerPrefix))?.slice(ownerPrefix.length)
-    if (owner !== undefined ? owner !== scope.owner : scope.owner !== undefined && !inScope(pid)) continue
-    if (descendsFrom(table, pid, root)) continue
-    found.push(pid)
-  }
-  return found
-}
-
-const real = (dir: string) => {
-  try {
-    return realpathSync(dir)
-  } catch {
-    return path.resolve(dir)
-  }
 }
 
 /**
@@ -101,23 +42,8 @@ export function signalEscapedHere(
   marker: string,
   scope: EscapeScope,
   signal: NodeJS.Signals,
-  table: ProcessTable = procTable(),
 ): number {
-  const pids = escapedProcesses(table, root, marker, {
-    ...scope,
-    within: scope.within.map(real),
-    except: scope.except.map(real),
-  })
-  let count = 0
-  for (const pid of pids) {
-    try {
-      process.kill(pid, signal)
-      count++
-    } catch {
-      // already gone
-    }
-  }
-  return count
+  return procScan().signalEscaped(root, marker, scope, signal, [])
 }
 
 /**
@@ -125,7 +51,7 @@ export function signalEscapedHere(
  * so a run started meanwhile in the same directory is respected; undefined: nothing to do): SIGTERM, then
  * SIGKILL after `graceMs` for what is still there (children forked meanwhile included).
  *
- * Where the scan runs: in the spawn host (spawn-host-source.ts, escaped-scan-source.ts) as the marker sweeps' passes
+ * Where the scan runs: in the spawn host (spawn-host-source.ts, proc-scan-source.ts) as the marker sweeps' passes
  * do (marked-processes.ts: why), so no /proc scan runs on this thread: a pass sends the scope computed here at that
  * moment, the host resolves its directories, scans and signals (never itself nor this process). Without a host, or
  * if it does not answer within 10 s (host-pass.ts), the scan runs here, synchronously, with the scope asked again.

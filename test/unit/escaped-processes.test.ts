@@ -1,7 +1,5 @@
-import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
-import { type EscapeScope, escapedProcesses } from '../../src/process/escaped-processes.js'
-import { escapedScanSource } from '../../src/process/escaped-scan-source.js'
+import { procScan } from '../../src/process/proc-scan.js'
 import type { ProcessTable } from '../../src/process/proc-table.js'
 import { markerVariable, ownerVariable } from '../../src/process/process-marker.js'
 
@@ -29,27 +27,10 @@ function table(
 const root = 100
 const self = 1
 
-type Scan = (table: ProcessTable, root: number, marker: string, scope: EscapeScope, self: number) => number[]
+const { escapedProcesses } = procScan()
 
-type HostScan = (
-  table: ProcessTable,
-  root: number,
-  marker: string,
-  scope: EscapeScope,
-  except: number[],
-) => number[]
-
-/** The spawn host's copy (plain JavaScript in its source), held to the same cases as the TypeScript one. */
-const hostScan: HostScan = new Function('require', `${escapedScanSource}\nreturn escapedProcesses`)(
-  createRequire(import.meta.url),
-)
-const inHost: Scan = (table, root, marker, scope, self) =>
-  hostScan(table, root, marker, JSON.parse(JSON.stringify(scope)), [self])
-
-describe.each([
-  ['escapedProcesses', escapedProcesses],
-  ["the spawn host's escapedProcesses", inHost],
-] as const)('%s: what left the agent process tree, attributed by cwd', (_name, escapedProcesses) => {
+/** The scan the spawn host runs, and this thread without a host (proc-scan-source.ts: one text for both). */
+describe('escapedProcesses: what left the agent process tree, attributed by cwd', () => {
   const procs = table([
     [100, 50, '/srv', 'm'], // the app-server
     [101, 100, '/ws/a', 'm'], // its background terminal in a's workspace
@@ -63,19 +44,23 @@ describe.each([
   ])
 
   it('takes the marked processes in the ended cwd whose parent chain does not reach the agent', () => {
-    expect(escapedProcesses(procs, root, 'm', { within: ['/ws/a'], except: [] }, self).sort()).toEqual([
+    expect(escapedProcesses(procs, root, 'm', { within: ['/ws/a'], except: [] }, [self]).sort()).toEqual([
       200, 201,
     ])
   })
 
+  it('never takes a pid it is told to leave (the spawn host, its gateway)', () => {
+    expect(escapedProcesses(procs, root, 'm', { within: ['/ws/a'], except: [] }, [200])).toEqual([201])
+  })
+
   it('leaves a directory a live turn works in, or above', () => {
-    expect(escapedProcesses(procs, root, 'm', { within: ['/ws/a'], except: ['/ws/a'] }, self)).toEqual([])
-    expect(escapedProcesses(procs, root, 'm', { within: ['/ws/a'], except: ['/ws'] }, self)).toEqual([])
+    expect(escapedProcesses(procs, root, 'm', { within: ['/ws/a'], except: ['/ws/a'] }, [self])).toEqual([])
+    expect(escapedProcesses(procs, root, 'm', { within: ['/ws/a'], except: ['/ws'] }, [self])).toEqual([])
   })
 
   it('leaves what works in a live turn directory below the ended one', () => {
     expect(
-      escapedProcesses(procs, root, 'm', { within: ['/ws'], except: ['/ws/a/sub'] }, self).sort(),
+      escapedProcesses(procs, root, 'm', { within: ['/ws'], except: ['/ws/a/sub'] }, [self]).sort(),
     ).toEqual([200, 300, 500])
   })
 
@@ -86,12 +71,12 @@ describe.each([
       [120, 110, '/ws', 'm'],
       [130, 120, '/ws', 'm'],
     ])
-    expect(escapedProcesses(deep, root, 'm', { within: ['/ws'], except: [] }, self)).toEqual([])
+    expect(escapedProcesses(deep, root, 'm', { within: ['/ws'], except: [] }, [self])).toEqual([])
   })
 
   it('a parent chain that is gone (exited meanwhile) counts as escaped', () => {
     const broken = table([[210, 999, '/ws', 'm']])
-    expect(escapedProcesses(broken, root, 'm', { within: ['/ws'], except: [] }, self)).toEqual([210])
+    expect(escapedProcesses(broken, root, 'm', { within: ['/ws'], except: [] }, [self])).toEqual([210])
   })
 
   describe('by owner (the thread codex names in the environment of its commands)', () => {
@@ -106,15 +91,15 @@ describe.each([
 
     it("takes what names the ended turn's owner wherever it works, and what names none by directory", () => {
       expect(
-        escapedProcesses(owned, root, 'm', { within: ['/ws/a'], except: [], owner: 't1' }, self).sort(),
+        escapedProcesses(owned, root, 'm', { within: ['/ws/a'], except: [], owner: 't1' }, [self]).sort(),
       ).toEqual([210, 230])
     })
 
     it("never takes what names another owner, even in the ended turn's directory", () => {
       expect(
-        escapedProcesses(owned, root, 'm', { within: ['/ws/a'], except: ['/ws'], owner: 't1' }, self),
+        escapedProcesses(owned, root, 'm', { within: ['/ws/a'], except: ['/ws'], owner: 't1' }, [self]),
       ).toEqual([210])
-      expect(escapedProcesses(owned, root, 'm', { within: ['/ws/a'], except: [] }, self)).toEqual([230])
+      expect(escapedProcesses(owned, root, 'm', { within: ['/ws/a'], except: [] }, [self])).toEqual([230])
     })
   })
 })
