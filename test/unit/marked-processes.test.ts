@@ -5,7 +5,7 @@ import { endMarked, pendingMarkers, signalMarkedHere } from '../../src/process/m
 import { markerVariable } from '../../src/process/process-marker.js'
 import { runningSpawnHost, spawnHostReady } from '../../src/process/spawn-child.js'
 import { SpawnHost } from '../../src/process/spawn-host.js'
-import { moduleUrl, startScriptGateway } from '../support/script-gateway.js'
+import { hostPassFromGateway } from '../support/host-pass-gateway.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 /**
@@ -97,23 +97,14 @@ describe('a pass in the spawn host', () => {
   }, async () => {
     const marker = randomUUID()
     const dir = tempDir('marked-')
-    const gateway = startScriptGateway(
-      dir,
-      `import { SpawnHost } from ${moduleUrl('src/process/spawn-host.ts')}
-let signalled = false
-process.on('SIGTERM', () => { signalled = true })
-setInterval(() => {}, 1000) // the host is unref'd: this keeps the script alive while it answers
-const host = await SpawnHost.start()
-await host.signalMarked({ ${JSON.stringify(marker)}: 'SIGTERM' })
-// a second round trip: a signal the first pass sent this process was handled by then
-await host.signalMarked({})
-console.log(JSON.stringify({ signalled }))`,
-      { [markerVariable]: marker },
-    )
     try {
-      expect(JSON.parse(await gateway.firstLine)).toEqual({ signalled: false })
+      const pass = await hostPassFromGateway(
+        dir,
+        marker,
+        `await host.signalMarked({ ${JSON.stringify(marker)}: 'SIGTERM' })`,
+      )
+      expect(pass).toEqual({ result: null, signalled: false })
     } finally {
-      await gateway.kill()
       removeDir(dir)
     }
   })
