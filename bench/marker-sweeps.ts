@@ -96,6 +96,39 @@ interface Sample {
   wallMs: number
 }
 
+/**
+ * Prints each way's medians over its rounds (`count`: what its passes are called) and its loop thread CPU per
+ * `unit` (one of `ends` ends or scans) above the scaffold's ('none'); returns that per-unit cost, µs, by way.
+ */
+function printMedians(samples: Map<string, Sample[]>, count: string, unit: string): (name: string) => number {
+  const med = (name: string, f: (s: Sample) => number) => median(samples.get(name)!.map(f))
+  const scaffold = med('none', (s) => s.cpuMs)
+  const perUnit = (name: string) => ((med(name, (s) => s.cpuMs) - scaffold) * 1000) / ends
+  const rows = [
+    [
+      'way',
+      count,
+      'loop thread CPU ms',
+      `per ${unit} µs (- none)`,
+      'loop busy ms (ELU)',
+      'loop delay max ms',
+      'wall ms',
+    ],
+  ]
+  for (const name of samples.keys())
+    rows.push([
+      name,
+      String(med(name, (s) => s.passes)),
+      med(name, (s) => s.cpuMs).toFixed(1),
+      name === 'none' ? '-' : perUnit(name).toFixed(1),
+      med(name, (s) => s.busyMs).toFixed(1),
+      med(name, (s) => s.loopMaxMs).toFixed(1),
+      med(name, (s) => s.wallMs).toFixed(0),
+    ])
+  console.log(markdownTable(rows, [false, true, true, true, true, true, true]))
+  return perUnit
+}
+
 /** Ends `ends` markers over `spreadMs` through `end`, waits for `over`; this thread's cost meanwhile. */
 async function round(
   end: (marker: string) => void,
@@ -185,31 +218,7 @@ async function main(): Promise<void> {
     await host.stop()
     clearInterval(keep)
   }
-  const med = (name: string, f: (s: Sample) => number) => median(samples.get(name)!.map(f))
-  const scaffold = med('none', (s) => s.cpuMs)
-  const perEnd = (name: string) => ((med(name, (s) => s.cpuMs) - scaffold) * 1000) / ends
-  const rows = [
-    [
-      'way',
-      'passes',
-      'loop thread CPU ms',
-      'per end µs (- none)',
-      'loop busy ms (ELU)',
-      'loop delay max ms',
-      'wall ms',
-    ],
-  ]
-  for (const name of samples.keys())
-    rows.push([
-      name,
-      String(med(name, (s) => s.passes)),
-      med(name, (s) => s.cpuMs).toFixed(1),
-      name === 'none' ? '-' : perEnd(name).toFixed(1),
-      med(name, (s) => s.busyMs).toFixed(1),
-      med(name, (s) => s.loopMaxMs).toFixed(1),
-      med(name, (s) => s.wallMs).toFixed(0),
-    ])
-  console.log(markdownTable(rows, [false, true, true, true, true, true, true]))
+  const perEnd = printMedians(samples, 'passes', 'end')
   const ratio = (name: string) => `${name} ${(perEnd(name) / perEnd('here-per-end')).toFixed(3)}`
   const others = ['here-batched', 'host-batched', ...(values.async ? ['async-here'] : [])]
   console.log(`\nloop thread CPU per end, ratio to here-per-end: ${others.map(ratio).join(', ')}`)
@@ -280,31 +289,7 @@ async function escapedMain(): Promise<void> {
     clearInterval(keep)
     rmSync(turnDir, { recursive: true, force: true })
   }
-  const med = (name: string, f: (s: Sample) => number) => median(samples.get(name)!.map(f))
-  const scaffold = med('none', (s) => s.cpuMs)
-  const perScan = (name: string) => ((med(name, (s) => s.cpuMs) - scaffold) * 1000) / ends
-  const rows = [
-    [
-      'way',
-      'scans',
-      'loop thread CPU ms',
-      'per scan µs (- none)',
-      'loop busy ms (ELU)',
-      'loop delay max ms',
-      'wall ms',
-    ],
-  ]
-  for (const name of samples.keys())
-    rows.push([
-      name,
-      String(med(name, (s) => s.passes)),
-      med(name, (s) => s.cpuMs).toFixed(1),
-      name === 'none' ? '-' : perScan(name).toFixed(1),
-      med(name, (s) => s.busyMs).toFixed(1),
-      med(name, (s) => s.loopMaxMs).toFixed(1),
-      med(name, (s) => s.wallMs).toFixed(0),
-    ])
-  console.log(markdownTable(rows, [false, true, true, true, true, true, true]))
+  printMedians(samples, 'scans', 'scan')
   // paired: each round's host way against the same round's here way
   const pairedRatio = (kind: string) =>
     median(
