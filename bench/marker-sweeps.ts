@@ -97,6 +97,33 @@ interface Sample {
 }
 
 /**
+ * `reps` rounds of every way (`reverseOdd`: every other round in the reverse order, so no way always runs after the
+ * same one), a pause between two; then the host is stopped. Each way's samples, by name.
+ */
+async function sampleWays(
+  ways: Record<string, () => Promise<Sample>>,
+  host: SpawnHost,
+  reverseOdd: boolean,
+): Promise<Map<string, Sample[]>> {
+  const samples = new Map<string, Sample[]>(Object.keys(ways).map((name) => [name, []]))
+  try {
+    for (let rep = 0; rep < reps; rep++) {
+      const order = Object.entries(ways)
+      for (const [name, way] of reverseOdd && rep % 2 === 1 ? order.reverse() : order) {
+        samples.get(name)!.push(await way())
+        await sleep(200)
+      }
+    }
+  } finally {
+    // the host does not keep this process alive (it is unref'd): a timer does until it is gone
+    const keep = setInterval(() => {}, 1000)
+    await host.stop()
+    clearInterval(keep)
+  }
+  return samples
+}
+
+/**
  * Prints each way's medians over its rounds (`count`: what its passes are called) and its loop thread CPU per
  * `unit` (one of `ends` ends or scans) above the scaffold's ('none'); returns that per-unit cost, µs, by way.
  */
@@ -205,19 +232,7 @@ async function main(): Promise<void> {
     'host-batched': batched((signals) => host.signalMarked(signals)),
     ...(values.async ? { 'async-here': batched(asyncHere) } : {}),
   }
-  const samples = new Map<string, Sample[]>(Object.keys(ways).map((name) => [name, []]))
-  try {
-    for (let rep = 0; rep < reps; rep++)
-      for (const [name, way] of Object.entries(ways)) {
-        samples.get(name)!.push(await way())
-        await sleep(200)
-      }
-  } finally {
-    // the host does not keep this process alive (it is unref'd): a timer does until it is gone
-    const keep = setInterval(() => {}, 1000)
-    await host.stop()
-    clearInterval(keep)
-  }
+  const samples = await sampleWays(ways, host, false)
   const perEnd = printMedians(samples, 'passes', 'end')
   const ratio = (name: string) => `${name} ${(perEnd(name) / perEnd('here-per-end')).toFixed(3)}`
   const others = ['here-batched', 'host-batched', ...(values.async ? ['async-here'] : [])]
@@ -276,17 +291,10 @@ async function escapedMain(): Promise<void> {
     'here-owner': here(scopes.owner!),
     'host-owner': inHost(scopes.owner!),
   }
-  const samples = new Map<string, Sample[]>(Object.keys(ways).map((name) => [name, []]))
+  let samples: Map<string, Sample[]>
   try {
-    for (let rep = 0; rep < reps; rep++)
-      for (const [name, way] of rep % 2 === 0 ? Object.entries(ways) : Object.entries(ways).reverse()) {
-        samples.get(name)!.push(await way())
-        await sleep(200)
-      }
+    samples = await sampleWays(ways, host, true)
   } finally {
-    const keep = setInterval(() => {}, 1000)
-    await host.stop()
-    clearInterval(keep)
     rmSync(turnDir, { recursive: true, force: true })
   }
   printMedians(samples, 'scans', 'scan')

@@ -6,8 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type EscapeScope, endEscaped, signalEscapedHere } from '../../src/process/escaped-processes.js'
 import { markerVariable } from '../../src/process/process-marker.js'
 import { runningSpawnHost, spawnHostReady } from '../../src/process/spawn-child.js'
-import { SpawnHost } from '../../src/process/spawn-host.js'
 import { hostPassFromGateway } from '../support/host-pass-gateway.js'
+import { suiteSpawnHost } from '../support/suite-spawn-host.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 /**
@@ -104,19 +104,10 @@ describe.each([
   ['in the spawn host', 'host'],
   ['on this thread', 'here'],
 ] as const)('a scan %s', (_name, where) => {
-  let host: SpawnHost | undefined
-  beforeAll(async () => {
-    if (where === 'host') {
-      host = await SpawnHost.start()
-      expect(host).toBeDefined()
-    }
-  })
-  afterAll(async () => {
-    await host?.stop()
-  })
+  const host = suiteSpawnHost(where)
   const scan = (root: number, marker: string, scope: EscapeScope, signal: NodeJS.Signals) =>
     where === 'host'
-      ? host!.signalEscaped({ root, marker, scope, signal })
+      ? host()!.signalEscaped({ root, marker, scope, signal })
       : Promise.resolve(signalEscapedHere(root, marker, scope, signal))
 
   it("signals what escaped into the turn's directory, not the agent's own child, nor what works elsewhere", async () => {

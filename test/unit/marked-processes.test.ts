@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { endMarked, pendingMarkers, signalMarkedHere } from '../../src/process/marked-processes.js'
 import { markerVariable } from '../../src/process/process-marker.js'
 import { runningSpawnHost, spawnHostReady } from '../../src/process/spawn-child.js'
-import { SpawnHost } from '../../src/process/spawn-host.js'
 import { hostPassFromGateway } from '../support/host-pass-gateway.js'
+import { suiteSpawnHost } from '../support/suite-spawn-host.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 /**
@@ -43,18 +43,9 @@ describe.each([
   ['in the spawn host', 'host'],
   ['in this process', 'here'],
 ] as const)('a pass %s', (_name, where) => {
-  let host: SpawnHost | undefined
-  beforeAll(async () => {
-    if (where === 'host') {
-      host = await SpawnHost.start()
-      expect(host).toBeDefined()
-    }
-  })
-  afterAll(async () => {
-    await host?.stop()
-  })
+  const host = suiteSpawnHost(where)
   const pass = (signals: Record<string, NodeJS.Signals>) =>
-    where === 'host' ? host!.signalMarked(signals) : Promise.resolve(signalMarkedHere(signals))
+    where === 'host' ? host()!.signalMarked(signals) : Promise.resolve(signalMarkedHere(signals))
 
   it('signals each process carrying a marker of the pass (under either name), and no other', async () => {
     const [one, two, other] = [randomUUID(), randomUUID(), randomUUID()]
