@@ -15,6 +15,8 @@ const freshProcessUnitFiles = [
   // its sweep goes through this process's spawn host, which a shared worker's earlier file may have killed
   // (spawn-host-stress.test.ts: a host that died young is not replaced)
   'test/unit/marked-processes.test.ts',
+  // endEscaped without a host, then through this process's host (as marked-processes.test.ts)
+  'test/unit/end-escaped.test.ts',
 ]
 const unitFiles = 'test/unit/**/*.test.ts'
 

@@ -15,16 +15,30 @@
  * minus `none`'s), its busy time (event-loop utilisation: includes time it waited for a CPU while busy), the
  * longest event-loop delay (perf_hooks histogram), and the wall time.
  *
- * Usage: npx tsx bench/marker-sweeps.ts [--ends N] [--reps N] [--spread-ms N] [--async]
+ * With --escaped, the scan for what escaped a long-lived agent's tree after each of --ends turn ends instead
+ * (escaped-processes.ts endEscaped's pass; none found, the common case), for both kinds of scope, paired over the
+ * rounds: a directory (ACP: the cwd of every process is read, the environment of those inside) and an owner
+ * (codex: every process's environment is read):
+ *   none          no scan (the rounds' own cost)
+ *   here-dir      signalEscapedHere on this thread (before; the fallback without a host)
+ *   host-dir      the spawn host's signalEscaped (now)
+ *   here-owner, host-owner  the same with an owner in the scope
+ * and the ratio of host to here of the loop thread's CPU per scan.
+ *
+ * Usage: npx tsx bench/marker-sweeps.ts [--ends N] [--reps N] [--spread-ms N] [--async] [--escaped]
  */
 import { randomUUID } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { type EscapeScope, signalEscapedHere } from '../src/process/escaped-processes.js'
 import { signalMarkedHere } from '../src/process/marked-processes.js'
 import { type MarkerSignaller, MarkerSweeps } from '../src/process/marker-sweeps.js'
-import { markerIn } from '../src/process/process-marker.js'
+import { procScan } from '../src/process/proc-scan.js'
+import { markerVariable } from '../src/process/process-marker.js'
 import { SpawnHost } from '../src/process/spawn-host.js'
 import { loadLine, machineLines } from './machine.js'
 import { benchArgs, intOption } from './options.js'
@@ -36,6 +50,7 @@ const { values } = benchArgs({
     reps: { type: 'string' },
     'spread-ms': { type: 'string' },
     async: { type: 'boolean' },
+    escaped: { type: 'boolean' },
   },
 })
 const ends = intOption(values.ends, 500, 'ends')
@@ -56,7 +71,7 @@ const asyncHere: MarkerSignaller = async (signals) => {
         (text) => text.split('\0'),
         () => null,
       )
-      const marker = env ? markerIn(env, wanted) : undefined
+      const marker = env ? procScan().markerIn(env, markerVariable, wanted) : undefined
       if (marker === undefined) continue
       try {
         process.kill(pid, wanted.get(marker))
@@ -79,6 +94,66 @@ interface Sample {
   busyMs: number
   loopMaxMs: number
   wallMs: number
+}
+
+/**
+ * `reps` rounds of every way (`reverseOdd`: every other round in the reverse order, so no way always runs after the
+ * same one), a pause between two; then the host is stopped. Each way's samples, by name.
+ */
+async function sampleWays(
+  ways: Record<string, () => Promise<Sample>>,
+  host: SpawnHost,
+  reverseOdd: boolean,
+): Promise<Map<string, Sample[]>> {
+  const samples = new Map<string, Sample[]>(Object.keys(ways).map((name) => [name, []]))
+  try {
+    for (let rep = 0; rep < reps; rep++) {
+      const order = Object.entries(ways)
+      for (const [name, way] of reverseOdd && rep % 2 === 1 ? order.reverse() : order) {
+        samples.get(name)!.push(await way())
+        await sleep(200)
+      }
+    }
+  } finally {
+    // the host does not keep this process alive (it is unref'd): a timer does until it is gone
+    const keep = setInterval(() => {}, 1000)
+    await host.stop()
+    clearInterval(keep)
+  }
+  return samples
+}
+
+/**
+ * Prints each way's medians over its rounds (`count`: what its passes are called) and its loop thread CPU per
+ * `unit` (one of `ends` ends or scans) above the scaffold's ('none'); returns that per-unit cost, µs, by way.
+ */
+function printMedians(samples: Map<string, Sample[]>, count: string, unit: string): (name: string) => number {
+  const med = (name: string, f: (s: Sample) => number) => median(samples.get(name)!.map(f))
+  const scaffold = med('none', (s) => s.cpuMs)
+  const perUnit = (name: string) => ((med(name, (s) => s.cpuMs) - scaffold) * 1000) / ends
+  const rows = [
+    [
+      'way',
+      count,
+      'loop thread CPU ms',
+      `per ${unit} µs (- none)`,
+      'loop busy ms (ELU)',
+      'loop delay max ms',
+      'wall ms',
+    ],
+  ]
+  for (const name of samples.keys())
+    rows.push([
+      name,
+      String(med(name, (s) => s.passes)),
+      med(name, (s) => s.cpuMs).toFixed(1),
+      name === 'none' ? '-' : perUnit(name).toFixed(1),
+      med(name, (s) => s.busyMs).toFixed(1),
+      med(name, (s) => s.loopMaxMs).toFixed(1),
+      med(name, (s) => s.wallMs).toFixed(0),
+    ])
+  console.log(markdownTable(rows, [false, true, true, true, true, true, true]))
+  return perUnit
 }
 
 /** Ends `ends` markers over `spreadMs` through `end`, waits for `over`; this thread's cost meanwhile. */
@@ -157,48 +232,87 @@ async function main(): Promise<void> {
     'host-batched': batched((signals) => host.signalMarked(signals)),
     ...(values.async ? { 'async-here': batched(asyncHere) } : {}),
   }
-  const samples = new Map<string, Sample[]>(Object.keys(ways).map((name) => [name, []]))
-  try {
-    for (let rep = 0; rep < reps; rep++)
-      for (const [name, way] of Object.entries(ways)) {
-        samples.get(name)!.push(await way())
-        await sleep(200)
-      }
-  } finally {
-    // the host does not keep this process alive (it is unref'd): a timer does until it is gone
-    const keep = setInterval(() => {}, 1000)
-    await host.stop()
-    clearInterval(keep)
-  }
-  const med = (name: string, f: (s: Sample) => number) => median(samples.get(name)!.map(f))
-  const scaffold = med('none', (s) => s.cpuMs)
-  const perEnd = (name: string) => ((med(name, (s) => s.cpuMs) - scaffold) * 1000) / ends
-  const rows = [
-    [
-      'way',
-      'passes',
-      'loop thread CPU ms',
-      'per end µs (- none)',
-      'loop busy ms (ELU)',
-      'loop delay max ms',
-      'wall ms',
-    ],
-  ]
-  for (const name of samples.keys())
-    rows.push([
-      name,
-      String(med(name, (s) => s.passes)),
-      med(name, (s) => s.cpuMs).toFixed(1),
-      name === 'none' ? '-' : perEnd(name).toFixed(1),
-      med(name, (s) => s.busyMs).toFixed(1),
-      med(name, (s) => s.loopMaxMs).toFixed(1),
-      med(name, (s) => s.wallMs).toFixed(0),
-    ])
-  console.log(markdownTable(rows, [false, true, true, true, true, true, true]))
+  const samples = await sampleWays(ways, host, false)
+  const perEnd = printMedians(samples, 'passes', 'end')
   const ratio = (name: string) => `${name} ${(perEnd(name) / perEnd('here-per-end')).toFixed(3)}`
   const others = ['here-batched', 'host-batched', ...(values.async ? ['async-here'] : [])]
   console.log(`\nloop thread CPU per end, ratio to here-per-end: ${others.map(ratio).join(', ')}`)
   console.log(loadLine('at the end'))
 }
 
-await main()
+/** --escaped: each way ends `ends` turns (a scan each) over `spreadMs`; the loop thread's CPU per scan. */
+async function escapedMain(): Promise<void> {
+  for (const line of machineLines(loadLine('at the start'))) console.log(line)
+  const processes = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).length
+  console.log(
+    `escaped scans: ${ends} over ${spreadMs} ms, ${processes} processes in /proc, ${reps} rounds, interleaved\n`,
+  )
+  const host = await SpawnHost.start()
+  if (!host) throw new Error('the spawn host did not start')
+  // a turn's directory nothing works in, and an agent process that is no process (pid_max is 2^22 at most)
+  const turnDir = mkdtempSync(path.join(os.tmpdir(), 'escaped-bench-'))
+  const root = 2 ** 22 + 1
+  const scopes: Record<string, EscapeScope> = {
+    dir: { within: [turnDir], except: [] },
+    owner: { within: [turnDir], except: [], owner: randomUUID() },
+  }
+  const here = (scope: EscapeScope) => () => {
+    let scans = 0
+    return round(
+      (marker) => {
+        scans++
+        signalEscapedHere(root, marker, scope, 'SIGTERM')
+      },
+      async () => {},
+      () => scans,
+    )
+  }
+  const inHost = (scope: EscapeScope) => () => {
+    const answers: Promise<number>[] = []
+    return round(
+      (marker) => {
+        answers.push(host.signalEscaped({ root, marker, scope, signal: 'SIGTERM' }))
+      },
+      async () => {
+        await Promise.all(answers)
+      },
+      () => answers.length,
+    )
+  }
+  const ways: Record<string, () => Promise<Sample>> = {
+    none: () =>
+      round(
+        () => {},
+        async () => {},
+        () => 0,
+      ),
+    'here-dir': here(scopes.dir!),
+    'host-dir': inHost(scopes.dir!),
+    'here-owner': here(scopes.owner!),
+    'host-owner': inHost(scopes.owner!),
+  }
+  let samples: Map<string, Sample[]>
+  try {
+    samples = await sampleWays(ways, host, true)
+  } finally {
+    rmSync(turnDir, { recursive: true, force: true })
+  }
+  printMedians(samples, 'scans', 'scan')
+  // paired: each round's host way against the same round's here way
+  const pairedRatio = (kind: string) =>
+    median(
+      samples
+        .get(`host-${kind}`)!
+        .map(
+          (s, i) =>
+            (s.cpuMs - samples.get('none')![i]!.cpuMs) /
+            (samples.get(`here-${kind}`)![i]!.cpuMs - samples.get('none')![i]!.cpuMs),
+        ),
+    ).toFixed(3)
+  console.log(
+    `\nloop thread CPU per scan, host / here (median of the rounds' ratios): dir ${pairedRatio('dir')}, owner ${pairedRatio('owner')}`,
+  )
+  console.log(loadLine('at the end'))
+}
+
+await (values.escaped ? escapedMain() : main())

@@ -1,7 +1,5 @@
-import { realpathSync } from 'node:fs'
-import path from 'node:path'
-import { type ProcessTable, procTable } from './proc-table.js'
-import { markerVariable, ownerVariable } from './process-marker.js'
+import { inSpawnHost } from './host-pass.js'
+import { procScan } from './proc-scan.js'
 
 /**
  * A long-lived agent process (codex app-server, a warm ACP agent) outlives the runs and turns it serves, so
@@ -23,7 +21,9 @@ import { markerVariable, ownerVariable } from './process-marker.js'
  *   a command that changed its directory elsewhere is not found (it is ended with the agent process, or at the
  *   next start after a crash: server-marker.ts); one that moved into another idle run's directory is taken for
  *   that one's when a turn there ends.
- * A command that scrubbed its whole environment is not found. Linux only (/proc).
+ * A command that scrubbed its whole environment is not found. Linux only (/proc). The scan itself
+ * (`escapedProcesses`) is written once, in proc-scan-source.ts: the spawn host runs it, and so does this thread
+ * (proc-scan.ts) when there is no host.
  */
 
 /** The ended turn: where it worked, its owner value if its agent passes one, where live turns work. */
@@ -33,62 +33,17 @@ export interface EscapeScope {
   owner?: string
 }
 
-const inside = (dir: string, root: string) =>
-  dir === root || dir.startsWith(root.endsWith(path.sep) ? root : root + path.sep)
-
-/** Whether `pid` descends from `root` (its parent chain reaches it). */
-function descendsFrom(table: ProcessTable, pid: number, root: number): boolean {
-  let current = table.ppid(pid)
-  // a bound against a chain that changes while it is walked
-  for (let steps = 0; current !== null && current > 1 && steps < 4096; steps++) {
-    if (current === root) return true
-    current = table.ppid(current)
-  }
-  return current === root
-}
-
 /**
- * The processes that escaped the agent process `root` (marked with `marker`) and belong to `scope`. Without
- * an owner to look for, the cheap test comes first: the working directory (one readlink per process), then
- * the environment and the parent chain of the few that work inside the scope.
+ * One scan on this thread (when there is no spawn host, or it did not answer): each process that escaped `root` and
+ * belongs to `scope` (its directories resolved here) gets `signal`. Returns how many were signalled.
  */
-export function escapedProcesses(
-  table: ProcessTable,
+export function signalEscapedHere(
   root: number,
   marker: string,
   scope: EscapeScope,
-  self = process.pid,
-): number[] {
-  // a directory a live run or turn works in (or above) is theirs as well: nothing in it can be told apart
-  const within = scope.within.filter((dir) => !scope.except.some((live) => inside(dir, live)))
-  if (within.length === 0 && scope.owner === undefined) return []
-  const inScope = (pid: number): boolean => {
-    const cwd = table.cwd(pid)
-    if (cwd === null || !within.some((dir) => inside(cwd, dir))) return false
-    return !scope.except.some((live) => inside(cwd, live))
-  }
-  const markerEntry = `${markerVariable}=${marker}`
-  const ownerPrefix = `${ownerVariable}=`
-  const found: number[] = []
-  for (const pid of table.pids()) {
-    if (pid === self || pid === root) continue
-    if (scope.owner === undefined && !inScope(pid)) continue
-    const env = table.environ(pid)
-    if (!env?.includes(markerEntry)) continue
-    const owner = env.find((entry) => entry.startsWith(ownerPrefix))?.slice(ownerPrefix.length)
-    if (owner !== undefined ? owner !== scope.owner : scope.owner !== undefined && !inScope(pid)) continue
-    if (descendsFrom(table, pid, root)) continue
-    found.push(pid)
-  }
-  return found
-}
-
-const real = (dir: string) => {
-  try {
-    return realpathSync(dir)
-  } catch {
-    return path.resolve(dir)
-  }
+  signal: NodeJS.Signals,
+): number {
+  return procScan().signalEscaped(root, marker, scope, signal, [])
 }
 
 /**
@@ -96,35 +51,37 @@ const real = (dir: string) => {
  * so a run started meanwhile in the same directory is respected; undefined: nothing to do): SIGTERM, then
  * SIGKILL after `graceMs` for what is still there (children forked meanwhile included).
  *
- * The /proc scan is synchronous (a few ms on a busy machine: with an owner to look for, every process's
- * environment is read; unlike endMarked's it stays on this thread, as its scope is asked here at each pass), so it never runs on the path of the turn that ended: it is deferred
- * to a timer of its own (unref'd: it never keeps the process alive), after the turn's end was delivered and
- * recorded.
+ * Where the scan runs: in the spawn host (spawn-host-source.ts, proc-scan-source.ts) as the marker sweeps' passes
+ * do (marked-processes.ts: why), so no /proc scan runs on this thread: a pass sends the scope computed here at that
+ * moment, the host resolves its directories, scans and signals (never itself nor this process). Without a host, or
+ * if it does not answer within 10 s (host-pass.ts), the scan runs here, synchronously, with the scope asked again.
+ * It never runs on the path of the turn that ended: it is deferred to a timer of its own (unref'd: it never keeps
+ * the process alive), after the turn's end was delivered and recorded. Resolves once its last pass is over (tests).
  */
 export function endEscaped(
   root: number,
   marker: string,
   scopeNow: () => EscapeScope | undefined,
   graceMs: number,
-): void {
-  const signalAll = (signal: NodeJS.Signals): number => {
-    const scope = scopeNow()
-    if (!scope) return 0
-    const pids = escapedProcesses(procTable(), root, marker, {
-      ...scope,
-      within: scope.within.map(real),
-      except: scope.except.map(real),
-    })
-    for (const pid of pids) {
-      try {
-        process.kill(pid, signal)
-      } catch {
-        // already gone
-      }
-    }
-    return pids.length
-  }
-  setTimeout(() => {
-    if (signalAll('SIGTERM') > 0) setTimeout(() => signalAll('SIGKILL'), graceMs).unref()
-  }, 0).unref()
+): Promise<void> {
+  // the scope is asked where the pass runs, just before it (again here if the host did not answer: it may have
+  // changed meanwhile)
+  const signalAll = (signal: NodeJS.Signals): Promise<number> =>
+    inSpawnHost(
+      (host) => {
+        const scope = scopeNow()
+        return scope ? host.signalEscaped({ root, marker, scope, signal }) : Promise.resolve(0)
+      },
+      () => {
+        const scope = scopeNow()
+        return scope ? signalEscapedHere(root, marker, scope, signal) : 0
+      },
+    )
+  const after = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref())
+  return (async () => {
+    await after(0)
+    if ((await signalAll('SIGTERM')) === 0) return
+    await after(graceMs)
+    await signalAll('SIGKILL')
+  })()
 }

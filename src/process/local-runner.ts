@@ -50,7 +50,7 @@ export class LocalProcessRunner implements ProcessRunner {
     if (!marker) return wrappedProcess(proc, done)
     return wrappedProcess(proc, done, {
       endEscaped: (scope) => {
-        if (proc.pid !== undefined) endEscaped(proc.pid, marker, scope, spec.killGraceMs)
+        if (proc.pid !== undefined) void endEscaped(proc.pid, marker, scope, spec.killGraceMs)
       },
     })
   }

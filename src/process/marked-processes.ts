@@ -1,7 +1,7 @@
+import { inSpawnHost } from './host-pass.js'
 import { type MarkerSignaller, MarkerSweeps } from './marker-sweeps.js'
-import { type ProcessTable, procTable } from './proc-table.js'
-import { markerIn } from './process-marker.js'
-import { runningSpawnHost } from './spawn-child.js'
+import { procScan } from './proc-scan.js'
+import { markerVariable } from './process-marker.js'
 
 /**
  * Some programs (codex app-server) start helpers in sessions of their own (its shell snapshot, the commands it
@@ -21,49 +21,20 @@ import { runningSpawnHost } from './spawn-child.js'
  * this thread too) the pass scans here, synchronously, still batched.
  */
 
-/** One pass in this process: each process carrying a marker of `signals` gets its signal; the markers found. */
-export function signalMarkedHere(
-  signals: Readonly<Record<string, NodeJS.Signals>>,
-  table: ProcessTable = procTable(),
-  self = process.pid,
-): string[] {
-  const wanted = new Map(Object.entries(signals))
-  const found = new Set<string>()
-  for (const pid of table.pids()) {
-    if (pid === self) continue
-    const env = table.environ(pid)
-    const marker = env ? markerIn(env, wanted) : undefined
-    if (marker === undefined) continue
-    try {
-      process.kill(pid, wanted.get(marker))
-      found.add(marker)
-    } catch {
-      // already gone
-    }
-  }
-  return [...found]
+/**
+ * One pass in this process: each process carrying a marker of `signals` gets its signal; the markers found. The
+ * pass is the spawn host's own (proc-scan-source.ts `signalMarked`), evaluated here (proc-scan.ts).
+ */
+export function signalMarkedHere(signals: Readonly<Record<string, NodeJS.Signals>>): string[] {
+  return [...procScan().signalMarked(markerVariable, new Map(Object.entries(signals)), [])]
 }
 
-/** How long a pass in the host may take before it is done here instead (the next passes wait for it). */
-const hostPassTimeoutMs = 10_000
-
-/** In the spawn host when it runs; here when there is none, or it died or did not answer in time. */
-const signalMarked: MarkerSignaller = async (signals) => {
-  const host = runningSpawnHost()
-  if (!host) return signalMarkedHere(signals)
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('the spawn host did not answer')), hostPassTimeoutMs)
-    timer.unref()
-  })
-  try {
-    return await Promise.race([host.signalMarked(signals), late])
-  } catch {
-    return signalMarkedHere(signals)
-  } finally {
-    clearTimeout(timer)
-  }
-}
+/** In the spawn host when it runs; here when there is none, or it died or did not answer in time (host-pass.ts). */
+const signalMarked: MarkerSignaller = (signals) =>
+  inSpawnHost(
+    (host) => host.signalMarked(signals),
+    () => signalMarkedHere(signals),
+  )
 
 const sweeps = new MarkerSweeps(signalMarked)
 

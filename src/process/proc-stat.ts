@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { procScan } from './proc-scan.js'
 
 /** The fields of /proc/<pid>/stat the process sweeps use. */
 export interface ProcStat {
@@ -10,21 +10,9 @@ export interface ProcStat {
   startTime: number
 }
 
-/** /proc/<pid>/stat of a live process, or null (gone, not ours to read, or not Linux). */
+/** /proc/<pid>/stat of a live process, or null (gone, not ours to read, or not Linux): proc-scan-source.ts. */
 export function procStat(pid: number): ProcStat | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // the fields after the command name, which may hold spaces and parentheses, start after its last ')'
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return {
-      state: fields[0] ?? '',
-      ppid: Number(fields[1]),
-      pgid: Number(fields[2]),
-      startTime: Number(fields[19]),
-    }
-  } catch {
-    return null
-  }
+  return procScan().procStat(pid)
 }
 
 /** Whether `pid` is still the process that started at `startTime` (and has not exited): not a reused pid. */

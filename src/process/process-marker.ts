@@ -17,31 +17,12 @@ export const ownerVariable = 'AGENT_GATEWAY_THREAD'
 /**
  * Whether an environment (`NAME=value` entries) carries `marker`: in `markerVariable`, or in a name that ends
  * with `_` + it. A program whose env filter keeps only names of its own passes the marker on under such a
- * name (Gemini CLI's strict filter keeps every `GEMINI_CLI_*` name, and drops the rest).
+ * name (Gemini CLI's strict filter keeps every `GEMINI_CLI_*` name, and drops the rest). The sweeps' passes
+ * read it the same way (proc-scan-source.ts `markerIn`).
  */
 export function carriesMarker(environ: readonly string[], marker: string): boolean {
   const suffix = `${markerVariable}=${marker}`
   return environ.some((entry) => entry === suffix || entry.endsWith(`_${suffix}`))
-}
-
-/**
- * The marker value of `markers` an environment carries (as `carriesMarker` reads it: in `markerVariable`, or in a
- * name that ends with `_` + it), or undefined. One look at each entry, however many markers are looked for.
- */
-export function markerIn(
-  environ: readonly string[],
-  markers: ReadonlyMap<string, unknown>,
-): string | undefined {
-  const suffix = `_${markerVariable}`
-  for (const entry of environ) {
-    const eq = entry.indexOf('=')
-    if (eq < 0) continue
-    const name = entry.slice(0, eq)
-    if (name !== markerVariable && !name.endsWith(suffix)) continue
-    const value = entry.slice(eq + 1)
-    if (markers.has(value)) return value
-  }
-  return undefined
 }
 
 export function newMarker(): string {

@@ -1,5 +1,5 @@
-import { realpathSync } from 'node:fs'
 import path from 'node:path'
+import { procScan } from './proc-scan.js'
 import { procStat } from './proc-stat.js'
 import { type ProcessTable, procTable } from './proc-table.js'
 
@@ -64,17 +64,9 @@ export function leftByDeadServer(pid: number, table: ProcessTable = procTable())
 const worksIn = (cwd: string | null, dirs: readonly string[]): boolean =>
   cwd !== null && dirs.some((d) => cwd === d || cwd.startsWith(d + path.sep))
 
-const real = (dir: string) => {
-  try {
-    return realpathSync(dir)
-  } catch {
-    return path.resolve(dir)
-  }
-}
-
 /** Processes working inside `dirs` that carry a marker of a server that no longer runs. */
 export function orphanedProcesses(dirs: readonly string[]): number[] {
-  const within = dirs.map(real)
+  const within = dirs.map(procScan().realDir)
   const table = procTable()
   const found: number[] = []
   const alive = new Map<string, boolean>()

@@ -56,7 +56,7 @@ export function spawnChild(spec: ChildSpec, retries = 1): ChildHandle {
   return deferredChild(startHost().then(() => (host ? spawnChild(spec, retries) : pacedSpawn(spec))))
 }
 
-/** The spawn host if it runs now (marker-sweeps.ts has it scan /proc); undefined when there is none. */
+/** The spawn host if it runs now (host-pass.ts has it scan /proc); undefined when there is none. */
 export function runningSpawnHost(): SpawnHost | undefined {
   return host?.usable ? host : undefined
 }

@@ -1,3 +1,7 @@
+import { procScanSource } from './proc-scan-source.js'
+import { markerVariable } from './process-marker.js'
+import { serverMarkerVariable } from './server-marker.js'
+
 /**
  * The spawn host's code (plain CommonJS, run as `node -e <source>` with an IPC channel, so it runs the same under
  * tsx, vitest and the built server). For each request it connects three unix sockets to the gateway's listener
@@ -17,9 +21,13 @@
  * It also runs the gateway's sweeps of ended programs' leftovers (marker-sweeps.ts), so that no /proc scan runs on
  * the gateway's event loop: `{ signalMarked: { id, signals } }` (marker -> signal) signals every process that
  * carries one of those markers in AGENT_GATEWAY_APP_SERVER (or a name ending in _AGENT_GATEWAY_APP_SERVER), and
- * is answered `{ signalled: id, found }`, the markers found.
+ * is answered `{ signalled: id, found }`, the markers found. And the scan for what escaped a long-lived agent's
+ * process tree after one of its turns (escaped-processes.ts): `{ signalEscaped: { id, root, marker, scope, signal } }`
+ * signals the processes escapedProcesses finds, never this host nor its gateway, and is answered
+ * `{ escaped: id, count }`. Both scans are proc-scan-source.ts's, which the gateway also runs on its own thread
+ * when it has no host: one text for both.
  */
-export const spawnHostSource = `
+export const spawnHostSource = `${procScanSource}
 const { spawn } = require('node:child_process')
 const net = require('node:net')
 
@@ -34,7 +42,6 @@ closeInheritedFds()
  * (O_CLOEXEC, 02000000 in /proc/self/fdinfo's octal flags); fd 3, the IPC channel, is kept in any case.
  */
 function closeInheritedFds() {
-  const fs = require('node:fs')
   let names
   try {
     names = fs.readdirSync('/proc/self/fd')
@@ -106,48 +113,7 @@ function killMarked() {
   const marker = process.env.AGENT_GATEWAY_SPAWN_MARKER
   if (!marker) return
   const signals = new Map([[marker, 'SIGKILL']])
-  for (let pass = 0; pass < 10; pass++) if (signalMarked('AGENT_GATEWAY_SERVER', signals).size === 0) return
-}
-
-/**
- * One pass over /proc: every process (this one excepted) whose environment gives "variable", or a name ending in
- * "_" + it (a program's strict env filter keeps the value under a name of its own: process-marker.ts), a value
- * of "signals" gets that value's signal; "except": pids never signalled. Returns the values found. Linux only
- * (/proc); empty elsewhere.
- */
-function signalMarked(variable, signals, except = []) {
-  const fs = require('node:fs')
-  const suffix = '_' + variable
-  const found = new Set()
-  let names
-  try {
-    names = fs.readdirSync('/proc')
-  } catch {
-    return found
-  }
-  for (const name of names) {
-    if (!/^[0-9]+$/.test(name) || Number(name) === process.pid || except.includes(Number(name))) continue
-    let environ
-    try {
-      environ = fs.readFileSync('/proc/' + name + '/environ', 'latin1').split(String.fromCharCode(0))
-    } catch {
-      continue
-    }
-    for (const entry of environ) {
-      const eq = entry.indexOf('=')
-      const key = entry.slice(0, eq)
-      if (eq < 0 || (key !== variable && !key.endsWith(suffix))) continue
-      const value = entry.slice(eq + 1)
-      const signal = signals.get(value)
-      if (signal === undefined) continue
-      try {
-        process.kill(Number(name), signal)
-        found.add(value)
-      } catch {}
-      break
-    }
-  }
-  return found
+  for (let pass = 0; pass < 10; pass++) if (signalMarked('${serverMarkerVariable}', signals, []).size === 0) return
 }
 
 // one spawn at a time: spawn() blocks this process anyway, and a burst must not overflow the listener's backlog
@@ -161,8 +127,13 @@ process.on('message', (request) => {
   if (request.signalMarked) {
     const { id, signals } = request.signalMarked
     // never the gateway itself (a gateway run by another one's run carries that run's marker, not its own)
-    const found = signalMarked('AGENT_GATEWAY_APP_SERVER', new Map(Object.entries(signals)), [process.ppid])
+    const found = signalMarked('${markerVariable}', new Map(Object.entries(signals)), [process.ppid])
     return report({ signalled: id, found: [...found] })
+  }
+  // what escaped a long-lived agent's tree after one of its turns (escaped-processes.ts), with the scope of now
+  if (request.signalEscaped) {
+    const { id, root, marker, scope, signal } = request.signalEscaped
+    return report({ escaped: id, count: signalEscaped(root, marker, scope, signal, [process.ppid]) })
   }
   queue = queue.then(() => start(request)).catch((err) => failed(request.id, err))
 })

@@ -5,6 +5,7 @@ import net from 'node:net'
 import path from 'node:path'
 import type { ChildExit, ChildHandle, ChildSpec } from './child-handle.js'
 import { deferredChild } from './deferred-child.js'
+import type { EscapeScope } from './escaped-processes.js'
 import { hostLeftovers, type Leftover } from './host-leftovers.js'
 import { notSpawned } from './paced-spawn.js'
 import { procStat, sameProcess } from './proc-stat.js'
@@ -25,8 +26,17 @@ const announceBytes = tokenChars + 1
  */
 export const announceLimits: AnnounceLimits = { timeoutMs: 5000, maxPending: 256 }
 
+/** A scan for what escaped an agent process's tree (escaped-processes.ts), with the scope of the pass. */
+export interface EscapedRequest {
+  root: number
+  marker: string
+  scope: EscapeScope
+  signal: NodeJS.Signals
+}
+
 type HostReply =
   | { signalled: number; found: string[] }
+  | { escaped: number; count: number }
   | { id: number; pid: number }
   | { id: number; error: { code?: string; message: string } }
   | { id: number; code: number | null; signal: NodeJS.Signals | null }
@@ -78,10 +88,10 @@ export class SpawnHost {
   private readonly removeDir: () => void
   /** Children whose pid came but that were not handed over when the host died: killed, to be waited for. */
   private readonly unsettled: Leftover[] = []
-  /** signalMarked passes sent, waiting for their answer. */
+  /** signalMarked and signalEscaped passes sent, waiting for their answer. */
   private readonly passes = new Map<
     number,
-    { found: (markers: string[]) => void; failed: (err: Error) => void }
+    { answered: (reply: HostReply) => void; failed: (err: Error) => void }
   >()
   private nextPass = 0
 
@@ -200,12 +210,27 @@ export class SpawnHost {
    * signal. Resolves with the markers found; rejects if the host dies first. Does not keep this process alive.
    */
   signalMarked(signals: Readonly<Record<string, NodeJS.Signals>>): Promise<string[]> {
+    return this.pass('signalMarked', { signals }).then((reply) => ('found' in reply ? reply.found : []))
+  }
+
+  /**
+   * One scan in the host for what escaped the agent process `request.root` and belongs to `request.scope`
+   * (escaped-processes.ts: the rule; the host resolves the scope's directories): each process found gets
+   * `request.signal`, never the host nor this process. Resolves with how many were signalled; rejects if the host
+   * dies first. Does not keep this process alive.
+   */
+  signalEscaped(request: EscapedRequest): Promise<number> {
+    return this.pass('signalEscaped', request).then((reply) => ('count' in reply ? reply.count : 0))
+  }
+
+  /** Sends a pass (`body` with its id) and resolves with the host's answer to it. */
+  private pass(kind: 'signalMarked' | 'signalEscaped', body: object): Promise<HostReply> {
     if (this.failure) return Promise.reject(this.failure)
     const id = ++this.nextPass
-    return new Promise<string[]>((found, failed) => {
-      this.passes.set(id, { found, failed })
+    return new Promise<HostReply>((answered, failed) => {
+      this.passes.set(id, { answered, failed })
       // a failed send (the channel broke) rejects this pass; the host's own end is heard as for a spawn
-      this.host.send({ signalMarked: { id, signals } }, (err: Error | null) => {
+      this.host.send({ [kind]: { id, ...body } }, (err: Error | null) => {
         if (!err) return
         this.passes.delete(id)
         failed(err)
@@ -224,9 +249,10 @@ export class SpawnHost {
   }
 
   private reply(reply: HostReply): void {
-    if ('signalled' in reply) {
-      this.passes.get(reply.signalled)?.found(reply.found)
-      this.passes.delete(reply.signalled)
+    if ('signalled' in reply || 'escaped' in reply) {
+      const id = 'signalled' in reply ? reply.signalled : reply.escaped
+      this.passes.get(id)?.answered(reply)
+      this.passes.delete(id)
       return
     }
     const entry = this.inFlight.get(reply.id)

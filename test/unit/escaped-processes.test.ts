@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { escapedProcesses } from '../../src/process/escaped-processes.js'
+import { procScan } from '../../src/process/proc-scan.js'
 import type { ProcessTable } from '../../src/process/proc-table.js'
 import { markerVariable, ownerVariable } from '../../src/process/process-marker.js'
 
@@ -27,6 +27,9 @@ function table(
 const root = 100
 const self = 1
 
+const { escapedProcesses } = procScan()
+
+/** The scan the spawn host runs, and this thread without a host (proc-scan-source.ts: one text for both). */
 describe('escapedProcesses: what left the agent process tree, attributed by cwd', () => {
   const procs = table([
     [100, 50, '/srv', 'm'], // the app-server
@@ -41,19 +44,23 @@ describe('escapedProcesses: what left the agent process tree, attributed by cwd'
   ])
 
   it('takes the marked processes in the ended cwd whose parent chain does not reach the agent', () => {
-    expect(escapedProcesses(procs, root, 'm', { within: ['/ws/a'], except: [] }, self).sort()).toEqual([
+    expect(escapedProcesses(procs, root, 'm', { within: ['/ws/a'], except: [] }, [self]).sort()).toEqual([
       200, 201,
     ])
   })
 
+  it('never takes a pid it is told to leave (the spawn host, its gateway)', () => {
+    expect(escapedProcesses(procs, root, 'm', { within: ['/ws/a'], except: [] }, [200])).toEqual([201])
+  })
+
   it('leaves a directory a live turn works in, or above', () => {
-    expect(escapedProcesses(procs, root, 'm', { within: ['/ws/a'], except: ['/ws/a'] }, self)).toEqual([])
-    expect(escapedProcesses(procs, root, 'm', { within: ['/ws/a'], except: ['/ws'] }, self)).toEqual([])
+    expect(escapedProcesses(procs, root, 'm', { within: ['/ws/a'], except: ['/ws/a'] }, [self])).toEqual([])
+    expect(escapedProcesses(procs, root, 'm', { within: ['/ws/a'], except: ['/ws'] }, [self])).toEqual([])
   })
 
   it('leaves what works in a live turn directory below the ended one', () => {
     expect(
-      escapedProcesses(procs, root, 'm', { within: ['/ws'], except: ['/ws/a/sub'] }, self).sort(),
+      escapedProcesses(procs, root, 'm', { within: ['/ws'], except: ['/ws/a/sub'] }, [self]).sort(),
     ).toEqual([200, 300, 500])
   })
 
@@ -64,12 +71,12 @@ describe('escapedProcesses: what left the agent process tree, attributed by cwd'
       [120, 110, '/ws', 'm'],
       [130, 120, '/ws', 'm'],
     ])
-    expect(escapedProcesses(deep, root, 'm', { within: ['/ws'], except: [] }, self)).toEqual([])
+    expect(escapedProcesses(deep, root, 'm', { within: ['/ws'], except: [] }, [self])).toEqual([])
   })
 
   it('a parent chain that is gone (exited meanwhile) counts as escaped', () => {
     const broken = table([[210, 999, '/ws', 'm']])
-    expect(escapedProcesses(broken, root, 'm', { within: ['/ws'], except: [] }, self)).toEqual([210])
+    expect(escapedProcesses(broken, root, 'm', { within: ['/ws'], except: [] }, [self])).toEqual([210])
   })
 
   describe('by owner (the thread codex names in the environment of its commands)', () => {
@@ -84,15 +91,15 @@ describe('escapedProcesses: what left the agent process tree, attributed by cwd'
 
     it("takes what names the ended turn's owner wherever it works, and what names none by directory", () => {
       expect(
-        escapedProcesses(owned, root, 'm', { within: ['/ws/a'], except: [], owner: 't1' }, self).sort(),
+        escapedProcesses(owned, root, 'm', { within: ['/ws/a'], except: [], owner: 't1' }, [self]).sort(),
       ).toEqual([210, 230])
     })
 
     it("never takes what names another owner, even in the ended turn's directory", () => {
       expect(
-        escapedProcesses(owned, root, 'm', { within: ['/ws/a'], except: ['/ws'], owner: 't1' }, self),
+        escapedProcesses(owned, root, 'm', { within: ['/ws/a'], except: ['/ws'], owner: 't1' }, [self]),
       ).toEqual([210])
-      expect(escapedProcesses(owned, root, 'm', { within: ['/ws/a'], except: [] }, self)).toEqual([230])
+      expect(escapedProcesses(owned, root, 'm', { within: ['/ws/a'], except: [] }, [self])).toEqual([230])
     })
   })
 })

@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { endMarked, pendingMarkers, signalMarkedHere } from '../../src/process/marked-processes.js'
 import { markerVariable } from '../../src/process/process-marker.js'
 import { runningSpawnHost, spawnHostReady } from '../../src/process/spawn-child.js'
-import { SpawnHost } from '../../src/process/spawn-host.js'
-import { moduleUrl, startScriptGateway } from '../support/script-gateway.js'
+import { hostPassFromGateway } from '../support/host-pass-gateway.js'
+import { suiteSpawnHost } from '../support/suite-spawn-host.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 /**
@@ -43,18 +43,9 @@ describe.each([
   ['in the spawn host', 'host'],
   ['in this process', 'here'],
 ] as const)('a pass %s', (_name, where) => {
-  let host: SpawnHost | undefined
-  beforeAll(async () => {
-    if (where === 'host') {
-      host = await SpawnHost.start()
-      expect(host).toBeDefined()
-    }
-  })
-  afterAll(async () => {
-    await host?.stop()
-  })
+  const host = suiteSpawnHost(where)
   const pass = (signals: Record<string, NodeJS.Signals>) =>
-    where === 'host' ? host!.signalMarked(signals) : Promise.resolve(signalMarkedHere(signals))
+    where === 'host' ? host()!.signalMarked(signals) : Promise.resolve(signalMarkedHere(signals))
 
   it('signals each process carrying a marker of the pass (under either name), and no other', async () => {
     const [one, two, other] = [randomUUID(), randomUUID(), randomUUID()]
@@ -97,23 +88,14 @@ describe('a pass in the spawn host', () => {
   }, async () => {
     const marker = randomUUID()
     const dir = tempDir('marked-')
-    const gateway = startScriptGateway(
-      dir,
-      `import { SpawnHost } from ${moduleUrl('src/process/spawn-host.ts')}
-let signalled = false
-process.on('SIGTERM', () => { signalled = true })
-setInterval(() => {}, 1000) // the host is unref'd: this keeps the script alive while it answers
-const host = await SpawnHost.start()
-await host.signalMarked({ ${JSON.stringify(marker)}: 'SIGTERM' })
-// a second round trip: a signal the first pass sent this process was handled by then
-await host.signalMarked({})
-console.log(JSON.stringify({ signalled }))`,
-      { [markerVariable]: marker },
-    )
     try {
-      expect(JSON.parse(await gateway.firstLine)).toEqual({ signalled: false })
+      const pass = await hostPassFromGateway(
+        dir,
+        marker,
+        `await host.signalMarked({ ${JSON.stringify(marker)}: 'SIGTERM' })`,
+      )
+      expect(pass).toEqual({ result: null, signalled: false })
     } finally {
-      await gateway.kill()
       removeDir(dir)
     }
   })

@@ -1,0 +1,166 @@
+import { markerVariable, ownerVariable } from './process-marker.js'
+
+/**
+ * The /proc reads and scans of the process sweeps, written once, as plain CommonJS source: the spawn host includes
+ * it (spawn-host-source.ts: the host runs as `node -e <source>`, so it cannot import TypeScript), and this thread
+ * evaluates the same text once (proc-scan.ts gives it its types), for the sweeps' fallback without a host and for
+ * every other /proc read of the gateway. Only declarations, no side effect but two `require`s.
+ *
+ * - `procStat(pid)`: the fields of /proc/<pid>/stat the sweeps use, or null (proc-stat.ts).
+ * - `procTable()`: /proc read when asked, parents remembered (proc-table.ts).
+ * - `realDir(dir)`: the directory with its symbolic links resolved, else as it is.
+ * - `markerIn(environ, variable, markers)`: the value of `markers` (a Map) the environment carries in `variable`
+ *   or in a name ending with `_` + it (process-marker.ts: why), or undefined.
+ * - `signalMarked(variable, markers, except)`: one pass: every process (this one and `except` excepted) whose
+ *   environment carries a marker of `markers` (marker -> signal) gets its signal; the Set of markers found.
+ * - `escapedProcesses(table, root, marker, scope, except)`: the pids that carry `marker`, whose parent chain does
+ *   not reach `root`, and that belong to `scope` ({ within, except, owner }: escaped-processes.ts's rule and
+ *   EscapeScope, directories already real); `except`: pids never taken.
+ * - `signalEscaped(root, marker, scope, signal, except)`: resolves the scope's directories, scans, signals what
+ *   escapedProcesses finds (never this process nor `except`); how many were signalled.
+ */
+export const procScanSource = `
+const fs = require('node:fs')
+const path = require('node:path')
+
+function procStat(pid) {
+  try {
+    const stat = fs.readFileSync('/proc/' + pid + '/stat', 'utf8')
+    // the fields after the command name, which may hold spaces and parentheses, start after its last ')'
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return {
+      state: fields[0] ?? '',
+      ppid: Number(fields[1]),
+      pgid: Number(fields[2]),
+      startTime: Number(fields[19]),
+    }
+  } catch {
+    return null
+  }
+}
+
+function procTable() {
+  const parents = new Map()
+  return {
+    pids() {
+      try {
+        return fs.readdirSync('/proc').filter((name) => /^[0-9]+$/.test(name)).map(Number)
+      } catch {
+        return []
+      }
+    },
+    cwd(pid) {
+      try {
+        return fs.readlinkSync('/proc/' + pid + '/cwd')
+      } catch {
+        return null // exited meanwhile, or not ours to read
+      }
+    },
+    ppid(pid) {
+      if (!parents.has(pid)) parents.set(pid, procStat(pid)?.ppid ?? null)
+      return parents.get(pid) ?? null
+    },
+    environ(pid) {
+      try {
+        return fs.readFileSync('/proc/' + pid + '/environ', 'latin1').split(String.fromCharCode(0))
+      } catch {
+        return null // exited meanwhile, or not ours to read
+      }
+    },
+  }
+}
+
+function realDir(dir) {
+  try {
+    return fs.realpathSync(dir)
+  } catch {
+    return path.resolve(dir)
+  }
+}
+
+function insideDir(dir, root) {
+  return dir === root || dir.startsWith(root.endsWith(path.sep) ? root : root + path.sep)
+}
+
+function markerIn(environ, variable, markers) {
+  const suffix = '_' + variable
+  for (const entry of environ) {
+    const eq = entry.indexOf('=')
+    if (eq < 0) continue
+    const name = entry.slice(0, eq)
+    if (name !== variable && !name.endsWith(suffix)) continue
+    const value = entry.slice(eq + 1)
+    if (markers.has(value)) return value
+  }
+  return undefined
+}
+
+function signalMarked(variable, markers, except) {
+  const table = procTable()
+  const found = new Set()
+  for (const pid of table.pids()) {
+    if (pid === process.pid || except.includes(pid)) continue
+    const environ = table.environ(pid)
+    const marker = environ ? markerIn(environ, variable, markers) : undefined
+    if (marker === undefined) continue
+    try {
+      process.kill(pid, markers.get(marker))
+      found.add(marker)
+    } catch {} // already gone
+  }
+  return found
+}
+
+/** Whether pid descends from root (its parent chain reaches it). */
+function descendsFrom(table, pid, root) {
+  let current = table.ppid(pid)
+  // a bound against a chain that changes while it is walked
+  for (let steps = 0; current !== null && current > 1 && steps < 4096; steps++) {
+    if (current === root) return true
+    current = table.ppid(current)
+  }
+  return current === root
+}
+
+/**
+ * Without an owner to look for, the cheap test comes first: the working directory (one readlink per process), then
+ * the environment and the parent chain of the few that work inside the scope.
+ */
+function escapedProcesses(table, root, marker, scope, except) {
+  // a directory a live run or turn works in (or above) is theirs as well: nothing in it can be told apart
+  const within = scope.within.filter((dir) => !scope.except.some((live) => insideDir(dir, live)))
+  if (within.length === 0 && scope.owner === undefined) return []
+  const inScope = (pid) => {
+    const cwd = table.cwd(pid)
+    if (cwd === null || !within.some((dir) => insideDir(cwd, dir))) return false
+    return !scope.except.some((live) => insideDir(cwd, live))
+  }
+  const markerEntry = '${markerVariable}=' + marker
+  const ownerPrefix = '${ownerVariable}='
+  const found = []
+  for (const pid of table.pids()) {
+    if (pid === root || except.includes(pid)) continue
+    if (scope.owner === undefined && !inScope(pid)) continue
+    const env = table.environ(pid)
+    if (!env || !env.includes(markerEntry)) continue
+    const entry = env.find((e) => e.startsWith(ownerPrefix))
+    const owner = entry === undefined ? undefined : entry.slice(ownerPrefix.length)
+    if (owner !== undefined ? owner !== scope.owner : scope.owner !== undefined && !inScope(pid)) continue
+    if (descendsFrom(table, pid, root)) continue
+    found.push(pid)
+  }
+  return found
+}
+
+function signalEscaped(root, marker, scope, signal, except) {
+  const real = { ...scope, within: scope.within.map(realDir), except: scope.except.map(realDir) }
+  let count = 0
+  for (const pid of escapedProcesses(procTable(), root, marker, real, [process.pid, ...except])) {
+    try {
+      process.kill(pid, signal)
+      count++
+    } catch {} // already gone
+  }
+  return count
+}
+`

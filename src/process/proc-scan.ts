@@ -1,0 +1,51 @@
+import { createRequire } from 'node:module'
+import type { EscapeScope } from './escaped-processes.js'
+import { procScanSource } from './proc-scan-source.js'
+import type { ProcStat } from './proc-stat.js'
+import type { ProcessTable } from './proc-table.js'
+
+/** The functions of proc-scan-source.ts (there: what each does), typed. */
+export interface ProcScan {
+  procStat(pid: number): ProcStat | null
+  procTable(): ProcessTable
+  realDir(dir: string): string
+  markerIn(
+    environ: readonly string[],
+    variable: string,
+    markers: ReadonlyMap<string, unknown>,
+  ): string | undefined
+  signalMarked(
+    variable: string,
+    markers: ReadonlyMap<string, NodeJS.Signals>,
+    except: readonly number[],
+  ): Set<string>
+  escapedProcesses(
+    table: ProcessTable,
+    root: number,
+    marker: string,
+    scope: EscapeScope,
+    except: readonly number[],
+  ): number[]
+  signalEscaped(
+    root: number,
+    marker: string,
+    scope: EscapeScope,
+    signal: NodeJS.Signals,
+    except: readonly number[],
+  ): number
+}
+
+let scan: ProcScan | undefined
+
+/**
+ * The /proc reads and scans on this thread: the very source the spawn host runs (proc-scan-source.ts), evaluated
+ * once, so the two cannot differ.
+ */
+export function procScan(): ProcScan {
+  scan ??= new Function(
+    'require',
+    `${procScanSource}
+return { procStat, procTable, realDir, markerIn, signalMarked, escapedProcesses, signalEscaped }`,
+  )(createRequire(import.meta.url)) as ProcScan
+  return scan
+}
