@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, realpathSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import { type ApiToken, parseApiTokens } from './api-tokens.js'
@@ -45,6 +46,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const tenantsDir = path.resolve(cwd, s.TENANTS_DIR ?? path.join(dataDir, 'tenants'))
   const apiTokens = parseApiTokens(s.API_TOKENS)
   if (apiTokens.some((t) => t.tenant !== null)) checkTenantsDir(tenantsDir, workspaceRoots)
+  checkStateOutsideRoots(workspaceRoots, [
+    ['DATA_DIR', dataDir],
+    ['CODEX_HOME', s.CODEX_HOME ? path.resolve(cwd, s.CODEX_HOME) : undefined],
+    ['HOME (the agents’ homes and configuration)', merged.HOME ?? os.homedir()],
+    ['the .env file', existsSync(path.join(cwd, '.env')) ? path.join(cwd, '.env') : undefined],
+    ['the gateway’s own files', packageDir],
+  ])
   return {
     ...s,
     DATA_DIR: dataDir,
@@ -84,6 +92,35 @@ function checkEventLogLanes(s: RawSettings): void {
     )
 }
 
+const inside = (child: string, parent: string) => {
+  const rel = path.relative(parent, child)
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel))
+}
+
+/** The package's own directory (dist/ or src/, node_modules with the agent CLIs the gateway runs). */
+const packageDir = path.resolve(import.meta.dirname, '../..')
+
+/**
+ * The gateway's own state may not lie inside a workspace root: a request's `cwd` would reach it, and an agent with
+ * workspace-write could change it (the store, DATA_DIR/bin's shell prefix, codex's config.toml, the `.env` a restart
+ * reads, the agent CLIs the gateway runs) or read it (keys in `.env`). Compared as written and as real paths.
+ */
+function checkStateOutsideRoots(roots: readonly string[], state: [string, string | undefined][]): void {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p)
+    } catch {
+      return p
+    }
+  }
+  for (const root of roots)
+    for (const [name, place] of state)
+      if (place && (inside(place, root) || inside(real(place), real(root))))
+        throw new ConfigError(
+          `the workspace root ${root} contains ${name} (${place}): a request's cwd there could read or change the gateway's own state; choose a workspace root apart from it`,
+        )
+}
+
 function readDotenv(cwd: string): Record<string, string> {
   const file = path.join(cwd, '.env')
   return existsSync(file) ? parseDotenv(readFileSync(file)) : {}
@@ -98,10 +135,6 @@ export function isLoopbackHost(host: string): boolean {
  * workspace root (an untenanted `cwd` could point into it) nor contain one.
  */
 function checkTenantsDir(tenantsDir: string, roots: readonly string[]): void {
-  const inside = (child: string, parent: string) => {
-    const rel = path.relative(parent, child)
-    return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel))
-  }
   for (const root of roots)
     if (inside(tenantsDir, root) || inside(root, tenantsDir))
       throw new ConfigError(

@@ -80,7 +80,7 @@ export const serverSettings = z.object({
   ),
   WORKSPACE_ROOTS: setting(
     '(none)',
-    'More comma-separated directories a request `cwd` may point into.',
+    'More comma-separated directories a request `cwd` may point into. No workspace root may contain DATA_DIR, CODEX_HOME, HOME, the `.env` read or the gateway itself (the server refuses to start).',
     list([]),
   ),
   TENANTS_DIR: setting(

@@ -1,3 +1,4 @@
+import path from 'node:path'
 import { AppError } from '../protocol/errors.js'
 import { type CommandSpec, codexGrammar, type OptionSpec } from './codex-grammar.js'
 
@@ -14,6 +15,26 @@ export { checkRunEnv } from './env-policy.js'
 const bypassFlags = new Set(['--yolo', '--allow-all-tools', '--allow-all-paths', '--allow-all'])
 const bypassValues: Record<string, string[]> = { '--permission-mode': ['bypassPermissions'] }
 
+/**
+ * Per pinned CLI, the other spellings of the same bypass: Gemini CLI's `-y` (alone or bundled, `-sy`) and
+ * `--approval-mode yolo` (yargs also reads `--approvalMode`); options that let named tools, a shell among them,
+ * run without asking (Claude Code's `--allowedTools`, Gemini CLI's `--allowed-tools` and policy files, copilot's
+ * `--allow-tool`); Claude Code's `--settings`, which can set `permissions.defaultMode` or allow rules.
+ */
+const cliBypass: Record<string, { short?: string; flags: string[]; values: Record<string, string[]> }> = {
+  gemini: {
+    short: 'y',
+    flags: ['--allowed-tools', '--policy', '--admin-policy'],
+    values: { '--approval-mode': ['yolo'] },
+  },
+  claude: { flags: ['--allowed-tools', '--settings'], values: {} },
+  copilot: { flags: ['--allow-tool'], values: {} },
+}
+
+/** `--allowedTools` -> `--allowed-tools` (yargs and commander accept either spelling). */
+const kebab = (flag: string) =>
+  flag.startsWith('--') ? flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`) : flag
+
 const codexSandboxes = new Set(['read-only', 'workspace-write'])
 /** codex: config keys a request may override with `-c`: model choice only, never providers, sandbox or commands. */
 const codexConfigKeys =
@@ -25,12 +46,19 @@ export function checkRunArgs(cli: string, args: string[], allowUnsafe: boolean):
     checkCodexArgs(args)
     return
   }
+  const own = cliBypass[path.basename(cli)]
   args.forEach((arg, i) => {
-    const [flag, inline] = splitLong(arg)
+    const [spelt, inline] = splitLong(arg)
+    const flag = kebab(spelt)
     const value = inline ?? args[i + 1] ?? ''
     if (bypassFlags.has(flag) || flag.startsWith('--dangerously'))
       refuse(arg, 'it disables the sandbox or approvals')
     if (bypassValues[flag]?.includes(value)) refuse(`${flag} ${value}`, 'it disables approvals')
+    if (!own) return
+    if (own.short && /^-[^-]/.test(arg) && arg.slice(1).includes(own.short))
+      refuse(arg, 'it disables the sandbox or approvals')
+    if (own.flags.includes(flag)) refuse(arg, 'it lets commands run without approval')
+    if (own.values[flag]?.includes(value)) refuse(`${flag} ${value}`, 'it disables approvals')
   })
 }
 

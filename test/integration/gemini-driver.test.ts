@@ -77,7 +77,18 @@ describe.concurrent('gemini: its specifics', () => {
     it('gives the key only through the env and speaks to the configured endpoint', async () => {
       const args = driver.buildArgs({ sandbox: 'read-only' })
       expect(args.join(' ')).not.toContain(geminiKey)
-      expect(args).toEqual(['-p', '', '-o', 'stream-json', '-m', geminiModel, '--approval-mode', 'default'])
+      expect(args).toEqual([
+        '-p',
+        '',
+        '-o',
+        'stream-json',
+        '--allowed-mcp-server-names',
+        'agent-gateway-allows-no-mcp-server',
+        '-m',
+        geminiModel,
+        '--approval-mode',
+        'default',
+      ])
       mock.script({ kind: 'text', text: 'keyed' })
       const events = await collect(
         driver.run({ prompt: 'check the key', cwd: workspace }, new AbortController().signal),

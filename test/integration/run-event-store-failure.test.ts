@@ -53,7 +53,10 @@ describe("a run's events the store refuses (real cli driver, SQLite)", () => {
     stores.push(sqlite)
     await sqlite.registerNode(nodeRecord('node_a'))
     const store = refusingLost(sqlite)
-    const config = loadConfig({ WORKSPACE_ROOTS: workspace, CLI_LIST: 'sh', DATA_DIR: workspace }, workspace)
+    const config = loadConfig(
+      { WORKSPACE_ROOTS: workspace, CLI_LIST: 'sh', DATA_DIR: `${workspace}-data` },
+      workspace,
+    )
     const registry = AgentRegistry.fromConfig(config, process.env)
     const runs = new RunManager(store, new EventLog(store), registry, config, new ActiveRuns(), 'node_a')
     const run = await runs.submit('cli', {

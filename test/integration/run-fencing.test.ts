@@ -35,7 +35,10 @@ describe("a stale node's run events (PostgreSQL)", () => {
 
   /** A node's RunManager in a cluster (signals make it carry its node on every write), without heartbeats. */
   function nodeOf(store: Store, node: string, workspace: string) {
-    const config = loadConfig({ WORKSPACE_ROOTS: workspace, CLI_LIST: 'sh', DATA_DIR: workspace }, workspace)
+    const config = loadConfig(
+      { WORKSPACE_ROOTS: workspace, CLI_LIST: 'sh', DATA_DIR: `${workspace}-data` },
+      workspace,
+    )
     const registry = AgentRegistry.fromConfig(config, process.env)
     const fencing = new FencingNotices()
     const signals: NodeSignals = { send: async () => {}, onMessage: () => {}, close: async () => {} }

@@ -55,7 +55,10 @@ describe("a run's start: its running state and its run.started in one commit (re
     const ids: string[] = []
     const seen: string[] = []
     const store = checkingStarts(sqlite, () => ids, seen)
-    const config = loadConfig({ WORKSPACE_ROOTS: workspace, CLI_LIST: 'sh', DATA_DIR: workspace }, workspace)
+    const config = loadConfig(
+      { WORKSPACE_ROOTS: workspace, CLI_LIST: 'sh', DATA_DIR: `${workspace}-data` },
+      workspace,
+    )
     const registry = AgentRegistry.fromConfig(config, process.env)
     const runs = new RunManager(store, new EventLog(store), registry, config, new ActiveRuns(), 'node_a')
     for (const script of ['echo one', 'echo two; echo three >&2']) {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseApiTokens } from '../../src/config/api-tokens.js'
 import { ConfigError } from '../../src/config/config-error.js'
@@ -57,5 +60,39 @@ it('tenants live in TENANTS_DIR (default DATA_DIR/tenants), which may not overla
   )
   expect(() => loadConfig({ ...tenanted, TENANTS_DIR: '/tmp' }, '/tmp/agw')).toThrow(/overlaps/)
   // Without a tenant token, nothing lives there: an overlapping layout is no error.
-  expect(() => loadConfig({ API_TOKENS: 'ci:t0k:read', WORKSPACE_DIR: '/tmp/agw' }, '/tmp/agw')).not.toThrow()
+  expect(() =>
+    loadConfig(
+      { API_TOKENS: 'ci:t0k:read', WORKSPACE_DIR: '/tmp/agw/ws', TENANTS_DIR: '/tmp/agw/ws/t' },
+      '/tmp/agw',
+    ),
+  ).not.toThrow()
+})
+
+it("refuses a workspace root that contains the gateway's own state", async () => {
+  const { loadConfig } = await import('../../src/config/load.js')
+  const home = { HOME: '/home/agw' }
+  // the defaults: the workspace root inside DATA_DIR, not around it
+  expect(() => loadConfig(home, '/tmp/agw')).not.toThrow()
+  expect(() => loadConfig({ ...home, WORKSPACE_DIR: '.' }, '/tmp/agw')).toThrow(
+    /workspace root \/tmp\/agw contains DATA_DIR \(\/tmp\/agw\/data\)/,
+  )
+  expect(() => loadConfig({ ...home, WORKSPACE_ROOTS: '/tmp' }, '/tmp/agw')).toThrow(/contains DATA_DIR/)
+  expect(() =>
+    loadConfig({ ...home, CODEX_HOME: '/srv/ws/.codex', WORKSPACE_ROOTS: '/srv/ws' }, '/tmp/agw'),
+  ).toThrow(/contains CODEX_HOME/)
+  expect(() => loadConfig({ ...home, WORKSPACE_ROOTS: '/home' }, '/tmp/agw')).toThrow(/contains HOME/)
+  expect(() => loadConfig({ ...home, WORKSPACE_ROOTS: '/' }, '/tmp/agw')).toThrow(/contains DATA_DIR/)
+  const withEnv = mkdtempSync(path.join(os.tmpdir(), 'agw-dotenv-'))
+  try {
+    writeFileSync(path.join(withEnv, '.env'), 'CODEX_API_KEY=sk-in-dotenv\n')
+    expect(() =>
+      loadConfig({ ...home, WORKSPACE_ROOTS: withEnv, DATA_DIR: '/srv/agw-data' }, withEnv),
+    ).toThrow(/contains the .env file/)
+  } finally {
+    rmSync(withEnv, { recursive: true })
+  }
+  const packageDir = path.resolve(import.meta.dirname, '../..')
+  expect(() =>
+    loadConfig({ ...home, WORKSPACE_ROOTS: path.dirname(packageDir), DATA_DIR: '/srv/agw-data' }, '/tmp/agw'),
+  ).toThrow(/contains the gateway’s own files/)
 })

@@ -1,3 +1,4 @@
+import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { AgentDriver } from '../../src/agents/driver.js'
 import { loadConfig } from '../../src/config/load.js'
@@ -16,7 +17,10 @@ afterEach(() => {
 function queue(maxConcurrent: number) {
   const dir = tempDir()
   dirs.push(dir)
-  const config = loadConfig({ MAX_CONCURRENT_RUNS: String(maxConcurrent), WORKSPACE_ROOTS: dir }, dir)
+  const config = loadConfig(
+    { MAX_CONCURRENT_RUNS: String(maxConcurrent), WORKSPACE_ROOTS: path.join(dir, 'workspace') },
+    dir,
+  )
   const active = new ActiveRuns()
   const started: string[] = []
   const finishOf = new Map<string, () => void>()

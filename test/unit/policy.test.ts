@@ -46,6 +46,33 @@ describe('checkRunArgs: bypass flags', () => {
     expectArgsRefused(['--permission-mode=bypassPermissions', '-p', 'hi'], 'claude')
     expectArgsAllowed(['--permission-mode', 'default', '-p', 'hi'], 'claude')
   })
+
+  it.each([
+    ['gemini', ['-p', 'hi', '-y']],
+    ['gemini', ['-sy', '-p', 'hi']],
+    ['gemini', ['--approval-mode', 'yolo', '-p', 'hi']],
+    ['gemini', ['--approval-mode=yolo', '-p', 'hi']],
+    ['gemini', ['--approvalMode', 'yolo', '-p', 'hi']],
+    ['gemini', ['--allowed-tools', 'run_shell_command', '-p', 'hi']],
+    ['gemini', ['--allowedTools=run_shell_command', '-p', 'hi']],
+    ['gemini', ['--policy', 'allow-all.toml', '-p', 'hi']],
+    ['/usr/local/bin/gemini', ['-p', 'hi', '-y']],
+    ['claude', ['-p', 'hi', '--allowedTools', 'Bash']],
+    ['claude', ['-p', 'hi', '--allowed-tools=Bash']],
+    ['claude', ['-p', 'hi', '--settings', '{"permissions":{"defaultMode":"bypassPermissions"}}']],
+    ['copilot', ['-p', 'hi', '--allow-tool', 'shell']],
+    ['copilot', ['-p', 'hi', '--allow-tool=shell']],
+  ])('%s: refuses the other spellings of a bypass (%j)', (cli, args) => {
+    expectArgsRefused(args, cli)
+  })
+
+  it('passes what those CLIs take without a bypass', () => {
+    expectArgsAllowed(['-p', 'say yes', '--approval-mode', 'default', '-m', 'gemini-2.5-flash'], 'gemini')
+    expectArgsAllowed(['-p', 'hi', '--output-format', 'stream-json'], 'claude')
+    expectArgsAllowed(['-p', 'hi', '--deny-tool', 'shell'], 'copilot')
+    // another program's -y is its own
+    expectArgsAllowed(['-y', 'x'], 'apt-get')
+  })
 })
 
 describe('checkRunArgs: sandbox', () => {

@@ -3,6 +3,14 @@ import type { SessionHooks } from '../session.js'
 import type { AcpLease } from './acp-pool.js'
 import { AcpSession, errorMessage } from './acp-session.js'
 
+/**
+ * claude-agent-acp loads the workspace's `.claude/settings.json`, `settings.local.json` and `.mcp.json` unless told
+ * otherwise (their hooks and MCP servers run commands outside its permission mode, and a workspace is written by
+ * agents and repositories): only the user's settings, no MCP server but the client's (none). Its session options
+ * are read from `_meta.claudeCode.options`; other agents ignore the field.
+ */
+const workspaceConfigOff = { claudeCode: { options: { settingSources: ['user'], strictMcpConfig: true } } }
+
 /** Time limit of `session/new` / `session/load` (not of turns); `initialize` is awaited within it too. */
 const setupTimeoutMs = 60_000
 
@@ -29,12 +37,16 @@ export async function openAcpSession(
       // the history the agent replays arrives before the session listens: not a turn's events
       await agent.connection.agent.request(
         'session/load',
-        { sessionId: loadId, cwd, mcpServers: [] },
+        { sessionId: loadId, cwd, mcpServers: [], _meta: workspaceConfigOff },
         options,
       )
       sessionId = loadId
     } else {
-      const created = await agent.connection.agent.request('session/new', { cwd, mcpServers: [] }, options)
+      const created = await agent.connection.agent.request(
+        'session/new',
+        { cwd, mcpServers: [], _meta: workspaceConfigOff },
+        options,
+      )
       sessionId = created.sessionId
     }
     return new AcpSession(lease, sessionId, cwd, hooks, agentId)

@@ -17,9 +17,18 @@ export interface ClaudeCommand {
   thread?: ClaudeThread
 }
 
+/**
+ * The workspace's own Claude Code configuration is not loaded: `.claude/settings.json` and `settings.local.json`
+ * (hooks, `apiKeyHelper` and other commands, permission allow rules, `env`) and `.mcp.json` (MCP servers) make
+ * Claude Code run commands outside its permission mode, and a workspace is written by agents and repositories.
+ * Only the user's settings (the gateway's HOME or CLAUDE_CONFIG_DIR, the operator's) and no MCP server.
+ */
+const workspaceConfigOff = ['--setting-sources', 'user', '--strict-mcp-config']
+
 /** The argv after the binary; the prompt goes through stdin, so its size is not limited by argv. */
 export function claudeArgs(cmd: ClaudeCommand): string[] {
   const args = ['-p', '--output-format', 'stream-json', '--verbose', '--include-partial-messages']
+  args.push(...workspaceConfigOff)
   if (cmd.model) args.push('--model', cmd.model)
   args.push(...permissionArgs(cmd.sandbox))
   const thread = cmd.thread ?? { kind: 'new' }

@@ -39,6 +39,14 @@ import { placed } from '../placement.js'
  * Gemini CLI in headless mode: `gemini -p '' -o stream-json` per run or turn, the prompt on stdin. Sessions
  * are Gemini's own chats: created with `--session-id <uuid>`, continued with `--resume <uuid>`.
  */
+/**
+ * The workspace is trusted (GEMINI_CLI_TRUST_WORKSPACE: headless runs need it), so Gemini CLI reads its
+ * `.gemini/settings.json`, and started the MCP servers named there (a command each, outside any sandbox) even in a
+ * read-only run; a workspace is written by agents and repositories. The flag wins over every settings file: only a
+ * server by a name no configuration uses is allowed. Its hooks and tool discovery command are not covered (SECURITY.md).
+ */
+const noWorkspaceMcpServers = ['--allowed-mcp-server-names', 'agent-gateway-allows-no-mcp-server']
+
 export class GeminiDriver extends CliAgentDriver implements SessionDriver, GeminiProcessHost {
   readonly id = 'gemini'
   readonly capabilities = geminiCapabilities
@@ -94,7 +102,7 @@ export class GeminiDriver extends CliAgentDriver implements SessionDriver, Gemin
 
   /** The argv after the binary; the prompt goes through stdin (`-p ''` appends nothing to it). */
   buildArgs(call: Omit<GeminiInvocation, 'prompt' | 'cwd'>): string[] {
-    const args = ['-p', '', '-o', 'stream-json']
+    const args = ['-p', '', '-o', 'stream-json', ...noWorkspaceMcpServers]
     const model = resolveModel(call.model, this.config.GEMINI_MODEL)
     if (model) args.push('-m', model)
     args.push(...approvalArgs(call.sandbox ?? defaultGeminiSandbox))

@@ -40,6 +40,9 @@ export const serveCommand: CliCommand = {
       ...(values.port !== undefined ? { PORT: values.port } : {}),
       ...(values.role !== undefined ? { GATEWAY_ROLE: values.role } : {}),
     }
+    // before anything starts: no agent's command may read the secrets from /proc/<this pid>/environ
+    const { scrubOwnEnviron } = await import('../../process/own-environ.js')
+    const environ = scrubOwnEnviron()
     const releaseYoungGeneration = holdYoungGeneration()
     const releaseCompilers = holdOptimizingCompilers()
     // loaded here, so that --help and --version answer without loading the server
@@ -63,6 +66,11 @@ export const serveCommand: CliCommand = {
     process.once('SIGTERM', () => void stop('SIGTERM'))
     process.once('SIGINT', () => void stop('SIGINT'))
     // announced only once the handlers are in place: whoever waits for this line may send SIGTERM at once
+    if ('failed' in environ)
+      server.app.log.warn(
+        { reason: environ.failed },
+        "could not clear the secrets from this process's /proc environ: commands of this user can read them there",
+      )
     const line = startLine(server)
     server.app.log.info(line.fields, line.msg)
     return 'running'
