@@ -96,3 +96,47 @@ describe("a workspace's own agent configuration runs nothing", () => {
     expect(existsSync(marker('mcp')), 'the MCP server ran').toBe(false)
   }, 120_000)
 })
+
+/** An operator who trusts every workspace turns the workspace's Claude Code configuration back on. */
+describe("CLAUDE_WORKSPACE_SETTINGS=true: the workspace's Claude Code configuration is loaded", () => {
+  let mock: MockLlm
+  let gw: TestGateway
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    gw = await startGateway(mock, {
+      ...mockAgentSettings(mock, { anthropic: 'anthropic-key-0123456789' }),
+      CLAUDE_WORKSPACE_SETTINGS: 'true',
+    })
+  })
+  afterAll(async () => {
+    await gw?.close()
+    await mock?.close()
+  })
+
+  it.each([
+    ['claude', 'claude'],
+    ['claude-agent-acp', 'acp:claude-agent-acp'],
+  ])(
+    '%s: its hooks run',
+    async (name, agent) => {
+      const marker = (what: string) => path.join(gw.dir, `trusted-${name}-${what}`)
+      mkdirSync(path.join(gw.workspace, '.claude'), { recursive: true })
+      writeFileSync(
+        path.join(gw.workspace, '.claude', 'settings.json'),
+        JSON.stringify({
+          hooks: {
+            SessionStart: [{ hooks: [{ type: 'command', command: `touch ${marker('session-start')}` }] }],
+            UserPromptSubmit: [{ hooks: [{ type: 'command', command: `touch ${marker('prompt')}` }] }],
+          },
+        }),
+      )
+      mock.reset()
+      mock.setDefault({ kind: 'text', text: 'done' })
+      const { run } = await succeededRun(gw.url, { agent, prompt: 'hi', sandbox: 'read-only' })
+      expect(run.status).toBe('succeeded')
+      const ran = ['session-start', 'prompt'].filter((what) => existsSync(marker(what)))
+      expect(ran.length, 'no hook of the workspace ran').toBeGreaterThan(0)
+    },
+    120_000,
+  )
+})

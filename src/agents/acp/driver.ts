@@ -8,7 +8,7 @@ import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '
 import { type AcpAgentSpec, acpAgentSpecs } from './agent-spec.js'
 import { acpColdRun } from './cold-run.js'
 import { oneShotApprovals } from './one-shot-approvals.js'
-import { openAcpSession } from './open-session.js'
+import { type AcpOpenOptions, openAcpSession } from './open-session.js'
 import { acpBinary, acpStatus } from './probe.js'
 import { type ReadyFor, ReadySessions } from './ready-sessions.js'
 import { loadAcpSdk } from './sdk.js'
@@ -34,6 +34,8 @@ export class AcpDriver implements SessionDriver {
   readonly capabilities = acpCapabilities
   private readonly leases: AcpLeases
   private readonly ready: ReadySessions
+  /** What every session of this agent is opened with (CLAUDE_WORKSPACE_SETTINGS). */
+  private readonly openOptions: AcpOpenOptions
 
   constructor(
     private readonly config: Config,
@@ -46,6 +48,7 @@ export class AcpDriver implements SessionDriver {
     this.id = `acp:${spec.name}`
     this.leases = new AcpLeases(config, spec, serverEnv, runner, warmKeepMs)
     this.ready = new ReadySessions(warmKeepMs)
+    this.openOptions = { workspaceSettings: config.CLAUDE_WORKSPACE_SETTINGS }
   }
 
   get warmPool(): WarmPoolCounts {
@@ -88,7 +91,8 @@ export class AcpDriver implements SessionDriver {
       // where it runs, computed once: the ready session's key, the lease and the room for the next one
       const place = await this.leases.place(req, oneShotLaunch)
       const key = this.leases.warmKey(place)
-      const openNew = () => openAcpSession(this.id, this.leases.leaseAt(place, true), req.cwd, hooks)
+      const openNew = () =>
+        openAcpSession(this.id, this.leases.leaseAt(place, true), req.cwd, hooks, this.openOptions)
       const open = async () => {
         const ready = key ? await this.ready.take(key) : null
         if (!ready) return openNew()
@@ -110,12 +114,12 @@ export class AcpDriver implements SessionDriver {
     }
     await loadAcpSdk()
     const agent = this.leases.spawn(await this.leases.launch(req, oneShotLaunch))
-    const open = () => openAcpSession(this.id, this.leases.own(agent), req.cwd, hooks)
+    const open = () => openAcpSession(this.id, this.leases.own(agent), req.cwd, hooks, this.openOptions)
     yield* acpColdRun(this.id, agent, open, req, signal)
   }
 
   async openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession> {
-    return openAcpSession(this.id, this.leases.lease(req), req.cwd, hooks)
+    return openAcpSession(this.id, this.leases.lease(req), req.cwd, hooks, this.openOptions)
   }
 
   /** `session/load`, when the agent supports it (`loadSession`). */
@@ -124,7 +128,10 @@ export class AcpDriver implements SessionDriver {
     req: SessionRequest,
     hooks: SessionHooks,
   ): Promise<AgentSession> {
-    return openAcpSession(this.id, this.leases.lease(req), req.cwd, hooks, agentSessionId)
+    return openAcpSession(this.id, this.leases.lease(req), req.cwd, hooks, {
+      ...this.openOptions,
+      loadId: agentSessionId,
+    })
   }
 
   async call(method: string): Promise<unknown> {

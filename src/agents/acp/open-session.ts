@@ -11,6 +11,12 @@ import { AcpSession, errorMessage } from './acp-session.js'
  */
 const workspaceConfigOff = { claudeCode: { options: { settingSources: ['user'], strictMcpConfig: true } } }
 
+/** How a session is opened: `loadId` loads that session; `workspaceSettings` (CLAUDE_WORKSPACE_SETTINGS) lets the workspace's configuration load. */
+export interface AcpOpenOptions {
+  loadId?: string
+  workspaceSettings?: boolean
+}
+
 /** Time limit of `session/new` / `session/load` (not of turns); `initialize` is awaited within it too. */
 const setupTimeoutMs = 60_000
 
@@ -23,8 +29,9 @@ export async function openAcpSession(
   leased: Promise<AcpLease>,
   cwd: string,
   hooks: SessionHooks,
-  loadId?: string,
+  { loadId, workspaceSettings }: AcpOpenOptions = {},
 ): Promise<AcpSession> {
+  const meta = workspaceSettings ? {} : { _meta: workspaceConfigOff }
   const options = { cancellationSignal: AbortSignal.timeout(setupTimeoutMs), stopWaitingOnCancel: true }
   let lease: AcpLease | undefined
   try {
@@ -37,14 +44,14 @@ export async function openAcpSession(
       // the history the agent replays arrives before the session listens: not a turn's events
       await agent.connection.agent.request(
         'session/load',
-        { sessionId: loadId, cwd, mcpServers: [], _meta: workspaceConfigOff },
+        { sessionId: loadId, cwd, mcpServers: [], ...meta },
         options,
       )
       sessionId = loadId
     } else {
       const created = await agent.connection.agent.request(
         'session/new',
-        { cwd, mcpServers: [], _meta: workspaceConfigOff },
+        { cwd, mcpServers: [], ...meta },
         options,
       )
       sessionId = created.sessionId

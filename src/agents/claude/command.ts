@@ -13,6 +13,8 @@ export type ClaudeThread =
 
 export interface ClaudeCommand {
   sandbox: SandboxMode
+  /** CLAUDE_WORKSPACE_SETTINGS: the workspace's own configuration is loaded (trusted workspaces only). */
+  workspaceSettings?: boolean
   model?: string
   thread?: ClaudeThread
 }
@@ -28,7 +30,7 @@ const workspaceConfigOff = ['--setting-sources', 'user', '--strict-mcp-config']
 /** The argv after the binary; the prompt goes through stdin, so its size is not limited by argv. */
 export function claudeArgs(cmd: ClaudeCommand): string[] {
   const args = ['-p', '--output-format', 'stream-json', '--verbose', '--include-partial-messages']
-  args.push(...workspaceConfigOff)
+  if (!cmd.workspaceSettings) args.push(...workspaceConfigOff)
   if (cmd.model) args.push('--model', cmd.model)
   args.push(...permissionArgs(cmd.sandbox))
   const thread = cmd.thread ?? { kind: 'new' }

@@ -49,6 +49,7 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
     const model = resolveModel(spec.model, this.config.CLAUDE_MODEL)
     return claudeArgs({
       sandbox: spec.sandbox ?? 'read-only',
+      workspaceSettings: this.config.CLAUDE_WORKSPACE_SETTINGS,
       ...(model ? { model } : {}),
       ...(spec.thread ? { thread: spec.thread } : {}),
     })

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { optionalString, setting } from '../../config/setting-kinds.js'
+import { bool, optionalString, setting } from '../../config/setting-kinds.js'
 
 /** The claude driver's settings (environment variables), each with its documentation. */
 export const claudeSettings = z.object({
@@ -19,4 +19,9 @@ export const claudeSettings = z.object({
     optionalString,
   ),
   CLAUDE_MODEL: setting('(claude default)', 'Model passed to claude (--model).', optionalString),
+  CLAUDE_WORKSPACE_SETTINGS: setting(
+    'false',
+    "Let claude and acp:claude-agent-acp load the workspace's own Claude Code configuration (CLAUDE.md, `.claude/settings.json`, `settings.local.json`, `.mcp.json`). Off: only the user's settings and no MCP server, since a workspace's hooks, allow rules and MCP servers run commands outside the run's sandbox and permission mode, and agents and repositories write workspaces. Turn on only when every workspace is trusted.",
+    bool(false),
+  ),
 })
