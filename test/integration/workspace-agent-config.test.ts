@@ -104,7 +104,11 @@ describe("CLAUDE_WORKSPACE_SETTINGS=true: the workspace's Claude Code configurat
   beforeAll(async () => {
     mock = await startMockLlm()
     gw = await startGateway(mock, {
-      ...mockAgentSettings(mock, { anthropic: 'anthropic-key-0123456789' }),
+      ...mockAgentSettings(mock, {
+        anthropic: 'anthropic-key-0123456789',
+        gemini: 'gemini-key-0123',
+        copilot: 'c-0123456789',
+      }),
       CLAUDE_WORKSPACE_SETTINGS: 'true',
     })
   })
