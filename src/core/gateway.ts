@@ -103,6 +103,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     store,
     fencing,
     approvalNotices,
+    sessionNotices,
     runStats: () => tenancy.stats,
     // Queued runs are tracked from the start; what remains are the running runs and turns.
     inFlight: () => active.size - tenancy.stats.queued,

@@ -227,12 +227,15 @@ export class SessionManager {
     return this.archived(session, error, claim)
   }
 
-  /** The gateway's record archived, saying why the agent's own could not be (`error`), with a warning logged. */
+  /**
+   * The gateway's record archived, saying why the agent's own could not be (`error`: stored with the state, in
+   * one store step), with a warning logged.
+   */
   private async archived(session: Session, error: string, claim: SessionClaim): Promise<Session> {
     const { id } = session
-    this.notices?.agentArchiveFailed(id, session.agent, error)
     await this.state.set(id, 'archived', claim, { agentArchiveError: error })
-    return orNotFound(this.store.updateSession(id, { agentArchiveError: error }, claim), `session ${id}`)
+    this.notices?.agentArchiveFailed(id, session.agent, error)
+    return this.mustGet(id)
   }
 
   get(id: string): Promise<Session | undefined> {

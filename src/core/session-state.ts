@@ -11,7 +11,10 @@ export interface StateChange {
 
 const unchanged: StateChange = { announced: Promise.resolve() }
 
-/** What a `session.status` event says besides the state. */
+/**
+ * What a state change says besides the state: stored on the session with the state (one store step) and said by
+ * its `session.status` event.
+ */
 export type StatusNote = Pick<SessionStatusEvent, 'agentArchiveError'>
 
 /** The `session.status` of the state a step stored (none when it stored none), to append in the step's transaction. */
@@ -64,7 +67,7 @@ export class SessionState {
 
   /**
    * Every write below takes the session's `claim` this node holds, if any (Store.SessionClaim). `note`: what the
-   * `session.status` event says besides the state (an archive's `agentArchiveError`).
+   * change says besides the state (an archive's `agentArchiveError`), stored with it and on its `session.status`.
    */
   async set(id: string, status: Session['status'], claim?: SessionClaim, note?: StatusNote): Promise<void> {
     await (await this.steps.run(id, () => this.record(id, status, claim, note))).announced
@@ -180,7 +183,8 @@ export class SessionState {
     claim?: SessionClaim,
     note?: StatusNote,
   ): Promise<StateChange> {
-    const stored = await this.store.setSessionState(id, { status, at: new Date().toISOString() }, claim)
+    const at = new Date().toISOString()
+    const stored = await this.store.setSessionState(id, { status, at, fields: note }, claim)
     return stored ? this.announce(id, status, claim, note) : unchanged
   }
 

@@ -103,6 +103,15 @@ export interface SessionStateChange {
   at: string
 }
 
+/** A session's new state stored alone (`setSessionState`), with fields of its document to store with it. */
+export interface SessionStateSet extends SessionStateChange {
+  /**
+   * Merged into the session's document in the same step as the state, and only when the state is stored (an
+   * archive's `agentArchiveError`): a crash leaves both or neither.
+   */
+  fields?: Partial<Omit<Session, 'id' | 'status' | 'updatedAt'>>
+}
+
 /** A turn as a step that may also set its session's state stored it. */
 export interface TurnStep {
   turn: Turn
@@ -316,11 +325,12 @@ export interface Store {
     claim?: SessionClaim,
   ): Promise<Session | undefined>
   /**
-   * Stores the session's new state unless it is archived (an archive that landed since the caller computed the
-   * state stays; archiving twice stores nothing the second time); whether it was stored (what to announce).
-   * With `claim`, SessionTakenOver (nothing stored) when the session's claim is another by then.
+   * Stores the session's new state, and `change.fields` with it in the same step, unless it is archived (an
+   * archive that landed since the caller computed the state stays; archiving twice stores nothing the second
+   * time); whether it was stored (what to announce). With `claim`, SessionTakenOver (nothing stored) when the
+   * session's claim is another by then.
    */
-  setSessionState(id: string, change: SessionStateChange, claim?: SessionClaim): Promise<boolean>
+  setSessionState(id: string, change: SessionStateSet, claim?: SessionClaim): Promise<boolean>
   /**
    * What a session's state is computed from, in one read: its stored state, whether one of its approvals is
    * pending, and its owner (as `ownerOf` reads it: a warm turn's one read before it goes to the agent); undefined

@@ -909,6 +909,60 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect((await other.getSession('ses_1'))?.status).toBe('running')
     })
 
+    it("a new state stored alone stores its document fields in the same step: both or neither (an archive's agentArchiveError)", async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      for (const id of ['ses_1', 'ses_2', 'ses_3']) await store.createSession(newSession(id), 'node_a')
+      await store.createSession(newSession('ses_4', { externalId: 'ext-taken' }), 'node_a')
+      const at = '2026-01-01T00:01:00.000Z'
+      const gone = { agentArchiveError: 'thread/archive failed' }
+      // with the owner's claim: the state and the field, seen by another connection; a mirrored field's column too
+      expect(
+        await store.setSessionState(
+          'ses_1',
+          { status: 'archived', at, fields: { ...gone, externalId: 'ext-1' } },
+          firstClaim,
+        ),
+      ).toBe(true)
+      expect(await other.getSession('ses_1')).toMatchObject({
+        status: 'archived',
+        updatedAt: at,
+        ...gone,
+        externalId: 'ext-1',
+      })
+      expect(ids(await other.listSessions({ status: 'archived', limit: 10 }))).toEqual(['ses_1'])
+      expect((await other.findSessionByExternalId('ext-1'))?.id).toBe('ses_1')
+      // archived already: neither the state nor the fields
+      const later = {
+        status: 'archived' as const,
+        at: '2026-01-01T00:02:00.000Z',
+        fields: { agentArchiveError: 'x' },
+      }
+      expect(await other.setSessionState('ses_1', later)).toBe(false)
+      expect(await store.getSession('ses_1')).toMatchObject({ updatedAt: at, ...gone })
+      // without a claim
+      expect(await other.setSessionState('ses_2', { status: 'archived', at, fields: gone })).toBe(true)
+      expect(await store.getSession('ses_2')).toMatchObject({ status: 'archived', ...gone })
+      // a field the store refuses (another session's external id): the state is not stored either, with a claim
+      // or without
+      const refused = { status: 'archived' as const, at, fields: { ...gone, externalId: 'ext-taken' } }
+      await expect(store.setSessionState('ses_3', refused, firstClaim)).rejects.toThrow()
+      await expect(store.setSessionState('ses_3', refused)).rejects.toThrow()
+      expect(await other.getSession('ses_3')).toMatchObject({
+        status: 'idle',
+        updatedAt: newSession('x').updatedAt,
+      })
+      expect(await other.getSession('ses_3')).not.toHaveProperty('agentArchiveError')
+      expect(await other.sessionState('ses_3')).toMatchObject({ status: 'idle' })
+      // a stale claim: neither
+      await other.claimSession('ses_3', 'node_b')
+      await expect(
+        store.setSessionState('ses_3', { status: 'archived', at, fields: gone }, firstClaim),
+      ).rejects.toBeInstanceOf(SessionTakenOver)
+      expect(await other.getSession('ses_3')).toMatchObject({ status: 'idle' })
+      expect(await other.getSession('ses_3')).not.toHaveProperty('agentArchiveError')
+    })
+
     it("a turn's start or end, or a new state, does not write over an archive that landed after the state was read, and says so", async () => {
       const { store, connect } = await fresh()
       const other = await connect()

@@ -66,6 +66,7 @@ describe('GET /metrics', () => {
       'agent_gateway_approval_answers_found_total',
       'agent_gateway_approvals_swept_total',
       'agent_gateway_session_states_recomputed_total',
+      'agent_gateway_agent_archives_failed_total',
       'agent_gateway_events_total',
       'agent_gateway_events_relayed_total',
       'agent_gateway_streams_open',

@@ -5,6 +5,7 @@ import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
+import { parsePrometheus, sample } from '../support/prometheus.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { readSse } from '../support/sse-client.js'
 import {
@@ -20,8 +21,9 @@ import { removeDir, tempDir } from '../support/temp.js'
  * Archiving a session whose agent cannot start (its binary broke since): the archive needs the agent to archive
  * its own record (its thread), so it answered 500 and the session stayed `idle` for good. Now the gateway's
  * record is archived all the same: 200, its `agentArchiveError` and its event stream's last event (`archived`)
- * say the agent's error, a warning is logged with the session's id, nothing is left running, and no turn starts
- * any more. A real gateway over real sockets, a real ACP agent process (test/fixtures/acp-stubborn-agent.mjs),
+ * say the agent's error, a warning is logged with the session's id and counted on `GET /metrics`
+ * (`agent_gateway_agent_archives_failed_total`, once: archiving again counts nothing), nothing is left running,
+ * and no turn starts any more. A real gateway over real sockets, a real ACP agent process (test/fixtures/acp-stubborn-agent.mjs),
  * which cannot start while a file is there.
  */
 const readSession = async (url: string, id: string) =>
@@ -50,8 +52,16 @@ async function archiveOf(gw: TestGateway, id: string, logged: string[]) {
   return { body, events: await eventsOf(gw, id), warnings }
 }
 
-/** What every such archive leaves: archived saying why, on its stream too, logged, and no turn starts. */
+/** The archives without the agent's own record counted on `GET /metrics` (read over the gateway's socket). */
+async function failedArchivesCounted(gw: TestGateway): Promise<number> {
+  const res = await fetch(`${gw.url}/metrics`)
+  expect(res.status).toBe(200)
+  return sample(parsePrometheus(await res.text()), 'agent_gateway_agent_archives_failed_total')
+}
+
+/** What every such archive leaves: archived saying why, on its stream too, logged, counted, no turn starts. */
 async function expectArchivedWithoutAgent(gw: TestGateway, id: string, logged: string[]) {
+  expect(await failedArchivesCounted(gw)).toBe(0)
   const { body, events, warnings } = await archiveOf(gw, id, logged)
   const why = expect.stringMatching(/cannot start/)
   expect(body).toMatchObject({ status: 'archived', agentArchiveError: why })
@@ -60,6 +70,7 @@ async function expectArchivedWithoutAgent(gw: TestGateway, id: string, logged: s
     { err: why, msg: expect.stringMatching(/could not archive its own record/) },
   ])
   expect(await readSession(gw.url, id)).toMatchObject({ status: 'archived', agentArchiveError: why })
+  expect(await failedArchivesCounted(gw)).toBe(1)
   const later = await postJson(`${gw.url}/v1/sessions/${id}/turns`, { input: 'hello' })
   expect(later.status).toBe(409)
   expect(processesUnder(gw.dir)).toEqual([])
@@ -69,6 +80,7 @@ async function expectArchivedWithoutAgent(gw: TestGateway, id: string, logged: s
     http: 200,
     body: { status: 'archived' },
   })
+  expect(await failedArchivesCounted(gw)).toBe(1)
   return events
 }
 

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest'
 import type { AgentSession } from '../../src/agents/session.js'
 import { ApprovalBroker } from '../../src/core/approvals.js'
 import { SessionNotices } from '../../src/core/ops/session-notices.js'
+import type { Session } from '../../src/protocol/sessions.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
+import type { SessionClaim, SessionStateSet } from '../../src/store/store.js'
 import { cleanUpFakeAgentSessions, sessionsOnFakeAgent } from '../support/fake-agent-sessions.js'
 
 /**
@@ -13,6 +15,21 @@ import { cleanUpFakeAgentSessions, sessionsOnFakeAgent } from '../support/fake-a
  * (An agent that cannot start at all: test/integration/session-archive-agent-unreachable.test.ts.)
  */
 cleanUpFakeAgentSessions()
+
+/** A store that keeps what it holds of the session right after its archived state is stored (its step's end). */
+class SnapshotAtArchive extends SqliteStore {
+  atArchive: Session | undefined
+
+  override async setSessionState(
+    id: string,
+    change: SessionStateSet,
+    claim?: SessionClaim,
+  ): Promise<boolean> {
+    const stored = await super.setSessionState(id, change, claim)
+    if (stored && change.status === 'archived') this.atArchive = await this.getSession(id)
+    return stored
+  }
+}
 
 describe('an archive whose agent fails to archive its own record', () => {
   it('archives the session in the gateway, says why, closes the agent session', async () => {
@@ -29,7 +46,7 @@ describe('an archive whose agent fails to archive its own record', () => {
     } as unknown as AgentSession
     const { store, log, sessions } = await sessionsOnFakeAgent({
       dirPrefix: 'session-archive-agent-fails-',
-      makeStore: (file) => new SqliteStore(file),
+      makeStore: (file) => new SnapshotAtArchive(file),
       open: () => agent,
       resume: () => agent,
     })
@@ -53,5 +70,7 @@ describe('an archive whose agent fails to archive its own record', () => {
     })
     expect(warned).toEqual([{ sessionId: 'ses_a', agent: 'fake', err: why }])
     expect(notices.agentArchivesFailed).toBe(1)
+    // stored in the archived state's own step: a crash right after it leaves the error with it
+    expect(store.atArchive).toMatchObject({ status: 'archived', agentArchiveError: why })
   })
 })

@@ -6,6 +6,7 @@ import { sessionState } from '../../protocol/policies.js'
 import type { Store } from '../../store/store.js'
 import type { ApprovalNotices } from './approval-notices.js'
 import type { FencingNotices } from './fencing-notices.js'
+import type { SessionNotices } from './session-notices.js'
 
 /** What the gauges read when Prometheus scrapes (the live numbers the core already keeps). */
 export interface MetricsSources {
@@ -14,6 +15,8 @@ export interface MetricsSources {
   fencing?: FencingNotices
   /** Answers of the gateway's own the store failed, approvals and states swept. */
   approvalNotices?: ApprovalNotices
+  /** Sessions archived without their agent's own record. */
+  sessionNotices?: SessionNotices
   runStats: () => { running: number; queued: number }
   inFlight: () => number
   pendingApprovals: () => number
@@ -195,8 +198,8 @@ function buildMetrics(sources: MetricsSources, storedByType: ReadonlyMap<string,
         for (const { agent, counts } of sources.warmPools()) this.inc({ agent }, count(counts))
       },
     })
-  // What the notices count (fencing across nodes on PostgreSQL, the approvals the gateway answers itself): the
-  // metrics show their totals at the scrape.
+  // What the notices count (fencing across nodes on PostgreSQL, the approvals the gateway answers itself, the
+  // sessions archived without their agent): the metrics show their totals at the scrape.
   const noticeCounter =
     <N>(notices: () => N | undefined) =>
     (name: string, help: string, count: (n: N) => number) =>
@@ -251,6 +254,11 @@ function buildMetrics(sources: MetricsSources, storedByType: ReadonlyMap<string,
     'agent_gateway_session_states_recomputed_total',
     'Sessions found waiting_for_approval with no approval pending, whose state the sweep recomputed.',
     (n) => n.statesCorrected,
+  )
+  noticeCounter<SessionNotices>(() => sources.sessionNotices)(
+    'agent_gateway_agent_archives_failed_total',
+    "Sessions archived in the gateway whose agent could not archive its own record of them (it could not start, or its archive failed): the session's agentArchiveError says why.",
+    (n) => n.agentArchivesFailed,
   )
   new Gauge({
     name: 'agent_gateway_node_fenced',

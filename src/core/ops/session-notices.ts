@@ -1,8 +1,9 @@
 import type { NoticeLogger } from './fencing-notices.js'
 
 /**
- * What the session manager tells an operator beyond the session's own events: one log line per event. The core
- * starts before the HTTP layer's logger exists: lines come once one is attached.
+ * What the session manager tells an operator beyond the session's own events: counts the metrics read at scrape
+ * time (metrics.ts), and one log line per event. The core starts before the HTTP layer's logger exists: lines
+ * come once one is attached.
  */
 export class SessionNotices {
   /** Sessions archived in the gateway whose agent could not archive its own record of them. */

@@ -27,6 +27,7 @@ import {
   type SessionFilter,
   type SessionStateChange,
   type SessionStateRead,
+  type SessionStateSet,
   SessionTakenOver,
   type StateChangeFromRead,
   type StatusFromRead,
@@ -460,20 +461,23 @@ export class PostgresStore implements Store {
     })
   }
 
-  async setSessionState(id: string, change: SessionStateChange, claim?: SessionClaim): Promise<boolean> {
+  async setSessionState(id: string, change: SessionStateSet, claim?: SessionClaim): Promise<boolean> {
     return this.transaction(async (db) => {
       if (claim !== undefined) await holdClaim(db, id, claim)
       return this.storeState(db, id, change)
     })
   }
 
-  /** Under the session's row lock: its new state, unless it is archived; whether it was stored. */
-  private async storeState(db: Queryable, id: string, change: SessionStateChange): Promise<boolean> {
+  /**
+   * Under the session's row lock: its new state with the fields to store with it (one UPDATE), unless it is
+   * archived; whether it was stored.
+   */
+  private async storeState(db: Queryable, id: string, change: SessionStateSet): Promise<boolean> {
     let stored = false
     await this.sessions.update(db, id, (current) => {
       if (current.status === 'archived') return null
       stored = true
-      return { status: change.status, updatedAt: change.at }
+      return { ...change.fields, status: change.status, updatedAt: change.at }
     })
     return stored
   }

@@ -23,6 +23,7 @@ import {
   type SessionFilter,
   type SessionStateChange,
   type SessionStateRead,
+  type SessionStateSet,
   SessionTakenOver,
   type StateChangeFromRead,
   type StatusFromRead,
@@ -608,9 +609,16 @@ export class SqliteStore implements Store {
     return claim === undefined ? write() : (this.tx.fenced.immediate(id, claim, write) as Session | undefined)
   }
 
-  async setSessionState(id: string, change: SessionStateChange, claim?: SessionClaim): Promise<boolean> {
-    const write = () => this.stmts.setSessionStatus.run({ ...change, id }).changes === 1
-    return claim === undefined ? write() : (this.tx.fenced.immediate(id, claim, write) as boolean)
+  async setSessionState(id: string, change: SessionStateSet, claim?: SessionClaim): Promise<boolean> {
+    const { fields, ...state } = change
+    // with fields, the merge follows the state's statement in its transaction (the merge JsonTable.update makes)
+    const write = () => {
+      const stored = this.stmts.setSessionStatus.run({ ...state, id }).changes === 1
+      if (stored && fields) this.sessions.update(id, fields)
+      return stored
+    }
+    if (claim !== undefined) return this.tx.fenced.immediate(id, claim, write) as boolean
+    return fields ? (this.tx.inOne.immediate(write) as boolean) : write()
   }
 
   async getSession(id: string): Promise<Session | undefined> {
