@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
-import type { Session, Turn } from '../../src/protocol/sessions.js'
+import type { Session } from '../../src/protocol/sessions.js'
 import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
 import { parsePrometheus, sample } from '../support/prometheus.js'
@@ -13,6 +13,7 @@ import {
   hangingTurn,
   helloTurn,
   interruptedByForce,
+  readSession,
   stubbornSettings,
 } from '../support/stubborn-agent.js'
 import { removeDir, tempDir } from '../support/temp.js'
@@ -26,8 +27,6 @@ import { removeDir, tempDir } from '../support/temp.js'
  * and no turn starts any more. A real gateway over real sockets, a real ACP agent process (test/fixtures/acp-stubborn-agent.mjs),
  * which cannot start while a file is there.
  */
-const readSession = async (url: string, id: string) =>
-  (await (await fetch(`${url}/v1/sessions/${id}`)).json()) as Session & { turns: Turn[] }
 
 /** The gateway's warnings, as JSON lines (the tests' gateways log nothing otherwise). */
 const logWarnings = { LOG_LEVEL: 'warn', LOG_FORMAT: 'json' }

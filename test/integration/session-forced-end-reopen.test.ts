@@ -9,6 +9,7 @@ import {
   hangingTurn,
   helloTurn,
   interruptedByForce,
+  readSession,
   stubbornSettings,
 } from '../support/stubborn-agent.js'
 import { removeDir, tempDir } from '../support/temp.js'
@@ -20,8 +21,6 @@ import { removeDir, tempDir } from '../support/temp.js'
  * is left running, and the session works again once its agent starts. A real gateway over real sockets, a real
  * ACP agent process (test/fixtures/acp-stubborn-agent.mjs).
  */
-const readSession = async (url: string, id: string) =>
-  (await (await fetch(`${url}/v1/sessions/${id}`)).json()) as Session & { turns: Turn[] }
 
 describe('a session whose turn the gateway ended by force', () => {
   const held = gateways()

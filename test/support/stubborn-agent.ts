@@ -103,3 +103,7 @@ export async function helloTurn(gw: TestGateway, sessionId: string): Promise<Tur
   expect(sent.status, JSON.stringify(turn)).toBe(202)
   return finishedTurnAt(gw.url, sessionId, turn.id)
 }
+
+/** GET /v1/sessions/:id: the session with its turns. */
+export const readSession = async (url: string, id: string) =>
+  (await (await fetch(`${url}/v1/sessions/${id}`)).json()) as Session & { turns: Turn[] }
