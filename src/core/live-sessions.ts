@@ -225,18 +225,18 @@ export class LiveSessions {
    */
   async archive(id: string, live: LiveSession): Promise<void> {
     clearTimeout(live.idleTimer)
-    let archived = false
+    const failed = await live.agent.archive().then(
+      () => undefined,
+      (err: unknown) => ({ err }),
+    )
     try {
-      await live.agent.archive()
-      archived = true
+      // a failed archive's error is the one to report, not a close's after it
+      await (failed ? live.agent.close().catch(() => {}) : live.agent.close())
     } finally {
       // let go of once closed (closeAll, meanwhile, still finds it and waits for it)
-      try {
-        await (archived ? live.agent.close() : live.agent.close().catch(() => {}))
-      } finally {
-        if (this.live.get(id) === live) this.live.delete(id)
-      }
+      if (this.live.get(id) === live) this.live.delete(id)
     }
+    if (failed) throw failed.err
   }
 
   /**
