@@ -57,13 +57,15 @@ export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
    */
   buildArgs(req: RunRequest, schemaFile?: string, marker?: string, includeOnly?: string[]): string[] {
     const sandbox = innerSandbox(req, req.sandbox ?? this.config.CODEX_SANDBOX)
-    const args = ['exec', '--json', ...codexSandboxArgs(this.config, sandbox)]
+    const args = ['exec', '--json']
+    // the profiles first: the sandbox's selection comes after them
+    if (req.isolation !== 'container') args.push(...readProfileOverrides(this.config, this.binary))
+    args.push(...codexSandboxArgs(this.config, sandbox))
     const model = resolveModel(req.model, this.config.CODEX_MODEL)
     if (model) args.push('--model', model)
     if (req.skipGitRepoCheck ?? true) args.push('--skip-git-repo-check')
     if (schemaFile) args.push('--output-schema', schemaFile)
     for (const image of req.images ?? []) args.push('--image', image)
-    if (req.isolation !== 'container') args.push(...readProfileOverrides(this.config, this.binary))
     args.push(...codexProviderArgs(this.config, this.runner, this.serverEnv))
     if (marker) args.push(...markerOverride(marker), ...includeOnlyOverride(includeOnly))
     args.push('-')

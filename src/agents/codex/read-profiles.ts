@@ -48,8 +48,10 @@ export function codexSandboxArgs(config: Pick<Config, 'CODEX_CONFINE_READS'>, mo
 
 /**
  * The `-c` overrides that define both profiles, for a codex process (exec, app-server, `cli`) whose binary is
- * `binary` (default: the one the gateway runs). None when confinement is off. Given before the operator's
- * CODEX_CONFIG_OVERRIDES, which may redefine them.
+ * `binary` (default: the one the gateway runs), and select the read-only one by default (codex refuses profiles
+ * without a `default_permissions`; a later `-c default_permissions` or a thread's `permissions` chooses another, a
+ * `--sandbox` or a thread's `sandbox` leaves profiles aside). None when confinement is off. Given before the
+ * operator's CODEX_CONFIG_OVERRIDES, which may redefine them.
  */
 export function readProfileOverrides(
   config: Pick<Config, 'CODEX_CONFINE_READS' | 'CODEX_PATH'>,
@@ -57,7 +59,7 @@ export function readProfileOverrides(
 ): string[] {
   if (!config.CODEX_CONFINE_READS) return []
   const own = binary ? (ownPaths.get(binary) ?? ownPaths.set(binary, codexOwnPath(binary)).get(binary)) : null
-  const args: string[] = []
+  const args = ['-c', `default_permissions=${JSON.stringify(readProfileIds['read-only'])}`]
   for (const [mode, id] of Object.entries(readProfileIds)) {
     const entries = [
       `":minimal"="read"`,

@@ -9,8 +9,8 @@ const valueOptions = codexValueOptions()
  * A codex command line as the `cli` driver runs it (POST /run, seed 002's `codex exec --json`) with its sandbox
  * confining reads (read-profiles.ts): each `--sandbox`/`-s` of read-only or workspace-write becomes
  * `-c default_permissions="<that profile>"` (a `--sandbox` would win over any profile); without one, the
- * read-only profile is selected (codex's own default sandbox, now confined to the cwd) before the arguments, so
- * a `-c default_permissions` of the caller's, where allowed, still wins. danger-full-access stays as given.
+ * read-only profile readProfileOverrides selects by default applies (codex's own default sandbox, confined to
+ * the cwd). danger-full-access stays as given.
  * Values of other options are skipped as codex's grammar reads them (`-m -s` names a model).
  */
 export function confinedCodexArgs(
@@ -19,11 +19,9 @@ export function confinedCodexArgs(
 ): string[] {
   if (!config.CODEX_CONFINE_READS) return [...args]
   const out: string[] = []
-  let chose = false
   const select = (value: string | undefined, given: string[]) => {
     const mode = sandboxMode.safeParse(value)
     const profile = mode.success ? confinedProfile(config, mode.data) : undefined
-    chose = true
     out.push(...(profile ? ['-c', `default_permissions=${JSON.stringify(profile)}`] : given))
   }
   for (let i = 0; i < args.length; i++) {
@@ -42,6 +40,5 @@ export function confinedCodexArgs(
       i++
     } else out.push(arg)
   }
-  const fallback = confinedProfile(config, 'read-only')
-  return chose || !fallback ? out : ['-c', `default_permissions=${JSON.stringify(fallback)}`, ...out]
+  return out
 }
