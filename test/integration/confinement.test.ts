@@ -155,11 +155,16 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
     it('ALLOW_DANGER_FULL_ACCESS=true lets /v1/runs and /v1/sessions use it', async () => {
       const allowed = await startGateway(mock, { ALLOW_DANGER_FULL_ACCESS: 'true' })
       try {
-        mock.script({ kind: 'text', text: 'full access' })
+        // its commands read outside the cwd: danger-full-access is not confined (no permission profile)
+        const outside = path.join(tempDir('dfa-'), 'readable.txt')
+        const token = `DFA-${Math.random().toString(36).slice(2)}`
+        writeFileSync(outside, token)
+        mock.script({ kind: 'exec_command', cmd: `cat ${outside}` }, { kind: 'text', text: 'full access' })
         const run = await json<Run>(
           postJson(`${allowed.url}/v1/runs?wait=true`, { prompt: 'x', sandbox: 'danger-full-access' }),
         )
         expect(run).toMatchObject({ status: 'succeeded', finalResponse: 'full access' })
+        expect(JSON.stringify(mock.requests.map((r) => r.body))).toContain(token)
         const res = await postJson(`${allowed.url}/v1/sessions`, { sandbox: 'danger-full-access' })
         expect(res.status).toBe(201)
       } finally {
