@@ -301,6 +301,33 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
       expect(readFileSync(path.join(gw.workspace, 'ww-reader', 'written.txt'), 'utf8')).toBe('written\n')
     })
 
+    it('codex-acp: a read-only one-shot run and a read-only session turn', async () => {
+      const sawRun = readers('acp-run-reader')
+      const run = await json<Run>(
+        postJson(`${gw.url}/v1/runs?wait=true`, {
+          agent: 'acp:codex-acp',
+          prompt: 'read',
+          cwd: 'acp-run-reader',
+        }),
+      )
+      expect(run.status, JSON.stringify(run)).toBe('succeeded')
+      sawRun()
+      mock.reset()
+      const sawTurn = readers('acp-session-reader')
+      const session = await json<Session>(
+        postJson(`${gw.url}/v1/sessions`, {
+          agent: 'acp:codex-acp',
+          cwd: 'acp-session-reader',
+          approvalPolicy: 'never',
+        }),
+      )
+      const turn = await json<Turn>(
+        postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'read' }),
+      )
+      expect(turn.status, JSON.stringify(turn)).toBe('completed')
+      sawTurn()
+    })
+
     it('`codex exec` through POST /run, with `-s read-only` and with no sandbox named', async () => {
       for (const [name, sandbox] of [
         ['run-reader', ['-s', 'read-only']],
