@@ -87,7 +87,7 @@ describe('claude permission prompts (the host side of --permission-prompt-tool s
     const t = prompts(async () => 'accept_for_session')
     t.p.handle(bashQuestion as never)
     const [, answer] = await t.lines(2)
-    expect((answer?.response as { response: unknown }).response).toEqual({
+    expect((answer!.response as { response: unknown }).response).toEqual({
       behavior: 'allow',
       updatedInput: { command: 'npm test' },
       updatedPermissions: [
@@ -108,7 +108,7 @@ describe('claude permission prompts (the host side of --permission-prompt-tool s
       const mapper = createClaudeMapper('claude', t.p)
       mapper.map(JSON.stringify(bashQuestion))
       const [, answer] = await t.lines(2)
-      const response = (answer?.response as { response: Record<string, unknown> }).response
+      const response = (answer!.response as { response: Record<string, unknown> }).response
       expect(response).toMatchObject({ behavior: 'deny', interrupt: decision === 'cancel' })
       expect(t.p.declined.has('toolu_1')).toBe(true)
       expect(t.cancelled()).toBe(decision === 'cancel' ? 1 : 0)
