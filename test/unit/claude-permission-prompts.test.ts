@@ -102,6 +102,38 @@ describe('claude permission prompts (the host side of --permission-prompt-tool s
     expect(t.remembered).toEqual([[{ toolName: 'Bash', ruleContent: 'npm test' }]])
   })
 
+  it('accept_for_session never remembers a whole tool: a bare suggestion is dropped, a command kept as asked', async () => {
+    const bare = {
+      ...bashQuestion,
+      request: {
+        ...bashQuestion.request,
+        permission_suggestions: [{ type: 'addRules', rules: [{ toolName: 'Bash' }], behavior: 'allow' }],
+      },
+    }
+    const t = prompts(async () => 'accept_for_session')
+    t.p.handle(bare as never)
+    await t.lines(2)
+    expect(t.remembered).toEqual([[{ toolName: 'Bash', ruleContent: 'npm test' }]])
+    const edit = {
+      type: 'control_request',
+      request_id: 'req-2',
+      request: {
+        subtype: 'can_use_tool',
+        tool_name: 'Edit',
+        input: { file_path: '/ws/a' },
+        permission_suggestions: [],
+      },
+    }
+    const e = prompts(async () => 'accept_for_session')
+    e.p.handle(edit as never)
+    const [, answer] = await e.lines(2)
+    expect((answer!.response as { response: unknown }).response).toEqual({
+      behavior: 'allow',
+      updatedInput: { file_path: '/ws/a' },
+    })
+    expect(e.remembered).toEqual([])
+  })
+
   it('decline denies and marks the tool use declined; cancel denies with interrupt and reports it', async () => {
     for (const decision of ['decline', 'cancel'] as const) {
       const t = prompts(async () => decision)

@@ -43,20 +43,24 @@ export function approvalAskOf(q: CanUseTool, cwd: string): ApprovalAsk {
   return { kind, reason: `${q.tool_name}${reason ? `: ${reason}` : ''}`, options, ...ids }
 }
 
-/** Claude's suggested allow rules, kept to this session (never written to the workspace's settings). */
+/**
+ * Claude's suggested allow rules, kept to this session (never written to the workspace's settings). Only rules
+ * with a content (`Bash(npm test *)`): a bare tool name would allow every use of the tool. A command without a
+ * suggestion is allowed again exactly as it was asked; any other tool only this once.
+ */
 function sessionRules(q: CanUseTool): PermissionRule[] {
   const rules: PermissionRule[] = []
   for (const s of q.permission_suggestions ?? []) {
     const update = s as { type?: unknown; behavior?: unknown; rules?: unknown }
     if (update.type !== 'addRules' || update.behavior !== 'allow' || !Array.isArray(update.rules)) continue
     for (const r of update.rules as { toolName?: unknown; ruleContent?: unknown }[])
-      if (typeof r.toolName === 'string')
-        rules.push({
-          toolName: r.toolName,
-          ...(typeof r.ruleContent === 'string' ? { ruleContent: r.ruleContent } : {}),
-        })
+      if (typeof r.toolName === 'string' && typeof r.ruleContent === 'string' && r.ruleContent.trim())
+        rules.push({ toolName: r.toolName, ruleContent: r.ruleContent })
   }
-  return rules.length > 0 ? rules : [{ toolName: q.tool_name }]
+  const command = q.input.command
+  if (rules.length === 0 && q.tool_name === 'Bash' && typeof command === 'string')
+    rules.push({ toolName: 'Bash', ruleContent: command })
+  return rules
 }
 
 /**
