@@ -22,8 +22,10 @@ function spawnPinned(spawn, command, args, options, beforeSpawn) {
     let opened
     try {
       opened = fs.readlinkSync('/proc/self/fd/' + fd)
-    } catch {
-      return spawn(command, args, options)
+    } catch (err) {
+      // no /proc here: by path, as before; any other failure fails the spawn
+      if (err.code === 'ENOENT') return spawn(command, args, options)
+      throw err
     }
     if (opened !== cwd) {
       const err = new Error('cwd ' + cwd + ' changed since it was checked: it is not a real path to the same directory now')
