@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { collectOutput } from '../process/collect-output.js'
 import { placeholderPattern } from '../process/key-proxy/model-access.js'
+import { realCwd } from '../process/pinned-cwd.js'
 import type { ProcessRunner } from '../process/runner.js'
 
 /**
@@ -20,7 +20,7 @@ export async function readCliVersion(
   const { outcome, text: out } = await collectOutput(runner, {
     command: binary,
     args: ['--version'],
-    cwd: os.tmpdir(),
+    cwd: realCwd(),
     env: withoutModelAccess(env),
     timeoutMs,
     killGraceMs: 500,

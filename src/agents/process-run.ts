@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream'
 import { onText, readLines } from '../process/lines.js'
 import type { LaunchSpec, ProcessOutcome, ProcessRunner } from '../process/runner.js'
 import type { AgentEvent } from '../protocol/events.js'
@@ -27,6 +28,8 @@ export interface ProcessRunSpec {
   stderrFilter?: (text: string) => string
   /** Called once the process has ended (temp files, ...). */
   cleanup?: () => Promise<void> | void
+  /** Given the process's stdin as it starts (with `spawn.stdin` `{ keepOpen: true }`): a peer that talks to it. */
+  onStdin?: (stdin: Writable) => void
 }
 
 const stderrTailChars = 4000
@@ -37,6 +40,7 @@ const stderrTailChars = 4000
  */
 export async function* runProcess(spec: ProcessRunSpec, signal: AbortSignal): AsyncGenerator<AgentEvent> {
   const proc = spec.runner.start({ ...spec.spawn, signal })
+  spec.onStdin?.(proc.stdin)
   const queue = new AsyncQueue<AgentEvent>()
   let stderrTail = ''
   const mapper = spec.stdout.mode === 'lines' ? spec.stdout.mapper : undefined

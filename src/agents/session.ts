@@ -80,8 +80,11 @@ export interface AgentSession {
   steer(input: TurnInput): Promise<void>
   /** Interrupts the turn in progress, if any. */
   interrupt(): Promise<void>
-  /** A new session that starts with this one's history (up to now). */
-  fork(): Promise<AgentSession>
+  /**
+   * A new session that starts with this one's history (up to now). `hooks` are the fork's own (its approvals are
+   * its own): a driver that asks per session object uses them, one that routes approvals itself may ignore them.
+   */
+  fork(hooks?: SessionHooks): Promise<AgentSession>
   /** The agent's own record of the thread, with its turns (raw agent JSON). */
   read(includeTurns: boolean): Promise<unknown>
   archive(): Promise<void>

@@ -238,7 +238,7 @@ export const serverSettings = z.object({
   ),
   RUN_ALLOW_UNSAFE_ARGS: setting(
     'false',
-    'Let POST /run pass sandbox/approval-bypass flags and provider/sandbox -c overrides.',
+    'Let POST /run pass any arguments: the grammars of codex, claude, gemini and copilot (other sessions, paths outside the workspace, MCP servers, plugins, settings, provider/sandbox -c overrides, bypass flags) and the generic bypass checks of other programs are skipped.',
     bool(false),
   ),
   MODEL_KEY_PROXY: setting(

@@ -45,8 +45,9 @@ const isWrite = (q: Queued | QueuedWrite): q is QueuedWrite => 'write' in q
  * no duplicate, whichever process published. Adjacent `output` chunks of one owner's stream queued for the same
  * commit are stored as one event (output-coalescing.ts); each of their appends resolves with it. On a store whose
  * commit costs round trips (PostgreSQL: Store.inOneTransaction), the store steps queued with commitWith (a turn's
- * start, its agent turn id, its end) are committed with the events queued around them in one transaction, so many
- * sessions' turns share the log's commits instead of each step taking one of its own. There, too, the queue is
+ * start, its agent turn id, its end, a state stored alone: each with its events) are committed with the events
+ * queued around them in one transaction, so many sessions' turns share the log's commits instead of each step
+ * taking one of its own. There, too, the queue is
  * split in lanes (Store.commitLanes; event-log-lanes.ts), each a serial flush of its own: the commits of owners in
  * different lanes run at once, an owner's entries stay in one lane (its order and seqs as in one queue).
  */

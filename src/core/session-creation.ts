@@ -63,7 +63,7 @@ export async function forkSession(ctx: SessionCreationContext, parent: Session):
   checkTurnSandbox(parent.id, parent.sandbox, ctx.config)
   const live = await ctx.live.ensure(parent)
   const forkId = newId('ses')
-  const agent = await live.agent.fork()
+  const agent = await live.agent.fork(ctx.hooks(forkId))
   return record(ctx, forkId, parent.agent, agent, sessionRequestOf(parent), parent.id)
 }
 

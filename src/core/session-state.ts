@@ -4,13 +4,6 @@ import type { EventToAppend, SessionClaim, SessionStateRead, Store, TurnStep } f
 import { SerialByKey } from '../util/serial-by-key.js'
 import type { EventLog } from './event-log.js'
 
-/** A state stored, and its announcement on the session's events, stored once `announced` resolves. */
-export interface StateChange {
-  announced: Promise<unknown>
-}
-
-const unchanged: StateChange = { announced: Promise.resolve() }
-
 /**
  * What a state change says besides the state: stored on the session with the state (one store step) and said by
  * its `session.status` event.
@@ -69,24 +62,15 @@ export class SessionState {
    * Every write below takes the session's `claim` this node holds, if any (Store.SessionClaim). `note`: what the
    * change says besides the state (an archive's `agentArchiveError`), stored with it and on its `session.status`.
    */
-  async set(id: string, status: Session['status'], claim?: SessionClaim, note?: StatusNote): Promise<void> {
-    await (await this.steps.run(id, () => this.record(id, status, claim, note))).announced
+  set(id: string, status: Session['status'], claim?: SessionClaim, note?: StatusNote): Promise<void> {
+    return this.steps.run(id, () => this.record(id, status, claim, note))
   }
 
   /** Recomputes and records the session's state when it changed. */
-  async refresh(id: string, claim?: SessionClaim): Promise<void> {
-    await (await this.update(id, claim)).announced
-  }
-
-  /**
-   * Like `refresh`, but resolves once the new state is stored, with its `session.status` event queued on the
-   * log: stored after every event appended before it and before every event appended after it (the log keeps
-   * the order), so a turn goes on without waiting for that commit.
-   */
-  update(id: string, claim?: SessionClaim): Promise<StateChange> {
+  refresh(id: string, claim?: SessionClaim): Promise<void> {
     return this.steps.run(id, async () => {
       const next = await this.next(id, this.running(id))
-      return next ? this.record(id, next, claim) : unchanged
+      if (next) await this.record(id, next, claim)
     })
   }
 
@@ -157,58 +141,62 @@ export class SessionState {
     })
   }
 
-  /** Queues the `session.status` event of a state already stored (see `update`), fenced by `claim` as the state was. */
-  private announce(
-    id: string,
-    status: Session['status'],
-    claim: SessionClaim | undefined,
-    note?: StatusNote,
-  ): StateChange {
-    const announced = this.log.append(id, { type: 'session.status', status, ...note }, claim)
-    // awaited later (a store failure surfaces there), not unhandled in between
-    announced.catch(() => {})
-    return { announced }
-  }
-
   private async next(id: string, running: boolean): Promise<Session['status'] | undefined> {
     // one read: the stored state and whether an approval is pending (not the session's document)
     const stored = await this.store.sessionState(id)
     return stored && nextStatus(stored, running)
   }
 
-  /** Stores the state and announces it, unless the session is archived by then (nothing follows `archived`). */
+  /**
+   * Stores the state and its `session.status` (fenced by `claim` as the state is) in one transaction, in the
+   * log's order (EventLog.commitWith), unless the session is archived by then (nothing follows `archived`, and
+   * nothing is announced): a crash leaves both or neither, so an archived session's events end with `archived`.
+   */
   private async record(
     id: string,
     status: Session['status'],
     claim?: SessionClaim,
     note?: StatusNote,
-  ): Promise<StateChange> {
+  ): Promise<void> {
     const at = new Date().toISOString()
-    const stored = await this.store.setSessionState(id, { status, at, fields: note }, claim)
-    return stored ? this.announce(id, status, claim, note) : unchanged
+    const event = this.log.redact({ type: 'session.status', status, ...note })
+    await this.log.commitWith(id, (tx = this.store) =>
+      tx.setSessionStateWithEvents(id, { status, at, fields: note }, claim, (stored) =>
+        stored ? [{ ownerId: id, event, at, fence: claim }] : [],
+      ),
+    )
   }
 
-  /** Records a turn as ended from outside (failed or interrupted) and announces its end. */
+  /**
+   * Records a turn as ended from outside (failed or interrupted) and its end event in one transaction, in the
+   * log's order (EventLog.commitWith): never the one without the other. Nothing for a turn not stored.
+   */
   async endTurn(
     sessionId: string,
     turnId: string,
     patch: Partial<Turn>,
     claim?: SessionClaim,
   ): Promise<void> {
-    await this.store.updateTurn(turnId, { ...patch, finishedAt: new Date().toISOString() }, undefined, claim)
-    if (patch.status === 'failed')
-      await this.log.append(sessionId, { type: 'turn.failed', turnId, error: patch.error ?? 'failed' }, claim)
-    if (patch.status === 'interrupted')
-      await this.log.append(
-        sessionId,
-        {
-          type: 'turn.completed',
-          turnId,
-          status: 'interrupted',
-          usage: null,
-          ...(patch.error ? { error: patch.error } : {}),
-        },
-        claim,
-      )
+    const at = new Date().toISOString()
+    const end = endEvent(turnId, patch)
+    await this.log.commitWith(sessionId, (tx = this.store) =>
+      tx.updateTurnWithEvents(turnId, { ...patch, finishedAt: at }, undefined, claim, () =>
+        end ? [{ ownerId: sessionId, event: this.log.redact(end), at, fence: claim }] : [],
+      ),
+    )
   }
+}
+
+/** The event that says a turn ended from outside as `patch` says (none for another status). */
+function endEvent(turnId: string, patch: Partial<Turn>): AgentEvent | undefined {
+  if (patch.status === 'failed') return { type: 'turn.failed', turnId, error: patch.error ?? 'failed' }
+  if (patch.status === 'interrupted')
+    return {
+      type: 'turn.completed',
+      turnId,
+      status: 'interrupted',
+      usage: null,
+      ...(patch.error ? { error: patch.error } : {}),
+    }
+  return undefined
 }

@@ -1,3 +1,5 @@
+import { bypass, otherSession, otherState, paths, provider } from './arg-grammar.js'
+
 /**
  * The command-line grammar of the pinned codex (0.169: `codex --help`, `codex exec --help`, `codex review --help`,
  * `codex exec review --help`), and for each option what POST /run may do with it. Options that take a value are
@@ -24,12 +26,6 @@ export interface CommandSpec {
   /** Whether a prompt (a positional) may follow. */
   prompt: boolean
 }
-
-const paths = 'it reads or writes paths outside the workspace; use `cwd` instead'
-const otherState = 'it reaches state beyond this run (features, profiles, stored trust, rules or config)'
-const provider = 'it changes the model provider (providers are the operator’s)'
-const bypass = 'it disables the sandbox or approvals'
-const otherSession = 'it continues or copies another session; use /v1/sessions for conversations'
 
 const opt = (value: boolean, verdict: Verdict): OptionSpec => ({ value, verdict })
 

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { PassThrough } from 'node:stream'
 import type { ChildExit, ChildHandle, ChildSpec } from './child-handle.js'
 import { deferredChild } from './deferred-child.js'
+import { spawnPinned } from './pinned-cwd.js'
 import { paceSpawn } from './spawn-pacing.js'
 
 /** Spawns on this thread, at most one spawn per event-loop turn (spawn-pacing.ts). */
@@ -25,7 +26,8 @@ export function pacedSpawn(spec: ChildSpec): ChildHandle {
 export function spawnNow(spec: ChildSpec): ChildHandle {
   let child: ChildProcess
   try {
-    child = spawn(spec.command, spec.args, {
+    // in the directory spec.cwd names now, held open: a symlink swapped in later is not followed (pinned-cwd.ts)
+    child = spawnPinned(spawn, spec.command, spec.args, {
       cwd: spec.cwd,
       env: spec.env,
       detached: true,
@@ -33,7 +35,7 @@ export function spawnNow(spec: ChildSpec): ChildHandle {
       windowsHide: true,
     })
   } catch (err) {
-    // some failures (ENOTDIR cwd, NUL bytes in args/env) throw synchronously: report them like the others
+    // some failures (a missing or moved cwd, NUL bytes in args/env) throw synchronously: report them like the others
     return notSpawned(err as Error)
   }
   const started = new Promise<number>((resolve, reject) => {

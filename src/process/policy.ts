@@ -1,13 +1,18 @@
 import path from 'node:path'
-import { AppError } from '../protocol/errors.js'
+import { refuse } from './arg-grammar.js'
+import { checkClaudeArgs } from './claude-grammar.js'
 import { type CommandSpec, codexGrammar, type OptionSpec } from './codex-grammar.js'
+import { checkCopilotArgs } from './copilot-grammar.js'
+import { checkGeminiArgs } from './gemini-grammar.js'
 
 /**
  * What a request may pass to a CLI through POST /run (and the `cli` agent of /v1/runs). Agents execute
  * commands, so anything that widens their sandbox, skips approvals, reads or writes outside the workspace,
  * reaches other state, or changes how the child is loaded is refused unless the operator allows it
- * (RUN_ALLOW_UNSAFE_ARGS, RUN_ALLOW_ENV). codex's arguments are parsed with its real grammar
- * (codex-grammar.ts) and allowlisted; other CLIs get the bypass checks below.
+ * (RUN_ALLOW_UNSAFE_ARGS, RUN_ALLOW_ENV). The pinned CLIs' arguments are parsed with their real grammars
+ * (codex-grammar.ts, claude-grammar.ts, gemini-grammar.ts, copilot-grammar.ts) and allowlisted; another program
+ * in CLI_LIST (the operator's own) gets the bypass checks below. These are the request's own arguments: what the
+ * gateway puts before them (codex's provider `-c`s) is added after this check.
  */
 export { checkRunEnv } from './env-policy.js'
 
@@ -15,23 +20,14 @@ export { checkRunEnv } from './env-policy.js'
 const bypassFlags = new Set(['--yolo', '--allow-all-tools', '--allow-all-paths', '--allow-all'])
 const bypassValues: Record<string, string[]> = { '--permission-mode': ['bypassPermissions'] }
 
-/**
- * Per pinned CLI, the other spellings of the same bypass: Gemini CLI's `-y` (alone or bundled, `-sy`) and
- * `--approval-mode yolo` (yargs also reads `--approvalMode`); options that let named tools, a shell among them,
- * run without asking (Claude Code's `--allowedTools`, Gemini CLI's `--allowed-tools` and policy files, copilot's
- * `--allow-tool`); Claude Code's `--settings`, which can set `permissions.defaultMode` or allow rules.
- */
-const cliBypass: Record<string, { short?: string; flags: string[]; values: Record<string, string[]> }> = {
-  gemini: {
-    short: 'y',
-    flags: ['--allowed-tools', '--policy', '--admin-policy'],
-    values: { '--approval-mode': ['yolo'] },
-  },
-  claude: { flags: ['--allowed-tools', '--settings'], values: {} },
-  copilot: { flags: ['--allow-tool'], values: {} },
+/** The pinned CLIs by name (a path to one, `/usr/local/bin/gemini`, is read with its grammar too). */
+const grammars: Record<string, (args: readonly string[]) => void> = {
+  claude: checkClaudeArgs,
+  gemini: checkGeminiArgs,
+  copilot: checkCopilotArgs,
 }
 
-/** `--allowedTools` -> `--allowed-tools` (yargs and commander accept either spelling). */
+/** `--permissionMode` -> `--permission-mode` (yargs and commander accept either spelling). */
 const kebab = (flag: string) =>
   flag.startsWith('--') ? flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`) : flag
 
@@ -46,7 +42,11 @@ export function checkRunArgs(cli: string, args: string[], allowUnsafe: boolean):
     checkCodexArgs(args)
     return
   }
-  const own = cliBypass[path.basename(cli)]
+  const grammar = grammars[path.basename(cli)]
+  if (grammar) {
+    grammar(args)
+    return
+  }
   args.forEach((arg, i) => {
     const [spelt, inline] = splitLong(arg)
     const flag = kebab(spelt)
@@ -54,11 +54,6 @@ export function checkRunArgs(cli: string, args: string[], allowUnsafe: boolean):
     if (bypassFlags.has(flag) || flag.startsWith('--dangerously'))
       refuse(arg, 'it disables the sandbox or approvals')
     if (bypassValues[flag]?.includes(value)) refuse(`${flag} ${value}`, 'it disables approvals')
-    if (!own) return
-    if (own.short && /^-[^-]/.test(arg) && arg.slice(1).includes(own.short))
-      refuse(arg, 'it disables the sandbox or approvals')
-    if (own.flags.includes(flag)) refuse(arg, 'it lets commands run without approval')
-    if (own.values[flag]?.includes(value)) refuse(`${flag} ${value}`, 'it disables approvals')
   })
 }
 
@@ -165,12 +160,4 @@ function splitLong(arg: string): [string, string | undefined] {
   if (!arg.startsWith('--')) return [arg, undefined]
   const eq = arg.indexOf('=')
   return eq === -1 ? [arg, undefined] : [arg.slice(0, eq), arg.slice(eq + 1)]
-}
-
-function refuse(arg: string, why: string): never {
-  throw new AppError(
-    'forbidden_argument',
-    `argument "${arg}" is not allowed: ${why}. An operator can allow it with RUN_ALLOW_UNSAFE_ARGS=true`,
-    { argument: arg },
-  )
 }

@@ -175,5 +175,7 @@ function spawnErrorMessage(spec: SpawnSpec, err: NodeJS.ErrnoException): string 
   if (err.code === 'ENOENT')
     return existsSync(spec.cwd) ? `${spec.command}: not found` : `cwd ${spec.cwd}: not found`
   if (err.code === 'ENOTDIR') return `cwd ${spec.cwd}: not a directory`
+  if (err.code === 'ECWDMOVED')
+    return `cwd ${spec.cwd}: changed since it was checked (a symlink on its path?)`
   return err.message
 }

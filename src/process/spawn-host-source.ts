@@ -1,3 +1,4 @@
+import { pinnedCwdSource } from './pinned-cwd-source.js'
 import { procScanSource } from './proc-scan-source.js'
 import { markerVariable } from './process-marker.js'
 import { serverMarkerVariable } from './server-marker.js'
@@ -28,6 +29,7 @@ import { serverMarkerVariable } from './server-marker.js'
  * when it has no host: one text for both.
  */
 export const spawnHostSource = `${procScanSource}
+${pinnedCwdSource}
 const { spawn } = require('node:child_process')
 const net = require('node:net')
 
@@ -150,7 +152,8 @@ async function start({ id, token, command, args, cwd, env }) {
   }
   let child
   try {
-    child = spawn(command, args, {
+    // in the directory cwd names now, held open: a symlink swapped in later is not followed (pinned-cwd-source.ts)
+    child = spawnPinned(spawn, command, args, {
       cwd,
       env,
       detached: true,

@@ -332,6 +332,18 @@ export interface Store {
    */
   setSessionState(id: string, change: SessionStateSet, claim?: SessionClaim): Promise<boolean>
   /**
+   * `setSessionState`, and the events `eventsOf` gives for it (told whether the state was stored) appended in the
+   * same transaction, each as appendEvents would (fenced by its own `fence`): a state and its `session.status` (an
+   * archive and its `archived`) in one commit, all or nothing. Returns whether the state was stored and the events
+   * stored.
+   */
+  setSessionStateWithEvents(
+    id: string,
+    change: SessionStateSet,
+    claim: SessionClaim | undefined,
+    eventsOf: (stored: boolean) => readonly EventToAppend[],
+  ): Promise<{ stored: boolean; events: StoredEvent[] }>
+  /**
    * What a session's state is computed from, in one read: its stored state, whether one of its approvals is
    * pending, and its owner (as `ownerOf` reads it: a warm turn's one read before it goes to the agent); undefined
    * when there is no such session.

@@ -484,38 +484,38 @@ describe('web console', { timeout: 120_000 }, () => {
   }
 })
 
-/** The real claude (Claude Code, headless: no approvals) next to codex, both against the mock model. */
+/** The real gemini (Gemini CLI, headless: no approvals) next to codex, both against the mock model. */
 describe('web console with an agent without approvals', { timeout: 120_000 }, () => {
   const shared = consoleFixture((mock) => ({
-    AGENTS: 'codex,claude',
-    ...mockAgentSettings(mock, { anthropic: 'anthropic-test-key', gemini: 'unused', copilot: 'unused' }),
+    AGENTS: 'codex,gemini',
+    ...mockAgentSettings(mock, { anthropic: 'unused', gemini: 'gemini-test-key', copilot: 'unused' }),
   }))
 
-  it('a claude session is started without an approval policy, and the form says why; codex keeps the choice and shows its default', async () => {
-    shared.mock.on('hello claude', { kind: 'text', text: 'claude answers' })
+  it('a gemini session is started without an approval policy, and the form says why; codex keeps the choice and shows its default', async () => {
+    shared.mock.on('hello gemini', { kind: 'text', text: 'gemini answers' })
     const context = await shared.browser.newContext({ viewport: { width: 1100, height: 900 } })
     try {
       const page = await context.newPage()
       await page.goto(`${shared.gw.url}/#/sessions`)
-      await page.locator('#s-agent option', { hasText: 'claude' }).waitFor({ state: 'attached' })
+      await page.locator('#s-agent option', { hasText: 'gemini' }).waitFor({ state: 'attached' })
       await page.getByLabel('Approval policy').selectOption('untrusted')
-      await page.getByLabel('Agent').selectOption('claude')
+      await page.getByLabel('Agent').selectOption('gemini')
       expect(await page.getByLabel('Approval policy').inputValue()).toBe('none: never asks')
       const why = await page.getByTestId('no-approvals').textContent()
-      expect(why).toContain('claude cannot ask for approvals')
+      expect(why).toContain('gemini cannot ask for approvals')
       expect(why).toContain('For approvals choose codex')
       expect(await seriousA11yViolations(page)).toEqual([])
       await page.getByRole('button', { name: 'Start session' }).click()
       await page.waitForURL(/#\/sessions\/ses_/)
       const id = decodeURIComponent(page.url().split('/').at(-1)!)
       const session = (await (await fetch(`${shared.gw.url}/v1/sessions/${id}`)).json()) as Session
-      expect(session).toMatchObject({ agent: 'claude', approvalPolicy: null })
+      expect(session).toMatchObject({ agent: 'gemini', approvalPolicy: null })
       await poll(() => page.getByTestId('session-approvals').textContent()).toBe(
         'none: this agent cannot ask',
       )
-      await page.getByLabel('Message').fill('hello claude')
+      await page.getByLabel('Message').fill('hello gemini')
       await page.getByRole('button', { name: 'Send' }).click()
-      await poll(() => page.locator('.turn').nth(0).textContent()).toContain('claude answers')
+      await poll(() => page.locator('.turn').nth(0).textContent()).toContain('gemini answers')
 
       await page.goto(`${shared.gw.url}/#/sessions`)
       await page.locator('#s-agent option', { hasText: 'codex' }).waitFor({ state: 'attached' })

@@ -963,6 +963,74 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(await other.getSession('ses_3')).not.toHaveProperty('agentArchiveError')
     })
 
+    it('setSessionStateWithEvents: a new state (an archive with its fields) and its session.status in one transaction, all or nothing', async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      for (const id of ['ses_1', 'ses_2']) await store.createSession(newSession(id), 'node_a')
+      await store.createSession(newSession('ses_3', { externalId: 'ext-taken' }), 'node_a')
+      await store.appendEvent('ses_1', { type: 'turn.started', turnId: 'turn_1' }, 't0')
+      const at = '2026-01-01T00:01:00.000Z'
+      const gone = { agentArchiveError: 'thread/archive failed' }
+      const archived: AgentEvent = { type: 'session.status', status: 'archived', ...gone }
+      const asked: boolean[] = []
+      const announce = (id: string, fence?: number) => (stored: boolean) => {
+        asked.push(stored)
+        return stored ? [{ ownerId: id, event: archived, at, fence }] : []
+      }
+      const change = { status: 'archived' as const, at, fields: gone }
+      // with the owner's claim: the state, its fields and the event, seen by another connection
+      const done = await other.setSessionStateWithEvents(
+        'ses_1',
+        change,
+        firstClaim,
+        announce('ses_1', firstClaim),
+      )
+      expect(done.stored).toBe(true)
+      expect(done.events.map((e) => [e.seq, e.type, e.at])).toEqual([[2, 'session.status', at]])
+      expect(await store.getSession('ses_1')).toMatchObject({ status: 'archived', ...gone, lastSeq: 2 })
+      expect((await store.eventsAfter('ses_1', 0, 10)).at(-1)).toMatchObject({ seq: 2, ...archived })
+      // archived already: nothing stored, and the events are asked for with that
+      const later = { ...change, at: '2026-01-01T00:02:00.000Z', fields: { agentArchiveError: 'x' } }
+      expect(await store.setSessionStateWithEvents('ses_1', later, undefined, announce('ses_1'))).toEqual({
+        stored: false,
+        events: [],
+      })
+      expect(asked).toEqual([true, false])
+      expect(await other.getSession('ses_1')).toMatchObject({ updatedAt: at, ...gone, lastSeq: 2 })
+      // an event refused (its own fence stale; an unknown owner) undoes the state and its fields
+      const claimB = await store.claimSession('ses_2', 'node_b')
+      await expect(
+        other.setSessionStateWithEvents('ses_2', change, undefined, announce('ses_2', firstClaim)),
+      ).rejects.toBeInstanceOf(SessionTakenOver)
+      await expect(
+        other.setSessionStateWithEvents('ses_2', change, undefined, () => [
+          { ownerId: 'ses_2', event: archived, at },
+          { ownerId: 'ses_none', event: archived, at },
+        ]),
+      ).rejects.toThrow(/unknown session/)
+      // the state's own claim stale: neither
+      await expect(
+        other.setSessionStateWithEvents('ses_2', change, firstClaim, announce('ses_2')),
+      ).rejects.toBeInstanceOf(SessionTakenOver)
+      expect(await store.getSession('ses_2')).toMatchObject({ status: 'idle', lastSeq: 0 })
+      expect(await store.getSession('ses_2')).not.toHaveProperty('agentArchiveError')
+      expect(await store.eventsAfter('ses_2', 0, 10)).toEqual([])
+      // the seqs of what was rolled back were never taken
+      expect((await other.appendEvent('ses_2', archived, at, claimB)).seq).toBe(1)
+      // a field the store refuses (another session's external id): no event either
+      await store.createSession(newSession('ses_4'), 'node_a')
+      await expect(
+        other.setSessionStateWithEvents(
+          'ses_4',
+          { ...change, fields: { ...gone, externalId: 'ext-taken' } },
+          undefined,
+          announce('ses_4'),
+        ),
+      ).rejects.toThrow()
+      expect(await store.getSession('ses_4')).toMatchObject({ status: 'idle', lastSeq: 0 })
+      expect(await store.eventsAfter('ses_4', 0, 10)).toEqual([])
+    })
+
     it("a turn's start or end, or a new state, does not write over an archive that landed after the state was read, and says so", async () => {
       const { store, connect } = await fresh()
       const other = await connect()

@@ -82,6 +82,7 @@ describe.concurrent('gemini: its specifics', () => {
         '',
         '-o',
         'stream-json',
+        '--skip-trust',
         '--allowed-mcp-server-names',
         'agent-gateway-allows-no-mcp-server',
         '-m',

@@ -15,11 +15,12 @@ import {
 import { h2connect } from '../support/h2-client.js'
 
 /**
- * claude, gemini and copilot run headless (`-p`): nobody can answer them, so they have no approvals. A session
- * of theirs takes approvalPolicy `never` (or none) and refuses the policies that promise asking, instead of
- * storing them and running commands unasked. `never` is what they do: the real CLIs against the mock model.
+ * gemini and copilot run headless (`-p`): nobody can answer them, so they have no approvals. A session of theirs
+ * takes approvalPolicy `never` (or none) and refuses the policies that promise asking, instead of storing them
+ * and running commands unasked. `never` is what they do: the real CLIs against the mock model. (claude asks the
+ * gateway through its permission prompt tool: claude-approvals.test.ts.)
  */
-const headless = ['claude', 'gemini', 'copilot'] as const
+const headless = ['gemini', 'copilot'] as const
 
 describe('approvalPolicy on agents without approvals', { timeout: 120_000 }, () => {
   let mock: MockLlm
@@ -118,7 +119,7 @@ describe('approvalPolicy on agents without approvals', { timeout: 120_000 }, () 
     expect(Object.fromEntries(listed.agents.map((a) => [a.id, a.approvalPolicies]))).toMatchObject({
       codex: every,
       'acp:claude-agent-acp': every,
-      claude: ['never'],
+      claude: every,
       gemini: ['never'],
       copilot: ['never'],
     })
@@ -144,7 +145,7 @@ describe('approvalPolicy on agents without approvals', { timeout: 120_000 }, () 
       return { c: new AgentStreamClient(h2, 'ndjson'), close: () => h2.close() }
     }
 
-    it('a claude session without approvalPolicy is full-auto (stored as never) and runs; a later suggest is refused', async () => {
+    it('a gemini session without approvalPolicy is full-auto (stored as never) and runs; a later suggest is refused', async () => {
       mock.script({ kind: 'text', text: 'headless hello' })
       const { c, close } = stream()
       try {
@@ -153,12 +154,12 @@ describe('approvalPolicy on agents without approvals', { timeout: 120_000 }, () 
           type: 'user_message',
           sessionId,
           content: 'say hello',
-          configOverrides: { agent: 'claude' },
+          configOverrides: { agent: 'gemini' },
         })
         await c.status_('Agent run completed.')
         expect(c.texts()).toEqual(['headless hello'])
         expect(await streamSession(gw.url, sessionId)).toMatchObject({
-          agent: 'claude',
+          agent: 'gemini',
           approvalPolicy: 'never',
         })
         // switching to a policy that asks, later, is refused too: the message does not run
@@ -181,7 +182,7 @@ describe('approvalPolicy on agents without approvals', { timeout: 120_000 }, () 
       }
     })
 
-    it('suggest or auto-edit for claude is refused (AGENT_INIT_FAILED naming full-auto), no session made', async () => {
+    it('suggest or auto-edit for gemini is refused (AGENT_INIT_FAILED naming full-auto), no session made', async () => {
       for (const approvalPolicy of ['suggest', 'auto-edit']) {
         const { c, close } = stream()
         try {
@@ -190,11 +191,11 @@ describe('approvalPolicy on agents without approvals', { timeout: 120_000 }, () 
             type: 'user_message',
             sessionId,
             content: 'say hello',
-            configOverrides: { agent: 'claude', approvalPolicy },
+            configOverrides: { agent: 'gemini', approvalPolicy },
           })
           const error = await c.next((f) => f.type === 'error')
           expect(error).toMatchObject({ code: 'AGENT_INIT_FAILED' })
-          for (const words of ['agent claude', `"${approvalPolicy}"`, '"full-auto"'])
+          for (const words of ['agent gemini', `"${approvalPolicy}"`, '"full-auto"'])
             expect(error.message).toContain(words)
           await c.ended
           await expect(streamSession(gw.url, sessionId)).rejects.toThrow(/no gateway session/)

@@ -1,4 +1,5 @@
 import path from 'node:path'
+import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EventLog } from '../../src/core/event-log.js'
 import { SessionState } from '../../src/core/session-state.js'
@@ -26,7 +27,7 @@ const pg = sharedPostgres()
 const statuses = (events: StoredEvent[]) =>
   events.flatMap((ev) => (ev.type === 'session.status' ? [ev.status] : []))
 
-type StateWrite = 'setSessionState' | 'updateTurnWithEvents' | 'completeTurnWithEvents'
+type StateWrite = 'setSessionStateWithEvents' | 'updateTurnWithEvents' | 'completeTurnWithEvents'
 
 /** The next `method` call is stored (committed), and its answer comes only once `release` is called. */
 function holdNextAnswer(store: Store, method: StateWrite): { stored: Promise<void>; release: () => void } {
@@ -48,6 +49,38 @@ function holdNextAnswer(store: Store, method: StateWrite): { stored: Promise<voi
     return answer
   }
   return { stored, release }
+}
+
+/**
+ * Until the returned function is called, the database refuses to store events of these types (a trigger: the
+ * insert fails as a full disk or a lost connection would, after the state's write in the same transaction).
+ */
+async function refuseEvents(store: Store, types: readonly string[]): Promise<() => Promise<void>> {
+  const list = types.map((t) => `'${t}'`).join(', ')
+  if (store instanceof PostgresStore) {
+    await store.pool.query(
+      `CREATE FUNCTION agw_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'event refused'; END $$`,
+    )
+    await store.pool.query(
+      `CREATE TRIGGER agw_test_refuse BEFORE INSERT ON events FOR EACH ROW
+       WHEN (NEW.type IN (${list})) EXECUTE FUNCTION agw_test_refuse()`,
+    )
+    return async () => {
+      await store.pool.query('DROP TRIGGER agw_test_refuse ON events')
+      await store.pool.query('DROP FUNCTION agw_test_refuse()')
+    }
+  }
+  // another connection to the file: the store's own sees the schema change
+  const db = new Database((store as SqliteStore).file)
+  db.exec(
+    `CREATE TRIGGER agw_test_refuse BEFORE INSERT ON events WHEN NEW.type IN (${list})
+     BEGIN SELECT RAISE(ABORT, 'event refused'); END`,
+  )
+  return async () => {
+    db.exec('DROP TRIGGER agw_test_refuse')
+    db.close()
+  }
 }
 
 interface Race {
@@ -85,7 +118,7 @@ for (const [backend, open] of Object.entries(stores))
       const calls = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>
       for (const method of [
         'sessionState',
-        'setSessionState',
+        'setSessionStateWithEvents',
         'updateTurnWithEvents',
         'completeTurnWithEvents',
       ]) {
@@ -112,7 +145,7 @@ for (const [backend, open] of Object.entries(stores))
     const races: Race[] = [
       {
         name: 'an approval asked, then answered (two refreshes)',
-        held: 'setSessionState',
+        held: 'setSessionStateWithEvents',
         before: async (s, id) => s.createApproval(newApproval(`${id}_apr`, id)),
         first: (st, id) => st.refresh(id),
         between: async (_store, id) => void (await answer(id)),
@@ -132,7 +165,7 @@ for (const [backend, open] of Object.entries(stores))
       },
       {
         name: 'an approval answered while the turn ends',
-        held: 'setSessionState',
+        held: 'setSessionStateWithEvents',
         before: async (s, id) => {
           running = true
           await s.createApproval(newApproval(`${id}_apr`, id))
@@ -149,7 +182,7 @@ for (const [backend, open] of Object.entries(stores))
       },
       {
         name: 'an approval asked while the session is archived',
-        held: 'setSessionState',
+        held: 'setSessionStateWithEvents',
         before: async (s, id) => s.createApproval(newApproval(`${id}_apr`, id)),
         first: (st, id) => st.refresh(id),
         second: (st, id) => st.set(id, 'archived'),
@@ -199,4 +232,34 @@ for (const [backend, open] of Object.entries(stores))
         const archived = announced.indexOf('archived')
         expect(archived < 0 ? [] : announced.slice(archived + 1)).toEqual([])
       })
+
+    // A crash between a state and its event left the session archived without `archived` (its event stream, which
+    // ends there, never ended), or a turn ended without its end event: each pair is one transaction now.
+    it('a state or turn end whose event cannot be stored is not stored either; stored with it once it can', async () => {
+      const id = 'ses_atomic'
+      running = false
+      await store.registerNode(nodeRecord('node_a', new Date().toISOString()))
+      await store.createSession(newSession(id), 'node_a')
+      await store.createTurn(newTurn(`${id}_turn`, id, { status: 'running' }))
+      const allow = await refuseEvents(store, ['session.status', 'turn.completed'])
+      try {
+        await expect(state.set(id, 'archived')).rejects.toThrow(/event refused/)
+        await expect(
+          state.endTurn(id, `${id}_turn`, { status: 'interrupted', error: 'session archived' }),
+        ).rejects.toThrow(/event refused/)
+      } finally {
+        await allow()
+      }
+      expect(await store.getSession(id)).toMatchObject({ status: 'idle', lastSeq: 0 })
+      expect(await store.getTurn(`${id}_turn`)).toMatchObject({ status: 'running', finishedAt: null })
+      expect(await store.eventsAfter(id, 0, 10)).toEqual([])
+      await state.endTurn(id, `${id}_turn`, { status: 'interrupted', error: 'session archived' })
+      await state.set(id, 'archived')
+      expect(await store.getSession(id)).toMatchObject({ status: 'archived', lastSeq: 2 })
+      expect(await store.getTurn(`${id}_turn`)).toMatchObject({ status: 'interrupted' })
+      expect((await store.eventsAfter(id, 0, 10)).map((e) => [e.seq, e.type])).toEqual([
+        [1, 'turn.completed'],
+        [2, 'session.status'],
+      ])
+    })
   })

@@ -4,7 +4,6 @@ import { ApprovalBroker } from '../../src/core/approvals.js'
 import { SessionNotices } from '../../src/core/ops/session-notices.js'
 import type { Session } from '../../src/protocol/sessions.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
-import type { SessionClaim, SessionStateSet } from '../../src/store/store.js'
 import { cleanUpFakeAgentSessions, sessionsOnFakeAgent } from '../support/fake-agent-sessions.js'
 
 /**
@@ -20,14 +19,13 @@ cleanUpFakeAgentSessions()
 class SnapshotAtArchive extends SqliteStore {
   atArchive: Session | undefined
 
-  override async setSessionState(
-    id: string,
-    change: SessionStateSet,
-    claim?: SessionClaim,
-  ): Promise<boolean> {
-    const stored = await super.setSessionState(id, change, claim)
-    if (stored && change.status === 'archived') this.atArchive = await this.getSession(id)
-    return stored
+  override async setSessionStateWithEvents(
+    ...args: Parameters<SqliteStore['setSessionStateWithEvents']>
+  ): ReturnType<SqliteStore['setSessionStateWithEvents']> {
+    const [id, change] = args
+    const done = await super.setSessionStateWithEvents(...args)
+    if (done.stored && change.status === 'archived') this.atArchive = await this.getSession(id)
+    return done
   }
 }
 

@@ -38,8 +38,15 @@ describe('turnOptionsOf', () => {
     expect(message).toContain('"untrusted"')
   })
 
-  it('an agent without approvals (claude): never passes as nothing, a policy that asks is refused', () => {
+  it('claude (a process per turn) takes a policy per turn', () => {
     const session = { agent: 'claude', approvalPolicy: null }
+    expect(turnOptionsOf(registry, session, { approvalPolicy: 'on-request' })).toEqual({
+      approvalPolicy: 'on-request',
+    })
+  })
+
+  it('an agent without approvals (gemini): never passes as nothing, a policy that asks is refused', () => {
+    const session = { agent: 'gemini', approvalPolicy: null }
     expect(turnOptionsOf(registry, session, { approvalPolicy: 'never' })).toEqual({})
     expect(refusal(() => turnOptionsOf(registry, session, { approvalPolicy: 'untrusted' }))).toContain(
       'cannot ask for approvals',

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs'
-import os from 'node:os'
 import type { Config } from '../../config/load.js'
+import { realCwd } from '../../process/pinned-cwd.js'
 import type { ProcessRunner } from '../../process/runner.js'
 import { confinedProfile } from '../codex/read-profiles.js'
 import { codexHomeOf } from '../codex-app-server/config-files.js'
@@ -28,9 +28,9 @@ export const warmKeepMs = 300_000
 function dataDir(dir: string): string {
   try {
     mkdirSync(dir, { recursive: true })
-    return dir
+    return realCwd(dir)
   } catch {
-    return os.tmpdir()
+    return realCwd()
   }
 }
 

@@ -17,6 +17,13 @@ export interface ClaudeCommand {
   workspaceSettings?: boolean
   model?: string
   thread?: ClaudeThread
+  /**
+   * The turn's permission questions are answered by the gateway (an approval policy other than `never`): the
+   * prompt and the answers go through stdin as stream-json (permission-prompts.ts).
+   */
+  asks?: boolean
+  /** Rules the session allowed for good (`accept_for_session`), as `--allowedTools` entries. */
+  allowedTools?: string[]
 }
 
 /**
@@ -32,7 +39,10 @@ export function claudeArgs(cmd: ClaudeCommand): string[] {
   const args = ['-p', '--output-format', 'stream-json', '--verbose', '--include-partial-messages']
   if (!cmd.workspaceSettings) args.push(...workspaceConfigOff)
   if (cmd.model) args.push('--model', cmd.model)
-  args.push(...permissionArgs(cmd.sandbox))
+  const asks = cmd.asks === true && cmd.sandbox !== 'danger-full-access'
+  if (asks) args.push('--input-format', 'stream-json')
+  args.push(...permissionArgs(cmd.sandbox, asks))
+  if (asks && cmd.allowedTools?.length) args.push('--allowedTools', ...cmd.allowedTools)
   const thread = cmd.thread ?? { kind: 'new' }
   if (thread.kind === 'resume') args.push('--resume', thread.sessionId)
   if (thread.kind === 'fork')

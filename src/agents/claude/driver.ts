@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { Writable } from 'node:stream'
 import type { Config } from '../../config/load.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
@@ -11,9 +12,10 @@ import { type Placement, placed } from '../placement.js'
 import { runProcess } from '../process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { type ClaudeThread, claudeArgs, claudeEnv } from './command.js'
+import { PermissionPrompts } from './permission-prompts.js'
 import { claudeAuthHint, claudeHasCredentials, claudeInstallHint, resolveClaudeBinary } from './probe.js'
 import { scrubbedShellMount } from './scrubbed-shell.js'
-import { ClaudeSession } from './session.js'
+import { ClaudeSession, type TurnApprovals } from './session.js'
 import { createClaudeMapper } from './stream-events.js'
 
 interface ClaudeProcessSpec extends Placement {
@@ -23,18 +25,24 @@ interface ClaudeProcessSpec extends Placement {
   sandbox?: SandboxMode
   timeoutMs?: number | null
   thread?: ClaudeThread
+  /** A session turn whose permission questions the gateway answers (an approval policy other than `never`). */
+  approvals?: TurnApprovals
 }
 
-export const claudeCapabilities = capabilities('sessions', 'fork', 'interrupt')
+export const claudeCapabilities = capabilities('sessions', 'fork', 'interrupt', 'approvals')
 
 /**
  * Claude Code: `claude -p --output-format stream-json --verbose` per run and per session turn (the prompt on
- * stdin). Sessions continue by id (--session-id first, --resume later, --resume --fork-session to fork); no
- * remote approvals in -p mode (see claude/permissions.ts). The default sandbox is read-only, as for codex.
+ * stdin). Sessions continue by id (--session-id first, --resume later, --resume --fork-session to fork). A
+ * session turn with an approval policy other than `never` asks the gateway before each tool its permission mode
+ * does not allow (`--permission-prompt-tool stdio`, see claude/permissions.ts and permission-prompts.ts); runs and
+ * `never` turns refuse those tools. The default sandbox is read-only, as for codex.
  */
 export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
   readonly id = 'claude'
   readonly capabilities = claudeCapabilities
+  /** Every turn is a process of its own: each may run with its own approval policy. */
+  readonly approvalPolicyPerTurn = true
   protected override readonly pinnedPackages = ['@anthropic-ai/claude-code']
 
   protected findBinary(config: Config): string | null {
@@ -52,6 +60,7 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
       workspaceSettings: this.config.CLAUDE_WORKSPACE_SETTINGS,
       ...(model ? { model } : {}),
       ...(spec.thread ? { thread: spec.thread } : {}),
+      ...(spec.approvals ? { asks: true, allowedTools: spec.approvals.allowedTools } : {}),
     })
   }
 
@@ -67,25 +76,30 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
     return this.execute(req, signal)
   }
 
-  /** Approvals are not remote in -p mode (see claude/permissions.ts): the hooks are never asked. */
-  async openSession(req: SessionRequest, _hooks?: SessionHooks): Promise<AgentSession> {
-    return new ClaudeSession(this, req, { id: randomUUID(), exists: false })
+  async openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession> {
+    return new ClaudeSession(this, req, { id: randomUUID(), exists: false }, hooks)
   }
 
   async resumeSession(
     agentSessionId: string,
     req: SessionRequest,
-    _hooks?: SessionHooks,
+    hooks: SessionHooks,
   ): Promise<AgentSession> {
-    return new ClaudeSession(this, req, { id: agentSessionId, exists: true })
+    return new ClaudeSession(this, req, { id: agentSessionId, exists: true }, hooks)
   }
 
   async call(method: string, _params: unknown): Promise<unknown> {
     throw new AppError('invalid_request', `claude has no method ${method}`)
   }
 
-  runTurn(prompt: string, req: SessionRequest, thread: ClaudeThread, signal: AbortSignal) {
-    return this.execute({ ...req, prompt, thread }, signal)
+  runTurn(
+    prompt: string,
+    req: SessionRequest,
+    thread: ClaudeThread,
+    signal: AbortSignal,
+    approvals?: TurnApprovals,
+  ) {
+    return this.execute({ ...req, prompt, thread, ...(approvals ? { approvals } : {}) }, signal)
   }
 
   /** One `claude -p` process: run.started first, exactly one run.completed last, never throws. */
@@ -95,7 +109,10 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
       yield runNotStarted(claudeInstallHint)
       return
     }
-    const env = this.childEnv(spec.sandbox ?? 'read-only')
+    const sandbox = spec.sandbox ?? 'read-only'
+    const env = this.childEnv(sandbox)
+    const asks = spec.approvals && sandbox !== 'danger-full-access' ? spec.approvals : undefined
+    const prompts = asks ? new PermissionPrompts(spec.prompt, spec.cwd, asks.hooks, signal, asks) : undefined
     yield* runProcess(
       {
         agent: this.id,
@@ -111,13 +128,14 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
             (spec.sandbox ?? 'read-only') !== 'read-only',
           ),
           env,
-          stdin: spec.prompt,
+          stdin: prompts ? { keepOpen: true } : spec.prompt,
           timeoutMs: spec.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,
           // a command's daemon (setsid, a double fork) leaves the group: it ends with the process
           sweepLeftovers: true,
         },
-        stdout: { mode: 'lines', mapper: createClaudeMapper(this.id) },
+        stdout: { mode: 'lines', mapper: createClaudeMapper(this.id, prompts) },
+        ...(prompts ? { onStdin: (stdin: Writable) => prompts.attach(stdin) } : {}),
       },
       signal,
     )

@@ -12,17 +12,20 @@ import type { SandboxMode } from '../../protocol/policies.js'
  * | danger-full-access | --permission-mode bypassPermissions   | everything runs; as root Claude Code refuses this mode unless |
  * |                    | (+ IS_SANDBOX=1 in the env as root)   | IS_SANDBOX=1, which the driver sets                            |
  *
- * Approvals: in `-p` mode nobody can answer a permission prompt, so whatever would prompt is denied (it shows as
- * a failed tool result and in the result's `permission_denials`): that is approvalPolicy `never`, the only one a
- * session of this driver takes (core/approval-policy.ts refuses the others). Remote approvals of Claude Code
- * come through the ACP driver (claude-agent-acp), not this one.
+ * Approvals: with approvalPolicy `never` (a run, a session's default) nobody answers a permission prompt, so
+ * whatever would prompt is denied (it shows as a failed tool result and in the result's `permission_denials`).
+ * A session turn with any other policy (`asks`) runs with `--permission-prompt-tool stdio` instead: read-only
+ * becomes `--permission-mode default` (reads run, everything else is asked), workspace-write keeps acceptEdits
+ * (edits in cwd run, the rest is asked), and Claude Code sends each question to the gateway on stdout; the
+ * answer goes back on stdin (permission-prompts.ts). danger-full-access asks nothing either way.
  */
-export function permissionArgs(sandbox: SandboxMode): string[] {
+export function permissionArgs(sandbox: SandboxMode, asks = false): string[] {
+  const prompts = asks ? ['--permission-prompt-tool', 'stdio'] : []
   switch (sandbox) {
     case 'read-only':
-      return ['--permission-mode', 'dontAsk']
+      return ['--permission-mode', asks ? 'default' : 'dontAsk', ...prompts]
     case 'workspace-write':
-      return ['--permission-mode', 'acceptEdits']
+      return ['--permission-mode', 'acceptEdits', ...prompts]
     case 'danger-full-access':
       return ['--permission-mode', 'bypassPermissions']
   }

@@ -1,9 +1,22 @@
 import { randomUUID } from 'node:crypto'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent, TurnCompletedEvent, TurnFailedEvent } from '../../protocol/events.js'
-import type { AgentSession, SessionRequest, TurnInput } from '../session.js'
+import type { AgentApprovalPolicy } from '../../protocol/policies.js'
+import type { AgentSession, SessionHooks, SessionRequest, TurnInput, TurnOptions } from '../session.js'
 import { runEventInTurn, turnEndOf } from '../turn-from-run.js'
 import type { ClaudeThread } from './command.js'
+import { type PermissionRule, ruleArg } from './permission-prompts.js'
+
+/** How a turn's permission questions are answered: by the session's approvals, and what it allowed for good. */
+export interface TurnApprovals {
+  hooks: SessionHooks
+  /** `--allowedTools` entries the session's earlier `accept_for_session` answers allowed. */
+  allowedTools: string[]
+  /** Keeps the rules an `accept_for_session` answer allowed, for the session's later turns. */
+  remember(rules: PermissionRule[]): void
+  /** A `cancel` answer: Claude Code stops the turn (it then ends as an error), which the session reports interrupted. */
+  cancelled(): void
+}
 
 /** What a session needs from the driver: one `claude -p` process per turn (run.started ... run.completed). */
 export interface ClaudeTurnRunner {
@@ -12,6 +25,7 @@ export interface ClaudeTurnRunner {
     req: SessionRequest,
     thread: ClaudeThread,
     signal: AbortSignal,
+    approvals?: TurnApprovals,
   ): AsyncIterable<AgentEvent>
 }
 
@@ -26,10 +40,16 @@ export interface ClaudeSessionState {
 
 /**
  * A Claude Code session: every turn is one `claude -p` process that continues the session by id. There is no
- * live process between turns, so steer is impossible and interrupt ends the running turn's process group.
+ * live process between turns, so steer is impossible and interrupt ends the running turn's process group. A turn
+ * whose approval policy (its own, else the session's) is not `never` asks the session's hooks before each tool its
+ * permission mode does not allow; without a policy Claude runs as it always did, refusing those tools (`never`).
+ * What `accept_for_session` allowed holds for the session's later turns in this process (not across a restart).
  */
 export class ClaudeSession implements AgentSession {
   agentSessionId: string
+  readonly agentApprovalPolicy: AgentApprovalPolicy = 'never'
+  /** `--allowedTools` entries allowed for the rest of the session. */
+  private readonly allowed = new Set<string>()
   private exists: boolean
   private forkFrom: string | undefined
   private turns = 0
@@ -39,6 +59,7 @@ export class ClaudeSession implements AgentSession {
     private readonly runner: ClaudeTurnRunner,
     private readonly req: SessionRequest,
     state: ClaudeSessionState,
+    private readonly hooks?: SessionHooks,
   ) {
     this.agentSessionId = state.id
     this.exists = state.exists
@@ -51,7 +72,20 @@ export class ClaudeSession implements AgentSession {
     return { kind: 'new', sessionId: this.agentSessionId }
   }
 
-  async *turn(input: TurnInput, signal: AbortSignal): AsyncGenerator<AgentEvent> {
+  private approvals(options: TurnOptions | undefined, onCancel: () => void): TurnApprovals | undefined {
+    const policy = options?.approvalPolicy ?? this.req.approvalPolicy ?? this.agentApprovalPolicy
+    if (policy === 'never' || !this.hooks) return undefined
+    return {
+      hooks: this.hooks,
+      allowedTools: [...this.allowed],
+      remember: (rules) => {
+        for (const rule of rules) this.allowed.add(ruleArg(rule))
+      },
+      cancelled: onCancel,
+    }
+  }
+
+  async *turn(input: TurnInput, signal: AbortSignal, options?: TurnOptions): AsyncGenerator<AgentEvent> {
     if (this.running) {
       yield { type: 'turn.started' }
       yield { type: 'turn.failed', error: 'a turn is already running in this claude session' }
@@ -65,12 +99,25 @@ export class ClaudeSession implements AgentSession {
     const prompt = input.map((part) => part.text).join('\n')
     let outcome: TurnCompletedEvent | TurnFailedEvent | undefined
     try {
-      for await (const ev of this.runner.runTurn(prompt, this.req, this.thread(), controller.signal)) {
+      let cancelled = false
+      const approvals = this.approvals(options, () => {
+        cancelled = true
+      })
+      for await (const ev of this.runner.runTurn(
+        prompt,
+        this.req,
+        this.thread(),
+        controller.signal,
+        approvals,
+      )) {
         const part = runEventInTurn(ev)
         // turn.started once the process runs (so an abort right after it finds the process to end).
         if (part.role === 'process-started') yield { type: 'turn.started' }
         else if (part.role === 'agent-turn-end') outcome = part.event
-        else if (part.role === 'run-ended') yield turnEndOf(part.event, 'claude', outcome)
+        else if (part.role === 'run-ended')
+          yield cancelled
+            ? { type: 'turn.completed', status: 'interrupted', usage: part.event.usage }
+            : turnEndOf(part.event, 'claude', outcome)
         else if (part.role === 'agent-session') {
           this.exists = true
           this.forkFrom = undefined
@@ -93,14 +140,16 @@ export class ClaudeSession implements AgentSession {
     this.running?.abort('cancelled')
   }
 
-  /** The fork gets its own id now; Claude copies the history on the fork's first turn (--fork-session). */
-  async fork(): Promise<AgentSession> {
+  /**
+   * The fork gets its own id now; Claude copies the history on the fork's first turn (--fork-session). It asks
+   * its own approvals (`hooks`), and starts with what this session allowed for good.
+   */
+  async fork(hooks?: SessionHooks): Promise<AgentSession> {
     const from = this.exists ? this.agentSessionId : this.forkFrom
-    return new ClaudeSession(this.runner, this.req, {
-      id: randomUUID(),
-      exists: false,
-      ...(from ? { forkFrom: from } : {}),
-    })
+    const state = { id: randomUUID(), exists: false, ...(from ? { forkFrom: from } : {}) }
+    const fork = new ClaudeSession(this.runner, this.req, state, hooks)
+    for (const rule of this.allowed) fork.allowed.add(rule)
+    return fork
   }
 
   async read(_includeTurns: boolean): Promise<unknown> {

@@ -3,6 +3,7 @@ import type { Item } from '../../protocol/items.js'
 import type { Usage } from '../../protocol/outcome.js'
 import { mapParsedLines } from '../json-lines.js'
 import { type LineMapper, mapperOutcome, outcomeReaders } from '../process-run.js'
+import type { PermissionPrompts } from './permission-prompts.js'
 import {
   type ClaudeLine,
   type ClaudeUsage,
@@ -55,9 +56,14 @@ function toolName(name: string): { server?: string; tool: string } {
  * - tool_use `Bash` + its tool_result -> command_execution (started, completed); other tools -> tool_call;
  * - stream_event text deltas -> item.delta of the text item the assistant line completes later; the other
  *   partial events repeat what the assistant line carries whole, so they map to nothing;
- * - result -> turn.completed (usage, final response) or turn.failed.
+ * - result -> turn.completed (usage, final response) or turn.failed;
+ * - control requests (permission questions, with `prompts`) -> answered by `prompts`, no event of their own (the
+ *   approval is the core's event); a command the client declined completes `declined`.
  */
-export function createClaudeMapper(agent = 'claude'): LineMapper & { sessionId(): string | null } {
+export function createClaudeMapper(
+  agent = 'claude',
+  prompts?: PermissionPrompts,
+): LineMapper & { sessionId(): string | null } {
   const out = mapperOutcome()
   let lastText: string | null = null
   let sessionId: string | null = null
@@ -125,8 +131,8 @@ export function createClaudeMapper(agent = 'claude'): LineMapper & { sessionId()
       tools.delete(result.data.tool_use_id)
       if (started.type === 'command_execution') {
         const { output, exitCode } = bashOutcome(result.data)
-        const status =
-          exitCode === 0 ? 'completed' : exitCode === null && isDenial(output) ? 'declined' : 'failed'
+        const refused = exitCode === null && (isDenial(output) || prompts?.declined.has(started.id))
+        const status = exitCode === 0 ? 'completed' : refused ? 'declined' : 'failed'
         events.push({
           type: 'item.completed',
           item: { ...started, aggregatedOutput: output, exitCode, status },
@@ -168,7 +174,13 @@ export function createClaudeMapper(agent = 'claude'): LineMapper & { sessionId()
           return user(ev, json)
         case 'stream_event':
           return partial(ev)
+        case 'control_request':
+        case 'control_cancel_request':
+          if (!prompts) return raw(json)
+          prompts.handle(ev)
+          return []
         case 'result': {
+          prompts?.finish()
           out.usage = ev.usage ? toUsage(ev.usage) : null
           if (!ev.is_error && ev.subtype === 'success') {
             out.finalResponse = ev.result ?? lastText

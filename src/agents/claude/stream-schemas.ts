@@ -65,7 +65,39 @@ const resultLine = z.looseObject({
   session_id: z.string().optional(),
 })
 
-export const claudeLine = z.union([systemInit, assistantLine, userLine, streamEvent, resultLine])
+/**
+ * A question Claude Code asks its host (`--permission-prompt-tool stdio` with `--input-format stream-json`): only
+ * `can_use_tool` is asked of this gateway; the request carries the tool, its input and Claude's suggested rules.
+ */
+export const canUseTool = z.looseObject({
+  subtype: z.literal('can_use_tool'),
+  tool_name: z.string(),
+  input: z.record(z.string(), z.unknown()).default({}),
+  description: z.string().optional(),
+  decision_reason: z.string().optional(),
+  blocked_path: z.string().optional(),
+  tool_use_id: z.string().optional(),
+  permission_suggestions: z.array(z.unknown()).optional(),
+})
+export type CanUseTool = z.infer<typeof canUseTool>
+const controlRequest = z.looseObject({
+  type: z.literal('control_request'),
+  request_id: z.string(),
+  request: z.looseObject({ subtype: z.string() }),
+})
+/** Claude Code withdrew a question it asked (the tool no longer waits for the answer). */
+const controlCancel = z.looseObject({ type: z.literal('control_cancel_request'), request_id: z.string() })
+export type ClaudeControlLine = z.infer<typeof controlRequest> | z.infer<typeof controlCancel>
+
+export const claudeLine = z.union([
+  systemInit,
+  assistantLine,
+  userLine,
+  streamEvent,
+  resultLine,
+  controlRequest,
+  controlCancel,
+])
 export type ClaudeLine = z.infer<typeof claudeLine>
 export type ClaudeUsage = z.infer<typeof claudeUsage>
 export type ToolResultBlock = z.infer<typeof toolResultBlock>

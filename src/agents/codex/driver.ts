@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
-import os from 'node:os'
 import type { Config } from '../../config/load.js'
+import { realCwd } from '../../process/pinned-cwd.js'
 import type { ProcessRunner } from '../../process/runner.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { AppServerHost, type OpenedThread } from '../codex-app-server/app-server-host.js'
@@ -94,7 +94,7 @@ export class CodexDriver implements SessionDriver {
       ...(options.clientVersion ? { clientVersion: options.clientVersion } : {}),
       // Not a workspace: the app-server serves every session and run (each thread has its own cwd), and
       // nothing of it should look like a process a run or session left in its directory.
-      cwd: existsSync(config.DATA_DIR) ? config.DATA_DIR : os.tmpdir(),
+      cwd: existsSync(config.DATA_DIR) ? realCwd(config.DATA_DIR) : realCwd(),
       requestTimeoutMs: options.requestTimeoutMs ?? config.CODEX_REQUEST_TIMEOUT * 1000,
       ...(options.onStderr ? { onStderr: options.onStderr } : {}),
       ...(options.onUnknown ? { onUnknown: options.onUnknown } : {}),

@@ -40,12 +40,15 @@ import { placed } from '../placement.js'
  * are Gemini's own chats: created with `--session-id <uuid>`, continued with `--resume <uuid>`.
  */
 /**
- * The workspace is trusted (GEMINI_CLI_TRUST_WORKSPACE: headless runs need it), so Gemini CLI reads its
- * `.gemini/settings.json`, and started the MCP servers named there (a command each, outside any sandbox) even in a
- * read-only run; a workspace is written by agents and repositories. The flag wins over every settings file: only a
- * server by a name no configuration uses is allowed. Its hooks and tool discovery command are not covered (SECURITY.md).
+ * A workspace is written by agents and repositories, so its `.gemini/settings.json` (hooks,
+ * `tools.discoveryCommand`/`callCommand`, MCP servers: commands run outside any sandbox) is not loaded. Gemini CLI
+ * reads its settings before its arguments: the workspace is untrusted then (GEMINI_CLI_TRUST_WORKSPACE=false: its
+ * settings are skipped, the system and user files kept), and `--skip-trust` trusts it from the arguments on
+ * (headless runs need it; an untrusted folder gets approval mode `default` and no git commands). Its `.gemini/.env`
+ * is still read, later, when the folder is trusted (SECURITY.md). The MCP flag wins over every settings file: only
+ * a server by a name no configuration uses is allowed. GEMINI_WORKSPACE_SETTINGS: all of it is loaded.
  */
-const noWorkspaceMcpServers = ['--allowed-mcp-server-names', 'agent-gateway-allows-no-mcp-server']
+const noWorkspaceConfig = ['--skip-trust', '--allowed-mcp-server-names', 'agent-gateway-allows-no-mcp-server']
 
 export class GeminiDriver extends CliAgentDriver implements SessionDriver, GeminiProcessHost {
   readonly id = 'gemini'
@@ -68,7 +71,7 @@ export class GeminiDriver extends CliAgentDriver implements SessionDriver, Gemin
     return resolveGeminiBinary(config.GEMINI_PATH)
   }
 
-  /** Allowlisted env plus Gemini's endpoint and key; no telemetry, no relaunch, the workspace trusted. */
+  /** Allowlisted env plus Gemini's endpoint and key; no telemetry, no relaunch, the workspace's settings left out. */
   childEnv(): Record<string, string> {
     // through the key proxy (when the runner fronts gemini) a token of the process's own and the proxy's URL
     const { key, url: baseUrl } = modelRoute(this.runner, 'gemini', {
@@ -78,7 +81,8 @@ export class GeminiDriver extends CliAgentDriver implements SessionDriver, Gemin
     return {
       ...baseChildEnv(this.serverEnv),
       GEMINI_CLI_HOME: this.home,
-      GEMINI_CLI_TRUST_WORKSPACE: 'true',
+      // read before the arguments: `false` keeps the workspace's settings out, `--skip-trust` trusts it after
+      GEMINI_CLI_TRUST_WORKSPACE: this.config.GEMINI_WORKSPACE_SETTINGS ? 'true' : 'false',
       GEMINI_CLI_NO_RELAUNCH: 'true',
       GEMINI_TELEMETRY_ENABLED: 'false',
       NO_BROWSER: 'true',
@@ -102,7 +106,8 @@ export class GeminiDriver extends CliAgentDriver implements SessionDriver, Gemin
 
   /** The argv after the binary; the prompt goes through stdin (`-p ''` appends nothing to it). */
   buildArgs(call: Omit<GeminiInvocation, 'prompt' | 'cwd'>): string[] {
-    const args = ['-p', '', '-o', 'stream-json', ...noWorkspaceMcpServers]
+    const args = ['-p', '', '-o', 'stream-json']
+    if (!this.config.GEMINI_WORKSPACE_SETTINGS) args.push(...noWorkspaceConfig)
     const model = resolveModel(call.model, this.config.GEMINI_MODEL)
     if (model) args.push('-m', model)
     args.push(...approvalArgs(call.sandbox ?? defaultGeminiSandbox))

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { optionalString, setting } from '../../config/setting-kinds.js'
+import { bool, optionalString, setting } from '../../config/setting-kinds.js'
 
 /** The gemini driver's settings (environment variables), each with its documentation. */
 export const geminiSettings = z.object({
@@ -19,4 +19,9 @@ export const geminiSettings = z.object({
     optionalString,
   ),
   GEMINI_MODEL: setting('(gemini default)', 'Model passed to gemini (-m).', optionalString),
+  GEMINI_WORKSPACE_SETTINGS: setting(
+    'false',
+    "Let gemini load the workspace's own Gemini CLI settings (`.gemini/settings.json`) and start its MCP servers. Off: only the system and user settings and no MCP server, since a workspace's hooks, tool discovery command and MCP servers run commands outside the run's sandbox, and agents and repositories write workspaces (its `.gemini/.env` is read either way: docs/SECURITY.md). Turn on only when every workspace is trusted.",
+    bool(false),
+  ),
 })

@@ -52,6 +52,7 @@ const sharedMembers = [
   'takeOverSessions',
   'updateSession',
   'setSessionState',
+  'setSessionStateWithEvents',
   'sessionState',
   'createTurn',
   'updateTurn',

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { chmodSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { PassThrough } from 'node:stream'
 import type { EndReason } from '../../protocol/outcome.js'
 import { notStarted } from '../not-started.js'
+import { realCwd } from '../pinned-cwd.js'
 import {
   abortReason,
   type LaunchSpec,
@@ -74,7 +74,7 @@ export class ContainerProcessRunner implements ProcessRunner {
     const client = spawnGroup({
       command: this.options.engine,
       args: run.args,
-      cwd: os.tmpdir(),
+      cwd: realCwd(),
       env: run.clientEnv,
       killGraceMs: 1000,
       ...(spec.stdin !== undefined ? { stdin: spec.stdin } : {}),

@@ -1,6 +1,6 @@
-import os from 'node:os'
 import type { Readable } from 'node:stream'
 import { readText } from '../lines.js'
+import { realCwd } from '../pinned-cwd.js'
 import { spawnGroup } from '../spawn-group.js'
 
 export interface EngineResult {
@@ -19,7 +19,7 @@ export async function engineCommand(
   const proc = spawnGroup({
     command: engine,
     args,
-    cwd: os.tmpdir(),
+    cwd: realCwd(),
     env,
     stdin: null,
     timeoutMs,

@@ -468,6 +468,19 @@ export class PostgresStore implements Store {
     })
   }
 
+  async setSessionStateWithEvents(
+    id: string,
+    change: SessionStateSet,
+    claim: SessionClaim | undefined,
+    eventsOf: (stored: boolean) => readonly EventToAppend[],
+  ): Promise<{ stored: boolean; events: StoredEvent[] }> {
+    return this.transaction(async (db) => {
+      if (claim !== undefined) await holdClaim(db, id, claim)
+      const stored = await this.storeState(db, id, change)
+      return { stored, events: await insertEvents(db, eventsOf(stored)) }
+    })
+  }
+
   /**
    * Under the session's row lock: its new state with the fields to store with it (one UPDATE), unless it is
    * archived; whether it was stored.

@@ -37,9 +37,6 @@ import { LastSeqs } from './last-seqs.js'
 import { migrations } from './migrations/index.js'
 import { WalCheckpointer } from './wal-checkpointer.js'
 
-/** A turn's step and the events stored with it in its transaction. */
-type StepWithEvents = { step: TurnStep | undefined; events: StoredEvent[] }
-
 /** A session's claim and state, read in one statement (claimedState, turnClaimedState). */
 type ClaimedStateRow = { claim: number; node_id: string | null; status: Session['status']; pending: number }
 /** A run's owning node, as `stmts.runOwner` reads it. */
@@ -610,15 +607,35 @@ export class SqliteStore implements Store {
   }
 
   async setSessionState(id: string, change: SessionStateSet, claim?: SessionClaim): Promise<boolean> {
-    const { fields, ...state } = change
-    // with fields, the merge follows the state's statement in its transaction (the merge JsonTable.update makes)
-    const write = () => {
-      const stored = this.stmts.setSessionStatus.run({ ...state, id }).changes === 1
-      if (stored && fields) this.sessions.update(id, fields)
-      return stored
-    }
+    const write = () => this.storeState(id, change)
     if (claim !== undefined) return this.tx.fenced.immediate(id, claim, write) as boolean
-    return fields ? (this.tx.inOne.immediate(write) as boolean) : write()
+    return change.fields ? (this.tx.inOne.immediate(write) as boolean) : write()
+  }
+
+  async setSessionStateWithEvents(
+    id: string,
+    change: SessionStateSet,
+    claim: SessionClaim | undefined,
+    eventsOf: (stored: boolean) => readonly EventToAppend[],
+  ): Promise<{ stored: boolean; events: StoredEvent[] }> {
+    const done = this.withEvents(
+      () => this.storeState(id, change),
+      eventsOf,
+      (write) =>
+        claim === undefined ? this.tx.inOne.immediate(write) : this.tx.fenced.immediate(id, claim, write),
+    )
+    return { stored: done.step, events: done.events }
+  }
+
+  /**
+   * The session's new state, unless it is archived, and with it its fields (the merge JsonTable.update makes
+   * follows the state's statement), in the caller's transaction; whether it was stored.
+   */
+  private storeState(id: string, change: SessionStateSet): boolean {
+    const { fields, ...state } = change
+    const stored = this.stmts.setSessionStatus.run({ ...state, id }).changes === 1
+    if (stored && fields) this.sessions.update(id, fields)
+    return stored
   }
 
   async getSession(id: string): Promise<Session | undefined> {
@@ -695,7 +712,7 @@ export class SqliteStore implements Store {
     sessionOrFromRead: SessionStateChange | StateChangeFromRead | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
-    return this.stepWithEvents(
+    return this.withEvents(
       (read) => this.insertTurn(t, this.changeOf(t.sessionId, sessionOrFromRead, read)),
       eventsOf,
       (write) =>
@@ -733,7 +750,7 @@ export class SqliteStore implements Store {
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
-    return this.stepWithEvents(
+    return this.withEvents(
       (read) => {
         const turn = this.turns.update(id, patch)
         if (!turn) return undefined
@@ -751,22 +768,22 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * `step`, then the events `eventsOf` gives for it, in one transaction that `inTransaction` opens (fenced or
-   * not); rolled back whole when an event is refused.
+   * `step`, then the events `eventsOf` gives for what it did, in one transaction that `inTransaction` opens
+   * (fenced or not); rolled back whole when an event is refused.
    */
-  private stepWithEvents(
-    step: (read?: SessionStateRead) => TurnStep | undefined,
-    eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
-    inTransaction: (write: (read?: SessionStateRead) => StepWithEvents) => unknown,
-  ): StepWithEvents {
+  private withEvents<S>(
+    step: (read?: SessionStateRead) => S,
+    eventsOf: (done: S) => readonly EventToAppend[],
+    inTransaction: (write: (read?: SessionStateRead) => { step: S; events: StoredEvent[] }) => unknown,
+  ): { step: S; events: StoredEvent[] } {
     let appended: readonly EventToAppend[] = []
-    const write = (read?: SessionStateRead): StepWithEvents => {
+    const write = (read?: SessionStateRead) => {
       const done = step(read)
       appended = eventsOf(done)
       return { step: done, events: appended.map((b) => this.insertEvent(b.ownerId, b.event, b.at, b.fence)) }
     }
     try {
-      return inTransaction(write) as StepWithEvents
+      return inTransaction(write) as { step: S; events: StoredEvent[] }
     } catch (err) {
       // Rolled back: the seqs noted for these events were never stored.
       for (const b of appended) this.lastSeqs.forget(b.ownerId)
@@ -799,7 +816,7 @@ export class SqliteStore implements Store {
     claim: SessionClaim | undefined,
     eventsOf: (step: TurnStep | undefined) => readonly EventToAppend[],
   ): Promise<{ step: TurnStep | undefined; events: StoredEvent[] }> {
-    return this.stepWithEvents(
+    return this.withEvents(
       (read) => this.tx.completeTurn(id, patch, at, status, read),
       eventsOf,
       (write) =>

@@ -1,0 +1,204 @@
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { StoredEvent } from '../../src/protocol/events.js'
+import type { Session, Turn } from '../../src/protocol/sessions.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { AgentStreamClient, streamSession } from '../support/agent-stream-client.js'
+import {
+  finishedTurnAt,
+  pendingApprovalAt,
+  postJson,
+  startGateway,
+  type TestGateway,
+} from '../support/gateway.js'
+import { h2connect } from '../support/h2-client.js'
+import { processesUnder, waitUntilGone } from '../support/processes.js'
+
+/**
+ * The claude driver's approvals (`--permission-prompt-tool stdio`): a session turn with an approval policy other
+ * than `never` asks the gateway before a tool its permission mode does not allow; the answer over HTTP decides.
+ */
+describe('claude sessions with approvals (the real claude CLI, answered over HTTP)', () => {
+  let mock: MockLlm
+  let gw: TestGateway
+
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    gw = await startGateway(null, {
+      ANTHROPIC_BASE_URL: mock.url,
+      ANTHROPIC_API_KEY: 'sk-ant-test',
+      CLAUDE_CODE_MAX_RETRIES: '0',
+    })
+  })
+  afterAll(async () => {
+    await gw.close()
+    await mock.close()
+    expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
+  })
+
+  const json = async <T>(res: Response | Promise<Response>) => (await (await res).json()) as T
+  const createSession = (body: Record<string, unknown>) =>
+    json<Session>(postJson(`${gw.url}/v1/sessions`, { agent: 'claude', ...body }))
+  const startTurn = (id: string, body: Record<string, unknown>) =>
+    json<Turn>(postJson(`${gw.url}/v1/sessions/${id}/turns`, body))
+  /** The script: `write <file>` runs `echo hi > <file>` through Bash, then answers `done`. */
+  const scriptWrite = (file: string) =>
+    mock.on(
+      `write ${file}`,
+      { kind: 'exec_command', cmd: `echo hi > ${file}` },
+      { kind: 'text', text: 'done' },
+    )
+  /** The session's events (its stream replays, then follows) up to the end of turn `turnId`. */
+  const eventsUntilEnd = async (id: string, turnId: string): Promise<StoredEvent[]> => {
+    const stop = new AbortController()
+    const res = await fetch(`${gw.url}/v1/sessions/${id}/events`, {
+      headers: { accept: 'application/x-ndjson' },
+      signal: stop.signal,
+    })
+    const events: StoredEvent[] = []
+    let text = ''
+    const decoder = new TextDecoder()
+    try {
+      for await (const chunk of res.body ?? []) {
+        text += decoder.decode(chunk, { stream: true })
+        const lines = text.split('\n')
+        text = lines.pop() ?? ''
+        for (const line of lines.filter(Boolean)) {
+          const ev = JSON.parse(line) as StoredEvent
+          events.push(ev)
+          if ((ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === turnId)
+            return events
+        }
+      }
+    } finally {
+      stop.abort()
+    }
+    throw new Error(`the stream of ${id} ended before turn ${turnId} did`)
+  }
+
+  it('on-request, accepted: the command is asked for, then runs', async () => {
+    mock.reset()
+    scriptWrite('accepted.txt')
+    const session = await createSession({ approvalPolicy: 'on-request' })
+    const turn = await startTurn(session.id, { input: 'write accepted.txt' })
+    const approval = await pendingApprovalAt(gw.url, session.id)
+    expect(approval).toMatchObject({ kind: 'command', state: 'pending', turnId: turn.id })
+    expect(approval.command).toBe('echo hi > accepted.txt')
+    expect(approval.options).toEqual(['accept', 'accept_for_session', 'decline', 'cancel'])
+    const waiting = await json<Session>(fetch(`${gw.url}/v1/sessions/${session.id}`))
+    expect(waiting.status).toBe('waiting_for_approval')
+    expect((await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'accept' })).status).toBe(200)
+    expect((await finishedTurnAt(gw.url, session.id, turn.id)).status).toBe('completed')
+    expect(existsSync(path.join(session.cwd, 'accepted.txt'))).toBe(true)
+  }, 60_000)
+
+  it('declined: the command does not run, its item is declined, the turn completes', async () => {
+    mock.reset()
+    scriptWrite('declined.txt')
+    const session = await createSession({ approvalPolicy: 'untrusted' })
+    const turn = await startTurn(session.id, { input: 'write declined.txt' })
+    const approval = await pendingApprovalAt(gw.url, session.id)
+    expect((await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'decline' })).status).toBe(
+      200,
+    )
+    expect((await finishedTurnAt(gw.url, session.id, turn.id)).status).toBe('completed')
+    expect(existsSync(path.join(session.cwd, 'declined.txt'))).toBe(false)
+    const completed = (await eventsUntilEnd(session.id, turn.id)).find(
+      (e) => e.type === 'item.completed' && e.item.type === 'command_execution',
+    )
+    expect(completed).toMatchObject({ item: { command: 'echo hi > declined.txt', status: 'declined' } })
+  }, 60_000)
+
+  it('accept_for_session: a later turn runs the same command without asking; a fork asks its own', async () => {
+    mock.reset()
+    // the same command twice: Claude's suggested rule for it is the command itself
+    const append = `node -e "require('fs').appendFileSync('log.txt', 'x')"`
+    mock.on('append once', { kind: 'exec_command', cmd: append }, { kind: 'text', text: 'done' })
+    mock.on('append again', { kind: 'exec_command', cmd: append }, { kind: 'text', text: 'done' })
+    const session = await createSession({ approvalPolicy: 'on-request' })
+    const first = await startTurn(session.id, { input: 'append once' })
+    const approval = await pendingApprovalAt(gw.url, session.id)
+    await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'accept_for_session' })
+    expect((await finishedTurnAt(gw.url, session.id, first.id)).status).toBe('completed')
+    const second = await startTurn(session.id, { input: 'append again' })
+    expect((await finishedTurnAt(gw.url, session.id, second.id)).status).toBe('completed')
+    expect(readFileSync(path.join(session.cwd, 'log.txt'), 'utf8')).toBe('xx')
+    const all = await json<{ approvals: unknown[] }>(fetch(`${gw.url}/v1/approvals?sessionId=${session.id}`))
+    expect(all.approvals).toHaveLength(1)
+
+    // its fork asks its own approvals (not its parent's) for what was not allowed
+    scriptWrite('forked.txt')
+    const fork = await json<Session>(postJson(`${gw.url}/v1/sessions/${session.id}/fork`, {}))
+    const forked = await startTurn(fork.id, { input: 'write forked.txt' })
+    const asked = await pendingApprovalAt(gw.url, fork.id)
+    expect(asked).toMatchObject({ sessionId: fork.id, turnId: forked.id, command: 'echo hi > forked.txt' })
+    await postJson(`${gw.url}/v1/approvals/${asked.id}`, { decision: 'accept' })
+    expect((await finishedTurnAt(gw.url, fork.id, forked.id)).status).toBe('completed')
+    expect(existsSync(path.join(fork.cwd, 'forked.txt'))).toBe(true)
+  }, 90_000)
+
+  it('a session without a policy refuses the command unasked (never); a turn naming on-request asks', async () => {
+    mock.reset()
+    scriptWrite('never.txt')
+    scriptWrite('asked.txt')
+    const session = await createSession({})
+    expect(session.agentApprovalPolicy).toBe('never')
+    const plain = await startTurn(session.id, { input: 'write never.txt' })
+    expect((await finishedTurnAt(gw.url, session.id, plain.id)).status).toBe('completed')
+    expect(existsSync(path.join(session.cwd, 'never.txt'))).toBe(false)
+    const none = await json<{ approvals: unknown[] }>(fetch(`${gw.url}/v1/approvals?sessionId=${session.id}`))
+    expect(none.approvals).toEqual([])
+    const asking = await startTurn(session.id, { input: 'write asked.txt', approvalPolicy: 'on-request' })
+    const approval = await pendingApprovalAt(gw.url, session.id)
+    expect(approval.turnId).toBe(asking.id)
+    await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'accept' })
+    expect((await finishedTurnAt(gw.url, session.id, asking.id)).status).toBe('completed')
+    expect(existsSync(path.join(session.cwd, 'asked.txt'))).toBe(true)
+  }, 60_000)
+
+  it('cancel: the turn ends interrupted and the command does not run', async () => {
+    mock.reset()
+    scriptWrite('cancelled.txt')
+    const session = await createSession({ approvalPolicy: 'on-request' })
+    const turn = await startTurn(session.id, { input: 'write cancelled.txt' })
+    const approval = await pendingApprovalAt(gw.url, session.id)
+    await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'cancel' })
+    const done = await finishedTurnAt(gw.url, session.id, turn.id)
+    expect(done.status).toBe('interrupted')
+    expect(existsSync(path.join(session.cwd, 'cancelled.txt'))).toBe(false)
+  }, 60_000)
+
+  it("seed 004 /agent/stream: a claude session takes the seed's default (suggest) and prompts; allow runs the command", async () => {
+    mock.reset()
+    // suggest is workspace-write (acceptEdits: a write in cwd runs unasked); a program is still asked for
+    const write = `node -e "require('fs').writeFileSync('streamed.txt', 'x')"`
+    mock.on('write streamed.txt', { kind: 'exec_command', cmd: write }, { kind: 'text', text: 'done' })
+    const h2 = h2connect(gw.url)
+    try {
+      const c = new AgentStreamClient(h2, 'ndjson')
+      const sessionId = `claude-stream-${process.pid}`
+      await c.send({
+        type: 'user_message',
+        sessionId,
+        content: 'write streamed.txt',
+        configOverrides: { agent: 'claude' },
+      })
+      const prompt = await c.next((f) => f.type === 'command_prompt')
+      expect((prompt.command as string[]).join(' ')).toContain('streamed.txt')
+      await c.send({ type: 'approve', sessionId, commandId: prompt.commandId, decision: 'allow' })
+      await c.status_('Agent run completed.')
+      const session = await streamSession(gw.url, sessionId)
+      expect(session).toMatchObject({
+        agent: 'claude',
+        sandbox: 'workspace-write',
+        approvalPolicy: 'untrusted',
+      })
+      expect(existsSync(path.join(session.cwd, 'streamed.txt'))).toBe(true)
+      c.end()
+      await c.ended
+    } finally {
+      h2.close()
+    }
+  }, 60_000)
+})
