@@ -19,22 +19,33 @@ const targets: Record<string, string> = {
 export function resolveCodexBinary(override?: string): string | null {
   if (override) return existsSync(override) ? path.resolve(override) : null
   const require = createRequire(import.meta.url)
-  const key = `${process.platform}-${process.arch}`
-  const triple = targets[key]
-  const exe = process.platform === 'win32' ? 'codex.exe' : 'codex'
-  if (triple) {
-    try {
-      const pkgJson = require.resolve(`@openai/codex-${key}/package.json`)
-      const native = path.join(path.dirname(pkgJson), 'vendor', triple, 'bin', exe)
-      if (existsSync(native)) return native
-    } catch {
-      // platform package not installed: fall through to the wrapper
-    }
-  }
+  const native = nativeCodexBinary(require)
+  if (native) return native
   try {
     return require.resolve('@openai/codex/bin/codex.js')
   } catch {
-    return findOnPath(exe)
+    return findOnPath(process.platform === 'win32' ? 'codex.exe' : 'codex')
+  }
+}
+
+/** The native codex of the platform package `require` finds (what the Node wrapper starts), or null. */
+export function nativeCodexBinary(require: NodeJS.Require): string | null {
+  const key = `${process.platform}-${process.arch}`
+  const triple = targets[key]
+  if (!triple) return null
+  try {
+    const pkgJson = require.resolve(`@openai/codex-${key}/package.json`)
+    const native = path.join(
+      path.dirname(pkgJson),
+      'vendor',
+      triple,
+      'bin',
+      process.platform === 'win32' ? 'codex.exe' : 'codex',
+    )
+    return existsSync(native) ? native : null
+  } catch {
+    // platform package not installed
+    return null
   }
 }
 

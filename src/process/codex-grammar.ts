@@ -180,3 +180,20 @@ export const codexGrammar: CommandSpec = {
   // A bare prompt starts the interactive UI.
   prompt: false,
 }
+
+/**
+ * The spellings of every codex option that takes a value, over all commands of the grammar (a name takes a value
+ * everywhere or nowhere): long names (`--model`) and short ones (`-m`), each with its long name.
+ */
+export function codexValueOptions(): { long: Set<string>; short: Map<string, string> } {
+  const long = new Set<string>()
+  const short = new Map<string, string>()
+  const walk = (command: CommandSpec) => {
+    for (const [name, spec] of Object.entries(command.options)) if (spec.value) long.add(name)
+    for (const [flag, name] of Object.entries(command.short))
+      if (command.options[name]?.value) short.set(flag, name)
+    for (const sub of Object.values(command.subcommands)) if (typeof sub !== 'string') walk(sub)
+  }
+  walk(codexGrammar)
+  return { long, short }
+}

@@ -40,8 +40,16 @@ describe('acp:codex-acp sessions share agent processes', () => {
   let dir: string
   const sessions: AgentSession[] = []
 
-  function driver(perProcess?: number) {
-    const g = gatewayEnv(mock, perProcess ? { ACP_SESSIONS_PER_PROCESS: String(perProcess) } : {})
+  /**
+   * Sharing across cwds is what read-only sessions do under codex's `--sandbox` modes (CODEX_CONFINE_READS=false):
+   * confined, a codex-acp process's commands read only its own cwd, so its sessions share it within one cwd (the
+   * last test here).
+   */
+  function driver(perProcess?: number, confined = false) {
+    const g = gatewayEnv(mock, {
+      ...(perProcess ? { ACP_SESSIONS_PER_PROCESS: String(perProcess) } : {}),
+      ...(confined ? {} : { CODEX_CONFINE_READS: 'false' }),
+    })
     dir = g.dir
     return new AcpDriver(loadConfig(g.env, g.dir), acpPreset('codex-acp'), g.env)
   }
@@ -183,5 +191,15 @@ describe('acp:codex-acp sessions share agent processes', () => {
     expect(readFileSync(path.join(dir, 'one', 'a.txt'), 'utf8')).toBe('hi\n')
     expect(readFileSync(path.join(dir, 'one', 'b.txt'), 'utf8')).toBe('hi\n')
     expect(readFileSync(path.join(dir, 'two', 'c.txt'), 'utf8')).toBe('hi\n')
+  })
+
+  it('with reads confined (the default), read-only sessions share a process only within one cwd', async () => {
+    const d = driver(undefined, true)
+    const a = await open(d, 'same')
+    const b = await open(d, 'same')
+    const c = await open(d, 'elsewhere')
+    expect(b.pid).toBe(a.pid)
+    expect(c.pid).not.toBe(a.pid)
+    expect(d.sharedProcesses).toBe(2)
   })
 })

@@ -15,7 +15,10 @@ import { killAll, processesInGroup, processesUnder, waitUntilGone } from '../sup
 import { tempDir } from '../support/temp.js'
 
 // One-shot acp:codex-acp runs on an agent process kept ready (ACP_WARM_RUNS, the default) against the same
-// runs on a process of their own (ACP_WARM_RUNS=false): the real pinned codex-acp, the mock model.
+// runs on a process of their own (ACP_WARM_RUNS=false): the real pinned codex-acp, the mock model. Under codex's
+// `--sandbox` modes (CODEX_CONFINE_READS=false), where read-only runs of every cwd share processes in DATA_DIR;
+// confined, they share within one cwd (acp-shared-process.test.ts), and confinement.test.ts runs one confined.
+const unconfined = { CODEX_CONFINE_READS: 'false' }
 
 let mock: MockLlm
 let warm: AcpDriver
@@ -27,10 +30,10 @@ const workspaces: string[] = []
 beforeAll(async () => {
   mock = await startMockLlm()
   const make = (overrides: Record<string, string>) => {
-    const { env, dir } = gatewayEnv(mock, overrides)
+    const { env, dir } = gatewayEnv(mock, { ...unconfined, ...overrides })
     return new AcpDriver(loadConfig(env, dir), acpPreset('codex-acp'), env)
   }
-  const warmEnv = gatewayEnv(mock, {})
+  const warmEnv = gatewayEnv(mock, unconfined)
   warm = new AcpDriver(loadConfig(warmEnv.env, warmEnv.dir), acpPreset('codex-acp'), warmEnv.env)
   warmData = warmEnv.env.DATA_DIR!
   cold = make({ ACP_WARM_RUNS: 'false' })
@@ -249,7 +252,7 @@ describe('warm one-shot acp:codex-acp runs', () => {
 
 describe('sessions opened ahead of time', () => {
   it('one left unused for the keep-alive is closed, and the warm process ends with it', async () => {
-    const { env, dir } = gatewayEnv(mock, {})
+    const { env, dir } = gatewayEnv(mock, unconfined)
     const data = env.DATA_DIR!
     const brief = new AcpDriver(loadConfig(env, dir), acpPreset('codex-acp'), env, undefined, 1500)
     try {
@@ -267,7 +270,7 @@ describe('sessions opened ahead of time', () => {
 
   it('a run on a process its ready session filled still leaves one ready: opened once its own is closed', async () => {
     // two sessions per process: the ready session of the first workspace and the run in a second fill it
-    const { env, dir } = gatewayEnv(mock, { ACP_SESSIONS_PER_PROCESS: '2' })
+    const { env, dir } = gatewayEnv(mock, { ...unconfined, ACP_SESSIONS_PER_PROCESS: '2' })
     const data = env.DATA_DIR!
     const pair = new AcpDriver(loadConfig(env, dir), acpPreset('codex-acp'), env)
     const first = workspace
@@ -295,7 +298,7 @@ describe('sessions opened ahead of time', () => {
   })
 
   it('closing the driver closes the sessions opened ahead and ends their processes', async () => {
-    const { env, dir } = gatewayEnv(mock, {})
+    const { env, dir } = gatewayEnv(mock, unconfined)
     const data = env.DATA_DIR!
     const driver = new AcpDriver(loadConfig(env, dir), acpPreset('codex-acp'), env)
     try {

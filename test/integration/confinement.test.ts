@@ -1,10 +1,18 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { postJson, readNdjson, startGateway, type TestGateway } from '../support/gateway.js'
 import { readSse, readSseUntil } from '../support/sse-client.js'
 import { tempDir } from '../support/temp.js'
 
@@ -147,11 +155,16 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
     it('ALLOW_DANGER_FULL_ACCESS=true lets /v1/runs and /v1/sessions use it', async () => {
       const allowed = await startGateway(mock, { ALLOW_DANGER_FULL_ACCESS: 'true' })
       try {
-        mock.script({ kind: 'text', text: 'full access' })
+        // its commands read outside the cwd: danger-full-access is not confined (no permission profile)
+        const outside = path.join(tempDir('dfa-'), 'readable.txt')
+        const token = `DFA-${Math.random().toString(36).slice(2)}`
+        writeFileSync(outside, token)
+        mock.script({ kind: 'exec_command', cmd: `cat ${outside}` }, { kind: 'text', text: 'full access' })
         const run = await json<Run>(
           postJson(`${allowed.url}/v1/runs?wait=true`, { prompt: 'x', sandbox: 'danger-full-access' }),
         )
         expect(run).toMatchObject({ status: 'succeeded', finalResponse: 'full access' })
+        expect(JSON.stringify(mock.requests.map((r) => r.body))).toContain(token)
         const res = await postJson(`${allowed.url}/v1/sessions`, { sandbox: 'danger-full-access' })
         expect(res.status).toBe(201)
       } finally {
@@ -204,6 +217,135 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
     expect(existsSync(path.join(cwd, 'inside.txt'))).toBe(true)
     expect(existsSync(tmpFile)).toBe(false)
     expect(existsSync(`/tmp/agw-tmpdir-${process.pid}`)).toBe(false)
+  })
+
+  describe('codex commands read only their cwd (CODEX_CONFINE_READS)', () => {
+    /**
+     * A cwd with a file of its own, and three files outside it the gateway's user can read: one in DATA_DIR
+     * (the store's directory), one in a sibling workspace (another tenant's), one beside the server's `.env`.
+     * The model has a command print all four, then answers `answer`; only the first may reach the model.
+     */
+    const readers = (name: string, answer = 'read them', first: string[] = []) => {
+      const token = (what: string) => `${what}-${name}-${Math.random().toString(36).slice(2)}`
+      const cwd = path.join(gw.workspace, name)
+      const sibling = path.join(gw.workspace, `${name}-other`)
+      mkdirSync(cwd)
+      mkdirSync(sibling)
+      const inside = token('INSIDE')
+      writeFileSync(path.join(cwd, 'inside.txt'), inside)
+      const outside = {
+        [path.join(gw.env.DATA_DIR as string, `${name}.secret`)]: token('DATADIR'),
+        [path.join(sibling, 'secret.txt')]: token('SIBLING'),
+        [path.join(gw.dir, `${name}.env`)]: token('ENVFILE'),
+      }
+      for (const [file, secret] of Object.entries(outside)) writeFileSync(file, secret)
+      const cmd = [...first, 'cat inside.txt', ...Object.keys(outside).map((f) => `cat ${f}`), 'true'].join(
+        '; ',
+      )
+      mock.script({ kind: 'exec_command', cmd }, { kind: 'text', text: answer })
+      /** The command's output went back to the model: its own file, none of the others. */
+      return () => {
+        const sent = JSON.stringify(mock.requests.map((r) => r.body))
+        expect(sent).toContain(inside)
+        for (const secret of Object.values(outside)) expect(sent).not.toContain(secret)
+      }
+    }
+
+    it('a read-only run on the running app-server (a warm run)', async () => {
+      const sawOnlyItsOwn = readers('warm-reader')
+      const run = await json<Run>(
+        postJson(`${gw.url}/v1/runs?wait=true`, { prompt: 'read', cwd: 'warm-reader' }),
+      )
+      expect(run.status, JSON.stringify(run)).toBe('succeeded')
+      sawOnlyItsOwn()
+    })
+
+    it('a read-only `codex exec` run (its output schema keeps it off the app-server)', async () => {
+      const sawOnlyItsOwn = readers('exec-reader', '{"done":true}')
+      const run = await json<Run>(
+        postJson(`${gw.url}/v1/runs?wait=true`, {
+          prompt: 'read',
+          cwd: 'exec-reader',
+          outputSchema: { type: 'object', properties: { done: { type: 'boolean' } } },
+        }),
+      )
+      expect(run.status, JSON.stringify(run)).toBe('succeeded')
+      sawOnlyItsOwn()
+    })
+
+    it('a turn of a read-only session (app-server thread)', async () => {
+      const sawOnlyItsOwn = readers('session-reader')
+      const session = await json<Session>(postJson(`${gw.url}/v1/sessions`, { cwd: 'session-reader' }))
+      expect(session.id, JSON.stringify(session)).toBeTruthy()
+      const turn = await json<Turn>(
+        postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'read' }),
+      )
+      expect(turn.status).toBe('completed')
+      sawOnlyItsOwn()
+    })
+
+    it('a workspace-write session reads as narrowly, and still writes its cwd', async () => {
+      const sawOnlyItsOwn = readers('ww-reader', 'read them', ['echo written > written.txt'])
+      const session = await json<Session>(
+        postJson(`${gw.url}/v1/sessions`, {
+          cwd: 'ww-reader',
+          sandbox: 'workspace-write',
+          approvalPolicy: 'never',
+        }),
+      )
+      const turn = await json<Turn>(
+        postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'read and write' }),
+      )
+      expect(turn.status).toBe('completed')
+      sawOnlyItsOwn()
+      expect(readFileSync(path.join(gw.workspace, 'ww-reader', 'written.txt'), 'utf8')).toBe('written\n')
+    })
+
+    it('codex-acp: a read-only one-shot run and a read-only session turn', async () => {
+      const sawRun = readers('acp-run-reader')
+      const run = await json<Run>(
+        postJson(`${gw.url}/v1/runs?wait=true`, {
+          agent: 'acp:codex-acp',
+          prompt: 'read',
+          cwd: 'acp-run-reader',
+        }),
+      )
+      expect(run.status, JSON.stringify(run)).toBe('succeeded')
+      sawRun()
+      mock.reset()
+      const sawTurn = readers('acp-session-reader')
+      const session = await json<Session>(
+        postJson(`${gw.url}/v1/sessions`, {
+          agent: 'acp:codex-acp',
+          cwd: 'acp-session-reader',
+          approvalPolicy: 'never',
+        }),
+      )
+      const turn = await json<Turn>(
+        postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'read' }),
+      )
+      expect(turn.status, JSON.stringify(turn)).toBe('completed')
+      sawTurn()
+    })
+
+    it('`codex exec` through POST /run, with `-s read-only` and with no sandbox named', async () => {
+      for (const [name, sandbox] of [
+        ['run-reader', ['-s', 'read-only']],
+        ['run-default-reader', []],
+      ] as const) {
+        const sawOnlyItsOwn = readers(name)
+        const frames = await readNdjson(
+          await postJson(`${gw.url}/run`, {
+            cli: 'codex',
+            args: ['exec', '--json', '--skip-git-repo-check', ...sandbox, 'read'],
+            cwd: name,
+          }),
+        )
+        expect(frames.at(-1)).toEqual({ type: 'exit', code: 0 })
+        sawOnlyItsOwn()
+        mock.reset()
+      }
+    })
   })
 
   it('a path outside the workspace gets the same refusal whether it exists or not, also through a symlink', async () => {

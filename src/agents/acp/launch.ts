@@ -11,6 +11,7 @@ import { scrubbedShellEnv, scrubbedShellMount } from '../claude/scrubbed-shell.j
 import { codexHostCaEnv } from '../codex/ca-bundle.js'
 import { includeOnlyOverride } from '../codex/command-markers.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
+import { confinedProfile, readProfileOverrides } from '../codex/read-profiles.js'
 import { askForApproval } from '../codex-app-server/thread-settings.js'
 import { resolveCodexBinary } from '../codex-binary.js'
 import { innerSandbox, type Placement, placed } from '../placement.js'
@@ -66,7 +67,7 @@ export function acpLaunch(
   let extraArgs: string[] = []
   let env: Record<string, string> = base
   if (spec.flavor === 'codex-acp') {
-    extraArgs = codexAcpArgs(config, s, serverEnv)
+    extraArgs = codexAcpArgs(config, s, serverEnv, spec.command)
     env = {
       ...base,
       ...codexEnv(config, serverEnv, s.access),
@@ -127,16 +128,26 @@ function containerPlacement(
  * file held the keys for any command to read. (The pinned codex restores the policy's environment after the
  * snapshot, and keeps the keys out of it.)
  */
-function codexAcpArgs(config: Config, s: AcpLaunchSettings, serverEnv: NodeJS.ProcessEnv): string[] {
+function codexAcpArgs(
+  config: Config,
+  s: AcpLaunchSettings,
+  serverEnv: NodeJS.ProcessEnv,
+  binary: string,
+): string[] {
   const c = (kv: string) => ['-c', kv]
   const model = resolveModel(s.model, config.CODEX_MODEL)
+  const sandbox = innerSandbox(s.placement ?? {}, s.sandbox ?? config.CODEX_SANDBOX)
+  // reads confined like codex's (read-profiles.ts): codex-acp runs itself again inside bubblewrap, so its own
+  // binary is the one the profiles grant; codex refuses `sandbox_mode` together with `default_permissions`
+  const profile = confinedProfile(config, sandbox)
   return [
     ...c('features.shell_snapshot=false'),
+    ...(profile ? readProfileOverrides(config, binary) : []),
     ...codexProviderArgs(config, s.access, serverEnv),
     ...(model ? c(`model=${JSON.stringify(model)}`) : []),
-    ...c(
-      `sandbox_mode=${JSON.stringify(innerSandbox(s.placement ?? {}, s.sandbox ?? config.CODEX_SANDBOX))}`,
-    ),
+    ...(profile
+      ? c(`default_permissions=${JSON.stringify(profile)}`)
+      : c(`sandbox_mode=${JSON.stringify(sandbox)}`)),
     ...(s.approvalPolicy ? c(`approval_policy=${JSON.stringify(askForApproval(s.approvalPolicy))}`) : []),
     ...includeOnlyOverride(s.includeOnly),
   ]

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import type { Config } from '../../config/load.js'
 import { realCwd } from '../../process/pinned-cwd.js'
 import type { ProcessRunner } from '../../process/runner.js'
+import { confinedProfile } from '../codex/read-profiles.js'
 import { codexHomeOf } from '../codex-app-server/config-files.js'
 import { type ClosableConfigRead, configReadVia } from '../codex-app-server/config-read-once.js'
 import { IncludeOnlyReader } from '../codex-app-server/include-only-reader.js'
@@ -103,13 +104,17 @@ export class AcpLeases {
    * A session's place on an agent process. A shared process runs in the data dir, outside every session's
    * workspace (each session names its own cwd), like the codex app-server, except under workspace-write:
    * codex-acp's sandbox makes the process's cwd writable, not the session's, so such sessions share a
-   * process only with sessions of the same cwd, and the process runs there.
+   * process only with sessions of the same cwd, and the process runs there; so do codex-acp's read-only
+   * sessions when reads are confined (CODEX_CONFINE_READS): its profile lets commands read the process's cwd.
    */
   async place(req: SessionRequest | RunRequest, extra: Partial<AcpLaunchSettings> = {}): Promise<AcpPlace> {
     const launch = await this.launch(req, extra)
     const shareable = !launch.placement && this.config.ACP_SESSIONS_PER_PROCESS > 1
-    const writesCwd = (req.sandbox ?? this.config.CODEX_SANDBOX) === 'workspace-write'
-    const started = shareable && !writesCwd ? { ...launch, cwd: dataDir(this.config.DATA_DIR) } : launch
+    const sandbox = req.sandbox ?? this.config.CODEX_SANDBOX
+    // codex-acp's read-confining profile (read-profiles.ts) lets its commands read the process's cwd alone
+    const readsCwd = this.spec.flavor === 'codex-acp' && confinedProfile(this.config, sandbox) !== undefined
+    const ownCwd = sandbox === 'workspace-write' || readsCwd
+    const started = shareable && !ownCwd ? { ...launch, cwd: dataDir(this.config.DATA_DIR) } : launch
     return { started, shareable, cwd: req.cwd }
   }
 

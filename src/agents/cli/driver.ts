@@ -6,6 +6,8 @@ import type { ProcessRunner } from '../../process/runner.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
+import { readProfileOverrides } from '../codex/read-profiles.js'
+import { confinedCodexArgs } from '../codex/run-sandbox-args.js'
 import { dropCodexStartupNoise } from '../codex/stderr-noise.js'
 import { findOnPath, resolveCodexBinary } from '../codex-binary.js'
 import { type AgentDriver, type AgentStatus, capabilities, type RunRequest } from '../driver.js'
@@ -82,9 +84,11 @@ export class CliDriver implements AgentDriver {
           command: binary,
           args: isCodex
             ? [
+                // a container's codex is its own, confined by the container
+                ...(inContainer ? [] : readProfileOverrides(this.config, binary)),
                 ...codexProviderArgs(this.config, this.runner, this.serverEnv),
                 ...codexModelArgs(this.config),
-                ...raw.args,
+                ...(inContainer ? raw.args : confinedCodexArgs(this.config, raw.args)),
               ]
             : raw.args,
           cwd: req.cwd,

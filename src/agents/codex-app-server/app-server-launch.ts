@@ -4,6 +4,7 @@ import type { LaunchSpec } from '../../process/runner.js'
 import { codexHostCaEnv } from '../codex/ca-bundle.js'
 import { markerOverride } from '../codex/command-markers.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
+import { readProfileOverrides } from '../codex/read-profiles.js'
 import type { AppServerProcessOptions } from './app-server-process.js'
 
 /**
@@ -23,6 +24,8 @@ export function appServerLaunch(binary: string, options: AppServerProcessOptions
       'app-server',
       '-c',
       'thread_unload_delay_secs=0',
+      // the read-confining profiles its threads select (none in a container: the container confines it)
+      ...(options.placement?.isolation === 'container' ? [] : readProfileOverrides(config, binary)),
       ...codexProviderArgs(config, options.runner, serverEnv),
       ...markerOverride(marker),
     ],

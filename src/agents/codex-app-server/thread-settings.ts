@@ -1,6 +1,7 @@
 import type { Config } from '../../config/load.js'
 import { resolveModel } from '../../protocol/models.js'
 import type { AgentApprovalPolicy, SandboxMode } from '../../protocol/policies.js'
+import { confinedProfile } from '../codex/read-profiles.js'
 import type { ApprovalPolicy, SessionRequest, TurnInput } from '../session.js'
 import type { AskForApproval } from './generated/v2/AskForApproval.js'
 import type { UserInput } from './generated/v2/UserInput.js'
@@ -12,6 +13,11 @@ export interface ThreadSettings {
   /** The model the thread runs; set from codex's answer when the request named none. */
   model?: string
   sandbox: SandboxMode
+  /**
+   * The permission profile the thread selects instead of `sandbox` (read-profiles.ts: reads confined to the cwd);
+   * none for danger-full-access, in a container, or with CODEX_CONFINE_READS=false.
+   */
+  permissions?: string
   approvalPolicy?: ApprovalPolicy
   /**
    * Without `approvalPolicy`: the thread's own policy, as codex reported it when the thread started (kept in the
@@ -24,10 +30,14 @@ export interface ThreadSettings {
 /** The request's settings; model and sandbox default to CODEX_MODEL and CODEX_SANDBOX like `codex exec`. */
 export function threadSettings(req: SessionRequest, config: Config): ThreadSettings {
   const model = resolveModel(req.model, config.CODEX_MODEL)
+  const sandbox = req.sandbox ?? config.CODEX_SANDBOX
+  // in a container codex runs danger-full-access (placement.ts innerSandbox): the container confines it
+  const permissions = req.isolation === 'container' ? undefined : confinedProfile(config, sandbox)
   return {
     cwd: req.cwd,
     ...(model ? { model } : {}),
-    sandbox: req.sandbox ?? config.CODEX_SANDBOX,
+    sandbox,
+    ...(permissions ? { permissions } : {}),
     ...(req.approvalPolicy ? { approvalPolicy: req.approvalPolicy } : ownApprovalOf(req.agentApprovalPolicy)),
   }
 }
@@ -44,13 +54,15 @@ function ownApprovalOf(kept: AgentApprovalPolicy | undefined): { ownApproval?: A
 export function threadParams(s: ThreadSettings): {
   cwd: string
   model?: string
-  sandbox: SandboxMode
+  sandbox?: SandboxMode
+  /** A permission profile's id (experimental API); codex refuses it together with `sandbox`. */
+  permissions?: string
   approvalPolicy?: AskForApproval
 } {
   return {
     cwd: s.cwd,
     ...(s.model ? { model: s.model } : {}),
-    sandbox: s.sandbox,
+    ...(s.permissions ? { permissions: s.permissions } : { sandbox: s.sandbox }),
     ...(s.approvalPolicy
       ? { approvalPolicy: askForApproval(s.approvalPolicy) }
       : s.ownApproval

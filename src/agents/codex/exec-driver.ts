@@ -15,6 +15,7 @@ import { includeOnlyOverride, markerOverride } from './command-markers.js'
 import { createCodexExecMapper } from './exec-events.js'
 import { codexAuthHint, codexHasCredentials, codexInstallHint } from './probe.js'
 import { codexEnv, codexProviderArgs } from './provider-args.js'
+import { codexSandboxArgs, readProfileOverrides } from './read-profiles.js'
 
 export const codexExecCapabilities = capabilities('images', 'outputSchema')
 
@@ -55,7 +56,11 @@ export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
    * `marker`, every command codex runs carries it, kept through `includeOnly` (command-markers.ts).
    */
   buildArgs(req: RunRequest, schemaFile?: string, marker?: string, includeOnly?: string[]): string[] {
-    const args = ['exec', '--json', '--sandbox', innerSandbox(req, req.sandbox ?? this.config.CODEX_SANDBOX)]
+    const sandbox = innerSandbox(req, req.sandbox ?? this.config.CODEX_SANDBOX)
+    const args = ['exec', '--json']
+    // the profiles first: the sandbox's selection comes after them
+    if (req.isolation !== 'container') args.push(...readProfileOverrides(this.config, this.binary))
+    args.push(...codexSandboxArgs(this.config, sandbox))
     const model = resolveModel(req.model, this.config.CODEX_MODEL)
     if (model) args.push('--model', model)
     if (req.skipGitRepoCheck ?? true) args.push('--skip-git-repo-check')

@@ -63,6 +63,11 @@ export const codexSettings = z.object({
     'Default codex sandbox when a request does not choose one.',
     sandboxMode.default('read-only'),
   ),
+  CODEX_CONFINE_READS: setting(
+    'true',
+    "Commands of codex read-only and workspace-write runs and sessions read only their cwd, codex's own binaries and the system directories (/usr, /etc, /bin, /sbin, /lib*), through codex permission profiles (bubblewrap on Linux); false: codex's `--sandbox` modes, which confine writes only (every file of the gateway's user is readable).",
+    bool(true),
+  ),
   CODEX_CONFIG_OVERRIDES: setting(
     '(none)',
     'Extra codex `-c key=value` overrides, separated by newlines or `;`.',

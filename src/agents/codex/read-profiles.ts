@@ -1,0 +1,95 @@
+import { realpathSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import type { Config } from '../../config/load.js'
+import type { SandboxMode } from '../../protocol/policies.js'
+import { nativeCodexBinary, resolveCodexBinary } from '../codex-binary.js'
+
+/**
+ * codex's `read-only` and `workspace-write` sandboxes (`--sandbox`, thread/start `sandbox`) confine writes, not
+ * reads: on Linux their bubblewrap binds `/` read-only, so a command read the server's `.env`, DATA_DIR and other
+ * tenants' workspaces. codex 0.169's permission profiles can restrict reads (`[permissions.<id>.filesystem]`):
+ * bubblewrap starts from an empty tmpfs and binds only what the profile lists. The gateway defines two profiles,
+ * one per confined sandbox, and selects one instead of the sandbox mode (a `--sandbox` wins over any profile, so
+ * it is not passed then):
+ * - `:minimal` (codex's system set on Linux: /bin, /sbin, /usr, /etc, /lib, /lib64, /nix/store,
+ *   /run/current-system/sw) read, so shells and tools start;
+ * - `:workspace_roots` (the run's or thread's cwd) read, or written for workspace-write;
+ * - codex's own binaries read: codex runs itself again inside bubblewrap to apply seccomp, and fails every
+ *   command (`bwrap: execvp ... No such file or directory`) when it cannot: the pinned package's directory holds
+ *   only codex's binaries (codex, rg, bwrap), never the gateway's files.
+ * No network (a profile's default). `/tmp` and `$TMPDIR` are not the host's: writes there stay in the sandbox's
+ * own tmpfs, as the `exclude_*tmp*` overrides intend. danger-full-access stays unconfined: that is its meaning.
+ */
+export const readProfileIds = {
+  'read-only': 'agent-gateway-read-only',
+  'workspace-write': 'agent-gateway-workspace-write',
+} as const satisfies Partial<Record<SandboxMode, string>>
+
+/**
+ * The profile a run or thread in `mode` selects (thread/start `permissions`, `default_permissions`) instead of
+ * codex's sandbox mode; undefined when reads are not confined (danger-full-access, CODEX_CONFINE_READS=false).
+ */
+export function confinedProfile(
+  config: Pick<Config, 'CODEX_CONFINE_READS'>,
+  mode: SandboxMode,
+): string | undefined {
+  return config.CODEX_CONFINE_READS && mode !== 'danger-full-access' ? readProfileIds[mode] : undefined
+}
+
+/**
+ * `codex exec`'s sandbox arguments: the profile selected by `-c default_permissions` when reads are confined,
+ * else `--sandbox <mode>`.
+ */
+export function codexSandboxArgs(config: Pick<Config, 'CODEX_CONFINE_READS'>, mode: SandboxMode): string[] {
+  const profile = confinedProfile(config, mode)
+  return profile ? ['-c', `default_permissions=${JSON.stringify(profile)}`] : ['--sandbox', mode]
+}
+
+/**
+ * The `-c` overrides that define both profiles, for a codex process (exec, app-server, `cli`) whose binary is
+ * `binary` (default: the one the gateway runs), and select the read-only one by default (codex refuses profiles
+ * without a `default_permissions`; a later `-c default_permissions` or a thread's `permissions` chooses another, a
+ * `--sandbox` or a thread's `sandbox` leaves profiles aside). None when confinement is off. Given before the
+ * operator's CODEX_CONFIG_OVERRIDES, which may redefine them.
+ */
+export function readProfileOverrides(
+  config: Pick<Config, 'CODEX_CONFINE_READS' | 'CODEX_PATH'>,
+  binary: string | null = resolveCodexBinary(config.CODEX_PATH),
+): string[] {
+  if (!config.CODEX_CONFINE_READS) return []
+  const own = binary ? (ownPaths.get(binary) ?? ownPaths.set(binary, codexOwnPath(binary)).get(binary)) : null
+  const args = ['-c', `default_permissions=${JSON.stringify(readProfileIds['read-only'])}`]
+  for (const [mode, id] of Object.entries(readProfileIds)) {
+    const entries = [
+      `":minimal"="read"`,
+      `":workspace_roots"=${JSON.stringify(mode === 'workspace-write' ? 'write' : 'read')}`,
+      ...(own ? [`${JSON.stringify(own)}="read"`] : []),
+    ]
+    args.push('-c', `permissions.${id}.filesystem={${entries.join(',')}}`)
+  }
+  return args
+}
+
+const ownPaths = new Map<string, string | undefined>()
+
+/**
+ * Where the native codex a codex process runs lives (what it runs again inside bubblewrap), as a real path:
+ * the platform package's `vendor/<target>` directory (its `bin/codex`, `codex-path/rg`, `codex-resources/bwrap`)
+ * for the pinned layout, the binary alone otherwise (CODEX_PATH: its directory may hold anything). For the Node
+ * wrapper (`codex.js`), the native binary its package would start.
+ */
+export function codexOwnPath(binary: string): string {
+  let real = binary
+  try {
+    real = realpathSync(binary)
+  } catch {}
+  if (real.endsWith('.js')) {
+    const native = nativeCodexBinary(createRequire(real))
+    if (native) real = realpathSync(native)
+  }
+  const dir = path.dirname(real)
+  return path.basename(dir) === 'bin' && path.basename(path.dirname(path.dirname(dir))) === 'vendor'
+    ? path.dirname(dir)
+    : real
+}
