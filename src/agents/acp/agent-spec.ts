@@ -1,13 +1,18 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
+import { resolveCopilotBinary } from '../copilot/binary.js'
 
 /**
- * Which ACP agents the gateway knows: two presets resolved from the pinned packages (`codex-acp`,
- * `claude-agent-acp`), plus the operator's own in ACP_AGENTS (`name=command args,...`; a name that
- * equals a preset replaces its command, keeping its provider wiring). The driver id is `acp:<name>`.
+ * Which ACP agents the gateway knows: four presets resolved from the pinned packages (`codex-acp`,
+ * `claude-agent-acp`, and Gemini CLI and GitHub Copilot CLI in their ACP mode, `gemini` and `copilot`), plus the
+ * operator's own in ACP_AGENTS (`name=command args,...`; a name that equals a preset replaces its command,
+ * keeping its provider wiring and flags: `gemini=/usr/local/bin/gemini` gets `--acp` and the rest from launch.ts).
+ * The driver id is `acp:<name>`.
  */
-export type AcpPresetName = 'codex-acp' | 'claude-agent-acp'
+export type AcpPresetName = 'codex-acp' | 'claude-agent-acp' | 'gemini' | 'copilot'
+
+export const acpPresetNames: readonly AcpPresetName[] = ['codex-acp', 'claude-agent-acp', 'gemini', 'copilot']
 
 export interface AcpAgentSpec {
   name: string
@@ -58,8 +63,41 @@ function claudeAgentAcpPreset(): AcpAgentSpec {
   }
 }
 
+/** Gemini CLI's bundle (run with node, `--acp` added by launch.ts). */
+function geminiPreset(): AcpAgentSpec {
+  const dir = packageDir('@google/gemini-cli')
+  const bundle = dir ? path.join(dir, 'bundle', 'gemini.js') : null
+  return {
+    name: 'gemini',
+    command: bundle && existsSync(bundle) ? bundle : null,
+    args: [],
+    flavor: 'gemini',
+    version: packageVersion(dir),
+  }
+}
+
+/** copilot's native binary (as the copilot driver finds it), `--acp` added by launch.ts. */
+function copilotPreset(): AcpAgentSpec {
+  return {
+    name: 'copilot',
+    command: resolveCopilotBinary(),
+    args: [],
+    flavor: 'copilot',
+    version: packageVersion(packageDir('@github/copilot')),
+  }
+}
+
 export function acpPreset(name: AcpPresetName): AcpAgentSpec {
-  return name === 'codex-acp' ? codexAcpPreset() : claudeAgentAcpPreset()
+  switch (name) {
+    case 'codex-acp':
+      return codexAcpPreset()
+    case 'claude-agent-acp':
+      return claudeAgentAcpPreset()
+    case 'gemini':
+      return geminiPreset()
+    case 'copilot':
+      return copilotPreset()
+  }
 }
 
 /** `name=command args,...` (args split on whitespace). Throws on an entry without a name or command. */
@@ -84,7 +122,7 @@ export function parseAcpAgents(value: string | undefined): AcpAgentSpec[] {
 /** The presets and the configured agents, by name (configured ones win). */
 export function acpAgentSpecs(acpAgents: string | undefined): AcpAgentSpec[] {
   const byName = new Map<string, AcpAgentSpec>()
-  for (const preset of ['codex-acp', 'claude-agent-acp'] as const) byName.set(preset, acpPreset(preset))
+  for (const preset of acpPresetNames) byName.set(preset, acpPreset(preset))
   for (const spec of parseAcpAgents(acpAgents)) {
     const preset = byName.get(spec.name)
     byName.set(spec.name, preset ? { ...spec, flavor: preset.flavor } : spec)
