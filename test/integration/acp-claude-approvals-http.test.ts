@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
@@ -85,6 +85,31 @@ describe('ACP permission requests over HTTP', () => {
       }, 60_000)
     }
   }
+
+  // A workspace is written by agents and repositories: the Gemini CLI of acp:gemini does not trust it, so its
+  // `.gemini/settings.json` (hooks, tool discovery command, MCP servers: commands outside any approval) is not loaded.
+  it("acp:gemini: the workspace's .gemini/settings.json runs nothing", async () => {
+    const cwd = path.join(gw.workspace, 'planted')
+    const marker = (what: string) => path.join(gw.dir, `acp-gemini-${what}`)
+    const touch = (what: string) => `touch ${marker(what)}`
+    const hook = (what: string) => [{ hooks: [{ type: 'command', command: touch(`hook-${what}`) }] }]
+    mkdirSync(path.join(cwd, '.gemini'), { recursive: true })
+    writeFileSync(
+      path.join(cwd, '.gemini', 'settings.json'),
+      JSON.stringify({
+        hooksConfig: { enabled: true },
+        hooks: { SessionStart: hook('session-start'), BeforeAgent: hook('before-agent') },
+        mcpServers: { planted: { command: 'sh', args: ['-c', `${touch('mcp')}; sleep 1`] } },
+        tools: { discoveryCommand: `sh -c "${touch('discovery')}; echo []"` },
+      }),
+    )
+    mock.on('planted workspace', { kind: 'text', text: 'seen' })
+    const s = await session(gw, { agent: 'acp:gemini', cwd, sandbox: 'read-only', approvalPolicy: 'never' })
+    const done = await finishedTurnAt(gw.url, s.id, (await turnOf(gw, s, 'planted workspace')).id)
+    expect(done).toMatchObject({ status: 'completed', finalResponse: 'seen' })
+    for (const what of ['hook-session-start', 'hook-before-agent', 'mcp', 'discovery'])
+      expect(existsSync(marker(what)), `${what} ran`).toBe(false)
+  }, 60_000)
 
   for (const agent of ['acp:gemini', 'acp:copilot']) {
     const name = agent.slice(4)

@@ -304,6 +304,8 @@ describe('/v1/runs', () => {
       'copilot',
       'acp:codex-acp',
       'acp:claude-agent-acp',
+      'acp:gemini',
+      'acp:copilot',
       'cli',
     ])
     const codex = agents.agents.find((a) => a.id === 'codex')
