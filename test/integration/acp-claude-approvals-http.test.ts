@@ -31,7 +31,8 @@ const session = async (gw: TestGateway, body: Record<string, unknown>) => {
 const turnOf = async (gw: TestGateway, s: Session, input: string) =>
   (await (await postJson(`${gw.url}/v1/sessions/${s.id}/turns`, { input })).json()) as Turn
 
-describe('ACP permission requests over HTTP', () => {
+// Every test on its own session and prompt: they run at once (each agent's CLI starts once, for all of its sessions).
+describe.concurrent('ACP permission requests over HTTP', () => {
   let mock: MockLlm
   let gw: TestGateway
 
