@@ -305,7 +305,6 @@ describe('/v1/runs', () => {
       'acp:codex-acp',
       'acp:claude-agent-acp',
       'acp:gemini',
-      'acp:copilot',
       'cli',
     ])
     const codex = agents.agents.find((a) => a.id === 'codex')

@@ -29,8 +29,23 @@ const launchOf = (name: 'gemini' | 'copilot', access?: typeof proxied) => {
 
 describe('acp:gemini and acp:copilot launches', () => {
   it('the presets are listed and installed from the pinned packages, with credentials as their drivers check them', () => {
-    const names = acpAgentSpecs(undefined).map((s) => s.name)
-    expect(names).toEqual(['codex-acp', 'claude-agent-acp', 'gemini', 'copilot'])
+    expect(acpAgentSpecs(undefined).map((s) => s.name)).toEqual(['codex-acp', 'claude-agent-acp', 'gemini'])
+    // copilot only when ACP_AGENTS names it, bare (the pinned CLI) or with a command (its wiring kept)
+    expect(acpAgentSpecs('copilot').at(-1)).toMatchObject({
+      name: 'copilot',
+      flavor: 'copilot',
+      command: expect.stringMatching(/copilot/),
+    })
+    expect(acpAgentSpecs('copilot=/opt/copilot').at(-1)).toMatchObject({
+      name: 'copilot',
+      flavor: 'copilot',
+      command: '/opt/copilot',
+    })
+    expect(acpAgentSpecs('gemini=/opt/gemini').find((s) => s.name === 'gemini')).toMatchObject({
+      flavor: 'gemini',
+      command: '/opt/gemini',
+    })
+    expect(() => acpAgentSpecs('shell')).toThrow(/name=command/)
     for (const name of ['gemini', 'copilot'] as const) {
       const status = acpStatus(`acp:${name}`, acpPreset(name), config, serverEnv)
       expect(status).toMatchObject({ installed: true, authenticated: true, hint: null })
