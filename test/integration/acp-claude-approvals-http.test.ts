@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
@@ -9,14 +9,30 @@ import {
   postJson,
   startGateway,
   type TestGateway,
+  testApiKey,
+  testModel,
 } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 
 /**
- * Claude Code's permission requests, through ACP (claude-agent-acp), surface as approval.requested and are
- * answered over HTTP: allow writes the file, reject does not.
+ * Permission requests of the ACP agents that ask (Claude Code through claude-agent-acp, `gemini --acp`,
+ * `copilot --acp`) surface as approval.requested and are answered over HTTP: allow runs the command (the file is
+ * written), reject does not. gemini and copilot are also given their sandbox by the gateway's answers
+ * (sandbox-approvals.ts): a read-only session with approvalPolicy `never` asks nobody and runs nothing, and a
+ * command they run sees no key.
  */
-describe('Claude permission requests over HTTP (acp:claude-agent-acp)', () => {
+const geminiKey = 'gemini-secret-key-5f1c9a2e7b'
+const session = async (gw: TestGateway, body: Record<string, unknown>) => {
+  const res = await postJson(`${gw.url}/v1/sessions`, body)
+  const created = (await res.json()) as Session
+  expect(res.status, JSON.stringify(created)).toBe(201)
+  return created
+}
+const turnOf = async (gw: TestGateway, s: Session, input: string) =>
+  (await (await postJson(`${gw.url}/v1/sessions/${s.id}/turns`, { input })).json()) as Turn
+
+// Every test on its own session and prompt: they run at once (each agent's CLI starts once, for all of its sessions).
+describe.concurrent('ACP permission requests over HTTP', () => {
   let mock: MockLlm
   let gw: TestGateway
 
@@ -26,7 +42,16 @@ describe('Claude permission requests over HTTP (acp:claude-agent-acp)', () => {
       ANTHROPIC_BASE_URL: mock.url,
       ANTHROPIC_API_KEY: 'sk-ant-test',
       CLAUDE_CODE_MAX_RETRIES: '0',
+      GOOGLE_GEMINI_BASE_URL: mock.url,
+      GEMINI_API_KEY: geminiKey,
+      GEMINI_MODEL: 'gemini-2.5-flash',
+      COPILOT_PROVIDER_BASE_URL: mock.baseUrl,
+      COPILOT_PROVIDER_API_KEY: testApiKey,
+      COPILOT_MODEL: testModel,
+      // opt-in: copilot --acp runs the workspace's copilot hooks (agent-spec.ts)
+      ACP_AGENTS: 'copilot',
     })
+    mock.setDefault({ kind: 'text', text: 'OK' })
   })
   afterAll(async () => {
     await gw.close()
@@ -34,36 +59,98 @@ describe('Claude permission requests over HTTP (acp:claude-agent-acp)', () => {
     expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
   })
 
-  for (const [decision, written] of [
-    ['accept', true],
-    ['decline', false],
-  ] as const) {
-    it(`answered ${decision} over HTTP: the file is ${written ? '' : 'not '}written`, async () => {
-      const file = `claude-${decision}.txt`
-      mock.reset()
+  for (const agent of ['acp:claude-agent-acp', 'acp:gemini', 'acp:copilot']) {
+    const name = agent.slice(4)
+    for (const [decision, written] of [
+      ['accept', true],
+      ['decline', false],
+    ] as const) {
+      it(`${agent}: answered ${decision} over HTTP, the file is ${written ? '' : 'not '}written`, async () => {
+        const file = `${name}-${decision}.txt`
+        mock.on(
+          `write ${file}`,
+          { kind: 'exec_command', cmd: `echo hi > ${file}` },
+          { kind: 'text', text: 'done' },
+        )
+        const s = await session(gw, { agent })
+        expect(s).toMatchObject({ agent, status: 'idle' })
+        const turn = await turnOf(gw, s, `write ${file}`)
+        const approval = await pendingApprovalAt(gw.url, s.id)
+        expect(approval).toMatchObject({ kind: 'command', state: 'pending' })
+        expect(approval.command).toContain(`echo hi > ${file}`)
+        const status = (await (await fetch(`${gw.url}/v1/sessions/${s.id}`)).json()) as Session
+        expect(status.status).toBe('waiting_for_approval')
+        const answer = await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision })
+        expect(answer.status).toBe(200)
+        const done = await finishedTurnAt(gw.url, s.id, turn.id)
+        expect(['completed', 'interrupted']).toContain(done.status)
+        expect(existsSync(path.join(s.cwd, file))).toBe(written)
+      }, 60_000)
+    }
+  }
+
+  // A workspace is written by agents and repositories: the Gemini CLI of acp:gemini does not trust it, so its
+  // `.gemini/settings.json` (hooks, tool discovery command, MCP servers: commands outside any approval) is not loaded.
+  it("acp:gemini: the workspace's .gemini/settings.json runs nothing", async () => {
+    const cwd = path.join(gw.workspace, 'planted')
+    const marker = (what: string) => path.join(gw.dir, `acp-gemini-${what}`)
+    const touch = (what: string) => `touch ${marker(what)}`
+    const hook = (what: string) => [{ hooks: [{ type: 'command', command: touch(`hook-${what}`) }] }]
+    mkdirSync(path.join(cwd, '.gemini'), { recursive: true })
+    writeFileSync(
+      path.join(cwd, '.gemini', 'settings.json'),
+      JSON.stringify({
+        hooksConfig: { enabled: true },
+        hooks: { SessionStart: hook('session-start'), BeforeAgent: hook('before-agent') },
+        mcpServers: { planted: { command: 'sh', args: ['-c', `${touch('mcp')}; sleep 1`] } },
+        tools: { discoveryCommand: `sh -c "${touch('discovery')}; echo []"` },
+      }),
+    )
+    mock.on('planted workspace', { kind: 'text', text: 'seen' })
+    const s = await session(gw, { agent: 'acp:gemini', cwd, sandbox: 'read-only', approvalPolicy: 'never' })
+    const done = await finishedTurnAt(gw.url, s.id, (await turnOf(gw, s, 'planted workspace')).id)
+    expect(done).toMatchObject({ status: 'completed', finalResponse: 'seen' })
+    for (const what of ['hook-session-start', 'hook-before-agent', 'mcp', 'discovery'])
+      expect(existsSync(marker(what)), `${what} ran`).toBe(false)
+  }, 60_000)
+
+  for (const agent of ['acp:gemini', 'acp:copilot']) {
+    const name = agent.slice(4)
+    it(`${agent}: read-only with approvalPolicy never asks nobody and runs no command`, async () => {
+      const file = `${name}-never.txt`
       mock.on(
-        `write ${file}`,
+        `try ${file}`,
         { kind: 'exec_command', cmd: `echo hi > ${file}` },
-        { kind: 'text', text: 'done' },
+        { kind: 'text', text: 'refused' },
       )
-      mock.setDefault({ kind: 'text', text: 'OK' })
-      const session = (await (
-        await postJson(`${gw.url}/v1/sessions`, { agent: 'acp:claude-agent-acp' })
-      ).json()) as Session
-      expect(session).toMatchObject({ agent: 'acp:claude-agent-acp', status: 'idle' })
-      const turn = (await (
-        await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: `write ${file}` })
-      ).json()) as Turn
-      const approval = await pendingApprovalAt(gw.url, session.id)
-      expect(approval).toMatchObject({ kind: 'command', state: 'pending' })
-      expect(approval.command).toContain(`echo hi > ${file}`)
-      const status = (await (await fetch(`${gw.url}/v1/sessions/${session.id}`)).json()) as Session
-      expect(status.status).toBe('waiting_for_approval')
-      const answer = await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision })
-      expect(answer.status).toBe(200)
-      const done = await finishedTurnAt(gw.url, session.id, turn.id)
-      expect(['completed', 'interrupted']).toContain(done.status)
-      expect(existsSync(path.join(session.cwd, file))).toBe(written)
+      const s = await session(gw, { agent, sandbox: 'read-only', approvalPolicy: 'never' })
+      const done = await finishedTurnAt(gw.url, s.id, (await turnOf(gw, s, `try ${file}`)).id)
+      expect(done.status).toBe('completed')
+      const asked = (await (await fetch(`${gw.url}/v1/approvals?sessionId=${s.id}`)).json()) as {
+        approvals: unknown[]
+      }
+      expect(asked.approvals).toEqual([])
+      expect(existsSync(path.join(s.cwd, file))).toBe(false)
+    }, 60_000)
+
+    it(`${agent}: a command it runs (workspace-write, never) sees no key`, async () => {
+      const file = `${name}-env.txt`
+      mock.on(
+        `env ${file}`,
+        { kind: 'exec_command', cmd: `env > ${file}` },
+        { kind: 'text', text: 'printed' },
+      )
+      const s = await session(gw, { agent, sandbox: 'workspace-write', approvalPolicy: 'never' })
+      const done = await finishedTurnAt(gw.url, s.id, (await turnOf(gw, s, `env ${file}`)).id)
+      expect(done.status).toBe('completed')
+      const env = readFileSync(path.join(s.cwd, file), 'utf8')
+      expect(env).toMatch(/^PATH=\//m)
+      for (const secret of [geminiKey, testApiKey, 'sk-ant-test', 'agp-']) expect(env).not.toContain(secret)
+      for (const name of ['GEMINI_API_KEY', 'COPILOT_PROVIDER_API_KEY', 'ANTHROPIC_API_KEY', 'CODEX_API_KEY'])
+        expect(env).not.toMatch(new RegExp(`^${name}=`, 'm'))
+      // the key reached the model only through the key proxy: the agent held a token
+      const keys = mock.requests.map((r) => r.headers['x-goog-api-key'] ?? r.headers.authorization)
+      expect(keys).toContain(agent === 'acp:gemini' ? geminiKey : `Bearer ${testApiKey}`)
     }, 60_000)
   }
 })

@@ -119,6 +119,8 @@ describe('approvalPolicy on agents without approvals', { timeout: 120_000 }, () 
     expect(Object.fromEntries(listed.agents.map((a) => [a.id, a.approvalPolicies]))).toMatchObject({
       codex: every,
       'acp:claude-agent-acp': every,
+      // in ACP mode it asks (session/request_permission): every policy, unlike its headless driver
+      'acp:gemini': every,
       claude: every,
       gemini: ['never'],
       copilot: ['never'],

@@ -304,6 +304,7 @@ describe('/v1/runs', () => {
       'copilot',
       'acp:codex-acp',
       'acp:claude-agent-acp',
+      'acp:gemini',
       'cli',
     ])
     const codex = agents.agents.find((a) => a.id === 'codex')

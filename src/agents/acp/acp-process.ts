@@ -6,7 +6,7 @@ import type {
   RequestPermissionResponse,
 } from '@agentclientprotocol/sdk'
 import { readText } from '../../process/lines.js'
-import { newMarker } from '../../process/process-marker.js'
+import { markerVariable, newMarker } from '../../process/process-marker.js'
 import type { ProcessOutcome, ProcessRunner, RunningProcess } from '../../process/runner.js'
 import type { EndReason } from '../../protocol/outcome.js'
 import { settledWithin } from '../../util/settled-within.js'
@@ -57,7 +57,9 @@ export class AcpProcess {
       command: launch.command,
       args: launch.codexMarker ? [...launch.args, ...markerOverride(marker)] : launch.args,
       cwd: launch.cwd,
-      env: launch.env,
+      env: launch.markerPrefix
+        ? { ...launch.env, [`${launch.markerPrefix}${markerVariable}`]: marker }
+        : launch.env,
       stdin: { keepOpen: true },
       killGraceMs: launch.killGraceMs,
       ...(launch.timeoutMs ? { timeoutMs: launch.timeoutMs } : {}),

@@ -1,13 +1,27 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
+import { resolveCopilotBinary } from '../copilot/binary.js'
 
 /**
- * Which ACP agents the gateway knows: two presets resolved from the pinned packages (`codex-acp`,
- * `claude-agent-acp`), plus the operator's own in ACP_AGENTS (`name=command args,...`; a name that
- * equals a preset replaces its command, keeping its provider wiring). The driver id is `acp:<name>`.
+ * Which ACP agents the gateway knows: presets resolved from the pinned packages (`codex-acp`, `claude-agent-acp`,
+ * Gemini CLI in its ACP mode `gemini`; GitHub Copilot CLI's, `copilot`, only when ACP_AGENTS names it), plus the
+ * operator's own in ACP_AGENTS (`name=command args,...`; a name that equals a preset replaces its command,
+ * keeping its provider wiring and flags: `gemini=/usr/local/bin/gemini` gets `--acp` and the rest from launch.ts).
+ * The driver id is `acp:<name>`.
  */
-export type AcpPresetName = 'codex-acp' | 'claude-agent-acp'
+export type AcpPresetName = 'codex-acp' | 'claude-agent-acp' | 'gemini' | 'copilot'
+
+/** The presets every gateway lists. */
+export const acpPresetNames: readonly AcpPresetName[] = ['codex-acp', 'claude-agent-acp', 'gemini']
+
+/**
+ * Presets listed only when ACP_AGENTS names them (the bare name, `copilot`, or `copilot=command`): `copilot --acp`
+ * (1.0.102) runs the workspace's `.github/hooks/*.json` hooks at session start, prompt and tool use, commands that
+ * no approval covers, where `copilot -p` does not (it loads them only in a trusted folder), and neither a flag
+ * nor a setting was found to turn them off (docs/SECURITY.md, Not defended). For operators who trust every workspace.
+ */
+export const optInAcpPresets: readonly AcpPresetName[] = ['copilot']
 
 export interface AcpAgentSpec {
   name: string
@@ -58,15 +72,56 @@ function claudeAgentAcpPreset(): AcpAgentSpec {
   }
 }
 
-export function acpPreset(name: AcpPresetName): AcpAgentSpec {
-  return name === 'codex-acp' ? codexAcpPreset() : claudeAgentAcpPreset()
+/** Gemini CLI's bundle (run with node, `--acp` added by launch.ts). */
+function geminiPreset(): AcpAgentSpec {
+  const dir = packageDir('@google/gemini-cli')
+  const bundle = dir ? path.join(dir, 'bundle', 'gemini.js') : null
+  return {
+    name: 'gemini',
+    command: bundle && existsSync(bundle) ? bundle : null,
+    args: [],
+    flavor: 'gemini',
+    version: packageVersion(dir),
+  }
 }
 
-/** `name=command args,...` (args split on whitespace). Throws on an entry without a name or command. */
+/** copilot's native binary (as the copilot driver finds it), `--acp` added by launch.ts. */
+function copilotPreset(): AcpAgentSpec {
+  return {
+    name: 'copilot',
+    command: resolveCopilotBinary(),
+    args: [],
+    flavor: 'copilot',
+    version: packageVersion(packageDir('@github/copilot')),
+  }
+}
+
+export function acpPreset(name: AcpPresetName): AcpAgentSpec {
+  switch (name) {
+    case 'codex-acp':
+      return codexAcpPreset()
+    case 'claude-agent-acp':
+      return claudeAgentAcpPreset()
+    case 'gemini':
+      return geminiPreset()
+    case 'copilot':
+      return copilotPreset()
+  }
+}
+
+/**
+ * `name=command args,...` (args split on whitespace), or the bare name of an opt-in preset (`copilot`). Throws on
+ * any other entry without a name or command.
+ */
 export function parseAcpAgents(value: string | undefined): AcpAgentSpec[] {
   const specs: AcpAgentSpec[] = []
   for (const entry of (value ?? '').split(',')) {
     if (!entry.trim()) continue
+    const optIn = optInAcpPresets.find((preset) => preset === entry.trim())
+    if (optIn) {
+      specs.push(acpPreset(optIn))
+      continue
+    }
     const eq = entry.indexOf('=')
     const name = entry.slice(0, eq).trim()
     const [command, ...args] = entry
@@ -84,10 +139,11 @@ export function parseAcpAgents(value: string | undefined): AcpAgentSpec[] {
 /** The presets and the configured agents, by name (configured ones win). */
 export function acpAgentSpecs(acpAgents: string | undefined): AcpAgentSpec[] {
   const byName = new Map<string, AcpAgentSpec>()
-  for (const preset of ['codex-acp', 'claude-agent-acp'] as const) byName.set(preset, acpPreset(preset))
+  for (const preset of acpPresetNames) byName.set(preset, acpPreset(preset))
   for (const spec of parseAcpAgents(acpAgents)) {
-    const preset = byName.get(spec.name)
-    byName.set(spec.name, preset ? { ...spec, flavor: preset.flavor } : spec)
+    const preset = byName.get(spec.name) ?? optInAcpPresets.find((p) => p === spec.name)
+    const flavor = typeof preset === 'string' ? preset : preset?.flavor
+    byName.set(spec.name, flavor ? { ...spec, flavor } : spec)
   }
   return [...byName.values()]
 }

@@ -11,6 +11,7 @@ import { oneShotApprovals } from './one-shot-approvals.js'
 import { type AcpOpenOptions, openAcpSession } from './open-session.js'
 import { acpBinary, acpStatus } from './probe.js'
 import { type ReadyFor, ReadySessions } from './ready-sessions.js'
+import { sandboxApprovals } from './sandbox-approvals.js'
 import { loadAcpSdk } from './sdk.js'
 import { AcpLeases, warmKeepMs as defaultWarmKeepMs } from './session-leases.js'
 import { acpWarmable, acpWarmRun } from './warm-run.js'
@@ -119,7 +120,22 @@ export class AcpDriver implements SessionDriver {
   }
 
   async openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession> {
-    return openAcpSession(this.id, this.leases.lease(req), req.cwd, hooks, this.openOptions)
+    return openAcpSession(
+      this.id,
+      this.leases.lease(req),
+      req.cwd,
+      this.sessionHooks(req, hooks),
+      this.openOptions,
+    )
+  }
+
+  /**
+   * gemini and copilot ask about every tool they may not run on their own: their sandbox is the gateway's answers
+   * (sandbox-approvals.ts). codex-acp is given its sandbox and policy; claude-agent-acp and custom agents ask.
+   */
+  private sessionHooks(req: SessionRequest, hooks: SessionHooks): SessionHooks {
+    if (this.spec.flavor !== 'gemini' && this.spec.flavor !== 'copilot') return hooks
+    return sandboxApprovals(req.sandbox ?? this.config.CODEX_SANDBOX, req.approvalPolicy, req.cwd, hooks)
   }
 
   /** `session/load`, when the agent supports it (`loadSession`). */
@@ -128,7 +144,7 @@ export class AcpDriver implements SessionDriver {
     req: SessionRequest,
     hooks: SessionHooks,
   ): Promise<AgentSession> {
-    return openAcpSession(this.id, this.leases.lease(req), req.cwd, hooks, {
+    return openAcpSession(this.id, this.leases.lease(req), req.cwd, this.sessionHooks(req, hooks), {
       ...this.openOptions,
       loadId: agentSessionId,
     })

@@ -14,9 +14,12 @@ import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { confinedProfile, readProfileOverrides } from '../codex/read-profiles.js'
 import { askForApproval } from '../codex-app-server/thread-settings.js'
 import { resolveCodexBinary } from '../codex-binary.js'
+import { copilotCommonFlags } from '../copilot/args.js'
+import { copilotEnv } from '../copilot/env.js'
 import { innerSandbox, type Placement, placed } from '../placement.js'
 import type { ApprovalPolicy } from '../session.js'
 import type { AcpAgentSpec } from './agent-spec.js'
+import { geminiAcpArgs, geminiAcpEnv, geminiMarkerPrefix } from './gemini-launch.js'
 
 /** Everything the runner needs to start one ACP agent process. */
 export interface AcpLaunch {
@@ -34,6 +37,11 @@ export interface AcpLaunch {
    * policy, so an operator's `shell_environment_policy` cannot drop it (command-markers.ts).
    */
   codexMarker?: boolean
+  /**
+   * The agent keeps only names of its own for its commands (Gemini CLI: `GEMINI_CLI_*`): the process's marker
+   * goes under `<prefix>AGENT_GATEWAY_APP_SERVER` too (process-marker.ts `carriesMarker`).
+   */
+  markerPrefix?: string
   /** Where it runs (`isolation: "container"`): the LaunchSpec fields of placement.ts. */
   placement?: Pick<LaunchSpec, 'isolation' | 'image' | 'labels' | 'program' | 'mounts' | 'writableCwd'>
 }
@@ -55,7 +63,10 @@ export interface AcpLaunchSettings {
 /**
  * argv and env of one agent process. codex-acp is configured like codex (CODEX_HOME + the provider `-c`
  * overrides, plus model, sandbox_mode and approval_policy per session); claude-agent-acp gets the Anthropic
- * settings of the server's env with Claude Code's nonessential traffic off; a custom agent gets the base env.
+ * settings of the server's env with Claude Code's nonessential traffic off; `gemini --acp` and `copilot --acp` get
+ * the env and flags of the gemini and copilot drivers (gemini-launch.ts; copilot/env.ts, copilot/args.ts), their
+ * sandbox applied by the gateway's answers to their permission requests (sandbox-approvals.ts); a custom agent
+ * gets the base env.
  */
 export function acpLaunch(
   spec: AcpAgentSpec & { command: string },
@@ -77,6 +88,14 @@ export function acpLaunch(
   } else if (spec.flavor === 'claude-agent-acp') {
     const claude = { ...base, ...claudeEnv(config, serverEnv, s.model, s.access) }
     env = { ...claude, ...scrubbedShellEnv(config, claude) }
+  } else if (spec.flavor === 'gemini') {
+    extraArgs = geminiAcpArgs(config, s.model)
+    env = geminiAcpEnv(config, serverEnv, s.access)
+  } else if (spec.flavor === 'copilot') {
+    // like the copilot driver: the model a request names, else COPILOT_MODEL in the env
+    const model = resolveModel(s.model)
+    extraArgs = ['--acp', ...copilotCommonFlags, ...(model ? [`--model=${model}`] : [])]
+    env = copilotEnv(config, serverEnv, s.placement?.isolation === 'container', s.access)
   }
   const js = spec.command.endsWith('.js')
   const inContainer = s.placement?.isolation === 'container'
@@ -90,6 +109,7 @@ export function acpLaunch(
     killGraceMs: config.KILL_GRACE_MS,
     toolSettleMs: config.ACP_TOOL_SETTLE_MS,
     ...(spec.flavor === 'codex-acp' ? { codexMarker: true } : {}),
+    ...(spec.flavor === 'gemini' ? { markerPrefix: geminiMarkerPrefix } : {}),
     ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}),
     ...(s.signal ? { signal: s.signal } : {}),
     ...(inContainer ? { placement: containerPlacement(spec, config, serverEnv, env, s, js) } : {}),
@@ -115,7 +135,11 @@ function containerPlacement(
       ? [config.CODEX_HOME]
       : spec.flavor === 'claude-agent-acp'
         ? [serverEnv.CLAUDE_CONFIG_DIR, scrubbedShellMount(env)]
-        : []
+        : spec.flavor === 'gemini'
+          ? [env.GEMINI_CLI_HOME]
+          : spec.flavor === 'copilot'
+            ? [serverEnv.COPILOT_HOME]
+            : []
   const program = spec.flavor !== 'custom' ? spec.name : js ? 'node' : path.basename(spec.command)
   return placed(s.placement, program, homes, (s.sandbox ?? config.CODEX_SANDBOX) !== 'read-only')
 }

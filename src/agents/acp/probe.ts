@@ -3,7 +3,10 @@ import path from 'node:path'
 import type { Config } from '../../config/load.js'
 import { codexAuthHint, codexHasCredentials } from '../codex/probe.js'
 import { findOnPath } from '../codex-binary.js'
+import { copilotAuthHint, copilotHasCredentials } from '../copilot/env.js'
 import type { AgentStatus } from '../driver.js'
+import { geminiHome } from '../gemini/home.js'
+import { geminiAuthHint, geminiHasCredentials } from '../gemini/probe.js'
 import type { AcpAgentSpec } from './agent-spec.js'
 import { claudeHasCredentials } from './launch.js'
 
@@ -15,7 +18,7 @@ export function acpBinary(spec: AcpAgentSpec, serverEnv: NodeJS.ProcessEnv): str
   return findOnPath(command, serverEnv.PATH)
 }
 
-/** Whether the agent is installed and has credentials (codex-acp: codex's; claude-agent-acp: Anthropic's). */
+/** Whether the agent is installed and has credentials (codex-acp: codex's; claude-agent-acp: Anthropic's; gemini, copilot: their drivers'). */
 export function acpStatus(
   id: string,
   spec: AcpAgentSpec,
@@ -23,18 +26,37 @@ export function acpStatus(
   serverEnv: NodeJS.ProcessEnv,
 ): AgentStatus {
   const binary = acpBinary(spec, serverEnv)
-  const authenticated =
-    spec.flavor === 'codex-acp'
-      ? codexHasCredentials(config, serverEnv)
-      : spec.flavor === 'claude-agent-acp'
-        ? claudeHasCredentials(config, serverEnv)
-        : true
+  const { authenticated, authHint } = credentialsOf(spec, config, serverEnv)
   const hint = !binary
     ? `${spec.name} is not installed: run \`npm ci\` or name its command in ACP_AGENTS`
-    : !authenticated
-      ? spec.flavor === 'codex-acp'
-        ? codexAuthHint
-        : 'claude-agent-acp has no credentials: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for another endpoint)'
-      : null
+    : authenticated
+      ? null
+      : authHint
   return { id, installed: binary !== null, version: spec.version, authenticated, hint, binary }
+}
+
+/** The preset's credentials, as its native driver checks them (a custom agent: unknown, so assumed). */
+function credentialsOf(
+  spec: AcpAgentSpec,
+  config: Config,
+  serverEnv: NodeJS.ProcessEnv,
+): { authenticated: boolean; authHint: string } {
+  switch (spec.flavor) {
+    case 'codex-acp':
+      return { authenticated: codexHasCredentials(config, serverEnv), authHint: codexAuthHint }
+    case 'claude-agent-acp':
+      return {
+        authenticated: claudeHasCredentials(config, serverEnv),
+        authHint:
+          'claude-agent-acp has no credentials: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for another endpoint)',
+      }
+    case 'gemini': {
+      const home = geminiHome(config, serverEnv)
+      return { authenticated: geminiHasCredentials(config, home), authHint: geminiAuthHint(home) }
+    }
+    case 'copilot':
+      return { authenticated: copilotHasCredentials(config, serverEnv), authHint: copilotAuthHint }
+    case 'custom':
+      return { authenticated: true, authHint: '' }
+  }
 }

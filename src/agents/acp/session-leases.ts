@@ -7,6 +7,7 @@ import { codexHomeOf } from '../codex-app-server/config-files.js'
 import { type ClosableConfigRead, configReadVia } from '../codex-app-server/config-read-once.js'
 import { IncludeOnlyReader } from '../codex-app-server/include-only-reader.js'
 import type { RunRequest } from '../driver.js'
+import { ensureGeminiSettings, geminiHome } from '../gemini/home.js'
 import type { SessionRequest } from '../session.js'
 import { type AcpLease, AcpPool, launchKey } from './acp-pool.js'
 import { AcpProcess } from './acp-process.js'
@@ -84,6 +85,8 @@ export class AcpLeases {
    */
   async launch(req: SessionRequest | RunRequest, extra: Partial<AcpLaunchSettings> = {}): Promise<AcpLaunch> {
     const command = this.spec.command ?? `${this.spec.name} (not installed)`
+    // gemini: the gateway's Gemini home starts with its settings (API-key auth, no telemetry or update checks)
+    if (this.spec.flavor === 'gemini') await ensureGeminiSettings(geminiHome(this.config, this.serverEnv))
     const includeOnly =
       this.spec.command && req.isolation !== 'container'
         ? await this.includeOnly?.keepingMarkers(req.cwd)

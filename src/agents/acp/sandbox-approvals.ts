@@ -1,0 +1,38 @@
+import type { ApprovalPolicy, SandboxMode } from '../../protocol/policies.js'
+import type { SessionHooks } from '../session.js'
+import { oneShotApprovals } from './one-shot-approvals.js'
+
+/**
+ * A session's sandbox for an agent that asks about every tool it may not run on its own (`gemini --acp` in approval
+ * mode `default`, `copilot --acp` without permission flags): the gateway answers what the sandbox decides and asks
+ * its hooks (the approvals of HTTP, the console, `/agent/stream`) the rest.
+ *
+ * | sandbox            | answered without asking                   | asked (approvalPolicy `never`: declined instead)        |
+ * |--------------------|-------------------------------------------|---------------------------------------------------------|
+ * | read-only          | nothing (the agent's reads never ask)     | every command, file change and other permission        |
+ * | workspace-write    | file changes inside the cwd               | commands (never: accepted when they run in the cwd) and the rest |
+ * | danger-full-access | everything                                | nothing                                                 |
+ *
+ * `never` answers like a one-shot run (one-shot-approvals.ts): nobody is asked. The other policies (`untrusted`,
+ * `on-request`, `on-failure`) and none all ask: these agents tell no difference between them. A command accepted
+ * here runs unconfined (neither agent has an OS sandbox of its own here): the sandbox is the gateway's decision.
+ */
+export function sandboxApprovals(
+  sandbox: SandboxMode,
+  policy: ApprovalPolicy | undefined,
+  cwd: string,
+  hooks: SessionHooks,
+): SessionHooks {
+  const byRule = oneShotApprovals(sandbox, cwd)
+  if (policy === 'never') return byRule
+  return {
+    requestApproval: async (ask, signal) => {
+      if (sandbox === 'danger-full-access') return 'accept'
+      if (sandbox === 'workspace-write' && ask.kind === 'file_change') {
+        const decided = await byRule.requestApproval(ask, signal)
+        if (decided === 'accept') return decided
+      }
+      return hooks.requestApproval(ask, signal)
+    },
+  }
+}
