@@ -24,7 +24,7 @@ const unitFiles = 'test/unit/**/*.test.ts'
  * Integration files that share their worker's modules like the unit files: each runs its gateways or drivers in
  * the worker's own process (no server process started by the file, no PostgreSQL), mocks no module and leaves no
  * process-wide state (state-check.ts after each). In a fresh worker each loaded the server's modules again: these
- * 32 took 150 s of CPU isolated, 70 s shared (docs/benchmarks.md, session 27). A file that asserts on what a
+ * 47 took 271 s of CPU isolated, 136-144 s shared (docs/benchmarks.md, session 27). A file that asserts on what a
  * process loads or starts once (lazy-modules.test.ts, the spawn host's) stays isolated.
  */
 const sharedIntegrationFiles = [
@@ -60,6 +60,21 @@ const sharedIntegrationFiles = [
   'test/integration/codex-agent-server-routes.test.ts',
   'test/integration/codex-restart-turn-policy.test.ts',
   'test/integration/session-archive-running-turn.test.ts',
+  'test/integration/client-follow-events.test.ts',
+  'test/integration/session-turn-policy.test.ts',
+  'test/integration/agent-stream-attach-count.test.ts',
+  'test/integration/client-example.test.ts',
+  'test/integration/seed-runs-durable.test.ts',
+  'test/integration/codex-api-plan-routes.test.ts',
+  'test/integration/bad-input.test.ts',
+  'test/integration/operations-scopes.test.ts',
+  'test/integration/approval-sweep-gateway.test.ts',
+  'test/integration/cli-run-held-output.test.ts',
+  'test/integration/session-idle-unload.test.ts',
+  'test/integration/stop-stuck-run.test.ts',
+  'test/integration/confinement.test.ts',
+  'test/integration/http-protocols.test.ts',
+  'test/integration/codex-exec-driver.test.ts',
 ]
 
 /** What both projects share (a project does not inherit the root's test options). */
