@@ -20,6 +20,63 @@ const freshProcessUnitFiles = [
 ]
 const unitFiles = 'test/unit/**/*.test.ts'
 
+/**
+ * Integration files that share their worker's modules like the unit files: each runs its gateways or drivers in
+ * the worker's own process (no server process started by the file, no PostgreSQL), mocks no module and leaves no
+ * process-wide state (state-check.ts after each). In a fresh worker each loaded the server's modules again: these
+ * 47 took 271 s of CPU isolated, 136-144 s shared (docs/benchmarks.md, session 27). A file that asserts on what a
+ * process loads or starts once (lazy-modules.test.ts, the spawn host's) stays isolated.
+ */
+const sharedIntegrationFiles = [
+  'test/integration/run-event-store-failure.test.ts',
+  'test/integration/run-start-commit.test.ts',
+  'test/integration/config-read-close.test.ts',
+  'test/integration/agent-probes.test.ts',
+  'test/integration/run-files.test.ts',
+  'test/integration/log-redaction.test.ts',
+  'test/integration/run-cli-bypass.test.ts',
+  'test/integration/acp-escaped-env-policy.test.ts',
+  'test/integration/client-connection-limits.test.ts',
+  'test/integration/run-end-recovery.test.ts',
+  'test/integration/run-output-burst.test.ts',
+  'test/integration/browser-origin.test.ts',
+  'test/integration/app-server-host-unload.test.ts',
+  'test/integration/auth-surface.test.ts',
+  'test/integration/session-turn-sandbox-consent.test.ts',
+  'test/integration/operations-logging.test.ts',
+  'test/integration/route-family-errors.test.ts',
+  'test/integration/acp-project-include-only.test.ts',
+  'test/integration/run-admission-burst.test.ts',
+  'test/integration/stop-queued-turn.test.ts',
+  'test/integration/codex-resume-turn-policy.test.ts',
+  'test/integration/run-env-escape.test.ts',
+  'test/integration/session-create-membership.test.ts',
+  'test/integration/stop-tls-connections.test.ts',
+  'test/integration/operations-budgets.test.ts',
+  'test/integration/codex-ca-anchor.test.ts',
+  'test/integration/session-stray-approval.test.ts',
+  'test/integration/agent-stream-ws.test.ts',
+  'test/integration/approvals-inbox-stream.test.ts',
+  'test/integration/codex-agent-server-routes.test.ts',
+  'test/integration/codex-restart-turn-policy.test.ts',
+  'test/integration/session-archive-running-turn.test.ts',
+  'test/integration/client-follow-events.test.ts',
+  'test/integration/session-turn-policy.test.ts',
+  'test/integration/agent-stream-attach-count.test.ts',
+  'test/integration/client-example.test.ts',
+  'test/integration/seed-runs-durable.test.ts',
+  'test/integration/codex-api-plan-routes.test.ts',
+  'test/integration/bad-input.test.ts',
+  'test/integration/operations-scopes.test.ts',
+  'test/integration/approval-sweep-gateway.test.ts',
+  'test/integration/cli-run-held-output.test.ts',
+  'test/integration/session-idle-unload.test.ts',
+  'test/integration/stop-stuck-run.test.ts',
+  'test/integration/confinement.test.ts',
+  'test/integration/http-protocols.test.ts',
+  'test/integration/codex-exec-driver.test.ts',
+]
+
 /** What both projects share (a project does not inherit the root's test options). */
 const fileOptions = {
   testTimeout: 60_000,
@@ -44,7 +101,7 @@ export default defineConfig({
           // the unit files share their worker's modules (no fresh module graph per file): each file loading
           // fastify, ajv, zod and src/ again cost the suite about 90 s of CPU (docs/benchmarks.md, session 23)
           name: 'shared-modules',
-          include: [unitFiles],
+          include: [unitFiles, ...sharedIntegrationFiles],
           exclude: freshProcessUnitFiles,
           isolate: false,
         },
@@ -55,6 +112,7 @@ export default defineConfig({
           // servers, agents, browsers, containers and PostgreSQL: each file in a process of its own
           name: 'isolated',
           include: ['test/!(unit)/**/*.test.ts', ...freshProcessUnitFiles],
+          exclude: sharedIntegrationFiles,
         },
       },
     ],

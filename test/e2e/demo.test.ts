@@ -4,7 +4,7 @@ import { createServer } from 'node:net'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { steps } from '../../scripts/demo/walkthrough.js'
-import { tempDir, testBase } from '../support/temp.js'
+import { copilotPkgCache, tempDir } from '../support/temp.js'
 
 const root = path.resolve(import.meta.dirname, '../..')
 const tsxLoader = import.meta.resolve('tsx')
@@ -24,7 +24,7 @@ describe('npm run demo', () => {
           LOG_LEVEL: 'warn',
           // an empty HOME (codex's `bash -lc` must not source this machine's ~/.bashrc), the shared copilot cache
           HOME: tempDir('demo-home-'),
-          COPILOT_PKG_CACHE_HOME: path.join(testBase(), 'copilot-pkg-cache'),
+          COPILOT_PKG_CACHE_HOME: copilotPkgCache(),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, startGateway, testApiKey, testModel } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
-import { tempDir, testBase } from '../support/temp.js'
+import { copilotPkgCache, tempDir } from '../support/temp.js'
 
 /** AI_PROVIDER picks the agent behind GET /hello and POST /chat (seed 000): every CLI against the mock. */
 const agents: Record<string, (mock: MockLlm) => Record<string, string>> = {
@@ -22,7 +22,7 @@ const agents: Record<string, (mock: MockLlm) => Record<string, string>> = {
     COPILOT_PROVIDER_BASE_URL: mock.baseUrl,
     COPILOT_PROVIDER_API_KEY: testApiKey,
     COPILOT_MODEL: testModel,
-    COPILOT_PKG_CACHE_HOME: `${testBase()}/copilot-pkg-cache`,
+    COPILOT_PKG_CACHE_HOME: copilotPkgCache(),
   }),
 }
 

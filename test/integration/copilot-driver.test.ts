@@ -9,14 +9,11 @@ import { collect, completionOf, describeDriverContract, waitFor } from '../contr
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayEnv, testApiKey, testModel } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
-import { tempDir, testBase } from '../support/temp.js'
-
-// copilot unpacks its ~235 MB package into a cache dir on first start: one per worker, not one per HOME.
-const pkgCache = () => path.join(testBase(), 'copilot-pkg-cache')
+import { copilotPkgCache, tempDir } from '../support/temp.js'
 
 function copilotDriver(mock: MockLlm | null, overrides: Record<string, string | undefined> = {}) {
   const { env, dir } = gatewayEnv(mock, {
-    COPILOT_PKG_CACHE_HOME: pkgCache(),
+    COPILOT_PKG_CACHE_HOME: copilotPkgCache(),
     ...(mock
       ? {
           COPILOT_PROVIDER_BASE_URL: mock.baseUrl,

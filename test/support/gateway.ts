@@ -8,7 +8,7 @@ import type { Approval, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { makeCodexHome } from './codex-home.js'
 import { h2connect } from './h2-client.js'
-import { tempDir, testBase } from './temp.js'
+import { copilotPkgCache, tempDir } from './temp.js'
 
 export const testModel = 'gpt-5.5'
 export const testApiKey = 'sk-test-secret-key-0123456789'
@@ -37,8 +37,8 @@ export function gatewayEnv(
     CODEX_MODEL: testModel,
     CODEX_MAX_RETRIES: '0',
     KILL_GRACE_MS: '500',
-    // copilot unpacks ~235 MB on its first start (any probe of it, e.g. GET /health): once per worker.
-    COPILOT_PKG_CACHE_HOME: path.join(testBase(), 'copilot-pkg-cache'),
+    // copilot unpacks ~235 MB on its first start (any probe of it, e.g. GET /health): once per suite run.
+    COPILOT_PKG_CACHE_HOME: copilotPkgCache(),
     ...(mock ? { CODEX_API_BASE_URL: mock.baseUrl, CODEX_API_KEY: testApiKey } : {}),
     ...overrides,
   }

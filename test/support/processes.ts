@@ -11,20 +11,42 @@ export interface ProcInfo {
 }
 
 export function listProcesses(): ProcInfo[] {
+  return scanProcesses({})
+}
+
+/**
+ * Processes whose working directory is `dir` or below it. The cwd is read first: a process elsewhere costs one
+ * readlink, not the three reads of a whole entry (the leak checks poll this while processes end).
+ */
+export function processesUnder(dir: string): ProcInfo[] {
+  return scanProcesses({ cwd: (cwd) => cwd !== null && (cwd === dir || cwd.startsWith(dir + path.sep)) })
+}
+
+/** The processes of a group; the others cost one read of their stat. */
+export function processesInGroup(pgid: number): ProcInfo[] {
+  return scanProcesses({ pgid: (g) => g === pgid })
+}
+
+/** The live processes (zombies left out) that pass the filters, each read only as far as a filter needs. */
+function scanProcesses(keep: { cwd?: (cwd: string | null) => boolean; pgid?: (pgid: number) => boolean }) {
   const out: ProcInfo[] = []
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue
     try {
+      let cwd: string | null | undefined
+      if (keep.cwd) {
+        cwd = readCwd(name)
+        if (!keep.cwd(cwd)) continue
+      }
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
       // Fields after the command name (which may contain spaces) start after the last ')'.
       const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
       if (rest[0] === 'Z') continue
-      let cwd: string | null = null
-      try {
-        cwd = readlinkSync(`/proc/${name}/cwd`)
-      } catch {}
+      const pgid = Number(rest[2])
+      if (keep.pgid && !keep.pgid(pgid)) continue
+      cwd ??= readCwd(name)
       const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()
-      out.push({ pid: Number(name), ppid: Number(rest[1]), pgid: Number(rest[2]), cwd, cmd })
+      out.push({ pid: Number(name), ppid: Number(rest[1]), pgid, cwd, cmd })
     } catch {
       // the process ended while we looked
     }
@@ -32,13 +54,12 @@ export function listProcesses(): ProcInfo[] {
   return out
 }
 
-/** Processes whose working directory is `dir` or below it. */
-export function processesUnder(dir: string): ProcInfo[] {
-  return listProcesses().filter((p) => p.cwd !== null && (p.cwd === dir || p.cwd.startsWith(dir + path.sep)))
-}
-
-export function processesInGroup(pgid: number): ProcInfo[] {
-  return listProcesses().filter((p) => p.pgid === pgid)
+function readCwd(pid: string): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`)
+  } catch {
+    return null
+  }
 }
 
 /**

@@ -28,6 +28,17 @@ export function testBase(): string {
   return ownBase
 }
 
+/**
+ * copilot's cache of its unpacked package (COPILOT_PKG_CACHE_HOME), one for the whole suite: copilot unpacks
+ * ~235 MB there on its first start (about 2 s of CPU and the writes, 4-14 s on a loaded machine), which a cache
+ * per worker paid once per test file (every isolated file is a worker of its own). Under the suite's root (removed
+ * by its teardown); a bench or script on its own gets its base's. Copilot unpacks into a directory of its own and
+ * renames it to the version's, so two first starts at once both work (each unpacks; the first rename wins).
+ */
+export function copilotPkgCache(): string {
+  return path.join(process.env.AGW_TEST_TMP ?? testBase(), 'copilot-pkg-cache')
+}
+
 export function tempDir(prefix = 'tmp-'): string {
   return mkdtempSync(path.join(testBase(), prefix))
 }
