@@ -43,8 +43,7 @@ const alive = (server: ServerProcess) => server.child.exitCode === null && serve
 
 /**
  * Opens idle acp:codex-acp sessions and returns the agent processes: they share processes
- * (ACP_SESSIONS_PER_PROCESS, default 8), each leading its own process group, run in their cwd (the workspace root:
- * a confined codex-acp process reads only its cwd, so sessions share one only within a cwd).
+ * (ACP_SESSIONS_PER_PROCESS, default 8), each leading its own process group, run in the data dir.
  */
 async function openSessions(url: string, data: string) {
   const created = await Promise.all(
@@ -80,7 +79,7 @@ describe('session agent processes across shutdown and crash (real processes)', (
   it(`SIGTERM with ${sessionCount} idle acp:codex-acp sessions ends every agent within the grace`, async () => {
     const grace = 5
     const { env, dir } = gatewayEnv(mock, { SHUTDOWN_GRACE_SECONDS: String(grace) })
-    const data = path.join(dir, 'workspace')
+    const data = path.join(dir, 'data')
     dirs.push(data)
     const server = assertStarted(await startServerProcess(env, dir))
     servers.push(server)
@@ -100,7 +99,7 @@ describe('session agent processes across shutdown and crash (real processes)', (
   /** A server with the sessions' agents running, and its spawn host. */
   async function serverWithSessions() {
     const { env, dir } = gatewayEnv(mock)
-    const data = path.join(dir, 'workspace')
+    const data = path.join(dir, 'data')
     dirs.push(data)
     const first = assertStarted(await startServerProcess(env, dir))
     servers.push(first)
@@ -111,7 +110,7 @@ describe('session agent processes across shutdown and crash (real processes)', (
 
   it('a session opened while the spawn host is killed opens anyway: its spawn is made again once the host is gone', async () => {
     const { env, dir } = gatewayEnv(mock, { ACP_SESSIONS_PER_PROCESS: '1' })
-    const data = path.join(dir, 'workspace')
+    const data = path.join(dir, 'data')
     dirs.push(data)
     const server = assertStarted(await startServerProcess(env, dir))
     servers.push(server)

@@ -48,7 +48,7 @@ describe('acp:codex-acp sessions share agent processes', () => {
   function driver(perProcess?: number, confined = false) {
     const g = gatewayEnv(mock, {
       ...(perProcess ? { ACP_SESSIONS_PER_PROCESS: String(perProcess) } : {}),
-      ...(confined ? {} : { CODEX_CONFINE_READS: 'false' }),
+      CODEX_CONFINE_READS: String(confined),
     })
     dir = g.dir
     return new AcpDriver(loadConfig(g.env, g.dir), acpPreset('codex-acp'), g.env)
@@ -193,7 +193,7 @@ describe('acp:codex-acp sessions share agent processes', () => {
     expect(readFileSync(path.join(dir, 'two', 'c.txt'), 'utf8')).toBe('hi\n')
   })
 
-  it('with reads confined (the default), read-only sessions share a process only within one cwd', async () => {
+  it('with reads confined (CODEX_CONFINE_READS), read-only sessions share a process only within one cwd', async () => {
     const d = driver(undefined, true)
     const a = await open(d, 'same')
     const b = await open(d, 'same')

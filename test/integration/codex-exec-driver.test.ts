@@ -30,11 +30,11 @@ describe('codex-exec specifics', () => {
       expect(args.join(' ')).toContain(`base_url="${mock.baseUrl}"`)
       expect(args.join(' ')).not.toContain(testApiKey)
       expect(args).toContain('--skip-git-repo-check')
-      // read-only: its read-confining permission profile (a --sandbox would leave profiles aside)
-      expect(args).not.toContain('--sandbox')
-      expect(args.filter((a) => a.startsWith('default_permissions=')).at(-1)).toBe(
-        'default_permissions="agent-gateway-read-only"',
-      )
+      // read-only by default, under codex's own sandbox (CODEX_CONFINE_READS is opt-in)
+      expect(args.slice(args.indexOf('--sandbox'), args.indexOf('--sandbox') + 2)).toEqual([
+        '--sandbox',
+        'read-only',
+      ])
       mock.script({ kind: 'text', text: 'keyed' })
       await collect(driver.run({ prompt: 'check the key', cwd: tempDir() }, new AbortController().signal))
       expect(mock.requests[0]?.headers.authorization).toBe(`Bearer ${testApiKey}`)

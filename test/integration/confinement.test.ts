@@ -22,7 +22,7 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
   let gw: TestGateway
   beforeAll(async () => {
     mock = await startMockLlm()
-    gw = await startGateway(mock, { MAX_CONCURRENT_RUNS: '1' })
+    gw = await startGateway(mock, { MAX_CONCURRENT_RUNS: '1', CODEX_CONFINE_READS: 'true' })
   })
   afterAll(async () => {
     await gw?.close()

@@ -64,9 +64,9 @@ export const codexSettings = z.object({
     sandboxMode.default('read-only'),
   ),
   CODEX_CONFINE_READS: setting(
-    'true',
-    "Commands of codex read-only and workspace-write runs and sessions read only their cwd, codex's own binaries and the system directories (/usr, /etc, /bin, /sbin, /lib*), through codex permission profiles (bubblewrap on Linux); false: codex's `--sandbox` modes, which confine writes only (every file of the gateway's user is readable).",
-    bool(true),
+    'false',
+    "true: commands of codex read-only and workspace-write runs and sessions read only their cwd, codex's own binaries and the system directories (/usr, /etc, /bin, /sbin, /lib*), through codex permission profiles (bubblewrap on Linux); it costs codex 0.169 ~0.7 s per `codex exec` and ~1.8 s per warm run (measured, docs/benchmarks.md), so it is opt-in. false: codex's `--sandbox` modes, which confine writes only (every file of the gateway's user is readable).",
+    bool(false),
   ),
   CODEX_CONFIG_OVERRIDES: setting(
     '(none)',
