@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { AgentStreamClient, streamSession } from '../support/agent-stream-client.js'
@@ -9,6 +8,7 @@ import {
   finishedTurnAt,
   pendingApprovalAt,
   postJson,
+  sessionEventsUntilTurnEnd,
   startGateway,
   type TestGateway,
 } from '../support/gateway.js'
@@ -49,34 +49,6 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
       { kind: 'exec_command', cmd: `echo hi > ${file}` },
       { kind: 'text', text: 'done' },
     )
-  /** The session's events (its stream replays, then follows) up to the end of turn `turnId`. */
-  const eventsUntilEnd = async (id: string, turnId: string): Promise<StoredEvent[]> => {
-    const stop = new AbortController()
-    const res = await fetch(`${gw.url}/v1/sessions/${id}/events`, {
-      headers: { accept: 'application/x-ndjson' },
-      signal: stop.signal,
-    })
-    const events: StoredEvent[] = []
-    let text = ''
-    const decoder = new TextDecoder()
-    try {
-      for await (const chunk of res.body ?? []) {
-        text += decoder.decode(chunk, { stream: true })
-        const lines = text.split('\n')
-        text = lines.pop() ?? ''
-        for (const line of lines.filter(Boolean)) {
-          const ev = JSON.parse(line) as StoredEvent
-          events.push(ev)
-          if ((ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === turnId)
-            return events
-        }
-      }
-    } finally {
-      stop.abort()
-    }
-    throw new Error(`the stream of ${id} ended before turn ${turnId} did`)
-  }
-
   it('on-request, accepted: the command is asked for, then runs', async () => {
     mock.reset()
     scriptWrite('accepted.txt')
@@ -104,7 +76,7 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
     )
     expect((await finishedTurnAt(gw.url, session.id, turn.id)).status).toBe('completed')
     expect(existsSync(path.join(session.cwd, 'declined.txt'))).toBe(false)
-    const completed = (await eventsUntilEnd(session.id, turn.id)).find(
+    const completed = (await sessionEventsUntilTurnEnd(gw.url, session.id, turn.id)).find(
       (e) => e.type === 'item.completed' && e.item.type === 'command_execution',
     )
     expect(completed).toMatchObject({ item: { command: 'echo hi > declined.txt', status: 'declined' } })

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CodexDriver } from '../../src/agents/codex/driver.js'
-import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { waitFor } from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { postJson, sessionEventsUntilTurnEnd, startGateway, type TestGateway } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 
 // SESSION_IDLE_SECONDS: a session with no turn for that long is unloaded from its agent and resumed,
@@ -25,32 +24,6 @@ describe('idle sessions are unloaded and resumed without losing anything', () =>
   const json = async <T>(res: Response | Promise<Response>) => (await (await res).json()) as T
   const turn = (id: string, input: string) =>
     json<Turn>(postJson(`${gw.url}/v1/sessions/${id}/turns?wait=true`, { input }))
-  /** The session's stream (it stays open) read until the turn `untilTurn` completed. */
-  const sessionEvents = async (id: string, untilTurn: string) => {
-    const stop = new AbortController()
-    const res = await fetch(`${gw.url}/v1/sessions/${id}/events`, {
-      headers: { accept: 'application/x-ndjson' },
-      signal: stop.signal,
-    })
-    const events: StoredEvent[] = []
-    let text = ''
-    const decoder = new TextDecoder()
-    try {
-      for await (const chunk of res.body ?? []) {
-        text += decoder.decode(chunk, { stream: true })
-        const lines = text.split('\n')
-        text = lines.pop() ?? ''
-        for (const line of lines.filter(Boolean)) {
-          const ev = JSON.parse(line) as StoredEvent
-          events.push(ev)
-          if (ev.type === 'turn.completed' && ev.turnId === untilTurn) return events
-        }
-      }
-    } finally {
-      stop.abort()
-    }
-    return events
-  }
   const lastUserText = () => JSON.stringify(mock.requests.at(-1)?.body ?? null)
   const codex = () => gw.ctx.registry.get('codex') as CodexDriver
   /**
@@ -111,7 +84,7 @@ describe('idle sessions are unloaded and resumed without losing anything', () =>
         ['completed', 'the word was pelican'],
       ])
       // One event stream across the unload: every seq once, both turns' events, in order.
-      const events = await sessionEvents(session.id, second.id)
+      const events = await sessionEventsUntilTurnEnd(gw.url, session.id, second.id)
       expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
       const ends = events
         .filter((e) => e.type === 'turn.completed')

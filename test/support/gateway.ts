@@ -231,3 +231,37 @@ export function requestInput(mock: MockLlm, index = -1): string {
   const body = (request.body ?? {}) as { input?: unknown; messages?: unknown; contents?: unknown }
   return JSON.stringify(body.input ?? body.messages ?? body.contents ?? '')
 }
+
+/**
+ * A session's events at the gateway at `url` (its NDJSON stream replays, then follows) up to the end of turn
+ * `turnId` (`turn.completed` or `turn.failed`); what came when the stream ended first.
+ */
+export async function sessionEventsUntilTurnEnd(
+  url: string,
+  sessionId: string,
+  turnId: string,
+): Promise<StoredEvent[]> {
+  const stop = new AbortController()
+  const res = await fetch(`${url}/v1/sessions/${sessionId}/events`, {
+    headers: { accept: 'application/x-ndjson' },
+    signal: stop.signal,
+  })
+  const events: StoredEvent[] = []
+  let text = ''
+  const decoder = new TextDecoder()
+  try {
+    for await (const chunk of res.body ?? []) {
+      text += decoder.decode(chunk, { stream: true })
+      const lines = text.split('\n')
+      text = lines.pop() ?? ''
+      for (const line of lines.filter(Boolean)) {
+        const ev = JSON.parse(line) as StoredEvent
+        events.push(ev)
+        if ((ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === turnId) return events
+      }
+    }
+  } finally {
+    stop.abort()
+  }
+  return events
+}
