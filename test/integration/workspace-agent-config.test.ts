@@ -37,6 +37,25 @@ function agentsFixture(extra: Record<string, string> = {}) {
  * A `.gemini/settings.json` whose MCP server, hooks and tool discovery command each touch a marker outside the
  * workspace; `ran` names those that were made.
  */
+/** A workspace-write gemini run whose model runs `ws.touch('shell')`, succeeded. */
+async function geminiRunsACommand(
+  shared: ReturnType<typeof agentsFixture>,
+  ws: ReturnType<typeof hostileGeminiWorkspace>,
+) {
+  shared.mock.reset()
+  shared.mock.setDefault({ kind: 'text', text: 'done' })
+  shared.mock.script(
+    { kind: 'exec_command', cmd: ws.touch('shell'), yieldTimeMs: 5000 },
+    { kind: 'text', text: 'ran it' },
+  )
+  const { run } = await succeededRun(shared.gw.url, {
+    agent: 'gemini',
+    prompt: 'hi',
+    sandbox: 'workspace-write',
+  })
+  expect(run.status).toBe('succeeded')
+}
+
 function hostileGeminiWorkspace(gw: TestGateway, name: string) {
   const marker = (what: string) => path.join(gw.dir, `outside-${name}-${what}`)
   const touch = (what: string) => `touch ${marker(what)}`
@@ -144,18 +163,7 @@ describe("a workspace's own agent configuration runs nothing", () => {
   // would get `default`, refusing the shell and edits) and runs the model's command, not the workspace's.
   it('gemini (workspace-write): its command runs, nothing of the workspace does', async () => {
     const ws = hostileGeminiWorkspace(shared.gw, 'gemini-ww')
-    shared.mock.reset()
-    shared.mock.setDefault({ kind: 'text', text: 'done' })
-    shared.mock.script(
-      { kind: 'exec_command', cmd: ws.touch('shell'), yieldTimeMs: 5000 },
-      { kind: 'text', text: 'ran it' },
-    )
-    const { run } = await succeededRun(shared.gw.url, {
-      agent: 'gemini',
-      prompt: 'hi',
-      sandbox: 'workspace-write',
-    })
-    expect(run.status).toBe('succeeded')
+    await geminiRunsACommand(shared, ws)
     expect(existsSync(ws.marker('shell')), "the model's command ran").toBe(true)
     expect(ws.ran(), 'ran from the workspace').toEqual([])
   }, 120_000)
@@ -168,18 +176,7 @@ describe("CLAUDE_WORKSPACE_SETTINGS=true, GEMINI_WORKSPACE_SETTINGS=true: the wo
   // also shows that the markers of the test above are made when the workspace's configuration is loaded
   it('gemini: its MCP server, hooks and tool discovery command run', async () => {
     const ws = hostileGeminiWorkspace(shared.gw, 'trusted-gemini')
-    shared.mock.reset()
-    shared.mock.setDefault({ kind: 'text', text: 'done' })
-    shared.mock.script(
-      { kind: 'exec_command', cmd: ws.touch('shell'), yieldTimeMs: 5000 },
-      { kind: 'text', text: 'ran it' },
-    )
-    const { run } = await succeededRun(shared.gw.url, {
-      agent: 'gemini',
-      prompt: 'hi',
-      sandbox: 'workspace-write',
-    })
-    expect(run.status).toBe('succeeded')
+    await geminiRunsACommand(shared, ws)
     expect(ws.ran()).toEqual([
       'mcp',
       'hook-session-start',
