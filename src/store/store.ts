@@ -96,14 +96,14 @@ export type StatusFromRead = (read: SessionStateRead) => Session['status'] | und
 /** Like StatusFromRead, for a step that stores the state with its time (`createTurnWithEvents`, `updateTurnWithEvents`). */
 export type StateChangeFromRead = (read: SessionStateRead) => SessionStateChange | undefined
 
-/** A session's new state, stored with another change (`updateTurn`) or alone (`setSessionState`). */
+/** A session's new state, stored with another change (`updateTurn`) or alone (`setSessionStateWithEvents`). */
 export interface SessionStateChange {
   status: Session['status']
   /** The session's `updatedAt`. */
   at: string
 }
 
-/** A session's new state stored alone (`setSessionState`), with fields of its document to store with it. */
+/** A session's new state stored alone (`setSessionStateWithEvents`), with fields of its document to store with it. */
 export interface SessionStateSet extends SessionStateChange {
   /**
    * Merged into the session's document in the same step as the state, and only when the state is stored (an
@@ -137,7 +137,7 @@ export class NotAMember extends AppError {
  * A session's ownership claim: a number the store bumps whenever a node claims the session (claimSession) or
  * takes it over (takeOverSessions); a new session has `firstClaim`. A node holds the claim it got with the
  * session and passes it with every write it makes for the session (createTurn, updateTurn, completeTurn,
- * setSessionState): a write whose claim is no longer the session's is refused in the same step
+ * setSessionStateWithEvents): a write whose claim is no longer the session's is refused in the same step
  * (SessionTakenOver), so a node that was taken for dead and wakes writes nothing over its successor's work.
  */
 export type SessionClaim = number
@@ -327,15 +327,11 @@ export interface Store {
   /**
    * Stores the session's new state, and `change.fields` with it in the same step, unless it is archived (an
    * archive that landed since the caller computed the state stays; archiving twice stores nothing the second
-   * time); whether it was stored (what to announce). With `claim`, SessionTakenOver (nothing stored) when the
-   * session's claim is another by then.
-   */
-  setSessionState(id: string, change: SessionStateSet, claim?: SessionClaim): Promise<boolean>
-  /**
-   * `setSessionState`, and the events `eventsOf` gives for it (told whether the state was stored) appended in the
-   * same transaction, each as appendEvents would (fenced by its own `fence`): a state and its `session.status` (an
-   * archive and its `archived`) in one commit, all or nothing. Returns whether the state was stored and the events
-   * stored.
+   * time), and the events `eventsOf` gives for it (told whether the state was stored) appended in the same
+   * transaction, each as appendEvents would (fenced by its own `fence`): a state and its `session.status` (an
+   * archive and its `archived`) in one commit, all or nothing. Returns whether the state was stored (what to
+   * announce) and the events stored. With `claim`, SessionTakenOver (nothing stored) when the session's claim is
+   * another by then.
    */
   setSessionStateWithEvents(
     id: string,

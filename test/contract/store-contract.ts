@@ -14,6 +14,7 @@ import {
   type Store,
   type TurnStep,
 } from '../../src/store/store.js'
+import { setStateAlone } from '../support/set-state.js'
 
 /**
  * The behaviour every Store must show. A store implementation reuses this unchanged: it only supplies how to
@@ -585,7 +586,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(await store.getSession('ses_1')).toMatchObject({ status: 'running', updatedAt: at })
       expect(ids(await store.listSessions({ status: 'running', limit: 5 }))).toEqual(['ses_1'])
       // archived meanwhile: the turn is stored, the state is not
-      await store.setSessionState('ses_1', { status: 'archived', at })
+      await setStateAlone(store, 'ses_1', { status: 'archived', at })
       const kept = await store.createTurn(newTurn('turn_2', 'ses_1'), undefined, { status: 'running', at })
       expect(kept?.status).toBeUndefined()
       expect(await store.getSession('ses_1')).toMatchObject({ status: 'archived' })
@@ -635,7 +636,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(await store.getSession('ses_1')).toMatchObject({ status: 'idle', turnCount: 1, lastSeq: 3 })
       // archived meanwhile: no state stored, the step says so, and the events are asked for with that
       await store.createTurn(newTurn('turn_2', 'ses_1', { status: 'running' }))
-      await store.setSessionState('ses_1', { status: 'archived', at })
+      await setStateAlone(store, 'ses_1', { status: 'archived', at })
       const archived = await store.completeTurnWithEvents(
         'turn_2',
         { status: 'interrupted' },
@@ -730,7 +731,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       // the approval answered and the session archived meanwhile: both seen by the read, archived stays
       await store.resolveApproval('apr_1', { decision: 'accept', by: 'client', resolvedAt: at })
       await store.createTurn(newTurn('turn_3', 'ses_1', { status: 'running' }))
-      await store.setSessionState('ses_1', { status: 'archived', at })
+      await setStateAlone(store, 'ses_1', { status: 'archived', at })
       const archived = await other.completeTurnWithEvents(
         'turn_3',
         { status: 'interrupted' },
@@ -918,7 +919,8 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       const gone = { agentArchiveError: 'thread/archive failed' }
       // with the owner's claim: the state and the field, seen by another connection; a mirrored field's column too
       expect(
-        await store.setSessionState(
+        await setStateAlone(
+          store,
           'ses_1',
           { status: 'archived', at, fields: { ...gone, externalId: 'ext-1' } },
           firstClaim,
@@ -938,16 +940,16 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
         at: '2026-01-01T00:02:00.000Z',
         fields: { agentArchiveError: 'x' },
       }
-      expect(await other.setSessionState('ses_1', later)).toBe(false)
+      expect(await setStateAlone(other, 'ses_1', later)).toBe(false)
       expect(await store.getSession('ses_1')).toMatchObject({ updatedAt: at, ...gone })
       // without a claim
-      expect(await other.setSessionState('ses_2', { status: 'archived', at, fields: gone })).toBe(true)
+      expect(await setStateAlone(other, 'ses_2', { status: 'archived', at, fields: gone })).toBe(true)
       expect(await store.getSession('ses_2')).toMatchObject({ status: 'archived', ...gone })
       // a field the store refuses (another session's external id): the state is not stored either, with a claim
       // or without
       const refused = { status: 'archived' as const, at, fields: { ...gone, externalId: 'ext-taken' } }
-      await expect(store.setSessionState('ses_3', refused, firstClaim)).rejects.toThrow()
-      await expect(store.setSessionState('ses_3', refused)).rejects.toThrow()
+      await expect(setStateAlone(store, 'ses_3', refused, firstClaim)).rejects.toThrow()
+      await expect(setStateAlone(store, 'ses_3', refused)).rejects.toThrow()
       expect(await other.getSession('ses_3')).toMatchObject({
         status: 'idle',
         updatedAt: newSession('x').updatedAt,
@@ -957,7 +959,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       // a stale claim: neither
       await other.claimSession('ses_3', 'node_b')
       await expect(
-        store.setSessionState('ses_3', { status: 'archived', at, fields: gone }, firstClaim),
+        setStateAlone(store, 'ses_3', { status: 'archived', at, fields: gone }, firstClaim),
       ).rejects.toBeInstanceOf(SessionTakenOver)
       expect(await other.getSession('ses_3')).toMatchObject({ status: 'idle' })
       expect(await other.getSession('ses_3')).not.toHaveProperty('agentArchiveError')
@@ -1064,18 +1066,18 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       expect(ids(await other.listSessions({ status: 'archived', limit: 10 }))).toEqual(['ses_1'])
       expect(await other.listSessions({ status: 'idle', limit: 10 })).toEqual([])
       // a state computed before the archive (an approval answered, a session recovered): kept archived, false
-      expect(await store.setSessionState('ses_1', { status: 'idle', at: '2026-01-01T00:07:00.000Z' })).toBe(
+      expect(await setStateAlone(store, 'ses_1', { status: 'idle', at: '2026-01-01T00:07:00.000Z' })).toBe(
         false,
       )
       expect(await other.getSession('ses_1')).toMatchObject({ status: 'archived', turnCount: 2 })
       await store.createSession(newSession('ses_2'), 'node_a')
       const at = '2026-01-01T00:08:00.000Z'
-      expect(await store.setSessionState('ses_2', { status: 'waiting_for_approval', at })).toBe(true)
+      expect(await setStateAlone(store, 'ses_2', { status: 'waiting_for_approval', at })).toBe(true)
       expect(await other.getSession('ses_2')).toMatchObject({ status: 'waiting_for_approval', updatedAt: at })
       expect(ids(await other.listSessions({ status: 'waiting_for_approval', limit: 10 }))).toEqual(['ses_2'])
-      expect(await store.setSessionState('ses_2', { status: 'archived', at })).toBe(true)
-      expect(await other.setSessionState('ses_2', { status: 'archived', at })).toBe(false)
-      expect(await store.setSessionState('ses_missing', { status: 'idle', at })).toBe(false)
+      expect(await setStateAlone(store, 'ses_2', { status: 'archived', at })).toBe(true)
+      expect(await setStateAlone(other, 'ses_2', { status: 'archived', at })).toBe(false)
+      expect(await setStateAlone(store, 'ses_missing', { status: 'idle', at })).toBe(false)
     })
 
     it('approvals: the first answer wins across connections; later ones change nothing', async () => {
@@ -1226,7 +1228,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       const refused = other.completeTurn('trn_1', { status: 'completed' }, at, 'idle', firstClaim)
       await expect(refused).rejects.toBeInstanceOf(SessionTakenOver)
       await expect(refused).rejects.toMatchObject({ sessionId: 'ses_1', owner: 'node_b', status: 503 })
-      await expect(other.setSessionState('ses_1', { status: 'idle', at }, firstClaim)).rejects.toBeInstanceOf(
+      await expect(setStateAlone(other, 'ses_1', { status: 'idle', at }, firstClaim)).rejects.toBeInstanceOf(
         SessionTakenOver,
       )
       await expect(other.createTurn(newTurn('trn_2', 'ses_1'), firstClaim)).rejects.toBeInstanceOf(
@@ -1244,11 +1246,11 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
         'idle',
       )
       expect(ids(await other.takeOverSessions(['node_b'], 'node_a'))).toEqual(['ses_1'])
-      await expect(store.setSessionState('ses_1', { status: 'running', at }, claimB)).rejects.toBeInstanceOf(
+      await expect(setStateAlone(store, 'ses_1', { status: 'running', at }, claimB)).rejects.toBeInstanceOf(
         SessionTakenOver,
       )
       // writes without a claim (recovery, other nodes' state refreshes) are not fenced
-      expect(await store.setSessionState('ses_1', { status: 'idle', at })).toBe(true)
+      expect(await setStateAlone(store, 'ses_1', { status: 'idle', at })).toBe(true)
       expect(await store.getSession('ses_1')).toMatchObject({ status: 'idle', turnCount: 1 })
     })
 
@@ -1512,7 +1514,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       const [byB] = await store.takeOverSessions(['node_a'], 'node_b')
       expect(byB).toMatchObject({ id: 'ses_1', claim: firstClaim + 1 })
       const at = '2026-01-01T00:00:05.000Z'
-      expect(await store.setSessionState('ses_1', { status: 'idle', at }, byB!.claim)).toBe(true)
+      expect(await setStateAlone(store, 'ses_1', { status: 'idle', at }, byB!.claim)).toBe(true)
       // node_b stalls; node_c takes the session from it: node_b's recovery writes are refused from then on
       const [byC] = await store.takeOverSessions(['node_b'], 'node_c')
       expect(byC!.claim).toBe(byB!.claim + 1)

@@ -8,6 +8,7 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
 import { newSession, newTurn } from '../contract/store-contract.js'
 import { cleanUpFakeAgentSessions, sessionsOnFakeAgent } from '../support/fake-agent-sessions.js'
+import { setStateAlone } from '../support/set-state.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 
 /**
@@ -194,7 +195,7 @@ function sweepTests(source: StoreSource) {
       await store.createApproval(approval('apr_other_node', 'ses_b', null, -60_000))
       // a session of this node left waiting for an approval that is no longer pending
       await store.createSession(newSession('ses_c', { cwd, agent: 'fake' }), 'node_a')
-      await store.setSessionState('ses_c', { status: 'waiting_for_approval', at: at(-60_000) })
+      await setStateAlone(store, 'ses_c', { status: 'waiting_for_approval', at: at(-60_000) })
       expect(await sweep(now)).toEqual({ collected: 0, cancelled: 0, recomputed: 1 })
       expect(await store.getSession('ses_c')).toMatchObject({ status: 'idle' })
       expect((await store.listApprovals({ state: 'pending' })).map((a) => a.id).sort()).toEqual([

@@ -3,6 +3,7 @@ import { defaultPgTimeouts, PostgresStore } from '../../src/store/postgres/postg
 import { firstClaim, SessionTakenOver } from '../../src/store/store.js'
 import { settledWithin } from '../../src/util/settled-within.js'
 import { newSession } from '../contract/store-contract.js'
+import { setStateAlone } from '../support/set-state.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 
 const server = sharedPostgres()
@@ -58,7 +59,7 @@ describe('PostgreSQL store connections: timeouts (PG_IDLE_IN_TRANSACTION_SECONDS
       }
       // node_a wakes: its write with the claim it held is refused, and the pool still serves it
       await expect(
-        paused.setSessionState('ses_1', { status: 'running', at: 't' }, firstClaim),
+        setStateAlone(paused, 'ses_1', { status: 'running', at: 't' }, firstClaim),
       ).rejects.toBeInstanceOf(SessionTakenOver)
       expect(await taker.ownerOf('ses_1')).toBe('node_b')
     } finally {

@@ -10,6 +10,7 @@ import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
 import { newApproval, newSession, newTurn, nodeRecord } from '../contract/store-contract.js'
+import { setStateAlone } from '../support/set-state.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { tempDir } from '../support/temp.js'
 
@@ -169,7 +170,7 @@ for (const [backend, open] of Object.entries(stores))
         before: async (s, id) => {
           running = true
           await s.createApproval(newApproval(`${id}_apr`, id))
-          await s.setSessionState(id, { status: 'waiting_for_approval', at: at() })
+          await setStateAlone(s, id, { status: 'waiting_for_approval', at: at() })
           await answer(id)
         },
         first: (st, id) => st.refresh(id),
@@ -193,7 +194,7 @@ for (const [backend, open] of Object.entries(stores))
         held: 'completeTurnWithEvents',
         before: async (s, id) => {
           running = true
-          await s.setSessionState(id, { status: 'running', at: at() })
+          await setStateAlone(s, id, { status: 'running', at: at() })
         },
         first: async (st, id) => {
           await st.completeTurn(id, `${id}_turn`, { status: 'completed' }, at(), () => {

@@ -6,6 +6,7 @@ import type { Session } from '../../src/protocol/sessions.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { type SessionStateRead, SessionTakenOver } from '../../src/store/store.js'
 import { newApproval, newSession, newTurn, nodeRecord } from '../contract/store-contract.js'
+import { setStateAlone } from '../support/set-state.js'
 import { tempDir } from '../support/temp.js'
 
 /**
@@ -127,7 +128,7 @@ describe("a fenced turn step reads the session's claim and state in one statemen
     )
     expect(waiting.step?.status).toBe('waiting_for_approval')
     await store.createTurn(newTurn('turn_2', 'ses_1', { status: 'running' }))
-    await store.setSessionState('ses_1', { status: 'archived', at })
+    await setStateAlone(store, 'ses_1', { status: 'archived', at })
     const archived = await store.completeTurnWithEvents(
       'turn_2',
       { status: 'completed' },

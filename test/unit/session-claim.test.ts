@@ -10,6 +10,7 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { firstClaim, SessionTakenOver } from '../../src/store/store.js'
 import { settledWithin } from '../../src/util/settled-within.js'
 import { newSession, nodeRecord } from '../contract/store-contract.js'
+import { setStateAlone } from '../support/set-state.js'
 import { tempDir } from '../support/temp.js'
 
 const stores: SqliteStore[] = []
@@ -79,7 +80,7 @@ describe('a session turn on a node whose claim went stale', () => {
         const [taken] = await store.takeOverSessions(['node_a'], 'node_b')
         expect(taken?.id).toBe('ses_a')
         await store.updateTurn(turn.id, { status: 'failed', error: 'the server stopped' })
-        await store.setSessionState('ses_a', { status: 'idle', at: new Date().toISOString() })
+        await setStateAlone(store, 'ses_a', { status: 'idle', at: new Date().toISOString() })
       }, [
         { type: 'item.completed', item: { id: 'i1', type: 'agent_message', text: 'late' } },
         { type: 'turn.completed', turnId: 'agent-turn-1', status: 'completed', usage: null },
@@ -159,7 +160,7 @@ describe('a session turn on a node whose claim went stale', () => {
     expect(await store.listTurns('ses_a')).toEqual([])
     await store.createTurn(turn, claimB)
     const at = new Date().toISOString()
-    await expect(store.setSessionState('ses_a', { status: 'running', at }, firstClaim)).rejects.toThrow(
+    await expect(setStateAlone(store, 'ses_a', { status: 'running', at }, firstClaim)).rejects.toThrow(
       /taken over by node node_b/,
     )
     expect((await store.getSession('ses_a'))?.status).toBe('idle')

@@ -7,6 +7,7 @@ import {
   sessionsOnFakeAgent,
   tempDirForTest,
 } from '../support/fake-agent-sessions.js'
+import { setStateAlone } from '../support/set-state.js'
 
 /**
  * What a warm turn reads (SessionManager.startTurn): a session held here is checked by its state and its owner
@@ -94,7 +95,7 @@ describe('a warm session turn', () => {
   it('sees an archive another node stored: 409, nothing reaches the agent', async () => {
     const { store, sessions, turn } = await setup()
     await turn()
-    await store.setSessionState('ses_a', { status: 'archived', at: new Date().toISOString() })
+    await setStateAlone(store, 'ses_a', { status: 'archived', at: new Date().toISOString() })
     await expect(sessions.startTurn('ses_a', hi)).rejects.toMatchObject({ code: 'conflict' })
     expect(await store.listTurns('ses_a')).toHaveLength(1)
   })

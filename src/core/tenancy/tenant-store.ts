@@ -51,7 +51,6 @@ const sharedMembers = [
   'claimSession',
   'takeOverSessions',
   'updateSession',
-  'setSessionState',
   'setSessionStateWithEvents',
   'sessionState',
   'createTurn',

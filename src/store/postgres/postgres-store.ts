@@ -461,13 +461,6 @@ export class PostgresStore implements Store {
     })
   }
 
-  async setSessionState(id: string, change: SessionStateSet, claim?: SessionClaim): Promise<boolean> {
-    return this.transaction(async (db) => {
-      if (claim !== undefined) await holdClaim(db, id, claim)
-      return this.storeState(db, id, change)
-    })
-  }
-
   async setSessionStateWithEvents(
     id: string,
     change: SessionStateSet,

@@ -606,12 +606,6 @@ export class SqliteStore implements Store {
     return claim === undefined ? write() : (this.tx.fenced.immediate(id, claim, write) as Session | undefined)
   }
 
-  async setSessionState(id: string, change: SessionStateSet, claim?: SessionClaim): Promise<boolean> {
-    const write = () => this.storeState(id, change)
-    if (claim !== undefined) return this.tx.fenced.immediate(id, claim, write) as boolean
-    return change.fields ? (this.tx.inOne.immediate(write) as boolean) : write()
-  }
-
   async setSessionStateWithEvents(
     id: string,
     change: SessionStateSet,
