@@ -15,7 +15,12 @@
  * thread's (the gateway's; with `--loop-busy-us`, the burning counts too). Calls are interleaved, the order reversed
  * every round.
  *
+ * `--connection per-call`: each call on an agent connection of its own, ended after its answer, as codex's
+ * app-server calls its model (the proxy pairs each new connection with a pooled upstream one); default `reuse`, one
+ * kept-alive connection for all calls.
+ *
  * Usage: npx tsx bench/key-proxy-hop.ts [--calls N] [--warmup N] [--baseline <dir>] [--loop-busy-us N]
+ *          [--connection reuse|per-call]
  * Not a test: exits 0 when every call got its 20 events through, 1 otherwise.
  */
 import { once } from 'node:events'
@@ -34,12 +39,16 @@ const { values } = benchArgs({
     warmup: { type: 'string' },
     baseline: { type: 'string' },
     'loop-busy-us': { type: 'string' },
+    connection: { type: 'string' },
   },
   strict: true,
 })
 const calls = intOption(values.calls, 380, 'calls')
 const warmup = intOption(values.warmup, 40, 'warmup', 0)
 const busyUs = intOption(values['loop-busy-us'], 0, 'loop-busy-us', 0)
+const connection = values.connection ?? 'reuse'
+if (connection !== 'reuse' && connection !== 'per-call')
+  throw new BenchError(`--connection: reuse or per-call, not ${connection}`)
 const baseline = values.baseline ? path.resolve(values.baseline) : undefined
 const baseModule = baseline && path.join(baseline, 'src/process/key-proxy/key-proxy.ts')
 if (baseModule && !existsSync(baseModule)) throw new BenchError(`${baseModule} is missing`)
@@ -51,7 +60,7 @@ const events = 20
 const peers = `
 const { parentPort, workerData } = require('node:worker_threads')
 const http = require('node:http')
-const { key, events } = workerData
+const { key, events, perCall } = workerData
 const body = JSON.stringify({ model: 'm', input: 'x'.repeat(45 * 1024) })
 const event = 'event: delta\\ndata: {"text":"' + 'y'.repeat(200) + '"}\\n\\n'
 const upstream = http.createServer((req, res) => {
@@ -69,10 +78,12 @@ upstream.listen(0, '127.0.0.1', () =>
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
 function call(url, token) {
   const started = performance.now()
+  // per call: a keep-alive request on a connection of its own, ended once the answer is read (codex's app-server)
+  const own = perCall ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : agent
   return new Promise((resolve, reject) => {
     const req = http.request(url + '/responses', {
       method: 'POST',
-      agent,
+      agent: own,
       headers: { authorization: 'Bearer ' + token, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
     })
     req.on('response', (res) => {
@@ -80,6 +91,7 @@ function call(url, token) {
       res.setEncoding('utf8')
       res.on('data', (c) => { text += c })
       res.on('end', () => {
+        if (perCall) setImmediate(() => own.destroy())
         const got = text.split('\\n\\n').filter(Boolean).length
         if (res.statusCode !== 200 || got !== events) reject(new Error(url + ': status ' + res.statusCode + ', ' + got + ' events'))
         else resolve(performance.now() - started)
@@ -99,7 +111,10 @@ parentPort.on('message', (m) => {
   call(m.url, m.token).then((ms) => parentPort.postMessage({ id: m.id, ms }), (e) => parentPort.postMessage({ id: m.id, error: e.message }))
 })
 `
-const thread = new Worker(peers, { eval: true, workerData: { key, events } })
+const thread = new Worker(peers, {
+  eval: true,
+  workerData: { key, events, perCall: connection === 'per-call' },
+})
 const [{ upstream: upstreamUrl }] = (await once(thread, 'message')) as [{ upstream: string }]
 const upstreams = [{ provider: 'openai' as const, url: upstreamUrl, key }]
 const pending = new Map<number, { resolve: (ms: number) => void; reject: (e: Error) => void }>()
@@ -158,7 +173,7 @@ const times = Object.fromEntries(modes.map(([m]) => [m, [] as number[]])) as Rec
 const cpu = Object.fromEntries(modes.map(([m]) => [m, [] as number[]])) as Record<Mode, number[]>
 printMachine()
 console.log(
-  `calls: ${calls} per mode (+${warmup} warmup), interleaved; loop busy ${busyUs} µs/ms${baseline ? `; baseline ${baseline}` : ''}`,
+  `calls: ${calls} per mode (+${warmup} warmup), interleaved; agent connections: ${connection === 'per-call' ? 'one per call (as codex app-server)' : 'one, kept alive'}; loop busy ${busyUs} µs/ms${baseline ? `; baseline ${baseline}` : ''}`,
 )
 try {
   for (let i = 0; i < warmup + calls; i++) {

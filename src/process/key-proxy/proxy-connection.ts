@@ -34,6 +34,8 @@ export class ProxyConnection {
   private upstreamFull = false
   private agentEnded = false
   private up: UpstreamLeg | undefined
+  /** While a read pass runs: the writes it holds back, released when it ends (see `pump`). */
+  private pass: { leg: UpstreamLeg | undefined; release: Array<() => void> } | undefined
 
   constructor(
     private readonly agent: Socket,
@@ -77,10 +79,20 @@ export class ProxyConnection {
     this.pump()
   }
 
-  /** Reads what has come as far as it can (what it sends upstream goes in one write). */
+  /**
+   * Reads what has come as far as it can. What it sends upstream goes in one write: each leg it sends to is held
+   * (corked) from its first send until the pass ends, a leg paired during the pass too (a new agent connection's
+   * first request: its head and the body bytes that came with it, one write instead of two).
+   */
   private pump(): void {
-    if (this.up) this.up.batch(() => this.read())
-    else this.read()
+    const pass: { leg: UpstreamLeg | undefined; release: Array<() => void> } = { leg: undefined, release: [] }
+    this.pass = pass
+    try {
+      this.read()
+    } finally {
+      this.pass = undefined
+      for (const release of pass.release) release()
+    }
   }
 
   private read(): void {
@@ -299,7 +311,15 @@ export class ProxyConnection {
   }
 
   private send(bytes: Buffer): void {
-    this.up?.send(bytes)
+    const up = this.up
+    if (!up) return
+    const pass = this.pass
+    if (pass && pass.leg !== up) {
+      pass.leg = up
+      const release = up.hold()
+      if (release) pass.release.push(release)
+    }
+    up.send(bytes)
   }
 
   private dropUpstream(): void {

@@ -44,6 +44,8 @@ export class UpstreamLeg {
   private takenAt = 0
   private ended = false
   private full = false
+  /** Holds (`hold`) not yet released: the socket is corked; whether it is full is decided at the release. */
+  private holding = 0
   /** Released or destroyed: no more events. */
   private gone = false
   private detach: (() => void) | undefined
@@ -79,17 +81,25 @@ export class UpstreamLeg {
       return
     }
     this.held?.push(bytes)
-    if (!this.socket.write(bytes)) this.setFull(true)
+    // held (corked): whether bytes wait here is known at the release
+    if (!this.socket.write(bytes) && this.holding === 0) this.setFull(true)
   }
 
-  /** Several sends in one write. */
-  batch(sends: () => void): void {
+  /**
+   * Holds back what is sent from now on until the returned function is called (one write for them all); undefined
+   * while the connection opens (the outbox goes in one write once it is open).
+   */
+  hold(): (() => void) | undefined {
     const socket = this.socket
-    socket?.cork()
-    try {
-      sends()
-    } finally {
-      socket?.uncork()
+    if (!socket) return undefined
+    socket.cork()
+    this.holding++
+    return () => {
+      this.holding--
+      socket.uncork()
+      // a corked write says false for all it holds: full only if bytes still wait once they went out
+      if (this.socket === socket && this.holding === 0 && !this.full && !this.gone)
+        if (socket.writableLength >= socket.writableHighWaterMark) this.setFull(true)
     }
   }
 
@@ -183,10 +193,11 @@ export class UpstreamLeg {
     const outbox = this.outbox
     this.outbox = []
     if (this.full) this.setFull(false)
-    if (outbox.length > 0)
-      this.batch(() => {
-        for (const b of outbox) this.send(b)
-      })
+    if (outbox.length > 0) {
+      const release = this.hold()
+      for (const b of outbox) this.send(b)
+      release?.()
+    }
     if (this.ended) socket.end()
   }
 }
