@@ -10,7 +10,8 @@
  * commands, one a line, on stdin:
  *   mark    starts measuring: CPU time and event-loop delay from now; answers {"marked":true}
  *   usage   answers {"cpuMs":..,"threads":{name:ms},"pageFaults":..,"loopP99Ms":..,"loopMaxMs":..,"gcMs":..,"gcMaxMs":..,"gcMajors":..} since the last mark (the delay
- *           sampled every 10 ms: a 1 ms probe would be a third of a paced run's CPU here; gc: the pauses V8 reported)
+ *           sampled every 10 ms: a 1 ms probe would be a third of a paced run's CPU here; not with
+ *           AGW_BENCH_LOOP_DELAY=off; gc: the pauses V8 reported)
  *   memory  answers {"rss":..,"heapUsed":..,"external":..,"arrayBuffers":..} (bytes), after two full GCs with --expose-gc
  *   trace   with AGW_BENCH_TRACE=1 only: answers {"events":[..],"gc":[..]}, each event's step times since the last
  *           mark (bench/relay-trace-gateway.ts)
@@ -40,6 +41,12 @@ const { startServer } = (await import(pathToFileURL(path.join(root, serverModule
 
 /** As bench/event-relay.ts samples it (and the gateway's own metrics): every 10 ms. */
 const loopResolutionMs = 10
+/**
+ * AGW_BENCH_LOOP_DELAY=off: no sampling (loopP99Ms and loopMaxMs are then NaN). Its 10 ms timer wakes the gateway's
+ * thread 100 times a second, which a bench of the gateway's CPU per turn (session-turns.ts) would count as the
+ * gateway's.
+ */
+const sampleLoop = process.env.AGW_BENCH_LOOP_DELAY !== 'off'
 
 const say = (msg: object) => process.stdout.write(`${JSON.stringify(msg)}\n`)
 
@@ -80,7 +87,7 @@ for await (const line of createInterface({ input: process.stdin })) {
   if (line === 'mark') {
     loop.disable()
     loop = monitorEventLoopDelay({ resolution: loopResolutionMs })
-    loop.enable()
+    if (sampleLoop) loop.enable()
     cpu0 = process.cpuUsage()
     threads0 = threadCpu()
     faults0 = minorFaults()

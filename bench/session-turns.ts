@@ -1233,7 +1233,10 @@ async function main(): Promise<void> {
       // This checkout's gateway as `npm start` runs it, configured like the one in this process (its own
       // CODEX_HOME and workspace), against the same mock
       const wired = gatewayEnv(mock, { CODEX_WARM_RUNS: 'false', ...o.env })
-      const gateway = await GatewayProcess.start(wired.env, wired.dir, o.gatewayNodeArgs, false, o.built)
+      // no event-loop delay sampling in it (its 10 ms timer would count as the gateway's CPU per turn), unless
+      // AGW_BENCH_LOOP_DELAY=on (as before 2026-12-05)
+      const env = { ...wired.env, AGW_BENCH_LOOP_DELAY: process.env.AGW_BENCH_LOOP_DELAY ?? 'off' }
+      const gateway = await GatewayProcess.start(env, wired.dir, o.gatewayNodeArgs, false, o.built)
       b.proc = { gateway, sessionId: (await createSession(gateway.url, sessionFields)).id }
     }
     if (o.stream) {
