@@ -68,4 +68,6 @@ for (const [key, got] of results)
     median(got.map((g) => g.perSecond)).toFixed(0),
     key === 'idle' ? '-' : median(got.map((g) => g.perWake)).toFixed(1),
   ])
-console.log(`${rounds} rounds of ${seconds} s per mode, alternating\n${markdownTable(rows, [false, true, true])}`)
+console.log(
+  `${rounds} rounds of ${seconds} s per mode, alternating\n${markdownTable(rows, [false, true, true])}`,
+)
