@@ -187,6 +187,20 @@ describe("CLAUDE_WORKSPACE_SETTINGS=true, GEMINI_WORKSPACE_SETTINGS=true: the wo
     ])
   }, 120_000)
 
+  // before, acp:gemini never trusted the workspace, whatever the setting
+  it('acp:gemini: its MCP server and hooks run', async () => {
+    const ws = hostileGeminiWorkspace(shared.gw, 'trusted-acp-gemini')
+    shared.mock.reset()
+    shared.mock.setDefault({ kind: 'text', text: 'done' })
+    const { run } = await succeededRun(shared.gw.url, {
+      agent: 'acp:gemini',
+      prompt: 'hi',
+      sandbox: 'read-only',
+    })
+    expect(run.status).toBe('succeeded')
+    expect(ws.ran()).toEqual(expect.arrayContaining(['mcp', 'hook-before-agent']))
+  }, 120_000)
+
   it.each([
     ['claude', 'claude'],
     ['claude-agent-acp', 'acp:claude-agent-acp'],
