@@ -3,7 +3,14 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defaultGeminiSettings } from '../../src/agents/gemini/home.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { mockAgentSettings, startGateway, succeededRun, type TestGateway } from '../support/gateway.js'
+import {
+  mockAgentSettings,
+  postJson,
+  readNdjson,
+  startGateway,
+  succeededRun,
+  type TestGateway,
+} from '../support/gateway.js'
 
 /**
  * A workspace is written by agents (a codex workspace-write run may write anywhere in its cwd) and by the
@@ -176,7 +183,31 @@ describe("a workspace's own agent configuration runs nothing", () => {
 
 /** An operator who trusts every workspace turns the workspace's Claude Code and Gemini CLI configuration back on. */
 describe("CLAUDE_WORKSPACE_SETTINGS=true, GEMINI_WORKSPACE_SETTINGS=true: the workspace's configuration is loaded", () => {
-  const shared = agentsFixture({ CLAUDE_WORKSPACE_SETTINGS: 'true', GEMINI_WORKSPACE_SETTINGS: 'true' })
+  const shared = agentsFixture({
+    CLAUDE_WORKSPACE_SETTINGS: 'true',
+    GEMINI_WORKSPACE_SETTINGS: 'true',
+    CLI_LIST: 'codex,claude',
+    RUN_ALLOW_ENV: 'ANTHROPIC_BASE_URL,ANTHROPIC_API_KEY',
+  })
+
+  // POST /run follows the setting too: no `--setting-sources user` from the gateway
+  it('claude on /run: its hooks run', async () => {
+    const marker = path.join(shared.gw.dir, 'trusted-run-claude-session-start')
+    mkdirSync(path.join(shared.gw.workspace, '.claude'), { recursive: true })
+    writeFileSync(
+      path.join(shared.gw.workspace, '.claude', 'settings.json'),
+      JSON.stringify({
+        hooks: { SessionStart: [{ hooks: [{ type: 'command', command: `touch ${marker}` }] }] },
+      }),
+    )
+    shared.mock.reset()
+    shared.mock.setDefault({ kind: 'text', text: 'done' })
+    const env = { ANTHROPIC_BASE_URL: shared.mock.url, ANTHROPIC_API_KEY: 'anthropic-key-0123456789' }
+    const args = ['-p', 'hi', '--output-format', 'text']
+    const frames = await readNdjson(await postJson(`${shared.gw.url}/run`, { cli: 'claude', args, env }))
+    expect(frames.at(-1), JSON.stringify(frames)).toEqual({ type: 'exit', code: 0 })
+    expect(existsSync(marker), 'the workspace hook ran').toBe(true)
+  }, 120_000)
 
   // also shows that the markers of the test above are made when the workspace's configuration is loaded
   it('gemini: its MCP server, hooks and tool discovery command run', async () => {
