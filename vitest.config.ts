@@ -22,10 +22,12 @@ const unitFiles = 'test/unit/**/*.test.ts'
 
 /**
  * Integration files that share their worker's modules like the unit files: each runs its gateways or drivers in
- * the worker's own process (no server process started by the file, no PostgreSQL), mocks no module and leaves no
- * process-wide state (state-check.ts after each). In a fresh worker each loaded the server's modules again: these
- * 47 took 271 s of CPU isolated, 136-144 s shared (docs/benchmarks.md, session 27). A file that asserts on what a
- * process loads or starts once (lazy-modules.test.ts, the spawn host's) stays isolated.
+ * the worker's own process (no server process started by the file; its PostgreSQL servers, agents and containers
+ * are its own), mocks no module and leaves no process-wide state (state-check.ts after each). In a fresh worker
+ * each loaded the server's modules again: the first 47 took 271 s of CPU isolated, 136-144 s shared
+ * (docs/benchmarks.md, session 27); the next 67 370 s and 222 s (session 28). A file that asserts on what a process
+ * loads or starts once (lazy-modules.test.ts, the spawn host's) or mocks a module (state-check.test.ts's fixtures)
+ * stays isolated.
  */
 const sharedIntegrationFiles = [
   'test/integration/run-event-store-failure.test.ts',
@@ -117,6 +119,33 @@ const sharedIntegrationFiles = [
   'test/integration/tenants.test.ts',
   'test/integration/v1-runs.test.ts',
   'test/integration/v1-sessions.test.ts',
+  // (the same, the ones that run agents for longer, and those that run containers)
+  'test/integration/acp-claude-approvals-http.test.ts',
+  'test/integration/acp-command-output.test.ts',
+  'test/integration/acp-driver.test.ts',
+  'test/integration/acp-secrets.test.ts',
+  'test/integration/acp-shared-process.test.ts',
+  'test/integration/acp-warm-runs.test.ts',
+  'test/integration/ai-provider-agents.test.ts',
+  'test/integration/claude-approvals.test.ts',
+  'test/integration/claude-driver.test.ts',
+  'test/integration/codex-session-driver.test.ts',
+  'test/integration/codex-warm-runs.test.ts',
+  'test/integration/container-agents.test.ts',
+  'test/integration/container-runs.test.ts',
+  'test/integration/container-sessions.test.ts',
+  'test/integration/copilot-driver.test.ts',
+  'test/integration/docker-engine.test.ts',
+  'test/integration/docker-mode.test.ts',
+  'test/integration/escaped-daemons.test.ts',
+  'test/integration/gemini-driver.test.ts',
+  'test/integration/headless-approval-policy.test.ts',
+  'test/integration/image-import.test.ts',
+  'test/integration/operations-webhooks.test.ts',
+  'test/integration/postgres-store.test.ts',
+  'test/integration/readable-errors.test.ts',
+  'test/integration/run-capacity.test.ts',
+  'test/integration/session-turn-ignores-interrupt.test.ts',
 ]
 
 /** What both projects share (a project does not inherit the root's test options). */
@@ -151,7 +180,7 @@ export default defineConfig({
       {
         test: {
           ...fileOptions,
-          // servers, agents, browsers, containers and PostgreSQL: each file in a process of its own
+          // server processes (e2e), the browser, freshProcessUnitFiles and the integration files not shared above
           name: 'isolated',
           include: ['test/!(unit)/**/*.test.ts', ...freshProcessUnitFiles],
           exclude: sharedIntegrationFiles,
