@@ -4,13 +4,13 @@ import type { Readable } from 'node:stream'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { readText } from '../../src/process/lines.js'
 import { pacedSpawn } from '../../src/process/paced-spawn.js'
+import { serverMarker } from '../../src/process/server-marker.js'
 import {
   type ChildSpawner,
   type GroupProcess,
   type SpawnSpec,
   spawnGroup,
 } from '../../src/process/spawn-group.js'
-import { serverMarker } from '../../src/process/server-marker.js'
 import { SpawnHost } from '../../src/process/spawn-host.js'
 import {
   killAll,
