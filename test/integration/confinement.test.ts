@@ -335,10 +335,10 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
      * Watches /proc while `during` runs for codex's file-system helper (`bwrap ... codex --codex-run-as-fs-helper`,
      * each level of it: codex-linux-sandbox, bwrap, its child in the sandbox's namespaces) started for this
      * gateway (its directories on the command line): each one seen, with the server marker its environment
-     * carries as the sweeps read it (undefined: none), at its first sighting.
+     * carries as the sweeps read it (undefined: none) and its command line, at its first sighting.
      */
     const watchFsHelpers = async (during: () => Promise<void>) => {
-      const seen = new Map<number, string | undefined>()
+      const seen = new Map<number, { marker: string | undefined; cmd: string }>()
       const look = () => {
         for (const name of readdirSync('/proc')) {
           if (!/^\d+$/.test(name) || seen.has(Number(name))) continue
@@ -350,7 +350,9 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
           }
           if (!cmd.includes('--codex-run-as-fs-helper') || !cmd.includes(gw.dir)) continue
           const environ = procTable().environ(Number(name))
-          if (environ) seen.set(Number(name), serverMarkerIn(environ))
+          // none (or an empty one) while it exits: nothing to tell
+          if (environ?.some((entry) => entry.startsWith('PATH=')))
+            seen.set(Number(name), { marker: serverMarkerIn(environ), cmd: cmd.replaceAll('\0', ' ') })
         }
       }
       let watching = true
@@ -393,7 +395,8 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
       // codex clears their environment but for PATH: the markers ride there (spawn-group.ts), so the sweeps that
       // end what a program left (its marker) and what a dead server left (the server's) find them
       expect(seen.size).toBeGreaterThan(0)
-      expect([...seen.values()]).toEqual([...seen.values()].map(() => serverMarker()))
+      const unmarked = [...seen.values()].filter((p) => p.marker !== serverMarker())
+      expect(unmarked.map((p) => p.cmd.slice(0, 200))).toEqual([])
       expect(await waitUntilGone(fsHelpersLeft, 5000)).toEqual([])
     })
 
