@@ -17,15 +17,20 @@ const freshProcessUnitFiles = [
   'test/unit/marked-processes.test.ts',
   // endEscaped without a host, then through this process's host (as marked-processes.test.ts)
   'test/unit/end-escaped.test.ts',
+  // its last test kills the spawn host of its process, which is not replaced (died young): a shared worker's later
+  // files would spawn without one (pinned-cwd.test.ts, which asserts that the host starts, failed after it)
+  'test/unit/spawn-host-stress.test.ts',
 ]
 const unitFiles = 'test/unit/**/*.test.ts'
 
 /**
  * Integration files that share their worker's modules like the unit files: each runs its gateways or drivers in
- * the worker's own process (no server process started by the file, no PostgreSQL), mocks no module and leaves no
- * process-wide state (state-check.ts after each). In a fresh worker each loaded the server's modules again: these
- * 47 took 271 s of CPU isolated, 136-144 s shared (docs/benchmarks.md, session 27). A file that asserts on what a
- * process loads or starts once (lazy-modules.test.ts, the spawn host's) stays isolated.
+ * the worker's own process (no server process started by the file; its PostgreSQL servers, agents and containers
+ * are its own), mocks no module and leaves no process-wide state (state-check.ts after each). In a fresh worker
+ * each loaded the server's modules again: the first 47 took 271 s of CPU isolated, 136-144 s shared
+ * (docs/benchmarks.md, session 27); the next 67 370 s and 222 s (session 28). A file that asserts on what a process
+ * loads or starts once (lazy-modules.test.ts, the spawn host's) or mocks a module (state-check.test.ts's fixtures)
+ * stays isolated.
  */
 const sharedIntegrationFiles = [
   'test/integration/run-event-store-failure.test.ts',
@@ -75,6 +80,75 @@ const sharedIntegrationFiles = [
   'test/integration/confinement.test.ts',
   'test/integration/http-protocols.test.ts',
   'test/integration/codex-exec-driver.test.ts',
+  // session 28 (h38-suite): the rest that start no server process and mock no module, PostgreSQL's included
+  'test/integration/acp-stuck-process-retired.test.ts',
+  'test/integration/agent-stream-half-frames.test.ts',
+  'test/integration/agent-stream-turn-policy.test.ts',
+  'test/integration/agent-stream.test.ts',
+  'test/integration/app-server-client.test.ts',
+  'test/integration/approval-sweep.test.ts',
+  'test/integration/cluster-sessions.test.ts',
+  'test/integration/cluster-tenants.test.ts',
+  'test/integration/codex-project-include-only.test.ts',
+  'test/integration/codex-serve-routes.test.ts',
+  'test/integration/codex-streaming-routes.test.ts',
+  'test/integration/connection-limits.test.ts',
+  'test/integration/escaped-commands-env-policy.test.ts',
+  'test/integration/escaped-commands.test.ts',
+  'test/integration/mock-llm-codex.test.ts',
+  'test/integration/node-calls.test.ts',
+  'test/integration/operations-metrics.test.ts',
+  'test/integration/pg-event-bus-notices.test.ts',
+  'test/integration/postgres-event-log-group.test.ts',
+  'test/integration/postgres-event-log-lanes.test.ts',
+  'test/integration/postgres-leftovers.test.ts',
+  'test/integration/postgres-pool-size.test.ts',
+  'test/integration/postgres-timeouts.test.ts',
+  'test/integration/proxy-credentials.test.ts',
+  'test/integration/run-fencing.test.ts',
+  'test/integration/run-worker-membership.test.ts',
+  'test/integration/secrets.test.ts',
+  'test/integration/session-approval-after-turn-end.test.ts',
+  'test/integration/session-archive-agent-unreachable.test.ts',
+  'test/integration/session-archive-race.test.ts',
+  'test/integration/session-archive-turn-start.test.ts',
+  'test/integration/session-forced-end-reopen.test.ts',
+  'test/integration/session-reopen-no-turns.test.ts',
+  'test/integration/session-state-order.test.ts',
+  'test/integration/session-steer-unstored-turn.test.ts',
+  'test/integration/session-turn-policy-record.test.ts',
+  'test/integration/slow-request-bodies.test.ts',
+  'test/integration/stop-ends-streams.test.ts',
+  'test/integration/tenants.test.ts',
+  'test/integration/v1-runs.test.ts',
+  'test/integration/v1-sessions.test.ts',
+  // (the same, the ones that run agents for longer, and those that run containers)
+  'test/integration/acp-claude-approvals-http.test.ts',
+  'test/integration/acp-command-output.test.ts',
+  'test/integration/acp-driver.test.ts',
+  'test/integration/acp-secrets.test.ts',
+  'test/integration/acp-shared-process.test.ts',
+  'test/integration/acp-warm-runs.test.ts',
+  'test/integration/ai-provider-agents.test.ts',
+  'test/integration/claude-approvals.test.ts',
+  'test/integration/claude-driver.test.ts',
+  'test/integration/codex-session-driver.test.ts',
+  'test/integration/codex-warm-runs.test.ts',
+  'test/integration/container-agents.test.ts',
+  'test/integration/container-runs.test.ts',
+  'test/integration/container-sessions.test.ts',
+  'test/integration/copilot-driver.test.ts',
+  'test/integration/docker-engine.test.ts',
+  'test/integration/docker-mode.test.ts',
+  'test/integration/escaped-daemons.test.ts',
+  'test/integration/gemini-driver.test.ts',
+  'test/integration/headless-approval-policy.test.ts',
+  'test/integration/image-import.test.ts',
+  'test/integration/operations-webhooks.test.ts',
+  'test/integration/postgres-store.test.ts',
+  'test/integration/readable-errors.test.ts',
+  'test/integration/run-capacity.test.ts',
+  'test/integration/session-turn-ignores-interrupt.test.ts',
 ]
 
 /** What both projects share (a project does not inherit the root's test options). */
@@ -109,7 +183,7 @@ export default defineConfig({
       {
         test: {
           ...fileOptions,
-          // servers, agents, browsers, containers and PostgreSQL: each file in a process of its own
+          // server processes (e2e), the browser, freshProcessUnitFiles and the integration files not shared above
           name: 'isolated',
           include: ['test/!(unit)/**/*.test.ts', ...freshProcessUnitFiles],
           exclude: sharedIntegrationFiles,

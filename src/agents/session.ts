@@ -26,6 +26,12 @@ export interface SessionRequest extends Placement {
    * in the session), to name again when it is reopened in a new agent process.
    */
   agentApprovalPolicy?: AgentApprovalPolicy
+  /**
+   * A stored session reopened (resumeSession): what its `accept_for_session` answers allowed so far, as the driver
+   * handed it to SessionHooks.allowedForSession (kept in the session: Session.allowedForSession). Never given to a
+   * new session or a fork.
+   */
+  allowedForSession?: readonly string[]
 }
 
 /** One input item of a turn. */
@@ -56,6 +62,12 @@ export interface ApprovalAsk {
 export interface SessionHooks {
   /** Asked for every approval request of the agent; resolves with the decision to send back. */
   requestApproval(ask: ApprovalAsk, signal: AbortSignal): Promise<ApprovalDecision>
+  /**
+   * For a driver that keeps what `accept_for_session` allowed itself (claude: `--allowedTools` rules): all of it
+   * so far, each time it grows; resolves once it is stored with the session, which gives it back when the session
+   * is reopened (SessionRequest.allowedForSession) after a restart, an idle unload or a takeover.
+   */
+  allowedForSession?(rules: readonly string[]): Promise<void>
 }
 
 export interface AgentSession {

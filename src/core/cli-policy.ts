@@ -30,7 +30,9 @@ export function checkRunInput(
       'unknown_cli',
       `cli "${command.cli}" is not allowed; CLI_LIST allows: ${config.CLI_LIST.join(', ')}`,
     )
-  checkRunArgs(command.cli, command.args, config.RUN_ALLOW_UNSAFE_ARGS)
+  checkRunArgs(command.cli, command.args, config.RUN_ALLOW_UNSAFE_ARGS, {
+    claudeWorkspaceSettings: config.CLAUDE_WORKSPACE_SETTINGS,
+  })
   checkRunEnv(command.env, config.RUN_ALLOW_ENV)
   // in a container the cli is the executable inside the image: it need not exist on this host
   if (fields.isolation !== 'container' && !registry.cli().resolve(command.cli))

@@ -658,6 +658,11 @@ export class SessionManager {
         // fenced by the claim this node holds (an approval asked after a takeover is refused)
         return this.approvals.request(sessionId, turnId, ask, ended, live?.claim)
       },
+      // kept with the session (fenced by the claim this node holds), given back when it is reopened
+      allowedForSession: async (rules) => {
+        const live = this.live.get(sessionId)
+        if (live) await this.store.updateSession(sessionId, { allowedForSession: [...rules] }, live.claim)
+      },
     }
   }
 

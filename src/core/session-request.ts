@@ -78,6 +78,7 @@ export function sessionRequestOf(s: Session): SessionRequest {
       : s.agentApprovalPolicy
         ? { agentApprovalPolicy: s.agentApprovalPolicy }
         : {}),
+    ...(s.allowedForSession?.length ? { allowedForSession: s.allowedForSession } : {}),
   }
 }
 

@@ -13,6 +13,8 @@ export interface CliOption {
   /** `ok` passes (with `values`: only those values); a string refuses with that reason. */
   verdict: 'ok' | string
   values?: readonly string[]
+  /** Why a value not in `values` is refused (default: which values it takes). */
+  why?: string
 }
 
 export const ok = (arity: Arity, values?: readonly string[]): CliOption =>
@@ -48,7 +50,7 @@ export function checkOption(
   if (!spec.values) return
   for (const value of values)
     if (!spec.values.includes(value))
-      refuse(`${name} ${value}`, `${name} takes only ${spec.values.join(', ')} here`)
+      refuse(`${name} ${value}`, spec.why ?? `${name} takes only ${spec.values.join(', ')} here`)
 }
 
 export function refuse(arg: string, why: string): never {

@@ -25,7 +25,7 @@ import {
  * `claude mcp`), hidden ones included. Claude Code also scans argv itself before commander does, some of it for
  * exact tokens anywhere (`--ignore-persisted-trust`): so no value or operand may start with `-`.
  */
-const options: Record<string, CliOption> = {
+const allOptions: Record<string, CliOption> = {
   '--print': ok('none'),
   '--output-format': ok('one', ['text', 'json', 'stream-json']),
   '--input-format': ok('one', ['text', 'stream-json']),
@@ -52,7 +52,8 @@ const options: Record<string, CliOption> = {
   '--disallowedTools': ok('many'),
   '--disable-slash-commands': ok('none'),
   '--strict-mcp-config': ok('none'),
-  // without it Claude Code loads all three; naming them can only load fewer
+  // without it Claude Code loads all three; naming them can only load fewer. The gateway gives `user` itself
+  // unless CLAUDE_WORKSPACE_SETTINGS (withWorkspaceSettingsOff below)
   '--setting-sources': ok('one', [
     'user',
     'project',
@@ -169,8 +170,25 @@ const spelt = (arg: string) => short[arg] ?? arg
 const valueLooksLikeOption =
   'a value or prompt that starts with `-` is read as an option by Claude Code’s own checks; send the prompt on stdin'
 
-/** Walks claude's argv as its parser does (see above); throws forbidden_argument at the first refusal. */
-export function checkClaudeArgs(args: readonly string[]): void {
+/**
+ * With CLAUDE_WORKSPACE_SETTINGS off the gateway runs claude with `--setting-sources user --strict-mcp-config`
+ * (cli/driver.ts): a request's own `--setting-sources` may only say the same, since `project` and `local` are the
+ * workspace's `.claude/settings.json` and `settings.local.json` (hooks, `env`, allow rules).
+ */
+const withWorkspaceSettingsOff: Record<string, CliOption> = {
+  ...allOptions,
+  '--setting-sources': {
+    ...ok('one', ['user']),
+    why: 'it loads the workspace’s own Claude Code settings (`.claude/settings.json`, `settings.local.json`: hooks, env, allow rules), which this gateway leaves out (CLAUDE_WORKSPACE_SETTINGS=false); only `user` is allowed',
+  },
+}
+
+/**
+ * Walks claude's argv as its parser does (see above); throws forbidden_argument at the first refusal.
+ * `workspaceSettings`: CLAUDE_WORKSPACE_SETTINGS.
+ */
+export function checkClaudeArgs(args: readonly string[], workspaceSettings = false): void {
+  const options = workspaceSettings ? allOptions : withWorkspaceSettingsOff
   let operands = 0
   const operand = (arg: string) => {
     if (optionLike(arg)) refuse(arg, valueLooksLikeOption)

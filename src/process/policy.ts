@@ -12,7 +12,8 @@ import { checkGeminiArgs } from './gemini-grammar.js'
  * (RUN_ALLOW_UNSAFE_ARGS, RUN_ALLOW_ENV). The pinned CLIs' arguments are parsed with their real grammars
  * (codex-grammar.ts, claude-grammar.ts, gemini-grammar.ts, copilot-grammar.ts) and allowlisted; another program
  * in CLI_LIST (the operator's own) gets the bypass checks below. These are the request's own arguments: what the
- * gateway puts before them (codex's provider `-c`s) is added after this check.
+ * gateway puts before them (codex's provider `-c`s, claude's `--setting-sources user --strict-mcp-config`) is added
+ * after this check.
  */
 export { checkRunEnv } from './env-policy.js'
 
@@ -21,8 +22,8 @@ const bypassFlags = new Set(['--yolo', '--allow-all-tools', '--allow-all-paths',
 const bypassValues: Record<string, string[]> = { '--permission-mode': ['bypassPermissions'] }
 
 /** The pinned CLIs by name (a path to one, `/usr/local/bin/gemini`, is read with its grammar too). */
-const grammars: Record<string, (args: readonly string[]) => void> = {
-  claude: checkClaudeArgs,
+const grammars: Record<string, (args: readonly string[], opts: RunArgsOptions) => void> = {
+  claude: (args, opts) => checkClaudeArgs(args, opts.claudeWorkspaceSettings === true),
   gemini: checkGeminiArgs,
   copilot: checkCopilotArgs,
 }
@@ -36,7 +37,17 @@ const codexSandboxes = new Set(['read-only', 'workspace-write'])
 const codexConfigKeys =
   /^(model|model_reasoning_effort|model_reasoning_summary|model_verbosity|hide_agent_reasoning)$/
 
-export function checkRunArgs(cli: string, args: string[], allowUnsafe: boolean): void {
+/** The settings the grammars read: CLAUDE_WORKSPACE_SETTINGS (claude's `--setting-sources` beyond `user`). */
+export interface RunArgsOptions {
+  claudeWorkspaceSettings?: boolean
+}
+
+export function checkRunArgs(
+  cli: string,
+  args: string[],
+  allowUnsafe: boolean,
+  opts: RunArgsOptions = {},
+): void {
   if (allowUnsafe) return
   if (cli === 'codex') {
     checkCodexArgs(args)
@@ -44,7 +55,7 @@ export function checkRunArgs(cli: string, args: string[], allowUnsafe: boolean):
   }
   const grammar = grammars[path.basename(cli)]
   if (grammar) {
-    grammar(args)
+    grammar(args, opts)
     return
   }
   args.forEach((arg, i) => {

@@ -1,4 +1,4 @@
-import { markerVariable, ownerVariable } from './process-marker.js'
+import { markerPathPrefix, markerVariable, ownerVariable } from './process-marker.js'
 
 /**
  * The /proc reads and scans of the process sweeps, written once, as plain CommonJS source: the spawn host includes
@@ -7,7 +7,8 @@ import { markerVariable, ownerVariable } from './process-marker.js'
  * every other /proc read of the gateway. Only declarations, no side effect but two `require`s.
  *
  * - `procStat(pid)`: the fields of /proc/<pid>/stat the sweeps use, or null (proc-stat.ts).
- * - `procTable()`: /proc read when asked, parents remembered (proc-table.ts).
+ * - `procTable()`: /proc read when asked, parents remembered (proc-table.ts); an environment with the markers its
+ *   PATH carries appended as entries (process-marker.ts `withMarkerPath`).
  * - `realDir(dir)`: the directory with its symbolic links resolved, else as it is.
  * - `markerIn(environ, variable, markers)`: the value of `markers` (a Map) the environment carries in `variable`
  *   or in a name ending with `_` + it (process-marker.ts: why), or undefined.
@@ -62,12 +63,27 @@ function procTable() {
     },
     environ(pid) {
       try {
-        return fs.readFileSync('/proc/' + pid + '/environ', 'latin1').split(String.fromCharCode(0))
+        return withPathMarkers(fs.readFileSync('/proc/' + pid + '/environ', 'latin1').split(String.fromCharCode(0)))
       } catch {
         return null // exited meanwhile, or not ours to read
       }
     },
   }
+}
+
+// the markers a PATH carries (process-marker.ts withMarkerPath), appended as entries of their own: the real ones,
+// first, are the ones a lookup by name finds
+function withPathMarkers(entries) {
+  const pathEntry = entries.find((entry) => entry.startsWith('PATH='))
+  if (pathEntry === undefined) return entries
+  const found = []
+  for (const dir of pathEntry.slice('PATH='.length).split(':')) {
+    if (!dir.startsWith('${markerPathPrefix}')) continue
+    try {
+      found.push(decodeURIComponent(dir.slice(${markerPathPrefix.length})))
+    } catch {} // not one we wrote
+  }
+  return found.length === 0 ? entries : entries.concat(found)
 }
 
 function realDir(dir) {

@@ -25,6 +25,29 @@ export function carriesMarker(environ: readonly string[], marker: string): boole
   return environ.some((entry) => entry === suffix || entry.endsWith(`_${suffix}`))
 }
 
+/**
+ * A program's markers ride in its PATH too, as directories that cannot exist (nothing can be created under /proc),
+ * appended last so no lookup finds anything there: `/proc/agent-gateway/NAME=value`, the value URI-encoded (the
+ * server marker holds a `:`). codex starts its file-system helper (`bwrap ... codex --codex-run-as-fs-helper`, a
+ * permission profile's sandboxed reads) with an environment cleared but for PATH, so those processes carried no
+ * marker and no sweep found them once codex had left them. The sweeps' table reads these entries as environment
+ * entries (proc-scan-source.ts `environ`).
+ */
+export const markerPathPrefix = '/proc/agent-gateway/'
+
+/** `pathVar` without marker directories, then one per entry of `markers` (NAME -> value); undefined stays so. */
+export function withMarkerPath(
+  pathVar: string | undefined,
+  markers: Readonly<Record<string, string>>,
+): string | undefined {
+  if (pathVar === undefined) return undefined
+  const kept = pathVar.split(':').filter((dir) => !dir.startsWith(markerPathPrefix))
+  const added = Object.entries(markers).map(
+    ([name, value]) => `${markerPathPrefix}${name}=${encodeURIComponent(value)}`,
+  )
+  return [...kept, ...added].join(':')
+}
+
 export function newMarker(): string {
   return randomUUID()
 }

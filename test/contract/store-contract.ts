@@ -1561,6 +1561,21 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       ).toMatchObject({ budgetBase: { turns: 2 } })
     })
 
+    it("sessions: what accept_for_session allowed (allowedForSession) is stored under the claim and comes back to the session's next holder", async () => {
+      const { store, connect } = await fresh()
+      const other = await connect()
+      await store.createSession(newSession('ses_1'), 'node_a')
+      const rules = ['Bash(npm test *)', 'Bash(echo "a, b" > x.txt)']
+      await store.updateSession('ses_1', { allowedForSession: rules }, firstClaim)
+      expect((await other.getSession('ses_1'))?.allowedForSession).toEqual(rules)
+      const [taken] = await other.takeOverSessions(['node_a'], 'node_b')
+      expect(taken).toMatchObject({ id: 'ses_1', allowedForSession: rules })
+      await expect(
+        store.updateSession('ses_1', { allowedForSession: ['Bash(rm -rf /)'] }, firstClaim),
+      ).rejects.toBeInstanceOf(SessionTakenOver)
+      expect((await other.getSession('ses_1'))?.allowedForSession).toEqual(rules)
+    })
+
     it('nodes: registered, heartbeats recorded, removed (a removed node heartbeats false)', async () => {
       const { store } = await fresh([])
       await store.registerNode(nodeRecord('node_a'))

@@ -17,9 +17,9 @@ import { processesUnder, waitUntilGone } from '../support/processes.js'
 /**
  * Permission requests of the ACP agents that ask (Claude Code through claude-agent-acp, `gemini --acp`,
  * `copilot --acp`) surface as approval.requested and are answered over HTTP: allow runs the command (the file is
- * written), reject does not. gemini and copilot are also given their sandbox by the gateway's answers
- * (sandbox-approvals.ts): a read-only session with approvalPolicy `never` asks nobody and runs nothing, and a
- * command they run sees no key.
+ * written), reject does not. They are also given their sandbox and approval policy by the gateway's answers
+ * (sandbox-approvals.ts): a read-only session with approvalPolicy `never` asks nobody and runs nothing, a
+ * workspace-write one runs a command in its cwd unasked, and a command gemini or copilot runs sees no key.
  */
 const geminiKey = 'gemini-secret-key-5f1c9a2e7b'
 const session = async (gw: TestGateway, body: Record<string, unknown>) => {
@@ -114,7 +114,24 @@ describe.concurrent('ACP permission requests over HTTP', () => {
       expect(existsSync(marker(what)), `${what} ran`).toBe(false)
   }, 60_000)
 
-  for (const agent of ['acp:gemini', 'acp:copilot']) {
+  it('acp:claude-agent-acp: workspace-write with approvalPolicy never runs a command in its cwd, asking nobody', async () => {
+    const file = 'claude-agent-acp-never-ww.txt'
+    mock.on(`run ${file}`, { kind: 'exec_command', cmd: `echo hi > ${file}` }, { kind: 'text', text: 'ran' })
+    const s = await session(gw, {
+      agent: 'acp:claude-agent-acp',
+      sandbox: 'workspace-write',
+      approvalPolicy: 'never',
+    })
+    const done = await finishedTurnAt(gw.url, s.id, (await turnOf(gw, s, `run ${file}`)).id)
+    expect(done.status).toBe('completed')
+    const asked = (await (await fetch(`${gw.url}/v1/approvals?sessionId=${s.id}`)).json()) as {
+      approvals: unknown[]
+    }
+    expect(asked.approvals).toEqual([])
+    expect(existsSync(path.join(s.cwd, file))).toBe(true)
+  }, 60_000)
+
+  for (const agent of ['acp:claude-agent-acp', 'acp:gemini', 'acp:copilot']) {
     const name = agent.slice(4)
     it(`${agent}: read-only with approvalPolicy never asks nobody and runs no command`, async () => {
       const file = `${name}-never.txt`
@@ -132,7 +149,10 @@ describe.concurrent('ACP permission requests over HTTP', () => {
       expect(asked.approvals).toEqual([])
       expect(existsSync(path.join(s.cwd, file))).toBe(false)
     }, 60_000)
+  }
 
+  for (const agent of ['acp:gemini', 'acp:copilot']) {
+    const name = agent.slice(4)
     it(`${agent}: a command it runs (workspace-write, never) sees no key`, async () => {
       const file = `${name}-env.txt`
       mock.on(

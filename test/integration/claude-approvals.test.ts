@@ -82,34 +82,6 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
     expect(completed).toMatchObject({ item: { command: 'echo hi > declined.txt', status: 'declined' } })
   }, 60_000)
 
-  it('accept_for_session: a later turn runs the same command without asking; a fork asks its own', async () => {
-    mock.reset()
-    // the same command twice: Claude's suggested rule for it is the command itself
-    const append = `node -e "require('fs').appendFileSync('log.txt', 'x')"`
-    mock.on('append once', { kind: 'exec_command', cmd: append }, { kind: 'text', text: 'done' })
-    mock.on('append again', { kind: 'exec_command', cmd: append }, { kind: 'text', text: 'done' })
-    const session = await createSession({ approvalPolicy: 'on-request' })
-    const first = await startTurn(session.id, { input: 'append once' })
-    const approval = await pendingApprovalAt(gw.url, session.id)
-    await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'accept_for_session' })
-    expect((await finishedTurnAt(gw.url, session.id, first.id)).status).toBe('completed')
-    const second = await startTurn(session.id, { input: 'append again' })
-    expect((await finishedTurnAt(gw.url, session.id, second.id)).status).toBe('completed')
-    expect(readFileSync(path.join(session.cwd, 'log.txt'), 'utf8')).toBe('xx')
-    const all = await json<{ approvals: unknown[] }>(fetch(`${gw.url}/v1/approvals?sessionId=${session.id}`))
-    expect(all.approvals).toHaveLength(1)
-
-    // its fork asks its own approvals (not its parent's) for what was not allowed
-    scriptWrite('forked.txt')
-    const fork = await json<Session>(postJson(`${gw.url}/v1/sessions/${session.id}/fork`, {}))
-    const forked = await startTurn(fork.id, { input: 'write forked.txt' })
-    const asked = await pendingApprovalAt(gw.url, fork.id)
-    expect(asked).toMatchObject({ sessionId: fork.id, turnId: forked.id, command: 'echo hi > forked.txt' })
-    await postJson(`${gw.url}/v1/approvals/${asked.id}`, { decision: 'accept' })
-    expect((await finishedTurnAt(gw.url, fork.id, forked.id)).status).toBe('completed')
-    expect(existsSync(path.join(fork.cwd, 'forked.txt'))).toBe(true)
-  }, 90_000)
-
   it('a session without a policy refuses the command unasked (never); a turn naming on-request asks', async () => {
     mock.reset()
     scriptWrite('never.txt')
@@ -173,4 +145,53 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
       h2.close()
     }
   }, 60_000)
+
+  // last: it restarts the suite's gateway
+  it('accept_for_session: later turns run the same command unasked, after a gateway restart too; a fork asks', async () => {
+    mock.reset()
+    // the same command twice: Claude's suggested rule for it is the command itself
+    const append = `node -e "require('fs').appendFileSync('log.txt', 'x')"`
+    mock.on('append once', { kind: 'exec_command', cmd: append }, { kind: 'text', text: 'done' })
+    mock.on('append again', { kind: 'exec_command', cmd: append }, { kind: 'text', text: 'done' })
+    mock.on('append after the restart', { kind: 'exec_command', cmd: append }, { kind: 'text', text: 'done' })
+    const session = await createSession({ approvalPolicy: 'on-request' })
+    const first = await startTurn(session.id, { input: 'append once' })
+    const approval = await pendingApprovalAt(gw.url, session.id)
+    await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'accept_for_session' })
+    expect((await finishedTurnAt(gw.url, session.id, first.id)).status).toBe('completed')
+    const second = await startTurn(session.id, { input: 'append again' })
+    expect((await finishedTurnAt(gw.url, session.id, second.id)).status).toBe('completed')
+    expect(readFileSync(path.join(session.cwd, 'log.txt'), 'utf8')).toBe('xx')
+    const all = await json<{ approvals: unknown[] }>(fetch(`${gw.url}/v1/approvals?sessionId=${session.id}`))
+    expect(all.approvals).toHaveLength(1)
+
+    // kept with the session, which gives it back when it is reopened
+    const kept = await json<Session>(fetch(`${gw.url}/v1/sessions/${session.id}`))
+    expect(kept.allowedForSession).toHaveLength(1)
+    expect(kept.allowedForSession?.[0]).toMatch(/^Bash\(node /)
+
+    // its fork asks its own approvals, and starts without what its parent allowed for its session (as codex's)
+    mock.on('append in the fork', { kind: 'exec_command', cmd: append }, { kind: 'text', text: 'done' })
+    const fork = await json<Session>(postJson(`${gw.url}/v1/sessions/${session.id}/fork`, {}))
+    expect(fork.allowedForSession).toBeUndefined()
+    const forked = await startTurn(fork.id, { input: 'append in the fork' })
+    const asked = await pendingApprovalAt(gw.url, fork.id)
+    expect(asked).toMatchObject({ sessionId: fork.id, turnId: forked.id, command: append })
+    await postJson(`${gw.url}/v1/approvals/${asked.id}`, { decision: 'accept' })
+    expect((await finishedTurnAt(gw.url, fork.id, forked.id)).status).toBe('completed')
+    expect(readFileSync(path.join(fork.cwd, 'log.txt'), 'utf8')).toBe('xxx')
+
+    // a new gateway over the same data directory reopens the session (claude --resume) with what it allowed
+    await gw.close()
+    const { startServer } = await import('../../src/http/server.js')
+    const restarted = await startServer({ env: gw.env, cwd: gw.dir, logger: false })
+    gw = { ...restarted, env: gw.env, dir: gw.dir, workspace: gw.workspace }
+    const third = await startTurn(session.id, { input: 'append after the restart' })
+    expect((await finishedTurnAt(gw.url, session.id, third.id)).status).toBe('completed')
+    expect(readFileSync(path.join(session.cwd, 'log.txt'), 'utf8')).toBe('xxxx')
+    const after = await json<{ approvals: unknown[] }>(
+      fetch(`${gw.url}/v1/approvals?sessionId=${session.id}`),
+    )
+    expect(after.approvals).toHaveLength(1)
+  }, 90_000)
 })

@@ -9,10 +9,13 @@ import {
 } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { procTable } from '../../src/process/proc-table.js'
+import { serverMarker, serverMarkerIn } from '../../src/process/server-marker.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, readNdjson, startGateway, type TestGateway } from '../support/gateway.js'
+import { listProcesses, waitUntilGone } from '../support/processes.js'
 import { readSse, readSseUntil } from '../support/sse-client.js'
 import { tempDir } from '../support/temp.js'
 
@@ -326,6 +329,75 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
       )
       expect(turn.status, JSON.stringify(turn)).toBe('completed')
       sawTurn()
+    })
+
+    /**
+     * Watches /proc while `during` runs for codex's file-system helper (`bwrap ... codex --codex-run-as-fs-helper`,
+     * each level of it: codex-linux-sandbox, bwrap, its child in the sandbox's namespaces) started for this
+     * gateway (its directories on the command line): each one seen, with the server marker its environment
+     * carries as the sweeps read it (undefined: none) and its command line, at its first sighting.
+     */
+    const watchFsHelpers = async (during: () => Promise<void>) => {
+      const seen = new Map<number, { marker: string | undefined; cmd: string }>()
+      const look = () => {
+        for (const name of readdirSync('/proc')) {
+          if (!/^\d+$/.test(name) || seen.has(Number(name))) continue
+          let cmd: string
+          try {
+            cmd = readFileSync(`/proc/${name}/cmdline`, 'latin1')
+          } catch {
+            continue // ended meanwhile
+          }
+          if (!cmd.includes('--codex-run-as-fs-helper') || !cmd.includes(gw.dir)) continue
+          const environ = procTable().environ(Number(name))
+          // none (or an empty one) while it exits: nothing to tell
+          if (environ?.some((entry) => entry.startsWith('PATH=')))
+            seen.set(Number(name), { marker: serverMarkerIn(environ), cmd: cmd.replaceAll('\0', ' ') })
+        }
+      }
+      let watching = true
+      const watcher = (async () => {
+        while (watching) {
+          look()
+          await new Promise((resolve) => setTimeout(resolve, 5))
+        }
+      })()
+      try {
+        await during()
+      } finally {
+        watching = false
+        await watcher
+      }
+      return seen
+    }
+    /** The helper processes started for this gateway that still run. */
+    const fsHelpersLeft = () =>
+      listProcesses().filter((p) => p.cmd.includes('--codex-run-as-fs-helper') && p.cmd.includes(gw.dir))
+
+    it("codex's file-system helpers carry the gateway's markers, and none outlives a run or a session turn", async () => {
+      const seen = await watchFsHelpers(async () => {
+        mock.script({ kind: 'text', text: '{"done":true}' })
+        const run = await json<Run>(
+          postJson(`${gw.url}/v1/runs?wait=true`, {
+            prompt: 'hi',
+            outputSchema: { type: 'object', properties: { done: { type: 'boolean' } } },
+          }),
+        )
+        expect(run.status, JSON.stringify(run)).toBe('succeeded')
+        mkdirSync(path.join(gw.workspace, 'helper-session'))
+        mock.script({ kind: 'text', text: 'hello' })
+        const session = await json<Session>(postJson(`${gw.url}/v1/sessions`, { cwd: 'helper-session' }))
+        const turn = await json<Turn>(
+          postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'hi' }),
+        )
+        expect(turn.status, JSON.stringify(turn)).toBe('completed')
+      })
+      // codex clears their environment but for PATH: the markers ride there (spawn-group.ts), so the sweeps that
+      // end what a program left (its marker) and what a dead server left (the server's) find them
+      expect(seen.size).toBeGreaterThan(0)
+      const unmarked = [...seen.values()].filter((p) => p.marker !== serverMarker())
+      expect(unmarked.map((p) => p.cmd.slice(0, 200))).toEqual([])
+      expect(await waitUntilGone(fsHelpersLeft, 5000)).toEqual([])
     })
 
     it('`codex exec` through POST /run, with `-s read-only` and with no sandbox named', async () => {

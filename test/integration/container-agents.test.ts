@@ -26,8 +26,11 @@ const agents: { agent: string; sandbox: string }[] = [
   { agent: 'acp:claude-agent-acp', sandbox: 'danger-full-access' },
 ]
 
+/** The agents whose cancel is tested: each stops its container on a path of its own (below). */
+const cancelled = ['codex', 'acp:codex-acp']
+
 // Two lanes at once, each its own gateway (its own instance label: a test counts exactly its containers) and mock
-// model; within a lane one test after another. Split so both take about as long.
+// model; within a lane one test after another. Split so both take about as long (lane 2 has the host-only test).
 const lanes = [
   ['codex', 'claude', 'gemini'],
   ['copilot', 'acp:codex-acp', 'acp:claude-agent-acp'],
@@ -59,7 +62,7 @@ describe.concurrent.each(lanes)('every agent runs inside its container (lane $la
   }
 
   describe.sequential('one test after another', () => {
-    if (lane === 1)
+    if (lane === 2)
       it('an agent missing from the image fails and says so (not "cancelled"); nothing is left', async () => {
         const run = await submit({ agent: 'acp:host-only', prompt: 'hello', isolation: 'container' })
         expect(run.status).toBe('failed')
@@ -90,6 +93,9 @@ describe.concurrent.each(lanes)('every agent runs inside its container (lane $la
         expect(await gatewayContainers(shared.gw.instance)).toEqual([])
       })
 
+      // one cancel per way the gateway stops a run's container: an agent process of runProcess (codex; claude,
+      // gemini and copilot run the same way) and an ACP agent's cold run (acp:codex-acp; claude-agent-acp's too)
+      if (!cancelled.includes(agent)) continue
       it(`${agent}: cancel stops the container through the engine`, async () => {
         shared.mock.reset()
         shared.mock.script({ kind: 'text', text: 'never seen', delayMs: 60_000 })

@@ -3,14 +3,23 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defaultGeminiSettings } from '../../src/agents/gemini/home.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { mockAgentSettings, startGateway, succeededRun, type TestGateway } from '../support/gateway.js'
+import {
+  mockAgentSettings,
+  postJson,
+  readNdjson,
+  startGateway,
+  succeededRun,
+  type TestGateway,
+} from '../support/gateway.js'
 
 /**
  * A workspace is written by agents (a codex workspace-write run may write anywhere in its cwd) and by the
  * repositories put there: its agent configuration must not make the next agent run commands outside its sandbox.
  * Claude Code loaded the workspace's `.claude/settings.json` (a hook ran a command, an allow rule let a read-only
  * run's Bash command through) and `.mcp.json` (an MCP server's command ran); Gemini CLI, told to trust the
- * workspace, started the MCP servers of its `.gemini/settings.json`; each command ran outside the workspace.
+ * workspace, started the MCP servers of its `.gemini/settings.json`; each command ran outside the workspace. Gemini
+ * CLI also loaded the workspace's `.gemini/.env` when it checked its auth, after `--skip-trust`: its variables
+ * reached gemini (`GEMINI_WRITE_SYSTEM_MD` wrote a file outside the workspace).
  */
 /** A mock model and a gateway whose claude, gemini and copilot talk to it, for the tests of a describe. */
 function agentsFixture(extra: Record<string, string> = {}) {
@@ -76,6 +85,8 @@ function hostileGeminiWorkspace(gw: TestGateway, name: string) {
       tools: { discoveryCommand: `sh -c "${touch('discovery')}; echo []"` },
     }),
   )
+  // Gemini CLI writes its system prompt to this path (the variable's only effect: a file written outside)
+  writeFileSync(path.join(gw.workspace, '.gemini', '.env'), `GEMINI_WRITE_SYSTEM_MD=${marker('env-file')}\n`)
   const ran = () =>
     [
       'mcp',
@@ -84,6 +95,7 @@ function hostileGeminiWorkspace(gw: TestGateway, name: string) {
       'hook-before-model',
       'hook-before-tool',
       'discovery',
+      'env-file',
     ].filter((what) => existsSync(marker(what)))
   return { marker, touch, ran }
 }
@@ -171,7 +183,31 @@ describe("a workspace's own agent configuration runs nothing", () => {
 
 /** An operator who trusts every workspace turns the workspace's Claude Code and Gemini CLI configuration back on. */
 describe("CLAUDE_WORKSPACE_SETTINGS=true, GEMINI_WORKSPACE_SETTINGS=true: the workspace's configuration is loaded", () => {
-  const shared = agentsFixture({ CLAUDE_WORKSPACE_SETTINGS: 'true', GEMINI_WORKSPACE_SETTINGS: 'true' })
+  const shared = agentsFixture({
+    CLAUDE_WORKSPACE_SETTINGS: 'true',
+    GEMINI_WORKSPACE_SETTINGS: 'true',
+    CLI_LIST: 'codex,claude',
+    RUN_ALLOW_ENV: 'ANTHROPIC_BASE_URL,ANTHROPIC_API_KEY',
+  })
+
+  // POST /run follows the setting too: no `--setting-sources user` from the gateway
+  it('claude on /run: its hooks run', async () => {
+    const marker = path.join(shared.gw.dir, 'trusted-run-claude-session-start')
+    mkdirSync(path.join(shared.gw.workspace, '.claude'), { recursive: true })
+    writeFileSync(
+      path.join(shared.gw.workspace, '.claude', 'settings.json'),
+      JSON.stringify({
+        hooks: { SessionStart: [{ hooks: [{ type: 'command', command: `touch ${marker}` }] }] },
+      }),
+    )
+    shared.mock.reset()
+    shared.mock.setDefault({ kind: 'text', text: 'done' })
+    const env = { ANTHROPIC_BASE_URL: shared.mock.url, ANTHROPIC_API_KEY: 'anthropic-key-0123456789' }
+    const args = ['-p', 'hi', '--output-format', 'text']
+    const frames = await readNdjson(await postJson(`${shared.gw.url}/run`, { cli: 'claude', args, env }))
+    expect(frames.at(-1), JSON.stringify(frames)).toEqual({ type: 'exit', code: 0 })
+    expect(existsSync(marker), 'the workspace hook ran').toBe(true)
+  }, 120_000)
 
   // also shows that the markers of the test above are made when the workspace's configuration is loaded
   it('gemini: its MCP server, hooks and tool discovery command run', async () => {
@@ -184,7 +220,22 @@ describe("CLAUDE_WORKSPACE_SETTINGS=true, GEMINI_WORKSPACE_SETTINGS=true: the wo
       'hook-before-model',
       'hook-before-tool',
       'discovery',
+      'env-file',
     ])
+  }, 120_000)
+
+  // before, acp:gemini never trusted the workspace, whatever the setting
+  it('acp:gemini: its MCP server and hooks run', async () => {
+    const ws = hostileGeminiWorkspace(shared.gw, 'trusted-acp-gemini')
+    shared.mock.reset()
+    shared.mock.setDefault({ kind: 'text', text: 'done' })
+    const { run } = await succeededRun(shared.gw.url, {
+      agent: 'acp:gemini',
+      prompt: 'hi',
+      sandbox: 'read-only',
+    })
+    expect(run.status).toBe('succeeded')
+    expect(ws.ran()).toEqual(expect.arrayContaining(['mcp', 'hook-before-agent']))
   }, 120_000)
 
   it.each([

@@ -63,10 +63,7 @@ describe('acp:gemini and acp:copilot launches', () => {
   it('gemini: the gemini driver env (strict sanitization, no telemetry) with the workspace untrusted, markers under GEMINI_CLI_', () => {
     const launch = launchOf('gemini')
     const native = new GeminiDriver(config, serverEnv).childEnv()
-    expect({ ...launch.env, GEMINI_CLI_TRUST_WORKSPACE: native.GEMINI_CLI_TRUST_WORKSPACE }).toEqual({
-      ...native,
-      GEMINI_CLI_AGENT_GATEWAY_SERVER: expect.any(String),
-    })
+    expect(launch.env).toEqual({ ...native, GEMINI_CLI_AGENT_GATEWAY_SERVER: expect.any(String) })
     expect(launch.env).toMatchObject({ SURFACE: 'Github', GEMINI_CLI_TRUST_WORKSPACE: 'false' })
     expect(launch.markerPrefix).toBe('GEMINI_CLI_')
     expect(launch.args).toEqual([
@@ -79,6 +76,18 @@ describe('acp:gemini and acp:copilot launches', () => {
       '--approval-mode',
       'default',
     ])
+    expect(launch.args).not.toContain('--skip-trust')
+  })
+
+  it('gemini with GEMINI_WORKSPACE_SETTINGS=true: the workspace trusted and its MCP servers allowed, as for the gemini driver', () => {
+    const trusting = loadConfig({ ...serverEnv, GEMINI_WORKSPACE_SETTINGS: 'true' }, dir)
+    const spec = acpPreset('gemini')
+    const launch = acpLaunch({ ...spec, command: spec.command ?? '/bin/true' }, trusting, serverEnv, {
+      cwd: dir,
+    })
+    expect(launch.env.GEMINI_CLI_TRUST_WORKSPACE).toBe('true')
+    expect(new GeminiDriver(trusting, serverEnv).childEnv().GEMINI_CLI_TRUST_WORKSPACE).toBe('true')
+    expect(launch.args).not.toContain('--allowed-mcp-server-names')
     expect(launch.args).not.toContain('--skip-trust')
   })
 

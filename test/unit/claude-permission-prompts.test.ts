@@ -53,7 +53,12 @@ function prompts(answer: (ask: ApprovalAsk, signal: AbortSignal) => Promise<Appr
       },
     },
     new AbortController().signal,
-    { remember: (rules) => remembered.push(rules), cancelled: () => cancelled++ },
+    {
+      remember: async (rules) => {
+        remembered.push(rules)
+      },
+      cancelled: () => cancelled++,
+    },
   )
   p.attach(stdin)
   /** Resolves once `n` lines were written. */

@@ -47,7 +47,10 @@ describe('claude grammar (commander)', () => {
     [['-p', 'hi', '--fork-session'], 'another session'],
     [['-p', 'hi', '--bg'], 'after the run'],
     [['-p', 'hi', '-w'], 'worktree'],
-    [['-p', 'hi', '--setting-sources', 'user,flag'], 'takes only'],
+    [['-p', 'hi', '--setting-sources', 'user,flag'], 'workspace’s own Claude Code settings'],
+    // CLAUDE_WORKSPACE_SETTINGS off (the default): the gateway gives `user` itself, a request may say only that
+    [['-p', 'hi', '--setting-sources', 'project'], 'CLAUDE_WORKSPACE_SETTINGS=false'],
+    [['-p', 'hi', '--setting-sources=user,local'], 'CLAUDE_WORKSPACE_SETTINGS=false'],
     [['-p', 'hi', '--sdk-url', 'ws://127.0.0.1:1'], 'no option --sdk-url'],
     [['-p', 'hi', '--no-such-flag'], 'no option --no-such-flag'],
     [['-p', 'hi', '--verbose=1'], 'takes no value'],
@@ -96,6 +99,14 @@ describe('claude grammar (commander)', () => {
     [['-h']],
   ])('allows %j', (args) => {
     allowed('claude', args)
+  })
+
+  it('CLAUDE_WORKSPACE_SETTINGS=true: any setting sources Claude Code knows', () => {
+    const trusted = (args: string[]) => () =>
+      checkRunArgs('claude', args, false, { claudeWorkspaceSettings: true })
+    expect(trusted(['-p', 'hi', '--setting-sources', 'user,project,local'])).not.toThrow()
+    expect(trusted(['-p', 'hi', '--setting-sources=project'])).not.toThrow()
+    expect(trusted(['-p', 'hi', '--setting-sources', 'user,flag'])).toThrow(/takes only/)
   })
 })
 

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { readText } from '../../src/process/lines.js'
 import { pacedSpawn } from '../../src/process/paced-spawn.js'
+import { serverMarker } from '../../src/process/server-marker.js'
 import {
   type ChildSpawner,
   type GroupProcess,
@@ -226,6 +227,32 @@ describe.each([
     expect(await stdout).toBe('hi\n')
     expect(await stderr).toBe('warn\n')
     // the daemon carried the group's marker: it is ended
+    expect(await waitUntilGone(() => living(daemonPid()))).toEqual([])
+  })
+
+  it('passes its markers on in PATH too, after the PATH it was given', async () => {
+    const { proc, stdout } = run({ ...sh('echo "$PATH"'), env: { PATH: '/usr/bin:/bin' } })
+    expect((await proc.done).exitCode).toBe(0)
+    const dirs = (await stdout).trim().split(':')
+    expect(dirs.slice(0, 2)).toEqual(['/usr/bin', '/bin'])
+    expect(dirs.slice(2)).toEqual([
+      expect.stringMatching(/^\/proc\/agent-gateway\/AGENT_GATEWAY_APP_SERVER=[0-9a-f-]{36}$/),
+      `/proc/agent-gateway/AGENT_GATEWAY_SERVER=${encodeURIComponent(serverMarker())}`,
+    ])
+  })
+
+  it("ends a daemon whose environment was cleared but for PATH (codex's file-system helper): by the markers in PATH", async () => {
+    const daemon = `setsid env -i PATH="$PATH" sh -c 'echo $$ > daemon.pid; exec sleep 300' &`
+    const { proc, stdout } = run({
+      ...sh(`${daemon} while [ ! -s daemon.pid ]; do sleep 0.01; done; echo hi`),
+      outputDrainMs: 300,
+    })
+    await expect.poll(() => existsSync(path.join(cwd, 'daemon.pid'))).toBe(true)
+    const environ = readFileSync(`/proc/${daemonPid()}/environ`, 'latin1').split('\0').filter(Boolean)
+    // no marker variable: only PATH (and the PWD sh sets) came through
+    expect(environ.map((e) => e.split('=')[0]).filter((name) => name !== 'PWD')).toEqual(['PATH'])
+    expect((await proc.done).exitCode).toBe(0)
+    expect(await stdout).toBe('hi\n')
     expect(await waitUntilGone(() => living(daemonPid()))).toEqual([])
   })
 

@@ -87,13 +87,18 @@ describe('the spawn host', () => {
       expect(names.sort()).toEqual(['AGENT_GATEWAY_SPAWN_MARKER', 'AGENT_GATEWAY_SPAWN_SOCKET', 'PATH'])
       expect(environ).toContain(`AGENT_GATEWAY_SPAWN_MARKER=${serverMarker()}`)
       // and its children get exactly the environment asked for (spawnGroup adds the server's and the group's
-      // markers), none of the host's
+      // markers, in PATH too), none of the host's
       const proc = spawnGroup({ command: 'env', args: [], cwd, env, killGraceMs: 1000 }, (s) =>
         host!.spawn(s),
       )
       const lines = (await textOf(proc.stdout)).trim().split('\n')
       const markers = /^AGENT_GATEWAY_(SERVER|APP_SERVER)=/
-      expect(lines.filter((line) => !markers.test(line))).toEqual([`PATH=${env.PATH}`])
+      const [pathLine, ...others] = lines.filter((line) => !markers.test(line))
+      expect(others).toEqual([])
+      expect(pathLine?.startsWith(`PATH=${env.PATH}:`)).toBe(true)
+      expect(pathLine?.slice(`PATH=${env.PATH}:`.length)).toMatch(
+        /^\/proc\/agent-gateway\/AGENT_GATEWAY_APP_SERVER=[^:]+:\/proc\/agent-gateway\/AGENT_GATEWAY_SERVER=[^:]+$/,
+      )
       expect(await proc.done).toMatchObject({ exitCode: 0 })
     } finally {
       delete process.env.AGW_SPAWN_HOST_TEST_TOKEN

@@ -18,6 +18,19 @@ import { acpWarmable, acpWarmRun } from './warm-run.js'
 
 export const acpCapabilities = capabilities('sessions', 'approvals', 'interrupt')
 
+/**
+ * The presets whose permission requests the gateway answers by the session's sandbox and approval policy
+ * (sandbox-approvals.ts): they have no sandbox or policy of their own that the gateway sets. claude-agent-acp runs
+ * Claude Code in its permission mode `default` (reads run, everything else is asked); its ACP session modes
+ * (`default`, `acceptEdits`, `plan`, `auto`, `bypassPermissions`) have no mode that refuses without asking (`dontAsk`
+ * is not offered), so `never` is the gateway's answers too.
+ */
+const answeredByTheGateway: ReadonlySet<AcpAgentSpec['flavor']> = new Set([
+  'gemini',
+  'copilot',
+  'claude-agent-acp',
+])
+
 /** Nobody can answer a permission request in a one-shot run: codex-acp is told not to ask (like codex exec). */
 const oneShotLaunch = { approvalPolicy: 'never' } as const
 
@@ -130,11 +143,12 @@ export class AcpDriver implements SessionDriver {
   }
 
   /**
-   * gemini and copilot ask about every tool they may not run on their own: their sandbox is the gateway's answers
-   * (sandbox-approvals.ts). codex-acp is given its sandbox and policy; claude-agent-acp and custom agents ask.
+   * gemini, copilot and claude-agent-acp ask about every tool they may not run on their own: their sandbox and
+   * approval policy are the gateway's answers (sandbox-approvals.ts). codex-acp is given its sandbox and policy;
+   * custom agents ask.
    */
   private sessionHooks(req: SessionRequest, hooks: SessionHooks): SessionHooks {
-    if (this.spec.flavor !== 'gemini' && this.spec.flavor !== 'copilot') return hooks
+    if (!answeredByTheGateway.has(this.spec.flavor)) return hooks
     return sandboxApprovals(req.sandbox ?? this.config.CODEX_SANDBOX, req.approvalPolicy, req.cwd, hooks)
   }
 

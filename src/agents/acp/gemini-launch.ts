@@ -14,12 +14,12 @@ export const geminiMarkerPrefix = 'GEMINI_CLI_'
 /**
  * `gemini --acp`'s environment: the gemini driver's (gemini/driver.ts `childEnv`: the allowlisted base, the
  * gateway's Gemini home, the endpoint and key, through the key proxy when it fronts gemini; no telemetry, no
- * relaunch; `SURFACE=Github`, Gemini CLI's strict env sanitization of its commands), with one difference: the
- * workspace is not trusted (GEMINI_CLI_TRUST_WORKSPACE=false). In ACP mode Gemini CLI reads a session's settings at
- * `session/new`, in the session's cwd: a trusted workspace's `.gemini/settings.json` (hooks, tool discovery
- * command, MCP servers: commands outside any approval) and `.gemini/.env` would load. Untrusted, only the system
- * and user settings load, and the approval mode stays `default` (asks): the gateway answers by the sandbox
- * (sandbox-approvals.ts). `--skip-trust` would set the variable to `true` for the whole process, before any session.
+ * relaunch; `SURFACE=Github`, Gemini CLI's strict env sanitization of its commands; the workspace trusted only with
+ * GEMINI_WORKSPACE_SETTINGS). In ACP mode Gemini CLI reads a session's settings at `session/new`, in the session's
+ * cwd: a trusted workspace's `.gemini/settings.json` (hooks, tool discovery command, MCP servers: commands outside
+ * any approval) and `.gemini/.env` would load. Untrusted (GEMINI_CLI_TRUST_WORKSPACE=false, the default), only the
+ * system and user settings load, and the approval mode stays `default` (asks): the gateway answers by the sandbox
+ * (sandbox-approvals.ts). No `--skip-trust`: ACP mode needs no trust (the native driver's headless runs do).
  */
 export function geminiAcpEnv(
   config: Config,
@@ -33,7 +33,7 @@ export function geminiAcpEnv(
   return {
     ...baseChildEnv(serverEnv),
     GEMINI_CLI_HOME: geminiHome(config, serverEnv),
-    GEMINI_CLI_TRUST_WORKSPACE: 'false',
+    GEMINI_CLI_TRUST_WORKSPACE: config.GEMINI_WORKSPACE_SETTINGS ? 'true' : 'false',
     GEMINI_CLI_NO_RELAUNCH: 'true',
     GEMINI_TELEMETRY_ENABLED: 'false',
     NO_BROWSER: 'true',
@@ -44,18 +44,19 @@ export function geminiAcpEnv(
   }
 }
 
+const noMcpServer = 'agent-gateway-allows-no-mcp-server'
+
 /**
  * `--acp`; no MCP server but one by a name no configuration uses (the flag wins over every settings file, as for the
- * gemini driver); the model; approval mode `default`: every tool that needs a confirmation (shell, file writes,
- * web fetch) is asked through `session/request_permission`. (`autoEdit` and `yolo` are refused in an untrusted
+ * gemini driver; GEMINI_WORKSPACE_SETTINGS: the configured ones); the model; approval mode `default`: every tool
+ * that needs a confirmation (shell, file writes, web fetch) is asked through `session/request_permission`. (`autoEdit` and `yolo` are refused in an untrusted
  * folder; the sandbox is applied by the gateway's answers instead, sandbox-approvals.ts.)
  */
 export function geminiAcpArgs(config: Config, model: string | undefined): string[] {
   const chosen = resolveModel(model, config.GEMINI_MODEL)
   return [
     '--acp',
-    '--allowed-mcp-server-names',
-    'agent-gateway-allows-no-mcp-server',
+    ...(config.GEMINI_WORKSPACE_SETTINGS ? [] : ['--allowed-mcp-server-names', noMcpServer]),
     ...(chosen ? ['-m', chosen] : []),
     '--approval-mode',
     'default',

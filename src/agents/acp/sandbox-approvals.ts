@@ -4,8 +4,9 @@ import { oneShotApprovals } from './one-shot-approvals.js'
 
 /**
  * A session's sandbox for an agent that asks about every tool it may not run on its own (`gemini --acp` in approval
- * mode `default`, `copilot --acp` without permission flags): the gateway answers what the sandbox decides and asks
- * its hooks (the approvals of HTTP, the console, `/agent/stream`) the rest.
+ * mode `default`, `copilot --acp` without permission flags, claude-agent-acp in Claude Code's permission mode
+ * `default`): the gateway answers what the sandbox decides and asks its hooks (the approvals of HTTP, the console,
+ * `/agent/stream`) the rest.
  *
  * | sandbox            | answered without asking                   | asked (approvalPolicy `never`: declined instead)        |
  * |--------------------|-------------------------------------------|---------------------------------------------------------|
@@ -15,7 +16,8 @@ import { oneShotApprovals } from './one-shot-approvals.js'
  *
  * `never` answers like a one-shot run (one-shot-approvals.ts): nobody is asked. The other policies (`untrusted`,
  * `on-request`, `on-failure`) and none all ask: these agents tell no difference between them. A command accepted
- * here runs unconfined (neither agent has an OS sandbox of its own here): the sandbox is the gateway's decision.
+ * here runs unconfined (none of these agents has an OS sandbox of its own here): the sandbox is the gateway's
+ * decision.
  */
 export function sandboxApprovals(
   sandbox: SandboxMode,

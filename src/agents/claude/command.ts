@@ -32,7 +32,7 @@ export interface ClaudeCommand {
  * Claude Code run commands outside its permission mode, and a workspace is written by agents and repositories.
  * Only the user's settings (the gateway's HOME or CLAUDE_CONFIG_DIR, the operator's) and no MCP server.
  */
-const workspaceConfigOff = ['--setting-sources', 'user', '--strict-mcp-config']
+export const workspaceConfigOff = ['--setting-sources', 'user', '--strict-mcp-config']
 
 /** The argv after the binary; the prompt goes through stdin, so its size is not limited by argv. */
 export function claudeArgs(cmd: ClaudeCommand): string[] {

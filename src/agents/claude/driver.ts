@@ -85,7 +85,8 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
     req: SessionRequest,
     hooks: SessionHooks,
   ): Promise<AgentSession> {
-    return new ClaudeSession(this, req, { id: agentSessionId, exists: true }, hooks)
+    const allowed = req.allowedForSession ?? []
+    return new ClaudeSession(this, req, { id: agentSessionId, exists: true, allowed }, hooks)
   }
 
   async call(method: string, _params: unknown): Promise<unknown> {

@@ -68,7 +68,8 @@ function sessionRules(q: CanUseTool): PermissionRule[] {
  * the turn's prompt as a user message, answers each `can_use_tool` question with the session's approval (the
  * core stores it, emits approval.requested and waits for a client), and ends stdin once the turn's result came
  * (Claude Code exits then). `accept_for_session` allows the tool's suggested rules for the rest of this process
- * and hands them to `remember` for the session's later turns (`--allowedTools`); no rule is written to disk.
+ * and hands them to `remember` for the session's later turns (`--allowedTools`, kept with the session in the
+ * gateway's store); no rule is written to Claude Code's settings.
  */
 export class PermissionPrompts {
   private stdin: Writable | undefined
@@ -132,7 +133,8 @@ export class PermissionPrompts {
       return
     }
     const rules = decision === 'accept_for_session' ? sessionRules(q) : []
-    if (rules.length > 0) this.answers.remember(rules)
+    // stored with the session before Claude hears the answer: a restart right after it asks none of them again
+    if (rules.length > 0) await this.answers.remember(rules)
     this.allowOrDeny(requestId, {
       behavior: 'allow',
       updatedInput: q.input,

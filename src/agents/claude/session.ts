@@ -12,8 +12,11 @@ export interface TurnApprovals {
   hooks: SessionHooks
   /** `--allowedTools` entries the session's earlier `accept_for_session` answers allowed. */
   allowedTools: string[]
-  /** Keeps the rules an `accept_for_session` answer allowed, for the session's later turns. */
-  remember(rules: PermissionRule[]): void
+  /**
+   * Keeps the rules an `accept_for_session` answer allowed, for the session's later turns; resolves once they are
+   * stored with the session (SessionHooks.allowedForSession), or could not be (they still hold in this process).
+   */
+  remember(rules: PermissionRule[]): Promise<void>
   /** A `cancel` answer: Claude Code stops the turn (it then ends as an error), which the session reports interrupted. */
   cancelled(): void
 }
@@ -36,6 +39,8 @@ export interface ClaudeSessionState {
   exists: boolean
   /** A fork not yet materialized: its first turn runs `--resume <forkFrom> --fork-session --session-id <id>`. */
   forkFrom?: string
+  /** `--allowedTools` entries the session's `accept_for_session` answers allowed before (a reopened session). */
+  allowed?: readonly string[]
 }
 
 /**
@@ -43,13 +48,17 @@ export interface ClaudeSessionState {
  * live process between turns, so steer is impossible and interrupt ends the running turn's process group. A turn
  * whose approval policy (its own, else the session's) is not `never` asks the session's hooks before each tool its
  * permission mode does not allow; without a policy Claude runs as it always did, refusing those tools (`never`).
- * What `accept_for_session` allowed holds for the session's later turns in this process (not across a restart).
+ * What `accept_for_session` allowed holds for the session's later turns: kept with the session by the gateway
+ * (SessionHooks.allowedForSession) and given back when it is reopened, so a restart, an idle unload or a takeover
+ * asks none of it again. A fork starts without it, as a codex fork does.
  */
 export class ClaudeSession implements AgentSession {
   agentSessionId: string
   readonly agentApprovalPolicy: AgentApprovalPolicy = 'never'
   /** `--allowedTools` entries allowed for the rest of the session. */
-  private readonly allowed = new Set<string>()
+  private readonly allowed: Set<string>
+  /** The last store of `allowed` (SessionHooks.allowedForSession): each waits for the one before it. */
+  private stored: Promise<void> = Promise.resolve()
   private exists: boolean
   private forkFrom: string | undefined
   private turns = 0
@@ -64,6 +73,7 @@ export class ClaudeSession implements AgentSession {
     this.agentSessionId = state.id
     this.exists = state.exists
     this.forkFrom = state.forkFrom
+    this.allowed = new Set(state.allowed)
   }
 
   private thread(): ClaudeThread {
@@ -78,11 +88,23 @@ export class ClaudeSession implements AgentSession {
     return {
       hooks: this.hooks,
       allowedTools: [...this.allowed],
-      remember: (rules) => {
-        for (const rule of rules) this.allowed.add(ruleArg(rule))
-      },
+      remember: (rules) => this.remember(rules),
       cancelled: onCancel,
     }
+  }
+
+  /**
+   * Adds the rules and stores all of them with the session, one store after the other (answers given at once store
+   * in order, the last one the whole set). A failed store (the session was taken over) keeps them in this process.
+   */
+  private remember(rules: PermissionRule[]): Promise<void> {
+    const before = this.allowed.size
+    for (const rule of rules) this.allowed.add(ruleArg(rule))
+    const store = this.hooks?.allowedForSession
+    if (this.allowed.size === before || !store) return this.stored
+    const all = [...this.allowed]
+    this.stored = this.stored.then(() => store(all)).catch(() => {})
+    return this.stored
   }
 
   async *turn(input: TurnInput, signal: AbortSignal, options?: TurnOptions): AsyncGenerator<AgentEvent> {
@@ -142,14 +164,14 @@ export class ClaudeSession implements AgentSession {
 
   /**
    * The fork gets its own id now; Claude copies the history on the fork's first turn (--fork-session). It asks
-   * its own approvals (`hooks`), and starts with what this session allowed for good.
+   * its own approvals (`hooks`) and starts without what this session's `accept_for_session` answers allowed: they
+   * were given for this session, and a codex fork (a new thread, its approvals cache empty) starts without them too.
    */
   async fork(hooks?: SessionHooks): Promise<AgentSession> {
     const from = this.exists ? this.agentSessionId : this.forkFrom
     const state = { id: randomUUID(), exists: false, ...(from ? { forkFrom: from } : {}) }
-    const fork = new ClaudeSession(this.runner, this.req, state, hooks)
-    for (const rule of this.allowed) fork.allowed.add(rule)
-    return fork
+    const { allowedForSession: _parents, ...req } = this.req
+    return new ClaudeSession(this.runner, req, state, hooks)
   }
 
   async read(_includeTurns: boolean): Promise<unknown> {

@@ -21,7 +21,7 @@ export const claudeSettings = z.object({
   CLAUDE_MODEL: setting('(claude default)', 'Model passed to claude (--model).', optionalString),
   CLAUDE_WORKSPACE_SETTINGS: setting(
     'false',
-    "Let claude and acp:claude-agent-acp load the workspace's own Claude Code configuration (CLAUDE.md, `.claude/settings.json`, `settings.local.json`, `.mcp.json`). Off: only the user's settings and no MCP server, since a workspace's hooks, allow rules and MCP servers run commands outside the run's sandbox and permission mode, and agents and repositories write workspaces. Turn on only when every workspace is trusted.",
+    "Let claude, acp:claude-agent-acp and claude on POST /run load the workspace's own Claude Code configuration (CLAUDE.md, `.claude/settings.json`, `settings.local.json`, `.mcp.json`). Off: only the user's settings and no MCP server, since a workspace's hooks, `env`, allow rules and MCP servers run commands outside the run's sandbox and permission mode, and agents and repositories write workspaces (/run: the gateway adds `--setting-sources user --strict-mcp-config`, and a request's own `--setting-sources` may only be `user`). Turn on only when every workspace is trusted.",
     bool(false),
   ),
 })

@@ -5,6 +5,7 @@ import { localRunner } from '../../process/local-runner.js'
 import type { ProcessRunner } from '../../process/runner.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
+import { workspaceConfigOff } from '../claude/command.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { readProfileOverrides } from '../codex/read-profiles.js'
 import { confinedCodexArgs } from '../codex/run-sandbox-args.js'
@@ -22,6 +23,16 @@ import { dockerModeEnv } from './docker-mode.js'
  */
 /** The CLIs this package pins (node_modules/.bin), found before PATH. */
 const packageBin = path.resolve(import.meta.dirname, '../../../node_modules/.bin')
+
+/**
+ * claude on /run leaves out the workspace's own configuration as the claude driver does (claude/command.ts), unless
+ * CLAUDE_WORKSPACE_SETTINGS: `--setting-sources user --strict-mcp-config` before the request's args (the grammar
+ * lets a request's own `--setting-sources` say only `user` then; with RUN_ALLOW_UNSAFE_ARGS its later one wins).
+ */
+const claudeArgs = (config: Config, cli: string, args: string[]) =>
+  path.basename(cli) === 'claude' && !config.CLAUDE_WORKSPACE_SETTINGS
+    ? [...workspaceConfigOff, ...args]
+    : args
 
 /** CODEX_MODEL as a global `-c model=` default; a `--model` in the request's own args still wins. */
 const codexModelArgs = (config: Config) =>
@@ -90,7 +101,7 @@ export class CliDriver implements AgentDriver {
                 ...codexModelArgs(this.config),
                 ...(inContainer ? raw.args : confinedCodexArgs(this.config, raw.args)),
               ]
-            : raw.args,
+            : claudeArgs(this.config, raw.cli, raw.args),
           cwd: req.cwd,
           env: {
             ...baseChildEnv(this.serverEnv),

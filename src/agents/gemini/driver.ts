@@ -44,8 +44,9 @@ import { placed } from '../placement.js'
  * `tools.discoveryCommand`/`callCommand`, MCP servers: commands run outside any sandbox) is not loaded. Gemini CLI
  * reads its settings before its arguments: the workspace is untrusted then (GEMINI_CLI_TRUST_WORKSPACE=false: its
  * settings are skipped, the system and user files kept), and `--skip-trust` trusts it from the arguments on
- * (headless runs need it; an untrusted folder gets approval mode `default` and no git commands). Its `.gemini/.env`
- * is still read, later, when the folder is trusted (SECURITY.md). The MCP flag wins over every settings file: only
+ * (headless runs need it; an untrusted folder gets approval mode `default` and no git commands). Its `.gemini/.env`,
+ * which Gemini CLI read again at its auth check, once trusted, is kept out by the home's settings (home.ts:
+ * `security.auth.useExternal`, `advanced.ignoreLocalEnv`). The MCP flag wins over every settings file: only
  * a server by a name no configuration uses is allowed. GEMINI_WORKSPACE_SETTINGS: all of it is loaded.
  */
 const noWorkspaceConfig = ['--skip-trust', '--allowed-mcp-server-names', 'agent-gateway-allows-no-mcp-server']

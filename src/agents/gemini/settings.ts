@@ -21,7 +21,7 @@ export const geminiSettings = z.object({
   GEMINI_MODEL: setting('(gemini default)', 'Model passed to gemini (-m).', optionalString),
   GEMINI_WORKSPACE_SETTINGS: setting(
     'false',
-    "Let gemini load the workspace's own Gemini CLI settings (`.gemini/settings.json`) and start its MCP servers. Off: only the system and user settings and no MCP server, since a workspace's hooks, tool discovery command and MCP servers run commands outside the run's sandbox, and agents and repositories write workspaces (its `.gemini/.env` is read either way: docs/SECURITY.md). Turn on only when every workspace is trusted.",
+    "Let gemini and acp:gemini trust the workspace: load its own Gemini CLI settings (`.gemini/settings.json`) and environment file (`.gemini/.env`) and start its MCP servers. Off: only the system and user settings, no MCP server and no environment file of the workspace, since a workspace's hooks, tool discovery command and MCP servers run commands outside the run's sandbox, its `.env` sets gemini's variables, and agents and repositories write workspaces. Turn on only when every workspace is trusted.",
     bool(false),
   ),
 })

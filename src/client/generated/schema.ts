@@ -1155,6 +1155,8 @@ export interface components {
             /** @description Set when the session was archived while its agent's own record of it (its thread) could not be archived: the agent's error (it could not start, or its archive failed). The gateway's record is archived all the same; the agent may still list the thread as not archived. */
             agentArchiveError?: string;
             agentSessionId: string;
+            /** @description What the session's `accept_for_session` answers allowed for its later turns, in the agent's own rule spelling, when the gateway keeps them (claude: Claude Code permission rules such as `Bash(npm test *)` or the exact command asked, given back as `--allowedTools`). Kept with the session, so a gateway restart, an idle unload or another node's takeover does not ask them again; a fork starts without them (as a codex fork does). Absent: none, or the agent keeps them itself (codex, ACP agents: in their own process, for as long as it holds the session). */
+            allowedForSession?: string[];
             approvalPolicy: ("untrusted" | "on-request" | "on-failure" | "never") | null;
             budgetBase?: {
                 seconds: number;
@@ -1211,6 +1213,8 @@ export interface components {
             /** @description Set when the session was archived while its agent's own record of it (its thread) could not be archived: the agent's error (it could not start, or its archive failed). The gateway's record is archived all the same; the agent may still list the thread as not archived. */
             agentArchiveError?: string;
             agentSessionId: string;
+            /** @description What the session's `accept_for_session` answers allowed for its later turns, in the agent's own rule spelling, when the gateway keeps them (claude: Claude Code permission rules such as `Bash(npm test *)` or the exact command asked, given back as `--allowedTools`). Kept with the session, so a gateway restart, an idle unload or another node's takeover does not ask them again; a fork starts without them (as a codex fork does). Absent: none, or the agent keeps them itself (codex, ACP agents: in their own process, for as long as it holds the session). */
+            allowedForSession?: string[];
             approvalPolicy: ("untrusted" | "on-request" | "on-failure" | "never") | null;
             budgetBase?: {
                 seconds: number;
