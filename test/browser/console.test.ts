@@ -485,9 +485,9 @@ describe('web console', { timeout: 120_000 }, () => {
 })
 
 /** The real gemini (Gemini CLI, headless: no approvals) next to codex, both against the mock model. */
-describe('web console with an agent without approvals', { timeout: 120_000 }, () => {
+describe('web console with an agent without approvals, and claude', { timeout: 120_000 }, () => {
   const shared = consoleFixture((mock) => ({
-    AGENTS: 'codex,gemini',
+    AGENTS: 'codex,gemini,claude',
     ...mockAgentSettings(mock, { anthropic: 'unused', gemini: 'gemini-test-key', copilot: 'unused' }),
   }))
 
@@ -528,6 +528,49 @@ describe('web console with an agent without approvals', { timeout: 120_000 }, ()
       expect(plain).toMatchObject({ approvalPolicy: null, agentApprovalPolicy: 'on-request' })
       await page.goto(`${shared.gw.url}/#/sessions/${plain.id}`)
       await poll(() => page.getByTestId('session-approvals').textContent()).toBe('default (on-request)')
+    } finally {
+      await context.close()
+    }
+  })
+
+  it("claude's accept_for_session from the console: later turns run the command unasked, and the session shows what it allowed", async () => {
+    const append = `node -e "require('fs').appendFileSync('log.txt', 'x')"`
+    shared.mock.on(
+      'append once',
+      { kind: 'exec_command', cmd: append },
+      { kind: 'text', text: 'appended once' },
+    )
+    shared.mock.on(
+      'append again',
+      { kind: 'exec_command', cmd: append },
+      { kind: 'text', text: 'appended again' },
+    )
+    const session = (await (
+      await postJson(`${shared.gw.url}/v1/sessions`, { agent: 'claude', approvalPolicy: 'on-request' })
+    ).json()) as Session
+    const context = await shared.browser.newContext({ viewport: { width: 1100, height: 900 } })
+    try {
+      const page = await context.newPage()
+      await page.goto(`${shared.gw.url}/#/sessions/${session.id}`)
+      await poll(() => page.getByTestId('session-approvals').textContent()).toBe('on-request')
+      expect(await page.getByTestId('session-allowed').count()).toBe(0)
+      await page.getByLabel('Message').fill('append once')
+      await page.getByRole('button', { name: 'Send' }).click()
+      const waiting = page.getByRole('list', { name: 'Waiting for your answer' }).locator('.approval')
+      await poll(() => waiting.textContent()).toContain('appendFileSync')
+      await waiting.getByRole('button', { name: 'Accept for session' }).click()
+      await poll(() => page.locator('.turn').nth(0).textContent()).toContain('appended once')
+      await poll(() => page.getByTestId('session-allowed').textContent()).toMatch(/^Bash\(node /)
+
+      await page.getByLabel('Message').fill('append again')
+      await page.getByRole('button', { name: 'Send' }).click()
+      await poll(() => page.locator('.turn').nth(1).textContent()).toContain('appended again')
+      expect(readFileSync(path.join(session.cwd, 'log.txt'), 'utf8')).toBe('xx')
+      const asked = (await (await fetch(`${shared.gw.url}/v1/approvals?sessionId=${session.id}`)).json()) as {
+        approvals: unknown[]
+      }
+      expect(asked.approvals).toHaveLength(1)
+      expect(await seriousA11yViolations(page)).toEqual([])
     } finally {
       await context.close()
     }

@@ -84,6 +84,20 @@ export function SessionView({ id }: { id: string }) {
                   ? `default (${session.agentApprovalPolicy})`
                   : 'default')}
           </dd>
+          {session.allowedForSession && session.allowedForSession.length > 0 && (
+            <>
+              <dt>Allowed for the session</dt>
+              <dd data-testid="session-allowed">
+                <ul class="allowed-rules">
+                  {session.allowedForSession.map((rule) => (
+                    <li key={rule}>
+                      <code>{rule}</code>
+                    </li>
+                  ))}
+                </ul>
+              </dd>
+            </>
+          )}
           {session.forkedFrom && (
             <>
               <dt>Forked from</dt>
