@@ -128,7 +128,8 @@ export function runnerContract(name: string, subject: RunnerUnderTest): void {
     })
 
     it('ends the whole tree on timeout, recording timed_out', async () => {
-      const { proc, stdout } = start({ ...sh('sleep 30 & sleep 30 & echo ready; wait'), timeoutMs: 1500 })
+      // the timeout counts from the spawn: 1.5 s was once too short for a container's shell to say ready at load 20
+      const { proc, stdout } = start({ ...sh('sleep 30 & sleep 30 & echo ready; wait'), timeoutMs: 3000 })
       expect(await stdout.next()).toBe('ready')
       const outcome = await proc.done
       expect(outcome.reason).toBe('timed_out')
