@@ -128,7 +128,7 @@ export function runnerContract(name: string, subject: RunnerUnderTest): void {
     })
 
     it('ends the whole tree on timeout, recording timed_out', async () => {
-      // the timeout counts from the spawn: 1.5 s was once too short for a container's shell to say ready at load 20
+      // the timeout counts from the spawn: with 1.5 s the case failed once at load 20 (the shell slow to say ready)
       const { proc, stdout } = start({ ...sh('sleep 30 & sleep 30 & echo ready; wait'), timeoutMs: 3000 })
       expect(await stdout.next()).toBe('ready')
       const outcome = await proc.done
