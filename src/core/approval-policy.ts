@@ -5,7 +5,7 @@ import { AppError } from '../protocol/errors.js'
 import { type ApprovalPolicy, approvalPolicy } from '../protocol/policies.js'
 
 /**
- * What an agent without approvals (capabilities.approvals false: claude, gemini and copilot, run headless)
+ * What an agent without approvals (capabilities.approvals false: gemini and copilot, run headless)
  * honours: `never`. Nobody can answer such an agent, so it never asks; what its sandbox does not allow is
  * refused and the model is told so (each driver's permissions.ts says how).
  */

@@ -62,11 +62,12 @@ export interface AcpLaunchSettings {
 
 /**
  * argv and env of one agent process. codex-acp is configured like codex (CODEX_HOME + the provider `-c`
- * overrides, plus model, sandbox_mode and approval_policy per session); claude-agent-acp gets the Anthropic
- * settings of the server's env with Claude Code's nonessential traffic off; `gemini --acp` and `copilot --acp` get
- * the env and flags of the gemini and copilot drivers (gemini-launch.ts; copilot/env.ts, copilot/args.ts), their
- * sandbox applied by the gateway's answers to their permission requests (sandbox-approvals.ts); a custom agent
- * gets the base env.
+ * overrides, plus model, sandbox_mode (or with CODEX_CONFINE_READS default_permissions) and approval_policy per
+ * session); claude-agent-acp gets the Anthropic settings of the server's env with Claude Code's nonessential
+ * traffic off; `gemini --acp` and `copilot --acp` get the env and flags of the gemini and copilot drivers
+ * (gemini-launch.ts; copilot/env.ts, copilot/args.ts); claude-agent-acp's, gemini's and copilot's sandbox is
+ * applied by the gateway's answers to their permission requests (sandbox-approvals.ts); a custom agent gets the
+ * base env.
  */
 export function acpLaunch(
   spec: AcpAgentSpec & { command: string },
