@@ -8,7 +8,7 @@ import { markerPathPrefix, markerVariable, ownerVariable } from './process-marke
  *
  * - `procStat(pid)`: the fields of /proc/<pid>/stat the sweeps use, or null (proc-stat.ts).
  * - `procTable()`: /proc read when asked, parents remembered (proc-table.ts); an environment with the markers its
- *   PATH carries appended as entries (process-marker.ts `withMarkerPath`).
+ *   PATH carries appended as entries (process-marker.ts `withMarkers`).
  * - `realDir(dir)`: the directory with its symbolic links resolved, else as it is.
  * - `markerIn(environ, variable, markers)`: the value of `markers` (a Map) the environment carries in `variable`
  *   or in a name ending with `_` + it (process-marker.ts: why), or undefined.
@@ -71,7 +71,7 @@ function procTable() {
   }
 }
 
-// the markers a PATH carries (process-marker.ts withMarkerPath), appended as entries of their own: the real ones,
+// the markers a PATH carries (process-marker.ts withMarkers), appended as entries of their own: the real ones,
 // first, are the ones a lookup by name finds
 function withPathMarkers(entries) {
   const pathEntry = entries.find((entry) => entry.startsWith('PATH='))

@@ -35,17 +35,23 @@ export function carriesMarker(environ: readonly string[], marker: string): boole
  */
 export const markerPathPrefix = '/proc/agent-gateway/'
 
-/** `pathVar` without marker directories, then one per entry of `markers` (NAME -> value); undefined stays so. */
-export function withMarkerPath(
-  pathVar: string | undefined,
+/**
+ * `env` with `markers` (NAME -> value) set, and the same appended to its PATH, if it has one, as marker directories
+ * (any it had dropped first).
+ */
+export function withMarkers(
+  env: NodeJS.ProcessEnv,
   markers: Readonly<Record<string, string>>,
-): string | undefined {
-  if (pathVar === undefined) return undefined
-  const kept = pathVar.split(':').filter((dir) => !dir.startsWith(markerPathPrefix))
-  const added = Object.entries(markers).map(
-    ([name, value]) => `${markerPathPrefix}${name}=${encodeURIComponent(value)}`,
-  )
-  return [...kept, ...added].join(':')
+): NodeJS.ProcessEnv {
+  const marked: NodeJS.ProcessEnv = { ...env, ...markers }
+  if (env.PATH !== undefined)
+    marked.PATH = [
+      ...env.PATH.split(':').filter((dir) => !dir.startsWith(markerPathPrefix)),
+      ...Object.entries(markers).map(
+        ([name, value]) => `${markerPathPrefix}${name}=${encodeURIComponent(value)}`,
+      ),
+    ].join(':')
+  return marked
 }
 
 export function newMarker(): string {

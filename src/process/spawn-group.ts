@@ -3,7 +3,7 @@ import type { EndReason } from '../protocol/outcome.js'
 import type { ChildExit, ChildHandle, ChildSpec } from './child-handle.js'
 import { endMarked } from './marked-processes.js'
 import { procStat } from './proc-stat.js'
-import { markerVariable, newMarker, withMarkerPath } from './process-marker.js'
+import { markerVariable, newMarker, withMarkers } from './process-marker.js'
 import { abortReason, type LaunchSpec, type ProcessOutcome, type RunningProcess } from './runner.js'
 import { serverMarker, serverMarkerVariable } from './server-marker.js'
 import { spawnChild } from './spawn-child.js'
@@ -70,12 +70,7 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
     // marks the child and its descendants as this server's (a restart after a crash ends them) and as this
     // group's (what holds its output after it exited is ended by it)
     // the same in PATH: what keeps only PATH of its environment (codex's file-system helper) still carries them
-    env: {
-      ...spec.env,
-      [markerVariable]: marker,
-      [serverMarkerVariable]: serverMarker(),
-      ...markedPath(spec.env.PATH, { [markerVariable]: marker, [serverMarkerVariable]: serverMarker() }),
-    },
+    env: withMarkers(spec.env, { [markerVariable]: marker, [serverMarkerVariable]: serverMarker() }),
   })
   // An unread or closed stdin must not crash the server (EPIPE when the child exits early).
   child.stdin.on('error', () => {})
@@ -175,12 +170,6 @@ export function spawnGroup(spec: SpawnSpec, spawn: ChildSpawner = spawnChild): G
     done,
     terminate,
   }
-}
-
-/** `{ PATH }` with the markers appended (process-marker.ts withMarkerPath); none without a PATH. */
-function markedPath(pathVar: string | undefined, markers: Record<string, string>): { PATH?: string } {
-  const marked = withMarkerPath(pathVar, markers)
-  return marked === undefined ? {} : { PATH: marked }
 }
 
 function spawnErrorMessage(spec: SpawnSpec, err: NodeJS.ErrnoException): string {

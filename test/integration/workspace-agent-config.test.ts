@@ -65,6 +65,17 @@ async function geminiRunsACommand(
   expect(run.status).toBe('succeeded')
 }
 
+/** What a hostile gemini workspace's configuration does when it is loaded, each leaving its marker file. */
+const geminiWorkspaceMarkers = [
+  'mcp',
+  'hook-session-start',
+  'hook-before-agent',
+  'hook-before-model',
+  'hook-before-tool',
+  'discovery',
+  'env-file',
+]
+
 function hostileGeminiWorkspace(gw: TestGateway, name: string) {
   const marker = (what: string) => path.join(gw.dir, `outside-${name}-${what}`)
   const touch = (what: string) => `touch ${marker(what)}`
@@ -87,16 +98,7 @@ function hostileGeminiWorkspace(gw: TestGateway, name: string) {
   )
   // Gemini CLI writes its system prompt to this path (the variable's only effect: a file written outside)
   writeFileSync(path.join(gw.workspace, '.gemini', '.env'), `GEMINI_WRITE_SYSTEM_MD=${marker('env-file')}\n`)
-  const ran = () =>
-    [
-      'mcp',
-      'hook-session-start',
-      'hook-before-agent',
-      'hook-before-model',
-      'hook-before-tool',
-      'discovery',
-      'env-file',
-    ].filter((what) => existsSync(marker(what)))
+  const ran = () => geminiWorkspaceMarkers.filter((what) => existsSync(marker(what)))
   return { marker, touch, ran }
 }
 
@@ -213,15 +215,7 @@ describe("CLAUDE_WORKSPACE_SETTINGS=true, GEMINI_WORKSPACE_SETTINGS=true: the wo
   it('gemini: its MCP server, hooks and tool discovery command run', async () => {
     const ws = hostileGeminiWorkspace(shared.gw, 'trusted-gemini')
     await geminiRunsACommand(shared, ws)
-    expect(ws.ran()).toEqual([
-      'mcp',
-      'hook-session-start',
-      'hook-before-agent',
-      'hook-before-model',
-      'hook-before-tool',
-      'discovery',
-      'env-file',
-    ])
+    expect(ws.ran()).toEqual(geminiWorkspaceMarkers)
   }, 120_000)
 
   // before, acp:gemini never trusted the workspace, whatever the setting
