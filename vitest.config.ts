@@ -149,6 +149,9 @@ const sharedIntegrationFiles = [
   'test/integration/readable-errors.test.ts',
   'test/integration/run-capacity.test.ts',
   'test/integration/session-turn-ignores-interrupt.test.ts',
+  // session 29 (h39-suite): the two that other helpers were changing in session 28
+  'test/integration/key-proxy-agents.test.ts',
+  'test/integration/workspace-agent-config.test.ts',
 ]
 
 /** What both projects share (a project does not inherit the root's test options). */
