@@ -5,6 +5,7 @@ import {
   approvalAskOf,
   PermissionPrompts,
   type PermissionRule,
+  ruleArg,
 } from '../../src/agents/claude/permission-prompts.js'
 import { permissionArgs } from '../../src/agents/claude/permissions.js'
 import { createClaudeMapper } from '../../src/agents/claude/stream-events.js'
@@ -105,6 +106,17 @@ describe('claude permission prompts (the host side of --permission-prompt-tool s
       ],
     })
     expect(t.remembered).toEqual([[{ toolName: 'Bash', ruleContent: 'npm test' }]])
+  })
+
+  it("a remembered rule is spelled as Claude Code spells it: the content's backslashes and parentheses escaped", () => {
+    expect(ruleArg({ toolName: 'Edit' })).toBe('Edit')
+    expect(ruleArg({ toolName: 'Bash', ruleContent: 'npm test' })).toBe('Bash(npm test)')
+    expect(ruleArg({ toolName: 'Bash', ruleContent: `node -e "f('x')"` })).toBe(
+      String.raw`Bash(node -e "f\('x'\)")`,
+    )
+    expect(ruleArg({ toolName: 'Bash', ruleContent: String.raw`printf 'a\n'` })).toBe(
+      String.raw`Bash(printf 'a\\n')`,
+    )
   })
 
   it('accept_for_session never remembers a whole tool: a bare suggestion is dropped, a command kept as asked', async () => {

@@ -1,10 +1,8 @@
+import { ruleArg } from '../claude/permission-prompts.js'
 import type { SessionHooks } from '../session.js'
 
-/** Claude Code's spelling of a rule's content (its settings files and `--allowedTools`): `\`, `(` and `)` escaped. */
-const escapedContent = (content: string): string => content.replace(/[\\()]/g, (c) => `\\${c}`)
-
 /** The rule that allows exactly `command` again (claude-agent-acp's `execute` tool calls are Bash's). */
-export const commandRule = (command: string): string => `Bash(${escapedContent(command)})`
+export const commandRule = (command: string): string => ruleArg({ toolName: 'Bash', ruleContent: command })
 
 /**
  * What the `accept_for_session` answers of a claude-agent-acp session allowed, kept by the gateway. The agent's

@@ -10,9 +10,14 @@ export interface PermissionRule {
   ruleContent?: string
 }
 
-/** The rule's spelling on Claude Code's command line (`--allowedTools`). */
+/**
+ * The rule's spelling on Claude Code's command line (`--allowedTools`) and in its settings files: the content with
+ * `\`, `(` and `)` escaped, as Claude Code writes it (a command with parentheses is otherwise read differently).
+ */
 export const ruleArg = (rule: PermissionRule): string =>
-  rule.ruleContent ? `${rule.toolName}(${rule.ruleContent})` : rule.toolName
+  rule.ruleContent
+    ? `${rule.toolName}(${rule.ruleContent.replace(/[\\()]/g, (c) => `\\${c}`)})`
+    : rule.toolName
 
 const fileTools: Record<string, string> = {
   Write: 'add',
