@@ -658,10 +658,12 @@ export class SessionManager {
         // fenced by the claim this node holds (an approval asked after a takeover is refused)
         return this.approvals.request(sessionId, turnId, ask, ended, live?.claim)
       },
-      // kept with the session (fenced by the claim this node holds), given back when it is reopened
+      // kept with the session (fenced by the claim this node holds), given back when it is reopened; redacted as
+      // events are (a rule with a secret in its command no longer matches after a reopen: it is asked again)
       allowedForSession: async (rules) => {
         const live = this.live.get(sessionId)
-        if (live) await this.store.updateSession(sessionId, { allowedForSession: [...rules] }, live.claim)
+        const kept = this.log.redactor.value([...rules])
+        if (live) await this.store.updateSession(sessionId, { allowedForSession: kept }, live.claim)
       },
     }
   }

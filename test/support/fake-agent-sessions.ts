@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/load.js'
 import { ActiveRuns } from '../../src/core/active-runs.js'
 import { EventLog } from '../../src/core/event-log.js'
 import { SessionManager } from '../../src/core/session-manager.js'
+import type { Redactor } from '../../src/process/secrets.js'
 import type { AgentEvent } from '../../src/protocol/events.js'
 import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
@@ -54,6 +55,8 @@ export async function sessionsOnFakeAgent<S extends Store>(
     sessionFields?: Parameters<typeof newSession>[1]
     /** SESSION_IDLE_SECONDS (0, the default here: idle sessions are never unloaded). */
     idleSeconds?: number
+    /** The secrets the log redacts (none by default). */
+    redactor?: Redactor
   } & ({ makeStore: (file: string) => S & SqliteStore } | { store: S }),
 ) {
   const dir = tempDirForTest(options.dirPrefix)
@@ -78,7 +81,7 @@ export async function sessionsOnFakeAgent<S extends Store>(
       options.resume(agentSessionId, hooks),
   }
   const registry = { get: () => driver } as unknown as AgentRegistry
-  const log = new EventLog(store)
+  const log = new EventLog(store, undefined, options.redactor)
   const active = new ActiveRuns()
   const sessions = new SessionManager(store, log, registry, config, active, 'node_a')
   return { store, log, sessions, cwd, config, active }
