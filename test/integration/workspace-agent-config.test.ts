@@ -112,8 +112,12 @@ function ownGeminiEnv(mock: MockLlm): Record<string, string> {
 }
 
 /** POST /run of gemini in the workspace root with `env`: its NDJSON frames, ended with exit 0. */
-async function geminiOnRun(shared: ReturnType<typeof agentsFixture>, env: Record<string, string> = {}) {
-  const args = ['-p', 'hi', '-o', 'text']
+async function geminiOnRun(
+  shared: ReturnType<typeof agentsFixture>,
+  env: Record<string, string> = {},
+  more: string[] = [],
+) {
+  const args = ['-p', 'hi', '-o', 'text', ...more]
   const frames = await readNdjson(await postJson(`${shared.gw.url}/run`, { cli: 'gemini', args, env }))
   expect(frames.at(-1), JSON.stringify(frames)).toEqual({ type: 'exit', code: 0 })
   return frames
@@ -206,44 +210,33 @@ describe("a workspace's own agent configuration runs nothing", () => {
   // the gateway, the gateway's Gemini home (useExternal, ignoreLocalEnv) and key. Before, gemini on /run ran only
   // in a workspace trusted from the start (a request's GEMINI_CLI_TRUST_WORKSPACE=true, RUN_ALLOW_ENV), and then
   // loaded its `.gemini/.env` and settings: the hooks ran, GEMINI_WRITE_SYSTEM_MD wrote outside the workspace.
-  it.each([
-    ['nothing of its own: headless with the gateway’s home and key', () => ({})],
-    [
-      'GEMINI_CLI_TRUST_WORKSPACE=true with its own home and key: the gateway’s value wins',
-      (mock: MockLlm) => ({ ...ownGeminiEnv(mock), GEMINI_CLI_TRUST_WORKSPACE: 'true' }),
-    ],
-  ])(
-    "gemini on /run, the request's env %s: no hook or .env of the workspace, the prompt answered",
-    async (_what, env) => {
-      const ws = hostileGeminiWorkspace(shared.gw, 'run-gemini')
-      shared.mock.reset()
-      shared.mock.setDefault({ kind: 'text', text: 'run-gemini-ok' })
-      const frames = await geminiOnRun(shared, env(shared.mock))
-      expect(JSON.stringify(frames)).toContain('run-gemini-ok')
-      expect(ws.ran(), 'ran from the workspace').toEqual([])
-    },
-    120_000,
-  )
+  it("gemini on /run, nothing of the request's own: no hook or .env of the workspace, the prompt answered", async () => {
+    const ws = hostileGeminiWorkspace(shared.gw, 'run-gemini')
+    shared.mock.reset()
+    shared.mock.setDefault({ kind: 'text', text: 'run-gemini-ok' })
+    const frames = await geminiOnRun(shared)
+    expect(JSON.stringify(frames)).toContain('run-gemini-ok')
+    expect(ws.ran(), 'ran from the workspace').toEqual([])
+  }, 120_000)
 
-  // A request may name servers it allows (only fewer of the configured ones): yargs adds its list to the gateway's,
-  // so it gets those of the operator's settings it names, never the workspace's (whose settings are not read).
-  it("gemini on /run with its own --allowed-mcp-server-names: the operator's server it names runs, the workspace's not", async () => {
-    const ws = hostileGeminiWorkspace(shared.gw, 'run-gemini-mcp')
-    const home = shared.gw.env.GEMINI_CLI_HOME as string
-    mkdirSync(path.join(home, '.gemini'), { recursive: true })
+  // The request's GEMINI_CLI_TRUST_WORKSPACE=true is replaced by the gateway's. A request may name the servers it
+  // allows: yargs adds its list to the gateway's, so it gets those of the user settings (here its own home's) it
+  // names, never the workspace's (whose settings are not read).
+  it("gemini on /run with its own home, key, GEMINI_CLI_TRUST_WORKSPACE=true and --allowed-mcp-server-names: its home's server runs, nothing of the workspace", async () => {
+    const ws = hostileGeminiWorkspace(shared.gw, 'run-gemini-own')
+    const env: Record<string, string> = { ...ownGeminiEnv(shared.mock), GEMINI_CLI_TRUST_WORKSPACE: 'true' }
     writeFileSync(
-      settingsFile(home),
+      settingsFile(env.GEMINI_CLI_HOME ?? ''),
       JSON.stringify({
         ...defaultGeminiSettings,
-        mcpServers: { operators: { command: 'sh', args: ['-c', `${ws.touch('operators-mcp')}; sleep 1`] } },
+        mcpServers: { operators: { command: 'sh', args: ['-c', `${ws.touch('own-mcp')}; sleep 1`] } },
       }),
     )
     shared.mock.reset()
     shared.mock.setDefault({ kind: 'text', text: 'run-gemini-ok' })
-    const args = ['-p', 'hi', '-o', 'text', '--allowed-mcp-server-names', 'operators,planted']
-    const frames = await readNdjson(await postJson(`${shared.gw.url}/run`, { cli: 'gemini', args }))
-    expect(frames.at(-1), JSON.stringify(frames)).toEqual({ type: 'exit', code: 0 })
-    expect(existsSync(ws.marker('operators-mcp')), "the operator's MCP server ran").toBe(true)
+    const frames = await geminiOnRun(shared, env, ['--allowed-mcp-server-names', 'operators,planted'])
+    expect(JSON.stringify(frames)).toContain('run-gemini-ok')
+    expect(existsSync(ws.marker('own-mcp')), "its home's MCP server ran").toBe(true)
     expect(ws.ran(), 'ran from the workspace').toEqual([])
   }, 120_000)
 })
