@@ -12,10 +12,7 @@ const freshProcessUnitFiles = [
   'test/unit/spawn-host-start.test.ts',
   'test/unit/spawn-host-retry.test.ts',
   'test/unit/spawn-host-replace.test.ts',
-  // its sweep goes through this process's spawn host, which a shared worker's earlier file may have killed
-  // (spawn-host-stress.test.ts: a host that died young is not replaced)
-  'test/unit/marked-processes.test.ts',
-  // endEscaped without a host, then through this process's host (as marked-processes.test.ts)
+  // endEscaped without a host, then through this process's host
   'test/unit/end-escaped.test.ts',
   // its last test kills the spawn host of its process, which is not replaced (died young): a shared worker's later
   // files would spawn without one (pinned-cwd.test.ts, which asserts that the host starts, failed after it)
@@ -149,6 +146,9 @@ const sharedIntegrationFiles = [
   'test/integration/readable-errors.test.ts',
   'test/integration/run-capacity.test.ts',
   'test/integration/session-turn-ignores-interrupt.test.ts',
+  // session 29 (h39-suite): the two that other helpers were changing in session 28
+  'test/integration/key-proxy-agents.test.ts',
+  'test/integration/workspace-agent-config.test.ts',
 ]
 
 /** What both projects share (a project does not inherit the root's test options). */

@@ -131,7 +131,7 @@ export const serverSettings = z.object({
   ),
   NODE_TIMEOUT_SECONDS: setting(
     '10',
-    'A node silent this long is dead: its runs become `interrupted` (`worker_lost`), its sessions move on. Heartbeat: a fifth of it.',
+    'A node silent this long is dead: its runs become `interrupted` (`worker_lost`), its sessions move on. Heartbeat and check: a fifth of it. With DATABASE_URL a node whose process is gone (crash, kill -9, OOM) is found sooner, by its liveness lock: at the first check after, plus a second.',
     int(10, 2, maxTimerSeconds),
   ),
   PG_IDLE_IN_TRANSACTION_SECONDS: setting(
@@ -151,7 +151,7 @@ export const serverSettings = z.object({
   ),
   PG_POOL_SIZE: setting(
     '10',
-    "With DATABASE_URL: connections in each node's store pool (the EventLog's commits, reads, the event bus's NOTIFYs, node signals). A node also holds 2 LISTEN connections, and pg-boss 4 with GATEWAY_ROLE api or worker: keep the nodes' sum below PostgreSQL's max_connections. Raise it (with PG_EVENT_LOG_LANES) when PostgreSQL is milliseconds away or many sessions run at once (docs/OPERATIONS.md).",
+    "With DATABASE_URL: connections in each node's store pool (the EventLog's commits, reads, the event bus's NOTIFYs, node signals). A node also holds 2 LISTEN connections, 1 for its liveness lock, and pg-boss 4 with GATEWAY_ROLE api or worker: keep the nodes' sum below PostgreSQL's max_connections. Raise it (with PG_EVENT_LOG_LANES) when PostgreSQL is milliseconds away or many sessions run at once (docs/OPERATIONS.md).",
     int(10, 2, 1000),
   ),
   PG_EVENT_LOG_LANES: setting(

@@ -69,7 +69,9 @@ export class ApprovalBroker {
     // asked for a turn that already ended: nobody can answer it for that turn, so it is neither stored nor announced
     if (signal.aborted) return ask.options.includes('cancel') ? 'cancel' : 'decline'
     const now = Date.now()
-    const approval: Approval = {
+    // the record is redacted as the event is (a command the model wrote a secret into): the agent gets only the
+    // decision, so nothing needs the raw text
+    const approval: Approval = this.log.redactor.value({
       id: newId('apr'),
       sessionId,
       turnId,
@@ -85,7 +87,7 @@ export class ApprovalBroker {
       createdAt: new Date(now).toISOString(),
       resolvedAt: null,
       expiresAt: new Date(now + this.timeoutMs).toISOString(),
-    }
+    })
     await this.store.createApproval(approval)
     if (signal.aborted) {
       // the turn ended while the request was being stored (an abort listener added now would never be called):

@@ -2,6 +2,7 @@ import path from 'node:path'
 import { ConfigError } from '../config/config-error.js'
 import type { Config } from '../config/load.js'
 import { type EventBus, InProcessEventBus } from '../store/event-bus.js'
+import type { NodeLock } from '../store/node-lock.js'
 import type { NodeSignals } from '../store/node-signals.js'
 import type { RunQueue } from '../store/run-queue.js'
 import { SqliteStore } from '../store/sqlite/sqlite-store.js'
@@ -14,6 +15,8 @@ export interface Backend {
   shared: boolean
   openBus(node: string): Promise<EventBus>
   openSignals(node: string): Promise<NodeSignals | undefined>
+  /** The node's liveness lock, taken before it registers (PostgreSQL; none on SQLite). */
+  openLock(node: string): Promise<NodeLock | undefined>
   /** The run queue between API nodes and workers (PostgreSQL with a role other than `all`). */
   openQueue(): Promise<RunQueue | undefined>
 }
@@ -30,6 +33,7 @@ export async function openBackend(config: Config): Promise<Backend> {
       shared: false,
       openBus: async () => new InProcessEventBus(),
       openSignals: async () => undefined,
+      openLock: async () => undefined,
       openQueue: async () => undefined,
     }
   }
@@ -37,6 +41,7 @@ export async function openBackend(config: Config): Promise<Backend> {
   const { PostgresStore } = await import('../store/postgres/postgres-store.js')
   const { PgEventBus } = await import('../store/postgres/pg-event-bus.js')
   const { PgNodeSignals } = await import('../store/postgres/pg-node-signals.js')
+  const { PgLivenessLock } = await import('../store/postgres/pg-liveness-lock.js')
   const store = await PostgresStore.open(url, {
     poolSize: config.PG_POOL_SIZE,
     ...(config.PG_EVENT_LOG_LANES !== undefined ? { commitLanes: config.PG_EVENT_LOG_LANES } : {}),
@@ -53,6 +58,7 @@ export async function openBackend(config: Config): Promise<Backend> {
     shared: true,
     openBus: (node) => PgEventBus.start(url, store.pool, node),
     openSignals: (node) => PgNodeSignals.start(url, store.pool, node),
+    openLock: (node) => PgLivenessLock.start(url, node, (key, held) => store.setNodeLockKey(node, key, held)),
     openQueue: async () => {
       if (config.GATEWAY_ROLE === 'all') return undefined
       const { PgBossRunQueue } = await import('../store/postgres/pg-boss-run-queue.js')

@@ -49,7 +49,8 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     { heartbeatMs: timeoutMs / 5, deadAfterMs: timeoutMs },
     fencing,
   )
-  await node.join()
+  // Held for the node's life: when its process dies, the others see the lock free within a check (LockWatch).
+  await node.join(await backend.openLock(node.id))
   const bus = await backend.openBus(node.id)
   const signals = await backend.openSignals(node.id)
   const queue = await backend.openQueue()
@@ -187,12 +188,26 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     ? setInterval(() => void recoverLost().catch(() => {}), timeoutMs / 5)
     : undefined
   watch?.unref()
+  // A check that finds a node's lock newly free looks again a moment later, not a whole interval later.
+  let lookAgain: NodeJS.Timeout | undefined
+  node.onSuspect((afterMs) => {
+    if (!watch || lookAgain) return
+    lookAgain = setTimeout(() => {
+      lookAgain = undefined
+      void (async () => {
+        await recovering?.catch(() => {})
+        await recoverLost()
+      })().catch(() => {})
+    }, afterMs)
+    lookAgain.unref()
+  })
   webhooks.start()
   // Start every agent's probe (a --version where the version cannot be read from a package.json) now, so that
   // the first /health, /hello or /chat finds it answered; /health never waits for one (see health-report.ts).
   for (const driver of registry.list()) void driver.probe().catch(() => {})
   const closeCluster = async () => {
     clearInterval(watch)
+    clearTimeout(lookAgain)
     await approvalSweep.stop()
     // what is queued on the log is stored and announced before the bus and the store close
     await log.drain()

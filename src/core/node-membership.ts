@@ -1,7 +1,9 @@
 import { hostname } from 'node:os'
 import { isProcessAlive } from '../process/alive.js'
+import type { NodeLock } from '../store/node-lock.js'
 import type { NodeRecord, Store } from '../store/store.js'
 import { newId } from './ids.js'
+import { LockWatch } from './lock-watch.js'
 import type { FencingNotices } from './ops/fencing-notices.js'
 
 export type NodeRole = 'all' | 'api' | 'worker'
@@ -11,6 +13,11 @@ export interface MembershipTiming {
   heartbeatMs: number
   /** A node silent for this long is dead. */
   deadAfterMs: number
+  /**
+   * A node whose liveness lock stays free this long is dead (LockWatch); by default a second or the heartbeat
+   * interval, whichever is shorter.
+   */
+  lockConfirmMs?: number
 }
 
 const defaultTiming: MembershipTiming = { heartbeatMs: 2000, deadAfterMs: 10_000 }
@@ -28,6 +35,12 @@ export class NodeMembership {
   private readonly lostHosts = new Map<string, string>()
   /** Ends what this node lost when another node took it for dead (a stall past deadAfterMs). */
   private fence: (() => Promise<void>) | undefined
+  /** This node's liveness lock (PostgreSQL), named in its record. */
+  private lock: NodeLock | undefined
+  /** Other nodes' liveness locks as the checks saw them. */
+  private readonly locks: LockWatch
+  /** Told when a check finds a node's lock newly free: when to look again. */
+  private suspect: ((afterMs: number) => void) | undefined
 
   constructor(
     private readonly store: Store,
@@ -35,7 +48,9 @@ export class NodeMembership {
     private readonly timing: MembershipTiming = defaultTiming,
     /** Where nodes found lost, failed takeovers and this node's own fence are told (metrics, logs). */
     private readonly notices?: FencingNotices,
-  ) {}
+  ) {
+    this.locks = new LockWatch(timing.lockConfirmMs ?? Math.min(1000, timing.heartbeatMs))
+  }
 
   /** When this node's heartbeat was last recorded (how long it was silent when it finds itself fenced). */
   private lastBeatAt = Date.now()
@@ -50,8 +65,9 @@ export class NodeMembership {
     return this.registrations
   }
 
-  /** Registers this node and starts its heartbeat. */
-  async join(): Promise<void> {
+  /** Registers this node (with its liveness lock, if any: Backend.openLock) and starts its heartbeat. */
+  async join(lock?: NodeLock): Promise<void> {
+    this.lock = lock
     await this.register()
     this.timer = setInterval(() => void this.beat().catch(() => {}), this.timing.heartbeatMs)
     this.timer.unref()
@@ -71,6 +87,7 @@ export class NodeMembership {
    */
   async recoverLost(takeOver: (lost: string[]) => Promise<void>, now = Date.now()): Promise<string[]> {
     const nodes = await this.store.listNodes()
+    if (this.locks.observe(nodes, now).length > 0) this.suspect?.(this.locks.confirmMs)
     const dead = nodes.filter((n) => n.id !== this.id && this.isDead(n, now))
     for (const n of dead) this.lostHosts.set(n.id, n.host)
     if (dead.length > 0) {
@@ -115,6 +132,14 @@ export class NodeMembership {
     this.fence = fence
   }
 
+  /**
+   * What to do when a check finds another node's liveness lock free for the first time: look again (recoverLost)
+   * after `afterMs`, when it is dead if its lock is still free and it did not beat meanwhile (LockWatch).
+   */
+  onSuspect(lookAgain: (afterMs: number) => void): void {
+    this.suspect = lookAgain
+  }
+
   /** Whether a lost node ran on this machine (or is unknown: then its processes, if any, could only be here). */
   wasLocal(node: string): boolean {
     const host = this.lostHosts.get(node)
@@ -149,7 +174,12 @@ export class NodeMembership {
     this.left = true
     clearInterval(this.timer)
     await this.beating?.catch(() => {})
-    await this.store.removeNode(this.id)
+    try {
+      await this.store.removeNode(this.id)
+    } finally {
+      // after the record: while the record is there, the lock says the node lives
+      await this.lock?.close()
+    }
   }
 
   private fencing: Promise<void> | undefined
@@ -190,13 +220,16 @@ export class NodeMembership {
 
   /**
    * On this machine a node is dead when its process is, or when it had this process's pid but started before
-   * this process did (a restarted container); everywhere, when its heartbeat is older than deadAfterMs.
+   * this process did (a restarted container); everywhere, when its liveness lock stayed free (LockWatch: its
+   * process is gone, wherever it ran) or its heartbeat is older than deadAfterMs (a node without a lock, or one
+   * that holds it but stalls).
    */
   private isDead(n: NodeRecord, now: number): boolean {
     const thisProcessStarted = Date.now() - process.uptime() * 1000
     if (n.host === this.host && n.pid === process.pid && Date.parse(n.startedAt) < thisProcessStarted)
       return true
     if (n.host === this.host && n.pid !== process.pid && !isProcessAlive(n.pid)) return true
+    if (this.locks.isDead(n, now)) return true
     return now - Date.parse(n.heartbeatAt) > this.timing.deadAfterMs
   }
 
@@ -215,6 +248,7 @@ export class NodeMembership {
       pid: process.pid,
       startedAt: now,
       heartbeatAt: now,
+      ...(this.lock?.key !== undefined ? { lockKey: this.lock.key } : {}),
     }
   }
 }

@@ -83,7 +83,9 @@ function connect(announce, attempt = 0) {
 }
 
 function report(message) {
-  if (process.connected) process.send(message)
+  // with a callback a send that fails (the gateway died meanwhile: EPIPE) is not an uncaught 'error'; the
+  // 'disconnect' below ends the host
+  if (process.connected) process.send(message, () => {})
 }
 
 function failed(id, err) {

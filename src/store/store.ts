@@ -68,6 +68,14 @@ export interface NodeRecord {
   pid: number
   startedAt: string
   heartbeatAt: string
+  /**
+   * The key of the liveness lock the node holds for its whole life (PostgreSQL: a session advisory lock on a
+   * connection of its own, freed by the server the moment the process is gone); absent for a node without one (a
+   * SQLite store, a gateway of before, or a node whose lock connection is down).
+   */
+  lockKey?: number
+  /** For a node with a lockKey, whether the store found that lock held or free when it listed the nodes. */
+  lock?: 'held' | 'free'
 }
 
 /** How an approval was answered (the fields `resolveApproval` writes). */

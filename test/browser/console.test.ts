@@ -88,10 +88,15 @@ describe('web console', { timeout: 120_000 }, () => {
   })
 
   it('reloading mid-run loses nothing and doubles nothing', async () => {
+    // the second command waits for a file the test writes once the page has reloaded: the reload is mid-run
     shared.mock.on(
       'slow work',
       { kind: 'exec_command', cmd: 'echo before-reload' },
-      { kind: 'exec_command', cmd: 'sleep 2 && echo after-reload' },
+      {
+        kind: 'exec_command',
+        cmd: 'until [ -e reloaded ]; do sleep 0.05; done; echo after-reload',
+        yieldTimeMs: 30_000,
+      },
       { kind: 'text', text: 'all done after the reload' },
     )
     const page = await open()
@@ -101,9 +106,13 @@ describe('web console', { timeout: 120_000 }, () => {
     await page.waitForURL(/#\/runs\/run_/)
     const runId = decodeURIComponent(page.url().split('/').at(-1)!)
     await poll(() => page.getByTestId('command').first().textContent()).toContain('before-reload')
-    const run = await json<{ status: string }>(fetch(`${shared.gw.url}/v1/runs/${runId}`))
+    const run = await json<{ status: string; request: { cwd: string } }>(
+      fetch(`${shared.gw.url}/v1/runs/${runId}`),
+    )
     expect(run.status).toBe('running')
     await page.reload()
+    await page.locator('[data-loaded]').waitFor()
+    writeFileSync(path.join(run.request.cwd, 'reloaded'), '')
     await poll(() => page.getByTestId('agent-message').textContent()).toContain('all done after the reload')
     await page.getByLabel('Raw events').check()
     const shown = await page

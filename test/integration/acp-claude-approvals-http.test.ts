@@ -19,7 +19,8 @@ import { processesUnder, waitUntilGone } from '../support/processes.js'
  * `copilot --acp`) surface as approval.requested and are answered over HTTP: allow runs the command (the file is
  * written), reject does not. They are also given their sandbox and approval policy by the gateway's answers
  * (sandbox-approvals.ts): a read-only session with approvalPolicy `never` asks nobody and runs nothing, a
- * workspace-write one runs a command in its cwd unasked, and a command gemini or copilot runs sees no key.
+ * workspace-write one runs a command in its cwd unasked, and a command gemini or copilot runs sees no key. What a
+ * claude-agent-acp session's accept_for_session allowed is kept with it, across a gateway restart.
  */
 const geminiKey = 'gemini-secret-key-5f1c9a2e7b'
 const session = async (gw: TestGateway, body: Record<string, unknown>) => {
@@ -130,6 +131,55 @@ describe.concurrent('ACP permission requests over HTTP', () => {
     expect(asked.approvals).toEqual([])
     expect(existsSync(path.join(s.cwd, file))).toBe(true)
   }, 60_000)
+
+  // On a gateway of its own, which it restarts over the same data directory (the others go on meanwhile).
+  it('acp:claude-agent-acp: accept_for_session is kept with the session: the command runs unasked later, after a gateway restart too', async () => {
+    const append = `node -e "require('fs').appendFileSync('kept.txt', 'x')"`
+    const inputs = ['append kept', 'append kept again', 'append kept after the restart']
+    for (const input of inputs)
+      mock.on(input, { kind: 'exec_command', cmd: append }, { kind: 'text', text: 'done' })
+    let own = await startGateway(null, {
+      ANTHROPIC_BASE_URL: mock.url,
+      ANTHROPIC_API_KEY: 'sk-ant-test',
+      CLAUDE_CODE_MAX_RETRIES: '0',
+    })
+    try {
+      const s = await session(own, { agent: 'acp:claude-agent-acp' })
+      const first = await turnOf(own, s, inputs[0]!)
+      const approval = await pendingApprovalAt(own.url, s.id)
+      expect(approval).toMatchObject({ kind: 'command', command: append })
+      expect(approval.options).toContain('accept_for_session')
+      await postJson(`${own.url}/v1/approvals/${approval.id}`, { decision: 'accept_for_session' })
+      expect((await finishedTurnAt(own.url, s.id, first.id)).status).toBe('completed')
+      // kept with the session as Claude Code's rule for the exact command; nothing written to the workspace's
+      // .claude/settings.local.json (where claude-agent-acp's own allow_always puts it)
+      const kept = (await (await fetch(`${own.url}/v1/sessions/${s.id}`)).json()) as Session
+      expect(kept.allowedForSession).toEqual([
+        String.raw`Bash(node -e "require\('fs'\).appendFileSync\('kept.txt', 'x'\)")`,
+      ])
+      expect(existsSync(path.join(s.cwd, '.claude'))).toBe(false)
+      const second = await turnOf(own, s, inputs[1]!)
+      expect((await finishedTurnAt(own.url, s.id, second.id)).status).toBe('completed')
+
+      // a new gateway over the same data directory loads the session (session/load) in a new agent process
+      await own.close()
+      const { startServer } = await import('../../src/http/server.js')
+      const restarted = await startServer({ env: own.env, cwd: own.dir, logger: false })
+      own = { ...restarted, env: own.env, dir: own.dir, workspace: own.workspace }
+      const third = await turnOf(own, s, inputs[2]!)
+      expect((await finishedTurnAt(own.url, s.id, third.id)).status).toBe('completed')
+      expect(readFileSync(path.join(s.cwd, 'kept.txt'), 'utf8')).toBe('xxx')
+      const asked = (await (await fetch(`${own.url}/v1/approvals?sessionId=${s.id}`)).json()) as {
+        approvals: unknown[]
+      }
+      expect(asked.approvals).toHaveLength(1)
+      const after = (await (await fetch(`${own.url}/v1/sessions/${s.id}`)).json()) as Session
+      expect(after.allowedForSession).toEqual(kept.allowedForSession)
+    } finally {
+      await own.close()
+      expect(await waitUntilGone(() => processesUnder(own.workspace))).toEqual([])
+    }
+  }, 90_000)
 
   for (const agent of ['acp:claude-agent-acp', 'acp:gemini', 'acp:copilot']) {
     const name = agent.slice(4)

@@ -2,12 +2,13 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
+import { held } from '../mock-llm/index.js'
 import {
   claudeAndGeminiSettings,
   expectCancelStopsContainer,
   sharedContainerGateway,
 } from '../support/container-gateway.js'
-import { gatewayContainers, waitForContainers } from '../support/containers.js'
+import { gatewayContainers } from '../support/containers.js'
 import { postJson } from '../support/gateway.js'
 import { processesUnder } from '../support/processes.js'
 
@@ -20,10 +21,19 @@ describe('/v1 runs with isolation "container"', () => {
     return { res, run: (await res.json()) as Run & { error: string | null } }
   }
 
-  /** Submits a run and sees its container while it runs (the mock answers late): it did not run on the host. */
-  const submitSeen = async (body: Record<string, unknown>) => {
+  /**
+   * Submits a run whose model holds its answer until the gateway's containers were listed (while the agent waits
+   * for it): the agent asked from a container, not from the host.
+   */
+  const submitSeen = async (body: Record<string, unknown>, answer: string) => {
+    const answered = held({ kind: 'text', text: answer })
+    shared.mock.script(answered.step)
     const finished = submit(body)
-    const seen = await waitForContainers(shared.gw.instance, (names) => names.length > 0)
+    const endedFirst = await Promise.race([answered.asked.then(() => undefined), finished.then((f) => f.run)])
+    if (endedFirst)
+      throw new Error(`ended before the model was asked: ${endedFirst.status} ${endedFirst.error}`)
+    const seen = await gatewayContainers(shared.gw.instance)
+    answered.release()
     const { run } = await finished
     return { run, seen }
   }
@@ -59,8 +69,7 @@ describe('/v1 runs with isolation "container"', () => {
     },
   ])
     it(title, async () => {
-      shared.mock.script({ kind: 'text', text: answer, delayMs: 1500 })
-      const { run, seen } = await submitSeen({ agent, prompt, isolation: 'container' })
+      const { run, seen } = await submitSeen({ agent, prompt, isolation: 'container' }, answer)
       expect(run.status, run.error ?? '').toBe('succeeded')
       expect(run.finalResponse).toBe(answer)
       expect(seen).toHaveLength(1)

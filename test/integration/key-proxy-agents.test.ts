@@ -150,14 +150,25 @@ describe('with the key proxy, no agent process holds a real key', () => {
     mock = await startMockLlm()
     gw = await startGateway(mock, gatewaySettings(mock, true))
   })
+  /** The last test closes the gateway itself. */
+  let closed = false
   afterAll(async () => {
-    await gw?.close()
+    if (!closed) await gw?.close()
     await mock?.close()
     if (gw) expect(await waitUntilGone(() => processesUnder(gw.dir))).toEqual([])
   })
 
   /** What the one-shot claude run's command saw (the token refused below once that run ended). */
   let claudeSeen: string | undefined
+  /** That output, or the output of a claude run of its own when the claude case did not run (a test run alone). */
+  const claudeOutput = async () => {
+    if (claudeSeen === undefined) {
+      script(mock)
+      await oneShot(gw, 'claude')
+      claudeSeen = probeOutput(mock)
+    }
+    return claudeSeen
+  }
 
   for (const c of cases)
     it(`${c.name}: its command reads /proc/*/environ and finds a token, not the key`, async () => {
@@ -183,13 +194,8 @@ describe('with the key proxy, no agent process holds a real key', () => {
     }, 120_000)
 
   it("a one-shot claude run's token is refused once its process ended", async () => {
-    // the run of the claude case above (ended: oneShot waits for the run's end); one of its own when run alone
-    let seen = claudeSeen
-    if (seen === undefined) {
-      script(mock)
-      await oneShot(gw, 'claude')
-      seen = probeOutput(mock)
-    }
+    // the run of the claude case above (ended: oneShot waits for the run's end)
+    const seen = await claudeOutput()
     const token = /^ANTHROPIC_API_KEY=(agp-\S+)$/m.exec(seen)?.[1]
     const base = /^ANTHROPIC_BASE_URL=(http:\/\/127\.0\.0\.1:\d+\/anthropic)$/m.exec(seen)?.[1]
     expect(token).toBeDefined()
@@ -204,27 +210,18 @@ describe('with the key proxy, no agent process holds a real key', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'unauthorized' } })
     expect(mock.requests.length).toBe(asked)
   }, 120_000)
-})
 
-describe("the key proxy's thread ends with the gateway", () => {
-  it('answers while the gateway runs; nothing listens on its port once the gateway closed', async () => {
-    const mock = await startMockLlm()
-    const gw = await startGateway(mock, gatewaySettings(mock, true))
-    let closed = false
-    try {
-      script(mock)
-      await oneShot(gw, 'claude')
-      const base = /^ANTHROPIC_BASE_URL=(http:\/\/127\.0\.0\.1:\d+\/anthropic)$/m.exec(probeOutput(mock))?.[1]
-      expect(base).toBeDefined()
-      const ask = () => fetch(`${base}/v1/messages`, { method: 'POST', headers: { 'x-api-key': 'agp-x' } })
-      expect((await ask()).status).toBe(401)
-      closed = true
-      await gw.close()
-      await expect(ask()).rejects.toThrow()
-    } finally {
-      if (!closed) await gw.close()
-      await mock.close()
-    }
+  // last: it closes the gateway of this describe
+  it("the key proxy's thread ends with the gateway: nothing listens on its port once the gateway closed", async () => {
+    const base = /^ANTHROPIC_BASE_URL=(http:\/\/127\.0\.0\.1:\d+\/anthropic)$/m.exec(
+      await claudeOutput(),
+    )?.[1]
+    expect(base).toBeDefined()
+    const ask = () => fetch(`${base}/v1/messages`, { method: 'POST', headers: { 'x-api-key': 'agp-x' } })
+    expect((await ask()).status).toBe(401)
+    closed = true
+    await gw.close()
+    await expect(ask()).rejects.toThrow()
   }, 120_000)
 })
 

@@ -43,8 +43,17 @@ export function startServerProcess(
   args: string[] = [],
   /** Another OS user to run it as (the test runs as root; a deployment does not). */
   user?: { uid: number; gid: number },
+  /**
+   * A host name of its own (a UTS namespace: `unshare --uts`, as root), so that other nodes take it for a node on
+   * another machine; the same process (unshare and sh exec the server), the same network.
+   */
+  hostname?: string,
 ): Promise<ServerProcess | { exitCode: number | null; output: string[] }> {
-  const child = spawn(process.execPath, gatewayCommand(['serve', ...args], user ? undefined : env.TMPDIR), {
+  const command = gatewayCommand(['serve', ...args], user ? undefined : env.TMPDIR)
+  const [file, argv] = hostname
+    ? ['unshare', ['--uts', 'sh', '-c', 'hostname "$0" && exec "$@"', hostname, process.execPath, ...command]]
+    : [process.execPath, command]
+  const child = spawn(file, argv, {
     cwd,
     env: { ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],

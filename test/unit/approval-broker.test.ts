@@ -4,6 +4,7 @@ import type { ApprovalAsk } from '../../src/agents/session.js'
 import { ApprovalBroker } from '../../src/core/approvals.js'
 import { EventLog } from '../../src/core/event-log.js'
 import { ApprovalNotices } from '../../src/core/ops/approval-notices.js'
+import { Redactor } from '../../src/process/secrets.js'
 import type { AppError } from '../../src/protocol/errors.js'
 import type { Session } from '../../src/protocol/sessions.js'
 import type { NodeSignals } from '../../src/store/node-signals.js'
@@ -17,7 +18,7 @@ afterEach(async () => {
   for (const s of stores.splice(0)) await s.close()
 })
 
-async function setup(timeoutMs = 10_000) {
+async function setup(timeoutMs = 10_000, redactor = new Redactor([])) {
   const store = new SqliteStore(path.join(tempDir('broker-'), 'gw.db'))
   stores.push(store)
   const now = new Date().toISOString()
@@ -38,7 +39,7 @@ async function setup(timeoutMs = 10_000) {
   }
   await store.registerNode(nodeRecord('node_test'))
   await store.createSession(session, 'node_test')
-  const log = new EventLog(store)
+  const log = new EventLog(store, undefined, redactor)
   const changes: string[] = []
   const broker = new ApprovalBroker(store, log, timeoutMs, async (id) => {
     changes.push(id)
@@ -116,6 +117,25 @@ describe('ApprovalBroker', () => {
       options: ask.options,
     })
     expect(changes.length).toBeGreaterThanOrEqual(2)
+  })
+
+  it('a secret in the request (a command the model wrote a key into) is redacted in the record as in the event', async () => {
+    const secret = 'sk-approval-secret-4f9e2d'
+    const { broker, store } = await setup(10_000, new Redactor([secret]))
+    const decision = broker.request(
+      'ses_1',
+      'turn_1',
+      { ...ask, command: `curl -H 'x-key: ${secret}' http://127.0.0.1/`, reason: `uses ${secret}` },
+      new AbortController().signal,
+    )
+    const id = await pendingId(broker)
+    const stored = await store.getApproval(id)
+    expect(stored?.command).toBe("curl -H 'x-key: [REDACTED]' http://127.0.0.1/")
+    expect(stored?.reason).toBe('uses [REDACTED]')
+    expect(JSON.stringify(await store.eventsAfter('ses_1', 0, 10))).not.toContain(secret)
+    await broker.answer(id, 'accept')
+    expect(await decision).toBe('accept')
+    expect(JSON.stringify(await broker.list('resolved'))).not.toContain(secret)
   })
 
   it('a decision the request did not offer is 400; a second answer is 409; an unknown id is 404', async () => {

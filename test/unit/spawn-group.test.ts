@@ -247,7 +247,8 @@ describe.each([
       ...sh(`${daemon} while [ ! -s daemon.pid ]; do sleep 0.01; done; echo hi`),
       outputDrainMs: 300,
     })
-    await expect.poll(() => existsSync(path.join(cwd, 'daemon.pid'))).toBe(true)
+    // its pid written, not only the file made (`>` creates it empty first: as the shell's `-s`)
+    await expect.poll(() => existsSync(path.join(cwd, 'daemon.pid')) && daemonPid() > 0).toBe(true)
     const environ = readFileSync(`/proc/${daemonPid()}/environ`, 'latin1').split('\0').filter(Boolean)
     // no marker variable: only PATH (and the PWD sh sets) came through
     expect(environ.map((e) => e.split('=')[0]).filter((name) => name !== 'PWD')).toEqual(['PATH'])

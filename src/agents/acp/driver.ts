@@ -6,6 +6,7 @@ import type { AgentEvent } from '../../protocol/events.js'
 import { type AgentStatus, capabilities, type RunRequest, type WarmPoolCounts } from '../driver.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { type AcpAgentSpec, acpAgentSpecs } from './agent-spec.js'
+import { claudeSessionRules } from './claude-session-rules.js'
 import { acpColdRun } from './cold-run.js'
 import { oneShotApprovals } from './one-shot-approvals.js'
 import { type AcpOpenOptions, openAcpSession } from './open-session.js'
@@ -145,22 +146,31 @@ export class AcpDriver implements SessionDriver {
   /**
    * gemini, copilot and claude-agent-acp ask about every tool they may not run on their own: their sandbox and
    * approval policy are the gateway's answers (sandbox-approvals.ts). codex-acp is given its sandbox and policy;
-   * custom agents ask.
+   * custom agents ask. What a claude-agent-acp session's `accept_for_session` answers allowed is kept with the
+   * session (claude-session-rules.ts).
    */
   private sessionHooks(req: SessionRequest, hooks: SessionHooks): SessionHooks {
     if (!answeredByTheGateway.has(this.spec.flavor)) return hooks
-    return sandboxApprovals(req.sandbox ?? this.config.CODEX_SANDBOX, req.approvalPolicy, req.cwd, hooks)
+    const sandbox = req.sandbox ?? this.config.CODEX_SANDBOX
+    const answers = sandboxApprovals(sandbox, req.approvalPolicy, req.cwd, hooks)
+    if (this.spec.flavor !== 'claude-agent-acp') return answers
+    return claudeSessionRules(answers, hooks.allowedForSession?.bind(hooks), req.allowedForSession)
   }
 
-  /** `session/load`, when the agent supports it (`loadSession`). */
+  /**
+   * `session/load`, when the agent supports it (`loadSession`); claude-agent-acp is given what the session's
+   * `accept_for_session` answers allowed as its `allowedTools`.
+   */
   async resumeSession(
     agentSessionId: string,
     req: SessionRequest,
     hooks: SessionHooks,
   ): Promise<AgentSession> {
+    const allowed = this.spec.flavor === 'claude-agent-acp' ? req.allowedForSession : undefined
     return openAcpSession(this.id, this.leases.lease(req), req.cwd, this.sessionHooks(req, hooks), {
       ...this.openOptions,
       loadId: agentSessionId,
+      ...(allowed?.length ? { allowedTools: allowed } : {}),
     })
   }
 

@@ -9,12 +9,25 @@ import { AcpSession, errorMessage } from './acp-session.js'
  * agents and repositories): only the user's settings, no MCP server but the client's (none). Its session options
  * are read from `_meta.claudeCode.options`; other agents ignore the field.
  */
-const workspaceConfigOff = { claudeCode: { options: { settingSources: ['user'], strictMcpConfig: true } } }
+const workspaceConfigOff = { settingSources: ['user'], strictMcpConfig: true }
 
 /** How a session is opened: `loadId` loads that session; `workspaceSettings` (CLAUDE_WORKSPACE_SETTINGS) lets the workspace's configuration load. */
 export interface AcpOpenOptions {
   loadId?: string
   workspaceSettings?: boolean
+  /** claude-agent-acp: Claude Code rules allowed without asking (what the session's `accept_for_session` allowed). */
+  allowedTools?: readonly string[]
+}
+
+/** claude-agent-acp's session options (`_meta.claudeCode.options`), if any. */
+function claudeCodeMeta({ workspaceSettings, allowedTools }: AcpOpenOptions): {
+  _meta?: Record<string, unknown>
+} {
+  const options = {
+    ...(workspaceSettings ? {} : workspaceConfigOff),
+    ...(allowedTools?.length ? { allowedTools: [...allowedTools] } : {}),
+  }
+  return Object.keys(options).length > 0 ? { _meta: { claudeCode: { options } } } : {}
 }
 
 /** Time limit of `session/new` / `session/load` (not of turns); `initialize` is awaited within it too. */
@@ -29,9 +42,10 @@ export async function openAcpSession(
   leased: Promise<AcpLease>,
   cwd: string,
   hooks: SessionHooks,
-  { loadId, workspaceSettings }: AcpOpenOptions = {},
+  open: AcpOpenOptions = {},
 ): Promise<AcpSession> {
-  const meta = workspaceSettings ? {} : { _meta: workspaceConfigOff }
+  const { loadId } = open
+  const meta = claudeCodeMeta(open)
   const options = { cancellationSignal: AbortSignal.timeout(setupTimeoutMs), stopWaitingOnCancel: true }
   let lease: AcpLease | undefined
   try {

@@ -217,7 +217,7 @@ function buildMetrics(sources: MetricsSources, storedByType: ReadonlyMap<string,
   const approvalCounter = noticeCounter<ApprovalNotices>(() => sources.approvalNotices)
   fencingCounter(
     'agent_gateway_nodes_lost_total',
-    'Nodes this node found silent past NODE_TIMEOUT_SECONDS and took for lost (their runs and sessions taken over).',
+    'Nodes this node found dead (their liveness lock freed, or silent past NODE_TIMEOUT_SECONDS) and took for lost (their runs and sessions taken over).',
     (f) => f.nodesLost,
   )
   fencingCounter(

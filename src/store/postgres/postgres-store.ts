@@ -38,6 +38,7 @@ import {
 } from '../store.js'
 import { migrations } from './migrations/index.js'
 import { PgJsonTable, type Queryable } from './pg-json-table.js'
+import { livenessLockSpace } from './pg-liveness-lock.js'
 
 /** How long PostgreSQL lets a store connection idle inside a transaction, wait for a lock, run a query (ms; 0: never). */
 export interface PgTimeouts {
@@ -742,9 +743,22 @@ export class PostgresStore implements Store {
 
   async registerNode(node: NodeRecord): Promise<void> {
     await this.db.query(
-      `INSERT INTO nodes (id, role, host, pid, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (id) DO UPDATE SET role = $2, host = $3, pid = $4, heartbeat_at = $6, lost_at = NULL`,
-      [node.id, node.role, node.host, node.pid, node.startedAt, node.heartbeatAt],
+      `INSERT INTO nodes (id, role, host, pid, started_at, heartbeat_at, lock_key) VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (id) DO UPDATE SET role = $2, host = $3, pid = $4, heartbeat_at = $6, lost_at = NULL, lock_key = $7`,
+      [node.id, node.role, node.host, node.pid, node.startedAt, node.heartbeatAt, node.lockKey ?? null],
+    )
+  }
+
+  /**
+   * Records the liveness lock key node `id` holds (pg-liveness-lock.ts), or clears it (null) while its lock
+   * connection is down: only if the row still names `held`, so a clear never undoes a later record.
+   */
+  async setNodeLockKey(id: string, key: number | null, held?: number): Promise<void> {
+    await this.db.query(
+      key === null
+        ? 'UPDATE nodes SET lock_key = NULL WHERE id = $1 AND lock_key = $2'
+        : 'UPDATE nodes SET lock_key = $2 WHERE id = $1',
+      [id, key ?? held ?? null],
     )
   }
 
@@ -768,10 +782,23 @@ export class PostgresStore implements Store {
   }
 
   async listNodes(): Promise<NodeRecord[]> {
-    const { rows } = await this.db.query(
-      'SELECT id, role, host, pid, started_at AS "startedAt", heartbeat_at AS "heartbeatAt" FROM nodes ORDER BY id',
+    // With each node's liveness lock as the server sees it now: held, or free (its process is gone). One read of
+    // pg_locks for all nodes (readable by any role).
+    const { rows } = await this.db.query<
+      NodeRecord & { lockKey: number | null; lock: 'held' | 'free' | null }
+    >(
+      `WITH held AS (
+         SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::oid AND objsubid = 2 AND granted
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+       SELECT id, role, host, pid, started_at AS "startedAt", heartbeat_at AS "heartbeatAt", lock_key AS "lockKey",
+         CASE WHEN lock_key IS NULL THEN NULL WHEN lock_key::oid IN (SELECT objid FROM held) THEN 'held' ELSE 'free' END
+         AS lock
+       FROM nodes ORDER BY id`,
+      [livenessLockSpace],
     )
-    return rows as NodeRecord[]
+    return rows.map(({ lockKey, lock, ...n }) =>
+      lockKey === null || lock === null ? n : { ...n, lockKey, lock },
+    )
   }
 
   async enqueueWebhook(delivery: WebhookDelivery): Promise<void> {

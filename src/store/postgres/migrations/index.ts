@@ -112,3 +112,11 @@ migrations.push(`
 migrations.push(`
   ALTER TABLE sessions ADD COLUMN claim INTEGER NOT NULL DEFAULT 1;
 `)
+
+/**
+ * 8: the key of the liveness lock a node holds (pg-liveness-lock.ts; null: none, as for a node of before). A node
+ * with a key whose lock is free is dead (NodeMembership); one without is judged by its heartbeat alone.
+ */
+migrations.push(`
+  ALTER TABLE nodes ADD COLUMN lock_key INTEGER;
+`)

@@ -1,0 +1,136 @@
+import { spawnSync } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { StoredEvent } from '../../src/protocol/events.js'
+import type { Run } from '../../src/protocol/runs.js'
+import type { Session, Turn } from '../../src/protocol/sessions.js'
+import type { PostgresStore } from '../../src/store/postgres/postgres-store.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { gatewayEnv, postJson } from '../support/gateway.js'
+import { killAll, processesUnder, waitUntilGone } from '../support/processes.js'
+import { type ServerProcess, startServerProcess } from '../support/server-process.js'
+import { sharedPostgres } from '../support/shared-postgres.js'
+import { readSseUntil } from '../support/sse-client.js'
+
+/** Polls `check` (an HTTP or store read): what another process does has no event to wait on here. */
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** Whether this test may give a process a host name of its own (root, with unshare). */
+const canUnshare = spawnSync('unshare', ['--uts', 'true']).status === 0
+
+const nodeTimeoutSeconds = 60
+
+/**
+ * The liveness lock across machines: a worker on "another machine" (its own host name, so the same-host
+ * process check does not apply) is killed with -9 while it runs a run and a session's turn. NODE_TIMEOUT_SECONDS
+ * is 60: only its lock, freed by PostgreSQL when the process died, explains a takeover long before that. Prints
+ * the time from the kill to the takeover (the run's end as the taker recorded it).
+ */
+describe.skipIf(!canUnshare)('a crashed node on another machine is taken over by its liveness lock', () => {
+  const pg = sharedPostgres()
+  let mock: MockLlm
+  let store: PostgresStore
+  let workspace: string
+  let env: Record<string, string | undefined>
+  const nodes: ServerProcess[] = []
+
+  async function startNode(name: string, hostname?: string): Promise<ServerProcess> {
+    const dataDir = path.join(path.dirname(workspace), `data-${name}`)
+    mkdirSync(dataDir, { recursive: true })
+    const p = await startServerProcess(
+      { ...env, DATA_DIR: dataDir },
+      path.dirname(workspace),
+      90_000,
+      [],
+      undefined,
+      hostname,
+    )
+    if (!('url' in p)) throw new Error(`gateway exited ${p.exitCode}:\n${p.output.join('\n')}`)
+    nodes.push(p)
+    return p
+  }
+
+  beforeAll(async () => {
+    mock = await startMockLlm()
+    const url = await pg.createDatabase()
+    store = await pg.openStore(url)
+    const base = gatewayEnv(mock, {
+      DATABASE_URL: url,
+      CLI_LIST: 'sleep',
+      NODE_TIMEOUT_SECONDS: String(nodeTimeoutSeconds),
+      KILL_GRACE_MS: '200',
+    })
+    env = base.env
+    workspace = base.workspace
+  }, 60_000)
+
+  afterAll(async () => {
+    for (const node of nodes)
+      if (node.child.exitCode === null && node.child.signalCode === null) await node.stop()
+    // what the killed node ran on its "machine" (the taker ends process groups only on its own host)
+    if (workspace) killAll(await waitUntilGone(() => processesUnder(workspace), 5000))
+    await mock?.close()
+  }, 60_000)
+
+  it('kill -9 of the worker: its run and its session are taken over well before NODE_TIMEOUT_SECONDS', async () => {
+    const taker = await startNode('taker')
+    const victim = await startNode('victim', 'another-machine')
+    const victimId = (await store.listNodes()).find((n) => n.pid === victim.child.pid)!.id
+    expect((await store.listNodes()).find((n) => n.id === victimId)).toMatchObject({
+      host: 'another-machine',
+      lock: 'held',
+    })
+
+    // a run and a session's turn on the victim (a node with role `all` runs what it admits, owns what it opens)
+    const res = await postJson(`${victim.url}/v1/runs`, {
+      agent: 'cli',
+      command: { cli: 'sleep', args: ['60'] },
+    })
+    expect(res.status).toBe(202)
+    const run = (await res.json()) as Run
+    const getRun = async () => (await (await fetch(`${taker.url}/v1/runs/${run.id}`)).json()) as Run
+    await waitFor(async () => (await getRun()).status === 'running', 'the run to start', 30_000)
+    mock.script({ kind: 'text', text: 'too late', delayMs: 120_000 })
+    const created = await postJson(`${victim.url}/v1/sessions`, {})
+    expect(created.status).toBe(201)
+    const session = (await created.json()) as Session
+    const turnRes = await postJson(`${victim.url}/v1/sessions/${session.id}/turns`, {
+      input: 'take your time',
+    })
+    expect(turnRes.status).toBe(202)
+    const turn = (await turnRes.json()) as Turn
+    const follow = (stop: (ev: StoredEvent & { turnId?: string }) => boolean) =>
+      fetch(`${taker.url}/v1/sessions/${session.id}/events`, {
+        headers: { accept: 'text/event-stream', 'last-event-id': '0' },
+      }).then((r) => readSseUntil(r, (f) => stop(JSON.parse(f.data))))
+    await follow((ev) => ev.type === 'turn.started' && ev.turnId === turn.id)
+    expect(await store.ownerOf(run.id)).toBe(victimId)
+    expect(await store.ownerOf(session.id)).toBe(victimId)
+
+    const killedAt = Date.now()
+    victim.child.kill('SIGKILL')
+    await waitFor(
+      async () => {
+        const r = await getRun()
+        return r.status === 'interrupted' && r.reason === 'worker_lost'
+      },
+      'the run to be taken over',
+      // well below NODE_TIMEOUT_SECONDS: a takeover by heartbeat age comes after it
+      (nodeTimeoutSeconds * 1000) / 2,
+    )
+    const takenAt = Date.parse((await getRun()).finishedAt!)
+    await follow((ev) => ev.type === 'turn.failed' && ev.turnId === turn.id)
+    expect(await store.ownerOf(session.id)).not.toBe(victimId)
+    console.log(
+      `liveness: kill -9 to takeover ${takenAt - killedAt} ms (NODE_TIMEOUT_SECONDS=${nodeTimeoutSeconds}, check every ${(nodeTimeoutSeconds * 1000) / 5} ms)`,
+    )
+    mock.reset()
+  }, 180_000)
+})
