@@ -22,7 +22,8 @@ import { geminiRunLaunch } from './gemini-run.js'
 /**
  * The raw `cli` driver (codex.serve's POST /run contract): runs an allowlisted CLI with the caller's args,
  * stdin and env, and yields its stdout/stderr as `output` events. For codex, the gateway's provider settings
- * are prepended as global `-c` overrides so the CLI reaches the configured endpoint.
+ * are prepended as global `-c` overrides so the CLI reaches the configured endpoint; claude (below) and gemini
+ * (gemini-run.ts) leave out the workspace's own configuration as their drivers do.
  */
 /** The CLIs this package pins (node_modules/.bin), found before PATH. */
 const packageBin = path.resolve(import.meta.dirname, '../../../node_modules/.bin')
