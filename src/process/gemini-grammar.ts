@@ -31,7 +31,8 @@ const options: Record<string, CliOption> = {
   '--sandbox': ok('none'),
   // yolo approves every tool
   '--approval-mode': ok('one', ['default', 'auto_edit', 'plan']),
-  // names which of the configured MCP servers may load: only fewer
+  // names which of the configured MCP servers may load (on /run, added to the gateway's list of none: those of the
+  // system and user settings it names; the workspace's settings are not read, agents/cli/gemini-run.ts)
   '--allowed-mcp-server-names': ok('one'),
   '--list-extensions': ok('none'),
   '--screen-reader': ok('none'),

@@ -12,8 +12,8 @@ import { checkGeminiArgs } from './gemini-grammar.js'
  * (RUN_ALLOW_UNSAFE_ARGS, RUN_ALLOW_ENV). The pinned CLIs' arguments are parsed with their real grammars
  * (codex-grammar.ts, claude-grammar.ts, gemini-grammar.ts, copilot-grammar.ts) and allowlisted; another program
  * in CLI_LIST (the operator's own) gets the bypass checks below. These are the request's own arguments: what the
- * gateway puts before them (codex's provider `-c`s, claude's `--setting-sources user --strict-mcp-config`) is added
- * after this check.
+ * gateway puts before them (codex's provider `-c`s, claude's `--setting-sources user --strict-mcp-config`, gemini's
+ * `--skip-trust --allowed-mcp-server-names <no server>`: agents/cli/) is added after this check.
  */
 export { checkRunEnv } from './env-policy.js'
 

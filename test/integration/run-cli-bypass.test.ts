@@ -25,10 +25,9 @@ const modelEnv = (mock: MockLlm): Record<string, Record<string, string>> => ({
   gemini: {
     GEMINI_API_KEY: 'gemini-run-grammar-0123456789',
     GOOGLE_GEMINI_BASE_URL: mock.url,
+    // a home of the request's own (the gateway's is used otherwise); the gateway trusts the workspace itself, after
+    // its settings loaded (`--skip-trust`, which a request may not send: workspace-agent-config.test.ts)
     GEMINI_CLI_HOME: geminiHome(),
-    // headless Gemini CLI runs only in a trusted directory; `--skip-trust` is refused (it loads the workspace's
-    // own .gemini settings), so trusting the workspaces is the operator's choice: RUN_ALLOW_ENV names it
-    GEMINI_CLI_TRUST_WORKSPACE: 'true',
   },
   copilot: {
     COPILOT_PROVIDER_BASE_URL: mock.baseUrl,

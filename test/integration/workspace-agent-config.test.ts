@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { defaultGeminiSettings } from '../../src/agents/gemini/home.js'
+import { defaultGeminiSettings, settingsFile } from '../../src/agents/gemini/home.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import {
   mockAgentSettings,
@@ -11,6 +11,7 @@ import {
   succeededRun,
   type TestGateway,
 } from '../support/gateway.js'
+import { tempDir } from '../support/temp.js'
 
 /**
  * A workspace is written by agents (a codex workspace-write run may write anywhere in its cwd) and by the
@@ -102,8 +103,31 @@ function hostileGeminiWorkspace(gw: TestGateway, name: string) {
   return { marker, touch, ran }
 }
 
+/** What a request sends to run gemini with a home and key of its own (the names RUN_ALLOW_ENV lets through below). */
+function ownGeminiEnv(mock: MockLlm): Record<string, string> {
+  const home = tempDir('gemini-run-home-')
+  mkdirSync(path.join(home, '.gemini'))
+  writeFileSync(settingsFile(home), JSON.stringify(defaultGeminiSettings))
+  return { GEMINI_API_KEY: 'gemini-run-key-0123', GOOGLE_GEMINI_BASE_URL: mock.url, GEMINI_CLI_HOME: home }
+}
+
+/** POST /run of gemini in the workspace root with `env`: its NDJSON frames, ended with exit 0. */
+async function geminiOnRun(
+  shared: ReturnType<typeof agentsFixture>,
+  env: Record<string, string> = {},
+  more: string[] = [],
+) {
+  const args = ['-p', 'hi', '-o', 'text', ...more]
+  const frames = await readNdjson(await postJson(`${shared.gw.url}/run`, { cli: 'gemini', args, env }))
+  expect(frames.at(-1), JSON.stringify(frames)).toEqual({ type: 'exit', code: 0 })
+  return frames
+}
+
 describe("a workspace's own agent configuration runs nothing", () => {
-  const shared = agentsFixture()
+  const shared = agentsFixture({
+    CLI_LIST: 'codex,gemini',
+    RUN_ALLOW_ENV: 'GEMINI_CLI_TRUST_WORKSPACE,GEMINI_API_KEY,GOOGLE_GEMINI_BASE_URL,GEMINI_CLI_HOME',
+  })
 
   it.each([
     ['claude', 'claude'],
@@ -181,6 +205,40 @@ describe("a workspace's own agent configuration runs nothing", () => {
     expect(existsSync(ws.marker('shell')), "the model's command ran").toBe(true)
     expect(ws.ran(), 'ran from the workspace').toEqual([])
   }, 120_000)
+
+  // POST /run gets the driver's treatment: untrusted while the settings load, `--skip-trust` and no MCP server from
+  // the gateway, the gateway's Gemini home (useExternal, ignoreLocalEnv) and key. Before, gemini on /run ran only
+  // in a workspace trusted from the start (a request's GEMINI_CLI_TRUST_WORKSPACE=true, RUN_ALLOW_ENV), and then
+  // loaded its `.gemini/.env` and settings: the hooks ran, GEMINI_WRITE_SYSTEM_MD wrote outside the workspace.
+  it("gemini on /run, nothing of the request's own: no hook or .env of the workspace, the prompt answered", async () => {
+    const ws = hostileGeminiWorkspace(shared.gw, 'run-gemini')
+    shared.mock.reset()
+    shared.mock.setDefault({ kind: 'text', text: 'run-gemini-ok' })
+    const frames = await geminiOnRun(shared)
+    expect(JSON.stringify(frames)).toContain('run-gemini-ok')
+    expect(ws.ran(), 'ran from the workspace').toEqual([])
+  }, 120_000)
+
+  // The request's GEMINI_CLI_TRUST_WORKSPACE=true is replaced by the gateway's. A request may name the servers it
+  // allows: yargs adds its list to the gateway's, so it gets those of the user settings (here its own home's) it
+  // names, never the workspace's (whose settings are not read).
+  it("gemini on /run with its own home, key, GEMINI_CLI_TRUST_WORKSPACE=true and --allowed-mcp-server-names: its home's server runs, nothing of the workspace", async () => {
+    const ws = hostileGeminiWorkspace(shared.gw, 'run-gemini-own')
+    const env: Record<string, string> = { ...ownGeminiEnv(shared.mock), GEMINI_CLI_TRUST_WORKSPACE: 'true' }
+    writeFileSync(
+      settingsFile(env.GEMINI_CLI_HOME ?? ''),
+      JSON.stringify({
+        ...defaultGeminiSettings,
+        mcpServers: { operators: { command: 'sh', args: ['-c', `${ws.touch('own-mcp')}; sleep 1`] } },
+      }),
+    )
+    shared.mock.reset()
+    shared.mock.setDefault({ kind: 'text', text: 'run-gemini-ok' })
+    const frames = await geminiOnRun(shared, env, ['--allowed-mcp-server-names', 'operators,planted'])
+    expect(JSON.stringify(frames)).toContain('run-gemini-ok')
+    expect(existsSync(ws.marker('own-mcp')), "its home's MCP server ran").toBe(true)
+    expect(ws.ran(), 'ran from the workspace').toEqual([])
+  }, 120_000)
 })
 
 /** An operator who trusts every workspace turns the workspace's Claude Code and Gemini CLI configuration back on. */
@@ -188,7 +246,7 @@ describe("CLAUDE_WORKSPACE_SETTINGS=true, GEMINI_WORKSPACE_SETTINGS=true: the wo
   const shared = agentsFixture({
     CLAUDE_WORKSPACE_SETTINGS: 'true',
     GEMINI_WORKSPACE_SETTINGS: 'true',
-    CLI_LIST: 'codex,claude',
+    CLI_LIST: 'codex,claude,gemini',
     RUN_ALLOW_ENV: 'ANTHROPIC_BASE_URL,ANTHROPIC_API_KEY',
   })
 
@@ -216,6 +274,16 @@ describe("CLAUDE_WORKSPACE_SETTINGS=true, GEMINI_WORKSPACE_SETTINGS=true: the wo
     const ws = hostileGeminiWorkspace(shared.gw, 'trusted-gemini')
     await geminiRunsACommand(shared, ws)
     expect(ws.ran()).toEqual(geminiWorkspaceMarkers)
+  }, 120_000)
+
+  // also shows that the markers of the /run tests above are made when the workspace's configuration is loaded
+  it('gemini on /run: its .env and hooks take effect', async () => {
+    const ws = hostileGeminiWorkspace(shared.gw, 'trusted-run-gemini')
+    shared.mock.reset()
+    shared.mock.setDefault({ kind: 'text', text: 'run-gemini-ok' })
+    const frames = await geminiOnRun(shared)
+    expect(JSON.stringify(frames)).toContain('run-gemini-ok')
+    expect(ws.ran()).toEqual(expect.arrayContaining(['env-file', 'hook-session-start', 'hook-before-agent']))
   }, 120_000)
 
   // before, acp:gemini never trusted the workspace, whatever the setting

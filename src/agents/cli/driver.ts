@@ -2,6 +2,7 @@ import path from 'node:path'
 import type { Config } from '../../config/load.js'
 import { baseChildEnv } from '../../process/child-env.js'
 import { localRunner } from '../../process/local-runner.js'
+import { newMarker } from '../../process/process-marker.js'
 import type { ProcessRunner } from '../../process/runner.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
@@ -12,14 +13,17 @@ import { confinedCodexArgs } from '../codex/run-sandbox-args.js'
 import { dropCodexStartupNoise } from '../codex/stderr-noise.js'
 import { findOnPath, resolveCodexBinary } from '../codex-binary.js'
 import { type AgentDriver, type AgentStatus, capabilities, type RunRequest } from '../driver.js'
+import { ensureGeminiSettings, geminiHome } from '../gemini/home.js'
 import { placed } from '../placement.js'
 import { runProcess } from '../process-run.js'
 import { dockerModeEnv } from './docker-mode.js'
+import { geminiRunLaunch } from './gemini-run.js'
 
 /**
  * The raw `cli` driver (codex.serve's POST /run contract): runs an allowlisted CLI with the caller's args,
  * stdin and env, and yields its stdout/stderr as `output` events. For codex, the gateway's provider settings
- * are prepended as global `-c` overrides so the CLI reaches the configured endpoint.
+ * are prepended as global `-c` overrides so the CLI reaches the configured endpoint; claude (below) and gemini
+ * (gemini-run.ts) leave out the workspace's own configuration as their drivers do.
  */
 /** The CLIs this package pins (node_modules/.bin), found before PATH. */
 const packageBin = path.resolve(import.meta.dirname, '../../../node_modules/.bin')
@@ -48,9 +52,26 @@ export class CliDriver implements AgentDriver {
     private readonly config: Config,
     private readonly serverEnv: NodeJS.ProcessEnv = process.env,
     private readonly runner: ProcessRunner = localRunner,
-  ) {}
+  ) {
+    this.geminiHome = geminiHome(config, serverEnv)
+  }
 
   private readonly resolved = new Map<string, string>()
+  /** The gateway's Gemini home, as the gemini driver's (gemini on /run uses it unless the request names its own). */
+  private readonly geminiHome: string
+  private geminiSettingsReady: Promise<void> | undefined
+
+  /** Writes the home's settings once (gemini/home.ts); the failure's message, if it failed (tried again next run). */
+  private async geminiSettings(home: string): Promise<string | null> {
+    this.geminiSettingsReady ??= ensureGeminiSettings(home)
+    try {
+      await this.geminiSettingsReady
+      return null
+    } catch (error) {
+      this.geminiSettingsReady = undefined
+      return `cannot write Gemini settings under ${home}: ${(error as Error).message}`
+    }
+  }
 
   /** The executable for an allowlisted CLI name (found ones are cached), or null when it is not installed. */
   resolve(cli: string): string | null {
@@ -87,35 +108,56 @@ export class CliDriver implements AgentDriver {
       return
     }
     const isCodex = raw.cli === 'codex'
+    let args = isCodex
+      ? [
+          // a container's codex is its own, confined by the container
+          ...(inContainer ? [] : readProfileOverrides(this.config, binary)),
+          ...codexProviderArgs(this.config, this.runner, this.serverEnv),
+          ...codexModelArgs(this.config),
+          ...(inContainer ? raw.args : confinedCodexArgs(this.config, raw.args)),
+        ]
+      : claudeArgs(this.config, raw.cli, raw.args)
+    let env = {
+      ...baseChildEnv(this.serverEnv),
+      ...(isCodex ? codexEnv(this.config, this.serverEnv, this.runner) : {}),
+      ...(inContainer ? dockerModeEnv(this.config, raw.cli, raw.args, raw.env) : raw.env),
+    }
+    const mounts = isCodex ? [this.config.CODEX_HOME] : []
+    let marker: string | undefined
+    if (path.basename(raw.cli) === 'gemini') {
+      marker = newMarker()
+      const host = { serverEnv: this.serverEnv, access: this.runner, home: this.geminiHome, marker }
+      const gemini = geminiRunLaunch(this.config, raw, env, inContainer ? null : host)
+      if (gemini.home) {
+        const failed = await this.geminiSettings(gemini.home)
+        if (failed) {
+          yield { type: 'run.started', agent: this.id }
+          yield runNotStarted(failed)
+          return
+        }
+        mounts.push(gemini.home)
+      }
+      args = gemini.args
+      env = gemini.env
+    }
     yield* runProcess(
       {
         agent: this.id,
         runner: this.runner,
         spawn: {
           command: binary,
-          args: isCodex
-            ? [
-                // a container's codex is its own, confined by the container
-                ...(inContainer ? [] : readProfileOverrides(this.config, binary)),
-                ...codexProviderArgs(this.config, this.runner, this.serverEnv),
-                ...codexModelArgs(this.config),
-                ...(inContainer ? raw.args : confinedCodexArgs(this.config, raw.args)),
-              ]
-            : claudeArgs(this.config, raw.cli, raw.args),
+          args,
           cwd: req.cwd,
-          env: {
-            ...baseChildEnv(this.serverEnv),
-            ...(isCodex ? codexEnv(this.config, this.serverEnv, this.runner) : {}),
-            ...(inContainer ? dockerModeEnv(this.config, raw.cli, raw.args, raw.env) : raw.env),
-          },
+          env,
           // a raw command may write where it runs, as it does on the host
-          ...placed(req, raw.cli, isCodex ? [this.config.CODEX_HOME] : [], true),
+          ...placed(req, raw.cli, mounts, true),
           stdin: raw.stdin ?? null,
           timeoutMs: req.timeoutMs ?? null,
           killGraceMs: this.config.KILL_GRACE_MS,
           // a daemon the command starts in a session of its own (`setsid cmd >/dev/null &`) ends after the run
           // (marked-processes.ts: batched, the scan in the spawn host, so 500 fast runs ending cost no loop time)
           sweepLeftovers: true,
+          ...(marker ? { marker } : {}),
         },
         stdout: { mode: 'text' },
         ...(isCodex ? { stderrFilter: dropCodexStartupNoise } : {}),

@@ -21,7 +21,7 @@ export const geminiSettings = z.object({
   GEMINI_MODEL: setting('(gemini default)', 'Model passed to gemini (-m).', optionalString),
   GEMINI_WORKSPACE_SETTINGS: setting(
     'false',
-    "Let gemini and acp:gemini trust the workspace: load its own Gemini CLI settings (`.gemini/settings.json`) and environment file (`.gemini/.env`) and start its MCP servers. Off: only the system and user settings, no MCP server and no environment file of the workspace, since a workspace's hooks, tool discovery command and MCP servers run commands outside the run's sandbox, its `.env` sets gemini's variables, and agents and repositories write workspaces. Turn on only when every workspace is trusted.",
+    "Let gemini, acp:gemini and gemini on POST /run trust the workspace: load its own Gemini CLI settings (`.gemini/settings.json`) and environment file (`.gemini/.env`) and start its MCP servers. Off: only the system and user settings, no MCP server and no environment file of the workspace, since a workspace's hooks, tool discovery command and MCP servers run commands outside the run's sandbox, its `.env` sets gemini's variables, and agents and repositories write workspaces (/run: the gateway adds `--skip-trust --allowed-mcp-server-names` naming no server and sets `GEMINI_CLI_TRUST_WORKSPACE` itself, over a request's own). Turn on only when every workspace is trusted.",
     bool(false),
   ),
 })
