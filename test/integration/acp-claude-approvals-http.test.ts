@@ -49,7 +49,7 @@ describe.concurrent('ACP permission requests over HTTP', () => {
       COPILOT_PROVIDER_BASE_URL: mock.baseUrl,
       COPILOT_PROVIDER_API_KEY: testApiKey,
       COPILOT_MODEL: testModel,
-      // opt-in: copilot --acp runs the workspace's copilot hooks (agent-spec.ts)
+      // opt-in preset (agent-spec.ts)
       ACP_AGENTS: 'copilot',
     })
     mock.setDefault({ kind: 'text', text: 'OK' })

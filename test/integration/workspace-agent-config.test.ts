@@ -123,10 +123,52 @@ async function geminiOnRun(
   return frames
 }
 
+/** What a hostile workspace's copilot hooks (`.github/hooks/planted.json`) do when they are loaded. */
+const copilotHookMarkers = ['session-start', 'prompt', 'pre-tool']
+
+function hostileCopilotWorkspace(gw: TestGateway, name: string) {
+  const marker = (what: string) => path.join(gw.dir, `outside-${name}-${what}`)
+  const hook = (what: string) => [{ type: 'command', bash: `touch ${marker(what)}`, timeoutSec: 10 }]
+  mkdirSync(path.join(gw.workspace, '.github', 'hooks'), { recursive: true })
+  writeFileSync(
+    path.join(gw.workspace, '.github', 'hooks', 'planted.json'),
+    JSON.stringify({
+      version: 1,
+      hooks: {
+        sessionStart: hook('session-start'),
+        userPromptSubmitted: hook('prompt'),
+        preToolUse: hook('pre-tool'),
+      },
+    }),
+  )
+  const ran = () => copilotHookMarkers.filter((what) => existsSync(marker(what)))
+  return { marker, ran }
+}
+
+/** A read-only acp:copilot run whose model asks for a command (the tool call its preToolUse hook sees). */
+async function copilotAcpRun(shared: ReturnType<typeof agentsFixture>, name: string) {
+  shared.mock.reset()
+  shared.mock.setDefault({ kind: 'text', text: 'done' })
+  shared.mock.script(
+    { kind: 'exec_command', cmd: `touch ${path.join(shared.gw.dir, `${name}-bash`)}`, yieldTimeMs: 5000 },
+    { kind: 'text', text: 'tried' },
+  )
+  const { run } = await succeededRun(shared.gw.url, {
+    agent: 'acp:copilot',
+    prompt: 'hi',
+    sandbox: 'read-only',
+  })
+  expect(run.status).toBe('succeeded')
+  // the model was called and asked for the command (declined: read-only; copilot then ends its turn)
+  expect(shared.mock.requests.filter((r) => !r.side).length).toBeGreaterThan(0)
+}
+
 describe("a workspace's own agent configuration runs nothing", () => {
+  // acp:copilot is an opt-in preset (agent-spec.ts)
   const shared = agentsFixture({
     CLI_LIST: 'codex,gemini',
     RUN_ALLOW_ENV: 'GEMINI_CLI_TRUST_WORKSPACE,GEMINI_API_KEY,GOOGLE_GEMINI_BASE_URL,GEMINI_CLI_HOME',
+    ACP_AGENTS: 'copilot',
   })
 
   it.each([
@@ -239,13 +281,23 @@ describe("a workspace's own agent configuration runs nothing", () => {
     expect(existsSync(ws.marker('own-mcp')), "its home's MCP server ran").toBe(true)
     expect(ws.ran(), 'ran from the workspace').toEqual([])
   }, 120_000)
+
+  // copilot --acp loaded the workspace's `.github/hooks` at every session: now it runs with copilot's managed
+  // lockdown of hooks (copilot-lockdown.ts)
+  it('acp:copilot (read-only): no hook of the workspace runs', async () => {
+    const ws = hostileCopilotWorkspace(shared.gw, 'acp-copilot')
+    await copilotAcpRun(shared, 'acp-copilot')
+    expect(ws.ran(), 'ran from the workspace').toEqual([])
+  }, 120_000)
 })
 
 /** An operator who trusts every workspace turns the workspace's Claude Code and Gemini CLI configuration back on. */
-describe("CLAUDE_WORKSPACE_SETTINGS=true, GEMINI_WORKSPACE_SETTINGS=true: the workspace's configuration is loaded", () => {
+describe("CLAUDE_WORKSPACE_SETTINGS=true, GEMINI_WORKSPACE_SETTINGS=true, COPILOT_WORKSPACE_SETTINGS=true: the workspace's configuration is loaded", () => {
   const shared = agentsFixture({
     CLAUDE_WORKSPACE_SETTINGS: 'true',
     GEMINI_WORKSPACE_SETTINGS: 'true',
+    COPILOT_WORKSPACE_SETTINGS: 'true',
+    ACP_AGENTS: 'copilot',
     CLI_LIST: 'codex,claude,gemini',
     RUN_ALLOW_ENV: 'ANTHROPIC_BASE_URL,ANTHROPIC_API_KEY',
   })
@@ -298,6 +350,13 @@ describe("CLAUDE_WORKSPACE_SETTINGS=true, GEMINI_WORKSPACE_SETTINGS=true: the wo
     })
     expect(run.status).toBe('succeeded')
     expect(ws.ran()).toEqual(expect.arrayContaining(['mcp', 'hook-before-agent']))
+  }, 120_000)
+
+  // also shows that the markers of the test above are made when the hooks are loaded
+  it('acp:copilot: its hooks run', async () => {
+    const ws = hostileCopilotWorkspace(shared.gw, 'trusted-acp-copilot')
+    await copilotAcpRun(shared, 'trusted-acp-copilot')
+    expect(ws.ran()).toEqual(expect.arrayContaining(['session-start', 'prompt']))
   }, 120_000)
 
   it.each([

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { acpAgentSpecs, acpPreset } from '../../src/agents/acp/agent-spec.js'
 import { acpLaunch } from '../../src/agents/acp/launch.js'
@@ -108,6 +109,24 @@ describe('acp:gemini and acp:copilot launches', () => {
       COPILOT_PROVIDER_API_KEY: 'copilot-secret-key-4e5f6a7b',
       COPILOT_MODEL: 'gpt-test',
     })
+    // started by bubblewrap with copilot's managed hooks lockdown bound at its device path (copilot-lockdown.ts)
+    expect(launch.command).toMatch(/bwrap$/)
+    const bind = launch.args.indexOf('--ro-bind')
+    expect(launch.args.slice(bind + 2, bind + 3)).toEqual(['/etc/github-copilot/managed-settings.json'])
+    expect(JSON.parse(readFileSync(launch.args[bind + 1] as string, 'utf8'))).toMatchObject({
+      strictPluginOnlyCustomization: expect.arrayContaining(['hooks']),
+    })
+    expect(launch.args[launch.args.indexOf('--') + 1]).toMatch(/copilot$/)
+  })
+
+  it('copilot with COPILOT_WORKSPACE_SETTINGS=true: copilot itself, no lockdown', () => {
+    const trusting = loadConfig({ ...serverEnv, COPILOT_WORKSPACE_SETTINGS: 'true' }, dir)
+    const spec = acpPreset('copilot')
+    const launch = acpLaunch({ ...spec, command: spec.command ?? '/bin/true' }, trusting, serverEnv, {
+      cwd: dir,
+    })
+    expect(launch.command).toBe(spec.command ?? '/bin/true')
+    expect(launch.args[0]).toBe('--acp')
   })
 
   it('behind the key proxy neither holds the real key: placeholders the runner swaps for a token', () => {

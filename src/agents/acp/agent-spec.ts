@@ -18,8 +18,9 @@ export const acpPresetNames: readonly AcpPresetName[] = ['codex-acp', 'claude-ag
 /**
  * Presets listed only when ACP_AGENTS names them (the bare name, `copilot`, or `copilot=command`): `copilot --acp`
  * (1.0.102) runs the workspace's `.github/hooks/*.json` hooks at session start, prompt and tool use, commands that
- * no approval covers, where `copilot -p` does not (it loads them only in a trusted folder), and neither a flag
- * nor a setting was found to turn them off (docs/SECURITY.md, Not defended). For operators who trust every workspace.
+ * no approval covers; the gateway starts it with copilot's managed lockdown of hooks (copilot-lockdown.ts), which
+ * rests on bubblewrap and on copilot's managed-settings file, and is not applied in containers (docs/SECURITY.md,
+ * Not defended).
  */
 export const optInAcpPresets: readonly AcpPresetName[] = ['copilot']
 

@@ -19,6 +19,7 @@ import { copilotEnv } from '../copilot/env.js'
 import { innerSandbox, type Placement, placed } from '../placement.js'
 import type { ApprovalPolicy } from '../session.js'
 import type { AcpAgentSpec } from './agent-spec.js'
+import { withHooksLockdown } from './copilot-lockdown.js'
 import { geminiAcpArgs, geminiAcpEnv, geminiMarkerPrefix } from './gemini-launch.js'
 
 /** Everything the runner needs to start one ACP agent process. */
@@ -102,9 +103,18 @@ export function acpLaunch(
   const inContainer = s.placement?.isolation === 'container'
   // a preset runs in an image as the program of its name; a custom JS agent as node with its script
   const script = js && !(inContainer && spec.flavor !== 'custom') ? [spec.command] : []
-  return {
+  const program = {
     command: js ? process.execPath : spec.command,
     args: [...script, ...spec.args, ...extraArgs],
+  }
+  // copilot's ACP sessions run the workspace's hooks: on the host it starts with them locked (copilot-lockdown.ts);
+  // in a container they run in the container
+  const launched =
+    spec.flavor === 'copilot' && !inContainer && !config.COPILOT_WORKSPACE_SETTINGS
+      ? withHooksLockdown(config, program.command, program.args)
+      : program
+  return {
+    ...launched,
     env,
     cwd: s.cwd,
     killGraceMs: config.KILL_GRACE_MS,

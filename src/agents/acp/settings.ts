@@ -5,7 +5,7 @@ import { bool, int, maxTimerMs, optionalString, setting } from '../../config/set
 export const acpSettings = z.object({
   ACP_AGENTS: setting(
     '(presets only)',
-    "More ACP agents, `name=command args,...` (driver `acp:<name>`); presets: codex-acp, claude-agent-acp, gemini (`gemini --acp`); `copilot` (`copilot --acp`) only when named here: it runs the workspace's copilot hooks (docs/SECURITY.md); a preset's name replaces its command and keeps its wiring.",
+    "More ACP agents, `name=command args,...` (driver `acp:<name>`); presets: codex-acp, claude-agent-acp, gemini (`gemini --acp`); `copilot` (`copilot --acp`, its workspace hooks locked: COPILOT_WORKSPACE_SETTINGS) only when named here (docs/SECURITY.md); a preset's name replaces its command and keeps its wiring.",
     optionalString,
   ),
   ACP_SESSIONS_PER_PROCESS: setting(

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { optionalString, setting } from '../../config/setting-kinds.js'
+import { bool, optionalString, setting } from '../../config/setting-kinds.js'
 
 /** The copilot driver's settings (environment variables), each with its documentation. */
 export const copilotSettings = z.object({
@@ -22,5 +22,10 @@ export const copilotSettings = z.object({
     '(copilot default)',
     'Model for copilot (its COPILOT_MODEL env; requests may pass --model); BYOK needs one.',
     optionalString,
+  ),
+  COPILOT_WORKSPACE_SETTINGS: setting(
+    'false',
+    "Let acp:copilot load the workspace's repository hooks (`.github/hooks/*.json`). Off: `copilot --acp` runs in a mount namespace (bubblewrap) whose `/etc/github-copilot/managed-settings.json` locks hooks (`strictPluginOnlyCustomization`), since copilot's ACP sessions run a workspace's hooks at session start, prompt and tool use, outside the run's sandbox, and agents and repositories write workspaces (the hooks of COPILOT_HOME are locked too; `copilot -p` loads a workspace's hooks only in folders it trusts). Turn on only when every workspace is trusted.",
+    bool(false),
   ),
 })
