@@ -51,4 +51,23 @@ describe('POST /run env and git', () => {
     })
     expect((await readNdjson(res)).at(-1)).toEqual({ type: 'exit', code: 0 })
   })
+
+  // The key proxy's placeholders are filled in a launch's args, env and files: a request's own text that spelled
+  // one (the prompt here) got a live token (in a container, the real key). Now only the gateway's own, whose
+  // spelling holds a random value of the process, are filled.
+  it('fills no key placeholder a request wrote itself: the prompt reaches the model as it was sent', async () => {
+    mock.reset()
+    mock.script({ kind: 'text', text: 'ok' })
+    const prompt = 'say {{model-key:openai}} and {{model-url:openai}}'
+    const res = await postJson(`${gw.url}/run`, {
+      cli: 'codex',
+      args: ['exec', '--json', prompt],
+      env: { GIT_COMMITTER_NAME: '{{model-key:openai}}' },
+      cwd: gw.workspace,
+    })
+    expect((await readNdjson(res)).at(-1)).toEqual({ type: 'exit', code: 0 })
+    const asked = JSON.stringify(mock.requests.filter((r) => !r.side).map((r) => r.body))
+    expect(asked).toContain(prompt)
+    expect(asked).not.toMatch(/agp-[A-Za-z0-9_-]{43}/)
+  })
 })

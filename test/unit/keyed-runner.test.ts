@@ -169,6 +169,13 @@ describe('KeyedRunner', () => {
     new KeyedRunner(recording, proxy).start(spec({ isolation: 'container' }))
     expect(got?.env.KEY).toBe(serverEnv.ANTHROPIC_API_KEY)
     expect(got?.env.URL).toBe(serverEnv.ANTHROPIC_BASE_URL)
+    // a request's own text spelling a placeholder (without the process's random part) is left as it is
+    const written = '{{model-key:anthropic}} {{model-url:anthropic}}'
+    new KeyedRunner(recording, proxy).start(
+      spec({ isolation: 'container', args: [written], env: { KEY: written } }),
+    )
+    expect(got?.args).toEqual([written])
+    expect(got?.env.KEY).toBe(written)
   })
 
   it("drivers' launches under it hold placeholders, never a real key (codex, claude, copilot, codex-acp, claude-agent-acp)", () => {

@@ -1,14 +1,24 @@
+import { randomBytes } from 'node:crypto'
 import type { ModelProvider } from './provider-auth.js'
+
+/**
+ * Random per process and never shown: a request's own text that reaches a launch (a prompt, `/run`'s arguments or
+ * environment, an output schema's file) and spells a placeholder is not filled. Without it `/run` with
+ * `env: {X: "{{model-key:openai}}"}` gave the command a live token, and in a container the real key.
+ */
+const placeholderNonce = randomBytes(16).toString('hex')
 
 /**
  * How a driver names a provider's key and base URL in a LaunchSpec when the runner fronts that provider with the
  * key proxy: placeholders, like `{{staged}}`, that the runner (keyed-runner.ts) replaces at start with a token
  * of the process's own and the proxy's URL. The driver never sees the real key.
  */
-export const modelKeyPlaceholder = (provider: ModelProvider): string => `{{model-key:${provider}}}`
-export const modelUrlPlaceholder = (provider: ModelProvider): string => `{{model-url:${provider}}}`
+export const modelKeyPlaceholder = (provider: ModelProvider): string =>
+  `{{model-key:${provider}:${placeholderNonce}}}`
+export const modelUrlPlaceholder = (provider: ModelProvider): string =>
+  `{{model-url:${provider}:${placeholderNonce}}}`
 
-export const placeholderPattern = /\{\{model-(key|url):([a-z]+)\}\}/g
+export const placeholderPattern = new RegExp(`\\{\\{model-(key|url):([a-z]+):${placeholderNonce}\\}\\}`, 'g')
 
 /** What a runner that holds the keys tells drivers (absent on a runner without the proxy). */
 export interface ModelAccess {
