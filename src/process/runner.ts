@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Readable, Writable } from 'node:stream'
 import type { EndReason } from '../protocol/outcome.js'
 import type { EscapeScope } from './escaped-processes.js'
@@ -22,8 +23,11 @@ export interface StagedFile {
   content: string
 }
 
-/** Where a run's files are staged, as args spell it; each runner substitutes the real directory. */
-export const stagedDirToken = '{{staged}}'
+/**
+ * Where a run's files are staged, as args spell it; each runner substitutes the real directory. Random per process
+ * (as the key proxy's placeholders): a request's own `{{staged}}` in a prompt stays as it was written.
+ */
+export const stagedDirToken = `{{staged:${randomBytes(16).toString('hex')}}}`
 
 /** The path of a staged file as it appears in args (`--output-schema {{staged}}/schema.json`). */
 export const stagedPath = (name: string): string => `${stagedDirToken}/${name}`

@@ -54,9 +54,10 @@ describe('staged directories (real processes)', () => {
     const gateway = startScriptGateway(
       tmp,
       `import { LocalProcessRunner } from ${moduleUrl('src/process/local-runner.ts')}
+import { stagedPath } from ${moduleUrl('src/process/runner.ts')}
 const proc = new LocalProcessRunner().start({
   command: 'sh',
-  args: ['-c', 'echo "$$ $1"; exec sleep 60', 'sh', '{{staged}}/schema.json'],
+  args: ['-c', 'echo "$$ $1"; exec sleep 60', 'sh', stagedPath('schema.json')],
   cwd: ${JSON.stringify(tmp)},
   env: { PATH: process.env.PATH },
   killGraceMs: 1000,
