@@ -90,7 +90,7 @@ export const serverSettings = z.object({
   ),
   AI_PROVIDER: setting(
     'codex',
-    'Agent behind /hello and /chat (codex, claude, gemini, copilot, ...).',
+    'Default agent (codex, claude, gemini, copilot, ...): of /hello and /chat, and of POST /v1/runs, POST /v1/sessions and GET /v1/models when they name none.',
     z.string().default('codex'),
   ),
   AGENTS: setting(
@@ -100,7 +100,7 @@ export const serverSettings = z.object({
   ),
   TIMEOUT_SECONDS: setting(
     '60',
-    'Time limit of an agent run (/hello, /chat) before 408.',
+    'Time limit of an agent run: the default `timeoutMs` of POST /v1/runs, and the limit of /hello, /chat and /api/codex/* (408 on /hello, /chat and /api/codex/run).',
     int(60, 1, maxTimerSeconds),
   ),
   CLI_LIST: setting('codex', 'CLIs that POST /run may execute (comma-separated).', list(['codex'])),
