@@ -111,7 +111,11 @@ export const serverSettings = z.object({
     optionalTimeoutSeconds,
   ),
   BODY_LIMIT_BYTES: setting('1048576', 'Largest request body accepted (413 beyond).', int(1_048_576, 1024)),
-  MAX_CONCURRENT_RUNS: setting('4', 'Agent runs executing at once; more wait as `queued`.', int(4, 1)),
+  MAX_CONCURRENT_RUNS: setting(
+    '4',
+    "Agent runs executing at once (per tenant, see docs/OPERATIONS.md; a worker node's for all tenants together); more wait as `queued`.",
+    int(4, 1),
+  ),
   MAX_QUEUED_RUNS: setting('100', 'Queued runs beyond which POST /v1/runs answers 429.', int(100, 0)),
   RUN_RETENTION_DAYS: setting('30', 'Finished runs older than this are deleted (0 keeps all).', int(30, 0)),
   DATABASE_URL: setting(
