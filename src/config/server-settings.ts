@@ -90,7 +90,7 @@ export const serverSettings = z.object({
   ),
   AI_PROVIDER: setting(
     'codex',
-    'Agent behind /hello and /chat (codex, claude, gemini, copilot, ...).',
+    'Default agent (codex, claude, gemini, copilot, ...): of /hello and /chat, and of POST /v1/runs, POST /v1/sessions and GET /v1/models when they name none.',
     z.string().default('codex'),
   ),
   AGENTS: setting(
@@ -100,7 +100,7 @@ export const serverSettings = z.object({
   ),
   TIMEOUT_SECONDS: setting(
     '60',
-    'Time limit of an agent run (/hello, /chat) before 408.',
+    'Time limit of an agent run: the default `timeoutMs` of POST /v1/runs, and the limit of /hello, /chat and /api/codex/* (408 on /hello, /chat and /api/codex/run).',
     int(60, 1, maxTimerSeconds),
   ),
   CLI_LIST: setting('codex', 'CLIs that POST /run may execute (comma-separated).', list(['codex'])),
@@ -111,7 +111,11 @@ export const serverSettings = z.object({
     optionalTimeoutSeconds,
   ),
   BODY_LIMIT_BYTES: setting('1048576', 'Largest request body accepted (413 beyond).', int(1_048_576, 1024)),
-  MAX_CONCURRENT_RUNS: setting('4', 'Agent runs executing at once; more wait as `queued`.', int(4, 1)),
+  MAX_CONCURRENT_RUNS: setting(
+    '4',
+    "Agent runs executing at once (per tenant, see docs/OPERATIONS.md; a worker node's for all tenants together); more wait as `queued`.",
+    int(4, 1),
+  ),
   MAX_QUEUED_RUNS: setting('100', 'Queued runs beyond which POST /v1/runs answers 429.', int(100, 0)),
   RUN_RETENTION_DAYS: setting('30', 'Finished runs older than this are deleted (0 keeps all).', int(30, 0)),
   DATABASE_URL: setting(

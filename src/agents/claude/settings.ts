@@ -15,7 +15,7 @@ export const claudeSettings = z.object({
   ),
   ANTHROPIC_API_KEY: setting(
     '(none)',
-    'Key Claude Code uses; given to claude in its env, never logged.',
+    'Key Claude Code uses, never logged; claude gets it only where the key proxy is off (MODEL_KEY_PROXY) or in a container, else a token of the key proxy.',
     optionalString,
   ),
   CLAUDE_MODEL: setting('(claude default)', 'Model passed to claude (--model).', optionalString),

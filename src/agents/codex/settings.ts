@@ -50,7 +50,7 @@ export const codexSettings = z.object({
   ),
   CODEX_API_KEY: setting(
     '(none)',
-    'Key for that endpoint; given to codex in its env, never logged.',
+    'Key for that endpoint, never logged; codex gets it only where the key proxy is off (MODEL_KEY_PROXY) or in a container, else a token of the key proxy.',
     optionalString,
   ),
   CODEX_MAX_RETRIES: setting(

@@ -15,7 +15,7 @@ export const copilotSettings = z.object({
   ),
   COPILOT_PROVIDER_API_KEY: setting(
     '(none)',
-    'Key for that endpoint; given to copilot in its env, never logged.',
+    'Key for that endpoint, never logged; copilot gets it only where the key proxy is off (MODEL_KEY_PROXY) or in a container, else a token of the key proxy.',
     optionalString,
   ),
   COPILOT_MODEL: setting(

@@ -15,7 +15,7 @@ export const geminiSettings = z.object({
   ),
   GEMINI_API_KEY: setting(
     '(none)',
-    'Key Gemini CLI uses; given to gemini in its env, never logged.',
+    'Key Gemini CLI uses, never logged; gemini gets it only where the key proxy is off (MODEL_KEY_PROXY) or in a container, else a token of the key proxy.',
     optionalString,
   ),
   GEMINI_MODEL: setting('(gemini default)', 'Model passed to gemini (-m).', optionalString),
