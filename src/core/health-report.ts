@@ -10,11 +10,29 @@ import type { GatewayContext } from './context.js'
  */
 export async function healthReport(ctx: GatewayContext) {
   const agents = await Promise.all(ctx.registry.list().map(agentHealth))
-  const ready = await ctx.store.ping().catch(() => false)
+  const ready = await answersWithin(ctx.store.ping(), storePingMs)
   const store = { kind: ctx.store.kind, ready, dataDirWritable: writable(ctx.config.DATA_DIR) }
   const containers = (await ctx.registry.runner.describe()).container ?? null
   const runs = { running: ctx.tenancy.stats.running, queued: ctx.tenancy.stats.queued }
-  return { status: 'healthy', agents, store, runs, containers }
+  // unhealthy (answered 503, http/health.ts) while nothing can be stored: a run or turn accepted now would fail
+  const status: 'healthy' | 'unhealthy' = ready && store.dataDirWritable ? 'healthy' : 'unhealthy'
+  return { status, agents, store, runs, containers }
+}
+
+/** How long /health waits for the store's `SELECT 1` (a PostgreSQL server that stopped answering): then not ready. */
+const storePingMs = 2000
+
+/** Whether `ping` resolved true within `ms`. */
+async function answersWithin(ping: Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms)
+  })
+  try {
+    return await Promise.race([ping.catch(() => false), late])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 export type AgentHealthState = 'checking' | 'ready' | 'not_installed' | 'not_authenticated'

@@ -74,6 +74,20 @@ export function completeDocument(doc: Json): Json {
       if (op.requestBody) for (const s of [408, 413, 415]) if (!statuses.includes(s)) statuses.push(s)
       statuses.sort((a, b) => a - b)
       for (const status of statuses) op.responses[status] = errorResponse(responses, shape, status)
+      if (d.unready) {
+        const value: Json = { ...(d.responseExample as Json), status: 'unhealthy' }
+        value.store = { ...value.store, ready: false }
+        responses.Unhealthy ??= {
+          description: d.unready,
+          content: {
+            'application/json': {
+              schema: { $ref: `#/components/schemas/${d.response}` },
+              examples: { unhealthy: { summary: 'the store does not answer', value } },
+            },
+          },
+        }
+        op.responses[503] = { $ref: '#/components/responses/Unhealthy' }
+      }
     }
   }
   doc.tags = tagDocs

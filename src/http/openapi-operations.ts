@@ -31,6 +31,8 @@ export interface OperationDoc {
   stream?: 'events' | 'codex-sse' | 'cli-ndjson' | 'text' | 'approvals-sse'
   /** The body shape of its errors (default by path: /v1 -> v1). */
   errorShape?: ErrorShape
+  /** A 503 answered with the success schema (GET /health while the store is not ready): its description. */
+  unready?: string
 }
 
 export const tagDocs = [
@@ -99,7 +101,11 @@ export const operationDocs: Record<string, OperationDoc> = {
     responseSchema: {
       type: 'object',
       properties: {
-        status: { const: 'healthy' },
+        status: {
+          enum: ['healthy', 'unhealthy'],
+          description:
+            '`unhealthy` (answered 503) while the store does not answer or DATA_DIR is not writable.',
+        },
         agents: {
           type: 'array',
           items: {
@@ -136,6 +142,9 @@ export const operationDocs: Record<string, OperationDoc> = {
       runs: { running: 0, queued: 0 },
     },
     errors: [],
+    unready:
+      'Unhealthy: the store did not answer within 2 s (a PostgreSQL server down or refusing connections) or ' +
+      'DATA_DIR is not writable. The same body, `status: "unhealthy"`.',
   },
   'GET /v1/agents': {
     tag: 'agents',

@@ -924,8 +924,11 @@ export interface components {
             runs: {
                 [key: string]: number;
             };
-            /** @constant */
-            status: "healthy";
+            /**
+             * @description `unhealthy` (answered 503) while the store does not answer or DATA_DIR is not writable.
+             * @enum {unknown}
+             */
+            status: "healthy" | "unhealthy";
             store: {
                 dataDirWritable?: boolean;
                 kind?: string;
@@ -1641,6 +1644,15 @@ export interface components {
                 "application/json": components["schemas"]["PlainError"];
             };
         };
+        /** @description Unhealthy: the store did not answer within 2 s (a PostgreSQL server down or refusing connections) or DATA_DIR is not writable. The same body, `status: "unhealthy"`. */
+        Unhealthy: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Health"];
+            };
+        };
         /** @description Invalid input */
         V1Error400: {
             headers: {
@@ -2318,6 +2330,7 @@ export interface operations {
                 };
             };
             403: components["responses"]["V1Error403"];
+            503: components["responses"]["Unhealthy"];
         };
     };
     getHello: {
