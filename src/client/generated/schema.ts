@@ -1370,7 +1370,7 @@ export interface components {
         };
         TurnRequest: {
             /**
-             * @description The approval policy this turn runs with; the turns after it without one run with the session's. An agent that takes a policy per turn (codex) runs the turn with it, stricter or not; another one (acp) takes only its session's policy, and an agent without approvals only `never`: anything else is a 400 before the turn runs, never ignored. Not with onBusy `steer` (the running turn keeps its policy).
+             * @description The approval policy this turn runs with; the turns after it without one run with the session's. An agent that takes a policy per turn (codex, claude) runs the turn with it, stricter or not; another one (acp) takes only its session's policy, and an agent without approvals only `never`: anything else is a 400 before the turn runs, never ignored. Not with onBusy `steer` (the running turn keeps its policy).
              * @enum {string}
              */
             approvalPolicy?: "untrusted" | "on-request" | "on-failure" | "never";
