@@ -8,7 +8,7 @@ export const streamCommand: CliCommand = {
     'usage: agent-gateway stream [sessionId] [prompt]',
     '',
     'Opens POST /agent/stream on the gateway (CODEX_API_URL or AGENT_GATEWAY_URL, default',
-    'http://127.0.0.1:$PORT, 8000 without PORT) and prints the agent\'s output. On a command prompt it asks',
+    "http://127.0.0.1:$PORT, 8000 without PORT) and prints the agent's output. On a command prompt it asks",
     '"Approve? (yes/no)". Type /cancel to stop the running message, /quit or /exit to leave. The end of the',
     'input (Ctrl-D, a pipe) leaves once every message has its answer. The token comes from',
     'AGENT_GATEWAY_TOKEN (else the first API_TOKENS entry).',
