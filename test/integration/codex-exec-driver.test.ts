@@ -101,7 +101,7 @@ describe('codex-exec specifics', () => {
         codexDriver(mock).run({ prompt: 'x', cwd: tempDir(), model }, new AbortController().signal),
       )
       expect(completionOf(events).status).toBe('succeeded')
-      expect((mock.requests[0]?.body as { model?: string }).model).toBe(model)
+      expect((mock.requests[0]?.body as { model?: string } | undefined)?.model).toBe(model)
     } finally {
       await mock.close()
     }
