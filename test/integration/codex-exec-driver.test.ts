@@ -92,6 +92,21 @@ describe('codex-exec specifics', () => {
     }
   })
 
+  it('a requested model that spells an option reaches the model as given', async () => {
+    const mock = await startMockLlm()
+    try {
+      const model = '--dangerously-bypass-approvals-and-sandbox'
+      mock.script({ kind: 'text', text: 'as named' })
+      const events = await collect(
+        codexDriver(mock).run({ prompt: 'x', cwd: tempDir(), model }, new AbortController().signal),
+      )
+      expect(completionOf(events).status).toBe('succeeded')
+      expect((mock.requests[0]?.body as { model?: string } | undefined)?.model).toBe(model)
+    } finally {
+      await mock.close()
+    }
+  })
+
   it('reports the agent thread id and usage', async () => {
     const mock = await startMockLlm()
     try {

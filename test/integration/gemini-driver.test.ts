@@ -85,8 +85,7 @@ describe.concurrent('gemini: its specifics', () => {
         '--skip-trust',
         '--allowed-mcp-server-names',
         'agent-gateway-allows-no-mcp-server',
-        '-m',
-        geminiModel,
+        `--model=${geminiModel}`,
         '--approval-mode',
         'default',
       ])
@@ -111,6 +110,17 @@ describe.concurrent('gemini: its specifics', () => {
       const item = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
       expect(item).toMatchObject({ item: { status: 'failed', exitCode: null } })
       expect(existsSync(path.join(workspace, 'blocked.txt'))).toBe(false)
+    })
+
+    it('a requested model that spells an option reaches the model API as given, never parsed as a flag', async () => {
+      const model = '--allowed-tools=run_shell_command'
+      mock.script({ kind: 'exec_command', cmd: 'echo nope > injected.txt' }, { kind: 'text', text: 'tried' })
+      const events = await collect(
+        driver.run({ prompt: 'try to write', cwd: workspace, model }, new AbortController().signal),
+      )
+      expect(existsSync(path.join(workspace, 'injected.txt'))).toBe(false)
+      expect(completionOf(events).status).toBe('succeeded')
+      expect(decodeURIComponent(mock.requests[0]?.path ?? '')).toContain(`/models/${model}:`)
     })
 
     it('a two-turn session carries its history and resumes by id, also from a new session object', async () => {

@@ -72,8 +72,7 @@ describe('acp:gemini and acp:copilot launches', () => {
       '--acp',
       '--allowed-mcp-server-names',
       'agent-gateway-allows-no-mcp-server',
-      '-m',
-      'gemini-2.5-flash',
+      '--model=gemini-2.5-flash',
       '--approval-mode',
       'default',
     ])

@@ -48,7 +48,7 @@ const noMcpServer = 'agent-gateway-allows-no-mcp-server'
 
 /**
  * `--acp`; no MCP server but one by a name no configuration uses (the flag wins over every settings file, as for the
- * gemini driver; GEMINI_WORKSPACE_SETTINGS: the configured ones); the model; approval mode `default`: every tool
+ * gemini driver; GEMINI_WORKSPACE_SETTINGS: the configured ones); the model (`--model=`, attached); approval mode `default`: every tool
  * that needs a confirmation (shell, file writes, web fetch) is asked through `session/request_permission`. (`autoEdit` and `yolo` are refused in an untrusted
  * folder; the sandbox is applied by the gateway's answers instead, sandbox-approvals.ts.)
  */
@@ -57,7 +57,8 @@ export function geminiAcpArgs(config: Config, model: string | undefined): string
   return [
     '--acp',
     ...(config.GEMINI_WORKSPACE_SETTINGS ? [] : ['--allowed-mcp-server-names', noMcpServer]),
-    ...(chosen ? ['-m', chosen] : []),
+    // attached: a model spelled `--yolo` would be an option after a separate -m (yargs)
+    ...(chosen ? [`--model=${chosen}`] : []),
     '--approval-mode',
     'default',
   ]

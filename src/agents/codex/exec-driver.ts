@@ -62,7 +62,8 @@ export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
     if (req.isolation !== 'container') args.push(...readProfileOverrides(this.config, this.binary))
     args.push(...codexSandboxArgs(this.config, sandbox))
     const model = resolveModel(req.model, this.config.CODEX_MODEL)
-    if (model) args.push('--model', model)
+    // attached, as seed 002's (exec-json.ts): clap refuses a separate value that starts with `-`
+    if (model) args.push(`--model=${model}`)
     if (req.skipGitRepoCheck ?? true) args.push('--skip-git-repo-check')
     if (schemaFile) args.push('--output-schema', schemaFile)
     for (const image of req.images ?? []) args.push('--image', image)

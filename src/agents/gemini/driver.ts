@@ -65,7 +65,8 @@ export class GeminiDriver extends CliAgentDriver implements SessionDriver, Gemin
     const args = ['-p', '', '-o', 'stream-json']
     if (!this.config.GEMINI_WORKSPACE_SETTINGS) args.push(...noWorkspaceConfig)
     const model = resolveModel(call.model, this.config.GEMINI_MODEL)
-    if (model) args.push('-m', model)
+    // attached: Gemini CLI (yargs) reads a next argument that starts with `-` as an option, not as -m's value
+    if (model) args.push(`--model=${model}`)
     args.push(...approvalArgs(call.sandbox ?? defaultGeminiSandbox))
     if (call.session) args.push(call.session.resume ? '--resume' : '--session-id', call.session.id)
     return args
