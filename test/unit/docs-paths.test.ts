@@ -65,3 +65,30 @@ it('every `npm run <script>` README.md and docs/ name is a script of package.jso
       if (!scripts[script!]) missing.push(`${guide}: npm run ${script}`)
   expect(missing).toEqual([])
 })
+
+/** GitHub's anchor of each heading of a Markdown page (code blocks left out), as `#anchor` links name them. */
+function headingAnchors(text: string): Set<string> {
+  const prose = text.replace(/```[\s\S]*?```/g, '')
+  const anchors = new Set<string>()
+  for (const [, heading] of prose.matchAll(/^#{1,6} (.+)$/gm))
+    anchors.add(
+      heading!
+        .toLowerCase()
+        .replace(/[^\w\- ]/g, '')
+        .replaceAll(' ', '-'),
+    )
+  return anchors
+}
+
+it('every #section link of README.md and docs/ names a heading of the page it points into', () => {
+  const broken: string[] = []
+  for (const guide of [...guides, 'docs/benchmarks.md', 'docs/events.md']) {
+    const text = readFileSync(path.join(root, guide), 'utf8')
+    for (const [, target, anchor] of text.matchAll(/\]\(([\w./-]*\.md)?#([\w-]+)\)/g)) {
+      const page = target ? path.join(path.dirname(path.join(root, guide)), target) : path.join(root, guide)
+      if (!headingAnchors(readFileSync(page, 'utf8')).has(anchor!))
+        broken.push(`${guide}: ${target ?? ''}#${anchor}`)
+    }
+  }
+  expect(broken).toEqual([])
+})
