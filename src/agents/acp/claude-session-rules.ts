@@ -6,7 +6,9 @@ export const commandRule = (command: string): string => ruleArg({ toolName: 'Bas
 
 /** An ask other than a command's or a file change's, as the same tool call asked again would be: title and input. */
 const permissionKey = (ask: ApprovalAsk): string | undefined =>
-  ask.kind === 'permission' ? JSON.stringify([ask.reason ?? null, ask.input ?? null]) : undefined
+  ask.kind === 'permission' && ask.input !== undefined
+    ? JSON.stringify([ask.reason ?? null, ask.input])
+    : undefined
 
 /**
  * What the `accept_for_session` answers of a claude-agent-acp session allowed, kept by the gateway. The agent's
@@ -20,7 +22,8 @@ const permissionKey = (ask: ApprovalAsk): string | undefined =>
  *   `allowedTools` (open-session.ts), so Claude Code does not ask;
  * - any other permission (web search and fetch, skills, MCP tools, reads outside the cwd) is answered `allow_once`
  *   and the same call (title and exact input) is accepted again without asking while the session is open in this
- *   process (the request names no tool to build Claude Code's rule from): a reopened session asks again;
+ *   process (the request names no tool to build Claude Code's rule from; without an input, once): a reopened
+ *   session asks again;
  * - a file change keeps the agent's own answer: its `allow_always` switches the session to `acceptEdits` in its
  *   process and writes nothing.
  * ACP sessions cannot fork.
@@ -48,10 +51,10 @@ export function claudeSessionRules(
       const key = permissionKey(ask)
       if ((rule && rules.has(rule)) || (key && accepted.has(key))) return 'accept'
       const decision = await answers.requestApproval(ask, signal)
-      if (decision !== 'accept_for_session') return decision
+      // a file change's allow_always is the agent's own (acceptEdits, in its process)
+      if (decision !== 'accept_for_session' || ask.kind === 'file_change') return decision
       if (rule) await remember(rule)
-      else if (key) accepted.add(key)
-      else return decision
+      if (key) accepted.add(key)
       return 'accept'
     },
   }
