@@ -53,6 +53,8 @@ export interface ApprovalAsk {
   cwd?: string
   changes?: { path: string; kind: string }[]
   reason?: string
+  /** The tool's input as the agent gave it (ACP `rawInput`): what a driver keys its own memory of answers on; not shown. */
+  input?: unknown
   /** The decisions this request accepts. */
   options: ApprovalDecision[]
   turnId?: string

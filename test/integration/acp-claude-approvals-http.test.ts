@@ -181,6 +181,35 @@ describe.concurrent('ACP permission requests over HTTP', () => {
     }
   }, 90_000)
 
+  // claude-agent-acp's own allow_always would write Claude Code's rule (here `WebSearch`) into the workspace's
+  // .claude/settings.local.json: the gateway answers allow_once and accepts the same call again itself.
+  it('acp:claude-agent-acp: a web search accepted for the session writes nothing into the workspace and is not asked again', async () => {
+    const cwd = path.join(gw.workspace, 'searched')
+    mkdirSync(cwd)
+    const query = 'agent gateway approvals'
+    const search = { kind: 'tool_use', name: 'WebSearch', input: { query } } as const
+    const inputs = ['search once', 'search again']
+    for (const input of inputs) mock.on(input, search, { kind: 'text', text: 'found' })
+    const s = await session(gw, { agent: 'acp:claude-agent-acp', cwd })
+    const first = await turnOf(gw, s, inputs[0]!)
+    const approval = await pendingApprovalAt(gw.url, s.id)
+    expect(approval).toMatchObject({ kind: 'permission', reason: `Search "${query}"` })
+    await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'accept_for_session' })
+    expect((await finishedTurnAt(gw.url, s.id, first.id)).status).toBe('completed')
+    expect(existsSync(path.join(cwd, '.claude'))).toBe(false)
+    // asked again, it would wait for an answer
+    const second = await turnOf(gw, s, inputs[1]!)
+    expect((await finishedTurnAt(gw.url, s.id, second.id)).status).toBe('completed')
+    const asked = (await (await fetch(`${gw.url}/v1/approvals?sessionId=${s.id}`)).json()) as {
+      approvals: unknown[]
+    }
+    expect(asked.approvals).toHaveLength(1)
+    expect(existsSync(path.join(cwd, '.claude'))).toBe(false)
+    // the search ran on both turns (Claude Code's WebSearch asks the model with its web_search tool)
+    const searched = mock.requests.filter((r) => mock.lastUserText(r).endsWith(`query: ${query}`))
+    expect(searched).toHaveLength(2)
+  }, 60_000)
+
   for (const agent of ['acp:claude-agent-acp', 'acp:gemini', 'acp:copilot']) {
     const name = agent.slice(4)
     it(`${agent}: read-only with approvalPolicy never asks nobody and runs no command`, async () => {

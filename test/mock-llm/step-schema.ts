@@ -23,6 +23,12 @@ export const stepSchema = z.discriminatedUnion('kind', [
     ...timing,
   }),
   z.object({
+    kind: z.literal('tool_use'),
+    name: z.string().min(1),
+    input: z.record(z.string(), z.unknown()),
+    ...timing,
+  }),
+  z.object({
     kind: z.literal('http_error'),
     status: z.number().int().min(400).max(599),
     body: z.string().optional(),

@@ -24,14 +24,26 @@ export type UpdatePlanStep = StepTiming & {
   plan: { step: string; status: 'pending' | 'in_progress' | 'completed' }[]
   explanation?: string
 }
+/**
+ * A call of one of Claude Code's own tools by name (`WebSearch`, `Write`, …) with this input. The anthropic-messages
+ * format only (the other formats' agents have their own tool names).
+ */
+export type ToolUseStep = StepTiming & { kind: 'tool_use'; name: string; input: Record<string, unknown> }
 export type HttpErrorStep = StepTiming & { kind: 'http_error'; status: number; body?: string }
 export type DropStep = StepTiming & { kind: 'drop' }
 
 /** One scripted model answer; one step is consumed per model request. */
-export type Step = TextStep | ExecCommandStep | ApplyPatchStep | UpdatePlanStep | HttpErrorStep | DropStep
+export type Step =
+  | TextStep
+  | ExecCommandStep
+  | ApplyPatchStep
+  | UpdatePlanStep
+  | ToolUseStep
+  | HttpErrorStep
+  | DropStep
 
 /** Steps that produce a 200 SSE stream with model output. */
-export type OutputStep = TextStep | ExecCommandStep | ApplyPatchStep | UpdatePlanStep
+export type OutputStep = TextStep | ExecCommandStep | ApplyPatchStep | UpdatePlanStep | ToolUseStep
 
 export interface RecordedRequest {
   method: string

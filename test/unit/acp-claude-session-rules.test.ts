@@ -67,7 +67,26 @@ describe('claude-agent-acp: what accept_for_session allowed (claude-session-rule
     ])
   })
 
-  it("leaves other answers and other tools' accept_for_session to the agent; a failed store keeps the rule here", async () => {
+  it('answers another permission allow_once and accepts the same call (title and input) again, storing nothing', async () => {
+    const search = (query: string): ApprovalAsk => ({
+      kind: 'permission',
+      reason: `Search "${query}"`,
+      input: { query },
+      options: ['accept', 'accept_for_session', 'decline', 'cancel'],
+    })
+    const stored: string[][] = []
+    const { hooks, asked } = answering('accept_for_session', 'accept')
+    const rules = claudeSessionRules(hooks, async (all) => {
+      stored.push([...all])
+    })
+    expect(await rules.requestApproval(search('a'), signal)).toBe('accept')
+    expect(await rules.requestApproval(search('a'), signal)).toBe('accept')
+    expect(await rules.requestApproval(search('b'), signal)).toBe('accept')
+    expect(asked.map((a) => a.input)).toEqual([{ query: 'a' }, { query: 'b' }])
+    expect(stored).toEqual([])
+  })
+
+  it("leaves other answers and a file change's accept_for_session to the agent; a failed store keeps the rule here", async () => {
     const { hooks } = answering('accept_for_session', 'decline', 'accept_for_session')
     const rules = claudeSessionRules(hooks, async () => {
       throw new Error('taken over')

@@ -284,6 +284,7 @@ describe('ACP permission requests', () => {
       command: 'echo hi',
       cwd: '/w/sub',
       reason: 'echo hi',
+      input: { command: 'echo hi', cwd: '/w/sub' },
       options: ['accept', 'accept_for_session', 'decline', 'cancel'],
       itemId: 'c1',
       turnId: 'turn1',

@@ -1,19 +1,32 @@
 import { ruleArg } from '../claude/permission-prompts.js'
-import type { SessionHooks } from '../session.js'
+import type { ApprovalAsk, SessionHooks } from '../session.js'
 
 /** The rule that allows exactly `command` again (claude-agent-acp's `execute` tool calls are Bash's). */
 export const commandRule = (command: string): string => ruleArg({ toolName: 'Bash', ruleContent: command })
 
+/** An ask other than a command's or a file change's, as the same tool call asked again would be: title and input. */
+const permissionKey = (ask: ApprovalAsk): string | undefined =>
+  ask.kind === 'permission' && ask.input !== undefined
+    ? JSON.stringify([ask.reason ?? null, ask.input])
+    : undefined
+
 /**
  * What the `accept_for_session` answers of a claude-agent-acp session allowed, kept by the gateway. The agent's
  * own `allow_always` applies Claude Code's suggested rule at its destination, mostly the workspace's
- * `.claude/settings.local.json`: a file in the workspace, loaded by every later session there when
- * CLAUDE_WORKSPACE_SETTINGS is on, and ignored when it is off (`settingSources: ["user"]`), so the command is asked
- * again on the next turn. Instead a command accepted for the session is answered `allow_once`, and its exact rule
- * (`Bash(<command>)`) is stored with the session (`store`: SessionHooks.allowedForSession) before the agent hears
- * the answer; the same command asked again in this process is accepted without asking, and a reopened session is
- * given the rules as its `allowedTools` (open-session.ts), so Claude Code does not ask. Other tools' answers are
- * the agent's own (an edit's `acceptEdits` holds in its process). ACP sessions cannot fork.
+ * `.claude/settings.local.json` (commands: `Bash(…)`; `WebSearch`, `WebFetch(domain:…)`, MCP tools): a file in the
+ * workspace, loaded by every later session there when CLAUDE_WORKSPACE_SETTINGS is on, and ignored when it is off
+ * (`settingSources: ["user"]`), so the tool is asked again on the next turn. Instead:
+ * - a command accepted for the session is answered `allow_once`, and its exact rule (`Bash(<command>)`) is stored
+ *   with the session (`store`: SessionHooks.allowedForSession) before the agent hears the answer; the same command
+ *   asked again in this process is accepted without asking, and a reopened session is given the rules as its
+ *   `allowedTools` (open-session.ts), so Claude Code does not ask;
+ * - any other permission (web search and fetch, skills, MCP tools, reads outside the cwd) is answered `allow_once`
+ *   and the same call (title and exact input) is accepted again without asking while the session is open in this
+ *   process (the request names no tool to build Claude Code's rule from; without an input, once): a reopened
+ *   session asks again;
+ * - a file change keeps the agent's own answer: its `allow_always` switches the session to `acceptEdits` in its
+ *   process and writes nothing.
+ * ACP sessions cannot fork.
  */
 export function claudeSessionRules(
   answers: SessionHooks,
@@ -21,6 +34,7 @@ export function claudeSessionRules(
   allowed: readonly string[] = [],
 ): SessionHooks {
   const rules = new Set(allowed)
+  const accepted = new Set<string>()
   /** The last store: each waits for the one before it, and the last one holds the whole set. */
   let stored: Promise<void> = Promise.resolve()
   const remember = (rule: string): Promise<void> => {
@@ -34,10 +48,13 @@ export function claudeSessionRules(
   return {
     requestApproval: async (ask, signal) => {
       const rule = ask.kind === 'command' && ask.command ? commandRule(ask.command) : undefined
-      if (rule && rules.has(rule)) return 'accept'
+      const key = permissionKey(ask)
+      if ((rule && rules.has(rule)) || (key && accepted.has(key))) return 'accept'
       const decision = await answers.requestApproval(ask, signal)
-      if (decision !== 'accept_for_session' || !rule) return decision
-      await remember(rule)
+      // a file change's allow_always is the agent's own (acceptEdits, in its process)
+      if (decision !== 'accept_for_session' || ask.kind === 'file_change') return decision
+      if (rule) await remember(rule)
+      if (key) accepted.add(key)
       return 'accept'
     },
   }

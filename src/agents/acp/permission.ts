@@ -54,6 +54,7 @@ export function permissionAsk(
     options: permissionOptions(options),
     itemId: tool.id,
     ...(tool.title ? { reason: tool.title } : {}),
+    ...(tool.rawInput !== undefined ? { input: tool.rawInput } : {}),
     ...(turnId ? { turnId } : {}),
   }
   if (item.type === 'command_execution') return { kind: 'command', command: item.command, ...base }

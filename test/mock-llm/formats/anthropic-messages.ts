@@ -128,6 +128,12 @@ function blockEvents(
       stop: 'end_turn',
     }
   }
+  if (step.kind === 'tool_use')
+    return {
+      start: { type: 'tool_use', id: ctx.nextId('toolu'), name: step.name, input: {} },
+      deltas: [{ type: 'input_json_delta', partial_json: JSON.stringify(step.input) }],
+      stop: 'tool_use',
+    }
   // Claude Code has no patch tool: an apply_patch step is played as a Bash command that applies it.
   const command =
     step.kind === 'exec_command'

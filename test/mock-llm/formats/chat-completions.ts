@@ -122,6 +122,8 @@ function patchArguments(
 function render(step: OutputStep, ctx: RenderContext): SseEvent[] {
   if (step.kind === 'update_plan')
     throw new Error('mock-llm: update_plan is a codex tool (openai-responses only)')
+  if (step.kind === 'tool_use')
+    throw new Error('mock-llm: tool_use is a Claude Code tool (anthropic-messages only)')
   const id = ctx.nextId('chatcmpl')
   const model = parseBody(ctx.body).model ?? 'mock-model'
   const chunk = (

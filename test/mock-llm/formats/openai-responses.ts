@@ -181,6 +181,8 @@ function render(step: OutputStep, ctx: RenderContext): SseEvent[] {
     event('response.created', { response: { ...base, status: 'in_progress', output: [] } }),
   ]
   let item: Record<string, unknown>
+  if (step.kind === 'tool_use')
+    throw new Error('mock-llm: tool_use is a Claude Code tool (anthropic-messages only)')
   if (step.kind === 'text') {
     const rendered = textItems(step, ctx)
     item = rendered.item
