@@ -8,7 +8,7 @@ import { ensureReady } from './one-shot.js'
 import { effectiveLimits } from './ops/budget.js'
 import { compileOutputSchema, type OutputValidator } from './output-schema.js'
 import type { RunCluster } from './run-cluster.js'
-import { containerPlacement } from './runners.js'
+import { checkContainerCwd, containerPlacement } from './runners.js'
 import { checkSandbox } from './sandbox-policy.js'
 import { resolveCwd } from './workspace.js'
 
@@ -50,7 +50,7 @@ export async function admitRequest(
   const validate = fields.outputSchema ? compileOutputSchema(fields.outputSchema) : undefined
   const cwd = resolveCwd(fields.cwd, config.workspaceRoots)
   // `isolation`/`image` are checked here; the node that runs it places it (enqueue)
-  containerPlacement(fields, config)
+  checkContainerCwd(containerPlacement(fields, config), cwd)
   const images = fields.images?.map((img) =>
     resolveCwd(img, config.workspaceRoots, { allowFiles: true, what: 'image', base: cwd }),
   )

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { modelUpstreams } from '../agents/model-upstreams.js'
 import type { Placement } from '../agents/placement.js'
 import type { Config } from '../config/load.js'
+import { unmountableReason } from '../process/container/bind-mount.js'
 import { defaultContainerUser, engineEnvOf } from '../process/container/container-options.js'
 import { ContainerProcessRunner } from '../process/container/container-runner.js'
 import { egressSettings } from '../process/key-proxy/egress.js'
@@ -106,4 +107,13 @@ export function containerPlacement(
       `image "${image}" is not allowed; allowed: ${allowedImages(config).join(', ')} (CONTAINER_IMAGE, CONTAINER_IMAGES)`,
     )
   return { isolation: 'container', image }
+}
+
+/**
+ * Refuses (400) a container run's or session's cwd that no container engine can mount safely: its resolved path
+ * holds a `,`, a `"` or a line break (bind-mount.ts). A `:` is fine.
+ */
+export function checkContainerCwd(placement: Placement | undefined, cwd: string): void {
+  const reason = placement ? unmountableReason(cwd, 'cwd') : undefined
+  if (reason) throw new AppError('invalid_request', `${reason}, or leave out \`isolation\``, { cwd })
 }

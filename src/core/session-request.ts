@@ -13,7 +13,7 @@ import { resolveModel } from '../protocol/models.js'
 import type { AgentApprovalPolicy, SandboxMode } from '../protocol/policies.js'
 import type { Session, Turn } from '../protocol/sessions.js'
 import type { WebhookSpec } from '../protocol/webhooks.js'
-import { containerPlacement } from './runners.js'
+import { checkContainerCwd, containerPlacement } from './runners.js'
 import { checkSandbox } from './sandbox-policy.js'
 import { resolveCwd } from './workspace.js'
 
@@ -50,9 +50,11 @@ export function sessionDriverOf(registry: AgentRegistry, agentId: string): Sessi
 export function newSessionRequest(config: Config, fields: CreateSession, id: string): SessionRequest {
   checkSandbox(fields.sandbox, config)
   const placement = containerPlacement(fields, config)
+  const cwd = resolveCwd(fields.cwd, config.workspaceRoots)
+  checkContainerCwd(placement, cwd)
   return {
     ...(placement ? { ...placement, labels: { session: id } } : {}),
-    cwd: resolveCwd(fields.cwd, config.workspaceRoots),
+    cwd,
     // Without a model each driver applies its own default (CODEX_MODEL, CLAUDE_MODEL, ...).
     ...(resolveModel(fields.model) ? { model: fields.model } : {}),
     ...(fields.sandbox ? { sandbox: fields.sandbox } : {}),

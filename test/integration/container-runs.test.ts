@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
@@ -6,6 +6,7 @@ import { held } from '../mock-llm/index.js'
 import {
   claudeAndGeminiSettings,
   expectCancelStopsContainer,
+  openUp,
   sharedContainerGateway,
 } from '../support/container-gateway.js'
 import { gatewayContainers } from '../support/containers.js'
@@ -105,6 +106,44 @@ describe('/v1 runs with isolation "container"', () => {
     })
     expect(inside.run.status, inside.run.error ?? '').toBe('succeeded')
     expect(existsSync(path.join(shared.gw.workspace, 'inside.txt'))).toBe(true)
+  })
+
+  it('a cwd whose name holds `:` or `=` is mounted; one holding `,`, `"` or a line break is refused (400)', async () => {
+    const made = (name: string) => {
+      const dir = path.join(shared.gw.workspace, name)
+      mkdirSync(dir)
+      writeFileSync(path.join(dir, 'given.txt'), `given in ${name}\n`)
+      openUp(dir)
+      return dir
+    }
+    const body = (cwd: string) => ({
+      agent: 'cli',
+      isolation: 'container',
+      cwd,
+      command: { cli: 'sh', args: ['-c', 'pwd > seen.txt; cat given.txt >> seen.txt'] },
+    })
+    for (const name of ['a:b', 'c=d:ro']) {
+      const dir = made(name)
+      const { run } = await submit(body(name))
+      expect(run.status, run.error ?? '').toBe('succeeded')
+      expect(readFileSync(path.join(dir, 'seen.txt'), 'utf8')).toBe(`${dir}\ngiven in ${name}\n`)
+    }
+    for (const { name, named } of [
+      { name: 'e,source=', named: '","' },
+      { name: 'f"g', named: `'"'` },
+      { name: 'h\ni', named: 'a line break' },
+    ]) {
+      made(name)
+      const { res, run } = await submit(body(name))
+      expect(res.status).toBe(400)
+      expect(run).toMatchObject({
+        error: { code: 'invalid_request', message: expect.stringContaining(`holds ${named}`) },
+      })
+    }
+    // a process run there is fine: only a container mount reads the characters
+    const local = await submit({ ...body('e,source='), isolation: 'process' })
+    expect(local.run.status, local.run.error ?? '').toBe('succeeded')
+    expect(await gatewayContainers(shared.gw.instance)).toEqual([])
   })
 
   it('refuses an image outside the allowlist, and an image without container isolation', async () => {

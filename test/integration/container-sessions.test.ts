@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { startContainerGateway } from '../support/container-gateway.js'
+import { openUp, startContainerGateway } from '../support/container-gateway.js'
 import { containersLabelled, gatewayContainers } from '../support/containers.js'
 import { postJson } from '../support/gateway.js'
 import { processesUnder } from '../support/processes.js'
@@ -130,6 +130,36 @@ describe('/v1 sessions with isolation "container"', () => {
     expect(await sessionContainers(session.id)).toEqual([container])
     await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {})
     expect(await sessionContainers(session.id)).toEqual([])
+  })
+
+  it('a session whose cwd holds `:` runs there; one whose cwd holds `,` is refused at creation', async () => {
+    const dir = path.join(gw.workspace, 'session:one')
+    mkdirSync(dir)
+    openUp(dir)
+    const created = await postJson(`${gw.url}/v1/sessions`, {
+      agent: 'codex',
+      isolation: 'container',
+      cwd: 'session:one',
+      sandbox: 'workspace-write',
+      approvalPolicy: 'never',
+    })
+    expect(created.status).toBe(201)
+    const session = (await created.json()) as Session
+    mock.script({ kind: 'exec_command', cmd: 'pwd > where.txt' }, { kind: 'text', text: 'wrote' })
+    const t = await turn(session.id, 'where are you?')
+    expect(t.status, t.error ?? '').toBe('completed')
+    expect(readFileSync(path.join(dir, 'where.txt'), 'utf8')).toBe(`${dir}\n`)
+    await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {})
+
+    mkdirSync(path.join(gw.workspace, 'x,source='))
+    const comma = await postJson(`${gw.url}/v1/sessions`, {
+      agent: 'codex',
+      isolation: 'container',
+      cwd: 'x,source=',
+    })
+    expect(comma.status).toBe(400)
+    expect(await comma.json()).toMatchObject({ error: { code: 'invalid_request', message: /holds ","/ } })
+    expect(await gatewayContainers(gw.instance)).toEqual([])
   })
 
   it('refuses a container session with an image off the allowlist', async () => {

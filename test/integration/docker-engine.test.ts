@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { findOnPath } from '../../src/agents/codex-binary.js'
 import type { Run } from '../../src/protocol/runs.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { expectCancelStopsContainer, startContainerGateway } from '../support/container-gateway.js'
+import { expectCancelStopsContainer, openUp, startContainerGateway } from '../support/container-gateway.js'
 import { engineEnv, testEngine } from '../support/container-image.js'
 import { gatewayContainers } from '../support/containers.js'
 import { postJson } from '../support/gateway.js'
@@ -98,6 +98,23 @@ describe.skipIf(!docker)('CONTAINER_ENGINE=docker (the docker CLI against podman
     )
     // docker's --rm is the daemon's job, which podman's API does not do: the runner removes it
     expect(await gatewayContainers(gw.instance)).toEqual([])
+  })
+
+  it('docker mounts a cwd whose name holds `:` and `=`', async () => {
+    const name = 'a:b=c'
+    const dir = path.join(gw.workspace, name)
+    mkdirSync(dir)
+    writeFileSync(path.join(dir, 'given.txt'), 'given\n')
+    openUp(dir)
+    const res = await postJson(`${gw.url}/v1/runs?wait=true`, {
+      agent: 'cli',
+      isolation: 'container',
+      cwd: name,
+      command: { cli: 'sh', args: ['-c', 'pwd > seen.txt; cat given.txt >> seen.txt'] },
+    })
+    const run = (await res.json()) as Run & { error: string | null }
+    expect(run.status, run.error ?? '').toBe('succeeded')
+    expect(readFileSync(path.join(dir, 'seen.txt'), 'utf8')).toBe(`${dir}\ngiven\n`)
   })
 
   it('cancel stops the container through docker', async () => {

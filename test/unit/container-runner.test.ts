@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
-import { chmodSync, readFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ContainerOptions } from '../../src/process/container/container-options.js'
 import { ContainerProcessRunner } from '../../src/process/container/container-runner.js'
@@ -114,6 +115,37 @@ describe('the container runner', () => {
     })
     expect(rw.outcome.exitCode).toBe(0)
     expect(rw.stdout).toBe('x\n')
+  })
+
+  it('mounts paths holding `:` or `=` at their own paths, read-only unless writable', async () => {
+    const ro = path.join(cwd, 'r:o=ro')
+    const rw = path.join(cwd, 'w:r=i:te')
+    for (const dir of [ro, rw]) {
+      mkdirSync(dir)
+      chmodSync(dir, 0o777)
+    }
+    writeFileSync(path.join(ro, 'given.txt'), 'given\n')
+    const runner = new ContainerProcessRunner(options())
+    const { outcome, stdout, stderr } = await output(runner, {
+      cwd: ro,
+      mounts: [{ path: rw, writable: true }],
+      args: ['-c', `pwd; cat given.txt; echo x > here.txt; echo y > '${rw}/there.txt' && echo wrote`],
+    })
+    expect(outcome.exitCode, stderr).toBe(0)
+    expect(stdout).toBe(`${ro}\ngiven\nwrote\n`)
+    expect(stderr).toMatch(/Read-only file system/)
+    expect(readFileSync(path.join(rw, 'there.txt'), 'utf8')).toBe('y\n')
+  })
+
+  it('starts no container for a cwd or mount whose path holds a `,`: spawn_failed, naming it', async () => {
+    const runner = new ContainerProcessRunner(options())
+    const comma = path.join(cwd, 'x,source=')
+    mkdirSync(comma)
+    for (const spec of [{ cwd: comma }, { cwd, mounts: [{ path: comma, writable: false }] }]) {
+      const { outcome } = await output(runner, { ...spec, args: ['-c', 'true'] })
+      expect(outcome).toMatchObject({ reason: 'spawn_failed', error: expect.stringContaining('holds ","') })
+    }
+    expect(await gatewayContainers(instance)).toEqual([])
   })
 
   it('hands env in by name only: no value appears on the engine command line', async () => {

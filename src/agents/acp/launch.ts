@@ -10,6 +10,7 @@ import { anthropicEndpointEnv } from '../claude/command.js'
 import { scrubbedShellEnv, scrubbedShellMount } from '../claude/scrubbed-shell.js'
 import { codexHostCaEnv } from '../codex/ca-bundle.js'
 import { includeOnlyOverride } from '../codex/command-markers.js'
+import { codexOverride } from '../codex/config-override.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { confinedProfile, readProfileOverrides } from '../codex/read-profiles.js'
 import { askForApproval } from '../codex-app-server/thread-settings.js'
@@ -169,21 +170,18 @@ function codexAcpArgs(
   serverEnv: NodeJS.ProcessEnv,
   binary: string,
 ): string[] {
-  const c = (kv: string) => ['-c', kv]
   const model = resolveModel(s.model, config.CODEX_MODEL)
   const sandbox = innerSandbox(s.placement ?? {}, s.sandbox ?? config.CODEX_SANDBOX)
   // reads confined like codex's (read-profiles.ts): codex-acp runs itself again inside bubblewrap, so its own
   // binary is the one the profiles grant; codex refuses `sandbox_mode` together with `default_permissions`
   const profile = confinedProfile(config, sandbox)
   return [
-    ...c('features.shell_snapshot=false'),
+    ...codexOverride('features.shell_snapshot', false),
     ...(profile ? readProfileOverrides(config, binary) : []),
     ...codexProviderArgs(config, s.access, serverEnv),
-    ...(model ? c(`model=${JSON.stringify(model)}`) : []),
-    ...(profile
-      ? c(`default_permissions=${JSON.stringify(profile)}`)
-      : c(`sandbox_mode=${JSON.stringify(sandbox)}`)),
-    ...(s.approvalPolicy ? c(`approval_policy=${JSON.stringify(askForApproval(s.approvalPolicy))}`) : []),
+    ...(model ? codexOverride('model', model) : []),
+    ...(profile ? codexOverride('default_permissions', profile) : codexOverride('sandbox_mode', sandbox)),
+    ...(s.approvalPolicy ? codexOverride('approval_policy', askForApproval(s.approvalPolicy)) : []),
     ...includeOnlyOverride(s.includeOnly),
   ]
 }

@@ -7,6 +7,7 @@ import type { ProcessRunner } from '../../process/runner.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
 import { workspaceConfigOff } from '../claude/command.js'
+import { codexOverride } from '../codex/config-override.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { readProfileOverrides } from '../codex/read-profiles.js'
 import { confinedCodexArgs } from '../codex/run-sandbox-args.js'
@@ -40,7 +41,7 @@ const claudeArgs = (config: Config, cli: string, args: string[]) =>
 
 /** CODEX_MODEL as a global `-c model=` default; a `--model` in the request's own args still wins. */
 const codexModelArgs = (config: Config) =>
-  config.CODEX_MODEL ? ['-c', `model=${JSON.stringify(config.CODEX_MODEL)}`] : []
+  config.CODEX_MODEL ? codexOverride('model', config.CODEX_MODEL) : []
 
 export const cliCapabilities = capabilities()
 

@@ -3,6 +3,7 @@ import { newMarker } from '../../process/process-marker.js'
 import type { LaunchSpec } from '../../process/runner.js'
 import { codexHostCaEnv } from '../codex/ca-bundle.js'
 import { markerOverride } from '../codex/command-markers.js'
+import { codexOverride } from '../codex/config-override.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { readProfileOverrides } from '../codex/read-profiles.js'
 import type { AppServerProcessOptions } from './app-server-process.js'
@@ -22,8 +23,7 @@ export function appServerLaunch(binary: string, options: AppServerProcessOptions
     // unsubscribes when a run ends or a session went idle (SESSION_IDLE_SECONDS), and resumes it when needed.
     args: [
       'app-server',
-      '-c',
-      'thread_unload_delay_secs=0',
+      ...codexOverride('thread_unload_delay_secs', 0),
       // the read-confining profiles its threads select (none in a container: the container confines it)
       ...(options.placement?.isolation === 'container' ? [] : readProfileOverrides(config, binary)),
       ...codexProviderArgs(config, options.runner, serverEnv),

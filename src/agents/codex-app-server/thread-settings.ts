@@ -72,7 +72,7 @@ export function threadParams(s: ThreadSettings): {
 }
 
 /** codex 0.169 no longer accepts `on-failure` (it asks the model to request escalation instead: `on-request`). */
-export function askForApproval(policy: ApprovalPolicy): AskForApproval {
+export function askForApproval(policy: ApprovalPolicy): Exclude<ApprovalPolicy, 'on-failure'> {
   return policy === 'on-failure' ? 'on-request' : policy
 }
 

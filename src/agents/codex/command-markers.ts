@@ -1,5 +1,6 @@
 import { markerVariable, ownerVariable } from '../../process/process-marker.js'
 import { serverMarker, serverMarkerVariable } from '../../process/server-marker.js'
+import { codexOverride, tomlKey } from './config-override.js'
 
 /**
  * How the gateway's markers (marked-processes.ts, escaped-processes.ts) reach the commands codex runs whatever
@@ -18,10 +19,8 @@ export const commandMarkers: readonly string[] = [markerVariable, ownerVariable,
  */
 export function markerOverride(marker: string, server: string = serverMarker()): string[] {
   return [
-    '-c',
-    `shell_environment_policy.set.${markerVariable}=${JSON.stringify(marker)}`,
-    '-c',
-    `shell_environment_policy.set.${serverMarkerVariable}=${JSON.stringify(server)}`,
+    ...codexOverride(`shell_environment_policy.set.${tomlKey(markerVariable)}`, marker),
+    ...codexOverride(`shell_environment_policy.set.${tomlKey(serverMarkerVariable)}`, server),
   ]
 }
 
@@ -35,7 +34,7 @@ export function includeOnlyKeepingMarkers(includeOnly: readonly string[]): strin
   return missing.length === 0 ? undefined : [...includeOnly, ...missing]
 }
 
-/** The same as `-c` arguments (a JSON array of strings is a TOML array), for `codex exec`. */
+/** The same as `-c` arguments, for `codex exec`. */
 export function includeOnlyOverride(includeOnly: readonly string[] | undefined): string[] {
-  return includeOnly ? ['-c', `shell_environment_policy.include_only=${JSON.stringify(includeOnly)}`] : []
+  return includeOnly ? codexOverride('shell_environment_policy.include_only', includeOnly) : []
 }

@@ -3,6 +3,7 @@ import { baseChildEnv } from '../../process/child-env.js'
 import { type ModelAccess, modelRoute } from '../../process/key-proxy/model-access.js'
 import { knownSecretNames, secretNameFragments, secretNamesIn } from '../../process/secrets.js'
 import { codexUpstream } from '../model-upstreams.js'
+import { codexOverride, codexSetting, type TomlValue, tomlKey } from './config-override.js'
 
 /**
  * Turns the gateway's provider settings into codex `-c` overrides, so codex talks to any OpenAI-compatible
@@ -19,6 +20,7 @@ export function codexProviderArgs(
 ): string[] {
   const args: string[] = []
   const c = (kv: string) => args.push('-c', kv)
+  const set = (key: string, value: TomlValue) => args.push(...codexOverride(key, value))
   for (const kv of codexConfinementOverrides(secretNamesIn(baseChildEnv(serverEnv)))) c(kv)
   const proxied = access?.fronts?.('openai') === true
   const baseUrl = proxied
@@ -26,25 +28,20 @@ export function codexProviderArgs(
     : config.CODEX_API_BASE_URL
   if (baseUrl) {
     const name = config.CODEX_MODEL_PROVIDER ?? 'agent-gateway'
-    const fields = [
-      `name=${toml(name)}`,
-      `base_url=${toml(baseUrl)}`,
-      'wire_api="responses"',
-      ...(config.CODEX_API_KEY || proxied ? [`env_key=${toml(codexKeyEnv)}`] : []),
+    set('model_provider', name)
+    set(`model_providers.${tomlKey(name)}`, {
+      name,
+      base_url: baseUrl,
+      wire_api: 'responses',
+      ...(config.CODEX_API_KEY || proxied ? { env_key: codexKeyEnv } : {}),
       ...(config.CODEX_MAX_RETRIES !== undefined
-        ? [
-            `stream_max_retries=${config.CODEX_MAX_RETRIES}`,
-            `request_max_retries=${config.CODEX_MAX_RETRIES}`,
-          ]
-        : []),
-    ]
-    c(`model_provider=${toml(name)}`)
-    c(`model_providers.${tomlKey(name)}={${fields.join(',')}}`)
+        ? { stream_max_retries: config.CODEX_MAX_RETRIES, request_max_retries: config.CODEX_MAX_RETRIES }
+        : {}),
+    })
   } else if (config.CODEX_MODEL_PROVIDER) {
-    c(`model_provider=${toml(config.CODEX_MODEL_PROVIDER)}`)
+    set('model_provider', config.CODEX_MODEL_PROVIDER)
   }
-  if (config.CODEX_MODEL_REASONING_EFFORT)
-    c(`model_reasoning_effort=${toml(config.CODEX_MODEL_REASONING_EFFORT)}`)
+  if (config.CODEX_MODEL_REASONING_EFFORT) set('model_reasoning_effort', config.CODEX_MODEL_REASONING_EFFORT)
   for (const kv of splitOverrides(config.CODEX_CONFIG_OVERRIDES)) c(kv)
   return args
 }
@@ -62,9 +59,9 @@ export function codexConfinementOverrides(secretNames: readonly string[] = []): 
     ...secretNameFragments.map((f) => `*${f}*`),
   ]
   return [
-    `shell_environment_policy.exclude=[${patterns.map(toml).join(',')}]`,
-    'sandbox_workspace_write.exclude_tmpdir_env_var=true',
-    'sandbox_workspace_write.exclude_slash_tmp=true',
+    codexSetting('shell_environment_policy.exclude', patterns),
+    codexSetting('sandbox_workspace_write.exclude_tmpdir_env_var', true),
+    codexSetting('sandbox_workspace_write.exclude_slash_tmp', true),
   ]
 }
 
@@ -95,7 +92,3 @@ export function splitOverrides(value: string | undefined): string[] {
     .map((s) => s.trim())
     .filter(Boolean)
 }
-
-/** A TOML basic string; JSON string escaping is a valid subset. */
-const toml = (s: string) => JSON.stringify(s)
-const tomlKey = (s: string) => (/^[A-Za-z0-9_-]+$/.test(s) ? s : toml(s))

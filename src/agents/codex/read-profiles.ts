@@ -4,6 +4,7 @@ import path from 'node:path'
 import type { Config } from '../../config/load.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { nativeCodexBinary, resolveCodexBinary } from '../codex-binary.js'
+import { codexOverride } from './config-override.js'
 
 /**
  * codex's `read-only` and `workspace-write` sandboxes (`--sandbox`, thread/start `sandbox`) confine writes, not
@@ -43,7 +44,7 @@ export function confinedProfile(
  */
 export function codexSandboxArgs(config: Pick<Config, 'CODEX_CONFINE_READS'>, mode: SandboxMode): string[] {
   const profile = confinedProfile(config, mode)
-  return profile ? ['-c', `default_permissions=${JSON.stringify(profile)}`] : ['--sandbox', mode]
+  return profile ? codexOverride('default_permissions', profile) : ['--sandbox', mode]
 }
 
 /**
@@ -59,14 +60,15 @@ export function readProfileOverrides(
 ): string[] {
   if (!config.CODEX_CONFINE_READS) return []
   const own = binary ? (ownPaths.get(binary) ?? ownPaths.set(binary, codexOwnPath(binary)).get(binary)) : null
-  const args = ['-c', `default_permissions=${JSON.stringify(readProfileIds['read-only'])}`]
+  const args = codexOverride('default_permissions', readProfileIds['read-only'])
   for (const [mode, id] of Object.entries(readProfileIds)) {
-    const entries = [
-      `":minimal"="read"`,
-      `":workspace_roots"=${JSON.stringify(mode === 'workspace-write' ? 'write' : 'read')}`,
-      ...(own ? [`${JSON.stringify(own)}="read"`] : []),
-    ]
-    args.push('-c', `permissions.${id}.filesystem={${entries.join(',')}}`)
+    args.push(
+      ...codexOverride(`permissions.${id}.filesystem`, {
+        ':minimal': 'read',
+        ':workspace_roots': mode === 'workspace-write' ? 'write' : 'read',
+        ...(own ? { [own]: 'read' } : {}),
+      }),
+    )
   }
   return args
 }

@@ -1,6 +1,7 @@
 import type { Config } from '../../config/load.js'
 import { codexValueOptions } from '../../process/codex-grammar.js'
 import { sandboxMode } from '../../protocol/policies.js'
+import { codexOverride } from './config-override.js'
 import { confinedProfile } from './read-profiles.js'
 
 const valueOptions = codexValueOptions()
@@ -22,7 +23,7 @@ export function confinedCodexArgs(
   const select = (value: string | undefined, given: string[]) => {
     const mode = sandboxMode.safeParse(value)
     const profile = mode.success ? confinedProfile(config, mode.data) : undefined
-    out.push(...(profile ? ['-c', `default_permissions=${JSON.stringify(profile)}`] : given))
+    out.push(...(profile ? codexOverride('default_permissions', profile) : given))
   }
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!

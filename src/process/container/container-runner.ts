@@ -18,6 +18,7 @@ import {
 } from '../runner.js'
 import { spawnGroup } from '../spawn-group.js'
 import { makeStagedDir, removeStagedDir } from '../staged-dirs.js'
+import { unmountableReason } from './bind-mount.js'
 import { type ContainerOptions, instanceLabel } from './container-options.js'
 import { engineCommand } from './engine.js'
 import { containerRunArgs } from './run-args.js'
@@ -58,6 +59,10 @@ export class ContainerProcessRunner implements ProcessRunner {
     const started = performance.now()
     const image = spec.image ?? this.options.image
     if (!image) return notStarted('no container image configured (CONTAINER_IMAGE)', started)
+    const refused = [spec.cwd, ...(spec.mounts ?? []).map((m) => m.path)]
+      .map((dir) => unmountableReason(dir, dir === spec.cwd ? 'cwd' : 'mount'))
+      .find(Boolean)
+    if (refused) return notStarted(refused, started)
     let staging: string | undefined
     let args = spec.args
     if (spec.files?.length) {

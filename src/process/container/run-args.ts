@@ -1,5 +1,6 @@
 import path from 'node:path'
 import type { LaunchSpec } from '../runner.js'
+import { bindMount } from './bind-mount.js'
 import { type ContainerOptions, instanceLabel, labelPrefix } from './container-options.js'
 
 /** Host identity that must not enter a container (the image has its own PATH; HOME is the tmpfs). */
@@ -18,8 +19,8 @@ export interface ContainerRun {
 /**
  * `<engine> run` for one launch: named and labelled (instance + the launch's labels), hardened (no
  * capabilities, no new privileges, read-only root with a tmpfs, a pid limit, a non-root user), the cwd and the
- * launch's mounts at their own paths (read-only unless writable), the env by name only (`-e NAME` takes the
- * value from the client's env: no value, secret or not, appears on a command line).
+ * launch's mounts at their own paths (read-only unless writable; bind-mount.ts), the env by name only (`-e NAME`
+ * takes the value from the client's env: no value, secret or not, appears on a command line).
  */
 export function containerRunArgs(
   spec: LaunchSpec,
@@ -52,7 +53,7 @@ export function containerRunArgs(
   mounts.set(spec.cwd, spec.writableCwd ?? false)
   for (const m of spec.mounts ?? []) mounts.set(m.path, (mounts.get(m.path) ?? false) || m.writable)
   if (staging) mounts.set(staging, false)
-  for (const [dir, writable] of mounts) args.push('-v', `${dir}:${dir}:${writable ? 'rw' : 'ro'}`)
+  for (const [dir, writable] of mounts) args.push('--mount', bindMount(dir, writable))
   args.push('--workdir', spec.cwd)
 
   const clientEnv: Record<string, string> = { ...options.engineEnv }
