@@ -1,5 +1,6 @@
 import { accessSync, constants } from 'node:fs'
 import type { AgentDriver } from '../agents/driver.js'
+import { settledWithin } from '../util/settled-within.js'
 import type { GatewayContext } from './context.js'
 
 /**
@@ -10,7 +11,11 @@ import type { GatewayContext } from './context.js'
  */
 export async function healthReport(ctx: GatewayContext) {
   const agents = await Promise.all(ctx.registry.list().map(agentHealth))
-  const ready = await answersWithin(ctx.store.ping(), storePingMs)
+  const ready =
+    (await settledWithin(
+      ctx.store.ping().catch(() => false),
+      storePingMs,
+    )) ?? false
   const store = { kind: ctx.store.kind, ready, dataDirWritable: writable(ctx.config.DATA_DIR) }
   const containers = (await ctx.registry.runner.describe()).container ?? null
   const runs = { running: ctx.tenancy.stats.running, queued: ctx.tenancy.stats.queued }
@@ -21,19 +26,6 @@ export async function healthReport(ctx: GatewayContext) {
 
 /** How long /health waits for the store's `SELECT 1` (a PostgreSQL server that stopped answering): then not ready. */
 const storePingMs = 2000
-
-/** Whether `ping` resolved true within `ms`. */
-async function answersWithin(ping: Promise<boolean>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms)
-  })
-  try {
-    return await Promise.race([ping.catch(() => false), late])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 export type AgentHealthState = 'checking' | 'ready' | 'not_installed' | 'not_authenticated'
 

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Config } from '../../config/load.js'
+import { writeIfChanged } from '../../util/write-if-changed.js'
 import { findOnPath } from '../cli-binary.js'
 import { resolveCodexBinary } from '../codex-binary.js'
 
@@ -52,18 +53,7 @@ export function lockedManagedSettingsFile(config: Config, hostFile = copilotMana
   }
   const text = `${JSON.stringify(lockedManagedSettings(host), null, 2)}\n`
   const file = path.join(config.DATA_DIR, 'copilot', 'managed-settings.json')
-  let current: string | undefined
-  try {
-    current = readFileSync(file, 'utf8')
-  } catch {
-    current = undefined
-  }
-  if (current !== text) {
-    mkdirSync(path.dirname(file), { recursive: true })
-    const tmp = `${file}.${process.pid}.tmp`
-    writeFileSync(tmp, text, { mode: 0o644 })
-    renameSync(tmp, file)
-  }
+  writeIfChanged(file, text, 0o644)
   return file
 }
 

@@ -1,8 +1,8 @@
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Config } from '../../config/load.js'
 import type { Mount } from '../../process/runner.js'
 import { secretNamesIn } from '../../process/secrets.js'
+import { writeIfChanged } from '../../util/write-if-changed.js'
 
 /**
  * Claude Code runs each Bash command with its own environment, which holds the provider key. Its
@@ -20,17 +20,8 @@ exec bash -c "$@"
 /** Writes the prefix program under DATA_DIR/bin (once; rewritten when it differs) and returns its path. */
 export function scrubbedShellPath(config: Config): string {
   const file = path.join(config.DATA_DIR, 'bin', 'agw-scrubbed-shell')
-  let current: string | undefined
-  try {
-    current = readFileSync(file, 'utf8')
-  } catch {
-    current = undefined
-  }
-  if (current !== script) {
-    mkdirSync(path.dirname(file), { recursive: true })
-    writeFileSync(file, script, { mode: 0o755 })
-    chmodSync(file, 0o755)
-  }
+  // renamed over the old one: a command that starts it meanwhile reads the old or the new script, never half of one
+  writeIfChanged(file, script, 0o755)
   return file
 }
 
