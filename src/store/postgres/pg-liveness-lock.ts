@@ -63,6 +63,9 @@ export class PgLivenessLock implements NodeLock {
     const client = new pg.Client({
       connectionString: this.url,
       application_name: `agw-liveness ${this.node}`,
+      // an idle connection whose server vanished (a failover, a dead host) is noticed in ~10 s, not TCP's hours
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     })
     client.on('error', () => this.lost(client))
     client.on('end', () => this.lost(client))
