@@ -1,4 +1,5 @@
 import { ruleArg } from '../claude/permission-prompts.js'
+import { SessionAllowedRules } from '../claude/session-allowed-rules.js'
 import type { ApprovalAsk, SessionHooks } from '../session.js'
 
 /** The rule that allows exactly `command` again (claude-agent-acp's `execute` tool calls are Bash's). */
@@ -33,18 +34,8 @@ export function claudeSessionRules(
   store: SessionHooks['allowedForSession'],
   allowed: readonly string[] = [],
 ): SessionHooks {
-  const rules = new Set(allowed)
+  const rules = new SessionAllowedRules(allowed, store)
   const accepted = new Set<string>()
-  /** The last store: each waits for the one before it, and the last one holds the whole set. */
-  let stored: Promise<void> = Promise.resolve()
-  const remember = (rule: string): Promise<void> => {
-    if (rules.has(rule)) return stored
-    rules.add(rule)
-    const all = [...rules]
-    // a failed store (the session was taken over) keeps the rule in this process
-    if (store) stored = stored.then(() => store(all)).catch(() => {})
-    return stored
-  }
   return {
     requestApproval: async (ask, signal) => {
       const rule = ask.kind === 'command' && ask.command ? commandRule(ask.command) : undefined
@@ -53,7 +44,7 @@ export function claudeSessionRules(
       const decision = await answers.requestApproval(ask, signal)
       // a file change's allow_always is the agent's own (acceptEdits, in its process)
       if (decision !== 'accept_for_session' || ask.kind === 'file_change') return decision
-      if (rule) await remember(rule)
+      if (rule) await rules.add([rule])
       if (key) accepted.add(key)
       return 'accept'
     },

@@ -6,6 +6,7 @@ import type { AgentSession, SessionHooks, SessionRequest, TurnInput, TurnOptions
 import { runEventInTurn, turnEndOf } from '../turn-from-run.js'
 import type { ClaudeThread } from './command.js'
 import { type PermissionRule, ruleArg } from './permission-prompts.js'
+import { SessionAllowedRules } from './session-allowed-rules.js'
 
 /** How a turn's permission questions are answered: by the session's approvals, and what it allowed for good. */
 export interface TurnApprovals {
@@ -55,10 +56,8 @@ export interface ClaudeSessionState {
 export class ClaudeSession implements AgentSession {
   agentSessionId: string
   readonly agentApprovalPolicy: AgentApprovalPolicy = 'never'
-  /** `--allowedTools` entries allowed for the rest of the session. */
-  private readonly allowed: Set<string>
-  /** The last store of `allowed` (SessionHooks.allowedForSession): each waits for the one before it. */
-  private stored: Promise<void> = Promise.resolve()
+  /** `--allowedTools` entries allowed for the rest of the session, kept with it. */
+  private readonly allowed: SessionAllowedRules
   private exists: boolean
   private forkFrom: string | undefined
   private turns = 0
@@ -73,7 +72,7 @@ export class ClaudeSession implements AgentSession {
     this.agentSessionId = state.id
     this.exists = state.exists
     this.forkFrom = state.forkFrom
-    this.allowed = new Set(state.allowed)
+    this.allowed = new SessionAllowedRules(state.allowed ?? [], hooks?.allowedForSession)
   }
 
   private thread(): ClaudeThread {
@@ -87,24 +86,10 @@ export class ClaudeSession implements AgentSession {
     if (policy === 'never' || !this.hooks) return undefined
     return {
       hooks: this.hooks,
-      allowedTools: [...this.allowed],
-      remember: (rules) => this.remember(rules),
+      allowedTools: this.allowed.list(),
+      remember: (rules) => this.allowed.add(rules.map(ruleArg)),
       cancelled: onCancel,
     }
-  }
-
-  /**
-   * Adds the rules and stores all of them with the session, one store after the other (answers given at once store
-   * in order, the last one the whole set). A failed store (the session was taken over) keeps them in this process.
-   */
-  private remember(rules: PermissionRule[]): Promise<void> {
-    const before = this.allowed.size
-    for (const rule of rules) this.allowed.add(ruleArg(rule))
-    const store = this.hooks?.allowedForSession
-    if (this.allowed.size === before || !store) return this.stored
-    const all = [...this.allowed]
-    this.stored = this.stored.then(() => store(all)).catch(() => {})
-    return this.stored
   }
 
   async *turn(input: TurnInput, signal: AbortSignal, options?: TurnOptions): AsyncGenerator<AgentEvent> {
