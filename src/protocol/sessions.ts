@@ -53,7 +53,7 @@ export const session = z.object({
     .array(z.string())
     .optional()
     .describe(
-      "What the session's `accept_for_session` answers allowed for its later turns, in the agent's own rule spelling, when the gateway keeps them (claude: Claude Code permission rules such as `Bash(npm test *)` or the exact command asked, given back as `--allowedTools`; acp:claude-agent-acp: the exact command asked, such as `Bash(npm test)`, given back as `allowedTools` when the session is loaded again). Kept with the session, so a gateway restart, an idle unload or another node's takeover does not ask them again; a fork starts without them (as a codex fork does). Absent: none, or the agent keeps them itself (codex, other ACP agents: in their own process, for as long as it holds the session).",
+      "What the session's `accept_for_session` answers allowed for its later turns, in the agent's own rule spelling, when the gateway keeps them (claude: Claude Code permission rules such as `Bash(npm test *)` or the exact command asked, given back as `--allowedTools`; acp:claude-agent-acp: the exact command asked, such as `Bash(npm test)`, given back as `allowedTools` when the session is loaded again). Kept with the session, so a gateway restart, an idle unload or another node's takeover does not ask them again; a fork starts without them (as a codex fork does). Redacted as events are: a rule holding a secret the gateway knows is kept as `[REDACTED]` (and asked again after a reopen). Absent: none, or the agent keeps them itself (codex, other ACP agents: in their own process, for as long as it holds the session).",
     ),
   forkedFrom: z.string().nullable(),
   createdAt: z.string(),
