@@ -55,6 +55,8 @@ export interface ApprovalAsk {
   reason?: string
   /** The tool's input as the agent gave it (ACP `rawInput`): what a driver keys its own memory of answers on; not shown. */
   input?: unknown
+  /** The tool's name as the agent gave it (claude-agent-acp: Claude Code's): with `input`, the exact call; not shown. */
+  tool?: string
   /** The decisions this request accepts. */
   options: ApprovalDecision[]
   turnId?: string

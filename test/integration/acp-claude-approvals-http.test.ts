@@ -133,16 +133,29 @@ describe.concurrent('ACP permission requests over HTTP', () => {
   }, 60_000)
 
   // On a gateway of its own, which it restarts over the same data directory (the others go on meanwhile).
-  it('acp:claude-agent-acp: accept_for_session is kept with the session: the command runs unasked later, after a gateway restart too', async () => {
+  it('acp:claude-agent-acp: accept_for_session is kept with the session: the command and the web search run unasked later, after a gateway restart too', async () => {
     const append = `node -e "require('fs').appendFileSync('kept.txt', 'x')"`
     const inputs = ['append kept', 'append kept again', 'append kept after the restart']
     for (const input of inputs)
       mock.on(input, { kind: 'exec_command', cmd: append }, { kind: 'text', text: 'done' })
+    // a web search: Claude Code's rule for it (`WebSearch`) would allow every search, so the gateway keeps its own
+    const search = (query: string) => ({ kind: 'tool_use', name: 'WebSearch', input: { query } }) as const
+    const [kept, other] = ['kept search across restarts', 'another search after the restart']
+    const searches = ['search kept', 'search kept after the restart', 'search other after the restart']
+    for (const [input, query] of [
+      [searches[0]!, kept],
+      [searches[1]!, kept],
+      [searches[2]!, other],
+    ] as const)
+      mock.on(input, search(query), { kind: 'text', text: 'found' })
     let own = await startGateway(null, {
       ANTHROPIC_BASE_URL: mock.url,
       ANTHROPIC_API_KEY: 'sk-ant-test',
       CLAUDE_CODE_MAX_RETRIES: '0',
     })
+    const approvalsOf = async (s: Session) =>
+      ((await (await fetch(`${own.url}/v1/approvals?sessionId=${s.id}`)).json()) as { approvals: unknown[] })
+        .approvals
     try {
       const s = await session(own, { agent: 'acp:claude-agent-acp' })
       const first = await turnOf(own, s, inputs[0]!)
@@ -151,11 +164,18 @@ describe.concurrent('ACP permission requests over HTTP', () => {
       expect(approval.options).toContain('accept_for_session')
       await postJson(`${own.url}/v1/approvals/${approval.id}`, { decision: 'accept_for_session' })
       expect((await finishedTurnAt(own.url, s.id, first.id)).status).toBe('completed')
-      // kept with the session as Claude Code's rule for the exact command; nothing written to the workspace's
-      // .claude/settings.local.json (where claude-agent-acp's own allow_always puts it)
-      const kept = (await (await fetch(`${own.url}/v1/sessions/${s.id}`)).json()) as Session
-      expect(kept.allowedForSession).toEqual([
+      const searched = await turnOf(own, s, searches[0]!)
+      const asked = await pendingApprovalAt(own.url, s.id)
+      expect(asked).toMatchObject({ kind: 'permission', reason: `Search "${kept}"` })
+      await postJson(`${own.url}/v1/approvals/${asked.id}`, { decision: 'accept_for_session' })
+      expect((await finishedTurnAt(own.url, s.id, searched.id)).status).toBe('completed')
+      // kept with the session as Claude Code's rule for the exact command and the gateway's for the exact search;
+      // nothing written to the workspace's .claude/settings.local.json (where claude-agent-acp's own allow_always
+      // puts them)
+      const stored = (await (await fetch(`${own.url}/v1/sessions/${s.id}`)).json()) as Session
+      expect(stored.allowedForSession).toEqual([
         String.raw`Bash(node -e "require\('fs'\).appendFileSync\('kept.txt', 'x'\)")`,
+        `gateway:WebSearch {"query":"${kept}"}`,
       ])
       expect(existsSync(path.join(s.cwd, '.claude'))).toBe(false)
       const second = await turnOf(own, s, inputs[1]!)
@@ -169,12 +189,24 @@ describe.concurrent('ACP permission requests over HTTP', () => {
       const third = await turnOf(own, s, inputs[2]!)
       expect((await finishedTurnAt(own.url, s.id, third.id)).status).toBe('completed')
       expect(readFileSync(path.join(s.cwd, 'kept.txt'), 'utf8')).toBe('xxx')
-      const asked = (await (await fetch(`${own.url}/v1/approvals?sessionId=${s.id}`)).json()) as {
-        approvals: unknown[]
-      }
-      expect(asked.approvals).toHaveLength(1)
+      // asked again, either would wait for an answer
+      const again = await turnOf(own, s, searches[1]!)
+      expect((await finishedTurnAt(own.url, s.id, again.id)).status).toBe('completed')
+      expect(await approvalsOf(s)).toHaveLength(2)
+      // another search is asked
+      const another = await turnOf(own, s, searches[2]!)
+      const anotherAsked = await pendingApprovalAt(own.url, s.id)
+      expect(anotherAsked).toMatchObject({ kind: 'permission', reason: `Search "${other}"` })
+      await postJson(`${own.url}/v1/approvals/${anotherAsked.id}`, { decision: 'accept' })
+      expect((await finishedTurnAt(own.url, s.id, another.id)).status).toBe('completed')
+      expect(await approvalsOf(s)).toHaveLength(3)
       const after = (await (await fetch(`${own.url}/v1/sessions/${s.id}`)).json()) as Session
-      expect(after.allowedForSession).toEqual(kept.allowedForSession)
+      expect(after.allowedForSession).toEqual(stored.allowedForSession)
+      expect(existsSync(path.join(s.cwd, '.claude'))).toBe(false)
+      // each search ran (Claude Code's WebSearch asks the model with its web_search tool)
+      const ran = (query: string) =>
+        mock.requests.filter((r) => mock.lastUserText(r).endsWith(`query: ${query}`))
+      expect([ran(kept).length, ran(other).length]).toEqual([2, 1])
     } finally {
       await own.close()
       expect(await waitUntilGone(() => processesUnder(own.workspace))).toEqual([])

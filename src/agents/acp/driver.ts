@@ -8,6 +8,7 @@ import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '
 import { type AcpAgentSpec, acpAgentSpecs } from './agent-spec.js'
 import { claudeSessionRules } from './claude-session-rules.js'
 import { acpColdRun } from './cold-run.js'
+import { claudeCodeRules } from './exact-call-rule.js'
 import { oneShotApprovals } from './one-shot-approvals.js'
 import { type AcpOpenOptions, openAcpSession } from './open-session.js'
 import { acpBinary, acpStatus } from './probe.js'
@@ -159,14 +160,16 @@ export class AcpDriver implements SessionDriver {
 
   /**
    * `session/load`, when the agent supports it (`loadSession`); claude-agent-acp is given what the session's
-   * `accept_for_session` answers allowed as its `allowedTools`.
+   * `accept_for_session` answers allowed as its `allowedTools`: Claude Code's rules, not the gateway's own
+   * (exact-call-rule.ts), which the gateway matches itself.
    */
   async resumeSession(
     agentSessionId: string,
     req: SessionRequest,
     hooks: SessionHooks,
   ): Promise<AgentSession> {
-    const allowed = this.spec.flavor === 'claude-agent-acp' ? req.allowedForSession : undefined
+    const allowed =
+      this.spec.flavor === 'claude-agent-acp' ? claudeCodeRules(req.allowedForSession ?? []) : undefined
     return openAcpSession(this.id, this.leases.lease(req), req.cwd, this.sessionHooks(req, hooks), {
       ...this.openOptions,
       loadId: agentSessionId,

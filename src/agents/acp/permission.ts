@@ -55,6 +55,7 @@ export function permissionAsk(
     itemId: tool.id,
     ...(tool.title ? { reason: tool.title } : {}),
     ...(tool.rawInput !== undefined ? { input: tool.rawInput } : {}),
+    ...(tool.toolName ? { tool: tool.toolName } : {}),
     ...(turnId ? { turnId } : {}),
   }
   if (item.type === 'command_execution') return { kind: 'command', command: item.command, ...base }

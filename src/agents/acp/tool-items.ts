@@ -12,6 +12,8 @@ export interface ToolCallState {
   locations: { path: string }[]
   rawInput?: unknown
   rawOutput?: unknown
+  /** The agent's name of the tool (claude-agent-acp: Claude Code's, `_meta.claudeCode.toolName`). */
+  toolName?: string
   /** The gateway's approval hook declined it. */
   declined?: boolean
   /** The command output gathered from every update (see command-output.ts). */
@@ -34,6 +36,7 @@ export function mergeToolCall(prev: ToolCallState | undefined, f: ToolCallFields
   if (f.locations) next.locations = f.locations
   if (f.rawInput !== undefined) next.rawInput = f.rawInput
   if (f.rawOutput !== undefined) next.rawOutput = f.rawOutput
+  if (f._meta?.claudeCode?.toolName) next.toolName = f._meta.claudeCode.toolName
   next.output = gatherOutput(next.output, {
     rawOutput: f.rawOutput,
     chunk: f._meta?.terminal_output?.data,

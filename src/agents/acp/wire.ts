@@ -39,13 +39,18 @@ export const toolCallFields = z.object({
   /**
    * The terminal extension (we declare `_meta.terminal_output` in the client capabilities): a command's terminal
    * (`terminal_info`), its output chunks and exit code, as codex-acp and claude-agent-acp report them. A shape we
-   * do not expect is ignored, not an error.
+   * do not expect is ignored, not an error. claude-agent-acp names the Claude Code tool of a call
+   * (`claudeCode.toolName`), which its permission request does not.
    */
   _meta: z
     .looseObject({
       terminal_info: z.looseObject({}).optional(),
       terminal_output: z.looseObject({ data: z.string() }).optional(),
       terminal_exit: z.looseObject({ exit_code: z.number().int().nullish() }).optional(),
+      claudeCode: z
+        .looseObject({ toolName: z.string().min(1).optional().catch(undefined) })
+        .optional()
+        .catch(undefined),
     })
     .nullish()
     .catch(undefined),
