@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { claudeSessionRules, commandRule } from '../../src/agents/acp/claude-session-rules.js'
+import { claudeCodeRules, exactCallRule } from '../../src/agents/acp/exact-call-rule.js'
 import type { ApprovalAsk, ApprovalDecision, SessionHooks } from '../../src/agents/session.js'
 
 const command = (cmd: string): ApprovalAsk => ({
@@ -67,13 +68,51 @@ describe('claude-agent-acp: what accept_for_session allowed (claude-session-rule
     ])
   })
 
-  it('answers another permission allow_once and accepts the same call (title and input) again, storing nothing', async () => {
-    const search = (query: string): ApprovalAsk => ({
-      kind: 'permission',
-      reason: `Search "${query}"`,
-      input: { query },
-      options: ['accept', 'accept_for_session', 'decline', 'cancel'],
-    })
+  it("is the gateway's own rule for another exact tool call (keys sorted), never given to Claude Code", () => {
+    expect(exactCallRule('WebSearch', { query: 'a b' })).toBe('gateway:WebSearch {"query":"a b"}')
+    expect(exactCallRule('WebFetch', { url: 'https://x.test/p', prompt: 'p' })).toBe(
+      exactCallRule('WebFetch', { prompt: 'p', url: 'https://x.test/p' }),
+    )
+    expect(exactCallRule('mcp__s__t', { b: [{ d: 1, c: null }], a: 'x' })).toBe(
+      'gateway:mcp__s__t {"a":"x","b":[{"c":null,"d":1}]}',
+    )
+    expect(claudeCodeRules(['Bash(ls)', 'gateway:WebSearch {"query":"a"}', 'mcp__s__t'])).toEqual([
+      'Bash(ls)',
+      'mcp__s__t',
+    ])
+  })
+
+  const search = (query: string, tool?: string): ApprovalAsk => ({
+    kind: 'permission',
+    reason: `Search "${query}"`,
+    input: { query },
+    ...(tool ? { tool } : {}),
+    options: ['accept', 'accept_for_session', 'decline', 'cancel'],
+  })
+
+  it("answers a named tool's permission allow_once, stores the exact call's rule, and a reopened session accepts it unasked", async () => {
+    const stored: string[][] = []
+    const store = async (all: readonly string[]) => {
+      stored.push([...all])
+    }
+    const { hooks, asked } = answering('accept_for_session', 'accept', 'accept')
+    const rules = claudeSessionRules(hooks, store, ['Bash(ls)'])
+    expect(await rules.requestApproval(search('a', 'WebSearch'), signal)).toBe('accept')
+    expect(await rules.requestApproval(search('a', 'WebSearch'), signal)).toBe('accept')
+    expect(stored).toEqual([['Bash(ls)', 'gateway:WebSearch {"query":"a"}']])
+    const reopened = claudeSessionRules(hooks, store, stored[0])
+    expect(await reopened.requestApproval(search('a', 'WebSearch'), signal)).toBe('accept')
+    expect(await reopened.requestApproval(search('b', 'WebSearch'), signal)).toBe('accept')
+    // the same input of another tool is another call
+    expect(await reopened.requestApproval(search('a', 'WebFetch'), signal)).toBe('accept')
+    expect(asked.map((a) => [a.tool, a.input])).toEqual([
+      ['WebSearch', { query: 'a' }],
+      ['WebSearch', { query: 'b' }],
+      ['WebFetch', { query: 'a' }],
+    ])
+  })
+
+  it("answers an unnamed tool's permission allow_once and accepts the same call (title and input) again in this process, storing nothing", async () => {
     const stored: string[][] = []
     const { hooks, asked } = answering('accept_for_session', 'accept')
     const rules = claudeSessionRules(hooks, async (all) => {

@@ -4,6 +4,7 @@ import { parseAcpAgents } from '../../src/agents/acp/agent-spec.js'
 import { permissionAnswer, permissionAsk, permissionOptions } from '../../src/agents/acp/permission.js'
 import { mergeToolCall } from '../../src/agents/acp/tool-items.js'
 import { UpdateMapper } from '../../src/agents/acp/update-mapper.js'
+import { toolCallFields } from '../../src/agents/acp/wire.js'
 import { agentEvent } from '../../src/protocol/events.js'
 
 const mapAll = (updates: unknown[]) => {
@@ -301,6 +302,35 @@ describe('ACP permission requests', () => {
     })
     const fetch = mergeToolCall(undefined, { toolCallId: 'f1', title: 'Fetch a URL', kind: 'fetch' })
     expect(permissionAsk(fetch, options, '/w')).toMatchObject({ kind: 'permission', reason: 'Fetch a URL' })
+  })
+
+  it("the ask names the tool claude-agent-acp's tool call named (`_meta.claudeCode.toolName`); a bad name is dropped, not its terminal", () => {
+    const m = new UpdateMapper('acp:claude-agent-acp', 't1')
+    m.map({
+      sessionUpdate: 'tool_call',
+      toolCallId: 's1',
+      title: 'Search "q"',
+      kind: 'fetch',
+      rawInput: { query: 'q' },
+      _meta: { claudeCode: { toolName: 'WebSearch' } },
+    })
+    // the permission request's tool call does not name it: the call's name stays
+    m.toolCallAsked({ toolCallId: 's1', title: 'Search "q"', rawInput: { query: 'q' } })
+    expect(permissionAsk(m.toolCall('s1')!, options, '/w')).toMatchObject({
+      kind: 'permission',
+      tool: 'WebSearch',
+      input: { query: 'q' },
+    })
+    const odd = mergeToolCall(
+      undefined,
+      toolCallFields.parse({
+        toolCallId: 'c1',
+        _meta: { claudeCode: { toolName: 7 }, terminal_exit: { exit_code: 0 } },
+      }),
+    )
+    expect(odd).toMatchObject({ terminal: true, terminalExitCode: 0 })
+    expect(odd.toolName).toBeUndefined()
+    expect(permissionAsk(odd, options, '/w')).not.toHaveProperty('tool')
   })
 })
 
