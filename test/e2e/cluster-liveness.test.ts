@@ -99,7 +99,8 @@ describe.skipIf(!canUnshare)('a crashed node on another machine is taken over by
     const run = (await res.json()) as Run
     const getRun = async () => (await (await fetch(`${taker.url}/v1/runs/${run.id}`)).json()) as Run
     await waitFor(async () => (await getRun()).status === 'running', 'the run to start', 30_000)
-    mock.script({ kind: 'text', text: 'too late', delayMs: 120_000 })
+    // by its prompt, not the script queue: a turn killed before it asked the model leaves no step for the next one
+    mock.on('take your time', { kind: 'text', text: 'too late', delayMs: 120_000 })
     const created = await postJson(`${victim.url}/v1/sessions`, {})
     expect(created.status).toBe(201)
     const session = (await created.json()) as Session
