@@ -196,7 +196,9 @@ export class NodeMembership {
    */
   async isLiveConfirmed(id: string): Promise<boolean> {
     if (id === this.id) return true
-    let { nodes, at } = await this.listing()
+    // a listing sent after the call (shared by the calls at the same time): one of the last 100 ms may be from
+    // before the process died
+    let { nodes, at } = await this.listing(Date.now())
     let node = nodes.find((n) => n.id === id)
     if (node === undefined || this.isDead(node, at)) return false
     const due = this.locks.confirmableAt(node)
@@ -209,10 +211,13 @@ export class NodeMembership {
     return node !== undefined && !this.isDead(node, at)
   }
 
-  /** A listing shared by concurrent callers (sharedListingMs): placement, admission and calls read one each. */
-  private listing(): Promise<Listing> {
+  /**
+   * A listing shared by concurrent callers (sharedListingMs): placement, admission and calls read one each. With
+   * `notBefore`, only a listing sent at or after it.
+   */
+  private listing(notBefore = 0): Promise<Listing> {
     const s = this.shared
-    if (s && (!s.done || Date.now() - s.at < sharedListingMs)) return s.listing
+    if (s && s.at >= notBefore && (!s.done || Date.now() - s.at < sharedListingMs)) return s.listing
     const at = Date.now()
     const entry = { listing: this.read(at), at, done: false }
     this.shared = entry
