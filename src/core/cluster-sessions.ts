@@ -15,7 +15,10 @@ import { type CreateSession, type OnBusy, SessionManager } from './session-manag
 export interface SessionCluster {
   membership: NodeMembership
   calls: NodeCalls
-  /** Recovers what dead nodes left (runs, sessions, approvals), as the periodic watch does. */
+  /**
+   * Recovers what dead nodes left (runs, sessions, approvals), as the periodic watch does: a pass that lists the
+   * nodes after this call.
+   */
   recoverLost(): Promise<void>
   /** The longest a call to another node may take (it ends sooner when that node dies). */
   callTimeoutMs: number
@@ -154,14 +157,23 @@ export class ClusterSessions extends SessionManager {
 
   /**
    * The node that must act on the session, or undefined when this node does (or when there is no such session:
-   * then this node answers 404). A session whose node is gone is recovered first, then placed.
+   * then this node answers 404). A session whose node is gone is recovered first, then placed. An owner whose
+   * liveness lock is seen free is judged before anything is sent to it (NodeMembership.isLiveConfirmed, at most
+   * LockWatch's confirmMs): dead, its work is taken over now (recoverLost, the same pass as the periodic check's,
+   * so the store's marks and claims keep one owner per session) rather than at the next check, and the session
+   * placed again; alive (its lock held again, or a heartbeat meanwhile), the call goes to it.
    */
-  private async ownerFor(id: string): Promise<string | undefined> {
+  private async ownerFor(id: string, judged = false): Promise<string | undefined> {
     const owner = await this.store.ownerOf(id)
     if (owner === undefined) return undefined
     const { membership } = this.cluster
     const runners = await membership.liveRunnerIds()
-    if (owner !== null && runners.includes(owner)) return owner === this.node ? undefined : owner
+    if (owner !== null && runners.includes(owner)) {
+      if (owner === this.node) return undefined
+      if (judged || (await membership.isLiveConfirmed(owner))) return owner
+      await this.cluster.recoverLost()
+      return this.ownerFor(id, true)
+    }
     if (owner !== null && !(await membership.isLive(owner))) await this.cluster.recoverLost()
     return membership.role === 'api' ? this.pickRunner(id, runners) : undefined
   }

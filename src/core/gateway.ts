@@ -68,13 +68,13 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
       membership: node,
       fencing,
       ...(queue ? { queue } : {}),
-      ...(signals ? { signals } : {}),
+      ...(signals ? { signals, recoverLost: () => recoverLostFromNow() } : {}),
     })
     const sessions = calls
       ? new ClusterSessions(view, log, agents, settings, active, node.id, {
           membership: node,
           calls,
-          recoverLost: () => recoverLost(),
+          recoverLost: () => recoverLostFromNow(),
           callTimeoutMs: config.CODEX_REQUEST_TIMEOUT * 1000,
           tenant,
         })
@@ -160,6 +160,11 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
       .finally(() => {
         recovering = undefined
       }))
+  // A pass that lists the nodes after this call (one in flight may have listed them before what the caller saw).
+  const recoverLostFromNow = async (): Promise<void> => {
+    await recovering?.catch(() => {})
+    await recoverLost()
+  }
   // Taken for dead by another node (stalled past NODE_TIMEOUT_SECONDS): what it took over stops here.
   node.onFenced(async () => {
     const scopes = [{ runs, sessions }, ...tenancy.all()]
@@ -194,10 +199,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     if (!watch || lookAgain) return
     lookAgain = setTimeout(() => {
       lookAgain = undefined
-      void (async () => {
-        await recovering?.catch(() => {})
-        await recoverLost()
-      })().catch(() => {})
+      void recoverLostFromNow().catch(() => {})
     }, afterMs)
     lookAgain.unref()
   })

@@ -34,6 +34,15 @@ export class LockWatch {
     return fresh
   }
 
+  /**
+   * When a listing can confirm that `n` (as listed, after `observe`) is dead by its lock: the first listing that
+   * showed it free plus `confirmMs` (this node's clock); undefined when its lock is not seen free.
+   */
+  confirmableAt(n: NodeRecord): number | undefined {
+    const seen = this.seenFree.get(n.id)
+    return n.lock === 'free' && seen?.heartbeatAt === n.heartbeatAt ? seen.since + this.confirmMs : undefined
+  }
+
   /** Whether `n` (as listed at `now`, after `observe`) is dead by its lock. */
   isDead(n: NodeRecord, now: number): boolean {
     const seen = this.seenFree.get(n.id)

@@ -23,6 +23,19 @@ export interface MembershipTiming {
 const defaultTiming: MembershipTiming = { heartbeatMs: 2000, deadAfterMs: 10_000 }
 
 /**
+ * How long one listing of the nodes answers the callers that need one for placement, admission or a call's
+ * liveness check (liveRunnerIds, isLive): well below LockWatch's confirmMs, so a judgement by lock never rests on
+ * a listing older than a tenth of the look spacing. Each judgement uses the listing's own time.
+ */
+export const sharedListingMs = 100
+
+/** One read of the nodes (Store.listNodes) and when it was sent (this node's clock). */
+interface Listing {
+  nodes: NodeRecord[]
+  at: number
+}
+
+/**
  * This gateway process as a node of the store: a fresh id per process, a heartbeat, and the judgement of
  * which other nodes are dead. Runs and sessions of a dead node (or of a node the store no longer knows)
  * are this node's to recover; those of live nodes are left alone.
@@ -41,6 +54,11 @@ export class NodeMembership {
   private readonly locks: LockWatch
   /** Told when a check finds a node's lock newly free: when to look again. */
   private suspect: ((afterMs: number) => void) | undefined
+  /** The listing concurrent callers share (in flight, or done less than sharedListingMs ago). */
+  private shared: { listing: Promise<Listing>; at: number; done: boolean } | undefined
+  /** Listings sent, and the newest one LockWatch has seen: an older one that ends later is not shown to it. */
+  private sent = 0
+  private observed = 0
 
   constructor(
     private readonly store: Store,
@@ -86,8 +104,7 @@ export class NodeMembership {
    * finished run without its end event). Returns the lost nodes (owners in use).
    */
   async recoverLost(takeOver: (lost: string[]) => Promise<void>, now = Date.now()): Promise<string[]> {
-    const nodes = await this.store.listNodes()
-    if (this.locks.observe(nodes, now).length > 0) this.suspect?.(this.locks.confirmMs)
+    const { nodes } = await this.read(now)
     const dead = nodes.filter((n) => n.id !== this.id && this.isDead(n, now))
     for (const n of dead) this.lostHosts.set(n.id, n.host)
     if (dead.length > 0) {
@@ -121,6 +138,8 @@ export class NodeMembership {
         throw err
       })
     for (const n of dead) await this.store.removeNode(n.id)
+    // a shared listing from before names them still
+    if (dead.length > 0) this.shared = undefined
     return lost
   }
 
@@ -152,18 +171,79 @@ export class NodeMembership {
   }
 
   /** The ids of the live nodes that run agents, this one included. */
-  async liveRunnerIds(now = Date.now()): Promise<string[]> {
-    const nodes = await this.store.listNodes()
+  async liveRunnerIds(now?: number): Promise<string[]> {
+    const { nodes, at } = await this.listing()
     return nodes
-      .filter((n) => n.role !== 'api' && (n.id === this.id || !this.isDead(n, now)))
+      .filter((n) => n.role !== 'api' && (n.id === this.id || !this.isDead(n, now ?? at)))
       .map((n) => n.id)
   }
 
   /** Whether node `id` is registered and not dead. */
-  async isLive(id: string, now = Date.now()): Promise<boolean> {
+  async isLive(id: string, now?: number): Promise<boolean> {
     if (id === this.id) return true
-    const node = (await this.store.listNodes()).find((n) => n.id === id)
-    return node !== undefined && !this.isDead(node, now)
+    const { nodes, at } = await this.listing()
+    const node = nodes.find((n) => n.id === id)
+    return node !== undefined && !this.isDead(node, now ?? at)
+  }
+
+  /**
+   * Whether node `id` is alive, for a request that is about to be sent to it (a session call to forward). As
+   * isLive, except when its liveness lock is seen free: then the answer waits for the look that can confirm it
+   * (LockWatch: confirmMs after the lock was first seen free, at most that long) and is that look's. So a request
+   * for a crashed node's session learns within about confirmMs that the node is dead (its caller takes the
+   * session over) instead of being sent to a process that is gone; a node whose lock is held is alive, stalled or
+   * not (then only its heartbeat's age can make it dead, as before).
+   */
+  async isLiveConfirmed(id: string): Promise<boolean> {
+    if (id === this.id) return true
+    // a listing sent after the call (shared by the calls at the same time): one of the last 100 ms may be from
+    // before the process died
+    let { nodes, at } = await this.listing(Date.now())
+    let node = nodes.find((n) => n.id === id)
+    if (node === undefined || this.isDead(node, at)) return false
+    const due = this.locks.confirmableAt(node)
+    if (due === undefined) return true
+    if (due > Date.now())
+      await new Promise((resolve) => setTimeout(resolve, due - Date.now()))
+      // a listing sent now: one sent before `due` cannot confirm anything
+    ;({ nodes, at } = await this.read())
+    node = nodes.find((n) => n.id === id)
+    return node !== undefined && !this.isDead(node, at)
+  }
+
+  /**
+   * A listing shared by concurrent callers (sharedListingMs): placement, admission and calls read one each. With
+   * `notBefore`, only a listing sent at or after it.
+   */
+  private listing(notBefore = 0): Promise<Listing> {
+    const s = this.shared
+    if (s && s.at >= notBefore && (!s.done || Date.now() - s.at < sharedListingMs)) return s.listing
+    const at = Date.now()
+    const entry = { listing: this.read(at), at, done: false }
+    this.shared = entry
+    entry.listing.then(
+      () => {
+        entry.done = true
+      },
+      () => {
+        if (this.shared === entry) this.shared = undefined
+      },
+    )
+    return entry.listing
+  }
+
+  /**
+   * A new listing of the nodes, sent at `at`, shown to LockWatch (unless a listing sent after it was shown first):
+   * a node whose lock it finds newly free is looked at again confirmMs later (onSuspect).
+   */
+  private async read(at = Date.now()): Promise<Listing> {
+    const seq = ++this.sent
+    const nodes = await this.store.listNodes()
+    if (seq > this.observed) {
+      this.observed = seq
+      if (this.locks.observe(nodes, at).length > 0) this.suspect?.(this.locks.confirmMs)
+    }
+    return { nodes, at }
   }
 
   /**

@@ -15,4 +15,6 @@ export interface RunCluster {
   signals?: NodeSignals
   /** Where a run this node let go (another node took it over) is told (metrics, logs). */
   fencing?: FencingNotices
+  /** Takes over what dead nodes left (a pass that lists the nodes after the call), as the periodic check does. */
+  recoverLost?: () => Promise<void>
 }

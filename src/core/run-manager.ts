@@ -189,8 +189,13 @@ export class RunManager {
       return this.mustGet(id)
     }
     const holder = await this.store.ownerOf(id)
-    if (holder && holder !== this.node)
+    if (holder && holder !== this.node) {
       await this.cluster?.signals?.send(holder, { kind: 'cancel', runId: id, reason })
+      // A holder that is gone never ends it: judged by its lock now, its runs are taken over (ended `worker_lost`)
+      // at once, not at the next periodic check.
+      const { membership, recoverLost } = this.cluster ?? {}
+      if (recoverLost && membership && !(await membership.isLiveConfirmed(holder))) await recoverLost()
+    }
     return this.wait(id)
   }
 

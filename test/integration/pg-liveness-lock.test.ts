@@ -47,11 +47,11 @@ describe('liveness locks (PostgreSQL)', () => {
   })
 
   /** A checker node with heartbeats far apart and a heartbeat timeout no test here reaches. */
-  async function checker(store: PostgresStore) {
+  async function checker(store: PostgresStore, lockConfirmMs = 200) {
     const me = new NodeMembership(store, 'api', {
       heartbeatMs: 60_000,
       deadAfterMs: 600_000,
-      lockConfirmMs: 200,
+      lockConfirmMs,
     })
     await me.join()
     cleanups.push(() => me.leave())
@@ -136,6 +136,68 @@ describe('liveness locks (PostgreSQL)', () => {
     expect(await me.recoverLost(async () => {}, t0 + 10_000)).toEqual([])
     expect(await store.ownerOf('run_1')).toBe(victim.id)
     expect(await me.isLive(victim.id)).toBe(true)
+  })
+
+  it('a request judging an owner (isLiveConfirmed): dead once its lock stays free confirmMs after a kill -9; alive while its lock is held (heartbeat silent or not) or taken again', async () => {
+    const store = await server.openStore()
+    const key = 434_343
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const c = new (require('pg').Client)(process.argv[1]);
+         c.connect().then(() => c.query('SELECT pg_advisory_lock($1, $2)', [${livenessLockSpace}, ${key}]))
+           .then(() => console.log('locked'))`,
+        store.url,
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    cleanups.push(async () => child.kill('SIGKILL'))
+    await once(child.stdout!, 'data')
+    await store.registerNode(remote('node_crashed', key))
+    // a stalled node: its process (here this test's connection) holds its lock; its heartbeat is 5 minutes old
+    const stalled = new pg.Client({ connectionString: store.url })
+    await stalled.connect()
+    cleanups.push(() => stalled.end())
+    await stalled.query('SELECT pg_advisory_lock($1, $2)', [livenessLockSpace, 525_252])
+    await store.registerNode({
+      ...remote('node_stalled', 525_252),
+      heartbeatAt: new Date(Date.now() - 300_000).toISOString(),
+    })
+    // a live node with its own PgLivenessLock, whose lock connection will be terminated
+    const victim = new NodeMembership(store, 'worker', { heartbeatMs: 60_000, deadAfterMs: 600_000 })
+    const lock = await PgLivenessLock.start(store.url, victim.id, (k, held) =>
+      store.setNodeLockKey(victim.id, k, held),
+    )
+    await victim.join(lock)
+    cleanups.push(() => victim.leave())
+    // a confirming look a second after the first: time enough for a dropped lock to be cleared or taken again
+    const me = await checker(store, 1000)
+    expect(await me.isLiveConfirmed('node_crashed')).toBe(true)
+
+    child.kill('SIGKILL')
+    await once(child, 'exit')
+    await until(
+      async () => (await store.listNodes()).find((n) => n.id === 'node_crashed')?.lock === 'free',
+      'the lock to be freed',
+    )
+    const t0 = Date.now()
+    expect(await me.isLiveConfirmed('node_crashed')).toBe(false)
+    // not at the first look that showed it free: at the one confirmMs later
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000)
+    expect(await me.isLiveConfirmed('node_stalled')).toBe(true)
+
+    const admin = new pg.Client({ connectionString: store.url })
+    await admin.connect()
+    cleanups.push(() => admin.end())
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
+      `agw-liveness ${victim.id}`,
+    ])
+    await until(
+      async () => (await store.listNodes()).find((n) => n.id === victim.id)?.lock !== 'held',
+      'the lock to be gone',
+    )
+    expect(await me.isLiveConfirmed(victim.id)).toBe(true)
   })
 
   it('a node without a lock key (a gateway of before) is judged by its heartbeat alone', async () => {

@@ -7,7 +7,7 @@ import { AgentRegistry } from '../../src/agents/registry.js'
 import { loadConfig } from '../../src/config/load.js'
 import { ActiveRuns } from '../../src/core/active-runs.js'
 import { EventLog } from '../../src/core/event-log.js'
-import type { NodeMembership } from '../../src/core/node-membership.js'
+import { NodeMembership } from '../../src/core/node-membership.js'
 import { FencingNotices } from '../../src/core/ops/fencing-notices.js'
 import type { RunCluster } from '../../src/core/run-cluster.js'
 import { RunManager } from '../../src/core/run-manager.js'
@@ -166,6 +166,54 @@ describe("a stale node's run events (PostgreSQL)", () => {
     expect(run).toMatchObject({ status: 'interrupted', reason: 'worker_lost' })
     expect(a.runs.stats).toEqual({ running: 0, queued: 0 })
     expect((await store.eventsAfter(run.id, 0, 10)).map((e) => e.type)).toEqual(['run.completed'])
+  })
+
+  it("a cancel of a run whose holder's liveness lock is free judges the holder at once and takes the run over", async () => {
+    const store = await pg.openStore()
+    // node A crashed on another machine: its row names a lock key nobody holds (PostgreSQL freed it), its
+    // heartbeat is fresh, and no periodic check runs here
+    await store.registerNode({
+      ...nodeRecord('node_a', new Date().toISOString()),
+      host: 'elsewhere',
+      lockKey: 989_898,
+    })
+    await store.admitRun(newRun('run_1'), 'node_a', 10)
+    const workspace = tempDir('run-fencing-')
+    dirs.push(workspace)
+    const config = loadConfig({ WORKSPACE_ROOTS: workspace, DATA_DIR: `${workspace}-data` }, workspace)
+    const membership = new NodeMembership(store, 'all', {
+      heartbeatMs: 60_000,
+      deadAfterMs: 600_000,
+      lockConfirmMs: 100,
+    })
+    await membership.join()
+    const signals: NodeSignals = { send: async () => {}, onMessage: () => {}, close: async () => {} }
+    let runs: RunManager | undefined
+    const recoverLost = async () => {
+      await membership.recoverLost(async (lost) => void (await runs!.recover(lost, 'worker_lost')))
+    }
+    const cluster: RunCluster = { role: 'all', membership, signals, recoverLost }
+    runs = new RunManager(
+      store,
+      new EventLog(store),
+      AgentRegistry.fromConfig(config, process.env),
+      config,
+      new ActiveRuns(),
+      membership.id,
+      cluster,
+    )
+    try {
+      let timer: NodeJS.Timeout | undefined
+      const waited = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the cancel waited for a periodic check')), 10_000)
+      })
+      const ended = await Promise.race([runs.cancel('run_1'), waited]).finally(() => clearTimeout(timer))
+      expect(ended).toMatchObject({ status: 'interrupted', reason: 'worker_lost' })
+      expect(await store.ownerOf('run_1')).toBe(membership.id)
+      expect((await store.listNodes()).map((n) => n.id)).toEqual([membership.id])
+    } finally {
+      await membership.leave()
+    }
   })
 })
 

@@ -138,4 +138,60 @@ describe('NodeMembership with liveness locks', () => {
     // node_old (no key) is judged by its heartbeat alone: taken once that is older than deadAfterMs
     expect(await me.recoverLost(takeOver, now + 300_001)).toContain('node_old')
   })
+
+  it('isLiveConfirmed: a free lock is judged at a look confirmMs later (dead if still free and silent); held, held again or a heartbeat: alive', async () => {
+    const locks = new Map<string, NodeRecord['lock']>([
+      ['node_crashed', 'free'],
+      ['node_blip', 'free'],
+      ['node_beat', 'free'],
+      ['node_stalled', 'held'],
+    ])
+    const store = storeWithLocks(locks)
+    const old = new Date(Date.now() - 60_000).toISOString()
+    for (const id of locks.keys())
+      await store.registerNode({
+        id,
+        role: 'worker',
+        host: 'elsewhere',
+        pid: 1,
+        startedAt: old,
+        heartbeatAt: old,
+      })
+    const me = new NodeMembership(store, 'api', {
+      heartbeatMs: 60_000,
+      deadAfterMs: 300_000,
+      lockConfirmMs: 100,
+    })
+    await me.join()
+    const listed = () => me.liveRunnerIds()
+    // a stalled node that holds its lock is alive, at once (its heartbeat is a minute old)
+    const t0 = Date.now()
+    expect(await me.isLiveConfirmed('node_stalled')).toBe(true)
+    // the look that saw the three locks free is done: the blip takes its lock again, node_beat beats
+    const judged = Promise.all(['node_crashed', 'node_blip', 'node_beat'].map((id) => me.isLiveConfirmed(id)))
+    await listed()
+    locks.set('node_blip', 'held')
+    await store.heartbeat('node_beat', new Date().toISOString())
+    expect(await judged).toEqual([false, true, true])
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(100)
+    expect(await me.isLiveConfirmed('node_unknown')).toBe(false)
+    await me.leave()
+  })
+
+  it('callers at the same time share one listing of the nodes; recoverLost always lists them anew', async () => {
+    const store = storeWithLocks(new Map())
+    let reads = 0
+    const list = store.listNodes.bind(store)
+    store.listNodes = () => {
+      reads++
+      return list()
+    }
+    const me = new NodeMembership(store, 'api', { heartbeatMs: 60_000, deadAfterMs: 300_000 })
+    await me.join()
+    await Promise.all([me.liveRunnerIds(), me.liveRunners(), me.isLive('node_x'), me.liveRunnerIds()])
+    expect(reads).toBe(1)
+    await me.recoverLost(async () => {})
+    expect(reads).toBe(2)
+    await me.leave()
+  })
 })
