@@ -224,6 +224,50 @@ describe('web console', { timeout: 120_000 }, () => {
     }
   })
 
+  it('a session stream the gateway ended without anything new (as a stop ends it) is followed again: a later turn shows', async () => {
+    const session = await json<Session>(postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'never' }))
+    shared.mock.on('after the clean end', { kind: 'text', text: 'answered after the clean end' })
+    const context = await shared.browser.newContext()
+    contexts.push(context)
+    const page = await context.newPage()
+    // the first connection ends at once, cleanly and empty: what a page that saw every event gets from a
+    // gateway that stops (stop-ends-streams.test.ts); the next connections reach the gateway
+    const eventsUrl = `${shared.gw.url}/v1/sessions/${session.id}/events`
+    let connections = 0
+    page.on('request', (r) => {
+      if (r.url() === eventsUrl) connections++
+    })
+    await page.route(
+      eventsUrl,
+      (route) => route.fulfill({ status: 200, contentType: 'text/event-stream', body: '' }),
+      { times: 1 },
+    )
+    await page.goto(`${shared.gw.url}/#/sessions/${session.id}`)
+    await page.locator('[data-loaded]').waitFor()
+    await poll(() => connections).toBe(2)
+    await poll(() => page.getByTestId('stream-state').textContent()).toBe('live')
+    await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, {
+      input: 'after the clean end please',
+    })
+    await poll(() => page.getByTestId('agent-message').textContent()).toContain(
+      'answered after the clean end',
+    )
+  })
+
+  it('"Skip to content" moves focus into the view it skips to, and keeps that view', async () => {
+    const page = await open('#/runs')
+    await page.locator('[data-loaded]').waitFor()
+    await page.keyboard.press('Tab')
+    await page.keyboard.press('Enter')
+    expect(await page.locator('main h1').textContent()).toBe('History')
+    expect(new URL(page.url()).hash).toBe('#/runs')
+    expect(await page.evaluate('document.activeElement.id')).toBe('main')
+    await page.keyboard.press('Tab')
+    expect(await page.evaluate('document.activeElement.closest("label")?.textContent.trim()')).toMatch(
+      /^Status/,
+    )
+  })
+
   it('on a phone, long words (a path in the prompt, the command, its output, raw events) stay within the screen', async () => {
     const long = `/workspace/${'very-long-directory-name-'.repeat(8)}end`
     shared.mock.on(
