@@ -1,5 +1,5 @@
 import type { StoredEvent } from '../protocol/events.js'
-import { ApiError, delay, sseFrames } from './sse-connection.js'
+import { delay, reconnectable, sseFrames } from './sse-connection.js'
 
 export interface FollowOptions {
   /** The event stream's URL (`/v1/runs/{id}/events` or `/v1/sessions/{id}/events`). */
@@ -25,8 +25,8 @@ export interface FollowOptions {
  * in the URL). When the connection drops it reconnects with `Last-Event-ID` = the last seq seen, so nothing is
  * lost or doubled. It ends when `until` matches, when `signal` aborts, or when the server ended the stream
  * without anything new twice in a row (a finished run followed from past its end). One such end alone is tried
- * again: a gateway stopping ends its streams cleanly too, and a restarted one carries them on. HTTP errors (401,
- * 404, ...) are thrown as ApiError, not retried.
+ * again: a gateway stopping ends its streams cleanly too, and a restarted one carries them on. 502, 503 and 504
+ * are retried like a dropped connection; other HTTP errors (401, 404, ...) are thrown as ApiError.
  */
 export async function* followEvents(opts: FollowOptions): AsyncGenerator<StoredEvent> {
   let lastSeq = opts.after ?? 0
@@ -56,7 +56,7 @@ export async function* followEvents(opts: FollowOptions): AsyncGenerator<StoredE
       if (emptyEnds === 2) return
       opts.onReconnect?.(lastSeq, new Error('the server ended the stream'))
     } catch (err) {
-      if (err instanceof ApiError || opts.signal?.aborted) throw err
+      if (!reconnectable(err) || opts.signal?.aborted) throw err
       emptyEnds = 0
       opts.onReconnect?.(lastSeq, err)
     }

@@ -224,34 +224,76 @@ describe('web console', { timeout: 120_000 }, () => {
     }
   })
 
-  it('a session stream the gateway ended without anything new (as a stop ends it) is followed again: a later turn shows', async () => {
+  it('a gateway restarting behind a proxy (502, then a stream ended without anything new): the session is followed again', async () => {
     const session = await json<Session>(postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'never' }))
-    shared.mock.on('after the clean end', { kind: 'text', text: 'answered after the clean end' })
+    shared.mock.on('after the restart', { kind: 'text', text: 'answered after the restart' })
     const context = await shared.browser.newContext()
     contexts.push(context)
     const page = await context.newPage()
-    // the first connection ends at once, cleanly and empty: what a page that saw every event gets from a
-    // gateway that stops (stop-ends-streams.test.ts); the next connections reach the gateway
+    // The first connection gets what a proxy answers while the gateway is down; the second ends at once,
+    // cleanly and empty: what a page that saw every event gets from a gateway that stops
+    // (stop-ends-streams.test.ts). The next ones reach the gateway.
     const eventsUrl = `${shared.gw.url}/v1/sessions/${session.id}/events`
+    const answers = [
+      { status: 502, contentType: 'text/html', body: '<h1>502 Bad Gateway</h1>' },
+      { status: 200, contentType: 'text/event-stream', body: '' },
+    ]
     let connections = 0
     page.on('request', (r) => {
       if (r.url() === eventsUrl) connections++
     })
-    await page.route(
-      eventsUrl,
-      (route) => route.fulfill({ status: 200, contentType: 'text/event-stream', body: '' }),
-      { times: 1 },
-    )
+    await page.route(eventsUrl, (route) => route.fulfill(answers.shift()!), { times: answers.length })
     await page.goto(`${shared.gw.url}/#/sessions/${session.id}`)
     await page.locator('[data-loaded]').waitFor()
-    await poll(() => connections).toBe(2)
+    await poll(() => connections).toBe(3)
     await poll(() => page.getByTestId('stream-state').textContent()).toBe('live')
-    await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, {
-      input: 'after the clean end please',
-    })
-    await poll(() => page.getByTestId('agent-message').textContent()).toContain(
-      'answered after the clean end',
+    await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, { input: 'after the restart please' })
+    await poll(() => page.getByTestId('agent-message').textContent()).toContain('answered after the restart')
+  })
+
+  it("a session stream the gateway refuses says why (not only 'error')", async () => {
+    const session = await json<Session>(postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'never' }))
+    const page = await open()
+    await page.route(`${shared.gw.url}/v1/sessions/${session.id}/events`, (route) =>
+      route.fulfill({
+        status: 403,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'forbidden', message: 'this token may not read it' } }),
+      }),
     )
+    await page.goto(`${shared.gw.url}/#/sessions/${session.id}`)
+    await poll(() => page.getByTestId('stream-state').textContent()).toBe('error')
+    expect(await page.getByRole('alert').textContent()).toBe('403: this token may not read it')
+  })
+
+  it('interrupt a turn whose message has no text yet (no empty box stays), then fork the session and go on in the fork', async () => {
+    const session = await json<Session>(postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'never' }))
+    // the message starts (codex tells it when its first part comes), its text three seconds later: the turn is
+    // interrupted before it
+    shared.mock.on('interrupt me', { kind: 'text', text: 'never shown', deltas: true, chunkDelayMs: 3000 })
+    shared.mock.on('go on in the fork', { kind: 'text', text: 'the fork answers' })
+    const page = await open(`#/sessions/${session.id}`)
+    await page.getByLabel('Message').fill('interrupt me now')
+    await page.getByLabel('Message').press('Control+Enter')
+    // the session's events until the message started (an item with no text yet)
+    const stream = await fetch(`${shared.gw.url}/v1/sessions/${session.id}/events`, {
+      headers: { accept: 'application/x-ndjson' },
+    })
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader()
+    for (let seen = ''; !seen.includes('"type":"agent_message"'); ) seen += (await reader.read()).value
+    await reader.cancel()
+    await page.getByRole('button', { name: 'Interrupt' }).click()
+    const turn = page.locator('.turn').first()
+    await poll(() => turn.textContent()).toContain('interrupted')
+    await poll(() => turn.locator('.ev-turn-completed').count()).toBe(1)
+    expect(await turn.locator('.item-agent_message').count()).toBe(0)
+
+    await page.getByRole('button', { name: 'Fork' }).click()
+    await page.waitForURL((url) => !url.hash.endsWith(session.id))
+    await poll(() => page.getByRole('link', { name: session.id }).count()).toBe(1)
+    await page.getByLabel('Message').fill('go on in the fork')
+    await page.getByRole('button', { name: 'Send' }).click()
+    await poll(() => page.getByTestId('agent-message').textContent()).toContain('the fork answers')
   })
 
   it('"Skip to content" moves focus into the view it skips to, and keeps that view', async () => {

@@ -17,7 +17,7 @@ type SessionWithTurns = Schemas['Session'] & { turns: Schemas['Turn'][] }
  * archive.
  */
 export function SessionView({ id }: { id: string }) {
-  const { events, state } = useEvents('session', id)
+  const { events, state, error } = useEvents('session', id)
   const [session, setSession] = useState<SessionWithTurns | null>(null)
   const [input, setInput] = useState('')
   const [onBusy, setOnBusy] = useState<'queue' | 'steer' | 'reject'>('queue')
