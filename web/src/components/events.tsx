@@ -8,20 +8,22 @@ import { Markdown } from './markdown.js'
 export function EventList({ events }: { events: StoredEvent[] }) {
   return (
     <ol class="events" aria-label="Events">
-      {foldEvents(events).map((b) => (
-        <li key={b.seq} class={`block ${blockClass(b)}`} data-seq={b.seq}>
-          {b.kind === 'item' ? (
-            <ItemView item={b.item} final={b.final} />
-          ) : b.kind === 'output' ? (
-            <>
-              <Badge type={`output.${b.stream}`} />
-              <pre class="output">{b.text}</pre>
-            </>
-          ) : (
-            <EventView event={b.event} />
-          )}
-        </li>
-      ))}
+      {foldEvents(events)
+        .filter(shown)
+        .map((b) => (
+          <li key={b.seq} class={`block ${blockClass(b)}`} data-seq={b.seq}>
+            {b.kind === 'item' ? (
+              <ItemView item={b.item} final={b.final} />
+            ) : b.kind === 'output' ? (
+              <>
+                <Badge type={`output.${b.stream}`} />
+                <pre class="output">{b.text}</pre>
+              </>
+            ) : (
+              <EventView event={b.event} />
+            )}
+          </li>
+        ))}
     </ol>
   )
 }
@@ -44,6 +46,9 @@ function withoutMeta(ev: StoredEvent) {
   const { seq: _s, at: _a, runId: _r, sessionId: _i, type: _t, ...rest } = ev
   return rest
 }
+
+/** A message with no text yet is not shown: an empty box stayed where a turn was interrupted before any. */
+const shown = (b: Block) => !(b.kind === 'item' && b.item.type === 'agent_message' && b.item.text === '')
 
 const blockClass = (b: Block) =>
   b.kind === 'item'

@@ -140,9 +140,9 @@ export function SessionView({ id }: { id: string }) {
           Archive
         </button>
       </div>
-      {problem && (
+      {(problem || error) && (
         <p class="error-text" role="alert">
-          {problem}
+          {problem ?? error}
         </p>
       )}
       <ol class="conversation" aria-label="Turns">
