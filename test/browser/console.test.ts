@@ -296,6 +296,22 @@ describe('web console', { timeout: 120_000 }, () => {
     await poll(() => page.getByTestId('agent-message').textContent()).toContain('the fork answers')
   })
 
+  it('errors read clearly: input the gateway refuses (400) says why, and no answer at all says so', async () => {
+    const page = await open()
+    await page.getByLabel('Prompt').fill('an error please')
+    await page.getByLabel('Working directory').fill('/etc')
+    await page.getByRole('button', { name: 'Stream' }).click()
+    const alert = page.getByRole('alert')
+    await poll(() => alert.textContent()).toMatch(/^400: cwd "\/etc" is outside the workspace roots/)
+    await page.getByLabel('Working directory').fill('')
+    await page.route(`${shared.gw.url}/v1/runs`, (route) => route.abort('internetdisconnected'))
+    await page.getByRole('button', { name: 'Stream' }).click()
+    await poll(() => alert.textContent()).toBe(
+      'The gateway did not answer (Failed to fetch): check the connection and try again.',
+    )
+    expect(new URL(page.url()).hash).toBe('')
+  })
+
   it('"Skip to content" moves focus into the view it skips to, and keeps that view', async () => {
     const page = await open('#/runs')
     await page.locator('[data-loaded]').waitFor()
@@ -475,9 +491,13 @@ describe('web console', { timeout: 120_000 }, () => {
     const waiting = page.getByRole('list', { name: 'Waiting for your answer' }).locator('.approval')
     await poll(() => waiting.textContent()).toContain('phone-tapped.txt')
     await fits('session waiting for an approval')
+    const inboxLink = page.getByRole('link', { name: 'answer in the inbox' })
+    expect(await inboxLink.count()).toBe(1)
     await waiting.getByRole('button', { name: 'Accept', exact: true }).tap()
     await poll(() => page.locator('.turn').first().textContent()).toContain('wrote the tapped file')
     await poll(() => waiting.count()).toBe(0)
+    // answered: the request stays in the turn, without a link to an inbox that has nothing of it
+    expect(await inboxLink.count()).toBe(0)
     await fits('session')
     await page.goto(`${shared.gw.url}/#/approvals`)
     const resolved = page.locator('.approval.resolved', { hasText: 'phone-tapped.txt' })

@@ -1,5 +1,6 @@
 import type { StoredEvent } from '../../../src/protocol/events.js'
 import type { Item } from '../../../src/protocol/items.js'
+import { pendingApprovals } from '../pending.js'
 import { FileChanges } from './file-changes.js'
 import { type Block, foldEvents } from './fold-events.js'
 import { Markdown } from './markdown.js'
@@ -155,8 +156,14 @@ function EventView({ event }: { event: StoredEvent }) {
       return (
         <p>
           <Badge type={event.type} /> {event.kind}:{' '}
-          <code>{event.command ?? event.changes?.map((c) => c.path).join(', ')}</code>{' '}
-          <a href={`#/approvals`}>answer in the inbox</a>
+          <code>{event.command ?? event.changes?.map((c) => c.path).join(', ')}</code>
+          {/* only while it waits: once answered, the inbox has nothing of it to answer */}
+          {pendingApprovals.value.some((a) => a.id === event.approvalId) && (
+            <>
+              {' '}
+              <a href={`#/approvals`}>answer in the inbox</a>
+            </>
+          )}
         </p>
       )
     case 'approval.resolved':
