@@ -400,6 +400,9 @@ describe('web console', { timeout: 120_000 }, () => {
     await card.getByRole('button', { name: 'Accept', exact: true }).click()
     const resolved = page.locator('.approval.resolved', { hasText: 'phone-approved.txt' })
     await poll(() => resolved.getByTestId('decision').textContent()).toBe('accept')
+    // the answered card went: the focus is not left on the page's top but where the inbox goes on
+    const focused = () => page.evaluate('document.activeElement.textContent.trim()')
+    await poll(focused).toBe('Pending')
     await waitForTurn(session.id, first.id)
     expect(existsSync(path.join(session.cwd, 'phone-approved.txt'))).toBe(true)
 
@@ -413,9 +416,10 @@ describe('web console', { timeout: 120_000 }, () => {
     const next = page.locator('.approval:not(.resolved)', { hasText: 'phone-declined.txt' })
     await next.waitFor({ timeout: 30_000 })
     expect(await next.locator('.diff .diff-add').first().textContent()).toBe('+no\n')
-    await next.getByRole('button', { name: 'Decline' }).click()
+    await next.getByRole('button', { name: 'Decline' }).press('Enter')
     const declined = page.locator('.approval.resolved', { hasText: 'phone-declined.txt' })
     await poll(() => declined.getByTestId('decision').textContent()).toBe('decline')
+    await poll(focused).toBe('Pending')
     await waitForTurn(patching.id, second.id)
     expect(existsSync(path.join(patching.cwd, 'phone-declined.txt'))).toBe(false)
     await poll(() => page.getByTestId('approval-count').count()).toBe(0)
