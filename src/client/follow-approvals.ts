@@ -1,5 +1,5 @@
 import type { Approval } from '../protocol/sessions.js'
-import { ApiError, delay, sseFrames } from './sse-connection.js'
+import { delay, reconnectable, sseFrames } from './sse-connection.js'
 
 export interface FollowApprovalsOptions {
   /** The stream's URL (`/v1/approvals/events`). */
@@ -15,7 +15,7 @@ export interface FollowApprovalsOptions {
 /**
  * Every pending approval across sessions, as a new list each time one is requested or answered; reconnects
  * when the connection drops (each connection starts with the whole list, so nothing is missed). Ends when
- * `signal` aborts; HTTP errors (401, 403) are thrown as ApiError, not retried.
+ * `signal` aborts; 502, 503 and 504 are retried, other HTTP errors (401, 403) are thrown as ApiError.
  */
 export async function* followPendingApprovals(opts: FollowApprovalsOptions): AsyncGenerator<Approval[]> {
   for (;;) {
@@ -29,7 +29,7 @@ export async function* followPendingApprovals(opts: FollowApprovalsOptions): Asy
       for await (const frame of frames)
         if (frame.event === 'approvals') yield (JSON.parse(frame.data) as { approvals: Approval[] }).approvals
     } catch (err) {
-      if (err instanceof ApiError || opts.signal?.aborted) throw err
+      if (!reconnectable(err) || opts.signal?.aborted) throw err
       opts.onReconnect?.(err)
     }
     await delay(opts.retryMs ?? 1000, opts.signal)

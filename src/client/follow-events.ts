@@ -1,5 +1,5 @@
 import type { StoredEvent } from '../protocol/events.js'
-import { ApiError, delay, sseFrames } from './sse-connection.js'
+import { delay, reconnectable, sseFrames } from './sse-connection.js'
 
 export interface FollowOptions {
   /** The event stream's URL (`/v1/runs/{id}/events` or `/v1/sessions/{id}/events`). */
@@ -23,11 +23,14 @@ export interface FollowOptions {
 /**
  * Follows a Server-Sent Events stream of stored events through fetch (so the token travels in a header, never
  * in the URL). When the connection drops it reconnects with `Last-Event-ID` = the last seq seen, so nothing is
- * lost or doubled. It ends when `until` matches, when the server ends the stream without sending anything new
- * (a finished run), or when `signal` aborts. HTTP errors (401, 404, ...) are thrown as ApiError, not retried.
+ * lost or doubled. It ends when `until` matches, when `signal` aborts, or when the server ended the stream
+ * without anything new twice in a row (a finished run followed from past its end). One such end alone is tried
+ * again: a gateway stopping ends its streams cleanly too, and a restarted one carries them on. 502, 503 and 504
+ * are retried like a dropped connection; other HTTP errors (401, 404, ...) are thrown as ApiError.
  */
 export async function* followEvents(opts: FollowOptions): AsyncGenerator<StoredEvent> {
   let lastSeq = opts.after ?? 0
+  let emptyEnds = 0
   for (;;) {
     let received = 0
     try {
@@ -49,9 +52,12 @@ export async function* followEvents(opts: FollowOptions): AsyncGenerator<StoredE
         yield event
         if (opts.until?.(event)) return
       }
-      if (received === 0) return
+      emptyEnds = received === 0 ? emptyEnds + 1 : 0
+      if (emptyEnds === 2) return
+      opts.onReconnect?.(lastSeq, new Error('the server ended the stream'))
     } catch (err) {
-      if (err instanceof ApiError || opts.signal?.aborted) throw err
+      if (!reconnectable(err) || opts.signal?.aborted) throw err
+      emptyEnds = 0
       opts.onReconnect?.(lastSeq, err)
     }
     await delay(opts.retryMs ?? 1000, opts.signal)

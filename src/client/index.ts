@@ -25,7 +25,7 @@ export interface GatewayClient {
   api: Client<paths>
   /** A run's events from `after`, live until `run.completed`; resumes with Last-Event-ID when the connection drops. */
   runEvents(id: string, opts?: Omit<FollowOptions, 'url'>): AsyncGenerator<StoredEvent>
-  /** A session's events from `after`, live; resumes with Last-Event-ID when the connection drops. */
+  /** A session's events from `after`, live until it is archived; resumes with Last-Event-ID when the connection drops. */
   sessionEvents(id: string, opts?: Omit<FollowOptions, 'url'>): AsyncGenerator<StoredEvent>
   /** Every pending approval across sessions, again whenever one is requested or answered (live inbox). */
   pendingApprovals(opts?: Omit<FollowApprovalsOptions, 'url'>): AsyncGenerator<Approval[]>
@@ -65,7 +65,11 @@ export function createClient(opts: ClientOptions): GatewayClient {
         until: (ev) => ev.type === 'run.completed',
         ...rest,
       }),
-    sessionEvents: (id, rest) => follow(`/v1/sessions/${encodeURIComponent(id)}/events`, rest),
+    sessionEvents: (id, rest = {}) =>
+      follow(`/v1/sessions/${encodeURIComponent(id)}/events`, {
+        until: (ev) => ev.type === 'session.status' && ev.status === 'archived',
+        ...rest,
+      }),
     pendingApprovals: (rest = {}) =>
       followPendingApprovals({
         ...rest,

@@ -12,6 +12,14 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * Whether a stream that failed with `err` is followed again: a dropped connection, or a gateway (or the proxy in
+ * front of it) not answering for now (502, 503, 504: restarting, its store down); other HTTP errors are final.
+ */
+export function reconnectable(err: unknown): boolean {
+  return !(err instanceof ApiError) || err.status === 502 || err.status === 503 || err.status === 504
+}
+
 /** One Server-Sent Event as the parser gives it. */
 export interface SseFrame {
   id?: string

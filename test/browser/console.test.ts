@@ -224,6 +224,108 @@ describe('web console', { timeout: 120_000 }, () => {
     }
   })
 
+  it('a gateway restarting behind a proxy (502, then a stream ended without anything new): the session is followed again', async () => {
+    const session = await json<Session>(postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'never' }))
+    shared.mock.on('after the restart', { kind: 'text', text: 'answered after the restart' })
+    const context = await shared.browser.newContext()
+    contexts.push(context)
+    const page = await context.newPage()
+    // The first connection gets what a proxy answers while the gateway is down; the second ends at once,
+    // cleanly and empty: what a page that saw every event gets from a gateway that stops
+    // (stop-ends-streams.test.ts). The next ones reach the gateway.
+    const eventsUrl = `${shared.gw.url}/v1/sessions/${session.id}/events`
+    const answers = [
+      { status: 502, contentType: 'text/html', body: '<h1>502 Bad Gateway</h1>' },
+      { status: 200, contentType: 'text/event-stream', body: '' },
+    ]
+    let connections = 0
+    page.on('request', (r) => {
+      if (r.url() === eventsUrl) connections++
+    })
+    await page.route(eventsUrl, (route) => route.fulfill(answers.shift()!), { times: answers.length })
+    await page.goto(`${shared.gw.url}/#/sessions/${session.id}`)
+    await page.locator('[data-loaded]').waitFor()
+    await poll(() => connections).toBe(3)
+    await poll(() => page.getByTestId('stream-state').textContent()).toBe('live')
+    await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, { input: 'after the restart please' })
+    await poll(() => page.getByTestId('agent-message').textContent()).toContain('answered after the restart')
+  })
+
+  it("a session stream the gateway refuses says why (not only 'error')", async () => {
+    const session = await json<Session>(postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'never' }))
+    const page = await open()
+    await page.route(`${shared.gw.url}/v1/sessions/${session.id}/events`, (route) =>
+      route.fulfill({
+        status: 403,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'forbidden', message: 'this token may not read it' } }),
+      }),
+    )
+    await page.goto(`${shared.gw.url}/#/sessions/${session.id}`)
+    await poll(() => page.getByTestId('stream-state').textContent()).toBe('error')
+    expect(await page.getByRole('alert').textContent()).toBe('403: this token may not read it')
+  })
+
+  it('interrupt a turn whose message has no text yet (no empty box stays), then fork the session and go on in the fork', async () => {
+    const session = await json<Session>(postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'never' }))
+    // the message starts (codex tells it when its first part comes), its text three seconds later: the turn is
+    // interrupted before it
+    shared.mock.on('interrupt me', { kind: 'text', text: 'never shown', deltas: true, chunkDelayMs: 3000 })
+    shared.mock.on('go on in the fork', { kind: 'text', text: 'the fork answers' })
+    const page = await open(`#/sessions/${session.id}`)
+    await page.getByLabel('Message').fill('interrupt me now')
+    await page.getByLabel('Message').press('Control+Enter')
+    // the session's events until the message started (an item with no text yet)
+    const stream = await fetch(`${shared.gw.url}/v1/sessions/${session.id}/events`, {
+      headers: { accept: 'application/x-ndjson' },
+    })
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader()
+    for (let seen = ''; !seen.includes('"type":"agent_message"'); ) seen += (await reader.read()).value
+    await reader.cancel()
+    await page.getByRole('button', { name: 'Interrupt' }).click()
+    const turn = page.locator('.turn').first()
+    await poll(() => turn.textContent()).toContain('interrupted')
+    await poll(() => turn.locator('.ev-turn-completed').count()).toBe(1)
+    expect(await turn.locator('.item-agent_message').count()).toBe(0)
+
+    await page.getByRole('button', { name: 'Fork' }).click()
+    await page.waitForURL((url) => !url.hash.endsWith(session.id))
+    await poll(() => page.getByRole('link', { name: session.id }).count()).toBe(1)
+    await page.getByLabel('Message').fill('go on in the fork')
+    await page.getByRole('button', { name: 'Send' }).click()
+    await poll(() => page.getByTestId('agent-message').textContent()).toContain('the fork answers')
+  })
+
+  it('errors read clearly: input the gateway refuses (400) says why, and no answer at all says so', async () => {
+    const page = await open()
+    await page.getByLabel('Prompt').fill('an error please')
+    await page.getByLabel('Working directory').fill('/etc')
+    await page.getByRole('button', { name: 'Stream' }).click()
+    const alert = page.getByRole('alert')
+    await poll(() => alert.textContent()).toMatch(/^400: cwd "\/etc" is outside the workspace roots/)
+    await page.getByLabel('Working directory').fill('')
+    await page.route(`${shared.gw.url}/v1/runs`, (route) => route.abort('internetdisconnected'))
+    await page.getByRole('button', { name: 'Stream' }).click()
+    await poll(() => alert.textContent()).toBe(
+      'The gateway did not answer (Failed to fetch): check the connection and try again.',
+    )
+    expect(new URL(page.url()).hash).toBe('')
+  })
+
+  it('"Skip to content" moves focus into the view it skips to, and keeps that view', async () => {
+    const page = await open('#/runs')
+    await page.locator('[data-loaded]').waitFor()
+    await page.keyboard.press('Tab')
+    await page.keyboard.press('Enter')
+    expect(await page.locator('main h1').textContent()).toBe('History')
+    expect(new URL(page.url()).hash).toBe('#/runs')
+    expect(await page.evaluate('document.activeElement.id')).toBe('main')
+    await page.keyboard.press('Tab')
+    expect(await page.evaluate('document.activeElement.closest("label")?.textContent.trim()')).toMatch(
+      /^Status/,
+    )
+  })
+
   it('on a phone, long words (a path in the prompt, the command, its output, raw events) stay within the screen', async () => {
     const long = `/workspace/${'very-long-directory-name-'.repeat(8)}end`
     shared.mock.on(
@@ -298,6 +400,9 @@ describe('web console', { timeout: 120_000 }, () => {
     await card.getByRole('button', { name: 'Accept', exact: true }).click()
     const resolved = page.locator('.approval.resolved', { hasText: 'phone-approved.txt' })
     await poll(() => resolved.getByTestId('decision').textContent()).toBe('accept')
+    // the answered card went: the focus is not left on the page's top but where the inbox goes on
+    const focused = () => page.evaluate('document.activeElement.textContent.trim()')
+    await poll(focused).toBe('Pending')
     await waitForTurn(session.id, first.id)
     expect(existsSync(path.join(session.cwd, 'phone-approved.txt'))).toBe(true)
 
@@ -311,9 +416,10 @@ describe('web console', { timeout: 120_000 }, () => {
     const next = page.locator('.approval:not(.resolved)', { hasText: 'phone-declined.txt' })
     await next.waitFor({ timeout: 30_000 })
     expect(await next.locator('.diff .diff-add').first().textContent()).toBe('+no\n')
-    await next.getByRole('button', { name: 'Decline' }).click()
+    await next.getByRole('button', { name: 'Decline' }).press('Enter')
     const declined = page.locator('.approval.resolved', { hasText: 'phone-declined.txt' })
     await poll(() => declined.getByTestId('decision').textContent()).toBe('decline')
+    await poll(focused).toBe('Pending')
     await waitForTurn(patching.id, second.id)
     expect(existsSync(path.join(patching.cwd, 'phone-declined.txt'))).toBe(false)
     await poll(() => page.getByTestId('approval-count').count()).toBe(0)
@@ -389,9 +495,13 @@ describe('web console', { timeout: 120_000 }, () => {
     const waiting = page.getByRole('list', { name: 'Waiting for your answer' }).locator('.approval')
     await poll(() => waiting.textContent()).toContain('phone-tapped.txt')
     await fits('session waiting for an approval')
+    const inboxLink = page.getByRole('link', { name: 'answer in the inbox' })
+    expect(await inboxLink.count()).toBe(1)
     await waiting.getByRole('button', { name: 'Accept', exact: true }).tap()
     await poll(() => page.locator('.turn').first().textContent()).toContain('wrote the tapped file')
     await poll(() => waiting.count()).toBe(0)
+    // answered: the request stays in the turn, without a link to an inbox that has nothing of it
+    expect(await inboxLink.count()).toBe(0)
     await fits('session')
     await page.goto(`${shared.gw.url}/#/approvals`)
     const resolved = page.locator('.approval.resolved', { hasText: 'phone-tapped.txt' })

@@ -63,6 +63,29 @@ describe('client event follower', () => {
     expect(seen.length).toBe(stored.lastSeq)
   })
 
+  it('a finished run followed from past its end, and an archived session, end; one clean end alone is tried again', async () => {
+    const { gw } = shared
+    const client = createClient({ baseUrl: gw.url })
+    const { data: runs } = await client.api.GET('/v1/runs', { params: { query: { limit: 1 } } })
+    const run = runs!.runs[0]!
+    let connections = 0
+    const follow = async <T>(events: AsyncGenerator<T>) => {
+      const seen: T[] = []
+      for await (const ev of events) seen.push(ev)
+      return seen
+    }
+    // the server ends at once twice (nothing after the end): the follow ends, having tried once more
+    const past = await follow(
+      client.runEvents(run.id, { after: run.lastSeq, retryMs: 10, onConnected: () => connections++ }),
+    )
+    expect(past).toEqual([])
+    expect(connections).toBe(2)
+    const { data: session } = await client.api.POST('/v1/sessions', { body: {} })
+    await client.api.POST('/v1/sessions/{id}/archive', { params: { path: { id: session!.id } } })
+    const events = await follow(client.sessionEvents(session!.id, { retryMs: 10 }))
+    expect(events.at(-1)).toMatchObject({ type: 'session.status', status: 'archived' })
+  })
+
   it('an HTTP error is thrown with its status and body, not retried', async () => {
     const client = createClient({ baseUrl: shared.gw.url })
     const follow = client.runEvents('run_does_not_exist')

@@ -30,5 +30,8 @@ export async function call<T>(
 
 export function errorText(err: unknown): string {
   if (err instanceof ApiError) return `${err.status}: ${err.message}`
+  // what fetch throws when no answer came (offline, the gateway down): its "Failed to fetch" alone says little
+  if (err instanceof TypeError)
+    return `The gateway did not answer (${err.message}): check the connection and try again.`
   return err instanceof Error ? err.message : String(err)
 }

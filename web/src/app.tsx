@@ -25,9 +25,10 @@ export function App() {
   const count = pendingApprovals.value.length
   return (
     <>
-      <a class="skip" href="#main">
+      {/* a button, not a link to #main: the hash is the route, and #main would open the default view */}
+      <button type="button" class="skip link" onClick={() => document.getElementById('main')?.focus()}>
         Skip to content
-      </a>
+      </button>
       <header class="top">
         <a class="brand" href={href('new')}>
           agent-gateway
@@ -55,7 +56,9 @@ export function App() {
           )}
         </div>
       </header>
-      <main id="main">{needsToken.value ? <LoginView /> : <View section={section} id={id} />}</main>
+      <main id="main" tabIndex={-1}>
+        {needsToken.value ? <LoginView /> : <View section={section} id={id} />}
+      </main>
     </>
   )
 }

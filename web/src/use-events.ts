@@ -40,7 +40,7 @@ export function useEvents(kind: 'run' | 'session', id: string) {
         ? client.runEvents(id, { after, signal: abort.signal, onReconnect, onConnected })
         : client.sessionEvents(id, { after, signal: abort.signal, onReconnect, onConnected })
     ;(async () => {
-      if (seen.at(-1)?.type === 'run.completed') return setState('done')
+      if (isLast(seen.at(-1))) return setState('done')
       try {
         for await (const raw of stream) {
           setState('live')
@@ -68,6 +68,10 @@ export function useEvents(kind: 'run' | 'session', id: string) {
   }, [kind, id])
   return { events, state, error }
 }
+
+/** The event after which a stream has nothing more: a run's end, a session's archive. */
+const isLast = (ev: StoredEvent | undefined) =>
+  ev?.type === 'run.completed' || (ev?.type === 'session.status' && ev.status === 'archived')
 
 function readCache(key: string): StoredEvent[] {
   try {

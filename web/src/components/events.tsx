@@ -1,5 +1,6 @@
 import type { StoredEvent } from '../../../src/protocol/events.js'
 import type { Item } from '../../../src/protocol/items.js'
+import { pendingApprovals } from '../pending.js'
 import { FileChanges } from './file-changes.js'
 import { type Block, foldEvents } from './fold-events.js'
 import { Markdown } from './markdown.js'
@@ -8,20 +9,22 @@ import { Markdown } from './markdown.js'
 export function EventList({ events }: { events: StoredEvent[] }) {
   return (
     <ol class="events" aria-label="Events">
-      {foldEvents(events).map((b) => (
-        <li key={b.seq} class={`block ${blockClass(b)}`} data-seq={b.seq}>
-          {b.kind === 'item' ? (
-            <ItemView item={b.item} final={b.final} />
-          ) : b.kind === 'output' ? (
-            <>
-              <Badge type={`output.${b.stream}`} />
-              <pre class="output">{b.text}</pre>
-            </>
-          ) : (
-            <EventView event={b.event} />
-          )}
-        </li>
-      ))}
+      {foldEvents(events)
+        .filter(shown)
+        .map((b) => (
+          <li key={b.seq} class={`block ${blockClass(b)}`} data-seq={b.seq}>
+            {b.kind === 'item' ? (
+              <ItemView item={b.item} final={b.final} />
+            ) : b.kind === 'output' ? (
+              <>
+                <Badge type={`output.${b.stream}`} />
+                <pre class="output">{b.text}</pre>
+              </>
+            ) : (
+              <EventView event={b.event} />
+            )}
+          </li>
+        ))}
     </ol>
   )
 }
@@ -44,6 +47,9 @@ function withoutMeta(ev: StoredEvent) {
   const { seq: _s, at: _a, runId: _r, sessionId: _i, type: _t, ...rest } = ev
   return rest
 }
+
+/** A message with no text yet is not shown: an empty box stayed where a turn was interrupted before any. */
+const shown = (b: Block) => !(b.kind === 'item' && b.item.type === 'agent_message' && b.item.text === '')
 
 const blockClass = (b: Block) =>
   b.kind === 'item'
@@ -150,8 +156,14 @@ function EventView({ event }: { event: StoredEvent }) {
       return (
         <p>
           <Badge type={event.type} /> {event.kind}:{' '}
-          <code>{event.command ?? event.changes?.map((c) => c.path).join(', ')}</code>{' '}
-          <a href={`#/approvals`}>answer in the inbox</a>
+          <code>{event.command ?? event.changes?.map((c) => c.path).join(', ')}</code>
+          {/* only while it waits: once answered, the inbox has nothing of it to answer */}
+          {pendingApprovals.value.some((a) => a.id === event.approvalId) && (
+            <>
+              {' '}
+              <a href={`#/approvals`}>answer in the inbox</a>
+            </>
+          )}
         </p>
       )
     case 'approval.resolved':

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { call, client } from '../api.js'
 import { type Approval, ApprovalAnswers, ApprovalBody } from '../components/approval-card.js'
 import { pendingApprovals } from '../pending.js'
@@ -17,8 +17,20 @@ export function ApprovalsView() {
       })
       .catch(() => {})
   }, [pending.length])
-  const answered = (done: Approval) =>
+  // The answered card goes, and the focus with it (to the page's top): a keyboard emptying the inbox goes on at
+  // the next card's first answer, or at the heading once none is left.
+  const pendingHeading = useRef<HTMLHeadingElement>(null)
+  const refocus = useRef(false)
+  useEffect(() => {
+    if (!refocus.current || document.activeElement !== document.body) return
+    refocus.current = false
+    const next = document.querySelector<HTMLElement>('.approval:not(.resolved) .actions button')
+    ;(next ?? pendingHeading.current)?.focus()
+  }, [pending])
+  const answered = (done: Approval) => {
+    refocus.current = true
     setResolved((before) => [done, ...before.filter((r) => r.id !== done.id)])
+  }
   return (
     <section aria-labelledby="approvals-title" data-loaded={loaded || undefined}>
       <h1 id="approvals-title">Approvals</h1>
@@ -27,7 +39,9 @@ export function ApprovalsView() {
           {problem}
         </p>
       )}
-      <h2>Pending</h2>
+      <h2 ref={pendingHeading} tabIndex={-1}>
+        Pending
+      </h2>
       {pending.length === 0 ? (
         <p class="quiet">Nothing is waiting for an answer.</p>
       ) : (

@@ -17,7 +17,7 @@ type SessionWithTurns = Schemas['Session'] & { turns: Schemas['Turn'][] }
  * archive.
  */
 export function SessionView({ id }: { id: string }) {
-  const { events, state } = useEvents('session', id)
+  const { events, state, error } = useEvents('session', id)
   const [session, setSession] = useState<SessionWithTurns | null>(null)
   const [input, setInput] = useState('')
   const [onBusy, setOnBusy] = useState<'queue' | 'steer' | 'reject'>('queue')
@@ -140,9 +140,9 @@ export function SessionView({ id }: { id: string }) {
           Archive
         </button>
       </div>
-      {problem && (
+      {(problem || error) && (
         <p class="error-text" role="alert">
-          {problem}
+          {problem ?? error}
         </p>
       )}
       <ol class="conversation" aria-label="Turns">
