@@ -68,6 +68,15 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     expect(Array.isArray(turn.body.turn.items)).toBe(true)
   })
 
+  it('optional fields sent as null count as absent (thread/start, skills/list)', async () => {
+    const start = await post('/api/thread/start', { cwd: '/workspace', approvalPolicy: null, model: null })
+    expect(start.status).toBe(200)
+    expect(start.body.thread.id).toEqual(expect.any(String))
+    const list = await post('/api/skills/list', { cwds: null, forceReload: null })
+    expect(list.status).toBe(200)
+    expect(Array.isArray(list.body.data)).toBe(true)
+  })
+
   it('resume and fork answer {thread}; the fork has its own id and the parent history', async () => {
     mock.script({ kind: 'text', text: 'parent says hi' }, { kind: 'text', text: 'fork says hi' })
     const { body } = await post('/api/thread/start', { approvalPolicy: 'never' })

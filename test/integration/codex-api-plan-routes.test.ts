@@ -40,6 +40,13 @@ describe('GET /hello and POST /chat (seed 000)', () => {
     expect(mock.lastUserText(mock.requests[0]!)).toContain('create hello.txt with a short greeting')
   })
 
+  it('/chat takes cwd and model sent as null as absent', async () => {
+    mock.script({ kind: 'text', text: 'null is absent' })
+    const res = await postJson(`${gw.url}/chat`, { prompt: 'p', cwd: null, model: null })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ stdout: 'null is absent', stderr: expect.any(String), returncode: 0 })
+  })
+
   it('/chat with a model failure answers 500 with {error, details, provider}', async () => {
     mock.script({ kind: 'http_error', status: 500, body: '{"error":{"message":"upstream broke"}}' })
     const res = await postJson(`${gw.url}/chat`, { prompt: 'break' })

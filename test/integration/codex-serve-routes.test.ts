@@ -99,6 +99,29 @@ describe('POST /run (seed 001)', () => {
     expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
   })
 
+  it("each stdout frame is one line with its newline, as the original's (not the process's write chunks)", async () => {
+    // `codex --help` writes many lines at once: the original split them into one frame per line
+    const frames = await readNdjson(await postJson(`${gw.url}/run`, { cli: 'codex', args: ['--help'] }))
+    expect(frames.at(-1)).toEqual({ type: 'exit', code: 0 })
+    const stdout = frames.filter((f) => f.type === 'stdout').map((f) => f.data as string)
+    expect(stdout.length).toBeGreaterThan(10)
+    for (const line of stdout) expect(line).toMatch(/^[^\n]*\n$/)
+    expect(stdout.join('')).toContain('Usage: codex')
+  })
+
+  it('env, stdin and cwd sent as null count as absent (pydantic Optional)', async () => {
+    mock.script({ kind: 'text', text: 'nulls are fine' })
+    const res = await postJson(`${gw.url}/run`, {
+      cli: 'codex',
+      args: execArgs('null fields'),
+      env: null,
+      stdin: null,
+      cwd: null,
+    })
+    expect(res.status).toBe(200)
+    expect((await readNdjson(res)).at(-1)).toEqual({ type: 'exit', code: 0 })
+  })
+
   it('GET /clis and GET /models answer in the seed shapes', async () => {
     expect(await (await fetch(`${gw.url}/clis`)).json()).toEqual({ clis: ['codex'], count: 1 })
     expect(await (await fetch(`${gw.url}/models`)).json()).toEqual({ models: ['auto'], count: 1 })
@@ -218,17 +241,20 @@ describe('POST /run (seed 001)', () => {
   })
 })
 
-describe('RUN_RESPONSE_TIMEOUT_SECONDS', () => {
+describe('RUN_RESPONSE_TIMEOUT_SECONDS (and CLI_LIST as GET /clis lists it)', () => {
   it('ends the stream with the timeout message and exit 124, and no codex process survives', async () => {
     const mock = await startMockLlm()
-    const gw = await startGateway(mock, { RUN_RESPONSE_TIMEOUT_SECONDS: '1' })
+    const gw = await startGateway(mock, { RUN_RESPONSE_TIMEOUT_SECONDS: '1', CLI_LIST: 'codex,claude,codex' })
     try {
+      // the original answered sorted(set(CLI_LIST))
+      expect(await (await fetch(`${gw.url}/clis`)).json()).toEqual({ clis: ['claude', 'codex'], count: 2 })
       mock.script({ kind: 'text', text: 'too slow', delayMs: 30_000 })
       const frames = await readNdjson(
         await postJson(`${gw.url}/run`, { cli: 'codex', args: execArgs('slow') }),
       )
       expect(frames.slice(-2)).toEqual([
-        { type: 'stderr', data: 'Request timed out while waiting for CLI response (1s).' },
+        // the original's float, as Python prints it
+        { type: 'stderr', data: 'Request timed out while waiting for CLI response (1.0s).' },
         { type: 'exit', code: 124 },
       ])
       expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])

@@ -63,6 +63,20 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
     expect(mock.lastUserText(mock.requests[0]!)).toContain('run please')
   })
 
+  it("null for model, sandbox and working_directory means absent, as the seed's own page sends them", async () => {
+    // index.html sends `model: ... || null` and `working_directory: ... || null` for boxes left empty
+    mock.script({ kind: 'text', text: 'from the page' }, { kind: 'text', text: 'streamed from the page' })
+    const page = { prompt: 'from the page', model: null, working_directory: null, skip_git_repo_check: true }
+    const run = await postJson(`${gw.url}/api/codex/run`, { ...page, sandbox: 'workspace-write' })
+    expect(run.status).toBe(200)
+    expect(((await run.json()) as { final_response: string }).final_response).toBe('from the page')
+    const stream = await postJson(`${gw.url}/api/codex/stream`, { ...page, sandbox: null })
+    expect(stream.status).toBe(200)
+    expect(sseData(await stream.text()).find((e) => e.item?.type === 'agent_message')?.item?.text).toBe(
+      'streamed from the page',
+    )
+  })
+
   it('an exec_command step with sandbox workspace-write gives a command_execution item', async () => {
     mock.script(
       { kind: 'exec_command', cmd: 'echo wrote > made.txt && echo done' },

@@ -62,8 +62,8 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         schema: {
           body: z.object({
             prompt: promptField(ctx.config.MAX_PROMPT_CHARS, 'prompt must contain more than whitespace'),
-            cwd: z.string().optional(),
-            model: z.string().optional(),
+            cwd: z.string().nullish(),
+            model: z.string().nullish(),
           }),
           response: {
             200: z.object({ stdout: z.string(), stderr: z.string(), returncode: z.number().int() }),
@@ -76,8 +76,8 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           scopeOf(ctx, request),
           'POST /chat',
           prompt,
-          cwd,
-          model,
+          cwd ?? undefined,
+          model ?? undefined,
           clientSignal(reply.raw),
         )
         return { stdout: completed.finalResponse ?? '', stderr, returncode: completed.exitCode ?? 0 }

@@ -23,7 +23,8 @@ import { promptField } from './prompt-field.js'
  * the stream then sends {"type":"error","message":"timed out after Ns"} and closes, /run answers 408.
  * On shutdown the stream ends with an `error` event too and /run answers 503. A failed codex run still answers
  * 200 with whatever codex emitted. A client that disconnects ends codex. Without `model` (or with "auto") CODEX_MODEL
- * applies, then codex's own default, as on every other route.
+ * applies, then codex's own default, as on every other route. `model`, `sandbox` and `working_directory` may be
+ * null, meaning absent, as the original's Optional fields (its page sends null for an empty box).
  */
 export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   const config = { errorShape: 'plain' as const, framework: 'fastapi' as const }
@@ -33,9 +34,11 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
       ctx.config.MAX_PROMPT_CHARS,
       'prompt must contain more than whitespace (codex reads none)',
     ),
-    model: z.string().optional(),
-    sandbox: sandboxMode.optional(),
-    working_directory: z.string().optional(),
+    // null as absent (pydantic's Optional): the seed's own page sends `model: null` and `working_directory: null`
+    // when those boxes are left empty
+    model: z.string().nullish(),
+    sandbox: sandboxMode.nullish(),
+    working_directory: z.string().nullish(),
     skip_git_repo_check: z.boolean().default(true),
   })
 
@@ -43,9 +46,9 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
   const prepare = (scope: TenantScope, b: z.infer<typeof body>, origin: string) =>
     startCodexExecJson(scope, {
       prompt: b.prompt,
-      model: b.model,
-      sandbox: b.sandbox,
-      workingDirectory: b.working_directory,
+      model: b.model ?? undefined,
+      sandbox: b.sandbox ?? undefined,
+      workingDirectory: b.working_directory ?? undefined,
       skipGitRepoCheck: b.skip_git_repo_check,
       origin,
       timeoutMs: timeoutSeconds * 1000,
