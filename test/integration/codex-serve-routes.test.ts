@@ -46,6 +46,23 @@ describe('POST /run (seed 001)', () => {
     expect((mock.requests[0]!.body as { model: string }).model).toBe('gpt-5.6-luna')
   })
 
+  it("the seed's own example (no subcommand, prompt on stdin) runs as its CLI image ran it: codex exec", async () => {
+    // README: {"cli": "codex", "args": ["--model", "gpt-4"], "stdin": "Prompt text..."}; its Gerrit plugin sends
+    // the same shape. Without a terminal codex cannot start its UI: the seed's image ran `codex exec` instead.
+    mock.script({ kind: 'text', text: 'from the example' })
+    const res = await postJson(`${gw.url}/run`, {
+      cli: 'codex',
+      args: ['--model', 'gpt-4'],
+      stdin: 'Prompt text from the README',
+    })
+    expect(res.status).toBe(200)
+    const frames = await readNdjson(res)
+    expect(frames.at(-1)).toEqual({ type: 'exit', code: 0 })
+    expect(frames.filter((f) => f.type === 'stdout').map((f) => f.data).join('')).toContain('from the example')
+    expect(mock.lastUserText(mock.requests[0]!)).toContain('Prompt text from the README')
+    expect((mock.requests[0]!.body as { model: string }).model).toBe('gpt-4')
+  })
+
   it('passes stdin as the prompt and closes it', async () => {
     mock.script({ kind: 'text', text: 'from stdin' })
     const res = await postJson(`${gw.url}/run`, {

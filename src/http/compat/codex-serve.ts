@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
 import { startRun } from '../../core/one-shot.js'
+import { codexStartsInteractive } from '../../process/policy.js'
 import { NdjsonWriter } from '../ndjson.js'
 import { scopeOf } from '../tenant-scope.js'
 
@@ -13,6 +14,9 @@ import { scopeOf } from '../tenant-scope.js'
  * one comes when its stream ends), whatever chunks the process wrote; GET /clis lists CLI_LIST sorted and
  * without duplicates. On RUN_RESPONSE_TIMEOUT_SECONDS the stream ends with a stderr message naming the limit as
  * Python printed it ("(300.0s)") and exit code 124. Optional fields may be null (pydantic's Optional).
+ * `codex` with args that name no subcommand (the seed's own example, `["--model", "gpt-4"]` with the prompt on
+ * stdin, and what its Gerrit plugin sends) runs as `codex exec --skip-git-repo-check <args>`, as the seed's CLI image
+ * ran it without a terminal; in Docker mode the image's own entrypoint decides, as it did for the seed.
  */
 const runBody = z.object({
   cli: z.string().min(1),
@@ -34,10 +38,14 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
     }))
 
     app.post('/run', { config, schema: { body: runBody } }, async (request, reply) => {
-      const { cli, args, stdin, cwd } = request.body
+      const { cli, stdin, cwd } = request.body
       const env = request.body.env ?? {}
       // seed 001's Docker mode: every request in a fresh container of CODEX_DOCKER_IMAGE
       const image = ctx.config.CODEX_DOCKER_IMAGE
+      const args =
+        cli === 'codex' && !image && codexStartsInteractive(request.body.args)
+          ? ['exec', '--skip-git-repo-check', ...request.body.args]
+          : request.body.args
       const timeoutSeconds = ctx.config.RUN_RESPONSE_TIMEOUT_SECONDS
       // The cli policy (CLI_LIST, args, env, installed) and the cwd are checked where every cli run is:
       // RunManager.submit, which throws before anything is spawned or streamed.
