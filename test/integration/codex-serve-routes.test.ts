@@ -58,7 +58,12 @@ describe('POST /run (seed 001)', () => {
     expect(res.status).toBe(200)
     const frames = await readNdjson(res)
     expect(frames.at(-1)).toEqual({ type: 'exit', code: 0 })
-    expect(frames.filter((f) => f.type === 'stdout').map((f) => f.data).join('')).toContain('from the example')
+    expect(
+      frames
+        .filter((f) => f.type === 'stdout')
+        .map((f) => f.data)
+        .join(''),
+    ).toContain('from the example')
     expect(mock.lastUserText(mock.requests[0]!)).toContain('Prompt text from the README')
     expect((mock.requests[0]!.body as { model: string }).model).toBe('gpt-4')
   })

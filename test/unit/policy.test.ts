@@ -389,7 +389,14 @@ describe('checkRunEnv: traffic, trust and spelling', () => {
 
 describe('codexStartsInteractive', () => {
   it('is true when no subcommand is named (options and their values skipped), false otherwise', () => {
-    for (const args of [[], ['--model', 'gpt-4'], ['-m', 'exec'], ['-mgpt-4'], ['--model=x', 'a prompt'], ['--']])
+    for (const args of [
+      [],
+      ['--model', 'gpt-4'],
+      ['-m', 'exec'],
+      ['-mgpt-4'],
+      ['--model=x', 'a prompt'],
+      ['--'],
+    ])
       expect(codexStartsInteractive(args), args.join(' ')).toBe(true)
     for (const args of [['exec', 'hi'], ['-m', 'x', 'e', '-'], ['--help'], ['-V'], ['review'], ['login']])
       expect(codexStartsInteractive(args), args.join(' ')).toBe(false)
