@@ -15,7 +15,8 @@ describe('GET /hello and POST /chat (seed 000)', () => {
     mock.script({ kind: 'text', text: 'Ahoy, traveller!' })
     const res = await fetch(`${gw.url}/hello`)
     expect(res.status).toBe(200)
-    expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
+    // as Starlette's PlainTextResponse: text/* with its charset
+    expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8')
     expect(await res.text()).toBe('Ahoy, traveller!')
     expect(mock.lastUserText(mock.requests[0]!)).toMatch(/greeting/i)
   })
@@ -44,6 +45,8 @@ describe('GET /hello and POST /chat (seed 000)', () => {
     mock.script({ kind: 'text', text: 'null is absent' })
     const res = await postJson(`${gw.url}/chat`, { prompt: 'p', cwd: null, model: null })
     expect(res.status).toBe(200)
+    // FastAPI's JSONResponse names no charset
+    expect(res.headers.get('content-type')).toBe('application/json')
     expect(await res.json()).toEqual({ stdout: 'null is absent', stderr: expect.any(String), returncode: 0 })
   })
 

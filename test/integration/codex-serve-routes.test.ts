@@ -20,7 +20,8 @@ describe('POST /run (seed 001)', () => {
     mock.script({ kind: 'text', text: 'streamed answer' })
     const res = await postJson(`${gw.url}/run`, { cli: 'codex', args: execArgs('stream please') })
     expect(res.status).toBe(200)
-    expect(res.headers.get('content-type')).toMatch(/^application\/x-ndjson/)
+    // Starlette's StreamingResponse(media_type="application/x-ndjson") names no charset
+    expect(res.headers.get('content-type')).toBe('application/x-ndjson')
     const frames = await readNdjson(res)
     expect(frames.at(-1)).toEqual({ type: 'exit', code: 0 })
     for (const f of frames.slice(0, -1)) expect(['stdout', 'stderr']).toContain(f.type)
@@ -145,7 +146,12 @@ describe('POST /run (seed 001)', () => {
   })
 
   it('GET /clis and GET /models answer in the seed shapes', async () => {
-    expect(await (await fetch(`${gw.url}/clis`)).json()).toEqual({ clis: ['codex'], count: 1 })
+    const clis = await fetch(`${gw.url}/clis`)
+    // FastAPI's JSONResponse: `application/json`, no charset (errors too)
+    expect(clis.headers.get('content-type')).toBe('application/json')
+    expect(await clis.json()).toEqual({ clis: ['codex'], count: 1 })
+    const refused = await postJson(`${gw.url}/run`, { cli: 'bash', args: [] })
+    expect([refused.status, refused.headers.get('content-type')]).toEqual([400, 'application/json'])
     expect(await (await fetch(`${gw.url}/models`)).json()).toEqual({ models: ['auto'], count: 1 })
   })
 

@@ -37,7 +37,7 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
     mock.script({ kind: 'text', text: 'streamed answer' })
     const res = await postJson(`${gw.url}/api/codex/stream`, { prompt: 'stream please' })
     expect(res.status).toBe(200)
-    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
     const text = await res.text()
     for (const frame of text.split('\n\n').filter(Boolean)) expect(frame).toMatch(/^(data: |: keep-alive)/)
     const events = sseData(text)
@@ -148,7 +148,7 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
         const before = mock.requests.length
         const res = await postJson(`${gw.url}/api/codex/${route}`, body)
         expect(res.status).toBe(400)
-        expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+        expect(res.headers.get('content-type')).toBe('application/json')
         const error = (await res.json()) as { error: string; code: string }
         expect(error.error).toMatch(message)
         expect(processesUnder(gw.workspace)).toEqual([])

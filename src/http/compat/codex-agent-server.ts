@@ -9,6 +9,7 @@ import { AppError } from '../../protocol/errors.js'
 import { approvalPolicy } from '../../protocol/policies.js'
 import type { Session, Turn } from '../../protocol/sessions.js'
 import { scopeOf } from '../tenant-scope.js'
+import { fastapiContentTypes } from './fastapi-content-type.js'
 
 /**
  * Seed 003 (Codex Agent Server, a REST bridge to `codex app-server`): /api/thread/start|resume|read|fork,
@@ -38,6 +39,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
   const skillsOf = (scope: TenantScope) => new Skills(scope.sessions, scope.config, agent)
 
   return async (app) => {
+    fastapiContentTypes(app)
     app.post(
       '/api/thread/start',
       {

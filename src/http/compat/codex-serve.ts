@@ -6,6 +6,7 @@ import { startRun } from '../../core/one-shot.js'
 import { codexStartsInteractive } from '../../process/policy.js'
 import { NdjsonWriter } from '../ndjson.js'
 import { scopeOf } from '../tenant-scope.js'
+import { fastapiContentTypes, fastapiNdjson } from './fastapi-content-type.js'
 
 /**
  * Seed 001 (codex.serve, behind a Gerrit plugin): POST /run streams an allowlisted CLI's output as NDJSON
@@ -28,8 +29,9 @@ const runBody = z.object({
 })
 
 export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
-  const config = { errorShape: 'plain' as const }
+  const config = { errorShape: 'plain' as const, framework: 'fastapi' as const }
   return async (app) => {
+    fastapiContentTypes(app)
     const clis = [...new Set(ctx.config.CLI_LIST)].sort()
     app.get('/clis', { config }, async () => ({ clis, count: clis.length }))
     app.get('/models', { config }, async () => ({
@@ -60,7 +62,9 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         { origin: 'POST /run', timeoutMs: timeoutSeconds ? timeoutSeconds * 1000 : null },
       )
       const clientGone = new AbortController()
-      const out = new NdjsonWriter(reply, () => clientGone.abort('client_gone'))
+      const out = new NdjsonWriter(reply, () => clientGone.abort('client_gone'), {
+        'content-type': fastapiNdjson,
+      })
       const lines = { stdout: new LineFrames(), stderr: new LineFrames() }
       for await (const ev of follow(clientGone.signal)) {
         // a raw cli run yields output and its completion; nothing else is part of a /run answer

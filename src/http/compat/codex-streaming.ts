@@ -9,6 +9,7 @@ import { sandboxMode } from '../../protocol/policies.js'
 import { clientSignal } from '../client-signal.js'
 import { SseWriter } from '../sse.js'
 import { scopeOf } from '../tenant-scope.js'
+import { fastapiContentTypes } from './fastapi-content-type.js'
 import { promptField } from './prompt-field.js'
 
 /**
@@ -55,6 +56,7 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
     })
 
   return async (app) => {
+    fastapiContentTypes(app)
     app.post('/api/codex/stream', { config, schema: { body } }, async (request, reply) => {
       const run = await prepare(scopeOf(ctx, request), request.body, 'POST /api/codex/stream')
       const clientGone = new AbortController()
