@@ -15,10 +15,10 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
 
   const post = async (path: string, body: unknown) => {
     const res = await postJson(`${gw.url}${path}`, body)
-    // biome-ignore lint/suspicious/noExplicitAny: the test walks arbitrary JSON answers
     return {
       status: res.status,
       type: res.headers.get('content-type'),
+      // biome-ignore lint/suspicious/noExplicitAny: the test walks arbitrary JSON answers
       body: (await res.json()) as Record<string, any>,
     }
   }
