@@ -77,6 +77,27 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
     )
   })
 
+  it('codex failing after its events: both routes end with "Codex process failed: ...", as the original', async () => {
+    const broken = { kind: 'http_error', status: 400, body: '{"error":{"message":"model says no"}}' } as const
+    mock.script(broken, broken)
+    const stream = await postJson(`${gw.url}/api/codex/stream`, { prompt: 'fail please' })
+    expect(stream.status).toBe(200)
+    const streamed = sseData(await stream.text()) as { type: string; message?: string }[]
+    expect(streamed[0]?.type).toBe('thread.started')
+    expect(streamed.at(-1)).toEqual({
+      type: 'error',
+      message: expect.stringMatching(/^Codex process failed: /),
+    })
+    const run = await postJson(`${gw.url}/api/codex/run`, { prompt: 'fail please' })
+    expect(run.status).toBe(200)
+    const body = (await run.json()) as { events: { type: string; message?: string }[]; final_response: null }
+    expect(body.final_response).toBeNull()
+    expect(body.events.at(-1)).toEqual({
+      type: 'error',
+      message: expect.stringMatching(/^Codex process failed: /),
+    })
+  })
+
   it('an exec_command step with sandbox workspace-write gives a command_execution item', async () => {
     mock.script(
       { kind: 'exec_command', cmd: 'echo wrote > made.txt && echo done' },
