@@ -116,15 +116,21 @@ export async function buildApp(
     if (other?.answer) return other.answer(request, reply)
     if (other) {
       const error = methodNotAllowed(request.method, path, other)
-      reply
-        .status(405)
-        .header('allow', other.allow.join(', '))
-        .send(errorBody(error, other.errorShape, other.provider))
+      const body = errorBody(error, other.errorShape, other.provider)
+      reply.status(405).header('allow', other.allow.join(', '))
+      // FastAPI's own 405 names no charset (http/compat/fastapi-content-type.ts); as bytes, Fastify adds none
+      if (other.errorShape === 'fastapi')
+        reply.type('application/json').send(Buffer.from(JSON.stringify(body)))
+      else reply.send(body)
       return
     }
     // an unknown path in a FastAPI seed's own folder (/api/thread/nothing): FastAPI's words
     const framework = frameworkFolder(path)
-    if (framework) return reply.status(404).send(errorBody(new AppError('not_found', 'Not Found'), framework))
+    if (framework)
+      return reply
+        .status(404)
+        .type('application/json')
+        .send(Buffer.from(JSON.stringify(errorBody(new AppError('not_found', 'Not Found'), framework))))
     reply.status(404).send({
       error: {
         code: 'not_found',

@@ -172,3 +172,25 @@ function splitLong(arg: string): [string, string | undefined] {
   const eq = arg.indexOf('=')
   return eq === -1 ? [arg, undefined] : [arg.slice(0, eq), arg.slice(eq + 1)]
 }
+
+/**
+ * Whether codex's argv names no subcommand (and asks for no --help or --version), so that codex would start its
+ * interactive UI, which cannot run without a terminal. Options are skipped with their values as codex's grammar
+ * reads them; the first positional decides.
+ */
+export function codexStartsInteractive(args: readonly string[]): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (arg === '--') return true
+    if (arg.startsWith('-') && arg !== '-') {
+      const [spelt, inline] = splitLong(arg)
+      const name = spelt.startsWith('--') ? spelt : codexGrammar.short[spelt.slice(0, 2)]
+      if (name === '--help' || name === '--version') return false
+      const takesValue = name ? codexGrammar.options[name]?.value === true : false
+      if (takesValue && inline === undefined && (!spelt.startsWith('--') ? arg.length === 2 : true)) i++
+      continue
+    }
+    return codexGrammar.subcommands[arg] === undefined
+  }
+  return true
+}

@@ -15,8 +15,12 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
 
   const post = async (path: string, body: unknown) => {
     const res = await postJson(`${gw.url}${path}`, body)
-    // biome-ignore lint/suspicious/noExplicitAny: the test walks arbitrary JSON answers
-    return { status: res.status, body: (await res.json()) as Record<string, any> }
+    return {
+      status: res.status,
+      type: res.headers.get('content-type'),
+      // biome-ignore lint/suspicious/noExplicitAny: the test walks arbitrary JSON answers
+      body: (await res.json()) as Record<string, any>,
+    }
   }
 
   it("runs the seed's complete conversation flow unchanged (cwd /workspace, two turns, read with turns)", async () => {
@@ -68,6 +72,16 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     expect(Array.isArray(turn.body.turn.items)).toBe(true)
   })
 
+  it('optional fields sent as null count as absent (thread/start, skills/list)', async () => {
+    const start = await post('/api/thread/start', { cwd: '/workspace', approvalPolicy: null, model: null })
+    expect(start.status).toBe(200)
+    expect(start.type).toBe('application/json')
+    expect(start.body.thread.id).toEqual(expect.any(String))
+    const list = await post('/api/skills/list', { cwds: null, forceReload: null })
+    expect(list.status).toBe(200)
+    expect(Array.isArray(list.body.data)).toBe(true)
+  })
+
   it('resume and fork answer {thread}; the fork has its own id and the parent history', async () => {
     mock.script({ kind: 'text', text: 'parent says hi' }, { kind: 'text', text: 'fork says hi' })
     const { body } = await post('/api/thread/start', { approvalPolicy: 'never' })
@@ -92,14 +106,14 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     const skill = list.body.data[0].skills[0] as { name: string; path: string; enabled: boolean }
     expect(skill).toMatchObject({ name: expect.any(String), path: expect.any(String) })
     const off = await post('/api/skills/config/write', { path: skill.path, enabled: false })
-    expect(off).toEqual({ status: 200, body: { effectiveEnabled: false } })
+    expect(off).toEqual({ status: 200, type: 'application/json', body: { effectiveEnabled: false } })
     const after = await post('/api/skills/list', {})
     const listed = (after.body.data[0].skills as { path: string; enabled: boolean }[]).find(
       (s) => s.path === skill.path,
     )
     expect(listed?.enabled).toBe(false)
     const on = await post('/api/skills/config/write', { path: skill.path, enabled: true })
-    expect(on).toEqual({ status: 200, body: { effectiveEnabled: true } })
+    expect(on).toEqual({ status: 200, type: 'application/json', body: { effectiveEnabled: true } })
     const bad = await post('/api/skills/config/write', { path: skill.path })
     expect(bad.status).toBe(400)
   })

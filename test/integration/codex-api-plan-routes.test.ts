@@ -15,7 +15,8 @@ describe('GET /hello and POST /chat (seed 000)', () => {
     mock.script({ kind: 'text', text: 'Ahoy, traveller!' })
     const res = await fetch(`${gw.url}/hello`)
     expect(res.status).toBe(200)
-    expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
+    // as Starlette's PlainTextResponse: text/* with its charset
+    expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8')
     expect(await res.text()).toBe('Ahoy, traveller!')
     expect(mock.lastUserText(mock.requests[0]!)).toMatch(/greeting/i)
   })
@@ -38,6 +39,15 @@ describe('GET /hello and POST /chat (seed 000)', () => {
     expect(body).toMatchObject({ stdout: 'hello.txt would say hi', returncode: 0 })
     expect(typeof body.stderr).toBe('string')
     expect(mock.lastUserText(mock.requests[0]!)).toContain('create hello.txt with a short greeting')
+  })
+
+  it('/chat takes cwd and model sent as null as absent', async () => {
+    mock.script({ kind: 'text', text: 'null is absent' })
+    const res = await postJson(`${gw.url}/chat`, { prompt: 'p', cwd: null, model: null })
+    expect(res.status).toBe(200)
+    // FastAPI's JSONResponse names no charset
+    expect(res.headers.get('content-type')).toBe('application/json')
+    expect(await res.json()).toEqual({ stdout: 'null is absent', stderr: expect.any(String), returncode: 0 })
   })
 
   it('/chat with a model failure answers 500 with {error, details, provider}', async () => {

@@ -20,7 +20,8 @@ describe('POST /run (seed 001)', () => {
     mock.script({ kind: 'text', text: 'streamed answer' })
     const res = await postJson(`${gw.url}/run`, { cli: 'codex', args: execArgs('stream please') })
     expect(res.status).toBe(200)
-    expect(res.headers.get('content-type')).toMatch(/^application\/x-ndjson/)
+    // Starlette's StreamingResponse(media_type="application/x-ndjson") names no charset
+    expect(res.headers.get('content-type')).toBe('application/x-ndjson')
     const frames = await readNdjson(res)
     expect(frames.at(-1)).toEqual({ type: 'exit', code: 0 })
     for (const f of frames.slice(0, -1)) expect(['stdout', 'stderr']).toContain(f.type)
@@ -44,6 +45,28 @@ describe('POST /run (seed 001)', () => {
     const frames = await readNdjson(await postJson(`${gw.url}/run`, { cli: 'codex', args }))
     expect(frames.at(-1)).toEqual({ type: 'exit', code: 0 })
     expect((mock.requests[0]!.body as { model: string }).model).toBe('gpt-5.6-luna')
+  })
+
+  it("the seed's own example (no subcommand, prompt on stdin) runs as its CLI image ran it: codex exec", async () => {
+    // README: {"cli": "codex", "args": ["--model", "gpt-4"], "stdin": "Prompt text..."}; its Gerrit plugin sends
+    // the same shape. Without a terminal codex cannot start its UI: the seed's image ran `codex exec` instead.
+    mock.script({ kind: 'text', text: 'from the example' })
+    const res = await postJson(`${gw.url}/run`, {
+      cli: 'codex',
+      args: ['--model', 'gpt-4'],
+      stdin: 'Prompt text from the README',
+    })
+    expect(res.status).toBe(200)
+    const frames = await readNdjson(res)
+    expect(frames.at(-1)).toEqual({ type: 'exit', code: 0 })
+    expect(
+      frames
+        .filter((f) => f.type === 'stdout')
+        .map((f) => f.data)
+        .join(''),
+    ).toContain('from the example')
+    expect(mock.lastUserText(mock.requests[0]!)).toContain('Prompt text from the README')
+    expect((mock.requests[0]!.body as { model: string }).model).toBe('gpt-4')
   })
 
   it('passes stdin as the prompt and closes it', async () => {
@@ -99,8 +122,36 @@ describe('POST /run (seed 001)', () => {
     expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
   })
 
+  it("each stdout frame is one line with its newline, as the original's (not the process's write chunks)", async () => {
+    // `codex --help` writes many lines at once: the original split them into one frame per line
+    const frames = await readNdjson(await postJson(`${gw.url}/run`, { cli: 'codex', args: ['--help'] }))
+    expect(frames.at(-1)).toEqual({ type: 'exit', code: 0 })
+    const stdout = frames.filter((f) => f.type === 'stdout').map((f) => f.data as string)
+    expect(stdout.length).toBeGreaterThan(10)
+    for (const line of stdout) expect(line).toMatch(/^[^\n]*\n$/)
+    expect(stdout.join('')).toContain('Usage: codex')
+  })
+
+  it('env, stdin and cwd sent as null count as absent (pydantic Optional)', async () => {
+    mock.script({ kind: 'text', text: 'nulls are fine' })
+    const res = await postJson(`${gw.url}/run`, {
+      cli: 'codex',
+      args: execArgs('null fields'),
+      env: null,
+      stdin: null,
+      cwd: null,
+    })
+    expect(res.status).toBe(200)
+    expect((await readNdjson(res)).at(-1)).toEqual({ type: 'exit', code: 0 })
+  })
+
   it('GET /clis and GET /models answer in the seed shapes', async () => {
-    expect(await (await fetch(`${gw.url}/clis`)).json()).toEqual({ clis: ['codex'], count: 1 })
+    const clis = await fetch(`${gw.url}/clis`)
+    // FastAPI's JSONResponse: `application/json`, no charset (errors too)
+    expect(clis.headers.get('content-type')).toBe('application/json')
+    expect(await clis.json()).toEqual({ clis: ['codex'], count: 1 })
+    const refused = await postJson(`${gw.url}/run`, { cli: 'bash', args: [] })
+    expect([refused.status, refused.headers.get('content-type')]).toEqual([400, 'application/json'])
     expect(await (await fetch(`${gw.url}/models`)).json()).toEqual({ models: ['auto'], count: 1 })
   })
 
@@ -218,17 +269,20 @@ describe('POST /run (seed 001)', () => {
   })
 })
 
-describe('RUN_RESPONSE_TIMEOUT_SECONDS', () => {
+describe('RUN_RESPONSE_TIMEOUT_SECONDS (and CLI_LIST as GET /clis lists it)', () => {
   it('ends the stream with the timeout message and exit 124, and no codex process survives', async () => {
     const mock = await startMockLlm()
-    const gw = await startGateway(mock, { RUN_RESPONSE_TIMEOUT_SECONDS: '1' })
+    const gw = await startGateway(mock, { RUN_RESPONSE_TIMEOUT_SECONDS: '1', CLI_LIST: 'codex,claude,codex' })
     try {
+      // the original answered sorted(set(CLI_LIST))
+      expect(await (await fetch(`${gw.url}/clis`)).json()).toEqual({ clis: ['claude', 'codex'], count: 2 })
       mock.script({ kind: 'text', text: 'too slow', delayMs: 30_000 })
       const frames = await readNdjson(
         await postJson(`${gw.url}/run`, { cli: 'codex', args: execArgs('slow') }),
       )
       expect(frames.slice(-2)).toEqual([
-        { type: 'stderr', data: 'Request timed out while waiting for CLI response (1s).' },
+        // the original's float, as Python prints it
+        { type: 'stderr', data: 'Request timed out while waiting for CLI response (1.0s).' },
         { type: 'exit', code: 124 },
       ])
       expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])

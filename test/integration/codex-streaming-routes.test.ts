@@ -37,7 +37,7 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
     mock.script({ kind: 'text', text: 'streamed answer' })
     const res = await postJson(`${gw.url}/api/codex/stream`, { prompt: 'stream please' })
     expect(res.status).toBe(200)
-    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
     const text = await res.text()
     for (const frame of text.split('\n\n').filter(Boolean)) expect(frame).toMatch(/^(data: |: keep-alive)/)
     const events = sseData(text)
@@ -61,6 +61,41 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
     expect(body.events[0]?.type).toBe('thread.started')
     expect(body.events.at(-1)?.type).toBe('turn.completed')
     expect(mock.lastUserText(mock.requests[0]!)).toContain('run please')
+  })
+
+  it("null for model, sandbox and working_directory means absent, as the seed's own page sends them", async () => {
+    // index.html sends `model: ... || null` and `working_directory: ... || null` for boxes left empty
+    mock.script({ kind: 'text', text: 'from the page' }, { kind: 'text', text: 'streamed from the page' })
+    const page = { prompt: 'from the page', model: null, working_directory: null, skip_git_repo_check: true }
+    const run = await postJson(`${gw.url}/api/codex/run`, { ...page, sandbox: 'workspace-write' })
+    expect(run.status).toBe(200)
+    expect(((await run.json()) as { final_response: string }).final_response).toBe('from the page')
+    const stream = await postJson(`${gw.url}/api/codex/stream`, { ...page, sandbox: null })
+    expect(stream.status).toBe(200)
+    expect(sseData(await stream.text()).find((e) => e.item?.type === 'agent_message')?.item?.text).toBe(
+      'streamed from the page',
+    )
+  })
+
+  it('codex failing after its events: both routes end with "Codex process failed: ...", as the original', async () => {
+    const broken = { kind: 'http_error', status: 400, body: '{"error":{"message":"model says no"}}' } as const
+    mock.script(broken, broken)
+    const stream = await postJson(`${gw.url}/api/codex/stream`, { prompt: 'fail please' })
+    expect(stream.status).toBe(200)
+    const streamed = sseData(await stream.text()) as { type: string; message?: string }[]
+    expect(streamed[0]?.type).toBe('thread.started')
+    expect(streamed.at(-1)).toEqual({
+      type: 'error',
+      message: expect.stringMatching(/^Codex process failed: /),
+    })
+    const run = await postJson(`${gw.url}/api/codex/run`, { prompt: 'fail please' })
+    expect(run.status).toBe(200)
+    const body = (await run.json()) as { events: { type: string; message?: string }[]; final_response: null }
+    expect(body.final_response).toBeNull()
+    expect(body.events.at(-1)).toEqual({
+      type: 'error',
+      message: expect.stringMatching(/^Codex process failed: /),
+    })
   })
 
   it('an exec_command step with sandbox workspace-write gives a command_execution item', async () => {
@@ -134,7 +169,7 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
         const before = mock.requests.length
         const res = await postJson(`${gw.url}/api/codex/${route}`, body)
         expect(res.status).toBe(400)
-        expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+        expect(res.headers.get('content-type')).toBe('application/json')
         const error = (await res.json()) as { error: string; code: string }
         expect(error.error).toMatch(message)
         expect(processesUnder(gw.workspace)).toEqual([])

@@ -95,9 +95,9 @@ const cases: Case[] = [
     anonymous: true,
     body: { prompt: 'x' },
   },
-  // seed 001: {error, code}
-  { method: 'PUT', path: '/clis', status: 405, shape: 'plain', allow: 'GET, HEAD' },
-  { method: 'GET', path: '/run', status: 405, shape: 'plain', allow: 'POST' },
+  // seed 001 (codex.serve, a FastAPI app too): {error, code}; a wrong method as FastAPI answers it
+  { method: 'PUT', path: '/clis', status: 405, shape: 'fastapi', allow: 'GET, HEAD', says: fastapi405 },
+  { method: 'GET', path: '/run', status: 405, shape: 'fastapi', allow: 'POST', says: fastapi405 },
   { method: 'POST', path: '/run', status: 400, shape: 'plain', body: {} },
   // seed 002 (FastAPI): {error, code}; a wrong method as FastAPI answers it
   { method: 'GET', path: '/api/codex/run', status: 405, shape: 'fastapi', allow: 'POST', says: fastapi405 },
@@ -176,6 +176,8 @@ describe('errors on every route family, in its shape', () => {
       allow: c.allow ?? null,
     })
     if (c.says) expect(text).toContain(c.says)
+    // FastAPI's own answers name no charset (Starlette's JSONResponse)
+    if (c.shape === 'fastapi') expect(res.headers.get('content-type')).toBe('application/json')
   })
 })
 

@@ -121,10 +121,10 @@ describe('GET /clis and /models', () => {
     expect(res.json()).toEqual({ clis: ['codex'], count: 1 })
   })
 
-  it('lists CLI_LIST', async () => {
-    const { app } = await makeApp({ CLI_LIST: 'codex, claude' })
+  it('lists CLI_LIST sorted, without duplicates (as codex.serve: sorted(set(CLI_LIST)))', async () => {
+    const { app } = await makeApp({ CLI_LIST: 'codex, claude, codex' })
     expect((await app.inject({ method: 'GET', url: '/clis' })).json()).toEqual({
-      clis: ['codex', 'claude'],
+      clis: ['claude', 'codex'],
       count: 2,
     })
   })

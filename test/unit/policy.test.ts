@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkRunArgs, checkRunEnv } from '../../src/process/policy.js'
+import { checkRunArgs, checkRunEnv, codexStartsInteractive } from '../../src/process/policy.js'
 import { AppError } from '../../src/protocol/errors.js'
 
 function refusal(fn: () => void): AppError {
@@ -384,5 +384,21 @@ describe('checkRunEnv: traffic, trust and spelling', () => {
     expect(refusal(() => checkRunEnv({ http_proxy: 'x' }, ['HTTP_PROXY'])).message).toContain(
       'RUN_ALLOW_ENV=http_proxy',
     )
+  })
+})
+
+describe('codexStartsInteractive', () => {
+  it('is true when no subcommand is named (options and their values skipped), false otherwise', () => {
+    for (const args of [
+      [],
+      ['--model', 'gpt-4'],
+      ['-m', 'exec'],
+      ['-mgpt-4'],
+      ['--model=x', 'a prompt'],
+      ['--'],
+    ])
+      expect(codexStartsInteractive(args), args.join(' ')).toBe(true)
+    for (const args of [['exec', 'hi'], ['-m', 'x', 'e', '-'], ['--help'], ['-V'], ['review'], ['login']])
+      expect(codexStartsInteractive(args), args.join(' ')).toBe(false)
   })
 })

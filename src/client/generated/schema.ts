@@ -733,8 +733,8 @@ export interface components {
             type: "approval.resolved";
         };
         ChatRequest: {
-            cwd?: string;
-            model?: string;
+            cwd?: string | null;
+            model?: string | null;
             prompt: string;
         };
         ChatResponse: {
@@ -760,12 +760,11 @@ export interface components {
             /** @default [] */
             args?: string[];
             cli: string;
-            cwd?: string;
-            /** @default {} */
+            cwd?: string | null;
             env?: {
                 [key: string]: string;
-            };
-            stdin?: string;
+            } | null;
+            stdin?: string | null;
         };
         /** @description One of codex's own JSONL events (`codex exec --json`), verbatim. */
         CodexEvent: {
@@ -774,13 +773,12 @@ export interface components {
             [key: string]: unknown;
         };
         CodexRunRequest: {
-            model?: string;
+            model?: string | null;
             prompt: string;
-            /** @enum {string} */
-            sandbox?: "read-only" | "workspace-write" | "danger-full-access";
+            sandbox?: ("read-only" | "workspace-write" | "danger-full-access") | null;
             /** @default true */
             skip_git_repo_check?: boolean;
-            working_directory?: string;
+            working_directory?: string | null;
         };
         CodexRunResponse: {
             events: {
@@ -1266,8 +1264,8 @@ export interface components {
         };
         /** @default {} */
         SkillsListRequest: {
-            cwds?: string[];
-            forceReload?: boolean;
+            cwds?: string[] | null;
+            forceReload?: boolean | null;
         };
         /** @description An event as stored and sent: one AgentEvent plus seq (the SSE id), time and owner. */
         StoredEvent: components["schemas"]["AgentEvent"] & components["schemas"]["StoredEventMeta"];
@@ -1302,10 +1300,9 @@ export interface components {
         };
         /** @default {} */
         ThreadStartRequest: {
-            /** @enum {string} */
-            approvalPolicy?: "untrusted" | "on-request" | "on-failure" | "never";
-            cwd?: string;
-            model?: string;
+            approvalPolicy?: ("untrusted" | "on-request" | "on-failure" | "never") | null;
+            cwd?: string | null;
+            model?: string | null;
         };
         /** @description The `todo_list` item. */
         TodoListItem: {

@@ -9,6 +9,7 @@ import { AppError } from '../../protocol/errors.js'
 import { approvalPolicy } from '../../protocol/policies.js'
 import type { Session, Turn } from '../../protocol/sessions.js'
 import { scopeOf } from '../tenant-scope.js'
+import { fastapiContentTypes } from './fastapi-content-type.js'
 
 /**
  * Seed 003 (Codex Agent Server, a REST bridge to `codex app-server`): /api/thread/start|resume|read|fork,
@@ -16,7 +17,8 @@ import { scopeOf } from '../tenant-scope.js'
  * /api/skills/config/write. Thread ids are codex's own; every thread is a gateway session, so its turns are
  * stored and visible on /v1/sessions too. Errors answer FastAPI's `{detail}`.
  * The seed ran in a container with the workspace at /workspace: a `cwd` of /workspace[/sub] that does not
- * exist here means WORKSPACE_DIR[/sub].
+ * exist here means WORKSPACE_DIR[/sub]. An optional field sent as null counts as absent (codex's own params are
+ * nullable).
  */
 const threadId = z.object({ threadId: z.string().min(1) })
 const textInput = z.array(z.object({ type: z.literal('text'), text: z.string().min(1) })).min(1)
@@ -37,6 +39,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
   const skillsOf = (scope: TenantScope) => new Skills(scope.sessions, scope.config, agent)
 
   return async (app) => {
+    fastapiContentTypes(app)
     app.post(
       '/api/thread/start',
       {
@@ -45,9 +48,9 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
           tags: ['codex agent server (seed 003)'],
           body: z
             .object({
-              cwd: z.string().optional(),
-              approvalPolicy: approvalPolicy.optional(),
-              model: z.string().optional(),
+              cwd: z.string().nullish(),
+              approvalPolicy: approvalPolicy.nullish(),
+              model: z.string().nullish(),
             })
             .default({}),
         },
@@ -56,7 +59,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
         const scope = scopeOf(ctx, request)
         const { cwd, approvalPolicy: policy, model } = request.body
         const created = await scope.sessions.create(agent, {
-          ...(seedCwd(scope, cwd) ? { cwd: seedCwd(scope, cwd)! } : {}),
+          ...(seedCwd(scope, cwd ?? undefined) ? { cwd: seedCwd(scope, cwd ?? undefined)! } : {}),
           ...(policy ? { approvalPolicy: policy } : {}),
           ...(model ? { model } : {}),
         })
@@ -121,8 +124,8 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
         schema: {
           body: z
             .strictObject({
-              cwds: z.array(z.string().min(1)).max(64).optional(),
-              forceReload: z.boolean().optional(),
+              cwds: z.array(z.string().min(1)).max(64).nullish(),
+              forceReload: z.boolean().nullish(),
             })
             .default({}),
         },
@@ -131,7 +134,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
         const scope = scopeOf(ctx, request)
         return skillsOf(scope).list(
           request.body.cwds?.map((c) => seedCwd(scope, c) ?? c),
-          request.body.forceReload,
+          request.body.forceReload ?? undefined,
         )
       },
     )

@@ -7,6 +7,7 @@ import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent, OutputEvent, RunCompletedEvent } from '../../protocol/events.js'
 import { clientSignal } from '../client-signal.js'
 import { scopeOf } from '../tenant-scope.js'
+import { fastapiContentTypes } from './fastapi-content-type.js'
 import { promptField } from './prompt-field.js'
 
 /**
@@ -36,6 +37,7 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   }
 
   return async (app) => {
+    fastapiContentTypes(app)
     // A GET that runs an agent: it needs the `run` scope, not the `read` a GET gets by default. No HEAD route:
     // a HEAD must never start a run, and the FastAPI original's `@app.get` answers HEAD 405 with Allow: GET.
     const hello = {
@@ -62,8 +64,8 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         schema: {
           body: z.object({
             prompt: promptField(ctx.config.MAX_PROMPT_CHARS, 'prompt must contain more than whitespace'),
-            cwd: z.string().optional(),
-            model: z.string().optional(),
+            cwd: z.string().nullish(),
+            model: z.string().nullish(),
           }),
           response: {
             200: z.object({ stdout: z.string(), stderr: z.string(), returncode: z.number().int() }),
@@ -76,8 +78,8 @@ export function codexApiPlanRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           scopeOf(ctx, request),
           'POST /chat',
           prompt,
-          cwd,
-          model,
+          cwd ?? undefined,
+          model ?? undefined,
           clientSignal(reply.raw),
         )
         return { stdout: completed.finalResponse ?? '', stderr, returncode: completed.exitCode ?? 0 }

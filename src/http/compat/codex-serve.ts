@@ -3,39 +3,51 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
 import { startRun } from '../../core/one-shot.js'
+import { codexStartsInteractive } from '../../process/policy.js'
 import { NdjsonWriter } from '../ndjson.js'
 import { scopeOf } from '../tenant-scope.js'
+import { fastapiContentTypes, fastapiNdjson } from './fastapi-content-type.js'
 
 /**
  * Seed 001 (codex.serve, behind a Gerrit plugin): POST /run streams an allowlisted CLI's output as NDJSON
  * frames {"type":"stdout"|"stderr","data"} then {"type":"exit","code"}; GET /clis and GET /models.
- * On RUN_RESPONSE_TIMEOUT_SECONDS the stream ends with a stderr message and exit code 124.
+ * As the original, each stdout/stderr frame is one line of the CLI's output with its "\n" (a last line without
+ * one comes when its stream ends), whatever chunks the process wrote; GET /clis lists CLI_LIST sorted and
+ * without duplicates. On RUN_RESPONSE_TIMEOUT_SECONDS the stream ends with a stderr message naming the limit as
+ * Python printed it ("(300.0s)") and exit code 124. Optional fields may be null (pydantic's Optional).
+ * `codex` with args that name no subcommand (the seed's own example, `["--model", "gpt-4"]` with the prompt on
+ * stdin, and what its Gerrit plugin sends) runs as `codex exec --skip-git-repo-check <args>`, as the seed's CLI image
+ * ran it without a terminal; in Docker mode the image's own entrypoint decides, as it did for the seed.
  */
 const runBody = z.object({
   cli: z.string().min(1),
   args: z.array(z.string().max(100_000)).max(1000).default([]),
-  stdin: z.string().optional(),
-  env: z.record(z.string(), z.string()).default({}),
+  stdin: z.string().nullish(),
+  env: z.record(z.string(), z.string()).nullish(),
   /** Extension: a working directory inside the workspace roots (default WORKSPACE_DIR). */
-  cwd: z.string().optional(),
+  cwd: z.string().nullish(),
 })
 
 export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
-  const config = { errorShape: 'plain' as const }
+  const config = { errorShape: 'plain' as const, framework: 'fastapi' as const }
   return async (app) => {
-    app.get('/clis', { config }, async () => ({
-      clis: ctx.config.CLI_LIST,
-      count: ctx.config.CLI_LIST.length,
-    }))
+    fastapiContentTypes(app)
+    const clis = [...new Set(ctx.config.CLI_LIST)].sort()
+    app.get('/clis', { config }, async () => ({ clis, count: clis.length }))
     app.get('/models', { config }, async () => ({
       models: ctx.config.MODEL_LIST,
       count: ctx.config.MODEL_LIST.length,
     }))
 
     app.post('/run', { config, schema: { body: runBody } }, async (request, reply) => {
-      const { cli, args, stdin, env, cwd } = request.body
+      const { cli, stdin, cwd } = request.body
+      const env = request.body.env ?? {}
       // seed 001's Docker mode: every request in a fresh container of CODEX_DOCKER_IMAGE
       const image = ctx.config.CODEX_DOCKER_IMAGE
+      const args =
+        cli === 'codex' && !image && codexStartsInteractive(request.body.args)
+          ? ['exec', '--skip-git-repo-check', ...request.body.args]
+          : request.body.args
       const timeoutSeconds = ctx.config.RUN_RESPONSE_TIMEOUT_SECONDS
       // The cli policy (CLI_LIST, args, env, installed) and the cwd are checked where every cli run is:
       // RunManager.submit, which throws before anything is spawned or streamed.
@@ -43,22 +55,30 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         scopeOf(ctx, request).runs,
         'cli',
         {
-          ...(cwd !== undefined ? { cwd } : {}),
-          command: { cli, args, env, ...(stdin !== undefined ? { stdin } : {}) },
+          ...(cwd != null ? { cwd } : {}),
+          command: { cli, args, env, ...(stdin != null ? { stdin } : {}) },
           ...(image ? { isolation: 'container' as const, image } : {}),
         },
         { origin: 'POST /run', timeoutMs: timeoutSeconds ? timeoutSeconds * 1000 : null },
       )
       const clientGone = new AbortController()
-      const out = new NdjsonWriter(reply, () => clientGone.abort('client_gone'))
+      const out = new NdjsonWriter(reply, () => clientGone.abort('client_gone'), {
+        'content-type': fastapiNdjson,
+      })
+      const lines = { stdout: new LineFrames(), stderr: new LineFrames() }
       for await (const ev of follow(clientGone.signal)) {
         // a raw cli run yields output and its completion; nothing else is part of a /run answer
-        if (ev.type === 'output') await out.write({ type: ev.stream, data: ev.data })
+        if (ev.type === 'output')
+          for (const data of lines[ev.stream].push(ev.data)) await out.write({ type: ev.stream, data })
         else if (ev.type === 'run.completed') {
+          for (const stream of ['stdout', 'stderr'] as const) {
+            const rest = lines[stream].end()
+            if (rest) await out.write({ type: stream, data: rest })
+          }
           if (ev.reason === 'timed_out') {
             await out.write({
               type: 'stderr',
-              data: `Request timed out while waiting for CLI response (${timeoutSeconds}s).`,
+              data: `Request timed out while waiting for CLI response (${pythonFloat(timeoutSeconds ?? 0)}s).`,
             })
             await out.write({ type: 'exit', code: 124 })
           } else {
@@ -71,6 +91,25 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
     })
   }
 }
+
+/** One stream's output cut into lines, each with its "\n"; what follows the last newline waits for more. */
+class LineFrames {
+  private rest = ''
+  push(data: string): string[] {
+    const text = this.rest + data
+    const end = text.lastIndexOf('\n') + 1
+    this.rest = text.slice(end)
+    return end === 0 ? [] : text.slice(0, end).split(/(?<=\n)/)
+  }
+  end(): string {
+    const rest = this.rest
+    this.rest = ''
+    return rest
+  }
+}
+
+/** A number as Python's str(float) prints it: 300 -> "300.0", 0.5 -> "0.5". */
+const pythonFloat = (n: number) => (Number.isInteger(n) ? n.toFixed(1) : String(n))
 
 /** Shell convention for a process ended by a signal: 128 + signal number. */
 function exitCodeOf(exitCode: number | null, signal: string | null): number {

@@ -9,6 +9,7 @@ import { sandboxMode } from '../../protocol/policies.js'
 import { clientSignal } from '../client-signal.js'
 import { SseWriter } from '../sse.js'
 import { scopeOf } from '../tenant-scope.js'
+import { fastapiContentTypes } from './fastapi-content-type.js'
 import { promptField } from './prompt-field.js'
 
 /**
@@ -22,8 +23,9 @@ import { promptField } from './prompt-field.js'
  * WORKSPACE_DIR and must stay inside the workspace roots (400). Both routes end codex after TIMEOUT_SECONDS:
  * the stream then sends {"type":"error","message":"timed out after Ns"} and closes, /run answers 408.
  * On shutdown the stream ends with an `error` event too and /run answers 503. A failed codex run still answers
- * 200 with whatever codex emitted. A client that disconnects ends codex. Without `model` (or with "auto") CODEX_MODEL
- * applies, then codex's own default, as on every other route.
+ * 200 with whatever codex emitted, then, as the original, {"type":"error","message":"Codex process failed: ..."}. A client that disconnects ends codex. Without `model` (or with "auto") CODEX_MODEL
+ * applies, then codex's own default, as on every other route. `model`, `sandbox` and `working_directory` may be
+ * null, meaning absent, as the original's Optional fields (its page sends null for an empty box).
  */
 export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   const config = { errorShape: 'plain' as const, framework: 'fastapi' as const }
@@ -33,9 +35,11 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
       ctx.config.MAX_PROMPT_CHARS,
       'prompt must contain more than whitespace (codex reads none)',
     ),
-    model: z.string().optional(),
-    sandbox: sandboxMode.optional(),
-    working_directory: z.string().optional(),
+    // null as absent (pydantic's Optional): the seed's own page sends `model: null` and `working_directory: null`
+    // when those boxes are left empty
+    model: z.string().nullish(),
+    sandbox: sandboxMode.nullish(),
+    working_directory: z.string().nullish(),
     skip_git_repo_check: z.boolean().default(true),
   })
 
@@ -43,15 +47,16 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
   const prepare = (scope: TenantScope, b: z.infer<typeof body>, origin: string) =>
     startCodexExecJson(scope, {
       prompt: b.prompt,
-      model: b.model,
-      sandbox: b.sandbox,
-      workingDirectory: b.working_directory,
+      model: b.model ?? undefined,
+      sandbox: b.sandbox ?? undefined,
+      workingDirectory: b.working_directory ?? undefined,
       skipGitRepoCheck: b.skip_git_repo_check,
       origin,
       timeoutMs: timeoutSeconds * 1000,
     })
 
   return async (app) => {
+    fastapiContentTypes(app)
     app.post('/api/codex/stream', { config, schema: { body } }, async (request, reply) => {
       const run = await prepare(scopeOf(ctx, request), request.body, 'POST /api/codex/stream')
       const clientGone = new AbortController()
@@ -64,7 +69,9 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
             await out.write({ data: chunk.json })
           } else {
             const message = endMessage(chunk.completed, timeoutSeconds, emitted)
+            const failed = emitted ? processFailed(chunk.completed) : null
             if (message) await out.write({ data: { type: 'error', message } })
+            else if (failed) await out.write({ data: failed })
           }
         }
       } finally {
@@ -91,11 +98,27 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
         const events: Record<string, unknown>[] = []
         for await (const chunk of run(clientSignal(reply.raw))) {
           if ('json' in chunk) events.push(chunk.event)
-          else throwIfEndedEarly(chunk.completed, timeoutSeconds, events.length > 0)
+          else {
+            throwIfEndedEarly(chunk.completed, timeoutSeconds, events.length > 0)
+            const failed = processFailed(chunk.completed)
+            if (failed) events.push(failed)
+          }
         }
         return { events, final_response: finalResponseOf(events) }
       },
     )
+  }
+}
+
+/**
+ * The event the original appended when codex exited non-zero after its events: {"type":"error","message":
+ * "Codex process failed: <stderr>"} (here the end of codex's stderr, or its last error); null otherwise.
+ */
+function processFailed(completed: RunCompletedEvent): Record<string, unknown> | null {
+  if (completed.status !== 'failed' || completed.reason !== 'exited') return null
+  return {
+    type: 'error',
+    message: `Codex process failed: ${completed.error ?? `exit code ${completed.exitCode}`}`,
   }
 }
 
