@@ -159,6 +159,9 @@ function whenForced(forced: AbortSignal | undefined): Promise<undefined> | undef
 /** Until the microtasks queued now have run: an agent that was just asked to start has written its request. */
 const afterThisTick = () => new Promise<void>((resolve) => setImmediate(resolve))
 
+/** Why a turn the gateway's stop interrupted ended (its agent says only `interrupted`). */
+export const shutdownTurnError = 'interrupted: the server shut down during the turn'
+
 /** A turn as it starts running (the session's state, running or waiting for an approval, is recomputed with it). */
 const runningPatch = (): Partial<Turn> => ({ status: 'running', startedAt: new Date().toISOString() })
 
@@ -250,6 +253,12 @@ export async function executeTurn(
             break
           case 'turn.completed':
             ended = { status: ev.status ?? 'completed', usage: ev.usage, error: ev.error ?? null }
+            // interrupted by the gateway's stop, not by a client: the turn says so, as a run does
+            if (ev.status === 'interrupted' && !ev.error && signal.reason === 'shutdown') {
+              ended.error = shutdownTurnError
+              end = { ...ev, error: shutdownTurnError }
+              continue
+            }
             break
           case 'turn.failed':
             ended = { status: 'failed', error: ev.error }

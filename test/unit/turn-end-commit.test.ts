@@ -137,6 +137,45 @@ describe('the end of a session turn', () => {
     expect(seqs).toEqual([1, 2, 3, 4])
     expect((await store.getSession('ses_a'))?.status).toBe('idle')
   })
+  it("a turn the gateway's stop interrupted says so (its agent says only interrupted)", async () => {
+    const store = new SqliteStore(path.join(tempDir('turn-end-shutdown-'), 'gw.db'))
+    stores.push(store)
+    await store.registerNode(nodeRecord('node'))
+    await store.createSession(newSession('ses_a'), 'node')
+    const log = new EventLog(store)
+    const state = new SessionState(store, log, () => true)
+    const turn = queuedTurn('ses_a', [{ type: 'text', text: 'hi' }])
+    await store.createTurn(turn)
+    const stop = new AbortController()
+    stop.abort('shutdown')
+    await runTurn(
+      {
+        log,
+        store,
+        markRunning: (patch) => state.startTurn('ses_a', turn.id, patch),
+        markEnded: (patch, at, ended, end) =>
+          state.completeTurn('ses_a', turn.id, patch, at, ended, undefined, end),
+        beforeStart: async () => {},
+        takenOver: async () => {},
+        turnEnded: () => {},
+        recorded: () => {},
+      },
+      'ses_a',
+      agentYielding([
+        { type: 'turn.started', turnId: 'agent-turn-1' },
+        { type: 'turn.completed', turnId: 'agent-turn-1', status: 'interrupted', usage: null },
+      ]),
+      turn,
+      stop.signal,
+    )
+    const why = 'interrupted: the server shut down during the turn'
+    expect(await store.getTurn(turn.id)).toMatchObject({ status: 'interrupted', error: why })
+    const events = await store.eventsAfter('ses_a', 0, 100)
+    expect(events.find((e) => e.type === 'turn.completed')).toMatchObject({
+      status: 'interrupted',
+      error: why,
+    })
+  })
 })
 
 /** A real SQLite store whose first turn end fails as SQLite does on a full disk (rolled back: nothing stored). */
