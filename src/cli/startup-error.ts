@@ -1,9 +1,10 @@
 import { ConfigError } from '../config/config-error.js'
+import { isDiskFull } from '../util/disk-full.js'
 import { UsageError } from './command.js'
 
 /**
  * A start-up failure as one line for a person, plus the exit code: a bad setting (78, EX_CONFIG), a bad
- * invocation (2), a port in use or not allowed (1). Anything else is unexpected and keeps its stack.
+ * invocation (2), a port in use or not allowed, a full disk (1). Anything else is unexpected and keeps its stack.
  */
 export function describeStartupError(err: unknown): { message: string; exitCode: number } {
   if (err instanceof UsageError) return { message: err.message, exitCode: 2 }
@@ -22,6 +23,11 @@ export function describeStartupError(err: unknown): { message: string; exitCode:
   if (e?.code === 'EADDRNOTAVAIL')
     return {
       message: `cannot listen on ${e.address ?? 'that address'}: it is not an address of this machine; fix HOST`,
+      exitCode: 1,
+    }
+  if (isDiskFull(e))
+    return {
+      message: `the disk that holds the store is full (${e.message}): free space in DATA_DIR, or grow its volume, then start again`,
       exitCode: 1,
     }
   if (

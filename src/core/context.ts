@@ -11,6 +11,7 @@ import type { FencingNotices } from './ops/fencing-notices.js'
 import type { LeftoverSweep } from './ops/leftover-sweep.js'
 import type { GatewayMetrics } from './ops/metrics.js'
 import type { SessionNotices } from './ops/session-notices.js'
+import type { StoreNotices } from './ops/store-notices.js'
 import type { Webhooks } from './ops/webhooks.js'
 import type { RunManager } from './run-manager.js'
 import type { SessionManager } from './session-manager.js'
@@ -43,6 +44,8 @@ export interface GatewayContext {
   approvalNotices: ApprovalNotices
   /** What the session manager tells an operator (a session archived without its agent's own record). */
   sessionNotices: SessionNotices
+  /** What a run's or a turn's end the store failed to record tells an operator (tried again: end-retry.ts). */
+  storeNotices: StoreNotices
   /**
    * What killed gateways left on disk: swept in the background once the server listens (`start`); `done` settles
    * when it ended, and stopping the gateway cancels it.

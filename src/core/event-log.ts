@@ -12,6 +12,21 @@ const maxBatch = 500
 /** Live events buffered for one slow subscriber before it falls back to re-reading the store. */
 const maxBuffered = 1000
 /**
+ * The output they carry, at most, for one slow subscriber (a client that does not read): an event of coalesced output
+ * holds up to 64 KB, so the count alone let one such client hold 64 MB of a run's output, and a hundred of them the
+ * gateway's memory.
+ */
+const maxBufferedBytes = 1024 * 1024
+/** Events a subscriber that fell behind reads from the store at a time while it catches up (at most ~6 MB of output). */
+const catchUpPage = 100
+
+/** About what an event buffered for a subscriber holds: its output or delta text; a nominal size for the rest. */
+function bufferedSize(ev: StoredEvent): number {
+  if (ev.type === 'output') return ev.data.length
+  if (ev.type === 'item.delta') return ev.delta.length
+  return 512
+}
+/**
  * A log that committed nothing for this long is idle: the next event is committed as soon as the code that
  * appended it returns (process.nextTick) instead of when the event loop comes round (setImmediate).
  */
@@ -320,14 +335,18 @@ export class EventLog {
   ): AsyncGenerator<StoredEvent> {
     const queue = new AsyncQueue<StoredEvent>()
     let overflowed = false
+    let bufferedBytes = 0
     // A subscriber that does not keep up must not hold a run's output in memory: everything is in the store,
-    // so past a bound its buffer is dropped and it catches up from there.
+    // so past a bound (events, or the output they carry) its buffer is dropped and it catches up from there.
     const onEvent = (ev: StoredEvent) => {
-      if (queue.size >= maxBuffered) {
+      const size = bufferedSize(ev)
+      if (queue.size >= maxBuffered || bufferedBytes + size > maxBufferedBytes) {
         overflowed = true
         queue.clear()
+        bufferedBytes = 0
       }
       queue.push(ev)
+      bufferedBytes += size
     }
     const onAbort = () => queue.close()
     let graceTimer: NodeJS.Timeout | undefined
@@ -367,18 +386,25 @@ export class EventLog {
         }, this.endGraceMs)
       }
       for await (const live of queue) {
+        bufferedBytes = Math.max(0, bufferedBytes - bufferedSize(live))
         // Past the buffer bound, or a live event beyond the next seq (a bus across processes may skip or
-        // reorder): read what is missing from the store.
+        // reorder): read what is missing from the store, a page at a time (a slow reader holds one page).
         const behind = overflowed || live.seq > last + 1
-        const batch = behind ? await this.store.eventsAfter(runId, last, Number.MAX_SAFE_INTEGER) : [live]
         overflowed = false
-        for (const ev of batch) {
-          // A reader that resumed past the end of a live run still ends with it.
-          if (ev.seq <= last && isTerminal(ev)) return
-          if (ev.seq <= last) continue
-          yield ev
-          last = ev.seq
-          if (isTerminal(ev)) return
+        for (let page = behind ? [] : [live], more = behind; ; ) {
+          if (more) {
+            page = await this.store.eventsAfter(runId, last, catchUpPage)
+            more = page.length === catchUpPage
+          }
+          for (const ev of page) {
+            // A reader that resumed past the end of a live run still ends with it.
+            if (ev.seq <= last && isTerminal(ev)) return
+            if (ev.seq <= last) continue
+            yield ev
+            last = ev.seq
+            if (isTerminal(ev)) return
+          }
+          if (!more) break
         }
       }
       if (graceOver)

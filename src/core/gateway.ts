@@ -20,6 +20,7 @@ import { GatewayMetrics } from './ops/metrics.js'
 import { metricsTap } from './ops/metrics-tap.js'
 import { sessionBudgetGate } from './ops/session-budget.js'
 import { SessionNotices } from './ops/session-notices.js'
+import { StoreNotices } from './ops/store-notices.js'
 import { Webhooks } from './ops/webhooks.js'
 import { RunManager } from './run-manager.js'
 import { startRunWorker } from './run-worker.js'
@@ -43,6 +44,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const fencing = new FencingNotices()
   const approvalNotices = new ApprovalNotices()
   const sessionNotices = new SessionNotices()
+  const storeNotices = new StoreNotices()
   const node = new NodeMembership(
     store,
     config.GATEWAY_ROLE,
@@ -63,13 +65,22 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     settings: Config,
     tenant: string | null,
   ): Managers => {
-    const runs = new RunManager(view, log, agents, settings, active, node.id, {
-      role: config.GATEWAY_ROLE,
-      membership: node,
-      fencing,
-      ...(queue ? { queue } : {}),
-      ...(signals ? { signals, recoverLost: () => recoverLostFromNow() } : {}),
-    })
+    const runs = new RunManager(
+      view,
+      log,
+      agents,
+      settings,
+      active,
+      node.id,
+      {
+        role: config.GATEWAY_ROLE,
+        membership: node,
+        fencing,
+        ...(queue ? { queue } : {}),
+        ...(signals ? { signals, recoverLost: () => recoverLostFromNow() } : {}),
+      },
+      { notices: storeNotices },
+    )
     const sessions = calls
       ? new ClusterSessions(view, log, agents, settings, active, node.id, {
           membership: node,
@@ -90,6 +101,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     sessions.approvals = approvals
     sessions.fencing = fencing
     sessions.notices = sessionNotices
+    sessions.endRetry = { notices: storeNotices }
     sessions.budgetGate = sessionBudgetGate(view, () => approvals)
     return { runs, sessions, approvals }
   }
@@ -105,6 +117,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     fencing,
     approvalNotices,
     sessionNotices,
+    storeNotices,
     runStats: () => tenancy.stats,
     // Queued runs are tracked from the start; what remains are the running runs and turns.
     inFlight: () => active.size - tenancy.stats.queued,
@@ -235,6 +248,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     fencing,
     approvalNotices,
     sessionNotices,
+    storeNotices,
     redactor: log.redactor,
     leftovers,
     closeCluster,
@@ -263,6 +277,8 @@ export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise
   await ctx.webhooks.stop()
   await sweeping
   await ctx.closeCluster()
-  await ctx.node.leave()
+  // a store that fails now (its disk full) keeps this node's record: the stop goes on, the store still closes (the
+  // next start takes over what the record names, as a lost node's)
+  await ctx.node.leave().catch((err: unknown) => ctx.storeNotices.stopFailed('removing this node', err))
   await ctx.store.close()
 }

@@ -1,4 +1,5 @@
-import { accessSync, constants } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import type { AgentDriver } from '../agents/driver.js'
 import { settledWithin } from '../util/settled-within.js'
 import type { GatewayContext } from './context.js'
@@ -55,11 +56,23 @@ function settledNow<T>(promise: Promise<T>): Promise<T | undefined> {
   return Promise.race([promise, new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)))])
 }
 
+/**
+ * Whether DATA_DIR takes a write now: a page (4 KiB) written to a file of its own and removed. A directory that is
+ * read-only, not ours, or on a full disk fails it (before: only its permissions were checked, so a node whose disk
+ * was full answered healthy while every run that wrote more than a little failed).
+ */
 function writable(dir: string): boolean {
+  const probe = path.join(dir, `.health-probe-${process.pid}`)
   try {
-    accessSync(dir, constants.W_OK)
+    writeFileSync(probe, probePage)
     return true
   } catch {
     return false
+  } finally {
+    try {
+      rmSync(probe, { force: true })
+    } catch {} // not ours to remove: nothing was written
   }
 }
+
+const probePage = Buffer.alloc(4096)

@@ -107,11 +107,16 @@ export class NodeRunQueue {
     while (this.running.size < this.ctx.config.MAX_CONCURRENT_RUNS && this.queue.length > 0) {
       const next = this.queue.shift()!
       this.running.set(next.run.id, next)
-      void this.ctx.execute(next).finally(() => {
-        this.running.delete(next.run.id)
-        this.settle(next)
-        this.pump()
-      })
+      // a failure nobody waits for (its end not stored: the store failed) must not end the gateway as an unhandled
+      // rejection; the run's end was tried again until the stop (finishRunRetried), whose next start records it
+      void this.ctx
+        .execute(next)
+        .catch((err: unknown) => warn(next, err))
+        .finally(() => {
+          this.running.delete(next.run.id)
+          this.settle(next)
+          this.pump()
+        })
     }
   }
 
@@ -125,7 +130,10 @@ export class NodeRunQueue {
       reason === 'shutdown'
         ? runCompletedWithout('interrupted', reason, 'the server shut down before this run started')
         : runCompletedWithout('cancelled', reason, 'cancelled before it started')
-    void this.ctx.finish(held, completed).finally(() => this.settle(held))
+    void this.ctx
+      .finish(held, completed)
+      .catch((err: unknown) => warn(held, err))
+      .finally(() => this.settle(held))
   }
 
   /**
@@ -150,3 +158,6 @@ export class NodeRunQueue {
     p.markDone()
   }
 }
+
+const warn = (held: HeldRun, err: unknown) =>
+  process.emitWarning(`run ${held.run.id}: ${(err as Error)?.message ?? err}`, 'RunFailed')

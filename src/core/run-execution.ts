@@ -8,6 +8,7 @@ import {
 } from '../protocol/events.js'
 import { runCompletedWithout } from '../protocol/run-completed.js'
 import { NotAMember, RunTakenOver, type Store } from '../store/store.js'
+import { type EndRetry, recordEnd } from './end-retry.js'
 import type { EventLog } from './event-log.js'
 import { EventPipe } from './event-pipe.js'
 import type { HeldRun } from './node-run-queue.js'
@@ -24,6 +25,8 @@ export interface RunExecutionContext {
   /** The node (this gateway process) that executes the run. */
   node: string
   cluster?: RunCluster
+  /** How a run's end the store failed to record is tried again, and told (end-retry.ts). */
+  endRetry?: EndRetry
 }
 
 /** No claim when this node is not a member (rethrows anything else). */
@@ -105,7 +108,26 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
   const outcome = completed ?? runFailed(`${p.driver.id} ended without a run.completed event`)
   // a run the stop ended by force (ActiveRuns.drain) has its end recorded already
   if (p.forced) return
-  await finishRun(ctx, p, budget.outcome(outcome))
+  await finishRunRetried(ctx, p, budget.outcome(outcome))
+}
+
+/**
+ * finishRun, again while the store fails (its disk full, its database down: end-retry.ts), so that the run's
+ * followers get its end once the store takes writes again, not a run `running` for good; until the stop ends it by
+ * force or aborts it (the next start records its end then), or another node took it over.
+ */
+export async function finishRunRetried(
+  ctx: RunExecutionContext,
+  p: HeldRun,
+  completed: RunCompletedEvent,
+): Promise<void> {
+  const runId = p.run.id
+  await recordEnd(
+    () => finishRun(ctx, p, completed),
+    { name: `run ${runId}`, ids: { runId } },
+    (err) => !(err instanceof RunTakenOver) && !p.forced && p.controller.signal.reason !== 'shutdown',
+    ctx.endRetry,
+  )
 }
 
 /**

@@ -7,13 +7,20 @@ import { runCompletedWithout } from '../protocol/run-completed.js'
 import { queuedRun, type Run, type RunRequestFields, terminalStatuses } from '../protocol/runs.js'
 import { type RunFilter, RunTakenOver, type Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
+import type { EndRetry } from './end-retry.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 import { type HeldRun, NodeRunQueue } from './node-run-queue.js'
 import { compileOutputSchema, type OutputValidator } from './output-schema.js'
 import { admitRequest, runCapacity, type SubmitOptions } from './run-admission.js'
 import type { RunCluster } from './run-cluster.js'
-import { executeRun, finishRun, type RunExecutionContext, runFailed } from './run-execution.js'
+import {
+  executeRun,
+  finishRun,
+  finishRunRetried,
+  type RunExecutionContext,
+  runFailed,
+} from './run-execution.js'
 import { recordRunEnd } from './run-record.js'
 import { recoverRuns } from './run-recovery.js'
 import { RunRetention } from './run-retention.js'
@@ -43,13 +50,24 @@ export class RunManager {
     /** The node (this gateway process) that owns the runs it admits. */
     private readonly node: string,
     private readonly cluster?: RunCluster,
+    /** How a run's end the store failed to record is tried again, and told (end-retry.ts). */
+    endRetry?: EndRetry,
   ) {
-    this.execution = { store, log, config, node, ...(cluster ? { cluster } : {}) }
+    this.execution = {
+      store,
+      log,
+      config,
+      node,
+      ...(cluster ? { cluster } : {}),
+      ...(endRetry ? { endRetry } : {}),
+    }
     this.held = new NodeRunQueue({
       config,
       active,
       execute: (p) => executeRun(this.execution, p),
-      finish: (p, completed) => finishRun(this.execution, p, completed),
+      // a queued run's end (cancelled, or the stop's) is retried as an executed one's; the stop's force is final
+      finish: (p, completed) =>
+        p.forced ? finishRun(this.execution, p, completed) : finishRunRetried(this.execution, p, completed),
     })
     this.retention = new RunRetention(store, config)
     cluster?.signals?.onMessage((message) => {

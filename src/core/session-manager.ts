@@ -15,6 +15,7 @@ import {
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
 import { ArchiveGate } from './archive-gate.js'
+import type { EndRetry } from './end-retry.js'
 import type { EventLog } from './event-log.js'
 import { hasTurns, type LiveSession, LiveSessions } from './live-sessions.js'
 import type { FencingNotices } from './ops/fencing-notices.js'
@@ -100,6 +101,8 @@ export class SessionManager {
   fencing?: FencingNotices
   /** Where a session archived without its agent's own record is told: a log line. */
   notices?: SessionNotices
+  /** How a turn's end the store failed to record is tried again, and told (end-retry.ts). */
+  endRetry?: EndRetry
 
   constructor(
     protected readonly store: Store,
@@ -631,6 +634,7 @@ export class SessionManager {
           this.endApprovalsOf(turn.id)
         },
         recorded: (ended) => this.turnQueue.answer(turn.id, ended),
+        ...(this.endRetry ? { endRetry: this.endRetry } : {}),
       },
       id,
       live.agent,

@@ -3,6 +3,7 @@ import { AppError } from '../protocol/errors.js'
 import { type AgentEvent, assertNever, isWorkEvent } from '../protocol/events.js'
 import type { Turn } from '../protocol/sessions.js'
 import { type SessionClaim, SessionTakenOver, type Store } from '../store/store.js'
+import { type EndRetry, recordEnd } from './end-retry.js'
 import type { EventLog } from './event-log.js'
 import { EventPipe } from './event-pipe.js'
 import { withTurnId } from './session-request.js'
@@ -65,6 +66,8 @@ export interface TurnExecutionContext {
   turnEnded(): void
   /** The turn's end and the state it leads to are stored: whoever waits for the turn gets it now. */
   recorded(turn: Turn | undefined): void
+  /** How a turn's end the store failed to record is tried again, and told (end-retry.ts). */
+  endRetry?: EndRetry
 }
 
 /**
@@ -97,14 +100,26 @@ export async function runTurn(
   // transaction (no other turn of the session runs now), committed at once. The end event first, then the
   // state: what follows the events (webhooks too) sees them in that order. Only the state the store wrote is
   // announced: an archive that landed since the state was read stays, and nothing follows it.
+  // A store that fails (its disk full, its database down) is tried again until it takes the end or the gateway
+  // stops (its next start records the turn's end): the turn is not left `running` for good, its followers waiting.
   let stored: Turn | undefined
-  try {
-    stored = await ctx.markEnded(patch, now, () => ctx.turnEnded(), end)
-  } catch (err) {
-    if (!(err instanceof SessionTakenOver)) throw err
-    await ctx.takenOver(err)
+  let takenOver: SessionTakenOver | undefined
+  const recorded = await recordEnd(
+    async () => {
+      stored = await ctx.markEnded(patch, now, () => ctx.turnEnded(), end)
+    },
+    { name: `turn ${turn.id} of session ${sessionId}`, ids: { sessionId, turnId: turn.id } },
+    (err) => {
+      if (err instanceof SessionTakenOver) takenOver = err
+      return takenOver === undefined && signal.reason !== 'shutdown'
+    },
+    ctx.endRetry,
+  )
+  if (takenOver) {
+    await ctx.takenOver(takenOver)
     return false
   }
+  if (!recorded) return false
   // The client waiting for the turn is answered now.
   ctx.recorded(stored)
   return true
@@ -143,6 +158,9 @@ function whenForced(forced: AbortSignal | undefined): Promise<undefined> | undef
 
 /** Until the microtasks queued now have run: an agent that was just asked to start has written its request. */
 const afterThisTick = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/** Why a turn the gateway's stop interrupted ended (its agent says only `interrupted`). */
+export const shutdownTurnError = 'interrupted: the server shut down during the turn'
 
 /** A turn as it starts running (the session's state, running or waiting for an approval, is recomputed with it). */
 const runningPatch = (): Partial<Turn> => ({ status: 'running', startedAt: new Date().toISOString() })
@@ -235,6 +253,12 @@ export async function executeTurn(
             break
           case 'turn.completed':
             ended = { status: ev.status ?? 'completed', usage: ev.usage, error: ev.error ?? null }
+            // interrupted by the gateway's stop, not by a client: the turn says so, as a run does
+            if (ev.status === 'interrupted' && !ev.error && signal.reason === 'shutdown') {
+              ended.error = shutdownTurnError
+              end = { ...ev, error: shutdownTurnError }
+              continue
+            }
             break
           case 'turn.failed':
             ended = { status: 'failed', error: ev.error }
@@ -264,7 +288,13 @@ export async function executeTurn(
     await events.drain().catch(() => {})
     const message = (err as Error).message
     const plain = err instanceof TurnRefused || err instanceof AppError
-    ended = { status: 'failed', error: ctx.log.redactor.text(plain ? message : `driver error: ${message}`) }
+    // an event the store refused (its disk full, its database down) is the store's failure, not the agent's
+    const why = events.failed
+      ? `storing its events failed: ${message}`
+      : plain
+        ? message
+        : `driver error: ${message}`
+    ended = { status: 'failed', error: ctx.log.redactor.text(why) }
     end = { type: 'turn.failed', turnId: turn.id, error: ended.error! }
   }
   return { ended, finalResponse, end }

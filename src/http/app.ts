@@ -144,6 +144,7 @@ export async function buildApp(
   ctx.fencing.attach(app.log)
   ctx.approvalNotices.attach(app.log)
   ctx.sessionNotices.attach(app.log)
+  ctx.storeNotices.attach(app.log)
   registerAuth(app, ctx.config.apiTokens, ctx.config.METRICS_TOKEN)
   registerBrowserOriginGuard(app, ctx.config.apiTokens.length > 0)
   registerInputGuard(app)

@@ -4,6 +4,7 @@ import {
   errorRegistry,
   notAMemberMessage,
   sessionTakenOverMessage,
+  storageFullMessage,
 } from '../protocol/errors.js'
 import { type ErrorShape, errorBody } from './errors.js'
 
@@ -83,6 +84,7 @@ const exampleMessages: Record<ErrorCode, string> = {
   shutting_down: 'the server is shutting down; retry against a running server',
   worker_unavailable:
     'the node holding it (node_01JD4Z8Q6N7W3V2K5M9P0R1S2T) stopped while handling session.turn; retry',
+  storage_full: storageFullMessage(),
   session_taken_over: sessionTakenOverMessage(
     'ses_01JD4Z8Q6N7W3V2K5M9P0R1S2T',
     'node_01JD4Z8Q6N7W3V2K5M9P0R1S2V',
@@ -153,8 +155,8 @@ const reasons: Record<number, string> = {
     '(retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the ' +
     'session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and ' +
     'takes no work until it has rejoined, within seconds), or another node took the session over while this one ' +
-    'was taken for dead (`session_taken_over`: its write was refused, nothing stored); retry after Retry-After, ' +
-    'on this node or another',
+    'was taken for dead (`session_taken_over`: its write was refused, nothing stored), or the disk of its store ' +
+    'is full (`storage_full`: nothing stored); retry after Retry-After, on this node or another',
 }
 
 /** The error code enum and the error body schema of every shape, as named components. */

@@ -36,6 +36,7 @@ export const errorRegistry = {
   shutting_down: { status: 503, message: 'server is shutting down' },
   worker_unavailable: { status: 503, message: 'no worker is available' },
   session_taken_over: { status: 503, message: 'another node took this session over' },
+  storage_full: { status: 503, message: storageFullMessage() },
 } as const satisfies Record<string, { status: number; message: string }>
 
 export type ErrorCode = keyof typeof errorRegistry
@@ -45,6 +46,14 @@ export const errorCode = z.enum(Object.keys(errorRegistry) as [ErrorCode, ...Err
 export const v1ErrorBody = z.object({
   error: z.object({ code: errorCode, message: z.string(), details: z.unknown().optional() }),
 })
+
+/** What a request whose write the store refused for a full disk (SQLITE_FULL, ENOSPC) is answered (503 storage_full). */
+export function storageFullMessage(): string {
+  return (
+    "the gateway's disk is full (its store, DATA_DIR, refused a write: database or disk is full), so the request " +
+    'failed; retry once the operator has freed space (GET /health answers 503 until then)'
+  )
+}
 
 /** What a node taken for dead by the cluster answers (503 worker_unavailable) until it has rejoined. */
 export const notAMemberMessage = (node: string) =>

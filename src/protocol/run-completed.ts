@@ -41,9 +41,7 @@ export function runCompletedAfter(
 ): RunCompletedEvent {
   const status = runStatusOf(end.reason, result.ok)
   const error =
-    status === 'succeeded'
-      ? undefined
-      : (endedBecause(end.reason) ?? result.error ?? `process ended: ${end.reason}`)
+    status === 'succeeded' ? undefined : (endedBecause(end.reason) ?? result.error ?? processEnded(end))
   return {
     type: 'run.completed',
     status,
@@ -54,6 +52,13 @@ export function runCompletedAfter(
     usage: result.usage,
     ...(error ? { error } : {}),
   }
+}
+
+/** Why a process that did not succeed ended, when its driver said nothing more: killed by a signal, or its exit code. */
+function processEnded(end: ProcessEnd): string {
+  if (end.signal) return `the agent process was killed (${end.signal}) before it finished`
+  if (end.exitCode !== null) return `the agent process exited with code ${end.exitCode}`
+  return `process ended: ${end.reason}`
 }
 
 /** A run that ended without an agent outcome (never started, stopped while queued, lost by the server). */

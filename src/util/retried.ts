@@ -22,3 +22,27 @@ export async function retried<T>(
     }
   }
 }
+
+/**
+ * `attempt`, again after each of `delaysMs` while it fails, then again after the last delay for as long as
+ * `keepTrying` says so (of that failure's error); undefined once it said no. `failed` hears each failure with the wait
+ * before the next attempt (undefined when it gives up). The waits hold no process open.
+ */
+export async function retriedWhile<T>(
+  attempt: () => Promise<T>,
+  delaysMs: readonly number[],
+  on: { keepTrying(err: unknown): boolean; failed(err: unknown, retryInMs: number | undefined): void },
+): Promise<T | undefined> {
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt()
+    } catch (err) {
+      const wait = on.keepTrying(err) ? delaysMs[Math.min(i, delaysMs.length - 1)] : undefined
+      on.failed(err, wait)
+      if (wait === undefined) return undefined
+      await new Promise<void>((resolve) => {
+        setTimeout(resolve, wait).unref()
+      })
+    }
+  }
+}

@@ -163,6 +163,32 @@ describe('claude specifics', () => {
     expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
   })
 
+  it('a turn whose claude was killed (kill -9) before it saved a word fails saying so; the next turn runs', async () => {
+    const session = await open()
+    mock.script(
+      { kind: 'text', text: 'never seen', delayMs: 20_000 },
+      { kind: 'text', text: 'after the kill' },
+    )
+    const seen: AgentEvent[] = []
+    for await (const ev of session.turn(turnText('killed mid-turn'), new AbortController().signal)) {
+      seen.push(ev)
+      if (ev.type === 'turn.started') {
+        // it asked the model: it announced its session, and saved nothing of it yet
+        await waitFor(() => mock.requests.some((r) => !r.side))
+        for (const p of processesUnder(workspace)) process.kill(p.pid, 'SIGKILL')
+      }
+    }
+    expect(lastOf(seen)).toMatchObject({ type: 'turn.failed', error: expect.stringContaining('SIGKILL') })
+    expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
+    // before: `--resume` of a conversation claude never saved failed this turn and every later one
+    const next = await collect(session.turn(turnText('after the kill'), new AbortController().signal))
+    expect(lastOf(next)).toMatchObject({ type: 'turn.completed' })
+    expect(next.filter((e) => e.type === 'turn.started')).toHaveLength(1)
+    expect(next.find((e) => e.type === 'item.completed' && e.item.type === 'agent_message')).toMatchObject({
+      item: { text: 'after the kill' },
+    })
+  })
+
   it('interrupt() ends the running turn; steer is refused', async () => {
     const session = await open()
     mock.script({ kind: 'text', text: 'never seen', delayMs: 20_000 })

@@ -67,6 +67,7 @@ describe('GET /metrics', () => {
       'agent_gateway_approvals_swept_total',
       'agent_gateway_session_states_recomputed_total',
       'agent_gateway_agent_archives_failed_total',
+      'agent_gateway_end_store_failures_total',
       'agent_gateway_events_total',
       'agent_gateway_events_relayed_total',
       'agent_gateway_streams_open',

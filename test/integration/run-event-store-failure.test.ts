@@ -46,19 +46,28 @@ describe("a run's events the store refuses (real cli driver, SQLite)", () => {
     for (const d of dirs.splice(0)) removeDir(d)
   })
 
-  async function runOf(script: string) {
+  async function runOf(script: string, refusing: (store: Store) => Store = refusingLost) {
     const workspace = tempDir('run-store-failure-')
     dirs.push(workspace)
     const sqlite = new SqliteStore(path.join(workspace, 'gw.db'))
     stores.push(sqlite)
     await sqlite.registerNode(nodeRecord('node_a'))
-    const store = refusingLost(sqlite)
+    const store = refusing(sqlite)
     const config = loadConfig(
       { WORKSPACE_ROOTS: workspace, CLI_LIST: 'sh', DATA_DIR: `${workspace}-data` },
       workspace,
     )
     const registry = AgentRegistry.fromConfig(config, process.env)
-    const runs = new RunManager(store, new EventLog(store), registry, config, new ActiveRuns(), 'node_a')
+    const runs = new RunManager(
+      store,
+      new EventLog(store),
+      registry,
+      config,
+      new ActiveRuns(),
+      'node_a',
+      undefined,
+      { retryMs: [1] },
+    )
     const run = await runs.submit('cli', {
       command: { cli: 'sh', args: ['-c', script], env: {} },
       cwd: workspace,
@@ -85,4 +94,38 @@ describe("a run's events the store refuses (real cli driver, SQLite)", () => {
     })
     expect(events.map((e) => e.type)).toEqual(['run.queued', 'run.started', 'run.completed'])
   })
+
+  it('its end refused once (a full disk, a dropped connection): tried again and stored, the gateway unharmed', async () => {
+    // before: the refusal was an unhandled rejection (it ended the gateway), the run left `running` for good
+    const { ended, events } = await runOf('echo fine', refusingEndOnce)
+    expect(ended).toMatchObject({ status: 'succeeded', exitCode: 0 })
+    expect(events.map((e) => e.type)).toEqual(['run.queued', 'run.started', 'output', 'run.completed'])
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4])
+  })
 })
+
+/** The store, except that it refuses the first `run.completed` as SQLite does on a full disk (nothing stored). */
+function refusingEndOnce(store: Store): Store {
+  let refused = false
+  const refuse = (events: readonly AgentEvent[]) => {
+    if (refused || !events.some((e) => e.type === 'run.completed')) return
+    refused = true
+    throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })
+  }
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'appendEvent')
+        return async (owner: string, event: AgentEvent, at: string, fence?: EventFence) => {
+          refuse([event])
+          return target.appendEvent(owner, event, at, fence)
+        }
+      if (prop === 'appendEvents')
+        return async (batch: readonly EventToAppend[]) => {
+          refuse(batch.map((b) => b.event))
+          return target.appendEvents(batch)
+        }
+      const value = Reflect.get(target, prop) as unknown
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}

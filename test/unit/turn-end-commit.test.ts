@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { EventLog } from '../../src/core/event-log.js'
+import type { StoreNotices } from '../../src/core/ops/store-notices.js'
 import { SessionState } from '../../src/core/session-state.js'
 import { runTurn } from '../../src/core/turn-execution.js'
 import { queuedTurn } from '../../src/core/turn-queue.js'
@@ -88,4 +89,103 @@ describe('the end of a session turn', () => {
     ])
     expect((await store.getSession('ses_a'))?.status).toBe('idle')
   })
+
+  it('a store that fails the end (its disk full) is tried again: the turn ends stored, not running for good', async () => {
+    const store = new FullOnceStore(path.join(tempDir('turn-end-full-'), 'gw.db'))
+    stores.push(store)
+    await store.registerNode(nodeRecord('node'))
+    await store.createSession(newSession('ses_a'), 'node')
+    const log = new EventLog(store)
+    const state = new SessionState(store, log, () => true)
+    const turn = queuedTurn('ses_a', [{ type: 'text', text: 'hi' }])
+    await store.createTurn(turn)
+    const failures: (number | undefined)[] = []
+    let answered: Turn | undefined
+    const owned = await runTurn(
+      {
+        log,
+        store,
+        markRunning: (patch) => state.startTurn('ses_a', turn.id, patch),
+        markEnded: (patch, at, ended, end) =>
+          state.completeTurn('ses_a', turn.id, patch, at, ended, undefined, end),
+        beforeStart: async () => {},
+        takenOver: async () => {},
+        turnEnded: () => {},
+        recorded: (ended) => {
+          answered = ended
+        },
+        endRetry: {
+          retryMs: [1],
+          notices: {
+            endFailed: (...args: Parameters<StoreNotices['endFailed']>) => failures.push(args[3]),
+          } as unknown as StoreNotices,
+        },
+      },
+      'ses_a',
+      agentYielding([
+        { type: 'turn.started', turnId: 'agent-turn-1' },
+        { type: 'turn.completed', turnId: 'agent-turn-1', status: 'completed', usage: null },
+      ]),
+      turn,
+      new AbortController().signal,
+    )
+    expect(owned).toBe(true)
+    expect(failures).toEqual([1])
+    expect(answered).toMatchObject({ id: turn.id, status: 'completed' })
+    expect(await store.getTurn(turn.id)).toMatchObject({ status: 'completed' })
+    const seqs = (await store.eventsAfter('ses_a', 0, 100)).map((e) => e.seq)
+    expect(seqs).toEqual([1, 2, 3, 4])
+    expect((await store.getSession('ses_a'))?.status).toBe('idle')
+  })
+  it("a turn the gateway's stop interrupted says so (its agent says only interrupted)", async () => {
+    const store = new SqliteStore(path.join(tempDir('turn-end-shutdown-'), 'gw.db'))
+    stores.push(store)
+    await store.registerNode(nodeRecord('node'))
+    await store.createSession(newSession('ses_a'), 'node')
+    const log = new EventLog(store)
+    const state = new SessionState(store, log, () => true)
+    const turn = queuedTurn('ses_a', [{ type: 'text', text: 'hi' }])
+    await store.createTurn(turn)
+    const stop = new AbortController()
+    stop.abort('shutdown')
+    await runTurn(
+      {
+        log,
+        store,
+        markRunning: (patch) => state.startTurn('ses_a', turn.id, patch),
+        markEnded: (patch, at, ended, end) =>
+          state.completeTurn('ses_a', turn.id, patch, at, ended, undefined, end),
+        beforeStart: async () => {},
+        takenOver: async () => {},
+        turnEnded: () => {},
+        recorded: () => {},
+      },
+      'ses_a',
+      agentYielding([
+        { type: 'turn.started', turnId: 'agent-turn-1' },
+        { type: 'turn.completed', turnId: 'agent-turn-1', status: 'interrupted', usage: null },
+      ]),
+      turn,
+      stop.signal,
+    )
+    const why = 'interrupted: the server shut down during the turn'
+    expect(await store.getTurn(turn.id)).toMatchObject({ status: 'interrupted', error: why })
+    const events = await store.eventsAfter('ses_a', 0, 100)
+    expect(events.find((e) => e.type === 'turn.completed')).toMatchObject({
+      status: 'interrupted',
+      error: why,
+    })
+  })
 })
+
+/** A real SQLite store whose first turn end fails as SQLite does on a full disk (rolled back: nothing stored). */
+class FullOnceStore extends SqliteStore {
+  private full = true
+  override async completeTurnWithEvents(...args: Parameters<SqliteStore['completeTurnWithEvents']>) {
+    if (this.full) {
+      this.full = false
+      throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })
+    }
+    return super.completeTurnWithEvents(...args)
+  }
+}

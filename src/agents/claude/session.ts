@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { AppError } from '../../protocol/errors.js'
-import type { AgentEvent, TurnCompletedEvent, TurnFailedEvent } from '../../protocol/events.js'
+import type {
+  AgentEvent,
+  RunCompletedEvent,
+  TurnCompletedEvent,
+  TurnFailedEvent,
+} from '../../protocol/events.js'
 import type { AgentApprovalPolicy } from '../../protocol/policies.js'
 import type { AgentSession, SessionHooks, SessionRequest, TurnInput, TurnOptions } from '../session.js'
 import { runEventInTurn, turnEndOf } from '../turn-from-run.js'
@@ -110,27 +115,36 @@ export class ClaudeSession implements AgentSession {
       const approvals = this.approvals(options, () => {
         cancelled = true
       })
-      for await (const ev of this.runner.runTurn(
-        prompt,
-        this.req,
-        this.thread(),
-        controller.signal,
-        approvals,
-      )) {
-        const part = runEventInTurn(ev)
-        // turn.started once the process runs (so an abort right after it finds the process to end).
-        if (part.role === 'process-started') yield { type: 'turn.started' }
-        else if (part.role === 'agent-turn-end') outcome = part.event
-        else if (part.role === 'run-ended')
-          yield cancelled
-            ? { type: 'turn.completed', status: 'interrupted', usage: part.event.usage }
-            : turnEndOf(part.event, 'claude', outcome)
-        else if (part.role === 'agent-session') {
-          this.exists = true
-          this.forkFrom = undefined
-          this.agentSessionId = part.agentSessionId
-          yield ev
-        } else if (part.role === 'content') yield ev
+      let started = false
+      for (let thread = this.thread(); ; ) {
+        let unknownThread = false
+        for await (const ev of this.runner.runTurn(prompt, this.req, thread, controller.signal, approvals)) {
+          const part = runEventInTurn(ev)
+          // turn.started once the process runs (so an abort right after it finds the process to end); once per
+          // turn, also when its first process found no conversation to resume (below)
+          if (part.role === 'process-started') {
+            if (!started) yield { type: 'turn.started' }
+            started = true
+          } else if (part.role === 'agent-turn-end') outcome = part.event
+          else if (part.role === 'run-ended') {
+            unknownThread = thread.kind === 'resume' && !cancelled && noConversation(part.event, outcome)
+            if (!unknownThread)
+              yield cancelled
+                ? { type: 'turn.completed', status: 'interrupted', usage: part.event.usage }
+                : turnEndOf(part.event, 'claude', outcome)
+          } else if (part.role === 'agent-session') {
+            this.exists = true
+            this.forkFrom = undefined
+            this.agentSessionId = part.agentSessionId
+            yield ev
+          } else if (part.role === 'content') yield ev
+        }
+        // Claude announces the session as its process starts, before it saved a word of it: a process killed then
+        // (kill -9, OOM) left no conversation, and every later `--resume` of it failed. It starts anew under the
+        // same id instead (there was no history to lose), once.
+        if (!unknownThread) break
+        outcome = undefined
+        thread = { kind: 'new', sessionId: this.agentSessionId }
       }
     } finally {
       signal.removeEventListener('abort', forward)
@@ -168,4 +182,15 @@ export class ClaudeSession implements AgentSession {
   async close(): Promise<void> {
     this.running?.abort('shutdown')
   }
+}
+
+/** Whether a `--resume` ended because Claude has no conversation of that id (none was ever saved). */
+function noConversation(
+  done: RunCompletedEvent,
+  agentEnd: TurnCompletedEvent | TurnFailedEvent | undefined,
+): boolean {
+  const agentError = agentEnd?.type === 'turn.failed' ? agentEnd.error : undefined
+  return (
+    done.status === 'failed' && /No conversation found with session ID/.test(`${done.error} ${agentError}`)
+  )
 }

@@ -7,6 +7,7 @@ import type { Store } from '../../store/store.js'
 import type { ApprovalNotices } from './approval-notices.js'
 import type { FencingNotices } from './fencing-notices.js'
 import type { SessionNotices } from './session-notices.js'
+import type { StoreNotices } from './store-notices.js'
 
 /** What the gauges read when Prometheus scrapes (the live numbers the core already keeps). */
 export interface MetricsSources {
@@ -17,6 +18,8 @@ export interface MetricsSources {
   approvalNotices?: ApprovalNotices
   /** Sessions archived without their agent's own record. */
   sessionNotices?: SessionNotices
+  /** Ends of runs and turns the store failed to record (tried again). */
+  storeNotices?: StoreNotices
   runStats: () => { running: number; queued: number }
   inFlight: () => number
   pendingApprovals: () => number
@@ -259,6 +262,11 @@ function buildMetrics(sources: MetricsSources, storedByType: ReadonlyMap<string,
     'agent_gateway_agent_archives_failed_total',
     "Sessions archived in the gateway whose agent could not archive its own record of them (it could not start, or its archive failed): the session's agentArchiveError says why.",
     (n) => n.agentArchivesFailed,
+  )
+  noticeCounter<StoreNotices>(() => sources.storeNotices)(
+    'agent_gateway_end_store_failures_total',
+    "Attempts to record a run's or a turn's end that the store failed (its disk full, its database down); each is tried again until stored or the gateway stops.",
+    (n) => n.endFailures,
   )
   new Gauge({
     name: 'agent_gateway_node_fenced',

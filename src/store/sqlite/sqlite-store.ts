@@ -937,8 +937,13 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     await this.checkpoints?.close()
     if (!this.db.open) return
-    this.db.pragma('wal_checkpoint(TRUNCATE)')
-    this.db.close()
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)')
+    } catch {
+      // its disk full (SQLITE_FULL): the WAL stays as it is, and the next open replays it; the file still closes
+    } finally {
+      this.db.close()
+    }
   }
 }
 
