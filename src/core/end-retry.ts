@@ -22,7 +22,11 @@ export async function recordEnd(
   keepTrying: (err: unknown) => boolean,
   retry: EndRetry = {},
 ): Promise<boolean> {
-  const done = await retriedWhile(async () => (await record(), true), retry.retryMs ?? endRetryMs, {
+  const recorded = async (): Promise<true> => {
+    await record()
+    return true
+  }
+  const done = await retriedWhile(recorded, retry.retryMs ?? endRetryMs, {
     keepTrying,
     failed: (err, retryInMs) => retry.notices?.endFailed(what.name, what.ids, err, retryInMs),
   })
