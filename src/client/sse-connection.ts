@@ -1,6 +1,6 @@
 import { EventSourceParserStream } from 'eventsource-parser/stream'
 
-/** An answer other than 2xx, with the gateway's error body (`{error: {code, message}}` on /v1). */
+/** An answer other than 2xx, with its body: the gateway's JSON (`{error: {code, message}}` on /v1), else its text. */
 export class ApiError extends Error {
   override name = 'ApiError'
   constructor(
@@ -44,11 +44,22 @@ export async function* sseFrames(url: string, opts: SseConnectOptions): AsyncGen
     headers: { accept: 'text/event-stream', ...opts.headers },
     ...(opts.signal ? { signal: opts.signal } : {}),
   })
-  if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null))
+  if (!res.ok) throw new ApiError(res.status, await errorBody(res))
   if (!res.body) throw new Error('the event stream has no body')
   opts.onOpen?.()
   const frames = res.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream())
   yield* frames as unknown as AsyncIterable<SseFrame>
+}
+
+/** An error answer's body as openapi-fetch gives it: parsed JSON, else its text (a proxy's page), null if unreadable. */
+async function errorBody(res: Response): Promise<unknown> {
+  const text = await res.text().catch(() => null)
+  if (!text) return null
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return text
+  }
 }
 
 /** Waits `ms`, or rejects when `signal` aborts. */

@@ -8,13 +8,15 @@ import type { RunRequestFields } from '../protocol/runs.js'
  * The one place the cli policy is applied, by RunManager.submit for POST /v1/runs and POST /run alike (a
  * command the gateway builds itself, seed 002's `codex exec`, is exempt): a prompt for agents; for the `cli`
  * agent an allowlisted command (CLI_LIST) whose args and env pass process/policy.ts and whose CLI is installed
- * (unless it runs in a container image).
+ * (unless it runs in a container image). `policyArgs`: the args as the CLI will receive them when the image
+ * rewrites the request's (SubmitOptions.policyArgs).
  */
 export function checkRunInput(
   driverId: string,
   fields: RunRequestFields,
   config: Config,
   registry: AgentRegistry,
+  policyArgs?: string[],
 ): void {
   if (driverId !== 'cli') {
     if (fields.command)
@@ -30,7 +32,7 @@ export function checkRunInput(
       'unknown_cli',
       `cli "${command.cli}" is not allowed; CLI_LIST allows: ${config.CLI_LIST.join(', ')}`,
     )
-  checkRunArgs(command.cli, command.args, config.RUN_ALLOW_UNSAFE_ARGS, {
+  checkRunArgs(command.cli, policyArgs ?? command.args, config.RUN_ALLOW_UNSAFE_ARGS, {
     claudeWorkspaceSettings: config.CLAUDE_WORKSPACE_SETTINGS,
   })
   checkRunEnv(command.env, config.RUN_ALLOW_ENV)

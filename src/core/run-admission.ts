@@ -20,6 +20,11 @@ export interface SubmitOptions {
   timeoutMs?: number | null
   /** The route built the command itself (codex exec for /api/codex/*): the /run policy does not apply. */
   builtCommand?: boolean
+  /**
+   * The args the cli policy judges instead of `command.args`, when the image changes them before the CLI sees
+   * them: seed 001's CLI image runs codex args naming no subcommand as `codex exec <args>` (POST /run's Docker mode).
+   */
+  policyArgs?: string[]
 }
 
 /** A run request as admitted: checked, its paths confined, its timeout and limits settled. */
@@ -39,7 +44,7 @@ export async function admitRequest(
   config: Config,
   registry: AgentRegistry,
 ): Promise<AdmittedRequest> {
-  if (!opts.builtCommand) checkRunInput(driver.id, fields, config, registry)
+  if (!opts.builtCommand) checkRunInput(driver.id, fields, config, registry, opts.policyArgs)
   checkSandbox(fields.sandbox, config)
   for (const capability of ['outputSchema', 'images'] as const)
     if (fields[capability] && !driver.capabilities[capability])

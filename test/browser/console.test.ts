@@ -296,7 +296,7 @@ describe('web console', { timeout: 120_000 }, () => {
     await poll(() => page.getByTestId('agent-message').textContent()).toContain('the fork answers')
   })
 
-  it('errors read clearly: input the gateway refuses (400) says why, and no answer at all says so', async () => {
+  it('errors read clearly: input the gateway refuses (400) says why, a 500 that is not JSON shows its text, and no answer at all says so', async () => {
     const page = await open()
     await page.getByLabel('Prompt').fill('an error please')
     await page.getByLabel('Working directory').fill('/etc')
@@ -304,12 +304,38 @@ describe('web console', { timeout: 120_000 }, () => {
     const alert = page.getByRole('alert')
     await poll(() => alert.textContent()).toMatch(/^400: cwd "\/etc" is outside the workspace roots/)
     await page.getByLabel('Working directory').fill('')
+    // what a proxy or a crashing handler may send: not JSON, long, with markup shown as text
+    await page.route(`${shared.gw.url}/v1/runs`, (route) =>
+      route.fulfill({
+        status: 500,
+        contentType: 'text/html',
+        body: `<h1>upstream   exploded</h1>\n${'x'.repeat(1000)}`,
+      }),
+    )
+    await page.getByRole('button', { name: 'Stream' }).click()
+    await poll(() => alert.textContent()).toMatch(/^500: <h1>upstream exploded<\/h1> x+…$/)
+    expect((await alert.textContent())!.length).toBe('500: '.length + 200 + 1)
+    expect(await alert.locator('h1').count()).toBe(0)
+    await page.unroute(`${shared.gw.url}/v1/runs`)
     await page.route(`${shared.gw.url}/v1/runs`, (route) => route.abort('internetdisconnected'))
     await page.getByRole('button', { name: 'Stream' }).click()
     await poll(() => alert.textContent()).toBe(
       'The gateway did not answer (Failed to fetch): check the connection and try again.',
     )
     expect(new URL(page.url()).hash).toBe('')
+  })
+
+  it('New run offers the agents that take a prompt: not `cli`, which /v1/agents lists but needs a command', async () => {
+    const listed = await json<{ agents: { id: string }[] }>(fetch(`${shared.gw.url}/v1/agents`))
+    expect(listed.agents.map((a) => a.id)).toContain('cli')
+    const page = await open()
+    await page.locator('[data-loaded]').waitFor()
+    // each option reads its agent's id (and " (unavailable)" when it cannot run)
+    const offered = (await page.getByLabel('Agent').locator('option').allTextContents()).map(
+      (t) => t.split(' ')[0],
+    )
+    expect(offered).toContain('codex')
+    expect(offered).not.toContain('cli')
   })
 
   it('"Skip to content" moves focus into the view it skips to, and keeps that view', async () => {

@@ -100,6 +100,30 @@ describe('POST /run in Docker mode (CODEX_DOCKER_IMAGE)', () => {
     expect(mock.lastUserText(mock.requests[0]!)).toContain('say hello')
   })
 
+  it("the seed's example (codex args naming no subcommand) goes to the image unchanged, judged as `exec <args>`", async () => {
+    // README: {"cli": "codex", "args": ["--model", "gpt-4"], "stdin": "..."}; the seed's image runs it as
+    // `codex exec --model gpt-4`. This test image runs codex as given: codex itself answers it needs a terminal.
+    const res = await postJson(`${gw.url}/run`, {
+      cli: 'codex',
+      args: ['--model', 'gpt-4'],
+      stdin: 'Prompt text from the README',
+    })
+    expect(res.status, await res.clone().text()).toBe(200)
+    const frames = await readNdjson(res)
+    expect(frames.at(-1)).toEqual({ type: 'exit', code: 1 })
+    expect(text(frames, 'stderr')).toContain('stdin is not a terminal')
+    // what `codex exec` may not do stays refused, before any container starts
+    for (const args of [
+      ['--model', 'gpt-4', '--dangerously-bypass-approvals-and-sandbox'],
+      ['-s', 'danger-full-access'],
+      ['-c', 'model_provider=evil', 'a prompt'],
+    ]) {
+      const refused = await postJson(`${gw.url}/run`, { cli: 'codex', args })
+      expect(refused.status, args.join(' ')).toBe(400)
+    }
+    expect(await gatewayContainers(gw.instance)).toEqual([])
+  })
+
   it('the env policy refuses what it refuses locally', async () => {
     const res = await postJson(`${gw.url}/run`, {
       cli: 'sh',

@@ -1,6 +1,8 @@
 import { signal } from '@preact/signals'
 import { ApiError, createClient } from '../../src/client/index.js'
 
+export { errorText } from './error-text.js'
+
 /** Where the token the user typed is kept: this browser only, never a URL. */
 const tokenKey = 'agent-gateway.token'
 
@@ -26,12 +28,4 @@ export async function call<T>(
   if (response.status === 401) needsToken.value = true
   if (!response.ok || data === undefined) throw new ApiError(response.status, error ?? null)
   return data
-}
-
-export function errorText(err: unknown): string {
-  if (err instanceof ApiError) return `${err.status}: ${err.message}`
-  // what fetch throws when no answer came (offline, the gateway down): its "Failed to fetch" alone says little
-  if (err instanceof TypeError)
-    return `The gateway did not answer (${err.message}): check the connection and try again.`
-  return err instanceof Error ? err.message : String(err)
 }

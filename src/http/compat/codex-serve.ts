@@ -17,7 +17,8 @@ import { fastapiContentTypes, fastapiNdjson } from './fastapi-content-type.js'
  * Python printed it ("(300.0s)") and exit code 124. Optional fields may be null (pydantic's Optional).
  * `codex` with args that name no subcommand (the seed's own example, `["--model", "gpt-4"]` with the prompt on
  * stdin, and what its Gerrit plugin sends) runs as `codex exec --skip-git-repo-check <args>`, as the seed's CLI image
- * ran it without a terminal; in Docker mode the image's own entrypoint decides, as it did for the seed.
+ * ran it without a terminal; in Docker mode the seed's image puts the `exec` itself, so the args go unchanged and
+ * the policy judges them as that image runs them (`exec <args>`: what `codex exec` may not do stays refused).
  */
 const runBody = z.object({
   cli: z.string().min(1),
@@ -44,10 +45,9 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       const env = request.body.env ?? {}
       // seed 001's Docker mode: every request in a fresh container of CODEX_DOCKER_IMAGE
       const image = ctx.config.CODEX_DOCKER_IMAGE
-      const args =
-        cli === 'codex' && !image && codexStartsInteractive(request.body.args)
-          ? ['exec', '--skip-git-repo-check', ...request.body.args]
-          : request.body.args
+      const asked = request.body.args
+      const noSubcommand = cli === 'codex' && codexStartsInteractive(asked)
+      const args = noSubcommand && !image ? ['exec', '--skip-git-repo-check', ...asked] : asked
       const timeoutSeconds = ctx.config.RUN_RESPONSE_TIMEOUT_SECONDS
       // The cli policy (CLI_LIST, args, env, installed) and the cwd are checked where every cli run is:
       // RunManager.submit, which throws before anything is spawned or streamed.
@@ -59,7 +59,11 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           command: { cli, args, env, ...(stdin != null ? { stdin } : {}) },
           ...(image ? { isolation: 'container' as const, image } : {}),
         },
-        { origin: 'POST /run', timeoutMs: timeoutSeconds ? timeoutSeconds * 1000 : null },
+        {
+          origin: 'POST /run',
+          timeoutMs: timeoutSeconds ? timeoutSeconds * 1000 : null,
+          ...(noSubcommand && image ? { policyArgs: ['exec', ...asked] } : {}),
+        },
       )
       const clientGone = new AbortController()
       const out = new NdjsonWriter(reply, () => clientGone.abort('client_gone'), {

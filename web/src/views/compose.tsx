@@ -21,8 +21,12 @@ export function ComposeView() {
     loadAgents().catch((err) => setProblem(errorText(err)))
   }, [])
   const list = agents.value
-  const chosen = agent || list?.default || ''
-  const info = list?.agents.find((a) => a.id === chosen)
+  // The `cli` agent runs an allowlisted command ({cli, args}), not a prompt: the form has nothing to send it
+  // (the API's `command`, or POST /run), so it is not offered here; history and the run view still show its runs.
+  const withPrompt = list?.agents.filter((a) => a.id !== 'cli') ?? []
+  const fallback = withPrompt.some((a) => a.id === list?.default) ? list?.default : withPrompt[0]?.id
+  const chosen = agent || fallback || ''
+  const info = withPrompt.find((a) => a.id === chosen)
   useEffect(() => {
     if (!chosen) return
     call(client.api.GET('/v1/models', { params: { query: { agent: chosen } } }))
@@ -93,7 +97,7 @@ export function ComposeView() {
           <AgentField
             id="agent"
             value={chosen}
-            agents={list?.agents ?? []}
+            agents={withPrompt}
             disabled={(a) => !a.installed}
             onChange={setAgent}
           />
