@@ -246,6 +246,37 @@ describe("a newcomer's first mistakes", () => {
     }
   })
 
+  it('an unknown query parameter of a /v1 route is refused by name, not ignored', async () => {
+    const cases: [string, string, string][] = [
+      // the filter is `state`: ignored, this listed every approval
+      ['GET', '/v1/approvals?status=pending', "unknown query parameter 'status' (did you mean 'state'?)"],
+      ['GET', '/v1/runs?limt=5', "unknown query parameter 'limt' (did you mean 'limit'?)"],
+      [
+        'GET',
+        '/v1/sessions?agent=codex&sort=asc',
+        "unknown query parameter 'sort'; the query parameters are:",
+      ],
+      ['GET', '/v1/runs/run_none/events?afer=3', "unknown query parameter 'afer' (did you mean 'after'?)"],
+      ['GET', '/v1/models?agnet=codex', "unknown query parameter 'agnet' (did you mean 'agent'?)"],
+      ['POST', '/v1/runs?wiat=true', "unknown query parameter 'wiat' (did you mean 'wait'?)"],
+    ]
+    for (const [method, route, words] of cases) {
+      const res = await send(method, route, method === 'POST' ? { body: '{"prompt":"hi"}' } : {})
+      expect(res, route).toMatchObject({ status: 400, code: 'invalid_request' })
+      expect(res.message, route).toContain(`querystring: ${words}`)
+    }
+    // the parameters the console and the client send are still taken
+    for (const route of [
+      '/v1/approvals?state=pending&sessionId=ses_x',
+      '/v1/runs?limit=5&agent=codex&status=succeeded',
+    ]) {
+      expect(
+        (await fetch(gw.url + route, { headers: { authorization: `Bearer ${token}` } })).status,
+        route,
+      ).toBe(200)
+    }
+  })
+
   it("the console's and the client's own bodies are still accepted; a seed route still takes an extra field", async () => {
     // claude is not installed here: a 503 naming CLAUDE_PATH means the body passed validation
     const run = await send('POST', '/v1/runs', {

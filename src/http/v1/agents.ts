@@ -5,6 +5,7 @@ import type { GatewayContext } from '../../core/context.js'
 import { approvalPolicy } from '../../protocol/policies.js'
 import { scopeOf } from '../tenant-scope.js'
 import { errorResponses } from './schemas.js'
+import { strictQuery } from './strict-fields.js'
 
 const config = { errorShape: 'v1' as const }
 const tags = ['agents']
@@ -85,7 +86,7 @@ export function v1AgentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           tags,
           summary:
             "Models an agent offers: MODEL_LIST when set, else the agent's own list (codex model/list)",
-          querystring: z.object({ agent: z.string().optional() }),
+          querystring: strictQuery({ agent: z.string().optional() }),
           response: {
             200: z.object({ agent: z.string(), models: z.array(z.string()) }),
             400: errorResponses[400],

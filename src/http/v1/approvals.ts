@@ -8,7 +8,7 @@ import { sendSnapshots } from '../snapshot-stream.js'
 import { scopeOf } from '../tenant-scope.js'
 import { getRoute, v1Config } from './route-kit.js'
 import { errorResponses, idParams } from './schemas.js'
-import { strictBody } from './strict-body.js'
+import { strictBody, strictQuery } from './strict-fields.js'
 
 const config = v1Config
 /** The inbox stream re-reads the store this often too: approvals raised on other nodes are seen within it. */
@@ -25,7 +25,10 @@ export function v1ApprovalRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         schema: {
           tags,
           summary: 'Approvals, newest first',
-          querystring: z.object({ state: approval.shape.state.optional(), sessionId: z.string().optional() }),
+          querystring: strictQuery({
+            state: approval.shape.state.optional(),
+            sessionId: z.string().optional(),
+          }),
           response: { 200: z.object({ approvals: z.array(approval) }) },
         },
       },

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
 import { run } from '../../protocol/runs.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
@@ -7,6 +6,7 @@ import { bindLog } from '../request-log.js'
 import { scopeOf } from '../tenant-scope.js'
 import { actionRoute, eventsRoute, getRoute, listRoute, v1Config } from './route-kit.js'
 import { booleanQuery, createRunBody, errorResponses, runList } from './schemas.js'
+import { strictQuery } from './strict-fields.js'
 
 const config = v1Config
 const tags = ['runs']
@@ -24,7 +24,7 @@ export function v1RunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           summary: 'Start a one-shot run',
           description:
             'Answers 202 with the run; streams its events when Accept is text/event-stream or application/x-ndjson; with ?wait=true answers 200 with the finished run.',
-          querystring: z.object({ wait: booleanQuery }),
+          querystring: strictQuery({ wait: booleanQuery }),
           body: createRunBody,
           response: { 200: run, 202: run, ...errorResponses },
         },

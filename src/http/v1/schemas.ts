@@ -4,7 +4,7 @@ import { limits } from '../../protocol/limits.js'
 import { run, runRequestFields } from '../../protocol/runs.js'
 import { session } from '../../protocol/sessions.js'
 import { webhookSpec } from '../../protocol/webhooks.js'
-import { strictBody } from './strict-body.js'
+import { strictBody, strictQuery } from './strict-fields.js'
 
 /** Request and response shapes of the /v1 API (the OpenAPI document is generated from these). */
 export const v1Error = v1ErrorBody
@@ -34,7 +34,7 @@ export const idParams = z.object({ id: z.string().min(1) })
 
 /** Query of the list routes: filters plus a cursor (the last id of the previous page). */
 export function listQuery<S extends z.ZodType>(status: S) {
-  return z.object({
+  return strictQuery({
     status: status.optional(),
     agent: z.string().optional(),
     cursor: z.string().optional(),
@@ -46,7 +46,7 @@ export const runList = z.object({ runs: z.array(run), nextCursor: z.string().nul
 
 export const sessionList = z.object({ sessions: z.array(session), nextCursor: z.string().nullable() })
 
-export const eventsQuery = z.object({
+export const eventsQuery = strictQuery({
   /** Replay events with seq greater than this (same as the Last-Event-ID header). */
   after: z.coerce.number().int().min(0).optional(),
 })

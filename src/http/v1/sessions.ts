@@ -16,7 +16,7 @@ import {
   strictRequestLimits,
   strictRequestWebhook,
 } from './schemas.js'
-import { strictBody } from './strict-body.js'
+import { strictBody, strictQuery } from './strict-fields.js'
 
 const config = v1Config
 const tags = ['sessions']
@@ -125,7 +125,7 @@ export function v1SessionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           description:
             'Answers 202 with the turn; with ?wait=true answers 200 once it ended. Accept: text/event-stream or application/x-ndjson streams the session events until this turn ends.',
           params: idParams,
-          querystring: z.object({ wait: booleanQuery }),
+          querystring: strictQuery({ wait: booleanQuery }),
           body: turnBody,
           response: { 200: turn, 202: turn, ...errorResponses },
         },
