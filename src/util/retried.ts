@@ -8,19 +8,10 @@ export async function retried<T>(
   delaysMs: readonly number[],
   on: { final(err: unknown): boolean; failed(err: unknown, retryInMs: number | undefined): void },
 ): Promise<T | undefined> {
-  for (let i = 0; ; i++) {
-    try {
-      return await attempt()
-    } catch (err) {
-      if (on.final(err)) throw err
-      const wait = delaysMs[i]
-      on.failed(err, wait)
-      if (wait === undefined) return undefined
-      await new Promise<void>((resolve) => {
-        setTimeout(resolve, wait).unref()
-      })
-    }
-  }
+  return retryLoop(attempt, on.failed, (err, i) => {
+    if (on.final(err)) throw err
+    return delaysMs[i]
+  })
 }
 
 /**
@@ -33,12 +24,23 @@ export async function retriedWhile<T>(
   delaysMs: readonly number[],
   on: { keepTrying(err: unknown): boolean; failed(err: unknown, retryInMs: number | undefined): void },
 ): Promise<T | undefined> {
+  return retryLoop(attempt, on.failed, (err, i) =>
+    on.keepTrying(err) ? delaysMs[Math.min(i, delaysMs.length - 1)] : undefined,
+  )
+}
+
+/** `attempt` until it succeeds or `waitAfter` (of the i-th failure) gives no wait; `waitAfter` may throw. */
+async function retryLoop<T>(
+  attempt: () => Promise<T>,
+  failed: (err: unknown, retryInMs: number | undefined) => void,
+  waitAfter: (err: unknown, i: number) => number | undefined,
+): Promise<T | undefined> {
   for (let i = 0; ; i++) {
     try {
       return await attempt()
     } catch (err) {
-      const wait = on.keepTrying(err) ? delaysMs[Math.min(i, delaysMs.length - 1)] : undefined
-      on.failed(err, wait)
+      const wait = waitAfter(err, i)
+      failed(err, wait)
       if (wait === undefined) return undefined
       await new Promise<void>((resolve) => {
         setTimeout(resolve, wait).unref()

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest'
+import { retried, retriedWhile } from '../../src/util/retried.js'
+
+/** An attempt that fails `failures` times (with Error(`fail <n>`)), then answers 'ok'. */
+function failing(failures: number) {
+  let calls = 0
+  return {
+    attempt: async () => {
+      calls++
+      if (calls <= failures) throw new Error(`fail ${calls}`)
+      return 'ok'
+    },
+    calls: () => calls,
+  }
+}
+
+describe('retried', () => {
+  it('tries again after each delay, then gives up with undefined', async () => {
+    const waits: (number | undefined)[] = []
+    const a = failing(5)
+    const out = await retried(a.attempt, [1, 2], {
+      final: () => false,
+      failed: (_e, w) => void waits.push(w),
+    })
+    expect(out).toBeUndefined()
+    expect(a.calls()).toBe(3)
+    expect(waits).toEqual([1, 2, undefined])
+  })
+
+  it('answers once an attempt succeeds, and throws an error that is final at once', async () => {
+    expect(await retried(failing(1).attempt, [1], { final: () => false, failed: () => {} })).toBe('ok')
+    const a = failing(5)
+    await expect(retried(a.attempt, [1, 1], { final: () => true, failed: () => {} })).rejects.toThrow(
+      'fail 1',
+    )
+    expect(a.calls()).toBe(1)
+  })
+})
+
+describe('retriedWhile', () => {
+  it('repeats the last delay while keepTrying says so, and answers once it succeeds', async () => {
+    const waits: (number | undefined)[] = []
+    const a = failing(4)
+    const out = await retriedWhile(a.attempt, [1, 2], {
+      keepTrying: () => true,
+      failed: (_e, w) => void waits.push(w),
+    })
+    expect(out).toBe('ok')
+    expect(waits).toEqual([1, 2, 2, 2])
+  })
+
+  it('gives up with undefined when keepTrying says no of a failure', async () => {
+    const waits: (number | undefined)[] = []
+    const a = failing(5)
+    const out = await retriedWhile(a.attempt, [1], {
+      keepTrying: (err) => (err as Error).message !== 'fail 2',
+      failed: (_e, w) => void waits.push(w),
+    })
+    expect(out).toBeUndefined()
+    expect(a.calls()).toBe(2)
+    expect(waits).toEqual([1, undefined])
+  })
+})
