@@ -46,6 +46,7 @@ function setup(maxQueued = 2) {
     },
     nothingToStart: () => void idleCalls++,
     neverStarting: async (_id, _live, turn) => void neverStarted.push(turn.id),
+    steering: async () => {},
     forceEnd: async (_id, live, turn, why) => {
       forced.push({ turnId: turn.id, why })
       return live
