@@ -1,5 +1,5 @@
-import type { AgentEvent, SessionStatusEvent } from '../protocol/events.js'
 import type { TurnInput } from '../agents/session.js'
+import type { AgentEvent, SessionStatusEvent } from '../protocol/events.js'
 import type { Session, Turn } from '../protocol/sessions.js'
 import type { EventToAppend, SessionClaim, SessionStateRead, Store, TurnStep } from '../store/store.js'
 import { SerialByKey } from '../util/serial-by-key.js'
