@@ -92,8 +92,13 @@ export interface AgentSession {
    * Aborting `signal` interrupts the turn.
    */
   turn(input: TurnInput, signal: AbortSignal, options?: TurnOptions): AsyncIterable<AgentEvent>
-  /** Adds input to the turn in progress (codex `turn/steer`); rejects when no turn runs. */
-  steer(input: TurnInput): Promise<void>
+  /**
+   * Adds input to the turn in progress (codex `turn/steer`); rejects when no turn runs (409: the core queues the
+   * input as the next turn then). `sending` is awaited once the driver found a turn to steer, right before the
+   * input goes to the agent (the core records the steer there: a refusal before it records nothing); its error
+   * refuses the steer.
+   */
+  steer(input: TurnInput, sending?: () => Promise<void>): Promise<void>
   /** Interrupts the turn in progress, if any. */
   interrupt(): Promise<void>
   /**

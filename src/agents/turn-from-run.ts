@@ -26,6 +26,8 @@ export function runEventInTurn(ev: AgentEvent): RunEventInTurn {
       return { role: 'process-started' }
     case 'run.queued':
     case 'turn.started':
+    // the gateway's own record of a steer, never an agent's
+    case 'turn.steered':
       return { role: 'dropped' }
     case 'turn.completed':
     case 'turn.failed':

@@ -170,6 +170,7 @@ async function recordEvent(
     case 'run.queued':
     case 'turn.started':
     case 'turn.completed':
+    case 'turn.steered':
     case 'turn.failed':
     case 'session.status':
       return

@@ -133,6 +133,7 @@ export class SessionManager {
         this.execute(id, live, turn, controller, options, end),
       forceEnd: (id, live, turn, why) => this.forceEnd(id, live, turn, why),
       nothingToStart: (id, live) => this.live.unloadWhenIdle(id, live),
+      steering: (id, live, turn, input) => this.steering(id, live, turn, input),
       neverStarting: (id, live, turn) =>
         this.state.endTurn(
           id,
@@ -373,6 +374,16 @@ export class SessionManager {
       // unstored until its write is done: a steer into it (startTurn) and an approval it asks wait for that
       this.unstored.delete(turn.id)
     }
+  }
+
+  /**
+   * `input` goes to the running `turn` now (a steer): recorded first (the turn's `steered`, its `turn.steered`
+   * event), fenced by the session's claim. A turn that went to its agent before its row was stored is recorded once
+   * that row is (its write failed: the steer fails with it).
+   */
+  private async steering(id: string, live: LiveSession, turn: Turn, input: TurnInput): Promise<void> {
+    await this.unstored.get(turn.id)?.stored
+    await this.fenced(id, live, () => this.state.steer(id, turn.id, input, live.claim))
   }
 
   /** Resolves with the turn once it finished (or at once if it already did). */

@@ -1,3 +1,4 @@
+import type { TurnInput } from '../agents/session.js'
 import type { AgentEvent, SessionStatusEvent } from '../protocol/events.js'
 import type { Session, Turn } from '../protocol/sessions.js'
 import type { EventToAppend, SessionClaim, SessionStateRead, Store, TurnStep } from '../store/store.js'
@@ -165,6 +166,24 @@ export class SessionState {
         stored ? [{ ownerId: id, event, at, fence: claim }] : [],
       ),
     )
+  }
+
+  /**
+   * The running turn is steered with `input`: the turn's `steered` grows by it and its `turn.steered` event is
+   * appended, in one transaction, in the log's order (EventLog.commitWith), both redacted as events are; in the
+   * session's steps, so two steers at once keep both. Nothing for a turn not stored.
+   */
+  steer(sessionId: string, turnId: string, input: TurnInput, claim?: SessionClaim): Promise<void> {
+    return this.steps.run(sessionId, async () => {
+      const at = new Date().toISOString()
+      const event = this.log.redact({ type: 'turn.steered', turnId, input } as const)
+      await this.log.commitWith(sessionId, async (tx = this.store) => {
+        const steered = [...((await tx.getTurn(turnId))?.steered ?? []), event.input]
+        return tx.updateTurnWithEvents(turnId, { steered }, undefined, claim, () => [
+          { ownerId: sessionId, event, at, fence: claim },
+        ])
+      })
+    })
   }
 
   /**

@@ -41,6 +41,11 @@ export interface TurnQueueContext {
    * that settled, so the shutdown's `idle` waits for the record, not for a turn that never comes).
    */
   neverStarting(sessionId: string, live: LiveSession, turn: Turn): Promise<void>
+  /**
+   * `input` is about to go to the running `turn` (a steer its agent accepts to send): records it (the turn's
+   * `steered`, its `turn.steered` event) before the agent gets it. Its error refuses the steer.
+   */
+  steering(sessionId: string, live: LiveSession, turn: Turn, input: TurnInput): Promise<void>
 }
 
 /** A new turn's record, queued, with the approval policy it runs with (null: the agent's default). */
@@ -83,7 +88,9 @@ export class TurnQueue {
     const running = live.current?.turn
     if (onBusy === 'steer' && running) {
       try {
-        await live.agent.steer(input)
+        // recorded once the agent found a turn to steer, before the input goes to it: the session's history
+        // never lacks what its agent was told (an agent that cannot steer refuses before: nothing is recorded)
+        await live.agent.steer(input, () => this.ctx.steering(id, live, running, input))
         return running
       } catch (err) {
         // the agent has no turn to steer into at this instant (the running one is starting or ending): the

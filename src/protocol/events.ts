@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { item } from './items.js'
 import { endReason, runEndStatus, usage } from './outcome.js'
 import { approvalChange, approvalDecision, approvalKind, approvalPolicy, sessionState } from './policies.js'
+import { turnInput } from './sessions.js'
 
 /**
  * The normalized event model: one union keyed on `type`, shared by every layer.
@@ -59,6 +60,17 @@ export const turnCompleted = z.object({
   status: z.enum(['completed', 'interrupted']).optional(),
   usage: usage.nullable(),
   error: z.string().optional(),
+})
+/**
+ * A session's running turn was steered (POST /v1/sessions/:id/turns with `onBusy: steer`): `input` went to that turn
+ * (`turnId`) while it ran. Stored, with the turn's `steered` record, before the input goes to the agent.
+ */
+export const turnSteered = z.object({
+  type: z.literal('turn.steered'),
+  turnId: z.string(),
+  input: turnInput.describe(
+    "The input added to the running turn, as the client sent it (redacted as every event is); the turn's `steered` keeps it too.",
+  ),
 })
 /** The turn failed; `error` says why in the agent's words. */
 export const turnFailed = z.object({
@@ -122,6 +134,7 @@ export const agentEvent = z.discriminatedUnion('type', [
   runCompleted,
   turnStarted,
   turnCompleted,
+  turnSteered,
   turnFailed,
   sessionStatus,
   itemStarted,
@@ -144,6 +157,7 @@ export type AgentSessionEvent = z.infer<typeof agentSession>
 export type RunCompletedEvent = z.infer<typeof runCompleted>
 export type TurnStartedEvent = z.infer<typeof turnStarted>
 export type TurnCompletedEvent = z.infer<typeof turnCompleted>
+export type TurnSteeredEvent = z.infer<typeof turnSteered>
 export type TurnFailedEvent = z.infer<typeof turnFailed>
 export type SessionStatusEvent = z.infer<typeof sessionStatus>
 export type ItemStartedEvent = z.infer<typeof itemStarted>
@@ -186,6 +200,7 @@ export function isWorkEvent(ev: AgentEvent): ev is WorkEvent {
     case 'run.completed':
     case 'turn.started':
     case 'turn.completed':
+    case 'turn.steered':
     case 'turn.failed':
     case 'session.status':
       return false

@@ -101,6 +101,12 @@ export const turn = z.object({
     .describe(
       "The approval policy the turn ran with: the one it named (POST /v1/sessions/:id/turns `approvalPolicy`, an /agent/stream frame's), else its session's; null: the agent's default (the session has none). Absent on turns stored before the gateway recorded it.",
     ),
+  steered: z
+    .array(turnInput)
+    .optional()
+    .describe(
+      'The inputs added to this turn while it ran (`onBusy: steer`), in the order the gateway accepted them, each as its `turn.steered` event says (redacted as events are). Absent: none.',
+    ),
 })
 export type Turn = z.infer<typeof turn>
 

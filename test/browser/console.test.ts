@@ -4,7 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
-import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import {
   ensureConsoleBuilt,
   launchChromium,
@@ -537,6 +537,28 @@ describe('web console', { timeout: 120_000 }, () => {
     await page.goto(`${shared.gw.url}/#/agents`)
     await page.locator('tr[data-agent="codex"]').waitFor()
     await fits('agents')
+  })
+
+  it('a message that steers the running turn shows in that turn, as said, also after a reload', async () => {
+    // the first answer is held until the steer is in: the turn certainly runs when it is sent
+    const slow = held({ kind: 'text', text: 'working on it slowly' })
+    shared.mock.script(slow.step, { kind: 'text', text: 'done, with pineapples' })
+    const session = await json<Session>(postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'never' }))
+    const page = await open(`#/sessions/${session.id}`)
+    await page.getByLabel('Message').fill('start a long task')
+    await page.getByLabel('Message').press('Control+Enter')
+    await slow.asked
+    await page.getByLabel('While busy').selectOption('steer')
+    await page.getByLabel('Message').fill('also mention pineapples')
+    await page.getByRole('button', { name: 'Send' }).click()
+    const steered = () => page.locator('.turn').first().getByTestId('steered-input').textContent()
+    await poll(steered).toContain('also mention pineapples')
+    slow.release()
+    await poll(() => page.locator('.turn').first().textContent()).toContain('done, with pineapples')
+    expect(await page.locator('.turn').count()).toBe(1)
+    // from the stored history: the session's turns and its replayed events
+    await page.reload()
+    await poll(steered).toContain('also mention pineapples')
   })
 
   it('a session with two turns, and a second tab on it stays in sync; a third turn with its own approval policy says so', async () => {

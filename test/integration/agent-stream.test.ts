@@ -166,6 +166,14 @@ describe('POST /agent/stream (h2c)', () => {
     for (const text of c.texts()) expect(['ok, not writing', 'noted']).toContain(text)
     const sent = shared.mock.requests.map((r) => JSON.stringify(r.body)).join('\n')
     expect(sent).toContain('never write files named denied')
+    // and it is kept in the session's history: steered into the turn it refused (its own turn, had that one ended)
+    const { turns } = (await (await fetch(`${shared.gw.url}/v1/sessions/${session.id}`)).json()) as {
+      turns: Turn[]
+    }
+    const said = turns
+      .flatMap((t) => [t.input, ...(t.steered ?? [])])
+      .flatMap((input) => input.map((p) => p.text))
+    expect(said).toEqual(['try to write', 'never write files named denied'])
     c.end()
     await c.ended
   })

@@ -29,8 +29,10 @@ function heldAgent() {
       yield { type: 'item.completed', item: { id: 'm1', type: 'agent_message', text: 'ok' } }
       yield { type: 'turn.completed', turnId: 'agent-turn-1', status: 'completed', usage: null }
     },
-    async steer() {
+    // accepted at once; the gateway records the steer (`sending`) before the input would go on
+    async steer(_input: TurnInput, sending?: () => Promise<void>) {
       steered()
+      await sending?.()
     },
     close: async () => {},
   } as unknown as AgentSession
@@ -77,10 +79,19 @@ describe('onBusy: steer into a turn whose row is not stored yet (PostgreSQL)', (
       const [started, steered] = await Promise.all([first, steer])
       expect(steered.id).toBe(started.id)
       expect(answeredWhileLocked).toBe(false)
-      expect(await store.getTurn(steered.id)).toMatchObject({ id: steered.id })
+      // the steer is recorded with the turn once its row is stored
+      expect(await store.getTurn(steered.id)).toMatchObject({ id: steered.id, steered: [input('also this')] })
       finish()
       expect(await sessions.waitTurn(started.id)).toMatchObject({ status: 'completed' })
       await sessions.idle()
+      // its event comes before the turn's end (here, also before its turn.started: the agent started the turn
+      // while its row was held)
+      const types = (await store.eventsAfter('ses_a', 0, 100)).map((ev) => ev.type)
+      expect(types.filter((t) => t.startsWith('turn.'))).toEqual([
+        'turn.steered',
+        'turn.started',
+        'turn.completed',
+      ])
     } finally {
       finish()
       await admin.end()

@@ -12,6 +12,7 @@ import {
   requestInput,
   startGateway,
   type TestGateway,
+  testApiKey,
 } from '../support/gateway.js'
 import { spawnedFrom } from '../support/processes.js'
 import { readSseUntil } from '../support/sse-client.js'
@@ -197,7 +198,7 @@ describe('/v1/sessions on codex app-server', () => {
     expect((await finishedTurnAt(gw.url, session.id, queued.id)).finalResponse).toBe('queued one')
   })
 
-  it('onBusy: steer adds the input to the running turn', async () => {
+  it('onBusy: steer adds the input to the running turn, kept in its record and as turn.steered', async () => {
     const session = await createSession()
     // the first answer is held until the steer was accepted: the turn certainly runs when it comes
     const slow = held({ kind: 'text', text: 'streaming slowly', chunkDelayMs: 100 })
@@ -205,12 +206,31 @@ describe('/v1/sessions on codex app-server', () => {
     const first = await json<Turn>(turn(session.id, 'start something long', ''))
     await waitForStatus(gw.url, session.id, 'running')
     await slow.asked
-    const steered = await json<Turn>(turn(session.id, 'also mention pineapples', '', { onBusy: 'steer' }))
+    // a secret the gateway knows, said by the user, is stored redacted as in any event
+    const said = `also mention pineapples ${testApiKey}`
+    const steered = await json<Turn>(turn(session.id, said, '', { onBusy: 'steer' }))
     slow.release()
     expect(steered.id).toBe(first.id)
     const done = await finishedTurnAt(gw.url, session.id, first.id)
     expect(done.status).toBe('completed')
     expect(mock.requests.map((_, i) => requestText(i)).join('\n')).toContain('also mention pineapples')
+    // the session's durable history keeps what the user said: the turn's record, and its event in the stream
+    const recorded = [{ type: 'text', text: 'also mention pineapples [REDACTED]' }]
+    const full = await json<Session & { turns: Turn[] }>(fetch(`${gw.url}/v1/sessions/${session.id}`))
+    expect(full.turns.find((t) => t.id === first.id)?.steered).toEqual([recorded])
+    const events = await sessionEvents(gw.url, session.id)
+    const steer = events.find((e) => e.type === 'turn.steered')
+    expect(steer).toMatchObject({ type: 'turn.steered', turnId: first.id, input: recorded })
+    const end = events.find((e) => e.type === 'turn.completed' && e.turnId === first.id)
+    expect(steer!.seq).toBeLessThan(end!.seq)
+    expect(JSON.stringify(events)).not.toContain(testApiKey)
+    // a client that reconnects with Last-Event-ID gets it replayed
+    const replay = await fetch(`${gw.url}/v1/sessions/${session.id}/events`, {
+      headers: { accept: 'text/event-stream', 'last-event-id': String(steer!.seq - 1) },
+    })
+    const [frame] = await readSseUntil(replay, () => true)
+    expect(frame).toMatchObject({ id: String(steer!.seq), event: 'turn.steered' })
+    expect(JSON.parse(frame!.data)).toMatchObject({ turnId: first.id, input: recorded })
   })
 
   it('fork: the fork carries the parent history to the fork point; the parent is unchanged', async () => {

@@ -22,8 +22,17 @@ function setup(maxQueued = 2) {
   const config = loadConfig({ MAX_QUEUED_TURNS: String(maxQueued), KILL_GRACE_MS: '0' }, dir)
   const active = new ActiveRuns()
   const steered: TurnInput[] = []
+  /** What the queue had recorded (ctx.steering) for each steer: the turn and the input. */
+  const recorded: { turnId: string; input: TurnInput }[] = []
+  let recordError: Error | undefined
   const live: LiveSession = {
-    agent: { steer: async (input: TurnInput) => void steered.push(input) } as unknown as AgentSession,
+    agent: {
+      // an agent that steers: the steer is recorded before it goes on
+      steer: async (input: TurnInput, sending?: () => Promise<void>) => {
+        await sending?.()
+        steered.push(input)
+      },
+    } as unknown as AgentSession,
     cwd: dir,
     queue: [],
     claim: 1,
@@ -46,6 +55,10 @@ function setup(maxQueued = 2) {
     },
     nothingToStart: () => void idleCalls++,
     neverStarting: async (_id, _live, turn) => void neverStarted.push(turn.id),
+    steering: async (_id, _live, turn, input) => {
+      if (recordError) throw recordError
+      recorded.push({ turnId: turn.id, input })
+    },
     forceEnd: async (_id, live, turn, why) => {
       forced.push({ turnId: turn.id, why })
       return live
@@ -55,6 +68,10 @@ function setup(maxQueued = 2) {
     queue,
     live,
     steered,
+    recorded,
+    failRecords: (err: Error) => {
+      recordError = err
+    },
     started,
     end: (turnId: string) => endOf.get(turnId)!(),
     idleCalls: () => idleCalls,
@@ -93,13 +110,14 @@ describe('TurnQueue', () => {
   })
 
   it('a busy session follows onBusy: queue, steer into the running turn, reject, or 429 when the queue is full', async () => {
-    const { queue, live, steered } = setup(1)
+    const { queue, live, steered, recorded } = setup(1)
     expect(await queue.whenBusy('ses_1', live, text('x'), 'reject')).toBeUndefined() // idle: nothing to follow
     const running = queuedTurn('ses_1', text('one'))
     queue.push('ses_1', live, running)
     expect(await queue.whenBusy('ses_1', live, text('more'), 'queue')).toBeUndefined()
     expect(await queue.whenBusy('ses_1', live, text('steer me'), 'steer')).toBe(running)
     expect(steered).toEqual([text('steer me')])
+    expect(recorded).toEqual([{ turnId: running.id, input: text('steer me') }])
     await expect(queue.whenBusy('ses_1', live, text('x'), 'reject')).rejects.toMatchObject({
       code: 'conflict',
     })
@@ -110,17 +128,29 @@ describe('TurnQueue', () => {
   })
 
   it('a steer that finds no agent turn to steer into (the running one starts or ends) queues the input', async () => {
-    const { queue, live, end, started } = setup()
+    const { queue, live, end, started, recorded } = setup()
     const running = queuedTurn('ses_1', text('one'))
     queue.push('ses_1', live, running)
     live.agent.steer = async () => {
       throw new AppError('conflict', 'no turn is running in this session')
     }
     expect(await queue.whenBusy('ses_1', live, text('steer me'), 'steer')).toBeUndefined()
+    // refused before it was sent: nothing recorded (the input becomes the next turn, recorded as its input)
+    expect(recorded).toEqual([])
     // the running turn ends while its steer is on its way: the steer answers with that turn, not a crash
     live.agent.steer = async () => end(running.id)
     expect(await queue.whenBusy('ses_1', live, text('late'), 'steer')).toBe(running)
     expect(started).toEqual([running.id])
+  })
+
+  it("a steer whose record fails is refused with the record's error, and never reaches the agent", async () => {
+    const { queue, live, steered, failRecords } = setup()
+    queue.push('ses_1', live, queuedTurn('ses_1', text('one')))
+    failRecords(new AppError('session_taken_over', 'taken over'))
+    await expect(queue.whenBusy('ses_1', live, text('x'), 'steer')).rejects.toMatchObject({
+      code: 'session_taken_over',
+    })
+    expect(steered).toEqual([])
   })
 
   it('a steer the agent refuses for another reason answers with that refusal', async () => {

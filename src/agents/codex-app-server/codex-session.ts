@@ -102,9 +102,10 @@ export class CodexSession implements AgentSession, ThreadListener {
     })
   }
 
-  async steer(input: TurnInput): Promise<void> {
+  async steer(input: TurnInput, sending?: () => Promise<void>): Promise<void> {
     const turnId = this.active?.turnId
     if (!turnId) throw new AppError('conflict', noTurnRuns)
+    await sending?.()
     try {
       await this.host.request('turn/steer', {
         threadId: this.agentSessionId,

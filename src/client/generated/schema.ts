@@ -562,7 +562,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @description One normalized event, keyed on `type`. */
-        AgentEvent: components["schemas"]["RunQueuedEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["AgentSessionEvent"] | components["schemas"]["RunCompletedEvent"] | components["schemas"]["TurnStartedEvent"] | components["schemas"]["TurnCompletedEvent"] | components["schemas"]["TurnFailedEvent"] | components["schemas"]["SessionStatusEvent"] | components["schemas"]["ItemStartedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["ItemCompletedEvent"] | components["schemas"]["ItemDeltaEvent"] | components["schemas"]["ApprovalRequestedEvent"] | components["schemas"]["ApprovalResolvedEvent"] | components["schemas"]["OutputEvent"] | components["schemas"]["AgentRawEvent"];
+        AgentEvent: components["schemas"]["RunQueuedEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["AgentSessionEvent"] | components["schemas"]["RunCompletedEvent"] | components["schemas"]["TurnStartedEvent"] | components["schemas"]["TurnCompletedEvent"] | components["schemas"]["TurnSteeredEvent"] | components["schemas"]["TurnFailedEvent"] | components["schemas"]["SessionStatusEvent"] | components["schemas"]["ItemStartedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["ItemCompletedEvent"] | components["schemas"]["ItemDeltaEvent"] | components["schemas"]["ApprovalRequestedEvent"] | components["schemas"]["ApprovalResolvedEvent"] | components["schemas"]["OutputEvent"] | components["schemas"]["AgentRawEvent"];
         AgentList: {
             agents: {
                 /** @description The `approvalPolicy` values a session of this agent accepts (POST /v1/sessions, seed 003's /api/thread/start, seed 004's configOverrides as mapped): every one for an agent with approvals, only `never` for one without (claude, gemini, copilot run headless: nobody can answer them, so they never ask); another is a 400. */
@@ -1346,6 +1346,12 @@ export interface components {
             startedAt: string | null;
             /** @enum {string} */
             status: "queued" | "running" | "completed" | "interrupted" | "failed";
+            /** @description The inputs added to this turn while it ran (`onBusy: steer`), in the order the gateway accepted them, each as its `turn.steered` event says (redacted as events are). Absent: none. */
+            steered?: {
+                text: string;
+                /** @constant */
+                type: "text";
+            }[][];
             usage: components["schemas"]["Usage"] | null;
         };
         /** @description The `turn.completed` event. */
@@ -1408,6 +1414,18 @@ export interface components {
                 /** @enum {unknown} */
                 status: "completed" | "interrupted" | "failed" | "inProgress";
             };
+        };
+        /** @description The `turn.steered` event. */
+        TurnSteeredEvent: {
+            /** @description The input added to the running turn, as the client sent it (redacted as every event is); the turn's `steered` keeps it too. */
+            input: {
+                text: string;
+                /** @constant */
+                type: "text";
+            }[];
+            turnId: string;
+            /** @constant */
+            type: "turn.steered";
         };
         /** @description Tokens a run or turn used. */
         Usage: {

@@ -146,6 +146,16 @@ function EventView({ event }: { event: StoredEvent }) {
           {event.error && <span class="error-text"> · {event.error}</span>}
         </p>
       )
+    case 'turn.steered':
+      // what the user added while the turn ran: shown as what they said, where they said it
+      return (
+        <div class="user-input" data-testid="steered-input">
+          <span class="quiet">
+            <Badge type={event.type} /> added while the turn ran
+          </span>
+          <p>{event.input.map((part) => part.text).join('\n')}</p>
+        </div>
+      )
     case 'turn.failed':
       return (
         <p class="error-text">

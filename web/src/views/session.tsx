@@ -203,13 +203,18 @@ export function SessionView({ id }: { id: string }) {
   )
 }
 
-/** The events between a turn's turn.started and its end (session events carry no turn id on items). */
+/**
+ * The events between a turn's turn.started and its end (session events carry no turn id on items), and its
+ * steers (a steer into a turn whose start was still being stored comes just before its turn.started).
+ */
 function eventsOfTurn(events: StoredEvent[], turnId: string): StoredEvent[] {
   const out: StoredEvent[] = []
   let inside = false
   for (const ev of events) {
     if (ev.type === 'turn.started') inside = ev.turnId === turnId
-    if (inside && ev.type !== 'session.status') out.push(ev)
+    if (ev.type === 'turn.steered') {
+      if (ev.turnId === turnId) out.push(ev)
+    } else if (inside && ev.type !== 'session.status') out.push(ev)
     if ((ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === turnId) inside = false
   }
   return out
