@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
 import { startRun } from '../../core/one-shot.js'
+import { LineSplitter } from '../../process/line-splitter.js'
 import { codexStartsInteractive } from '../../process/policy.js'
 import { NdjsonWriter } from '../ndjson.js'
 import { scopeOf } from '../tenant-scope.js'
@@ -69,15 +70,14 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       const out = new NdjsonWriter(reply, () => clientGone.abort('client_gone'), {
         'content-type': fastapiNdjson,
       })
-      const lines = { stdout: new LineFrames(), stderr: new LineFrames() }
+      const lines = { stdout: lineFrames(), stderr: lineFrames() }
       for await (const ev of follow(clientGone.signal)) {
         // a raw cli run yields output and its completion; nothing else is part of a /run answer
         if (ev.type === 'output')
           for (const data of lines[ev.stream].push(ev.data)) await out.write({ type: ev.stream, data })
         else if (ev.type === 'run.completed') {
           for (const stream of ['stdout', 'stderr'] as const) {
-            const rest = lines[stream].end()
-            if (rest) await out.write({ type: stream, data: rest })
+            for (const data of lines[stream].end()) await out.write({ type: stream, data })
           }
           if (ev.reason === 'timed_out') {
             await out.write({
@@ -96,21 +96,8 @@ export function codexServeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   }
 }
 
-/** One stream's output cut into lines, each with its "\n"; what follows the last newline waits for more. */
-class LineFrames {
-  private rest = ''
-  push(data: string): string[] {
-    const text = this.rest + data
-    const end = text.lastIndexOf('\n') + 1
-    this.rest = text.slice(end)
-    return end === 0 ? [] : text.slice(0, end).split(/(?<=\n)/)
-  }
-  end(): string {
-    const rest = this.rest
-    this.rest = ''
-    return rest
-  }
-}
+/** A stream's output cut into frames of one line each, with its newline; a line past 1 MiB is cut into frames. */
+const lineFrames = () => new LineSplitter(1024 * 1024, { keepEnds: true })
 
 /** A number as Python's str(float) prints it: 300 -> "300.0", 0.5 -> "0.5". */
 const pythonFloat = (n: number) => (Number.isInteger(n) ? n.toFixed(1) : String(n))
