@@ -198,17 +198,17 @@ export class NodeMembership {
     if (id === this.id) return true
     // a listing sent after the call (shared by the calls at the same time): one of the last 100 ms may be from
     // before the process died
-    let { nodes, at } = await this.listing(Date.now())
-    let node = nodes.find((n) => n.id === id)
+    const { nodes, at } = await this.listing(Date.now())
+    const node = nodes.find((n) => n.id === id)
     if (node === undefined || this.isDead(node, at)) return false
     const due = this.locks.confirmableAt(node)
     if (due === undefined) return true
-    if (due > Date.now())
-      await new Promise((resolve) => setTimeout(resolve, due - Date.now()))
-      // a listing sent now: one sent before `due` cannot confirm anything
-    ;({ nodes, at } = await this.read())
-    node = nodes.find((n) => n.id === id)
-    return node !== undefined && !this.isDead(node, at)
+    const wait = due - Date.now()
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    // a listing sent now: one sent before `due` cannot confirm anything
+    const confirming = await this.read()
+    const seen = confirming.nodes.find((n) => n.id === id)
+    return seen !== undefined && !this.isDead(seen, confirming.at)
   }
 
   /**
