@@ -1,8 +1,8 @@
-import type { AgentDriver } from './driver.js'
+import { type AgentDriver, allCapabilities } from './driver.js'
 
 /** The README's capability matrix, generated from what each driver declares (a test keeps it in sync). */
 export function renderCapabilityMatrix(drivers: readonly AgentDriver[]): string {
-  const columns = ['sessions', 'approvals', 'fork', 'interrupt', 'images', 'outputSchema'] as const
+  const columns = allCapabilities
   const rows = drivers.map(
     (d) => `| \`${d.id}\` | ${columns.map((c) => (d.capabilities[c] ? 'yes' : '-')).join(' | ')} |`,
   )

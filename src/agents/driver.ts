@@ -12,16 +12,28 @@ export interface AgentCapabilities {
   approvals: boolean
   fork: boolean
   interrupt: boolean
+  /** A session's running turn takes more input (`onBusy: "steer"`); without it such input is queued as the next turn. */
+  steer: boolean
   images: boolean
   outputSchema: boolean
 }
 
 export type AgentCapability = keyof AgentCapabilities
 
+/** Every capability, in the order GET /v1/agents and the README's matrix list them. */
+export const allCapabilities: readonly AgentCapability[] = [
+  'sessions',
+  'approvals',
+  'fork',
+  'interrupt',
+  'steer',
+  'images',
+  'outputSchema',
+]
+
 /** Capabilities from the ones a driver has (every other one is false). */
 export function capabilities(...has: AgentCapability[]): AgentCapabilities {
-  const all: AgentCapability[] = ['sessions', 'approvals', 'fork', 'interrupt', 'images', 'outputSchema']
-  return Object.fromEntries(all.map((c) => [c, has.includes(c)])) as unknown as AgentCapabilities
+  return Object.fromEntries(allCapabilities.map((c) => [c, has.includes(c)])) as unknown as AgentCapabilities
 }
 
 export interface AgentStatus {

@@ -163,6 +163,7 @@ export const operationDocs: Record<string, OperationDoc> = {
             approvals: true,
             fork: true,
             interrupt: true,
+            steer: true,
             images: true,
             outputSchema: true,
           },

@@ -111,7 +111,7 @@ describe('approvalPolicy on agents without approvals', { timeout: 120_000 }, () 
     const listed = (await (await fetch(`${gw.url}/v1/agents`)).json()) as {
       agents: {
         id: string
-        capabilities: { sessions: boolean; approvals: boolean }
+        capabilities: { sessions: boolean; approvals: boolean; steer: boolean }
         approvalPolicies: string[]
       }[]
     }
@@ -127,6 +127,9 @@ describe('approvalPolicy on agents without approvals', { timeout: 120_000 }, () 
     })
     for (const agent of listed.agents)
       expect(agent.approvalPolicies, agent.id).toEqual(agent.capabilities.approvals ? every : ['never'])
+    // only codex's app-server takes input into a running turn (turn/steer); the others queue it (the console
+    // offers "steer" only where it is true)
+    expect(listed.agents.filter((a) => a.capabilities.steer).map((a) => a.id)).toEqual(['codex'])
     // the list is what a session takes: a policy the agent lacks is refused naming the same list (the ACP agents'
     // sessions start their process: codex stands for the agents with approvals)
     for (const agent of listed.agents.filter((a) => ['codex', ...headless].includes(a.id))) {

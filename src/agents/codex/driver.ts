@@ -51,6 +51,7 @@ export const codexCapabilities = capabilities(
   'interrupt',
   'images',
   'outputSchema',
+  'steer',
 )
 
 /**

@@ -575,6 +575,8 @@ export interface components {
                     interrupt: boolean;
                     outputSchema: boolean;
                     sessions: boolean;
+                    /** @description A running turn of its sessions takes more input (a turn sent with `onBusy: "steer"`); without it that input is queued as the next turn. */
+                    steer: boolean;
                 };
                 hint: string | null;
                 id: string;
@@ -2482,6 +2484,7 @@ export interface operations {
                      *             "approvals": true,
                      *             "fork": true,
                      *             "interrupt": true,
+                     *             "steer": true,
                      *             "images": true,
                      *             "outputSchema": true
                      *           },

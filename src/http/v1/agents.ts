@@ -21,6 +21,11 @@ const agentInfo = z.object({
     approvals: z.boolean(),
     fork: z.boolean(),
     interrupt: z.boolean(),
+    steer: z
+      .boolean()
+      .describe(
+        'A running turn of its sessions takes more input (a turn sent with `onBusy: "steer"`); without it that input is queued as the next turn.',
+      ),
     images: z.boolean(),
     outputSchema: z.boolean(),
   }),

@@ -22,6 +22,8 @@ export function SessionView({ id }: { id: string }) {
   const [input, setInput] = useState('')
   const [onBusy, setOnBusy] = useState<'queue' | 'steer' | 'reject'>('queue')
   const [problem, setProblem] = useState<string | null>(null)
+  const canSteer =
+    session === null || agents.value?.agents.find((a) => a.id === session.agent)?.capabilities.steer !== false
   const turnEvents = events.filter((e) => e.type.startsWith('turn.') || e.type === 'session.status').length
   useEffect(() => {
     loadAgents().catch(() => {})
@@ -190,7 +192,10 @@ export function SessionView({ id }: { id: string }) {
             While busy{' '}
             <select value={onBusy} onChange={(e) => setOnBusy(e.currentTarget.value as typeof onBusy)}>
               <option value="queue">queue</option>
-              <option value="steer">steer the running turn</option>
+              {/* an agent that cannot steer queues such input as the next turn: not offered */}
+              <option value="steer" disabled={!canSteer}>
+                steer the running turn{canSteer ? '' : ' (this agent cannot)'}
+              </option>
               <option value="reject">reject</option>
             </select>
           </label>
