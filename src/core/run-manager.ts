@@ -7,7 +7,7 @@ import { runCompletedWithout } from '../protocol/run-completed.js'
 import { queuedRun, type Run, type RunRequestFields, terminalStatuses } from '../protocol/runs.js'
 import { type RunFilter, RunTakenOver, type Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
-import type { EndRetry } from './end-retry.js'
+import { type EndRetry, recordEnd } from './end-retry.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 import { type HeldRun, NodeRunQueue } from './node-run-queue.js'
@@ -51,7 +51,7 @@ export class RunManager {
     private readonly node: string,
     private readonly cluster?: RunCluster,
     /** How a run's end the store failed to record is tried again, and told (end-retry.ts). */
-    endRetry?: EndRetry,
+    private readonly endRetry?: EndRetry,
   ) {
     this.execution = {
       store,
@@ -120,6 +120,9 @@ export class RunManager {
       .appendNow(run.id, { type: 'run.queued' }, dispatch ? undefined : this.node)
       .catch((err: unknown) => {
         if (err instanceof RunTakenOver) return undefined
+        // admitted, but its history could not begin (a full disk): ended failed, not left queued for good
+        // holding a slot of MAX_QUEUED_RUNS (an API node's unowned run: left to the next start's recovery)
+        if (!dispatch) void this.endNeverQueued(run.id, err)
         throw err
       })
     if (!queued) return this.mustGet(run.id)
@@ -156,6 +159,20 @@ export class RunManager {
       const completed = runFailed(`this worker cannot run it: ${(err as Error).message}`)
       await this.recordClaimedEnd(run.id, completed)
     }
+  }
+
+  /**
+   * A run this node admitted whose `run.queued` the store refused: recorded failed, again while the store refuses
+   * (end-retry.ts), until stored, taken over, or the stop (the next start's recovery ends it then).
+   */
+  private async endNeverQueued(runId: string, cause: unknown): Promise<void> {
+    const completed = runFailed(`storing its events failed: ${(cause as Error).message}`)
+    await recordEnd(
+      () => this.recordClaimedEnd(runId, completed),
+      { name: `run ${runId}`, ids: { runId } },
+      (err) => !(err instanceof RunTakenOver) && this.accepting,
+      this.endRetry,
+    )
   }
 
   /**

@@ -47,6 +47,17 @@ describe("a run's events the store refuses (real cli driver, SQLite)", () => {
   })
 
   async function runOf(script: string, refusing: (store: Store) => Store = refusingLost) {
+    const { runs, sqlite, workspace } = await managerOf(refusing)
+    const run = await runs.submit('cli', {
+      command: { cli: 'sh', args: ['-c', script], env: {} },
+      cwd: workspace,
+    })
+    const ended = await runs.wait(run.id)
+    return { ended, events: await sqlite.eventsAfter(run.id, 0, 100) }
+  }
+
+  /** A RunManager of the cli agent on a store `refusing` wraps, its end retried every millisecond. */
+  async function managerOf(refusing: (store: Store) => Store) {
     const workspace = tempDir('run-store-failure-')
     dirs.push(workspace)
     const sqlite = new SqliteStore(path.join(workspace, 'gw.db'))
@@ -68,12 +79,7 @@ describe("a run's events the store refuses (real cli driver, SQLite)", () => {
       undefined,
       { retryMs: [1] },
     )
-    const run = await runs.submit('cli', {
-      command: { cli: 'sh', args: ['-c', script], env: {} },
-      cwd: workspace,
-    })
-    const ended = await runs.wait(run.id)
-    return { ended, events: await sqlite.eventsAfter(run.id, 0, 100) }
+    return { runs, sqlite, workspace }
   }
 
   it('its last output refused: the run is failed, not succeeded with that output missing', async () => {
@@ -95,6 +101,22 @@ describe("a run's events the store refuses (real cli driver, SQLite)", () => {
     expect(events.map((e) => e.type)).toEqual(['run.queued', 'run.started', 'run.completed'])
   })
 
+  it('its run.queued refused (a full disk): the submit fails, and the admitted run is ended failed, not left queued', async () => {
+    // before: the run stayed `queued` until a restart, holding a slot of MAX_QUEUED_RUNS
+    const { runs, sqlite, workspace } = await managerOf(refusingFirst('run.queued'))
+    await expect(
+      runs.submit('cli', { command: { cli: 'sh', args: ['-c', 'echo never'], env: {} }, cwd: workspace }),
+    ).rejects.toThrow('database or disk is full')
+    const [admitted] = await sqlite.listRuns({ limit: 10 })
+    expect(admitted).toBeDefined()
+    const ended = await runs.wait(admitted!.id)
+    expect(ended).toMatchObject({
+      status: 'failed',
+      error: expect.stringContaining('storing its events failed'),
+    })
+    expect((await sqlite.eventsAfter(ended.id, 0, 100)).map((e) => e.type)).toEqual(['run.completed'])
+  })
+
   it('its end refused once (a full disk, a dropped connection): tried again and stored, the gateway unharmed', async () => {
     // before: the refusal was an unhandled rejection (it ended the gateway), the run left `running` for good
     const { ended, events } = await runOf('echo fine', refusingEndOnce)
@@ -106,26 +128,33 @@ describe("a run's events the store refuses (real cli driver, SQLite)", () => {
 
 /** The store, except that it refuses the first `run.completed` as SQLite does on a full disk (nothing stored). */
 function refusingEndOnce(store: Store): Store {
-  let refused = false
-  const refuse = (events: readonly AgentEvent[]) => {
-    if (refused || !events.some((e) => e.type === 'run.completed')) return
-    refused = true
-    throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })
-  }
-  return new Proxy(store, {
-    get(target, prop) {
-      if (prop === 'appendEvent')
-        return async (owner: string, event: AgentEvent, at: string, fence?: EventFence) => {
-          refuse([event])
-          return target.appendEvent(owner, event, at, fence)
-        }
-      if (prop === 'appendEvents')
-        return async (batch: readonly EventToAppend[]) => {
-          refuse(batch.map((b) => b.event))
-          return target.appendEvents(batch)
-        }
-      const value = Reflect.get(target, prop) as unknown
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  })
+  return refusingFirst('run.completed')(store)
 }
+
+/** The store, except that it refuses the first event of `type` as SQLite does on a full disk (nothing stored). */
+const refusingFirst =
+  (type: AgentEvent['type']) =>
+  (store: Store): Store => {
+    let refused = false
+    const refuse = (events: readonly AgentEvent[]) => {
+      if (refused || !events.some((e) => e.type === type)) return
+      refused = true
+      throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })
+    }
+    return new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'appendEvent')
+          return async (owner: string, event: AgentEvent, at: string, fence?: EventFence) => {
+            refuse([event])
+            return target.appendEvent(owner, event, at, fence)
+          }
+        if (prop === 'appendEvents')
+          return async (batch: readonly EventToAppend[]) => {
+            refuse(batch.map((b) => b.event))
+            return target.appendEvents(batch)
+          }
+        const value = Reflect.get(target, prop) as unknown
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+  }
