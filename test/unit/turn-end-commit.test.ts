@@ -36,34 +36,47 @@ afterEach(async () => {
   for (const s of stores.splice(0)) await s.close()
 })
 
+type TurnHooks = Parameters<typeof runTurn>[0]
+
+/** `store` with node `node`, session `ses_a` and one queued turn; `hooks` for runTurn with `extra` over them. */
+async function oneTurnOn<S extends SqliteStore>(store: S) {
+  stores.push(store)
+  await store.registerNode(nodeRecord('node'))
+  await store.createSession(newSession('ses_a'), 'node')
+  const log = new EventLog(store)
+  const state = new SessionState(store, log, () => true)
+  const turn = queuedTurn('ses_a', [{ type: 'text', text: 'hi' }])
+  await store.createTurn(turn)
+  const hooks = (extra: Partial<TurnHooks> = {}): TurnHooks => ({
+    log,
+    store,
+    markRunning: (patch) => state.startTurn('ses_a', turn.id, patch),
+    markEnded: (patch, at, ended, end) =>
+      state.completeTurn('ses_a', turn.id, patch, at, ended, undefined, end),
+    beforeStart: async () => {},
+    takenOver: async () => {},
+    turnEnded: () => {},
+    recorded: () => {},
+    ...extra,
+  })
+  return { store, turn, hooks }
+}
+
 describe('the end of a session turn', () => {
   it('stores the turn end, the state it leads to and their events in one transaction, then answers the waiter', async () => {
-    const store = new CountingStore(path.join(tempDir('turn-end-'), 'gw.db'))
-    stores.push(store)
-    await store.registerNode(nodeRecord('node'))
-    await store.createSession(newSession('ses_a'), 'node')
-    const log = new EventLog(store)
-    const state = new SessionState(store, log, () => true)
-    const turn = queuedTurn('ses_a', [{ type: 'text', text: 'hi' }])
-    await store.createTurn(turn)
+    const { store, turn, hooks } = await oneTurnOn(
+      new CountingStore(path.join(tempDir('turn-end-'), 'gw.db')),
+    )
     let answered: Turn | undefined
     let eventsWhenAnswered: string[] = []
     const owned = await runTurn(
-      {
-        log,
-        store,
-        markRunning: (patch) => state.startTurn('ses_a', turn.id, patch),
-        markEnded: (patch, at, ended, end) =>
-          state.completeTurn('ses_a', turn.id, patch, at, ended, undefined, end),
-        beforeStart: async () => {},
-        takenOver: async () => {},
-        turnEnded: () => {},
+      hooks({
         recorded: (ended) => {
           answered = ended
           // what a client reading the session's events sees once its turn is answered
           eventsWhenAnswered = store.commits.flat()
         },
-      },
+      }),
       'ses_a',
       agentYielding([
         { type: 'turn.started', turnId: 'agent-turn-1' },
@@ -91,26 +104,13 @@ describe('the end of a session turn', () => {
   })
 
   it('a store that fails the end (its disk full) is tried again: the turn ends stored, not running for good', async () => {
-    const store = new FullOnceStore(path.join(tempDir('turn-end-full-'), 'gw.db'))
-    stores.push(store)
-    await store.registerNode(nodeRecord('node'))
-    await store.createSession(newSession('ses_a'), 'node')
-    const log = new EventLog(store)
-    const state = new SessionState(store, log, () => true)
-    const turn = queuedTurn('ses_a', [{ type: 'text', text: 'hi' }])
-    await store.createTurn(turn)
+    const { store, turn, hooks } = await oneTurnOn(
+      new FullOnceStore(path.join(tempDir('turn-end-full-'), 'gw.db')),
+    )
     const failures: (number | undefined)[] = []
     let answered: Turn | undefined
     const owned = await runTurn(
-      {
-        log,
-        store,
-        markRunning: (patch) => state.startTurn('ses_a', turn.id, patch),
-        markEnded: (patch, at, ended, end) =>
-          state.completeTurn('ses_a', turn.id, patch, at, ended, undefined, end),
-        beforeStart: async () => {},
-        takenOver: async () => {},
-        turnEnded: () => {},
+      hooks({
         recorded: (ended) => {
           answered = ended
         },
@@ -120,7 +120,7 @@ describe('the end of a session turn', () => {
             endFailed: (...args: Parameters<StoreNotices['endFailed']>) => failures.push(args[3]),
           } as unknown as StoreNotices,
         },
-      },
+      }),
       'ses_a',
       agentYielding([
         { type: 'turn.started', turnId: 'agent-turn-1' },
@@ -138,28 +138,13 @@ describe('the end of a session turn', () => {
     expect((await store.getSession('ses_a'))?.status).toBe('idle')
   })
   it("a turn the gateway's stop interrupted says so (its agent says only interrupted)", async () => {
-    const store = new SqliteStore(path.join(tempDir('turn-end-shutdown-'), 'gw.db'))
-    stores.push(store)
-    await store.registerNode(nodeRecord('node'))
-    await store.createSession(newSession('ses_a'), 'node')
-    const log = new EventLog(store)
-    const state = new SessionState(store, log, () => true)
-    const turn = queuedTurn('ses_a', [{ type: 'text', text: 'hi' }])
-    await store.createTurn(turn)
+    const { store, turn, hooks } = await oneTurnOn(
+      new SqliteStore(path.join(tempDir('turn-end-shutdown-'), 'gw.db')),
+    )
     const stop = new AbortController()
     stop.abort('shutdown')
     await runTurn(
-      {
-        log,
-        store,
-        markRunning: (patch) => state.startTurn('ses_a', turn.id, patch),
-        markEnded: (patch, at, ended, end) =>
-          state.completeTurn('ses_a', turn.id, patch, at, ended, undefined, end),
-        beforeStart: async () => {},
-        takenOver: async () => {},
-        turnEnded: () => {},
-        recorded: () => {},
-      },
+      hooks(),
       'ses_a',
       agentYielding([
         { type: 'turn.started', turnId: 'agent-turn-1' },
