@@ -22,6 +22,7 @@ import { codexAgentServerRoutes } from './compat/codex-agent-server.js'
 import { codexApiPlanRoutes } from './compat/codex-api-plan.js'
 import { codexServeRoutes } from './compat/codex-serve.js'
 import { codexStreamingRoutes } from './compat/codex-streaming.js'
+import { sendFastapiJson } from './compat/fastapi-content-type.js'
 import { registerConsole } from './console.js'
 import { errorBody, errorHandler, frameworkErrorHandler } from './errors.js'
 import { recordFrameworkFolders } from './framework-folders.js'
@@ -118,19 +119,14 @@ export async function buildApp(
       const error = methodNotAllowed(request.method, path, other)
       const body = errorBody(error, other.errorShape, other.provider)
       reply.status(405).header('allow', other.allow.join(', '))
-      // FastAPI's own 405 names no charset (http/compat/fastapi-content-type.ts); as bytes, Fastify adds none
-      if (other.errorShape === 'fastapi')
-        reply.type('application/json').send(Buffer.from(JSON.stringify(body)))
+      if (other.errorShape === 'fastapi') sendFastapiJson(reply, body)
       else reply.send(body)
       return
     }
     // an unknown path in a FastAPI seed's own folder (/api/thread/nothing): FastAPI's words
     const framework = frameworkFolder(path)
     if (framework)
-      return reply
-        .status(404)
-        .type('application/json')
-        .send(Buffer.from(JSON.stringify(errorBody(new AppError('not_found', 'Not Found'), framework))))
+      return sendFastapiJson(reply.status(404), errorBody(new AppError('not_found', 'Not Found'), framework))
     reply.status(404).send({
       error: {
         code: 'not_found',

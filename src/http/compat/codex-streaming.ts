@@ -23,8 +23,9 @@ import { promptField } from './prompt-field.js'
  * WORKSPACE_DIR and must stay inside the workspace roots (400). Both routes end codex after TIMEOUT_SECONDS:
  * the stream then sends {"type":"error","message":"timed out after Ns"} and closes, /run answers 408.
  * On shutdown the stream ends with an `error` event too and /run answers 503. A failed codex run still answers
- * 200 with whatever codex emitted, then, as the original, {"type":"error","message":"Codex process failed: ..."}. A client that disconnects ends codex. Without `model` (or with "auto") CODEX_MODEL
- * applies, then codex's own default, as on every other route. `model`, `sandbox` and `working_directory` may be
+ * 200 with whatever codex emitted, then, as the original, {"type":"error","message":"Codex process failed: ..."}.
+ * A client that disconnects ends codex. Without `model` (or with "auto") CODEX_MODEL applies, then codex's own
+ * default, as on every other route. `model`, `sandbox` and `working_directory` may be
  * null, meaning absent, as the original's Optional fields (its page sends null for an empty box).
  */
 export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 
 /**
  * The seeds' originals were FastAPI apps, and Starlette names a charset only for text/* types: their JSON (errors
@@ -16,3 +16,11 @@ export function fastapiContentTypes(app: Pick<FastifyInstance, 'addHook'>): void
 
 /** What a seed's NDJSON stream says it is (seed 001's StreamingResponse media type). */
 export const fastapiNdjson = 'application/x-ndjson'
+
+/**
+ * Sends `body` as FastAPI sent JSON, `application/json` without a charset, from a handler outside a seed's plugin (the
+ * 405 and 404 of its paths): as bytes, to which Fastify adds no charset.
+ */
+export function sendFastapiJson(reply: FastifyReply, body: unknown): FastifyReply {
+  return reply.type('application/json').send(Buffer.from(JSON.stringify(body)))
+}
