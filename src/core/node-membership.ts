@@ -203,8 +203,10 @@ export class NodeMembership {
     if (node === undefined || this.isDead(node, at)) return false
     const due = this.locks.confirmableAt(node)
     if (due === undefined) return true
-    const wait = due - Date.now()
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    // a timer may fire a millisecond before Date.now() reaches its end (its clock is the event loop's): wait on
+    // until the clock says so, or the look below would be too early to confirm and judge a dead node alive
+    for (let wait = due - Date.now(); wait > 0; wait = due - Date.now())
+      await new Promise((resolve) => setTimeout(resolve, wait))
     // a listing sent now: one sent before `due` cannot confirm anything
     const confirming = await this.read()
     const seen = confirming.nodes.find((n) => n.id === id)
