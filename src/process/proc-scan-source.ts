@@ -16,7 +16,8 @@ import { markerPathPrefix, markerVariable, ownerVariable } from './process-marke
  *   environment carries a marker of `markers` (marker -> signal) gets its signal; the Set of markers found.
  * - `escapedProcesses(table, root, marker, scope, except)`: the pids that carry `marker`, whose parent chain does
  *   not reach `root`, and that belong to `scope` ({ within, except, owner }: escaped-processes.ts's rule and
- *   EscapeScope, directories already real); `except`: pids never taken.
+ *   EscapeScope, directories already real), or to no one (a launcher stranded before it started its command:
+ *   proc-table.ts `waitsToStart`); `except`: pids never taken.
  * - `signalEscaped(root, marker, scope, signal, except)`: resolves the scope's directories, scans, signals what
  *   escapedProcesses finds (never this process nor `except`); how many were signalled.
  */
@@ -66,6 +67,22 @@ function procTable() {
         return withPathMarkers(fs.readFileSync('/proc/' + pid + '/environ', 'latin1').split(String.fromCharCode(0)))
       } catch {
         return null // exited meanwhile, or not ours to read
+      }
+    },
+    waitsToStart(pid) {
+      try {
+        const argv0 = fs.readFileSync('/proc/' + pid + '/cmdline', 'latin1').split(String.fromCharCode(0))[0]
+        if (path.basename(argv0) !== 'bwrap') return false
+        const fds = '/proc/' + pid + '/fd/'
+        return fs.readdirSync(fds).some((fd) => {
+          try {
+            return fs.readlinkSync(fds + fd) === 'anon_inode:[eventfd]'
+          } catch {
+            return false
+          }
+        })
+      } catch {
+        return false // exited meanwhile, or not ours to read
       }
     },
   }
@@ -145,7 +162,6 @@ function descendsFrom(table, pid, root) {
 function escapedProcesses(table, root, marker, scope, except) {
   // a directory a live run or turn works in (or above) is theirs as well: nothing in it can be told apart
   const within = scope.within.filter((dir) => !scope.except.some((live) => insideDir(dir, live)))
-  if (within.length === 0 && scope.owner === undefined) return []
   const inScope = (pid) => {
     const cwd = table.cwd(pid)
     if (cwd === null || !within.some((dir) => insideDir(cwd, dir))) return false
@@ -156,6 +172,13 @@ function escapedProcesses(table, root, marker, scope, except) {
   const found = []
   for (const pid of table.pids()) {
     if (pid === root || except.includes(pid)) continue
+    // a launcher whose parent died before it let it start works for no one: whatever the scope
+    if (table.waitsToStart(pid)) {
+      const env = table.environ(pid)
+      if (env && env.includes(markerEntry) && !descendsFrom(table, pid, root)) found.push(pid)
+      continue
+    }
+    if (within.length === 0 && scope.owner === undefined) continue
     if (scope.owner === undefined && !inScope(pid)) continue
     const env = table.environ(pid)
     if (!env || !env.includes(markerEntry)) continue

@@ -3,15 +3,17 @@ import { procScan } from '../../src/process/proc-scan.js'
 import type { ProcessTable } from '../../src/process/proc-table.js'
 import { markerVariable, ownerVariable } from '../../src/process/process-marker.js'
 
-/** A fake process table: pid -> parent, cwd, marker, owner. */
+/** A fake process table: pid -> parent, cwd, marker, owner; `waiting`: the stranded launchers. */
 function table(
   rows: [pid: number, ppid: number, cwd: string, marker: string | null, owner?: string][],
+  waiting: number[] = [],
 ): ProcessTable {
   const byPid = new Map(rows.map(([pid, ppid, cwd, marker, owner]) => [pid, { ppid, cwd, marker, owner }]))
   return {
     pids: () => [...byPid.keys()],
     cwd: (pid) => byPid.get(pid)?.cwd ?? null,
     ppid: (pid) => byPid.get(pid)?.ppid ?? null,
+    waitsToStart: (pid) => waiting.includes(pid),
     environ: (pid) => {
       const p = byPid.get(pid)
       if (!p) return null
@@ -100,6 +102,28 @@ describe('escapedProcesses: what left the agent process tree, attributed by cwd'
         escapedProcesses(owned, root, 'm', { within: ['/ws/a'], except: ['/ws'], owner: 't1' }, [self]),
       ).toEqual([210])
       expect(escapedProcesses(owned, root, 'm', { within: ['/ws/a'], except: [] }, [self])).toEqual([230])
+    })
+  })
+
+  describe('a launcher stranded before it started its command (its parent died before it let it run)', () => {
+    const stranded = table(
+      [
+        [100, 1, '/srv', 'm'], // the app-server
+        [110, 100, '/', 'm'], // a launcher of its own, under way
+        [210, 1, '/', 'm'], // stranded: escaped, marked, waiting
+        [220, 1, '/', 'x'], // another app-server's
+        [230, 1, '/', 'm'], // escaped, marked, not a waiting launcher
+      ],
+      [110, 210, 220],
+    )
+
+    it('is taken by any sweep of its agent, whatever the scope; one under way and the others never', () => {
+      expect(escapedProcesses(stranded, root, 'm', { within: ['/ws/a'], except: [] }, [self])).toEqual([210])
+      expect(escapedProcesses(stranded, root, 'm', { within: [], except: ['/'] }, [self])).toEqual([210])
+      expect(escapedProcesses(stranded, root, 'm', { within: [], except: [], owner: 't1' }, [self])).toEqual([
+        210,
+      ])
+      expect(escapedProcesses(stranded, root, 'm', { within: [], except: [] }, [210])).toEqual([])
     })
   })
 })

@@ -8,6 +8,7 @@ const table = (environs: Record<number, string[]>): ProcessTable => ({
   cwd: () => null,
   ppid: () => null,
   environ: (pid) => environs[pid] ?? null,
+  waitsToStart: () => false,
 })
 
 describe('serverMarkerIn', () => {
