@@ -71,8 +71,7 @@ function procTable() {
     },
     waitsToStart(pid) {
       try {
-        const argv0 = fs.readFileSync('/proc/' + pid + '/cmdline', 'latin1').split(String.fromCharCode(0))[0]
-        if (path.basename(argv0) !== 'bwrap') return false
+        if (path.basename(argv0(pid)) !== 'bwrap') return false
         const fds = '/proc/' + pid + '/fd/'
         return fs.readdirSync(fds).some((fd) => {
           try {
@@ -85,6 +84,19 @@ function procTable() {
         return false // exited meanwhile, or not ours to read
       }
     },
+  }
+}
+
+// a process's argv[0]: the start of its command line (one small read: every process's is read by a sweep)
+const argv0Buffer = Buffer.alloc(256)
+function argv0(pid) {
+  const fd = fs.openSync('/proc/' + pid + '/cmdline', 'r')
+  try {
+    const bytes = fs.readSync(fd, argv0Buffer, 0, argv0Buffer.length, 0)
+    const end = argv0Buffer.indexOf(0)
+    return argv0Buffer.toString('latin1', 0, end >= 0 && end < bytes ? end : bytes)
+  } finally {
+    fs.closeSync(fd)
   }
 }
 
@@ -170,23 +182,26 @@ function escapedProcesses(table, root, marker, scope, except) {
   const markerEntry = '${markerVariable}=' + marker
   const ownerPrefix = '${ownerVariable}='
   const found = []
+  // a launcher whose parent died before it let it start works for no one: taken whatever the scope
+  const marked = (pid) => {
+    const env = table.environ(pid)
+    return env !== null && env.includes(markerEntry)
+  }
   for (const pid of table.pids()) {
     if (pid === root || except.includes(pid)) continue
-    // a launcher whose parent died before it let it start works for no one: whatever the scope
-    if (table.waitsToStart(pid)) {
-      const env = table.environ(pid)
-      if (env && env.includes(markerEntry) && !descendsFrom(table, pid, root)) found.push(pid)
+    if (scope.owner === undefined && !inScope(pid)) {
+      if (table.waitsToStart(pid) && marked(pid) && !descendsFrom(table, pid, root)) found.push(pid)
       continue
     }
-    if (within.length === 0 && scope.owner === undefined) continue
-    if (scope.owner === undefined && !inScope(pid)) continue
     const env = table.environ(pid)
     if (!env || !env.includes(markerEntry)) continue
     const entry = env.find((e) => e.startsWith(ownerPrefix))
     const owner = entry === undefined ? undefined : entry.slice(ownerPrefix.length)
-    if (owner !== undefined ? owner !== scope.owner : scope.owner !== undefined && !inScope(pid)) continue
-    if (descendsFrom(table, pid, root)) continue
-    found.push(pid)
+    const ours =
+      owner !== undefined
+        ? owner === scope.owner
+        : scope.owner === undefined || inScope(pid) || table.waitsToStart(pid)
+    if (ours && !descendsFrom(table, pid, root)) found.push(pid)
   }
   return found
 }

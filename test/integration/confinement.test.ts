@@ -385,7 +385,9 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
         )
         expect(run.status, JSON.stringify(run)).toBe('succeeded')
         mkdirSync(path.join(gw.workspace, 'helper-session'))
-        mock.script({ kind: 'text', text: 'hello' })
+        // a turn that ran a command: its end sweeps what escaped the app-server (a launcher codex stranded
+        // included: escaped-processes.ts); a turn that ran none leaves that to the next one that does
+        mock.script({ kind: 'exec_command', cmd: 'true' }, { kind: 'text', text: 'hello' })
         const session = await json<Session>(postJson(`${gw.url}/v1/sessions`, { cwd: 'helper-session' }))
         const turn = await json<Turn>(
           postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'hi' }),
