@@ -31,10 +31,13 @@ const stderrTailChars = 4000
  * the `run` client alone would leave the container running. At start, `reclaim()` removes every container a
  * crashed predecessor with the same instance label left.
  */
+/** How soon an engine that did not answer /health's question is asked again. */
+const unavailableRecheckMs = 5_000
+
 export class ContainerProcessRunner implements ProcessRunner {
   readonly kind = 'container'
 
-  private described: { at: number; info: Promise<RunnerInfo> } | undefined
+  private described: { at: number; info: Promise<RunnerInfo>; available?: boolean } | undefined
 
   constructor(readonly options: ContainerOptions) {}
 
@@ -158,12 +161,29 @@ export class ContainerProcessRunner implements ProcessRunner {
     throw new Error(`${this.options.engine} ps failed: ${failure}`)
   }
 
-  /** The engine and its version (asked once a minute at most: /health must stay cheap). */
+  /**
+   * The engine and its version (asked once a minute at most: /health must stay cheap). An engine that did not
+   * answer is asked again after 5 s: one slow answer (an engine service starting under load) must not report
+   * containers unavailable for a minute.
+   */
   describe(): Promise<RunnerInfo> {
     const now = Date.now()
-    if (!this.described || now - this.described.at > 60_000)
-      this.described = { at: now, info: this.askEngine() }
-    return this.described.info
+    const d = this.described
+    if (d && now - d.at <= (d.available === false ? unavailableRecheckMs : 60_000)) return d.info
+    const entry: { at: number; info: Promise<RunnerInfo>; available?: boolean } = {
+      at: now,
+      info: this.askEngine(),
+    }
+    entry.info.then(
+      (info) => {
+        entry.available = info.available
+      },
+      () => {
+        entry.available = false
+      },
+    )
+    this.described = entry
+    return entry.info
   }
 
   private async askEngine(): Promise<RunnerInfo> {
