@@ -87,8 +87,10 @@ export class EventLog {
   }
 
   /**
-   * How long a reader that found its owner's record ended waits for the terminal event not stored yet, before it
-   * takes what is stored as the end (tests shorten it).
+   * How long a reader that found its owner's record ended waits for the terminal event not stored, before it takes
+   * what is stored as the end (tests shorten it). An end is stored with its record (a run's: recordRunEnd, a
+   * session's archive: SessionState), so only history written otherwise waits: a run of a node of an earlier
+   * version that died between its record and its run.completed.
    */
   endGraceMs = 10_000
 
@@ -368,8 +370,8 @@ export class EventLog {
       }
       if (await isFinished()) {
         // It may have finished after the replay read: send whatever was stored since, then stop, but only after
-        // its terminal event: an owner's record says it ended before that event is stored (a run's record is
-        // written, then its run.completed), so a reader that came in between follows on until the event comes.
+        // its terminal event, stored with the record (an end the store refuses leaves neither: the reader follows
+        // on until it is stored, end-retry.ts); a record ended without it is history written otherwise.
         const replayed = last > after
         const tail = await this.store.eventsAfter(runId, last, Number.MAX_SAFE_INTEGER)
         for (const ev of tail) {
@@ -378,8 +380,8 @@ export class EventLog {
           if (isTerminal(ev)) return
         }
         if (tail.length === 0 && !replayed && (await this.endedAt(runId, last, isTerminal))) return
-        // The event comes right after the record, but may never come (a node that died between the two writes,
-        // history from before the event was written): the wait is bounded, then what is stored is the end.
+        // Such an event may never come (a node of an earlier version that died between its two end writes, history
+        // from before the event was written): the wait is bounded, then what is stored is the end.
         graceTimer = setTimeout(() => {
           graceOver = true
           queue.close()

@@ -128,8 +128,8 @@ export class NodeMembership {
       // (the dead ones were told above; a takeover of these alone would otherwise leave no line in any log)
       if (unknown.length > 0) this.notices?.unknownOwners(unknown, this.id)
     }
-    // A dead node that holds nothing unfinished may still have left a finished run without its end event (it died
-    // between the two writes: run-recovery.ts endMissingRuns): its takeover looks for those (an owner in use is
+    // A dead node that holds nothing unfinished may still have left a finished run without its end event (one of an
+    // earlier version that died between the two writes: run-recovery.ts endMissingRuns): its takeover looks for those (an owner in use is
     // found by an index; those runs are not, so they are looked for only among the nodes found dead).
     const takeOverFrom = [...new Set([...lost, ...deadIds])]
     if (takeOverFrom.length > 0)

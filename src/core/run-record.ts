@@ -19,9 +19,13 @@ export function terminalPatch(c: RunCompletedEvent): Partial<Run> {
 }
 
 /**
- * Records a run's end: its record from the run.completed, then the event itself (in that order). With `owner`
- * (a cluster node executing it), only while that node owns the run, checked in the write's own step: a run another
- * node took over stays as that node recorded it (nothing stored, false).
+ * Records a run's end: its record from the run.completed and the event itself, in one transaction (Store.
+ * updateRunWithEvents), in the log's order (EventLog.commitWith: after every event appended before), committed at
+ * once. Never the one without the other: a store that refuses the end (its disk full) leaves the run `running`,
+ * so a reader that comes while the end is tried again (end-retry.ts) follows on and gets the run.completed once
+ * it is stored, rather than finding the run finished and its end missing (EventLog.subscribe's grace). With `owner`
+ * (a cluster node executing it), only while that node owns the run, checked in the same step: a run another node
+ * took over stays as that node recorded it (nothing stored, false).
  */
 export async function recordRunEnd(
   store: Store,
@@ -30,9 +34,12 @@ export async function recordRunEnd(
   completed: RunCompletedEvent,
   owner?: string,
 ): Promise<boolean> {
-  if (!(await store.updateRun(runId, terminalPatch(completed), owner))) return false
-  // finished now: a takeover moves only unfinished runs, so this node still owns what the end belongs to (the
-  // event carries the owner all the same: every event of a run executed in a cluster does)
-  await log.appendNow(runId, completed, owner)
-  return true
+  const event = log.redact(completed)
+  const at = new Date().toISOString()
+  const { updated } = await log.commitWith(runId, (tx = store) =>
+    tx.updateRunWithEvents(runId, terminalPatch(completed), owner, [
+      { ownerId: runId, event, at, fence: owner },
+    ]),
+  )
+  return updated
 }

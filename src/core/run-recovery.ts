@@ -53,9 +53,9 @@ export async function recoverRuns(
 }
 
 /**
- * A run's record is written finished before its `run.completed` is stored (recordRunEnd), so a node that died
- * between the two left a run whose stream has no end: its readers waited EventLog.endGraceMs for it, its replays
- * never ended. Such runs of `lost` nodes are taken over and get the event their record was written from, as their
+ * A node of an earlier version wrote a run's record finished before its `run.completed` (recordRunEnd stores both
+ * in one transaction now), so one that died between the two left a run whose stream has no end: its readers waited
+ * EventLog.endGraceMs for it, its replays never ended. Such runs of `lost` nodes are taken over and get the event their record was written from, as their
  * owner now (a taker taken for dead in turn has its late write refused), and only if no end is stored by then
  * (two takers write it once). Returns how many ends it wrote.
  */

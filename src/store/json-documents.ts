@@ -42,8 +42,8 @@ export const heldWhere = {
 } as const
 
 /**
- * A finished run whose stored events end without its `run.completed`: its record is written before the event
- * (recordRunEnd), and a node that died between the two writes left it so. Probes the run's last event (the
+ * A finished run whose stored events end without its `run.completed`: a node of an earlier version wrote its record
+ * before the event (recordRunEnd stores both in one transaction now) and died between the two writes. Probes the run's last event (the
  * events' primary key), for the finished runs of given nodes only (runs_node).
  */
 export const endMissingWhere = `status NOT IN ('queued', 'running') AND COALESCE((SELECT type FROM events

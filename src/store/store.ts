@@ -288,9 +288,10 @@ export interface Store {
    */
   takeOverRuns(lost: readonly string[], to: string): Promise<Run[]>
   /**
-   * Moves the finished runs owned by one of `lost` whose stored events end without their `run.completed` (the
-   * node died between a run's record and its end event) to `to`, and returns them, oldest first: each run goes to
-   * one taker, which writes the missing end (appendRunEnd, fenced by `to`).
+   * Moves the finished runs owned by one of `lost` whose stored events end without their `run.completed` (a
+   * node of an earlier version died between a run's record and its end event: both are one write now) to `to`,
+   * and returns them, oldest first: each run goes to one taker, which writes the missing end (appendRunEnd,
+   * fenced by `to`).
    */
   takeOverRunsMissingEnd(lost: readonly string[], to: string): Promise<Run[]>
   /**

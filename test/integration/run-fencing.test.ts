@@ -6,9 +6,11 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { AgentRegistry } from '../../src/agents/registry.js'
 import { loadConfig } from '../../src/config/load.js'
 import { ActiveRuns } from '../../src/core/active-runs.js'
+import type { EndRetry } from '../../src/core/end-retry.js'
 import { EventLog } from '../../src/core/event-log.js'
 import { NodeMembership } from '../../src/core/node-membership.js'
 import { FencingNotices } from '../../src/core/ops/fencing-notices.js'
+import type { StoreNotices } from '../../src/core/ops/store-notices.js'
 import type { RunCluster } from '../../src/core/run-cluster.js'
 import { RunManager } from '../../src/core/run-manager.js'
 import { isProcessAlive } from '../../src/process/alive.js'
@@ -34,7 +36,7 @@ describe("a stale node's run events (PostgreSQL)", () => {
   })
 
   /** A node's RunManager in a cluster (signals make it carry its node on every write), without heartbeats. */
-  function nodeOf(store: Store, node: string, workspace: string) {
+  function nodeOf(store: Store, node: string, workspace: string, endRetry?: EndRetry) {
     const config = loadConfig(
       { WORKSPACE_ROOTS: workspace, CLI_LIST: 'sh', DATA_DIR: `${workspace}-data` },
       workspace,
@@ -46,8 +48,8 @@ describe("a stale node's run events (PostgreSQL)", () => {
     const membership = { wasLocal: () => false } as unknown as NodeMembership
     const cluster: RunCluster = { role: 'all', membership, signals, fencing }
     const log = new EventLog(store)
-    const runs = new RunManager(store, log, registry, config, new ActiveRuns(), node, cluster)
-    return { runs, fencing }
+    const runs = new RunManager(store, log, registry, config, new ActiveRuns(), node, cluster, endRetry)
+    return { runs, fencing, log }
   }
 
   it('are refused once another node took the run over: the agent stops at the first, the history stays the taker’s', async () => {
@@ -94,6 +96,57 @@ describe("a stale node's run events (PostgreSQL)", () => {
       await a.runs.wait(run.id).catch(() => {})
     }
   }, 30_000)
+
+  it("a run's end the database refuses (its disk full), tried again: a reader that comes meanwhile gets it once stored", async () => {
+    // before: the run's record was stored finished and its run.completed refused, so such a reader found the run
+    // ended without its end, waited EventLog.endGraceMs and its stream ended without the run.completed
+    const sql = await pg.openStore()
+    await sql.registerNode(nodeRecord('node_a'))
+    // the database refuses every run.completed as a full disk refuses a write, until the trigger is dropped
+    await sql.pool.query(`CREATE FUNCTION refuse_end() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$;
+      CREATE TRIGGER refuse_end BEFORE INSERT ON events FOR EACH ROW WHEN (NEW.type = 'run.completed')
+      EXECUTE FUNCTION refuse_end()`)
+    const workspace = tempDir('run-end-refused-')
+    dirs.push(workspace)
+    const refusals = counter()
+    const runReads = counter()
+    const store = new Proxy(sql, {
+      get(target, prop) {
+        if (prop === 'getRun')
+          return async (id: string) => {
+            const run = await target.getRun(id)
+            runReads.add()
+            return run
+          }
+        const value = Reflect.get(target, prop) as unknown
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const notices = { endFailed: () => refusals.add() } as unknown as StoreNotices
+    const a = nodeOf(store, 'node_a', workspace, { notices, retryMs: [5] })
+    a.log.endGraceMs = 1
+    const run = await a.runs.submit('cli', {
+      command: { cli: 'sh', args: ['-c', 'echo fine'], env: {} },
+      cwd: workspace,
+    })
+    await refusals.reach(1)
+    const looked = runReads.reach(runReads.count + 1)
+    const reading = (async () => {
+      const got: StoredEvent[] = []
+      for await (const ev of a.runs.events(run.id, 0)) got.push(ev)
+      return got
+    })()
+    // the reader replayed what is stored and read the run's record; two refusals later (a retry interval, far
+    // beyond the grace) the disk has room again
+    await looked
+    await refusals.reach(refusals.count + 2)
+    await sql.pool.query('DROP TRIGGER refuse_end ON events')
+    const got = await reading
+    expect(got.map((e) => e.type)).toEqual(['run.queued', 'run.started', 'output', 'run.completed'])
+    expect(got.map((e) => e.seq)).toEqual([1, 2, 3, 4])
+    expect(await a.runs.wait(run.id)).toMatchObject({ status: 'succeeded', exitCode: 0 })
+  })
 
   it("a run's end recorded right after its claim (adopt) by a node taken for dead meanwhile: the taker's end stays, once", async () => {
     const store = await pg.openStore()
@@ -221,4 +274,25 @@ describe("a stale node's run events (PostgreSQL)", () => {
 async function firstOutput(runs: RunManager, runId: string, text: string): Promise<StoredEvent> {
   for await (const ev of runs.events(runId, 0)) if (ev.type === 'output' && ev.data.includes(text)) return ev
   throw new Error(`run ${runId} ended without printing ${text}`)
+}
+
+/** A count, and a promise that it reached a number. */
+function counter() {
+  const waiting: { n: number; resolve: () => void }[] = []
+  const c = {
+    count: 0,
+    add: () => {
+      c.count++
+      for (const w of waiting.filter((w) => w.n <= c.count)) {
+        waiting.splice(waiting.indexOf(w), 1)
+        w.resolve()
+      }
+    },
+    reach: (n: number) =>
+      new Promise<void>((resolve) => {
+        if (c.count >= n) resolve()
+        else waiting.push({ n, resolve })
+      }),
+  }
+  return c
 }

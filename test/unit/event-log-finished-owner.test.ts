@@ -69,7 +69,7 @@ describe('EventLog.subscribe of an owner whose record says it ended', () => {
     const log = new EventLog(store, new InProcessEventBus())
     await log.append('run_a', { type: 'run.queued' })
     await log.append('run_a', { type: 'output', stream: 'stdout', data: 'line 1\n' })
-    // recordRunEnd's first step: the record (what GET /v1/runs/:id answers), then the event
+    // the record, then the event, as an earlier version wrote a run's end (recordRunEnd: one commit now)
     await sqlite.updateRun('run_a', terminalPatch(completed))
 
     const reader = follow(log, sqlite, 'run_a', 0, arm)
