@@ -102,13 +102,13 @@ export class TurnQueue {
     if (onBusy === 'reject')
       throw new AppError('conflict', `session ${id} is busy with turn ${live.current?.turn.id}`)
     const running = live.current?.turn
-    let refused: RecordedSteer | undefined
+    let recorded: RecordedSteer | undefined
     if (onBusy === 'steer' && running) {
       try {
         // recorded once the agent found a turn to steer, before the input goes to it: the session's history
         // never lacks what its agent was told (an agent that cannot steer refuses before: nothing is recorded)
         await live.agent.steer(input, async () => {
-          refused = await this.ctx.steering(id, live, running, input)
+          recorded = await this.ctx.steering(id, live, running, input)
         })
         return { steeredInto: running }
       } catch (err) {
@@ -120,11 +120,11 @@ export class TurnQueue {
       }
     }
     // a refused steer's input is not dropped for a full queue: it was accepted once already
-    if (!refused && live.queue.length >= this.ctx.config.MAX_QUEUED_TURNS)
+    if (!recorded && live.queue.length >= this.ctx.config.MAX_QUEUED_TURNS)
       throw new AppError('over_capacity', `session ${id} already has ${live.queue.length} queued turns`, {
         retryAfterSeconds: 5,
       })
-    return { refused }
+    return { refused: recorded }
   }
 
   /** Queues a stored turn: it starts once the turns before it ended, with `options` (core/turn-options.ts). */
