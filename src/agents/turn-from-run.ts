@@ -26,8 +26,9 @@ export function runEventInTurn(ev: AgentEvent): RunEventInTurn {
       return { role: 'process-started' }
     case 'run.queued':
     case 'turn.started':
-    // the gateway's own record of a steer, never an agent's
+    // the gateway's own record of a steer (or of its refusal), never an agent's
     case 'turn.steered':
+    case 'turn.steer_refused':
       return { role: 'dropped' }
     case 'turn.completed':
     case 'turn.failed':

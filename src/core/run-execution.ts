@@ -171,6 +171,7 @@ async function recordEvent(
     case 'turn.started':
     case 'turn.completed':
     case 'turn.steered':
+    case 'turn.steer_refused':
     case 'turn.failed':
     case 'session.status':
       return

@@ -24,7 +24,7 @@ import { checkTurnSandbox } from './sandbox-policy.js'
 import { createSession, forkSession, type SessionCreationContext } from './session-creation.js'
 import { recoverSessions } from './session-recovery.js'
 import { type CreateSession, sessionDriverOf } from './session-request.js'
-import { SessionState } from './session-state.js'
+import { type RecordedSteer, SessionState } from './session-state.js'
 import type { TurnEndClaim } from './turn-end-claim.js'
 import { runTurn, TurnRefused } from './turn-execution.js'
 import { itemsOfTurn } from './turn-items.js'
@@ -292,12 +292,12 @@ export class SessionManager {
       ? turnOptionsOf(this.registry, await this.mustGet(id), requested, onBusy)
       : {}
     const live = (await this.heldForTurn(id)) ?? (await this.openForTurn(id))
-    const steered = await this.turnQueue.whenBusy(id, live, input, onBusy)
-    if (steered) {
+    const { steeredInto, refused } = await this.turnQueue.whenBusy(id, live, input, onBusy)
+    if (steeredInto) {
       // the running turn may have gone to its agent before its row was stored: answered once it is, as its own
       // start is (a read of the turn, on any node, then finds it)
-      await this.unstored.get(steered.id)?.stored
-      return steered
+      await this.unstored.get(steeredInto.id)?.stored
+      return steeredInto
     }
     // the policy it runs with, for the record: the one it named (turnOptionsOf refused any it would not honour),
     // else its session's
@@ -305,9 +305,11 @@ export class SessionManager {
     // A turn that starts at once with no budget gate before it goes to the agent first: its row is stored while
     // the agent works (execute's storeTurn), before its running mark and any of its events. `ensure` read that
     // this node still owns the session; the row's write is fenced by the claim as before, and a refused row
-    // stops the agent's turn. A turn that waits in the queue, or for the budget gate, is stored before it queues.
-    const row = !hasTurns(live) && live.limited === false ? storedRow() : undefined
+    // stops the agent's turn. A turn that waits in the queue, or for the budget gate, is stored before it queues,
+    // and so is one whose input a refused steer had recorded: with that steer's withdrawal (SessionState.unsteer).
+    const row = !refused && !hasTurns(live) && live.limited === false ? storedRow() : undefined
     if (row) this.unstored.set(turn.id, row)
+    else if (refused) await this.fenced(id, live, () => this.state.unsteer(id, refused, turn, live.claim))
     else await this.fenced(id, live, () => this.store.createTurn(turn, live.claim))
     // A turn that starts at once (push runs its start up to the agent) was confined just now: see beforeStart.
     this.confinedNow = turn
@@ -381,9 +383,14 @@ export class SessionManager {
    * event), fenced by the session's claim. A turn that went to its agent before its row was stored is recorded once
    * that row is (its write failed: the steer fails with it).
    */
-  private async steering(id: string, live: LiveSession, turn: Turn, input: TurnInput): Promise<void> {
+  private async steering(
+    id: string,
+    live: LiveSession,
+    turn: Turn,
+    input: TurnInput,
+  ): Promise<RecordedSteer | undefined> {
     await this.unstored.get(turn.id)?.stored
-    await this.fenced(id, live, () => this.state.steer(id, turn.id, input, live.claim))
+    return this.fenced(id, live, () => this.state.steer(id, turn.id, input, live.claim))
   }
 
   /** Resolves with the turn once it finished (or at once if it already did). */

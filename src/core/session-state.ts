@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util'
 import type { TurnInput } from '../agents/session.js'
 import type { AgentEvent, SessionStatusEvent } from '../protocol/events.js'
 import type { Session, Turn } from '../protocol/sessions.js'
@@ -10,6 +11,16 @@ import type { EventLog } from './event-log.js'
  * its `session.status` event.
  */
 export type StatusNote = Pick<SessionStatusEvent, 'agentArchiveError'>
+
+/** A steer as SessionState.steer recorded it: into `turnId`, its `turn.steered` event's `seq`, the input as stored. */
+export interface RecordedSteer {
+  turnId: string
+  seq: number
+  input: TurnInput
+}
+
+/** A value as JSON stores it (no undefined fields), to compare a stored input with the one recorded. */
+const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v))
 
 /** The `session.status` of the state a step stored (none when it stored none), to append in the step's transaction. */
 function statusEvents(
@@ -171,17 +182,63 @@ export class SessionState {
   /**
    * The running turn is steered with `input`: the turn's `steered` grows by it and its `turn.steered` event is
    * appended, in one transaction, in the log's order (EventLog.commitWith), both redacted as events are; in the
-   * session's steps, so two steers at once keep both. Nothing for a turn not stored.
+   * session's steps, so two steers at once keep both. Resolves with what was recorded (the event's `seq`, the
+   * input as stored); undefined for a turn not stored (nothing is).
    */
-  steer(sessionId: string, turnId: string, input: TurnInput, claim?: SessionClaim): Promise<void> {
+  steer(
+    sessionId: string,
+    turnId: string,
+    input: TurnInput,
+    claim?: SessionClaim,
+  ): Promise<RecordedSteer | undefined> {
     return this.steps.run(sessionId, async () => {
       const at = new Date().toISOString()
       const event = this.log.redact({ type: 'turn.steered', turnId, input } as const)
-      await this.log.commitWith(sessionId, async (tx = this.store) => {
+      const { events } = await this.log.commitWith(sessionId, async (tx = this.store) => {
         const steered = [...((await tx.getTurn(turnId))?.steered ?? []), event.input]
         return tx.updateTurnWithEvents(turnId, { steered }, undefined, claim, () => [
           { ownerId: sessionId, event, at, fence: claim },
         ])
+      })
+      const seq = events[0]?.seq
+      return seq === undefined ? undefined : { turnId, seq, input: event.input }
+    })
+  }
+
+  /**
+   * A recorded steer its agent refused (its turn had ended while the input was on its way) becomes the new
+   * queued turn `next` (whose input is the steer's): `next` is stored with a `turn.steer_refused` event naming
+   * both, and the input leaves the steered turn's `steered`, in one transaction where the store has them
+   * (PostgreSQL), in the log's order, in the session's steps (as steers are). So the session's history has the
+   * input once, as `next`'s. Where the store commits each step on its own (SQLite) `next` is stored first: a
+   * crash in between leaves the input twice, never nowhere.
+   */
+  unsteer(sessionId: string, refused: RecordedSteer, next: Turn, claim?: SessionClaim): Promise<void> {
+    return this.steps.run(sessionId, async () => {
+      const at = new Date().toISOString()
+      const event = {
+        type: 'turn.steer_refused',
+        turnId: refused.turnId,
+        steeredSeq: refused.seq,
+        queuedTurnId: next.id,
+      } as const
+      await this.log.commitWith(sessionId, async (tx = this.store) => {
+        const created = await tx.createTurnWithEvents(next, claim, undefined, () => [
+          { ownerId: sessionId, event, at, fence: claim },
+        ])
+        const steered = [...((await tx.getTurn(refused.turnId))?.steered ?? [])]
+        // the last one with its input: two equal inputs are one and the same in the record
+        const index = steered.findLastIndex((s) => isDeepStrictEqual(plain(s), plain(refused.input)))
+        if (index >= 0) {
+          steered.splice(index, 1)
+          await tx.updateTurn(
+            refused.turnId,
+            { steered: steered.length ? steered : undefined },
+            undefined,
+            claim,
+          )
+        }
+        return created
       })
     })
   }

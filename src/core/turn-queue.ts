@@ -6,6 +6,7 @@ import type { Turn } from '../protocol/sessions.js'
 import { type ActiveRuns, endAfterAbortMs } from './active-runs.js'
 import { newId } from './ids.js'
 import { hasTurns, type LiveSession } from './live-sessions.js'
+import type { RecordedSteer } from './session-state.js'
 import { TurnEndClaim } from './turn-end-claim.js'
 
 /** What a new turn does when the session is busy: wait its turn, steer the running one, or be refused (409). */
@@ -43,10 +44,25 @@ export interface TurnQueueContext {
   neverStarting(sessionId: string, live: LiveSession, turn: Turn): Promise<void>
   /**
    * `input` is about to go to the running `turn` (a steer its agent accepts to send): records it (the turn's
-   * `steered`, its `turn.steered` event) before the agent gets it. Its error refuses the steer.
+   * `steered`, its `turn.steered` event) before the agent gets it, and resolves with what it recorded (undefined:
+   * nothing, the turn is not stored). Its error refuses the steer.
    */
-  steering(sessionId: string, live: LiveSession, turn: Turn, input: TurnInput): Promise<void>
+  steering(
+    sessionId: string,
+    live: LiveSession,
+    turn: Turn,
+    input: TurnInput,
+  ): Promise<RecordedSteer | undefined>
 }
+
+/**
+ * What a busy session does with a new turn's input (TurnQueue.whenBusy): `steeredInto` the running turn, or else
+ * it becomes a new turn; `refused`: that input's steer was recorded and then refused by the agent, whose turn had
+ * ended meanwhile (the new turn is stored with the steer's withdrawal: SessionState.unsteer).
+ */
+export type BusyOutcome =
+  | { steeredInto: Turn; refused?: undefined }
+  | { steeredInto?: undefined; refused?: RecordedSteer }
 
 /** A new turn's record, queued, with the approval policy it runs with (null: the agent's default). */
 export const queuedTurn = (
@@ -78,31 +94,37 @@ export class TurnQueue {
   constructor(private readonly ctx: TurnQueueContext) {}
 
   /**
-   * A new turn for a session that may be busy, following `onBusy`: undefined to queue it, or the running turn
-   * the input was steered into; throws 409 (reject) or 429 (the queue is full).
+   * A new turn for a session that may be busy, following `onBusy`: the running turn the input was steered into,
+   * or else a new turn (BusyOutcome); throws 409 (reject) or 429 (the queue is full).
    */
-  async whenBusy(id: string, live: LiveSession, input: TurnInput, onBusy: OnBusy): Promise<Turn | undefined> {
-    if (!hasTurns(live)) return undefined
+  async whenBusy(id: string, live: LiveSession, input: TurnInput, onBusy: OnBusy): Promise<BusyOutcome> {
+    if (!hasTurns(live)) return {}
     if (onBusy === 'reject')
       throw new AppError('conflict', `session ${id} is busy with turn ${live.current?.turn.id}`)
     const running = live.current?.turn
+    let recorded: RecordedSteer | undefined
     if (onBusy === 'steer' && running) {
       try {
         // recorded once the agent found a turn to steer, before the input goes to it: the session's history
         // never lacks what its agent was told (an agent that cannot steer refuses before: nothing is recorded)
-        await live.agent.steer(input, () => this.ctx.steering(id, live, running, input))
-        return running
+        await live.agent.steer(input, async () => {
+          recorded = await this.ctx.steering(id, live, running, input)
+        })
+        return { steeredInto: running }
       } catch (err) {
         // the agent has no turn to steer into at this instant (the running one is starting or ending): the
-        // input queues as the next turn instead of a refusal that depends on timing
+        // input queues as the next turn instead of a refusal that depends on timing; a steer recorded before
+        // the agent refused it (its turn ended while the input was on its way) is withdrawn as that turn is
+        // stored (`refused`)
         if (!(err instanceof AppError && err.code === 'conflict')) throw err
       }
     }
-    if (live.queue.length >= this.ctx.config.MAX_QUEUED_TURNS)
+    // a refused steer's input is not dropped for a full queue: it was accepted once already
+    if (!recorded && live.queue.length >= this.ctx.config.MAX_QUEUED_TURNS)
       throw new AppError('over_capacity', `session ${id} already has ${live.queue.length} queued turns`, {
         retryAfterSeconds: 5,
       })
-    return undefined
+    return { refused: recorded }
   }
 
   /** Queues a stored turn: it starts once the turns before it ended, with `options` (core/turn-options.ts). */

@@ -72,6 +72,25 @@ export const turnSteered = z.object({
     "The input added to the running turn, as the client sent it (redacted as every event is); the turn's `steered` keeps it too.",
   ),
 })
+/**
+ * A steer recorded into `turnId` (its `turn.steered`, `steeredSeq`) that its agent then refused: the agent's turn
+ * had ended while the input was on its way. The input left that turn's `steered` and is the input of the new turn
+ * `queuedTurnId` instead, in the same step: it is in the history once, never lost.
+ */
+export const turnSteerRefused = z.object({
+  type: z.literal('turn.steer_refused'),
+  turnId: z
+    .string()
+    .describe('The turn the steer was recorded into, whose `steered` no longer has its input.'),
+  steeredSeq: z
+    .number()
+    .int()
+    .positive()
+    .describe('The `seq` of the `turn.steered` event this refusal undoes.'),
+  queuedTurnId: z
+    .string()
+    .describe('The new turn whose `input` the refused input is now (queued after `turnId`).'),
+})
 /** The turn failed; `error` says why in the agent's words. */
 export const turnFailed = z.object({
   type: z.literal('turn.failed'),
@@ -135,6 +154,7 @@ export const agentEvent = z.discriminatedUnion('type', [
   turnStarted,
   turnCompleted,
   turnSteered,
+  turnSteerRefused,
   turnFailed,
   sessionStatus,
   itemStarted,
@@ -158,6 +178,7 @@ export type RunCompletedEvent = z.infer<typeof runCompleted>
 export type TurnStartedEvent = z.infer<typeof turnStarted>
 export type TurnCompletedEvent = z.infer<typeof turnCompleted>
 export type TurnSteeredEvent = z.infer<typeof turnSteered>
+export type TurnSteerRefusedEvent = z.infer<typeof turnSteerRefused>
 export type TurnFailedEvent = z.infer<typeof turnFailed>
 export type SessionStatusEvent = z.infer<typeof sessionStatus>
 export type ItemStartedEvent = z.infer<typeof itemStarted>
@@ -201,6 +222,7 @@ export function isWorkEvent(ev: AgentEvent): ev is WorkEvent {
     case 'turn.started':
     case 'turn.completed':
     case 'turn.steered':
+    case 'turn.steer_refused':
     case 'turn.failed':
     case 'session.status':
       return false

@@ -11,9 +11,11 @@ import type {
 } from '../../src/agents/session.js'
 import { loadConfig } from '../../src/config/load.js'
 import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { waitFor } from '../contract/driver-contract.js'
 import { held, type MockLlm, type RecordedRequest, startMockLlm, whenAsked } from '../mock-llm/index.js'
 import { enablePlanTool, twoStepPlan } from '../support/codex-plan.js'
+import { cleanUpFakeAgentSessions, sessionsOnFakeAgent } from '../support/fake-agent-sessions.js'
 import { gatewayEnv, testModel } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 
@@ -83,6 +85,7 @@ describe('codex session driver', () => {
   let mock: MockLlm
   let h: Harness
   const extra: CodexDriver[] = []
+  cleanUpFakeAgentSessions()
 
   beforeAll(async () => {
     mock = await startMockLlm()
@@ -303,6 +306,64 @@ describe('codex session driver', () => {
       host.request = request
     }
     expect(lastOf(await turn)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+  })
+
+  it('a steer codex refuses after the gateway recorded it (the turn ended meanwhile) is the next turn, once', async () => {
+    h = harness(mock)
+    const first = held({ kind: 'text', text: 'done before the steer' })
+    mock.script(first.step, { kind: 'text', text: 'the steer as a turn' })
+    const session = await h.driver.openSession(h.req, h.hooks)
+    const { store, sessions } = await sessionsOnFakeAgent({
+      dirPrefix: 'codex-steer-refused-',
+      makeStore: (file) => new SqliteStore(file),
+      open: () => session,
+      resume: () => session,
+    })
+    // the steer is recorded and on its way; codex ends the turn and the gateway stores that end before the steer
+    // gets to codex, which answers "no active turn" (found by bench/session-lifecycle-stress.ts, by timing)
+    let firstId: string | undefined
+    const host = (session as unknown as { host: { request: (...args: unknown[]) => Promise<unknown> } }).host
+    const request = host.request
+    host.request = async (...args) => {
+      if (args[0] === 'turn/steer') {
+        first.release()
+        await sessions.waitTurn(firstId!)
+      }
+      return request.apply(host, args)
+    }
+    try {
+      firstId = (await sessions.startTurn('ses_a', [{ type: 'text', text: 'quick task' }])).id
+      await first.asked
+      const next = await sessions.startTurn('ses_a', [{ type: 'text', text: 'too late words' }], 'steer')
+      expect(next.id).not.toBe(firstId)
+      expect(await sessions.waitTurn(next.id)).toMatchObject({
+        status: 'completed',
+        finalResponse: 'the steer as a turn',
+      })
+      await sessions.idle()
+      // in the history once: the new turn's input, not the ended turn's `steered`
+      const turns = await store.listTurns('ses_a')
+      expect(turns.map((t) => [t.id, t.steered])).toEqual([
+        [firstId, undefined],
+        [next.id, undefined],
+      ])
+      const types = (await store.eventsAfter('ses_a', 0, 100))
+        .map((ev) => ev.type)
+        .filter((t) => t.startsWith('turn.'))
+      expect(types).toEqual([
+        'turn.started',
+        'turn.steered',
+        'turn.completed',
+        'turn.steer_refused',
+        'turn.started',
+        'turn.completed',
+      ])
+      // and codex got it once, as the new turn
+      expect(body(mock.requests.at(-1)).split('too late words')).toHaveLength(2)
+    } finally {
+      host.request = request
+      await sessions.closeAll()
+    }
   })
 
   it('steer adds input to the running turn; interrupt() right after the start ends it', async () => {

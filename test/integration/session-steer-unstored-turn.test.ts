@@ -1,7 +1,10 @@
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import type { AgentSession, TurnInput } from '../../src/agents/session.js'
+import { AppError } from '../../src/protocol/errors.js'
 import type { Turn } from '../../src/protocol/sessions.js'
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
+import type { Store } from '../../src/store/store.js'
 import { cleanUpFakeAgentSessions, sessionsOnFakeAgent } from '../support/fake-agent-sessions.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 
@@ -41,9 +44,116 @@ function heldAgent() {
 
 const input = (text: string): TurnInput => [{ type: 'text', text }]
 
+/**
+ * A session agent whose first turn runs until a steer comes; that steer is accepted and recorded (`sending`), then
+ * the turn ends before the input gets to it, and once the gateway stored that end the agent refuses the steer as
+ * codex does then ("no active turn": 409). `storedEnd` resolves once the gateway stored the first turn's end.
+ */
+function agentEndingBeforeItsSteer(storedEnd: () => Promise<unknown>) {
+  let finish!: () => void
+  const finished = new Promise<void>((r) => (finish = r))
+  let started!: () => void
+  const turnStarted = new Promise<void>((r) => (started = r))
+  let turns = 0
+  const agent = {
+    async *turn(_input: TurnInput, signal: AbortSignal) {
+      const n = ++turns
+      yield { type: 'turn.started', turnId: `agent-turn-${n}` }
+      if (n === 1) {
+        started()
+        await Promise.race([
+          finished,
+          new Promise((r) => signal.addEventListener('abort', r, { once: true })),
+        ])
+      }
+      yield { type: 'item.completed', item: { id: `m${n}`, type: 'agent_message', text: `answer ${n}` } }
+      yield { type: 'turn.completed', turnId: `agent-turn-${n}`, status: 'completed', usage: null }
+    },
+    async steer(_input: TurnInput, sending?: () => Promise<void>) {
+      await sending?.()
+      // on its way to the agent, whose turn ends first
+      finish()
+      await storedEnd()
+      throw new AppError('conflict', 'no turn is running in this session')
+    },
+    close: async () => finish(),
+  } as unknown as AgentSession
+  return { agent, turnStarted }
+}
+
+/**
+ * A steer recorded before it went to the agent, which then refused it because its turn had ended meanwhile (codex
+ * answers "no active turn"; found as a race at a turn's end by the lifecycle stress): its input became the next
+ * turn, and stayed in the ended turn's `steered` and as its `turn.steered` too: twice in the history. Now the new
+ * turn is stored with the steer's withdrawal (`turn.steer_refused`): the input is there once, as that turn's.
+ */
+function refusedSteerTests(
+  source: () => Promise<{ makeStore: (file: string) => SqliteStore } | { store: Store }>,
+) {
+  it('is withdrawn from the ended turn as its input becomes the next turn: in the history once', async () => {
+    let first: Turn | undefined
+    // the agent waits for the first turn's stored end through `sessions`, made after it
+    let storedEnd: () => Promise<unknown> = async () => {}
+    const { agent, turnStarted } = agentEndingBeforeItsSteer(() => storedEnd())
+    const { store, sessions } = await sessionsOnFakeAgent({
+      dirPrefix: 'steer-refused-',
+      ...(await source()),
+      open: () => agent,
+      resume: () => agent,
+    })
+    storedEnd = () => sessions.waitTurn(first!.id)
+    try {
+      first = await sessions.startTurn('ses_a', input('one'))
+      await turnStarted
+      const answered = await sessions.startTurn('ses_a', input('also this'), 'steer')
+      // not steered into the ended turn: a new turn with the input
+      expect(answered.id).not.toBe(first.id)
+      expect(answered.input).toEqual(input('also this'))
+      expect(await sessions.waitTurn(answered.id)).toMatchObject({
+        status: 'completed',
+        finalResponse: 'answer 2',
+      })
+      await sessions.idle()
+      const turns = await store.listTurns('ses_a')
+      expect(turns.map((t) => [t.id, t.input, t.steered])).toEqual([
+        [first.id, input('one'), undefined],
+        [answered.id, input('also this'), undefined],
+      ])
+      // the log keeps the steer and says it was refused, naming the turn its input became
+      const events = (await store.eventsAfter('ses_a', 0, 100)).filter((ev) => ev.type.startsWith('turn.'))
+      expect(events.map((ev) => ev.type)).toEqual([
+        'turn.started',
+        'turn.steered',
+        'turn.completed',
+        'turn.steer_refused',
+        'turn.started',
+        'turn.completed',
+      ])
+      const steered = events[1]!
+      expect(steered).toMatchObject({ turnId: first.id, input: input('also this') })
+      expect(events[3]).toMatchObject({
+        turnId: first.id,
+        steeredSeq: steered.seq,
+        queuedTurnId: answered.id,
+      })
+    } finally {
+      await sessions.closeAll()
+    }
+  })
+}
+
+describe('onBusy: steer refused by the agent after it was recorded (SQLite)', () => {
+  cleanUpFakeAgentSessions()
+  refusedSteerTests(async () => ({ makeStore: (file) => new SqliteStore(file) }))
+})
+
 describe('onBusy: steer into a turn whose row is not stored yet (PostgreSQL)', () => {
   const server = sharedPostgres()
   cleanUpFakeAgentSessions()
+
+  describe('refused by the agent after it was recorded', () => {
+    refusedSteerTests(async () => ({ store: await server.openStore() }))
+  })
 
   it('answers once the turn it names is stored, never before', async () => {
     const url = await server.createDatabase()

@@ -58,6 +58,7 @@ function setup(maxQueued = 2) {
     steering: async (_id, _live, turn, input) => {
       if (recordError) throw recordError
       recorded.push({ turnId: turn.id, input })
+      return { turnId: turn.id, seq: recorded.length, input }
     },
     forceEnd: async (_id, live, turn, why) => {
       forced.push({ turnId: turn.id, why })
@@ -111,11 +112,11 @@ describe('TurnQueue', () => {
 
   it('a busy session follows onBusy: queue, steer into the running turn, reject, or 429 when the queue is full', async () => {
     const { queue, live, steered, recorded } = setup(1)
-    expect(await queue.whenBusy('ses_1', live, text('x'), 'reject')).toBeUndefined() // idle: nothing to follow
+    expect(await queue.whenBusy('ses_1', live, text('x'), 'reject')).toEqual({}) // idle: nothing to follow
     const running = queuedTurn('ses_1', text('one'))
     queue.push('ses_1', live, running)
-    expect(await queue.whenBusy('ses_1', live, text('more'), 'queue')).toBeUndefined()
-    expect(await queue.whenBusy('ses_1', live, text('steer me'), 'steer')).toBe(running)
+    expect(await queue.whenBusy('ses_1', live, text('more'), 'queue')).toEqual({})
+    expect((await queue.whenBusy('ses_1', live, text('steer me'), 'steer')).steeredInto).toBe(running)
     expect(steered).toEqual([text('steer me')])
     expect(recorded).toEqual([{ turnId: running.id, input: text('steer me') }])
     await expect(queue.whenBusy('ses_1', live, text('x'), 'reject')).rejects.toMatchObject({
@@ -134,13 +135,30 @@ describe('TurnQueue', () => {
     live.agent.steer = async () => {
       throw new AppError('conflict', 'no turn is running in this session')
     }
-    expect(await queue.whenBusy('ses_1', live, text('steer me'), 'steer')).toBeUndefined()
+    expect(await queue.whenBusy('ses_1', live, text('steer me'), 'steer')).toEqual({ refused: undefined })
     // refused before it was sent: nothing recorded (the input becomes the next turn, recorded as its input)
     expect(recorded).toEqual([])
     // the running turn ends while its steer is on its way: the steer answers with that turn, not a crash
     live.agent.steer = async () => end(running.id)
-    expect(await queue.whenBusy('ses_1', live, text('late'), 'steer')).toBe(running)
+    expect((await queue.whenBusy('ses_1', live, text('late'), 'steer')).steeredInto).toBe(running)
     expect(started).toEqual([running.id])
+  })
+
+  it('a steer the agent refuses after it was recorded (its turn ended meanwhile) says so, even with a full queue', async () => {
+    const { queue, live, recorded } = setup(1)
+    const running = queuedTurn('ses_1', text('one'))
+    queue.push('ses_1', live, running)
+    queue.push('ses_1', live, queuedTurn('ses_1', text('two')))
+    live.agent.steer = async (_input: TurnInput, sending?: () => Promise<void>) => {
+      await sending?.()
+      throw new AppError('conflict', 'no turn is running in this session')
+    }
+    // the new turn that takes the input is stored with the steer's withdrawal (SessionState.unsteer); the input
+    // was accepted once already, so a full queue does not drop it
+    expect(await queue.whenBusy('ses_1', live, text('late'), 'steer')).toEqual({
+      refused: { turnId: running.id, seq: 1, input: text('late') },
+    })
+    expect(recorded).toEqual([{ turnId: running.id, input: text('late') }])
   })
 
   it("a steer whose record fails is refused with the record's error, and never reaches the agent", async () => {

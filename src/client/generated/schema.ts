@@ -562,7 +562,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @description One normalized event, keyed on `type`. */
-        AgentEvent: components["schemas"]["RunQueuedEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["AgentSessionEvent"] | components["schemas"]["RunCompletedEvent"] | components["schemas"]["TurnStartedEvent"] | components["schemas"]["TurnCompletedEvent"] | components["schemas"]["TurnSteeredEvent"] | components["schemas"]["TurnFailedEvent"] | components["schemas"]["SessionStatusEvent"] | components["schemas"]["ItemStartedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["ItemCompletedEvent"] | components["schemas"]["ItemDeltaEvent"] | components["schemas"]["ApprovalRequestedEvent"] | components["schemas"]["ApprovalResolvedEvent"] | components["schemas"]["OutputEvent"] | components["schemas"]["AgentRawEvent"];
+        AgentEvent: components["schemas"]["RunQueuedEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["AgentSessionEvent"] | components["schemas"]["RunCompletedEvent"] | components["schemas"]["TurnStartedEvent"] | components["schemas"]["TurnCompletedEvent"] | components["schemas"]["TurnSteeredEvent"] | components["schemas"]["TurnSteerRefusedEvent"] | components["schemas"]["TurnFailedEvent"] | components["schemas"]["SessionStatusEvent"] | components["schemas"]["ItemStartedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["ItemCompletedEvent"] | components["schemas"]["ItemDeltaEvent"] | components["schemas"]["ApprovalRequestedEvent"] | components["schemas"]["ApprovalResolvedEvent"] | components["schemas"]["OutputEvent"] | components["schemas"]["AgentRawEvent"];
         AgentList: {
             agents: {
                 /** @description The `approvalPolicy` values a session of this agent accepts (POST /v1/sessions, seed 003's /api/thread/start, seed 004's configOverrides as mapped): every one for an agent with approvals, only `never` for one without (claude, gemini, copilot run headless: nobody can answer them, so they never ask); another is a 400. */
@@ -1348,7 +1348,7 @@ export interface components {
             startedAt: string | null;
             /** @enum {string} */
             status: "queued" | "running" | "completed" | "interrupted" | "failed";
-            /** @description The inputs added to this turn while it ran (`onBusy: steer`), in the order the gateway accepted them, each as its `turn.steered` event says (redacted as events are). Absent: none. */
+            /** @description The inputs added to this turn while it ran (`onBusy: steer`), in the order the gateway accepted them, each as its `turn.steered` event says (redacted as events are). A steer the agent refused because this turn had ended meanwhile is not here: its input is the next turn's (`turn.steer_refused`). Absent: none. */
             steered?: {
                 text: string;
                 /** @constant */
@@ -1428,6 +1428,17 @@ export interface components {
             turnId: string;
             /** @constant */
             type: "turn.steered";
+        };
+        /** @description The `turn.steer_refused` event. */
+        TurnSteerRefusedEvent: {
+            /** @description The new turn whose `input` the refused input is now (queued after `turnId`). */
+            queuedTurnId: string;
+            /** @description The `seq` of the `turn.steered` event this refusal undoes. */
+            steeredSeq: number;
+            /** @description The turn the steer was recorded into, whose `steered` no longer has its input. */
+            turnId: string;
+            /** @constant */
+            type: "turn.steer_refused";
         };
         /** @description Tokens a run or turn used. */
         Usage: {

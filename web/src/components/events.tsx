@@ -213,6 +213,9 @@ function summary(event: StoredEvent): string {
       return `${event.status}${event.agentArchiveError ? ` · the agent's own record not archived: ${event.agentArchiveError}` : ''}`
     case 'agent.session':
       return event.agentSessionId
+    case 'turn.steer_refused':
+      // shown in the turn the input became (session view)
+      return 'sent to steer the running turn, which had just ended: it became this turn'
     default:
       return ''
   }
