@@ -204,3 +204,60 @@ export function errorResponse(responses: Json, shape: ErrorShape, status: number
   }
   return { $ref: `#/components/responses/${name}` }
 }
+
+/**
+ * FastAPI's 422 (`HTTPValidationError`): what the seed's pydantic model refused, error by error
+ * (http/compat/fastapi-body.ts). Added to `responses` on first use; its $ref.
+ */
+export function fastapiValidationResponse(responses: Json): Json {
+  responses.FastApiValidationError ??= {
+    description: "Validation error, as FastAPI answered it: the body is not JSON, or not the seed's model",
+    content: {
+      'application/json': {
+        schema: {
+          type: 'object',
+          properties: {
+            detail: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  type: { type: 'string' },
+                  loc: { type: 'array', items: { type: ['string', 'integer'] } },
+                  msg: { type: 'string' },
+                  input: {},
+                  ctx: { type: 'object' },
+                },
+                required: ['type', 'loc', 'msg', 'input'],
+              },
+            },
+          },
+          required: ['detail'],
+        },
+        examples: {
+          missing: {
+            summary: 'a required field missing',
+            value: {
+              detail: [{ type: 'missing', loc: ['body', 'prompt'], msg: 'Field required', input: {} }],
+            },
+          },
+          json_invalid: {
+            summary: 'a body that is not JSON',
+            value: {
+              detail: [
+                {
+                  type: 'json_invalid',
+                  loc: ['body', 12],
+                  msg: 'JSON decode error',
+                  input: {},
+                  ctx: { error: "Expecting ',' delimiter" },
+                },
+              ],
+            },
+          },
+        },
+      },
+    },
+  }
+  return { $ref: '#/components/responses/FastApiValidationError' }
+}

@@ -925,6 +925,11 @@ export interface components {
                 [key: string]: number;
             };
             /**
+             * @description seed 002's own /health named its service so; kept for its clients.
+             * @constant
+             */
+            service: "codex-streaming-api";
+            /**
              * @description `unhealthy` (answered 503) while the store does not answer or DATA_DIR is not writable.
              * @enum {unknown}
              */
@@ -1598,6 +1603,23 @@ export interface components {
                 "application/json": components["schemas"]["FastApiError"];
             };
         };
+        /** @description Validation error, as FastAPI answered it: the body is not JSON, or not the seed's model */
+        FastApiValidationError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": {
+                    detail: {
+                        ctx?: Record<string, never>;
+                        input: unknown;
+                        loc: (string | number)[];
+                        msg: string;
+                        type: string;
+                    }[];
+                };
+            };
+        };
         /** @description Invalid input */
         PlainError400: {
             headers: {
@@ -1860,7 +1882,7 @@ export interface operations {
             403: components["responses"]["PlainError403"];
             408: components["responses"]["PlainError408"];
             413: components["responses"]["PlainError413"];
-            415: components["responses"]["PlainError415"];
+            422: components["responses"]["FastApiValidationError"];
             503: components["responses"]["PlainError503"];
         };
     };
@@ -1898,7 +1920,7 @@ export interface operations {
             403: components["responses"]["PlainError403"];
             408: components["responses"]["PlainError408"];
             413: components["responses"]["PlainError413"];
-            415: components["responses"]["PlainError415"];
+            422: components["responses"]["FastApiValidationError"];
             503: components["responses"]["PlainError503"];
         };
     };
@@ -2323,6 +2345,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "status": "healthy",
+                     *       "service": "codex-streaming-api",
                      *       "agents": [
                      *         {
                      *           "id": "codex",
