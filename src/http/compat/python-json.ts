@@ -10,7 +10,8 @@ export function pythonJsonError(text: string): { msg: string; pos: number } {
     if (end !== text.length) throw new Refusal('Extra data', end)
     return { msg: 'Expecting value', pos: 0 }
   } catch (err) {
-    if (!(err instanceof Refusal)) throw err
+    // nesting deeper than this stack (Python gave up sooner, with a RecursionError FastAPI answered 400 for)
+    if (!(err instanceof Refusal)) return { msg: 'Expecting value', pos: 0 }
     return { msg: err.msg, pos: codePoints(text, err.pos) }
   }
 }
