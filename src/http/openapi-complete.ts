@@ -76,7 +76,7 @@ export function completeDocument(doc: Json): Json {
       if (op.requestBody) for (const s of bodyStatuses) if (!statuses.includes(s)) statuses.push(s)
       statuses.sort((a, b) => a - b)
       for (const status of statuses) op.responses[status] = errorResponse(responses, shape, status)
-      if (d.fastapiBody) op.responses[422] = fastapiValidationResponse(responses)
+      if (d.fastapiBody) op.responses[422] = fastapiValidationResponse(responses, schemas)
       if (d.unready) {
         const value: Json = { ...(d.responseExample as Json), status: 'unhealthy' }
         value.store = { ...value.store, ready: false }

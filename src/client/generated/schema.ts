@@ -940,6 +940,16 @@ export interface components {
                 ready?: boolean;
             };
         };
+        /** @description FastAPI's validation error: pydantic's errors (FastAPI left out their `url`). */
+        HTTPValidationError: {
+            detail: {
+                ctx?: Record<string, never>;
+                input: unknown;
+                loc: (string | number)[];
+                msg: string;
+                type: string;
+            }[];
+        };
         /** @description A unit of work inside a turn (message, command, file change, ...). */
         Item: components["schemas"]["AgentMessageItem"] | components["schemas"]["ReasoningItem"] | components["schemas"]["CommandExecutionItem"] | components["schemas"]["FileChangeItem"] | components["schemas"]["ToolCallItem"] | components["schemas"]["WebSearchItem"] | components["schemas"]["TodoListItem"] | components["schemas"]["ErrorItem"];
         /** @description The `item.completed` event. */
@@ -1609,15 +1619,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": {
-                    detail: {
-                        ctx?: Record<string, never>;
-                        input: unknown;
-                        loc: (string | number)[];
-                        msg: string;
-                        type: string;
-                    }[];
-                };
+                "application/json": components["schemas"]["HTTPValidationError"];
             };
         };
         /** @description Invalid input */
