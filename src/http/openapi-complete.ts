@@ -1,4 +1,4 @@
-import { addErrorSchemas, errorResponse } from './openapi-error-responses.js'
+import { addErrorSchemas, errorResponse, fastapiValidationResponse } from './openapi-error-responses.js'
 import { type OperationDoc, operationDocs, tagDocs } from './openapi-operations.js'
 import { completeSuccess } from './openapi-success-responses.js'
 
@@ -71,9 +71,12 @@ export function completeDocument(doc: Json): Json {
       // A route that reads a body may answer 408 `request_timeout` when the body stalls (src/http/body-clock.ts),
       // 413 `body_too_large` when it is larger than BODY_LIMIT_BYTES (every route's body limit, http/app.ts), and
       // 415 `unsupported_media_type` when it is not sent as application/json (Fastify's parsers, http/errors.ts).
-      if (op.requestBody) for (const s of [408, 413, 415]) if (!statuses.includes(s)) statuses.push(s)
+      // (A body read as FastAPI read it takes any content-type and answers 422 instead.)
+      const bodyStatuses = d.fastapiBody ? [408, 413] : [408, 413, 415]
+      if (op.requestBody) for (const s of bodyStatuses) if (!statuses.includes(s)) statuses.push(s)
       statuses.sort((a, b) => a - b)
       for (const status of statuses) op.responses[status] = errorResponse(responses, shape, status)
+      if (d.fastapiBody) op.responses[422] = fastapiValidationResponse(responses, schemas)
       if (d.unready) {
         const value: Json = { ...(d.responseExample as Json), status: 'unhealthy' }
         value.store = { ...value.store, ready: false }

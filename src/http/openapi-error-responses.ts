@@ -204,3 +204,62 @@ export function errorResponse(responses: Json, shape: ErrorShape, status: number
   }
   return { $ref: `#/components/responses/${name}` }
 }
+
+/**
+ * FastAPI's 422 and its schema, named as FastAPI named it (`HTTPValidationError`): what the seed's pydantic model
+ * refused, error by error (http/compat/fastapi-body.ts). Added on first use; the response's $ref.
+ */
+export function fastapiValidationResponse(responses: Json, schemas: Json): Json {
+  schemas.HTTPValidationError ??= {
+    type: 'object',
+    description: "FastAPI's validation error: pydantic's errors (FastAPI left out their `url`).",
+    properties: {
+      detail: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            type: { type: 'string' },
+            loc: { type: 'array', items: { type: ['string', 'integer'] } },
+            msg: { type: 'string' },
+            input: {},
+            ctx: { type: 'object' },
+          },
+          required: ['type', 'loc', 'msg', 'input'],
+        },
+      },
+    },
+    required: ['detail'],
+  }
+  responses.FastApiValidationError ??= {
+    description: "Validation error, as FastAPI answered it: the body is not JSON, or not the seed's model",
+    content: {
+      'application/json': {
+        schema: { $ref: '#/components/schemas/HTTPValidationError' },
+        examples: {
+          missing: {
+            summary: 'a required field missing',
+            value: {
+              detail: [{ type: 'missing', loc: ['body', 'prompt'], msg: 'Field required', input: {} }],
+            },
+          },
+          json_invalid: {
+            summary: 'a body that is not JSON',
+            value: {
+              detail: [
+                {
+                  type: 'json_invalid',
+                  loc: ['body', 12],
+                  msg: 'JSON decode error',
+                  input: {},
+                  ctx: { error: "Expecting ',' delimiter" },
+                },
+              ],
+            },
+          },
+        },
+      },
+    },
+  }
+  return { $ref: '#/components/responses/FastApiValidationError' }
+}

@@ -31,6 +31,8 @@ export interface OperationDoc {
   stream?: 'events' | 'codex-sse' | 'cli-ndjson' | 'text' | 'approvals-sse'
   /** The body shape of its errors (default by path: /v1 -> v1). */
   errorShape?: ErrorShape
+  /** Its body is read and checked as FastAPI did (http/compat/fastapi-body.ts): 422 with pydantic's errors, no 415. */
+  fastapiBody?: true
   /** A 503 answered with the success schema (GET /health while the store is not ready): its description. */
   unready?: string
 }
@@ -106,6 +108,10 @@ export const operationDocs: Record<string, OperationDoc> = {
           description:
             '`unhealthy` (answered 503) while the store does not answer or DATA_DIR is not writable.',
         },
+        service: {
+          const: 'codex-streaming-api',
+          description: "seed 002's own /health named its service so; kept for its clients.",
+        },
         agents: {
           type: 'array',
           items: {
@@ -133,10 +139,11 @@ export const operationDocs: Record<string, OperationDoc> = {
         },
         runs: { type: 'object', additionalProperties: { type: 'integer' } },
       },
-      required: ['status', 'agents', 'store', 'runs'],
+      required: ['status', 'service', 'agents', 'store', 'runs'],
     },
     responseExample: {
       status: 'healthy',
+      service: 'codex-streaming-api',
       agents: [{ id: 'codex', state: 'ready', installed: true, authenticated: true, version: '0.169.0' }],
       store: { kind: 'sqlite', ready: true, dataDirWritable: true },
       runs: { running: 0, queued: 0 },
@@ -346,6 +353,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     stream: 'codex-sse',
     errors: [400, 413, 503],
     errorShape: 'plain',
+    fastapiBody: true,
   },
   'POST /api/codex/run': {
     tag: 'seed 002: codex streaming',
@@ -364,6 +372,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     },
     errors: [400, 408, 413, 503],
     errorShape: 'plain',
+    fastapiBody: true,
   },
   'POST /api/thread/start': {
     tag: 'seed 003: codex agent server',

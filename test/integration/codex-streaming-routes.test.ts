@@ -77,25 +77,23 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
     )
   })
 
-  it('codex failing after its events: both routes end with "Codex process failed: ...", as the original', async () => {
+  it("codex failing after its events with nothing on stderr: codex's own turn.failed ends both, as the original", async () => {
+    // codex exec --json reports a model error on stdout (error, turn.failed) and exits 1 with an empty stderr: the
+    // original added its "Codex process failed: <stderr>" only when stderr held something (readable-errors.test.ts)
     const broken = { kind: 'http_error', status: 400, body: '{"error":{"message":"model says no"}}' } as const
     mock.script(broken, broken)
     const stream = await postJson(`${gw.url}/api/codex/stream`, { prompt: 'fail please' })
     expect(stream.status).toBe(200)
     const streamed = sseData(await stream.text()) as { type: string; message?: string }[]
     expect(streamed[0]?.type).toBe('thread.started')
-    expect(streamed.at(-1)).toEqual({
-      type: 'error',
-      message: expect.stringMatching(/^Codex process failed: /),
-    })
+    expect(streamed.at(-1)?.type).toBe('turn.failed')
+    expect(streamed.filter((e) => e.message?.startsWith('Codex process failed'))).toEqual([])
     const run = await postJson(`${gw.url}/api/codex/run`, { prompt: 'fail please' })
     expect(run.status).toBe(200)
     const body = (await run.json()) as { events: { type: string; message?: string }[]; final_response: null }
     expect(body.final_response).toBeNull()
-    expect(body.events.at(-1)).toEqual({
-      type: 'error',
-      message: expect.stringMatching(/^Codex process failed: /),
-    })
+    expect(body.events.at(-1)?.type).toBe('turn.failed')
+    expect(body.events.filter((e) => e.message?.startsWith('Codex process failed'))).toEqual([])
   })
 
   it('an exec_command step with sandbox workspace-write gives a command_execution item', async () => {
@@ -140,9 +138,160 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
     expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
   })
 
-  describe('bad input: 400 with a clear message and nothing spawned', () => {
+  it("GET /health answers the original's fields first: status, then service", async () => {
+    const res = await fetch(`${gw.url}/health`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('application/json')
+    const body = (await res.json()) as Record<string, unknown>
+    expect(body).toMatchObject({ status: 'healthy', service: 'codex-streaming-api' })
+    expect(Object.keys(body).slice(0, 2)).toEqual(['status', 'service'])
+  })
+
+  it('a body without a content-type is JSON, and a boolean may be a word, as FastAPI and pydantic took them', async () => {
+    mock.script({ kind: 'text', text: 'no content-type' })
+    // a Blob without a type: fetch sends no content-type (Python's requests with data=json.dumps(...) neither)
+    const body = new Blob([JSON.stringify({ prompt: 'plain body', skip_git_repo_check: 'Yes' })])
+    const res = await fetch(`${gw.url}/api/codex/run`, { method: 'POST', body })
+    const text = await res.text()
+    expect(res.status, text).toBe(200)
+    expect((JSON.parse(text) as { final_response: string }).final_response).toBe('no content-type')
+    expect(mock.lastUserText(mock.requests[0]!)).toContain('plain body')
+  })
+
+  describe("bodies the original's model refused: FastAPI's 422 with pydantic's errors, nothing spawned", () => {
+    const missing = (input: unknown) => ({
+      type: 'missing',
+      loc: ['body', 'prompt'],
+      msg: 'Field required',
+      input,
+    })
+    const cases: [string, string, { body: string; type?: string }, unknown[]][] = [
+      ['missing prompt', 'stream', { body: '{"model":"gpt-5-codex"}' }, [missing({ model: 'gpt-5-codex' })]],
+      [
+        'every wrong field, in field order',
+        'run',
+        {
+          body: JSON.stringify({
+            output_schema: [],
+            prompt: 7,
+            images: ['a.png', 3],
+            skip_git_repo_check: 'maybe',
+            model: false,
+          }),
+        },
+        [
+          { type: 'string_type', loc: ['body', 'prompt'], msg: 'Input should be a valid string', input: 7 },
+          {
+            type: 'bool_parsing',
+            loc: ['body', 'skip_git_repo_check'],
+            msg: 'Input should be a valid boolean, unable to interpret input',
+            input: 'maybe',
+          },
+          {
+            type: 'string_type',
+            loc: ['body', 'images', 1],
+            msg: 'Input should be a valid string',
+            input: 3,
+          },
+          {
+            type: 'string_type',
+            loc: ['body', 'model'],
+            msg: 'Input should be a valid string',
+            input: false,
+          },
+          {
+            type: 'dict_type',
+            loc: ['body', 'output_schema'],
+            msg: 'Input should be a valid dictionary',
+            input: [],
+          },
+        ],
+      ],
+      [
+        'null for a bool, a string for a list',
+        'run',
+        { body: '{"prompt":"x","skip_git_repo_check":null,"images":"a.png"}' },
+        [
+          {
+            type: 'bool_type',
+            loc: ['body', 'skip_git_repo_check'],
+            msg: 'Input should be a valid boolean',
+            input: null,
+          },
+          { type: 'list_type', loc: ['body', 'images'], msg: 'Input should be a valid list', input: 'a.png' },
+        ],
+      ],
+      [
+        'malformed JSON',
+        'stream',
+        { body: '{"prompt": "x",}' },
+        [
+          {
+            type: 'json_invalid',
+            loc: ['body', 15],
+            msg: 'JSON decode error',
+            input: {},
+            ctx: { error: 'Expecting property name enclosed in double quotes' },
+          },
+        ],
+      ],
+      [
+        'an empty body',
+        'run',
+        { body: '' },
+        [{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }],
+      ],
+      [
+        'JSON null',
+        'run',
+        { body: 'null' },
+        [{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }],
+      ],
+      [
+        'a JSON array',
+        'stream',
+        { body: '["x"]' },
+        [
+          {
+            type: 'model_attributes_type',
+            loc: ['body'],
+            msg: 'Input should be a valid dictionary or object to extract fields from',
+            input: ['x'],
+          },
+        ],
+      ],
+      [
+        'JSON sent as text/plain (FastAPI kept it as bytes)',
+        'run',
+        { body: '{"prompt":"x"}', type: 'text/plain' },
+        [
+          {
+            type: 'model_attributes_type',
+            loc: ['body'],
+            msg: 'Input should be a valid dictionary or object to extract fields from',
+            input: '{"prompt":"x"}',
+          },
+        ],
+      ],
+    ]
+    for (const [name, route, sent, detail] of cases) {
+      it(`${name} (${route})`, async () => {
+        const before = mock.requests.length
+        const res = await postJson(`${gw.url}/api/codex/${route}`, sent.body, {
+          'content-type': sent.type ?? 'application/json',
+        })
+        const text = await res.text()
+        expect(res.status, text).toBe(422)
+        expect(res.headers.get('content-type')).toBe('application/json')
+        expect(JSON.parse(text)).toEqual({ detail })
+        expect(processesUnder(gw.workspace)).toEqual([])
+        expect(mock.requests.length).toBe(before)
+      })
+    }
+  })
+
+  describe("what only the gateway refuses: 400 in the route's shape, with a clear message, nothing spawned", () => {
     const cases: [string, string, unknown, RegExp][] = [
-      ['missing prompt', 'stream', { model: 'gpt-5-codex' }, /prompt/],
       ['empty prompt', 'run', { prompt: '' }, /prompt/],
       [
         'working_directory outside the workspace',

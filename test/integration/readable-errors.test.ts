@@ -52,22 +52,32 @@ describe('readable errors', () => {
     expect(cancelled.error).toMatch(/^cancelled: the run was cancelled on request/)
   })
 
-  describe('codex refusing to start (not a git repository) reaches the client', () => {
-    it('/api/codex/run and /api/codex/stream refuse at once with what to do', async () => {
+  describe("codex refusing to start reaches the client as the original's error event", () => {
+    /** The original's answer when codex exits non-zero before any event: 200, one error event quoting stderr. */
+    const failedEvent = (stderr: RegExp) => ({
+      type: 'error',
+      message: expect.stringMatching(new RegExp(`^Codex process failed: ${stderr.source}`, 's')),
+    })
+
+    it('skip_git_repo_check false outside a git repository: codex says why, on /run and the stream', async () => {
       mkdirSync(path.join(gw.workspace, 'plain'), { recursive: true })
       const body = { prompt: 'hi', working_directory: 'plain', skip_git_repo_check: false }
-      for (const route of ['/api/codex/run', '/api/codex/stream']) {
-        const res = await postJson(gw.url + route, body)
-        expect(res.status, route).toBe(400)
-        expect(await res.json()).toMatchObject({
-          error: expect.stringMatching(/not inside a git repository.*skip_git_repo_check/),
-        })
-      }
+      const res = await postJson(`${gw.url}/api/codex/run`, body)
+      const text = await res.text()
+      expect(res.status, text).toBe(200)
+      expect(JSON.parse(text)).toEqual({
+        events: [failedEvent(/.*skip-git-repo-check/)],
+        final_response: null,
+      })
+      const stream = await postJson(`${gw.url}/api/codex/stream`, body)
+      expect(stream.status).toBe(200)
+      const frames = (await readSse(stream)).map((f) => JSON.parse(f.data))
+      expect(frames).toEqual([failedEvent(/.*skip-git-repo-check/)])
       // the cancelled run of the test before may still send its model request: count only this test's
       expect(mock.requests.filter((r) => !JSON.stringify(r).includes('cancel me'))).toHaveLength(0)
     })
 
-    it('a codex that fails before emitting anything is an error, not an empty 200', async () => {
+    it('a codex that fails before emitting anything: 200 with its stderr in the error event', async () => {
       // a CODEX_HOME whose config codex cannot read: it exits before its first event, like any refusal to start
       const home = tempDir('broken-codex-home-')
       writeFileSync(path.join(home, 'config.toml'), 'this is = = not toml\n')
@@ -75,17 +85,12 @@ describe('readable errors', () => {
       try {
         const res = await postJson(`${broken.url}/api/codex/run`, { prompt: 'hi' })
         const text = await res.text()
-        expect(res.status, text).toBe(500)
-        expect(JSON.parse(text)).toMatchObject({
-          error: expect.stringMatching(/codex failed before emitting any event \(exit code 1\): .*config/s),
-        })
+        expect(res.status, text).toBe(200)
+        expect(JSON.parse(text)).toEqual({ events: [failedEvent(/.*config/)], final_response: null })
         const stream = await postJson(`${broken.url}/api/codex/stream`, { prompt: 'hi' })
         expect(stream.status).toBe(200)
-        const frames = await readSse(stream)
-        expect(JSON.parse(frames.at(-1)!.data)).toMatchObject({
-          type: 'error',
-          message: expect.stringMatching(/codex failed before emitting any event/),
-        })
+        const frames = (await readSse(stream)).map((f) => JSON.parse(f.data))
+        expect(frames).toEqual([failedEvent(/.*config/)])
       } finally {
         await broken.close()
       }
@@ -158,7 +163,8 @@ describe("a newcomer's first mistakes", () => {
   })
 
   it('JSON sent as text/plain is a 415 saying which content-type to send, on every family of routes', async () => {
-    for (const route of ['/v1/runs', '/chat', '/api/codex/run', '/api/thread/start']) {
+    // (seed 002's routes read a body as FastAPI did: text/plain is its 422, in codex-streaming-routes.test.ts)
+    for (const route of ['/v1/runs', '/chat', '/api/thread/start']) {
       const res = await send('POST', route, {
         body: '{"prompt":"hi"}',
         headers: { 'content-type': 'text/plain' },
@@ -171,7 +177,7 @@ describe("a newcomer's first mistakes", () => {
   it('a missing required field is named as required', async () => {
     const prompt = await send('POST', '/v1/runs', { body: '{}' })
     expect(prompt).toMatchObject({ status: 400, message: '`prompt` is required' })
-    const seed = await send('POST', '/api/codex/run', { body: '{}' })
+    const seed = await send('POST', '/chat', { body: '{}' })
     expect(seed).toMatchObject({
       status: 400,
       message: 'invalid request: body.prompt: required (expected string)',

@@ -99,7 +99,8 @@ const cases: Case[] = [
   { method: 'PUT', path: '/clis', status: 405, shape: 'fastapi', allow: 'GET, HEAD', says: fastapi405 },
   { method: 'GET', path: '/run', status: 405, shape: 'fastapi', allow: 'POST', says: fastapi405 },
   { method: 'POST', path: '/run', status: 400, shape: 'plain', body: {} },
-  // seed 002 (FastAPI): {error, code}; a wrong method as FastAPI answers it
+  // seed 002 (FastAPI): {error, code}; a wrong method as FastAPI answers it, and a body its model refuses
+  // (text/plain included: FastAPI read it as bytes) as FastAPI's 422
   { method: 'GET', path: '/api/codex/run', status: 405, shape: 'fastapi', allow: 'POST', says: fastapi405 },
   {
     method: 'GET',
@@ -109,8 +110,24 @@ const cases: Case[] = [
     allow: 'POST',
     says: fastapi405,
   },
-  { method: 'POST', path: '/api/codex/run', status: 400, shape: 'plain', body: {} },
-  { method: 'POST', path: '/api/codex/run', status: 415, shape: 'plain', body: { prompt: 'x' }, text: true },
+  { method: 'POST', path: '/api/codex/run', status: 400, shape: 'plain', body: { prompt: '' } },
+  {
+    method: 'POST',
+    path: '/api/codex/run',
+    status: 422,
+    shape: 'fastapi',
+    body: {},
+    says: '"type":"missing"',
+  },
+  {
+    method: 'POST',
+    path: '/api/codex/stream',
+    status: 422,
+    shape: 'fastapi',
+    body: { prompt: 'x' },
+    text: true,
+    says: '"type":"model_attributes_type"',
+  },
   // seed 003 (FastAPI): {detail}
   {
     method: 'GET',

@@ -259,15 +259,17 @@ describe('request errors', () => {
       for (const [method, op] of Object.entries<Json>(ops)) {
         if (!op.requestBody) continue
         const key = `${method.toUpperCase()} ${route}`
-        const ref = op.responses[status]?.$ref as string | undefined
-        expect(ref, `${key} documents ${status}`).toBeDefined()
+        // a body read as FastAPI read it (seed 002) takes any content-type: its model refuses it, FastAPI's 422
+        const answers = status === 415 && !op.responses[415] && op.responses[422] ? 422 : status
+        const ref = op.responses[answers]?.$ref as string | undefined
+        expect(ref, `${key} documents ${answers}`).toBeDefined()
         const documented = doc.components.responses[ref!.split('/').at(-1)!].content['application/json']
         const schema = doc.components.schemas[(documented.schema.$ref as string).split('/').at(-1)!]
         const res = await fetch(`${base}${route.replaceAll(/\{\w+\}/g, 'x')}`, {
           method: method.toUpperCase(),
           ...send,
         })
-        expect(res.status, key).toBe(status)
+        expect(res.status, key).toBe(answers)
         const body = (await res.json()) as Record<string, unknown>
         // the documented family's body: its required fields, and nothing else at the top
         expect(Object.keys(body).sort(), key).toEqual(
@@ -278,6 +280,7 @@ describe('request errors', () => {
       }
     expect(checked).toEqual(
       expect.arrayContaining([
+        'POST /api/codex/run',
         'POST /v1/sessions',
         'POST /v1/sessions/{id}/turns',
         'POST /v1/approvals/{id}',

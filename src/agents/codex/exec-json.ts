@@ -30,16 +30,24 @@ export interface CodexLine {
   event: Record<string, unknown>
 }
 
+/** How much of codex's stderr the completion carries (its end): seed 002 quotes it when codex fails. */
+export const stderrKeptChars = 64 * 1024
+
 /**
  * Turns a `cli` run's events into codex's own JSONL events: stdout chunks are split into lines (a partial
- * line waits for the rest), each line is parsed; stderr is left out. Ends with the run's completion.
+ * line waits for the rest), each line is parsed; stderr is kept aside (its last `stderrKeptChars`). Ends with
+ * the run's completion and that stderr.
  */
 export async function* codexOutput(
   events: AsyncIterable<AgentEvent>,
-): AsyncGenerator<CodexLine | { completed: RunCompletedEvent }> {
+): AsyncGenerator<CodexLine | { completed: RunCompletedEvent; stderr: string }> {
   const lines = new LineSplitter()
+  let stderr = ''
   for await (const ev of events) {
-    if (ev.type === 'output' && ev.stream === 'stdout') {
+    if (ev.type === 'output' && ev.stream === 'stderr') {
+      stderr += ev.data
+      if (stderr.length > 2 * stderrKeptChars) stderr = stderr.slice(-stderrKeptChars)
+    } else if (ev.type === 'output' && ev.stream === 'stdout') {
       for (const line of lines.push(ev.data)) {
         const parsed = parseCodexLine(line)
         if (parsed) yield parsed
@@ -49,7 +57,7 @@ export async function* codexOutput(
         const parsed = parseCodexLine(line)
         if (parsed) yield parsed
       }
-      yield { completed: ev }
+      yield { completed: ev, stderr: stderr.slice(-stderrKeptChars) }
     }
   }
 }

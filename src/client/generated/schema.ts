@@ -925,6 +925,11 @@ export interface components {
                 [key: string]: number;
             };
             /**
+             * @description seed 002's own /health named its service so; kept for its clients.
+             * @constant
+             */
+            service: "codex-streaming-api";
+            /**
              * @description `unhealthy` (answered 503) while the store does not answer or DATA_DIR is not writable.
              * @enum {unknown}
              */
@@ -934,6 +939,16 @@ export interface components {
                 kind?: string;
                 ready?: boolean;
             };
+        };
+        /** @description FastAPI's validation error: pydantic's errors (FastAPI left out their `url`). */
+        HTTPValidationError: {
+            detail: {
+                ctx?: Record<string, never>;
+                input: unknown;
+                loc: (string | number)[];
+                msg: string;
+                type: string;
+            }[];
         };
         /** @description A unit of work inside a turn (message, command, file change, ...). */
         Item: components["schemas"]["AgentMessageItem"] | components["schemas"]["ReasoningItem"] | components["schemas"]["CommandExecutionItem"] | components["schemas"]["FileChangeItem"] | components["schemas"]["ToolCallItem"] | components["schemas"]["WebSearchItem"] | components["schemas"]["TodoListItem"] | components["schemas"]["ErrorItem"];
@@ -1609,6 +1624,15 @@ export interface components {
                 "application/json": components["schemas"]["FastApiError"];
             };
         };
+        /** @description Validation error, as FastAPI answered it: the body is not JSON, or not the seed's model */
+        FastApiValidationError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["HTTPValidationError"];
+            };
+        };
         /** @description Invalid input */
         PlainError400: {
             headers: {
@@ -1871,7 +1895,7 @@ export interface operations {
             403: components["responses"]["PlainError403"];
             408: components["responses"]["PlainError408"];
             413: components["responses"]["PlainError413"];
-            415: components["responses"]["PlainError415"];
+            422: components["responses"]["FastApiValidationError"];
             503: components["responses"]["PlainError503"];
         };
     };
@@ -1909,7 +1933,7 @@ export interface operations {
             403: components["responses"]["PlainError403"];
             408: components["responses"]["PlainError408"];
             413: components["responses"]["PlainError413"];
-            415: components["responses"]["PlainError415"];
+            422: components["responses"]["FastApiValidationError"];
             503: components["responses"]["PlainError503"];
         };
     };
@@ -2334,6 +2358,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "status": "healthy",
+                     *       "service": "codex-streaming-api",
                      *       "agents": [
                      *         {
                      *           "id": "codex",

@@ -9,6 +9,7 @@ import { sandboxMode } from '../../protocol/policies.js'
 import { clientSignal } from '../client-signal.js'
 import { SseWriter } from '../sse.js'
 import { scopeOf } from '../tenant-scope.js'
+import { fastapiBody, type PydanticModel } from './fastapi-body.js'
 import { fastapiContentTypes } from './fastapi-content-type.js'
 import { promptField } from './prompt-field.js'
 
@@ -16,14 +17,15 @@ import { promptField } from './prompt-field.js'
  * Seed 002 (a FastAPI wrapper around `codex exec --json`): POST /api/codex/stream sends every codex JSONL event
  * verbatim as an SSE `data:` line, in order, until codex exits; POST /api/codex/run answers
  * {events, final_response} (the text of the last agent_message, or null). Both carry codex's OWN event JSON,
- * not the normalized events. A stdout line that is not a JSON object is kept as {"type":"agent.raw","line"};
- * stderr is not part of either answer.
+ * not the normalized events. A stdout line that is not a JSON object is kept as {"type":"agent.raw","line"}.
+ * When codex exits non-zero having written to stderr, both end, as the original, with
+ * {"type":"error","message":"Codex process failed: <stderr>"}, whether or not codex emitted events first: /run
+ * still answers 200. A body the original's pydantic model refused is its 422 `{"detail": [...]}` (fastapi-body.ts).
  * Differences from the seed: `sandbox` defaults to CODEX_SANDBOX (read-only) where the seed used
  * workspace-write, and danger-full-access needs ALLOW_DANGER_FULL_ACCESS; `working_directory` defaults to
  * WORKSPACE_DIR and must stay inside the workspace roots (400). Both routes end codex after TIMEOUT_SECONDS:
  * the stream then sends {"type":"error","message":"timed out after Ns"} and closes, /run answers 408.
- * On shutdown the stream ends with an `error` event too and /run answers 503. A failed codex run still answers
- * 200 with whatever codex emitted, then, as the original, {"type":"error","message":"Codex process failed: ..."}.
+ * On shutdown the stream ends with an `error` event too and /run answers 503.
  * A client that disconnects ends codex. Without `model` (or with "auto") CODEX_MODEL applies, then codex's own
  * default, as on every other route. `model`, `sandbox` and `working_directory` may be
  * null, meaning absent, as the original's Optional fields (its page sends null for an empty box).
@@ -58,19 +60,18 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
 
   return async (app) => {
     fastapiContentTypes(app)
+    fastapiBody(app, codexRequest)
     app.post('/api/codex/stream', { config, schema: { body } }, async (request, reply) => {
       const run = await prepare(scopeOf(ctx, request), request.body, 'POST /api/codex/stream')
       const clientGone = new AbortController()
       const out = new SseWriter(reply, () => clientGone.abort('client_gone'))
       try {
-        let emitted = false
         for await (const chunk of run(clientGone.signal)) {
           if ('json' in chunk) {
-            emitted = true
             await out.write({ data: chunk.json })
           } else {
-            const message = endMessage(chunk.completed, timeoutSeconds, emitted)
-            const failed = emitted ? processFailed(chunk.completed) : null
+            const message = endMessage(chunk.completed, timeoutSeconds)
+            const failed = processFailed(chunk.completed, chunk.stderr)
             if (message) await out.write({ data: { type: 'error', message } })
             else if (failed) await out.write({ data: failed })
           }
@@ -100,8 +101,8 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
         for await (const chunk of run(clientSignal(reply.raw))) {
           if ('json' in chunk) events.push(chunk.event)
           else {
-            throwIfEndedEarly(chunk.completed, timeoutSeconds, events.length > 0)
-            const failed = processFailed(chunk.completed)
+            throwIfEndedEarly(chunk.completed, timeoutSeconds)
+            const failed = processFailed(chunk.completed, chunk.stderr)
             if (failed) events.push(failed)
           }
         }
@@ -112,20 +113,32 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
 }
 
 /**
- * The event the original appended when codex exited non-zero after its events: {"type":"error","message":
- * "Codex process failed: <stderr>"} (here the end of codex's stderr, or its last error); null otherwise.
+ * The original's CodexRequest as pydantic checked it (the fields its README leaves out, `images`,
+ * `approval_policy` and `output_schema`, too: a wrong type there was a 422; a right one is ignored here).
  */
-function processFailed(completed: RunCompletedEvent): Record<string, unknown> | null {
-  if (completed.status !== 'failed' || completed.reason !== 'exited') return null
-  return {
-    type: 'error',
-    message: `Codex process failed: ${completed.error ?? `exit code ${completed.exitCode}`}`,
-  }
+const codexRequest: PydanticModel = {
+  prompt: { kind: 'str', required: true },
+  working_directory: { kind: 'optional_str' },
+  skip_git_repo_check: { kind: 'bool' },
+  images: { kind: 'optional_list_of_str' },
+  model: { kind: 'optional_str' },
+  sandbox: { kind: 'optional_str' },
+  approval_policy: { kind: 'optional_str' },
+  output_schema: { kind: 'optional_dict' },
+}
+
+/**
+ * The event the original appended when codex exited non-zero and wrote to stderr, whether or not it had emitted
+ * events: {"type":"error","message":"Codex process failed: <its stderr>"}; null otherwise (a failure with nothing
+ * on stderr added nothing there either).
+ */
+function processFailed(completed: RunCompletedEvent, stderr: string): Record<string, unknown> | null {
+  if (completed.reason !== 'exited' || completed.exitCode === 0 || !stderr) return null
+  return { type: 'error', message: `Codex process failed: ${stderr}` }
 }
 
 /** What the stream says before closing when the run did not end on its own; null when codex just exited. */
-function endMessage(completed: RunCompletedEvent, timeoutSeconds: number, emitted: boolean): string | null {
-  if (!emitted && completed.status === 'failed') return failedToStart(completed)
+function endMessage(completed: RunCompletedEvent, timeoutSeconds: number): string | null {
   switch (completed.reason) {
     case 'timed_out':
       return `timed out after ${timeoutSeconds}s`
@@ -138,13 +151,7 @@ function endMessage(completed: RunCompletedEvent, timeoutSeconds: number, emitte
   }
 }
 
-/** codex failed before it emitted any event: it refused to start, and its stderr says why. */
-function failedToStart(completed: RunCompletedEvent): string {
-  return `codex failed before emitting any event (exit code ${completed.exitCode ?? 'none'}): ${completed.error ?? 'no details'}`
-}
-
-function throwIfEndedEarly(completed: RunCompletedEvent, timeoutSeconds: number, emitted: boolean): void {
-  if (!emitted && completed.status === 'failed') throw new AppError('agent_failed', failedToStart(completed))
+function throwIfEndedEarly(completed: RunCompletedEvent, timeoutSeconds: number): void {
   if (completed.reason === 'timed_out')
     throw new AppError(
       'timed_out',

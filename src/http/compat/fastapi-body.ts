@@ -1,0 +1,152 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { sendFastapiJson } from './fastapi-content-type.js'
+import { pythonJsonError } from './python-json.js'
+
+/**
+ * A FastAPI route's body as FastAPI read and validated it, for a seed whose original took one pydantic model
+ * (seed 002's CodexRequest): what it refused is its 422 `{"detail": [...]}`, error for error as pydantic v2 wrote
+ * them (`type`, `loc`, `msg`, `input`, `ctx`; FastAPI leaves out `url`). What it accepted goes on to the route's
+ * own schema, which may still refuse by the gateway's rules (a 400 in the route's shape).
+ *
+ * FastAPI parsed a body as JSON when it came without a content-type or as `application/json` or `+json`; any
+ * other body was bytes, which the model refuses. An empty body, or JSON `null`, is the body missing.
+ */
+export type PydanticField =
+  | { kind: 'str'; required?: true }
+  | { kind: 'optional_str' }
+  | { kind: 'bool' }
+  | { kind: 'optional_list_of_str' }
+  | { kind: 'optional_dict' }
+
+export type PydanticModel = Record<string, PydanticField>
+
+export interface PydanticError {
+  type: string
+  loc: (string | number)[]
+  msg: string
+  input: unknown
+  ctx?: Record<string, unknown>
+}
+
+/** Bodies Python could not decode, by request: the parser cannot answer, so the preValidation hook does. */
+const undecodable = new WeakMap<FastifyRequest, PydanticError>()
+
+/**
+ * Reads bodies as FastAPI did, and answers 422 for a body `model` refuses, in this plugin's scope. A body it
+ * accepts is passed on with pydantic's lax coercions applied (a boolean sent as "true" or 1 is a boolean).
+ */
+export function fastapiBody(app: FastifyInstance, model: PydanticModel): void {
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, text, done) => {
+    const body = text as string
+    if (body === '') return done(null, undefined)
+    if (!isJsonType(request.headers['content-type'])) return done(null, body)
+    try {
+      done(null, JSON.parse(body))
+    } catch {
+      const { msg, pos } = pythonJsonError(body)
+      undecodable.set(request, {
+        type: 'json_invalid',
+        loc: ['body', pos],
+        msg: 'JSON decode error',
+        input: {},
+        ctx: { error: msg },
+      })
+      done(null, undefined)
+    }
+  })
+  app.addHook('preValidation', async (request, reply) => {
+    const undecoded = undecodable.get(request)
+    const errors = undecoded ? [undecoded] : validate(model, request.body)
+    if (errors.length === 0) return
+    await sendFastapiJson(reply.status(422), { detail: errors })
+    return reply
+  })
+}
+
+/** FastAPI's test: no content-type, or `application/json`, or `application/<anything>+json`. */
+function isJsonType(header: string | undefined): boolean {
+  if (header === undefined || header === '') return true
+  const [main, sub = ''] = (header.split(';', 1)[0] ?? '').trim().toLowerCase().split('/', 2)
+  return main === 'application' && (sub === 'json' || sub.endsWith('+json'))
+}
+
+/** pydantic's errors for `body` against `model`, in field order; coerces accepted values in place. */
+function validate(model: PydanticModel, body: unknown): PydanticError[] {
+  if (body === undefined || body === null)
+    return [{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]
+  if (typeof body !== 'object' || Array.isArray(body))
+    return [
+      {
+        type: 'model_attributes_type',
+        loc: ['body'],
+        msg: 'Input should be a valid dictionary or object to extract fields from',
+        input: body,
+      },
+    ]
+  const fields = body as Record<string, unknown>
+  const errors: PydanticError[] = []
+  const coerced: Record<string, boolean> = {}
+  for (const [name, field] of Object.entries(model)) {
+    const loc = ['body', name]
+    if (!Object.hasOwn(fields, name)) {
+      if (field.kind === 'str') errors.push({ type: 'missing', loc, msg: 'Field required', input: body })
+      continue
+    }
+    const v = fields[name]
+    if (v === null && field.kind.startsWith('optional_')) continue
+    switch (field.kind) {
+      case 'str':
+      case 'optional_str':
+        if (typeof v !== 'string') errors.push(stringType(loc, v))
+        break
+      case 'bool': {
+        const b = lenientBool(v)
+        if (typeof b === 'boolean') coerced[name] = b
+        else errors.push({ type: b, loc, msg: boolMessages[b], input: v })
+        break
+      }
+      case 'optional_list_of_str':
+        if (!Array.isArray(v))
+          errors.push({ type: 'list_type', loc, msg: 'Input should be a valid list', input: v })
+        else
+          for (const [i, item] of v.entries())
+            if (typeof item !== 'string') errors.push(stringType([...loc, i], item))
+        break
+      case 'optional_dict':
+        if (typeof v !== 'object' || v === null || Array.isArray(v))
+          errors.push({ type: 'dict_type', loc, msg: 'Input should be a valid dictionary', input: v })
+        break
+    }
+  }
+  if (errors.length === 0) Object.assign(fields, coerced)
+  return errors
+}
+
+const stringType = (loc: (string | number)[], input: unknown): PydanticError => ({
+  type: 'string_type',
+  loc,
+  msg: 'Input should be a valid string',
+  input,
+})
+
+const boolMessages = {
+  bool_parsing: 'Input should be a valid boolean, unable to interpret input',
+  bool_type: 'Input should be a valid boolean',
+}
+
+/** pydantic v2's lax bool: the words it knows (any ASCII case), 0 and 1 (1.0 too); else which error. */
+function lenientBool(v: unknown): boolean | keyof typeof boolMessages {
+  if (typeof v === 'boolean') return v
+  if (typeof v === 'string') {
+    const word = v.replace(/[A-Z]/g, (c) => c.toLowerCase())
+    if (['0', 'off', 'f', 'false', 'n', 'no'].includes(word)) return false
+    if (['1', 'on', 't', 'true', 'y', 'yes'].includes(word)) return true
+    return 'bool_parsing'
+  }
+  if (typeof v === 'number') {
+    if (v === 0 || v === 1) return v === 1
+    return Number.isInteger(v) ? 'bool_parsing' : 'bool_type'
+  }
+  return 'bool_type'
+}
