@@ -131,10 +131,10 @@ describe.each([
   })
 
   it('closes stdin at once when stdin is null', async () => {
-    const { proc, stdout } = run({ command: 'cat', args: [], stdin: null, timeoutMs: 5000 })
+    const { proc, stdout } = run({ command: 'cat', args: [], stdin: null, timeoutMs: 30_000 })
     const outcome = await proc.done
     expect(outcome).toMatchObject({ exitCode: 0, reason: 'exited' })
-    expect(outcome.durationMs).toBeLessThan(4000)
+    expect(outcome.durationMs).toBeLessThan(20_000)
     expect(await stdout).toBe('')
   })
 
@@ -146,7 +146,7 @@ describe.each([
     expect(outcome.exitCode).toBeNull()
     expect(outcome.signal).toBe('SIGTERM')
     expect(outcome.durationMs).toBeLessThan(10_000)
-    expect(await waitUntilGone(() => processesInGroup(proc.pid!), 1000)).toEqual([])
+    expect(await waitUntilGone(() => processesInGroup(proc.pid!))).toEqual([])
   })
 
   it('ends descendants that moved to a session of their own (as codex does with commands)', async () => {
@@ -156,7 +156,7 @@ describe.each([
     while (escaped().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
     expect(escaped()).toHaveLength(1)
     expect((await proc.done).reason).toBe('timed_out')
-    expect(await waitUntilGone(escaped, 3000)).toEqual([])
+    expect(await waitUntilGone(escaped)).toEqual([])
   })
 
   it('ends the whole group when aborted, recording the abort reason', async () => {
@@ -167,7 +167,7 @@ describe.each([
     const outcome = await proc.done
     expect(outcome.reason).toBe('client_gone')
     expect(outcome.signal).toBe('SIGTERM')
-    expect(await waitUntilGone(() => processesInGroup(proc.pid!), 1000)).toEqual([])
+    expect(await waitUntilGone(() => processesInGroup(proc.pid!))).toEqual([])
   })
 
   it('records an abort without a known reason as cancelled', async () => {
@@ -184,7 +184,8 @@ describe.each([
     const { proc } = run({ ...sh('sleep 30'), signal: controller.signal })
     const outcome = await proc.done
     expect(outcome.reason).toBe('shutdown')
-    expect(outcome.durationMs).toBeLessThan(5000)
+    // far below the 30 s of its sleep (a loaded machine takes seconds to start and end a process)
+    expect(outcome.durationMs).toBeLessThan(20_000)
   })
 
   it('terminate() keeps the first reason', async () => {
@@ -206,8 +207,8 @@ describe.each([
     expect(outcome.reason).toBe('cancelled')
     expect(outcome.signal).toBe('SIGKILL')
     expect(elapsed).toBeGreaterThanOrEqual(350)
-    expect(elapsed).toBeLessThan(5000)
-    expect(await waitUntilGone(() => processesInGroup(proc.pid!), 1000)).toEqual([])
+    expect(elapsed).toBeLessThan(20_000)
+    expect(await waitUntilGone(() => processesInGroup(proc.pid!))).toEqual([])
   })
 
   it('kills a helper the leader left in its group when the leader exits normally', async () => {
@@ -215,9 +216,9 @@ describe.each([
     const outcome = await proc.done
     expect(outcome).toMatchObject({ exitCode: 0, signal: null, reason: 'exited' })
     // Without the group kill, `close` would wait for the helper holding stdout (30 s).
-    expect(outcome.durationMs).toBeLessThan(5000)
+    expect(outcome.durationMs).toBeLessThan(20_000)
     expect(await stdout).toBe('started\n')
-    expect(await waitUntilGone(() => processesInGroup(proc.pid!), 1000)).toEqual([])
+    expect(await waitUntilGone(() => processesInGroup(proc.pid!))).toEqual([])
   })
 
   it('ends outputDrainMs after the leader exited when a daemon in a session of its own holds its output', async () => {
