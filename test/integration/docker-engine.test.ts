@@ -59,15 +59,10 @@ describe.skipIf(!docker)('CONTAINER_ENGINE=docker (the docker CLI against podman
     }
   })
 
-  it('/health reports the docker engine, its version and the limits', { timeout: 120_000 }, async () => {
-    const read = async () =>
-      (await (await fetch(`${gw.url}/health`)).json()) as { containers: Record<string, unknown> }
-    // `docker version` asks podman's API service: on a loaded machine it may take longer than the gateway's 10 s
-    // ask (failed once in CI), and the engine is then reported unavailable until it is asked again, seconds later
-    await expect
-      .poll(async () => (await read()).containers.available, { timeout: 90_000, interval: 1000 })
-      .toBe(true)
-    const health = await read()
+  it('/health reports the docker engine, its version and the limits', async () => {
+    const health = (await (await fetch(`${gw.url}/health`)).json()) as {
+      containers: Record<string, unknown>
+    }
     expect(health.containers).toMatchObject({
       kind: 'container',
       engine: 'docker',

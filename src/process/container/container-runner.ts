@@ -25,11 +25,6 @@ import { containerRunArgs } from './run-args.js'
 
 const stderrTailChars = 4000
 
-/** How long an engine's answer (its version) is kept for /health and /v1/agents. */
-const describedKeepMs = 60_000
-/** How long an engine that did not answer is reported so before it is asked again. */
-const unansweredKeepMs = 5_000
-
 /**
  * The second ProcessRunner: every launch runs in a fresh container (`<engine> run --rm -i`), named and
  * labelled so it can always be found again. Ending it goes through the engine (`stop`, then `rm -f`): killing
@@ -39,7 +34,7 @@ const unansweredKeepMs = 5_000
 export class ContainerProcessRunner implements ProcessRunner {
   readonly kind = 'container'
 
-  private described: { at: number; info: Promise<RunnerInfo>; available?: boolean } | undefined
+  private described: { at: number; info: Promise<RunnerInfo> } | undefined
 
   constructor(readonly options: ContainerOptions) {}
 
@@ -163,28 +158,12 @@ export class ContainerProcessRunner implements ProcessRunner {
     throw new Error(`${this.options.engine} ps failed: ${failure}`)
   }
 
-  /**
-   * The engine and its version (asked once a minute at most: /health must stay cheap). An engine that did not
-   * answer (down, or slower than the ask's 10 s on a loaded machine) is asked again after a few seconds, not
-   * reported unavailable for the rest of the minute.
-   */
+  /** The engine and its version (asked once a minute at most: /health must stay cheap). */
   describe(): Promise<RunnerInfo> {
     const now = Date.now()
-    let entry = this.described
-    if (!entry || now - entry.at > (entry.available === false ? unansweredKeepMs : describedKeepMs)) {
-      const asked: { at: number; info: Promise<RunnerInfo>; available?: boolean } = {
-        at: now,
-        info: this.askEngine(),
-      }
-      asked.info.then(
-        (info) => {
-          asked.available = info.available
-        },
-        () => {},
-      )
-      entry = this.described = asked
-    }
-    return entry.info
+    if (!this.described || now - this.described.at > 60_000)
+      this.described = { at: now, info: this.askEngine() }
+    return this.described.info
   }
 
   private async askEngine(): Promise<RunnerInfo> {
