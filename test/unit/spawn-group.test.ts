@@ -299,7 +299,7 @@ describe.each([
         outcome = o
       })
     }).not.toThrow()
-    await expect.poll(() => outcome, { timeout: 5000 }).toBeDefined()
+    await expect.poll(() => outcome).toBeDefined()
     expect(outcome).toMatchObject({ exitCode: null, signal: null, reason: 'spawn_failed' })
     expect(outcome?.error).toContain('not found')
     expect(outcome?.error).toContain(missing)
