@@ -73,7 +73,7 @@ const sh = (script: string) => ({ command: '/bin/sh', args: ['-c', script] })
 
 /** Waits until the group has at least `count` live members (so a signal reaches a running script). */
 async function waitForMembers(pid: number, count: number, cmd?: string): Promise<void> {
-  const deadline = Date.now() + 5000
+  const deadline = Date.now() + 15_000
   while (Date.now() < deadline) {
     const members = processesInGroup(pid).filter((p) => (cmd ? p.cmd === cmd : true))
     if (members.length >= count) return
