@@ -82,6 +82,28 @@ async function waitForMembers(pid: number, count: number, cmd?: string): Promise
   throw new Error(`group ${pid} never reached ${count} members`)
 }
 
+/**
+ * Runs `script(timeoutMs)` under a time limit that `up` (its processes are there) holds within: the limit counts
+ * from the spawn, and on a loaded machine 500 ms may pass before a script's processes are all up; then it runs
+ * again with twice the time (up to 8 s). Returns the run whose processes were up while it still ran.
+ */
+async function upBeforeTimeout(
+  script: (timeoutMs: number) => string,
+  up: (proc: GroupProcess, timeoutMs: number) => boolean,
+): Promise<{ proc: GroupProcess; timeoutMs: number }> {
+  for (let timeoutMs = 500; ; timeoutMs *= 2) {
+    const { proc } = run({ ...sh(script(timeoutMs)), timeoutMs })
+    let ended = false
+    void proc.done.then(() => {
+      ended = true
+    })
+    await proc.started
+    while (!ended && !up(proc, timeoutMs)) await new Promise((r) => setTimeout(r, 20))
+    if (!ended) return { proc, timeoutMs }
+    if (timeoutMs >= 8000) throw new Error(`${script(timeoutMs)}: not up within its ${timeoutMs} ms`)
+  }
+}
+
 let host: SpawnHost | undefined
 beforeAll(async () => {
   host = await SpawnHost.start()
@@ -139,8 +161,10 @@ describe.each([
   })
 
   it('ends the whole group on timeout', async () => {
-    const { proc } = run({ ...sh('sleep 30 & sleep 30 & wait'), timeoutMs: 500 })
-    await waitForMembers((await proc.started)!, 3)
+    const { proc } = await upBeforeTimeout(
+      () => 'sleep 30 & sleep 30 & wait',
+      (p) => processesInGroup(p.pid!).length >= 3,
+    )
     const outcome = await proc.done
     expect(outcome.reason).toBe('timed_out')
     expect(outcome.exitCode).toBeNull()
@@ -150,10 +174,15 @@ describe.each([
   })
 
   it('ends descendants that moved to a session of their own (as codex does with commands)', async () => {
-    const { proc } = run({ ...sh('setsid sleep 31 & echo started; wait'), timeoutMs: 500 })
-    const deadline = Date.now() + 5000
-    const escaped = () => processesUnder(cwd).filter((p) => p.cmd === 'sleep 31' && p.pgid !== proc.pid)
-    while (escaped().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    // a sleep of its own per time limit: one a shorter try left is not this one
+    const sleep = (timeoutMs: number) => `sleep ${31 + timeoutMs / 1000}`
+    const escapedFrom = (p: GroupProcess, timeoutMs: number) =>
+      processesUnder(cwd).filter((q) => q.cmd === sleep(timeoutMs) && q.pgid !== p.pid)
+    const { proc, timeoutMs } = await upBeforeTimeout(
+      (ms) => `setsid ${sleep(ms)} & echo started; wait`,
+      (p, ms) => escapedFrom(p, ms).length > 0,
+    )
+    const escaped = () => escapedFrom(proc, timeoutMs)
     expect(escaped()).toHaveLength(1)
     expect((await proc.done).reason).toBe('timed_out')
     expect(await waitUntilGone(escaped)).toEqual([])
