@@ -155,6 +155,9 @@ const sharedIntegrationFiles = [
 const fileOptions = {
   testTimeout: 60_000,
   hookTimeout: 30_000,
+  // expect.poll's own default (1 s) is shorter than a loaded 2-core machine may stall a worker; a poll ends as soon
+  // as its check holds
+  expect: { poll: { timeout: 15_000 } },
   // state-check after leak-check: its afterAll runs first (reverse order), so no fake setTimeout is left there
   setupFiles: ['test/support/leak-check.ts', 'test/support/state-check.ts'],
 }

@@ -4,6 +4,7 @@ import { KeyedRunner } from '../process/key-proxy/keyed-runner.js'
 import { Redactor, secretValues } from '../process/secrets.js'
 import { endOrphanedProcesses } from '../process/server-marker.js'
 import type { Store } from '../store/store.js'
+import { atClock } from '../util/clock-timer.js'
 import { ActiveRuns, endAfterAbortMs } from './active-runs.js'
 import { ApprovalSweep, sweepIntervalMs } from './approval-sweep.js'
 import { ApprovalBroker } from './approvals.js'
@@ -207,14 +208,15 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     : undefined
   watch?.unref()
   // A check that finds a node's lock newly free looks again a moment later, not a whole interval later.
-  let lookAgain: NodeJS.Timeout | undefined
+  // On Date.now()'s clock, as LockWatch judges: a plain timer may fire a millisecond before the look can confirm,
+  // and the node would then be taken only at the next periodic check.
+  let lookAgain: (() => void) | undefined
   node.onSuspect((afterMs) => {
     if (!watch || lookAgain) return
-    lookAgain = setTimeout(() => {
+    lookAgain = atClock(Date.now() + afterMs, () => {
       lookAgain = undefined
       void recoverLostFromNow().catch(() => {})
-    }, afterMs)
-    lookAgain.unref()
+    })
   })
   webhooks.start()
   // Start every agent's probe (a --version where the version cannot be read from a package.json) now, so that
@@ -222,7 +224,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   for (const driver of registry.list()) void driver.probe().catch(() => {})
   const closeCluster = async () => {
     clearInterval(watch)
-    clearTimeout(lookAgain)
+    lookAgain?.()
     await approvalSweep.stop()
     // what is queued on the log is stored and announced before the bus and the store close
     await log.drain()

@@ -77,7 +77,8 @@ describe('session agent processes across shutdown and crash (real processes)', (
   })
 
   it(`SIGTERM with ${sessionCount} idle acp:codex-acp sessions ends every agent within the grace`, async () => {
-    const grace = 5
+    // long enough that a loaded machine's stop of the server and its agents (seconds) stays well within it
+    const grace = 20
     const { env, dir } = gatewayEnv(mock, { SHUTDOWN_GRACE_SECONDS: String(grace) })
     const data = path.join(dir, 'data')
     dirs.push(data)
@@ -91,9 +92,9 @@ describe('session agent processes across shutdown and crash (real processes)', (
     const took = Date.now() - started
     // the grace is for work in flight; idle sessions are ended together, within it
     expect(took).toBeLessThan(grace * 1000)
-    expect(await waitUntilGone(() => processesUnder(data), 2000)).toEqual([])
+    expect(await waitUntilGone(() => processesUnder(data))).toEqual([])
     // and its spawn host, which ignored the SIGTERM, ended with the server's IPC channel
-    expect(await waitUntilGone(() => listProcesses().filter((p) => p.pid === host), 2000)).toEqual([])
+    expect(await waitUntilGone(() => listProcesses().filter((p) => p.pid === host))).toEqual([])
   }, 120_000)
 
   /** A server with the sessions' agents running, and its spawn host. */

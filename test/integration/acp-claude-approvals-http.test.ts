@@ -33,6 +33,8 @@ const turnOf = async (gw: TestGateway, s: Session, input: string) =>
   (await (await postJson(`${gw.url}/v1/sessions/${s.id}/turns`, { input })).json()) as Turn
 
 // Every test on its own session and prompt: they run at once (each agent's CLI starts once, for all of its sessions).
+// Its tests run at once (5 at a time), each sharing the machine with the others: in a loaded CI run one took 24 s
+// of the 60 s a test had, the restart case 37.5 s of its 90 s; twice that each now.
 describe.concurrent('ACP permission requests over HTTP', () => {
   let mock: MockLlm
   let gw: TestGateway
@@ -86,7 +88,7 @@ describe.concurrent('ACP permission requests over HTTP', () => {
         const done = await finishedTurnAt(gw.url, s.id, turn.id)
         expect(['completed', 'interrupted']).toContain(done.status)
         expect(existsSync(path.join(s.cwd, file))).toBe(written)
-      }, 60_000)
+      }, 120_000)
     }
   }
 
@@ -113,7 +115,7 @@ describe.concurrent('ACP permission requests over HTTP', () => {
     expect(done).toMatchObject({ status: 'completed', finalResponse: 'seen' })
     for (const what of ['hook-session-start', 'hook-before-agent', 'mcp', 'discovery'])
       expect(existsSync(marker(what)), `${what} ran`).toBe(false)
-  }, 60_000)
+  }, 120_000)
 
   it('acp:claude-agent-acp: workspace-write with approvalPolicy never runs a command in its cwd, asking nobody', async () => {
     const file = 'claude-agent-acp-never-ww.txt'
@@ -130,7 +132,7 @@ describe.concurrent('ACP permission requests over HTTP', () => {
     }
     expect(asked.approvals).toEqual([])
     expect(existsSync(path.join(s.cwd, file))).toBe(true)
-  }, 60_000)
+  }, 120_000)
 
   // On a gateway of its own, which it restarts over the same data directory (the others go on meanwhile).
   it('acp:claude-agent-acp: accept_for_session is kept with the session: the command and the web search run unasked later, after a gateway restart too', async () => {
@@ -211,7 +213,7 @@ describe.concurrent('ACP permission requests over HTTP', () => {
       await own.close()
       expect(await waitUntilGone(() => processesUnder(own.workspace))).toEqual([])
     }
-  }, 90_000)
+  }, 180_000)
 
   // claude-agent-acp's own allow_always would write Claude Code's rule (here `WebSearch`) into the workspace's
   // .claude/settings.local.json: the gateway answers allow_once and accepts the same call again itself.
@@ -240,7 +242,7 @@ describe.concurrent('ACP permission requests over HTTP', () => {
     // the search ran on both turns (Claude Code's WebSearch asks the model with its web_search tool)
     const searched = mock.requests.filter((r) => mock.lastUserText(r).endsWith(`query: ${query}`))
     expect(searched).toHaveLength(2)
-  }, 60_000)
+  }, 120_000)
 
   for (const agent of ['acp:claude-agent-acp', 'acp:gemini', 'acp:copilot']) {
     const name = agent.slice(4)
@@ -259,7 +261,7 @@ describe.concurrent('ACP permission requests over HTTP', () => {
       }
       expect(asked.approvals).toEqual([])
       expect(existsSync(path.join(s.cwd, file))).toBe(false)
-    }, 60_000)
+    }, 120_000)
   }
 
   for (const agent of ['acp:gemini', 'acp:copilot']) {
@@ -282,6 +284,6 @@ describe.concurrent('ACP permission requests over HTTP', () => {
       // the key reached the model only through the key proxy: the agent held a token
       const keys = mock.requests.map((r) => r.headers['x-goog-api-key'] ?? r.headers.authorization)
       expect(keys).toContain(agent === 'acp:gemini' ? geminiKey : `Bearer ${testApiKey}`)
-    }, 60_000)
+    }, 120_000)
   }
 })

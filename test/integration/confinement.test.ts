@@ -399,7 +399,7 @@ describe('confinement: cwd at start and every turn, one danger-full-access polic
       expect(seen.size).toBeGreaterThan(0)
       const unmarked = [...seen.values()].filter((p) => p.marker !== serverMarker())
       expect(unmarked.map((p) => p.cmd.slice(0, 200))).toEqual([])
-      expect(await waitUntilGone(fsHelpersLeft, 5000)).toEqual([])
+      expect(await waitUntilGone(fsHelpersLeft)).toEqual([])
     })
 
     it('`codex exec` through POST /run, with `-s read-only` and with no sandbox named', async () => {

@@ -61,7 +61,8 @@ describe.concurrent.each(lanes)('every agent runs inside its container (lane $la
     return (await res.json()) as Run & { error: string | null }
   }
 
-  describe.sequential('one test after another', () => {
+  // a session's two turns, each in a container of its own, took 30 s (gemini) of vitest's 60 s in a loaded CI run
+  describe.sequential('one test after another', { timeout: 120_000 }, () => {
     if (lane === 2)
       it('an agent missing from the image fails and says so (not "cancelled"); nothing is left', async () => {
         const run = await submit({ agent: 'acp:host-only', prompt: 'hello', isolation: 'container' })

@@ -167,7 +167,8 @@ for await (const line of readLines(proc.stdout)) { console.log(line); break }`,
       await gateway.kill()
     }
     try {
-      await expect.poll(() => alive(daemon!), { timeout: 5000 }).toBe(false)
+      // the host's sweep after its channel closed, on a loaded machine: seconds; the daemon would sleep 120 s
+      await expect.poll(() => alive(daemon!), { timeout: 15_000 }).toBe(false)
     } finally {
       killPid(daemon!)
     }
@@ -276,7 +277,7 @@ console.log(host.socketPath)`,
       await host.stop()
     }
     expect(await proc.done).toMatchObject({ exitCode: null, signal: 'SIGKILL' })
-    expect(await waitUntilGone(() => processesInGroup(pid), 3000)).toEqual([])
+    expect(await waitUntilGone(() => processesInGroup(pid))).toEqual([])
     expect(host.usable).toBe(false)
     const after = spawnGroup({ command: 'true', args: [], cwd, env, killGraceMs: 1000 }, (s) => host.spawn(s))
     expect(await after.done).toMatchObject({ reason: 'spawn_failed' })

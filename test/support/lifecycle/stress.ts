@@ -680,9 +680,11 @@ async function finalChecks(
     if (open.length)
       violate(`final ${s.id}: turns never ended: ${open.map((t) => `${t.id} ${t.status}`).join(', ')}`)
     const wantStatus = s.archived ? 'archived' : 'idle'
-    // the state that follows a turn's end is announced with it; give it a moment to be stored
+    // the state that follows a turn's end is announced with it; give it a moment to be stored (a moment of a
+    // loaded machine: up to 30 s, over as soon as it is there)
     let status = session.status
-    for (let i = 0; i < 25 && status !== wantStatus; i++) {
+    const stored = Date.now() + 30_000
+    while (status !== wantStatus && Date.now() < stored) {
       await new Promise((r) => setTimeout(r, 200))
       status = (await call<Session>(`${url}/v1/sessions/${s.id}`)).body.status
     }
