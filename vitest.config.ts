@@ -149,6 +149,11 @@ const sharedIntegrationFiles = [
   // session 29 (h39-suite): the two that other helpers were changing in session 28
   'test/integration/key-proxy-agents.test.ts',
   'test/integration/workspace-agent-config.test.ts',
+  // session 31 (h41-suitetime): session 30's new files (a gateway in the worker's process, a PostgreSQL database and
+  // stores of the file's own, `node -e` children it ends; no vi.mock, nothing a process does once)
+  'test/integration/data-dir-full.test.ts',
+  'test/integration/health-store-down.test.ts',
+  'test/integration/pg-liveness-lock.test.ts',
 ]
 
 /** What both projects share (a project does not inherit the root's test options). */
