@@ -154,6 +154,9 @@ const sharedIntegrationFiles = [
   'test/integration/data-dir-full.test.ts',
   'test/integration/health-store-down.test.ts',
   'test/integration/pg-liveness-lock.test.ts',
+  // (and the two e2e files whose one gateway runs in the worker's process: the fuzz corpus and the SQLite stress)
+  'test/e2e/openapi-fuzz.test.ts',
+  'test/e2e/session-lifecycle-stress.test.ts',
 ]
 
 /** What both projects share (a project does not inherit the root's test options). */
