@@ -27,7 +27,8 @@ const unitFiles = 'test/unit/**/*.test.ts'
  * each loaded the server's modules again: the first 47 took 271 s of CPU isolated, 136-144 s shared
  * (docs/benchmarks.md, session 27); the next 67 370 s and 222 s (session 28). A file that asserts on what a process
  * loads or starts once (lazy-modules.test.ts, the spawn host's) or mocks a module (state-check.test.ts's fixtures)
- * stays isolated.
+ * stays isolated. The e2e and browser files that run their gateways in the worker's process (no server process)
+ * are listed here too.
  */
 const sharedIntegrationFiles = [
   'test/integration/run-event-store-failure.test.ts',
@@ -149,6 +150,16 @@ const sharedIntegrationFiles = [
   // session 29 (h39-suite): the two that other helpers were changing in session 28
   'test/integration/key-proxy-agents.test.ts',
   'test/integration/workspace-agent-config.test.ts',
+  // session 31 (h41-suitetime): session 30's new files (a gateway in the worker's process, a PostgreSQL database and
+  // stores of the file's own, `node -e` children it ends; no vi.mock, nothing a process does once)
+  'test/integration/data-dir-full.test.ts',
+  'test/integration/health-store-down.test.ts',
+  'test/integration/pg-liveness-lock.test.ts',
+  // (and the two e2e files whose one gateway runs in the worker's process: the fuzz corpus and the SQLite stress)
+  'test/e2e/openapi-fuzz.test.ts',
+  'test/e2e/session-lifecycle-stress.test.ts',
+  // the web console's: its gateways in the worker's process, its Chromium closed after it
+  'test/browser/console.test.ts',
 ]
 
 /** What both projects share (a project does not inherit the root's test options). */
