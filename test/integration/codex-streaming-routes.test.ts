@@ -80,8 +80,8 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
   it("codex failing after its events with nothing on stderr: codex's own turn.failed ends both, as the original", async () => {
     // codex exec --json reports a model error on stdout (error, turn.failed) and exits 1 with an empty stderr: the
     // original added its "Codex process failed: <stderr>" only when stderr held something (readable-errors.test.ts)
-    const broken = { kind: 'http_error', status: 400, body: '{"error":{"message":"model says no"}}' } as const
-    mock.script(broken, broken)
+    // every request of this test gets it (a script of two would let a request more, e.g. a retry, answer "OK")
+    mock.setDefault({ kind: 'http_error', status: 400, body: '{"error":{"message":"model says no"}}' })
     const stream = await postJson(`${gw.url}/api/codex/stream`, { prompt: 'fail please' })
     expect(stream.status).toBe(200)
     const streamed = sseData(await stream.text()) as { type: string; message?: string }[]
