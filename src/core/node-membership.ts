@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import { isProcessAlive } from '../process/alive.js'
 import type { NodeLock } from '../store/node-lock.js'
 import type { NodeRecord, Store } from '../store/store.js'
+import { untilClock } from '../util/clock-timer.js'
 import { newId } from './ids.js'
 import { LockWatch } from './lock-watch.js'
 import type { FencingNotices } from './ops/fencing-notices.js'
@@ -203,10 +204,8 @@ export class NodeMembership {
     if (node === undefined || this.isDead(node, at)) return false
     const due = this.locks.confirmableAt(node)
     if (due === undefined) return true
-    // a timer may fire a millisecond before Date.now() reaches its end (its clock is the event loop's): wait on
-    // until the clock says so, or the look below would be too early to confirm and judge a dead node alive
-    for (let wait = due - Date.now(); wait > 0; wait = due - Date.now())
-      await new Promise((resolve) => setTimeout(resolve, wait))
+    // until Date.now() says so: a look a millisecond early could not confirm, and would judge a dead node alive
+    await untilClock(due)
     // a listing sent now: one sent before `due` cannot confirm anything
     const confirming = await this.read()
     const seen = confirming.nodes.find((n) => n.id === id)

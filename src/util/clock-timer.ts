@@ -19,3 +19,10 @@ export function atClock(due: number, fn: () => void): () => void {
   arm()
   return () => clearTimeout(timer)
 }
+
+/** Resolves once Date.now() has reached `due` (atClock: a timer alone may end a millisecond early). */
+export function untilClock(due: number): Promise<void> {
+  return new Promise((resolve) => {
+    atClock(due, resolve)
+  })
+}

@@ -16,24 +16,32 @@ export async function retried<T>(
 
 /**
  * `attempt`, again after each of `delaysMs` while it fails, then again after the last delay for as long as
- * `keepTrying` says so (of that failure's error); undefined once it said no. `failed` hears each failure with the wait
- * before the next attempt (undefined when it gives up). The waits hold no process open.
+ * `keepTrying` says so (of that failure's error: asked after the failure and again when the wait is over, so a
+ * stop meanwhile is no attempt more); undefined once it said no. `failed` hears each failure with the wait before
+ * the next attempt (undefined when it gives up after the failure). The waits hold no process open.
  */
 export async function retriedWhile<T>(
   attempt: () => Promise<T>,
   delaysMs: readonly number[],
   on: { keepTrying(err: unknown): boolean; failed(err: unknown, retryInMs: number | undefined): void },
 ): Promise<T | undefined> {
-  return retryLoop(attempt, on.failed, (err, i) =>
-    on.keepTrying(err) ? delaysMs[Math.min(i, delaysMs.length - 1)] : undefined,
+  return retryLoop(
+    attempt,
+    on.failed,
+    (err, i) => (on.keepTrying(err) ? delaysMs[Math.min(i, delaysMs.length - 1)] : undefined),
+    on.keepTrying,
   )
 }
 
-/** `attempt` until it succeeds or `waitAfter` (of the i-th failure) gives no wait; `waitAfter` may throw. */
+/**
+ * `attempt` until it succeeds or `waitAfter` (of the i-th failure) gives no wait, or `stillWanted` (of that failure)
+ * says no once the wait is over; `waitAfter` may throw.
+ */
 async function retryLoop<T>(
   attempt: () => Promise<T>,
   failed: (err: unknown, retryInMs: number | undefined) => void,
   waitAfter: (err: unknown, i: number) => number | undefined,
+  stillWanted: (err: unknown) => boolean = () => true,
 ): Promise<T | undefined> {
   for (let i = 0; ; i++) {
     try {
@@ -45,6 +53,7 @@ async function retryLoop<T>(
       await new Promise<void>((resolve) => {
         setTimeout(resolve, wait).unref()
       })
+      if (!stillWanted(err)) return undefined
     }
   }
 }

@@ -60,4 +60,24 @@ describe('retriedWhile', () => {
     expect(a.calls()).toBe(2)
     expect(waits).toEqual([1, undefined])
   })
+
+  it('makes no attempt more when keepTrying says no once the wait is over (a stop during the wait)', async () => {
+    let stopped = false
+    const waits: (number | undefined)[] = []
+    const a = failing(5)
+    const out = await retriedWhile(
+      async () => {
+        try {
+          return await a.attempt()
+        } finally {
+          stopped = true // the stop comes while the wait after this failure runs
+        }
+      },
+      [1],
+      { keepTrying: () => !stopped || waits.length === 0, failed: (_e, w) => void waits.push(w) },
+    )
+    expect(out).toBeUndefined()
+    expect(a.calls()).toBe(1)
+    expect(waits).toEqual([1])
+  })
 })
