@@ -440,7 +440,7 @@ export const operationDocs: Record<string, OperationDoc> = {
       turn: {
         id: '1',
         status: 'completed',
-        items: [{ type: 'agentMessage', id: 'item_0', text: 'Added README.md.' }],
+        items: [{ type: 'agent_message', id: 'item_0', text: 'Added README.md.' }],
       },
     },
     errors: [400, 404, 408, 409, 503],

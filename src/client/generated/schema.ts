@@ -2233,7 +2233,7 @@ export interface operations {
                      *         "status": "completed",
                      *         "items": [
                      *           {
-                     *             "type": "agentMessage",
+                     *             "type": "agent_message",
                      *             "id": "item_0",
                      *             "text": "Added README.md."
                      *           }
