@@ -119,16 +119,18 @@ function validate(model: PydanticModel, body: unknown): PydanticError[] {
         break
       }
       case 'list_of_str':
-      case 'list_of_dict':
-        if (!Array.isArray(v))
+      case 'list_of_dict': {
+        if (!Array.isArray(v)) {
           errors.push({ type: 'list_type', loc, msg: 'Input should be a valid list', input: v })
-        else
-          for (const [i, item] of v.entries())
-            if (field.kind === 'list_of_str' ? typeof item !== 'string' : !isDict(item))
-              errors.push(
-                field.kind === 'list_of_str' ? stringType([...loc, i], item) : dictType([...loc, i], item),
-              )
+          break
+        }
+        const [fits, itemError] =
+          field.kind === 'list_of_str'
+            ? [(x: unknown) => typeof x === 'string', stringType]
+            : [isDict, dictType]
+        for (const [i, item] of v.entries()) if (!fits(item)) errors.push(itemError([...loc, i], item))
         break
+      }
       case 'dict':
         if (!isDict(v)) errors.push(dictType(loc, v))
         break
