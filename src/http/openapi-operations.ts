@@ -31,7 +31,7 @@ export interface OperationDoc {
   stream?: 'events' | 'codex-sse' | 'cli-ndjson' | 'text' | 'approvals-sse'
   /** The body shape of its errors (default by path: /v1 -> v1). */
   errorShape?: ErrorShape
-  /** Its body is read and checked as FastAPI did (http/compat/fastapi-body.ts): 422 with pydantic's errors, no 415. */
+  /** Its body is read and checked as FastAPI did (http/compat/fastapi-body.ts, seeds 002 and 003): 422 with pydantic's errors, no 415. */
   fastapiBody?: true
   /** A 503 answered with the success schema (GET /health while the store is not ready): its description. */
   unready?: string
@@ -94,6 +94,7 @@ const threadById = {
   responseExample: threadExample,
   errors: [400, 404, 503],
   errorShape: 'fastapi',
+  fastapiBody: true,
 } satisfies Omit<OperationDoc, 'summary'>
 export const operationDocs: Record<string, OperationDoc> = {
   'GET /health': {
@@ -398,6 +399,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     responseExample: threadExample,
     errors: [400, 503],
     errorShape: 'fastapi',
+    fastapiBody: true,
   },
   'POST /api/thread/resume': { ...threadById, summary: 'Resume a codex thread' },
   'POST /api/thread/read': {
@@ -409,6 +411,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     responseExample: { thread: { id: threadExample.thread.id, preview: 'Add a README', turns: [] } },
     errors: [400, 404, 503],
     errorShape: 'fastapi',
+    fastapiBody: true,
   },
   'POST /api/thread/fork': { ...threadById, summary: 'Fork a codex thread' },
   'POST /api/turn/start': {
@@ -437,11 +440,12 @@ export const operationDocs: Record<string, OperationDoc> = {
       turn: {
         id: '1',
         status: 'completed',
-        items: [{ type: 'agentMessage', id: 'item_0', text: 'Added README.md.' }],
+        items: [{ type: 'agent_message', id: 'item_0', text: 'Added README.md.' }],
       },
     },
     errors: [400, 404, 408, 409, 503],
     errorShape: 'fastapi',
+    fastapiBody: true,
   },
   'POST /api/skills/list': {
     tag: 'seed 003: codex agent server',
@@ -452,6 +456,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     responseExample: { data: [{ cwd: '/workspace', skills: [{ name: 'lint', enabled: true }] }] },
     errors: [400, 503],
     errorShape: 'fastapi',
+    fastapiBody: true,
   },
   'POST /api/skills/config/write': {
     tag: 'seed 003: codex agent server',
@@ -462,5 +467,6 @@ export const operationDocs: Record<string, OperationDoc> = {
     responseExample: {},
     errors: [400, 503],
     errorShape: 'fastapi',
+    fastapiBody: true,
   },
 }

@@ -114,8 +114,10 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     expect(listed?.enabled).toBe(false)
     const on = await post('/api/skills/config/write', { path: skill.path, enabled: true })
     expect(on).toEqual({ status: 200, type: 'application/json', body: { effectiveEnabled: true } })
-    const bad = await post('/api/skills/config/write', { path: skill.path })
-    expect(bad.status).toBe(400)
+    // pydantic's lax bool: "false" is false
+    const lax = await post('/api/skills/config/write', { path: skill.path, enabled: 'false' })
+    expect(lax).toEqual({ status: 200, type: 'application/json', body: { effectiveEnabled: false } })
+    await post('/api/skills/config/write', { path: skill.path, enabled: true })
   })
 
   // Issue 9 item 6: every path a route accepts is confined; nothing unconfined is persisted into codex's config.
@@ -151,7 +153,7 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     expect(readFileSync(configFile, 'utf8')).toBe(before)
   })
 
-  it('bad input: unknown thread 404, missing fields 400, in FastAPI shape {detail}', async () => {
+  it('bad input: unknown thread 404, what only the gateway refuses 400, in FastAPI shape {detail}', async () => {
     for (const path of ['/api/thread/resume', '/api/thread/read', '/api/thread/fork']) {
       const res = await post(path, { threadId: 'no-such-thread' })
       expect(res.status, path).toBe(404)
@@ -162,11 +164,95 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
       input: [{ type: 'text', text: 'x' }],
     })
     expect(turn.status).toBe(404)
-    const missing = await post('/api/turn/start', { threadId: 'x' })
-    expect(missing.status).toBe(400)
-    expect(missing.body.detail).toMatch(/input/)
+    for (const input of [[], [{ type: 'image', url: 'x' }], [{ type: 'text', text: '' }]]) {
+      const notText = await post('/api/turn/start', { threadId: 'x', input })
+      expect(notText.status, JSON.stringify(input)).toBe(400)
+      expect(notText.body.detail, JSON.stringify(input)).toMatch(/body\.input/)
+    }
+    const policy = await post('/api/thread/start', { approvalPolicy: 'sometimes' })
+    expect(policy.status).toBe(400)
+    expect(policy.body.detail).toMatch(/approvalPolicy/)
     const outside = await post('/api/thread/start', { cwd: '/etc' })
     expect(outside.status).toBe(400)
     expect(outside.body.detail).toMatch(/outside the workspace/)
+  })
+
+  it("a body the original's pydantic models refused is FastAPI's 422, error for error in field order", async () => {
+    const send = async (path: string, body: string, contentType = 'application/json') => {
+      const res = await fetch(`${gw.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body,
+      })
+      // biome-ignore lint/suspicious/noExplicitAny: the test walks arbitrary JSON answers
+      return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as any }
+    }
+    const detail = (...errors: unknown[]) => ({
+      status: 422,
+      type: 'application/json',
+      body: { detail: errors },
+    })
+    // a required field missing, a wrong type after it: one error each, in the model's order
+    expect(await send('/api/turn/start', '{"input":"hi"}')).toEqual(
+      detail(
+        { type: 'missing', loc: ['body', 'threadId'], msg: 'Field required', input: { input: 'hi' } },
+        { type: 'list_type', loc: ['body', 'input'], msg: 'Input should be a valid list', input: 'hi' },
+      ),
+    )
+    expect(await send('/api/turn/start', '{"threadId":7,"input":["hi"]}')).toEqual(
+      detail(
+        { type: 'string_type', loc: ['body', 'threadId'], msg: 'Input should be a valid string', input: 7 },
+        {
+          type: 'dict_type',
+          loc: ['body', 'input', 0],
+          msg: 'Input should be a valid dictionary',
+          input: 'hi',
+        },
+      ),
+    )
+    expect(await send('/api/thread/read', '{"threadId":"t","includeTurns":"maybe"}')).toEqual(
+      detail({
+        type: 'bool_parsing',
+        loc: ['body', 'includeTurns'],
+        msg: 'Input should be a valid boolean, unable to interpret input',
+        input: 'maybe',
+      }),
+    )
+    expect(await send('/api/skills/config/write', '{"path":null}')).toEqual(
+      detail(
+        { type: 'string_type', loc: ['body', 'path'], msg: 'Input should be a valid string', input: null },
+        { type: 'missing', loc: ['body', 'enabled'], msg: 'Field required', input: { path: null } },
+      ),
+    )
+    expect(await send('/api/skills/list', '{"cwds":5}')).toEqual(
+      detail({ type: 'list_type', loc: ['body', 'cwds'], msg: 'Input should be a valid list', input: 5 }),
+    )
+    expect(await send('/api/thread/start', '{"cwd":1}')).toEqual(
+      detail({ type: 'string_type', loc: ['body', 'cwd'], msg: 'Input should be a valid string', input: 1 }),
+    )
+    // the body missing, not an object, not JSON, or not sent as JSON (FastAPI read it as bytes)
+    expect(await send('/api/thread/start', '')).toEqual(
+      detail({ type: 'missing', loc: ['body'], msg: 'Field required', input: null }),
+    )
+    expect(await send('/api/thread/fork', '["t"]')).toEqual(
+      detail({
+        type: 'model_attributes_type',
+        loc: ['body'],
+        msg: 'Input should be a valid dictionary or object to extract fields from',
+        input: ['t'],
+      }),
+    )
+    expect(await send('/api/thread/resume', '{"threadId": "t",}')).toEqual(
+      detail({
+        type: 'json_invalid',
+        loc: ['body', 17],
+        msg: 'JSON decode error',
+        input: {},
+        ctx: { error: 'Expecting property name enclosed in double quotes' },
+      }),
+    )
+    expect((await send('/api/skills/list', '{}', 'text/plain')).body.detail[0].type).toBe(
+      'model_attributes_type',
+    )
   })
 })

@@ -163,8 +163,8 @@ describe("a newcomer's first mistakes", () => {
   })
 
   it('JSON sent as text/plain is a 415 saying which content-type to send, on every family of routes', async () => {
-    // (seed 002's routes read a body as FastAPI did: text/plain is its 422, in codex-streaming-routes.test.ts)
-    for (const route of ['/v1/runs', '/chat', '/api/thread/start']) {
+    // (seed 002's and 003's routes read a body as FastAPI did: text/plain is its 422, in their routes' tests)
+    for (const route of ['/v1/runs', '/chat']) {
       const res = await send('POST', route, {
         body: '{"prompt":"hi"}',
         headers: { 'content-type': 'text/plain' },

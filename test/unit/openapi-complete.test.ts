@@ -102,8 +102,12 @@ describe('OpenAPI document completeness', () => {
   })
 
   it("415: every route that reads a body lists it, with its own family's error body", () => {
-    // seed 002's routes read any content-type, as FastAPI did, and answer 422 instead
-    const fastapiBodies = ['POST /api/codex/stream', 'POST /api/codex/run']
+    // seed 002's and 003's routes read any content-type, as FastAPI did, and answer 422 instead
+    const fastapiBodies = operations
+      .map(([key]) => key)
+      .filter((key) => /^POST \/api\/(codex|thread|turn|skills)\//.test(key))
+    expect(fastapiBodies).toEqual(expect.arrayContaining(['POST /api/codex/run', 'POST /api/turn/start']))
+    expect(fastapiBodies).toHaveLength(9)
     const withBody = operations.filter(([key, op]) => op.requestBody && !fastapiBodies.includes(key))
     expect(withBody.map(([key]) => key)).toEqual(
       expect.arrayContaining(['POST /v1/runs', 'POST /run', 'POST /chat']),

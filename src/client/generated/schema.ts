@@ -1279,7 +1279,6 @@ export interface components {
         SkillsList: {
             [key: string]: unknown;
         };
-        /** @default {} */
         SkillsListRequest: {
             cwds?: string[] | null;
             forceReload?: boolean | null;
@@ -1315,7 +1314,6 @@ export interface components {
                 preview: string;
             };
         };
-        /** @default {} */
         ThreadStartRequest: {
             approvalPolicy?: ("untrusted" | "on-request" | "on-failure" | "never") | null;
             cwd?: string | null;
@@ -1599,15 +1597,6 @@ export interface components {
         };
         /** @description Body too large */
         FastApiError413: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["FastApiError"];
-            };
-        };
-        /** @description Unsupported media type */
-        FastApiError415: {
             headers: {
                 [name: string]: unknown;
             };
@@ -1971,7 +1960,7 @@ export interface operations {
             403: components["responses"]["FastApiError403"];
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
-            415: components["responses"]["FastApiError415"];
+            422: components["responses"]["FastApiValidationError"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -2018,7 +2007,7 @@ export interface operations {
             403: components["responses"]["FastApiError403"];
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
-            415: components["responses"]["FastApiError415"];
+            422: components["responses"]["FastApiValidationError"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -2064,7 +2053,7 @@ export interface operations {
             404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
-            415: components["responses"]["FastApiError415"];
+            422: components["responses"]["FastApiValidationError"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -2111,7 +2100,7 @@ export interface operations {
             404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
-            415: components["responses"]["FastApiError415"];
+            422: components["responses"]["FastApiValidationError"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -2157,7 +2146,7 @@ export interface operations {
             404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
-            415: components["responses"]["FastApiError415"];
+            422: components["responses"]["FastApiValidationError"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -2203,7 +2192,7 @@ export interface operations {
             403: components["responses"]["FastApiError403"];
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
-            415: components["responses"]["FastApiError415"];
+            422: components["responses"]["FastApiValidationError"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -2244,7 +2233,7 @@ export interface operations {
                      *         "status": "completed",
                      *         "items": [
                      *           {
-                     *             "type": "agentMessage",
+                     *             "type": "agent_message",
                      *             "id": "item_0",
                      *             "text": "Added README.md."
                      *           }
@@ -2262,7 +2251,7 @@ export interface operations {
             408: components["responses"]["FastApiError408"];
             409: components["responses"]["FastApiError409"];
             413: components["responses"]["FastApiError413"];
-            415: components["responses"]["FastApiError415"];
+            422: components["responses"]["FastApiValidationError"];
             503: components["responses"]["FastApiError503"];
         };
     };

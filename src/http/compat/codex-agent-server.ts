@@ -9,13 +9,17 @@ import { AppError } from '../../protocol/errors.js'
 import { approvalPolicy } from '../../protocol/policies.js'
 import type { Session, Turn } from '../../protocol/sessions.js'
 import { scopeOf } from '../tenant-scope.js'
+import { fastapiBody, type PydanticModel } from './fastapi-body.js'
 import { fastapiContentTypes } from './fastapi-content-type.js'
 
 /**
  * Seed 003 (Codex Agent Server, a REST bridge to `codex app-server`): /api/thread/start|resume|read|fork,
  * /api/turn/start (waits for the turn, bounded by CODEX_REQUEST_TIMEOUT), /api/skills/list,
  * /api/skills/config/write. Thread ids are codex's own; every thread is a gateway session, so its turns are
- * stored and visible on /v1/sessions too. Errors answer FastAPI's `{detail}`.
+ * stored and visible on /v1/sessions too. Errors answer FastAPI's `{detail}`; a body the original's pydantic
+ * models refused (not JSON, not an object, missing, a required field missing, a wrong type) is its 422
+ * `{"detail": [...]}` (fastapi-body.ts), what only the gateway refuses (an empty threadId, an input that is not
+ * text, a cwd outside the workspace, an approvalPolicy codex does not know, an unknown skills field) a 400.
  * The seed ran in a container with the workspace at /workspace: a `cwd` of /workspace[/sub] that does not
  * exist here means WORKSPACE_DIR[/sub]. An optional field sent as null counts as absent (codex's own params are
  * nullable).
@@ -24,7 +28,8 @@ const threadId = z.object({ threadId: z.string().min(1) })
 const textInput = z.array(z.object({ type: z.literal('text'), text: z.string().min(1) })).min(1)
 
 export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
-  const config = { errorShape: 'fastapi' as const, framework: 'fastapi' as const }
+  const base = { errorShape: 'fastapi' as const, framework: 'fastapi' as const }
+  const config = (pydantic: PydanticModel) => ({ ...base, pydantic })
   const agent = 'codex'
   const thread = async (scope: TenantScope, s: Session) => ({
     id: s.agentSessionId,
@@ -40,19 +45,18 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
 
   return async (app) => {
     fastapiContentTypes(app)
+    fastapiBody(app)
     app.post(
       '/api/thread/start',
       {
-        config,
+        config: config(models.threadStart),
         schema: {
           tags: ['codex agent server (seed 003)'],
-          body: z
-            .object({
-              cwd: z.string().nullish(),
-              approvalPolicy: approvalPolicy.nullish(),
-              model: z.string().nullish(),
-            })
-            .default({}),
+          body: z.object({
+            cwd: z.string().nullish(),
+            approvalPolicy: approvalPolicy.nullish(),
+            model: z.string().nullish(),
+          }),
         },
       },
       async (request) => {
@@ -72,7 +76,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
       url: string,
       act: (sessions: TenantScope['sessions'], id: string) => Promise<Session>,
     ) =>
-      app.post(url, { config, schema: { body: threadId } }, async (request) => {
+      app.post(url, { config: config(models.threadId), schema: { body: threadId } }, async (request) => {
         const scope = scopeOf(ctx, request)
         const s = await scope.sessions.byAgentSessionId(request.body.threadId)
         return { thread: await thread(scope, await act(scope.sessions, s.id)) }
@@ -82,7 +86,10 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
 
     app.post(
       '/api/thread/read',
-      { config, schema: { body: threadId.extend({ includeTurns: z.boolean().default(false) }) } },
+      {
+        config: config(models.threadRead),
+        schema: { body: threadId.extend({ includeTurns: z.boolean().default(false) }) },
+      },
       async (request) => {
         const { sessions } = scopeOf(ctx, request)
         const s = await sessions.byAgentSessionId(request.body.threadId)
@@ -94,7 +101,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
 
     app.post(
       '/api/turn/start',
-      { config, schema: { body: threadId.extend({ input: textInput }) } },
+      { config: config(models.turnStart), schema: { body: threadId.extend({ input: textInput }) } },
       async (request) => {
         const { sessions } = scopeOf(ctx, request)
         const s = await sessions.byAgentSessionId(request.body.threadId)
@@ -120,14 +127,12 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
     app.post(
       '/api/skills/list',
       {
-        config,
+        config: config(models.skillsList),
         schema: {
-          body: z
-            .strictObject({
-              cwds: z.array(z.string().min(1)).max(64).nullish(),
-              forceReload: z.boolean().nullish(),
-            })
-            .default({}),
+          body: z.strictObject({
+            cwds: z.array(z.string().min(1)).max(64).nullish(),
+            forceReload: z.boolean().nullish(),
+          }),
         },
       },
       async (request) => {
@@ -141,11 +146,35 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
 
     app.post(
       '/api/skills/config/write',
-      { config, schema: { body: z.strictObject({ path: z.string().min(1), enabled: z.boolean() }) } },
+      {
+        config: config(models.skillsConfigWrite),
+        schema: { body: z.strictObject({ path: z.string().min(1), enabled: z.boolean() }) },
+      },
       async (request) => skillsOf(scopeOf(ctx, request)).setEnabled(request.body.path, request.body.enabled),
     )
   }
 }
+
+/**
+ * The original's request models as pydantic checked them, fields in the order its README gives them (its code
+ * is not in the seed): app-server's params, camelCase; `input` a list of objects whose content app-server (here:
+ * the gateway) checks; `model`, `cwds` and `forceReload`, app-server's params the gateway passes on, after.
+ */
+const models = {
+  threadStart: {
+    cwd: { kind: 'str', nullable: true },
+    approvalPolicy: { kind: 'str', nullable: true },
+    model: { kind: 'str', nullable: true },
+  },
+  threadId: { threadId: { kind: 'str', required: true } },
+  threadRead: { threadId: { kind: 'str', required: true }, includeTurns: { kind: 'bool' } },
+  turnStart: { threadId: { kind: 'str', required: true }, input: { kind: 'list_of_dict', required: true } },
+  skillsList: {
+    cwds: { kind: 'list_of_str', nullable: true },
+    forceReload: { kind: 'bool', nullable: true },
+  },
+  skillsConfigWrite: { path: { kind: 'str', required: true }, enabled: { kind: 'bool', required: true } },
+} satisfies Record<string, PydanticModel>
 
 /** app-server's turn status names. */
 const seedStatus = (t: Turn) => (t.status === 'running' || t.status === 'queued' ? 'inProgress' : t.status)

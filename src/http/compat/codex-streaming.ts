@@ -31,7 +31,7 @@ import { promptField } from './prompt-field.js'
  * null, meaning absent, as the original's Optional fields (its page sends null for an empty box).
  */
 export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
-  const config = { errorShape: 'plain' as const, framework: 'fastapi' as const }
+  const config = { errorShape: 'plain' as const, framework: 'fastapi' as const, pydantic: codexRequest }
   const timeoutSeconds = ctx.config.TIMEOUT_SECONDS
   const body = z.object({
     prompt: promptField(
@@ -60,7 +60,7 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
 
   return async (app) => {
     fastapiContentTypes(app)
-    fastapiBody(app, codexRequest)
+    fastapiBody(app)
     app.post('/api/codex/stream', { config, schema: { body } }, async (request, reply) => {
       const run = await prepare(scopeOf(ctx, request), request.body, 'POST /api/codex/stream')
       const clientGone = new AbortController()
@@ -118,13 +118,13 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
  */
 const codexRequest: PydanticModel = {
   prompt: { kind: 'str', required: true },
-  working_directory: { kind: 'optional_str' },
+  working_directory: { kind: 'str', nullable: true },
   skip_git_repo_check: { kind: 'bool' },
-  images: { kind: 'optional_list_of_str' },
-  model: { kind: 'optional_str' },
-  sandbox: { kind: 'optional_str' },
-  approval_policy: { kind: 'optional_str' },
-  output_schema: { kind: 'optional_dict' },
+  images: { kind: 'list_of_str', nullable: true },
+  model: { kind: 'str', nullable: true },
+  sandbox: { kind: 'str', nullable: true },
+  approval_policy: { kind: 'str', nullable: true },
+  output_schema: { kind: 'dict', nullable: true },
 }
 
 /**

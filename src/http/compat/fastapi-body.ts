@@ -3,22 +3,33 @@ import { sendFastapiJson } from './fastapi-content-type.js'
 import { pythonJsonError } from './python-json.js'
 
 /**
- * A FastAPI route's body as FastAPI read and validated it, for a seed whose original took one pydantic model
- * (seed 002's CodexRequest): what it refused is its 422 `{"detail": [...]}`, error for error as pydantic v2 wrote
- * them (`type`, `loc`, `msg`, `input`, `ctx`; FastAPI leaves out `url`). What it accepted goes on to the route's
- * own schema, which may still refuse by the gateway's rules (a 400 in the route's shape).
+ * A FastAPI route's body as FastAPI read and validated it, for a seed whose original took one pydantic model per
+ * route (seed 002's CodexRequest, seed 003's request models): what it refused is its 422 `{"detail": [...]}`,
+ * error for error as pydantic v2 wrote them (`type`, `loc`, `msg`, `input`, `ctx`; FastAPI leaves out `url`).
+ * What it accepted goes on to the route's own schema, which may still refuse by the gateway's rules (a 400 in
+ * the route's shape).
  *
  * FastAPI parsed a body as JSON when it came without a content-type or as `application/json` or `+json`; any
  * other body was bytes, which the model refuses. An empty body, or JSON `null`, is the body missing.
  */
-export type PydanticField =
-  | { kind: 'str'; required?: true }
-  | { kind: 'optional_str' }
-  | { kind: 'bool' }
-  | { kind: 'optional_list_of_str' }
-  | { kind: 'optional_dict' }
+export interface PydanticField {
+  /** `str`, `bool`, `List[str]`, `List[Dict[str, Any]]`, `Dict[str, Any]` */
+  kind: 'str' | 'bool' | 'list_of_str' | 'list_of_dict' | 'dict'
+  /** No default: a body without it is refused (`Field required`). */
+  required?: true
+  /** `Optional[...]`: null is accepted (as absent). */
+  nullable?: true
+}
 
+/** A pydantic model's fields, in its declaration order (the order of its errors). */
 export type PydanticModel = Record<string, PydanticField>
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The pydantic model the seed's original read this route's body with (fastapiBody). */
+    pydantic?: PydanticModel
+  }
+}
 
 export interface PydanticError {
   type: string
@@ -32,10 +43,11 @@ export interface PydanticError {
 const undecodable = new WeakMap<FastifyRequest, PydanticError>()
 
 /**
- * Reads bodies as FastAPI did, and answers 422 for a body `model` refuses, in this plugin's scope. A body it
- * accepts is passed on with pydantic's lax coercions applied (a boolean sent as "true" or 1 is a boolean).
+ * Reads bodies as FastAPI did in this plugin's scope, and answers 422 for a body its route's model (its
+ * `config.pydantic`) refuses. A body it accepts is passed on with pydantic's lax coercions applied (a boolean sent
+ * as "true" or 1 is a boolean).
  */
-export function fastapiBody(app: FastifyInstance, model: PydanticModel): void {
+export function fastapiBody(app: FastifyInstance): void {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'string' }, (request, text, done) => {
     const body = text as string
@@ -56,8 +68,9 @@ export function fastapiBody(app: FastifyInstance, model: PydanticModel): void {
     }
   })
   app.addHook('preValidation', async (request, reply) => {
+    const model = request.routeOptions.config.pydantic
     const undecoded = undecodable.get(request)
-    const errors = undecoded ? [undecoded] : validate(model, request.body)
+    const errors = undecoded ? [undecoded] : model ? validate(model, request.body) : []
     if (errors.length === 0) return
     await sendFastapiJson(reply.status(422), { detail: errors })
     return reply
@@ -90,14 +103,13 @@ function validate(model: PydanticModel, body: unknown): PydanticError[] {
   for (const [name, field] of Object.entries(model)) {
     const loc = ['body', name]
     if (!Object.hasOwn(fields, name)) {
-      if (field.kind === 'str') errors.push({ type: 'missing', loc, msg: 'Field required', input: body })
+      if (field.required) errors.push({ type: 'missing', loc, msg: 'Field required', input: body })
       continue
     }
     const v = fields[name]
-    if (v === null && field.kind.startsWith('optional_')) continue
+    if (v === null && field.nullable) continue
     switch (field.kind) {
       case 'str':
-      case 'optional_str':
         if (typeof v !== 'string') errors.push(stringType(loc, v))
         break
       case 'bool': {
@@ -106,16 +118,21 @@ function validate(model: PydanticModel, body: unknown): PydanticError[] {
         else errors.push({ type: b, loc, msg: boolMessages[b], input: v })
         break
       }
-      case 'optional_list_of_str':
-        if (!Array.isArray(v))
+      case 'list_of_str':
+      case 'list_of_dict': {
+        if (!Array.isArray(v)) {
           errors.push({ type: 'list_type', loc, msg: 'Input should be a valid list', input: v })
-        else
-          for (const [i, item] of v.entries())
-            if (typeof item !== 'string') errors.push(stringType([...loc, i], item))
+          break
+        }
+        const [fits, itemError] =
+          field.kind === 'list_of_str'
+            ? [(x: unknown) => typeof x === 'string', stringType]
+            : [isDict, dictType]
+        for (const [i, item] of v.entries()) if (!fits(item)) errors.push(itemError([...loc, i], item))
         break
-      case 'optional_dict':
-        if (typeof v !== 'object' || v === null || Array.isArray(v))
-          errors.push({ type: 'dict_type', loc, msg: 'Input should be a valid dictionary', input: v })
+      }
+      case 'dict':
+        if (!isDict(v)) errors.push(dictType(loc, v))
         break
     }
   }
@@ -129,6 +146,15 @@ const stringType = (loc: (string | number)[], input: unknown): PydanticError => 
   msg: 'Input should be a valid string',
   input,
 })
+
+const dictType = (loc: (string | number)[], input: unknown): PydanticError => ({
+  type: 'dict_type',
+  loc,
+  msg: 'Input should be a valid dictionary',
+  input,
+})
+
+const isDict = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 const boolMessages = {
   bool_parsing: 'Input should be a valid boolean, unable to interpret input',
