@@ -69,7 +69,9 @@ describe.concurrent.each(lanes)('every agent runs inside its container (lane $la
         expect(run.status).toBe('failed')
         // the runtime's word for it, else (podman 4.3 may lose the output of a container that ends at once: seen
         // once in CI, exit 1 and an empty stderr) how the agent process ended, never a cancel
-        expect(run.error).toMatch(/host-only-acp: not found in image|host-only-acp ended: exit code [1-9]\d*$/)
+        expect(run.error).toMatch(
+          /host-only-acp: not found in image|host-only-acp ended: exit code [1-9]\d*$/,
+        )
         expect(await gatewayContainers(shared.gw.instance)).toEqual([])
       })
 
