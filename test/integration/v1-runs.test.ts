@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { MockLlm } from '../mock-llm/index.js'
-import { postJson, sharedGateway, startGateway, type TestGateway } from '../support/gateway.js'
+import { postJson, readNdjson, sharedGateway, startGateway, type TestGateway } from '../support/gateway.js'
 import { readSse, readSseUntil } from '../support/sse-client.js'
 import { tempDir } from '../support/temp.js'
 import { tmpWrites } from '../support/tmp-writes.js'
@@ -256,6 +256,21 @@ describe('/v1/runs', () => {
 
     it('an acp:codex-acp run', async () => {
       await writeRun('ww-acp', { agent: 'acp:codex-acp' })
+    })
+
+    it('POST /run `codex exec --sandbox workspace-write`', async () => {
+      const cwd = path.join(gw.workspace, 'ww-cli')
+      mkdirSync(cwd)
+      const writes = tmpWrites(tmpdir)
+      mock.script({ kind: 'exec_command', cmd: writes.cmd }, { kind: 'text', text: 'tried' })
+      const res = await postJson(`${gw.url}/run`, {
+        cli: 'codex',
+        args: ['exec', '--json', '--skip-git-repo-check', '--sandbox', 'workspace-write', 'write'],
+        cwd,
+      })
+      const lines = await readNdjson(res)
+      expect(lines.at(-1), JSON.stringify(lines).slice(-3000)).toEqual({ type: 'exit', code: 0 })
+      writes.confined(cwd)
     })
   })
 
