@@ -1,14 +1,20 @@
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { MockLlm } from '../mock-llm/index.js'
-import { postJson, sharedGateway, startGateway, type TestGateway } from '../support/gateway.js'
+import { postJson, readNdjson, sharedGateway, startGateway, type TestGateway } from '../support/gateway.js'
 import { readSse, readSseUntil } from '../support/sse-client.js'
+import { tempDir } from '../support/temp.js'
+import { tmpWrites } from '../support/tmp-writes.js'
 
 /** The native /v1 run API over real sockets with the real codex. */
 describe('/v1/runs', () => {
-  const shared = sharedGateway()
+  // agents get a TMPDIR of their own (not under a run's cwd): the workspace-write cases try to write it
+  const tmpdir = tempDir('agent-tmp-')
+  const shared = sharedGateway({ TMPDIR: tmpdir })
   let mock: MockLlm
   let gw: TestGateway
   beforeEach(() => ({ mock, gw } = shared))
@@ -215,6 +221,57 @@ describe('/v1/runs', () => {
     })
     expect(borrowing.res.status).toBe(400)
     expect(JSON.stringify(borrowing.run)).toMatch(/can't resolve reference urn:example:nested/)
+  })
+
+  // The default sandbox mode (CODEX_CONFINE_READS unset: `--sandbox workspace-write`, the app-server thread's
+  // `sandbox`, codex-acp's `sandbox_mode`); confinement.test.ts proves the same with permission profiles.
+  describe('workspace-write: a command writes its cwd, neither /tmp nor $TMPDIR', () => {
+    const writeRun = async (name: string, body: Record<string, unknown>, answer = 'tried') => {
+      const cwd = path.join(gw.workspace, name)
+      mkdirSync(cwd)
+      const writes = tmpWrites(tmpdir)
+      mock.script(
+        { kind: 'exec_command', cmd: writes.cmd, yieldTimeMs: 10_000 },
+        { kind: 'text', text: answer },
+      )
+      const { run } = await submit(
+        { prompt: 'write', cwd: name, sandbox: 'workspace-write', ...body },
+        '?wait=true',
+      )
+      expect(run.status, JSON.stringify(run)).toBe('succeeded')
+      writes.confined(cwd)
+      return (await events(run.id)).find((e) => e.type === 'run.started') as StoredEvent & { pid?: number }
+    }
+
+    it('a codex run on the running app-server (a warm run)', async () => {
+      const started = await writeRun('ww-warm', {})
+      expect(started.pid).toBeUndefined()
+    })
+
+    it('a `codex exec` run (its output schema keeps it off the app-server)', async () => {
+      const schema = { type: 'object', properties: { done: { type: 'boolean' } } }
+      const started = await writeRun('ww-exec', { outputSchema: schema }, '{"done":true}')
+      expect(started.pid).toEqual(expect.any(Number))
+    })
+
+    it('an acp:codex-acp run', async () => {
+      await writeRun('ww-acp', { agent: 'acp:codex-acp' })
+    })
+
+    it('POST /run `codex exec --sandbox workspace-write`', async () => {
+      const cwd = path.join(gw.workspace, 'ww-cli')
+      mkdirSync(cwd)
+      const writes = tmpWrites(tmpdir)
+      mock.script({ kind: 'exec_command', cmd: writes.cmd }, { kind: 'text', text: 'tried' })
+      const res = await postJson(`${gw.url}/run`, {
+        cli: 'codex',
+        args: ['exec', '--json', '--skip-git-repo-check', '--sandbox', 'workspace-write', 'write'],
+        cwd,
+      })
+      const lines = await readNdjson(res)
+      expect(lines.at(-1), JSON.stringify(lines).slice(-3000)).toEqual({ type: 'exit', code: 0 })
+      writes.confined(cwd)
+    })
   })
 
   it('lists runs newest first with filters and a cursor', async () => {

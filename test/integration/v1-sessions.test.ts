@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startServer } from '../../src/http/server.js'
@@ -16,15 +16,19 @@ import {
 } from '../support/gateway.js'
 import { spawnedFrom } from '../support/processes.js'
 import { readSseUntil } from '../support/sse-client.js'
+import { tempDir } from '../support/temp.js'
+import { tmpWrites } from '../support/tmp-writes.js'
 
 /** Sessions on the real codex app-server through the HTTP API, with the mock model. */
 describe('/v1/sessions on codex app-server', () => {
   let mock: MockLlm
   let gw: TestGateway
+  // agents get a TMPDIR of their own (not under a session's cwd): the workspace-write cases try to write it
+  const tmpdir = tempDir('agent-tmp-')
 
   beforeAll(async () => {
     mock = await startMockLlm()
-    gw = await startGateway(mock, { APPROVAL_TIMEOUT_SECONDS: '2' })
+    gw = await startGateway(mock, { APPROVAL_TIMEOUT_SECONDS: '2', TMPDIR: tmpdir })
   })
   afterAll(async () => {
     await gw.close()
@@ -158,6 +162,32 @@ describe('/v1/sessions on codex app-server', () => {
     const all = await json<{ approvals: Approval[] }>(fetch(`${gw.url}/v1/approvals?sessionId=${session.id}`))
     expect(all.approvals[0]).toMatchObject({ state: 'resolved', decision: 'decline', by: 'timeout' })
   })
+
+  // The default sandbox mode (CODEX_CONFINE_READS unset: the app-server thread's `sandbox`, codex-acp's
+  // `sandbox_mode`); confinement.test.ts proves the same with permission profiles.
+  it.each(['codex', 'acp:codex-acp'])(
+    'workspace-write, %s: a turn command writes its cwd, neither /tmp nor $TMPDIR',
+    async (agent) => {
+      const name = `ww-session-${agent.replace(/\W/g, '-')}`
+      mkdirSync(path.join(gw.workspace, name))
+      const session = await createSession({
+        agent,
+        cwd: name,
+        sandbox: 'workspace-write',
+        approvalPolicy: 'never',
+      })
+      expect(session.id, JSON.stringify(session)).toBeTruthy()
+      const writes = tmpWrites(tmpdir)
+      mock.script(
+        { kind: 'exec_command', cmd: writes.cmd, yieldTimeMs: 10_000 },
+        { kind: 'text', text: 'tried' },
+      )
+      const t = await json<Turn>(turn(session.id, 'write'))
+      expect(t.status, JSON.stringify(t)).toBe('completed')
+      writes.confined(session.cwd)
+      expect((await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {})).status).toBe(200)
+    },
+  )
 
   it('a decision the request did not offer: 400; unknown approval: 404', async () => {
     expect((await postJson(`${gw.url}/v1/approvals/apr_nope`, { decision: 'accept' })).status).toBe(404)
