@@ -39,7 +39,8 @@ describe('terminateGroup', () => {
       .poll(() => member() !== undefined && descendants(member()!.pid).length > 0, { timeout: 10_000 })
       .toBe(true)
     expect(descendants(pid)).toContain(member()!.pid)
-    terminateGroup(pid, 500)
+    // the grace must outlast the trap's start under load (the member's shell runs it once its `sleep 1` ended)
+    terminateGroup(pid, 3000)
     await expect
       .poll(() => existsSync(late) && readFileSync(late, 'utf8').trim() !== '', { timeout: 10_000 })
       .toBe(true)
