@@ -25,15 +25,15 @@ import { containerRunArgs } from './run-args.js'
 
 const stderrTailChars = 4000
 
+/** How soon an engine that did not answer /health's question is asked again. */
+const unavailableRecheckMs = 5_000
+
 /**
  * The second ProcessRunner: every launch runs in a fresh container (`<engine> run --rm -i`), named and
  * labelled so it can always be found again. Ending it goes through the engine (`stop`, then `rm -f`): killing
  * the `run` client alone would leave the container running. At start, `reclaim()` removes every container a
  * crashed predecessor with the same instance label left.
  */
-/** How soon an engine that did not answer /health's question is asked again. */
-const unavailableRecheckMs = 5_000
-
 export class ContainerProcessRunner implements ProcessRunner {
   readonly kind = 'container'
 
