@@ -399,7 +399,13 @@ export class SqliteStore implements Store {
     owner: string | undefined,
     events: readonly EventToAppend[],
   ): Promise<{ updated: boolean; events: StoredEvent[] }> {
-    return this.tx.updateRunWithEvents.immediate(id, patch, owner, events)
+    try {
+      return this.tx.updateRunWithEvents.immediate(id, patch, owner, events)
+    } catch (err) {
+      // Rolled back (a run's end its full disk refused): the seqs noted for these events were never stored.
+      for (const b of events) this.lastSeqs.forget(b.ownerId)
+      throw err
+    }
   }
 
   async getRun(id: string): Promise<Run | undefined> {
