@@ -134,6 +134,8 @@ export class SessionManager {
       forceEnd: (id, live, turn, why) => this.forceEnd(id, live, turn, why),
       nothingToStart: (id, live) => this.live.unloadWhenIdle(id, live),
       steering: (id, live, turn, input) => this.steering(id, live, turn, input),
+      steerFailed: (id, live, failed, error) =>
+        this.fenced(id, live, () => this.state.withdrawSteer(id, failed, error, live.claim)),
       neverStarting: (id, live, turn) =>
         this.state.endTurn(
           id,

@@ -263,10 +263,11 @@ export async function executeTurn(
           case 'turn.failed':
             ended = { status: 'failed', error: ev.error }
             break
-          // run events of the agent's own process, and a steer or its refusal (the gateway records its own:
-          // SessionState.steer, unsteer): stored as they are
+          // run events of the agent's own process, and a steer, its refusal or failure (the gateway records its own:
+          // SessionState.steer, unsteer, withdrawSteer): stored as they are
           case 'turn.steered':
           case 'turn.steer_refused':
+          case 'turn.steer_failed':
           case 'run.queued':
           case 'run.started':
           case 'agent.session':

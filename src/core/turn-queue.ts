@@ -53,6 +53,11 @@ export interface TurnQueueContext {
     turn: Turn,
     input: TurnInput,
   ): Promise<RecordedSteer | undefined>
+  /**
+   * A recorded steer whose sending to the agent failed (`error`: its process died, it answered an error, it did
+   * not answer in time) is withdrawn from the history (SessionState.withdrawSteer).
+   */
+  steerFailed(sessionId: string, live: LiveSession, failed: RecordedSteer, error: string): Promise<void>
 }
 
 /**
@@ -116,7 +121,11 @@ export class TurnQueue {
         // input queues as the next turn instead of a refusal that depends on timing; a steer recorded before
         // the agent refused it (its turn ended while the input was on its way) is withdrawn as that turn is
         // stored (`refused`)
-        if (!(err instanceof AppError && err.code === 'conflict')) throw err
+        if (!(err instanceof AppError && err.code === 'conflict')) {
+          // failed otherwise once recorded: withdrawn, so a client that sends it again has it there once
+          if (recorded) throw await this.withdrawn(id, live, recorded, err)
+          throw err
+        }
       }
     }
     // a refused steer's input is not dropped for a full queue: it was accepted once already
@@ -125,6 +134,31 @@ export class TurnQueue {
         retryAfterSeconds: 5,
       })
     return { refused: recorded }
+  }
+
+  /**
+   * The error a steer whose sending failed (`err`) is answered with once it was withdrawn from the history: the
+   * agent's own AppError keeps its code, anything else (its process died, no answer in time) is `agent_failed`;
+   * the message says the input went nowhere. A withdrawal the store refused is said too (the steer stays recorded).
+   */
+  private async withdrawn(
+    id: string,
+    live: LiveSession,
+    steer: RecordedSteer,
+    err: unknown,
+  ): Promise<AppError> {
+    const why = (err as Error)?.message ?? String(err)
+    let outcome = 'it was withdrawn (turn.steer_failed): the input is in no turn, send it again'
+    try {
+      await this.ctx.steerFailed(id, live, steer, why)
+    } catch (failed) {
+      outcome = `its record could not be withdrawn (${(failed as Error)?.message ?? failed}): it stays as turn.steered`
+    }
+    const code = err instanceof AppError ? err.code : 'agent_failed'
+    const details = { turnId: steer.turnId, steeredSeq: steer.seq }
+    return new AppError(code, `the steer did not reach the agent: ${why}; ${outcome}`, details, {
+      cause: err,
+    })
   }
 
   /** Queues a stored turn: it starts once the turns before it ended, with `options` (core/turn-options.ts). */

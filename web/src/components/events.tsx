@@ -216,6 +216,8 @@ function summary(event: StoredEvent): string {
     case 'turn.steer_refused':
       // shown in the turn the input became (session view)
       return 'sent to steer the running turn, which had just ended: it became this turn'
+    case 'turn.steer_failed':
+      return `a steer did not reach the agent (${event.error}): withdrawn, its input is in no turn`
     default:
       return ''
   }
