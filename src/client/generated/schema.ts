@@ -562,7 +562,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @description One normalized event, keyed on `type`. */
-        AgentEvent: components["schemas"]["RunQueuedEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["AgentSessionEvent"] | components["schemas"]["RunCompletedEvent"] | components["schemas"]["TurnStartedEvent"] | components["schemas"]["TurnCompletedEvent"] | components["schemas"]["TurnSteeredEvent"] | components["schemas"]["TurnSteerRefusedEvent"] | components["schemas"]["TurnFailedEvent"] | components["schemas"]["SessionStatusEvent"] | components["schemas"]["ItemStartedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["ItemCompletedEvent"] | components["schemas"]["ItemDeltaEvent"] | components["schemas"]["ApprovalRequestedEvent"] | components["schemas"]["ApprovalResolvedEvent"] | components["schemas"]["OutputEvent"] | components["schemas"]["AgentRawEvent"];
+        AgentEvent: components["schemas"]["RunQueuedEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["AgentSessionEvent"] | components["schemas"]["RunCompletedEvent"] | components["schemas"]["TurnStartedEvent"] | components["schemas"]["TurnCompletedEvent"] | components["schemas"]["TurnSteeredEvent"] | components["schemas"]["TurnSteerRefusedEvent"] | components["schemas"]["TurnSteerFailedEvent"] | components["schemas"]["TurnFailedEvent"] | components["schemas"]["SessionStatusEvent"] | components["schemas"]["ItemStartedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["ItemCompletedEvent"] | components["schemas"]["ItemDeltaEvent"] | components["schemas"]["ApprovalRequestedEvent"] | components["schemas"]["ApprovalResolvedEvent"] | components["schemas"]["OutputEvent"] | components["schemas"]["AgentRawEvent"];
         AgentList: {
             agents: {
                 /** @description The `approvalPolicy` values a session of this agent accepts (POST /v1/sessions, seed 003's /api/thread/start, seed 004's configOverrides as mapped): every one for an agent with approvals, only `never` for one without (claude, gemini, copilot run headless: nobody can answer them, so they never ask); another is a 400. */
@@ -833,7 +833,8 @@ export interface components {
             skipGitRepoCheck?: boolean;
             timeoutMs?: number;
             webhook?: {
-                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                /** @description The events to send, all of them when absent. Each delivery's body is `{type, timestamp, data}`, `data` the stored event: a session turn ends with `turn.completed` or `turn.failed` (its `turnId`, and the failure's `error`), then `session.idle`; a run with `run.completed`. docs/OPERATIONS.md "Webhooks". */
+                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "turn.failed" | "session.idle")[];
                 /** Format: uri */
                 url: string;
             };
@@ -860,7 +861,8 @@ export interface components {
             /** @enum {string} */
             sandbox?: "read-only" | "workspace-write" | "danger-full-access";
             webhook?: {
-                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                /** @description The events to send, all of them when absent. Each delivery's body is `{type, timestamp, data}`, `data` the stored event: a session turn ends with `turn.completed` or `turn.failed` (its `turnId`, and the failure's `error`), then `session.idle`; a run with `run.completed`. docs/OPERATIONS.md "Webhooks". */
+                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "turn.failed" | "session.idle")[];
                 /** Format: uri */
                 url: string;
             };
@@ -1048,7 +1050,8 @@ export interface components {
                 skipGitRepoCheck?: boolean;
                 timeoutMs?: number;
                 webhook?: {
-                    events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                    /** @description The events to send, all of them when absent. Each delivery's body is `{type, timestamp, data}`, `data` the stored event: a session turn ends with `turn.completed` or `turn.failed` (its `turnId`, and the failure's `error`), then `session.idle`; a run with `run.completed`. docs/OPERATIONS.md "Webhooks". */
+                    events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "turn.failed" | "session.idle")[];
                     /** Format: uri */
                     url: string;
                 };
@@ -1122,7 +1125,8 @@ export interface components {
                 skipGitRepoCheck?: boolean;
                 timeoutMs?: number;
                 webhook?: {
-                    events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                    /** @description The events to send, all of them when absent. Each delivery's body is `{type, timestamp, data}`, `data` the stored event: a session turn ends with `turn.completed` or `turn.failed` (its `turnId`, and the failure's `error`), then `session.idle`; a run with `run.completed`. docs/OPERATIONS.md "Webhooks". */
+                    events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "turn.failed" | "session.idle")[];
                     /** Format: uri */
                     url: string;
                 };
@@ -1203,7 +1207,8 @@ export interface components {
             turnCount: number;
             updatedAt: string;
             webhook?: {
-                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                /** @description The events to send, all of them when absent. Each delivery's body is `{type, timestamp, data}`, `data` the stored event: a session turn ends with `turn.completed` or `turn.failed` (its `turnId`, and the failure's `error`), then `session.idle`; a run with `run.completed`. docs/OPERATIONS.md "Webhooks". */
+                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "turn.failed" | "session.idle")[];
                 /** Format: uri */
                 url: string;
             } | null;
@@ -1262,7 +1267,8 @@ export interface components {
             turns: components["schemas"]["Turn"][];
             updatedAt: string;
             webhook?: {
-                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                /** @description The events to send, all of them when absent. Each delivery's body is `{type, timestamp, data}`, `data` the stored event: a session turn ends with `turn.completed` or `turn.failed` (its `turnId`, and the failure's `error`), then `session.idle`; a run with `run.completed`. docs/OPERATIONS.md "Webhooks". */
+                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "turn.failed" | "session.idle")[];
                 /** Format: uri */
                 url: string;
             } | null;
@@ -1441,6 +1447,17 @@ export interface components {
             turnId: string;
             /** @constant */
             type: "turn.steered";
+        };
+        /** @description The `turn.steer_failed` event. */
+        TurnSteerFailedEvent: {
+            /** @description Why the steer did not reach the agent, in its own words. */
+            error: string;
+            /** @description The `seq` of the `turn.steered` event this failure withdraws. */
+            steeredSeq: number;
+            /** @description The turn the steer was recorded into, whose `steered` no longer has its input. */
+            turnId: string;
+            /** @constant */
+            type: "turn.steer_failed";
         };
         /** @description The `turn.steer_refused` event. */
         TurnSteerRefusedEvent: {
