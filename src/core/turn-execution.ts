@@ -68,6 +68,11 @@ export interface TurnExecutionContext {
   recorded(turn: Turn | undefined): void
   /** How a turn's end the store failed to record is tried again, and told (end-retry.ts). */
   endRetry?: EndRetry
+  /**
+   * Whether the gateway stops: an end the store refuses is given up then, even for a turn aborted before for
+   * another reason (an interrupt, an archive), whose signal never says `shutdown`.
+   */
+  stopping?(): boolean
 }
 
 /**
@@ -111,7 +116,7 @@ export async function runTurn(
     { name: `turn ${turn.id} of session ${sessionId}`, ids: { sessionId, turnId: turn.id } },
     (err) => {
       if (err instanceof SessionTakenOver) takenOver = err
-      return takenOver === undefined && signal.reason !== 'shutdown'
+      return takenOver === undefined && signal.reason !== 'shutdown' && !ctx.stopping?.()
     },
     ctx.endRetry,
   )

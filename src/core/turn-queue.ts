@@ -184,6 +184,21 @@ export class TurnQueue {
     return ended
   }
 
+  /**
+   * Waits for the turn's end as `ended` does, and past `timeoutMs` for as long as its agent's end is being recorded
+   * (a store that refuses it, its disk full, is tried again until it takes it: end-retry.ts). `gaveUp`: that record
+   * was given up (the gateway stops, or another node took the session over), so the turn's end is not stored. An
+   * archive waits so: its `archived` must not be stored before the turn's end, which would then come after it.
+   */
+  async endRecorded(turnId: string, timeoutMs: number): Promise<{ gaveUp: boolean }> {
+    const h = this.held.get(turnId)
+    if (!h) return { gaveUp: false }
+    if (await this.ended(turnId, timeoutMs)) return { gaveUp: false }
+    // timed out (or released): an end being recorded is waited for without the bound
+    if (!h.end?.byAgentClaimed) return { gaveUp: false }
+    return { gaveUp: (await h.ended) === undefined }
+  }
+
   /** Whether the turn was started by this process and has not ended yet. */
   holds(turnId: string): boolean {
     return this.held.has(turnId)
@@ -234,6 +249,8 @@ export class TurnQueue {
     // the idle timer runs on: it does nothing while the session has a turn, and is re-armed after it
     const turn = live.queue.shift()!
     const end = new TurnEndClaim()
+    const h = this.held.get(turn.id)
+    if (h) h.end = end
     const boundMs = endAfterAbortMs(this.ctx.config)
     // the stop's drain ends it by force when it did not end within boundMs of the stop's abort
     const controller = this.ctx.active.track(() =>
@@ -310,6 +327,8 @@ const warn = (id: string, turn: Turn, err: unknown, what = 'turn') =>
 interface Held {
   /** What the turn asked for beyond its input. */
   options: TurnOptions
+  /** Who records its end, once it started (endRecorded). */
+  end?: TurnEndClaim
   /** The turn as stored when it ended here; undefined when it ended otherwise (released, timed out). */
   ended: Promise<Turn | undefined>
   answer(turn: Turn | undefined): void
