@@ -1423,6 +1423,7 @@ export interface components {
             turn: {
                 error?: string;
                 id: string;
+                /** @description app-server's records of the turn, as `/api/thread/read` lists them */
                 items: {
                     [key: string]: unknown;
                 }[];
@@ -2233,8 +2234,19 @@ export interface operations {
                      *         "status": "completed",
                      *         "items": [
                      *           {
-                     *             "type": "agent_message",
+                     *             "type": "userMessage",
                      *             "id": "item_0",
+                     *             "content": [
+                     *               {
+                     *                 "type": "text",
+                     *                 "text": "Add a README",
+                     *                 "text_elements": []
+                     *               }
+                     *             ]
+                     *           },
+                     *           {
+                     *             "type": "agentMessage",
+                     *             "id": "msg_0",
                      *             "text": "Added README.md."
                      *           }
                      *         ]
