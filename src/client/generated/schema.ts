@@ -1184,6 +1184,10 @@ export interface components {
             createdAt: string;
             cwd: string;
             externalId?: string;
+            /** @description A fork's fork point in events: its parent's `lastSeq` when it was forked. The parent's events up to it (GET /v1/sessions/{forkedFrom}/events) are the fork's inherited history; its own event stream starts anew (seq 1). Absent: not a fork, or forked before the gateway kept it. */
+            forkedAtSeq?: number;
+            /** @description A fork's fork point in turns: how many of its parent's turns (`forkedFrom`; GET /v1/sessions/{forkedFrom}, in order) had ended when it was forked. Its history starts with them; its own turns come after. Absent: not a fork, or forked before the gateway kept it. */
+            forkedAtTurn?: number;
             forkedFrom: string | null;
             id: string;
             image?: string;
@@ -1242,6 +1246,10 @@ export interface components {
             createdAt: string;
             cwd: string;
             externalId?: string;
+            /** @description A fork's fork point in events: its parent's `lastSeq` when it was forked. The parent's events up to it (GET /v1/sessions/{forkedFrom}/events) are the fork's inherited history; its own event stream starts anew (seq 1). Absent: not a fork, or forked before the gateway kept it. */
+            forkedAtSeq?: number;
+            /** @description A fork's fork point in turns: how many of its parent's turns (`forkedFrom`; GET /v1/sessions/{forkedFrom}, in order) had ended when it was forked. Its history starts with them; its own turns come after. Absent: not a fork, or forked before the gateway kept it. */
+            forkedAtTurn?: number;
             forkedFrom: string | null;
             id: string;
             image?: string;
@@ -3415,8 +3423,10 @@ export interface operations {
                      *       "forkedFrom": "ses_01JD4ZC1B2C3D4E5F6G7H8J9K0",
                      *       "createdAt": "2026-12-01T12:00:00.000Z",
                      *       "updatedAt": "2026-12-01T12:01:00.000Z",
-                     *       "turnCount": 1,
-                     *       "lastSeq": 12
+                     *       "turnCount": 0,
+                     *       "lastSeq": 1,
+                     *       "forkedAtTurn": 1,
+                     *       "forkedAtSeq": 12
                      *     }
                      */
                     "application/json": components["schemas"]["Session"];
