@@ -1188,6 +1188,10 @@ export interface components {
             createdAt: string;
             cwd: string;
             externalId?: string;
+            /** @description A fork's fork point in events: its parent's `lastSeq` when it was forked. The parent's events up to it (GET /v1/sessions/{forkedFrom}/events) are the fork's inherited history; its own event stream starts anew (seq 1). Absent: not a fork, or forked before the gateway kept it. */
+            forkedAtSeq?: number;
+            /** @description A fork's fork point in turns: how many of its parent's turns (`forkedFrom`; GET /v1/sessions/{forkedFrom}, in order) had ended when it was forked. Its history starts with them; its own turns come after. Absent: not a fork, or forked before the gateway kept it. */
+            forkedAtTurn?: number;
             forkedFrom: string | null;
             id: string;
             image?: string;
@@ -1247,6 +1251,10 @@ export interface components {
             createdAt: string;
             cwd: string;
             externalId?: string;
+            /** @description A fork's fork point in events: its parent's `lastSeq` when it was forked. The parent's events up to it (GET /v1/sessions/{forkedFrom}/events) are the fork's inherited history; its own event stream starts anew (seq 1). Absent: not a fork, or forked before the gateway kept it. */
+            forkedAtSeq?: number;
+            /** @description A fork's fork point in turns: how many of its parent's turns (`forkedFrom`; GET /v1/sessions/{forkedFrom}, in order) had ended when it was forked. Its history starts with them; its own turns come after. Absent: not a fork, or forked before the gateway kept it. */
+            forkedAtTurn?: number;
             forkedFrom: string | null;
             id: string;
             image?: string;
@@ -1429,6 +1437,7 @@ export interface components {
             turn: {
                 error?: string;
                 id: string;
+                /** @description app-server's records of the turn, as `/api/thread/read` lists them */
                 items: {
                     [key: string]: unknown;
                 }[];
@@ -2250,8 +2259,19 @@ export interface operations {
                      *         "status": "completed",
                      *         "items": [
                      *           {
-                     *             "type": "agent_message",
+                     *             "type": "userMessage",
                      *             "id": "item_0",
+                     *             "content": [
+                     *               {
+                     *                 "type": "text",
+                     *                 "text": "Add a README",
+                     *                 "text_elements": []
+                     *               }
+                     *             ]
+                     *           },
+                     *           {
+                     *             "type": "agentMessage",
+                     *             "id": "msg_0",
                      *             "text": "Added README.md."
                      *           }
                      *         ]
@@ -3420,8 +3440,10 @@ export interface operations {
                      *       "forkedFrom": "ses_01JD4ZC1B2C3D4E5F6G7H8J9K0",
                      *       "createdAt": "2026-12-01T12:00:00.000Z",
                      *       "updatedAt": "2026-12-01T12:01:00.000Z",
-                     *       "turnCount": 1,
-                     *       "lastSeq": 12
+                     *       "turnCount": 0,
+                     *       "lastSeq": 1,
+                     *       "forkedAtTurn": 1,
+                     *       "forkedAtSeq": 12
                      *     }
                      */
                     "application/json": components["schemas"]["Session"];
