@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
 import { procScan } from '../../src/process/proc-scan.js'
@@ -28,11 +27,13 @@ async function orphan(argv0: string, command: string, marker: string): Promise<n
     stdio: ['pipe', 'pipe', 'inherit'],
   })
   const lines = createInterface({ input: shell.stdout })
-  const [pidLine] = (await once(lines, 'line')) as [string]
-  const pid = Number(pidLine)
+  // the iterator keeps a line that arrives in the same read as the one before (once() would miss it: a loaded
+  // machine reads the pid and `ready` together)
+  const next = lines[Symbol.asyncIterator]()
+  const pid = Number((await next.next()).value)
   started.push(pid)
   expect(pid).toBeGreaterThan(0)
-  await once(lines, 'line') // ready
+  expect((await next.next()).value).toBe('ready')
   lines.close()
   shell.stdout.destroy()
   return pid
