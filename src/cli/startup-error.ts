@@ -1,5 +1,5 @@
 import { ConfigError } from '../config/config-error.js'
-import { isDiskFull } from '../util/disk-full.js'
+import { fullDisk } from '../util/disk-full.js'
 import { UsageError } from './command.js'
 
 /**
@@ -25,7 +25,13 @@ export function describeStartupError(err: unknown): { message: string; exitCode:
       message: `cannot listen on ${e.address ?? 'that address'}: it is not an address of this machine; fix HOST`,
       exitCode: 1,
     }
-  if (isDiskFull(e))
+  const full = fullDisk(e)
+  if (full === 'postgres')
+    return {
+      message: `the disk of the PostgreSQL server (DATABASE_URL) is full (${e.message}): free space on the database server's disk, or grow its volume, then start again`,
+      exitCode: 1,
+    }
+  if (full)
     return {
       message: `the disk that holds the store is full (${e.message}): free space in DATA_DIR, or grow its volume, then start again`,
       exitCode: 1,

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
-import { AppError, type ErrorCode, errorRegistry } from '../protocol/errors.js'
-import { isDiskFull } from '../util/disk-full.js'
+import { AppError, type ErrorCode, errorRegistry, storageFullMessage } from '../protocol/errors.js'
+import { fullDisk } from '../util/disk-full.js'
 
 /** Which body shape a route's errors take: the native /v1 one, or a seed system's own. */
 export type ErrorShape = 'v1' | 'codex-api-plan' | 'plain' | 'fastapi'
@@ -44,9 +44,11 @@ export function toAppError(err: unknown, sent: Sent = {}): AppError {
   }
   const code = e.code ? byFastifyCode[e.code] : undefined
   if (code) return new AppError(code, messageFor(code, e, sent.bodyLimit), undefined, { cause: err })
-  // the store's disk is full: the node cannot take work now, not a bug (a load balancer's /health takes it out)
-  if (isDiskFull(err))
-    return new AppError('storage_full', undefined, { retryAfterSeconds: 30 }, { cause: err })
+  // the store's disk is full (DATA_DIR's, or the PostgreSQL server's): no work can be stored now, not a bug (a
+  // load balancer's /health takes a node whose DATA_DIR is full out)
+  const full = fullDisk(err)
+  if (full)
+    return new AppError('storage_full', storageFullMessage(full), { retryAfterSeconds: 30 }, { cause: err })
   if (e.statusCode === 400 || e instanceof SyntaxError)
     return new AppError('invalid_request', `malformed request: ${e.message}`, undefined, { cause: err })
   return new AppError('internal', 'internal error', undefined, { cause: err })

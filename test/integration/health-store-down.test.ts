@@ -1,7 +1,33 @@
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdtempSync, rmdirSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startGateway, type TestGateway } from '../support/gateway.js'
+import { describeStartupError } from '../../src/cli/startup-error.js'
+import type { StoredEvent } from '../../src/protocol/events.js'
+import type { Run } from '../../src/protocol/runs.js'
+import type { Session, Turn } from '../../src/protocol/sessions.js'
+import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { serverUser } from '../support/postgres-tools.js'
+import { processesInGroup, waitUntilGone } from '../support/processes.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
+import { readSseUntil } from '../support/sse-client.js'
+import { helloTurn, nextEvent, readSession, stubbornSettings } from '../support/stubborn-agent.js'
+
+const server = sharedPostgres()
+
+/** `sql` on the database of `url` (or, `admin`, on the server's `postgres` database), over a connection of its own. */
+async function query(url: string, sql: string, admin = false): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: admin ? url.replace(/\/[^/]+$/, '/postgres') : url })
+  await client.connect()
+  try {
+    return await client.query(sql)
+  } finally {
+    await client.end()
+  }
+}
 
 /**
  * GET /health says whether the node can store anything: while its PostgreSQL database refuses connections it
@@ -10,18 +36,9 @@ import { sharedPostgres } from '../support/shared-postgres.js'
  * database takes connections.
  */
 describe('GET /health with the store down', () => {
-  const server = sharedPostgres()
   let gw: TestGateway
   let url: string
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: url.replace(/\/[^/]+$/, '/postgres') })
-    await client.connect()
-    try {
-      await client.query(sql)
-    } finally {
-      await client.end()
-    }
-  }
+  const admin = (sql: string) => query(url, sql, true)
   beforeAll(async () => {
     url = await server.createStoreDatabase()
     gw = await startGateway(null, { DATABASE_URL: url })
@@ -50,3 +67,173 @@ describe('GET /health with the store down', () => {
     expect(await health()).toMatchObject({ status: 200, body: { status: 'healthy', store: { ready: true } } })
   })
 })
+
+/**
+ * The PostgreSQL server's disk full, for real: the store's `events` table in a tablespace on a tmpfs of 1 MB of its
+ * own (mounting one needs root, as CI runs), filled to the last byte, so the server refuses each event with SQLSTATE
+ * 53100 `disk_full` (`could not extend file ...: No space left on device`), as data-dir-full.test.ts fills
+ * SQLite's. A request whose write it refuses answers 503 `storage_full` with Retry-After (before: 500 `internal
+ * error`, as for a bug); a run whose output no longer fits fails saying why, its agent stopped, and its end is tried
+ * again until space is back (without a restart): then its stream gets it, no seq missing, and nothing stays running.
+ */
+describe.skipIf(process.getuid?.() !== 0)(
+  "the PostgreSQL server's disk full (a tmpfs tablespace; needs root)",
+  () => {
+    let gw: TestGateway
+    let url: string
+    let mount: string
+    beforeAll(async () => {
+      url = await server.createStoreDatabase()
+      mount = mkdtempSync(path.join(os.tmpdir(), 'agw-pg-full-'))
+      const { uid, gid } = serverUser()!
+      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=1m,uid=${uid},gid=${gid},mode=0700`, 'tmpfs', mount])
+      await query(url, `CREATE TABLESPACE small LOCATION '${mount}'`)
+      await query(url, 'ALTER TABLE events SET TABLESPACE small')
+      gw = await startGateway(null, { DATABASE_URL: url, CLI_LIST: 'sh', ...stubbornSettings() })
+    })
+    afterAll(async () => {
+      await gw?.close()
+      if (!mount) return
+      // lazily: the server keeps the tablespace's files open until it stops (after this file)
+      spawnSync('umount', ['-l', mount])
+      rmdirSync(mount)
+    })
+
+    /** Fills the tablespace: rows of events (of no run) while one fits, smaller ones into what is left. */
+    const fill = () =>
+      query(
+        url,
+        `DO $$ DECLARE size int; n int := 0; BEGIN
+        FOREACH size IN ARRAY ARRAY[1500, 300, 60, 1] LOOP
+          LOOP
+            BEGIN
+              n := n + 1;
+              INSERT INTO events VALUES ('filler', n, 'filler', '',
+                (SELECT string_agg(md5(random()::text), '') FROM generate_series(0, size / 32)));
+            EXCEPTION WHEN disk_full THEN EXIT;
+            END;
+          END LOOP;
+        END LOOP;
+      END $$`,
+      )
+
+    it("a request whose write it refuses is 503 storage_full; a run's and a turn's end refused meanwhile are stored once space is back", async () => {
+      // a run: one line, then it waits for the test, then ~270 KB that no longer fit, then would run on for a minute
+      const release = path.join(gw.workspace, 'release')
+      expect(spawnSync('mkfifo', [release]).status).toBe(0)
+      const script = 'echo before; read x < release; head -c 200000 /dev/urandom | base64; exec sleep 60'
+      const res = await postJson(`${gw.url}/v1/runs`, {
+        agent: 'cli',
+        command: { cli: 'sh', args: ['-c', script] },
+      })
+      expect(res.status).toBe(202)
+      const { id } = (await res.json()) as Run
+      for await (const ev of gw.ctx.runs.events(id, 0)) if (ev.type === 'output') break
+      const { pid } = (await (await fetch(`${gw.url}/v1/runs/${id}`)).json()) as Run
+      // a session turn: its agent says `waiting`, then waits for the test, then answers `done`
+      const turnRelease = path.join(gw.workspace, 'turn-release')
+      expect(spawnSync('mkfifo', [turnRelease]).status).toBe(0)
+      const created = await postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn' })
+      const session = (await created.json()) as Session
+      expect(created.status, JSON.stringify(session)).toBe(201)
+      const waiting = nextEvent(gw, (ev) => (ev.type === 'item.delta' && ev.delta === 'waiting') || undefined)
+      const started = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, {
+        input: `wait ${turnRelease}`,
+      })
+      const turn = (await started.json()) as Turn
+      expect(started.status, JSON.stringify(turn)).toBe(202)
+      await waiting
+
+      await fill()
+      // the server refuses what an event of the gateway's takes, with SQLSTATE 53100; at the start that is one line
+      const refused = await query(
+        url,
+        `INSERT INTO events VALUES ('probe', 1, 'probe', '', repeat('x', 300))`,
+      ).catch((err: unknown) => err)
+      expect(refused).toMatchObject({
+        code: '53100',
+        message: expect.stringMatching(/No space left on device/),
+      })
+      expect(describeStartupError(refused).message).toMatch(
+        /^the disk of the PostgreSQL server \(DATABASE_URL\) is full \(could not extend file .*\): free space/,
+      )
+
+      // a new run: admitted, its run.queued refused
+      const full = await postJson(`${gw.url}/v1/runs`, {
+        agent: 'cli',
+        command: { cli: 'sh', args: ['-c', 'true'] },
+      })
+      expect(full.headers.get('retry-after')).toBe('30')
+      expect({ status: full.status, body: await full.json() }).toMatchObject({
+        status: 503,
+        body: { error: { code: 'storage_full', message: expect.stringContaining('PostgreSQL server') } },
+      })
+
+      // the run's output and the turn's answer, then their ends, refused: each end is tried again
+      const endsFailed = new Promise<void>((resolve) => {
+        const notices = gw.ctx.storeNotices
+        const told = notices.endFailed.bind(notices)
+        const pending = new Set([id, turn.id])
+        notices.endFailed = (what, ids, ...rest) => {
+          told(what, ids, ...rest)
+          pending.delete(ids.runId ?? '')
+          pending.delete(ids.turnId ?? '')
+          if (pending.size === 0) resolve()
+        }
+      })
+      const runStream = readSseUntil(
+        await fetch(`${gw.url}/v1/runs/${id}/events`, { headers: { accept: 'text/event-stream' } }),
+        (f) => (JSON.parse(f.data) as StoredEvent).type === 'run.completed',
+      )
+      const sessionStream = readSseUntil(
+        await fetch(`${gw.url}/v1/sessions/${session.id}/events`, {
+          headers: { accept: 'text/event-stream' },
+        }),
+        (f) => {
+          const ev = JSON.parse(f.data) as StoredEvent
+          return ev.type === 'session.status' && ev.status === 'idle' && ev.seq > 1
+        },
+      )
+      await writeFile(release, 'go\n')
+      await writeFile(turnRelease, 'go\n')
+      await endsFailed
+      // the run's agent (the `sleep` it went on with) was stopped; the run and the turn wait for their ends
+      expect(await waitUntilGone(() => processesInGroup(pid!), 5000)).toEqual([])
+      expect(await (await fetch(`${gw.url}/v1/runs/${id}`)).json()).toMatchObject({ status: 'running' })
+      expect(await readSession(gw.url, session.id)).toMatchObject({
+        status: 'running',
+        turns: [{ id: turn.id, status: 'running' }],
+      })
+
+      // space back, as an operator gives it (a bigger volume)
+      execFileSync('mount', ['-o', 'remount,size=16m', mount])
+      const storing = /^storing its events failed: could not extend file .*No space left on device/
+      const runEvents = (await runStream).map((f) => JSON.parse(f.data) as StoredEvent)
+      expect(runEvents.map((e) => e.seq)).toEqual(runEvents.map((_, i) => i + 1))
+      expect(runEvents.map((e) => e.type)).toEqual(['run.queued', 'run.started', 'output', 'run.completed'])
+      expect(runEvents.at(-1)).toMatchObject({ status: 'failed', error: expect.stringMatching(storing) })
+      const sessionEvents = (await sessionStream).map((f) => JSON.parse(f.data) as StoredEvent)
+      expect(sessionEvents.map((e) => e.seq)).toEqual(sessionEvents.map((_, i) => i + 1))
+      expect(sessionEvents.at(-2)).toMatchObject({
+        type: 'turn.failed',
+        turnId: turn.id,
+        error: expect.stringMatching(storing),
+      })
+      expect(await readSession(gw.url, session.id)).toMatchObject({
+        status: 'idle',
+        turns: [{ id: turn.id, status: 'failed' }],
+      })
+      // the run the full disk refused is recorded failed too: nothing stays running or queued
+      const runs = (await (await fetch(`${gw.url}/v1/runs`)).json()) as { runs: Run[] }
+      expect(runs.runs).toHaveLength(2)
+      for (const run of runs.runs) expect(await gw.ctx.runs.wait(run.id)).toMatchObject({ status: 'failed' })
+      // and work goes on
+      const next = await postJson(`${gw.url}/v1/runs?wait=true`, {
+        agent: 'cli',
+        command: { cli: 'sh', args: ['-c', 'echo fine'] },
+      })
+      expect(await next.json()).toMatchObject({ status: 'succeeded', exitCode: 0 })
+      expect(await helloTurn(gw, session.id)).toMatchObject({ status: 'completed', finalResponse: 'done' })
+    })
+  },
+)
