@@ -163,4 +163,41 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
       status: 'cancelled',
     })
   }, 60_000)
+
+  it('a turn the owner took and then left unanswered when it died is not sent again: 503 outcome_unknown, saying how to check', async () => {
+    mock.reset()
+    const session = await json<Session>(postJson(`${a.url}/v1/sessions`, {}))
+    const aId = a.ctx.node.id
+    // node A takes the forwarded turn (its message taken from node_signals), then never answers: as if it died
+    // right after; node B then judges it dead (its look at the callee: here told so, the rest is real)
+    const calls = (a.ctx.sessions as unknown as { cluster: SessionCluster }).cluster.calls
+    let took!: () => void
+    const taken = new Promise<void>((resolve) => {
+      took = resolve
+    })
+    calls.handle('session.turn', () => {
+      took()
+      return new Promise(() => {})
+    })
+    const judge = b.ctx.node.isLiveConfirmed.bind(b.ctx.node)
+    try {
+      const sent = postJson(`${b.url}/v1/sessions/${session.id}/turns`, { input: 'once only' })
+      await taken
+      b.ctx.node.isLiveConfirmed = async (id) => id !== aId && judge(id)
+      const res = await sent
+      const body = (await res.json()) as { error: { code: string; message: string; details: unknown } }
+      expect(res.status, JSON.stringify(body)).toBe(503)
+      expect(body.error).toMatchObject({
+        code: 'outcome_unknown',
+        details: { node: aId, method: 'session.turn', sessionId: session.id },
+      })
+      expect(body.error.message).toContain(`GET /v1/sessions/${session.id}`)
+      // not sent again: the session has no turn (A took the call but, as told, never acted on it)
+      const read = await json<Session & { turns: Turn[] }>(fetch(`${b.url}/v1/sessions/${session.id}`))
+      expect(read.turns).toEqual([])
+    } finally {
+      b.ctx.node.isLiveConfirmed = judge
+      serveSessionCalls(calls, () => a.ctx.sessions as ClusterSessions)
+    }
+  }, 60_000)
 })
