@@ -200,4 +200,40 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
       serveSessionCalls(calls, () => a.ctx.sessions as ClusterSessions)
     }
   }, 60_000)
+
+  // last: node A is gone after it
+  it('a thread read the owner took and then left unanswered when it died is done again where the session goes (a read: twice is no different)', async () => {
+    mock.reset()
+    mock.script({ kind: 'text', text: 'noted' })
+    const session = await json<Session>(postJson(`${a.url}/v1/sessions`, {}))
+    expect(
+      await json<Turn>(
+        postJson(`${a.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'remember me' }),
+      ),
+    ).toMatchObject({ status: 'completed' })
+    const calls = (a.ctx.sessions as unknown as { cluster: SessionCluster }).cluster.calls
+    let took!: () => void
+    const taken = new Promise<void>((resolve) => {
+      took = resolve
+    })
+    calls.handle('session.read', () => {
+      took()
+      return new Promise(() => {})
+    })
+    const read = postJson(`${b.url}/api/thread/read`, {
+      threadId: session.agentSessionId,
+      includeTurns: true,
+    })
+    await taken
+    // node A "dies" with the read taken: its record removed, its liveness lock freed, no more heartbeats, its
+    // agents ended (the thread's writer gone, as with its process)
+    await a.ctx.node.leave()
+    await Promise.all([a.ctx.sessions.closeAll(), a.ctx.tenancy.scope(null).sessions.closeAll()])
+    const res = await read
+    const text = await res.text()
+    expect(res.status, text).toBe(200)
+    expect(text).toContain('remember me')
+    // node B took the session over and read it itself
+    expect(await b.ctx.store.ownerOf(session.id)).toBe(b.ctx.node.id)
+  }, 60_000)
 })
