@@ -94,6 +94,8 @@ export class NodeCalls {
         }
         timer = setTimeout(() => void give('timeout'), timeoutMs)
         const lookIn = (ms: number) => {
+          // (a look in flight when the call ended must not start another)
+          if (ended || giving) return
           look = setTimeout(
             () =>
               void this.isAlive(to).then(
