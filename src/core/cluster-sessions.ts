@@ -7,7 +7,7 @@ import type { Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
-import { lacksMethod, type NodeCalls } from './node-calls.js'
+import { CallUnanswered, lacksMethod, type NodeCalls } from './node-calls.js'
 import type { NodeMembership } from './node-membership.js'
 import { type CreateSession, type OnBusy, SessionManager } from './session-manager.js'
 
@@ -59,65 +59,61 @@ export class ClusterSessions extends SessionManager {
     call: (agentId: string, method: string, params: unknown) => super.call(agentId, method, params),
   }
 
-  override async create(agentId: string, fields: CreateSession): Promise<Session> {
-    if (this.cluster.membership.role !== 'api') return super.create(agentId, fields)
-    return this.forward(await this.pickRunner(newId('ses')), 'session.create', { agentId, fields })
-  }
-
   override async startTurn(
     id: string,
     input: TurnInput,
     onBusy: OnBusy = 'queue',
     options: TurnOptions = {},
   ): Promise<Turn> {
-    const at = await this.ownerFor(id)
-    if (!at) return super.startTurn(id, input, onBusy, options)
+    const here = () => super.startTurn(id, input, onBusy, options)
     if (!Object.values(options).some((v) => v !== undefined))
-      return this.forward(at, 'session.turn', { id, input, onBusy })
+      return this.onOwner(id, 'session.turn', { id, input, onBusy }, here)
     // The options go along: the owner applies (or refuses) them, never drops them. A node of a version before
     // turn options would take `session.turn` and ignore them, so they go by a method only newer nodes answer.
-    return this.forward<Turn>(at, 'session.turnWithOptions', { id, input, onBusy, options }).catch(
-      (err: unknown) => {
-        if (!lacksMethod(err, at, 'session.turnWithOptions')) throw err
+    const method = 'session.turnWithOptions'
+    return this.onOwner(id, method, { id, input, onBusy, options }, here, 'untaken', (at) =>
+      this.forward<Turn>(at, method, { id, input, onBusy, options }).catch((err: unknown) => {
+        if (!lacksMethod(err, at, method)) throw err
         throw new AppError(
           'conflict',
           `session ${id} is held by node ${at}, which runs an older version of the gateway that cannot apply a ` +
             `turn's options (${Object.keys(options).join(', ')}): send the turn without them, or again once that node runs this version`,
           { node: at, retryAfterSeconds: 30 },
         )
-      },
+      }),
     )
   }
 
   override async interrupt(id: string): Promise<Turn> {
-    const at = await this.ownerFor(id)
-    if (!at) return super.interrupt(id)
-    return this.getTurn(await this.forward<string>(at, 'session.interrupt', { id }))
+    const here = async () => (await super.interrupt(id)).id
+    return this.getTurn(await this.onOwner<string>(id, 'session.interrupt', { id }, here))
   }
 
   override async fork(id: string): Promise<Session> {
-    const at = await this.ownerFor(id)
-    return at ? this.forward(at, 'session.fork', { id }) : super.fork(id)
+    return this.onOwner(id, 'session.fork', { id }, () => super.fork(id))
   }
 
   override async archive(id: string): Promise<Session> {
-    const at = await this.ownerFor(id)
-    return at ? this.forward(at, 'session.archive', { id }) : super.archive(id)
+    return this.onOwner(id, 'session.archive', { id }, () => super.archive(id))
   }
 
   override async read(id: string, includeTurns: boolean): Promise<unknown> {
-    const at = await this.ownerFor(id)
-    return at ? this.forward(at, 'session.read', { id, includeTurns }) : super.read(id, includeTurns)
+    const params = { id, includeTurns }
+    return this.onOwner(id, 'session.read', params, () => super.read(id, includeTurns), 'always')
   }
 
   override async resume(id: string): Promise<Session> {
-    const at = await this.ownerFor(id)
-    return at ? this.forward(at, 'session.resume', { id }) : super.resume(id)
+    return this.onOwner(id, 'session.resume', { id }, () => super.resume(id), 'always')
+  }
+
+  override async create(agentId: string, fields: CreateSession): Promise<Session> {
+    if (this.cluster.membership.role !== 'api') return super.create(agentId, fields)
+    return this.placed('session.create', { agentId, fields }, newId('ses'))
   }
 
   override async call(agentId: string, method: string, params: unknown): Promise<unknown> {
     if (this.cluster.membership.role !== 'api') return super.call(agentId, method, params)
-    return this.forward(await this.pickRunner(newId('call')), 'agent.call', { agentId, method, params })
+    return this.placed('agent.call', { agentId, method, params }, newId('call'))
   }
 
   protected override async stillOwns(id: string): Promise<boolean> {
@@ -175,12 +171,63 @@ export class ClusterSessions extends SessionManager {
       return this.ownerFor(id, true)
     }
     if (owner !== null && !(await membership.isLive(owner))) await this.cluster.recoverLost()
-    return membership.role === 'api' ? this.pickRunner(id, runners) : undefined
+    return membership.role === 'api' ? this.pickRunner(id) : undefined
   }
 
-  /** The worker a session goes to: spread by its id over the live runners, the same on every API node. */
-  private async pickRunner(key: string, known?: string[]): Promise<string> {
-    const runners = [...(known ?? (await this.cluster.membership.liveRunnerIds()))].sort()
+  /**
+   * Does `method` on session `id` where it lives: here (`here`) when this node is its owner, else on the owner
+   * (`relay`, by default `forward`). When the owner died with the call unanswered (CallUnanswered, judged by the
+   * call's own looks at it), the call is done again where the session goes next (the dead owner's work taken over
+   * first: recoverLost, as ownerFor does) only if that is safe: the owner never took the call (its message was
+   * withdrawn: proven not applied), or `repeat` is `always` (a read, or resume, whose second doing has no effect
+   * the first would not have had). Otherwise 503 `outcome_unknown`: the client reads the session before sending
+   * it again (a turn twice is two turns). Once only: a second failure is answered as it is.
+   */
+  private async onOwner<T>(
+    id: string,
+    method: string,
+    params: object,
+    here: () => Promise<T>,
+    repeat: 'untaken' | 'always' = 'untaken',
+    relay: (at: string) => Promise<T> = (at) => this.forward<T>(at, method, params),
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const at = await this.ownerFor(id)
+      if (!at) return here()
+      try {
+        return await relay(at)
+      } catch (err) {
+        if (!(err instanceof CallUnanswered)) throw err
+        if (err.taken && repeat !== 'always') throw outcomeUnknown(err, id)
+        if (err.why !== 'dead' || attempt > 1) throw err
+        await this.cluster.recoverLost()
+      }
+    }
+  }
+
+  /**
+   * Places `method` (a new session, an agent call) on a runner picked by `key`. A runner that died before it took
+   * the call (proven not done) is passed over for another, once; one that took it: 503 `outcome_unknown`.
+   */
+  private async placed<T>(method: string, params: object, key: string): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const at = await this.pickRunner(key)
+      try {
+        return await this.forward<T>(at, method, params)
+      } catch (err) {
+        if (!(err instanceof CallUnanswered)) throw err
+        if (err.taken) throw outcomeUnknown(err)
+        if (err.why !== 'dead' || attempt > 1) throw err
+      }
+    }
+  }
+
+  /**
+   * The worker a session goes to: spread by its id over the placeable runners (live, and none this node has reason
+   * to think dying: NodeMembership.placeableRunnerIds), the same on every API node that sees them alike.
+   */
+  private async pickRunner(key: string): Promise<string> {
+    const runners = [...(await this.cluster.membership.placeableRunnerIds())].sort()
     if (runners.length === 0)
       throw new AppError('worker_unavailable', 'no worker is running: start one (GATEWAY_ROLE=worker)', {
         retryAfterSeconds: 5,
@@ -198,6 +245,24 @@ export class ClusterSessions extends SessionManager {
     const call = { tenant: this.cluster.tenant, ...params }
     return this.cluster.calls.call<T>(to, method, call, this.cluster.callTimeoutMs)
   }
+}
+
+/** A call that the node it went to took, then left unanswered: it may have been done, so it is not sent again. */
+function outcomeUnknown(err: CallUnanswered, sessionId?: string): AppError {
+  const what =
+    err.why === 'dead'
+      ? `stopped after it took ${err.method}`
+      : `took ${err.method} but did not answer it in time`
+  const check = sessionId
+    ? `the session's turns (GET /v1/sessions/${sessionId}; a turn that node started is failed once the session is ` +
+      `taken over) or its events (GET /v1/sessions/${sessionId}/events)`
+    : 'the sessions (GET /v1/sessions)'
+  return new AppError(
+    'outcome_unknown',
+    `node ${err.to} ${what}: whether it was done is unknown, so it was not sent again; read ${check} before sending it again`,
+    { node: err.to, method: err.method, ...(sessionId ? { sessionId } : {}) },
+    { cause: err },
+  )
 }
 
 const isOpen = (t: Turn) => t.status === 'queued' || t.status === 'running'

@@ -30,6 +30,11 @@ import { serveSessionCalls } from './serve-session-calls.js'
 import { SessionManager } from './session-manager.js'
 import { type Managers, Tenancy } from './tenancy/tenancy.js'
 
+/** How often a forwarded call's callee is looked at while the call is unanswered (at most; a heartbeat if less). */
+const callLookMs = 1000
+/** The first look, if the call is unanswered by then: a live callee takes a call within milliseconds. */
+const firstCallLookMs = 250
+
 /** Builds the core: the store (crash recovery and retention run here), the agents, the run manager. */
 export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv): Promise<GatewayContext> {
   const backend = await openBackend(config)
@@ -59,7 +64,15 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const queue = await backend.openQueue()
   const log = new EventLog(store, bus, redactor)
   // With signals (PostgreSQL) a session lives on one node that runs agents; other nodes forward calls to it.
-  const calls = signals ? new NodeCalls(node.id, signals, (id) => node.isLive(id), timeoutMs / 5) : undefined
+  // A call's callee is looked at (by its lock, as a request about to be forwarded is) a moment after the call, then
+  // every heartbeat or second: one that died with the call unanswered is found within about a second of its
+  // lock's release, and the call withdrawn if it never took it (ClusterSessions then does it where the session goes).
+  const calls = signals
+    ? new NodeCalls(node.id, signals, (id) => node.isLiveConfirmed(id), Math.min(timeoutMs / 5, callLookMs), {
+        firstLookMs: firstCallLookMs,
+        onUnanswered: (id) => node.noteUnanswered(id),
+      })
+    : undefined
   const managersFor = (
     view: Store,
     agents: AgentRegistry,

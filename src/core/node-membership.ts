@@ -60,6 +60,10 @@ export class NodeMembership {
   /** Listings sent, and the newest one LockWatch has seen: an older one that ends later is not shown to it. */
   private sent = 0
   private observed = 0
+  /** Each node's heartbeat as the newest listing shown to LockWatch had it. */
+  private heartbeats = new Map<string, string>()
+  /** Nodes that left a call unanswered, with their heartbeat then: placement skips them until it moves. */
+  private readonly unanswered = new Map<string, string | undefined>()
 
   constructor(
     private readonly store: Store,
@@ -179,6 +183,34 @@ export class NodeMembership {
       .map((n) => n.id)
   }
 
+  /**
+   * The live runners new work may be placed on: those this node has no reason to think dying. Skipped: a node whose
+   * liveness lock a listing showed free (not confirmed dead yet), whose heartbeat is older than two intervals (one
+   * missed), or that left a call unanswered (NodeCalls) and has not beaten since. Each suspicion lifts with the
+   * node's next heartbeat (or its lock held again), so a node that was only slow is placeable again within a beat;
+   * when every live runner is suspect, all of them are placeable (better a slow node than none).
+   */
+  async placeableRunnerIds(): Promise<string[]> {
+    const { nodes, at } = await this.listing()
+    const live = nodes.filter((n) => n.role !== 'api' && (n.id === this.id || !this.isDead(n, at)))
+    const sound = live.filter((n) => n.id === this.id || !this.isSuspect(n, at))
+    return (sound.length > 0 ? sound : live).map((n) => n.id)
+  }
+
+  /** Notes that node `id` left a call unanswered (placeableRunnerIds skips it until its next heartbeat). */
+  noteUnanswered(id: string): void {
+    if (id !== this.id) this.unanswered.set(id, this.heartbeats.get(id))
+  }
+
+  private isSuspect(n: NodeRecord, now: number): boolean {
+    if (this.locks.confirmableAt(n) !== undefined) return true
+    if (now - Date.parse(n.heartbeatAt) > 2 * this.timing.heartbeatMs) return true
+    if (!this.unanswered.has(n.id)) return false
+    if (this.unanswered.get(n.id) === n.heartbeatAt) return true
+    this.unanswered.delete(n.id)
+    return false
+  }
+
   /** Whether node `id` is registered and not dead. */
   async isLive(id: string, now?: number): Promise<boolean> {
     if (id === this.id) return true
@@ -242,6 +274,8 @@ export class NodeMembership {
     const nodes = await this.store.listNodes()
     if (seq > this.observed) {
       this.observed = seq
+      this.heartbeats = new Map(nodes.map((n) => [n.id, n.heartbeatAt]))
+      for (const id of this.unanswered.keys()) if (!this.heartbeats.has(id)) this.unanswered.delete(id)
       if (this.locks.observe(nodes, at).length > 0) this.suspect?.(this.locks.confirmMs)
     }
     return { nodes, at }

@@ -36,6 +36,10 @@ export const errorRegistry = {
   shutting_down: { status: 503, message: 'server is shutting down' },
   worker_unavailable: { status: 503, message: 'no worker is available' },
   session_taken_over: { status: 503, message: 'another node took this session over' },
+  outcome_unknown: {
+    status: 503,
+    message: 'the node acting on it stopped after it took the request: whether it was done is unknown',
+  },
   storage_full: { status: 503, message: storageFullMessage() },
 } as const satisfies Record<string, { status: number; message: string }>
 

@@ -413,6 +413,48 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     const kept = sleepers.filter((_, i) => owners[i] !== victimId)
     expect(lost.length).toBe(4)
     const lostPids = await Promise.all(lost.map(async (r) => (await getRun(apiA, r.id)).pid!))
+    // A turn for its session forwarded to it just before it dies (stopped first, so that it never takes the call:
+    // its lock still held, the API node forwards), then kill -9: the API node finds the call never taken (it is
+    // withdrawn from node_signals), takes the session over and has the turn served on the survivor. It answered
+    // 503 worker_unavailable before, though the client did nothing wrong.
+    mock.script({ kind: 'text', text: 'zebra, still' })
+    process.kill(victim.child.pid!, 'SIGSTOP')
+    let resumedTurn: Promise<Turn>
+    try {
+      resumedTurn = sendTurn(apiB, session.id, 'which word?', true)
+      resumedTurn.catch(() => {})
+      await waitFor(
+        async () => (await store.pool.query('SELECT count(*)::int AS n FROM node_signals')).rows[0].n > 0,
+        'the turn to be forwarded to the stopped worker',
+        30_000,
+      )
+      // Stopped, it misses a heartbeat (its lock still held, long before it could be taken for dead): placement
+      // avoids it from then on, so new sessions go to the survivor at once (before, those hashed to it waited for it).
+      await waitFor(
+        async () => {
+          const n = (await store.listNodes()).find((r) => r.id === victimId)
+          return n !== undefined && Date.now() - Date.parse(n.heartbeatAt) > 2 * 2000 + 200
+        },
+        'the stopped worker to miss a heartbeat',
+        30_000,
+      )
+      const creating = Date.now()
+      const placed = await within(
+        'sessions created while a worker is stopped',
+        30_000,
+        nodes,
+        Promise.all(Array.from({ length: 4 }, () => createSession(apiA))),
+      )
+      console.log(`failover: 4 sessions placed while a worker is stopped in ${Date.now() - creating} ms`)
+      for (const s of placed) expect(await store.ownerOf(s.id)).toBe(await nodeIdOf(survivor))
+      // all placed before it could be taken for dead (its record is still there, its lock held)
+      expect((await store.listNodes()).find((n) => n.id === victimId)).toMatchObject({ lock: 'held' })
+    } catch (err) {
+      // a stopped process would outlive the file
+      victim.child.kill('SIGKILL')
+      throw err
+    }
+    const killedAt = Date.now()
     victim.child.kill('SIGKILL')
 
     await waitFor(
@@ -444,8 +486,10 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     )
     const approval = (await (await fetch(`${apiA.url}/v1/approvals/${approvalId}`)).json()) as Approval
     expect(approval).toMatchObject({ state: 'resolved', decision: 'cancel' })
-    mock.script({ kind: 'text', text: 'zebra, still' })
-    const resumed = await sendTurn(apiB, session.id, 'which word?', true)
+    const resumed = await resumedTurn
+    console.log(
+      `failover: kill -9 to the forwarded turn completed on the survivor ${Date.now() - killedAt} ms`,
+    )
     expect(resumed).toMatchObject({ status: 'completed', finalResponse: 'zebra, still' })
     expect(await store.ownerOf(session.id)).toBe(await nodeIdOf(survivor))
     expect(requestInput(mock)).toContain('remember the word zebra')

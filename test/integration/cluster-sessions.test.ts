@@ -163,4 +163,77 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
       status: 'cancelled',
     })
   }, 60_000)
+
+  it('a turn the owner took and then left unanswered when it died is not sent again: 503 outcome_unknown, saying how to check', async () => {
+    mock.reset()
+    const session = await json<Session>(postJson(`${a.url}/v1/sessions`, {}))
+    const aId = a.ctx.node.id
+    // node A takes the forwarded turn (its message taken from node_signals), then never answers: as if it died
+    // right after; node B then judges it dead (its look at the callee: here told so, the rest is real)
+    const calls = (a.ctx.sessions as unknown as { cluster: SessionCluster }).cluster.calls
+    let took!: () => void
+    const taken = new Promise<void>((resolve) => {
+      took = resolve
+    })
+    calls.handle('session.turn', () => {
+      took()
+      return new Promise(() => {})
+    })
+    const judge = b.ctx.node.isLiveConfirmed.bind(b.ctx.node)
+    try {
+      const sent = postJson(`${b.url}/v1/sessions/${session.id}/turns`, { input: 'once only' })
+      await taken
+      b.ctx.node.isLiveConfirmed = async (id) => id !== aId && judge(id)
+      const res = await sent
+      const body = (await res.json()) as { error: { code: string; message: string; details: unknown } }
+      expect(res.status, JSON.stringify(body)).toBe(503)
+      expect(body.error).toMatchObject({
+        code: 'outcome_unknown',
+        details: { node: aId, method: 'session.turn', sessionId: session.id },
+      })
+      expect(body.error.message).toContain(`GET /v1/sessions/${session.id}`)
+      // not sent again: the session has no turn (A took the call but, as told, never acted on it)
+      const read = await json<Session & { turns: Turn[] }>(fetch(`${b.url}/v1/sessions/${session.id}`))
+      expect(read.turns).toEqual([])
+    } finally {
+      b.ctx.node.isLiveConfirmed = judge
+      serveSessionCalls(calls, () => a.ctx.sessions as ClusterSessions)
+    }
+  }, 60_000)
+
+  // last: node A is gone after it
+  it('a thread read the owner took and then left unanswered when it died is done again where the session goes (a read: twice is no different)', async () => {
+    mock.reset()
+    mock.script({ kind: 'text', text: 'noted' })
+    const session = await json<Session>(postJson(`${a.url}/v1/sessions`, {}))
+    expect(
+      await json<Turn>(
+        postJson(`${a.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'remember me' }),
+      ),
+    ).toMatchObject({ status: 'completed' })
+    const calls = (a.ctx.sessions as unknown as { cluster: SessionCluster }).cluster.calls
+    let took!: () => void
+    const taken = new Promise<void>((resolve) => {
+      took = resolve
+    })
+    calls.handle('session.read', () => {
+      took()
+      return new Promise(() => {})
+    })
+    const read = postJson(`${b.url}/api/thread/read`, {
+      threadId: session.agentSessionId,
+      includeTurns: true,
+    })
+    await taken
+    // node A "dies" with the read taken: its record removed, its liveness lock freed, no more heartbeats, its
+    // agents ended (the thread's writer gone, as with its process)
+    await a.ctx.node.leave()
+    await Promise.all([a.ctx.sessions.closeAll(), a.ctx.tenancy.scope(null).sessions.closeAll()])
+    const res = await read
+    const text = await res.text()
+    expect(res.status, text).toBe(200)
+    expect(text).toContain('remember me')
+    // node B took the session over and read it itself
+    expect(await b.ctx.store.ownerOf(session.id)).toBe(b.ctx.node.id)
+  }, 60_000)
 })

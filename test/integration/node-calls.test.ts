@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { NodeCalls } from '../../src/core/node-calls.js'
+import { CallUnanswered, NodeCalls } from '../../src/core/node-calls.js'
 import { AppError } from '../../src/protocol/errors.js'
 import { PgNodeSignals } from '../../src/store/postgres/pg-node-signals.js'
 import type { PostgresStore } from '../../src/store/postgres/postgres-store.js'
@@ -52,6 +52,9 @@ describe('NodeCalls over PgNodeSignals (real PostgreSQL)', () => {
     await expect(a.call('node_b', 'nothing', {}, 10_000)).rejects.toMatchObject({ code: 'internal' })
   })
 
+  const signalRows = async () =>
+    (await storeA.pool.query('SELECT count(*)::int AS n FROM node_signals')).rows[0] as { n: number }
+
   it('ends with 503 worker_unavailable when the callee dies, or when nobody answers in time', async () => {
     const pending = a.call('node_b', 'hang', {}, 60_000)
     alive = false
@@ -60,5 +63,39 @@ describe('NodeCalls over PgNodeSignals (real PostgreSQL)', () => {
     await expect(a.call('node_gone', 'echo', { text: 'x' }, 300)).rejects.toMatchObject({
       code: 'worker_unavailable',
     })
+  })
+
+  it('says whether the callee took a call it left unanswered: taken (it may have acted) or withdrawn (never acted on)', async () => {
+    // node_b took `hang` (its handler runs), then "dies": it may have acted, the caller must not send it again
+    const handled = new Promise<void>((resolve) =>
+      b.handle('hangSeen', () => {
+        resolve()
+        return new Promise(() => {})
+      }),
+    )
+    const hung = a.call('node_b', 'hangSeen', {}, 60_000).catch((e: unknown) => e)
+    await handled
+    alive = false
+    const took = await hung
+    alive = true
+    expect(took).toBeInstanceOf(CallUnanswered)
+    expect(took).toMatchObject({ code: 'worker_unavailable', taken: true, why: 'dead', to: 'node_b' })
+
+    // node_dead never takes anything (no process listens for it): once it is judged dead the call is withdrawn,
+    // so it can never be acted on, and the caller knows it may do it elsewhere
+    let deadYet = false
+    const c = new NodeCalls('node_a2', signalsA, async () => !deadYet, 50)
+    const pending = c.call('node_dead', 'echo', { text: 'lost' }, 60_000).catch((e: unknown) => e)
+    // posted: waiting in the table for a taker
+    while ((await signalRows()).n === 0) await new Promise((r) => setImmediate(r))
+    deadYet = true
+    const never = await pending
+    expect(never).toMatchObject({ code: 'worker_unavailable', taken: false, why: 'dead', to: 'node_dead' })
+    expect(await signalRows()).toEqual({ n: 0 })
+
+    // a live node that takes nothing in time: withdrawn too (a node that wakes later finds nothing to do)
+    const late = await a.call('node_gone', 'echo', { text: 'x' }, 300).catch((e: unknown) => e)
+    expect(late).toMatchObject({ taken: false, why: 'timeout' })
+    expect(await signalRows()).toEqual({ n: 0 })
   })
 })

@@ -281,3 +281,44 @@ describe('NodeMembership.recoverLost while a node registers', () => {
     await me.leave()
   })
 })
+
+describe('NodeMembership.placeableRunnerIds', () => {
+  it('skips runners it has reason to think dying (a missed heartbeat, a call left unanswered) until they beat again; all of them when none is sound', async () => {
+    const store = open()
+    const now = Date.now()
+    const register = (id: string, msAgo: number, role = 'worker') =>
+      store.registerNode({
+        id,
+        role,
+        host: 'elsewhere',
+        pid: 1,
+        startedAt: new Date(now - 60_000).toISOString(),
+        heartbeatAt: new Date(now - msAgo).toISOString(),
+      })
+    await register('node_fresh', 100)
+    await register('node_missed', 4500)
+    await register('node_api', 100, 'api')
+    const me = new NodeMembership(store, 'api', { heartbeatMs: 2000, deadAfterMs: 10_000 })
+    await me.join()
+    // (isLiveConfirmed lists the nodes anew, one sent after the call, which placement then shares: a clock tick
+    // after the last one, so that it cannot be that one)
+    const fresh = async () => {
+      const after = Date.now()
+      while (Date.now() === after) await new Promise((r) => setImmediate(r))
+      await me.isLiveConfirmed('node_fresh')
+      return (await me.placeableRunnerIds()).sort()
+    }
+    // both are live (neither is dead before 10 s), only the one that did not miss a heartbeat is placeable
+    expect((await me.liveRunnerIds(now)).sort()).toEqual(['node_fresh', 'node_missed'])
+    expect(await fresh()).toEqual(['node_fresh'])
+    // node_fresh left a call unanswered: now no runner is sound, so both are placeable (better a slow one than none)
+    me.noteUnanswered('node_fresh')
+    expect(await fresh()).toEqual(['node_fresh', 'node_missed'])
+    // its next heartbeat lifts the suspicion; so does node_missed's
+    await store.heartbeat('node_fresh', new Date().toISOString())
+    expect(await fresh()).toEqual(['node_fresh'])
+    await store.heartbeat('node_missed', new Date().toISOString())
+    expect(await fresh()).toEqual(['node_fresh', 'node_missed'])
+    await me.leave()
+  })
+})

@@ -876,15 +876,15 @@ export interface components {
             };
         };
         /**
-         * @description Error codes and their HTTP status: invalid_request 400, invalid_cwd 400, forbidden_argument 400, forbidden_env 400, unknown_cli 400, unknown_agent 400, unauthorized 401, forbidden 403, not_found 404, method_not_allowed 405, timed_out 408, request_timeout 408, conflict 409, body_too_large 413, headers_too_large 431, unsupported_media_type 415, over_capacity 429, agent_failed 500, internal 500, agent_not_installed 503, agent_not_authenticated 503, shutting_down 503, worker_unavailable 503, session_taken_over 503, storage_full 503.
+         * @description Error codes and their HTTP status: invalid_request 400, invalid_cwd 400, forbidden_argument 400, forbidden_env 400, unknown_cli 400, unknown_agent 400, unauthorized 401, forbidden 403, not_found 404, method_not_allowed 405, timed_out 408, request_timeout 408, conflict 409, body_too_large 413, headers_too_large 431, unsupported_media_type 415, over_capacity 429, agent_failed 500, internal 500, agent_not_installed 503, agent_not_authenticated 503, shutting_down 503, worker_unavailable 503, session_taken_over 503, outcome_unknown 503, storage_full 503.
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "invalid_cwd" | "forbidden_argument" | "forbidden_env" | "unknown_cli" | "unknown_agent" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "timed_out" | "request_timeout" | "conflict" | "body_too_large" | "headers_too_large" | "unsupported_media_type" | "over_capacity" | "agent_failed" | "internal" | "agent_not_installed" | "agent_not_authenticated" | "shutting_down" | "worker_unavailable" | "session_taken_over" | "storage_full";
+        ErrorCode: "invalid_request" | "invalid_cwd" | "forbidden_argument" | "forbidden_env" | "unknown_cli" | "unknown_agent" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "timed_out" | "request_timeout" | "conflict" | "body_too_large" | "headers_too_large" | "unsupported_media_type" | "over_capacity" | "agent_failed" | "internal" | "agent_not_installed" | "agent_not_authenticated" | "shutting_down" | "worker_unavailable" | "session_taken_over" | "outcome_unknown" | "storage_full";
         /** @description The error body of every /v1 route. */
         ErrorInput: {
             error: {
                 /** @enum {string} */
-                code: "invalid_request" | "invalid_cwd" | "forbidden_argument" | "forbidden_env" | "unknown_cli" | "unknown_agent" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "timed_out" | "request_timeout" | "conflict" | "body_too_large" | "headers_too_large" | "unsupported_media_type" | "over_capacity" | "agent_failed" | "internal" | "agent_not_installed" | "agent_not_authenticated" | "shutting_down" | "worker_unavailable" | "session_taken_over" | "storage_full";
+                code: "invalid_request" | "invalid_cwd" | "forbidden_argument" | "forbidden_env" | "unknown_cli" | "unknown_agent" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "timed_out" | "request_timeout" | "conflict" | "body_too_large" | "headers_too_large" | "unsupported_media_type" | "over_capacity" | "agent_failed" | "internal" | "agent_not_installed" | "agent_not_authenticated" | "shutting_down" | "worker_unavailable" | "session_taken_over" | "outcome_unknown" | "storage_full";
                 details?: unknown;
                 message: string;
             };
@@ -1558,7 +1558,7 @@ export interface components {
                 "application/json": components["schemas"]["ApiPlanError"];
             };
         };
-        /** @description Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down (retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and takes no work until it has rejoined, within seconds), or another node took the session over while this one was taken for dead (`session_taken_over`: its write was refused, nothing stored), or the disk of its store is full (`storage_full`: nothing stored); retry after Retry-After, on this node or another */
+        /** @description Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down (retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and takes no work until it has rejoined, within seconds), or another node took the session over while this one was taken for dead (`session_taken_over`: its write was refused, nothing stored), or the disk of its store is full (`storage_full`: nothing stored); retry after Retry-After, on this node or another. Except `outcome_unknown`: the node holding the session died after it took this request, so it may have been done; read the session's turns or events before sending it again */
         ApiPlanError503: {
             headers: {
                 [name: string]: unknown;
@@ -1630,7 +1630,7 @@ export interface components {
                 "application/json": components["schemas"]["FastApiError"];
             };
         };
-        /** @description Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down (retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and takes no work until it has rejoined, within seconds), or another node took the session over while this one was taken for dead (`session_taken_over`: its write was refused, nothing stored), or the disk of its store is full (`storage_full`: nothing stored); retry after Retry-After, on this node or another */
+        /** @description Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down (retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and takes no work until it has rejoined, within seconds), or another node took the session over while this one was taken for dead (`session_taken_over`: its write was refused, nothing stored), or the disk of its store is full (`storage_full`: nothing stored); retry after Retry-After, on this node or another. Except `outcome_unknown`: the node holding the session died after it took this request, so it may have been done; read the session's turns or events before sending it again */
         FastApiError503: {
             headers: {
                 [name: string]: unknown;
@@ -1702,7 +1702,7 @@ export interface components {
                 "application/json": components["schemas"]["PlainError"];
             };
         };
-        /** @description Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down (retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and takes no work until it has rejoined, within seconds), or another node took the session over while this one was taken for dead (`session_taken_over`: its write was refused, nothing stored), or the disk of its store is full (`storage_full`: nothing stored); retry after Retry-After, on this node or another */
+        /** @description Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down (retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and takes no work until it has rejoined, within seconds), or another node took the session over while this one was taken for dead (`session_taken_over`: its write was refused, nothing stored), or the disk of its store is full (`storage_full`: nothing stored); retry after Retry-After, on this node or another. Except `outcome_unknown`: the node holding the session died after it took this request, so it may have been done; read the session's turns or events before sending it again */
         PlainError503: {
             headers: {
                 [name: string]: unknown;
@@ -1801,7 +1801,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down (retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and takes no work until it has rejoined, within seconds), or another node took the session over while this one was taken for dead (`session_taken_over`: its write was refused, nothing stored), or the disk of its store is full (`storage_full`: nothing stored); retry after Retry-After, on this node or another */
+        /** @description Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down (retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and takes no work until it has rejoined, within seconds), or another node took the session over while this one was taken for dead (`session_taken_over`: its write was refused, nothing stored), or the disk of its store is full (`storage_full`: nothing stored); retry after Retry-After, on this node or another. Except `outcome_unknown`: the node holding the session died after it took this request, so it may have been done; read the session's turns or events before sending it again */
         V1Error503: {
             headers: {
                 [name: string]: unknown;

@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { NodeMessage, NodeSignals } from '../node-signals.js'
+import type { NodeMessage, NodeSignals, Posted } from '../node-signals.js'
 import { PgListener } from './pg-listener.js'
 
 const channel = 'agw_control'
@@ -32,16 +32,28 @@ export class PgNodeSignals implements NodeSignals {
   }
 
   async send(to: string, message: NodeMessage): Promise<void> {
-    let payload = JSON.stringify({ to, message } satisfies Notice)
-    if (Buffer.byteLength(payload) > maxInlineBytes) {
-      // Messages nobody took (their node died) are dropped after an hour.
-      await this.pool.query("DELETE FROM node_signals WHERE created_at < now() - interval '1 hour'")
-      const { rows } = await this.pool.query('INSERT INTO node_signals (body) VALUES ($1) RETURNING id', [
-        JSON.stringify(message),
-      ])
-      payload = JSON.stringify({ to, ref: String((rows[0] as { id: string }).id) } satisfies Notice)
+    const payload = JSON.stringify({ to, message } satisfies Notice)
+    if (Buffer.byteLength(payload) > maxInlineBytes) await this.post(to, message)
+    else await this.pool.query('SELECT pg_notify($1, $2)', [channel, payload])
+  }
+
+  /**
+   * The message goes to a row of `node_signals` and the notice points at it: the receiver takes it by deleting
+   * the row (`receive`, before it hands the message on), the sender withdraws it the same way, so exactly one of
+   * them gets it. Receivers of every version since migration 5 take messages this way (large ones came so).
+   */
+  async post(to: string, message: NodeMessage): Promise<Posted> {
+    // Messages nobody took (their node died) are dropped after an hour.
+    await this.pool.query("DELETE FROM node_signals WHERE created_at < now() - interval '1 hour'")
+    const { rows } = await this.pool.query('INSERT INTO node_signals (body) VALUES ($1) RETURNING id', [
+      JSON.stringify(message),
+    ])
+    const ref = String((rows[0] as { id: string }).id)
+    await this.pool.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify({ to, ref } satisfies Notice)])
+    return {
+      withdraw: async () =>
+        ((await this.pool.query('DELETE FROM node_signals WHERE id = $1', [ref])).rowCount ?? 0) > 0,
     }
-    await this.pool.query('SELECT pg_notify($1, $2)', [channel, payload])
   }
 
   onMessage(handler: (message: NodeMessage) => void): void {
