@@ -3,7 +3,7 @@ import { onText, readLines } from '../process/lines.js'
 import type { LaunchSpec, ProcessOutcome, ProcessRunner } from '../process/runner.js'
 import type { AgentEvent } from '../protocol/events.js'
 import type { Usage } from '../protocol/outcome.js'
-import { runCompletedAfter } from '../protocol/run-completed.js'
+import { processEnded, runCompletedAfter } from '../protocol/run-completed.js'
 import { AsyncQueue } from '../util/async-queue.js'
 
 /** Maps one agent's stdout lines to normalized events and remembers what the outcome needs. */
@@ -83,8 +83,19 @@ function completion(outcome: ProcessOutcome, mapper: LineMapper | undefined, std
     ok: outcome.exitCode === 0 && !failure,
     finalResponse: mapper?.finalResponse() ?? null,
     usage: mapper?.usage() ?? null,
-    error: outcome.error ?? failure ?? mapper?.lastError?.() ?? (lastLines(stderrTail) || undefined),
+    error: outcome.error ?? failure ?? mapper?.lastError?.() ?? stderrError(outcome, stderrTail),
   })
+}
+
+/**
+ * A failed run's error from its stderr, when the agent said nothing: its last lines; for a process killed by a
+ * signal (kill -9, the OOM killer) the signal first, since what it printed before (gemini's start-up warnings) is
+ * not why it ended.
+ */
+function stderrError(outcome: ProcessOutcome, stderrTail: string): string | undefined {
+  const last = lastLines(stderrTail)
+  if (!outcome.signal) return last || undefined
+  return `${processEnded(outcome)}${last ? `; its stderr ended: ${last}` : ''}`
 }
 
 const lastLines = (text: string) => text.trim().split('\n').slice(-5).join('\n')

@@ -55,7 +55,7 @@ export function runCompletedAfter(
 }
 
 /** Why a process that did not succeed ended, when its driver said nothing more: killed by a signal, or its exit code. */
-function processEnded(end: ProcessEnd): string {
+export function processEnded(end: ProcessEnd): string {
   if (end.signal) return `the agent process was killed (${end.signal}) before it finished`
   if (end.exitCode !== null) return `the agent process exited with code ${end.exitCode}`
   return `process ended: ${end.reason}`

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
@@ -145,6 +145,55 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
       h2.close()
     }
   }, 60_000)
+
+  it("a WebFetch's accept_for_session allows that exact URL again, not its host's other pages (its approval says so)", async () => {
+    mock.reset()
+    // the operator's user settings: no domain check at api.anthropic.com before a fetch (only 127.0.0.1 traffic)
+    const home = gw.env.HOME ?? ''
+    mkdirSync(path.join(home, '.claude'), { recursive: true })
+    writeFileSync(
+      path.join(home, '.claude', 'settings.json'),
+      JSON.stringify({ skipWebFetchPreflight: true }),
+    )
+    // http is fetched as https by Claude Code: these fetches fail at once (the mock speaks http), which is enough
+    const page = (name: string) => `http://127.0.0.1:${new URL(mock.url).port}/${name}`
+    const fetchOf = (url: string, prompt: string) =>
+      ({ kind: 'tool_use', name: 'WebFetch', input: { url, prompt } }) as const
+    mock.on('fetch page a', fetchOf(page('a'), 'summarize'), { kind: 'text', text: 'done' })
+    mock.on('fetch a again, then b', fetchOf(page('a'), 'the title'), fetchOf(page('b'), 'summarize'), {
+      kind: 'text',
+      text: 'done',
+    })
+    const session = await createSession({ approvalPolicy: 'on-request' })
+    const first = await startTurn(session.id, { input: 'fetch page a' })
+    const approval = await pendingApprovalAt(gw.url, session.id)
+    expect(approval).toMatchObject({ kind: 'permission', turnId: first.id })
+    expect(approval.reason).toBe(
+      `WebFetch ${page('a')}; accept_for_session allows this exact URL again in this session, no other page of its host`,
+    )
+    await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'accept_for_session' })
+    expect((await finishedTurnAt(gw.url, session.id, first.id)).status).toBe('completed')
+    const kept = await json<Session>(fetch(`${gw.url}/v1/sessions/${session.id}`))
+    // before: Claude's suggested rule, WebFetch(domain:127.0.0.1): every page of the host, unasked
+    expect(kept.allowedForSession).toEqual([`gateway:WebFetch {"url":"${page('a')}"}`])
+    expect(existsSync(path.join(session.cwd, '.claude'))).toBe(false)
+
+    // the same URL (another prompt) runs unasked; another page of the host is asked
+    const second = await startTurn(session.id, { input: 'fetch a again, then b' })
+    const other = await pendingApprovalAt(gw.url, session.id)
+    expect(other.turnId).toBe(second.id)
+    expect(other.reason).toContain(`WebFetch ${page('b')}`)
+    await postJson(`${gw.url}/v1/approvals/${other.id}`, { decision: 'decline' })
+    expect((await finishedTurnAt(gw.url, session.id, second.id)).status).toBe('completed')
+    const all = await json<{ approvals: unknown[] }>(fetch(`${gw.url}/v1/approvals?sessionId=${session.id}`))
+    expect(all.approvals).toHaveLength(2)
+    const events = await sessionEventsUntilTurnEnd(gw.url, session.id, second.id)
+    const secondStarted = events.findIndex((e) => e.type === 'turn.started' && e.turnId === second.id)
+    const fetches = events
+      .slice(secondStarted)
+      .filter((e) => e.type === 'item.completed' && e.item.type === 'tool_call')
+    expect(fetches).toHaveLength(2)
+  }, 90_000)
 
   // last: it restarts the suite's gateway
   it('accept_for_session: later turns run the same command unasked, after a gateway restart too; a fork asks', async () => {

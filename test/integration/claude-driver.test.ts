@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ClaudeDriver } from '../../src/agents/claude/driver.js'
@@ -12,6 +12,18 @@ import { gatewayEnv, testApiKey } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 import { tempDir } from '../support/temp.js'
 
+/** The HOME of each driver claudeDriver made: Claude keeps its conversations under `.claude/projects`. */
+const homes = new WeakMap<ClaudeDriver, string>()
+
+/** Claude's files of a conversation (`<id>.jsonl` under its home's projects). */
+function conversationFiles(driver: ClaudeDriver, id: string): string[] {
+  const projects = path.join(homes.get(driver) ?? '/nonexistent', '.claude', 'projects')
+  if (!existsSync(projects)) return []
+  return readdirSync(projects)
+    .map((dir) => path.join(projects, dir, `${id}.jsonl`))
+    .filter((file) => existsSync(file))
+}
+
 function claudeDriver(mock: MockLlm | null, overrides: Record<string, string | undefined> = {}) {
   const { env, dir } = gatewayEnv(mock, {
     ...(mock ? { ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: testApiKey } : {}),
@@ -19,7 +31,9 @@ function claudeDriver(mock: MockLlm | null, overrides: Record<string, string | u
     CLAUDE_CODE_MAX_RETRIES: '0',
     ...overrides,
   })
-  return new ClaudeDriver(loadConfig(env, dir), env)
+  const driver = new ClaudeDriver(loadConfig(env, dir), env)
+  if (env.HOME) homes.set(driver, env.HOME)
+  return driver
 }
 
 describeDriverContract('claude', {
@@ -187,6 +201,40 @@ describe('claude specifics', () => {
     expect(next.find((e) => e.type === 'item.completed' && e.item.type === 'agent_message')).toMatchObject({
       item: { text: 'after the kill' },
     })
+  })
+
+  it('a turn whose conversation is gone (its file removed) says so first, then runs in a new one', async () => {
+    const session = await open()
+    mock.script({ kind: 'text', text: 'first answer iota' }, { kind: 'text', text: 'answered afresh' })
+    expect(
+      lastOf(await collect(session.turn(turnText('first prompt kappa'), new AbortController().signal))),
+    ).toMatchObject({ type: 'turn.completed' })
+    const id = session.agentSessionId
+    const files = conversationFiles(driver, id)
+    expect(files).toHaveLength(1)
+    for (const file of files) rmSync(file)
+    const next = await collect(session.turn(turnText('second prompt lambda'), new AbortController().signal))
+    expect(lastOf(next)).toMatchObject({ type: 'turn.completed' })
+    expect(next.filter((e) => e.type === 'turn.started')).toHaveLength(1)
+    // before: the same turn, answered without the earlier turns, and nothing said so
+    const notice = next.findIndex((e) => e.type === 'item.completed' && e.item.type === 'error')
+    expect(next[notice]).toMatchObject({
+      item: { id: 'context_lost', message: expect.stringMatching(/^context lost: .*no conversation/) },
+    })
+    const answer = next.findIndex((e) => e.type === 'item.completed' && e.item.type === 'agent_message')
+    expect(next[answer]).toMatchObject({ item: { text: 'answered afresh' } })
+    expect(notice).toBeLessThan(answer)
+    for (const ev of next) expect(agentEvent.safeParse(ev).success, JSON.stringify(ev)).toBe(true)
+    const history = JSON.stringify(mock.requests.at(-1)?.body)
+    expect(history).toContain('second prompt lambda')
+    expect(history).not.toContain('first prompt kappa')
+    // the new conversation is saved under the same id: the turn after it resumes it, with nothing to say
+    expect(session.agentSessionId).toBe(id)
+    mock.script({ kind: 'text', text: 'third answer' })
+    const third = await collect(session.turn(turnText('third prompt mu'), new AbortController().signal))
+    expect(lastOf(third)).toMatchObject({ type: 'turn.completed' })
+    expect(third.some((e) => e.type === 'item.completed' && e.item.type === 'error')).toBe(false)
+    expect(JSON.stringify(mock.requests.at(-1)?.body)).toContain('second prompt lambda')
   })
 
   it('interrupt() ends the running turn; steer is refused', async () => {

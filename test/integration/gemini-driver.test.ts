@@ -182,6 +182,33 @@ describe.concurrent('gemini: its specifics', () => {
       expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
     })
 
+    it('a turn whose gemini was killed (kill -9) fails saying so, leaves no process; the next turn resumes the chat', async () => {
+      const session = await driver.openSession({ cwd: workspace }, noHooks)
+      mock.script(
+        { kind: 'text', text: 'noted the fig' },
+        { kind: 'text', text: 'never seen', delayMs: 20_000 },
+        { kind: 'text', text: 'it was fig' },
+      )
+      expect((await turn(session, 'remember the word fig')).at(-1)).toMatchObject({ type: 'turn.completed' })
+      const asked = mock.requests.length
+      // gemini's turn.started comes before its process: the kill waits beside the turn, for the model request
+      const killed = waitFor(() => mock.requests.length > asked).then(() => {
+        for (const p of processesUnder(workspace)) process.kill(p.pid, 'SIGKILL')
+      })
+      const seen = await turn(session, 'killed mid-turn')
+      await killed
+      expect(seen.at(-1)).toMatchObject({ type: 'turn.failed', error: expect.stringContaining('SIGKILL') })
+      expect(seen.filter((e) => e.type === 'turn.started')).toHaveLength(1)
+      expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
+      const next = await turn(session, 'which word did I ask you to remember?')
+      expect(next.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+      expect(finalText(next)).toMatchObject({ item: { text: 'it was fig' } })
+      expect(JSON.stringify(mock.requests.at(-1)?.body)).toContain('noted the fig')
+      expect(await session.read(true)).toMatchObject({
+        turns: [{ status: 'completed' }, { status: 'failed' }, { status: 'completed' }],
+      })
+    }, 90_000) // three Gemini CLI processes
+
     it('steer and fork are refused; probe explains missing credentials', async () => {
       const session = await driver.openSession({ cwd: workspace }, noHooks)
       await expect(session.steer(text('more'))).rejects.toMatchObject({ code: 'conflict' })

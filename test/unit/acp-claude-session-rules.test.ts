@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { claudeSessionRules, commandRule } from '../../src/agents/acp/claude-session-rules.js'
-import { claudeCodeRules, exactCallRule } from '../../src/agents/acp/exact-call-rule.js'
+import { claudeCodeRules, exactCallRule } from '../../src/agents/exact-call-rule.js'
 import type { ApprovalAsk, ApprovalDecision, SessionHooks } from '../../src/agents/session.js'
 
 const command = (cmd: string): ApprovalAsk => ({

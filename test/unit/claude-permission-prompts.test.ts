@@ -1,12 +1,7 @@
 import { PassThrough } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { claudeArgs } from '../../src/agents/claude/command.js'
-import {
-  approvalAskOf,
-  PermissionPrompts,
-  type PermissionRule,
-  ruleArg,
-} from '../../src/agents/claude/permission-prompts.js'
+import { approvalAskOf, PermissionPrompts, ruleArg } from '../../src/agents/claude/permission-prompts.js'
 import { permissionArgs } from '../../src/agents/claude/permissions.js'
 import { createClaudeMapper } from '../../src/agents/claude/stream-events.js'
 import type { ApprovalAsk, ApprovalDecision } from '../../src/agents/session.js'
@@ -41,7 +36,8 @@ function prompts(answer: (ask: ApprovalAsk, signal: AbortSignal) => Promise<Appr
   stdin.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n').filter(Boolean)) written.push(JSON.parse(line))
   })
-  const remembered: PermissionRule[][] = []
+  const remembered: string[][] = []
+  const kept = new Set<string>()
   let cancelled = 0
   const asks: ApprovalAsk[] = []
   const p = new PermissionPrompts(
@@ -56,8 +52,10 @@ function prompts(answer: (ask: ApprovalAsk, signal: AbortSignal) => Promise<Appr
     new AbortController().signal,
     {
       remember: async (rules) => {
-        remembered.push(rules)
+        remembered.push([...rules])
+        for (const rule of rules) kept.add(rule)
       },
+      allows: (rule) => kept.has(rule),
       cancelled: () => cancelled++,
     },
   )
@@ -105,7 +103,7 @@ describe('claude permission prompts (the host side of --permission-prompt-tool s
         },
       ],
     })
-    expect(t.remembered).toEqual([[{ toolName: 'Bash', ruleContent: 'npm test' }]])
+    expect(t.remembered).toEqual([['Bash(npm test)']])
   })
 
   it("a remembered rule is spelled as Claude Code spells it: the content's backslashes and parentheses escaped", () => {
@@ -130,7 +128,7 @@ describe('claude permission prompts (the host side of --permission-prompt-tool s
     const t = prompts(async () => 'accept_for_session')
     t.p.handle(bare as never)
     await t.lines(2)
-    expect(t.remembered).toEqual([[{ toolName: 'Bash', ruleContent: 'npm test' }]])
+    expect(t.remembered).toEqual([['Bash(npm test)']])
     const edit = {
       type: 'control_request',
       request_id: 'req-2',
@@ -149,6 +147,44 @@ describe('claude permission prompts (the host side of --permission-prompt-tool s
       updatedInput: { file_path: '/ws/a' },
     })
     expect(e.remembered).toEqual([])
+  })
+
+  it("a WebFetch's accept_for_session keeps the exact URL (the gateway's rule), never Claude's domain rule", async () => {
+    const fetchOf = (id: string, url: string, prompt: string) => ({
+      type: 'control_request',
+      request_id: id,
+      request: {
+        subtype: 'can_use_tool',
+        tool_name: 'WebFetch',
+        input: { url, prompt },
+        tool_use_id: `toolu_${id}`,
+        permission_suggestions: [
+          {
+            type: 'addRules',
+            rules: [{ toolName: 'WebFetch', ruleContent: 'domain:example.com' }],
+            behavior: 'allow',
+            destination: 'localSettings',
+          },
+        ],
+      },
+    })
+    const t = prompts(async () => 'accept_for_session')
+    t.p.handle(fetchOf('f1', 'https://example.com/a', 'summarize') as never)
+    const [, first] = await t.lines(2)
+    expect((first!.response as { response: unknown }).response).toEqual({
+      behavior: 'allow',
+      updatedInput: { url: 'https://example.com/a', prompt: 'summarize' },
+    })
+    expect(t.remembered).toEqual([['gateway:WebFetch {"url":"https://example.com/a"}']])
+    // the same URL (another prompt): allowed unasked; another page of the host: asked
+    t.p.handle(fetchOf('f2', 'https://example.com/a', 'the title') as never)
+    const [, , again] = await t.lines(3)
+    expect(again).toMatchObject({ response: { request_id: 'f2', response: { behavior: 'allow' } } })
+    expect(t.asks).toHaveLength(1)
+    t.p.handle(fetchOf('f3', 'https://example.com/b', 'summarize') as never)
+    await t.lines(4)
+    expect(t.asks).toHaveLength(2)
+    expect(t.asks[1]?.reason).toContain('https://example.com/b')
   })
 
   it('decline denies and marks the tool use declined; cancel denies with interrupt and reports it', async () => {
@@ -208,10 +244,12 @@ describe('claude permission prompts (the host side of --permission-prompt-tool s
       changes: [{ path: '/ws/a.txt', kind: 'add' }],
     })
     expect(ask('Edit', { file_path: '/ws/a.txt' })).toMatchObject({ changes: [{ kind: 'update' }] })
-    expect(ask('WebFetch', { url: 'https://example.com' })).toMatchObject({
+    expect(ask('WebFetch', { url: 'https://example.com/a', prompt: 'p' })).toMatchObject({
       kind: 'permission',
-      reason: 'WebFetch',
+      reason:
+        'WebFetch https://example.com/a; accept_for_session allows this exact URL again in this session, no other page of its host',
     })
+    expect(ask('WebSearch', { query: 'q' })).toMatchObject({ kind: 'permission', reason: 'WebSearch' })
   })
 })
 

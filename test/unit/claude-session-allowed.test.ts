@@ -1,22 +1,24 @@
 import { describe, expect, it } from 'vitest'
-import type { PermissionRule } from '../../src/agents/claude/permission-prompts.js'
 import { ClaudeSession, type ClaudeTurnRunner, type TurnApprovals } from '../../src/agents/claude/session.js'
 import type { SessionHooks } from '../../src/agents/session.js'
 import type { AgentEvent } from '../../src/protocol/events.js'
 
 /** A runner whose every turn answers `accept_for_session` with `rules` (if any), recording what it was allowed. */
-function runner(rules: PermissionRule[][] = []) {
+function runner(rules: string[][] = [], probe = '') {
   const allowedTools: string[][] = []
+  /** Per turn: whether `probe` was allowed as the turn started. */
+  const allows: boolean[] = []
   const turns: ClaudeTurnRunner = {
     async *runTurn(_prompt, _req, _thread, _signal, approvals?: TurnApprovals): AsyncGenerator<AgentEvent> {
       yield { type: 'run.started', agent: 'claude' }
       allowedTools.push(approvals?.allowedTools ?? [])
+      if (approvals) allows.push(approvals.allows(probe))
       const next = rules.shift()
       if (next) await approvals?.remember(next)
       yield { type: 'run.completed', status: 'succeeded', exitCode: 0 } as AgentEvent
     },
   }
-  return { turns, allowedTools }
+  return { turns, allowedTools, allows }
 }
 
 function hooks(stored: string[][], store?: (rules: readonly string[]) => Promise<void>): SessionHooks {
@@ -39,10 +41,7 @@ const req = { cwd: '/w', approvalPolicy: 'on-request' as const }
 describe('claude sessions: what accept_for_session allowed', () => {
   it('is handed to the hooks whole, each time it grows, and allowed on the later turns', async () => {
     const stored: string[][] = []
-    const r = runner([
-      [{ toolName: 'Bash', ruleContent: 'npm test' }],
-      [{ toolName: 'Bash', ruleContent: 'ls' }],
-    ])
+    const r = runner([['Bash(npm test)'], ['Bash(ls)']])
     const s = new ClaudeSession(r.turns, req, { id: 'c1', exists: false }, hooks(stored))
     await turn(s)
     await turn(s)
@@ -53,7 +52,7 @@ describe('claude sessions: what accept_for_session allowed', () => {
 
   it('a reopened session starts with what it allowed before; a rule allowed again is not stored again', async () => {
     const stored: string[][] = []
-    const r = runner([[{ toolName: 'Bash', ruleContent: 'npm test' }]])
+    const r = runner([['Bash(npm test)']])
     const state = { id: 'c1', exists: true, allowed: ['Bash(npm test)'] }
     const s = new ClaudeSession(r.turns, req, state, hooks(stored))
     await turn(s)
@@ -62,7 +61,7 @@ describe('claude sessions: what accept_for_session allowed', () => {
   })
 
   it('a fork starts without them; a store that fails keeps them in this process', async () => {
-    const r = runner([[{ toolName: 'Bash', ruleContent: 'npm test' }]])
+    const r = runner([['Bash(npm test)']])
     const failing = hooks([], async () => {
       throw new Error('taken over')
     })
@@ -73,5 +72,24 @@ describe('claude sessions: what accept_for_session allowed', () => {
     const fork = (await s.fork(hooks([]))) as ClaudeSession
     await turn(fork)
     expect(r.allowedTools[2]).toEqual([])
+  })
+
+  it("the gateway's own rules (a WebFetch URL) are stored and allowed, never given to Claude Code", async () => {
+    const stored: string[][] = []
+    const url = 'gateway:WebFetch {"url":"http://127.0.0.1:1/a"}'
+    const r = runner([[url], ['Bash(ls)']], url)
+    const s = new ClaudeSession(r.turns, req, { id: 'c1', exists: false }, hooks(stored))
+    await turn(s)
+    await turn(s)
+    await turn(s)
+    expect(stored).toEqual([[url], [url, 'Bash(ls)']])
+    expect(r.allowedTools).toEqual([[], [], ['Bash(ls)']])
+    expect(r.allows).toEqual([false, true, true])
+    // a domain rule stored before the gateway kept a fetch's URL is no longer given to Claude Code
+    const reopened = runner([], url)
+    const allowed = [url, 'WebFetch(domain:127.0.0.1)', 'Bash(ls)']
+    await turn(new ClaudeSession(reopened.turns, req, { id: 'c1', exists: true, allowed }, hooks([])))
+    expect(reopened.allowedTools).toEqual([['Bash(ls)']])
+    expect(reopened.allows).toEqual([true])
   })
 })

@@ -1,7 +1,7 @@
 import { ruleArg } from '../claude/permission-prompts.js'
 import { SessionAllowedRules } from '../claude/session-allowed-rules.js'
+import { exactCallRule } from '../exact-call-rule.js'
 import type { ApprovalAsk, SessionHooks } from '../session.js'
-import { exactCallRule } from './exact-call-rule.js'
 
 /** The rule that allows exactly `command` again (claude-agent-acp's `execute` tool calls are Bash's). */
 export const commandRule = (command: string): string => ruleArg({ toolName: 'Bash', ruleContent: command })

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream'
 import type { ApprovalKind } from '../../protocol/policies.js'
+import { exactCallRule } from '../exact-call-rule.js'
 import type { ApprovalAsk, ApprovalDecision, SessionHooks } from '../session.js'
 import type { TurnApprovals } from './session.js'
 import { type CanUseTool, type ClaudeControlLine, canUseTool } from './stream-schemas.js'
@@ -45,7 +46,30 @@ export function approvalAskOf(q: CanUseTool, cwd: string): ApprovalAsk {
       ...ids,
     }
   const kind: ApprovalKind = 'permission'
+  const url = fetchedUrl(q)
+  if (url !== undefined) {
+    // Claude Code's description of a fetch is its URL
+    const why = reason && reason !== url ? `: ${reason}` : ''
+    return { kind, reason: `WebFetch ${url}${why}; ${fetchGrant}`, options, ...ids }
+  }
   return { kind, reason: `${q.tool_name}${reason ? `: ${reason}` : ''}`, options, ...ids }
+}
+
+/** What a WebFetch's `accept_for_session` grants, as its approval request says it. */
+const fetchGrant = 'accept_for_session allows this exact URL again in this session, no other page of its host'
+
+/** The URL a WebFetch question asks to fetch; undefined for any other tool. */
+const fetchedUrl = (q: CanUseTool): string | undefined =>
+  q.tool_name === 'WebFetch' && typeof q.input.url === 'string' ? q.input.url : undefined
+
+/**
+ * The gateway's own rule for a question Claude Code has no rule of the right size for (exact-call-rule.ts), kept
+ * with the session and matched by the gateway, never given to Claude Code: a WebFetch of one exact URL (whatever
+ * its prompt or offset; Claude's rule, `WebFetch(domain:<host>)`, allows every page of the host).
+ */
+export function gatewayRule(q: CanUseTool): string | undefined {
+  const url = fetchedUrl(q)
+  return url === undefined ? undefined : exactCallRule('WebFetch', { url })
 }
 
 /**
@@ -55,6 +79,7 @@ export function approvalAskOf(q: CanUseTool, cwd: string): ApprovalAsk {
  */
 function sessionRules(q: CanUseTool): PermissionRule[] {
   const rules: PermissionRule[] = []
+  if (gatewayRule(q) !== undefined) return rules
   for (const s of q.permission_suggestions ?? []) {
     const update = s as { type?: unknown; behavior?: unknown; rules?: unknown }
     if (update.type !== 'addRules' || update.behavior !== 'allow' || !Array.isArray(update.rules)) continue
@@ -74,7 +99,8 @@ function sessionRules(q: CanUseTool): PermissionRule[] {
  * core stores it, emits approval.requested and waits for a client), and ends stdin once the turn's result came
  * (Claude Code exits then). `accept_for_session` allows the tool's suggested rules for the rest of this process
  * and hands them to `remember` for the session's later turns (`--allowedTools`, kept with the session in the
- * gateway's store); no rule is written to Claude Code's settings.
+ * gateway's store); no rule is written to Claude Code's settings. A WebFetch's is the gateway's own rule for its
+ * exact URL instead (`gatewayRule`), which the gateway answers itself.
  */
 export class PermissionPrompts {
   private stdin: Writable | undefined
@@ -87,7 +113,7 @@ export class PermissionPrompts {
     private readonly cwd: string,
     private readonly hooks: SessionHooks,
     private readonly signal: AbortSignal,
-    private readonly answers: Pick<TurnApprovals, 'remember' | 'cancelled'>,
+    private readonly answers: Pick<TurnApprovals, 'remember' | 'allows' | 'cancelled'>,
   ) {}
 
   /** The process's stdin, once it runs: the prompt goes first. */
@@ -117,6 +143,12 @@ export class PermissionPrompts {
   }
 
   private async ask(requestId: string, q: CanUseTool): Promise<void> {
+    const own = gatewayRule(q)
+    // the same exact call the session accepted for good (a rule Claude Code never had): allowed unasked
+    if (own !== undefined && this.answers.allows(own)) {
+      this.allowOrDeny(requestId, { behavior: 'allow', updatedInput: q.input })
+      return
+    }
     const asked = new AbortController()
     this.asked.set(requestId, asked)
     const signal = AbortSignal.any([this.signal, asked.signal])
@@ -137,9 +169,11 @@ export class PermissionPrompts {
       this.allowOrDeny(requestId, { behavior: 'deny', message, interrupt })
       return
     }
-    const rules = decision === 'accept_for_session' ? sessionRules(q) : []
+    const forSession = decision === 'accept_for_session'
+    const rules = forSession ? sessionRules(q) : []
+    const kept = [...rules.map(ruleArg), ...(forSession && own !== undefined ? [own] : [])]
     // stored with the session before Claude hears the answer: a restart right after it asks none of them again
-    if (rules.length > 0) await this.answers.remember(rules)
+    if (kept.length > 0) await this.answers.remember(kept)
     this.allowOrDeny(requestId, {
       behavior: 'allow',
       updatedInput: q.input,

@@ -7,22 +7,25 @@ import type {
   TurnFailedEvent,
 } from '../../protocol/events.js'
 import type { AgentApprovalPolicy } from '../../protocol/policies.js'
+import { claudeCodeRules } from '../exact-call-rule.js'
 import type { AgentSession, SessionHooks, SessionRequest, TurnInput, TurnOptions } from '../session.js'
 import { runEventInTurn, turnEndOf } from '../turn-from-run.js'
 import type { ClaudeThread } from './command.js'
-import { type PermissionRule, ruleArg } from './permission-prompts.js'
 import { SessionAllowedRules } from './session-allowed-rules.js'
 
 /** How a turn's permission questions are answered: by the session's approvals, and what it allowed for good. */
 export interface TurnApprovals {
   hooks: SessionHooks
-  /** `--allowedTools` entries the session's earlier `accept_for_session` answers allowed. */
+  /** `--allowedTools` entries the session's earlier `accept_for_session` answers allowed (Claude Code's rules). */
   allowedTools: string[]
+  /** Whether the session's `accept_for_session` answers allowed this rule of the gateway's own (a WebFetch URL). */
+  allows(rule: string): boolean
   /**
-   * Keeps the rules an `accept_for_session` answer allowed, for the session's later turns; resolves once they are
-   * stored with the session (SessionHooks.allowedForSession), or could not be (they still hold in this process).
+   * Keeps the rules an `accept_for_session` answer allowed (Claude Code's spelling, `ruleArg`, or the gateway's
+   * own), for the session's later turns; resolves once they are stored with the session
+   * (SessionHooks.allowedForSession), or could not be (they still hold in this process).
    */
-  remember(rules: PermissionRule[]): Promise<void>
+  remember(rules: readonly string[]): Promise<void>
   /** A `cancel` answer: Claude Code stops the turn (it then ends as an error), which the session reports interrupted. */
   cancelled(): void
 }
@@ -91,8 +94,9 @@ export class ClaudeSession implements AgentSession {
     if (policy === 'never' || !this.hooks) return undefined
     return {
       hooks: this.hooks,
-      allowedTools: this.allowed.list(),
-      remember: (rules) => this.allowed.add(rules.map(ruleArg)),
+      allowedTools: claudeRules(this.allowed.list()),
+      allows: (rule) => this.allowed.has(rule),
+      remember: (rules) => this.allowed.add(rules),
       cancelled: onCancel,
     }
   }
@@ -139,10 +143,12 @@ export class ClaudeSession implements AgentSession {
             yield ev
           } else if (part.role === 'content') yield ev
         }
-        // Claude announces the session as its process starts, before it saved a word of it: a process killed then
-        // (kill -9, OOM) left no conversation, and every later `--resume` of it failed. It starts anew under the
-        // same id instead (there was no history to lose), once.
+        // Claude has no conversation of this id: its file was removed, Claude's home cleaned or replaced (another
+        // machine), or its last process was killed (kill -9, OOM) before it saved a word (Claude announces the
+        // session as its process starts). Every later `--resume` would fail the same way, so the turn goes on in
+        // a new conversation under the same id, once, and says so first: an `error` item, before any answer.
         if (!unknownThread) break
+        yield contextLost(this.agentSessionId)
         outcome = undefined
         thread = { kind: 'new', sessionId: this.agentSessionId }
       }
@@ -184,7 +190,27 @@ export class ClaudeSession implements AgentSession {
   }
 }
 
-/** Whether a `--resume` ended because Claude has no conversation of that id (none was ever saved). */
+/**
+ * The notice of a turn whose Claude conversation was gone (a non-fatal `error` item, as the stream, the console and
+ * the API show every item): Claude answers this turn without the session's earlier turns, which the gateway's
+ * history still shows.
+ */
+function contextLost(agentSessionId: string): AgentEvent {
+  const message =
+    `context lost: Claude has no conversation ${agentSessionId} to resume (its file in Claude's home was ` +
+    "removed, the home was cleaned or is another machine's, or its last process was killed before it saved any " +
+    "of it), so this turn starts a new conversation: Claude does not see the session's earlier turns"
+  return { type: 'item.completed', item: { id: 'context_lost', type: 'error', message } }
+}
+
+/**
+ * The rules Claude Code is given (`--allowedTools`): not the gateway's own, nor a WebFetch domain rule a session
+ * stored before the gateway kept a fetch's exact URL instead (it allowed every page of the host).
+ */
+const claudeRules = (rules: readonly string[]): string[] =>
+  claudeCodeRules(rules).filter((rule) => !rule.startsWith('WebFetch('))
+
+/** Whether a `--resume` ended because Claude has no conversation of that id (never saved, or gone). */
 function noConversation(
   done: RunCompletedEvent,
   agentEnd: TurnCompletedEvent | TurnFailedEvent | undefined,
