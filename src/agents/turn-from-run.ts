@@ -26,9 +26,10 @@ export function runEventInTurn(ev: AgentEvent): RunEventInTurn {
       return { role: 'process-started' }
     case 'run.queued':
     case 'turn.started':
-    // the gateway's own record of a steer (or of its refusal), never an agent's
+    // the gateway's own record of a steer (or of its refusal, its failure), never an agent's
     case 'turn.steered':
     case 'turn.steer_refused':
+    case 'turn.steer_failed':
       return { role: 'dropped' }
     case 'turn.completed':
     case 'turn.failed':

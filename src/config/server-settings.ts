@@ -48,7 +48,7 @@ export const serverSettings = z.object({
   ),
   WEBHOOK_URLS: setting(
     '(none)',
-    'Comma-separated URLs that receive every webhook event (run.completed, approval.requested, approval.resolved, turn.completed, session.idle).',
+    'Comma-separated URLs that receive every webhook event (run.completed, approval.requested, approval.resolved, turn.completed, turn.failed, session.idle).',
     list([]),
   ),
   WEBHOOK_SECRET: setting(

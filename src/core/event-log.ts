@@ -359,15 +359,19 @@ export class EventLog {
     else this.liveEnds.add(onAbort)
     try {
       let last = after
+      // What is stored after the terminal event (history written late) is the stream's too: a reader that
+      // replays gets everything stored by then, and the stream ends after it.
+      let ended = false
       while (!signal?.aborted) {
         const page = await this.store.eventsAfter(runId, last, pageSize)
         for (const ev of page) {
           yield ev
           last = ev.seq
-          if (isTerminal(ev)) return
+          if (isTerminal(ev)) ended = true
         }
         if (page.length < pageSize) break
       }
+      if (ended) return
       if (await isFinished()) {
         // It may have finished after the replay read: send whatever was stored since, then stop, but only after
         // its terminal event, stored with the record (an end the store refuses leaves neither: the reader follows
@@ -377,8 +381,9 @@ export class EventLog {
         for (const ev of tail) {
           yield ev
           last = ev.seq
-          if (isTerminal(ev)) return
+          if (isTerminal(ev)) ended = true
         }
+        if (ended) return
         if (tail.length === 0 && !replayed && (await this.endedAt(runId, last, isTerminal))) return
         // Such an event may never come (a node of an earlier version that died between its two end writes, history
         // from before the event was written): the wait is bounded, then what is stored is the end.

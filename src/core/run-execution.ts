@@ -172,6 +172,7 @@ async function recordEvent(
     case 'turn.completed':
     case 'turn.steered':
     case 'turn.steer_refused':
+    case 'turn.steer_failed':
     case 'turn.failed':
     case 'session.status':
       return

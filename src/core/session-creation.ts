@@ -13,6 +13,7 @@ import { effectiveLimits } from './ops/budget.js'
 import { checkTurnSandbox } from './sandbox-policy.js'
 import {
   type CreateSession,
+  type ForkPoint,
   newSessionRequest,
   sessionDriverOf,
   sessionRecord,
@@ -43,7 +44,7 @@ export async function createSession(
   const limits = effectiveLimits(fields.limits, ctx.config)
   await ensureReady(driver)
   const agent = await driver.openSession(req, ctx.hooks(id))
-  const created = await record(ctx, id, driver.id, agent, req, null, fields.externalId, Boolean(limits))
+  const created = await record(ctx, id, driver.id, agent, req, undefined, fields.externalId, Boolean(limits))
   if (!fields.webhook && !limits) return created
   const extra = { ...(fields.webhook ? { webhook: fields.webhook } : {}), ...(limits ? { limits } : {}) }
   // its creator holds the first claim (LiveSessions.add)
@@ -63,8 +64,14 @@ export async function forkSession(ctx: SessionCreationContext, parent: Session):
   checkTurnSandbox(parent.id, parent.sandbox, ctx.config)
   const live = await ctx.live.ensure(parent)
   const forkId = newId('ses')
+  // the fork point, read again as the agent copies the thread: what the parent had stored by then
+  const at = (await ctx.store.getSession(parent.id)) ?? parent
   const agent = await live.agent.fork(ctx.hooks(forkId))
-  return record(ctx, forkId, parent.agent, agent, sessionRequestOf(parent), parent.id)
+  return record(ctx, forkId, parent.agent, agent, sessionRequestOf(parent), {
+    forkedFrom: parent.id,
+    forkedAtTurn: at.turnCount,
+    forkedAtSeq: at.lastSeq,
+  })
 }
 
 /** Stores and announces a session its agent just opened; the agent is closed when that fails. */
@@ -74,7 +81,8 @@ async function record(
   agentId: string,
   agent: AgentSession,
   req: SessionRequest,
-  forkedFrom: string | null,
+  /** A fork's parent and fork point (ForkPoint); undefined for a new session. */
+  fork: ForkPoint | undefined,
   externalId?: string,
   /** Whether the session has limits (stored right after it: createSession); a fork has none of its own. */
   limited = false,
@@ -84,7 +92,7 @@ async function record(
     agentId,
     agentSessionId: agent.agentSessionId,
     req,
-    forkedFrom,
+    fork,
     externalId,
     agentApprovalPolicy: agent.agentApprovalPolicy,
   })

@@ -32,8 +32,23 @@ import { turnOptionsOf } from './turn-options.js'
 import { type OnBusy, queuedTurn, TurnQueue } from './turn-queue.js'
 import { resolveCwd } from './workspace.js'
 
-/** How long an archive waits for its interrupted turn to end before it closes the agent all the same. */
+/**
+ * How long an archive waits for its interrupted turn to end before it closes the agent all the same (a round; three
+ * at most). A turn whose agent ended it and whose end the store refuses (its disk full) is waited for past it.
+ */
 const archiveWaitMs = 10_000
+
+/**
+ * What an archive is answered with when its running turn's end, which the store refused, was given up: the gateway
+ * stops (its next start records the end, and the session can be archived then), or another node took it over.
+ */
+const endNotStored = (id: string, turnId: string, accepting: boolean) =>
+  accepting
+    ? new AppError('session_taken_over', `another node took session ${id} over before turn ${turnId} ended`)
+    : new AppError(
+        'shutting_down',
+        `the server is stopping before the end of turn ${turnId} could be stored (the store refused it): session ${id} is not archived; archive it again once the gateway is back`,
+      )
 
 /** An agent that could not be reached for an archive: its error, in its own words. */
 interface Unreachable {
@@ -99,6 +114,8 @@ export class SessionManager {
   ) => Promise<string | null>
   /** Where a session let go (another node took it over) is told: a log line, a metric. */
   fencing?: FencingNotices
+  /** archiveWaitMs unless a test says otherwise. */
+  archiveWaitMs = archiveWaitMs
   /** Where a session archived without its agent's own record is told: a log line. */
   notices?: SessionNotices
   /** How a turn's end the store failed to record is tried again, and told (end-retry.ts). */
@@ -134,6 +151,8 @@ export class SessionManager {
       forceEnd: (id, live, turn, why) => this.forceEnd(id, live, turn, why),
       nothingToStart: (id, live) => this.live.unloadWhenIdle(id, live),
       steering: (id, live, turn, input) => this.steering(id, live, turn, input),
+      steerFailed: (id, live, failed, error) =>
+        this.fenced(id, live, () => this.state.withdrawSteer(id, failed, error, live.claim)),
       neverStarting: (id, live, turn) =>
         this.state.endTurn(
           id,
@@ -200,6 +219,8 @@ export class SessionManager {
     return this.fenced(id, live, async () => {
       // The running turn ends (interrupted) before the session is archived: its end, stored after `archived`,
       // would reach no client (a session's event stream ends at `archived`). A turn queued meanwhile ends too.
+      // An end the store refuses (its disk full) is waited for as long as it is tried again; one given up (the
+      // gateway stops) leaves the session unarchived: `archived` is never stored before a turn's end.
       for (let round = 0; round < 3 && (live.current || live.queue.length); round++) {
         const running = live.current
         running?.controller.abort('cancelled')
@@ -207,7 +228,8 @@ export class SessionManager {
           await this.state.endTurn(id, t.id, { status: 'interrupted', error: 'session archived' }, live.claim)
           this.turnQueue.release(t.id)
         }
-        if (running) await this.turnQueue.ended(running.turn.id, archiveWaitMs)
+        if (running && (await this.turnQueue.endRecorded(running.turn.id, this.archiveWaitMs)).gaveUp)
+          throw endNotStored(id, running.turn.id, this.accepting)
       }
       // a turn ended by force had its agent session closed (forceEnd): archived in the agent reopened
       const held = this.live.get(id) === live ? live : await agentSide(() => this.live.ensure(session))
@@ -652,6 +674,7 @@ export class SessionManager {
           this.endApprovalsOf(turn.id)
         },
         recorded: (ended) => this.turnQueue.answer(turn.id, ended),
+        stopping: () => !this.accepting,
         ...(this.endRetry ? { endRetry: this.endRetry } : {}),
       },
       id,

@@ -96,13 +96,21 @@ export function withTurnId(ev: AgentEvent, turn: Turn): AgentEvent {
   return ev
 }
 
+/** Where a fork left its parent: the parent, its ended turns and its last event seq then (Session fields). */
+export interface ForkPoint {
+  forkedFrom: string
+  forkedAtTurn: number
+  forkedAtSeq: number
+}
+
 /** A new session as stored: idle, no turns yet, with the request's settings. */
 export function sessionRecord(fields: {
   id: string
   agentId: string
   agentSessionId: string
   req: SessionRequest
-  forkedFrom: string | null
+  /** A fork's parent and fork point; undefined for a new session. */
+  fork?: ForkPoint | undefined
   externalId?: string | undefined
   /** The policy the agent reported it opened the session with (AgentSession.agentApprovalPolicy). */
   agentApprovalPolicy?: AgentApprovalPolicy | undefined
@@ -124,7 +132,8 @@ export function sessionRecord(fields: {
     ...(req.isolation === 'container'
       ? { isolation: 'container' as const, ...(req.image ? { image: req.image } : {}) }
       : {}),
-    forkedFrom: fields.forkedFrom,
+    forkedFrom: fields.fork?.forkedFrom ?? null,
+    ...(fields.fork ? { forkedAtTurn: fields.fork.forkedAtTurn, forkedAtSeq: fields.fork.forkedAtSeq } : {}),
     createdAt: now,
     updatedAt: now,
     turnCount: 0,

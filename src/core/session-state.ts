@@ -22,6 +22,18 @@ export interface RecordedSteer {
 /** A value as JSON stores it (no undefined fields), to compare a stored input with the one recorded. */
 const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v))
 
+/**
+ * The patch that takes `steer`'s input out of `turn`'s `steered` (the last one with that input: two equal inputs
+ * are one and the same in the record); undefined when it is not there.
+ */
+function withoutSteer(turn: Turn, steer: RecordedSteer): Pick<Turn, 'steered'> | undefined {
+  const steered = [...(turn.steered ?? [])]
+  const index = steered.findLastIndex((s) => isDeepStrictEqual(plain(s), plain(steer.input)))
+  if (index < 0) return undefined
+  steered.splice(index, 1)
+  return { steered: steered.length ? steered : undefined }
+}
+
 /** The `session.status` of the state a step stored (none when it stored none), to append in the step's transaction. */
 function statusEvents(
   ownerId: string,
@@ -226,19 +238,44 @@ export class SessionState {
         const created = await tx.createTurnWithEvents(next, claim, undefined, () => [
           { ownerId: sessionId, event, at, fence: claim },
         ])
-        const steered = [...((await tx.getTurn(refused.turnId))?.steered ?? [])]
-        // the last one with its input: two equal inputs are one and the same in the record
-        const index = steered.findLastIndex((s) => isDeepStrictEqual(plain(s), plain(refused.input)))
-        if (index >= 0) {
-          steered.splice(index, 1)
-          await tx.updateTurn(
-            refused.turnId,
-            { steered: steered.length ? steered : undefined },
-            undefined,
-            claim,
-          )
-        }
+        const steered = await tx.getTurn(refused.turnId)
+        const left = steered && withoutSteer(steered, refused)
+        if (left) await tx.updateTurn(refused.turnId, left, undefined, claim)
         return created
+      })
+    })
+  }
+
+  /**
+   * A recorded steer whose sending to its agent failed (its process died, it answered an error, it did not answer
+   * in time) is withdrawn: its input leaves the steered turn's `steered` and a `turn.steer_failed` event (`error`,
+   * redacted as events are) is appended, in one transaction, in the log's order, in the session's steps (as steers
+   * are). So the history does not claim input the agent was not known to get, and a client that sends it again
+   * does not put it there twice. The event is appended even when the input is no longer there to take out.
+   */
+  withdrawSteer(
+    sessionId: string,
+    failed: RecordedSteer,
+    error: string,
+    claim?: SessionClaim,
+  ): Promise<void> {
+    return this.steps.run(sessionId, async () => {
+      const at = new Date().toISOString()
+      const event = this.log.redact({
+        type: 'turn.steer_failed',
+        turnId: failed.turnId,
+        steeredSeq: failed.seq,
+        error,
+      } as const)
+      await this.log.commitWith(sessionId, async (tx = this.store) => {
+        const steered = await tx.getTurn(failed.turnId)
+        return tx.updateTurnWithEvents(
+          failed.turnId,
+          (steered && withoutSteer(steered, failed)) ?? {},
+          undefined,
+          claim,
+          () => [{ ownerId: sessionId, event, at, fence: claim }],
+        )
       })
     })
   }

@@ -12,6 +12,11 @@ export class TurnEndClaim {
     return this.forcing.signal
   }
 
+  /** Whether the agent's end is the one recorded (being stored, or tried again while the store refuses it). */
+  get byAgentClaimed(): boolean {
+    return this.by === 'agent'
+  }
+
   /** The agent's end is to be recorded; false when the force recorded the turn's end already. */
   byAgent(): boolean {
     this.by ??= 'agent'

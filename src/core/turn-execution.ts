@@ -68,6 +68,11 @@ export interface TurnExecutionContext {
   recorded(turn: Turn | undefined): void
   /** How a turn's end the store failed to record is tried again, and told (end-retry.ts). */
   endRetry?: EndRetry
+  /**
+   * Whether the gateway stops: an end the store refuses is given up then, even for a turn aborted before for
+   * another reason (an interrupt, an archive), whose signal never says `shutdown`.
+   */
+  stopping?(): boolean
 }
 
 /**
@@ -111,7 +116,7 @@ export async function runTurn(
     { name: `turn ${turn.id} of session ${sessionId}`, ids: { sessionId, turnId: turn.id } },
     (err) => {
       if (err instanceof SessionTakenOver) takenOver = err
-      return takenOver === undefined && signal.reason !== 'shutdown'
+      return takenOver === undefined && signal.reason !== 'shutdown' && !ctx.stopping?.()
     },
     ctx.endRetry,
   )
@@ -263,10 +268,11 @@ export async function executeTurn(
           case 'turn.failed':
             ended = { status: 'failed', error: ev.error }
             break
-          // run events of the agent's own process, and a steer or its refusal (the gateway records its own:
-          // SessionState.steer, unsteer): stored as they are
+          // run events of the agent's own process, and a steer, its refusal or failure (the gateway records its own:
+          // SessionState.steer, unsteer, withdrawSteer): stored as they are
           case 'turn.steered':
           case 'turn.steer_refused':
+          case 'turn.steer_failed':
           case 'run.queued':
           case 'run.started':
           case 'agent.session':

@@ -53,6 +53,11 @@ export interface TurnQueueContext {
     turn: Turn,
     input: TurnInput,
   ): Promise<RecordedSteer | undefined>
+  /**
+   * A recorded steer whose sending to the agent failed (`error`: its process died, it answered an error, it did
+   * not answer in time) is withdrawn from the history (SessionState.withdrawSteer).
+   */
+  steerFailed(sessionId: string, live: LiveSession, failed: RecordedSteer, error: string): Promise<void>
 }
 
 /**
@@ -116,7 +121,11 @@ export class TurnQueue {
         // input queues as the next turn instead of a refusal that depends on timing; a steer recorded before
         // the agent refused it (its turn ended while the input was on its way) is withdrawn as that turn is
         // stored (`refused`)
-        if (!(err instanceof AppError && err.code === 'conflict')) throw err
+        if (!(err instanceof AppError && err.code === 'conflict')) {
+          // failed otherwise once recorded: withdrawn, so a client that sends it again has it there once
+          if (recorded) throw await this.withdrawn(id, live, recorded, err)
+          throw err
+        }
       }
     }
     // a refused steer's input is not dropped for a full queue: it was accepted once already
@@ -125,6 +134,31 @@ export class TurnQueue {
         retryAfterSeconds: 5,
       })
     return { refused: recorded }
+  }
+
+  /**
+   * The error a steer whose sending failed (`err`) is answered with once it was withdrawn from the history: the
+   * agent's own AppError keeps its code, anything else (its process died, no answer in time) is `agent_failed`;
+   * the message says the input went nowhere. A withdrawal the store refused is said too (the steer stays recorded).
+   */
+  private async withdrawn(
+    id: string,
+    live: LiveSession,
+    steer: RecordedSteer,
+    err: unknown,
+  ): Promise<AppError> {
+    const why = (err as Error)?.message ?? String(err)
+    let outcome = 'it was withdrawn (turn.steer_failed): the input is in no turn, send it again'
+    try {
+      await this.ctx.steerFailed(id, live, steer, why)
+    } catch (failed) {
+      outcome = `its record could not be withdrawn (${(failed as Error)?.message ?? failed}): it stays as turn.steered`
+    }
+    const code = err instanceof AppError ? err.code : 'agent_failed'
+    const details = { turnId: steer.turnId, steeredSeq: steer.seq }
+    return new AppError(code, `the steer did not reach the agent: ${why}; ${outcome}`, details, {
+      cause: err,
+    })
   }
 
   /** Queues a stored turn: it starts once the turns before it ended, with `options` (core/turn-options.ts). */
@@ -148,6 +182,21 @@ export class TurnQueue {
     const ended = await (timedOut ? Promise.race([h.ended, timedOut]) : h.ended)
     clearTimeout(timer)
     return ended
+  }
+
+  /**
+   * Waits for the turn's end as `ended` does, and past `timeoutMs` for as long as its agent's end is being recorded
+   * (a store that refuses it, its disk full, is tried again until it takes it: end-retry.ts). `gaveUp`: that record
+   * was given up (the gateway stops, or another node took the session over), so the turn's end is not stored. An
+   * archive waits so: its `archived` must not be stored before the turn's end, which would then come after it.
+   */
+  async endRecorded(turnId: string, timeoutMs: number): Promise<{ gaveUp: boolean }> {
+    const h = this.held.get(turnId)
+    if (!h) return { gaveUp: false }
+    if (await this.ended(turnId, timeoutMs)) return { gaveUp: false }
+    // timed out (or released): an end being recorded is waited for without the bound
+    if (!h.end?.byAgentClaimed) return { gaveUp: false }
+    return { gaveUp: (await h.ended) === undefined }
   }
 
   /** Whether the turn was started by this process and has not ended yet. */
@@ -200,6 +249,8 @@ export class TurnQueue {
     // the idle timer runs on: it does nothing while the session has a turn, and is re-armed after it
     const turn = live.queue.shift()!
     const end = new TurnEndClaim()
+    const h = this.held.get(turn.id)
+    if (h) h.end = end
     const boundMs = endAfterAbortMs(this.ctx.config)
     // the stop's drain ends it by force when it did not end within boundMs of the stop's abort
     const controller = this.ctx.active.track(() =>
@@ -276,6 +327,8 @@ const warn = (id: string, turn: Turn, err: unknown, what = 'turn') =>
 interface Held {
   /** What the turn asked for beyond its input. */
   options: TurnOptions
+  /** Who records its end, once it started (endRecorded). */
+  end?: TurnEndClaim
   /** The turn as stored when it ended here; undefined when it ended otherwise (released, timed out). */
   ended: Promise<Turn | undefined>
   answer(turn: Turn | undefined): void

@@ -249,6 +249,10 @@ export const operationDocs: Record<string, OperationDoc> = {
       ...sessionExample,
       id: 'ses_01JD4ZF4E5F6G7H8J9K0L1M2N3',
       forkedFrom: sessionExample.id,
+      forkedAtTurn: sessionExample.turnCount,
+      forkedAtSeq: sessionExample.lastSeq,
+      turnCount: 0,
+      lastSeq: 1,
     },
     errors: [404, 409, 503],
   },
@@ -427,7 +431,11 @@ export const operationDocs: Record<string, OperationDoc> = {
           properties: {
             id: { type: 'string' },
             status: { enum: ['completed', 'interrupted', 'failed', 'inProgress'] },
-            items: { type: 'array', items: { type: 'object', additionalProperties: true } },
+            items: {
+              type: 'array',
+              description: "app-server's records of the turn, as `/api/thread/read` lists them",
+              items: { type: 'object', additionalProperties: true },
+            },
             error: { type: 'string' },
           },
           required: ['id', 'status', 'items'],
@@ -440,7 +448,14 @@ export const operationDocs: Record<string, OperationDoc> = {
       turn: {
         id: '1',
         status: 'completed',
-        items: [{ type: 'agent_message', id: 'item_0', text: 'Added README.md.' }],
+        items: [
+          {
+            type: 'userMessage',
+            id: 'item_0',
+            content: [{ type: 'text', text: 'Add a README', text_elements: [] }],
+          },
+          { type: 'agentMessage', id: 'msg_0', text: 'Added README.md.' },
+        ],
       },
     },
     errors: [400, 404, 408, 409, 503],

@@ -91,6 +91,24 @@ export const turnSteerRefused = z.object({
     .string()
     .describe('The new turn whose `input` the refused input is now (queued after `turnId`).'),
 })
+/**
+ * A steer recorded into `turnId` (its `turn.steered`, `steeredSeq`) whose sending to the agent failed for another
+ * reason than its turn having ended: the agent's process died, it answered an error, or it did not answer in time.
+ * The input left that turn's `steered` in the same step: the history does not claim input the agent was not
+ * known to get, and the client, answered with the error, may send it again without it being there twice.
+ */
+export const turnSteerFailed = z.object({
+  type: z.literal('turn.steer_failed'),
+  turnId: z
+    .string()
+    .describe('The turn the steer was recorded into, whose `steered` no longer has its input.'),
+  steeredSeq: z
+    .number()
+    .int()
+    .positive()
+    .describe('The `seq` of the `turn.steered` event this failure withdraws.'),
+  error: z.string().describe('Why the steer did not reach the agent, in its own words.'),
+})
 /** The turn failed; `error` says why in the agent's words. */
 export const turnFailed = z.object({
   type: z.literal('turn.failed'),
@@ -155,6 +173,7 @@ export const agentEvent = z.discriminatedUnion('type', [
   turnCompleted,
   turnSteered,
   turnSteerRefused,
+  turnSteerFailed,
   turnFailed,
   sessionStatus,
   itemStarted,
@@ -179,6 +198,7 @@ export type TurnStartedEvent = z.infer<typeof turnStarted>
 export type TurnCompletedEvent = z.infer<typeof turnCompleted>
 export type TurnSteeredEvent = z.infer<typeof turnSteered>
 export type TurnSteerRefusedEvent = z.infer<typeof turnSteerRefused>
+export type TurnSteerFailedEvent = z.infer<typeof turnSteerFailed>
 export type TurnFailedEvent = z.infer<typeof turnFailed>
 export type SessionStatusEvent = z.infer<typeof sessionStatus>
 export type ItemStartedEvent = z.infer<typeof itemStarted>
@@ -223,6 +243,7 @@ export function isWorkEvent(ev: AgentEvent): ev is WorkEvent {
     case 'turn.completed':
     case 'turn.steered':
     case 'turn.steer_refused':
+    case 'turn.steer_failed':
     case 'turn.failed':
     case 'session.status':
       return false

@@ -56,6 +56,20 @@ export const session = z.object({
       "What the session's `accept_for_session` answers allowed for its later turns, in the agent's own rule spelling (or the gateway's own, for an exact call the agent has no rule for), when the gateway keeps them (claude: Claude Code permission rules such as `Bash(npm test *)` or the exact command asked, given back as `--allowedTools`; acp:claude-agent-acp: the exact command asked, such as `Bash(npm test)`, given back as `allowedTools` when the session is loaded again, and the exact call of another tool as the gateway's own rule, `gateway:<tool> <input as JSON>` such as `gateway:WebSearch {\"query\":\"acp\"}`, matched by the gateway and not given to Claude Code). Kept with the session, so a gateway restart, an idle unload or another node's takeover does not ask them again; a fork starts without them (as a codex fork does). Redacted as events are: a rule holding a secret the gateway knows is kept as `[REDACTED]` (and asked again after a reopen). Absent: none, or the agent keeps them itself (codex, other ACP agents: in their own process, for as long as it holds the session).",
     ),
   forkedFrom: z.string().nullable(),
+  forkedAtTurn: z
+    .number()
+    .int()
+    .optional()
+    .describe(
+      "A fork's fork point in turns: how many of its parent's turns (`forkedFrom`; GET /v1/sessions/{forkedFrom}, in order) had ended when it was forked. Its history starts with them; its own turns come after. Absent: not a fork, or forked before the gateway kept it.",
+    ),
+  forkedAtSeq: z
+    .number()
+    .int()
+    .optional()
+    .describe(
+      "A fork's fork point in events: its parent's `lastSeq` when it was forked. The parent's events up to it (GET /v1/sessions/{forkedFrom}/events) are the fork's inherited history; its own event stream starts anew (seq 1). Absent: not a fork, or forked before the gateway kept it.",
+    ),
   createdAt: z.string(),
   updatedAt: z.string(),
   turnCount: z.number().int(),

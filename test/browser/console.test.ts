@@ -266,7 +266,7 @@ describe('web console', { timeout: 120_000 }, () => {
     expect(await page.getByRole('alert').textContent()).toBe('403: this token may not read it')
   })
 
-  it('interrupt a turn whose message has no text yet (no empty box stays), then fork the session and go on in the fork', async () => {
+  it('interrupt a turn whose message has no text yet (no empty box stays), then fork the session: the fork shows the history it holds, and goes on', async () => {
     const session = await json<Session>(postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'never' }))
     // the message starts (codex tells it when its first part comes), its text three seconds later: the turn is
     // interrupted before it
@@ -290,10 +290,38 @@ describe('web console', { timeout: 120_000 }, () => {
 
     await page.getByRole('button', { name: 'Fork' }).click()
     await page.waitForURL((url) => !url.hash.endsWith(session.id))
-    await poll(() => page.getByRole('link', { name: session.id }).count()).toBe(1)
+    const forkId = decodeURIComponent(page.url().split('/').at(-1)!)
+    // the Fork button went with the parent's view: the fork's heading has the focus, not the page's top
+    await poll(() => page.evaluate('document.activeElement.id')).toBe('session-title')
+    // The fork's own events start after its fork point: the turn it holds is read from the parent (up to the
+    // fork point's seq), shown before a marker with a link to the parent; its own turns come after.
+    const showsHistory = async (view: Page) => {
+      const point = view.getByTestId('fork-point')
+      await poll(() => point.getAttribute('data-state')).toBe('done')
+      expect(await point.textContent()).toBe(
+        `Forked from ${session.id} at turn 1: the turns after this are the fork's own.`,
+      )
+      expect(await point.getByRole('link', { name: session.id }).getAttribute('href')).toBe(
+        `#/sessions/${session.id}`,
+      )
+      const inherited = view.locator('.turn.inherited')
+      expect(await inherited.count()).toBe(1)
+      expect(await inherited.locator('.user-input').textContent()).toContain('interrupt me now')
+      expect(await inherited.locator('.ev-turn-completed').textContent()).toContain('interrupted')
+    }
+    await showsHistory(page)
+    expect(await page.getByTestId('session-approvals').count()).toBe(1)
     await page.getByLabel('Message').fill('go on in the fork')
     await page.getByRole('button', { name: 'Send' }).click()
     await poll(() => page.getByTestId('agent-message').textContent()).toContain('the fork answers')
+    const own = page.locator('.turn:not(.inherited)')
+    expect(await own.count()).toBe(1)
+    expect(await own.locator('.user-input').textContent()).toMatch(/^Turn 2 · /)
+    // opened afresh (nothing of the parent seen in this tab): the same, from the gateway
+    const fresh = await open(`#/sessions/${forkId}`)
+    await showsHistory(fresh)
+    await poll(() => fresh.locator('.turn:not(.inherited)').textContent()).toContain('the fork answers')
+    expect(await seriousA11yViolations(fresh)).toEqual([])
   })
 
   it('errors read clearly: input the gateway refuses (400) says why, a 500 that is not JSON shows its text, and no answer at all says so', async () => {
@@ -338,7 +366,7 @@ describe('web console', { timeout: 120_000 }, () => {
     expect(offered).not.toContain('cli')
   })
 
-  it('"Skip to content" moves focus into the view it skips to, and keeps that view', async () => {
+  it('"Skip to content" moves focus into the view it skips to, and keeps that view; a route change focuses the new view\'s heading', async () => {
     const page = await open('#/runs')
     await page.locator('[data-loaded]').waitFor()
     await page.keyboard.press('Tab')
@@ -350,6 +378,14 @@ describe('web console', { timeout: 120_000 }, () => {
     expect(await page.evaluate('document.activeElement.closest("label")?.textContent.trim()')).toMatch(
       /^Status/,
     )
+    // A route change moves the focus to the new view's heading (a screen reader reads it; Tab goes on in the
+    // view), not left on the link that went there; the first load above left it where the page starts.
+    await page.locator('nav a[data-nav="sessions"]').focus()
+    await page.keyboard.press('Enter')
+    await poll(() => page.evaluate('document.activeElement.id')).toBe('sessions-title')
+    expect(new URL(page.url()).hash).toBe('#/sessions')
+    await page.keyboard.press('Tab')
+    expect(await page.evaluate('Boolean(document.activeElement.closest("main form"))')).toBe(true)
   })
 
   it('on a phone, long words (a path in the prompt, the command, its output, raw events) stay within the screen', async () => {
@@ -584,6 +620,15 @@ describe('web console', { timeout: 120_000 }, () => {
       await poll(() => tab.locator('.turn').nth(1).textContent()).toContain('second reply from the agent')
     expect(await page.locator('.turn').count()).toBe(2)
     expect(await page.locator('.turn').nth(0).textContent()).toContain('first turn please')
+    // codex's notifications the gateway keeps raw (two a turn: test/integration/v1-sessions.test.ts) are one
+    // closed row, not a row each burying the conversation; opened, each is there
+    const raw = page.locator('.turn').nth(0).locator('details.raw-group')
+    expect(await raw.count()).toBe(1)
+    expect(await raw.locator('summary').textContent()).toBe('agent.raw 2 raw events from codex')
+    expect(await raw.locator('.raw-list').isVisible()).toBe(false)
+    await raw.locator('summary').click()
+    expect(await raw.locator('.raw-list > li').count()).toBe(2)
+    expect(await raw.locator('.raw-list').textContent()).toContain('"method": "item/started"')
 
     // a turn that named its own policy says so; the turns that ran with the session's do not
     shared.mock.on('third turn please', { kind: 'text', text: 'third reply from the agent' })

@@ -40,9 +40,14 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     })
     expect(first.status).toBe(200)
     expect(first.body.turn).toMatchObject({ id: expect.any(String), status: 'completed' })
-    expect(first.body.turn.items).toContainEqual(
-      expect.objectContaining({ type: 'agent_message', text: 'print("Hello, world!")' }),
-    )
+    // app-server's own records of the turn, as thread/read gives them
+    expect(first.body.turn.items).toEqual([
+      expect.objectContaining({
+        type: 'userMessage',
+        content: [expect.objectContaining({ type: 'text', text: 'Write a hello world program in Python' })],
+      }),
+      expect.objectContaining({ type: 'agentMessage', text: 'print("Hello, world!")' }),
+    ])
     // 3. Continue the conversation
     const second = await post('/api/turn/start', {
       threadId,

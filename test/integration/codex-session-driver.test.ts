@@ -366,6 +366,57 @@ describe('codex session driver', () => {
     }
   })
 
+  it('a steer whose app-server dies on its way is withdrawn (turn.steer_failed); the client is told it went nowhere', async () => {
+    h = harness(mock)
+    const first = held({ kind: 'text', text: 'never sent' })
+    mock.script(first.step)
+    const session = await h.driver.openSession(h.req, h.hooks)
+    const { store, sessions } = await sessionsOnFakeAgent({
+      dirPrefix: 'codex-steer-failed-',
+      makeStore: (file) => new SqliteStore(file),
+      open: () => session,
+      resume: () => session,
+    })
+    // the steer is recorded and on its way when codex's app-server dies: it never gets it
+    const pid = h.driver.appServerPid!
+    const host = (session as unknown as { host: { request: (...args: unknown[]) => Promise<unknown> } }).host
+    const request = host.request
+    host.request = async (...args) => {
+      const sent = request.apply(host, args)
+      if (args[0] === 'turn/steer') process.kill(pid, 'SIGKILL')
+      return sent
+    }
+    try {
+      const firstId = (await sessions.startTurn('ses_a', [{ type: 'text', text: 'long task' }])).id
+      await first.asked
+      const failed = await sessions
+        .startTurn('ses_a', [{ type: 'text', text: 'lost words' }], 'steer')
+        .catch((e: unknown) => e)
+      expect(failed).toMatchObject({ code: 'agent_failed', status: 500, details: { turnId: firstId } })
+      expect((failed as Error).message).toMatch(
+        /^the steer did not reach the agent: .*codex app-server.*; it was withdrawn \(turn\.steer_failed\): the input is in no turn, send it again$/s,
+      )
+      // the running turn fails with its app-server; its `steered` does not claim the input
+      expect(await sessions.waitTurn(firstId)).toMatchObject({ status: 'failed' })
+      await sessions.idle()
+      expect((await store.getTurn(firstId))?.steered).toBeUndefined()
+      const events = (await store.eventsAfter('ses_a', 0, 100)).filter((ev) => ev.type.startsWith('turn.'))
+      const types = events.map((ev) => ev.type)
+      // the steer's failure and the turn's are told as each is found, in either order
+      expect(types.slice(0, 2)).toEqual(['turn.started', 'turn.steered'])
+      expect(types.slice(2).sort()).toEqual(['turn.failed', 'turn.steer_failed'])
+      expect(events.find((ev) => ev.type === 'turn.steer_failed')).toMatchObject({
+        turnId: firstId,
+        steeredSeq: events[1]!.seq,
+        error: expect.stringMatching(/codex app-server/),
+      })
+    } finally {
+      host.request = request
+      first.release()
+      await sessions.closeAll()
+    }
+  })
+
   it('steer adds input to the running turn; interrupt() right after the start ends it', async () => {
     h = harness(mock)
     // the first answer is held until the steer is in: the turn certainly runs, and codex asks again after it

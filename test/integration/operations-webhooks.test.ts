@@ -94,7 +94,7 @@ describe('webhooks', () => {
     expect(() => verifier.verify(`${all[2]!.body} `, all[2]!.headers as Record<string, string>)).toThrow()
   })
 
-  it('a session webhook gets approval.requested, approval.resolved, turn.completed and session.idle, each once per id', async () => {
+  it('a session webhook gets approval.requested, approval.resolved, turn.completed, turn.failed and session.idle, each once per id', async () => {
     receiver = await startWebhookReceiver()
     const gw = await gateway({ WEBHOOK_ALLOWED_HOSTS: 'localhost,127.0.0.1' })
     const api = apiClient(gw.url)
@@ -132,6 +132,26 @@ describe('webhooks', () => {
       expect(types.filter((t) => t === type)).toHaveLength(1)
     const completed = verified(all.find((r) => verified(r).type === 'turn.completed')!)
     expect(completed.data).toMatchObject({ sessionId: session.id, turnId: turn.id })
+
+    // A turn that fails sends turn.failed with its id and error (before, only session.idle told of its end).
+    const body = JSON.stringify({ error: { message: 'mock says no', type: 'invalid_request_error' } })
+    mock.script({ kind: 'http_error', status: 400, body })
+    const failedTurn = await api.json<Turn>(
+      api.post(`/v1/sessions/${session.id}/turns?wait=true`, { input: 'fail' }),
+      200,
+    )
+    expect(failedTurn.status).toBe('failed')
+    const after = await receiver.waitFor((r) => r.some((x) => verified(x).type === 'turn.failed'))
+    const failed = after.map(verified).filter((p) => p.type === 'turn.failed')
+    expect(failed).toHaveLength(1)
+    expect(failed[0]!.data).toMatchObject({
+      type: 'turn.failed',
+      sessionId: session.id,
+      turnId: failedTurn.id,
+      error: failedTurn.error,
+    })
+    expect(failedTurn.error).toContain('mock says no')
+    expect(after.filter((r) => verified(r).type === 'turn.completed')).toHaveLength(1)
   })
 
   it('a delivery pending when the gateway stops is delivered by the next start, under the same webhook-id', async () => {

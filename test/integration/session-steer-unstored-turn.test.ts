@@ -82,6 +82,87 @@ function agentEndingBeforeItsSteer(storedEnd: () => Promise<unknown>) {
 }
 
 /**
+ * A session agent whose first turn runs until `finish()`; its first steer is recorded (`sending`) and then fails
+ * on its way, as codex's does when its app-server dies or the request times out; the next one goes through.
+ */
+function agentFailingItsFirstSteer() {
+  let finish!: () => void
+  const finished = new Promise<void>((r) => (finish = r))
+  let started!: () => void
+  const turnStarted = new Promise<void>((r) => (started = r))
+  let steers = 0
+  const agent = {
+    async *turn(_input: TurnInput, signal: AbortSignal) {
+      yield { type: 'turn.started', turnId: 'agent-turn-1' }
+      started()
+      await Promise.race([finished, new Promise((r) => signal.addEventListener('abort', r, { once: true }))])
+      yield { type: 'item.completed', item: { id: 'm1', type: 'agent_message', text: 'answer 1' } }
+      yield { type: 'turn.completed', turnId: 'agent-turn-1', status: 'completed', usage: null }
+    },
+    async steer(_input: TurnInput, sending?: () => Promise<void>) {
+      await sending?.()
+      if (++steers === 1) throw new Error('codex app-server closed the connection')
+    },
+    close: async () => finish(),
+  } as unknown as AgentSession
+  return { agent, turnStarted, finish }
+}
+
+/**
+ * A steer recorded before it went to the agent, whose sending then failed otherwise (codex's app-server died, the
+ * request timed out): it stayed in the turn's `steered` and as its `turn.steered`, while the client got a 500; a
+ * client that sent it again had the input twice in the history, once of it never given to the agent. Now it is
+ * withdrawn (`turn.steer_failed`) and the client told so.
+ */
+function failedSteerTests(
+  source: () => Promise<{ makeStore: (file: string) => SqliteStore } | { store: Store }>,
+) {
+  it('is withdrawn from the turn: the client is told, and the input sent again is in the history once', async () => {
+    const { agent, turnStarted, finish } = agentFailingItsFirstSteer()
+    const { store, sessions } = await sessionsOnFakeAgent({
+      dirPrefix: 'steer-failed-',
+      ...(await source()),
+      open: () => agent,
+      resume: () => agent,
+    })
+    try {
+      const first = await sessions.startTurn('ses_a', input('one'))
+      await turnStarted
+      const failed = await sessions.startTurn('ses_a', input('also this'), 'steer').catch((e: unknown) => e)
+      expect(failed).toMatchObject({ code: 'agent_failed', status: 500, details: { turnId: first.id } })
+      expect((failed as Error).message).toMatch(
+        /^the steer did not reach the agent: codex app-server closed the connection; it was withdrawn/,
+      )
+      expect((await store.getTurn(first.id))?.steered).toBeUndefined()
+      // the client sends it again: it goes through this time
+      expect((await sessions.startTurn('ses_a', input('also this'), 'steer')).id).toBe(first.id)
+      finish()
+      expect(await sessions.waitTurn(first.id)).toMatchObject({
+        status: 'completed',
+        steered: [input('also this')],
+      })
+      await sessions.idle()
+      const events = (await store.eventsAfter('ses_a', 0, 100)).filter((ev) => ev.type.startsWith('turn.'))
+      expect(events.map((ev) => ev.type)).toEqual([
+        'turn.started',
+        'turn.steered',
+        'turn.steer_failed',
+        'turn.steered',
+        'turn.completed',
+      ])
+      expect(events[2]).toMatchObject({
+        turnId: first.id,
+        steeredSeq: events[1]!.seq,
+        error: 'codex app-server closed the connection',
+      })
+    } finally {
+      finish()
+      await sessions.closeAll()
+    }
+  })
+}
+
+/**
  * A steer recorded before it went to the agent, which then refused it because its turn had ended meanwhile (codex
  * answers "no active turn"; found as a race at a turn's end by the lifecycle stress): its input became the next
  * turn, and stayed in the ended turn's `steered` and as its `turn.steered` too: twice in the history. Now the new
@@ -147,12 +228,21 @@ describe('onBusy: steer refused by the agent after it was recorded (SQLite)', ()
   refusedSteerTests(async () => ({ makeStore: (file) => new SqliteStore(file) }))
 })
 
+describe('onBusy: steer whose sending failed after it was recorded (SQLite)', () => {
+  cleanUpFakeAgentSessions()
+  failedSteerTests(async () => ({ makeStore: (file) => new SqliteStore(file) }))
+})
+
 describe('onBusy: steer into a turn whose row is not stored yet (PostgreSQL)', () => {
   const server = sharedPostgres()
   cleanUpFakeAgentSessions()
 
   describe('refused by the agent after it was recorded', () => {
     refusedSteerTests(async () => ({ store: await server.openStore() }))
+  })
+
+  describe('whose sending failed after it was recorded', () => {
+    failedSteerTests(async () => ({ store: await server.openStore() }))
   })
 
   it('answers once the turn it names is stored, never before', async () => {

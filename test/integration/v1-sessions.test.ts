@@ -268,7 +268,16 @@ describe('/v1/sessions on codex app-server', () => {
     mock.script({ kind: 'text', text: 'parent answer one' })
     await turn(parent.id, 'parent question one')
     const fork = await json<Session>(postJson(`${gw.url}/v1/sessions/${parent.id}/fork`, {}))
-    expect(fork).toMatchObject({ forkedFrom: parent.id, status: 'idle' })
+    // (the parent idle since its turn: nothing stored after the fork point)
+    const atFork = await json<Session>(fetch(`${gw.url}/v1/sessions/${parent.id}`))
+    // the fork point: the parent's one ended turn and its last event then (its history for a client to show)
+    expect(fork).toMatchObject({
+      forkedFrom: parent.id,
+      forkedAtTurn: 1,
+      forkedAtSeq: atFork.lastSeq,
+      status: 'idle',
+      turnCount: 0,
+    })
     expect(fork.agentSessionId).not.toBe(parent.agentSessionId)
     mock.script({ kind: 'text', text: 'fork answer' }, { kind: 'text', text: 'parent answer two' })
     await turn(fork.id, 'fork only question')
@@ -279,6 +288,13 @@ describe('/v1/sessions on codex app-server', () => {
     const parentRequest = requestText(mock.requests.length - 1)
     expect(parentRequest).toContain('parent question one')
     expect(parentRequest).not.toContain('fork only question')
+    // the parent went on: the fork's point stays where it was
+    expect(await json<Session>(fetch(`${gw.url}/v1/sessions/${fork.id}`))).toMatchObject({
+      forkedAtTurn: 1,
+      forkedAtSeq: atFork.lastSeq,
+      turnCount: 1,
+    })
+    expect(await json<Session>(postJson(`${gw.url}/v1/sessions`, {}))).not.toHaveProperty('forkedAtSeq')
   })
 
   it('archive: a turn on an archived session is refused with 409; the event stream ends', async () => {

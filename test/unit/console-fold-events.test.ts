@@ -61,4 +61,30 @@ describe('console: folding events into blocks', () => {
       { kind: 'output', text: 'warning\n' },
     ])
   })
+
+  it('consecutive agent.raw events are one group (an item changing between them does not part them), each seq once', () => {
+    const raw = (seq: number, method: string) =>
+      stored(seq, { type: 'agent.raw', agent: 'codex', payload: { method } })
+    const message = { id: 'm1', type: 'agent_message', text: 'hi' }
+    const events = [
+      stored(1, { type: 'turn.started' }),
+      raw(2, 'item/started'),
+      stored(3, { type: 'item.started', item: { ...message, text: '' } }),
+      raw(4, 'item/completed'),
+      stored(5, { type: 'item.completed', item: message }),
+      raw(6, 'x/y'),
+      stored(7, { type: 'turn.completed' }),
+      raw(8, 'late'),
+    ]
+    const blocks = foldEvents([...events, raw(6, 'x/y')])
+    expect(blocks.map((b) => [b.kind, b.seq])).toEqual([
+      ['event', 1],
+      ['raw', 2],
+      ['item', 3],
+      ['raw', 4],
+      ['event', 7],
+      ['raw', 8],
+    ])
+    expect(blocks[3]).toMatchObject({ kind: 'raw', events: [{ seq: 4 }, { seq: 6 }] })
+  })
 })

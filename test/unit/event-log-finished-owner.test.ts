@@ -123,4 +123,18 @@ describe('EventLog.subscribe of an owner whose record says it ended', () => {
     expect(await all(3)).toEqual([])
     expect(await all(50)).toEqual([])
   })
+
+  it('a reader gets what is stored after the terminal event (history written late) too, then ends', async () => {
+    const store = new SqliteStore(path.join(tempDir('finished-owner-'), 'gw.db'))
+    stores.push(store)
+    await store.createRun(newRun('run_d'))
+    const log = new EventLog(store, new InProcessEventBus())
+    await log.append('run_d', { type: 'run.queued' })
+    await store.updateRun('run_d', terminalPatch(completed))
+    await log.appendNow('run_d', completed)
+    await log.appendNow('run_d', { type: 'output', stream: 'stderr', data: 'late\n' })
+    const seqs: number[] = []
+    for await (const ev of follow(log, store, 'run_d', 0)) seqs.push(ev.seq)
+    expect(seqs).toEqual([1, 2, 3])
+  })
 })

@@ -1,5 +1,7 @@
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import type { AgentSession } from '../../src/agents/session.js'
+import { ApprovalBroker } from '../../src/core/approvals.js'
 import { EventLog } from '../../src/core/event-log.js'
 import type { StoreNotices } from '../../src/core/ops/store-notices.js'
 import { SessionState } from '../../src/core/session-state.js'
@@ -10,7 +12,11 @@ import type { Turn } from '../../src/protocol/sessions.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import type { EventToAppend } from '../../src/store/store.js'
 import { newSession, nodeRecord } from '../contract/store-contract.js'
-import { agentYielding } from '../support/fake-agent-sessions.js'
+import {
+  agentYielding,
+  cleanUpFakeAgentSessions,
+  sessionsOnFakeAgent,
+} from '../support/fake-agent-sessions.js'
 import { tempDir } from '../support/temp.js'
 
 /** A real SQLite store that records the event types of every transaction that stores events. */
@@ -174,3 +180,105 @@ class FullOnceStore extends SqliteStore {
     return super.completeTurnWithEvents(...args)
   }
 }
+
+/** A real SQLite store whose turn ends fail as on a full disk while `full`; `failed` hears each failure's count. */
+class FullWhileStore extends SqliteStore {
+  full = false
+  failures = 0
+  failed: (n: number) => void = () => {}
+  override async completeTurnWithEvents(...args: Parameters<SqliteStore['completeTurnWithEvents']>) {
+    if (this.full) {
+      this.failed(++this.failures)
+      throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })
+    }
+    return super.completeTurnWithEvents(...args)
+  }
+}
+
+/** A session agent whose turn runs until it is interrupted (an archive interrupts it), then ends `interrupted`. */
+function agentUntilInterrupted() {
+  let started!: () => void
+  const turnStarted = new Promise<void>((r) => (started = r))
+  const agent = {
+    async *turn(_input: unknown, signal: AbortSignal) {
+      yield { type: 'turn.started', turnId: 'agent-turn-1' }
+      started()
+      await new Promise((r) =>
+        signal.aborted ? r(undefined) : signal.addEventListener('abort', r, { once: true }),
+      )
+      yield { type: 'turn.completed', turnId: 'agent-turn-1', status: 'interrupted', usage: null }
+    },
+    archive: async () => {},
+    close: async () => {},
+  } as unknown as AgentSession
+  return { agent, turnStarted }
+}
+
+describe("an archive while the running turn's end is refused by the store (its disk full) and tried again", () => {
+  cleanUpFakeAgentSessions()
+
+  async function archiving() {
+    const { agent, turnStarted } = agentUntilInterrupted()
+    const setup = await sessionsOnFakeAgent({
+      dirPrefix: 'archive-end-full-',
+      makeStore: (file) => new FullWhileStore(file),
+      open: () => agent,
+      resume: () => agent,
+    })
+    // an end refused is tried again every 5 ms; an archive waits for its turn's end in rounds of 10 ms (30 ms in
+    // all): the disk below frees after 20 refusals, 100 ms at least, well past those rounds
+    setup.sessions.approvals = new ApprovalBroker(setup.store, setup.log, 60_000, (id) =>
+      setup.sessions.refreshStatus(id),
+    )
+    setup.sessions.endRetry = { retryMs: [5] }
+    setup.sessions.archiveWaitMs = 10
+    const turn = await setup.sessions.startTurn('ses_a', [{ type: 'text', text: 'long' }])
+    await turnStarted
+    setup.store.full = true
+    return { ...setup, turn }
+  }
+
+  it('waits past its bound until the end is stored: archived comes after the end, and a reader gets both', async () => {
+    const { store, sessions, turn } = await archiving()
+    try {
+      store.failed = (n) => {
+        if (n === 20) store.full = false
+      }
+      expect(await sessions.archive('ses_a')).toMatchObject({ status: 'archived' })
+      // it waited for the end: not archived while the end was refused
+      expect(store.failures).toBe(20)
+      expect(await store.getTurn(turn.id)).toMatchObject({ status: 'interrupted' })
+      const label = (ev: StoredEvent) => (ev.type === 'session.status' ? `status:${ev.status}` : ev.type)
+      const stored = (await store.eventsAfter('ses_a', 0, 100)).map(label)
+      expect(stored.indexOf('turn.completed')).toBeGreaterThan(0)
+      expect(stored.indexOf('turn.completed')).toBeLessThan(stored.indexOf('status:archived'))
+      expect(stored.at(-1)).toBe('status:archived')
+      // the session's stream delivers all of it, ending with archived
+      const read: string[] = []
+      for await (const ev of sessions.events('ses_a', 0)) read.push(label(ev))
+      expect(read).toEqual(stored)
+    } finally {
+      store.full = false
+      await sessions.closeAll()
+    }
+  })
+
+  it('given up as the gateway stops, the session is not archived: 503 shutting_down, never archived before the end', async () => {
+    const { store, sessions } = await archiving()
+    try {
+      store.failed = (n) => {
+        if (n === 3) sessions.stopAccepting()
+      }
+      await expect(sessions.archive('ses_a')).rejects.toMatchObject({
+        code: 'shutting_down',
+        message: expect.stringMatching(/is not archived; archive it again once the gateway is back/),
+      })
+      expect((await store.getSession('ses_a'))?.status).not.toBe('archived')
+      const types = (await store.eventsAfter('ses_a', 0, 100)).map((ev) => ev.type)
+      expect(types).not.toContain('turn.completed')
+    } finally {
+      store.full = false
+      await sessions.closeAll()
+    }
+  })
+})

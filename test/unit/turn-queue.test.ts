@@ -25,6 +25,9 @@ function setup(maxQueued = 2) {
   /** What the queue had recorded (ctx.steering) for each steer: the turn and the input. */
   const recorded: { turnId: string; input: TurnInput }[] = []
   let recordError: Error | undefined
+  /** The steers withdrawn after their sending failed (ctx.steerFailed), with why. */
+  const withdrawn: { seq: number; error: string }[] = []
+  let withdrawError: Error | undefined
   const live: LiveSession = {
     agent: {
       // an agent that steers: the steer is recorded before it goes on
@@ -60,6 +63,10 @@ function setup(maxQueued = 2) {
       recorded.push({ turnId: turn.id, input })
       return { turnId: turn.id, seq: recorded.length, input }
     },
+    steerFailed: async (_id, _live, failed, error) => {
+      if (withdrawError) throw withdrawError
+      withdrawn.push({ seq: failed.seq, error })
+    },
     forceEnd: async (_id, live, turn, why) => {
       forced.push({ turnId: turn.id, why })
       return live
@@ -72,6 +79,10 @@ function setup(maxQueued = 2) {
     recorded,
     failRecords: (err: Error) => {
       recordError = err
+    },
+    withdrawn,
+    failWithdrawals: (err: Error) => {
+      withdrawError = err
     },
     started,
     end: (turnId: string) => endOf.get(turnId)!(),
@@ -180,6 +191,36 @@ describe('TurnQueue', () => {
     await expect(queue.whenBusy('ses_1', live, text('x'), 'steer')).rejects.toMatchObject({
       code: 'invalid_request',
     })
+  })
+
+  it('a steer whose sending fails after it was recorded (the agent died) is withdrawn; the client gets why, and that it may send it again', async () => {
+    const { queue, live, recorded, withdrawn, failWithdrawals } = setup()
+    const running = queuedTurn('ses_1', text('one'))
+    queue.push('ses_1', live, running)
+    live.agent.steer = async (_input: TurnInput, sending?: () => Promise<void>) => {
+      await sending?.()
+      throw new Error('codex app-server closed the connection')
+    }
+    const failed = await queue.whenBusy('ses_1', live, text('x'), 'steer').catch((e: unknown) => e)
+    expect(failed).toMatchObject({
+      code: 'agent_failed',
+      status: 500,
+      details: { turnId: running.id, steeredSeq: 1 },
+    })
+    expect((failed as Error).message).toMatch(
+      /did not reach the agent: codex app-server closed.*withdrawn.*send it again/,
+    )
+    expect(recorded).toHaveLength(1)
+    expect(withdrawn).toEqual([{ seq: 1, error: 'codex app-server closed the connection' }])
+    // the agent's own refusal keeps its code; a withdrawal the store refused is said
+    live.agent.steer = async (_input: TurnInput, sending?: () => Promise<void>) => {
+      await sending?.()
+      throw new AppError('invalid_request', 'codex: turn/steer failed (-32600): bad input')
+    }
+    failWithdrawals(new Error('database or disk is full'))
+    const refused = await queue.whenBusy('ses_1', live, text('y'), 'steer').catch((e: unknown) => e)
+    expect(refused).toMatchObject({ code: 'invalid_request', details: { turnId: running.id, steeredSeq: 2 } })
+    expect((refused as Error).message).toMatch(/could not be withdrawn \(database or disk is full\)/)
   })
 
   it('waiting for a turn ends at its timeout; a released turn no longer holds anyone', async () => {

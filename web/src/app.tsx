@@ -1,4 +1,5 @@
 import { needsToken, setToken, token } from './api.js'
+import { useFocusOnNavigation } from './focus-on-navigation.js'
 import { pendingApprovals, usePendingApprovals } from './pending.js'
 import { href, route } from './router.js'
 import { AgentsView } from './views/agents.js'
@@ -22,6 +23,7 @@ const sections = [
 export function App() {
   usePendingApprovals()
   const [section = 'new', id] = route.value
+  useFocusOnNavigation(route.value.join('/'), () => document.getElementById('main'))
   const count = pendingApprovals.value.length
   return (
     <>

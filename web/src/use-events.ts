@@ -13,7 +13,7 @@ const cacheLimit = 1_000_000
  * once: nothing lost, nothing doubled.
  */
 export function useEvents(kind: 'run' | 'session', id: string) {
-  const key = `agent-gateway.events.${kind}.${id}`
+  const key = cacheKey(kind, id)
   const [events, setEvents] = useState<StoredEvent[]>(() => readCache(key))
   const [state, setState] = useState<StreamState>('connecting')
   const [error, setError] = useState<string | null>(null)
@@ -45,10 +45,7 @@ export function useEvents(kind: 'run' | 'session', id: string) {
         for await (const raw of stream) {
           setState('live')
           if (seen.length > 0 && raw.seq <= seen.at(-1)!.seq) continue
-          // Parse at the boundary: a type this console does not know is still kept (shown raw).
-          const parsed = agentEvent.safeParse(raw)
-          const event = (parsed.success ? { ...raw, ...parsed.data } : raw) as StoredEvent
-          seen = [...seen, event]
+          seen = [...seen, parseEvent(raw)]
           setEvents(seen)
           save()
         }
@@ -68,6 +65,17 @@ export function useEvents(kind: 'run' | 'session', id: string) {
   }, [kind, id])
   return { events, state, error }
 }
+
+/** Parsed at the boundary: a type this console does not know is still kept (shown raw). */
+export function parseEvent(raw: StoredEvent): StoredEvent {
+  const parsed = agentEvent.safeParse(raw)
+  return (parsed.success ? { ...raw, ...parsed.data } : raw) as StoredEvent
+}
+
+/** The events of a run or session this tab has seen (what `useEvents` keeps), from its first on. */
+export const cachedEvents = (kind: 'run' | 'session', id: string) => readCache(cacheKey(kind, id))
+
+const cacheKey = (kind: 'run' | 'session', id: string) => `agent-gateway.events.${kind}.${id}`
 
 /** The event after which a stream has nothing more: a run's end, a session's archive. */
 const isLast = (ev: StoredEvent | undefined) =>

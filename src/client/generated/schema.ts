@@ -562,7 +562,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @description One normalized event, keyed on `type`. */
-        AgentEvent: components["schemas"]["RunQueuedEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["AgentSessionEvent"] | components["schemas"]["RunCompletedEvent"] | components["schemas"]["TurnStartedEvent"] | components["schemas"]["TurnCompletedEvent"] | components["schemas"]["TurnSteeredEvent"] | components["schemas"]["TurnSteerRefusedEvent"] | components["schemas"]["TurnFailedEvent"] | components["schemas"]["SessionStatusEvent"] | components["schemas"]["ItemStartedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["ItemCompletedEvent"] | components["schemas"]["ItemDeltaEvent"] | components["schemas"]["ApprovalRequestedEvent"] | components["schemas"]["ApprovalResolvedEvent"] | components["schemas"]["OutputEvent"] | components["schemas"]["AgentRawEvent"];
+        AgentEvent: components["schemas"]["RunQueuedEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["AgentSessionEvent"] | components["schemas"]["RunCompletedEvent"] | components["schemas"]["TurnStartedEvent"] | components["schemas"]["TurnCompletedEvent"] | components["schemas"]["TurnSteeredEvent"] | components["schemas"]["TurnSteerRefusedEvent"] | components["schemas"]["TurnSteerFailedEvent"] | components["schemas"]["TurnFailedEvent"] | components["schemas"]["SessionStatusEvent"] | components["schemas"]["ItemStartedEvent"] | components["schemas"]["ItemUpdatedEvent"] | components["schemas"]["ItemCompletedEvent"] | components["schemas"]["ItemDeltaEvent"] | components["schemas"]["ApprovalRequestedEvent"] | components["schemas"]["ApprovalResolvedEvent"] | components["schemas"]["OutputEvent"] | components["schemas"]["AgentRawEvent"];
         AgentList: {
             agents: {
                 /** @description The `approvalPolicy` values a session of this agent accepts (POST /v1/sessions, seed 003's /api/thread/start, seed 004's configOverrides as mapped): every one for an agent with approvals, only `never` for one without (claude, gemini, copilot run headless: nobody can answer them, so they never ask); another is a 400. */
@@ -833,7 +833,8 @@ export interface components {
             skipGitRepoCheck?: boolean;
             timeoutMs?: number;
             webhook?: {
-                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                /** @description The events to send, all of them when absent. Each delivery's body is `{type, timestamp, data}`, `data` the stored event: a session turn ends with `turn.completed` or `turn.failed` (its `turnId`, and the failure's `error`), then `session.idle`; a run with `run.completed`. docs/OPERATIONS.md "Webhooks". */
+                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "turn.failed" | "session.idle")[];
                 /** Format: uri */
                 url: string;
             };
@@ -860,7 +861,8 @@ export interface components {
             /** @enum {string} */
             sandbox?: "read-only" | "workspace-write" | "danger-full-access";
             webhook?: {
-                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                /** @description The events to send, all of them when absent. Each delivery's body is `{type, timestamp, data}`, `data` the stored event: a session turn ends with `turn.completed` or `turn.failed` (its `turnId`, and the failure's `error`), then `session.idle`; a run with `run.completed`. docs/OPERATIONS.md "Webhooks". */
+                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "turn.failed" | "session.idle")[];
                 /** Format: uri */
                 url: string;
             };
@@ -1048,7 +1050,8 @@ export interface components {
                 skipGitRepoCheck?: boolean;
                 timeoutMs?: number;
                 webhook?: {
-                    events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                    /** @description The events to send, all of them when absent. Each delivery's body is `{type, timestamp, data}`, `data` the stored event: a session turn ends with `turn.completed` or `turn.failed` (its `turnId`, and the failure's `error`), then `session.idle`; a run with `run.completed`. docs/OPERATIONS.md "Webhooks". */
+                    events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "turn.failed" | "session.idle")[];
                     /** Format: uri */
                     url: string;
                 };
@@ -1122,7 +1125,8 @@ export interface components {
                 skipGitRepoCheck?: boolean;
                 timeoutMs?: number;
                 webhook?: {
-                    events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                    /** @description The events to send, all of them when absent. Each delivery's body is `{type, timestamp, data}`, `data` the stored event: a session turn ends with `turn.completed` or `turn.failed` (its `turnId`, and the failure's `error`), then `session.idle`; a run with `run.completed`. docs/OPERATIONS.md "Webhooks". */
+                    events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "turn.failed" | "session.idle")[];
                     /** Format: uri */
                     url: string;
                 };
@@ -1184,6 +1188,10 @@ export interface components {
             createdAt: string;
             cwd: string;
             externalId?: string;
+            /** @description A fork's fork point in events: its parent's `lastSeq` when it was forked. The parent's events up to it (GET /v1/sessions/{forkedFrom}/events) are the fork's inherited history; its own event stream starts anew (seq 1). Absent: not a fork, or forked before the gateway kept it. */
+            forkedAtSeq?: number;
+            /** @description A fork's fork point in turns: how many of its parent's turns (`forkedFrom`; GET /v1/sessions/{forkedFrom}, in order) had ended when it was forked. Its history starts with them; its own turns come after. Absent: not a fork, or forked before the gateway kept it. */
+            forkedAtTurn?: number;
             forkedFrom: string | null;
             id: string;
             image?: string;
@@ -1203,7 +1211,8 @@ export interface components {
             turnCount: number;
             updatedAt: string;
             webhook?: {
-                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                /** @description The events to send, all of them when absent. Each delivery's body is `{type, timestamp, data}`, `data` the stored event: a session turn ends with `turn.completed` or `turn.failed` (its `turnId`, and the failure's `error`), then `session.idle`; a run with `run.completed`. docs/OPERATIONS.md "Webhooks". */
+                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "turn.failed" | "session.idle")[];
                 /** Format: uri */
                 url: string;
             } | null;
@@ -1242,6 +1251,10 @@ export interface components {
             createdAt: string;
             cwd: string;
             externalId?: string;
+            /** @description A fork's fork point in events: its parent's `lastSeq` when it was forked. The parent's events up to it (GET /v1/sessions/{forkedFrom}/events) are the fork's inherited history; its own event stream starts anew (seq 1). Absent: not a fork, or forked before the gateway kept it. */
+            forkedAtSeq?: number;
+            /** @description A fork's fork point in turns: how many of its parent's turns (`forkedFrom`; GET /v1/sessions/{forkedFrom}, in order) had ended when it was forked. Its history starts with them; its own turns come after. Absent: not a fork, or forked before the gateway kept it. */
+            forkedAtTurn?: number;
             forkedFrom: string | null;
             id: string;
             image?: string;
@@ -1262,7 +1275,8 @@ export interface components {
             turns: components["schemas"]["Turn"][];
             updatedAt: string;
             webhook?: {
-                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "session.idle")[];
+                /** @description The events to send, all of them when absent. Each delivery's body is `{type, timestamp, data}`, `data` the stored event: a session turn ends with `turn.completed` or `turn.failed` (its `turnId`, and the failure's `error`), then `session.idle`; a run with `run.completed`. docs/OPERATIONS.md "Webhooks". */
+                events?: ("run.completed" | "approval.requested" | "approval.resolved" | "turn.completed" | "turn.failed" | "session.idle")[];
                 /** Format: uri */
                 url: string;
             } | null;
@@ -1423,6 +1437,7 @@ export interface components {
             turn: {
                 error?: string;
                 id: string;
+                /** @description app-server's records of the turn, as `/api/thread/read` lists them */
                 items: {
                     [key: string]: unknown;
                 }[];
@@ -1441,6 +1456,17 @@ export interface components {
             turnId: string;
             /** @constant */
             type: "turn.steered";
+        };
+        /** @description The `turn.steer_failed` event. */
+        TurnSteerFailedEvent: {
+            /** @description Why the steer did not reach the agent, in its own words. */
+            error: string;
+            /** @description The `seq` of the `turn.steered` event this failure withdraws. */
+            steeredSeq: number;
+            /** @description The turn the steer was recorded into, whose `steered` no longer has its input. */
+            turnId: string;
+            /** @constant */
+            type: "turn.steer_failed";
         };
         /** @description The `turn.steer_refused` event. */
         TurnSteerRefusedEvent: {
@@ -2233,8 +2259,19 @@ export interface operations {
                      *         "status": "completed",
                      *         "items": [
                      *           {
-                     *             "type": "agent_message",
+                     *             "type": "userMessage",
                      *             "id": "item_0",
+                     *             "content": [
+                     *               {
+                     *                 "type": "text",
+                     *                 "text": "Add a README",
+                     *                 "text_elements": []
+                     *               }
+                     *             ]
+                     *           },
+                     *           {
+                     *             "type": "agentMessage",
+                     *             "id": "msg_0",
                      *             "text": "Added README.md."
                      *           }
                      *         ]
@@ -3403,8 +3440,10 @@ export interface operations {
                      *       "forkedFrom": "ses_01JD4ZC1B2C3D4E5F6G7H8J9K0",
                      *       "createdAt": "2026-12-01T12:00:00.000Z",
                      *       "updatedAt": "2026-12-01T12:01:00.000Z",
-                     *       "turnCount": 1,
-                     *       "lastSeq": 12
+                     *       "turnCount": 0,
+                     *       "lastSeq": 1,
+                     *       "forkedAtTurn": 1,
+                     *       "forkedAtSeq": 12
                      *     }
                      */
                     "application/json": components["schemas"]["Session"];

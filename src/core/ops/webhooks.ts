@@ -20,6 +20,7 @@ function webhookEventOf(ev: StoredEvent): WebhookEvent | null {
     case 'approval.requested':
     case 'approval.resolved':
     case 'turn.completed':
+    case 'turn.failed':
       return ev.type
     case 'session.status':
       return ev.status === 'idle' ? 'session.idle' : null

@@ -117,7 +117,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
           turn: {
             id: ended.agentTurnId ?? ended.id,
             status: seedStatus(ended),
-            items: await sessions.itemsOfTurn(s.id, ended.id),
+            items: await recordedItems(sessions, s.id, ended),
             ...(ended.error ? { error: ended.error } : {}),
           },
         }
@@ -177,4 +177,24 @@ const models = {
 } satisfies Record<string, PydanticModel>
 
 /** app-server's turn status names. */
+/**
+ * The turn's items as app-server records them (`thread/read`'s `agentMessage`, `commandExecution`, ... records, as
+ * the original bridge's clients read them), found by codex's turn id; the gateway's own items (docs/events.md) only
+ * for a turn codex never started or an agent without such a record.
+ */
+async function recordedItems(
+  sessions: TenantScope['sessions'],
+  sessionId: string,
+  turn: Turn,
+): Promise<unknown[]> {
+  if (turn.agentTurnId) {
+    const read = (await sessions.read(sessionId, true)) as {
+      thread?: { turns?: { id?: string; items?: unknown }[] }
+    }
+    const recorded = read?.thread?.turns?.find((t) => t.id === turn.agentTurnId)?.items
+    if (Array.isArray(recorded)) return recorded
+  }
+  return sessions.itemsOfTurn(sessionId, turn.id)
+}
+
 const seedStatus = (t: Turn) => (t.status === 'running' || t.status === 'queued' ? 'inProgress' : t.status)

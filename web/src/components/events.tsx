@@ -20,6 +20,8 @@ export function EventList({ events }: { events: StoredEvent[] }) {
                 <Badge type={`output.${b.stream}`} />
                 <pre class="output">{b.text}</pre>
               </>
+            ) : b.kind === 'raw' ? (
+              <RawGroup events={b.events} />
             ) : (
               <EventView event={b.event} />
             )}
@@ -56,7 +58,9 @@ const blockClass = (b: Block) =>
     ? `item-${b.item.type}`
     : b.kind === 'output'
       ? 'output'
-      : `ev-${b.event.type.replace('.', '-')}`
+      : b.kind === 'raw'
+        ? 'raw-group'
+        : `ev-${b.event.type.replace('.', '-')}`
 
 export function Badge({ type }: { type: string }) {
   return <span class={`badge t-${type.split('.')[0]}`}>{type}</span>
@@ -135,6 +139,29 @@ function ItemView({ item, final }: { item: Item; final: boolean }) {
   }
 }
 
+/**
+ * A run of consecutive `agent.raw` events as one closed row ("3 raw events"): what the gateway did not map stays
+ * reachable without burying the conversation. Opened, each shows its agent and payload.
+ */
+function RawGroup({ events }: { events: Extract<StoredEvent, { type: 'agent.raw' }>[] }) {
+  const agents = [...new Set(events.map((ev) => ev.agent))].join(', ')
+  return (
+    <details class="raw-group" data-raw-count={events.length}>
+      <summary>
+        <Badge type="agent.raw" /> {events.length === 1 ? '1 raw event' : `${events.length} raw events`} from{' '}
+        {agents}
+      </summary>
+      <ol class="raw-list">
+        {events.map((ev) => (
+          <li key={ev.seq} data-seq={ev.seq}>
+            <span class="seq">{ev.seq}</span> <pre>{JSON.stringify(ev.payload, null, 2)}</pre>
+          </li>
+        ))}
+      </ol>
+    </details>
+  )
+}
+
 function EventView({ event }: { event: StoredEvent }) {
   switch (event.type) {
     case 'run.completed':
@@ -182,15 +209,6 @@ function EventView({ event }: { event: StoredEvent }) {
           <Badge type={event.type} /> {event.decision} by {event.by}
         </p>
       )
-    case 'agent.raw':
-      return (
-        <details>
-          <summary>
-            <Badge type={event.type} /> {event.agent}
-          </summary>
-          <pre>{JSON.stringify(event.payload, null, 2)}</pre>
-        </details>
-      )
     default:
       return (
         <p class="quiet">
@@ -216,6 +234,8 @@ function summary(event: StoredEvent): string {
     case 'turn.steer_refused':
       // shown in the turn the input became (session view)
       return 'sent to steer the running turn, which had just ended: it became this turn'
+    case 'turn.steer_failed':
+      return `a steer did not reach the agent (${event.error}): withdrawn, its input is in no turn`
     default:
       return ''
   }

@@ -6,10 +6,13 @@ export type Block =
   | { kind: 'item'; seq: number; item: Item; final: boolean }
   | { kind: 'event'; seq: number; event: StoredEvent }
   | { kind: 'output'; seq: number; stream: string; text: string }
+  /** Consecutive `agent.raw` events (what the gateway did not map), one collapsed row for the run of them. */
+  | { kind: 'raw'; seq: number; events: Extract<StoredEvent, { type: 'agent.raw' }>[] }
 
 /**
  * Folds a stream of events into what a person reads: one block per item (its latest state, deltas appended
- * while it runs), one per other event; consecutive output of one stream joined. An event whose seq was folded
+ * while it runs), one per other event; consecutive output of one stream joined, and consecutive `agent.raw`
+ * events (a turn may have several in a row, burying what was said) kept as one group. An event whose seq was folded
  * already is skipped, so folding is the same however often an event was received.
  */
 export function foldEvents(events: StoredEvent[]): Block[] {
@@ -60,6 +63,12 @@ export function foldEvents(events: StoredEvent[]): Block[] {
         const last = blocks.at(-1)
         if (last?.kind === 'output' && last.stream === ev.stream) last.text += ev.data
         else blocks.push({ kind: 'output', seq: ev.seq, stream: ev.stream, text: ev.data })
+        break
+      }
+      case 'agent.raw': {
+        const last = blocks.at(-1)
+        if (last?.kind === 'raw') last.events.push(ev)
+        else blocks.push({ kind: 'raw', seq: ev.seq, events: [ev] })
         break
       }
       default:

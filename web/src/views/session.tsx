@@ -1,13 +1,14 @@
 import { useEffect, useState } from 'preact/hooks'
 import type { Schemas } from '../../../src/client/index.js'
-import type { StoredEvent } from '../../../src/protocol/events.js'
 import { agents, loadAgents } from '../agents.js'
 import { call, client, errorText } from '../api.js'
 import { ApprovalAnswers, ApprovalBody } from '../components/approval-card.js'
 import { EventList } from '../components/events.js'
 import { pendingApprovals } from '../pending.js'
 import { href, navigate } from '../router.js'
+import { eventsOfTurn } from '../turn-events.js'
 import { useEvents } from '../use-events.js'
+import { type ForkHistory, useForkHistory } from '../use-fork-history.js'
 
 type SessionWithTurns = Schemas['Session'] & { turns: Schemas['Turn'][] }
 
@@ -22,6 +23,9 @@ export function SessionView({ id }: { id: string }) {
   const [input, setInput] = useState('')
   const [onBusy, setOnBusy] = useState<'queue' | 'steer' | 'reject'>('queue')
   const [problem, setProblem] = useState<string | null>(null)
+  // a fork's own events start after its fork point: what it holds from its parent is read from the parent
+  const history = useForkHistory(session)
+  const inherited = history?.turns ?? []
   const canSteer =
     session === null || agents.value?.agents.find((a) => a.id === session.agent)?.capabilities.steer !== false
   const turnEvents = events.filter((e) => e.type.startsWith('turn.') || e.type === 'session.status').length
@@ -105,6 +109,7 @@ export function SessionView({ id }: { id: string }) {
               <dt>Forked from</dt>
               <dd>
                 <a href={href('sessions', session.forkedFrom)}>{session.forkedFrom}</a>
+                {history?.atTurn !== undefined && ` at turn ${history.atTurn}`}
               </dd>
             </>
           )}
@@ -148,11 +153,24 @@ export function SessionView({ id }: { id: string }) {
         </p>
       )}
       <ol class="conversation" aria-label="Turns">
+        {inherited.map(({ turn: t, sessionId, events: theirs }, i) => (
+          <li key={t.id} class="turn inherited" data-turn-id={t.id}>
+            <div class="user-input">
+              <span class="quiet">
+                Turn {i + 1} · <span class={`status s-${t.status}`}>{t.status}</span> · from{' '}
+                <code>{sessionId}</code>
+              </span>
+              <p>{t.input.map((part) => part.text).join('\n')}</p>
+            </div>
+            <EventList events={theirs} />
+          </li>
+        ))}
+        {history && <ForkPoint history={history} />}
         {(session?.turns ?? []).map((t, i) => (
           <li key={t.id} class="turn" data-turn-id={t.id}>
             <div class="user-input">
               <span class="quiet">
-                Turn {i + 1} · <span class={`status s-${t.status}`}>{t.status}</span>
+                Turn {inherited.length + i + 1} · <span class={`status s-${t.status}`}>{t.status}</span>
                 {t.approvalPolicy !== undefined && t.approvalPolicy !== session?.approvalPolicy && (
                   // a turn that named its own approval policy (the audit: it ran with less or more asking)
                   <span data-testid="turn-approvals"> · approvals: {t.approvalPolicy ?? 'default'}</span>
@@ -209,22 +227,28 @@ export function SessionView({ id }: { id: string }) {
 }
 
 /**
- * The events between a turn's turn.started and its end (session events carry no turn id on items), and its
- * steers (a steer into a turn whose start was still being stored comes just before its turn.started). A steer its
- * agent refused (its turn had ended) is not the turn's: its refusal shows in the turn its input became instead.
+ * Where a fork's own turns begin: "Forked from <parent> at turn N", with a link to the parent, after the turns it
+ * holds from it (or, while they load or when they cannot be read, instead of them).
  */
-function eventsOfTurn(events: StoredEvent[], turnId: string): StoredEvent[] {
-  const out: StoredEvent[] = []
-  const refused = new Set(events.flatMap((ev) => (ev.type === 'turn.steer_refused' ? [ev.steeredSeq] : [])))
-  let inside = false
-  for (const ev of events) {
-    if (ev.type === 'turn.started') inside = ev.turnId === turnId
-    if (ev.type === 'turn.steered') {
-      if (ev.turnId === turnId && !refused.has(ev.seq)) out.push(ev)
-    } else if (ev.type === 'turn.steer_refused') {
-      if (ev.queuedTurnId === turnId) out.push(ev)
-    } else if (inside && ev.type !== 'session.status') out.push(ev)
-    if ((ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === turnId) inside = false
-  }
-  return out
+function ForkPoint({ history }: { history: ForkHistory }) {
+  const { parent, atTurn, state, error, olderIn } = history
+  const link = (id: string) => <a href={href('sessions', id)}>{id}</a>
+  return (
+    <li class="fork-point" data-testid="fork-point" data-state={state}>
+      Forked from {link(parent)}
+      {state === 'loading' && ': reading the history it holds…'}
+      {state === 'error' && (
+        <span class="error-text">: the history it holds could not be read ({error}).</span>
+      )}
+      {state === 'done' &&
+        (olderIn === parent ? (
+          ': the history it holds is in that session.'
+        ) : (
+          <>
+            {atTurn !== undefined && ` at turn ${atTurn}`}: the turns after this are the fork's own.
+            {olderIn && <> The turns before those above are in {link(olderIn)}.</>}
+          </>
+        ))}
+    </li>
+  )
 }
