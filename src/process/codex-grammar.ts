@@ -1,7 +1,7 @@
 import { bypass, otherSession, otherState, paths, provider } from './arg-grammar.js'
 
 /**
- * The command-line grammar of the pinned codex (0.169: `codex --help`, `codex exec --help`, `codex review --help`,
+ * The command-line grammar of the pinned codex (0.171: `codex --help`, `codex exec --help`, `codex review --help`,
  * `codex exec review --help`), and for each option what POST /run may do with it. Options that take a value are
  * listed as such, so a value is never mistaken for a subcommand or a prompt (`-m exec login`).
  *
@@ -66,8 +66,15 @@ const runShort = {
   '-V': '--version',
 }
 
+/** Options that run against another app server (`codex`, and `codex exec` and `exec review` since 0.171). */
+const remote: Record<string, OptionSpec> = {
+  '--remote': opt(true, 'it connects to another app server'),
+  '--remote-auth-token-env': opt(true, 'it connects to another app server'),
+}
+
 /** Options of `codex exec` beyond the shared run options. */
 const execOnly: Record<string, OptionSpec> = {
+  ...remote,
   '--json': opt(false, 'ok'),
   '--skip-git-repo-check': opt(false, 'ok'),
   '--ephemeral': opt(false, 'ok'),
@@ -107,6 +114,8 @@ const execReview: CommandSpec = {
         '--ignore-rules',
         '--thread-source',
         '--cyber-access-program',
+        '--remote',
+        '--remote-auth-token-env',
       ].map((name) => [name, execOnly[name]!]),
     ),
     '--dangerously-bypass-approvals-and-sandbox': opt(false, bypass),
@@ -134,8 +143,7 @@ const notHere = 'this codex subcommand is not allowed on /run; use one of: exec,
 export const codexGrammar: CommandSpec = {
   options: {
     ...runOptions,
-    '--remote': opt(true, 'it connects to another app server'),
-    '--remote-auth-token-env': opt(true, 'it connects to another app server'),
+    ...remote,
     '--search': opt(false, 'it enables live web search'),
     '--no-alt-screen': opt(false, 'ok'),
     '--no-daemon': opt(false, 'ok'),

@@ -271,7 +271,7 @@ describe('checkRunEnv', () => {
   })
 })
 
-/** Issue 9 item 7: codex 0.169's grammar (`codex --help`, `codex exec --help`, `codex review --help`). */
+/** Issue 9 item 7: codex 0.171's grammar (`codex --help`, `codex exec --help`, `codex review --help`). */
 describe('checkRunArgs: codex grammar', () => {
   it.each<[string[], string]>([
     [['exec', 'resume', '--last'], 'another session'],
@@ -295,6 +295,8 @@ describe('checkRunArgs: codex grammar', () => {
     [['exec', '--worktree', 'hi'], 'worktree'],
     [['exec', '--thread-source', 'x', 'hi'], 'state'],
     [['--remote', 'ws://127.0.0.1:1', 'exec', 'hi'], 'app server'],
+    [['exec', '--remote', 'ws://127.0.0.1:1', 'hi'], 'app server'],
+    [['exec', 'review', '--remote-auth-token-env', 'TOKEN'], 'app server'],
     [['--search', 'exec', 'hi'], 'web search'],
     [['exec', '--no-such-flag', 'hi'], 'has no option --no-such-flag'],
     [['exec', '--json=yes', 'hi'], 'takes no value'],
