@@ -112,7 +112,7 @@ async function record(
   }
   ctx.live.add(id, agent, session, limited)
   // announced in the log's order (nothing of a new session is queued before it); stored already, so this only
-  // hands them on
+  // hands them on (stored through ctx.store, not the log's transaction: a tenant's view stamps the session)
   await ctx.log.commitWith(id, async () => ({ events }))
   return orNotFound(ctx.store.getSession(id), `session ${id}`)
 }
