@@ -2,6 +2,7 @@ import type { AgentRegistry } from '../agents/registry.js'
 import type { AgentSession, SessionHooks, SessionRequest } from '../agents/session.js'
 import type { Config } from '../config/load.js'
 import { AppError, orNotFound } from '../protocol/errors.js'
+import type { StoredEvent } from '../protocol/events.js'
 import type { Session } from '../protocol/sessions.js'
 import { firstClaim, type Store } from '../store/store.js'
 import { checkApprovalPolicy } from './approval-policy.js'
@@ -74,7 +75,10 @@ export async function forkSession(ctx: SessionCreationContext, parent: Session):
   })
 }
 
-/** Stores and announces a session its agent just opened; the agent is closed when that fails. */
+/**
+ * Stores a session its agent just opened with its first `session.status` (all or nothing), then announces it; the
+ * agent is closed when the store refuses it.
+ */
 async function record(
   ctx: SessionCreationContext,
   id: string,
@@ -96,13 +100,19 @@ async function record(
     externalId,
     agentApprovalPolicy: agent.agentApprovalPolicy,
   })
+  // the session and its first event in one write: a write the store refuses (a full disk) leaves neither
+  const at = new Date().toISOString()
+  const first = [{ ownerId: id, event: ctx.log.redact({ type: 'session.status', status: 'idle' }), at }]
+  let events: StoredEvent[]
   try {
-    await ctx.store.createSession(session, ctx.node)
+    events = await ctx.store.createSession(session, ctx.node, first)
   } catch (err) {
     await agent.close().catch(() => {})
     throw err
   }
   ctx.live.add(id, agent, session, limited)
-  await ctx.log.append(id, { type: 'session.status', status: 'idle' })
+  // announced in the log's order (nothing of a new session is queued before it); stored already, so this only
+  // hands them on (stored through ctx.store, not the log's transaction: a tenant's view stamps the session)
+  await ctx.log.commitWith(id, async () => ({ events }))
   return orNotFound(ctx.store.getSession(id), `session ${id}`)
 }

@@ -313,9 +313,11 @@ export interface Store {
   deleteFinishedBefore(cutoff: string): Promise<number>
   /**
    * Stores a new session owned by `owner` (the node whose agent process holds its thread); NotAMember as in
-   * claimRun, checked in the same step as the insert (nothing is stored then). Its claim is `firstClaim`.
+   * claimRun, checked in the same step as the insert (nothing is stored then). Its claim is `firstClaim`. `events`
+   * (its first `session.status`) are appended in the same transaction, each as appendEvents would: all or none, so
+   * a write the store refuses (a full disk) leaves no session behind. Returns the events stored.
    */
-  createSession(session: Session, owner: string): Promise<void>
+  createSession(session: Session, owner: string, events?: readonly EventToAppend[]): Promise<StoredEvent[]>
   /**
    * Moves a session to `node` (it reopened the agent's thread there) and bumps its claim; the claim `node` now
    * holds. NotAMember as in claimRun.

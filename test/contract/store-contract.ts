@@ -207,6 +207,30 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
       await expect(store.appendEvent('ses_x', { type: 'run.queued' }, 't')).rejects.toThrow(/unknown session/)
     })
 
+    it('createSession stores its events with it in one transaction, all or nothing', async () => {
+      const { store } = await fresh()
+      const idle = { type: 'session.status', status: 'idle' } as const
+      // an event refused (here: of an unknown owner) rolls the session back with it
+      await expect(
+        store.createSession(newSession('ses_a'), 'node_a', [
+          { ownerId: 'ses_a', event: idle, at: 't1' },
+          { ownerId: 'ses_x', event: idle, at: 't1' },
+        ]),
+      ).rejects.toThrow(/unknown session/)
+      expect(await store.getSession('ses_a')).toBeUndefined()
+      expect(await store.listSessions({ limit: 10 })).toEqual([])
+      // created again: its first event is seq 1 (no seq noted in the rolled-back transaction kept)
+      expect(
+        await store.createSession(newSession('ses_a'), 'node_a', [
+          { ownerId: 'ses_a', event: idle, at: 't2' },
+        ]),
+      ).toEqual([{ ...idle, seq: 1, at: 't2', sessionId: 'ses_a' }])
+      expect((await store.getSession('ses_a'))?.lastSeq).toBe(1)
+      expect(await store.eventsAfter('ses_a', 0, 10)).toEqual([
+        { ...idle, seq: 1, at: 't2', sessionId: 'ses_a' },
+      ])
+    })
+
     it('appendEvents stores a batch in order in one transaction, all or nothing', async () => {
       const { store, connect } = await fresh()
       await store.createRun(newRun('run_a'))

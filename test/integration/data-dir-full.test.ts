@@ -1,9 +1,13 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { statSync, truncateSync, unlinkSync } from 'node:fs'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
+import type { Session } from '../../src/protocol/sessions.js'
 import { postJson, readNdjson, startGateway, type TestGateway } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
+import { stubbornSettings } from '../support/stubborn-agent.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 const root = process.getuid?.() === 0
@@ -23,7 +27,7 @@ describe.skipIf(!root)('DATA_DIR on a full disk (a tmpfs; needs root to mount)',
     mount = tempDir('data-dir-full-')
     // 2 MB: the store's files take a few hundred KB at the start, the run below writes more than the rest
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mount])
-    gw = await startGateway(null, { DATA_DIR: mount, CLI_LIST: 'sh' })
+    gw = await startGateway(null, { DATA_DIR: mount, CLI_LIST: 'sh', ...stubbornSettings() })
   })
   afterAll(async () => {
     await gw?.close()
@@ -85,5 +89,38 @@ describe.skipIf(!root)('DATA_DIR on a full disk (a tmpfs; needs root to mount)',
       command: { cli: 'sh', args: ['-c', 'echo fine'] },
     })
     expect(await next.json()).toMatchObject({ status: 'succeeded', exitCode: 0 })
+  })
+  it('a session whose creation it refuses is 503 storage_full and left nowhere: not listed, its agent closed', async () => {
+    const sessions = async () =>
+      ((await (await fetch(`${gw.url}/v1/sessions`)).json()) as { sessions: Session[] }).sessions
+    expect(await sessions()).toEqual([])
+    // the disk full to the last byte (dd ends at ENOSPC), then given back a page (4 KB) at a time, each followed by
+    // a creation: the first that fits finds room for part of its writes at most (before, the session's row, alone,
+    // and not its first event: a session stored, listed, its agent left open, answered 503)
+    const filler = path.join(mount, 'filler')
+    spawnSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=4k'])
+    let size = statSync(filler).size
+    let refusals = 0
+    for (;;) {
+      const res = await postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn' })
+      const body = (await res.json()) as Session & { error?: { code: string } }
+      if (res.status === 201) {
+        expect((await sessions()).map((s) => s.id)).toEqual([body.id])
+        break
+      }
+      expect({ status: res.status, body }).toMatchObject({
+        status: 503,
+        body: { error: { code: 'storage_full' } },
+      })
+      refusals++
+      // nothing of it stored, and its agent (opened before the store refused the session) closed
+      expect(await sessions()).toEqual([])
+      expect(await waitUntilGone(() => processesUnder(gw.workspace), 5000)).toEqual([])
+      expect(size).toBeGreaterThan(0)
+      size = Math.max(0, size - 4096)
+      truncateSync(filler, size)
+    }
+    expect(refusals).toBeGreaterThan(0)
+    unlinkSync(filler)
   })
 })

@@ -11,7 +11,7 @@ import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { serverUser } from '../support/postgres-tools.js'
-import { processesInGroup, waitUntilGone } from '../support/processes.js'
+import { processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { readSseUntil } from '../support/sse-client.js'
 import { helloTurn, nextEvent, readSession, stubbornSettings } from '../support/stubborn-agent.js'
@@ -99,6 +99,9 @@ describe.skipIf(process.getuid?.() !== 0)(
       rmdirSync(mount)
     })
 
+    const listSessions = async () =>
+      ((await (await fetch(`${gw.url}/v1/sessions`)).json()) as { sessions: Session[] }).sessions
+
     /** Fills the tablespace: rows of events (of no run) while one fits, smaller ones into what is left. */
     const fill = () =>
       query(
@@ -169,6 +172,18 @@ describe.skipIf(process.getuid?.() !== 0)(
         body: { error: { code: 'storage_full', message: expect.stringContaining('PostgreSQL server') } },
       })
 
+      // a new session: its first event refused, so nothing of it is stored (before: its row was, listed idle) and
+      // its agent, opened first, is closed (before: left open until the idle unload)
+      const running = new Set(processesUnder(gw.workspace).map((p) => p.pid))
+      const refusedSession = await postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn' })
+      expect({ status: refusedSession.status, body: await refusedSession.json() }).toMatchObject({
+        status: 503,
+        body: { error: { code: 'storage_full' } },
+      })
+      expect((await listSessions()).map((s) => s.id)).toEqual([session.id])
+      const opened = () => processesUnder(gw.workspace).filter((p) => !running.has(p.pid))
+      expect(await waitUntilGone(opened, 5000)).toEqual([])
+
       // the run's output and the turn's answer, then their ends, refused: each end is tried again
       const endsFailed = new Promise<void>((resolve) => {
         const notices = gw.ctx.storeNotices
@@ -234,6 +249,10 @@ describe.skipIf(process.getuid?.() !== 0)(
       })
       expect(await next.json()).toMatchObject({ status: 'succeeded', exitCode: 0 })
       expect(await helloTurn(gw, session.id)).toMatchObject({ status: 'completed', finalResponse: 'done' })
+      const another = await postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn' })
+      const created2 = (await another.json()) as Session
+      expect(another.status, JSON.stringify(created2)).toBe(201)
+      expect((await listSessions()).map((s) => s.id).sort()).toEqual([session.id, created2.id].sort())
     })
   },
 )

@@ -94,7 +94,7 @@ export function tenantStore(store: Store, tenant: string | null): Store {
     admitRun: (run, owner, max) => store.admitRun(stamp(run), owner, max),
     getRun: async (id) => mine(await store.getRun(id)),
     listRuns: (filter) => store.listRuns({ ...filter, tenant }),
-    createSession: (session, owner) => store.createSession(stamp(session), owner),
+    createSession: (session, owner, events) => store.createSession(stamp(session), owner, events),
     getSession: async (id) => mine(await store.getSession(id)),
     findSessionByAgentId: async (id) => mine(await store.findSessionByAgentId(id)),
     findSessionByExternalId: async (id) => mine(await store.findSessionByExternalId(id)),

@@ -420,10 +420,15 @@ export class PostgresStore implements Store {
     return (rows as { body: string }[]).map((r) => parseJsonOnce<StoredEvent>(r.body))
   }
 
-  async createSession(s: Session, owner: string): Promise<void> {
-    await this.transaction(async (db) => {
+  async createSession(
+    s: Session,
+    owner: string,
+    events: readonly EventToAppend[] = [],
+  ): Promise<StoredEvent[]> {
+    return this.transaction(async (db) => {
       await lockMember(db, owner)
       await this.sessions.insert(db, s, { node_id: owner })
+      return insertEvents(db, events)
     }).catch((err: unknown) => {
       const { code, constraint } = err as { code?: unknown; constraint?: unknown }
       // unique_violation of the index on the sessions' client-chosen ids

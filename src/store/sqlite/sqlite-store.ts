@@ -278,10 +278,11 @@ export class SqliteStore implements Store {
           }
         },
       ),
-      createSession: this.db.transaction((s: Session, owner: string) => {
+      createSession: this.db.transaction((s: Session, owner: string, batch: readonly EventToAppend[]) => {
         this.mustBeMember(owner)
         this.sessions.insert(s)
         this.stmts.setSessionNode.run(owner, s.id)
+        return batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at, b.fence))
       }),
       appendEvents: this.db.transaction((batch: readonly EventToAppend[]) =>
         batch.map((b) => this.insertEvent(b.ownerId, b.event, b.at, b.fence)),
@@ -585,10 +586,16 @@ export class SqliteStore implements Store {
     if (row && row.node_id !== node) throw new RunTakenOver(ownerId, node, row.node_id)
   }
 
-  async createSession(s: Session, owner: string): Promise<void> {
+  async createSession(
+    s: Session,
+    owner: string,
+    events: readonly EventToAppend[] = [],
+  ): Promise<StoredEvent[]> {
     try {
-      this.tx.createSession.immediate(s, owner)
+      return this.tx.createSession.immediate(s, owner, events)
     } catch (err) {
+      // Rolled back (its full disk refused the session): the seqs noted for its events were never stored.
+      for (const b of events) this.lastSeqs.forget(b.ownerId)
       if (s.externalId !== undefined && isExternalIdTaken(err)) throw new ExternalIdTaken(s.externalId)
       throw err
     }
