@@ -14,7 +14,9 @@ git clone -q "$repo" "$work/app"
 cd "$work/app"
 npm ci --omit=dev --no-audit --no-fund >"$work/install.log" 2>&1 || { tail -30 "$work/install.log"; exit 1; }
 [[ ! -e node_modules/vitest ]] || { echo "dev dependencies were installed"; exit 1; }
-PORT="$port" DATA_DIR="$work/data" WORKSPACE_DIR="$work/app" LOG_LEVEL=warn node dist/main.js serve &
+# a workspace of its own: the gateway refuses a root that holds its own files
+mkdir -p "$work/workspace"
+PORT="$port" DATA_DIR="$work/data" WORKSPACE_DIR="$work/workspace" LOG_LEVEL=warn node dist/main.js serve &
 server=$!
 for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.5; done
 for route in /health / /docs/ /redoc /openapi.json; do
