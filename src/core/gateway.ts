@@ -154,8 +154,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   // Only what lost nodes left unfinished is recovered: runs and sessions of live nodes are theirs.
   await node.recoverLost(async (lost) => {
     await runs.recover(lost)
-    const orphaned = await sessions.recover(lost)
-    await approvals.recover(orphaned)
+    await sessions.recover(lost, (s) => approvals.recover([s]))
   })
   await runs.startRetention()
   // A worker takes queued runs while it has room (MAX_CONCURRENT_RUNS for the node, all tenants together) and
@@ -180,8 +179,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     (recovering ??= node
       .recoverLost(async (gone) => {
         await runs.recover(gone, 'worker_lost')
-        const moved = await sessions.recover(gone)
-        await approvals.recover(moved)
+        await sessions.recover(gone, (s) => approvals.recover([s]))
       })
       .then(() => {})
       .finally(() => {

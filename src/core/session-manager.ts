@@ -168,8 +168,11 @@ export class SessionManager {
    * Sessions a lost node left mid-way: their turns failed, the sessions idle (their threads live on) and owned
    * by this node, which reopens them when they are next used. Returns them, with the claims this node got.
    */
-  recover(lost: readonly string[]): Promise<TakenSession[]> {
-    return recoverSessions(this.store, this.state, lost, this.node)
+  recover(
+    lost: readonly string[],
+    settleApprovals?: (s: TakenSession) => Promise<void>,
+  ): Promise<TakenSession[]> {
+    return recoverSessions(this.store, this.state, lost, this.node, settleApprovals)
   }
 
   async create(agentId: string, fields: CreateSession): Promise<Session> {

@@ -476,24 +476,30 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
       await waitUntilGone(() => listProcesses().filter((p) => victimTree.includes(p.pid)), 15_000),
     ).toEqual([])
 
-    // Its session: the turn in flight failed, the approval can no longer be answered; the next turn, sent to
-    // any API node, runs on the surviving worker, which resumes the agent's thread (its history is there).
-    await followSession(
-      apiB,
-      session.id,
-      Number(asked.at(-1)!.id),
-      (_, ev) => ev.type === 'turn.failed' && ev.turnId === pendingTurn.id,
-    )
-    const approval = (await (await fetch(`${apiA.url}/v1/approvals/${approvalId}`)).json()) as Approval
-    expect(approval).toMatchObject({ state: 'resolved', decision: 'cancel' })
-    const resumed = await resumedTurn
-    console.log(
-      `failover: kill -9 to the forwarded turn completed on the survivor ${Date.now() - killedAt} ms`,
-    )
-    expect(resumed).toMatchObject({ status: 'completed', finalResponse: 'zebra, still' })
-    expect(await store.ownerOf(session.id)).toBe(await nodeIdOf(survivor))
-    expect(requestInput(mock)).toContain('remember the word zebra')
-    expect(existsSync(path.join(session.cwd, 'never.txt'))).toBe(false)
+    try {
+      // Its session: the turn in flight failed, the approval can no longer be answered; the next turn, sent to
+      // any API node, runs on the surviving worker, which resumes the agent's thread (its history is there).
+      await followSession(
+        apiB,
+        session.id,
+        Number(asked.at(-1)!.id),
+        (_, ev) => ev.type === 'turn.failed' && ev.turnId === pendingTurn.id,
+      )
+      const approval = (await (await fetch(`${apiA.url}/v1/approvals/${approvalId}`)).json()) as Approval
+      expect(approval).toMatchObject({ state: 'resolved', decision: 'cancel' })
+      const resumed = await resumedTurn
+      console.log(
+        `failover: kill -9 to the forwarded turn completed on the survivor ${Date.now() - killedAt} ms`,
+      )
+      expect(resumed).toMatchObject({ status: 'completed', finalResponse: 'zebra, still' })
+      expect(await store.ownerOf(session.id)).toBe(await nodeIdOf(survivor))
+      expect(requestInput(mock)).toContain('remember the word zebra')
+      expect(existsSync(path.join(session.cwd, 'never.txt'))).toBe(false)
+    } catch (err) {
+      // the survivor's four sleepers would hold its room (MAX_CONCURRENT_RUNS) through the next case
+      for (const r of kept) await postJson(`${apiA.url}/v1/runs/${r.id}/cancel`, {}).catch(() => {})
+      throw err
+    }
 
     // The survivor is full (MAX_CONCURRENT_RUNS=4 sleepers): they are cancelled, then it takes new work.
     for (const r of kept) expect((await postJson(`${apiA.url}/v1/runs/${r.id}/cancel`, {})).status).toBe(200)
