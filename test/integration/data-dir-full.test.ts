@@ -1,16 +1,25 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { statSync, truncateSync, unlinkSync } from 'node:fs'
+import { rmSync, statSync, truncateSync, unlinkSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, readNdjson, startGateway, type TestGateway } from '../support/gateway.js'
-import { processesUnder, spawnedFrom, waitUntilGone } from '../support/processes.js'
-import { readSession, stubbornSettings } from '../support/stubborn-agent.js'
+import { processesInGroup, processesUnder, spawnedFrom, waitUntilGone } from '../support/processes.js'
+import { readSseUntil } from '../support/sse-client.js'
+import {
+  boundMs,
+  hangingTurn,
+  helloTurn,
+  notStopped,
+  readSession,
+  stubbornSettings,
+  within,
+} from '../support/stubborn-agent.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
 const root = process.getuid?.() === 0
@@ -51,6 +60,21 @@ describe.skipIf(!root)('DATA_DIR on a full disk (a tmpfs; needs root to mount)',
       }
     }
   })
+
+  /**
+   * The store's WAL checkpointed and truncated (from a connection of the test's own), before the disk is filled: a
+   * write SQLite can put in WAL space it already has (frames a checkpoint let it reuse) fits on a full disk, and a
+   * test that needs a refusal found none when an earlier case had grown the WAL.
+   */
+  const emptyWal = () => {
+    const db = new Database(path.join(mount, 'agent-gateway.db'))
+    try {
+      db.pragma('busy_timeout = 5000')
+      expect(db.pragma('wal_checkpoint(TRUNCATE)')).toEqual([expect.objectContaining({ busy: 0 })])
+    } finally {
+      db.close()
+    }
+  }
 
   const health = async () => {
     const res = await fetch(`${gw.url}/health`)
@@ -127,17 +151,8 @@ describe.skipIf(!root)('DATA_DIR on a full disk (a tmpfs; needs root to mount)',
     attempt: () => Promise<Response>,
     leftNothing: () => Promise<void>,
   ): Promise<{ created: Session; refusals: number }> {
-    // the WAL emptied first (a checkpoint of a connection of the test's own): what is written next grows its file,
-    // rather than reusing the frames of what was written before
-    const db = new Database(path.join(mount, 'agent-gateway.db'))
-    try {
-      expect(db.pragma('wal_checkpoint(TRUNCATE)', { simple: false })).toEqual([
-        { busy: 0, log: 0, checkpointed: 0 },
-      ])
-    } finally {
-      db.close()
-    }
     const filler = path.join(mount, 'filler')
+    emptyWal()
     spawnSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=4k'])
     let size = statSync(filler).size
     let refusals = 0
@@ -232,4 +247,109 @@ describe.skipIf(!root)('DATA_DIR on a full disk (a tmpfs; needs root to mount)',
     expect((await sessions()).map((s) => s.id).sort()).toEqual([...listed, created.id].sort())
     expect(await readSession(gw.url, parent.id)).toEqual(parentBefore)
   })
+
+  /** The disk full to the last byte (dd ends at ENOSPC); `free` gives it all back. */
+  const fillDisk = () => {
+    const filler = path.join(mount, 'filler')
+    emptyWal()
+    spawnSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=4k'])
+    return { free: () => rmSync(filler, { force: true }) }
+  }
+  /** Resolves once the store refused the end of `turnId` (an attempt that end-retry.ts tries again). */
+  const endRefused = (turnId: string) =>
+    new Promise<void>((resolve) => {
+      const notices = gw.ctx.storeNotices
+      const told = notices.endFailed.bind(notices)
+      notices.endFailed = (what, ids, ...rest) => {
+        told(what, ids, ...rest)
+        if (ids.turnId !== turnId) return
+        notices.endFailed = told
+        resolve()
+      }
+    })
+  /** The session's events from its start until the `session.status` that follows the end of `turnId`. */
+  const eventsUntilEndOf = async (sessionId: string, turnId: string) => {
+    let ended = false
+    const frames = await readSseUntil(
+      await fetch(`${gw.url}/v1/sessions/${sessionId}/events`, { headers: { accept: 'text/event-stream' } }),
+      (f) => {
+        const ev = JSON.parse(f.data) as StoredEvent
+        if ((ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === turnId) ended = true
+        return ended && ev.type === 'session.status'
+      },
+    )
+    return frames.map((f) => JSON.parse(f.data) as StoredEvent)
+  }
+
+  it('a turn ended by force whose end it refuses is recorded once space is back: interrupted, once, its agent stopped at once', async () => {
+    // the sessions before it archived: its agent process is its own (one shared ends with its last session)
+    const before = (await (await fetch(`${gw.url}/v1/sessions`)).json()) as { sessions: Session[] }
+    for (const s of before.sessions)
+      expect((await postJson(`${gw.url}/v1/sessions/${s.id}/archive`, {})).status).toBe(200)
+    const { session, turn, agentPid } = await hangingTurn(gw)
+    const stream = eventsUntilEndOf(session.id, turn.id)
+    const disk = fillDisk()
+    onTestFinished(() => disk.free())
+    const refused = endRefused(turn.id)
+    // the agent ignores the interrupt: the gateway ends the turn boundMs later, and the store refuses that end
+    const interrupted = postJson(`${gw.url}/v1/sessions/${session.id}/interrupt`, {})
+    expect(await within(refused, boundMs + 10_000, 'the forced end')).toBeUndefined()
+    // its agent let go at the first refusal (its processes end), the turn still running, the session busy with it
+    expect(await waitUntilGone(() => processesInGroup(agentPid), 5000)).toEqual([])
+    expect(await readSession(gw.url, session.id)).toMatchObject({
+      status: 'running',
+      turns: [{ id: turn.id, status: 'running' }],
+    })
+    // space back: the end is stored (before: never, the turn `running` for good), its waiter and followers get it
+    disk.free()
+    const answer = await within(interrupted, 20_000, 'the interrupt')
+    expect(answer).toBeInstanceOf(Response)
+    expect(await (answer as Response).json()).toMatchObject({
+      id: turn.id,
+      status: 'interrupted',
+      error: expect.stringMatching(notStopped('the interrupt')),
+    })
+    const events = (await within(stream, 20_000, 'the event stream')) as StoredEvent[]
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
+    const ends = events.filter((e) => e.type === 'turn.completed' || e.type === 'turn.failed')
+    expect(ends).toEqual([
+      expect.objectContaining({ type: 'turn.completed', turnId: turn.id, status: 'interrupted' }),
+    ])
+    expect(events.at(-1)).toMatchObject({ type: 'session.status', status: 'idle' })
+    expect(await readSession(gw.url, session.id)).toMatchObject({
+      status: 'idle',
+      turns: [{ id: turn.id, status: 'interrupted' }],
+    })
+    // the session works again, its agent reopened
+    expect(await helloTurn(gw, session.id)).toMatchObject({ status: 'completed', finalResponse: 'done' })
+  }, 60_000)
+
+  it("a turn whose agent dies while it refuses the turn's end is recorded once space is back: failed, once", async () => {
+    const { session, turn, agentPid } = await hangingTurn(gw)
+    const stream = eventsUntilEndOf(session.id, turn.id)
+    const disk = fillDisk()
+    onTestFinished(() => disk.free())
+    const refused = endRefused(turn.id)
+    process.kill(-agentPid, 'SIGKILL')
+    // its end refused and tried again (the end may also fit in what the store's files hold: stored at once)
+    const first = await within(
+      Promise.race([refused.then(() => 'refused'), stream.then(() => 'stored')]),
+      10_000,
+      'the end',
+    )
+    if (first === 'refused')
+      expect((await readSession(gw.url, session.id)).turns).toMatchObject([
+        { id: turn.id, status: 'running' },
+      ])
+    else expect(first).toBe('stored')
+    disk.free()
+    const events = (await within(stream, 20_000, 'the event stream')) as StoredEvent[]
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
+    const ends = events.filter((e) => e.type === 'turn.completed' || e.type === 'turn.failed')
+    expect(ends).toEqual([expect.objectContaining({ type: 'turn.failed', turnId: turn.id })])
+    expect(await readSession(gw.url, session.id)).toMatchObject({
+      status: 'idle',
+      turns: [{ id: turn.id, status: 'failed' }],
+    })
+  }, 60_000)
 })

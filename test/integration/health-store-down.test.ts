@@ -16,7 +16,16 @@ import { serverUser } from '../support/postgres-tools.js'
 import { processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { readSseUntil } from '../support/sse-client.js'
-import { helloTurn, nextEvent, readSession, stubbornSettings } from '../support/stubborn-agent.js'
+import {
+  boundMs,
+  hangingTurn,
+  helloTurn,
+  nextEvent,
+  notStopped,
+  readSession,
+  stubbornSettings,
+  within,
+} from '../support/stubborn-agent.js'
 
 const server = sharedPostgres()
 
@@ -173,6 +182,8 @@ describe.skipIf(process.getuid?.() !== 0)(
       expect(await parentTurn.json()).toMatchObject({ status: 'completed' })
       const parentBefore = await readSession(gw.url, parent.id)
       const parentEvents = await gw.ctx.store.eventsAfter(parent.id, 0, 1000)
+      // a turn whose agent ignores its interrupt: interrupted once the disk is full, the gateway ends it by force
+      const hanging = await hangingTurn(gw)
 
       await fill()
       // nothing refused yet: /health writes nothing to find out (it knows of a full disk from a refused write)
@@ -218,7 +229,9 @@ describe.skipIf(process.getuid?.() !== 0)(
         status: 503,
         body: { error: { code: 'storage_full' } },
       })
-      expect((await listSessions()).map((s) => s.id).sort()).toEqual([session.id, parent.id].sort())
+      expect((await listSessions()).map((s) => s.id).sort()).toEqual(
+        [session.id, parent.id, hanging.session.id].sort(),
+      )
       const opened = () => processesUnder(gw.workspace).filter((p) => !running.has(p.pid))
       expect(await waitUntilGone(opened, 5000)).toEqual([])
       // one with a webhook and limits: the same, its webhook and limits part of that one write
@@ -231,7 +244,9 @@ describe.skipIf(process.getuid?.() !== 0)(
         status: 503,
         body: { error: { code: 'storage_full' } },
       })
-      expect((await listSessions()).map((s) => s.id).sort()).toEqual([session.id, parent.id].sort())
+      expect((await listSessions()).map((s) => s.id).sort()).toEqual(
+        [session.id, parent.id, hanging.session.id].sort(),
+      )
       expect(await waitUntilGone(opened, 5000)).toEqual([])
       // a fork: refused alike, nothing of it stored, its parent as it was
       const fork = await postJson(`${gw.url}/v1/sessions/${parent.id}/fork`, {})
@@ -239,7 +254,9 @@ describe.skipIf(process.getuid?.() !== 0)(
         status: 503,
         body: { error: { code: 'storage_full' } },
       })
-      expect((await listSessions()).map((s) => s.id).sort()).toEqual([session.id, parent.id].sort())
+      expect((await listSessions()).map((s) => s.id).sort()).toEqual(
+        [session.id, parent.id, hanging.session.id].sort(),
+      )
       expect(await readSession(gw.url, parent.id)).toEqual(parentBefore)
       expect(await gw.ctx.store.eventsAfter(parent.id, 0, 1000)).toEqual(parentEvents)
 
@@ -247,7 +264,7 @@ describe.skipIf(process.getuid?.() !== 0)(
       const endsFailed = new Promise<void>((resolve) => {
         const notices = gw.ctx.storeNotices
         const told = notices.endFailed.bind(notices)
-        const pending = new Set([id, turn.id])
+        const pending = new Set([id, turn.id, hanging.turn.id])
         notices.endFailed = (what, ids, ...rest) => {
           told(what, ids, ...rest)
           pending.delete(ids.runId ?? '')
@@ -268,9 +285,23 @@ describe.skipIf(process.getuid?.() !== 0)(
           return ev.type === 'session.status' && ev.status === 'idle' && ev.seq > 1
         },
       )
+      const hangingStream = readSseUntil(
+        await fetch(`${gw.url}/v1/sessions/${hanging.session.id}/events`, {
+          headers: { accept: 'text/event-stream' },
+        }),
+        (f) => {
+          const ev = JSON.parse(f.data) as StoredEvent
+          return ev.type === 'session.status' && ev.status === 'idle' && ev.seq > 1
+        },
+      )
+      const interrupted = postJson(`${gw.url}/v1/sessions/${hanging.session.id}/interrupt`, {})
       await writeFile(release, 'go\n')
       await writeFile(turnRelease, 'go\n')
-      await endsFailed
+      expect(await within(endsFailed, boundMs + 15_000, 'the refusals of the ends')).toBeUndefined()
+      // the turn ended by force: its end refused and tried again (before: tried once, the turn `running` for good)
+      expect((await readSession(gw.url, hanging.session.id)).turns).toMatchObject([
+        { id: hanging.turn.id, status: 'running' },
+      ])
       // the run's agent (the `sleep` it went on with) was stopped; the run and the turn wait for their ends
       expect(await waitUntilGone(() => processesInGroup(pid!), 5000)).toEqual([])
       expect(await (await fetch(`${gw.url}/v1/runs/${id}`)).json()).toMatchObject({ status: 'running' })
@@ -301,6 +332,20 @@ describe.skipIf(process.getuid?.() !== 0)(
         status: 'idle',
         turns: [{ id: turn.id, status: 'failed' }],
       })
+      expect(await (await interrupted).json()).toMatchObject({
+        id: hanging.turn.id,
+        status: 'interrupted',
+        error: expect.stringMatching(notStopped('the interrupt')),
+      })
+      const hangingEvents = (await hangingStream).map((f) => JSON.parse(f.data) as StoredEvent)
+      expect(hangingEvents.map((e) => e.seq)).toEqual(hangingEvents.map((_, i) => i + 1))
+      expect(hangingEvents.filter((e) => e.type === 'turn.completed' || e.type === 'turn.failed')).toEqual([
+        expect.objectContaining({ type: 'turn.completed', turnId: hanging.turn.id, status: 'interrupted' }),
+      ])
+      expect(await readSession(gw.url, hanging.session.id)).toMatchObject({
+        status: 'idle',
+        turns: [{ id: hanging.turn.id, status: 'interrupted' }],
+      })
       // the run the full disk refused is recorded failed too: nothing stays running or queued
       const runs = (await (await fetch(`${gw.url}/v1/runs`)).json()) as { runs: Run[] }
       expect(runs.runs).toHaveLength(2)
@@ -317,7 +362,7 @@ describe.skipIf(process.getuid?.() !== 0)(
       const created2 = (await another.json()) as Session
       expect(another.status, JSON.stringify(created2)).toBe(201)
       expect((await listSessions()).map((s) => s.id).sort()).toEqual(
-        [session.id, parent.id, created2.id].sort(),
+        [session.id, parent.id, hanging.session.id, created2.id].sort(),
       )
     })
   },
