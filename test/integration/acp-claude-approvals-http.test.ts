@@ -35,7 +35,8 @@ const turnOf = async (gw: TestGateway, s: Session, input: string) =>
 
 // Every test on its own session and prompt: they run at once (each agent's CLI starts once, for all of its sessions).
 // Its tests run at once (5 at a time), each sharing the machine with the others: in a loaded CI run one took 24 s
-// of the 60 s a test had, the restart case 37.5 s of its 90 s; twice that each now.
+// of the 60 s a test had, the restart case 37.5 s of its 90 s; twice that each now (the restart case 240 s: it also
+// runs a session whose conversation is gone across the restart, 3 turns more; 116 s on a loaded machine).
 describe.concurrent('ACP permission requests over HTTP', () => {
   let mock: MockLlm
   let gw: TestGateway
@@ -264,7 +265,7 @@ describe.concurrent('ACP permission requests over HTTP', () => {
       await own.close()
       expect(await waitUntilGone(() => processesUnder(own.workspace))).toEqual([])
     }
-  }, 180_000)
+  }, 240_000)
 
   // claude-agent-acp's own allow_always would write Claude Code's rule (here `WebSearch`) into the workspace's
   // .claude/settings.local.json: the gateway answers allow_once and accepts the same call again itself.
