@@ -32,6 +32,11 @@ export interface SessionRequest extends Placement {
    * new session or a fork.
    */
   allowedForSession?: readonly string[]
+  /**
+   * A stored session reopened (resumeSession) that has a history its agent should find: it ran a turn, or it is a
+   * fork (its parent's). Without it, a resume that finds nothing may start anew silently (nothing was lost).
+   */
+  hasHistory?: boolean
 }
 
 /** One input item of a turn. */

@@ -164,7 +164,9 @@ export class LiveSessions {
       await agent.close().catch(() => {})
       throw err
     })
-    if (started)
+    // a new thread, or one the agent resumed under another id (claude-agent-acp when its conversation was gone)
+    const moved = agent.agentSessionId !== undefined && agent.agentSessionId !== session.agentSessionId
+    if (started || moved)
       await this.ctx.store
         .updateSession(session.id, { agentSessionId: agent.agentSessionId }, claim)
         .catch(async (err: unknown) => {
@@ -308,20 +310,21 @@ export class LiveSessions {
  * resume: codex writes a thread to disk at its first turn, so the thread of a session whose node died before
  * that is gone ("no rollout found"), and every later use failed, its archive too. Such a session starts a new
  * thread instead: there was no history to lose (its new agent session id is stored). A fork has its parent's
- * history from the start, whatever its own turn count: its resume's error stands.
+ * history from the start, whatever its own turn count: its resume's error stands. The driver is told whether the
+ * session has history (SessionRequest.hasHistory): claude-agent-acp goes on in a new conversation when Claude lost
+ * the one it had, and says so.
  */
 async function resumeOrStart(
   driver: SessionDriver,
   session: Session,
   hooks: SessionHooks,
 ): Promise<{ agent: AgentSession; started: boolean }> {
+  const hasHistory = session.turnCount > 0 || session.forkedFrom !== null
   try {
-    return {
-      agent: await driver.resumeSession(session.agentSessionId, sessionRequestOf(session), hooks),
-      started: false,
-    }
+    const req = { ...sessionRequestOf(session), ...(hasHistory ? { hasHistory } : {}) }
+    return { agent: await driver.resumeSession(session.agentSessionId, req, hooks), started: false }
   } catch (err) {
-    if (session.turnCount > 0 || session.forkedFrom !== null) throw err
+    if (hasHistory) throw err
     return { agent: await driver.openSession(sessionRequestOf(session), hooks), started: true }
   }
 }

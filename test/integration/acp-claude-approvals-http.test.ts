@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
@@ -7,6 +7,7 @@ import {
   finishedTurnAt,
   pendingApprovalAt,
   postJson,
+  sessionEventsUntilTurnEnd,
   startGateway,
   type TestGateway,
   testApiKey,
@@ -34,7 +35,8 @@ const turnOf = async (gw: TestGateway, s: Session, input: string) =>
 
 // Every test on its own session and prompt: they run at once (each agent's CLI starts once, for all of its sessions).
 // Its tests run at once (5 at a time), each sharing the machine with the others: in a loaded CI run one took 24 s
-// of the 60 s a test had, the restart case 37.5 s of its 90 s; twice that each now.
+// of the 60 s a test had, the restart case 37.5 s of its 90 s; twice that each now (the restart case 240 s: it also
+// runs a session whose conversation is gone across the restart, 3 turns more; 116 s on a loaded machine).
 describe.concurrent('ACP permission requests over HTTP', () => {
   let mock: MockLlm
   let gw: TestGateway
@@ -135,7 +137,7 @@ describe.concurrent('ACP permission requests over HTTP', () => {
   }, 120_000)
 
   // On a gateway of its own, which it restarts over the same data directory (the others go on meanwhile).
-  it('acp:claude-agent-acp: accept_for_session is kept with the session: the command and the web search run unasked later, after a gateway restart too', async () => {
+  it('acp:claude-agent-acp: accept_for_session is kept with the session: the command and the web search run unasked later, after a gateway restart too; a session whose conversation is gone says so and goes on', async () => {
     const append = `node -e "require('fs').appendFileSync('kept.txt', 'x')"`
     const inputs = ['append kept', 'append kept again', 'append kept after the restart']
     for (const input of inputs)
@@ -150,6 +152,10 @@ describe.concurrent('ACP permission requests over HTTP', () => {
       [searches[2]!, other],
     ] as const)
       mock.on(input, search(query), { kind: 'text', text: 'found' })
+    const goneInputs = ['gone first kappa', 'gone second lambda', 'gone third mu']
+    mock.on(goneInputs[0]!, { kind: 'text', text: 'first answer' })
+    mock.on(goneInputs[1]!, { kind: 'text', text: 'answered afresh' })
+    mock.on(goneInputs[2]!, { kind: 'text', text: 'third answer' })
     let own = await startGateway(null, {
       ANTHROPIC_BASE_URL: mock.url,
       ANTHROPIC_API_KEY: 'sk-ant-test',
@@ -183,11 +189,57 @@ describe.concurrent('ACP permission requests over HTTP', () => {
       const second = await turnOf(own, s, inputs[1]!)
       expect((await finishedTurnAt(own.url, s.id, second.id)).status).toBe('completed')
 
+      // another session, whose conversation Claude will not find after the restart (its file removed)
+      const gone = await session(own, { agent: 'acp:claude-agent-acp' })
+      const goneFirst = await turnOf(own, gone, goneInputs[0]!)
+      expect((await finishedTurnAt(own.url, gone.id, goneFirst.id)).status).toBe('completed')
+      const projects = path.join(own.env.HOME ?? '', '.claude', 'projects')
+      const files = readdirSync(projects).flatMap((dir) => {
+        const file = path.join(projects, dir, `${gone.agentSessionId}.jsonl`)
+        return existsSync(file) ? [file] : []
+      })
+      expect(files).toHaveLength(1)
+
       // a new gateway over the same data directory loads the session (session/load) in a new agent process
       await own.close()
+      for (const file of files) rmSync(file)
       const { startServer } = await import('../../src/http/server.js')
       const restarted = await startServer({ env: own.env, cwd: own.dir, logger: false })
       own = { ...restarted, env: own.env, dir: own.dir, workspace: own.workspace }
+
+      // it says so first, then goes on in a new conversation (before: every turn failed, "Resource not found")
+      const goneSecond = await turnOf(own, gone, goneInputs[1]!)
+      expect(goneSecond.id, JSON.stringify(goneSecond)).toBeDefined()
+      expect(await finishedTurnAt(own.url, gone.id, goneSecond.id)).toMatchObject({
+        status: 'completed',
+        finalResponse: 'answered afresh',
+      })
+      const goneEvents = await sessionEventsUntilTurnEnd(own.url, gone.id, goneSecond.id)
+      const items = goneEvents
+        .slice(goneEvents.findIndex((e) => e.type === 'turn.started' && e.turnId === goneSecond.id))
+        .flatMap((e) => (e.type === 'item.completed' ? [e.item] : []))
+      expect(items[0]).toMatchObject({
+        id: 'context_lost',
+        type: 'error',
+        message: expect.stringMatching(/^context lost: Claude has no conversation .* to load/),
+      })
+      expect(items.at(-1)).toMatchObject({ type: 'agent_message', text: 'answered afresh' })
+      const requestsOf = (input: string) => mock.requests.filter((r) => mock.lastUserText(r).includes(input))
+      const afresh = JSON.stringify(requestsOf(goneInputs[1]!).at(-1)?.body)
+      expect(afresh).not.toContain(goneInputs[0])
+      // the new conversation's id is stored: the next turn loads nothing, says nothing, and has the turn before
+      const moved = (await (await fetch(`${own.url}/v1/sessions/${gone.id}`)).json()) as Session
+      expect(moved.agentSessionId).not.toBe(gone.agentSessionId)
+      const goneThird = await turnOf(own, gone, goneInputs[2]!)
+      expect((await finishedTurnAt(own.url, gone.id, goneThird.id)).status).toBe('completed')
+      const thirdEvents = await sessionEventsUntilTurnEnd(own.url, gone.id, goneThird.id)
+      const thirdStarted = thirdEvents.findIndex(
+        (e) => e.type === 'turn.started' && e.turnId === goneThird.id,
+      )
+      expect(
+        thirdEvents.slice(thirdStarted).some((e) => e.type === 'item.completed' && e.item.type === 'error'),
+      ).toBe(false)
+      expect(JSON.stringify(requestsOf(goneInputs[2]!).at(-1)?.body)).toContain(goneInputs[1])
       const third = await turnOf(own, s, inputs[2]!)
       expect((await finishedTurnAt(own.url, s.id, third.id)).status).toBe('completed')
       expect(readFileSync(path.join(s.cwd, 'kept.txt'), 'utf8')).toBe('xxx')
@@ -213,7 +265,7 @@ describe.concurrent('ACP permission requests over HTTP', () => {
       await own.close()
       expect(await waitUntilGone(() => processesUnder(own.workspace))).toEqual([])
     }
-  }, 180_000)
+  }, 240_000)
 
   // claude-agent-acp's own allow_always would write Claude Code's rule (here `WebSearch`) into the workspace's
   // .claude/settings.local.json: the gateway answers allow_once and accepts the same call again itself.
@@ -242,6 +294,59 @@ describe.concurrent('ACP permission requests over HTTP', () => {
     // the search ran on both turns (Claude Code's WebSearch asks the model with its web_search tool)
     const searched = mock.requests.filter((r) => mock.lastUserText(r).endsWith(`query: ${query}`))
     expect(searched).toHaveLength(2)
+  }, 120_000)
+
+  // As the claude driver's (claude-approvals.test.ts): Claude Code's rule, `WebFetch(domain:<host>)`, would allow
+  // every page of the host; the gateway keeps the exact URL, whatever the prompt it is fetched with.
+  it("acp:claude-agent-acp: a WebFetch's accept_for_session allows that exact URL again, not its host's other pages; a declined fetch is declined", async () => {
+    // the operator's user settings: no domain check at api.anthropic.com before a fetch (only 127.0.0.1 traffic)
+    const home = gw.env.HOME ?? ''
+    mkdirSync(path.join(home, '.claude'), { recursive: true })
+    writeFileSync(
+      path.join(home, '.claude', 'settings.json'),
+      JSON.stringify({ skipWebFetchPreflight: true }),
+    )
+    // http is fetched as https by Claude Code: these fetches fail at once (the mock speaks http), which is enough
+    const page = (name: string) => `http://127.0.0.1:${new URL(mock.url).port}/acp-${name}`
+    const fetchOf = (url: string, prompt: string) =>
+      ({ kind: 'tool_use', name: 'WebFetch', input: { url, prompt } }) as const
+    mock.on('acp fetch page a', fetchOf(page('a'), 'summarize'), { kind: 'text', text: 'done' })
+    mock.on('acp fetch a again, then b', fetchOf(page('a'), 'the title'), fetchOf(page('b'), 'summarize'), {
+      kind: 'text',
+      text: 'done',
+    })
+    const s = await session(gw, { agent: 'acp:claude-agent-acp' })
+    const first = await turnOf(gw, s, 'acp fetch page a')
+    const approval = await pendingApprovalAt(gw.url, s.id)
+    expect(approval).toMatchObject({ kind: 'permission', turnId: first.id })
+    await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'accept_for_session' })
+    expect((await finishedTurnAt(gw.url, s.id, first.id)).status).toBe('completed')
+    const kept = (await (await fetch(`${gw.url}/v1/sessions/${s.id}`)).json()) as Session
+    // before: the exact input, `gateway:WebFetch {"prompt":"summarize","url":…}`: the same URL asked again
+    expect(kept.allowedForSession).toEqual([`gateway:WebFetch {"url":"${page('a')}"}`])
+    expect(existsSync(path.join(s.cwd, '.claude'))).toBe(false)
+
+    // the same URL with another prompt runs unasked; another page of the host is asked, and declined
+    const second = await turnOf(gw, s, 'acp fetch a again, then b')
+    const other = await pendingApprovalAt(gw.url, s.id)
+    expect(other.turnId).toBe(second.id)
+    expect(JSON.stringify(other)).toContain(page('b'))
+    await postJson(`${gw.url}/v1/approvals/${other.id}`, { decision: 'decline' })
+    expect((await finishedTurnAt(gw.url, s.id, second.id)).status).toBe('completed')
+    const all = (await (await fetch(`${gw.url}/v1/approvals?sessionId=${s.id}`)).json()) as {
+      approvals: unknown[]
+    }
+    expect(all.approvals).toHaveLength(2)
+    const events = await sessionEventsUntilTurnEnd(gw.url, s.id, second.id)
+    const started = events.findIndex((e) => e.type === 'turn.started' && e.turnId === second.id)
+    const fetches = events
+      .slice(started)
+      .flatMap((e) => (e.type === 'item.completed' && e.item.type === 'tool_call' ? [e.item] : []))
+    // the accepted fetch of a ran (and failed: http is fetched as https); the declined one of b is declined
+    expect(fetches.map((item) => [item.arguments, item.status])).toEqual([
+      [{ url: page('a'), prompt: 'the title' }, 'failed'],
+      [{ url: page('b'), prompt: 'summarize' }, 'declined'],
+    ])
   }, 120_000)
 
   for (const agent of ['acp:claude-agent-acp', 'acp:gemini', 'acp:copilot']) {

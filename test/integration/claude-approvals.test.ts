@@ -65,21 +65,37 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
     expect(existsSync(path.join(session.cwd, 'accepted.txt'))).toBe(true)
   }, 60_000)
 
-  it('declined: the command does not run, its item is declined, the turn completes', async () => {
+  it('declined: the command and the file write do not run, their items are declined, the turn completes', async () => {
     mock.reset()
-    scriptWrite('declined.txt')
+    const write = { file_path: 'written.txt', content: 'x' }
+    mock.on(
+      'write declined.txt',
+      { kind: 'exec_command', cmd: 'echo hi > declined.txt' },
+      { kind: 'tool_use', name: 'Write', input: write },
+      { kind: 'text', text: 'done' },
+    )
     const session = await createSession({ approvalPolicy: 'untrusted' })
     const turn = await startTurn(session.id, { input: 'write declined.txt' })
     const approval = await pendingApprovalAt(gw.url, session.id)
     expect((await postJson(`${gw.url}/v1/approvals/${approval.id}`, { decision: 'decline' })).status).toBe(
       200,
     )
+    const fileApproval = await pendingApprovalAt(gw.url, session.id)
+    expect(fileApproval).toMatchObject({ kind: 'file_change' })
+    await postJson(`${gw.url}/v1/approvals/${fileApproval.id}`, { decision: 'decline' })
     expect((await finishedTurnAt(gw.url, session.id, turn.id)).status).toBe('completed')
     expect(existsSync(path.join(session.cwd, 'declined.txt'))).toBe(false)
-    const completed = (await sessionEventsUntilTurnEnd(gw.url, session.id, turn.id)).find(
-      (e) => e.type === 'item.completed' && e.item.type === 'command_execution',
+    expect(existsSync(path.join(session.cwd, 'written.txt'))).toBe(false)
+    const completed = (await sessionEventsUntilTurnEnd(gw.url, session.id, turn.id)).filter(
+      (e) => e.type === 'item.completed',
     )
-    expect(completed).toMatchObject({ item: { command: 'echo hi > declined.txt', status: 'declined' } })
+    expect(completed.find((e) => e.item.type === 'command_execution')).toMatchObject({
+      item: { command: 'echo hi > declined.txt', status: 'declined' },
+    })
+    // before: a declined tool other than Bash (here Write) completed `failed`
+    expect(completed.find((e) => e.item.type === 'tool_call')).toMatchObject({
+      item: { tool: 'Write', arguments: write, status: 'declined' },
+    })
   }, 60_000)
 
   it('a session without a policy refuses the command unasked (never); a turn naming on-request asks', async () => {
@@ -191,8 +207,13 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
     const secondStarted = events.findIndex((e) => e.type === 'turn.started' && e.turnId === second.id)
     const fetches = events
       .slice(secondStarted)
-      .filter((e) => e.type === 'item.completed' && e.item.type === 'tool_call')
-    expect(fetches).toHaveLength(2)
+      .flatMap((e) => (e.type === 'item.completed' && e.item.type === 'tool_call' ? [e.item] : []))
+    // the accepted fetch of a ran (and failed: http is fetched as https); the declined one of b is declined
+    // (before: failed, as if it had run)
+    expect(fetches.map((item) => [item.arguments, item.status])).toEqual([
+      [{ url: page('a'), prompt: 'the title' }, 'failed'],
+      [{ url: page('b'), prompt: 'summarize' }, 'declined'],
+    ])
   }, 90_000)
 
   // last: it restarts the suite's gateway

@@ -44,6 +44,8 @@ export class AcpSession implements AgentSession, AcpPeer {
   private promptPending: Promise<void> | undefined
   /** When `session/cancel` was first sent for that prompt (performance.now()). */
   private cancelSentAt: number | undefined
+  /** What the next turn says first, after its turn.started (a `context_lost` notice: open-session.ts). */
+  private notices: AgentEvent[] = []
 
   constructor(
     private readonly lease: AcpLease,
@@ -71,12 +73,18 @@ export class AcpSession implements AgentSession, AcpPeer {
     if (this.closed) run.fail('the session is closed')
     else if (this.active) run.fail('a turn is already running in this session')
     else {
+      run.push(this.notices.splice(0))
       turnEnded = this.agent.turnBegan(this.cwd)
       this.start(run, input)
     }
     // Commands that left the agent's process tree end with the turn (the agent process may serve others long
     // after).
     yield* relayTurn(run, signal, { stop: () => void this.cancel(run), ended: (sweep) => turnEnded?.(sweep) })
+  }
+
+  /** `event` is said by the next turn, before anything the agent says. */
+  noticeOnNextTurn(event: AgentEvent): void {
+    this.notices.push(event)
   }
 
   async steer(): Promise<void> {

@@ -12,9 +12,20 @@ const permissionKey = (ask: ApprovalAsk): string | undefined =>
     ? JSON.stringify([ask.reason ?? null, ask.input])
     : undefined
 
-/** The rule kept with the session for an ask: Claude Code's for a command, the gateway's own for another tool call. */
+/** A WebFetch's URL: what its rule keeps (whatever the prompt it is fetched with), as the claude driver's does. */
+const fetchedUrl = (ask: ApprovalAsk): string | undefined => {
+  const url = (ask.input as { url?: unknown } | null | undefined)?.url
+  return ask.tool === 'WebFetch' && typeof url === 'string' ? url : undefined
+}
+
+/**
+ * The rule kept with the session for an ask: Claude Code's for a command, the gateway's own for another tool call
+ * (a WebFetch's: its exact URL, `gateway:WebFetch {"url":…}`, the claude driver's rule).
+ */
 function ruleOf(ask: ApprovalAsk): string | undefined {
   if (ask.kind === 'command') return ask.command ? commandRule(ask.command) : undefined
+  const url = fetchedUrl(ask)
+  if (ask.kind === 'permission' && url !== undefined) return exactCallRule('WebFetch', { url })
   if (ask.kind === 'permission' && ask.tool && ask.input !== undefined)
     return exactCallRule(ask.tool, ask.input)
   return undefined
@@ -33,10 +44,11 @@ function ruleOf(ask: ApprovalAsk): string | undefined {
  *   so Claude Code does not ask;
  * - any other permission (web search and fetch, skills, MCP tools, reads outside the cwd) of a tool the agent named
  *   (the tool call's `_meta.claudeCode.toolName`): the gateway's own rule for the exact call (exact-call-rule.ts:
- *   tool and input; Claude Code's rules for these allow more, e.g. `WebSearch` every search) is stored the same way
- *   and matched by the gateway, in this process and once the session is reopened; it is not given to Claude Code,
- *   which asks again and is answered `allow_once`. Of a tool not named, the same call (title and exact input) is
- *   accepted again while the session is open in this process; without an input, once;
+ *   tool and input; a WebFetch's its URL only, whatever its prompt, as the claude driver's; Claude Code's rules
+ *   for these allow more, e.g. `WebSearch` every search, `WebFetch(domain:…)` every page of the host) is stored the
+ *   same way and matched by the gateway, in this process and once the session is reopened; it is not given to
+ *   Claude Code, which asks again and is answered `allow_once`. Of a tool not named, the same call (title and
+ *   exact input) is accepted again while the session is open in this process; without an input, once;
  * - a file change keeps the agent's own answer: its `allow_always` switches the session to `acceptEdits` in its
  *   process and writes nothing.
  * ACP sessions cannot fork.

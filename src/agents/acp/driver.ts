@@ -161,7 +161,8 @@ export class AcpDriver implements SessionDriver {
   /**
    * `session/load`, when the agent supports it (`loadSession`); claude-agent-acp is given what the session's
    * `accept_for_session` answers allowed as its `allowedTools`: Claude Code's rules, not the gateway's own
-   * (exact-call-rule.ts), which the gateway matches itself.
+   * (exact-call-rule.ts), which the gateway matches itself. A claude-agent-acp session with history whose
+   * conversation Claude no longer has goes on in a new one, saying so (open-session.ts `newWhenGone`).
    */
   async resumeSession(
     agentSessionId: string,
@@ -173,6 +174,8 @@ export class AcpDriver implements SessionDriver {
     return openAcpSession(this.id, this.leases.lease(req), req.cwd, this.sessionHooks(req, hooks), {
       ...this.openOptions,
       loadId: agentSessionId,
+      // a session without history whose load finds nothing starts anew silently (live-sessions.ts resumeOrStart)
+      ...(this.spec.flavor === 'claude-agent-acp' && req.hasHistory ? { newWhenGone: true } : {}),
       ...(allowed?.length ? { allowedTools: allowed } : {}),
     })
   }

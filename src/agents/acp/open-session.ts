@@ -1,4 +1,6 @@
 import { AppError } from '../../protocol/errors.js'
+import type { AgentEvent } from '../../protocol/events.js'
+import { contextLost } from '../claude/context-lost.js'
 import type { SessionHooks } from '../session.js'
 import type { AcpLease } from './acp-pool.js'
 import { AcpSession, errorMessage } from './acp-session.js'
@@ -14,6 +16,11 @@ const workspaceConfigOff = { settingSources: ['user'], strictMcpConfig: true }
 /** How a session is opened: `loadId` loads that session; `workspaceSettings` (CLAUDE_WORKSPACE_SETTINGS) lets the workspace's configuration load. */
 export interface AcpOpenOptions {
   loadId?: string
+  /**
+   * claude-agent-acp: when the agent has no conversation `loadId` to load (`session/load` answers "Resource not
+   * found"), a new session goes on instead, its first turn saying so (the `context_lost` notice).
+   */
+  newWhenGone?: boolean
   workspaceSettings?: boolean
   /** claude-agent-acp: Claude Code rules allowed without asking (what the session's `accept_for_session` allowed). */
   allowedTools?: readonly string[]
@@ -51,26 +58,33 @@ export async function openAcpSession(
   try {
     lease = await leased
     const { agent, init } = lease
+    const newSession = async () =>
+      (await agent.connection.agent.request('session/new', { cwd, mcpServers: [], ...meta }, options))
+        .sessionId
     let sessionId: string
+    let notice: AgentEvent | undefined
     if (loadId) {
       if (!init.agentCapabilities?.loadSession)
         throw new AppError('invalid_request', `${agentId} cannot load a previous session`)
-      // the history the agent replays arrives before the session listens: not a turn's events
-      await agent.connection.agent.request(
-        'session/load',
-        { sessionId: loadId, cwd, mcpServers: [], ...meta },
-        options,
-      )
-      sessionId = loadId
-    } else {
-      const created = await agent.connection.agent.request(
-        'session/new',
-        { cwd, mcpServers: [], ...meta },
-        options,
-      )
-      sessionId = created.sessionId
-    }
-    return new AcpSession(lease, sessionId, cwd, hooks, agentId)
+      try {
+        // the history the agent replays arrives before the session listens: not a turn's events
+        await agent.connection.agent.request(
+          'session/load',
+          { sessionId: loadId, cwd, mcpServers: [], ...meta },
+          options,
+        )
+        sessionId = loadId
+      } catch (err) {
+        if (!open.newWhenGone || !notFound(err, loadId)) throw err
+        // Claude has no conversation of this id (claude-agent-acp reads it from Claude's home): every later load
+        // would fail the same way, so the session goes on in a new conversation, and its next turn says so first
+        sessionId = await newSession()
+        notice = contextLost(loadId, 'load', `the session goes on in a new conversation, ${sessionId}`)
+      }
+    } else sessionId = await newSession()
+    const session = new AcpSession(lease, sessionId, cwd, hooks, agentId)
+    if (notice) session.noticeOnNextTurn(notice)
+    return session
   } catch (caught) {
     const err = lease && !(caught instanceof AppError) ? await lease.agent.failureOf(caught) : caught
     await lease?.release(null, { now: true })
@@ -84,4 +98,10 @@ export async function openAcpSession(
       },
     )
   }
+}
+
+/** The agent's answer that it has no session `sessionId` (ACP's "Resource not found", -32002, of that session). */
+function notFound(err: unknown, sessionId: string): boolean {
+  const { code, data } = (err ?? {}) as { code?: unknown; data?: { sessionId?: unknown } | null }
+  return code === -32002 && data?.sessionId === sessionId
 }

@@ -11,6 +11,7 @@ import { claudeCodeRules } from '../exact-call-rule.js'
 import type { AgentSession, SessionHooks, SessionRequest, TurnInput, TurnOptions } from '../session.js'
 import { runEventInTurn, turnEndOf } from '../turn-from-run.js'
 import type { ClaudeThread } from './command.js'
+import { contextLost } from './context-lost.js'
 import { SessionAllowedRules } from './session-allowed-rules.js'
 
 /** How a turn's permission questions are answered: by the session's approvals, and what it allowed for good. */
@@ -148,7 +149,7 @@ export class ClaudeSession implements AgentSession {
         // session as its process starts). Every later `--resume` would fail the same way, so the turn goes on in
         // a new conversation under the same id, once, and says so first: an `error` item, before any answer.
         if (!unknownThread) break
-        yield contextLost(this.agentSessionId)
+        yield contextLost(this.agentSessionId, 'resume', 'this turn starts a new conversation')
         outcome = undefined
         thread = { kind: 'new', sessionId: this.agentSessionId }
       }
@@ -188,19 +189,6 @@ export class ClaudeSession implements AgentSession {
   async close(): Promise<void> {
     this.running?.abort('shutdown')
   }
-}
-
-/**
- * The notice of a turn whose Claude conversation was gone (a non-fatal `error` item, as the stream, the console and
- * the API show every item): Claude answers this turn without the session's earlier turns, which the gateway's
- * history still shows.
- */
-function contextLost(agentSessionId: string): AgentEvent {
-  const message =
-    `context lost: Claude has no conversation ${agentSessionId} to resume (its file in Claude's home was ` +
-    "removed, the home was cleaned or is another machine's, or its last process was killed before it saved any " +
-    "of it), so this turn starts a new conversation: Claude does not see the session's earlier turns"
-  return { type: 'item.completed', item: { id: 'context_lost', type: 'error', message } }
 }
 
 /**

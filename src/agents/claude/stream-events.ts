@@ -58,7 +58,8 @@ function toolName(name: string): { server?: string; tool: string } {
  *   partial events repeat what the assistant line carries whole, so they map to nothing;
  * - result -> turn.completed (usage, final response) or turn.failed;
  * - control requests (permission questions, with `prompts`) -> answered by `prompts`, no event of their own (the
- *   approval is the core's event); a command the client declined completes `declined`.
+ *   approval is the core's event); a tool use the client declined (a command or any other tool) completes
+ *   `declined`.
  */
 export function createClaudeMapper(
   agent = 'claude',
@@ -139,8 +140,10 @@ export function createClaudeMapper(
         })
       } else if (started.type === 'tool_call') {
         const text = resultText(result.data)
+        // a tool the client declined (WebFetch, Write, an MCP tool...) is `declined`, as a declined command is
+        const refused = prompts?.declined.has(started.id) ?? false
         const outcome = result.data.is_error
-          ? { error: text, status: 'failed' as const }
+          ? { error: text, status: refused ? ('declined' as const) : ('failed' as const) }
           : { result: text, status: 'completed' as const }
         events.push({ type: 'item.completed', item: { ...started, ...outcome } })
       }
