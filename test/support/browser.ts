@@ -72,8 +72,9 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /**
- * What makes the current view hard to use on a phone: the page scrolling sideways, a word of a label, button or
- * heading broken across lines (a squeezed label reads "Stat us"), and a control smaller than WCAG 2.5.8's 24 x 24
+ * What makes the current view hard to use on a phone: the page scrolling sideways, a word of a label, button,
+ * heading or fact (not code: an id or a path breaks where it must) broken across lines (a squeezed label reads
+ * "Stat us"), and a control smaller than WCAG 2.5.8's 24 x 24
  * CSS pixels (a checkbox inside its label counts as the label). Runs in the page as source text: the test
  * TypeScript has no DOM types.
  */
@@ -88,11 +89,12 @@ export function phoneLayoutProblems(page: Page): Promise<string[]> {
       return box.width > 1 && box.height > 1 && !el.closest('.skip, .sr-only')
     }
     const name = (el) => el.tagName.toLowerCase() + ' "' + (el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 40) + '"'
-    for (const el of document.querySelectorAll('label, button, summary, nav a, .links a, dt, th, h2, legend')) {
+    for (const el of document.querySelectorAll('label, button, summary, nav a, .links a, dt, dd, th, h2, legend')) {
       if (!shown(el)) continue
       const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT)
       for (let text = walker.nextNode(); text; text = walker.nextNode()) {
-        if (text.parentElement.closest('select, textarea, option')) continue
+        // an id, a path or a command breaks where it must; a word of prose must not
+        if (text.parentElement.closest('select, textarea, option, code, pre')) continue
         for (const word of text.data.matchAll(/\\S+/g)) {
           const range = document.createRange()
           range.setStart(text, word.index)

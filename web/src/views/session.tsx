@@ -108,7 +108,9 @@ export function SessionView({ id }: { id: string }) {
             <>
               <dt>Forked from</dt>
               <dd>
-                <a href={href('sessions', session.forkedFrom)}>{session.forkedFrom}</a>
+                <a href={href('sessions', session.forkedFrom)}>
+                  <code>{session.forkedFrom}</code>
+                </a>
                 {history?.atTurn !== undefined && ` ${history.cut ? 'during' : 'at'} turn ${history.atTurn}`}
               </dd>
             </>
