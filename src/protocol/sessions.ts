@@ -61,7 +61,7 @@ export const session = z.object({
     .int()
     .optional()
     .describe(
-      "A fork's fork point in turns: how many of its parent's turns (`forkedFrom`; GET /v1/sessions/{forkedFrom}, in order) had ended when it was forked. Its history starts with them; its own turns come after. Absent: not a fork, or forked before the gateway kept it.",
+      "A fork's fork point in turns: how many of its parent's turns (`forkedFrom`; GET /v1/sessions/{forkedFrom}, in order) had ended when it was forked. Its history starts with them, then, when the parent was running a turn then (the next of its turns, started by `forkedAtSeq`), that turn up to `forkedAtSeq`: codex holds it as interrupted there, with what it had completed (a command still running held as aborted, without its output; a message still streaming not held). Its own turns come after. Absent: not a fork, or forked before the gateway kept it.",
     ),
   forkedAtSeq: z
     .number()

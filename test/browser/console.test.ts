@@ -7,6 +7,7 @@ import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import {
   ensureConsoleBuilt,
+  keyboardProblems,
   launchChromium,
   phoneLayoutProblems,
   screenshot,
@@ -324,6 +325,133 @@ describe('web console', { timeout: 120_000 }, () => {
     expect(await seriousA11yViolations(fresh)).toEqual([])
   })
 
+  it("a fork made while its parent's turn runs holds that turn up to the fork point, as codex does: what had completed, a running command aborted, nothing after", async () => {
+    const session = await json<Session>(
+      postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'never', sandbox: 'workspace-write' }),
+    )
+    shared.mock.on('before the running turn', { kind: 'text', text: 'the first answer' })
+    await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns?wait=true`, {
+      input: 'before the running turn',
+    })
+    // the second command prints a line, then waits for a file the test writes once the fork is made
+    shared.mock.on(
+      'cut me at the fork',
+      { kind: 'exec_command', cmd: 'echo done-before-fork' },
+      {
+        kind: 'exec_command',
+        cmd: 'echo printed-before-fork; until [ -e go ]; do sleep 0.05; done; echo printed-after-fork',
+        yieldTimeMs: 30_000,
+      },
+      { kind: 'text', text: 'answered after the fork point' },
+    )
+    shared.mock.on('go on in the cut fork', { kind: 'text', text: 'the cut fork answers' })
+    const page = await open(`#/sessions/${session.id}`)
+    await page.locator('[data-loaded]').waitFor()
+    const running = await json<Turn>(
+      postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, { input: 'cut me at the fork' }),
+    )
+    const commands = page.locator('.turn').nth(1).getByTestId('command')
+    await poll(() => commands.nth(1).locator('pre.output').textContent()).toContain('printed-before-fork')
+    expect(await commands.nth(0).textContent()).toContain('exit 0')
+    await page.getByRole('button', { name: 'Fork' }).click()
+    await page.waitForURL((url) => !url.hash.endsWith(session.id))
+    const forkId = decodeURIComponent(page.url().split('/').at(-1)!)
+    writeFileSync(path.join(session.cwd, 'go'), '')
+    const showsCut = async (view: Page) => {
+      const point = view.getByTestId('fork-point')
+      await poll(() => point.getAttribute('data-state')).toBe('done')
+      expect(await point.textContent()).toBe(
+        `Forked from ${session.id} during turn 2, which it holds up to there: the turns after this are the fork's own.`,
+      )
+      const inherited = view.locator('.turn.inherited')
+      expect(await inherited.count()).toBe(2)
+      const cut = inherited.nth(1)
+      expect(await cut.getByTestId('cut-turn').textContent()).toBe('interrupted at the fork point')
+      expect(await cut.locator('.user-input').first().textContent()).toContain('cut me at the fork')
+      const held = cut.getByTestId('command')
+      expect(await held.count()).toBe(2)
+      // done before the fork point: as it ran; running then: held as called, aborted, without what it printed
+      expect(await held.nth(0).textContent()).toContain('exit 0')
+      expect(await held.nth(0).locator('pre.output').textContent()).toBe('done-before-fork\n')
+      expect(await held.nth(1).locator('.status').textContent()).toBe('aborted')
+      expect(await held.nth(1).locator('pre.output').count()).toBe(0)
+      expect(await cut.textContent()).not.toContain('answered after the fork point')
+      expect(await cut.locator('.ev-turn-completed').count()).toBe(0)
+    }
+    await showsCut(page)
+    // the parent went on past the fork point; the fork's view (read afresh from the gateway) does not follow it
+    expect((await waitForTurn(session.id, running.id)).status).toBe('completed')
+    const fresh = await open(`#/sessions/${forkId}`, { width: 390, height: 844 })
+    await showsCut(fresh)
+    expect(await phoneLayoutProblems(fresh)).toEqual([])
+    expect(await keyboardProblems(fresh)).toEqual([])
+    // what the fork's agent holds is what the view shows: its next model request has it, and nothing after
+    await fresh.getByLabel('Message').fill('go on in the cut fork')
+    await fresh.getByRole('button', { name: 'Send' }).click()
+    await poll(() => fresh.locator('.turn:not(.inherited)').textContent()).toContain('the cut fork answers')
+    const asked = shared.mock.requests
+      .map((r) => (r.body as { input?: { type: string; output?: unknown }[] }).input ?? [])
+      .find((input) => JSON.stringify(input).includes('go on in the cut fork'))!
+    for (const held of ['before the running turn', 'cut me at the fork', '<turn_aborted>'])
+      expect(JSON.stringify(asked)).toContain(held)
+    const outputs = asked.filter((i) => i.type === 'function_call_output').map((i) => String(i.output))
+    expect(outputs).toHaveLength(2)
+    expect(outputs[0]).toContain('done-before-fork')
+    expect(outputs[1]).toBe('aborted')
+    expect(JSON.stringify(asked)).not.toContain('answered after the fork point')
+    expect(await fresh.locator('.turn:not(.inherited) .user-input').textContent()).toMatch(/^Turn 3 · /)
+  })
+
+  it("a fork whose parent's history cannot be read says why (no answer, a 503, the parent gone) and reads it again when asked", async () => {
+    const parent = await json<Session>(postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'never' }))
+    shared.mock.on('history to read', { kind: 'text', text: 'an answer to read' })
+    await postJson(`${shared.gw.url}/v1/sessions/${parent.id}/turns?wait=true`, { input: 'history to read' })
+    const fork = await json<Session>(postJson(`${shared.gw.url}/v1/sessions/${parent.id}/fork`, {}))
+    const page = await open()
+    const point = page.getByTestId('fork-point')
+    const eventsUrl = `${shared.gw.url}/v1/sessions/${parent.id}/events`
+    // no answer: a live view retries that for ever; history read once says so
+    await page.route(eventsUrl, (route) => route.abort('internetdisconnected'))
+    await page.goto(`${shared.gw.url}/#/sessions/${fork.id}`)
+    await poll(() => point.getAttribute('data-state')).toBe('error')
+    expect(await point.getByRole('alert').textContent()).toBe(
+      ': the history it holds could not be read. The gateway did not answer (Failed to fetch): check the connection and try again.',
+    )
+    expect(await page.locator('.turn.inherited').count()).toBe(0)
+    expect(await keyboardProblems(page)).toEqual([])
+    // a proxy answering for a gateway away
+    await page.unroute(eventsUrl)
+    await page.route(eventsUrl, (route) =>
+      route.fulfill({ status: 503, contentType: 'text/plain', body: 'Service Unavailable' }),
+    )
+    await point.getByRole('button', { name: 'Read it again' }).click()
+    await poll(() => point.getByRole('alert').textContent()).toContain('503: Service Unavailable')
+    expect(await point.getAttribute('data-state')).toBe('error')
+    // answered again: read
+    await page.unroute(eventsUrl)
+    await point.getByRole('button', { name: 'Read it again' }).press('Enter')
+    await poll(() => point.getAttribute('data-state')).toBe('done')
+    expect(await page.locator('.turn.inherited').textContent()).toContain('an answer to read')
+    // the parent gone (as a gateway that lost its record answers)
+    const parentUrl = `${shared.gw.url}/v1/sessions/${parent.id}`
+    await page.route(parentUrl, (route) =>
+      route.fulfill({
+        status: 404,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'not_found', message: `session ${parent.id} not found` } }),
+      }),
+    )
+    await page.reload()
+    await poll(() => point.getAttribute('data-state')).toBe('error')
+    expect(await point.getByRole('alert').textContent()).toContain(`404: session ${parent.id} not found`)
+    // an archived parent keeps its history: the fork still shows what it holds
+    await page.unroute(parentUrl)
+    await postJson(`${shared.gw.url}/v1/sessions/${parent.id}/archive`, {})
+    await page.reload()
+    await poll(() => point.getAttribute('data-state')).toBe('done')
+    expect(await page.locator('.turn.inherited').textContent()).toContain('an answer to read')
+  })
+
   it('errors read clearly: input the gateway refuses (400) says why, a 500 that is not JSON shows its text, and no answer at all says so', async () => {
     const page = await open()
     await page.getByLabel('Prompt').fill('an error please')
@@ -393,7 +521,11 @@ describe('web console', { timeout: 120_000 }, () => {
     shared.mock.on(
       'a long command',
       { kind: 'exec_command', cmd: `echo ${long}/${'x'.repeat(300)}` },
-      { kind: 'text', text: `printed ${long}` },
+      {
+        kind: 'text',
+        // and a table wider than the screen: it scrolls in a region of its own (squeezed, it broke every word)
+        text: `printed ${long}\n\n${['| agent ', '| ---- '].map((c) => `${c.repeat(9)}|`).join('\n')}\n${'| codex-app-server '.repeat(9)}|`,
+      },
     )
     const run = await json<{ id: string; status: string }>(
       postJson(`${shared.gw.url}/v1/runs?wait=true`, {
@@ -420,6 +552,11 @@ describe('web console', { timeout: 120_000 }, () => {
     await page.getByTestId('agent-message').waitFor()
     await screenshot(page, 'command-phone')
     expect(await sticksOut()).toBe(0)
+    expect(await phoneLayoutProblems(page)).toEqual([])
+    const table = page.getByRole('region', { name: 'Table' })
+    expect(await table.evaluate((el) => el.scrollWidth > el.clientWidth)).toBe(true)
+    // Tab reaches it (to scroll it with the arrow keys), as every control of the view
+    expect(await keyboardProblems(page)).toEqual([])
     await page.getByLabel('Raw events').check()
     await page.locator('[data-raw-seq]').first().waitFor()
     expect(await sticksOut()).toBe(0)
@@ -487,7 +624,7 @@ describe('web console', { timeout: 120_000 }, () => {
     await poll(() => page.getByTestId('approval-count').count()).toBe(0)
   })
 
-  it('on a phone with touch, every view fits, reads whole and can be tapped: run, cancel, session, approval', async () => {
+  it('on a phone with touch, every view fits, reads whole, can be tapped and reached by Tab: run, cancel, session, approval', async () => {
     const context = await shared.browser.newContext({
       viewport: { width: 390, height: 844 },
       hasTouch: true,
@@ -500,6 +637,8 @@ describe('web console', { timeout: 120_000 }, () => {
     const fits = async (view: string) => {
       expect.soft(await phoneLayoutProblems(page), view).toEqual([])
       expect.soft(await seriousA11yViolations(page), `${view}: accessibility`).toEqual([])
+      // a phone with a keyboard (or a switch, or a screen reader's next/previous) reaches every control
+      expect.soft(await keyboardProblems(page), `${view}: keyboard`).toEqual([])
     }
 
     // A streamed run, followed to its end: long enough to scroll, and the header does not stay over it.
@@ -564,6 +703,8 @@ describe('web console', { timeout: 120_000 }, () => {
     await poll(() => waiting.count()).toBe(0)
     // answered: the request stays in the turn, without a link to an inbox that has nothing of it
     expect(await inboxLink.count()).toBe(0)
+    // (idle: its Interrupt button disabled, not going so while Tab walks the view)
+    await poll(() => page.getByTestId('session-status').textContent()).toBe('idle')
     await fits('session')
     await page.goto(`${shared.gw.url}/#/approvals`)
     const resolved = page.locator('.approval.resolved', { hasText: 'phone-tapped.txt' })
@@ -815,6 +956,11 @@ describe('web console with API_TOKENS', { timeout: 120_000 }, () => {
     await page.goto(`${shared.gw.url}/`)
     await page.getByLabel('API token').waitFor()
     await screenshot(page, 'login')
+    // on a phone, with a keyboard alone: it fits, and Tab reaches the field and the button
+    await page.setViewportSize({ width: 390, height: 844 })
+    expect(await phoneLayoutProblems(page)).toEqual([])
+    expect(await keyboardProblems(page)).toEqual([])
+    await page.setViewportSize({ width: 1280, height: 720 })
     await page.getByLabel('API token').fill('console-token-123')
     loggedIn = true
     await page.getByRole('button', { name: 'Use this token' }).click()

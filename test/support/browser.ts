@@ -72,8 +72,9 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /**
- * What makes the current view hard to use on a phone: the page scrolling sideways, a word of a label, button or
- * heading broken across lines (a squeezed label reads "Stat us"), and a control smaller than WCAG 2.5.8's 24 x 24
+ * What makes the current view hard to use on a phone: the page scrolling sideways, a word of a label, button,
+ * heading or fact (not code: an id or a path breaks where it must) broken across lines (a squeezed label reads
+ * "Stat us"), and a control smaller than WCAG 2.5.8's 24 x 24
  * CSS pixels (a checkbox inside its label counts as the label). Runs in the page as source text: the test
  * TypeScript has no DOM types.
  */
@@ -88,11 +89,12 @@ export function phoneLayoutProblems(page: Page): Promise<string[]> {
       return box.width > 1 && box.height > 1 && !el.closest('.skip, .sr-only')
     }
     const name = (el) => el.tagName.toLowerCase() + ' "' + (el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 40) + '"'
-    for (const el of document.querySelectorAll('label, button, summary, nav a, .links a, dt, th, h2, legend')) {
+    for (const el of document.querySelectorAll('label, button, summary, nav a, .links a, dt, dd, th, h2, legend')) {
       if (!shown(el)) continue
       const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT)
       for (let text = walker.nextNode(); text; text = walker.nextNode()) {
-        if (text.parentElement.closest('select, textarea, option')) continue
+        // an id, a path or a command breaks where it must; a word of prose must not
+        if (text.parentElement.closest('select, textarea, option, code, pre')) continue
         for (const word of text.data.matchAll(/\\S+/g)) {
           const range = document.createRange()
           range.setStart(text, word.index)
@@ -110,4 +112,106 @@ export function phoneLayoutProblems(page: Page): Promise<string[]> {
     }
     return problems
   })()`)
+}
+
+/** The roles a person operates: each needs a name a screen reader can say. */
+const operatedRoles = new Set([
+  'button',
+  'link',
+  'textbox',
+  'combobox',
+  'checkbox',
+  'radio',
+  'listbox',
+  'menuitem',
+  'tab',
+  'switch',
+  'DisclosureTriangle',
+])
+
+/**
+ * What keeps the current view from being used with a keyboard alone: a control (a link, button, field, summary,
+ * or a region that scrolls sideways) that Tab never reaches, one that Tab reaches without a visible focus
+ * indicator, and a control without an accessible name (Chromium's own accessibility tree, as a screen reader
+ * reads it). Tabs through the whole page from its start; leaves the focus where it was not (on the page's end).
+ */
+export async function keyboardProblems(page: Page): Promise<string[]> {
+  const problems: string[] = []
+  const cdp = await page.context().newCDPSession(page)
+  try {
+    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as {
+      nodes: {
+        ignored: boolean
+        role?: { value: string }
+        name?: { value: string }
+        backendDOMNodeId?: number
+      }[]
+    }
+    for (const n of nodes) {
+      const role = n.role?.value ?? ''
+      if (n.ignored || !operatedRoles.has(role) || (n.name?.value ?? '').trim()) continue
+      const described = n.backendDOMNodeId
+        ? (
+            (await cdp.send('DOM.describeNode', { backendNodeId: n.backendDOMNodeId })) as {
+              node: { localName: string; attributes?: string[] }
+            }
+          ).node
+        : undefined
+      problems.push(
+        `a ${role} without an accessible name (${described?.localName ?? '?'} ${described?.attributes?.join(' ') ?? ''})`,
+      )
+    }
+  } finally {
+    await cdp.detach()
+  }
+  // every control a keyboard should reach, tagged; a sentinel first in the page is where Tab starts
+  const controls = (await page.evaluate(`(() => {
+    const shown = (el) => el.getClientRects().length > 0 && el.checkVisibility({ visibilityProperty: true, contentVisibilityAuto: true })
+    const name = (el) => el.tagName.toLowerCase() + ' "' + (el.getAttribute('aria-label') || el.textContent || el.getAttribute('placeholder') || '').trim().replace(/\\s+/g, ' ').slice(0, 40) + '"'
+    const found = []
+    const selector = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex="-1"])'
+    for (const el of document.querySelectorAll(selector))
+      if (shown(el) && !el.disabled && !el.closest('[inert]')) found.push(el)
+    // a region that scrolls sideways must be reachable itself or through a control inside it
+    for (const el of document.querySelectorAll('body *')) {
+      const x = getComputedStyle(el).overflowX
+      if ((x === 'auto' || x === 'scroll') && el.scrollWidth > el.clientWidth + 1 && shown(el) && !found.some((c) => el.contains(c)))
+        found.push(el)
+    }
+    found.forEach((el, i) => el.setAttribute('data-kb', String(i)))
+    const start = document.createElement('span')
+    start.tabIndex = 0
+    start.id = 'kb-start'
+    document.body.prepend(start)
+    start.focus()
+    return found.map(name)
+  })()`)) as string[]
+  const reached = new Set<number>()
+  try {
+    for (let i = 0; i < controls.length + 50; i++) {
+      await page.keyboard.press('Tab')
+      const at = (await page.evaluate(`(() => {
+        const el = document.activeElement
+        if (!el || el === document.body || el.id === 'kb-start') return null
+        const style = getComputedStyle(el)
+        const indicated = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== 'none'
+        return { index: el.getAttribute('data-kb'), indicated, name: el.tagName.toLowerCase() + ' "' + (el.textContent || '').trim().slice(0, 40) + '"' }
+      })()`)) as { index: string | null; indicated: boolean; name: string } | null
+      if (!at) break
+      if (at.index !== null) {
+        if (reached.has(Number(at.index))) break
+        reached.add(Number(at.index))
+      }
+      if (!at.indicated) problems.push(`${at.name} is focused without a visible focus indicator`)
+    }
+  } finally {
+    await page.evaluate(`(() => {
+      document.getElementById('kb-start')?.remove()
+      for (const el of document.querySelectorAll('[data-kb]')) el.removeAttribute('data-kb')
+    })()`)
+  }
+  controls.forEach((name, i) => {
+    if (!reached.has(i)) problems.push(`${name} is never reached by Tab`)
+  })
+  return problems
 }

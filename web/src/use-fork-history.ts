@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks'
 import type { Schemas } from '../../src/client/index.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import { call, client, errorText } from './api.js'
+import { cutAtForkPoint, turnRunningAt } from './fork-cut.js'
 import { eventsOfTurn } from './turn-events.js'
 import { cachedEvents, parseEvent } from './use-events.js'
 
@@ -13,6 +14,11 @@ export interface InheritedTurn {
   turn: Schemas['Turn']
   sessionId: string
   events: StoredEvent[]
+  /**
+   * Set for a turn that was running at the fork point: the fork holds it up to there, ended as interrupted, and
+   * these of its items as aborted (cutAtForkPoint).
+   */
+  cut?: { aborted: ReadonlySet<string> }
 }
 
 export interface ForkHistory {
@@ -22,12 +28,16 @@ export interface ForkHistory {
    */
   parent: string
   atTurn: number | undefined
+  /** Whether the parent was running its last held turn at the fork point ("during turn N"). */
+  cut: boolean
   /** The inherited turns, oldest first (a fork of a fork holds its grandparent's too). */
   turns: InheritedTurn[]
   /** An ancestor forked before the gateway kept fork points: what it holds from its own parent is in that view. */
   olderIn?: string
   state: 'loading' | 'done' | 'error'
   error?: string
+  /** Reads it again (after an error). */
+  retry: () => void
 }
 
 /** How many forks of forks are followed back (a chain longer than this is shown from its last ones). */
@@ -35,34 +45,48 @@ const maxDepth = 20
 
 /**
  * The history a fork starts with, which its own turns and events do not hold: the first `forkedAtTurn` turns of
- * its parent with the parent's events up to `forkedAtSeq` (and the same for the parent, when it is a fork too).
- * Read once: what came before a fork point never changes. Null for a session that is not a fork.
+ * its parent with the parent's events up to `forkedAtSeq`, and the parent's turn that was running then, cut there
+ * (and the same for the parent, when it is a fork too). Read once: what came before a fork point never changes.
+ * Null for a session that is not a fork.
  */
 export function useForkHistory(session: Session | null): ForkHistory | null {
   const parent = session?.forkedFrom ?? null
   const [history, setHistory] = useState<ForkHistory | null>(null)
+  const [attempt, setAttempt] = useState(0)
   useEffect(() => {
     if (!session || !parent) return setHistory(null)
     const abort = new AbortController()
-    const base: ForkHistory = { parent, atTurn: undefined, turns: [], state: 'loading' }
+    const retry = () => setAttempt((n) => n + 1)
+    const base: ForkHistory = { parent, atTurn: undefined, cut: false, turns: [], state: 'loading', retry }
     setHistory(base)
     ;(async () => {
       const turns: InheritedTurn[] = []
+      let cut = false
       let fork: Session = session
       for (let depth = 0; depth < maxDepth && fork.forkedFrom; depth++) {
         const { forkedFrom, forkedAtTurn, forkedAtSeq } = fork
-        if (forkedAtTurn === undefined || forkedAtSeq === undefined) return { olderIn: forkedFrom, turns }
+        if (forkedAtTurn === undefined || forkedAtSeq === undefined)
+          return { olderIn: forkedFrom, turns, cut }
         const from = (await call(
           client.api.GET('/v1/sessions/{id}', { params: { path: { id: forkedFrom } } }),
         )) as SessionWithTurns
         const events = await eventsUpTo(forkedFrom, forkedAtSeq, abort.signal)
         const held = from.turns.slice(0, forkedAtTurn)
-        turns.unshift(
-          ...held.map((turn) => ({ turn, sessionId: from.id, events: eventsOfTurn(events, turn.id) })),
-        )
+        const theirs: InheritedTurn[] = held.map((turn) => ({
+          turn,
+          sessionId: from.id,
+          events: eventsOfTurn(events, turn.id),
+        }))
+        const running = turnRunningAt(events, from.turns.slice(forkedAtTurn))
+        if (running) {
+          const { events: kept, aborted } = cutAtForkPoint(eventsOfTurn(events, running.id))
+          theirs.push({ turn: running, sessionId: from.id, events: kept, cut: { aborted } })
+        }
+        if (depth === 0) cut = running !== undefined
+        turns.unshift(...theirs)
         fork = from
       }
-      return { turns, atTurn: turns.length }
+      return { turns, atTurn: turns.length, cut }
     })().then(
       (found) => {
         if (!abort.signal.aborted) setHistory({ ...base, ...found, state: 'done' })
@@ -72,18 +96,44 @@ export function useForkHistory(session: Session | null): ForkHistory | null {
       },
     )
     return () => abort.abort()
-  }, [session?.id, parent])
+  }, [session?.id, parent, attempt])
   return history
 }
 
-/** A session's events up to `seq`: what this tab has seen of it, then the rest from the gateway (a replay). */
+/**
+ * A session's events up to `seq`: what this tab has seen of it, then the rest from the gateway (a replay). Read
+ * once: a stream that drops or ends before `seq` (the gateway gone, a proxy's 502, the network down) is an error
+ * to show, not one to retry for ever as a live view does.
+ */
 async function eventsUpTo(id: string, seq: number, signal: AbortSignal): Promise<StoredEvent[]> {
   const events = cachedEvents('session', id).filter((ev) => ev.seq <= seq)
   const after = events.at(-1)?.seq ?? 0
   if (after >= seq) return events
-  for await (const raw of client.sessionEvents(id, { after, signal, until: (ev) => ev.seq >= seq })) {
-    if (raw.seq > seq) break
-    events.push(parseEvent(raw))
+  const stop = new AbortController()
+  const stopWith = () => stop.abort()
+  signal.addEventListener('abort', stopWith, { once: true })
+  let failure: unknown
+  const onReconnect = (_seq: number, err: unknown) => {
+    failure = err
+    stop.abort()
   }
+  try {
+    for await (const raw of client.sessionEvents(id, {
+      after,
+      signal: stop.signal,
+      onReconnect,
+      until: (ev) => ev.seq >= seq,
+    })) {
+      if (raw.seq > seq) break
+      events.push(parseEvent(raw))
+    }
+  } catch (err) {
+    throw failure ?? err
+  } finally {
+    signal.removeEventListener('abort', stopWith)
+  }
+  if (failure !== undefined) throw failure
+  if ((events.at(-1)?.seq ?? 0) < seq)
+    throw new Error(`its events end at ${events.at(-1)?.seq ?? 0}, before the fork point (${seq})`)
   return events
 }

@@ -1192,7 +1192,7 @@ export interface components {
             externalId?: string;
             /** @description A fork's fork point in events: its parent's `lastSeq` when it was forked. The parent's events up to it (GET /v1/sessions/{forkedFrom}/events) are the fork's inherited history; its own event stream starts anew (seq 1). Absent: not a fork, or forked before the gateway kept it. */
             forkedAtSeq?: number;
-            /** @description A fork's fork point in turns: how many of its parent's turns (`forkedFrom`; GET /v1/sessions/{forkedFrom}, in order) had ended when it was forked. Its history starts with them; its own turns come after. Absent: not a fork, or forked before the gateway kept it. */
+            /** @description A fork's fork point in turns: how many of its parent's turns (`forkedFrom`; GET /v1/sessions/{forkedFrom}, in order) had ended when it was forked. Its history starts with them, then, when the parent was running a turn then (the next of its turns, started by `forkedAtSeq`), that turn up to `forkedAtSeq`: codex holds it as interrupted there, with what it had completed (a command still running held as aborted, without its output; a message still streaming not held). Its own turns come after. Absent: not a fork, or forked before the gateway kept it. */
             forkedAtTurn?: number;
             forkedFrom: string | null;
             id: string;
@@ -1255,7 +1255,7 @@ export interface components {
             externalId?: string;
             /** @description A fork's fork point in events: its parent's `lastSeq` when it was forked. The parent's events up to it (GET /v1/sessions/{forkedFrom}/events) are the fork's inherited history; its own event stream starts anew (seq 1). Absent: not a fork, or forked before the gateway kept it. */
             forkedAtSeq?: number;
-            /** @description A fork's fork point in turns: how many of its parent's turns (`forkedFrom`; GET /v1/sessions/{forkedFrom}, in order) had ended when it was forked. Its history starts with them; its own turns come after. Absent: not a fork, or forked before the gateway kept it. */
+            /** @description A fork's fork point in turns: how many of its parent's turns (`forkedFrom`; GET /v1/sessions/{forkedFrom}, in order) had ended when it was forked. Its history starts with them, then, when the parent was running a turn then (the next of its turns, started by `forkedAtSeq`), that turn up to `forkedAtSeq`: codex holds it as interrupted there, with what it had completed (a command still running held as aborted, without its output; a message still streaming not held). Its own turns come after. Absent: not a fork, or forked before the gateway kept it. */
             forkedAtTurn?: number;
             forkedFrom: string | null;
             id: string;

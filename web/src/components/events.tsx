@@ -5,8 +5,11 @@ import { FileChanges } from './file-changes.js'
 import { type Block, foldEvents } from './fold-events.js'
 import { Markdown } from './markdown.js'
 
-/** The events of a run or a session, rendered by kind. */
-export function EventList({ events }: { events: StoredEvent[] }) {
+/**
+ * The events of a run or a session, rendered by kind. `aborted`: items a fork holds as aborted (running when its
+ * parent was forked: fork-cut.ts), shown so instead of in progress.
+ */
+export function EventList({ events, aborted }: { events: StoredEvent[]; aborted?: ReadonlySet<string> }) {
   return (
     <ol class="events" aria-label="Events">
       {foldEvents(events)
@@ -14,7 +17,7 @@ export function EventList({ events }: { events: StoredEvent[] }) {
         .map((b) => (
           <li key={b.seq} class={`block ${blockClass(b)}`} data-seq={b.seq}>
             {b.kind === 'item' ? (
-              <ItemView item={b.item} final={b.final} />
+              <ItemView item={b.item} final={b.final} aborted={aborted?.has(b.item.id) ?? false} />
             ) : b.kind === 'output' ? (
               <>
                 <Badge type={`output.${b.stream}`} />
@@ -66,7 +69,8 @@ export function Badge({ type }: { type: string }) {
   return <span class={`badge t-${type.split('.')[0]}`}>{type}</span>
 }
 
-function ItemView({ item, final }: { item: Item; final: boolean }) {
+function ItemView({ item, final, aborted }: { item: Item; final: boolean; aborted: boolean }) {
+  const status = aborted ? 'aborted' : 'status' in item ? item.status : undefined
   switch (item.type) {
     case 'agent_message':
       return (
@@ -87,8 +91,8 @@ function ItemView({ item, final }: { item: Item; final: boolean }) {
           <div class="command-head">
             <Badge type="command" />
             <code class="cmd">$ {item.command}</code>
-            <span class={`status s-${item.status}`}>
-              {item.status}
+            <span class={`status s-${status}`}>
+              {status}
               {item.exitCode !== null && ` · exit ${item.exitCode}`}
             </span>
           </div>
@@ -98,7 +102,7 @@ function ItemView({ item, final }: { item: Item; final: boolean }) {
     case 'file_change':
       return (
         <div class="file-change" data-testid="file-change">
-          <Badge type="file_change" /> <span class={`status s-${item.status}`}>{item.status}</span>
+          <Badge type="file_change" /> <span class={`status s-${status}`}>{status}</span>
           <FileChanges changes={item.changes} />
         </div>
       )
@@ -107,7 +111,7 @@ function ItemView({ item, final }: { item: Item; final: boolean }) {
         <details class="tool-call" open={!final}>
           <summary>
             <Badge type="tool_call" /> {item.server ? `${item.server}.` : ''}
-            {item.tool} <span class={`status s-${item.status}`}>{item.status}</span>
+            {item.tool} <span class={`status s-${status}`}>{status}</span>
           </summary>
           {item.arguments !== undefined && <pre>{JSON.stringify(item.arguments, null, 2)}</pre>}
           {item.result !== undefined && <pre>{JSON.stringify(item.result, null, 2)}</pre>}

@@ -108,8 +108,10 @@ export function SessionView({ id }: { id: string }) {
             <>
               <dt>Forked from</dt>
               <dd>
-                <a href={href('sessions', session.forkedFrom)}>{session.forkedFrom}</a>
-                {history?.atTurn !== undefined && ` at turn ${history.atTurn}`}
+                <a href={href('sessions', session.forkedFrom)}>
+                  <code>{session.forkedFrom}</code>
+                </a>
+                {history?.atTurn !== undefined && ` ${history.cut ? 'during' : 'at'} turn ${history.atTurn}`}
               </dd>
             </>
           )}
@@ -153,16 +155,24 @@ export function SessionView({ id }: { id: string }) {
         </p>
       )}
       <ol class="conversation" aria-label="Turns">
-        {inherited.map(({ turn: t, sessionId, events: theirs }, i) => (
-          <li key={t.id} class="turn inherited" data-turn-id={t.id}>
+        {inherited.map(({ turn: t, sessionId, events: theirs, cut }, i) => (
+          <li key={t.id} class={`turn inherited${cut ? ' cut' : ''}`} data-turn-id={t.id}>
             <div class="user-input">
               <span class="quiet">
-                Turn {i + 1} · <span class={`status s-${t.status}`}>{t.status}</span> · from{' '}
-                <code>{sessionId}</code>
+                Turn {i + 1} ·{' '}
+                {cut ? (
+                  // what the fork holds of it: its parent's record goes on past the fork point
+                  <span class="status s-interrupted" data-testid="cut-turn">
+                    interrupted at the fork point
+                  </span>
+                ) : (
+                  <span class={`status s-${t.status}`}>{t.status}</span>
+                )}{' '}
+                · from <code>{sessionId}</code>
               </span>
               <p>{t.input.map((part) => part.text).join('\n')}</p>
             </div>
-            <EventList events={theirs} />
+            <EventList events={theirs} {...(cut ? { aborted: cut.aborted } : {})} />
           </li>
         ))}
         {history && <ForkPoint history={history} />}
@@ -227,25 +237,34 @@ export function SessionView({ id }: { id: string }) {
 }
 
 /**
- * Where a fork's own turns begin: "Forked from <parent> at turn N", with a link to the parent, after the turns it
- * holds from it (or, while they load or when they cannot be read, instead of them).
+ * Where a fork's own turns begin: "Forked from <parent> at turn N" (or "during turn N", when the parent was running
+ * it), with a link to the parent, after the turns it holds from it (or, while they load or when they cannot be
+ * read, instead of them, with a way to read them again).
  */
 function ForkPoint({ history }: { history: ForkHistory }) {
-  const { parent, atTurn, state, error, olderIn } = history
+  const { parent, atTurn, cut, state, error, olderIn, retry } = history
   const link = (id: string) => <a href={href('sessions', id)}>{id}</a>
   return (
     <li class="fork-point" data-testid="fork-point" data-state={state}>
       Forked from {link(parent)}
       {state === 'loading' && ': reading the history it holds…'}
       {state === 'error' && (
-        <span class="error-text">: the history it holds could not be read ({error}).</span>
+        <>
+          <span class="error-text" role="alert">
+            : the history it holds could not be read. {error}
+          </span>{' '}
+          <button type="button" class="secondary" onClick={retry}>
+            Read it again
+          </button>
+        </>
       )}
       {state === 'done' &&
         (olderIn === parent ? (
           ': the history it holds is in that session.'
         ) : (
           <>
-            {atTurn !== undefined && ` at turn ${atTurn}`}: the turns after this are the fork's own.
+            {atTurn !== undefined && (cut ? ` during turn ${atTurn}` : ` at turn ${atTurn}`)}
+            {cut && ', which it holds up to there'}: the turns after this are the fork's own.
             {olderIn && <> The turns before those above are in {link(olderIn)}.</>}
           </>
         ))}
