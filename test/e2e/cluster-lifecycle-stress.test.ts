@@ -14,12 +14,6 @@ import { runLifecycleStress } from '../support/lifecycle/stress.js'
  */
 const seeds = (process.env.CLUSTER_LIFECYCLE_SEEDS ?? '1,2').split(',').map(Number)
 const steps = Number(process.env.CLUSTER_LIFECYCLE_STEPS ?? 60)
-/**
- * Approvals nobody answers are declined after 3 s (the bench's default is 8): the steps' own (about 50 ms each) answer
- * most before that, and the turns still queued behind one at the end wait it out, over a third of each seed at 8 s.
- * Timeouts still race the steps' answers and the turns' ends (the final checks: none declined after its turn ended).
- */
-const approvalTimeoutSeconds = 3
 
 describe('session lifecycle stress on 2 nodes sharing PostgreSQL', () => {
   for (const seed of seeds)
@@ -31,7 +25,6 @@ describe('session lifecycle stress on 2 nodes sharing PostgreSQL', () => {
         seed,
         steps,
         sessions: 4,
-        approvalTimeoutSeconds,
         store: 'postgres',
         nodes: 2,
         killAt,
