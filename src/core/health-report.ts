@@ -1,7 +1,6 @@
-import { rmSync, writeFileSync } from 'node:fs'
-import path from 'node:path'
 import type { AgentDriver } from '../agents/driver.js'
 import { settledWithin } from '../util/settled-within.js'
+import { probeWrite } from '../util/write-probe.js'
 import type { GatewayContext } from './context.js'
 
 /**
@@ -17,11 +16,26 @@ export async function healthReport(ctx: GatewayContext) {
       ctx.store.ping().catch(() => false),
       storePingMs,
     )) ?? false
-  const store = { kind: ctx.store.kind, ready, dataDirWritable: writable(ctx.config.DATA_DIR) }
+  // the store's disk full (its writes refused): PostgreSQL's SELECT 1 still answers then, and DATA_DIR is this
+  // node's disk, not the server's
+  const storageFull =
+    ready &&
+    ((await settledWithin(
+      ctx.store.storageFull().catch(() => false),
+      storePingMs,
+    )) ??
+      false)
+  const store = {
+    kind: ctx.store.kind,
+    ready,
+    dataDirWritable: probeWrite(ctx.config.DATA_DIR, 'health-probe') === undefined,
+    storageFull,
+  }
   const containers = (await ctx.registry.runner.describe()).container ?? null
   const runs = { running: ctx.tenancy.stats.running, queued: ctx.tenancy.stats.queued }
   // unhealthy (answered 503, http/health.ts) while nothing can be stored: a run or turn accepted now would fail
-  const status: 'healthy' | 'unhealthy' = ready && store.dataDirWritable ? 'healthy' : 'unhealthy'
+  const status: 'healthy' | 'unhealthy' =
+    ready && store.dataDirWritable && !storageFull ? 'healthy' : 'unhealthy'
   return { status, agents, store, runs, containers }
 }
 
@@ -55,24 +69,3 @@ async function agentHealth(driver: AgentDriver) {
 function settledNow<T>(promise: Promise<T>): Promise<T | undefined> {
   return Promise.race([promise, new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)))])
 }
-
-/**
- * Whether DATA_DIR takes a write now: a page (4 KiB) written to a file of its own and removed. A directory that is
- * read-only, not ours, or on a full disk fails it (before: only its permissions were checked, so a node whose disk
- * was full answered healthy while every run that wrote more than a little failed).
- */
-function writable(dir: string): boolean {
-  const probe = path.join(dir, `.health-probe-${process.pid}`)
-  try {
-    writeFileSync(probe, probePage)
-    return true
-  } catch {
-    return false
-  } finally {
-    try {
-      rmSync(probe, { force: true })
-    } catch {} // not ours to remove: nothing was written
-  }
-}
-
-const probePage = Buffer.alloc(4096)

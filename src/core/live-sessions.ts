@@ -23,6 +23,8 @@ export interface LiveSession {
   limited: boolean
   /** The session's approval policy (fixed at creation): what a turn that names none runs with, for its record. */
   approvalPolicy: ApprovalPolicy | null
+  /** Its agent's close, once begun (LiveSessions.closeAgent): every close after it waits for that one. */
+  closing?: Promise<void>
 }
 
 export interface LiveSessionsContext {
@@ -210,13 +212,21 @@ export class LiveSessions {
     if (this.live.get(id) !== live) return
     this.live.delete(id)
     clearTimeout(live.idleTimer)
-    const closing = live.agent
-      .close()
-      .catch(() => {})
-      .finally(() => {
-        if (this.unloading.get(id) === closing) this.unloading.delete(id)
-      })
+    const closing = this.closeAgent(live).finally(() => {
+      if (this.unloading.get(id) === closing) this.unloading.delete(id)
+    })
     this.unloading.set(id, closing)
+  }
+
+  /**
+   * Closes the session's agent now (its processes end) while the session stays held here: a turn ended by force
+   * whose end the store still refuses keeps its session busy, its next turns queued behind it, until that end is
+   * stored (SessionManager.forceEnd), but its agent is not left at work meanwhile. Once: every later close (its
+   * unload, closeAll) waits for this one.
+   */
+  closeAgent(live: LiveSession): Promise<void> {
+    live.closing ??= live.agent.close().catch(() => {})
+    return live.closing
   }
 
   /**
@@ -263,7 +273,7 @@ export class LiveSessions {
     this.live.delete(id)
     clearTimeout(live.idleTimer)
     endTurns(id, live)
-    await live.agent.close().catch(() => {})
+    await this.closeAgent(live)
     return true
   }
 
@@ -278,7 +288,7 @@ export class LiveSessions {
       await Promise.allSettled([...this.opening.values(), ...this.creating])
       // all at once: each may wait KILL_GRACE_MS for its agent to exit, and 20 in a row outlasted any grace
       for (const live of this.live.values()) clearTimeout(live.idleTimer)
-      await Promise.all([...this.live.values()].map((live) => live.agent.close().catch(() => {})))
+      await Promise.all([...this.live.values()].map((live) => this.closeAgent(live)))
       this.live.clear()
       await Promise.all(this.unloading.values())
     } finally {

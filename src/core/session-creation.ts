@@ -3,8 +3,10 @@ import type { AgentSession, SessionHooks, SessionRequest } from '../agents/sessi
 import type { Config } from '../config/load.js'
 import { AppError, orNotFound } from '../protocol/errors.js'
 import type { StoredEvent } from '../protocol/events.js'
+import type { Limits } from '../protocol/limits.js'
 import type { Session } from '../protocol/sessions.js'
-import { firstClaim, type Store } from '../store/store.js'
+import type { WebhookSpec } from '../protocol/webhooks.js'
+import type { Store } from '../store/store.js'
 import { checkApprovalPolicy } from './approval-policy.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
@@ -45,11 +47,13 @@ export async function createSession(
   const limits = effectiveLimits(fields.limits, ctx.config)
   await ensureReady(driver)
   const agent = await driver.openSession(req, ctx.hooks(id))
-  const created = await record(ctx, id, driver.id, agent, req, undefined, fields.externalId, Boolean(limits))
-  if (!fields.webhook && !limits) return created
-  const extra = { ...(fields.webhook ? { webhook: fields.webhook } : {}), ...(limits ? { limits } : {}) }
-  // its creator holds the first claim (LiveSessions.add)
-  return (await ctx.store.updateSession(id, extra, firstClaim)) ?? created
+  // its webhook and limits are part of the row it is created with: a store that refuses the creation keeps nothing
+  // (before, they were a second write, and a refusal of that one alone left the session listed without them)
+  return record(ctx, id, driver.id, agent, req, undefined, {
+    externalId: fields.externalId,
+    webhook: fields.webhook,
+    limits,
+  })
 }
 
 /** A new session that continues a copy of `parent`'s thread (the agent's own fork). */
@@ -87,9 +91,12 @@ async function record(
   req: SessionRequest,
   /** A fork's parent and fork point (ForkPoint); undefined for a new session. */
   fork: ForkPoint | undefined,
-  externalId?: string,
-  /** Whether the session has limits (stored right after it: createSession); a fork has none of its own. */
-  limited = false,
+  /** A new session's own fields (a fork has none of its own): its client's id, webhook and limits in effect. */
+  own: {
+    externalId?: string | undefined
+    webhook?: WebhookSpec | undefined
+    limits?: Limits | undefined
+  } = {},
 ): Promise<Session> {
   const session = sessionRecord({
     id,
@@ -97,10 +104,11 @@ async function record(
     agentSessionId: agent.agentSessionId,
     req,
     fork,
-    externalId,
+    ...own,
     agentApprovalPolicy: agent.agentApprovalPolicy,
   })
-  // the session and its first event in one write: a write the store refuses (a full disk) leaves neither
+  // the session (its webhook and limits with it) and its first event in one write: a write the store refuses (a
+  // full disk) leaves neither
   const at = new Date().toISOString()
   const first = [{ ownerId: id, event: ctx.log.redact({ type: 'session.status', status: 'idle' }), at }]
   let events: StoredEvent[]
@@ -110,7 +118,7 @@ async function record(
     await agent.close().catch(() => {})
     throw err
   }
-  ctx.live.add(id, agent, session, limited)
+  ctx.live.add(id, agent, session, Boolean(own.limits))
   // announced in the log's order (nothing of a new session is queued before it); stored already, so this only
   // hands them on (stored through ctx.store, not the log's transaction: a tenant's view stamps the session)
   await ctx.log.commitWith(id, async () => ({ events }))

@@ -15,7 +15,7 @@ import {
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
 import { ArchiveGate } from './archive-gate.js'
-import type { EndRetry } from './end-retry.js'
+import { type EndRetry, recordEnd } from './end-retry.js'
 import type { EventLog } from './event-log.js'
 import { hasTurns, type LiveSession, LiveSessions } from './live-sessions.js'
 import type { FencingNotices } from './ops/fencing-notices.js'
@@ -227,9 +227,15 @@ export class SessionManager {
       for (let round = 0; round < 3 && (live.current || live.queue.length); round++) {
         const running = live.current
         running?.controller.abort('cancelled')
-        for (const t of live.queue.splice(0)) {
-          await this.state.endTurn(id, t.id, { status: 'interrupted', error: 'session archived' }, live.claim)
+        const queued = live.queue.splice(0)
+        for (const [i, t] of queued.entries()) {
+          const { recorded, takenOver } = await this.endOutside(id, t.id, () =>
+            this.state.endTurn(id, t.id, { status: 'interrupted', error: 'session archived' }, live.claim),
+          )
           this.turnQueue.release(t.id)
+          if (recorded) continue
+          for (const rest of queued.slice(i + 1)) this.turnQueue.release(rest.id)
+          throw takenOver ?? endNotStored(id, t.id, this.accepting)
         }
         if (running && (await this.turnQueue.endRecorded(running.turn.id, this.archiveWaitMs)).gaveUp)
           throw endNotStored(id, running.turn.id, this.accepting)
@@ -542,8 +548,10 @@ export class SessionManager {
    * recorded (`interrupted`, `why`) with the session's new state and announced, in the store's turn-end step fenced
    * by the session's claim, as the agent's own end would be; whoever waits for it is answered. The driver lets go
    * of the agent session (closes it: its processes end; the gateway signals none itself), and the session's next
-   * turn reopens it (resumeSession): its queued turns go on in the session reopened now. Undefined when another
-   * node took the session over (then nothing is recorded here, and this node let go of it).
+   * turn reopens it (resumeSession): its queued turns go on in the session reopened now. An end the store refuses
+   * (its disk full) is tried again as the agent's own end is (end-retry.ts), until stored or the gateway stops: its
+   * agent is closed at the first refusal, the session stays busy with the turn meanwhile (new turns queue behind it).
+   * Undefined when another node took the session over (then nothing is recorded here, and this node let go of it).
    */
   private async forceEnd(
     id: string,
@@ -565,19 +573,51 @@ export class SessionManager {
       error: why,
     } as const
     const patch = { status: 'interrupted', error: why, finishedAt: at } as const
+    let stored: Turn | undefined
     try {
-      const stored = await this.fenced(id, live, () =>
-        this.state.completeTurn(id, turn.id, patch, at, ended, live.claim, end),
-      )
-      this.turnQueue.answer(turn.id, stored)
-    } catch (err) {
-      if (err instanceof SessionTakenOver) return undefined
-      throw err
+      const { recorded, takenOver } = await this.endOutside(id, turn.id, async () => {
+        try {
+          stored = await this.fenced(id, live, () =>
+            this.state.completeTurn(id, turn.id, patch, at, ended, live.claim, end),
+          )
+        } catch (err) {
+          // refused (its disk full): its agent is let go now, not once the store takes the end
+          void this.live.closeAgent(live)
+          throw err
+        }
+      })
+      if (takenOver) return undefined
+      if (recorded) this.turnQueue.answer(turn.id, stored)
     } finally {
       this.live.unload(id, live)
     }
     if (live.queue.length === 0 || !this.accepting) return live
     return this.reopenForQueued(id, live)
+  }
+
+  /**
+   * `record` (the store step that ends a turn from outside: by force, or a queued turn that will not run), again
+   * while the store refuses it (its disk full, its database down: end-retry.ts) until it is stored, another node
+   * took the session over (`takenOver`: nothing more is recorded here), or the gateway stops (its next start records
+   * the end: session-recovery.ts). Before, such an end was tried once: the turn stayed `running` (or `queued`) for
+   * good, its session stuck.
+   */
+  private async endOutside(
+    id: string,
+    turnId: string,
+    record: () => Promise<void>,
+  ): Promise<{ recorded: boolean; takenOver?: SessionTakenOver }> {
+    let takenOver: SessionTakenOver | undefined
+    const recorded = await recordEnd(
+      record,
+      { name: `turn ${turnId} of session ${id}`, ids: { sessionId: id, turnId } },
+      (err) => {
+        if (err instanceof SessionTakenOver) takenOver = err
+        return takenOver === undefined && this.accepting
+      },
+      this.endRetry,
+    )
+    return { recorded, takenOver }
   }
 
   /**
@@ -592,7 +632,10 @@ export class SessionManager {
     } catch (err) {
       for (const t of closed.queue.splice(0)) {
         const error = `the session could not be reopened: ${(err as Error).message}`
-        await this.state.endTurn(id, t.id, { status: 'failed', error }, closed.claim).catch(() => {})
+        // one the store refuses (its disk full) is tried again: not left `queued` for good
+        await this.endOutside(id, t.id, () =>
+          this.state.endTurn(id, t.id, { status: 'failed', error }, closed.claim),
+        )
         this.turnQueue.release(t.id)
       }
       return closed

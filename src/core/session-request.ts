@@ -114,6 +114,10 @@ export function sessionRecord(fields: {
   externalId?: string | undefined
   /** The policy the agent reported it opened the session with (AgentSession.agentApprovalPolicy). */
   agentApprovalPolicy?: AgentApprovalPolicy | undefined
+  /** Where its events are delivered (a new session's own; a fork has none). */
+  webhook?: WebhookSpec | undefined
+  /** Its limits in effect (effectiveLimits; a fork has none of its own). */
+  limits?: Limits | undefined
 }): Session {
   const { req } = fields
   // kept only for a session without a policy of its own: it is what its turns that name none run with
@@ -139,5 +143,7 @@ export function sessionRecord(fields: {
     turnCount: 0,
     lastSeq: 0,
     ...(fields.externalId ? { externalId: fields.externalId } : {}),
+    ...(fields.webhook ? { webhook: fields.webhook } : {}),
+    ...(fields.limits ? { limits: fields.limits } : {}),
   }
 }

@@ -12,9 +12,9 @@ export class TurnEndClaim {
     return this.forcing.signal
   }
 
-  /** Whether the agent's end is the one recorded (being stored, or tried again while the store refuses it). */
-  get byAgentClaimed(): boolean {
-    return this.by === 'agent'
+  /** Whether either end is the one recorded (being stored, or tried again while the store refuses it). */
+  get claimed(): boolean {
+    return this.by !== undefined
   }
 
   /** The agent's end is to be recorded; false when the force recorded the turn's end already. */

@@ -108,7 +108,8 @@ export class TurnQueue {
       throw new AppError('conflict', `session ${id} is busy with turn ${live.current?.turn.id}`)
     const running = live.current?.turn
     let recorded: RecordedSteer | undefined
-    if (onBusy === 'steer' && running) {
+    // a turn ended by force (its end being stored, its agent let go) takes no steer: the input queues
+    if (onBusy === 'steer' && running && !this.held.get(running.id)?.end?.forced.aborted) {
       try {
         // recorded once the agent found a turn to steer, before the input goes to it: the session's history
         // never lacks what its agent was told (an agent that cannot steer refuses before: nothing is recorded)
@@ -185,8 +186,9 @@ export class TurnQueue {
   }
 
   /**
-   * Waits for the turn's end as `ended` does, and past `timeoutMs` for as long as its agent's end is being recorded
-   * (a store that refuses it, its disk full, is tried again until it takes it: end-retry.ts). `gaveUp`: that record
+   * Waits for the turn's end as `ended` does, and past `timeoutMs` for as long as its end (its agent's, or the one
+   * the force gave it) is being recorded (a store that refuses it, its disk full, is tried again until it takes
+   * it: end-retry.ts). `gaveUp`: that record
    * was given up (the gateway stops, or another node took the session over), so the turn's end is not stored. An
    * archive waits so: its `archived` must not be stored before the turn's end, which would then come after it.
    */
@@ -194,8 +196,8 @@ export class TurnQueue {
     const h = this.held.get(turnId)
     if (!h) return { gaveUp: false }
     if (await this.ended(turnId, timeoutMs)) return { gaveUp: false }
-    // timed out (or released): an end being recorded is waited for without the bound
-    if (!h.end?.byAgentClaimed) return { gaveUp: false }
+    // timed out (or released): an end being recorded (the agent's, or the force's) is waited for without the bound
+    if (!h.end?.claimed) return { gaveUp: false }
     return { gaveUp: (await h.ended) === undefined }
   }
 
@@ -305,7 +307,8 @@ export class TurnQueue {
       next = await this.ctx.forceEnd(id, live, turn, why)
     } catch (err) {
       warn(id, turn, err)
-      // its end could not be stored (the store failed): the turns queued behind it are not left waiting for good
+      // failed otherwise than by the store's refusal (which ctx.forceEnd tries again until it gives up at the
+      // stop): the turns queued behind it are not left waiting for good
       next = live
     } finally {
       this.ctx.active.release(controller)

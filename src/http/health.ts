@@ -8,10 +8,10 @@ export const healthService = 'codex-streaming-api'
 
 /**
  * GET /health: liveness plus readiness of the agents and the store. Open without a token. 503 with the same body
- * (`status: "unhealthy"`) while the store does not answer or DATA_DIR is not writable, so a load balancer or a
- * container's health check takes the node out. Seeds 002 and 003 had a /health of their own, FastAPI's: the body
- * starts with theirs (`status`, then seed 002's `service`) and says `application/json` without a charset, as
- * Starlette did.
+ * (`status: "unhealthy"`) while the store does not answer, its disk is full (`store.storageFull`) or DATA_DIR is
+ * not writable, so a load balancer or a container's health check takes the node out. Seeds 002 and 003 had a
+ * /health of their own, FastAPI's: the body starts with theirs (`status`, then seed 002's `service`) and says
+ * `application/json` without a charset, as Starlette did.
  */
 export function healthRoutes(ctx: GatewayContext): FastifyPluginAsync {
   return async (app) => {

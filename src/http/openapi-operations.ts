@@ -107,7 +107,8 @@ export const operationDocs: Record<string, OperationDoc> = {
         status: {
           enum: ['healthy', 'unhealthy'],
           description:
-            '`unhealthy` (answered 503) while the store does not answer or DATA_DIR is not writable.',
+            '`unhealthy` (answered 503) while the store does not answer, its disk is full (`store.storageFull`) or ' +
+            'DATA_DIR is not writable.',
         },
         service: {
           const: 'codex-streaming-api',
@@ -136,6 +137,13 @@ export const operationDocs: Record<string, OperationDoc> = {
             kind: { type: 'string' },
             ready: { type: 'boolean' },
             dataDirWritable: { type: 'boolean' },
+            storageFull: {
+              type: 'boolean',
+              description:
+                "The store's disk is full: its writes are refused (503 `storage_full`). SQLite: DATA_DIR's disk, " +
+                'probed on every check. PostgreSQL: the server refused a write for a full disk (SQLSTATE 53100) and ' +
+                'a probe write, made only then, still is; cleared by the probe or a later write that takes room.',
+            },
           },
         },
         runs: { type: 'object', additionalProperties: { type: 'integer' } },
@@ -145,14 +153,14 @@ export const operationDocs: Record<string, OperationDoc> = {
     responseExample: {
       status: 'healthy',
       service: 'codex-streaming-api',
-      agents: [{ id: 'codex', state: 'ready', installed: true, authenticated: true, version: '0.169.0' }],
-      store: { kind: 'sqlite', ready: true, dataDirWritable: true },
+      agents: [{ id: 'codex', state: 'ready', installed: true, authenticated: true, version: '0.171.0' }],
+      store: { kind: 'sqlite', ready: true, dataDirWritable: true, storageFull: false },
       runs: { running: 0, queued: 0 },
     },
     errors: [],
     unready:
-      'Unhealthy: the store did not answer within 2 s (a PostgreSQL server down or refusing connections) or ' +
-      'DATA_DIR is not writable. The same body, `status: "unhealthy"`.',
+      'Unhealthy: the store did not answer within 2 s (a PostgreSQL server down or refusing connections), its ' +
+      'disk is full (`store.storageFull`) or DATA_DIR is not writable. The same body, `status: "unhealthy"`.',
   },
   'GET /v1/agents': {
     tag: 'agents',
@@ -163,7 +171,7 @@ export const operationDocs: Record<string, OperationDoc> = {
         {
           id: 'codex',
           installed: true,
-          version: '0.169.0',
+          version: '0.171.0',
           authenticated: true,
           hint: null,
           capabilities: {

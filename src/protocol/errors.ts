@@ -53,13 +53,15 @@ export const v1ErrorBody = z.object({
 
 /**
  * What a request whose write the store refused for a full disk is answered (503 storage_full): DATA_DIR's (SQLite's
- * SQLITE_FULL, ENOSPC; /health answers 503 then) or the PostgreSQL server's (SQLSTATE 53100 disk_full).
+ * SQLITE_FULL, ENOSPC) or the PostgreSQL server's (SQLSTATE 53100 disk_full); /health answers 503 then, with
+ * `store.storageFull`.
  */
 export function storageFullMessage(disk: 'data_dir' | 'postgres' = 'data_dir'): string {
   if (disk === 'postgres')
     return (
       "the gateway's store is full (its PostgreSQL server refused a write: disk_full, no space left on its disk), " +
-      "so the request failed; retry once the operator has freed space on the database server's disk"
+      "so the request failed; retry once the operator has freed space on the database server's disk (GET /health " +
+      'answers 503 until then)'
     )
   return (
     "the gateway's disk is full (its store, DATA_DIR, refused a write: database or disk is full), so the request " +

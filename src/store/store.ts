@@ -473,5 +473,12 @@ export interface Store {
   /** When the next pending delivery is due, or null when none is pending. */
   nextWebhookAt(): Promise<string | null>
   ping(): Promise<boolean>
+  /**
+   * Whether the disk the store writes to is full (GET /health's `store.storageFull`): a write of the store was
+   * refused for it (SQLITE_FULL or ENOSPC; PostgreSQL's 53100 `disk_full`) and a probe write still is. No write
+   * while none was refused since the last one that took room (store/full-disk-mark.ts); SQLite, whose disk is
+   * DATA_DIR's, may check it with a write of its own each time (as /health probes DATA_DIR anyway).
+   */
+  storageFull(): Promise<boolean>
   close(): Promise<void>
 }

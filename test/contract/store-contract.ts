@@ -179,6 +179,8 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
     it('pings, and keeps what it stored for another connection', async () => {
       const { store, connect } = await fresh()
       expect(await store.ping()).toBe(true)
+      // a store that takes writes is not full (PostgreSQL: without a probe; SQLite: its probe stored)
+      expect(await store.storageFull()).toBe(false)
       await store.createRun(newRun('run_a'))
       await store.appendEvent('run_a', { type: 'run.queued' }, 't1')
       const other = await connect()

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { CodexDriver } from '../../src/agents/codex/driver.js'
+import { RpcTimeoutError } from '../../src/agents/codex-app-server/rpc-errors.js'
 import type {
   AgentSession,
   ApprovalAsk,
@@ -415,6 +416,70 @@ describe('codex session driver', () => {
       first.release()
       await sessions.closeAll()
     }
+  })
+
+  /**
+   * A steer whose answer the gateway stopped waiting for (RpcTimeoutError, as CODEX_REQUEST_TIMEOUT gives it):
+   * `delivered` says whether codex got it. The first model answer is held until the steer is on its way.
+   */
+  async function steerTimedOut(delivered: boolean) {
+    h = harness(mock)
+    const first = held({ kind: 'text', text: 'first part' })
+    mock.script(first.step, { kind: 'text', text: 'after steer' })
+    const session = await h.driver.openSession(h.req, h.hooks)
+    const { store, sessions } = await sessionsOnFakeAgent({
+      dirPrefix: 'codex-steer-timeout-',
+      makeStore: (file) => new SqliteStore(file),
+      open: () => session,
+      resume: () => session,
+    })
+    const host = (session as unknown as { host: { request: (...args: unknown[]) => Promise<unknown> } }).host
+    const request = host.request
+    let steerSent!: () => void
+    const onItsWay = new Promise<void>((resolve) => (steerSent = resolve))
+    host.request = async (...args) => {
+      if (args[0] !== 'turn/steer') return request.apply(host, args)
+      if (delivered) await request.apply(host, args)
+      steerSent()
+      throw new RpcTimeoutError('turn/steer', 1, 'codex app-server')
+    }
+    try {
+      const firstId = (await sessions.startTurn('ses_a', [{ type: 'text', text: 'long task' }])).id
+      await first.asked
+      const steer = sessions
+        .startTurn('ses_a', [{ type: 'text', text: 'steered words' }], 'steer')
+        .catch((e) => e)
+      await onItsWay
+      first.release()
+      const answer = await steer
+      await sessions.waitTurn(firstId)
+      await sessions.idle()
+      const types = (await store.eventsAfter('ses_a', 0, 100))
+        .map((ev) => ev.type)
+        .filter((t) => t.startsWith('turn.'))
+      return { answer, firstId, turn: await store.getTurn(firstId), types }
+    } finally {
+      host.request = request
+      first.release()
+      await sessions.closeAll()
+    }
+  }
+
+  it('a steer that timed out and reached codex is kept: its message showed in the turn (clientUserMessageId)', async () => {
+    const { answer, firstId, turn, types } = await steerTimedOut(true)
+    // before: withdrawn (turn.steer_failed, 500 agent_failed) though codex had applied it
+    expect(answer).toMatchObject({ id: firstId })
+    expect(turn).toMatchObject({ status: 'completed', steered: [[{ type: 'text', text: 'steered words' }]] })
+    expect(types).toEqual(['turn.started', 'turn.steered', 'turn.completed'])
+    expect(mock.requests.some((r) => body(r).includes('steered words'))).toBe(true)
+  })
+
+  it('a steer that timed out and never reached codex is withdrawn once the turn ended without it', async () => {
+    const { answer, firstId, turn, types } = await steerTimedOut(false)
+    expect(answer).toMatchObject({ code: 'agent_failed', details: { turnId: firstId } })
+    expect(turn?.steered).toBeUndefined()
+    expect(types).toEqual(['turn.started', 'turn.steered', 'turn.steer_failed', 'turn.completed'])
+    expect(mock.requests.some((r) => body(r).includes('steered words'))).toBe(false)
   })
 
   it('steer adds input to the running turn; interrupt() right after the start ends it', async () => {

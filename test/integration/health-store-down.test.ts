@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmdirSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -9,12 +10,22 @@ import { describeStartupError } from '../../src/cli/startup-error.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
+import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { serverUser } from '../support/postgres-tools.js'
 import { processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { readSseUntil } from '../support/sse-client.js'
-import { helloTurn, nextEvent, readSession, stubbornSettings } from '../support/stubborn-agent.js'
+import {
+  boundMs,
+  hangingTurn,
+  helloTurn,
+  nextEvent,
+  notStopped,
+  readSession,
+  stubbornSettings,
+  within,
+} from '../support/stubborn-agent.js'
 
 const server = sharedPostgres()
 
@@ -82,6 +93,7 @@ describe.skipIf(process.getuid?.() !== 0)(
     let gw: TestGateway
     let url: string
     let mount: string
+    let mock: MockLlm
     beforeAll(async () => {
       url = await server.createStoreDatabase()
       mount = mkdtempSync(path.join(os.tmpdir(), 'agw-pg-full-'))
@@ -89,10 +101,18 @@ describe.skipIf(process.getuid?.() !== 0)(
       execFileSync('mount', ['-t', 'tmpfs', '-o', `size=1m,uid=${uid},gid=${gid},mode=0700`, 'tmpfs', mount])
       await query(url, `CREATE TABLESPACE small LOCATION '${mount}'`)
       await query(url, 'ALTER TABLE events SET TABLESPACE small')
-      gw = await startGateway(null, { DATABASE_URL: url, CLI_LIST: 'sh', ...stubbornSettings() })
+      mock = await startMockLlm()
+      gw = await startGateway(mock, {
+        DATABASE_URL: url,
+        CLI_LIST: 'sh',
+        WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
+        WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+        ...stubbornSettings(),
+      })
     })
     afterAll(async () => {
       await gw?.close()
+      await mock?.close()
       if (!mount) return
       // lazily: the server keeps the tablespace's files open until it stops (after this file)
       spawnSync('umount', ['-l', mount])
@@ -101,6 +121,13 @@ describe.skipIf(process.getuid?.() !== 0)(
 
     const listSessions = async () =>
       ((await (await fetch(`${gw.url}/v1/sessions`)).json()) as { sessions: Session[] }).sessions
+    const health = async () => {
+      const res = await fetch(`${gw.url}/health`)
+      return {
+        status: res.status,
+        body: (await res.json()) as { status: string; store: { ready: boolean; storageFull: boolean } },
+      }
+    }
 
     /** Fills the tablespace: rows of events (of no run) while one fits, smaller ones into what is left. */
     const fill = () =>
@@ -146,8 +173,21 @@ describe.skipIf(process.getuid?.() !== 0)(
       const turn = (await started.json()) as Turn
       expect(started.status, JSON.stringify(turn)).toBe(202)
       await waiting
+      // a codex session with a turn (ACP agents cannot fork): a thread to fork once the disk is full
+      const parentRes = await postJson(`${gw.url}/v1/sessions`, { agent: 'codex' })
+      const parent = (await parentRes.json()) as Session
+      expect(parentRes.status, JSON.stringify(parent)).toBe(201)
+      mock.script({ kind: 'text', text: 'parent answer' })
+      const parentTurn = await postJson(`${gw.url}/v1/sessions/${parent.id}/turns?wait=true`, { input: 'hi' })
+      expect(await parentTurn.json()).toMatchObject({ status: 'completed' })
+      const parentBefore = await readSession(gw.url, parent.id)
+      const parentEvents = await gw.ctx.store.eventsAfter(parent.id, 0, 1000)
+      // a turn whose agent ignores its interrupt: interrupted once the disk is full, the gateway ends it by force
+      const hanging = await hangingTurn(gw)
 
       await fill()
+      // nothing refused yet: /health writes nothing to find out (it knows of a full disk from a refused write)
+      expect(await health()).toMatchObject({ status: 200, body: { store: { storageFull: false } } })
       // the server refuses what an event of the gateway's takes, with SQLSTATE 53100; at the start that is one line
       const refused = await query(
         url,
@@ -171,6 +211,15 @@ describe.skipIf(process.getuid?.() !== 0)(
         status: 503,
         body: { error: { code: 'storage_full', message: expect.stringContaining('PostgreSQL server') } },
       })
+      // from that refusal on, /health says so (503, as for a store down: nothing accepted now can be stored), its
+      // SELECT 1 still answered; before, it stayed 200 healthy while every write was refused
+      const unhealthy = {
+        status: 503,
+        body: { status: 'unhealthy', store: { ready: true, storageFull: true } },
+      }
+      expect(await health()).toMatchObject(unhealthy)
+      // and again on the next check: its probe write is refused too
+      expect(await health()).toMatchObject(unhealthy)
 
       // a new session: its first event refused, so nothing of it is stored (before: its row was, listed idle) and
       // its agent, opened first, is closed (before: left open until the idle unload)
@@ -180,15 +229,42 @@ describe.skipIf(process.getuid?.() !== 0)(
         status: 503,
         body: { error: { code: 'storage_full' } },
       })
-      expect((await listSessions()).map((s) => s.id)).toEqual([session.id])
+      expect((await listSessions()).map((s) => s.id).sort()).toEqual(
+        [session.id, parent.id, hanging.session.id].sort(),
+      )
       const opened = () => processesUnder(gw.workspace).filter((p) => !running.has(p.pid))
       expect(await waitUntilGone(opened, 5000)).toEqual([])
+      // one with a webhook and limits: the same, its webhook and limits part of that one write
+      const withExtras = await postJson(`${gw.url}/v1/sessions`, {
+        agent: 'acp:stubborn',
+        webhook: { url: 'http://127.0.0.1:9/hook', events: ['turn.completed'] },
+        limits: { maxTurns: 3 },
+      })
+      expect({ status: withExtras.status, body: await withExtras.json() }).toMatchObject({
+        status: 503,
+        body: { error: { code: 'storage_full' } },
+      })
+      expect((await listSessions()).map((s) => s.id).sort()).toEqual(
+        [session.id, parent.id, hanging.session.id].sort(),
+      )
+      expect(await waitUntilGone(opened, 5000)).toEqual([])
+      // a fork: refused alike, nothing of it stored, its parent as it was
+      const fork = await postJson(`${gw.url}/v1/sessions/${parent.id}/fork`, {})
+      expect({ status: fork.status, body: await fork.json() }).toMatchObject({
+        status: 503,
+        body: { error: { code: 'storage_full' } },
+      })
+      expect((await listSessions()).map((s) => s.id).sort()).toEqual(
+        [session.id, parent.id, hanging.session.id].sort(),
+      )
+      expect(await readSession(gw.url, parent.id)).toEqual(parentBefore)
+      expect(await gw.ctx.store.eventsAfter(parent.id, 0, 1000)).toEqual(parentEvents)
 
       // the run's output and the turn's answer, then their ends, refused: each end is tried again
       const endsFailed = new Promise<void>((resolve) => {
         const notices = gw.ctx.storeNotices
         const told = notices.endFailed.bind(notices)
-        const pending = new Set([id, turn.id])
+        const pending = new Set([id, turn.id, hanging.turn.id])
         notices.endFailed = (what, ids, ...rest) => {
           told(what, ids, ...rest)
           pending.delete(ids.runId ?? '')
@@ -209,9 +285,23 @@ describe.skipIf(process.getuid?.() !== 0)(
           return ev.type === 'session.status' && ev.status === 'idle' && ev.seq > 1
         },
       )
+      const hangingStream = readSseUntil(
+        await fetch(`${gw.url}/v1/sessions/${hanging.session.id}/events`, {
+          headers: { accept: 'text/event-stream' },
+        }),
+        (f) => {
+          const ev = JSON.parse(f.data) as StoredEvent
+          return ev.type === 'session.status' && ev.status === 'idle' && ev.seq > 1
+        },
+      )
+      const interrupted = postJson(`${gw.url}/v1/sessions/${hanging.session.id}/interrupt`, {})
       await writeFile(release, 'go\n')
       await writeFile(turnRelease, 'go\n')
-      await endsFailed
+      expect(await within(endsFailed, boundMs + 15_000, 'the refusals of the ends')).toBeUndefined()
+      // the turn ended by force: its end refused and tried again (before: tried once, the turn `running` for good)
+      expect((await readSession(gw.url, hanging.session.id)).turns).toMatchObject([
+        { id: hanging.turn.id, status: 'running' },
+      ])
       // the run's agent (the `sleep` it went on with) was stopped; the run and the turn wait for their ends
       expect(await waitUntilGone(() => processesInGroup(pid!), 5000)).toEqual([])
       expect(await (await fetch(`${gw.url}/v1/runs/${id}`)).json()).toMatchObject({ status: 'running' })
@@ -220,8 +310,12 @@ describe.skipIf(process.getuid?.() !== 0)(
         turns: [{ id: turn.id, status: 'running' }],
       })
 
-      // space back, as an operator gives it (a bigger volume)
+      // space back, as an operator gives it (a bigger volume): the next check's probe write is stored
       execFileSync('mount', ['-o', 'remount,size=16m', mount])
+      expect(await health()).toMatchObject({
+        status: 200,
+        body: { status: 'healthy', store: { ready: true, storageFull: false } },
+      })
       const storing = /^storing its events failed: could not extend file .*No space left on device/
       const runEvents = (await runStream).map((f) => JSON.parse(f.data) as StoredEvent)
       expect(runEvents.map((e) => e.seq)).toEqual(runEvents.map((_, i) => i + 1))
@@ -238,6 +332,20 @@ describe.skipIf(process.getuid?.() !== 0)(
         status: 'idle',
         turns: [{ id: turn.id, status: 'failed' }],
       })
+      expect(await (await interrupted).json()).toMatchObject({
+        id: hanging.turn.id,
+        status: 'interrupted',
+        error: expect.stringMatching(notStopped('the interrupt')),
+      })
+      const hangingEvents = (await hangingStream).map((f) => JSON.parse(f.data) as StoredEvent)
+      expect(hangingEvents.map((e) => e.seq)).toEqual(hangingEvents.map((_, i) => i + 1))
+      expect(hangingEvents.filter((e) => e.type === 'turn.completed' || e.type === 'turn.failed')).toEqual([
+        expect.objectContaining({ type: 'turn.completed', turnId: hanging.turn.id, status: 'interrupted' }),
+      ])
+      expect(await readSession(gw.url, hanging.session.id)).toMatchObject({
+        status: 'idle',
+        turns: [{ id: hanging.turn.id, status: 'interrupted' }],
+      })
       // the run the full disk refused is recorded failed too: nothing stays running or queued
       const runs = (await (await fetch(`${gw.url}/v1/runs`)).json()) as { runs: Run[] }
       expect(runs.runs).toHaveLength(2)
@@ -249,10 +357,13 @@ describe.skipIf(process.getuid?.() !== 0)(
       })
       expect(await next.json()).toMatchObject({ status: 'succeeded', exitCode: 0 })
       expect(await helloTurn(gw, session.id)).toMatchObject({ status: 'completed', finalResponse: 'done' })
+      expect(await health()).toMatchObject({ status: 200, body: { store: { storageFull: false } } })
       const another = await postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn' })
       const created2 = (await another.json()) as Session
       expect(another.status, JSON.stringify(created2)).toBe(201)
-      expect((await listSessions()).map((s) => s.id).sort()).toEqual([session.id, created2.id].sort())
+      expect((await listSessions()).map((s) => s.id).sort()).toEqual(
+        [session.id, parent.id, hanging.session.id, created2.id].sort(),
+      )
     })
   },
 )

@@ -107,11 +107,19 @@ describe('webhooks', () => {
       201,
     )
     expect(session.webhook?.url).toContain('localhost')
+    const [idle] = await receiver.waitFor((r) => r.some((x) => verified(x).type === 'session.idle'))
+    expect(verified(idle!).data).toMatchObject({
+      type: 'session.status',
+      status: 'idle',
+      sessionId: session.id,
+      seq: 1,
+    })
     mock.script({ kind: 'exec_command', cmd: 'echo hi > hooked.txt' }, { kind: 'text', text: 'done' })
     const turn = await api.json<Turn>(api.post(`/v1/sessions/${session.id}/turns`, { input: 'write' }))
-    const [requested] = await receiver.waitFor((r) =>
-      r.some((x) => verified(x).type === 'approval.requested'),
-    )
+    // (the creation's session.idle came first: the session's webhook is stored with it)
+    const requested = (
+      await receiver.waitFor((r) => r.some((x) => verified(x).type === 'approval.requested'))
+    ).find((x) => verified(x).type === 'approval.requested')
     const approvalId = (verified(requested!).data as Extract<StoredEvent, { type: 'approval.requested' }>)
       .approvalId
     await api.json(api.post(`/v1/approvals/${approvalId}`, { decision: 'accept' }), 200)

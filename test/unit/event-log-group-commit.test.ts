@@ -92,8 +92,13 @@ describe('EventLog group commit', () => {
   it('after a quiet spell an event is committed and published when its producer returns, before the loop comes round', async () => {
     const { store, bus, log } = await setup()
     await log.append('run_a', delta(0))
-    // the condition under test: nothing committed for over a millisecond (the log is idle)
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    // the condition under test: nothing committed for over a millisecond (the log is idle). Counted from the end of
+    // that commit (drain: the log stamps it after the append's waiter resumed), in real time: a stall of the process
+    // between the two (a loaded machine) stamped it after a sleep counted from the append had begun, and a timer
+    // counts from the loop's cached time, which may be older than the stamp, so it can fire less than 1 ms after it
+    await log.drain()
+    const quietFrom = performance.now()
+    while (performance.now() - quietFrom < 5) await new Promise((resolve) => setTimeout(resolve, 5))
     let loopCameRound = false
     setImmediate(() => {
       loopCameRound = true

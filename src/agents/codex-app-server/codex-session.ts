@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto'
+import { z } from 'zod'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import type { AgentApprovalPolicy } from '../../protocol/policies.js'
@@ -7,7 +9,7 @@ import type { AppServerHost, ThreadListener } from './app-server-host.js'
 import { parseApproval } from './approvals.js'
 import type { AskForApproval } from './generated/v2/AskForApproval.js'
 import type { HostLease } from './host-lease.js'
-import { RpcClosedError, RpcResponseError } from './rpc-errors.js'
+import { RpcClosedError, RpcResponseError, RpcTimeoutError } from './rpc-errors.js'
 import type { RequestId } from './rpc-message.js'
 import { askForApproval, type ThreadSettings, userInput } from './thread-settings.js'
 import { TurnRun } from './turn-run.js'
@@ -15,6 +17,15 @@ import { safeRead } from './wire-read.js'
 import { serverRequestResolved, turnStartResponse } from './wire-schemas.js'
 
 const noTurnRuns = 'no turn is running in this session'
+/** The `item/started` of a `userMessage` that carries a client's id (a steer's clientUserMessageId). */
+const userMessageStarted = z.object({
+  item: z.object({ type: z.literal('userMessage'), clientId: z.string().nullish() }),
+})
+/** Resolves with false once the turn ended. */
+const turnEnd = (run: TurnRun): Promise<false> =>
+  run.isFinished
+    ? Promise.resolve(false)
+    : new Promise((resolve) => run.signal.addEventListener('abort', () => resolve(false), { once: true }))
 /** How long an interrupted turn may take to report its end before the gateway ends it. */
 export const interruptGraceMs = 10_000
 /** How long `close()` waits for codex to confirm the interrupt of a running turn. */
@@ -32,6 +43,8 @@ export class CodexSession implements AgentSession, ThreadListener {
   private active: TurnRun | undefined
   private closed = false
   private readonly pendingApprovals = new Map<RequestId, AbortController>()
+  /** Steers whose answer is awaited by their clientUserMessageId: called once codex's message for it started. */
+  private readonly steersSeen = new Map<string, () => void>()
   /** The thread's own approval policy: the session's, else the one codex opened the thread with. */
   private readonly ownApproval: AskForApproval | undefined
   /** Whether a turn of this session named an approval policy of its own (codex keeps it for the next turns). */
@@ -102,22 +115,38 @@ export class CodexSession implements AgentSession, ThreadListener {
     })
   }
 
+  /**
+   * Adds `input` to the running turn (`turn/steer`). Its `clientUserMessageId` comes back as the `clientId` of the
+   * `userMessage` item codex makes of it once it puts it into the conversation (at its next model request, not when
+   * it answers): a steer whose answer did not come in time (RpcTimeoutError) may still have reached codex, and is
+   * taken as sent when that item shows in the turn before the turn ends; otherwise its error stands (the gateway
+   * withdraws the steer from the history: turn.steer_failed). Before, such a steer was withdrawn at once, though
+   * codex may have applied it.
+   */
   async steer(input: TurnInput, sending?: () => Promise<void>): Promise<void> {
-    const turnId = this.active?.turnId
-    if (!turnId) throw new AppError('conflict', noTurnRuns)
+    const run = this.active
+    const turnId = run?.turnId
+    if (!run || !turnId) throw new AppError('conflict', noTurnRuns)
     await sending?.()
+    const clientUserMessageId = `agw-steer-${randomUUID()}`
+    const seen = new Promise<true>((resolve) => this.steersSeen.set(clientUserMessageId, () => resolve(true)))
     try {
       await this.host.request('turn/steer', {
         threadId: this.agentSessionId,
         input: userInput(input),
         expectedTurnId: turnId,
+        clientUserMessageId,
       })
     } catch (err) {
+      // no answer in time: codex took it if its message shows in the turn before the turn's end
+      if (err instanceof RpcTimeoutError && (await Promise.race([seen, turnEnd(run)]))) return
       // the turn ended in codex while the steer was on its way: no turn runs (409), the request was valid
       const ended = /no active turn/i.test((err as Error).message) || this.active?.turnId !== turnId
       if (err instanceof AppError && err.code === 'invalid_request' && ended)
         throw new AppError('conflict', noTurnRuns)
       throw err
+    } finally {
+      this.steersSeen.delete(clientUserMessageId)
     }
   }
 
@@ -166,6 +195,12 @@ export class CodexSession implements AgentSession, ThreadListener {
   }
 
   notification(method: string, params: unknown): void {
+    // a steer's message in the conversation (its clientId: the steer's clientUserMessageId)
+    if (method === 'item/started' && this.steersSeen.size > 0) {
+      const clientId = safeRead(userMessageStarted, params)
+      if (clientId?.success && clientId.data.item.clientId)
+        this.steersSeen.get(clientId.data.item.clientId)?.()
+    }
     if (method === 'serverRequest/resolved') {
       // codex settled a request itself (e.g. the turn ended): stop waiting for an answer nobody needs
       const resolved = serverRequestResolved.safeParse(params)

@@ -932,7 +932,7 @@ export interface components {
              */
             service: "codex-streaming-api";
             /**
-             * @description `unhealthy` (answered 503) while the store does not answer or DATA_DIR is not writable.
+             * @description `unhealthy` (answered 503) while the store does not answer, its disk is full (`store.storageFull`) or DATA_DIR is not writable.
              * @enum {unknown}
              */
             status: "healthy" | "unhealthy";
@@ -940,6 +940,8 @@ export interface components {
                 dataDirWritable?: boolean;
                 kind?: string;
                 ready?: boolean;
+                /** @description The store's disk is full: its writes are refused (503 `storage_full`). SQLite: DATA_DIR's disk, probed on every check. PostgreSQL: the server refused a write for a full disk (SQLSTATE 53100) and a probe write, made only then, still is; cleared by the probe or a later write that takes room. */
+                storageFull?: boolean;
             };
         };
         /** @description FastAPI's validation error: pydantic's errors (FastAPI left out their `url`). */
@@ -1711,7 +1713,7 @@ export interface components {
                 "application/json": components["schemas"]["PlainError"];
             };
         };
-        /** @description Unhealthy: the store did not answer within 2 s (a PostgreSQL server down or refusing connections) or DATA_DIR is not writable. The same body, `status: "unhealthy"`. */
+        /** @description Unhealthy: the store did not answer within 2 s (a PostgreSQL server down or refusing connections), its disk is full (`store.storageFull`) or DATA_DIR is not writable. The same body, `status: "unhealthy"`. */
         Unhealthy: {
             headers: {
                 [name: string]: unknown;
@@ -2391,13 +2393,14 @@ export interface operations {
                      *           "state": "ready",
                      *           "installed": true,
                      *           "authenticated": true,
-                     *           "version": "0.169.0"
+                     *           "version": "0.171.0"
                      *         }
                      *       ],
                      *       "store": {
                      *         "kind": "sqlite",
                      *         "ready": true,
-                     *         "dataDirWritable": true
+                     *         "dataDirWritable": true,
+                     *         "storageFull": false
                      *       },
                      *       "runs": {
                      *         "running": 0,
@@ -2538,7 +2541,7 @@ export interface operations {
                      *         {
                      *           "id": "codex",
                      *           "installed": true,
-                     *           "version": "0.169.0",
+                     *           "version": "0.171.0",
                      *           "authenticated": true,
                      *           "hint": null,
                      *           "capabilities": {

@@ -74,6 +74,7 @@ const sharedMembers = [
   'dueWebhooks',
   'nextWebhookAt',
   'ping',
+  'storageFull',
   'close',
 ] as const satisfies readonly (keyof Store)[]
 

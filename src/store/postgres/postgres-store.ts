@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import type { AgentEvent, RunCompletedEvent, StoredEvent } from '../../protocol/events.js'
 import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
+import { FullDiskMark } from '../full-disk-mark.js'
 import {
   documentColumns as columns,
   endMissingWhere,
@@ -111,6 +113,8 @@ export class PostgresStore implements Store {
   readonly commitLanes: number
   /** On the view inOneTransaction hands out: the transaction its calls run in. */
   private shared: SharedTransaction | undefined
+  /** Whether the server's disk was last found full (its views share it). */
+  private readonly full = new FullDiskMark()
   private readonly runs = new PgJsonTable<Run>('runs', columns.runs, true)
   private readonly sessions = new PgJsonTable<Session>('sessions', columns.sessions, true)
   private readonly turns = new PgJsonTable<Turn>('turns', columns.turns)
@@ -193,12 +197,17 @@ export class PostgresStore implements Store {
       // a transaction a statement failed in is rolled back by COMMIT, without an error
       if ((await client.query('COMMIT')).command === 'ROLLBACK')
         throw new Error('the transaction was rolled back')
+      // stored events took room: the disk is not full (a write of no new row may fit on a full disk)
+      if (grew.has(client)) this.full.stored()
       return result
     } catch (err) {
       failed = err as Error
+      // a write refused for a full disk (53100) marks it full: /health says so until a later write takes room
+      this.full.refused(err)
       await client.query('ROLLBACK').catch(() => {})
       throw err
     } finally {
+      grew.delete(client)
       client.removeListener('error', onLost)
       // a connection that failed is not handed out again (it may be the one the server ended)
       client.release(failed)
@@ -849,6 +858,33 @@ export class PostgresStore implements Store {
     return (await this.db.query('SELECT 1 AS ok')).rows[0]?.ok === 1
   }
 
+  /**
+   * While a write was refused for a full disk since the last events stored: a probe, an event row of about an
+   * event's size (not TOASTed) inserted into `events` and rolled back, which the server refuses with 53100 while
+   * that table has no room left (its disk full). Else false, without a query.
+   */
+  async storageFull(): Promise<boolean> {
+    return this.full.check(async () => {
+      const client = await this.pool.connect()
+      let failed: Error | undefined
+      try {
+        await client.query('BEGIN')
+        await client.query('INSERT INTO events (owner_id, seq, type, at, body) VALUES ($1, 0, $2, $3, $4)', [
+          `probe_${randomBytes(8).toString('hex')}`,
+          'storage.probe',
+          new Date().toISOString(),
+          randomBytes(probeBytes / 2).toString('hex'),
+        ])
+      } catch (err) {
+        failed = err as Error
+        throw err
+      } finally {
+        await client.query('ROLLBACK').catch(() => {})
+        client.release(failed)
+      }
+    })
+  }
+
   async close(): Promise<void> {
     if (this.pool.ended) return
     await this.pool.end()
@@ -901,6 +937,22 @@ async function holdTurnClaim(db: Queryable, turnId: string, claim: SessionClaim)
  */
 async function insertEvents(db: Queryable, batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
   if (batch.length <= 1) return batch.length === 1 ? [await insertEvent(db, batch[0]!)] : []
+  const stored = await insertMany(db, batch)
+  grew.add(db)
+  return stored
+}
+
+/**
+ * The connections whose transaction stored events (rows that took room): its commit unmarks a full disk
+ * (FullDiskMark); forgotten when the transaction ends.
+ */
+const grew = new WeakSet<Queryable>()
+
+/** The size of /health's probe row (Store.storageFull) in bytes: an event's, below PostgreSQL's TOAST threshold. */
+const probeBytes = 1500
+
+/** insertEvents for a batch of more than one. */
+async function insertMany(db: Queryable, batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
   const counts = new Map<string, number>()
   for (const b of batch) counts.set(b.ownerId, (counts.get(b.ownerId) ?? 0) + 1)
   const owners = new Map<string, BumpedOwner & { next: number }>()
@@ -981,5 +1033,6 @@ async function insertEvent(
     at,
     jsonOnce(stored),
   ])
+  grew.add(db)
   return stored
 }

@@ -5,7 +5,9 @@ import type { AgentEvent, RunCompletedEvent, StoredEvent } from '../../protocol/
 import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
+import { isDiskFull } from '../../util/disk-full.js'
 import { jsonBytesOnce, parseJsonOnce } from '../../util/json-once.js'
+import { probeWrite } from '../../util/write-probe.js'
 import { documentColumns as columns, endMissingWhere, heldWhere, ownersInUseSql } from '../json-documents.js'
 import {
   type ApprovalAnswer,
@@ -945,6 +947,16 @@ export class SqliteStore implements Store {
 
   async ping(): Promise<boolean> {
     return (this.db.prepare('SELECT 1 AS ok').get() as { ok: number }).ok === 1
+  }
+
+  /**
+   * Whether its disk (DATA_DIR's) refuses a page written beside the database for want of room (ENOSPC): a probe
+   * on every call, as /health probes DATA_DIR on every call anyway (a full disk may still take a small write of
+   * SQLite's, into the pages its WAL file holds: the probe is what says whether anything more fits).
+   */
+  async storageFull(): Promise<boolean> {
+    if (this.file === ':memory:') return false
+    return isDiskFull(probeWrite(path.dirname(this.file), 'store-probe'))
   }
 
   async close(): Promise<void> {
