@@ -7,7 +7,8 @@
  * test/e2e/cluster-lifecycle-stress.test.ts.
  *
  * Usage: npx tsx bench/session-lifecycle-stress.ts [--seed N] [--steps N] [--sessions N] [--slow-ms N]
- *   [--store sqlite|postgres] [--nodes N] [--api-nodes N] [--kill-at STEP] [--verbose]
+ *   [--approval-timeout SECONDS] [--store sqlite|postgres] [--nodes N] [--api-nodes N] [--kill-at STEP] [--verbose]
+ * `--approval-timeout` is the gateways' APPROVAL_TIMEOUT_SECONDS (8 by default; the CI tests run 3).
  * `--api-nodes N` starts the first N nodes with role api (they forward every session call to a runner).
  * `--kill-at STEP` SIGKILLs a node at that step: the others must take its sessions over, losing nothing.
  * Exits 0 when nothing was violated, 1 otherwise; an end before the report says why on stderr (exit-reasons.ts).
@@ -29,6 +30,7 @@ async function main(): Promise<number> {
       steps: { type: 'string' },
       sessions: { type: 'string' },
       'slow-ms': { type: 'string' },
+      'approval-timeout': { type: 'string' },
       store: { type: 'string' },
       nodes: { type: 'string' },
       'kill-at': { type: 'string' },
@@ -40,6 +42,7 @@ async function main(): Promise<number> {
   const steps = intOption(values.steps, 200, 'steps')
   const sessions = intOption(values.sessions, 4, 'sessions')
   const slowMs = intOption(values['slow-ms'], 3000, 'slow-ms', 0)
+  const approvalTimeoutSeconds = intOption(values['approval-timeout'], 8, 'approval-timeout')
   const store = values.store ?? 'sqlite'
   if (store !== 'sqlite' && store !== 'postgres')
     throw new BenchError(`--store must be sqlite or postgres, got "${store}"`)
@@ -58,6 +61,7 @@ async function main(): Promise<number> {
     steps,
     sessions,
     slowMs,
+    approvalTimeoutSeconds,
     store,
     nodes,
     killAt,

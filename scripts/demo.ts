@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util'
 import { describeStartupError } from '../src/cli/startup-error.js'
 import { startServer } from '../src/http/server.js'
 import { installDemoScript, startMockLlm } from '../test/mock-llm/index.js'
-import { asCurl, send, steps } from './demo/walkthrough.js'
+import { asCurl, type Step, send, steps } from './demo/walkthrough.js'
 
 /**
  * `npm run demo`: the gateway with EVERY agent (codex, claude, gemini, copilot, the ACP presets) wired to the
@@ -89,7 +89,7 @@ const u = server.url
 if (values.check) {
   const vars: Record<string, string> = {}
   let failed = 0
-  for (const step of steps) {
+  const check = async (step: Step) => {
     const started = Date.now()
     const { status, preview } = await send(step, u, vars).catch((err: Error) => ({
       status: 0,
@@ -97,9 +97,14 @@ if (values.check) {
     }))
     const ok = status === step.status
     if (!ok) failed++
-    console.log(
-      `${ok ? 'ok  ' : 'FAIL'} ${status} ${step.method} ${step.path} (${step.section}: ${step.title}) ${Date.now() - started} ms  ${preview}`,
-    )
+    return `${ok ? 'ok  ' : 'FAIL'} ${status} ${step.method} ${step.path} (${step.section}: ${step.title}) ${Date.now() - started} ms  ${preview}`
+  }
+  for (let i = 0; i < steps.length; ) {
+    // a step, or the steps from it on that may be sent at once (printed in their order)
+    let end = i + 1
+    if (steps[i]!.concurrent) while (steps[end]?.concurrent) end++
+    for (const line of await Promise.all(steps.slice(i, end).map(check))) console.log(line)
+    i = end
   }
   console.log(
     failed ? `${failed} of ${steps.length} steps failed` : `all ${steps.length} steps answered as expected`,

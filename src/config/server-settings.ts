@@ -230,6 +230,11 @@ export const serverSettings = z.object({
     'Time between SIGTERM and SIGKILL when a process group is ended.',
     int(2000, 0, maxTimerMs),
   ),
+  FORCE_END_AFTER_MS: setting(
+    '5000',
+    'A run or session turn that has not ended KILL_GRACE_MS plus this long after its abort (a stop, a cancel, an interrupt: its agent ignored it, or a process that left its tree holds its output open) is ended by force: its end recorded, saying why. The HTTP close of a stop waits as long for its connections.',
+    int(5000, 100, maxTimerMs),
+  ),
   OUTPUT_DRAIN_MS: setting(
     '2000',
     "After an agent process exited, how long its stdout/stderr may stay open (held by a daemon it started outside its process group, e.g. `setsid cmd &`) before it counts as ended anyway (its run ends): the output is closed, what was read is kept, and the processes that carry its marker are ended (SIGTERM, SIGKILL after KILL_GRACE_MS). A run timeout or cancel within that time ends it 500 ms later (the output's last bytes are read first), with the agent's own exit. At least 100.",

@@ -3,9 +3,10 @@ import type { EndReason } from '../protocol/outcome.js'
 
 /**
  * How long a run or a session turn may take to end after its abort (a stop's, a cancel, an interrupt) before it
- * is ended by force: its processes' SIGTERM-to-SIGKILL grace (KILL_GRACE_MS) and 5 s more.
+ * is ended by force: its processes' SIGTERM-to-SIGKILL grace (KILL_GRACE_MS) and FORCE_END_AFTER_MS more (5 s).
  */
-export const endAfterAbortMs = (config: Pick<Config, 'KILL_GRACE_MS'>): number => config.KILL_GRACE_MS + 5000
+export const endAfterAbortMs = (config: Pick<Config, 'KILL_GRACE_MS' | 'FORCE_END_AFTER_MS'>): number =>
+  config.KILL_GRACE_MS + config.FORCE_END_AFTER_MS
 
 /**
  * How a stop ends a run that did not end after its abort (its agent ignored it, or a process that left its tree

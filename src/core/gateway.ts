@@ -277,8 +277,8 @@ export async function stopGateway(ctx: GatewayContext, graceMs: number): Promise
     m.runs.stopAccepting()
     m.sessions.stopAccepting()
   }
-  // after the abort, a run or a session turn gets KILL_GRACE_MS (its SIGTERM then SIGKILL) and 5 s more to end, as
-  // the HTTP close does (http/server.ts), before it is ended by force (its end recorded)
+  // after the abort, a run or a session turn gets KILL_GRACE_MS (its SIGTERM then SIGKILL) and FORCE_END_AFTER_MS
+  // more to end, as the HTTP close does (http/server.ts), before it is ended by force (its end recorded)
   await ctx.active.drain(graceMs, endAfterAbortMs(ctx.config))
   for (const m of managers) {
     await m.runs.idle()

@@ -3,6 +3,7 @@ import type { Server } from 'node:http'
 import type { FastifyInstance, FastifyServerFactory } from 'fastify'
 import { ConfigError } from '../config/config-error.js'
 import { type Config, isLoopbackHost, loadConfig } from '../config/load.js'
+import { endAfterAbortMs } from '../core/active-runs.js'
 import type { GatewayContext } from '../core/context.js'
 import { createGateway, stopGateway } from '../core/gateway.js'
 import { buildApp } from './app.js'
@@ -85,7 +86,7 @@ export async function startServer(
     addresses: bound.map((address) => address.replace(/^https?:/, `${protocol}:`)),
     async close(graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000) {
       // Stop accepting connections first, then let runs finish within the grace period, then end them.
-      const closing = closeGracefully(app, listener, graceMs + config.KILL_GRACE_MS + 5000)
+      const closing = closeGracefully(app, listener, graceMs + endAfterAbortMs(config))
       await stopGateway(ctx, graceMs)
       await closing
     },

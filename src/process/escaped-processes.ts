@@ -1,4 +1,4 @@
-import { inSpawnHost } from './host-pass.js'
+import { hostPassTimeoutMs, inSpawnHost } from './host-pass.js'
 import { procScan } from './proc-scan.js'
 
 /**
@@ -54,7 +54,8 @@ export function signalEscapedHere(
  * Where the scan runs: in the spawn host (spawn-host-source.ts, proc-scan-source.ts) as the marker sweeps' passes
  * do (marked-processes.ts: why), so no /proc scan runs on this thread: a pass sends the scope computed here at that
  * moment, the host resolves its directories, scans and signals (never itself nor this process). Without a host, or
- * if it does not answer within 10 s (host-pass.ts), the scan runs here, synchronously, with the scope asked again.
+ * if it does not answer within `hostTimeoutMs` (10 s, host-pass.ts), the scan runs here, synchronously, with the
+ * scope asked again.
  * It never runs on the path of the turn that ended: it is deferred to a timer of its own (unref'd: it never keeps
  * the process alive), after the turn's end was delivered and recorded. Resolves once its last pass is over (tests).
  */
@@ -63,6 +64,7 @@ export function endEscaped(
   marker: string,
   scopeNow: () => EscapeScope | undefined,
   graceMs: number,
+  hostTimeoutMs = hostPassTimeoutMs,
 ): Promise<void> {
   // the scope is asked where the pass runs, just before it (again here if the host did not answer: it may have
   // changed meanwhile)
@@ -76,6 +78,7 @@ export function endEscaped(
         const scope = scopeNow()
         return scope ? signalEscapedHere(root, marker, scope, signal) : 0
       },
+      hostTimeoutMs,
     )
   const after = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref())
   return (async () => {

@@ -7,14 +7,18 @@ export const hostPassTimeoutMs = 10_000
 /**
  * A /proc pass (the sweeps of marked-processes.ts and escaped-processes.ts) in the spawn host when it runs, so no
  * scan runs on this thread; `here` (synchronous, on this thread) when there is none, or it died, or it did not
- * answer within hostPassTimeoutMs (a hung host cannot stop the sweeps).
+ * answer within `timeoutMs` (hostPassTimeoutMs: a hung host cannot stop the sweeps).
  */
-export async function inSpawnHost<T>(inHost: (host: SpawnHost) => Promise<T>, here: () => T): Promise<T> {
+export async function inSpawnHost<T>(
+  inHost: (host: SpawnHost) => Promise<T>,
+  here: () => T,
+  timeoutMs = hostPassTimeoutMs,
+): Promise<T> {
   const host = runningSpawnHost()
   if (!host) return here()
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('the spawn host did not answer')), hostPassTimeoutMs)
+    timer = setTimeout(() => reject(new Error('the spawn host did not answer')), timeoutMs)
     timer.unref()
   })
   try {

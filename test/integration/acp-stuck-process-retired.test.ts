@@ -47,7 +47,7 @@ describe('an ACP process whose agent ignored a session’s interrupt', () => {
     const started = await postJson(`${gw.url}/v1/sessions/${stuck.id}/turns`, { input: 'hang' })
     const hanging = (await started.json()) as Turn
     expect(started.status, JSON.stringify(hanging)).toBe(202)
-    // answered once the gateway ended the turn by force (KILL_GRACE_MS + 5 s after the interrupt)
+    // answered once the gateway ended the turn by force (KILL_GRACE_MS + FORCE_END_AFTER_MS after the interrupt)
     const interrupted = await postJson(`${gw.url}/v1/sessions/${stuck.id}/interrupt`, {})
     expect(interrupted.status).toBe(200)
     expect(await finishedTurnAt(gw.url, stuck.id, hanging.id)).toMatchObject({ status: 'interrupted' })

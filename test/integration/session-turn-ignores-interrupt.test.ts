@@ -22,10 +22,10 @@ import {
 /**
  * A session turn whose agent ignores its interrupt (an ACP agent that ignores `session/cancel` and SIGTERM,
  * with a child process of its own) once stayed `running` until the driver's own deadline failed it, its agent
- * still at work, the agent process and its child left running. Now the gateway ends it KILL_GRACE_MS + 5 s after
- * the interrupt (or the stop's abort): recorded `interrupted`, saying why, the session idle again, its agent
- * session closed (its process group ends), and the session's next turn works (the driver reopens it). A real
- * gateway over real sockets, a real ACP agent process (test/fixtures/acp-stubborn-agent.mjs).
+ * still at work, the agent process and its child left running. Now the gateway ends it KILL_GRACE_MS +
+ * FORCE_END_AFTER_MS after the interrupt (or the stop's abort): recorded `interrupted`, saying why, the session idle
+ * again, its agent session closed (its process group ends), and the session's next turn works (the driver reopens
+ * it). A real gateway over real sockets, a real ACP agent process (test/fixtures/acp-stubborn-agent.mjs).
  */
 const settings = stubbornSettings()
 

@@ -8,7 +8,8 @@ import { processesInGroup, waitUntilGone } from '../support/processes.js'
  * A run whose agent ignores the stop's abort: it ignores SIGTERM, and a daemon it started (a double fork into a
  * session of its own, out of its tree, ignoring SIGTERM too) holds its output open past OUTPUT_DRAIN_MS (set
  * beyond the stop's bound here), so its end does not come in time. The
- * stop once waited for it forever (ActiveRuns.drain). Now the stop ends it by force after KILL_GRACE_MS + 5 s:
+ * stop once waited for it forever (ActiveRuns.drain). Now the stop ends it by force after KILL_GRACE_MS +
+ * FORCE_END_AFTER_MS:
  * its process group is killed, its end recorded `interrupted` (reason `shutdown`, saying why), and the stop
  * ends. The daemon is the serve command's exit sweep's (endServerProcesses), run here as it runs there.
  * A real gateway over real sockets, a real `sh` run through the `cli` agent.
@@ -24,7 +25,12 @@ describe('a stop with a run whose agent ignores the abort', () => {
   })
 
   it('ends the run by force: its group killed, its end recorded, the stop ends', async () => {
-    gw = await startGateway(null, { CLI_LIST: 'sh', KILL_GRACE_MS: '300', OUTPUT_DRAIN_MS: '60000' })
+    gw = await startGateway(null, {
+      CLI_LIST: 'sh',
+      KILL_GRACE_MS: '300',
+      FORCE_END_AFTER_MS: '1000',
+      OUTPUT_DRAIN_MS: '60000',
+    })
     const events: StoredEvent[] = []
     let daemonSeen: (pid: number) => void = () => {}
     const daemonPid = new Promise<number>((resolve) => {
@@ -61,7 +67,7 @@ describe('a stop with a run whose agent ignores the abort', () => {
     const completed = events.find((e) => e.type === 'run.completed' && e.runId === run.id)
     expect(completed).toMatchObject({ status: 'interrupted', reason: 'shutdown' })
     expect(completed?.type === 'run.completed' && completed.error).toMatch(
-      /did not end within 5300 ms of the stop's abort; its processes were killed/,
+      /did not end within 1300 ms of the stop's abort; its processes were killed/,
     )
     expect(await waitUntilGone(() => processesInGroup(leader!))).toEqual([])
     // the daemon left the run's tree: what the serve command's exit sweep ends, after the stop

@@ -163,226 +163,238 @@ async function copilotAcpRun(shared: ReturnType<typeof agentsFixture>, name: str
   expect(shared.mock.requests.filter((r) => !r.side).length).toBeGreaterThan(0)
 }
 
-describe("a workspace's own agent configuration runs nothing", () => {
-  // acp:copilot is an opt-in preset (agent-spec.ts)
-  const shared = agentsFixture({
-    CLI_LIST: 'codex,gemini',
-    RUN_ALLOW_ENV: 'GEMINI_CLI_TRUST_WORKSPACE,GEMINI_API_KEY,GOOGLE_GEMINI_BASE_URL,GEMINI_CLI_HOME',
-    ACP_AGENTS: 'copilot',
-  })
+// The two describes at once (each its own gateway, mock model and workspace: one agent cold start after another
+// took most of the file); within each one test after another.
+describe.concurrent("a workspace's own agent configuration runs nothing", () => {
+  describe.sequential('one test after another', () => {
+    // acp:copilot is an opt-in preset (agent-spec.ts)
+    const shared = agentsFixture({
+      CLI_LIST: 'codex,gemini',
+      RUN_ALLOW_ENV: 'GEMINI_CLI_TRUST_WORKSPACE,GEMINI_API_KEY,GOOGLE_GEMINI_BASE_URL,GEMINI_CLI_HOME',
+      ACP_AGENTS: 'copilot',
+    })
 
-  it.each([
-    ['claude', 'claude'],
-    ['claude-agent-acp', 'acp:claude-agent-acp'],
-  ])(
-    '%s (read-only): no hook, no MCP server and no allow rule of the workspace takes effect',
-    async (name, agent) => {
-      const marker = (what: string) => path.join(shared.gw.dir, `outside-${name}-${what}`)
-      const touch = (name: string) => `touch ${marker(name)}`
-      mkdirSync(path.join(shared.gw.workspace, '.claude'), { recursive: true })
+    it.each([
+      ['claude', 'claude'],
+      ['claude-agent-acp', 'acp:claude-agent-acp'],
+    ])(
+      '%s (read-only): no hook, no MCP server and no allow rule of the workspace takes effect',
+      async (name, agent) => {
+        const marker = (what: string) => path.join(shared.gw.dir, `outside-${name}-${what}`)
+        const touch = (name: string) => `touch ${marker(name)}`
+        mkdirSync(path.join(shared.gw.workspace, '.claude'), { recursive: true })
+        writeFileSync(
+          path.join(shared.gw.workspace, '.claude', 'settings.json'),
+          JSON.stringify({
+            hooks: {
+              SessionStart: [{ hooks: [{ type: 'command', command: touch('hook-session-start') }] }],
+              UserPromptSubmit: [{ hooks: [{ type: 'command', command: touch('hook-prompt') }] }],
+            },
+            permissions: { allow: ['Bash'] },
+          }),
+        )
+        writeFileSync(
+          path.join(shared.gw.workspace, '.claude', 'settings.local.json'),
+          JSON.stringify({
+            hooks: { SessionStart: [{ hooks: [{ type: 'command', command: touch('hook-local') }] }] },
+          }),
+        )
+        writeFileSync(
+          path.join(shared.gw.workspace, '.mcp.json'),
+          JSON.stringify({
+            mcpServers: { planted: { command: 'sh', args: ['-c', `${touch('mcp')}; sleep 1`] } },
+          }),
+        )
+        shared.mock.reset()
+        shared.mock.setDefault({ kind: 'text', text: 'done' })
+        shared.mock.script(
+          { kind: 'exec_command', cmd: touch('bash'), yieldTimeMs: 5000 },
+          { kind: 'text', text: 'tried' },
+        )
+        const { run } = await succeededRun(shared.gw.url, { agent, prompt: 'hi', sandbox: 'read-only' })
+        expect(run.status).toBe('succeeded')
+        // the model was called and asked for the command: the run did get that far
+        expect(shared.mock.requests.filter((r) => !r.side).length).toBeGreaterThan(1)
+        for (const what of ['hook-session-start', 'hook-prompt', 'hook-local', 'mcp', 'bash'])
+          expect(existsSync(marker(what)), `${what} ran`).toBe(false)
+      },
+      120_000,
+    )
+
+    it('gemini (read-only): no MCP server, hook or tool discovery command of the workspace runs', async () => {
+      const ws = hostileGeminiWorkspace(shared.gw, 'gemini-ro')
+      // the operator's own settings (the gateway's Gemini home) still count, hooks included
+      const home = shared.gw.env.GEMINI_CLI_HOME as string
+      mkdirSync(path.join(home, '.gemini'), { recursive: true })
       writeFileSync(
-        path.join(shared.gw.workspace, '.claude', 'settings.json'),
+        path.join(home, '.gemini', 'settings.json'),
         JSON.stringify({
-          hooks: {
-            SessionStart: [{ hooks: [{ type: 'command', command: touch('hook-session-start') }] }],
-            UserPromptSubmit: [{ hooks: [{ type: 'command', command: touch('hook-prompt') }] }],
-          },
-          permissions: { allow: ['Bash'] },
-        }),
-      )
-      writeFileSync(
-        path.join(shared.gw.workspace, '.claude', 'settings.local.json'),
-        JSON.stringify({
-          hooks: { SessionStart: [{ hooks: [{ type: 'command', command: touch('hook-local') }] }] },
-        }),
-      )
-      writeFileSync(
-        path.join(shared.gw.workspace, '.mcp.json'),
-        JSON.stringify({
-          mcpServers: { planted: { command: 'sh', args: ['-c', `${touch('mcp')}; sleep 1`] } },
+          ...defaultGeminiSettings,
+          hooks: { SessionStart: [{ hooks: [{ type: 'command', command: ws.touch('user-hook') }] }] },
         }),
       )
       shared.mock.reset()
       shared.mock.setDefault({ kind: 'text', text: 'done' })
-      shared.mock.script(
-        { kind: 'exec_command', cmd: touch('bash'), yieldTimeMs: 5000 },
-        { kind: 'text', text: 'tried' },
-      )
-      const { run } = await succeededRun(shared.gw.url, { agent, prompt: 'hi', sandbox: 'read-only' })
+      const { run } = await succeededRun(shared.gw.url, {
+        agent: 'gemini',
+        prompt: 'hi',
+        sandbox: 'read-only',
+      })
       expect(run.status).toBe('succeeded')
-      // the model was called and asked for the command: the run did get that far
-      expect(shared.mock.requests.filter((r) => !r.side).length).toBeGreaterThan(1)
-      for (const what of ['hook-session-start', 'hook-prompt', 'hook-local', 'mcp', 'bash'])
-        expect(existsSync(marker(what)), `${what} ran`).toBe(false)
-    },
-    120_000,
-  )
+      expect(run.finalResponse).toBe('done')
+      expect(ws.ran(), 'ran from the workspace').toEqual([])
+      expect(existsSync(ws.marker('user-hook')), "the user settings' hook ran").toBe(true)
+    }, 120_000)
 
-  it('gemini (read-only): no MCP server, hook or tool discovery command of the workspace runs', async () => {
-    const ws = hostileGeminiWorkspace(shared.gw, 'gemini-ro')
-    // the operator's own settings (the gateway's Gemini home) still count, hooks included
-    const home = shared.gw.env.GEMINI_CLI_HOME as string
-    mkdirSync(path.join(home, '.gemini'), { recursive: true })
-    writeFileSync(
-      path.join(home, '.gemini', 'settings.json'),
-      JSON.stringify({
-        ...defaultGeminiSettings,
-        hooks: { SessionStart: [{ hooks: [{ type: 'command', command: ws.touch('user-hook') }] }] },
-      }),
-    )
-    shared.mock.reset()
-    shared.mock.setDefault({ kind: 'text', text: 'done' })
-    const { run } = await succeededRun(shared.gw.url, { agent: 'gemini', prompt: 'hi', sandbox: 'read-only' })
-    expect(run.status).toBe('succeeded')
-    expect(run.finalResponse).toBe('done')
-    expect(ws.ran(), 'ran from the workspace').toEqual([])
-    expect(existsSync(ws.marker('user-hook')), "the user settings' hook ran").toBe(true)
-  }, 120_000)
+    // The workspace stays trusted for everything else: workspace-write keeps its approval mode (an untrusted folder
+    // would get `default`, refusing the shell and edits) and runs the model's command, not the workspace's.
+    it('gemini (workspace-write): its command runs, nothing of the workspace does', async () => {
+      const ws = hostileGeminiWorkspace(shared.gw, 'gemini-ww')
+      await geminiRunsACommand(shared, ws)
+      expect(existsSync(ws.marker('shell')), "the model's command ran").toBe(true)
+      expect(ws.ran(), 'ran from the workspace').toEqual([])
+    }, 120_000)
 
-  // The workspace stays trusted for everything else: workspace-write keeps its approval mode (an untrusted folder
-  // would get `default`, refusing the shell and edits) and runs the model's command, not the workspace's.
-  it('gemini (workspace-write): its command runs, nothing of the workspace does', async () => {
-    const ws = hostileGeminiWorkspace(shared.gw, 'gemini-ww')
-    await geminiRunsACommand(shared, ws)
-    expect(existsSync(ws.marker('shell')), "the model's command ran").toBe(true)
-    expect(ws.ran(), 'ran from the workspace').toEqual([])
-  }, 120_000)
+    // POST /run gets the driver's treatment: untrusted while the settings load, `--skip-trust` and no MCP server from
+    // the gateway, the gateway's Gemini home (useExternal, ignoreLocalEnv) and key. Before, gemini on /run ran only
+    // in a workspace trusted from the start (a request's GEMINI_CLI_TRUST_WORKSPACE=true, RUN_ALLOW_ENV), and then
+    // loaded its `.gemini/.env` and settings: the hooks ran, GEMINI_WRITE_SYSTEM_MD wrote outside the workspace.
+    it("gemini on /run, nothing of the request's own: no hook or .env of the workspace, the prompt answered", async () => {
+      const ws = hostileGeminiWorkspace(shared.gw, 'run-gemini')
+      shared.mock.reset()
+      shared.mock.setDefault({ kind: 'text', text: 'run-gemini-ok' })
+      const frames = await geminiOnRun(shared)
+      expect(JSON.stringify(frames)).toContain('run-gemini-ok')
+      expect(ws.ran(), 'ran from the workspace').toEqual([])
+    }, 120_000)
 
-  // POST /run gets the driver's treatment: untrusted while the settings load, `--skip-trust` and no MCP server from
-  // the gateway, the gateway's Gemini home (useExternal, ignoreLocalEnv) and key. Before, gemini on /run ran only
-  // in a workspace trusted from the start (a request's GEMINI_CLI_TRUST_WORKSPACE=true, RUN_ALLOW_ENV), and then
-  // loaded its `.gemini/.env` and settings: the hooks ran, GEMINI_WRITE_SYSTEM_MD wrote outside the workspace.
-  it("gemini on /run, nothing of the request's own: no hook or .env of the workspace, the prompt answered", async () => {
-    const ws = hostileGeminiWorkspace(shared.gw, 'run-gemini')
-    shared.mock.reset()
-    shared.mock.setDefault({ kind: 'text', text: 'run-gemini-ok' })
-    const frames = await geminiOnRun(shared)
-    expect(JSON.stringify(frames)).toContain('run-gemini-ok')
-    expect(ws.ran(), 'ran from the workspace').toEqual([])
-  }, 120_000)
+    // The request's GEMINI_CLI_TRUST_WORKSPACE=true is replaced by the gateway's. A request may name the servers it
+    // allows: yargs adds its list to the gateway's, so it gets those of the user settings (here its own home's) it
+    // names, never the workspace's (whose settings are not read).
+    it("gemini on /run with its own home, key, GEMINI_CLI_TRUST_WORKSPACE=true and --allowed-mcp-server-names: its home's server runs, nothing of the workspace", async () => {
+      const ws = hostileGeminiWorkspace(shared.gw, 'run-gemini-own')
+      const env: Record<string, string> = { ...ownGeminiEnv(shared.mock), GEMINI_CLI_TRUST_WORKSPACE: 'true' }
+      writeFileSync(
+        settingsFile(env.GEMINI_CLI_HOME ?? ''),
+        JSON.stringify({
+          ...defaultGeminiSettings,
+          mcpServers: { operators: { command: 'sh', args: ['-c', `${ws.touch('own-mcp')}; sleep 1`] } },
+        }),
+      )
+      shared.mock.reset()
+      shared.mock.setDefault({ kind: 'text', text: 'run-gemini-ok' })
+      const frames = await geminiOnRun(shared, env, ['--allowed-mcp-server-names', 'operators,planted'])
+      expect(JSON.stringify(frames)).toContain('run-gemini-ok')
+      expect(existsSync(ws.marker('own-mcp')), "its home's MCP server ran").toBe(true)
+      expect(ws.ran(), 'ran from the workspace').toEqual([])
+    }, 120_000)
 
-  // The request's GEMINI_CLI_TRUST_WORKSPACE=true is replaced by the gateway's. A request may name the servers it
-  // allows: yargs adds its list to the gateway's, so it gets those of the user settings (here its own home's) it
-  // names, never the workspace's (whose settings are not read).
-  it("gemini on /run with its own home, key, GEMINI_CLI_TRUST_WORKSPACE=true and --allowed-mcp-server-names: its home's server runs, nothing of the workspace", async () => {
-    const ws = hostileGeminiWorkspace(shared.gw, 'run-gemini-own')
-    const env: Record<string, string> = { ...ownGeminiEnv(shared.mock), GEMINI_CLI_TRUST_WORKSPACE: 'true' }
-    writeFileSync(
-      settingsFile(env.GEMINI_CLI_HOME ?? ''),
-      JSON.stringify({
-        ...defaultGeminiSettings,
-        mcpServers: { operators: { command: 'sh', args: ['-c', `${ws.touch('own-mcp')}; sleep 1`] } },
-      }),
-    )
-    shared.mock.reset()
-    shared.mock.setDefault({ kind: 'text', text: 'run-gemini-ok' })
-    const frames = await geminiOnRun(shared, env, ['--allowed-mcp-server-names', 'operators,planted'])
-    expect(JSON.stringify(frames)).toContain('run-gemini-ok')
-    expect(existsSync(ws.marker('own-mcp')), "its home's MCP server ran").toBe(true)
-    expect(ws.ran(), 'ran from the workspace').toEqual([])
-  }, 120_000)
-
-  // copilot --acp loaded the workspace's `.github/hooks` at every session: now it runs with copilot's managed
-  // lockdown of hooks (copilot-lockdown.ts)
-  it('acp:copilot (read-only): no hook of the workspace runs', async () => {
-    const ws = hostileCopilotWorkspace(shared.gw, 'acp-copilot')
-    await copilotAcpRun(shared, 'acp-copilot')
-    expect(ws.ran(), 'ran from the workspace').toEqual([])
-  }, 120_000)
+    // copilot --acp loaded the workspace's `.github/hooks` at every session: now it runs with copilot's managed
+    // lockdown of hooks (copilot-lockdown.ts)
+    it('acp:copilot (read-only): no hook of the workspace runs', async () => {
+      const ws = hostileCopilotWorkspace(shared.gw, 'acp-copilot')
+      await copilotAcpRun(shared, 'acp-copilot')
+      expect(ws.ran(), 'ran from the workspace').toEqual([])
+    }, 120_000)
+  })
 })
 
 /** An operator who trusts every workspace turns the workspace's Claude Code and Gemini CLI configuration back on. */
-describe("CLAUDE_WORKSPACE_SETTINGS=true, GEMINI_WORKSPACE_SETTINGS=true, COPILOT_WORKSPACE_SETTINGS=true: the workspace's configuration is loaded", () => {
-  const shared = agentsFixture({
-    CLAUDE_WORKSPACE_SETTINGS: 'true',
-    GEMINI_WORKSPACE_SETTINGS: 'true',
-    COPILOT_WORKSPACE_SETTINGS: 'true',
-    ACP_AGENTS: 'copilot',
-    CLI_LIST: 'codex,claude,gemini',
-    RUN_ALLOW_ENV: 'ANTHROPIC_BASE_URL,ANTHROPIC_API_KEY',
-  })
-
-  // POST /run follows the setting too: no `--setting-sources user` from the gateway
-  it('claude on /run: its hooks run', async () => {
-    const marker = path.join(shared.gw.dir, 'trusted-run-claude-session-start')
-    mkdirSync(path.join(shared.gw.workspace, '.claude'), { recursive: true })
-    writeFileSync(
-      path.join(shared.gw.workspace, '.claude', 'settings.json'),
-      JSON.stringify({
-        hooks: { SessionStart: [{ hooks: [{ type: 'command', command: `touch ${marker}` }] }] },
-      }),
-    )
-    shared.mock.reset()
-    shared.mock.setDefault({ kind: 'text', text: 'done' })
-    const env = { ANTHROPIC_BASE_URL: shared.mock.url, ANTHROPIC_API_KEY: 'anthropic-key-0123456789' }
-    const args = ['-p', 'hi', '--output-format', 'text']
-    const frames = await readNdjson(await postJson(`${shared.gw.url}/run`, { cli: 'claude', args, env }))
-    expect(frames.at(-1), JSON.stringify(frames)).toEqual({ type: 'exit', code: 0 })
-    expect(existsSync(marker), 'the workspace hook ran').toBe(true)
-  }, 120_000)
-
-  // also shows that the markers of the test above are made when the workspace's configuration is loaded
-  it('gemini: its MCP server, hooks and tool discovery command run', async () => {
-    const ws = hostileGeminiWorkspace(shared.gw, 'trusted-gemini')
-    await geminiRunsACommand(shared, ws)
-    expect(ws.ran()).toEqual(geminiWorkspaceMarkers)
-  }, 120_000)
-
-  // also shows that the markers of the /run tests above are made when the workspace's configuration is loaded
-  it('gemini on /run: its .env and hooks take effect', async () => {
-    const ws = hostileGeminiWorkspace(shared.gw, 'trusted-run-gemini')
-    shared.mock.reset()
-    shared.mock.setDefault({ kind: 'text', text: 'run-gemini-ok' })
-    const frames = await geminiOnRun(shared)
-    expect(JSON.stringify(frames)).toContain('run-gemini-ok')
-    expect(ws.ran()).toEqual(expect.arrayContaining(['env-file', 'hook-session-start', 'hook-before-agent']))
-  }, 120_000)
-
-  // before, acp:gemini never trusted the workspace, whatever the setting
-  it('acp:gemini: its MCP server and hooks run', async () => {
-    const ws = hostileGeminiWorkspace(shared.gw, 'trusted-acp-gemini')
-    shared.mock.reset()
-    shared.mock.setDefault({ kind: 'text', text: 'done' })
-    const { run } = await succeededRun(shared.gw.url, {
-      agent: 'acp:gemini',
-      prompt: 'hi',
-      sandbox: 'read-only',
+describe.concurrent("CLAUDE_WORKSPACE_SETTINGS=true, GEMINI_WORKSPACE_SETTINGS=true, COPILOT_WORKSPACE_SETTINGS=true: the workspace's configuration is loaded", () => {
+  describe.sequential('one test after another', () => {
+    const shared = agentsFixture({
+      CLAUDE_WORKSPACE_SETTINGS: 'true',
+      GEMINI_WORKSPACE_SETTINGS: 'true',
+      COPILOT_WORKSPACE_SETTINGS: 'true',
+      ACP_AGENTS: 'copilot',
+      CLI_LIST: 'codex,claude,gemini',
+      RUN_ALLOW_ENV: 'ANTHROPIC_BASE_URL,ANTHROPIC_API_KEY',
     })
-    expect(run.status).toBe('succeeded')
-    expect(ws.ran()).toEqual(expect.arrayContaining(['mcp', 'hook-before-agent']))
-  }, 120_000)
 
-  // also shows that the markers of the test above are made when the hooks are loaded
-  it('acp:copilot: its hooks run', async () => {
-    const ws = hostileCopilotWorkspace(shared.gw, 'trusted-acp-copilot')
-    await copilotAcpRun(shared, 'trusted-acp-copilot')
-    expect(ws.ran()).toEqual(expect.arrayContaining(['session-start', 'prompt']))
-  }, 120_000)
-
-  it.each([
-    ['claude', 'claude'],
-    ['claude-agent-acp', 'acp:claude-agent-acp'],
-  ])(
-    '%s: its hooks run',
-    async (name, agent) => {
-      const marker = (what: string) => path.join(shared.gw.dir, `trusted-${name}-${what}`)
+    // POST /run follows the setting too: no `--setting-sources user` from the gateway
+    it('claude on /run: its hooks run', async () => {
+      const marker = path.join(shared.gw.dir, 'trusted-run-claude-session-start')
       mkdirSync(path.join(shared.gw.workspace, '.claude'), { recursive: true })
       writeFileSync(
         path.join(shared.gw.workspace, '.claude', 'settings.json'),
         JSON.stringify({
-          hooks: {
-            SessionStart: [{ hooks: [{ type: 'command', command: `touch ${marker('session-start')}` }] }],
-            UserPromptSubmit: [{ hooks: [{ type: 'command', command: `touch ${marker('prompt')}` }] }],
-          },
+          hooks: { SessionStart: [{ hooks: [{ type: 'command', command: `touch ${marker}` }] }] },
         }),
       )
       shared.mock.reset()
       shared.mock.setDefault({ kind: 'text', text: 'done' })
-      const { run } = await succeededRun(shared.gw.url, { agent, prompt: 'hi', sandbox: 'read-only' })
+      const env = { ANTHROPIC_BASE_URL: shared.mock.url, ANTHROPIC_API_KEY: 'anthropic-key-0123456789' }
+      const args = ['-p', 'hi', '--output-format', 'text']
+      const frames = await readNdjson(await postJson(`${shared.gw.url}/run`, { cli: 'claude', args, env }))
+      expect(frames.at(-1), JSON.stringify(frames)).toEqual({ type: 'exit', code: 0 })
+      expect(existsSync(marker), 'the workspace hook ran').toBe(true)
+    }, 120_000)
+
+    // also shows that the markers of the test above are made when the workspace's configuration is loaded
+    it('gemini: its MCP server, hooks and tool discovery command run', async () => {
+      const ws = hostileGeminiWorkspace(shared.gw, 'trusted-gemini')
+      await geminiRunsACommand(shared, ws)
+      expect(ws.ran()).toEqual(geminiWorkspaceMarkers)
+    }, 120_000)
+
+    // also shows that the markers of the /run tests above are made when the workspace's configuration is loaded
+    it('gemini on /run: its .env and hooks take effect', async () => {
+      const ws = hostileGeminiWorkspace(shared.gw, 'trusted-run-gemini')
+      shared.mock.reset()
+      shared.mock.setDefault({ kind: 'text', text: 'run-gemini-ok' })
+      const frames = await geminiOnRun(shared)
+      expect(JSON.stringify(frames)).toContain('run-gemini-ok')
+      expect(ws.ran()).toEqual(
+        expect.arrayContaining(['env-file', 'hook-session-start', 'hook-before-agent']),
+      )
+    }, 120_000)
+
+    // before, acp:gemini never trusted the workspace, whatever the setting
+    it('acp:gemini: its MCP server and hooks run', async () => {
+      const ws = hostileGeminiWorkspace(shared.gw, 'trusted-acp-gemini')
+      shared.mock.reset()
+      shared.mock.setDefault({ kind: 'text', text: 'done' })
+      const { run } = await succeededRun(shared.gw.url, {
+        agent: 'acp:gemini',
+        prompt: 'hi',
+        sandbox: 'read-only',
+      })
       expect(run.status).toBe('succeeded')
-      const ran = ['session-start', 'prompt'].filter((what) => existsSync(marker(what)))
-      expect(ran.length, 'no hook of the workspace ran').toBeGreaterThan(0)
-    },
-    120_000,
-  )
+      expect(ws.ran()).toEqual(expect.arrayContaining(['mcp', 'hook-before-agent']))
+    }, 120_000)
+
+    // also shows that the markers of the test above are made when the hooks are loaded
+    it('acp:copilot: its hooks run', async () => {
+      const ws = hostileCopilotWorkspace(shared.gw, 'trusted-acp-copilot')
+      await copilotAcpRun(shared, 'trusted-acp-copilot')
+      expect(ws.ran()).toEqual(expect.arrayContaining(['session-start', 'prompt']))
+    }, 120_000)
+
+    it.each([
+      ['claude', 'claude'],
+      ['claude-agent-acp', 'acp:claude-agent-acp'],
+    ])(
+      '%s: its hooks run',
+      async (name, agent) => {
+        const marker = (what: string) => path.join(shared.gw.dir, `trusted-${name}-${what}`)
+        mkdirSync(path.join(shared.gw.workspace, '.claude'), { recursive: true })
+        writeFileSync(
+          path.join(shared.gw.workspace, '.claude', 'settings.json'),
+          JSON.stringify({
+            hooks: {
+              SessionStart: [{ hooks: [{ type: 'command', command: `touch ${marker('session-start')}` }] }],
+              UserPromptSubmit: [{ hooks: [{ type: 'command', command: `touch ${marker('prompt')}` }] }],
+            },
+          }),
+        )
+        shared.mock.reset()
+        shared.mock.setDefault({ kind: 'text', text: 'done' })
+        const { run } = await succeededRun(shared.gw.url, { agent, prompt: 'hi', sandbox: 'read-only' })
+        expect(run.status).toBe('succeeded')
+        const ran = ['session-start', 'prompt'].filter((what) => existsSync(marker(what)))
+        expect(ran.length, 'no hook of the workspace ran').toBeGreaterThan(0)
+      },
+      120_000,
+    )
+  })
 })

@@ -13,9 +13,11 @@ const agentScript = fileURLToPath(new URL('../fixtures/acp-stubborn-agent.mjs', 
 export const stubbornSettings = (refusedWhile?: string): Record<string, string> => ({
   ACP_AGENTS: `stubborn=${process.execPath} ${agentScript}${refusedWhile ? ` ${refusedWhile}` : ''}`,
   KILL_GRACE_MS: '300',
+  // the force-end bound's own part (5 s by default, test/unit/turn-queue.test.ts): each forced end here waited it out
+  FORCE_END_AFTER_MS: '1000',
 })
-/** endAfterAbortMs with stubbornSettings' KILL_GRACE_MS: KILL_GRACE_MS + 5 s. */
-export const boundMs = 5300
+/** endAfterAbortMs with stubbornSettings: KILL_GRACE_MS + FORCE_END_AFTER_MS. */
+export const boundMs = 1300
 
 /** Resolves with the first event the gateway stores that `match` picks (tapped in process, as they are stored). */
 export function nextEvent<T>(gw: TestGateway, match: (ev: StoredEvent) => T | undefined): Promise<T> {

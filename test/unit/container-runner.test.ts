@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ContainerOptions } from '../../src/process/container/container-options.js'
 import { ContainerProcessRunner } from '../../src/process/container/container-runner.js'
@@ -11,6 +12,8 @@ import { engineEnv, testEngine, testImage } from '../support/container-image.js'
 import { gatewayContainers, removeContainers, testInstance } from '../support/containers.js'
 import { processesUnder } from '../support/processes.js'
 import { removeDir, tempDir } from '../support/temp.js'
+
+const execFileAsync = promisify(execFile)
 
 const instance = testInstance()
 let image = ''
@@ -183,24 +186,28 @@ describe('the container runner', () => {
     // (test/e2e/container-leaks.test.ts does this with a real server process)
     const crashed = `${instance}-crashed`
     const other = `${instance}-other`
-    for (const owner of [crashed, crashed, other])
-      execFileSync(
-        testEngine,
-        [
-          'run',
-          '-d',
-          '--name',
-          `agw-${owner}-${Math.random().toString(36).slice(2, 8)}`,
-          '--label',
-          'agent-gateway=1',
-          '--label',
-          `agent-gateway.instance=${owner}`,
-          image,
-          'sleep',
-          '60',
-        ],
-        { env: engineEnv(), stdio: 'pipe' },
-      )
+    // started at once: one after the other, three `run -d` took most of the test
+    await Promise.all(
+      [crashed, crashed, other].map((owner) =>
+        execFileAsync(
+          testEngine,
+          [
+            'run',
+            '-d',
+            '--name',
+            `agw-${owner}-${Math.random().toString(36).slice(2, 8)}`,
+            '--label',
+            'agent-gateway=1',
+            '--label',
+            `agent-gateway.instance=${owner}`,
+            image,
+            'sleep',
+            '60',
+          ],
+          { env: engineEnv() },
+        ),
+      ),
+    )
     expect(await gatewayContainers(crashed)).toHaveLength(2)
     const successor = new ContainerProcessRunner(options({ instance: crashed }))
     expect(await successor.reclaim()).toBe(true)

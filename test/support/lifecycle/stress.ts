@@ -16,6 +16,11 @@ export interface StressOptions {
   sessions: number
   /** How long a slow model answer waits. */
   slowMs?: number
+  /**
+   * APPROVAL_TIMEOUT_SECONDS of the gateways (8 by default): an approval nobody answered is declined then. The
+   * steps' turns queued behind such approvals wait it out once the steps stopped answering them.
+   */
+  approvalTimeoutSeconds?: number
   /** SQLite (one in-process gateway, the default) or PostgreSQL (gateway processes sharing one database). */
   store?: StressStore
   /** How many gateway processes share the PostgreSQL store (1 by default); each request goes to one at random. */
@@ -128,7 +133,9 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
   installStressSteps(mock, opts.slowMs ?? 3000)
   let target: StressTarget
   try {
-    target = await startTarget(mock, opts.store ?? 'sqlite', opts.nodes ?? 1, opts.apiNodes)
+    target = await startTarget(mock, opts.store ?? 'sqlite', opts.nodes ?? 1, opts.apiNodes, {
+      APPROVAL_TIMEOUT_SECONDS: String(opts.approvalTimeoutSeconds ?? 8),
+    })
   } catch (err) {
     await mock.close()
     throw err

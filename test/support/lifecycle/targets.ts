@@ -33,7 +33,7 @@ export interface StressTarget {
 export type StressStore = 'sqlite' | 'postgres'
 
 /** The stress's own settings on every node: approvals and queues that end in time, short agent kills. */
-const stressEnv = {
+const stressDefaults = {
   APPROVAL_TIMEOUT_SECONDS: '8',
   MAX_QUEUED_TURNS: '3',
   TIMEOUT_SECONDS: '60',
@@ -45,7 +45,10 @@ export async function startTarget(
   nodes: number,
   /** How many of the nodes take requests only (role api: every session call forwarded to a runner). */
   apiNodes = 0,
+  /** Settings over the stress's own (its APPROVAL_TIMEOUT_SECONDS). */
+  settings: Record<string, string> = {},
 ): Promise<StressTarget> {
+  const stressEnv = { ...stressDefaults, ...settings }
   if (store === 'sqlite') {
     if (nodes !== 1) throw new Error('several nodes share a PostgreSQL store only: --store postgres')
     const gw = await startGateway(mock, stressEnv)
@@ -66,14 +69,19 @@ export async function startTarget(
     }
   }
   if (apiNodes >= nodes) throw new Error('at least one node must run agents: --api-nodes below --nodes')
-  return startPostgresNodes(mock, nodes, apiNodes)
+  return startPostgresNodes(mock, nodes, apiNodes, stressEnv)
 }
 
 /**
  * `count` gateway processes (`serve`, role all, the first `apiNodes` role api) on one throwaway PostgreSQL database, like a cluster behind a load
  * balancer: one workspace and one CODEX_HOME for all (a shared volume), so any node can resume a thread.
  */
-async function startPostgresNodes(mock: MockLlm, count: number, apiNodes: number): Promise<StressTarget> {
+async function startPostgresNodes(
+  mock: MockLlm,
+  count: number,
+  apiNodes: number,
+  stressEnv: Record<string, string>,
+): Promise<StressTarget> {
   const pg: TestPostgres = await startPostgres()
   const nodes: ServerProcess[] = []
   let store: PostgresStore | undefined
