@@ -44,6 +44,11 @@ export class AcpSession implements AgentSession, AcpPeer {
   private promptPending: Promise<void> | undefined
   /** When `session/cancel` was first sent for that prompt (performance.now()). */
   private cancelSentAt: number | undefined
+  /**
+   * Set when this session was opened in place of one the agent could not load (open-session.ts `newWhenLost`):
+   * why, in the agent's words. The earlier session's history is not in this one.
+   */
+  lostContext: string | undefined
 
   constructor(
     private readonly lease: AcpLease,
@@ -169,9 +174,10 @@ export class AcpSession implements AgentSession, AcpPeer {
         if (answer.stopReason !== 'cancelled') await run.toolsSettled(this.agent.launch.toolSettleMs)
         run.completed(answer.stopReason === 'cancelled' ? 'interrupted' : 'completed')
       })
-      .catch((err: unknown) => {
+      .catch(async (err: unknown) => {
         this.promptAnswered(answered)
-        run.fail(errorMessage(err))
+        // a connection closed by the process's end: why it ended (killed, crashed), not "ACP connection closed"
+        run.fail(errorMessage(await this.agent.failureOf(err)))
       })
     this.promptPending = answered
     this.cancelSentAt = undefined

@@ -6,6 +6,7 @@ import type { AgentEvent } from '../../protocol/events.js'
 import { type AgentStatus, capabilities, type RunRequest, type WarmPoolCounts } from '../driver.js'
 import { claudeCodeRules } from '../exact-call-rule.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
+import type { AcpSession } from './acp-session.js'
 import { type AcpAgentSpec, acpAgentSpecs } from './agent-spec.js'
 import { claudeSessionRules } from './claude-session-rules.js'
 import { acpColdRun } from './cold-run.js'
@@ -13,6 +14,7 @@ import { oneShotApprovals } from './one-shot-approvals.js'
 import { type AcpOpenOptions, openAcpSession } from './open-session.js'
 import { acpBinary, acpStatus } from './probe.js'
 import { type ReadyFor, ReadySessions } from './ready-sessions.js'
+import { ReopeningAcpSession } from './reopening-session.js'
 import { sandboxApprovals } from './sandbox-approvals.js'
 import { loadAcpSdk } from './sdk.js'
 import { AcpLeases, warmKeepMs as defaultWarmKeepMs } from './session-leases.js'
@@ -135,13 +137,9 @@ export class AcpDriver implements SessionDriver {
   }
 
   async openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession> {
-    return openAcpSession(
-      this.id,
-      this.leases.lease(req),
-      req.cwd,
-      this.sessionHooks(req, hooks),
-      this.openOptions,
-    )
+    const asked = this.sessionHooks(req, hooks)
+    const session = await openAcpSession(this.id, this.leases.lease(req), req.cwd, asked, this.openOptions)
+    return this.reopening(session, req, asked, false)
   }
 
   /**
@@ -158,23 +156,48 @@ export class AcpDriver implements SessionDriver {
     return claudeSessionRules(answers, hooks.allowedForSession?.bind(hooks), req.allowedForSession)
   }
 
-  /**
-   * `session/load`, when the agent supports it (`loadSession`); claude-agent-acp is given what the session's
-   * `accept_for_session` answers allowed as its `allowedTools`: Claude Code's rules, not the gateway's own
-   * (exact-call-rule.ts), which the gateway matches itself.
-   */
+  /** `session/load`, when the agent supports it (`loadSession`), with what the session allowed (loadOptions). */
   async resumeSession(
     agentSessionId: string,
     req: SessionRequest,
     hooks: SessionHooks,
   ): Promise<AgentSession> {
+    const asked = this.sessionHooks(req, hooks)
+    const session = await openAcpSession(this.id, this.leases.lease(req), req.cwd, asked, {
+      ...this.loadOptions(req),
+      loadId: agentSessionId,
+    })
+    return this.reopening(session, req, asked, true)
+  }
+
+  /**
+   * How a session is loaded: claude-agent-acp is given what the session's `accept_for_session` answers allowed
+   * (when it was opened) as its `allowedTools`: Claude Code's rules, not the gateway's own (exact-call-rule.ts),
+   * which the gateway matches itself.
+   */
+  private loadOptions(req: SessionRequest): AcpOpenOptions {
     const allowed =
       this.spec.flavor === 'claude-agent-acp' ? claudeCodeRules(req.allowedForSession ?? []) : undefined
-    return openAcpSession(this.id, this.leases.lease(req), req.cwd, this.sessionHooks(req, hooks), {
-      ...this.openOptions,
-      loadId: agentSessionId,
-      ...(allowed?.length ? { allowedTools: allowed } : {}),
-    })
+    return { ...this.openOptions, ...(allowed?.length ? { allowedTools: allowed } : {}) }
+  }
+
+  /**
+   * The session, reopened on its next turn when its agent process ended (reopening-session.ts): loaded on a new
+   * process, else a new session (`context_lost`). Its hooks stay the session's (what it allowed meanwhile with them).
+   */
+  private reopening(
+    session: AcpSession,
+    req: SessionRequest,
+    hooks: SessionHooks,
+    resumed: boolean,
+  ): AgentSession {
+    const reopen = (loadId: string) =>
+      openAcpSession(this.id, this.leases.lease(req), req.cwd, hooks, {
+        ...this.loadOptions(req),
+        loadId,
+        newWhenLost: true,
+      })
+    return new ReopeningAcpSession(session, reopen, this.id, resumed)
   }
 
   async call(method: string): Promise<unknown> {

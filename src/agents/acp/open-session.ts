@@ -2,6 +2,7 @@ import { AppError } from '../../protocol/errors.js'
 import type { SessionHooks } from '../session.js'
 import type { AcpLease } from './acp-pool.js'
 import { AcpSession, errorMessage } from './acp-session.js'
+import { acpSdk } from './sdk.js'
 
 /**
  * claude-agent-acp loads the workspace's `.claude/settings.json`, `settings.local.json` and `.mcp.json` unless told
@@ -17,6 +18,11 @@ export interface AcpOpenOptions {
   workspaceSettings?: boolean
   /** claude-agent-acp: Claude Code rules allowed without asking (what the session's `accept_for_session` allowed). */
   allowedTools?: readonly string[]
+  /**
+   * With `loadId`: when the agent cannot load it (no `loadSession`, or it answered `session/load` with an error: it
+   * does not know the session), a new session is opened instead, and its `lostContext` says why.
+   */
+  newWhenLost?: boolean
 }
 
 /** claude-agent-acp's session options (`_meta.claudeCode.options`), if any. */
@@ -44,33 +50,37 @@ export async function openAcpSession(
   hooks: SessionHooks,
   open: AcpOpenOptions = {},
 ): Promise<AcpSession> {
-  const { loadId } = open
+  const { loadId, newWhenLost = false } = open
   const meta = claudeCodeMeta(open)
   const options = { cancellationSignal: AbortSignal.timeout(setupTimeoutMs), stopWaitingOnCancel: true }
   let lease: AcpLease | undefined
   try {
     lease = await leased
-    const { agent, init } = lease
-    let sessionId: string
+    const { agent } = lease
+    let lostContext: string | undefined
     if (loadId) {
-      if (!init.agentCapabilities?.loadSession)
-        throw new AppError('invalid_request', `${agentId} cannot load a previous session`)
-      // the history the agent replays arrives before the session listens: not a turn's events
-      await agent.connection.agent.request(
-        'session/load',
-        { sessionId: loadId, cwd, mcpServers: [], ...meta },
-        options,
-      )
-      sessionId = loadId
-    } else {
-      const created = await agent.connection.agent.request(
-        'session/new',
+      const loaded = await loadSession(
+        agentId,
+        lease,
+        loadId,
         { cwd, mcpServers: [], ...meta },
         options,
-      )
-      sessionId = created.sessionId
+      ).catch((err: unknown) => {
+        // only an answer of the agent's own (it runs, it does not know the session) is taken for lost history
+        if (!newWhenLost || !isAgentAnswer(err)) throw err
+        return errorMessage(err)
+      })
+      if (loaded === true) return new AcpSession(lease, loadId, cwd, hooks, agentId)
+      lostContext = loaded
     }
-    return new AcpSession(lease, sessionId, cwd, hooks, agentId)
+    const created = await agent.connection.agent.request(
+      'session/new',
+      { cwd, mcpServers: [], ...meta },
+      options,
+    )
+    const session = new AcpSession(lease, created.sessionId, cwd, hooks, agentId)
+    if (lostContext !== undefined) session.lostContext = lostContext
+    return session
   } catch (caught) {
     const err = lease && !(caught instanceof AppError) ? await lease.agent.failureOf(caught) : caught
     await lease?.release(null, { now: true })
@@ -85,3 +95,22 @@ export async function openAcpSession(
     )
   }
 }
+
+/** `session/load` of `loadId` (true), refused when the agent cannot load sessions. */
+async function loadSession(
+  agentId: string,
+  { agent, init }: AcpLease,
+  loadId: string,
+  params: { cwd: string; mcpServers: []; _meta?: Record<string, unknown> },
+  options: { cancellationSignal: AbortSignal; stopWaitingOnCancel: boolean },
+): Promise<true> {
+  if (!init.agentCapabilities?.loadSession)
+    throw new AppError('invalid_request', `${agentId} cannot load a previous session`)
+  // the history the agent replays arrives before the session listens: not a turn's events
+  await agent.connection.agent.request('session/load', { sessionId: loadId, ...params }, options)
+  return true
+}
+
+/** Whether `err` is the agent's own answer (a JSON-RPC error, or our refusal of a load it cannot do). */
+const isAgentAnswer = (err: unknown): boolean =>
+  err instanceof AppError || err instanceof acpSdk().RequestError
