@@ -15,6 +15,8 @@ export interface LiveSession {
   claim: SessionClaim
   /** The session's working directory (fixed at creation), confined again before every turn. */
   cwd: string
+  /** The agent's id of the session as stored (`agent.agentSessionId` may change: storeAgentSessionId). */
+  agentSessionId: string
   queue: Turn[]
   current?: { turn: Turn; controller: AbortController }
   /** Unloads the session once it stayed idle for SESSION_IDLE_SECONDS. */
@@ -101,6 +103,7 @@ export class LiveSessions {
     const live: LiveSession = {
       agent,
       cwd: session.cwd,
+      agentSessionId: agent.agentSessionId,
       queue: [],
       claim: firstClaim,
       limited,
@@ -176,6 +179,7 @@ export class LiveSessions {
     const opened: LiveSession = {
       agent,
       cwd: session.cwd,
+      agentSessionId: started ? agent.agentSessionId : session.agentSessionId,
       queue: [],
       claim,
       limited: Boolean(session.limits),
@@ -184,6 +188,22 @@ export class LiveSessions {
     this.live.set(session.id, opened)
     this.unloadWhenIdle(session.id, opened)
     return opened
+  }
+
+  /**
+   * Stores the agent's id of the session when it changed since it was stored (an ACP session whose process ended
+   * and which its agent could not load again goes on in a new session: reopening-session.ts), so the session's
+   * next resume loads that one. A refused write is tried again after the next turn.
+   */
+  async storeAgentSessionId(id: string, live: LiveSession): Promise<void> {
+    const now = live.agent.agentSessionId
+    if (now === live.agentSessionId) return
+    await this.ctx.store.updateSession(id, { agentSessionId: now }, live.claim).then(
+      () => {
+        live.agentSessionId = now
+      },
+      () => {},
+    )
   }
 
   /**

@@ -657,6 +657,8 @@ export class SessionManager {
   ): Promise<void> {
     try {
       await this.runTurn(id, live, turn, controller, options, end)
+      // a driver may have gone on in a new agent session (an ACP one reopened anew after its process ended)
+      await this.live.storeAgentSessionId(id, live)
     } catch (err) {
       this.unstored.get(turn.id)?.reject(err)
       throw err

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { AcpDriver } from '../../src/agents/acp/driver.js'
 import { startServer } from '../../src/http/server.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
@@ -10,6 +11,7 @@ import {
   pendingApprovalAt,
   postJson,
   requestInput,
+  sessionEventsUntilTurnEnd,
   startGateway,
   type TestGateway,
   testApiKey,
@@ -330,6 +332,79 @@ describe('/v1/sessions on codex app-server', () => {
     const next = await json<Turn>(turn(session.id, 'what was the word'))
     expect(next).toMatchObject({ status: 'completed', finalResponse: 'still here' })
     expect(requestText(mock.requests.length - 1)).toContain('the word is kiwi')
+  })
+
+  // Its agent process (shared by the sessions started alike, in the data dir) killed: the session's next turn
+  // reopens it on a new process (session/load), not "ACP connection closed" until its idle unload.
+  it('acp:codex-acp: its agent killed between turns, then during one: that turn fails, the next ones go on with the history', async () => {
+    const session = await createSession({ agent: 'acp:codex-acp' })
+    const acp = gw.ctx.registry.get('acp:codex-acp') as AcpDriver
+    /** Kills the session's agent process (by pid) and waits until the gateway saw it end. */
+    const killAgent = async () => {
+      const agents = spawnedFrom().filter((p) => p.cmd.includes('codex-acp'))
+      expect(agents).toHaveLength(1)
+      process.kill(agents[0]!.pid, 'SIGKILL')
+      await waitUntil(() => acp.sharedProcesses === 0)
+    }
+    mock.script({ kind: 'text', text: 'noted mango' })
+    expect(await json<Turn>(turn(session.id, 'the fruit is mango'))).toMatchObject({ status: 'completed' })
+
+    await killAgent()
+    mock.script({ kind: 'text', text: 'it was mango' })
+    const after = await json<Turn>(turn(session.id, 'which fruit'))
+    expect(after).toMatchObject({ status: 'completed', finalResponse: 'it was mango' })
+    expect(requestText(mock.requests.length - 1)).toContain('the fruit is mango')
+
+    mock.script({ kind: 'text', text: 'never', delayMs: 30_000 }, { kind: 'text', text: 'still mango' })
+    const asked = mock.requests.length
+    const started = await json<Turn>(turn(session.id, 'be slow', ''))
+    await waitUntil(() => mock.requests.length > asked)
+    await killAgent()
+    const failed = await finishedTurnAt(gw.url, session.id, started.id)
+    expect(failed.status).toBe('failed')
+    expect(failed.error).toMatch(/codex-acp/)
+    const next = await json<Turn>(turn(session.id, 'and now'))
+    expect(next).toMatchObject({ status: 'completed', finalResponse: 'still mango' })
+    expect(requestText(mock.requests.length - 1)).toContain('the fruit is mango')
+    const stored = await json<Session>(fetch(`${gw.url}/v1/sessions/${session.id}`))
+    expect(stored).toMatchObject({ turnCount: 4, agentSessionId: session.agentSessionId })
+    expect((await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {})).status).toBe(200)
+  })
+
+  it('acp:codex-acp: its agent killed and its thread gone from the codex home: the next turn goes on in a new session, saying so first (context_lost)', async () => {
+    const session = await createSession({ agent: 'acp:codex-acp' })
+    mock.script({ kind: 'text', text: 'noted papaya' })
+    expect(await json<Turn>(turn(session.id, 'the fruit is papaya'))).toMatchObject({ status: 'completed' })
+    const agents = spawnedFrom().filter((p) => p.cmd.includes('codex-acp'))
+    expect(agents).toHaveLength(1)
+    process.kill(agents[0]!.pid, 'SIGKILL')
+    const acp = gw.ctx.registry.get('acp:codex-acp') as AcpDriver
+    await waitUntil(() => acp.sharedProcesses === 0)
+    const rollouts = readdirSync(path.join(gw.env.CODEX_HOME!, 'sessions'), {
+      recursive: true,
+      encoding: 'utf8',
+    }).filter((f) => f.endsWith(`${session.agentSessionId}.jsonl`))
+    expect(rollouts).toHaveLength(1)
+    for (const f of rollouts) rmSync(path.join(gw.env.CODEX_HOME!, 'sessions', f))
+
+    mock.script({ kind: 'text', text: 'which fruit?' })
+    const next = await json<Turn>(turn(session.id, 'name the fruit'))
+    expect(next).toMatchObject({ status: 'completed', finalResponse: 'which fruit?' })
+    expect(requestText(mock.requests.length - 1)).not.toContain('papaya')
+    const events = await sessionEventsUntilTurnEnd(gw.url, session.id, next.id)
+    const own = events.slice(events.findIndex((e) => e.type === 'turn.started' && e.turnId === next.id))
+    expect(own[1]).toMatchObject({
+      type: 'item.completed',
+      item: {
+        id: 'context_lost',
+        type: 'error',
+        message: expect.stringMatching(/^context lost: acp:codex-acp/),
+      },
+    })
+    // the new agent session is the session's now: its next resume loads that one
+    const stored = await json<Session>(fetch(`${gw.url}/v1/sessions/${session.id}`))
+    expect(stored.agentSessionId).not.toBe(session.agentSessionId)
+    expect((await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {})).status).toBe(200)
   })
 })
 

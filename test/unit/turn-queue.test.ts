@@ -37,6 +37,7 @@ function setup(maxQueued = 2) {
       },
     } as unknown as AgentSession,
     cwd: dir,
+    agentSessionId: 'thread-1',
     queue: [],
     claim: 1,
     limited: false,

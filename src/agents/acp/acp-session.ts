@@ -177,9 +177,10 @@ export class AcpSession implements AgentSession, AcpPeer {
         if (answer.stopReason !== 'cancelled') await run.toolsSettled(this.agent.launch.toolSettleMs)
         run.completed(answer.stopReason === 'cancelled' ? 'interrupted' : 'completed')
       })
-      .catch((err: unknown) => {
+      .catch(async (err: unknown) => {
         this.promptAnswered(answered)
-        run.fail(errorMessage(err))
+        // a connection closed by the process's end: why it ended (killed, crashed), not "ACP connection closed"
+        run.fail(errorMessage(await this.agent.failureOf(err)))
       })
     this.promptPending = answered
     this.cancelSentAt = undefined

@@ -6,13 +6,16 @@ import type { AgentEvent } from '../../protocol/events.js'
 import { type AgentStatus, capabilities, type RunRequest, type WarmPoolCounts } from '../driver.js'
 import { claudeCodeRules } from '../exact-call-rule.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
+import type { AcpSession } from './acp-session.js'
 import { type AcpAgentSpec, acpAgentSpecs } from './agent-spec.js'
 import { claudeSessionRules } from './claude-session-rules.js'
 import { acpColdRun } from './cold-run.js'
+import { type LostSession, lostSessionNotice } from './lost-session.js'
 import { oneShotApprovals } from './one-shot-approvals.js'
 import { type AcpOpenOptions, openAcpSession } from './open-session.js'
 import { acpBinary, acpStatus } from './probe.js'
 import { type ReadyFor, ReadySessions } from './ready-sessions.js'
+import { ReopeningAcpSession } from './reopening-session.js'
 import { sandboxApprovals } from './sandbox-approvals.js'
 import { loadAcpSdk } from './sdk.js'
 import { AcpLeases, warmKeepMs as defaultWarmKeepMs } from './session-leases.js'
@@ -135,13 +138,9 @@ export class AcpDriver implements SessionDriver {
   }
 
   async openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession> {
-    return openAcpSession(
-      this.id,
-      this.leases.lease(req),
-      req.cwd,
-      this.sessionHooks(req, hooks),
-      this.openOptions,
-    )
+    const asked = this.sessionHooks(req, hooks)
+    const session = await openAcpSession(this.id, this.leases.lease(req), req.cwd, asked, this.openOptions)
+    return this.reopening(session, req, asked, false)
   }
 
   /**
@@ -159,25 +158,60 @@ export class AcpDriver implements SessionDriver {
   }
 
   /**
-   * `session/load`, when the agent supports it (`loadSession`); claude-agent-acp is given what the session's
-   * `accept_for_session` answers allowed as its `allowedTools`: Claude Code's rules, not the gateway's own
-   * (exact-call-rule.ts), which the gateway matches itself. A claude-agent-acp session with history whose
-   * conversation Claude no longer has goes on in a new one, saying so (open-session.ts `newWhenGone`).
+   * `session/load`, when the agent supports it (`loadSession`), with what the session allowed (loadOptions). A
+   * claude-agent-acp session with history whose conversation Claude no longer has goes on in a new one, saying so
+   * (open-session.ts `newWhenLost`); a session without history whose load fails starts anew silently
+   * (live-sessions.ts resumeOrStart).
    */
   async resumeSession(
     agentSessionId: string,
     req: SessionRequest,
     hooks: SessionHooks,
   ): Promise<AgentSession> {
+    const asked = this.sessionHooks(req, hooks)
+    const session = await openAcpSession(this.id, this.leases.lease(req), req.cwd, asked, {
+      ...this.loadOptions(req),
+      loadId: agentSessionId,
+      ...(this.spec.flavor === 'claude-agent-acp' && req.hasHistory
+        ? { newWhenLost: (lost: LostSession) => this.lostNotice(lost) }
+        : {}),
+    })
+    return this.reopening(session, req, asked, true)
+  }
+
+  /**
+   * How a session is loaded: claude-agent-acp is given what the session's `accept_for_session` answers allowed
+   * (when it was opened) as its `allowedTools`: Claude Code's rules, not the gateway's own (exact-call-rule.ts),
+   * which the gateway matches itself.
+   */
+  private loadOptions(req: SessionRequest): AcpOpenOptions {
     const allowed =
       this.spec.flavor === 'claude-agent-acp' ? claudeCodeRules(req.allowedForSession ?? []) : undefined
-    return openAcpSession(this.id, this.leases.lease(req), req.cwd, this.sessionHooks(req, hooks), {
-      ...this.openOptions,
-      loadId: agentSessionId,
-      // a session without history whose load finds nothing starts anew silently (live-sessions.ts resumeOrStart)
-      ...(this.spec.flavor === 'claude-agent-acp' && req.hasHistory ? { newWhenGone: true } : {}),
-      ...(allowed?.length ? { allowedTools: allowed } : {}),
-    })
+    return { ...this.openOptions, ...(allowed?.length ? { allowedTools: allowed } : {}) }
+  }
+
+  /**
+   * The session, reopened on its next turn when its agent process ended (reopening-session.ts): loaded on a new
+   * process, else a new session (`context_lost`). Its hooks stay the session's (what it allowed meanwhile with them).
+   */
+  private reopening(
+    session: AcpSession,
+    req: SessionRequest,
+    hooks: SessionHooks,
+    resumed: boolean,
+  ): AgentSession {
+    const reopen = (loadId: string, history: boolean) =>
+      openAcpSession(this.id, this.leases.lease(req), req.cwd, hooks, {
+        ...this.loadOptions(req),
+        loadId,
+        newWhenLost: (lost) => (history ? this.lostNotice(lost) : undefined),
+      })
+    return new ReopeningAcpSession(session, reopen, this.id, resumed)
+  }
+
+  /** What a turn of a session the agent could not load says first (lost-session.ts). */
+  private lostNotice(lost: LostSession): AgentEvent {
+    return lostSessionNotice(this.id, this.spec.flavor === 'claude-agent-acp', lost)
   }
 
   async call(method: string): Promise<unknown> {

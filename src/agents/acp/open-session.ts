@@ -1,9 +1,10 @@
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
-import { contextLost } from '../claude/context-lost.js'
 import type { SessionHooks } from '../session.js'
 import type { AcpLease } from './acp-pool.js'
 import { AcpSession, errorMessage } from './acp-session.js'
+import type { LostSession } from './lost-session.js'
+import { acpSdk } from './sdk.js'
 
 /**
  * claude-agent-acp loads the workspace's `.claude/settings.json`, `settings.local.json` and `.mcp.json` unless told
@@ -16,14 +17,16 @@ const workspaceConfigOff = { settingSources: ['user'], strictMcpConfig: true }
 /** How a session is opened: `loadId` loads that session; `workspaceSettings` (CLAUDE_WORKSPACE_SETTINGS) lets the workspace's configuration load. */
 export interface AcpOpenOptions {
   loadId?: string
-  /**
-   * claude-agent-acp: when the agent has no conversation `loadId` to load (`session/load` answers "Resource not
-   * found"), a new session goes on instead, its first turn saying so (the `context_lost` notice).
-   */
-  newWhenGone?: boolean
   workspaceSettings?: boolean
   /** claude-agent-acp: Claude Code rules allowed without asking (what the session's `accept_for_session` allowed). */
   allowedTools?: readonly string[]
+  /**
+   * With `loadId`: when the agent cannot load it (no `loadSession`, or it answered `session/load` with an error: it
+   * does not know the session, its history is gone), a new session is opened instead, and what this gives (a
+   * `context_lost` notice, lost-session.ts; undefined when the session had no history to lose) is what its next
+   * turn says first. Absent: the load's error stands.
+   */
+  newWhenLost?: (lost: LostSession) => AgentEvent | undefined
 }
 
 /** claude-agent-acp's session options (`_meta.claudeCode.options`), if any. */
@@ -51,38 +54,39 @@ export async function openAcpSession(
   hooks: SessionHooks,
   open: AcpOpenOptions = {},
 ): Promise<AcpSession> {
-  const { loadId } = open
+  const { loadId, newWhenLost } = open
   const meta = claudeCodeMeta(open)
   const options = { cancellationSignal: AbortSignal.timeout(setupTimeoutMs), stopWaitingOnCancel: true }
   let lease: AcpLease | undefined
   try {
     lease = await leased
-    const { agent, init } = lease
-    const newSession = async () =>
-      (await agent.connection.agent.request('session/new', { cwd, mcpServers: [], ...meta }, options))
-        .sessionId
-    let sessionId: string
-    let notice: AgentEvent | undefined
+    const { agent } = lease
+    let lost: string | undefined
     if (loadId) {
-      if (!init.agentCapabilities?.loadSession)
-        throw new AppError('invalid_request', `${agentId} cannot load a previous session`)
-      try {
-        // the history the agent replays arrives before the session listens: not a turn's events
-        await agent.connection.agent.request(
-          'session/load',
-          { sessionId: loadId, cwd, mcpServers: [], ...meta },
-          options,
-        )
-        sessionId = loadId
-      } catch (err) {
-        if (!open.newWhenGone || !notFound(err, loadId)) throw err
-        // Claude has no conversation of this id (claude-agent-acp reads it from Claude's home): every later load
-        // would fail the same way, so the session goes on in a new conversation, and its next turn says so first
-        sessionId = await newSession()
-        notice = contextLost(loadId, 'load', `the session goes on in a new conversation, ${sessionId}`)
-      }
-    } else sessionId = await newSession()
-    const session = new AcpSession(lease, sessionId, cwd, hooks, agentId)
+      const loaded = await loadSession(
+        agentId,
+        lease,
+        loadId,
+        { cwd, mcpServers: [], ...meta },
+        options,
+      ).catch((err: unknown) => {
+        // only an answer of the agent's own (it runs, it does not know the session) is taken for lost history
+        if (!newWhenLost || !isAgentAnswer(err)) throw err
+        return errorMessage(err)
+      })
+      if (loaded === true) return new AcpSession(lease, loadId, cwd, hooks, agentId)
+      lost = loaded
+    }
+    const created = await agent.connection.agent.request(
+      'session/new',
+      { cwd, mcpServers: [], ...meta },
+      options,
+    )
+    const session = new AcpSession(lease, created.sessionId, cwd, hooks, agentId)
+    const notice =
+      loadId !== undefined && lost !== undefined
+        ? newWhenLost?.({ loadId, why: lost, newId: created.sessionId })
+        : undefined
     if (notice) session.noticeOnNextTurn(notice)
     return session
   } catch (caught) {
@@ -100,8 +104,21 @@ export async function openAcpSession(
   }
 }
 
-/** The agent's answer that it has no session `sessionId` (ACP's "Resource not found", -32002, of that session). */
-function notFound(err: unknown, sessionId: string): boolean {
-  const { code, data } = (err ?? {}) as { code?: unknown; data?: { sessionId?: unknown } | null }
-  return code === -32002 && data?.sessionId === sessionId
+/** `session/load` of `loadId` (true), refused when the agent cannot load sessions. */
+async function loadSession(
+  agentId: string,
+  { agent, init }: AcpLease,
+  loadId: string,
+  params: { cwd: string; mcpServers: []; _meta?: Record<string, unknown> },
+  options: { cancellationSignal: AbortSignal; stopWaitingOnCancel: boolean },
+): Promise<true> {
+  if (!init.agentCapabilities?.loadSession)
+    throw new AppError('invalid_request', `${agentId} cannot load a previous session`)
+  // the history the agent replays arrives before the session listens: not a turn's events
+  await agent.connection.agent.request('session/load', { sessionId: loadId, ...params }, options)
+  return true
 }
+
+/** Whether `err` is the agent's own answer (a JSON-RPC error, or our refusal of a load it cannot do). */
+const isAgentAnswer = (err: unknown): boolean =>
+  err instanceof AppError || err instanceof acpSdk().RequestError
