@@ -160,6 +160,8 @@ const sharedIntegrationFiles = [
   'test/e2e/session-lifecycle-stress.test.ts',
   // the web console's: its gateways in the worker's process, its Chromium closed after it
   'test/browser/console.test.ts',
+  'test/browser/console-access.test.ts',
+  'test/browser/console-agents.test.ts',
 ]
 
 /** What both projects share (a project does not inherit the root's test options). */

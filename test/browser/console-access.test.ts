@@ -1,0 +1,295 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import type { Session, Turn } from '../../src/protocol/sessions.js'
+import {
+  keyboardProblems,
+  phoneLayoutProblems,
+  screenshot,
+  seriousA11yViolations,
+} from '../support/browser.js'
+import { consoleFixture, json, poll } from '../support/console-fixture.js'
+import { postJson } from '../support/gateway.js'
+
+/**
+ * The web console on a phone, with a keyboard alone and to axe-core, in real Chromium against the real server
+ * running the real codex and the mock model: every view fits, is reached by Tab and has no serious violation.
+ */
+describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }, () => {
+  const { shared, contexts, open, waitForTurn } = consoleFixture({
+    AGENTS: 'codex',
+    APPROVAL_TIMEOUT_SECONDS: '60',
+  })
+
+  it('"Skip to content" moves focus into the view it skips to, and keeps that view; a route change focuses the new view\'s heading', async () => {
+    const page = await open('#/runs')
+    await page.locator('[data-loaded]').waitFor()
+    await page.keyboard.press('Tab')
+    await page.keyboard.press('Enter')
+    expect(await page.locator('main h1').textContent()).toBe('History')
+    expect(new URL(page.url()).hash).toBe('#/runs')
+    expect(await page.evaluate('document.activeElement.id')).toBe('main')
+    await page.keyboard.press('Tab')
+    expect(await page.evaluate('document.activeElement.closest("label")?.textContent.trim()')).toMatch(
+      /^Status/,
+    )
+    // A route change moves the focus to the new view's heading (a screen reader reads it; Tab goes on in the
+    // view), not left on the link that went there; the first load above left it where the page starts.
+    await page.locator('nav a[data-nav="sessions"]').focus()
+    await page.keyboard.press('Enter')
+    await poll(() => page.evaluate('document.activeElement.id')).toBe('sessions-title')
+    expect(new URL(page.url()).hash).toBe('#/sessions')
+    await page.keyboard.press('Tab')
+    expect(await page.evaluate('Boolean(document.activeElement.closest("main form"))')).toBe(true)
+  })
+
+  it('on a phone, long words (a path in the prompt, the command, its output, raw events) stay within the screen', async () => {
+    const long = `/workspace/${'very-long-directory-name-'.repeat(8)}end`
+    shared.mock.on(
+      'a long command',
+      { kind: 'exec_command', cmd: `echo ${long}/${'x'.repeat(300)}` },
+      {
+        kind: 'text',
+        // and a table wider than the screen: it scrolls in a region of its own (squeezed, it broke every word);
+        // then a small one, which fits
+        text: `printed ${long}\n\n${['| agent ', '| ---- '].map((c) => `${c.repeat(9)}|`).join('\n')}\n${'| codex-app-server '.repeat(9)}|\n\n| agent | state |\n| --- | --- |\n| codex | ready |`,
+      },
+    )
+    const run = await json<{ id: string; status: string }>(
+      postJson(`${shared.gw.url}/v1/runs?wait=true`, {
+        agent: 'codex',
+        prompt: `run a long command in ${long}`,
+        sandbox: 'workspace-write',
+      }),
+    )
+    expect(run.status).toBe('succeeded')
+    const page = await open(`#/runs/${run.id}`, { width: 390, height: 844 })
+    // how far the page can scroll sideways: what sticks out past the screen's right edge
+    const sticksOut = () =>
+      page.evaluate(() => {
+        const root = (
+          globalThis as unknown as {
+            document: { documentElement: { scrollWidth: number; clientWidth: number } }
+          }
+        ).document.documentElement
+        return root.scrollWidth - root.clientWidth
+      })
+    await poll(() => page.getByTestId('command').locator('pre.output').textContent()).toContain(
+      'x'.repeat(300),
+    )
+    await page.getByTestId('agent-message').waitFor()
+    await screenshot(page, 'command-phone')
+    expect(await sticksOut()).toBe(0)
+    expect(await phoneLayoutProblems(page)).toEqual([])
+    const table = page.getByRole('region', { name: 'Table' })
+    expect(await table.evaluate((el) => el.scrollWidth > el.clientWidth)).toBe(true)
+    // Tab reaches it (to scroll it with the arrow keys), as every control of the view
+    expect(await keyboardProblems(page)).toEqual([])
+    // a table that fits is no Tab stop, nor a region: the small one on the phone, and on a desktop's width the
+    // wide one too (its words wrap where they may); back on the phone the wide one scrolls and is a stop again
+    const regions = () =>
+      page
+        .locator('.table-scroll')
+        .evaluateAll((els) =>
+          els.map((el) => [
+            el.scrollWidth > el.clientWidth,
+            el.getAttribute('tabindex'),
+            el.getAttribute('role'),
+            el.getAttribute('aria-label'),
+          ]),
+        )
+    const scrolls = [true, '0', 'region', 'Table']
+    const fits = [false, null, null, null]
+    expect(await regions()).toEqual([scrolls, fits])
+    await page.setViewportSize({ width: 1100, height: 900 })
+    await poll(regions).toEqual([fits, fits])
+    await page.setViewportSize({ width: 390, height: 844 })
+    await poll(regions).toEqual([scrolls, fits])
+    await page.getByLabel('Raw events').check()
+    await page.locator('[data-raw-seq]').first().waitFor()
+    expect(await sticksOut()).toBe(0)
+
+    const session = await json<Session>(postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'never' }))
+    shared.mock.on('a long question', { kind: 'text', text: 'a short answer' })
+    await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, {
+      input: `a long question about ${long}`,
+    })
+    await page.goto(`${shared.gw.url}/#/sessions/${session.id}`)
+    await poll(() => page.locator('.turn').first().textContent()).toContain('a short answer')
+    expect(await sticksOut()).toBe(0)
+  })
+
+  it('approvals from a phone: accept one (the file appears), decline another (no file); the count shows', async () => {
+    const session = await json<Session>(
+      postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
+    )
+    shared.mock.on(
+      'write the approved file',
+      { kind: 'exec_command', cmd: 'echo yes > phone-approved.txt' },
+      { kind: 'text', text: 'wrote it' },
+    )
+    shared.mock.on(
+      'write the declined file',
+      {
+        kind: 'apply_patch',
+        patch: '*** Begin Patch\n*** Add File: phone-declined.txt\n+no\n*** End Patch\n',
+      },
+      { kind: 'text', text: 'did not write' },
+    )
+    const first = await json<Turn>(
+      postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns`, { input: 'write the approved file' }),
+    )
+    const page = await open('#/approvals', { width: 390, height: 844 })
+    const card = page.locator('.approval:not(.resolved)', { hasText: 'phone-approved.txt' })
+    await card.waitFor({ timeout: 30_000 })
+    expect(await page.getByTestId('approval-count').textContent()).toMatch(/^1/)
+    await screenshot(page, 'approvals-phone')
+    await card.getByRole('button', { name: 'Accept', exact: true }).click()
+    const resolved = page.locator('.approval.resolved', { hasText: 'phone-approved.txt' })
+    await poll(() => resolved.getByTestId('decision').textContent()).toBe('accept')
+    // the answered card went: the focus is not left on the page's top but where the inbox goes on
+    const focused = () => page.evaluate('document.activeElement.textContent.trim()')
+    await poll(focused).toBe('Pending')
+    await waitForTurn(session.id, first.id)
+    expect(existsSync(path.join(session.cwd, 'phone-approved.txt'))).toBe(true)
+
+    // A file change (read-only: codex must ask to write), shown as its diff.
+    const patching = await json<Session>(
+      postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'untrusted', sandbox: 'read-only' }),
+    )
+    const second = await json<Turn>(
+      postJson(`${shared.gw.url}/v1/sessions/${patching.id}/turns`, { input: 'write the declined file' }),
+    )
+    const next = page.locator('.approval:not(.resolved)', { hasText: 'phone-declined.txt' })
+    await next.waitFor({ timeout: 30_000 })
+    expect(await next.locator('.diff .diff-add').first().textContent()).toBe('+no\n')
+    await next.getByRole('button', { name: 'Decline' }).press('Enter')
+    const declined = page.locator('.approval.resolved', { hasText: 'phone-declined.txt' })
+    await poll(() => declined.getByTestId('decision').textContent()).toBe('decline')
+    await poll(focused).toBe('Pending')
+    await waitForTurn(patching.id, second.id)
+    expect(existsSync(path.join(patching.cwd, 'phone-declined.txt'))).toBe(false)
+    await poll(() => page.getByTestId('approval-count').count()).toBe(0)
+  })
+
+  it('on a phone with touch, every view fits, reads whole, can be tapped and reached by Tab: run, cancel, session, approval', async () => {
+    const context = await shared.browser.newContext({
+      viewport: { width: 390, height: 844 },
+      hasTouch: true,
+      isMobile: true,
+      // dark: the desktop accessibility test reads both schemes; the phone-only styles are read here in the darker one
+      colorScheme: 'dark',
+    })
+    contexts.push(context)
+    const page = await context.newPage()
+    const fits = async (view: string) => {
+      expect.soft(await phoneLayoutProblems(page), view).toEqual([])
+      expect.soft(await seriousA11yViolations(page), `${view}: accessibility`).toEqual([])
+      // a phone with a keyboard (or a switch, or a screen reader's next/previous) reaches every control
+      expect.soft(await keyboardProblems(page), `${view}: keyboard`).toEqual([])
+    }
+
+    // A streamed run, followed to its end: long enough to scroll, and the header does not stay over it.
+    shared.mock.on(
+      'phone run',
+      { kind: 'exec_command', cmd: 'seq 1 60' },
+      { kind: 'text', text: 'counted to sixty on a phone' },
+    )
+    await page.goto(`${shared.gw.url}/#/new`)
+    await page.getByLabel('Prompt').fill('a phone run')
+    await page.getByLabel('Sandbox').selectOption('workspace-write')
+    await fits('compose')
+    await page.getByRole('button', { name: 'Stream' }).tap()
+    await page.waitForURL(/#\/runs\/run_/)
+    await poll(() => page.getByTestId('run-status').textContent()).toBe('succeeded')
+    await page.getByTestId('agent-message').waitFor()
+    await fits('run')
+    await page.evaluate('window.scrollTo(0, document.documentElement.scrollHeight)')
+    expect(
+      await page.evaluate('Boolean(document.elementFromPoint(195, 20)?.closest("header"))'),
+      'scrolled to the end of a run, the top of the screen shows the run, not the header',
+    ).toBe(false)
+
+    // A run that would go on for a minute, cancelled with a tap.
+    shared.mock.on('phone wait', { kind: 'exec_command', cmd: 'sleep 60' })
+    await page.goto(`${shared.gw.url}/#/new`)
+    await page.getByLabel('Prompt').fill('a phone wait')
+    await page.getByLabel('Sandbox').selectOption('workspace-write')
+    await page.getByRole('button', { name: 'Stream' }).tap()
+    await page.waitForURL(/#\/runs\/run_/)
+    await poll(() => page.getByTestId('command').textContent()).toContain('sleep 60')
+    await page.getByRole('button', { name: 'Cancel' }).tap()
+    await poll(() => page.getByTestId('run-status').textContent()).toBe('cancelled')
+    await fits('cancelled run')
+
+    await page.goto(`${shared.gw.url}/#/runs`)
+    await page.locator('[data-run-id]').first().waitFor()
+    await fits('history')
+
+    // A session started from the phone whose turn asks for an approval, answered with a tap where it is followed.
+    shared.mock.on(
+      'phone approval',
+      { kind: 'exec_command', cmd: 'echo tapped > phone-tapped.txt' },
+      { kind: 'text', text: 'wrote the tapped file' },
+    )
+    await page.goto(`${shared.gw.url}/#/sessions`)
+    await page.getByLabel('Approval policy').selectOption('untrusted')
+    await page.getByLabel('Sandbox').selectOption('workspace-write')
+    await fits('sessions')
+    await page.getByRole('button', { name: 'Start session' }).tap()
+    await page.waitForURL(/#\/sessions\/ses_/)
+    await page.getByLabel('Message').fill('a phone approval')
+    await page.getByRole('button', { name: 'Send' }).tap()
+    await poll(() => page.getByTestId('session-status').textContent()).toBe('waiting_for_approval')
+    const waiting = page.getByRole('list', { name: 'Waiting for your answer' }).locator('.approval')
+    await poll(() => waiting.textContent()).toContain('phone-tapped.txt')
+    await fits('session waiting for an approval')
+    const inboxLink = page.getByRole('link', { name: 'answer in the inbox' })
+    expect(await inboxLink.count()).toBe(1)
+    await waiting.getByRole('button', { name: 'Accept', exact: true }).tap()
+    await poll(() => page.locator('.turn').first().textContent()).toContain('wrote the tapped file')
+    await poll(() => waiting.count()).toBe(0)
+    // answered: the request stays in the turn, without a link to an inbox that has nothing of it
+    expect(await inboxLink.count()).toBe(0)
+    // (idle: its Interrupt button disabled, not going so while Tab walks the view)
+    await poll(() => page.getByTestId('session-status').textContent()).toBe('idle')
+    await fits('session')
+    await page.goto(`${shared.gw.url}/#/approvals`)
+    const resolved = page.locator('.approval.resolved', { hasText: 'phone-tapped.txt' })
+    await poll(() => resolved.getByTestId('decision').textContent()).toBe('accept')
+    await fits('approvals')
+
+    await page.goto(`${shared.gw.url}/#/agents`)
+    await page.locator('tr[data-agent="codex"]').waitFor()
+    await fits('agents')
+  })
+
+  it('no serious or critical accessibility violations in any view, light and dark', async () => {
+    const runs = await json<{ runs: { id: string }[] }>(fetch(`${shared.gw.url}/v1/runs`))
+    const sessions = await json<{ sessions: { id: string }[] }>(fetch(`${shared.gw.url}/v1/sessions`))
+    const views = [
+      '#/new',
+      '#/runs',
+      `#/runs/${runs.runs[0]!.id}`,
+      '#/sessions',
+      `#/sessions/${sessions.sessions[0]!.id}`,
+      '#/approvals',
+      '#/agents',
+    ]
+    // one page (axe added once): each view loaded once, scanned in each scheme (the styles follow
+    // prefers-color-scheme alone, web/src/styles.css)
+    const page = await open()
+    for (const view of views) {
+      await page.goto(`${shared.gw.url}/${view}`)
+      await page.locator('main h1').waitFor()
+      await page.locator('[data-loaded]').waitFor()
+      for (const scheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme: scheme })
+        expect(await page.evaluate('matchMedia("(prefers-color-scheme: dark)").matches')).toBe(
+          scheme === 'dark',
+        )
+        expect(await seriousA11yViolations(page), `${view} (${scheme})`).toEqual([])
+      }
+    }
+  })
+})
