@@ -15,7 +15,9 @@ import { runLifecycleStress } from '../support/lifecycle/stress.js'
 const seeds = (process.env.CLUSTER_LIFECYCLE_SEEDS ?? '1,2').split(',').map(Number)
 const steps = Number(process.env.CLUSTER_LIFECYCLE_STEPS ?? 60)
 
-describe('session lifecycle stress on 2 nodes sharing PostgreSQL', () => {
+// The seeds at once, each its own PostgreSQL server, nodes and mock model; each checks that none of ITS processes is
+// left (one after another they took the sum of their times, mostly spent waiting)
+describe.concurrent('session lifecycle stress on 2 nodes sharing PostgreSQL', () => {
   for (const seed of seeds)
     it(`seed ${seed}: ${steps} random steps over both nodes${seed % 2 === 0 ? ', one killed halfway,' : ''} break no invariant`, {
       timeout: 300_000,

@@ -18,7 +18,9 @@ const steps = Number(process.env.LIFECYCLE_STEPS ?? 150)
  */
 const approvalTimeoutSeconds = 3
 
-describe('session lifecycle stress', () => {
+// The seeds at once, each its own gateway and mock model (one after another they took the sum of their times, mostly
+// waiting on the model's slow answers and the approvals' timeouts); each checks that none of ITS processes is left.
+describe.concurrent('session lifecycle stress', () => {
   for (const seed of seeds)
     it(`seed ${seed}: ${steps} random steps break no invariant`, { timeout: 300_000 }, async () => {
       const report = await runLifecycleStress({ seed, steps, sessions: 4, approvalTimeoutSeconds })

@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, type ExpectStatic, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
-import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { held, startMockLlm } from '../mock-llm/index.js'
 import { gatewayEnv, mockAgentSettings, postJson } from '../support/gateway.js'
 import { killAll, listProcesses, waitUntilGone } from '../support/processes.js'
 import { type ServerProcess, spawnedBy, startServerProcess } from '../support/server-process.js'
@@ -20,31 +20,43 @@ function assertStarted(s: Awaited<ReturnType<typeof startServerProcess>>): Serve
  * - stopped (SIGTERM): the daemon gets its SIGTERM when its agent ends, and its SIGKILL before the gateway exits
  *   (exit-sweep.ts); the follow-up timer alone never fired, the process exited first.
  */
-describe('a daemon a run started does not outlive the gateway', () => {
-  let mock: MockLlm
-  const servers: ServerProcess[] = []
-  /** The daemons' tags: whatever happened, what still runs with one is killed after the test. */
-  const tags: string[] = []
-  const releases: (() => void)[] = []
-  beforeAll(async () => {
-    mock = await startMockLlm()
-  })
-  afterEach(async () => {
-    for (const release of releases.splice(0)) release()
-    for (const server of servers.splice(0)) await server.stop('SIGKILL')
-    const ours = new Set(tags.splice(0).map((tag) => `sleep ${tag}`))
-    killAll(listProcesses().filter((p) => ours.has(p.cmd)))
-    mock.reset()
-  })
-  afterAll(async () => {
-    await mock?.close()
-  })
+describe.concurrent('a daemon a run started does not outlive the gateway', () => {
+  /**
+   * What one test started, ended after it whatever happened: its servers, its held model answers, its mock model,
+   * and what still runs with one of its daemons' tags. Each test has its own: the two run at once.
+   */
+  async function ownParts(onTestFinished: (fn: () => Promise<void>) => void) {
+    const parts = {
+      mock: await startMockLlm(),
+      servers: [] as ServerProcess[],
+      /** The daemons' tags: whatever happened, what still runs with one is killed after the test. */
+      tags: [] as string[],
+      releases: [] as (() => void)[],
+    }
+    onTestFinished(async () => {
+      for (const release of parts.releases.splice(0)) release()
+      for (const server of parts.servers.splice(0)) await server.stop('SIGKILL')
+      const ours = new Set(parts.tags.splice(0).map((tag) => `sleep ${tag}`))
+      killAll(listProcesses().filter((p) => ours.has(p.cmd)))
+      await parts.mock.close()
+    })
+    return parts
+  }
+
+  type Parts = Awaited<ReturnType<typeof ownParts>>
 
   /**
    * Starts a run whose command leaves a TERM-ignoring daemon; resolves once the daemon runs and the run waits. The
    * model answers by the run's prompt (its tag), so the runs of several agents go on at once on one gateway.
    */
-  async function runLeavingDaemon(server: ServerProcess, agent: string, sandbox: string, tag: string) {
+  async function runLeavingDaemon(
+    { mock, tags, releases }: Parts,
+    expect: ExpectStatic,
+    server: ServerProcess,
+    agent: string,
+    sandbox: string,
+    tag: string,
+  ) {
     tags.push(tag)
     const waiting = held({ kind: 'text', text: 'done' })
     releases.push(waiting.release)
@@ -84,13 +96,17 @@ describe('a daemon a run started does not outlive the gateway', () => {
     'shell_environment_policy.inherit="none";shell_environment_policy.set={PATH="/usr/local/bin:/usr/bin:/bin"}'
   // Each agent's run on the same two gateways (a daemon of each, checked one by one): two server starts and one
   // stop for all four instead of for each.
-  for (const [agents, overrides, label] of [
-    [every, {}, 'codex, claude, gemini and copilot'],
-    [every.slice(0, 1), { CODEX_CONFIG_OVERRIDES: inheritNothing }, 'codex, inherit = "none"'],
-  ] as const)
+  for (const [n, [agents, overrides, label]] of (
+    [
+      [every, {}, 'codex, claude, gemini and copilot'],
+      [every.slice(0, 1), { CODEX_CONFIG_OVERRIDES: inheritNothing }, 'codex, inherit = "none"'],
+    ] as const
+  ).entries())
     it(`${label}: the spawn host ends what a killed gateway left, a stop what it leaves`, {
       timeout: 240_000,
-    }, async () => {
+    }, async ({ expect, onTestFinished }) => {
+      const parts = await ownParts(onTestFinished)
+      const { mock } = parts
       const { env, dir } = gatewayEnv(mock, {
         ...overrides,
         ALLOW_DANGER_FULL_ACCESS: 'true',
@@ -106,12 +122,16 @@ describe('a daemon a run started does not outlive the gateway', () => {
         }),
       })
       let runs = 0
-      const tag = () => `${41_000 + (runs++ % 100) * 90 + Math.floor(Math.random() * 90)}.${process.pid}`
+      // the daemons' `sleep` seconds, each of its own: the two tests at once draw from ranges of their own
+      const tag = () =>
+        `${41_000 + n * 4500 + (runs++ % 50) * 90 + Math.floor(Math.random() * 90)}.${process.pid}`
       const leaveDaemons = (server: ServerProcess) =>
-        Promise.all(agents.map(([agent, sandbox]) => runLeavingDaemon(server, agent, sandbox, tag())))
+        Promise.all(
+          agents.map(([agent, sandbox]) => runLeavingDaemon(parts, expect, server, agent, sandbox, tag())),
+        )
 
       const killed = assertStarted(await startServerProcess(env, dir))
-      servers.push(killed)
+      parts.servers.push(killed)
       const firstDaemons = await leaveDaemons(killed)
       const killedAgents = new Set(spawnedBy(killed, listProcesses()).map((p) => p.pid))
       await killed.stop('SIGKILL')
@@ -124,7 +144,7 @@ describe('a daemon a run started does not outlive the gateway', () => {
       expect(await waitUntilGone(() => listProcesses().filter((p) => killedAgents.has(p.pid)))).toEqual([])
 
       const next = assertStarted(await startServerProcess(env, dir))
-      servers.push(next)
+      parts.servers.push(next)
       const secondDaemons = await leaveDaemons(next)
       expect(await next.stop('SIGTERM')).toBe(0)
       // gone when the gateway exited, not some time later

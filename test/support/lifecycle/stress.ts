@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs'
 import type { StoredEvent } from '../../../src/protocol/events.js'
 import type { Approval, Session, Turn } from '../../../src/protocol/sessions.js'
 import { startMockLlm } from '../../mock-llm/index.js'
 import { Random } from '../fuzz/random.js'
-import { processesUnder, spawnedFrom, waitUntilGone } from '../processes.js'
+import { type ProcInfo, processesUnder, spawnedFrom, waitUntilGone } from '../processes.js'
 import { parsePrometheus, sample } from '../prometheus.js'
 import { readSseUntil } from '../sse-client.js'
 import { type Answer, call, Follower, Hang, sseEvents } from './http.js'
@@ -156,8 +157,10 @@ export async function runLifecycleStress(opts: StressOptions): Promise<StressRep
     })()
     return closing
   }
-  // (tsx, when the bench runs under it, keeps its esbuild service: not the gateway's)
-  const agents = () => spawnedFrom().filter((p) => !p.cmd.includes('esbuild --service'))
+  // (tsx, when the bench runs under it, keeps its esbuild service: not the gateway's); this stress's only, so that
+  // stresses run at once in one process (the seeds of test/e2e/session-lifecycle-stress.test.ts) each check theirs
+  const agents = () =>
+    spawnedFrom().filter((p) => !p.cmd.includes('esbuild --service') && startedFor(p, target.roots))
   const left = () => [...agents(), ...processesUnder(target.dir)]
   // on a signal, closed and its processes ended: none may write into the temp dir the script's exit removes
   const release = opts.closeFirst?.(async () => {
@@ -615,6 +618,21 @@ function pickAction(rng: Random, from: [Action, number][]): Action {
     at -= w
   }
   return 'get'
+}
+
+/**
+ * Whether `p` was started for a target with these directories: it runs below one, or names one in its command line
+ * or environment (an agent gets the gateway's HOME, DATA_DIR and CODEX_HOME). A process whose environment cannot be
+ * read any more (it ended meanwhile) counts as the target's: a check waits for it rather than miss it.
+ */
+function startedFor(p: ProcInfo, roots: string[]): boolean {
+  const within = (text: string | null) => text !== null && roots.some((root) => text.includes(root))
+  if (within(p.cwd) || within(p.cmd)) return true
+  try {
+    return within(readFileSync(`/proc/${p.pid}/environ`, 'latin1'))
+  } catch {
+    return true
+  }
 }
 
 const isTurnEnd = (e: StoredEvent) => e.type === 'turn.completed' || e.type === 'turn.failed'

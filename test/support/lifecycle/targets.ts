@@ -13,6 +13,11 @@ export interface StressTarget {
   urls: string[]
   /** The gateway's directory (workspace, data, homes): every process it starts runs below it. */
   dir: string
+  /**
+   * Its directories (`dir` and its CODEX_HOME): each process the target starts runs below one or carries one in its
+   * environment, so a stress tells its processes from those of another running in the same process at once.
+   */
+  roots: string[]
   /** The URL of the node that owns the session in the store (undefined on one node, or when none does). */
   ownerUrl(sessionId: string): Promise<string | undefined>
   /** The session's events as stored after `seq` (at most 20): what a replay should have given. */
@@ -55,6 +60,7 @@ export async function startTarget(
     return {
       urls: [gw.url],
       dir: gw.dir,
+      roots: [gw.dir, gw.env.CODEX_HOME as string],
       ownerUrl: async () => undefined,
       kill: async () => {
         throw new Error('one node: none to kill')
@@ -130,6 +136,7 @@ async function startPostgresNodes(
     return {
       urls: nodes.map((n) => n.url),
       dir,
+      roots: [dir, env.CODEX_HOME as string],
       async kill(url) {
         const node = nodes.find((n) => n.url === url)
         const id = node && idOfNode.get(node)
