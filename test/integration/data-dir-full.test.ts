@@ -142,8 +142,10 @@ describe.skipIf(!root)('DATA_DIR on a full disk (a tmpfs; needs root to mount)',
       status: 503,
       body: { status: 'unhealthy', store: { ready: true, dataDirWritable: false, storageFull: true } },
     })
-    // space back, as an operator gives it (a bigger volume, files removed)
+    // space back, as an operator gives it (a bigger volume, files removed); the next /health finds room, and the
+    // run's end is tried again at once (not at its next attempt, up to 10 s later)
     execFileSync('mount', ['-o', 'remount,size=16m', mount])
+    expect((await health()).status).toBe(200)
 
     const events = (await readNdjson(
       await fetch(`${gw.url}/v1/runs/${id}/events`, { headers: { accept: 'application/x-ndjson' } }),
