@@ -1,4 +1,5 @@
 import { retriedWhile } from '../util/retried.js'
+import type { WakeSignal } from '../util/wake-signal.js'
 import type { StoreNotices } from './ops/store-notices.js'
 
 /**
@@ -13,6 +14,12 @@ export interface EndRetry {
   notices?: StoreNotices
   /** endRetryMs unless a test says otherwise. */
   retryMs?: readonly number[]
+  /**
+   * Ends the waits of every end that failed, so each is tried again at once: woken when a write of the store fits
+   * again (Store.onSpaceBack: its full-disk mark cleared), and by an end stored after it failed (the store takes
+   * writes again, whatever kept it from them). Without it an end waits out its delay (up to 10 s).
+   */
+  wake?: WakeSignal
 }
 
 /** `record` (an end's store step), again while it fails and `keepTrying` says so of its error; false once it gave up. */
@@ -22,13 +29,21 @@ export async function recordEnd(
   keepTrying: (err: unknown) => boolean,
   retry: EndRetry = {},
 ): Promise<boolean> {
+  let failures = 0
   const recorded = async (): Promise<true> => {
     await record()
     return true
   }
+  const { wake } = retry
   const done = await retriedWhile(recorded, retry.retryMs ?? endRetryMs, {
     keepTrying,
-    failed: (err, retryInMs) => retry.notices?.endFailed(what.name, what.ids, err, retryInMs),
+    failed: (err, retryInMs) => {
+      failures++
+      retry.notices?.endFailed(what.name, what.ids, err, retryInMs)
+    },
+    ...(wake ? { delay: (ms: number) => wake.delay(ms) } : {}),
   })
+  // stored after it failed: the other ends waiting for the store are tried again now
+  if (done === true && failures > 0) wake?.wake()
   return done === true
 }

@@ -5,6 +5,7 @@ import { Redactor, secretValues } from '../process/secrets.js'
 import { endOrphanedProcesses } from '../process/server-marker.js'
 import type { Store } from '../store/store.js'
 import { atClock } from '../util/clock-timer.js'
+import { WakeSignal } from '../util/wake-signal.js'
 import { ActiveRuns, endAfterAbortMs } from './active-runs.js'
 import { ApprovalSweep, sweepIntervalMs } from './approval-sweep.js'
 import { ApprovalBroker } from './approvals.js'
@@ -51,6 +52,10 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const approvalNotices = new ApprovalNotices()
   const sessionNotices = new SessionNotices()
   const storeNotices = new StoreNotices()
+  // the ends the store refused (a full disk) are tried again at once when a write of it fits again
+  const endWake = new WakeSignal()
+  store.onSpaceBack(() => endWake.wake())
+  const endRetry = { notices: storeNotices, wake: endWake }
   const node = new NodeMembership(
     store,
     config.GATEWAY_ROLE,
@@ -93,7 +98,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
         ...(queue ? { queue } : {}),
         ...(signals ? { signals, recoverLost: () => recoverLostFromNow() } : {}),
       },
-      { notices: storeNotices },
+      endRetry,
     )
     const sessions = calls
       ? new ClusterSessions(view, log, agents, settings, active, node.id, {
@@ -115,7 +120,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     sessions.approvals = approvals
     sessions.fencing = fencing
     sessions.notices = sessionNotices
-    sessions.endRetry = { notices: storeNotices }
+    sessions.endRetry = endRetry
     sessions.budgetGate = sessionBudgetGate(view, () => approvals)
     return { runs, sessions, approvals }
   }

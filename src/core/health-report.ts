@@ -16,21 +16,18 @@ export async function healthReport(ctx: GatewayContext) {
       ctx.store.ping().catch(() => false),
       storePingMs,
     )) ?? false
+  const dataDir = { dir: ctx.config.DATA_DIR, error: probeWrite(ctx.config.DATA_DIR, 'health-probe') }
   // the store's disk full (its writes refused): PostgreSQL's SELECT 1 still answers then, and DATA_DIR is this
-  // node's disk, not the server's
+  // node's disk, not the server's. SQLite's is DATA_DIR's: it takes the probe just made (before, it wrote one
+  // more of its own, a second probe file per /health)
   const storageFull =
     ready &&
     ((await settledWithin(
-      ctx.store.storageFull().catch(() => false),
+      ctx.store.storageFull(dataDir).catch(() => false),
       storePingMs,
     )) ??
       false)
-  const store = {
-    kind: ctx.store.kind,
-    ready,
-    dataDirWritable: probeWrite(ctx.config.DATA_DIR, 'health-probe') === undefined,
-    storageFull,
-  }
+  const store = { kind: ctx.store.kind, ready, dataDirWritable: dataDir.error === undefined, storageFull }
   const containers = (await ctx.registry.runner.describe()).container ?? null
   const runs = { running: ctx.tenancy.stats.running, queued: ctx.tenancy.stats.queued }
   // unhealthy (answered 503, http/health.ts) while nothing can be stored: a run or turn accepted now would fail

@@ -11,15 +11,23 @@ export class FullDiskMark {
   private since: string | undefined
   /** The probe in flight: one at a time, whoever asks. */
   private probing: Promise<boolean> | undefined
+  private readonly cleared = new Set<() => void>()
+
+  /** Calls `listener` each time the mark is cleared: a write took room after one was refused (Store.onSpaceBack). */
+  onCleared(listener: () => void): void {
+    this.cleared.add(listener)
+  }
 
   /** Notes a failed write: marks the disk full when `err` says it is. */
   refused(err: unknown): void {
     if (isDiskFull(err)) this.since ??= new Date().toISOString()
   }
 
-  /** A write that took room was stored. */
+  /** A write that took room was stored: a mark is cleared, and its listeners told. */
   stored(): void {
+    if (this.since === undefined) return
     this.since = undefined
+    for (const listener of this.cleared) listener()
   }
 
   /** When a write was first refused for a full disk since the last one stored; undefined: not marked. */

@@ -8,6 +8,7 @@ import type { AgentEvent, RunCompletedEvent, StoredEvent } from '../protocol/eve
 import type { Run } from '../protocol/runs.js'
 import type { Approval, Session, Turn } from '../protocol/sessions.js'
 import type { WebhookDelivery } from '../protocol/webhooks.js'
+import type { WriteProbe } from '../util/write-probe.js'
 
 export interface RunFilter {
   status?: Run['status']
@@ -477,8 +478,15 @@ export interface Store {
    * Whether the disk the store writes to is full (GET /health's `store.storageFull`): a write of the store was
    * refused for it (SQLITE_FULL or ENOSPC; PostgreSQL's 53100 `disk_full`) and a probe write still is. No write
    * while none was refused since the last one that took room (store/full-disk-mark.ts); SQLite, whose disk is
-   * DATA_DIR's, may check it with a write of its own each time (as /health probes DATA_DIR anyway).
+   * DATA_DIR's, checks it with a probe write each time: `probed`, the one /health just made, when it was of the
+   * store's directory (one probe file per /health, not two), else one of its own.
    */
-  storageFull(): Promise<boolean>
+  storageFull(probed?: WriteProbe): Promise<boolean>
+  /**
+   * Calls `listener` each time a write of the store fits again after one was refused for a full disk (its mark
+   * cleared: a write that took room, or a storageFull probe, store/full-disk-mark.ts): the ends it refused meanwhile
+   * are tried again at once (core/end-retry.ts).
+   */
+  onSpaceBack(listener: () => void): void
   close(): Promise<void>
 }

@@ -20,3 +20,13 @@ export function probeWrite(dir: string, name: string): Error | undefined {
 }
 
 const probePage = Buffer.alloc(4096)
+
+/** A probeWrite made: of which directory, and its error (undefined: it took the write). */
+export interface WriteProbe {
+  dir: string
+  error: Error | undefined
+}
+
+/** Whether `probe` was made of `dir` (the same directory, however spelled). */
+export const probedDir = (probe: WriteProbe | undefined, dir: string): probe is WriteProbe =>
+  probe !== undefined && path.resolve(probe.dir) === path.resolve(dir)

@@ -148,16 +148,32 @@ describe('claude specifics', () => {
     expect(lastOf(events)).toMatchObject({ type: 'turn.completed' })
   })
 
-  it('a command the permission mode refuses is a declined command_execution', async () => {
+  it('a command or other tool the permission mode refuses (approval policy never) is declined', async () => {
     const session = await driver.openSession({ cwd: workspace, sandbox: 'read-only' }, hooks)
-    mock.script({ kind: 'exec_command', cmd: 'echo nope > blocked.txt' }, { kind: 'text', text: 'refused' })
+    const write = { file_path: path.join(workspace, 'written.txt'), content: 'x' }
+    const fetchPage = { url: 'http://127.0.0.1:9/page', prompt: 'summarize' }
+    mock.script(
+      { kind: 'exec_command', cmd: 'echo nope > blocked.txt' },
+      { kind: 'tool_use', name: 'Write', input: write },
+      { kind: 'tool_use', name: 'WebFetch', input: fetchPage },
+      { kind: 'text', text: 'refused' },
+    )
     const events = await collect(session.turn(turnText('try to write'), new AbortController().signal))
     expect(
       events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution'),
     ).toMatchObject({
       item: { exitCode: null, status: 'declined' },
     })
+    // before: a refused tool other than Bash ended `failed`
+    const tools = events.flatMap((e) =>
+      e.type === 'item.completed' && e.item.type === 'tool_call' ? [e.item] : [],
+    )
+    expect(tools, JSON.stringify(tools)).toMatchObject([
+      { tool: 'Write', status: 'declined' },
+      { tool: 'WebFetch', status: 'declined' },
+    ])
     expect(existsSync(path.join(workspace, 'blocked.txt'))).toBe(false)
+    expect(existsSync(write.file_path)).toBe(false)
     expect(lastOf(events)).toMatchObject({ type: 'turn.completed' })
   })
 
@@ -204,15 +220,18 @@ describe('claude specifics', () => {
   })
 
   it('a turn whose conversation is gone (its file removed) says so first, then runs in a new one', async () => {
-    const session = await open()
+    const opened = await open()
     mock.script({ kind: 'text', text: 'first answer iota' }, { kind: 'text', text: 'answered afresh' })
     expect(
-      lastOf(await collect(session.turn(turnText('first prompt kappa'), new AbortController().signal))),
+      lastOf(await collect(opened.turn(turnText('first prompt kappa'), new AbortController().signal))),
     ).toMatchObject({ type: 'turn.completed' })
-    const id = session.agentSessionId
+    const id = opened.agentSessionId
     const files = conversationFiles(driver, id)
     expect(files).toHaveLength(1)
     for (const file of files) rmSync(file)
+    // reopened (a restart) as the gateway does: it knows the session ran a turn
+    const req = { cwd: workspace, sandbox: 'workspace-write' as const, hasHistory: true }
+    const session = await driver.resumeSession(id, req, hooks)
     const next = await collect(session.turn(turnText('second prompt lambda'), new AbortController().signal))
     expect(lastOf(next)).toMatchObject({ type: 'turn.completed' })
     expect(next.filter((e) => e.type === 'turn.started')).toHaveLength(1)
@@ -235,6 +254,33 @@ describe('claude specifics', () => {
     expect(lastOf(third)).toMatchObject({ type: 'turn.completed' })
     expect(third.some((e) => e.type === 'item.completed' && e.item.type === 'error')).toBe(false)
     expect(JSON.stringify(mock.requests.at(-1)?.body)).toContain('second prompt lambda')
+  })
+
+  it('a session reopened before its first turn starts its conversation silently, later ones lost say so', async () => {
+    // a restart or an idle unload before the first turn: Claude never had this conversation, nothing was lost
+    const fresh = await driver.resumeSession(
+      crypto.randomUUID(),
+      { cwd: workspace, sandbox: 'read-only' },
+      hooks,
+    )
+    mock.script({ kind: 'text', text: 'first of a reopened session' })
+    const first = await collect(fresh.turn(turnText('first prompt nu'), new AbortController().signal))
+    expect(lastOf(first)).toMatchObject({ type: 'turn.completed' })
+    // before: a context_lost notice though there was no conversation yet
+    expect(first.filter((e) => e.type === 'item.completed' && e.item.type === 'error')).toEqual([])
+    expect(first.find((e) => e.type === 'item.completed' && e.item.type === 'agent_message')).toMatchObject({
+      item: { text: 'first of a reopened session' },
+    })
+    const files = conversationFiles(driver, fresh.agentSessionId)
+    expect(files).toHaveLength(1)
+    // once it ran a turn it has a conversation to lose: gone, the next turn says so
+    for (const file of files) rmSync(file)
+    mock.script({ kind: 'text', text: 'answered afresh' })
+    const next = await collect(fresh.turn(turnText('second prompt xi'), new AbortController().signal))
+    expect(lastOf(next)).toMatchObject({ type: 'turn.completed' })
+    expect(next.find((e) => e.type === 'item.completed' && e.item.type === 'error')).toMatchObject({
+      item: { id: 'context_lost' },
+    })
   })
 
   it('interrupt() ends the running turn; steer is refused', async () => {

@@ -1,9 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { rmSync, statSync, truncateSync, unlinkSync } from 'node:fs'
+import { rmSync, statSync, truncateSync, unlinkSync, watch, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import { endRetryMs } from '../../src/core/end-retry.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session } from '../../src/protocol/sessions.js'
@@ -87,8 +88,35 @@ describe.skipIf(!root)('DATA_DIR on a full disk (a tmpfs; needs root to mount)',
     }
   }
 
+  /** The names of the probe files written in DATA_DIR while `action` ran (an inotify watch of it). */
+  const probeFilesWhile = async (action: () => Promise<unknown>) => {
+    const names = new Set<string>()
+    const marker = `.watched-${randomBytes(4).toString('hex')}`
+    let markerSeen = () => {}
+    const seen = new Promise<void>((resolve) => {
+      markerSeen = resolve
+    })
+    const watcher = watch(mount, (_, name) => {
+      if (name === marker) markerSeen()
+      else if (name?.includes('probe')) names.add(name)
+    })
+    try {
+      await action()
+      // inotify reports in order: once the marker written after the action is seen, all of it was
+      writeFileSync(path.join(mount, marker), '')
+      await seen
+    } finally {
+      watcher.close()
+      rmSync(path.join(mount, marker), { force: true })
+    }
+    return [...names]
+  }
+
   it('a run that fills it fails saying why; once space is back its end is recorded, without a restart', async () => {
-    expect((await health()).status).toBe(200)
+    // one probe file per /health (DATA_DIR's, which is the store's disk): before, SQLite's storageFull wrote a
+    // second of its own
+    const probes = await probeFilesWhile(async () => expect((await health()).status).toBe(200))
+    expect(probes).toEqual([expect.stringMatching(/^\.health-probe-\d+$/)])
     const endFailed = new Promise<void>((resolve) => {
       const notices = gw.ctx.storeNotices
       const told = notices.endFailed.bind(notices)
@@ -114,8 +142,10 @@ describe.skipIf(!root)('DATA_DIR on a full disk (a tmpfs; needs root to mount)',
       status: 503,
       body: { status: 'unhealthy', store: { ready: true, dataDirWritable: false, storageFull: true } },
     })
-    // space back, as an operator gives it (a bigger volume, files removed)
+    // space back, as an operator gives it (a bigger volume, files removed); the next /health finds room, and the
+    // run's end is tried again at once (not at its next attempt, up to 10 s later)
     execFileSync('mount', ['-o', 'remount,size=16m', mount])
+    expect((await health()).status).toBe(200)
 
     const events = (await readNdjson(
       await fetch(`${gw.url}/v1/runs/${id}/events`, { headers: { accept: 'application/x-ndjson' } }),
@@ -255,14 +285,17 @@ describe.skipIf(!root)('DATA_DIR on a full disk (a tmpfs; needs root to mount)',
     spawnSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=4k'])
     return { free: () => rmSync(filler, { force: true }) }
   }
-  /** Resolves once the store refused the end of `turnId` (an attempt that end-retry.ts tries again). */
-  const endRefused = (turnId: string) =>
+  /**
+   * Resolves once the store refused the end of `turnId` (an attempt that end-retry.ts tries again), with
+   * `retryInMs` the first after which the next attempt waits that long.
+   */
+  const endRefused = (turnId: string, retryInMs?: number) =>
     new Promise<void>((resolve) => {
       const notices = gw.ctx.storeNotices
       const told = notices.endFailed.bind(notices)
-      notices.endFailed = (what, ids, ...rest) => {
-        told(what, ids, ...rest)
-        if (ids.turnId !== turnId) return
+      notices.endFailed = (what, ids, err, retryIn) => {
+        told(what, ids, err, retryIn)
+        if (ids.turnId !== turnId || (retryInMs !== undefined && retryIn !== retryInMs)) return
         notices.endFailed = told
         resolve()
       }
@@ -294,15 +327,21 @@ describe.skipIf(!root)('DATA_DIR on a full disk (a tmpfs; needs root to mount)',
     // the agent ignores the interrupt: the gateway ends the turn boundMs later, and the store refuses that end
     const interrupted = postJson(`${gw.url}/v1/sessions/${session.id}/interrupt`, {})
     expect(await within(refused, boundMs + 10_000, 'the forced end')).toBeUndefined()
+    const longestWait = endRetryMs.at(-1)!
+    const waitingLongest = endRefused(turn.id, longestWait)
     // its agent let go at the first refusal (its processes end), the turn still running, the session busy with it
     expect(await waitUntilGone(() => processesInGroup(agentPid), 5000)).toEqual([])
     expect(await readSession(gw.url, session.id)).toMatchObject({
       status: 'running',
       turns: [{ id: turn.id, status: 'running' }],
     })
-    // space back: the end is stored (before: never, the turn `running` for good), its waiter and followers get it
+    // refused until its next attempt is the longest wait away (10 s)
+    expect(await within(waitingLongest, 10_000, 'the refusal before the longest wait')).toBeUndefined()
+    // space back: the end is stored (before: never, the turn `running` for good), its waiter and followers get it;
+    // at once when the next /health finds room (before: at the next attempt, up to 10 s later, the session busy)
     disk.free()
-    const answer = await within(interrupted, 20_000, 'the interrupt')
+    expect((await health()).status).toBe(200)
+    const answer = await within(interrupted, longestWait / 2, 'the interrupt, right after /health')
     expect(answer).toBeInstanceOf(Response)
     expect(await (answer as Response).json()).toMatchObject({
       id: turn.id,

@@ -101,6 +101,8 @@ describe.skipIf(process.getuid?.() !== 0)(
       execFileSync('mount', ['-t', 'tmpfs', '-o', `size=1m,uid=${uid},gid=${gid},mode=0700`, 'tmpfs', mount])
       await query(url, `CREATE TABLESPACE small LOCATION '${mount}'`)
       await query(url, 'ALTER TABLE events SET TABLESPACE small')
+      // empty: its first row needs a page the full disk refuses (a single statement's write, enqueueWebhook)
+      await query(url, 'ALTER TABLE webhook_outbox SET TABLESPACE small')
       mock = await startMockLlm()
       gw = await startGateway(mock, {
         DATABASE_URL: url,
@@ -200,6 +202,26 @@ describe.skipIf(process.getuid?.() !== 0)(
       expect(describeStartupError(refused).message).toMatch(
         /^the disk of the PostgreSQL server \(DATABASE_URL\) is full \(could not extend file .*\): free space/,
       )
+
+      // a single statement refused (a webhook delivery's insert): /health says so from then on (before: only a
+      // refused transaction marked the disk full, and /health stayed 200 healthy)
+      const delivery = {
+        id: 'whd_single',
+        url: 'http://127.0.0.1:9/hook',
+        event: 'turn.completed' as const,
+        body: '{}',
+        state: 'pending' as const,
+        attempts: 0,
+        nextAttemptAt: '2999-01-01T00:00:00.000Z',
+        lastError: null,
+        createdAt: new Date().toISOString(),
+        deliveredAt: null,
+      }
+      await expect(gw.ctx.store.enqueueWebhook(delivery)).rejects.toMatchObject({ code: '53100' })
+      expect(await health()).toMatchObject({
+        status: 503,
+        body: { status: 'unhealthy', store: { ready: true, storageFull: true } },
+      })
 
       // a new run: admitted, its run.queued refused
       const full = await postJson(`${gw.url}/v1/runs`, {

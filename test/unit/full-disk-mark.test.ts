@@ -40,4 +40,19 @@ describe('FullDiskMark (what /health says of a store disk full, without a write 
     expect(await mark.check(probe)).toBe(false)
     expect(probes).toBe(4)
   })
+
+  it('tells onCleared listeners when a mark is cleared (a write took room), not when nothing was marked', async () => {
+    const mark = new FullDiskMark()
+    let cleared = 0
+    mark.onCleared(() => cleared++)
+    mark.stored()
+    expect(cleared).toBe(0)
+    mark.refused(diskFull)
+    mark.stored()
+    mark.stored()
+    expect(cleared).toBe(1)
+    mark.refused(diskFull)
+    expect(await mark.check(async () => {})).toBe(false)
+    expect(cleared).toBe(2)
+  })
 })

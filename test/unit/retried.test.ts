@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { retried, retriedWhile } from '../../src/util/retried.js'
+import { WakeSignal } from '../../src/util/wake-signal.js'
 
 /** An attempt that fails `failures` times (with Error(`fail <n>`)), then answers 'ok'. */
 function failing(failures: number) {
@@ -79,5 +80,25 @@ describe('retriedWhile', () => {
     expect(out).toBeUndefined()
     expect(a.calls()).toBe(1)
     expect(waits).toEqual([1])
+  })
+})
+
+describe('retriedWhile with a WakeSignal', () => {
+  it('tries again at once when woken, whatever the delay left (an end whose store has room again)', async () => {
+    const wake = new WakeSignal()
+    const a = failing(1)
+    const started = performance.now()
+    const out = retriedWhile(a.attempt, [60_000], {
+      keepTrying: () => true,
+      failed: () => {
+        // the wait after the failure has begun once failed() returned: wake it on the next turn
+        setImmediate(() => wake.wake())
+      },
+      delay: (ms) => wake.delay(ms),
+    })
+    expect(await out).toBe('ok')
+    expect(a.calls()).toBe(2)
+    expect(performance.now() - started).toBeLessThan(10_000)
+    expect(wake.waits).toBe(0)
   })
 })

@@ -90,6 +90,14 @@ export class ClaudeSession implements AgentSession {
     return { kind: 'new', sessionId: this.agentSessionId }
   }
 
+  /**
+   * Whether Claude should have a conversation to resume: the session ran a turn (in this process, or before it
+   * was reopened: SessionRequest.hasHistory) or is a fork (its parent's history).
+   */
+  private hasHistory(): boolean {
+    return this.turns > 0 || this.req.hasHistory === true
+  }
+
   private approvals(options: TurnOptions | undefined, onCancel: () => void): TurnApprovals | undefined {
     const policy = options?.approvalPolicy ?? this.req.approvalPolicy ?? this.agentApprovalPolicy
     if (policy === 'never' || !this.hooks) return undefined
@@ -148,8 +156,11 @@ export class ClaudeSession implements AgentSession {
         // machine), or its last process was killed (kill -9, OOM) before it saved a word (Claude announces the
         // session as its process starts). Every later `--resume` would fail the same way, so the turn goes on in
         // a new conversation under the same id, once, and says so first: an `error` item, before any answer.
+        // A session reopened before its first turn (a restart, an idle unload) had no conversation to lose: it
+        // starts one silently, as live-sessions.ts's resumeOrStart does for the other agents.
         if (!unknownThread) break
-        yield contextLost(this.agentSessionId, 'resume', 'this turn starts a new conversation')
+        if (this.hasHistory())
+          yield contextLost(this.agentSessionId, 'resume', 'this turn starts a new conversation')
         outcome = undefined
         thread = { kind: 'new', sessionId: this.agentSessionId }
       }

@@ -41,8 +41,12 @@ export function bashOutcome(block: ToolResultBlock): { output: string; exitCode:
     : { output: text, exitCode: null }
 }
 
-/** Claude Code's words when a permission mode refused a tool (nobody can approve in -p mode). */
-const isDenial = (text: string) => /requires approval|permission to use|was not run/i.test(text)
+/**
+ * Claude Code's words when its permission mode refused a tool nobody was asked about (approval policy `never`):
+ * "This command requires approval", "Permission to use Write has been denied because Claude Code is running in
+ * don't ask mode", "Claude requested permissions to use WebFetch, but you haven't granted it yet".
+ */
+const isDenial = (text: string) => /requires approval|permissions? to use|was not run/i.test(text)
 
 /** `mcp__<server>__<tool>` names an MCP tool; anything else is a Claude Code tool. */
 function toolName(name: string): { server?: string; tool: string } {
@@ -58,8 +62,8 @@ function toolName(name: string): { server?: string; tool: string } {
  *   partial events repeat what the assistant line carries whole, so they map to nothing;
  * - result -> turn.completed (usage, final response) or turn.failed;
  * - control requests (permission questions, with `prompts`) -> answered by `prompts`, no event of their own (the
- *   approval is the core's event); a tool use the client declined (a command or any other tool) completes
- *   `declined`.
+ *   approval is the core's event); a tool use the client declined or the permission mode refused (a command or
+ *   any other tool) completes `declined`.
  */
 export function createClaudeMapper(
   agent = 'claude',
@@ -140,8 +144,9 @@ export function createClaudeMapper(
         })
       } else if (started.type === 'tool_call') {
         const text = resultText(result.data)
-        // a tool the client declined (WebFetch, Write, an MCP tool...) is `declined`, as a declined command is
-        const refused = prompts?.declined.has(started.id) ?? false
+        // a tool (WebFetch, Write, an MCP tool...) the client declined, or the permission mode refused unasked
+        // (approval policy `never`), is `declined`, as such a command is
+        const refused = (prompts?.declined.has(started.id) ?? false) || isDenial(text)
         const outcome = result.data.is_error
           ? { error: text, status: refused ? ('declined' as const) : ('failed' as const) }
           : { result: text, status: 'completed' as const }

@@ -75,6 +75,7 @@ const sharedMembers = [
   'nextWebhookAt',
   'ping',
   'storageFull',
+  'onSpaceBack',
   'close',
 ] as const satisfies readonly (keyof Store)[]
 

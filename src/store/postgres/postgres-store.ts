@@ -5,6 +5,7 @@ import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
+import type { WriteProbe } from '../../util/write-probe.js'
 import { FullDiskMark } from '../full-disk-mark.js'
 import {
   documentColumns as columns,
@@ -166,9 +167,25 @@ export class PostgresStore implements Store {
     })
   }
 
-  /** Where a query goes: the transaction of an inOneTransaction view, or any pool connection. */
-  private get db(): pg.Pool | pg.PoolClient {
-    return this.shared?.open ? this.shared.db : this.pool
+  /**
+   * Where a query goes: the transaction of an inOneTransaction view, or any pool connection (`pooled`: a single
+   * statement's refusal for a full disk marks it, as a transaction's does).
+   */
+  private get db(): Queryable {
+    return this.shared?.open ? this.shared.db : this.pooled
+  }
+
+  /**
+   * The pool's single statements (a run's, a turn's or an approval's insert, a webhook delivery, a node's row):
+   * one the server refuses for a full disk (53100) marks it full, as a refused transaction does (before, only
+   * those did: /health said healthy while these were refused).
+   */
+  private readonly pooled: Queryable = {
+    query: ((...args: Parameters<pg.Pool['query']>) =>
+      (this.pool.query as (...a: unknown[]) => Promise<pg.QueryResult>)(...args).catch((err: unknown) => {
+        this.full.refused(err)
+        throw err
+      })) as Queryable['query'],
   }
 
   /**
@@ -530,10 +547,7 @@ export class PostgresStore implements Store {
     return read && from(read)
   }
 
-  private async readSessionState(
-    db: pg.Pool | pg.PoolClient,
-    id: string,
-  ): Promise<SessionStateRead | undefined> {
+  private async readSessionState(db: Queryable, id: string): Promise<SessionStateRead | undefined> {
     const { rows } = await db.query(
       `SELECT status, EXISTS (SELECT 1 FROM approvals WHERE session_id = sessions.id AND state = 'pending')
        AS pending, node_id FROM sessions WHERE id = $1`,
@@ -863,7 +877,7 @@ export class PostgresStore implements Store {
    * event's size (not TOASTed) inserted into `events` and rolled back, which the server refuses with 53100 while
    * that table has no room left (its disk full). Else false, without a query.
    */
-  async storageFull(): Promise<boolean> {
+  async storageFull(_probed?: WriteProbe): Promise<boolean> {
     return this.full.check(async () => {
       const client = await this.pool.connect()
       let failed: Error | undefined
@@ -883,6 +897,10 @@ export class PostgresStore implements Store {
         client.release(failed)
       }
     })
+  }
+
+  onSpaceBack(listener: () => void): void {
+    this.full.onCleared(listener)
   }
 
   async close(): Promise<void> {

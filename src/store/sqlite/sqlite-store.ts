@@ -7,7 +7,8 @@ import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { isDiskFull } from '../../util/disk-full.js'
 import { jsonBytesOnce, parseJsonOnce } from '../../util/json-once.js'
-import { probeWrite } from '../../util/write-probe.js'
+import { probedDir, probeWrite, type WriteProbe } from '../../util/write-probe.js'
+import { FullDiskMark } from '../full-disk-mark.js'
 import { documentColumns as columns, endMissingWhere, heldWhere, ownersInUseSql } from '../json-documents.js'
 import {
   type ApprovalAnswer,
@@ -77,6 +78,12 @@ export class SqliteStore implements Store {
   private readonly checkpoints: WalCheckpointer | undefined
   private readonly lastSeqs = new LastSeqs()
   private readonly tx
+  /**
+   * Whether its disk was last found full: marked by a transaction refused for it (SQLITE_FULL), cleared by a
+   * probe that found room (storageFull), which tells onSpaceBack's listeners. storageFull probes either way: a
+   * write may fit in the pages the WAL file holds on a full disk.
+   */
+  private readonly diskMark = new FullDiskMark()
 
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true })
@@ -209,7 +216,7 @@ export class SqliteStore implements Store {
     }
     // The transactions of every turn and event batch, made once (better-sqlite3 builds four wrappers per
     // `transaction()` call).
-    this.tx = {
+    this.tx = refusalsMarked(this.diskMark, {
       // A claimer (or a new session's owner) must be a member, checked in the step's own write transaction
       // (Store.claimRun).
       claimRun: this.db.transaction((id: string, node: string) => {
@@ -324,7 +331,7 @@ export class SqliteStore implements Store {
           return { turn, status: status !== undefined && row?.status === status ? status : undefined }
         },
       ),
-    }
+    })
   }
 
   private migrate(): void {
@@ -954,9 +961,21 @@ export class SqliteStore implements Store {
    * on every call, as /health probes DATA_DIR on every call anyway (a full disk may still take a small write of
    * SQLite's, into the pages its WAL file holds: the probe is what says whether anything more fits).
    */
-  async storageFull(): Promise<boolean> {
+  async storageFull(probed?: WriteProbe): Promise<boolean> {
     if (this.file === ':memory:') return false
-    return isDiskFull(probeWrite(path.dirname(this.file), 'store-probe'))
+    const dir = path.dirname(this.file)
+    const error = probedDir(probed, dir) ? probed.error : probeWrite(dir, 'store-probe')
+    if (isDiskFull(error)) {
+      this.diskMark.refused(error)
+      return true
+    }
+    // room for a page: the ends refused meanwhile are tried again (onSpaceBack)
+    if (error === undefined) this.diskMark.stored()
+    return false
+  }
+
+  onSpaceBack(listener: () => void): void {
+    this.diskMark.onCleared(listener)
   }
 
   async close(): Promise<void> {
@@ -991,3 +1010,28 @@ const isExternalIdTaken = (err: unknown) =>
 
 /** The (owner, seq) primary key refused the row: another connection stored that seq first. */
 const isSeqTaken = (err: unknown) => (err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+
+/**
+ * The store's transactions (each called as is or `.immediate`), each one's refusal for a full disk (SQLITE_FULL,
+ * at a write or at its commit) noted in `full`.
+ */
+function refusalsMarked<T extends Record<string, Database.Transaction>>(full: FullDiskMark, txs: T): T {
+  const marked = <F extends (...args: never[]) => unknown>(fn: F): F =>
+    ((...args: Parameters<F>) => {
+      try {
+        return fn(...args)
+      } catch (err) {
+        full.refused(err)
+        throw err
+      }
+    }) as F
+  const out: Record<string, Database.Transaction> = {}
+  for (const [name, tx] of Object.entries(txs))
+    out[name] = Object.assign(marked(tx), {
+      default: marked(tx.default),
+      deferred: marked(tx.deferred),
+      immediate: marked(tx.immediate),
+      exclusive: marked(tx.exclusive),
+    }) as Database.Transaction
+  return out as T
+}
