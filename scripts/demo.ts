@@ -41,6 +41,8 @@ const server = await startServer({
     DATA_DIR: path.join(dir, 'data'),
     WORKSPACE_DIR: path.join(dir, 'workspace'),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    // every agent's first run at once, beside codex's (--check): none of them queued behind the others
+    MAX_CONCURRENT_RUNS: process.env.MAX_CONCURRENT_RUNS ?? '8',
     // codex (exec, app-server sessions, and the codex-acp preset)
     CODEX_HOME: codexHome,
     CODEX_API_BASE_URL: mock.baseUrl,
@@ -99,13 +101,20 @@ if (values.check) {
     if (!ok) failed++
     return `${ok ? 'ok  ' : 'FAIL'} ${status} ${step.method} ${step.path} (${step.section}: ${step.title}) ${Date.now() - started} ms  ${preview}`
   }
-  for (let i = 0; i < steps.length; ) {
-    // a step, or the steps from it on that may be sent at once (printed in their order)
-    let end = i + 1
-    if (steps[i]!.concurrent) while (steps[end]?.concurrent) end++
-    for (const line of await Promise.all(steps.slice(i, end).map(check))) console.log(line)
-    i = end
+  // a step marked concurrent goes on beside the steps after it (the next one is sent at once); every other step
+  // is answered before the next is sent. The lines are printed in the steps' order, each once those before it are.
+  const lines: (string | undefined)[] = []
+  let printed = 0
+  const sent: Promise<void>[] = []
+  for (const [i, step] of steps.entries()) {
+    const answered = check(step).then((line) => {
+      lines[i] = line
+      while (lines[printed] !== undefined) console.log(lines[printed++])
+    })
+    sent.push(answered)
+    if (!step.concurrent) await answered
   }
+  await Promise.all(sent)
   console.log(
     failed ? `${failed} of ${steps.length} steps failed` : `all ${steps.length} steps answered as expected`,
   )

@@ -15,8 +15,8 @@ export interface Step {
   capture?: { variable: 'RUN' | 'SES' | 'THREAD'; field: (json: unknown) => unknown }
   status: number
   /**
-   * Independent of the steps next to it that say so too (it captures nothing and needs nothing they capture):
-   * `--check` sends them at once.
+   * Independent of every step after it (it captures nothing and needs nothing they capture): `--check` sends the
+   * next step without waiting for its answer.
    */
   concurrent?: true
 }
@@ -84,7 +84,8 @@ export const steps: Step[] = [
       path: '/v1/runs?wait=true',
       body: { agent, prompt: greeting },
       status: 200,
-      // each agent's first run is its cold start: one at a time they took most of the check
+      // each agent's first run is its cold start: one at a time they took most of the check; they go on beside
+      // each other and codex's steps after them
       concurrent: true,
     }),
   ),

@@ -9,8 +9,11 @@ import { copilotPkgCache, tempDir } from '../support/temp.js'
 const root = path.resolve(import.meta.dirname, '../..')
 const tsxLoader = import.meta.resolve('tsx')
 
-/** `npm run demo -- --check`: every agent on the mock model, every step of the printed walkthrough sent. */
-describe('npm run demo', () => {
+/**
+ * `npm run demo -- --check`: every agent on the mock model, every step of the printed walkthrough sent. The tests
+ * at once: each starts processes of its own (the check's on port 0, the others on a port each holds itself).
+ */
+describe.concurrent('npm run demo', () => {
   it('answers every step of its walkthrough (native API, every agent, every seed API)', {
     timeout: 600_000,
   }, async () => {
@@ -92,11 +95,13 @@ describe('npm run demo', () => {
       return { code, lines: stderr.trim().split('\n') }
     }
     try {
-      expect(await run(String(port))).toEqual({
+      // both at once (each a process of its own)
+      const [inUse, notAPort] = await Promise.all([run(String(port)), run('eighty')])
+      expect(inUse).toEqual({
         code: 1,
         lines: [`mock-llm: port ${port} is already in use: set MOCK_LLM_PORT to a free port (0 picks one)`],
       })
-      expect(await run('eighty')).toEqual({
+      expect(notAPort).toEqual({
         code: 2,
         lines: ['mock-llm: MOCK_LLM_PORT must be a port from 0 to 65535, got "eighty"'],
       })

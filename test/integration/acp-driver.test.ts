@@ -342,8 +342,8 @@ function claudeAcpSessions() {
   })
 }
 
-// The two agents at once, each in a lane of its own (every block its own mock model); within a lane one block,
-// and one test, after another.
+// The two agents at once, claude-agent-acp's (the slower: Claude Code starts for each run and session) in two lanes
+// (every block its own mock model); within a lane one block, and one test, after another.
 describe.concurrent('acp:codex-acp', () => {
   describeDriverContract('acp:codex-acp', {
     create: (mock) => codexAcp(mock).driver,
@@ -359,6 +359,9 @@ describe.concurrent('acp:claude-agent-acp', () => {
     createMissing: (mock) => claudeAcp(mock, '/nonexistent/claude-agent-acp').driver,
     writableRequest: { sandbox: 'danger-full-access' },
   })
+})
+
+describe.concurrent('acp:claude-agent-acp sessions and permissions', () => {
   claudeAcpPermissions()
   claudeAcpSessions()
 })

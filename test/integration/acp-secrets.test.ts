@@ -121,11 +121,20 @@ const gateways = [
   { paths: 'a process of its own', settings: { ACP_WARM_RUNS: 'false', ACP_SESSIONS_PER_PROCESS: '1' } },
   { paths: 'warm and shared processes', settings: {} },
 ]
+/** claude-agent-acp (Claude Code starts for each of its processes: the slowest) apart from the other two. */
+const agentGroups = [
+  agents.filter((a) => a.agent === 'acp:claude-agent-acp'),
+  agents.filter((a) => a.agent !== 'acp:claude-agent-acp'),
+]
+const lanes = gateways.flatMap((g) =>
+  agentGroups.map((group) => ({ ...g, group, names: group.map((a) => a.agent).join(', ') })),
+)
 
-// The two gateways (each its own mock model) at once; on each, one test after another (they share its mock's script).
-describe.concurrent.each(gateways)(
-  'ACP agents on $paths: secrets never reach their commands',
-  ({ settings }) => {
+// Each path with each group of agents on a gateway of its own (and its own mock model), all at once; on each, one test
+// after another (they share its mock's script).
+describe.concurrent.each(lanes)(
+  'ACP agents on $paths ($names): secrets never reach their commands',
+  ({ settings, group }) => {
     let mock: MockLlm
     let gw: TestGateway
     beforeAll(async () => {
@@ -146,7 +155,7 @@ describe.concurrent.each(gateways)(
     })
 
     describe.sequential('one test after another', () => {
-      for (const { agent, sandbox, model } of agents) {
+      for (const { agent, sandbox, model } of group) {
         it(`${agent}: a one-shot run's command`, async () => {
           script(mock)
           const { events } = await succeededRun(

@@ -27,10 +27,13 @@ function copilotDriver(mock: MockLlm | null, overrides: Record<string, string | 
   return new CopilotDriver(loadConfig(env, dir), env, { maxModelRetries: 0 })
 }
 
-describeDriverContract('copilot', {
-  create: (mock) => copilotDriver(mock),
-  createMissing: (mock) => copilotDriver(mock, { COPILOT_PATH: '/nonexistent/copilot' }),
-  writableRequest: { sandbox: 'workspace-write' },
+// The contract and the specifics (each its own mock model) at once; the tests of each one after another.
+describe.concurrent('copilot: the driver contract', () => {
+  describeDriverContract('copilot', {
+    create: (mock) => copilotDriver(mock),
+    createMissing: (mock) => copilotDriver(mock, { COPILOT_PATH: '/nonexistent/copilot' }),
+    writableRequest: { sandbox: 'workspace-write' },
+  })
 })
 
 const hooks: SessionHooks = { requestApproval: async (): Promise<ApprovalDecision> => 'decline' }
@@ -39,137 +42,139 @@ const text = (ev: AgentEvent) =>
 const messagesOf = (mock: MockLlm, index = -1) =>
   JSON.stringify((mock.requests.at(index)?.body as { messages?: unknown } | undefined)?.messages ?? [])
 
-describe('copilot specifics', () => {
-  let mock: MockLlm
-  let driver: CopilotDriver
-  let workspace: string
+describe.concurrent('copilot: its specifics', () => {
+  describe.sequential('copilot specifics', () => {
+    let mock: MockLlm
+    let driver: CopilotDriver
+    let workspace: string
 
-  beforeAll(async () => {
-    mock = await startMockLlm()
-    driver = copilotDriver(mock)
-  })
-  afterAll(async () => {
-    await mock.close()
-  })
-  beforeEach(() => {
-    mock.reset()
-    workspace = tempDir('copilot-ws-')
-  })
-
-  it('sends the key as a bearer token and reports the session id', async () => {
-    mock.script({ kind: 'text', text: 'keyed' })
-    const events = await collect(
-      driver.run({ prompt: 'check the key', cwd: workspace }, new AbortController().signal),
-    )
-    expect(mock.requests[0]?.headers.authorization).toBe(`Bearer ${testApiKey}`)
-    expect(events.find((e) => e.type === 'agent.session')).toMatchObject({
-      agent: 'copilot',
-      agentSessionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    beforeAll(async () => {
+      mock = await startMockLlm()
+      driver = copilotDriver(mock)
     })
-    expect(events.filter((e) => e.type === 'turn.started')).toHaveLength(1)
-    expect(events.at(-2)?.type).toBe('turn.completed')
-    for (const ev of events) expect(agentEvent.safeParse(ev).success, JSON.stringify(ev)).toBe(true)
-  })
-
-  it('maps the bash tool to a command_execution item with its output and exit status', async () => {
-    mock.script({ kind: 'exec_command', cmd: 'echo tool-output && exit 3' }, { kind: 'text', text: 'seen' })
-    const events = await collect(
-      driver.run(
-        { prompt: 'run it', cwd: workspace, sandbox: 'workspace-write' },
-        new AbortController().signal,
-      ),
-    )
-    const started = events.find((e) => e.type === 'item.started' && e.item.type === 'command_execution')
-    const done = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
-    expect(started).toBeDefined()
-    expect(done).toMatchObject({
-      item: {
-        command: 'echo tool-output && exit 3',
-        exitCode: 3,
-        aggregatedOutput: expect.stringContaining('tool-output'),
-      },
+    afterAll(async () => {
+      await mock.close()
     })
-    expect(completionOf(events)).toMatchObject({ status: 'succeeded', finalResponse: 'seen' })
-  })
-
-  it('read-only denies the shell: nothing is written', async () => {
-    mock.script({ kind: 'exec_command', cmd: 'echo nope > blocked.txt' }, { kind: 'text', text: 'tried' })
-    const events = await collect(
-      driver.run({ prompt: 'try to write', cwd: workspace }, new AbortController().signal),
-    )
-    expect(completionOf(events).status).toBe('succeeded')
-    expect(existsSync(path.join(workspace, 'blocked.txt'))).toBe(false)
-    expect(mock.requests).toHaveLength(2)
-  })
-
-  it('a two-turn session resumes copilot’s own session and carries the history', async () => {
-    const session = await driver.openSession({ cwd: workspace }, hooks)
-    const id = session.agentSessionId
-    mock.script({ kind: 'text', text: 'noted: kiwi' })
-    const first = await collect(
-      session.turn([{ type: 'text', text: 'remember the word kiwi' }], new AbortController().signal),
-    )
-    expect(first[0]).toMatchObject({ type: 'turn.started' })
-    expect(first.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
-    expect(first.map(text)).toContain('noted: kiwi')
-    expect(first.some((e) => e.type.startsWith('run.'))).toBe(false)
-
-    mock.script({ kind: 'text', text: 'the word was kiwi' })
-    const second = await collect(
-      session.turn([{ type: 'text', text: 'which word?' }], new AbortController().signal),
-    )
-    expect(second.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
-    expect(second.map(text)).toContain('the word was kiwi')
-    expect(session.agentSessionId).toBe(id)
-    const history = messagesOf(mock)
-    expect(history).toContain('remember the word kiwi')
-    expect(history).toContain('noted: kiwi')
-    expect(history).toContain('which word?')
-    expect(await session.read(true)).toMatchObject({
-      sessionId: id,
-      turns: [{ status: 'completed' }, { status: 'completed' }],
+    beforeEach(() => {
+      mock.reset()
+      workspace = tempDir('copilot-ws-')
     })
 
-    // A new session object resumes it from copilot's own record (as after a gateway restart).
-    const resumed = await driver.resumeSession(id, { cwd: workspace }, hooks)
-    mock.script({ kind: 'text', text: 'still kiwi' })
-    const third = await collect(
-      resumed.turn([{ type: 'text', text: 'again?' }], new AbortController().signal),
-    )
-    expect(third.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
-    expect(messagesOf(mock)).toContain('the word was kiwi')
-  })
-
-  it('interrupting a turn ends the process group and reports interrupted', async () => {
-    const session = await driver.openSession({ cwd: workspace }, hooks)
-    mock.script({ kind: 'text', text: 'never seen', delayMs: 20_000 })
-    const running = collect(
-      session.turn([{ type: 'text', text: 'wait forever' }], new AbortController().signal),
-    )
-    await waitFor(() => processesUnder(workspace).length > 0 && mock.requests.length > 0)
-    await session.interrupt()
-    const events = await running
-    expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
-    expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
-  })
-
-  it('fork and steer are refused; the capabilities say so', async () => {
-    const session = await driver.openSession({ cwd: workspace }, hooks)
-    await expect(session.fork()).rejects.toMatchObject({ code: 'invalid_request' })
-    await expect(session.steer([{ type: 'text', text: 'x' }])).rejects.toMatchObject({ code: 'conflict' })
-    expect(driver.capabilities).toMatchObject({
-      sessions: true,
-      fork: false,
-      approvals: false,
-      interrupt: true,
+    it('sends the key as a bearer token and reports the session id', async () => {
+      mock.script({ kind: 'text', text: 'keyed' })
+      const events = await collect(
+        driver.run({ prompt: 'check the key', cwd: workspace }, new AbortController().signal),
+      )
+      expect(mock.requests[0]?.headers.authorization).toBe(`Bearer ${testApiKey}`)
+      expect(events.find((e) => e.type === 'agent.session')).toMatchObject({
+        agent: 'copilot',
+        agentSessionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      })
+      expect(events.filter((e) => e.type === 'turn.started')).toHaveLength(1)
+      expect(events.at(-2)?.type).toBe('turn.completed')
+      for (const ev of events) expect(agentEvent.safeParse(ev).success, JSON.stringify(ev)).toBe(true)
     })
-  })
 
-  it('probe says what to do when no credentials are configured', async () => {
-    const status = await copilotDriver(null).probe()
-    expect(status.installed).toBe(true)
-    expect(status.version).toMatch(/^\d+\.\d+\.\d+/)
-    expect(status.authenticated).toBe(false)
-    expect(status.hint).toMatch(/COPILOT_PROVIDER_BASE_URL/)
+    it('maps the bash tool to a command_execution item with its output and exit status', async () => {
+      mock.script({ kind: 'exec_command', cmd: 'echo tool-output && exit 3' }, { kind: 'text', text: 'seen' })
+      const events = await collect(
+        driver.run(
+          { prompt: 'run it', cwd: workspace, sandbox: 'workspace-write' },
+          new AbortController().signal,
+        ),
+      )
+      const started = events.find((e) => e.type === 'item.started' && e.item.type === 'command_execution')
+      const done = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
+      expect(started).toBeDefined()
+      expect(done).toMatchObject({
+        item: {
+          command: 'echo tool-output && exit 3',
+          exitCode: 3,
+          aggregatedOutput: expect.stringContaining('tool-output'),
+        },
+      })
+      expect(completionOf(events)).toMatchObject({ status: 'succeeded', finalResponse: 'seen' })
+    })
+
+    it('read-only denies the shell: nothing is written', async () => {
+      mock.script({ kind: 'exec_command', cmd: 'echo nope > blocked.txt' }, { kind: 'text', text: 'tried' })
+      const events = await collect(
+        driver.run({ prompt: 'try to write', cwd: workspace }, new AbortController().signal),
+      )
+      expect(completionOf(events).status).toBe('succeeded')
+      expect(existsSync(path.join(workspace, 'blocked.txt'))).toBe(false)
+      expect(mock.requests).toHaveLength(2)
+    })
+
+    it('a two-turn session resumes copilot’s own session and carries the history', async () => {
+      const session = await driver.openSession({ cwd: workspace }, hooks)
+      const id = session.agentSessionId
+      mock.script({ kind: 'text', text: 'noted: kiwi' })
+      const first = await collect(
+        session.turn([{ type: 'text', text: 'remember the word kiwi' }], new AbortController().signal),
+      )
+      expect(first[0]).toMatchObject({ type: 'turn.started' })
+      expect(first.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+      expect(first.map(text)).toContain('noted: kiwi')
+      expect(first.some((e) => e.type.startsWith('run.'))).toBe(false)
+
+      mock.script({ kind: 'text', text: 'the word was kiwi' })
+      const second = await collect(
+        session.turn([{ type: 'text', text: 'which word?' }], new AbortController().signal),
+      )
+      expect(second.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+      expect(second.map(text)).toContain('the word was kiwi')
+      expect(session.agentSessionId).toBe(id)
+      const history = messagesOf(mock)
+      expect(history).toContain('remember the word kiwi')
+      expect(history).toContain('noted: kiwi')
+      expect(history).toContain('which word?')
+      expect(await session.read(true)).toMatchObject({
+        sessionId: id,
+        turns: [{ status: 'completed' }, { status: 'completed' }],
+      })
+
+      // A new session object resumes it from copilot's own record (as after a gateway restart).
+      const resumed = await driver.resumeSession(id, { cwd: workspace }, hooks)
+      mock.script({ kind: 'text', text: 'still kiwi' })
+      const third = await collect(
+        resumed.turn([{ type: 'text', text: 'again?' }], new AbortController().signal),
+      )
+      expect(third.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
+      expect(messagesOf(mock)).toContain('the word was kiwi')
+    })
+
+    it('interrupting a turn ends the process group and reports interrupted', async () => {
+      const session = await driver.openSession({ cwd: workspace }, hooks)
+      mock.script({ kind: 'text', text: 'never seen', delayMs: 20_000 })
+      const running = collect(
+        session.turn([{ type: 'text', text: 'wait forever' }], new AbortController().signal),
+      )
+      await waitFor(() => processesUnder(workspace).length > 0 && mock.requests.length > 0)
+      await session.interrupt()
+      const events = await running
+      expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
+      expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
+    })
+
+    it('fork and steer are refused; the capabilities say so', async () => {
+      const session = await driver.openSession({ cwd: workspace }, hooks)
+      await expect(session.fork()).rejects.toMatchObject({ code: 'invalid_request' })
+      await expect(session.steer([{ type: 'text', text: 'x' }])).rejects.toMatchObject({ code: 'conflict' })
+      expect(driver.capabilities).toMatchObject({
+        sessions: true,
+        fork: false,
+        approvals: false,
+        interrupt: true,
+      })
+    })
+
+    it('probe says what to do when no credentials are configured', async () => {
+      const status = await copilotDriver(null).probe()
+      expect(status.installed).toBe(true)
+      expect(status.version).toMatch(/^\d+\.\d+\.\d+/)
+      expect(status.authenticated).toBe(false)
+      expect(status.hint).toMatch(/COPILOT_PROVIDER_BASE_URL/)
+    })
   })
 })

@@ -57,25 +57,30 @@ const turn = (session: AgentSession, t: string) =>
 const finalText = (events: AgentEvent[]) =>
   events.findLast((e) => e.type === 'item.completed' && e.item.type === 'agent_message')
 
-describe.concurrent('gemini: its specifics', () => {
-  describe.sequential('gemini specifics', () => {
-    let mock: MockLlm
-    let driver: GeminiDriver
-    let workspace: string
+/** A mock model of its own and, for each test, a fresh driver and workspace on it: the state of one lane. */
+function specificsLane() {
+  const t = {} as { mock: MockLlm; driver: GeminiDriver; workspace: string }
+  beforeAll(async () => {
+    t.mock = await startMockLlm()
+  })
+  afterAll(async () => {
+    await t.mock.close()
+  })
+  beforeEach(() => {
+    t.mock.reset()
+    ;({ driver: t.driver, workspace: t.workspace } = geminiDriver(t.mock))
+  })
+  return t
+}
 
-    beforeAll(async () => {
-      mock = await startMockLlm()
-    })
-    afterAll(async () => {
-      await mock.close()
-    })
-    beforeEach(() => {
-      mock.reset()
-      ;({ driver, workspace } = geminiDriver(mock))
-    })
+// The specifics in two lanes (each its own mock model) at once with the contract's; the tests of a lane in order.
+// (A lane is a describe.concurrent of its own: the describe.sequential blocks inside one run one after another.)
+describe.concurrent('gemini: its specifics (runs, a session)', () => {
+  describe.sequential('gemini specifics', () => {
+    const t = specificsLane()
 
     it('gives the key only through the env and speaks to the configured endpoint', async () => {
-      const args = driver.buildArgs({ sandbox: 'read-only' })
+      const args = t.driver.buildArgs({ sandbox: 'read-only' })
       expect(args.join(' ')).not.toContain(geminiKey)
       expect(args).toEqual([
         '-p',
@@ -89,44 +94,47 @@ describe.concurrent('gemini: its specifics', () => {
         '--approval-mode',
         'default',
       ])
-      mock.script({ kind: 'text', text: 'keyed' })
+      t.mock.script({ kind: 'text', text: 'keyed' })
       const events = await collect(
-        driver.run({ prompt: 'check the key', cwd: workspace }, new AbortController().signal),
+        t.driver.run({ prompt: 'check the key', cwd: t.workspace }, new AbortController().signal),
       )
       expect(completionOf(events)).toMatchObject({ status: 'succeeded', finalResponse: 'keyed' })
-      expect(mock.requests[0]?.headers['x-goog-api-key']).toBe(geminiKey)
-      expect(mock.requests[0]?.path).toContain(`/models/${geminiModel}:streamGenerateContent`)
+      expect(t.mock.requests[0]?.headers['x-goog-api-key']).toBe(geminiKey)
+      expect(t.mock.requests[0]?.path).toContain(`/models/${geminiModel}:streamGenerateContent`)
       const session = events.find((e) => e.type === 'agent.session')
       expect(session).toMatchObject({ agent: 'gemini', agentSessionId: expect.any(String) })
       expect(completionOf(events).usage?.outputTokens).toBeGreaterThan(0)
     })
 
     it('read-only offers no shell: the command is not run and the run still succeeds', async () => {
-      mock.script({ kind: 'exec_command', cmd: 'echo nope > blocked.txt' }, { kind: 'text', text: 'tried' })
+      t.mock.script({ kind: 'exec_command', cmd: 'echo nope > blocked.txt' }, { kind: 'text', text: 'tried' })
       const events = await collect(
-        driver.run({ prompt: 'try to write', cwd: workspace }, new AbortController().signal),
+        t.driver.run({ prompt: 'try to write', cwd: t.workspace }, new AbortController().signal),
       )
       expect(completionOf(events).status).toBe('succeeded')
       const item = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
       expect(item).toMatchObject({ item: { status: 'failed', exitCode: null } })
-      expect(existsSync(path.join(workspace, 'blocked.txt'))).toBe(false)
+      expect(existsSync(path.join(t.workspace, 'blocked.txt'))).toBe(false)
     })
 
     it('a requested model that spells an option reaches the model API as given, never parsed as a flag', async () => {
       const model = '--allowed-tools=run_shell_command'
-      mock.script({ kind: 'exec_command', cmd: 'echo nope > injected.txt' }, { kind: 'text', text: 'tried' })
-      const events = await collect(
-        driver.run({ prompt: 'try to write', cwd: workspace, model }, new AbortController().signal),
+      t.mock.script(
+        { kind: 'exec_command', cmd: 'echo nope > injected.txt' },
+        { kind: 'text', text: 'tried' },
       )
-      expect(existsSync(path.join(workspace, 'injected.txt'))).toBe(false)
+      const events = await collect(
+        t.driver.run({ prompt: 'try to write', cwd: t.workspace, model }, new AbortController().signal),
+      )
+      expect(existsSync(path.join(t.workspace, 'injected.txt'))).toBe(false)
       expect(completionOf(events).status).toBe('succeeded')
-      expect(decodeURIComponent(mock.requests[0]?.path ?? '')).toContain(`/models/${model}:`)
+      expect(decodeURIComponent(t.mock.requests[0]?.path ?? '')).toContain(`/models/${model}:`)
     })
 
     it('a two-turn session carries its history and resumes by id, also from a new session object', async () => {
-      const session = await driver.openSession({ cwd: workspace }, noHooks)
+      const session = await t.driver.openSession({ cwd: t.workspace }, noHooks)
       const id = session.agentSessionId
-      mock.script({ kind: 'text', text: 'noted the kiwi' }, { kind: 'text', text: 'it was kiwi' })
+      t.mock.script({ kind: 'text', text: 'noted the kiwi' }, { kind: 'text', text: 'it was kiwi' })
       const first = await turn(session, 'remember the word kiwi')
       expect(first[0]).toEqual({ type: 'turn.started' })
       expect(first.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
@@ -134,22 +142,28 @@ describe.concurrent('gemini: its specifics', () => {
       const second = await turn(session, 'which word did I ask you to remember?')
       expect(finalText(second)).toMatchObject({ item: { text: 'it was kiwi' } })
       expect(session.agentSessionId).toBe(id)
-      const history = JSON.stringify(mock.requests.at(-1)?.body)
+      const history = JSON.stringify(t.mock.requests.at(-1)?.body)
       expect(history).toContain('remember the word kiwi')
       expect(history).toContain('noted the kiwi')
       for (const ev of [...first, ...second]) expect(agentEvent.safeParse(ev).success).toBe(true)
 
-      mock.script({ kind: 'text', text: 'still here' })
-      const resumed = await driver.resumeSession(id, { cwd: workspace }, noHooks)
+      t.mock.script({ kind: 'text', text: 'still here' })
+      const resumed = await t.driver.resumeSession(id, { cwd: t.workspace }, noHooks)
       const third = await turn(resumed, 'third turn')
       expect(third.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
-      expect(JSON.stringify(mock.requests.at(-1)?.body)).toContain('it was kiwi')
+      expect(JSON.stringify(t.mock.requests.at(-1)?.body)).toContain('it was kiwi')
       expect(await resumed.read(true)).toMatchObject({ sessionId: id, turns: [{ status: 'completed' }] })
     }, 90_000) // three Gemini CLI processes: under load each takes 10+ s to start
+  })
+})
+
+describe.concurrent('gemini: its specifics (session turns, some ended early)', () => {
+  describe.sequential('gemini specifics', () => {
+    const t = specificsLane()
 
     it('a shell tool call in a session turn becomes a command_execution item', async () => {
-      const session = await driver.openSession({ cwd: workspace, sandbox: 'workspace-write' }, noHooks)
-      mock.script(
+      const session = await t.driver.openSession({ cwd: t.workspace, sandbox: 'workspace-write' }, noHooks)
+      t.mock.script(
         { kind: 'exec_command', cmd: 'echo session > s.txt && echo wrote' },
         { kind: 'text', text: 'ok' },
       )
@@ -163,57 +177,57 @@ describe.concurrent('gemini: its specifics', () => {
       })
       if (done?.type === 'item.completed' && done.item.type === 'command_execution')
         expect(done.item.aggregatedOutput).toContain('wrote')
-      expect(readFileSync(path.join(workspace, 's.txt'), 'utf8').trim()).toBe('session')
-      expect(mock.lastUserText(mock.requests[0]!)).toBe('write the file')
+      expect(readFileSync(path.join(t.workspace, 's.txt'), 'utf8').trim()).toBe('session')
+      expect(t.mock.lastUserText(t.mock.requests[0]!)).toBe('write the file')
     })
 
     it('interrupt during a shell command ends the turn as interrupted and leaves no process', async () => {
-      const session = await driver.openSession({ cwd: workspace, sandbox: 'workspace-write' }, noHooks)
-      mock.script({ kind: 'exec_command', cmd: 'sleep 30' }, { kind: 'text', text: 'never' })
+      const session = await t.driver.openSession({ cwd: t.workspace, sandbox: 'workspace-write' }, noHooks)
+      t.mock.script({ kind: 'exec_command', cmd: 'sleep 30' }, { kind: 'text', text: 'never' })
       const events: AgentEvent[] = []
       for await (const ev of session.turn(text('sleep a while'), new AbortController().signal)) {
         events.push(ev)
         if (ev.type === 'item.started' && ev.item.type === 'command_execution') {
-          await waitFor(() => processesUnder(workspace).some((p) => p.cmd.includes('sleep 30')))
+          await waitFor(() => processesUnder(t.workspace).some((p) => p.cmd.includes('sleep 30')))
           await session.interrupt()
         }
       }
       expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
-      expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
+      expect(await waitUntilGone(() => processesUnder(t.workspace))).toEqual([])
     })
 
     it('a turn whose gemini was killed (kill -9) fails saying so, leaves no process; the next turn resumes the chat', async () => {
-      const session = await driver.openSession({ cwd: workspace }, noHooks)
-      mock.script(
+      const session = await t.driver.openSession({ cwd: t.workspace }, noHooks)
+      t.mock.script(
         { kind: 'text', text: 'noted the fig' },
         { kind: 'text', text: 'never seen', delayMs: 20_000 },
         { kind: 'text', text: 'it was fig' },
       )
       expect((await turn(session, 'remember the word fig')).at(-1)).toMatchObject({ type: 'turn.completed' })
-      const asked = mock.requests.length
+      const asked = t.mock.requests.length
       // gemini's turn.started comes before its process: the kill waits beside the turn, for the model request
-      const killed = waitFor(() => mock.requests.length > asked).then(() => {
-        for (const p of processesUnder(workspace)) process.kill(p.pid, 'SIGKILL')
+      const killed = waitFor(() => t.mock.requests.length > asked).then(() => {
+        for (const p of processesUnder(t.workspace)) process.kill(p.pid, 'SIGKILL')
       })
       const seen = await turn(session, 'killed mid-turn')
       await killed
       expect(seen.at(-1)).toMatchObject({ type: 'turn.failed', error: expect.stringContaining('SIGKILL') })
       expect(seen.filter((e) => e.type === 'turn.started')).toHaveLength(1)
-      expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
+      expect(await waitUntilGone(() => processesUnder(t.workspace))).toEqual([])
       const next = await turn(session, 'which word did I ask you to remember?')
       expect(next.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
       expect(finalText(next)).toMatchObject({ item: { text: 'it was fig' } })
-      expect(JSON.stringify(mock.requests.at(-1)?.body)).toContain('noted the fig')
+      expect(JSON.stringify(t.mock.requests.at(-1)?.body)).toContain('noted the fig')
       expect(await session.read(true)).toMatchObject({
         turns: [{ status: 'completed' }, { status: 'failed' }, { status: 'completed' }],
       })
     }, 90_000) // three Gemini CLI processes
 
     it('steer and fork are refused; probe explains missing credentials', async () => {
-      const session = await driver.openSession({ cwd: workspace }, noHooks)
+      const session = await t.driver.openSession({ cwd: t.workspace }, noHooks)
       await expect(session.steer(text('more'))).rejects.toMatchObject({ code: 'conflict' })
       await expect(session.fork()).rejects.toMatchObject({ code: 'invalid_request' })
-      expect(driver.capabilities).toMatchObject({ sessions: true, fork: false, interrupt: true })
+      expect(t.driver.capabilities).toMatchObject({ sessions: true, fork: false, interrupt: true })
       const status = await geminiDriver(null).driver.probe()
       expect(status).toMatchObject({ installed: true, authenticated: false })
       expect(status.hint).toMatch(/GEMINI_API_KEY/)

@@ -89,7 +89,9 @@ const commandOutput = (events: StoredEvent[]) =>
 function script(mock: MockLlm) {
   mock.reset()
   mock.setDefault({ kind: 'text', text: 'done' })
-  mock.script({ kind: 'exec_command', cmd: probe, yieldTimeMs: 10_000 }, { kind: 'text', text: 'probed' })
+  // codex's yield time long: the probe forks a `tr` per process, 9.5 s for 144 of them at load 24; past the yield
+  // codex answers the model before the command ended (its output without the probe's last line)
+  mock.script({ kind: 'exec_command', cmd: probe, yieldTimeMs: 30_000 }, { kind: 'text', text: 'probed' })
 }
 
 const oneShot = (gw: TestGateway, agent: string): Promise<{ run: Run; events: StoredEvent[] }> =>
@@ -116,11 +118,19 @@ async function sessionTurn(gw: TestGateway, agent: string): Promise<StoredEvent[
   return events
 }
 
-const gatewaySettings = (mock: MockLlm, proxy: boolean) => ({
+const keys = {
+  codex: codexKey,
+  openai: openaiKey,
+  anthropic: anthropicKey,
+  gemini: geminiKey,
+  copilot: copilotKey,
+}
+
+const gatewaySettings = (mock: MockLlm, proxy: boolean, k: typeof keys = keys) => ({
   API_TOKENS: apiToken,
-  CODEX_API_KEY: codexKey,
-  OPENAI_API_KEY: openaiKey,
-  ...mockAgentSettings(mock, { anthropic: anthropicKey, gemini: geminiKey, copilot: copilotKey }),
+  CODEX_API_KEY: k.codex,
+  OPENAI_API_KEY: k.openai,
+  ...mockAgentSettings(mock, k),
   ALLOW_DANGER_FULL_ACCESS: 'true',
   // one-shot codex runs as `codex exec`; sessions on the app-server
   CODEX_WARM_RUNS: 'false',
@@ -143,94 +153,129 @@ const cases = [
   { name: 'copilot, custom provider (one-shot run)', agent: 'copilot', family: 'copilot', session: false },
 ] as const
 
-describe('with the key proxy, no agent process holds a real key', () => {
-  let mock: MockLlm
-  let gw: TestGateway
-  beforeAll(async () => {
-    mock = await startMockLlm()
-    gw = await startGateway(mock, gatewaySettings(mock, true))
-  })
-  /** The last test closes the gateway itself. */
-  let closed = false
-  afterAll(async () => {
-    if (!closed) await gw?.close()
-    await mock?.close()
-    if (gw) expect(await waitUntilGone(() => processesUnder(gw.dir))).toEqual([])
-  })
-
-  /** What the one-shot claude run's command saw (the token refused below once that run ended). */
-  let claudeSeen: string | undefined
-  /** That output, or the output of a claude run of its own when the claude case did not run (a test run alone). */
-  const claudeOutput = async () => {
-    if (claudeSeen === undefined) {
-      script(mock)
-      await oneShot(gw, 'claude')
-      claudeSeen = probeOutput(mock)
-    }
-    return claudeSeen
-  }
-
-  for (const c of cases)
-    it(`${c.name}: its command reads /proc/*/environ and finds a token, not the key`, async () => {
-      script(mock)
-      const events = c.session ? await sessionTurn(gw, c.agent) : (await oneShot(gw, c.agent)).events
-      const seen = probeOutput(mock)
-      if (c.agent === 'claude') claudeSeen = seen
-      expect(seen).toMatch(/^PATH=\//m)
-      // the agent's own environment holds its key variable: a token the gateway lent it
-      const keyVar = agentKeyVar[c.family]
-      expect(seen).toMatch(new RegExp(`^${keyVar}=agp-[A-Za-z0-9_-]{43}$`, 'm'))
-      for (const key of realKeys) expect(seen).not.toContain(key)
-      for (const key of realKeys) expect(JSON.stringify(mock.requests.map((r) => r.body))).not.toContain(key)
-      // the token is a secret too: redacted in what the gateway stores and sends
-      // (copilot's event holds the start of a long output only: the parent's line is cut off)
-      if (c.family !== 'copilot') expect(commandOutput(events)).toContain(`${keyVar}=[REDACTED]`)
-      // (the agents' own tokens: /proc also shows those of other gateways' agents, which this one does not know)
-      const ancestors = seen.slice(seen.search(/== \d+$/m), seen.search(/^== all$/m))
-      const own = ancestors.match(/agp-[A-Za-z0-9_-]{43}/g) ?? []
-      expect(own.length).toBeGreaterThan(0)
-      for (const token of own) expect(commandOutput(events)).not.toContain(token)
-      expectRealKeyUpstream(mock, c.family)
-    }, 120_000)
-
-  it("a one-shot claude run's token is refused once its process ended", async () => {
-    // the run of the claude case above (ended: oneShot waits for the run's end)
-    const seen = await claudeOutput()
-    const token = /^ANTHROPIC_API_KEY=(agp-\S+)$/m.exec(seen)?.[1]
-    const base = /^ANTHROPIC_BASE_URL=(http:\/\/127\.0\.0\.1:\d+\/anthropic)$/m.exec(seen)?.[1]
-    expect(token).toBeDefined()
-    expect(base).toBeDefined()
-    const asked = mock.requests.length
-    const res = await fetch(`${base}/v1/messages`, {
-      method: 'POST',
-      headers: { 'x-api-key': token ?? '', 'content-type': 'application/json' },
-      body: '{}',
+/**
+ * A gateway with the key proxy and a mock model of its own, and the cases given, one after another; with `claude`,
+ * then the checks of the claude run's token, the last of which closes the gateway.
+ */
+function proxyLane(laneCases: readonly (typeof cases)[number][], claude: boolean) {
+  describe.sequential('one test after another', () => {
+    let mock: MockLlm
+    let gw: TestGateway
+    beforeAll(async () => {
+      mock = await startMockLlm()
+      gw = await startGateway(mock, gatewaySettings(mock, true))
     })
-    expect(res.status).toBe(401)
-    expect(await res.json()).toMatchObject({ error: { code: 'unauthorized' } })
-    expect(mock.requests.length).toBe(asked)
-  }, 120_000)
+    /** The last test closes the gateway itself. */
+    let closed = false
+    afterAll(async () => {
+      if (!closed) await gw?.close()
+      await mock?.close()
+      if (gw) expect(await waitUntilGone(() => processesUnder(gw.dir))).toEqual([])
+    })
 
-  // last: it closes the gateway of this describe
-  it("the key proxy's thread ends with the gateway: nothing listens on its port once the gateway closed", async () => {
-    const base = /^ANTHROPIC_BASE_URL=(http:\/\/127\.0\.0\.1:\d+\/anthropic)$/m.exec(
-      await claudeOutput(),
-    )?.[1]
-    expect(base).toBeDefined()
-    const ask = () => fetch(`${base}/v1/messages`, { method: 'POST', headers: { 'x-api-key': 'agp-x' } })
-    expect((await ask()).status).toBe(401)
-    closed = true
-    await gw.close()
-    await expect(ask()).rejects.toThrow()
-  }, 120_000)
+    /** What the one-shot claude run's command saw (the token refused below once that run ended). */
+    let claudeSeen: string | undefined
+    /** That output, or the output of a claude run of its own when the claude case did not run (a test run alone). */
+    const claudeOutput = async () => {
+      if (claudeSeen === undefined) {
+        script(mock)
+        await oneShot(gw, 'claude')
+        claudeSeen = probeOutput(mock)
+      }
+      return claudeSeen
+    }
+
+    for (const c of laneCases)
+      it(`${c.name}: its command reads /proc/*/environ and finds a token, not the key`, async () => {
+        script(mock)
+        const events = c.session ? await sessionTurn(gw, c.agent) : (await oneShot(gw, c.agent)).events
+        const seen = probeOutput(mock)
+        if (c.agent === 'claude') claudeSeen = seen
+        expect(seen).toMatch(/^PATH=\//m)
+        // the agent's own environment holds its key variable: a token the gateway lent it
+        const keyVar = agentKeyVar[c.family]
+        expect(seen).toMatch(new RegExp(`^${keyVar}=agp-[A-Za-z0-9_-]{43}$`, 'm'))
+        for (const key of realKeys) expect(seen).not.toContain(key)
+        for (const key of realKeys)
+          expect(JSON.stringify(mock.requests.map((r) => r.body))).not.toContain(key)
+        // the token is a secret too: redacted in what the gateway stores and sends
+        // (copilot's event holds the start of a long output only: the parent's line is cut off)
+        if (c.family !== 'copilot') expect(commandOutput(events)).toContain(`${keyVar}=[REDACTED]`)
+        // (the agents' own tokens: /proc also shows those of other gateways' agents, which this one does not know)
+        const ancestors = seen.slice(seen.search(/== \d+$/m), seen.search(/^== all$/m))
+        const own = ancestors.match(/agp-[A-Za-z0-9_-]{43}/g) ?? []
+        expect(own.length).toBeGreaterThan(0)
+        for (const token of own) expect(commandOutput(events)).not.toContain(token)
+        expectRealKeyUpstream(mock, c.family)
+      }, 120_000)
+
+    if (claude) {
+      it("a one-shot claude run's token is refused once its process ended", async () => {
+        // the run of the claude case above (ended: oneShot waits for the run's end)
+        const seen = await claudeOutput()
+        const token = /^ANTHROPIC_API_KEY=(agp-\S+)$/m.exec(seen)?.[1]
+        const base = /^ANTHROPIC_BASE_URL=(http:\/\/127\.0\.0\.1:\d+\/anthropic)$/m.exec(seen)?.[1]
+        expect(token).toBeDefined()
+        expect(base).toBeDefined()
+        const asked = mock.requests.length
+        const res = await fetch(`${base}/v1/messages`, {
+          method: 'POST',
+          headers: { 'x-api-key': token ?? '', 'content-type': 'application/json' },
+          body: '{}',
+        })
+        expect(res.status).toBe(401)
+        expect(await res.json()).toMatchObject({ error: { code: 'unauthorized' } })
+        expect(mock.requests.length).toBe(asked)
+      }, 120_000)
+
+      // last: it closes the gateway of this describe
+      it("the key proxy's thread ends with the gateway: nothing listens on its port once the gateway closed", async () => {
+        const base = /^ANTHROPIC_BASE_URL=(http:\/\/127\.0\.0\.1:\d+\/anthropic)$/m.exec(
+          await claudeOutput(),
+        )?.[1]
+        expect(base).toBeDefined()
+        const ask = () => fetch(`${base}/v1/messages`, { method: 'POST', headers: { 'x-api-key': 'agp-x' } })
+        expect((await ask()).status).toBe(401)
+        closed = true
+        await gw.close()
+        await expect(ask()).rejects.toThrow()
+      }, 120_000)
+    }
+  })
+}
+
+// The agents in two lanes at once (each its own gateway and mock model: a command reads what its model request
+// carried back), the gateway without the proxy in a third (its keys others: the proxied lanes' commands read every
+// process's environment); the tests of a lane one after another.
+describe.concurrent('with the key proxy, no agent process holds a real key: codex, gemini', () => {
+  proxyLane(
+    cases.filter((c) => c.family === 'codex' || c.family === 'gemini'),
+    false,
+  )
 })
 
-describe('without the key proxy (MODEL_KEY_PROXY=false), the same command finds the key', () => {
+describe.concurrent('with the key proxy, no agent process holds a real key: claude, copilot', () => {
+  proxyLane(
+    cases.filter((c) => c.family === 'claude' || c.family === 'copilot'),
+    true,
+  )
+})
+
+/** Keys other than the proxied gateways' (realKeys): those must be found in no process while this lane runs. */
+const unproxiedKeys = {
+  codex: fresh('codex-secret-key'),
+  openai: fresh('openai-secret-key'),
+  anthropic: fresh('anthropic-secret-key'),
+  gemini: fresh('gemini-secret-key'),
+  copilot: fresh('copilot-secret-key'),
+}
+
+describe.concurrent('without the key proxy (MODEL_KEY_PROXY=false), the same command finds the key', () => {
   let mock: MockLlm
   let gw: TestGateway
   beforeAll(async () => {
     mock = await startMockLlm()
-    gw = await startGateway(mock, gatewaySettings(mock, false))
+    gw = await startGateway(mock, gatewaySettings(mock, false, unproxiedKeys))
   })
   afterAll(async () => {
     await gw?.close()
@@ -240,6 +285,6 @@ describe('without the key proxy (MODEL_KEY_PROXY=false), the same command finds 
   it('codex exec: its parent holds CODEX_API_KEY', async () => {
     script(mock)
     await oneShot(gw, 'codex')
-    expect(probeOutput(mock)).toContain(`CODEX_API_KEY=${codexKey}`)
+    expect(probeOutput(mock)).toContain(`CODEX_API_KEY=${unproxiedKeys.codex}`)
   }, 120_000)
 })

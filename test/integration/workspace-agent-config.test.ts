@@ -163,16 +163,26 @@ async function copilotAcpRun(shared: ReturnType<typeof agentsFixture>, name: str
   expect(shared.mock.requests.filter((r) => !r.side).length).toBeGreaterThan(0)
 }
 
-// The two describes at once (each its own gateway, mock model and workspace: one agent cold start after another
-// took most of the file); within each one test after another.
-describe.concurrent("a workspace's own agent configuration runs nothing", () => {
+// acp:copilot is an opt-in preset (agent-spec.ts)
+const untrusting = {
+  CLI_LIST: 'codex,gemini',
+  RUN_ALLOW_ENV: 'GEMINI_CLI_TRUST_WORKSPACE,GEMINI_API_KEY,GOOGLE_GEMINI_BASE_URL,GEMINI_CLI_HOME',
+  ACP_AGENTS: 'copilot',
+}
+const trusting = {
+  CLAUDE_WORKSPACE_SETTINGS: 'true',
+  GEMINI_WORKSPACE_SETTINGS: 'true',
+  COPILOT_WORKSPACE_SETTINGS: 'true',
+  ACP_AGENTS: 'copilot',
+  CLI_LIST: 'codex,claude,gemini',
+  RUN_ALLOW_ENV: 'ANTHROPIC_BASE_URL,ANTHROPIC_API_KEY',
+}
+
+// The describes at once, each of them claude's tests or the others' (each its own gateway, mock model and workspace:
+// one agent cold start after another took most of the file); within each one test after another.
+describe.concurrent("a workspace's own agent configuration runs nothing: claude", () => {
   describe.sequential('one test after another', () => {
-    // acp:copilot is an opt-in preset (agent-spec.ts)
-    const shared = agentsFixture({
-      CLI_LIST: 'codex,gemini',
-      RUN_ALLOW_ENV: 'GEMINI_CLI_TRUST_WORKSPACE,GEMINI_API_KEY,GOOGLE_GEMINI_BASE_URL,GEMINI_CLI_HOME',
-      ACP_AGENTS: 'copilot',
-    })
+    const shared = agentsFixture(untrusting)
 
     it.each([
       ['claude', 'claude'],
@@ -220,6 +230,12 @@ describe.concurrent("a workspace's own agent configuration runs nothing", () => 
       },
       120_000,
     )
+  })
+})
+
+describe.concurrent("a workspace's own agent configuration runs nothing: gemini, copilot", () => {
+  describe.sequential('one test after another', () => {
+    const shared = agentsFixture(untrusting)
 
     it('gemini (read-only): no MCP server, hook or tool discovery command of the workspace runs', async () => {
       const ws = hostileGeminiWorkspace(shared.gw, 'gemini-ro')
@@ -300,16 +316,11 @@ describe.concurrent("a workspace's own agent configuration runs nothing", () => 
 })
 
 /** An operator who trusts every workspace turns the workspace's Claude Code and Gemini CLI configuration back on. */
-describe.concurrent("CLAUDE_WORKSPACE_SETTINGS=true, GEMINI_WORKSPACE_SETTINGS=true, COPILOT_WORKSPACE_SETTINGS=true: the workspace's configuration is loaded", () => {
+const trustingName =
+  "CLAUDE_WORKSPACE_SETTINGS=true, GEMINI_WORKSPACE_SETTINGS=true, COPILOT_WORKSPACE_SETTINGS=true: the workspace's configuration is loaded"
+describe.concurrent(`${trustingName}: claude`, () => {
   describe.sequential('one test after another', () => {
-    const shared = agentsFixture({
-      CLAUDE_WORKSPACE_SETTINGS: 'true',
-      GEMINI_WORKSPACE_SETTINGS: 'true',
-      COPILOT_WORKSPACE_SETTINGS: 'true',
-      ACP_AGENTS: 'copilot',
-      CLI_LIST: 'codex,claude,gemini',
-      RUN_ALLOW_ENV: 'ANTHROPIC_BASE_URL,ANTHROPIC_API_KEY',
-    })
+    const shared = agentsFixture(trusting)
 
     // POST /run follows the setting too: no `--setting-sources user` from the gateway
     it('claude on /run: its hooks run', async () => {
@@ -329,6 +340,12 @@ describe.concurrent("CLAUDE_WORKSPACE_SETTINGS=true, GEMINI_WORKSPACE_SETTINGS=t
       expect(frames.at(-1), JSON.stringify(frames)).toEqual({ type: 'exit', code: 0 })
       expect(existsSync(marker), 'the workspace hook ran').toBe(true)
     }, 120_000)
+  })
+})
+
+describe.concurrent(`${trustingName}: gemini, copilot`, () => {
+  describe.sequential('one test after another', () => {
+    const shared = agentsFixture(trusting)
 
     // also shows that the markers of the test above are made when the workspace's configuration is loaded
     it('gemini: its MCP server, hooks and tool discovery command run', async () => {
