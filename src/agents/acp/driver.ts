@@ -159,9 +159,9 @@ export class AcpDriver implements SessionDriver {
 
   /**
    * `session/load`, when the agent supports it (`loadSession`), with what the session allowed (loadOptions). A
-   * claude-agent-acp session with history whose conversation Claude no longer has goes on in a new one, saying so
-   * (open-session.ts `newWhenLost`); a session without history whose load fails starts anew silently
-   * (live-sessions.ts resumeOrStart).
+   * session the agent cannot load (no `loadSession`, or its answer to `session/load` is an error: codex-acp's thread
+   * or Claude's conversation is gone) goes on in a new agent session (open-session.ts `newWhenLost`), whose next
+   * turn says so first (`context_lost`) when the session had history; without history, silently.
    */
   async resumeSession(
     agentSessionId: string,
@@ -172,9 +172,7 @@ export class AcpDriver implements SessionDriver {
     const session = await openAcpSession(this.id, this.leases.lease(req), req.cwd, asked, {
       ...this.loadOptions(req),
       loadId: agentSessionId,
-      ...(this.spec.flavor === 'claude-agent-acp' && req.hasHistory
-        ? { newWhenLost: (lost: LostSession) => this.lostNotice(lost) }
-        : {}),
+      newWhenLost: (lost: LostSession) => (req.hasHistory ? this.lostNotice(lost) : undefined),
     })
     return this.reopening(session, req, asked, true)
   }
