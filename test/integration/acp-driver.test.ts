@@ -1,8 +1,10 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { AcpProcess } from '../../src/agents/acp/acp-process.js'
 import { acpPreset } from '../../src/agents/acp/agent-spec.js'
 import { AcpDriver } from '../../src/agents/acp/driver.js'
+import type { ReopeningAcpSession } from '../../src/agents/acp/reopening-session.js'
 import type { AgentSession, ApprovalAsk, ApprovalDecision, SessionHooks } from '../../src/agents/session.js'
 import { loadConfig } from '../../src/config/load.js'
 import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
@@ -220,6 +222,32 @@ function codexAcpSessions() {
       const s = await open()
       await expect(s.steer([{ type: 'text', text: 'x' }])).rejects.toMatchObject({ code: 'conflict' })
       await expect(s.fork()).rejects.toMatchObject({ code: 'invalid_request' })
+    })
+
+    // Its process killed: its output ends (the connection closes) a moment before its exit is known. A turn sent
+    // then (its prompt never reaches the agent) is sent once more on a reopened process, in the same turn (before:
+    // it failed, "ended: signal SIGKILL").
+    it('a turn sent to an agent that died unnoticed is sent again on a reopened process, with its history', async () => {
+      t.mock.script({ kind: 'text', text: 'noted plum' }, { kind: 'text', text: 'it was plum' })
+      const s = (await open()) as ReopeningAcpSession
+      expectAnswered([await collect(s, 'the fruit is plum')], ['noted plum'])
+      const pid = s.pid!
+      const agent = (s as unknown as { session: { agent: AcpProcess } }).session.agent
+      let unnoticed: boolean | undefined
+      const sent = new Promise<AgentEvent[]>((resolve) => {
+        agent.connection.signal.addEventListener('abort', () => {
+          unnoticed = !agent.exited
+          resolve(collect(s, 'which fruit'))
+        })
+      })
+      process.kill(pid, 'SIGKILL')
+      const events = await sent
+      expect(unnoticed).toBe(true)
+      expect(events.at(-1), JSON.stringify(events)).toMatchObject({ type: 'turn.completed' })
+      expectAnswered([events], ['it was plum'])
+      expect(events.filter((e) => e.type === 'turn.started')).toHaveLength(1)
+      expect(s.pid).not.toBe(pid)
+      expect(requestInput(t.mock, 1)).toContain('the fruit is plum')
     })
 
     it('resumeSession loads the session in a new process (session/load) and carries its history', async () => {

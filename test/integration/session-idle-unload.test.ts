@@ -125,7 +125,11 @@ describe('idle sessions are unloaded and resumed without losing anything', () =>
     const own = events.slice(events.findIndex((e) => e.type === 'turn.started' && e.turnId === next.id))
     expect(own[1]).toMatchObject({
       type: 'item.completed',
-      item: { id: 'context_lost', type: 'error', message: expect.stringMatching(/^context lost: acp:codex-acp/) },
+      item: {
+        id: 'context_lost',
+        type: 'error',
+        message: expect.stringMatching(/^context lost: acp:codex-acp/),
+      },
     })
     // the new agent session is the session's now
     const stored = await json<Session>(fetch(`${gw.url}/v1/sessions/${session.id}`))
