@@ -8,7 +8,7 @@ import { claudeCodeRules } from '../exact-call-rule.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import type { AcpSession } from './acp-session.js'
 import { type AcpAgentSpec, acpAgentSpecs } from './agent-spec.js'
-import { claudeSessionRules } from './claude-session-rules.js'
+import { type ClaudeSessionHooks, claudeSessionRules } from './claude-session-rules.js'
 import { acpColdRun } from './cold-run.js'
 import { type LostSession, lostSessionNotice } from './lost-session.js'
 import { oneShotApprovals } from './one-shot-approvals.js'
@@ -190,7 +190,8 @@ export class AcpDriver implements SessionDriver {
 
   /**
    * The session, reopened on its next turn when its agent process ended (reopening-session.ts): loaded on a new
-   * process, else a new session (`context_lost`). Its hooks stay the session's (what it allowed meanwhile with them).
+   * process, else a new session (`context_lost`). Its hooks stay the session's (what it allowed meanwhile with them);
+   * claude-agent-acp is given what the session allowed until then as its `allowedTools`.
    */
   private reopening(
     session: AcpSession,
@@ -198,9 +199,14 @@ export class AcpDriver implements SessionDriver {
     hooks: SessionHooks,
     resumed: boolean,
   ): AgentSession {
+    // what the session allowed until now, not only until it was opened (claude-agent-acp: claudeSessionRules)
+    const allowedNow = (): SessionRequest =>
+      'allowedRules' in hooks
+        ? { ...req, allowedForSession: (hooks as ClaudeSessionHooks).allowedRules() }
+        : req
     const reopen = (loadId: string, history: boolean) =>
       openAcpSession(this.id, this.leases.lease(req), req.cwd, hooks, {
-        ...this.loadOptions(req),
+        ...this.loadOptions(allowedNow()),
         loadId,
         newWhenLost: (lost) => (history ? this.lostNotice(lost) : undefined),
       })
