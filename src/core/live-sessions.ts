@@ -331,8 +331,8 @@ export class LiveSessions {
  * that is gone ("no rollout found"), and every later use failed, its archive too. Such a session starts a new
  * thread instead: there was no history to lose (its new agent session id is stored). A fork has its parent's
  * history from the start, whatever its own turn count: its resume's error stands. The driver is told whether the
- * session has history (SessionRequest.hasHistory): claude-agent-acp goes on in a new conversation when Claude lost
- * the one it had, and says so.
+ * session has history (SessionRequest.hasHistory): an ACP agent that cannot load the session goes on in a new one,
+ * and says so (acp/driver.ts resumeSession).
  */
 async function resumeOrStart(
   driver: SessionDriver,

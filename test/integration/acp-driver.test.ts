@@ -1,8 +1,11 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import type { AcpProcess } from '../../src/agents/acp/acp-process.js'
+import { AcpSession } from '../../src/agents/acp/acp-session.js'
 import { acpPreset } from '../../src/agents/acp/agent-spec.js'
 import { AcpDriver } from '../../src/agents/acp/driver.js'
+import type { ReopeningAcpSession } from '../../src/agents/acp/reopening-session.js'
 import type { AgentSession, ApprovalAsk, ApprovalDecision, SessionHooks } from '../../src/agents/session.js'
 import { loadConfig } from '../../src/config/load.js'
 import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
@@ -222,6 +225,32 @@ function codexAcpSessions() {
       await expect(s.fork()).rejects.toMatchObject({ code: 'invalid_request' })
     })
 
+    // Its process killed: its output ends (the connection closes) a moment before its exit is known. A turn sent
+    // then (its prompt never reaches the agent) is sent once more on a reopened process, in the same turn (before:
+    // it failed, "ended: signal SIGKILL").
+    it('a turn sent to an agent that died unnoticed is sent again on a reopened process, with its history', async () => {
+      t.mock.script({ kind: 'text', text: 'noted plum' }, { kind: 'text', text: 'it was plum' })
+      const s = (await open()) as ReopeningAcpSession
+      expectAnswered([await collect(s, 'the fruit is plum')], ['noted plum'])
+      const pid = s.pid!
+      const agent = (s as unknown as { session: { agent: AcpProcess } }).session.agent
+      let unnoticed: boolean | undefined
+      const sent = new Promise<AgentEvent[]>((resolve) => {
+        agent.connection.signal.addEventListener('abort', () => {
+          unnoticed = !agent.exited
+          resolve(collect(s, 'which fruit'))
+        })
+      })
+      process.kill(pid, 'SIGKILL')
+      const events = await sent
+      expect(unnoticed).toBe(true)
+      expect(events.at(-1), JSON.stringify(events)).toMatchObject({ type: 'turn.completed' })
+      expectAnswered([events], ['it was plum'])
+      expect(events.filter((e) => e.type === 'turn.started')).toHaveLength(1)
+      expect(s.pid).not.toBe(pid)
+      expect(requestInput(t.mock, 1)).toContain('the fruit is plum')
+    })
+
     it('resumeSession loads the session in a new process (session/load) and carries its history', async () => {
       t.mock.script({ kind: 'text', text: 'remembered answer' }, { kind: 'text', text: 'second answer' })
       const h = codexAcp(t.mock)
@@ -333,6 +362,42 @@ function claudeAcpSessions() {
       for (const text of ['prompt one', 'answer one', 'prompt two'])
         expect(requestInput(t.mock)).toContain(text)
     }, 60_000)
+
+    // A session of its own. Without them, Claude Code would ask again (the gateway accepting for it).
+    it('reopened after its process died, it is given the rules accept_for_session allowed since it was opened', async () => {
+      const h = claudeAcp(t.mock)
+      const asked: ApprovalAsk[] = []
+      const hooks: SessionHooks = {
+        requestApproval: async (ask) => {
+          asked.push(ask)
+          return 'accept_for_session'
+        },
+      }
+      const s = (await h.driver.openSession({ cwd: h.workspace }, hooks)) as ReopeningAcpSession
+      const permissions = vi.spyOn(AcpSession.prototype, 'permission')
+      try {
+        const cmd = `node -e "require('fs').appendFileSync('kept.txt', 'x')"`
+        const append = { kind: 'exec_command', cmd } as const
+        t.mock.on('append once', append, { kind: 'text', text: 'appended' })
+        t.mock.on('append again', append, { kind: 'text', text: 'appended again' })
+        t.mock.setDefault({ kind: 'text', text: 'OK' })
+        expectAnswered([await collect(s, 'append once')], ['appended'])
+        expect([asked.length, permissions.mock.calls.length]).toEqual([1, 1])
+        const pid = s.pid!
+        const agent = (s as unknown as { session: { agent: AcpProcess } }).session.agent
+        process.kill(-pid, 'SIGKILL')
+        await waitFor(() => agent.exited)
+        expectAnswered([await collect(s, 'append again')], ['appended again'])
+        expect(s.pid).not.toBe(pid)
+        expect(readFileSync(path.join(h.workspace, 'kept.txt'), 'utf8')).toBe('xx')
+        // Claude Code did not ask
+        expect([asked.length, permissions.mock.calls.length]).toEqual([1, 1])
+      } finally {
+        permissions.mockRestore()
+        await s.close()
+        expect(await waitUntilGone(() => processesUnder(h.workspace))).toEqual([])
+      }
+    }, 120_000)
 
     // (after the test above, in its session: the turn aborted is that session's next one)
     it('aborting a slow turn cancels it (interrupted); close leaves no process', async () => {

@@ -1,3 +1,5 @@
+import { readdirSync, rmSync } from 'node:fs'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CodexDriver } from '../../src/agents/codex/driver.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
@@ -98,4 +100,40 @@ describe('idle sessions are unloaded and resumed without losing anything', () =>
           .some((e) => e.type === 'item.completed' && e.item.type === 'command_execution'),
       ).toBe(true)
     }, 90_000)
+
+  // codex-acp answers the session/load of a thread it no longer has with an error: the session goes on in a new
+  // one, saying so first (before: every turn failed with the load's error, the session unusable for good).
+  it('acp:codex-acp: unloaded when idle, its thread gone from the codex home: the next turn goes on in a new session, saying so first (context_lost)', async () => {
+    mock.reset()
+    const session = await json<Session>(postJson(`${gw.url}/v1/sessions`, { agent: 'acp:codex-acp' }))
+    mock.script({ kind: 'text', text: 'noted quince' }, { kind: 'text', text: 'which fruit?' })
+    expect(await turn(session.id, 'the fruit is quince')).toMatchObject({ status: 'completed' })
+    const { agentSessionId } = await json<Session>(fetch(`${gw.url}/v1/sessions/${session.id}`))
+    await waitFor(() => !gw.ctx.tenancy.scope(null).sessions.isLoaded(session.id))
+    expect(await waitUntilGone(sessionProcesses)).toEqual([])
+    const sessions = path.join(gw.env.CODEX_HOME!, 'sessions')
+    const rollouts = readdirSync(sessions, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith(`${agentSessionId}.jsonl`),
+    )
+    expect(rollouts).toHaveLength(1)
+    for (const f of rollouts) rmSync(path.join(sessions, f))
+
+    const next = await turn(session.id, 'name the fruit')
+    expect(next).toMatchObject({ status: 'completed', finalResponse: 'which fruit?' })
+    expect(lastUserText()).not.toContain('quince')
+    const events = await sessionEventsUntilTurnEnd(gw.url, session.id, next.id)
+    const own = events.slice(events.findIndex((e) => e.type === 'turn.started' && e.turnId === next.id))
+    expect(own[1]).toMatchObject({
+      type: 'item.completed',
+      item: {
+        id: 'context_lost',
+        type: 'error',
+        message: expect.stringMatching(/^context lost: acp:codex-acp/),
+      },
+    })
+    // the new agent session is the session's now
+    const stored = await json<Session>(fetch(`${gw.url}/v1/sessions/${session.id}`))
+    expect(stored).toMatchObject({ turnCount: 2 })
+    expect(stored.agentSessionId).not.toBe(agentSessionId)
+  }, 90_000)
 })

@@ -9,7 +9,7 @@ import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { settledWithin } from '../../util/settled-within.js'
 import { relayTurn } from '../relayed-turn.js'
-import type { AgentSession, ApprovalDecision, SessionHooks, TurnInput } from '../session.js'
+import type { AgentSession, ApprovalDecision, SessionHooks, TurnInput, TurnOptions } from '../session.js'
 import type { AcpLease } from './acp-pool.js'
 import type { AcpPeer, AcpProcess } from './acp-process.js'
 import { AcpTurn } from './acp-turn.js'
@@ -46,6 +46,8 @@ export class AcpSession implements AgentSession, AcpPeer {
   private cancelSentAt: number | undefined
   /** What the next turn says first, after its turn.started (a `context_lost` notice: open-session.ts). */
   private notices: AgentEvent[] = []
+  /** The turn that failed with its prompt never sent (its connection was closed already: unsent). */
+  private unsentTurn: string | undefined
 
   constructor(
     private readonly lease: AcpLease,
@@ -66,8 +68,13 @@ export class AcpSession implements AgentSession, AcpPeer {
     return this.agent.pid
   }
 
-  async *turn(input: TurnInput, signal: AbortSignal): AsyncGenerator<AgentEvent> {
-    const run = new AcpTurn(this.agentName, randomUUID(), (id) => this.endedToolCalls.has(id))
+  /** `turnId`: the turn's id (a turn sent again on a reopened session keeps its own: reopening-session.ts). */
+  async *turn(
+    input: TurnInput,
+    signal: AbortSignal,
+    { turnId = randomUUID() }: TurnOptions & { turnId?: string } = {},
+  ): AsyncGenerator<AgentEvent> {
+    const run = new AcpTurn(this.agentName, turnId, (id) => this.endedToolCalls.has(id))
     run.push([{ type: 'turn.started', turnId: run.turnId }])
     let turnEnded: ((sweep: boolean) => void) | undefined
     if (this.closed) run.fail('the session is closed')
@@ -106,6 +113,15 @@ export class AcpSession implements AgentSession, AcpPeer {
   /** ACP has no archive: the session is closed (the agent keeps its history). */
   archive(): Promise<void> {
     return this.close()
+  }
+
+  /**
+   * Whether the turn `turnId` failed without its prompt sent: the connection was closed already (the agent's output
+   * had ended: its process died, its exit not known yet, so the session still looked usable). A turn whose prompt
+   * was written is not, whatever came of it (the agent may have got it and acted on it).
+   */
+  unsent(turnId: string): boolean {
+    return this.unsentTurn === turnId
   }
 
   /** Whether a turn can still start here: not closed, and its agent process still runs. */
@@ -168,6 +184,8 @@ export class AcpSession implements AgentSession, AcpPeer {
       this.rememberToolCalls(run.mapper.toolCallIds())
     })
     const prompt: ContentBlock[] = input.map((i) => ({ type: 'text', text: i.text }))
+    // closed when its output ended (the process died), which may be known before its exit is (usable)
+    const unsent = this.agent.connection.signal.aborted
     const answered: Promise<void> = this.agent.connection.agent
       .request('session/prompt', { sessionId: this.agentSessionId, prompt })
       .then(async (answer) => {
@@ -179,6 +197,7 @@ export class AcpSession implements AgentSession, AcpPeer {
       })
       .catch(async (err: unknown) => {
         this.promptAnswered(answered)
+        if (unsent) this.unsentTurn = run.turnId
         // a connection closed by the process's end: why it ended (killed, crashed), not "ACP connection closed"
         run.fail(errorMessage(await this.agent.failureOf(err)))
       })

@@ -31,6 +31,11 @@ function ruleOf(ask: ApprovalAsk): string | undefined {
   return undefined
 }
 
+/** A claude-agent-acp session's hooks, and the rules its `accept_for_session` answers allowed so far (with those it was opened with). */
+export interface ClaudeSessionHooks extends SessionHooks {
+  allowedRules(): string[]
+}
+
 /**
  * What the `accept_for_session` answers of a claude-agent-acp session allowed, kept by the gateway. The agent's
  * own `allow_always` applies Claude Code's suggested rule at its destination, mostly the workspace's
@@ -40,8 +45,8 @@ function ruleOf(ask: ApprovalAsk): string | undefined {
  * the exact call is allowed again, never more:
  * - a command: its exact rule (`Bash(<command>)`) is stored with the session (`store`:
  *   SessionHooks.allowedForSession) before the agent hears the answer; the same command asked again in this process
- *   is accepted without asking, and a reopened session is given the rules as its `allowedTools` (open-session.ts),
- *   so Claude Code does not ask;
+ *   is accepted without asking, and a reopened session (resumed, or reopened after its process died) is given the
+ *   rules allowed until then as its `allowedTools` (open-session.ts), so Claude Code does not ask;
  * - any other permission (web search and fetch, skills, MCP tools, reads outside the cwd) of a tool the agent named
  *   (the tool call's `_meta.claudeCode.toolName`): the gateway's own rule for the exact call (exact-call-rule.ts:
  *   tool and input; a WebFetch's its URL only, whatever its prompt, as the claude driver's; Claude Code's rules
@@ -57,10 +62,11 @@ export function claudeSessionRules(
   answers: SessionHooks,
   store: SessionHooks['allowedForSession'],
   allowed: readonly string[] = [],
-): SessionHooks {
+): ClaudeSessionHooks {
   const rules = new SessionAllowedRules(allowed, store)
   const accepted = new Set<string>()
   return {
+    allowedRules: () => rules.list(),
     requestApproval: async (ask, signal) => {
       const rule = ruleOf(ask)
       const key = rule ? undefined : permissionKey(ask)

@@ -8,7 +8,7 @@ import { claudeCodeRules } from '../exact-call-rule.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import type { AcpSession } from './acp-session.js'
 import { type AcpAgentSpec, acpAgentSpecs } from './agent-spec.js'
-import { claudeSessionRules } from './claude-session-rules.js'
+import { type ClaudeSessionHooks, claudeSessionRules } from './claude-session-rules.js'
 import { acpColdRun } from './cold-run.js'
 import { type LostSession, lostSessionNotice } from './lost-session.js'
 import { oneShotApprovals } from './one-shot-approvals.js'
@@ -159,9 +159,9 @@ export class AcpDriver implements SessionDriver {
 
   /**
    * `session/load`, when the agent supports it (`loadSession`), with what the session allowed (loadOptions). A
-   * claude-agent-acp session with history whose conversation Claude no longer has goes on in a new one, saying so
-   * (open-session.ts `newWhenLost`); a session without history whose load fails starts anew silently
-   * (live-sessions.ts resumeOrStart).
+   * session the agent cannot load (no `loadSession`, or its answer to `session/load` is an error: codex-acp's thread
+   * or Claude's conversation is gone) goes on in a new agent session (open-session.ts `newWhenLost`), whose next
+   * turn says so first (`context_lost`) when the session had history; without history, silently.
    */
   async resumeSession(
     agentSessionId: string,
@@ -172,9 +172,7 @@ export class AcpDriver implements SessionDriver {
     const session = await openAcpSession(this.id, this.leases.lease(req), req.cwd, asked, {
       ...this.loadOptions(req),
       loadId: agentSessionId,
-      ...(this.spec.flavor === 'claude-agent-acp' && req.hasHistory
-        ? { newWhenLost: (lost: LostSession) => this.lostNotice(lost) }
-        : {}),
+      newWhenLost: (lost: LostSession) => (req.hasHistory ? this.lostNotice(lost) : undefined),
     })
     return this.reopening(session, req, asked, true)
   }
@@ -192,7 +190,8 @@ export class AcpDriver implements SessionDriver {
 
   /**
    * The session, reopened on its next turn when its agent process ended (reopening-session.ts): loaded on a new
-   * process, else a new session (`context_lost`). Its hooks stay the session's (what it allowed meanwhile with them).
+   * process, else a new session (`context_lost`). Its hooks stay the session's (what it allowed meanwhile with them);
+   * claude-agent-acp is given what the session allowed until then as its `allowedTools`.
    */
   private reopening(
     session: AcpSession,
@@ -200,9 +199,14 @@ export class AcpDriver implements SessionDriver {
     hooks: SessionHooks,
     resumed: boolean,
   ): AgentSession {
+    // what the session allowed until now, not only until it was opened (claude-agent-acp: claudeSessionRules)
+    const allowedNow = (): SessionRequest =>
+      'allowedRules' in hooks
+        ? { ...req, allowedForSession: (hooks as ClaudeSessionHooks).allowedRules() }
+        : req
     const reopen = (loadId: string, history: boolean) =>
       openAcpSession(this.id, this.leases.lease(req), req.cwd, hooks, {
-        ...this.loadOptions(req),
+        ...this.loadOptions(allowedNow()),
         loadId,
         newWhenLost: (lost) => (history ? this.lostNotice(lost) : undefined),
       })

@@ -9,7 +9,9 @@ import type { AcpSession } from './acp-session.js'
  * connection closed") until the session was unloaded for idleness. `reopen` opens it on a live process: the agent's
  * own `session/load` of it, as a resume after an idle unload does, else (the agent cannot load sessions, or it does
  * not know this one) a new session, whose first turn says so first: an `error` item `context_lost` (as claude's
- * does when its conversation is gone). A reopen that fails fails that turn; the next one tries again.
+ * does when its conversation is gone). A reopen that fails fails that turn; the next one tries again. A turn sent
+ * in the moment between the process's death and the gateway seeing it (its prompt never reached the agent:
+ * AcpSession.unsent) is sent once more, in the same turn, on the session reopened; one the agent got still fails.
  */
 export class ReopeningAcpSession implements AgentSession {
   private closed = false
@@ -33,14 +35,9 @@ export class ReopeningAcpSession implements AgentSession {
   }
 
   async *turn(input: TurnInput, signal: AbortSignal): AsyncGenerator<AgentEvent> {
+    const history = this.history
     if (!this.closed && !this.session.usable) {
-      this.reopening ??= this.replace().finally(() => {
-        this.reopening = undefined
-      })
-      const failed = await this.reopening.then(
-        () => undefined,
-        (err: unknown) => (err instanceof Error ? err.message : String(err)),
-      )
+      const failed = await this.reopened(history)
       if (failed !== undefined) {
         const turnId = randomUUID()
         yield { type: 'turn.started', turnId }
@@ -49,15 +46,46 @@ export class ReopeningAcpSession implements AgentSession {
       }
     }
     this.history = true
-    yield* this.session.turn(input, signal)
+    const sent = this.session
+    let unsent: { turnId: string; error: string } | undefined
+    for await (const ev of sent.turn(input, signal)) {
+      if (ev.type === 'turn.failed' && ev.turnId && sent.unsent(ev.turnId) && !this.closed && !signal.aborted)
+        unsent = { turnId: ev.turnId, error: ev.error }
+      else yield ev
+    }
+    if (!unsent) return
+    // Its process died before the agent got the prompt (the gateway had not seen it end yet): the turn is sent once
+    // more, in the same turn, on the session reopened as a later turn would reopen it.
+    const failed = await this.reopened(history)
+    if (failed !== undefined) {
+      const error = `${unsent.error}; ${this.agentName} could not be reopened: ${failed}`
+      yield { type: 'turn.failed', turnId: unsent.turnId, error }
+      return
+    }
+    for await (const ev of this.session.turn(input, signal, { turnId: unsent.turnId }))
+      if (ev.type !== 'turn.started') yield ev
   }
 
-  /** The session on a new process, in place of the one whose process ended (given back first). */
-  private async replace(): Promise<void> {
+  /** Reopens the session (one reopen for the turns that find it ended at once); what failed, if it did. */
+  private async reopened(history: boolean): Promise<string | undefined> {
+    this.reopening ??= this.replace(history).finally(() => {
+      this.reopening = undefined
+    })
+    return this.reopening.then(
+      () => undefined,
+      (err: unknown) => (err instanceof Error ? err.message : String(err)),
+    )
+  }
+
+  /**
+   * The session on a new process, in place of the one whose process ended (given back first). `history`: whether
+   * a turn ran in it before (a session that never ran one has nothing to lose, as a resume of one starts anew:
+   * live-sessions.ts).
+   */
+  private async replace(history: boolean): Promise<void> {
     const ended = this.session
     await ended.close().catch(() => {})
-    // a session that never ran a turn has nothing to lose (as a resume of one starts anew: live-sessions.ts)
-    this.session = await this.reopen(ended.agentSessionId, this.history)
+    this.session = await this.reopen(ended.agentSessionId, history)
   }
 
   steer(): Promise<void> {
