@@ -39,6 +39,9 @@ const answeredByTheGateway: ReadonlySet<AcpAgentSpec['flavor']> = new Set([
 /** Nobody can answer a permission request in a one-shot run: codex-acp is told not to ask (like codex exec). */
 const oneShotLaunch = { approvalPolicy: 'never' } as const
 
+/** A session's hooks; claude-agent-acp's also say what its `accept_for_session` answers allowed so far. */
+type AcpSessionHooks = SessionHooks & Partial<Pick<ClaudeSessionHooks, 'allowedRules'>>
+
 /**
  * `acp:<name>`: any Agent Client Protocol agent over stdio (@agentclientprotocol/sdk): `initialize`,
  * `session/new` {cwd, mcpServers: []}, a turn is `session/prompt`, an interrupt `session/cancel`, a
@@ -149,7 +152,7 @@ export class AcpDriver implements SessionDriver {
    * custom agents ask. What a claude-agent-acp session's `accept_for_session` answers allowed is kept with the
    * session (claude-session-rules.ts).
    */
-  private sessionHooks(req: SessionRequest, hooks: SessionHooks): SessionHooks {
+  private sessionHooks(req: SessionRequest, hooks: SessionHooks): AcpSessionHooks {
     if (!answeredByTheGateway.has(this.spec.flavor)) return hooks
     const sandbox = req.sandbox ?? this.config.CODEX_SANDBOX
     const answers = sandboxApprovals(sandbox, req.approvalPolicy, req.cwd, hooks)
@@ -196,14 +199,14 @@ export class AcpDriver implements SessionDriver {
   private reopening(
     session: AcpSession,
     req: SessionRequest,
-    hooks: SessionHooks,
+    hooks: AcpSessionHooks,
     resumed: boolean,
   ): AgentSession {
     // what the session allowed until now, not only until it was opened (claude-agent-acp: claudeSessionRules)
-    const allowedNow = (): SessionRequest =>
-      'allowedRules' in hooks
-        ? { ...req, allowedForSession: (hooks as ClaudeSessionHooks).allowedRules() }
-        : req
+    const allowedNow = (): SessionRequest => {
+      const rules = hooks.allowedRules?.()
+      return rules ? { ...req, allowedForSession: rules } : req
+    }
     const reopen = (loadId: string, history: boolean) =>
       openAcpSession(this.id, this.leases.lease(req), req.cwd, hooks, {
         ...this.loadOptions(allowedNow()),
