@@ -291,13 +291,15 @@ describe('web console', { timeout: 120_000 }, () => {
     await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns?wait=true`, {
       input: 'before the running turn',
     })
-    // the second command prints a line, then waits for a file the test writes once the fork is made
+    // the second command prints a line until the test writes a file, once the fork is made: again and again, as
+    // codex streams a command's output only from when it starts watching it (a line printed at once came only in
+    // the command's result, after its 30 s yield, in about one run of two)
     shared.mock.on(
       'cut me at the fork',
       { kind: 'exec_command', cmd: 'echo done-before-fork' },
       {
         kind: 'exec_command',
-        cmd: 'echo printed-before-fork; until [ -e go ]; do sleep 0.05; done; echo printed-after-fork',
+        cmd: 'until [ -e go ]; do echo printed-before-fork; sleep 0.1; done; echo printed-after-fork',
         yieldTimeMs: 30_000,
       },
       { kind: 'text', text: 'answered after the fork point' },
