@@ -12,20 +12,26 @@ export const json = async <T>(res: Response | Promise<Response>) => (await (awai
 
 const desktop = { width: 1100, height: 900 }
 
+/** A test file's Chromium and the one tab its cases share (made when a case first asks for it). */
+export interface FileChromium {
+  browser: Browser
+  tab?: Page
+}
+
 /**
- * One Chromium for a test file, launched by the first of its fixtures that needs it and closed after the file
- * (a file with two gateways, console-agents.test.ts, starts one browser, not two). Call once at a file's top level,
- * before its describes; pass it to each consoleFixture.
+ * One Chromium and one tab for a test file with more than one fixture (console-agents.test.ts: two gateways, one
+ * browser and one tab, not two), closed after the file. Call once at the file's top level, before its describes;
+ * pass it to each consoleFixture.
  */
-export function fileChromium(): () => Browser {
-  let browser: Browser | undefined
+export function fileChromium(): FileChromium {
+  const file = {} as FileChromium
   beforeAll(async () => {
-    browser = await launchChromium()
+    file.browser = await launchChromium()
   }, 60_000)
   afterAll(async () => {
-    await browser?.close()
+    await file.browser?.close()
   })
-  return () => browser!
+  return file
 }
 
 /**
@@ -34,34 +40,32 @@ export function fileChromium(): () => Browser {
  * CPU; a new document in the same tab 0.5 s): `open` loads a new document in it with nothing of an earlier one
  * (its sessionStorage and localStorage cleared, the routes, `request` listeners and color scheme a case set
  * removed, the other tabs of its context closed), and so does the end of each case. A case that needs a context
- * of its own (touch, another token) opens it and pushes it to `contexts` (closed after the case). Call once inside
- * a file's describe; `chromium` (fileChromium) when the file has another fixture, else the fixture launches its own.
+ * of its own (touch) opens it and pushes it to `contexts` (closed after the case). Call once inside a file's
+ * describe, with `chromium` (fileChromium) when the file has another fixture; else it launches its own.
  */
 export function consoleFixture(
   settings: Record<string, string> | ((mock: MockLlm) => Record<string, string>),
-  chromium?: () => Browser,
+  chromium?: FileChromium,
 ) {
   const shared = {} as { mock: MockLlm; gw: TestGateway; browser: Browser }
   const contexts: BrowserContext[] = []
-  let tab: Page | undefined
-  let own: Browser | undefined
+  const file = chromium ?? ({} as FileChromium)
   beforeAll(async () => {
     ensureConsoleBuilt()
     // Chromium starts while the gateway does
-    const [browser, mock] = await Promise.all([chromium ? chromium() : launchChromium(), startMockLlm()])
-    if (!chromium) own = browser
+    const [browser, mock] = await Promise.all([file.browser ?? launchChromium(), startMockLlm()])
+    file.browser = browser
     shared.browser = browser
     shared.mock = mock
     shared.gw = await startGateway(mock, typeof settings === 'function' ? settings(mock) : settings)
   }, 60_000)
   afterEach(async () => {
     for (const c of contexts.splice(0)) await c.close()
-    if (tab) await blankTab(tab)
+    if (file.tab) await blankTab(file.tab)
     shared.mock.reset()
   })
   afterAll(async () => {
-    await tab?.context().close()
-    await own?.close()
+    if (!chromium) await file.browser?.close()
     await shared.gw?.close()
     await shared.mock?.close()
   })
@@ -83,10 +87,10 @@ export function consoleFixture(
    * wide. Called again in a case it leaves the document that case had open: the earlier page object is this one.
    */
   async function blank(viewport = desktop): Promise<Page> {
-    if (!tab) tab = await (await shared.browser.newContext({ viewport })).newPage()
-    else if (tab.url() !== 'about:blank') await blankTab(tab)
-    await tab.setViewportSize(viewport)
-    return tab
+    file.tab ??= await (await shared.browser.newContext({ viewport })).newPage()
+    if (file.tab.url() !== 'about:blank') await blankTab(file.tab)
+    await file.tab.setViewportSize(viewport)
+    return file.tab
   }
 
   /** The file's tab (see `blank`) on the console's `hash` view. */
