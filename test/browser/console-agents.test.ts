@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import type { Locator, Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import type { Session } from '../../src/protocol/sessions.js'
 import {
@@ -9,56 +8,53 @@ import {
   screenshot,
   seriousA11yViolations,
 } from '../support/browser.js'
-import { consoleFixture, poll } from '../support/console-fixture.js'
+import { consoleFixture, fileChromium, poll } from '../support/console-fixture.js'
 import { mockAgentSettings, postJson } from '../support/gateway.js'
+
+const chromium = fileChromium()
 
 /** The real gemini (Gemini CLI, headless: no approvals) next to codex, both against the mock model. */
 describe('web console with an agent without approvals, and claude', { timeout: 120_000 }, () => {
-  const { shared } = consoleFixture((mock) => ({
-    AGENTS: 'codex,gemini,claude',
-    ...mockAgentSettings(mock, { anthropic: 'unused', gemini: 'gemini-test-key', copilot: 'unused' }),
-  }))
+  const { shared, open } = consoleFixture(
+    (mock) => ({
+      AGENTS: 'codex,gemini,claude',
+      ...mockAgentSettings(mock, { anthropic: 'unused', gemini: 'gemini-test-key', copilot: 'unused' }),
+    }),
+    chromium,
+  )
 
   it('a gemini session is started without an approval policy, and the form says why; codex keeps the choice and shows its default', async () => {
     shared.mock.on('hello gemini', { kind: 'text', text: 'gemini answers' })
-    const context = await shared.browser.newContext({ viewport: { width: 1100, height: 900 } })
-    try {
-      const page = await context.newPage()
-      await page.goto(`${shared.gw.url}/#/sessions`)
-      await page.locator('#s-agent option', { hasText: 'gemini' }).waitFor({ state: 'attached' })
-      await page.getByLabel('Approval policy').selectOption('untrusted')
-      await page.getByLabel('Agent').selectOption('gemini')
-      expect(await page.getByLabel('Approval policy').inputValue()).toBe('none: never asks')
-      const why = await page.getByTestId('no-approvals').textContent()
-      expect(why).toContain('gemini cannot ask for approvals')
-      expect(why).toContain('For approvals choose codex')
-      expect(await seriousA11yViolations(page)).toEqual([])
-      await page.getByRole('button', { name: 'Start session' }).click()
-      await page.waitForURL(/#\/sessions\/ses_/)
-      const id = decodeURIComponent(page.url().split('/').at(-1)!)
-      const session = (await (await fetch(`${shared.gw.url}/v1/sessions/${id}`)).json()) as Session
-      expect(session).toMatchObject({ agent: 'gemini', approvalPolicy: null })
-      await poll(() => page.getByTestId('session-approvals').textContent()).toBe(
-        'none: this agent cannot ask',
-      )
-      await page.getByLabel('Message').fill('hello gemini')
-      await page.getByRole('button', { name: 'Send' }).click()
-      await poll(() => page.locator('.turn').nth(0).textContent()).toContain('gemini answers')
+    const page = await open('#/sessions')
+    await page.locator('#s-agent option', { hasText: 'gemini' }).waitFor({ state: 'attached' })
+    await page.getByLabel('Approval policy').selectOption('untrusted')
+    await page.getByLabel('Agent').selectOption('gemini')
+    expect(await page.getByLabel('Approval policy').inputValue()).toBe('none: never asks')
+    const why = await page.getByTestId('no-approvals').textContent()
+    expect(why).toContain('gemini cannot ask for approvals')
+    expect(why).toContain('For approvals choose codex')
+    expect(await seriousA11yViolations(page)).toEqual([])
+    await page.getByRole('button', { name: 'Start session' }).click()
+    await page.waitForURL(/#\/sessions\/ses_/)
+    const id = decodeURIComponent(page.url().split('/').at(-1)!)
+    const session = (await (await fetch(`${shared.gw.url}/v1/sessions/${id}`)).json()) as Session
+    expect(session).toMatchObject({ agent: 'gemini', approvalPolicy: null })
+    await poll(() => page.getByTestId('session-approvals').textContent()).toBe('none: this agent cannot ask')
+    await page.getByLabel('Message').fill('hello gemini')
+    await page.getByRole('button', { name: 'Send' }).click()
+    await poll(() => page.locator('.turn').nth(0).textContent()).toContain('gemini answers')
 
-      await page.goto(`${shared.gw.url}/#/sessions`)
-      await page.locator('#s-agent option', { hasText: 'codex' }).waitFor({ state: 'attached' })
-      await page.getByLabel('Agent').selectOption('codex')
-      await page.getByLabel('Approval policy').selectOption('untrusted')
-      expect(await page.getByTestId('no-approvals').count()).toBe(0)
+    await page.goto(`${shared.gw.url}/#/sessions`)
+    await page.locator('#s-agent option', { hasText: 'codex' }).waitFor({ state: 'attached' })
+    await page.getByLabel('Agent').selectOption('codex')
+    await page.getByLabel('Approval policy').selectOption('untrusted')
+    expect(await page.getByTestId('no-approvals').count()).toBe(0)
 
-      // a codex session with no policy of its own shows the one codex runs it with
-      const plain = (await (await postJson(`${shared.gw.url}/v1/sessions`, {})).json()) as Session
-      expect(plain).toMatchObject({ approvalPolicy: null, agentApprovalPolicy: 'on-request' })
-      await page.goto(`${shared.gw.url}/#/sessions/${plain.id}`)
-      await poll(() => page.getByTestId('session-approvals').textContent()).toBe('default (on-request)')
-    } finally {
-      await context.close()
-    }
+    // a codex session with no policy of its own shows the one codex runs it with
+    const plain = (await (await postJson(`${shared.gw.url}/v1/sessions`, {})).json()) as Session
+    expect(plain).toMatchObject({ approvalPolicy: null, agentApprovalPolicy: 'on-request' })
+    await page.goto(`${shared.gw.url}/#/sessions/${plain.id}`)
+    await poll(() => page.getByTestId('session-approvals').textContent()).toBe('default (on-request)')
   })
 
   it("claude's accept_for_session from the console: later turns run the command unasked, and the session shows what it allowed", async () => {
@@ -76,37 +72,31 @@ describe('web console with an agent without approvals, and claude', { timeout: 1
     const session = (await (
       await postJson(`${shared.gw.url}/v1/sessions`, { agent: 'claude', approvalPolicy: 'on-request' })
     ).json()) as Session
-    const context = await shared.browser.newContext({ viewport: { width: 1100, height: 900 } })
-    try {
-      const page = await context.newPage()
-      await page.goto(`${shared.gw.url}/#/sessions/${session.id}`)
-      await poll(() => page.getByTestId('session-approvals').textContent()).toBe('on-request')
-      expect(await page.getByTestId('session-allowed').count()).toBe(0)
-      await page.getByLabel('Message').fill('append once')
-      await page.getByRole('button', { name: 'Send' }).click()
-      const waiting = page.getByRole('list', { name: 'Waiting for your answer' }).locator('.approval')
-      await poll(() => waiting.textContent()).toContain('appendFileSync')
-      await waiting.getByRole('button', { name: 'Accept for session' }).click()
-      await poll(() => page.locator('.turn').nth(0).textContent()).toContain('appended once')
-      await poll(() => page.getByTestId('session-allowed').textContent()).toMatch(/^Bash\(node /)
+    const page = await open(`#/sessions/${session.id}`)
+    await poll(() => page.getByTestId('session-approvals').textContent()).toBe('on-request')
+    expect(await page.getByTestId('session-allowed').count()).toBe(0)
+    await page.getByLabel('Message').fill('append once')
+    await page.getByRole('button', { name: 'Send' }).click()
+    const waiting = page.getByRole('list', { name: 'Waiting for your answer' }).locator('.approval')
+    await poll(() => waiting.textContent()).toContain('appendFileSync')
+    await waiting.getByRole('button', { name: 'Accept for session' }).click()
+    await poll(() => page.locator('.turn').nth(0).textContent()).toContain('appended once')
+    await poll(() => page.getByTestId('session-allowed').textContent()).toMatch(/^Bash\(node /)
 
-      await page.getByLabel('Message').fill('append again')
-      await page.getByRole('button', { name: 'Send' }).click()
-      await poll(() => page.locator('.turn').nth(1).textContent()).toContain('appended again')
-      expect(readFileSync(path.join(session.cwd, 'log.txt'), 'utf8')).toBe('xx')
-      const asked = (await (await fetch(`${shared.gw.url}/v1/approvals?sessionId=${session.id}`)).json()) as {
-        approvals: unknown[]
-      }
-      expect(asked.approvals).toHaveLength(1)
-      expect(await seriousA11yViolations(page)).toEqual([])
-    } finally {
-      await context.close()
+    await page.getByLabel('Message').fill('append again')
+    await page.getByRole('button', { name: 'Send' }).click()
+    await poll(() => page.locator('.turn').nth(1).textContent()).toContain('appended again')
+    expect(readFileSync(path.join(session.cwd, 'log.txt'), 'utf8')).toBe('xx')
+    const asked = (await (await fetch(`${shared.gw.url}/v1/approvals?sessionId=${session.id}`)).json()) as {
+      approvals: unknown[]
     }
+    expect(asked.approvals).toHaveLength(1)
+    expect(await seriousA11yViolations(page)).toEqual([])
   })
 })
 
 describe('web console with API_TOKENS', { timeout: 120_000 }, () => {
-  const { shared } = consoleFixture({ AGENTS: 'codex', API_TOKENS: 'console-token-123' })
+  const { shared, blank } = consoleFixture({ AGENTS: 'codex', API_TOKENS: 'console-token-123' }, chromium)
 
   it('asks for a token (the API answers 401 without it), then runs and streams with it in a header only', async () => {
     expect((await fetch(`${shared.gw.url}/v1/agents`)).status).toBe(401)
@@ -118,8 +108,8 @@ describe('web console with API_TOKENS', { timeout: 120_000 }, () => {
     expect(asset.status).toBe(200)
     expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
     expect((await fetch(`${shared.gw.url}/openapi.json`)).status).toBe(401)
-    const context = await shared.browser.newContext()
-    const page = await context.newPage()
+    // the file's tab (the other gateway's origin: a token saved for that one is not this one's)
+    const page = await blank({ width: 1280, height: 720 })
     const urls: string[] = []
     const streamAuth: (string | undefined)[] = []
     let loggedIn = false
@@ -155,17 +145,11 @@ describe('web console with API_TOKENS', { timeout: 120_000 }, () => {
     expect(download.suggestedFilename()).toBe('openapi.json')
     const document = JSON.parse(readFileSync((await download.path())!, 'utf8')) as { openapi: string }
     expect(document.openapi).toMatch(/^3\.1/)
-    // The documentation pages use the same saved token: both at once, in two tabs (each spends its seconds
-    // rendering the whole document, on a loaded machine most of this test)
-    const docs = await context.newPage()
-    const shows = async (tab: Page, url: string, shown: (tab: Page) => Locator) => {
-      await tab.goto(url)
-      await shown(tab).waitFor({ timeout: 60_000 })
-    }
-    await Promise.all([
-      shows(page, `${shared.gw.url}/redoc`, (tab) => tab.locator('#redoc h1').first()),
-      shows(docs, `${shared.gw.url}/docs`, (tab) => tab.locator('.swagger-ui .info .title')),
-    ])
-    await context.close()
+    // The documentation pages use the same saved token (each spends its seconds rendering the whole document;
+    // one after the other in this tab: a second tab cost its renderer's start)
+    await page.goto(`${shared.gw.url}/redoc`)
+    await page.locator('#redoc h1').first().waitFor({ timeout: 60_000 })
+    await page.goto(`${shared.gw.url}/docs`)
+    await page.locator('.swagger-ui .info .title').waitFor({ timeout: 60_000 })
   })
 })

@@ -21,7 +21,7 @@ import { postJson } from '../support/gateway.js'
  * console-access.test.ts, those of other agents and of API_TOKENS in console-agents.test.ts.
  */
 describe('web console', { timeout: 120_000 }, () => {
-  const { shared, contexts, open, waitForTurn } = consoleFixture({ AGENTS: 'codex' })
+  const { shared, open, blank, waitForTurn } = consoleFixture({ AGENTS: 'codex' })
 
   it('compose and stream a run: the answer as Markdown and the command with its exit code', async () => {
     shared.mock.on(
@@ -141,9 +141,7 @@ describe('web console', { timeout: 120_000 }, () => {
         },
         { kind: 'text', text: 'printed three lines' },
       )
-      const context = await shared.browser.newContext()
-      contexts.push(context)
-      const page = await context.newPage()
+      const page = await blank()
       const resumedAfter: string[] = []
       page.on('request', (r) => {
         const lastId = r.headers()['last-event-id']
@@ -186,9 +184,7 @@ describe('web console', { timeout: 120_000 }, () => {
   it('a gateway restarting behind a proxy (502, then a stream ended without anything new): the session is followed again', async () => {
     const session = await json<Session>(postJson(`${shared.gw.url}/v1/sessions`, { approvalPolicy: 'never' }))
     shared.mock.on('after the restart', { kind: 'text', text: 'answered after the restart' })
-    const context = await shared.browser.newContext()
-    contexts.push(context)
-    const page = await context.newPage()
+    const page = await blank()
     // The first connection gets what a proxy answers while the gateway is down; the second ends at once,
     // cleanly and empty: what a page that saw every event gets from a gateway that stops
     // (stop-ends-streams.test.ts). The next ones reach the gateway.
@@ -276,7 +272,7 @@ describe('web console', { timeout: 120_000 }, () => {
     const own = page.locator('.turn:not(.inherited)')
     expect(await own.count()).toBe(1)
     expect(await own.locator('.user-input').textContent()).toMatch(/^Turn 2 · /)
-    // opened afresh (nothing of the parent seen in this tab): the same, from the gateway
+    // opened afresh (a new document, its sessionStorage cleared: nothing of the parent seen): the same, from the gateway
     const fresh = await open(`#/sessions/${forkId}`)
     await showsHistory(fresh)
     await poll(() => fresh.locator('.turn:not(.inherited)').textContent()).toContain('the fork answers')

@@ -164,7 +164,8 @@ export async function keyboardProblems(page: Page): Promise<string[]> {
   } finally {
     await cdp.detach()
   }
-  // every control a keyboard should reach, tagged; a sentinel first in the page is where Tab starts
+  // every control a keyboard should reach, tagged; a sentinel first in the page is where Tab starts; each Tab
+  // pressed records, before it moves the focus, where the focus is (the stop the previous Tab reached)
   const controls = (await page.evaluate(`(() => {
     const shown = (el) => el.getClientRects().length > 0 && el.checkVisibility({ visibilityProperty: true, contentVisibilityAuto: true })
     const name = (el) => el.tagName.toLowerCase() + ' "' + (el.getAttribute('aria-label') || el.textContent || el.getAttribute('placeholder') || '').trim().replace(/\\s+/g, ' ').slice(0, 40) + '"'
@@ -184,28 +185,45 @@ export async function keyboardProblems(page: Page): Promise<string[]> {
     start.id = 'kb-start'
     document.body.prepend(start)
     start.focus()
+    const at = () => {
+      const el = document.activeElement
+      if (!el || el === document.body || el.id === 'kb-start') return null
+      const style = getComputedStyle(el)
+      const indicated = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== 'none'
+      return { index: el.getAttribute('data-kb'), indicated, name: el.tagName.toLowerCase() + ' "' + (el.textContent || '').trim().slice(0, 40) + '"' }
+    }
+    const seen = []
+    const onKey = (e) => { if (e.key === 'Tab') seen.push(at()) }
+    window.addEventListener('keydown', onKey, true)
+    globalThis.__kbWalk = { at, seen, stop: () => window.removeEventListener('keydown', onKey, true) }
     return found.map(name)
   })()`)) as string[]
   const reached = new Set<number>()
+  type Stop = { index: string | null; indicated: boolean; name: string } | null
   try {
-    for (let i = 0; i < controls.length + 50; i++) {
-      await page.keyboard.press('Tab')
-      const at = (await page.evaluate(`(() => {
-        const el = document.activeElement
-        if (!el || el === document.body || el.id === 'kb-start') return null
-        const style = getComputedStyle(el)
-        const indicated = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== 'none'
-        return { index: el.getAttribute('data-kb'), indicated, name: el.tagName.toLowerCase() + ' "' + (el.textContent || '').trim().slice(0, 40) + '"' }
-      })()`)) as { index: string | null; indicated: boolean; name: string } | null
-      if (!at) break
-      if (at.index !== null) {
-        if (reached.has(Number(at.index))) break
-        reached.add(Number(at.index))
+    // Tab is pressed in batches (as many as the walk should take, then a few more until it ends), the stops read
+    // once a batch: where each press's keydown found the focus (the first, the sentinel, is the batch before's
+    // last) and where the batch's last press left it. Each stop is checked, in order, as before.
+    let pressed = 0
+    walk: for (let batch = controls.length + 1; pressed < controls.length + 50; batch = 8) {
+      for (let i = 0; i < batch; i++) await page.keyboard.press('Tab')
+      pressed += batch
+      const { seen, current } = (await page.evaluate(
+        '({ seen: globalThis.__kbWalk.seen.splice(0), current: globalThis.__kbWalk.at() })',
+      )) as { seen: Stop[]; current: Stop }
+      for (const at of [...seen.slice(1), current]) {
+        if (!at) break walk
+        if (at.index !== null) {
+          if (reached.has(Number(at.index))) break walk
+          reached.add(Number(at.index))
+        }
+        if (!at.indicated) problems.push(`${at.name} is focused without a visible focus indicator`)
       }
-      if (!at.indicated) problems.push(`${at.name} is focused without a visible focus indicator`)
     }
   } finally {
     await page.evaluate(`(() => {
+      globalThis.__kbWalk?.stop()
+      delete globalThis.__kbWalk
       document.getElementById('kb-start')?.remove()
       for (const el of document.querySelectorAll('[data-kb]')) el.removeAttribute('data-kb')
     })()`)
