@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
@@ -33,6 +34,34 @@ const session = async (gw: TestGateway, body: Record<string, unknown>) => {
 const turnOf = async (gw: TestGateway, s: Session, input: string) =>
   (await (await postJson(`${gw.url}/v1/sessions/${s.id}/turns`, { input })).json()) as Turn
 
+/**
+ * claude-agent-acp (as the gateway starts it) with Claude Code behind a wrapper that exits at once (0, before a word:
+ * claude-agent-acp answers `Resource not found`, as when the conversation is gone) when asked to resume a
+ * conversation while `fails` exists; the wrapper's path, for ACP_AGENTS.
+ */
+function failingResumeAgent(dir: string, fails: string): string {
+  const require = createRequire(import.meta.url)
+  const agent = path.join(
+    path.dirname(require.resolve('@agentclientprotocol/claude-agent-acp/package.json')),
+    'dist',
+    'index.js',
+  )
+  // the Claude Code claude-agent-acp starts (its SDK's native binary)
+  const claude = createRequire(agent).resolve(
+    `@anthropic-ai/claude-agent-sdk-${process.platform}-${process.arch}/claude`,
+  )
+  const cli = path.join(dir, 'claude-cli.sh')
+  writeFileSync(
+    cli,
+    `#!/bin/sh\ncase " $* " in *" --resume="*) [ -e '${fails}' ] && exit 0;; esac\nexec '${claude}' "$@"\n`,
+    { mode: 0o755 },
+  )
+  const wrapper = path.join(dir, 'claude-agent-acp.sh')
+  const run = `CLAUDE_CODE_EXECUTABLE='${cli}' exec '${process.execPath}' '${agent}' "$@"`
+  writeFileSync(wrapper, `#!/bin/sh\n${run}\n`, { mode: 0o755 })
+  return wrapper
+}
+
 // Every test on its own session and prompt: they run at once (each agent's CLI starts once, for all of its sessions).
 // Its tests run at once (5 at a time), each sharing the machine with the others: in a loaded CI run one took 24 s
 // of the 60 s a test had, the restart case 37.5 s of its 90 s; twice that each now (the restart case 240 s: it also
@@ -57,6 +86,12 @@ describe.concurrent('ACP permission requests over HTTP', () => {
       ACP_AGENTS: 'copilot',
     })
     mock.setDefault({ kind: 'text', text: 'OK' })
+    // the operator's user settings: no domain check at api.anthropic.com before a fetch (only 127.0.0.1 traffic)
+    mkdirSync(path.join(gw.env.HOME ?? '', '.claude'), { recursive: true })
+    writeFileSync(
+      path.join(gw.env.HOME ?? '', '.claude', 'settings.json'),
+      JSON.stringify({ skipWebFetchPreflight: true }),
+    )
   })
   afterAll(async () => {
     await gw.close()
@@ -119,21 +154,41 @@ describe.concurrent('ACP permission requests over HTTP', () => {
       expect(existsSync(marker(what)), `${what} ran`).toBe(false)
   }, 120_000)
 
-  it('acp:claude-agent-acp: workspace-write with approvalPolicy never runs a command in its cwd, asking nobody', async () => {
+  // What the sandbox refuses unasked (a Write outside the cwd, a WebFetch: the gateway's answers) ends `declined`, as
+  // native claude's does (claude/stream-events.ts isDenial).
+  it('acp:claude-agent-acp: workspace-write with approvalPolicy never runs a command in its cwd, asking nobody; a Write outside it and a WebFetch are declined', async () => {
     const file = 'claude-agent-acp-never-ww.txt'
-    mock.on(`run ${file}`, { kind: 'exec_command', cmd: `echo hi > ${file}` }, { kind: 'text', text: 'ran' })
+    const outside = path.join(gw.dir, 'acp-never-outside.txt')
+    const url = `http://127.0.0.1:${new URL(mock.url).port}/acp-never`
+    mock.on(
+      `run ${file}`,
+      { kind: 'exec_command', cmd: `echo hi > ${file}` },
+      { kind: 'tool_use', name: 'Write', input: { file_path: outside, content: 'x' } },
+      { kind: 'tool_use', name: 'WebFetch', input: { url, prompt: 'summarize' } },
+      { kind: 'text', text: 'ran' },
+    )
     const s = await session(gw, {
       agent: 'acp:claude-agent-acp',
       sandbox: 'workspace-write',
       approvalPolicy: 'never',
     })
-    const done = await finishedTurnAt(gw.url, s.id, (await turnOf(gw, s, `run ${file}`)).id)
+    const turn = await turnOf(gw, s, `run ${file}`)
+    const done = await finishedTurnAt(gw.url, s.id, turn.id)
     expect(done.status).toBe('completed')
     const asked = (await (await fetch(`${gw.url}/v1/approvals?sessionId=${s.id}`)).json()) as {
       approvals: unknown[]
     }
     expect(asked.approvals).toEqual([])
     expect(existsSync(path.join(s.cwd, file))).toBe(true)
+    expect(existsSync(outside)).toBe(false)
+    const events = await sessionEventsUntilTurnEnd(gw.url, s.id, turn.id)
+    const items = events.flatMap((e) => (e.type === 'item.completed' ? [e.item] : []))
+    expect(items.map((item) => [item.type, 'status' in item ? item.status : undefined])).toEqual([
+      ['command_execution', 'completed'],
+      ['file_change', 'declined'],
+      ['tool_call', 'declined'],
+      ['agent_message', undefined],
+    ])
   }, 120_000)
 
   // On a gateway of its own, which it restarts over the same data directory (the others go on meanwhile).
@@ -200,12 +255,16 @@ describe.concurrent('ACP permission requests over HTTP', () => {
       })
       expect(files).toHaveLength(1)
 
-      // a new gateway over the same data directory loads the session (session/load) in a new agent process
+      // a new gateway over the same data directory loads the session (session/load) in a new agent process; its
+      // claude-agent-acp starts Claude Code through a wrapper that exits at once, while `cliFails` is there, when
+      // asked to resume a conversation (a Claude Code that dies at start-up)
       await own.close()
       for (const file of files) rmSync(file)
+      const cliFails = path.join(own.dir, 'claude-cli-fails')
+      const env = { ...own.env, ACP_AGENTS: `claude-agent-acp=${failingResumeAgent(own.dir, cliFails)}` }
       const { startServer } = await import('../../src/http/server.js')
-      const restarted = await startServer({ env: own.env, cwd: own.dir, logger: false })
-      own = { ...restarted, env: own.env, dir: own.dir, workspace: own.workspace }
+      const restarted = await startServer({ env, cwd: own.dir, logger: false })
+      own = { ...restarted, env, dir: own.dir, workspace: own.workspace }
 
       // it says so first, then goes on in a new conversation (before: every turn failed, "Resource not found")
       const goneSecond = await turnOf(own, gone, goneInputs[1]!)
@@ -240,8 +299,28 @@ describe.concurrent('ACP permission requests over HTTP', () => {
         thirdEvents.slice(thirdStarted).some((e) => e.type === 'item.completed' && e.item.type === 'error'),
       ).toBe(false)
       expect(JSON.stringify(requestsOf(goneInputs[2]!).at(-1)?.body)).toContain(goneInputs[1])
+
+      // Claude Code dies as it starts to resume s's conversation, whose file is there: claude-agent-acp answers as
+      // for a conversation gone, but nothing is lost: the turn fails, saying why, and the next one loads the
+      // conversation (before: it went on in a new conversation, with a false context_lost)
+      writeFileSync(cliFails, '')
+      const refused = await postJson(`${own.url}/v1/sessions/${s.id}/turns`, { input: 'resumed Claude dies' })
+      const refusal = await refused.text()
+      rmSync(cliFails)
+      expect(refused.status, refusal).toBe(500)
+      expect(JSON.parse(refusal)).toMatchObject({
+        error: {
+          code: 'agent_failed',
+          message: expect.stringMatching(
+            /could not load the session .* \(Resource not found.*\), though its conversation is still there/,
+          ),
+        },
+      })
       const third = await turnOf(own, s, inputs[2]!)
       expect((await finishedTurnAt(own.url, s.id, third.id)).status).toBe('completed')
+      const resumed = (await (await fetch(`${own.url}/v1/sessions/${s.id}`)).json()) as Session
+      expect(resumed.agentSessionId).toBe(s.agentSessionId)
+      expect(JSON.stringify(requestsOf(inputs[2]!).at(-1)?.body)).toContain(inputs[1])
       expect(readFileSync(path.join(s.cwd, 'kept.txt'), 'utf8')).toBe('xxx')
       // asked again, either would wait for an answer
       const again = await turnOf(own, s, searches[1]!)
@@ -299,13 +378,7 @@ describe.concurrent('ACP permission requests over HTTP', () => {
   // As the claude driver's (claude-approvals.test.ts): Claude Code's rule, `WebFetch(domain:<host>)`, would allow
   // every page of the host; the gateway keeps the exact URL, whatever the prompt it is fetched with.
   it("acp:claude-agent-acp: a WebFetch's accept_for_session allows that exact URL again, not its host's other pages; a declined fetch is declined", async () => {
-    // the operator's user settings: no domain check at api.anthropic.com before a fetch (only 127.0.0.1 traffic)
-    const home = gw.env.HOME ?? ''
-    mkdirSync(path.join(home, '.claude'), { recursive: true })
-    writeFileSync(
-      path.join(home, '.claude', 'settings.json'),
-      JSON.stringify({ skipWebFetchPreflight: true }),
-    )
+    // (the gateway's user settings skip the fetch's domain check: beforeAll)
     // http is fetched as https by Claude Code: these fetches fail at once (the mock speaks http), which is enough
     const page = (name: string) => `http://127.0.0.1:${new URL(mock.url).port}/acp-${name}`
     const fetchOf = (url: string, prompt: string) =>

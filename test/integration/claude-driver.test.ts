@@ -177,6 +177,42 @@ describe('claude specifics', () => {
     expect(lastOf(events)).toMatchObject({ type: 'turn.completed' })
   })
 
+  it('workspace-write without prompts (approval policy never): what acceptEdits refuses is declined', async () => {
+    const session = await driver.openSession(
+      { cwd: workspace, sandbox: 'workspace-write', approvalPolicy: 'never' },
+      hooks,
+    )
+    const outside = path.join(path.dirname(workspace), `outside-${path.basename(workspace)}.txt`)
+    mock.script(
+      { kind: 'tool_use', name: 'WebFetch', input: { url: 'http://127.0.0.1:9/page', prompt: 'summarize' } },
+      { kind: 'tool_use', name: 'Write', input: { file_path: outside, content: 'x' } },
+      { kind: 'exec_command', cmd: `echo nope > ${outside}` },
+      { kind: 'text', text: 'refused' },
+    )
+    const events = await collect(session.turn(turnText('try outside'), new AbortController().signal))
+    const items = events.flatMap((e) =>
+      e.type === 'item.completed' && e.item.type !== 'agent_message' ? [e.item] : [],
+    )
+    // before: the Write and the command (not WebFetch's "permissions to use") ended `failed`
+    expect(items, JSON.stringify(items)).toMatchObject([
+      {
+        tool: 'WebFetch',
+        status: 'declined',
+        error: "Claude requested permissions to use WebFetch, but you haven't granted it yet.",
+      },
+      {
+        tool: 'Write',
+        status: 'declined',
+        error: expect.stringMatching(
+          /^Claude requested permissions to write to .*, but you haven't granted it/,
+        ),
+      },
+      { type: 'command_execution', exitCode: null, status: 'declined' },
+    ])
+    expect(existsSync(outside)).toBe(false)
+    expect(lastOf(events)).toMatchObject({ type: 'turn.completed' })
+  })
+
   it('aborting a turn ends its process group and reports the turn interrupted', async () => {
     const session = await open()
     mock.script({ kind: 'text', text: 'never seen', delayMs: 20_000 })

@@ -3,6 +3,7 @@ import { localRunner } from '../../process/local-runner.js'
 import type { ProcessRunner } from '../../process/runner.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
+import { claudeConversationExists } from '../claude/conversation-file.js'
 import { type AgentStatus, capabilities, type RunRequest, type WarmPoolCounts } from '../driver.js'
 import { claudeCodeRules } from '../exact-call-rule.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
@@ -164,7 +165,8 @@ export class AcpDriver implements SessionDriver {
    * `session/load`, when the agent supports it (`loadSession`), with what the session allowed (loadOptions). A
    * session the agent cannot load (no `loadSession`, or its answer to `session/load` is an error: codex-acp's thread
    * or Claude's conversation is gone) goes on in a new agent session (open-session.ts `newWhenLost`), whose next
-   * turn says so first (`context_lost`) when the session had history; without history, silently.
+   * turn says so first (`context_lost`) when the session had history; without history, silently. A Claude
+   * conversation whose file is still there is not lost (historyKept).
    */
   async resumeSession(
     agentSessionId: string,
@@ -176,6 +178,7 @@ export class AcpDriver implements SessionDriver {
       ...this.loadOptions(req),
       loadId: agentSessionId,
       newWhenLost: (lost: LostSession) => (req.hasHistory ? this.lostNotice(lost) : undefined),
+      ...this.historyKept(req.cwd),
     })
     return this.reopening(session, req, asked, true)
   }
@@ -212,8 +215,21 @@ export class AcpDriver implements SessionDriver {
         ...this.loadOptions(allowedNow()),
         loadId,
         newWhenLost: (lost) => (history ? this.lostNotice(lost) : undefined),
+        ...this.historyKept(req.cwd),
       })
     return new ReopeningAcpSession(session, reopen, this.id, resumed)
+  }
+
+  /**
+   * claude-agent-acp answers a `session/load` with `Resource not found` both when the conversation is gone and when
+   * the Claude Code it started to resume it died at start-up (or with that exit as an internal error): a session
+   * whose conversation file is still in Claude's home (conversation-file.ts) is not lost, the load's error fails
+   * the turn and the next one loads it again. Before, such a session went on in a new conversation (a false
+   * `context_lost`) and lost the conversation it had.
+   */
+  private historyKept(cwd: string): Pick<AcpOpenOptions, 'historyKept'> {
+    if (this.spec.flavor !== 'claude-agent-acp') return {}
+    return { historyKept: (loadId) => claudeConversationExists(this.serverEnv, cwd, loadId) }
   }
 
   /** What a turn of a session the agent could not load says first (lost-session.ts). */

@@ -27,6 +27,13 @@ export interface AcpOpenOptions {
    * turn says first. Absent: the load's error stands.
    */
   newWhenLost?: (lost: LostSession) => AgentEvent | undefined
+  /**
+   * With `newWhenLost`: whether the agent's own record of `loadId` is still there (claude-agent-acp: its Claude
+   * conversation file). claude-agent-acp answers a load it cannot do with the same error whether the conversation
+   * is gone or the Claude Code it started to resume it died at start-up: a session whose record is there is not
+   * lost, its load's error stands (the turn fails, saying so; the next one loads it again).
+   */
+  historyKept?: (loadId: string) => Promise<boolean>
 }
 
 /** claude-agent-acp's session options (`_meta.claudeCode.options`), if any. */
@@ -69,9 +76,10 @@ export async function openAcpSession(
         loadId,
         { cwd, mcpServers: [], ...meta },
         options,
-      ).catch((err: unknown) => {
+      ).catch(async (err: unknown) => {
         // only an answer of the agent's own (it runs, it does not know the session) is taken for lost history
         if (!newWhenLost || !isAgentAnswer(err)) throw err
+        if (await open.historyKept?.(loadId)) throw notLoaded(agentId, loadId, err)
         return errorMessage(err)
       })
       if (loaded === true) return new AcpSession(lease, loadId, cwd, hooks, agentId)
@@ -117,6 +125,17 @@ async function loadSession(
   // the history the agent replays arrives before the session listens: not a turn's events
   await agent.connection.agent.request('session/load', { sessionId: loadId, ...params }, options)
   return true
+}
+
+/** A load that failed though the session's record is still there: not a lost session, the agent's failure. */
+function notLoaded(agentId: string, loadId: string, err: unknown): AppError {
+  return new AppError(
+    'agent_failed',
+    `${agentId} could not load the session ${loadId} (${errorMessage(err)}), though its conversation is still ` +
+      'there: the agent failed to resume it, so the session is not started anew (the next turn loads it again)',
+    undefined,
+    { cause: err },
+  )
 }
 
 /** Whether `err` is the agent's own answer (a JSON-RPC error, or our refusal of a load it cannot do). */

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import type { Config } from '../../config/load.js'
 import { packageFile, resolveCliBinary } from '../cli-binary.js'
+import { claudeHome } from './conversation-file.js'
 
 /** CLAUDE_PATH, else the pinned @anthropic-ai/claude-code (a native binary), else `claude` on PATH. */
 export function resolveClaudeBinary(override?: string): string | null {
@@ -17,8 +17,7 @@ export function resolveClaudeBinary(override?: string): string | null {
 export function claudeHasCredentials(config: Config, serverEnv: NodeJS.ProcessEnv): boolean {
   if (config.ANTHROPIC_API_KEY || serverEnv.ANTHROPIC_AUTH_TOKEN || serverEnv.CLAUDE_CODE_OAUTH_TOKEN)
     return true
-  const dir = serverEnv.CLAUDE_CONFIG_DIR ?? path.join(serverEnv.HOME ?? os.homedir(), '.claude')
-  return existsSync(path.join(dir, '.credentials.json'))
+  return existsSync(path.join(claudeHome(serverEnv), '.credentials.json'))
 }
 
 export const claudeAuthHint =

@@ -44,9 +44,13 @@ export function bashOutcome(block: ToolResultBlock): { output: string; exitCode:
 /**
  * Claude Code's words when its permission mode refused a tool nobody was asked about (approval policy `never`):
  * "This command requires approval", "Permission to use Write has been denied because Claude Code is running in
- * don't ask mode", "Claude requested permissions to use WebFetch, but you haven't granted it yet".
+ * don't ask mode" (read-only: dontAsk); in acceptEdits (workspace-write) "Claude requested permissions to use
+ * WebFetch, but you haven't granted it yet", "Claude requested permissions to write to <path outside the cwd>, but
+ * you haven't granted it yet", a command's "Output redirection to '<path>' needs approval. The path is outside the
+ * working directories for this session".
  */
-const isDenial = (text: string) => /requires approval|permissions? to use|was not run/i.test(text)
+const isDenial = (text: string) =>
+  /requires approval|needs approval|permissions? to use|requested permissions? to|was not run/i.test(text)
 
 /** `mcp__<server>__<tool>` names an MCP tool; anything else is a Claude Code tool. */
 function toolName(name: string): { server?: string; tool: string } {
