@@ -79,6 +79,15 @@ export interface SessionHooks {
   allowedForSession?(rules: readonly string[]): Promise<void>
 }
 
+/** What a driver knows of a steer its agent accepted (AgentSession.steer). */
+export interface SteerReceipt {
+  /**
+   * Resolves with true once the agent put the input into the turn's conversation, with false when the turn ended
+   * without it (the core then withdraws the steer, or makes it the next turn: session-manager.ts `steersLeft`).
+   */
+  taken: Promise<boolean>
+}
+
 export interface AgentSession {
   /**
    * The agent's own id for this session (codex: the thread id); stored, and used to resume. A CLI that names
@@ -101,9 +110,12 @@ export interface AgentSession {
    * Adds input to the turn in progress (codex `turn/steer`); rejects when no turn runs (409: the core queues the
    * input as the next turn then). `sending` is awaited once the driver found a turn to steer, right before the
    * input goes to the agent (the core records the steer there: a refusal before it records nothing); its error
-   * refuses the steer.
+   * refuses the steer. A driver that can tell whether the agent then took the input into the turn resolves with a
+   * SteerReceipt: an agent may accept a steer and end its turn without it (codex drops a steer still pending when
+   * its turn is interrupted).
    */
-  steer(input: TurnInput, sending?: () => Promise<void>): Promise<void>
+  // biome-ignore lint/suspicious/noConfusingVoidType: a driver without a receipt (most) resolves with nothing
+  steer(input: TurnInput, sending?: () => Promise<void>): Promise<SteerReceipt | void>
   /** Interrupts the turn in progress, if any. */
   interrupt(): Promise<void>
   /**

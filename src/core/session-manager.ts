@@ -716,6 +716,7 @@ export class SessionManager {
           // starts as it is queued was checked by startTurn a moment ago).
           if (this.confinedNow !== turn) resolveCwd(live.cwd, this.config.workspaceRoots)
         },
+        steersLeft: (ended) => this.steersLeft(id, live, turn, ended),
         takenOver: (err) => this.letGo(id, live, err),
         turnEnded: () => {
           if (live.current?.turn === turn) live.current = undefined
@@ -731,6 +732,34 @@ export class SessionManager {
       controller.signal,
       options,
     )
+  }
+
+  /**
+   * The steers its agent accepted into `turn` and ended it without (codex drops one still pending when its turn is
+   * interrupted): the client was answered that the input went into the turn, so it is not left claimed there. A
+   * turn that completed had it come too late: it becomes the next turn, first in the queue (SessionState.unsteer,
+   * `turn.steer_refused`), as a steer that finds the turn ended does. A turn interrupted or failed was stopped:
+   * its input is withdrawn (SessionState.withdrawSteer, `turn.steer_failed`), in no turn, for the client to send
+   * again. A store that refuses it leaves the steer recorded (warned): the turn's end is stored all the same.
+   */
+  private async steersLeft(id: string, live: LiveSession, turn: Turn, ended: Partial<Turn>): Promise<void> {
+    for (const { steer, input } of await this.turnQueue.steersLeft(turn.id)) {
+      try {
+        if (ended.status === 'completed') {
+          const next = queuedTurn(id, input, live.approvalPolicy)
+          await this.fenced(id, live, () => this.state.unsteer(id, steer, next, live.claim))
+          this.turnQueue.push(id, live, next, {}, true)
+        } else {
+          const why = `the turn ended (${ended.status}) before the agent took the steered input`
+          await this.fenced(id, live, () => this.state.withdrawSteer(id, steer, why, live.claim))
+        }
+      } catch (err) {
+        process.emitWarning(
+          `steer ${steer.seq} of turn ${turn.id} (session ${id}) stays recorded: ${(err as Error)?.message ?? err}`,
+          'SteerLeft',
+        )
+      }
+    }
   }
 
   private hooks(sessionId: string): SessionHooks {

@@ -55,6 +55,11 @@ export interface TurnExecutionContext {
     ended: () => void,
     end: AgentEvent | undefined,
   ): Promise<Turn | undefined>
+  /**
+   * The agent ended the turn (`ended`: how), before its end is stored: the steers its agent accepted and did not
+   * take into the turn are withdrawn, or become the next turn (session-manager.ts).
+   */
+  steersLeft?(ended: Partial<Turn>): Promise<void>
   /** Runs right before the agent works; throws (TurnRefused, AppError) to keep the turn from running. */
   beforeStart(): Promise<void>
   /**
@@ -99,6 +104,8 @@ export async function runTurn(
   // its row was refused, or its end was recorded by force: nothing more of it is recorded here
   if (!outcome || ctx.end?.byAgent() === false) return false
   const { ended, finalResponse, end } = outcome
+  // what it was told and did not take is settled before its end is stored: whoever reads that end finds it settled
+  await ctx.steersLeft?.(ended)
   const now = new Date().toISOString()
   const patch = { ...ended, finalResponse, finishedAt: now }
   // The turn's end, the state it leads to, its end event and that state's announcement are stored in one

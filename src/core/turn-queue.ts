@@ -69,6 +69,12 @@ export type BusyOutcome =
   | { steeredInto: Turn; refused?: undefined }
   | { steeredInto?: undefined; refused?: RecordedSteer }
 
+/** A recorded steer its agent ended the turn without: what was recorded, and the input as the client sent it. */
+export interface LeftSteer {
+  steer: RecordedSteer
+  input: TurnInput
+}
+
 /** A new turn's record, queued, with the approval policy it runs with (null: the agent's default). */
 export const queuedTurn = (
   sessionId: string,
@@ -109,13 +115,18 @@ export class TurnQueue {
     const running = live.current?.turn
     let recorded: RecordedSteer | undefined
     // a turn ended by force (its end being stored, its agent let go) takes no steer: the input queues
-    if (onBusy === 'steer' && running && !this.held.get(running.id)?.end?.forced.aborted) {
+    const into = running && this.held.get(running.id)
+    if (onBusy === 'steer' && running && !into?.end?.forced.aborted) {
       try {
         // recorded once the agent found a turn to steer, before the input goes to it: the session's history
         // never lacks what its agent was told (an agent that cannot steer refuses before: nothing is recorded)
-        await live.agent.steer(input, async () => {
+        const receipt = await live.agent.steer(input, async () => {
           recorded = await this.ctx.steering(id, live, running, input)
         })
+        // accepted: the turn's end first finds out whether its agent took it (steersLeft)
+        const steer = recorded
+        if (steer && receipt)
+          into?.steers.push(receipt.taken.then((taken) => (taken ? undefined : { steer, input })))
         return { steeredInto: running }
       } catch (err) {
         // the agent has no turn to steer into at this instant (the running one is starting or ending): the
@@ -162,11 +173,26 @@ export class TurnQueue {
     })
   }
 
-  /** Queues a stored turn: it starts once the turns before it ended, with `options` (core/turn-options.ts). */
-  push(sessionId: string, live: LiveSession, turn: Turn, options: TurnOptions = {}): void {
+  /**
+   * Queues a stored turn: it starts once the turns before it ended (`first`: before those queued), with `options`
+   * (core/turn-options.ts).
+   */
+  push(sessionId: string, live: LiveSession, turn: Turn, options: TurnOptions = {}, first = false): void {
     this.held.set(turn.id, held(options))
-    live.queue.push(turn)
+    if (first) live.queue.unshift(turn)
+    else live.queue.push(turn)
     this.pump(sessionId, live)
+  }
+
+  /**
+   * The steers of a turn whose agent ended it: those its agent accepted and did not take into the turn (its
+   * driver's SteerReceipt). One whose acceptance had not come back yet is not among them: codex answers a steer
+   * before it ends the turn it went into, one that comes too late it refuses (`refused`, whenBusy).
+   */
+  async steersLeft(turnId: string): Promise<LeftSteer[]> {
+    const steers = this.held.get(turnId)?.steers ?? []
+    const left = await Promise.all(steers.splice(0))
+    return left.filter((steer) => steer !== undefined)
   }
 
   /**
@@ -332,6 +358,8 @@ interface Held {
   options: TurnOptions
   /** Who records its end, once it started (endRecorded). */
   end?: TurnEndClaim
+  /** Its steers its agent accepted: each resolves with the steer when its agent ended the turn without it. */
+  steers: Promise<LeftSteer | undefined>[]
   /** The turn as stored when it ended here; undefined when it ended otherwise (released, timed out). */
   ended: Promise<Turn | undefined>
   answer(turn: Turn | undefined): void
@@ -352,5 +380,5 @@ function held(options: TurnOptions): Held {
   // refused with nobody waiting is no unhandled rejection
   ended.catch(() => {})
   const released = new Promise<void>((resolve) => (release = resolve))
-  return { options, ended, answer, refuse, released, release }
+  return { options, steers: [], ended, answer, refuse, released, release }
 }

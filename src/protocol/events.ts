@@ -74,8 +74,9 @@ export const turnSteered = z.object({
 })
 /**
  * A steer recorded into `turnId` (its `turn.steered`, `steeredSeq`) that its agent then refused: the agent's turn
- * had ended while the input was on its way. The input left that turn's `steered` and is the input of the new turn
- * `queuedTurnId` instead, in the same step: it is in the history once, never lost.
+ * had ended while the input was on its way, or it accepted the input and completed the turn without taking it. The
+ * input left that turn's `steered` and is the input of the new turn `queuedTurnId` instead, in the same step: it is
+ * in the history once, never lost.
  */
 export const turnSteerRefused = z.object({
   type: z.literal('turn.steer_refused'),
@@ -93,9 +94,11 @@ export const turnSteerRefused = z.object({
 })
 /**
  * A steer recorded into `turnId` (its `turn.steered`, `steeredSeq`) whose sending to the agent failed for another
- * reason than its turn having ended: the agent's process died, it answered an error, or it did not answer in time.
- * The input left that turn's `steered` in the same step: the history does not claim input the agent was not
- * known to get, and the client, answered with the error, may send it again without it being there twice.
+ * reason than its turn having ended: the agent's process died, it answered an error, or it did not answer in time;
+ * or that the agent accepted and then dropped, its turn interrupted or failed before it took the input (the client
+ * was answered as steered: this event is how it learns otherwise). The input left that turn's `steered` in the
+ * same step: the history does not claim input the agent was not known to get, and the client may send it again
+ * without it being there twice.
  */
 export const turnSteerFailed = z.object({
   type: z.literal('turn.steer_failed'),

@@ -119,7 +119,7 @@ export const turn = z.object({
     .array(turnInput)
     .optional()
     .describe(
-      "The inputs added to this turn while it ran (`onBusy: steer`), in the order the gateway accepted them, each as its `turn.steered` event says (redacted as events are). A steer the agent refused because this turn had ended meanwhile is not here: its input is the next turn's (`turn.steer_refused`). Absent: none.",
+      "The inputs added to this turn while it ran (`onBusy: steer`), in the order the gateway accepted them, each as its `turn.steered` event says (redacted as events are). A steer the agent refused because this turn had ended meanwhile, or accepted and ended this turn without taking, is not here: its input is the next turn's (`turn.steer_refused`), or in no turn when this turn was interrupted or failed (`turn.steer_failed`). Absent: none.",
     ),
 })
 export type Turn = z.infer<typeof turn>

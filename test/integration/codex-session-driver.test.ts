@@ -309,7 +309,7 @@ describe('codex session driver', () => {
     expect(lastOf(await turn)).toMatchObject({ type: 'turn.completed', status: 'completed' })
   })
 
-  it('a steer codex refuses after the gateway recorded it (the turn ended meanwhile) is the next turn, once', async () => {
+  it('a steer codex refuses after the gateway recorded it (the turn ended meanwhile) is the next turn, once; one it accepted and dropped at an interrupt is withdrawn', async () => {
     h = harness(mock)
     const first = held({ kind: 'text', text: 'done before the steer' })
     mock.script(first.step, { kind: 'text', text: 'the steer as a turn' })
@@ -361,6 +361,40 @@ describe('codex session driver', () => {
       ])
       // and codex got it once, as the new turn
       expect(body(mock.requests.at(-1)).split('too late words')).toHaveLength(2)
+
+      // A steer codex accepted and then dropped: its turn was interrupted before codex's next model request
+      // (codex clears a pending steer at an interrupt). Before, the turn kept claiming it (`steered`, a
+      // turn.steered alone) though the agent never had it; now it is withdrawn (turn.steer_failed) as the turn ends.
+      host.request = request
+      const third = held({ kind: 'text', text: 'never said' })
+      mock.script(third.step, { kind: 'text', text: 'after the interrupt' })
+      const since = (await store.eventsAfter('ses_a', 0, 100)).at(-1)!.seq
+      const stopped = (await sessions.startTurn('ses_a', [{ type: 'text', text: 'long task' }])).id
+      await third.asked
+      const steered = await sessions.startTurn('ses_a', [{ type: 'text', text: 'dropped words' }], 'steer')
+      expect(steered.id).toBe(stopped)
+      const interrupted = sessions.interrupt('ses_a')
+      third.release()
+      expect(await interrupted).toMatchObject({ status: 'interrupted' })
+      expect((await store.getTurn(stopped))?.steered).toBeUndefined()
+      const dropped = (await store.eventsAfter('ses_a', since, 100)).filter((ev) =>
+        ev.type.startsWith('turn.'),
+      )
+      expect(dropped.map((ev) => ev.type)).toEqual([
+        'turn.started',
+        'turn.steered',
+        'turn.steer_failed',
+        'turn.completed',
+      ])
+      expect(dropped[2]).toMatchObject({
+        turnId: stopped,
+        steeredSeq: dropped[1]!.seq,
+        error: 'the turn ended (interrupted) before the agent took the steered input',
+      })
+      // codex never had it: its next turn's model request does not carry it either
+      const after = await sessions.startTurn('ses_a', [{ type: 'text', text: 'go on' }])
+      expect(await sessions.waitTurn(after.id)).toMatchObject({ finalResponse: 'after the interrupt' })
+      expect(mock.requests.some((r) => body(r).includes('dropped words'))).toBe(false)
     } finally {
       host.request = request
       await sessions.closeAll()

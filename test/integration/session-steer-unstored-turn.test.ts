@@ -223,6 +223,88 @@ function refusedSteerTests(
   })
 }
 
+/**
+ * A session agent whose first turn runs until `finish()`; it accepts a steer and then ends that turn without taking
+ * it (its SteerReceipt's `taken` false), as codex does when its turn ends before its next model request.
+ */
+function agentLeavingItsSteer() {
+  let finish!: () => void
+  const finished = new Promise<void>((r) => (finish = r))
+  let started!: () => void
+  const turnStarted = new Promise<void>((r) => (started = r))
+  let turns = 0
+  const agent = {
+    async *turn() {
+      const n = ++turns
+      yield { type: 'turn.started', turnId: `agent-turn-${n}` }
+      if (n === 1) {
+        started()
+        await finished
+      }
+      yield { type: 'item.completed', item: { id: `m${n}`, type: 'agent_message', text: `answer ${n}` } }
+      yield { type: 'turn.completed', turnId: `agent-turn-${n}`, status: 'completed', usage: null }
+    },
+    async steer(_input: TurnInput, sending?: () => Promise<void>) {
+      await sending?.()
+      return { taken: finished.then(() => false) }
+    },
+    close: async () => finish(),
+  } as unknown as AgentSession
+  return { agent, turnStarted, finish }
+}
+
+describe('onBusy: steer the agent accepted and ended its turn without (SQLite)', () => {
+  cleanUpFakeAgentSessions()
+
+  it('becomes the next turn, before those queued after it: in the history once, never claimed by the ended turn', async () => {
+    const { agent, turnStarted, finish } = agentLeavingItsSteer()
+    const { store, sessions } = await sessionsOnFakeAgent({
+      dirPrefix: 'steer-left-',
+      makeStore: (file) => new SqliteStore(file),
+      open: () => agent,
+      resume: () => agent,
+    })
+    try {
+      const first = await sessions.startTurn('ses_a', input('one'))
+      await turnStarted
+      // answered as steered: the agent accepted it
+      expect((await sessions.startTurn('ses_a', input('also this'), 'steer')).id).toBe(first.id)
+      const later = await sessions.startTurn('ses_a', input('later'))
+      finish()
+      // before: the ended turn claimed the input (`steered`), which no turn of the agent ever had
+      const ended = await sessions.waitTurn(first.id)
+      expect([ended.status, ended.steered]).toEqual(['completed', undefined])
+      await sessions.waitTurn(later.id)
+      await sessions.idle()
+      // created after `later` (listed in creation order), it ran before it
+      const turns = await store.listTurns('ses_a')
+      expect(turns.map((t) => [t.input, t.steered, t.status])).toEqual([
+        [input('one'), undefined, 'completed'],
+        [input('later'), undefined, 'completed'],
+        [input('also this'), undefined, 'completed'],
+      ])
+      const steerTurn = turns[2]!.id
+      const events = (await store.eventsAfter('ses_a', 0, 100)).filter((ev) => ev.type.startsWith('turn.'))
+      expect(events.map((ev) => ev.type).slice(0, 4)).toEqual([
+        'turn.started',
+        'turn.steered',
+        'turn.steer_refused',
+        'turn.completed',
+      ])
+      expect(events[2]).toMatchObject({
+        turnId: first.id,
+        steeredSeq: events[1]!.seq,
+        queuedTurnId: steerTurn,
+      })
+      const starts = events.filter((ev) => ev.type === 'turn.started').map((ev) => ev.turnId)
+      expect(starts).toEqual([first.id, steerTurn, later.id])
+    } finally {
+      finish()
+      await sessions.closeAll()
+    }
+  })
+})
+
 describe('onBusy: steer refused by the agent after it was recorded (SQLite)', () => {
   cleanUpFakeAgentSessions()
   refusedSteerTests(async () => ({ makeStore: (file) => new SqliteStore(file) }))

@@ -4,7 +4,7 @@ import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import type { AgentApprovalPolicy } from '../../protocol/policies.js'
 import { relayTurn } from '../relayed-turn.js'
-import type { AgentSession, SessionHooks, TurnInput, TurnOptions } from '../session.js'
+import type { AgentSession, SessionHooks, SteerReceipt, TurnInput, TurnOptions } from '../session.js'
 import type { AppServerHost, ThreadListener } from './app-server-host.js'
 import { parseApproval } from './approvals.js'
 import type { AskForApproval } from './generated/v2/AskForApproval.js'
@@ -121,15 +121,25 @@ export class CodexSession implements AgentSession, ThreadListener {
    * it answers): a steer whose answer did not come in time (RpcTimeoutError) may still have reached codex, and is
    * taken as sent when that item shows in the turn before the turn ends; otherwise its error stands (the gateway
    * withdraws the steer from the history: turn.steer_failed). Before, such a steer was withdrawn at once, though
-   * codex may have applied it.
+   * codex may have applied it. A steer codex accepted is answered with a receipt whose `taken` says whether that
+   * item showed before the turn ended: codex 0.171 answers a steer and then drops it when the turn is interrupted
+   * before its next model request (test/integration/codex-session-driver.test.ts).
    */
-  async steer(input: TurnInput, sending?: () => Promise<void>): Promise<void> {
+  async steer(input: TurnInput, sending?: () => Promise<void>): Promise<SteerReceipt> {
     const run = this.active
     const turnId = run?.turnId
     if (!run || !turnId) throw new AppError('conflict', noTurnRuns)
     await sending?.()
     const clientUserMessageId = `agw-steer-${randomUUID()}`
-    const seen = new Promise<true>((resolve) => this.steersSeen.set(clientUserMessageId, () => resolve(true)))
+    let seen = false
+    const shown = new Promise<true>((resolve) =>
+      this.steersSeen.set(clientUserMessageId, () => {
+        seen = true
+        resolve(true)
+      }),
+    )
+    // true once codex's message for it showed; at the turn's end, whether it had
+    const taken = Promise.race([shown, turnEnd(run).then(() => seen)])
     try {
       await this.host.request('turn/steer', {
         threadId: this.agentSessionId,
@@ -139,15 +149,17 @@ export class CodexSession implements AgentSession, ThreadListener {
       })
     } catch (err) {
       // no answer in time: codex took it if its message shows in the turn before the turn's end
-      if (err instanceof RpcTimeoutError && (await Promise.race([seen, turnEnd(run)]))) return
+      const late = err instanceof RpcTimeoutError && (await taken)
+      this.steersSeen.delete(clientUserMessageId)
+      if (late) return { taken }
       // the turn ended in codex while the steer was on its way: no turn runs (409), the request was valid
       const ended = /no active turn/i.test((err as Error).message) || this.active?.turnId !== turnId
       if (err instanceof AppError && err.code === 'invalid_request' && ended)
         throw new AppError('conflict', noTurnRuns)
       throw err
-    } finally {
-      this.steersSeen.delete(clientUserMessageId)
     }
+    void taken.finally(() => this.steersSeen.delete(clientUserMessageId))
+    return { taken }
   }
 
   async interrupt(): Promise<void> {

@@ -1377,7 +1377,7 @@ export interface components {
             startedAt: string | null;
             /** @enum {string} */
             status: "queued" | "running" | "completed" | "interrupted" | "failed";
-            /** @description The inputs added to this turn while it ran (`onBusy: steer`), in the order the gateway accepted them, each as its `turn.steered` event says (redacted as events are). A steer the agent refused because this turn had ended meanwhile is not here: its input is the next turn's (`turn.steer_refused`). Absent: none. */
+            /** @description The inputs added to this turn while it ran (`onBusy: steer`), in the order the gateway accepted them, each as its `turn.steered` event says (redacted as events are). A steer the agent refused because this turn had ended meanwhile, or accepted and ended this turn without taking, is not here: its input is the next turn's (`turn.steer_refused`), or in no turn when this turn was interrupted or failed (`turn.steer_failed`). Absent: none. */
             steered?: {
                 text: string;
                 /** @constant */
@@ -1414,6 +1414,7 @@ export interface components {
                 type: "text";
             }[];
             /**
+             * @description While a turn runs: `queue` this one (default), `steer` the running turn with it, or `reject` (409). A steer is answered with the turn its input went into: the running one (its `turn.steered` event), or a new queued turn when the agent cannot steer or its turn is ending. The agent may accept a steer and end its turn without taking it (codex drops a steer still pending when its turn is interrupted): the steer is then withdrawn as the turn ends, and an event says where its input went: `turn.steer_refused` (the turn completed: the input is the next turn, `queuedTurnId`, ahead of the turns queued after it) or `turn.steer_failed` (the turn was interrupted or failed: the input is in no turn, send it again).
              * @default queue
              * @enum {string}
              */

@@ -54,7 +54,12 @@ const turnBody = strictBody(
       error: 'expected a non-empty string, or [{"type":"text","text":"..."}]',
     }),
     /** While a turn runs: queue this one (default), steer the running turn with it, or refuse (409). */
-    onBusy: z.enum(['queue', 'steer', 'reject']).default('queue'),
+    onBusy: z
+      .enum(['queue', 'steer', 'reject'])
+      .default('queue')
+      .describe(
+        'While a turn runs: `queue` this one (default), `steer` the running turn with it, or `reject` (409). A steer is answered with the turn its input went into: the running one (its `turn.steered` event), or a new queued turn when the agent cannot steer or its turn is ending. The agent may accept a steer and end its turn without taking it (codex drops a steer still pending when its turn is interrupted): the steer is then withdrawn as the turn ends, and an event says where its input went: `turn.steer_refused` (the turn completed: the input is the next turn, `queuedTurnId`, ahead of the turns queued after it) or `turn.steer_failed` (the turn was interrupted or failed: the input is in no turn, send it again).',
+      ),
     approvalPolicy: approvalPolicy
       .describe(
         "The approval policy this turn runs with; the turns after it without one run with the session's. An agent that takes a policy per turn (codex, claude) runs the turn with it, stricter or not; another one (acp) takes only its session's policy, and an agent without approvals only `never`: anything else is a 400 before the turn runs, never ignored. Not with onBusy `steer` (the running turn keeps its policy).",
