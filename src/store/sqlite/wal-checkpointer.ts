@@ -20,6 +20,8 @@ db.pragma('busy_timeout = 0')
 db.pragma('synchronous = NORMAL')
 if (workerData.walLimitBytes !== undefined) db.pragma('journal_size_limit = ' + Number(workerData.walLimitBytes))
 const cells = workerData.gate ? new Int32Array(workerData.gate) : undefined
+// the checkpoint copied the whole WAL back (as it was when the checkpoint began)
+const complete = (result) => result !== undefined && result.busy === 0 && result.log > 0 && result.checkpointed === result.log
 parentPort.on('message', (message) => {
   if (message === 'close') {
     db.close()
@@ -29,15 +31,22 @@ parentPort.on('message', (message) => {
   let error = null
   let restarted = null
   try {
-    const writes = cells ? writesSoFar(cells) : 0
-    const [result] = db.pragma('wal_checkpoint(PASSIVE)')
-    if (cells && result && result.busy === 0 && result.log > 0 && result.checkpointed === result.log) {
+    let writes = cells ? writesSoFar(cells) : 0
+    let [result] = db.pragma('wal_checkpoint(PASSIVE)')
+    // a write of the store's that began during the checkpoint (or just before it) may not be copied back: one more
+    // checkpoint, a few times at most (with nothing left to copy it makes no sync)
+    for (let attempt = 0; cells && attempt < 3 && complete(result); attempt++) {
       try {
         restarted = restartAfter(db, cells, writes, workerData.file + '-wal')
       } catch {
         // the WAL locked by a write outside the gate: that write's commit starts it over, as without a worker
+        break
       }
+      if (restarted !== undefined) break
+      writes = writesSoFar(cells)
+      ;[result] = db.pragma('wal_checkpoint(PASSIVE)')
     }
+    restarted = restarted ?? null
   } catch (err) {
     error = String(err && err.message ? err.message : err)
   }

@@ -78,8 +78,9 @@ export class WalWriteGate {
  * The worker's side, as plain CommonJS source (wal-checkpointer.ts's worker runs it): `writesSoFar(cells)`, the
  * count of this thread's writes begun; `restartAfter(db, cells,
  * writesBefore, walFile)` starts the WAL over with a no-op write (the database's user_version written back in one
- * IMMEDIATE transaction) if the gate is free and no write began since `writesBefore`; the WAL's mtime after it
- * when it did start the WAL over (its header's checkpoint sequence moved), else null.
+ * IMMEDIATE transaction) if the gate is free and no write began since `writesBefore`: the WAL's mtime after it
+ * when it did start the WAL over (its header's checkpoint sequence moved), null when its write did not (the WAL
+ * was not all copied back), undefined when it did not write (a write of the store's under way, or one began).
  */
 export const walRestartSource = `
 const walFs = require('node:fs')
@@ -100,9 +101,9 @@ function walSequence(walFile) {
   }
 }
 function restartAfter(db, cells, writesBefore, walFile) {
-  if (Atomics.compareExchange(cells, ${stateSlot}, ${gateFree}, ${gateRestarting}) !== ${gateFree}) return null
+  if (Atomics.compareExchange(cells, ${stateSlot}, ${gateFree}, ${gateRestarting}) !== ${gateFree}) return undefined
   try {
-    if (Atomics.load(cells, ${writesSlot}) !== writesBefore) return null
+    if (Atomics.load(cells, ${writesSlot}) !== writesBefore) return undefined
     const before = walSequence(walFile)
     db.exec('BEGIN IMMEDIATE')
     try {
