@@ -405,7 +405,7 @@ export class SqliteStore implements Store {
     write: (read?: SessionStateRead) => T,
     withState = false,
   ): T {
-    if (claim === undefined) return write()
+    if (claim === undefined) return this.gate.around(write)
     return this.tx.fencedTurnStep.immediate(turnId, claim, withState, write) as T
   }
 
@@ -636,7 +636,9 @@ export class SqliteStore implements Store {
     claim?: SessionClaim,
   ): Promise<Session | undefined> {
     const write = () => this.sessions.update(id, patch)
-    return claim === undefined ? write() : (this.tx.fenced.immediate(id, claim, write) as Session | undefined)
+    return claim === undefined
+      ? this.gate.around(write)
+      : (this.tx.fenced.immediate(id, claim, write) as Session | undefined)
   }
 
   async setSessionStateWithEvents(
@@ -730,7 +732,7 @@ export class SqliteStore implements Store {
     const write = () => this.insertTurn(t, session)
     if (claim !== undefined)
       return this.tx.fenced.immediate(t.sessionId, claim, write) as TurnStep | undefined
-    return session ? (this.tx.inOne.immediate(write) as TurnStep | undefined) : write()
+    return session ? (this.tx.inOne.immediate(write) as TurnStep | undefined) : this.gate.around(write)
   }
 
   async createTurnWithEvents(
