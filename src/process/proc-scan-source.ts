@@ -14,6 +14,7 @@ import { markerPathPrefix, markerVariable, ownerVariable } from './process-marke
  *   or in a name ending with `_` + it (process-marker.ts: why), or undefined.
  * - `signalMarked(variable, markers, except)`: one pass: every process (this one and `except` excepted) whose
  *   environment carries a marker of `markers` (marker -> signal) gets its signal; the Set of markers found.
+ * - `signalIfMarked(table, pid, variable, markers, found)`: that for one process (the spawn host's sliced pass).
  * - `escapedProcesses(table, root, marker, scope, except)`: the pids that carry `marker`, whose parent chain does
  *   not reach `root`, and that belong to `scope` ({ within, except, owner }: escaped-processes.ts's rule and
  *   EscapeScope, directories already real), or to no one (a launcher stranded before it started its command:
@@ -145,15 +146,20 @@ function signalMarked(variable, markers, except) {
   const found = new Set()
   for (const pid of table.pids()) {
     if (pid === process.pid || except.includes(pid)) continue
-    const environ = table.environ(pid)
-    const marker = environ ? markerIn(environ, variable, markers) : undefined
-    if (marker === undefined) continue
-    try {
-      process.kill(pid, markers.get(marker))
-      found.add(marker)
-    } catch {} // already gone
+    signalIfMarked(table, pid, variable, markers, found)
   }
   return found
+}
+
+// pid gets its marker's signal if its environment carries one of markers (added to found)
+function signalIfMarked(table, pid, variable, markers, found) {
+  const environ = table.environ(pid)
+  const marker = environ ? markerIn(environ, variable, markers) : undefined
+  if (marker === undefined) return
+  try {
+    process.kill(pid, markers.get(marker))
+    found.add(marker)
+  } catch {} // already gone
 }
 
 /** Whether pid descends from root (its parent chain reaches it). */

@@ -22,7 +22,8 @@ import { serverMarkerVariable } from './server-marker.js'
  * It also runs the gateway's sweeps of ended programs' leftovers (marker-sweeps.ts), so that no /proc scan runs on
  * the gateway's event loop: `{ signalMarked: { id, signals } }` (marker -> signal) signals every process that
  * carries one of those markers in AGENT_GATEWAY_APP_SERVER (or a name ending in _AGENT_GATEWAY_APP_SERVER), and
- * is answered `{ signalled: id, found }`, the markers found. And the scan for what escaped a long-lived agent's
+ * is answered `{ signalled: id, found }`, the markers found; such a pass runs in slices that let a spawn requested
+ * meanwhile go first (a run's first line must not wait for the previous run's sweep). And the scan for what escaped a long-lived agent's
  * process tree after one of its turns (escaped-processes.ts): `{ signalEscaped: { id, root, marker, scope, signal } }`
  * signals the processes escapedProcesses finds, never this host nor its gateway, and is answered
  * `{ escaped: id, count }`. Both scans are proc-scan-source.ts's, which the gateway also runs on its own thread
@@ -122,6 +123,46 @@ function killMarked() {
 
 // one spawn at a time: spawn() blocks this process anyway, and a burst must not overflow the listener's backlog
 let queue = Promise.resolve()
+// spawns queued or under way: a sweep lets them go first
+let spawning = 0
+// one sweep at a time (the gateway sends one pass at a time anyway)
+let sweeps = Promise.resolve()
+
+// processes whose environment a sweep reads between two looks for spawns (each read ~10-30 us, more under load)
+const sweepSlice = 32
+
+/**
+ * signalMarked (proc-scan-source.ts) in slices, a run's spawn going first: a spawn request that comes while a pass
+ * runs (the previous run's end sends one, under load 0.1-1.6 s of reads) is started at the next slice's end, not
+ * after the pass. It scans what /proc lists again at its end, as long as that lists processes it has not read
+ * (some may have been forked meanwhile), so it finds at least what the one-go pass found.
+ */
+async function signalMarkedInSlices(variable, markers, except) {
+  const table = procTable()
+  const found = new Set()
+  const seen = new Set([process.pid, ...except])
+  // a poll of the IPC channel first: a spawn sent right after this pass's request is read before any slice
+  await afterPoll()
+  for (let round = 0; round < 10; round++) {
+    const pids = table.pids().filter((pid) => !seen.has(pid))
+    if (pids.length === 0) break
+    for (let i = 0; i < pids.length; i++) {
+      if (i > 0 && i % sweepSlice === 0) await afterPoll()
+      const pid = pids[i]
+      seen.add(pid)
+      signalIfMarked(table, pid, variable, markers, found)
+    }
+  }
+  return found
+}
+
+/** Resolves after the event loop polled (IPC read) and every spawn queued by then was started. */
+async function afterPoll() {
+  // an immediate set in the check phase runs in the next one: a poll comes between
+  await new Promise((resolve) => setImmediate(resolve))
+  await new Promise((resolve) => setImmediate(resolve))
+  if (spawning > 0) await queue
+}
 process.on('message', (request) => {
   if (request.release) {
     released = true
@@ -131,15 +172,20 @@ process.on('message', (request) => {
   if (request.signalMarked) {
     const { id, signals } = request.signalMarked
     // never the gateway itself (a gateway run by another one's run carries that run's marker, not its own)
-    const found = signalMarked('${markerVariable}', new Map(Object.entries(signals)), [process.ppid])
-    return report({ signalled: id, found: [...found] })
+    const pass = () => signalMarkedInSlices('${markerVariable}', new Map(Object.entries(signals)), [process.ppid])
+    sweeps = sweeps.then(pass).then((found) => report({ signalled: id, found: [...found] }))
+    return
   }
   // what escaped a long-lived agent's tree after one of its turns (escaped-processes.ts), with the scope of now
   if (request.signalEscaped) {
     const { id, root, marker, scope, signal } = request.signalEscaped
     return report({ escaped: id, count: signalEscaped(root, marker, scope, signal, [process.ppid]) })
   }
-  queue = queue.then(() => start(request)).catch((err) => failed(request.id, err))
+  spawning++
+  queue = queue
+    .then(() => start(request))
+    .catch((err) => failed(request.id, err))
+    .finally(() => spawning--)
 })
 
 report({ ready: true })

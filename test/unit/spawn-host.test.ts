@@ -218,6 +218,40 @@ for await (const line of readLines(proc.stdout)) { console.log(line); break }`,
     }
   })
 
+  it('lets a spawn requested during a marker sweep go first, and the sweep still ends what carries its marker', async () => {
+    const host = (await SpawnHost.start())!
+    try {
+      const marker = `sweep-${process.pid}-${Date.now()}`
+      const marked = spawnGroup(
+        { command: 'sh', args: ['-c', 'echo ready; exec sleep 60'], cwd, env, marker, killGraceMs: 1000 },
+        (s) => host.spawn(s),
+      )
+      for await (const line of readLines(marked.stdout)) if (line === 'ready') break
+      const markedPid = marked.pid
+      // what the host answers, in its order
+      const order: string[] = []
+      const channel = (host as unknown as { host: import('node:child_process').ChildProcess }).host
+      const heard = (reply: object) => {
+        if ('signalled' in reply) order.push('sweep')
+        else if ('pid' in reply) order.push('spawn')
+      }
+      channel.on('message', heard)
+      // the previous run's sweep, then the next run's spawn, sent at once (a run that ends as the next starts)
+      const sweep = host.signalMarked({ [marker]: 'SIGTERM' })
+      const next = spawnGroup({ command: 'echo', args: ['first line'], cwd, env, killGraceMs: 1000 }, (s) =>
+        host.spawn(s),
+      )
+      expect(await textOf(next.stdout)).toBe('first line\n')
+      expect(await sweep).toEqual([marker])
+      channel.off('message', heard)
+      expect(order).toEqual(['spawn', 'sweep'])
+      expect((await marked.done).signal).toBe('SIGTERM')
+      expect(alive(markedPid!)).toBe(false)
+    } finally {
+      await host.stop()
+    }
+  })
+
   it('hands over a child that exited before its sockets were accepted, with all it wrote', async () => {
     const host = (await SpawnHost.start())!
     try {

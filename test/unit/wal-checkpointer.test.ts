@@ -1,8 +1,17 @@
 import { readFileSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
+import { queuedRun } from '../../src/protocol/runs.js'
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { inlineWalBytes, WalCheckpointer } from '../../src/store/sqlite/wal-checkpointer.js'
+import {
+  gateRestarting,
+  gateWriting,
+  WalWriteGate,
+  walRestartSource,
+} from '../../src/store/sqlite/wal-write-gate.js'
 import { tempDir } from '../support/temp.js'
 
 const cleanups: (() => Promise<void> | void)[] = []
@@ -31,7 +40,126 @@ function walDatabase(rows: number): { file: string; db: Database.Database } {
   return { file, db }
 }
 
+/** The WAL header's checkpoint sequence: it moves each time a commit starts the WAL over (and syncs the header). */
+const walSequence = (file: string) => readFileSync(`${file}-wal`).readUInt32BE(12)
+
+/** The worker's side of the gate, evaluated here on a connection of the test's. */
+const restartSide = new Function('require', `${walRestartSource}\nreturn { restartAfter, writesSoFar }`)(
+  createRequire(import.meta.url),
+) as {
+  restartAfter(
+    db: Database.Database,
+    cells: Int32Array,
+    writesBefore: number,
+    walFile: string,
+  ): number | null | undefined
+  writesSoFar(cells: Int32Array): number
+}
+
 describe('WalCheckpointer', () => {
+  it("with the store's gate, the worker starts a fully copied WAL over: the store's next commit appends, no header sync on its thread", async () => {
+    const { file, db } = walDatabase(400)
+    const gate = new WalWriteGate()
+    const checkpointer = new WalCheckpointer(file, () => {}, 60_000, { gate, walLimitBytes: inlineWalBytes })
+    cleanups.push(() => checkpointer.close())
+    const before = walSequence(file)
+    await checkpointer.checkpoint()
+    // started over by the worker's own commit (and cut back to the bound, which its connection applies)
+    expect(walSequence(file)).not.toBe(before)
+    // that commit is not a write of the store's for the next check to checkpoint (an idle store stays idle)
+    expect((checkpointer as unknown as { lastWrite: number }).lastWrite).toBe(statSync(`${file}-wal`).mtimeMs)
+    expect(statSync(`${file}-wal`).size).toBeLessThanOrEqual(inlineWalBytes)
+    const restarted = walSequence(file)
+    gate.around(() => db.prepare('INSERT INTO t (v) VALUES (?)').run('after'))
+    // the store's commit appended to the WAL the worker began: it did not start it over (nor sync its header)
+    expect(walSequence(file)).toBe(restarted)
+    expect((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n).toBe(401)
+    // nothing of the data changed (the worker's commit writes user_version back as it was)
+    expect(db.pragma('user_version', { simple: true })).toBe(0)
+  })
+
+  it('the worker leaves the WAL as it is while a store write holds the gate, or when one began since its checkpoint', () => {
+    const { file, db } = walDatabase(50)
+    db.pragma('wal_checkpoint(PASSIVE)')
+    const worker = new Database(file)
+    cleanups.push(() => {
+      worker.close()
+    })
+    const gate = new WalWriteGate()
+    const cells = new Int32Array(gate.buffer)
+    const wal = `${file}-wal`
+    const before = walSequence(file)
+    // a write of the store's under way
+    Atomics.store(cells, 0, gateWriting)
+    expect(restartSide.restartAfter(worker, cells, restartSide.writesSoFar(cells), wal)).toBeUndefined()
+    Atomics.store(cells, 0, 0)
+    // a write began after the checkpoint's count was taken: what it wrote may not be copied back
+    const counted = restartSide.writesSoFar(cells)
+    gate.around(() => undefined)
+    expect(restartSide.restartAfter(worker, cells, counted, wal)).toBeUndefined()
+    expect(walSequence(file)).toBe(before)
+    // none: started over, the gate free again
+    expect(restartSide.restartAfter(worker, cells, restartSide.writesSoFar(cells), wal)).toBe(
+      statSync(wal).mtimeMs,
+    )
+    expect(walSequence(file)).not.toBe(before)
+    expect(Atomics.load(cells, 0)).not.toBe(gateRestarting)
+  })
+
+  it("store writes never meet the worker's restart in SQLite's lock: a busy_timeout of 0 never fails them", async () => {
+    const { file, db } = walDatabase(50)
+    // any wait for the worker's write lock would fail at once instead of sleeping in SQLite's busy handler
+    db.pragma('busy_timeout = 0')
+    const gate = new WalWriteGate()
+    const checkpointer = new WalCheckpointer(file, () => {}, 60_000, { gate, walLimitBytes: inlineWalBytes })
+    cleanups.push(() => checkpointer.close())
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+    let writes = 0
+    let restartedByWorker = 0
+    for (let round = 0; round < 40; round++) {
+      const before = walSequence(file)
+      let done = false
+      const checkpoint = checkpointer.checkpoint().then(() => {
+        done = true
+      })
+      // none, or up to three writes while the worker checkpoints and (it may) starts the WAL over
+      for (let n = 0; n < round % 4 && !done; n++) {
+        gate.around(() => insert.run(`row ${writes++}`))
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      await checkpoint
+      if (round % 4 === 0 && walSequence(file) !== before) restartedByWorker++
+      gate.around(() => insert.run(`row ${writes++}`))
+    }
+    expect((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n).toBe(50 + writes)
+    // the worker started the WAL over in the rounds where no write began during its checkpoint
+    expect(restartedByWorker).toBe(10)
+  })
+
+  it("the store's connection keeps synchronous = NORMAL and wires its gate to its checkpointer", async () => {
+    const file = path.join(tempDir('wal-'), 'gw.db')
+    const store = new SqliteStore(file)
+    cleanups.push(() => store.close())
+    const inner = store as unknown as {
+      db: Database.Database
+      checkpoints: WalCheckpointer
+      gate: WalWriteGate
+    }
+    expect(inner.db.pragma('synchronous', { simple: true })).toBe(1)
+    inner.db.exec('CREATE TABLE t (v TEXT)')
+    const writes = inner.gate.writes
+    await store.createRun(
+      queuedRun('run_1', 'codex-exec', { prompt: 'p', cwd: '/w' }, new Date().toISOString()),
+    )
+    expect(inner.gate.writes).toBe(writes + 1)
+    inner.db.transaction(() => {
+      for (let i = 0; i < 300; i++) inner.db.prepare('INSERT INTO t (v) VALUES (?)').run('x'.repeat(1024))
+    })()
+    const before = walSequence(file)
+    await inner.checkpoints.checkpoint()
+    expect(walSequence(file)).not.toBe(before)
+  })
+
   it('copies the WAL into the database file from its worker thread, not the caller', async () => {
     const { file, db } = walDatabase(500)
     const before = statSync(file).size

@@ -39,6 +39,7 @@ import { JsonTable } from './json-table.js'
 import { LastSeqs } from './last-seqs.js'
 import { migrations } from './migrations/index.js'
 import { WalCheckpointer } from './wal-checkpointer.js'
+import { WalWriteGate } from './wal-write-gate.js'
 
 /** A session's claim and state, read in one statement (claimedState, turnClaimedState). */
 type ClaimedStateRow = { claim: number; node_id: string | null; status: Session['status']; pending: number }
@@ -84,6 +85,11 @@ export class SqliteStore implements Store {
    * write may fit in the pages the WAL file holds on a full disk.
    */
   private readonly diskMark = new FullDiskMark()
+  /**
+   * Held by this thread's write transactions, so that the checkpoint worker, not one of them, starts the WAL over
+   * (and fsyncs its header) after a checkpoint that copied it all back (wal-write-gate.ts).
+   */
+  private readonly gate = new WalWriteGate()
 
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true })
@@ -106,7 +112,10 @@ export class SqliteStore implements Store {
     this.checkpoints =
       file === ':memory:'
         ? undefined
-        : new WalCheckpointer(file, () => this.db.pragma('wal_checkpoint(PASSIVE)'))
+        : new WalCheckpointer(file, () => this.db.pragma('wal_checkpoint(PASSIVE)'), undefined, {
+            gate: this.gate,
+            walLimitBytes: walFileLimitBytes,
+          })
     this.migrate()
     this.runs = new JsonTable(this.db, 'runs', columns.runs, true)
     this.sessions = new JsonTable(this.db, 'sessions', columns.sessions, true)
@@ -216,7 +225,7 @@ export class SqliteStore implements Store {
     }
     // The transactions of every turn and event batch, made once (better-sqlite3 builds four wrappers per
     // `transaction()` call).
-    this.tx = refusalsMarked(this.diskMark, {
+    this.tx = refusalsMarked(this.diskMark, this.gate, {
       // A claimer (or a new session's owner) must be a member, checked in the step's own write transaction
       // (Store.claimRun).
       claimRun: this.db.transaction((id: string, node: string) => {
@@ -345,21 +354,23 @@ export class SqliteStore implements Store {
   }
 
   async createRun(run: Run): Promise<void> {
-    this.runs.insert(run)
+    this.gate.around(() => this.runs.insert(run))
   }
 
   async admitRun(run: Run, owner: string | null, maxUnfinished: number): Promise<boolean> {
     // IMMEDIATE: the count and the insert hold the write lock together, also against other processes.
-    return this.db
-      .transaction(() => {
-        if (owner !== null) this.mustBeMember(owner)
-        const { n } = this.stmts.countUnfinished.get() as { n: number }
-        if (n >= maxUnfinished) return false
-        this.runs.insert(run)
-        this.stmts.setRunNode.run(owner, run.id)
-        return true
-      })
-      .immediate()
+    return this.gate.around(() =>
+      this.db
+        .transaction(() => {
+          if (owner !== null) this.mustBeMember(owner)
+          const { n } = this.stmts.countUnfinished.get() as { n: number }
+          if (n >= maxUnfinished) return false
+          this.runs.insert(run)
+          this.stmts.setRunNode.run(owner, run.id)
+          return true
+        })
+        .immediate(),
+    )
   }
 
   async claimRun(id: string, node: string): Promise<Run | undefined> {
@@ -394,7 +405,7 @@ export class SqliteStore implements Store {
     write: (read?: SessionStateRead) => T,
     withState = false,
   ): T {
-    if (claim === undefined) return write()
+    if (claim === undefined) return this.gate.around(write)
     return this.tx.fencedTurnStep.immediate(turnId, claim, withState, write) as T
   }
 
@@ -625,7 +636,9 @@ export class SqliteStore implements Store {
     claim?: SessionClaim,
   ): Promise<Session | undefined> {
     const write = () => this.sessions.update(id, patch)
-    return claim === undefined ? write() : (this.tx.fenced.immediate(id, claim, write) as Session | undefined)
+    return claim === undefined
+      ? this.gate.around(write)
+      : (this.tx.fenced.immediate(id, claim, write) as Session | undefined)
   }
 
   async setSessionStateWithEvents(
@@ -719,7 +732,7 @@ export class SqliteStore implements Store {
     const write = () => this.insertTurn(t, session)
     if (claim !== undefined)
       return this.tx.fenced.immediate(t.sessionId, claim, write) as TurnStep | undefined
-    return session ? (this.tx.inOne.immediate(write) as TurnStep | undefined) : write()
+    return session ? (this.tx.inOne.immediate(write) as TurnStep | undefined) : this.gate.around(write)
   }
 
   async createTurnWithEvents(
@@ -1013,13 +1026,17 @@ const isSeqTaken = (err: unknown) => (err as { code?: unknown }).code === 'SQLIT
 
 /**
  * The store's transactions (each called as is or `.immediate`), each one's refusal for a full disk (SQLITE_FULL,
- * at a write or at its commit) noted in `full`.
+ * at a write or at its commit) noted in `full`, each run with the write gate held (wal-write-gate.ts).
  */
-function refusalsMarked<T extends Record<string, Database.Transaction>>(full: FullDiskMark, txs: T): T {
+function refusalsMarked<T extends Record<string, Database.Transaction>>(
+  full: FullDiskMark,
+  gate: WalWriteGate,
+  txs: T,
+): T {
   const marked = <F extends (...args: never[]) => unknown>(fn: F): F =>
     ((...args: Parameters<F>) => {
       try {
-        return fn(...args)
+        return gate.around(() => fn(...args))
       } catch (err) {
         full.refused(err)
         throw err

@@ -1,17 +1,27 @@
 import { stat } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
+import { type WalWriteGate, walRestartSource } from './wal-write-gate.js'
 
 /**
  * The worker: its own connection to the same file; each message is one PASSIVE checkpoint (copies the WAL
- * into the database and fsyncs without blocking the writer), 'close' ends it. A plain CommonJS script so it
- * runs the same from src/ (tsx, vitest) and dist/.
+ * into the database and fsyncs without blocking the writer), 'close' ends it. With a gate (wal-write-gate.ts), a
+ * checkpoint that copied the whole WAL back is followed by the worker's own no-op commit, which starts the WAL over
+ * (and fsyncs its new header) here rather than in the store's next commit on its thread; its answer then carries
+ * the WAL's mtime after that commit. Its connection has the store's `synchronous` and WAL size bound, which a
+ * restart applies. A plain CommonJS script so it runs the same from src/ (tsx, vitest) and dist/.
  */
 const workerSource = `
 const { parentPort, workerData } = require('node:worker_threads')
 const Database = require(workerData.driver)
+${walRestartSource}
 const db = new Database(workerData.file, { fileMustExist: true })
 db.pragma('busy_timeout = 0')
+db.pragma('synchronous = NORMAL')
+if (workerData.walLimitBytes !== undefined) db.pragma('journal_size_limit = ' + Number(workerData.walLimitBytes))
+const cells = workerData.gate ? new Int32Array(workerData.gate) : undefined
+// the checkpoint copied the whole WAL back (as it was when the checkpoint began)
+const complete = (result) => result !== undefined && result.busy === 0 && result.log > 0 && result.checkpointed === result.log
 parentPort.on('message', (message) => {
   if (message === 'close') {
     db.close()
@@ -19,12 +29,28 @@ parentPort.on('message', (message) => {
     return
   }
   let error = null
+  let restarted = null
   try {
-    db.pragma('wal_checkpoint(PASSIVE)')
+    let writes = cells ? writesSoFar(cells) : 0
+    let [result] = db.pragma('wal_checkpoint(PASSIVE)')
+    // a write of the store's that began during the checkpoint (or just before it) may not be copied back: one more
+    // checkpoint, a few times at most (with nothing left to copy it makes no sync)
+    for (let attempt = 0; cells && attempt < 3 && complete(result); attempt++) {
+      try {
+        restarted = restartAfter(db, cells, writes, workerData.file + '-wal')
+      } catch {
+        // the WAL locked by a write outside the gate: that write's commit starts it over, as without a worker
+        break
+      }
+      if (restarted !== undefined) break
+      writes = writesSoFar(cells)
+      ;[result] = db.pragma('wal_checkpoint(PASSIVE)')
+    }
+    restarted = restarted ?? null
   } catch (err) {
     error = String(err && err.message ? err.message : err)
   }
-  parentPort.postMessage({ error })
+  parentPort.postMessage({ error, restarted })
 })
 `
 
@@ -55,6 +81,8 @@ export class WalCheckpointer {
     private readonly file: string,
     private readonly fallback: () => void,
     intervalMs = 5000,
+    /** The store's write gate and WAL size bound (journal_size_limit), for the worker's restarts of the WAL. */
+    private readonly restarts: { gate: WalWriteGate; walLimitBytes: number } | undefined = undefined,
   ) {
     this.timer = setInterval(() => void this.check(), intervalMs)
     this.timer.unref()
@@ -86,8 +114,11 @@ export class WalCheckpointer {
     const worker = this.start()
     return new Promise<void>((resolve) => {
       // a checkpoint the worker could not make (the WAL busy) is made at the next check, like an inline one
-      const answered = (message: { error: string | null }) => {
+      const answered = (message: { error: string | null; restarted?: number | null }) => {
         if (message.error) this.lastWrite = 0
+        // its own commit (the WAL started over) is not a write of the store's: an idle store is not checkpointed
+        // again for it (no write of the store's came between: the gate)
+        else if (typeof message.restarted === 'number') this.lastWrite = message.restarted
         settle(true)
       }
       const broke = () => settle(false)
@@ -111,7 +142,15 @@ export class WalCheckpointer {
   private start(): Worker {
     if (this.worker) return this.worker
     const driver = createRequire(import.meta.url).resolve('better-sqlite3')
-    const worker = new Worker(workerSource, { eval: true, workerData: { driver, file: this.file } })
+    const worker = new Worker(workerSource, {
+      eval: true,
+      workerData: {
+        driver,
+        file: this.file,
+        gate: this.restarts?.gate.buffer,
+        walLimitBytes: this.restarts?.walLimitBytes,
+      },
+    })
     worker.unref()
     worker.on('error', () => this.fail())
     this.worker = worker
