@@ -18,6 +18,13 @@ export interface DriverUnderTest {
   createMissing(mock: MockLlm): AgentDriver
   /** Extra request fields the agent needs (e.g. a sandbox that allows writes). */
   writableRequest?: Partial<RunRequest>
+  /**
+   * What the driver's own tests check on the contract's text run (its key, session id, usage): asserted on that
+   * run, not on another start of the agent's CLI.
+   */
+  checkTextRun?: (events: AgentEvent[], mock: MockLlm) => void
+  /** The same for the contract's streamed run (how its deltas are mapped). */
+  checkStreamedRun?: (events: AgentEvent[], mock: MockLlm) => void
 }
 
 export async function collect(iterable: AsyncIterable<AgentEvent>): Promise<AgentEvent[]> {
@@ -75,12 +82,14 @@ export function describeDriverContract(name: string, subject: DriverUnderTest): 
       expect(done).toMatchObject({ status: 'succeeded', exitCode: 0, reason: 'exited' })
       expect(done.finalResponse).toBe('contract says hello')
       expect(mock.requests.some((r) => mock.lastUserText(r).includes('say the contract line'))).toBe(true)
+      subject.checkTextRun?.(events, mock)
     })
 
     it('streamed deltas still give the whole final response', async () => {
       mock.script({ kind: 'text', text: 'streamed in several small pieces', deltas: true })
-      const done = completionOf(await collect(driver.run(request('stream it'), new AbortController().signal)))
-      expect(done.finalResponse).toBe('streamed in several small pieces')
+      const events = await collect(driver.run(request('stream it'), new AbortController().signal))
+      expect(completionOf(events).finalResponse).toBe('streamed in several small pieces')
+      subject.checkStreamedRun?.(events, mock)
     })
 
     it('a shell tool call becomes a command_execution item and really runs', async () => {

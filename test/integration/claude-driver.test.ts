@@ -2,7 +2,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ClaudeDriver } from '../../src/agents/claude/driver.js'
-import type { AgentSession, SessionHooks } from '../../src/agents/session.js'
+import type { SessionHooks } from '../../src/agents/session.js'
 import { loadConfig } from '../../src/config/load.js'
 import { AppError } from '../../src/protocol/errors.js'
 import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
@@ -40,6 +40,26 @@ describeDriverContract('claude', {
   create: (mock) => claudeDriver(mock),
   createMissing: (mock) => claudeDriver(mock, { CLAUDE_PATH: '/nonexistent/claude' }),
   writableRequest: { sandbox: 'workspace-write' },
+  // the key reached the model through the env; the run reports its session id and usage
+  checkTextRun: (events, mock) => {
+    expect(mock.requests[0]?.headers['x-api-key']).toBe(testApiKey)
+    expect(events.find((e) => e.type === 'agent.session')).toMatchObject({
+      agent: 'claude',
+      agentSessionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    })
+    expect(completionOf(events).usage?.outputTokens).toBeGreaterThan(0)
+  },
+  // deltas are item.delta events of the agent message they complete
+  checkStreamedRun: (events) => {
+    const message = events.find((e) => e.type === 'item.completed' && e.item.type === 'agent_message')
+    const deltas = events.filter((e) => e.type === 'item.delta')
+    expect(deltas.length).toBeGreaterThan(1)
+    if (message?.type !== 'item.completed') throw new Error('no agent message')
+    expect(deltas.every((d) => d.type === 'item.delta' && d.itemId === message.item.id)).toBe(true)
+    expect(deltas.map((d) => (d.type === 'item.delta' ? d.delta : '')).join('')).toBe(
+      'streamed in several small pieces',
+    )
+  },
 })
 
 const hooks: SessionHooks = {
@@ -74,7 +94,8 @@ describe('claude specifics', () => {
 
   const open = () => driver.openSession({ cwd: workspace, sandbox: 'workspace-write' }, hooks)
 
-  it('passes the endpoint and key only through the env, and reports the session id and usage', async () => {
+  // its run's key, session id and usage, and its deltas: checked on the contract's runs (checkTextRun, checkStreamedRun)
+  it('passes the endpoint and key only through the env, not its arguments', () => {
     const args = driver.buildArgs({ sandbox: 'read-only' })
     expect(args.join(' ')).not.toContain(testApiKey)
     expect(args).toEqual(expect.arrayContaining(['-p', '--output-format', 'stream-json', '--verbose']))
@@ -82,34 +103,9 @@ describe('claude specifics', () => {
       '--permission-mode',
       'dontAsk',
     ])
-    mock.script({ kind: 'text', text: 'keyed' })
-    const events = await collect(
-      driver.run({ prompt: 'check the key', cwd: workspace }, new AbortController().signal),
-    )
-    expect(mock.requests[0]?.headers['x-api-key']).toBe(testApiKey)
-    expect(events.find((e) => e.type === 'agent.session')).toMatchObject({
-      agent: 'claude',
-      agentSessionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
-    })
-    const done = completionOf(events)
-    expect(done).toMatchObject({ status: 'succeeded', finalResponse: 'keyed' })
-    expect(done.usage?.outputTokens).toBeGreaterThan(0)
   })
 
-  it('streams deltas as item.delta of the agent message they complete', async () => {
-    mock.script({ kind: 'text', text: 'one two three four', deltas: true })
-    const events = await collect(
-      driver.run({ prompt: 'deltas', cwd: workspace }, new AbortController().signal),
-    )
-    const message = events.find((e) => e.type === 'item.completed' && e.item.type === 'agent_message')
-    const deltas = events.filter((e) => e.type === 'item.delta')
-    expect(deltas.length).toBeGreaterThan(1)
-    if (message?.type !== 'item.completed') throw new Error('no agent message')
-    expect(deltas.every((d) => d.type === 'item.delta' && d.itemId === message.item.id)).toBe(true)
-    expect(deltas.map((d) => (d.type === 'item.delta' ? d.delta : '')).join('')).toBe('one two three four')
-  })
-
-  it('a two-turn session carries the history (--session-id, then --resume)', async () => {
+  it('a two-turn session carries the history (--session-id, then --resume); a fork of it starts from it under a new id', async () => {
     const session = await open()
     mock.script({ kind: 'text', text: 'first answer beta' }, { kind: 'text', text: 'second answer' })
     const first = await collect(session.turn(turnText('first prompt alpha'), new AbortController().signal))
@@ -128,6 +124,20 @@ describe('claude specifics', () => {
     expect(history).toContain('first answer beta')
     expect(mock.lastUserText(mock.requests.at(-1)!)).toContain('second prompt gamma')
     expect(await session.read(false)).toEqual({ sessionId: id, turns: 2 })
+
+    // forked (its history is the parent's): starts from the parent history under a new id, the parent left alone
+    mock.script({ kind: 'text', text: 'fork answer' })
+    const fork = await session.fork()
+    expect(fork.agentSessionId).not.toBe(id)
+    const forked = await collect(fork.turn(turnText('fork prompt zeta'), new AbortController().signal))
+    expect(lastOf(forked)).toMatchObject({ type: 'turn.completed' })
+    expect(forked.find((e) => e.type === 'agent.session')).toMatchObject({
+      agentSessionId: fork.agentSessionId,
+    })
+    const forkHistory = JSON.stringify(mock.requests.at(-1)?.body)
+    expect(forkHistory).toContain('second prompt gamma')
+    expect(forkHistory).toContain('first answer beta')
+    expect(session.agentSessionId).toBe(id)
   })
 
   it('a failing command is a command_execution item with its exit code', async () => {
@@ -328,22 +338,6 @@ describe('claude specifics', () => {
     await session.interrupt()
     expect(lastOf(await turn)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
     expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
-  })
-
-  it('fork starts from the parent history under a new id and leaves the parent alone', async () => {
-    const parent: AgentSession = await open()
-    mock.script({ kind: 'text', text: 'parent answer delta' }, { kind: 'text', text: 'fork answer' })
-    await collect(parent.turn(turnText('parent prompt epsilon'), new AbortController().signal))
-    const fork = await parent.fork()
-    expect(fork.agentSessionId).not.toBe(parent.agentSessionId)
-    const events = await collect(fork.turn(turnText('fork prompt zeta'), new AbortController().signal))
-    expect(lastOf(events)).toMatchObject({ type: 'turn.completed' })
-    expect(events.find((e) => e.type === 'agent.session')).toMatchObject({
-      agentSessionId: fork.agentSessionId,
-    })
-    const history = JSON.stringify(mock.requests.at(-1)?.body)
-    expect(history).toContain('parent prompt epsilon')
-    expect(history).toContain('parent answer delta')
   })
 
   it('a model error fails the turn with the agent error', async () => {

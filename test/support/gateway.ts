@@ -199,25 +199,92 @@ export async function finishedTurn(
   throw new Error(`turn ${turnId} did not finish`)
 }
 
-/** `finishedTurn` of a session of the gateway at `url` (read without a token). */
+/**
+ * `check` until it gives a value (30 s at most), checked again when the session's event stream (replayed, then
+ * live) brings an event `wakes` picks, else each second: a waiter costs a request per event it waits for, not one
+ * every 25-50 ms (each ~1.5-2 ms of the test process's CPU, the gateway's and the client's: a file of concurrent
+ * turns paid seconds for its polls).
+ */
+async function checkedOnEvents<T>(
+  url: string,
+  sessionId: string,
+  wakes: (ev: StoredEvent) => boolean,
+  check: () => Promise<T | undefined>,
+  what: string,
+): Promise<T> {
+  const stop = new AbortController()
+  let woken = false
+  let wake = () => {}
+  const follow = (async () => {
+    const res = await fetch(`${url}/v1/sessions/${sessionId}/events`, {
+      headers: { accept: 'application/x-ndjson' },
+      signal: stop.signal,
+    })
+    let text = ''
+    const decoder = new TextDecoder()
+    for await (const chunk of res.body ?? []) {
+      text += decoder.decode(chunk, { stream: true })
+      const lines = text.split('\n')
+      text = lines.pop() ?? ''
+      if (lines.some((line) => line && wakes(JSON.parse(line) as StoredEvent))) {
+        woken = true
+        wake()
+      }
+    }
+  })().catch(() => {}) // aborted, or the stream failed: the checks go on each second
+  try {
+    const deadline = Date.now() + 30_000
+    while (Date.now() < deadline) {
+      woken = false
+      const found = await check()
+      if (found !== undefined) return found
+      if (woken) continue // an event came during the check
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now())))
+        wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      wake = () => {}
+    }
+    throw new Error(what)
+  } finally {
+    stop.abort()
+    await follow
+  }
+}
+
+/** `finishedTurn` of a session of the gateway at `url` (read without a token), read again when the turn's end comes. */
 export const finishedTurnAt = (url: string, sessionId: string, turnId: string): Promise<Turn> =>
-  finishedTurn(
-    async () => (await (await fetch(`${url}/v1/sessions/${sessionId}`)).json()) as { turns: Turn[] },
-    turnId,
+  checkedOnEvents(
+    url,
+    sessionId,
+    (ev) => (ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === turnId,
+    async () => {
+      const read = (await (await fetch(`${url}/v1/sessions/${sessionId}`)).json()) as { turns: Turn[] }
+      const t = read.turns.find((x) => x.id === turnId)
+      return t && !['queued', 'running'].includes(t.status) ? t : undefined
+    },
+    `turn ${turnId} did not finish`,
   )
 
 /** The first pending approval of a session of the gateway at `url`, once one is asked (30 s at most). */
-export async function pendingApprovalAt(url: string, sessionId: string): Promise<Approval> {
-  const deadline = Date.now() + 30_000
-  while (Date.now() < deadline) {
-    const list = (await (await fetch(`${url}/v1/approvals?state=pending&sessionId=${sessionId}`)).json()) as {
-      approvals: Approval[]
-    }
-    if (list.approvals[0]) return list.approvals[0]
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  throw new Error('no approval was requested')
-}
+export const pendingApprovalAt = (url: string, sessionId: string): Promise<Approval> =>
+  checkedOnEvents(
+    url,
+    sessionId,
+    (ev) => ev.type === 'approval.requested',
+    async () => {
+      const list = (await (
+        await fetch(`${url}/v1/approvals?state=pending&sessionId=${sessionId}`)
+      ).json()) as {
+        approvals: Approval[]
+      }
+      return list.approvals[0]
+    },
+    'no approval was requested',
+  )
 
 /**
  * The conversation a model request carried, as text, for history assertions: its `input` (OpenAI Responses),
