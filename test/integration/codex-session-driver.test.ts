@@ -373,9 +373,10 @@ describe('codex session driver', () => {
       await third.asked
       const steered = await sessions.startTurn('ses_a', [{ type: 'text', text: 'dropped words' }], 'steer')
       expect(steered.id).toBe(stopped)
-      const interrupted = sessions.interrupt('ses_a')
+      // the held answer is let go only once the interrupt has ended the turn: let go before, codex may read it
+      // first, take the steer into a next model request and only then stop (the steer used, not dropped)
+      expect(await sessions.interrupt('ses_a')).toMatchObject({ status: 'interrupted' })
       third.release()
-      expect(await interrupted).toMatchObject({ status: 'interrupted' })
       expect((await store.getTurn(stopped))?.steered).toBeUndefined()
       const dropped = (await store.eventsAfter('ses_a', since, 100)).filter((ev) =>
         ev.type.startsWith('turn.'),
