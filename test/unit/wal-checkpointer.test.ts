@@ -7,6 +7,7 @@ import { queuedRun } from '../../src/protocol/runs.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { inlineWalBytes, WalCheckpointer } from '../../src/store/sqlite/wal-checkpointer.js'
 import {
+  gateFree,
   gateRestarting,
   gateWriting,
   WalWriteGate,
@@ -134,6 +135,22 @@ describe('WalCheckpointer', () => {
     expect((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n).toBe(50 + writes)
     // the worker started the WAL over in the rounds where no write began during its checkpoint
     expect(restartedByWorker).toBe(10)
+  })
+
+  it('a worker that fails or is closed while it may hold the gate leaves it free: later writes do not wait', async () => {
+    const { file } = walDatabase(400)
+    for (const end of ['fail', 'close'] as const) {
+      const gate = new WalWriteGate()
+      const cells = new Int32Array(gate.buffer)
+      const checkpointer = new WalCheckpointer(file, () => {}, 60_000, { gate, walLimitBytes: inlineWalBytes })
+      cleanups.push(() => checkpointer.close())
+      await checkpointer.checkpoint()
+      // as if its worker were ended in the middle of starting the WAL over
+      Atomics.store(cells, 0, gateRestarting)
+      if (end === 'fail') (checkpointer as unknown as { fail(): void }).fail()
+      else await checkpointer.close()
+      await expect.poll(() => Atomics.load(cells, 0), { timeout: 5000 }).toBe(gateFree)
+    }
   })
 
   it("the store's connection keeps synchronous = NORMAL and wires its gate to its checkpointer", async () => {

@@ -171,7 +171,11 @@ export class WalCheckpointer {
     this.failed = true
     const worker = this.worker
     this.worker = undefined
-    void worker?.terminate()
+    // its restart cannot end now: the gate it may hold is freed once it has stopped
+    void worker
+      ?.terminate()
+      .catch(() => {})
+      .finally(() => this.restarts?.gate.releaseFromWorker())
   }
 
   /** Stops the timer and ends the worker (after the checkpoint it may be running). */
@@ -186,5 +190,6 @@ export class WalCheckpointer {
     const timer = setTimeout(() => void worker.terminate(), 2000)
     await exited
     clearTimeout(timer)
+    this.restarts?.gate.releaseFromWorker()
   }
 }

@@ -43,6 +43,15 @@ export class WalWriteGate {
     }
   }
 
+  /**
+   * Frees the gate from a worker that is gone (it failed, or was ended mid-restart): a worker that died holding it
+   * would otherwise make every later write wait out `maxWaitMs`. Only for a worker that will not write again.
+   */
+  releaseFromWorker(): void {
+    if (Atomics.compareExchange(this.cells, stateSlot, gateRestarting, gateFree) === gateRestarting)
+      Atomics.notify(this.cells, stateSlot)
+  }
+
   /** Writes begun on this thread so far (tests). */
   get writes(): number {
     return Atomics.load(this.cells, writesSlot)
