@@ -142,7 +142,10 @@ describe('WalCheckpointer', () => {
     for (const end of ['fail', 'close'] as const) {
       const gate = new WalWriteGate()
       const cells = new Int32Array(gate.buffer)
-      const checkpointer = new WalCheckpointer(file, () => {}, 60_000, { gate, walLimitBytes: inlineWalBytes })
+      const checkpointer = new WalCheckpointer(file, () => {}, 60_000, {
+        gate,
+        walLimitBytes: inlineWalBytes,
+      })
       cleanups.push(() => checkpointer.close())
       await checkpointer.checkpoint()
       // as if its worker were ended in the middle of starting the WAL over
