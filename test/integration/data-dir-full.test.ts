@@ -314,6 +314,33 @@ describe.skipIf(!root)('DATA_DIR on a full disk (a tmpfs; needs root to mount)',
     return frames.map((f) => JSON.parse(f.data) as StoredEvent)
   }
 
+  it("a single-statement write it refuses marks the disk full too: space back, the store's listeners are told", async () => {
+    let told = 0
+    gw.ctx.store.onSpaceBack(() => told++)
+    const filler = path.join(mount, 'filler')
+    emptyWal()
+    spawnSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=4k'])
+    onTestFinished(() => rmSync(filler, { force: true }))
+    const at = new Date().toISOString()
+    // a webhook delivery is one statement, outside the store's transactions (before, its refusal went unnoted)
+    const delivery = {
+      id: 'msg_full',
+      url: 'http://127.0.0.1:9/hook',
+      event: 'run.completed' as const,
+      body: JSON.stringify({ type: 'run.completed', pad: 'x'.repeat(256 * 1024) }),
+      state: 'pending' as const,
+      attempts: 0,
+      nextAttemptAt: at,
+      lastError: null,
+      createdAt: at,
+      deliveredAt: null,
+    }
+    await expect(gw.ctx.store.enqueueWebhook(delivery)).rejects.toMatchObject({ code: 'SQLITE_FULL' })
+    unlinkSync(filler)
+    expect(await gw.ctx.store.storageFull()).toBe(false)
+    expect(told).toBe(1)
+  })
+
   it('a turn ended by force whose end it refuses is recorded once space is back: interrupted, once, its agent stopped at once', async () => {
     // the sessions before it archived: its agent process is its own (one shared ends with its last session)
     const before = (await (await fetch(`${gw.url}/v1/sessions`)).json()) as { sessions: Session[] }

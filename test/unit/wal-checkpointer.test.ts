@@ -4,6 +4,7 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { queuedRun } from '../../src/protocol/runs.js'
+import type { WebhookDelivery } from '../../src/protocol/webhooks.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { inlineWalBytes, WalCheckpointer } from '../../src/store/sqlite/wal-checkpointer.js'
 import {
@@ -13,6 +14,7 @@ import {
   WalWriteGate,
   walRestartSource,
 } from '../../src/store/sqlite/wal-write-gate.js'
+import { newApproval, newSession, nodeRecord } from '../contract/store-contract.js'
 import { tempDir } from '../support/temp.js'
 
 const cleanups: (() => Promise<void> | void)[] = []
@@ -40,6 +42,19 @@ function walDatabase(rows: number): { file: string; db: Database.Database } {
   })
   return { file, db }
 }
+
+const webhook = (id: string, at: string): WebhookDelivery => ({
+  id,
+  url: 'https://example.test/hook',
+  event: 'run.completed',
+  body: '{"type":"run.completed"}',
+  state: 'pending',
+  attempts: 0,
+  nextAttemptAt: at,
+  lastError: null,
+  createdAt: at,
+  deliveredAt: null,
+})
 
 /** The WAL header's checkpoint sequence: it moves each time a commit starts the WAL over (and syncs the header). */
 const walSequence = (file: string) => readFileSync(`${file}-wal`).readUInt32BE(12)
@@ -178,6 +193,40 @@ describe('WalCheckpointer', () => {
     const before = walSequence(file)
     await inner.checkpoints.checkpoint()
     expect(walSequence(file)).not.toBe(before)
+  })
+
+  it('every store write outside its transactions holds the gate too (nodes, approvals, webhooks, takeovers, retention)', async () => {
+    const store = new SqliteStore(path.join(tempDir('wal-'), 'gw.db'))
+    cleanups.push(() => store.close())
+    const gate = (store as unknown as { gate: WalWriteGate }).gate
+    const at = '2026-01-01T00:00:00.000Z'
+    await store.registerNode(nodeRecord('node_a'))
+    await store.createSession(newSession('ses_1'), 'node_a')
+    const writes: [string, () => Promise<unknown>][] = [
+      ['registerNode', () => store.registerNode(nodeRecord('node_b'))],
+      ['heartbeat', () => store.heartbeat('node_b', at)],
+      ['markNodesLost', () => store.markNodesLost(['node_b'], at)],
+      ['createRun', () => store.createRun(queuedRun('run_1', 'codex-exec', { prompt: 'p', cwd: '/w' }, at))],
+      ['updateRun', () => store.updateRun('run_1', { status: 'running' })],
+      ['takeOverRuns', () => store.takeOverRuns(['node_b'], 'node_a')],
+      ['createApproval', () => store.createApproval(newApproval('apr_1', 'ses_1'))],
+      ['updateApproval', () => store.updateApproval('apr_1', { reason: 'r' })],
+      [
+        'resolveApproval',
+        () => store.resolveApproval('apr_1', { decision: 'accept', by: 'u', resolvedAt: at }),
+      ],
+      ['enqueueWebhook', () => store.enqueueWebhook(webhook('msg_1', at))],
+      ['updateWebhook', () => store.updateWebhook('msg_1', { attempts: 1 })],
+      ['deleteFinishedBefore', () => store.deleteFinishedBefore(at)],
+      ['removeNode', () => store.removeNode('node_b')],
+    ]
+    const ungated: string[] = []
+    for (const [name, write] of writes) {
+      const before = gate.writes
+      await write()
+      if (gate.writes === before) ungated.push(name)
+    }
+    expect(ungated).toEqual([])
   })
 
   it('copies the WAL into the database file from its worker thread, not the caller', async () => {

@@ -90,6 +90,8 @@ export class SqliteStore implements Store {
    * (and fsyncs its header) after a checkpoint that copied it all back (wal-write-gate.ts).
    */
   private readonly gate = new WalWriteGate()
+  /** A write outside `tx`'s transactions (a statement, or a transaction made on the spot): gated and its refusal noted. */
+  private readonly written = <T>(write: () => T): T => markedWrite(this.diskMark, this.gate, write)
 
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true })
@@ -354,12 +356,12 @@ export class SqliteStore implements Store {
   }
 
   async createRun(run: Run): Promise<void> {
-    this.gate.around(() => this.runs.insert(run))
+    this.written(() => this.runs.insert(run))
   }
 
   async admitRun(run: Run, owner: string | null, maxUnfinished: number): Promise<boolean> {
     // IMMEDIATE: the count and the insert hold the write lock together, also against other processes.
-    return this.gate.around(() =>
+    return this.written(() =>
       this.db
         .transaction(() => {
           if (owner !== null) this.mustBeMember(owner)
@@ -405,12 +407,12 @@ export class SqliteStore implements Store {
     write: (read?: SessionStateRead) => T,
     withState = false,
   ): T {
-    if (claim === undefined) return this.gate.around(write)
+    if (claim === undefined) return this.written(write)
     return this.tx.fencedTurnStep.immediate(turnId, claim, withState, write) as T
   }
 
   async updateRun(id: string, patch: Partial<Omit<Run, 'id'>>, owner?: string): Promise<boolean> {
-    if (owner === undefined) return this.runs.update(id, patch) !== undefined
+    if (owner === undefined) return this.written(() => this.runs.update(id, patch)) !== undefined
     return this.tx.updateRunWithEvents.immediate(id, patch, owner, []).updated
   }
 
@@ -475,23 +477,22 @@ export class SqliteStore implements Store {
   ): { taken: T[]; claims: Map<string, SessionClaim> } {
     if (lost.length === 0) return { taken: [], claims: new Map() }
     const where = `WHERE ${held} AND node_id IN (${lost.map(() => '?').join(', ')})`
-    return this.db
-      .transaction(() => {
-        const taken = docs.select(`${where} ORDER BY id`, [...lost])
-        // nothing held (the common case): the same search again in the update would find nothing either
-        if (taken.length === 0) return { taken, claims: new Map<string, SessionClaim>() }
-        // a session taken over gets a new claim: what the lost node still writes for it is refused
-        const claim = table === 'sessions' ? ', claim = claim + 1' : ''
-        const returning = table === 'sessions' ? ' RETURNING id, claim' : ''
-        const moved = this.db.prepare(`UPDATE ${table} SET node_id = ?${claim} ${where}${returning}`)
-        if (!returning) {
-          moved.run(to, ...lost)
-          return { taken, claims: new Map<string, SessionClaim>() }
-        }
-        const rows = moved.all(to, ...lost) as { id: string; claim: number }[]
-        return { taken, claims: new Map(rows.map((r) => [r.id, r.claim])) }
-      })
-      .immediate()
+    const tx = this.db.transaction(() => {
+      const taken = docs.select(`${where} ORDER BY id`, [...lost])
+      // nothing held (the common case): the same search again in the update would find nothing either
+      if (taken.length === 0) return { taken, claims: new Map<string, SessionClaim>() }
+      // a session taken over gets a new claim: what the lost node still writes for it is refused
+      const claim = table === 'sessions' ? ', claim = claim + 1' : ''
+      const returning = table === 'sessions' ? ' RETURNING id, claim' : ''
+      const moved = this.db.prepare(`UPDATE ${table} SET node_id = ?${claim} ${where}${returning}`)
+      if (!returning) {
+        moved.run(to, ...lost)
+        return { taken, claims: new Map<string, SessionClaim>() }
+      }
+      const rows = moved.all(to, ...lost) as { id: string; claim: number }[]
+      return { taken, claims: new Map(rows.map((r) => [r.id, r.claim])) }
+    })
+    return this.written(() => tx.immediate())
   }
 
   async ownerOf(id: string): Promise<string | null | undefined> {
@@ -505,10 +506,11 @@ export class SqliteStore implements Store {
   }
 
   async deleteFinishedBefore(cutoff: string): Promise<number> {
-    return this.db.transaction(() => {
+    const tx = this.db.transaction(() => {
       this.stmts.deleteFinishedEvents.run(cutoff)
       return this.stmts.deleteFinished.run(cutoff).changes
-    })()
+    })
+    return this.written(() => tx())
   }
 
   /**
@@ -637,7 +639,7 @@ export class SqliteStore implements Store {
   ): Promise<Session | undefined> {
     const write = () => this.sessions.update(id, patch)
     return claim === undefined
-      ? this.gate.around(write)
+      ? this.written(write)
       : (this.tx.fenced.immediate(id, claim, write) as Session | undefined)
   }
 
@@ -732,7 +734,7 @@ export class SqliteStore implements Store {
     const write = () => this.insertTurn(t, session)
     if (claim !== undefined)
       return this.tx.fenced.immediate(t.sessionId, claim, write) as TurnStep | undefined
-    return session ? (this.tx.inOne.immediate(write) as TurnStep | undefined) : this.gate.around(write)
+    return session ? (this.tx.inOne.immediate(write) as TurnStep | undefined) : this.written(write)
   }
 
   async createTurnWithEvents(
@@ -860,11 +862,11 @@ export class SqliteStore implements Store {
   }
 
   async createApproval(a: Approval): Promise<void> {
-    this.approvals.insert(a)
+    this.written(() => this.approvals.insert(a))
   }
 
   async updateApproval(id: string, patch: Partial<Omit<Approval, 'id'>>): Promise<Approval | undefined> {
-    return this.approvals.update(id, patch)
+    return this.written(() => this.approvals.update(id, patch))
   }
 
   async getApproval(id: string): Promise<Approval | undefined> {
@@ -876,14 +878,13 @@ export class SqliteStore implements Store {
     answer: ApprovalAnswer,
     claim?: SessionClaim,
   ): Promise<Approval | undefined> {
-    return this.db
-      .transaction(() => {
-        const current = this.approvals.get(id)
-        if (current?.state !== 'pending') return undefined
-        if (claim !== undefined) this.holdsClaim(current.sessionId, claim)
-        return this.approvals.update(id, { state: 'resolved', ...answer })
-      })
-      .immediate()
+    const tx = this.db.transaction(() => {
+      const current = this.approvals.get(id)
+      if (current?.state !== 'pending') return undefined
+      if (claim !== undefined) this.holdsClaim(current.sessionId, claim)
+      return this.approvals.update(id, { state: 'resolved', ...answer })
+    })
+    return this.written(() => tx.immediate())
   }
 
   async listApprovals(filter: ApprovalFilter): Promise<Approval[]> {
@@ -915,14 +916,14 @@ export class SqliteStore implements Store {
   }
 
   async enqueueWebhook(delivery: WebhookDelivery): Promise<void> {
-    this.webhooks.insert(delivery)
+    this.written(() => this.webhooks.insert(delivery))
   }
 
   async updateWebhook(
     id: string,
     patch: Partial<Omit<WebhookDelivery, 'id'>>,
   ): Promise<WebhookDelivery | undefined> {
-    return this.webhooks.update(id, patch)
+    return this.written(() => this.webhooks.update(id, patch))
   }
 
   async getWebhook(id: string): Promise<WebhookDelivery | undefined> {
@@ -939,21 +940,21 @@ export class SqliteStore implements Store {
   }
 
   async registerNode(node: NodeRecord): Promise<void> {
-    this.stmts.upsertNode.run(node)
+    this.written(() => this.stmts.upsertNode.run(node))
   }
 
   async heartbeat(id: string, at: string): Promise<boolean> {
-    return this.stmts.heartbeat.run(at, id).changes === 1
+    return this.written(() => this.stmts.heartbeat.run(at, id)).changes === 1
   }
 
   async markNodesLost(ids: readonly string[], at: string): Promise<string[]> {
     if (ids.length === 0) return []
-    const marked = this.db
+    const mark = this.db
       .prepare(
         `UPDATE nodes SET lost_at = ? WHERE lost_at IS NULL AND id IN (${ids.map(() => '?').join(', ')}) RETURNING id`,
       )
       .pluck()
-      .all(at, ...ids) as string[]
+    const marked = this.written(() => mark.all(at, ...ids)) as string[]
     return marked.sort()
   }
 
@@ -962,7 +963,7 @@ export class SqliteStore implements Store {
   }
 
   async removeNode(id: string): Promise<void> {
-    this.stmts.removeNode.run(id)
+    this.written(() => this.stmts.removeNode.run(id))
   }
 
   async ping(): Promise<boolean> {
@@ -1024,6 +1025,16 @@ const isExternalIdTaken = (err: unknown) =>
 /** The (owner, seq) primary key refused the row: another connection stored that seq first. */
 const isSeqTaken = (err: unknown) => (err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
 
+/** `write` run with the write gate held (wal-write-gate.ts), its refusal for a full disk noted in `full`. */
+function markedWrite<T>(full: FullDiskMark, gate: WalWriteGate, write: () => T): T {
+  try {
+    return gate.around(write)
+  } catch (err) {
+    full.refused(err)
+    throw err
+  }
+}
+
 /**
  * The store's transactions (each called as is or `.immediate`), each one's refusal for a full disk (SQLITE_FULL,
  * at a write or at its commit) noted in `full`, each run with the write gate held (wal-write-gate.ts).
@@ -1034,14 +1045,7 @@ function refusalsMarked<T extends Record<string, Database.Transaction>>(
   txs: T,
 ): T {
   const marked = <F extends (...args: never[]) => unknown>(fn: F): F =>
-    ((...args: Parameters<F>) => {
-      try {
-        return gate.around(() => fn(...args))
-      } catch (err) {
-        full.refused(err)
-        throw err
-      }
-    }) as F
+    ((...args: Parameters<F>) => markedWrite(full, gate, () => fn(...args))) as F
   const out: Record<string, Database.Transaction> = {}
   for (const [name, tx] of Object.entries(txs))
     out[name] = Object.assign(marked(tx), {
