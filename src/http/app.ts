@@ -23,6 +23,7 @@ import { codexApiPlanRoutes } from './compat/codex-api-plan.js'
 import { codexServeRoutes } from './compat/codex-serve.js'
 import { codexStreamingRoutes } from './compat/codex-streaming.js'
 import { sendFastapiJson } from './compat/fastapi-content-type.js'
+import { registerSeedCors } from './compat/seed-cors.js'
 import { registerConsole } from './console.js'
 import { errorBody, errorHandler, frameworkErrorHandler } from './errors.js'
 import { recordFrameworkFolders } from './framework-folders.js'
@@ -141,6 +142,8 @@ export async function buildApp(
   ctx.approvalNotices.attach(app.log)
   ctx.sessionNotices.attach(app.log)
   ctx.storeNotices.attach(app.log)
+  // before the token check: a browser's CORS preflight carries no token
+  registerSeedCors(app, ctx.config.apiTokens.length > 0)
   registerAuth(app, ctx.config.apiTokens, ctx.config.METRICS_TOKEN)
   registerBrowserOriginGuard(app, ctx.config.apiTokens.length > 0)
   registerInputGuard(app)

@@ -365,7 +365,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     responseExample: { type: 'item.completed', item: { id: 'item_0', type: 'agent_message', text: 'Done.' } },
     stream: 'codex-sse',
     errors: [400, 413, 503],
-    errorShape: 'plain',
+    errorShape: 'fastapi',
     fastapiBody: true,
   },
   'POST /api/codex/run': {
@@ -384,7 +384,7 @@ export const operationDocs: Record<string, OperationDoc> = {
       final_response: 'print("hello")',
     },
     errors: [400, 408, 413, 503],
-    errorShape: 'plain',
+    errorShape: 'fastapi',
     fastapiBody: true,
   },
   'POST /api/thread/start': {
@@ -444,9 +444,23 @@ export const operationDocs: Record<string, OperationDoc> = {
               description: "app-server's records of the turn, as `/api/thread/read` lists them",
               items: { type: 'object', additionalProperties: true },
             },
-            error: { type: 'string' },
+            error: {
+              description: "The original's TurnError, null unless the turn failed",
+              oneOf: [
+                { type: 'null' },
+                {
+                  type: 'object',
+                  properties: {
+                    message: { type: 'string' },
+                    codexErrorInfo: { type: ['string', 'null'] },
+                    additionalDetails: { type: ['string', 'null'] },
+                  },
+                  required: ['message', 'codexErrorInfo', 'additionalDetails'],
+                },
+              ],
+            },
           },
-          required: ['id', 'status', 'items'],
+          required: ['id', 'status', 'items', 'error'],
         },
       },
       required: ['turn'],
@@ -464,6 +478,7 @@ export const operationDocs: Record<string, OperationDoc> = {
           },
           { type: 'agentMessage', id: 'msg_0', text: 'Added README.md.' },
         ],
+        error: null,
       },
     },
     errors: [400, 404, 408, 409, 503],

@@ -73,6 +73,25 @@ describe('a hostile page in the browser of a gateway without tokens', () => {
     expect(mock.requests.length).toBe(asked)
   })
 
+  it("gets no CORS answer from seeds 002 and 003's routes, whose originals allowed any origin", async () => {
+    const asked = mock.requests.length
+    const ask = (method: string, path: string, headers: Record<string, string>) =>
+      fetch(gw.url + path, {
+        method,
+        headers: { origin: 'http://evil.example', ...headers },
+        ...(method === 'POST' ? { body: '{"prompt":"x","cwd":"/workspace"}' } : {}),
+      })
+    for (const path of ['/api/codex/run', '/api/thread/start']) {
+      const preflight = await ask('OPTIONS', path, { 'access-control-request-method': 'POST' })
+      const post = await ask('POST', path, { 'content-type': 'text/plain' })
+      for (const res of [preflight, post]) {
+        expect(res.status, path).toBe(403)
+        expect(res.headers.get('access-control-allow-origin'), path).toBeNull()
+      }
+    }
+    expect(mock.requests.length).toBe(asked)
+  })
+
   it('cannot start agent work with a GET from another site (an image tag sends no Origin)', async () => {
     const asked = mock.requests.length
     for (const site of ['cross-site', 'same-site']) {

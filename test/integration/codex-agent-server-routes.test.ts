@@ -68,21 +68,44 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
 
   it('the Python client example: start with a cwd, one turn, status and items', async () => {
     mock.script({ kind: 'text', text: 'I can write and run code.' })
-    const { body } = await post('/api/thread/start', { cwd: '/workspace' })
+    // with fields of the original's models its README leaves out: thread/start's sandbox is honoured (and
+    // personality taken), turn/start's approvalPolicy is that turn's
+    const { body } = await post('/api/thread/start', {
+      cwd: '/workspace',
+      sandbox: 'workspace-write',
+      personality: 'pragmatic',
+    })
     const turn = await post('/api/turn/start', {
       threadId: body.thread.id,
       input: [{ type: 'text', text: 'Hello, what can you do?' }],
+      approvalPolicy: 'on-failure',
+      effort: null,
     })
     expect(turn.body.turn.status).toBe('completed')
     expect(Array.isArray(turn.body.turn.items)).toBe(true)
+    // the original's Turn model: `error` always there, null when the turn did not fail
+    expect(turn.body.turn.error).toBeNull()
+    const sessions = (await (await fetch(`${gw.url}/v1/sessions`)).json()) as { sessions: Session[] }
+    const session = sessions.sessions.find((s) => s.agentSessionId === body.thread.id)!
+    expect(session.sandbox).toBe('workspace-write')
+    const turns = (await (await fetch(`${gw.url}/v1/sessions/${session.id}`)).json()) as {
+      turns: { approvalPolicy?: string }[]
+    }
+    expect(turns.turns.map((t) => t.approvalPolicy)).toEqual(['on-failure'])
   })
 
   it('optional fields sent as null count as absent (thread/start, skills/list)', async () => {
-    const start = await post('/api/thread/start', { cwd: '/workspace', approvalPolicy: null, model: null })
+    const start = await post('/api/thread/start', {
+      cwd: '/workspace',
+      approvalPolicy: null,
+      model: null,
+      sandbox: null,
+      personality: null,
+    })
     expect(start.status).toBe(200)
     expect(start.type).toBe('application/json')
     expect(start.body.thread.id).toEqual(expect.any(String))
-    const list = await post('/api/skills/list', { cwds: null, forceReload: null })
+    const list = await post('/api/skills/list', { cwds: null })
     expect(list.status).toBe(200)
     expect(Array.isArray(list.body.data)).toBe(true)
   })
@@ -138,8 +161,10 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
       expect(res.status, JSON.stringify(cwds)).toBe(400)
       expect(res.body.detail).toMatch(/outside the workspace/)
     }
-    const unknownField = await post('/api/skills/list', { cwds: [], extraRoots: [outside] })
-    expect(unknownField.status).toBe(400)
+    // an unknown field is ignored, as the original's pydantic model ignored it: never passed on
+    const unknownField = await post('/api/skills/list', { cwds: ['/workspace'], extraRoots: [outside] })
+    expect(unknownField.status).toBe(200)
+    expect(JSON.stringify(unknownField.body)).not.toContain(outside)
     const inside = await post('/api/skills/list', { cwds: ['/workspace'] })
     expect(inside.status).toBe(200)
     expect(JSON.stringify(inside.body)).not.toContain(outside)
@@ -177,6 +202,20 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     const policy = await post('/api/thread/start', { approvalPolicy: 'sometimes' })
     expect(policy.status).toBe(400)
     expect(policy.body.detail).toMatch(/approvalPolicy/)
+    // a turn's approvalPolicy and a thread's sandbox are read, never dropped: refused before any lookup
+    const turnPolicy = await post('/api/turn/start', {
+      threadId: 'no-such-thread',
+      input: [{ type: 'text', text: 'x' }],
+      approvalPolicy: 'sometimes',
+    })
+    expect(turnPolicy.status).toBe(400)
+    expect(turnPolicy.body.detail).toMatch(/approvalPolicy/)
+    const sandbox = await post('/api/thread/start', { sandbox: 'none' })
+    expect(sandbox.status).toBe(400)
+    expect(sandbox.body.detail).toMatch(/sandbox/)
+    const danger = await post('/api/thread/start', { sandbox: 'danger-full-access' })
+    expect(danger.status).toBe(400)
+    expect(danger.body.detail).toMatch(/ALLOW_DANGER_FULL_ACCESS/)
     const outside = await post('/api/thread/start', { cwd: '/etc' })
     expect(outside.status).toBe(400)
     expect(outside.body.detail).toMatch(/outside the workspace/)
@@ -234,6 +273,41 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     )
     expect(await send('/api/thread/start', '{"cwd":1}')).toEqual(
       detail({ type: 'string_type', loc: ['body', 'cwd'], msg: 'Input should be a valid string', input: 1 }),
+    )
+    // the fields of the original's models the README leaves out, in their declaration order
+    expect(await send('/api/thread/start', '{"sandbox":true,"cwd":1,"model":2}')).toEqual(
+      detail(
+        { type: 'string_type', loc: ['body', 'model'], msg: 'Input should be a valid string', input: 2 },
+        { type: 'string_type', loc: ['body', 'cwd'], msg: 'Input should be a valid string', input: 1 },
+        { type: 'string_type', loc: ['body', 'sandbox'], msg: 'Input should be a valid string', input: true },
+      ),
+    )
+    expect(
+      await send('/api/turn/start', '{"threadId":"t","input":[],"outputSchema":"x","personality":5}'),
+    ).toEqual(
+      detail(
+        {
+          type: 'string_type',
+          loc: ['body', 'personality'],
+          msg: 'Input should be a valid string',
+          input: 5,
+        },
+        {
+          type: 'dict_type',
+          loc: ['body', 'outputSchema'],
+          msg: 'Input should be a valid dictionary',
+          input: 'x',
+        },
+      ),
+    )
+    // forceReload and includeTurns default to false but are not Optional: null is refused
+    expect(await send('/api/skills/list', '{"forceReload":null}')).toEqual(
+      detail({
+        type: 'bool_type',
+        loc: ['body', 'forceReload'],
+        msg: 'Input should be a valid boolean',
+        input: null,
+      }),
     )
     // the body missing, not an object, not JSON, or not sent as JSON (FastAPI read it as bytes)
     expect(await send('/api/thread/start', '')).toEqual(

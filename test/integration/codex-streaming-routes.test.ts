@@ -326,8 +326,10 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
         const res = await postJson(`${gw.url}/api/codex/${route}`, body)
         expect(res.status).toBe(400)
         expect(res.headers.get('content-type')).toBe('application/json')
-        const error = (await res.json()) as { error: string; code: string }
-        expect(error.error).toMatch(message)
+        // FastAPI's HTTPException body, as the original's errors: {detail} and nothing else
+        const error = (await res.json()) as { detail: string }
+        expect(Object.keys(error)).toEqual(['detail'])
+        expect(error.detail).toMatch(message)
         expect(processesUnder(gw.workspace)).toEqual([])
         expect(mock.requests.length).toBe(before)
       })
@@ -348,10 +350,7 @@ describe('TIMEOUT_SECONDS on seed 002', () => {
       mock.script({ kind: 'text', text: 'too slow', delayMs: 30_000 })
       const res = await postJson(`${gw.url}/api/codex/run`, { prompt: 'slow' })
       expect(res.status).toBe(408)
-      expect(await res.json()).toMatchObject({
-        code: 'timed_out',
-        error: expect.stringMatching(/TIMEOUT_SECONDS/),
-      })
+      expect(await res.json()).toEqual({ detail: expect.stringMatching(/TIMEOUT_SECONDS/) })
       expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
     } finally {
       await gw.close()

@@ -81,14 +81,21 @@ describe('readable errors', () => {
       // a CODEX_HOME whose config codex cannot read: it exits before its first event, like any refusal to start
       const home = tempDir('broken-codex-home-')
       writeFileSync(path.join(home, 'config.toml'), 'this is = = not toml\n')
-      const broken = await startGateway(mock, { CODEX_HOME: home })
+      // with a token, so that seed 002's CORS applies: a streamed answer says Allow-Origin too (seed-cors.ts)
+      const broken = await startGateway(mock, { CODEX_HOME: home, API_TOKENS: 'broken-token' })
+      const auth = { authorization: 'Bearer broken-token' }
       try {
-        const res = await postJson(`${broken.url}/api/codex/run`, { prompt: 'hi' })
+        const res = await postJson(`${broken.url}/api/codex/run`, { prompt: 'hi' }, auth)
         const text = await res.text()
         expect(res.status, text).toBe(200)
         expect(JSON.parse(text)).toEqual({ events: [failedEvent(/.*config/)], final_response: null })
-        const stream = await postJson(`${broken.url}/api/codex/stream`, { prompt: 'hi' })
+        const stream = await postJson(
+          `${broken.url}/api/codex/stream`,
+          { prompt: 'hi' },
+          { ...auth, origin: 'http://page.example' },
+        )
         expect(stream.status).toBe(200)
+        expect(stream.headers.get('access-control-allow-origin')).toBe('*')
         const frames = (await readSse(stream)).map((f) => JSON.parse(f.data))
         expect(frames).toEqual([failedEvent(/.*config/)])
       } finally {

@@ -99,8 +99,8 @@ const cases: Case[] = [
   { method: 'PUT', path: '/clis', status: 405, shape: 'fastapi', allow: 'GET, HEAD', says: fastapi405 },
   { method: 'GET', path: '/run', status: 405, shape: 'fastapi', allow: 'POST', says: fastapi405 },
   { method: 'POST', path: '/run', status: 400, shape: 'plain', body: {} },
-  // seed 002 (FastAPI): {error, code}; a wrong method as FastAPI answers it, and a body its model refuses
-  // (text/plain included: FastAPI read it as bytes) as FastAPI's 422
+  // seed 002 (FastAPI): {detail}, as its HTTPException answered; a wrong method as FastAPI answers it, and a body
+  // its model refuses (text/plain included: FastAPI read it as bytes) as FastAPI's 422
   { method: 'GET', path: '/api/codex/run', status: 405, shape: 'fastapi', allow: 'POST', says: fastapi405 },
   {
     method: 'GET',
@@ -110,7 +110,16 @@ const cases: Case[] = [
     allow: 'POST',
     says: fastapi405,
   },
-  { method: 'POST', path: '/api/codex/run', status: 400, shape: 'plain', body: { prompt: '' } },
+  { method: 'POST', path: '/api/codex/run', status: 400, shape: 'fastapi', body: { prompt: '' } },
+  {
+    method: 'POST',
+    path: '/api/codex/stream',
+    status: 401,
+    shape: 'fastapi',
+    anonymous: true,
+    body: { prompt: 'x' },
+    says: 'bearer token',
+  },
   {
     method: 'POST',
     path: '/api/codex/run',
@@ -217,6 +226,80 @@ describe('errors on every route family, in its shape', () => {
     if (c.says) expect(text).toContain(c.says)
     // FastAPI's own answers name no charset (Starlette's JSONResponse)
     if (c.shape === 'fastapi') expect(res.headers.get('content-type')).toBe('application/json')
+  })
+
+  /**
+   * Seeds 002 and 003's originals let pages of any origin call them (Starlette's CORSMiddleware, origins `*`):
+   * with API_TOKENS set their routes do too, the preflight answered without a token (browsers send none with
+   * it), every answer to a request with an Origin readable; the gateway's other routes are left as they were.
+   */
+  it("seeds 002 and 003's routes answer pages of any origin: preflight before the token, Allow-Origin *", async () => {
+    const origin = 'http://page.example:3000'
+    const preflight = async (path: string) => {
+      const res = await fetch(gw.url + path, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,content-type',
+        },
+      })
+      const headers = Object.fromEntries(
+        [...res.headers].filter(([name]) => name.startsWith('access-control-')),
+      )
+      return { status: res.status, headers, body: await res.text() }
+    }
+    for (const path of [
+      '/api/codex/stream',
+      '/api/codex/run',
+      '/api/thread/start',
+      '/api/skills/config/write',
+    ])
+      expect(await preflight(path), path).toEqual({
+        status: 200,
+        headers: {
+          'access-control-allow-origin': '*',
+          'access-control-allow-methods': 'POST',
+          'access-control-allow-headers': 'authorization,content-type',
+          'access-control-max-age': '600',
+        },
+        body: 'OK',
+      })
+    // another route's preflight is refused as before: no token, 401, nothing allowed
+    for (const path of ['/v1/runs', '/run', '/api/thread/nothing'])
+      expect(await preflight(path), path).toMatchObject({ status: 401, headers: {} })
+
+    const post = async (path: string, body: unknown, token?: string) => {
+      const res = await fetch(gw.url + path, {
+        method: 'POST',
+        headers: {
+          origin,
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify(body),
+      })
+      await res.text()
+      return { status: res.status, allowOrigin: res.headers.get('access-control-allow-origin') }
+    }
+    // a stranger still gets nothing but the 401, which the page may read; never a credentialed answer
+    expect(await post('/api/codex/run', { prompt: 'x' })).toEqual({ status: 401, allowOrigin: '*' })
+    expect(await post('/api/turn/start', { threadId: 't', input: [] }, 'wrong')).toEqual({
+      status: 401,
+      allowOrigin: '*',
+    })
+    expect(await post('/api/codex/stream', { prompt: '' }, token)).toEqual({ status: 400, allowOrigin: '*' })
+    expect(await post('/api/thread/read', { threadId: 'none' }, token)).toEqual({
+      status: 404,
+      allowOrigin: '*',
+    })
+    expect(await post('/api/skills/list', { cwds: 5 }, token)).toEqual({ status: 422, allowOrigin: '*' })
+    // the gateway's own routes, and seeds without CORS (000, 001), say nothing of it
+    expect(await post('/v1/runs', {}, token)).toEqual({ status: 400, allowOrigin: null })
+    expect(await post('/run', {}, token)).toEqual({ status: 400, allowOrigin: null })
+    expect(await post('/chat', {}, token)).toEqual({ status: 400, allowOrigin: null })
+    const credentialed = await fetch(`${gw.url}/api/codex/run`, { method: 'POST', headers: { origin } })
+    expect(credentialed.headers.get('access-control-allow-credentials')).toBeNull()
   })
 })
 

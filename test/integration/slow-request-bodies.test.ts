@@ -233,7 +233,7 @@ describe('BODY_LIMIT_BYTES applies before a body is buffered', () => {
     ['/v1/runs', { error: { code: 'body_too_large' } }],
     ['/v1/sessions', { error: { code: 'body_too_large' } }],
     ['/run', { code: 'body_too_large' }],
-    ['/api/codex/stream', { code: 'body_too_large' }],
+    ['/api/codex/stream', { detail: expect.stringContaining('BODY_LIMIT_BYTES') }],
     ['/chat', { error: 'invalid request' }],
     ['/api/turn/start', { detail: expect.stringContaining('BODY_LIMIT_BYTES') }],
   ])(

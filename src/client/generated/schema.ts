@@ -1297,7 +1297,7 @@ export interface components {
         };
         SkillsListRequest: {
             cwds?: string[] | null;
-            forceReload?: boolean | null;
+            forceReload?: boolean;
         };
         /** @description An event as stored and sent: one AgentEvent plus seq (the SSE id), time and owner. */
         StoredEvent: components["schemas"]["AgentEvent"] & components["schemas"]["StoredEventMeta"];
@@ -1334,6 +1334,7 @@ export interface components {
             approvalPolicy?: ("untrusted" | "on-request" | "on-failure" | "never") | null;
             cwd?: string | null;
             model?: string | null;
+            sandbox?: ("read-only" | "workspace-write" | "danger-full-access") | null;
         };
         /** @description The `todo_list` item. */
         TodoListItem: {
@@ -1429,6 +1430,7 @@ export interface components {
             type: "turn.started";
         };
         TurnStartRequest: {
+            approvalPolicy?: ("untrusted" | "on-request" | "on-failure" | "never") | null;
             input: {
                 text: string;
                 /** @enum {string} */
@@ -1438,7 +1440,12 @@ export interface components {
         };
         TurnStartResponse: {
             turn: {
-                error?: string;
+                /** @description The original's TurnError, null unless the turn failed */
+                error: null | {
+                    additionalDetails: string | null;
+                    codexErrorInfo: string | null;
+                    message: string;
+                };
                 id: string;
                 /** @description app-server's records of the turn, as `/api/thread/read` lists them */
                 items: {
@@ -1908,13 +1915,13 @@ export interface operations {
                     "application/json": components["schemas"]["CodexRunResponse"];
                 };
             };
-            400: components["responses"]["PlainError400"];
-            401: components["responses"]["PlainError401"];
-            403: components["responses"]["PlainError403"];
-            408: components["responses"]["PlainError408"];
-            413: components["responses"]["PlainError413"];
+            400: components["responses"]["FastApiError400"];
+            401: components["responses"]["FastApiError401"];
+            403: components["responses"]["FastApiError403"];
+            408: components["responses"]["FastApiError408"];
+            413: components["responses"]["FastApiError413"];
             422: components["responses"]["FastApiValidationError"];
-            503: components["responses"]["PlainError503"];
+            503: components["responses"]["FastApiError503"];
         };
     };
     postApiCodexStream: {
@@ -1946,13 +1953,13 @@ export interface operations {
                     "text/event-stream": components["schemas"]["CodexEvent"];
                 };
             };
-            400: components["responses"]["PlainError400"];
-            401: components["responses"]["PlainError401"];
-            403: components["responses"]["PlainError403"];
-            408: components["responses"]["PlainError408"];
-            413: components["responses"]["PlainError413"];
+            400: components["responses"]["FastApiError400"];
+            401: components["responses"]["FastApiError401"];
+            403: components["responses"]["FastApiError403"];
+            408: components["responses"]["FastApiError408"];
+            413: components["responses"]["FastApiError413"];
             422: components["responses"]["FastApiValidationError"];
-            503: components["responses"]["PlainError503"];
+            503: components["responses"]["FastApiError503"];
         };
     };
     postApiSkillsConfigWrite: {
@@ -2277,7 +2284,8 @@ export interface operations {
                      *             "id": "msg_0",
                      *             "text": "Added README.md."
                      *           }
-                     *         ]
+                     *         ],
+                     *         "error": null
                      *       }
                      *     }
                      */

@@ -6,7 +6,7 @@ import type { GatewayContext } from '../../core/context.js'
 import { Skills } from '../../core/skills.js'
 import type { TenantScope } from '../../core/tenancy/tenancy.js'
 import { AppError } from '../../protocol/errors.js'
-import { approvalPolicy } from '../../protocol/policies.js'
+import { approvalPolicy, sandboxMode } from '../../protocol/policies.js'
 import type { Session, Turn } from '../../protocol/sessions.js'
 import { scopeOf } from '../tenant-scope.js'
 import { fastapiBody, type PydanticModel } from './fastapi-body.js'
@@ -19,7 +19,9 @@ import { fastapiContentTypes } from './fastapi-content-type.js'
  * stored and visible on /v1/sessions too. Errors answer FastAPI's `{detail}`; a body the original's pydantic
  * models refused (not JSON, not an object, missing, a required field missing, a wrong type) is its 422
  * `{"detail": [...]}` (fastapi-body.ts), what only the gateway refuses (an empty threadId, an input that is not
- * text, a cwd outside the workspace, an approvalPolicy codex does not know, an unknown skills field) a 400.
+ * text, a cwd outside the workspace, an approvalPolicy or sandbox codex does not know) a 400. Fields the
+ * original's models had are accepted; `sandbox` (thread/start) and `approvalPolicy` (turn/start, that turn only)
+ * are honoured, the rest ignored (docs/ARCHITECTURE.md, seed routes); unknown fields are ignored, as pydantic did.
  * The seed ran in a container with the workspace at /workspace: a `cwd` of /workspace[/sub] that does not
  * exist here means WORKSPACE_DIR[/sub]. An optional field sent as null counts as absent (codex's own params are
  * nullable).
@@ -28,7 +30,7 @@ const threadId = z.object({ threadId: z.string().min(1) })
 const textInput = z.array(z.object({ type: z.literal('text'), text: z.string().min(1) })).min(1)
 
 export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
-  const base = { errorShape: 'fastapi' as const, framework: 'fastapi' as const }
+  const base = { errorShape: 'fastapi' as const, framework: 'fastapi' as const, anyOrigin: true as const }
   const config = (pydantic: PydanticModel) => ({ ...base, pydantic })
   const agent = 'codex'
   const thread = async (scope: TenantScope, s: Session) => ({
@@ -53,19 +55,21 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
         schema: {
           tags: ['codex agent server (seed 003)'],
           body: z.object({
+            model: z.string().nullish(),
             cwd: z.string().nullish(),
             approvalPolicy: approvalPolicy.nullish(),
-            model: z.string().nullish(),
+            sandbox: sandboxMode.nullish(),
           }),
         },
       },
       async (request) => {
         const scope = scopeOf(ctx, request)
-        const { cwd, approvalPolicy: policy, model } = request.body
+        const { cwd, approvalPolicy: policy, model, sandbox } = request.body
         const created = await scope.sessions.create(agent, {
           ...(seedCwd(scope, cwd ?? undefined) ? { cwd: seedCwd(scope, cwd ?? undefined)! } : {}),
           ...(policy ? { approvalPolicy: policy } : {}),
           ...(model ? { model } : {}),
+          ...(sandbox ? { sandbox } : {}),
         })
         return { thread: await thread(scope, created) }
       },
@@ -74,15 +78,16 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
     /** POST <url> {threadId}: `act` on the thread's session, answered as {thread}. */
     const threadAction = (
       url: string,
+      pydantic: PydanticModel,
       act: (sessions: TenantScope['sessions'], id: string) => Promise<Session>,
     ) =>
-      app.post(url, { config: config(models.threadId), schema: { body: threadId } }, async (request) => {
+      app.post(url, { config: config(pydantic), schema: { body: threadId } }, async (request) => {
         const scope = scopeOf(ctx, request)
         const s = await scope.sessions.byAgentSessionId(request.body.threadId)
         return { thread: await thread(scope, await act(scope.sessions, s.id)) }
       })
 
-    threadAction('/api/thread/resume', (sessions, id) => sessions.resume(id))
+    threadAction('/api/thread/resume', models.threadResume, (sessions, id) => sessions.resume(id))
 
     app.post(
       '/api/thread/read',
@@ -97,15 +102,24 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
       },
     )
 
-    threadAction('/api/thread/fork', (sessions, id) => sessions.fork(id))
+    threadAction('/api/thread/fork', models.threadId, (sessions, id) => sessions.fork(id))
 
     app.post(
       '/api/turn/start',
-      { config: config(models.turnStart), schema: { body: threadId.extend({ input: textInput }) } },
+      {
+        config: config(models.turnStart),
+        schema: { body: threadId.extend({ input: textInput, approvalPolicy: approvalPolicy.nullish() }) },
+      },
       async (request) => {
         const { sessions } = scopeOf(ctx, request)
         const s = await sessions.byAgentSessionId(request.body.threadId)
-        const started = await sessions.startTurn(s.id, request.body.input, 'queue')
+        const policy = request.body.approvalPolicy
+        const started = await sessions.startTurn(
+          s.id,
+          request.body.input,
+          'queue',
+          policy ? { approvalPolicy: policy } : {},
+        )
         const timeoutSeconds = ctx.config.CODEX_REQUEST_TIMEOUT
         const ended = await sessions.waitTurn(started.id, timeoutSeconds * 1000)
         if (ended.status === 'queued' || ended.status === 'running')
@@ -118,7 +132,10 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
             id: ended.agentTurnId ?? ended.id,
             status: seedStatus(ended),
             items: await recordedItems(sessions, s.id, ended),
-            ...(ended.error ? { error: ended.error } : {}),
+            // the original's Turn model: `error` always there, null or a TurnError
+            error: ended.error
+              ? { message: ended.error, codexErrorInfo: null, additionalDetails: null }
+              : null,
           },
         }
       },
@@ -129,9 +146,9 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
       {
         config: config(models.skillsList),
         schema: {
-          body: z.strictObject({
+          body: z.object({
             cwds: z.array(z.string().min(1)).max(64).nullish(),
-            forceReload: z.boolean().nullish(),
+            forceReload: z.boolean().optional(),
           }),
         },
       },
@@ -139,7 +156,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
         const scope = scopeOf(ctx, request)
         return skillsOf(scope).list(
           request.body.cwds?.map((c) => seedCwd(scope, c) ?? c),
-          request.body.forceReload ?? undefined,
+          request.body.forceReload,
         )
       },
     )
@@ -148,7 +165,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
       '/api/skills/config/write',
       {
         config: config(models.skillsConfigWrite),
-        schema: { body: z.strictObject({ path: z.string().min(1), enabled: z.boolean() }) },
+        schema: { body: z.object({ path: z.string().min(1), enabled: z.boolean() }) },
       },
       async (request) => skillsOf(scopeOf(ctx, request)).setEnabled(request.body.path, request.body.enabled),
     )
@@ -156,23 +173,37 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
 }
 
 /**
- * The original's request models as pydantic checked them, fields in the order its README gives them (its code
- * is not in the seed): app-server's params, camelCase; `input` a list of objects whose content app-server (here:
- * the gateway) checks; `model`, `cwds` and `forceReload`, app-server's params the gateway passes on, after.
+ * The original's request models as pydantic checked them, in their declaration order (the seed's README shows
+ * some of their fields; its source, app/models/*.py of the original Codex Agent Server, has them all):
+ * app-server's params, camelCase, none of them `extra="forbid"`. `input` is a list of TurnInput objects
+ * (`type` one of text, image, localImage, skill, mention) and `sandboxPolicy` a SandboxPolicy object, here
+ * checked as objects; their content the gateway checks. `includeTurns` and `forceReload` default to false and,
+ * not Optional, refuse null.
  */
 const models = {
   threadStart: {
+    model: { kind: 'str', nullable: true },
     cwd: { kind: 'str', nullable: true },
     approvalPolicy: { kind: 'str', nullable: true },
-    model: { kind: 'str', nullable: true },
+    sandbox: { kind: 'str', nullable: true },
+    personality: { kind: 'str', nullable: true },
   },
+  threadResume: { threadId: { kind: 'str', required: true }, personality: { kind: 'str', nullable: true } },
   threadId: { threadId: { kind: 'str', required: true } },
   threadRead: { threadId: { kind: 'str', required: true }, includeTurns: { kind: 'bool' } },
-  turnStart: { threadId: { kind: 'str', required: true }, input: { kind: 'list_of_dict', required: true } },
-  skillsList: {
-    cwds: { kind: 'list_of_str', nullable: true },
-    forceReload: { kind: 'bool', nullable: true },
+  turnStart: {
+    threadId: { kind: 'str', required: true },
+    input: { kind: 'list_of_dict', required: true },
+    cwd: { kind: 'str', nullable: true },
+    approvalPolicy: { kind: 'str', nullable: true },
+    sandboxPolicy: { kind: 'dict', nullable: true },
+    model: { kind: 'str', nullable: true },
+    effort: { kind: 'str', nullable: true },
+    summary: { kind: 'str', nullable: true },
+    personality: { kind: 'str', nullable: true },
+    outputSchema: { kind: 'dict', nullable: true },
   },
+  skillsList: { cwds: { kind: 'list_of_str', nullable: true }, forceReload: { kind: 'bool' } },
   skillsConfigWrite: { path: { kind: 'str', required: true }, enabled: { kind: 'bool', required: true } },
 } satisfies Record<string, PydanticModel>
 

@@ -31,7 +31,12 @@ import { promptField } from './prompt-field.js'
  * null, meaning absent, as the original's Optional fields (its page sends null for an empty box).
  */
 export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
-  const config = { errorShape: 'plain' as const, framework: 'fastapi' as const, pydantic: codexRequest }
+  const config = {
+    errorShape: 'fastapi' as const,
+    framework: 'fastapi' as const,
+    pydantic: codexRequest,
+    anyOrigin: true as const,
+  }
   const timeoutSeconds = ctx.config.TIMEOUT_SECONDS
   const body = z.object({
     prompt: promptField(
