@@ -68,6 +68,7 @@ function setup(maxQueued = 2) {
       if (withdrawError) throw withdrawError
       withdrawn.push({ seq: failed.seq, error })
     },
+    steerLeft: async () => {},
     forceEnd: async (_id, live, turn, why) => {
       forced.push({ turnId: turn.id, why })
       return live
