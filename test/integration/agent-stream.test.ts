@@ -178,6 +178,51 @@ describe('POST /agent/stream (h2c)', () => {
     await c.ended
   })
 
+  it('approve deny whose explanation does not reach the agent: the stream is told (INPUT_NOT_DELIVERED), the run goes on', async () => {
+    shared.mock.script(
+      { kind: 'exec_command', cmd: 'echo no > undelivered.txt' },
+      { kind: 'text', text: 'ok, not writing' },
+    )
+    // the explanation's steer is recorded, then codex answers it with an error: it is withdrawn (turn.steer_failed)
+    const host = (
+      shared.gw.ctx.registry.get('codex') as unknown as {
+        host: { request: (...args: unknown[]) => Promise<unknown> }
+      }
+    ).host
+    const request = host.request
+    host.request = async (...args) => {
+      if (args[0] === 'turn/steer') throw new Error('codex answered the steer with an error')
+      return request.apply(host, args)
+    }
+    try {
+      const c = open()
+      const sessionId = newSessionId()
+      await c.send({ type: 'user_message', sessionId, content: 'try to write' })
+      const prompt = await c.next((f) => f.type === 'command_prompt')
+      await c.send({
+        type: 'approve',
+        sessionId,
+        commandId: prompt.commandId,
+        decision: 'deny',
+        explanation: 'this never gets there',
+      })
+      // before: nothing said it; the client took its explanation for delivered
+      const told = await c.next((f) => f.type === 'error')
+      expect(told).toMatchObject({
+        code: 'INPUT_NOT_DELIVERED',
+        retryable: true,
+        message: expect.stringContaining('codex answered the steer with an error'),
+      })
+      await c.status_('Agent run completed.')
+      c.end()
+      await c.ended
+    } finally {
+      host.request = request
+    }
+    const sent = shared.mock.requests.map((r) => JSON.stringify(r.body)).join('\n')
+    expect(sent).not.toContain('this never gets there')
+  })
+
   it('the same approval answered through /v1/approvals instead; the stream answer after it is refused', async () => {
     shared.mock.script(
       { kind: 'exec_command', cmd: 'echo v1 > via-v1.txt' },
