@@ -11,6 +11,7 @@ import { AgentStreamClient, encode, type Frame, streamSession } from '../support
 import { postJson, requestInput, sharedH2Gateway } from '../support/gateway.js'
 import { h2request } from '../support/h2-client.js'
 import { processesUnder } from '../support/processes.js'
+import { nextEvent } from '../support/stubborn-agent.js'
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 let counter = 0
@@ -179,10 +180,9 @@ describe('POST /agent/stream (h2c)', () => {
   })
 
   it('approve deny whose explanation does not reach the agent: the stream is told (INPUT_NOT_DELIVERED), the run goes on', async () => {
-    shared.mock.script(
-      { kind: 'exec_command', cmd: 'echo no > undelivered.txt' },
-      { kind: 'text', text: 'ok, not writing' },
-    )
+    // the answer after the deny is held until the explanation's fate is stored: the turn runs while it is steered
+    const after = held({ kind: 'text', text: 'ok, not writing' })
+    shared.mock.script({ kind: 'exec_command', cmd: 'echo no > undelivered.txt' }, after.step)
     // the explanation's steer is recorded, then codex answers it with an error: it is withdrawn (turn.steer_failed)
     const host = (
       shared.gw.ctx.registry.get('codex') as unknown as {
@@ -199,6 +199,7 @@ describe('POST /agent/stream (h2c)', () => {
       const sessionId = newSessionId()
       await c.send({ type: 'user_message', sessionId, content: 'try to write' })
       const prompt = await c.next((f) => f.type === 'command_prompt')
+      const withdrawn = nextEvent(shared.gw, (ev) => (ev.type === 'turn.steer_failed' ? ev : undefined))
       await c.send({
         type: 'approve',
         sessionId,
@@ -206,18 +207,22 @@ describe('POST /agent/stream (h2c)', () => {
         decision: 'deny',
         explanation: 'this never gets there',
       })
-      // before: nothing said it; the client took its explanation for delivered
-      const told = await c.next((f) => f.type === 'error')
-      expect(told).toMatchObject({
-        code: 'INPUT_NOT_DELIVERED',
-        retryable: true,
-        message: expect.stringContaining('codex answered the steer with an error'),
-      })
+      await withdrawn
+      after.release()
       await c.status_('Agent run completed.')
+      // before: nothing said it; the client took its explanation for delivered
+      expect(c.frames.filter((f) => f.type === 'error')).toEqual([
+        expect.objectContaining({
+          code: 'INPUT_NOT_DELIVERED',
+          retryable: true,
+          message: expect.stringContaining('codex answered the steer with an error'),
+        }),
+      ])
       c.end()
       await c.ended
     } finally {
       host.request = request
+      after.release()
     }
     const sent = shared.mock.requests.map((r) => JSON.stringify(r.body)).join('\n')
     expect(sent).not.toContain('this never gets there')
