@@ -83,7 +83,7 @@ export interface SessionHooks {
 export interface SteerReceipt {
   /**
    * Resolves with true once the agent put the input into the turn's conversation, with false when the turn ended
-   * without it (the core then withdraws the steer, or makes it the next turn: session-manager.ts `steersLeft`).
+   * without it (the core then withdraws the steer, or makes it the next turn: turn-queue.ts `settleSteers`).
    */
   taken: Promise<boolean>
 }

@@ -29,7 +29,7 @@ import type { TurnEndClaim } from './turn-end-claim.js'
 import { runTurn, TurnRefused } from './turn-execution.js'
 import { itemsOfTurn } from './turn-items.js'
 import { turnOptionsOf } from './turn-options.js'
-import { type OnBusy, queuedTurn, TurnQueue } from './turn-queue.js'
+import { type LeftSteer, type OnBusy, queuedTurn, TurnQueue } from './turn-queue.js'
 import { resolveCwd } from './workspace.js'
 
 /**
@@ -153,6 +153,7 @@ export class SessionManager {
       steering: (id, live, turn, input) => this.steering(id, live, turn, input),
       steerFailed: (id, live, failed, error) =>
         this.fenced(id, live, () => this.state.withdrawSteer(id, failed, error, live.claim)),
+      steerLeft: (id, live, turn, left, ended) => this.steerLeft(id, live, turn, left, ended),
       neverStarting: (id, live, turn) =>
         this.state.endTurn(
           id,
@@ -323,7 +324,7 @@ export class SessionManager {
       ? turnOptionsOf(this.registry, await this.mustGet(id), requested, onBusy)
       : {}
     const live = (await this.heldForTurn(id)) ?? (await this.openForTurn(id))
-    const { steeredInto, refused } = await this.turnQueue.whenBusy(id, live, input, onBusy)
+    const { steeredInto, refused, settled } = await this.turnQueue.whenBusy(id, live, input, onBusy)
     if (steeredInto) {
       // the running turn may have gone to its agent before its row was stored: answered once it is, as its own
       // start is (a read of the turn, on any node, then finds it)
@@ -340,7 +341,9 @@ export class SessionManager {
     // and so is one whose input a refused steer had recorded: with that steer's withdrawal (SessionState.unsteer).
     const row = !refused && !hasTurns(live) && live.limited === false ? storedRow() : undefined
     if (row) this.unstored.set(turn.id, row)
-    else if (refused) await this.fenced(id, live, () => this.state.unsteer(id, refused, turn, live.claim))
+    else if (refused)
+      // the steered turn's end is stored after this (TurnQueue.settleSteers waits for it): it never claims the input
+      await this.fenced(id, live, () => this.state.unsteer(id, refused, turn, live.claim)).finally(settled)
     else await this.fenced(id, live, () => this.store.createTurn(turn, live.claim))
     // A turn that starts at once (push runs its start up to the agent) was confined just now: see beforeStart.
     this.confinedNow = turn
@@ -575,6 +578,8 @@ export class SessionManager {
     const patch = { status: 'interrupted', error: why, finishedAt: at } as const
     let stored: Turn | undefined
     try {
+      // the steers its agent is not known to have taken are withdrawn first: the forced end never claims them
+      await this.turnQueue.settleSteers(id, live, turn, patch, true)
       const { recorded, takenOver } = await this.endOutside(id, turn.id, async () => {
         try {
           stored = await this.fenced(id, live, () =>
@@ -735,30 +740,43 @@ export class SessionManager {
   }
 
   /**
-   * The steers its agent accepted into `turn` and ended it without (codex drops one still pending when its turn is
-   * interrupted): the client was answered that the input went into the turn, so it is not left claimed there. A
-   * turn that completed had it come too late: it becomes the next turn, first in the queue (SessionState.unsteer,
-   * `turn.steer_refused`), as a steer that finds the turn ended does. A turn interrupted or failed was stopped:
-   * its input is withdrawn (SessionState.withdrawSteer, `turn.steer_failed`), in no turn, for the client to send
-   * again. A store that refuses it leaves the steer recorded (warned): the turn's end is stored all the same.
+   * `turn`'s agent ended it (`ended`: how): its steers are settled before its end is stored, each recorded one's
+   * answer waited for (TurnQueue.settleSteers).
    */
-  private async steersLeft(id: string, live: LiveSession, turn: Turn, ended: Partial<Turn>): Promise<void> {
-    for (const { steer, input } of await this.turnQueue.steersLeft(turn.id)) {
-      try {
-        if (ended.status === 'completed') {
-          const next = queuedTurn(id, input, live.approvalPolicy)
-          await this.fenced(id, live, () => this.state.unsteer(id, steer, next, live.claim))
-          this.turnQueue.push(id, live, next, {}, true)
-        } else {
-          const why = `the turn ended (${ended.status}) before the agent took the steered input`
-          await this.fenced(id, live, () => this.state.withdrawSteer(id, steer, why, live.claim))
-        }
-      } catch (err) {
-        process.emitWarning(
-          `steer ${steer.seq} of turn ${turn.id} (session ${id}) stays recorded: ${(err as Error)?.message ?? err}`,
-          'SteerLeft',
-        )
+  private steersLeft(id: string, live: LiveSession, turn: Turn, ended: Partial<Turn>): Promise<void> {
+    return this.turnQueue.settleSteers(id, live, turn, ended)
+  }
+
+  /**
+   * A steer its agent accepted into `turn` and ended it without (codex drops one still pending when its turn is
+   * interrupted; TurnQueue.settleSteers): the client was answered that the input went into the turn, so it is not
+   * left claimed there. A turn that completed had it come too late: it becomes the next turn, first in the queue
+   * (SessionState.unsteer, `turn.steer_refused`), as a steer that finds the turn ended does. A turn interrupted or
+   * failed (or ended by force) was stopped: its input is withdrawn (SessionState.withdrawSteer,
+   * `turn.steer_failed`), in no turn, for the client to send again. A store that refuses it leaves the steer
+   * recorded (warned): the turn's end is stored all the same.
+   */
+  private async steerLeft(
+    id: string,
+    live: LiveSession,
+    turn: Turn,
+    { steer, input }: LeftSteer,
+    ended: Partial<Turn>,
+  ): Promise<void> {
+    try {
+      if (ended.status === 'completed') {
+        const next = queuedTurn(id, input, live.approvalPolicy)
+        await this.fenced(id, live, () => this.state.unsteer(id, steer, next, live.claim))
+        this.turnQueue.push(id, live, next, {}, true)
+      } else {
+        const why = `the turn ended (${ended.status}) before the agent took the steered input`
+        await this.fenced(id, live, () => this.state.withdrawSteer(id, steer, why, live.claim))
       }
+    } catch (err) {
+      process.emitWarning(
+        `steer ${steer.seq} of turn ${turn.id} (session ${id}) stays recorded: ${(err as Error)?.message ?? err}`,
+        'SteerLeft',
+      )
     }
   }
 

@@ -58,6 +58,17 @@ export interface TurnQueueContext {
    * not answer in time) is withdrawn from the history (SessionState.withdrawSteer).
    */
   steerFailed(sessionId: string, live: LiveSession, failed: RecordedSteer, error: string): Promise<void>
+  /**
+   * A recorded steer its agent accepted into `turn` and ended the turn without (`ended`: how the turn ended): its
+   * input becomes the next turn (completed) or is withdrawn (interrupted, failed), each said by an event.
+   */
+  steerLeft(
+    sessionId: string,
+    live: LiveSession,
+    turn: Turn,
+    left: LeftSteer,
+    ended: Partial<Turn>,
+  ): Promise<void>
 }
 
 /**
@@ -66,8 +77,16 @@ export interface TurnQueueContext {
  * ended meanwhile (the new turn is stored with the steer's withdrawal: SessionState.unsteer).
  */
 export type BusyOutcome =
-  | { steeredInto: Turn; refused?: undefined }
-  | { steeredInto?: undefined; refused?: RecordedSteer }
+  | { steeredInto: Turn; refused?: undefined; settled?: undefined }
+  | {
+      steeredInto?: undefined
+      refused?: RecordedSteer
+      /**
+       * To call once the refused steer's withdrawal is stored (or failed): the steered turn's end, which waits for
+       * the answers of its recorded steers (TurnQueue.settleSteers), is stored after it.
+       */
+      settled?: () => void
+    }
 
 /** A recorded steer its agent ended the turn without: what was recorded, and the input as the client sent it. */
 export interface LeftSteer {
@@ -114,19 +133,27 @@ export class TurnQueue {
       throw new AppError('conflict', `session ${id} is busy with turn ${live.current?.turn.id}`)
     const running = live.current?.turn
     let recorded: RecordedSteer | undefined
+    // until the agent's answer to a steer it began to record is settled (see settleSteers)
+    let answered: (() => void) | undefined
+    let handedOver = false
     // a turn ended by force (its end being stored, its agent let go) takes no steer: the input queues
     const into = running && this.held.get(running.id)
-    if (onBusy === 'steer' && running && !into?.end?.forced.aborted) {
+    if (onBusy === 'steer' && running && into && !into.end?.forced.aborted) {
       try {
         // recorded once the agent found a turn to steer, before the input goes to it: the session's history
         // never lacks what its agent was told (an agent that cannot steer refuses before: nothing is recorded)
         const receipt = await live.agent.steer(input, async () => {
+          answered = awaitedAnswer(into)
           recorded = await this.ctx.steering(id, live, running, input)
         })
-        // accepted: the turn's end first finds out whether its agent took it (steersLeft)
+        // accepted: the turn's end first finds out whether its agent took it (settleSteers); one accepted after
+        // that end was settled (it came too late for it) is settled now, as that end says
         const steer = recorded
-        if (steer && receipt)
-          into?.steers.push(receipt.taken.then((taken) => (taken ? undefined : { steer, input })))
+        if (steer && receipt) {
+          const accepted = acceptedSteer(steer, input, receipt.taken)
+          if (into.settledAs) this.settleLate(id, live, running, accepted, into.settledAs)
+          else into.steers.push(accepted)
+        }
         return { steeredInto: running }
       } catch (err) {
         // the agent has no turn to steer into at this instant (the running one is starting or ending): the
@@ -138,6 +165,13 @@ export class TurnQueue {
           if (recorded) throw await this.withdrawn(id, live, recorded, err)
           throw err
         }
+        // refused once recorded: the caller settles it once the new turn is stored with the steer's withdrawal
+        if (recorded) {
+          handedOver = true
+          return { refused: recorded, settled: answered }
+        }
+      } finally {
+        if (!handedOver) answered?.()
       }
     }
     // a refused steer's input is not dropped for a full queue: it was accepted once already
@@ -185,14 +219,50 @@ export class TurnQueue {
   }
 
   /**
-   * The steers of a turn whose agent ended it: those its agent accepted and did not take into the turn (its
-   * driver's SteerReceipt). One whose acceptance had not come back yet is not among them: codex answers a steer
-   * before it ends the turn it went into, one that comes too late it refuses (`refused`, whenBusy).
+   * Settles the steers of `turn`, which ended (`ended`: how), before its end is stored: each one its agent accepted
+   * and did not take into the turn (its driver's SteerReceipt) goes to ctx.steerLeft, so the stored end never
+   * claims an input its agent did not get. A steer whose answer is still on its way (recorded, sent, the turn
+   * ended meanwhile) is waited for first, at most endAfterAbortMs: accepted, it is settled with the others; refused
+   * or failed, it was withdrawn by its own path. From here on a steer accepted into the turn (its answer came
+   * later still) is settled as it comes (settleLate): none is left claimed without an event saying where it went.
+   * `forced`: the gateway ended the turn (its agent did not stop): nothing of its agent is waited for, and a steer
+   * its agent is not known to have taken yet is left (the force records the turn interrupted, without it).
    */
-  async steersLeft(turnId: string): Promise<LeftSteer[]> {
-    const steers = this.held.get(turnId)?.steers ?? []
-    const left = await Promise.all(steers.splice(0))
-    return left.filter((steer) => steer !== undefined)
+  async settleSteers(
+    id: string,
+    live: LiveSession,
+    turn: Turn,
+    ended: Partial<Turn>,
+    forced = false,
+  ): Promise<void> {
+    const h = this.held.get(turn.id)
+    if (!h) return
+    if (!forced && h.answers.size > 0) await within(Promise.all(h.answers), endAfterAbortMs(this.ctx.config))
+    h.settledAs = ended
+    const accepted = h.steers.splice(0)
+    const left = forced
+      ? accepted.filter((s) => s.taken !== true)
+      : (
+          await Promise.all(accepted.map(async (s) => ((await s.receipt.catch(() => true)) ? undefined : s)))
+        ).filter((s) => s !== undefined)
+    for (const { steer, input } of left) await this.ctx.steerLeft(id, live, turn, { steer, input }, ended)
+  }
+
+  /**
+   * A steer accepted into a turn whose steers were settled already (its answer came after its turn's end began to
+   * be stored, or after the force ended it): settled as that end says, once its receipt says it was not taken.
+   */
+  private settleLate(
+    id: string,
+    live: LiveSession,
+    turn: Turn,
+    accepted: AcceptedSteer,
+    ended: Partial<Turn>,
+  ) {
+    const { steer, input } = accepted
+    void accepted.receipt
+      .then((taken) => (taken ? undefined : this.ctx.steerLeft(id, live, turn, { steer, input }, ended)))
+      .catch((err: unknown) => warn(id, turn, err, `steer ${steer.seq} of turn`))
   }
 
   /**
@@ -358,8 +428,12 @@ interface Held {
   options: TurnOptions
   /** Who records its end, once it started (endRecorded). */
   end?: TurnEndClaim
-  /** Its steers its agent accepted: each resolves with the steer when its agent ended the turn without it. */
-  steers: Promise<LeftSteer | undefined>[]
+  /** Its steers its agent accepted, until settleSteers settles them. */
+  steers: AcceptedSteer[]
+  /** Its steers recorded whose agent's answer is not settled yet (awaitedAnswer). */
+  answers: Set<Promise<void>>
+  /** How the turn ended, once settleSteers settled its steers: a steer accepted later is settled at once. */
+  settledAs?: Partial<Turn>
   /** The turn as stored when it ended here; undefined when it ended otherwise (released, timed out). */
   ended: Promise<Turn | undefined>
   answer(turn: Turn | undefined): void
@@ -380,5 +454,44 @@ function held(options: TurnOptions): Held {
   // refused with nobody waiting is no unhandled rejection
   ended.catch(() => {})
   const released = new Promise<void>((resolve) => (release = resolve))
-  return { options, steers: [], ended, answer, refuse, released, release }
+  return { options, steers: [], answers: new Set(), ended, answer, refuse, released, release }
+}
+
+/** A steer its agent accepted: what was recorded, the input, and whether its agent took it into the turn. */
+interface AcceptedSteer extends LeftSteer {
+  /** The driver's receipt: true once the agent took it into the turn, false when the turn ended without it. */
+  receipt: Promise<boolean>
+  /** What `receipt` said, once it did. */
+  taken?: boolean
+}
+
+function acceptedSteer(steer: RecordedSteer, input: TurnInput, receipt: Promise<boolean>): AcceptedSteer {
+  const accepted: AcceptedSteer = { steer, input, receipt }
+  receipt.then(
+    (taken) => (accepted.taken = taken),
+    () => {},
+  )
+  return accepted
+}
+
+/** A steer's answer `h` waits for (settleSteers): the function settles it. */
+function awaitedAnswer(h: Held): () => void {
+  let settle!: () => void
+  const answer = new Promise<void>((resolve) => (settle = resolve))
+  h.answers.add(answer)
+  return () => {
+    h.answers.delete(answer)
+    settle()
+  }
+}
+
+/** `work`, or nothing more once `ms` passed. */
+async function within(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms).unref()))
+  try {
+    await Promise.race([work, late])
+  } finally {
+    clearTimeout(timer)
+  }
 }

@@ -11,6 +11,7 @@ import { AgentStreamClient, encode, type Frame, streamSession } from '../support
 import { postJson, requestInput, sharedH2Gateway } from '../support/gateway.js'
 import { h2request } from '../support/h2-client.js'
 import { processesUnder } from '../support/processes.js'
+import { nextEvent } from '../support/stubborn-agent.js'
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 let counter = 0
@@ -176,6 +177,55 @@ describe('POST /agent/stream (h2c)', () => {
     expect(said).toEqual(['try to write', 'never write files named denied'])
     c.end()
     await c.ended
+  })
+
+  it('approve deny whose explanation does not reach the agent: the stream is told (INPUT_NOT_DELIVERED), the run goes on', async () => {
+    // the answer after the deny is held until the explanation's fate is stored: the turn runs while it is steered
+    const after = held({ kind: 'text', text: 'ok, not writing' })
+    shared.mock.script({ kind: 'exec_command', cmd: 'echo no > undelivered.txt' }, after.step)
+    // the explanation's steer is recorded, then codex answers it with an error: it is withdrawn (turn.steer_failed)
+    const host = (
+      shared.gw.ctx.registry.get('codex') as unknown as {
+        host: { request: (...args: unknown[]) => Promise<unknown> }
+      }
+    ).host
+    const request = host.request
+    host.request = async (...args) => {
+      if (args[0] === 'turn/steer') throw new Error('codex answered the steer with an error')
+      return request.apply(host, args)
+    }
+    try {
+      const c = open()
+      const sessionId = newSessionId()
+      await c.send({ type: 'user_message', sessionId, content: 'try to write' })
+      const prompt = await c.next((f) => f.type === 'command_prompt')
+      const withdrawn = nextEvent(shared.gw, (ev) => (ev.type === 'turn.steer_failed' ? ev : undefined))
+      await c.send({
+        type: 'approve',
+        sessionId,
+        commandId: prompt.commandId,
+        decision: 'deny',
+        explanation: 'this never gets there',
+      })
+      await withdrawn
+      after.release()
+      await c.status_('Agent run completed.')
+      // before: nothing said it; the client took its explanation for delivered
+      expect(c.frames.filter((f) => f.type === 'error')).toEqual([
+        expect.objectContaining({
+          code: 'INPUT_NOT_DELIVERED',
+          retryable: true,
+          message: expect.stringContaining('codex answered the steer with an error'),
+        }),
+      ])
+      c.end()
+      await c.ended
+    } finally {
+      host.request = request
+      after.release()
+    }
+    const sent = shared.mock.requests.map((r) => JSON.stringify(r.body)).join('\n')
+    expect(sent).not.toContain('this never gets there')
   })
 
   it('the same approval answered through /v1/approvals instead; the stream answer after it is refused', async () => {

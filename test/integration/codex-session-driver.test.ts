@@ -320,20 +320,27 @@ describe('codex session driver', () => {
       open: () => session,
       resume: () => session,
     })
-    // the steer is recorded and on its way; codex ends the turn and the gateway stores that end before the steer
-    // gets to codex, which answers "no active turn" (found by bench/session-lifecycle-stress.ts, by timing)
-    let firstId: string | undefined
+    // the steer is recorded and on its way; codex ends the turn before the steer gets to it, and answers "no active
+    // turn" (found by bench/session-lifecycle-stress.ts, by timing)
+    const listener = session as unknown as { notification(method: string, params: unknown): void }
+    const notification = listener.notification.bind(session)
+    let codexEnded!: () => void
+    const codexTurnEnded = new Promise<void>((resolve) => (codexEnded = resolve))
+    listener.notification = (method, params) => {
+      notification(method, params)
+      if (method === 'turn/completed') codexEnded()
+    }
     const host = (session as unknown as { host: { request: (...args: unknown[]) => Promise<unknown> } }).host
     const request = host.request
     host.request = async (...args) => {
       if (args[0] === 'turn/steer') {
         first.release()
-        await sessions.waitTurn(firstId!)
+        await codexTurnEnded
       }
       return request.apply(host, args)
     }
     try {
-      firstId = (await sessions.startTurn('ses_a', [{ type: 'text', text: 'quick task' }])).id
+      const firstId = (await sessions.startTurn('ses_a', [{ type: 'text', text: 'quick task' }])).id
       await first.asked
       const next = await sessions.startTurn('ses_a', [{ type: 'text', text: 'too late words' }], 'steer')
       expect(next.id).not.toBe(firstId)
@@ -351,11 +358,12 @@ describe('codex session driver', () => {
       const types = (await store.eventsAfter('ses_a', 0, 100))
         .map((ev) => ev.type)
         .filter((t) => t.startsWith('turn.'))
+      // withdrawn before the ended turn's end is stored (that end waits for the steer's answer)
       expect(types).toEqual([
         'turn.started',
         'turn.steered',
-        'turn.completed',
         'turn.steer_refused',
+        'turn.completed',
         'turn.started',
         'turn.completed',
       ])

@@ -45,13 +45,15 @@ function heldAgent() {
 const input = (text: string): TurnInput => [{ type: 'text', text }]
 
 /**
- * A session agent whose first turn runs until a steer comes; that steer is accepted and recorded (`sending`), then
- * the turn ends before the input gets to it, and once the gateway stored that end the agent refuses the steer as
- * codex does then ("no active turn": 409). `storedEnd` resolves once the gateway stored the first turn's end.
+ * A session agent whose first turn runs until a steer comes; that steer is recorded (`sending`), then the turn ends
+ * before the input gets to it, and once the agent ended that turn it refuses the steer as codex does then ("no
+ * active turn": 409).
  */
-function agentEndingBeforeItsSteer(storedEnd: () => Promise<unknown>) {
+function agentEndingBeforeItsSteer() {
   let finish!: () => void
   const finished = new Promise<void>((r) => (finish = r))
+  let ended!: () => void
+  const turnEnded = new Promise<void>((r) => (ended = r))
   let started!: () => void
   const turnStarted = new Promise<void>((r) => (started = r))
   let turns = 0
@@ -68,12 +70,13 @@ function agentEndingBeforeItsSteer(storedEnd: () => Promise<unknown>) {
       }
       yield { type: 'item.completed', item: { id: `m${n}`, type: 'agent_message', text: `answer ${n}` } }
       yield { type: 'turn.completed', turnId: `agent-turn-${n}`, status: 'completed', usage: null }
+      if (n === 1) ended()
     },
     async steer(_input: TurnInput, sending?: () => Promise<void>) {
       await sending?.()
       // on its way to the agent, whose turn ends first
       finish()
-      await storedEnd()
+      await turnEnded
       throw new AppError('conflict', 'no turn is running in this session')
     },
     close: async () => finish(),
@@ -172,19 +175,15 @@ function refusedSteerTests(
   source: () => Promise<{ makeStore: (file: string) => SqliteStore } | { store: Store }>,
 ) {
   it('is withdrawn from the ended turn as its input becomes the next turn: in the history once', async () => {
-    let first: Turn | undefined
-    // the agent waits for the first turn's stored end through `sessions`, made after it
-    let storedEnd: () => Promise<unknown> = async () => {}
-    const { agent, turnStarted } = agentEndingBeforeItsSteer(() => storedEnd())
+    const { agent, turnStarted } = agentEndingBeforeItsSteer()
     const { store, sessions } = await sessionsOnFakeAgent({
       dirPrefix: 'steer-refused-',
       ...(await source()),
       open: () => agent,
       resume: () => agent,
     })
-    storedEnd = () => sessions.waitTurn(first!.id)
     try {
-      first = await sessions.startTurn('ses_a', input('one'))
+      const first = await sessions.startTurn('ses_a', input('one'))
       await turnStarted
       const answered = await sessions.startTurn('ses_a', input('also this'), 'steer')
       // not steered into the ended turn: a new turn with the input
@@ -200,19 +199,20 @@ function refusedSteerTests(
         [first.id, input('one'), undefined],
         [answered.id, input('also this'), undefined],
       ])
-      // the log keeps the steer and says it was refused, naming the turn its input became
+      // the log keeps the steer and says it was refused, naming the turn its input became, before the ended
+      // turn's end (which waits for the steer's answer): whoever reads that end finds the steer settled
       const events = (await store.eventsAfter('ses_a', 0, 100)).filter((ev) => ev.type.startsWith('turn.'))
       expect(events.map((ev) => ev.type)).toEqual([
         'turn.started',
         'turn.steered',
-        'turn.completed',
         'turn.steer_refused',
+        'turn.completed',
         'turn.started',
         'turn.completed',
       ])
       const steered = events[1]!
       expect(steered).toMatchObject({ turnId: first.id, input: input('also this') })
-      expect(events[3]).toMatchObject({
+      expect(events[2]).toMatchObject({
         turnId: first.id,
         steeredSeq: steered.seq,
         queuedTurnId: answered.id,

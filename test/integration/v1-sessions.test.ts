@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { AcpDriver } from '../../src/agents/acp/driver.js'
+import { SessionManager } from '../../src/core/session-manager.js'
 import { startServer } from '../../src/http/server.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
@@ -263,6 +264,112 @@ describe('/v1/sessions on codex app-server', () => {
     const [frame] = await readSseUntil(replay, () => true)
     expect(frame).toMatchObject({ id: String(steer!.seq), event: 'turn.steered' })
     expect(JSON.parse(frame!.data)).toMatchObject({ turnId: first.id, input: recorded })
+  })
+
+  /** The shared codex app-server's requests, to hold or drop one the way a test needs. */
+  const codexHost = () =>
+    (
+      gw.ctx.registry.get('codex') as unknown as {
+        host: { request: (...args: unknown[]) => Promise<unknown> }
+      }
+    ).host
+  const turnEvents = async (id: string) =>
+    (await sessionEvents(gw.url, id)).filter((ev) => ev.type.startsWith('turn.'))
+
+  it('onBusy: steer codex accepted, its answer back only once the turn ended (interrupted, the steer dropped): withdrawn before the end is stored', async () => {
+    const session = await createSession()
+    const slow = held({ kind: 'text', text: 'never said' })
+    mock.script(slow.step)
+    const first = await json<Turn>(turn(session.id, 'start something long', ''))
+    await slow.asked
+    // codex's answer to the steer (accepted) reaches the gateway only once the turn's end is being settled
+    const manager = SessionManager.prototype as unknown as { steersLeft(...args: unknown[]): Promise<void> }
+    const steersLeft = manager.steersLeft
+    let settling!: () => void
+    const endSettling = new Promise<void>((resolve) => (settling = resolve))
+    manager.steersLeft = function (this: unknown, ...args: unknown[]) {
+      const settled = steersLeft.apply(this, args)
+      settling()
+      return settled
+    }
+    const host = codexHost()
+    const request = host.request
+    let accepted!: () => void
+    const steerAccepted = new Promise<void>((resolve) => (accepted = resolve))
+    host.request = async (...args) => {
+      const answer = await request.apply(host, args)
+      if (args[0] === 'turn/steer') {
+        accepted()
+        await endSettling
+      }
+      return answer
+    }
+    try {
+      const steer = json<Turn>(turn(session.id, 'dropped words', '', { onBusy: 'steer' }))
+      await steerAccepted
+      // codex drops the pending steer at the interrupt (before its next model request)
+      const ended = await json<Turn>(postJson(`${gw.url}/v1/sessions/${session.id}/interrupt`, {}))
+      // before: the ended turn claimed the input, told nowhere that codex never had it
+      expect(ended).toMatchObject({ id: first.id, status: 'interrupted' })
+      expect(ended.steered).toBeUndefined()
+      // answered as steered (codex accepted it); the event says where it went
+      expect((await steer).id).toBe(first.id)
+      const events = await turnEvents(session.id)
+      expect(events.map((ev) => ev.type)).toEqual([
+        'turn.started',
+        'turn.steered',
+        'turn.steer_failed',
+        'turn.completed',
+      ])
+      expect(events[2]).toMatchObject({
+        turnId: first.id,
+        steeredSeq: events[1]!.seq,
+        error: 'the turn ended (interrupted) before the agent took the steered input',
+      })
+    } finally {
+      manager.steersLeft = steersLeft
+      host.request = request
+      slow.release()
+    }
+    expect(mock.requests.some((r) => JSON.stringify(r.body).includes('dropped words'))).toBe(false)
+  })
+
+  it('onBusy: steer into a turn the gateway ends by force (codex ignored its interrupt): withdrawn before the forced end is stored', async () => {
+    const session = await createSession()
+    const slow = held({ kind: 'text', text: 'never said' })
+    mock.script(slow.step)
+    const first = await json<Turn>(turn(session.id, 'start something long', ''))
+    await slow.asked
+    // accepted by codex, pending until its next model request, which never comes
+    expect((await json<Turn>(turn(session.id, 'unheard words', '', { onBusy: 'steer' }))).id).toBe(first.id)
+    // the interrupt never reaches codex (as if it ignored it): the gateway ends the turn by force after its bound,
+    // and lets go of codex's thread (that interrupt goes through)
+    const host = codexHost()
+    const request = host.request
+    let dropped = 0
+    host.request = async (...args) =>
+      args[0] === 'turn/interrupt' && dropped++ === 0 ? {} : request.apply(host, args)
+    try {
+      const ended = await json<Turn>(postJson(`${gw.url}/v1/sessions/${session.id}/interrupt`, {}))
+      expect(ended).toMatchObject({
+        id: first.id,
+        status: 'interrupted',
+        error: expect.stringMatching(/did not stop the turn within/),
+      })
+      // before: the forced end claimed the input codex never took
+      expect(ended.steered).toBeUndefined()
+      const events = await turnEvents(session.id)
+      expect(events.map((ev) => ev.type)).toEqual([
+        'turn.started',
+        'turn.steered',
+        'turn.steer_failed',
+        'turn.completed',
+      ])
+      expect(events[2]).toMatchObject({ turnId: first.id, steeredSeq: events[1]!.seq })
+    } finally {
+      host.request = request
+      slow.release()
+    }
   })
 
   it('fork: the fork carries the parent history to the fork point; the parent is unchanged', async () => {

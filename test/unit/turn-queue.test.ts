@@ -28,6 +28,8 @@ function setup(maxQueued = 2) {
   /** The steers withdrawn after their sending failed (ctx.steerFailed), with why. */
   const withdrawn: { seq: number; error: string }[] = []
   let withdrawError: Error | undefined
+  /** The accepted steers settled as their turn ended without them (ctx.steerLeft), with how it ended. */
+  const settledSteers: { turnId: string; input: TurnInput; status: string | undefined }[] = []
   const live: LiveSession = {
     agent: {
       // an agent that steers: the steer is recorded before it goes on
@@ -68,6 +70,9 @@ function setup(maxQueued = 2) {
       if (withdrawError) throw withdrawError
       withdrawn.push({ seq: failed.seq, error })
     },
+    steerLeft: async (_id, _live, turn, left, ended) => {
+      settledSteers.push({ turnId: turn.id, input: left.input, status: ended.status })
+    },
     forceEnd: async (_id, live, turn, why) => {
       forced.push({ turnId: turn.id, why })
       return live
@@ -82,6 +87,7 @@ function setup(maxQueued = 2) {
       recordError = err
     },
     withdrawn,
+    settledSteers,
     failWithdrawals: (err: Error) => {
       withdrawError = err
     },
@@ -169,8 +175,66 @@ describe('TurnQueue', () => {
     // was accepted once already, so a full queue does not drop it
     expect(await queue.whenBusy('ses_1', live, text('late'), 'steer')).toEqual({
       refused: { turnId: running.id, seq: 1, input: text('late') },
+      // called once the new turn is stored with the withdrawal: the ended turn's end waits for it
+      settled: expect.any(Function),
     })
     expect(recorded).toEqual([{ turnId: running.id, input: text('late') }])
+  })
+
+  it('a steer accepted while its turn ends: the end waits for its answer, then settles it; one accepted after that is settled as it comes', async () => {
+    const { queue, live, settledSteers } = setup()
+    const running = queuedTurn('ses_1', text('one'))
+    queue.push('ses_1', live, running)
+    // accepted, never taken: its answer comes back once the test lets it
+    let answer!: () => void
+    const answered = new Promise<void>((resolve) => (answer = resolve))
+    let sent!: () => void
+    const onItsWay = new Promise<void>((resolve) => (sent = resolve))
+    live.agent.steer = async (_input: TurnInput, sending?: () => Promise<void>) => {
+      await sending?.()
+      sent()
+      await answered
+      return { taken: Promise.resolve(false) }
+    }
+    const steer = queue.whenBusy('ses_1', live, text('on its way'), 'steer')
+    await onItsWay
+    // the turn ended in its agent: its steers are settled before its end is stored, its answer waited for
+    let settled = false
+    const settling = queue.settleSteers('ses_1', live, running, { status: 'completed' }).then(() => {
+      settled = true
+    })
+    await settle()
+    expect(settled).toBe(false)
+    answer()
+    expect((await steer).steeredInto).toBe(running)
+    await settling
+    expect(settledSteers).toEqual([{ turnId: running.id, input: text('on its way'), status: 'completed' }])
+    // accepted after the turn's steers were settled (its end being stored): settled as it comes, not left claimed
+    live.agent.steer = async (_input: TurnInput, sending?: () => Promise<void>) => {
+      await sending?.()
+      return { taken: Promise.resolve(false) }
+    }
+    expect((await queue.whenBusy('ses_1', live, text('too late'), 'steer')).steeredInto).toBe(running)
+    await settle()
+    expect(settledSteers.at(-1)).toEqual({ turnId: running.id, input: text('too late'), status: 'completed' })
+  })
+
+  it('a turn ended by force: the steers its agent is not known to have taken are settled, without waiting for it', async () => {
+    const { queue, live, settledSteers } = setup()
+    const running = queuedTurn('ses_1', text('one'))
+    queue.push('ses_1', live, running)
+    let taken = true
+    live.agent.steer = async (_input: TurnInput, sending?: () => Promise<void>) => {
+      await sending?.()
+      // the first one taken into the turn; the second never known (the agent does not stop)
+      return { taken: taken ? Promise.resolve(true) : new Promise<boolean>(() => {}) }
+    }
+    await queue.whenBusy('ses_1', live, text('taken'), 'steer')
+    taken = false
+    await queue.whenBusy('ses_1', live, text('not known'), 'steer')
+    await settle()
+    await queue.settleSteers('ses_1', live, running, { status: 'interrupted' }, true)
+    expect(settledSteers).toEqual([{ turnId: running.id, input: text('not known'), status: 'interrupted' }])
   })
 
   it("a steer whose record fails is refused with the record's error, and never reaches the agent", async () => {

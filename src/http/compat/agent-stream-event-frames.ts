@@ -44,6 +44,16 @@ export function eventFrames(ev: StoredEvent, ctx: EventFrameContext): ServerFram
         { type: 'status', message: streamStatus.idle },
         { type: 'status', message: streamStatus.completed },
       ]
+    // input added to the running turn (a deny's explanation, or another client's steer) that went into no turn
+    case 'turn.steer_failed':
+      return [
+        {
+          type: 'error',
+          code: 'INPUT_NOT_DELIVERED',
+          message: `Input for the running turn did not reach the agent: ${ev.error}`,
+          retryable: true,
+        },
+      ]
     case 'turn.failed':
       return [
         { type: 'error', code: 'AGENT_ERROR', message: `Agent run failed: ${ev.error}`, retryable: true },
