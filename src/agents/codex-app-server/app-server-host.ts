@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { ownerVariable } from '../../process/process-marker.js'
+import type { ForkedHead } from '../session.js'
 import { TurnDirectories } from '../turn-directories.js'
 import {
   AppServerProcess,
@@ -13,7 +14,7 @@ import type { RpcClosedError } from './rpc-errors.js'
 import type { RequestId } from './rpc-message.js'
 import { type ThreadSettings, threadParams } from './thread-settings.js'
 import { threadIdOf } from './wire-read.js'
-import { conversationRef, threadResponse } from './wire-schemas.js'
+import { conversationRef, threadResponse, turnsListResponse } from './wire-schemas.js'
 
 /** How often, and how far apart, a resume is retried while codex is still closing the thread. */
 const closingRetries = 40
@@ -121,7 +122,16 @@ export class AppServerHost {
     return opened
   }
 
-  async forkThread(threadId: string, settings: ThreadSettings): Promise<OpenedThread> {
+  /**
+   * `thread/fork`, then the fork's last turn (`thread/turns/list`, one turn with its items: where codex cut the
+   * parent's thread, which the gateway's fork point follows; fork-point.ts). The fork's whole history is not asked
+   * for (`excludeTurns`): it grows with the thread, its last turn does not. A last turn codex does not give leaves
+   * `head` out (the fork stands).
+   */
+  async forkThread(
+    threadId: string,
+    settings: ThreadSettings,
+  ): Promise<OpenedThread & { head?: ForkedHead }> {
     const owner = randomUUID()
     const { result, generation } = await this.process.send('thread/fork', {
       ...threadParams(settings),
@@ -132,7 +142,16 @@ export class AppServerHost {
     const opened = parseThread('thread/fork', result)
     this.loaded.set(opened.threadId, generation)
     this.owners.set(opened.threadId, owner)
-    return opened
+    const head = await this.request('thread/turns/list', {
+      threadId: opened.threadId,
+      limit: 1,
+      sortDirection: 'desc',
+      itemsView: 'full',
+    }).then(
+      (listed) => lastTurnOf(listed),
+      () => undefined,
+    )
+    return head ? { ...opened, head } : opened
   }
 
   /** `thread/resume` into the running process (starting one if needed). */
@@ -217,6 +236,17 @@ export class AppServerHost {
  */
 function ownerConfig(owner: string): { [key: string]: string } {
   return { [`shell_environment_policy.set.${ownerVariable}`]: owner }
+}
+
+/** The turn a `thread/turns/list` page (newest first) names first, as a ForkedHead; undefined when none. */
+function lastTurnOf(listed: unknown): ForkedHead | undefined {
+  const turn = turnsListResponse.safeParse(listed).data?.data[0]
+  if (!turn) return undefined
+  return {
+    turnId: turn.id,
+    ended: turn.completedAt != null,
+    items: turn.items.filter((item) => item.status !== 'inProgress').map((item) => item.id),
+  }
 }
 
 function parseThread(method: string, result: unknown): OpenedThread {
