@@ -124,11 +124,11 @@ export interface AgentSession {
    */
   fork(hooks?: SessionHooks): Promise<AgentSession>
   /**
-   * A fork's: where the agent's copy of its parent's thread ends, as the agent reported it when it forked (the
-   * gateway's fork point is set from it: fork-point.ts). Absent: the agent does not say (the gateway's own read of
-   * the parent before the fork stands).
+   * A fork's: where the agent's copy of its parent's thread ends, as the agent says (the gateway's fork point is set
+   * from it when the parent may have moved during the fork: fork-point.ts); undefined when it cannot say. Absent:
+   * the agent does not say (the gateway's own read of the parent before the fork stands).
    */
-  readonly forkedHead?: ForkedHead
+  forkedHead?(): Promise<ForkedHead | undefined>
   /** The agent's own record of the thread, with its turns (raw agent JSON). */
   read(includeTurns: boolean): Promise<unknown>
   archive(): Promise<void>

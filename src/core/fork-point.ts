@@ -1,12 +1,16 @@
-import type { ForkedHead } from '../agents/session.js'
+import type { AgentSession, ForkedHead } from '../agents/session.js'
 import type { StoredEvent } from '../protocol/events.js'
 import type { Session } from '../protocol/sessions.js'
 import type { Store } from '../store/store.js'
 import type { EventLog } from './event-log.js'
 import type { ForkPoint } from './session-request.js'
 
-/** How many of the parent's events are read at a time, back from the read point, for the fork's last held one. */
-const backPage = 500
+/**
+ * How many of the parent's events are read first, back from the read point, for the fork's last held one (it is
+ * mostly among the last few); each further read takes four times more, up to `backPageMax`.
+ */
+const backPageFirst = 8
+const backPageMax = 1000
 /** How many are read back at most (a turn with more events than that keeps the read point). */
 const backLimit = 10_000
 /** How long the parent's event of the last item the fork holds is waited for when it is not stored yet. */
@@ -19,8 +23,8 @@ interface ForkPointContext {
 
 /**
  * The fork point of a fork of `parentId`: the parent's ended turns and its last event seq that match what the
- * agent's copy holds (`head`, the agent's own word: AgentSession.forkedHead), from `at`, the parent as stored just
- * before the agent forked. An item the agent completes between that read and its fork is in the fork, so its
+ * agent's copy holds (its last turn, the agent's own word: AgentSession.forkedHead), from `at`, the parent as
+ * stored just before the agent forked (kept as it is when the parent was idle and stored nothing meanwhile). An item the agent completes between that read and its fork is in the fork, so its
  * event (stored a moment later) is waited for and the point moves on to it; one the parent stored that the fork
  * does not hold (an item, a turn's start or end) moves the point back before it. Without `head`, or when the
  * parent's events do not say (too many to read back, the awaited one never stored in time), `at` stands.
@@ -29,13 +33,22 @@ export async function forkPointOf(
   ctx: ForkPointContext,
   parentId: string,
   at: Session,
-  head: ForkedHead | undefined,
+  fork: Pick<AgentSession, 'forkedHead'>,
+  /** Whether the parent ran a turn (in the gateway) before the read or runs one now. */
+  busy: () => boolean,
 ): Promise<Omit<ForkPoint, 'forkedFrom'>> {
   const kept = { forkedAtTurn: at.turnCount, forkedAtSeq: at.lastSeq }
+  if (!fork.forkedHead) return kept
+  // idle all along, nothing stored since the read: the agent's thread is what the gateway stored (asked nothing)
+  if (!busy() && (await ctx.store.getSession(parentId))?.lastSeq === at.lastSeq) return kept
+  const head = await fork.forkedHead()
   if (!head) return kept
   const events = new ParentEvents(ctx.store, head)
   const back = await events.back(parentId, at.lastSeq)
   if (back.found === 'unknown') return kept
+  // the log's start came before the turn's: the turn is in the log only if it is starting now (a parent the agent
+  // holds a turn of that the gateway never ran, a resumed thread's, keeps the read point: nothing to wait for)
+  if (back.found === 'start' && !(await startingNow(ctx.store, parentId, head.turnId))) return kept
   if (back.found === 'before') {
     // stored by the read point: the point is there, unless the parent stored something the fork does not hold
     // since (what came after the agent's cut)
@@ -47,6 +60,12 @@ export async function forkPointOf(
   const ahead = await events.ahead(ctx.log, parentId, at.lastSeq)
   if (!ahead) return kept
   return { forkedAtTurn: at.turnCount + ends(ahead), forkedAtSeq: ahead.at(-1)!.seq }
+}
+
+/** Whether the parent's running turn is the agent's `agentTurnId`, or one the agent has not named yet. */
+async function startingNow(store: Store, parentId: string, agentTurnId: string): Promise<boolean> {
+  const running = await store.listTurns(parentId, 'running')
+  return running.some((t) => t.agentTurnId === agentTurnId || t.agentTurnId === null)
 }
 
 /** How many turns end among `events`. */
@@ -67,17 +86,17 @@ class ParentEvents {
 
   /**
    * Reads back from `seq` for the last event the fork holds: `before` with the events after it (oldest first)
-   * when it is stored by then; `after` when the start of its turn (or of the log) came first; `unknown` when
-   * `backLimit` events were read without either.
+   * when it is stored by then; `after` when the start of its turn came first, `start` when the log's did;
+   * `unknown` when `backLimit` events were read without any of them.
    */
   async back(
     parentId: string,
     seq: number,
-  ): Promise<{ found: 'before'; after: StoredEvent[] } | { found: 'after' | 'unknown' }> {
+  ): Promise<{ found: 'before'; after: StoredEvent[] } | { found: 'after' | 'start' | 'unknown' }> {
     const after: StoredEvent[] = []
-    for (let hi = seq, read = 0; hi > 0; hi -= backPage) {
+    for (let hi = seq, read = 0, size = backPageFirst; hi > 0; size = Math.min(size * 4, backPageMax)) {
       if (read >= backLimit) return { found: 'unknown' }
-      const lo = Math.max(0, hi - backPage)
+      const lo = Math.max(0, hi - size)
       const page = (await this.store.eventsAfter(parentId, lo, hi - lo)).filter((ev) => ev.seq <= hi)
       read += page.length
       for (const ev of page.reverse()) {
@@ -86,8 +105,9 @@ class ParentEvents {
           return { found: 'after' }
         after.push(ev)
       }
+      hi = lo
     }
-    return { found: 'after' }
+    return { found: 'start' }
   }
 
   /**

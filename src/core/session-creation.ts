@@ -71,13 +71,14 @@ export async function forkSession(ctx: SessionCreationContext, parent: Session):
   const live = await ctx.live.ensure(parent)
   const forkId = newId('ses')
   // the fork point: what the parent had stored right before the agent copied the thread, moved to where the
-  // agent says it cut the thread (an item completed in between is in the fork; fork-point.ts)
+  // agent says it cut the thread when the parent may have moved meanwhile (an item completed in between is in the
+  // fork; fork-point.ts)
+  const busy = live.current !== undefined
   const at = (await ctx.store.getSession(parent.id)) ?? parent
   const agent = await live.agent.fork(ctx.hooks(forkId))
-  const point = await forkPointOf(ctx, parent.id, at, agent.forkedHead).catch(() => ({
-    forkedAtTurn: at.turnCount,
-    forkedAtSeq: at.lastSeq,
-  }))
+  const point = await forkPointOf(ctx, parent.id, at, agent, () => busy || live.current !== undefined).catch(
+    () => ({ forkedAtTurn: at.turnCount, forkedAtSeq: at.lastSeq }),
+  )
   return record(ctx, forkId, parent.agent, agent, sessionRequestOf(parent), {
     forkedFrom: parent.id,
     ...point,

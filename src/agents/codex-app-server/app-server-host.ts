@@ -122,16 +122,7 @@ export class AppServerHost {
     return opened
   }
 
-  /**
-   * `thread/fork`, then the fork's last turn (`thread/turns/list`, one turn with its items: where codex cut the
-   * parent's thread, which the gateway's fork point follows; fork-point.ts). The fork's whole history is not asked
-   * for (`excludeTurns`): it grows with the thread, its last turn does not. A last turn codex does not give leaves
-   * `head` out (the fork stands).
-   */
-  async forkThread(
-    threadId: string,
-    settings: ThreadSettings,
-  ): Promise<OpenedThread & { head?: ForkedHead }> {
+  async forkThread(threadId: string, settings: ThreadSettings): Promise<OpenedThread> {
     const owner = randomUUID()
     const { result, generation } = await this.process.send('thread/fork', {
       ...threadParams(settings),
@@ -142,8 +133,17 @@ export class AppServerHost {
     const opened = parseThread('thread/fork', result)
     this.loaded.set(opened.threadId, generation)
     this.owners.set(opened.threadId, owner)
-    const head = await this.request('thread/turns/list', {
-      threadId: opened.threadId,
+    return opened
+  }
+
+  /**
+   * The thread's last turn with its items (`thread/turns/list`, one turn): for a fork, where codex cut its parent's
+   * thread (fork-point.ts). Asked apart from `thread/fork`, which returns no history (`excludeTurns`): that grows
+   * with the thread, its last turn does not. Undefined when codex gives none (or fails to).
+   */
+  lastTurn(threadId: string): Promise<ForkedHead | undefined> {
+    return this.request('thread/turns/list', {
+      threadId,
       limit: 1,
       sortDirection: 'desc',
       itemsView: 'full',
@@ -151,7 +151,6 @@ export class AppServerHost {
       (listed) => lastTurnOf(listed),
       () => undefined,
     )
-    return head ? { ...opened, head } : opened
   }
 
   /** `thread/resume` into the running process (starting one if needed). */

@@ -57,7 +57,7 @@ export class CodexSession implements AgentSession, ThreadListener {
   /** Whether a turn of this session named an approval policy of its own (codex keeps it for the next turns). */
   private approvalOverridden = false
   /** A fork's: where codex cut its parent's thread (AgentSession.forkedHead). */
-  forkedHead: ForkedHead | undefined
+  forkedHead: (() => Promise<ForkedHead | undefined>) | undefined
 
   constructor(
     private readonly host: AppServerHost,
@@ -189,7 +189,7 @@ export class CodexSession implements AgentSession, ThreadListener {
     )
     // the fork may carry a turn's policy over from this thread: its next turn names the own one again
     forked.approvalOverridden = this.approvalOverridden
-    if (opened.head) forked.forkedHead = opened.head
+    forked.forkedHead = () => this.host.lastTurn(opened.threadId)
     return forked
   }
 
