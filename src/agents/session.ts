@@ -123,11 +123,27 @@ export interface AgentSession {
    * its own): a driver that asks per session object uses them, one that routes approvals itself may ignore them.
    */
   fork(hooks?: SessionHooks): Promise<AgentSession>
+  /**
+   * A fork's: where the agent's copy of its parent's thread ends, as the agent says (the gateway's fork point is set
+   * from it when the parent may have moved during the fork: fork-point.ts); undefined when it cannot say. Absent:
+   * the agent does not say (the gateway's own read of the parent before the fork stands).
+   */
+  forkedHead?(): Promise<ForkedHead | undefined>
   /** The agent's own record of the thread, with its turns (raw agent JSON). */
   read(includeTurns: boolean): Promise<unknown>
   archive(): Promise<void>
   /** Releases what the driver holds for this session (not the agent's history). */
   close(): Promise<void>
+}
+
+/** The last turn of its parent a fork holds, as the agent reported it (AgentSession.forkedHead). */
+export interface ForkedHead {
+  /** The agent's own id of the turn (a turn's `agentTurnId`). */
+  turnId: string
+  /** Whether the turn had ended in the parent when it was forked (else the fork holds it cut there). */
+  ended: boolean
+  /** The ids of the turn's items the fork holds complete (the ids its events carry), in order. */
+  items: string[]
 }
 
 export interface SessionDriver extends AgentDriver {

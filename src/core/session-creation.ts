@@ -9,6 +9,7 @@ import type { WebhookSpec } from '../protocol/webhooks.js'
 import type { Store } from '../store/store.js'
 import { checkApprovalPolicy } from './approval-policy.js'
 import type { EventLog } from './event-log.js'
+import { forkPointOf } from './fork-point.js'
 import { newId } from './ids.js'
 import type { LiveSessions } from './live-sessions.js'
 import { ensureReady } from './one-shot.js'
@@ -69,13 +70,18 @@ export async function forkSession(ctx: SessionCreationContext, parent: Session):
   checkTurnSandbox(parent.id, parent.sandbox, ctx.config)
   const live = await ctx.live.ensure(parent)
   const forkId = newId('ses')
-  // the fork point, read again as the agent copies the thread: what the parent had stored by then
+  // the fork point: what the parent had stored right before the agent copied the thread, moved to where the
+  // agent says it cut the thread when the parent may have moved meanwhile (an item completed in between is in the
+  // fork; fork-point.ts)
+  const busy = live.current !== undefined
   const at = (await ctx.store.getSession(parent.id)) ?? parent
   const agent = await live.agent.fork(ctx.hooks(forkId))
+  const point = await forkPointOf(ctx, parent.id, at, agent, () => busy || live.current !== undefined).catch(
+    () => ({ forkedAtTurn: at.turnCount, forkedAtSeq: at.lastSeq }),
+  )
   return record(ctx, forkId, parent.agent, agent, sessionRequestOf(parent), {
     forkedFrom: parent.id,
-    forkedAtTurn: at.turnCount,
-    forkedAtSeq: at.lastSeq,
+    ...point,
   })
 }
 

@@ -68,7 +68,7 @@ export const session = z.object({
     .int()
     .optional()
     .describe(
-      "A fork's fork point in events: its parent's `lastSeq` when it was forked. The parent's events up to it (GET /v1/sessions/{forkedFrom}/events) are the fork's inherited history; its own event stream starts anew (seq 1). Absent: not a fork, or forked before the gateway kept it.",
+      "A fork's fork point in events: its parent's `lastSeq` when it was forked, moved to where the agent says it cut the parent's thread (codex: the parent's event of the last item, or turn end, its fork holds; an item codex completed in the instant before it forked is in the fork, and its event is stored a moment after the fork was asked for). The parent's events up to it (GET /v1/sessions/{forkedFrom}/events) are the fork's inherited history; its own event stream starts anew (seq 1). Absent: not a fork, or forked before the gateway kept it.",
     ),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { AcpDriver } from '../../src/agents/acp/driver.js'
+import type { LiveSessions } from '../../src/core/live-sessions.js'
 import { SessionManager } from '../../src/core/session-manager.js'
 import { startServer } from '../../src/http/server.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
@@ -44,6 +45,10 @@ describe('/v1/sessions on codex app-server', () => {
     json<Session>(postJson(`${gw.url}/v1/sessions`, body))
   const turn = (id: string, input: string, query = '?wait=true', extra: Record<string, unknown> = {}) =>
     postJson(`${gw.url}/v1/sessions/${id}/turns${query}`, { input, ...extra })
+  const turnRecord = async (sessionId: string, turnId: string) =>
+    (await json<Session & { turns: Turn[] }>(fetch(`${gw.url}/v1/sessions/${sessionId}`))).turns.find(
+      (t) => t.id === turnId,
+    )!
   const requestText = (i: number) =>
     JSON.stringify((mock.requests[i]?.body as { input?: unknown })?.input ?? '')
 
@@ -404,6 +409,82 @@ describe('/v1/sessions on codex app-server', () => {
       turnCount: 1,
     })
     expect(await json<Session>(postJson(`${gw.url}/v1/sessions`, {}))).not.toHaveProperty('forkedAtSeq')
+  })
+
+  it("fork while the parent's turn makes items: the fork point is where codex cut, an item or the turn's end it got just before the fork included", async () => {
+    const parent = await createSession({ approvalPolicy: 'never', sandbox: 'workspace-write' })
+    mock.script({ kind: 'text', text: 'first answer' })
+    await turn(parent.id, 'a turn before')
+    // the command runs until the test writes a file; the model's answer after it is held until the test lets it go
+    const answer = held({ kind: 'text', text: 'answered after the command' })
+    mock.script(
+      { kind: 'exec_command', cmd: 'until [ -e go ]; do sleep 0.05; done; echo ended', yieldTimeMs: 30_000 },
+      answer.step,
+    )
+    const running = await json<Turn>(turn(parent.id, 'run the command', ''))
+    const startedCommand = (events: StoredEvent[]) =>
+      events.find((e) => e.type === 'item.started' && e.item.type === 'command_execution')
+    const command = startedCommand(await sessionEvents(gw.url, parent.id, (e) => !!startedCommand(e)))
+    const commandId = command?.type === 'item.started' ? command.item.id : ''
+    const { live } = gw.ctx.tenancy.scope(null).sessions as unknown as { live: LiveSessions }
+    const agent = live.get(parent.id)!.agent
+    const agentFork = agent.fork
+    /** The next fork of the parent: `before` runs between the gateway's read of the parent and codex's fork. */
+    const forkAfter = async (before: () => Promise<unknown>) => {
+      agent.fork = async (...args) => {
+        agent.fork = agentFork
+        await before()
+        return agentFork.apply(agent, args)
+      }
+      try {
+        return await json<Session>(postJson(`${gw.url}/v1/sessions/${parent.id}/fork`, {}))
+      } finally {
+        agent.fork = agentFork
+      }
+    }
+    /** What the fork's thread holds of its last turn (codex's own record), and what the parent stored by the point. */
+    const compare = async (fork: Session) => {
+      const read = (await live.get(fork.id)!.agent.read(true)) as {
+        thread: { turns: { id: string; items: { id: string }[] }[] }
+      }
+      const last = read.thread.turns.at(-1)!
+      const events = await sessionEvents(gw.url, parent.id, (e) => (e.at(-1)?.seq ?? 0) >= fork.forkedAtSeq!)
+      const upTo = events.filter((e) => e.seq <= fork.forkedAtSeq!)
+      const from = upTo.findIndex((e) => e.type === 'turn.started' && e.turnId === running.id)
+      const completed = upTo.slice(from).flatMap((e) => {
+        if (e.type === 'item.completed') return [e.item.id]
+        const raw =
+          e.type === 'agent.raw'
+            ? (e.payload as { method: string; params: { item: { id: string } } })
+            : undefined
+        return raw?.method === 'item/completed' ? [raw.params.item.id] : []
+      })
+      const ended = upTo.some((e) => e.type === 'turn.completed' && e.turnId === running.id)
+      return { held: last.items.map((i) => i.id), completed, ended, agentTurn: last.id }
+    }
+    // the command ends between the gateway's read of its parent and codex's fork: once codex asked the model again,
+    // the command's end is in the thread codex forks
+    const cut = await forkAfter(async () => {
+      writeFileSync(path.join(parent.cwd, 'go'), '')
+      await answer.asked
+    })
+    const atCut = await compare(cut)
+    expect(atCut.held).toContain(commandId)
+    expect(atCut.completed).toEqual(atCut.held)
+    expect(atCut).toMatchObject({
+      ended: false,
+      agentTurn: (await turnRecord(parent.id, running.id)).agentTurnId,
+    })
+    expect(cut.forkedAtTurn).toBe(1)
+    // the turn ends in between: the fork holds it whole, so its fork point has the turn's end and counts it
+    const whole = await forkAfter(async () => {
+      answer.release()
+      await finishedTurnAt(gw.url, parent.id, running.id)
+    })
+    const atWhole = await compare(whole)
+    expect(atWhole.completed).toEqual(atWhole.held)
+    expect(atWhole.ended).toBe(true)
+    expect(whole.forkedAtTurn).toBe(2)
   })
 
   it('archive: a turn on an archived session is refused with 409; the event stream ends', async () => {

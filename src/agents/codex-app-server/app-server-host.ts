@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { ownerVariable } from '../../process/process-marker.js'
+import type { ForkedHead } from '../session.js'
 import { TurnDirectories } from '../turn-directories.js'
 import {
   AppServerProcess,
@@ -13,7 +14,7 @@ import type { RpcClosedError } from './rpc-errors.js'
 import type { RequestId } from './rpc-message.js'
 import { type ThreadSettings, threadParams } from './thread-settings.js'
 import { threadIdOf } from './wire-read.js'
-import { conversationRef, threadResponse } from './wire-schemas.js'
+import { conversationRef, threadResponse, turnsListResponse } from './wire-schemas.js'
 
 /** How often, and how far apart, a resume is retried while codex is still closing the thread. */
 const closingRetries = 40
@@ -135,6 +136,23 @@ export class AppServerHost {
     return opened
   }
 
+  /**
+   * The thread's last turn with its items (`thread/turns/list`, one turn): for a fork, where codex cut its parent's
+   * thread (fork-point.ts). Asked apart from `thread/fork`, which returns no history (`excludeTurns`): that grows
+   * with the thread, its last turn does not. Undefined when codex gives none (or fails to).
+   */
+  lastTurn(threadId: string): Promise<ForkedHead | undefined> {
+    return this.request('thread/turns/list', {
+      threadId,
+      limit: 1,
+      sortDirection: 'desc',
+      itemsView: 'full',
+    }).then(
+      (listed) => lastTurnOf(listed),
+      () => undefined,
+    )
+  }
+
   /** `thread/resume` into the running process (starting one if needed). */
   async resumeThread(threadId: string, settings: ThreadSettings): Promise<OpenedThread> {
     // its id is known here: it is the owner value of its commands
@@ -217,6 +235,17 @@ export class AppServerHost {
  */
 function ownerConfig(owner: string): { [key: string]: string } {
   return { [`shell_environment_policy.set.${ownerVariable}`]: owner }
+}
+
+/** The turn a `thread/turns/list` page (newest first) names first, as a ForkedHead; undefined when none. */
+function lastTurnOf(listed: unknown): ForkedHead | undefined {
+  const turn = turnsListResponse.safeParse(listed).data?.data[0]
+  if (!turn) return undefined
+  return {
+    turnId: turn.id,
+    ended: turn.completedAt != null,
+    items: turn.items.filter((item) => item.status !== 'inProgress').map((item) => item.id),
+  }
 }
 
 function parseThread(method: string, result: unknown): OpenedThread {

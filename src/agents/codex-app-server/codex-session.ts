@@ -4,7 +4,14 @@ import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import type { AgentApprovalPolicy } from '../../protocol/policies.js'
 import { relayTurn } from '../relayed-turn.js'
-import type { AgentSession, SessionHooks, SteerReceipt, TurnInput, TurnOptions } from '../session.js'
+import type {
+  AgentSession,
+  ForkedHead,
+  SessionHooks,
+  SteerReceipt,
+  TurnInput,
+  TurnOptions,
+} from '../session.js'
 import type { AppServerHost, ThreadListener } from './app-server-host.js'
 import { parseApproval } from './approvals.js'
 import type { AskForApproval } from './generated/v2/AskForApproval.js'
@@ -49,6 +56,8 @@ export class CodexSession implements AgentSession, ThreadListener {
   private readonly ownApproval: AskForApproval | undefined
   /** Whether a turn of this session named an approval policy of its own (codex keeps it for the next turns). */
   private approvalOverridden = false
+  /** A fork's: where codex cut its parent's thread (AgentSession.forkedHead). */
+  forkedHead: (() => Promise<ForkedHead | undefined>) | undefined
 
   constructor(
     private readonly host: AppServerHost,
@@ -180,6 +189,7 @@ export class CodexSession implements AgentSession, ThreadListener {
     )
     // the fork may carry a turn's policy over from this thread: its next turn names the own one again
     forked.approvalOverridden = this.approvalOverridden
+    forked.forkedHead = () => this.host.lastTurn(opened.threadId)
     return forked
   }
 

@@ -95,6 +95,21 @@ export const threadResponse = z.looseObject({
   approvalPolicy: askForApproval.optional().catch(undefined),
 })
 
+/**
+ * `thread/turns/list`: a page of a thread's turns (with `itemsView: 'full'`, their items). A turn ended when it
+ * has a `completedAt` (a running turn a fork holds is `interrupted` with none); an item with a `status` is held
+ * complete unless it is `inProgress`.
+ */
+export const turnsListResponse = z.looseObject({
+  data: z.array(
+    z.looseObject({
+      id: z.string(),
+      completedAt: z.number().nullish(),
+      items: z.array(z.looseObject({ id: z.string(), status: z.unknown().optional() })),
+    }),
+  ),
+})
+
 export const turnStartResponse = z.looseObject({ turn: z.looseObject({ id: z.string() }) })
 
 export const modelListResponse = z.looseObject({
