@@ -73,5 +73,8 @@ export function deferredProcess(
     endEscaped(scope) {
       proc?.endEscaped?.(scope)
     },
+    lent(provider) {
+      return proc?.lent?.(provider)
+    },
   }
 }

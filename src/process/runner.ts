@@ -114,6 +114,12 @@ export interface RunningProcess {
    * ends with its program) or where the runner cannot tell.
    */
   endEscaped?(scope: () => EscapeScope | undefined): void
+  /**
+   * The key proxy's URL and the token of its own this process was lent for `provider` (what its launch's
+   * placeholders became: keyed-runner.ts). Absent, or undefined, where it was lent none (no key proxy, a
+   * container, a provider its launch did not name).
+   */
+  lent?(provider: ModelProvider): { url: string; token: string } | undefined
 }
 
 /** What a previous server recorded about a process it started, to end it after a crash. */
@@ -178,7 +184,7 @@ export function abortReason(signal: AbortSignal | undefined): EndReason {
 export function wrappedProcess(
   proc: RunningProcess,
   done: Promise<ProcessOutcome>,
-  replaced: Partial<Pick<RunningProcess, 'stderr' | 'terminate' | 'endEscaped'>> = {},
+  replaced: Partial<Pick<RunningProcess, 'stderr' | 'terminate' | 'endEscaped' | 'lent'>> = {},
 ): RunningProcess {
   return {
     get pid() {
@@ -191,5 +197,6 @@ export function wrappedProcess(
     done,
     terminate: replaced.terminate ?? proc.terminate,
     ...(replaced.endEscaped ? { endEscaped: replaced.endEscaped } : {}),
+    ...(replaced.lent ? { lent: replaced.lent } : {}),
   }
 }

@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -15,6 +23,7 @@ import {
   testModel,
 } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
+import { tempDir } from '../support/temp.js'
 
 /**
  * Permission requests of the ACP agents that ask (Claude Code through claude-agent-acp, `gemini --acp`,
@@ -35,31 +44,58 @@ const turnOf = async (gw: TestGateway, s: Session, input: string) =>
   (await (await postJson(`${gw.url}/v1/sessions/${s.id}/turns`, { input })).json()) as Turn
 
 /**
- * claude-agent-acp (as the gateway starts it) with Claude Code behind a wrapper that exits at once (0, before a word:
- * claude-agent-acp answers `Resource not found`, as when the conversation is gone) when asked to resume a
- * conversation while `fails` exists; the wrapper's path, for ACP_AGENTS.
+ * claude-agent-acp (as the gateway starts it) with Claude Code (its SDK's native binary) behind a wrapper that runs
+ * `first` before it; the path of claude-agent-acp's own wrapper (in `dir`), for ACP_AGENTS.
  */
-function failingResumeAgent(dir: string, fails: string): string {
+function claudeAgentBehind(dir: string, first: string): string {
   const require = createRequire(import.meta.url)
   const agent = path.join(
     path.dirname(require.resolve('@agentclientprotocol/claude-agent-acp/package.json')),
     'dist',
     'index.js',
   )
-  // the Claude Code claude-agent-acp starts (its SDK's native binary)
   const claude = createRequire(agent).resolve(
     `@anthropic-ai/claude-agent-sdk-${process.platform}-${process.arch}/claude`,
   )
   const cli = path.join(dir, 'claude-cli.sh')
-  writeFileSync(
-    cli,
-    `#!/bin/sh\ncase " $* " in *" --resume="*) [ -e '${fails}' ] && exit 0;; esac\nexec '${claude}' "$@"\n`,
-    { mode: 0o755 },
-  )
+  writeFileSync(cli, `#!/bin/sh\n${first}\nexec '${claude}' "$@"\n`, { mode: 0o755 })
   const wrapper = path.join(dir, 'claude-agent-acp.sh')
   const run = `CLAUDE_CODE_EXECUTABLE='${cli}' exec '${process.execPath}' '${agent}' "$@"`
   writeFileSync(wrapper, `#!/bin/sh\n${run}\n`, { mode: 0o755 })
   return wrapper
+}
+
+/**
+ * Claude Code exits at once (0, before a word: claude-agent-acp answers `Resource not found`, as when the
+ * conversation is gone) when asked to resume a conversation while `fails` exists.
+ */
+const failingResumeAgent = (dir: string, fails: string): string =>
+  claudeAgentBehind(dir, `case " $* " in *" --resume="*) [ -e '${fails}' ] && exit 0;; esac`)
+
+/**
+ * Each Claude Code claude-agent-acp starts writes a file of its own into `log`: what it is (`auth-status`: a
+ * `claude auth status`, else `claude`) and its cwd, its environment, then its claude-agent-acp's.
+ */
+const recordingAgent = (dir: string, log: string): string =>
+  claudeAgentBehind(
+    dir,
+    [
+      `case " $* " in *" auth status "*) kind=auth-status;; *) kind=claude;; esac`,
+      `{ echo "$kind $(pwd -P)"; env; echo "== agent"; tr '\\0' '\\n' < /proc/$PPID/environ; } > '${log}'/$$`,
+    ].join('\n'),
+  )
+
+/** What `recordingAgent` recorded of the Claude Codes started in `cwd`. */
+function claudeStartsIn(log: string, cwd: string) {
+  const here = realpathSync(cwd)
+  return readdirSync(log).flatMap((name) => {
+    const text = readFileSync(path.join(log, name), 'utf8')
+    const [head = '', ...rest] = text.split('\n')
+    const [kind, at] = [head.slice(0, head.indexOf(' ')), head.slice(head.indexOf(' ') + 1)]
+    if (at !== here) return []
+    const [env = '', agentEnv = ''] = rest.join('\n').split('\n== agent\n')
+    return [{ kind, env, agentEnv }]
+  })
 }
 
 // Every test on its own session and prompt: they run at once (each agent's CLI starts once, for all of its sessions).
@@ -69,8 +105,11 @@ function failingResumeAgent(dir: string, fails: string): string {
 describe.concurrent('ACP permission requests over HTTP', () => {
   let mock: MockLlm
   let gw: TestGateway
+  /** Where claude-agent-acp's Claude Codes are recorded (recordingAgent). */
+  let starts = ''
 
   beforeAll(async () => {
+    starts = tempDir('claude-starts-')
     mock = await startMockLlm()
     gw = await startGateway(null, {
       ANTHROPIC_BASE_URL: mock.url,
@@ -82,8 +121,8 @@ describe.concurrent('ACP permission requests over HTTP', () => {
       COPILOT_PROVIDER_BASE_URL: mock.baseUrl,
       COPILOT_PROVIDER_API_KEY: testApiKey,
       COPILOT_MODEL: testModel,
-      // opt-in preset (agent-spec.ts)
-      ACP_AGENTS: 'copilot',
+      // opt-in preset (agent-spec.ts); claude-agent-acp's Claude Codes recorded
+      ACP_AGENTS: `copilot,claude-agent-acp=${recordingAgent(starts, starts)}`,
     })
     mock.setDefault({ kind: 'text', text: 'OK' })
     // the operator's user settings: no domain check at api.anthropic.com before a fetch (only 127.0.0.1 traffic)
@@ -373,6 +412,23 @@ describe.concurrent('ACP permission requests over HTTP', () => {
     // the search ran on both turns (Claude Code's WebSearch asks the model with its web_search tool)
     const searched = mock.requests.filter((r) => mock.lastUserText(r).endsWith(`query: ${query}`))
     expect(searched).toHaveLength(2)
+    // On the key proxy claude-agent-acp is authenticated at the proxy (proxy-authentication.ts): it started no
+    // `claude auth status` for the session nor for either prompt (before: one for each, ~1 s of CPU each; the one of
+    // its `initialize` is left, in its process's cwd: the data dir, the process being shared); neither it nor its
+    // Claude Code holds the real key, which only the proxy put on its model requests; the token its Claude Code
+    // sends is kept from its commands like the key.
+    const here = claudeStartsIn(starts, cwd)
+    expect(here.map((c) => c.kind)).not.toContain('auth-status')
+    const claude = here.filter((c) => c.kind === 'claude')
+    expect(claude.length).toBeGreaterThan(0)
+    for (const c of here) expect(c.env + c.agentEnv).not.toContain('sk-ant-test')
+    for (const { env } of claude) {
+      expect(env).toMatch(/^ANTHROPIC_BASE_URL=http:\/\/127\.0\.0\.1:\d+\/anthropic$/m)
+      expect(env).toMatch(/^ANTHROPIC_CUSTOM_HEADERS=x-api-key: agp-[A-Za-z0-9_-]{43}$/m)
+      expect(env).toMatch(/^ANTHROPIC_API_KEY=$/m)
+      expect(env).toMatch(/^AGW_SCRUB_ENV=.*\bANTHROPIC_CUSTOM_HEADERS\b/m)
+    }
+    for (const r of searched) expect(r.headers['x-api-key']).toBe('sk-ant-test')
   }, 120_000)
 
   // As the claude driver's (claude-approvals.test.ts): Claude Code's rule, `WebFetch(domain:<host>)`, would allow

@@ -6,8 +6,12 @@ import { AcpSession } from '../../src/agents/acp/acp-session.js'
 import { acpPreset } from '../../src/agents/acp/agent-spec.js'
 import { AcpDriver } from '../../src/agents/acp/driver.js'
 import type { ReopeningAcpSession } from '../../src/agents/acp/reopening-session.js'
+import { modelUpstreams } from '../../src/agents/model-upstreams.js'
 import type { AgentSession, ApprovalAsk, ApprovalDecision, SessionHooks } from '../../src/agents/session.js'
 import { loadConfig } from '../../src/config/load.js'
+import { KeyProxy } from '../../src/process/key-proxy/key-proxy.js'
+import { KeyedRunner } from '../../src/process/key-proxy/keyed-runner.js'
+import { localRunner } from '../../src/process/local-runner.js'
 import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
 import { describeDriverContract, waitFor } from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
@@ -30,6 +34,30 @@ function codexAcp(mock: MockLlm, command?: string) {
 // acp:claude-agent-acp (Claude Code behind ACP) against the mock's Anthropic Messages format. Claude Code
 // also asks the model for a session title: the mock answers that side request itself (`side: true`).
 
+// It runs on the key proxy, as a gateway's agents do by default (MODEL_KEY_PROXY): one per mock model, ended after
+// the file. claude-agent-acp then has a token of its own, and is authenticated at the proxy (proxy-authentication.ts).
+const keyProxies = new Map<string, KeyProxy>()
+afterAll(async () => {
+  await Promise.all([...keyProxies.values()].map((proxy) => proxy.close()))
+})
+
+function claudeAcpDriver(env: Record<string, string | undefined>, dir: string, command?: string) {
+  const config = loadConfig(env, dir)
+  const upstream = config.ANTHROPIC_BASE_URL ?? ''
+  let proxy = keyProxies.get(upstream)
+  if (!proxy) {
+    proxy = KeyProxy.create(modelUpstreams(config, env))
+    keyProxies.set(upstream, proxy)
+  }
+  const spec = acpPreset('claude-agent-acp')
+  return new AcpDriver(
+    config,
+    command ? { ...spec, command } : spec,
+    env,
+    new KeyedRunner(localRunner, proxy),
+  )
+}
+
 function claudeAcp(mock: MockLlm, command?: string) {
   const { env, dir, workspace } = gatewayEnv(null, {
     ANTHROPIC_BASE_URL: mock.url,
@@ -37,11 +65,7 @@ function claudeAcp(mock: MockLlm, command?: string) {
     CLAUDE_CODE_MAX_RETRIES: '0',
     ACP_WARM_RUNS: 'false',
   })
-  const spec = acpPreset('claude-agent-acp')
-  return {
-    driver: new AcpDriver(loadConfig(env, dir), command ? { ...spec, command } : spec, env),
-    workspace,
-  }
+  return { driver: claudeAcpDriver(env, dir, command), workspace }
 }
 
 async function collect(session: AgentSession, text: string, signal = new AbortController().signal) {
@@ -302,7 +326,7 @@ function claudeAcpPermissions() {
         CLAUDE_CODE_MAX_RETRIES: '0',
       })
       setWorkspace(workspace)
-      const driver = new AcpDriver(loadConfig(env, dir), acpPreset('claude-agent-acp'), env)
+      const driver = claudeAcpDriver(env, dir)
       expect((await driver.probe()).authenticated).toBe(true)
       return driver.openSession(
         { cwd: workspace },

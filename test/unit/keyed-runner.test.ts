@@ -137,6 +137,23 @@ describe('KeyedRunner', () => {
     expect(redactor.text(`k=${key}`)).toBe(`k=${key}`)
   })
 
+  // what claude-agent-acp is authenticated with at the proxy (acp/proxy-authentication.ts)
+  it('says what it lent a process: the token and URL of its launch, none for a provider it did not name', async () => {
+    const runner = new KeyedRunner(localRunner, proxy)
+    const proc = runner.start({
+      ...spec(),
+      args: ['-c', 'printf "%s %s" "$KEY" "$URL"; read -r _'],
+      stdin: { keepOpen: true },
+    })
+    const [key, url] = (
+      await new Promise<string>((resolve) => proc.stdout.once('data', (c) => resolve(String(c))))
+    ).split(' ')
+    expect(proc.lent?.('anthropic')).toEqual({ token: key, url })
+    expect(proc.lent?.('openai')).toBeUndefined()
+    proc.stdin.end('\n')
+    await proc.done
+  })
+
   it('reaches the proxy directly when the env names an HTTP proxy (127.0.0.1 added to NO_PROXY)', async () => {
     const runner = new KeyedRunner(localRunner, proxy)
     const { text } = await collectOutput(runner, {
@@ -169,6 +186,10 @@ describe('KeyedRunner', () => {
     new KeyedRunner(recording, proxy).start(spec({ isolation: 'container' }))
     expect(got?.env.KEY).toBe(serverEnv.ANTHROPIC_API_KEY)
     expect(got?.env.URL).toBe(serverEnv.ANTHROPIC_BASE_URL)
+    // it lent it nothing: nothing to authenticate a claude-agent-acp with (it has the key itself)
+    expect(
+      new KeyedRunner(recording, proxy).start(spec({ isolation: 'container' })).lent?.('anthropic'),
+    ).toBeUndefined()
     // a request's own text spelling a placeholder (without the process's random part) is left as it is
     const written = '{{model-key:anthropic}} {{model-url:anthropic}}'
     new KeyedRunner(recording, proxy).start(
@@ -208,5 +229,13 @@ describe('KeyedRunner', () => {
       const text = JSON.stringify(launch)
       for (const key of realKeys) expect(text).not.toContain(key)
     }
+    // claude-agent-acp is authenticated at the proxy, and what its Claude Code then holds the token in is kept from
+    // its commands (acp/proxy-authentication.ts); not codex-acp
+    const claudeAcp = acp('claude-agent-acp')
+    expect(claudeAcp.proxyAuthentication).toBe('anthropic')
+    expect(claudeAcp.env.AGW_SCRUB_ENV?.split(' ')).toEqual(
+      expect.arrayContaining(['ANTHROPIC_API_KEY', 'ANTHROPIC_CUSTOM_HEADERS', 'ANTHROPIC_AUTH_TOKEN']),
+    )
+    expect(acp('codex-acp').proxyAuthentication).toBeUndefined()
   })
 })

@@ -14,6 +14,7 @@ import { markerOverride } from '../codex/command-markers.js'
 import { TurnDirectories } from '../turn-directories.js'
 import type { FsAccess } from './fs-access.js'
 import type { AcpLaunch } from './launch.js'
+import { proxyAuthenticateRequest, proxyAuthenticationCapability } from './proxy-authentication.js'
 import { acpSdk } from './sdk.js'
 
 /** What a session wires into the connection once it knows its ACP session id. */
@@ -143,18 +144,24 @@ export class AcpProcess {
   /**
    * `initialize`: our protocol version and capabilities (fs inside the cwd, no terminal). `_meta.terminal_output`
    * asks agents that know the terminal extension (claude-agent-acp) to report a command's output and exit code.
+   * claude-agent-acp on the key proxy is then authenticated at the proxy (proxy-authentication.ts).
    */
   async initialize(): Promise<InitializeResponse> {
+    const proxied = this.launch.proxyAuthentication
     try {
-      return await this.connection.agent.request('initialize', {
+      const init = await this.connection.agent.request<InitializeResponse>('initialize', {
         protocolVersion: acpSdk().PROTOCOL_VERSION,
         clientCapabilities: {
           fs: { readTextFile: true, writeTextFile: true },
           terminal: false,
           _meta: { terminal_output: true },
+          ...(proxied ? proxyAuthenticationCapability : {}),
         },
         clientInfo: { name: 'agent-gateway', version: '0.1.0' },
       })
+      const authenticate = proxied ? proxyAuthenticateRequest(this.proc, proxied, init) : null
+      if (authenticate) await this.connection.agent.request('authenticate', authenticate)
+      return init
     } catch (err) {
       throw await this.failureOf(err)
     }

@@ -3,6 +3,7 @@ import path from 'node:path'
 import type { Config } from '../../config/load.js'
 import { baseChildEnv, passedThrough } from '../../process/child-env.js'
 import type { ModelAccess } from '../../process/key-proxy/model-access.js'
+import type { ModelProvider } from '../../process/key-proxy/provider-auth.js'
 import type { LaunchSpec } from '../../process/runner.js'
 import { resolveModel } from '../../protocol/models.js'
 import type { SandboxMode } from '../../protocol/policies.js'
@@ -22,6 +23,7 @@ import type { ApprovalPolicy } from '../session.js'
 import type { AcpAgentSpec } from './agent-spec.js'
 import { withHooksLockdown } from './copilot-lockdown.js'
 import { geminiAcpArgs, geminiAcpEnv, geminiMarkerPrefix } from './gemini-launch.js'
+import { proxyAuthenticationScrubbed } from './proxy-authentication.js'
 
 /** Everything the runner needs to start one ACP agent process. */
 export interface AcpLaunch {
@@ -44,6 +46,11 @@ export interface AcpLaunch {
    * goes under `<prefix>AGENT_GATEWAY_APP_SERVER` too (process-marker.ts `carriesMarker`).
    */
   markerPrefix?: string
+  /**
+   * claude-agent-acp on the key proxy: after `initialize` it is told to send its model requests to the proxy with
+   * the token it was lent for this provider (proxy-authentication.ts).
+   */
+  proxyAuthentication?: ModelProvider
   /** Where it runs (`isolation: "container"`): the LaunchSpec fields of placement.ts. */
   placement?: Pick<LaunchSpec, 'isolation' | 'image' | 'labels' | 'program' | 'mounts' | 'writableCwd'>
 }
@@ -80,6 +87,7 @@ export function acpLaunch(
   const base = baseChildEnv(serverEnv)
   let extraArgs: string[] = []
   let env: Record<string, string> = base
+  let proxied = false
   if (spec.flavor === 'codex-acp') {
     extraArgs = codexAcpArgs(config, s, serverEnv, spec.command)
     env = {
@@ -90,7 +98,8 @@ export function acpLaunch(
     }
   } else if (spec.flavor === 'claude-agent-acp') {
     const claude = { ...base, ...claudeEnv(config, serverEnv, s.model, s.access) }
-    env = { ...claude, ...scrubbedShellEnv(config, claude) }
+    proxied = claudeProxied(s)
+    env = { ...claude, ...scrubbedShellEnv(config, claude, proxied ? proxyAuthenticationScrubbed : []) }
   } else if (spec.flavor === 'gemini') {
     extraArgs = geminiAcpArgs(config, s.model)
     env = geminiAcpEnv(config, serverEnv, s.access)
@@ -122,6 +131,7 @@ export function acpLaunch(
     toolSettleMs: config.ACP_TOOL_SETTLE_MS,
     ...(spec.flavor === 'codex-acp' ? { codexMarker: true } : {}),
     ...(spec.flavor === 'gemini' ? { markerPrefix: geminiMarkerPrefix } : {}),
+    ...(proxied ? { proxyAuthentication: 'anthropic' as const } : {}),
     ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}),
     ...(s.signal ? { signal: s.signal } : {}),
     ...(inContainer ? { placement: containerPlacement(spec, config, serverEnv, env, s, js) } : {}),
@@ -230,6 +240,11 @@ function claudeEnv(
   const chosen = resolveModel(model, config.CLAUDE_MODEL)
   if (chosen) env.ANTHROPIC_MODEL = chosen
   return env
+}
+
+/** claude-agent-acp gets its key from the key proxy: a local process (a container gets the real key). */
+function claudeProxied(s: AcpLaunchSettings): boolean {
+  return s.placement?.isolation !== 'container' && (s.access?.fronts?.('anthropic') ?? false)
 }
 
 /** Whether the agent has credentials, where that is knowable without starting it. */

@@ -7,33 +7,24 @@ export function claudeHome(serverEnv: NodeJS.ProcessEnv): string {
   return serverEnv.CLAUDE_CONFIG_DIR ?? path.join(serverEnv.HOME ?? os.homedir(), '.claude')
 }
 
-/** Claude Code cuts a project directory's name at this length and appends a hash of the path. */
-const longName = 200
-
 /**
- * The names Claude Code may have given the project directory of `cwd`: the path with every character but ASCII
- * letters and digits made `-` (of the path as given and of its real path: Claude Code resolves it); a name longer
- * than 200 characters is cut and gets a hash suffix, which the CLI and the SDK compute differently, so such a name
- * is matched by its cut prefix.
+ * The names Claude Code gives the project directory of `cwd`, first looked at: the path with every character but
+ * ASCII letters and digits made `-` (of the path as given and of its real path: Claude Code resolves it). A name
+ * longer than 200 characters is cut and gets a hash suffix (which the CLI and the SDK compute differently), and
+ * a Claude Code may name it by rules of its own: every other project directory is looked in after these.
  */
-async function projectNames(cwd: string): Promise<{ exact: string[]; prefixes: string[] }> {
+async function projectNames(cwd: string): Promise<string[]> {
   // gone: the path as given
   const real = await realpath(cwd).catch(() => cwd)
-  const exact: string[] = []
-  const prefixes: string[] = []
-  for (const dir of new Set([cwd, real])) {
-    const name = dir.replace(/[^a-zA-Z0-9]/g, '-')
-    if (name.length <= longName) exact.push(name)
-    else prefixes.push(`${name.slice(0, longName)}-`)
-  }
-  return { exact, prefixes }
+  return [...new Set([cwd, real])].map((dir) => dir.replace(/[^a-zA-Z0-9]/g, '-'))
 }
 
 /**
  * Whether Claude Code's conversation `conversationId` of a session in `cwd` is on disk:
- * `<claude home>/projects/<cwd's project directory>/<id>.jsonl`. claude-agent-acp answers a `session/load` it
- * cannot do with the same error whether the conversation is gone or the Claude Code it started to resume it died
- * (`Resource not found`, or "Claude Code process exited with code 1"): the file tells them apart.
+ * `<claude home>/projects/<a project directory>/<id>.jsonl`, that of the cwd looked in first (an id is a UUID:
+ * unique across projects). claude-agent-acp answers a `session/load` it cannot do with the same error whether the
+ * conversation is gone or the Claude Code it started to resume it died (`Resource not found`, or "Claude Code
+ * process exited with code 1"): the file tells them apart.
  */
 export async function claudeConversationExists(
   serverEnv: NodeJS.ProcessEnv,
@@ -41,18 +32,17 @@ export async function claudeConversationExists(
   conversationId: string,
 ): Promise<boolean> {
   // an id is a UUID, never a path
-  if (!/^[0-9a-f-]{36}$/i.test(conversationId)) return false
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(conversationId)) return false
   const projects = path.join(claudeHome(serverEnv), 'projects')
-  const { exact, prefixes } = await projectNames(cwd)
   const found = async (dir: string) =>
     access(path.join(projects, dir, `${conversationId}.jsonl`)).then(
       () => true,
       () => false,
     )
-  for (const dir of exact) if (await found(dir)) return true
-  if (prefixes.length === 0) return false
-  const dirs = await readdir(projects).catch(() => [] as string[])
+  const first = await projectNames(cwd)
+  for (const dir of first) if (await found(dir)) return true
+  const dirs = await readdir(projects, { withFileTypes: true }).catch(() => [])
   for (const dir of dirs)
-    if (prefixes.some((prefix) => dir.startsWith(prefix)) && (await found(dir))) return true
+    if (dir.isDirectory() && !first.includes(dir.name) && (await found(dir.name))) return true
   return false
 }

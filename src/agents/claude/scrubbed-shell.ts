@@ -25,9 +25,16 @@ export function scrubbedShellPath(config: Config): string {
   return file
 }
 
-/** The variables that make Claude Code's commands start without the secrets found in `env`. */
-export function scrubbedShellEnv(config: Config, env: Record<string, string>): Record<string, string> {
-  const names = secretNamesIn(env)
+/**
+ * The variables that make Claude Code's commands start without the secrets found in `env`, and without `more`
+ * (names Claude Code's own env gets later, as claude-agent-acp's gateway authentication sets).
+ */
+export function scrubbedShellEnv(
+  config: Config,
+  env: Record<string, string>,
+  more: readonly string[] = [],
+): Record<string, string> {
+  const names = [...new Set([...secretNamesIn(env), ...more])]
   if (names.length === 0) return {}
   return { CLAUDE_CODE_SHELL_PREFIX: scrubbedShellPath(config), AGW_SCRUB_ENV: names.join(' ') }
 }

@@ -84,7 +84,11 @@ export class KeyedRunner implements ProcessRunner, ModelAccess {
       for (const token of tokens.values()) this.proxy.revoke(token)
       return outcome
     })
-    return wrappedProcess(proc, done, proc.endEscaped ? { endEscaped: proc.endEscaped } : {})
+    const lent = (provider: ModelProvider) => {
+      const token = tokens.get(provider)
+      return token ? { url: this.proxy.url(provider), token } : undefined
+    }
+    return wrappedProcess(proc, done, { lent, ...(proc.endEscaped ? { endEscaped: proc.endEscaped } : {}) })
   }
 
   reclaim(leftover?: Leftover): Promise<boolean> {
