@@ -494,15 +494,27 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     try {
       // Its session: the turn in flight failed, the approval can no longer be answered; the next turn, sent to
       // any API node, runs on the surviving worker, which resumes the agent's thread (its history is there).
-      await followSession(
-        apiB,
-        session.id,
-        Number(asked.at(-1)!.id),
-        (_, ev) => ev.type === 'turn.failed' && ev.turnId === pendingTurn.id,
-      )
+      // bounded, with the nodes' logs and the session's turns as stored: once (load 19-23, NODE_TIMEOUT_SECONDS=20)
+      // the in-flight turn's turn.failed did not come until the next case stalled the survivor (the case timed out)
+      const turnsNow = async () =>
+        JSON.stringify((await getSession(apiA, session.id)).turns.map((t) => [t.id, t.status, t.error]))
+      await within(
+        `the in-flight turn ${pendingTurn.id} to fail`,
+        60_000,
+        nodes,
+        followSession(
+          apiB,
+          session.id,
+          Number(asked.at(-1)!.id),
+          (_, ev) => ev.type === 'turn.failed' && ev.turnId === pendingTurn.id,
+        ),
+      ).catch(async (err: Error) => {
+        err.message += `\nturns: ${await turnsNow().catch((e: unknown) => String(e))}`
+        throw err
+      })
       const approval = (await (await fetch(`${apiA.url}/v1/approvals/${approvalId}`)).json()) as Approval
       expect(approval).toMatchObject({ state: 'resolved', decision: 'cancel' })
-      const resumed = await resumedTurn
+      const resumed = await within('the forwarded turn', 60_000, nodes, resumedTurn)
       console.log(
         `failover: kill -9 to the forwarded turn completed on the survivor ${Date.now() - killedAt} ms`,
       )
