@@ -34,6 +34,15 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs: n
 const cli = (name: string, args: string[]) => ({ agent: 'cli', command: { cli: name, args } })
 
 /**
+ * The nodes' NODE_TIMEOUT_SECONDS. The kill -9 case stops a worker, waits until it missed a heartbeat (2 beats of
+ * a fifth of it), then places 4 sessions and checks that it was not taken for dead meanwhile: 0.6 of it less 0.2 s
+ * for that. At 10 s (5.8 s) it failed 2 of 5 runs at load 23-28 on 2 cores (placing the sessions alone took
+ * 6.3-7.3 s; 0.2-1 s quiet); at 20 (11.8 s) it passed: the timeout, not the product, was short for a loaded machine.
+ */
+const nodeTimeoutSeconds = 20
+const heartbeatMs = (nodeTimeoutSeconds * 1000) / 5
+
+/**
  * `work` unless it takes longer than `ms`: then a failure that names the step and shows each node's last log
  * lines (a request with ?wait=true would otherwise hang until the test's own timeout, saying nothing).
  */
@@ -177,7 +186,7 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
       MAX_CONCURRENT_RUNS: '4',
       MAX_QUEUED_RUNS: '1000',
       // long enough that a node stalled by a loaded machine is not taken for dead
-      NODE_TIMEOUT_SECONDS: '10',
+      NODE_TIMEOUT_SECONDS: String(nodeTimeoutSeconds),
       KILL_GRACE_MS: '200',
     })
     env = base.env
@@ -418,6 +427,7 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     // withdrawn from node_signals), takes the session over and has the turn served on the survivor. It answered
     // 503 worker_unavailable before, though the client did nothing wrong.
     mock.script({ kind: 'text', text: 'zebra, still' })
+    const stoppedAt = Date.now()
     process.kill(victim.child.pid!, 'SIGSTOP')
     let resumedTurn: Promise<Turn>
     try {
@@ -433,7 +443,7 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
       await waitFor(
         async () => {
           const n = (await store.listNodes()).find((r) => r.id === victimId)
-          return n !== undefined && Date.now() - Date.parse(n.heartbeatAt) > 2 * 2000 + 200
+          return n !== undefined && Date.now() - Date.parse(n.heartbeatAt) > 2 * heartbeatMs + 200
         },
         'the stopped worker to miss a heartbeat',
         30_000,
@@ -445,13 +455,18 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
         nodes,
         Promise.all(Array.from({ length: 4 }, () => createSession(apiA))),
       )
-      console.log(`failover: 4 sessions placed while a worker is stopped in ${Date.now() - creating} ms`)
+      // all placed before it could be taken for dead (its record is still there, its lock held): looked at first,
+      // the clock runs
+      const victimThen = (await store.listNodes()).find((n) => n.id === victimId)
+      console.log(
+        `failover: 4 sessions placed while a worker is stopped in ${Date.now() - creating} ms (${Date.now() - stoppedAt} ms after the stop)`,
+      )
+      expect(victimThen).toMatchObject({ lock: 'held' })
       for (const s of placed) expect(await store.ownerOf(s.id)).toBe(await nodeIdOf(survivor))
-      // all placed before it could be taken for dead (its record is still there, its lock held)
-      expect((await store.listNodes()).find((n) => n.id === victimId)).toMatchObject({ lock: 'held' })
     } catch (err) {
-      // a stopped process would outlive the file
-      victim.child.kill('SIGKILL')
+      // a stopped process would outlive the file; its exit is awaited, so that the next case does not take it for
+      // a live worker (it failed "no node record for pid" after this one failed)
+      await victim.stop('SIGKILL')
       throw err
     }
     const killedAt = Date.now()
@@ -479,15 +494,27 @@ describe('a cluster: 2 API nodes + 2 workers on PostgreSQL (real processes)', ()
     try {
       // Its session: the turn in flight failed, the approval can no longer be answered; the next turn, sent to
       // any API node, runs on the surviving worker, which resumes the agent's thread (its history is there).
-      await followSession(
-        apiB,
-        session.id,
-        Number(asked.at(-1)!.id),
-        (_, ev) => ev.type === 'turn.failed' && ev.turnId === pendingTurn.id,
-      )
+      // bounded, with the nodes' logs and the session's turns as stored: once (load 19-23, NODE_TIMEOUT_SECONDS=20)
+      // the in-flight turn's turn.failed did not come until the next case stalled the survivor (the case timed out)
+      const turnsNow = async () =>
+        JSON.stringify((await getSession(apiA, session.id)).turns.map((t) => [t.id, t.status, t.error]))
+      await within(
+        `the in-flight turn ${pendingTurn.id} to fail`,
+        60_000,
+        nodes,
+        followSession(
+          apiB,
+          session.id,
+          Number(asked.at(-1)!.id),
+          (_, ev) => ev.type === 'turn.failed' && ev.turnId === pendingTurn.id,
+        ),
+      ).catch(async (err: Error) => {
+        err.message += `\nturns: ${await turnsNow().catch((e: unknown) => String(e))}`
+        throw err
+      })
       const approval = (await (await fetch(`${apiA.url}/v1/approvals/${approvalId}`)).json()) as Approval
       expect(approval).toMatchObject({ state: 'resolved', decision: 'cancel' })
-      const resumed = await resumedTurn
+      const resumed = await within('the forwarded turn', 60_000, nodes, resumedTurn)
       console.log(
         `failover: kill -9 to the forwarded turn completed on the survivor ${Date.now() - killedAt} ms`,
       )

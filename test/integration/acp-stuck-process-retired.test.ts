@@ -1,6 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
-import { finishedTurnAt, postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import {
+  finishedTurnAt,
+  gatewayModules,
+  postJson,
+  startGateway,
+  type TestGateway,
+} from '../support/gateway.js'
 import { processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
 import { helloTurn, stubbornSettings } from '../support/stubborn-agent.js'
 
@@ -29,6 +35,7 @@ async function createSession(gw: TestGateway): Promise<Session> {
 }
 
 describe('an ACP process whose agent ignored a session’s interrupt', () => {
+  gatewayModules()
   let gw: TestGateway | undefined
   afterEach(async () => {
     const dir = gw?.dir

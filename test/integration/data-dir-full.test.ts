@@ -9,7 +9,7 @@ import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, readNdjson, startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, postJson, readNdjson, startGateway, type TestGateway } from '../support/gateway.js'
 import { processesInGroup, processesUnder, spawnedFrom, waitUntilGone } from '../support/processes.js'
 import { readSseUntil } from '../support/sse-client.js'
 import {
@@ -37,6 +37,7 @@ describe.skipIf(!root)('DATA_DIR on a full disk (a tmpfs; needs root to mount)',
   let gw: TestGateway
   let mock: MockLlm
 
+  gatewayModules()
   beforeAll(async () => {
     mount = tempDir('data-dir-full-')
     // 2 MB: the store's files take a few hundred KB at the start, the run below writes more than the rest

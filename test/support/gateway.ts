@@ -45,6 +45,19 @@ export function gatewayEnv(
   return { env, dir, workspace }
 }
 
+/**
+ * Loads the gateway's modules (src/http/server.ts and all it imports) in a hook of their own, before the tests of a
+ * file or describe block that start gateways in this process (startGateway). Their first load is vitest
+ * transforming most of src/: 35-52 s on a 2-core machine at load 20-25 (session 36), which the first test's 60 s
+ * (or a hook's 30 s) paid besides its own work; acp-stuck-process-retired and session-forced-end-reopen timed out
+ * so. The budget is for that load alone; in a worker that loaded them already (shared-modules) it costs nothing.
+ */
+export function gatewayModules(): void {
+  beforeAll(async () => {
+    await import('../../src/http/server.js')
+  }, 180_000)
+}
+
 /** A gateway in this process, listening on a free loopback port (real sockets). */
 export async function startGateway(
   mock: MockLlm | null,
@@ -132,6 +145,7 @@ export function mockAgentSettings(
  */
 export function sharedGateway(overrides: Record<string, string | undefined> = {}) {
   const shared = {} as { mock: MockLlm; gw: TestGateway }
+  gatewayModules()
   beforeAll(async () => {
     shared.mock = await startMockLlm()
     shared.gw = await startGateway(shared.mock, overrides)
@@ -157,6 +171,7 @@ export function gatewayPerTest() {
       await closing
     },
   } as { mock: MockLlm; gw: TestGateway | undefined; stop: () => Promise<void> }
+  gatewayModules()
   beforeAll(async () => {
     fx.mock = await startMockLlm()
   })

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, expect } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
-import { finishedTurnAt, postJson, type TestGateway } from './gateway.js'
+import { finishedTurnAt, gatewayModules, postJson, type TestGateway } from './gateway.js'
 import { processesUnder, waitUntilGone } from './processes.js'
 
 /**
@@ -86,9 +86,10 @@ export async function interruptedByForce(gw: TestGateway, sessionId: string): Pr
 export const notStopped = (after: string) =>
   new RegExp(`did not stop the turn within ${boundMs} ms of ${after}; the gateway ended it`)
 
-/** The gateways a test starts, stopped after it (no process of theirs left). */
+/** The gateways a test starts (their modules loaded before: gatewayModules), stopped after it (no process of theirs left). */
 export function gateways() {
   const held: { gw: TestGateway | undefined } = { gw: undefined }
+  gatewayModules()
   afterEach(async () => {
     const dir = held.gw?.dir
     await held.gw?.close(0)
