@@ -352,6 +352,12 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
         /image "missing\.png" is outside the workspace roots or does not exist/,
       ],
       [
+        'more than 16 images (as /v1 runs)',
+        'run',
+        { prompt: 'x', images: Array.from({ length: 17 }, (_, i) => `${i}.png`) },
+        /at most 16 images/,
+      ],
+      [
         'an image through a symlink out of the workspace',
         'stream',
         { prompt: 'x', images: ['link-out.png'] },
