@@ -152,14 +152,15 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
   })
 
   it("images (the original's paths for codex exec --image) reach the model, read from a private copy", async () => {
-    // a 1x1 PNG in a subdirectory, named relative to working_directory as /v1's images are relative to cwd
+    // a 1x1 PNG in a subdirectory, named relative to working_directory as /v1's images are relative to cwd; a
+    // comma in its name (codex splits an --image value at commas: its copy's name has none)
     mkdirSync(path.join(gw.workspace, 'pics'), { recursive: true })
-    writeFileSync(path.join(gw.workspace, 'pics', 'dot.png'), png)
+    writeFileSync(path.join(gw.workspace, 'pics', 'd,ot.png'), png)
     mock.script({ kind: 'text', text: 'a dot' })
     const res = await postJson(`${gw.url}/api/codex/run`, {
       prompt: 'what is in the picture?',
       working_directory: 'pics',
-      images: ['dot.png'],
+      images: ['d,ot.png'],
     })
     const text = await res.text()
     expect(res.status, text).toBe(200)
