@@ -15,7 +15,9 @@ export type { CodexLine }
  * codex driver's exec-json.ts parses them). Every refusal of the gateway's (sandbox, cwd, codex not ready,
  * capacity) is thrown here, before anything is spawned; the returned function follows the run. Whether a
  * directory outside a git repository will do (`skip_git_repo_check: false`) is codex's to say, as in the seed:
- * it refuses on stderr, which seed 002's routes quote in their `Codex process failed` event.
+ * it refuses on stderr, which seed 002's routes quote in their `Codex process failed` event. Its `images` take
+ * /v1's path: each must be a file inside the workspace roots (400 otherwise, before anything is spawned), codex
+ * gets a private copy of each (`--image`), read when the run starts.
  */
 export async function startCodexExecJson(
   scope: TenantScope,
@@ -25,6 +27,8 @@ export async function startCodexExecJson(
     sandbox?: SandboxMode | undefined
     workingDirectory?: string | undefined
     skipGitRepoCheck: boolean
+    /** Image paths, relative to the working directory or absolute inside the workspace roots, as /v1's. */
+    images?: string[] | undefined
     origin: string
     timeoutMs: number
   },
@@ -42,7 +46,12 @@ export async function startCodexExecJson(
   const follow = await startRun(
     scope.runs,
     'cli',
-    { cwd, command: { cli: 'codex', args, stdin: req.prompt, env: {} } },
+    {
+      cwd,
+      command: { cli: 'codex', args, stdin: req.prompt, env: {} },
+      // confined and staged as /v1's (run-admission.ts, staged-images.ts); the cli driver attaches the copies
+      ...(req.images?.length ? { images: req.images } : {}),
+    },
     { origin: req.origin, timeoutMs: req.timeoutMs, builtCommand: true },
   )
   return (signal) => codexOutput(follow(signal))

@@ -47,7 +47,7 @@ export async function admitRequest(
   if (!opts.builtCommand) checkRunInput(driver.id, fields, config, registry, opts.policyArgs)
   checkSandbox(fields.sandbox, config)
   for (const capability of ['outputSchema', 'images'] as const)
-    if (fields[capability] && !driver.capabilities[capability])
+    if (fields[capability] && !driver.capabilities[capability] && !builtCodexImages(capability, fields, opts))
       throw new AppError(
         'invalid_request',
         `agent ${driver.id} does not support ${capability}; GET /v1/agents lists each agent's capabilities`,
@@ -72,6 +72,13 @@ export async function admitRequest(
   }
   return { request, validate }
 }
+
+/**
+ * Seed 002's `codex exec` (a command the route built) takes images: the cli driver attaches the staged copies to
+ * it as `--image`. A caller's own command (POST /run, /v1's `cli`) never does.
+ */
+const builtCodexImages = (capability: string, fields: RunRequestFields, opts: SubmitOptions) =>
+  capability === 'images' && opts.builtCommand === true && fields.command?.cli === 'codex'
 
 /**
  * Unfinished runs the cluster may hold: MAX_QUEUED_RUNS plus MAX_CONCURRENT_RUNS per live node that runs

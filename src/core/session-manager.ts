@@ -461,8 +461,9 @@ export class SessionManager {
   async read(id: string, includeTurns: boolean): Promise<unknown> {
     const session = await this.mustGet(id)
     const live = await this.live.ensure(session)
-    // codex cannot list the turns of a thread that has none yet ("not supported yet"); there are none to list
-    return live.agent.read(includeTurns && session.turnCount > 0)
+    // codex cannot list the turns of a thread that has none yet ("not supported yet"); there are none to list.
+    // A fork holds its parent's first `forkedAtTurn` turns (codex's thread/fork copies them).
+    return live.agent.read(includeTurns && (session.turnCount > 0 || (session.forkedAtTurn ?? 0) > 0))
   }
 
   /** Reopens the session in the agent now (seed 003 `thread/resume`); a no-op when it is already open. */

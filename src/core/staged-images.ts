@@ -57,7 +57,8 @@ export async function stageImages(
     const paths: string[] = []
     for (const [i, image] of images.entries()) {
       const fd = openConfined(image, roots)
-      const target = path.join(dir, `${i}-${path.basename(image)}`)
+      // no comma in the copy's name: codex splits an `--image` value at commas (one image would become two)
+      const target = path.join(dir, `${i}-${path.basename(image).replaceAll(',', '_')}`)
       // the read stream closes the descriptor when it ends or fails
       await pipeline(
         createReadStream('', { fd, autoClose: true }),

@@ -73,5 +73,12 @@ export const eventExample = {
   runId: runExample.id,
 }
 export const threadExample = {
-  thread: { id: sessionExample.agentSessionId, preview: 'Add a README', createdAt: 1796126400 },
+  thread: {
+    id: sessionExample.agentSessionId,
+    preview: 'Add a README',
+    modelProvider: 'openai',
+    createdAt: 1796126400,
+    updatedAt: 1796126460,
+    turns: [],
+  },
 }

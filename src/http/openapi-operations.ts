@@ -400,9 +400,23 @@ export const operationDocs: Record<string, OperationDoc> = {
           properties: {
             id: { type: 'string', description: "codex's thread id" },
             preview: { type: 'string', description: 'the first input of the thread' },
+            modelProvider: {
+              type: ['string', 'null'],
+              description: "app-server's model provider of the thread (null when app-server did not say)",
+            },
             createdAt: { type: 'integer', description: 'Unix seconds' },
+            updatedAt: {
+              type: ['integer', 'null'],
+              description: "Unix seconds, app-server's (null when app-server did not say)",
+            },
+            turns: {
+              type: 'array',
+              items: {},
+              description:
+                "app-server's turns of the thread (as `/api/thread/read` lists them) on resume and fork; empty on start",
+            },
           },
-          required: ['id', 'preview', 'createdAt'],
+          required: ['id', 'preview', 'modelProvider', 'createdAt', 'updatedAt', 'turns'],
         },
       },
       required: ['thread'],

@@ -32,7 +32,16 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     const start = await post('/api/thread/start', { cwd: '/workspace' })
     expect(start.status).toBe(200)
     const threadId = start.body.thread.id as string
-    expect(start.body.thread).toEqual({ id: threadId, preview: '', createdAt: expect.any(Number) })
+    // every field of the original's Thread model (its response_model sent them all): app-server's modelProvider
+    // and updatedAt, and no turns yet
+    expect(start.body.thread).toEqual({
+      id: threadId,
+      preview: '',
+      modelProvider: expect.any(String),
+      createdAt: expect.any(Number),
+      updatedAt: expect.any(Number),
+      turns: [],
+    })
     // 2. Send a message
     const first = await post('/api/turn/start', {
       threadId,
@@ -60,6 +69,37 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     expect(read.status).toBe(200)
     expect(read.body.thread.id).toBe(threadId)
     expect(read.body.thread.turns).toHaveLength(2)
+    expect(read.body.thread.modelProvider).toBe(start.body.thread.modelProvider)
+    // resume and fork answer the thread with its turns, app-server's records as read lists them
+    const resumed = await post('/api/thread/resume', { threadId })
+    expect(resumed.status).toBe(200)
+    expect(Object.keys(resumed.body.thread)).toEqual([
+      'id',
+      'preview',
+      'modelProvider',
+      'createdAt',
+      'updatedAt',
+      'turns',
+    ])
+    expect(resumed.body.thread).toMatchObject({
+      id: threadId,
+      preview: 'Write a hello world program in Python',
+      modelProvider: start.body.thread.modelProvider,
+    })
+    expect(resumed.body.thread.updatedAt).toBeGreaterThanOrEqual(start.body.thread.createdAt)
+    expect(resumed.body.thread.turns.map((t: { id: string }) => t.id)).toEqual(
+      read.body.thread.turns.map((t: { id: string }) => t.id),
+    )
+    const forked = await post('/api/thread/fork', { threadId })
+    expect(forked.status).toBe(200)
+    expect(forked.body.thread.id).not.toBe(threadId)
+    expect(forked.body.thread.modelProvider).toBe(start.body.thread.modelProvider)
+    expect(forked.body.thread.turns).toHaveLength(2)
+    expect(forked.body.thread.turns[1].items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'agentMessage', text: 'def greet(name): print(f"Hello, {name}!")' }),
+      ]),
+    )
     // The thread is a gateway session too, with both turns stored.
     const sessions = (await (await fetch(`${gw.url}/v1/sessions`)).json()) as { sessions: Session[] }
     const session = sessions.sessions.find((s) => s.agentSessionId === threadId)

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { parseCodexLine } from '../../src/agents/codex/exec-json.js'
@@ -25,6 +25,12 @@ function sseData(text: string): CodexEvent[] {
     .filter(Boolean)
     .map((d) => JSON.parse(d) as CodexEvent)
 }
+
+/** A 1x1 PNG: codex sends an image it can read to the model. */
+const png = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+)
 
 /** Seed 002 (FastAPI around `codex exec --json`) over real sockets with the real codex. */
 describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
@@ -143,6 +149,27 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
     await waitFor(() => mock.requests.length > 0)
     await reader.cancel()
     expect(await waitUntilGone(() => processesUnder(gw.workspace))).toEqual([])
+  })
+
+  it("images (the original's paths for codex exec --image) reach the model, read from a private copy", async () => {
+    // a 1x1 PNG in a subdirectory, named relative to working_directory as /v1's images are relative to cwd; a
+    // comma in its name (codex splits an --image value at commas: its copy's name has none)
+    mkdirSync(path.join(gw.workspace, 'pics'), { recursive: true })
+    writeFileSync(path.join(gw.workspace, 'pics', 'd,ot.png'), png)
+    mock.script({ kind: 'text', text: 'a dot' })
+    const res = await postJson(`${gw.url}/api/codex/run`, {
+      prompt: 'what is in the picture?',
+      working_directory: 'pics',
+      images: ['d,ot.png'],
+    })
+    const text = await res.text()
+    expect(res.status, text).toBe(200)
+    expect((JSON.parse(text) as { final_response: string }).final_response).toBe('a dot')
+    const sent = JSON.stringify(mock.requests.at(-1)?.body)
+    expect(sent).toContain('input_image')
+    expect(sent).toContain(`data:image/png;base64,${png.toString('base64')}`)
+    // the copy codex read is gone once the run ended
+    expect(readdirSync(path.join(gw.env.DATA_DIR as string, 'run-images'))).toEqual([])
   })
 
   it("GET /health answers the original's fields first: status, then service", async () => {
@@ -314,6 +341,30 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
       ],
       ['unknown sandbox', 'run', { prompt: 'x', sandbox: 'none' }, /sandbox/],
       [
+        'an image outside the workspace',
+        'run',
+        { prompt: 'x', images: ['/etc/hostname'] },
+        /image "\/etc\/hostname" is outside the workspace roots/,
+      ],
+      [
+        'an image that does not exist',
+        'stream',
+        { prompt: 'x', images: ['missing.png'] },
+        /image "missing\.png" is outside the workspace roots or does not exist/,
+      ],
+      [
+        'more than 16 images (as /v1 runs)',
+        'run',
+        { prompt: 'x', images: Array.from({ length: 17 }, (_, i) => `${i}.png`) },
+        /at most 16 images/,
+      ],
+      [
+        'an image through a symlink out of the workspace',
+        'stream',
+        { prompt: 'x', images: ['link-out.png'] },
+        /image "link-out\.png" is outside the workspace roots/,
+      ],
+      [
         'danger-full-access without ALLOW_DANGER_FULL_ACCESS',
         'stream',
         { prompt: 'x', sandbox: 'danger-full-access' },
@@ -322,6 +373,8 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
     ]
     for (const [name, route, body, message] of cases) {
       it(`${name} (${route})`, async () => {
+        if (!existsSync(path.join(gw.workspace, 'link-out.png')))
+          symlinkSync('/etc/hostname', path.join(gw.workspace, 'link-out.png'))
         const before = mock.requests.length
         const res = await postJson(`${gw.url}/api/codex/${route}`, body)
         expect(res.status).toBe(400)

@@ -15,7 +15,7 @@ import { dropCodexStartupNoise } from '../codex/stderr-noise.js'
 import { findOnPath, resolveCodexBinary } from '../codex-binary.js'
 import { type AgentDriver, type AgentStatus, capabilities, type RunRequest } from '../driver.js'
 import { ensureGeminiSettings, geminiHome } from '../gemini/home.js'
-import { placed } from '../placement.js'
+import { imageMounts, placed } from '../placement.js'
 import { runProcess } from '../process-run.js'
 import { dockerModeEnv } from './docker-mode.js'
 import { geminiRunLaunch } from './gemini-run.js'
@@ -42,6 +42,17 @@ const claudeArgs = (config: Config, cli: string, args: string[]) =>
 /** CODEX_MODEL as a global `-c model=` default; a `--model` in the request's own args still wins. */
 const codexModelArgs = (config: Config) =>
   config.CODEX_MODEL ? codexOverride('model', config.CODEX_MODEL) : []
+
+/**
+ * A codex command with a run's (staged) images: `--image <copy>` for each, right after `exec` (a flag follows, so
+ * clap's many-valued option ends there, never eating the prompt's `-`). Only seed 002's built `codex exec`
+ * carries images (run-admission.ts); null for any other command with images.
+ */
+function attachImages(args: string[], images: readonly string[] | undefined): string[] | null {
+  if (!images?.length) return args
+  if (args[0] !== 'exec') return null
+  return ['exec', ...images.flatMap((image) => ['--image', image]), ...args.slice(1)]
+}
 
 export const cliCapabilities = capabilities()
 
@@ -109,13 +120,19 @@ export class CliDriver implements AgentDriver {
       return
     }
     const isCodex = raw.cli === 'codex'
+    const withImages = isCodex ? attachImages(raw.args, req.images) : raw.args
+    if (!withImages) {
+      yield { type: 'run.started', agent: this.id }
+      yield runNotStarted('images go only with a `codex exec` command')
+      return
+    }
     let args = isCodex
       ? [
           // a container's codex is its own, confined by the container
           ...(inContainer ? [] : readProfileOverrides(this.config, binary)),
           ...codexProviderArgs(this.config, this.runner, this.serverEnv),
           ...codexModelArgs(this.config),
-          ...(inContainer ? raw.args : confinedCodexArgs(this.config, raw.args)),
+          ...(inContainer ? withImages : confinedCodexArgs(this.config, withImages)),
         ]
       : claudeArgs(this.config, raw.cli, raw.args)
     let env = {
@@ -123,7 +140,7 @@ export class CliDriver implements AgentDriver {
       ...(isCodex ? codexEnv(this.config, this.serverEnv, this.runner) : {}),
       ...(inContainer ? dockerModeEnv(this.config, raw.cli, raw.args, raw.env) : raw.env),
     }
-    const mounts = isCodex ? [this.config.CODEX_HOME] : []
+    const mounts = isCodex ? [this.config.CODEX_HOME, ...imageMounts(req.images)] : []
     let marker: string | undefined
     if (path.basename(raw.cli) === 'gemini') {
       marker = newMarker()

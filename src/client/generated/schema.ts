@@ -775,6 +775,7 @@ export interface components {
             [key: string]: unknown;
         };
         CodexRunRequest: {
+            images?: string[] | null;
             model?: string | null;
             prompt: string;
             sandbox?: ("read-only" | "workspace-write" | "danger-full-access") | null;
@@ -1326,8 +1327,14 @@ export interface components {
                 createdAt: number;
                 /** @description codex's thread id */
                 id: string;
+                /** @description app-server's model provider of the thread (null when app-server did not say) */
+                modelProvider: string | null;
                 /** @description the first input of the thread */
                 preview: string;
+                /** @description app-server's turns of the thread (as `/api/thread/read` lists them) on resume and fork; empty on start */
+                turns: unknown[];
+                /** @description Unix seconds, app-server's (null when app-server did not say) */
+                updatedAt: number | null;
             };
         };
         ThreadStartRequest: {
@@ -2076,7 +2083,10 @@ export interface operations {
                      *       "thread": {
                      *         "id": "019a6b3c-7d2e-7f00-8000-1234567890ab",
                      *         "preview": "Add a README",
-                     *         "createdAt": 1796126400
+                     *         "modelProvider": "openai",
+                     *         "createdAt": 1796126400,
+                     *         "updatedAt": 1796126460,
+                     *         "turns": []
                      *       }
                      *     }
                      */
@@ -2169,7 +2179,10 @@ export interface operations {
                      *       "thread": {
                      *         "id": "019a6b3c-7d2e-7f00-8000-1234567890ab",
                      *         "preview": "Add a README",
-                     *         "createdAt": 1796126400
+                     *         "modelProvider": "openai",
+                     *         "createdAt": 1796126400,
+                     *         "updatedAt": 1796126460,
+                     *         "turns": []
                      *       }
                      *     }
                      */
@@ -2216,7 +2229,10 @@ export interface operations {
                      *       "thread": {
                      *         "id": "019a6b3c-7d2e-7f00-8000-1234567890ab",
                      *         "preview": "Add a README",
-                     *         "createdAt": 1796126400
+                     *         "modelProvider": "openai",
+                     *         "createdAt": 1796126400,
+                     *         "updatedAt": 1796126460,
+                     *         "turns": []
                      *       }
                      *     }
                      */

@@ -33,11 +33,22 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
   const base = { errorShape: 'fastapi' as const, framework: 'fastapi' as const, anyOrigin: true as const }
   const config = (pydantic: PydanticModel) => ({ ...base, pydantic })
   const agent = 'codex'
-  const thread = async (scope: TenantScope, s: Session) => ({
-    id: s.agentSessionId,
-    preview: (await scope.sessions.turns(s.id))[0]?.input[0]?.text ?? '',
-    createdAt: Math.floor(Date.parse(s.createdAt) / 1000),
-  })
+  /**
+   * The original's Thread model, every field of it as its response_model sent them: `modelProvider`, `updatedAt`
+   * and `turns` are app-server's own (its thread/read: what the original passed on from thread/start, resume and
+   * fork), `turns` listed only `withTurns` (resume, fork), empty otherwise, as app-server's thread/start.
+   */
+  const thread = async (scope: TenantScope, s: Session, withTurns: boolean) => {
+    const own = await appServerThread(scope.sessions, s.id, withTurns)
+    return {
+      id: s.agentSessionId,
+      preview: (await scope.sessions.turns(s.id))[0]?.input[0]?.text ?? '',
+      modelProvider: typeof own.modelProvider === 'string' ? own.modelProvider : null,
+      createdAt: Math.floor(Date.parse(s.createdAt) / 1000),
+      updatedAt: typeof own.updatedAt === 'number' ? own.updatedAt : null,
+      turns: withTurns && Array.isArray(own.turns) ? own.turns : [],
+    }
+  }
   const seedCwd = (scope: TenantScope, cwd: string | undefined) => {
     if (!cwd || existsSync(cwd) || !/^\/workspace(\/|$)/.test(cwd)) return cwd
     return path.join(scope.config.WORKSPACE_DIR, cwd.slice('/workspace'.length))
@@ -71,7 +82,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
           ...(model ? { model } : {}),
           ...(sandbox ? { sandbox } : {}),
         })
-        return { thread: await thread(scope, created) }
+        return { thread: await thread(scope, created, false) }
       },
     )
 
@@ -84,7 +95,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
       app.post(url, { config: config(pydantic), schema: { body: threadId } }, async (request) => {
         const scope = scopeOf(ctx, request)
         const s = await scope.sessions.byAgentSessionId(request.body.threadId)
-        return { thread: await thread(scope, await act(scope.sessions, s.id)) }
+        return { thread: await thread(scope, await act(scope.sessions, s.id), true) }
       })
 
     threadAction('/api/thread/resume', models.threadResume, (sessions, id) => sessions.resume(id))
@@ -206,6 +217,24 @@ const models = {
   skillsList: { cwds: { kind: 'list_of_str', nullable: true }, forceReload: { kind: 'bool' } },
   skillsConfigWrite: { path: { kind: 'str', required: true }, enabled: { kind: 'bool', required: true } },
 } satisfies Record<string, PydanticModel>
+
+/**
+ * app-server's own record of a thread (thread/read), `turns` included when asked; the fields the seed's Thread
+ * model adds to the gateway's. A thread/read that fails leaves them null (the original's model allowed None):
+ * the thread was started, resumed or forked all the same.
+ */
+async function appServerThread(
+  sessions: TenantScope['sessions'],
+  sessionId: string,
+  includeTurns: boolean,
+): Promise<{ modelProvider?: unknown; updatedAt?: unknown; turns?: unknown }> {
+  try {
+    const read = (await sessions.read(sessionId, includeTurns)) as { thread?: Record<string, unknown> }
+    return read?.thread ?? {}
+  } catch {
+    return {}
+  }
+}
 
 /** app-server's turn status names. */
 /**

@@ -28,7 +28,9 @@ import { promptField } from './prompt-field.js'
  * On shutdown the stream ends with an `error` event too and /run answers 503.
  * A client that disconnects ends codex. Without `model` (or with "auto") CODEX_MODEL applies, then codex's own
  * default, as on every other route. `model`, `sandbox` and `working_directory` may be
- * null, meaning absent, as the original's Optional fields (its page sends null for an empty box).
+ * null, meaning absent, as the original's Optional fields (its page sends null for an empty box). `images`, the
+ * original's image paths for `codex exec --image`, are /v1's: each a file inside the workspace roots (relative to
+ * the working directory), else 400; codex reads a private copy of each (core/staged-images.ts).
  */
 export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   const config = {
@@ -49,6 +51,8 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
     sandbox: sandboxMode.nullish(),
     working_directory: z.string().nullish(),
     skip_git_repo_check: z.boolean().default(true),
+    // the original's "image paths to attach" (`codex exec --image`): confined to the workspace as /v1's images
+    images: z.array(z.string()).max(16, 'at most 16 images').nullish(),
   })
 
   /** Checks the request and codex, and starts the run (core); throws before anything is spawned. */
@@ -59,6 +63,7 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
       sandbox: b.sandbox ?? undefined,
       workingDirectory: b.working_directory ?? undefined,
       skipGitRepoCheck: b.skip_git_repo_check,
+      images: b.images ?? undefined,
       origin,
       timeoutMs: timeoutSeconds * 1000,
     })
@@ -119,7 +124,8 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
 
 /**
  * The original's CodexRequest as pydantic checked it (the fields its README leaves out, `images`,
- * `approval_policy` and `output_schema`, too: a wrong type there was a 422; a right one is ignored here).
+ * `approval_policy` and `output_schema`, too: a wrong type there was a 422; `images` is honoured, the other two
+ * are ignored here).
  */
 const codexRequest: PydanticModel = {
   prompt: { kind: 'str', required: true },
