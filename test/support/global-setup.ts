@@ -11,7 +11,7 @@ import { makeTemplate, templateVariable } from './postgres-template.js'
 import { serversRoot } from './postgres-tools.js'
 import { ownerOf, ownerVariable } from './process-owner.js'
 import { killAll, processesUnder, waitUntilGone } from './processes.js'
-import { startRunServer } from './run-postgres.js'
+import { removeServersOnExit, startRunServer } from './run-postgres.js'
 import { runFiles, suiteNeeds } from './suite-needs.js'
 import { makeSuiteRoot, removeOrphanedRoots, suiteId } from './suite-roots.js'
 
@@ -50,6 +50,8 @@ export default async function setup(project: TestProject) {
   ).catch((err: Error) => [`(failed: ${err.message})`])
   if (orphanedRoots.length > 0)
     console.warn(`removed the temp roots of killed runs and their containers: ${orphanedRoots.join(', ')}`)
+  // an interrupted run (SIGINT, SIGTERM) stops its servers on its way out (run-postgres.ts)
+  const offExit = needs.postgres ? removeServersOnExit(pgRoot, owner) : () => {}
   // initdb runs while the image is checked or built; without PostgreSQL there is no template, and each
   // server's own initdb says what is missing
   const template = needs.postgres ? makeTemplate(pgRoot, owner).catch(() => undefined) : undefined
@@ -75,6 +77,7 @@ export default async function setup(project: TestProject) {
   }
   return async () => {
     const servers = removeServersOf(pgRoot, owner).servers
+    offExit()
     // a worker that made sure of the image itself (testImage()) leased it: that run has containers too
     const leased = releaseLeases(imagesStateDir(), owner)
     const containers = needs.containers || leased.length > 0 ? await suiteContainers() : []

@@ -22,9 +22,10 @@ export interface TestPostgres {
   dir: string
   /**
    * A new empty database; its URL. With `template` (a database of this server nobody is connected to), a copy of
-   * that one instead, copied as files (STRATEGY FILE_COPY: cheaper than copying it through the WAL).
+   * that one instead, copied as files (STRATEGY FILE_COPY: cheaper than copying it through the WAL). Through
+   * `admin` (a client connected to the server's `postgres` database) if given, else a connection of its own.
    */
-  createDatabase(template?: string): Promise<string>
+  createDatabase(template?: string, admin?: pg.Client): Promise<string>
   stop(): Promise<void>
 }
 
@@ -56,10 +57,10 @@ export function databaseMaker(port: number): TestPostgres['createDatabase'] {
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`
   const prefix = `agw_test_${process.pid}_${randomBytes(4).toString('hex')}`
   let databases = 0
-  return async (template?: string) => {
+  return async (template?: string, admin?: pg.Client) => {
     const name = `${prefix}_${++databases}`
-    const client = new pg.Client({ connectionString: url })
-    await client.connect()
+    const client = admin ?? new pg.Client({ connectionString: url })
+    if (!admin) await client.connect()
     try {
       await client.query(
         template
@@ -67,7 +68,7 @@ export function databaseMaker(port: number): TestPostgres['createDatabase'] {
           : `CREATE DATABASE ${name}`,
       )
     } finally {
-      await client.end()
+      if (!admin) await client.end()
     }
     return `postgres://postgres@127.0.0.1:${port}/${name}`
   }

@@ -1,4 +1,5 @@
 import { databaseMaker, startPostgres, type TestPostgres } from './postgres.js'
+import { removeServersOf } from './postgres-leftovers.js'
 import type { ProcessOwner } from './process-owner.js'
 
 /** Global setup hands the run's shared server to the workers in this variable (its port and directory). */
@@ -27,5 +28,29 @@ export function runServer(): Omit<TestPostgres, 'stop'> | undefined {
     port,
     dir,
     createDatabase: databaseMaker(port),
+  }
+}
+
+/**
+ * On SIGINT or SIGTERM vitest exits at once, without global teardown: the servers, shared server and template of
+ * the run (`owner`) are stopped and deleted on the way out (pg_ctl -m immediate, synchronously, in the signal's
+ * listener and at `exit`), not left for the next run to find. Returns what takes the listeners off again (the
+ * teardown, which does the same and checks for leaks). A run killed with SIGKILL is the next run's to clean up.
+ */
+export function removeServersOnExit(root: string, owner: ProcessOwner): () => void {
+  const remove = () => {
+    try {
+      removeServersOf(root, owner)
+    } catch {
+      // what still runs is the next run's (removeOrphanedServers)
+    }
+  }
+  process.once('SIGINT', remove)
+  process.once('SIGTERM', remove)
+  process.once('exit', remove)
+  return () => {
+    process.off('SIGINT', remove)
+    process.off('SIGTERM', remove)
+    process.off('exit', remove)
   }
 }

@@ -29,6 +29,24 @@ export function sharedPostgres(options: SharedPostgresOptions = {}) {
   let own: TestPostgres | undefined
   const stores: PostgresStore[] = []
   const made: string[] = []
+  // one connection to the server's `postgres` database makes and drops the block's databases: a backend each
+  // (what each CREATE DATABASE opened before) cost 30-40 ms of the server's CPU on a loaded 2-core machine
+  let admin: Promise<pg.Client> | undefined
+  const adminClient = (): Promise<pg.Client> => {
+    admin ??= (async () => {
+      const client = new pg.Client({ connectionString: started().url })
+      // lost (its server stopped): the next call opens another
+      client.on('error', () => {
+        admin = undefined
+      })
+      await client.connect()
+      return client
+    })().catch((err: unknown) => {
+      admin = undefined
+      throw err
+    })
+    return admin
+  }
   beforeAll(async () => {
     server = options.ownServer ? undefined : runServer()
     if (!server) {
@@ -40,8 +58,14 @@ export function sharedPostgres(options: SharedPostgresOptions = {}) {
     try {
       for (const store of stores.splice(0).reverse()) await store.close().catch(() => {})
     } finally {
-      if (own) await own.stop()
-      else if (server) await dropDatabases(server.url, made.splice(0))
+      try {
+        if (!own && made.length > 0) await dropDatabases(await adminClient(), made.splice(0))
+      } finally {
+        const client = admin
+        admin = undefined
+        await client?.then((c) => c.end()).catch(() => {})
+        await own?.stop()
+      }
     }
     // bounded like the start: deleting the server's directory (a database per test: postgres-store.test.ts makes
     // ~50) took 7-13 s with two such files at once on a loaded 2-core machine, and passed vitest's 30 s default
@@ -51,7 +75,7 @@ export function sharedPostgres(options: SharedPostgresOptions = {}) {
     return server
   }
   const createDatabase = async (template?: string): Promise<string> => {
-    const url = await started().createDatabase(template)
+    const url = await started().createDatabase(template, await adminClient())
     made.push(databaseOf(url))
     return url
   }
@@ -60,7 +84,7 @@ export function sharedPostgres(options: SharedPostgresOptions = {}) {
   let migrated: Promise<string> | undefined
   const migratedTemplate = async (): Promise<string> => {
     if (!own) return storeTemplate(started())
-    const url = await started().createDatabase()
+    const url = await started().createDatabase(undefined, await adminClient())
     await (await PostgresStore.open(url)).close()
     return databaseOf(url)
   }
@@ -127,13 +151,6 @@ async function makeStoreTemplate(server: Server): Promise<string> {
 }
 
 /** Drops a block's databases on the shared server (connections still on them are ended). */
-async function dropDatabases(url: string, names: string[]): Promise<void> {
-  if (names.length === 0) return
-  const admin = new pg.Client({ connectionString: url })
-  await admin.connect()
-  try {
-    for (const name of names) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-  } finally {
-    await admin.end()
-  }
+async function dropDatabases(admin: pg.Client, names: string[]): Promise<void> {
+  for (const name of names) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
 }
