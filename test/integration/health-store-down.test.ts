@@ -27,7 +27,9 @@ import {
   within,
 } from '../support/stubborn-agent.js'
 
-const server = sharedPostgres()
+// a server of its own: its disk-full case fills and unmounts a tablespace, which the run's shared server would
+// keep failing to write (its checkpoints, which every CREATE DATABASE of the other files waits for)
+const server = sharedPostgres({ ownServer: true })
 
 /** `sql` on the database of `url` (or, `admin`, on the server's `postgres` database), over a connection of its own. */
 async function query(url: string, sql: string, admin = false): Promise<pg.QueryResult> {

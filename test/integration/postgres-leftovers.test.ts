@@ -44,10 +44,11 @@ describe('PostgreSQL test servers left by killed runs', () => {
     const root = freshRoot()
     const servers: TestPostgres[] = []
     try {
-      const orphan = await startPostgres({ root, owner: await deadOwner() })
+      // a run's shared server (run-postgres.ts): a file's own (`server-*`) is found the same way
+      const orphan = await startPostgres({ root, owner: await deadOwner(), kind: 'shared' })
       servers.push(orphan)
       // its owner's pid runs, but it is another process now (a later start time): a reused pid
-      const reusedPid = makeOwnedDir(root, 'template', { pid: process.pid, startTime: '1' })
+      const reusedPid = makeOwnedDir(root, 'server', { pid: process.pid, startTime: '1' })
       const live = await startPostgres({ root, owner: ownerOf(process.pid) })
       servers.push(live)
       const orphanPid = postmasterPid(orphan)
@@ -70,16 +71,23 @@ describe('PostgreSQL test servers left by killed runs', () => {
     }
   })
 
-  it("a run's teardown stops the servers of its own that a test left running, and names them", async () => {
+  it("a run's teardown stops the servers of its own that a test left running, and names them; its shared server and template are removed without a word", async () => {
     const root = freshRoot()
     let forgotten: TestPostgres | undefined
     try {
       const run = ownerOf(process.pid)
       forgotten = await startPostgres({ root, owner: run })
+      const shared = makeOwnedDir(root, 'shared', run)
+      const template = makeOwnedDir(root, 'template', run)
       const otherRun = makeOwnedDir(root, 'server', ownerOf(process.ppid))
 
-      expect(removeServersOf(root, run).servers).toEqual([forgotten.dir])
+      expect(removeServersOf(root, run)).toEqual({
+        servers: [forgotten.dir],
+        shared: [shared],
+        templates: [template],
+      })
       expect(await answers(forgotten.url)).toBe(false)
+      expect([shared, template].filter((d) => existsSync(d))).toEqual([])
       expect(existsSync(otherRun)).toBe(true)
     } finally {
       await forgotten?.stop().catch(() => {})

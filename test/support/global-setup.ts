@@ -11,6 +11,7 @@ import { makeTemplate, templateVariable } from './postgres-template.js'
 import { serversRoot } from './postgres-tools.js'
 import { ownerOf, ownerVariable } from './process-owner.js'
 import { killAll, processesUnder, waitUntilGone } from './processes.js'
+import { removeServersOnExit, startRunServer } from './run-postgres.js'
 import { runFiles, suiteNeeds } from './suite-needs.js'
 import { makeSuiteRoot, removeOrphanedRoots, suiteId } from './suite-roots.js'
 
@@ -22,8 +23,9 @@ import { makeSuiteRoot, removeOrphanedRoots, suiteId } from './suite-roots.js'
  * removed and the suite fails.
  * What killed runs left is removed first: their roots (with the agents still running there and their
  * containers) and their PostgreSQL servers and templates. PostgreSQL (test/support/postgres.ts): one initdb
- * makes the template every test server copies (AGW_PG_TEMPLATE); servers of this run (AGW_TEST_OWNER, this
- * process) still running at the end are leaks too.
+ * makes the template every test server copies (AGW_PG_TEMPLATE), and one server started from it serves the run's
+ * files (AGW_PG_SERVER: run-postgres.ts), stopped and deleted at the end, whatever the tests did; servers of this
+ * run (AGW_TEST_OWNER, this process) a file started and still running at the end are leaks.
  */
 export default async function setup(project: TestProject) {
   const owner = ownerOf(process.pid)
@@ -48,6 +50,8 @@ export default async function setup(project: TestProject) {
   ).catch((err: Error) => [`(failed: ${err.message})`])
   if (orphanedRoots.length > 0)
     console.warn(`removed the temp roots of killed runs and their containers: ${orphanedRoots.join(', ')}`)
+  // an interrupted run (SIGINT, SIGTERM) stops its servers on its way out (run-postgres.ts)
+  const offExit = needs.postgres ? removeServersOnExit(pgRoot, owner) : () => {}
   // initdb runs while the image is checked or built; without PostgreSQL there is no template, and each
   // server's own initdb says what is missing
   const template = needs.postgres ? makeTemplate(pgRoot, owner).catch(() => undefined) : undefined
@@ -63,9 +67,17 @@ export default async function setup(project: TestProject) {
     if (pruned.length > 0) console.warn(`removed stale test images: ${pruned.join(', ')}`)
   }
   const templateData = await template
-  if (templateData) process.env[templateVariable] = templateData
+  if (templateData) {
+    process.env[templateVariable] = templateData
+    // the run's one server, whose databases the files' sharedPostgres() take (run-postgres.ts); without it each
+    // file starts its own and says what failed
+    await startRunServer(pgRoot, owner).catch((err: Error) =>
+      console.warn(`the run's PostgreSQL server did not start: ${err.message}`),
+    )
+  }
   return async () => {
     const servers = removeServersOf(pgRoot, owner).servers
+    offExit()
     // a worker that made sure of the image itself (testImage()) leased it: that run has containers too
     const leased = releaseLeases(imagesStateDir(), owner)
     const containers = needs.containers || leased.length > 0 ? await suiteContainers() : []

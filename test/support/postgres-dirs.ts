@@ -4,11 +4,13 @@ import type { ServerUser } from './postgres-tools.js'
 import type { ProcessOwner } from './process-owner.js'
 
 /**
- * One directory per test server (`server-*`) or template (`template-*`) under serversRoot(): `data/` (the
- * cluster), its log and unix socket, and `owner.json`, the process it belongs to, written before anything
- * else so a run killed at any point leaves nothing unowned that it started.
+ * One directory per test server (`server-*`: a file's own), the run's shared server (`shared-*`:
+ * run-postgres.ts) or template (`template-*`) under serversRoot(): `data/` (the cluster), its log and unix
+ * socket, and `owner.json`, the process it belongs to, written before anything else so a run killed at any
+ * point leaves nothing unowned that it started.
  */
-export type DirKind = 'server' | 'template'
+export type DirKind = 'server' | 'shared' | 'template'
+const kinds: readonly string[] = ['server', 'shared', 'template'] satisfies DirKind[]
 
 export interface OwnedDir {
   dir: string
@@ -36,8 +38,8 @@ export function ownedDirs(root: string): OwnedDir[] {
     return []
   }
   return names.flatMap((name) => {
-    const kind = name.split('-')[0]
-    if (kind !== 'server' && kind !== 'template') return []
+    const kind = name.split('-')[0] as DirKind
+    if (!kinds.includes(kind)) return []
     const dir = path.join(root, name)
     try {
       const owner = JSON.parse(readFileSync(path.join(dir, ownerFile), 'utf8')) as ProcessOwner

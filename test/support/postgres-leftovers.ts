@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { ownedDirs } from './postgres-dirs.js'
+import { type DirKind, ownedDirs } from './postgres-dirs.js'
 import { pgProgram } from './postgres-tools.js'
 import { ownerAlive, type ProcessOwner, sameOwner } from './process-owner.js'
 
@@ -42,15 +42,16 @@ export function removeOrphanedServers(root: string): { removed: string[]; failed
   return { removed, failed }
 }
 
-/** At the end of a run, its own servers and template: any server still here is one a test did not stop. */
+/**
+ * At the end of a run, its own servers, shared server and template: any server (`server-*`) still here is one a
+ * test did not stop; the shared one and the template are the run's own, stopped here.
+ */
 export function removeServersOf(
   root: string,
   owner: ProcessOwner,
-): { servers: string[]; templates: string[] } {
+): { servers: string[]; shared: string[]; templates: string[] } {
   const mine = ownedDirs(root).filter((d) => sameOwner(d.owner, owner))
   for (const { dir } of mine) removeServerDir(dir)
-  return {
-    servers: mine.filter((d) => d.kind === 'server').map((d) => d.dir),
-    templates: mine.filter((d) => d.kind === 'template').map((d) => d.dir),
-  }
+  const of = (kind: DirKind) => mine.filter((d) => d.kind === kind).map((d) => d.dir)
+  return { servers: of('server'), shared: of('shared'), templates: of('template') }
 }

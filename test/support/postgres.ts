@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto'
 import net from 'node:net'
 import path from 'node:path'
 import pg from 'pg'
-import { makeOwnedDir } from './postgres-dirs.js'
+import { type DirKind, makeOwnedDir } from './postgres-dirs.js'
 import { removeServerDir } from './postgres-leftovers.js'
 import { initdbArgs, templateVariable } from './postgres-template.js'
 import { pgProgram, runAs, serversRoot, serverUser } from './postgres-tools.js'
@@ -21,9 +22,10 @@ export interface TestPostgres {
   dir: string
   /**
    * A new empty database; its URL. With `template` (a database of this server nobody is connected to), a copy of
-   * that one instead, copied as files (STRATEGY FILE_COPY: cheaper than copying it through the WAL).
+   * that one instead, copied as files (STRATEGY FILE_COPY: cheaper than copying it through the WAL). Through
+   * `admin` (a client connected to the server's `postgres` database) if given, else a connection of its own.
    */
-  createDatabase(template?: string): Promise<string>
+  createDatabase(template?: string, admin?: pg.Client): Promise<string>
   stop(): Promise<void>
 }
 
@@ -32,6 +34,8 @@ export interface PostgresOptions {
   root?: string
   /** Whom it belongs to: the suite's vitest process (suiteOwner()) unless a test says otherwise. */
   owner?: ProcessOwner
+  /** 'shared': the run's one server (run-postgres.ts), which the run's teardown stops without calling it a leak. */
+  kind?: Extract<DirKind, 'server' | 'shared'>
 }
 
 async function freePort(): Promise<number> {
@@ -45,11 +49,39 @@ async function freePort(): Promise<number> {
   })
 }
 
-let databases = 0
+/**
+ * createDatabase of the server at `port`: names unique across the run's workers and files (a server shared by the
+ * run's files takes databases from processes whose pids may repeat).
+ */
+export function databaseMaker(port: number): TestPostgres['createDatabase'] {
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`
+  const prefix = `agw_test_${process.pid}_${randomBytes(4).toString('hex')}`
+  let databases = 0
+  return async (template?: string, admin?: pg.Client) => {
+    const name = `${prefix}_${++databases}`
+    const client = admin ?? new pg.Client({ connectionString: url })
+    if (!admin) await client.connect()
+    try {
+      await client.query(
+        template
+          ? `CREATE DATABASE ${name} TEMPLATE ${template} STRATEGY FILE_COPY`
+          : `CREATE DATABASE ${name}`,
+      )
+    } finally {
+      if (!admin) await client.end()
+    }
+    return `postgres://postgres@127.0.0.1:${port}/${name}`
+  }
+}
 
 export async function startPostgres(options: PostgresOptions = {}): Promise<TestPostgres> {
   const user = serverUser()
-  const dir = makeOwnedDir(options.root ?? serversRoot(), 'server', options.owner ?? suiteOwner(), user)
+  const dir = makeOwnedDir(
+    options.root ?? serversRoot(),
+    options.kind ?? 'server',
+    options.owner ?? suiteOwner(),
+    user,
+  )
   const data = path.join(dir, 'data')
   const pgCtl = pgProgram('pg_ctl')
   try {
@@ -78,21 +110,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Test
       url,
       port,
       dir,
-      async createDatabase(template?: string) {
-        const name = `agw_test_${process.pid}_${++databases}`
-        const client = new pg.Client({ connectionString: url })
-        await client.connect()
-        try {
-          await client.query(
-            template
-              ? `CREATE DATABASE ${name} TEMPLATE ${template} STRATEGY FILE_COPY`
-              : `CREATE DATABASE ${name}`,
-          )
-        } finally {
-          await client.end()
-        }
-        return `postgres://postgres@127.0.0.1:${port}/${name}`
-      },
+      createDatabase: databaseMaker(port),
       async stop() {
         if (stopped) return
         stopped = true
