@@ -98,6 +98,26 @@ export function newApproval(id: string, sessionId: string, patch: Partial<Approv
   }
 }
 
+/** A pending webhook delivery, due at `nextAttemptAt`. */
+export function newWebhookDelivery(
+  id: string,
+  nextAttemptAt: string,
+  body = '{"type":"run.completed"}',
+): WebhookDelivery {
+  return {
+    id,
+    url: 'https://example.test/hook',
+    event: 'run.completed',
+    body,
+    state: 'pending',
+    attempts: 0,
+    nextAttemptAt,
+    lastError: null,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    deliveredAt: null,
+  }
+}
+
 /** A node's record, as a gateway registers it (only a registered node owns work: createSession, claims). */
 export function nodeRecord(id: string, heartbeatAt = '2026-01-01T00:00:00.000Z'): NodeRecord {
   return { id, role: 'all', host: 'h', pid: 1, startedAt: '2026-01-01T00:00:00.000Z', heartbeatAt }
@@ -1618,18 +1638,7 @@ export function describeStoreContract(name: string, subject: StoreUnderTest): vo
 
     it('webhook outbox: due deliveries are found, kept for another connection, and leave when delivered', async () => {
       const { store, connect } = await fresh()
-      const delivery = (id: string, nextAttemptAt: string): WebhookDelivery => ({
-        id,
-        url: 'https://example.test/hook',
-        event: 'run.completed',
-        body: '{"type":"run.completed"}',
-        state: 'pending',
-        attempts: 0,
-        nextAttemptAt,
-        lastError: null,
-        createdAt: '2026-01-01T00:00:00.000Z',
-        deliveredAt: null,
-      })
+      const delivery = newWebhookDelivery
       expect(await store.nextWebhookAt()).toBeNull()
       await store.enqueueWebhook(delivery('msg_a', '2026-01-01T00:00:01.000Z'))
       await store.enqueueWebhook(delivery('msg_b', '2026-01-01T00:10:00.000Z'))

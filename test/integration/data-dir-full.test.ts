@@ -8,6 +8,7 @@ import { endRetryMs } from '../../src/core/end-retry.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session } from '../../src/protocol/sessions.js'
+import { newWebhookDelivery } from '../contract/store-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayModules, postJson, readNdjson, startGateway, type TestGateway } from '../support/gateway.js'
 import { processesInGroup, processesUnder, spawnedFrom, waitUntilGone } from '../support/processes.js'
@@ -322,20 +323,12 @@ describe.skipIf(!root)('DATA_DIR on a full disk (a tmpfs; needs root to mount)',
     emptyWal()
     spawnSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=4k'])
     onTestFinished(() => rmSync(filler, { force: true }))
-    const at = new Date().toISOString()
     // a webhook delivery is one statement, outside the store's transactions (before, its refusal went unnoted)
-    const delivery = {
-      id: 'msg_full',
-      url: 'http://127.0.0.1:9/hook',
-      event: 'run.completed' as const,
-      body: JSON.stringify({ type: 'run.completed', pad: 'x'.repeat(256 * 1024) }),
-      state: 'pending' as const,
-      attempts: 0,
-      nextAttemptAt: at,
-      lastError: null,
-      createdAt: at,
-      deliveredAt: null,
-    }
+    const delivery = newWebhookDelivery(
+      'msg_full',
+      new Date().toISOString(),
+      JSON.stringify({ type: 'run.completed', pad: 'x'.repeat(256 * 1024) }),
+    )
     await expect(gw.ctx.store.enqueueWebhook(delivery)).rejects.toMatchObject({ code: 'SQLITE_FULL' })
     unlinkSync(filler)
     expect(await gw.ctx.store.storageFull()).toBe(false)

@@ -4,7 +4,6 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { queuedRun } from '../../src/protocol/runs.js'
-import type { WebhookDelivery } from '../../src/protocol/webhooks.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { inlineWalBytes, WalCheckpointer } from '../../src/store/sqlite/wal-checkpointer.js'
 import {
@@ -14,7 +13,7 @@ import {
   WalWriteGate,
   walRestartSource,
 } from '../../src/store/sqlite/wal-write-gate.js'
-import { newApproval, newSession, nodeRecord } from '../contract/store-contract.js'
+import { newApproval, newSession, newWebhookDelivery, nodeRecord } from '../contract/store-contract.js'
 import { tempDir } from '../support/temp.js'
 
 const cleanups: (() => Promise<void> | void)[] = []
@@ -42,19 +41,6 @@ function walDatabase(rows: number): { file: string; db: Database.Database } {
   })
   return { file, db }
 }
-
-const webhook = (id: string, at: string): WebhookDelivery => ({
-  id,
-  url: 'https://example.test/hook',
-  event: 'run.completed',
-  body: '{"type":"run.completed"}',
-  state: 'pending',
-  attempts: 0,
-  nextAttemptAt: at,
-  lastError: null,
-  createdAt: at,
-  deliveredAt: null,
-})
 
 /** The WAL header's checkpoint sequence: it moves each time a commit starts the WAL over (and syncs the header). */
 const walSequence = (file: string) => readFileSync(`${file}-wal`).readUInt32BE(12)
@@ -215,7 +201,7 @@ describe('WalCheckpointer', () => {
         'resolveApproval',
         () => store.resolveApproval('apr_1', { decision: 'accept', by: 'u', resolvedAt: at }),
       ],
-      ['enqueueWebhook', () => store.enqueueWebhook(webhook('msg_1', at))],
+      ['enqueueWebhook', () => store.enqueueWebhook(newWebhookDelivery('msg_1', at))],
       ['updateWebhook', () => store.updateWebhook('msg_1', { attempts: 1 })],
       ['deleteFinishedBefore', () => store.deleteFinishedBefore(at)],
       ['removeNode', () => store.removeNode('node_b')],
