@@ -1,4 +1,5 @@
-import { access, readdir, realpath } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { access, copyFile, readdir, realpath } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -29,30 +30,68 @@ async function projectNames(cwd: string): Promise<{ exact: string[]; prefixes: s
   return { exact, prefixes }
 }
 
+/** An id is a UUID, never a path. */
+const isId = (id: string) => /^[0-9a-f-]{36}$/i.test(id)
+
 /**
- * Whether Claude Code's conversation `conversationId` of a session in `cwd` is on disk:
- * `<claude home>/projects/<cwd's project directory>/<id>.jsonl`. claude-agent-acp answers a `session/load` it
- * cannot do with the same error whether the conversation is gone or the Claude Code it started to resume it died
- * (`Resource not found`, or "Claude Code process exited with code 1"): the file tells them apart.
+ * Where Claude Code keeps its conversation `conversationId` of a session in `cwd`:
+ * `<claude home>/projects/<cwd's project directory>/<id>.jsonl`; null when it is not on disk.
+ */
+async function conversationFile(
+  serverEnv: NodeJS.ProcessEnv,
+  cwd: string,
+  conversationId: string,
+): Promise<string | null> {
+  if (!isId(conversationId)) return null
+  const projects = path.join(claudeHome(serverEnv), 'projects')
+  const { exact, prefixes } = await projectNames(cwd)
+  const found = async (dir: string) => {
+    const file = path.join(projects, dir, `${conversationId}.jsonl`)
+    return access(file).then(
+      () => file,
+      () => null,
+    )
+  }
+  for (const dir of exact) {
+    const file = await found(dir)
+    if (file) return file
+  }
+  if (prefixes.length === 0) return null
+  const dirs = await readdir(projects).catch(() => [] as string[])
+  for (const dir of dirs) {
+    const file = prefixes.some((prefix) => dir.startsWith(prefix)) ? await found(dir) : null
+    if (file) return file
+  }
+  return null
+}
+
+/**
+ * Whether Claude Code's conversation `conversationId` of a session in `cwd` is on disk. claude-agent-acp answers
+ * a `session/load` it cannot do with the same error whether the conversation is gone or the Claude Code it started
+ * to resume it died (`Resource not found`, or "Claude Code process exited with code 1"): the file tells them apart.
  */
 export async function claudeConversationExists(
   serverEnv: NodeJS.ProcessEnv,
   cwd: string,
   conversationId: string,
 ): Promise<boolean> {
-  // an id is a UUID, never a path
-  if (!/^[0-9a-f-]{36}$/i.test(conversationId)) return false
-  const projects = path.join(claudeHome(serverEnv), 'projects')
-  const { exact, prefixes } = await projectNames(cwd)
-  const found = async (dir: string) =>
-    access(path.join(projects, dir, `${conversationId}.jsonl`)).then(
-      () => true,
-      () => false,
-    )
-  for (const dir of exact) if (await found(dir)) return true
-  if (prefixes.length === 0) return false
-  const dirs = await readdir(projects).catch(() => [] as string[])
-  for (const dir of dirs)
-    if (prefixes.some((prefix) => dir.startsWith(prefix)) && (await found(dir))) return true
-  return false
+  return (await conversationFile(serverEnv, cwd, conversationId)) !== null
+}
+
+/**
+ * Copies Claude Code's conversation `from` (of a session in `cwd`) to a new conversation `to` beside it, as it is
+ * now: a fork holds its parent's conversation at the fork point, whatever the parent does later (`claude --resume
+ * <to>` continues the copy; the entries copied keep naming `from`, those Claude adds name `to`). False when `from`
+ * is not on disk (never saved, or gone); never overwrites a conversation `to`.
+ */
+export async function copyClaudeConversation(
+  serverEnv: NodeJS.ProcessEnv,
+  cwd: string,
+  from: string,
+  to: string,
+): Promise<boolean> {
+  const file = isId(to) ? await conversationFile(serverEnv, cwd, from) : null
+  if (!file) return false
+  await copyFile(file, path.join(path.dirname(file), `${to}.jsonl`), constants.COPYFILE_EXCL)
+  return true
 }
