@@ -6,9 +6,7 @@ import { permissionArgs, permissionEnv } from './permissions.js'
 import { scrubbedShellEnv } from './scrubbed-shell.js'
 
 /** Which conversation a `claude -p` process continues. */
-export type ClaudeThread =
-  | { kind: 'new'; sessionId?: string }
-  | { kind: 'resume'; sessionId: string }
+export type ClaudeThread = { kind: 'new'; sessionId?: string } | { kind: 'resume'; sessionId: string }
 
 export interface ClaudeCommand {
   sandbox: SandboxMode
