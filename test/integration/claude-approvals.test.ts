@@ -217,6 +217,49 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
   }, 90_000)
 
   // last: it restarts the suite's gateway
+  it("a fork holds its parent's conversation at the fork point, not the parent's later turns (also one reopened before its first turn)", async () => {
+    mock.reset()
+    mock.on('parent turn one', { kind: 'text', text: 'parent answer one' })
+    mock.on('parent after the fork', { kind: 'text', text: 'parent answer two' })
+    mock.on('the fork speaks', { kind: 'text', text: 'fork answer' })
+    mock.on('the reopened fork speaks', { kind: 'text', text: 'reopened fork answer' })
+    const session = await createSession({})
+    const one = await startTurn(session.id, { input: 'parent turn one' })
+    expect((await finishedTurnAt(gw.url, session.id, one.id)).status).toBe('completed')
+    const forks = await Promise.all(
+      [1, 2].map(() => json<Session>(postJson(`${gw.url}/v1/sessions/${session.id}/fork`, {}))),
+    )
+    for (const fork of forks) expect(fork.forkedAtTurn).toBe(1)
+    const two = await startTurn(session.id, { input: 'parent after the fork' })
+    expect((await finishedTurnAt(gw.url, session.id, two.id)).status).toBe('completed')
+
+    /** The model request of the turn whose prompt is `prompt`: the conversation Claude sent with it. */
+    const sent = (prompt: string) =>
+      JSON.stringify(mock.requests.find((r) => !r.side && mock.lastUserText(r).includes(prompt))?.body)
+    /** Runs the fork's first turn: its model request holds the parent's first turn, not its second. */
+    const holdsTheForkPoint = async (id: string, prompt: string) => {
+      const turn = await startTurn(id, { input: prompt })
+      expect((await finishedTurnAt(gw.url, id, turn.id)).status).toBe('completed')
+      const history = sent(prompt)
+      expect(history).toContain('parent turn one')
+      expect(history).toContain('parent answer one')
+      expect(history).not.toContain('parent after the fork')
+      expect(history).not.toContain('parent answer two')
+    }
+    await holdsTheForkPoint(forks[0]!.id, 'the fork speaks')
+    // a new gateway over the same data directory reopens the other fork before its first turn
+    await gw.close()
+    const { startServer } = await import('../../src/http/server.js')
+    const restarted = await startServer({ env: gw.env, cwd: gw.dir, logger: false })
+    gw = { ...restarted, env: gw.env, dir: gw.dir, workspace: gw.workspace }
+    await holdsTheForkPoint(forks[1]!.id, 'the reopened fork speaks')
+    // the parent goes on with its own history
+    const three = await startTurn(session.id, { input: 'parent turn three' })
+    expect((await finishedTurnAt(gw.url, session.id, three.id)).status).toBe('completed')
+    expect(sent('parent turn three')).toContain('parent answer two')
+    expect(sent('parent turn three')).not.toContain('fork answer')
+  }, 90_000)
+
   it('accept_for_session: later turns run the same command unasked, after a gateway restart too; a fork asks', async () => {
     mock.reset()
     // the same command twice: Claude's suggested rule for it is the command itself

@@ -17,6 +17,7 @@ function runner(rules: string[][] = [], probe = '') {
       if (next) await approvals?.remember(next)
       yield { type: 'run.completed', status: 'succeeded', exitCode: 0 } as AgentEvent
     },
+    copyConversation: async () => true,
   }
   return { turns, allowedTools, allows }
 }

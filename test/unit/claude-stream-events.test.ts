@@ -250,13 +250,6 @@ describe('claude argv and permissions', () => {
       '--resume',
       'a',
     ])
-    expect(claudeArgs({ ...base, thread: { kind: 'fork', from: 'a', sessionId: 'b' } }).slice(-5)).toEqual([
-      '--resume',
-      'a',
-      '--fork-session',
-      '--session-id',
-      'b',
-    ])
     expect(claudeArgs({ ...base, model: 'sonnet' })).toEqual(expect.arrayContaining(['--model', 'sonnet']))
   })
 })

@@ -6,10 +6,7 @@ import { permissionArgs, permissionEnv } from './permissions.js'
 import { scrubbedShellEnv } from './scrubbed-shell.js'
 
 /** Which conversation a `claude -p` process continues. */
-export type ClaudeThread =
-  | { kind: 'new'; sessionId?: string }
-  | { kind: 'resume'; sessionId: string }
-  | { kind: 'fork'; from: string; sessionId: string }
+export type ClaudeThread = { kind: 'new'; sessionId?: string } | { kind: 'resume'; sessionId: string }
 
 export interface ClaudeCommand {
   sandbox: SandboxMode
@@ -45,8 +42,6 @@ export function claudeArgs(cmd: ClaudeCommand): string[] {
   if (asks && cmd.allowedTools?.length) args.push('--allowedTools', ...cmd.allowedTools)
   const thread = cmd.thread ?? { kind: 'new' }
   if (thread.kind === 'resume') args.push('--resume', thread.sessionId)
-  if (thread.kind === 'fork')
-    args.push('--resume', thread.from, '--fork-session', '--session-id', thread.sessionId)
   if (thread.kind === 'new' && thread.sessionId) args.push('--session-id', thread.sessionId)
   return args
 }

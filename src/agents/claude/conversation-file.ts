@@ -1,4 +1,5 @@
-import { access, readdir, realpath } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { access, copyFile, readdir, realpath } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -19,30 +20,68 @@ async function projectNames(cwd: string): Promise<string[]> {
   return [...new Set([cwd, real])].map((dir) => dir.replace(/[^a-zA-Z0-9]/g, '-'))
 }
 
+/** An id is a UUID, never a path. */
+const isId = (id: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
+
 /**
- * Whether Claude Code's conversation `conversationId` of a session in `cwd` is on disk:
+ * Where Claude Code keeps its conversation `conversationId` of a session in `cwd`:
  * `<claude home>/projects/<a project directory>/<id>.jsonl`, that of the cwd looked in first (an id is a UUID:
- * unique across projects). claude-agent-acp answers a `session/load` it cannot do with the same error whether the
- * conversation is gone or the Claude Code it started to resume it died (`Resource not found`, or "Claude Code
- * process exited with code 1"): the file tells them apart.
+ * unique across projects); null when it is not on disk.
+ */
+async function conversationFile(
+  serverEnv: NodeJS.ProcessEnv,
+  cwd: string,
+  conversationId: string,
+): Promise<string | null> {
+  if (!isId(conversationId)) return null
+  const projects = path.join(claudeHome(serverEnv), 'projects')
+  const found = async (dir: string) => {
+    const file = path.join(projects, dir, `${conversationId}.jsonl`)
+    return access(file).then(
+      () => file,
+      () => null,
+    )
+  }
+  const first = await projectNames(cwd)
+  for (const dir of first) {
+    const file = await found(dir)
+    if (file) return file
+  }
+  const dirs = await readdir(projects, { withFileTypes: true }).catch(() => [])
+  for (const dir of dirs) {
+    const file = dir.isDirectory() && !first.includes(dir.name) ? await found(dir.name) : null
+    if (file) return file
+  }
+  return null
+}
+
+/**
+ * Whether Claude Code's conversation `conversationId` of a session in `cwd` is on disk. claude-agent-acp answers
+ * a `session/load` it cannot do with the same error whether the conversation is gone or the Claude Code it started
+ * to resume it died (`Resource not found`, or "Claude Code process exited with code 1"): the file tells them apart.
  */
 export async function claudeConversationExists(
   serverEnv: NodeJS.ProcessEnv,
   cwd: string,
   conversationId: string,
 ): Promise<boolean> {
-  // an id is a UUID, never a path
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(conversationId)) return false
-  const projects = path.join(claudeHome(serverEnv), 'projects')
-  const found = async (dir: string) =>
-    access(path.join(projects, dir, `${conversationId}.jsonl`)).then(
-      () => true,
-      () => false,
-    )
-  const first = await projectNames(cwd)
-  for (const dir of first) if (await found(dir)) return true
-  const dirs = await readdir(projects, { withFileTypes: true }).catch(() => [])
-  for (const dir of dirs)
-    if (dir.isDirectory() && !first.includes(dir.name) && (await found(dir.name))) return true
-  return false
+  return (await conversationFile(serverEnv, cwd, conversationId)) !== null
+}
+
+/**
+ * Copies Claude Code's conversation `from` (of a session in `cwd`) to a new conversation `to` beside it, as it is
+ * now: a fork holds its parent's conversation at the fork point, whatever the parent does later (`claude --resume
+ * <to>` continues the copy; the entries copied keep naming `from`, those Claude adds name `to`). False when `from`
+ * is not on disk (never saved, or gone); never overwrites a conversation `to`.
+ */
+export async function copyClaudeConversation(
+  serverEnv: NodeJS.ProcessEnv,
+  cwd: string,
+  from: string,
+  to: string,
+): Promise<boolean> {
+  const file = isId(to) ? await conversationFile(serverEnv, cwd, from) : null
+  if (!file) return false
+  await copyFile(file, path.join(path.dirname(file), `${to}.jsonl`), constants.COPYFILE_EXCL)
+  return true
 }

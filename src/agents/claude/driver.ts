@@ -12,6 +12,7 @@ import { type Placement, placed } from '../placement.js'
 import { runProcess } from '../process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { type ClaudeThread, claudeArgs, claudeEnv } from './command.js'
+import { copyClaudeConversation } from './conversation-file.js'
 import { PermissionPrompts } from './permission-prompts.js'
 import { claudeAuthHint, claudeHasCredentials, claudeInstallHint, resolveClaudeBinary } from './probe.js'
 import { scrubbedShellMount } from './scrubbed-shell.js'
@@ -33,7 +34,7 @@ export const claudeCapabilities = capabilities('sessions', 'fork', 'interrupt', 
 
 /**
  * Claude Code: `claude -p --output-format stream-json --verbose` per run and per session turn (the prompt on
- * stdin). Sessions continue by id (--session-id first, --resume later, --resume --fork-session to fork). A
+ * stdin). Sessions continue by id (--session-id first, --resume later; a fork is a copy of the conversation, resumed). A
  * session turn with an approval policy other than `never` asks the gateway before each tool its permission mode
  * does not allow (`--permission-prompt-tool stdio`, see claude/permissions.ts and permission-prompts.ts); runs and
  * `never` turns refuse those tools. The default sandbox is read-only, as for codex.
@@ -101,6 +102,10 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
     approvals?: TurnApprovals,
   ) {
     return this.execute({ ...req, prompt, thread, ...(approvals ? { approvals } : {}) }, signal)
+  }
+
+  copyConversation(cwd: string, from: string, to: string): Promise<boolean> {
+    return copyClaudeConversation(this.serverEnv, cwd, from, to)
   }
 
   /** One `claude -p` process: run.started first, exactly one run.completed last, never throws. */

@@ -40,6 +40,11 @@ export interface ClaudeTurnRunner {
     signal: AbortSignal,
     approvals?: TurnApprovals,
   ): AsyncIterable<AgentEvent>
+  /**
+   * Copies Claude's conversation `from` of a session in `cwd` to a new one `to`, as it is now; false when Claude
+   * has no conversation `from` on disk (conversation-file.ts).
+   */
+  copyConversation(cwd: string, from: string, to: string): Promise<boolean>
 }
 
 export interface ClaudeSessionState {
@@ -47,8 +52,6 @@ export interface ClaudeSessionState {
   id: string
   /** Whether Claude already has this session on disk (later turns use --resume). */
   exists: boolean
-  /** A fork not yet materialized: its first turn runs `--resume <forkFrom> --fork-session --session-id <id>`. */
-  forkFrom?: string
   /** `--allowedTools` entries the session's `accept_for_session` answers allowed before (a reopened session). */
   allowed?: readonly string[]
 }
@@ -68,7 +71,6 @@ export class ClaudeSession implements AgentSession {
   /** `--allowedTools` entries allowed for the rest of the session, kept with it. */
   private readonly allowed: SessionAllowedRules
   private exists: boolean
-  private forkFrom: string | undefined
   private turns = 0
   private running: AbortController | null = null
 
@@ -80,13 +82,11 @@ export class ClaudeSession implements AgentSession {
   ) {
     this.agentSessionId = state.id
     this.exists = state.exists
-    this.forkFrom = state.forkFrom
     this.allowed = new SessionAllowedRules(state.allowed ?? [], hooks?.allowedForSession)
   }
 
   private thread(): ClaudeThread {
     if (this.exists) return { kind: 'resume', sessionId: this.agentSessionId }
-    if (this.forkFrom) return { kind: 'fork', from: this.forkFrom, sessionId: this.agentSessionId }
     return { kind: 'new', sessionId: this.agentSessionId }
   }
 
@@ -147,7 +147,6 @@ export class ClaudeSession implements AgentSession {
                 : turnEndOf(part.event, 'claude', outcome)
           } else if (part.role === 'agent-session') {
             this.exists = true
-            this.forkFrom = undefined
             this.agentSessionId = part.agentSessionId
             yield ev
           } else if (part.role === 'content') yield ev
@@ -180,15 +179,22 @@ export class ClaudeSession implements AgentSession {
   }
 
   /**
-   * The fork gets its own id now; Claude copies the history on the fork's first turn (--fork-session). It asks
-   * its own approvals (`hooks`) and starts without what this session's `accept_for_session` answers allowed: they
-   * were given for this session, and a codex fork (a new thread, its approvals cache empty) starts without them too.
+   * The fork is this session's conversation as it is now: Claude's conversation file copied under the fork's own
+   * id, which its turns `--resume`. Not `--resume <parent> --fork-session` on the fork's first turn: that copies
+   * the parent as it is then, with the turns the parent ran after the fork point (forkedAtTurn). The copy is on
+   * disk from the fork on, so a fork reopened before its first turn (a restart, an idle unload) and a fork of it
+   * hold it too, with nothing more to store; one whose parent had no conversation on disk says so on its first
+   * turn (`context_lost`, hasHistory). A session that never ran a turn has nothing to copy: its fork starts anew.
+   * The fork asks its own approvals (`hooks`) and starts without what this session's `accept_for_session` answers
+   * allowed: they were given for this session, and a codex fork (a new thread, its approvals cache empty) starts
+   * without them too.
    */
   async fork(hooks?: SessionHooks): Promise<AgentSession> {
-    const from = this.exists ? this.agentSessionId : this.forkFrom
-    const state = { id: randomUUID(), exists: false, ...(from ? { forkFrom: from } : {}) }
-    const { allowedForSession: _parents, ...req } = this.req
-    return new ClaudeSession(this.runner, req, state, hooks)
+    const id = randomUUID()
+    const { allowedForSession: _parents, hasHistory: _parentHad, ...req } = this.req
+    if (!this.exists) return new ClaudeSession(this.runner, req, { id, exists: false }, hooks)
+    await this.runner.copyConversation(this.req.cwd, this.agentSessionId, id)
+    return new ClaudeSession(this.runner, { ...req, hasHistory: true }, { id, exists: true }, hooks)
   }
 
   async read(_includeTurns: boolean): Promise<unknown> {
