@@ -43,6 +43,11 @@ export interface LiveSessionsContext {
   accepting(): boolean
   /** Whether this node still holds the session (in a cluster another node may have taken it over). */
   stillOwns(sessionId: string): Promise<boolean>
+  /**
+   * The session was just claimed here (reopened): what its claim left behind (turns still open in the store,
+   * session-recovery.ts recoverClaimed) is ended, before any turn of it runs here.
+   */
+  claimed(session: Session, claim: SessionClaim): Promise<void>
 }
 
 /** Whether the session has a turn running or waiting. */
@@ -176,6 +181,10 @@ export class LiveSessions {
           await agent.close().catch(() => {})
           throw err
         })
+    await this.ctx.claimed(session, claim).catch(async (err: unknown) => {
+      await agent.close().catch(() => {})
+      throw err
+    })
     const opened: LiveSession = {
       agent,
       cwd: session.cwd,

@@ -22,7 +22,7 @@ import type { FencingNotices } from './ops/fencing-notices.js'
 import type { SessionNotices } from './ops/session-notices.js'
 import { checkTurnSandbox } from './sandbox-policy.js'
 import { createSession, forkSession, type SessionCreationContext } from './session-creation.js'
-import { recoverSessions } from './session-recovery.js'
+import { recoverClaimed, recoverSessions } from './session-recovery.js'
 import { type CreateSession, sessionDriverOf } from './session-request.js'
 import { type RecordedSteer, SessionState } from './session-state.js'
 import type { TurnEndClaim } from './turn-end-claim.js'
@@ -141,6 +141,8 @@ export class SessionManager {
       confine: (s) => this.confine(s),
       accepting: () => this.accepting,
       stillOwns: (id) => this.stillOwns(id),
+      claimed: (session, claim) =>
+        recoverClaimed(store, this.state, session, claim, (s) => this.approvals.recover([s])),
     })
     this.turnQueue = new TurnQueue({
       config,

@@ -1,4 +1,5 @@
-import { SessionTakenOver, type Store, type TakenSession } from '../store/store.js'
+import type { Session, Turn } from '../protocol/sessions.js'
+import { type SessionClaim, SessionTakenOver, type Store, type TakenSession } from '../store/store.js'
 import type { SessionState } from './session-state.js'
 
 /**
@@ -32,13 +33,43 @@ async function recoverSession(
   settleApprovals: (s: TakenSession) => Promise<void>,
 ): Promise<void> {
   await settleApprovals(s)
-  for (const status of ['queued', 'running'] as const)
-    for (const t of await store.listTurns(s.id, status))
-      await state.endTurn(
-        s.id,
-        t.id,
-        { status: 'failed', error: 'the server stopped before this turn finished' },
-        s.claim,
-      )
+  await failTurns(state, s.id, await openTurns(store, s.id), s.claim)
   if (s.status === 'running' || s.status === 'waiting_for_approval') await state.set(s.id, 'idle', s.claim)
+}
+
+const openTurns = async (store: Store, id: string): Promise<Turn[]> => [
+  ...(await store.listTurns(id, 'queued')),
+  ...(await store.listTurns(id, 'running')),
+]
+
+async function failTurns(state: SessionState, id: string, turns: Turn[], claim: SessionClaim): Promise<void> {
+  for (const t of turns)
+    await state.endTurn(
+      id,
+      t.id,
+      { status: 'failed', error: 'the server stopped before this turn finished' },
+      claim,
+    )
+}
+
+/**
+ * A session this node just claimed (it reopened the thread: LiveSessions.reopen): a turn still open in the store
+ * is no one's any more (no turn of it runs here yet, and the claim refuses the writes of whoever ran it), so it is
+ * failed here, its approvals settled first, its state recomputed (idle). Without this, a takeover's recovery that
+ * the claim overtook (its writes refused: SessionTakenOver, and left alone) left the turn running for good: a
+ * client following the session never saw its turn.failed (a forwarded turn reopened the session on a survivor
+ * while the node that took it over from a dead one was still failing its turns). No turn open: two reads.
+ */
+export async function recoverClaimed(
+  store: Store,
+  state: SessionState,
+  session: Session,
+  claim: SessionClaim,
+  settleApprovals: (s: TakenSession) => Promise<void>,
+): Promise<void> {
+  const open = await openTurns(store, session.id)
+  if (open.length === 0) return
+  await settleApprovals({ ...session, claim })
+  await failTurns(state, session.id, open, claim)
+  await state.refresh(session.id, claim)
 }

@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ClusterSessions, SessionCluster } from '../../src/core/cluster-sessions.js'
+import type { LiveSessions } from '../../src/core/live-sessions.js'
 import { serveSessionCalls } from '../../src/core/serve-session-calls.js'
+import { queuedTurn } from '../../src/core/turn-queue.js'
 import { AppError } from '../../src/protocol/errors.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
@@ -199,6 +201,51 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
       b.ctx.node.isLiveConfirmed = judge
       serveSessionCalls(calls, () => a.ctx.sessions as ClusterSessions)
     }
+  }, 60_000)
+
+  it("a takeover overtaken by a turn that reopens the session elsewhere: the lost node's turn still fails (turn.failed), the new turn runs", async () => {
+    // Once in the e2e cluster's kill -9 case: the node that took the dead worker's session over was still failing
+    // its turns when a forwarded turn reopened the session on the survivor (its claim bumped): the takeover's writes
+    // were refused (SessionTakenOver, left alone), and the dead node's turn stayed `running` with no turn.failed
+    // until the survivor itself was taken over. Made to happen here: node B takes node A's sessions over, and
+    // before it fails their turns (its approvals step, the hook) a turn reopens this one on B.
+    mock.reset()
+    mock.script({ kind: 'text', text: 'noted' })
+    const session = await json<Session>(postJson(`${a.url}/v1/sessions`, {}))
+    expect(
+      await json<Turn>(
+        postJson(`${a.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'remember owl' }),
+      ),
+    ).toMatchObject({ status: 'completed' })
+    // the turn node A "was running when it died": open in the store
+    const lost: Turn = { ...queuedTurn(session.id, [{ type: 'text', text: 'lost' }]), status: 'running' }
+    await a.ctx.store.createTurn(lost)
+    // and its agent is gone (the thread's writer, as with its process)
+    const aLive = (a.ctx.tenancy.scope(null).sessions as unknown as { live: LiveSessions }).live
+    const held = aLive.get(session.id)!
+    aLive.unload(session.id, held)
+    await held.closing
+    const from = (await b.ctx.store.getSession(session.id))!.lastSeq
+    mock.script({ kind: 'text', text: 'owl' })
+    let next: Turn | undefined
+    const taken = await b.ctx.sessions.recover([a.ctx.node.id], async (s) => {
+      if (s.id === session.id)
+        next = await b.ctx.sessions.startTurn(session.id, [{ type: 'text', text: 'which bird?' }])
+    })
+    expect(taken.map((s) => s.id)).toContain(session.id)
+    expect(await b.ctx.sessions.waitTurn(next!.id, 30_000)).toMatchObject({
+      status: 'completed',
+      finalResponse: 'owl',
+    })
+    const turns = await b.ctx.store.listTurns(session.id)
+    expect(turns.find((t) => t.id === lost.id)).toMatchObject({ status: 'failed' })
+    const events = await b.ctx.store.eventsAfter(session.id, from, 1000)
+    const failedAt = events.findIndex((e) => e.type === 'turn.failed' && e.turnId === lost.id)
+    // failed before the new turn started, once
+    expect(failedAt).toBeGreaterThanOrEqual(0)
+    expect(events.filter((e) => e.type === 'turn.failed' && e.turnId === lost.id)).toHaveLength(1)
+    expect(failedAt).toBeLessThan(events.findIndex((e) => e.type === 'turn.started' && e.turnId === next!.id))
+    expect(await b.ctx.store.ownerOf(session.id)).toBe(b.ctx.node.id)
   }, 60_000)
 
   // last: node A is gone after it

@@ -54,6 +54,7 @@ function setup({ stopping = true } = {}) {
     // the stop stops accepting before it closes the sessions; a close while accepting is not a stop
     accepting: () => !stopping,
     stillOwns: async () => true,
+    claimed: async () => {},
   })
   const session = (id: string) =>
     ({ id, agent: 'fake', agentSessionId: `thr-${id}`, status: 'idle', cwd: dir, turnCount: 1 }) as Session
