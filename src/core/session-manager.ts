@@ -142,7 +142,14 @@ export class SessionManager {
       accepting: () => this.accepting,
       stillOwns: (id) => this.stillOwns(id),
       claimed: (session, claim) =>
-        recoverClaimed(store, this.state, session, claim, (s) => this.approvals.recover([s])),
+        recoverClaimed(
+          store,
+          this.state,
+          session,
+          claim,
+          (s) => this.approvals.recover([s]),
+          (turnId) => this.turnQueue.holds(turnId),
+        ),
     })
     this.turnQueue = new TurnQueue({
       config,

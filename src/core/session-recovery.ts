@@ -54,11 +54,12 @@ async function failTurns(state: SessionState, id: string, turns: Turn[], claim: 
 
 /**
  * A session this node just claimed (it reopened the thread: LiveSessions.reopen): a turn still open in the store
- * is no one's any more (no turn of it runs here yet, and the claim refuses the writes of whoever ran it), so it is
- * failed here, its approvals settled first, its state recomputed (idle). Without this, a takeover's recovery that
- * the claim overtook (its writes refused: SessionTakenOver, and left alone) left the turn running for good: a
- * client following the session never saw its turn.failed (a forwarded turn reopened the session on a survivor
- * while the node that took it over from a dead one was still failing its turns). No turn open: two reads.
+ * that this process does not hold (`heldHere`: its TurnQueue's queued and running turns, e.g. those a forced end
+ * moves to the session reopened for them) is no one's any more (the claim refuses the writes of whoever ran it),
+ * so it is failed here, its approvals settled first, its state recomputed (idle). Without this, a takeover's
+ * recovery that the claim overtook (its writes refused: SessionTakenOver, and left alone) left the turn running
+ * for good: a client following the session never saw its turn.failed (a forwarded turn reopened the session on a
+ * survivor while the node that took it over from a dead one was still failing its turns). No turn open: two reads.
  */
 export async function recoverClaimed(
   store: Store,
@@ -66,8 +67,9 @@ export async function recoverClaimed(
   session: Session,
   claim: SessionClaim,
   settleApprovals: (s: TakenSession) => Promise<void>,
+  heldHere: (turnId: string) => boolean,
 ): Promise<void> {
-  const open = await openTurns(store, session.id)
+  const open = (await openTurns(store, session.id)).filter((t) => !heldHere(t.id))
   if (open.length === 0) return
   await settleApprovals({ ...session, claim })
   await failTurns(state, session.id, open, claim)
