@@ -280,13 +280,18 @@ describe('/v1/sessions on codex app-server', () => {
     ).host
   const turnEvents = async (id: string) =>
     (await sessionEvents(gw.url, id)).filter((ev) => ev.type.startsWith('turn.'))
-
-  it('onBusy: steer codex accepted, its answer back only once the turn ended (interrupted, the steer dropped): withdrawn before the end is stored', async () => {
+  /** A new session's first turn, running: its model answer held until `slow` is released. */
+  const heldTurn = async () => {
     const session = await createSession()
     const slow = held({ kind: 'text', text: 'never said' })
     mock.script(slow.step)
     const first = await json<Turn>(turn(session.id, 'start something long', ''))
     await slow.asked
+    return { session, slow, first }
+  }
+
+  it('onBusy: steer codex accepted, its answer back only once the turn ended (interrupted, the steer dropped): withdrawn before the end is stored', async () => {
+    const { session, slow, first } = await heldTurn()
     // codex's answer to the steer (accepted) reaches the gateway only once the turn's end is being settled
     const manager = SessionManager.prototype as unknown as { steersLeft(...args: unknown[]): Promise<void> }
     const steersLeft = manager.steersLeft
@@ -340,11 +345,7 @@ describe('/v1/sessions on codex app-server', () => {
   })
 
   it('onBusy: steer into a turn the gateway ends by force (codex ignored its interrupt): withdrawn before the forced end is stored', async () => {
-    const session = await createSession()
-    const slow = held({ kind: 'text', text: 'never said' })
-    mock.script(slow.step)
-    const first = await json<Turn>(turn(session.id, 'start something long', ''))
-    await slow.asked
+    const { session, slow, first } = await heldTurn()
     // accepted by codex, pending until its next model request, which never comes
     expect((await json<Turn>(turn(session.id, 'unheard words', '', { onBusy: 'steer' }))).id).toBe(first.id)
     // the interrupt never reaches codex (as if it ignored it): the gateway ends the turn by force after its bound,
