@@ -37,6 +37,13 @@ export interface SessionRequest extends Placement {
    * fork (its parent's). Without it, a resume that finds nothing may start anew silently (nothing was lost).
    */
   hasHistory?: boolean
+  /**
+   * A fork reopened (resumeSession) that never ran a turn: its parent's agent session id and its fork point in
+   * turns (Session.forkedAtTurn, when kept), for a driver whose fork is a copy of its parent's history made when
+   * the fork is, which the fork may not have (claude: a fork stored before the gateway made it, or whose copy is
+   * gone).
+   */
+  forkOf?: { agentSessionId: string; turns?: number }
 }
 
 /** One input item of a turn. */
@@ -144,6 +151,11 @@ export interface ForkedHead {
   ended: boolean
   /** The ids of the turn's items the fork holds complete (the ids its events carry), in order. */
   items: string[]
+  /**
+   * The fork holds none of this turn (running in the parent when it was forked): its copy ends right before the
+   * turn started (claude, whose fork is a copy of the turns that had ended). `ended` and `items` say nothing then.
+   */
+  before?: boolean
 }
 
 export interface SessionDriver extends AgentDriver {

@@ -26,7 +26,9 @@ interface ForkPointContext {
  * agent's copy holds (its last turn, the agent's own word: AgentSession.forkedHead), from `at`, the parent as
  * stored just before the agent forked (kept as it is when the parent was idle and stored nothing meanwhile). An item the agent completes between that read and its fork is in the fork, so its
  * event (stored a moment later) is waited for and the point moves on to it; one the parent stored that the fork
- * does not hold (an item, a turn's start or end) moves the point back before it. Without `head`, or when the
+ * does not hold (an item, a turn's start or end) moves the point back before it. A fork that holds none of the
+ * turn the parent was running (ForkedHead.before: claude's copy of the turns that had ended) has its point right
+ * before that turn's start, waited for likewise when it is not stored yet. Without `head`, or when the
  * parent's events do not say (too many to read back, the awaited one never stored in time), `at` stands.
  */
 export async function forkPointOf(
@@ -49,6 +51,8 @@ export async function forkPointOf(
   // the log's start came before the turn's: the turn is in the log only if it is starting now (a parent the agent
   // holds a turn of that the gateway never ran, a resumed thread's, keeps the read point: nothing to wait for)
   if (back.found === 'start' && !(await startingNow(ctx.store, parentId, head.turnId))) return kept
+  if (back.found === 'before' && head.before)
+    return { forkedAtTurn: at.turnCount - ends(back.after), forkedAtSeq: back.last.seq - 1 }
   if (back.found === 'before') {
     // stored by the read point: the point is there, unless the parent stored something the fork does not hold
     // since (what came after the agent's cut)
@@ -59,7 +63,8 @@ export async function forkPointOf(
   }
   const ahead = await events.ahead(ctx.log, parentId, at.lastSeq)
   if (!ahead) return kept
-  return { forkedAtTurn: at.turnCount + ends(ahead), forkedAtSeq: ahead.at(-1)!.seq }
+  const last = ahead.at(-1)!.seq
+  return { forkedAtTurn: at.turnCount + ends(ahead), forkedAtSeq: head.before ? last - 1 : last }
 }
 
 /** Whether the parent's running turn is the agent's `agentTurnId`, or one the agent has not named yet. */
@@ -67,6 +72,10 @@ async function startingNow(store: Store, parentId: string, agentTurnId: string):
   const running = await store.listTurns(parentId, 'running')
   return running.some((t) => t.agentTurnId === agentTurnId || t.agentTurnId === null)
 }
+
+/** Whether `ev` starts or ends a turn. */
+const isTurnEdge = (ev: StoredEvent) =>
+  ev.type === 'turn.started' || ev.type === 'turn.completed' || ev.type === 'turn.failed'
 
 /** How many turns end among `events`. */
 const ends = (events: StoredEvent[]) =>
@@ -85,14 +94,17 @@ class ParentEvents {
   }
 
   /**
-   * Reads back from `seq` for the last event the fork holds: `before` with the events after it (oldest first)
-   * when it is stored by then; `after` when the start of its turn came first, `start` when the log's did;
-   * `unknown` when `backLimit` events were read without any of them.
+   * Reads back from `seq` for the last event the fork holds: `before` with it and the events after it (oldest
+   * first) when it is stored by then; `after` when the start of its turn came first, `start` when the log's did
+   * (or, for a `before` head, another turn's start or end: its turn starts after `seq`); `unknown` when
+   * `backLimit` events were read without any of them.
    */
   async back(
     parentId: string,
     seq: number,
-  ): Promise<{ found: 'before'; after: StoredEvent[] } | { found: 'after' | 'start' | 'unknown' }> {
+  ): Promise<
+    { found: 'before'; last: StoredEvent; after: StoredEvent[] } | { found: 'after' | 'start' | 'unknown' }
+  > {
     const after: StoredEvent[] = []
     for (let hi = seq, read = 0, size = backPageFirst; hi > 0; size = Math.min(size * 4, backPageMax)) {
       if (read >= backLimit) return { found: 'unknown' }
@@ -100,7 +112,8 @@ class ParentEvents {
       const page = (await this.store.eventsAfter(parentId, lo, hi - lo)).filter((ev) => ev.seq <= hi)
       read += page.length
       for (const ev of page.reverse()) {
-        if (await this.isLastHeld(ev)) return { found: 'before', after: after.reverse() }
+        if (await this.isLastHeld(ev)) return { found: 'before', last: ev, after: after.reverse() }
+        if (this.head.before && isTurnEdge(ev)) return { found: 'start' }
         if (ev.type === 'turn.started' && (await this.agentTurn(ev.turnId)) === this.head.turnId)
           return { found: 'after' }
         after.push(ev)
@@ -133,6 +146,8 @@ class ParentEvents {
 
   /** Whether the parent's `ev` (not the last one the fork holds) ends the fork's last turn or starts another. */
   private async passed(ev: StoredEvent): Promise<boolean> {
+    // a `before` head's turn runs in the parent: nothing comes before its start but other turns' ends
+    if (this.head.before) return false
     if (ev.type === 'turn.started') return (await this.agentTurn(ev.turnId)) !== this.head.turnId
     if (ev.type === 'turn.completed' || ev.type === 'turn.failed')
       return (await this.agentTurn(ev.turnId)) === this.head.turnId
@@ -145,9 +160,13 @@ class ParentEvents {
     return undefined
   }
 
-  /** The event of the last thing the fork holds: its last turn's end when it had ended, else its last item's. */
+  /**
+   * The event of the last thing the fork holds: its last turn's end when it had ended, else its last item's; for a
+   * `before` head, the start of the turn it holds none of (the point is right before it).
+   */
   private async isLastHeld(ev: StoredEvent): Promise<boolean> {
     const { head } = this
+    if (head.before) return ev.type === 'turn.started' && (await this.agentTurn(ev.turnId)) === head.turnId
     if (head.ended)
       return (
         (ev.type === 'turn.completed' || ev.type === 'turn.failed') &&

@@ -1,5 +1,5 @@
 import type { AgentRegistry } from '../agents/registry.js'
-import type { AgentSession, SessionDriver, SessionHooks } from '../agents/session.js'
+import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../agents/session.js'
 import type { Config } from '../config/load.js'
 import { AppError } from '../protocol/errors.js'
 import type { ApprovalPolicy } from '../protocol/policies.js'
@@ -161,7 +161,8 @@ export class LiveSessions {
     const driver = sessionDriverOf(this.ctx.registry, session.agent)
     await ensureReady(driver)
     this.refuseWhenClosed()
-    const { agent, started } = await resumeOrStart(driver, session, this.ctx.hooks(session.id))
+    const parent = await forkOf(this.ctx.store, session)
+    const { agent, started } = await resumeOrStart(driver, session, this.ctx.hooks(session.id), parent)
     // opened while closeAll ran (which waited for it): its agent is closed here, not left to nobody
     if (this.closed) {
       await agent.close().catch(() => {})
@@ -347,13 +348,33 @@ async function resumeOrStart(
   driver: SessionDriver,
   session: Session,
   hooks: SessionHooks,
+  parent: SessionRequest['forkOf'],
 ): Promise<{ agent: AgentSession; started: boolean }> {
   const hasHistory = session.turnCount > 0 || session.forkedFrom !== null
   try {
-    const req = { ...sessionRequestOf(session), ...(hasHistory ? { hasHistory } : {}) }
+    const req = {
+      ...sessionRequestOf(session),
+      ...(hasHistory ? { hasHistory } : {}),
+      ...(parent ? { forkOf: parent } : {}),
+    }
     return { agent: await driver.resumeSession(session.agentSessionId, req, hooks), started: false }
   } catch (err) {
     if (hasHistory) throw err
     return { agent: await driver.openSession(sessionRequestOf(session), hooks), started: true }
+  }
+}
+
+/**
+ * A fork that never ran a turn: its parent's agent session id and its fork point in turns (SessionRequest.forkOf),
+ * for a driver whose copy of the parent's history the fork may lack; undefined for any other session, or when
+ * the parent is not stored any more.
+ */
+async function forkOf(store: Store, session: Session): Promise<SessionRequest['forkOf']> {
+  if (session.forkedFrom === null || session.turnCount > 0) return undefined
+  const parent = await store.getSession(session.forkedFrom).catch(() => undefined)
+  if (!parent) return undefined
+  return {
+    agentSessionId: parent.agentSessionId,
+    ...(session.forkedAtTurn !== undefined ? { turns: session.forkedAtTurn } : {}),
   }
 }

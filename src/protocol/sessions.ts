@@ -61,14 +61,14 @@ export const session = z.object({
     .int()
     .optional()
     .describe(
-      "A fork's fork point in turns: how many of its parent's turns (`forkedFrom`; GET /v1/sessions/{forkedFrom}, in order) had ended when it was forked. Its history starts with them, then, when the parent was running a turn then (the next of its turns, started by `forkedAtSeq`), that turn up to `forkedAtSeq`: codex holds it as interrupted there, with what it had completed (a command still running held as aborted, without its output; a message still streaming not held). Its own turns come after. Absent: not a fork, or forked before the gateway kept it.",
+      "A fork's fork point in turns: how many of its parent's turns (`forkedFrom`; GET /v1/sessions/{forkedFrom}, in order) had ended when it was forked. Its history starts with them, then, when the parent was running a turn then (the next of its turns, started by `forkedAtSeq`), that turn up to `forkedAtSeq`: codex holds it as interrupted there, with what it had completed (a command still running held as aborted, without its output; a message still streaming not held); claude holds none of it (its `forkedAtSeq` is right before that turn's `turn.started`). Its own turns come after. Absent: not a fork, or forked before the gateway kept it.",
     ),
   forkedAtSeq: z
     .number()
     .int()
     .optional()
     .describe(
-      "A fork's fork point in events: its parent's `lastSeq` when it was forked, moved to where the agent says it cut the parent's thread (codex: the parent's event of the last item, or turn end, its fork holds; an item codex completed in the instant before it forked is in the fork, and its event is stored a moment after the fork was asked for). The parent's events up to it (GET /v1/sessions/{forkedFrom}/events) are the fork's inherited history; its own event stream starts anew (seq 1). Absent: not a fork, or forked before the gateway kept it.",
+      "A fork's fork point in events: its parent's `lastSeq` when it was forked, moved to where the agent says it cut the parent's thread (codex: the parent's event of the last item, or turn end, its fork holds; an item codex completed in the instant before it forked is in the fork, and its event is stored a moment after the fork was asked for; claude: the event right before the start of the turn the parent was running, which its fork does not hold). The parent's events up to it (GET /v1/sessions/{forkedFrom}/events) are the fork's inherited history; its own event stream starts anew (seq 1). Absent: not a fork, or forked before the gateway kept it.",
     ),
   createdAt: z.string(),
   updatedAt: z.string(),

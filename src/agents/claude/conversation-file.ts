@@ -1,5 +1,4 @@
-import { constants } from 'node:fs'
-import { access, copyFile, readdir, realpath } from 'node:fs/promises'
+import { access, readdir, realpath } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -21,14 +20,14 @@ async function projectNames(cwd: string): Promise<string[]> {
 }
 
 /** An id is a UUID, never a path. */
-const isId = (id: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
+export const isId = (id: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
 
 /**
  * Where Claude Code keeps its conversation `conversationId` of a session in `cwd`:
  * `<claude home>/projects/<a project directory>/<id>.jsonl`, that of the cwd looked in first (an id is a UUID:
  * unique across projects); null when it is not on disk.
  */
-async function conversationFile(
+export async function conversationFile(
   serverEnv: NodeJS.ProcessEnv,
   cwd: string,
   conversationId: string,
@@ -66,22 +65,4 @@ export async function claudeConversationExists(
   conversationId: string,
 ): Promise<boolean> {
   return (await conversationFile(serverEnv, cwd, conversationId)) !== null
-}
-
-/**
- * Copies Claude Code's conversation `from` (of a session in `cwd`) to a new conversation `to` beside it, as it is
- * now: a fork holds its parent's conversation at the fork point, whatever the parent does later (`claude --resume
- * <to>` continues the copy; the entries copied keep naming `from`, those Claude adds name `to`). False when `from`
- * is not on disk (never saved, or gone); never overwrites a conversation `to`.
- */
-export async function copyClaudeConversation(
-  serverEnv: NodeJS.ProcessEnv,
-  cwd: string,
-  from: string,
-  to: string,
-): Promise<boolean> {
-  const file = isId(to) ? await conversationFile(serverEnv, cwd, from) : null
-  if (!file) return false
-  await copyFile(file, path.join(path.dirname(file), `${to}.jsonl`), constants.COPYFILE_EXCL)
-  return true
 }

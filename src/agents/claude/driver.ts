@@ -12,7 +12,8 @@ import { type Placement, placed } from '../placement.js'
 import { runProcess } from '../process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { type ClaudeThread, claudeArgs, claudeEnv } from './command.js'
-import { copyClaudeConversation } from './conversation-file.js'
+import { type ConversationCut, claudeConversationBytes, copyClaudeConversation } from './conversation-copy.js'
+import { claudeConversationExists } from './conversation-file.js'
 import { PermissionPrompts } from './permission-prompts.js'
 import { claudeAuthHint, claudeHasCredentials, claudeInstallHint, resolveClaudeBinary } from './probe.js'
 import { scrubbedShellMount } from './scrubbed-shell.js'
@@ -87,6 +88,7 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
     hooks: SessionHooks,
   ): Promise<AgentSession> {
     const allowed = req.allowedForSession ?? []
+    await this.recoverFork(agentSessionId, req)
     return new ClaudeSession(this, req, { id: agentSessionId, exists: true, allowed }, hooks)
   }
 
@@ -104,8 +106,25 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
     return this.execute({ ...req, prompt, thread, ...(approvals ? { approvals } : {}) }, signal)
   }
 
-  copyConversation(cwd: string, from: string, to: string): Promise<boolean> {
-    return copyClaudeConversation(this.serverEnv, cwd, from, to)
+  copyConversation(cwd: string, from: string, to: string, cut?: ConversationCut): Promise<boolean> {
+    return copyClaudeConversation(this.serverEnv, cwd, from, to, cut)
+  }
+
+  conversationBytes(cwd: string, id: string): Promise<number | null> {
+    return claudeConversationBytes(this.serverEnv, cwd, id)
+  }
+
+  /**
+   * A fork reopened before its first turn without a conversation of its own: one the gateway stored before it
+   * copied a fork's conversation when the fork is made (its first turn copied it then, `--fork-session`), or
+   * whose copy is gone. Its parent's conversation is copied now, up to the fork point (its first `forkedAtTurn`
+   * turns: the parent may have run more since); without it, the fork's first turn says `context_lost`.
+   */
+  private async recoverFork(agentSessionId: string, req: SessionRequest): Promise<void> {
+    const parent = req.forkOf
+    if (!parent || (await claudeConversationExists(this.serverEnv, req.cwd, agentSessionId))) return
+    const cut = parent.turns === undefined ? {} : { turns: parent.turns }
+    await this.copyConversation(req.cwd, parent.agentSessionId, agentSessionId, cut).catch(() => false)
   }
 
   /** One `claude -p` process: run.started first, exactly one run.completed last, never throws. */

@@ -8,10 +8,18 @@ import type {
 } from '../../protocol/events.js'
 import type { AgentApprovalPolicy } from '../../protocol/policies.js'
 import { claudeCodeRules } from '../exact-call-rule.js'
-import type { AgentSession, SessionHooks, SessionRequest, TurnInput, TurnOptions } from '../session.js'
+import type {
+  AgentSession,
+  ForkedHead,
+  SessionHooks,
+  SessionRequest,
+  TurnInput,
+  TurnOptions,
+} from '../session.js'
 import { runEventInTurn, turnEndOf } from '../turn-from-run.js'
 import type { ClaudeThread } from './command.js'
 import { contextLost } from './context-lost.js'
+import type { ConversationCut } from './conversation-copy.js'
 import { SessionAllowedRules } from './session-allowed-rules.js'
 
 /** How a turn's permission questions are answered: by the session's approvals, and what it allowed for good. */
@@ -41,10 +49,22 @@ export interface ClaudeTurnRunner {
     approvals?: TurnApprovals,
   ): AsyncIterable<AgentEvent>
   /**
-   * Copies Claude's conversation `from` of a session in `cwd` to a new one `to`, as it is now; false when Claude
-   * has no conversation `from` on disk (conversation-file.ts).
+   * Copies Claude's conversation `from` of a session in `cwd` to a new one `to`, as it is now up to `cut`
+   * (complete lines only); false when Claude has no conversation `from` on disk, or nothing was copied
+   * (conversation-copy.ts).
    */
-  copyConversation(cwd: string, from: string, to: string): Promise<boolean>
+  copyConversation(cwd: string, from: string, to: string, cut?: ConversationCut): Promise<boolean>
+  /** The size of Claude's conversation `id` of a session in `cwd` now, in bytes; null when it is not on disk. */
+  conversationBytes(cwd: string, id: string): Promise<number | null>
+}
+
+/** The turn a session runs: its id (the agent's, ClaudeSession's own) and its conversation when it started. */
+interface RunningTurn {
+  id: string
+  /** Whether Claude had the session's conversation when the turn started (it resumed it). */
+  resumed: boolean
+  /** The conversation's size when the turn started, before its process wrote to it; null: not on disk. */
+  bytesBefore: Promise<number | null>
 }
 
 export interface ClaudeSessionState {
@@ -73,6 +93,14 @@ export class ClaudeSession implements AgentSession {
   private exists: boolean
   private turns = 0
   private running: AbortController | null = null
+  /** The turn running (RunningTurn), set before its process starts. */
+  private current: RunningTurn | null = null
+  /** The id of the last turn that ended in this process (the turns a fork copies end with it). */
+  private lastEnded: string | undefined
+  /** The copies forks make of the conversation while no turn runs: a turn's process waits for them to end. */
+  private copying: Promise<unknown> = Promise.resolve()
+  /** A fork's: where its copy of its parent's conversation ends (AgentSession.forkedHead). */
+  private head: ForkedHead | undefined
 
   constructor(
     private readonly runner: ClaudeTurnRunner,
@@ -121,6 +149,15 @@ export class ClaudeSession implements AgentSession {
     if (signal.aborted) forward()
     else signal.addEventListener('abort', forward, { once: true })
     this.running = controller
+    // where the conversation stands before this turn's process writes to it (after the copies forks began while no
+    // turn ran): a fork made while the turn runs copies that much, set now, before anything else can fork
+    const turnId = randomUUID()
+    const resumed = this.exists
+    const from = this.agentSessionId
+    const bytesBefore = this.copying.then(() =>
+      resumed ? this.runner.conversationBytes(this.req.cwd, from).catch(() => null) : null,
+    )
+    this.current = { id: turnId, resumed, bytesBefore }
     const prompt = input.map((part) => part.text).join('\n')
     let outcome: TurnCompletedEvent | TurnFailedEvent | undefined
     try {
@@ -129,6 +166,7 @@ export class ClaudeSession implements AgentSession {
         cancelled = true
       })
       let started = false
+      await bytesBefore
       for (let thread = this.thread(); ; ) {
         let unknownThread = false
         for await (const ev of this.runner.runTurn(prompt, this.req, thread, controller.signal, approvals)) {
@@ -136,7 +174,7 @@ export class ClaudeSession implements AgentSession {
           // turn.started once the process runs (so an abort right after it finds the process to end); once per
           // turn, also when its first process found no conversation to resume (below)
           if (part.role === 'process-started') {
-            if (!started) yield { type: 'turn.started' }
+            if (!started) yield { type: 'turn.started', turnId }
             started = true
           } else if (part.role === 'agent-turn-end') outcome = part.event
           else if (part.role === 'run-ended') {
@@ -166,6 +204,8 @@ export class ClaudeSession implements AgentSession {
     } finally {
       signal.removeEventListener('abort', forward)
       this.running = null
+      this.current = null
+      this.lastEnded = turnId
       this.turns += 1
     }
   }
@@ -179,22 +219,45 @@ export class ClaudeSession implements AgentSession {
   }
 
   /**
-   * The fork is this session's conversation as it is now: Claude's conversation file copied under the fork's own
-   * id, which its turns `--resume`. Not `--resume <parent> --fork-session` on the fork's first turn: that copies
-   * the parent as it is then, with the turns the parent ran after the fork point (forkedAtTurn). The copy is on
-   * disk from the fork on, so a fork reopened before its first turn (a restart, an idle unload) and a fork of it
-   * hold it too, with nothing more to store; one whose parent had no conversation on disk says so on its first
-   * turn (`context_lost`, hasHistory). A session that never ran a turn has nothing to copy: its fork starts anew.
-   * The fork asks its own approvals (`hooks`) and starts without what this session's `accept_for_session` answers
-   * allowed: they were given for this session, and a codex fork (a new thread, its approvals cache empty) starts
-   * without them too.
+   * The fork is this session's conversation at the fork point: Claude's conversation file copied under the fork's
+   * own id, which its turns `--resume`. Its turns that had ended: a turn running now is not in it (the file as it
+   * was before the turn's process wrote to it; Claude cannot continue a turn cut anywhere, as codex does), and
+   * the fork point says so (forkedHead: before that turn, else after the last turn ended here; fork-point.ts).
+   * Not `--resume <parent> --fork-session` on the fork's first turn: that copies the parent as it is then, with
+   * the turns the parent ran after the fork point (forkedAtTurn). The copy is on disk from the fork on, so a fork
+   * reopened before its first turn (a restart, an idle unload) and a fork of it hold it too, with nothing more to
+   * store; one whose parent had no conversation on disk says so on its first turn (`context_lost`, hasHistory). A
+   * session that never had a conversation has nothing to copy: its fork starts anew. The fork asks its own
+   * approvals (`hooks`) and starts without what this session's `accept_for_session` answers allowed: they were
+   * given for this session, and a codex fork (a new thread, its approvals cache empty) starts without them too.
    */
   async fork(hooks?: SessionHooks): Promise<AgentSession> {
     const id = randomUUID()
-    const { allowedForSession: _parents, hasHistory: _parentHad, ...req } = this.req
-    if (!this.exists) return new ClaudeSession(this.runner, req, { id, exists: false }, hooks)
-    await this.runner.copyConversation(this.req.cwd, this.agentSessionId, id)
-    return new ClaudeSession(this.runner, { ...req, hasHistory: true }, { id, exists: true }, hooks)
+    const { allowedForSession: _parents, hasHistory: _parentHad, forkOf: _itsParent, ...req } = this.req
+    // what the fork holds is decided now: a turn that starts while the copy is made is not in it
+    const running = this.current
+    const from = this.agentSessionId
+    if (!(running ? running.resumed : this.exists))
+      return new ClaudeSession(this.runner, req, { id, exists: false }, hooks)
+    const head: ForkedHead | undefined = running
+      ? { turnId: running.id, ended: false, items: [], before: true }
+      : this.lastEnded
+        ? { turnId: this.lastEnded, ended: true, items: [] }
+        : undefined
+    const copy = running
+      ? running.bytesBefore.then(
+          (bytes) => bytes !== null && this.runner.copyConversation(this.req.cwd, from, id, { bytes }),
+        )
+      : this.runner.copyConversation(this.req.cwd, from, id)
+    if (!running) this.copying = Promise.all([this.copying, copy.catch(() => false)])
+    await copy
+    const fork = new ClaudeSession(this.runner, { ...req, hasHistory: true }, { id, exists: true }, hooks)
+    fork.head = head
+    return fork
+  }
+
+  async forkedHead(): Promise<ForkedHead | undefined> {
+    return this.head
   }
 
   async read(_includeTurns: boolean): Promise<unknown> {
