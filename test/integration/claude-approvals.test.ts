@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
@@ -217,21 +217,33 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
   }, 90_000)
 
   // last: it restarts the suite's gateway
-  it("a fork holds its parent's conversation at the fork point, not the parent's later turns (also one reopened before its first turn)", async () => {
+  it("a fork holds its parent's conversation at the fork point: not the parent's later turns, nor the turn it runs then; reopened before its first turn, and stored without its copy", async () => {
     mock.reset()
     mock.on('parent turn one', { kind: 'text', text: 'parent answer one' })
-    mock.on('parent after the fork', { kind: 'text', text: 'parent answer two' })
-    mock.on('the fork speaks', { kind: 'text', text: 'fork answer' })
-    mock.on('the reopened fork speaks', { kind: 'text', text: 'reopened fork answer' })
+    mock.on(
+      'parent after the fork',
+      { kind: 'exec_command', cmd: 'echo two > two.txt' },
+      { kind: 'text', text: 'parent answer two' },
+    )
+    for (const speaker of ['the fork', 'the reopened fork', 'the mid-turn fork', 'the fork without its copy'])
+      mock.on(`${speaker} speaks`, { kind: 'text', text: `${speaker} answers` })
     const session = await createSession({})
     const one = await startTurn(session.id, { input: 'parent turn one' })
     expect((await finishedTurnAt(gw.url, session.id, one.id)).status).toBe('completed')
     const forks = await Promise.all(
-      [1, 2].map(() => json<Session>(postJson(`${gw.url}/v1/sessions/${session.id}/fork`, {}))),
+      [1, 2, 3].map(() => json<Session>(postJson(`${gw.url}/v1/sessions/${session.id}/fork`, {}))),
     )
     for (const fork of forks) expect(fork.forkedAtTurn).toBe(1)
-    const two = await startTurn(session.id, { input: 'parent after the fork' })
+    // the parent's next turn waits for an approval (Claude has written its prompt by then): a fork made now holds
+    // the turn that had ended, not this one (before: what Claude had written of it), and its fork point says so
+    const two = await startTurn(session.id, { input: 'parent after the fork', approvalPolicy: 'on-request' })
+    const asked = await pendingApprovalAt(gw.url, session.id)
+    const midTurn = await json<Session>(postJson(`${gw.url}/v1/sessions/${session.id}/fork`, {}))
+    await postJson(`${gw.url}/v1/approvals/${asked.id}`, { decision: 'accept' })
     expect((await finishedTurnAt(gw.url, session.id, two.id)).status).toBe('completed')
+    const parentEvents = await sessionEventsUntilTurnEnd(gw.url, session.id, two.id)
+    const twoStarted = parentEvents.find((e) => e.type === 'turn.started' && e.turnId === two.id)!
+    expect(midTurn).toMatchObject({ forkedAtTurn: 1, forkedAtSeq: twoStarted.seq - 1 })
 
     /** The model request of the turn whose prompt is `prompt`: the conversation Claude sent with it. */
     const sent = (prompt: string) =>
@@ -245,20 +257,33 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
       expect(history).toContain('parent answer one')
       expect(history).not.toContain('parent after the fork')
       expect(history).not.toContain('parent answer two')
+      const events = await sessionEventsUntilTurnEnd(gw.url, id, turn.id)
+      expect(events.filter((e) => e.type === 'item.completed' && e.item.type === 'error')).toEqual([])
     }
     await holdsTheForkPoint(forks[0]!.id, 'the fork speaks')
-    // a new gateway over the same data directory reopens the other fork before its first turn
+    await holdsTheForkPoint(midTurn.id, 'the mid-turn fork speaks')
+    // a fork stored without its copy (as the gateway stored one before it copied at fork time): its conversation
+    // file is not in Claude's home
+    const projects = path.join(gw.env.HOME ?? '', '.claude', 'projects')
+    const copies = readdirSync(projects, { recursive: true, encoding: 'utf8' }).filter((file) =>
+      file.endsWith(`${forks[2]!.agentSessionId}.jsonl`),
+    )
+    expect(copies).toHaveLength(1)
+    rmSync(path.join(projects, copies[0]!))
+    // a new gateway over the same data directory reopens the other forks before their first turn: the one without
+    // its copy copies its parent's conversation then, up to its fork point (before: context lost)
     await gw.close()
     const { startServer } = await import('../../src/http/server.js')
     const restarted = await startServer({ env: gw.env, cwd: gw.dir, logger: false })
     gw = { ...restarted, env: gw.env, dir: gw.dir, workspace: gw.workspace }
     await holdsTheForkPoint(forks[1]!.id, 'the reopened fork speaks')
+    await holdsTheForkPoint(forks[2]!.id, 'the fork without its copy speaks')
     // the parent goes on with its own history
     const three = await startTurn(session.id, { input: 'parent turn three' })
     expect((await finishedTurnAt(gw.url, session.id, three.id)).status).toBe('completed')
     expect(sent('parent turn three')).toContain('parent answer two')
-    expect(sent('parent turn three')).not.toContain('fork answer')
-  }, 90_000)
+    expect(sent('parent turn three')).not.toContain('fork answers')
+  }, 120_000)
 
   it('accept_for_session: later turns run the same command unasked, after a gateway restart too; a fork asks', async () => {
     mock.reset()

@@ -1,6 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { copyClaudeConversation } from '../../src/agents/claude/conversation-copy.js'
 import { claudeConversationExists } from '../../src/agents/claude/conversation-file.js'
 import { tempDir } from '../support/temp.js'
 
@@ -48,5 +49,88 @@ describe('claudeConversationExists', () => {
 
   it('is false without a projects directory', async () => {
     expect(await claudeConversationExists({ CLAUDE_CONFIG_DIR: path.join(dir, 'none') }, cwd, id)).toBe(false)
+  })
+})
+
+/**
+ * A fork's copy of its parent's conversation (copyClaudeConversation): complete lines only (Claude may be writing
+ * the last one), up to a size (the file as a running turn found it) or a number of turns (Claude's prompts).
+ */
+describe('copyClaudeConversation', () => {
+  const dir = tempDir('conversation-copy-')
+  const env = { CLAUDE_CONFIG_DIR: path.join(dir, 'claude') }
+  const cwd = path.join(dir, 'repo')
+  mkdirSync(cwd, { recursive: true })
+  const project = path.join(dir, 'claude', 'projects', cwd.replace(/[^a-zA-Z0-9]/g, '-'))
+  mkdirSync(project, { recursive: true })
+  const from = '2d8b6c74-5e3f-4a0b-9c9d-4f7e8a0b3c5d'
+  let next = 0
+  /** A new conversation id (a fork's). */
+  const newId = () => `3e9c7d85-6f4a-4b1c-8d0e-${String(++next).padStart(12, '0')}`
+  const copyOf = (to: string) => readFileSync(path.join(project, `${to}.jsonl`), 'utf8')
+  const line = (entry: Record<string, unknown>) => `${JSON.stringify({ sessionId: from, ...entry })}\n`
+  const prompt = (text: string) => line({ type: 'user', message: { role: 'user', content: text } })
+  const answer = (text: string) =>
+    line({ type: 'assistant', message: { role: 'assistant', content: [{ type: 'text', text }] } })
+  const toolResult = line({
+    type: 'user',
+    message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'ok' }] },
+  })
+  const meta = line({ type: 'user', isMeta: true, message: { role: 'user', content: 'caveat' } })
+  /** Claude Code's queue entries before a turn's prompt (the prompt queued, then taken). */
+  const queued = (text: string) =>
+    line({ type: 'queue-operation', operation: 'enqueue', content: text }) +
+    line({ type: 'queue-operation', operation: 'dequeue' })
+  const turnOne = queued('one') + prompt('one') + answer('answer one') + line({ type: 'last-prompt' })
+  const turnTwo = queued('two') + prompt('two') + toolResult + meta + answer('answer two')
+
+  it('copies complete lines only: a last line being written is left out (before: copied cut in two)', async () => {
+    const half = prompt('three').slice(0, 20)
+    writeFileSync(path.join(project, `${from}.jsonl`), turnOne + turnTwo + half)
+    const to = newId()
+    expect(await copyClaudeConversation(env, cwd, from, to)).toBe(true)
+    expect(copyOf(to)).toBe(turnOne + turnTwo)
+  })
+
+  it('up to a size: the complete lines before it', async () => {
+    writeFileSync(path.join(project, `${from}.jsonl`), turnOne + turnTwo)
+    const at = newId()
+    expect(await copyClaudeConversation(env, cwd, from, at, { bytes: turnOne.length })).toBe(true)
+    expect(copyOf(at)).toBe(turnOne)
+    const within = newId()
+    const cut = turnOne.length + 10
+    expect(await copyClaudeConversation(env, cwd, from, within, { bytes: cut })).toBe(true)
+    expect(copyOf(within)).toBe(turnOne)
+    // nothing complete: no copy, and no file
+    const none = newId()
+    expect(await copyClaudeConversation(env, cwd, from, none, { bytes: 10 })).toBe(false)
+    expect(existsSync(path.join(project, `${none}.jsonl`))).toBe(false)
+  })
+
+  it("up to a number of turns: the lines before the next turn's queue entries and prompt (a tool's result, Claude's own notes are no prompt)", async () => {
+    const turnThree = queued('three') + prompt('three') + answer('three')
+    writeFileSync(path.join(project, `${from}.jsonl`), turnOne + turnTwo + turnThree)
+    const one = newId()
+    expect(await copyClaudeConversation(env, cwd, from, one, { turns: 1 })).toBe(true)
+    expect(copyOf(one)).toBe(turnOne)
+    const two = newId()
+    expect(await copyClaudeConversation(env, cwd, from, two, { turns: 2 })).toBe(true)
+    expect(copyOf(two)).toBe(turnOne + turnTwo)
+    const more = newId()
+    expect(await copyClaudeConversation(env, cwd, from, more, { turns: 5, bytes: turnOne.length + 3 })).toBe(
+      true,
+    )
+    expect(copyOf(more)).toBe(turnOne)
+  })
+
+  it('never overwrites a conversation; false when the parent has none', async () => {
+    writeFileSync(path.join(project, `${from}.jsonl`), turnOne)
+    const to = newId()
+    writeFileSync(path.join(project, `${to}.jsonl`), 'mine\n')
+    await expect(copyClaudeConversation(env, cwd, from, to)).rejects.toThrow()
+    expect(copyOf(to)).toBe('mine\n')
+    expect(await copyClaudeConversation(env, cwd, '4fad8e96-7a5b-4c2d-9e1f-5a8b9c1d4e6f', newId())).toBe(
+      false,
+    )
   })
 })

@@ -18,6 +18,7 @@ function runner(rules: string[][] = [], probe = '') {
       yield { type: 'run.completed', status: 'succeeded', exitCode: 0 } as AgentEvent
     },
     copyConversation: async () => true,
+    conversationBytes: async () => 0,
   }
   return { turns, allowedTools, allows }
 }

@@ -108,4 +108,24 @@ describe('forkPointOf', () => {
     )
     expect({ idle, asked }).toEqual({ idle: { forkedAtTurn: 1, forkedAtSeq: at.lastSeq }, asked: false })
   })
+
+  // claude: the fork holds the turns that had ended, none of the one running (ForkedHead `before`)
+  const before: ForkedHead = { turnId: 'agent-1', ended: false, items: [], before: true }
+
+  it('a fork that holds none of the running turn: the point is right before its start, stored by the read', async () => {
+    const start = await log.append('ses_p', { type: 'turn.started', turnId: 'trn_1' })
+    await append(completed('msg-1'), {
+      type: 'item.started',
+      item: { id: 'msg-2', type: 'agent_message', text: '' },
+    })
+    expect(await point(await read(), before)).toEqual({ forkedAtTurn: 1, forkedAtSeq: start.seq - 1 })
+  })
+
+  it('a fork that holds none of the running turn, whose start is stored after the read: it is waited for', async () => {
+    await append({ type: 'session.status', status: 'running' })
+    const at = await read()
+    const moved = point(at, before)
+    const [start] = await Promise.all([log.append('ses_p', { type: 'turn.started', turnId: 'trn_1' }), moved])
+    expect(await moved).toEqual({ forkedAtTurn: 1, forkedAtSeq: start.seq - 1 })
+  })
 })
