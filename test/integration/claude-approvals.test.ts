@@ -225,13 +225,13 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
       { kind: 'exec_command', cmd: 'echo two > two.txt' },
       { kind: 'text', text: 'parent answer two' },
     )
-    for (const speaker of ['the fork', 'the reopened fork', 'the mid-turn fork', 'the fork without its copy'])
+    for (const speaker of ['the reopened fork', 'the mid-turn fork', 'the fork without its copy'])
       mock.on(`${speaker} speaks`, { kind: 'text', text: `${speaker} answers` })
     const session = await createSession({})
     const one = await startTurn(session.id, { input: 'parent turn one' })
     expect((await finishedTurnAt(gw.url, session.id, one.id)).status).toBe('completed')
     const forks = await Promise.all(
-      [1, 2, 3].map(() => json<Session>(postJson(`${gw.url}/v1/sessions/${session.id}/fork`, {}))),
+      [1, 2].map(() => json<Session>(postJson(`${gw.url}/v1/sessions/${session.id}/fork`, {}))),
     )
     for (const fork of forks) expect(fork.forkedAtTurn).toBe(1)
     // the parent's next turn waits for an approval (Claude has written its prompt by then): a fork made now holds
@@ -260,13 +260,13 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
       const events = await sessionEventsUntilTurnEnd(gw.url, id, turn.id)
       expect(events.filter((e) => e.type === 'item.completed' && e.item.type === 'error')).toEqual([])
     }
-    await holdsTheForkPoint(forks[0]!.id, 'the fork speaks')
+    // the forks made while the parent was idle run after a restart, below (a live one's turn: claude-driver.test.ts)
     await holdsTheForkPoint(midTurn.id, 'the mid-turn fork speaks')
     // a fork stored without its copy (as the gateway stored one before it copied at fork time): its conversation
     // file is not in Claude's home
     const projects = path.join(gw.env.HOME ?? '', '.claude', 'projects')
     const copies = readdirSync(projects, { recursive: true, encoding: 'utf8' }).filter((file) =>
-      file.endsWith(`${forks[2]!.agentSessionId}.jsonl`),
+      file.endsWith(`${forks[1]!.agentSessionId}.jsonl`),
     )
     expect(copies).toHaveLength(1)
     rmSync(path.join(projects, copies[0]!))
@@ -276,8 +276,8 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
     const { startServer } = await import('../../src/http/server.js')
     const restarted = await startServer({ env: gw.env, cwd: gw.dir, logger: false })
     gw = { ...restarted, env: gw.env, dir: gw.dir, workspace: gw.workspace }
-    await holdsTheForkPoint(forks[1]!.id, 'the reopened fork speaks')
-    await holdsTheForkPoint(forks[2]!.id, 'the fork without its copy speaks')
+    await holdsTheForkPoint(forks[0]!.id, 'the reopened fork speaks')
+    await holdsTheForkPoint(forks[1]!.id, 'the fork without its copy speaks')
     // the parent goes on with its own history
     const three = await startTurn(session.id, { input: 'parent turn three' })
     expect((await finishedTurnAt(gw.url, session.id, three.id)).status).toBe('completed')
