@@ -775,8 +775,12 @@ export interface components {
             [key: string]: unknown;
         };
         CodexRunRequest: {
+            approval_policy?: string | null;
             images?: string[] | null;
             model?: string | null;
+            output_schema?: {
+                [key: string]: unknown;
+            } | null;
             prompt: string;
             sandbox?: ("read-only" | "workspace-write" | "danger-full-access") | null;
             /** @default true */
