@@ -264,13 +264,14 @@ export class TurnQueue {
     if (!h) return
     if (!forced && h.pending.size > 0)
       await within(Promise.all([...h.pending].map((p) => p.done)), endAfterAbortMs(this.ctx.config))
+    // from here on no steer joins: one sent now is refused before it is recorded (whenBusy), and queues
+    h.settledAs = ended
     // requeued last first: each goes first in the queue, so they run in the order they were sent
     const overdue = [...h.pending].filter((p) => p.giveUp()).reverse()
     for (const p of overdue) await this.requeue(id, live, turn, p)
     // those answered meanwhile are being settled by their own path (a store step: a refused one's new turn, a
-    // failed one's withdrawal), before this end is stored
+    // failed one's withdrawal; an accepted one joins the turn's steers), before this end is stored
     await Promise.all([...h.pending].map((p) => p.done))
-    h.settledAs = ended
     const accepted = h.steers.splice(0)
     const left = forced
       ? accepted.filter((s) => s.taken !== true)
