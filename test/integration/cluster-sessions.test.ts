@@ -101,13 +101,51 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
     const frames = await readSseUntil(await stream, (f) => f.event === 'approval.requested')
     const requested = JSON.parse(frames.at(-1)!.data) as StoredEvent & { approvalId: string }
     expect(existsSync(path.join(session.cwd, 'asked.txt'))).toBe(false)
+    const turn = (await started.json()) as Turn
+
+    // Steers sent to node B go to node A, into its running turn. The first one codex answers with an error: it is
+    // withdrawn on A, and B's answer says so (`withdrawn`: its turn.steer_failed is stored), as A's would.
+    const host = (
+      a.ctx.registry.get('codex') as unknown as {
+        host: { request: (...args: unknown[]) => Promise<unknown> }
+      }
+    ).host
+    const request = host.request
+    host.request = async (...args) => {
+      if (args[0] === 'turn/steer') throw new Error('codex answered the steer with an error')
+      return request.apply(host, args)
+    }
+    let failed: Response
+    try {
+      failed = await postJson(`${b.url}/v1/sessions/${session.id}/turns`, {
+        input: 'lost words',
+        onBusy: 'steer',
+      })
+    } finally {
+      host.request = request
+    }
+    expect(failed.status).toBe(500)
+    expect(await failed.json()).toMatchObject({
+      error: { code: 'agent_failed', details: { turnId: turn.id, withdrawn: true } },
+    })
+    const steered = await postJson(`${b.url}/v1/sessions/${session.id}/turns`, {
+      input: 'and say so',
+      onBusy: 'steer',
+    })
+    expect(steered.status).toBe(202)
+    expect(((await steered.json()) as Turn).id).toBe(turn.id)
+
     expect(
       (await postJson(`${a.url}/v1/approvals/${requested.approvalId}`, { decision: 'decline' })).status,
     ).toBe(200)
-    const turn = (await started.json()) as Turn
-    expect(await finishedTurnAt(a.url, session.id, turn.id)).toMatchObject({ status: 'completed' })
+    expect(await finishedTurnAt(a.url, session.id, turn.id)).toMatchObject({
+      status: 'completed',
+      steered: [[{ type: 'text', text: 'and say so' }]],
+    })
     expect(existsSync(path.join(session.cwd, 'asked.txt'))).toBe(false)
     expect(await a.ctx.store.ownerOf(session.id)).toBe(a.ctx.node.id)
+    expect(requestInput(mock)).toContain('and say so')
+    expect(requestInput(mock)).not.toContain('lost words')
   }, 60_000)
 
   it("a node of an older version, which would ignore a turn's options, gets none: the turn is refused (409), nothing runs", async () => {
