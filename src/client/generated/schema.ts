@@ -901,9 +901,13 @@ export interface components {
             /** @constant */
             type: "error";
         };
-        /** @description Seed 003's (FastAPI's) error body. */
+        /** @description Seeds 002's and 003's (FastAPI's) error body. */
         FastApiError: {
-            detail: string;
+            detail: string | {
+                code: number;
+                data?: unknown;
+                message: string;
+            };
         };
         /** @description The `file_change` item. */
         FileChangeItem: {
@@ -928,6 +932,8 @@ export interface components {
                 state: "checking" | "ready" | "not_installed" | "not_authenticated";
                 version: string | null;
             }[];
+            /** @description seed 003's original said whether its codex app-server process ran; here whether codex's probe found it installed (false while the probe is still `checking`; whether it is signed in: `agents[]`). */
+            codex_alive: boolean;
             runs: {
                 [key: string]: number;
             };
@@ -1615,15 +1621,6 @@ export interface components {
                 "application/json": components["schemas"]["FastApiError"];
             };
         };
-        /** @description No such resource */
-        FastApiError404: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["FastApiError"];
-            };
-        };
         /** @description Too slow: the agent did not finish in time (`timed_out`: a synchronous endpoint waited TIMEOUT_SECONDS), or the request did not arrive in time (`request_timeout`: its head not within HEADERS_TIMEOUT_SECONDS, or its body stalled for BODY_IDLE_SECONDS or came slower than BODY_MIN_BYTES_PER_SECOND; the connection is closed) */
         FastApiError408: {
             headers: {
@@ -1653,6 +1650,15 @@ export interface components {
         };
         /** @description Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down (retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and takes no work until it has rejoined, within seconds), or another node took the session over while this one was taken for dead (`session_taken_over`: its write was refused, nothing stored), or the disk of its store is full (`storage_full`: nothing stored); retry after Retry-After, on this node or another. Except `outcome_unknown`: the node holding the session died after it took this request, so it may have been done; read the session's turns or events before sending it again */
         FastApiError503: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["FastApiError"];
+            };
+        };
+        /** @description The turn did not complete in time (seed 003: CODEX_REQUEST_TIMEOUT); it goes on */
+        FastApiError504: {
             headers: {
                 [name: string]: unknown;
             };
@@ -2100,8 +2106,8 @@ export interface operations {
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
             403: components["responses"]["FastApiError403"];
-            404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
+            409: components["responses"]["FastApiError409"];
             413: components["responses"]["FastApiError413"];
             422: components["responses"]["FastApiValidationError"];
             503: components["responses"]["FastApiError503"];
@@ -2147,8 +2153,8 @@ export interface operations {
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
             403: components["responses"]["FastApiError403"];
-            404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
+            409: components["responses"]["FastApiError409"];
             413: components["responses"]["FastApiError413"];
             422: components["responses"]["FastApiValidationError"];
             503: components["responses"]["FastApiError503"];
@@ -2196,8 +2202,8 @@ export interface operations {
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
             403: components["responses"]["FastApiError403"];
-            404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
+            409: components["responses"]["FastApiError409"];
             413: components["responses"]["FastApiError413"];
             422: components["responses"]["FastApiValidationError"];
             503: components["responses"]["FastApiError503"];
@@ -2315,12 +2321,12 @@ export interface operations {
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
             403: components["responses"]["FastApiError403"];
-            404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
             409: components["responses"]["FastApiError409"];
             413: components["responses"]["FastApiError413"];
             422: components["responses"]["FastApiValidationError"];
             503: components["responses"]["FastApiError503"];
+            504: components["responses"]["FastApiError504"];
         };
     };
     postChat: {
@@ -2416,6 +2422,7 @@ export interface operations {
                      * @example {
                      *       "status": "healthy",
                      *       "service": "codex-streaming-api",
+                     *       "codex_alive": true,
                      *       "agents": [
                      *         {
                      *           "id": "codex",
