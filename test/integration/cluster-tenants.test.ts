@@ -91,6 +91,8 @@ describe("tenants in a cluster: a tenant's runs and sessions go from an API node
     // 002's route, /v1's alike: run-admission.ts); the worker copies it when the run starts (core/staged-images.ts),
     // from the workspace every node shares, into its own DATA_DIR/run-images, beside the codex that reads the copy.
     mock.reset()
+    // the tenant's scope (its workspace made) on the API node, as its first request makes it
+    await alpha.json(alpha.get('/v1/runs'), 200)
     mkdirSync(path.join(workspaceOf('team-a'), 'pics'), { recursive: true })
     writeFileSync(path.join(workspaceOf('team-a'), 'pics', 'dot.png'), png)
     mock.script({ kind: 'text', text: 'a dot' })
