@@ -142,14 +142,11 @@ export class SessionManager {
       accepting: () => this.accepting,
       stillOwns: (id) => this.stillOwns(id),
       claimed: (session, claim) =>
-        recoverClaimed(
-          store,
-          this.state,
-          session,
-          claim,
-          (s) => this.approvals.recover([s]),
-          (turnId) => this.turnQueue.holds(turnId),
-        ),
+        recoverClaimed(store, this.state, session, claim, {
+          settleApprovals: (s) => this.approvals.recover([s]),
+          heldHere: (turnId) => this.turnQueue.holds(turnId),
+          failed: (id, turns) => this.fencing?.leftoversFailed(id, turns, node),
+        }),
     })
     this.turnQueue = new TurnQueue({
       config,
