@@ -6,6 +6,7 @@ import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { AgentStreamClient, streamSession } from '../support/agent-stream-client.js'
 import {
   finishedTurnAt,
+  gatewayModules,
   pendingApprovalAt,
   postJson,
   sessionEventsUntilTurnEnd,
@@ -14,6 +15,8 @@ import {
 } from '../support/gateway.js'
 import { h2connect } from '../support/h2-client.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
+
+gatewayModules()
 
 /**
  * The claude driver's approvals (`--permission-prompt-tool stdio`): a session turn with an approval policy other
