@@ -162,7 +162,15 @@ const cases: Case[] = [
     shape: 'fastapi',
     body: { threadId: 't', input: [] },
   },
-  { method: 'POST', path: '/api/thread/read', status: 404, shape: 'fastapi', body: { threadId: 'none' } },
+  // an unknown thread: app-server's error as the original passed it on, 400 with an object detail
+  {
+    method: 'POST',
+    path: '/api/thread/read',
+    status: 400,
+    shape: 'fastapi',
+    body: { threadId: 'none' },
+    says: '{"detail":{"code":-32600,"message":"invalid thread id: ',
+  },
   {
     method: 'POST',
     path: '/api/thread/start',
@@ -292,7 +300,7 @@ describe('errors on every route family, in its shape', () => {
     })
     expect(await post('/api/codex/stream', { prompt: '' }, token)).toEqual({ status: 400, allowOrigin: '*' })
     expect(await post('/api/thread/read', { threadId: 'none' }, token)).toEqual({
-      status: 404,
+      status: 400,
       allowOrigin: '*',
     })
     expect(await post('/api/skills/list', { cwds: 5 }, token)).toEqual({ status: 422, allowOrigin: '*' })

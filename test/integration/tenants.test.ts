@@ -166,9 +166,13 @@ describe('tenants', () => {
       expect(
         (await c.json<{ approvals: Approval[] }>(c.get(`/v1/approvals?sessionId=${id}`))).approvals,
       ).toEqual([])
-      // Seed 003 names threads by codex's id: another tenant's thread is not found either.
+      // Seed 003 names threads by codex's id: another tenant's thread is unknown too (app-server's error for a
+      // thread it does not have, as the original answered it)
       const read = await c.post('/api/thread/read', { threadId: other.agentSessionId })
-      expect(read.status).toBe(404)
+      expect(read.status).toBe(400)
+      expect(await read.json()).toEqual({
+        detail: { code: -32600, message: `thread not loaded: ${other.agentSessionId}` },
+      })
     }
     const sessionIds = async (c: Client) =>
       (await c.json<{ sessions: Session[] }>(c.get('/v1/sessions'), 200)).sessions.map((s) => s.id)
