@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { fuzzGateway, summarizeFailures } from '../support/fuzz/fuzz-gateway.js'
+import { gatewayModules } from '../support/gateway.js'
+
+gatewayModules()
 
 /**
  * The fuzz corpus, CI size: requests generated from the schemas of /openapi.json (valid samples, then

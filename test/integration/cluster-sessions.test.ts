@@ -9,10 +9,19 @@ import { AppError } from '../../src/protocol/errors.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { finishedTurnAt, postJson, requestInput, startGateway, type TestGateway } from '../support/gateway.js'
+import {
+  finishedTurnAt,
+  gatewayModules,
+  postJson,
+  requestInput,
+  startGateway,
+  type TestGateway,
+} from '../support/gateway.js'
 import { parsePrometheus, sample } from '../support/prometheus.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { readSseUntil } from '../support/sse-client.js'
+
+gatewayModules()
 
 /**
  * Issue 13: sessions on two gateway nodes (role `all`, real codex, one PostgreSQL): an approval the agent on

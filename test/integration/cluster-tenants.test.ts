@@ -9,7 +9,7 @@ import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { wsClient } from '../support/agent-ws-client.js'
 import { apiClient } from '../support/api-client.js'
 import { homeKnowsThread } from '../support/codex-home.js'
-import { startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { tempDir } from '../support/temp.js'
 
@@ -26,6 +26,8 @@ async function waitFor(check: () => boolean | Promise<boolean>, what: string, ti
     await new Promise((r) => setTimeout(r, 50))
   }
 }
+
+gatewayModules()
 
 /**
  * Issues 13 and 15 together: an API node and a worker (GATEWAY_ROLE api / worker, real codex, one PostgreSQL,

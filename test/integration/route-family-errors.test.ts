@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type http2 from 'node:http2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
 import { h2connect, selfSignedCert } from '../support/h2-client.js'
 
 type Shape = 'v1' | 'codex-api-plan' | 'plain' | 'fastapi' | 'agent-stream' | 'none'
@@ -205,6 +205,8 @@ const cases: Case[] = [
   // a HEAD (as a GET) that is no upgrade is the websocket plugin's 404: no stream, no run
   { method: 'HEAD', path: '/agent/ws', status: 404, shape: 'none' },
 ]
+
+gatewayModules()
 
 describe('errors on every route family, in its shape', () => {
   const token = 'family-token'

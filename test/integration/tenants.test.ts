@@ -8,7 +8,7 @@ import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { wsClient } from '../support/agent-ws-client.js'
 import { apiClient } from '../support/api-client.js'
 import { homeKnowsThread } from '../support/codex-home.js'
-import { startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
 import { listProcesses } from '../support/processes.js'
 import { readSseUntil } from '../support/sse-client.js'
 
@@ -27,6 +27,8 @@ function appServerHomes(): string[] {
   }
   return homes
 }
+
+gatewayModules()
 
 /**
  * Two tenants over real sockets, with the real codex CLI against the mock model: neither can list, read,
