@@ -6,6 +6,7 @@ import type { Session, Turn } from '../protocol/sessions.js'
 import type { Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { EventLog } from './event-log.js'
+import { heldEventWaitMs } from './fork-point.js'
 import { newId } from './ids.js'
 import { CallUnanswered, lacksMethod, type NodeCalls } from './node-calls.js'
 import type { NodeMembership } from './node-membership.js'
@@ -246,6 +247,16 @@ export class ClusterSessions extends SessionManager {
     return this.cluster.calls.call<T>(to, method, call, this.cluster.callTimeoutMs)
   }
 }
+
+/**
+ * The longest a call forwarded to a session's owner may take: the owner's own codex request may take
+ * CODEX_REQUEST_TIMEOUT (a steer, a fork), and after it the owner still stores what came of it (a failed steer's
+ * withdrawal) or waits for the fork point's event (heldEventWaitMs). Bounded at the same time as codex, the caller
+ * gave up just before the owner's answer came: 503 `outcome_unknown` instead of the owner's own error. A dead owner
+ * ends the call sooner either way.
+ */
+export const forwardTimeoutMs = (codexRequestTimeoutSeconds: number): number =>
+  codexRequestTimeoutSeconds * 1000 + heldEventWaitMs + 10_000
 
 /** A call that the node it went to took, then left unanswered: it may have been done, so it is not sent again. */
 function outcomeUnknown(err: CallUnanswered, sessionId?: string): AppError {

@@ -3,6 +3,7 @@ import type { RunCompletedEvent } from '../protocol/events.js'
 import { resolveModel } from '../protocol/models.js'
 import type { SandboxMode } from '../protocol/policies.js'
 import { ensureReady, startRun } from './one-shot.js'
+import { checkOutputSchemaSize } from './output-schema.js'
 import { checkSandbox } from './sandbox-policy.js'
 import type { TenantScope } from './tenancy/tenancy.js'
 import { resolveCwd } from './workspace.js'
@@ -17,7 +18,10 @@ export type { CodexLine }
  * directory outside a git repository will do (`skip_git_repo_check: false`) is codex's to say, as in the seed:
  * it refuses on stderr, which seed 002's routes quote in their `Codex process failed` event. Its `images` take
  * /v1's path: each must be a file inside the workspace roots (400 otherwise, before anything is spawned), codex
- * gets a private copy of each (`--image`), read when the run starts.
+ * gets a private copy of each (`--image`), read when the run starts. Its `outputSchema` reaches codex as seed 002's
+ * original passed it, `--output-schema <file>`, the file private to the run (the runner's staged directory,
+ * removed when the run ended); codex has the model answer in it. The gateway bounds its size and does not check
+ * the answer itself (run-admission.ts `outputValidator`).
  */
 export async function startCodexExecJson(
   scope: TenantScope,
@@ -29,6 +33,11 @@ export async function startCodexExecJson(
     skipGitRepoCheck: boolean
     /** Image paths, relative to the working directory or absolute inside the workspace roots, as /v1's. */
     images?: string[] | undefined
+    /**
+     * A JSON Schema for codex's final answer (`codex exec --output-schema`, written to a private file the run
+     * removes); `field` names it in the refusal of one too long.
+     */
+    outputSchema?: { schema: Record<string, unknown>; field: string } | undefined
     origin: string
     timeoutMs: number
   },
@@ -36,6 +45,7 @@ export async function startCodexExecJson(
   (signal: AbortSignal) => AsyncGenerator<CodexLine | { completed: RunCompletedEvent; stderr: string }>
 > {
   checkSandbox(req.sandbox, scope.config)
+  if (req.outputSchema) checkOutputSchemaSize(req.outputSchema.schema, req.outputSchema.field)
   const cwd = resolveCwd(req.workingDirectory, scope.config.workspaceRoots)
   await ensureReady(scope.registry.get('codex'))
   const args = codexExecJsonArgs({
@@ -51,6 +61,8 @@ export async function startCodexExecJson(
       command: { cli: 'codex', args, stdin: req.prompt, env: {} },
       // confined and staged as /v1's (run-admission.ts, staged-images.ts); the cli driver attaches the copies
       ...(req.images?.length ? { images: req.images } : {}),
+      // the cli driver stages it and names the file to codex (`--output-schema`)
+      ...(req.outputSchema ? { outputSchema: req.outputSchema.schema } : {}),
     },
     { origin: req.origin, timeoutMs: req.timeoutMs, builtCommand: true },
   )

@@ -10,7 +10,7 @@ import { ActiveRuns, endAfterAbortMs } from './active-runs.js'
 import { ApprovalSweep, sweepIntervalMs } from './approval-sweep.js'
 import { ApprovalBroker } from './approvals.js'
 import { openBackend } from './backend.js'
-import { ClusterSessions } from './cluster-sessions.js'
+import { ClusterSessions, forwardTimeoutMs } from './cluster-sessions.js'
 import type { GatewayContext } from './context.js'
 import { EventLog } from './event-log.js'
 import { NodeCalls } from './node-calls.js'
@@ -105,7 +105,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
           membership: node,
           calls,
           recoverLost: () => recoverLostFromNow(),
-          callTimeoutMs: config.CODEX_REQUEST_TIMEOUT * 1000,
+          callTimeoutMs: forwardTimeoutMs(config.CODEX_REQUEST_TIMEOUT),
           tenant,
         })
       : new SessionManager(view, log, agents, settings, active, node.id)

@@ -55,6 +55,24 @@ function linearRegExp(pattern: string): RegExp {
 const linearEngine = Object.assign(linearRegExp, { code: 'linearRegExp' })
 
 /**
+ * The longest outputSchema accepted, as JSON text (UTF-16 units): codex sends the schema with every model request
+ * of the turn and the gateway writes it to a file per run, so it is bounded on its own, not only by
+ * BODY_LIMIT_BYTES. The model APIs' own limits on a structured-output schema (property and enum counts, nesting)
+ * are well inside it.
+ */
+export const maxOutputSchemaChars = 128 * 1024
+
+/** Refuses (400) an outputSchema longer than maxOutputSchemaChars as JSON; `field` names it as the route does. */
+export function checkOutputSchemaSize(schema: Record<string, unknown>, field = 'outputSchema'): void {
+  const chars = JSON.stringify(schema).length
+  if (chars > maxOutputSchemaChars)
+    throw new AppError(
+      'invalid_request',
+      `${field} is ${chars} characters as JSON; at most ${maxOutputSchemaChars} are accepted`,
+    )
+}
+
+/**
  * Compiles a run's outputSchema (400 when it is not a valid JSON Schema) into a check of the final response:
  * valid JSON that matches becomes `result`; anything else fails the run with the reason.
  */

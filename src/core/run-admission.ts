@@ -6,7 +6,7 @@ import type { Run, RunRequestFields } from '../protocol/runs.js'
 import { checkRunInput } from './cli-policy.js'
 import { ensureReady } from './one-shot.js'
 import { effectiveLimits } from './ops/budget.js'
-import { compileOutputSchema, type OutputValidator } from './output-schema.js'
+import { checkOutputSchemaSize, compileOutputSchema, type OutputValidator } from './output-schema.js'
 import type { RunCluster } from './run-cluster.js'
 import { checkContainerCwd, containerPlacement } from './runners.js'
 import { checkSandbox } from './sandbox-policy.js'
@@ -47,12 +47,13 @@ export async function admitRequest(
   if (!opts.builtCommand) checkRunInput(driver.id, fields, config, registry, opts.policyArgs)
   checkSandbox(fields.sandbox, config)
   for (const capability of ['outputSchema', 'images'] as const)
-    if (fields[capability] && !driver.capabilities[capability] && !builtCodexImages(capability, fields, opts))
+    if (fields[capability] && !driver.capabilities[capability] && !builtCodexExec(fields, opts))
       throw new AppError(
         'invalid_request',
         `agent ${driver.id} does not support ${capability}; GET /v1/agents lists each agent's capabilities`,
       )
-  const validate = fields.outputSchema ? compileOutputSchema(fields.outputSchema) : undefined
+  if (fields.outputSchema) checkOutputSchemaSize(fields.outputSchema)
+  const validate = outputValidator(driver, fields.outputSchema)
   const cwd = resolveCwd(fields.cwd, config.workspaceRoots)
   // `isolation`/`image` are checked here; the node that runs it places it (enqueue)
   checkContainerCwd(containerPlacement(fields, config), cwd)
@@ -74,11 +75,25 @@ export async function admitRequest(
 }
 
 /**
- * Seed 002's `codex exec` (a command the route built) takes images: the cli driver attaches the staged copies to
- * it as `--image`. A caller's own command (POST /run, /v1's `cli`) never does.
+ * Seed 002's `codex exec` (a command the route built) takes images and an output schema: the cli driver attaches
+ * the staged copies to it as `--image` and the schema's private file as `--output-schema`. A caller's own command
+ * (POST /run, /v1's `cli`) never does.
  */
-const builtCodexImages = (capability: string, fields: RunRequestFields, opts: SubmitOptions) =>
-  capability === 'images' && opts.builtCommand === true && fields.command?.cli === 'codex'
+const builtCodexExec = (fields: RunRequestFields, opts: SubmitOptions) =>
+  opts.builtCommand === true && fields.command?.cli === 'codex'
+
+/**
+ * The gateway's check of a run's final response against its outputSchema (400 now when the schema is not one), for
+ * an agent that reports a final response. A built `codex exec` on the `cli` driver (seed 002) reports none: codex's
+ * own JSONL is its output, and the schema goes to codex, which has the model answer in it, as seed 002's original
+ * did (`codex exec --output-schema`); no check of the gateway's then.
+ */
+export function outputValidator(
+  driver: AgentDriver,
+  schema: Record<string, unknown> | undefined,
+): OutputValidator | undefined {
+  return schema && driver.capabilities.outputSchema ? compileOutputSchema(schema) : undefined
+}
 
 /**
  * Unfinished runs the cluster may hold: MAX_QUEUED_RUNS plus MAX_CONCURRENT_RUNS per live node that runs

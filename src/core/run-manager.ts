@@ -11,8 +11,8 @@ import { type EndRetry, recordEnd } from './end-retry.js'
 import type { EventLog } from './event-log.js'
 import { newId } from './ids.js'
 import { type HeldRun, NodeRunQueue } from './node-run-queue.js'
-import { compileOutputSchema, type OutputValidator } from './output-schema.js'
-import { admitRequest, runCapacity, type SubmitOptions } from './run-admission.js'
+import type { OutputValidator } from './output-schema.js'
+import { admitRequest, outputValidator, runCapacity, type SubmitOptions } from './run-admission.js'
 import type { RunCluster } from './run-cluster.js'
 import {
   executeRun,
@@ -153,8 +153,7 @@ export class RunManager {
     }
     try {
       const driver = this.registry.get(run.agent)
-      const schema = run.request.outputSchema
-      this.enqueue(run, driver, schema ? compileOutputSchema(schema) : undefined, true)
+      this.enqueue(run, driver, outputValidator(driver, run.request.outputSchema), true)
     } catch (err) {
       const completed = runFailed(`this worker cannot run it: ${(err as Error).message}`)
       await this.recordClaimedEnd(run.id, completed)

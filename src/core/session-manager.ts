@@ -142,14 +142,11 @@ export class SessionManager {
       accepting: () => this.accepting,
       stillOwns: (id) => this.stillOwns(id),
       claimed: (session, claim) =>
-        recoverClaimed(
-          store,
-          this.state,
-          session,
-          claim,
-          (s) => this.approvals.recover([s]),
-          (turnId) => this.turnQueue.holds(turnId),
-        ),
+        recoverClaimed(store, this.state, session, claim, {
+          settleApprovals: (s) => this.approvals.recover([s]),
+          heldHere: (turnId) => this.turnQueue.holds(turnId),
+          failed: (id, turns) => this.fencing?.leftoversFailed(id, turns, node),
+        }),
     })
     this.turnQueue = new TurnQueue({
       config,
@@ -162,6 +159,7 @@ export class SessionManager {
       steering: (id, live, turn, input) => this.steering(id, live, turn, input),
       steerFailed: (id, live, failed, error) =>
         this.fenced(id, live, () => this.state.withdrawSteer(id, failed, error, live.claim)),
+      steerQueued: (id, live, steer, input) => this.steerQueued(id, live, steer, input),
       steerLeft: (id, live, turn, left, ended) => this.steerLeft(id, live, turn, left, ended),
       neverStarting: (id, live, turn) =>
         this.state.endTurn(
@@ -333,7 +331,9 @@ export class SessionManager {
       ? turnOptionsOf(this.registry, await this.mustGet(id), requested, onBusy)
       : {}
     const live = (await this.heldForTurn(id)) ?? (await this.openForTurn(id))
-    const { steeredInto, refused, settled } = await this.turnQueue.whenBusy(id, live, input, onBusy)
+    const { steeredInto, refused, settled, queuedAs } = await this.turnQueue.whenBusy(id, live, input, onBusy)
+    // its steer was recorded and its agent did not answer before the turn's end was stored: it became this turn
+    if (queuedAs) return queuedAs
     if (steeredInto) {
       // the running turn may have gone to its agent before its row was stored: answered once it is, as its own
       // start is (a read of the turn, on any node, then finds it)
@@ -758,6 +758,23 @@ export class SessionManager {
   }
 
   /**
+   * A recorded steer becomes the next turn, first in the queue (its turn ended without it: steerLeft, or its agent
+   * did not answer before that end was stored: TurnQueue.settleSteers): stored with the steer's withdrawal
+   * (SessionState.unsteer, `turn.steer_refused`), as a steer that finds the turn ended does.
+   */
+  private async steerQueued(
+    id: string,
+    live: LiveSession,
+    steer: RecordedSteer,
+    input: TurnInput,
+  ): Promise<Turn> {
+    const next = queuedTurn(id, input, live.approvalPolicy)
+    await this.fenced(id, live, () => this.state.unsteer(id, steer, next, live.claim))
+    this.turnQueue.push(id, live, next, {}, true)
+    return next
+  }
+
+  /**
    * A steer its agent accepted into `turn` and ended it without (codex drops one still pending when its turn is
    * interrupted; TurnQueue.settleSteers): the client was answered that the input went into the turn, so it is not
    * left claimed there. A turn that completed had it come too late: it becomes the next turn, first in the queue
@@ -774,11 +791,8 @@ export class SessionManager {
     ended: Partial<Turn>,
   ): Promise<void> {
     try {
-      if (ended.status === 'completed') {
-        const next = queuedTurn(id, input, live.approvalPolicy)
-        await this.fenced(id, live, () => this.state.unsteer(id, steer, next, live.claim))
-        this.turnQueue.push(id, live, next, {}, true)
-      } else {
+      if (ended.status === 'completed') await this.steerQueued(id, live, steer, input)
+      else {
         const why = `the turn ended (${ended.status}) before the agent took the steered input`
         await this.fenced(id, live, () => this.state.withdrawSteer(id, steer, why, live.claim))
       }

@@ -52,26 +52,38 @@ async function failTurns(state: SessionState, id: string, turns: Turn[], claim: 
     )
 }
 
+/** What recoverClaimed needs of the node that claimed the session. */
+export interface ClaimedRecovery {
+  /** Settles the session's pending approvals (before its turns fail: ApprovalBroker.recover). */
+  settleApprovals(s: TakenSession): Promise<void>
+  /** Whether this process holds the turn (its TurnQueue's queued and running turns). */
+  heldHere(turnId: string): boolean
+  /** Told of the turns failed, once they are (a log line and a metric: FencingNotices.leftoversFailed). */
+  failed(sessionId: string, turns: readonly Turn[]): void
+}
+
 /**
  * A session this node just claimed (it reopened the thread: LiveSessions.reopen): a turn still open in the store
  * that this process does not hold (`heldHere`: its TurnQueue's queued and running turns, e.g. those a forced end
  * moves to the session reopened for them) is no one's any more (the claim refuses the writes of whoever ran it),
- * so it is failed here, its approvals settled first, its state recomputed (idle). Without this, a takeover's
- * recovery that the claim overtook (its writes refused: SessionTakenOver, and left alone) left the turn running
- * for good: a client following the session never saw its turn.failed (a forwarded turn reopened the session on a
- * survivor while the node that took it over from a dead one was still failing its turns). No turn open: two reads.
+ * so it is failed here, its approvals settled first, its state recomputed (idle), and `failed` is told. Without
+ * this, a takeover's recovery that the claim overtook (its writes refused: SessionTakenOver, and left alone) left
+ * the turn running for good: a client following the session never saw its turn.failed (a forwarded turn reopened
+ * the session on a survivor while the node that took it over from a dead one was still failing its turns). Every
+ * path that reopens a session passes here: a turn, a fork, an archive, a thread read or resume. No turn open: two
+ * reads.
  */
 export async function recoverClaimed(
   store: Store,
   state: SessionState,
   session: Session,
   claim: SessionClaim,
-  settleApprovals: (s: TakenSession) => Promise<void>,
-  heldHere: (turnId: string) => boolean,
+  here: ClaimedRecovery,
 ): Promise<void> {
-  const open = (await openTurns(store, session.id)).filter((t) => !heldHere(t.id))
+  const open = (await openTurns(store, session.id)).filter((t) => !here.heldHere(t.id))
   if (open.length === 0) return
-  await settleApprovals({ ...session, claim })
+  await here.settleApprovals({ ...session, claim })
   await failTurns(state, session.id, open, claim)
+  here.failed(session.id, open)
   await state.refresh(session.id, claim)
 }

@@ -59,6 +59,12 @@ export interface TurnQueueContext {
    */
   steerFailed(sessionId: string, live: LiveSession, failed: RecordedSteer, error: string): Promise<void>
   /**
+   * A recorded steer becomes the next turn, first in the queue: stored with the steer's withdrawal from the turn it
+   * was recorded into (SessionState.unsteer, `turn.steer_refused`). Resolves with that turn; throws when the store
+   * refused it (the steer stays recorded).
+   */
+  steerQueued(sessionId: string, live: LiveSession, steer: RecordedSteer, input: TurnInput): Promise<Turn>
+  /**
    * A recorded steer its agent accepted into `turn` and ended the turn without (`ended`: how the turn ended): its
    * input becomes the next turn (completed) or is withdrawn (interrupted, failed), each said by an event.
    */
@@ -74,12 +80,16 @@ export interface TurnQueueContext {
 /**
  * What a busy session does with a new turn's input (TurnQueue.whenBusy): `steeredInto` the running turn, or else
  * it becomes a new turn; `refused`: that input's steer was recorded and then refused by the agent, whose turn had
- * ended meanwhile (the new turn is stored with the steer's withdrawal: SessionState.unsteer).
+ * ended meanwhile (the new turn is stored with the steer's withdrawal: SessionState.unsteer); `queuedAs`: that
+ * input's steer was recorded and its agent did not answer before the turn's end was stored (TurnQueue.settleSteers
+ * gave it up): it became that turn, stored and queued, as a refused one does.
  */
 export type BusyOutcome =
-  | { steeredInto: Turn; refused?: undefined; settled?: undefined }
+  | { steeredInto: Turn; refused?: undefined; settled?: undefined; queuedAs?: undefined }
+  | { queuedAs: Turn; steeredInto?: undefined; refused?: undefined; settled?: undefined }
   | {
       steeredInto?: undefined
+      queuedAs?: undefined
       refused?: RecordedSteer
       /**
        * To call once the refused steer's withdrawal is stored (or failed): the steered turn's end, which waits for
@@ -133,27 +143,37 @@ export class TurnQueue {
       throw new AppError('conflict', `session ${id} is busy with turn ${live.current?.turn.id}`)
     const running = live.current?.turn
     let recorded: RecordedSteer | undefined
-    // until the agent's answer to a steer it began to record is settled (see settleSteers)
-    let answered: (() => void) | undefined
     let handedOver = false
-    // a turn ended by force (its end being stored, its agent let go) takes no steer: the input queues
+    // a turn ended by force (its end being stored, its agent let go), or whose steers were settled (its end being
+    // stored), takes no steer: the input queues
     const into = running && this.held.get(running.id)
-    if (onBusy === 'steer' && running && into && !into.end?.forced.aborted) {
+    const pending = new PendingSteer(input)
+    if (onBusy === 'steer' && running && into && !into.end?.forced.aborted && !into.settledAs) {
       try {
         // recorded once the agent found a turn to steer, before the input goes to it: the session's history
         // never lacks what its agent was told (an agent that cannot steer refuses before: nothing is recorded)
-        const receipt = await live.agent.steer(input, async () => {
-          answered = awaitedAnswer(into)
-          recorded = await this.ctx.steering(id, live, running, input)
-        })
-        // accepted: the turn's end first finds out whether its agent took it (settleSteers); one accepted after
-        // that end was settled (it came too late for it) is settled now, as that end says
-        const steer = recorded
-        if (steer && receipt) {
-          const accepted = acceptedSteer(steer, input, receipt.taken)
-          if (into.settledAs) this.settleLate(id, live, running, accepted, into.settledAs)
-          else into.steers.push(accepted)
+        const answered = live.agent
+          .steer(input, async () => {
+            // its turn's end settled its steers while this one was on its way: none is recorded into it after that
+            if (into.settledAs)
+              throw new AppError('conflict', `turn ${running.id} of session ${id} has ended`)
+            pending.join(into.pending)
+            recorded = await pending.record(this.ctx.steering(id, live, running, input))
+          })
+          .finally(() => pending.answered())
+        // the turn's end gives up waiting for an answer that does not come within its bound (settleSteers): the
+        // recorded input then became the next turn, before that end was stored, and the agent's answer (late, if
+        // ever) changes nothing: a late acceptance is not taken, as the stored end says
+        await Promise.race([answered.catch(() => {}), pending.givenUp])
+        if (pending.overdue) {
+          const gaveUp = await pending.givenUp
+          if (gaveUp.next) return { queuedAs: gaveUp.next }
+          if (gaveUp.kept) return { steeredInto: running }
+          // nothing was recorded: the agent's answer says what became of it
         }
+        const receipt = await answered
+        // accepted: the turn's end first finds out whether its agent took it (settleSteers)
+        if (recorded && receipt) into.steers.push(acceptedSteer(recorded, input, receipt.taken))
         return { steeredInto: running }
       } catch (err) {
         // the agent has no turn to steer into at this instant (the running one is starting or ending): the
@@ -168,10 +188,10 @@ export class TurnQueue {
         // refused once recorded: the caller settles it once the new turn is stored with the steer's withdrawal
         if (recorded) {
           handedOver = true
-          return { refused: recorded, settled: answered }
+          return { refused: recorded, settled: () => pending.finish() }
         }
       } finally {
-        if (!handedOver) answered?.()
+        if (!handedOver) pending.finish()
       }
     }
     // a refused steer's input is not dropped for a full queue: it was accepted once already
@@ -195,13 +215,16 @@ export class TurnQueue {
   ): Promise<AppError> {
     const why = (err as Error)?.message ?? String(err)
     let outcome = 'it was withdrawn (turn.steer_failed): the input is in no turn, send it again'
+    let withdrawn = true
     try {
       await this.ctx.steerFailed(id, live, steer, why)
     } catch (failed) {
+      withdrawn = false
       outcome = `its record could not be withdrawn (${(failed as Error)?.message ?? failed}): it stays as turn.steered`
     }
     const code = err instanceof AppError ? err.code : 'agent_failed'
-    const details = { turnId: steer.turnId, steeredSeq: steer.seq }
+    // `withdrawn`: whether its `turn.steer_failed` was stored (a follower of the session's events saw it said)
+    const details = { turnId: steer.turnId, steeredSeq: steer.seq, withdrawn }
     return new AppError(code, `the steer did not reach the agent: ${why}; ${outcome}`, details, {
       cause: err,
     })
@@ -223,8 +246,10 @@ export class TurnQueue {
    * and did not take into the turn (its driver's SteerReceipt) goes to ctx.steerLeft, so the stored end never
    * claims an input its agent did not get. A steer whose answer is still on its way (recorded, sent, the turn
    * ended meanwhile) is waited for first, at most endAfterAbortMs: accepted, it is settled with the others; refused
-   * or failed, it was withdrawn by its own path. From here on a steer accepted into the turn (its answer came
-   * later still) is settled as it comes (settleLate): none is left claimed without an event saying where it went.
+   * or failed, it was withdrawn by its own path. One whose answer did not come by then is given up: it becomes the
+   * next turn (ctx.steerQueued) now, as a refused one does, and its answer, whenever it comes, changes nothing.
+   * Whoever reads the stored end finds every steer of the turn settled before it; a steer that comes after this
+   * is refused before it is recorded (whenBusy): it queues.
    * `forced`: the gateway ended the turn (its agent did not stop): nothing of its agent is waited for, and a steer
    * its agent is not known to have taken yet is left (the force records the turn interrupted, without it).
    */
@@ -237,8 +262,16 @@ export class TurnQueue {
   ): Promise<void> {
     const h = this.held.get(turn.id)
     if (!h) return
-    if (!forced && h.answers.size > 0) await within(Promise.all(h.answers), endAfterAbortMs(this.ctx.config))
+    if (!forced && h.pending.size > 0)
+      await within(Promise.all([...h.pending].map((p) => p.done)), endAfterAbortMs(this.ctx.config))
+    // from here on no steer joins: one sent now is refused before it is recorded (whenBusy), and queues
     h.settledAs = ended
+    // requeued last first: each goes first in the queue, so they run in the order they were sent
+    const overdue = [...h.pending].filter((p) => p.giveUp()).reverse()
+    for (const p of overdue) await this.requeue(id, live, turn, p)
+    // those answered meanwhile are being settled by their own path (a store step: a refused one's new turn, a
+    // failed one's withdrawal; an accepted one joins the turn's steers), before this end is stored
+    await Promise.all([...h.pending].map((p) => p.done))
     const accepted = h.steers.splice(0)
     const left = forced
       ? accepted.filter((s) => s.taken !== true)
@@ -249,20 +282,21 @@ export class TurnQueue {
   }
 
   /**
-   * A steer accepted into a turn whose steers were settled already (its answer came after its turn's end began to
-   * be stored, or after the force ended it): settled as that end says, once its receipt says it was not taken.
+   * A steer given up by its turn's end (settleSteers): once its record settled, it becomes the next turn
+   * (ctx.steerQueued); a store that refuses that leaves it recorded in the turn (warned), and one never recorded
+   * is left to its agent's answer.
    */
-  private settleLate(
-    id: string,
-    live: LiveSession,
-    turn: Turn,
-    accepted: AcceptedSteer,
-    ended: Partial<Turn>,
-  ) {
-    const { steer, input } = accepted
-    void accepted.receipt
-      .then((taken) => (taken ? undefined : this.ctx.steerLeft(id, live, turn, { steer, input }, ended)))
-      .catch((err: unknown) => warn(id, turn, err, `steer ${steer.seq} of turn`))
+  private async requeue(id: string, live: LiveSession, turn: Turn, pending: PendingSteer): Promise<void> {
+    const steer = await pending.recorded
+    if (!steer) return pending.gaveUp({})
+    try {
+      pending.gaveUp({ next: await this.ctx.steerQueued(id, live, steer, pending.input) })
+    } catch (err) {
+      warn(id, turn, err, `steer ${steer.seq} (stays recorded) of turn`)
+      pending.gaveUp({ kept: steer })
+    } finally {
+      pending.finish()
+    }
   }
 
   /**
@@ -415,6 +449,13 @@ export class TurnQueue {
   }
 }
 
+/**
+ * Whether `err` (a steer's, from whenBusy) says its failure was stored: its recorded steer withdrawn by a
+ * `turn.steer_failed` event, which whoever follows the session's events sees (a node's call keeps the details).
+ */
+export const steerWithdrawn = (err: unknown): boolean =>
+  err instanceof AppError && (err.details as { withdrawn?: unknown } | undefined)?.withdrawn === true
+
 /** The error of a turn ended by force. */
 const notStopped = (ms: number, after: string) =>
   `the agent did not stop the turn within ${ms} ms of ${after}; the gateway ended it and closed the agent's session`
@@ -430,9 +471,9 @@ interface Held {
   end?: TurnEndClaim
   /** Its steers its agent accepted, until settleSteers settles them. */
   steers: AcceptedSteer[]
-  /** Its steers recorded whose agent's answer is not settled yet (awaitedAnswer). */
-  answers: Set<Promise<void>>
-  /** How the turn ended, once settleSteers settled its steers: a steer accepted later is settled at once. */
+  /** Its steers on their way (recorded, or being recorded), until settled (PendingSteer). */
+  pending: Set<PendingSteer>
+  /** How the turn ended, once settleSteers settled its steers: no steer is recorded into it after that. */
   settledAs?: Partial<Turn>
   /** The turn as stored when it ended here; undefined when it ended otherwise (released, timed out). */
   ended: Promise<Turn | undefined>
@@ -454,7 +495,7 @@ function held(options: TurnOptions): Held {
   // refused with nobody waiting is no unhandled rejection
   ended.catch(() => {})
   const released = new Promise<void>((resolve) => (release = resolve))
-  return { options, steers: [], answers: new Set(), ended, answer, refuse, released, release }
+  return { options, steers: [], pending: new Set(), ended, answer, refuse, released, release }
 }
 
 /** A steer its agent accepted: what was recorded, the input, and whether its agent took it into the turn. */
@@ -474,14 +515,69 @@ function acceptedSteer(steer: RecordedSteer, input: TurnInput, receipt: Promise<
   return accepted
 }
 
-/** A steer's answer `h` waits for (settleSteers): the function settles it. */
-function awaitedAnswer(h: Held): () => void {
-  let settle!: () => void
-  const answer = new Promise<void>((resolve) => (settle = resolve))
-  h.answers.add(answer)
-  return () => {
-    h.answers.delete(answer)
-    settle()
+/** What became of a steer its turn's end gave up (settleSteers): none of these when it was never recorded. */
+interface GaveUp {
+  /** It became this turn, stored and queued. */
+  next?: Turn
+  /** Its withdrawal failed: it stays recorded in the turn. */
+  kept?: RecordedSteer
+}
+
+/**
+ * A steer on its way to its agent (being recorded, or recorded and sent), which its turn's end waits for until it
+ * is settled (`done`), at most endAfterAbortMs: its agent answered and its path settled it, or the end gave it up
+ * (`overdue`) and settled it itself.
+ */
+class PendingSteer {
+  /** Its end gave it up before its agent answered. */
+  overdue = false
+  private answeredYet = false
+  private of?: Set<PendingSteer>
+  readonly recorded: Promise<RecordedSteer | undefined>
+  private resolveRecorded!: (steer: RecordedSteer | undefined) => void
+  readonly done: Promise<void>
+  private resolveDone!: () => void
+  readonly givenUp: Promise<GaveUp>
+  private resolveGivenUp!: (gaveUp: GaveUp) => void
+
+  constructor(readonly input: TurnInput) {
+    this.recorded = new Promise((r) => (this.resolveRecorded = r))
+    this.done = new Promise((r) => (this.resolveDone = r))
+    this.givenUp = new Promise((r) => (this.resolveGivenUp = r))
+  }
+
+  /** Its turn's end waits for it from now on (`of`: the turn's steers on their way). */
+  join(of: Set<PendingSteer>): void {
+    this.of = of
+    of.add(this)
+  }
+
+  /** `recording` (ctx.steering) as it goes, its outcome kept for a give-up (undefined: nothing recorded). */
+  record(recording: Promise<RecordedSteer | undefined>): Promise<RecordedSteer | undefined> {
+    recording.then(this.resolveRecorded, () => this.resolveRecorded(undefined))
+    return recording
+  }
+
+  /** Its agent answered (accepted, refused, failed), unless its end gave it up first. */
+  answered(): void {
+    if (!this.overdue) this.answeredYet = true
+  }
+
+  /** Gives it up when its agent has not answered yet: true then (the caller settles it). */
+  giveUp(): boolean {
+    if (this.answeredYet || this.overdue) return false
+    this.overdue = true
+    return true
+  }
+
+  gaveUp(what: GaveUp): void {
+    this.resolveGivenUp(what)
+  }
+
+  /** Settled: its turn's end no longer waits for it. */
+  finish(): void {
+    this.of?.delete(this)
+    this.resolveDone()
   }
 }
 

@@ -10,14 +10,22 @@ export const healthService = 'codex-streaming-api'
  * GET /health: liveness plus readiness of the agents and the store. Open without a token. 503 with the same body
  * (`status: "unhealthy"`) while the store does not answer, its disk is full (`store.storageFull`) or DATA_DIR is
  * not writable, so a load balancer or a container's health check takes the node out. Seeds 002 and 003 had a
- * /health of their own, FastAPI's: the body starts with theirs (`status`, then seed 002's `service`) and says
- * `application/json` without a charset, as Starlette did.
+ * /health of their own, FastAPI's: the body starts with theirs (`status`, then seed 002's `service`, then seed
+ * 003's `codex_alive`) and says `application/json` without a charset, as Starlette did.
+ *
+ * `codex_alive`: seed 003's original answered `{"status": "healthy", "codex_alive": <its app-server process
+ * runs>}` (its README showed only `status`). It is one more field of a body that already has many seed 002's
+ * original never sent (`agents`, `store`, ...): a client of seed 002 reads `status` (and `service`) and is not
+ * disturbed, one of seed 003 that reads `codex_alive` finds it. Its closest meaning here: codex can be started,
+ * i.e. its probe found it installed (false while the probe still runs, right after start, and when codex is not
+ * an agent here); signed in or not is `agents[]`'s, as the original's process ran without credentials too.
  */
 export function healthRoutes(ctx: GatewayContext): FastifyPluginAsync {
   return async (app) => {
     app.get('/health', { config: { public: true } }, async (_req, reply) => {
       const { status, ...report } = await healthReport(ctx)
-      const body = { status, service: healthService, ...report }
+      const codexAlive = report.agents.some((a) => a.id === 'codex' && a.installed === true)
+      const body = { status, service: healthService, codex_alive: codexAlive, ...report }
       return sendFastapiJson(reply.code(status === 'healthy' ? 200 : 503), body)
     })
   }

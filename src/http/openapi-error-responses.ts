@@ -47,8 +47,22 @@ const shapes: Record<ErrorShape, { schema: string; prefix: string; json: Json }>
     prefix: 'FastApiError',
     json: {
       type: 'object',
-      description: "Seed 003's (FastAPI's) error body.",
-      properties: { detail: { type: 'string' } },
+      description: "Seeds 002's and 003's (FastAPI's) error body.",
+      properties: {
+        detail: {
+          oneOf: [
+            { type: 'string' },
+            {
+              type: 'object',
+              description:
+                "Seed 003's 400 for what app-server refuses (an unknown thread): app-server's JSON-RPC error, as " +
+                'its original passed it on (`data` only when there is some)',
+              properties: { code: { type: 'integer' }, message: { type: 'string' }, data: {} },
+              required: ['code', 'message'],
+            },
+          ],
+        },
+      },
       required: ['detail'],
     },
   },
@@ -138,6 +152,32 @@ const moreExamples: Partial<Record<ErrorCode, { cause: string; message: string; 
   ],
 }
 
+/** Answers of a shape no error code makes (http/compat/codex-agent-server-errors.ts), by status. */
+const shapeExamples: Partial<Record<ErrorShape, Record<number, Json>>> = {
+  fastapi: {
+    400: {
+      app_server_error: {
+        summary: 'unknown thread (seed 003)',
+        description:
+          "A thread this gateway (this tenant) does not have: app-server's error for it, as seed 003's original " +
+          'answered it (400, `detail` an object).',
+        value: {
+          detail: { code: -32600, message: 'thread not found: 0199a0b0-1111-7222-8333-444455556666' },
+        },
+      },
+    },
+    504: {
+      turn_timeout: {
+        summary: 'turn not done in time (seed 003)',
+        description:
+          "The turn did not complete within CODEX_REQUEST_TIMEOUT seconds (seed 003's original's words); it goes " +
+          'on: read the thread later (`/api/thread/read`), or follow its session on /v1.',
+        value: { detail: 'Turn completion timeout after 300.0s' },
+      },
+    },
+  },
+}
+
 const reasons: Record<number, string> = {
   400: 'Invalid input',
   401: 'Missing or wrong bearer token (when API_TOKENS is set)',
@@ -155,6 +195,7 @@ const reasons: Record<number, string> = {
   415: 'Unsupported media type',
   429: 'Over capacity (see Retry-After)',
   500: 'The agent failed',
+  504: 'The turn did not complete in time (seed 003: CODEX_REQUEST_TIMEOUT); it goes on',
   503:
     'Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down ' +
     '(retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the ' +
@@ -204,6 +245,7 @@ export function errorResponse(responses: Json, shape: ErrorShape, status: number
           value: errorBody(new AppError(code, more.message), shape, 'codex'),
         }
     }
+    Object.assign(examples, shapeExamples[shape]?.[status])
     responses[name] = {
       description: reasons[status] ?? `HTTP ${status}`,
       content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` }, examples } },

@@ -92,7 +92,9 @@ const threadById = {
   response: 'ThreadResponse',
   requestExample: { threadId: threadExample.thread.id },
   responseExample: threadExample,
-  errors: [400, 404, 503],
+  // an unknown thread is a 400 (app-server's error, as the original answered it); 409 a thread archived or, for a
+  // fork, without turns yet
+  errors: [400, 409, 503],
   errorShape: 'fastapi',
   fastapiBody: true,
 } satisfies Omit<OperationDoc, 'summary'>
@@ -113,6 +115,12 @@ export const operationDocs: Record<string, OperationDoc> = {
         service: {
           const: 'codex-streaming-api',
           description: "seed 002's own /health named its service so; kept for its clients.",
+        },
+        codex_alive: {
+          type: 'boolean',
+          description:
+            "seed 003's original said whether its codex app-server process ran; here whether codex's probe found " +
+            'it installed (false while the probe is still `checking`; whether it is signed in: `agents[]`).',
         },
         agents: {
           type: 'array',
@@ -148,11 +156,12 @@ export const operationDocs: Record<string, OperationDoc> = {
         },
         runs: { type: 'object', additionalProperties: { type: 'integer' } },
       },
-      required: ['status', 'service', 'agents', 'store', 'runs'],
+      required: ['status', 'service', 'codex_alive', 'agents', 'store', 'runs'],
     },
     responseExample: {
       status: 'healthy',
       service: 'codex-streaming-api',
+      codex_alive: true,
       agents: [{ id: 'codex', state: 'ready', installed: true, authenticated: true, version: '0.171.0' }],
       store: { kind: 'sqlite', ready: true, dataDirWritable: true, storageFull: false },
       runs: { running: 0, queued: 0 },
@@ -435,7 +444,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     response: 'ThreadRecord',
     requestExample: { threadId: threadExample.thread.id, includeTurns: true },
     responseExample: { thread: { id: threadExample.thread.id, preview: 'Add a README', turns: [] } },
-    errors: [400, 404, 503],
+    errors: [400, 409, 503],
     errorShape: 'fastapi',
     fastapiBody: true,
   },
@@ -495,7 +504,7 @@ export const operationDocs: Record<string, OperationDoc> = {
         error: null,
       },
     },
-    errors: [400, 404, 408, 409, 503],
+    errors: [400, 409, 503, 504],
     errorShape: 'fastapi',
     fastapiBody: true,
   },

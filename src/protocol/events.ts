@@ -74,7 +74,9 @@ export const turnSteered = z.object({
 })
 /**
  * A steer recorded into `turnId` (its `turn.steered`, `steeredSeq`) that its agent then refused: the agent's turn
- * had ended while the input was on its way, or it accepted the input and completed the turn without taking it. The
+ * had ended while the input was on its way, or it accepted the input and completed the turn without taking it, or it
+ * did not answer before the turn's end was stored (TurnQueue.settleSteers gave it up: a later answer is not taken).
+ * Stored before that turn's `turn.completed`. The
  * input left that turn's `steered` and is the input of the new turn `queuedTurnId` instead, in the same step: it is
  * in the history once, never lost.
  */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { gatewayModules } from '../support/gateway.js'
 import { runLifecycleStress } from '../support/lifecycle/stress.js'
 
 /**
@@ -17,6 +18,8 @@ const steps = Number(process.env.LIFECYCLE_STEPS ?? 150)
  * Timeouts still race the steps' answers and the turns' ends (the final checks: none declined after its turn ended).
  */
 const approvalTimeoutSeconds = 3
+
+gatewayModules()
 
 // The seeds at once, each its own gateway and mock model (one after another they took the sum of their times, mostly
 // waiting on the model's slow answers and the approvals' timeouts); each checks that none of ITS processes is left.

@@ -14,6 +14,7 @@ import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import {
   finishedTurnAt,
+  gatewayModules,
   pendingApprovalAt,
   postJson,
   sessionEventsUntilTurnEnd,
@@ -97,6 +98,8 @@ function claudeStartsIn(log: string, cwd: string) {
     return [{ kind, env, agentEnv }]
   })
 }
+
+gatewayModules()
 
 // Every test on its own session and prompt: they run at once (each agent's CLI starts once, for all of its sessions).
 // Its tests run at once (5 at a time), each sharing the machine with the others: in a loaded CI run one took 24 s

@@ -5,7 +5,14 @@ import type { Item } from '../../src/protocol/items.js'
 import type { Session } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { expectCodexAcpCommandEnd } from '../support/codex-acp-command-end.js'
-import { postJson, readNdjson, startGateway, succeededRun, type TestGateway } from '../support/gateway.js'
+import {
+  gatewayModules,
+  postJson,
+  readNdjson,
+  startGateway,
+  succeededRun,
+  type TestGateway,
+} from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 
 /**
@@ -71,6 +78,8 @@ const gateways = [
   { paths: 'a process of its own', settings: { ACP_WARM_RUNS: 'false', ACP_SESSIONS_PER_PROCESS: '1' } },
   { paths: 'warm and shared processes', settings: {} },
 ]
+
+gatewayModules()
 
 // The four blocks at once (each its own gateway and mock model; most of their time is waiting on agents, a command's
 // `sleep`, a settle timer); within a block one test after another.

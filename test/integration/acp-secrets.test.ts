@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, startGateway, succeededRun, type TestGateway, testApiKey } from '../support/gateway.js'
+import {
+  gatewayModules,
+  postJson,
+  startGateway,
+  succeededRun,
+  type TestGateway,
+  testApiKey,
+} from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 
 /**
@@ -129,6 +136,8 @@ const agentGroups = [
 const lanes = gateways.flatMap((g) =>
   agentGroups.map((group) => ({ ...g, group, names: group.map((a) => a.agent).join(', ') })),
 )
+
+gatewayModules()
 
 // Each path with each group of agents on a gateway of its own (and its own mock model), all at once; on each, one test
 // after another (they share its mock's script).

@@ -10,7 +10,7 @@ import { GeminiDriver } from '../../src/agents/gemini/driver.js'
 import { loadConfig } from '../../src/config/load.js'
 import { localRunner } from '../../src/process/local-runner.js'
 import type { LaunchSpec, ProcessRunner } from '../../src/process/runner.js'
-import { gatewayEnv, startGateway } from '../support/gateway.js'
+import { gatewayEnv, gatewayModules, startGateway } from '../support/gateway.js'
 import { tempDir } from '../support/temp.js'
 
 // Agent probes: the pinned npm CLIs get their version from their package.json (no process), and GET /health
@@ -34,6 +34,8 @@ async function agentHealth(url: string, id: string): Promise<AgentHealth | undef
   expect(body.status).toBe('healthy')
   return body.agents.find((a) => a.id === id)
 }
+
+gatewayModules()
 
 describe('agent probes', () => {
   it('the pinned gemini, claude and copilot report their package version without starting a process', async () => {

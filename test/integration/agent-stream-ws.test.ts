@@ -6,7 +6,7 @@ import type { Session } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { AgentStreamClient, type Frame } from '../support/agent-stream-client.js'
 import { agentWsClient } from '../support/agent-ws-client.js'
-import { startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
 import { h2connect } from '../support/h2-client.js'
 
 const token = 'ws-test-token-0123456789'
@@ -16,6 +16,8 @@ interface SocketInternals {
   _writeGeneric(writev: boolean, data: unknown, encoding: string, cb: (err?: Error) => void): unknown
 }
 const writeGeneric = (net.Socket.prototype as unknown as SocketInternals)._writeGeneric
+
+gatewayModules()
 
 describe('/agent/ws and API tokens', () => {
   let mock: MockLlm

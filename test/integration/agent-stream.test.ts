@@ -228,6 +228,58 @@ describe('POST /agent/stream (h2c)', () => {
     expect(sent).not.toContain('this never gets there')
   })
 
+  it('approve deny whose explanation fails and whose withdrawal is not stored: the stream is told all the same', async () => {
+    const after = held({ kind: 'text', text: 'ok, not writing' })
+    shared.mock.script({ kind: 'exec_command', cmd: 'echo no > unwithdrawn.txt' }, after.step)
+    // the explanation's steer is recorded, codex answers it with an error, and its withdrawal's write fails (as
+    // on a full disk): no turn.steer_failed is stored, the steer stays recorded
+    const host = (
+      shared.gw.ctx.registry.get('codex') as unknown as {
+        host: { request: (...args: unknown[]) => Promise<unknown> }
+      }
+    ).host
+    const request = host.request
+    host.request = async (...args) => {
+      if (args[0] === 'turn/steer') throw new Error('codex answered the steer with an error')
+      return request.apply(host, args)
+    }
+    type Update = (...args: unknown[]) => Promise<unknown>
+    const store = shared.gw.ctx.store as unknown as { updateTurnWithEvents: Update }
+    const update = store.updateTurnWithEvents
+    store.updateTurnWithEvents = async function (this: unknown, ...args: unknown[]) {
+      const events = (args[4] as (step: unknown) => { event: { type: string } }[])(undefined)
+      if (events.some((e) => e.event.type === 'turn.steer_failed')) throw new Error('disk full (test)')
+      return update.apply(this, args)
+    }
+    try {
+      const c = open()
+      const sessionId = newSessionId()
+      await c.send({ type: 'user_message', sessionId, content: 'try to write' })
+      const prompt = await c.next((f) => f.type === 'command_prompt')
+      await c.send({
+        type: 'approve',
+        sessionId,
+        commandId: prompt.commandId,
+        decision: 'deny',
+        explanation: 'this is not withdrawn',
+      })
+      // before: dropped without a word (no event to make the frame of)
+      const told = await c.next((f) => f.type === 'error')
+      expect(told).toMatchObject({ code: 'INPUT_NOT_DELIVERED', retryable: true })
+      expect(told.message).toContain('codex answered the steer with an error')
+      expect(told.message).toContain('could not be withdrawn (disk full (test))')
+      after.release()
+      await c.status_('Agent run completed.')
+      expect(c.frames.filter((f) => f.type === 'error')).toHaveLength(1)
+      c.end()
+      await c.ended
+    } finally {
+      host.request = request
+      store.updateTurnWithEvents = update
+      after.release()
+    }
+  })
+
   it('the same approval answered through /v1/approvals instead; the stream answer after it is refused', async () => {
     shared.mock.script(
       { kind: 'exec_command', cmd: 'echo v1 > via-v1.txt' },

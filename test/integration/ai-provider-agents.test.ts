@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, startGateway, testApiKey, testModel } from '../support/gateway.js'
+import { gatewayModules, postJson, startGateway, testApiKey, testModel } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 import { copilotPkgCache, tempDir } from '../support/temp.js'
 
@@ -25,6 +25,8 @@ const agents: Record<string, (mock: MockLlm) => Record<string, string>> = {
     COPILOT_PKG_CACHE_HOME: copilotPkgCache(),
   }),
 }
+
+gatewayModules()
 
 describe.each(Object.keys(agents))('AI_PROVIDER=%s', (agent) => {
   let mock: MockLlm

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest'
 import { sweptBy } from '../../src/core/approval-sweep.js'
 import type { Approval } from '../../src/protocol/sessions.js'
 import { newSession, newTurn } from '../contract/store-contract.js'
-import { startGateway } from '../support/gateway.js'
+import { gatewayModules, startGateway } from '../support/gateway.js'
 import { parsePrometheus, sample } from '../support/prometheus.js'
+
+gatewayModules()
 
 /**
  * The gateway runs the approval sweep (core/approval-sweep.ts) on its own, every APPROVAL_TIMEOUT_SECONDS / 2

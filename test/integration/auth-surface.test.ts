@@ -1,6 +1,6 @@
 import http from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
 
 interface Answer {
   status: number
@@ -32,6 +32,8 @@ function send(
 }
 
 const holdsDocument = (body: string) => /"openapi"\s*:|^openapi:/m.test(body)
+
+gatewayModules()
 
 /**
  * What a stranger (no token) reaches when API_TOKENS is set: /health and the pages that carry no data, nothing

@@ -2,7 +2,7 @@ import http from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { agentWsClient } from '../support/agent-ws-client.js'
-import { startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
 import { h2connect, h2request } from '../support/h2-client.js'
 
 interface Answer {
@@ -35,6 +35,8 @@ function send(
 }
 
 const error = (a: Answer) => (JSON.parse(a.body) as { error: { code: string; message: string } }).error
+
+gatewayModules()
 
 /**
  * A loopback gateway without API_TOKENS (the default) and a hostile page in its user's browser: the page can

@@ -1,7 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
-import { postJson, readNdjson, startGateway, succeededRun, type TestGateway } from '../support/gateway.js'
+import {
+  gatewayModules,
+  postJson,
+  readNdjson,
+  startGateway,
+  succeededRun,
+  type TestGateway,
+} from '../support/gateway.js'
 import { killAll, listProcesses, waitUntilGone } from '../support/processes.js'
 
 /**
@@ -21,6 +28,8 @@ const script = [
   'rm -f "$f"',
   'echo hi',
 ].join('\n')
+
+gatewayModules()
 
 describe('a cli run whose daemon holds its output', () => {
   let gw: TestGateway

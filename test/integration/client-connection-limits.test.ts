@@ -1,7 +1,7 @@
 import http2 from 'node:http2'
 import type { Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
 import { selfSignedCert } from '../support/h2-client.js'
 import { rawConnection, within } from '../support/raw-connection.js'
 
@@ -31,6 +31,8 @@ async function refusedCount(gw: TestGateway, reason: string): Promise<number> {
   )?.[1]
   return Number(n ?? 0)
 }
+
+gatewayModules()
 
 describe('MAX_CONNECTIONS_PER_CLIENT (cleartext)', () => {
   let gw: TestGateway

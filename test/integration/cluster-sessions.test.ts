@@ -9,9 +9,19 @@ import { AppError } from '../../src/protocol/errors.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { finishedTurnAt, postJson, requestInput, startGateway, type TestGateway } from '../support/gateway.js'
+import {
+  finishedTurnAt,
+  gatewayModules,
+  postJson,
+  requestInput,
+  startGateway,
+  type TestGateway,
+} from '../support/gateway.js'
+import { parsePrometheus, sample } from '../support/prometheus.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { readSseUntil } from '../support/sse-client.js'
+
+gatewayModules()
 
 /**
  * Issue 13: sessions on two gateway nodes (role `all`, real codex, one PostgreSQL): an approval the agent on
@@ -23,18 +33,26 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
   let mock: MockLlm
   let a: TestGateway
   let b: TestGateway
+  /** Node B's log lines (JSON). */
+  const bLog: string[] = []
 
   beforeAll(async () => {
     mock = await startMockLlm()
     const url = await pg.createDatabase()
     const limits = { CLI_LIST: 'sleep', MAX_CONCURRENT_RUNS: '1', MAX_QUEUED_RUNS: '2' }
     a = await startGateway(mock, { DATABASE_URL: url, ...limits })
-    b = await startGateway(mock, {
-      DATABASE_URL: url,
-      ...limits,
-      WORKSPACE_DIR: a.workspace,
-      CODEX_HOME: a.env.CODEX_HOME,
-    })
+    b = await startGateway(
+      mock,
+      {
+        DATABASE_URL: url,
+        ...limits,
+        WORKSPACE_DIR: a.workspace,
+        CODEX_HOME: a.env.CODEX_HOME,
+        LOG_LEVEL: 'warn',
+        LOG_FORMAT: 'json',
+      },
+      { logSink: { write: (line) => void bLog.push(line) } },
+    )
   }, 60_000)
   afterAll(async () => {
     await b?.close()
@@ -101,13 +119,51 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
     const frames = await readSseUntil(await stream, (f) => f.event === 'approval.requested')
     const requested = JSON.parse(frames.at(-1)!.data) as StoredEvent & { approvalId: string }
     expect(existsSync(path.join(session.cwd, 'asked.txt'))).toBe(false)
+    const turn = (await started.json()) as Turn
+
+    // Steers sent to node B go to node A, into its running turn. The first one codex answers with an error: it is
+    // withdrawn on A, and B's answer says so (`withdrawn`: its turn.steer_failed is stored), as A's would.
+    const host = (
+      a.ctx.registry.get('codex') as unknown as {
+        host: { request: (...args: unknown[]) => Promise<unknown> }
+      }
+    ).host
+    const request = host.request
+    host.request = async (...args) => {
+      if (args[0] === 'turn/steer') throw new Error('codex answered the steer with an error')
+      return request.apply(host, args)
+    }
+    let failed: Response
+    try {
+      failed = await postJson(`${b.url}/v1/sessions/${session.id}/turns`, {
+        input: 'lost words',
+        onBusy: 'steer',
+      })
+    } finally {
+      host.request = request
+    }
+    expect(failed.status).toBe(500)
+    expect(await failed.json()).toMatchObject({
+      error: { code: 'agent_failed', details: { turnId: turn.id, withdrawn: true } },
+    })
+    const steered = await postJson(`${b.url}/v1/sessions/${session.id}/turns`, {
+      input: 'and say so',
+      onBusy: 'steer',
+    })
+    expect(steered.status).toBe(202)
+    expect(((await steered.json()) as Turn).id).toBe(turn.id)
+
     expect(
       (await postJson(`${a.url}/v1/approvals/${requested.approvalId}`, { decision: 'decline' })).status,
     ).toBe(200)
-    const turn = (await started.json()) as Turn
-    expect(await finishedTurnAt(a.url, session.id, turn.id)).toMatchObject({ status: 'completed' })
+    expect(await finishedTurnAt(a.url, session.id, turn.id)).toMatchObject({
+      status: 'completed',
+      steered: [[{ type: 'text', text: 'and say so' }]],
+    })
     expect(existsSync(path.join(session.cwd, 'asked.txt'))).toBe(false)
     expect(await a.ctx.store.ownerOf(session.id)).toBe(a.ctx.node.id)
+    expect(requestInput(mock)).toContain('and say so')
+    expect(requestInput(mock)).not.toContain('lost words')
   }, 60_000)
 
   it("a node of an older version, which would ignore a turn's options, gets none: the turn is refused (409), nothing runs", async () => {
@@ -203,12 +259,11 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
     }
   }, 60_000)
 
-  it("a takeover overtaken by a turn that reopens the session elsewhere: the lost node's turn still fails (turn.failed), the new turn runs", async () => {
-    // Once in the e2e cluster's kill -9 case: the node that took the dead worker's session over was still failing
-    // its turns when a forwarded turn reopened the session on the survivor (its claim bumped): the takeover's writes
-    // were refused (SessionTakenOver, left alone), and the dead node's turn stayed `running` with no turn.failed
-    // until the survivor itself was taken over. Made to happen here: node B takes node A's sessions over, and
-    // before it fails their turns (its approvals step, the hook) a turn reopens this one on B.
+  /**
+   * A session node A held: one turn done, one A "was running when it died" (open in the store), its agent gone
+   * (the thread's writer, as with its process). `from`: the session's last seq before node B touches it.
+   */
+  const leftOnA = async () => {
     mock.reset()
     mock.script({ kind: 'text', text: 'noted' })
     const session = await json<Session>(postJson(`${a.url}/v1/sessions`, {}))
@@ -217,35 +272,109 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
         postJson(`${a.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'remember owl' }),
       ),
     ).toMatchObject({ status: 'completed' })
-    // the turn node A "was running when it died": open in the store
     const lost: Turn = { ...queuedTurn(session.id, [{ type: 'text', text: 'lost' }]), status: 'running' }
     await a.ctx.store.createTurn(lost)
-    // and its agent is gone (the thread's writer, as with its process)
     const aLive = (a.ctx.tenancy.scope(null).sessions as unknown as { live: LiveSessions }).live
     const held = aLive.get(session.id)!
     aLive.unload(session.id, held)
     await held.closing
-    const from = (await b.ctx.store.getSession(session.id))!.lastSeq
-    mock.script({ kind: 'text', text: 'owl' })
-    let next: Turn | undefined
+    return { session, lost, from: (await b.ctx.store.getSession(session.id))!.lastSeq }
+  }
+
+  /**
+   * Node B takes node A's sessions over and, before it fails this one's turns (its approvals step, the hook),
+   * `reopen` uses the session on B (its claim bumped: the takeover's own writes are then refused). Right after
+   * `reopen`, before the takeover goes on, the lost turn must be failed already (by B's reopen, recoverClaimed):
+   * the turn's status then. Also B's warning line and count for it.
+   */
+  const takenOverWhile = async (session: Session, lost: Turn, reopen: () => Promise<void>) => {
+    const counted = b.ctx.fencing.leftoverTurnsFailed
+    let lostThen: Turn | undefined
     const taken = await b.ctx.sessions.recover([a.ctx.node.id], async (s) => {
-      if (s.id === session.id)
-        next = await b.ctx.sessions.startTurn(session.id, [{ type: 'text', text: 'which bird?' }])
+      if (s.id !== session.id) return
+      await reopen()
+      lostThen = (await b.ctx.store.listTurns(session.id)).find((t) => t.id === lost.id)
     })
     expect(taken.map((s) => s.id)).toContain(session.id)
+    expect(lostThen).toMatchObject({ status: 'failed' })
+    expect(b.ctx.fencing.leftoverTurnsFailed).toBe(counted + 1)
+    const told = bLog
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.sessionId === session.id && Array.isArray(l.turnIds))
+    expect(told).toEqual([
+      expect.objectContaining({
+        level: 40,
+        turnIds: [lost.id],
+        statuses: ['running'],
+        node: b.ctx.node.id,
+        reason: expect.stringContaining('left open'),
+      }),
+    ])
+    expect(await b.ctx.store.ownerOf(session.id)).toBe(b.ctx.node.id)
+  }
+
+  /** The session's events since `from`, with the one turn.failed of the lost turn (its index). */
+  const failedOnce = async (sessionId: string, lost: Turn, from: number) => {
+    const events = await b.ctx.store.eventsAfter(sessionId, from, 1000)
+    const failed = events.filter((e) => e.type === 'turn.failed' && e.turnId === lost.id)
+    expect(failed).toHaveLength(1)
+    expect((await b.ctx.store.listTurns(sessionId)).find((t) => t.id === lost.id)).toMatchObject({
+      status: 'failed',
+    })
+    return { events, failedAt: events.indexOf(failed[0]!) }
+  }
+
+  it("a takeover overtaken by a turn that reopens the session elsewhere: the lost node's turn still fails (turn.failed), the new turn runs", async () => {
+    // Once in the e2e cluster's kill -9 case: the node that took the dead worker's session over was still failing
+    // its turns when a forwarded turn reopened the session on the survivor (its claim bumped): the takeover's writes
+    // were refused (SessionTakenOver, left alone), and the dead node's turn stayed `running` with no turn.failed
+    // until the survivor itself was taken over. Made to happen here: node B takes node A's sessions over, and
+    // before it fails their turns (its approvals step, the hook) a turn reopens this one on B.
+    const { session, lost, from } = await leftOnA()
+    mock.script({ kind: 'text', text: 'owl' })
+    let next: Turn | undefined
+    await takenOverWhile(session, lost, async () => {
+      next = await b.ctx.sessions.startTurn(session.id, [{ type: 'text', text: 'which bird?' }])
+    })
     expect(await b.ctx.sessions.waitTurn(next!.id, 30_000)).toMatchObject({
       status: 'completed',
       finalResponse: 'owl',
     })
-    const turns = await b.ctx.store.listTurns(session.id)
-    expect(turns.find((t) => t.id === lost.id)).toMatchObject({ status: 'failed' })
-    const events = await b.ctx.store.eventsAfter(session.id, from, 1000)
-    const failedAt = events.findIndex((e) => e.type === 'turn.failed' && e.turnId === lost.id)
-    // failed before the new turn started, once
-    expect(failedAt).toBeGreaterThanOrEqual(0)
-    expect(events.filter((e) => e.type === 'turn.failed' && e.turnId === lost.id)).toHaveLength(1)
+    const { events, failedAt } = await failedOnce(session.id, lost, from)
+    // failed before the new turn started
     expect(failedAt).toBeLessThan(events.findIndex((e) => e.type === 'turn.started' && e.turnId === next!.id))
-    expect(await b.ctx.store.ownerOf(session.id)).toBe(b.ctx.node.id)
+    // what an operator scrapes
+    const scraped = parsePrometheus(await (await fetch(`${b.url}/metrics`)).text())
+    expect(sample(scraped, 'agent_gateway_leftover_turns_failed_total')).toBe(
+      b.ctx.fencing.leftoverTurnsFailed,
+    )
+  }, 60_000)
+
+  it("a takeover overtaken by a fork that reopens the session elsewhere: the lost node's turn fails (turn.failed) before the fork is made", async () => {
+    const { session, lost, from } = await leftOnA()
+    let fork: Session | undefined
+    await takenOverWhile(session, lost, async () => {
+      fork = await b.ctx.sessions.fork(session.id)
+    })
+    expect(fork).toMatchObject({ forkedFrom: session.id })
+    expect(await b.ctx.store.ownerOf(fork!.id)).toBe(b.ctx.node.id)
+    await failedOnce(session.id, lost, from)
+    expect((await b.ctx.store.getSession(session.id))!.status).toBe('idle')
+  }, 60_000)
+
+  it("a takeover overtaken by an archive that reopens the session elsewhere: the lost node's turn fails (turn.failed) before archived", async () => {
+    const { session, lost, from } = await leftOnA()
+    let archived: Session | undefined
+    await takenOverWhile(session, lost, async () => {
+      archived = await b.ctx.sessions.archive(session.id)
+    })
+    expect(archived).toMatchObject({ status: 'archived' })
+    expect(archived!.agentArchiveError).toBeUndefined()
+    const { events, failedAt } = await failedOnce(session.id, lost, from)
+    // a session's stream ends at `archived`: the turn's end must come before it
+    expect(failedAt).toBeLessThan(
+      events.findIndex((e) => e.type === 'session.status' && e.status === 'archived'),
+    )
   }, 60_000)
 
   // last: node A is gone after it

@@ -1,4 +1,4 @@
-import { readFileSync, realpathSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
@@ -9,9 +9,15 @@ import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { wsClient } from '../support/agent-ws-client.js'
 import { apiClient } from '../support/api-client.js'
 import { homeKnowsThread } from '../support/codex-home.js'
-import { startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { tempDir } from '../support/temp.js'
+
+/** A 1x1 PNG: codex sends an image it can read to the model. */
+const png = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+)
 
 async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs
@@ -20,6 +26,8 @@ async function waitFor(check: () => boolean | Promise<boolean>, what: string, ti
     await new Promise((r) => setTimeout(r, 50))
   }
 }
+
+gatewayModules()
 
 /**
  * Issues 13 and 15 together: an API node and a worker (GATEWAY_ROLE api / worker, real codex, one PostgreSQL,
@@ -78,6 +86,37 @@ describe("tenants in a cluster: a tenant's runs and sessions go from an API node
     expect(worker.ctx.tenancy.all().map((s) => s.tenant)).toContain('team-a')
     expect((await beta.get(`/v1/runs/${run.id}`)).status).toBe(404)
     expect((await beta.post(`/v1/runs/${run.id}/cancel`)).status).toBe(404)
+  })
+
+  it("images of a tenant's seed 002 run sent to the API node reach codex on the worker: read from the shared workspace, copied on the worker", async () => {
+    // An image is a workspace path: the API node checks it inside the tenant's root when it admits the run (seed
+    // 002's route, /v1's alike: run-admission.ts); the worker copies it when the run starts (core/staged-images.ts),
+    // from the workspace every node shares, into its own DATA_DIR/run-images, beside the codex that reads the copy.
+    mock.reset()
+    // the tenant's scope (its workspace made) on the API node, as its first request makes it
+    await alpha.json(alpha.get('/v1/runs'), 200)
+    mkdirSync(path.join(workspaceOf('team-a'), 'pics'), { recursive: true })
+    writeFileSync(path.join(workspaceOf('team-a'), 'pics', 'dot.png'), png)
+    mock.script({ kind: 'text', text: 'a dot' })
+    const res = await alpha.post('/api/codex/run', {
+      prompt: 'what is in the picture?',
+      working_directory: 'pics',
+      images: ['dot.png'],
+    })
+    const text = await res.text()
+    expect(res.status, text).toBe(200)
+    expect((JSON.parse(text) as { final_response: string }).final_response).toBe('a dot')
+    const run = (await alpha.json<{ runs: Run[] }>(alpha.get('/v1/runs'), 200)).runs.find(
+      (r) => r.origin === 'POST /api/codex/run',
+    )!
+    expect(run.request.images).toEqual([path.join(workspaceOf('team-a'), 'pics', 'dot.png')])
+    expect(await worker.ctx.store.ownerOf(run.id)).toBe(worker.ctx.node.id)
+    expect(JSON.stringify(mock.requests.at(-1)?.body)).toContain(
+      `data:image/png;base64,${png.toString('base64')}`,
+    )
+    // copied on the worker and gone once the run ended; nothing was staged on the API node
+    expect(readdirSync(path.join(worker.env.DATA_DIR!, 'run-images'))).toEqual([])
+    expect(existsSync(path.join(api.env.DATA_DIR!, 'run-images'))).toBe(false)
   })
 
   it("a tenant's session lives on the worker; the other tenant's calls, forwarded there too, find nothing", async () => {

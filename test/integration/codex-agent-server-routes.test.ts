@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Session } from '../../src/protocol/sessions.js'
+import { held } from '../mock-llm/asked.js'
 import type { MockLlm } from '../mock-llm/index.js'
 import { postJson, requestInput, sharedGateway, type TestGateway } from '../support/gateway.js'
 import { tempDir } from '../support/temp.js'
@@ -223,17 +224,47 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     expect(readFileSync(configFile, 'utf8')).toBe(before)
   })
 
-  it('bad input: unknown thread 404, what only the gateway refuses 400, in FastAPI shape {detail}', async () => {
-    for (const path of ['/api/thread/resume', '/api/thread/read', '/api/thread/fork']) {
-      const res = await post(path, { threadId: 'no-such-thread' })
-      expect(res.status, path).toBe(404)
-      expect(res.body.detail).toMatch(/no thread/)
-    }
-    const turn = await post('/api/turn/start', {
-      threadId: 'no-such-thread',
-      input: [{ type: 'text', text: 'x' }],
+  it("an unknown thread is the original's 400 with app-server's error as detail; what only the gateway refuses a 400 with text", async () => {
+    // the original passed any threadId to app-server and answered its JSON-RPC error as 400 {detail: {code,
+    // message}}: codex's own words, method by method (checked against codex 0.171 app-server itself)
+    const uuid = '0199a0b0-1111-7222-8333-444455556666'
+    const refused = (message: string) => ({
+      status: 400,
+      type: 'application/json',
+      body: { detail: { code: -32600, message } },
     })
-    expect(turn.status).toBe(404)
+    const notUuid =
+      'invalid character: expected an optional prefix of `urn:uuid:` followed by [0-9a-fA-F-], found `n` at 1'
+    const turnOf = (threadId: string) => ({ threadId, input: [{ type: 'text', text: 'x' }] })
+    for (const [path, body, message] of [
+      ['/api/thread/resume', { threadId: 'no-such-thread' }, `invalid session id: ${notUuid}`],
+      ['/api/thread/fork', { threadId: 'no-such-thread' }, `invalid session id: ${notUuid}`],
+      ['/api/thread/read', { threadId: 'no-such-thread' }, `invalid thread id: ${notUuid}`],
+      ['/api/turn/start', turnOf('no-such-thread'), `invalid thread id: ${notUuid}`],
+      ['/api/thread/resume', { threadId: uuid }, `no rollout found for thread id ${uuid}`],
+      ['/api/thread/fork', { threadId: uuid.toUpperCase() }, `no rollout found for thread id ${uuid}`],
+      ['/api/thread/read', { threadId: `{${uuid}}`, includeTurns: true }, `thread not loaded: ${uuid}`],
+      ['/api/turn/start', turnOf(uuid), `thread not found: ${uuid}`],
+      [
+        '/api/turn/start',
+        turnOf(''),
+        'invalid thread id: invalid length: expected length 32 for simple format, found 0',
+      ],
+      [
+        '/api/thread/read',
+        { threadId: `${uuid}0` },
+        'invalid thread id: invalid group length in group 4: expected 12, found 13',
+      ],
+    ] as const)
+      expect(await post(path, body), `${path} ${JSON.stringify(body)}`).toEqual(refused(message))
+    // a thread codex reads in another form (upper case, braces, no hyphens) is the same thread
+    const { thread } = (await post('/api/thread/start', {})).body
+    for (const threadId of [thread.id.toUpperCase(), `{${thread.id}}`, thread.id.replaceAll('-', '')]) {
+      const read = await post('/api/thread/read', { threadId })
+      expect(read.status, threadId).toBe(200)
+      expect(read.body.thread.id, threadId).toBe(thread.id)
+    }
+    // an input item of a type the original's TurnInput knew, or one that is no text, the gateway refuses itself
     for (const input of [[], [{ type: 'image', url: 'x' }], [{ type: 'text', text: '' }]]) {
       const notText = await post('/api/turn/start', { threadId: 'x', input })
       expect(notText.status, JSON.stringify(input)).toBe(400)
@@ -259,6 +290,53 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     const outside = await post('/api/thread/start', { cwd: '/etc' })
     expect(outside.status).toBe(400)
     expect(outside.body.detail).toMatch(/outside the workspace/)
+  })
+
+  it("a turn not done within CODEX_REQUEST_TIMEOUT is the original's 504, and goes on", async () => {
+    // the model's answer is held until after the 504: the turn certainly outlasts the (lowered) timeout
+    const slow = held({ kind: 'text', text: 'done after all' })
+    mock.script(slow.step, { kind: 'text', text: 'second' })
+    const { thread } = (await post('/api/thread/start', {})).body
+    const { config } = gw.ctx
+    const timeout = config.CODEX_REQUEST_TIMEOUT
+    config.CODEX_REQUEST_TIMEOUT = 1
+    try {
+      const late = await post('/api/turn/start', {
+        threadId: thread.id,
+        input: [{ type: 'text', text: 'slow' }],
+      })
+      expect(late).toEqual({
+        status: 504,
+        type: 'application/json',
+        body: { detail: 'Turn completion timeout after 1.0s' },
+      })
+    } finally {
+      config.CODEX_REQUEST_TIMEOUT = timeout
+      slow.release()
+    }
+    // the turn went on: the next one queues behind it, and the thread has both
+    const next = await post('/api/turn/start', {
+      threadId: thread.id,
+      input: [{ type: 'text', text: 'next' }],
+    })
+    expect(next.body.turn.status, JSON.stringify(next.body)).toBe('completed')
+    const read = await post('/api/thread/read', { threadId: thread.id, includeTurns: true })
+    const turns = read.body.thread.turns as { status: string; items: { type: string; text?: string }[] }[]
+    expect(turns.map((t) => t.status)).toEqual(['completed', 'completed'])
+    expect(turns[0]!.items.find((i) => i.type === 'agentMessage')?.text).toBe('done after all')
+  })
+
+  it("GET /health has the original's codex_alive, after seed 002's status and service", async () => {
+    // /health never waits for a probe: this one has answered
+    await gw.ctx.registry.get('codex').probe()
+    const res = await fetch(`${gw.url}/health`)
+    const body = (await res.json()) as Record<string, unknown>
+    expect(res.status).toBe(200)
+    expect(Object.entries(body).slice(0, 3)).toEqual([
+      ['status', 'healthy'],
+      ['service', 'codex-streaming-api'],
+      ['codex_alive', true],
+    ])
   })
 
   it("a body the original's pydantic models refused is FastAPI's 422, error for error in field order", async () => {
@@ -287,10 +365,71 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
       detail(
         { type: 'string_type', loc: ['body', 'threadId'], msg: 'Input should be a valid string', input: 7 },
         {
-          type: 'dict_type',
+          type: 'model_type',
           loc: ['body', 'input', 0],
-          msg: 'Input should be a valid dictionary',
+          msg: 'Input should be a valid dictionary or instance of TurnInput',
           input: 'hi',
+          ctx: { class_name: 'TurnInput' },
+        },
+      ),
+    )
+    // an input item is the original's TurnInput: a type it did not know (any but text, image, localImage,
+    // skill, mention), or none, is its 422, as are fields of the wrong type; so is a SandboxPolicy that is not one
+    const literal = "'text', 'image', 'localImage', 'skill' or 'mention'"
+    expect(
+      await send(
+        '/api/turn/start',
+        '{"threadId":"t","input":[{"type":"audio","url":"a"},{"text":"x"},{"type":"text","text":5}],"sandboxPolicy":"x"}',
+      ),
+    ).toEqual(
+      detail(
+        {
+          type: 'literal_error',
+          loc: ['body', 'input', 0, 'type'],
+          msg: `Input should be ${literal}`,
+          input: 'audio',
+          ctx: { expected: literal },
+        },
+        { type: 'missing', loc: ['body', 'input', 1, 'type'], msg: 'Field required', input: { text: 'x' } },
+        {
+          type: 'string_type',
+          loc: ['body', 'input', 2, 'text'],
+          msg: 'Input should be a valid string',
+          input: 5,
+        },
+        {
+          type: 'model_type',
+          loc: ['body', 'sandboxPolicy'],
+          msg: 'Input should be a valid dictionary or instance of SandboxPolicy',
+          input: 'x',
+          ctx: { class_name: 'SandboxPolicy' },
+        },
+      ),
+    )
+    expect(
+      await send(
+        '/api/turn/start',
+        '{"threadId":"t","input":[],"sandboxPolicy":{"writableRoots":"a","networkAccess":"maybe"}}',
+      ),
+    ).toEqual(
+      detail(
+        {
+          type: 'missing',
+          loc: ['body', 'sandboxPolicy', 'type'],
+          msg: 'Field required',
+          input: { writableRoots: 'a', networkAccess: 'maybe' },
+        },
+        {
+          type: 'list_type',
+          loc: ['body', 'sandboxPolicy', 'writableRoots'],
+          msg: 'Input should be a valid list',
+          input: 'a',
+        },
+        {
+          type: 'bool_parsing',
+          loc: ['body', 'sandboxPolicy', 'networkAccess'],
+          msg: 'Input should be a valid boolean, unable to interpret input',
+          input: 'maybe',
         },
       ),
     )

@@ -5,8 +5,10 @@ import { startServer } from '../../src/http/server.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, startGateway } from '../support/gateway.js'
+import { gatewayModules, postJson, startGateway } from '../support/gateway.js'
 import { readSseUntil } from '../support/sse-client.js'
+
+gatewayModules()
 
 /**
  * A codex session with no approval policy of its own, whose last turn named one (`untrusted`), reopened after a

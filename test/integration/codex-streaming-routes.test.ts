@@ -1,9 +1,11 @@
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { parseCodexLine } from '../../src/agents/codex/exec-json.js'
 import { encodeSse } from '../../src/http/sse.js'
 import { LineSplitter } from '../../src/process/line-splitter.js'
+import type { Run } from '../../src/protocol/runs.js'
 import { waitFor } from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { postJson, sharedGateway, startGateway, type TestGateway } from '../support/gateway.js'
@@ -41,7 +43,8 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
 
   it('streams codex events verbatim as SSE data lines, in order', async () => {
     mock.script({ kind: 'text', text: 'streamed answer' })
-    const res = await postJson(`${gw.url}/api/codex/stream`, { prompt: 'stream please' })
+    // `output_schema: {}` is no schema, as the original's `if output_schema:` (codex asks for no response format)
+    const res = await postJson(`${gw.url}/api/codex/stream`, { prompt: 'stream please', output_schema: {} })
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
     const text = await res.text()
@@ -56,6 +59,7 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
     expect(types.at(-1)).toBe('turn.completed')
     expect(events[message]?.type).toBe('item.completed')
     expect(mock.lastUserText(mock.requests[0]!)).toContain('stream please')
+    expect((mock.requests[0]!.body as { text?: { format?: unknown } }).text?.format).toBeUndefined()
   })
 
   it('/api/codex/run answers {events, final_response}', async () => {
@@ -170,6 +174,38 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
     expect(sent).toContain(`data:image/png;base64,${png.toString('base64')}`)
     // the copy codex read is gone once the run ended
     expect(readdirSync(path.join(gw.env.DATA_DIR as string, 'run-images'))).toEqual([])
+  })
+
+  it("output_schema reaches codex as the original's --output-schema: the model is asked for that JSON, from a file gone after the run", async () => {
+    const schema = {
+      type: 'object',
+      properties: { greeting: { type: 'string' } },
+      required: ['greeting'],
+      additionalProperties: false,
+    }
+    const staged = () =>
+      readdirSync(tmpdir()).filter((n) => n.startsWith(`agent-gateway-staged-${process.pid}-`))
+    mock.script({ kind: 'text', text: '{"greeting":"hi"}' })
+    // approval_policy: any string, as the original's `str`, and ignored, as the original ignored it
+    const res = await postJson(`${gw.url}/api/codex/run`, {
+      prompt: 'structured please',
+      output_schema: schema,
+      approval_policy: 'no-such-policy',
+    })
+    const text = await res.text()
+    expect(res.status, text).toBe(200)
+    expect((JSON.parse(text) as { final_response: string }).final_response).toBe('{"greeting":"hi"}')
+    /** The response format codex asked the model for in its last request. */
+    const format = () =>
+      (mock.requests.at(-1)?.body as { text?: { format?: unknown } } | undefined)?.text?.format
+    expect(format()).toMatchObject({ type: 'json_schema', schema })
+    // the file codex read was private to the run and is gone with it
+    expect(staged()).toEqual([])
+    // the durable run kept the schema and succeeded: codex and the model held the answer to it, as in the
+    // original, where the gateway's own check of a final response does not apply (codex's JSONL is the output)
+    const [stored] = ((await (await fetch(`${gw.url}/v1/runs?limit=1`)).json()) as { runs: Run[] }).runs
+    expect(stored).toMatchObject({ origin: 'POST /api/codex/run', status: 'succeeded' })
+    expect(stored?.request.outputSchema).toEqual(schema)
   })
 
   it("GET /health answers the original's fields first: status, then service", async () => {
@@ -365,6 +401,12 @@ describe('POST /api/codex/stream and /api/codex/run (seed 002)', () => {
         /image "link-out\.png" is outside the workspace roots/,
       ],
       [
+        'an output_schema longer than 128 KiB as JSON',
+        'stream',
+        { prompt: 'x', output_schema: { description: 'x'.repeat(128 * 1024) } },
+        /output_schema is 131090 characters as JSON; at most 131072/,
+      ],
+      [
         'danger-full-access without ALLOW_DANGER_FULL_ACCESS',
         'stream',
         { prompt: 'x', sandbox: 'danger-full-access' },
@@ -413,19 +455,22 @@ describe('TIMEOUT_SECONDS on seed 002', () => {
 })
 
 describe('shutdown on seed 002', () => {
-  it('ends a running stream with an error event and leaves no codex process', async () => {
+  it('ends a running stream with an error event and leaves no codex process; SSE_KEEPALIVE_SECONDS comments before', async () => {
     const mock = await startMockLlm()
-    const gw = await startGateway(mock, { SHUTDOWN_GRACE_SECONDS: '0' })
+    const gw = await startGateway(mock, { SHUTDOWN_GRACE_SECONDS: '0', SSE_KEEPALIVE_SECONDS: '1' })
     let closed: Promise<void> | undefined
     try {
-      mock.script({ kind: 'text', text: 'never', delayMs: 30_000 })
+      // codex silent for 8 s: the stream says `: keep-alive` every SSE_KEEPALIVE_SECONDS meanwhile (a comment,
+      // which SSE readers skip; the original sent none), and the close comes after the first one
+      mock.script({ kind: 'text', text: 'too late', delayMs: 8_000 })
       const res = await postJson(`${gw.url}/api/codex/stream`, { prompt: 'hang' })
       const reader = res.body!.getReader()
       const decoder = new TextDecoder()
       let text = ''
       for (let r = await reader.read(); !r.done; r = await reader.read()) {
         text += decoder.decode(r.value, { stream: true })
-        if (!closed && text.includes('thread.started')) closed = gw.close()
+        if (!closed && text.includes('thread.started') && text.includes(': keep-alive\n\n'))
+          closed = gw.close()
       }
       await closed
       const events = sseData(text)

@@ -14,7 +14,7 @@ import { serverMarker, serverMarkerIn } from '../../src/process/server-marker.js
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, readNdjson, startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, postJson, readNdjson, startGateway, type TestGateway } from '../support/gateway.js'
 import { listProcesses, waitUntilGone } from '../support/processes.js'
 import { readSse, readSseUntil } from '../support/sse-client.js'
 import { tempDir } from '../support/temp.js'
@@ -38,6 +38,8 @@ function confinedGateway() {
   afterEach(() => shared.mock.reset())
   return shared
 }
+
+gatewayModules()
 
 /**
  * Issue 9 items 3, 4 and 5 over real sockets, with the real codex and the mock model. Two lanes at once, each with

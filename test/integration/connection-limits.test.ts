@@ -1,9 +1,11 @@
 import http2 from 'node:http2'
 import tls from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
 import { selfSignedCert } from '../support/h2-client.js'
 import { rawConnection, within } from '../support/raw-connection.js'
+
+gatewayModules()
 
 describe('slow clients are cut (HEADERS_TIMEOUT_SECONDS, HTTP2_IDLE_SECONDS)', () => {
   let gw: TestGateway

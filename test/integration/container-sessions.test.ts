@@ -5,10 +5,12 @@ import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { openUp, startContainerGateway } from '../support/container-gateway.js'
 import { containersLabelled, gatewayContainers } from '../support/containers.js'
-import { postJson } from '../support/gateway.js'
+import { gatewayModules, postJson } from '../support/gateway.js'
 import { processesUnder } from '../support/processes.js'
 
 type Gateway = Awaited<ReturnType<typeof startContainerGateway>>
+
+gatewayModules()
 
 /** /v1 sessions with `isolation: "container"`: one container per session, across its turns (real podman). */
 describe('/v1 sessions with isolation "container"', () => {

@@ -8,13 +8,15 @@ import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { expectCancelStopsContainer, openUp, startContainerGateway } from '../support/container-gateway.js'
 import { engineEnv, testEngine } from '../support/container-image.js'
 import { gatewayContainers } from '../support/containers.js'
-import { postJson } from '../support/gateway.js'
+import { gatewayModules, postJson } from '../support/gateway.js'
 import { tempDir } from '../support/temp.js'
 
 type Gateway = Awaited<ReturnType<typeof startContainerGateway>>
 
 /** The real docker CLI, if this machine has one (there is no Docker engine: podman serves its API). */
 const docker = findOnPath('docker')
+
+gatewayModules()
 
 /**
  * CONTAINER_ENGINE=docker, the seed's default: the real docker CLI drives the containers, against podman's

@@ -3,10 +3,12 @@ import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { startContainerGateway } from '../support/container-gateway.js'
 import { testImage } from '../support/container-image.js'
 import { gatewayContainers } from '../support/containers.js'
-import { postJson, readNdjson } from '../support/gateway.js'
+import { gatewayModules, postJson, readNdjson } from '../support/gateway.js'
 import { processesUnder } from '../support/processes.js'
 
 type Gateway = Awaited<ReturnType<typeof startContainerGateway>>
+
+gatewayModules()
 
 /** Seed 001's Docker mode: CODEX_DOCKER_IMAGE set, every POST /run in a fresh container (real podman). */
 describe('POST /run in Docker mode (CODEX_DOCKER_IMAGE)', () => {

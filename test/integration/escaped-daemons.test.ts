@@ -3,6 +3,7 @@ import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import {
+  gatewayModules,
   mockAgentSettings,
   postJson,
   readNdjson,
@@ -10,6 +11,8 @@ import {
   type TestGateway,
 } from '../support/gateway.js'
 import { killAll, listProcesses, type ProcInfo, waitUntilGone } from '../support/processes.js'
+
+gatewayModules()
 
 /**
  * A one-shot run whose command starts a daemon (a double fork into a session of its own, under `nohup`): it

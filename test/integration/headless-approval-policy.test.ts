@@ -6,6 +6,7 @@ import type { Approval, Session } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { AgentStreamClient, streamSession } from '../support/agent-stream-client.js'
 import {
+  gatewayModules,
   mockAgentSettings,
   postJson,
   readNdjson,
@@ -21,6 +22,8 @@ import { h2connect } from '../support/h2-client.js'
  * gateway through its permission prompt tool: claude-approvals.test.ts.)
  */
 const headless = ['gemini', 'copilot'] as const
+
+gatewayModules()
 
 describe('approvalPolicy on agents without approvals', { timeout: 120_000 }, () => {
   let mock: MockLlm

@@ -11,7 +11,7 @@ import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { serverUser } from '../support/postgres-tools.js'
 import { processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
@@ -41,6 +41,8 @@ async function query(url: string, sql: string, admin = false): Promise<pg.QueryR
     await client.end()
   }
 }
+
+gatewayModules()
 
 /**
  * GET /health says whether the node can store anything: while its PostgreSQL database refuses connections it

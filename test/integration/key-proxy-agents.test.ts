@@ -5,6 +5,7 @@ import type { Run } from '../../src/protocol/runs.js'
 import type { Session } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import {
+  gatewayModules,
   mockAgentSettings,
   postJson,
   readNdjson,
@@ -243,6 +244,8 @@ function proxyLane(laneCases: readonly (typeof cases)[number][], claude: boolean
     }
   })
 }
+
+gatewayModules()
 
 // The agents in two lanes at once (each its own gateway and mock model: a command reads what its model request
 // carried back), the gateway without the proxy in a third (its keys others: the proxied lanes' commands read every

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loggableUrl } from '../../src/http/logging.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { startGateway, type TestGateway, testApiKey } from '../support/gateway.js'
+import { gatewayModules, startGateway, type TestGateway, testApiKey } from '../support/gateway.js'
+
+gatewayModules()
 
 /** Issue 9 item 8: nothing secret is logged, whatever the client does. The real log stream is captured. */
 describe('logs carry no secret', () => {

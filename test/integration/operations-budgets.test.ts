@@ -4,10 +4,12 @@ import type { Run } from '../../src/protocol/runs.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { apiClient } from '../support/api-client.js'
-import { finishedTurn, startGateway, type TestGateway } from '../support/gateway.js'
+import { finishedTurn, gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
 import { processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
 
 type ApprovalRequested = Extract<StoredEvent, { type: 'approval.requested' }>
+
+gatewayModules()
 
 /** Budgets with the real codex: runs end `budget_exceeded`, sessions pause and ask. */
 describe('budgets (limits)', () => {

@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { parsePrometheus, sample } from '../support/prometheus.js'
 import { readSseUntil } from '../support/sse-client.js'
 
 const ops = 'ops-secret-0123'
 const dash = 'dash-secret-4567'
 const scrape = 'scrape-secret-89'
+
+gatewayModules()
 
 /** GET /metrics scraped while real codex runs are queued and running, parsed with a Prometheus text parser. */
 describe('GET /metrics', () => {

@@ -5,7 +5,9 @@ import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { agentWsClient } from '../support/agent-ws-client.js'
 import { apiClient } from '../support/api-client.js'
-import { startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
+
+gatewayModules()
 
 /** Scoped tokens over real sockets: a `read` token watches, an `approve` token decides and is named. */
 describe('scoped API tokens', () => {

@@ -7,7 +7,7 @@ import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { apiClient } from '../support/api-client.js'
-import { startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
 import { parsePrometheus, sample } from '../support/prometheus.js'
 import { tempDir } from '../support/temp.js'
 import {
@@ -31,6 +31,8 @@ function verified(r: ReceivedWebhook): Payload {
 }
 
 const idOf = (r: ReceivedWebhook) => String(r.headers['webhook-id'])
+
+gatewayModules()
 
 describe('webhooks', () => {
   let mock: MockLlm

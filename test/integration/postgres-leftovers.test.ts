@@ -10,6 +10,8 @@ import { templateVariable } from '../support/postgres-template.js'
 import { runAs, serverUser } from '../support/postgres-tools.js'
 import { deadOwner, ownerOf } from '../support/process-owner.js'
 import { listProcesses, waitUntilGone } from '../support/processes.js'
+import { runServer } from '../support/run-postgres.js'
+import { sharedPostgres } from '../support/shared-postgres.js'
 
 /**
  * A vitest run killed before its teardown (SIGKILL, a CI timeout) leaves its PostgreSQL servers running; the
@@ -25,6 +27,30 @@ function freshRoot(): string {
 
 const postmasterPid = (server: TestPostgres) =>
   Number(readFileSync(path.join(server.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0])
+
+/** The databases of the server at `url`, by name. */
+async function databases(url: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return (await client.query<{ datname: string }>('SELECT datname FROM pg_database')).rows.map(
+      (r) => r.datname,
+    )
+  } finally {
+    await client.end()
+  }
+}
+
+/** A setting of the server at `url` (SHOW). */
+async function setting(url: string, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return (await client.query(`SHOW ${name}`)).rows[0][name] as string
+  } finally {
+    await client.end()
+  }
+}
 
 async function answers(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url })
@@ -111,11 +137,36 @@ describe("a test server's cluster", () => {
       server = await startPostgres({ root })
       expect(existsSync(path.join(server.dir, 'data', 'copied-from-template'))).toBe(true)
       expect(await answers(server.url)).toBe(true)
+      expect(await setting(server.url, 'autovacuum')).toBe('off')
     } finally {
       if (runTemplate === undefined) delete process.env[templateVariable]
       else process.env[templateVariable] = runTemplate
       await server?.stop()
       rmSync(root, { recursive: true, force: true })
     }
+  })
+})
+
+describe("a block's databases on the run's shared server (sharedPostgres)", () => {
+  const made: string[] = []
+  describe('the block', () => {
+    const block = sharedPostgres()
+    it('makes an empty database and a store database, and opens a store it leaves open', async () => {
+      const empty = await block.createDatabase()
+      const store = await block.createStoreDatabase()
+      await block.openStore(store)
+      made.push(...[empty, store].map((url) => new URL(url).pathname.slice(1)))
+      expect(await databases(runServer()!.url)).toEqual(expect.arrayContaining(made))
+    })
+  })
+
+  it('are dropped after it; the migrated template they were copied from stays, and the server runs without autovacuum', async () => {
+    const server = runServer()
+    expect(server, "global setup starts the run's server").toBeDefined()
+    expect(made).toHaveLength(2)
+    const left = await databases(server!.url)
+    expect(left.filter((name) => made.includes(name))).toEqual([])
+    expect(left).toContain('agw_store_template')
+    expect(await setting(server!.url, 'autovacuum')).toBe('off')
   })
 })

@@ -3,6 +3,7 @@ import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import {
+  gatewayModules,
   mockAgentSettings,
   postJson,
   readNdjson,
@@ -12,6 +13,8 @@ import {
 
 const password = 'proxy-pass-7f3a91c4'
 const proxy = `http://proxyuser:${password}@127.0.0.1:9`
+
+gatewayModules()
 
 /**
  * An egress proxy with credentials in its URL (HTTPS_PROXY=http://user:password@host), which agents get from

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type http2 from 'node:http2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
 import { h2connect, selfSignedCert } from '../support/h2-client.js'
 
 type Shape = 'v1' | 'codex-api-plan' | 'plain' | 'fastapi' | 'agent-stream' | 'none'
@@ -162,7 +162,15 @@ const cases: Case[] = [
     shape: 'fastapi',
     body: { threadId: 't', input: [] },
   },
-  { method: 'POST', path: '/api/thread/read', status: 404, shape: 'fastapi', body: { threadId: 'none' } },
+  // an unknown thread: app-server's error as the original passed it on, 400 with an object detail
+  {
+    method: 'POST',
+    path: '/api/thread/read',
+    status: 400,
+    shape: 'fastapi',
+    body: { threadId: 'none' },
+    says: '{"detail":{"code":-32600,"message":"invalid thread id: ',
+  },
   {
     method: 'POST',
     path: '/api/thread/start',
@@ -197,6 +205,8 @@ const cases: Case[] = [
   // a HEAD (as a GET) that is no upgrade is the websocket plugin's 404: no stream, no run
   { method: 'HEAD', path: '/agent/ws', status: 404, shape: 'none' },
 ]
+
+gatewayModules()
 
 describe('errors on every route family, in its shape', () => {
   const token = 'family-token'
@@ -290,7 +300,7 @@ describe('errors on every route family, in its shape', () => {
     })
     expect(await post('/api/codex/stream', { prompt: '' }, token)).toEqual({ status: 400, allowOrigin: '*' })
     expect(await post('/api/thread/read', { threadId: 'none' }, token)).toEqual({
-      status: 404,
+      status: 400,
       allowOrigin: '*',
     })
     expect(await post('/api/skills/list', { cwds: 5 }, token)).toEqual({ status: 422, allowOrigin: '*' })

@@ -2,7 +2,7 @@ import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 
 interface RawAnswer {
@@ -58,6 +58,8 @@ function parse(raw: string): RawAnswer {
   }
   return { status: Number(statusLine.split(' ')[1]), headers, body }
 }
+
+gatewayModules()
 
 /** Issue 9 item 9: admission is atomic, so a burst cannot slip past MAX_QUEUED_RUNS. */
 describe('run admission under a burst (real sockets, real codex)', () => {

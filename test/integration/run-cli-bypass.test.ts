@@ -3,7 +3,14 @@ import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { defaultGeminiSettings, settingsFile } from '../../src/agents/gemini/home.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, readNdjson, startGateway, type TestGateway, testModel } from '../support/gateway.js'
+import {
+  gatewayModules,
+  postJson,
+  readNdjson,
+  startGateway,
+  type TestGateway,
+  testModel,
+} from '../support/gateway.js'
 import { processesUnder } from '../support/processes.js'
 import { tempDir, testBase } from '../support/temp.js'
 
@@ -39,6 +46,8 @@ const modelEnv = (mock: MockLlm): Record<string, Record<string, string>> => ({
     COPILOT_PKG_CACHE_HOME: `${testBase()}/copilot-pkg-cache`,
   },
 })
+
+gatewayModules()
 
 /**
  * POST /run with other agent CLIs in CLI_LIST: their arguments are read with each pinned CLI's grammar and only

@@ -6,7 +6,7 @@ import { endMissingRuns } from '../../src/core/run-recovery.js'
 import type { RunCompletedEvent, StoredEvent } from '../../src/protocol/events.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { newRun, nodeRecord } from '../contract/store-contract.js'
-import { readNdjson, startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, readNdjson, startGateway, type TestGateway } from '../support/gateway.js'
 import { tempDir } from '../support/temp.js'
 
 const end: RunCompletedEvent = {
@@ -18,6 +18,8 @@ const end: RunCompletedEvent = {
   finalResponse: 'done',
   usage: { inputTokens: 3, cachedInputTokens: 0, outputTokens: 2, reasoningOutputTokens: 0 },
 }
+
+gatewayModules()
 
 /**
  * A node that died between a run's two end writes (its record, then its run.completed: recordRunEnd) left a run

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { maxCoalescedChars } from '../../src/core/output-coalescing.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
-import { postJson, readNdjson, startGateway } from '../support/gateway.js'
+import { gatewayModules, postJson, readNdjson, startGateway } from '../support/gateway.js'
 import { readSseUntil } from '../support/sse-client.js'
 
 /**
@@ -30,6 +30,8 @@ const expectedStderr = Array.from({ length: 6 }, (_, k) => `err ${(k + 1) * 10}\
 
 const text = (events: StoredEvent[], stream: 'stdout' | 'stderr') =>
   events.map((e) => (e.type === 'output' && e.stream === stream ? e.data : '')).join('')
+
+gatewayModules()
 
 /** A burst of a cli agent's output over the real server: what the live stream gets is what is stored, whole. */
 describe('a burst of raw output, streamed live (real server, SQLite)', () => {

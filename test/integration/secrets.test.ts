@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { mockAgentSettings, startGateway, type TestGateway, testApiKey } from '../support/gateway.js'
+import {
+  gatewayModules,
+  mockAgentSettings,
+  startGateway,
+  type TestGateway,
+  testApiKey,
+} from '../support/gateway.js'
 
 /**
  * Issue 9 item 1: no secret of the gateway or of a provider reaches a command an agent runs, its stored
@@ -44,6 +50,8 @@ function bytesOf(file: string): string {
     throw err
   }
 }
+
+gatewayModules()
 
 describe('secrets never reach commands, events or agent files', () => {
   let mock: MockLlm

@@ -10,7 +10,7 @@ import type { Store } from '../../src/store/store.js'
 import { SerialByKey } from '../../src/util/serial-by-key.js'
 import { newApproval, newSession, newTurn, nodeRecord } from '../contract/store-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { tempDir } from '../support/temp.js'
 
@@ -39,6 +39,8 @@ const backends = {
   sqlite: async () => ({}),
   postgres: async () => ({ DATABASE_URL: await pg.createDatabase() }),
 }
+
+gatewayModules()
 
 for (const [backend, envOf] of Object.entries(backends))
   describe(`an archive racing a turn's end (${backend}, real codex)`, () => {

@@ -5,11 +5,19 @@ import type { CodexDriver } from '../../src/agents/codex/driver.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { waitFor } from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, sessionEventsUntilTurnEnd, startGateway, type TestGateway } from '../support/gateway.js'
+import {
+  gatewayModules,
+  postJson,
+  sessionEventsUntilTurnEnd,
+  startGateway,
+  type TestGateway,
+} from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 
 // SESSION_IDLE_SECONDS: a session with no turn for that long is unloaded from its agent and resumed,
 // transparently, by its next turn. Real codex app-server and codex-acp against the mock model.
+
+gatewayModules()
 
 describe('idle sessions are unloaded and resumed without losing anything', () => {
   let mock: MockLlm

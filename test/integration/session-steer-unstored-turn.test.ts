@@ -305,6 +305,96 @@ describe('onBusy: steer the agent accepted and ended its turn without (SQLite)',
   })
 })
 
+/**
+ * A session agent whose first turn runs until a steer comes; that steer is recorded (`sending`), the turn ends, and
+ * the agent accepts the steer (says it took it, even) only once `answer()` is called.
+ */
+function agentAnsweringItsSteerLate() {
+  let finish!: () => void
+  const finished = new Promise<void>((r) => (finish = r))
+  let answer!: () => void
+  const answered = new Promise<void>((r) => (answer = r))
+  let started!: () => void
+  const turnStarted = new Promise<void>((r) => (started = r))
+  let turns = 0
+  const agent = {
+    async *turn() {
+      const n = ++turns
+      yield { type: 'turn.started', turnId: `agent-turn-${n}` }
+      if (n === 1) {
+        started()
+        await finished
+      }
+      yield { type: 'item.completed', item: { id: `m${n}`, type: 'agent_message', text: `answer ${n}` } }
+      yield { type: 'turn.completed', turnId: `agent-turn-${n}`, status: 'completed', usage: null }
+    },
+    async steer(_input: TurnInput, sending?: () => Promise<void>) {
+      await sending?.()
+      finish()
+      await answered
+      return { taken: Promise.resolve(true) }
+    },
+    close: async () => {
+      finish()
+      answer()
+    },
+  } as unknown as AgentSession
+  return { agent, turnStarted, answer }
+}
+
+describe('onBusy: steer whose agent answers after its turn ended, past the bound (SQLite)', () => {
+  cleanUpFakeAgentSessions()
+
+  it("is settled before the turn's end is stored: it became the next turn, and its late acceptance changes nothing", async () => {
+    const { agent, turnStarted, answer } = agentAnsweringItsSteerLate()
+    const { store, sessions } = await sessionsOnFakeAgent({
+      dirPrefix: 'steer-late-',
+      makeStore: (file) => new SqliteStore(file),
+      open: () => agent,
+      resume: () => agent,
+      // the turn's end waits 100 ms for the answer of a steer on its way
+      settings: { KILL_GRACE_MS: '0', FORCE_END_AFTER_MS: '100' },
+    })
+    try {
+      const first = await sessions.startTurn('ses_a', input('one'))
+      await turnStarted
+      const steered = sessions.startTurn('ses_a', input('also this'), 'steer')
+      // before: the turn's end was stored with the steer in it, the client (answered once the agent accepted it)
+      // was told the input went into that turn, and a taken steer stayed there though the turn ended without it
+      const ended = await sessions.waitTurn(first.id)
+      expect([ended.status, ended.steered]).toEqual(['completed', undefined])
+      answer()
+      const next = await steered
+      expect(next.id).not.toBe(first.id)
+      expect(next.input).toEqual(input('also this'))
+      expect(await sessions.waitTurn(next.id)).toMatchObject({
+        status: 'completed',
+        finalResponse: 'answer 2',
+      })
+      await sessions.idle()
+      const turns = await store.listTurns('ses_a')
+      expect(turns.map((t) => [t.id, t.input, t.steered])).toEqual([
+        [first.id, input('one'), undefined],
+        [next.id, input('also this'), undefined],
+      ])
+      // every event of the steer comes before the end of the turn it was recorded into
+      const events = (await store.eventsAfter('ses_a', 0, 100)).filter((ev) => ev.type.startsWith('turn.'))
+      expect(events.map((ev) => ev.type)).toEqual([
+        'turn.started',
+        'turn.steered',
+        'turn.steer_refused',
+        'turn.completed',
+        'turn.started',
+        'turn.completed',
+      ])
+      expect(events[2]).toMatchObject({ turnId: first.id, steeredSeq: events[1]!.seq, queuedTurnId: next.id })
+    } finally {
+      answer()
+      await sessions.closeAll()
+    }
+  })
+})
+
 describe('onBusy: steer refused by the agent after it was recorded (SQLite)', () => {
   cleanUpFakeAgentSessions()
   refusedSteerTests(async () => ({ makeStore: (file) => new SqliteStore(file) }))

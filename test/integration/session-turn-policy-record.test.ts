@@ -3,7 +3,7 @@ import { createClient } from '../../src/client/index.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { readSseUntil } from '../support/sse-client.js'
 
@@ -104,6 +104,8 @@ function recordCase(database: () => Promise<Record<string, string>>) {
     ])
   })
 }
+
+gatewayModules()
 
 describe('a turn records its approval policy (SQLite)', () => {
   recordCase(async () => ({}))

@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer } from '../../src/http/server.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { postJson, startGateway } from '../support/gateway.js'
+import { gatewayModules, postJson, startGateway } from '../support/gateway.js'
+
+gatewayModules()
 
 /**
  * `danger-full-access` needs the operator's consent (ALLOW_DANGER_FULL_ACCESS) at creation, and that rule holds

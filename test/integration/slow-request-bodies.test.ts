@@ -1,7 +1,7 @@
 import http2 from 'node:http2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
 import { selfSignedCert } from '../support/h2-client.js'
 import { rawConnection, within } from '../support/raw-connection.js'
 
@@ -64,6 +64,8 @@ async function refusedCount(gw: TestGateway, reason: string): Promise<number> {
     new RegExp(`agent_gateway_connections_refused_total\\{reason="${reason}"\\} (\\d+)`).exec(text)?.[1] ?? 0,
   )
 }
+
+gatewayModules()
 
 describe('a request body that stalls is cut (BODY_IDLE_SECONDS, BODY_MIN_BYTES_PER_SECOND)', () => {
   let gw: TestGateway

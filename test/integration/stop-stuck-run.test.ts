@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { endServerProcesses } from '../../src/process/exit-sweep.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
-import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { processesInGroup, waitUntilGone } from '../support/processes.js'
 
 /**
@@ -16,6 +16,8 @@ import { processesInGroup, waitUntilGone } from '../support/processes.js'
  */
 const daemon = `(setsid sh -c 'trap "" TERM; echo "daemon $$"; while :; do sleep 1; done' &)`
 const script = `${daemon}; trap "" TERM; while :; do sleep 1; done`
+
+gatewayModules()
 
 describe('a stop with a run whose agent ignores the abort', () => {
   let gw: TestGateway | undefined

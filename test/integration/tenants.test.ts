@@ -8,7 +8,7 @@ import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { wsClient } from '../support/agent-ws-client.js'
 import { apiClient } from '../support/api-client.js'
 import { homeKnowsThread } from '../support/codex-home.js'
-import { startGateway, type TestGateway } from '../support/gateway.js'
+import { gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
 import { listProcesses } from '../support/processes.js'
 import { readSseUntil } from '../support/sse-client.js'
 
@@ -27,6 +27,8 @@ function appServerHomes(): string[] {
   }
   return homes
 }
+
+gatewayModules()
 
 /**
  * Two tenants over real sockets, with the real codex CLI against the mock model: neither can list, read,
@@ -164,9 +166,13 @@ describe('tenants', () => {
       expect(
         (await c.json<{ approvals: Approval[] }>(c.get(`/v1/approvals?sessionId=${id}`))).approvals,
       ).toEqual([])
-      // Seed 003 names threads by codex's id: another tenant's thread is not found either.
+      // Seed 003 names threads by codex's id: another tenant's thread is unknown too (app-server's error for a
+      // thread it does not have, as the original answered it)
       const read = await c.post('/api/thread/read', { threadId: other.agentSessionId })
-      expect(read.status).toBe(404)
+      expect(read.status).toBe(400)
+      expect(await read.json()).toEqual({
+        detail: { code: -32600, message: `thread not loaded: ${other.agentSessionId}` },
+      })
     }
     const sessionIds = async (c: Client) =>
       (await c.json<{ sessions: Session[] }>(c.get('/v1/sessions'), 200)).sessions.map((s) => s.id)

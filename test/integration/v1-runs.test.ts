@@ -331,6 +331,14 @@ describe('/v1/runs', () => {
         error: { code: 'invalid_request', message: expect.stringMatching(/outputSchema/) },
       })
       expect(mock.requests.length).toBe(before)
+      // valid, but longer than 128 KiB as JSON: refused before anything runs too
+      const long = { type: 'object', description: 'x'.repeat(128 * 1024) }
+      const tooLong = await submit({ prompt: 'x', outputSchema: long })
+      expect(tooLong.res.status).toBe(400)
+      expect(tooLong.run).toMatchObject({
+        error: { message: 'outputSchema is 131106 characters as JSON; at most 131072 are accepted' },
+      })
+      expect(mock.requests.length).toBe(before)
     })
 
     it('wrong types, unknown agent and cwd outside the workspace: 400', async () => {

@@ -10,6 +10,7 @@ import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import {
   finishedTurnAt,
+  gatewayModules,
   pendingApprovalAt,
   postJson,
   requestInput,
@@ -22,6 +23,8 @@ import { spawnedFrom } from '../support/processes.js'
 import { readSseUntil } from '../support/sse-client.js'
 import { tempDir } from '../support/temp.js'
 import { tmpWrites } from '../support/tmp-writes.js'
+
+gatewayModules()
 
 /** Sessions on the real codex app-server through the HTTP API, with the mock model. */
 describe('/v1/sessions on codex app-server', () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defaultGeminiSettings, settingsFile } from '../../src/agents/gemini/home.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import {
+  gatewayModules,
   mockAgentSettings,
   postJson,
   readNdjson,
@@ -177,6 +178,8 @@ const trusting = {
   CLI_LIST: 'codex,claude,gemini',
   RUN_ALLOW_ENV: 'ANTHROPIC_BASE_URL,ANTHROPIC_API_KEY',
 }
+
+gatewayModules()
 
 // The describes at once, each of them claude's tests or the others' (each its own gateway, mock model and workspace:
 // one agent cold start after another took most of the file); within each one test after another.

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, expect } from 'vitest'
 import type { Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { ensureConsoleBuilt, launchChromium } from './browser.js'
-import { startGateway, type TestGateway } from './gateway.js'
+import { gatewayModules, startGateway, type TestGateway } from './gateway.js'
 
 /** Waits for what the page shows (the page updates from events; nothing here sleeps). */
 export const poll = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 30_000, interval: 100 })
@@ -50,6 +50,7 @@ export function consoleFixture(
   const shared = {} as { mock: MockLlm; gw: TestGateway; browser: Browser }
   const contexts: BrowserContext[] = []
   const file = chromium ?? ({} as FileChromium)
+  gatewayModules()
   beforeAll(async () => {
     ensureConsoleBuilt()
     // Chromium starts while the gateway does

@@ -5,7 +5,7 @@ import type { Run } from '../../src/protocol/runs.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { engineEnv, testEngine, testImage } from './container-image.js'
 import { containersLabelled, gatewayContainers, testInstance, waitForContainers } from './containers.js'
-import { postJson, startGateway, testApiKey } from './gateway.js'
+import { gatewayModules, postJson, startGateway, testApiKey } from './gateway.js'
 import { tempDir } from './temp.js'
 
 /**
@@ -82,6 +82,7 @@ export function sharedContainerGateway(
   overrides: (mock: MockLlm) => Record<string, string | undefined> = () => ({}),
 ) {
   const shared = {} as { mock: MockLlm; gw: ContainerGateway }
+  gatewayModules()
   beforeAll(async () => {
     shared.mock = await startMockLlm()
     shared.gw = await startContainerGateway(shared.mock, overrides(shared.mock))

@@ -57,10 +57,15 @@ export async function sessionsOnFakeAgent<S extends Store>(
     idleSeconds?: number
     /** The secrets the log redacts (none by default). */
     redactor?: Redactor
+    /** Further settings (e.g. KILL_GRACE_MS and FORCE_END_AFTER_MS, which bound how long a turn's end waits). */
+    settings?: Record<string, string>
   } & ({ makeStore: (file: string) => S & SqliteStore } | { store: S }),
 ) {
   const dir = tempDirForTest(options.dirPrefix)
-  const config = loadConfig({ SESSION_IDLE_SECONDS: String(options.idleSeconds ?? 0) }, dir)
+  const config = loadConfig(
+    { SESSION_IDLE_SECONDS: String(options.idleSeconds ?? 0), ...options.settings },
+    dir,
+  )
   const cwd = path.join(config.workspaceRoots[0]!, 'project')
   fs.mkdirSync(cwd, { recursive: true })
   let store: S

@@ -55,7 +55,28 @@ export function gatewayEnv(
 export function gatewayModules(): void {
   beforeAll(async () => {
     await import('../../src/http/server.js')
+    const file = expect.getState().testPath
+    if (file) modulesLoadedFor.add(file)
   }, 180_000)
+}
+
+/** The test files whose gatewayModules hook ran (in this worker). */
+const modulesLoadedFor = new Set<string>()
+
+/**
+ * Throws when a test file starts a gateway in its process before a gatewayModules hook of its own ran (none called, or
+ * one in a describe block that runs later): the file works where an earlier file of its worker loaded the modules and
+ * times out where it is the first (vitest's order depends on the durations). Outside vitest (bench/) it checks nothing.
+ */
+function assertGatewayModules(): void {
+  if (!process.env.VITEST) return
+  const file = expect.getState().testPath
+  if (!file || modulesLoadedFor.has(file)) return
+  throw new Error(
+    `${path.relative(process.cwd(), file)} starts a gateway in its process without gatewayModules() before it: call ` +
+      'gatewayModules() at the top of the file or of the describe block that starts it (sharedGateway, ' +
+      "gatewayPerTest and stubborn-agent's gateways() do), so the first load of src/ gets a hook of its own",
+  )
 }
 
 /** A gateway in this process, listening on a free loopback port (real sockets). */
@@ -64,6 +85,7 @@ export async function startGateway(
   overrides: Record<string, string | undefined> = {},
   opts: { logSink?: LogSink } = {},
 ) {
+  assertGatewayModules()
   const { env, dir, workspace } = gatewayEnv(mock, overrides)
   // loaded here, not at the top: a file that only builds a server process's env (gatewayEnv) or talks HTTP to one
   // does not load the whole server into its worker (seconds of CPU per file)

@@ -81,10 +81,13 @@ describe('OpenAPI document completeness', () => {
     expect(ref('POST /v1/runs', 400)).toBe('#/components/responses/V1Error400')
     expect(ref('POST /chat', 503)).toBe('#/components/responses/ApiPlanError503')
     expect(ref('POST /run', 400)).toBe('#/components/responses/PlainError400')
-    expect(ref('POST /api/turn/start', 404)).toBe('#/components/responses/FastApiError404')
-    const fastapi =
-      doc.components.responses.FastApiError404.content['application/json'].examples.not_found.value
-    expect(Object.keys(fastapi)).toEqual(['detail'])
+    expect(ref('POST /api/turn/start', 400)).toBe('#/components/responses/FastApiError400')
+    const fastapi = doc.components.responses.FastApiError400.content['application/json'].examples
+    expect(Object.keys(fastapi.invalid_request.value)).toEqual(['detail'])
+    // seed 003's unknown thread: app-server's error object as `detail`; its turn timeout a 504
+    expect(fastapi.app_server_error.value.detail).toMatchObject({ code: -32600 })
+    expect(ref('POST /api/turn/start', 504)).toBe('#/components/responses/FastApiError504')
+    expect(operations.find(([k]) => k === 'POST /api/thread/read')![1].responses[404]).toBeUndefined()
   })
 
   it('408: every route that reads a body lists it, and says it means a late agent or a late request', () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
+import { isDeepStrictEqual } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { classify, parseMessage } from '../../src/agents/codex-app-server/rpc-message.js'
 
@@ -33,7 +34,10 @@ describe('parseMessage', () => {
     expect(all.length).toBeGreaterThan(10_000)
     for (const value of all) {
       const line = JSON.stringify(value)
-      expect(parseMessage(line), line).toEqual(classify(JSON.parse(line) as object))
+      const parsed = parseMessage(line)
+      const expected = classify(JSON.parse(line) as object)
+      // expect() per envelope (71,280 of them) took 13-28 s of CPU; the strictly equal pairs pass toEqual anyway
+      if (!isDeepStrictEqual(parsed, expected)) expect(parsed, line).toEqual(expected)
     }
   })
 

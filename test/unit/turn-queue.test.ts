@@ -15,11 +15,15 @@ afterEach(() => {
 const text = (t: string): TurnInput => [{ type: 'text', text: t }]
 
 /** A turn queue whose turns run until the test ends them; the live session's agent records what was steered. */
-function setup(maxQueued = 2) {
+function setup(maxQueued = 2, forceEndMs = 5000) {
   const dir = tempDir()
   dirs.push(dir)
-  // KILL_GRACE_MS 0: a turn is ended by force 5 s after its interrupt (endAfterAbortMs)
-  const config = loadConfig({ MAX_QUEUED_TURNS: String(maxQueued), KILL_GRACE_MS: '0' }, dir)
+  // KILL_GRACE_MS 0: a turn is ended by force `forceEndMs` after its interrupt (endAfterAbortMs), and its end
+  // waits as long for the answers of its steers on their way
+  const config = loadConfig(
+    { MAX_QUEUED_TURNS: String(maxQueued), KILL_GRACE_MS: '0', FORCE_END_AFTER_MS: String(forceEndMs) },
+    dir,
+  )
   const active = new ActiveRuns()
   const steered: TurnInput[] = []
   /** What the queue had recorded (ctx.steering) for each steer: the turn and the input. */
@@ -30,6 +34,8 @@ function setup(maxQueued = 2) {
   let withdrawError: Error | undefined
   /** The accepted steers settled as their turn ended without them (ctx.steerLeft), with how it ended. */
   const settledSteers: { turnId: string; input: TurnInput; status: string | undefined }[] = []
+  /** The recorded steers that became the next turn (ctx.steerQueued). */
+  const requeued: { seq: number; input: TurnInput }[] = []
   const live: LiveSession = {
     agent: {
       // an agent that steers: the steer is recorded before it goes on
@@ -70,6 +76,10 @@ function setup(maxQueued = 2) {
       if (withdrawError) throw withdrawError
       withdrawn.push({ seq: failed.seq, error })
     },
+    steerQueued: async (id, _live, steer, input) => {
+      requeued.push({ seq: steer.seq, input })
+      return queuedTurn(id, input)
+    },
     steerLeft: async (_id, _live, turn, left, ended) => {
       settledSteers.push({ turnId: turn.id, input: left.input, status: ended.status })
     },
@@ -88,6 +98,7 @@ function setup(maxQueued = 2) {
     },
     withdrawn,
     settledSteers,
+    requeued,
     failWithdrawals: (err: Error) => {
       withdrawError = err
     },
@@ -181,8 +192,8 @@ describe('TurnQueue', () => {
     expect(recorded).toEqual([{ turnId: running.id, input: text('late') }])
   })
 
-  it('a steer accepted while its turn ends: the end waits for its answer, then settles it; one accepted after that is settled as it comes', async () => {
-    const { queue, live, settledSteers } = setup()
+  it('a steer accepted while its turn ends: the end waits for its answer, then settles it; one sent after that queues', async () => {
+    const { queue, live, settledSteers, recorded } = setup()
     const running = queuedTurn('ses_1', text('one'))
     queue.push('ses_1', live, running)
     // accepted, never taken: its answer comes back once the test lets it
@@ -209,18 +220,47 @@ describe('TurnQueue', () => {
     expect((await steer).steeredInto).toBe(running)
     await settling
     expect(settledSteers).toEqual([{ turnId: running.id, input: text('on its way'), status: 'completed' }])
-    // accepted after the turn's steers were settled (its end being stored): settled as it comes, not left claimed
+    // sent after the turn's steers were settled (its end being stored): not recorded into it, it queues
     live.agent.steer = async (_input: TurnInput, sending?: () => Promise<void>) => {
       await sending?.()
       return { taken: Promise.resolve(false) }
     }
-    expect((await queue.whenBusy('ses_1', live, text('too late'), 'steer')).steeredInto).toBe(running)
+    expect(await queue.whenBusy('ses_1', live, text('too late'), 'steer')).toEqual({ refused: undefined })
+    expect(recorded).toEqual([{ turnId: running.id, input: text('on its way') }])
+    expect(settledSteers).toHaveLength(1)
+  })
+
+  it("a steer its agent does not answer within the bound is given up before its turn's end is stored: it became the next turn, its late acceptance changes nothing", async () => {
+    const { queue, live, settledSteers, requeued } = setup(2, 100)
+    const running = queuedTurn('ses_1', text('one'))
+    queue.push('ses_1', live, running)
+    let answer!: () => void
+    const answered = new Promise<void>((resolve) => (answer = resolve))
+    let sent!: () => void
+    const onItsWay = new Promise<void>((resolve) => (sent = resolve))
+    live.agent.steer = async (_input: TurnInput, sending?: () => Promise<void>) => {
+      await sending?.()
+      sent()
+      await answered
+      // accepted once the turn's end was stored, even said taken: too late for the turn
+      return { taken: Promise.resolve(true) }
+    }
+    const steer = queue.whenBusy('ses_1', live, text('slow'), 'steer')
+    await onItsWay
+    await queue.settleSteers('ses_1', live, running, { status: 'completed' })
+    // settled before the end is stored: the input is the next turn, and the client is answered with it
+    expect(requeued).toEqual([{ seq: 1, input: text('slow') }])
+    const outcome = await steer
+    expect(outcome.steeredInto).toBeUndefined()
+    expect(outcome.queuedAs).toMatchObject({ input: text('slow'), status: 'queued' })
+    answer()
     await settle()
-    expect(settledSteers.at(-1)).toEqual({ turnId: running.id, input: text('too late'), status: 'completed' })
+    expect(requeued).toHaveLength(1)
+    expect(settledSteers).toEqual([])
   })
 
   it('a turn ended by force: the steers its agent is not known to have taken are settled, without waiting for it', async () => {
-    const { queue, live, settledSteers } = setup()
+    const { queue, live, settledSteers, requeued } = setup()
     const running = queuedTurn('ses_1', text('one'))
     queue.push('ses_1', live, running)
     let taken = true
@@ -232,9 +272,21 @@ describe('TurnQueue', () => {
     await queue.whenBusy('ses_1', live, text('taken'), 'steer')
     taken = false
     await queue.whenBusy('ses_1', live, text('not known'), 'steer')
+    // a third one the agent never answers: the force does not wait for it either, it becomes the next turn
+    let sent!: () => void
+    const onItsWay = new Promise<void>((resolve) => (sent = resolve))
+    live.agent.steer = async (_input: TurnInput, sending?: () => Promise<void>) => {
+      await sending?.()
+      sent()
+      return new Promise<never>(() => {})
+    }
+    const unanswered = queue.whenBusy('ses_1', live, text('unanswered'), 'steer')
+    await onItsWay
     await settle()
     await queue.settleSteers('ses_1', live, running, { status: 'interrupted' }, true)
     expect(settledSteers).toEqual([{ turnId: running.id, input: text('not known'), status: 'interrupted' }])
+    expect(requeued).toEqual([{ seq: 3, input: text('unanswered') }])
+    expect((await unanswered).queuedAs).toMatchObject({ input: text('unanswered') })
   })
 
   it("a steer whose record fails is refused with the record's error, and never reaches the agent", async () => {

@@ -3,7 +3,7 @@ import type { Config } from '../../config/load.js'
 import { baseChildEnv } from '../../process/child-env.js'
 import { localRunner } from '../../process/local-runner.js'
 import { newMarker } from '../../process/process-marker.js'
-import type { ProcessRunner } from '../../process/runner.js'
+import { type ProcessRunner, type StagedFile, stagedPath } from '../../process/runner.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
 import { workspaceConfigOff } from '../claude/command.js'
@@ -44,14 +44,28 @@ const codexModelArgs = (config: Config) =>
   config.CODEX_MODEL ? codexOverride('model', config.CODEX_MODEL) : []
 
 /**
- * A codex command with a run's (staged) images: `--image <copy>` for each, right after `exec` (a flag follows, so
- * clap's many-valued option ends there, never eating the prompt's `-`). Only seed 002's built `codex exec`
- * carries images (run-admission.ts); null for any other command with images.
+ * A codex command with a run's (staged) images and output schema, right after `exec`: `--output-schema <its private
+ * file>` (staged by the runner, removed after the run) and `--image <copy>` for each image (a flag follows, so
+ * clap's many-valued option ends there, never eating the prompt's `-`). Only seed 002's built `codex exec` carries
+ * them (run-admission.ts); null for any other command with either.
  */
-function attachImages(args: string[], images: readonly string[] | undefined): string[] | null {
-  if (!images?.length) return args
+function attachExecInputs(
+  args: string[],
+  req: Pick<RunRequest, 'images' | 'outputSchema'>,
+): { args: string[]; files: StagedFile[] } | null {
+  const images = req.images ?? []
+  const schema = req.outputSchema ? { name: 'schema.json', content: JSON.stringify(req.outputSchema) } : null
+  if (!images.length && !schema) return { args, files: [] }
   if (args[0] !== 'exec') return null
-  return ['exec', ...images.flatMap((image) => ['--image', image]), ...args.slice(1)]
+  return {
+    args: [
+      'exec',
+      ...(schema ? ['--output-schema', stagedPath(schema.name)] : []),
+      ...images.flatMap((image) => ['--image', image]),
+      ...args.slice(1),
+    ],
+    files: schema ? [schema] : [],
+  }
 }
 
 export const cliCapabilities = capabilities()
@@ -120,10 +134,10 @@ export class CliDriver implements AgentDriver {
       return
     }
     const isCodex = raw.cli === 'codex'
-    const withImages = isCodex ? attachImages(raw.args, req.images) : raw.args
-    if (!withImages) {
+    const exec = isCodex ? attachExecInputs(raw.args, req) : { args: raw.args, files: [] }
+    if (!exec) {
       yield { type: 'run.started', agent: this.id }
-      yield runNotStarted('images go only with a `codex exec` command')
+      yield runNotStarted('images and an output schema go only with a `codex exec` command')
       return
     }
     let args = isCodex
@@ -132,7 +146,7 @@ export class CliDriver implements AgentDriver {
           ...(inContainer ? [] : readProfileOverrides(this.config, binary)),
           ...codexProviderArgs(this.config, this.runner, this.serverEnv),
           ...codexModelArgs(this.config),
-          ...(inContainer ? withImages : confinedCodexArgs(this.config, withImages)),
+          ...(inContainer ? exec.args : confinedCodexArgs(this.config, exec.args)),
         ]
       : claudeArgs(this.config, raw.cli, raw.args)
     let env = {
@@ -167,6 +181,7 @@ export class CliDriver implements AgentDriver {
           args,
           cwd: req.cwd,
           env,
+          ...(exec.files.length ? { files: exec.files } : {}),
           // a raw command may write where it runs, as it does on the host
           ...placed(req, raw.cli, mounts, true),
           stdin: raw.stdin ?? null,

@@ -775,8 +775,12 @@ export interface components {
             [key: string]: unknown;
         };
         CodexRunRequest: {
+            approval_policy?: string | null;
             images?: string[] | null;
             model?: string | null;
+            output_schema?: {
+                [key: string]: unknown;
+            } | null;
             prompt: string;
             sandbox?: ("read-only" | "workspace-write" | "danger-full-access") | null;
             /** @default true */
@@ -897,9 +901,13 @@ export interface components {
             /** @constant */
             type: "error";
         };
-        /** @description Seed 003's (FastAPI's) error body. */
+        /** @description Seeds 002's and 003's (FastAPI's) error body. */
         FastApiError: {
-            detail: string;
+            detail: string | {
+                code: number;
+                data?: unknown;
+                message: string;
+            };
         };
         /** @description The `file_change` item. */
         FileChangeItem: {
@@ -924,6 +932,8 @@ export interface components {
                 state: "checking" | "ready" | "not_installed" | "not_authenticated";
                 version: string | null;
             }[];
+            /** @description seed 003's original said whether its codex app-server process ran; here whether codex's probe found it installed (false while the probe is still `checking`; whether it is signed in: `agents[]`). */
+            codex_alive: boolean;
             runs: {
                 [key: string]: number;
             };
@@ -1422,7 +1432,7 @@ export interface components {
                 type: "text";
             }[];
             /**
-             * @description While a turn runs: `queue` this one (default), `steer` the running turn with it, or `reject` (409). A steer is answered with the turn its input went into: the running one (its `turn.steered` event), or a new queued turn when the agent cannot steer or its turn is ending. The agent may accept a steer and end its turn without taking it (codex drops a steer still pending when its turn is interrupted): the steer is then withdrawn as the turn ends, and an event says where its input went: `turn.steer_refused` (the turn completed: the input is the next turn, `queuedTurnId`, ahead of the turns queued after it) or `turn.steer_failed` (the turn was interrupted or failed: the input is in no turn, send it again).
+             * @description While a turn runs: `queue` this one (default), `steer` the running turn with it, or `reject` (409). A steer is answered with the turn its input went into: the running one (its `turn.steered` event), or a new queued turn when the agent cannot steer, its turn is ending, or its agent did not answer the steer within KILL_GRACE_MS plus FORCE_END_AFTER_MS of the end of its turn (or at all, for a turn the gateway ended by force): that steer is not taken, its input is the next turn (`turn.steer_refused`), whatever the agent answers later. The agent may accept a steer and end its turn without taking it (codex drops a steer still pending when its turn is interrupted): the steer is then withdrawn as the turn ends, and an event says where its input went: `turn.steer_refused` (the turn completed: the input is the next turn, `queuedTurnId`, ahead of the turns queued after it) or `turn.steer_failed` (the turn was interrupted or failed, or ended by force because its agent did not stop within KILL_GRACE_MS plus FORCE_END_AFTER_MS of its interrupt, which withdraws every steer its agent is not known to have taken: the input is in no turn, send it again). Each comes before the `turn.completed` of the turn the steer was recorded into: a client that read that end knows where every steer of the turn went.
              * @default queue
              * @enum {string}
              */
@@ -1611,15 +1621,6 @@ export interface components {
                 "application/json": components["schemas"]["FastApiError"];
             };
         };
-        /** @description No such resource */
-        FastApiError404: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["FastApiError"];
-            };
-        };
         /** @description Too slow: the agent did not finish in time (`timed_out`: a synchronous endpoint waited TIMEOUT_SECONDS), or the request did not arrive in time (`request_timeout`: its head not within HEADERS_TIMEOUT_SECONDS, or its body stalled for BODY_IDLE_SECONDS or came slower than BODY_MIN_BYTES_PER_SECOND; the connection is closed) */
         FastApiError408: {
             headers: {
@@ -1649,6 +1650,15 @@ export interface components {
         };
         /** @description Unavailable: the agent is not installed or not authenticated (fix the server), the server is shutting down (retry against a running node), or no worker can take it now (`worker_unavailable`: the node holding the session stopped, no worker runs, or the node that took the request was taken for dead by the cluster and takes no work until it has rejoined, within seconds), or another node took the session over while this one was taken for dead (`session_taken_over`: its write was refused, nothing stored), or the disk of its store is full (`storage_full`: nothing stored); retry after Retry-After, on this node or another. Except `outcome_unknown`: the node holding the session died after it took this request, so it may have been done; read the session's turns or events before sending it again */
         FastApiError503: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["FastApiError"];
+            };
+        };
+        /** @description The turn did not complete in time (seed 003: CODEX_REQUEST_TIMEOUT); it goes on */
+        FastApiError504: {
             headers: {
                 [name: string]: unknown;
             };
@@ -2096,8 +2106,8 @@ export interface operations {
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
             403: components["responses"]["FastApiError403"];
-            404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
+            409: components["responses"]["FastApiError409"];
             413: components["responses"]["FastApiError413"];
             422: components["responses"]["FastApiValidationError"];
             503: components["responses"]["FastApiError503"];
@@ -2143,8 +2153,8 @@ export interface operations {
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
             403: components["responses"]["FastApiError403"];
-            404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
+            409: components["responses"]["FastApiError409"];
             413: components["responses"]["FastApiError413"];
             422: components["responses"]["FastApiValidationError"];
             503: components["responses"]["FastApiError503"];
@@ -2192,8 +2202,8 @@ export interface operations {
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
             403: components["responses"]["FastApiError403"];
-            404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
+            409: components["responses"]["FastApiError409"];
             413: components["responses"]["FastApiError413"];
             422: components["responses"]["FastApiValidationError"];
             503: components["responses"]["FastApiError503"];
@@ -2311,12 +2321,12 @@ export interface operations {
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
             403: components["responses"]["FastApiError403"];
-            404: components["responses"]["FastApiError404"];
             408: components["responses"]["FastApiError408"];
             409: components["responses"]["FastApiError409"];
             413: components["responses"]["FastApiError413"];
             422: components["responses"]["FastApiValidationError"];
             503: components["responses"]["FastApiError503"];
+            504: components["responses"]["FastApiError504"];
         };
     };
     postChat: {
@@ -2412,6 +2422,7 @@ export interface operations {
                      * @example {
                      *       "status": "healthy",
                      *       "service": "codex-streaming-api",
+                     *       "codex_alive": true,
                      *       "agents": [
                      *         {
                      *           "id": "codex",

@@ -17,6 +17,11 @@ export class FencingNotices {
   sessionsLetGo = 0
   /** Runs whose agent this node stopped because another node had taken them over (an event of theirs refused). */
   runsLetGo = 0
+  /**
+   * Turns this node failed when it claimed their session (reopened it: session-recovery.ts recoverClaimed): left
+   * open in the store by the session's previous node, whose takeover had not failed them (overtaken by the claim).
+   */
+  leftoverTurnsFailed = 0
   /** Whether this node found itself taken for dead (it stalled past NODE_TIMEOUT_SECONDS) since it started. */
   fenced = false
   private logger: NoticeLogger | undefined
@@ -67,6 +72,22 @@ export class FencingNotices {
     this.logger?.warn(
       { runId, node, owner },
       `run ${runId} taken over by another node: its agent stopped on ${node}, its events refused`,
+    )
+  }
+
+  /** `turns` (queued or running in the store, held by no process) were failed as `node` reopened the session. */
+  leftoversFailed(sessionId: string, turns: readonly { id: string; status: string }[], node: string): void {
+    this.leftoverTurnsFailed += turns.length
+    const turnIds = turns.map((t) => t.id)
+    this.logger?.warn(
+      {
+        sessionId,
+        turnIds,
+        statuses: turns.map((t) => t.status),
+        node,
+        reason: 'left open by the node that held the session before (its takeover did not end them)',
+      },
+      `session ${sessionId} reopened on ${node}: ${turnIds.length} turn(s) its previous node left open failed (${turnIds.join(', ')})`,
     )
   }
 }

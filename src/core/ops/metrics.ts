@@ -238,6 +238,11 @@ function buildMetrics(sources: MetricsSources, storedByType: ReadonlyMap<string,
     'Runs whose agent this node stopped at their first event refused: another node took them over while this one was taken for dead.',
     (f) => f.runsLetGo,
   )
+  fencingCounter(
+    'agent_gateway_leftover_turns_failed_total',
+    "Turns this node failed as it reopened their session: left queued or running in the store by the session's previous node, whose takeover had not ended them (a request reopened the session first).",
+    (f) => f.leftoverTurnsFailed,
+  )
   approvalCounter(
     'agent_gateway_approval_resolve_failures_total',
     "Attempts to record an answer of the gateway's own (timeout, turn ended) that the store failed (each is tried again a few times).",

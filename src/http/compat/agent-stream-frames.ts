@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
+import { AppError } from '../../protocol/errors.js'
 import { controlCharacter, externalId, externalIdMaxLength } from '../../protocol/sessions.js'
 
 /**
@@ -134,6 +135,21 @@ export const streamErrors = {
     message: `token "${token}" lacks the "approve" scope an approve frame needs; the approval stays pending`,
   }),
 } as const
+
+/**
+ * Not the original's: input added to the running turn (a deny's explanation) that went into no turn, and no stored
+ * `turn.steer_failed` says so (agent-stream-event-frames.ts makes that event the same frame). Retryable unless the
+ * gateway refused it for good (a 4xx other than 429: the session archived).
+ */
+export function inputNotDelivered(err: unknown): ServerFrameBody {
+  const status = err instanceof AppError ? err.status : 500
+  return {
+    type: 'error',
+    code: 'INPUT_NOT_DELIVERED',
+    message: `Input for the running turn did not reach the agent: ${err instanceof Error ? err.message : String(err)}`,
+    retryable: status >= 500 || status === 429,
+  }
+}
 
 /** The original's status strings. */
 export const streamStatus = {

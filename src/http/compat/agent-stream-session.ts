@@ -1,6 +1,7 @@
 import type { GatewayContext } from '../../core/context.js'
 import type { TenantScope } from '../../core/tenancy/tenancy.js'
 import { type TurnOptions, turnOptionsOf } from '../../core/turn-options.js'
+import { steerWithdrawn } from '../../core/turn-queue.js'
 import { AppError } from '../../protocol/errors.js'
 import type { StoredEvent } from '../../protocol/events.js'
 import type { Session } from '../../protocol/sessions.js'
@@ -17,6 +18,7 @@ import { eventFrames } from './agent-stream-event-frames.js'
 import {
   type ApproveFrame,
   frame,
+  inputNotDelivered,
   parseClientFrame,
   type ServerFrame,
   type ServerFrameBody,
@@ -254,11 +256,14 @@ export class AgentStreamConnection {
   private async approve(f: ApproveFrame): Promise<void> {
     const sessionId = this.session!.id
     await this.approvals.answer(sessionId, f)
-    // A deny's explanation goes to the agent as input to the turn it refused.
+    // A deny's explanation goes to the agent as input to the turn it refused. One that does not get there is
+    // said: by its `turn.steer_failed` event (INPUT_NOT_DELIVERED: agent-stream-event-frames.ts) when its
+    // withdrawal was stored, else here (that withdrawal failed, the session was archived meanwhile, its record
+    // failed): the client never takes it for delivered.
     if (f.decision === 'deny' && f.explanation && (await this.scope.sessions.busy(sessionId)))
       await this.scope.sessions
         .startTurn(sessionId, [{ type: 'text', text: f.explanation }], 'steer')
-        .catch(() => {})
+        .catch((err: unknown) => (steerWithdrawn(err) ? undefined : this.send(inputNotDelivered(err))))
   }
 
   private async cancel(): Promise<void> {

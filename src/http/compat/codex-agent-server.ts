@@ -9,6 +9,8 @@ import { AppError } from '../../protocol/errors.js'
 import { approvalPolicy, sandboxMode } from '../../protocol/policies.js'
 import type { Session, Turn } from '../../protocol/sessions.js'
 import { scopeOf } from '../tenant-scope.js'
+import { seedAnswers, type ThreadMethod, turnTimeout, unknownThread } from './codex-agent-server-errors.js'
+import { parseThreadId } from './codex-thread-id.js'
 import { fastapiBody, type PydanticModel } from './fastapi-body.js'
 import { fastapiContentTypes } from './fastapi-content-type.js'
 
@@ -17,16 +19,19 @@ import { fastapiContentTypes } from './fastapi-content-type.js'
  * /api/turn/start (waits for the turn, bounded by CODEX_REQUEST_TIMEOUT), /api/skills/list,
  * /api/skills/config/write. Thread ids are codex's own; every thread is a gateway session, so its turns are
  * stored and visible on /v1/sessions too. Errors answer FastAPI's `{detail}`; a body the original's pydantic
- * models refused (not JSON, not an object, missing, a required field missing, a wrong type) is its 422
- * `{"detail": [...]}` (fastapi-body.ts), what only the gateway refuses (an empty threadId, an input that is not
- * text, a cwd outside the workspace, an approvalPolicy or sandbox codex does not know) a 400. Fields the
- * original's models had are accepted; `sandbox` (thread/start) and `approvalPolicy` (turn/start, that turn only)
+ * models refused (not JSON, not an object, missing, a required field missing, a wrong type, an input item of a
+ * type it did not know) is its 422 `{"detail": [...]}` (fastapi-body.ts); an unknown thread is its 400 with
+ * app-server's error object as `detail`, a turn not done within CODEX_REQUEST_TIMEOUT its 504
+ * (codex-agent-server-errors.ts); what only the gateway refuses (an input item other than text, a cwd outside
+ * the workspace, an approvalPolicy or sandbox codex does not know) a 400 with text. Fields the original's models
+ * had are accepted; `sandbox` (thread/start) and `approvalPolicy` (turn/start, that turn only)
  * are honoured, the rest ignored (docs/ARCHITECTURE.md, seed routes); unknown fields are ignored, as pydantic did.
  * The seed ran in a container with the workspace at /workspace: a `cwd` of /workspace[/sub] that does not
  * exist here means WORKSPACE_DIR[/sub]. An optional field sent as null counts as absent (codex's own params are
  * nullable).
  */
-const threadId = z.object({ threadId: z.string().min(1) })
+// any string: one that names no thread (an empty one too) is app-server's error for it, as in the original
+const threadId = z.object({ threadId: z.string() })
 const textInput = z.array(z.object({ type: z.literal('text'), text: z.string().min(1) })).min(1)
 
 export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
@@ -53,12 +58,28 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
     if (!cwd || existsSync(cwd) || !/^\/workspace(\/|$)/.test(cwd)) return cwd
     return path.join(scope.config.WORKSPACE_DIR, cwd.slice('/workspace'.length))
   }
+  /**
+   * The session of codex thread `threadId` (as sent, or in the canonical form codex reads it in: an id in upper
+   * case or braces is the same thread to codex); one this tenant does not have is app-server's error for `method`.
+   */
+  const sessionOf = async (scope: TenantScope, threadId: string, method: ThreadMethod): Promise<Session> => {
+    const canonical = parseThreadId(threadId)
+    for (const id of new Set([threadId, 'id' in canonical ? canonical.id : threadId])) {
+      try {
+        return await scope.sessions.byAgentSessionId(id)
+      } catch (err) {
+        if (!(err instanceof AppError && err.code === 'not_found')) throw err
+      }
+    }
+    throw unknownThread(method, threadId)
+  }
   // Every path is confined (core/skills.ts); unknown fields are refused rather than passed to codex.
   const skillsOf = (scope: TenantScope) => new Skills(scope.sessions, scope.config, agent)
 
   return async (app) => {
     fastapiContentTypes(app)
     fastapiBody(app)
+    seedAnswers(app)
     app.post(
       '/api/thread/start',
       {
@@ -88,13 +109,17 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
 
     /** POST <url> {threadId}: `act` on the thread's session, answered as {thread}. */
     const threadAction = (
-      url: string,
+      url: '/api/thread/resume' | '/api/thread/fork',
       pydantic: PydanticModel,
       act: (sessions: TenantScope['sessions'], id: string) => Promise<Session>,
     ) =>
       app.post(url, { config: config(pydantic), schema: { body: threadId } }, async (request) => {
         const scope = scopeOf(ctx, request)
-        const s = await scope.sessions.byAgentSessionId(request.body.threadId)
+        const s = await sessionOf(
+          scope,
+          request.body.threadId,
+          url === '/api/thread/resume' ? 'thread/resume' : 'thread/fork',
+        )
         return { thread: await thread(scope, await act(scope.sessions, s.id), true) }
       })
 
@@ -107,9 +132,9 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
         schema: { body: threadId.extend({ includeTurns: z.boolean().default(false) }) },
       },
       async (request) => {
-        const { sessions } = scopeOf(ctx, request)
-        const s = await sessions.byAgentSessionId(request.body.threadId)
-        return sessions.read(s.id, request.body.includeTurns)
+        const scope = scopeOf(ctx, request)
+        const s = await sessionOf(scope, request.body.threadId, 'thread/read')
+        return scope.sessions.read(s.id, request.body.includeTurns)
       },
     )
 
@@ -122,8 +147,9 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
         schema: { body: threadId.extend({ input: textInput, approvalPolicy: approvalPolicy.nullish() }) },
       },
       async (request) => {
-        const { sessions } = scopeOf(ctx, request)
-        const s = await sessions.byAgentSessionId(request.body.threadId)
+        const scope = scopeOf(ctx, request)
+        const { sessions } = scope
+        const s = await sessionOf(scope, request.body.threadId, 'turn/start')
         const policy = request.body.approvalPolicy
         const started = await sessions.startTurn(
           s.id,
@@ -133,11 +159,8 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
         )
         const timeoutSeconds = ctx.config.CODEX_REQUEST_TIMEOUT
         const ended = await sessions.waitTurn(started.id, timeoutSeconds * 1000)
-        if (ended.status === 'queued' || ended.status === 'running')
-          throw new AppError(
-            'timed_out',
-            `the turn did not finish within CODEX_REQUEST_TIMEOUT=${timeoutSeconds}s; it goes on: follow /v1/sessions/${s.id}/events`,
-          )
+        // the original's words; the turn goes on (its events: /v1/sessions/<id>/events)
+        if (ended.status === 'queued' || ended.status === 'running') throw turnTimeout(timeoutSeconds)
         return {
           turn: {
             id: ended.agentTurnId ?? ended.id,
@@ -186,11 +209,24 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
 /**
  * The original's request models as pydantic checked them, in their declaration order (the seed's README shows
  * some of their fields; its source, app/models/*.py of the original Codex Agent Server, has them all):
- * app-server's params, camelCase, none of them `extra="forbid"`. `input` is a list of TurnInput objects
- * (`type` one of text, image, localImage, skill, mention) and `sandboxPolicy` a SandboxPolicy object, here
- * checked as objects; their content the gateway checks. `includeTurns` and `forceReload` default to false and,
- * not Optional, refuse null.
+ * app-server's params, camelCase, none of them `extra="forbid"`. `input` is a list of TurnInput models (`type`
+ * one of text, image, localImage, skill, mention; `text`, `url`, `path`, `name` optional strings) and
+ * `sandboxPolicy` a SandboxPolicy model, checked as pydantic checked them (an item of another type is its 422
+ * `literal_error`); what the gateway itself refuses of what they accept (an item other than text) is its 400.
+ * `includeTurns` and `forceReload` default to false and, not Optional, refuse null.
  */
+const turnInput = {
+  type: { kind: 'literal', values: ['text', 'image', 'localImage', 'skill', 'mention'], required: true },
+  text: { kind: 'str', nullable: true },
+  url: { kind: 'str', nullable: true },
+  path: { kind: 'str', nullable: true },
+  name: { kind: 'str', nullable: true },
+} satisfies PydanticModel
+const sandboxPolicy = {
+  type: { kind: 'str', required: true },
+  writableRoots: { kind: 'list_of_str', nullable: true },
+  networkAccess: { kind: 'bool', nullable: true },
+} satisfies PydanticModel
 const models = {
   threadStart: {
     model: { kind: 'str', nullable: true },
@@ -204,10 +240,10 @@ const models = {
   threadRead: { threadId: { kind: 'str', required: true }, includeTurns: { kind: 'bool' } },
   turnStart: {
     threadId: { kind: 'str', required: true },
-    input: { kind: 'list_of_dict', required: true },
+    input: { kind: 'list_of_model', className: 'TurnInput', model: turnInput, required: true },
     cwd: { kind: 'str', nullable: true },
     approvalPolicy: { kind: 'str', nullable: true },
-    sandboxPolicy: { kind: 'dict', nullable: true },
+    sandboxPolicy: { kind: 'model', className: 'SandboxPolicy', model: sandboxPolicy, nullable: true },
     model: { kind: 'str', nullable: true },
     effort: { kind: 'str', nullable: true },
     summary: { kind: 'str', nullable: true },

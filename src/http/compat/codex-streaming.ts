@@ -30,7 +30,12 @@ import { promptField } from './prompt-field.js'
  * default, as on every other route. `model`, `sandbox` and `working_directory` may be
  * null, meaning absent, as the original's Optional fields (its page sends null for an empty box). `images`, the
  * original's image paths for `codex exec --image`, are /v1's: each a file inside the workspace roots (relative to
- * the working directory), else 400; codex reads a private copy of each (core/staged-images.ts).
+ * the working directory), else 400; codex reads a private copy of each (core/staged-images.ts). `output_schema`
+ * (a JSON object; `{}` is absent, as the original's `if output_schema:`) reaches codex as the original's
+ * `--output-schema <file>`, from a file private to the run; longer than 128 KiB as JSON it is the 400.
+ * `approval_policy` is accepted (any string, as pydantic's `str`) and ignored, as the original did: `codex exec` has
+ * no approvals. The stream sends a `: keep-alive` comment every SSE_KEEPALIVE_SECONDS while codex is silent, which
+ * the original did not; SSE readers (the seed's own page included) skip comment lines.
  */
 export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   const config = {
@@ -40,6 +45,8 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
     anyOrigin: true as const,
   }
   const timeoutSeconds = ctx.config.TIMEOUT_SECONDS
+  // comments the original never sent (its StreamingResponse wrote only `data:` frames); an SSE reader skips them
+  const keepAliveMs = ctx.config.SSE_KEEPALIVE_SECONDS * 1000
   const body = z.object({
     prompt: promptField(
       ctx.config.MAX_PROMPT_CHARS,
@@ -53,6 +60,13 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
     skip_git_repo_check: z.boolean().default(true),
     // the original's "image paths to attach" (`codex exec --image`): confined to the workspace as /v1's images
     images: z.array(z.string()).max(16, 'at most 16 images').nullish(),
+    // the original's "JSON schema for structured output", passed as `codex exec --output-schema <file>` when not
+    // empty (its `if output_schema:`); its size is bounded (core/output-schema.ts)
+    output_schema: z.record(z.string(), z.unknown()).nullish(),
+    // the original's approval policy (default "on-failure"): any string, never passed to codex (its wrapper had
+    // `-a` commented out: "not available in 'codex exec'"); `codex exec` runs with approval `never` whatever
+    // `-c approval_policy` says, so the run's sandbox is all that bounds it (docs/ARCHITECTURE.md)
+    approval_policy: z.string().nullish(),
   })
 
   /** Checks the request and codex, and starts the run (core); throws before anything is spawned. */
@@ -64,6 +78,10 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
       workingDirectory: b.working_directory ?? undefined,
       skipGitRepoCheck: b.skip_git_repo_check,
       images: b.images ?? undefined,
+      outputSchema:
+        b.output_schema && Object.keys(b.output_schema).length > 0
+          ? { schema: b.output_schema, field: 'output_schema' }
+          : undefined,
       origin,
       timeoutMs: timeoutSeconds * 1000,
     })
@@ -74,7 +92,7 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
     app.post('/api/codex/stream', { config, schema: { body } }, async (request, reply) => {
       const run = await prepare(scopeOf(ctx, request), request.body, 'POST /api/codex/stream')
       const clientGone = new AbortController()
-      const out = new SseWriter(reply, () => clientGone.abort('client_gone'))
+      const out = new SseWriter(reply, () => clientGone.abort('client_gone'), { keepAliveMs })
       try {
         for await (const chunk of run(clientGone.signal)) {
           if ('json' in chunk) {
@@ -124,8 +142,8 @@ export function codexStreamingRoutes(ctx: GatewayContext): FastifyPluginAsyncZod
 
 /**
  * The original's CodexRequest as pydantic checked it (the fields its README leaves out, `images`,
- * `approval_policy` and `output_schema`, too: a wrong type there was a 422; `images` is honoured, the other two
- * are ignored here).
+ * `approval_policy` and `output_schema`, too: a wrong type there was a 422; `images` and `output_schema` are
+ * honoured, `approval_policy` is ignored, as the original ignored it).
  */
 const codexRequest: PydanticModel = {
   prompt: { kind: 'str', required: true },

@@ -12,14 +12,28 @@ import { pythonJsonError } from './python-json.js'
  * FastAPI parsed a body as JSON when it came without a content-type or as `application/json` or `+json`; any
  * other body was bytes, which the model refuses. An empty body, or JSON `null`, is the body missing.
  */
-export interface PydanticField {
-  /** `str`, `bool`, `List[str]`, `List[Dict[str, Any]]`, `Dict[str, Any]` */
-  kind: 'str' | 'bool' | 'list_of_str' | 'list_of_dict' | 'dict'
+export type PydanticField = {
   /** No default: a body without it is refused (`Field required`). */
   required?: true
   /** `Optional[...]`: null is accepted (as absent). */
   nullable?: true
-}
+} & (
+  | {
+      /** `str`, `bool`, `List[str]`, `List[Dict[str, Any]]`, `Dict[str, Any]` */
+      kind: 'str' | 'bool' | 'list_of_str' | 'list_of_dict' | 'dict'
+    }
+  | {
+      /** `Literal["a", "b"]`: one of `values` (strings) */
+      kind: 'literal'
+      values: readonly string[]
+    }
+  | {
+      /** Another pydantic model (`model`), or a list of them (`List[Model]`), named `className` as in its errors. */
+      kind: 'model' | 'list_of_model'
+      className: string
+      model: PydanticModel
+    }
+)
 
 /** A pydantic model's fields, in its declaration order (the order of its errors). */
 export type PydanticModel = Record<string, PydanticField>
@@ -88,7 +102,7 @@ function isJsonType(header: string | undefined): boolean {
 function validate(model: PydanticModel, body: unknown): PydanticError[] {
   if (body === undefined || body === null)
     return [{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]
-  if (typeof body !== 'object' || Array.isArray(body))
+  if (!isDict(body))
     return [
       {
         type: 'model_attributes_type',
@@ -97,47 +111,72 @@ function validate(model: PydanticModel, body: unknown): PydanticError[] {
         input: body,
       },
     ]
-  const fields = body as Record<string, unknown>
+  const errors = validateFields(model, body as Record<string, unknown>, ['body'])
+  if (errors.length === 0) coerce(model, body as Record<string, unknown>)
+  return errors
+}
+
+/** The errors of the fields of `model` in `fields` (an object) at `at`, nested models' too, in field order. */
+function validateFields(
+  model: PydanticModel,
+  fields: Record<string, unknown>,
+  at: (string | number)[],
+): PydanticError[] {
   const errors: PydanticError[] = []
-  const coerced: Record<string, boolean> = {}
   for (const [name, field] of Object.entries(model)) {
-    const loc = ['body', name]
+    const loc = [...at, name]
     if (!Object.hasOwn(fields, name)) {
-      if (field.required) errors.push({ type: 'missing', loc, msg: 'Field required', input: body })
+      if (field.required) errors.push({ type: 'missing', loc, msg: 'Field required', input: fields })
       continue
     }
     const v = fields[name]
     if (v === null && field.nullable) continue
-    switch (field.kind) {
-      case 'str':
-        if (typeof v !== 'string') errors.push(stringType(loc, v))
-        break
-      case 'bool': {
-        const b = lenientBool(v)
-        if (typeof b === 'boolean') coerced[name] = b
-        else errors.push({ type: b, loc, msg: boolMessages[b], input: v })
-        break
-      }
-      case 'list_of_str':
-      case 'list_of_dict': {
-        if (!Array.isArray(v)) {
-          errors.push({ type: 'list_type', loc, msg: 'Input should be a valid list', input: v })
-          break
-        }
-        const [fits, itemError] =
-          field.kind === 'list_of_str'
-            ? [(x: unknown) => typeof x === 'string', stringType]
-            : [isDict, dictType]
-        for (const [i, item] of v.entries()) if (!fits(item)) errors.push(itemError([...loc, i], item))
-        break
-      }
-      case 'dict':
-        if (!isDict(v)) errors.push(dictType(loc, v))
-        break
-    }
+    errors.push(...validateValue(field, v, loc))
   }
-  if (errors.length === 0) Object.assign(fields, coerced)
   return errors
+}
+
+function validateValue(field: PydanticField, v: unknown, loc: (string | number)[]): PydanticError[] {
+  switch (field.kind) {
+    case 'str':
+      return typeof v === 'string' ? [] : [stringType(loc, v)]
+    case 'bool': {
+      const b = lenientBool(v)
+      return typeof b === 'boolean' ? [] : [{ type: b, loc, msg: boolMessages[b], input: v }]
+    }
+    case 'literal':
+      return typeof v === 'string' && field.values.includes(v) ? [] : [literalError(field.values, loc, v)]
+    case 'dict':
+      return isDict(v) ? [] : [dictType(loc, v)]
+    case 'model':
+      return isDict(v)
+        ? validateFields(field.model, v as Record<string, unknown>, loc)
+        : [modelType(field.className, loc, v)]
+    case 'list_of_str':
+      return listOf({ kind: 'str' }, v, loc)
+    case 'list_of_dict':
+      return listOf({ kind: 'dict' }, v, loc)
+    case 'list_of_model':
+      return listOf({ kind: 'model', className: field.className, model: field.model }, v, loc)
+  }
+}
+
+/** `List[item]`: each element's errors, at its index. */
+function listOf(item: PydanticField, v: unknown, loc: (string | number)[]): PydanticError[] {
+  if (!Array.isArray(v)) return [{ type: 'list_type', loc, msg: 'Input should be a valid list', input: v }]
+  return v.flatMap((x, i) => validateValue(item, x, [...loc, i]))
+}
+
+/** pydantic's lax coercions of a body it accepted, in place: a boolean sent as "true" or 1 is a boolean. */
+function coerce(model: PydanticModel, fields: Record<string, unknown>): void {
+  for (const [name, field] of Object.entries(model)) {
+    const v = fields[name]
+    if (v === undefined || v === null) continue
+    if (field.kind === 'bool') fields[name] = lenientBool(v)
+    else if (field.kind === 'model') coerce(field.model, v as Record<string, unknown>)
+    else if (field.kind === 'list_of_model')
+      for (const x of v as Record<string, unknown>[]) coerce(field.model, x)
+  }
 }
 
 const stringType = (loc: (string | number)[], input: unknown): PydanticError => ({
@@ -152,6 +191,25 @@ const dictType = (loc: (string | number)[], input: unknown): PydanticError => ({
   loc,
   msg: 'Input should be a valid dictionary',
   input,
+})
+
+/** A value outside a `Literal`: pydantic names the values as Python wrote them ('a', 'b' or 'c'). */
+const literalError = (values: readonly string[], loc: (string | number)[], input: unknown): PydanticError => {
+  const quoted = values.map((x) => `'${x}'`)
+  const expected =
+    quoted.length > 1
+      ? `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}`
+      : (quoted[0] ?? '')
+  return { type: 'literal_error', loc, msg: `Input should be ${expected}`, input, ctx: { expected } }
+}
+
+/** A nested model given something other than an object. */
+const modelType = (className: string, loc: (string | number)[], input: unknown): PydanticError => ({
+  type: 'model_type',
+  loc,
+  msg: `Input should be a valid dictionary or instance of ${className}`,
+  input,
+  ctx: { class_name: className },
 })
 
 const isDict = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v)

@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify'
+import { errorHandler } from '../errors.js'
+import { parseThreadId } from './codex-thread-id.js'
+
+/**
+ * Seed 003's answers that the gateway's error shapes cannot say, as its original (a FastAPI bridge to one
+ * `codex app-server`, app/routers/*.py) sent them: a status and a `detail` that is not always text.
+ *
+ * - An unknown thread: the original passed any threadId to app-server and answered app-server's JSON-RPC error
+ *   as 400 `{"detail": {"code": ..., "message": ...}}` (its JsonRpcError.to_dict: `data` only when app-server
+ *   sent some). The gateway knows its threads itself (another tenant's is unknown too) and answers what
+ *   app-server answers for a thread it does not have, method by method (`unknownThread`).
+ * - A turn that did not complete within CODEX_REQUEST_TIMEOUT: the original's turn/start answered 504 with
+ *   `"Turn completion timeout after <seconds as a Python float>s"`; the turn went on, as the gateway's does.
+ */
+export class SeedAnswer extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: unknown,
+  ) {
+    super(typeof detail === 'string' ? detail : JSON.stringify(detail))
+  }
+}
+
+/** A seed route's SeedAnswer is sent as it is (`{"detail": ...}`); any other error goes to the gateway's handler. */
+export function seedAnswers(app: FastifyInstance): void {
+  app.setErrorHandler((err, request, reply) => {
+    if (err instanceof SeedAnswer) return reply.status(err.status).send({ detail: err.detail })
+    return errorHandler(err, request, reply)
+  })
+}
+
+/** JSON-RPC's "Invalid request", the code app-server gives a thread it does not have. */
+export const invalidRequest = -32600
+
+export type ThreadMethod = 'thread/resume' | 'thread/read' | 'thread/fork' | 'turn/start'
+
+/**
+ * What app-server answers `method` for a thread id it does not have (codex 0.171's words, each method its own):
+ * an id that is no UUID is refused as such (in the `uuid` crate's words, codex-thread-id.ts), a UUID it has no
+ * thread for is not found.
+ */
+export function unknownThread(method: ThreadMethod, threadId: string): SeedAnswer {
+  return new SeedAnswer(400, { code: invalidRequest, message: unknownThreadMessage(method, threadId) })
+}
+
+function unknownThreadMessage(method: ThreadMethod, threadId: string): string {
+  const parsed = parseThreadId(threadId)
+  const byRollout = method === 'thread/resume' || method === 'thread/fork'
+  if ('error' in parsed) return `${byRollout ? 'invalid session id' : 'invalid thread id'}: ${parsed.error}`
+  if (byRollout) return `no rollout found for thread id ${parsed.id}`
+  return method === 'thread/read' ? `thread not loaded: ${parsed.id}` : `thread not found: ${parsed.id}`
+}
+
+/** The original's 504 for a turn not completed within `seconds` (its setting was a float: `300.0`). */
+export function turnTimeout(seconds: number): SeedAnswer {
+  const python = Number.isInteger(seconds) ? `${seconds}.0` : String(seconds)
+  return new SeedAnswer(504, `Turn completion timeout after ${python}s`)
+}
