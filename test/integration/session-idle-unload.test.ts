@@ -1,4 +1,4 @@
-import { readdirSync, rmSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CodexDriver } from '../../src/agents/codex/driver.js'
@@ -11,11 +11,13 @@ import {
   sessionEventsUntilTurnEnd,
   startGateway,
   type TestGateway,
+  testApiKey,
+  testModel,
 } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
 
 // SESSION_IDLE_SECONDS: a session with no turn for that long is unloaded from its agent and resumed,
-// transparently, by its next turn. Real codex app-server and codex-acp against the mock model.
+// transparently, by its next turn. Real codex app-server, codex-acp and copilot --acp against the mock model.
 
 gatewayModules()
 
@@ -24,7 +26,14 @@ describe('idle sessions are unloaded and resumed without losing anything', () =>
   let gw: TestGateway
   beforeAll(async () => {
     mock = await startMockLlm()
-    gw = await startGateway(mock, { SESSION_IDLE_SECONDS: '1' })
+    gw = await startGateway(mock, {
+      SESSION_IDLE_SECONDS: '1',
+      // acp:copilot is an opt-in preset (agent-spec.ts), on the mock through its custom provider
+      ACP_AGENTS: 'copilot',
+      COPILOT_PROVIDER_BASE_URL: mock.baseUrl,
+      COPILOT_PROVIDER_API_KEY: testApiKey,
+      COPILOT_MODEL: testModel,
+    })
   })
   afterAll(async () => {
     await gw?.close()
@@ -144,4 +153,76 @@ describe('idle sessions are unloaded and resumed without losing anything', () =>
     expect(stored).toMatchObject({ turnCount: 2 })
     expect(stored.agentSessionId).not.toBe(agentSessionId)
   }, 90_000)
+
+  // copilot --acp (1.0.102) offers `loadSession` and keeps its sessions in its home (`session-state/<id>`): a session
+  // unloaded when idle (its copilot process ends with it) is loaded by the next turn on a new copilot process, which
+  // replays the history (not a turn's events) and sends the earlier turn to the model with the new one. One whose
+  // record is gone is answered `Resource not found` and goes on in a new session, saying so first. Both sessions
+  // share each copilot process (two starts in all). Before, whether acp:copilot could resume was not known.
+  it('acp:copilot: unloaded when idle (its copilot process ends), the next turn loads it on a new process with its history; one whose record is gone says so (context_lost)', async () => {
+    mock.reset()
+    const [kept, gone] = await Promise.all(
+      [0, 1].map(() => json<Session>(postJson(`${gw.url}/v1/sessions`, { agent: 'acp:copilot' }))),
+    )
+    const prompts = {
+      kept: ['remember the bird heron', 'which bird did I name?'],
+      gone: ['the tree is a larch', 'which tree?'],
+    }
+    mock.on(prompts.kept[0]!, { kind: 'text', text: 'noted the heron' })
+    mock.on(prompts.kept[1]!, { kind: 'text', text: 'the bird was a heron' })
+    mock.on(prompts.gone[0]!, { kind: 'text', text: 'noted the larch' })
+    mock.on(prompts.gone[1]!, { kind: 'text', text: 'no tree named' })
+    const firsts = await Promise.all([turn(kept!.id, prompts.kept[0]!), turn(gone!.id, prompts.gone[0]!)])
+    expect(firsts.map((t) => [t.status, t.finalResponse])).toEqual([
+      ['completed', 'noted the heron'],
+      ['completed', 'noted the larch'],
+    ])
+    const ids = await Promise.all(
+      [kept!, gone!].map(
+        async (s) => (await json<Session>(fetch(`${gw.url}/v1/sessions/${s.id}`))).agentSessionId,
+      ),
+    )
+    const sessions = gw.ctx.tenancy.scope(null).sessions
+    await waitFor(() => !sessions.isLoaded(kept!.id) && !sessions.isLoaded(gone!.id))
+    expect(await waitUntilGone(sessionProcesses)).toEqual([])
+    const goneState = path.join(gw.env.HOME!, '.copilot', 'session-state', ids[1]!)
+    expect(existsSync(goneState)).toBe(true)
+    rmSync(goneState, { recursive: true })
+
+    const [next, lost] = await Promise.all([
+      turn(kept!.id, prompts.kept[1]!),
+      turn(gone!.id, prompts.gone[1]!),
+    ])
+    expect(next).toMatchObject({ status: 'completed', finalResponse: 'the bird was a heron' })
+    expect(lost).toMatchObject({ status: 'completed', finalResponse: 'no tree named' })
+    const sent = (input: string) =>
+      JSON.stringify(mock.requests.filter((r) => mock.lastUserText(r).includes(input)).at(-1)?.body ?? null)
+    expect(sent(prompts.kept[1]!).includes(prompts.kept[0]!), 'the earlier prompt reached the model').toBe(
+      true,
+    )
+    expect(sent(prompts.kept[1]!).includes('noted the heron'), 'the earlier answer reached the model').toBe(
+      true,
+    )
+    expect(sent(prompts.gone[1]!).includes('larch'), 'a lost session sends no earlier turn').toBe(false)
+
+    // the loaded one: the same agent session, no context_lost, one event stream, the replayed history not this turn's
+    const stored = await json<Session>(fetch(`${gw.url}/v1/sessions/${kept!.id}`))
+    expect(stored).toMatchObject({ turnCount: 2, agentSessionId: ids[0] })
+    const itemsOf = async (id: string, turnId: string) => {
+      const events = await sessionEventsUntilTurnEnd(gw.url, id, turnId)
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
+      const own = events.slice(events.findIndex((e) => e.type === 'turn.started' && e.turnId === turnId))
+      return own.flatMap((e) => (e.type === 'item.completed' ? [e.item] : []))
+    }
+    expect((await itemsOf(kept!.id, next.id)).map((item) => item.type)).toEqual(['agent_message'])
+    // the lost one: says so first, and goes on in the new agent session
+    const lostItems = await itemsOf(gone!.id, lost.id)
+    expect(lostItems[0]).toMatchObject({
+      id: 'context_lost',
+      type: 'error',
+      message: expect.stringMatching(/^context lost: acp:copilot could not load .*Session .* not found/),
+    })
+    const moved = await json<Session>(fetch(`${gw.url}/v1/sessions/${gone!.id}`))
+    expect(moved.agentSessionId).not.toBe(ids[1])
+  }, 120_000)
 })
