@@ -8,6 +8,7 @@ import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { held } from '../mock-llm/index.js'
 import { AgentStreamClient, encode, type Frame, streamSession } from '../support/agent-stream-client.js'
+import { codexRequestsOf, failCodexSteers } from '../support/codex-requests.js'
 import { postJson, requestInput, sharedH2Gateway } from '../support/gateway.js'
 import { h2request } from '../support/h2-client.js'
 import { processesUnder } from '../support/processes.js'
@@ -184,16 +185,7 @@ describe('POST /agent/stream (h2c)', () => {
     const after = held({ kind: 'text', text: 'ok, not writing' })
     shared.mock.script({ kind: 'exec_command', cmd: 'echo no > undelivered.txt' }, after.step)
     // the explanation's steer is recorded, then codex answers it with an error: it is withdrawn (turn.steer_failed)
-    const host = (
-      shared.gw.ctx.registry.get('codex') as unknown as {
-        host: { request: (...args: unknown[]) => Promise<unknown> }
-      }
-    ).host
-    const request = host.request
-    host.request = async (...args) => {
-      if (args[0] === 'turn/steer') throw new Error('codex answered the steer with an error')
-      return request.apply(host, args)
-    }
+    const restoreSteers = failCodexSteers(codexRequestsOf(shared.gw.ctx.registry))
     try {
       const c = open()
       const sessionId = newSessionId()
@@ -221,7 +213,7 @@ describe('POST /agent/stream (h2c)', () => {
       c.end()
       await c.ended
     } finally {
-      host.request = request
+      restoreSteers()
       after.release()
     }
     const sent = shared.mock.requests.map((r) => JSON.stringify(r.body)).join('\n')
@@ -233,16 +225,7 @@ describe('POST /agent/stream (h2c)', () => {
     shared.mock.script({ kind: 'exec_command', cmd: 'echo no > unwithdrawn.txt' }, after.step)
     // the explanation's steer is recorded, codex answers it with an error, and its withdrawal's write fails (as
     // on a full disk): no turn.steer_failed is stored, the steer stays recorded
-    const host = (
-      shared.gw.ctx.registry.get('codex') as unknown as {
-        host: { request: (...args: unknown[]) => Promise<unknown> }
-      }
-    ).host
-    const request = host.request
-    host.request = async (...args) => {
-      if (args[0] === 'turn/steer') throw new Error('codex answered the steer with an error')
-      return request.apply(host, args)
-    }
+    const restoreSteers = failCodexSteers(codexRequestsOf(shared.gw.ctx.registry))
     type Update = (...args: unknown[]) => Promise<unknown>
     const store = shared.gw.ctx.store as unknown as { updateTurnWithEvents: Update }
     const update = store.updateTurnWithEvents
@@ -274,7 +257,7 @@ describe('POST /agent/stream (h2c)', () => {
       c.end()
       await c.ended
     } finally {
-      host.request = request
+      restoreSteers()
       store.updateTurnWithEvents = update
       after.release()
     }

@@ -9,6 +9,7 @@ import { AppError } from '../../src/protocol/errors.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { codexRequestsOf, failCodexSteers } from '../support/codex-requests.js'
 import {
   finishedTurnAt,
   gatewayModules,
@@ -123,16 +124,7 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
 
     // Steers sent to node B go to node A, into its running turn. The first one codex answers with an error: it is
     // withdrawn on A, and B's answer says so (`withdrawn`: its turn.steer_failed is stored), as A's would.
-    const host = (
-      a.ctx.registry.get('codex') as unknown as {
-        host: { request: (...args: unknown[]) => Promise<unknown> }
-      }
-    ).host
-    const request = host.request
-    host.request = async (...args) => {
-      if (args[0] === 'turn/steer') throw new Error('codex answered the steer with an error')
-      return request.apply(host, args)
-    }
+    const restoreSteers = failCodexSteers(codexRequestsOf(a.ctx.registry))
     let failed: Response
     try {
       failed = await postJson(`${b.url}/v1/sessions/${session.id}/turns`, {
@@ -140,7 +132,7 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
         onBusy: 'steer',
       })
     } finally {
-      host.request = request
+      restoreSteers()
     }
     expect(failed.status).toBe(500)
     expect(await failed.json()).toMatchObject({

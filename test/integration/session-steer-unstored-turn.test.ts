@@ -112,6 +112,30 @@ function agentFailingItsFirstSteer() {
 }
 
 /**
+ * The input `one` ran as turn `first`; `also this`, steered into it and recorded, became turn `next` instead: in
+ * the history once, as `next`'s input. The log keeps the steer and says it was refused, naming the turn its input
+ * became, before the end of the turn it was recorded into: whoever reads that end finds the steer settled.
+ */
+async function expectSteerBecameTurn(store: Store, first: Turn, next: Turn) {
+  const turns = await store.listTurns('ses_a')
+  expect(turns.map((t) => [t.id, t.input, t.steered])).toEqual([
+    [first.id, input('one'), undefined],
+    [next.id, input('also this'), undefined],
+  ])
+  const events = (await store.eventsAfter('ses_a', 0, 100)).filter((ev) => ev.type.startsWith('turn.'))
+  expect(events.map((ev) => ev.type)).toEqual([
+    'turn.started',
+    'turn.steered',
+    'turn.steer_refused',
+    'turn.completed',
+    'turn.started',
+    'turn.completed',
+  ])
+  expect(events[1]).toMatchObject({ turnId: first.id, input: input('also this') })
+  expect(events[2]).toMatchObject({ turnId: first.id, steeredSeq: events[1]!.seq, queuedTurnId: next.id })
+}
+
+/**
  * A steer recorded before it went to the agent, whose sending then failed otherwise (codex's app-server died, the
  * request timed out): it stayed in the turn's `steered` and as its `turn.steered`, while the client got a 500; a
  * client that sent it again had the input twice in the history, once of it never given to the agent. Now it is
@@ -194,29 +218,7 @@ function refusedSteerTests(
         finalResponse: 'answer 2',
       })
       await sessions.idle()
-      const turns = await store.listTurns('ses_a')
-      expect(turns.map((t) => [t.id, t.input, t.steered])).toEqual([
-        [first.id, input('one'), undefined],
-        [answered.id, input('also this'), undefined],
-      ])
-      // the log keeps the steer and says it was refused, naming the turn its input became, before the ended
-      // turn's end (which waits for the steer's answer): whoever reads that end finds the steer settled
-      const events = (await store.eventsAfter('ses_a', 0, 100)).filter((ev) => ev.type.startsWith('turn.'))
-      expect(events.map((ev) => ev.type)).toEqual([
-        'turn.started',
-        'turn.steered',
-        'turn.steer_refused',
-        'turn.completed',
-        'turn.started',
-        'turn.completed',
-      ])
-      const steered = events[1]!
-      expect(steered).toMatchObject({ turnId: first.id, input: input('also this') })
-      expect(events[2]).toMatchObject({
-        turnId: first.id,
-        steeredSeq: steered.seq,
-        queuedTurnId: answered.id,
-      })
+      await expectSteerBecameTurn(store, first, answered)
     } finally {
       await sessions.closeAll()
     }
@@ -372,22 +374,7 @@ describe('onBusy: steer whose agent answers after its turn ended, past the bound
         finalResponse: 'answer 2',
       })
       await sessions.idle()
-      const turns = await store.listTurns('ses_a')
-      expect(turns.map((t) => [t.id, t.input, t.steered])).toEqual([
-        [first.id, input('one'), undefined],
-        [next.id, input('also this'), undefined],
-      ])
-      // every event of the steer comes before the end of the turn it was recorded into
-      const events = (await store.eventsAfter('ses_a', 0, 100)).filter((ev) => ev.type.startsWith('turn.'))
-      expect(events.map((ev) => ev.type)).toEqual([
-        'turn.started',
-        'turn.steered',
-        'turn.steer_refused',
-        'turn.completed',
-        'turn.started',
-        'turn.completed',
-      ])
-      expect(events[2]).toMatchObject({ turnId: first.id, steeredSeq: events[1]!.seq, queuedTurnId: next.id })
+      await expectSteerBecameTurn(store, first, next)
     } finally {
       answer()
       await sessions.closeAll()

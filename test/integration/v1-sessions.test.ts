@@ -8,6 +8,7 @@ import { startServer } from '../../src/http/server.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Approval, Session, Turn } from '../../src/protocol/sessions.js'
 import { held, type MockLlm, startMockLlm } from '../mock-llm/index.js'
+import { codexRequestsOf } from '../support/codex-requests.js'
 import {
   finishedTurnAt,
   gatewayModules,
@@ -275,12 +276,7 @@ describe('/v1/sessions on codex app-server', () => {
   })
 
   /** The shared codex app-server's requests, to hold or drop one the way a test needs. */
-  const codexHost = () =>
-    (
-      gw.ctx.registry.get('codex') as unknown as {
-        host: { request: (...args: unknown[]) => Promise<unknown> }
-      }
-    ).host
+  const codexHost = () => codexRequestsOf(gw.ctx.registry)
   const turnEvents = async (id: string) =>
     (await sessionEvents(gw.url, id)).filter((ev) => ev.type.startsWith('turn.'))
   /** A new session's first turn, running: its model answer held until `slow` is released. */
