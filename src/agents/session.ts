@@ -39,8 +39,21 @@ export interface SessionRequest extends Placement {
   hasHistory?: boolean
 }
 
-/** One input item of a turn. */
-export type TurnInput = { type: 'text'; text: string }[]
+/**
+ * A turn's input items: text, and images (`localImage`: a path the core confined to the workspace and, by the time
+ * a driver gets it, a private copy of the image: core/turn-images.ts). Only a driver with capabilities.images
+ * is given an image.
+ */
+export type TurnInputItem = { type: 'text'; text: string } | { type: 'localImage'; path: string }
+export type TurnInput = TurnInputItem[]
+
+/** The text of a turn's input, its items joined by newlines (what an agent taking a prompt string gets). */
+export const inputText = (input: TurnInput): string =>
+  input.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n')
+
+/** The image paths of a turn's input, in order. */
+export const inputImages = (input: TurnInput): string[] =>
+  input.flatMap((part) => (part.type === 'localImage' ? [part.path] : []))
 
 /** What one turn asks for beyond its input; each absent setting is the session's own. */
 export interface TurnOptions {

@@ -14,7 +14,25 @@ import { runRequestFields } from './runs.js'
 import { webhookSpec } from './webhooks.js'
 
 /** Sessions, turns and approvals: the durable resources of the /v1 session API. */
-export const turnInput = z.array(z.object({ type: z.literal('text'), text: z.string().min(1) })).min(1)
+export const textInputItem = z.object({ type: z.literal('text'), text: z.string().min(1) })
+/** The most images one turn's input may name (as a run's `images`). */
+export const maxTurnImages = 16
+export const localImageInputItem = z.object({
+  type: z.literal('localImage'),
+  path: z
+    .string()
+    .min(1)
+    .describe(
+      "An image file inside the workspace roots (relative paths are under the session's cwd; symlinks are resolved, none may lead out), as a run's `images` are: the agent gets a private copy made as the turn starts, removed once it ended. Only for an agent whose capabilities have `images` (GET /v1/agents); not with onBusy `steer`. Kept as the client gave it.",
+    ),
+})
+export const turnInputItem = z.discriminatedUnion('type', [textInputItem, localImageInputItem])
+export const turnInput = z
+  .array(turnInputItem)
+  .min(1)
+  .refine((items) => items.filter((i) => i.type === 'localImage').length <= maxTurnImages, {
+    message: `at most ${maxTurnImages} localImage items in one turn`,
+  })
 
 /** The longest client-chosen session id (seed 004's `sessionId` on /agent/stream, `externalId` on /v1/sessions). */
 export const externalIdMaxLength = 200

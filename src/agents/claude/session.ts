@@ -8,7 +8,14 @@ import type {
 } from '../../protocol/events.js'
 import type { AgentApprovalPolicy } from '../../protocol/policies.js'
 import { claudeCodeRules } from '../exact-call-rule.js'
-import type { AgentSession, SessionHooks, SessionRequest, TurnInput, TurnOptions } from '../session.js'
+import {
+  type AgentSession,
+  inputText,
+  type SessionHooks,
+  type SessionRequest,
+  type TurnInput,
+  type TurnOptions,
+} from '../session.js'
 import { runEventInTurn, turnEndOf } from '../turn-from-run.js'
 import type { ClaudeThread } from './command.js'
 import { contextLost } from './context-lost.js'
@@ -121,7 +128,7 @@ export class ClaudeSession implements AgentSession {
     if (signal.aborted) forward()
     else signal.addEventListener('abort', forward, { once: true })
     this.running = controller
-    const prompt = input.map((part) => part.text).join('\n')
+    const prompt = inputText(input)
     let outcome: TurnCompletedEvent | TurnFailedEvent | undefined
     try {
       let cancelled = false

@@ -7,7 +7,7 @@ import { Skills } from '../../core/skills.js'
 import type { TenantScope } from '../../core/tenancy/tenancy.js'
 import { AppError } from '../../protocol/errors.js'
 import { approvalPolicy, sandboxMode } from '../../protocol/policies.js'
-import type { Session, Turn } from '../../protocol/sessions.js'
+import { maxTurnImages, type Session, type Turn } from '../../protocol/sessions.js'
 import { scopeOf } from '../tenant-scope.js'
 import { seedAnswers, type ThreadMethod, turnTimeout, unknownThread } from './codex-agent-server-errors.js'
 import { parseThreadId } from './codex-thread-id.js'
@@ -32,7 +32,36 @@ import { fastapiContentTypes } from './fastapi-content-type.js'
  */
 // any string: one that names no thread (an empty one too) is app-server's error for it, as in the original
 const threadId = z.object({ threadId: z.string() })
-const textInput = z.array(z.object({ type: z.literal('text'), text: z.string().min(1) })).min(1)
+/**
+ * The input items the gateway takes of the original's TurnInput: `text`, and `localImage` (its `path`, confined to
+ * the workspace and staged as a /v1 turn's: core/turn-images.ts), which codex's `turn/start` gets as the original
+ * gave it. `image` (a URL), `skill` and `mention` are a 400: the gateway's turns carry no URL (codex would hand it
+ * to the model provider, to fetch from wherever it points, past the workspace confinement), skills and mentions.
+ */
+const seedInput = z
+  .array(
+    z.discriminatedUnion(
+      'type',
+      [
+        z.object({ type: z.literal('text'), text: z.string().min(1) }),
+        z.object({ type: z.literal('localImage'), path: z.string().min(1) }),
+      ],
+      {
+        error: (issue) =>
+          issue.code === 'invalid_union'
+            ? 'only text and localImage input items are taken (image URLs, skills and mentions are not: the gateway does not pass a URL on to be fetched)'
+            : undefined,
+      },
+    ),
+  )
+  .min(1)
+  .refine((items) => items.filter((i) => i.type === 'localImage').length <= maxTurnImages, {
+    message: `at most ${maxTurnImages} localImage items in one turn`,
+  })
+
+/** The text of a turn's first text item (app-server's thread `preview`). */
+const firstText = (input: Turn['input'] | undefined) =>
+  input?.flatMap((i) => (i.type === 'text' ? [i.text] : []))[0] ?? ''
 
 export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   const base = { errorShape: 'fastapi' as const, framework: 'fastapi' as const, anyOrigin: true as const }
@@ -47,7 +76,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
     const own = await appServerThread(scope.sessions, s.id, withTurns)
     return {
       id: s.agentSessionId,
-      preview: (await scope.sessions.turns(s.id))[0]?.input[0]?.text ?? '',
+      preview: firstText((await scope.sessions.turns(s.id))[0]?.input),
       modelProvider: typeof own.modelProvider === 'string' ? own.modelProvider : null,
       createdAt: Math.floor(Date.parse(s.createdAt) / 1000),
       updatedAt: typeof own.updatedAt === 'number' ? own.updatedAt : null,
@@ -144,7 +173,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
       '/api/turn/start',
       {
         config: config(models.turnStart),
-        schema: { body: threadId.extend({ input: textInput, approvalPolicy: approvalPolicy.nullish() }) },
+        schema: { body: threadId.extend({ input: seedInput, approvalPolicy: approvalPolicy.nullish() }) },
       },
       async (request) => {
         const scope = scopeOf(ctx, request)
