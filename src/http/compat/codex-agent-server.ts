@@ -180,9 +180,13 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
         const { sessions } = scope
         const s = await sessionOf(scope, request.body.threadId, 'turn/start')
         const policy = request.body.approvalPolicy
+        // an image path as the original's container saw it (/workspace/...) is found where a cwd is (seedCwd)
+        const input = request.body.input.map((item) =>
+          item.type === 'localImage' ? { ...item, path: seedCwd(scope, item.path)! } : item,
+        )
         const started = await sessions.startTurn(
           s.id,
-          request.body.input,
+          input,
           'queue',
           policy ? { approvalPolicy: policy } : {},
         )
