@@ -146,6 +146,6 @@ function discriminatedCheck(def: Def): SameJsonCheck {
   return (v) => {
     if (typeof v !== 'object' || v === null) return false
     const check = byTag.get((v as Record<string, unknown>)[key])
-    return check !== undefined && check(v)
+    return check?.(v) === true
   }
 }
