@@ -22,7 +22,7 @@ import { fastapiContentTypes } from './fastapi-content-type.js'
  * models refused (not JSON, not an object, missing, a required field missing, a wrong type, an input item of a
  * type it did not know) is its 422 `{"detail": [...]}` (fastapi-body.ts); an unknown thread is its 400 with
  * app-server's error object as `detail`, a turn not done within CODEX_REQUEST_TIMEOUT its 504
- * (codex-agent-server-errors.ts); what only the gateway refuses (an input item other than text, a cwd outside
+ * (codex-agent-server-errors.ts); what only the gateway refuses (an input item other than text or localImage, a localImage or cwd outside
  * the workspace, an approvalPolicy or sandbox codex does not know) a 400 with text. Fields the original's models
  * had are accepted; `sandbox` (thread/start) and `approvalPolicy` (turn/start, that turn only)
  * are honoured, the rest ignored (docs/ARCHITECTURE.md, seed routes); unknown fields are ignored, as pydantic did.
@@ -245,7 +245,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
  * app-server's params, camelCase, none of them `extra="forbid"`. `input` is a list of TurnInput models (`type`
  * one of text, image, localImage, skill, mention; `text`, `url`, `path`, `name` optional strings) and
  * `sandboxPolicy` a SandboxPolicy model, checked as pydantic checked them (an item of another type is its 422
- * `literal_error`); what the gateway itself refuses of what they accept (an item other than text) is its 400.
+ * `literal_error`); what the gateway itself refuses of what they accept (an item other than text or localImage) is its 400.
  * `includeTurns` and `forceReload` default to false and, not Optional, refuse null.
  */
 const turnInput = {
