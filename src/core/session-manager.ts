@@ -1,5 +1,5 @@
 import type { AgentRegistry } from '../agents/registry.js'
-import { inputImages, type SessionHooks, type TurnInput, type TurnOptions } from '../agents/session.js'
+import type { SessionHooks, TurnInput, TurnOptions } from '../agents/session.js'
 import type { Config } from '../config/load.js'
 import { AppError, orNotFound } from '../protocol/errors.js'
 import type { StoredEvent } from '../protocol/events.js'
@@ -329,7 +329,10 @@ export class SessionManager {
   ): Promise<Turn> {
     // a turn naming a policy or an image reads its session for it (its agent, its own policy, its cwd): other
     // turns need no read
-    const session = requested.approvalPolicy || inputImages(input).length ? await this.mustGet(id) : undefined
+    const session =
+      requested.approvalPolicy || input.some((part) => part.type !== 'text')
+        ? await this.mustGet(id)
+        : undefined
     if (session) checkTurnImages(this.registry, session, input, onBusy, this.config.workspaceRoots)
     const options = session ? turnOptionsOf(this.registry, session, requested, onBusy) : {}
     const live = (await this.heldForTurn(id)) ?? (await this.openForTurn(id))

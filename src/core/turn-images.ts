@@ -1,5 +1,5 @@
 import type { AgentRegistry } from '../agents/registry.js'
-import { inputImages, type TurnInput } from '../agents/session.js'
+import { inputImages, isSessionDriver, type TurnInput } from '../agents/session.js'
 import { AppError } from '../protocol/errors.js'
 import type { AgentEvent } from '../protocol/events.js'
 import type { Session } from '../protocol/sessions.js'
@@ -18,9 +18,17 @@ const confined = (image: string, cwd: string, roots: readonly string[]) =>
   resolveCwd(image, roots, { allowFiles: true, what: 'image', base: cwd })
 
 /**
- * Refuses (400) a turn whose images its session cannot take: its agent's capabilities lack `images`, it runs in a
- * container (started before the turn, it cannot see a copy made for it), the input steers the running turn, or
- * an image is not inside the workspace roots.
+ * An image URL the gateway passes on: an image inline as a data: URL. codex 0.171's `turn/start` refuses a remote
+ * one ("remote image URLs are not supported; use an inline data URL instead"), so neither it nor the gateway
+ * fetches anything: an http(s) URL is refused here, before the turn runs, rather than failing it.
+ */
+const imageUrl = /^data:image\//i
+
+/**
+ * Refuses (400) a turn whose images its session cannot take: its agent's capabilities lack `images`, the input
+ * steers the running turn, a `localImage` is not inside the workspace roots or its session runs in a container
+ * (started before the turn, it cannot see a copy made for it), an `image` URL goes to an agent that takes files
+ * alone or is not a data:image/ URL.
  */
 export function checkTurnImages(
   registry: AgentRegistry,
@@ -30,7 +38,8 @@ export function checkTurnImages(
   roots: readonly string[],
 ): void {
   const images = inputImages(input)
-  if (!images.length) return
+  const urls = input.flatMap((part) => (part.type === 'image' ? [part.url] : []))
+  if (!images.length && !urls.length) return
   const driver = registry.find(session.agent)
   if (driver && !driver.capabilities.images)
     throw new AppError(
@@ -38,15 +47,28 @@ export function checkTurnImages(
       `agent ${driver.id} does not support images; GET /v1/agents lists each agent's capabilities`,
       { agent: driver.id, capability: 'images' },
     )
+  if (onBusy === 'steer')
+    throw new AppError(
+      'invalid_request',
+      'image input items cannot go with onBusy "steer": only a new turn takes images. Send them with onBusy "queue" or "reject"',
+    )
+  if (urls.length && driver && !(isSessionDriver(driver) && driver.imageUrls))
+    throw new AppError(
+      'invalid_request',
+      `agent ${driver.id} takes images as files only: send a localImage item (a path inside the workspace) instead of an image URL`,
+      { agent: driver.id },
+    )
+  for (const url of urls)
+    if (!imageUrl.test(url))
+      throw new AppError(
+        'invalid_request',
+        `image url "${url.slice(0, 100)}" is not a data:image/ URL: an image goes inline (data:image/png;base64,...) or as a localImage file inside the workspace; nothing fetches a remote URL (codex refuses one)`,
+      )
+  if (!images.length) return
   if (session.isolation === 'container')
     throw new AppError(
       'invalid_request',
       'localImage items are not taken by a session that runs in a container (its container cannot see the copy made for the turn); send them to a session without isolation, or to a run (POST /v1/runs images)',
-    )
-  if (onBusy === 'steer')
-    throw new AppError(
-      'invalid_request',
-      'localImage items cannot go with onBusy "steer": only a new turn takes images. Send them with onBusy "queue" or "reject"',
     )
   for (const image of images) confined(image, session.cwd, roots)
 }

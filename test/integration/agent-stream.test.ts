@@ -173,7 +173,7 @@ describe('POST /agent/stream (h2c)', () => {
     }
     const said = turns
       .flatMap((t) => [t.input, ...(t.steered ?? [])])
-      .flatMap((input) => input.map((p) => (p.type === 'text' ? p.text : p.path)))
+      .flatMap((input) => input.map((p) => (p.type === 'text' ? p.text : p.type)))
     expect(said).toEqual(['try to write', 'never write files named denied'])
     c.end()
     await c.ended

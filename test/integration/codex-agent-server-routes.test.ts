@@ -140,18 +140,23 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
       'base64',
     )
     writeFileSync(path.join(gw.workspace, 'seed-shot.png'), png)
+    // another 1x1 PNG, inline
+    const inline =
+      'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAAEElEQVR4AQEFAPr/AAAAAAAABQABZHiVOAAAAABJRU5ErkJggg=='
     mock.script({ kind: 'text', text: 'one pixel' })
     const image = await post('/api/turn/start', {
       threadId: body.thread.id,
       input: [
         { type: 'text', text: 'what is this', url: null, path: null },
         { type: 'localImage', path: '/workspace/seed-shot.png', text: null },
+        { type: 'image', url: inline, path: null },
       ],
     })
     expect(image.body.turn).toMatchObject({ status: 'completed', error: null })
-    expect(JSON.stringify(mock.requests.at(-1)!.body)).toContain(
-      `data:image/png;base64,${png.toString('base64')}`,
-    )
+    // the data URL as given: passed on to the model
+    const asked = JSON.stringify(mock.requests.at(-1)!.body)
+    expect(asked).toContain(`data:image/png;base64,${png.toString('base64')}`)
+    expect(asked).toContain(inline)
   })
 
   it('optional fields sent as null count as absent (thread/start, skills/list)', async () => {
@@ -283,21 +288,31 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
       expect(read.status, threadId).toBe(200)
       expect(read.body.thread.id, threadId).toBe(thread.id)
     }
-    // an input item of a type the original's TurnInput knew that the gateway does not take (an image URL), or an
-    // empty one, the gateway refuses itself
-    for (const input of [[], [{ type: 'image', url: 'x' }], [{ type: 'text', text: '' }]]) {
+    // an input item of a type the original's TurnInput knew that the gateway does not take (a skill), or an empty
+    // one, the gateway refuses itself
+    for (const input of [[], [{ type: 'skill', name: 'x', path: 'y' }], [{ type: 'text', text: '' }]]) {
       const notText = await post('/api/turn/start', { threadId: 'x', input })
       expect(notText.status, JSON.stringify(input)).toBe(400)
       expect(notText.body.detail, JSON.stringify(input)).toMatch(/body\.input/)
     }
     expect(
-      (await post('/api/turn/start', { threadId: 'x', input: [{ type: 'image', url: 'x' }] })).body.detail,
-    ).toMatch(/only text and localImage input items are taken/)
+      (await post('/api/turn/start', { threadId: 'x', input: [{ type: 'skill', name: 'x', path: 'y' }] }))
+        .body.detail,
+    ).toMatch(/only text, image and localImage input items are taken/)
+    // an image URL is passed on, never fetched: a data:image/ one alone (codex refuses a remote one)
+    const started = (await post('/api/thread/start', {})).body.thread.id
+    const notUrl = await post('/api/turn/start', {
+      threadId: started,
+      input: [{ type: 'image', url: `${mock.baseUrl}/shot.png` }],
+    })
+    expect(notUrl).toMatchObject({
+      status: 400,
+      body: { detail: expect.stringMatching(/is not a data:image\/ URL/) },
+    })
     // a localImage outside the workspace (or through a symlink out of it) is refused as a /v1 turn's is
     const elsewhere = tempDir('seed-outside-')
     writeFileSync(path.join(elsewhere, 'secret.png'), 'x')
     symlinkSync(path.join(elsewhere, 'secret.png'), path.join(gw.workspace, 'seed-link.png'))
-    const started = (await post('/api/thread/start', {})).body.thread.id
     for (const image of [path.join(elsewhere, 'secret.png'), 'seed-link.png']) {
       const refused = await post('/api/turn/start', {
         threadId: started,

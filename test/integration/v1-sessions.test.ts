@@ -147,7 +147,7 @@ describe('/v1/sessions on codex app-server', () => {
       })
     expect(await refused(session.id, 'shots/screen.png', { onBusy: 'steer' })).toEqual({
       status: 400,
-      message: expect.stringContaining('localImage items cannot go with onBusy "steer"'),
+      message: expect.stringContaining('image input items cannot go with onBusy "steer"'),
     })
     // (an agent without images refuses them: the acp:codex-acp case below)
     // nothing of them reached codex, and no turn was stored

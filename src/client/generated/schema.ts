@@ -1395,6 +1395,11 @@ export interface components {
                 path: string;
                 /** @constant */
                 type: "localImage";
+            } | {
+                /** @constant */
+                type: "image";
+                /** @description An image inline, as a `data:image/...;base64,...` URL, passed on as it is (a remote http(s) URL is a 400: nothing fetches it, and codex refuses one). Only for an agent that takes image URLs (codex); another one with `images` takes `localImage` files alone (400). Not with onBusy `steer`. */
+                url: string;
             })[];
             sessionId: string;
             startedAt: string | null;
@@ -1410,6 +1415,11 @@ export interface components {
                 path: string;
                 /** @constant */
                 type: "localImage";
+            } | {
+                /** @constant */
+                type: "image";
+                /** @description An image inline, as a `data:image/...;base64,...` URL, passed on as it is (a remote http(s) URL is a 400: nothing fetches it, and codex refuses one). Only for an agent that takes image URLs (codex); another one with `images` takes `localImage` files alone (400). Not with onBusy `steer`. */
+                url: string;
             })[][];
             usage: components["schemas"]["Usage"] | null;
         };
@@ -1445,6 +1455,11 @@ export interface components {
                 path: string;
                 /** @enum {string} */
                 type: "localImage";
+            } | {
+                /** @enum {string} */
+                type: "image";
+                /** @description An image inline, as a `data:image/...;base64,...` URL, passed on as it is (a remote http(s) URL is a 400: nothing fetches it, and codex refuses one). Only for an agent that takes image URLs (codex); another one with `images` takes `localImage` files alone (400). Not with onBusy `steer`. */
+                url: string;
             })[];
             /**
              * @description While a turn runs: `queue` this one (default), `steer` the running turn with it, or `reject` (409). A steer is answered with the turn its input went into: the running one (its `turn.steered` event), or a new queued turn when the agent cannot steer, its turn is ending, or its agent did not answer the steer within KILL_GRACE_MS plus FORCE_END_AFTER_MS of the end of its turn (or at all, for a turn the gateway ended by force): that steer is not taken, its input is the next turn (`turn.steer_refused`), whatever the agent answers later. The agent may accept a steer and end its turn without taking it (codex drops a steer still pending when its turn is interrupted): the steer is then withdrawn as the turn ends, and an event says where its input went: `turn.steer_refused` (the turn completed: the input is the next turn, `queuedTurnId`, ahead of the turns queued after it) or `turn.steer_failed` (the turn was interrupted or failed, or ended by force because its agent did not stop within KILL_GRACE_MS plus FORCE_END_AFTER_MS of its interrupt, which withdraws every steer its agent is not known to have taken: the input is in no turn, send it again). Each comes before the `turn.completed` of the turn the steer was recorded into: a client that read that end knows where every steer of the turn went.
@@ -1471,6 +1486,10 @@ export interface components {
                 path: string;
                 /** @enum {string} */
                 type: "localImage";
+            } | {
+                /** @enum {string} */
+                type: "image";
+                url: string;
             })[];
             threadId: string;
         };
@@ -1503,6 +1522,11 @@ export interface components {
                 path: string;
                 /** @constant */
                 type: "localImage";
+            } | {
+                /** @constant */
+                type: "image";
+                /** @description An image inline, as a `data:image/...;base64,...` URL, passed on as it is (a remote http(s) URL is a 400: nothing fetches it, and codex refuses one). Only for an agent that takes image URLs (codex); another one with `images` takes `localImage` files alone (400). Not with onBusy `steer`. */
+                url: string;
             })[];
             turnId: string;
             /** @constant */

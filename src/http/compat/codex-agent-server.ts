@@ -22,7 +22,7 @@ import { fastapiContentTypes } from './fastapi-content-type.js'
  * models refused (not JSON, not an object, missing, a required field missing, a wrong type, an input item of a
  * type it did not know) is its 422 `{"detail": [...]}` (fastapi-body.ts); an unknown thread is its 400 with
  * app-server's error object as `detail`, a turn not done within CODEX_REQUEST_TIMEOUT its 504
- * (codex-agent-server-errors.ts); what only the gateway refuses (an input item other than text or localImage, a localImage or cwd outside
+ * (codex-agent-server-errors.ts); what only the gateway refuses (a skill or mention input item, a localImage or cwd outside
  * the workspace, an approvalPolicy or sandbox codex does not know) a 400 with text. Fields the original's models
  * had are accepted; `sandbox` (thread/start) and `approvalPolicy` (turn/start, that turn only)
  * are honoured, the rest ignored (docs/ARCHITECTURE.md, seed routes); unknown fields are ignored, as pydantic did.
@@ -33,10 +33,10 @@ import { fastapiContentTypes } from './fastapi-content-type.js'
 // any string: one that names no thread (an empty one too) is app-server's error for it, as in the original
 const threadId = z.object({ threadId: z.string() })
 /**
- * The input items the gateway takes of the original's TurnInput: `text`, and `localImage` (its `path`, confined to
- * the workspace and staged as a /v1 turn's: core/turn-images.ts), which codex's `turn/start` gets as the original
- * gave it. `image` (a URL), `skill` and `mention` are a 400: the gateway's turns carry no URL (codex would hand it
- * to the model provider, to fetch from wherever it points, past the workspace confinement), skills and mentions.
+ * The input items the gateway takes of the original's TurnInput: `text`, `localImage` (its `path`, confined to the
+ * workspace and staged as a /v1 turn's: core/turn-images.ts) and `image` (its `url`, a data:image/ URL passed on as
+ * it is; a remote URL is a 400, as codex 0.171 refuses one: nothing is fetched), which codex's `turn/start` gets as
+ * the original gave them. `skill` and `mention` are a 400: the gateway's turns carry neither.
  */
 const seedInput = z
   .array(
@@ -45,18 +45,19 @@ const seedInput = z
       [
         z.object({ type: z.literal('text'), text: z.string().min(1) }),
         z.object({ type: z.literal('localImage'), path: z.string().min(1) }),
+        z.object({ type: z.literal('image'), url: z.string().min(1) }),
       ],
       {
         error: (issue) =>
           issue.code === 'invalid_union'
-            ? 'only text and localImage input items are taken (image URLs, skills and mentions are not: the gateway does not pass a URL on to be fetched)'
+            ? 'only text, image and localImage input items are taken (skills and mentions are not)'
             : undefined,
       },
     ),
   )
   .min(1)
-  .refine((items) => items.filter((i) => i.type === 'localImage').length <= maxTurnImages, {
-    message: `at most ${maxTurnImages} localImage items in one turn`,
+  .refine((items) => items.filter((i) => i.type !== 'text').length <= maxTurnImages, {
+    message: `at most ${maxTurnImages} images (localImage and image items) in one turn`,
   })
 
 /** The text of a turn's first text item (app-server's thread `preview`). */
@@ -245,7 +246,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
  * app-server's params, camelCase, none of them `extra="forbid"`. `input` is a list of TurnInput models (`type`
  * one of text, image, localImage, skill, mention; `text`, `url`, `path`, `name` optional strings) and
  * `sandboxPolicy` a SandboxPolicy model, checked as pydantic checked them (an item of another type is its 422
- * `literal_error`); what the gateway itself refuses of what they accept (an item other than text or localImage) is its 400.
+ * `literal_error`); what the gateway itself refuses of what they accept (a skill or mention item) is its 400.
  * `includeTurns` and `forceReload` default to false and, not Optional, refuse null.
  */
 const turnInput = {

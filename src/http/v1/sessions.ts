@@ -5,6 +5,7 @@ import { externalIdFree } from '../../core/external-ids.js'
 import { approvalPolicy, sandboxMode } from '../../protocol/policies.js'
 import {
   externalId,
+  imageUrlInputItem,
   localImageInputItem,
   maxTurnImages,
   session,
@@ -55,13 +56,13 @@ const createSessionBody = strictBody({
 })
 
 const imageCount = [
-  (items: { type: string }[]) => items.filter((i) => i.type === 'localImage').length <= maxTurnImages,
-  { message: `at most ${maxTurnImages} localImage items in one turn` },
+  (items: { type: string }[]) => items.filter((i) => i.type !== 'text').length <= maxTurnImages,
+  { message: `at most ${maxTurnImages} images (localImage and image items) in one turn` },
 ] as const
 
 const turnBody = strictBody(
   {
-    /** A prompt, or input items: text, and images inside the workspace (`localImage`). */
+    /** A prompt, or input items: text, and images (`localImage`: a file inside the workspace; `image`: a URL). */
     input: z.union(
       [
         z.string().min(1),
@@ -70,6 +71,7 @@ const turnBody = strictBody(
             z.discriminatedUnion('type', [
               strictBody(textInputItem.shape),
               strictBody(localImageInputItem.shape),
+              strictBody(imageUrlInputItem.shape),
             ]),
           )
           .min(1)
