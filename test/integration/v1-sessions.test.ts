@@ -285,9 +285,28 @@ describe('/v1/sessions on codex app-server', () => {
     expect(rejected.status).toBe(409)
     const queued = await json<Turn>(turn(session.id, 'second', ''))
     expect(queued.status).toBe('queued')
+    // an image accepted while it was a file inside the workspace, then replaced by a symlink out before its turn
+    // starts: the turn fails, codex never asked (the copy is made from the file checked as the turn starts)
+    const swapped = path.join(gw.workspace, 'swapped.png')
+    writeFileSync(swapped, 'an image')
+    const image = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, {
+      input: [{ type: 'localImage', path: 'swapped.png' }],
+    })
+    expect(image.status).toBe(202)
+    const imageTurn = await json<Turn>(image)
+    rmSync(swapped)
+    const outside = path.join(tempDir('swap-out-'), 'secret.png')
+    writeFileSync(outside, 'secret')
+    symlinkSync(outside, swapped)
     slow.release()
     expect((await finishedTurnAt(gw.url, session.id, first.id)).finalResponse).toBe('slow one')
     expect((await finishedTurnAt(gw.url, session.id, queued.id)).finalResponse).toBe('queued one')
+    expect(await finishedTurnAt(gw.url, session.id, imageTurn.id)).toMatchObject({
+      status: 'failed',
+      input: [{ type: 'localImage', path: 'swapped.png' }],
+      error: expect.stringMatching(/^image "swapped\.png" is outside the workspace roots/),
+    })
+    expect(mock.requests).toHaveLength(2)
   })
 
   it('onBusy: steer adds the input to the running turn, kept in its record and as turn.steered', async () => {
