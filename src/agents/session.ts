@@ -46,8 +46,25 @@ export interface SessionRequest extends Placement {
   forkOf?: { agentSessionId: string; turns?: number }
 }
 
-/** One input item of a turn. */
-export type TurnInput = { type: 'text'; text: string }[]
+/**
+ * A turn's input items: text, and images (`localImage`: a path the core confined to the workspace and, by the time
+ * a driver gets it, a private copy of the image: core/turn-images.ts; `image`: a data:image/ URL, the image
+ * inline: nothing is fetched). Only a driver with capabilities.images is given an image, and only one with
+ * `imageUrls` an `image`.
+ */
+export type TurnInputItem =
+  | { type: 'text'; text: string }
+  | { type: 'localImage'; path: string }
+  | { type: 'image'; url: string }
+export type TurnInput = TurnInputItem[]
+
+/** The text of a turn's input, its items joined by newlines (what an agent taking a prompt string gets). */
+export const inputText = (input: TurnInput): string =>
+  input.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n')
+
+/** The image paths of a turn's input, in order. */
+export const inputImages = (input: TurnInput): string[] =>
+  input.flatMap((part) => (part.type === 'localImage' ? [part.path] : []))
 
 /** What one turn asks for beyond its input; each absent setting is the session's own. */
 export interface TurnOptions {
@@ -164,6 +181,11 @@ export interface SessionDriver extends AgentDriver {
    * override). Without it the policy is the one the session was created with, for every turn.
    */
   readonly approvalPolicyPerTurn?: boolean
+  /**
+   * Whether its turns take an image as a data: URL (an `image` input item, passed on as it is; codex: `turn/start`'s
+   * `image`). Without it only `localImage` files (with capabilities.images).
+   */
+  readonly imageUrls?: boolean
   openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession>
   /** Reopens a session the agent still knows (after a gateway or agent restart). */
   resumeSession(agentSessionId: string, req: SessionRequest, hooks: SessionHooks): Promise<AgentSession>

@@ -27,6 +27,7 @@ import { type CreateSession, sessionDriverOf } from './session-request.js'
 import { type RecordedSteer, SessionState } from './session-state.js'
 import type { TurnEndClaim } from './turn-end-claim.js'
 import { runTurn, TurnRefused } from './turn-execution.js'
+import { checkTurnImages, stageTurnInput } from './turn-images.js'
 import { itemsOfTurn } from './turn-items.js'
 import { turnOptionsOf } from './turn-options.js'
 import { type LeftSteer, type OnBusy, queuedTurn, TurnQueue } from './turn-queue.js'
@@ -326,10 +327,14 @@ export class SessionManager {
     onBusy: OnBusy,
     requested: TurnOptions,
   ): Promise<Turn> {
-    // a turn naming a policy reads its session for it (its agent, its own policy): other turns need no read
-    const options = requested.approvalPolicy
-      ? turnOptionsOf(this.registry, await this.mustGet(id), requested, onBusy)
-      : {}
+    // a turn naming a policy or an image reads its session for it (its agent, its own policy, its cwd): other
+    // turns need no read
+    const session =
+      requested.approvalPolicy || input.some((part) => part.type !== 'text')
+        ? await this.mustGet(id)
+        : undefined
+    if (session) checkTurnImages(this.registry, session, input, onBusy, this.config.workspaceRoots)
+    const options = session ? turnOptionsOf(this.registry, session, requested, onBusy) : {}
     const live = (await this.heldForTurn(id)) ?? (await this.openForTurn(id))
     const { steeredInto, refused, settled, queuedAs } = await this.turnQueue.whenBusy(id, live, input, onBusy)
     // its steer was recorded and its agent did not answer before the turn's end was stored: it became this turn
@@ -731,6 +736,8 @@ export class SessionManager {
           // starts as it is queued was checked by startTurn a moment ago).
           if (this.confinedNow !== turn) resolveCwd(live.cwd, this.config.workspaceRoots)
         },
+        stageInput: (input) =>
+          stageTurnInput(input, live.cwd, this.config.workspaceRoots, this.config.DATA_DIR, turn.id),
         steersLeft: (ended) => this.steersLeft(id, live, turn, ended),
         takenOver: (err) => this.letGo(id, live, err),
         turnEnded: () => {

@@ -1,4 +1,4 @@
-import type { AgentSession, TurnOptions } from '../agents/session.js'
+import type { AgentSession, TurnInput, TurnOptions } from '../agents/session.js'
 import { AppError } from '../protocol/errors.js'
 import { type AgentEvent, assertNever, isWorkEvent } from '../protocol/events.js'
 import type { Turn } from '../protocol/sessions.js'
@@ -8,6 +8,7 @@ import type { EventLog } from './event-log.js'
 import { EventPipe } from './event-pipe.js'
 import { withTurnId } from './session-request.js'
 import type { TurnEndClaim } from './turn-end-claim.js'
+import type { StagedTurnInput } from './turn-images.js'
 
 /** A turn that may not run (a budget refused it): its message is the turn's error as it is. */
 export class TurnRefused extends Error {}
@@ -62,6 +63,11 @@ export interface TurnExecutionContext {
   steersLeft?(ended: Partial<Turn>): Promise<void>
   /** Runs right before the agent works; throws (TurnRefused, AppError) to keep the turn from running. */
   beforeStart(): Promise<void>
+  /**
+   * The turn's input as its agent gets it (its images' private copies: turn-images.ts), made right after
+   * beforeStart; throws (an AppError) to keep the turn from running. Its dispose runs once the turn ended.
+   */
+  stageInput?(input: TurnInput): Promise<StagedTurnInput>
   /**
    * A write of the turn was refused: another node took the session over (this node was taken for dead). The
    * turn stays as that node recorded it; this node lets go of the session.
@@ -199,15 +205,18 @@ export async function executeTurn(
   })
   let end: AgentEvent | undefined
   let agentTurn: AsyncIterator<AgentEvent> | undefined
+  // the copies of the turn's images: removed however it ends
+  let staged: StagedTurnInput | undefined
   try {
     let first: Promise<IteratorResult<AgentEvent>> | undefined
     let refused: unknown
     try {
       await ctx.beforeStart()
+      staged = await ctx.stageInput?.(turn.input)
       // The agent starts first (codex writes `turn/start` within this tick); the turn's row (when startTurn left
       // it for now), its running mark and the session's state are stored while it works. Its events are read
       // (and stored) only after that.
-      agentTurn = agent.turn(turn.input, signal, options)[Symbol.asyncIterator]()
+      agentTurn = agent.turn(staged?.input ?? turn.input, signal, options)[Symbol.asyncIterator]()
       first = agentTurn.next()
       first.catch(() => {})
       await afterThisTick()
@@ -242,7 +251,8 @@ export async function executeTurn(
         return undefined
       }
       if (next.done) break
-      const unredacted = next.value
+      // each private copy of its images named as the client named the image
+      const unredacted = staged ? staged.shown(next.value) : next.value
       // The manager owns the session state, and recomputes it when what it follows changes: a turn starts or
       // ends (runTurn), an approval is asked or answered (the approval broker). The agent's own status
       // notifications add nothing to that, and are neither stored nor redacted.
@@ -312,6 +322,8 @@ export async function executeTurn(
         : `driver error: ${message}`
     ended = { status: 'failed', error: ctx.log.redactor.text(why) }
     end = { type: 'turn.failed', turnId: turn.id, error: ended.error! }
+  } finally {
+    await staged?.dispose()
   }
   return { ended, finalResponse, end }
 }

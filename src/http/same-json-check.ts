@@ -24,7 +24,8 @@ const defOf = (schema: $ZodType) => schema._zod.def as unknown as Def
  * then sent without zod's parse, which allocates a result per field (a warm turn's body: ~45 µs cold in a turn,
  * docs/benchmarks.md "Issue 14, session 18"). It answers false for anything it does not know to be so (the
  * caller runs zod then): an object with a key the schema would drop, a missing key, keys in another order than
- * the schema's, an object that is not a plain one; a schema kind or a check it does not handle (a union, a
+ * the schema's, an object that is not a plain one; a schema kind or a check it does not handle (a union but a
+ * discriminated one of objects, a
  * record, a refinement, a string format). An optional key may be absent (a turn stored before it had one). test/unit/same-json-check.test.ts holds it to zod on many values.
  */
 export function sameJsonCheck(schema: $ZodType): SameJsonCheck {
@@ -119,7 +120,32 @@ export function sameJsonCheck(schema: $ZodType): SameJsonCheck {
         return i === keys.length
       }
     }
+    case 'union':
+      return discriminatedCheck(def)
     default:
       return never
+  }
+}
+
+/**
+ * A discriminated union of objects (a turn's input items): each value has one option, the one its discriminator's
+ * literal names (zod's parse tries that one alone), so its check is that option's. Any other union: never.
+ */
+function discriminatedCheck(def: Def): SameJsonCheck {
+  const key = (def as { discriminator?: unknown }).discriminator
+  const options = (def as { options?: $ZodType[] }).options ?? []
+  if (typeof key !== 'string' || (def.checks ?? []).length > 0) return never
+  const byTag = new Map<unknown, SameJsonCheck>()
+  for (const option of options) {
+    const o = defOf(option)
+    const tag = o.type === 'object' ? defOf(o.shape?.[key] as $ZodType) : undefined
+    if (tag?.type !== 'literal' || tag.values?.length !== 1 || typeof tag.values[0] !== 'string') return never
+    if (byTag.has(tag.values[0])) return never
+    byTag.set(tag.values[0], sameJsonCheck(option))
+  }
+  return (v) => {
+    if (typeof v !== 'object' || v === null) return false
+    const check = byTag.get((v as Record<string, unknown>)[key])
+    return check?.(v) === true
   }
 }

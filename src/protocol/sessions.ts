@@ -14,7 +14,34 @@ import { runRequestFields } from './runs.js'
 import { webhookSpec } from './webhooks.js'
 
 /** Sessions, turns and approvals: the durable resources of the /v1 session API. */
-export const turnInput = z.array(z.object({ type: z.literal('text'), text: z.string().min(1) })).min(1)
+export const textInputItem = z.object({ type: z.literal('text'), text: z.string().min(1) })
+/** The most images one turn's input may name (as a run's `images`). */
+export const maxTurnImages = 16
+export const localImageInputItem = z.object({
+  type: z.literal('localImage'),
+  path: z
+    .string()
+    .min(1)
+    .describe(
+      "An image file inside the workspace roots (relative paths are under the session's cwd; symlinks are resolved, none may lead out), as a run's `images` are: the agent gets a private copy made as the turn starts, removed once it ended. Only for an agent whose capabilities have `images` (GET /v1/agents); not with onBusy `steer`. Kept as the client gave it.",
+    ),
+})
+export const imageUrlInputItem = z.object({
+  type: z.literal('image'),
+  url: z
+    .string()
+    .min(1)
+    .describe(
+      'An image inline, as a `data:image/...;base64,...` URL, passed on as it is (a remote http(s) URL is a 400: nothing fetches it, and codex refuses one). Only for an agent that takes image URLs (codex); another one with `images` takes `localImage` files alone (400). Not with onBusy `steer`.',
+    ),
+})
+export const turnInputItem = z.discriminatedUnion('type', [
+  textInputItem,
+  localImageInputItem,
+  imageUrlInputItem,
+])
+/** A turn's input as stored and shown (the request bodies check it further: at most maxTurnImages images). */
+export const turnInput = z.array(turnInputItem).min(1)
 
 /** The longest client-chosen session id (seed 004's `sessionId` on /agent/stream, `externalId` on /v1/sessions). */
 export const externalIdMaxLength = 200

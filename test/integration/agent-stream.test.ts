@@ -174,7 +174,7 @@ describe('POST /agent/stream (h2c)', () => {
     }
     const said = turns
       .flatMap((t) => [t.input, ...(t.steered ?? [])])
-      .flatMap((input) => input.map((p) => p.text))
+      .flatMap((input) => input.map((p) => (p.type === 'text' ? p.text : p.type)))
     expect(said).toEqual(['try to write', 'never write files named denied'])
     c.end()
     await c.ended
@@ -408,10 +408,12 @@ describe('POST /agent/stream (h2c)', () => {
     const read = (await (await fetch(`${shared.gw.url}/v1/sessions/${made.id}`)).json()) as Session & {
       turns: Turn[]
     }
-    expect(read.turns.map((t) => [t.input[0]!.text, t.status, t.finalResponse])).toEqual([
-      ['http question one', 'completed', 'http answer alpha'],
-      ['stream question two', 'completed', 'stream answer beta'],
-    ])
+    expect(read.turns.map((t) => [(t.input[0] as { text: string }).text, t.status, t.finalResponse])).toEqual(
+      [
+        ['http question one', 'completed', 'http answer alpha'],
+        ['stream question two', 'completed', 'stream answer beta'],
+      ],
+    )
     expect(read).toMatchObject({ externalId: sessionId, turnCount: 2, approvalPolicy: 'never' })
     c.end()
     await c.ended
@@ -486,7 +488,7 @@ describe('POST /agent/stream (h2c)', () => {
     const read = (await (await fetch(`${shared.gw.url}/v1/sessions/${made.id}`)).json()) as Session & {
       turns: Turn[]
     }
-    expect(read.turns.map((t) => t.input[0]!.text)).toEqual(['late creator'])
+    expect(read.turns.map((t) => (t.input[0] as { text: string }).text)).toEqual(['late creator'])
   })
 
   it('a stream that leaves while another follows the session does not end the running turn', async () => {

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Session } from '../../src/protocol/sessions.js'
@@ -133,6 +133,30 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
       turns: { approvalPolicy?: string }[]
     }
     expect(turns.turns.map((t) => t.approvalPolicy)).toEqual(['on-failure'])
+    // a localImage item (the original's TurnInput, its other fields null) goes to codex's turn/start as its own
+    // localImage: the model gets the PNG; a path of the original's container (/workspace) is the workspace's
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+      'base64',
+    )
+    writeFileSync(path.join(gw.workspace, 'seed-shot.png'), png)
+    // another 1x1 PNG, inline
+    const inline =
+      'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAAEElEQVR4AQEFAPr/AAAAAAAABQABZHiVOAAAAABJRU5ErkJggg=='
+    mock.script({ kind: 'text', text: 'one pixel' })
+    const image = await post('/api/turn/start', {
+      threadId: body.thread.id,
+      input: [
+        { type: 'text', text: 'what is this', url: null, path: null },
+        { type: 'localImage', path: '/workspace/seed-shot.png', text: null },
+        { type: 'image', url: inline, path: null },
+      ],
+    })
+    expect(image.body.turn).toMatchObject({ status: 'completed', error: null })
+    // the data URL as given: passed on to the model
+    const asked = JSON.stringify(mock.requests.at(-1)!.body)
+    expect(asked).toContain(`data:image/png;base64,${png.toString('base64')}`)
+    expect(asked).toContain(inline)
   })
 
   it('optional fields sent as null count as absent (thread/start, skills/list)', async () => {
@@ -264,11 +288,40 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
       expect(read.status, threadId).toBe(200)
       expect(read.body.thread.id, threadId).toBe(thread.id)
     }
-    // an input item of a type the original's TurnInput knew, or one that is no text, the gateway refuses itself
-    for (const input of [[], [{ type: 'image', url: 'x' }], [{ type: 'text', text: '' }]]) {
+    // an input item of a type the original's TurnInput knew that the gateway does not take (a skill), or an empty
+    // one, the gateway refuses itself
+    for (const input of [[], [{ type: 'skill', name: 'x', path: 'y' }], [{ type: 'text', text: '' }]]) {
       const notText = await post('/api/turn/start', { threadId: 'x', input })
       expect(notText.status, JSON.stringify(input)).toBe(400)
       expect(notText.body.detail, JSON.stringify(input)).toMatch(/body\.input/)
+    }
+    expect(
+      (await post('/api/turn/start', { threadId: 'x', input: [{ type: 'skill', name: 'x', path: 'y' }] }))
+        .body.detail,
+    ).toMatch(/only text, image and localImage input items are taken/)
+    // an image URL is passed on, never fetched: a data:image/ one alone (codex refuses a remote one)
+    const started = (await post('/api/thread/start', {})).body.thread.id
+    const notUrl = await post('/api/turn/start', {
+      threadId: started,
+      input: [{ type: 'image', url: `${mock.baseUrl}/shot.png` }],
+    })
+    expect(notUrl).toMatchObject({
+      status: 400,
+      body: { detail: expect.stringMatching(/is not a data:image\/ URL/) },
+    })
+    // a localImage outside the workspace (or through a symlink out of it) is refused as a /v1 turn's is
+    const elsewhere = tempDir('seed-outside-')
+    writeFileSync(path.join(elsewhere, 'secret.png'), 'x')
+    symlinkSync(path.join(elsewhere, 'secret.png'), path.join(gw.workspace, 'seed-link.png'))
+    for (const image of [path.join(elsewhere, 'secret.png'), 'seed-link.png']) {
+      const refused = await post('/api/turn/start', {
+        threadId: started,
+        input: [{ type: 'localImage', path: image }],
+      })
+      expect(refused, image).toMatchObject({
+        status: 400,
+        body: { detail: expect.stringMatching(/outside the workspace/) },
+      })
     }
     const policy = await post('/api/thread/start', { approvalPolicy: 'sometimes' })
     expect(policy.status).toBe(400)

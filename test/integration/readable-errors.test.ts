@@ -193,7 +193,7 @@ describe("a newcomer's first mistakes", () => {
     const input = await send('POST', '/v1/sessions/ses_none/turns', { body: '{"prompt":"hi"}' })
     expect(input).toMatchObject({ status: 400, code: 'invalid_request' })
     expect(input.message).toBe(
-      'invalid request: body.input: required (expected a non-empty string, or [{"type":"text","text":"..."}]); ' +
+      'invalid request: body.input: required (expected a non-empty string, or items such as [{"type":"text","text":"..."},{"type":"localImage","path":"shot.png"}]); ' +
         "body: unknown field 'prompt' (did you mean 'input'?); the fields are: input, onBusy, approvalPolicy",
     )
     const decision = await send('POST', '/v1/approvals/apr_none', { body: '{}' })

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { AcpDriver } from '../../src/agents/acp/driver.js'
@@ -105,6 +105,60 @@ describe('/v1/sessions on codex app-server', () => {
       ev.type === 'agent.raw' ? [(ev.payload as { method: string }).method] : [],
     )
     expect(raw).toEqual(Array(3).fill(['item/started', 'item/completed']).flat())
+  })
+
+  it('a localImage item: codex gets a private copy of the PNG (its data URL in the model request), removed after the turn; the path as given is what is stored', async () => {
+    // a 1x1 PNG
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+      'base64',
+    )
+    mkdirSync(path.join(gw.workspace, 'shots'), { recursive: true })
+    writeFileSync(path.join(gw.workspace, 'shots', 'screen.png'), png)
+    const session = await createSession()
+    mock.script({ kind: 'text', text: 'a single pixel' })
+    const input = [
+      { type: 'text', text: 'what is on this screenshot' },
+      { type: 'localImage', path: 'shots/screen.png' },
+    ]
+    const res = await postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input })
+    const t = await json<Turn>(res)
+    expect(res.status).toBe(200)
+    expect(t).toMatchObject({ status: 'completed', finalResponse: 'a single pixel', input })
+    expect(requestText(0)).toContain(`data:image/png;base64,${png.toString('base64')}`)
+    // the copy codex read is gone once the turn ended; the events name the image as the client did
+    const copies = path.join(gw.env.DATA_DIR!, 'run-images')
+    expect(existsSync(copies) ? readdirSync(copies) : []).toEqual([])
+    const events = JSON.stringify(await sessionEventsUntilTurnEnd(gw.url, session.id, t.id))
+    expect(events).toContain('shots/screen.png')
+    expect(events).not.toContain('run-images')
+    // refused before anything runs (400): outside the workspace, a symlink out, a steer, an agent without images
+    const outside = tempDir('outside-')
+    writeFileSync(path.join(outside, 'secret.png'), png)
+    symlinkSync(path.join(outside, 'secret.png'), path.join(gw.workspace, 'shots', 'link.png'))
+    const refused = async (id: string, image: string, extra: Record<string, unknown> = {}) => {
+      const body = { input: [{ type: 'localImage', path: image }], ...extra }
+      const answer = await postJson(`${gw.url}/v1/sessions/${id}/turns`, body)
+      return {
+        status: answer.status,
+        message: (await json<{ error: { message: string } }>(answer)).error.message,
+      }
+    }
+    for (const image of [path.join(outside, 'secret.png'), 'shots/link.png', '../../../../etc/hostname'])
+      expect(await refused(session.id, image), image).toEqual({
+        status: 400,
+        message: expect.stringMatching(/^image ".*" is outside the workspace roots/),
+      })
+    expect(await refused(session.id, 'shots/screen.png', { onBusy: 'steer' })).toEqual({
+      status: 400,
+      message: expect.stringContaining('image input items cannot go with onBusy "steer"'),
+    })
+    // (an agent without images refuses them: the acp:codex-acp case below)
+    // nothing of them reached codex, and no turn was stored
+    expect(mock.requests).toHaveLength(1)
+    expect(
+      (await json<Session & { turns: Turn[] }>(fetch(`${gw.url}/v1/sessions/${session.id}`))).turns,
+    ).toHaveLength(1)
   })
 
   it('approval round trip: approval.requested, accepted over HTTP, the command writes the file', async () => {
@@ -235,9 +289,28 @@ describe('/v1/sessions on codex app-server', () => {
     expect(rejected.status).toBe(409)
     const queued = await json<Turn>(turn(session.id, 'second', ''))
     expect(queued.status).toBe('queued')
+    // an image accepted while it was a file inside the workspace, then replaced by a symlink out before its turn
+    // starts: the turn fails, codex never asked (the copy is made from the file checked as the turn starts)
+    const swapped = path.join(gw.workspace, 'swapped.png')
+    writeFileSync(swapped, 'an image')
+    const image = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, {
+      input: [{ type: 'localImage', path: 'swapped.png' }],
+    })
+    expect(image.status).toBe(202)
+    const imageTurn = await json<Turn>(image)
+    rmSync(swapped)
+    const outside = path.join(tempDir('swap-out-'), 'secret.png')
+    writeFileSync(outside, 'secret')
+    symlinkSync(outside, swapped)
     slow.release()
     expect((await finishedTurnAt(gw.url, session.id, first.id)).finalResponse).toBe('slow one')
     expect((await finishedTurnAt(gw.url, session.id, queued.id)).finalResponse).toBe('queued one')
+    expect(await finishedTurnAt(gw.url, session.id, imageTurn.id)).toMatchObject({
+      status: 'failed',
+      input: [{ type: 'localImage', path: 'swapped.png' }],
+      error: expect.stringMatching(/^image "swapped\.png" is outside the workspace roots/),
+    })
+    expect(mock.requests).toHaveLength(2)
   })
 
   it('onBusy: steer adds the input to the running turn, kept in its record and as turn.steered', async () => {
@@ -536,6 +609,15 @@ describe('/v1/sessions on codex app-server', () => {
     }
     mock.script({ kind: 'text', text: 'noted mango' })
     expect(await json<Turn>(turn(session.id, 'the fruit is mango'))).toMatchObject({ status: 'completed' })
+    // an agent whose capabilities lack images refuses a turn with one (400), before anything runs
+    writeFileSync(path.join(gw.workspace, 'mango.png'), 'not really a png')
+    const image = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, {
+      input: [{ type: 'localImage', path: 'mango.png' }],
+    })
+    expect(image.status).toBe(400)
+    expect(((await image.json()) as { error: { message: string } }).error.message).toBe(
+      "agent acp:codex-acp does not support images; GET /v1/agents lists each agent's capabilities",
+    )
 
     await killAgent()
     mock.script({ kind: 'text', text: 'it was mango' })

@@ -148,6 +148,33 @@ describe('sameJsonCheck', () => {
     expect(sameJsonCheck(turnInput)([])).toBe(false)
   })
 
+  it("takes a discriminated union's value as its option does (a turn's input items), and no other union", () => {
+    const image = { type: 'localImage', path: 'shots/a.png' }
+    const text = { type: 'text', text: 'look' }
+    const values: unknown[] = [
+      [text, image],
+      [image],
+      [{ type: 'localImage', path: '' }],
+      [{ type: 'localImage', text: 'x' }],
+      [{ path: 'a.png', type: 'localImage' }],
+      [{ ...image, text: 'x' }],
+      [{ type: 'image', path: 'a.png' }],
+      [{ type: 'text', path: 'a.png' }],
+      [null],
+      ['a.png'],
+    ]
+    expect(values.map((v) => agreesWithZod(turnInput, v))).toEqual([
+      ...[true, true],
+      ...[false, false, false, false, false, false, false, false],
+    ])
+    // options sharing a tag, or not objects: left to zod
+    const twice = z.discriminatedUnion('t', [
+      z.object({ t: z.literal('a'), x: z.string() }),
+      z.object({ t: z.literal('a'), y: z.string() }),
+    ])
+    expect(sameJsonCheck(twice)({ t: 'a', y: 'b' })).toBe(false)
+  })
+
   it('accepts a turn as the gateway builds it, and as the store gives it back after its updates', async () => {
     const store = new SqliteStore(path.join(tempDir('same-json-'), 'gw.db'))
     stores.push(store)

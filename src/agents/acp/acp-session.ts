@@ -183,7 +183,9 @@ export class AcpSession implements AgentSession, AcpPeer {
       if (this.active === run) this.active = undefined
       this.rememberToolCalls(run.mapper.toolCallIds())
     })
-    const prompt: ContentBlock[] = input.map((i) => ({ type: 'text', text: i.text }))
+    const prompt: ContentBlock[] = input.flatMap((i) =>
+      i.type === 'text' ? [{ type: 'text', text: i.text }] : [],
+    )
     // closed when its output ended (the process died), which may be known before its exit is (usable)
     const unsent = this.agent.connection.signal.aborted
     const answered: Promise<void> = this.agent.connection.agent

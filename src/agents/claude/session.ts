@@ -8,13 +8,14 @@ import type {
 } from '../../protocol/events.js'
 import type { AgentApprovalPolicy } from '../../protocol/policies.js'
 import { claudeCodeRules } from '../exact-call-rule.js'
-import type {
-  AgentSession,
-  ForkedHead,
-  SessionHooks,
-  SessionRequest,
-  TurnInput,
-  TurnOptions,
+import {
+  type AgentSession,
+  type ForkedHead,
+  inputText,
+  type SessionHooks,
+  type SessionRequest,
+  type TurnInput,
+  type TurnOptions,
 } from '../session.js'
 import { runEventInTurn, turnEndOf } from '../turn-from-run.js'
 import type { ClaudeThread } from './command.js'
@@ -158,7 +159,7 @@ export class ClaudeSession implements AgentSession {
       resumed ? this.runner.conversationBytes(this.req.cwd, from).catch(() => null) : null,
     )
     this.current = { id: turnId, resumed, bytesBefore }
-    const prompt = input.map((part) => part.text).join('\n')
+    const prompt = inputText(input)
     let outcome: TurnCompletedEvent | TurnFailedEvent | undefined
     try {
       let cancelled = false

@@ -76,6 +76,13 @@ export function askForApproval(policy: ApprovalPolicy): Exclude<ApprovalPolicy, 
   return policy === 'on-failure' ? 'on-request' : policy
 }
 
+/** A turn's input as app-server's `turn/start` (and `turn/steer`) take it: images as its `localImage`, `image` items. */
 export function userInput(input: TurnInput): UserInput[] {
-  return input.map((part) => ({ type: 'text', text: part.text, text_elements: [] }))
+  return input.map((part) =>
+    part.type === 'localImage'
+      ? { type: 'localImage', path: part.path }
+      : part.type === 'image'
+        ? { type: 'image', url: part.url }
+        : { type: 'text', text: part.text, text_elements: [] },
+  )
 }

@@ -66,6 +66,7 @@ export class CodexDriver implements SessionDriver {
   readonly capabilities = codexCapabilities
   /** `turn/start` takes an approval policy for its turn (codex-session.ts: turnApproval). */
   readonly approvalPolicyPerTurn = true
+  readonly imageUrls = true
   readonly exec: CodexExecDriver
   private readonly host: AppServerHost
   /** Threads started ahead for the next warm one-shot run (ready-threads.ts). */

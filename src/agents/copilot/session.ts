@@ -1,7 +1,7 @@
 import type { AgentEvent } from '../../protocol/events.js'
 import { placementOf } from '../placement.js'
 import { ProcessPerTurnSession } from '../process-per-turn-session.js'
-import type { AgentSession, SessionRequest, TurnInput } from '../session.js'
+import { type AgentSession, inputImages, inputText, type SessionRequest, type TurnInput } from '../session.js'
 import { runEventInTurn, turnEndOf } from '../turn-from-run.js'
 import type { CopilotDriver } from './driver.js'
 
@@ -33,7 +33,7 @@ export class CopilotSession extends ProcessPerTurnSession implements AgentSessio
 
   async *turn(input: TurnInput, signal: AbortSignal): AsyncGenerator<AgentEvent> {
     const turnId = `copilot_turn_${this.turns.length + 1}`
-    const prompt = input.map((part) => part.text).join('\n')
+    const prompt = inputText(input)
     yield { type: 'turn.started', turnId }
     if (this.current) {
       yield { type: 'turn.failed', turnId, error: 'a turn is already running in this session' }
@@ -53,6 +53,8 @@ export class CopilotSession extends ProcessPerTurnSession implements AgentSessio
           cwd: this.req.cwd,
           model: this.driver.model(this.req.model),
           sandbox: this.driver.sandbox(this.req.sandbox),
+          // the turn's images: the core's private copies (core/turn-images.ts), as a run's are
+          ...(inputImages(input).length ? { images: inputImages(input) } : {}),
           session: { id: this.agentSessionId, mode: this.exists ? 'resume' : 'new' },
           ...placementOf(this.req),
         },

@@ -2,7 +2,7 @@ import type { AgentEvent } from '../../protocol/events.js'
 import type { SandboxMode } from '../../protocol/policies.js'
 import { type Placement, placementOf } from '../placement.js'
 import { ProcessPerTurnSession } from '../process-per-turn-session.js'
-import type { AgentSession, SessionRequest, TurnInput } from '../session.js'
+import { type AgentSession, inputText, type SessionRequest, type TurnInput } from '../session.js'
 import { runEventInTurn, turnEndOf } from '../turn-from-run.js'
 import { createGeminiStreamMapper } from './stream-events.js'
 
@@ -71,7 +71,7 @@ export class GeminiSession extends ProcessPerTurnSession implements AgentSession
     this.current = controller
     const mapper = createGeminiStreamMapper(this.host.id)
     const call: GeminiInvocation = {
-      prompt: input.map((part) => part.text).join('\n'),
+      prompt: inputText(input),
       cwd: this.req.cwd,
       ...(this.req.model ? { model: this.req.model } : {}),
       ...(this.req.sandbox ? { sandbox: this.req.sandbox } : {}),

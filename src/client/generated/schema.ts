@@ -1386,21 +1386,41 @@ export interface components {
             finalResponse: string | null;
             finishedAt: string | null;
             id: string;
-            input: {
+            input: ({
                 text: string;
                 /** @constant */
                 type: "text";
-            }[];
+            } | {
+                /** @description An image file inside the workspace roots (relative paths are under the session's cwd; symlinks are resolved, none may lead out), as a run's `images` are: the agent gets a private copy made as the turn starts, removed once it ended. Only for an agent whose capabilities have `images` (GET /v1/agents); not with onBusy `steer`. Kept as the client gave it. */
+                path: string;
+                /** @constant */
+                type: "localImage";
+            } | {
+                /** @constant */
+                type: "image";
+                /** @description An image inline, as a `data:image/...;base64,...` URL, passed on as it is (a remote http(s) URL is a 400: nothing fetches it, and codex refuses one). Only for an agent that takes image URLs (codex); another one with `images` takes `localImage` files alone (400). Not with onBusy `steer`. */
+                url: string;
+            })[];
             sessionId: string;
             startedAt: string | null;
             /** @enum {string} */
             status: "queued" | "running" | "completed" | "interrupted" | "failed";
             /** @description The inputs added to this turn while it ran (`onBusy: steer`), in the order the gateway accepted them, each as its `turn.steered` event says (redacted as events are). A steer the agent refused because this turn had ended meanwhile, or accepted and ended this turn without taking, is not here: its input is the next turn's (`turn.steer_refused`), or in no turn when this turn was interrupted or failed (`turn.steer_failed`). Absent: none. */
-            steered?: {
+            steered?: ({
                 text: string;
                 /** @constant */
                 type: "text";
-            }[][];
+            } | {
+                /** @description An image file inside the workspace roots (relative paths are under the session's cwd; symlinks are resolved, none may lead out), as a run's `images` are: the agent gets a private copy made as the turn starts, removed once it ended. Only for an agent whose capabilities have `images` (GET /v1/agents); not with onBusy `steer`. Kept as the client gave it. */
+                path: string;
+                /** @constant */
+                type: "localImage";
+            } | {
+                /** @constant */
+                type: "image";
+                /** @description An image inline, as a `data:image/...;base64,...` URL, passed on as it is (a remote http(s) URL is a 400: nothing fetches it, and codex refuses one). Only for an agent that takes image URLs (codex); another one with `images` takes `localImage` files alone (400). Not with onBusy `steer`. */
+                url: string;
+            })[][];
             usage: components["schemas"]["Usage"] | null;
         };
         /** @description The `turn.completed` event. */
@@ -1426,11 +1446,21 @@ export interface components {
              * @enum {string}
              */
             approvalPolicy?: "untrusted" | "on-request" | "on-failure" | "never";
-            input: string | {
+            input: string | ({
                 text: string;
                 /** @enum {string} */
                 type: "text";
-            }[];
+            } | {
+                /** @description An image file inside the workspace roots (relative paths are under the session's cwd; symlinks are resolved, none may lead out), as a run's `images` are: the agent gets a private copy made as the turn starts, removed once it ended. Only for an agent whose capabilities have `images` (GET /v1/agents); not with onBusy `steer`. Kept as the client gave it. */
+                path: string;
+                /** @enum {string} */
+                type: "localImage";
+            } | {
+                /** @enum {string} */
+                type: "image";
+                /** @description An image inline, as a `data:image/...;base64,...` URL, passed on as it is (a remote http(s) URL is a 400: nothing fetches it, and codex refuses one). Only for an agent that takes image URLs (codex); another one with `images` takes `localImage` files alone (400). Not with onBusy `steer`. */
+                url: string;
+            })[];
             /**
              * @description While a turn runs: `queue` this one (default), `steer` the running turn with it, or `reject` (409). A steer is answered with the turn its input went into: the running one (its `turn.steered` event), or a new queued turn when the agent cannot steer, its turn is ending, or its agent did not answer the steer within KILL_GRACE_MS plus FORCE_END_AFTER_MS of the end of its turn (or at all, for a turn the gateway ended by force): that steer is not taken, its input is the next turn (`turn.steer_refused`), whatever the agent answers later. The agent may accept a steer and end its turn without taking it (codex drops a steer still pending when its turn is interrupted): the steer is then withdrawn as the turn ends, and an event says where its input went: `turn.steer_refused` (the turn completed: the input is the next turn, `queuedTurnId`, ahead of the turns queued after it) or `turn.steer_failed` (the turn was interrupted or failed, or ended by force because its agent did not stop within KILL_GRACE_MS plus FORCE_END_AFTER_MS of its interrupt, which withdraws every steer its agent is not known to have taken: the input is in no turn, send it again). Each comes before the `turn.completed` of the turn the steer was recorded into: a client that read that end knows where every steer of the turn went.
              * @default queue
@@ -1448,11 +1478,19 @@ export interface components {
         };
         TurnStartRequest: {
             approvalPolicy?: ("untrusted" | "on-request" | "on-failure" | "never") | null;
-            input: {
+            input: ({
                 text: string;
                 /** @enum {string} */
                 type: "text";
-            }[];
+            } | {
+                path: string;
+                /** @enum {string} */
+                type: "localImage";
+            } | {
+                /** @enum {string} */
+                type: "image";
+                url: string;
+            })[];
             threadId: string;
         };
         TurnStartResponse: {
@@ -1475,11 +1513,21 @@ export interface components {
         /** @description The `turn.steered` event. */
         TurnSteeredEvent: {
             /** @description The input added to the running turn, as the client sent it (redacted as every event is); the turn's `steered` keeps it too. */
-            input: {
+            input: ({
                 text: string;
                 /** @constant */
                 type: "text";
-            }[];
+            } | {
+                /** @description An image file inside the workspace roots (relative paths are under the session's cwd; symlinks are resolved, none may lead out), as a run's `images` are: the agent gets a private copy made as the turn starts, removed once it ended. Only for an agent whose capabilities have `images` (GET /v1/agents); not with onBusy `steer`. Kept as the client gave it. */
+                path: string;
+                /** @constant */
+                type: "localImage";
+            } | {
+                /** @constant */
+                type: "image";
+                /** @description An image inline, as a `data:image/...;base64,...` URL, passed on as it is (a remote http(s) URL is a 400: nothing fetches it, and codex refuses one). Only for an agent that takes image URLs (codex); another one with `images` takes `localImage` files alone (400). Not with onBusy `steer`. */
+                url: string;
+            })[];
             turnId: string;
             /** @constant */
             type: "turn.steered";

@@ -7,7 +7,7 @@ import { Skills } from '../../core/skills.js'
 import type { TenantScope } from '../../core/tenancy/tenancy.js'
 import { AppError } from '../../protocol/errors.js'
 import { approvalPolicy, sandboxMode } from '../../protocol/policies.js'
-import type { Session, Turn } from '../../protocol/sessions.js'
+import { maxTurnImages, type Session, type Turn } from '../../protocol/sessions.js'
 import { scopeOf } from '../tenant-scope.js'
 import { seedAnswers, type ThreadMethod, turnTimeout, unknownThread } from './codex-agent-server-errors.js'
 import { parseThreadId } from './codex-thread-id.js'
@@ -22,7 +22,7 @@ import { fastapiContentTypes } from './fastapi-content-type.js'
  * models refused (not JSON, not an object, missing, a required field missing, a wrong type, an input item of a
  * type it did not know) is its 422 `{"detail": [...]}` (fastapi-body.ts); an unknown thread is its 400 with
  * app-server's error object as `detail`, a turn not done within CODEX_REQUEST_TIMEOUT its 504
- * (codex-agent-server-errors.ts); what only the gateway refuses (an input item other than text, a cwd outside
+ * (codex-agent-server-errors.ts); what only the gateway refuses (a skill or mention input item, a localImage or cwd outside
  * the workspace, an approvalPolicy or sandbox codex does not know) a 400 with text. Fields the original's models
  * had are accepted; `sandbox` (thread/start) and `approvalPolicy` (turn/start, that turn only)
  * are honoured, the rest ignored (docs/ARCHITECTURE.md, seed routes); unknown fields are ignored, as pydantic did.
@@ -32,7 +32,37 @@ import { fastapiContentTypes } from './fastapi-content-type.js'
  */
 // any string: one that names no thread (an empty one too) is app-server's error for it, as in the original
 const threadId = z.object({ threadId: z.string() })
-const textInput = z.array(z.object({ type: z.literal('text'), text: z.string().min(1) })).min(1)
+/**
+ * The input items the gateway takes of the original's TurnInput: `text`, `localImage` (its `path`, confined to the
+ * workspace and staged as a /v1 turn's: core/turn-images.ts) and `image` (its `url`, a data:image/ URL passed on as
+ * it is; a remote URL is a 400, as codex 0.171 refuses one: nothing is fetched), which codex's `turn/start` gets as
+ * the original gave them. `skill` and `mention` are a 400: the gateway's turns carry neither.
+ */
+const seedInput = z
+  .array(
+    z.discriminatedUnion(
+      'type',
+      [
+        z.object({ type: z.literal('text'), text: z.string().min(1) }),
+        z.object({ type: z.literal('localImage'), path: z.string().min(1) }),
+        z.object({ type: z.literal('image'), url: z.string().min(1) }),
+      ],
+      {
+        error: (issue) =>
+          issue.code === 'invalid_union'
+            ? 'only text, image and localImage input items are taken (skills and mentions are not)'
+            : undefined,
+      },
+    ),
+  )
+  .min(1)
+  .refine((items) => items.filter((i) => i.type !== 'text').length <= maxTurnImages, {
+    message: `at most ${maxTurnImages} images (localImage and image items) in one turn`,
+  })
+
+/** The text of a turn's first text item (app-server's thread `preview`). */
+const firstText = (input: Turn['input'] | undefined) =>
+  input?.flatMap((i) => (i.type === 'text' ? [i.text] : []))[0] ?? ''
 
 export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   const base = { errorShape: 'fastapi' as const, framework: 'fastapi' as const, anyOrigin: true as const }
@@ -47,7 +77,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
     const own = await appServerThread(scope.sessions, s.id, withTurns)
     return {
       id: s.agentSessionId,
-      preview: (await scope.sessions.turns(s.id))[0]?.input[0]?.text ?? '',
+      preview: firstText((await scope.sessions.turns(s.id))[0]?.input),
       modelProvider: typeof own.modelProvider === 'string' ? own.modelProvider : null,
       createdAt: Math.floor(Date.parse(s.createdAt) / 1000),
       updatedAt: typeof own.updatedAt === 'number' ? own.updatedAt : null,
@@ -144,16 +174,20 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
       '/api/turn/start',
       {
         config: config(models.turnStart),
-        schema: { body: threadId.extend({ input: textInput, approvalPolicy: approvalPolicy.nullish() }) },
+        schema: { body: threadId.extend({ input: seedInput, approvalPolicy: approvalPolicy.nullish() }) },
       },
       async (request) => {
         const scope = scopeOf(ctx, request)
         const { sessions } = scope
         const s = await sessionOf(scope, request.body.threadId, 'turn/start')
         const policy = request.body.approvalPolicy
+        // an image path as the original's container saw it (/workspace/...) is found where a cwd is (seedCwd)
+        const input = request.body.input.map((item) =>
+          item.type === 'localImage' ? { ...item, path: seedCwd(scope, item.path)! } : item,
+        )
         const started = await sessions.startTurn(
           s.id,
-          request.body.input,
+          input,
           'queue',
           policy ? { approvalPolicy: policy } : {},
         )
@@ -212,7 +246,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
  * app-server's params, camelCase, none of them `extra="forbid"`. `input` is a list of TurnInput models (`type`
  * one of text, image, localImage, skill, mention; `text`, `url`, `path`, `name` optional strings) and
  * `sandboxPolicy` a SandboxPolicy model, checked as pydantic checked them (an item of another type is its 422
- * `literal_error`); what the gateway itself refuses of what they accept (an item other than text) is its 400.
+ * `literal_error`); what the gateway itself refuses of what they accept (a skill or mention item) is its 400.
  * `includeTurns` and `forceReload` default to false and, not Optional, refuse null.
  */
 const turnInput = {

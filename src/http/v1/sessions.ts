@@ -3,7 +3,15 @@ import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
 import { externalIdFree } from '../../core/external-ids.js'
 import { approvalPolicy, sandboxMode } from '../../protocol/policies.js'
-import { externalId, session, turn, turnInput } from '../../protocol/sessions.js'
+import {
+  externalId,
+  imageUrlInputItem,
+  localImageInputItem,
+  maxTurnImages,
+  session,
+  textInputItem,
+  turn,
+} from '../../protocol/sessions.js'
 import { acceptedStream, sendEventStream } from '../event-stream.js'
 import { bindLog } from '../request-log.js'
 import { scopeOf } from '../tenant-scope.js'
@@ -47,12 +55,33 @@ const createSessionBody = strictBody({
     .optional(),
 })
 
+const imageCount = [
+  (items: { type: string }[]) => items.filter((i) => i.type !== 'text').length <= maxTurnImages,
+  { message: `at most ${maxTurnImages} images (localImage and image items) in one turn` },
+] as const
+
 const turnBody = strictBody(
   {
-    /** A prompt, or input items. */
-    input: z.union([z.string().min(1), z.array(strictBody(turnInput.element.shape)).min(1)], {
-      error: 'expected a non-empty string, or [{"type":"text","text":"..."}]',
-    }),
+    /** A prompt, or input items: text, and images (`localImage`: a file inside the workspace; `image`: a URL). */
+    input: z.union(
+      [
+        z.string().min(1),
+        z
+          .array(
+            z.discriminatedUnion('type', [
+              strictBody(textInputItem.shape),
+              strictBody(localImageInputItem.shape),
+              strictBody(imageUrlInputItem.shape),
+            ]),
+          )
+          .min(1)
+          .refine(...imageCount),
+      ],
+      {
+        error:
+          'expected a non-empty string, or items such as [{"type":"text","text":"..."},{"type":"localImage","path":"shot.png"}]',
+      },
+    ),
     /** While a turn runs: queue this one (default), steer the running turn with it, or refuse (409). */
     onBusy: z
       .enum(['queue', 'steer', 'reject'])

@@ -1,6 +1,7 @@
 import type { StoredEvent } from '../../../src/protocol/events.js'
 import type { Item } from '../../../src/protocol/items.js'
 import { pendingApprovals } from '../pending.js'
+import { inputText } from '../turn-input.js'
 import { FileChanges } from './file-changes.js'
 import { type Block, foldEvents } from './fold-events.js'
 import { Markdown } from './markdown.js'
@@ -184,7 +185,7 @@ function EventView({ event }: { event: StoredEvent }) {
           <span class="quiet">
             <Badge type={event.type} /> added while the turn ran
           </span>
-          <p>{event.input.map((part) => part.text).join('\n')}</p>
+          <p>{inputText(event.input)}</p>
         </div>
       )
     case 'turn.failed':

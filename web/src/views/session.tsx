@@ -7,6 +7,7 @@ import { EventList } from '../components/events.js'
 import { pendingApprovals } from '../pending.js'
 import { href, navigate } from '../router.js'
 import { eventsOfTurn } from '../turn-events.js'
+import { inputText } from '../turn-input.js'
 import { useEvents } from '../use-events.js'
 import { type ForkHistory, useForkHistory } from '../use-fork-history.js'
 
@@ -170,7 +171,7 @@ export function SessionView({ id }: { id: string }) {
                 )}{' '}
                 · from <code>{sessionId}</code>
               </span>
-              <p>{t.input.map((part) => part.text).join('\n')}</p>
+              <p>{inputText(t.input)}</p>
             </div>
             <EventList events={theirs} {...(cut ? { aborted: cut.aborted } : {})} />
           </li>
@@ -186,7 +187,7 @@ export function SessionView({ id }: { id: string }) {
                   <span data-testid="turn-approvals"> · approvals: {t.approvalPolicy ?? 'default'}</span>
                 )}
               </span>
-              <p>{t.input.map((part) => part.text).join('\n')}</p>
+              <p>{inputText(t.input)}</p>
             </div>
             <EventList events={eventsOfTurn(events, t.id)} />
           </li>

@@ -1,0 +1,123 @@
+import type { AgentRegistry } from '../agents/registry.js'
+import { inputImages, isSessionDriver, type TurnInput } from '../agents/session.js'
+import { AppError } from '../protocol/errors.js'
+import type { AgentEvent } from '../protocol/events.js'
+import type { Session } from '../protocol/sessions.js'
+import { stageImages } from './staged-images.js'
+import type { OnBusy } from './turn-queue.js'
+import { resolveCwd } from './workspace.js'
+
+/**
+ * A session turn's images (`localImage` items), confined and staged as a run's `images` are (run-admission.ts,
+ * staged-images.ts): checked when the turn is sent (a 400 then), copied privately as it starts, the copies removed
+ * once it ended. The turn's stored input and events keep each path as the client gave it.
+ */
+
+/** An image path of a session's turn, resolved as a run's (relative to its cwd) and confined to the roots. */
+const confined = (image: string, cwd: string, roots: readonly string[]) =>
+  resolveCwd(image, roots, { allowFiles: true, what: 'image', base: cwd })
+
+/**
+ * An image URL the gateway passes on: an image inline as a data: URL. codex 0.171's `turn/start` refuses a remote
+ * one ("remote image URLs are not supported; use an inline data URL instead"), so neither it nor the gateway
+ * fetches anything: an http(s) URL is refused here, before the turn runs, rather than failing it.
+ */
+const imageUrl = /^data:image\//i
+
+/**
+ * Refuses (400) a turn whose images its session cannot take: its agent's capabilities lack `images`, the input
+ * steers the running turn, a `localImage` is not inside the workspace roots or its session runs in a container
+ * (started before the turn, it cannot see a copy made for it), an `image` URL goes to an agent that takes files
+ * alone or is not a data:image/ URL.
+ */
+export function checkTurnImages(
+  registry: AgentRegistry,
+  session: Pick<Session, 'agent' | 'cwd' | 'isolation'>,
+  input: TurnInput,
+  onBusy: OnBusy,
+  roots: readonly string[],
+): void {
+  const images = inputImages(input)
+  const urls = input.flatMap((part) => (part.type === 'image' ? [part.url] : []))
+  if (!images.length && !urls.length) return
+  const driver = registry.find(session.agent)
+  if (driver && !driver.capabilities.images)
+    throw new AppError(
+      'invalid_request',
+      `agent ${driver.id} does not support images; GET /v1/agents lists each agent's capabilities`,
+      { agent: driver.id, capability: 'images' },
+    )
+  if (onBusy === 'steer')
+    throw new AppError(
+      'invalid_request',
+      'image input items cannot go with onBusy "steer": only a new turn takes images. Send them with onBusy "queue" or "reject"',
+    )
+  if (urls.length && driver && !(isSessionDriver(driver) && driver.imageUrls))
+    throw new AppError(
+      'invalid_request',
+      `agent ${driver.id} takes images as files only: send a localImage item (a path inside the workspace) instead of an image URL`,
+      { agent: driver.id },
+    )
+  for (const url of urls)
+    if (!imageUrl.test(url))
+      throw new AppError(
+        'invalid_request',
+        `image url "${url.slice(0, 100)}" is not a data:image/ URL: an image goes inline (data:image/png;base64,...) or as a localImage file inside the workspace; nothing fetches a remote URL (codex refuses one)`,
+      )
+  if (!images.length) return
+  if (session.isolation === 'container')
+    throw new AppError(
+      'invalid_request',
+      'localImage items are not taken by a session that runs in a container (its container cannot see the copy made for the turn); send them to a session without isolation, or to a run (POST /v1/runs images)',
+    )
+  for (const image of images) confined(image, session.cwd, roots)
+}
+
+/** A turn's input as its agent gets it, and the removal of its images' copies. */
+export interface StagedTurnInput {
+  input: TurnInput
+  /**
+   * An event of the agent's as it is stored: each copy's path in it (codex's `userMessage` item names the
+   * `localImage` it got) is the path the client gave.
+   */
+  shown(event: AgentEvent): AgentEvent
+  dispose(): Promise<void>
+}
+
+/** `value` with every string that is a key of `paths` replaced by its value, the rest as it is. */
+function swapped(value: unknown, paths: ReadonlyMap<string, string>): unknown {
+  if (typeof value === 'string') return paths.get(value) ?? value
+  if (Array.isArray(value)) return value.map((v) => swapped(v, paths))
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, swapped(v, paths)]))
+  return value
+}
+
+/**
+ * The turn's images copied, as it starts, into a directory of its own under DATA_DIR (stageImages: each read from
+ * a descriptor checked to be a regular file inside the roots, so one replaced by a symlink out since the turn was
+ * sent is refused), its `localImage` items pointing at the copies. Throws (an AppError) what is wrong.
+ */
+export async function stageTurnInput(
+  input: TurnInput,
+  cwd: string,
+  roots: readonly string[],
+  dataDir: string,
+  turnId: string,
+): Promise<StagedTurnInput> {
+  const images = inputImages(input)
+  if (!images.length) return { input, shown: (event) => event, dispose: async () => {} }
+  const staged = await stageImages(
+    images.map((image) => confined(image, cwd, roots)),
+    roots,
+    dataDir,
+    turnId,
+  )
+  const copies = staged.paths[Symbol.iterator]()
+  const given = new Map(staged.paths.map((copy, i) => [copy, images[i]!]))
+  return {
+    input: input.map((part) => (part.type === 'localImage' ? { ...part, path: copies.next().value! } : part)),
+    shown: (event) => swapped(event, given) as AgentEvent,
+    dispose: () => staged.dispose(),
+  }
+}
