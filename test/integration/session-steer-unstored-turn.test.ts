@@ -45,15 +45,21 @@ function heldAgent() {
 const input = (text: string): TurnInput => [{ type: 'text', text }]
 
 /**
- * A session agent whose first turn runs until a steer comes; that steer is recorded (`sending`), then the turn ends
- * before the input gets to it, and once the agent ended that turn it refuses the steer as codex does then ("no
- * active turn": 409).
+ * A session agent whose first turn runs until `finish()` (or its abort), each turn `n` answering `answer n`; its
+ * steer is `steer`, given the first turn's `finish`, its `finished` (finish called) and `ended` (after its
+ * `turn.completed`).
  */
-function agentEndingBeforeItsSteer() {
+function agentHoldingItsFirstTurn(
+  steer: (first: {
+    finish: () => void
+    finished: Promise<void>
+    ended: Promise<void>
+  }) => (input: TurnInput, sending?: () => Promise<void>) => Promise<unknown>,
+) {
   let finish!: () => void
   const finished = new Promise<void>((r) => (finish = r))
   let ended!: () => void
-  const turnEnded = new Promise<void>((r) => (ended = r))
+  const firstEnded = new Promise<void>((r) => (ended = r))
   let started!: () => void
   const turnStarted = new Promise<void>((r) => (started = r))
   let turns = 0
@@ -72,17 +78,25 @@ function agentEndingBeforeItsSteer() {
       yield { type: 'turn.completed', turnId: `agent-turn-${n}`, status: 'completed', usage: null }
       if (n === 1) ended()
     },
-    async steer(_input: TurnInput, sending?: () => Promise<void>) {
-      await sending?.()
-      // on its way to the agent, whose turn ends first
-      finish()
-      await turnEnded
-      throw new AppError('conflict', 'no turn is running in this session')
-    },
+    steer: steer({ finish: () => finish(), finished, ended: firstEnded }),
     close: async () => finish(),
   } as unknown as AgentSession
-  return { agent, turnStarted }
+  return { agent, turnStarted, finish: () => finish() }
 }
+
+/**
+ * A session agent whose first turn runs until a steer comes; that steer is recorded (`sending`), then the turn ends
+ * before the input gets to it, and once the agent ended that turn it refuses the steer as codex does then ("no
+ * active turn": 409).
+ */
+const agentEndingBeforeItsSteer = () =>
+  agentHoldingItsFirstTurn(({ finish, ended }) => async (_input, sending) => {
+    await sending?.()
+    // on its way to the agent, whose turn ends first
+    finish()
+    await ended
+    throw new AppError('conflict', 'no turn is running in this session')
+  })
 
 /**
  * A session agent whose first turn runs until `finish()`; its first steer is recorded (`sending`) and then fails
@@ -229,31 +243,11 @@ function refusedSteerTests(
  * A session agent whose first turn runs until `finish()`; it accepts a steer and then ends that turn without taking
  * it (its SteerReceipt's `taken` false), as codex does when its turn ends before its next model request.
  */
-function agentLeavingItsSteer() {
-  let finish!: () => void
-  const finished = new Promise<void>((r) => (finish = r))
-  let started!: () => void
-  const turnStarted = new Promise<void>((r) => (started = r))
-  let turns = 0
-  const agent = {
-    async *turn() {
-      const n = ++turns
-      yield { type: 'turn.started', turnId: `agent-turn-${n}` }
-      if (n === 1) {
-        started()
-        await finished
-      }
-      yield { type: 'item.completed', item: { id: `m${n}`, type: 'agent_message', text: `answer ${n}` } }
-      yield { type: 'turn.completed', turnId: `agent-turn-${n}`, status: 'completed', usage: null }
-    },
-    async steer(_input: TurnInput, sending?: () => Promise<void>) {
-      await sending?.()
-      return { taken: finished.then(() => false) }
-    },
-    close: async () => finish(),
-  } as unknown as AgentSession
-  return { agent, turnStarted, finish }
-}
+const agentLeavingItsSteer = () =>
+  agentHoldingItsFirstTurn(({ finished }) => async (_input, sending) => {
+    await sending?.()
+    return { taken: finished.then(() => false) }
+  })
 
 describe('onBusy: steer the agent accepted and ended its turn without (SQLite)', () => {
   cleanUpFakeAgentSessions()
@@ -312,36 +306,20 @@ describe('onBusy: steer the agent accepted and ended its turn without (SQLite)',
  * the agent accepts the steer (says it took it, even) only once `answer()` is called.
  */
 function agentAnsweringItsSteerLate() {
-  let finish!: () => void
-  const finished = new Promise<void>((r) => (finish = r))
   let answer!: () => void
   const answered = new Promise<void>((r) => (answer = r))
-  let started!: () => void
-  const turnStarted = new Promise<void>((r) => (started = r))
-  let turns = 0
-  const agent = {
-    async *turn() {
-      const n = ++turns
-      yield { type: 'turn.started', turnId: `agent-turn-${n}` }
-      if (n === 1) {
-        started()
-        await finished
-      }
-      yield { type: 'item.completed', item: { id: `m${n}`, type: 'agent_message', text: `answer ${n}` } }
-      yield { type: 'turn.completed', turnId: `agent-turn-${n}`, status: 'completed', usage: null }
-    },
-    async steer(_input: TurnInput, sending?: () => Promise<void>) {
-      await sending?.()
-      finish()
-      await answered
-      return { taken: Promise.resolve(true) }
-    },
-    close: async () => {
-      finish()
-      answer()
-    },
-  } as unknown as AgentSession
-  return { agent, turnStarted, answer }
+  const held = agentHoldingItsFirstTurn(({ finish }) => async (_input, sending) => {
+    await sending?.()
+    finish()
+    await answered
+    return { taken: Promise.resolve(true) }
+  })
+  const close = held.agent.close.bind(held.agent)
+  held.agent.close = async () => {
+    answer()
+    await close()
+  }
+  return { ...held, answer }
 }
 
 describe('onBusy: steer whose agent answers after its turn ended, past the bound (SQLite)', () => {
