@@ -116,6 +116,24 @@ function setup(maxQueued = 2, forceEndMs = 5000) {
 
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve))
 
+/**
+ * `live`'s agent records a steer (`sending`), then answers it (accepted, `taken` as given) only once the test calls
+ * `answer()`; `onItsWay` resolves once it is recorded and on its way.
+ */
+function steerAnsweredWhenLet(live: LiveSession, taken: boolean) {
+  let answer!: () => void
+  const answered = new Promise<void>((resolve) => (answer = resolve))
+  let sent!: () => void
+  const onItsWay = new Promise<void>((resolve) => (sent = resolve))
+  live.agent.steer = async (_input: TurnInput, sending?: () => Promise<void>) => {
+    await sending?.()
+    sent()
+    await answered
+    return { taken: Promise.resolve(taken) }
+  }
+  return { answer, onItsWay }
+}
+
 describe('TurnQueue', () => {
   it('runs one turn of a session at a time, the next when the previous ended', async () => {
     const { queue, live, started, end, idleCalls } = setup()
@@ -197,16 +215,7 @@ describe('TurnQueue', () => {
     const running = queuedTurn('ses_1', text('one'))
     queue.push('ses_1', live, running)
     // accepted, never taken: its answer comes back once the test lets it
-    let answer!: () => void
-    const answered = new Promise<void>((resolve) => (answer = resolve))
-    let sent!: () => void
-    const onItsWay = new Promise<void>((resolve) => (sent = resolve))
-    live.agent.steer = async (_input: TurnInput, sending?: () => Promise<void>) => {
-      await sending?.()
-      sent()
-      await answered
-      return { taken: Promise.resolve(false) }
-    }
+    const { answer, onItsWay } = steerAnsweredWhenLet(live, false)
     const steer = queue.whenBusy('ses_1', live, text('on its way'), 'steer')
     await onItsWay
     // the turn ended in its agent: its steers are settled before its end is stored, its answer waited for
@@ -234,17 +243,8 @@ describe('TurnQueue', () => {
     const { queue, live, settledSteers, requeued } = setup(2, 100)
     const running = queuedTurn('ses_1', text('one'))
     queue.push('ses_1', live, running)
-    let answer!: () => void
-    const answered = new Promise<void>((resolve) => (answer = resolve))
-    let sent!: () => void
-    const onItsWay = new Promise<void>((resolve) => (sent = resolve))
-    live.agent.steer = async (_input: TurnInput, sending?: () => Promise<void>) => {
-      await sending?.()
-      sent()
-      await answered
-      // accepted once the turn's end was stored, even said taken: too late for the turn
-      return { taken: Promise.resolve(true) }
-    }
+    // accepted once the turn's end was stored, even said taken: too late for the turn
+    const { answer, onItsWay } = steerAnsweredWhenLet(live, true)
     const steer = queue.whenBusy('ses_1', live, text('slow'), 'steer')
     await onItsWay
     await queue.settleSteers('ses_1', live, running, { status: 'completed' })
