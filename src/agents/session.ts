@@ -44,6 +44,21 @@ export interface SessionRequest extends Placement {
    * gone).
    */
   forkOf?: { agentSessionId: string; turns?: number }
+  /**
+   * A session in a container (`isolation`): makes the private directory its turns' images are copied into
+   * (core/session-image-dirs.ts). A driver whose agent lives in one container through the session's turns (codex)
+   * makes it as that container starts, mounts it there read-only, gives its path as the session's `imageDir` (and
+   * its forks', which share the container) and removes it once the container ended. A driver that starts a
+   * container per turn (copilot) mounts each turn's copies instead (placement.ts imageMounts) and never calls it.
+   */
+  imageDir?: () => SessionImageDir
+}
+
+/** A container session's image directory (SessionRequest.imageDir): at the same path in its container. */
+export interface SessionImageDir {
+  readonly path: string
+  /** Removes it with what is in it (once its container ended). */
+  remove(): Promise<void>
 }
 
 /**
@@ -124,6 +139,11 @@ export interface AgentSession {
    * manager keeps it in the session and gives it back (SessionRequest.agentApprovalPolicy) when it reopens it.
    */
   readonly agentApprovalPolicy?: AgentApprovalPolicy
+  /**
+   * The directory (SessionRequest.imageDir's) the core copies each turn's images into, in a directory of the turn's
+   * own: one its agent's container has mounted. Absent: the copies go where a run's do (DATA_DIR/run-images).
+   */
+  readonly imageDir?: string
   /**
    * One turn. Yields `turn.started` first (with the turn id), then item events, and exactly one `turn.completed`
    * (status completed or interrupted) or `turn.failed` last; never throws once iteration started.

@@ -162,7 +162,13 @@ export class LiveSessions {
     await ensureReady(driver)
     this.refuseWhenClosed()
     const parent = await forkOf(this.ctx.store, session)
-    const { agent, started } = await resumeOrStart(driver, session, this.ctx.hooks(session.id), parent)
+    const { agent, started } = await resumeOrStart(
+      driver,
+      session,
+      this.ctx.hooks(session.id),
+      parent,
+      this.ctx.config.DATA_DIR,
+    )
     // opened while closeAll ran (which waited for it): its agent is closed here, not left to nobody
     if (this.closed) {
       await agent.close().catch(() => {})
@@ -349,18 +355,19 @@ async function resumeOrStart(
   session: Session,
   hooks: SessionHooks,
   parent: SessionRequest['forkOf'],
+  dataDir: string,
 ): Promise<{ agent: AgentSession; started: boolean }> {
   const hasHistory = session.turnCount > 0 || session.forkedFrom !== null
   try {
     const req = {
-      ...sessionRequestOf(session),
+      ...sessionRequestOf(session, dataDir),
       ...(hasHistory ? { hasHistory } : {}),
       ...(parent ? { forkOf: parent } : {}),
     }
     return { agent: await driver.resumeSession(session.agentSessionId, req, hooks), started: false }
   } catch (err) {
     if (hasHistory) throw err
-    return { agent: await driver.openSession(sessionRequestOf(session), hooks), started: true }
+    return { agent: await driver.openSession(sessionRequestOf(session, dataDir), hooks), started: true }
   }
 }
 

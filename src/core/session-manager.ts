@@ -737,7 +737,14 @@ export class SessionManager {
           if (this.confinedNow !== turn) resolveCwd(live.cwd, this.config.workspaceRoots)
         },
         stageInput: (input) =>
-          stageTurnInput(input, live.cwd, this.config.workspaceRoots, this.config.DATA_DIR, turn.id),
+          stageTurnInput(
+            input,
+            live.cwd,
+            this.config.workspaceRoots,
+            this.config.DATA_DIR,
+            turn.id,
+            live.agent.imageDir,
+          ),
         steersLeft: (ended) => this.steersLeft(id, live, turn, ended),
         takenOver: (err) => this.letGo(id, live, err),
         turnEnded: () => {

@@ -15,6 +15,7 @@ import type { Session, Turn } from '../protocol/sessions.js'
 import type { WebhookSpec } from '../protocol/webhooks.js'
 import { checkContainerCwd, containerPlacement } from './runners.js'
 import { checkSandbox } from './sandbox-policy.js'
+import { sessionImageDir } from './session-image-dirs.js'
 import { resolveCwd } from './workspace.js'
 
 /**
@@ -53,7 +54,9 @@ export function newSessionRequest(config: Config, fields: CreateSession, id: str
   const cwd = resolveCwd(fields.cwd, config.workspaceRoots)
   checkContainerCwd(placement, cwd)
   return {
-    ...(placement ? { ...placement, labels: { session: id } } : {}),
+    ...(placement
+      ? { ...placement, labels: { session: id }, imageDir: sessionImageDir(config.DATA_DIR, id) }
+      : {}),
     cwd,
     // Without a model each driver applies its own default (CODEX_MODEL, CLAUDE_MODEL, ...).
     ...(resolveModel(fields.model) ? { model: fields.model } : {}),
@@ -62,14 +65,18 @@ export function newSessionRequest(config: Config, fields: CreateSession, id: str
   }
 }
 
-/** A stored session's request, to reopen it on its agent. */
-export function sessionRequestOf(s: Session): SessionRequest {
+/**
+ * A stored session's request, to reopen it on its agent (with `dataDir`: a container session's image directory
+ * is made there, session-image-dirs.ts).
+ */
+export function sessionRequestOf(s: Session, dataDir?: string): SessionRequest {
   return {
     ...(s.isolation === 'container'
       ? {
           isolation: 'container' as const,
           ...(s.image ? { image: s.image } : {}),
           labels: { session: s.id },
+          ...(dataDir ? { imageDir: sessionImageDir(dataDir, s.id) } : {}),
         }
       : {}),
     cwd: s.cwd,

@@ -8,7 +8,7 @@ import {
   realpathSync,
   statSync,
 } from 'node:fs'
-import { lstat, mkdir, realpath } from 'node:fs/promises'
+import { chmod, lstat, mkdir, mkdtemp, realpath, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import {
@@ -31,13 +31,16 @@ export interface StagedImages {
  * (`<dir>.owner`, owned-dirs.ts: a container mounts the directory, so the agent sees the images alone). A
  * starting gateway removes those a killed gateway left (sweepRunImages, from ops/leftover-sweep.ts).
  */
-const runImageDirs: OwnedDirKind = { prefix: '', owner: 'beside' }
+export const runImageDirs: OwnedDirKind = { prefix: '', owner: 'beside' }
 
-const runImagesIn = (dataDir: string) => path.join(dataDir, 'run-images')
+export const runImagesIn = (dataDir: string) => path.join(dataDir, 'run-images')
 
 /**
  * Copies a run's images, when it starts, into a directory of its own under DATA_DIR (mode 0700), and gives the
- * agent those copies. Each image is opened once, without following a symlink in its last component
+ * agent those copies. With `into` (a container session's image directory: session-image-dirs.ts) that directory
+ * is made in it instead, without an owner file of its own (the session directory's covers it), and readable by
+ * the container's user, who may not be the gateway's (mode 0711, copies 0644: not listable, and reached only
+ * through the mount, as `run-images` is 0700). Each image is opened once, without following a symlink in its last component
  * (O_NOFOLLOW) and without blocking on a FIFO (O_NONBLOCK); the file opened must be a regular file, and its
  * real path must be inside the workspace roots and be that same file (device and inode), so an intermediate
  * directory swapped for a symlink is caught too. The copy is read from that descriptor: a symlink swapped in
@@ -48,11 +51,25 @@ export async function stageImages(
   roots: readonly string[],
   dataDir: string,
   runId: string,
+  into?: string,
 ): Promise<StagedImages> {
-  const base = runImagesIn(dataDir)
-  await mkdir(base, { recursive: true, mode: 0o700 })
-  const dir = makeOwnedDir(runImageDirs, base, runId)
-  const dispose = () => removeOwnedDirAsync(runImageDirs, dir)
+  let dir: string
+  let dispose: () => Promise<void>
+  if (into) {
+    const own = await mkdtemp(path.join(into, `${runId}-`))
+    dir = own
+    dispose = () => rm(own, { recursive: true, force: true })
+    await chmod(dir, 0o711).catch(async (err: unknown) => {
+      await dispose()
+      throw err
+    })
+  } else {
+    const base = runImagesIn(dataDir)
+    await mkdir(base, { recursive: true, mode: 0o700 })
+    const own = makeOwnedDir(runImageDirs, base, runId)
+    dir = own
+    dispose = () => removeOwnedDirAsync(runImageDirs, own)
+  }
   try {
     const paths: string[] = []
     for (const [i, image] of images.entries()) {
@@ -62,7 +79,7 @@ export async function stageImages(
       // the read stream closes the descriptor when it ends or fails
       await pipeline(
         createReadStream('', { fd, autoClose: true }),
-        createWriteStream(target, { flags: 'wx', mode: 0o600 }),
+        createWriteStream(target, { flags: 'wx', mode: into ? 0o644 : 0o600 }),
       )
       paths.push(target)
     }

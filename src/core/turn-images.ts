@@ -10,7 +10,9 @@ import { resolveCwd } from './workspace.js'
 /**
  * A session turn's images (`localImage` items), confined and staged as a run's `images` are (run-admission.ts,
  * staged-images.ts): checked when the turn is sent (a 400 then), copied privately as it starts, the copies removed
- * once it ended. The turn's stored input and events keep each path as the client gave it.
+ * once it ended. A session in a container gets them in the image directory its container mounted
+ * (session-image-dirs.ts), at the same path there. The turn's stored input and events keep each path as the client
+ * gave it.
  */
 
 /** An image path of a session's turn, resolved as a run's (relative to its cwd) and confined to the roots. */
@@ -26,13 +28,12 @@ const imageUrl = /^data:image\//i
 
 /**
  * Refuses (400) a turn whose images its session cannot take: its agent's capabilities lack `images`, the input
- * steers the running turn, a `localImage` is not inside the workspace roots or its session runs in a container
- * (started before the turn, it cannot see a copy made for it), an `image` URL goes to an agent that takes files
- * alone or is not a data:image/ URL.
+ * steers the running turn, a `localImage` is not inside the workspace roots, an `image` URL goes to an agent that
+ * takes files alone or is not a data:image/ URL. A session in a container takes both as one without.
  */
 export function checkTurnImages(
   registry: AgentRegistry,
-  session: Pick<Session, 'agent' | 'cwd' | 'isolation'>,
+  session: Pick<Session, 'agent' | 'cwd'>,
   input: TurnInput,
   onBusy: OnBusy,
   roots: readonly string[],
@@ -64,12 +65,6 @@ export function checkTurnImages(
         'invalid_request',
         `image url "${url.slice(0, 100)}" is not a data:image/ URL: an image goes inline (data:image/png;base64,...) or as a localImage file inside the workspace; nothing fetches a remote URL (codex refuses one)`,
       )
-  if (!images.length) return
-  if (session.isolation === 'container')
-    throw new AppError(
-      'invalid_request',
-      'localImage items are not taken by a session that runs in a container (its container cannot see the copy made for the turn); send them to a session without isolation, or to a run (POST /v1/runs images)',
-    )
   for (const image of images) confined(image, session.cwd, roots)
 }
 
@@ -96,7 +91,8 @@ function swapped(value: unknown, paths: ReadonlyMap<string, string>): unknown {
 /**
  * The turn's images copied, as it starts, into a directory of its own under DATA_DIR (stageImages: each read from
  * a descriptor checked to be a regular file inside the roots, so one replaced by a symlink out since the turn was
- * sent is refused), its `localImage` items pointing at the copies. Throws (an AppError) what is wrong.
+ * sent is refused), made in `into` when given (its session's container's image directory: AgentSession.imageDir),
+ * its `localImage` items pointing at the copies. Throws (an AppError) what is wrong.
  */
 export async function stageTurnInput(
   input: TurnInput,
@@ -104,6 +100,7 @@ export async function stageTurnInput(
   roots: readonly string[],
   dataDir: string,
   turnId: string,
+  into?: string,
 ): Promise<StagedTurnInput> {
   const images = inputImages(input)
   if (!images.length) return { input, shown: (event) => event, dispose: async () => {} }
@@ -112,6 +109,7 @@ export async function stageTurnInput(
     roots,
     dataDir,
     turnId,
+    into,
   )
   const copies = staged.paths[Symbol.iterator]()
   const given = new Map(staged.paths.map((copy, i) => [copy, images[i]!]))

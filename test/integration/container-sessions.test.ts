@@ -1,14 +1,22 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { openUp, startContainerGateway } from '../support/container-gateway.js'
 import { containersLabelled, gatewayContainers } from '../support/containers.js'
-import { gatewayModules, postJson } from '../support/gateway.js'
+import { gatewayModules, postJson, requestInput, sessionEventsUntilTurnEnd } from '../support/gateway.js'
 import { processesUnder } from '../support/processes.js'
 
 type Gateway = Awaited<ReturnType<typeof startContainerGateway>>
+
+/** A 1x1 PNG (a turn's localImage) and another one inline (its `image` item). */
+const png = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  'base64',
+)
+const inline =
+  'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAAEElEQVR4AQEFAPr/AAAAAAAABQABZHiVOAAAAABJRU5ErkJggg=='
 
 gatewayModules()
 
@@ -33,6 +41,8 @@ describe('/v1 sessions with isolation "container"', () => {
   const turn = (id: string, input: string) =>
     json<Turn>(postJson(`${gw.url}/v1/sessions/${id}/turns?wait=true`, { input }))
   const sessionContainers = (id: string) => containersLabelled(`agent-gateway.session=${id}`)
+  const imageTurn = (id: string, input: object[]) =>
+    json<Turn>(postJson(`${gw.url}/v1/sessions/${id}/turns?wait=true`, { input }))
 
   it('codex: the turns of a session run in one container, which lives until the session is archived', async () => {
     const created = await postJson(`${gw.url}/v1/sessions`, {
@@ -96,25 +106,79 @@ describe('/v1 sessions with isolation "container"', () => {
     expect(await sessionContainers(session.id)).toEqual([])
   })
 
-  it('a container session is reopened in a new container after the gateway closed it', async () => {
+  it("a container session is reopened in a new container after the gateway closed it; each container sees its turns' images", async () => {
+    mkdirSync(path.join(gw.workspace, 'shots'))
+    writeFileSync(path.join(gw.workspace, 'shots', 'pixel.png'), png)
+    openUp(path.join(gw.workspace, 'shots'))
     const session = await json<Session>(
       postJson(`${gw.url}/v1/sessions`, { agent: 'codex', isolation: 'container' }),
     )
+    // the directory its container mounts for the turns' images: DATA_DIR/run-images/<session>-*, empty
+    const imageDirs = () => {
+      const dir = path.join(gw.env.DATA_DIR!, 'run-images')
+      return (existsSync(dir) ? readdirSync(dir) : []).filter((n) => !n.endsWith('.owner'))
+    }
+    const [imageDir] = imageDirs()
+    expect(imageDirs()).toEqual([expect.stringMatching(new RegExp(`^${session.id}-`))])
+    const copiesLeft = () => readdirSync(path.join(gw.env.DATA_DIR!, 'run-images', imageDir!))
     mock.script({ kind: 'text', text: 'one' }, { kind: 'text', text: 'two' })
-    expect((await turn(session.id, 'first')).status).toBe('completed')
+    const pngData = `data:image/png;base64,${png.toString('base64')}`
+    const image = { type: 'localImage', path: 'shots/pixel.png' }
+    const first = await imageTurn(session.id, [{ type: 'text', text: 'first' }, image])
+    expect(first.status, first.error ?? '').toBe('completed')
+    // codex, in the container, read the turn's copy: the model got the image's data; the copy went with the turn
+    expect(requestInput(mock)).toContain(pngData)
+    expect(copiesLeft()).toEqual([])
     const [before] = await sessionContainers(session.id)
     // what shutdown does to every live session: the container goes with it (requests' sessions live in the
-    // untenanted scope, core/tenancy/)
+    // untenanted scope, core/tenancy/), and so does its image directory
     await gw.ctx.tenancy.scope(null).sessions.closeAll()
     expect(await sessionContainers(session.id)).toEqual([])
-    const again = await turn(session.id, 'second')
+    expect(imageDirs()).toEqual([])
+    // the new container mounts a new image directory: a localImage and an inline image (data: URL) both reach the model
+    const input = [{ type: 'text', text: 'second' }, image, { type: 'image', url: inline }]
+    const again = await imageTurn(session.id, input)
     expect(again.status, again.error ?? '').toBe('completed')
-    expect(JSON.stringify(mock.requests.at(-1)?.body)).toContain('first')
+    expect(again.input).toEqual(input)
+    const second = requestInput(mock)
+    expect(second).toContain('first')
+    expect(second).toContain(inline)
+    expect(second.split(pngData).length - 1).toBe(2) // the first turn's, and this one's
     const [after] = await sessionContainers(session.id)
     expect(after).toBeDefined()
     expect(after).not.toBe(before)
+    expect(imageDirs()).toEqual([expect.stringMatching(new RegExp(`^${session.id}-`))])
+    expect(imageDirs()).not.toEqual([imageDir])
+    expect(readdirSync(path.join(gw.env.DATA_DIR!, 'run-images', imageDirs()[0]!))).toEqual([])
+    // the turns and their events name the image as the client did, never its copy
+    const events = JSON.stringify(await sessionEventsUntilTurnEnd(gw.url, session.id, again.id))
+    expect(events).toContain('shots/pixel.png')
+    expect(events).not.toContain('run-images')
+    // what is still refused before anything runs (400): an image outside the workspace, one with a steer, a
+    // remote URL
+    const refused = async (item: Record<string, string>, extra: Record<string, unknown> = {}) => {
+      const answer = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: [item], ...extra })
+      return {
+        status: answer.status,
+        message: (await json<{ error: { message: string } }>(answer)).error.message,
+      }
+    }
+    expect(await refused({ type: 'localImage', path: '/etc/hostname' })).toEqual({
+      status: 400,
+      message: expect.stringMatching(/^image "\/etc\/hostname" is outside the workspace roots/),
+    })
+    expect(await refused(image, { onBusy: 'steer' })).toEqual({
+      status: 400,
+      message: expect.stringContaining('image input items cannot go with onBusy "steer"'),
+    })
+    expect(await refused({ type: 'image', url: 'https://example.com/a.png' })).toEqual({
+      status: 400,
+      message: expect.stringContaining('is not a data:image/ URL'),
+    })
+    expect(mock.requests.filter((r) => !r.side)).toHaveLength(2)
     await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {})
     expect(await sessionContainers(session.id)).toEqual([])
+    expect(imageDirs()).toEqual([])
   })
 
   it('acp:codex-acp: the session is one agent process in one container, ended on archive', async () => {

@@ -23,17 +23,27 @@ describe('run-image copies left by a killed gateway (real processes)', () => {
     mkdirSync(dataDir)
     const image = path.join(workspace, 'pic.png')
     writeFileSync(image, 'png')
-    // a gateway that copies a run's image, then is killed while the run would still be going
+    // a gateway that copies a run's image, and a turn's of a container session into that session's image
+    // directory (session-image-dirs.ts), then is killed while both would still be going
     const gateway = startScriptGateway(
       tmp,
       `import { stageImages } from ${moduleUrl('src/core/staged-images.ts')}
+import { sessionImageDir } from ${moduleUrl('src/core/session-image-dirs.ts')}
 const staged = await stageImages([${JSON.stringify(image)}], [${JSON.stringify(workspace)}], ${JSON.stringify(dataDir)}, 'run_killed')
-console.log(staged.paths[0])`,
+const session = sessionImageDir(${JSON.stringify(dataDir)}, 'ses_killed')()
+const turn = await stageImages([${JSON.stringify(image)}], [${JSON.stringify(workspace)}], ${JSON.stringify(dataDir)}, 'turn_killed', session.path)
+console.log(JSON.stringify([staged.paths[0], turn.paths[0]]))`,
     )
     let left: string
+    let sessionLeft: string
     try {
-      const copy = await gateway.firstLine
+      const [copy, turnCopy] = JSON.parse(await gateway.firstLine) as [string, string]
       left = path.dirname(copy)
+      sessionLeft = path.dirname(path.dirname(turnCopy))
+      expect(path.basename(sessionLeft)).toMatch(/^ses_killed-/)
+      // what the session's container mounts: its turns' directories alone (its owner file is beside it)
+      expect(readdirSync(sessionLeft)).toEqual([expect.stringMatching(/^turn_killed-/)])
+      expect(existsSync(`${sessionLeft}.owner`)).toBe(true)
       const base = path.join(dataDir, 'run-images')
       expect(path.dirname(left)).toBe(base)
       expect(path.basename(left)).toMatch(/^run_killed-/)
@@ -64,10 +74,11 @@ console.log(staged.paths[0])`,
     expect(await sweepRunImages(linkedData)).toBe(0)
     expect(existsSync(outsideStale)).toBe(true)
 
-    expect(await sweepRunImages(dataDir)).toBe(3)
+    expect(await sweepRunImages(dataDir)).toBe(4)
     expectSwept(lookAlikes)
     const liveDir = path.dirname(live.paths[0]!)
-    for (const gone of [left, ownerFile]) expect(existsSync(gone), gone).toBe(false)
+    for (const gone of [left, ownerFile, sessionLeft, `${sessionLeft}.owner`])
+      expect(existsSync(gone), gone).toBe(false)
     for (const kept of [liveDir, `${liveDir}.owner`]) expect(existsSync(kept), kept).toBe(true)
     // and a run's own end removes its copy with its owner file
     await live.dispose()

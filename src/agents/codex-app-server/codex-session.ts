@@ -76,6 +76,11 @@ export class CodexSession implements AgentSession, ThreadListener {
     host.listen(agentSessionId, this)
   }
 
+  /** The directory its container mounts for the turns' images (AgentSession.imageDir); absent: none. */
+  get imageDir(): string | undefined {
+    return this.lease?.imageDir
+  }
+
   /** What the session keeps of the thread's own policy (SessionRequest.agentApprovalPolicy gives it back). */
   get agentApprovalPolicy(): AgentApprovalPolicy | undefined {
     return this.ownApproval

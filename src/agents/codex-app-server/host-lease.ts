@@ -10,7 +10,10 @@ export class HostLease {
 
   constructor(
     readonly host: AppServerHost,
-    private readonly onEnd: () => void = () => {},
+    /** Run once the app-server ended (its container gone); its end waits for it. */
+    private readonly onEnd: () => void | Promise<void> = () => {},
+    /** The directory its container mounts for the sessions' turn images (AgentSession.imageDir). */
+    readonly imageDir?: string,
   ) {}
 
   acquire(): this {

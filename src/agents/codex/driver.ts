@@ -191,14 +191,31 @@ export class CodexDriver implements SessionDriver {
     }
   }
 
-  /** An app-server of its own for one session, in a container (CODEX_HOME mounted, the cwd per sandbox). */
+  /**
+   * An app-server of its own for one session, in a container (CODEX_HOME mounted, the cwd per sandbox, and
+   * read-only the directory the core copies its turns' images into: SessionRequest.imageDir, removed once the
+   * container ended).
+   */
   private containerHost(req: SessionRequest, settings: ThreadSettings): HostLease {
+    const images = req.imageDir?.()
     const host = new AppServerHost({
       ...this.hostOptions,
       cwd: req.cwd,
-      placement: placed(req, 'codex', [this.config.CODEX_HOME], settings.sandbox !== 'read-only'),
+      placement: placed(
+        req,
+        'codex',
+        [this.config.CODEX_HOME, images && { path: images.path, writable: false }],
+        settings.sandbox !== 'read-only',
+      ),
     })
-    const lease = new HostLease(host, () => this.own.delete(lease))
+    const lease = new HostLease(
+      host,
+      async () => {
+        this.own.delete(lease)
+        await images?.remove()
+      },
+      images?.path,
+    )
     this.own.add(lease)
     return lease
   }
