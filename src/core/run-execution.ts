@@ -55,7 +55,9 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
   try {
     resolveCwd(p.req.cwd, ctx.config.workspaceRoots)
     if (p.req.images?.length)
-      images = await stageImages(p.req.images, ctx.config.workspaceRoots, ctx.config.DATA_DIR, p.run.id)
+      images = await stageImages(p.req.images, ctx.config.workspaceRoots, ctx.config.DATA_DIR, p.run.id, {
+        container: p.req.isolation === 'container',
+      })
   } catch (err) {
     await finishRun(ctx, p, {
       ...runFailed(`${(err as Error).message}; the run was not started`),

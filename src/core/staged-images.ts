@@ -35,23 +35,36 @@ export const runImageDirs: OwnedDirKind = { prefix: '', owner: 'beside' }
 
 export const runImagesIn = (dataDir: string) => path.join(dataDir, 'run-images')
 
+/** Where a run's or turn's copies go (stageImages), and who reads them. */
+export interface StagingOptions {
+  /**
+   * A container session's image directory (session-image-dirs.ts): the copies' directory is made in it, with no
+   * owner file of its own (the session directory's covers it). Implies `container`.
+   */
+  into?: string
+  /**
+   * The agent runs in a container, whose user may not be the gateway's (CONTAINER_USER; 1000 for a gateway that
+   * runs as root): the directory is mode 0711 and the copies 0644, so that user reads them through the mount.
+   * None lists the directory, and on the host `run-images` (0700) hides it.
+   */
+  container?: boolean
+}
+
 /**
  * Copies a run's images, when it starts, into a directory of its own under DATA_DIR (mode 0700), and gives the
- * agent those copies. With `into` (a container session's image directory: session-image-dirs.ts) that directory
- * is made in it instead, without an owner file of its own (the session directory's covers it), and readable by
- * the container's user, who may not be the gateway's (mode 0711, copies 0644: not listable, and reached only
- * through the mount, as `run-images` is 0700). Each image is opened once, without following a symlink in its last component
- * (O_NOFOLLOW) and without blocking on a FIFO (O_NONBLOCK); the file opened must be a regular file, and its
- * real path must be inside the workspace roots and be that same file (device and inode), so an intermediate
- * directory swapped for a symlink is caught too. The copy is read from that descriptor: a symlink swapped in
- * after admission, or after this check, cannot make the agent read a file outside the workspace.
+ * agent those copies (see StagingOptions for a container's). Each image is opened once, without following a
+ * symlink in its last component (O_NOFOLLOW) and without blocking on a FIFO (O_NONBLOCK); the file opened must be
+ * a regular file, and its real path must be inside the workspace roots and be that same file (device and inode),
+ * so an intermediate directory swapped for a symlink is caught too. The copy is read from that descriptor: a
+ * symlink swapped in after admission, or after this check, cannot make the agent read a file outside the
+ * workspace.
  */
 export async function stageImages(
   images: readonly string[],
   roots: readonly string[],
   dataDir: string,
   runId: string,
-  into?: string,
+  { into, container = into !== undefined }: StagingOptions = {},
 ): Promise<StagedImages> {
   let dir: string
   let dispose: () => Promise<void>
@@ -59,10 +72,6 @@ export async function stageImages(
     const own = await mkdtemp(path.join(into, `${runId}-`))
     dir = own
     dispose = () => rm(own, { recursive: true, force: true })
-    await chmod(dir, 0o711).catch(async (err: unknown) => {
-      await dispose()
-      throw err
-    })
   } else {
     const base = runImagesIn(dataDir)
     await mkdir(base, { recursive: true, mode: 0o700 })
@@ -71,6 +80,7 @@ export async function stageImages(
     dispose = () => removeOwnedDirAsync(runImageDirs, own)
   }
   try {
+    if (container) await chmod(dir, 0o711)
     const paths: string[] = []
     for (const [i, image] of images.entries()) {
       const fd = openConfined(image, roots)
@@ -79,8 +89,10 @@ export async function stageImages(
       // the read stream closes the descriptor when it ends or fails
       await pipeline(
         createReadStream('', { fd, autoClose: true }),
-        createWriteStream(target, { flags: 'wx', mode: into ? 0o644 : 0o600 }),
+        createWriteStream(target, { flags: 'wx', mode: 0o600 }),
       )
+      // chmod, not the mode above: a umask would take from that one
+      if (container) await chmod(target, 0o644)
       paths.push(target)
     }
     return { paths, dispose }

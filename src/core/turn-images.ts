@@ -109,7 +109,7 @@ export async function stageTurnInput(
     roots,
     dataDir,
     turnId,
-    into,
+    into ? { into } : {},
   )
   const copies = staged.paths[Symbol.iterator]()
   const given = new Map(staged.paths.map((copy, i) => [copy, images[i]!]))

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { Run } from '../../src/protocol/runs.js'
@@ -39,13 +39,38 @@ describe('/v1 runs with isolation "container"', () => {
     return { run, seen }
   }
 
-  it('codex runs in a container and answers from the mock', async () => {
-    shared.mock.script({ kind: 'text', text: 'codex inside a container' })
-    const { res, run } = await submit({ agent: 'codex', prompt: 'hello from v1', isolation: 'container' })
+  it('codex runs in a container and answers from the mock; its images and output schema reach the model', async () => {
+    // a 1x1 PNG: its copy (DATA_DIR/run-images) is mounted into the container, whose user (1000) is not the
+    // gateway's (root); the schema is a file staged for the run, mounted too
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+      'base64',
+    )
+    writeFileSync(path.join(shared.gw.workspace, 'pixel.png'), png)
+    openUp(shared.gw.workspace)
+    const schema = {
+      type: 'object',
+      properties: { answer: { type: 'string' } },
+      required: ['answer'],
+      additionalProperties: false,
+    }
+    shared.mock.script({ kind: 'text', text: '{"answer":"codex inside a container"}' })
+    const { res, run } = await submit({
+      agent: 'codex',
+      prompt: 'hello from v1',
+      isolation: 'container',
+      images: ['pixel.png'],
+      outputSchema: schema,
+    })
     expect(res.status).toBe(200)
     expect(run.status, run.error ?? '').toBe('succeeded')
-    expect(run.finalResponse).toBe('codex inside a container')
+    expect(run.finalResponse).toBe('{"answer":"codex inside a container"}')
     expect(run.request.isolation).toBe('container')
+    const asked = shared.mock.requests.at(-1)?.body as { text?: { format?: unknown } }
+    expect(JSON.stringify(asked)).toContain(`data:image/png;base64,${png.toString('base64')}`)
+    expect(asked.text?.format).toMatchObject({ type: 'json_schema', schema })
+    // the copy went with the run
+    expect(readdirSync(path.join(shared.gw.env.DATA_DIR!, 'run-images'))).toEqual([])
     expect(await gatewayContainers(shared.gw.instance)).toEqual([])
   })
 
