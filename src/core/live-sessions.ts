@@ -25,6 +25,8 @@ export interface LiveSession {
   limited: boolean
   /** The session's approval policy (fixed at creation): what a turn that names none runs with, for its record. */
   approvalPolicy: ApprovalPolicy | null
+  /** Whether its agent runs in a container (`isolation`, fixed at creation): its turns' images are staged for one. */
+  inContainer: boolean
   /** Its agent's close, once begun (LiveSessions.closeAgent): every close after it waits for that one. */
   closing?: Promise<void>
 }
@@ -102,7 +104,7 @@ export class LiveSessions {
   add(
     id: string,
     agent: AgentSession,
-    session: Pick<Session, 'cwd' | 'approvalPolicy'>,
+    session: Pick<Session, 'cwd' | 'approvalPolicy' | 'isolation'>,
     limited: boolean,
   ): LiveSession {
     const live: LiveSession = {
@@ -113,6 +115,7 @@ export class LiveSessions {
       claim: firstClaim,
       limited,
       approvalPolicy: session.approvalPolicy,
+      inContainer: session.isolation === 'container',
     }
     this.live.set(id, live)
     this.unloadWhenIdle(id, live)
@@ -200,6 +203,7 @@ export class LiveSessions {
       claim,
       limited: Boolean(session.limits),
       approvalPolicy: session.approvalPolicy,
+      inContainer: session.isolation === 'container',
     }
     this.live.set(session.id, opened)
     this.unloadWhenIdle(session.id, opened)

@@ -743,6 +743,7 @@ export class SessionManager {
             this.config.workspaceRoots,
             this.config.DATA_DIR,
             turn.id,
+            live.inContainer,
             live.agent.imageDir,
           ),
         steersLeft: (ended) => this.steersLeft(id, live, turn, ended),

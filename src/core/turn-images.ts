@@ -91,8 +91,10 @@ function swapped(value: unknown, paths: ReadonlyMap<string, string>): unknown {
 /**
  * The turn's images copied, as it starts, into a directory of its own under DATA_DIR (stageImages: each read from
  * a descriptor checked to be a regular file inside the roots, so one replaced by a symlink out since the turn was
- * sent is refused), made in `into` when given (its session's container's image directory: AgentSession.imageDir),
- * its `localImage` items pointing at the copies. Throws (an AppError) what is wrong.
+ * sent is refused), its `localImage` items pointing at the copies. For a session in a container (`container`) the
+ * copies are readable by the container's user, and made in `into` when given: the image directory its container
+ * mounted (AgentSession.imageDir; a driver that starts a container per turn, copilot, mounts the copies' own).
+ * Throws (an AppError) what is wrong.
  */
 export async function stageTurnInput(
   input: TurnInput,
@@ -100,6 +102,7 @@ export async function stageTurnInput(
   roots: readonly string[],
   dataDir: string,
   turnId: string,
+  container = false,
   into?: string,
 ): Promise<StagedTurnInput> {
   const images = inputImages(input)
@@ -109,7 +112,7 @@ export async function stageTurnInput(
     roots,
     dataDir,
     turnId,
-    into ? { into } : {},
+    into ? { into } : { container },
   )
   const copies = staged.paths[Symbol.iterator]()
   const given = new Map(staged.paths.map((copy, i) => [copy, images[i]!]))

@@ -1,4 +1,4 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -16,6 +16,12 @@ import { tempDir } from '../support/temp.js'
  * for runs inside the run's container (it writes the container's hostname into the mounted workspace, as
  * the container's uid 1000), and a cancelled run leaves no container behind.
  */
+/** A 1x1 PNG: a copilot session's turn image. */
+const png = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  'base64',
+)
+
 const agents: { agent: string; sandbox: string }[] = [
   { agent: 'codex', sandbox: 'workspace-write' },
   { agent: 'claude', sandbox: 'workspace-write' },
@@ -135,7 +141,7 @@ describe.concurrent.each(lanes)('every agent runs inside its container (lane $la
         })
         expect(created.status).toBe(201)
         const session = (await created.json()) as Session
-        const turn = async (input: string) => {
+        const turn = async (input: string | object[]) => {
           const res = await postJson(`${shared.gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input })
           return (await res.json()) as Turn & { error: string | null }
         }
@@ -149,11 +155,21 @@ describe.concurrent.each(lanes)('every agent runs inside its container (lane $la
         noted.release()
         expect((await first).status, (await first).error ?? '').toBe('completed')
         shared.mock.script({ kind: 'text', text: 'the word was kiwi' })
-        const second = await turn('which word?')
+        // copilot (of these the one with images) gets a localImage: its copy is mounted into the turn's container
+        const image = agent === 'copilot'
+        if (image) {
+          writeFileSync(path.join(shared.gw.workspace, 'pixel.png'), png)
+          chmodSync(path.join(shared.gw.workspace, 'pixel.png'), 0o644)
+        }
+        const second = await turn([
+          { type: 'text', text: 'which word?' },
+          ...(image ? [{ type: 'localImage', path: 'pixel.png' }] : []),
+        ])
         expect(second.status, second.error ?? '').toBe('completed')
         expect(second.finalResponse).toBe('the word was kiwi')
         // the second turn's model request carried the first turn: the session resumed inside a container
         expect(requestInput(shared.mock)).toContain('remember the word kiwi')
+        if (image) expect(requestInput(shared.mock)).toContain(png.toString('base64'))
         expect((await postJson(`${shared.gw.url}/v1/sessions/${session.id}/archive`, {})).status).toBe(200)
         await waitForContainers(shared.gw.instance, (names) => names.length === 0)
       })

@@ -50,6 +50,7 @@ function setup(maxQueued = 2, forceEndMs = 5000) {
     claim: 1,
     limited: false,
     approvalPolicy: null,
+    inContainer: false,
   }
   const started: string[] = []
   const endOf = new Map<string, () => void>()
