@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { stageImages, sweepRunImages } from '../../src/core/staged-images.js'
@@ -31,7 +31,7 @@ describe('run-image copies left by a killed gateway (real processes)', () => {
 import { sessionImageDir } from ${moduleUrl('src/core/session-image-dirs.ts')}
 const staged = await stageImages([${JSON.stringify(image)}], [${JSON.stringify(workspace)}], ${JSON.stringify(dataDir)}, 'run_killed')
 const session = sessionImageDir(${JSON.stringify(dataDir)}, 'ses_killed')()
-const turn = await stageImages([${JSON.stringify(image)}], [${JSON.stringify(workspace)}], ${JSON.stringify(dataDir)}, 'turn_killed', session.path)
+const turn = await stageImages([${JSON.stringify(image)}], [${JSON.stringify(workspace)}], ${JSON.stringify(dataDir)}, 'turn_killed', { into: session.path })
 console.log(JSON.stringify([staged.paths[0], turn.paths[0]]))`,
     )
     let left: string
@@ -44,6 +44,11 @@ console.log(JSON.stringify([staged.paths[0], turn.paths[0]]))`,
       // what the session's container mounts: its turns' directories alone (its owner file is beside it)
       expect(readdirSync(sessionLeft)).toEqual([expect.stringMatching(/^turn_killed-/)])
       expect(existsSync(`${sessionLeft}.owner`)).toBe(true)
+      // the container's user, who may not be the gateway's, reads a copy by its path; none lists the directories
+      const mode = (p: string) => statSync(p).mode & 0o777
+      expect([sessionLeft, path.dirname(turnCopy), turnCopy].map(mode)).toEqual([0o711, 0o711, 0o644])
+      // a run's own copies for a process on the host stay the gateway's alone
+      expect([left, copy].map(mode)).toEqual([0o700, 0o600])
       const base = path.join(dataDir, 'run-images')
       expect(path.dirname(left)).toBe(base)
       expect(path.basename(left)).toMatch(/^run_killed-/)
