@@ -27,7 +27,8 @@ export interface StagedImages {
 }
 
 /**
- * The run-image directories: `DATA_DIR/run-images/<run>-<random>`, each with its owner file beside it
+ * The run-image directories: `DATA_DIR/run-images/<run>-<random>` (and a container session's image directory,
+ * `<session>-<random>`: session-image-dirs.ts), each with its owner file beside it
  * (`<dir>.owner`, owned-dirs.ts: a container mounts the directory, so the agent sees the images alone). A
  * starting gateway removes those a killed gateway left (sweepRunImages, from ops/leftover-sweep.ts).
  */

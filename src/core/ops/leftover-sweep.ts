@@ -11,7 +11,7 @@ export interface SweepLogger {
 export interface SweptLeftovers {
   /** The temp dir's spawn-host listener directories and runs' staged files (one readdir of it). */
   tempDirs: number
-  /** Copies of runs' images in DATA_DIR/run-images. */
+  /** Copies of runs' images in DATA_DIR/run-images (container sessions' image directories with them). */
   runImages: number
 }
 
