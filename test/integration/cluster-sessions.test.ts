@@ -431,6 +431,31 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
     )
   }, 60_000)
 
+  it("a takeover overtaken by a thread read that reopens the session elsewhere: the lost node's turn fails (turn.failed), the read has the thread", async () => {
+    const { session, lost, from } = await leftOnA()
+    let read: unknown
+    await takenOverWhile(session, lost, async () => {
+      read = await b.ctx.sessions.read(session.id, true)
+    })
+    // the thread as the agent reopened on B has it: the turn A ran
+    expect(JSON.stringify(read)).toContain('remember owl')
+    await failedOnce(session.id, lost, from)
+    expect(await b.ctx.store.getSession(session.id)).toMatchObject({ status: 'idle', turnCount: 1 })
+  }, 60_000)
+
+  it("a takeover overtaken by a resume that reopens the session elsewhere: the lost node's turn fails (turn.failed), the resumed session is idle", async () => {
+    const { session, lost, from } = await leftOnA()
+    let resumed: Session | undefined
+    await takenOverWhile(session, lost, async () => {
+      resumed = await b.ctx.sessions.resume(session.id)
+    })
+    // the session as the resume answers it: its lost turn's end already counted in it
+    expect(resumed).toMatchObject({ id: session.id, status: 'idle' })
+    expect(b.ctx.sessions.isLoaded(session.id)).toBe(true)
+    await failedOnce(session.id, lost, from)
+    expect(await b.ctx.store.getSession(session.id)).toMatchObject({ status: 'idle' })
+  }, 60_000)
+
   // last: node A is gone after it
   it('a thread read the owner took and then left unanswered when it died is done again where the session goes (a read: twice is no different)', async () => {
     mock.reset()
