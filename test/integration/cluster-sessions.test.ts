@@ -205,6 +205,7 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
     calls.handle('session.turnWith', async () => {
       throw new AppError('internal', `node ${a.ctx.node.id} does not answer session.turnWith`)
     })
+    let plainTurn: Turn | undefined
     try {
       const refused = await postJson(`${b.url}/v1/sessions/${session.id}/turns`, { input: images })
       const body = (await refused.json()) as { error: { code: string; message: string; details: unknown } }
@@ -216,6 +217,12 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
         (await json<Session & { turns: Turn[] }>(fetch(`${a.url}/v1/sessions/${session.id}`))).turns,
       ).toEqual([])
       expect(mock.requests).toHaveLength(0)
+      // a turn of text alone still goes to it (session.turn, which every version answers)
+      mock.script({ kind: 'text', text: 'plain' })
+      plainTurn = await json<Turn>(
+        postJson(`${b.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'words only' }),
+      )
+      expect(plainTurn).toMatchObject({ status: 'completed', finalResponse: 'plain' })
     } finally {
       serveSessionCalls(calls, () => a.ctx.sessions as ClusterSessions)
     }
@@ -240,7 +247,8 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
       message: expect.stringContaining('cannot take what it calls "mentions"'),
       details: { lacking: ['mentions'] },
     })
-    expect(mock.requests).toHaveLength(0)
+    expect(mock.requests).toHaveLength(1)
+    expect(await a.ctx.store.listTurns(session.id)).toEqual([plainTurn])
     // node A of this version takes them: both images reach the model, the file read where A runs the turn
     mock.script({ kind: 'text', text: 'two dots' })
     const turn = await json<Turn>(
