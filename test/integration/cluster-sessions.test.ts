@@ -451,8 +451,30 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
     expect(await b.ctx.store.getSession(session.id)).toMatchObject({ status: 'idle', turnCount: 1 })
   }, 60_000)
 
-  it("a takeover overtaken by a resume that reopens the session elsewhere: the lost node's turn fails (turn.failed), the resumed session is idle", async () => {
+  it("a takeover overtaken by a resume that reopens the session elsewhere: the lost node's turn's approval is cancelled, then the turn fails (turn.failed); the resumed session is idle", async () => {
     const { session, lost, from } = await leftOnA()
+    // the lost turn was waiting for an approval (stored as A's broker stores one, the session's state with it):
+    // the node that reopens it settles it before the turn fails, as a takeover does (session-recovery.ts)
+    const now = Date.now()
+    const approvalId = `apr_left_${lost.id}`
+    await a.ctx.store.createApproval({
+      id: approvalId,
+      sessionId: session.id,
+      turnId: lost.id,
+      kind: 'command',
+      command: 'rm -rf build',
+      cwd: null,
+      changes: null,
+      reason: null,
+      options: ['accept', 'decline', 'cancel'],
+      state: 'pending',
+      decision: null,
+      by: null,
+      createdAt: new Date(now).toISOString(),
+      resolvedAt: null,
+      expiresAt: new Date(now + 600_000).toISOString(),
+    })
+    await a.ctx.store.updateSession(session.id, { status: 'waiting_for_approval' })
     let resumed: Session | undefined
     await takenOverWhile(session, lost, async () => {
       resumed = await b.ctx.sessions.resume(session.id)
@@ -460,7 +482,15 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
     // the session as the resume answers it: its lost turn's end already counted in it
     expect(resumed).toMatchObject({ id: session.id, status: 'idle' })
     expect(b.ctx.sessions.isLoaded(session.id)).toBe(true)
-    await failedOnce(session.id, lost, from)
+    expect(await b.ctx.store.getApproval(approvalId)).toMatchObject({
+      state: 'resolved',
+      decision: 'cancel',
+      by: 'server_restart',
+    })
+    const { events, failedAt } = await failedOnce(session.id, lost, from)
+    const resolvedAt = events.findIndex((e) => e.type === 'approval.resolved')
+    expect(resolvedAt).toBeGreaterThanOrEqual(0)
+    expect(resolvedAt).toBeLessThan(failedAt)
     expect(await b.ctx.store.getSession(session.id)).toMatchObject({ status: 'idle' })
   }, 60_000)
 
