@@ -27,8 +27,8 @@ export function serveSessionCalls(
   const turn = (p: TurnCall) => here(p).startTurn(p.id, p.input, p.onBusy, p.options)
   // A turn with more than text (options, image items) comes by a method a node of an older version does not
   // answer, so its caller refuses the turn rather than have it misread (turn-call.ts): `session.turnWith` names
-  // what the turn needs, and a need this node does not know is refused here. Callers of the versions before
-  // still send `session.turn` (text alone, or options before turn options) and `session.turnWithOptions`.
+  // what the turn needs, and a need this node does not know is refused here. Callers of earlier versions still
+  // send `session.turn` and `session.turnWithOptions`: both are answered as before.
   calls.handle<TurnCall>(turnMethods.plain, turn)
   calls.handle<TurnCall>(turnMethods.options, turn)
   calls.handle<TurnCall & { needs: unknown }>(turnMethods.needs, async (p) => {

@@ -17,7 +17,7 @@ export type TurnNeed = 'options' | 'images'
 /** The needs this version's nodes take (serve-session-calls.ts refuses the others). */
 export const knownTurnNeeds: readonly TurnNeed[] = ['options', 'images']
 
-/** The call methods for a forwarded turn: `need` as its names. */
+/** The call methods for a forwarded turn, oldest first (every node keeps answering all of them). */
 export const turnMethods = {
   /** Text alone: every version. */
   plain: 'session.turn',
