@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Session } from '../../src/protocol/sessions.js'
-import { held } from '../mock-llm/asked.js'
+import { held, whenAsked } from '../mock-llm/asked.js'
 import type { MockLlm } from '../mock-llm/index.js'
 import { postJson, requestInput, sharedGateway, type TestGateway } from '../support/gateway.js'
 import { tempDir } from '../support/temp.js'
@@ -377,6 +377,92 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     const turns = read.body.thread.turns as { status: string; items: { type: string; text?: string }[] }[]
     expect(turns.map((t) => t.status)).toEqual(['completed', 'completed'])
     expect(turns[0]!.items.find((i) => i.type === 'agentMessage')?.text).toBe('done after all')
+  })
+
+  it('an archived thread, and a fork of a thread with nothing written, answer what app-server answers', async () => {
+    const refused = (message: string) => ({
+      status: 400,
+      type: 'application/json',
+      body: { detail: { code: -32600, message } },
+    })
+    // app-server has no rollout of a thread before its first turn: nothing to fork (was the gateway's 409 text)
+    const fresh = (await post('/api/thread/start', {})).body.thread.id as string
+    expect(await post('/api/thread/fork', { threadId: fresh })).toEqual(
+      refused(`no rollout found for thread id ${fresh}`),
+    )
+    mock.script({ kind: 'text', text: 'archived answer' })
+    const threadId = (await post('/api/thread/start', {})).body.thread.id as string
+    await post('/api/turn/start', { threadId, input: [{ type: 'text', text: 'before the archive' }] })
+    const sessions = (await (await fetch(`${gw.url}/v1/sessions`)).json()) as { sessions: Session[] }
+    const session = sessions.sessions.find((s) => s.agentSessionId === threadId)!
+    expect((await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {})).status).toBe(200)
+    // resume and fork refuse it until `codex unarchive` (codex 0.171's words, the id as codex reads it), turn/start
+    // finds no loaded thread, read reads it from its archived rollout (each was the gateway's 409 text)
+    const archived = refused(
+      `session ${threadId} is archived. Run \`codex unarchive ${threadId}\` to unarchive it first.`,
+    )
+    expect(await post('/api/thread/resume', { threadId })).toEqual(archived)
+    expect(await post('/api/thread/fork', { threadId: threadId.toUpperCase() })).toEqual(archived)
+    expect(
+      await post('/api/turn/start', { threadId, input: [{ type: 'text', text: 'after the archive' }] }),
+    ).toEqual(refused(`thread not found: ${threadId}`))
+    const read = await post('/api/thread/read', { threadId, includeTurns: true })
+    expect(read.status).toBe(200)
+    expect(read.body.thread).toMatchObject({ id: threadId, preview: 'before the archive' })
+    expect(read.body.thread.turns).toHaveLength(1)
+    expect(read.body.thread.turns[0].items).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: 'agentMessage', text: 'archived answer' })]),
+    )
+    const bare = await post('/api/thread/read', { threadId })
+    expect(bare.status).toBe(200)
+    expect(bare.body.thread.id).toBe(threadId)
+    expect(mock.requests).toHaveLength(1)
+  })
+
+  it("a codex request that timed out is the original's 500 with an empty detail (on turn/start its 504)", async () => {
+    mock.script({ kind: 'text', text: 'a turn to fork' })
+    const parent = (await post('/api/thread/start', {})).body.thread.id as string
+    await post('/api/turn/start', { threadId: parent, input: [{ type: 'text', text: 'parent' }] })
+    const idle = (await post('/api/thread/start', {})).body.thread.id as string
+    // codex app-server, stopped, answers nothing; the gateway gives up on each request after 1 s (the limit
+    // CODEX_REQUEST_TIMEOUT set when the driver was made; the turn's wait keeps its 300 s)
+    const late = whenAsked({ kind: 'text', text: 'the turn codex started late' })
+    mock.script(late.step)
+    const driver = gw.ctx.registry.get('codex') as unknown as {
+      appServerPid: number
+      host: { process: { options: { requestTimeoutMs?: number } } }
+    }
+    const { options } = driver.host.process
+    const limit = options.requestTimeoutMs
+    const pid = driver.appServerPid
+    options.requestTimeoutMs = 1000
+    process.kill(pid, 'SIGSTOP')
+    // the original: `except Exception as e` -> HTTPException(500, str(e)), and str(asyncio.TimeoutError()) is ''
+    const empty = { status: 500, type: 'application/json', body: { detail: '' } }
+    try {
+      expect(await post('/api/thread/start', { cwd: '/workspace' })).toEqual(empty)
+      expect(await post('/api/thread/read', { threadId: idle, includeTurns: false })).toEqual(empty)
+      expect(await post('/api/thread/fork', { threadId: parent })).toEqual(empty)
+      expect(await post('/api/skills/list', {})).toEqual(empty)
+      expect(
+        await post('/api/skills/config/write', { path: path.join(gw.workspace, 'SKILL.md'), enabled: true }),
+      ).toEqual(empty)
+      // turn/start caught the request's timeout with the turn's: its 504 (was 200 with a failed turn)
+      expect(
+        await post('/api/turn/start', { threadId: idle, input: [{ type: 'text', text: 'stuck' }] }),
+      ).toEqual({
+        status: 504,
+        type: 'application/json',
+        body: { detail: 'Turn completion timeout after 300.0s' },
+      })
+    } finally {
+      process.kill(pid, 'SIGCONT')
+      options.requestTimeoutMs = limit
+    }
+    // codex reads what it was sent meanwhile and starts that turn (as the original's app-server did): it is
+    // answered here, not in a later test
+    await late.asked
+    expect((await post('/api/thread/read', { threadId: parent })).status).toBe(200)
   })
 
   it("GET /health has the original's codex_alive, after seed 002's status and service", async () => {

@@ -5,11 +5,18 @@ import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
 import { Skills } from '../../core/skills.js'
 import type { TenantScope } from '../../core/tenancy/tenancy.js'
+import { isAgentRequestTimeoutMessage } from '../../protocol/agent-request-timeout.js'
 import { AppError } from '../../protocol/errors.js'
 import { approvalPolicy, sandboxMode } from '../../protocol/policies.js'
 import { maxTurnImages, type Session, type Turn } from '../../protocol/sessions.js'
 import { scopeOf } from '../tenant-scope.js'
-import { seedAnswers, type ThreadMethod, turnTimeout, unknownThread } from './codex-agent-server-errors.js'
+import {
+  archivedThread,
+  seedAnswers,
+  type ThreadMethod,
+  turnTimeout,
+  unknownThread,
+} from './codex-agent-server-errors.js'
 import { parseThreadId } from './codex-thread-id.js'
 import { fastapiBody, type PydanticModel } from './fastapi-body.js'
 import { fastapiContentTypes } from './fastapi-content-type.js'
@@ -109,7 +116,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
   return async (app) => {
     fastapiContentTypes(app)
     fastapiBody(app)
-    seedAnswers(app)
+    seedAnswers(app, () => ctx.config.CODEX_REQUEST_TIMEOUT)
     app.post(
       '/api/thread/start',
       {
@@ -145,11 +152,14 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
     ) =>
       app.post(url, { config: config(pydantic), schema: { body: threadId } }, async (request) => {
         const scope = scopeOf(ctx, request)
-        const s = await sessionOf(
-          scope,
-          request.body.threadId,
-          url === '/api/thread/resume' ? 'thread/resume' : 'thread/fork',
-        )
+        const method = url === '/api/thread/resume' ? 'thread/resume' : 'thread/fork'
+        const s = await sessionOf(scope, request.body.threadId, method)
+        // what app-server answers: a thread with nothing written yet has no rollout to fork (or, archived, to
+        // resume), an archived one is refused until unarchived (the gateway's archive is for good)
+        const written = s.turnCount > 0 || (s.forkedAtTurn ?? 0) > 0
+        if (!written && (method === 'thread/fork' || s.status === 'archived'))
+          throw unknownThread(method, s.agentSessionId)
+        if (s.status === 'archived') throw archivedThread(s.agentSessionId)
         return { thread: await thread(scope, await act(scope.sessions, s.id), true) }
       })
 
@@ -164,7 +174,14 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
       async (request) => {
         const scope = scopeOf(ctx, request)
         const s = await sessionOf(scope, request.body.threadId, 'thread/read')
-        return scope.sessions.read(s.id, request.body.includeTurns)
+        if (s.status !== 'archived') return scope.sessions.read(s.id, request.body.includeTurns)
+        // app-server reads an archived thread from its archived rollout, as the original did: it is not reopened
+        // (codex cannot list the turns of a thread that has none: there are none to list, as SessionManager.read)
+        const written = s.turnCount > 0 || (s.forkedAtTurn ?? 0) > 0
+        return scope.sessions.call(agent, 'thread/read', {
+          threadId: s.agentSessionId,
+          includeTurns: request.body.includeTurns && written,
+        })
       },
     )
 
@@ -185,16 +202,24 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
         const input = request.body.input.map((item) =>
           item.type === 'localImage' ? { ...item, path: seedCwd(scope, item.path)! } : item,
         )
-        const started = await sessions.startTurn(
-          s.id,
-          input,
-          'queue',
-          policy ? { approvalPolicy: policy } : {},
-        )
+        // app-server has no loaded thread of an archived one (an archive unloads it)
+        const archived = unknownThread('turn/start', s.agentSessionId)
+        if (s.status === 'archived') throw archived
+        const started = await sessions
+          .startTurn(s.id, input, 'queue', policy ? { approvalPolicy: policy } : {})
+          .catch(async (err: unknown) => {
+            // archived meanwhile
+            const now = err instanceof AppError && err.code === 'conflict' && (await sessions.get(s.id))
+            throw now && now.status === 'archived' ? archived : err
+          })
         const timeoutSeconds = ctx.config.CODEX_REQUEST_TIMEOUT
         const ended = await sessions.waitTurn(started.id, timeoutSeconds * 1000)
-        // the original's words; the turn goes on (its events: /v1/sessions/<id>/events)
+        // the original's words; the turn goes on (its events: /v1/sessions/<id>/events). A turn that failed
+        // because codex did not answer a request of it in time (turn/start, the thread's resume) is the original's
+        // 504 too: its turn/start request timing out was caught with the turn's wait.
         if (ended.status === 'queued' || ended.status === 'running') throw turnTimeout(timeoutSeconds)
+        if (ended.status === 'failed' && isAgentRequestTimeoutMessage(ended.error))
+          throw turnTimeout(timeoutSeconds)
         return {
           turn: {
             id: ended.agentTurnId ?? ended.id,
