@@ -71,6 +71,23 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     expect(read.body.thread.id).toBe(threadId)
     expect(read.body.thread.turns).toHaveLength(2)
     expect(read.body.thread.modelProvider).toBe(start.body.thread.modelProvider)
+    // the original's Thread model, as its response_model sent it: nothing else of app-server's record (its rollout
+    // path, the server's real cwd)
+    expect(Object.keys(read.body.thread)).toEqual([
+      'id',
+      'preview',
+      'modelProvider',
+      'createdAt',
+      'updatedAt',
+      'turns',
+    ])
+    expect(read.body.thread).toMatchObject({
+      preview: 'Write a hello world program in Python',
+      createdAt: expect.any(Number),
+      updatedAt: expect.any(Number),
+    })
+    const bare = await post('/api/thread/read', { threadId })
+    expect(bare.body).toEqual({ thread: { ...read.body.thread, turns: [] } })
     // resume and fork answer the thread with its turns, app-server's records as read lists them
     const resumed = await post('/api/thread/resume', { threadId })
     expect(resumed.status).toBe(200)
@@ -323,20 +340,27 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
         body: { detail: expect.stringMatching(/outside the workspace/) },
       })
     }
-    const policy = await post('/api/thread/start', { approvalPolicy: 'sometimes' })
-    expect(policy.status).toBe(400)
-    expect(policy.body.detail).toMatch(/approvalPolicy/)
-    // a turn's approvalPolicy and a thread's sandbox are read, never dropped: refused before any lookup
-    const turnPolicy = await post('/api/turn/start', {
-      threadId: 'no-such-thread',
-      input: [{ type: 'text', text: 'x' }],
-      approvalPolicy: 'sometimes',
-    })
-    expect(turnPolicy.status).toBe(400)
-    expect(turnPolicy.body.detail).toMatch(/approvalPolicy/)
-    const sandbox = await post('/api/thread/start', { sandbox: 'none' })
-    expect(sandbox.status).toBe(400)
-    expect(sandbox.body.detail).toMatch(/sandbox/)
+    // an approvalPolicy or sandbox codex has no value of is app-server's refusal, in serde's words (was the
+    // gateway's 400 text); a turn's approvalPolicy is read before any lookup, as codex reads params first
+    const policies = 'expected one of `untrusted`, `on-request`, `granular`, `never`'
+    expect(await post('/api/thread/start', { approvalPolicy: 'sometimes', sandbox: 'none' })).toEqual(
+      refused(`Invalid request: unknown variant \`sometimes\`, ${policies}`),
+    )
+    expect(await post('/api/thread/start', { approvalPolicy: 'granular' })).toEqual(
+      refused('Invalid request: invalid type: unit variant, expected struct variant'),
+    )
+    expect(
+      await post('/api/turn/start', {
+        threadId: 'no-such-thread',
+        input: [{ type: 'text', text: 'x' }],
+        approvalPolicy: '',
+      }),
+    ).toEqual(refused(`Invalid request: unknown variant \`\`, ${policies}`))
+    expect(await post('/api/thread/start', { sandbox: 'none' })).toEqual(
+      refused(
+        'Invalid request: unknown variant `none`, expected one of `read-only`, `workspace-write`, `danger-full-access`',
+      ),
+    )
     const danger = await post('/api/thread/start', { sandbox: 'danger-full-access' })
     expect(danger.status).toBe(400)
     expect(danger.body.detail).toMatch(/ALLOW_DANGER_FULL_ACCESS/)
@@ -409,6 +433,14 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     const read = await post('/api/thread/read', { threadId, includeTurns: true })
     expect(read.status).toBe(200)
     expect(read.body.thread).toMatchObject({ id: threadId, preview: 'before the archive' })
+    expect(Object.keys(read.body.thread)).toEqual([
+      'id',
+      'preview',
+      'modelProvider',
+      'createdAt',
+      'updatedAt',
+      'turns',
+    ])
     expect(read.body.thread.turns).toHaveLength(1)
     expect(read.body.thread.turns[0].items).toEqual(
       expect.arrayContaining([expect.objectContaining({ type: 'agentMessage', text: 'archived answer' })]),

@@ -85,6 +85,25 @@ export function archivedThread(threadId: string): SeedAnswer {
   })
 }
 
+/** The names serde lists when app-server refuses another: codex 0.171's AskForApproval and SandboxMode. */
+const codexVariants = {
+  approvalPolicy: ['untrusted', 'on-request', 'granular', 'never'],
+  sandbox: ['read-only', 'workspace-write', 'danger-full-access'],
+} as const
+
+/**
+ * What app-server answers for an `approvalPolicy` or `sandbox` it has no such value of (serde's words; `granular`
+ * names codex's struct variant, not a policy by name), as the original answered it: 400 with the JSON-RPC error,
+ * before any thread is looked up (codex reads the params first).
+ */
+export function unknownVariant(field: keyof typeof codexVariants, value: string): SeedAnswer {
+  const message =
+    field === 'approvalPolicy' && value === 'granular'
+      ? 'invalid type: unit variant, expected struct variant'
+      : `unknown variant \`${value}\`, expected one of ${codexVariants[field].map((v) => `\`${v}\``).join(', ')}`
+  return new SeedAnswer(400, { code: invalidRequest, message: `Invalid request: ${message}` })
+}
+
 /** The original's 504 for a turn not completed within `seconds` (its setting was a float: `300.0`). */
 export function turnTimeout(seconds: number): SeedAnswer {
   const python = Number.isInteger(seconds) ? `${seconds}.0` : String(seconds)
