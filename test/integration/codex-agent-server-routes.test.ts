@@ -472,21 +472,20 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     // the original: `except Exception as e` -> HTTPException(500, str(e)), and str(asyncio.TimeoutError()) is ''
     const empty = { status: 500, type: 'application/json', body: { detail: '' } }
     try {
-      expect(await post('/api/thread/start', { cwd: '/workspace' })).toEqual(empty)
-      expect(await post('/api/thread/read', { threadId: idle, includeTurns: false })).toEqual(empty)
-      expect(await post('/api/thread/fork', { threadId: parent })).toEqual(empty)
-      expect(await post('/api/skills/list', {})).toEqual(empty)
-      expect(
-        await post('/api/skills/config/write', { path: path.join(gw.workspace, 'SKILL.md'), enabled: true }),
-      ).toEqual(empty)
-      // turn/start caught the request's timeout with the turn's: its 504 (was 200 with a failed turn)
-      expect(
-        await post('/api/turn/start', { threadId: idle, input: [{ type: 'text', text: 'stuck' }] }),
-      ).toEqual({
-        status: 504,
-        type: 'application/json',
-        body: { detail: 'Turn completion timeout after 300.0s' },
-      })
+      // all at once: each waits its own second
+      const answers = await Promise.all([
+        post('/api/thread/start', { cwd: '/workspace' }),
+        post('/api/thread/read', { threadId: idle, includeTurns: false }),
+        post('/api/thread/fork', { threadId: parent }),
+        post('/api/skills/list', {}),
+        post('/api/skills/config/write', { path: path.join(gw.workspace, 'SKILL.md'), enabled: true }),
+        post('/api/turn/start', { threadId: idle, input: [{ type: 'text', text: 'stuck' }] }),
+      ])
+      expect(answers).toEqual([
+        ...Array(5).fill(empty),
+        // turn/start caught the request's timeout with the turn's: its 504 (was 200 with a failed turn)
+        { status: 504, type: 'application/json', body: { detail: 'Turn completion timeout after 300.0s' } },
+      ])
     } finally {
       process.kill(pid, 'SIGCONT')
       options.requestTimeoutMs = limit
