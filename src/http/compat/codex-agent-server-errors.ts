@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { isAgentRequestTimeout } from '../../protocol/agent-request-timeout.js'
+import { AppError } from '../../protocol/errors.js'
 import { errorHandler } from '../errors.js'
 import { parseThreadId } from './codex-thread-id.js'
 
@@ -34,7 +35,9 @@ export class SeedAnswer extends Error {
 export function seedAnswers(app: FastifyInstance, turnWaitSeconds: () => number): void {
   app.setErrorHandler((err, request, reply) => {
     if (err instanceof SeedAnswer) return reply.status(err.status).send({ detail: err.detail })
-    if (isAgentRequestTimeout(err)) {
+    // a timeout the gateway answered otherwise on purpose (a 503 of a cluster call, ...) keeps that answer
+    const chosen = err instanceof AppError && err.status !== 500
+    if (!chosen && isAgentRequestTimeout(err)) {
       request.log.error({ err }, 'request failed: codex app-server did not answer in time')
       const answer = requestTimedOut(request.routeOptions.url === '/api/turn/start', turnWaitSeconds())
       return reply.status(answer.status).send({ detail: answer.detail })
