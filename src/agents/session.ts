@@ -206,6 +206,11 @@ export interface SessionDriver extends AgentDriver {
    * `image`). Without it only `localImage` files (with capabilities.images).
    */
   readonly imageUrls?: boolean
+  /**
+   * Whether a turn with images needs text too (copilot: `copilot -p` runs no turn without a prompt, "No prompt
+   * provided"): a turn of images alone is then a 400 before it runs, not a turn that fails.
+   */
+  readonly imagesNeedText?: boolean
   openSession(req: SessionRequest, hooks: SessionHooks): Promise<AgentSession>
   /** Reopens a session the agent still knows (after a gateway or agent restart). */
   resumeSession(agentSessionId: string, req: SessionRequest, hooks: SessionHooks): Promise<AgentSession>

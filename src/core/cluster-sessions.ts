@@ -11,6 +11,7 @@ import { newId } from './ids.js'
 import { CallUnanswered, lacksMethod, type NodeCalls } from './node-calls.js'
 import type { NodeMembership } from './node-membership.js'
 import { type CreateSession, type OnBusy, SessionManager } from './session-manager.js'
+import { heldByOlderNode, needsOf, turnMethodFor, turnMethods } from './turn-call.js'
 
 /** How the sessions of a node take part in a cluster (PostgreSQL with node signals). */
 export interface SessionCluster {
@@ -67,20 +68,23 @@ export class ClusterSessions extends SessionManager {
     options: TurnOptions = {},
   ): Promise<Turn> {
     const here = () => super.startTurn(id, input, onBusy, options)
-    if (!Object.values(options).some((v) => v !== undefined))
-      return this.onOwner(id, 'session.turn', { id, input, onBusy }, here)
-    // The options go along: the owner applies (or refuses) them, never drops them. A node of a version before
-    // turn options would take `session.turn` and ignore them, so they go by a method only newer nodes answer.
-    const method = 'session.turnWithOptions'
-    return this.onOwner(id, method, { id, input, onBusy, options }, here, 'untaken', (at) =>
-      this.forward<Turn>(at, method, { id, input, onBusy, options }).catch((err: unknown) => {
+    // Whatever the turn has beyond text goes along: the owner applies (or refuses) it, never drops or misreads
+    // it. A node of an older version would take `session.turn` and ignore or misread it (its options, its image
+    // items), so such a turn goes by a method only nodes that can take it answer (turn-call.ts).
+    const needs = needsOf(input, options)
+    const method = turnMethodFor(needs)
+    const params = {
+      id,
+      input,
+      onBusy,
+      ...(needs.length ? { options } : {}),
+      ...(method === turnMethods.needs ? { needs } : {}),
+    }
+    if (method === turnMethods.plain) return this.onOwner(id, method, params, here)
+    return this.onOwner(id, method, params, here, 'untaken', (at) =>
+      this.forward<Turn>(at, method, params).catch((err: unknown) => {
         if (!lacksMethod(err, at, method)) throw err
-        throw new AppError(
-          'conflict',
-          `session ${id} is held by node ${at}, which runs an older version of the gateway that cannot apply a ` +
-            `turn's options (${Object.keys(options).join(', ')}): send the turn without them, or again once that node runs this version`,
-          { node: at, retryAfterSeconds: 30 },
-        )
+        throw heldByOlderNode(id, at, needs, options)
       }),
     )
   }

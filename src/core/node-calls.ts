@@ -48,7 +48,8 @@ export class NodeCalls {
   private readonly handlers = new Map<string, Handler>()
 
   constructor(
-    private readonly node: string,
+    /** This node's id. */
+    readonly node: string,
     private readonly signals: NodeSignals,
     private readonly isAlive: (node: string) => Promise<boolean>,
     private readonly checkMs: number,

@@ -2,6 +2,7 @@ import type { TurnInput, TurnOptions } from '../agents/session.js'
 import type { ClusterSessions } from './cluster-sessions.js'
 import type { NodeCalls } from './node-calls.js'
 import type { CreateSession, OnBusy } from './session-manager.js'
+import { checkTurnNeeds, turnMethods } from './turn-call.js'
 
 /** Every forwarded session call names the tenant whose scope it was made in (null: untenanted). */
 interface Scoped {
@@ -24,11 +25,16 @@ export function serveSessionCalls(
   )
   type TurnCall = Scoped & { id: string; input: TurnInput; onBusy: OnBusy; options?: TurnOptions }
   const turn = (p: TurnCall) => here(p).startTurn(p.id, p.input, p.onBusy, p.options)
-  // a turn with options comes by `session.turnWithOptions` (a node of an older version does not answer it, so
-  // its caller refuses the turn rather than have them ignored); callers of the version before still send them
-  // with `session.turn`
-  calls.handle<TurnCall>('session.turn', turn)
-  calls.handle<TurnCall>('session.turnWithOptions', turn)
+  // A turn with more than text (options, image items) comes by a method a node of an older version does not
+  // answer, so its caller refuses the turn rather than have it misread (turn-call.ts): `session.turnWith` names
+  // what the turn needs, and a need this node does not know is refused here. Callers of earlier versions still
+  // send `session.turn` and `session.turnWithOptions`: both are answered as before.
+  calls.handle<TurnCall>(turnMethods.plain, turn)
+  calls.handle<TurnCall>(turnMethods.options, turn)
+  calls.handle<TurnCall & { needs: unknown }>(turnMethods.needs, async (p) => {
+    checkTurnNeeds(p.id, calls.node, p.needs)
+    return turn(p)
+  })
   calls.handle<Scoped & { id: string }>('session.interrupt', (p) => here(p).interrupt(p.id))
   calls.handle<Scoped & { id: string }>('session.fork', (p) => here(p).fork(p.id))
   calls.handle<Scoped & { id: string }>('session.archive', (p) => here(p).archive(p.id))

@@ -1,5 +1,5 @@
 import type { AgentRegistry } from '../agents/registry.js'
-import { inputImages, isSessionDriver, type TurnInput } from '../agents/session.js'
+import { inputImages, inputText, isSessionDriver, type TurnInput } from '../agents/session.js'
 import { AppError } from '../protocol/errors.js'
 import type { AgentEvent } from '../protocol/events.js'
 import type { Session } from '../protocol/sessions.js'
@@ -27,9 +27,10 @@ const confined = (image: string, cwd: string, roots: readonly string[]) =>
 const imageUrl = /^data:image\//i
 
 /**
- * Refuses (400) a turn whose images its session cannot take: its agent's capabilities lack `images`, the input
- * steers the running turn, a `localImage` is not inside the workspace roots, an `image` URL goes to an agent that
- * takes files alone or is not a data:image/ URL. A session in a container takes both as one without.
+ * Refuses (400) a turn whose images its session cannot take: its agent's capabilities lack `images`, its agent needs
+ * text with them and the input has none (copilot, `imagesNeedText`), the input steers the running turn, a
+ * `localImage` is not inside the workspace roots, an `image` URL goes to an agent that takes files alone or is not
+ * a data:image/ URL. A session in a container takes both as one without.
  */
 export function checkTurnImages(
   registry: AgentRegistry,
@@ -47,6 +48,12 @@ export function checkTurnImages(
       'invalid_request',
       `agent ${driver.id} does not support images; GET /v1/agents lists each agent's capabilities`,
       { agent: driver.id, capability: 'images' },
+    )
+  if (driver && isSessionDriver(driver) && driver.imagesNeedText && !inputText(input).trim())
+    throw new AppError(
+      'invalid_request',
+      `agent ${driver.id} takes images with a prompt only: add a text item to the turn's input (${driver.id} runs no turn without one)`,
+      { agent: driver.id },
     )
   if (onBusy === 'steer')
     throw new AppError(

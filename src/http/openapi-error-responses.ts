@@ -165,6 +165,29 @@ const shapeExamples: Partial<Record<ErrorShape, Record<number, Json>>> = {
           detail: { code: -32600, message: 'thread not found: 0199a0b0-1111-7222-8333-444455556666' },
         },
       },
+      app_server_archived: {
+        summary: 'archived thread (seed 003)',
+        description:
+          "A thread archived (POST /v1/sessions/:id/archive): resume and fork answer app-server's refusal, turn/start " +
+          "its `thread not found`; read still reads it. The gateway's archive is for good.",
+        value: {
+          detail: {
+            code: -32600,
+            message:
+              'session 0199a0b0-1111-7222-8333-444455556666 is archived. Run `codex unarchive 0199a0b0-1111-7222-8333-444455556666` to unarchive it first.',
+          },
+        },
+      },
+    },
+    500: {
+      app_server_timeout: {
+        summary: 'codex did not answer in time (seed 003)',
+        description:
+          'A request to codex app-server got no answer within CODEX_REQUEST_TIMEOUT seconds: an empty `detail`, as ' +
+          "seed 003's original answered its asyncio TimeoutError (the server log has the request id and the cause). " +
+          'On /api/turn/start it is the 504 instead.',
+        value: { detail: '' },
+      },
     },
     504: {
       turn_timeout: {

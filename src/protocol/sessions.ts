@@ -23,7 +23,7 @@ export const localImageInputItem = z.object({
     .string()
     .min(1)
     .describe(
-      "An image file inside the workspace roots (relative paths are under the session's cwd; symlinks are resolved, none may lead out), as a run's `images` are: the agent gets a private copy made as the turn starts, removed once it ended. Only for an agent whose capabilities have `images` (GET /v1/agents); not with onBusy `steer`. Kept as the client gave it.",
+      "An image file inside the workspace roots (relative paths are under the session's cwd; symlinks are resolved, none may lead out), as a run's `images` are: the agent gets a private copy made as the turn starts, removed once it ended. Only for an agent whose capabilities have `images` (GET /v1/agents), and for copilot with a text item too (it runs no turn without a prompt: 400); not with onBusy `steer`. Kept as the client gave it.",
     ),
 })
 export const imageUrlInputItem = z.object({

@@ -94,29 +94,6 @@ function expectAnswered(turns: AgentEvent[][], answers: string[]) {
   }
 }
 
-// One mock model per describe; after each test its open session is closed, leaves no process, and the mock is reset.
-function sessionFixture(resetMore = () => {}) {
-  const t = {
-    mock: undefined as unknown as MockLlm,
-    session: undefined as AgentSession | undefined,
-    workspace: '',
-  }
-  beforeAll(async () => {
-    t.mock = await startMockLlm()
-  })
-  afterAll(async () => {
-    await t.mock?.close()
-  })
-  afterEach(async () => {
-    await t.session?.close()
-    t.session = undefined
-    expect(await waitUntilGone(() => processesUnder(t.workspace))).toEqual([])
-    resetMore()
-    t.mock.reset()
-  })
-  return t
-}
-
 // Aborts a turn the model answers slowly once the model was asked: it ends interrupted, soon; close leaves no process.
 async function expectAbortInterrupts(s: AgentSession, workspace: string, modelAsked: () => boolean) {
   const controller = new AbortController()
@@ -138,26 +115,51 @@ async function expectAbortInterrupts(s: AgentSession, workspace: string, modelAs
   expect(await waitUntilGone(() => processesUnder(workspace))).toEqual([])
 }
 
-function codexAcpSessions() {
-  describe.sequential('acp:codex-acp sessions', () => {
-    const asks: ApprovalAsk[] = []
-    const t = sessionFixture(() => {
-      asks.length = 0
-    })
-    let decision: ApprovalDecision = 'decline'
-    const hooks: SessionHooks = {
-      requestApproval: async (ask) => {
-        asks.push(ask)
-        return decision
-      },
-    }
+/**
+ * A codex-acp session the block's tests share, opened by the first of them with the block's settings on the block's
+ * driver and workspace (one mock model per block): an agent start (codex-acp and the codex app-server of its cwd's
+ * `config/read`) is what these tests cost, so a block pays one, not one per test. Each test has its own prompts;
+ * the mock is reset after each. After the block its session is closed and leaves no process.
+ */
+function codexSharedSession(
+  settings: { approvalPolicy?: 'untrusted'; sandbox?: 'workspace-write' },
+  hooks: SessionHooks,
+  resetMore = () => {},
+) {
+  const t = {
+    mock: undefined as unknown as MockLlm,
+    driver: undefined as unknown as AcpDriver,
+    session: undefined as AgentSession | undefined,
+    workspace: '',
+  }
+  beforeAll(async () => {
+    t.mock = await startMockLlm()
+    const h = codexAcp(t.mock)
+    t.driver = h.driver
+    t.workspace = h.workspace
+  })
+  afterAll(async () => {
+    await t.session?.close()
+    if (t.workspace) expect(await waitUntilGone(() => processesUnder(t.workspace))).toEqual([])
+    await t.driver?.close()
+    await t.mock?.close()
+  })
+  afterEach(() => {
+    resetMore()
+    t.mock.reset()
+  })
+  const open = async () => {
+    t.session ??= await t.driver.openSession({ cwd: t.workspace, ...settings }, hooks)
+    return t.session
+  }
+  return { t, open, settings }
+}
 
-    const open = async (extra: { approvalPolicy?: 'untrusted'; sandbox?: 'workspace-write' } = {}) => {
-      const h = codexAcp(t.mock)
-      t.workspace = h.workspace
-      t.session = await h.driver.openSession({ cwd: t.workspace, ...extra }, hooks)
-      return t.session
-    }
+function codexAcpSessions() {
+  // workspace-write: the shell test's command writes nothing, yet runs sandboxed as codex runs it for a client
+  describe.sequential('acp:codex-acp sessions', () => {
+    const hooks: SessionHooks = { requestApproval: async () => 'decline' }
+    const { t, open, settings } = codexSharedSession({ sandbox: 'workspace-write' }, hooks)
 
     it('two turns in one session: the second model request carries the first', async () => {
       t.mock.script({ kind: 'text', text: 'answer one' }, { kind: 'text', text: 'answer two', deltas: true })
@@ -179,7 +181,7 @@ function codexAcpSessions() {
         { kind: 'exec_command', cmd: 'sleep 0.5; echo tool-output', yieldTimeMs: 10_000 },
         { kind: 'text', text: 'ran it' },
       )
-      const events = await collect(await open({ sandbox: 'workspace-write' }), 'run it')
+      const events = await collect(await open(), 'run it')
       expectWellFormed(events)
       const started = events.find((e) => e.type === 'item.started' && e.item.type === 'command_execution')
       expect(started).toBeDefined()
@@ -190,57 +192,6 @@ function codexAcpSessions() {
         expectCodexAcpCommandEnd(done.item)
       }
       expect(messages(events)).toEqual(['ran it'])
-    })
-
-    it('a permission request goes to the hook; accepted, the file is written', async () => {
-      decision = 'accept'
-      rmSync(path.join(t.workspace, 'approved.txt'), { force: true })
-      t.mock.script(
-        { kind: 'exec_command', cmd: 'echo hi > approved.txt', yieldTimeMs: 10_000 },
-        { kind: 'text', text: 'wrote it' },
-      )
-      const events = await collect(
-        await open({ approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
-        'write the file',
-      )
-      expectWellFormed(events)
-      expect(asks).toHaveLength(1)
-      expect(asks[0]).toMatchObject({
-        kind: 'command',
-        command: 'echo hi > approved.txt',
-        cwd: t.workspace,
-        options: ['accept', 'accept_for_session', 'decline', 'cancel'],
-        itemId: expect.any(String),
-      })
-      expect(readFileSync(path.join(t.workspace, 'approved.txt'), 'utf8').trim()).toBe('hi')
-      const done = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
-      expect(done?.type === 'item.completed' && done.item.type === 'command_execution').toBe(true)
-      if (done?.type === 'item.completed' && done.item.type === 'command_execution')
-        expectCodexAcpCommandEnd(done.item)
-    })
-
-    it('a permission request declined by the hook: the file is not written', async () => {
-      decision = 'decline'
-      t.mock.script(
-        { kind: 'exec_command', cmd: 'echo hi > approved.txt' },
-        { kind: 'text', text: 'did not' },
-      )
-      const events = await collect(
-        await open({ approvalPolicy: 'untrusted', sandbox: 'workspace-write' }),
-        'write the file',
-      )
-      expectWellFormed(events)
-      expect(asks).toHaveLength(1)
-      expect(existsSync(path.join(t.workspace, 'approved.txt'))).toBe(false)
-      const item = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
-      expect(item).toMatchObject({ item: { status: 'declined' } })
-      // codex-acp's reject option is codex's `abort`: codex ends the turn (stopReason cancelled)
-      expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
-    })
-
-    it('aborting a slow turn cancels it (interrupted); close leaves no process', async () => {
-      t.mock.script({ kind: 'text', text: 'too late', delayMs: 20_000 })
-      await expectAbortInterrupts(await open(), t.workspace, () => t.mock.requests.length > 0)
     })
 
     it('steer is a conflict and fork is unsupported', async () => {
@@ -275,19 +226,84 @@ function codexAcpSessions() {
       expect(requestInput(t.mock, 1)).toContain('the fruit is plum')
     })
 
+    // the block's session (its process reopened above) closed, then resumed: the block's tests after it use that
     it('resumeSession loads the session in a new process (session/load) and carries its history', async () => {
       t.mock.script({ kind: 'text', text: 'remembered answer' }, { kind: 'text', text: 'second answer' })
-      const h = codexAcp(t.mock)
-      t.workspace = h.workspace
-      const first = await h.driver.openSession({ cwd: t.workspace }, hooks)
+      const first = await open()
       await collect(first, 'first prompt')
       await first.close()
-      t.session = await h.driver.resumeSession(first.agentSessionId, { cwd: t.workspace }, hooks)
+      t.session = await t.driver.resumeSession(first.agentSessionId, { cwd: t.workspace, ...settings }, hooks)
       expect(t.session.agentSessionId).toBe(first.agentSessionId)
       const events = await collect(t.session, 'second prompt')
       expectWellFormed(events)
       expect(messages(events)).toEqual(['second answer'])
       expect(requestInput(t.mock, 1)).toContain('remembered answer')
+    })
+
+    // (last: it closes the block's session)
+    it('aborting a slow turn cancels it (interrupted); close leaves no process', async () => {
+      t.mock.script({ kind: 'text', text: 'too late', delayMs: 20_000 })
+      await expectAbortInterrupts(await open(), t.workspace, () => t.mock.requests.length > 0)
+    })
+  })
+
+  describe.sequential('acp:codex-acp permissions', () => {
+    const asks: ApprovalAsk[] = []
+    let decision: ApprovalDecision = 'decline'
+    const hooks: SessionHooks = {
+      requestApproval: async (ask) => {
+        asks.push(ask)
+        return decision
+      },
+    }
+    const { t, open } = codexSharedSession(
+      { approvalPolicy: 'untrusted', sandbox: 'workspace-write' },
+      hooks,
+      () => {
+        asks.length = 0
+      },
+    )
+
+    it('a permission request goes to the hook; accepted, the file is written', async () => {
+      decision = 'accept'
+      rmSync(path.join(t.workspace, 'approved.txt'), { force: true })
+      t.mock.script(
+        { kind: 'exec_command', cmd: 'echo hi > approved.txt', yieldTimeMs: 10_000 },
+        { kind: 'text', text: 'wrote it' },
+      )
+      const events = await collect(await open(), 'write the file')
+      expectWellFormed(events)
+      expect(asks).toHaveLength(1)
+      expect(asks[0]).toMatchObject({
+        kind: 'command',
+        command: 'echo hi > approved.txt',
+        cwd: t.workspace,
+        options: ['accept', 'accept_for_session', 'decline', 'cancel'],
+        itemId: expect.any(String),
+      })
+      expect(readFileSync(path.join(t.workspace, 'approved.txt'), 'utf8').trim()).toBe('hi')
+      const done = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
+      expect(done?.type === 'item.completed' && done.item.type === 'command_execution').toBe(true)
+      if (done?.type === 'item.completed' && done.item.type === 'command_execution')
+        expectCodexAcpCommandEnd(done.item)
+    })
+
+    // (in the session of the test above, which wrote the file: removed first)
+    it('a permission request declined by the hook: the file is not written', async () => {
+      decision = 'decline'
+      rmSync(path.join(t.workspace, 'approved.txt'), { force: true })
+      t.mock.script(
+        { kind: 'exec_command', cmd: 'echo hi > approved.txt' },
+        { kind: 'text', text: 'did not' },
+      )
+      const events = await collect(await open(), 'write the file')
+      expectWellFormed(events)
+      expect(asks).toHaveLength(1)
+      expect(existsSync(path.join(t.workspace, 'approved.txt'))).toBe(false)
+      const item = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')
+      expect(item).toMatchObject({ item: { status: 'declined' } })
+      // codex-acp's reject option is codex's `abort`: codex ends the turn (stopReason cancelled)
+      expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'interrupted' })
     })
   })
 }
@@ -315,8 +331,9 @@ function sharedSession(open: (mock: MockLlm, workspace: (dir: string) => void) =
   return t
 }
 
-function claudeAcpPermissions() {
-  describe.sequential('acp:claude-agent-acp permissions', () => {
+// The permissions' and the sessions' tests in one session: its hooks answer what the running test decides.
+function claudeAcpSessions() {
+  describe.sequential('acp:claude-agent-acp sessions and permissions', () => {
     const asks: ApprovalAsk[] = []
     let decision: ApprovalDecision = 'decline'
     const t = sharedSession(async (mock, setWorkspace) => {
@@ -367,16 +384,6 @@ function claudeAcpPermissions() {
         expect(events.at(-1)?.type).toBe('turn.completed')
       }, 60_000)
     }
-  })
-}
-
-function claudeAcpSessions() {
-  describe.sequential('acp:claude-agent-acp sessions', () => {
-    const t = sharedSession(async (mock, setWorkspace) => {
-      const h = claudeAcp(mock)
-      setWorkspace(h.workspace)
-      return h.driver.openSession({ cwd: h.workspace }, { requestApproval: async () => 'decline' })
-    })
 
     it('two turns in one session: the last model request carries the first turn', async () => {
       t.mock.script({ kind: 'text', text: 'answer one' }, { kind: 'text', text: 'answer two' })
@@ -387,21 +394,16 @@ function claudeAcpSessions() {
         expect(requestInput(t.mock)).toContain(text)
     }, 60_000)
 
-    // A session of its own. Without them, Claude Code would ask again (the gateway accepting for it).
+    // Without them, Claude Code would ask again (the gateway accepting for it). The block's session: the tests
+    // above answered accept and decline, which allow nothing for the session.
     it('reopened after its process died, it is given the rules accept_for_session allowed since it was opened', async () => {
-      const h = claudeAcp(t.mock)
-      const asked: ApprovalAsk[] = []
-      const hooks: SessionHooks = {
-        requestApproval: async (ask) => {
-          asked.push(ask)
-          return 'accept_for_session'
-        },
-      }
-      const s = (await h.driver.openSession({ cwd: h.workspace }, hooks)) as ReopeningAcpSession
+      decision = 'accept_for_session'
+      const asked = asks
+      const s = t.session as ReopeningAcpSession
       const permissions = vi.spyOn(AcpSession.prototype, 'permission')
       // the questions of this session's agents only: the file's other groups run their sessions meanwhile
       const askedHere = () =>
-        permissions.mock.contexts.filter((c) => (c as unknown as { cwd: string }).cwd === h.workspace).length
+        permissions.mock.contexts.filter((c) => (c as unknown as { cwd: string }).cwd === t.workspace).length
       try {
         const cmd = `node -e "require('fs').appendFileSync('kept.txt', 'x')"`
         const append = { kind: 'exec_command', cmd } as const
@@ -416,17 +418,15 @@ function claudeAcpSessions() {
         await waitFor(() => agent.exited)
         expectAnswered([await collect(s, 'append again')], ['appended again'])
         expect(s.pid).not.toBe(pid)
-        expect(readFileSync(path.join(h.workspace, 'kept.txt'), 'utf8')).toBe('xx')
+        expect(readFileSync(path.join(t.workspace, 'kept.txt'), 'utf8')).toBe('xx')
         // Claude Code did not ask
         expect([asked.length, askedHere()]).toEqual([1, 1])
       } finally {
         permissions.mockRestore()
-        await s.close()
-        expect(await waitUntilGone(() => processesUnder(h.workspace))).toEqual([])
       }
     }, 120_000)
 
-    // (after the test above, in its session: the turn aborted is that session's next one)
+    // (after the test above, in its reopened process; last: it closes the block's session)
     it('aborting a slow turn cancels it (interrupted); close leaves no process', async () => {
       t.mock.script({ kind: 'text', text: 'too late', delayMs: 20_000 })
       await expectAbortInterrupts(t.session, t.workspace, () => t.mock.requests.some((r) => !r.side))
@@ -454,6 +454,5 @@ describe.concurrent('acp:claude-agent-acp', () => {
 })
 
 describe.concurrent('acp:claude-agent-acp sessions and permissions', () => {
-  claudeAcpPermissions()
   claudeAcpSessions()
 })

@@ -78,9 +78,12 @@ describe('bad input gets a clear 4xx at once', () => {
     expect(((await early.json()) as { error: { message: string } }).error.message).toMatch(
       /no turns yet.*start a turn/,
     )
+    // seed 003 answers what app-server answers its original: no rollout to fork yet
     const seed = await postJson(`${gw.url}/api/thread/fork`, { threadId: session.agentSessionId })
-    expect(seed.status).toBe(409)
-    expect(await seed.json()).toMatchObject({ detail: expect.stringMatching(/no turns yet/) })
+    expect(seed.status).toBe(400)
+    expect(await seed.json()).toEqual({
+      detail: { code: -32600, message: `no rollout found for thread id ${session.agentSessionId}` },
+    })
     // reading the turns of a thread that has none is an empty list, not codex's "not supported yet"
     const read = await postJson(`${gw.url}/api/thread/read`, {
       threadId: session.agentSessionId,
@@ -95,14 +98,23 @@ describe('bad input gets a clear 4xx at once', () => {
     expect(fork.status).toBe(201)
   })
 
-  it('an archived session answers 409 on resume, read and turns, not a 500', async () => {
+  it("an archived session answers app-server's refusal on resume, and is still read, not a 500", async () => {
     const session = (await (await postJson(`${gw.url}/v1/sessions`, {})).json()) as Session
     expect((await fetch(`${gw.url}/v1/sessions/${session.id}/archive`, { method: 'POST' })).status).toBe(200)
-    for (const route of ['/api/thread/resume', '/api/thread/read']) {
-      const res = await postJson(gw.url + route, { threadId: session.agentSessionId })
-      expect(res.status, route).toBe(409)
-      expect(await res.json()).toMatchObject({ detail: expect.stringMatching(/archived.*new session/) })
-    }
+    // seed 003 answers what app-server answers its original (codex archives a thread with no turns too)
+    const id = session.agentSessionId
+    const resume = await postJson(`${gw.url}/api/thread/resume`, { threadId: id })
+    expect(resume.status).toBe(400)
+    expect(await resume.json()).toEqual({
+      detail: {
+        code: -32600,
+        message: `session ${id} is archived. Run \`codex unarchive ${id}\` to unarchive it first.`,
+      },
+    })
+    const read = await postJson(`${gw.url}/api/thread/read`, { threadId: id, includeTurns: true })
+    expect(read.status).toBe(200)
+    expect(await read.json()).toMatchObject({ thread: { id, turns: [] } })
+    expect((await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'x' })).status).toBe(409)
   })
 
   it('bad parameters of a compatibility call are a 400 naming the field, before codex sees them', async () => {

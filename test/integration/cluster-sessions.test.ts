@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ClusterSessions, SessionCluster } from '../../src/core/cluster-sessions.js'
@@ -18,6 +18,7 @@ import {
   startGateway,
   type TestGateway,
 } from '../support/gateway.js'
+import { dataUrlOf, onePixelPng } from '../support/png.js'
 import { parsePrometheus, sample } from '../support/prometheus.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { readSseUntil } from '../support/sse-client.js'
@@ -187,6 +188,75 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
     } finally {
       serveSessionCalls(calls, () => a.ctx.sessions as ClusterSessions)
     }
+  }, 60_000)
+
+  it("a turn with image items goes to an owner of an older version, which would misread them, not at all (409); this version's owner applies them", async () => {
+    mock.reset()
+    const session = await json<Session>(postJson(`${a.url}/v1/sessions`, {}))
+    writeFileSync(path.join(session.cwd, 'dot.png'), onePixelPng)
+    const images = [
+      { type: 'text', text: 'what is in the pictures?' },
+      { type: 'localImage', path: 'dot.png' },
+      { type: 'image', url: dataUrlOf(onePixelPng) },
+    ]
+    // node A as a node of a version before image items: it has no handler for the method such a turn goes by
+    // (`session.turn`, which it answers, would have it take the image items for text)
+    const calls = (a.ctx.sessions as unknown as { cluster: SessionCluster }).cluster.calls
+    calls.handle('session.turnWith', async () => {
+      throw new AppError('internal', `node ${a.ctx.node.id} does not answer session.turnWith`)
+    })
+    let plainTurn: Turn | undefined
+    try {
+      const refused = await postJson(`${b.url}/v1/sessions/${session.id}/turns`, { input: images })
+      const body = (await refused.json()) as { error: { code: string; message: string; details: unknown } }
+      expect(refused.status, JSON.stringify(body)).toBe(409)
+      expect(refused.headers.get('retry-after')).toBe('30')
+      expect(body.error.message).toContain('older version of the gateway that cannot take image input items')
+      expect(body.error.details).toMatchObject({ node: a.ctx.node.id, lacking: ['images'] })
+      expect(
+        (await json<Session & { turns: Turn[] }>(fetch(`${a.url}/v1/sessions/${session.id}`))).turns,
+      ).toEqual([])
+      expect(mock.requests).toHaveLength(0)
+      // a turn of text alone still goes to it (session.turn, which every version answers)
+      mock.script({ kind: 'text', text: 'plain' })
+      plainTurn = await json<Turn>(
+        postJson(`${b.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'words only' }),
+      )
+      expect(plainTurn).toMatchObject({ status: 'completed', finalResponse: 'plain' })
+    } finally {
+      serveSessionCalls(calls, () => a.ctx.sessions as ClusterSessions)
+    }
+    // a node of a version after this one names what the turn needs that this one does not know: refused alike,
+    // by the owner itself (the caller's list comes as it is)
+    const bCalls = (b.ctx.sessions as unknown as { cluster: SessionCluster }).cluster.calls
+    const newer = bCalls.call(
+      a.ctx.node.id,
+      'session.turnWith',
+      {
+        tenant: null,
+        id: session.id,
+        input: images,
+        onBusy: 'queue',
+        options: {},
+        needs: ['images', 'mentions'],
+      },
+      30_000,
+    )
+    await expect(newer).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining('cannot take what it calls "mentions"'),
+      details: { lacking: ['mentions'] },
+    })
+    expect(mock.requests).toHaveLength(1)
+    expect(await a.ctx.store.listTurns(session.id)).toEqual([plainTurn])
+    // node A of this version takes them: both images reach the model, the file read where A runs the turn
+    mock.script({ kind: 'text', text: 'two dots' })
+    const turn = await json<Turn>(
+      postJson(`${b.url}/v1/sessions/${session.id}/turns?wait=true`, { input: images }),
+    )
+    expect(turn).toMatchObject({ status: 'completed', finalResponse: 'two dots', input: images })
+    const sent = JSON.stringify(mock.requests.at(-1)?.body)
+    expect(sent.split(dataUrlOf(onePixelPng)).length - 1).toBe(2)
   }, 60_000)
 
   it('MAX_QUEUED_RUNS holds across nodes: the run beyond the bound gets 429 whichever node it reaches', async () => {
@@ -367,6 +437,61 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
     expect(failedAt).toBeLessThan(
       events.findIndex((e) => e.type === 'session.status' && e.status === 'archived'),
     )
+  }, 60_000)
+
+  it("a takeover overtaken by a thread read that reopens the session elsewhere: the lost node's turn fails (turn.failed), the read has the thread", async () => {
+    const { session, lost, from } = await leftOnA()
+    let read: unknown
+    await takenOverWhile(session, lost, async () => {
+      read = await b.ctx.sessions.read(session.id, true)
+    })
+    // the thread as the agent reopened on B has it: the turn A ran
+    expect(JSON.stringify(read)).toContain('remember owl')
+    await failedOnce(session.id, lost, from)
+    expect(await b.ctx.store.getSession(session.id)).toMatchObject({ status: 'idle', turnCount: 1 })
+  }, 60_000)
+
+  it("a takeover overtaken by a resume that reopens the session elsewhere: the lost node's turn's approval is cancelled, then the turn fails (turn.failed); the resumed session is idle", async () => {
+    const { session, lost, from } = await leftOnA()
+    // the lost turn was waiting for an approval (stored as A's broker stores one, the session's state with it):
+    // the node that reopens it settles it before the turn fails, as a takeover does (session-recovery.ts)
+    const now = Date.now()
+    const approvalId = `apr_left_${lost.id}`
+    await a.ctx.store.createApproval({
+      id: approvalId,
+      sessionId: session.id,
+      turnId: lost.id,
+      kind: 'command',
+      command: 'rm -rf build',
+      cwd: null,
+      changes: null,
+      reason: null,
+      options: ['accept', 'decline', 'cancel'],
+      state: 'pending',
+      decision: null,
+      by: null,
+      createdAt: new Date(now).toISOString(),
+      resolvedAt: null,
+      expiresAt: new Date(now + 600_000).toISOString(),
+    })
+    await a.ctx.store.updateSession(session.id, { status: 'waiting_for_approval' })
+    let resumed: Session | undefined
+    await takenOverWhile(session, lost, async () => {
+      resumed = await b.ctx.sessions.resume(session.id)
+    })
+    // the session as the resume answers it: its lost turn's end already counted in it
+    expect(resumed).toMatchObject({ id: session.id, status: 'idle' })
+    expect(b.ctx.sessions.isLoaded(session.id)).toBe(true)
+    expect(await b.ctx.store.getApproval(approvalId)).toMatchObject({
+      state: 'resolved',
+      decision: 'cancel',
+      by: 'server_restart',
+    })
+    const { events, failedAt } = await failedOnce(session.id, lost, from)
+    const resolvedAt = events.findIndex((e) => e.type === 'approval.resolved')
+    expect(resolvedAt).toBeGreaterThanOrEqual(0)
+    expect(resolvedAt).toBeLessThan(failedAt)
+    expect(await b.ctx.store.getSession(session.id)).toMatchObject({ status: 'idle' })
   }, 60_000)
 
   // last: node A is gone after it

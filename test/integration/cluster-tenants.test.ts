@@ -10,14 +10,9 @@ import { wsClient } from '../support/agent-ws-client.js'
 import { apiClient } from '../support/api-client.js'
 import { homeKnowsThread } from '../support/codex-home.js'
 import { gatewayModules, startGateway, type TestGateway } from '../support/gateway.js'
+import { dataUrlOf, onePixelPng as png } from '../support/png.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { tempDir } from '../support/temp.js'
-
-/** A 1x1 PNG: codex sends an image it can read to the model. */
-const png = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
-  'base64',
-)
 
 async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs
@@ -111,10 +106,42 @@ describe("tenants in a cluster: a tenant's runs and sessions go from an API node
     )!
     expect(run.request.images).toEqual([path.join(workspaceOf('team-a'), 'pics', 'dot.png')])
     expect(await worker.ctx.store.ownerOf(run.id)).toBe(worker.ctx.node.id)
-    expect(JSON.stringify(mock.requests.at(-1)?.body)).toContain(
-      `data:image/png;base64,${png.toString('base64')}`,
-    )
+    expect(JSON.stringify(mock.requests.at(-1)?.body)).toContain(dataUrlOf(png))
     // copied on the worker and gone once the run ended; nothing was staged on the API node
+    expect(readdirSync(path.join(worker.env.DATA_DIR!, 'run-images'))).toEqual([])
+    expect(existsSync(path.join(api.env.DATA_DIR!, 'run-images'))).toBe(false)
+  })
+
+  it("images of a tenant's /v1 session turn sent to the API node reach codex on the worker: checked and copied there, the copies gone once it ended", async () => {
+    // The API node forwards the turn (session.turnWith: it has image items) to the worker that holds the session,
+    // which confines the localImage to the tenant's root relative to the session's cwd, copies it beside its codex
+    // and passes the data: URL on as it is.
+    mock.reset()
+    await alpha.json(alpha.get('/v1/runs'), 200)
+    mkdirSync(path.join(workspaceOf('team-a'), 'pics'), { recursive: true })
+    writeFileSync(path.join(workspaceOf('team-a'), 'pics', 'dot.png'), png)
+    const session = await alpha.json<Session>(alpha.post('/v1/sessions', { cwd: 'pics' }), 201)
+    expect(await worker.ctx.store.ownerOf(session.id)).toBe(worker.ctx.node.id)
+    const input = [
+      { type: 'text', text: 'and these?' },
+      { type: 'localImage', path: 'dot.png' },
+      { type: 'image', url: dataUrlOf(png) },
+    ]
+    // outside the tenant's root: refused by the worker (400), nothing stored or sent
+    const outside = await alpha.post(`/v1/sessions/${session.id}/turns`, {
+      input: [{ type: 'localImage', path: '../../../team-b/workspace/x.png' }],
+    })
+    expect(outside.status, await outside.text()).toBe(400)
+    mock.script({ kind: 'text', text: 'two dots' })
+    const turn = await alpha.json<Turn>(
+      alpha.post(`/v1/sessions/${session.id}/turns?wait=true`, { input }),
+      200,
+    )
+    expect(turn).toMatchObject({ status: 'completed', finalResponse: 'two dots', input })
+    expect(mock.requests).toHaveLength(1)
+    const sent = JSON.stringify(mock.requests[0]?.body)
+    expect(sent.split(dataUrlOf(png)).length - 1).toBe(2)
+    // copied on the worker (its codex read the copy) and gone once the turn ended; nothing staged on the API node
     expect(readdirSync(path.join(worker.env.DATA_DIR!, 'run-images'))).toEqual([])
     expect(existsSync(path.join(api.env.DATA_DIR!, 'run-images'))).toBe(false)
   })

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Session } from '../../src/protocol/sessions.js'
-import { held } from '../mock-llm/asked.js'
+import { held, whenAsked } from '../mock-llm/asked.js'
 import type { MockLlm } from '../mock-llm/index.js'
 import { postJson, requestInput, sharedGateway, type TestGateway } from '../support/gateway.js'
 import { tempDir } from '../support/temp.js'
@@ -71,6 +71,23 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     expect(read.body.thread.id).toBe(threadId)
     expect(read.body.thread.turns).toHaveLength(2)
     expect(read.body.thread.modelProvider).toBe(start.body.thread.modelProvider)
+    // the original's Thread model, as its response_model sent it: nothing else of app-server's record (its rollout
+    // path, the server's real cwd)
+    expect(Object.keys(read.body.thread)).toEqual([
+      'id',
+      'preview',
+      'modelProvider',
+      'createdAt',
+      'updatedAt',
+      'turns',
+    ])
+    expect(read.body.thread).toMatchObject({
+      preview: 'Write a hello world program in Python',
+      createdAt: expect.any(Number),
+      updatedAt: expect.any(Number),
+    })
+    const bare = await post('/api/thread/read', { threadId })
+    expect(bare.body).toEqual({ thread: { ...read.body.thread, turns: [] } })
     // resume and fork answer the thread with its turns, app-server's records as read lists them
     const resumed = await post('/api/thread/resume', { threadId })
     expect(resumed.status).toBe(200)
@@ -323,20 +340,27 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
         body: { detail: expect.stringMatching(/outside the workspace/) },
       })
     }
-    const policy = await post('/api/thread/start', { approvalPolicy: 'sometimes' })
-    expect(policy.status).toBe(400)
-    expect(policy.body.detail).toMatch(/approvalPolicy/)
-    // a turn's approvalPolicy and a thread's sandbox are read, never dropped: refused before any lookup
-    const turnPolicy = await post('/api/turn/start', {
-      threadId: 'no-such-thread',
-      input: [{ type: 'text', text: 'x' }],
-      approvalPolicy: 'sometimes',
-    })
-    expect(turnPolicy.status).toBe(400)
-    expect(turnPolicy.body.detail).toMatch(/approvalPolicy/)
-    const sandbox = await post('/api/thread/start', { sandbox: 'none' })
-    expect(sandbox.status).toBe(400)
-    expect(sandbox.body.detail).toMatch(/sandbox/)
+    // an approvalPolicy or sandbox codex has no value of is app-server's refusal, in serde's words (was the
+    // gateway's 400 text); a turn's approvalPolicy is read before any lookup, as codex reads params first
+    const policies = 'expected one of `untrusted`, `on-request`, `granular`, `never`'
+    expect(await post('/api/thread/start', { approvalPolicy: 'sometimes', sandbox: 'none' })).toEqual(
+      refused(`Invalid request: unknown variant \`sometimes\`, ${policies}`),
+    )
+    expect(await post('/api/thread/start', { approvalPolicy: 'granular' })).toEqual(
+      refused('Invalid request: invalid type: unit variant, expected struct variant'),
+    )
+    expect(
+      await post('/api/turn/start', {
+        threadId: 'no-such-thread',
+        input: [{ type: 'text', text: 'x' }],
+        approvalPolicy: '',
+      }),
+    ).toEqual(refused(`Invalid request: unknown variant \`\`, ${policies}`))
+    expect(await post('/api/thread/start', { sandbox: 'none' })).toEqual(
+      refused(
+        'Invalid request: unknown variant `none`, expected one of `read-only`, `workspace-write`, `danger-full-access`',
+      ),
+    )
     const danger = await post('/api/thread/start', { sandbox: 'danger-full-access' })
     expect(danger.status).toBe(400)
     expect(danger.body.detail).toMatch(/ALLOW_DANGER_FULL_ACCESS/)
@@ -377,6 +401,99 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     const turns = read.body.thread.turns as { status: string; items: { type: string; text?: string }[] }[]
     expect(turns.map((t) => t.status)).toEqual(['completed', 'completed'])
     expect(turns[0]!.items.find((i) => i.type === 'agentMessage')?.text).toBe('done after all')
+  })
+
+  it('an archived thread, and a fork of a thread with nothing written, answer what app-server answers', async () => {
+    const refused = (message: string) => ({
+      status: 400,
+      type: 'application/json',
+      body: { detail: { code: -32600, message } },
+    })
+    // app-server has no rollout of a thread before its first turn: nothing to fork (was the gateway's 409 text)
+    const fresh = (await post('/api/thread/start', {})).body.thread.id as string
+    expect(await post('/api/thread/fork', { threadId: fresh })).toEqual(
+      refused(`no rollout found for thread id ${fresh}`),
+    )
+    mock.script({ kind: 'text', text: 'archived answer' })
+    const threadId = (await post('/api/thread/start', {})).body.thread.id as string
+    await post('/api/turn/start', { threadId, input: [{ type: 'text', text: 'before the archive' }] })
+    const sessions = (await (await fetch(`${gw.url}/v1/sessions`)).json()) as { sessions: Session[] }
+    const session = sessions.sessions.find((s) => s.agentSessionId === threadId)!
+    expect((await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {})).status).toBe(200)
+    // resume and fork refuse it until `codex unarchive` (codex 0.171's words, the id as codex reads it), turn/start
+    // finds no loaded thread, read reads it from its archived rollout (each was the gateway's 409 text)
+    const archived = refused(
+      `session ${threadId} is archived. Run \`codex unarchive ${threadId}\` to unarchive it first.`,
+    )
+    expect(await post('/api/thread/resume', { threadId })).toEqual(archived)
+    expect(await post('/api/thread/fork', { threadId: threadId.toUpperCase() })).toEqual(archived)
+    expect(
+      await post('/api/turn/start', { threadId, input: [{ type: 'text', text: 'after the archive' }] }),
+    ).toEqual(refused(`thread not found: ${threadId}`))
+    const read = await post('/api/thread/read', { threadId, includeTurns: true })
+    expect(read.status).toBe(200)
+    expect(read.body.thread).toMatchObject({ id: threadId, preview: 'before the archive' })
+    expect(Object.keys(read.body.thread)).toEqual([
+      'id',
+      'preview',
+      'modelProvider',
+      'createdAt',
+      'updatedAt',
+      'turns',
+    ])
+    expect(read.body.thread.turns).toHaveLength(1)
+    expect(read.body.thread.turns[0].items).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: 'agentMessage', text: 'archived answer' })]),
+    )
+    const bare = await post('/api/thread/read', { threadId })
+    expect(bare.status).toBe(200)
+    expect(bare.body.thread.id).toBe(threadId)
+    expect(mock.requests).toHaveLength(1)
+  })
+
+  it("a codex request that timed out is the original's 500 with an empty detail (on turn/start its 504)", async () => {
+    mock.script({ kind: 'text', text: 'a turn to fork' })
+    const parent = (await post('/api/thread/start', {})).body.thread.id as string
+    await post('/api/turn/start', { threadId: parent, input: [{ type: 'text', text: 'parent' }] })
+    const idle = (await post('/api/thread/start', {})).body.thread.id as string
+    // codex app-server, stopped, answers nothing; the gateway gives up on each request after 1 s (the limit
+    // CODEX_REQUEST_TIMEOUT set when the driver was made; the turn's wait keeps its 300 s)
+    const late = whenAsked({ kind: 'text', text: 'the turn codex started late' })
+    mock.script(late.step)
+    const driver = gw.ctx.registry.get('codex') as unknown as {
+      appServerPid: number
+      host: { process: { options: { requestTimeoutMs?: number } } }
+    }
+    const { options } = driver.host.process
+    const limit = options.requestTimeoutMs
+    const pid = driver.appServerPid
+    options.requestTimeoutMs = 1000
+    process.kill(pid, 'SIGSTOP')
+    // the original: `except Exception as e` -> HTTPException(500, str(e)), and str(asyncio.TimeoutError()) is ''
+    const empty = { status: 500, type: 'application/json', body: { detail: '' } }
+    try {
+      // all at once: each waits its own second
+      const answers = await Promise.all([
+        post('/api/thread/start', { cwd: '/workspace' }),
+        post('/api/thread/read', { threadId: idle, includeTurns: false }),
+        post('/api/thread/fork', { threadId: parent }),
+        post('/api/skills/list', {}),
+        post('/api/skills/config/write', { path: path.join(gw.workspace, 'SKILL.md'), enabled: true }),
+        post('/api/turn/start', { threadId: idle, input: [{ type: 'text', text: 'stuck' }] }),
+      ])
+      expect(answers).toEqual([
+        ...Array(5).fill(empty),
+        // turn/start caught the request's timeout with the turn's: its 504 (was 200 with a failed turn)
+        { status: 504, type: 'application/json', body: { detail: 'Turn completion timeout after 300.0s' } },
+      ])
+    } finally {
+      process.kill(pid, 'SIGCONT')
+      options.requestTimeoutMs = limit
+    }
+    // codex reads what it was sent meanwhile and starts that turn (as the original's app-server did): it is
+    // answered here, not in a later test
+    await late.asked
+    expect((await post('/api/thread/read', { threadId: parent })).status).toBe(200)
   })
 
   it("GET /health has the original's codex_alive, after seed 002's status and service", async () => {

@@ -19,6 +19,7 @@ import { enablePlanTool, twoStepPlan } from '../support/codex-plan.js'
 import { cleanUpFakeAgentSessions, sessionsOnFakeAgent } from '../support/fake-agent-sessions.js'
 import { gatewayEnv, testModel } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
+import { tempDir } from '../support/temp.js'
 
 // The codex session driver on the real pinned `codex app-server` against the mock model.
 
@@ -86,24 +87,52 @@ describe('codex session driver', () => {
   let mock: MockLlm
   let h: Harness
   const extra: CodexDriver[] = []
+  /** The driver (one app-server) of the tests that kill, close, restart or patch none: see `sharedHarness`. */
+  let shared: Harness | undefined
   cleanUpFakeAgentSessions()
 
   beforeAll(async () => {
     mock = await startMockLlm()
   })
   afterAll(async () => {
+    await shared?.driver.close()
+    if (shared) expect(await waitUntilGone(() => processesUnder(shared!.dir))).toEqual([])
     await mock?.close()
   })
   afterEach(async () => {
-    await h?.driver.close()
+    if (h?.driver !== shared?.driver) await h?.driver.close()
     for (const d of extra.splice(0)) await d.close()
     expect(await waitUntilGone(() => processesUnder(h.workspace))).toEqual([])
     mock.reset()
   })
 
+  /**
+   * A test's own workspace, hooks and sessions on the driver the file's tests share that kill, close, restart or
+   * patch no app-server (its sessions are left open, as each test's were till its driver closed): an app-server's
+   * start was most of such a test's CPU. Closed, with no process left in its dir, after the file.
+   */
+  function sharedHarness(): Harness {
+    shared ??= harness(mock)
+    const workspace = tempDir('codex-shared-ws-')
+    const own: Harness = {
+      ...shared,
+      workspace,
+      req: { ...shared.req, cwd: workspace },
+      asks: [],
+      decision: 'decline',
+      hooks: {
+        requestApproval: async (ask) => {
+          own.asks.push(ask)
+          return own.decision
+        },
+      },
+    }
+    return own
+  }
+
   /** A turn (policy untrusted) whose one command, writing approved.txt, the hook answers `decision`. */
   async function approvalTurn(decision: ApprovalDecision, answer: string): Promise<AgentEvent[]> {
-    h = harness(mock)
+    h = sharedHarness()
     h.decision = decision
     mock.script({ kind: 'exec_command', cmd: 'echo hi > approved.txt' }, { kind: 'text', text: answer })
     const session = await h.driver.openSession(
@@ -117,7 +146,7 @@ describe('codex session driver', () => {
   }
 
   it('three turns in one session: the third model request carries the whole history', async () => {
-    h = harness(mock)
+    h = sharedHarness()
     mock.script(
       { kind: 'text', text: 'answer one' },
       { kind: 'text', text: 'answer two', deltas: true },
@@ -205,7 +234,7 @@ describe('codex session driver', () => {
   })
 
   it('a file change asks with its changes; accepted, the patch is applied', async () => {
-    h = harness(mock)
+    h = sharedHarness()
     h.decision = 'accept'
     mock.script(
       { kind: 'apply_patch', patch: '*** Begin Patch\n*** Add File: patched.txt\n+hello\n*** End Patch\n' },
@@ -232,7 +261,7 @@ describe('codex session driver', () => {
   })
 
   it('aborting the signal interrupts a slow turn long before its answer; the next turn works', async () => {
-    h = harness(mock)
+    h = sharedHarness()
     const slow = whenAsked({ kind: 'text', text: 'too late', delayMs: 20_000 })
     mock.script(slow.step, { kind: 'text', text: 'back again' })
     const session = await h.driver.openSession(h.req, h.hooks)
@@ -264,7 +293,7 @@ describe('codex session driver', () => {
   })
 
   it('an interrupted turn leaves no command behind, even one codex moved to a background terminal', async () => {
-    h = harness(mock)
+    h = sharedHarness()
     // the command outlives its 300 ms yield: codex tells the model it still runs and asks it what next
     mock.script(
       { kind: 'exec_command', cmd: 'sleep 41', yieldTimeMs: 300 },
@@ -526,7 +555,7 @@ describe('codex session driver', () => {
   })
 
   it('steer adds input to the running turn; interrupt() right after the start ends it', async () => {
-    h = harness(mock)
+    h = sharedHarness()
     // the first answer is held until the steer is in: the turn certainly runs, and codex asks again after it
     const first = held({ kind: 'text', text: 'first part' })
     mock.script(first.step, { kind: 'text', text: 'after steer' })
@@ -559,7 +588,7 @@ describe('codex session driver', () => {
   })
 
   it('closing a session interrupts its turn; the thread can be resumed', async () => {
-    h = harness(mock)
+    h = sharedHarness()
     // by prompt: the interrupt may come before codex asked the model anything
     mock.on('closing soon', { kind: 'text', text: 'slow', delayMs: 20_000 })
     mock.on('still there', { kind: 'text', text: 'resumed fine' })
@@ -586,7 +615,7 @@ describe('codex session driver', () => {
   })
 
   it('fork: the fork continues from the parent history, the parent does not see the fork', async () => {
-    h = harness(mock)
+    h = sharedHarness()
     mock.on('parent prompt', { kind: 'text', text: 'parent answer' })
     mock.on('child prompt', { kind: 'text', text: 'child answer' })
     mock.on('parent again', { kind: 'text', text: 'parent second answer' })

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { CopilotDriver } from '../../src/agents/copilot/driver.js'
@@ -51,6 +51,15 @@ const text = (ev: AgentEvent) =>
   ev.type === 'item.completed' && ev.item.type === 'agent_message' ? ev.item.text : null
 const messagesOf = (mock: MockLlm, index = -1) =>
   JSON.stringify((mock.requests.at(index)?.body as { messages?: unknown } | undefined)?.messages ?? [])
+/** A 1x1 PNG, and the chat-completions content part copilot sends for it (read from its `--attachment`). */
+const png = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+)
+const pngPart = JSON.stringify({
+  type: 'image_url',
+  image_url: { url: `data:image/png;base64,${png.toString('base64')}` },
+})
 
 describe.concurrent('copilot: its specifics', () => {
   describe.sequential('copilot specifics', () => {
@@ -92,23 +101,42 @@ describe.concurrent('copilot: its specifics', () => {
       expect(completionOf(events)).toMatchObject({ status: 'succeeded', finalResponse: 'seen' })
     })
 
-    it('read-only denies the shell: nothing is written', async () => {
+    // a run's `images` (POST /v1/runs): copilot reads each `--attachment` and sends it inline, a data URL
+    it('read-only denies the shell: nothing is written; the run’s image reaches the model', async () => {
+      writeFileSync(path.join(workspace, 'dot.png'), png)
       mock.script({ kind: 'exec_command', cmd: 'echo nope > blocked.txt' }, { kind: 'text', text: 'tried' })
       const events = await collect(
-        driver.run({ prompt: 'try to write', cwd: workspace }, new AbortController().signal),
+        driver.run(
+          { prompt: 'try to write', cwd: workspace, images: [path.join(workspace, 'dot.png')] },
+          new AbortController().signal,
+        ),
       )
       expect(completionOf(events).status).toBe('succeeded')
       expect(existsSync(path.join(workspace, 'blocked.txt'))).toBe(false)
       expect(mock.requests).toHaveLength(2)
+      expect(messagesOf(mock, 0)).toContain(pngPart)
     })
 
-    it('a two-turn session resumes copilot’s own session and carries the history', async () => {
+    // The first turn has an image (`localImage`: a private copy the core makes and removes once the turn ended,
+    // core/turn-images.ts): copilot sends it inline, and keeps it in its session record, so the later turns' history
+    // holds it though the copy is gone.
+    it('a two-turn session resumes copilot’s own session and carries the history, its image too', async () => {
       const session = await driver.openSession({ cwd: workspace }, hooks)
       const id = session.agentSessionId
+      const copies = tempDir('copilot-turn-images-')
+      writeFileSync(path.join(copies, '0-kiwi.png'), png)
       mock.script({ kind: 'text', text: 'noted: kiwi' })
       const first = await collect(
-        session.turn([{ type: 'text', text: 'remember the word kiwi' }], new AbortController().signal),
+        session.turn(
+          [
+            { type: 'text', text: 'remember the word kiwi' },
+            { type: 'localImage', path: path.join(copies, '0-kiwi.png') },
+          ],
+          new AbortController().signal,
+        ),
       )
+      rmSync(copies, { recursive: true })
+      expect(messagesOf(mock)).toContain(pngPart)
       expect(first[0]).toMatchObject({ type: 'turn.started' })
       expect(first.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
       expect(first.map(text)).toContain('noted: kiwi')
@@ -123,6 +151,7 @@ describe.concurrent('copilot: its specifics', () => {
       expect(session.agentSessionId).toBe(id)
       const history = messagesOf(mock)
       expect(history).toContain('remember the word kiwi')
+      expect(history).toContain(pngPart)
       expect(history).toContain('noted: kiwi')
       expect(history).toContain('which word?')
       expect(await session.read(true)).toMatchObject({
@@ -138,6 +167,7 @@ describe.concurrent('copilot: its specifics', () => {
       )
       expect(third.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' })
       expect(messagesOf(mock)).toContain('the word was kiwi')
+      expect(messagesOf(mock)).toContain(pngPart)
     })
 
     it('interrupting a turn ends the process group and reports interrupted', async () => {

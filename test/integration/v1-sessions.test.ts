@@ -19,6 +19,7 @@ import {
   startGateway,
   type TestGateway,
   testApiKey,
+  testModel,
 } from '../support/gateway.js'
 import { spawnedFrom } from '../support/processes.js'
 import { readSseUntil } from '../support/sse-client.js'
@@ -36,7 +37,14 @@ describe('/v1/sessions on codex app-server', () => {
 
   beforeAll(async () => {
     mock = await startMockLlm()
-    gw = await startGateway(mock, { APPROVAL_TIMEOUT_SECONDS: '2', TMPDIR: tmpdir })
+    gw = await startGateway(mock, {
+      APPROVAL_TIMEOUT_SECONDS: '2',
+      TMPDIR: tmpdir,
+      // copilot's sessions are created (no copilot process runs before a turn): the image refusals below
+      COPILOT_PROVIDER_BASE_URL: mock.baseUrl,
+      COPILOT_PROVIDER_API_KEY: testApiKey,
+      COPILOT_MODEL: testModel,
+    })
   })
   afterAll(async () => {
     await gw.close()
@@ -153,6 +161,31 @@ describe('/v1/sessions on codex app-server', () => {
       status: 400,
       message: expect.stringContaining('image input items cannot go with onBusy "steer"'),
     })
+    // copilot takes images (copilot-driver.test.ts: its `--attachment`, sent to the model inline) with a prompt only:
+    // `copilot -p` runs no turn without one ("No prompt provided"). Before, a turn of images alone was taken (202)
+    // and failed once copilot had started.
+    const copilot = await createSession({ agent: 'copilot' })
+    for (const input of [
+      [{ type: 'localImage', path: 'shots/screen.png' }],
+      [
+        { type: 'text', text: ' \n ' },
+        { type: 'localImage', path: 'shots/screen.png' },
+      ],
+    ]) {
+      const answer = await postJson(`${gw.url}/v1/sessions/${copilot.id}/turns`, { input })
+      expect(answer.status).toBe(400)
+      expect(await json<{ error: { message: string } }>(answer)).toMatchObject({
+        error: {
+          code: 'invalid_request',
+          message:
+            "agent copilot takes images with a prompt only: add a text item to the turn's input (copilot runs no turn without one)",
+          details: { agent: 'copilot' },
+        },
+      })
+    }
+    expect(
+      (await json<Session & { turns: Turn[] }>(fetch(`${gw.url}/v1/sessions/${copilot.id}`))).turns,
+    ).toEqual([])
     // (an agent without images refuses them: the acp:codex-acp case below)
     // nothing of them reached codex, and no turn was stored
     expect(mock.requests).toHaveLength(1)

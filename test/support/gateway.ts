@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
-import { afterAll, afterEach, beforeAll, expect } from 'vitest'
+import { afterAll, afterEach, beforeAll, expect, TestRunner } from 'vitest'
 import type { LogSink } from '../../src/http/logging.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
@@ -229,12 +229,20 @@ export function sharedH2Gateway(overrides: Record<string, string | undefined> = 
   return shared
 }
 
-/** Reads a session (`readSession`) until its turn `turnId` is neither queued nor running (30 s at most); that turn. */
+/**
+ * How long a waiter below waits at most: the running test's own timeout (a test given room for a slow agent gives
+ * its waits the same room), at least 30 s; 30 s outside a test (a hook).
+ */
+function waitLimitMs(): number {
+  return Math.max(30_000, TestRunner.getCurrentTest()?.timeout ?? 0)
+}
+
+/** Reads a session (`readSession`) until its turn `turnId` is neither queued nor running (`waitLimitMs`); that turn. */
 export async function finishedTurn(
   readSession: () => Promise<{ turns: Turn[] }>,
   turnId: string,
 ): Promise<Turn> {
-  const deadline = Date.now() + 30_000
+  const deadline = Date.now() + waitLimitMs()
   while (Date.now() < deadline) {
     const t = (await readSession()).turns.find((x) => x.id === turnId)
     if (t && !['queued', 'running'].includes(t.status)) return t
@@ -244,7 +252,7 @@ export async function finishedTurn(
 }
 
 /**
- * `check` until it gives a value (30 s at most), checked again when the session's event stream (replayed, then
+ * `check` until it gives a value (`waitLimitMs` at most), checked again when the session's event stream (replayed, then
  * live) brings an event `wakes` picks, else each second: a waiter costs a request per event it waits for, not one
  * every 25-50 ms (each ~1.5-2 ms of the test process's CPU, the gateway's and the client's: a file of concurrent
  * turns paid seconds for its polls).
@@ -277,7 +285,7 @@ async function checkedOnEvents<T>(
     }
   })().catch(() => {}) // aborted, or the stream failed: the checks go on each second
   try {
-    const deadline = Date.now() + 30_000
+    const deadline = Date.now() + waitLimitMs()
     while (Date.now() < deadline) {
       woken = false
       const found = await check()
@@ -313,7 +321,7 @@ export const finishedTurnAt = (url: string, sessionId: string, turnId: string): 
     `turn ${turnId} did not finish`,
   )
 
-/** The first pending approval of a session of the gateway at `url`, once one is asked (30 s at most). */
+/** The first pending approval of a session of the gateway at `url`, once one is asked (`waitLimitMs` at most). */
 export const pendingApprovalAt = (url: string, sessionId: string): Promise<Approval> =>
   checkedOnEvents(
     url,

@@ -6,11 +6,13 @@ import type { AgentEvent } from '../../protocol/events.js'
 import { claudeConversationExists } from '../claude/conversation-file.js'
 import { type AgentStatus, capabilities, type RunRequest, type WarmPoolCounts } from '../driver.js'
 import { claudeCodeRules } from '../exact-call-rule.js'
+import { geminiHome } from '../gemini/home.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import type { AcpSession } from './acp-session.js'
 import { type AcpAgentSpec, acpAgentSpecs } from './agent-spec.js'
 import { type ClaudeSessionHooks, claudeSessionRules } from './claude-session-rules.js'
 import { acpColdRun } from './cold-run.js'
+import { geminiLoadOptions } from './gemini-session-load.js'
 import { type LostSession, lostSessionNotice } from './lost-session.js'
 import { oneShotApprovals } from './one-shot-approvals.js'
 import { type AcpOpenOptions, openAcpSession } from './open-session.js'
@@ -191,7 +193,12 @@ export class AcpDriver implements SessionDriver {
   private loadOptions(req: SessionRequest): AcpOpenOptions {
     const allowed =
       this.spec.flavor === 'claude-agent-acp' ? claudeCodeRules(req.allowedForSession ?? []) : undefined
-    return { ...this.openOptions, ...(allowed?.length ? { allowedTools: allowed } : {}) }
+    return {
+      ...this.openOptions,
+      ...(allowed?.length ? { allowedTools: allowed } : {}),
+      // Gemini CLI's load erases a record of this minute and replays after its answer (gemini-session-load.ts)
+      ...(this.spec.flavor === 'gemini' ? geminiLoadOptions(geminiHome(this.config, this.serverEnv)) : {}),
+    }
   }
 
   /**

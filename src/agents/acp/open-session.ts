@@ -34,6 +34,13 @@ export interface AcpOpenOptions {
    * lost, its load's error stands (the turn fails, saying so; the next one loads it again).
    */
   historyKept?: (loadId: string) => Promise<boolean>
+  /** With `loadId`: what is done before the load (gemini: its record kept from the load's own fresh start). */
+  beforeLoad?: (loadId: string) => Promise<void>
+  /**
+   * With `loadId`: the agent answers `session/load` before it replays the history (Gemini CLI): the session listens
+   * once a request sent after that answer is answered (gemini-session-load.ts), so the replay is no turn's.
+   */
+  replaysAfterAnswer?: boolean
 }
 
 /** claude-agent-acp's session options (`_meta.claudeCode.options`), if any. */
@@ -76,6 +83,7 @@ export async function openAcpSession(
         loadId,
         { cwd, mcpServers: [], ...meta },
         options,
+        open,
       ).catch(async (err: unknown) => {
         // only an answer of the agent's own (it runs, it does not know the session) is taken for lost history
         if (!newWhenLost || !isAgentAnswer(err)) throw err
@@ -112,6 +120,12 @@ export async function openAcpSession(
   }
 }
 
+/**
+ * A request no agent knows: its answer (an error) comes after everything the agent wrote before it read it (an
+ * agent that replays a loaded session's history after answering the load: `replaysAfterAnswer`).
+ */
+const replayBarrier = '_agentGateway/replayed'
+
 /** `session/load` of `loadId` (true), refused when the agent cannot load sessions. */
 async function loadSession(
   agentId: string,
@@ -119,11 +133,16 @@ async function loadSession(
   loadId: string,
   params: { cwd: string; mcpServers: []; _meta?: Record<string, unknown> },
   options: { cancellationSignal: AbortSignal; stopWaitingOnCancel: boolean },
+  { beforeLoad, replaysAfterAnswer }: AcpOpenOptions,
 ): Promise<true> {
   if (!init.agentCapabilities?.loadSession)
     throw new AppError('invalid_request', `${agentId} cannot load a previous session`)
+  await beforeLoad?.(loadId)
   // the history the agent replays arrives before the session listens: not a turn's events
   await agent.connection.agent.request('session/load', { sessionId: loadId, ...params }, options)
+  // its answer, error or not, says the replay is over (a closed connection fails the session's first turn)
+  if (replaysAfterAnswer)
+    await agent.connection.agent.request(replayBarrier, {}, options).catch(() => undefined)
   return true
 }
 

@@ -1,15 +1,13 @@
+import { AgentRequestTimeoutError } from '../../protocol/agent-request-timeout.js'
+
 /** Why a JSON-RPC request did not get a result: a timeout, an error response, or a peer that went away. */
 
-/** No response within the request's time limit; the request is forgotten (a late answer is ignored). */
-export class RpcTimeoutError extends Error {
+/**
+ * No response within the request's time limit; the request is forgotten (a late answer is ignored). An
+ * AgentRequestTimeoutError: the surfaces tell it apart (seed 003 answers it as its original did).
+ */
+export class RpcTimeoutError extends AgentRequestTimeoutError {
   override name = 'RpcTimeoutError'
-  constructor(
-    readonly method: string,
-    readonly timeoutMs: number,
-    peer: string,
-  ) {
-    super(`${peer}: ${method} got no response within ${timeoutMs} ms`)
-  }
 }
 
 /** The peer answered with a JSON-RPC error object. */

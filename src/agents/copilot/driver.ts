@@ -42,6 +42,8 @@ export const copilotCapabilities = capabilities('sessions', 'interrupt', 'images
 export class CopilotDriver extends CliAgentDriver implements SessionDriver {
   readonly id = 'copilot'
   readonly capabilities = copilotCapabilities
+  /** `copilot -p` refuses an empty prompt ("No prompt provided"), attachments or not. */
+  readonly imagesNeedText = true
   protected override readonly pinnedPackages = [
     '@github/copilot',
     `@github/copilot-${process.platform}-${process.arch}`,

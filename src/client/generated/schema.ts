@@ -112,7 +112,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A codex thread as app-server records it (with its turns when includeTurns) */
+        /** A codex thread as app-server records it (with its turns when includeTurns), archived ones too */
         post: operations["postApiThreadRead"];
         delete?: never;
         options?: never;
@@ -1327,10 +1327,6 @@ export interface components {
             includeTurns?: boolean;
             threadId: string;
         };
-        /** @description app-server's own answer, passed through as it is. */
-        ThreadRecord: {
-            [key: string]: unknown;
-        };
         ThreadResponse: {
             thread: {
                 /** @description Unix seconds */
@@ -1341,17 +1337,17 @@ export interface components {
                 modelProvider: string | null;
                 /** @description the first input of the thread */
                 preview: string;
-                /** @description app-server's turns of the thread (as `/api/thread/read` lists them) on resume and fork; empty on start */
+                /** @description app-server's turns of the thread on resume, fork and read with includeTurns; empty on start and on read without */
                 turns: unknown[];
                 /** @description Unix seconds, app-server's (null when app-server did not say) */
                 updatedAt: number | null;
             };
         };
         ThreadStartRequest: {
-            approvalPolicy?: ("untrusted" | "on-request" | "on-failure" | "never") | null;
+            approvalPolicy?: string | null;
             cwd?: string | null;
             model?: string | null;
-            sandbox?: ("read-only" | "workspace-write" | "danger-full-access") | null;
+            sandbox?: string | null;
         };
         /** @description The `todo_list` item. */
         TodoListItem: {
@@ -1391,7 +1387,7 @@ export interface components {
                 /** @constant */
                 type: "text";
             } | {
-                /** @description An image file inside the workspace roots (relative paths are under the session's cwd; symlinks are resolved, none may lead out), as a run's `images` are: the agent gets a private copy made as the turn starts, removed once it ended. Only for an agent whose capabilities have `images` (GET /v1/agents); not with onBusy `steer`. Kept as the client gave it. */
+                /** @description An image file inside the workspace roots (relative paths are under the session's cwd; symlinks are resolved, none may lead out), as a run's `images` are: the agent gets a private copy made as the turn starts, removed once it ended. Only for an agent whose capabilities have `images` (GET /v1/agents), and for copilot with a text item too (it runs no turn without a prompt: 400); not with onBusy `steer`. Kept as the client gave it. */
                 path: string;
                 /** @constant */
                 type: "localImage";
@@ -1411,7 +1407,7 @@ export interface components {
                 /** @constant */
                 type: "text";
             } | {
-                /** @description An image file inside the workspace roots (relative paths are under the session's cwd; symlinks are resolved, none may lead out), as a run's `images` are: the agent gets a private copy made as the turn starts, removed once it ended. Only for an agent whose capabilities have `images` (GET /v1/agents); not with onBusy `steer`. Kept as the client gave it. */
+                /** @description An image file inside the workspace roots (relative paths are under the session's cwd; symlinks are resolved, none may lead out), as a run's `images` are: the agent gets a private copy made as the turn starts, removed once it ended. Only for an agent whose capabilities have `images` (GET /v1/agents), and for copilot with a text item too (it runs no turn without a prompt: 400); not with onBusy `steer`. Kept as the client gave it. */
                 path: string;
                 /** @constant */
                 type: "localImage";
@@ -1451,7 +1447,7 @@ export interface components {
                 /** @enum {string} */
                 type: "text";
             } | {
-                /** @description An image file inside the workspace roots (relative paths are under the session's cwd; symlinks are resolved, none may lead out), as a run's `images` are: the agent gets a private copy made as the turn starts, removed once it ended. Only for an agent whose capabilities have `images` (GET /v1/agents); not with onBusy `steer`. Kept as the client gave it. */
+                /** @description An image file inside the workspace roots (relative paths are under the session's cwd; symlinks are resolved, none may lead out), as a run's `images` are: the agent gets a private copy made as the turn starts, removed once it ended. Only for an agent whose capabilities have `images` (GET /v1/agents), and for copilot with a text item too (it runs no turn without a prompt: 400); not with onBusy `steer`. Kept as the client gave it. */
                 path: string;
                 /** @enum {string} */
                 type: "localImage";
@@ -1477,7 +1473,7 @@ export interface components {
             type: "turn.started";
         };
         TurnStartRequest: {
-            approvalPolicy?: ("untrusted" | "on-request" | "on-failure" | "never") | null;
+            approvalPolicy?: string | null;
             input: ({
                 text: string;
                 /** @enum {string} */
@@ -1518,7 +1514,7 @@ export interface components {
                 /** @constant */
                 type: "text";
             } | {
-                /** @description An image file inside the workspace roots (relative paths are under the session's cwd; symlinks are resolved, none may lead out), as a run's `images` are: the agent gets a private copy made as the turn starts, removed once it ended. Only for an agent whose capabilities have `images` (GET /v1/agents); not with onBusy `steer`. Kept as the client gave it. */
+                /** @description An image file inside the workspace roots (relative paths are under the session's cwd; symlinks are resolved, none may lead out), as a run's `images` are: the agent gets a private copy made as the turn starts, removed once it ended. Only for an agent whose capabilities have `images` (GET /v1/agents), and for copilot with a text item too (it runs no turn without a prompt: 400); not with onBusy `steer`. Kept as the client gave it. */
                 path: string;
                 /** @constant */
                 type: "localImage";
@@ -1689,6 +1685,15 @@ export interface components {
         };
         /** @description Body too large */
         FastApiError413: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["FastApiError"];
+            };
+        };
+        /** @description The agent failed */
+        FastApiError500: {
             headers: {
                 [name: string]: unknown;
             };
@@ -2062,6 +2067,7 @@ export interface operations {
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
             422: components["responses"]["FastApiValidationError"];
+            500: components["responses"]["FastApiError500"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -2109,6 +2115,7 @@ export interface operations {
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
             422: components["responses"]["FastApiValidationError"];
+            500: components["responses"]["FastApiError500"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -2158,6 +2165,7 @@ export interface operations {
             409: components["responses"]["FastApiError409"];
             413: components["responses"]["FastApiError413"];
             422: components["responses"]["FastApiValidationError"];
+            500: components["responses"]["FastApiError500"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -2191,20 +2199,23 @@ export interface operations {
                      *       "thread": {
                      *         "id": "019a6b3c-7d2e-7f00-8000-1234567890ab",
                      *         "preview": "Add a README",
+                     *         "modelProvider": "openai",
+                     *         "createdAt": 1796126400,
+                     *         "updatedAt": 1796126460,
                      *         "turns": []
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["ThreadRecord"];
+                    "application/json": components["schemas"]["ThreadResponse"];
                 };
             };
             400: components["responses"]["FastApiError400"];
             401: components["responses"]["FastApiError401"];
             403: components["responses"]["FastApiError403"];
             408: components["responses"]["FastApiError408"];
-            409: components["responses"]["FastApiError409"];
             413: components["responses"]["FastApiError413"];
             422: components["responses"]["FastApiValidationError"];
+            500: components["responses"]["FastApiError500"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -2254,6 +2265,7 @@ export interface operations {
             409: components["responses"]["FastApiError409"];
             413: components["responses"]["FastApiError413"];
             422: components["responses"]["FastApiValidationError"];
+            500: components["responses"]["FastApiError500"];
             503: components["responses"]["FastApiError503"];
         };
     };
@@ -2303,6 +2315,7 @@ export interface operations {
             408: components["responses"]["FastApiError408"];
             413: components["responses"]["FastApiError413"];
             422: components["responses"]["FastApiValidationError"];
+            500: components["responses"]["FastApiError500"];
             503: components["responses"]["FastApiError503"];
         };
     };

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify'
+import { isAgentRequestTimeout } from '../../protocol/agent-request-timeout.js'
+import { AppError } from '../../protocol/errors.js'
 import { errorHandler } from '../errors.js'
 import { parseThreadId } from './codex-thread-id.js'
 
@@ -12,6 +14,9 @@ import { parseThreadId } from './codex-thread-id.js'
  *   app-server answers for a thread it does not have, method by method (`unknownThread`).
  * - A turn that did not complete within CODEX_REQUEST_TIMEOUT: the original's turn/start answered 504 with
  *   `"Turn completion timeout after <seconds as a Python float>s"`; the turn went on, as the gateway's does.
+ * - A request to app-server that got no answer in time (its JsonRpcClient.call gave up: asyncio's TimeoutError,
+ *   whose text is empty): turn/start caught it with the turn's wait, the 504 above; every other route answered
+ *   it as any other exception, 500 with `str(e)`: `{"detail": ""}` (`requestTimedOut`).
  */
 export class SeedAnswer extends Error {
   constructor(
@@ -22,12 +27,32 @@ export class SeedAnswer extends Error {
   }
 }
 
-/** A seed route's SeedAnswer is sent as it is (`{"detail": ...}`); any other error goes to the gateway's handler. */
-export function seedAnswers(app: FastifyInstance): void {
+/**
+ * A seed route's SeedAnswer is sent as it is (`{"detail": ...}`), a codex request that timed out as the original
+ * answered it (`requestTimedOut`: logged, it is a 500 or a 504); any other error goes to the gateway's handler.
+ * `turnWaitSeconds` is CODEX_REQUEST_TIMEOUT, read when the answer is made.
+ */
+export function seedAnswers(app: FastifyInstance, turnWaitSeconds: () => number): void {
   app.setErrorHandler((err, request, reply) => {
     if (err instanceof SeedAnswer) return reply.status(err.status).send({ detail: err.detail })
+    // a timeout the gateway answered otherwise on purpose (a 503 of a cluster call, ...) keeps that answer
+    const chosen = err instanceof AppError && err.status !== 500
+    if (!chosen && isAgentRequestTimeout(err)) {
+      request.log.error({ err }, 'request failed: codex app-server did not answer in time')
+      const answer = requestTimedOut(request.routeOptions.url === '/api/turn/start', turnWaitSeconds())
+      return reply.status(answer.status).send({ detail: answer.detail })
+    }
     return errorHandler(err, request, reply)
   })
+}
+
+/**
+ * The original's answer to a request of its to app-server that timed out: on turn/start the turn's 504 (its
+ * `except asyncio.TimeoutError` held the request and the wait), elsewhere 500 with the empty text of asyncio's
+ * TimeoutError.
+ */
+export function requestTimedOut(onTurnStart: boolean, turnWaitSeconds: number): SeedAnswer {
+  return onTurnStart ? turnTimeout(turnWaitSeconds) : new SeedAnswer(500, '')
 }
 
 /** JSON-RPC's "Invalid request", the code app-server gives a thread it does not have. */
@@ -50,6 +75,36 @@ function unknownThreadMessage(method: ThreadMethod, threadId: string): string {
   if ('error' in parsed) return `${byRollout ? 'invalid session id' : 'invalid thread id'}: ${parsed.error}`
   if (byRollout) return `no rollout found for thread id ${parsed.id}`
   return method === 'thread/read' ? `thread not loaded: ${parsed.id}` : `thread not found: ${parsed.id}`
+}
+
+/**
+ * What app-server answers thread/resume and thread/fork of an archived thread (codex 0.171's words; the thread is
+ * named as codex reads its id). The gateway's archive is for good: no route unarchives.
+ */
+export function archivedThread(threadId: string): SeedAnswer {
+  return new SeedAnswer(400, {
+    code: invalidRequest,
+    message: `session ${threadId} is archived. Run \`codex unarchive ${threadId}\` to unarchive it first.`,
+  })
+}
+
+/** The names serde lists when app-server refuses another: codex 0.171's AskForApproval and SandboxMode. */
+const codexVariants = {
+  approvalPolicy: ['untrusted', 'on-request', 'granular', 'never'],
+  sandbox: ['read-only', 'workspace-write', 'danger-full-access'],
+} as const
+
+/**
+ * What app-server answers for an `approvalPolicy` or `sandbox` it has no such value of (serde's words; `granular`
+ * names codex's struct variant, not a policy by name), as the original answered it: 400 with the JSON-RPC error,
+ * before any thread is looked up (codex reads the params first).
+ */
+export function unknownVariant(field: keyof typeof codexVariants, value: string): SeedAnswer {
+  const message =
+    field === 'approvalPolicy' && value === 'granular'
+      ? 'invalid type: unit variant, expected struct variant'
+      : `unknown variant \`${value}\`, expected one of ${codexVariants[field].map((v) => `\`${v}\``).join(', ')}`
+  return new SeedAnswer(400, { code: invalidRequest, message: `Invalid request: ${message}` })
 }
 
 /** The original's 504 for a turn not completed within `seconds` (its setting was a float: `300.0`). */

@@ -5,11 +5,19 @@ import { z } from 'zod'
 import type { GatewayContext } from '../../core/context.js'
 import { Skills } from '../../core/skills.js'
 import type { TenantScope } from '../../core/tenancy/tenancy.js'
+import { isAgentRequestTimeoutMessage } from '../../protocol/agent-request-timeout.js'
 import { AppError } from '../../protocol/errors.js'
 import { approvalPolicy, sandboxMode } from '../../protocol/policies.js'
 import { maxTurnImages, type Session, type Turn } from '../../protocol/sessions.js'
 import { scopeOf } from '../tenant-scope.js'
-import { seedAnswers, type ThreadMethod, turnTimeout, unknownThread } from './codex-agent-server-errors.js'
+import {
+  archivedThread,
+  seedAnswers,
+  type ThreadMethod,
+  turnTimeout,
+  unknownThread,
+  unknownVariant,
+} from './codex-agent-server-errors.js'
 import { parseThreadId } from './codex-thread-id.js'
 import { fastapiBody, type PydanticModel } from './fastapi-body.js'
 import { fastapiContentTypes } from './fastapi-content-type.js'
@@ -20,10 +28,13 @@ import { fastapiContentTypes } from './fastapi-content-type.js'
  * /api/skills/config/write. Thread ids are codex's own; every thread is a gateway session, so its turns are
  * stored and visible on /v1/sessions too. Errors answer FastAPI's `{detail}`; a body the original's pydantic
  * models refused (not JSON, not an object, missing, a required field missing, a wrong type, an input item of a
- * type it did not know) is its 422 `{"detail": [...]}` (fastapi-body.ts); an unknown thread is its 400 with
- * app-server's error object as `detail`, a turn not done within CODEX_REQUEST_TIMEOUT its 504
- * (codex-agent-server-errors.ts); what only the gateway refuses (a skill or mention input item, a localImage or cwd outside
- * the workspace, an approvalPolicy or sandbox codex does not know) a 400 with text. Fields the original's models
+ * type it did not know) is its 422 `{"detail": [...]}` (fastapi-body.ts); what app-server refused (an unknown or
+ * archived thread, a fork of a thread with nothing written, an approvalPolicy or sandbox codex does not know) is
+ * its 400 with app-server's error object as `detail`, a turn not done within CODEX_REQUEST_TIMEOUT its 504, a codex
+ * request that timed out its 500 `{"detail": ""}` (codex-agent-server-errors.ts); what only the gateway refuses (a
+ * skill or mention input item, a localImage or cwd outside the workspace, danger-full-access without
+ * ALLOW_DANGER_FULL_ACCESS) a 400 with text. Answers are the original's response models: a thread is its Thread
+ * (`seedThread`), whatever else app-server's record has. Fields the original's models
  * had are accepted; `sandbox` (thread/start) and `approvalPolicy` (turn/start, that turn only)
  * are honoured, the rest ignored (docs/ARCHITECTURE.md, seed routes); unknown fields are ignored, as pydantic did.
  * The seed ran in a container with the workspace at /workspace: a `cwd` of /workspace[/sub] that does not
@@ -59,6 +70,21 @@ const seedInput = z
   .refine((items) => items.filter((i) => i.type !== 'text').length <= maxTurnImages, {
     message: `at most ${maxTurnImages} images (localImage and image items) in one turn`,
   })
+
+/**
+ * `value` as one of `values` (absent when null or absent); another is app-server's refusal of it (unknownVariant).
+ * The gateway also takes `on-failure`, which codex 0.171 refuses (its driver runs it as `on-request`).
+ */
+function known<T extends string>(
+  field: 'approvalPolicy' | 'sandbox',
+  values: z.ZodEnum<{ [K in T]: K }>,
+  value: string | null | undefined,
+): T | undefined {
+  if (value === null || value === undefined) return undefined
+  const parsed = values.safeParse(value)
+  if (!parsed.success) throw unknownVariant(field, value)
+  return parsed.data as T
+}
 
 /** The text of a turn's first text item (app-server's thread `preview`). */
 const firstText = (input: Turn['input'] | undefined) =>
@@ -109,7 +135,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
   return async (app) => {
     fastapiContentTypes(app)
     fastapiBody(app)
-    seedAnswers(app)
+    seedAnswers(app, () => ctx.config.CODEX_REQUEST_TIMEOUT)
     app.post(
       '/api/thread/start',
       {
@@ -119,14 +145,17 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
           body: z.object({
             model: z.string().nullish(),
             cwd: z.string().nullish(),
-            approvalPolicy: approvalPolicy.nullish(),
-            sandbox: sandboxMode.nullish(),
+            // codex's values, checked in the handler: another is app-server's 400 (unknownVariant)
+            approvalPolicy: z.string().nullish(),
+            sandbox: z.string().nullish(),
           }),
         },
       },
       async (request) => {
         const scope = scopeOf(ctx, request)
-        const { cwd, approvalPolicy: policy, model, sandbox } = request.body
+        const { cwd, model } = request.body
+        const policy = known('approvalPolicy', approvalPolicy, request.body.approvalPolicy)
+        const sandbox = known('sandbox', sandboxMode, request.body.sandbox)
         const created = await scope.sessions.create(agent, {
           ...(seedCwd(scope, cwd ?? undefined) ? { cwd: seedCwd(scope, cwd ?? undefined)! } : {}),
           ...(policy ? { approvalPolicy: policy } : {}),
@@ -145,11 +174,13 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
     ) =>
       app.post(url, { config: config(pydantic), schema: { body: threadId } }, async (request) => {
         const scope = scopeOf(ctx, request)
-        const s = await sessionOf(
-          scope,
-          request.body.threadId,
-          url === '/api/thread/resume' ? 'thread/resume' : 'thread/fork',
-        )
+        const method = url === '/api/thread/resume' ? 'thread/resume' : 'thread/fork'
+        const s = await sessionOf(scope, request.body.threadId, method)
+        // what app-server answers: an archived thread is refused until unarchived (the gateway's archive is for
+        // good; codex archives a thread with no turns too), one with nothing written yet has no rollout to fork
+        if (s.status === 'archived') throw archivedThread(s.agentSessionId)
+        const written = s.turnCount > 0 || (s.forkedAtTurn ?? 0) > 0
+        if (!written && method === 'thread/fork') throw unknownThread(method, s.agentSessionId)
         return { thread: await thread(scope, await act(scope.sessions, s.id), true) }
       })
 
@@ -164,7 +195,20 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
       async (request) => {
         const scope = scopeOf(ctx, request)
         const s = await sessionOf(scope, request.body.threadId, 'thread/read')
-        return scope.sessions.read(s.id, request.body.includeTurns)
+        const { includeTurns } = request.body
+        // app-server reads an archived thread from its archived rollout, as the original did: it is not reopened
+        // (codex cannot list the turns of a thread that has none: there are none to list, as SessionManager.read)
+        const written = s.turnCount > 0 || (s.forkedAtTurn ?? 0) > 0
+        const read =
+          s.status === 'archived'
+            ? await scope.sessions.call(agent, 'thread/read', {
+                threadId: s.agentSessionId,
+                includeTurns: includeTurns && written,
+              })
+            : await scope.sessions.read(s.id, includeTurns)
+        return {
+          thread: seedThread((read as { thread?: Record<string, unknown> } | undefined)?.thread ?? {}),
+        }
       },
     )
 
@@ -174,27 +218,36 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
       '/api/turn/start',
       {
         config: config(models.turnStart),
-        schema: { body: threadId.extend({ input: seedInput, approvalPolicy: approvalPolicy.nullish() }) },
+        schema: { body: threadId.extend({ input: seedInput, approvalPolicy: z.string().nullish() }) },
       },
       async (request) => {
         const scope = scopeOf(ctx, request)
         const { sessions } = scope
+        // app-server reads the params before it looks for the thread
+        const policy = known('approvalPolicy', approvalPolicy, request.body.approvalPolicy)
         const s = await sessionOf(scope, request.body.threadId, 'turn/start')
-        const policy = request.body.approvalPolicy
         // an image path as the original's container saw it (/workspace/...) is found where a cwd is (seedCwd)
         const input = request.body.input.map((item) =>
           item.type === 'localImage' ? { ...item, path: seedCwd(scope, item.path)! } : item,
         )
-        const started = await sessions.startTurn(
-          s.id,
-          input,
-          'queue',
-          policy ? { approvalPolicy: policy } : {},
-        )
+        // app-server has no loaded thread of an archived one (an archive unloads it)
+        const archived = unknownThread('turn/start', s.agentSessionId)
+        if (s.status === 'archived') throw archived
+        const started = await sessions
+          .startTurn(s.id, input, 'queue', policy ? { approvalPolicy: policy } : {})
+          .catch(async (err: unknown) => {
+            // archived meanwhile
+            const now = err instanceof AppError && err.code === 'conflict' && (await sessions.get(s.id))
+            throw now && now.status === 'archived' ? archived : err
+          })
         const timeoutSeconds = ctx.config.CODEX_REQUEST_TIMEOUT
         const ended = await sessions.waitTurn(started.id, timeoutSeconds * 1000)
-        // the original's words; the turn goes on (its events: /v1/sessions/<id>/events)
+        // the original's words; the turn goes on (its events: /v1/sessions/<id>/events). A turn that failed
+        // because codex did not answer a request of it in time (turn/start, the thread's resume) is the original's
+        // 504 too: its turn/start request timing out was caught with the turn's wait.
         if (ended.status === 'queued' || ended.status === 'running') throw turnTimeout(timeoutSeconds)
+        if (ended.status === 'failed' && isAgentRequestTimeoutMessage(ended.error))
+          throw turnTimeout(timeoutSeconds)
         return {
           turn: {
             id: ended.agentTurnId ?? ended.id,
@@ -306,7 +359,23 @@ async function appServerThread(
   }
 }
 
-/** app-server's turn status names. */
+/**
+ * app-server's thread as the original's Thread model sent it (its response_model): these fields in this order,
+ * pydantic's defaults for what app-server left out, nothing else of the record (its rollout `path`, the
+ * `environments` with the server's real cwd, `status`, ...).
+ */
+function seedThread(own: Record<string, unknown>) {
+  const int = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) ? v : null)
+  return {
+    id: typeof own.id === 'string' ? own.id : '',
+    preview: typeof own.preview === 'string' ? own.preview : '',
+    modelProvider: typeof own.modelProvider === 'string' ? own.modelProvider : null,
+    createdAt: int(own.createdAt),
+    updatedAt: int(own.updatedAt),
+    turns: Array.isArray(own.turns) ? own.turns : null,
+  }
+}
+
 /**
  * The turn's items as app-server records them (`thread/read`'s `agentMessage`, `commandExecution`, ... records, as
  * the original bridge's clients read them), found by codex's turn id; the gateway's own items (docs/events.md) only
@@ -327,4 +396,5 @@ async function recordedItems(
   return sessions.itemsOfTurn(sessionId, turn.id)
 }
 
+/** app-server's turn status names. */
 const seedStatus = (t: Turn) => (t.status === 'running' || t.status === 'queued' ? 'inProgress' : t.status)
