@@ -8,6 +8,7 @@ import { held } from '../mock-llm/index.js'
 import { claudeAndGeminiSettings, sharedContainerGateway } from '../support/container-gateway.js'
 import { containersLabelled, gatewayContainers, waitForContainers } from '../support/containers.js'
 import { postJson, requestInput, testApiKey, testModel } from '../support/gateway.js'
+import { onePixelPng as png } from '../support/png.js'
 import { processesUnder } from '../support/processes.js'
 import { tempDir } from '../support/temp.js'
 
@@ -16,12 +17,6 @@ import { tempDir } from '../support/temp.js'
  * for runs inside the run's container (it writes the container's hostname into the mounted workspace, as
  * the container's uid 1000), and a cancelled run leaves no container behind.
  */
-/** A 1x1 PNG: a copilot session's turn image. */
-const png = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
-  'base64',
-)
-
 const agents: { agent: string; sandbox: string }[] = [
   { agent: 'codex', sandbox: 'workspace-write' },
   { agent: 'claude', sandbox: 'workspace-write' },

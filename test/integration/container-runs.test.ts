@@ -11,6 +11,7 @@ import {
 } from '../support/container-gateway.js'
 import { gatewayContainers } from '../support/containers.js'
 import { postJson } from '../support/gateway.js'
+import { dataUrlOf, onePixelPng as png } from '../support/png.js'
 import { processesUnder } from '../support/processes.js'
 
 /** /v1 runs with `isolation: "container"`: the agent runs in a fresh hardened container (real podman). */
@@ -42,10 +43,6 @@ describe('/v1 runs with isolation "container"', () => {
   it('codex runs in a container and answers from the mock; its images and output schema reach the model', async () => {
     // a 1x1 PNG: its copy (DATA_DIR/run-images) is mounted into the container, whose user (1000) is not the
     // gateway's (root); the schema is a file staged for the run, mounted too
-    const png = Buffer.from(
-      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
-      'base64',
-    )
     writeFileSync(path.join(shared.gw.workspace, 'pixel.png'), png)
     openUp(shared.gw.workspace)
     const schema = {
@@ -67,7 +64,7 @@ describe('/v1 runs with isolation "container"', () => {
     expect(run.finalResponse).toBe('{"answer":"codex inside a container"}')
     expect(run.request.isolation).toBe('container')
     const asked = shared.mock.requests.at(-1)?.body as { text?: { format?: unknown } }
-    expect(JSON.stringify(asked)).toContain(`data:image/png;base64,${png.toString('base64')}`)
+    expect(JSON.stringify(asked)).toContain(dataUrlOf(png))
     expect(asked.text?.format).toMatchObject({ type: 'json_schema', schema })
     // the copy went with the run
     expect(readdirSync(path.join(shared.gw.env.DATA_DIR!, 'run-images'))).toEqual([])

@@ -6,15 +6,13 @@ import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { openUp, startContainerGateway } from '../support/container-gateway.js'
 import { containersLabelled, gatewayContainers } from '../support/containers.js'
 import { gatewayModules, postJson, requestInput, sessionEventsUntilTurnEnd } from '../support/gateway.js'
+import { dataUrlOf, onePixelPng } from '../support/png.js'
 import { processesUnder } from '../support/processes.js'
 
 type Gateway = Awaited<ReturnType<typeof startContainerGateway>>
 
 /** A 1x1 PNG (a turn's localImage) and another one inline (its `image` item). */
-const png = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
-  'base64',
-)
+const png = onePixelPng
 const inline =
   'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAAEElEQVR4AQEFAPr/AAAAAAAABQABZHiVOAAAAABJRU5ErkJggg=='
 
@@ -122,7 +120,7 @@ describe('/v1 sessions with isolation "container"', () => {
     expect(imageDirs()).toEqual([expect.stringMatching(new RegExp(`^${session.id}-`))])
     const copiesLeft = () => readdirSync(path.join(gw.env.DATA_DIR!, 'run-images', imageDir!))
     mock.script({ kind: 'text', text: 'one' }, { kind: 'text', text: 'two' })
-    const pngData = `data:image/png;base64,${png.toString('base64')}`
+    const pngData = dataUrlOf(png)
     const image = { type: 'localImage', path: 'shots/pixel.png' }
     const first = await imageTurn(session.id, [{ type: 'text', text: 'first' }, image])
     expect(first.status, first.error ?? '').toBe('completed')
