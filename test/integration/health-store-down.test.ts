@@ -56,7 +56,7 @@ describe('GET /health with the store down', () => {
   const admin = (sql: string) => query(url, sql, true)
   beforeAll(async () => {
     url = await server.createStoreDatabase()
-    gw = await startGateway(null, { DATABASE_URL: url })
+    gw = await startGateway(null, { DATABASE_URL: url, CLI_LIST: 'sh' })
   })
   afterAll(async () => {
     await gw?.close()
@@ -76,6 +76,17 @@ describe('GET /health with the store down', () => {
         status: 503,
         body: { status: 'unhealthy', store: { ready: false } },
       })
+      // a request that needs the store: 503 store_unavailable with Retry-After (before: 500 internal error, as a bug)
+      for (const res of [
+        await fetch(`${gw.url}/v1/sessions`),
+        await postJson(`${gw.url}/v1/runs`, { agent: 'cli', command: { cli: 'sh', args: ['-c', 'true'] } }),
+      ]) {
+        expect(res.headers.get('retry-after')).toBe('5')
+        expect({ status: res.status, body: await res.json() }).toMatchObject({
+          status: 503,
+          body: { error: { code: 'store_unavailable', message: expect.stringContaining('PostgreSQL') } },
+        })
+      }
     } finally {
       await admin(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`)
     }
