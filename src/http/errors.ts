@@ -59,7 +59,12 @@ export function toAppError(err: unknown, sent: Sent = {}): AppError {
   // the store's PostgreSQL server unreachable or not taking connections (stopped, restarting after a PANIC, its
   // database closed): nothing is wrong with the request, retry once it is back (GET /health answers 503 until then)
   if (isStoreUnavailable(err))
-    return new AppError('store_unavailable', storeUnavailableMessage(), { retryAfterSeconds: 5 }, { cause: err })
+    return new AppError(
+      'store_unavailable',
+      storeUnavailableMessage(),
+      { retryAfterSeconds: 5 },
+      { cause: err },
+    )
   if (e.statusCode === 400 || e instanceof SyntaxError)
     return new AppError('invalid_request', `malformed request: ${e.message}`, undefined, { cause: err })
   return new AppError('internal', 'internal error', undefined, { cause: err })

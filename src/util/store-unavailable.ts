@@ -31,7 +31,11 @@ export function pgUnavailable(err: unknown): boolean {
   const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown }
   if (typeof code === 'string') {
     if (unreachable.has(code) || shutdown.has(code) || code.startsWith('08')) return true
-    if (code === '55000' && typeof message === 'string' && /not currently accepting connections/.test(message))
+    if (
+      code === '55000' &&
+      typeof message === 'string' &&
+      /not currently accepting connections/.test(message)
+    )
       return true
   }
   // the driver's own errors for a connection that ended under a query or could not be made in time
@@ -44,6 +48,13 @@ export function pgUnavailable(err: unknown): boolean {
 }
 
 /** A socket's errors for a server that is not there (stopped, restarting) or went away. */
-const unreachable = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'])
+const unreachable = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+])
 /** SQLSTATE class 57P: the server ended the connection or is not taking them yet. */
 const shutdown = new Set(['57P01', '57P02', '57P03'])
