@@ -13,7 +13,7 @@ import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { serverUser } from '../support/postgres-tools.js'
-import { processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
+import { processesInGroup, processesUnder, spawnedFrom, waitUntilGone } from '../support/processes.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { readSseUntil } from '../support/sse-client.js'
 import {
@@ -115,7 +115,21 @@ describe.skipIf(process.getuid?.() !== 0)(
       const { uid, gid } = serverUser()!
       execFileSync('mount', ['-t', 'tmpfs', '-o', `size=1m,uid=${uid},gid=${gid},mode=0700`, 'tmpfs', mount])
       await query(url, `CREATE TABLESPACE small LOCATION '${mount}'`)
+      // what a session's creation and a fork write (the session's row, its first event) and their indexes: before,
+      // only `events` was there, and a create refused at its first event passed whatever the gateway did with a
+      // refused write of its row
+      await query(
+        url,
+        `DO $$ DECLARE r record; BEGIN
+          FOR r IN SELECT indexname FROM pg_indexes WHERE tablename IN ('sessions', 'events') LOOP
+            EXECUTE format('ALTER INDEX %I SET TABLESPACE small', r.indexname);
+          END LOOP;
+        END $$`,
+      )
       await query(url, 'ALTER TABLE events SET TABLESPACE small')
+      // each session's row a page of its own (an insert takes a page only while 90 % of it stays free), as on a
+      // disk whose pages are all full: a new session's row needs room of the disk (it fitted the first page)
+      await query(url, 'ALTER TABLE sessions SET TABLESPACE small, SET (fillfactor = 10)')
       // empty: its first row needs a page the full disk refuses (a single statement's write, enqueueWebhook)
       await query(url, 'ALTER TABLE webhook_outbox SET TABLESPACE small')
       mock = await startMockLlm()
@@ -146,11 +160,17 @@ describe.skipIf(process.getuid?.() !== 0)(
       }
     }
 
-    /** Fills the tablespace: rows of events (of no run) while one fits, smaller ones into what is left. */
-    const fill = () =>
-      query(
+    /**
+     * Fills the tablespace (again): rows of events (of no run) while one fits, smaller ones into what is left. VACUUM
+     * first: the free space map then names every page's room (a page a gateway's connection was filling, which the
+     * map did not know of, would take that connection's next event on a full disk); its first, before the disk is
+     * full, makes the map.
+     */
+    const fill = async () => {
+      await query(url, 'VACUUM events')
+      await query(
         url,
-        `DO $$ DECLARE size int; n int := 0; BEGIN
+        `DO $$ DECLARE size int; n int := (SELECT coalesce(max(seq), 0) FROM events WHERE owner_id = 'filler'); BEGIN
         FOREACH size IN ARRAY ARRAY[1500, 300, 60, 1] LOOP
           LOOP
             BEGIN
@@ -163,6 +183,69 @@ describe.skipIf(process.getuid?.() !== 0)(
         END LOOP;
       END $$`,
       )
+    }
+
+    /** The tmpfs's size, as mounted and grown. */
+    let tmpfsBytes = 1024 * 1024
+    /** The relation a refusal names (`could not extend file "<its file>"`), as the database names it. */
+    const relationOf = async (message: string) => {
+      const file = /could not extend file "([^"]+)"/.exec(message)?.[1]
+      const { rows } = await query(
+        url,
+        `SELECT relname FROM pg_class WHERE pg_relation_filepath(oid) = '${file ?? ''}'`,
+      )
+      return (rows[0] as { relname: string } | undefined)?.relname ?? `? ${message}`
+    }
+
+    /**
+     * `attempt` on the full tablespace (fill) twice, then with room: first while the session's row needs a page of
+     * the disk (sessions' fillfactor 10: a page takes a row only while 90 % of it stays free), then while it finds
+     * room on its table's pages (fillfactor 100) and only its first event needs the disk (events' fillfactor 10:
+     * a page the fill left a few hundred bytes free could take it otherwise); as data-dir-full.test.ts
+     * gives SQLite's disk back page by page, so an attempt gets part of its writes in. Each refusal is 503
+     * storage_full and `leftNothing` checks it left nothing; then space is back (64 KB more) and `attempt` is
+     * stored. The session stored, and the relation (table or index) each refusal was at, from the error of the
+     * store's createSession (`could not extend file`): ['sessions', 'events'].
+     */
+    async function writeByWrite(
+      attempt: () => Promise<Response>,
+      leftNothing: () => Promise<void>,
+    ): Promise<{ session: Session; refusedAt: string[] }> {
+      await fill()
+      const store = gw.ctx.store
+      const createSession = store.createSession
+      const errors: string[] = []
+      store.createSession = (...args) =>
+        createSession.apply(store, args).catch((err: unknown) => {
+          errors.push((err as Error).message)
+          throw err
+        })
+      const refusedAt: string[] = []
+      try {
+        for (const fillfactor of [10, 100]) {
+          await query(url, `ALTER TABLE sessions SET (fillfactor = ${fillfactor})`)
+          await query(url, `ALTER TABLE events SET (fillfactor = ${110 - fillfactor})`)
+          const res = await attempt()
+          expect({ fillfactor, status: res.status, body: await res.json() }).toMatchObject({
+            status: 503,
+            body: { error: { code: 'storage_full' } },
+          })
+          expect(res.headers.get('retry-after')).toBe('30')
+          refusedAt.push(await relationOf(errors.at(-1) ?? ''))
+          await leftNothing()
+        }
+        tmpfsBytes += 64 * 1024
+        execFileSync('mount', ['-o', `remount,size=${tmpfsBytes}`, mount])
+        const res = await attempt()
+        const session = (await res.json()) as Session
+        expect(res.status, JSON.stringify(session)).toBe(201)
+        return { session, refusedAt }
+      } finally {
+        store.createSession = createSession
+        await query(url, 'ALTER TABLE sessions SET (fillfactor = 10)')
+        await query(url, 'ALTER TABLE events SET (fillfactor = 100)')
+      }
+    }
 
     it("a request whose write it refuses is 503 storage_full; a run's and a turn's end refused meanwhile are stored once space is back", async () => {
       // a run: one line, then it waits for the test, then ~270 KB that no longer fit, then would run on for a minute
@@ -258,44 +341,59 @@ describe.skipIf(process.getuid?.() !== 0)(
       // and again on the next check: its probe write is refused too
       expect(await health()).toMatchObject(unhealthy)
 
-      // a new session: its first event refused, so nothing of it is stored (before: its row was, listed idle) and
-      // its agent, opened first, is closed (before: left open until the idle unload)
-      const running = new Set(processesUnder(gw.workspace).map((p) => p.pid))
-      const refusedSession = await postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn' })
-      expect({ status: refusedSession.status, body: await refusedSession.json() }).toMatchObject({
-        status: 503,
-        body: { error: { code: 'storage_full' } },
-      })
-      expect((await listSessions()).map((s) => s.id).sort()).toEqual(
-        [session.id, parent.id, hanging.session.id].sort(),
+      // a new session, write by write: refused at its row, then at its first event once its row fits (before, only
+      // the event was ever refused), nothing of it stored (before: its row was, listed idle) and its agent, opened
+      // first, closed (before: left open until the idle unload); then stored once both fit
+      const listed = [session.id, parent.id, hanging.session.id]
+      const running = () => new Set(processesUnder(gw.workspace).map((p) => p.pid))
+      let was = running()
+      const opened = () => processesUnder(gw.workspace).filter((p) => !was.has(p.pid))
+      const newSession = await writeByWrite(
+        () => postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn' }),
+        async () => {
+          expect((await listSessions()).map((s) => s.id).sort()).toEqual([...listed].sort())
+          expect(await waitUntilGone(opened, 5000)).toEqual([])
+        },
       )
-      const opened = () => processesUnder(gw.workspace).filter((p) => !running.has(p.pid))
-      expect(await waitUntilGone(opened, 5000)).toEqual([])
+      expect(newSession.refusedAt).toEqual(['sessions', 'events'])
+      listed.push(newSession.session.id)
       // one with a webhook and limits: the same, its webhook and limits part of that one write
-      const withExtras = await postJson(`${gw.url}/v1/sessions`, {
-        agent: 'acp:stubborn',
-        webhook: { url: 'http://127.0.0.1:9/hook', events: ['turn.completed'] },
+      was = running()
+      const webhook = { url: 'http://127.0.0.1:9/hook', events: ['turn.completed'] }
+      const withExtras = await writeByWrite(
+        () => postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn', webhook, limits: { maxTurns: 3 } }),
+        async () => {
+          expect((await listSessions()).map((s) => s.id).sort()).toEqual([...listed].sort())
+          expect(await waitUntilGone(opened, 5000)).toEqual([])
+        },
+      )
+      expect(withExtras.refusedAt).toEqual(['sessions', 'events'])
+      expect(await readSession(gw.url, withExtras.session.id)).toMatchObject({
+        webhook,
         limits: { maxTurns: 3 },
       })
-      expect({ status: withExtras.status, body: await withExtras.json() }).toMatchObject({
-        status: 503,
-        body: { error: { code: 'storage_full' } },
-      })
-      expect((await listSessions()).map((s) => s.id).sort()).toEqual(
-        [session.id, parent.id, hanging.session.id].sort(),
+      listed.push(withExtras.session.id)
+      // a fork: refused alike, nothing of it stored, its parent as it was, no process left for it
+      const processes = () =>
+        spawnedFrom()
+          .map((p) => p.pid)
+          .sort()
+      const before = processes()
+      const forked = await writeByWrite(
+        () => postJson(`${gw.url}/v1/sessions/${parent.id}/fork`, {}),
+        async () => {
+          expect((await listSessions()).map((s) => s.id).sort()).toEqual([...listed].sort())
+          expect(await readSession(gw.url, parent.id)).toEqual(parentBefore)
+          expect(await gw.ctx.store.eventsAfter(parent.id, 0, 1000)).toEqual(parentEvents)
+          expect(processes()).toEqual(before)
+        },
       )
-      expect(await waitUntilGone(opened, 5000)).toEqual([])
-      // a fork: refused alike, nothing of it stored, its parent as it was
-      const fork = await postJson(`${gw.url}/v1/sessions/${parent.id}/fork`, {})
-      expect({ status: fork.status, body: await fork.json() }).toMatchObject({
-        status: 503,
-        body: { error: { code: 'storage_full' } },
-      })
-      expect((await listSessions()).map((s) => s.id).sort()).toEqual(
-        [session.id, parent.id, hanging.session.id].sort(),
-      )
+      expect(forked.refusedAt).toEqual(['sessions', 'events'])
+      expect(forked.session).toMatchObject({ forkedFrom: parent.id, forkedAtSeq: parentBefore.lastSeq })
       expect(await readSession(gw.url, parent.id)).toEqual(parentBefore)
-      expect(await gw.ctx.store.eventsAfter(parent.id, 0, 1000)).toEqual(parentEvents)
+      listed.push(forked.session.id)
+      // full again for what follows
+      await fill()
 
       // the run's output and the turn's answer, then their ends, refused: each end is tried again
       const endsFailed = new Promise<void>((resolve) => {
@@ -398,9 +496,7 @@ describe.skipIf(process.getuid?.() !== 0)(
       const another = await postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn' })
       const created2 = (await another.json()) as Session
       expect(another.status, JSON.stringify(created2)).toBe(201)
-      expect((await listSessions()).map((s) => s.id).sort()).toEqual(
-        [session.id, parent.id, hanging.session.id, created2.id].sort(),
-      )
+      expect((await listSessions()).map((s) => s.id).sort()).toEqual([...listed, created2.id].sort())
     })
   },
 )
