@@ -180,8 +180,9 @@ describe.skipIf(!root)("PostgreSQL's pg_wal full (a tmpfs pg_wal; needs root)", 
 })
 
 /**
- * The PostgreSQL server's disk full, for real: the store's `events` table in a tablespace on a tmpfs of 1 MB of its
- * own (mounting one needs root, as CI runs), filled to the last byte, so the server refuses each event with SQLSTATE
+ * The PostgreSQL server's disk full, for real: the store's `events` and `sessions` tables and their indexes in a
+ * tablespace on a tmpfs of 1 MB of its own (mounting one needs root, as CI runs), filled to the last byte, so the
+ * server refuses each event, and a session's row that needs a page, with SQLSTATE
  * 53100 `disk_full` (`could not extend file ...: No space left on device`), as data-dir-full.test.ts fills
  * SQLite's. A request whose write it refuses answers 503 `storage_full` with Retry-After (before: 500 `internal
  * error`, as for a bug); a run whose output no longer fits fails saying why, its agent stopped, and its end is tried
