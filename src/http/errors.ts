@@ -1,7 +1,14 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
-import { AppError, type ErrorCode, errorRegistry, storageFullMessage } from '../protocol/errors.js'
+import {
+  AppError,
+  type ErrorCode,
+  errorRegistry,
+  storageFullMessage,
+  storeUnavailableMessage,
+} from '../protocol/errors.js'
 import { fullDisk } from '../util/disk-full.js'
+import { isStoreUnavailable } from '../util/store-unavailable.js'
 
 /** Which body shape a route's errors take: the native /v1 one, or a seed system's own. */
 export type ErrorShape = 'v1' | 'codex-api-plan' | 'plain' | 'fastapi'
@@ -49,6 +56,15 @@ export function toAppError(err: unknown, sent: Sent = {}): AppError {
   const full = fullDisk(err)
   if (full)
     return new AppError('storage_full', storageFullMessage(full), { retryAfterSeconds: 30 }, { cause: err })
+  // the store's PostgreSQL server unreachable or not taking connections (stopped, restarting after a PANIC, its
+  // database closed): nothing is wrong with the request, retry once it is back (GET /health answers 503 until then)
+  if (isStoreUnavailable(err))
+    return new AppError(
+      'store_unavailable',
+      storeUnavailableMessage(),
+      { retryAfterSeconds: 5 },
+      { cause: err },
+    )
   if (e.statusCode === 400 || e instanceof SyntaxError)
     return new AppError('invalid_request', `malformed request: ${e.message}`, undefined, { cause: err })
   return new AppError('internal', 'internal error', undefined, { cause: err })

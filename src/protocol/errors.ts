@@ -41,6 +41,7 @@ export const errorRegistry = {
     message: 'the node acting on it stopped after it took the request: whether it was done is unknown',
   },
   storage_full: { status: 503, message: storageFullMessage() },
+  store_unavailable: { status: 503, message: storeUnavailableMessage() },
 } as const satisfies Record<string, { status: number; message: string }>
 
 export type ErrorCode = keyof typeof errorRegistry
@@ -66,6 +67,19 @@ export function storageFullMessage(disk: 'data_dir' | 'postgres' = 'data_dir'): 
   return (
     "the gateway's disk is full (its store, DATA_DIR, refused a write: database or disk is full), so the request " +
     'failed; retry once the operator has freed space (GET /health answers 503 until then)'
+  )
+}
+
+/**
+ * What a request answers when the store's PostgreSQL server cannot be reached or takes no connections now (503
+ * store_unavailable): stopped, restarting (a PANIC, such as a full pg_wal, restarts it or shuts it down), or its
+ * database closed to connections; /health answers 503 then, with `store.ready: false`.
+ */
+export function storeUnavailableMessage(): string {
+  return (
+    "the gateway's store is unavailable (its PostgreSQL server cannot be reached or takes no connections now: " +
+    'stopped, restarting, or out of space for its WAL), so the request failed; retry ' +
+    'once the database server is back (GET /health answers 503 until then)'
   )
 }
 

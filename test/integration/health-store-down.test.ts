@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmdirSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmdirSync, statfsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -13,7 +13,13 @@ import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { serverUser } from '../support/postgres-tools.js'
-import { processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
+import {
+  listProcesses,
+  processesInGroup,
+  processesUnder,
+  spawnedFrom,
+  waitUntilGone,
+} from '../support/processes.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
 import { readSseUntil } from '../support/sse-client.js'
 import {
@@ -27,9 +33,12 @@ import {
   within,
 } from '../support/stubborn-agent.js'
 
+const root = process.getuid?.() === 0
+
 // a server of its own: its disk-full case fills and unmounts a tablespace, which the run's shared server would
-// keep failing to write (its checkpoints, which every CREATE DATABASE of the other files waits for)
-const server = sharedPostgres({ ownServer: true })
+// keep failing to write (its checkpoints, which every CREATE DATABASE of the other files waits for), and its
+// pg_wal case fills its pg_wal (on a tmpfs of its own: only what is written takes memory), so it PANICs and stops
+const server = sharedPostgres({ ownServer: true, ...(root ? { walTmpfsBytes: 512 * 2 ** 20 } : {}) })
 
 /** `sql` on the database of `url` (or, `admin`, on the server's `postgres` database), over a connection of its own. */
 async function query(url: string, sql: string, admin = false): Promise<pg.QueryResult> {
@@ -56,7 +65,7 @@ describe('GET /health with the store down', () => {
   const admin = (sql: string) => query(url, sql, true)
   beforeAll(async () => {
     url = await server.createStoreDatabase()
-    gw = await startGateway(null, { DATABASE_URL: url })
+    gw = await startGateway(null, { DATABASE_URL: url, CLI_LIST: 'sh' })
   })
   afterAll(async () => {
     await gw?.close()
@@ -76,6 +85,17 @@ describe('GET /health with the store down', () => {
         status: 503,
         body: { status: 'unhealthy', store: { ready: false } },
       })
+      // a request that needs the store: 503 store_unavailable with Retry-After (before: 500 internal error, as a bug)
+      for (const res of [
+        await fetch(`${gw.url}/v1/sessions`),
+        await postJson(`${gw.url}/v1/runs`, { agent: 'cli', command: { cli: 'sh', args: ['-c', 'true'] } }),
+      ]) {
+        expect(res.headers.get('retry-after')).toBe('5')
+        expect({ status: res.status, body: await res.json() }).toMatchObject({
+          status: 503,
+          body: { error: { code: 'store_unavailable', message: expect.stringContaining('PostgreSQL') } },
+        })
+      }
     } finally {
       await admin(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`)
     }
@@ -84,62 +104,157 @@ describe('GET /health with the store down', () => {
 })
 
 /**
- * The PostgreSQL server's disk full, for real: the store's `events` table in a tablespace on a tmpfs of 1 MB of its
- * own (mounting one needs root, as CI runs), filled to the last byte, so the server refuses each event with SQLSTATE
+ * PostgreSQL's pg_wal full, for real (its pg_wal on a tmpfs of its own, shrunk to what it holds; mounting needs
+ * root, as CI runs): the server cannot make its next WAL segment, PANICs (`could not write to file
+ * "pg_wal/xlogtemp...": No space left on device`), and its crash recovery, which needs a segment too, fails, so it
+ * shuts down and stays down (PostgreSQL 15 does not restart it) until an operator frees space and starts it. Meanwhile
+ * /health answers 503 `store.ready: false` and requests 503 store_unavailable with Retry-After (before: 500 internal
+ * error, as for a bug); started again, the gateway takes work without a restart of its own.
+ */
+describe.skipIf(!root)("PostgreSQL's pg_wal full (a tmpfs pg_wal; needs root)", () => {
+  let gw: TestGateway
+  let url: string
+  beforeAll(async () => {
+    url = await server.createStoreDatabase()
+    gw = await startGateway(null, { DATABASE_URL: url, CLI_LIST: 'sh' })
+  })
+  afterAll(async () => {
+    await gw?.close()
+  })
+
+  it('PostgreSQL PANICs and stays down: /health and requests 503; started again, work goes on', async () => {
+    const { dir, start } = server.ownServer()
+    const wal = path.join(dir, 'wal')
+    const health = async () => {
+      const res = await fetch(`${gw.url}/health`)
+      return { status: res.status, body: (await res.json()) as { status: string; store: { ready: boolean } } }
+    }
+    expect(await health()).toMatchObject({ status: 200, body: { store: { ready: true } } })
+    const postmaster = Number(readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0])
+    // no room for another segment
+    const { blocks, bfree, bsize } = statfsSync(wal)
+    execFileSync('mount', ['-o', `remount,size=${(blocks - bfree) * bsize}`, wal])
+    // WAL written, a segment at a time, until PostgreSQL needs a new segment file (those it recycled used up)
+    const client = new pg.Client({ connectionString: url })
+    client.on('error', () => {})
+    await client.connect()
+    let lost: unknown
+    for (let i = 0; i < 64 && lost === undefined; i++)
+      lost = await client.query("SELECT pg_logical_emit_message(false, 'agw', 'x'), pg_switch_wal()").then(
+        () => undefined,
+        (err: unknown) => err,
+      )
+    await client.end().catch(() => {})
+    expect(lost).toBeInstanceOf(Error)
+    // its crash recovery fails for want of a segment too: the postmaster exits
+    expect(await waitUntilGone(() => listProcesses().filter((p) => p.pid === postmaster), 30_000)).toEqual([])
+    const log = readFileSync(path.join(dir, 'server.log'), 'utf8')
+    expect(log).toMatch(/PANIC: {2}could not write to file "pg_wal\/xlogtemp\.\d+": No space left on device/)
+    expect(log).toMatch(/shutting down due to startup process failure/)
+
+    expect(await health()).toMatchObject({
+      status: 503,
+      body: { status: 'unhealthy', store: { ready: false } },
+    })
+    for (const res of [
+      await fetch(`${gw.url}/v1/sessions`),
+      await postJson(`${gw.url}/v1/runs`, { agent: 'cli', command: { cli: 'sh', args: ['-c', 'true'] } }),
+    ]) {
+      expect(res.headers.get('retry-after')).toBe('5')
+      expect({ status: res.status, body: await res.json() }).toMatchObject({
+        status: 503,
+        body: { error: { code: 'store_unavailable', message: expect.stringContaining('PostgreSQL') } },
+      })
+    }
+
+    // space back and the server started again, as an operator does: its recovery replays the WAL
+    execFileSync('mount', ['-o', `remount,size=${512 * 2 ** 20}`, wal])
+    await start()
+    expect(await health()).toMatchObject({ status: 200, body: { status: 'healthy', store: { ready: true } } })
+    const next = await postJson(`${gw.url}/v1/runs?wait=true`, {
+      agent: 'cli',
+      command: { cli: 'sh', args: ['-c', 'echo fine'] },
+    })
+    expect(await next.json()).toMatchObject({ status: 'succeeded', exitCode: 0 })
+  })
+})
+
+/**
+ * The PostgreSQL server's disk full, for real: the store's `events` and `sessions` tables and their indexes in a
+ * tablespace on a tmpfs of 1 MB of its own (mounting one needs root, as CI runs), filled to the last byte, so the
+ * server refuses each event, and a session's row that needs a page, with SQLSTATE
  * 53100 `disk_full` (`could not extend file ...: No space left on device`), as data-dir-full.test.ts fills
  * SQLite's. A request whose write it refuses answers 503 `storage_full` with Retry-After (before: 500 `internal
  * error`, as for a bug); a run whose output no longer fits fails saying why, its agent stopped, and its end is tried
  * again until space is back (without a restart): then its stream gets it, no seq missing, and nothing stays running.
  */
-describe.skipIf(process.getuid?.() !== 0)(
-  "the PostgreSQL server's disk full (a tmpfs tablespace; needs root)",
-  () => {
-    let gw: TestGateway
-    let url: string
-    let mount: string
-    let mock: MockLlm
-    beforeAll(async () => {
-      url = await server.createStoreDatabase()
-      mount = mkdtempSync(path.join(os.tmpdir(), 'agw-pg-full-'))
-      const { uid, gid } = serverUser()!
-      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=1m,uid=${uid},gid=${gid},mode=0700`, 'tmpfs', mount])
-      await query(url, `CREATE TABLESPACE small LOCATION '${mount}'`)
-      await query(url, 'ALTER TABLE events SET TABLESPACE small')
-      // empty: its first row needs a page the full disk refuses (a single statement's write, enqueueWebhook)
-      await query(url, 'ALTER TABLE webhook_outbox SET TABLESPACE small')
-      mock = await startMockLlm()
-      gw = await startGateway(mock, {
-        DATABASE_URL: url,
-        CLI_LIST: 'sh',
-        WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
-        WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-        ...stubbornSettings(),
-      })
+describe.skipIf(!root)("the PostgreSQL server's disk full (a tmpfs tablespace; needs root)", () => {
+  let gw: TestGateway
+  let url: string
+  let mount: string
+  let mock: MockLlm
+  beforeAll(async () => {
+    url = await server.createStoreDatabase()
+    mount = mkdtempSync(path.join(os.tmpdir(), 'agw-pg-full-'))
+    const { uid, gid } = serverUser()!
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=1m,uid=${uid},gid=${gid},mode=0700`, 'tmpfs', mount])
+    await query(url, `CREATE TABLESPACE small LOCATION '${mount}'`)
+    // what a session's creation and a fork write (the session's row, its first event) and their indexes: before,
+    // only `events` was there, and a create refused at its first event passed whatever the gateway did with a
+    // refused write of its row
+    await query(
+      url,
+      `DO $$ DECLARE r record; BEGIN
+          FOR r IN SELECT indexname FROM pg_indexes WHERE tablename IN ('sessions', 'events') LOOP
+            EXECUTE format('ALTER INDEX %I SET TABLESPACE small', r.indexname);
+          END LOOP;
+        END $$`,
+    )
+    await query(url, 'ALTER TABLE events SET TABLESPACE small')
+    // each session's row a page of its own (an insert takes a page only while 90 % of it stays free), as on a
+    // disk whose pages are all full: a new session's row needs room of the disk (it fitted the first page)
+    await query(url, 'ALTER TABLE sessions SET TABLESPACE small, SET (fillfactor = 10)')
+    // empty: its first row needs a page the full disk refuses (a single statement's write, enqueueWebhook)
+    await query(url, 'ALTER TABLE webhook_outbox SET TABLESPACE small')
+    mock = await startMockLlm()
+    gw = await startGateway(mock, {
+      DATABASE_URL: url,
+      CLI_LIST: 'sh',
+      WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
+      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+      ...stubbornSettings(),
     })
-    afterAll(async () => {
-      await gw?.close()
-      await mock?.close()
-      if (!mount) return
-      // lazily: the server keeps the tablespace's files open until it stops (after this file)
-      spawnSync('umount', ['-l', mount])
-      rmdirSync(mount)
-    })
+  })
+  afterAll(async () => {
+    await gw?.close()
+    await mock?.close()
+    if (!mount) return
+    // lazily: the server keeps the tablespace's files open until it stops (after this file)
+    spawnSync('umount', ['-l', mount])
+    rmdirSync(mount)
+  })
 
-    const listSessions = async () =>
-      ((await (await fetch(`${gw.url}/v1/sessions`)).json()) as { sessions: Session[] }).sessions
-    const health = async () => {
-      const res = await fetch(`${gw.url}/health`)
-      return {
-        status: res.status,
-        body: (await res.json()) as { status: string; store: { ready: boolean; storageFull: boolean } },
-      }
+  const listSessions = async () =>
+    ((await (await fetch(`${gw.url}/v1/sessions`)).json()) as { sessions: Session[] }).sessions
+  const health = async () => {
+    const res = await fetch(`${gw.url}/health`)
+    return {
+      status: res.status,
+      body: (await res.json()) as { status: string; store: { ready: boolean; storageFull: boolean } },
     }
+  }
 
-    /** Fills the tablespace: rows of events (of no run) while one fits, smaller ones into what is left. */
-    const fill = () =>
-      query(
-        url,
-        `DO $$ DECLARE size int; n int := 0; BEGIN
+  /**
+   * Fills the tablespace (again): rows of events (of no run) while one fits, smaller ones into what is left. VACUUM
+   * first: the free space map then names every page's room (a page a gateway's connection was filling, which the
+   * map did not know of, would take that connection's next event on a full disk); its first, before the disk is
+   * full, makes the map.
+   */
+  const fill = async () => {
+    await query(url, 'VACUUM events')
+    await query(
+      url,
+      `DO $$ DECLARE size int; n int := (SELECT coalesce(max(seq), 0) FROM events WHERE owner_id = 'filler'); BEGIN
         FOREACH size IN ARRAY ARRAY[1500, 300, 60, 1] LOOP
           LOOP
             BEGIN
@@ -151,245 +266,320 @@ describe.skipIf(process.getuid?.() !== 0)(
           END LOOP;
         END LOOP;
       END $$`,
-      )
+    )
+  }
 
-    it("a request whose write it refuses is 503 storage_full; a run's and a turn's end refused meanwhile are stored once space is back", async () => {
-      // a run: one line, then it waits for the test, then ~270 KB that no longer fit, then would run on for a minute
-      const release = path.join(gw.workspace, 'release')
-      expect(spawnSync('mkfifo', [release]).status).toBe(0)
-      const script = 'echo before; read x < release; head -c 200000 /dev/urandom | base64; exec sleep 60'
-      const res = await postJson(`${gw.url}/v1/runs`, {
-        agent: 'cli',
-        command: { cli: 'sh', args: ['-c', script] },
-      })
-      expect(res.status).toBe(202)
-      const { id } = (await res.json()) as Run
-      for await (const ev of gw.ctx.runs.events(id, 0)) if (ev.type === 'output') break
-      const { pid } = (await (await fetch(`${gw.url}/v1/runs/${id}`)).json()) as Run
-      // a session turn: its agent says `waiting`, then waits for the test, then answers `done`
-      const turnRelease = path.join(gw.workspace, 'turn-release')
-      expect(spawnSync('mkfifo', [turnRelease]).status).toBe(0)
-      const created = await postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn' })
-      const session = (await created.json()) as Session
-      expect(created.status, JSON.stringify(session)).toBe(201)
-      const waiting = nextEvent(gw, (ev) => (ev.type === 'item.delta' && ev.delta === 'waiting') || undefined)
-      const started = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, {
-        input: `wait ${turnRelease}`,
-      })
-      const turn = (await started.json()) as Turn
-      expect(started.status, JSON.stringify(turn)).toBe(202)
-      await waiting
-      // a codex session with a turn (ACP agents cannot fork): a thread to fork once the disk is full
-      const parentRes = await postJson(`${gw.url}/v1/sessions`, { agent: 'codex' })
-      const parent = (await parentRes.json()) as Session
-      expect(parentRes.status, JSON.stringify(parent)).toBe(201)
-      mock.script({ kind: 'text', text: 'parent answer' })
-      const parentTurn = await postJson(`${gw.url}/v1/sessions/${parent.id}/turns?wait=true`, { input: 'hi' })
-      expect(await parentTurn.json()).toMatchObject({ status: 'completed' })
-      const parentBefore = await readSession(gw.url, parent.id)
-      const parentEvents = await gw.ctx.store.eventsAfter(parent.id, 0, 1000)
-      // a turn whose agent ignores its interrupt: interrupted once the disk is full, the gateway ends it by force
-      const hanging = await hangingTurn(gw)
+  /** The tmpfs's size, as mounted and grown. */
+  let tmpfsBytes = 1024 * 1024
+  /** The relation a refusal names (`could not extend file "<its file>"`), as the database names it. */
+  const relationOf = async (message: string) => {
+    const file = /could not extend file "([^"]+)"/.exec(message)?.[1]
+    const { rows } = await query(
+      url,
+      `SELECT relname FROM pg_class WHERE pg_relation_filepath(oid) = '${file ?? ''}'`,
+    )
+    return (rows[0] as { relname: string } | undefined)?.relname ?? `? ${message}`
+  }
 
-      await fill()
-      // nothing refused yet: /health writes nothing to find out (it knows of a full disk from a refused write)
-      expect(await health()).toMatchObject({ status: 200, body: { store: { storageFull: false } } })
-      // the server refuses what an event of the gateway's takes, with SQLSTATE 53100; at the start that is one line
-      const refused = await query(
-        url,
-        `INSERT INTO events VALUES ('probe', 1, 'probe', '', repeat('x', 300))`,
-      ).catch((err: unknown) => err)
-      expect(refused).toMatchObject({
-        code: '53100',
-        message: expect.stringMatching(/No space left on device/),
+  /**
+   * `attempt` on the full tablespace (fill) twice, then with room: first while the session's row needs a page of
+   * the disk (sessions' fillfactor 10: a page takes a row only while 90 % of it stays free), then while it finds
+   * room on its table's pages (fillfactor 100) and only its first event needs the disk (events' fillfactor 10:
+   * a page the fill left a few hundred bytes free could take it otherwise); as data-dir-full.test.ts
+   * gives SQLite's disk back page by page, so an attempt gets part of its writes in. Each refusal is 503
+   * storage_full and `leftNothing` checks it left nothing; then space is back (64 KB more) and `attempt` is
+   * stored. The session stored, and the relation (table or index) each refusal was at, from the error of the
+   * store's createSession (`could not extend file`): ['sessions', 'events'].
+   */
+  async function writeByWrite(
+    attempt: () => Promise<Response>,
+    leftNothing: () => Promise<void>,
+  ): Promise<{ session: Session; refusedAt: string[] }> {
+    await fill()
+    const store = gw.ctx.store
+    const createSession = store.createSession
+    const errors: string[] = []
+    store.createSession = (...args) =>
+      createSession.apply(store, args).catch((err: unknown) => {
+        errors.push((err as Error).message)
+        throw err
       })
-      expect(describeStartupError(refused).message).toMatch(
-        /^the disk of the PostgreSQL server \(DATABASE_URL\) is full \(could not extend file .*\): free space/,
-      )
-
-      // a single statement refused (a webhook delivery's insert): /health says so from then on (before: only a
-      // refused transaction marked the disk full, and /health stayed 200 healthy)
-      const delivery = {
-        id: 'whd_single',
-        url: 'http://127.0.0.1:9/hook',
-        event: 'turn.completed' as const,
-        body: '{}',
-        state: 'pending' as const,
-        attempts: 0,
-        nextAttemptAt: '2999-01-01T00:00:00.000Z',
-        lastError: null,
-        createdAt: new Date().toISOString(),
-        deliveredAt: null,
+    const refusedAt: string[] = []
+    try {
+      for (const fillfactor of [10, 100]) {
+        await query(url, `ALTER TABLE sessions SET (fillfactor = ${fillfactor})`)
+        await query(url, `ALTER TABLE events SET (fillfactor = ${110 - fillfactor})`)
+        const res = await attempt()
+        expect({ fillfactor, status: res.status, body: await res.json() }).toMatchObject({
+          status: 503,
+          body: { error: { code: 'storage_full' } },
+        })
+        expect(res.headers.get('retry-after')).toBe('30')
+        refusedAt.push(await relationOf(errors.at(-1) ?? ''))
+        await leftNothing()
       }
-      await expect(gw.ctx.store.enqueueWebhook(delivery)).rejects.toMatchObject({ code: '53100' })
-      expect(await health()).toMatchObject({
-        status: 503,
-        body: { status: 'unhealthy', store: { ready: true, storageFull: true } },
-      })
+      tmpfsBytes += 64 * 1024
+      execFileSync('mount', ['-o', `remount,size=${tmpfsBytes}`, mount])
+      const res = await attempt()
+      const session = (await res.json()) as Session
+      expect(res.status, JSON.stringify(session)).toBe(201)
+      return { session, refusedAt }
+    } finally {
+      store.createSession = createSession
+      await query(url, 'ALTER TABLE sessions SET (fillfactor = 10)')
+      await query(url, 'ALTER TABLE events SET (fillfactor = 100)')
+    }
+  }
 
-      // a new run: admitted, its run.queued refused
-      const full = await postJson(`${gw.url}/v1/runs`, {
-        agent: 'cli',
-        command: { cli: 'sh', args: ['-c', 'true'] },
-      })
-      expect(full.headers.get('retry-after')).toBe('30')
-      expect({ status: full.status, body: await full.json() }).toMatchObject({
-        status: 503,
-        body: { error: { code: 'storage_full', message: expect.stringContaining('PostgreSQL server') } },
-      })
-      // from that refusal on, /health says so (503, as for a store down: nothing accepted now can be stored), its
-      // SELECT 1 still answered; before, it stayed 200 healthy while every write was refused
-      const unhealthy = {
-        status: 503,
-        body: { status: 'unhealthy', store: { ready: true, storageFull: true } },
-      }
-      expect(await health()).toMatchObject(unhealthy)
-      // and again on the next check: its probe write is refused too
-      expect(await health()).toMatchObject(unhealthy)
-
-      // a new session: its first event refused, so nothing of it is stored (before: its row was, listed idle) and
-      // its agent, opened first, is closed (before: left open until the idle unload)
-      const running = new Set(processesUnder(gw.workspace).map((p) => p.pid))
-      const refusedSession = await postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn' })
-      expect({ status: refusedSession.status, body: await refusedSession.json() }).toMatchObject({
-        status: 503,
-        body: { error: { code: 'storage_full' } },
-      })
-      expect((await listSessions()).map((s) => s.id).sort()).toEqual(
-        [session.id, parent.id, hanging.session.id].sort(),
-      )
-      const opened = () => processesUnder(gw.workspace).filter((p) => !running.has(p.pid))
-      expect(await waitUntilGone(opened, 5000)).toEqual([])
-      // one with a webhook and limits: the same, its webhook and limits part of that one write
-      const withExtras = await postJson(`${gw.url}/v1/sessions`, {
-        agent: 'acp:stubborn',
-        webhook: { url: 'http://127.0.0.1:9/hook', events: ['turn.completed'] },
-        limits: { maxTurns: 3 },
-      })
-      expect({ status: withExtras.status, body: await withExtras.json() }).toMatchObject({
-        status: 503,
-        body: { error: { code: 'storage_full' } },
-      })
-      expect((await listSessions()).map((s) => s.id).sort()).toEqual(
-        [session.id, parent.id, hanging.session.id].sort(),
-      )
-      expect(await waitUntilGone(opened, 5000)).toEqual([])
-      // a fork: refused alike, nothing of it stored, its parent as it was
-      const fork = await postJson(`${gw.url}/v1/sessions/${parent.id}/fork`, {})
-      expect({ status: fork.status, body: await fork.json() }).toMatchObject({
-        status: 503,
-        body: { error: { code: 'storage_full' } },
-      })
-      expect((await listSessions()).map((s) => s.id).sort()).toEqual(
-        [session.id, parent.id, hanging.session.id].sort(),
-      )
-      expect(await readSession(gw.url, parent.id)).toEqual(parentBefore)
-      expect(await gw.ctx.store.eventsAfter(parent.id, 0, 1000)).toEqual(parentEvents)
-
-      // the run's output and the turn's answer, then their ends, refused: each end is tried again
-      const endsFailed = new Promise<void>((resolve) => {
-        const notices = gw.ctx.storeNotices
-        const told = notices.endFailed.bind(notices)
-        const pending = new Set([id, turn.id, hanging.turn.id])
-        notices.endFailed = (what, ids, ...rest) => {
-          told(what, ids, ...rest)
-          pending.delete(ids.runId ?? '')
-          pending.delete(ids.turnId ?? '')
-          if (pending.size === 0) resolve()
-        }
-      })
-      const runStream = readSseUntil(
-        await fetch(`${gw.url}/v1/runs/${id}/events`, { headers: { accept: 'text/event-stream' } }),
-        (f) => (JSON.parse(f.data) as StoredEvent).type === 'run.completed',
-      )
-      const sessionStream = readSseUntil(
-        await fetch(`${gw.url}/v1/sessions/${session.id}/events`, {
-          headers: { accept: 'text/event-stream' },
-        }),
-        (f) => {
-          const ev = JSON.parse(f.data) as StoredEvent
-          return ev.type === 'session.status' && ev.status === 'idle' && ev.seq > 1
-        },
-      )
-      const hangingStream = readSseUntil(
-        await fetch(`${gw.url}/v1/sessions/${hanging.session.id}/events`, {
-          headers: { accept: 'text/event-stream' },
-        }),
-        (f) => {
-          const ev = JSON.parse(f.data) as StoredEvent
-          return ev.type === 'session.status' && ev.status === 'idle' && ev.seq > 1
-        },
-      )
-      const interrupted = postJson(`${gw.url}/v1/sessions/${hanging.session.id}/interrupt`, {})
-      await writeFile(release, 'go\n')
-      await writeFile(turnRelease, 'go\n')
-      expect(await within(endsFailed, boundMs + 15_000, 'the refusals of the ends')).toBeUndefined()
-      // the turn ended by force: its end refused and tried again (before: tried once, the turn `running` for good)
-      expect((await readSession(gw.url, hanging.session.id)).turns).toMatchObject([
-        { id: hanging.turn.id, status: 'running' },
-      ])
-      // the run's agent (the `sleep` it went on with) was stopped; the run and the turn wait for their ends
-      expect(await waitUntilGone(() => processesInGroup(pid!), 5000)).toEqual([])
-      expect(await (await fetch(`${gw.url}/v1/runs/${id}`)).json()).toMatchObject({ status: 'running' })
-      expect(await readSession(gw.url, session.id)).toMatchObject({
-        status: 'running',
-        turns: [{ id: turn.id, status: 'running' }],
-      })
-
-      // space back, as an operator gives it (a bigger volume): the next check's probe write is stored
-      execFileSync('mount', ['-o', 'remount,size=16m', mount])
-      expect(await health()).toMatchObject({
-        status: 200,
-        body: { status: 'healthy', store: { ready: true, storageFull: false } },
-      })
-      const storing = /^storing its events failed: could not extend file .*No space left on device/
-      const runEvents = (await runStream).map((f) => JSON.parse(f.data) as StoredEvent)
-      expect(runEvents.map((e) => e.seq)).toEqual(runEvents.map((_, i) => i + 1))
-      expect(runEvents.map((e) => e.type)).toEqual(['run.queued', 'run.started', 'output', 'run.completed'])
-      expect(runEvents.at(-1)).toMatchObject({ status: 'failed', error: expect.stringMatching(storing) })
-      const sessionEvents = (await sessionStream).map((f) => JSON.parse(f.data) as StoredEvent)
-      expect(sessionEvents.map((e) => e.seq)).toEqual(sessionEvents.map((_, i) => i + 1))
-      expect(sessionEvents.at(-2)).toMatchObject({
-        type: 'turn.failed',
-        turnId: turn.id,
-        error: expect.stringMatching(storing),
-      })
-      expect(await readSession(gw.url, session.id)).toMatchObject({
-        status: 'idle',
-        turns: [{ id: turn.id, status: 'failed' }],
-      })
-      expect(await (await interrupted).json()).toMatchObject({
-        id: hanging.turn.id,
-        status: 'interrupted',
-        error: expect.stringMatching(notStopped('the interrupt')),
-      })
-      const hangingEvents = (await hangingStream).map((f) => JSON.parse(f.data) as StoredEvent)
-      expect(hangingEvents.map((e) => e.seq)).toEqual(hangingEvents.map((_, i) => i + 1))
-      expect(hangingEvents.filter((e) => e.type === 'turn.completed' || e.type === 'turn.failed')).toEqual([
-        expect.objectContaining({ type: 'turn.completed', turnId: hanging.turn.id, status: 'interrupted' }),
-      ])
-      expect(await readSession(gw.url, hanging.session.id)).toMatchObject({
-        status: 'idle',
-        turns: [{ id: hanging.turn.id, status: 'interrupted' }],
-      })
-      // the run the full disk refused is recorded failed too: nothing stays running or queued
-      const runs = (await (await fetch(`${gw.url}/v1/runs`)).json()) as { runs: Run[] }
-      expect(runs.runs).toHaveLength(2)
-      for (const run of runs.runs) expect(await gw.ctx.runs.wait(run.id)).toMatchObject({ status: 'failed' })
-      // and work goes on
-      const next = await postJson(`${gw.url}/v1/runs?wait=true`, {
-        agent: 'cli',
-        command: { cli: 'sh', args: ['-c', 'echo fine'] },
-      })
-      expect(await next.json()).toMatchObject({ status: 'succeeded', exitCode: 0 })
-      expect(await helloTurn(gw, session.id)).toMatchObject({ status: 'completed', finalResponse: 'done' })
-      expect(await health()).toMatchObject({ status: 200, body: { store: { storageFull: false } } })
-      const another = await postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn' })
-      const created2 = (await another.json()) as Session
-      expect(another.status, JSON.stringify(created2)).toBe(201)
-      expect((await listSessions()).map((s) => s.id).sort()).toEqual(
-        [session.id, parent.id, hanging.session.id, created2.id].sort(),
-      )
+  it("a request whose write it refuses is 503 storage_full; a run's and a turn's end refused meanwhile are stored once space is back", async () => {
+    // a run: one line, then it waits for the test, then ~270 KB that no longer fit, then would run on for a minute
+    const release = path.join(gw.workspace, 'release')
+    expect(spawnSync('mkfifo', [release]).status).toBe(0)
+    const script = 'echo before; read x < release; head -c 200000 /dev/urandom | base64; exec sleep 60'
+    const res = await postJson(`${gw.url}/v1/runs`, {
+      agent: 'cli',
+      command: { cli: 'sh', args: ['-c', script] },
     })
-  },
-)
+    expect(res.status).toBe(202)
+    const { id } = (await res.json()) as Run
+    for await (const ev of gw.ctx.runs.events(id, 0)) if (ev.type === 'output') break
+    const { pid } = (await (await fetch(`${gw.url}/v1/runs/${id}`)).json()) as Run
+    // a session turn: its agent says `waiting`, then waits for the test, then answers `done`
+    const turnRelease = path.join(gw.workspace, 'turn-release')
+    expect(spawnSync('mkfifo', [turnRelease]).status).toBe(0)
+    const created = await postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn' })
+    const session = (await created.json()) as Session
+    expect(created.status, JSON.stringify(session)).toBe(201)
+    const waiting = nextEvent(gw, (ev) => (ev.type === 'item.delta' && ev.delta === 'waiting') || undefined)
+    const started = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, {
+      input: `wait ${turnRelease}`,
+    })
+    const turn = (await started.json()) as Turn
+    expect(started.status, JSON.stringify(turn)).toBe(202)
+    await waiting
+    // a codex session with a turn (ACP agents cannot fork): a thread to fork once the disk is full
+    const parentRes = await postJson(`${gw.url}/v1/sessions`, { agent: 'codex' })
+    const parent = (await parentRes.json()) as Session
+    expect(parentRes.status, JSON.stringify(parent)).toBe(201)
+    mock.script({ kind: 'text', text: 'parent answer' })
+    const parentTurn = await postJson(`${gw.url}/v1/sessions/${parent.id}/turns?wait=true`, { input: 'hi' })
+    expect(await parentTurn.json()).toMatchObject({ status: 'completed' })
+    const parentBefore = await readSession(gw.url, parent.id)
+    const parentEvents = await gw.ctx.store.eventsAfter(parent.id, 0, 1000)
+    // a turn whose agent ignores its interrupt: interrupted once the disk is full, the gateway ends it by force
+    const hanging = await hangingTurn(gw)
+
+    await fill()
+    // nothing refused yet: /health writes nothing to find out (it knows of a full disk from a refused write)
+    expect(await health()).toMatchObject({ status: 200, body: { store: { storageFull: false } } })
+    // the server refuses what an event of the gateway's takes, with SQLSTATE 53100; at the start that is one line
+    const refused = await query(
+      url,
+      `INSERT INTO events VALUES ('probe', 1, 'probe', '', repeat('x', 300))`,
+    ).catch((err: unknown) => err)
+    expect(refused).toMatchObject({
+      code: '53100',
+      message: expect.stringMatching(/No space left on device/),
+    })
+    expect(describeStartupError(refused).message).toMatch(
+      /^the disk of the PostgreSQL server \(DATABASE_URL\) is full \(could not extend file .*\): free space/,
+    )
+
+    // a single statement refused (a webhook delivery's insert): /health says so from then on (before: only a
+    // refused transaction marked the disk full, and /health stayed 200 healthy)
+    const delivery = {
+      id: 'whd_single',
+      url: 'http://127.0.0.1:9/hook',
+      event: 'turn.completed' as const,
+      body: '{}',
+      state: 'pending' as const,
+      attempts: 0,
+      nextAttemptAt: '2999-01-01T00:00:00.000Z',
+      lastError: null,
+      createdAt: new Date().toISOString(),
+      deliveredAt: null,
+    }
+    await expect(gw.ctx.store.enqueueWebhook(delivery)).rejects.toMatchObject({ code: '53100' })
+    expect(await health()).toMatchObject({
+      status: 503,
+      body: { status: 'unhealthy', store: { ready: true, storageFull: true } },
+    })
+
+    // a new run: admitted, its run.queued refused
+    const full = await postJson(`${gw.url}/v1/runs`, {
+      agent: 'cli',
+      command: { cli: 'sh', args: ['-c', 'true'] },
+    })
+    expect(full.headers.get('retry-after')).toBe('30')
+    expect({ status: full.status, body: await full.json() }).toMatchObject({
+      status: 503,
+      body: { error: { code: 'storage_full', message: expect.stringContaining('PostgreSQL server') } },
+    })
+    // from that refusal on, /health says so (503, as for a store down: nothing accepted now can be stored), its
+    // SELECT 1 still answered; before, it stayed 200 healthy while every write was refused
+    const unhealthy = {
+      status: 503,
+      body: { status: 'unhealthy', store: { ready: true, storageFull: true } },
+    }
+    expect(await health()).toMatchObject(unhealthy)
+    // and again on the next check: its probe write is refused too
+    expect(await health()).toMatchObject(unhealthy)
+
+    // a new session, write by write: refused at its row, then at its first event once its row fits (before, only
+    // the event was ever refused), nothing of it stored (before: its row was, listed idle) and its agent, opened
+    // first, closed (before: left open until the idle unload); then stored once both fit
+    const listed = [session.id, parent.id, hanging.session.id]
+    const running = () => new Set(processesUnder(gw.workspace).map((p) => p.pid))
+    let was = running()
+    const opened = () => processesUnder(gw.workspace).filter((p) => !was.has(p.pid))
+    const newSession = await writeByWrite(
+      () => postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn' }),
+      async () => {
+        expect((await listSessions()).map((s) => s.id).sort()).toEqual([...listed].sort())
+        expect(await waitUntilGone(opened, 5000)).toEqual([])
+      },
+    )
+    expect(newSession.refusedAt).toEqual(['sessions', 'events'])
+    listed.push(newSession.session.id)
+    // one with a webhook and limits: the same, its webhook and limits part of that one write
+    was = running()
+    const webhook = { url: 'http://127.0.0.1:9/hook', events: ['turn.completed'] }
+    const withExtras = await writeByWrite(
+      () => postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn', webhook, limits: { maxTurns: 3 } }),
+      async () => {
+        expect((await listSessions()).map((s) => s.id).sort()).toEqual([...listed].sort())
+        expect(await waitUntilGone(opened, 5000)).toEqual([])
+      },
+    )
+    expect(withExtras.refusedAt).toEqual(['sessions', 'events'])
+    expect(await readSession(gw.url, withExtras.session.id)).toMatchObject({
+      webhook,
+      limits: { maxTurns: 3 },
+    })
+    listed.push(withExtras.session.id)
+    // a fork: refused alike, nothing of it stored, its parent as it was, no process left for it
+    const processes = () =>
+      spawnedFrom()
+        .map((p) => p.pid)
+        .sort()
+    const before = processes()
+    const forked = await writeByWrite(
+      () => postJson(`${gw.url}/v1/sessions/${parent.id}/fork`, {}),
+      async () => {
+        expect((await listSessions()).map((s) => s.id).sort()).toEqual([...listed].sort())
+        expect(await readSession(gw.url, parent.id)).toEqual(parentBefore)
+        expect(await gw.ctx.store.eventsAfter(parent.id, 0, 1000)).toEqual(parentEvents)
+        expect(processes()).toEqual(before)
+      },
+    )
+    expect(forked.refusedAt).toEqual(['sessions', 'events'])
+    expect(forked.session).toMatchObject({ forkedFrom: parent.id, forkedAtSeq: parentBefore.lastSeq })
+    expect(await readSession(gw.url, parent.id)).toEqual(parentBefore)
+    listed.push(forked.session.id)
+    // full again for what follows
+    await fill()
+
+    // the run's output and the turn's answer, then their ends, refused: each end is tried again
+    const endsFailed = new Promise<void>((resolve) => {
+      const notices = gw.ctx.storeNotices
+      const told = notices.endFailed.bind(notices)
+      const pending = new Set([id, turn.id, hanging.turn.id])
+      notices.endFailed = (what, ids, ...rest) => {
+        told(what, ids, ...rest)
+        pending.delete(ids.runId ?? '')
+        pending.delete(ids.turnId ?? '')
+        if (pending.size === 0) resolve()
+      }
+    })
+    const runStream = readSseUntil(
+      await fetch(`${gw.url}/v1/runs/${id}/events`, { headers: { accept: 'text/event-stream' } }),
+      (f) => (JSON.parse(f.data) as StoredEvent).type === 'run.completed',
+    )
+    const sessionStream = readSseUntil(
+      await fetch(`${gw.url}/v1/sessions/${session.id}/events`, {
+        headers: { accept: 'text/event-stream' },
+      }),
+      (f) => {
+        const ev = JSON.parse(f.data) as StoredEvent
+        return ev.type === 'session.status' && ev.status === 'idle' && ev.seq > 1
+      },
+    )
+    const hangingStream = readSseUntil(
+      await fetch(`${gw.url}/v1/sessions/${hanging.session.id}/events`, {
+        headers: { accept: 'text/event-stream' },
+      }),
+      (f) => {
+        const ev = JSON.parse(f.data) as StoredEvent
+        return ev.type === 'session.status' && ev.status === 'idle' && ev.seq > 1
+      },
+    )
+    const interrupted = postJson(`${gw.url}/v1/sessions/${hanging.session.id}/interrupt`, {})
+    await writeFile(release, 'go\n')
+    await writeFile(turnRelease, 'go\n')
+    expect(await within(endsFailed, boundMs + 15_000, 'the refusals of the ends')).toBeUndefined()
+    // the turn ended by force: its end refused and tried again (before: tried once, the turn `running` for good)
+    expect((await readSession(gw.url, hanging.session.id)).turns).toMatchObject([
+      { id: hanging.turn.id, status: 'running' },
+    ])
+    // the run's agent (the `sleep` it went on with) was stopped; the run and the turn wait for their ends
+    expect(await waitUntilGone(() => processesInGroup(pid!), 5000)).toEqual([])
+    expect(await (await fetch(`${gw.url}/v1/runs/${id}`)).json()).toMatchObject({ status: 'running' })
+    expect(await readSession(gw.url, session.id)).toMatchObject({
+      status: 'running',
+      turns: [{ id: turn.id, status: 'running' }],
+    })
+
+    // space back, as an operator gives it (a bigger volume): the next check's probe write is stored
+    execFileSync('mount', ['-o', 'remount,size=16m', mount])
+    expect(await health()).toMatchObject({
+      status: 200,
+      body: { status: 'healthy', store: { ready: true, storageFull: false } },
+    })
+    const storing = /^storing its events failed: could not extend file .*No space left on device/
+    const runEvents = (await runStream).map((f) => JSON.parse(f.data) as StoredEvent)
+    expect(runEvents.map((e) => e.seq)).toEqual(runEvents.map((_, i) => i + 1))
+    expect(runEvents.map((e) => e.type)).toEqual(['run.queued', 'run.started', 'output', 'run.completed'])
+    expect(runEvents.at(-1)).toMatchObject({ status: 'failed', error: expect.stringMatching(storing) })
+    const sessionEvents = (await sessionStream).map((f) => JSON.parse(f.data) as StoredEvent)
+    expect(sessionEvents.map((e) => e.seq)).toEqual(sessionEvents.map((_, i) => i + 1))
+    expect(sessionEvents.at(-2)).toMatchObject({
+      type: 'turn.failed',
+      turnId: turn.id,
+      error: expect.stringMatching(storing),
+    })
+    expect(await readSession(gw.url, session.id)).toMatchObject({
+      status: 'idle',
+      turns: [{ id: turn.id, status: 'failed' }],
+    })
+    expect(await (await interrupted).json()).toMatchObject({
+      id: hanging.turn.id,
+      status: 'interrupted',
+      error: expect.stringMatching(notStopped('the interrupt')),
+    })
+    const hangingEvents = (await hangingStream).map((f) => JSON.parse(f.data) as StoredEvent)
+    expect(hangingEvents.map((e) => e.seq)).toEqual(hangingEvents.map((_, i) => i + 1))
+    expect(hangingEvents.filter((e) => e.type === 'turn.completed' || e.type === 'turn.failed')).toEqual([
+      expect.objectContaining({ type: 'turn.completed', turnId: hanging.turn.id, status: 'interrupted' }),
+    ])
+    expect(await readSession(gw.url, hanging.session.id)).toMatchObject({
+      status: 'idle',
+      turns: [{ id: hanging.turn.id, status: 'interrupted' }],
+    })
+    // the run the full disk refused is recorded failed too: nothing stays running or queued
+    const runs = (await (await fetch(`${gw.url}/v1/runs`)).json()) as { runs: Run[] }
+    expect(runs.runs).toHaveLength(2)
+    for (const run of runs.runs) expect(await gw.ctx.runs.wait(run.id)).toMatchObject({ status: 'failed' })
+    // and work goes on
+    const next = await postJson(`${gw.url}/v1/runs?wait=true`, {
+      agent: 'cli',
+      command: { cli: 'sh', args: ['-c', 'echo fine'] },
+    })
+    expect(await next.json()).toMatchObject({ status: 'succeeded', exitCode: 0 })
+    expect(await helloTurn(gw, session.id)).toMatchObject({ status: 'completed', finalResponse: 'done' })
+    expect(await health()).toMatchObject({ status: 200, body: { store: { storageFull: false } } })
+    const another = await postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn' })
+    const created2 = (await another.json()) as Session
+    expect(another.status, JSON.stringify(created2)).toBe(201)
+    expect((await listSessions()).map((s) => s.id).sort()).toEqual([...listed, created2.id].sort())
+  })
+})

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync, rmSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { type DirKind, ownedDirs } from './postgres-dirs.js'
 import { pgProgram } from './postgres-tools.js'
@@ -19,7 +19,24 @@ export function removeServerDir(dir: string): void {
     if (spawnSync(pgProgram('pg_ctl'), ['-D', data, 'status'], as).status !== 3)
       throw new Error(`the PostgreSQL server in ${dir} still runs: ${stop.stderr || stop.stdout}`)
   }
+  // a tmpfs of its own mounted in it (startPostgres's walTmpfsBytes): unmounted, or its mount point stays
+  for (const mount of mountsUnder(dir)) spawnSync('umount', ['-l', mount])
   rmSync(dir, { recursive: true, force: true })
+}
+
+/** The mount points inside `dir` (/proc/self/mounts; none where it cannot be read). */
+function mountsUnder(dir: string): string[] {
+  let table = ''
+  try {
+    table = readFileSync('/proc/self/mounts', 'utf8')
+  } catch {
+    return []
+  }
+  return table
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '')
+    .filter((point) => point.startsWith(`${dir}/`))
+    .reverse()
 }
 
 /**

@@ -1,11 +1,13 @@
+import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { lchownSync, mkdirSync, rmSync, symlinkSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import pg from 'pg'
 import { type DirKind, makeOwnedDir } from './postgres-dirs.js'
 import { removeServerDir } from './postgres-leftovers.js'
 import { initdbArgs, templateVariable } from './postgres-template.js'
-import { pgProgram, runAs, serversRoot, serverUser } from './postgres-tools.js'
+import { pgProgram, runAs, type ServerUser, serversRoot, serverUser } from './postgres-tools.js'
 import { type ProcessOwner, suiteOwner } from './process-owner.js'
 
 /**
@@ -26,6 +28,11 @@ export interface TestPostgres {
    * `admin` (a client connected to the server's `postgres` database) if given, else a connection of its own.
    */
   createDatabase(template?: string, admin?: pg.Client): Promise<string>
+  /**
+   * Starts the server again (same port, settings and cluster: crash recovery, if it went down on its own, as
+   * PostgreSQL does after a PANIC its startup cannot recover from, a full pg_wal); waits until it takes connections.
+   */
+  start(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -36,6 +43,12 @@ export interface PostgresOptions {
   owner?: ProcessOwner
   /** 'shared': the run's one server (run-postgres.ts), which the run's teardown stops without calling it a leak. */
   kind?: Extract<DirKind, 'server' | 'shared'>
+  /**
+   * The cluster's pg_wal on a tmpfs of its own of this many bytes (mounting one needs root), at `<dir>/wal`: a test
+   * can shrink it (`mount -o remount,size=`) to what it holds, so PostgreSQL cannot write its next WAL segment.
+   * Unmounted by stop() (removeServerDir), as by the next run's cleanup.
+   */
+  walTmpfsBytes?: number
 }
 
 async function freePort(): Promise<number> {
@@ -88,6 +101,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Test
     const template = process.env[templateVariable]
     if (template) runAs('cp', ['-a', template, data], user, dir)
     else runAs(pgProgram('initdb'), initdbArgs(data), user, dir)
+    if (options.walTmpfsBytes) walOnTmpfs(dir, data, options.walTmpfsBytes, user)
     const port = await freePort()
     const settings = [
       `-p ${port}`,
@@ -101,12 +115,14 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Test
       // database every minute (40 idle databases: 790 ms of CPU a minute, 50 ms without; docs/benchmarks.md)
       '-c autovacuum=off',
     ].join(' ')
-    runAs(
-      pgCtl,
-      ['-D', data, '-o', settings, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', 'start'],
-      user,
-      dir,
-    )
+    const start = () =>
+      runAs(
+        pgCtl,
+        ['-D', data, '-o', settings, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', 'start'],
+        user,
+        dir,
+      )
+    start()
     const url = `postgres://postgres@127.0.0.1:${port}/postgres`
     let stopped = false
     return {
@@ -114,6 +130,9 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Test
       port,
       dir,
       createDatabase: databaseMaker(port),
+      async start() {
+        start()
+      },
       async stop() {
         if (stopped) return
         stopped = true
@@ -125,4 +144,16 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Test
     removeServerDir(dir)
     throw err
   }
+}
+
+/** Moves the cluster's pg_wal onto a tmpfs of `bytes` at `<dir>/wal` (its owner the server's user), linked from data/. */
+function walOnTmpfs(dir: string, data: string, bytes: number, user: ServerUser | undefined): void {
+  const wal = path.join(dir, 'wal')
+  mkdirSync(wal)
+  const owner = user ? `,uid=${user.uid},gid=${user.gid}` : ''
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}${owner},mode=0700`, 'tmpfs', wal])
+  runAs('cp', ['-a', `${path.join(data, 'pg_wal')}/.`, wal], user, dir)
+  rmSync(path.join(data, 'pg_wal'), { recursive: true })
+  symlinkSync(wal, path.join(data, 'pg_wal'))
+  if (user) lchownSync(path.join(data, 'pg_wal'), user.uid, user.gid)
 }

@@ -19,7 +19,7 @@ export async function startRunServer(root: string, owner: ProcessOwner): Promise
 }
 
 /** The run's shared server as a worker sees it (not stopped by the worker), or undefined outside such a run. */
-export function runServer(): Omit<TestPostgres, 'stop'> | undefined {
+export function runServer(): Omit<TestPostgres, 'stop' | 'start'> | undefined {
   const recorded = process.env[runServerVariable]
   if (!recorded) return undefined
   const { port, dir } = JSON.parse(recorded) as { port: number; dir: string }

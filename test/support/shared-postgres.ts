@@ -10,9 +10,11 @@ export interface SharedPostgresOptions {
    * (a tablespace on a disk they fill and unmount), which would fail the other files' databases.
    */
   ownServer?: boolean
+  /** With `ownServer`: its pg_wal on a tmpfs of this many bytes (startPostgres's walTmpfsBytes; needs root). */
+  walTmpfsBytes?: number
 }
 
-type Server = Omit<TestPostgres, 'stop'>
+type Server = Omit<TestPostgres, 'stop' | 'start'>
 
 /**
  * PostgreSQL for a whole test file or describe block, like sharedGateway(): databases of the block's own on the
@@ -50,7 +52,7 @@ export function sharedPostgres(options: SharedPostgresOptions = {}) {
   beforeAll(async () => {
     server = options.ownServer ? undefined : runServer()
     if (!server) {
-      own = await startPostgres()
+      own = await startPostgres(options.walTmpfsBytes ? { walTmpfsBytes: options.walTmpfsBytes } : {})
       server = own
     }
   }, 60_000)
@@ -98,6 +100,11 @@ export function sharedPostgres(options: SharedPostgresOptions = {}) {
     async createStoreDatabase(): Promise<string> {
       migrated ??= migratedTemplate()
       return createDatabase(await migrated)
+    },
+    /** The block's own server (`ownServer`): its directory, and start() to start it again after it went down. */
+    ownServer(): Pick<TestPostgres, 'dir' | 'start'> {
+      if (!own) throw new Error('sharedPostgres: ownServer() is for a block with a server of its own')
+      return own
     },
     /** A store on `url` (or on a new database), closed after the block's tests, before its database goes. */
     async openStore(url?: string): Promise<PostgresStore> {

@@ -5,6 +5,7 @@ import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
+import { markIfStoreUnavailable } from '../../util/store-unavailable.js'
 import type { WriteProbe } from '../../util/write-probe.js'
 import { FullDiskMark } from '../full-disk-mark.js'
 import {
@@ -184,6 +185,7 @@ export class PostgresStore implements Store {
     query: ((...args: Parameters<pg.Pool['query']>) =>
       (this.pool.query as (...a: unknown[]) => Promise<pg.QueryResult>)(...args).catch((err: unknown) => {
         this.full.refused(err)
+        markIfStoreUnavailable(err)
         throw err
       })) as Queryable['query'],
   }
@@ -202,7 +204,11 @@ export class PostgresStore implements Store {
         throw err
       }
     }
-    const client = await this.pool.connect()
+    const client = await this.pool.connect().catch((err: unknown) => {
+      // the server gone or not taking connections (stopped, restarting after a PANIC): a request answers 503
+      markIfStoreUnavailable(err)
+      throw err
+    })
     // The server may end this connection between two of its queries (a node paused past
     // idle_in_transaction_session_timeout): the next query fails, and the error must not go unheard meanwhile.
     const onLost = () => {}
@@ -221,6 +227,7 @@ export class PostgresStore implements Store {
       failed = err as Error
       // a write refused for a full disk (53100) marks it full: /health says so until a later write takes room
       this.full.refused(err)
+      markIfStoreUnavailable(err)
       await client.query('ROLLBACK').catch(() => {})
       throw err
     } finally {

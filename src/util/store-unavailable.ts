@@ -1,0 +1,60 @@
+/**
+ * Marks `err`, a failure of a store call, when it says the store's PostgreSQL server is unavailable
+ * (pgUnavailable): the PostgreSQL store marks what its queries and connections fail with, so an ECONNREFUSED of
+ * anything else (a webhook, an agent) is not taken for the store's.
+ */
+export function markIfStoreUnavailable(err: unknown): void {
+  if (typeof err === 'object' && err !== null && pgUnavailable(err) && Object.isExtensible(err))
+    Object.defineProperty(err, unavailableMark, { value: true })
+}
+
+/** Whether `err` (or an error it was caused by) is a store call's failure marked by markIfStoreUnavailable. */
+export function isStoreUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 5; depth++) {
+    if ((e as { [unavailableMark]?: boolean })[unavailableMark]) return true
+    e = (e as { cause?: unknown }).cause
+  }
+  return false
+}
+
+const unavailableMark = Symbol('store unavailable')
+
+/**
+ * Whether `err` says the PostgreSQL server of the store cannot be reached or is not taking connections now (as the
+ * pg driver gives it), as opposed to a query it refused: the connection refused or reset (the server stopped, or
+ * gone after a PANIC: a full pg_wal ends in its shutdown), ended under the query (57P01 admin_shutdown, 57P02
+ * crash_shutdown: another backend's PANIC), refused while it starts or recovers (57P03 cannot_connect_now), a
+ * connection exception (class 08), or its database closed to connections (ALLOW_CONNECTIONS false). A request
+ * that meets one answers 503 store_unavailable, not 500: nothing is wrong with the request or the gateway.
+ */
+export function pgUnavailable(err: unknown): boolean {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown }
+  if (typeof code === 'string') {
+    if (unreachable.has(code) || shutdown.has(code) || code.startsWith('08')) return true
+    if (
+      code === '55000' &&
+      typeof message === 'string' &&
+      /not currently accepting connections/.test(message)
+    )
+      return true
+  }
+  // the driver's own errors for a connection that ended under a query or could not be made in time
+  return (
+    typeof message === 'string' &&
+    /^(Connection terminated( unexpectedly| due to connection timeout)?|timeout exceeded when trying to connect)$/.test(
+      message,
+    )
+  )
+}
+
+/** A socket's errors for a server that is not there (stopped, restarting) or went away. */
+const unreachable = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+])
+/** SQLSTATE class 57P: the server ended the connection or is not taking them yet. */
+const shutdown = new Set(['57P01', '57P02', '57P03'])
