@@ -161,28 +161,29 @@ describe('idle sessions are unloaded and resumed without losing anything', () =>
     expect(stored.agentSessionId).not.toBe(agentSessionId)
   }, 90_000)
 
-  // copilot --acp (1.0.102) offers `loadSession` and keeps its sessions in its home (`session-state/<id>`): a session
-  // unloaded when idle (its copilot process ends with it) is loaded by the next turn on a new copilot process, which
-  // replays the history (not a turn's events) and sends the earlier turn to the model with the new one. One whose
-  // record is gone is answered `Resource not found` and goes on in a new session, saying so first. Both sessions
-  // share each copilot process (two starts in all). Before, whether acp:copilot could resume was not known.
-  it('acp:copilot: unloaded when idle (its copilot process ends), the next turn loads it on a new process with its history; one whose record is gone says so (context_lost)', async () => {
+  /**
+   * Two sessions of `agent`, sharing each of its processes (two starts in all), each with a first turn; both
+   * unloaded when idle (the agent's process ends with them), then `forget` removes the agent's own record of the
+   * second. The next turns: the kept one loads its session on a new process (the earlier turn reaches the model
+   * with the new one; the same agent session, no context_lost), the gone one sends no earlier turn and goes on in a
+   * new agent session. Gives the items of each next turn (its events in order, one stream).
+   */
+  async function unloadedThenLoaded(c: {
+    agent: string
+    kept: { prompts: [string, string]; answers: [string, string] }
+    gone: { prompts: [string, string]; answers: [string, string]; word: string }
+    forget: (agentSessionId: string) => void
+  }) {
     mock.reset()
     const [kept, gone] = await Promise.all(
-      [0, 1].map(() => json<Session>(postJson(`${gw.url}/v1/sessions`, { agent: 'acp:copilot' }))),
+      [0, 1].map(() => json<Session>(postJson(`${gw.url}/v1/sessions`, { agent: c.agent }))),
     )
-    const prompts = {
-      kept: ['remember the bird heron', 'which bird did I name?'],
-      gone: ['the tree is a larch', 'which tree?'],
-    }
-    mock.on(prompts.kept[0]!, { kind: 'text', text: 'noted the heron' })
-    mock.on(prompts.kept[1]!, { kind: 'text', text: 'the bird was a heron' })
-    mock.on(prompts.gone[0]!, { kind: 'text', text: 'noted the larch' })
-    mock.on(prompts.gone[1]!, { kind: 'text', text: 'no tree named' })
-    const firsts = await Promise.all([turn(kept!.id, prompts.kept[0]!), turn(gone!.id, prompts.gone[0]!)])
+    for (const { prompts, answers } of [c.kept, c.gone])
+      for (const i of [0, 1]) mock.on(prompts[i]!, { kind: 'text', text: answers[i]! })
+    const firsts = await Promise.all([turn(kept!.id, c.kept.prompts[0]), turn(gone!.id, c.gone.prompts[0])])
     expect(firsts.map((t) => [t.status, t.finalResponse])).toEqual([
-      ['completed', 'noted the heron'],
-      ['completed', 'noted the larch'],
+      ['completed', c.kept.answers[0]],
+      ['completed', c.gone.answers[0]],
     ])
     const ids = await Promise.all(
       [kept!, gone!].map(
@@ -192,27 +193,25 @@ describe('idle sessions are unloaded and resumed without losing anything', () =>
     const sessions = gw.ctx.tenancy.scope(null).sessions
     await waitFor(() => !sessions.isLoaded(kept!.id) && !sessions.isLoaded(gone!.id))
     expect(await waitUntilGone(sessionProcesses)).toEqual([])
-    const goneState = path.join(gw.env.HOME!, '.copilot', 'session-state', ids[1]!)
-    expect(existsSync(goneState)).toBe(true)
-    rmSync(goneState, { recursive: true })
+    c.forget(ids[1]!)
 
     const [next, lost] = await Promise.all([
-      turn(kept!.id, prompts.kept[1]!),
-      turn(gone!.id, prompts.gone[1]!),
+      turn(kept!.id, c.kept.prompts[1]),
+      turn(gone!.id, c.gone.prompts[1]),
     ])
-    expect(next).toMatchObject({ status: 'completed', finalResponse: 'the bird was a heron' })
-    expect(lost).toMatchObject({ status: 'completed', finalResponse: 'no tree named' })
+    // its own answer only (not the replayed history's before it)
+    expect(next).toMatchObject({ status: 'completed', finalResponse: c.kept.answers[1] })
+    expect(lost).toMatchObject({ status: 'completed', finalResponse: c.gone.answers[1] })
     const sent = (input: string) =>
       JSON.stringify(mock.requests.filter((r) => mock.lastUserText(r).includes(input)).at(-1)?.body ?? null)
-    expect(sent(prompts.kept[1]!).includes(prompts.kept[0]!), 'the earlier prompt reached the model').toBe(
+    expect(sent(c.kept.prompts[1]).includes(c.kept.prompts[0]), 'the earlier prompt reached the model').toBe(
       true,
     )
-    expect(sent(prompts.kept[1]!).includes('noted the heron'), 'the earlier answer reached the model').toBe(
+    expect(sent(c.kept.prompts[1]).includes(c.kept.answers[0]), 'the earlier answer reached the model').toBe(
       true,
     )
-    expect(sent(prompts.gone[1]!).includes('larch'), 'a lost session sends no earlier turn').toBe(false)
+    expect(sent(c.gone.prompts[1]).includes(c.gone.word), 'a lost session sends no earlier turn').toBe(false)
 
-    // the loaded one: the same agent session, no context_lost, one event stream, the replayed history not this turn's
     const stored = await json<Session>(fetch(`${gw.url}/v1/sessions/${kept!.id}`))
     expect(stored).toMatchObject({ turnCount: 2, agentSessionId: ids[0] })
     const itemsOf = async (id: string, turnId: string) => {
@@ -221,93 +220,79 @@ describe('idle sessions are unloaded and resumed without losing anything', () =>
       const own = events.slice(events.findIndex((e) => e.type === 'turn.started' && e.turnId === turnId))
       return own.flatMap((e) => (e.type === 'item.completed' ? [e.item] : []))
     }
-    expect((await itemsOf(kept!.id, next.id)).map((item) => item.type)).toEqual(['agent_message'])
+    const moved = await json<Session>(fetch(`${gw.url}/v1/sessions/${gone!.id}`))
+    expect(moved.agentSessionId).not.toBe(ids[1])
+    return { keptItems: await itemsOf(kept!.id, next.id), lostItems: await itemsOf(gone!.id, lost.id) }
+  }
+
+  // copilot --acp (1.0.102) offers `loadSession` and keeps its sessions in its home (`session-state/<id>`): a session
+  // unloaded when idle (its copilot process ends with it) is loaded by the next turn on a new copilot process, which
+  // replays the history (not a turn's events) and sends the earlier turn to the model with the new one. One whose
+  // record is gone is answered `Resource not found` and goes on in a new session, saying so first. Before, whether
+  // acp:copilot could resume was not known.
+  it('acp:copilot: unloaded when idle (its copilot process ends), the next turn loads it on a new process with its history; one whose record is gone says so (context_lost)', async () => {
+    const { keptItems, lostItems } = await unloadedThenLoaded({
+      agent: 'acp:copilot',
+      kept: {
+        prompts: ['remember the bird heron', 'which bird did I name?'],
+        answers: ['noted the heron', 'the bird was a heron'],
+      },
+      gone: {
+        prompts: ['the tree is a larch', 'which tree?'],
+        answers: ['noted the larch', 'no tree named'],
+        word: 'larch',
+      },
+      forget: (agentSessionId) => {
+        const state = path.join(gw.env.HOME!, '.copilot', 'session-state', agentSessionId)
+        expect(existsSync(state)).toBe(true)
+        rmSync(state, { recursive: true })
+      },
+    })
+    expect(keptItems.map((item) => item.type)).toEqual(['agent_message'])
     // the lost one: says so first, and goes on in the new agent session
-    const lostItems = await itemsOf(gone!.id, lost.id)
     expect(lostItems[0]).toMatchObject({
       id: 'context_lost',
       type: 'error',
       message: expect.stringMatching(/^context lost: acp:copilot could not load .*Session .* not found/),
     })
-    const moved = await json<Session>(fetch(`${gw.url}/v1/sessions/${gone!.id}`))
-    expect(moved.agentSessionId).not.toBe(ids[1])
   }, 120_000)
+
   // gemini --acp (0.61.0) offers `loadSession` and keeps its sessions in its home (`.gemini/tmp/<project>/chats`), but
   // its load (gemini-session-load.ts) erased a session loaded in the minute it was created in (its own fresh start
   // wrote into the record: the load failed, context_lost, the conversation gone), and answered before it replayed the
   // history, which then came in the next turn (its final response began with the earlier answer). Now the loaded
-  // one has its history and only its own answer; one whose record is gone says so (context_lost). Both sessions share
-  // each gemini process (two starts in all). (Whether this load falls in the sessions' minute depends on the clock:
-  // test/unit/gemini-session-load.test.ts checks that case on its own.)
+  // one has its history and only its own answer; one whose record is gone says so (context_lost). (Whether this load
+  // falls in the sessions' minute depends on the clock: test/unit/gemini-session-load.test.ts checks that case on its
+  // own.)
   it('acp:gemini: unloaded when idle, the next turn loads it on a new process with its history and its own answer only; one whose record is gone says so (context_lost)', async () => {
-    mock.reset()
-    const [kept, gone] = await Promise.all(
-      [0, 1].map(() => json<Session>(postJson(`${gw.url}/v1/sessions`, { agent: 'acp:gemini' }))),
-    )
-    const prompts = {
-      kept: ['remember the bird egret', 'which bird did I name?'],
-      gone: ['the tree is a rowan', 'which tree?'],
-    }
-    mock.on(prompts.kept[0]!, { kind: 'text', text: 'noted the egret' })
-    mock.on(prompts.kept[1]!, { kind: 'text', text: 'the bird was an egret' })
-    mock.on(prompts.gone[0]!, { kind: 'text', text: 'noted the rowan' })
-    mock.on(prompts.gone[1]!, { kind: 'text', text: 'no tree named' })
-    const firsts = await Promise.all([turn(kept!.id, prompts.kept[0]!), turn(gone!.id, prompts.gone[0]!)])
-    expect(firsts.map((t) => [t.status, t.finalResponse])).toEqual([
-      ['completed', 'noted the egret'],
-      ['completed', 'noted the rowan'],
-    ])
-    const ids = await Promise.all(
-      [kept!, gone!].map(
-        async (s) => (await json<Session>(fetch(`${gw.url}/v1/sessions/${s.id}`))).agentSessionId,
-      ),
-    )
-    const sessions = gw.ctx.tenancy.scope(null).sessions
-    await waitFor(() => !sessions.isLoaded(kept!.id) && !sessions.isLoaded(gone!.id))
-    expect(await waitUntilGone(sessionProcesses)).toEqual([])
-    // the gone one's record: `session-<minute>-<first 8 of its id>.jsonl` in its project's chats
-    const projects = path.join(gw.env.GEMINI_CLI_HOME!, '.gemini', 'tmp')
-    const records = readdirSync(projects, { recursive: true, encoding: 'utf8' }).filter((f) =>
-      f.endsWith(`-${ids[1]!.slice(0, 8)}.jsonl`),
-    )
-    expect(records).toHaveLength(1)
-    for (const f of records) rmSync(path.join(projects, f))
-
-    const [next, lost] = await Promise.all([
-      turn(kept!.id, prompts.kept[1]!),
-      turn(gone!.id, prompts.gone[1]!),
-    ])
-    // its own answer only: not the replayed history's before it
-    expect(next).toMatchObject({ status: 'completed', finalResponse: 'the bird was an egret' })
-    expect(lost).toMatchObject({ status: 'completed', finalResponse: 'no tree named' })
-    const sent = (input: string) =>
-      JSON.stringify(mock.requests.filter((r) => mock.lastUserText(r).includes(input)).at(-1)?.body ?? null)
-    expect(sent(prompts.kept[1]!).includes(prompts.kept[0]!), 'the earlier prompt reached the model').toBe(
-      true,
-    )
-    expect(sent(prompts.kept[1]!).includes('noted the egret'), 'the earlier answer reached the model').toBe(
-      true,
-    )
-    expect(sent(prompts.gone[1]!).includes('rowan'), 'a lost session sends no earlier turn').toBe(false)
-
-    const stored = await json<Session>(fetch(`${gw.url}/v1/sessions/${kept!.id}`))
-    expect(stored).toMatchObject({ turnCount: 2, agentSessionId: ids[0] })
-    const itemsOf = async (id: string, turnId: string) => {
-      const events = await sessionEventsUntilTurnEnd(gw.url, id, turnId)
-      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
-      const own = events.slice(events.findIndex((e) => e.type === 'turn.started' && e.turnId === turnId))
-      return own.flatMap((e) => (e.type === 'item.completed' ? [e.item] : []))
-    }
-    expect(await itemsOf(kept!.id, next.id)).toEqual([
+    const { keptItems, lostItems } = await unloadedThenLoaded({
+      agent: 'acp:gemini',
+      kept: {
+        prompts: ['remember the bird egret', 'which bird did I name?'],
+        answers: ['noted the egret', 'the bird was an egret'],
+      },
+      gone: {
+        prompts: ['the tree is a rowan', 'which tree?'],
+        answers: ['noted the rowan', 'no tree named'],
+        word: 'rowan',
+      },
+      forget: (agentSessionId) => {
+        // its record: `session-<minute>-<first 8 of its id>.jsonl` in its project's chats
+        const projects = path.join(gw.env.GEMINI_CLI_HOME!, '.gemini', 'tmp')
+        const records = readdirSync(projects, { recursive: true, encoding: 'utf8' }).filter((f) =>
+          f.endsWith(`-${agentSessionId.slice(0, 8)}.jsonl`),
+        )
+        expect(records).toHaveLength(1)
+        for (const f of records) rmSync(path.join(projects, f))
+      },
+    })
+    expect(keptItems).toEqual([
       expect.objectContaining({ type: 'agent_message', text: 'the bird was an egret' }),
     ])
-    const lostItems = await itemsOf(gone!.id, lost.id)
     expect(lostItems[0]).toMatchObject({
       id: 'context_lost',
       type: 'error',
       message: expect.stringMatching(/^context lost: acp:gemini could not load /),
     })
-    const moved = await json<Session>(fetch(`${gw.url}/v1/sessions/${gone!.id}`))
-    expect(moved.agentSessionId).not.toBe(ids[1])
   }, 120_000)
 })
