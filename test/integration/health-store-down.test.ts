@@ -41,6 +41,29 @@ const root = process.getuid?.() === 0
 const server = sharedPostgres({ ownServer: true, ...(root ? { walTmpfsBytes: 512 * 2 ** 20 } : {}) })
 
 /** `sql` on the database of `url` (or, `admin`, on the server's `postgres` database), over a connection of its own. */
+/** The gateway's GET /health: its status and body. */
+async function healthOf(gw: TestGateway) {
+  const res = await fetch(`${gw.url}/health`)
+  return {
+    status: res.status,
+    body: (await res.json()) as { status: string; store: { ready: boolean; storageFull: boolean } },
+  }
+}
+
+/** A read and a write that need the store answer 503 store_unavailable with Retry-After 5. */
+async function expectStoreUnavailable(gw: TestGateway): Promise<void> {
+  for (const res of [
+    await fetch(`${gw.url}/v1/sessions`),
+    await postJson(`${gw.url}/v1/runs`, { agent: 'cli', command: { cli: 'sh', args: ['-c', 'true'] } }),
+  ]) {
+    expect(res.headers.get('retry-after')).toBe('5')
+    expect({ status: res.status, body: await res.json() }).toMatchObject({
+      status: 503,
+      body: { error: { code: 'store_unavailable', message: expect.stringContaining('PostgreSQL') } },
+    })
+  }
+}
+
 async function query(url: string, sql: string, admin = false): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString: admin ? url.replace(/\/[^/]+$/, '/postgres') : url })
   await client.connect()
@@ -72,10 +95,7 @@ describe('GET /health with the store down', () => {
   })
 
   it('is 503 unhealthy while the database refuses connections, 200 healthy before and after', async () => {
-    const health = async () => {
-      const res = await fetch(`${gw.url}/health`)
-      return { status: res.status, body: (await res.json()) as { status: string; store: { ready: boolean } } }
-    }
+    const health = () => healthOf(gw)
     expect(await health()).toMatchObject({ status: 200, body: { status: 'healthy', store: { ready: true } } })
     const db = new URL(url).pathname.slice(1)
     await admin(`ALTER DATABASE ${db} ALLOW_CONNECTIONS false`)
@@ -86,16 +106,7 @@ describe('GET /health with the store down', () => {
         body: { status: 'unhealthy', store: { ready: false } },
       })
       // a request that needs the store: 503 store_unavailable with Retry-After (before: 500 internal error, as a bug)
-      for (const res of [
-        await fetch(`${gw.url}/v1/sessions`),
-        await postJson(`${gw.url}/v1/runs`, { agent: 'cli', command: { cli: 'sh', args: ['-c', 'true'] } }),
-      ]) {
-        expect(res.headers.get('retry-after')).toBe('5')
-        expect({ status: res.status, body: await res.json() }).toMatchObject({
-          status: 503,
-          body: { error: { code: 'store_unavailable', message: expect.stringContaining('PostgreSQL') } },
-        })
-      }
+      await expectStoreUnavailable(gw)
     } finally {
       await admin(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`)
     }
@@ -125,10 +136,7 @@ describe.skipIf(!root)("PostgreSQL's pg_wal full (a tmpfs pg_wal; needs root)", 
   it('PostgreSQL PANICs and stays down: /health and requests 503; started again, work goes on', async () => {
     const { dir, start } = server.ownServer()
     const wal = path.join(dir, 'wal')
-    const health = async () => {
-      const res = await fetch(`${gw.url}/health`)
-      return { status: res.status, body: (await res.json()) as { status: string; store: { ready: boolean } } }
-    }
+    const health = () => healthOf(gw)
     expect(await health()).toMatchObject({ status: 200, body: { store: { ready: true } } })
     const postmaster = Number(readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0])
     // no room for another segment
@@ -156,16 +164,7 @@ describe.skipIf(!root)("PostgreSQL's pg_wal full (a tmpfs pg_wal; needs root)", 
       status: 503,
       body: { status: 'unhealthy', store: { ready: false } },
     })
-    for (const res of [
-      await fetch(`${gw.url}/v1/sessions`),
-      await postJson(`${gw.url}/v1/runs`, { agent: 'cli', command: { cli: 'sh', args: ['-c', 'true'] } }),
-    ]) {
-      expect(res.headers.get('retry-after')).toBe('5')
-      expect({ status: res.status, body: await res.json() }).toMatchObject({
-        status: 503,
-        body: { error: { code: 'store_unavailable', message: expect.stringContaining('PostgreSQL') } },
-      })
-    }
+    await expectStoreUnavailable(gw)
 
     // space back and the server started again, as an operator does: its recovery replays the WAL
     execFileSync('mount', ['-o', `remount,size=${512 * 2 ** 20}`, wal])
@@ -236,13 +235,7 @@ describe.skipIf(!root)("the PostgreSQL server's disk full (a tmpfs tablespace; n
 
   const listSessions = async () =>
     ((await (await fetch(`${gw.url}/v1/sessions`)).json()) as { sessions: Session[] }).sessions
-  const health = async () => {
-    const res = await fetch(`${gw.url}/health`)
-    return {
-      status: res.status,
-      body: (await res.json()) as { status: string; store: { ready: boolean; storageFull: boolean } },
-    }
-  }
+  const health = () => healthOf(gw)
 
   /**
    * Fills the tablespace (again): rows of events (of no run) while one fits, smaller ones into what is left. VACUUM
