@@ -8,6 +8,7 @@ import { queuedTurn } from '../../src/core/turn-queue.js'
 import { AppError } from '../../src/protocol/errors.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
+import { newApproval } from '../contract/store-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { codexRequestsOf, failCodexSteers } from '../support/codex-requests.js'
 import {
@@ -457,23 +458,16 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
     // the node that reopens it settles it before the turn fails, as a takeover does (session-recovery.ts)
     const now = Date.now()
     const approvalId = `apr_left_${lost.id}`
-    await a.ctx.store.createApproval({
-      id: approvalId,
-      sessionId: session.id,
-      turnId: lost.id,
-      kind: 'command',
-      command: 'rm -rf build',
-      cwd: null,
-      changes: null,
-      reason: null,
-      options: ['accept', 'decline', 'cancel'],
-      state: 'pending',
-      decision: null,
-      by: null,
-      createdAt: new Date(now).toISOString(),
-      resolvedAt: null,
-      expiresAt: new Date(now + 600_000).toISOString(),
-    })
+    await a.ctx.store.createApproval(
+      newApproval(approvalId, session.id, {
+        turnId: lost.id,
+        command: 'rm -rf build',
+        cwd: null,
+        options: ['accept', 'decline', 'cancel'],
+        createdAt: new Date(now).toISOString(),
+        expiresAt: new Date(now + 600_000).toISOString(),
+      }),
+    )
     await a.ctx.store.updateSession(session.id, { status: 'waiting_for_approval' })
     let resumed: Session | undefined
     await takenOverWhile(session, lost, async () => {

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session } from '../../src/protocol/sessions.js'
+import { newApproval } from '../contract/store-contract.js'
 import { postJson, startGateway, type TestGateway } from '../support/gateway.js'
 import { processesInGroup, processesUnder, waitUntilGone } from '../support/processes.js'
 import { parsePrometheus, sample } from '../support/prometheus.js'
@@ -107,23 +108,16 @@ function unreachableCase(database: () => Promise<Record<string, string>>) {
     // an approval left pending with no turn (as codex asks one when no turn of the session runs): stored here as
     // the agent's request would store it, since this agent asks none
     const now = Date.now()
-    await gw.ctx.store.createApproval({
-      id: 'apr_unreachable',
-      sessionId: session.id,
-      turnId: null,
-      kind: 'command',
-      command: 'rm -rf build',
-      cwd: null,
-      changes: null,
-      reason: null,
-      options: ['accept', 'decline', 'cancel'],
-      state: 'pending',
-      decision: null,
-      by: null,
-      createdAt: new Date(now).toISOString(),
-      resolvedAt: null,
-      expiresAt: new Date(now + 600_000).toISOString(),
-    })
+    await gw.ctx.store.createApproval(
+      newApproval('apr_unreachable', session.id, {
+        turnId: null,
+        command: 'rm -rf build',
+        cwd: null,
+        options: ['accept', 'decline', 'cancel'],
+        createdAt: new Date(now).toISOString(),
+        expiresAt: new Date(now + 600_000).toISOString(),
+      }),
+    )
     writeFileSync(broken, '')
     // unloaded once idle: its agent process ends; the archive must start it again, and cannot
     expect(await waitUntilGone(() => processesUnder(gw.dir))).toEqual([])
