@@ -8,6 +8,9 @@ import { postJson, requestInput, sharedGateway, type TestGateway } from '../supp
 import { tempDir } from '../support/temp.js'
 
 /** Seed 003 (Codex Agent Server) with the real codex app-server: the seed's own examples, unchanged. */
+/** The fields of the original's Thread model, in its order: what its response_model sent of app-server's record. */
+const threadModelFields = ['id', 'preview', 'modelProvider', 'createdAt', 'updatedAt', 'turns']
+
 describe('/api/thread/* and /api/turn/start (seed 003)', () => {
   const shared = sharedGateway()
   let mock: MockLlm
@@ -73,14 +76,7 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     expect(read.body.thread.modelProvider).toBe(start.body.thread.modelProvider)
     // the original's Thread model, as its response_model sent it: nothing else of app-server's record (its rollout
     // path, the server's real cwd)
-    expect(Object.keys(read.body.thread)).toEqual([
-      'id',
-      'preview',
-      'modelProvider',
-      'createdAt',
-      'updatedAt',
-      'turns',
-    ])
+    expect(Object.keys(read.body.thread)).toEqual(threadModelFields)
     expect(read.body.thread).toMatchObject({
       preview: 'Write a hello world program in Python',
       createdAt: expect.any(Number),
@@ -91,14 +87,7 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     // resume and fork answer the thread with its turns, app-server's records as read lists them
     const resumed = await post('/api/thread/resume', { threadId })
     expect(resumed.status).toBe(200)
-    expect(Object.keys(resumed.body.thread)).toEqual([
-      'id',
-      'preview',
-      'modelProvider',
-      'createdAt',
-      'updatedAt',
-      'turns',
-    ])
+    expect(Object.keys(resumed.body.thread)).toEqual(threadModelFields)
     expect(resumed.body.thread).toMatchObject({
       id: threadId,
       preview: 'Write a hello world program in Python',
@@ -433,14 +422,7 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     const read = await post('/api/thread/read', { threadId, includeTurns: true })
     expect(read.status).toBe(200)
     expect(read.body.thread).toMatchObject({ id: threadId, preview: 'before the archive' })
-    expect(Object.keys(read.body.thread)).toEqual([
-      'id',
-      'preview',
-      'modelProvider',
-      'createdAt',
-      'updatedAt',
-      'turns',
-    ])
+    expect(Object.keys(read.body.thread)).toEqual(threadModelFields)
     expect(read.body.thread.turns).toHaveLength(1)
     expect(read.body.thread.turns[0].items).toEqual(
       expect.arrayContaining([expect.objectContaining({ type: 'agentMessage', text: 'archived answer' })]),
