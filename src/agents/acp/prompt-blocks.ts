@@ -55,6 +55,16 @@ export function dataUrlImage(url: string): { mimeType: string; data: string } {
   }
 }
 
+/** The prompt's blocks when its input is text alone (sent without waiting), else null. */
+export function textBlocks(input: TurnInput): ContentBlock[] | null {
+  const blocks: ContentBlock[] = []
+  for (const part of input) {
+    if (part.type !== 'text') return null
+    blocks.push({ type: 'text', text: part.text })
+  }
+  return blocks
+}
+
 /**
  * The prompt's blocks. Rejects (an Error, the turn's failure) a turn with images for an agent whose `initialize`
  * answer lacks `promptCapabilities.image` (a preset's command replaced by ACP_AGENTS with one that does not), and a
