@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { acpPreset } from '../../src/agents/acp/agent-spec.js'
@@ -143,11 +143,22 @@ describe('warm one-shot acp:codex-acp runs', () => {
     // and a session serves one run only: the next run gets another one
     await waitFor(() => readyIn(warm).length > 0)
     expect(readyIn(warm)).not.toContain(sessionOf(again))
+    // a run's images go with its prompt as ACP image blocks: the model gets the PNG (before, a run's images were
+    // dropped here: the API refused them with a 400)
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+      'base64',
+    )
+    writeFileSync(path.join(workspace, 'pixel.png'), png)
     mock.script({ kind: 'text', text: 'third' })
-    const third = await collect(warm.run(request('third'), new AbortController().signal))
+    const withImage = request('third', { images: [path.join(workspace, 'pixel.png')] })
+    const third = await collect(warm.run(withImage, new AbortController().signal))
     expect(completionOf(third)).toMatchObject({ status: 'succeeded', finalResponse: 'third' })
     expect([sessionOf(onWarm), sessionOf(again)]).not.toContain(sessionOf(third))
     expect(JSON.stringify(mock.requests.at(-1)?.body)).not.toContain('second-run-7c1e')
+    expect(JSON.stringify(mock.requests.at(-1)?.body)).toContain(
+      `data:image/png;base64,${png.toString('base64')}`,
+    )
   })
 
   it('the run sandbox decides on the warm path as on the cold one: workspace-write writes in the run cwd, read-only does not', async () => {

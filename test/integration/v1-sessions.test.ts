@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { acpPreset } from '../../src/agents/acp/agent-spec.js'
 import type { AcpDriver } from '../../src/agents/acp/driver.js'
 import type { LiveSessions } from '../../src/core/live-sessions.js'
 import { SessionManager } from '../../src/core/session-manager.js'
@@ -44,6 +45,8 @@ describe('/v1/sessions on codex app-server', () => {
       COPILOT_PROVIDER_BASE_URL: mock.baseUrl,
       COPILOT_PROVIDER_API_KEY: testApiKey,
       COPILOT_MODEL: testModel,
+      // never started: the refusal of images by an ACP agent not known to take them
+      ACP_AGENTS: `plain=${acpPreset('codex-acp').command}`,
     })
   })
   afterAll(async () => {
@@ -642,14 +645,42 @@ describe('/v1/sessions on codex app-server', () => {
     }
     mock.script({ kind: 'text', text: 'noted mango' })
     expect(await json<Turn>(turn(session.id, 'the fruit is mango'))).toMatchObject({ status: 'completed' })
-    // an agent whose capabilities lack images refuses a turn with one (400), before anything runs
-    writeFileSync(path.join(gw.workspace, 'mango.png'), 'not really a png')
-    const image = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, {
-      input: [{ type: 'localImage', path: 'mango.png' }],
+    // codex-acp answers initialize with promptCapabilities.image: a turn's images go to it as ACP image blocks (the
+    // file's bytes read by the gateway, its type sniffed: a PNG named .jpg; a data: URL as it is), and the model gets
+    // both. Before, acp:codex-acp refused them (400, "does not support images").
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+      'base64',
+    )
+    writeFileSync(path.join(gw.workspace, 'mango.jpg'), png)
+    const gif = 'data:image/gif;base64,R0lGODlhAQABAAAAACw='
+    mock.script({ kind: 'text', text: 'two pixels' })
+    const input = [
+      { type: 'text', text: 'what are these' },
+      { type: 'localImage', path: 'mango.jpg' },
+      { type: 'image', url: gif },
+    ]
+    const seen = await json<Turn>(postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input }))
+    expect(seen).toMatchObject({ status: 'completed', finalResponse: 'two pixels', input })
+    const sent = requestText(mock.requests.length - 1)
+    expect(sent).toContain(`data:image/png;base64,${png.toString('base64')}`)
+    expect(sent).toContain(gif)
+    expect(sent).toContain('the fruit is mango')
+    // the copy read is gone once the turn ended
+    const copies = path.join(gw.env.DATA_DIR!, 'run-images')
+    expect(existsSync(copies) ? readdirSync(copies) : []).toEqual([])
+    // an ACP agent not known to take images (a custom one, ACP_AGENTS: codex-acp's binary under another name) refuses
+    // them (400) before anything starts
+    const imagesOf = (id: string) => gw.ctx.registry.get(id).capabilities.images
+    expect([imagesOf('acp:codex-acp'), imagesOf('acp:plain')]).toEqual([true, false])
+    const image = await postJson(`${gw.url}/v1/runs`, {
+      agent: 'acp:plain',
+      prompt: 'what is this',
+      images: ['mango.jpg'],
     })
     expect(image.status).toBe(400)
     expect(((await image.json()) as { error: { message: string } }).error.message).toBe(
-      "agent acp:codex-acp does not support images; GET /v1/agents lists each agent's capabilities",
+      "agent acp:plain does not support images; GET /v1/agents lists each agent's capabilities",
     )
 
     await killAgent()
@@ -670,7 +701,7 @@ describe('/v1/sessions on codex app-server', () => {
     expect(next).toMatchObject({ status: 'completed', finalResponse: 'still mango' })
     expect(requestText(mock.requests.length - 1)).toContain('the fruit is mango')
     const stored = await json<Session>(fetch(`${gw.url}/v1/sessions/${session.id}`))
-    expect(stored).toMatchObject({ turnCount: 4, agentSessionId: session.agentSessionId })
+    expect(stored).toMatchObject({ turnCount: 5, agentSessionId: session.agentSessionId })
     expect((await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {})).status).toBe(200)
   })
 

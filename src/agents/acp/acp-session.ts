@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type {
   ContentBlock,
   InitializeResponse,
+  PromptResponse,
   RequestPermissionRequest,
   RequestPermissionResponse,
 } from '@agentclientprotocol/sdk'
@@ -15,6 +16,7 @@ import type { AcpPeer, AcpProcess } from './acp-process.js'
 import { AcpTurn } from './acp-turn.js'
 import { FsAccess } from './fs-access.js'
 import { permissionAnswer, permissionAsk } from './permission.js'
+import { promptBlocks, textBlocks } from './prompt-blocks.js'
 import { mergeToolCall } from './tool-items.js'
 import { toolCallFields } from './wire.js'
 
@@ -183,13 +185,20 @@ export class AcpSession implements AgentSession, AcpPeer {
       if (this.active === run) this.active = undefined
       this.rememberToolCalls(run.mapper.toolCallIds())
     })
-    const prompt: ContentBlock[] = input.flatMap((i) =>
-      i.type === 'text' ? [{ type: 'text', text: i.text }] : [],
+    let unsent = false
+    const send = (prompt: ContentBlock[]): Promise<Pick<PromptResponse, 'stopReason'>> => {
+      // interrupted while its images were read: nothing was sent, nothing is to cancel
+      if (this.cancelSentAt !== undefined) return Promise.resolve({ stopReason: 'cancelled' })
+      // closed when its output ended (the process died), which may be known before its exit is (usable)
+      unsent = this.agent.connection.signal.aborted
+      return this.agent.connection.agent.request('session/prompt', { sessionId: this.agentSessionId, prompt })
+    }
+    // text goes at once; images are read and encoded first (prompt-blocks.ts): a turn whose image cannot be sent
+    // fails, nothing sent
+    const text = textBlocks(input)
+    const answered: Promise<void> = (
+      text ? send(text) : promptBlocks(input, this.init, this.agentName).then(send)
     )
-    // closed when its output ended (the process died), which may be known before its exit is (usable)
-    const unsent = this.agent.connection.signal.aborted
-    const answered: Promise<void> = this.agent.connection.agent
-      .request('session/prompt', { sessionId: this.agentSessionId, prompt })
       .then(async (answer) => {
         this.promptAnswered(answered)
         // the last updates of its tool calls, while one is open (ACP_TOOL_SETTLE_MS): codex-acp may answer the

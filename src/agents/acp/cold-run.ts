@@ -6,7 +6,7 @@ import { processStarted } from '../process-run.js'
 import type { AgentSession } from '../session.js'
 import type { AcpProcess } from './acp-process.js'
 import { errorMessage } from './acp-session.js'
-import { acpRunCompleted, type OneShotTurn } from './one-shot.js'
+import { acpRunCompleted, type OneShotTurn, runInput } from './one-shot.js'
 
 /**
  * A one-shot run on an agent process of its own (`agent`, just spawned): `run.started` with its pid, the
@@ -36,7 +36,7 @@ export async function* acpColdRun(
     yield processStarted(agentId, agent.launch.command, await agent.proc.started)
     const session = await open()
     yield { type: 'agent.session', agent: agentId, agentSessionId: session.agentSessionId }
-    for await (const ev of session.turn([{ type: 'text', text: req.prompt }], new AbortController().signal)) {
+    for await (const ev of session.turn(runInput(req), new AbortController().signal)) {
       if (ev.type === 'item.completed' && ev.item.type === 'agent_message') turn.finalResponse = ev.item.text
       if (ev.type === 'turn.completed') turn.ok = ev.status !== 'interrupted'
       if (ev.type === 'turn.failed') turn.error = ev.error

@@ -4,7 +4,13 @@ import type { ProcessRunner } from '../../process/runner.js'
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { claudeConversationExists } from '../claude/conversation-file.js'
-import { type AgentStatus, capabilities, type RunRequest, type WarmPoolCounts } from '../driver.js'
+import {
+  type AgentCapabilities,
+  type AgentStatus,
+  capabilities,
+  type RunRequest,
+  type WarmPoolCounts,
+} from '../driver.js'
 import { claudeCodeRules } from '../exact-call-rule.js'
 import { geminiHome } from '../gemini/home.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
@@ -25,6 +31,14 @@ import { AcpLeases, warmKeepMs as defaultWarmKeepMs } from './session-leases.js'
 import { acpWarmable, acpWarmRun } from './warm-run.js'
 
 export const acpCapabilities = capabilities('sessions', 'approvals', 'interrupt')
+
+/**
+ * A preset's: each answers `initialize` with `promptCapabilities.image` (codex-acp 0.16.0, claude-agent-acp 0.100.0,
+ * Gemini CLI 0.61.0, copilot 1.0.102), so a turn's or run's images go to it as ACP image blocks (prompt-blocks.ts). A
+ * custom agent (ACP_AGENTS) is not known to: it takes none (a 400). A preset's command replaced by one whose answer
+ * lacks it fails such a turn (prompt-blocks.ts).
+ */
+export const acpPresetCapabilities = capabilities('sessions', 'approvals', 'interrupt', 'images')
 
 /**
  * The presets whose permission requests the gateway answers by the session's sandbox and approval policy
@@ -56,7 +70,9 @@ type AcpSessionHooks = SessionHooks & Partial<Pick<ClaudeSessionHooks, 'allowedR
  */
 export class AcpDriver implements SessionDriver {
   readonly id: string
-  readonly capabilities = acpCapabilities
+  readonly capabilities: AgentCapabilities
+  /** A turn's `image` items (data:image/ URLs) go as image blocks too (with capabilities.images). */
+  readonly imageUrls: boolean
   private readonly leases: AcpLeases
   private readonly ready: ReadySessions
   /** What every session of this agent is opened with (CLAUDE_WORKSPACE_SETTINGS). */
@@ -71,6 +87,8 @@ export class AcpDriver implements SessionDriver {
     warmKeepMs = defaultWarmKeepMs,
   ) {
     this.id = `acp:${spec.name}`
+    this.capabilities = spec.flavor === 'custom' ? acpCapabilities : acpPresetCapabilities
+    this.imageUrls = this.capabilities.images
     this.leases = new AcpLeases(config, spec, serverEnv, runner, warmKeepMs)
     this.ready = new ReadySessions(warmKeepMs)
     this.openOptions = { workspaceSettings: config.CLAUDE_WORKSPACE_SETTINGS }

@@ -1,6 +1,14 @@
 import type { ProcessOutcome } from '../../process/runner.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { runCompletedAfter } from '../../protocol/run-completed.js'
+import type { RunRequest } from '../driver.js'
+import type { TurnInput } from '../session.js'
+
+/** A one-shot run's prompt as its turn's input: the text, then its images (the core's private copies) as files. */
+export const runInput = (req: RunRequest): TurnInput => [
+  { type: 'text', text: req.prompt },
+  ...(req.images ?? []).map((path) => ({ type: 'localImage' as const, path })),
+]
 
 export interface OneShotTurn {
   ok: boolean

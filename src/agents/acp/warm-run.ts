@@ -8,6 +8,7 @@ import { runStop } from '../run-stop.js'
 import { startedTurn } from '../started-turn.js'
 import type { AcpSession } from './acp-session.js'
 import { errorMessage } from './acp-session.js'
+import { runInput } from './one-shot.js'
 
 /** Whether a one-shot ACP run can be a session on a kept-ready agent process: not in a container of its own. */
 export function acpWarmable(req: RunRequest): boolean {
@@ -44,7 +45,7 @@ export async function* acpWarmRun(
         throw new Error('the run was stopped before its prompt')
       }
       // The prompt goes out before the run's session is recorded (the agent works while the gateway stores it).
-      const turn = session.turn([{ type: 'text', text: req.prompt }], stop.signal)
+      const turn = session.turn(runInput(req), stop.signal)
       for await (const ev of startedTurn(announce, turn)) {
         observeTurnEvent(out, ev)
         if (ev.type === 'turn.completed') ok = ev.status !== 'interrupted'
