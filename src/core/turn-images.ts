@@ -3,7 +3,7 @@ import { inputImages, inputText, isSessionDriver, type TurnInput } from '../agen
 import { AppError } from '../protocol/errors.js'
 import type { AgentEvent } from '../protocol/events.js'
 import type { Session } from '../protocol/sessions.js'
-import { stageImages } from './staged-images.js'
+import { type StagingOptions, stageImages } from './staged-images.js'
 import type { OnBusy } from './turn-queue.js'
 import { resolveCwd } from './workspace.js'
 
@@ -98,7 +98,7 @@ function swapped(value: unknown, paths: ReadonlyMap<string, string>): unknown {
 /**
  * The turn's images copied, as it starts, into a directory of its own under DATA_DIR (stageImages: each read from
  * a descriptor checked to be a regular file inside the roots, so one replaced by a symlink out since the turn was
- * sent is refused), its `localImage` items pointing at the copies. For a session in a container (`container`) the
+ * sent is refused), its `localImage` items pointing at the copies. For a session in a container (`staging`) the
  * copies are readable by the container's user, and made in `into` when given: the image directory its container
  * mounted (AgentSession.imageDir; a driver that starts a container per turn, copilot, mounts the copies' own).
  * Throws (an AppError) what is wrong.
@@ -109,8 +109,7 @@ export async function stageTurnInput(
   roots: readonly string[],
   dataDir: string,
   turnId: string,
-  container = false,
-  into?: string,
+  staging: StagingOptions = {},
 ): Promise<StagedTurnInput> {
   const images = inputImages(input)
   if (!images.length) return { input, shown: (event) => event, dispose: async () => {} }
@@ -119,7 +118,7 @@ export async function stageTurnInput(
     roots,
     dataDir,
     turnId,
-    into ? { into } : { container },
+    staging,
   )
   const copies = staged.paths[Symbol.iterator]()
   const given = new Map(staged.paths.map((copy, i) => [copy, images[i]!]))

@@ -86,6 +86,9 @@ function known<T extends string>(
   return parsed.data as T
 }
 
+/** Whether codex has written the thread's rollout: it has turns, or is a fork of a point with some. */
+const hasRollout = (s: Session) => s.turnCount > 0 || (s.forkedAtTurn ?? 0) > 0
+
 /** The text of a turn's first text item (app-server's thread `preview`). */
 const firstText = (input: Turn['input'] | undefined) =>
   input?.flatMap((i) => (i.type === 'text' ? [i.text] : []))[0] ?? ''
@@ -179,8 +182,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
         // what app-server answers: an archived thread is refused until unarchived (the gateway's archive is for
         // good; codex archives a thread with no turns too), one with nothing written yet has no rollout to fork
         if (s.status === 'archived') throw archivedThread(s.agentSessionId)
-        const written = s.turnCount > 0 || (s.forkedAtTurn ?? 0) > 0
-        if (!written && method === 'thread/fork') throw unknownThread(method, s.agentSessionId)
+        if (!hasRollout(s) && method === 'thread/fork') throw unknownThread(method, s.agentSessionId)
         return { thread: await thread(scope, await act(scope.sessions, s.id), true) }
       })
 
@@ -198,12 +200,11 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
         const { includeTurns } = request.body
         // app-server reads an archived thread from its archived rollout, as the original did: it is not reopened
         // (codex cannot list the turns of a thread that has none: there are none to list, as SessionManager.read)
-        const written = s.turnCount > 0 || (s.forkedAtTurn ?? 0) > 0
         const read =
           s.status === 'archived'
             ? await scope.sessions.call(agent, 'thread/read', {
                 threadId: s.agentSessionId,
-                includeTurns: includeTurns && written,
+                includeTurns: includeTurns && hasRollout(s),
               })
             : await scope.sessions.read(s.id, includeTurns)
         return {
@@ -231,14 +232,14 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
           item.type === 'localImage' ? { ...item, path: seedCwd(scope, item.path)! } : item,
         )
         // app-server has no loaded thread of an archived one (an archive unloads it)
-        const archived = unknownThread('turn/start', s.agentSessionId)
-        if (s.status === 'archived') throw archived
+        const archived = () => unknownThread('turn/start', s.agentSessionId)
+        if (s.status === 'archived') throw archived()
         const started = await sessions
           .startTurn(s.id, input, 'queue', policy ? { approvalPolicy: policy } : {})
           .catch(async (err: unknown) => {
             // archived meanwhile
             const now = err instanceof AppError && err.code === 'conflict' && (await sessions.get(s.id))
-            throw now && now.status === 'archived' ? archived : err
+            throw now && now.status === 'archived' ? archived() : err
           })
         const timeoutSeconds = ctx.config.CODEX_REQUEST_TIMEOUT
         const ended = await sessions.waitTurn(started.id, timeoutSeconds * 1000)
