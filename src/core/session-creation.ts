@@ -10,6 +10,7 @@ import type { Store } from '../store/store.js'
 import { checkApprovalPolicy } from './approval-policy.js'
 import type { EventLog } from './event-log.js'
 import { forkPointOf } from './fork-point.js'
+import { holdsHistory } from './held-history.js'
 import { newId } from './ids.js'
 import type { LiveSessions } from './live-sessions.js'
 import { ensureReady } from './one-shot.js'
@@ -59,8 +60,9 @@ export async function createSession(
 
 /** A new session that continues a copy of `parent`'s thread (the agent's own fork). */
 export async function forkSession(ctx: SessionCreationContext, parent: Session): Promise<Session> {
-  // An agent keeps no thread on disk before its first turn, so there is nothing to copy yet.
-  if (parent.turnCount === 0)
+  // An agent keeps no thread on disk before its first turn, so there is nothing to copy yet; a fork holds its
+  // parent's history from the start (codex has written its rollout), so a fork of it before its own first turn is one
+  if (!(await holdsHistory(parent, (id) => ctx.store.getSession(id))))
     throw new AppError(
       'conflict',
       `session ${parent.id} has no turns yet; start a turn (POST /v1/sessions/${parent.id}/turns), then fork it`,

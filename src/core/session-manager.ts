@@ -17,6 +17,7 @@ import type { ApprovalBroker } from './approvals.js'
 import { ArchiveGate } from './archive-gate.js'
 import { type EndRetry, recordEnd } from './end-retry.js'
 import type { EventLog } from './event-log.js'
+import { holdsHistory } from './held-history.js'
 import { hasTurns, type LiveSession, LiveSessions } from './live-sessions.js'
 import type { FencingNotices } from './ops/fencing-notices.js'
 import type { SessionNotices } from './ops/session-notices.js'
@@ -476,8 +477,14 @@ export class SessionManager {
     const session = await this.mustGet(id)
     const live = await this.live.ensure(session)
     // codex cannot list the turns of a thread that has none yet ("not supported yet"); there are none to list.
-    // A fork holds its parent's first `forkedAtTurn` turns (codex's thread/fork copies them).
-    return live.agent.read(includeTurns && (session.turnCount > 0 || (session.forkedAtTurn ?? 0) > 0))
+    // A fork holds its parent's first `forkedAtTurn` turns (codex's thread/fork copies them), a fork of a fork
+    // before its first turn what that one held (held-history.ts).
+    return live.agent.read(includeTurns && (await this.holdsHistory(session)))
+  }
+
+  /** Whether the agent holds a turn of the session's thread, its own or one a fork got with it (held-history.ts). */
+  holdsHistory(session: Session): Promise<boolean> {
+    return holdsHistory(session, (id) => this.store.getSession(id))
   }
 
   /** Reopens the session in the agent now (seed 003 `thread/resume`); a no-op when it is already open. */

@@ -84,18 +84,30 @@ describe('bad input gets a clear 4xx at once', () => {
     expect(await seed.json()).toEqual({
       detail: { code: -32600, message: `no rollout found for thread id ${session.agentSessionId}` },
     })
-    // reading the turns of a thread that has none is an empty list, not codex's "not supported yet"
+    // nor to resume, nor turns to list: codex's own refusals, as the original passed them on (both were a 200)
+    const resume = await postJson(`${gw.url}/api/thread/resume`, { threadId: session.agentSessionId })
+    expect(resume.status).toBe(400)
+    expect(await resume.json()).toEqual({
+      detail: { code: -32600, message: `no rollout found for thread id ${session.agentSessionId}` },
+    })
     const read = await postJson(`${gw.url}/api/thread/read`, {
       threadId: session.agentSessionId,
       includeTurns: true,
     })
-    expect(read.status).toBe(200)
-    expect(await read.json()).toMatchObject({ thread: { turns: [] } })
+    expect(read.status).toBe(400)
+    expect(await read.json()).toEqual({
+      detail: { code: -32601, message: 'list_turns is not supported yet' },
+    })
 
     mock.script({ kind: 'text', text: 'first' })
     await postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'one' })
     const fork = await fetch(`${gw.url}/v1/sessions/${session.id}/fork`, { method: 'POST' })
     expect(fork.status).toBe(201)
+    // a fork holds its parent's turn from the start: it forks before a turn of its own (was the 409 above)
+    const forked = (await fork.json()) as Session
+    const again = await fetch(`${gw.url}/v1/sessions/${forked.id}/fork`, { method: 'POST' })
+    expect(again.status).toBe(201)
+    expect(await again.json()).toMatchObject({ forkedFrom: forked.id, forkedAtTurn: 0 })
   })
 
   it("an archived session answers app-server's refusal on resume, and is still read, not a 500", async () => {

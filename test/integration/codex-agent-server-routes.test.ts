@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { beforeEach, describe, expect, it } from 'vitest'
+import type { CodexDriver } from '../../src/agents/codex/driver.js'
 import type { Session } from '../../src/protocol/sessions.js'
 import { held, whenAsked } from '../mock-llm/asked.js'
 import type { MockLlm } from '../mock-llm/index.js'
@@ -25,6 +26,13 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
       // biome-ignore lint/suspicious/noExplicitAny: the test walks arbitrary JSON answers
       body: (await res.json()) as Record<string, any>,
     }
+  }
+
+  /** The pid of the shared codex app-server (the driver's public getter), started by now. */
+  const appServerPid = () => {
+    const pid = (gw.ctx.registry.get('codex') as CodexDriver).appServerPid
+    if (pid === undefined) throw new Error('codex app-server is not running')
+    return pid
   }
 
   it("runs the seed's complete conversation flow unchanged (cwd /workspace, two turns, read with turns)", async () => {
@@ -84,6 +92,9 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     })
     const bare = await post('/api/thread/read', { threadId })
     expect(bare.body).toEqual({ thread: { ...read.body.thread, turns: [] } })
+    // app-server's one createdAt, as the original passed on thread/start's and thread/read's (start gave the
+    // gateway session's: a second apart at times)
+    expect(read.body.thread.createdAt).toBe(start.body.thread.createdAt)
     // resume and fork answer the thread with its turns, app-server's records as read lists them
     const resumed = await post('/api/thread/resume', { threadId })
     expect(resumed.status).toBe(200)
@@ -94,6 +105,7 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
       modelProvider: start.body.thread.modelProvider,
     })
     expect(resumed.body.thread.updatedAt).toBeGreaterThanOrEqual(start.body.thread.createdAt)
+    expect(resumed.body.thread.createdAt).toBe(start.body.thread.createdAt)
     expect(resumed.body.thread.turns.map((t: { id: string }) => t.id)).toEqual(
       read.body.thread.turns.map((t: { id: string }) => t.id),
     )
@@ -102,6 +114,10 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     expect(forked.body.thread.id).not.toBe(threadId)
     expect(forked.body.thread.modelProvider).toBe(start.body.thread.modelProvider)
     expect(forked.body.thread.turns).toHaveLength(2)
+    // app-server's preview of the fork is its history's first message, as the original passed it on (was '')
+    expect(forked.body.thread.preview).toBe('Write a hello world program in Python')
+    const forkRead = await post('/api/thread/read', { threadId: forked.body.thread.id })
+    expect(forkRead.body.thread).toEqual({ ...forked.body.thread, turns: [] })
     expect(forked.body.thread.turns[1].items).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ type: 'agentMessage', text: 'def greet(name): print(f"Hello, {name}!")' }),
@@ -125,7 +141,7 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     const turn = await post('/api/turn/start', {
       threadId: body.thread.id,
       input: [{ type: 'text', text: 'Hello, what can you do?' }],
-      approvalPolicy: 'on-failure',
+      approvalPolicy: 'on-request',
       effort: null,
     })
     expect(turn.body.turn.status).toBe('completed')
@@ -138,7 +154,7 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     const turns = (await (await fetch(`${gw.url}/v1/sessions/${session.id}`)).json()) as {
       turns: { approvalPolicy?: string }[]
     }
-    expect(turns.turns.map((t) => t.approvalPolicy)).toEqual(['on-failure'])
+    expect(turns.turns.map((t) => t.approvalPolicy)).toEqual(['on-request'])
     // a localImage item (the original's TurnInput, its other fields null) goes to codex's turn/start as its own
     // localImage: the model gets the PNG; a path of the original's container (/workspace) is the workspace's
     const png = Buffer.from(
@@ -191,6 +207,23 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     const fork = await post('/api/thread/fork', { threadId })
     expect(fork.status).toBe(200)
     expect(fork.body.thread.id).not.toBe(threadId)
+    // the fork holds its parent's turn before one of its own: app-server resumes it, lists its turns and forks it
+    // again, as the original passed on (a fork of it was the gateway's 409)
+    const forkId = fork.body.thread.id as string
+    const parentTurn = (fork.body.thread.turns as { id: string }[]).map((t) => t.id)
+    expect(parentTurn).toHaveLength(1)
+    const forkResumed = await post('/api/thread/resume', { threadId: forkId })
+    expect(forkResumed.status).toBe(200)
+    expect(forkResumed.body.thread.turns.map((t: { id: string }) => t.id)).toEqual(parentTurn)
+    const forkOfFork = await post('/api/thread/fork', { threadId: forkId })
+    expect(forkOfFork.status, JSON.stringify(forkOfFork.body)).toBe(200)
+    expect(forkOfFork.body.thread).toMatchObject({ preview: 'parent prompt' })
+    expect(forkOfFork.body.thread.turns.map((t: { id: string }) => t.id)).toEqual(parentTurn)
+    const readOfFork = await post('/api/thread/read', {
+      threadId: forkOfFork.body.thread.id,
+      includeTurns: true,
+    })
+    expect(readOfFork.body.thread.turns.map((t: { id: string }) => t.id)).toEqual(parentTurn)
     await post('/api/turn/start', {
       threadId: fork.body.thread.id,
       input: [{ type: 'text', text: 'fork prompt' }],
@@ -335,6 +368,18 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     expect(await post('/api/thread/start', { approvalPolicy: 'sometimes', sandbox: 'none' })).toEqual(
       refused(`Invalid request: unknown variant \`sometimes\`, ${policies}`),
     )
+    // codex 0.171 has no `on-failure` (the gateway's /v1 runs it as on-request): app-server's refusal, as the
+    // original passed it on (was taken)
+    expect(await post('/api/thread/start', { approvalPolicy: 'on-failure' })).toEqual(
+      refused(`Invalid request: unknown variant \`on-failure\`, ${policies}`),
+    )
+    expect(
+      await post('/api/turn/start', {
+        threadId: started,
+        input: [{ type: 'text', text: 'x' }],
+        approvalPolicy: 'on-failure',
+      }),
+    ).toEqual(refused(`Invalid request: unknown variant \`on-failure\`, ${policies}`))
     expect(await post('/api/thread/start', { approvalPolicy: 'granular' })).toEqual(
       refused('Invalid request: invalid type: unit variant, expected struct variant'),
     )
@@ -403,6 +448,20 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     expect(await post('/api/thread/fork', { threadId: fresh })).toEqual(
       refused(`no rollout found for thread id ${fresh}`),
     )
+    // nor to resume, nor turns to list (codex 0.171's "not supported yet", -32601), as the original passed on
+    // (both answered the thread with turns [])
+    expect(await post('/api/thread/resume', { threadId: fresh })).toEqual(
+      refused(`no rollout found for thread id ${fresh}`),
+    )
+    expect(await post('/api/thread/read', { threadId: fresh, includeTurns: true })).toEqual({
+      status: 400,
+      type: 'application/json',
+      body: { detail: { code: -32601, message: 'list_turns is not supported yet' } },
+    })
+    expect((await post('/api/thread/read', { threadId: fresh })).body.thread).toMatchObject({
+      id: fresh,
+      turns: [],
+    })
     mock.script({ kind: 'text', text: 'archived answer' })
     const threadId = (await post('/api/thread/start', {})).body.thread.id as string
     await post('/api/turn/start', { threadId, input: [{ type: 'text', text: 'before the archive' }] })
@@ -438,18 +497,14 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     const parent = (await post('/api/thread/start', {})).body.thread.id as string
     await post('/api/turn/start', { threadId: parent, input: [{ type: 'text', text: 'parent' }] })
     const idle = (await post('/api/thread/start', {})).body.thread.id as string
-    // codex app-server, stopped, answers nothing; the gateway gives up on each request after 1 s (the limit
-    // CODEX_REQUEST_TIMEOUT set when the driver was made; the turn's wait keeps its 300 s)
+    // codex app-server, stopped, answers nothing; the gateway gives up on each request after 1 s
+    // (CODEX_REQUEST_TIMEOUT, read at each request; the turn's wait too)
     const late = whenAsked({ kind: 'text', text: 'the turn codex started late' })
     mock.script(late.step)
-    const driver = gw.ctx.registry.get('codex') as unknown as {
-      appServerPid: number
-      host: { process: { options: { requestTimeoutMs?: number } } }
-    }
-    const { options } = driver.host.process
-    const limit = options.requestTimeoutMs
-    const pid = driver.appServerPid
-    options.requestTimeoutMs = 1000
+    const pid = appServerPid()
+    const { config } = gw.ctx
+    const limit = config.CODEX_REQUEST_TIMEOUT
+    config.CODEX_REQUEST_TIMEOUT = 1
     process.kill(pid, 'SIGSTOP')
     // the original: `except Exception as e` -> HTTPException(500, str(e)), and str(asyncio.TimeoutError()) is ''
     const empty = { status: 500, type: 'application/json', body: { detail: '' } }
@@ -459,23 +514,45 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
         post('/api/thread/start', { cwd: '/workspace' }),
         post('/api/thread/read', { threadId: idle, includeTurns: false }),
         post('/api/thread/fork', { threadId: parent }),
+        // loaded: only the thread/read behind its answer asks codex (its fields were left null, a 200)
+        post('/api/thread/resume', { threadId: parent }),
         post('/api/skills/list', {}),
         post('/api/skills/config/write', { path: path.join(gw.workspace, 'SKILL.md'), enabled: true }),
         post('/api/turn/start', { threadId: idle, input: [{ type: 'text', text: 'stuck' }] }),
       ])
       expect(answers).toEqual([
-        ...Array(5).fill(empty),
+        ...Array(6).fill(empty),
         // turn/start caught the request's timeout with the turn's: its 504 (was 200 with a failed turn)
-        { status: 504, type: 'application/json', body: { detail: 'Turn completion timeout after 300.0s' } },
+        { status: 504, type: 'application/json', body: { detail: 'Turn completion timeout after 1.0s' } },
       ])
     } finally {
       process.kill(pid, 'SIGCONT')
-      options.requestTimeoutMs = limit
+      config.CODEX_REQUEST_TIMEOUT = limit
     }
     // codex reads what it was sent meanwhile and starts that turn (as the original's app-server did): it is
     // answered here, not in a later test
     await late.asked
     expect((await post('/api/thread/read', { threadId: parent })).status).toBe(200)
+  })
+
+  it("start and read answer app-server's one createdAt, when codex answers a second after the request came", async () => {
+    const pid = appServerPid()
+    process.kill(pid, 'SIGSTOP')
+    let started: Awaited<ReturnType<typeof post>>
+    try {
+      const answer = post('/api/thread/start', {})
+      // not a synchronisation: the time that passes (over a second) while codex, stopped, holds thread/start is
+      // what is tested; the gateway's session dates from before it, codex's thread from after
+      await new Promise((resolve) => setTimeout(resolve, 1100))
+      process.kill(pid, 'SIGCONT')
+      started = await answer
+    } finally {
+      process.kill(pid, 'SIGCONT')
+    }
+    expect(started.status).toBe(200)
+    const { thread } = started.body
+    const read = await post('/api/thread/read', { threadId: thread.id })
+    expect(read.body.thread).toEqual(thread)
   })
 
   it("GET /health has the original's codex_alive, after seed 002's status and service", async () => {

@@ -37,7 +37,10 @@ export interface AppServerProcessOptions {
   cwd: string
   /** The CODEX_HOME this process serves (default: config.CODEX_HOME). */
   codexHome?: string
-  /** Time limit of requests that do not pass their own (default 30 s). */
+  /**
+   * Time limit of requests that do not pass their own. Default: `config.CODEX_REQUEST_TIMEOUT`, read at each request
+   * (a changed setting holds for the next request: the tests lower it).
+   */
   requestTimeoutMs?: number
   onUnknown?: UnknownHandler
   /** Each line the process writes to stderr (its log). */
@@ -182,7 +185,7 @@ export class AppServerProcess {
   }
 
   private get timeoutMs(): number {
-    return this.options.requestTimeoutMs ?? 30_000
+    return this.options.requestTimeoutMs ?? this.options.config.CODEX_REQUEST_TIMEOUT * 1000
   }
 
   private connection(): Promise<Connection> {

@@ -29,7 +29,7 @@ export interface CodexDriverOptions {
   /** `clientInfo.name` given to codex app-server (codex records it as the threads' originator). */
   clientName?: string
   clientVersion?: string
-  /** Time limit of app-server requests (not of turns). Default: CODEX_REQUEST_TIMEOUT. */
+  /** Time limit of app-server requests (not of turns). Default: CODEX_REQUEST_TIMEOUT, read at each request. */
   requestTimeoutMs?: number
   /** Each line the app-server writes to stderr (its log). */
   onStderr?: (line: string) => void
@@ -97,7 +97,8 @@ export class CodexDriver implements SessionDriver {
       // Not a workspace: the app-server serves every session and run (each thread has its own cwd), and
       // nothing of it should look like a process a run or session left in its directory.
       cwd: existsSync(config.DATA_DIR) ? realCwd(config.DATA_DIR) : realCwd(),
-      requestTimeoutMs: options.requestTimeoutMs ?? config.CODEX_REQUEST_TIMEOUT * 1000,
+      // without it, CODEX_REQUEST_TIMEOUT as it is at each request (AppServerProcessOptions.requestTimeoutMs)
+      ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
       ...(options.onStderr ? { onStderr: options.onStderr } : {}),
       ...(options.onUnknown ? { onUnknown: options.onUnknown } : {}),
     }

@@ -77,6 +77,17 @@ function unknownThreadMessage(method: ThreadMethod, threadId: string): string {
   return method === 'thread/read' ? `thread not loaded: ${parsed.id}` : `thread not found: ${parsed.id}`
 }
 
+/** JSON-RPC's "Method not found", which app-server gives what it does not support yet. */
+export const methodNotFound = -32601
+
+/**
+ * What app-server answers thread/read with `includeTurns` of a thread with no turn in it yet (codex 0.171: it has
+ * no rollout to list them from), as the original passed it on: 400 with the JSON-RPC error.
+ */
+export function listTurnsUnsupported(): SeedAnswer {
+  return new SeedAnswer(400, { code: methodNotFound, message: 'list_turns is not supported yet' })
+}
+
 /**
  * What app-server answers thread/resume and thread/fork of an archived thread (codex 0.171's words; the thread is
  * named as codex reads its id). The gateway's archive is for good: no route unarchives.

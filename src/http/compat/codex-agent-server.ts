@@ -12,6 +12,7 @@ import { maxTurnImages, type Session, type Turn } from '../../protocol/sessions.
 import { scopeOf } from '../tenant-scope.js'
 import {
   archivedThread,
+  listTurnsUnsupported,
   seedAnswers,
   type ThreadMethod,
   turnTimeout,
@@ -72,9 +73,13 @@ const seedInput = z
   })
 
 /**
- * `value` as one of `values` (absent when null or absent); another is app-server's refusal of it (unknownVariant).
- * The gateway also takes `on-failure`, which codex 0.171 refuses (its driver runs it as `on-request`).
+ * The approval policies codex 0.171's app-server takes by name: the gateway's without `on-failure`, which
+ * app-server refuses (serde's unknown variant), so the original answered it with that 400; /v1 takes it (as
+ * `on-request`), seed 003 answers what its original did.
  */
+const codexApprovalPolicy = approvalPolicy.exclude(['on-failure'])
+
+/** `value` as one of `values` (absent when null or absent); another is app-server's refusal of it (unknownVariant). */
 function known<T extends string>(
   field: 'approvalPolicy' | 'sandbox',
   values: z.ZodEnum<{ [K in T]: K }>,
@@ -86,32 +91,23 @@ function known<T extends string>(
   return parsed.data as T
 }
 
-/** Whether codex has written the thread's rollout: it has turns, or is a fork of a point with some. */
-const hasRollout = (s: Session) => s.turnCount > 0 || (s.forkedAtTurn ?? 0) > 0
-
-/** The text of a turn's first text item (app-server's thread `preview`). */
-const firstText = (input: Turn['input'] | undefined) =>
-  input?.flatMap((i) => (i.type === 'text' ? [i.text] : []))[0] ?? ''
-
 export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   const base = { errorShape: 'fastapi' as const, framework: 'fastapi' as const, anyOrigin: true as const }
   const config = (pydantic: PydanticModel) => ({ ...base, pydantic })
   const agent = 'codex'
   /**
-   * The original's Thread model, every field of it as its response_model sent them: `modelProvider`, `updatedAt`
-   * and `turns` are app-server's own (its thread/read: what the original passed on from thread/start, resume and
-   * fork), `turns` listed only `withTurns` (resume, fork), empty otherwise, as app-server's thread/start.
+   * The original's Thread model as it passed on app-server's answer to thread/start, resume and fork: every field
+   * app-server's own, read with its thread/read (the record those answer with), so start, resume, fork and read
+   * answer one `createdAt`, `preview` and `modelProvider`; `turns` listed `withTurns` (resume, fork), `[]`
+   * otherwise, as app-server's thread/start. A read that fails fails the answer: one that timed out is the
+   * original's 500 `{"detail": ""}` (its own call timing out), never a field left null or made up.
    */
   const thread = async (scope: TenantScope, s: Session, withTurns: boolean) => {
-    const own = await appServerThread(scope.sessions, s.id, withTurns)
-    return {
-      id: s.agentSessionId,
-      preview: firstText((await scope.sessions.turns(s.id))[0]?.input),
-      modelProvider: typeof own.modelProvider === 'string' ? own.modelProvider : null,
-      createdAt: Math.floor(Date.parse(s.createdAt) / 1000),
-      updatedAt: typeof own.updatedAt === 'number' ? own.updatedAt : null,
-      turns: withTurns && Array.isArray(own.turns) ? own.turns : [],
-    }
+    const read = (await scope.sessions.read(s.id, withTurns)) as
+      | { thread?: Record<string, unknown> }
+      | undefined
+    const own = seedThread(read?.thread ?? {})
+    return { ...own, turns: withTurns ? (own.turns ?? []) : [] }
   }
   const seedCwd = (scope: TenantScope, cwd: string | undefined) => {
     if (!cwd || existsSync(cwd) || !/^\/workspace(\/|$)/.test(cwd)) return cwd
@@ -157,7 +153,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
       async (request) => {
         const scope = scopeOf(ctx, request)
         const { cwd, model } = request.body
-        const policy = known('approvalPolicy', approvalPolicy, request.body.approvalPolicy)
+        const policy = known('approvalPolicy', codexApprovalPolicy, request.body.approvalPolicy)
         const sandbox = known('sandbox', sandboxMode, request.body.sandbox)
         const created = await scope.sessions.create(agent, {
           ...(seedCwd(scope, cwd ?? undefined) ? { cwd: seedCwd(scope, cwd ?? undefined)! } : {}),
@@ -180,9 +176,10 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
         const method = url === '/api/thread/resume' ? 'thread/resume' : 'thread/fork'
         const s = await sessionOf(scope, request.body.threadId, method)
         // what app-server answers: an archived thread is refused until unarchived (the gateway's archive is for
-        // good; codex archives a thread with no turns too), one with nothing written yet has no rollout to fork
+        // good; codex archives a thread with no turns too), one with no turn in it yet has no rollout to resume
+        // or fork (a fork holds its parent's: held-history.ts)
         if (s.status === 'archived') throw archivedThread(s.agentSessionId)
-        if (!hasRollout(s) && method === 'thread/fork') throw unknownThread(method, s.agentSessionId)
+        if (!(await scope.sessions.holdsHistory(s))) throw unknownThread(method, s.agentSessionId)
         return { thread: await thread(scope, await act(scope.sessions, s.id), true) }
       })
 
@@ -198,14 +195,13 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
         const scope = scopeOf(ctx, request)
         const s = await sessionOf(scope, request.body.threadId, 'thread/read')
         const { includeTurns } = request.body
-        // app-server reads an archived thread from its archived rollout, as the original did: it is not reopened
-        // (codex cannot list the turns of a thread that has none: there are none to list, as SessionManager.read)
+        // app-server reads an archived thread from its archived rollout (codex writes one when it archives), as
+        // the original did: it is not reopened. It cannot list the turns of a thread with none in it yet.
+        if (s.status !== 'archived' && includeTurns && !(await scope.sessions.holdsHistory(s)))
+          throw listTurnsUnsupported()
         const read =
           s.status === 'archived'
-            ? await scope.sessions.call(agent, 'thread/read', {
-                threadId: s.agentSessionId,
-                includeTurns: includeTurns && hasRollout(s),
-              })
+            ? await scope.sessions.call(agent, 'thread/read', { threadId: s.agentSessionId, includeTurns })
             : await scope.sessions.read(s.id, includeTurns)
         return {
           thread: seedThread((read as { thread?: Record<string, unknown> } | undefined)?.thread ?? {}),
@@ -225,7 +221,7 @@ export function codexAgentServerRoutes(ctx: GatewayContext): FastifyPluginAsyncZ
         const scope = scopeOf(ctx, request)
         const { sessions } = scope
         // app-server reads the params before it looks for the thread
-        const policy = known('approvalPolicy', approvalPolicy, request.body.approvalPolicy)
+        const policy = known('approvalPolicy', codexApprovalPolicy, request.body.approvalPolicy)
         const s = await sessionOf(scope, request.body.threadId, 'turn/start')
         // an image path as the original's container saw it (/workspace/...) is found where a cwd is (seedCwd)
         const input = request.body.input.map((item) =>
@@ -341,24 +337,6 @@ const models = {
   skillsList: { cwds: { kind: 'list_of_str', nullable: true }, forceReload: { kind: 'bool' } },
   skillsConfigWrite: { path: { kind: 'str', required: true }, enabled: { kind: 'bool', required: true } },
 } satisfies Record<string, PydanticModel>
-
-/**
- * app-server's own record of a thread (thread/read), `turns` included when asked; the fields the seed's Thread
- * model adds to the gateway's. A thread/read that fails leaves them null (the original's model allowed None):
- * the thread was started, resumed or forked all the same.
- */
-async function appServerThread(
-  sessions: TenantScope['sessions'],
-  sessionId: string,
-  includeTurns: boolean,
-): Promise<{ modelProvider?: unknown; updatedAt?: unknown; turns?: unknown }> {
-  try {
-    const read = (await sessions.read(sessionId, includeTurns)) as { thread?: Record<string, unknown> }
-    return read?.thread ?? {}
-  } catch {
-    return {}
-  }
-}
 
 /**
  * app-server's thread as the original's Thread model sent it (its response_model): these fields in this order,
