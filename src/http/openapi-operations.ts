@@ -92,8 +92,8 @@ const threadById = {
   response: 'ThreadResponse',
   requestExample: { threadId: threadExample.thread.id },
   responseExample: threadExample,
-  // an unknown or archived thread, or a fork of one with nothing written, is a 400 (app-server's error, as the
-  // original answered it); a codex request that timed out its 500; 409 a fork of a fork with no turns of its own
+  // an unknown or archived thread, or a resume or fork of one with no turn in it yet, is a 400 (app-server's
+  // error, as the original answered it); a codex request that timed out its 500; 409 one being archived meanwhile
   errors: [400, 409, 500, 503],
   errorShape: 'fastapi',
   fastapiBody: true,
@@ -408,12 +408,18 @@ export const operationDocs: Record<string, OperationDoc> = {
           type: 'object',
           properties: {
             id: { type: 'string', description: "codex's thread id" },
-            preview: { type: 'string', description: 'the first input of the thread' },
+            preview: {
+              type: 'string',
+              description: "app-server's preview: the first input of the thread (a fork's, of its history)",
+            },
             modelProvider: {
               type: ['string', 'null'],
               description: "app-server's model provider of the thread (null when app-server did not say)",
             },
-            createdAt: { type: 'integer', description: 'Unix seconds' },
+            createdAt: {
+              type: ['integer', 'null'],
+              description: "Unix seconds, app-server's (one value on start, resume, fork and read)",
+            },
             updatedAt: {
               type: ['integer', 'null'],
               description: "Unix seconds, app-server's (null when app-server did not say)",

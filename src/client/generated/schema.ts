@@ -1329,13 +1329,13 @@ export interface components {
         };
         ThreadResponse: {
             thread: {
-                /** @description Unix seconds */
-                createdAt: number;
+                /** @description Unix seconds, app-server's (one value on start, resume, fork and read) */
+                createdAt: number | null;
                 /** @description codex's thread id */
                 id: string;
                 /** @description app-server's model provider of the thread (null when app-server did not say) */
                 modelProvider: string | null;
-                /** @description the first input of the thread */
+                /** @description app-server's preview: the first input of the thread (a fork's, of its history) */
                 preview: string;
                 /** @description app-server's turns of the thread on resume, fork and read with includeTurns; empty on start and on read without */
                 turns: unknown[];

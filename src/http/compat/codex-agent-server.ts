@@ -30,12 +30,13 @@ import { fastapiContentTypes } from './fastapi-content-type.js'
  * stored and visible on /v1/sessions too. Errors answer FastAPI's `{detail}`; a body the original's pydantic
  * models refused (not JSON, not an object, missing, a required field missing, a wrong type, an input item of a
  * type it did not know) is its 422 `{"detail": [...]}` (fastapi-body.ts); what app-server refused (an unknown or
- * archived thread, a fork of a thread with nothing written, an approvalPolicy or sandbox codex does not know) is
+ * archived thread, a resume or fork of a thread with no turn in it yet, its turns listed, an approvalPolicy
+ * (`on-failure` too) or sandbox codex does not know) is
  * its 400 with app-server's error object as `detail`, a turn not done within CODEX_REQUEST_TIMEOUT its 504, a codex
  * request that timed out its 500 `{"detail": ""}` (codex-agent-server-errors.ts); what only the gateway refuses (a
  * skill or mention input item, a localImage or cwd outside the workspace, danger-full-access without
  * ALLOW_DANGER_FULL_ACCESS) a 400 with text. Answers are the original's response models: a thread is its Thread
- * (`seedThread`), whatever else app-server's record has. Fields the original's models
+ * (`seedThread`) of app-server's record (thread/read), whatever else that has. Fields the original's models
  * had are accepted; `sandbox` (thread/start) and `approvalPolicy` (turn/start, that turn only)
  * are honoured, the rest ignored (docs/ARCHITECTURE.md, seed routes); unknown fields are ignored, as pydantic did.
  * The seed ran in a container with the workspace at /workspace: a `cwd` of /workspace[/sub] that does not
