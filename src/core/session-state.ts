@@ -282,7 +282,13 @@ export class SessionState {
 
   /**
    * Records a turn as ended from outside (failed or interrupted) and its end event in one transaction, in the
-   * log's order (EventLog.commitWith): never the one without the other. Nothing for a turn not stored.
+   * log's order (EventLog.commitWith): never the one without the other. Nothing for a turn not stored. The end
+   * counts in the session's `turnCount` as an end its agent gave does (Store.completeTurnWithEvents, the
+   * session's state left as it is): a session's `turnCount` is how many of its turns (GET /v1/sessions/{id}, in
+   * order) have ended, however they ended, which a fork's `forkedAtTurn` takes and clients slice the parent's
+   * turns by. Before, a turn its node's death left running (failed by the takeover's recovery, though its agent
+   * had it), or one interrupted or failed from outside, was not counted, and a fork's `forkedAtTurn` left out the
+   * parent's last ended turns.
    */
   async endTurn(
     sessionId: string,
@@ -293,7 +299,7 @@ export class SessionState {
     const at = new Date().toISOString()
     const end = endEvent(turnId, patch)
     await this.log.commitWith(sessionId, (tx = this.store) =>
-      tx.updateTurnWithEvents(turnId, { ...patch, finishedAt: at }, undefined, claim, () =>
+      tx.completeTurnWithEvents(turnId, { ...patch, finishedAt: at }, at, undefined, claim, () =>
         end ? [{ ownerId: sessionId, event: this.log.redact(end), at, fence: claim }] : [],
       ),
     )
