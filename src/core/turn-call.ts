@@ -120,7 +120,7 @@ const hasOwn = (o: object, key: string) => Object.hasOwn(o, key)
  * the caller's list is a claim, not the truth). Both come from another node: checked as data (400 when they are
  * not a list of items with a string `type`, and an object of options).
  */
-export function readNeeds(input: unknown, options: unknown): ReadNeeds {
+function readNeeds(input: unknown, options: unknown): ReadNeeds {
   if (!Array.isArray(input) || !input.every((i) => typeof i?.type === 'string'))
     throw new AppError(
       'invalid_request',
