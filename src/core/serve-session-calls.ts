@@ -2,7 +2,7 @@ import type { TurnInput, TurnOptions } from '../agents/session.js'
 import type { ClusterSessions } from './cluster-sessions.js'
 import type { NodeCalls } from './node-calls.js'
 import type { CreateSession, OnBusy } from './session-manager.js'
-import { checkTurnNeeds, turnMethods } from './turn-call.js'
+import { checkDeclaredNeeds, checkTurnNeeds, turnMethods } from './turn-call.js'
 
 /** Every forwarded session call names the tenant whose scope it was made in (null: untenanted). */
 interface Scoped {
@@ -28,13 +28,30 @@ export function serveSessionCalls(
   // A turn with more than text (options, image items) comes by a method a node of an older version does not
   // answer, so its caller refuses the turn rather than have it misread (turn-call.ts): `session.turnWith` names
   // what the turn needs, and a need this node does not know is refused here. Callers of earlier versions still
-  // send `session.turn` and `session.turnWithOptions`: both are answered as before.
-  calls.handle<TurnCall>(turnMethods.plain, turn)
-  calls.handle<TurnCall>(turnMethods.options, turn)
-  calls.handle<TurnCall & { needs: unknown }>(turnMethods.needs, async (p) => {
-    checkTurnNeeds(p.id, calls.node, p.needs)
-    return turn(p)
-  })
+  // send `session.turn` and `session.turnWithOptions`: both are answered as before. Whatever the method, this node
+  // derives what the turn needs from its input and options itself and refuses (409) a turn that has more than
+  // its call declared (checkDeclaredNeeds): the caller's list is not taken on trust.
+  const checked =
+    (method: string, declared: (p: TurnCall & { needs?: unknown }) => readonly string[]) =>
+    async (p: TurnCall & { needs?: unknown }) => {
+      checkDeclaredNeeds(p.id, calls.node, method, declared(p), p.input, p.options)
+      return turn(p)
+    }
+  calls.handle<TurnCall>(
+    turnMethods.plain,
+    checked(turnMethods.plain, () => []),
+  )
+  calls.handle<TurnCall>(
+    turnMethods.options,
+    checked(turnMethods.options, () => ['options']),
+  )
+  calls.handle<TurnCall & { needs: unknown }>(
+    turnMethods.needs,
+    checked(turnMethods.needs, (p) => {
+      checkTurnNeeds(p.id, calls.node, p.needs)
+      return p.needs as string[]
+    }),
+  )
   calls.handle<Scoped & { id: string }>('session.interrupt', (p) => here(p).interrupt(p.id))
   calls.handle<Scoped & { id: string }>('session.fork', (p) => here(p).fork(p.id))
   calls.handle<Scoped & { id: string }>('session.archive', (p) => here(p).archive(p.id))

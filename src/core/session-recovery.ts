@@ -42,6 +42,10 @@ const openTurns = async (store: Store, id: string): Promise<Turn[]> => [
   ...(await store.listTurns(id, 'running')),
 ]
 
+/**
+ * Fails the lost node's open turns. A running one had gone to its agent, so its end counts in the session's
+ * `turnCount` (SessionState.endTurn `ran`); a queued one never started and does not.
+ */
 async function failTurns(state: SessionState, id: string, turns: Turn[], claim: SessionClaim): Promise<void> {
   for (const t of turns)
     await state.endTurn(
@@ -49,6 +53,7 @@ async function failTurns(state: SessionState, id: string, turns: Turn[], claim: 
       t.id,
       { status: 'failed', error: 'the server stopped before this turn finished' },
       claim,
+      t.status === 'running',
     )
 }
 

@@ -282,20 +282,32 @@ export class SessionState {
 
   /**
    * Records a turn as ended from outside (failed or interrupted) and its end event in one transaction, in the
-   * log's order (EventLog.commitWith): never the one without the other. Nothing for a turn not stored.
+   * log's order (EventLog.commitWith): never the one without the other. Nothing for a turn not stored. A turn that
+   * `ran` (it had started: gone to its agent, which holds it in its history) counts in the session's `turnCount`
+   * as an end its agent gave does (Store.completeTurnWithEvents, the session's state left as it is); one that never
+   * started (ended while queued: an archive, a stop, a session that could not be reopened, its node's death) does
+   * not, as before: `turnCount` is how many of the session's turns ran and ended (the listed turns with a
+   * `startedAt` that have ended), which the agent's history holds (claude's fork copy counts its prompts by a
+   * fork's `forkedAtTurn`), and a session whose turns never reached its agent keeps none (a codex thread that
+   * was never written is started anew, not resumed: live-sessions.ts resumeOrStart). Before, a turn its node's
+   * death left running (failed by the takeover's recovery) was not counted though its agent had it, and a later
+   * fork's `forkedAtTurn` left out the parent's last ended turn.
    */
   async endTurn(
     sessionId: string,
     turnId: string,
     patch: Partial<Turn>,
     claim?: SessionClaim,
+    ran = false,
   ): Promise<void> {
     const at = new Date().toISOString()
     const end = endEvent(turnId, patch)
+    const events = () => (end ? [{ ownerId: sessionId, event: this.log.redact(end), at, fence: claim }] : [])
+    const ended = { ...patch, finishedAt: at }
     await this.log.commitWith(sessionId, (tx = this.store) =>
-      tx.updateTurnWithEvents(turnId, { ...patch, finishedAt: at }, undefined, claim, () =>
-        end ? [{ ownerId: sessionId, event: this.log.redact(end), at, fence: claim }] : [],
-      ),
+      ran
+        ? tx.completeTurnWithEvents(turnId, ended, at, undefined, claim, events)
+        : tx.updateTurnWithEvents(turnId, ended, undefined, claim, events),
     )
   }
 }

@@ -27,16 +27,22 @@ export const turnMethods = {
   needs: 'session.turnWith',
 } as const
 
-/** The need of an input item (none: text). A new item type must name one, or the compiler says so. */
-function needOf(item: TurnInputItem): TurnNeed | undefined {
-  switch (item.type) {
-    case 'text':
-      return undefined
-    case 'localImage':
-    case 'image':
-      return 'images'
-  }
+/**
+ * The need of each input item type (undefined: none, text). A new item type must name one, or the compiler says
+ * so; the owner of a forwarded turn reads another node's items by it (an item type missing here is one this
+ * node cannot read: readNeeds).
+ */
+const itemNeeds: { readonly [T in TurnInputItem['type']]: TurnNeed | undefined } = {
+  text: undefined,
+  localImage: 'images',
+  image: 'images',
 }
+
+/** The turn options this version takes (each needs `options`). A new option must be named here, or the compiler says so. */
+const knownOptions: { readonly [K in keyof Required<TurnOptions>]: true } = { approvalPolicy: true }
+
+/** The need of an input item (none: text). */
+const needOf = (item: TurnInputItem): TurnNeed | undefined => itemNeeds[item.type]
 
 /** What the turn needs beyond text, each once, in knownTurnNeeds' order. */
 export function needsOf(input: TurnInput, options: TurnOptions): TurnNeed[] {
@@ -98,4 +104,78 @@ export function checkTurnNeeds(sessionId: string, node: string, needs: unknown):
     )
   const lacking = needs.filter((n) => !(knownTurnNeeds as readonly string[]).includes(n))
   if (lacking.length) throw heldByOlderNode(sessionId, node, lacking)
+}
+
+/** What a forwarded turn's input and options need, as this node reads them, and what it cannot read at all. */
+interface ReadNeeds {
+  needs: TurnNeed[]
+  /** Item types and option names this version does not know (`input item type "x"`, `turn option "y"`). */
+  unknown: string[]
+}
+
+const hasOwn = (o: object, key: string) => Object.hasOwn(o, key)
+
+/**
+ * The needs of a forwarded turn's `input` and `options` as this node reads them (the owner derives them itself:
+ * the caller's list is a claim, not the truth). Both come from another node: checked as data (400 when they are
+ * not a list of items with a string `type`, and an object of options).
+ */
+function readNeeds(input: unknown, options: unknown): ReadNeeds {
+  if (!Array.isArray(input) || !input.every((i) => typeof i?.type === 'string'))
+    throw new AppError(
+      'invalid_request',
+      `a forwarded turn's input must be a list of items with a type, got ${JSON.stringify(input)}`,
+    )
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options)))
+    throw new AppError(
+      'invalid_request',
+      `a forwarded turn's options must be an object, got ${JSON.stringify(options)}`,
+    )
+  const found = new Set<TurnNeed>()
+  const unknown: string[] = []
+  for (const { type } of input as { type: string }[]) {
+    if (!hasOwn(itemNeeds, type)) unknown.push(`input item type "${type}"`)
+    else {
+      const need = itemNeeds[type as TurnInputItem['type']]
+      if (need) found.add(need)
+    }
+  }
+  for (const [name, value] of Object.entries((options ?? {}) as Record<string, unknown>)) {
+    if (value === undefined) continue
+    if (!hasOwn(knownOptions, name)) unknown.push(`turn option "${name}"`)
+    found.add('options')
+  }
+  return { needs: knownTurnNeeds.filter((n) => found.has(n)), unknown: [...new Set(unknown)] }
+}
+
+/**
+ * The owner's check of any forwarded turn: what its input and options need, as this node reads them (readNeeds),
+ * must be among what its call declared (`declared`: a `session.turnWith` call's own `needs`, checked by
+ * checkTurnNeeds first; none for `session.turn`; `options` for `session.turnWithOptions`), and all of it must be
+ * something this node can read. A caller that under-declares (a bug, or nodes of versions that disagree on what
+ * an item or option needs) is refused (409, naming what was not declared) before anything is stored or sent to
+ * the agent, rather than having the turn run with its items dropped or misread. Declaring more than the turn
+ * needs is harmless (it only picks a method fewer old nodes answer) and passes.
+ */
+export function checkDeclaredNeeds(
+  sessionId: string,
+  node: string,
+  method: string,
+  declared: readonly string[],
+  input: unknown,
+  options: unknown,
+): void {
+  const { needs, unknown } = readNeeds(input, options)
+  const undeclared = needs.filter((n) => !declared.includes(n))
+  if (undeclared.length === 0 && unknown.length === 0) return
+  const what = [...undeclared.map((n) => described(n)), ...unknown].join(' and ')
+  const declaring = declared.length ? `declaring only [${declared.join(', ')}]` : 'declaring no needs'
+  throw new AppError(
+    'conflict',
+    `session ${sessionId}'s turn came to node ${node} by ${method} ${declaring}, but it has ${what}: refused ` +
+      `before anything was done, rather than ${unknown.length ? 'run without what this node cannot read' : 'taken on a list that would have it misread by a node lacking them'} ` +
+      '(the forwarding node runs a version that disagrees with this one): send the turn again once the nodes ' +
+      'run the same version',
+    { node, method, declared: [...declared], undeclared: [...undeclared, ...unknown], retryAfterSeconds: 30 },
+  )
 }

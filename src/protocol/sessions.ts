@@ -99,7 +99,12 @@ export const session = z.object({
     ),
   createdAt: z.string(),
   updatedAt: z.string(),
-  turnCount: z.number().int(),
+  turnCount: z
+    .number()
+    .int()
+    .describe(
+      "How many of the session's turns (GET /v1/sessions/{id}, in order) ran and ended, however they ended: completed, interrupted, or failed (its node died mid-turn). A turn that ended while still queued, before it went to the agent (an archive, a stop, its node's death), is listed but not counted. A fork's `forkedAtTurn` counts its parent's turns alike.",
+    ),
   lastSeq: z.number().int(),
   /** An id the client chose for the session (seed 004's `sessionId` on /agent/stream); unique. */
   externalId: z.string().optional(),

@@ -7,7 +7,7 @@ import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import type { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { gatewayEnv, postJson } from '../support/gateway.js'
+import { gatewayEnv, postJson, requestInput } from '../support/gateway.js'
 import { killAll, processesUnder, waitUntilGone } from '../support/processes.js'
 import { type ServerProcess, startServerProcess } from '../support/server-process.js'
 import { sharedPostgres } from '../support/shared-postgres.js'
@@ -42,6 +42,8 @@ describe.skipIf(!canUnshare)('a crashed node on another machine is taken over by
   let workspace: string
   let env: Record<string, string | undefined>
   const nodes: ServerProcess[] = []
+  /** The first case's taker and the victim's session it took over (the second case kills the taker in turn). */
+  let taken: { taker: ServerProcess; session: Session } | undefined
 
   async function startNode(name: string, hostname?: string): Promise<ServerProcess> {
     const dataDir = path.join(path.dirname(workspace), `data-${name}`)
@@ -152,6 +154,55 @@ describe.skipIf(!canUnshare)('a crashed node on another machine is taken over by
     console.log(
       `liveness: kill -9 to takeover ${takenAt - killedAt} ms, to the next turn accepted on the taker ${acceptedAt - killedAt} ms and completed ${servedAt - killedAt} ms (NODE_TIMEOUT_SECONDS=${nodeTimeoutSeconds}, check every ${(nodeTimeoutSeconds * 1000) / 5} ms)`,
     )
+    taken = { taker, session }
     mock.reset()
   }, 180_000)
+
+  it('the node that took the session over is killed -9 in turn, mid-turn: a third node takes it over from it, fails that turn, and the next turn goes on with the history of both', async () => {
+    if (!taken) throw new Error('the first case did not hand over its taker and session')
+    const { taker, session } = taken
+    const heir = await startNode('heir')
+    const takerId = (await store.listNodes()).find((n) => n.pid === taker.child.pid)!.id
+    const heirId = (await store.listNodes()).find((n) => n.pid === heir.child.pid)!.id
+    expect(await store.ownerOf(session.id)).toBe(takerId)
+    const follow = (stop: (ev: StoredEvent & { turnId?: string }) => boolean) =>
+      fetch(`${heir.url}/v1/sessions/${session.id}/events`, {
+        headers: { accept: 'text/event-stream', 'last-event-id': '0' },
+      }).then((r) => readSseUntil(r, (f) => stop(JSON.parse(f.data))))
+    // a turn on the taker, mid-way when it dies (sent to the heir: forwarded to the taker, which owns the session)
+    mock.on('take it slow', { kind: 'text', text: 'too late again', delayMs: 120_000 })
+    const slowRes = await postJson(`${heir.url}/v1/sessions/${session.id}/turns`, { input: 'take it slow' })
+    expect(slowRes.status, await slowRes.clone().text()).toBe(202)
+    const slow = (await slowRes.json()) as Turn
+    await follow((ev) => ev.type === 'turn.started' && ev.turnId === slow.id)
+    expect(await store.ownerOf(session.id)).toBe(takerId)
+
+    const killedAt = Date.now()
+    taker.child.kill('SIGKILL')
+    await waitFor(
+      async () => (await store.listNodes()).find((n) => n.id === takerId)?.lock !== 'held',
+      "the taker's lock to be freed",
+      10_000,
+    )
+    mock.on('which birds', { kind: 'text', text: 'owls, both times' })
+    const next = await postJson(`${heir.url}/v1/sessions/${session.id}/turns`, { input: 'which birds?' })
+    expect(next.status, await next.clone().text()).toBe(202)
+    const nextTurn = (await next.json()) as Turn
+    await follow((ev) => ev.type === 'turn.completed' && ev.turnId === nextTurn.id)
+    const servedAt = Date.now()
+    expect(await store.ownerOf(session.id)).toBe(heirId)
+    await follow((ev) => ev.type === 'turn.failed' && ev.turnId === slow.id)
+    // the thread as the heir resumed it holds the turn the taker ran after the first crash
+    expect(requestInput(mock)).toContain('after the crash')
+    // every turn a client lists has ended, each counted: the victim's and the taker's lost turns failed, two done
+    const listed = (await (await fetch(`${heir.url}/v1/sessions/${session.id}`)).json()) as Session & {
+      turns: Turn[]
+    }
+    expect(listed.turns.map((t) => t.status)).toEqual(['failed', 'completed', 'failed', 'completed'])
+    expect(listed).toMatchObject({ status: 'idle', turnCount: 4 })
+    console.log(
+      `liveness: second kill -9 (the taker) to the next turn completed on a third node ${servedAt - killedAt} ms`,
+    )
+    mock.reset()
+  }, 120_000)
 })

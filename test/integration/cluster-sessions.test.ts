@@ -248,6 +248,30 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
       message: expect.stringContaining('cannot take what it calls "mentions"'),
       details: { lacking: ['mentions'] },
     })
+    // a caller that under-declares (a bug, or versions that disagree on what an item needs) is refused by the owner,
+    // which derives the needs from the input itself: before, node A took the list on trust (a node lacking images
+    // would have read them as text, and an item type it does not know was dropped: the turn ran on its text)
+    const forwarded = (method: string, input: unknown[], needs?: string[]) =>
+      bCalls.call(
+        a.ctx.node.id,
+        method,
+        { tenant: null, id: session.id, input, onBusy: 'queue', options: {}, ...(needs ? { needs } : {}) },
+        30_000,
+      )
+    await expect(forwarded('session.turnWith', images, ['options'])).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining(
+        'by session.turnWith declaring only [options], but it has image input items',
+      ),
+      details: { node: a.ctx.node.id, declared: ['options'], undeclared: ['images'] },
+    })
+    await expect(forwarded('session.turn', images)).rejects.toMatchObject({
+      code: 'conflict',
+      details: { method: 'session.turn', declared: [], undeclared: ['images'] },
+    })
+    await expect(
+      forwarded('session.turn', [images[0]!, { type: 'audio', path: 'a.wav' }]),
+    ).rejects.toMatchObject({ code: 'conflict', details: { undeclared: ['input item type "audio"'] } })
     expect(mock.requests).toHaveLength(1)
     expect(await a.ctx.store.listTurns(session.id)).toEqual([plainTurn])
     // node A of this version takes them: both images reach the model, the file read where A runs the turn
@@ -449,7 +473,11 @@ describe('sessions across two nodes on PostgreSQL (real codex)', () => {
     // the thread as the agent reopened on B has it: the turn A ran
     expect(JSON.stringify(read)).toContain('remember owl')
     await failedOnce(session.id, lost, from)
-    expect(await b.ctx.store.getSession(session.id)).toMatchObject({ status: 'idle', turnCount: 1 })
+    // both turns ended (the lost one failed by B's reopen) and both count: the session's turns as a client lists
+    // them, all ended (a fork's forkedAtTurn is taken from it); the lost one was not counted before
+    const listed = await json<Session & { turns: Turn[] }>(fetch(`${a.url}/v1/sessions/${session.id}`))
+    expect(listed.turns.map((t) => t.status)).toEqual(['completed', 'failed'])
+    expect(listed).toMatchObject({ status: 'idle', turnCount: 2 })
   }, 60_000)
 
   it("a takeover overtaken by a resume that reopens the session elsewhere: the lost node's turn's approval is cancelled, then the turn fails (turn.failed); the resumed session is idle", async () => {

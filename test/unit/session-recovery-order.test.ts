@@ -26,6 +26,7 @@ describe('recovering a session of a dead node', () => {
     for (const id of ['node_a', 'node_b']) await store.registerNode(nodeRecord(id))
     await store.createSession(newSession('ses_1', { status: 'running' }), 'node_a')
     await store.createTurn(newTurn('trn_a', 'ses_1', { status: 'running' }), firstClaim)
+    await store.createTurn(newTurn('trn_q', 'ses_1', { status: 'queued' }), firstClaim)
     const log = new EventLog(store)
     const asking = new ApprovalBroker(store, log, 60_000, async () => {})
     const asked = new AbortController()
@@ -55,6 +56,10 @@ describe('recovering a session of a dead node', () => {
     expect(types.indexOf('approval.resolved')).toBeGreaterThan(types.indexOf('approval.requested'))
     expect(types.indexOf('turn.failed')).toBeGreaterThan(types.indexOf('approval.resolved'))
     expect(await store.getTurn('trn_a')).toMatchObject({ status: 'failed' })
-    expect(await store.getSession('ses_1')).toMatchObject({ status: 'idle' })
+    // the running turn had gone to its agent: its end counts, as any ended turn that ran does (it was not counted
+    // before, so a fork's forkedAtTurn left out the parent's last ended turn); the queued one never started and
+    // fails uncounted (its agent never had it)
+    expect(await store.getTurn('trn_q')).toMatchObject({ status: 'failed' })
+    expect(await store.getSession('ses_1')).toMatchObject({ status: 'idle', turnCount: 1 })
   })
 })

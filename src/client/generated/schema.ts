@@ -1221,6 +1221,7 @@ export interface components {
             /** @enum {string} */
             status: "idle" | "running" | "waiting_for_approval" | "archived";
             tenant?: string | null;
+            /** @description How many of the session's turns (GET /v1/sessions/{id}, in order) ran and ended, however they ended: completed, interrupted, or failed (its node died mid-turn). A turn that ended while still queued, before it went to the agent (an archive, a stop, its node's death), is listed but not counted. A fork's `forkedAtTurn` counts its parent's turns alike. */
             turnCount: number;
             updatedAt: string;
             webhook?: {
@@ -1284,6 +1285,7 @@ export interface components {
             /** @enum {string} */
             status: "idle" | "running" | "waiting_for_approval" | "archived";
             tenant?: string | null;
+            /** @description How many of the session's turns (GET /v1/sessions/{id}, in order) ran and ended, however they ended: completed, interrupted, or failed (its node died mid-turn). A turn that ended while still queued, before it went to the agent (an archive, a stop, its node's death), is listed but not counted. A fork's `forkedAtTurn` counts its parent's turns alike. */
             turnCount: number;
             turns: components["schemas"]["Turn"][];
             updatedAt: string;
