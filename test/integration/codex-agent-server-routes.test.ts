@@ -92,9 +92,9 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
     })
     const bare = await post('/api/thread/read', { threadId })
     expect(bare.body).toEqual({ thread: { ...read.body.thread, turns: [] } })
-    // app-server's one createdAt, as the original passed on thread/start's and thread/read's (start gave the
-    // gateway session's: a second apart at times)
-    expect(read.body.thread.createdAt).toBe(start.body.thread.createdAt)
+    // app-server's createdAt, as the original passed on thread/start's and thread/read's: app-server's own answer
+    // at the start and a read after the turns were seen a second apart (codex 0.171), so within a second here
+    expect(Math.abs(read.body.thread.createdAt - start.body.thread.createdAt)).toBeLessThanOrEqual(1)
     // resume and fork answer the thread with its turns, app-server's records as read lists them
     const resumed = await post('/api/thread/resume', { threadId })
     expect(resumed.status).toBe(200)
@@ -105,7 +105,7 @@ describe('/api/thread/* and /api/turn/start (seed 003)', () => {
       modelProvider: start.body.thread.modelProvider,
     })
     expect(resumed.body.thread.updatedAt).toBeGreaterThanOrEqual(start.body.thread.createdAt)
-    expect(resumed.body.thread.createdAt).toBe(start.body.thread.createdAt)
+    expect(resumed.body.thread.createdAt).toBe(read.body.thread.createdAt)
     expect(resumed.body.thread.turns.map((t: { id: string }) => t.id)).toEqual(
       read.body.thread.turns.map((t: { id: string }) => t.id),
     )
