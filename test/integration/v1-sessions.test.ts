@@ -187,11 +187,7 @@ describe('/v1/sessions on codex app-server', () => {
         [text, { type: 'localImage', path: 'shots/notes.png' }],
         notAnImage('input[1]', 'shots/notes.png'),
       ],
-      [
-        session.id,
-        [{ type: 'image', url: textUrl }, text],
-        notAnImage('input[0]', textUrl),
-      ],
+      [session.id, [{ type: 'image', url: textUrl }, text], notAnImage('input[0]', textUrl)],
       [
         session.id,
         [text, { type: 'localImage', path: 'shots/huge.png' }],
