@@ -4,6 +4,7 @@ import type { Config } from '../config/load.js'
 import { AppError } from '../protocol/errors.js'
 import type { Run, RunRequestFields } from '../protocol/runs.js'
 import { checkRunInput } from './cli-policy.js'
+import { checkImageFile } from './image-checks.js'
 import { ensureReady } from './one-shot.js'
 import { effectiveLimits } from './ops/budget.js'
 import { checkOutputSchemaSize, compileOutputSchema, type OutputValidator } from './output-schema.js'
@@ -57,9 +58,12 @@ export async function admitRequest(
   const cwd = resolveCwd(fields.cwd, config.workspaceRoots)
   // `isolation`/`image` are checked here; the node that runs it places it (enqueue)
   checkContainerCwd(containerPlacement(fields, config), cwd)
-  const images = fields.images?.map((img) =>
-    resolveCwd(img, config.workspaceRoots, { allowFiles: true, what: 'image', base: cwd }),
-  )
+  const images = fields.images?.map((img, i) => {
+    const image = resolveCwd(img, config.workspaceRoots, { allowFiles: true, what: 'image', base: cwd })
+    // an image by its first bytes, not too large: a 400 naming it now, not a run that fails or drops it
+    checkImageFile(image, `images[${i}]`, img)
+    return image
+  })
   await ensureReady(driver)
   const timeoutMs =
     opts.timeoutMs === null ? null : (opts.timeoutMs ?? fields.timeoutMs ?? config.TIMEOUT_SECONDS * 1000)

@@ -18,6 +18,8 @@ import {
   sweepOwnedDirs,
 } from '../process/owned-dirs.js'
 import { AppError } from '../protocol/errors.js'
+import { type ImageType, maxImageBytes } from '../util/image-type.js'
+import { imageOfDescriptor, imageTooLarge, notAnImage } from './image-checks.js'
 import { insideRoots } from './workspace.js'
 
 /** A run's images as the agent gets them: private copies, removed once the run ended. */
@@ -49,13 +51,16 @@ export interface StagingOptions {
    * None lists the directory, and on the host `run-images` (0700) hides it.
    */
   container?: boolean
+  /** Each image as the client named it (a turn's `localImage` paths), for a refusal's message; else its path. */
+  given?: readonly string[]
 }
 
 /**
  * Copies a run's images, when it starts, into a directory of its own under DATA_DIR (mode 0700), and gives the
  * agent those copies (see StagingOptions for a container's). Each image is opened once, without following a
  * symlink in its last component (O_NOFOLLOW) and without blocking on a FIFO (O_NONBLOCK); the file opened must be
- * a regular file, and its real path must be inside the workspace roots and be that same file (device and inode),
+ * a regular file and an image (PNG, JPEG, GIF, WebP by its first bytes, at most maxImageBytes: image-checks.ts),
+ * its copy named by that type (copyName), and its real path must be inside the workspace roots and be that same file (device and inode),
  * so an intermediate directory swapped for a symlink is caught too. The copy is read from that descriptor: a
  * symlink swapped in after admission, or after this check, cannot make the agent read a file outside the
  * workspace.
@@ -65,7 +70,7 @@ export async function stageImages(
   roots: readonly string[],
   dataDir: string,
   runId: string,
-  { into, container = into !== undefined }: StagingOptions = {},
+  { into, container = into !== undefined, given }: StagingOptions = {},
 ): Promise<StagedImages> {
   let dir: string
   let dispose: () => Promise<void>
@@ -85,11 +90,18 @@ export async function stageImages(
     const paths: string[] = []
     for (const [i, image] of images.entries()) {
       const fd = openConfined(image, roots)
-      // no comma in the copy's name: codex splits an `--image` value at commas (one image would become two)
-      const target = path.join(dir, `${i}-${path.basename(image).replaceAll(',', '_')}`)
-      // the read stream closes the descriptor when it ends or fails
+      let type: ImageType
+      try {
+        type = checkedImage(fd, given?.[i] ?? image)
+      } catch (err) {
+        closeSync(fd)
+        throw err
+      }
+      const target = path.join(dir, copyName(i, image, type))
+      // the read stream closes the descriptor when it ends or fails; it reads from the start (`start`: the
+      // check read the head without moving the file's offset, but be explicit)
       await pipeline(
-        createReadStream('', { fd, autoClose: true }),
+        createReadStream('', { fd, autoClose: true, start: 0 }),
         createWriteStream(target, { flags: 'wx', mode: 0o600 }),
       )
       // chmod, not the mode above: a umask would take from that one
@@ -101,6 +113,29 @@ export async function stageImages(
     await dispose()
     throw err
   }
+}
+
+/**
+ * The copy's name: its index, the image's name without its extension, and the extension of its type by its first
+ * bytes (`0-shot.png` for a PNG named `shot.jpg` or `shot.dat`). copilot goes by a file's extension: it dropped a
+ * non-image named `.png` and refused a PNG named `.dat`; named by what it is, each agent gets it as what it is. No
+ * comma in it: codex splits an `--image` value at commas (one image would become two).
+ */
+export function copyName(index: number, image: string, type: ImageType): string {
+  const base = path.basename(image)
+  const stem = base.slice(0, base.length - path.extname(base).length) || base
+  return `${index}-${stem.replaceAll(',', '_')}${type.extension}`
+}
+
+/**
+ * The opened image's type, checked again as its copy is made (image-checks.ts checked it when the turn or run was
+ * sent; the file may have changed since): a refusal (the turn or run fails) when it is no image or too large.
+ */
+function checkedImage(fd: number, shown: string): ImageType {
+  const { type, size } = imageOfDescriptor(fd)
+  if (size > maxImageBytes) throw imageTooLarge(undefined, shown, size)
+  if (!type) throw notAnImage(undefined, shown)
+  return type
 }
 
 /** The image's descriptor, once it is known to be a regular file inside the roots; else the one refusal. */

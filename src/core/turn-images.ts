@@ -3,6 +3,7 @@ import { inputImages, inputText, isSessionDriver, type TurnInput } from '../agen
 import { AppError } from '../protocol/errors.js'
 import type { AgentEvent } from '../protocol/events.js'
 import type { Session } from '../protocol/sessions.js'
+import { checkImageFile, checkImageUrl } from './image-checks.js'
 import { type StagingOptions, stageImages } from './staged-images.js'
 import type { OnBusy } from './turn-queue.js'
 import { resolveCwd } from './workspace.js'
@@ -72,7 +73,11 @@ export function checkTurnImages(
         'invalid_request',
         `image url "${url.slice(0, 100)}" is not a data:image/ URL: an image goes inline (data:image/png;base64,...) or as a localImage file inside the workspace; nothing fetches a remote URL (codex refuses one)`,
       )
-  for (const image of images) confined(image, session.cwd, roots)
+  // each image is one by its first bytes, and not too large (image-checks.ts): a 400 naming its item
+  for (const [i, part] of input.entries())
+    if (part.type === 'localImage')
+      checkImageFile(confined(part.path, session.cwd, roots), `input[${i}]`, part.path)
+    else if (part.type === 'image') checkImageUrl(part.url, `input[${i}]`)
 }
 
 /** A turn's input as its agent gets it, and the removal of its images' copies. */
@@ -118,7 +123,7 @@ export async function stageTurnInput(
     roots,
     dataDir,
     turnId,
-    staging,
+    { ...staging, given: images },
   )
   const copies = staged.paths[Symbol.iterator]()
   const given = new Map(staged.paths.map((copy, i) => [copy, images[i]!]))

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { CopilotDriver } from '../../src/agents/copilot/driver.js'
 import type { ApprovalDecision, SessionHooks } from '../../src/agents/session.js'
 import { loadConfig } from '../../src/config/load.js'
+import { stageImages } from '../../src/core/staged-images.js'
 import type { AgentEvent } from '../../src/protocol/events.js'
 import { collect, completionOf, describeDriverContract, waitFor } from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
@@ -101,16 +102,27 @@ describe.concurrent('copilot: its specifics', () => {
       expect(completionOf(events)).toMatchObject({ status: 'succeeded', finalResponse: 'seen' })
     })
 
-    // a run's `images` (POST /v1/runs): copilot reads each `--attachment` and sends it inline, a data URL
-    it('read-only denies the shell: nothing is written; the run’s image reaches the model', async () => {
-      writeFileSync(path.join(workspace, 'dot.png'), png)
+    // A run's `images` (POST /v1/runs): copilot reads each `--attachment` and sends it inline, a data URL. It takes
+    // an attachment as an image by its name's extension (a PNG named `.dat` failed the run: "--attachment file type
+    // not supported"), so the gateway names each private copy by the type its first bytes say (stageImages: here
+    // `0-dot.png`).
+    it('read-only denies the shell: nothing is written; the run’s image (a PNG named .dat) reaches the model', async () => {
+      writeFileSync(path.join(workspace, 'dot.dat'), png)
+      const staged = await stageImages(
+        [path.join(workspace, 'dot.dat')],
+        [workspace],
+        tempDir('copilot-data-'),
+        'run_x',
+      )
+      expect(staged.paths.map((p) => path.basename(p))).toEqual(['0-dot.png'])
       mock.script({ kind: 'exec_command', cmd: 'echo nope > blocked.txt' }, { kind: 'text', text: 'tried' })
       const events = await collect(
         driver.run(
-          { prompt: 'try to write', cwd: workspace, images: [path.join(workspace, 'dot.png')] },
+          { prompt: 'try to write', cwd: workspace, images: staged.paths },
           new AbortController().signal,
         ),
       )
+      await staged.dispose()
       expect(completionOf(events).status).toBe('succeeded')
       expect(existsSync(path.join(workspace, 'blocked.txt'))).toBe(false)
       expect(mock.requests).toHaveLength(2)

@@ -22,6 +22,7 @@ import {
   testApiKey,
   testModel,
 } from '../support/gateway.js'
+import { onePixelPng } from '../support/png.js'
 import { spawnedFrom } from '../support/processes.js'
 import { readSseUntil } from '../support/sse-client.js'
 import { tempDir } from '../support/temp.js'
@@ -164,6 +165,61 @@ describe('/v1/sessions on codex app-server', () => {
       status: 400,
       message: expect.stringContaining('image input items cannot go with onBusy "steer"'),
     })
+    // An image that is none by its first bytes (a text file named .png, a data: URL of text), or of more than 5 MiB:
+    // a 400 naming its item, for each agent with images, a run's too. Before, each was taken (202): codex sent the
+    // model "image content omitted because it could not be processed" and the turn succeeded, copilot dropped the
+    // attachment, an ACP turn failed as its prompt was built (the acp:codex-acp case below), and none had a size cap.
+    writeFileSync(path.join(gw.workspace, 'shots', 'notes.png'), 'plain text, no picture\n')
+    writeFileSync(
+      path.join(gw.workspace, 'shots', 'huge.png'),
+      Buffer.concat([png, Buffer.alloc(5 * 1024 * 1024)]),
+    )
+    const textUrl = `data:image/png;base64,${Buffer.from('plain text, no picture').toString('base64')}`
+    const notAnImage = (item: string, image: string) =>
+      `${item}: image "${image}" is not a PNG, JPEG, GIF or WebP image (its first bytes are none of those): no agent takes it`
+    const tooLarge = (item: string, image: string) =>
+      `${item}: image "${image}" is ${png.length + 5 * 1024 * 1024} bytes, more than the 5242880 (5 MiB) an image may have`
+    const copilotSession = await createSession({ agent: 'copilot' })
+    const text = { type: 'text', text: 'look' }
+    for (const [id, input, message] of [
+      [
+        session.id,
+        [text, { type: 'localImage', path: 'shots/notes.png' }],
+        notAnImage('input[1]', 'shots/notes.png'),
+      ],
+      [session.id, [{ type: 'image', url: textUrl }, text], notAnImage('input[0]', textUrl)],
+      [
+        session.id,
+        [text, { type: 'localImage', path: 'shots/huge.png' }],
+        tooLarge('input[1]', 'shots/huge.png'),
+      ],
+      [
+        copilotSession.id,
+        [
+          text,
+          { type: 'localImage', path: 'shots/screen.png' },
+          { type: 'localImage', path: 'shots/notes.png' },
+        ],
+        notAnImage('input[2]', 'shots/notes.png'),
+      ],
+    ] as const) {
+      const answer = await postJson(`${gw.url}/v1/sessions/${id}/turns`, { input })
+      expect(answer.status, message).toBe(400)
+      expect(await json<{ error: { code: string; message: string } }>(answer)).toMatchObject({
+        error: { code: 'invalid_request', message },
+      })
+    }
+    for (const [agent, images, message] of [
+      ['codex', ['shots/screen.png', 'shots/notes.png'], notAnImage('images[1]', 'shots/notes.png')],
+      ['copilot', ['shots/huge.png'], tooLarge('images[0]', 'shots/huge.png')],
+    ] as const) {
+      const answer = await postJson(`${gw.url}/v1/runs`, { agent, prompt: 'look', images })
+      expect(answer.status, message).toBe(400)
+      expect((await json<{ error: { message: string } }>(answer)).error.message).toBe(message)
+    }
+    expect(
+      (await json<Session & { turns: Turn[] }>(fetch(`${gw.url}/v1/sessions/${copilotSession.id}`))).turns,
+    ).toEqual([])
     // copilot takes images (copilot-driver.test.ts: its `--attachment`, sent to the model inline) with a prompt only:
     // `copilot -p` runs no turn without one ("No prompt provided"). Before, a turn of images alone was taken (202)
     // and failed once copilot had started.
@@ -326,18 +382,26 @@ describe('/v1/sessions on codex app-server', () => {
     const queued = await json<Turn>(turn(session.id, 'second', ''))
     expect(queued.status).toBe('queued')
     // an image accepted while it was a file inside the workspace, then replaced by a symlink out before its turn
-    // starts: the turn fails, codex never asked (the copy is made from the file checked as the turn starts)
+    // starts: the turn fails, codex never asked (the copy is made from the file checked as the turn starts); and one
+    // accepted as an image, then overwritten with text: that turn fails too (the copy's first bytes are checked)
     const swapped = path.join(gw.workspace, 'swapped.png')
-    writeFileSync(swapped, 'an image')
-    const image = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, {
-      input: [{ type: 'localImage', path: 'swapped.png' }],
-    })
-    expect(image.status).toBe(202)
-    const imageTurn = await json<Turn>(image)
+    const changed = path.join(gw.workspace, 'changed.png')
+    writeFileSync(swapped, onePixelPng)
+    writeFileSync(changed, onePixelPng)
+    const imageTurns: Turn[] = []
+    for (const image of ['swapped.png', 'changed.png']) {
+      const answer = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, {
+        input: [{ type: 'localImage', path: image }],
+      })
+      expect(answer.status).toBe(202)
+      imageTurns.push(await json<Turn>(answer))
+    }
+    const [imageTurn, changedTurn] = imageTurns as [Turn, Turn]
     rmSync(swapped)
     const outside = path.join(tempDir('swap-out-'), 'secret.png')
     writeFileSync(outside, 'secret')
     symlinkSync(outside, swapped)
+    writeFileSync(changed, 'text now')
     slow.release()
     expect((await finishedTurnAt(gw.url, session.id, first.id)).finalResponse).toBe('slow one')
     expect((await finishedTurnAt(gw.url, session.id, queued.id)).finalResponse).toBe('queued one')
@@ -345,6 +409,12 @@ describe('/v1/sessions on codex app-server', () => {
       status: 'failed',
       input: [{ type: 'localImage', path: 'swapped.png' }],
       error: expect.stringMatching(/^image "swapped\.png" is outside the workspace roots/),
+    })
+    expect(await finishedTurnAt(gw.url, session.id, changedTurn.id)).toMatchObject({
+      status: 'failed',
+      input: [{ type: 'localImage', path: 'changed.png' }],
+      error:
+        'image "changed.png" is not a PNG, JPEG, GIF or WebP image (its first bytes are none of those): no agent takes it',
     })
     expect(mock.requests).toHaveLength(2)
   })
@@ -666,6 +736,30 @@ describe('/v1/sessions on codex app-server', () => {
     expect(sent).toContain(`data:image/png;base64,${png.toString('base64')}`)
     expect(sent).toContain(gif)
     expect(sent).toContain('the fruit is mango')
+    // an image of more than 5 MiB, or none by its first bytes: a 400 naming its item, before the turn. Before, the
+    // turn was taken: an image of any size went to the agent as one base64 block, and a text file named .png failed
+    // the turn as its prompt was built
+    writeFileSync(
+      path.join(gw.workspace, 'mango-huge.png'),
+      Buffer.concat([png, Buffer.alloc(5 * 1024 * 1024)]),
+    )
+    writeFileSync(path.join(gw.workspace, 'mango-notes.png'), 'no picture')
+    for (const [image, message] of [
+      [
+        'mango-huge.png',
+        `input[2]: image "mango-huge.png" is ${png.length + 5 * 1024 * 1024} bytes, more than the 5242880 (5 MiB) an image may have`,
+      ],
+      [
+        'mango-notes.png',
+        'input[2]: image "mango-notes.png" is not a PNG, JPEG, GIF or WebP image (its first bytes are none of those): no agent takes it',
+      ],
+    ]) {
+      const answer = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, {
+        input: [input[0], input[1], { type: 'localImage', path: image }],
+      })
+      expect(answer.status, image).toBe(400)
+      expect((await json<{ error: { message: string } }>(answer)).error.message).toBe(message)
+    }
     // the copy read is gone once the turn ended
     const copies = path.join(gw.env.DATA_DIR!, 'run-images')
     expect(existsSync(copies) ? readdirSync(copies) : []).toEqual([])

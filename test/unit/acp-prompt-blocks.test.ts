@@ -3,8 +3,9 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { acpAgentSpecs } from '../../src/agents/acp/agent-spec.js'
 import { AcpDriver } from '../../src/agents/acp/driver.js'
-import { dataUrlImage, imageMimeType, promptBlocks } from '../../src/agents/acp/prompt-blocks.js'
+import { dataUrlImage, promptBlocks } from '../../src/agents/acp/prompt-blocks.js'
 import { loadConfig } from '../../src/config/load.js'
+import { sniffImage } from '../../src/util/image-type.js'
 import { tempDir } from '../support/temp.js'
 
 /** A turn's images as ACP image blocks (the real end to end: v1-sessions.test.ts, acp:codex-acp). */
@@ -16,26 +17,33 @@ const png = Buffer.from(
 const takesImages = { agentCapabilities: { promptCapabilities: { image: true } } }
 
 describe('ACP prompt blocks', () => {
-  it('a file is sent as its bytes, its type from its content, else its extension; a data: URL as it is', async () => {
+  it('a file is sent as its bytes, its type from its content alone; a data: URL as it is, typed by its bytes', async () => {
     writeFileSync(path.join(dir, '0-shot.jpg'), png)
-    writeFileSync(path.join(dir, '1-photo.JPEG'), 'no signature')
+    writeFileSync(path.join(dir, '1-photo.jpg'), 'no signature')
     writeFileSync(path.join(dir, '2-notes.txt'), 'plain text')
     const input = [
       { type: 'text' as const, text: 'look' },
       { type: 'localImage' as const, path: path.join(dir, '0-shot.jpg') },
-      { type: 'localImage' as const, path: path.join(dir, '1-photo.JPEG') },
-      { type: 'image' as const, url: 'data:image/gif;base64,R0lGODlh' },
+      // a GIF declared as a JPEG goes as what its bytes say
+      { type: 'image' as const, url: 'data:image/jpeg;base64,R0lGODlh' },
     ]
     expect(await promptBlocks(input, takesImages, 'acp:x')).toEqual([
       { type: 'text', text: 'look' },
       { type: 'image', data: png.toString('base64'), mimeType: 'image/png' },
-      { type: 'image', data: Buffer.from('no signature').toString('base64'), mimeType: 'image/jpeg' },
       { type: 'image', data: 'R0lGODlh', mimeType: 'image/gif' },
     ])
-    await expect(
-      promptBlocks([{ type: 'localImage', path: path.join(dir, '2-notes.txt') }], takesImages, 'acp:x'),
-    ).rejects.toThrow('image "notes.txt" is not a PNG, JPEG, GIF or WebP image')
-    expect(imageMimeType(Buffer.from('RIFF0000WEBPVP8 '), 'x')).toBe('image/webp')
+    // before, an extension decided when the bytes said nothing: 'no signature' went as an image/jpeg block
+    for (const [file, name] of [
+      ['2-notes.txt', 'notes.txt'],
+      ['1-photo.jpg', 'photo.jpg'],
+    ])
+      await expect(
+        promptBlocks([{ type: 'localImage', path: path.join(dir, file!) }], takesImages, 'acp:x'),
+      ).rejects.toThrow(`image "${name}" is not a PNG, JPEG, GIF or WebP image`)
+    expect(sniffImage(Buffer.from('RIFF0000WEBPVP8 '))).toEqual({
+      mimeType: 'image/webp',
+      extension: '.webp',
+    })
     expect(dataUrlImage('data:image/svg+xml,%3Csvg%2F%3E')).toEqual({
       mimeType: 'image/svg+xml',
       data: Buffer.from('<svg/>').toString('base64'),

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { stageImages, sweepRunImages } from '../../src/core/staged-images.js'
 import { expectSwept, makeLookAlikes } from '../support/owned-dir-lookalikes.js'
+import { onePixelPng } from '../support/png.js'
 import { moduleUrl, startScriptGateway } from '../support/script-gateway.js'
 import { removeDir, tempDir } from '../support/temp.js'
 
@@ -22,7 +23,7 @@ describe('run-image copies left by a killed gateway (real processes)', () => {
     mkdirSync(workspace)
     mkdirSync(dataDir)
     const image = path.join(workspace, 'pic.png')
-    writeFileSync(image, 'png')
+    writeFileSync(image, onePixelPng)
     // a gateway that copies a run's image, and a turn's of a container session into that session's image
     // directory (session-image-dirs.ts), then is killed while both would still be going
     const gateway = startScriptGateway(
