@@ -56,7 +56,7 @@ export async function admitRequest(
   const validate = outputValidator(driver, fields.outputSchema)
   const cwd = resolveCwd(fields.cwd, config.workspaceRoots)
   // `isolation`/`image` are checked here; the node that runs it places it (enqueue)
-  checkContainerCwd(containerPlacement(fields, config), cwd)
+  checkContainerCwd(containerPlacement(fields, config), cwd, config)
   const images = fields.images?.map((img) =>
     resolveCwd(img, config.workspaceRoots, { allowFiles: true, what: 'image', base: cwd }),
   )

@@ -73,8 +73,14 @@ export interface LaunchSpec {
 export type Isolation = 'process' | 'container'
 
 export interface Mount {
+  /** The directory on the host. */
   path: string
   writable: boolean
+  /**
+   * Where the container sees it (default: `path`). A directory the gateway made for the launch is mounted at a
+   * fixed path (container/bind-mount.ts containerMountRoot), so its host path's characters never reach the agent.
+   */
+  target?: string
 }
 
 /** Outcomes are data: how the process ended and why. */

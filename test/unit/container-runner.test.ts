@@ -120,9 +120,9 @@ describe('the container runner', () => {
     expect(rw.stdout).toBe('x\n')
   })
 
-  it('mounts paths holding `:` or `=` at their own paths, read-only unless writable', async () => {
-    const ro = path.join(cwd, 'r:o=ro')
-    const rw = path.join(cwd, 'w:r=i:te')
+  it('mounts paths holding `:`, `=`, `,`, `"` or a line break at their own paths, read-only unless writable', async () => {
+    const ro = path.join(cwd, 'r:o=ro,source=etc')
+    const rw = path.join(cwd, 'w:r=i:te,"x"\ny')
     for (const dir of [ro, rw]) {
       mkdirSync(dir)
       chmodSync(dir, 0o777)
@@ -132,7 +132,8 @@ describe('the container runner', () => {
     const { outcome, stdout, stderr } = await output(runner, {
       cwd: ro,
       mounts: [{ path: rw, writable: true }],
-      args: ['-c', `pwd; cat given.txt; echo x > here.txt; echo y > '${rw}/there.txt' && echo wrote`],
+      args: ['-c', 'pwd; cat given.txt; echo x > here.txt; echo y > "$W/there.txt" && echo wrote'],
+      env: { PATH: '/bin', W: rw },
     })
     expect(outcome.exitCode, stderr).toBe(0)
     expect(stdout).toBe(`${ro}\ngiven\nwrote\n`)
@@ -140,13 +141,16 @@ describe('the container runner', () => {
     expect(readFileSync(path.join(rw, 'there.txt'), 'utf8')).toBe('y\n')
   })
 
-  it('starts no container for a cwd or mount whose path holds a `,`: spawn_failed, naming it', async () => {
+  it('starts no container for a cwd or mount whose path podman cannot mount (CR LF): spawn_failed, naming it', async () => {
     const runner = new ContainerProcessRunner(options())
-    const comma = path.join(cwd, 'x,source=')
-    mkdirSync(comma)
-    for (const spec of [{ cwd: comma }, { cwd, mounts: [{ path: comma, writable: false }] }]) {
+    const crlf = path.join(cwd, 'x\r\ny')
+    mkdirSync(crlf)
+    for (const spec of [{ cwd: crlf }, { cwd, mounts: [{ path: crlf, writable: false }] }]) {
       const { outcome } = await output(runner, { ...spec, args: ['-c', 'true'] })
-      expect(outcome).toMatchObject({ reason: 'spawn_failed', error: expect.stringContaining('holds ","') })
+      expect(outcome).toMatchObject({
+        reason: 'spawn_failed',
+        error: expect.stringContaining('holds a carriage return before a line break'),
+      })
     }
     expect(await gatewayContainers(instance)).toEqual([])
   })

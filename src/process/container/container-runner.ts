@@ -18,10 +18,10 @@ import {
 } from '../runner.js'
 import { spawnGroup } from '../spawn-group.js'
 import { makeStagedDir, removeStagedDir } from '../staged-dirs.js'
-import { unmountableReason } from './bind-mount.js'
+import { mountSyntax, unmountableReason } from './bind-mount.js'
 import { type ContainerOptions, instanceLabel } from './container-options.js'
 import { engineCommand } from './engine.js'
-import { containerRunArgs } from './run-args.js'
+import { containerRunArgs, containerStaged } from './run-args.js'
 
 const stderrTailChars = 4000
 
@@ -62,9 +62,14 @@ export class ContainerProcessRunner implements ProcessRunner {
     const started = performance.now()
     const image = spec.image ?? this.options.image
     if (!image) return notStarted('no container image configured (CONTAINER_IMAGE)', started)
-    const refused = [spec.cwd, ...(spec.mounts ?? []).map((m) => m.path)]
-      .map((dir) => unmountableReason(dir, dir === spec.cwd ? 'cwd' : 'mount'))
-      .find(Boolean)
+    const syntax = mountSyntax(this.options.engine)
+    const refused = [
+      unmountableReason(spec.cwd, 'cwd', syntax),
+      ...(spec.mounts ?? []).flatMap((m) => [
+        unmountableReason(m.path, 'mount', syntax),
+        m.target ? unmountableReason(m.target, 'mount target', syntax) : undefined,
+      ]),
+    ].find(Boolean)
     if (refused) return notStarted(refused, started)
     let staging: string | undefined
     let args = spec.args
@@ -74,11 +79,18 @@ export class ContainerProcessRunner implements ProcessRunner {
       chmodSync(staging, 0o755)
       for (const file of spec.files)
         writeFileSync(path.join(staging, path.basename(file.name)), file.content, { mode: 0o644 })
-      const dir = staging
-      args = args.map((a) => a.replaceAll(stagedDirToken, dir))
+      // the agent sees them where the container mounts them, whatever the host's temp dir is called
+      args = args.map((a) => a.replaceAll(stagedDirToken, containerStaged))
     }
     const name = `agw-${this.options.instance}-${randomBytes(6).toString('hex')}`
-    const run = containerRunArgs({ ...spec, args }, this.options, name, image, staging)
+    let run: ReturnType<typeof containerRunArgs>
+    try {
+      run = containerRunArgs({ ...spec, args }, this.options, name, image, staging)
+    } catch (err) {
+      // a staging directory whose path the engine cannot mount (TMPDIR's); the others were refused above
+      if (staging) removeStagedDir(staging)
+      return notStarted((err as Error).message, started)
+    }
     const client = spawnGroup({
       command: this.options.engine,
       args: run.args,
