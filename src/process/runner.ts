@@ -190,7 +190,7 @@ export function abortReason(signal: AbortSignal | undefined): EndReason {
 export function wrappedProcess(
   proc: RunningProcess,
   done: Promise<ProcessOutcome>,
-  replaced: Partial<Pick<RunningProcess, 'stderr' | 'terminate' | 'endEscaped' | 'lent'>> = {},
+  replaced: Partial<Pick<RunningProcess, 'stdout' | 'stderr' | 'terminate' | 'endEscaped' | 'lent'>> = {},
 ): RunningProcess {
   return {
     get pid() {
@@ -198,7 +198,7 @@ export function wrappedProcess(
     },
     started: proc.started,
     stdin: proc.stdin,
-    stdout: proc.stdout,
+    stdout: replaced.stdout ?? proc.stdout,
     stderr: replaced.stderr ?? proc.stderr,
     done,
     terminate: replaced.terminate ?? proc.terminate,

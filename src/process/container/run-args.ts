@@ -2,6 +2,7 @@ import path from 'node:path'
 import type { LaunchSpec } from '../runner.js'
 import { bindMount, containerMountRoot, mountSyntax } from './bind-mount.js'
 import { type ContainerOptions, instanceLabel, labelPrefix } from './container-options.js'
+import { keptOutputArgs } from './kept-output.js'
 
 /** Host identity that must not enter a container (the image has its own PATH; HOME is the tmpfs). */
 const hostOnlyEnv = new Set(['PATH', 'HOME', 'TMPDIR', 'SHELL', 'USER', 'LOGNAME', 'PWD', 'OLDPWD'])
@@ -32,6 +33,8 @@ export function containerRunArgs(
   name: string,
   image: string,
   staging: string | undefined,
+  /** Where the engine keeps the container's output (podman: kept-output.ts); absent: its default log. */
+  keptLog?: string,
 ): ContainerRun {
   const args = ['run', '--rm', '-i', '--init', '--name', name, '--hostname', name.slice(0, 63)]
   args.push('--label', `${labelPrefix}=1`, '--label', `${instanceLabel}=${options.instance}`)
@@ -64,6 +67,7 @@ export function containerRunArgs(
   for (const [target, { source, writable }] of mounts)
     args.push('--mount', bindMount(source, target, writable, syntax))
   args.push('--workdir', spec.cwd)
+  if (keptLog) args.push(...keptOutputArgs(keptLog))
 
   const clientEnv: Record<string, string> = { ...options.engineEnv }
   args.push('-e', `HOME=${containerTmp}`, '-e', `TMPDIR=${containerTmp}`)
