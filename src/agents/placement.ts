@@ -47,11 +47,28 @@ export const containerImages = `${containerMountRoot}/images`
 export function placedImages(
   images: readonly string[] | undefined,
   inContainer: boolean,
-): { paths: string[] | undefined; mounts: Mount[] } {
-  if (!images?.length || !inContainer) return { paths: images ? [...images] : undefined, mounts: [] }
+): { paths: string[] | undefined; mounts: Mount[]; shown: <T>(event: T) => T } {
+  if (!images?.length || !inContainer)
+    return { paths: images ? [...images] : undefined, mounts: [], shown: (event) => event }
   const dirs = [...new Set(images.map((i) => path.dirname(i)))]
   const mounts = dirs.map((dir, n) => ({ path: dir, target: `${containerImages}/${n}`, writable: false }))
-  return { paths: images.map((i) => seenAt(i, mounts)), mounts }
+  const paths = images.map((i) => seenAt(i, mounts))
+  const back = new Map(paths.map((seen, i) => [seen, images[i]!]))
+  return { paths, mounts, shown: (event) => swapStrings(event, back) }
+}
+
+/**
+ * `value` with every string that is a key of `paths` replaced by its value (an agent's event naming an image where
+ * its container sees it names the copy the core gave, which the core names as the client did: turn-images.ts).
+ */
+function swapStrings<T>(value: T, paths: ReadonlyMap<string, string>): T {
+  const swap = (v: unknown): unknown => {
+    if (typeof v === 'string') return paths.get(v) ?? v
+    if (Array.isArray(v)) return v.map(swap)
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, swap(x)]))
+    return v
+  }
+  return swap(value) as T
 }
 
 /** `file` as the container sees it through the first of `mounts` that holds it (unchanged when none does). */

@@ -141,7 +141,7 @@ export class CopilotDriver extends CliAgentDriver implements SessionDriver {
       // Ended by us because the model kept failing: that is the agent's failure, not a cancel.
       if (ev.type === 'run.completed' && mapper.gaveUp() && !signal.aborted)
         yield { ...ev, status: 'failed', error: mapper.failure() ?? ev.error }
-      else yield ev
+      else yield images.shown(ev)
     }
   }
 
