@@ -125,8 +125,8 @@ export function checkContainerCwd(placement: Placement | undefined, cwd: string,
 /**
  * Refuses to start (ConfigError) a gateway with containers whose own directories CONTAINER_ENGINE cannot mount
  * (bind-mount.ts): DATA_DIR (a run's or codex session's image copies are mounted from DATA_DIR/run-images, every
- * codex container session's), the temp dir (a launch's staged files), CODEX_HOME, CLAUDE_CONFIG_DIR and
- * COPILOT_HOME (mounted at their own paths). Otherwise each container launch would fail, or every codex session.
+ * codex container session's; gemini's home by default), the temp dir (a launch's staged files), CODEX_HOME,
+ * CLAUDE_CONFIG_DIR, GEMINI_CLI_HOME and COPILOT_HOME (mounted at their own paths). Otherwise each container launch would fail, or every codex session.
  */
 export function checkContainerDirs(config: Config, serverEnv: NodeJS.ProcessEnv, tmpDir: string): void {
   if (!usesContainers(config)) return
@@ -136,6 +136,7 @@ export function checkContainerDirs(config: Config, serverEnv: NodeJS.ProcessEnv,
     ['the temp dir (TMPDIR)', tmpDir],
     ['CODEX_HOME', config.CODEX_HOME],
     ['CLAUDE_CONFIG_DIR', serverEnv.CLAUDE_CONFIG_DIR],
+    ['GEMINI_CLI_HOME', serverEnv.GEMINI_CLI_HOME],
     ['COPILOT_HOME', serverEnv.COPILOT_HOME],
   ]
   for (const [name, dir] of dirs) {
