@@ -49,12 +49,15 @@ export interface SessionRequest extends Placement {
    * (core/session-image-dirs.ts). A driver whose agent lives in one container through the session's turns (codex)
    * makes it as that container starts, mounts it there read-only, gives its path as the session's `imageDir` (and
    * its forks', which share the container) and removes it once the container ended. A driver that starts a
-   * container per turn (copilot) mounts each turn's copies instead (placement.ts imageMounts) and never calls it.
+   * container per turn (copilot) mounts each turn's copies instead (placement.ts placedImages) and never calls it.
    */
   imageDir?: () => SessionImageDir
 }
 
-/** A container session's image directory (SessionRequest.imageDir): at the same path in its container. */
+/**
+ * A container session's image directory (SessionRequest.imageDir), on the host; its container mounts it at a fixed
+ * path (placement.ts containerImages) and the agent is given the copies' paths there.
+ */
 export interface SessionImageDir {
   readonly path: string
   /** Removes it with what is in it (once its container ended). */
@@ -144,6 +147,11 @@ export interface AgentSession {
    * own: one its agent's container has mounted. Absent: the copies go where a run's do (DATA_DIR/run-images).
    */
   readonly imageDir?: string
+  /**
+   * Where the agent sees imageDir (its container mounts it there: placement.ts containerImages); absent: at its own
+   * path. The core gives the agent each copy's path there, and maps it back in the agent's events.
+   */
+  readonly imageDirSeenAt?: string
   /**
    * One turn. Yields `turn.started` first (with the turn id), then item events, and exactly one `turn.completed`
    * (status completed or interrupted) or `turn.failed` last; never throws once iteration started.

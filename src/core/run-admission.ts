@@ -57,7 +57,7 @@ export async function admitRequest(
   const validate = outputValidator(driver, fields.outputSchema)
   const cwd = resolveCwd(fields.cwd, config.workspaceRoots)
   // `isolation`/`image` are checked here; the node that runs it places it (enqueue)
-  checkContainerCwd(containerPlacement(fields, config), cwd)
+  checkContainerCwd(containerPlacement(fields, config), cwd, config)
   const images = fields.images?.map((img, i) => {
     const image = resolveCwd(img, config.workspaceRoots, { allowFiles: true, what: 'image', base: cwd })
     // an image by its first bytes, not too large: a 400 naming it now, not a run that fails or drops it

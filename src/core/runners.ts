@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto'
+import os from 'node:os'
 import { modelUpstreams } from '../agents/model-upstreams.js'
 import type { Placement } from '../agents/placement.js'
+import { ConfigError } from '../config/config-error.js'
 import type { Config } from '../config/load.js'
-import { unmountableReason } from '../process/container/bind-mount.js'
+import { mountSyntax, unmountableReason } from '../process/container/bind-mount.js'
 import { defaultContainerUser, engineEnvOf } from '../process/container/container-options.js'
 import { ContainerProcessRunner } from '../process/container/container-runner.js'
 import { egressSettings } from '../process/key-proxy/egress.js'
@@ -35,6 +37,7 @@ export function gatewayInstance(config: Config): string {
 
 /** The runner injected into every driver: local process groups, and containers for `isolation: "container"`. */
 export function createRunner(config: Config, serverEnv: NodeJS.ProcessEnv): RoutingRunner {
+  checkContainerDirs(config, serverEnv, os.tmpdir())
   const image = defaultImage(config)
   const containers = new ContainerProcessRunner({
     engine: config.CONTAINER_ENGINE,
@@ -110,10 +113,37 @@ export function containerPlacement(
 }
 
 /**
- * Refuses (400) a container run's or session's cwd that no container engine can mount safely: its resolved path
- * holds a `,`, a `"` or a line break (bind-mount.ts). A `:` is fine.
+ * Refuses (400) a container run's or session's cwd that CONTAINER_ENGINE cannot mount safely (bind-mount.ts): with
+ * podman, a path holding a carriage return before a line break; with any other engine, one holding a `,`, a `"` or
+ * a line break. A `:` is fine everywhere.
  */
-export function checkContainerCwd(placement: Placement | undefined, cwd: string): void {
-  const reason = placement ? unmountableReason(cwd, 'cwd') : undefined
+export function checkContainerCwd(placement: Placement | undefined, cwd: string, config: Config): void {
+  const reason = placement ? unmountableReason(cwd, 'cwd', mountSyntax(config.CONTAINER_ENGINE)) : undefined
   if (reason) throw new AppError('invalid_request', `${reason}, or leave out \`isolation\``, { cwd })
+}
+
+/**
+ * Refuses to start (ConfigError) a gateway with containers whose own directories CONTAINER_ENGINE cannot mount
+ * (bind-mount.ts): DATA_DIR (a run's or codex session's image copies are mounted from DATA_DIR/run-images, every
+ * codex container session's; gemini's home by default), the temp dir (a launch's staged files), CODEX_HOME,
+ * CLAUDE_CONFIG_DIR, GEMINI_CLI_HOME and COPILOT_HOME (mounted at their own paths). Otherwise each container launch would fail, or every codex session.
+ */
+export function checkContainerDirs(config: Config, serverEnv: NodeJS.ProcessEnv, tmpDir: string): void {
+  if (!usesContainers(config)) return
+  const syntax = mountSyntax(config.CONTAINER_ENGINE)
+  const dirs: [string, string | undefined][] = [
+    ['DATA_DIR', config.DATA_DIR],
+    ['the temp dir (TMPDIR)', tmpDir],
+    ['CODEX_HOME', config.CODEX_HOME],
+    ['CLAUDE_CONFIG_DIR', serverEnv.CLAUDE_CONFIG_DIR],
+    ['GEMINI_CLI_HOME', serverEnv.GEMINI_CLI_HOME],
+    ['COPILOT_HOME', serverEnv.COPILOT_HOME],
+  ]
+  for (const [name, dir] of dirs) {
+    const reason = dir === undefined ? undefined : unmountableReason(dir, name, syntax)
+    if (reason)
+      throw new ConfigError(
+        `${reason} (CONTAINER_ENGINE=${config.CONTAINER_ENGINE}); containers are configured (CONTAINER_IMAGE or CODEX_DOCKER_IMAGE)`,
+      )
+  }
 }

@@ -750,7 +750,12 @@ export class SessionManager {
             this.config.workspaceRoots,
             this.config.DATA_DIR,
             turn.id,
-            live.agent.imageDir ? { into: live.agent.imageDir } : { container: live.inContainer },
+            live.agent.imageDir
+              ? {
+                  into: live.agent.imageDir,
+                  ...(live.agent.imageDirSeenAt ? { seenAt: live.agent.imageDirSeenAt } : {}),
+                }
+              : { container: live.inContainer },
           ),
         steersLeft: (ended) => this.steersLeft(id, live, turn, ended),
         takenOver: (err) => this.letGo(id, live, err),

@@ -52,7 +52,7 @@ export function newSessionRequest(config: Config, fields: CreateSession, id: str
   checkSandbox(fields.sandbox, config)
   const placement = containerPlacement(fields, config)
   const cwd = resolveCwd(fields.cwd, config.workspaceRoots)
-  checkContainerCwd(placement, cwd)
+  checkContainerCwd(placement, cwd, config)
   return {
     ...(placement
       ? { ...placement, labels: { session: id }, imageDir: sessionImageDir(config.DATA_DIR, id) }

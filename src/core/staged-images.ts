@@ -25,6 +25,8 @@ import { insideRoots } from './workspace.js'
 /** A run's images as the agent gets them: private copies, removed once the run ended. */
 export interface StagedImages {
   paths: string[]
+  /** The copies' paths as the agent sees them (StagingOptions.seenAt; else `paths`). */
+  seen: string[]
   dispose(): Promise<void>
 }
 
@@ -45,6 +47,11 @@ export interface StagingOptions {
    * owner file of its own (the session directory's covers it). Implies `container`.
    */
   into?: string
+  /**
+   * Where the agent sees `into` (its container mounts it there, whatever DATA_DIR's path holds): the copies' paths
+   * the agent is given (StagedImages.seen) are there.
+   */
+  seenAt?: string
   /**
    * The agent runs in a container, whose user may not be the gateway's (CONTAINER_USER; 1000 for a gateway that
    * runs as root): the directory is mode 0711 and the copies 0644, so that user reads them through the mount.
@@ -70,7 +77,7 @@ export async function stageImages(
   roots: readonly string[],
   dataDir: string,
   runId: string,
-  { into, container = into !== undefined, given }: StagingOptions = {},
+  { into, seenAt, container = into !== undefined, given }: StagingOptions = {},
 ): Promise<StagedImages> {
   let dir: string
   let dispose: () => Promise<void>
@@ -108,7 +115,8 @@ export async function stageImages(
       if (container) await chmod(target, 0o644)
       paths.push(target)
     }
-    return { paths, dispose }
+    const seen = into && seenAt ? paths.map((p) => path.posix.join(seenAt, path.relative(into, p))) : paths
+    return { paths, seen, dispose }
   } catch (err) {
     await dispose()
     throw err

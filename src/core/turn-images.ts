@@ -125,8 +125,9 @@ export async function stageTurnInput(
     turnId,
     { ...staging, given: images },
   )
-  const copies = staged.paths[Symbol.iterator]()
-  const given = new Map(staged.paths.map((copy, i) => [copy, images[i]!]))
+  // the agent is given each copy where it sees it (a container's mount), and names it so
+  const copies = staged.seen[Symbol.iterator]()
+  const given = new Map(staged.seen.map((copy, i) => [copy, images[i]!]))
   return {
     input: input.map((part) => (part.type === 'localImage' ? { ...part, path: copies.next().value! } : part)),
     shown: (event) => swapped(event, given) as AgentEvent,

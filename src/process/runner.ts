@@ -73,8 +73,14 @@ export interface LaunchSpec {
 export type Isolation = 'process' | 'container'
 
 export interface Mount {
+  /** The directory on the host. */
   path: string
   writable: boolean
+  /**
+   * Where the container sees it (default: `path`). A directory the gateway made for the launch is mounted at a
+   * fixed path (container/bind-mount.ts containerMountRoot), so its host path's characters never reach the agent.
+   */
+  target?: string
 }
 
 /** Outcomes are data: how the process ended and why. */
@@ -184,7 +190,7 @@ export function abortReason(signal: AbortSignal | undefined): EndReason {
 export function wrappedProcess(
   proc: RunningProcess,
   done: Promise<ProcessOutcome>,
-  replaced: Partial<Pick<RunningProcess, 'stderr' | 'terminate' | 'endEscaped' | 'lent'>> = {},
+  replaced: Partial<Pick<RunningProcess, 'stdout' | 'stderr' | 'terminate' | 'endEscaped' | 'lent'>> = {},
 ): RunningProcess {
   return {
     get pid() {
@@ -192,7 +198,7 @@ export function wrappedProcess(
     },
     started: proc.started,
     stdin: proc.stdin,
-    stdout: proc.stdout,
+    stdout: replaced.stdout ?? proc.stdout,
     stderr: replaced.stderr ?? proc.stderr,
     done,
     terminate: replaced.terminate ?? proc.terminate,

@@ -3,7 +3,7 @@ import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { openUp, startContainerGateway } from '../support/container-gateway.js'
+import { oddDataDir, openUp, startContainerGateway } from '../support/container-gateway.js'
 import { containersLabelled, gatewayContainers } from '../support/containers.js'
 import { gatewayModules, postJson, requestInput, sessionEventsUntilTurnEnd } from '../support/gateway.js'
 import { dataUrlOf, onePixelPng } from '../support/png.js'
@@ -25,7 +25,8 @@ describe('/v1 sessions with isolation "container"', () => {
 
   beforeAll(async () => {
     mock = await startMockLlm()
-    gw = await startContainerGateway(mock)
+    // every codex container session mounts its image directory from DATA_DIR (see oddDataDir)
+    gw = await startContainerGateway(mock, { DATA_DIR: oddDataDir() })
   }, 120_000)
   afterEach(() => mock.reset())
   afterAll(async () => {
@@ -196,14 +197,15 @@ describe('/v1 sessions with isolation "container"', () => {
     expect(await sessionContainers(session.id)).toEqual([])
   })
 
-  it('a session whose cwd holds `:` runs there; one whose cwd holds `,` is refused at creation', async () => {
-    const dir = path.join(gw.workspace, 'session:one')
+  it('a session whose cwd holds `:`, `,`, `"` and a line break runs there (podman); one with CR LF is refused at creation', async () => {
+    const name = 'session:one,source=etc,"x"\ny'
+    const dir = path.join(gw.workspace, name)
     mkdirSync(dir)
     openUp(dir)
     const created = await postJson(`${gw.url}/v1/sessions`, {
       agent: 'codex',
       isolation: 'container',
-      cwd: 'session:one',
+      cwd: name,
       sandbox: 'workspace-write',
       approvalPolicy: 'never',
     })
@@ -215,14 +217,17 @@ describe('/v1 sessions with isolation "container"', () => {
     expect(readFileSync(path.join(dir, 'where.txt'), 'utf8')).toBe(`${dir}\n`)
     await postJson(`${gw.url}/v1/sessions/${session.id}/archive`, {})
 
-    mkdirSync(path.join(gw.workspace, 'x,source='))
-    const comma = await postJson(`${gw.url}/v1/sessions`, {
+    // Go's CSV reader (podman's --mount) drops a CR before a LF, even in quotes: that one cannot be mounted
+    mkdirSync(path.join(gw.workspace, 'x\r\ny'))
+    const crlf = await postJson(`${gw.url}/v1/sessions`, {
       agent: 'codex',
       isolation: 'container',
-      cwd: 'x,source=',
+      cwd: 'x\r\ny',
     })
-    expect(comma.status).toBe(400)
-    expect(await comma.json()).toMatchObject({ error: { code: 'invalid_request', message: /holds ","/ } })
+    expect(crlf.status).toBe(400)
+    expect(await crlf.json()).toMatchObject({
+      error: { code: 'invalid_request', message: /holds a carriage return before a line break/ },
+    })
     expect(await gatewayContainers(gw.instance)).toEqual([])
   })
 

@@ -46,6 +46,15 @@ export async function startContainerGateway(
   return { ...gw, instance }
 }
 
+/**
+ * A data dir whose path holds what a `--mount` field cannot carry unquoted (`,`, `"`, a line break) and a `:`. A
+ * run's or a codex container session's image copies are mounted from DATA_DIR/run-images (every codex container
+ * session mounts its image directory): with such a DATA_DIR no codex container session started, nor any container
+ * run with images ("cannot be mounted into a container"), until they were mounted at fixed container paths and
+ * podman's fields quoted (process/container/bind-mount.ts).
+ */
+export const oddDataDir = () => path.join(tempDir('data-'), 'd,a"t:a\nx')
+
 /** Lets uid 1000 inside a container write a root-owned test directory (and read what is in it). */
 export function openUp(dir: string): void {
   chmodSync(dir, 0o777)

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
@@ -120,9 +120,9 @@ describe('the container runner', () => {
     expect(rw.stdout).toBe('x\n')
   })
 
-  it('mounts paths holding `:` or `=` at their own paths, read-only unless writable', async () => {
-    const ro = path.join(cwd, 'r:o=ro')
-    const rw = path.join(cwd, 'w:r=i:te')
+  it('mounts paths holding `:`, `=`, `,`, `"` or a line break at their own paths, read-only unless writable', async () => {
+    const ro = path.join(cwd, 'r:o=ro,source=etc')
+    const rw = path.join(cwd, 'w:r=i:te,"x"\ny')
     for (const dir of [ro, rw]) {
       mkdirSync(dir)
       chmodSync(dir, 0o777)
@@ -132,7 +132,8 @@ describe('the container runner', () => {
     const { outcome, stdout, stderr } = await output(runner, {
       cwd: ro,
       mounts: [{ path: rw, writable: true }],
-      args: ['-c', `pwd; cat given.txt; echo x > here.txt; echo y > '${rw}/there.txt' && echo wrote`],
+      args: ['-c', 'pwd; cat given.txt; echo x > here.txt; echo y > "$W/there.txt" && echo wrote'],
+      env: { PATH: '/bin', W: rw },
     })
     expect(outcome.exitCode, stderr).toBe(0)
     expect(stdout).toBe(`${ro}\ngiven\nwrote\n`)
@@ -140,13 +141,16 @@ describe('the container runner', () => {
     expect(readFileSync(path.join(rw, 'there.txt'), 'utf8')).toBe('y\n')
   })
 
-  it('starts no container for a cwd or mount whose path holds a `,`: spawn_failed, naming it', async () => {
+  it('starts no container for a cwd or mount whose path podman cannot mount (CR LF): spawn_failed, naming it', async () => {
     const runner = new ContainerProcessRunner(options())
-    const comma = path.join(cwd, 'x,source=')
-    mkdirSync(comma)
-    for (const spec of [{ cwd: comma }, { cwd, mounts: [{ path: comma, writable: false }] }]) {
+    const crlf = path.join(cwd, 'x\r\ny')
+    mkdirSync(crlf)
+    for (const spec of [{ cwd: crlf }, { cwd, mounts: [{ path: crlf, writable: false }] }]) {
       const { outcome } = await output(runner, { ...spec, args: ['-c', 'true'] })
-      expect(outcome).toMatchObject({ reason: 'spawn_failed', error: expect.stringContaining('holds ","') })
+      expect(outcome).toMatchObject({
+        reason: 'spawn_failed',
+        error: expect.stringContaining('holds a carriage return before a line break'),
+      })
     }
     expect(await gatewayContainers(instance)).toEqual([])
   })
@@ -179,6 +183,43 @@ describe('the container runner', () => {
     const { outcome } = await output(runner, { cwd, command: 'no-such-agent', args: [] })
     expect(outcome.reason).toBe('spawn_failed')
     expect(outcome.error).toContain(image)
+  })
+
+  describe("a `run` client that loses the container's output (podman 4.3 may, for a program that ends at once)", () => {
+    // The engine is real podman behind a stand-in named `podman` whose `run` client passes nothing on: the loss,
+    // seen once in CI and not reproduced at will here, made certain. The container, its conmon and its log are real.
+    let dir: string
+    let lossy: ContainerProcessRunner
+    beforeAll(() => {
+      dir = tempDir('lossy-engine-')
+      const real = execFileSync('sh', ['-c', 'command -v podman'], { env: engineEnv() }).toString().trim()
+      const engine = path.join(dir, 'podman')
+      writeFileSync(
+        engine,
+        `#!/bin/sh\nif [ "$1" = run ]; then exec '${real}' "$@" >/dev/null 2>&1; fi\nexec '${real}' "$@"\n`,
+        { mode: 0o755 },
+      )
+      lossy = new ContainerProcessRunner(options({ engine }))
+    })
+    afterAll(() => removeDir(dir))
+
+    it("passes on what the engine kept: the program's stdout and stderr, its exit code", async () => {
+      const { outcome, stdout, stderr } = await output(lossy, {
+        cwd,
+        args: ['-c', 'echo out; printf "no line end"; echo "bad option: --nope" >&2; exit 3'],
+      })
+      expect(outcome).toMatchObject({ reason: 'exited', exitCode: 3 })
+      expect(stdout).toBe('out\nno line end')
+      expect(stderr).toBe('bad option: --nope\n')
+    })
+
+    it("a program missing from the image is still spawn_failed, in the init's words", async () => {
+      const { outcome, stderr } = await output(lossy, { cwd, command: 'no-such-agent', args: [] })
+      expect(stderr).toMatch(/failed to exec pid1/)
+      expect(outcome.reason).toBe('spawn_failed')
+      expect(outcome.error).toMatch(/no-such-agent: not found in image .*failed to exec pid1/s)
+      expect(await gatewayContainers(instance)).toEqual([])
+    })
   })
 
   it('reclaim() removes the containers a crashed predecessor of the same instance left', async () => {

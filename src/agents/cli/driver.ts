@@ -15,7 +15,7 @@ import { dropCodexStartupNoise } from '../codex/stderr-noise.js'
 import { findOnPath, resolveCodexBinary } from '../codex-binary.js'
 import { type AgentDriver, type AgentStatus, capabilities, type RunRequest } from '../driver.js'
 import { ensureGeminiSettings, geminiHome } from '../gemini/home.js'
-import { imageMounts, placed } from '../placement.js'
+import { placed, placedImages } from '../placement.js'
 import { runProcess } from '../process-run.js'
 import { dockerModeEnv } from './docker-mode.js'
 import { geminiRunLaunch } from './gemini-run.js'
@@ -134,7 +134,11 @@ export class CliDriver implements AgentDriver {
       return
     }
     const isCodex = raw.cli === 'codex'
-    const exec = isCodex ? attachExecInputs(raw.args, req) : { args: raw.args, files: [] }
+    // in a container, codex reads the images' copies where the container mounts them
+    const images = placedImages(req.images, inContainer)
+    const exec = isCodex
+      ? attachExecInputs(raw.args, { ...req, images: images.paths })
+      : { args: raw.args, files: [] }
     if (!exec) {
       yield { type: 'run.started', agent: this.id }
       yield runNotStarted('images and an output schema go only with a `codex exec` command')
@@ -154,7 +158,7 @@ export class CliDriver implements AgentDriver {
       ...(isCodex ? codexEnv(this.config, this.serverEnv, this.runner) : {}),
       ...(inContainer ? dockerModeEnv(this.config, raw.cli, raw.args, raw.env) : raw.env),
     }
-    const mounts = isCodex ? [this.config.CODEX_HOME, ...imageMounts(req.images)] : []
+    const mounts = isCodex ? [this.config.CODEX_HOME, ...images.mounts] : []
     let marker: string | undefined
     if (path.basename(raw.cli) === 'gemini') {
       marker = newMarker()

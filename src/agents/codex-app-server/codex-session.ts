@@ -81,6 +81,11 @@ export class CodexSession implements AgentSession, ThreadListener {
     return this.lease?.imageDir
   }
 
+  /** Where codex's container sees imageDir (its mount's target). */
+  get imageDirSeenAt(): string | undefined {
+    return this.lease?.images?.target
+  }
+
   /** What the session keeps of the thread's own policy (SessionRequest.agentApprovalPolicy gives it back). */
   get agentApprovalPolicy(): AgentApprovalPolicy | undefined {
     return this.ownApproval

@@ -1,3 +1,4 @@
+import type { Mount } from '../../process/runner.js'
 import type { AppServerHost } from './app-server-host.js'
 
 /**
@@ -12,9 +13,14 @@ export class HostLease {
     readonly host: AppServerHost,
     /** Run once the app-server ended (its container gone); its end waits for it. */
     private readonly onEnd: () => void | Promise<void> = () => {},
-    /** The directory its container mounts for the sessions' turn images (AgentSession.imageDir). */
-    readonly imageDir?: string,
+    /** The directory its container mounts for the sessions' turn images (AgentSession.imageDir) and where. */
+    readonly images?: Mount,
   ) {}
+
+  /** The host directory the core copies the sessions' turn images into (AgentSession.imageDir). */
+  get imageDir(): string | undefined {
+    return this.images?.path
+  }
 
   acquire(): this {
     this.holders++

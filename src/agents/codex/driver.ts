@@ -21,7 +21,7 @@ import { type ThreadSettings, threadSettings } from '../codex-app-server/thread-
 import { warmable, warmRun } from '../codex-app-server/warm-run.js'
 import { modelListResponse } from '../codex-app-server/wire-schemas.js'
 import { type AgentStatus, capabilities, type RunRequest, type WarmPoolCounts } from '../driver.js'
-import { innerSandbox, placed } from '../placement.js'
+import { containerImages, innerSandbox, placed } from '../placement.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { CodexExecDriver } from './exec-driver.js'
 
@@ -194,20 +194,16 @@ export class CodexDriver implements SessionDriver {
 
   /**
    * An app-server of its own for one session, in a container (CODEX_HOME mounted, the cwd per sandbox, and
-   * read-only the directory the core copies its turns' images into: SessionRequest.imageDir, removed once the
-   * container ended).
+   * read-only the directory the core copies its turns' images into: SessionRequest.imageDir, at containerImages,
+   * whatever DATA_DIR's path; removed once the container ended).
    */
   private containerHost(req: SessionRequest, settings: ThreadSettings): HostLease {
     const images = req.imageDir?.()
+    const imageMount = images && { path: images.path, target: containerImages, writable: false }
     const host = new AppServerHost({
       ...this.hostOptions,
       cwd: req.cwd,
-      placement: placed(
-        req,
-        'codex',
-        [this.config.CODEX_HOME, images && { path: images.path, writable: false }],
-        settings.sandbox !== 'read-only',
-      ),
+      placement: placed(req, 'codex', [this.config.CODEX_HOME, imageMount], settings.sandbox !== 'read-only'),
     })
     const lease = new HostLease(
       host,
@@ -215,7 +211,7 @@ export class CodexDriver implements SessionDriver {
         this.own.delete(lease)
         await images?.remove()
       },
-      images?.path,
+      imageMount,
     )
     this.own.add(lease)
     return lease

@@ -19,7 +19,7 @@ import { codexSandboxArgs, readProfileOverrides } from './read-profiles.js'
 
 export const codexExecCapabilities = capabilities('images', 'outputSchema')
 
-import { imageMounts, innerSandbox, placed } from '../placement.js'
+import { innerSandbox, placed, placedImages } from '../placement.js'
 import { dropCodexStartupNoise } from './stderr-noise.js'
 
 /**
@@ -87,19 +87,22 @@ export class CodexExecDriver extends CliAgentDriver implements AgentDriver {
     const marker = newMarker()
     const includeOnly =
       req.isolation === 'container' ? undefined : await this.includeOnly?.keepingMarkers(req.cwd)
+    // in a container, codex reads the copies where the container mounts them
+    const images = placedImages(req.images, req.isolation === 'container')
+    const seen = images.paths ? { ...req, images: images.paths } : req
     yield* runProcess(
       {
         agent: this.id,
         runner: this.runner,
         spawn: {
           command: this.binary,
-          args: this.buildArgs(req, schema ? stagedPath(schema.name) : undefined, marker, includeOnly),
+          args: this.buildArgs(seen, schema ? stagedPath(schema.name) : undefined, marker, includeOnly),
           ...(schema ? { files: [schema] } : {}),
           cwd: req.cwd,
           ...placed(
             req,
             'codex',
-            [this.config.CODEX_HOME, ...imageMounts(req.images)],
+            [this.config.CODEX_HOME, ...images.mounts],
             (req.sandbox ?? this.config.CODEX_SANDBOX) !== 'read-only',
           ),
           env: { ...this.childEnv(), ...codexHostCaEnv(this.serverEnv, req.isolation) },

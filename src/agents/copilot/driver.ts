@@ -9,7 +9,7 @@ import type { SandboxMode } from '../../protocol/policies.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
 import { CliAgentDriver, type CliCredentials } from '../cli-agent-driver.js'
 import { capabilities, type RunRequest } from '../driver.js'
-import { imageMounts, type Placement, placed } from '../placement.js'
+import { type Placement, placed, placedImages } from '../placement.js'
 import { runProcess } from '../process-run.js'
 import type { AgentSession, SessionDriver, SessionHooks, SessionRequest } from '../session.js'
 import { type CopilotInvocation, copilotArgs } from './args.js'
@@ -104,6 +104,8 @@ export class CopilotDriver extends CliAgentDriver implements SessionDriver {
       yield runNotStarted(copilotInstallHint)
       return
     }
+    // in a container, copilot reads the images' copies where the container mounts them
+    const images = placedImages(exec.images, exec.isolation === 'container')
     const giveUp = new AbortController()
     const mapper = createCopilotMapper({
       agent: this.id,
@@ -116,13 +118,13 @@ export class CopilotDriver extends CliAgentDriver implements SessionDriver {
         runner: this.runner,
         spawn: {
           command: this.binary,
-          args: copilotArgs(exec),
+          args: copilotArgs(images.paths ? { ...exec, images: images.paths } : exec),
           cwd: exec.cwd,
           // COPILOT_HOME (sessions, settings) is mounted so a session's turns share it across containers
           ...placed(
             exec,
             'copilot',
-            [this.serverEnv.COPILOT_HOME, ...imageMounts(exec.images)],
+            [this.serverEnv.COPILOT_HOME, ...images.mounts],
             exec.sandbox !== 'read-only',
           ),
           env: this.childEnv(exec.isolation === 'container'),
@@ -139,7 +141,7 @@ export class CopilotDriver extends CliAgentDriver implements SessionDriver {
       // Ended by us because the model kept failing: that is the agent's failure, not a cancel.
       if (ev.type === 'run.completed' && mapper.gaveUp() && !signal.aborted)
         yield { ...ev, status: 'failed', error: mapper.failure() ?? ev.error }
-      else yield ev
+      else yield images.shown(ev)
     }
   }
 

@@ -18,10 +18,11 @@ import {
 } from '../runner.js'
 import { spawnGroup } from '../spawn-group.js'
 import { makeStagedDir, removeStagedDir } from '../staged-dirs.js'
-import { unmountableReason } from './bind-mount.js'
+import { mountSyntax, unmountableReason } from './bind-mount.js'
 import { type ContainerOptions, instanceLabel } from './container-options.js'
 import { engineCommand } from './engine.js'
-import { containerRunArgs } from './run-args.js'
+import { keptLogFile, missedOutput, readKeptOutput } from './kept-output.js'
+import { containerRunArgs, containerStaged } from './run-args.js'
 
 const stderrTailChars = 4000
 
@@ -62,9 +63,14 @@ export class ContainerProcessRunner implements ProcessRunner {
     const started = performance.now()
     const image = spec.image ?? this.options.image
     if (!image) return notStarted('no container image configured (CONTAINER_IMAGE)', started)
-    const refused = [spec.cwd, ...(spec.mounts ?? []).map((m) => m.path)]
-      .map((dir) => unmountableReason(dir, dir === spec.cwd ? 'cwd' : 'mount'))
-      .find(Boolean)
+    const syntax = mountSyntax(this.options.engine)
+    const refused = [
+      unmountableReason(spec.cwd, 'cwd', syntax),
+      ...(spec.mounts ?? []).flatMap((m) => [
+        unmountableReason(m.path, 'mount', syntax),
+        m.target ? unmountableReason(m.target, 'mount target', syntax) : undefined,
+      ]),
+    ].find(Boolean)
     if (refused) return notStarted(refused, started)
     let staging: string | undefined
     let args = spec.args
@@ -74,11 +80,25 @@ export class ContainerProcessRunner implements ProcessRunner {
       chmodSync(staging, 0o755)
       for (const file of spec.files)
         writeFileSync(path.join(staging, path.basename(file.name)), file.content, { mode: 0o644 })
-      const dir = staging
-      args = args.map((a) => a.replaceAll(stagedDirToken, dir))
+      // the agent sees them where the container mounts them, whatever the host's temp dir is called
+      args = args.map((a) => a.replaceAll(stagedDirToken, containerStaged))
     }
     const name = `agw-${this.options.instance}-${randomBytes(6).toString('hex')}`
-    const run = containerRunArgs({ ...spec, args }, this.options, name, image, staging)
+    // podman: the container's output kept in a file of this launch's own, to make up for what `run` loses
+    const logDir = this.cliRemoves ? makeStagedDir() : undefined
+    const keptLog = logDir && keptLogFile(logDir)
+    const removeDirs = () => {
+      if (staging) removeStagedDir(staging)
+      if (logDir) removeStagedDir(logDir)
+    }
+    let run: ReturnType<typeof containerRunArgs>
+    try {
+      run = containerRunArgs({ ...spec, args }, this.options, name, image, staging, keptLog)
+    } catch (err) {
+      // a staging directory whose path the engine cannot mount (TMPDIR's); the others were refused above
+      removeDirs()
+      return notStarted((err as Error).message, started)
+    }
     const client = spawnGroup({
       command: this.options.engine,
       args: run.args,
@@ -88,13 +108,38 @@ export class ContainerProcessRunner implements ProcessRunner {
       ...(spec.stdin !== undefined ? { stdin: spec.stdin } : {}),
     })
 
-    // the engine reports its own failures on stderr: keep the end of it for the outcome
+    // The client's output, passed on and counted: the streams end once the client ended and what the engine kept
+    // beyond it (a container that ended by itself) was passed on too. The engine reports its own failures on
+    // stderr: its end is kept for the outcome.
     let stderrTail = ''
+    const stdout = new PassThrough()
     const stderr = new PassThrough()
+    const delivered = { stdout: 0, stderr: 0 }
+    client.stdout.on('data', (chunk: Buffer) => {
+      delivered.stdout += chunk.length
+    })
     client.stderr.on('data', (chunk: Buffer) => {
+      delivered.stderr += chunk.length
       stderrTail = (stderrTail + chunk.toString('utf8')).slice(-stderrTailChars)
     })
-    client.stderr.pipe(stderr)
+    client.stdout.pipe(stdout, { end: false })
+    client.stderr.pipe(stderr, { end: false })
+    const passMissed = async () => {
+      if (keptLog && reason === undefined) {
+        const kept = await readKeptOutput(keptLog)
+        const lost = {
+          stdout: missedOutput(kept.stdout, delivered.stdout),
+          stderr: missedOutput(kept.stderr, delivered.stderr),
+        }
+        if (lost.stdout.length) stdout.write(lost.stdout)
+        if (lost.stderr.length) {
+          stderr.write(lost.stderr)
+          stderrTail = (stderrTail + lost.stderr.toString('utf8')).slice(-stderrTailChars)
+        }
+      }
+      stdout.end()
+      stderr.end()
+    }
 
     let reason: EndReason | undefined
     let stopping: Promise<void> | undefined
@@ -124,15 +169,16 @@ export class ContainerProcessRunner implements ProcessRunner {
     const done = client.done.then(async (outcome): Promise<ProcessOutcome> => {
       if (timer) clearTimeout(timer)
       spec.signal?.removeEventListener('abort', onAbort)
+      await passMissed()
       // `--rm` removes a container that ended by itself; one we ended, or whose client died, is removed here
       if (reason !== undefined || outcome.exitCode === null || outcome.exitCode >= 125 || !cliRemoves) {
         await stopping
         await engine([...this.forceRemove, name])
       }
-      if (staging) removeStagedDir(staging)
+      removeDirs()
       return containerOutcome(outcome, reason, stderrTail, spec, image, started)
     })
-    return wrappedProcess(client, done, { stderr, terminate })
+    return wrappedProcess(client, done, { stdout, stderr, terminate })
   }
 
   /** Removes every container this gateway instance left (a crashed predecessor's); a Leftover pid is a client. */
