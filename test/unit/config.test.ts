@@ -199,10 +199,13 @@ describe('SSE_KEEPALIVE_SECONDS', () => {
     expect(load({ SSE_KEEPALIVE_SECONDS: ' 2 ' }).SSE_KEEPALIVE_SECONDS).toBe(2)
   })
 
-  it.each(['-1', '1.5', 'never', '2147484'])('%j is refused at start, naming the variable and the range', (value) => {
-    const err = configErrorOf({ SSE_KEEPALIVE_SECONDS: value })
-    expect(err.message).toContain('SSE_KEEPALIVE_SECONDS: expected an integer from 0 to 2147483')
-  })
+  it.each(['-1', '1.5', 'never', '2147484'])(
+    '%j is refused at start, naming the variable and the range',
+    (value) => {
+      const err = configErrorOf({ SSE_KEEPALIVE_SECONDS: value })
+      expect(err.message).toContain('SSE_KEEPALIVE_SECONDS: expected an integer from 0 to 2147483')
+    },
+  )
 })
 
 describe('MAX_CONNECTIONS_PER_CLIENT_EXEMPT', () => {
