@@ -12,8 +12,14 @@ import { loadConfig } from '../../src/config/load.js'
 import { KeyProxy } from '../../src/process/key-proxy/key-proxy.js'
 import { KeyedRunner } from '../../src/process/key-proxy/keyed-runner.js'
 import { localRunner } from '../../src/process/local-runner.js'
+import type { LaunchSpec, ProcessRunner } from '../../src/process/runner.js'
 import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
-import { describeDriverContract, waitFor } from '../contract/driver-contract.js'
+import {
+  collect as collectEvents,
+  completionOf,
+  describeDriverContract,
+  waitFor,
+} from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { expectCodexAcpCommandEnd } from '../support/codex-acp-command-end.js'
 import { gatewayEnv, requestInput } from '../support/gateway.js'
@@ -443,6 +449,40 @@ describe.concurrent('acp:codex-acp', () => {
     writableRequest: { sandbox: 'workspace-write' },
   })
   codexAcpSessions()
+
+  // Before, the codex app-server that reads its cwd's config (include_only) started first, then codex-acp's spawn
+  // failed: a process and ~1 s of CPU for an agent that could not run.
+  it('a missing codex-acp starts nothing: its run and its session fail at once, saying what is not found', async () => {
+    const { env, dir, workspace } = gatewayEnv(null, { ACP_WARM_RUNS: 'false' })
+    const started: string[] = []
+    const counting: ProcessRunner = Object.assign(Object.create(localRunner) as ProcessRunner, {
+      start: (spec: LaunchSpec) => {
+        started.push(spec.command)
+        return localRunner.start(spec)
+      },
+    })
+    const spec = { ...acpPreset('codex-acp'), command: '/nonexistent/codex-acp' }
+    const driver = new AcpDriver(loadConfig(env, dir), spec, env, counting)
+    try {
+      const events = await collectEvents(
+        driver.run({ prompt: 'hello', cwd: workspace }, new AbortController().signal),
+      )
+      expect(completionOf(events)).toMatchObject({
+        status: 'failed',
+        reason: 'spawn_failed',
+        error: '/nonexistent/codex-acp: not found',
+      })
+      await expect(
+        driver.openSession({ cwd: workspace }, { requestApproval: async () => 'decline' }),
+      ).rejects.toThrow(
+        'acp:codex-acp could not start a session: /nonexistent/codex-acp ended: /nonexistent/codex-acp: not found',
+      )
+      expect(started).toEqual([])
+      expect(processesUnder(dir)).toEqual([])
+    } finally {
+      await driver.close()
+    }
+  })
 })
 
 describe.concurrent('acp:claude-agent-acp', () => {
