@@ -24,6 +24,7 @@ import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { expectCodexAcpCommandEnd } from '../support/codex-acp-command-end.js'
 import { gatewayEnv, requestInput } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
+import { startRefusingProxy } from '../support/refusing-proxy.js'
 
 // acp:codex-acp (the real pinned codex-acp) against the mock model, configured exactly like codex.
 
@@ -342,11 +343,18 @@ function claudeAcpSessions() {
   describe.sequential('acp:claude-agent-acp sessions and permissions', () => {
     const asks: ApprovalAsk[] = []
     let decision: ApprovalDecision = 'decline'
+    // Claude Code's way out: it reaches nothing beyond this machine, and the tests see where it tried to go
+    let proxy: Awaited<ReturnType<typeof startRefusingProxy>> | undefined
+    afterAll(async () => {
+      await proxy?.close()
+    })
     const t = sharedSession(async (mock, setWorkspace) => {
+      proxy = await startRefusingProxy()
       const { env, dir, workspace } = gatewayEnv(null, {
         ANTHROPIC_BASE_URL: mock.url,
         ANTHROPIC_API_KEY: 'sk-ant-test',
         CLAUDE_CODE_MAX_RETRIES: '0',
+        ...proxy.env,
       })
       setWorkspace(workspace)
       const driver = claudeAcpDriver(env, dir)
@@ -390,6 +398,20 @@ function claudeAcpSessions() {
         expect(events.at(-1)?.type).toBe('turn.completed')
       }, 60_000)
     }
+
+    it('WebFetch goes to the site without asking api.anthropic.com about its domain first', async () => {
+      decision = 'accept'
+      const page = { url: 'https://fetch-target.example/page', prompt: 'summarize' }
+      t.mock.script({ kind: 'tool_use', name: 'WebFetch', input: page }, { kind: 'text', text: 'fetched' })
+      t.mock.setDefault({ kind: 'text', text: 'OK' })
+      proxy!.seen.length = 0
+      const events = await collect(t.session, 'fetch the page')
+      expectWellFormed(events)
+      // refused by the proxy; before, Claude Code first asked api.anthropic.com/api/web/domain_info?domain=... (the
+      // session's flag settings now say skipWebFetchPreflight: CLAUDE_WEBFETCH_PREFLIGHT)
+      expect(proxy!.seen).toEqual(['CONNECT fetch-target.example:443'])
+      expect(events.at(-1)?.type).toBe('turn.completed')
+    }, 60_000)
 
     it('two turns in one session: the last model request carries the first turn', async () => {
       t.mock.script({ kind: 'text', text: 'answer one' }, { kind: 'text', text: 'answer two' })
