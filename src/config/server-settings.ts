@@ -208,7 +208,11 @@ export const serverSettings = z.object({
     'After its first BODY_IDLE_SECONDS a request body (on /agent/stream and /agent/ws: each frame) must keep this average rate (each N bytes buy one more second), else 408 as above. 0: off.',
     int(500, 0),
   ),
-  SSE_KEEPALIVE_SECONDS: setting('15', 'Interval of SSE keep-alive comments.', int(15, 1, maxTimerSeconds)),
+  SSE_KEEPALIVE_SECONDS: setting(
+    '15',
+    'Interval of the `: keep-alive` comments every SSE stream (native and seed routes) sends while open, so proxies keep it. 0: none.',
+    int(15, 0, maxTimerSeconds),
+  ),
   APPROVAL_TIMEOUT_SECONDS: setting(
     '300',
     'An approval nobody answers within this time is declined (the turn goes on).',

@@ -128,12 +128,6 @@ describe.concurrent('ACP permission requests over HTTP', () => {
       ACP_AGENTS: `copilot,claude-agent-acp=${recordingAgent(starts, starts)}`,
     })
     mock.setDefault({ kind: 'text', text: 'OK' })
-    // the operator's user settings: no domain check at api.anthropic.com before a fetch (only 127.0.0.1 traffic)
-    mkdirSync(path.join(gw.env.HOME ?? '', '.claude'), { recursive: true })
-    writeFileSync(
-      path.join(gw.env.HOME ?? '', '.claude', 'settings.json'),
-      JSON.stringify({ skipWebFetchPreflight: true }),
-    )
   })
   afterAll(async () => {
     await gw.close()
@@ -437,7 +431,7 @@ describe.concurrent('ACP permission requests over HTTP', () => {
   // As the claude driver's (claude-approvals.test.ts): Claude Code's rule, `WebFetch(domain:<host>)`, would allow
   // every page of the host; the gateway keeps the exact URL, whatever the prompt it is fetched with.
   it("acp:claude-agent-acp: a WebFetch's accept_for_session allows that exact URL again, not its host's other pages; a declined fetch is declined", async () => {
-    // (the gateway's user settings skip the fetch's domain check: beforeAll)
+    // (no domain check at api.anthropic.com before a fetch: the gateway's flag settings, CLAUDE_WEBFETCH_PREFLIGHT)
     // http is fetched as https by Claude Code: these fetches fail at once (the mock speaks http), which is enough
     const page = (name: string) => `http://127.0.0.1:${new URL(mock.url).port}/acp-${name}`
     const fetchOf = (url: string, prompt: string) =>

@@ -12,12 +12,19 @@ import { loadConfig } from '../../src/config/load.js'
 import { KeyProxy } from '../../src/process/key-proxy/key-proxy.js'
 import { KeyedRunner } from '../../src/process/key-proxy/keyed-runner.js'
 import { localRunner } from '../../src/process/local-runner.js'
+import type { LaunchSpec, ProcessRunner } from '../../src/process/runner.js'
 import { type AgentEvent, agentEvent } from '../../src/protocol/events.js'
-import { describeDriverContract, waitFor } from '../contract/driver-contract.js'
+import {
+  collect as collectEvents,
+  completionOf,
+  describeDriverContract,
+  waitFor,
+} from '../contract/driver-contract.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { expectCodexAcpCommandEnd } from '../support/codex-acp-command-end.js'
 import { gatewayEnv, requestInput } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
+import { startRefusingProxy } from '../support/refusing-proxy.js'
 
 // acp:codex-acp (the real pinned codex-acp) against the mock model, configured exactly like codex.
 
@@ -336,11 +343,18 @@ function claudeAcpSessions() {
   describe.sequential('acp:claude-agent-acp sessions and permissions', () => {
     const asks: ApprovalAsk[] = []
     let decision: ApprovalDecision = 'decline'
+    // Claude Code's way out: it reaches nothing beyond this machine, and the tests see where it tried to go
+    let proxy: Awaited<ReturnType<typeof startRefusingProxy>> | undefined
+    afterAll(async () => {
+      await proxy?.close()
+    })
     const t = sharedSession(async (mock, setWorkspace) => {
+      proxy = await startRefusingProxy()
       const { env, dir, workspace } = gatewayEnv(null, {
         ANTHROPIC_BASE_URL: mock.url,
         ANTHROPIC_API_KEY: 'sk-ant-test',
         CLAUDE_CODE_MAX_RETRIES: '0',
+        ...proxy.env,
       })
       setWorkspace(workspace)
       const driver = claudeAcpDriver(env, dir)
@@ -384,6 +398,20 @@ function claudeAcpSessions() {
         expect(events.at(-1)?.type).toBe('turn.completed')
       }, 60_000)
     }
+
+    it('WebFetch goes to the site without asking api.anthropic.com about its domain first', async () => {
+      decision = 'accept'
+      const page = { url: 'https://fetch-target.example/page', prompt: 'summarize' }
+      t.mock.script({ kind: 'tool_use', name: 'WebFetch', input: page }, { kind: 'text', text: 'fetched' })
+      t.mock.setDefault({ kind: 'text', text: 'OK' })
+      proxy!.seen.length = 0
+      const events = await collect(t.session, 'fetch the page')
+      expectWellFormed(events)
+      // refused by the proxy; before, Claude Code first asked api.anthropic.com/api/web/domain_info?domain=... (the
+      // session's flag settings now say skipWebFetchPreflight: CLAUDE_WEBFETCH_PREFLIGHT)
+      expect(proxy!.seen).toEqual(['CONNECT fetch-target.example:443'])
+      expect(events.at(-1)?.type).toBe('turn.completed')
+    }, 60_000)
 
     it('two turns in one session: the last model request carries the first turn', async () => {
       t.mock.script({ kind: 'text', text: 'answer one' }, { kind: 'text', text: 'answer two' })
@@ -443,6 +471,40 @@ describe.concurrent('acp:codex-acp', () => {
     writableRequest: { sandbox: 'workspace-write' },
   })
   codexAcpSessions()
+
+  // Before, the codex app-server that reads its cwd's config (include_only) started first, then codex-acp's spawn
+  // failed: a process and ~1 s of CPU for an agent that could not run.
+  it('a missing codex-acp starts nothing: its run and its session fail at once, saying what is not found', async () => {
+    const { env, dir, workspace } = gatewayEnv(null, { ACP_WARM_RUNS: 'false' })
+    const started: string[] = []
+    const counting: ProcessRunner = Object.assign(Object.create(localRunner) as ProcessRunner, {
+      start: (spec: LaunchSpec) => {
+        started.push(spec.command)
+        return localRunner.start(spec)
+      },
+    })
+    const spec = { ...acpPreset('codex-acp'), command: '/nonexistent/codex-acp' }
+    const driver = new AcpDriver(loadConfig(env, dir), spec, env, counting)
+    try {
+      const events = await collectEvents(
+        driver.run({ prompt: 'hello', cwd: workspace }, new AbortController().signal),
+      )
+      expect(completionOf(events)).toMatchObject({
+        status: 'failed',
+        reason: 'spawn_failed',
+        error: '/nonexistent/codex-acp: not found',
+      })
+      await expect(
+        driver.openSession({ cwd: workspace }, { requestApproval: async () => 'decline' }),
+      ).rejects.toThrow(
+        'acp:codex-acp could not start a session: /nonexistent/codex-acp ended: /nonexistent/codex-acp: not found',
+      )
+      expect(started).toEqual([])
+      expect(processesUnder(dir)).toEqual([])
+    } finally {
+      await driver.close()
+    }
+  })
 })
 
 describe.concurrent('acp:claude-agent-acp', () => {

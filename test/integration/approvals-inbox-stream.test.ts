@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import http from 'node:http'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ApiError, createClient, type Schemas } from '../../src/client/index.js'
@@ -47,6 +48,28 @@ describe('pending approvals, live', () => {
     expect(existsSync(path.join(session.cwd, 'inbox.txt'))).toBe(true)
   })
 
+  it('SSE_KEEPALIVE_SECONDS=0 sends no keep-alive comment while a stream with 1 gets one', async () => {
+    const none = await startGateway(null, { SSE_KEEPALIVE_SECONDS: '0', AGENTS: 'codex' })
+    const small = await startGateway(null, { SSE_KEEPALIVE_SECONDS: '1', AGENTS: 'codex' })
+    const silent = rawSse(`${none.url}/v1/approvals/events`)
+    let chatty: ReturnType<typeof rawSse> | undefined
+    try {
+      await silent.until('event: approvals')
+      const opened = Date.now()
+      // the other stream opens after this one's first frame: when its first comment comes (1 s later), this one
+      // has been open longer
+      chatty = rawSse(`${small.url}/v1/approvals/events`)
+      await chatty.until(': keep-alive\n\n')
+      expect(Date.now() - opened).toBeGreaterThanOrEqual(990)
+      expect(silent.text()).toBe('event: approvals\ndata: {"approvals":[]}\n\n')
+    } finally {
+      silent.close()
+      chatty?.close()
+      await none.close()
+      await small.close()
+    }
+  })
+
   it('with API_TOKENS a follower without a token gets ApiError 401, with one the list', async () => {
     const gw = await startGateway(null, { API_TOKENS: 'inbox-token', AGENTS: 'codex' })
     try {
@@ -62,3 +85,32 @@ describe('pending approvals, live', () => {
     }
   })
 })
+
+/** A GET with Accept: text/event-stream over its own socket, its bytes as they come. */
+function rawSse(url: string) {
+  let text = ''
+  let changed = () => {}
+  let failed: Error | undefined
+  const req = http.get(url, { headers: { accept: 'text/event-stream' }, agent: false }, (res) => {
+    res.setEncoding('utf8')
+    res.on('data', (chunk: string) => {
+      text += chunk
+      changed()
+    })
+  })
+  req.on('error', (err) => {
+    failed = err
+    changed()
+  })
+  return {
+    text: () => text,
+    /** Resolves once the stream's text includes `needle`. */
+    async until(needle: string): Promise<void> {
+      while (!text.includes(needle)) {
+        if (failed) throw failed
+        await new Promise<void>((resolve) => (changed = resolve))
+      }
+    },
+    close: () => req.destroy(),
+  }
+}

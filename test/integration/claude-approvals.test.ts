@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
@@ -167,13 +167,8 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
 
   it("a WebFetch's accept_for_session allows that exact URL again, not its host's other pages (its approval says so)", async () => {
     mock.reset()
-    // the operator's user settings: no domain check at api.anthropic.com before a fetch (only 127.0.0.1 traffic)
-    const home = gw.env.HOME ?? ''
-    mkdirSync(path.join(home, '.claude'), { recursive: true })
-    writeFileSync(
-      path.join(home, '.claude', 'settings.json'),
-      JSON.stringify({ skipWebFetchPreflight: true }),
-    )
+    // no domain check at api.anthropic.com before a fetch (only 127.0.0.1 traffic): the gateway's own flag settings
+    // (CLAUDE_WEBFETCH_PREFLIGHT; before, this test wrote them into the operator's user settings)
     // http is fetched as https by Claude Code: these fetches fail at once (the mock speaks http), which is enough
     const page = (name: string) => `http://127.0.0.1:${new URL(mock.url).port}/${name}`
     const fetchOf = (url: string, prompt: string) =>

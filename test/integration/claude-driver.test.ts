@@ -10,6 +10,7 @@ import { collect, completionOf, describeDriverContract, waitFor } from '../contr
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
 import { gatewayEnv, testApiKey } from '../support/gateway.js'
 import { processesUnder, waitUntilGone } from '../support/processes.js'
+import { startRefusingProxy } from '../support/refusing-proxy.js'
 import { tempDir } from '../support/temp.js'
 
 /** The HOME of each driver claudeDriver made: Claude keeps its conversations under `.claude/projects`. */
@@ -79,13 +80,17 @@ describe('claude specifics', () => {
   let mock: MockLlm
   let driver: ClaudeDriver
   let workspace: string
+  // claude's way out: it reaches nothing beyond this machine, and the tests see where it tried to go
+  let proxy: Awaited<ReturnType<typeof startRefusingProxy>>
 
   beforeAll(async () => {
     mock = await startMockLlm()
-    driver = claudeDriver(mock)
+    proxy = await startRefusingProxy()
+    driver = claudeDriver(mock, proxy.env)
   })
   afterAll(async () => {
     await mock.close()
+    await proxy.close()
   })
   beforeEach(() => {
     mock.reset()
@@ -140,11 +145,24 @@ describe('claude specifics', () => {
     expect(session.agentSessionId).toBe(id)
   })
 
-  it('a failing command is a command_execution item with its exit code', async () => {
+  // (one turn for both: a claude start each costs more than the checks)
+  it('a failing command is a command_execution item with its exit code; WebFetch asks Anthropic about no domain', async () => {
     const session = await driver.openSession({ cwd: workspace, sandbox: 'danger-full-access' }, hooks)
-    mock.script({ kind: 'exec_command', cmd: 'echo oops; exit 3' }, { kind: 'text', text: 'it failed' })
+    const page = { url: 'https://fetch-target.example/page', prompt: 'summarize' }
+    mock.script(
+      { kind: 'exec_command', cmd: 'echo oops; exit 3' },
+      { kind: 'tool_use', name: 'WebFetch', input: page },
+      { kind: 'text', text: 'it failed' },
+    )
+    proxy.seen.length = 0
     const events = await collect(
       session.turn(turnText('run the failing command'), new AbortController().signal),
+    )
+    // the fetch went straight to the site (the proxy refused it); before, Claude Code first asked
+    // api.anthropic.com/api/web/domain_info?domain=fetch-target.example (CLAUDE_WEBFETCH_PREFLIGHT)
+    expect(proxy.seen).toEqual(['CONNECT fetch-target.example:443'])
+    expect(driver.buildArgs({ sandbox: 'read-only' }).join(' ')).toContain(
+      '--settings {"skipWebFetchPreflight":true}',
     )
     const started = events.find((e) => e.type === 'item.started' && e.item.type === 'command_execution')
     const done = events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution')

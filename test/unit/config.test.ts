@@ -192,6 +192,22 @@ describe('PG_POOL_SIZE and PG_EVENT_LOG_LANES', () => {
   })
 })
 
+describe('SSE_KEEPALIVE_SECONDS', () => {
+  it('defaults to 15; 0 means no keep-alive comments', () => {
+    expect(load().SSE_KEEPALIVE_SECONDS).toBe(15)
+    expect(load({ SSE_KEEPALIVE_SECONDS: '0' }).SSE_KEEPALIVE_SECONDS).toBe(0)
+    expect(load({ SSE_KEEPALIVE_SECONDS: ' 2 ' }).SSE_KEEPALIVE_SECONDS).toBe(2)
+  })
+
+  it.each(['-1', '1.5', 'never', '2147484'])(
+    '%j is refused at start, naming the variable and the range',
+    (value) => {
+      const err = configErrorOf({ SSE_KEEPALIVE_SECONDS: value })
+      expect(err.message).toContain('SSE_KEEPALIVE_SECONDS: expected an integer from 0 to 2147483')
+    },
+  )
+})
+
 describe('MAX_CONNECTIONS_PER_CLIENT_EXEMPT', () => {
   it('exempts loopback by default, takes IPs and CIDRs, and `none` exempts nobody', () => {
     expect(load().MAX_CONNECTIONS_PER_CLIENT_EXEMPT).toEqual(['127.0.0.0/8', '::1'])

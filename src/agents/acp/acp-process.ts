@@ -6,8 +6,9 @@ import type {
   RequestPermissionResponse,
 } from '@agentclientprotocol/sdk'
 import { readText } from '../../process/lines.js'
+import { notStarted } from '../../process/not-started.js'
 import { markerVariable, newMarker } from '../../process/process-marker.js'
-import type { ProcessOutcome, ProcessRunner, RunningProcess } from '../../process/runner.js'
+import type { LaunchSpec, ProcessOutcome, ProcessRunner, RunningProcess } from '../../process/runner.js'
 import type { EndReason } from '../../protocol/outcome.js'
 import { settledWithin } from '../../util/settled-within.js'
 import { markerOverride } from '../codex/command-markers.js'
@@ -54,7 +55,7 @@ export class AcpProcess {
     const { client, ndJsonStream } = acpSdk()
     // one per process (a launch is the key of the processes a pool shares, so it carries none)
     const marker = newMarker()
-    const proc = runner.start({
+    const spec: LaunchSpec = {
       command: launch.command,
       args: launch.codexMarker ? [...launch.args, ...markerOverride(marker)] : launch.args,
       cwd: launch.cwd,
@@ -70,7 +71,9 @@ export class AcpProcess {
       sweepLeftovers: true,
       marker,
       ...launch.placement,
-    })
+    }
+    // a program missing on this host is not spawned: it ends at once, saying so (session-leases.ts)
+    const proc = launch.notFound ? notStarted(launch.notFound) : runner.start(spec)
     this.proc = proc
     this.turnDirectories = new TurnDirectories((scope) => proc.endEscaped?.(scope))
     const stderrRead = (async () => {

@@ -91,7 +91,10 @@ export class AcpDriver implements SessionDriver {
     this.imageUrls = this.capabilities.images
     this.leases = new AcpLeases(config, spec, serverEnv, runner, warmKeepMs)
     this.ready = new ReadySessions(warmKeepMs)
-    this.openOptions = { workspaceSettings: config.CLAUDE_WORKSPACE_SETTINGS }
+    this.openOptions = {
+      workspaceSettings: config.CLAUDE_WORKSPACE_SETTINGS,
+      webFetchPreflight: config.CLAUDE_WEBFETCH_PREFLIGHT,
+    }
   }
 
   get warmPool(): WarmPoolCounts {

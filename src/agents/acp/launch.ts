@@ -53,6 +53,11 @@ export interface AcpLaunch {
   proxyAuthentication?: ModelProvider
   /** Where it runs (`isolation: "container"`): the LaunchSpec fields of placement.ts. */
   placement?: Pick<LaunchSpec, 'isolation' | 'image' | 'labels' | 'program' | 'mounts' | 'writableCwd'>
+  /**
+   * The agent's program is not on this host (session-leases.ts checks before anything starts): nothing is
+   * spawned, the process ends at once as `spawn_failed` with this error.
+   */
+  notFound?: string
 }
 
 export interface AcpLaunchSettings {

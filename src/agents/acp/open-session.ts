@@ -1,5 +1,6 @@
 import { AppError } from '../../protocol/errors.js'
 import type { AgentEvent } from '../../protocol/events.js'
+import { webFetchSettings } from '../claude/command.js'
 import type { SessionHooks } from '../session.js'
 import type { AcpLease } from './acp-pool.js'
 import { AcpSession, errorMessage } from './acp-session.js'
@@ -14,10 +15,15 @@ import { acpSdk } from './sdk.js'
  */
 const workspaceConfigOff = { settingSources: ['user'], strictMcpConfig: true }
 
-/** How a session is opened: `loadId` loads that session; `workspaceSettings` (CLAUDE_WORKSPACE_SETTINGS) lets the workspace's configuration load. */
+/**
+ * How a session is opened: `loadId` loads that session; `workspaceSettings` (CLAUDE_WORKSPACE_SETTINGS) lets the
+ * workspace's configuration load; `webFetchPreflight` (CLAUDE_WEBFETCH_PREFLIGHT) leaves claude-agent-acp's WebFetch
+ * asking api.anthropic.com about each domain (else its `settings` skip that: claude/command.ts webFetchSettings).
+ */
 export interface AcpOpenOptions {
   loadId?: string
   workspaceSettings?: boolean
+  webFetchPreflight?: boolean
   /** claude-agent-acp: Claude Code rules allowed without asking (what the session's `accept_for_session` allowed). */
   allowedTools?: readonly string[]
   /**
@@ -44,11 +50,12 @@ export interface AcpOpenOptions {
 }
 
 /** claude-agent-acp's session options (`_meta.claudeCode.options`), if any. */
-function claudeCodeMeta({ workspaceSettings, allowedTools }: AcpOpenOptions): {
+function claudeCodeMeta({ workspaceSettings, webFetchPreflight, allowedTools }: AcpOpenOptions): {
   _meta?: Record<string, unknown>
 } {
   const options = {
     ...(workspaceSettings ? {} : workspaceConfigOff),
+    ...(webFetchPreflight ? {} : { settings: webFetchSettings }),
     ...(allowedTools?.length ? { allowedTools: [...allowedTools] } : {}),
   }
   return Object.keys(options).length > 0 ? { _meta: { claudeCode: { options } } } : {}

@@ -6,9 +6,12 @@ import type { RunningProcess } from '../../process/runner.js'
  * claude-agent-acp with the key proxy: told once, right after `initialize`, to send its model requests to the
  * proxy (ACP `authenticate` with its `gateway` method: `_meta.gateway.baseUrl` and `headers`), with the token it
  * was lent at start (the one its ANTHROPIC_API_KEY holds; never the real key, which it never had). Without that it
- * runs `claude auth status --json` (a whole Claude Code start, ~0.9 s of CPU) in the background at every prompt and
- * at every session it opens, to report who pays; under gateway authentication it skips that (only the run at its
- * own `initialize`, which comes first, is left). What it does with it (0.100): the Claude Code of each session it
+ * runs `claude auth status --json` (a whole Claude Code start: 0.7 s of CPU, 0.9-2.3 s wall on a loaded 2-core
+ * machine, session 39) in the background at every prompt and at every session it opens, to report who pays; under
+ * gateway authentication it skips that. The run at its own `initialize` is left, one per process: it starts before
+ * `initialize` is answered, and the agent's ACP SDK refuses any request before that ("ACP connection must be
+ * initialized before 'authenticate'"), so nothing can come first; the gateway ignores what it reports (its own
+ * check of the credentials says what is missing: probe.ts). What it does with it (0.100): the Claude Code of each session it
  * opens after it gets ANTHROPIC_BASE_URL = the proxy's URL, ANTHROPIC_CUSTOM_HEADERS = `x-api-key: <token>` (the
  * proxy takes the token from `x-api-key` before a bearer, and drops both: provider-auth.ts), ANTHROPIC_AUTH_TOKEN
  * = `acp-proxy` and ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN and the Bedrock/Vertex routing emptied, in its env

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs'
+import path from 'node:path'
 import type { Config } from '../../config/load.js'
 import { realCwd } from '../../process/pinned-cwd.js'
 import type { ProcessRunner } from '../../process/runner.js'
@@ -13,6 +14,7 @@ import { type AcpLease, AcpPool, launchKey } from './acp-pool.js'
 import { AcpProcess } from './acp-process.js'
 import type { AcpAgentSpec } from './agent-spec.js'
 import { type AcpLaunch, type AcpLaunchSettings, acpLaunch } from './launch.js'
+import { acpBinary } from './probe.js'
 import { acpSdkLoaded, loadAcpSdk } from './sdk.js'
 
 /** Where a session runs: the launch of the process it goes on, whether that process is shared, the session's cwd. */
@@ -85,13 +87,15 @@ export class AcpLeases {
    */
   async launch(req: SessionRequest | RunRequest, extra: Partial<AcpLaunchSettings> = {}): Promise<AcpLaunch> {
     const command = this.spec.command ?? `${this.spec.name} (not installed)`
+    // a program missing on this host fails at once, before anything else starts (codex-acp: the app-server
+    // reading its config); in a container the agent is the image's program
+    const local = req.isolation !== 'container'
+    const notFound = local && this.missing() ? `${command}: not found` : undefined
     // gemini: the gateway's Gemini home starts with its settings (API-key auth, no telemetry or update checks)
-    if (this.spec.flavor === 'gemini') await ensureGeminiSettings(geminiHome(this.config, this.serverEnv))
-    const includeOnly =
-      this.spec.command && req.isolation !== 'container'
-        ? await this.includeOnly?.keepingMarkers(req.cwd)
-        : undefined
-    return acpLaunch({ ...this.spec, command }, this.config, this.serverEnv, {
+    if (this.spec.flavor === 'gemini' && !notFound)
+      await ensureGeminiSettings(geminiHome(this.config, this.serverEnv))
+    const includeOnly = local && !notFound ? await this.includeOnly?.keepingMarkers(req.cwd) : undefined
+    const launch = acpLaunch({ ...this.spec, command }, this.config, this.serverEnv, {
       cwd: req.cwd,
       access: this.runner,
       ...(req.model ? { model: req.model } : {}),
@@ -101,6 +105,17 @@ export class AcpLeases {
       ...(includeOnly ? { includeOnly } : {}),
       ...extra,
     })
+    return notFound ? { ...launch, notFound } : launch
+  }
+
+  /**
+   * Whether the agent's program is surely not on this host: no command, or an absolute path or a name on PATH
+   * that is not there (a relative path is left to the spawn: it is resolved in the process's cwd).
+   */
+  private missing(): boolean {
+    const command = this.spec.command
+    if (command && !path.isAbsolute(command) && command.includes('/')) return false
+    return acpBinary(this.spec, this.serverEnv) === null
   }
 
   /**

@@ -12,6 +12,8 @@ export interface ClaudeCommand {
   sandbox: SandboxMode
   /** CLAUDE_WORKSPACE_SETTINGS: the workspace's own configuration is loaded (trusted workspaces only). */
   workspaceSettings?: boolean
+  /** CLAUDE_WEBFETCH_PREFLIGHT: WebFetch asks api.anthropic.com about a domain first (else webFetchSettings). */
+  webFetchPreflight?: boolean
   model?: string
   thread?: ClaudeThread
   /**
@@ -31,10 +33,23 @@ export interface ClaudeCommand {
  */
 export const workspaceConfigOff = ['--setting-sources', 'user', '--strict-mcp-config']
 
+/**
+ * Claude Code's settings that keep its WebFetch from asking api.anthropic.com about each domain before fetching
+ * it (`GET /api/web/domain_info?domain=...`: the domain goes to Anthropic, and with no way out there every fetch
+ * fails "Unable to verify if domain ... is safe to fetch"). Given as flag settings, which win over the user's and
+ * load whatever `--setting-sources` says; CLAUDE_WEBFETCH_PREFLIGHT keeps the check.
+ */
+export const webFetchSettings = { skipWebFetchPreflight: true }
+
+/** `--settings` with webFetchSettings, unless CLAUDE_WEBFETCH_PREFLIGHT. */
+export const webFetchArgs = (preflight: boolean | undefined): string[] =>
+  preflight ? [] : ['--settings', JSON.stringify(webFetchSettings)]
+
 /** The argv after the binary; the prompt goes through stdin, so its size is not limited by argv. */
 export function claudeArgs(cmd: ClaudeCommand): string[] {
   const args = ['-p', '--output-format', 'stream-json', '--verbose', '--include-partial-messages']
   if (!cmd.workspaceSettings) args.push(...workspaceConfigOff)
+  args.push(...webFetchArgs(cmd.webFetchPreflight))
   if (cmd.model) args.push('--model', cmd.model)
   const asks = cmd.asks === true && cmd.sandbox !== 'danger-full-access'
   if (asks) args.push('--input-format', 'stream-json')

@@ -60,6 +60,7 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
     return claudeArgs({
       sandbox: spec.sandbox ?? 'read-only',
       workspaceSettings: this.config.CLAUDE_WORKSPACE_SETTINGS,
+      webFetchPreflight: this.config.CLAUDE_WEBFETCH_PREFLIGHT,
       ...(model ? { model } : {}),
       ...(spec.thread ? { thread: spec.thread } : {}),
       ...(spec.approvals ? { asks: true, allowedTools: spec.approvals.allowedTools } : {}),

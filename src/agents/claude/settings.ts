@@ -24,4 +24,9 @@ export const claudeSettings = z.object({
     "Let claude, acp:claude-agent-acp and claude on POST /run load the workspace's own Claude Code configuration (CLAUDE.md, `.claude/settings.json`, `settings.local.json`, `.mcp.json`). Off: only the user's settings and no MCP server, since a workspace's hooks, `env`, allow rules and MCP servers run commands outside the run's sandbox and permission mode, and agents and repositories write workspaces (/run: the gateway adds `--setting-sources user --strict-mcp-config`, and a request's own `--setting-sources` may only be `user`). Turn on only when every workspace is trusted.",
     bool(false),
   ),
+  CLAUDE_WEBFETCH_PREFLIGHT: setting(
+    'false',
+    "Let Claude Code's WebFetch ask api.anthropic.com about each domain before fetching it (Anthropic's blocklist check: it sends the domain to Anthropic, and without a way out to api.anthropic.com every fetch fails). Off: claude, acp:claude-agent-acp and claude on POST /run get `skipWebFetchPreflight` in their flag settings (`--settings`, over the user's), and WebFetch goes to the site alone.",
+    bool(false),
+  ),
 })

@@ -6,7 +6,7 @@ import { newMarker } from '../../process/process-marker.js'
 import { type ProcessRunner, type StagedFile, stagedPath } from '../../process/runner.js'
 import type { AgentEvent } from '../../protocol/events.js'
 import { runNotStarted } from '../../protocol/run-completed.js'
-import { workspaceConfigOff } from '../claude/command.js'
+import { webFetchArgs, workspaceConfigOff } from '../claude/command.js'
 import { codexOverride } from '../codex/config-override.js'
 import { codexEnv, codexProviderArgs } from '../codex/provider-args.js'
 import { readProfileOverrides } from '../codex/read-profiles.js'
@@ -32,11 +32,17 @@ const packageBin = path.resolve(import.meta.dirname, '../../../node_modules/.bin
 /**
  * claude on /run leaves out the workspace's own configuration as the claude driver does (claude/command.ts), unless
  * CLAUDE_WORKSPACE_SETTINGS: `--setting-sources user --strict-mcp-config` before the request's args (the grammar
- * lets a request's own `--setting-sources` say only `user` then; with RUN_ALLOW_UNSAFE_ARGS its later one wins).
+ * lets a request's own `--setting-sources` say only `user` then; with RUN_ALLOW_UNSAFE_ARGS its later one wins);
+ * and its WebFetch asks Anthropic about no domain, unless CLAUDE_WEBFETCH_PREFLIGHT (`--settings`: the grammar
+ * refuses a request's own).
  */
 const claudeArgs = (config: Config, cli: string, args: string[]) =>
-  path.basename(cli) === 'claude' && !config.CLAUDE_WORKSPACE_SETTINGS
-    ? [...workspaceConfigOff, ...args]
+  path.basename(cli) === 'claude'
+    ? [
+        ...(config.CLAUDE_WORKSPACE_SETTINGS ? [] : workspaceConfigOff),
+        ...webFetchArgs(config.CLAUDE_WEBFETCH_PREFLIGHT),
+        ...args,
+      ]
     : args
 
 /** CODEX_MODEL as a global `-c model=` default; a `--model` in the request's own args still wins. */
