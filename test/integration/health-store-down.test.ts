@@ -785,4 +785,37 @@ describe.skipIf(!root)("the PostgreSQL server's disk full (a tmpfs tablespace; n
     expect(another.status, JSON.stringify(created2)).toBe(201)
     expect((await listSessions()).map((s) => s.id).sort()).toEqual([...listed, created2.id].sort())
   })
+
+  it("room in `events` only: /health stays 503 while a new session's row is refused, 200 once it fits", async () => {
+    // before: its probe wrote into `events` alone, so with room there (pages of its own) and none for a session's
+    // row it said 200 healthy while every session's creation was refused
+    await fill()
+    // room in events' pages again, the disk still full: the last filler rows (the index's room for new keys) and
+    // a few of the largest (the table's room for a row) deleted, and known to the free space map
+    await query(
+      url,
+      `DELETE FROM events WHERE owner_id = 'filler' AND (seq > (SELECT max(seq) - 50 FROM events WHERE owner_id = 'filler')
+         OR seq IN (SELECT seq FROM events WHERE owner_id = 'filler' ORDER BY length(body) DESC, seq LIMIT 4))`,
+    )
+    await query(url, 'VACUUM events')
+    const refused = await postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn' })
+    expect({ status: refused.status, body: await refused.json() }).toMatchObject({
+      status: 503,
+      body: { error: { code: 'storage_full' } },
+    })
+    const unhealthy = {
+      status: 503,
+      body: { status: 'unhealthy', store: { ready: true, storageFull: true } },
+    }
+    expect(await health()).toMatchObject(unhealthy)
+    expect(await health()).toMatchObject(unhealthy)
+    // space back, as the case above gave it (it left the tmpfs at 16 MB, filled here)
+    execFileSync('mount', ['-o', 'remount,size=32m', mount])
+    expect(await health()).toMatchObject({
+      status: 200,
+      body: { status: 'healthy', store: { storageFull: false } },
+    })
+    const created = await postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn' })
+    expect(created.status, JSON.stringify(await created.json())).toBe(201)
+  })
 })

@@ -220,8 +220,9 @@ export class PostgresStore implements Store {
       // a transaction a statement failed in is rolled back by COMMIT, without an error
       if ((await client.query('COMMIT')).command === 'ROLLBACK')
         throw new Error('the transaction was rolled back')
-      // stored events took room: the disk is not full (a write of no new row may fit on a full disk)
-      if (grew.has(client)) this.full.stored()
+      // stored events took room: the disk may have room again (a write of no new row may fit on a full disk), but
+      // only in `events` (pages of its own with room, the other tables' full): the probe says, and unmarks it
+      if (grew.has(client) && this.full.fullSince !== undefined) void this.storageFull().catch(() => {})
       return result
     } catch (err) {
       failed = err as Error
@@ -880,9 +881,11 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * While a write was refused for a full disk since the last events stored: a probe, an event row of about an
-   * event's size (not TOASTed) inserted into `events` and rolled back, which the server refuses with 53100 while
-   * that table has no room left (its disk full). Else false, without a query.
+   * While a write was refused for a full disk since the disk was last found to have room: a probe, an event row
+   * of about an event's size (not TOASTed) inserted into `events` and a row of about that size into `sessions`,
+   * rolled back, which the server refuses with 53100 while either table has no room left (its disk full: `events`
+   * may have room in its pages, freed or never filled, while a new session's row needs a page of the disk). Else
+   * false, without a query.
    */
   async storageFull(_probed?: WriteProbe): Promise<boolean> {
     return this.full.check(async () => {
@@ -890,12 +893,18 @@ export class PostgresStore implements Store {
       let failed: Error | undefined
       try {
         await client.query('BEGIN')
+        const id = `probe_${randomBytes(8).toString('hex')}`
+        const body = randomBytes(probeBytes / 2).toString('hex')
         await client.query('INSERT INTO events (owner_id, seq, type, at, body) VALUES ($1, 0, $2, $3, $4)', [
-          `probe_${randomBytes(8).toString('hex')}`,
+          id,
           'storage.probe',
           new Date().toISOString(),
-          randomBytes(probeBytes / 2).toString('hex'),
+          body,
         ])
+        await client.query(
+          "INSERT INTO sessions (id, agent, agent_session_id, status, body) VALUES ($1, 'probe', $1, 'probe', $2)",
+          [id, body],
+        )
       } catch (err) {
         failed = err as Error
         throw err
@@ -968,8 +977,8 @@ async function insertEvents(db: Queryable, batch: readonly EventToAppend[]): Pro
 }
 
 /**
- * The connections whose transaction stored events (rows that took room): its commit unmarks a full disk
- * (FullDiskMark); forgotten when the transaction ends.
+ * The connections whose transaction stored events (rows that took room): its commit has a disk marked full
+ * probed (storageFull: unmarked once the probe fits); forgotten when the transaction ends.
  */
 const grew = new WeakSet<Queryable>()
 
