@@ -244,9 +244,11 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
     expect(ended).toMatchObject({ status: 'failed', error: expect.stringMatching(storing) })
     // what the followers got is what is stored, seq by seq, each once, the end last
     expect(runEvents).toEqual(await gw.ctx.store.eventsAfter(run.id, 0, 1000))
+    expect(runEvents.map((e) => e.seq)).toEqual(runEvents.map((_, i) => i + 1))
     expect(runEvents.at(-1)).toMatchObject({ type: 'run.completed', status: 'failed', error: ended.error })
     const stored = await gw.ctx.store.eventsAfter(session.id, 0, 1000)
     expect(sessionEvents).toEqual(stored.slice(0, sessionEvents.length))
+    expect(stored.map((e) => e.seq)).toEqual(stored.map((_, i) => i + 1))
     expect(sessionEvents.at(-1)).toMatchObject({
       type: 'turn.failed',
       turnId: turn.id,
