@@ -184,6 +184,15 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
 
   const storing = /^storing its events failed: connect ECONNREFUSED/
 
+  /** The first case's codex session, which the next takes on (an agent's start less), or a new one. */
+  let codexSession: Session | undefined
+  const newCodexSession = async () => {
+    const created = await postJson(`${gw.url}/v1/sessions`, { agent: 'codex' })
+    const session = (await created.json()) as Session
+    expect(created.status, JSON.stringify(session)).toBe(201)
+    return session
+  }
+
   /** Resolves once the gateway told of a refused end of the run or turn `id` (it is tried again). */
   const endRefused = (gateway: TestGateway, id: string) =>
     new Promise<void>((resolve) => {
@@ -209,9 +218,8 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
     const run = (await res.json()) as Run
     expect(res.status, JSON.stringify(run)).toBe(202)
     const runFollowed = follow('runs', run.id, (ev) => ev.type === 'run.completed', back)
-    const created = await postJson(`${gw.url}/v1/sessions`, { agent: 'codex' })
-    const session = (await created.json()) as Session
-    expect(created.status, JSON.stringify(session)).toBe(201)
+    const session = await newCodexSession()
+    codexSession = session
     const isTurnEnd = (ev: StoredEvent) => ev.type === 'turn.completed' || ev.type === 'turn.failed'
     const sessionFollowed = follow('sessions', session.id, isTurnEnd, back)
     // the turn's start (with its agent's turn id) stored before PostgreSQL goes
@@ -287,9 +295,7 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
     const stored =
       /^storing its events failed: (terminating connection due to administrator command|database .* is not currently accepting connections)/
     try {
-      const created = await postJson(`${gw.url}/v1/sessions`, { agent: 'codex' })
-      const session = (await created.json()) as Session
-      expect(created.status, JSON.stringify(session)).toBe(201)
+      const session = codexSession ?? (await newCodexSession())
       mock.script({ kind: 'text', text: 'never stored' })
       const started = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'refused start' })
       const turn = (await started.json()) as Turn
