@@ -193,14 +193,18 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
     return session
   }
 
-  /** Resolves once the gateway told of a refused end of the run or turn `id` (it is tried again). */
-  const endRefused = (gateway: TestGateway, id: string) =>
+  /**
+   * Resolves once the gateway told of a refused end of the run or turn `id` (it is tried again), to be tried again
+   * in `retryInMs` if given.
+   */
+  const endRefused = (gateway: TestGateway, id: string, retryInMs?: number) =>
     new Promise<void>((resolve) => {
       const notices = gateway.ctx.storeNotices
       const told = notices.endFailed.bind(notices)
-      notices.endFailed = (what, ids, ...rest) => {
-        told(what, ids, ...rest)
-        if (ids.runId === id || ids.turnId === id) resolve()
+      notices.endFailed = (what, ids, err, retryIn) => {
+        told(what, ids, err, retryIn)
+        if ((ids.runId === id || ids.turnId === id) && (retryInMs === undefined || retryIn === retryInMs))
+          resolve()
       }
     })
 
@@ -234,6 +238,8 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
     expect(started.status, JSON.stringify(turn)).toBe(202)
     await Promise.all([runStep.asked, turnStep.asked, turnStarted])
     const endsFailed = Promise.all([endRefused(gw, run.id), endRefused(gw, turn.id)]).then(() => {})
+    // each end's attempts, until the next waits its longest (10 s)
+    const endsWaitLong = Promise.all([endRefused(gw, run.id, 10_000), endRefused(gw, turn.id, 10_000)])
     stopServer()
     const commands = () => listProcesses().filter((p) => /(^|\s)sleep 6[12]$/.test(p.cmd))
     runStep.release()
@@ -244,11 +250,18 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
     // not before the agents asked for their commands: the refused event was their start
     expect(mock.requests.filter((r) => !r.side).length).toBeGreaterThanOrEqual(2)
 
+    await endsWaitLong
+    const restarted = Date.now()
     await server.ownServer().start()
+    // the first query the server answers (here /health's) has both ends tried again at once (before, they waited
+    // out their 10 s)
+    expect(await healthOf(gw)).toMatchObject({ status: 200, body: { store: { ready: true } } })
     serverBack()
+    const ended = await gw.ctx.runs.wait(run.id)
+    await finishedTurnAt(gw.url, session.id, turn.id)
+    expect(Date.now() - restarted).toBeLessThan(8000)
     const runEvents = await runFollowed
     const sessionEvents = await sessionFollowed
-    const ended = await gw.ctx.runs.wait(run.id)
     expect(ended).toMatchObject({ status: 'failed', error: expect.stringMatching(storing) })
     // what the followers got is what is stored, seq by seq, each once, the end last
     expect(runEvents).toEqual(await gw.ctx.store.eventsAfter(run.id, 0, 1000))
