@@ -16,8 +16,9 @@ export interface EndRetry {
   retryMs?: readonly number[]
   /**
    * Ends the waits of every end that failed, so each is tried again at once: woken when a write of the store fits
-   * again (Store.onSpaceBack: its full-disk mark cleared), and by an end stored after it failed (the store takes
-   * writes again, whatever kept it from them). Without it an end waits out its delay (up to 10 s).
+   * again (Store.onSpaceBack: its full-disk mark cleared, or its PostgreSQL server answering again after it was
+   * unavailable), and by an end stored after it failed (the store takes writes again, whatever kept it from them).
+   * Without it an end waits out its delay (up to 10 s).
    */
   wake?: WakeSignal
 }

@@ -75,6 +75,14 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
     p.controller.abort('cancelled')
   })
   const req = images ? { ...p.req, images: images.paths } : p.req
+  // A store step of the loop's own (the run made running, its agent session noted) that failed is the store's
+  // failure (its database down), as a refused event is: not the driver's.
+  let storeFailure: unknown
+  const stored = <T>(step: Promise<T>): Promise<T> =>
+    step.catch((err: unknown) => {
+      storeFailure = err
+      throw err
+    })
   try {
     for await (const raw of p.driver.run(req, p.controller.signal)) {
       const ev = ctx.log.redact(raw)
@@ -85,9 +93,9 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
       budget.observe(ev)
       // the run made running and its run.started in one commit; refused (taken over), the event goes the pipe's
       // way, whose store refuses it too and stops the agent
-      if (ev.type === 'run.started' && (await recordStart(ctx, p.run.id, ev, owner))) continue
+      if (ev.type === 'run.started' && (await stored(recordStart(ctx, p.run.id, ev, owner)))) continue
       // work events (the agent's output) change nothing on the run record: no store call, no await
-      if (!isWorkEvent(ev)) await recordEvent(ctx.store, p.run.id, ev, owner)
+      if (!isWorkEvent(ev)) await stored(recordEvent(ctx.store, p.run.id, ev, owner))
       const full = events.push(ev)
       if (full) await full.catch(() => {})
       // an event refused by the store: nothing more of this run can be stored, so its agent stops (leaving the
@@ -95,7 +103,8 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
       if (events.failed) break
     }
   } catch (err) {
-    completed = runFailed(`driver error: ${(err as Error).message}`)
+    const what = err === storeFailure ? 'storing its events failed' : 'driver error'
+    completed = runFailed(`${what}: ${(err as Error).message}`)
   } finally {
     budget.stop()
     await images?.dispose()

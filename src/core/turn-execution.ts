@@ -199,10 +199,16 @@ export async function executeTurn(
   let finalResponse: string | null = null
   let ended: Partial<Turn> = { status: 'failed', error: 'the agent ended the turn without a result' }
   // An event refused because another node took the session over: this node lets go of it at once (its agent's
-  // turn is interrupted), not only when the turn ends.
+  // turn is interrupted), not only when the turn ends. Refused otherwise (the store's database down, its disk
+  // full): nothing more of the turn can be stored, so its agent's turn is interrupted at once too, not at its next
+  // event (a command it runs for minutes, unrecorded meanwhile, the turn `running`).
+  const storeRefused = new AbortController()
   const events = new EventPipe(ctx.log, sessionId, ctx.claim, (err) => {
     if (err instanceof SessionTakenOver) void ctx.takenOver(err).catch(() => {})
+    else storeRefused.abort('store_failed')
   })
+  // a step of the turn's own that the store failed (its agent's turn id with its turn.started): the store's failure
+  let storeFailure: unknown
   let end: AgentEvent | undefined
   let agentTurn: AsyncIterator<AgentEvent> | undefined
   // the copies of the turn's images: removed however it ends
@@ -216,7 +222,8 @@ export async function executeTurn(
       // The agent starts first (codex writes `turn/start` within this tick); the turn's row (when startTurn left
       // it for now), its running mark and the session's state are stored while it works. Its events are read
       // (and stored) only after that.
-      agentTurn = agent.turn(staged?.input ?? turn.input, signal, options)[Symbol.asyncIterator]()
+      const agentSignal = AbortSignal.any([signal, storeRefused.signal])
+      agentTurn = agent.turn(staged?.input ?? turn.input, agentSignal, options)[Symbol.asyncIterator]()
       first = agentTurn.next()
       first.catch(() => {})
       await afterThisTick()
@@ -269,7 +276,10 @@ export async function executeTurn(
             if (unredacted.type === 'turn.started' && unredacted.turnId) {
               // the agent's turn id is stored with the event that announces it, in one transaction
               const agentTurnId = ctx.log.redactor.text(unredacted.turnId)
-              await storeAgentTurnId(ctx, sessionId, turn.id, agentTurnId, ev)
+              await storeAgentTurnId(ctx, sessionId, turn.id, agentTurnId, ev).catch((err: unknown) => {
+                storeFailure = err
+                throw err
+              })
               continue
             }
             break
@@ -315,11 +325,12 @@ export async function executeTurn(
     const message = (err as Error).message
     const plain = err instanceof TurnRefused || err instanceof AppError
     // an event the store refused (its disk full, its database down) is the store's failure, not the agent's
-    const why = events.failed
-      ? `storing its events failed: ${message}`
-      : plain
-        ? message
-        : `driver error: ${message}`
+    const why =
+      events.failed || (storeFailure !== undefined && err === storeFailure)
+        ? `storing its events failed: ${message}`
+        : plain
+          ? message
+          : `driver error: ${message}`
     ended = { status: 'failed', error: ctx.log.redactor.text(why) }
     end = { type: 'turn.failed', turnId: turn.id, error: ended.error! }
   } finally {

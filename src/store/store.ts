@@ -484,8 +484,9 @@ export interface Store {
   storageFull(probed?: WriteProbe): Promise<boolean>
   /**
    * Calls `listener` each time a write of the store fits again after one was refused for a full disk (its mark
-   * cleared: a write that took room, or a storageFull probe, store/full-disk-mark.ts): the ends it refused meanwhile
-   * are tried again at once (core/end-retry.ts).
+   * cleared: a write that took room, or a storageFull probe, store/full-disk-mark.ts), and (PostgreSQL) each time
+   * its server answers a query again after it was unavailable: the ends it refused meanwhile are tried again at
+   * once (core/end-retry.ts).
    */
   onSpaceBack(listener: () => void): void
   close(): Promise<void>

@@ -10,9 +10,16 @@ import { describeStartupError } from '../../src/cli/startup-error.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Run } from '../../src/protocol/runs.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
+import { held } from '../mock-llm/asked.js'
 import { type MockLlm, startMockLlm } from '../mock-llm/index.js'
-import { gatewayModules, postJson, startGateway, type TestGateway } from '../support/gateway.js'
-import { serverUser } from '../support/postgres-tools.js'
+import {
+  finishedTurnAt,
+  gatewayModules,
+  postJson,
+  startGateway,
+  type TestGateway,
+} from '../support/gateway.js'
+import { pgProgram, runAs, serverUser } from '../support/postgres-tools.js'
 import {
   listProcesses,
   processesInGroup,
@@ -111,6 +118,230 @@ describe('GET /health with the store down', () => {
       await admin(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`)
     }
     expect(await health()).toMatchObject({ status: 200, body: { status: 'healthy', store: { ready: true } } })
+  })
+})
+
+/**
+ * A run and a session turn of the real codex (against the mock model server) in flight when PostgreSQL goes away:
+ * each ends failed with the store's failure as its stored reason, its agent stopped at once (not when its command
+ * ends a minute later), its end stored once PostgreSQL is back; its followers got only what is stored, and resumed
+ * with Last-Event-ID they get the rest, the end last; nothing stays running, and work goes on.
+ */
+describe('a run and a turn in flight while PostgreSQL goes away', () => {
+  let gw: TestGateway
+  let mock: MockLlm
+  let url: string
+  beforeAll(async () => {
+    url = await server.createStoreDatabase()
+    mock = await startMockLlm()
+    gw = await startGateway(mock, { DATABASE_URL: url })
+  })
+  afterAll(async () => {
+    await gw?.close()
+    await mock?.close()
+  })
+
+  /** Stops the file's server as an operator does (`pg_ctl stop -m fast`): every connection ends, new ones are refused. */
+  const stopServer = () => {
+    const { dir } = server.ownServer()
+    runAs(pgProgram('pg_ctl'), ['-D', path.join(dir, 'data'), '-m', 'fast', 'stop'], serverUser(), dir)
+  }
+  /** Its database closed to connections, those open ended (as health's first case): `back()` opens it again. */
+  const refuseConnections = async () => {
+    const db = new URL(url).pathname.slice(1)
+    await query(url, `ALTER DATABASE ${db} ALLOW_CONNECTIONS false`, true)
+    await query(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${db}'`, true)
+    return { back: () => query(url, `ALTER DATABASE ${db} ALLOW_CONNECTIONS true`, true) }
+  }
+
+  /**
+   * An SSE follower of `owner`'s events (`runs` or `sessions`) until `isEnd`: what it got before its stream ended
+   * (a read of the store it needed failed while PostgreSQL was away: its stream ends, without an end), then, once
+   * `resume` resolves, again from its Last-Event-ID.
+   */
+  async function follow(
+    kind: 'runs' | 'sessions',
+    owner: string,
+    isEnd: (ev: StoredEvent) => boolean,
+    resume: Promise<void>,
+  ) {
+    const got: StoredEvent[] = []
+    const read = async (after: number) => {
+      const res = await fetch(`${gw.url}/v1/${kind}/${owner}/events`, {
+        headers: { accept: 'text/event-stream', 'last-event-id': String(after) },
+      })
+      expect(res.status).toBe(200)
+      for (const f of await readSseUntil(res, (f) => isEnd(JSON.parse(f.data) as StoredEvent)))
+        got.push(JSON.parse(f.data) as StoredEvent)
+    }
+    await read(0)
+    if (!got.some(isEnd)) {
+      await resume
+      await read(got.at(-1)?.seq ?? 0)
+    }
+    return got
+  }
+
+  const storing = /^storing its events failed: connect ECONNREFUSED/
+
+  /** The first case's codex session, which the next takes on (an agent's start less), or a new one. */
+  let codexSession: Session | undefined
+  const newCodexSession = async () => {
+    const created = await postJson(`${gw.url}/v1/sessions`, { agent: 'codex' })
+    const session = (await created.json()) as Session
+    expect(created.status, JSON.stringify(session)).toBe(201)
+    return session
+  }
+
+  /**
+   * Resolves once the gateway told of a refused end of the run or turn `id` (it is tried again), to be tried again
+   * in `retryInMs` if given.
+   */
+  const endRefused = (gateway: TestGateway, id: string, retryInMs?: number) =>
+    new Promise<void>((resolve) => {
+      const notices = gateway.ctx.storeNotices
+      const told = notices.endFailed.bind(notices)
+      notices.endFailed = (what, ids, err, retryIn) => {
+        told(what, ids, err, retryIn)
+        if ((ids.runId === id || ids.turnId === id) && (retryInMs === undefined || retryIn === retryInMs))
+          resolve()
+      }
+    })
+
+  it('its agent stopped at once, each ends failed saying why once PostgreSQL is back; nothing unstored was sent', async () => {
+    // each answer held until PostgreSQL is down; then a command that would run for a minute
+    const runStep = held({ kind: 'exec_command', cmd: 'sleep 61' })
+    const turnStep = held({ kind: 'exec_command', cmd: 'sleep 62' })
+    mock.on('run while it goes', runStep.step)
+    mock.on('turn while it goes', turnStep.step)
+    let serverBack!: () => void
+    const back = new Promise<void>((resolve) => {
+      serverBack = resolve
+    })
+    const res = await postJson(`${gw.url}/v1/runs`, { agent: 'codex', prompt: 'run while it goes' })
+    const run = (await res.json()) as Run
+    expect(res.status, JSON.stringify(run)).toBe(202)
+    const runFollowed = follow('runs', run.id, (ev) => ev.type === 'run.completed', back)
+    const session = await newCodexSession()
+    codexSession = session
+    const isTurnEnd = (ev: StoredEvent) => ev.type === 'turn.completed' || ev.type === 'turn.failed'
+    const sessionFollowed = follow('sessions', session.id, isTurnEnd, back)
+    // the turn's start (with its agent's turn id) stored before PostgreSQL goes
+    const turnStarted = nextEvent(
+      gw,
+      (ev) => (ev.type === 'turn.started' && ev.sessionId === session.id) || undefined,
+    )
+    const started = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, {
+      input: 'turn while it goes',
+    })
+    const turn = (await started.json()) as Turn
+    expect(started.status, JSON.stringify(turn)).toBe(202)
+    await Promise.all([runStep.asked, turnStep.asked, turnStarted])
+    const endsFailed = Promise.all([endRefused(gw, run.id), endRefused(gw, turn.id)]).then(() => {})
+    // each end's attempts, until the next waits its longest (10 s)
+    const endsWaitLong = Promise.all([endRefused(gw, run.id, 10_000), endRefused(gw, turn.id, 10_000)])
+    stopServer()
+    const commands = () => listProcesses().filter((p) => /(^|\s)sleep 6[12]$/.test(p.cmd))
+    runStep.release()
+    turnStep.release()
+    // each agent's command event refused: both agents stopped (before, the turn's ran on until its command ended)
+    expect(await within(endsFailed, 30_000, 'the refusals of the ends')).toBeUndefined()
+    expect(await waitUntilGone(commands, 10_000)).toEqual([])
+    // not before the agents asked for their commands: the refused event was their start
+    expect(mock.requests.filter((r) => !r.side).length).toBeGreaterThanOrEqual(2)
+
+    await endsWaitLong
+    const restarted = Date.now()
+    await server.ownServer().start()
+    // the first query the server answers (here /health's) has both ends tried again at once (before, they waited
+    // out their 10 s)
+    expect(await healthOf(gw)).toMatchObject({ status: 200, body: { store: { ready: true } } })
+    serverBack()
+    const ended = await gw.ctx.runs.wait(run.id)
+    await finishedTurnAt(gw.url, session.id, turn.id)
+    expect(Date.now() - restarted).toBeLessThan(8000)
+    const runEvents = await runFollowed
+    const sessionEvents = await sessionFollowed
+    expect(ended).toMatchObject({ status: 'failed', error: expect.stringMatching(storing) })
+    // what the followers got is what is stored, seq by seq, each once, the end last
+    expect(runEvents).toEqual(await gw.ctx.store.eventsAfter(run.id, 0, 1000))
+    expect(runEvents.map((e) => e.seq)).toEqual(runEvents.map((_, i) => i + 1))
+    expect(runEvents.at(-1)).toMatchObject({ type: 'run.completed', status: 'failed', error: ended.error })
+    const stored = await gw.ctx.store.eventsAfter(session.id, 0, 1000)
+    expect(sessionEvents).toEqual(stored.slice(0, sessionEvents.length))
+    expect(stored.map((e) => e.seq)).toEqual(stored.map((_, i) => i + 1))
+    expect(sessionEvents.at(-1)).toMatchObject({
+      type: 'turn.failed',
+      turnId: turn.id,
+      error: expect.stringMatching(storing),
+    })
+    expect(await readSession(gw.url, session.id)).toMatchObject({
+      status: 'idle',
+      turns: [{ id: turn.id, status: 'failed', error: expect.stringMatching(storing) }],
+    })
+    // work goes on: the session takes its next turn, a new run succeeds
+    mock.script({ kind: 'text', text: 'after the outage' })
+    const next = await postJson(`${gw.url}/v1/sessions/${session.id}/turns?wait=true`, { input: 'again' })
+    expect(await next.json()).toMatchObject({ status: 'completed', finalResponse: 'after the outage' })
+    const after = await postJson(`${gw.url}/v1/runs?wait=true`, { agent: 'codex', prompt: 'and a run' })
+    expect(await after.json()).toMatchObject({ status: 'succeeded' })
+  })
+
+  it("connections refused as a run's start and a turn's start are written: failed as the store's failure, not the driver's", async () => {
+    // the database closes to connections (those open ended) right as the run's start and the turn's agent turn id
+    // are written: those writes fail; before, the run and the turn were recorded `driver error: ...`
+    const store = gw.ctx.store
+    const { updateRunWithEvents, updateTurnWithEvents } = store
+    let refused: Promise<{ back: () => Promise<unknown> }> | undefined
+    const refuseOnce = () => {
+      refused ??= refuseConnections()
+      return refused
+    }
+    store.updateRunWithEvents = async function (this: typeof store, ...args) {
+      if (args[1].status === 'running') await refuseOnce()
+      return updateRunWithEvents.apply(this, args)
+    }
+    store.updateTurnWithEvents = async function (this: typeof store, ...args) {
+      if (args[1].agentTurnId) await refuseOnce()
+      return updateTurnWithEvents.apply(this, args)
+    }
+    const stored =
+      /^storing its events failed: (terminating connection due to administrator command|database .* is not currently accepting connections)/
+    try {
+      const session = codexSession ?? (await newCodexSession())
+      mock.script({ kind: 'text', text: 'never stored' })
+      const started = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'refused start' })
+      const turn = (await started.json()) as Turn
+      expect(started.status, JSON.stringify(turn)).toBe(202)
+      await within(endRefused(gw, turn.id), 30_000, "the refusal of the turn's end")
+      await (await refuseOnce()).back()
+      expect(await finishedTurnAt(gw.url, session.id, turn.id)).toMatchObject({
+        status: 'failed',
+        error: expect.stringMatching(stored),
+      })
+      expect(await readSession(gw.url, session.id)).toMatchObject({ status: 'idle' })
+
+      refused = undefined
+      const before = new Set(processesUnder(gw.workspace).map((p) => p.pid))
+      const res = await postJson(`${gw.url}/v1/runs`, { agent: 'codex', prompt: 'refused start' })
+      const run = (await res.json()) as Run
+      expect(res.status, JSON.stringify(run)).toBe(202)
+      await within(endRefused(gw, run.id), 30_000, "the refusal of the run's end")
+      // its agent stopped while the database is closed
+      expect(
+        await waitUntilGone(() => processesUnder(gw.workspace).filter((p) => !before.has(p.pid)), 10_000),
+      ).toEqual([])
+      await (await refuseOnce()).back()
+      expect(await gw.ctx.runs.wait(run.id)).toMatchObject({
+        status: 'failed',
+        error: expect.stringMatching(stored),
+      })
+      const events = await gw.ctx.store.eventsAfter(run.id, 0, 100)
+      expect(events.map((e) => e.type)).toEqual(['run.queued', 'run.completed'])
+    } finally {
+      store.updateRunWithEvents = updateRunWithEvents
+      store.updateTurnWithEvents = updateTurnWithEvents
+    }
   })
 })
 
@@ -574,5 +805,38 @@ describe.skipIf(!root)("the PostgreSQL server's disk full (a tmpfs tablespace; n
     const created2 = (await another.json()) as Session
     expect(another.status, JSON.stringify(created2)).toBe(201)
     expect((await listSessions()).map((s) => s.id).sort()).toEqual([...listed, created2.id].sort())
+  })
+
+  it("room in `events` only: /health stays 503 while a new session's row is refused, 200 once it fits", async () => {
+    // before: its probe wrote into `events` alone, so with room there (pages of its own) and none for a session's
+    // row it said 200 healthy while every session's creation was refused
+    await fill()
+    // room in events' pages again, the disk still full: the last filler rows (the index's room for new keys) and
+    // a few of the largest (the table's room for a row) deleted, and known to the free space map
+    await query(
+      url,
+      `DELETE FROM events WHERE owner_id = 'filler' AND (seq > (SELECT max(seq) - 50 FROM events WHERE owner_id = 'filler')
+         OR seq IN (SELECT seq FROM events WHERE owner_id = 'filler' ORDER BY length(body) DESC, seq LIMIT 4))`,
+    )
+    await query(url, 'VACUUM events')
+    const refused = await postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn' })
+    expect({ status: refused.status, body: await refused.json() }).toMatchObject({
+      status: 503,
+      body: { error: { code: 'storage_full' } },
+    })
+    const unhealthy = {
+      status: 503,
+      body: { status: 'unhealthy', store: { ready: true, storageFull: true } },
+    }
+    expect(await health()).toMatchObject(unhealthy)
+    expect(await health()).toMatchObject(unhealthy)
+    // space back, as the case above gave it (it left the tmpfs at 16 MB, filled here)
+    execFileSync('mount', ['-o', 'remount,size=32m', mount])
+    expect(await health()).toMatchObject({
+      status: 200,
+      body: { status: 'healthy', store: { storageFull: false } },
+    })
+    const created = await postJson(`${gw.url}/v1/sessions`, { agent: 'acp:stubborn' })
+    expect(created.status, JSON.stringify(await created.json())).toBe(201)
   })
 })

@@ -1,5 +1,6 @@
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import type { AgentSession } from '../../src/agents/session.js'
 import { EventLog } from '../../src/core/event-log.js'
 import { SessionState } from '../../src/core/session-state.js'
 import { runTurn, type TurnExecutionContext } from '../../src/core/turn-execution.js'
@@ -15,11 +16,18 @@ import { tempDir } from '../support/temp.js'
 /** A real SQLite store that writes down every commit a turn makes: its turn writes and the events in each. */
 class CountingStore extends SqliteStore {
   readonly commits: string[][] = []
+  /** Events it refuses, as a PostgreSQL store whose server went away does (nothing stored). */
+  refusing: ((event: AgentEvent) => boolean) | undefined
+  private refuse(events: AgentEvent[]): void {
+    if (this.refusing && events.some(this.refusing)) throw new Error('Connection terminated unexpectedly')
+  }
   override async appendEvent(ownerId: string, event: AgentEvent, at: string): Promise<StoredEvent> {
+    this.refuse([event])
     this.commits.push([label(event)])
     return super.appendEvent(ownerId, event, at)
   }
   override async appendEvents(batch: readonly EventToAppend[]): Promise<StoredEvent[]> {
+    this.refuse(batch.map((b) => b.event))
     this.commits.push(batch.map((b) => label(b.event)))
     return super.appendEvents(batch)
   }
@@ -170,5 +178,59 @@ describe("a session turn's start", () => {
     expect(refusals).toBe(1)
     expect((await store.getTurn(turn.id))?.agentTurnId).toBeNull()
     expect((await store.eventsAfter('ses_a', 0, 100)).map(label)).toEqual(['status:running'])
+  })
+})
+
+describe('a session turn whose event the store refuses', () => {
+  it('its agent, silent after that event, is interrupted at once, and the turn fails saying why', async () => {
+    // before: the refusal was found at the agent's next event only, so an agent at work on a long command (silent
+    // meanwhile) went on unrecorded, its turn `running`, until it said something again
+    const { store, turn, ctx } = await setup()
+    await store.createTurn(turn)
+    store.refusing = (ev) => ev.type === 'item.delta'
+    let interrupted = false
+    const agent = {
+      async *turn(_input: unknown, signal: AbortSignal) {
+        yield { type: 'turn.started', turnId: 'agent-turn-1' } as AgentEvent
+        yield { type: 'item.delta', itemId: 'i1', delta: 'working' } as AgentEvent
+        // at work and silent until told to stop
+        await new Promise<void>((resolve) => {
+          if (signal.aborted) resolve()
+          signal.addEventListener('abort', () => resolve(), { once: true })
+        })
+        interrupted = true
+        yield {
+          type: 'turn.completed',
+          turnId: 'agent-turn-1',
+          status: 'interrupted',
+          usage: null,
+        } as AgentEvent
+      },
+    } as unknown as AgentSession
+    let answered: Turn | undefined
+    const ran = runTurn(
+      ctx((t) => {
+        answered = t
+      }),
+      'ses_a',
+      agent,
+      turn,
+      new AbortController().signal,
+    )
+    const bound = new Promise<string>((resolve) =>
+      setTimeout(() => resolve('still running after 5 s'), 5000).unref(),
+    )
+    expect(await Promise.race([ran, bound])).toBe(true)
+    expect(interrupted).toBe(true)
+    expect(answered).toMatchObject({
+      status: 'failed',
+      error: 'storing its events failed: Connection terminated unexpectedly',
+    })
+    expect((await store.eventsAfter('ses_a', 0, 100)).map(label)).toEqual([
+      'status:running',
+      'turn.started',
+      'turn.failed',
+      'status:idle',
+    ])
   })
 })

@@ -5,7 +5,7 @@ import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
-import { markIfStoreUnavailable } from '../../util/store-unavailable.js'
+import { markIfStoreUnavailable, pgUnavailable } from '../../util/store-unavailable.js'
 import type { WriteProbe } from '../../util/write-probe.js'
 import { FullDiskMark } from '../full-disk-mark.js'
 import {
@@ -183,11 +183,37 @@ export class PostgresStore implements Store {
    */
   private readonly pooled: Queryable = {
     query: ((...args: Parameters<pg.Pool['query']>) =>
-      (this.pool.query as (...a: unknown[]) => Promise<pg.QueryResult>)(...args).catch((err: unknown) => {
-        this.full.refused(err)
-        markIfStoreUnavailable(err)
-        throw err
-      })) as Queryable['query'],
+      (this.pool.query as (...a: unknown[]) => Promise<pg.QueryResult>)(...args).then(
+        (result) => {
+          this.answered()
+          return result
+        },
+        (err: unknown) => {
+          this.full.refused(err)
+          this.unavailable(err)
+          throw err
+        },
+      )) as Queryable['query'],
+  }
+
+  /**
+   * Whether a query or a connection last failed for the server being unavailable (pgUnavailable), and whom to tell
+   * once one is answered again (onSpaceBack's listeners: the ends refused meanwhile are tried again at once, not
+   * after the rest of their wait, up to 10 s). Shared with the store's views (inOneTransaction).
+   */
+  private readonly reach = { lost: false, back: new Set<() => void>() }
+
+  /** Marks `err` (markIfStoreUnavailable) and, when it says the server is unavailable, the server lost. */
+  private unavailable(err: unknown): void {
+    markIfStoreUnavailable(err)
+    if (pgUnavailable(err)) this.reach.lost = true
+  }
+
+  /** A query answered: a server that was lost is back, and onSpaceBack's listeners are told. */
+  private answered(): void {
+    if (!this.reach.lost) return
+    this.reach.lost = false
+    for (const listener of this.reach.back) listener()
   }
 
   /**
@@ -206,7 +232,7 @@ export class PostgresStore implements Store {
     }
     const client = await this.pool.connect().catch((err: unknown) => {
       // the server gone or not taking connections (stopped, restarting after a PANIC): a request answers 503
-      markIfStoreUnavailable(err)
+      this.unavailable(err)
       throw err
     })
     // The server may end this connection between two of its queries (a node paused past
@@ -220,14 +246,16 @@ export class PostgresStore implements Store {
       // a transaction a statement failed in is rolled back by COMMIT, without an error
       if ((await client.query('COMMIT')).command === 'ROLLBACK')
         throw new Error('the transaction was rolled back')
-      // stored events took room: the disk is not full (a write of no new row may fit on a full disk)
-      if (grew.has(client)) this.full.stored()
+      // stored events took room: the disk may have room again (a write of no new row may fit on a full disk), but
+      // only in `events` (pages of its own with room, the other tables' full): the probe says, and unmarks it
+      if (grew.has(client) && this.full.fullSince !== undefined) void this.storageFull().catch(() => {})
+      this.answered()
       return result
     } catch (err) {
       failed = err as Error
       // a write refused for a full disk (53100) marks it full: /health says so until a later write takes room
       this.full.refused(err)
-      markIfStoreUnavailable(err)
+      this.unavailable(err)
       await client.query('ROLLBACK').catch(() => {})
       throw err
     } finally {
@@ -880,9 +908,11 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * While a write was refused for a full disk since the last events stored: a probe, an event row of about an
-   * event's size (not TOASTed) inserted into `events` and rolled back, which the server refuses with 53100 while
-   * that table has no room left (its disk full). Else false, without a query.
+   * While a write was refused for a full disk since the disk was last found to have room: a probe, an event row
+   * of about an event's size (not TOASTed) inserted into `events` and a row of about that size into `sessions`,
+   * rolled back, which the server refuses with 53100 while either table has no room left (its disk full: `events`
+   * may have room in its pages, freed or never filled, while a new session's row needs a page of the disk). Else
+   * false, without a query.
    */
   async storageFull(_probed?: WriteProbe): Promise<boolean> {
     return this.full.check(async () => {
@@ -890,12 +920,18 @@ export class PostgresStore implements Store {
       let failed: Error | undefined
       try {
         await client.query('BEGIN')
+        const id = `probe_${randomBytes(8).toString('hex')}`
+        const body = randomBytes(probeBytes / 2).toString('hex')
         await client.query('INSERT INTO events (owner_id, seq, type, at, body) VALUES ($1, 0, $2, $3, $4)', [
-          `probe_${randomBytes(8).toString('hex')}`,
+          id,
           'storage.probe',
           new Date().toISOString(),
-          randomBytes(probeBytes / 2).toString('hex'),
+          body,
         ])
+        await client.query(
+          "INSERT INTO sessions (id, agent, agent_session_id, status, body) VALUES ($1, 'probe', $1, 'probe', $2)",
+          [id, body],
+        )
       } catch (err) {
         failed = err as Error
         throw err
@@ -906,8 +942,10 @@ export class PostgresStore implements Store {
     })
   }
 
+  /** Also once the server answers again after it was unavailable: an end refused then is tried again at once. */
   onSpaceBack(listener: () => void): void {
     this.full.onCleared(listener)
+    this.reach.back.add(listener)
   }
 
   async close(): Promise<void> {
@@ -968,8 +1006,8 @@ async function insertEvents(db: Queryable, batch: readonly EventToAppend[]): Pro
 }
 
 /**
- * The connections whose transaction stored events (rows that took room): its commit unmarks a full disk
- * (FullDiskMark); forgotten when the transaction ends.
+ * The connections whose transaction stored events (rows that took room): its commit has a disk marked full
+ * probed (storageFull: unmarked once the probe fits); forgotten when the transaction ends.
  */
 const grew = new WeakSet<Queryable>()
 
