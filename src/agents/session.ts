@@ -38,10 +38,11 @@ export interface SessionRequest extends Placement {
    */
   hasHistory?: boolean
   /**
-   * A fork reopened (resumeSession) that never ran a turn: its parent's agent session id and its fork point in
-   * turns (Session.forkedAtTurn, when kept), for a driver whose fork is a copy of its parent's history made when
-   * the fork is, which the fork may not have (claude: a fork stored before the gateway made it, or whose copy is
-   * gone).
+   * A fork reopened (resumeSession) that never ran a turn: the agent session id its history is a copy of (its
+   * parent's, or for a fork of a fork that never ran a turn either, the nearest up the chain's that did) and how
+   * many turns of that one's history the fork holds (its fork points up the chain added up, when kept:
+   * core/held-history.ts forkSource), for a driver whose fork is a copy of its parent's history made when the fork
+   * is, which the fork may not have (claude: a fork stored before the gateway made it, or whose copy is gone).
    */
   forkOf?: { agentSessionId: string; turns?: number }
   /**

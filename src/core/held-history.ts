@@ -23,3 +23,31 @@ export async function holdsHistory(
   }
   return false
 }
+
+/**
+ * Where a fork that never ran a turn finds its history again when its agent's copy of it is gone (claude's
+ * conversation file: SessionRequest.forkOf): the nearest session up its fork chain that ran a turn of its own, or
+ * the chain's first (a fork that never ran one holds a cut of its parent's history and nothing else, and may lack
+ * its copy too), with the turns of that one's history it holds: every fork point of the chain added up, the
+ * turns inherited included (a parent's `forkedAtTurn` counts its own turns, not those its history starts with).
+ * `turns` is left out when a fork point up the chain is not kept or a session of it is not stored. Undefined for a
+ * session that is no fork or ran a turn, and when its parent is not stored.
+ */
+export async function forkSource(
+  session: Session,
+  get: (id: string) => Promise<Session | undefined>,
+): Promise<{ source: Session; turns?: number } | undefined> {
+  if (session.forkedFrom === null || session.turnCount > 0) return undefined
+  let source: Session | undefined
+  let turns: number | undefined = 0
+  let fork: Session = session
+  for (let depth = 0; depth < maxForkDepth; depth++) {
+    turns = turns === undefined || fork.forkedAtTurn === undefined ? undefined : turns + fork.forkedAtTurn
+    const parent = await get(fork.forkedFrom as string).catch(() => undefined)
+    if (!parent) return source ? { source } : undefined
+    if (!source && (parent.turnCount > 0 || parent.forkedFrom === null)) source = parent
+    if (parent.forkedFrom === null) return turns === undefined ? { source: source! } : { source: source!, turns }
+    fork = parent
+  }
+  return source ? { source } : undefined
+}

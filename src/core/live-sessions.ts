@@ -5,6 +5,7 @@ import { AppError } from '../protocol/errors.js'
 import type { ApprovalPolicy } from '../protocol/policies.js'
 import type { Session, Turn } from '../protocol/sessions.js'
 import { firstClaim, type SessionClaim, type Store } from '../store/store.js'
+import { forkSource } from './held-history.js'
 import { ensureReady } from './one-shot.js'
 import { sessionDriverOf, sessionRequestOf } from './session-request.js'
 
@@ -376,16 +377,13 @@ async function resumeOrStart(
 }
 
 /**
- * A fork that never ran a turn: its parent's agent session id and its fork point in turns (SessionRequest.forkOf),
- * for a driver whose copy of the parent's history the fork may lack; undefined for any other session, or when
- * the parent is not stored any more.
+ * A fork that never ran a turn: the agent session id its history is copied from and how many turns of it the fork
+ * holds (SessionRequest.forkOf), for a driver whose copy of the parent's history the fork may lack: its parent's,
+ * or, for a fork of a fork that never ran a turn either, the nearest up the chain's that did (held-history.ts
+ * forkSource); undefined for any other session, or when the parent is not stored any more.
  */
 async function forkOf(store: Store, session: Session): Promise<SessionRequest['forkOf']> {
-  if (session.forkedFrom === null || session.turnCount > 0) return undefined
-  const parent = await store.getSession(session.forkedFrom).catch(() => undefined)
-  if (!parent) return undefined
-  return {
-    agentSessionId: parent.agentSessionId,
-    ...(session.forkedAtTurn !== undefined ? { turns: session.forkedAtTurn } : {}),
-  }
+  const held = await forkSource(session, (id) => store.getSession(id))
+  if (!held) return undefined
+  return { agentSessionId: held.source.agentSessionId, ...(held.turns !== undefined ? { turns: held.turns } : {}) }
 }

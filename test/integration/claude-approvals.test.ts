@@ -224,7 +224,12 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
       { kind: 'exec_command', cmd: 'echo two > two.txt' },
       { kind: 'text', text: 'parent answer two' },
     )
-    for (const speaker of ['the reopened fork', 'the mid-turn fork', 'the fork without its copy'])
+    for (const speaker of [
+      'the reopened fork',
+      'the mid-turn fork',
+      'the fork without its copy',
+      'the fork of a fork',
+    ])
       mock.on(`${speaker} speaks`, { kind: 'text', text: `${speaker} answers` })
     const session = await createSession({})
     const one = await startTurn(session.id, { input: 'parent turn one' })
@@ -233,6 +238,9 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
       [1, 2].map(() => json<Session>(postJson(`${gw.url}/v1/sessions/${session.id}/fork`, {}))),
     )
     for (const fork of forks) expect(fork.forkedAtTurn).toBe(1)
+    // a fork of a fresh fork: none of its parent's own turns, its parent's history (held-history.ts)
+    const forkOfFork = await json<Session>(postJson(`${gw.url}/v1/sessions/${forks[0]!.id}/fork`, {}))
+    expect(forkOfFork).toMatchObject({ forkedFrom: forks[0]!.id, forkedAtTurn: 0 })
     // the parent's next turn waits for an approval (Claude has written its prompt by then): a fork made now holds
     // the turn that had ended, not this one (before: what Claude had written of it), and its fork point says so
     const two = await startTurn(session.id, { input: 'parent after the fork', approvalPolicy: 'on-request' })
@@ -262,13 +270,15 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
     // the forks made while the parent was idle run after a restart, below (a live one's turn: claude-driver.test.ts)
     await holdsTheForkPoint(midTurn.id, 'the mid-turn fork speaks')
     // a fork stored without its copy (as the gateway stored one before it copied at fork time): its conversation
-    // file is not in Claude's home
+    // file is not in Claude's home; the fork of a fresh fork likewise
     const projects = path.join(gw.env.HOME ?? '', '.claude', 'projects')
-    const copies = readdirSync(projects, { recursive: true, encoding: 'utf8' }).filter((file) =>
-      file.endsWith(`${forks[1]!.agentSessionId}.jsonl`),
-    )
-    expect(copies).toHaveLength(1)
-    rmSync(path.join(projects, copies[0]!))
+    for (const fork of [forks[1]!, forkOfFork]) {
+      const copies = readdirSync(projects, { recursive: true, encoding: 'utf8' }).filter((file) =>
+        file.endsWith(`${fork.agentSessionId}.jsonl`),
+      )
+      expect(copies).toHaveLength(1)
+      rmSync(path.join(projects, copies[0]!))
+    }
     // a new gateway over the same data directory reopens the other forks before their first turn: the one without
     // its copy copies its parent's conversation then, up to its fork point (before: context lost)
     await gw.close()
@@ -277,6 +287,10 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
     gw = { ...restarted, env: gw.env, dir: gw.dir, workspace: gw.workspace }
     await holdsTheForkPoint(forks[0]!.id, 'the reopened fork speaks')
     await holdsTheForkPoint(forks[1]!.id, 'the fork without its copy speaks')
+    // its copy is its parent's cut at the turns the chain inherited: the first fork's one (before: none, context
+    // lost, its parent's fork point being 0)
+    await holdsTheForkPoint(forkOfFork.id, 'the fork of a fork speaks')
+    expect(sent('the fork of a fork speaks')).not.toContain('the reopened fork')
     // the parent goes on with its own history
     const three = await startTurn(session.id, { input: 'parent turn three' })
     expect((await finishedTurnAt(gw.url, session.id, three.id)).status).toBe('completed')

@@ -118,8 +118,10 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
   /**
    * A fork reopened before its first turn without a conversation of its own: one the gateway stored before it
    * copied a fork's conversation when the fork is made (its first turn copied it then, `--fork-session`), or
-   * whose copy is gone. Its parent's conversation is copied now, up to the fork point (its first `forkedAtTurn`
-   * turns: the parent may have run more since); without it, the fork's first turn says `context_lost`.
+   * whose copy is gone. Its parent's conversation is copied now, up to the fork point (SessionRequest.forkOf: its
+   * prompts up to the fork points of the chain added up, those it inherited included: the parent may have run more
+   * since; a fork of a fork that never ran a turn copies the nearest up the chain that did); without it, the fork's
+   * first turn says `context_lost`.
    */
   private async recoverFork(agentSessionId: string, req: SessionRequest): Promise<void> {
     const parent = req.forkOf
