@@ -46,7 +46,8 @@ export async function forkSource(
     const parent = await get(fork.forkedFrom as string).catch(() => undefined)
     if (!parent) return source ? { source } : undefined
     if (!source && (parent.turnCount > 0 || parent.forkedFrom === null)) source = parent
-    if (parent.forkedFrom === null) return turns === undefined ? { source: source! } : { source: source!, turns }
+    if (parent.forkedFrom === null)
+      return turns === undefined ? { source: source! } : { source: source!, turns }
     fork = parent
   }
   return source ? { source } : undefined

@@ -385,5 +385,8 @@ async function resumeOrStart(
 async function forkOf(store: Store, session: Session): Promise<SessionRequest['forkOf']> {
   const held = await forkSource(session, (id) => store.getSession(id))
   if (!held) return undefined
-  return { agentSessionId: held.source.agentSessionId, ...(held.turns !== undefined ? { turns: held.turns } : {}) }
+  return {
+    agentSessionId: held.source.agentSessionId,
+    ...(held.turns !== undefined ? { turns: held.turns } : {}),
+  }
 }
