@@ -572,11 +572,18 @@ describe('/v1/sessions on codex app-server', () => {
       turnCount: 0,
     })
     expect(fork.agentSessionId).not.toBe(parent.agentSessionId)
+    // a fork of the fresh fork (none of its own turns, its parent's history: held-history.ts) holds that history
+    const forkOfFork = await json<Session>(postJson(`${gw.url}/v1/sessions/${fork.id}/fork`, {}))
+    expect(forkOfFork).toMatchObject({ forkedFrom: fork.id, forkedAtTurn: 0, turnCount: 0 })
+    mock.script({ kind: 'text', text: 'fork of a fork answer' })
+    expect((await turn(forkOfFork.id, 'fork of a fork question')).status).toBe(200)
+    expect(requestText(mock.requests.length - 1)).toContain('parent answer one')
     mock.script({ kind: 'text', text: 'fork answer' }, { kind: 'text', text: 'parent answer two' })
     await turn(fork.id, 'fork only question')
     const forkRequest = requestText(mock.requests.length - 1)
     expect(forkRequest).toContain('parent question one')
     expect(forkRequest).toContain('parent answer one')
+    expect(forkRequest).not.toContain('fork of a fork')
     await turn(parent.id, 'parent question two')
     const parentRequest = requestText(mock.requests.length - 1)
     expect(parentRequest).toContain('parent question one')
