@@ -2,24 +2,13 @@ import { useEffect, useState } from 'preact/hooks'
 import type { Schemas } from '../../src/client/index.js'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import { call, client, errorText } from './api.js'
-import { cutAtForkPoint, turnRunningAt } from './fork-cut.js'
-import { eventsOfTurn } from './turn-events.js'
+import { type InheritedTurn as ChainTurn, chainHistory, type ForkLink } from './fork-chain.js'
 import { cachedEvents, parseEvent } from './use-events.js'
 
 type Session = Schemas['Session']
 type SessionWithTurns = Session & { turns: Schemas['Turn'][] }
 
-/** A turn a fork holds from an ancestor: the turn as its session stored it, with its events. */
-export interface InheritedTurn {
-  turn: Schemas['Turn']
-  sessionId: string
-  events: StoredEvent[]
-  /**
-   * Set for a turn that was running at the fork point: the fork holds it up to there, ended as interrupted, and
-   * these of its items as aborted (cutAtForkPoint).
-   */
-  cut?: { aborted: ReadonlySet<string> }
-}
+export type InheritedTurn = ChainTurn<Schemas['Turn']>
 
 export interface ForkHistory {
   /**
@@ -28,7 +17,10 @@ export interface ForkHistory {
    */
   parent: string
   atTurn: number | undefined
-  /** Whether the parent was running its last held turn at the fork point ("during turn N"). */
+  /**
+   * Whether the last turn it holds was running at its fork point ("during turn N"): its parent's, or for a fork of
+   * a fork that had run no turn of its own, an ancestor's (fork-chain.ts).
+   */
   cut: boolean
   /** The inherited turns, oldest first (a fork of a fork holds its grandparent's too). */
   turns: InheritedTurn[]
@@ -44,9 +36,10 @@ export interface ForkHistory {
 const maxDepth = 20
 
 /**
- * The history a fork starts with, which its own turns and events do not hold: the first `forkedAtTurn` turns of
- * its parent with the parent's events up to `forkedAtSeq`, and the parent's turn that was running then, cut there
- * (and the same for the parent, when it is a fork too). Read once: what came before a fork point never changes.
+ * The history a fork starts with, which its own turns and events do not hold: the first `forkedAtTurn` turns its
+ * parent ran (not one that ended queued: the gateway counts those that started) with the parent's events up to
+ * `forkedAtSeq`, and the parent's turn that was running then, cut there (and the same for the parent, when it is a
+ * fork too: fork-chain.ts). Read once: what came before a fork point never changes.
  * Null for a session that is not a fork.
  */
 export function useForkHistory(session: Session | null): ForkHistory | null {
@@ -60,33 +53,27 @@ export function useForkHistory(session: Session | null): ForkHistory | null {
     const base: ForkHistory = { parent, atTurn: undefined, cut: false, turns: [], state: 'loading', retry }
     setHistory(base)
     ;(async () => {
-      const turns: InheritedTurn[] = []
-      let cut = false
+      const links: ForkLink<Schemas['Turn']>[] = []
+      let olderIn: string | undefined
       let fork: Session = session
       for (let depth = 0; depth < maxDepth && fork.forkedFrom; depth++) {
         const { forkedFrom, forkedAtTurn, forkedAtSeq } = fork
-        if (forkedAtTurn === undefined || forkedAtSeq === undefined)
-          return { olderIn: forkedFrom, turns, cut }
+        if (forkedAtTurn === undefined || forkedAtSeq === undefined) {
+          olderIn = forkedFrom
+          break
+        }
         const from = (await call(
           client.api.GET('/v1/sessions/{id}', { params: { path: { id: forkedFrom } } }),
         )) as SessionWithTurns
-        const events = await eventsUpTo(forkedFrom, forkedAtSeq, abort.signal)
-        const held = from.turns.slice(0, forkedAtTurn)
-        const theirs: InheritedTurn[] = held.map((turn) => ({
-          turn,
-          sessionId: from.id,
-          events: eventsOfTurn(events, turn.id),
-        }))
-        const running = turnRunningAt(events, from.turns.slice(forkedAtTurn))
-        if (running) {
-          const { events: kept, aborted } = cutAtForkPoint(eventsOfTurn(events, running.id))
-          theirs.push({ turn: running, sessionId: from.id, events: kept, cut: { aborted } })
-        }
-        if (depth === 0) cut = running !== undefined
-        turns.unshift(...theirs)
+        links.push({
+          parent: from,
+          forkedAtTurn,
+          events: await eventsUpTo(forkedFrom, forkedAtSeq, abort.signal),
+        })
         fork = from
       }
-      return { turns, atTurn: turns.length, cut }
+      const { turns, cut } = chainHistory(links)
+      return olderIn === undefined ? { turns, atTurn: turns.length, cut } : { olderIn, turns, cut }
     })().then(
       (found) => {
         if (!abort.signal.aborted) setHistory({ ...base, ...found, state: 'done' })
