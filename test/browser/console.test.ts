@@ -313,11 +313,12 @@ describe('web console', { timeout: 120_000 }, () => {
     await page.waitForURL((url) => !url.hash.endsWith(session.id))
     const forkId = decodeURIComponent(page.url().split('/').at(-1)!)
     writeFileSync(path.join(session.cwd, 'go'), '')
-    const showsCut = async (view: Page) => {
+    /** `view` shows the fork's history: forked from `from` (the session or, for a fork of the fork, the fork). */
+    const showsCut = async (view: Page, from = session.id) => {
       const point = view.getByTestId('fork-point')
       await poll(() => point.getAttribute('data-state')).toBe('done')
-      expect(await point.textContent()).toBe(
-        `Forked from ${session.id} during turn 2, which it holds up to there: the turns after this are the fork's own.`,
+      await poll(() => point.textContent()).toBe(
+        `Forked from ${from} during turn 2, which it holds up to there: the turns after this are the fork's own.`,
       )
       const inherited = view.locator('.turn.inherited')
       expect(await inherited.count()).toBe(2)
@@ -335,6 +336,9 @@ describe('web console', { timeout: 120_000 }, () => {
       expect(await cut.locator('.ev-turn-completed').count()).toBe(0)
     }
     await showsCut(page)
+    // a fork of the fork before its first turn holds what the fork holds (held-history.ts)
+    const forkOfFork = await json<Session>(postJson(`${shared.gw.url}/v1/sessions/${forkId}/fork`, {}))
+    expect(forkOfFork).toMatchObject({ forkedFrom: forkId, forkedAtTurn: 0 })
     // the parent went on past the fork point; the fork's view (read afresh from the gateway) does not follow it
     expect((await waitForTurn(session.id, running.id)).status).toBe('completed')
     const fresh = await open(`#/sessions/${forkId}`, { width: 390, height: 844 })
@@ -356,6 +360,15 @@ describe('web console', { timeout: 120_000 }, () => {
     expect(outputs[1]).toBe('aborted')
     expect(JSON.stringify(asked)).not.toContain('answered after the fork point')
     expect(await fresh.locator('.turn:not(.inherited) .user-input').textContent()).toMatch(/^Turn 3 · /)
+    // the fork of the fork shows that history too, its last turn cut "during turn 2" (before: "at turn 2", its
+    // parent having run none of its own), not the turn its parent ran since
+    await page.evaluate((hash) => {
+      location.hash = hash
+    }, `#/sessions/${forkOfFork.id}`)
+    await showsCut(page, forkId)
+    expect((await page.locator('.turn.inherited').allTextContents()).join()).not.toContain(
+      'go on in the cut fork',
+    )
   })
 
   it("a fork whose parent's history cannot be read says why (no answer, a 503, the parent gone) and reads it again when asked", async () => {
