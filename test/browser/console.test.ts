@@ -362,9 +362,7 @@ describe('web console', { timeout: 120_000 }, () => {
     expect(await fresh.locator('.turn:not(.inherited) .user-input').textContent()).toMatch(/^Turn 3 · /)
     // the fork of the fork shows that history too, its last turn cut "during turn 2" (before: "at turn 2", its
     // parent having run none of its own), not the turn its parent ran since
-    await page.evaluate((hash) => {
-      location.hash = hash
-    }, `#/sessions/${forkOfFork.id}`)
+    await page.evaluate(`location.hash = '#/sessions/${forkOfFork.id}'`)
     await showsCut(page, forkId)
     expect((await page.locator('.turn.inherited').allTextContents()).join()).not.toContain(
       'go on in the cut fork',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
-import { chainHistory, heldOf } from '../../web/src/fork-chain.js'
+import { chainHistory, heldOf, type ListedTurn } from '../../web/src/fork-chain.js'
 import { cutAtForkPoint, turnRunningAt } from '../../web/src/fork-cut.js'
 
 const at = '2026-12-06T00:00:00.000Z'
@@ -49,8 +49,8 @@ describe('console: what a fork holds of the turn its parent was running', () => 
 })
 
 describe('console: the turns a fork holds from its chain of forks', () => {
-  const ran = (id: string) => ({ id, startedAt: at })
-  const neverRan = (id: string) => ({ id, startedAt: null })
+  const ran = (id: string): ListedTurn => ({ id, startedAt: at })
+  const neverRan = (id: string): ListedTurn => ({ id, startedAt: null })
   const ended = (seq: number, turnId: string) => [
     stored(seq, { type: 'turn.started', turnId }),
     stored(seq + 1, { type: 'item.completed', item: message(`m-${turnId}`, `answer ${turnId}`) }),
