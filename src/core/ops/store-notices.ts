@@ -43,7 +43,10 @@ export class StoreNotices {
 
   /** The held events were stored after `heldMs`: runs and turns go on. */
   eventsStored(heldMs: number): void {
-    this.logger?.warn({ heldMs: Math.round(heldMs) }, `the store takes writes again: the held events are stored`)
+    this.logger?.warn(
+      { heldMs: Math.round(heldMs) },
+      `the store takes writes again: the held events are stored`,
+    )
   }
 
   /** A step of the stop that the store failed (`what`): the stop goes on without it. */
