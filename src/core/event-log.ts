@@ -106,9 +106,9 @@ export class EventLog {
    * their connection (STORE_OUTAGE_GRACE_SECONDS: a PostgreSQL restart, a failover): their commit is tried again,
    * with a short backoff, while nothing of it can have reached the server (isOutageBeforeWrite), and their lane
    * waits meanwhile (an owner's events keep their order; nothing is published before it is stored). Past it, from
-   * the first refusal on, they fail as at once before. 0: they fail at once.
+   * the first refusal on, they fail as at once before. 0: they fail at once. Read at each refusal (the setting).
    */
-  outageGraceMs = 0
+  outageGraceMs: () => number = () => 0
 
   /** Told when held entries begin riding over an outage, and when the store takes them again (StoreNotices). */
   outageNotices?: { held(err: unknown, graceMs: number): void; over(heldMs: number): void }
@@ -353,13 +353,14 @@ export class EventLog {
         }
         return result
       } catch (err) {
-        if (this.outageGraceMs <= 0 || !isOutageBeforeWrite(err) || !entries.every((e) => e.hold)) throw err
+        const graceMs = this.outageGraceMs()
+        if (graceMs <= 0 || !isOutageBeforeWrite(err) || !entries.every((e) => e.hold)) throw err
         const now = performance.now()
         if (this.outageSince === undefined) {
           this.outageSince = now
-          this.outageNotices?.held(err, this.outageGraceMs)
+          this.outageNotices?.held(err, graceMs)
         }
-        const left = this.outageSince + this.outageGraceMs - now
+        const left = this.outageSince + graceMs - now
         if (left <= 0) throw err
         const wait = Math.min(outageRetryMs[Math.min(i, outageRetryMs.length - 1)]!, left)
         await new Promise((resolve) => setTimeout(resolve, wait))

@@ -69,7 +69,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const queue = await backend.openQueue()
   const log = new EventLog(store, bus, redactor)
   // a run's and a turn's events ride over a brief store outage (only PostgreSQL's connections are refused so)
-  log.outageGraceMs = config.STORE_OUTAGE_GRACE_SECONDS * 1000
+  log.outageGraceMs = () => config.STORE_OUTAGE_GRACE_SECONDS * 1000
   log.outageNotices = {
     held: (err, graceMs) => storeNotices.eventsHeld(err, graceMs),
     over: (heldMs) => storeNotices.eventsStored(heldMs),
