@@ -115,6 +115,9 @@ export class EventLog {
 
   /** Since when (performance.now()) the store refused the held entries' connections; undefined once one commits. */
   private outageSince: number | undefined
+  /** Ends the waits of the commits held through an outage (drain: the gateway stops, nothing is held any more). */
+  private readonly riders = new Set<() => void>()
+  private stopping = false
 
   /** Whether held entries are waiting for the store to take connections again (an EventPipe stops reading then). */
   get holding(): boolean {
@@ -206,8 +209,13 @@ export class EventLog {
     return this.lanes.backlog
   }
 
-  /** Resolves once everything appended so far is stored and published (or failed): before the store closes. */
+  /**
+   * Resolves once everything appended so far is stored and published (or failed): before the store closes. What
+   * is held through an outage fails now rather than at the end of its grace (the gateway stops).
+   */
   async drain(): Promise<void> {
+    this.stopping = true
+    for (const wake of this.riders) wake()
     this.commitNow()
     await this.lanes.whenIdle()
   }
@@ -361,9 +369,17 @@ export class EventLog {
           this.outageNotices?.held(err, graceMs)
         }
         const left = this.outageSince + graceMs - now
-        if (left <= 0) throw err
+        if (left <= 0 || this.stopping) throw err
         const wait = Math.min(outageRetryMs[Math.min(i, outageRetryMs.length - 1)]!, left)
-        await new Promise((resolve) => setTimeout(resolve, wait))
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(timer)
+            this.riders.delete(wake)
+            resolve()
+          }
+          const timer = setTimeout(wake, wait)
+          this.riders.add(wake)
+        })
       }
     }
   }

@@ -94,7 +94,7 @@ describe('EventLog through a store outage', () => {
     expect(published).toEqual(stored)
   })
 
-  it('fails them as before past the grace, at once with grace 0 or when lost mid-transaction', async () => {
+  it('fails them as before past the grace, at once with grace 0, when lost mid-transaction or at the stop', async () => {
     const past = await setup(300)
     past.store.refusing = refusedConnection
     const pipe = new EventPipe(past.log, 'run_a')
@@ -112,6 +112,14 @@ describe('EventLog through a store outage', () => {
       await expect(failing.drain()).rejects.toThrow(/ECONN/)
       expect(store.refused).toBe(1)
     }
+    // the gateway stops (EventLog.drain): what is held fails now, not at the end of its grace
+    const stopping = await setup(60_000)
+    stopping.store.refusing = refusedConnection
+    const held = new EventPipe(stopping.log, 'run_a')
+    held.push(delta(0))
+    await refusedTwice(stopping.store)
+    await stopping.log.drain()
+    await expect(held.drain()).rejects.toThrow(/ECONNREFUSED/)
     // a write that is not held (a request's) fails at once
     const { store, log } = await setup(10_000)
     store.refusing = refusedConnection
