@@ -73,13 +73,20 @@ export function markNotStarted(err: unknown): void {
 
 /**
  * Whether `err` is a store write's failure for its server being away (stopped, restarting, failing over, out of
- * connections: pgUnavailable, a socket file missing, 53300 too_many_connections) that came before its transaction
+ * connections: pgUnavailable, a socket file missing, 53300 too_many_connections, a pooled connection the driver
+ * knows is broken) that came before its transaction
  * could start (markNotStarted): a write that may be tried again once the server answers (EventLog's outage
  * grace). A connection that ended mid-transaction or mid-COMMIT is not one: what it wrote may be stored.
  */
 export function isOutageBeforeWrite(err: unknown): boolean {
   if (typeof err !== 'object' || err === null || !(err as { [notStartedMark]?: boolean })[notStartedMark])
     return false
-  const { code } = err as { code?: unknown }
-  return pgUnavailable(err) || code === 'ENOENT' || code === '53300'
+  const { code, message } = err as { code?: unknown; message?: unknown }
+  return (
+    pgUnavailable(err) ||
+    code === 'ENOENT' ||
+    code === '53300' ||
+    // a pooled connection that failed while idle, handed out again: refused at BEGIN by the driver itself
+    (typeof message === 'string' && /connection error and is not queryable/.test(message))
+  )
 }

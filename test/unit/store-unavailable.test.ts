@@ -68,6 +68,7 @@ describe('the store unavailable', () => {
       pgError('53300', 'sorry, too many clients already'),
       pgError('55000', 'database "agw" is not currently accepting connections'),
       new Error('timeout exceeded when trying to connect'),
+      new Error('Client has encountered a connection error and is not queryable'),
     ])
       expect(isOutageBeforeWrite(marked(err)), err.message).toBe(true)
     // not marked (lost mid-transaction or at COMMIT: it may be stored), or marked but not an outage
