@@ -262,6 +262,8 @@ export class PostgresStore implements Store {
       // a write refused for a full disk (53100) marks it full: /health says so until a later write takes room
       this.full.refused(err)
       this.unavailable(err)
+      // the driver sent nothing on a connection it knows is broken (not even COMMIT): the transaction is lost with it
+      if (/connection error and is not queryable/.test(failed?.message ?? '')) markNotStarted(err)
       await client.query('ROLLBACK').catch(() => {})
       throw err
     } finally {
