@@ -122,8 +122,9 @@ describe('GET /health with the store down', () => {
 })
 
 /**
- * A run and a session turn of the real codex (against the mock model server) in flight when PostgreSQL goes away:
- * each ends failed with the store's failure as its stored reason, its agent stopped at once (not when its command
+ * A run and a session turn of the real codex (against the mock model server) in flight when PostgreSQL goes away.
+ * Back within STORE_OUTAGE_GRACE_SECONDS, they ride over it: their events held in order, then stored once each.
+ * Past it (a grace of 2 s here), each ends failed with the store's failure as its stored reason, its agent stopped at once (not when its command
  * ends a minute later), its end stored once PostgreSQL is back; its followers got only what is stored, and resumed
  * with Last-Event-ID they get the rest, the end last; nothing stays running, and work goes on.
  */
