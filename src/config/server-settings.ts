@@ -163,6 +163,11 @@ export const serverSettings = z.object({
     "With DATABASE_URL: the EventLog's commits that may run at once, each for other runs and sessions (default: half of PG_POOL_SIZE, rounded down). Must be below PG_POOL_SIZE: the connections left serve reads, the bus and node signals.",
     optionalInt(1, 999),
   ),
+  STORE_OUTAGE_GRACE_SECONDS: setting(
+    '30',
+    "With DATABASE_URL: a run's or a session turn's events that PostgreSQL refuses before their transaction could start (the connection refused or not made: a restart, a failover, too many connections) are held in order, in memory, and tried again with a short backoff for this long, its agent's output not read meanwhile; then stored and the run or turn goes on. Past it the run or turn fails as the store's failure. 0: it fails at once.",
+    int(30, 0, maxTimerSeconds),
+  ),
   SHUTDOWN_GRACE_SECONDS: setting(
     '10',
     'On SIGTERM, time runs in flight get to finish before they are ended.',

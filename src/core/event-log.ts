@@ -3,6 +3,7 @@ import type { AgentEvent, StoredEvent } from '../protocol/events.js'
 import { type EventBus, InProcessEventBus, type OwnedEvent } from '../store/event-bus.js'
 import type { EventFence, EventToAppend, Store } from '../store/store.js'
 import { AsyncQueue } from '../util/async-queue.js'
+import { isOutageBeforeWrite } from '../util/store-unavailable.js'
 import { EventLanes, type Lane } from './event-log-lanes.js'
 import { coalesceOutput } from './output-coalescing.js'
 
@@ -35,6 +36,8 @@ const idleAfterMs = 1
 interface Queued extends EventToAppend {
   stored: (ev: StoredEvent) => void
   failed: (err: unknown) => void
+  /** Held through a store outage (outageGraceMs) rather than failed at once: a run's or a turn's stream. */
+  hold?: boolean
 }
 
 /** A store step that appends events of its own in its transaction (EventLog.commitWith), queued as one entry. */
@@ -44,7 +47,11 @@ interface QueuedWrite {
   write: (tx?: Store) => Promise<StoredEvent[]>
   done: (events: StoredEvent[]) => void
   failed: (err: unknown) => void
+  hold?: boolean
 }
+
+/** Waits between the attempts of entries held through a store outage: short, the last repeated. */
+const outageRetryMs = [100, 200, 500, 1000]
 
 const isWrite = (q: Queued | QueuedWrite): q is QueuedWrite => 'write' in q
 
@@ -94,6 +101,29 @@ export class EventLog {
    */
   endGraceMs = 10_000
 
+  /**
+   * How long entries appended with `hold` (a run's and a turn's events: EventPipe) ride over a store that refuses
+   * their connection (STORE_OUTAGE_GRACE_SECONDS: a PostgreSQL restart, a failover): their commit is tried again,
+   * with a short backoff, while nothing of it can have reached the server (isOutageBeforeWrite), and their lane
+   * waits meanwhile (an owner's events keep their order; nothing is published before it is stored). Past it, from
+   * the first refusal on, they fail as at once before. 0: they fail at once. Read at each refusal (the setting).
+   */
+  outageGraceMs: () => number = () => 0
+
+  /** Told when held entries begin riding over an outage, and when the store takes them again (StoreNotices). */
+  outageNotices?: { held(err: unknown, graceMs: number): void; over(heldMs: number): void }
+
+  /** Since when (performance.now()) the store refused the held entries' connections; undefined once one commits. */
+  private outageSince: number | undefined
+  /** Ends the waits of the commits held through an outage (drain: the gateway stops, nothing is held any more). */
+  private readonly riders = new Set<() => void>()
+  private stopping = false
+
+  /** Whether held entries are waiting for the store to take connections again (an EventPipe stops reading then). */
+  get holding(): boolean {
+    return this.outageSince !== undefined
+  }
+
   /** Events this log redacted already (a run redacts before it looks at an event, then appends it). */
   private readonly redacted = new WeakSet<AgentEvent>()
 
@@ -111,10 +141,10 @@ export class EventLog {
    * holds: it fails with SessionTakenOver or RunTakenOver once another node took the owner over, and nothing of it
    * is stored.
    */
-  append(ownerId: string, event: AgentEvent, fence?: EventFence): Promise<StoredEvent> {
+  append(ownerId: string, event: AgentEvent, fence?: EventFence, hold = false): Promise<StoredEvent> {
     return new Promise((stored, failed) => {
       const at = new Date().toISOString()
-      const lane = this.lanes.push({ ownerId, event: this.redact(event), at, fence, stored, failed })
+      const lane = this.lanes.push({ ownerId, event: this.redact(event), at, fence, stored, failed, hold })
       if (lane.queue.length === 1 && !lane.flushing) {
         if (performance.now() - lane.lastCommit > idleAfterMs) process.nextTick(() => void this.flush(lane))
         else setImmediate(() => void this.flush(lane))
@@ -154,11 +184,14 @@ export class EventLog {
   commitWith<T extends { events: StoredEvent[] }>(
     ownerId: string,
     write: (tx: Store | undefined) => Promise<T>,
+    /** Held through a store outage, as a run's or a turn's events are (outageGraceMs). */
+    hold = false,
   ): Promise<T> {
     return new Promise<T>((resolve, failed) => {
       let result: T
       const lane = this.lanes.push({
         ownerId,
+        hold,
         write: async (tx) => {
           result = await write(tx)
           return result.events
@@ -176,8 +209,13 @@ export class EventLog {
     return this.lanes.backlog
   }
 
-  /** Resolves once everything appended so far is stored and published (or failed): before the store closes. */
+  /**
+   * Resolves once everything appended so far is stored and published (or failed): before the store closes. What
+   * is held through an outage fails now rather than at the end of its grace (the gateway stops).
+   */
   async drain(): Promise<void> {
+    this.stopping = true
+    for (const wake of this.riders) wake()
     this.commitNow()
     await this.lanes.whenIdle()
   }
@@ -230,7 +268,9 @@ export class EventLog {
   private async commit(batch: Queued[]): Promise<void> {
     let stored: StoredEvent[]
     try {
-      stored = batch.length === 1 ? [await this.storeOne(batch[0]!)] : await this.store.appendEvents(batch)
+      stored = await this.riding(batch, () =>
+        batch.length === 1 ? this.storeOne(batch[0]!).then((ev) => [ev]) : this.store.appendEvents(batch),
+      )
     } catch (err) {
       // One bad event (an owner deleted meanwhile) must not fail the others: store them one by one.
       if (batch.length === 1) return batch[0]!.failed(err)
@@ -265,12 +305,14 @@ export class EventLog {
     }
     let stored: StoredEvent[][]
     try {
-      stored = await this.store.inOneTransaction!(async (tx) => {
-        const each: StoredEvent[][] = []
-        for (const part of parts)
-          each.push(Array.isArray(part) ? await tx.appendEvents(part) : await part.write(tx))
-        return each
-      })
+      stored = await this.riding(entries, () =>
+        this.store.inOneTransaction!(async (tx) => {
+          const each: StoredEvent[][] = []
+          for (const part of parts)
+            each.push(Array.isArray(part) ? await tx.appendEvents(part) : await part.write(tx))
+          return each
+        }),
+      )
     } catch {
       for (const part of parts) await (Array.isArray(part) ? this.commit(part) : this.commitWrite(part))
       return
@@ -295,13 +337,51 @@ export class EventLog {
   private async commitWrite(q: QueuedWrite): Promise<void> {
     let stored: StoredEvent[]
     try {
-      stored = await q.write()
+      stored = await this.riding([q], () => q.write())
     } catch (err) {
       return q.failed(err)
     }
     this.bus.publish(stored.map((event) => ({ ownerId: q.ownerId, event })))
     for (const ev of stored) for (const tap of this.taps) tap(ev)
     q.done(stored)
+  }
+
+  /**
+   * `attempt`, a commit of `entries`, tried again while the store refuses its connection (isOutageBeforeWrite)
+   * within the outage grace, when every entry is held (one that is not fails at once, as before: its part is then
+   * committed on its own, commit's and commitGroup's fallback). The lane waits meanwhile.
+   */
+  private async riding<T>(entries: readonly { hold?: boolean }[], attempt: () => Promise<T>): Promise<T> {
+    for (let i = 0; ; i++) {
+      try {
+        const result = await attempt()
+        if (this.outageSince !== undefined) {
+          this.outageNotices?.over(performance.now() - this.outageSince)
+          this.outageSince = undefined
+        }
+        return result
+      } catch (err) {
+        const graceMs = this.outageGraceMs()
+        if (graceMs <= 0 || !isOutageBeforeWrite(err) || !entries.every((e) => e.hold)) throw err
+        const now = performance.now()
+        if (this.outageSince === undefined) {
+          this.outageSince = now
+          this.outageNotices?.held(err, graceMs)
+        }
+        const left = this.outageSince + graceMs - now
+        if (left <= 0 || this.stopping) throw err
+        const wait = Math.min(outageRetryMs[Math.min(i, outageRetryMs.length - 1)]!, left)
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(timer)
+            this.riders.delete(wake)
+            resolve()
+          }
+          const timer = setTimeout(wake, wait)
+          this.riders.add(wake)
+        })
+      }
+    }
   }
 
   private storeOne(q: Queued): Promise<StoredEvent> {
@@ -446,6 +526,7 @@ function merged(first: Queued, data: string, parts: Queued[]): Queued {
     event: { ...first.event, data } as AgentEvent,
     at: first.at,
     fence: first.fence,
+    hold: parts.every((q) => q.hold),
     stored: (ev) => {
       for (const q of parts) q.stored(ev)
     },

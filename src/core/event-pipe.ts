@@ -8,7 +8,9 @@ const maxInFlight = 1000
 /**
  * Appends one owner's stream of events (an agent's output) without waiting for each to be stored, so the
  * events that arrive together share a group commit. Order is kept (the log stores in append order);
- * `drain` waits until all are stored and throws the first store error.
+ * `drain` waits until all are stored and throws the first store error. Its events are held through a brief store
+ * outage (EventLog.outageGraceMs): while the log holds, each push waits for its event to be stored, so its producer
+ * stops reading the agent's output and what is held stays what was in flight when the outage began.
  */
 export class EventPipe {
   private last: Promise<unknown> = Promise.resolve()
@@ -31,7 +33,7 @@ export class EventPipe {
   push(event: AgentEvent): Promise<void> | undefined {
     if (this.error !== undefined) return Promise.reject(this.error)
     this.inFlight++
-    const appended = this.log.append(this.ownerId, event, this.fence).then(
+    const appended = this.log.append(this.ownerId, event, this.fence, true).then(
       () => {
         this.inFlight--
       },
@@ -43,7 +45,7 @@ export class EventPipe {
       },
     )
     this.last = appended
-    return this.inFlight >= maxInFlight ? appended : undefined
+    return this.inFlight >= maxInFlight || this.log.holding ? appended : undefined
   }
 
   /** Whether an event was refused (the first store error came): nothing pushed since is stored. */

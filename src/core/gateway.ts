@@ -68,6 +68,12 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   const signals = await backend.openSignals(node.id)
   const queue = await backend.openQueue()
   const log = new EventLog(store, bus, redactor)
+  // a run's and a turn's events ride over a brief store outage (only PostgreSQL's connections are refused so)
+  log.outageGraceMs = () => config.STORE_OUTAGE_GRACE_SECONDS * 1000
+  log.outageNotices = {
+    held: (err, graceMs) => storeNotices.eventsHeld(err, graceMs),
+    over: (heldMs) => storeNotices.eventsStored(heldMs),
+  }
   // With signals (PostgreSQL) a session lives on one node that runs agents; other nodes forward calls to it.
   // A call's callee is looked at (by its lock, as a request about to be forwarded is) a moment after the call, then
   // every heartbeat or second: one that died with the call unanswered is found within about a second of its

@@ -159,8 +159,12 @@ async function recordStart(
     pid: ev.pid ?? null,
     command: ev.command ?? null,
   }
-  const { updated } = await ctx.log.commitWith(runId, (tx = ctx.store) =>
-    tx.updateRunWithEvents(runId, patch, owner, [{ ownerId: runId, event: ev, at, fence: owner }]),
+  // held through a brief store outage, as the run's other events are (EventLog.outageGraceMs)
+  const { updated } = await ctx.log.commitWith(
+    runId,
+    (tx = ctx.store) =>
+      tx.updateRunWithEvents(runId, patch, owner, [{ ownerId: runId, event: ev, at, fence: owner }]),
+    true,
   )
   return updated
 }

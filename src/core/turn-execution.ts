@@ -155,10 +155,14 @@ async function storeAgentTurnId(
   started: AgentEvent,
 ): Promise<void> {
   const at = new Date().toISOString()
-  await ctx.log.commitWith(sessionId, (tx = ctx.store) =>
-    tx.updateTurnWithEvents(turnId, { agentTurnId }, undefined, ctx.claim, () => [
-      { ownerId: sessionId, event: started, at, fence: ctx.claim },
-    ]),
+  // held through a brief store outage, as the turn's other events are (EventLog.outageGraceMs)
+  await ctx.log.commitWith(
+    sessionId,
+    (tx = ctx.store) =>
+      tx.updateTurnWithEvents(turnId, { agentTurnId }, undefined, ctx.claim, () => [
+        { ownerId: sessionId, event: started, at, fence: ctx.claim },
+      ]),
+    true,
   )
 }
 

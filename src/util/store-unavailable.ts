@@ -58,3 +58,35 @@ const unreachable = new Set([
 ])
 /** SQLSTATE class 57P: the server ended the connection or is not taking them yet. */
 const shutdown = new Set(['57P01', '57P02', '57P03'])
+
+const notStartedMark = Symbol('store write not started')
+
+/**
+ * Marks `err`, a failure of a store write that came before its transaction could start (its connection could not
+ * be made, or failed at BEGIN): nothing of the write reached the server (a BEGIN the server ran is rolled back
+ * with its connection), so the write may be tried again without storing anything twice.
+ */
+export function markNotStarted(err: unknown): void {
+  if (typeof err === 'object' && err !== null && Object.isExtensible(err))
+    Object.defineProperty(err, notStartedMark, { value: true })
+}
+
+/**
+ * Whether `err` is a store write's failure for its server being away (stopped, restarting, failing over, out of
+ * connections: pgUnavailable, a socket file missing, 53300 too_many_connections, a pooled connection the driver
+ * knows is broken) that came before its transaction
+ * could start (markNotStarted): a write that may be tried again once the server answers (EventLog's outage
+ * grace). A connection that ended mid-transaction or mid-COMMIT is not one: what it wrote may be stored.
+ */
+export function isOutageBeforeWrite(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null || !(err as { [notStartedMark]?: boolean })[notStartedMark])
+    return false
+  const { code, message } = err as { code?: unknown; message?: unknown }
+  return (
+    pgUnavailable(err) ||
+    code === 'ENOENT' ||
+    code === '53300' ||
+    // a pooled connection that failed while idle, handed out again: refused at BEGIN by the driver itself
+    (typeof message === 'string' && /connection error and is not queryable/.test(message))
+  )
+}

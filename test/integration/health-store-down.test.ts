@@ -122,8 +122,9 @@ describe('GET /health with the store down', () => {
 })
 
 /**
- * A run and a session turn of the real codex (against the mock model server) in flight when PostgreSQL goes away:
- * each ends failed with the store's failure as its stored reason, its agent stopped at once (not when its command
+ * A run and a session turn of the real codex (against the mock model server) in flight when PostgreSQL goes away.
+ * Back within STORE_OUTAGE_GRACE_SECONDS, they ride over it: their events held in order, then stored once each.
+ * Past it (a grace of 2 s here), each ends failed with the store's failure as its stored reason, its agent stopped at once (not when its command
  * ends a minute later), its end stored once PostgreSQL is back; its followers got only what is stored, and resumed
  * with Last-Event-ID they get the rest, the end last; nothing stays running, and work goes on.
  */
@@ -134,7 +135,8 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
   beforeAll(async () => {
     url = await server.createStoreDatabase()
     mock = await startMockLlm()
-    gw = await startGateway(mock, { DATABASE_URL: url })
+    // a short grace: the first and last cases' outages outlast it (the ride-over case lengthens it)
+    gw = await startGateway(mock, { DATABASE_URL: url, STORE_OUTAGE_GRACE_SECONDS: '2' })
   })
   afterAll(async () => {
     await gw?.close()
@@ -164,6 +166,7 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
     owner: string,
     isEnd: (ev: StoredEvent) => boolean,
     resume: Promise<void>,
+    from = 0,
   ) {
     const got: StoredEvent[] = []
     const read = async (after: number) => {
@@ -174,10 +177,10 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
       for (const f of await readSseUntil(res, (f) => isEnd(JSON.parse(f.data) as StoredEvent)))
         got.push(JSON.parse(f.data) as StoredEvent)
     }
-    await read(0)
+    await read(from)
     if (!got.some(isEnd)) {
       await resume
-      await read(got.at(-1)?.seq ?? 0)
+      await read(got.at(-1)?.seq ?? from)
     }
     return got
   }
@@ -285,6 +288,92 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
     expect(await next.json()).toMatchObject({ status: 'completed', finalResponse: 'after the outage' })
     const after = await postJson(`${gw.url}/v1/runs?wait=true`, { agent: 'codex', prompt: 'and a run' })
     expect(await after.json()).toMatchObject({ status: 'succeeded' })
+  })
+
+  it('PostgreSQL stopped and started again within the grace: the run and the turn ride over it, each event stored once, in order', async () => {
+    // before: both failed at their first event refused (`storing its events failed: connect ECONNREFUSED`)
+    gw.ctx.config.STORE_OUTAGE_GRACE_SECONDS = 60
+    const runStep = held({ kind: 'exec_command', cmd: 'echo run rode over' })
+    const turnStep = held({ kind: 'exec_command', cmd: 'echo turn rode over' })
+    mock.on('run rides over', runStep.step)
+    mock.on('turn rides over', turnStep.step)
+    let serverBack!: () => void
+    const back = new Promise<void>((resolve) => {
+      serverBack = resolve
+    })
+    const store = gw.ctx.store
+    const { appendEvents, appendEvent } = store
+    try {
+      const session = codexSession ?? (await newCodexSession())
+      codexSession = session
+      const from = (await readSession(gw.url, session.id)).lastSeq
+      const res = await postJson(`${gw.url}/v1/runs`, { agent: 'codex', prompt: 'run rides over' })
+      const run = (await res.json()) as Run
+      expect(res.status, JSON.stringify(run)).toBe(202)
+      const runFollowed = follow('runs', run.id, (ev) => ev.type === 'run.completed', back)
+      const turnStarted = nextEvent(
+        gw,
+        (ev) => (ev.type === 'turn.started' && ev.sessionId === session.id) || undefined,
+      )
+      const started = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, {
+        input: 'turn rides over',
+      })
+      const turn = (await started.json()) as Turn
+      expect(started.status, JSON.stringify(turn)).toBe(202)
+      const isTurnEnd = (ev: StoredEvent) =>
+        (ev.type === 'turn.completed' || ev.type === 'turn.failed') && ev.turnId === turn.id
+      const sessionFollowed = follow('sessions', session.id, isTurnEnd, back, from)
+      await Promise.all([runStep.asked, turnStep.asked, turnStarted])
+      // resolves once an event of the run and one of the turn were refused while PostgreSQL is down
+      const refusedFor = new Set<string>()
+      const bothRefused = new Promise<void>((resolve) => {
+        const refused = (owners: string[]) => (err: unknown) => {
+          if (/ECONNREFUSED/.test((err as Error).message)) for (const owner of owners) refusedFor.add(owner)
+          if (refusedFor.has(run.id) && refusedFor.has(session.id)) resolve()
+          throw err
+        }
+        store.appendEvents = function (this: typeof store, batch) {
+          return appendEvents.call(this, batch).catch(refused(batch.map((e) => e.ownerId)))
+        }
+        store.appendEvent = function (this: typeof store, ownerId, ...rest) {
+          return appendEvent.call(this, ownerId, ...rest).catch(refused([ownerId]))
+        }
+      })
+      stopServer()
+      runStep.release()
+      turnStep.release()
+      expect(await within(bothRefused, 30_000, 'the refusals of their events')).toBeUndefined()
+      await server.ownServer().start()
+      serverBack()
+      expect(await gw.ctx.runs.wait(run.id)).toMatchObject({ status: 'succeeded' })
+      expect(await finishedTurnAt(gw.url, session.id, turn.id)).toMatchObject({
+        status: 'completed',
+        finalResponse: 'OK',
+      })
+      // every event stored once, in order, seqs contiguous; the followers got what is stored
+      const once = (events: StoredEvent[], command: string) => {
+        const completed = events.flatMap((e) => (e.type === 'item.completed' ? [e.item] : []))
+        expect(new Set(completed.map((i) => i.id)).size).toBe(completed.length)
+        expect(
+          completed.filter((i) => i.type === 'command_execution' && i.aggregatedOutput.includes(command)),
+        ).toHaveLength(1)
+      }
+      const runEvents = await runFollowed
+      expect(runEvents).toEqual(await gw.ctx.store.eventsAfter(run.id, 0, 1000))
+      expect(runEvents.map((e) => e.seq)).toEqual(runEvents.map((_, i) => i + 1))
+      expect(runEvents.at(-1)).toMatchObject({ type: 'run.completed', status: 'succeeded' })
+      once(runEvents, 'run rode over')
+      const sessionEvents = await sessionFollowed
+      const stored = await gw.ctx.store.eventsAfter(session.id, from, 1000)
+      expect(sessionEvents).toEqual(stored.slice(0, sessionEvents.length))
+      expect(stored.map((e) => e.seq)).toEqual(stored.map((_, i) => from + i + 1))
+      expect(sessionEvents.at(-1)).toMatchObject({ type: 'turn.completed', turnId: turn.id })
+      once(sessionEvents, 'turn rode over')
+    } finally {
+      store.appendEvents = appendEvents
+      store.appendEvent = appendEvent
+      gw.ctx.config.STORE_OUTAGE_GRACE_SECONDS = 2
+    }
   })
 
   it("connections refused as a run's start and a turn's start are written: failed as the store's failure, not the driver's", async () => {

@@ -1,7 +1,12 @@
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { toAppError } from '../../src/http/errors.js'
-import { markIfStoreUnavailable, pgUnavailable } from '../../src/util/store-unavailable.js'
+import {
+  isOutageBeforeWrite,
+  markIfStoreUnavailable,
+  markNotStarted,
+  pgUnavailable,
+} from '../../src/util/store-unavailable.js'
 
 const pgError = (code: string, message: string) =>
   Object.assign(new pg.DatabaseError(message, 0, 'error'), { code })
@@ -49,5 +54,26 @@ describe('the store unavailable', () => {
     })
     // a webhook's or an agent's refused connection is not the store's
     expect(toAppError(sysError('ECONNREFUSED'))).toMatchObject({ code: 'internal', status: 500 })
+  })
+
+  it('an outage a write may be tried again after: marked before its transaction started, the server away', () => {
+    const marked = (err: Error) => {
+      markNotStarted(err)
+      return err
+    }
+    for (const err of [
+      sysError('ECONNREFUSED'),
+      sysError('ENOENT'),
+      pgError('57P03', 'the database system is starting up'),
+      pgError('53300', 'sorry, too many clients already'),
+      pgError('55000', 'database "agw" is not currently accepting connections'),
+      new Error('timeout exceeded when trying to connect'),
+      new Error('Client has encountered a connection error and is not queryable'),
+    ])
+      expect(isOutageBeforeWrite(marked(err)), err.message).toBe(true)
+    // not marked (lost mid-transaction or at COMMIT: it may be stored), or marked but not an outage
+    expect(isOutageBeforeWrite(sysError('ECONNREFUSED'))).toBe(false)
+    expect(isOutageBeforeWrite(new Error('Connection terminated unexpectedly'))).toBe(false)
+    expect(isOutageBeforeWrite(marked(pgError('28P01', 'password authentication failed')))).toBe(false)
   })
 })

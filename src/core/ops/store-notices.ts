@@ -32,6 +32,23 @@ export class StoreNotices {
     )
   }
 
+  /** The store refused the held events' connection (`err`): they are tried again for up to `graceMs`. */
+  eventsHeld(err: unknown, graceMs: number): void {
+    const error = (err as Error)?.message ?? String(err)
+    this.logger?.warn(
+      { err: error, graceMs },
+      `the store refused a connection (${error}); runs' and turns' events are held and tried again for up to ${graceMs} ms`,
+    )
+  }
+
+  /** The held events were stored after `heldMs`: runs and turns go on. */
+  eventsStored(heldMs: number): void {
+    this.logger?.warn(
+      { heldMs: Math.round(heldMs) },
+      `the store takes writes again: the held events are stored`,
+    )
+  }
+
   /** A step of the stop that the store failed (`what`): the stop goes on without it. */
   stopFailed(what: string, err: unknown): void {
     const error = (err as Error)?.message ?? String(err)

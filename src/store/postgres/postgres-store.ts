@@ -5,7 +5,7 @@ import type { Run } from '../../protocol/runs.js'
 import type { Approval, Session, Turn } from '../../protocol/sessions.js'
 import type { WebhookDelivery } from '../../protocol/webhooks.js'
 import { jsonOnce, parseJsonOnce } from '../../util/json-once.js'
-import { markIfStoreUnavailable, pgUnavailable } from '../../util/store-unavailable.js'
+import { markIfStoreUnavailable, markNotStarted, pgUnavailable } from '../../util/store-unavailable.js'
 import type { WriteProbe } from '../../util/write-probe.js'
 import { FullDiskMark } from '../full-disk-mark.js'
 import {
@@ -233,6 +233,8 @@ export class PostgresStore implements Store {
     const client = await this.pool.connect().catch((err: unknown) => {
       // the server gone or not taking connections (stopped, restarting after a PANIC): a request answers 503
       this.unavailable(err)
+      // nothing of the write was sent: it may be tried again (EventLog's outage grace)
+      markNotStarted(err)
       throw err
     })
     // The server may end this connection between two of its queries (a node paused past
@@ -241,7 +243,11 @@ export class PostgresStore implements Store {
     client.on('error', onLost)
     let failed: Error | undefined
     try {
-      await client.query('BEGIN')
+      // refused at BEGIN (a pooled connection the server ended meanwhile): nothing of the write was run
+      await client.query('BEGIN').catch((err: unknown) => {
+        markNotStarted(err)
+        throw err
+      })
       const result = await fn(client)
       // a transaction a statement failed in is rolled back by COMMIT, without an error
       if ((await client.query('COMMIT')).command === 'ROLLBACK')
@@ -256,6 +262,8 @@ export class PostgresStore implements Store {
       // a write refused for a full disk (53100) marks it full: /health says so until a later write takes room
       this.full.refused(err)
       this.unavailable(err)
+      // the driver sent nothing on a connection it knows is broken (not even COMMIT): the transaction is lost with it
+      if (/connection error and is not queryable/.test(failed?.message ?? '')) markNotStarted(err)
       await client.query('ROLLBACK').catch(() => {})
       throw err
     } finally {
