@@ -1,25 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { forkSource, holdsHistory } from '../../src/core/held-history.js'
 import type { Session } from '../../src/protocol/sessions.js'
+import { newSession } from '../contract/store-contract.js'
 
-const at = '2026-01-01T00:00:00.000Z'
-/** A stored session: `id`'s agent session is `agent-<id>`. */
-const session = (id: string, fields: Partial<Session> = {}): Session => ({
-  id,
-  agent: 'claude',
-  agentSessionId: `agent-${id}`,
-  status: 'idle',
-  cwd: '/w',
-  model: null,
-  sandbox: null,
-  approvalPolicy: null,
-  forkedFrom: null,
-  createdAt: at,
-  updatedAt: at,
-  turnCount: 0,
-  lastSeq: 0,
-  ...fields,
-})
+/** A stored session (the store contract's shape: `id`'s agent session is `thread-<id>`). */
+const session = newSession
 const fork = (id: string, from: string, forkedAtTurn: number | undefined, turnCount = 0) =>
   session(id, { forkedFrom: from, turnCount, ...(forkedAtTurn !== undefined ? { forkedAtTurn } : {}) })
 const storeOf = (...sessions: Session[]) => {
