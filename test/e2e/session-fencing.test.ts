@@ -183,7 +183,8 @@ describe('session fencing: a paused node that resumes drives nothing of a sessio
     const lateOfA = events.slice(failedAt + 1).filter((e) => 'turnId' in e && e.turnId === slow!.id)
     expect(lateOfA.map((e) => e.type)).toEqual([])
     expect(await store.ownerOf(session.id)).toBe(idB)
-    expect(await store.getSession(session.id)).toMatchObject({ status: 'idle', turnCount: 2 })
+    // the slow turn ran on A before B failed it: it counts, with B's two (session-state.ts, turnCount)
+    expect(await store.getSession(session.id)).toMatchObject({ status: 'idle', turnCount: 3 })
     // A let go of the session (one warn line naming it and A) and says it was fenced; B counts A as lost
     expect(await metric(a, 'agent_gateway_node_fenced')).toBe(1)
     const letGo = a.output.filter((l) => l.includes('"level":40') && l.includes(session.id))
