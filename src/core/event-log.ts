@@ -4,6 +4,7 @@ import { type EventBus, InProcessEventBus, type OwnedEvent } from '../store/even
 import type { EventFence, EventToAppend, Store } from '../store/store.js'
 import { AsyncQueue } from '../util/async-queue.js'
 import { isOutageBeforeWrite } from '../util/store-unavailable.js'
+import { WakeSignal } from '../util/wake-signal.js'
 import { EventLanes, type Lane } from './event-log-lanes.js'
 import { coalesceOutput } from './output-coalescing.js'
 
@@ -116,7 +117,7 @@ export class EventLog {
   /** Since when (performance.now()) the store refused the held entries' connections; undefined once one commits. */
   private outageSince: number | undefined
   /** Ends the waits of the commits held through an outage (drain: the gateway stops, nothing is held any more). */
-  private readonly riders = new Set<() => void>()
+  private readonly riders = new WakeSignal()
   private stopping = false
 
   /** Whether held entries are waiting for the store to take connections again (an EventPipe stops reading then). */
@@ -215,7 +216,7 @@ export class EventLog {
    */
   async drain(): Promise<void> {
     this.stopping = true
-    for (const wake of this.riders) wake()
+    this.riders.wake()
     this.commitNow()
     await this.lanes.whenIdle()
   }
@@ -371,15 +372,7 @@ export class EventLog {
         const left = this.outageSince + graceMs - now
         if (left <= 0 || this.stopping) throw err
         const wait = Math.min(outageRetryMs[Math.min(i, outageRetryMs.length - 1)]!, left)
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            clearTimeout(timer)
-            this.riders.delete(wake)
-            resolve()
-          }
-          const timer = setTimeout(wake, wait)
-          this.riders.add(wake)
-        })
+        await this.riders.delay(wait)
       }
     }
   }

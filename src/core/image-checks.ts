@@ -31,14 +31,14 @@ export function imageOfDescriptor(fd: number): { type: ImageType | null; size: n
 /** `item: ` when the request's item is known (`input[1]`, `images[0]`); a copy's check knows none. */
 const prefix = (item: string | undefined) => (item ? `${item}: ` : '')
 
-export const notAnImage = (item: string | undefined, image: string) =>
+const notAnImage = (item: string | undefined, image: string) =>
   new AppError(
     'invalid_request',
     `${prefix(item)}image "${image}" is not ${imageKinds} (its first bytes are none of those): no agent takes it`,
     { ...(item ? { item } : {}), image },
   )
 
-export const imageTooLarge = (item: string | undefined, image: string, size: number) =>
+const imageTooLarge = (item: string | undefined, image: string, size: number) =>
   new AppError(
     'invalid_request',
     `${prefix(item)}image "${image}" is ${size} bytes, more than the ${maxImageBytes} (5 MiB) an image may have`,
@@ -65,11 +65,25 @@ export function checkImageFile(file: string, item: string, shown: string): void 
         item,
         image: shown,
       })
-    if (size > maxImageBytes) throw imageTooLarge(item, shown, size)
-    if (!type) throw notAnImage(item, shown)
+    checkedImage(type, size, item, shown)
   } finally {
     closeSync(fd)
   }
+}
+
+/**
+ * The type of an image of `size` bytes whose first bytes said `type` (imageOfDescriptor), refused (400) when it is
+ * too large or no image; `item` and `shown` name it as in checkImageFile (a copy's check knows no item).
+ */
+export function checkedImage(
+  type: ImageType | null,
+  size: number,
+  item: string | undefined,
+  shown: string,
+): ImageType {
+  if (size > maxImageBytes) throw imageTooLarge(item, shown, size)
+  if (!type) throw notAnImage(item, shown)
+  return type
 }
 
 /** Refuses (400) a data:image/ URL whose bytes are not an image of at most maxImageBytes; `item` as above. */
@@ -83,9 +97,5 @@ export function checkImageUrl(url: string, item: string): ImageType {
       item,
     })
   }
-  const size = base64Bytes(data)
-  if (size > maxImageBytes) throw imageTooLarge(item, shown, size)
-  const type = sniffImage(Buffer.from(data.slice(0, 24), 'base64'))
-  if (!type) throw notAnImage(item, shown)
-  return type
+  return checkedImage(sniffImage(Buffer.from(data.slice(0, 24), 'base64')), base64Bytes(data), item, shown)
 }

@@ -18,8 +18,8 @@ import {
   sweepOwnedDirs,
 } from '../process/owned-dirs.js'
 import { AppError } from '../protocol/errors.js'
-import { type ImageType, maxImageBytes } from '../util/image-type.js'
-import { imageOfDescriptor, imageTooLarge, notAnImage } from './image-checks.js'
+import type { ImageType } from '../util/image-type.js'
+import { checkedImage, imageOfDescriptor } from './image-checks.js'
 import { insideRoots } from './workspace.js'
 
 /** A run's images as the agent gets them: private copies, removed once the run ended. */
@@ -99,7 +99,7 @@ export async function stageImages(
       const fd = openConfined(image, roots)
       let type: ImageType
       try {
-        type = checkedImage(fd, given?.[i] ?? image)
+        type = checkedCopy(fd, given?.[i] ?? image)
       } catch (err) {
         closeSync(fd)
         throw err
@@ -139,11 +139,9 @@ export function copyName(index: number, image: string, type: ImageType): string 
  * The opened image's type, checked again as its copy is made (image-checks.ts checked it when the turn or run was
  * sent; the file may have changed since): a refusal (the turn or run fails) when it is no image or too large.
  */
-function checkedImage(fd: number, shown: string): ImageType {
+function checkedCopy(fd: number, shown: string): ImageType {
   const { type, size } = imageOfDescriptor(fd)
-  if (size > maxImageBytes) throw imageTooLarge(undefined, shown, size)
-  if (!type) throw notAnImage(undefined, shown)
-  return type
+  return checkedImage(type, size, undefined, shown)
 }
 
 /** The image's descriptor, once it is known to be a regular file inside the roots; else the one refusal. */
