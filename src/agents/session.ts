@@ -38,13 +38,13 @@ export interface SessionRequest extends Placement {
    */
   hasHistory?: boolean
   /**
-   * A fork reopened (resumeSession) that never ran a turn: the agent session id its history is a copy of (its
-   * parent's, or for a fork of a fork that never ran a turn either, the nearest up the chain's that did) and how
-   * many turns of that one's history the fork holds (its fork points up the chain added up, when kept:
-   * core/held-history.ts forkSource), for a driver whose fork is a copy of its parent's history made when the fork
+   * A fork reopened (resumeSession) that never ran a turn: the agent session id whose history holds the fork's
+   * (its parent's, or up its fork chain the one whose fork point holds a turn of that one's own) and `before`, when
+   * the first turn of that one the fork does not hold started (an ISO time; absent: all of its history):
+   * core/held-history.ts forkSource. For a driver whose fork is a copy of its parent's history made when the fork
    * is, which the fork may not have (claude: a fork stored before the gateway made it, or whose copy is gone).
    */
-  forkOf?: { agentSessionId: string; turns?: number }
+  forkOf?: { agentSessionId: string; before?: string }
   /**
    * A session in a container (`isolation`): makes the private directory its turns' images are copied into
    * (core/session-image-dirs.ts). A driver whose agent lives in one container through the session's turns (codex)

@@ -377,16 +377,20 @@ async function resumeOrStart(
 }
 
 /**
- * A fork that never ran a turn: the agent session id its history is copied from and how many turns of it the fork
- * holds (SessionRequest.forkOf), for a driver whose copy of the parent's history the fork may lack: its parent's,
- * or, for a fork of a fork that never ran a turn either, the nearest up the chain's that did (held-history.ts
- * forkSource); undefined for any other session, or when the parent is not stored any more.
+ * A fork that never ran a turn: the agent session id its history is copied from and up to when (SessionRequest.forkOf),
+ * for a driver whose copy of the parent's history the fork may lack: the session up its fork chain whose history
+ * holds the fork point, and when that one's first turn after it started (held-history.ts forkSource); undefined
+ * for any other session, or when the chain is not stored any more.
  */
 async function forkOf(store: Store, session: Session): Promise<SessionRequest['forkOf']> {
-  const held = await forkSource(session, (id) => store.getSession(id))
+  const held = await forkSource(
+    session,
+    (id) => store.getSession(id),
+    (id) => store.listTurns(id),
+  )
   if (!held) return undefined
   return {
     agentSessionId: held.source.agentSessionId,
-    ...(held.turns !== undefined ? { turns: held.turns } : {}),
+    ...(held.before !== undefined ? { before: held.before } : {}),
   }
 }

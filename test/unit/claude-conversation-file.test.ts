@@ -54,7 +54,8 @@ describe('claudeConversationExists', () => {
 
 /**
  * A fork's copy of its parent's conversation (copyClaudeConversation): complete lines only (Claude may be writing
- * the last one), up to a size (the file as a running turn found it) or a number of turns (Claude's prompts).
+ * the last one), up to a size (the file as a running turn found it) or a time (when the turn after a fork point
+ * started: the lines Claude wrote before it).
  */
 describe('copyClaudeConversation', () => {
   const dir = tempDir('conversation-copy-')
@@ -107,20 +108,43 @@ describe('copyClaudeConversation', () => {
     expect(existsSync(path.join(project, `${none}.jsonl`))).toBe(false)
   })
 
-  it("up to a number of turns: the lines before the next turn's queue entries and prompt (a tool's result, Claude's own notes are no prompt)", async () => {
-    const turnThree = queued('three') + prompt('three') + answer('three')
-    writeFileSync(path.join(project, `${from}.jsonl`), turnOne + turnTwo + turnThree)
-    const one = newId()
-    expect(await copyClaudeConversation(env, cwd, from, one, { turns: 1 })).toBe(true)
-    expect(copyOf(one)).toBe(turnOne)
-    const two = newId()
-    expect(await copyClaudeConversation(env, cwd, from, two, { turns: 2 })).toBe(true)
-    expect(copyOf(two)).toBe(turnOne + turnTwo)
-    const more = newId()
-    expect(await copyClaudeConversation(env, cwd, from, more, { turns: 5, bytes: turnOne.length + 3 })).toBe(
-      true,
-    )
-    expect(copyOf(more)).toBe(turnOne)
+  it('up to a time: the lines before the first one Claude wrote then or later, whatever prompts they hold', async () => {
+    /** A turn's lines as Claude writes them, each with its time but its own notes (`last-prompt`, `mode`). */
+    const at = (ms: number, turn: string) =>
+      turn
+        .split('\n')
+        .filter(Boolean)
+        .map((text) => {
+          const entry = JSON.parse(text) as { type: string }
+          const note = entry.type === 'last-prompt'
+          return `${JSON.stringify(note ? entry : { ...entry, timestamp: new Date(ms).toISOString() })}\n`
+        })
+        .join('')
+    const t0 = Date.parse('2026-12-06T10:00:00.000Z')
+    // turn two's process was killed after it queued its prompt, before it wrote it: its queue entries only
+    const cancelled = at(t0 + 2000, queued('two'))
+    const turnThree = at(t0 + 3000, queued('three') + prompt('three') + answer('three'))
+    const early = at(t0, turnOne)
+    writeFileSync(path.join(project, `${from}.jsonl`), early + cancelled + turnThree)
+    const beforeTwo = newId()
+    expect(await copyClaudeConversation(env, cwd, from, beforeTwo, { before: t0 + 1500 })).toBe(true)
+    expect(copyOf(beforeTwo)).toBe(early)
+    // the fork point after the cancelled turn: before turn three's lines (before: two prompts, three's included)
+    const beforeThree = newId()
+    expect(await copyClaudeConversation(env, cwd, from, beforeThree, { before: t0 + 2500 })).toBe(true)
+    expect(copyOf(beforeThree)).toBe(early + cancelled)
+    // a line with an earlier time after the cut (a `--fork-session` copy's parent entries) does not move it
+    const forkSession = at(t0 + 4000, queued('four')) + early + at(t0 + 4000, prompt('four'))
+    writeFileSync(path.join(project, `${from}.jsonl`), early + forkSession)
+    const beforeFour = newId()
+    expect(await copyClaudeConversation(env, cwd, from, beforeFour, { before: t0 + 3500 })).toBe(true)
+    expect(copyOf(beforeFour)).toBe(early)
+    const all = newId()
+    expect(
+      await copyClaudeConversation(env, cwd, from, all, { before: t0 + 9000, bytes: early.length + 3 }),
+    ).toBe(true)
+    expect(copyOf(all)).toBe(early)
+    expect(await copyClaudeConversation(env, cwd, from, newId(), { before: t0 })).toBe(false)
   })
 
   it('never overwrites a conversation; false when the parent has none', async () => {

@@ -11,8 +11,13 @@ export interface ConversationCut {
    * not copied).
    */
   bytes?: number
-  /** Its first `turns` turns: the lines before Claude's prompt of turn `turns + 1` (isPrompt). */
-  turns?: number
+  /**
+   * The lines Claude wrote before this time (epoch milliseconds; a fork point's: when the first turn after it
+   * started): those before the first line whose `timestamp` is at or after it (lines without one go with those
+   * before them). Not a count of prompts: a turn whose process was killed before Claude wrote its prompt left
+   * none, and a `--fork-session` copy holds more of its parent's than its fork point.
+   */
+  before?: number
 }
 
 /** Bytes of Claude Code's conversation `conversationId` of a session in `cwd` now; null when it is not on disk. */
@@ -58,7 +63,7 @@ export async function copyClaudeConversation(
 async function copiedBytes(file: string, cut: ConversationCut): Promise<number> {
   const size = (await stat(file)).size
   const limit = Math.min(cut.bytes ?? size, size)
-  return cut.turns === undefined ? lastLineEnd(file, limit) : turnsEnd(file, limit, cut.turns)
+  return cut.before === undefined ? lastLineEnd(file, limit) : endBefore(file, limit, cut.before)
 }
 
 const backChunk = 64 * 1024
@@ -82,16 +87,13 @@ async function lastLineEnd(file: string, limit: number): Promise<number> {
 }
 
 /**
- * The end of the complete lines of `file`'s first `limit` bytes that come before its turn `turns + 1`: before
- * Claude's prompt of it (isPrompt), and the queue entries Claude writes right before (`queue-operation`: a prompt
- * queued, then taken); all of them when it has no such turn.
+ * The end of the complete lines of `file`'s first `limit` bytes that come before its first line written at or
+ * after `before` (its top-level `timestamp`: Claude writes one on every entry of a turn, its queue entries
+ * first, and none on its own notes: `last-prompt`, `mode`); all of them when there is none.
  */
-async function turnsEnd(file: string, limit: number, turns: number): Promise<number> {
+async function endBefore(file: string, limit: number, before: number): Promise<number> {
   if (limit === 0) return 0
-  let prompts = 0
   let offset = 0
-  /** Where the queue entries right before the line read start, if any. */
-  let queued: number | undefined
   /** The line read so far (a long one, an image's, spans many chunks: joined once, at its end). */
   let pending: Buffer[] = []
   for await (const chunk of createReadStream(file, { end: limit - 1 }) as AsyncIterable<Buffer>) {
@@ -100,8 +102,7 @@ async function turnsEnd(file: string, limit: number, turns: number): Promise<num
       pending.push(chunk.subarray(from, nl))
       const line = pending.length === 1 ? pending[0]! : Buffer.concat(pending)
       pending = []
-      if (isPrompt(line) && ++prompts > turns) return queued ?? offset
-      queued = isQueueEntry(line) ? (queued ?? offset) : undefined
+      if ((writtenAt(line) ?? -Infinity) >= before) return offset
       offset += line.length + 1
       from = nl + 1
     }
@@ -110,9 +111,13 @@ async function turnsEnd(file: string, limit: number, turns: number): Promise<num
   return offset
 }
 
-/** Whether a line of Claude Code's conversation is a queue entry (a prompt queued, or taken to start a turn). */
-function isQueueEntry(line: Buffer): boolean {
-  return line.includes('"type":"queue-operation"') && parsed(line)?.type === 'queue-operation'
+/** When Claude wrote a line of its conversation (its entry's `timestamp`, epoch ms); undefined when it says none. */
+function writtenAt(line: Buffer): number | undefined {
+  // Claude Code writes JSON without spaces; a quote inside a string is escaped, so this is a key
+  if (!line.includes('"timestamp":"')) return undefined
+  const at = parsed(line)?.timestamp
+  const ms = typeof at === 'string' ? Date.parse(at) : Number.NaN
+  return Number.isNaN(ms) ? undefined : ms
 }
 
 /** A line's entry; undefined when it is no JSON object. */
@@ -123,32 +128,4 @@ function parsed(line: Buffer): Record<string, unknown> | undefined {
   } catch {
     return undefined
   }
-}
-
-/**
- * Whether a line of Claude Code's conversation is the prompt a turn starts with: a user entry of the main
- * conversation (not a subagent's) with text, not a tool's result, nor one of Claude Code's own (`isMeta`, a
- * compaction's summary, an interruption's notice).
- */
-export function isPrompt(line: Buffer): boolean {
-  // Claude Code writes JSON without spaces: a user entry says so at its top level (quotes in text are escaped)
-  if (!line.includes('"type":"user"')) return false
-  const entry = parsed(line) as
-    | {
-        type?: unknown
-        isMeta?: unknown
-        isSidechain?: unknown
-        isCompactSummary?: unknown
-        message?: { role?: unknown; content?: unknown }
-      }
-    | undefined
-  if (entry?.type !== 'user' || entry.message?.role !== 'user') return false
-  if (entry.isMeta === true || entry.isSidechain === true || entry.isCompactSummary === true) return false
-  const content = entry.message.content
-  if (typeof content === 'string') return !content.startsWith('[Request interrupted')
-  if (!Array.isArray(content) || content.some((block) => block?.type === 'tool_result')) return false
-  const texts = content.flatMap((block: { type?: unknown; text?: unknown }) =>
-    block?.type === 'text' && typeof block.text === 'string' ? [block.text] : [],
-  )
-  return texts.length > 0 && !texts.every((text) => text.startsWith('[Request interrupted'))
 }

@@ -118,15 +118,16 @@ export class ClaudeDriver extends CliAgentDriver implements SessionDriver {
   /**
    * A fork reopened before its first turn without a conversation of its own: one the gateway stored before it
    * copied a fork's conversation when the fork is made (its first turn copied it then, `--fork-session`), or
-   * whose copy is gone. Its parent's conversation is copied now, up to the fork point (SessionRequest.forkOf: its
-   * prompts up to the fork points of the chain added up, those it inherited included: the parent may have run more
-   * since; a fork of a fork that never ran a turn copies the nearest up the chain that did); without it, the fork's
-   * first turn says `context_lost`.
+   * whose copy is gone. The conversation that holds its history is copied now, up to the fork point
+   * (SessionRequest.forkOf): the lines Claude wrote before the first turn after it started, whatever they hold (a
+   * turn cancelled before Claude wrote its prompt wrote none; a fork an older gateway made holds its parent as it
+   * was at its first turn), not a count of prompts. Without it, the fork's first turn says `context_lost`.
    */
   private async recoverFork(agentSessionId: string, req: SessionRequest): Promise<void> {
     const parent = req.forkOf
     if (!parent || (await claudeConversationExists(this.serverEnv, req.cwd, agentSessionId))) return
-    const cut = parent.turns === undefined ? {} : { turns: parent.turns }
+    const before = parent.before === undefined ? Number.NaN : Date.parse(parent.before)
+    const cut = Number.isNaN(before) ? {} : { before }
     await this.copyConversation(req.cwd, parent.agentSessionId, agentSessionId, cut).catch(() => false)
   }
 
