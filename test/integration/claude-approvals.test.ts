@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
@@ -214,8 +214,43 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
     ])
   }, 90_000)
 
+  /** Claude Code's conversation file `<id>.jsonl` in its home (`projects/<cwd's directory>/`). */
+  const conversationPath = (agentSessionId: string) => {
+    const projects = path.join(gw.env.HOME ?? '', '.claude', 'projects')
+    const files = readdirSync(projects, { recursive: true, encoding: 'utf8' }).filter((file) =>
+      file.endsWith(`${agentSessionId}.jsonl`),
+    )
+    expect(files).toHaveLength(1)
+    return path.join(projects, files[0]!)
+  }
+  /** Resolves once the session's event stream brings turn `turnId`'s `turn.started` (its claude process runs). */
+  const turnStarted = async (sessionId: string, turnId: string) => {
+    const stop = new AbortController()
+    const res = await fetch(`${gw.url}/v1/sessions/${sessionId}/events`, {
+      headers: { accept: 'application/x-ndjson' },
+      signal: stop.signal,
+    })
+    let text = ''
+    const decoder = new TextDecoder()
+    try {
+      for await (const chunk of res.body ?? []) {
+        text += decoder.decode(chunk, { stream: true })
+        const lines = text.split('\n')
+        text = lines.pop() ?? ''
+        for (const line of lines.filter(Boolean)) {
+          const ev = JSON.parse(line) as { type: string; turnId?: string }
+          if (ev.type === 'turn.started' && ev.turnId === turnId) return
+        }
+      }
+    } finally {
+      stop.abort()
+    }
+    throw new Error(`turn ${turnId} did not start`)
+  }
+
   // last: it restarts the suite's gateway. This case and the next run 4-5 claude turns and a gateway start: 33.8 s and
-  // 42.3 s of their 90 s in a CI run at load 13-16 (session 37); this one runs 6 since (one waits for an approval)
+  // 42.3 s of their 90 s in a CI run at load 13-16 (session 37); this one runs 8 since (one waits for an approval,
+  // one is cancelled as its process starts)
   it("a fork holds its parent's conversation at the fork point: not the parent's later turns, nor the turn it runs then; reopened before its first turn, and stored without its copy", async () => {
     mock.reset()
     mock.on('parent turn one', { kind: 'text', text: 'parent answer one' })
@@ -229,15 +264,29 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
       'the mid-turn fork',
       'the fork without its copy',
       'the fork of a fork',
+      'the old fork',
+      "the old fork's fork",
     ])
       mock.on(`${speaker} speaks`, { kind: 'text', text: `${speaker} answers` })
     const session = await createSession({})
     const one = await startTurn(session.id, { input: 'parent turn one' })
     expect((await finishedTurnAt(gw.url, session.id, one.id)).status).toBe('completed')
+    // a fork as an older gateway made it (below): its first turn copied its parent as it was then
+    const oldFork = await json<Session>(postJson(`${gw.url}/v1/sessions/${session.id}/fork`, {}))
+    expect(oldFork.forkedAtTurn).toBe(1)
+    // a turn cancelled as its process starts, before Claude Code wrote its prompt: the gateway counts it (it went to
+    // its agent), Claude's conversation holds nothing of it
+    const cancelled = await startTurn(session.id, { input: 'parent cancelled early' })
+    await turnStarted(session.id, cancelled.id)
+    await postJson(`${gw.url}/v1/sessions/${session.id}/interrupt`, {})
+    expect((await finishedTurnAt(gw.url, session.id, cancelled.id)).status).toBe('interrupted')
+    expect(readFileSync(conversationPath(session.agentSessionId), 'utf8')).not.toContain(
+      'parent cancelled early',
+    )
     const forks = await Promise.all(
       [1, 2].map(() => json<Session>(postJson(`${gw.url}/v1/sessions/${session.id}/fork`, {}))),
     )
-    for (const fork of forks) expect(fork.forkedAtTurn).toBe(1)
+    for (const fork of forks) expect(fork.forkedAtTurn).toBe(2)
     // a fork of a fresh fork: none of its parent's own turns, its parent's history (held-history.ts)
     const forkOfFork = await json<Session>(postJson(`${gw.url}/v1/sessions/${forks[0]!.id}/fork`, {}))
     expect(forkOfFork).toMatchObject({ forkedFrom: forks[0]!.id, forkedAtTurn: 0 })
@@ -250,37 +299,54 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
     expect((await finishedTurnAt(gw.url, session.id, two.id)).status).toBe('completed')
     const parentEvents = await sessionEventsUntilTurnEnd(gw.url, session.id, two.id)
     const twoStarted = parentEvents.find((e) => e.type === 'turn.started' && e.turnId === two.id)!
-    expect(midTurn).toMatchObject({ forkedAtTurn: 1, forkedAtSeq: twoStarted.seq - 1 })
+    expect(midTurn).toMatchObject({ forkedAtTurn: 2, forkedAtSeq: twoStarted.seq - 1 })
 
     /** The model request of the turn whose prompt is `prompt`: the conversation Claude sent with it. */
-    const sent = (prompt: string) =>
-      JSON.stringify(mock.requests.find((r) => !r.side && mock.lastUserText(r).includes(prompt))?.body)
-    /** Runs the fork's first turn: its model request holds the parent's first turn, not its second. */
+    const request = (prompt: string) =>
+      mock.requests.find((r) => !r.side && mock.lastUserText(r).includes(prompt))?.body as
+        | { messages?: { role: string; content: string | { type: string; text?: string }[] }[] }
+        | undefined
+    const sent = (prompt: string) => JSON.stringify(request(prompt))
+    /** The prompts a model request holds, in order: its user texts but Claude Code's reminders and tool results. */
+    const promptsSent = (prompt: string) =>
+      (request(prompt)?.messages ?? [])
+        .filter((m) => m.role === 'user')
+        .flatMap((m) => (typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : m.content))
+        .flatMap((b) => (b.type === 'text' && b.text && !b.text.trim().startsWith('<') ? [b.text] : []))
+    /**
+     * Runs the fork's first turn: its model request holds the parent's first turn, not its second: exactly the
+     * parent's first prompt before its own (the cancelled turn left none).
+     */
     const holdsTheForkPoint = async (id: string, prompt: string) => {
       const turn = await startTurn(id, { input: prompt })
       expect((await finishedTurnAt(gw.url, id, turn.id)).status).toBe('completed')
+      expect(promptsSent(prompt)).toEqual(['parent turn one', prompt])
       const history = sent(prompt)
-      expect(history).toContain('parent turn one')
       expect(history).toContain('parent answer one')
-      expect(history).not.toContain('parent after the fork')
       expect(history).not.toContain('parent answer two')
       const events = await sessionEventsUntilTurnEnd(gw.url, id, turn.id)
       expect(events.filter((e) => e.type === 'item.completed' && e.item.type === 'error')).toEqual([])
     }
     // the forks made while the parent was idle run after a restart, below (a live one's turn: claude-driver.test.ts)
     await holdsTheForkPoint(midTurn.id, 'the mid-turn fork speaks')
+    // the fork an older gateway made: `--resume <parent> --fork-session` on its first turn copied the parent as it
+    // was then, more turns than its fork point; its fork, made after that turn, is stored without its copy (below)
+    writeFileSync(
+      conversationPath(oldFork.agentSessionId),
+      readFileSync(conversationPath(session.agentSessionId)),
+    )
+    const oldTurn = await startTurn(oldFork.id, { input: 'the old fork speaks' })
+    expect((await finishedTurnAt(gw.url, oldFork.id, oldTurn.id)).status).toBe('completed')
+    const oldHistory = ['parent turn one', 'parent after the fork', 'the old fork speaks']
+    expect(promptsSent('the old fork speaks')).toEqual(oldHistory)
+    const oldForksFork = await json<Session>(postJson(`${gw.url}/v1/sessions/${oldFork.id}/fork`, {}))
+    expect(oldForksFork.forkedAtTurn).toBe(1)
     // a fork stored without its copy (as the gateway stored one before it copied at fork time): its conversation
     // file is not in Claude's home; the fork of a fresh fork likewise
-    const projects = path.join(gw.env.HOME ?? '', '.claude', 'projects')
-    for (const fork of [forks[1]!, forkOfFork]) {
-      const copies = readdirSync(projects, { recursive: true, encoding: 'utf8' }).filter((file) =>
-        file.endsWith(`${fork.agentSessionId}.jsonl`),
-      )
-      expect(copies).toHaveLength(1)
-      rmSync(path.join(projects, copies[0]!))
-    }
+    for (const fork of [forks[1]!, forkOfFork, oldForksFork]) rmSync(conversationPath(fork.agentSessionId))
     // a new gateway over the same data directory reopens the other forks before their first turn: the one without
-    // its copy copies its parent's conversation then, up to its fork point (before: context lost)
+    // its copy copies its parent's conversation then, up to its fork point (before: context lost; then the parent's
+    // first two prompts, counted by forkedAtTurn: the cancelled turn had none, so the parent's next came in)
     await gw.close()
     const { startServer } = await import('../../src/http/server.js')
     const restarted = await startServer({ env: gw.env, cwd: gw.dir, logger: false })
@@ -291,12 +357,18 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
     // lost, its parent's fork point being 0)
     await holdsTheForkPoint(forkOfFork.id, 'the fork of a fork speaks')
     expect(sent('the fork of a fork speaks')).not.toContain('the reopened fork')
+    // the old fork's fork holds what the old fork's conversation held after its first turn (before: its first two
+    // prompts, counted by the fork points, which left out the old fork's own turn)
+    const oldForksTurn = await startTurn(oldForksFork.id, { input: "the old fork's fork speaks" })
+    expect((await finishedTurnAt(gw.url, oldForksFork.id, oldForksTurn.id)).status).toBe('completed')
+    expect(promptsSent("the old fork's fork speaks")).toEqual([...oldHistory, "the old fork's fork speaks"])
+    expect(sent("the old fork's fork speaks")).toContain('the old fork answers')
     // the parent goes on with its own history
     const three = await startTurn(session.id, { input: 'parent turn three' })
     expect((await finishedTurnAt(gw.url, session.id, three.id)).status).toBe('completed')
     expect(sent('parent turn three')).toContain('parent answer two')
     expect(sent('parent turn three')).not.toContain('fork answers')
-  }, 180_000)
+  }, 240_000)
 
   it('accept_for_session: later turns run the same command unasked, after a gateway restart too; a fork asks', async () => {
     mock.reset()
