@@ -287,9 +287,9 @@ export class SessionState {
    * as an end its agent gave does (Store.completeTurnWithEvents, the session's state left as it is); one that never
    * started (ended while queued: an archive, a stop, a session that could not be reopened, its node's death) does
    * not, as before: `turnCount` is how many of the session's turns ran and ended (the listed turns with a
-   * `startedAt` that have ended), which the agent's history holds (claude's fork copy counts its prompts by a
-   * fork's `forkedAtTurn`), and a session whose turns never reached its agent keeps none (a codex thread that
-   * was never written is started anew, not resumed: live-sessions.ts resumeOrStart). Before, a turn its node's
+   * `startedAt` that have ended), which the agent's history holds (a claude fork rebuilt without its copy is cut
+   * where its parent's turn `forkedAtTurn + 1` started), and a session whose turns never reached its agent keeps
+   * none (a codex thread that was never written is started anew, not resumed: live-sessions.ts resumeOrStart). Before, a turn its node's
    * death left running (failed by the takeover's recovery) was not counted though its agent had it, and a later
    * fork's `forkedAtTurn` left out the parent's last ended turn.
    */
