@@ -249,8 +249,8 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
   }
 
   // last: it restarts the suite's gateway. This case and the next run 4-5 claude turns and a gateway start: 33.8 s and
-  // 42.3 s of their 90 s in a CI run at load 13-16 (session 37); this one runs 8 since (one waits for an approval,
-  // one is cancelled as its process starts)
+  // 42.3 s of their 90 s in a CI run at load 13-16 (session 37); this one runs 9 since (one waits for an approval)
+  // and starts one more it cancels at once: 51.6 s, 10.9 s more CPU for the file (session 40, other helpers' load)
   it("a fork holds its parent's conversation at the fork point: not the parent's later turns, nor the turn it runs then; reopened before its first turn, and stored without its copy", async () => {
     mock.reset()
     mock.on('parent turn one', { kind: 'text', text: 'parent answer one' })
@@ -277,6 +277,8 @@ describe('claude sessions with approvals (the real claude CLI, answered over HTT
     // a turn cancelled as its process starts, before Claude Code wrote its prompt: the gateway counts it (it went to
     // its agent), Claude's conversation holds nothing of it
     const cancelled = await startTurn(session.id, { input: 'parent cancelled early' })
+    // (Claude Code takes seconds of CPU to start before it writes anything; the cancel takes milliseconds: the
+    // check of its file below says so, should a machine ever be slow enough to make that not hold)
     await turnStarted(session.id, cancelled.id)
     await postJson(`${gw.url}/v1/sessions/${session.id}/interrupt`, {})
     expect((await finishedTurnAt(gw.url, session.id, cancelled.id)).status).toBe('interrupted')
