@@ -72,7 +72,6 @@ export async function forkSource(
       return await cutBefore(parent, at ?? 0, turnsOf).catch(() => fallback)
     if (!fallback && parent.turnCount > 0)
       fallback = await cutBefore(parent, 0, turnsOf).catch(() => undefined)
-    if (parent.forkedFrom === null) return fallback
     fork = parent
   }
   return fallback
