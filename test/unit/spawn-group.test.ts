@@ -132,11 +132,13 @@ describe.concurrent.each([
     })
 
     it('leads its own process group', async () => {
-      const { proc } = run(sh('sleep 0.3'))
+      // running until the look is done: a `sleep 0.3` may be gone before it when the start is answered late (once at load 20)
+      const { proc } = run(sh('sleep 30'))
       expect(await proc.started).toBeTypeOf('number')
       const me = processesInGroup(proc.pid!).find((p) => p.pid === proc.pid)
       expect(me?.pgid).toBe(proc.pid)
-      await proc.done
+      proc.terminate('shutdown')
+      expect((await proc.done).reason).toBe('shutdown')
     })
 
     it('runs in the given cwd with the given env', async () => {
