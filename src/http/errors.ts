@@ -82,6 +82,10 @@ function withRequestId(err: AppError, requestId: string): AppError {
 }
 
 function messageFor(code: ErrorCode, e: FastifyError, bodyLimit?: number): string {
+  // Fastify's parser (secure-json-parse) refuses these keys with the message of a syntax error, which a client
+  // that sent valid JSON could not act on
+  if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY')
+    return 'malformed JSON body: it is not valid JSON, or it has a "__proto__" key or a "constructor" key holding "prototype" (refused: either could change what objects inherit); fix the JSON or rename the key'
   if (code === 'invalid_request') return `malformed JSON body: ${e.message}`
   if (code === 'body_too_large' && bodyLimit !== undefined)
     return `request body is larger than BODY_LIMIT_BYTES (${bodyLimit} bytes) allows: send a smaller body, or raise BODY_LIMIT_BYTES on the server`

@@ -1,7 +1,9 @@
 import { writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import type { Page } from 'playwright-core'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import type { StoredEvent } from '../../src/protocol/events.js'
 import type { Session, Turn } from '../../src/protocol/sessions.js'
 import { held } from '../mock-llm/index.js'
@@ -14,6 +16,7 @@ import {
 import { consoleFixture, json, poll } from '../support/console-fixture.js'
 import { startCuttingProxy } from '../support/cutting-proxy.js'
 import { postJson } from '../support/gateway.js'
+import { onePixelPng } from '../support/png.js'
 
 /**
  * The web console's runs and sessions in real Chromium, against the real server running the real codex and the
@@ -23,11 +26,26 @@ import { postJson } from '../support/gateway.js'
 describe('web console', { timeout: 120_000 }, () => {
   const { shared, open, blank, waitForTurn } = consoleFixture({ AGENTS: 'codex' })
 
-  it('compose and stream a run: the answer as Markdown and the command with its exit code', async () => {
+  it('compose and stream a run: the answer as Markdown and the command with its exit code; an image of another origin in it is not fetched', async () => {
+    // Where a model's Markdown image would carry what it read: a listener on another port that serves a pixel.
+    const asked: string[] = []
+    const elsewhere = createServer((req, res) => {
+      asked.push(req.url ?? '')
+      res.writeHead(200, { 'content-type': 'image/png' }).end(onePixelPng)
+    })
+    await new Promise<void>((ok) => elsewhere.listen(0, '127.0.0.1', ok))
+    onTestFinished(
+      () =>
+        new Promise<void>((ok) => {
+          elsewhere.close(() => ok())
+          elsewhere.closeAllConnections()
+        }),
+    )
+    const leak = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/pixel.png?d=forty-two`
     shared.mock.on(
       'count the files',
       { kind: 'exec_command', cmd: 'echo console-says-hi' },
-      { kind: 'text', text: 'The answer is **forty-two**.' },
+      { kind: 'text', text: `The answer is **forty-two**. ![pixel](${leak})` },
     )
     const page = await open()
     await page.getByLabel('Prompt').fill('please count the files')
@@ -44,6 +62,30 @@ describe('web console', { timeout: 120_000 }, () => {
     expect(await message.locator('strong').textContent()).toBe('forty-two')
     await poll(() => page.getByTestId('run-status').textContent()).toBe('succeeded')
     await screenshot(page, 'run')
+    // The image is in the page, and the browser refused it (the console's Content-Security-Policy): before, it
+    // loaded, and the listener got the model's `?d=`.
+    const image = message.locator('img')
+    expect(await image.getAttribute('src')).toBe(leak)
+    // whichever event ends the image's fetch: `load` (it was fetched) or `error` (refused, or not an image)
+    const outcome = await image.evaluate((el) => {
+      const img = el as unknown as {
+        complete: boolean
+        naturalWidth: number
+        onload: (() => void) | null
+        onerror: (() => void) | null
+      }
+      if (img.complete) return img.naturalWidth > 0 ? 'loaded' : 'refused'
+      return new Promise<string>((settle) => {
+        img.onload = () => settle('loaded')
+        img.onerror = () => settle('refused')
+      })
+    })
+    expect(outcome).toBe('refused')
+    expect(asked).toEqual([])
+    // no page of another origin may frame the console
+    const index = await fetch(`${shared.gw.url}/`)
+    expect(index.headers.get('content-security-policy')).toContain("frame-ancestors 'none'")
+    expect(index.headers.get('x-frame-options')).toBe('DENY')
   })
 
   it('reloading mid-run loses nothing and doubles nothing', async () => {

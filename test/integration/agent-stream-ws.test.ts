@@ -54,6 +54,34 @@ describe('/agent/ws and API tokens', () => {
     expect(answer).toMatch(/^HTTP\/1.1 401/)
   })
 
+  it('the subprotocol token is taken on /agent/ws only: another route asked with `Upgrade: websocket` and it is 401', async () => {
+    const { port } = new URL(gw.url)
+    const ask = (head: string, body = '') =>
+      new Promise<string>((resolve) => {
+        const raw = net.connect(Number(port), '127.0.0.1')
+        let answer = ''
+        raw.on('data', (d) => {
+          answer += d.toString()
+          if (/\r\n\r\n/.test(answer)) raw.destroy()
+        })
+        raw.on('close', () => resolve(answer))
+        raw.write(
+          `${head}\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n` +
+            `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: ${bearerProtocol}\r\n` +
+            `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        )
+      })
+    // before: 200 (the run list) and 202 (a run queued), on a token the API takes only as `Authorization`
+    expect(await ask('GET /v1/runs HTTP/1.1')).toMatch(/^HTTP\/1.1 401/)
+    expect(await ask('POST /v1/runs HTTP/1.1', JSON.stringify({ prompt: 'over an upgrade' }))).toMatch(
+      /^HTTP\/1.1 401/,
+    )
+    const listed = (await (
+      await fetch(`${gw.url}/v1/runs`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { runs: { request: { prompt?: string } }[] }
+    expect(listed.runs.filter((r) => r.request.prompt === 'over an upgrade')).toEqual([])
+  })
+
   it('a browser-style client (token as subprotocol) runs a prompt with an approval', async () => {
     mock.script(
       { kind: 'exec_command', cmd: 'echo ws > over-ws.txt' },

@@ -167,6 +167,15 @@ describe("a newcomer's first mistakes", () => {
     const res = await send('POST', '/v1/runs', { body: '{"prompt":"hi"' })
     expect(res).toMatchObject({ status: 400, code: 'invalid_request' })
     expect(res.message).toMatch(/^malformed JSON body/)
+    // valid JSON with a key the parser refuses: the message names it (before: "Body is not valid JSON")
+    for (const body of [
+      '{"prompt":"hi","__proto__":{"cwd":"/etc"}}',
+      '{"prompt":"hi","constructor":{"prototype":{}}}',
+    ]) {
+      const refused = await send('POST', '/v1/runs', { body })
+      expect(refused).toMatchObject({ status: 400, code: 'invalid_request' })
+      expect(refused.message).toContain('"__proto__" key or a "constructor" key holding "prototype"')
+    }
   })
 
   it('JSON sent as text/plain is a 415 saying which content-type to send, on every family of routes', async () => {

@@ -40,11 +40,11 @@ interface AxeViolation {
 
 /**
  * Runs axe-core in the page (WCAG 2 A/AA rules) and returns the serious and critical violations. axe is added
- * once per document (a view reached by its hash keeps it: adding its 500 KB again cost as much as the run).
+ * once per document (a view reached by its hash keeps it: adding its 500 KB again cost as much as the run), as a
+ * script evaluated by the DevTools protocol: the console's Content-Security-Policy refuses an inline `<script>`.
  */
 export async function seriousA11yViolations(page: Page): Promise<string[]> {
-  if (await page.evaluate('typeof globalThis.axe === "undefined"'))
-    await page.addScriptTag({ content: axeSource })
+  if (await page.evaluate('typeof globalThis.axe === "undefined"')) await page.evaluate(axeSource)
   const violations = await page.evaluate(async () => {
     const axe = (
       globalThis as unknown as {

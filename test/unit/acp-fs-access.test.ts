@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -47,5 +48,19 @@ describe('FsAccess', () => {
     // a regular new file next to them is still written
     await fs.write(path.join(root, 'fine.md'), 'ok')
     expect(readFileSync(path.join(root, 'fine.md'), 'utf8')).toBe('ok')
+  })
+
+  it('refuses a FIFO and a directory: only regular files are read or written (before, a FIFO held the read and the write open for good)', async () => {
+    const { root, fs } = setup()
+    const fifo = path.join(root, 'pipe')
+    execFileSync('mkfifo', [fifo])
+    await expect(fs.read(fifo)).rejects.toThrow(/not a regular file/)
+    await expect(fs.write(fifo, 'x')).rejects.toThrow(/not a regular file/)
+    mkdirSync(path.join(root, 'dir'))
+    await expect(fs.read(path.join(root, 'dir'))).rejects.toThrow(/not a regular file/)
+    // a file written again is replaced whole
+    await fs.write(path.join(root, 'twice.txt'), 'a longer first text')
+    await fs.write(path.join(root, 'twice.txt'), 'short')
+    expect(await fs.read(path.join(root, 'twice.txt'))).toBe('short')
   })
 })

@@ -74,8 +74,10 @@ export function agentStreamWsRoutes(ctx: GatewayContext): FastifyPluginAsync {
       if (reply.statusCode !== 101 && request.headers.upgrade?.toLowerCase() === 'websocket')
         request.raw.socket.destroy()
     })
-    // A GET only to upgrade: the stream starts turns, so it needs the `run` scope as POST /agent/stream does.
-    app.get('/agent/ws', { websocket: true, config: { errorShape: 'v1', scope: 'run' } }, (ws, request) => {
+    // A GET only to upgrade: the stream starts turns, so it needs the `run` scope as POST /agent/stream does; its
+    // token may come as the `bearer.<base64url>` subprotocol (a browser's WebSocket cannot set Authorization).
+    const config = { errorShape: 'v1', scope: 'run', websocketBearer: true } as const
+    app.get('/agent/ws', { websocket: true, config }, (ws, request) => {
       const connection = new AgentStreamConnection(
         ctx,
         new WsFrameSink(ws, request.raw.socket),
