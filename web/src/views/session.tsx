@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Schemas } from '../../../src/client/index.js'
 import { agents, loadAgents } from '../agents.js'
 import { call, client, errorText } from '../api.js'
@@ -10,6 +10,7 @@ import { eventsOfTurn } from '../turn-events.js'
 import { inputText } from '../turn-input.js'
 import { useEvents } from '../use-events.js'
 import { type ForkHistory, useForkHistory } from '../use-fork-history.js'
+import { useInFlight } from '../use-in-flight.js'
 
 type SessionWithTurns = Schemas['Session'] & { turns: Schemas['Turn'][] }
 
@@ -38,22 +39,36 @@ export function SessionView({ id }: { id: string }) {
       .then((s) => setSession(s as SessionWithTurns))
       .catch((err) => setProblem(errorText(err)))
   }, [id, turnEvents])
-  const act = async (action: () => Promise<unknown>) => {
-    setProblem(null)
-    try {
-      await action()
-    } catch (err) {
-      setProblem(errorText(err))
-    }
+  // one request per action at a time: a double tap on Send sends one turn (the button keeps its focus)
+  const { once } = useInFlight()
+  const act = (name: string, action: () => Promise<unknown>) =>
+    once(name, async () => {
+      setProblem(null)
+      try {
+        await action()
+      } catch (err) {
+        setProblem(errorText(err))
+      }
+    })
+  // the text as typed, read when Send is tapped (a second tap after the first's answer, before the render that
+  // cleared the box, finds it empty)
+  const typed = useRef('')
+  const type = (text: string) => {
+    typed.current = text
+    setInput(text)
   }
   const send = (e: Event) => {
     e.preventDefault()
-    if (!input.trim()) return
-    void act(async () => {
+    void act('send', async () => {
+      const text = typed.current
+      if (!text.trim()) return
       await call(
-        client.api.POST('/v1/sessions/{id}/turns', { params: { path: { id } }, body: { input, onBusy } }),
+        client.api.POST('/v1/sessions/{id}/turns', {
+          params: { path: { id } },
+          body: { input: text, onBusy },
+        }),
       )
-      setInput('')
+      type('')
     })
   }
   const path = { params: { path: { id } } }
@@ -126,7 +141,7 @@ export function SessionView({ id }: { id: string }) {
           type="button"
           class="secondary"
           disabled={!busy}
-          onClick={() => act(() => call(client.api.POST('/v1/sessions/{id}/interrupt', path)))}
+          onClick={() => act('interrupt', () => call(client.api.POST('/v1/sessions/{id}/interrupt', path)))}
         >
           Interrupt
         </button>
@@ -134,7 +149,7 @@ export function SessionView({ id }: { id: string }) {
           type="button"
           class="secondary"
           onClick={() =>
-            act(async () =>
+            act('fork', async () =>
               navigate('sessions', (await call(client.api.POST('/v1/sessions/{id}/fork', path))).id),
             )
           }
@@ -145,7 +160,7 @@ export function SessionView({ id }: { id: string }) {
           type="button"
           class="secondary"
           disabled={archived}
-          onClick={() => act(() => call(client.api.POST('/v1/sessions/{id}/archive', path)))}
+          onClick={() => act('archive', () => call(client.api.POST('/v1/sessions/{id}/archive', path)))}
         >
           Archive
         </button>
@@ -211,7 +226,7 @@ export function SessionView({ id }: { id: string }) {
           value={input}
           disabled={archived}
           placeholder="Ask the agent (Ctrl+Enter sends)"
-          onInput={(e) => setInput(e.currentTarget.value)}
+          onInput={(e) => type(e.currentTarget.value)}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) send(e)
           }}
