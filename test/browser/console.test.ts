@@ -561,7 +561,9 @@ describe('web console', { timeout: 120_000 }, () => {
     expect(await page.getByRole('alert').count()).toBe(0)
     await page.getByRole('button', { name: 'Fork' }).dblclick()
     await page.getByTestId('fork-point').waitFor()
-    const session = await json<Session & { turns: Turn[] }>(fetch(`${shared.gw.url}/v1/sessions/${sessionId}`))
+    const session = await json<Session & { turns: Turn[] }>(
+      fetch(`${shared.gw.url}/v1/sessions/${sessionId}`),
+    )
     expect(session.turns.map((t) => t.status)).toEqual(['completed'])
     const made = (await ids()).filter((id) => !before.has(id))
     // the session and one fork of it
