@@ -73,6 +73,13 @@ describe('web console', { timeout: 120_000 }, () => {
     await page.locator('[data-loaded]').waitFor()
     writeFileSync(path.join(run.request.cwd, 'reloaded'), '')
     await poll(() => page.getByTestId('agent-message').textContent()).toContain('all done after the reload')
+    // a screen reader is told what came after the reload (a log region, not shown), not the history again
+    const news = page.getByRole('log', { name: 'What happened last' })
+    await poll(() => news.locator('p').allTextContents()).toEqual([
+      expect.stringMatching(/^Command completed, exit 0: .*echo after-reload/),
+      'The agent says: all done after the reload',
+      'Run succeeded',
+    ])
     await page.getByLabel('Raw events').check()
     const shown = await page
       .locator('[data-raw-seq]')
@@ -500,6 +507,11 @@ describe('web console', { timeout: 120_000 }, () => {
       await poll(() => tab.locator('.turn').nth(0).textContent()).toContain('first reply from the agent')
     await poll(() => page.getByTestId('session-status').textContent()).toBe('idle')
 
+    // the second tab's screen reader hears the turn it did not send: the answer, then its end
+    await poll(() => other.getByTestId('stream-news').locator('p').allTextContents()).toEqual([
+      'The agent says: first reply from the agent',
+      'Turn completed',
+    ])
     await other.getByLabel('Message').fill('second turn please')
     await other.getByRole('button', { name: 'Send' }).click()
     for (const tab of [page, other])
@@ -554,6 +566,9 @@ describe('web console', { timeout: 120_000 }, () => {
     await page.getByRole('button', { name: 'Send' }).dblclick()
     const waiting = page.getByRole('list', { name: 'Waiting for your answer' })
     await waiting.locator('.approval').waitFor()
+    await poll(() => page.getByTestId('stream-news').textContent()).toContain(
+      'Waiting for your approval: command',
+    )
     await waiting.getByRole('button', { name: 'Accept', exact: true }).dblclick()
     await poll(() => page.locator('.turn').first().textContent()).toContain('answered the double tap')
     await poll(() => page.getByTestId('session-status').textContent()).toBe('idle')

@@ -4,6 +4,7 @@ import { agents, loadAgents } from '../agents.js'
 import { call, client, errorText } from '../api.js'
 import { ApprovalAnswers, ApprovalBody } from '../components/approval-card.js'
 import { EventList } from '../components/events.js'
+import { StreamNews } from '../components/stream-news.js'
 import { pendingApprovals } from '../pending.js'
 import { href, navigate } from '../router.js'
 import { eventsOfTurn } from '../turn-events.js'
@@ -25,6 +26,8 @@ export function SessionView({ id }: { id: string }) {
   const [input, setInput] = useState('')
   const [onBusy, setOnBusy] = useState<'queue' | 'steer' | 'reject'>('queue')
   const [problem, setProblem] = useState<string | null>(null)
+  // what a screen reader is told starts after what the session had when the view first read it
+  const [since, setSince] = useState<number>()
   // a fork's own events start after its fork point: what it holds from its parent is read from the parent
   const history = useForkHistory(session)
   const inherited = history?.turns ?? []
@@ -36,7 +39,10 @@ export function SessionView({ id }: { id: string }) {
   }, [])
   useEffect(() => {
     call(client.api.GET('/v1/sessions/{id}', { params: { path: { id } } }))
-      .then((s) => setSession(s as SessionWithTurns))
+      .then((s) => {
+        setSession(s as SessionWithTurns)
+        setSince((first) => first ?? s.lastSeq)
+      })
       .catch((err) => setProblem(errorText(err)))
   }, [id, turnEvents])
   // one request per action at a time: a double tap on Send sends one turn (the button keeps its focus)
@@ -165,6 +171,7 @@ export function SessionView({ id }: { id: string }) {
           Archive
         </button>
       </div>
+      <StreamNews events={events} since={since} />
       {(problem || error) && (
         <p class="error-text" role="alert">
           {problem ?? error}
