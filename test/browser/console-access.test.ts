@@ -203,7 +203,19 @@ describe('web console on a phone, by keyboard, accessible', { timeout: 120_000 }
     await page.waitForURL(/#\/runs\/run_/)
     await poll(() => page.getByTestId('run-status').textContent()).toBe('succeeded')
     await page.getByTestId('agent-message').waitFor()
+    // a long output (60 lines; a build's thousands made the page tens of thousands of pixels tall): its last 40
+    // lines show, as a terminal's, the rest a tap away
+    const lines = (from: number, to: number) =>
+      Array.from({ length: to - from + 1 }, (_, i) => `${from + i}\n`)
+    const output = page.getByTestId('command').locator('pre.output')
+    expect(await output.textContent()).toBe(lines(21, 60).join(''))
+    const all = page.getByRole('button', { name: 'Show all 60 lines (the last 40 shown)' })
+    expect(await all.getAttribute('aria-expanded')).toBe('false')
     await fits('run')
+    await all.tap()
+    expect(await output.textContent()).toBe(lines(1, 60).join(''))
+    const fewer = page.getByRole('button', { name: 'Show the last 40 lines only' })
+    expect(await fewer.getAttribute('aria-expanded')).toBe('true')
     await page.evaluate('window.scrollTo(0, document.documentElement.scrollHeight)')
     expect(
       await page.evaluate('Boolean(document.elementFromPoint(195, 20)?.closest("header"))'),

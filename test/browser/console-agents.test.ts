@@ -126,6 +126,13 @@ describe('web console with API_TOKENS', { timeout: 120_000 }, () => {
     expect(await phoneLayoutProblems(page)).toEqual([])
     expect(await keyboardProblems(page)).toEqual([])
     await page.setViewportSize({ width: 1280, height: 720 })
+    // a wrong token: refused, said so (an alert tied to the field), and the field has the focus again (the button
+    // pressed went with the form while the token was tried)
+    await page.getByLabel('API token').fill('not-the-token')
+    await page.getByRole('button', { name: 'Use this token' }).press('Enter')
+    await poll(() => page.getByRole('alert').textContent()).toBe('The saved token was refused.')
+    expect(await page.evaluate('document.activeElement.id')).toBe('token')
+    expect(await page.getByLabel('API token').getAttribute('aria-describedby')).toBe('token-refused')
     await page.getByLabel('API token').fill('console-token-123')
     loggedIn = true
     await page.getByRole('button', { name: 'Use this token' }).click()

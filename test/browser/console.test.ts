@@ -115,6 +115,13 @@ describe('web console', { timeout: 120_000 }, () => {
     await page.locator('[data-loaded]').waitFor()
     writeFileSync(path.join(run.request.cwd, 'reloaded'), '')
     await poll(() => page.getByTestId('agent-message').textContent()).toContain('all done after the reload')
+    // a screen reader is told what came after the reload (a log region, not shown), not the history again
+    const news = page.getByRole('log', { name: 'What happened last' })
+    await poll(() => news.locator('p').allTextContents()).toEqual([
+      expect.stringMatching(/^Command completed, exit 0: .*echo after-reload/),
+      'The agent says: all done after the reload',
+      'Run succeeded',
+    ])
     await page.getByLabel('Raw events').check()
     const shown = await page
       .locator('[data-raw-seq]')
@@ -542,6 +549,11 @@ describe('web console', { timeout: 120_000 }, () => {
       await poll(() => tab.locator('.turn').nth(0).textContent()).toContain('first reply from the agent')
     await poll(() => page.getByTestId('session-status').textContent()).toBe('idle')
 
+    // the second tab's screen reader hears the turn it did not send: the answer, then its end
+    await poll(() => other.getByTestId('stream-news').locator('p').allTextContents()).toEqual([
+      'The agent says: first reply from the agent',
+      'Turn completed',
+    ])
     await other.getByLabel('Message').fill('second turn please')
     await other.getByRole('button', { name: 'Send' }).click()
     for (const tab of [page, other])
@@ -572,6 +584,48 @@ describe('web console', { timeout: 120_000 }, () => {
     )
     expect(await page.getByTestId('turn-approvals').count()).toBe(1)
     await screenshot(page, 'session')
+  })
+
+  it('a double tap does each thing once: one session started, one turn sent, one answer, one fork', async () => {
+    shared.mock.on(
+      'tapped twice',
+      { kind: 'exec_command', cmd: 'echo twice >> tapped.txt' },
+      { kind: 'text', text: 'answered the double tap' },
+    )
+    const ids = async () =>
+      (await json<{ sessions: Session[] }>(fetch(`${shared.gw.url}/v1/sessions?limit=100`))).sessions.map(
+        (s) => s.id,
+      )
+    const before = new Set(await ids())
+    const page = await open('#/sessions')
+    await page.getByLabel('Approval policy').selectOption('untrusted')
+    await page.getByLabel('Sandbox').selectOption('workspace-write')
+    // (a phone's double tap is two clicks, as a mouse's double click)
+    await page.getByRole('button', { name: 'Start session' }).dblclick()
+    await page.waitForURL(/#\/sessions\/ses_/)
+    const sessionId = decodeURIComponent(page.url().split('/').at(-1)!)
+    await page.getByLabel('Message').fill('tapped twice')
+    await page.getByRole('button', { name: 'Send' }).dblclick()
+    const waiting = page.getByRole('list', { name: 'Waiting for your answer' })
+    await waiting.locator('.approval').waitFor()
+    await poll(() => page.getByTestId('stream-news').textContent()).toContain(
+      'Waiting for your approval: command',
+    )
+    await waiting.getByRole('button', { name: 'Accept', exact: true }).dblclick()
+    await poll(() => page.locator('.turn').first().textContent()).toContain('answered the double tap')
+    await poll(() => page.getByTestId('session-status').textContent()).toBe('idle')
+    // the second answer was not sent to be refused (its error shown)
+    expect(await page.getByRole('alert').count()).toBe(0)
+    await page.getByRole('button', { name: 'Fork' }).dblclick()
+    await page.getByTestId('fork-point').waitFor()
+    const session = await json<Session & { turns: Turn[] }>(
+      fetch(`${shared.gw.url}/v1/sessions/${sessionId}`),
+    )
+    expect(session.turns.map((t) => t.status)).toEqual(['completed'])
+    const made = (await ids()).filter((id) => !before.has(id))
+    // the session and one fork of it
+    expect(made).toHaveLength(2)
+    expect(made).toContain(sessionId)
   })
 
   it('history lists runs by status and replays one; the agents view shows codex', async () => {

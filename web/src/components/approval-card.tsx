@@ -2,6 +2,7 @@ import type { Schemas } from '../../../src/client/index.js'
 import { call, client, errorText } from '../api.js'
 import { refreshPending } from '../pending.js'
 import { href } from '../router.js'
+import { useInFlight } from '../use-in-flight.js'
 import { FileChanges } from './file-changes.js'
 
 export type Approval = Schemas['Approval']
@@ -49,7 +50,10 @@ export function ApprovalAnswers({
   onAnswered?: (resolved: Approval) => void
   onProblem: (problem: string | null) => void
 }) {
-  const answer = async (decision: Decision) => {
+  // answered once: a double tap on Accept sends one answer (the second was refused as already answered)
+  const { once } = useInFlight()
+  const answer = (decision: Decision) => once('answer', () => send(decision))
+  const send = async (decision: Decision) => {
     onProblem(null)
     try {
       const done = await call(

@@ -5,6 +5,7 @@ import { inputText } from '../turn-input.js'
 import { FileChanges } from './file-changes.js'
 import { type Block, foldEvents } from './fold-events.js'
 import { Markdown } from './markdown.js'
+import { OutputTail } from './output-tail.js'
 
 /**
  * The events of a run or a session, rendered by kind. `aborted`: items a fork holds as aborted (running when its
@@ -22,7 +23,7 @@ export function EventList({ events, aborted }: { events: StoredEvent[]; aborted?
             ) : b.kind === 'output' ? (
               <>
                 <Badge type={`output.${b.stream}`} />
-                <pre class="output">{b.text}</pre>
+                <OutputTail text={b.text} />
               </>
             ) : b.kind === 'raw' ? (
               <RawGroup events={b.events} />
@@ -97,7 +98,7 @@ function ItemView({ item, final, aborted }: { item: Item; final: boolean; aborte
               {item.exitCode !== null && ` · exit ${item.exitCode}`}
             </span>
           </div>
-          {item.aggregatedOutput && <pre class="output">{item.aggregatedOutput}</pre>}
+          {item.aggregatedOutput && <OutputTail text={item.aggregatedOutput} />}
         </div>
       )
     case 'file_change':

@@ -1,16 +1,27 @@
-import { useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { setToken, token } from '../api.js'
 
 /** Asked when the gateway answers 401: the token is kept in this browser and sent as a header, never in a URL. */
 export function LoginView() {
   const [value, setValue] = useState('')
+  const field = useRef<HTMLInputElement>(null)
+  // a token typed and refused: the form comes back (its button gone meanwhile, the focus with it); the field takes
+  // the focus again, with the refusal said (an alert) and tied to it
+  const refused = token.value !== null
+  useEffect(() => {
+    if (refused) field.current?.focus()
+  }, [])
   return (
     <section aria-labelledby="login-title" class="login">
       <h1 id="login-title">Sign in</h1>
       <p>
         This gateway needs an API token (one of its <code>API_TOKENS</code>).
-        {token.value && <span class="error-text"> The saved token was refused.</span>}
       </p>
+      {refused && (
+        <p class="error-text" role="alert" id="token-refused">
+          The saved token was refused.
+        </p>
+      )}
       <form
         onSubmit={(e) => {
           e.preventDefault()
@@ -20,7 +31,9 @@ export function LoginView() {
         <label for="token">API token</label>
         <input
           id="token"
+          ref={field}
           type="password"
+          aria-describedby={refused ? 'token-refused' : undefined}
           autocomplete="current-password"
           value={value}
           onInput={(e) => setValue(e.currentTarget.value)}

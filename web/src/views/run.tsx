@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks'
 import type { Schemas } from '../../../src/client/index.js'
 import { call, client, errorText } from '../api.js'
 import { EventList, RawEvents } from '../components/events.js'
+import { StreamNews } from '../components/stream-news.js'
 import { useEvents } from '../use-events.js'
 
 type Run = Schemas['Run']
@@ -12,11 +13,16 @@ export function RunView({ id }: { id: string }) {
   const [run, setRun] = useState<Run | null>(null)
   const [problem, setProblem] = useState<string | null>(null)
   const [raw, setRaw] = useState(false)
+  // what a screen reader is told starts after what the run had when the view first read it
+  const [since, setSince] = useState<number>()
   const ended = events.some((e) => e.type === 'run.completed')
   const started = events.some((e) => e.type === 'run.started')
   useEffect(() => {
     call(client.api.GET('/v1/runs/{id}', { params: { path: { id } } }))
-      .then(setRun)
+      .then((r) => {
+        setRun(r)
+        setSince((first) => first ?? r.lastSeq)
+      })
       .catch((err) => setProblem(errorText(err)))
   }, [id, ended, started])
   const cancel = () =>
@@ -75,6 +81,7 @@ export function RunView({ id }: { id: string }) {
           <input type="checkbox" checked={raw} onChange={(e) => setRaw(e.currentTarget.checked)} /> Raw events
         </label>
       </div>
+      <StreamNews events={events} since={since} />
       {(problem || error) && (
         <p class="error-text" role="alert">
           {problem ?? error}

@@ -1,15 +1,17 @@
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Schemas } from '../../../src/client/index.js'
 import { agents, loadAgents } from '../agents.js'
 import { call, client, errorText } from '../api.js'
 import { ApprovalAnswers, ApprovalBody } from '../components/approval-card.js'
 import { EventList } from '../components/events.js'
+import { StreamNews } from '../components/stream-news.js'
 import { pendingApprovals } from '../pending.js'
 import { href, navigate } from '../router.js'
 import { eventsOfTurn } from '../turn-events.js'
 import { inputText } from '../turn-input.js'
 import { useEvents } from '../use-events.js'
 import { type ForkHistory, useForkHistory } from '../use-fork-history.js'
+import { useInFlight } from '../use-in-flight.js'
 
 type SessionWithTurns = Schemas['Session'] & { turns: Schemas['Turn'][] }
 
@@ -24,6 +26,8 @@ export function SessionView({ id }: { id: string }) {
   const [input, setInput] = useState('')
   const [onBusy, setOnBusy] = useState<'queue' | 'steer' | 'reject'>('queue')
   const [problem, setProblem] = useState<string | null>(null)
+  // what a screen reader is told starts after what the session had when the view first read it
+  const [since, setSince] = useState<number>()
   // a fork's own events start after its fork point: what it holds from its parent is read from the parent
   const history = useForkHistory(session)
   const inherited = history?.turns ?? []
@@ -35,25 +39,42 @@ export function SessionView({ id }: { id: string }) {
   }, [])
   useEffect(() => {
     call(client.api.GET('/v1/sessions/{id}', { params: { path: { id } } }))
-      .then((s) => setSession(s as SessionWithTurns))
+      .then((s) => {
+        setSession(s as SessionWithTurns)
+        setSince((first) => first ?? s.lastSeq)
+      })
       .catch((err) => setProblem(errorText(err)))
   }, [id, turnEvents])
-  const act = async (action: () => Promise<unknown>) => {
-    setProblem(null)
-    try {
-      await action()
-    } catch (err) {
-      setProblem(errorText(err))
-    }
+  // one request per action at a time: a double tap on Send sends one turn (the button keeps its focus)
+  const { once } = useInFlight()
+  const act = (name: string, action: () => Promise<unknown>) =>
+    once(name, async () => {
+      setProblem(null)
+      try {
+        await action()
+      } catch (err) {
+        setProblem(errorText(err))
+      }
+    })
+  // the text as typed, read when Send is tapped (a second tap after the first's answer, before the render that
+  // cleared the box, finds it empty)
+  const typed = useRef('')
+  const type = (text: string) => {
+    typed.current = text
+    setInput(text)
   }
   const send = (e: Event) => {
     e.preventDefault()
-    if (!input.trim()) return
-    void act(async () => {
+    void act('send', async () => {
+      const text = typed.current
+      if (!text.trim()) return
       await call(
-        client.api.POST('/v1/sessions/{id}/turns', { params: { path: { id } }, body: { input, onBusy } }),
+        client.api.POST('/v1/sessions/{id}/turns', {
+          params: { path: { id } },
+          body: { input: text, onBusy },
+        }),
       )
-      setInput('')
+      type('')
     })
   }
   const path = { params: { path: { id } } }
@@ -126,7 +147,7 @@ export function SessionView({ id }: { id: string }) {
           type="button"
           class="secondary"
           disabled={!busy}
-          onClick={() => act(() => call(client.api.POST('/v1/sessions/{id}/interrupt', path)))}
+          onClick={() => act('interrupt', () => call(client.api.POST('/v1/sessions/{id}/interrupt', path)))}
         >
           Interrupt
         </button>
@@ -134,7 +155,7 @@ export function SessionView({ id }: { id: string }) {
           type="button"
           class="secondary"
           onClick={() =>
-            act(async () =>
+            act('fork', async () =>
               navigate('sessions', (await call(client.api.POST('/v1/sessions/{id}/fork', path))).id),
             )
           }
@@ -145,11 +166,12 @@ export function SessionView({ id }: { id: string }) {
           type="button"
           class="secondary"
           disabled={archived}
-          onClick={() => act(() => call(client.api.POST('/v1/sessions/{id}/archive', path)))}
+          onClick={() => act('archive', () => call(client.api.POST('/v1/sessions/{id}/archive', path)))}
         >
           Archive
         </button>
       </div>
+      <StreamNews events={events} since={since} />
       {(problem || error) && (
         <p class="error-text" role="alert">
           {problem ?? error}
@@ -211,7 +233,7 @@ export function SessionView({ id }: { id: string }) {
           value={input}
           disabled={archived}
           placeholder="Ask the agent (Ctrl+Enter sends)"
-          onInput={(e) => setInput(e.currentTarget.value)}
+          onInput={(e) => type(e.currentTarget.value)}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) send(e)
           }}

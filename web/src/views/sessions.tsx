@@ -4,6 +4,7 @@ import { agentProblem, agents, loadAgents } from '../agents.js'
 import { call, client, errorText } from '../api.js'
 import { AgentField, ChoiceField, type Sandbox, sandboxes, TextField } from '../components/fields.js'
 import { href, navigate } from '../router.js'
+import { useInFlight } from '../use-in-flight.js'
 
 type Session = Schemas['Session']
 const policies = ['untrusted', 'on-request', 'on-failure', 'never'] as const
@@ -32,8 +33,13 @@ export function SessionsView() {
   // An agent without approvals honours no policy that asks (the server refuses one): none is sent.
   const asks = chosen?.capabilities.approvals ?? true
   const withApprovals = withSessions.filter((a) => a.capabilities.approvals).map((a) => a.id)
-  const create = async (e: Event) => {
+  // one session per tap: a double tap on Start session starts one
+  const { once } = useInFlight()
+  const create = (e: Event) => {
     e.preventDefault()
+    void once('create', start)
+  }
+  const start = async () => {
     try {
       const created = await call(
         client.api.POST('/v1/sessions', {
