@@ -187,6 +187,16 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
 
   const storing = /^storing its events failed: connect ECONNREFUSED/
 
+  /** The value of the gateway's metric `name` (no labels), from GET /metrics over its socket. */
+  const metric = async (name: string) => {
+    const res = await fetch(`${gw.url}/metrics`)
+    const text = await res.text()
+    expect(res.status, text).toBe(200)
+    const line = new RegExp(`^${name} (\\d+)$`, 'm').exec(text)
+    expect(line, `${name} in /metrics`).not.toBeNull()
+    return Number(line![1])
+  }
+
   /** The first case's codex session, which the next takes on (an agent's start less), or a new one. */
   let codexSession: Session | undefined
   const newCodexSession = async () => {
@@ -288,6 +298,9 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
     expect(await next.json()).toMatchObject({ status: 'completed', finalResponse: 'after the outage' })
     const after = await postJson(`${gw.url}/v1/runs?wait=true`, { agent: 'codex', prompt: 'and a run' })
     expect(await after.json()).toMatchObject({ status: 'succeeded' })
+    // the outage counted as given up (once), not as ridden over
+    expect(await metric('agent_gateway_store_outages_given_up_total')).toBe(1)
+    expect(await metric('agent_gateway_store_outages_ridden_total')).toBe(0)
   })
 
   it('PostgreSQL stopped and started again within the grace: the run and the turn ride over it, each event stored once, in order', async () => {
@@ -381,8 +394,9 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
     // ECONNREFUSED`, the turn's start refused (its agent's turn stopped); and what was held waited out its timer
     gw.ctx.config.STORE_OUTAGE_GRACE_SECONDS = 60
     const log = gw.ctx.log
-    // a first retry soon, the next a minute later: only the wake of a query answered (here /health's) is in time
-    log.outageRetryMs = [100, 120_000]
+    const retryMs = log.outageRetryMs
+    // each retry a minute after its refusal: only the wake of a query answered (here /health's) is in time
+    log.outageRetryMs = [120_000]
     const notices = log.outageNotices!
     const { held: toldHeld } = notices
     /** Resolves at the next outage's first refusal of a held write. */
@@ -395,17 +409,11 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
       })
     const store = gw.ctx.store
     const inOneTransaction = store.inOneTransaction!
-    const metric = async (name: string) => {
-      const res = await fetch(`${gw.url}/metrics`)
-      const text = await res.text()
-      expect(res.status, text).toBe(200)
-      const line = new RegExp(`^${name} (\\d+)$`, 'm').exec(text)
-      expect(line, `${name} in /metrics`).not.toBeNull()
-      return Number(line![1])
-    }
     const ridden = () => metric('agent_gateway_store_outages_ridden_total')
     const riddenBefore = await ridden()
     try {
+      const session = codexSession ?? (await newCodexSession())
+      codexSession = session
       // the run: PostgreSQL stopped as its start is stored, before its agent session id (codex's thread) is written
       let runId: string | undefined
       let stopAtStart = true
@@ -421,7 +429,21 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
       const run = (await res.json()) as Run
       runId = run.id
       expect(res.status, JSON.stringify(run)).toBe(202)
-      expect(await within(runRefused, 30_000, 'the refusal of its write')).toBeUndefined()
+      const runFailed = endRefused(gw, run.id).then(() => 'the run failed (its end refused) without a hold')
+      expect(
+        await within(Promise.race([runRefused, runFailed]), 30_000, 'the refusal of its write'),
+      ).toBeUndefined()
+      // a turn started now is refused (its start reads the session's state), nothing of it sent to the agent
+      const asked = mock.requests.length
+      const refusedStart = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, {
+        input: 'while down',
+      })
+      expect(refusedStart.headers.get('retry-after')).toBe('5')
+      expect({ status: refusedStart.status, body: await refusedStart.json() }).toMatchObject({
+        status: 503,
+        body: { error: { code: 'store_unavailable', message: expect.stringContaining('PostgreSQL') } },
+      })
+      expect(mock.requests.slice(asked).filter((r) => JSON.stringify(r).includes('while down'))).toEqual([])
       // held now, and the gauge says so over a real scrape
       expect(log.held).toBeGreaterThan(0)
       expect(await metric('agent_gateway_store_outage_held_events')).toBe(log.held)
@@ -439,8 +461,6 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
 
       // the turn: its start (POST .../turns) read the session, then PostgreSQL stopped as its row is written (its
       // agent works meanwhile): the start is answered once the row is stored
-      const session = codexSession ?? (await newCodexSession())
-      codexSession = session
       const from = (await readSession(gw.url, session.id)).lastSeq
       let stopAtRow = true
       store.inOneTransaction = function <T>(this: typeof store, fn: (tx: typeof store) => Promise<T>) {
@@ -453,7 +473,10 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
       const turnRefused = refused()
       mock.script({ kind: 'text', text: 'row rode over' })
       const started = postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'row rides over' })
-      expect(await within(turnRefused, 30_000, 'the refusal of its row')).toBeUndefined()
+      const answeredFirst = started.then((r) => `its start answered ${r.status} without a hold`)
+      expect(
+        await within(Promise.race([turnRefused, answeredFirst]), 30_000, 'the refusal of its row'),
+      ).toBeUndefined()
       expect(stopAtRow).toBe(false)
       expect(await metric('agent_gateway_store_outage_held_events')).toBeGreaterThan(0)
       await server.ownServer().start()
@@ -481,7 +504,7 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
     } finally {
       store.inOneTransaction = inOneTransaction
       notices.held = toldHeld
-      log.outageRetryMs = [100, 200, 500, 1000]
+      log.outageRetryMs = retryMs
       gw.ctx.config.STORE_OUTAGE_GRACE_SECONDS = 2
     }
   })
