@@ -5,6 +5,7 @@ import type { StoredEvent } from '../protocol/events.js'
 import type { Store } from '../store/store.js'
 import type { ActiveRuns } from './active-runs.js'
 import type { ApprovalBroker } from './approvals.js'
+import type { EventLog } from './event-log.js'
 import type { NodeMembership } from './node-membership.js'
 import type { ApprovalNotices } from './ops/approval-notices.js'
 import type { FencingNotices } from './ops/fencing-notices.js'
@@ -51,6 +52,8 @@ export interface GatewayContext {
    * when it ended, and stopping the gateway cancels it.
    */
   leftovers: LeftoverSweep
+  /** Stores and publishes every run's and session's events (how long it holds them through a store outage). */
+  log: EventLog
   /** Sees every event once it is stored (logs, webhooks). */
   tapEvents(listener: (ev: StoredEvent) => void): void
 }

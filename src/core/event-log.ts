@@ -52,7 +52,7 @@ interface QueuedWrite {
 }
 
 /** Waits between the attempts of entries held through a store outage: short, the last repeated. */
-const outageRetryMs = [100, 200, 500, 1000]
+const outageRetryMs: readonly number[] = [100, 200, 500, 1000]
 
 const isWrite = (q: Queued | QueuedWrite): q is QueuedWrite => 'write' in q
 
@@ -111,11 +111,26 @@ export class EventLog {
    */
   outageGraceMs: () => number = () => 0
 
-  /** Told when held entries begin riding over an outage, and when the store takes them again (StoreNotices). */
-  outageNotices?: { held(err: unknown, graceMs: number): void; over(heldMs: number): void }
+  /**
+   * Told when held entries begin riding over an outage, when the first of them is given up (past the grace, or the
+   * gateway stops: once an outage), and when the store takes them again (`gaveUp`: some were given up meanwhile)
+   * (StoreNotices).
+   */
+  outageNotices?: {
+    held(err: unknown, graceMs: number): void
+    gaveUp(err: unknown, heldMs: number): void
+    over(heldMs: number, gaveUp: boolean): void
+  }
+
+  /** The waits between the attempts of held entries (the last repeated; tests lengthen them). */
+  outageRetryMs: readonly number[] = outageRetryMs
 
   /** Since when (performance.now()) the store refused the held entries' connections; undefined once one commits. */
   private outageSince: number | undefined
+  /** Whether entries held through the current outage were given up (told once: outageNotices.gaveUp). */
+  private outageGivenUp = false
+  /** Entries (events, writes) held through an outage now: waiting for the store to take their commit. */
+  private heldNow = 0
   /** Ends the waits of the commits held through an outage (drain: the gateway stops, nothing is held any more). */
   private readonly riders = new WakeSignal()
   private stopping = false
@@ -123,6 +138,19 @@ export class EventLog {
   /** Whether held entries are waiting for the store to take connections again (an EventPipe stops reading then). */
   get holding(): boolean {
     return this.outageSince !== undefined
+  }
+
+  /** How many entries (events, and store steps with theirs) are held through an outage now (a metric's gauge). */
+  get held(): number {
+    return this.heldNow
+  }
+
+  /**
+   * The store answers again (Store.onSpaceBack: a query of any caller's answered after its server was unavailable):
+   * the held entries are tried again now, not after the rest of their wait.
+   */
+  storeBack(): void {
+    this.riders.wake()
   }
 
   /** Events this log redacted already (a run redacts before it looks at an event, then appends it). */
@@ -353,27 +381,45 @@ export class EventLog {
    * committed on its own, commit's and commitGroup's fallback). The lane waits meanwhile.
    */
   private async riding<T>(entries: readonly { hold?: boolean }[], attempt: () => Promise<T>): Promise<T> {
-    for (let i = 0; ; i++) {
-      try {
-        const result = await attempt()
-        if (this.outageSince !== undefined) {
-          this.outageNotices?.over(performance.now() - this.outageSince)
-          this.outageSince = undefined
+    // counted in `held` from their first refusal until they commit or fail
+    let counted = 0
+    try {
+      for (let i = 0; ; i++) {
+        try {
+          const result = await attempt()
+          if (this.outageSince !== undefined) {
+            this.outageNotices?.over(performance.now() - this.outageSince, this.outageGivenUp)
+            this.outageSince = undefined
+            this.outageGivenUp = false
+          }
+          return result
+        } catch (err) {
+          const graceMs = this.outageGraceMs()
+          if (graceMs <= 0 || !isOutageBeforeWrite(err) || !entries.every((e) => e.hold)) throw err
+          const now = performance.now()
+          if (this.outageSince === undefined) {
+            this.outageSince = now
+            this.outageNotices?.held(err, graceMs)
+          }
+          if (counted === 0) {
+            counted = entries.length
+            this.heldNow += counted
+          }
+          const left = this.outageSince + graceMs - now
+          if (left <= 0 || this.stopping) {
+            if (!this.outageGivenUp) {
+              this.outageGivenUp = true
+              this.outageNotices?.gaveUp(err, now - this.outageSince)
+            }
+            throw err
+          }
+          const retryMs = this.outageRetryMs
+          const wait = Math.min(retryMs[Math.min(i, retryMs.length - 1)]!, left)
+          await this.riders.delay(wait)
         }
-        return result
-      } catch (err) {
-        const graceMs = this.outageGraceMs()
-        if (graceMs <= 0 || !isOutageBeforeWrite(err) || !entries.every((e) => e.hold)) throw err
-        const now = performance.now()
-        if (this.outageSince === undefined) {
-          this.outageSince = now
-          this.outageNotices?.held(err, graceMs)
-        }
-        const left = this.outageSince + graceMs - now
-        if (left <= 0 || this.stopping) throw err
-        const wait = Math.min(outageRetryMs[Math.min(i, outageRetryMs.length - 1)]!, left)
-        await this.riders.delay(wait)
       }
+    } finally {
+      this.heldNow -= counted
     }
   }
 

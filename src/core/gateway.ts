@@ -72,8 +72,11 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
   log.outageGraceMs = () => config.STORE_OUTAGE_GRACE_SECONDS * 1000
   log.outageNotices = {
     held: (err, graceMs) => storeNotices.eventsHeld(err, graceMs),
-    over: (heldMs) => storeNotices.eventsStored(heldMs),
+    gaveUp: (err, heldMs) => storeNotices.eventsGivenUp(err, heldMs),
+    over: (heldMs, gaveUp) => storeNotices.eventsStored(heldMs, gaveUp),
   }
+  // and are tried again as soon as the store answers a query again (anyone's), not after the rest of their wait
+  store.onSpaceBack(() => log.storeBack())
   // With signals (PostgreSQL) a session lives on one node that runs agents; other nodes forward calls to it.
   // A call's callee is looked at (by its lock, as a request about to be forwarded is) a moment after the call, then
   // every heartbeat or second: one that died with the call unanswered is found within about a second of its
@@ -143,6 +146,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     approvalNotices,
     sessionNotices,
     storeNotices,
+    heldEvents: () => log.held,
     runStats: () => tenancy.stats,
     // Queued runs are tracked from the start; what remains are the running runs and turns.
     inFlight: () => active.size - tenancy.stats.queued,
@@ -268,6 +272,7 @@ export async function createGateway(config: Config, serverEnv: NodeJS.ProcessEnv
     metrics,
     webhooks,
     tenancy,
+    log,
     tapEvents: (listener) => log.tap(listener),
     fencing,
     approvalNotices,

@@ -95,7 +95,7 @@ export async function executeRun(ctx: RunExecutionContext, p: HeldRun): Promise<
       // way, whose store refuses it too and stops the agent
       if (ev.type === 'run.started' && (await stored(recordStart(ctx, p.run.id, ev, owner)))) continue
       // work events (the agent's output) change nothing on the run record: no store call, no await
-      if (!isWorkEvent(ev)) await stored(recordEvent(ctx.store, p.run.id, ev, owner))
+      if (!isWorkEvent(ev)) await stored(recordEvent(ctx, p.run.id, ev, owner))
       const full = events.push(ev)
       if (full) await full.catch(() => {})
       // an event refused by the store: nothing more of this run can be stored, so its agent stops (leaving the
@@ -169,16 +169,26 @@ async function recordStart(
   return updated
 }
 
-/** What an event changes on the stored run (besides being appended to its events). */
+/**
+ * What an event changes on the stored run (besides being appended to its events): in the log's order, held through
+ * a brief store outage as the run's events are (EventLog.outageGraceMs).
+ */
 async function recordEvent(
-  store: Store,
+  ctx: RunExecutionContext,
   runId: string,
   ev: Exclude<LifecycleEvent, RunCompletedEvent>,
   owner: string | undefined,
 ): Promise<void> {
   switch (ev.type) {
     case 'agent.session':
-      await store.updateRun(runId, { agentSessionId: ev.agentSessionId }, owner)
+      await ctx.log.commitWith(
+        runId,
+        async (tx = ctx.store) => {
+          await tx.updateRun(runId, { agentSessionId: ev.agentSessionId }, owner)
+          return { events: [] }
+        },
+        true,
+      )
       return
     // a run's own turn and session events change nothing on the run record; its start is recordStart's
     case 'run.started':

@@ -101,6 +101,8 @@ export class SessionState {
   /**
    * A queued turn starts: `patch` (running, startedAt) is stored with the session's new state and that state's
    * `session.status` in one transaction, in the log's order (EventLog.commitWith); resolves once they are stored.
+   * Held through a brief store outage (its connection refused before the transaction started), as the turn's
+   * events are: its agent works meanwhile.
    */
   startTurn(
     id: string,
@@ -120,10 +122,14 @@ export class SessionState {
       }
       // what the store wrote is announced
       const announced = (step: TurnStep | undefined) => statusEvents(id, step, at, claim)
-      await this.log.commitWith(id, (tx = this.store) =>
-        unstored
-          ? tx.createTurnWithEvents({ ...unstored, ...patch }, claim, state, announced)
-          : tx.updateTurnWithEvents(turnId, patch, state, claim, announced),
+      // held through a brief store outage, as the turn's events are (EventLog.outageGraceMs): its agent works
+      await this.log.commitWith(
+        id,
+        (tx = this.store) =>
+          unstored
+            ? tx.createTurnWithEvents({ ...unstored, ...patch }, claim, state, announced)
+            : tx.updateTurnWithEvents(turnId, patch, state, claim, announced),
+        true,
       )
     })
   }

@@ -187,6 +187,16 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
 
   const storing = /^storing its events failed: connect ECONNREFUSED/
 
+  /** The value of the gateway's metric `name` (no labels), from GET /metrics over its socket. */
+  const metric = async (name: string) => {
+    const res = await fetch(`${gw.url}/metrics`)
+    const text = await res.text()
+    expect(res.status, text).toBe(200)
+    const line = new RegExp(`^${name} (\\d+)$`, 'm').exec(text)
+    expect(line, `${name} in /metrics`).not.toBeNull()
+    return Number(line![1])
+  }
+
   /** The first case's codex session, which the next takes on (an agent's start less), or a new one. */
   let codexSession: Session | undefined
   const newCodexSession = async () => {
@@ -288,6 +298,9 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
     expect(await next.json()).toMatchObject({ status: 'completed', finalResponse: 'after the outage' })
     const after = await postJson(`${gw.url}/v1/runs?wait=true`, { agent: 'codex', prompt: 'and a run' })
     expect(await after.json()).toMatchObject({ status: 'succeeded' })
+    // the outage counted as given up (once), not as ridden over
+    expect(await metric('agent_gateway_store_outages_given_up_total')).toBe(1)
+    expect(await metric('agent_gateway_store_outages_ridden_total')).toBe(0)
   })
 
   it('PostgreSQL stopped and started again within the grace: the run and the turn ride over it, each event stored once, in order', async () => {
@@ -372,6 +385,126 @@ describe('a run and a turn in flight while PostgreSQL goes away', () => {
     } finally {
       store.appendEvents = appendEvents
       store.appendEvent = appendEvent
+      gw.ctx.config.STORE_OUTAGE_GRACE_SECONDS = 2
+    }
+  })
+
+  it("PostgreSQL stopped as a run's agent session id and a turn's row are written: both ride over it, tried again at the first query it answers", async () => {
+    // before: each write failed at once, within the grace: the run `storing its events failed: connect
+    // ECONNREFUSED`, the turn's start refused (its agent's turn stopped); and what was held waited out its timer
+    gw.ctx.config.STORE_OUTAGE_GRACE_SECONDS = 60
+    const log = gw.ctx.log
+    const retryMs = log.outageRetryMs
+    // each retry a minute after its refusal: only the wake of a query answered (here /health's) is in time
+    log.outageRetryMs = [120_000]
+    const notices = log.outageNotices!
+    const { held: toldHeld } = notices
+    /** Resolves at the next outage's first refusal of a held write. */
+    const refused = () =>
+      new Promise<void>((resolve) => {
+        notices.held = (err: unknown, graceMs: number) => {
+          toldHeld(err, graceMs)
+          resolve()
+        }
+      })
+    const store = gw.ctx.store
+    const inOneTransaction = store.inOneTransaction!
+    const ridden = () => metric('agent_gateway_store_outages_ridden_total')
+    const riddenBefore = await ridden()
+    try {
+      const session = codexSession ?? (await newCodexSession())
+      codexSession = session
+      // the run: PostgreSQL stopped as its start is stored, before its agent session id (codex's thread) is written
+      let runId: string | undefined
+      let stopAtStart = true
+      gw.ctx.tapEvents((ev) => {
+        if (stopAtStart && ev.type === 'run.started' && ev.runId === runId) {
+          stopAtStart = false
+          stopServer()
+        }
+      })
+      const runRefused = refused()
+      mock.script({ kind: 'text', text: 'session id rode over' })
+      const res = await postJson(`${gw.url}/v1/runs`, { agent: 'codex', prompt: 'session id rides over' })
+      const run = (await res.json()) as Run
+      runId = run.id
+      expect(res.status, JSON.stringify(run)).toBe(202)
+      const runFailed = endRefused(gw, run.id).then(() => 'the run failed (its end refused) without a hold')
+      expect(
+        await within(Promise.race([runRefused, runFailed]), 30_000, 'the refusal of its write'),
+      ).toBeUndefined()
+      // a turn started now is refused (its start reads the session's state), nothing of it sent to the agent
+      const asked = mock.requests.length
+      const refusedStart = await postJson(`${gw.url}/v1/sessions/${session.id}/turns`, {
+        input: 'while down',
+      })
+      expect(refusedStart.headers.get('retry-after')).toBe('5')
+      expect({ status: refusedStart.status, body: await refusedStart.json() }).toMatchObject({
+        status: 503,
+        body: { error: { code: 'store_unavailable', message: expect.stringContaining('PostgreSQL') } },
+      })
+      expect(mock.requests.slice(asked).filter((r) => JSON.stringify(r).includes('while down'))).toEqual([])
+      // held now, and the gauge says so over a real scrape
+      expect(log.held).toBeGreaterThan(0)
+      expect(await metric('agent_gateway_store_outage_held_events')).toBe(log.held)
+      await server.ownServer().start()
+      expect(await healthOf(gw)).toMatchObject({ status: 200 })
+      expect(await within(gw.ctx.runs.wait(run.id), 10_000, 'the run')).toMatchObject({
+        status: 'succeeded',
+        agentSessionId: expect.any(String),
+      })
+      const runEvents = await gw.ctx.store.eventsAfter(run.id, 0, 1000)
+      expect(runEvents.map((e) => e.seq)).toEqual(runEvents.map((_, i) => i + 1))
+      expect(runEvents.filter((e) => e.type === 'agent.session')).toHaveLength(1)
+      expect(runEvents.filter((e) => e.type === 'run.started')).toHaveLength(1)
+      expect(runEvents.at(-1)).toMatchObject({ type: 'run.completed', status: 'succeeded' })
+
+      // the turn: its start (POST .../turns) read the session, then PostgreSQL stopped as its row is written (its
+      // agent works meanwhile): the start is answered once the row is stored
+      const from = (await readSession(gw.url, session.id)).lastSeq
+      let stopAtRow = true
+      store.inOneTransaction = function <T>(this: typeof store, fn: (tx: typeof store) => Promise<T>) {
+        if (stopAtRow) {
+          stopAtRow = false
+          stopServer()
+        }
+        return inOneTransaction.call(this, fn) as Promise<T>
+      }
+      const turnRefused = refused()
+      mock.script({ kind: 'text', text: 'row rode over' })
+      const started = postJson(`${gw.url}/v1/sessions/${session.id}/turns`, { input: 'row rides over' })
+      const answeredFirst = started.then((r) => `its start answered ${r.status} without a hold`)
+      expect(
+        await within(Promise.race([turnRefused, answeredFirst]), 30_000, 'the refusal of its row'),
+      ).toBeUndefined()
+      expect(stopAtRow).toBe(false)
+      expect(await metric('agent_gateway_store_outage_held_events')).toBeGreaterThan(0)
+      await server.ownServer().start()
+      expect(await healthOf(gw)).toMatchObject({ status: 200 })
+      const answer = await within(started, 10_000, "the turn's start")
+      expect(typeof answer).not.toBe('string')
+      const turn = (await (answer as Response).json()) as Turn
+      expect((answer as Response).status, JSON.stringify(turn)).toBe(202)
+      expect(await finishedTurnAt(gw.url, session.id, turn.id)).toMatchObject({
+        status: 'completed',
+        finalResponse: 'row rode over',
+      })
+      const stored = await gw.ctx.store.eventsAfter(session.id, from, 1000)
+      expect(stored.map((e) => e.seq)).toEqual(stored.map((_, i) => from + i + 1))
+      const ofTurn = (type: string) =>
+        stored.filter((e) => e.type === type && 'turnId' in e && e.turnId === turn.id)
+      expect(ofTurn('turn.started')).toHaveLength(1)
+      expect(ofTurn('turn.completed')).toHaveLength(1)
+      expect(
+        stored.filter((e) => e.type === 'item.completed' && e.item.type === 'agent_message'),
+      ).toHaveLength(1)
+      // both outages ridden over, nothing held any more
+      expect((await ridden()) - riddenBefore).toBe(2)
+      expect(await metric('agent_gateway_store_outage_held_events')).toBe(0)
+    } finally {
+      store.inOneTransaction = inOneTransaction
+      notices.held = toldHeld
+      log.outageRetryMs = retryMs
       gw.ctx.config.STORE_OUTAGE_GRACE_SECONDS = 2
     }
   })

@@ -126,4 +126,49 @@ describe('EventLog through a store outage', () => {
     await expect(log.append('run_b', delta(99))).rejects.toThrow(/ECONNREFUSED/)
     expect(store.refused).toBe(1)
   })
+
+  it('counts what it holds, tells an outage given up once and one ridden over, and tries again at once when woken', async () => {
+    const told: string[] = []
+    const notices = {
+      held: () => told.push('held'),
+      gaveUp: () => told.push('gaveUp'),
+      over: (_ms: number, gaveUp: boolean) => told.push(gaveUp ? 'back' : 'ridden'),
+    }
+    // ridden over: held entries counted until stored; their next try a minute away, woken by the store's answer
+    const ride = await setup(120_000)
+    ride.log.outageNotices = notices
+    ride.log.outageRetryMs = [60_000]
+    ride.store.refusing = refusedConnection
+    const pipe = new EventPipe(ride.log, 'run_a')
+    for (let i = 0; i < 3; i++) pipe.push(delta(i))
+    // refused, and its wait (a minute) begun
+    await new Promise<void>((resolve) => {
+      ride.store.onRefused = () => setImmediate(resolve)
+    })
+    expect(ride.log.held).toBeGreaterThan(0)
+    ride.store.refusing = undefined
+    const started = performance.now()
+    ride.log.storeBack()
+    await pipe.drain()
+    expect(performance.now() - started).toBeLessThan(5000)
+    expect(ride.log.held).toBe(0)
+    expect(told).toEqual(['held', 'ridden'])
+    // past its grace: given up once for the outage, however many of its entries fail; then back, not ridden
+    told.length = 0
+    const past = await setup(200)
+    past.log.outageNotices = notices
+    past.store.refusing = refusedConnection
+    const a = new EventPipe(past.log, 'run_a')
+    a.push(delta(0))
+    await expect(a.drain()).rejects.toThrow(/ECONNREFUSED/)
+    const b = new EventPipe(past.log, 'run_b')
+    b.push(delta(1))
+    await expect(b.drain()).rejects.toThrow(/ECONNREFUSED/)
+    expect(past.log.held).toBe(0)
+    past.store.refusing = undefined
+    const c = new EventPipe(past.log, 'run_b')
+    c.push(delta(2))
+    await c.drain()
+    expect(told).toEqual(['held', 'gaveUp', 'back'])
+  })
 })

@@ -4,6 +4,7 @@ import type { WarmPoolCounts } from '../../agents/driver.js'
 import type { StoredEvent } from '../../protocol/events.js'
 import { sessionState } from '../../protocol/policies.js'
 import type { Store } from '../../store/store.js'
+import { isStoreUnavailable } from '../../util/store-unavailable.js'
 import type { ApprovalNotices } from './approval-notices.js'
 import type { FencingNotices } from './fencing-notices.js'
 import type { SessionNotices } from './session-notices.js'
@@ -20,6 +21,8 @@ export interface MetricsSources {
   sessionNotices?: SessionNotices
   /** Ends of runs and turns the store failed to record (tried again). */
   storeNotices?: StoreNotices
+  /** Events (and store steps with theirs) of runs and turns held through a store outage now (EventLog.held). */
+  heldEvents?: () => number
   runStats: () => { running: number; queued: number }
   inFlight: () => number
   pendingApprovals: () => number
@@ -167,7 +170,16 @@ function buildMetrics(sources: MetricsSources, storedByType: ReadonlyMap<string,
     labelNames: ['state'],
     registers,
     async collect() {
-      const counts = await sources.store.countSessions()
+      let counts: Awaited<ReturnType<Store['countSessions']>>
+      try {
+        counts = await sources.store.countSessions()
+      } catch (err) {
+        // its PostgreSQL server away: the scrape answers without the counts (no sample rather than stale ones),
+        // with the rest (the outage's own metrics: a scrape then is when they matter)
+        if (!isStoreUnavailable(err)) throw err
+        this.reset()
+        return
+      }
       for (const state of sessionState.options) this.set({ state }, counts[state] ?? 0)
     },
   })
@@ -273,6 +285,24 @@ function buildMetrics(sources: MetricsSources, storedByType: ReadonlyMap<string,
     "Attempts to record a run's or a turn's end that the store failed (its disk full, its database down); each is tried again until stored or the gateway stops.",
     (n) => n.endFailures,
   )
+  noticeCounter<StoreNotices>(() => sources.storeNotices)(
+    'agent_gateway_store_outages_ridden_total',
+    'PostgreSQL outages runs and turns rode over: their events refused before their transaction started were held and all stored once it took connections again (STORE_OUTAGE_GRACE_SECONDS).',
+    (n) => n.outagesRidden,
+  )
+  noticeCounter<StoreNotices>(() => sources.storeNotices)(
+    'agent_gateway_store_outages_given_up_total',
+    'PostgreSQL outages that outlasted STORE_OUTAGE_GRACE_SECONDS (or the gateway stopped during them): the runs and turns whose events were held failed.',
+    (n) => n.outagesGivenUp,
+  )
+  new Gauge({
+    name: 'agent_gateway_store_outage_held_events',
+    help: "Events of runs and turns (and their store steps: a turn's row, a run's start) held now while the store refuses connections, waiting to be stored.",
+    registers,
+    collect() {
+      this.set(sources.heldEvents?.() ?? 0)
+    },
+  })
   new Gauge({
     name: 'agent_gateway_node_fenced',
     help: '1 once this node found it was taken for dead (paused or stalled past NODE_TIMEOUT_SECONDS) and fenced.',

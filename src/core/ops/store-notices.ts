@@ -9,6 +9,10 @@ import type { NoticeLogger } from './fencing-notices.js'
 export class StoreNotices {
   /** Attempts to record a run's or a turn's end that the store failed. */
   endFailures = 0
+  /** Store outages whose held events (runs', turns') were all stored once it took writes again. */
+  outagesRidden = 0
+  /** Store outages that outlasted the grace (or the gateway's stop) for some held events: their runs or turns failed. */
+  outagesGivenUp = 0
   private logger: NoticeLogger | undefined
 
   attach(logger: NoticeLogger): void {
@@ -41,11 +45,28 @@ export class StoreNotices {
     )
   }
 
-  /** The held events were stored after `heldMs`: runs and turns go on. */
-  eventsStored(heldMs: number): void {
+  /**
+   * Held events were given up after `heldMs` (past the grace, or the gateway stops): their runs and turns fail.
+   * Once an outage.
+   */
+  eventsGivenUp(err: unknown, heldMs: number): void {
+    this.outagesGivenUp++
+    const error = (err as Error)?.message ?? String(err)
+    this.logger?.error(
+      { err: error, heldMs: Math.round(heldMs) },
+      `the store still refuses connections (${error}) after ${Math.round(heldMs)} ms: the held events are given up, their runs and turns fail`,
+    )
+  }
+
+  /**
+   * The store took a held commit after `heldMs`: runs and turns go on. `gaveUp`: some held events were given up
+   * meanwhile (eventsGivenUp counted the outage).
+   */
+  eventsStored(heldMs: number, gaveUp = false): void {
+    if (!gaveUp) this.outagesRidden++
     this.logger?.warn(
       { heldMs: Math.round(heldMs) },
-      `the store takes writes again: the held events are stored`,
+      gaveUp ? 'the store takes writes again' : 'the store takes writes again: the held events are stored',
     )
   }
 
